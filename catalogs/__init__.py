@@ -1,0 +1,1 @@
+"""Shipped catalogs (installed as the ``scaleplan.catalogs`` package data)."""

@@ -1,0 +1,1 @@
+"""Instance-type catalogs: shipped snapshots, user overrides, and pure queries."""

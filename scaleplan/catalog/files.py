@@ -1,0 +1,110 @@
+"""Load, merge and validate catalog files (I/O edge of the catalog stage).
+
+``load_catalog(paths)`` reads the shipped catalogs (``catalogs/`` in the repo, installed as the
+``scaleplan.catalogs`` package) and then each user file in order: a later row replaces an
+earlier one with the same (provider, region, instance_type); a file's ``price_multiplier``
+scales its own rows. Every row's accelerator must resolve to an accelerator with specs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from scaleplan.catalog.model import Accelerator, AcceleratorFile, Catalog, CatalogFile, InstanceRow
+from scaleplan.errors import CatalogError, Problem
+from scaleplan.validation import problems_from_validation
+from scaleplan.yamlio import Document, load_yaml, parse_yaml
+
+SHIPPED = ("aws", "gcp", "azure")
+
+
+def shipped_dir() -> Path:
+    return Path(str(resources.files("scaleplan.catalogs")))
+
+
+def shipped_paths() -> tuple[Path, ...]:
+    d = shipped_dir()
+    return tuple(d / f"{p}.yaml" for p in SHIPPED)
+
+
+def parse_catalog_file(doc: Document) -> CatalogFile:
+    try:
+        return CatalogFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise CatalogError(doc.file, problems_from_validation(exc, CatalogFile, doc.lines)) from None
+
+
+def read_catalog_file(path: str | Path) -> CatalogFile:
+    return parse_catalog_file(load_yaml(path, what="catalog"))
+
+
+def parse_catalog_text(text: str, name: str) -> CatalogFile:
+    return parse_catalog_file(parse_yaml(text, name, what="catalog"))
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_accelerators(path: str) -> tuple[Accelerator, ...]:
+    doc = load_yaml(path, what="accelerator specs")
+    try:
+        return AcceleratorFile.model_validate(doc.data).accelerators
+    except ValidationError as exc:
+        raise CatalogError(path, problems_from_validation(exc, AcceleratorFile, doc.lines)) from None
+
+
+def load_accelerators() -> tuple[Accelerator, ...]:
+    return _shipped_accelerators(str(shipped_dir() / "accelerators.yaml"))
+
+
+def _scaled(row: InstanceRow, mult: float, fetched: str | None) -> InstanceRow:
+    upd: dict[str, object] = {}
+    if mult != 1.0:
+        for f in ("price_ondemand", "price_spot", "price_spot_median"):
+            v = getattr(row, f)
+            if v is not None:
+                upd[f] = round(v * mult, 6)
+    if row.fetched_at is None and fetched is not None:
+        upd["fetched_at"] = fetched
+    return row.model_copy(update=upd) if upd else row
+
+
+def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accelerator]) -> Catalog:
+    """Pure merge of parsed catalog files; checks that every accelerator resolves."""
+    accs: dict[str, Accelerator] = {a.name: a for a in accelerators}
+    for _, f in files:
+        for a in f.accelerators:
+            accs[a.name] = a
+    acc_tuple = tuple(accs[k] for k in sorted(accs))
+    probe = Catalog(accelerators=acc_tuple, rows=())
+    rows: dict[tuple[str, str, str], InstanceRow] = {}
+    for name, f in files:
+        problems: list[Problem] = []
+        for i, r in enumerate(f.instances):
+            if r.accelerator is not None:
+                canonical = probe.resolve(r.accelerator)
+                if canonical is None or canonical == "CPU":
+                    problems.append(Problem(f"instances[{i}].accelerator", f"unknown accelerator {r.accelerator!r}", hint="use a name from `scaleplan catalog accelerators` or add its specs under 'accelerators:' in this file"))
+                    continue
+                if canonical != r.accelerator:
+                    r = r.model_copy(update={"accelerator": canonical})
+            rows[r.key] = _scaled(r, f.price_multiplier, f.provenance.build_date)
+        if problems:
+            raise CatalogError(name, problems)
+    ordered = tuple(rows[k] for k in sorted(rows))
+    dates = sorted(r.fetched_at for r in ordered if r.fetched_at)
+    return Catalog(accelerators=acc_tuple, rows=ordered, sources=tuple(n for n, _ in files), oldest_fetch=dates[0] if dates else None)
+
+
+def load_catalog(extra: Sequence[str | Path] = (), *, shipped: bool = True) -> Catalog:
+    """The shipped catalogs followed by user files, merged."""
+    files: list[tuple[str, CatalogFile]] = []
+    if shipped:
+        for p in shipped_paths():
+            files.append((str(p), read_catalog_file(p)))
+    for p in extra:
+        files.append((str(p), read_catalog_file(p)))
+    return merge(files, load_accelerators())

@@ -1,0 +1,151 @@
+"""Catalog format v1 (``kind: Catalog``) and accelerator specs (``kind: AcceleratorSpecs``).
+
+A catalog file lists instance types per (provider, region) with prices; ``catalogs/`` ships one
+per cloud, built from ``../shared/data`` by ``tools/build_catalogs.py`` with a provenance
+header. Users add files with ``--catalog PATH``: later rows override earlier ones by
+(provider, region, instance_type); ``price_multiplier`` models negotiated discounts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from scaleplan.validation import fix
+
+CapacityType = Literal["on-demand", "spot"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Accelerator(_Model):
+    name: str = Field(description="Canonical name (L4, A10G, H100, ...).")
+    vendor: str = "nvidia"
+    aliases: tuple[str, ...] = ()
+    memory_gib: float = Field(gt=0)
+    memory_bandwidth_gbs: float | None = Field(default=None, gt=0)
+    fp16_tflops: float | None = Field(default=None, gt=0, description="Dense FP16 tensor TFLOPS.")
+    bf16_tflops: float | None = Field(default=None, gt=0)
+    int8_tops: float | None = Field(default=None, gt=0)
+    interconnect: str | None = None
+    tdp_watts: float | None = Field(default=None, gt=0)
+    k8s_resource: str = Field(default="nvidia.com/gpu", description="Extended resource name pods request.")
+    gpu_product: str | None = Field(default=None, description="nvidia.com/gpu.product label value (GPU feature discovery).")
+    gke_accelerator: str | None = Field(default=None, description="cloud.google.com/gke-accelerator value.")
+    karpenter_gpu_name: str | None = Field(default=None, description="karpenter.k8s.aws/instance-gpu-name value.")
+    source: str | None = None
+
+
+class Provenance(_Model):
+    source: str
+    commits: dict[str, str] = Field(default_factory=dict)
+    build_date: str | None = None
+    builder: str | None = None
+    caveats: tuple[str, ...] = ()
+
+
+class InstanceRow(_Model):
+    provider: str = Field(description="aws, gcp, azure or any name for your own (onprem).")
+    region: str
+    instance_type: str
+    family: str = Field(description="Quota family (g6, p4d, a2, Standard_NCads_A100_v4, ...).")
+    accelerator: str | None = Field(default=None, description="Canonical accelerator, or null for CPU-only types.")
+    accelerator_count: int = Field(default=0, ge=0)
+    accelerator_memory_gib: float | None = Field(default=None, gt=0)
+    vcpus: int = Field(gt=0)
+    memory_gib: float = Field(gt=0)
+    cpu_arch: Literal["x86_64", "arm64"] = "x86_64"
+    price_ondemand: float | None = Field(default=None, ge=0, description="USD per hour, whole instance.")
+    price_spot: float | None = Field(default=None, ge=0, description="USD per hour; null if unknown or not offered.")
+    price_spot_median: float | None = Field(default=None, ge=0)
+    zones: tuple[str, ...] = ()
+    flags: tuple[str, ...] = Field(default=(), description="Known data problems (suspect-price, ...): excluded unless placement.include_flagged.")
+    source: str | None = None
+    fetched_at: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InstanceRow:
+        if (self.accelerator is None) != (self.accelerator_count == 0):
+            raise ValueError(fix("accelerator and accelerator_count disagree", "give both (GPU types) or neither (CPU-only types)"))
+        if self.price_ondemand is None and self.price_spot is None:
+            raise ValueError(fix("row has no price", "give price_ondemand and/or price_spot"))
+        return self
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.provider, self.region, self.instance_type)
+
+    def price(self, capacity: CapacityType) -> float | None:
+        return self.price_ondemand if capacity == "on-demand" else self.price_spot
+
+
+class CatalogFile(_Model):
+    apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
+    kind: Literal["Catalog"] = "Catalog"
+    provenance: Provenance
+    price_multiplier: float = Field(default=1.0, gt=0, description="Multiplies every price in this file (negotiated discounts).")
+    accelerators: tuple[Accelerator, ...] = Field(default=(), description="Extra accelerator specs (on-prem or new parts).")
+    instances: tuple[InstanceRow, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> CatalogFile:
+        seen: set[tuple[str, str, str]] = set()
+        for r in self.instances:
+            if r.key in seen:
+                raise ValueError(fix(f"duplicate row {'/'.join(r.key)}", "keep one row per (provider, region, instance_type)"))
+            seen.add(r.key)
+        return self
+
+
+class AcceleratorFile(_Model):
+    apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
+    kind: Literal["AcceleratorSpecs"] = "AcceleratorSpecs"
+    provenance: Provenance
+    accelerators: tuple[Accelerator, ...]
+
+
+def alias_key(name: str) -> str:
+    """Normalise an accelerator name for alias lookup: lower-case alphanumerics only."""
+    s = name.lower().strip()
+    s = re.sub(r"^(nvidia|tesla|amd)[\s_-]*", "", s)
+    s = re.sub(r"^(tesla)[\s_-]*", "", s)
+    return re.sub(r"[^a-z0-9]", "", s)
+
+
+class Catalog(_Model):
+    """The merged view the pipeline uses: accelerators plus rows, later files overriding."""
+
+    accelerators: tuple[Accelerator, ...]
+    rows: tuple[InstanceRow, ...]
+    sources: tuple[str, ...] = ()
+    oldest_fetch: str | None = None
+
+    def accelerator(self, name: str) -> Accelerator | None:
+        canonical = self.resolve(name)
+        for a in self.accelerators:
+            if a.name == canonical:
+                return a
+        return None
+
+    def resolve(self, name: str) -> str | None:
+        """Canonical accelerator name for a name or alias (``nvidia-l4`` -> ``L4``)."""
+        if name.upper() == "CPU":
+            return "CPU"
+        key = alias_key(name)
+        table: dict[str, str] = {}
+        for a in self.accelerators:
+            table[alias_key(a.name)] = a.name
+            for al in a.aliases:
+                table[alias_key(al)] = a.name
+        if key in table:
+            return table[key]
+        # product strings like "NVIDIA H100 80GB HBM3": longest alias that prefixes the name
+        best = None
+        for k, v in table.items():
+            if key.startswith(k) and (best is None or len(k) > len(best[0])):
+                best = (k, v)
+        return best[1] if best else None

@@ -1,0 +1,101 @@
+"""Shared CLI plumbing: one place that maps errors to exit codes, JSON output, consoles.
+
+Only modules under ``scaleplan.cli`` print or exit. Command modules import heavy libraries
+inside their command functions so that ``scaleplan --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+from scaleplan.errors import ExitCode, InputError, ScaleplanError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
+    return Console(width=width, highlight=False, soft_wrap=False)
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def fail(err: ScaleplanError) -> NoReturn:
+    """Print a ScaleplanError as ``error: ...`` / ``hint: ...`` on stderr and exit with its code."""
+    con = stderr_console()
+    from rich.text import Text
+
+    con.print(Text("error: ", style="bold red") + Text(str(err)), soft_wrap=True)
+    if err.hint:
+        con.print(Text("hint: ", style="bold yellow") + Text(err.hint), soft_wrap=True)
+    raise typer.Exit(int(err.exit_code))
+
+
+@contextlib.contextmanager
+def handle_errors() -> Iterator[None]:
+    """Map every failure to a documented exit code; tracebacks only with SCALEPLAN_DEBUG=1."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except ScaleplanError as err:
+        if os.environ.get("SCALEPLAN_DEBUG"):
+            traceback.print_exc()
+        fail(err)
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted", style="yellow")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except BrokenPipeError:
+        with contextlib.suppress(Exception):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        raise typer.Exit(0) from None
+    except Exception as exc:  # the one place internal errors are turned into exit 70
+        if os.environ.get("SCALEPLAN_DEBUG"):
+            traceback.print_exc()
+        con = stderr_console()
+        con.print(f"error: internal error: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)
+        con.print("hint: this is a bug in scaleplan; rerun with SCALEPLAN_DEBUG=1 and report the traceback", markup=False, soft_wrap=True)
+        raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+def emit_json(obj: Any) -> None:
+    """Print one JSON document on stdout and nothing else."""
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def quiet_fd1() -> Iterator[None]:
+    """Silence file descriptor 1 (C libraries such as HiGHS print banners there)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def input_error(file: str, where: str, message: str, hint: str = "") -> InputError:
+    from scaleplan.errors import Problem
+
+    return InputError(file, [Problem(where, message, hint=hint)])

@@ -1,0 +1,59 @@
+"""``scaleplan schema`` and ``scaleplan validate``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from scaleplan.cli._common import emit_json, handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schema")(schema)
+    app.command("validate")(validate)
+
+
+def schema(
+    what: Annotated[str, typer.Argument(help="Which schema: spec, profile, plan, catalog.")],
+) -> None:
+    """Print the JSON Schema of a scaleplan file format (for editors' YAML language servers)."""
+    with handle_errors():
+        kinds: dict[str, Literal["spec", "profile", "plan", "catalog"]] = {"spec": "spec", "profile": "profile", "plan": "plan", "catalog": "catalog"}
+        if what not in kinds:
+            raise typer.BadParameter(f"must be one of {', '.join(kinds)}; got {what!r}", param_hint="WHAT")
+        if what == "spec":
+            from scaleplan.spec import spec_json_schema
+
+            emit_json(spec_json_schema())
+        elif what == "profile":
+            from scaleplan.profile.model import profile_json_schema
+
+            emit_json(profile_json_schema())
+        elif what == "plan":
+            from scaleplan.plan import plan_json_schema
+
+            emit_json(plan_json_schema())
+        else:
+            from scaleplan.catalog.model import CatalogFile
+
+            s = CatalogFile.model_json_schema()
+            s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+            emit_json(s)
+
+
+def validate(
+    spec: Annotated[str, typer.Argument(help="Spec file (YAML).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check a spec and the files it references; report every problem at once (exit 3 if any)."""
+    with handle_errors():
+        from scaleplan.validate import validate_spec_file
+
+        result = validate_spec_file(spec)
+        if json_out:
+            emit_json(result)
+        else:
+            from scaleplan.cli._common import stdout_console
+
+            stdout_console().print(f"{spec}: ok ({result['name']}: {result['measurements']} profile points, {result['accelerators']} accelerators)", markup=False)

@@ -1,0 +1,139 @@
+"""Error types and exit codes: every failure a user can cause maps to one exit code, here.
+
+The CLI catches :class:`ScaleplanError` in exactly one place and prints ``error: ...`` and
+``hint: ...`` lines on stderr; the exit code comes from the error's type. Messages are plain
+text (no colour) so that library users and tests see the same words as the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, unique
+
+
+@unique
+class ExitCode(IntEnum):
+    """Documented exit codes (docs/cli.md). Stable across releases."""
+
+    OK = 0
+    FINDINGS = 1  # `check` found problems at or above --fail-on, or drift against the plan
+    USAGE = 2  # bad command line (typer/click's own code)
+    INVALID_INPUT = 3  # spec, profile, catalog, plan or manifest file is unreadable or invalid
+    INFEASIBLE = 4  # no plan meets the SLO / quotas / budget
+    EXTERNAL = 5  # cloud API, device, HTTP endpoint or credentials failed
+    INTERNAL = 70  # a bug in scaleplan; please report it
+    INTERRUPTED = 130  # Ctrl-C
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is, what is wrong, and how to fix it."""
+
+    where: str  # YAML path such as ``slo.percentile`` ("" for the whole document)
+    message: str
+    hint: str = ""
+    line: int | None = None  # 1-based line in the file, when known
+
+    def render(self, file: str | None = None) -> str:
+        loc = file or ""
+        if self.line is not None and loc:
+            loc = f"{loc}:{self.line}"
+        parts = [p for p in (loc, self.where) if p]
+        head = ": ".join([*parts, self.message])
+        return f"{head} ({self.hint})" if self.hint else head
+
+
+class ScaleplanError(Exception):
+    """Base class: a user-facing failure with a hint and an exit code."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(ScaleplanError):
+    """An input file (spec, profile, catalog, plan, manifest) is missing, unreadable or invalid.
+
+    ``problems`` holds every problem found, so that users fix them all in one go.
+    """
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(
+        self,
+        file: str | None,
+        problems: list[Problem] | tuple[Problem, ...] | None = None,
+        *,
+        message: str | None = None,
+        hint: str = "",
+    ) -> None:
+        self.file = file
+        self.problems: tuple[Problem, ...] = tuple(problems or ())
+        if message is None:
+            if len(self.problems) == 1:
+                message = self.problems[0].render(file)
+            else:
+                lines = [f"{file or 'input'}: {len(self.problems)} problems"]
+                lines += [f"  - {f'line {p.line}: ' if p.line else ''}{p.render()}" for p in self.problems]
+                message = "\n".join(lines)
+        super().__init__(message, hint=hint)
+
+
+class SpecError(InputError):
+    """The deployment spec is invalid."""
+
+
+class ProfileError(InputError):
+    """A profile file is invalid, or a profiling target cannot be loaded."""
+
+
+class CatalogError(InputError):
+    """A catalog file is invalid."""
+
+
+class PlanError(InputError):
+    """A plan file is invalid."""
+
+
+class ManifestError(InputError):
+    """A manifest file cannot be read or parsed."""
+
+
+@dataclass(frozen=True)
+class InfeasibleReason:
+    """Why no plan exists, in the spec's terms, and the smallest change that fixes it."""
+
+    code: str  # machine-readable: slo-unreachable, quota, budget, memory, no-candidates, ...
+    message: str
+    fix: str
+    details: dict[str, object] = field(default_factory=dict)
+
+
+class InfeasibleError(ScaleplanError):
+    """No deployment meets the constraints."""
+
+    exit_code = ExitCode.INFEASIBLE
+
+    def __init__(self, reasons: list[InfeasibleReason] | tuple[InfeasibleReason, ...]) -> None:
+        self.reasons = tuple(reasons)
+        msg = "no plan meets the spec: " + "; ".join(r.message for r in self.reasons)
+        hint = "; ".join(r.fix for r in self.reasons if r.fix)
+        super().__init__(msg, hint=hint)
+
+
+class ExternalError(ScaleplanError):
+    """Something outside scaleplan failed: a cloud API, credentials, a device, an endpoint."""
+
+    exit_code = ExitCode.EXTERNAL
+
+
+class CheckFailed(ScaleplanError):
+    """`scaleplan check` found problems at or above the failure threshold."""
+
+    exit_code = ExitCode.FINDINGS

@@ -1,0 +1,153 @@
+"""Plan format v1 (``kind: Plan``): what ``optimize`` writes and ``render``/``check``/``simulate`` read.
+
+A plan is self-contained: it embeds the normalised spec (so ``render`` needs nothing else) and
+each allocation's operating point (so ``simulate`` needs no profile). It holds no timings or
+dates, so identical inputs give a byte-identical file (``solve_seconds`` only appears in the
+``--json`` output of ``optimize``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scaleplan.catalog.model import CapacityType
+from scaleplan.errors import PlanError
+from scaleplan.profile.model import Percentiles
+from scaleplan.spec import Spec
+from scaleplan.validation import problems_from_validation
+from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
+
+HOURS_PER_MONTH = 730.0
+Status = Literal["optimal", "feasible", "infeasible"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OperatingPoint(_Model):
+    """The profiled point an allocation's capacity comes from."""
+
+    batch_size: int = Field(ge=1)
+    latency_ms: Percentiles
+    throughput_rps: float = Field(gt=0, description="Raw throughput at this point (before derating).")
+    max_utilization: float = Field(gt=0, le=1, description="Derating from the queueing model (1 = none).")
+    source: Literal["measured", "estimated", "imported", "scaled"] = "measured"
+    service_ms: float | None = Field(default=None, gt=0, description="Service time of one batch (ms), for simulation.")
+    request_class: str | None = None
+
+
+class Allocation(_Model):
+    name: str = Field(description="Stable DNS-1123 name for the Deployment (service-family-size-capacity).")
+    provider: str
+    region: str
+    instance_type: str
+    family: str
+    accelerator: str = Field(description="Canonical accelerator or CPU.")
+    accelerators_per_node: int = Field(ge=0)
+    gpus_per_replica: int = Field(ge=0, description="0 for CPU-only replicas.")
+    replicas_per_node: int = Field(ge=1)
+    capacity_type: CapacityType
+    vcpus_per_node: int = Field(gt=0)
+    memory_gib_per_node: float = Field(gt=0)
+    cpu_per_replica: float = Field(gt=0, description="CPU cores requested per replica.")
+    memory_gib_per_replica: float = Field(gt=0, description="Memory requested per replica.")
+    price_per_node_hour: float = Field(ge=0)
+    capacity_rps_per_replica: float = Field(gt=0, description="Requests/s one replica serves at the SLO after derating.")
+    replicas: int = Field(ge=0, description="Peak replicas over the day.")
+    nodes: int = Field(ge=0, description="Peak nodes over the day.")
+    replicas_per_window: tuple[int, ...]
+    nodes_per_window: tuple[int, ...]
+    routing: dict[str, float] = Field(default_factory=dict, description="Request class -> share of that class's peak demand routed here.")
+    zones: tuple[str, ...] = ()
+    operating_point: OperatingPoint
+    estimated: bool = Field(default=False, description="Capacity rests on an estimated (not measured) profile point.")
+    cost_per_hour: float = Field(ge=0, description="Average over the windows.")
+
+
+class Demand(_Model):
+    windows: int = Field(ge=1)
+    window_hours: float = Field(gt=0)
+    rps: tuple[float, ...] = Field(description="Demand per window (requests/s, before headroom).")
+    headroom: float = Field(ge=0)
+    classes: dict[str, float] = Field(default_factory=dict, description="Class -> share.")
+
+
+class Alternative(_Model):
+    description: str
+    cost_per_hour: float
+    extra_cost_fraction: float
+
+
+class Baseline(_Model):
+    name: str = Field(description="cheapest-single-type, fastest-accelerator, all-on-demand.")
+    description: str
+    cost_per_hour: float | None = Field(description="None when the baseline is infeasible.")
+    savings_fraction: float | None = None
+
+
+class InputHashes(_Model):
+    spec: str
+    profile: str
+    catalogs: dict[str, str] = Field(default_factory=dict)
+
+
+class PlanMeta(_Model):
+    name: str
+    scaleplan_version: str
+    plan_hash: str = Field(description="sha256 of the plan's content (without this field); goes on manifests.")
+    inputs: InputHashes
+
+
+class Plan(_Model):
+    apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
+    kind: Literal["Plan"] = "Plan"
+    metadata: PlanMeta
+    status: Status
+    solver: str
+    gap: float | None = Field(default=None, ge=0, description="Proven relative optimality gap.")
+    cost_per_hour: float = Field(ge=0)
+    cost_per_month: float = Field(ge=0)
+    cost_per_million_requests: float | None = None
+    demand: Demand
+    allocations: tuple[Allocation, ...]
+    binding_constraints: tuple[str, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+    baselines: tuple[Baseline, ...] = ()
+    warnings: tuple[str, ...] = ()
+    explanation: tuple[str, ...] = ()
+    spec: Spec = Field(description="The normalised spec this plan answers.")
+
+
+def plan_json_schema() -> dict[str, Any]:
+    schema = Plan.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://scaleplan.dev/schemas/plan-v1.json"
+    schema["title"] = "scaleplan Plan v1"
+    return schema
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return plan.model_dump(mode="json", exclude_none=True)
+
+
+def dump_plan(plan: Plan) -> str:
+    return dump_yaml(plan_to_dict(plan))
+
+
+def parse_plan(doc: Document) -> Plan:
+    try:
+        return Plan.model_validate(doc.data)
+    except ValidationError as exc:
+        raise PlanError(doc.file, problems_from_validation(exc, Plan, doc.lines)) from None
+
+
+def read_plan(path: str | Path) -> Plan:
+    return parse_plan(load_yaml(path, what="plan"))
+
+
+def parse_plan_text(text: str, name: str = "<plan>") -> Plan:
+    return parse_plan(parse_yaml(text, name, what="plan"))

@@ -1,0 +1,1 @@
+"""Profiles: measured or estimated latency/throughput/memory per accelerator and batch size."""

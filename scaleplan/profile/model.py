@@ -1,0 +1,151 @@
+"""Profile format v1 (``kind: Profile``): what the optimizer, simulator and estimator stand on.
+
+A profile is a list of measurements. Each is one operating point: a device (accelerator) at a
+batch size (or concurrency, for endpoints), with latency percentiles, throughput and peak
+memory, and whether it was measured, estimated or imported. ``gpus`` > 1 marks a
+tensor-parallel replica; ``request_class`` ties a point to a spec traffic class (LLM size
+mixes). Keep field names stable: other tools read these files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from scaleplan.errors import ProfileError
+from scaleplan.validation import fix, problems_from_validation
+from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
+
+Source = Literal["measured", "estimated", "imported"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Percentiles(_Model):
+    """Latency percentiles in milliseconds."""
+
+    p50: float = Field(ge=0)
+    p90: float = Field(ge=0)
+    p95: float = Field(ge=0)
+    p99: float = Field(ge=0)
+    mean: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Percentiles:
+        if not (self.p50 <= self.p90 + 1e-9 and self.p90 <= self.p95 + 1e-9 and self.p95 <= self.p99 + 1e-9):
+            raise ValueError(fix(f"percentiles must not decrease (p50 {self.p50} <= p90 {self.p90} <= p95 {self.p95} <= p99 {self.p99})", "check the measurement"))
+        return self
+
+    def at(self, percentile: int) -> float:
+        return float({50: self.p50, 90: self.p90, 95: self.p95, 99: self.p99}[percentile])
+
+
+class Estimate(_Model):
+    """How an estimated point was derived."""
+
+    basis: str = Field(description="Measured accelerator and batch the estimate was transferred from, and the method (roofline).")
+    bound: Literal["compute", "memory", "mixed", "unknown"] = "unknown"
+    low: float = Field(gt=0, description="Lower factor of the uncertainty band on latency (e.g. 0.8).")
+    high: float = Field(gt=0, description="Upper factor of the uncertainty band on latency (e.g. 1.3).")
+
+
+class Measurement(_Model):
+    device: str = Field(description="Device it ran on: cpu, cuda:0, an endpoint URL, or 'estimate'.")
+    accelerator: str = Field(description="Canonical accelerator name (H200, L4, ...) or CPU.")
+    batch_size: int = Field(ge=1, description="Batch size (or concurrency for endpoint sweeps).")
+    latency_ms: Percentiles
+    throughput_rps: float = Field(gt=0, description="Requests (samples) per second at this point.")
+    peak_memory_gib: float | None = Field(default=None, ge=0, description="Peak device memory (host RSS for CPU).")
+    source: Source = "measured"
+    gpus: int = Field(default=1, ge=1, le=64, description="Accelerators per replica (tensor parallel degree).")
+    threads: int | None = Field(default=None, ge=1, description="CPU threads used (CPU measurements).")
+    request_class: str | None = Field(default=None, description="Spec traffic class this point applies to; None = all.")
+    concurrency: int | None = Field(default=None, ge=1, description="Endpoint sweeps: concurrent requests.")
+    offered_rps: float | None = Field(default=None, gt=0, description="Endpoint sweeps: offered request rate.")
+    error_rate: float | None = Field(default=None, ge=0, le=1)
+    ttft_ms: Percentiles | None = None
+    tpot_ms: Percentiles | None = None
+    samples: int | None = Field(default=None, ge=1, description="Timed iterations behind the percentiles.")
+    ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% CI of the median.")
+    estimate: Estimate | None = None
+
+
+class DeviceInfo(_Model):
+    device: str
+    name: str
+    accelerator: str
+    memory_gib: float | None = None
+    driver: str | None = None
+    cuda: str | None = None
+    compute_capability: str | None = None
+    cpu_count: int | None = None
+
+
+class ProfileMeta(_Model):
+    model: str = Field(description="Model name.")
+    target: str | None = Field(default=None, description="What was profiled (factory, file or URL).")
+    kind: Literal["model", "endpoint", "llm-endpoint", "imported", "synthetic"] = "model"
+    dtype: str | None = None
+    input_shape: str | None = None
+    created: str | None = Field(default=None, description="ISO-8601 date and time of the run.")
+    host: str | None = None
+    scaleplan_version: str | None = None
+    frameworks: dict[str, str] = Field(default_factory=dict)
+    devices: tuple[DeviceInfo, ...] = ()
+    command: str | None = Field(default=None, description="The command line that produced this profile.")
+    notes: tuple[str, ...] = ()
+    imported_from: str | None = None
+
+
+class Profile(_Model):
+    apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
+    kind: Literal["Profile"] = "Profile"
+    metadata: ProfileMeta
+    measurements: tuple[Measurement, ...] = Field(min_length=1)
+
+    def accelerators(self) -> tuple[str, ...]:
+        return tuple(sorted({m.accelerator for m in self.measurements}))
+
+    def points(self, accelerator: str, gpus: int | None = None, request_class: str | None = None) -> tuple[Measurement, ...]:
+        return tuple(
+            m
+            for m in self.measurements
+            if m.accelerator == accelerator
+            and (gpus is None or m.gpus == gpus)
+            and (request_class is None or m.request_class in (None, request_class))
+        )
+
+    def peak_memory_gib(self) -> float | None:
+        vals = [m.peak_memory_gib for m in self.measurements if m.peak_memory_gib is not None and m.accelerator != "CPU"]
+        return min(vals) if vals else None
+
+
+def profile_json_schema() -> dict[str, Any]:
+    schema = Profile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://scaleplan.dev/schemas/profile-v1.json"
+    schema["title"] = "scaleplan Profile v1"
+    return schema
+
+
+def parse_profile(doc: Document) -> Profile:
+    try:
+        return Profile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ProfileError(doc.file, problems_from_validation(exc, Profile, doc.lines)) from None
+
+
+def read_profile(path: str | Path) -> Profile:
+    return parse_profile(load_yaml(path, what="profile"))
+
+
+def parse_profile_text(text: str, name: str = "<profile>") -> Profile:
+    return parse_profile(parse_yaml(text, name, what="profile"))
+
+
+def dump_profile(profile: Profile) -> str:
+    return dump_yaml(profile.model_dump(mode="json", exclude_none=True))

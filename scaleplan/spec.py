@@ -1,0 +1,296 @@
+"""Spec format v1: the ``InferenceService`` a user writes (docs/spec.md).
+
+``read_spec(path)`` does the I/O; :func:`parse_spec` is pure and reports **all** problems at
+once, each with its YAML path, line and fix. Models are frozen pydantic models, so that the
+rest of the pipeline can rely on validated, immutable input; their JSON Schema is what
+``scaleplan schema spec`` prints.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scaleplan.errors import Problem, SpecError
+from scaleplan.validation import fix, problems_from_validation
+from scaleplan.yamlio import Document, load_yaml, parse_yaml
+
+API_VERSION = "scaleplan/v1"
+DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+PERCENTILES = (50, 90, 95, 99)
+Provider = Literal["aws", "gcp", "azure", "onprem"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Metadata(_Model):
+    name: Annotated[str, Field(description="Service name: lower-case DNS-1123 label, at most 40 characters (it prefixes object names).")]
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra labels put on every rendered object.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Extra annotations put on every rendered object.")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if len(v) > 40 or not DNS1123.match(v):
+            suggestion = re.sub(r"[^a-z0-9-]+", "-", v.lower()).strip("-")[:40].strip("-") or "my-service"
+            raise ValueError(fix(f"must be a lower-case DNS-1123 label (a-z, 0-9, '-'; at most 40 characters); got {v!r}", f"use e.g. {suggestion!r}"))
+        return v
+
+
+class ModelSpec(_Model):
+    profile: str = Field(description="Path to the profile file (scaleplan profile output), relative to the spec file.")
+    memory_gib: float | None = Field(default=None, gt=0, le=4096, description="Accelerator memory one replica needs (weights + KV cache + activations). Default: the profile's peak memory.")
+    name: str | None = Field(default=None, description="Model name for labels and reports; default: the profile's.")
+
+
+class RequestClass(_Model):
+    name: str = Field(description="Class name; matches `request_class` in the profile's measurements.")
+    share: float = Field(gt=0, le=1, description="Share of requests in this class; shares sum to 1.")
+    input_tokens: int | None = Field(default=None, ge=1, description="Typical prompt length (documentation; LLM services).")
+    output_tokens: int | None = Field(default=None, ge=1, description="Typical completion length (documentation; LLM services).")
+
+
+class Traffic(_Model):
+    peak_rps: float | None = Field(default=None, gt=0, le=1e7, description="Peak request rate (requests/s). Give this or hourly_rps.")
+    hourly_rps: tuple[float, ...] | None = Field(default=None, description="Daily curve: 24 request rates (requests/s), hour 0 to 23 in UTC.")
+    classes: tuple[RequestClass, ...] = Field(default=(), description="Request-size classes (for LLM size mixes); shares sum to 1.")
+    headroom: float = Field(default=0.2, ge=0, le=10, description="Extra capacity over demand, as a fraction (0.2 = 20%).")
+
+    @field_validator("hourly_rps")
+    @classmethod
+    def _hourly(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if v is None:
+            return v
+        if len(v) != 24:
+            raise ValueError(fix(f"must have 24 values (one per hour); got {len(v)}", "give one request rate per hour, 0 to 23"))
+        bad = [i for i, x in enumerate(v) if x < 0 or not math.isfinite(x)]
+        if bad:
+            raise ValueError(fix(f"hour {bad[0]} has {v[bad[0]]!r}; rates must be finite and >= 0", "use 0 for idle hours"))
+        if max(v) <= 0:
+            raise ValueError(fix("all 24 rates are 0", "give at least one hour a positive rate"))
+        return v
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Traffic:
+        if (self.peak_rps is None) == (self.hourly_rps is None):
+            raise ValueError(fix("give exactly one of peak_rps or hourly_rps", "use peak_rps for a flat load, hourly_rps for a daily curve"))
+        if self.classes:
+            total = sum(c.share for c in self.classes)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(fix(f"classes' shares sum to {total:g}, not 1", "scale the shares so that they add up to 1"))
+            names = [c.name for c in self.classes]
+            if len(set(names)) != len(names):
+                raise ValueError(fix("class names must be unique", "rename the duplicate class"))
+        return self
+
+    def rps_per_hour(self) -> tuple[float, ...]:
+        """The demand curve: 24 values (a flat curve for peak_rps)."""
+        if self.hourly_rps is not None:
+            return self.hourly_rps
+        assert self.peak_rps is not None
+        return (self.peak_rps,) * 24
+
+    @property
+    def peak(self) -> float:
+        return max(self.rps_per_hour())
+
+
+class Slo(_Model):
+    latency_ms: float = Field(gt=0, le=3_600_000, description="End-to-end latency target in milliseconds at `percentile`.")
+    percentile: int = Field(default=95, description="Percentile the target applies to: 50, 90, 95 or 99.")
+    ttft_ms: float | None = Field(default=None, gt=0, description="LLM: time-to-first-token target (ms) at `percentile`.")
+    tpot_ms: float | None = Field(default=None, gt=0, description="LLM: time-per-output-token target (ms) at `percentile`.")
+
+    @field_validator("percentile", mode="before")
+    @classmethod
+    def _pct(cls, v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, int | float) or v not in PERCENTILES:
+            raise ValueError(fix(f"must be one of 50, 90, 95, 99; got {v!r}", "pick the nearest supported percentile"))
+        return int(v)
+
+
+class Spot(_Model):
+    allowed: bool = Field(default=False, description="Whether spot/preemptible capacity may be used.")
+    max_fraction: float = Field(default=0.5, ge=0, le=1, description="At most this share of demand may rest on spot; on-demand covers the rest.")
+
+
+class Quota(_Model):
+    provider: Provider
+    region: str | None = Field(default=None, description="Region; omit for all regions of the provider.")
+    family: str | None = Field(default=None, description="Instance family (g6, p4d, a2, Standard_NC...); omit for all families.")
+    max_gpus: int = Field(ge=0, description="Most GPUs (accelerators) this scope may use.")
+
+
+class Placement(_Model):
+    providers: tuple[Provider, ...] = Field(default=("aws", "gcp", "azure"), description="Clouds to consider.")
+    regions: tuple[str, ...] = Field(default=(), description="Regions to consider; empty = all regions in the catalogs.")
+    accelerators: tuple[str, ...] = Field(default=(), description="Allow list of accelerators (catalog names or aliases; 'cpu' for CPU-only types); empty = all.")
+    exclude: tuple[str, ...] = Field(default=(), description="Instance types, families (g5*) or accelerators to leave out.")
+    spot: Spot = Field(default_factory=Spot)
+    redundancy: Literal["none", "n+1", "zone"] = Field(default="none", description="none; n+1: survive losing any one node; zone: survive losing any one zone.")
+    quotas: tuple[Quota, ...] = Field(default=())
+    max_gpus_per_replica: int = Field(default=8, ge=1, le=64, description="Largest tensor-parallel group to consider.")
+    min_replicas: int = Field(default=1, ge=0, le=100_000, description="Fewest replicas at any hour.")
+    max_replicas: int | None = Field(default=None, ge=1, le=100_000, description="Most replicas at any hour.")
+    budget_per_hour: float | None = Field(default=None, gt=0, description="Most the plan may cost per hour (USD, averaged over the day).")
+    include_flagged: bool = Field(default=False, description="Also use catalog rows flagged as suspect (e.g. GCP A3 prices).")
+
+    @model_validator(mode="after")
+    def _minmax(self) -> Placement:
+        if self.max_replicas is not None and self.max_replicas < self.min_replicas:
+            raise ValueError(fix(f"max_replicas {self.max_replicas} is below min_replicas {self.min_replicas}", "raise max_replicas or lower min_replicas"))
+        return self
+
+
+class HpaSettings(_Model):
+    metric: Literal["cpu", "gpu", "rps"] = Field(default="rps", description="cpu: CPU utilization; gpu: DCGM GPU utilization (custom metric); rps: requests per second per pod (custom metric).")
+    target: float | None = Field(default=None, gt=0, description="Target per pod: utilization percent for cpu/gpu, requests/s for rps (default: the plan's capacity per replica).")
+    metric_name: str | None = Field(default=None, description="Custom metric name (default: DCGM_FI_DEV_GPU_UTIL for gpu, http_requests_per_second for rps).")
+
+
+class PrometheusSettings(_Model):
+    server_address: str = Field(default="http://prometheus.monitoring.svc:9090")
+    query: str | None = Field(default=None, description="PromQL returning the service's total request rate; default: sum(rate(http_requests_total{service=...}[1m])).")
+    threshold: float | None = Field(default=None, gt=0, description="Per-replica target of the query value (default: capacity per replica).")
+
+
+class KafkaSettings(_Model):
+    bootstrap_servers: str
+    topic: str
+    consumer_group: str
+    lag_threshold: int = Field(default=50, ge=1)
+
+
+class RabbitmqSettings(_Model):
+    queue_name: str
+    host_from_env: str = Field(default="RABBITMQ_URL", description="Container env var holding the AMQP URL.")
+    value: int = Field(default=20, ge=1, description="Target queue length per replica.")
+
+
+class Autoscaler(_Model):
+    type: Literal["hpa", "keda-prometheus", "keda-kafka", "keda-rabbitmq", "none"] = "hpa"
+    hpa: HpaSettings = Field(default_factory=HpaSettings)
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    kafka: KafkaSettings | None = None
+    rabbitmq: RabbitmqSettings | None = None
+    cron: bool = Field(default=False, description="KEDA only: add cron triggers that follow the plan's hourly replica counts.")
+    scale_down_stabilization_s: int = Field(default=300, ge=0, le=3600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return {"type": v} if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _settings(self) -> Autoscaler:
+        if self.type == "keda-kafka" and self.kafka is None:
+            raise ValueError(fix("autoscaler type keda-kafka needs a 'kafka' section", "add kafka: {bootstrap_servers, topic, consumer_group}"))
+        if self.type == "keda-rabbitmq" and self.rabbitmq is None:
+            raise ValueError(fix("autoscaler type keda-rabbitmq needs a 'rabbitmq' section", "add rabbitmq: {queue_name}"))
+        return self
+
+
+class Probes(_Model):
+    path: str = Field(default="/health", description="HTTP path for liveness and startup probes.")
+    readiness_path: str | None = Field(default=None, description="HTTP path for readiness (default: path).")
+    startup_seconds: int = Field(default=600, ge=10, le=7200, description="Longest model load the startup probe waits for.")
+
+
+class Kubernetes(_Model):
+    namespace: str = Field(default="default")
+    image: str = Field(description="Container image by tag or digest (never 'latest').")
+    port: int = Field(default=8080, ge=1, le=65535)
+    flavor: Literal["eks", "eks-karpenter", "gke", "aks", "generic"] = "generic"
+    autoscaler: Autoscaler = Field(default_factory=Autoscaler)
+    probes: Probes = Field(default_factory=Probes)
+    args: tuple[str, ...] = Field(default=(), description="Container args.")
+    env: dict[str, str] = Field(default_factory=dict, description="Container environment variables.")
+    service_monitor: bool = Field(default=False, description="Also render a Prometheus ServiceMonitor.")
+    read_only_root_filesystem: bool = True
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        if len(v) > 63 or not DNS1123.match(v):
+            raise ValueError(fix(f"must be a DNS-1123 label; got {v!r}", "use lower-case letters, digits and '-'"))
+        return v
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: str) -> str:
+        if any(c.isspace() for c in v) or not v or any(c in v for c in "\"'{}[],&*#?|<>=!%`"):
+            raise ValueError(fix(f"is not a valid image reference: {v!r}", "use registry/name:tag or registry/name@sha256:..."))
+        name, _, digest = v.partition("@")
+        last = name.rsplit("/", 1)[-1]
+        tag = last.split(":", 1)[1] if ":" in last else None
+        if not digest and tag is None:
+            raise ValueError(fix(f"image {v!r} has no tag", "pin a version tag or a digest, e.g. name:1.2.3"))
+        if tag == "latest":
+            raise ValueError(fix(f"image {v!r} uses the 'latest' tag", "pin a version tag or a digest"))
+        return v
+
+
+class Spec(_Model):
+    """A scaleplan deployment spec (``kind: InferenceService``)."""
+
+    apiVersion: Literal["scaleplan/v1"] = Field(description="Always scaleplan/v1.")
+    kind: Literal["InferenceService"]
+    metadata: Metadata
+    model: ModelSpec
+    traffic: Traffic
+    slo: Slo
+    placement: Placement = Field(default_factory=Placement)
+    kubernetes: Kubernetes
+
+    @model_validator(mode="after")
+    def _llm(self) -> Spec:
+        return self
+
+
+def spec_json_schema() -> dict[str, Any]:
+    schema = Spec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://scaleplan.dev/schemas/spec-v1.json"
+    schema["title"] = "scaleplan InferenceService spec v1"
+    return schema
+
+
+def parse_spec(doc: Document) -> Spec:
+    """Validate a parsed YAML document as a Spec, gathering every problem."""
+    data = doc.data
+    problems: list[Problem] = []
+    if isinstance(data, dict):
+        api = data.get("apiVersion")
+        if api is not None and api != API_VERSION:
+            problems.append(Problem("apiVersion", f"unsupported apiVersion {api!r}", hint=f"use 'apiVersion: {API_VERSION}'", line=doc.lines.line_of(("apiVersion",))))
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        for p in problems_from_validation(exc, Spec, doc.lines):
+            if p.where == "apiVersion" and problems:
+                continue
+            problems.append(p)
+        raise SpecError(doc.file, problems) from None
+    if problems:
+        raise SpecError(doc.file, problems)
+    return spec
+
+
+def parse_spec_text(text: str, name: str = "<spec>") -> Spec:
+    return parse_spec(parse_yaml(text, name, what="spec"))
+
+
+def read_spec(path: str | Path) -> tuple[Spec, Document]:
+    """Read and validate a spec file. Files it references are checked by the caller."""
+    doc = load_yaml(path, what="spec")
+    return parse_spec(doc), doc
+
+
+def profile_path(spec: Spec, spec_file: str | Path) -> Path:
+    return (Path(spec_file).parent / spec.model.profile).resolve()

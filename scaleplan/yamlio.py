@@ -1,0 +1,321 @@
+"""Safe, bounded YAML reading and deterministic, atomic writing.
+
+Everything scaleplan reads goes through :func:`read_text` and :func:`parse_yaml` /
+:func:`parse_yaml_documents`. They never execute anything (``yaml.SafeLoader`` only), and they
+turn every way a file can be bad (missing, a directory, too large, binary, not UTF-8, bad
+syntax, ``!!python`` tags, duplicate keys, alias bombs, absurd nesting) into an
+:class:`~scaleplan.errors.InputError` that names the file, the line and the fix.
+
+Parsed documents come with a :class:`LineMap` from YAML paths to 1-based line numbers so that
+validation errors and check findings can point at the right line, also inside multi-document
+files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scaleplan.errors import InputError, Problem
+
+MAX_BYTES = 16 * 1024 * 1024  # 16 MiB: far above any real spec, profile, catalog or manifest
+MAX_NODES = 2_000_000  # expanded node count (aliases counted as often as they are used)
+MAX_DEPTH = 100
+PathKey = tuple[str | int, ...]
+
+
+def format_path(path: PathKey) -> str:
+    """``("slo", "percentile")`` -> ``slo.percentile``; list indices as ``[0]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+@dataclass(frozen=True)
+class LineMap:
+    """Line numbers (1-based) of the nodes of one YAML document, keyed by path."""
+
+    start_line: int = 1
+    lines: Mapping[PathKey, int] = field(default_factory=dict)
+
+    def line_of(self, path: PathKey) -> int:
+        """Line of ``path``, or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return self.lines.get((), self.start_line)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One parsed YAML document, with where it came from."""
+
+    data: Any
+    file: str
+    index: int  # position in a multi-document stream, from 0
+    lines: LineMap
+
+
+def read_text(path: str | Path, *, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
+    """Read a UTF-8 text file with limits; raise InputError naming ``what`` otherwise."""
+    p = Path(path)
+    name = str(path)
+    if not p.exists():
+        raise InputError(
+            name,
+            [Problem("", f"{what} not found", hint="check the path; relative paths are resolved from the current directory")],
+        )
+    if p.is_dir():
+        raise InputError(name, [Problem("", f"{what} is a directory, expected a file", hint="pass the path of a YAML file")])
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise InputError(
+                name,
+                [Problem("", f"{what} is {size / 1048576:.1f} MiB, larger than the {max_bytes // 1048576} MiB limit", hint="this is not a plausible input; check that you passed the right file")],
+            )
+        with p.open("rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(name, [Problem("", f"cannot read {what}: {exc.strerror or exc}", hint="check the file's permissions")]) from None
+    return decode_text(raw, name, what=what, max_bytes=max_bytes)
+
+
+def decode_text(raw: bytes, name: str, *, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
+    """Decode bytes as UTF-8 text, rejecting binary data and oversized input."""
+    if len(raw) > max_bytes:
+        raise InputError(name, [Problem("", f"{what} is larger than the {max_bytes // 1048576} MiB limit", hint="check that you passed the right file")])
+    if b"\x00" in raw[:65536]:
+        raise InputError(name, [Problem("", f"{what} is binary (it contains NUL bytes), not YAML text", hint="pass a YAML text file")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            name,
+            [Problem("", f"{what} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})", hint="save the file as UTF-8", line=line)],
+        ) from None
+    return text
+
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: fast
+
+
+def _walk(
+    node: yaml.Node,
+    path: PathKey,
+    lines: dict[PathKey, int],
+    problems: list[Problem],
+    sizes: dict[int, int],
+    visiting: set[int],
+) -> int:
+    """Record line numbers, find duplicate keys, and return the expanded size of ``node``."""
+    if len(path) > MAX_DEPTH:
+        raise yaml.MarkedYAMLError(problem=f"nesting deeper than {MAX_DEPTH} levels", problem_mark=node.start_mark)
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in visiting:  # recursive alias
+        raise yaml.MarkedYAMLError(problem="recursive alias", problem_mark=node.start_mark)
+    visiting.add(key)
+    lines.setdefault(path, node.start_mark.line + 1)
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for k, v in node.value:
+            kname = k.value if isinstance(k, yaml.ScalarNode) else None
+            if isinstance(kname, str) and kname != "<<":
+                if kname in seen:
+                    problems.append(
+                        Problem(
+                            format_path((*path, kname)),
+                            f"duplicate key {kname!r} (first at line {seen[kname]})",
+                            hint="remove one of them; YAML keeps only the last silently",
+                            line=k.start_mark.line + 1,
+                        )
+                    )
+                else:
+                    seen[kname] = k.start_mark.line + 1
+            child = (*path, kname if isinstance(kname, str) else "?")
+            lines.setdefault(child, k.start_mark.line + 1)
+            total += _walk(v, child, lines, problems, sizes, visiting)
+            if total > MAX_NODES:
+                break
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            total += _walk(v, (*path, i), lines, problems, sizes, visiting)
+            if total > MAX_NODES:
+                break
+    visiting.discard(key)
+    sizes[key] = total
+    return total
+
+
+def _syntax_problem(exc: yaml.YAMLError, what: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    line = mark.line + 1 if mark is not None else None
+    col = mark.column + 1 if mark is not None else None
+    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
+        return Problem(
+            "",
+            f"{problem.strip()} (only plain YAML is accepted; tags such as !!python/... are never executed)",
+            hint=f"remove the tag from the {what}",
+            line=line,
+        )
+    where = f"line {line}, column {col}" if line else "the file"
+    return Problem("", f"invalid YAML: {str(problem).strip()}", hint=f"fix the YAML syntax at {where}", line=line)
+
+
+def _documents(text: str, name: str, what: str) -> Iterator[Document]:
+    loader = _Loader(text)
+    try:
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # pragma: no cover - check_node guarantees one
+                break
+            lines: dict[PathKey, int] = {}
+            problems: list[Problem] = []
+            size = _walk(node, (), lines, problems, {}, set())
+            if size > MAX_NODES:
+                raise InputError(
+                    name,
+                    [Problem("", f"{what} expands to more than {MAX_NODES:,} YAML nodes (an alias bomb?)", hint="remove the repeated aliases", line=node.start_mark.line + 1)],
+                )
+            if problems:
+                raise InputError(name, problems)
+            data = loader.construct_document(node)
+            yield Document(data=data, file=name, index=index, lines=LineMap(node.start_mark.line + 1, lines))
+            index += 1
+    except yaml.YAMLError as exc:
+        raise InputError(name, [_syntax_problem(exc, what)]) from None
+    except RecursionError:
+        raise InputError(name, [Problem("", f"{what} is nested too deeply", hint="flatten the structure")]) from None
+    finally:
+        loader.dispose()
+
+
+def parse_yaml_documents(text: str, name: str, *, what: str = "file") -> list[Document]:
+    """Parse a (possibly multi-document) YAML stream; empty documents are skipped."""
+    return [d for d in _documents(text, name, what) if d.data is not None]
+
+
+def parse_yaml(text: str, name: str, *, what: str = "file", expect_mapping: bool = True) -> Document:
+    """Parse exactly one YAML document (a mapping unless told otherwise)."""
+    docs = list(_documents(text, name, what))
+    docs = [d for d in docs if d.data is not None]
+    if not docs:
+        raise InputError(name, [Problem("", f"{what} is empty", hint=f"write the {what} as a YAML mapping; see docs/")])
+    if len(docs) > 1:
+        raise InputError(name, [Problem("", f"{what} holds {len(docs)} YAML documents, expected one", hint="remove the extra '---' documents", line=docs[1].lines.start_line)])
+    doc = docs[0]
+    if expect_mapping and not isinstance(doc.data, dict):
+        kind = type(doc.data).__name__
+        kind = {"list": "a list", "str": "a string", "int": "a number", "float": "a number", "bool": "a boolean"}.get(kind, kind)
+        raise InputError(name, [Problem("", f"{what} is {kind}, expected a mapping of keys to values", hint="start the file with 'apiVersion: scaleplan/v1'", line=doc.lines.start_line)])
+    return doc
+
+
+def load_yaml(path: str | Path, *, what: str = "file", expect_mapping: bool = True) -> Document:
+    """Read and parse a single-document YAML file."""
+    return parse_yaml(read_text(path, what=what), str(path), what=what, expect_mapping=expect_mapping)
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def dump_yaml(data: Any) -> str:
+    """Deterministic YAML text: insertion order kept, no aliases, unicode kept, wide lines."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
+
+
+def dump_yaml_all(docs: list[Any]) -> str:
+    return yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_tree(directory: str | Path, files: Mapping[str, str], *, clean: Callable[[Path], bool] | None = None) -> None:
+    """Write a set of files (relative path -> text) into ``directory`` all at once.
+
+    The files are written into a temporary sibling folder which then replaces ``directory``.
+    ``clean`` decides whether an existing folder may be replaced (default: yes).
+    """
+    d = Path(directory)
+    d.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
+    try:
+        for rel, text in files.items():
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8", newline="\n")
+        if d.exists():
+            if clean is not None and not clean(d):
+                raise InputError(str(d), [Problem("", "output folder exists and holds files scaleplan did not write", hint="choose an empty folder or remove it first")])
+            old = Path(tempfile.mkdtemp(prefix=f".{d.name}.old.", dir=d.parent))
+            old.rmdir()
+            os.replace(d, old)
+            os.replace(tmp, d)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, d)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,55 @@
+"""Shared test fixtures. Area-specific helpers live in tests/<area>_helpers.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+EXAMPLES = ROOT / "examples"
+
+# Deterministic rich output in CLI tests.
+os.environ.setdefault("TERMINAL_WIDTH", "200")
+os.environ.setdefault("COLUMNS", "200")
+os.environ["_TYPER_FORCE_DISABLE_TERMINAL"] = "1"
+os.environ.pop("FORCE_COLOR", None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False, help="Rewrite golden files instead of comparing.")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.exists():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+@pytest.fixture
+def cli():
+    """Run the CLI in-process: cli(["catalog", "list"], exit_code=0) -> result with .stdout/.stderr."""
+    from typer.testing import CliRunner
+
+    from scaleplan.cli import app
+
+    runner = CliRunner()
+
+    def run(args: list[str], exit_code: int | None = 0, input: str | None = None):
+        result = runner.invoke(app, args, input=input, catch_exceptions=False)
+        if exit_code is not None and result.exit_code != exit_code:
+            raise AssertionError(
+                f"scaleplan {' '.join(args)} exited {result.exit_code}, expected {exit_code}\n"
+                f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+            )
+        return result
+
+    return run
