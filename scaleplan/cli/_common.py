@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from typer.exceptions import TyperException
 
 from scaleplan.errors import ExitCode, InputError, ScaleplanError
 
@@ -51,8 +52,8 @@ def handle_errors() -> Iterator[None]:
     """Map every failure to a documented exit code; tracebacks only with SCALEPLAN_DEBUG=1."""
     try:
         yield
-    except typer.Exit:
-        raise
+    except (typer.Exit, typer.Abort, TyperException):
+        raise  # usage errors (exit 2) and explicit exits are typer's to report
     except ScaleplanError as err:
         if os.environ.get("SCALEPLAN_DEBUG"):
             traceback.print_exc()

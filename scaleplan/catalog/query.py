@@ -1,0 +1,94 @@
+"""Pure catalog queries for ``scaleplan catalog list/show`` and the optimizer."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scaleplan.catalog.model import Catalog, InstanceRow
+
+SORT_KEYS = ("price", "gpu-price", "gpu-memory", "name", "region")
+
+
+@dataclass(frozen=True)
+class RowView:
+    row: InstanceRow
+    gpu_memory_gib: float  # total accelerator memory on the node
+    price_per_gpu_hour: float | None
+
+
+def view(row: InstanceRow) -> RowView:
+    total = (row.accelerator_memory_gib or 0.0) * row.accelerator_count
+    per_gpu = None
+    if row.accelerator_count and row.price_ondemand is not None:
+        per_gpu = row.price_ondemand / row.accelerator_count
+    return RowView(row, total, per_gpu)
+
+
+def matches(pattern: str, row: InstanceRow) -> bool:
+    """``exclude``/filter pattern: instance type, family or accelerator, shell globs allowed."""
+    p = pattern.lower()
+    fields = [row.instance_type.lower(), row.family.lower(), (row.accelerator or "cpu").lower()]
+    return any(fnmatch.fnmatchcase(f, p) for f in fields)
+
+
+def filter_rows(
+    catalog: Catalog,
+    *,
+    providers: Sequence[str] = (),
+    regions: Sequence[str] = (),
+    accelerators: Sequence[str] = (),
+    min_gpu_memory: float | None = None,
+    max_price: float | None = None,
+    spot: bool = False,
+    include_cpu: bool = True,
+    include_flagged: bool = True,
+) -> list[InstanceRow]:
+    wanted = {catalog.resolve(a) or a for a in accelerators}
+    out = []
+    for r in catalog.rows:
+        if providers and r.provider not in providers:
+            continue
+        if regions and r.region not in regions:
+            continue
+        if wanted and (r.accelerator or "CPU") not in wanted:
+            continue
+        if not include_cpu and r.accelerator is None and not wanted:
+            continue
+        if not include_flagged and r.flags:
+            continue
+        if min_gpu_memory is not None and (r.accelerator_memory_gib or 0) < min_gpu_memory:
+            continue
+        price = r.price_spot if spot else r.price_ondemand
+        if spot and r.price_spot is None:
+            continue
+        if max_price is not None and (price is None or price > max_price):
+            continue
+        out.append(r)
+    return out
+
+
+def sort_rows(rows: list[InstanceRow], key: str, *, spot: bool = False) -> list[InstanceRow]:
+    def price(r: InstanceRow) -> float:
+        p = r.price_spot if spot else r.price_ondemand
+        return p if p is not None else float("inf")
+
+    if key == "price":
+        return sorted(rows, key=lambda r: (price(r), r.key))
+    if key == "gpu-price":
+        return sorted(rows, key=lambda r: (price(r) / r.accelerator_count if r.accelerator_count else float("inf"), r.key))
+    if key == "gpu-memory":
+        return sorted(rows, key=lambda r: (-view(r).gpu_memory_gib, price(r), r.key))
+    if key == "region":
+        return sorted(rows, key=lambda r: (r.provider, r.region, price(r), r.instance_type))
+    return sorted(rows, key=lambda r: (r.instance_type, r.provider, r.region))
+
+
+def row_dict(r: InstanceRow) -> dict[str, object]:
+    v = view(r)
+    d = r.model_dump(mode="json", exclude_none=True)
+    d["gpu_memory_gib_total"] = v.gpu_memory_gib
+    if v.price_per_gpu_hour is not None:
+        d["price_per_gpu_hour"] = round(v.price_per_gpu_hour, 6)
+    return d

@@ -1,0 +1,155 @@
+"""``scaleplan catalog``: list, show and describe shipped and user catalogs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scaleplan.cli._common import emit_json, handle_errors, stdout_console
+
+app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azure and your own catalogs).", no_args_is_help=True)
+
+CatalogOpt = Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file(s); later rows override earlier ones. Repeatable.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
+
+
+def register(root: typer.Typer) -> None:
+    try:
+        from scaleplan.cli.catalog_refresh import refresh
+    except ModuleNotFoundError as exc:
+        if exc.name != "scaleplan.cli.catalog_refresh":
+            raise
+    else:
+        app.command("refresh")(refresh)
+    root.add_typer(app, name="catalog")
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out += [x.strip() for x in v.split(",") if x.strip()]
+    return out
+
+
+def _money(v: float | None) -> str:
+    return "-" if v is None else f"{v:,.4f}"
+
+
+@app.command("list")
+def list_(
+    provider: Annotated[list[str] | None, typer.Option("--provider", "-p", help="aws, gcp, azure (repeatable or comma-separated).")] = None,
+    region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region(s).")] = None,
+    accelerator: Annotated[list[str] | None, typer.Option("--accelerator", "-a", help="Accelerator name or alias (L4, nvidia-l4, a100-80gb, cpu).")] = None,
+    min_gpu_memory: Annotated[float | None, typer.Option("--min-gpu-memory", help="Minimum memory per accelerator (GiB).")] = None,
+    max_price: Annotated[float | None, typer.Option("--max-price", help="Maximum $/hour for the whole instance.")] = None,
+    spot: Annotated[bool, typer.Option("--spot", help="Only rows with a spot price; filter and sort by spot price.")] = False,
+    gpu_only: Annotated[bool, typer.Option("--gpu-only", help="Leave out CPU-only instance types.")] = False,
+    sort: Annotated[str, typer.Option("--sort", help="price, gpu-price, gpu-memory, name, region.")] = "price",
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Table of instance types: accelerator x count, GPU memory, vCPU, RAM, on-demand and spot $/h, $/GPU-hour."""
+    with handle_errors():
+        from scaleplan.catalog.files import load_catalog
+        from scaleplan.catalog.query import SORT_KEYS, filter_rows, row_dict, sort_rows, view
+
+        if sort not in SORT_KEYS:
+            raise typer.BadParameter(f"must be one of {', '.join(SORT_KEYS)}; got {sort!r}", param_hint="--sort")
+        cat = load_catalog(_split(catalog))
+        accs = _split(accelerator)
+        for a in accs:
+            if cat.resolve(a) is None:
+                known = ", ".join(x.name for x in cat.accelerators)
+                raise typer.BadParameter(f"unknown accelerator {a!r}; known: {known}, cpu", param_hint="--accelerator")
+        rows = filter_rows(
+            cat, providers=_split(provider), regions=_split(region), accelerators=accs,
+            min_gpu_memory=min_gpu_memory, max_price=max_price, spot=spot, include_cpu=not gpu_only,
+        )
+        rows = sort_rows(rows, sort, spot=spot)
+        if json_out:
+            emit_json({"count": len(rows), "instances": [row_dict(r) for r in rows]})
+            return
+        from rich.table import Table
+
+        table = Table(title=f"{len(rows)} instance types", title_justify="left")
+        for col, just in (("provider", "left"), ("region", "left"), ("instance type", "left"), ("accelerator", "left"), ("GPU mem", "right"), ("vCPU", "right"), ("RAM GiB", "right"), ("on-demand $/h", "right"), ("spot $/h", "right"), ("$/GPU-h", "right"), ("flags", "left")):
+            table.add_column(col, justify=just)  # type: ignore[arg-type]
+        for r in rows:
+            v = view(r)
+            acc = f"{r.accelerator} x{r.accelerator_count}" if r.accelerator else "CPU"
+            table.add_row(r.provider, r.region, r.instance_type, acc, f"{v.gpu_memory_gib:g}" if r.accelerator else "-", str(r.vcpus), f"{r.memory_gib:g}", _money(r.price_ondemand), _money(r.price_spot), _money(v.price_per_gpu_hour), ",".join(r.flags))
+        stdout_console().print(table)
+
+
+@app.command("show")
+def show(
+    instance_type: Annotated[str, typer.Argument(help="Instance type, e.g. g6.xlarge.")],
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Specs and prices of one instance type in every region."""
+    with handle_errors():
+        import difflib
+
+        from scaleplan.catalog.files import load_catalog
+        from scaleplan.catalog.query import row_dict
+        from scaleplan.errors import InputError, Problem
+
+        cat = load_catalog(_split(catalog))
+        rows = [r for r in cat.rows if r.instance_type == instance_type]
+        if not rows:
+            names = sorted({r.instance_type for r in cat.rows})
+            close = difflib.get_close_matches(instance_type, names, n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else "see `scaleplan catalog list`"
+            raise InputError("catalog", [Problem("instance_type", f"no instance type {instance_type!r} in the catalogs", hint=hint)])
+        acc = cat.accelerator(rows[0].accelerator) if rows[0].accelerator else None
+        if json_out:
+            emit_json({"instance_type": instance_type, "accelerator": acc.model_dump(mode="json", exclude_none=True) if acc else None, "regions": [row_dict(r) for r in rows]})
+            return
+        from rich.table import Table
+
+        con = stdout_console()
+        r0 = rows[0]
+        con.print(f"[bold]{instance_type}[/bold] ({r0.provider}, family {r0.family}, {r0.cpu_arch})")
+        if acc:
+            specs = [f"{acc.name} x{r0.accelerator_count}", f"{acc.memory_gib:g} GiB each"]
+            if acc.memory_bandwidth_gbs:
+                specs.append(f"{acc.memory_bandwidth_gbs:g} GB/s")
+            if acc.fp16_tflops:
+                specs.append(f"{acc.fp16_tflops:g} FP16 TFLOPS")
+            con.print("accelerators: " + ", ".join(specs), markup=False)
+        else:
+            con.print("accelerators: none (CPU only)")
+        con.print(f"host: {r0.vcpus} vCPU, {r0.memory_gib:g} GiB RAM", markup=False)
+        table = Table()
+        for col in ("region", "on-demand $/h", "spot $/h", "spot discount", "flags", "source"):
+            table.add_column(col)
+        for r in rows:
+            disc = f"{1 - r.price_spot / r.price_ondemand:.0%}" if r.price_spot is not None and r.price_ondemand else "-"
+            table.add_row(r.region, _money(r.price_ondemand), _money(r.price_spot), disc, ",".join(r.flags), r.source or "")
+        con.print(table)
+
+
+@app.command("accelerators")
+def accelerators(json_out: JsonOpt = False) -> None:
+    """Accelerator models with memory, bandwidth and TFLOPS."""
+    with handle_errors():
+        from scaleplan.catalog.files import load_accelerators
+
+        accs = load_accelerators()
+        if json_out:
+            emit_json({"accelerators": [a.model_dump(mode="json", exclude_none=True) for a in accs]})
+            return
+        from rich.table import Table
+
+        table = Table(title="accelerators (dense tensor throughput)", title_justify="left")
+        for col in ("name", "memory GiB", "bandwidth GB/s", "FP16 TFLOPS", "BF16 TFLOPS", "INT8 TOPS", "interconnect", "TDP W", "aliases"):
+            table.add_column(col)
+
+        def f(v: float | None) -> str:
+            return "-" if v is None else f"{v:g}"
+
+        for a in accs:
+            table.add_row(a.name, f(a.memory_gib), f(a.memory_bandwidth_gbs), f(a.fp16_tflops), f(a.bf16_tflops), f(a.int8_tops), a.interconnect or "-", f(a.tdp_watts), ", ".join(a.aliases))
+        stdout_console().print(table)

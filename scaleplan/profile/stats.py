@@ -1,0 +1,65 @@
+"""Small, pure statistics for timing samples: percentiles and the confidence interval of the median.
+
+The stopping rule of the profiler uses the distribution-free confidence interval of the median
+(order statistics of a binomial(n, 1/2)): no normality assumption, which matters because
+latency samples are skewed and heavy-tailed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+Z95 = 1.959963984540054
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (``q`` in 0..100) of an already sorted sequence."""
+    n = len(sorted_values)
+    if n == 0:
+        raise ValueError("percentile of no values")
+    if n == 1:
+        return float(sorted_values[0])
+    pos = (n - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac)
+
+
+def median_ci(sorted_values: Sequence[float], z: float = Z95) -> tuple[float, float]:
+    """Distribution-free ~95 % confidence interval of the median (order statistics).
+
+    With n samples the ranks ``n/2 -+ z*sqrt(n)/2`` bracket the median with ~95 % coverage.
+    """
+    n = len(sorted_values)
+    if n == 0:
+        raise ValueError("median_ci of no values")
+    half = z * math.sqrt(n) / 2.0
+    lo = max(0, math.floor(n / 2.0 - half) - 1 + 1 - 1)
+    hi = min(n - 1, math.ceil(n / 2.0 + half))
+    return float(sorted_values[lo]), float(sorted_values[hi])
+
+
+def median_ci_rel(sorted_values: Sequence[float], z: float = Z95) -> float:
+    """Relative half-width of the median's confidence interval (0.02 = +-2 %)."""
+    lo, hi = median_ci(sorted_values, z)
+    med = percentile(sorted_values, 50)
+    if med <= 0:
+        return math.inf
+    return (hi - lo) / 2.0 / med
+
+
+def summarize_ms(samples_s: Sequence[float]) -> dict[str, float]:
+    """Latency summary in milliseconds from samples in seconds: p50/p90/p95/p99/mean."""
+    xs = sorted(samples_s)
+    out = {f"p{q}": percentile(xs, q) * 1000.0 for q in (50, 90, 95, 99)}
+    out["mean"] = sum(xs) / len(xs) * 1000.0
+    return out
+
+
+def round_sig(x: float, digits: int = 6) -> float:
+    """Round to ``digits`` significant figures (stable, readable YAML)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
