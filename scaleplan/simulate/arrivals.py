@@ -1,0 +1,88 @@
+"""Arrival processes: Poisson, bursty (a two-state Markov-modulated Poisson process) and traces.
+
+All generators are pure functions of a numpy ``Generator``; times are seconds of simulated
+time, sorted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scaleplan.errors import InputError, Problem
+
+F64 = NDArray[np.float64]
+
+# Bursty: high phases at BURST_HIGH x the window's rate for BURST_SHARE of the time, low phases
+# at the rate that keeps the mean equal to the window's rate; mean high phase BURST_DWELL_S.
+BURST_HIGH = 1.5
+BURST_SHARE = 0.2
+BURST_DWELL_S = 5.0
+BURST_LOW = (1.0 - BURST_HIGH * BURST_SHARE) / (1.0 - BURST_SHARE)
+MAX_TRACE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Arrival times (seconds from the start of the day, sorted) read from a file."""
+
+    name: str
+    times: F64
+
+
+def poisson(rng: np.random.Generator, t0: float, t1: float, rate: float) -> F64:
+    """Homogeneous Poisson arrivals on [t0, t1): a Poisson count, then sorted uniform times."""
+    if rate <= 0 or t1 <= t0:
+        return np.empty(0)
+    n = int(rng.poisson(rate * (t1 - t0)))
+    return np.sort(rng.uniform(t0, t1, n))
+
+
+def bursty(rng: np.random.Generator, t0: float, t1: float, rate: float) -> F64:
+    """MMPP-2: exponential phases alternating high (BURST_HIGH x rate) and low; same mean rate."""
+    if rate <= 0 or t1 <= t0:
+        return np.empty(0)
+    low_dwell = BURST_DWELL_S * (1.0 - BURST_SHARE) / BURST_SHARE
+    high = bool(rng.random() < BURST_SHARE)  # stationary start
+    parts: list[F64] = []
+    t = t0
+    while t < t1:
+        dwell = float(rng.exponential(BURST_DWELL_S if high else low_dwell))
+        end = min(t1, t + dwell)
+        parts.append(poisson(rng, t, end, rate * (BURST_HIGH if high else BURST_LOW)))
+        t = end
+        high = not high
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def parse_trace(text: str, name: str) -> Trace:
+    """One arrival time in seconds per line (first CSV column); '#' comments and one header line allowed."""
+    values: list[float] = []
+    header_seen = False
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        field = line.split(",", 1)[0].strip()
+        try:
+            v = float(field)
+        except ValueError:
+            if not values and not header_seen:
+                header_seen = True  # one header line before the first value
+                continue
+            raise InputError(name, [Problem("", f"line {lineno}: {field!r} is not a number", hint="give one arrival time in seconds per line (or as the first CSV column)", line=lineno)]) from None
+        if not np.isfinite(v) or v < 0:
+            raise InputError(name, [Problem("", f"line {lineno}: arrival time {field} must be finite and >= 0", hint="times are seconds from the start of the day", line=lineno)])
+        values.append(v)
+    if not values:
+        raise InputError(name, [Problem("", "trace has no arrival times", hint="give one arrival time in seconds per line")])
+    return Trace(name=name, times=np.sort(np.array(values, dtype=np.float64)))
+
+
+def read_trace(path: str | Path) -> Trace:
+    from scaleplan.yamlio import read_text
+
+    return parse_trace(read_text(path, what="trace", max_bytes=MAX_TRACE_BYTES), str(path))

@@ -1,0 +1,111 @@
+"""`scaleplan simulate` end to end (in-process CLI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from simulate_helpers import allocation, make_plan
+
+from scaleplan.plan import dump_plan
+
+
+@pytest.fixture
+def plan_file(tmp_path: Path) -> Path:
+    plan = make_plan(
+        [allocation(replicas=(2, 3, 2), batch=4, service_ms=20.0, p50=18.0, p99=40.0), allocation("spot", replicas=(1, 1, 1), capacity_type="spot", zones=("us-east-1b",))],
+        rps=(80.0, 200.0, 120.0),
+    )
+    p = tmp_path / "plan.yaml"
+    p.write_text(dump_plan(plan))
+    return p
+
+
+def test_json_is_deterministic_and_only_json(cli, plan_file: Path) -> None:
+    args = ["simulate", str(plan_file), "--duration", "20", "--seed", "3", "--fail", "node", "--json"]
+    one = cli(args)
+    two = cli(args)
+    assert one.stdout == two.stdout
+    data = json.loads(one.stdout)
+    assert data["ok"] is True and data["requests"] > 0
+    assert data["failure"]["mode"] == "node" and data["failure"]["redundancy"] == "n+1"
+    assert [w["window"] for w in data["windows"]] == [0, 1, 2]
+    assert {a["name"] for a in data["allocations"]} == {"svc-g6-xlarge-od", "spot"}
+
+
+def test_human_output_png_and_policies(cli, plan_file: Path, tmp_path: Path) -> None:
+    png = tmp_path / "out" / "sim.png"
+    res = cli(["simulate", str(plan_file), "--duration", "10", "--policy", "least-outstanding", "--windows", "peak", "--png", str(png)])
+    assert "attainment" in res.stdout and "holds" in res.stdout
+    assert "Per window" in res.stdout and "Over the day" in res.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    res = cli(["simulate", str(plan_file), "--duration", "10", "--windows", "0-1", "--policy", "round-robin", "--arrivals", "bursty", "--json"])
+    assert json.loads(res.stdout)["windows_simulated"] == [0, 1]
+
+
+def test_exit_1_when_the_plan_misses(cli, tmp_path: Path) -> None:
+    p = tmp_path / "tight.yaml"
+    p.write_text(dump_plan(make_plan([allocation(replicas=(2,), service_ms=10.0)], rps=(150.0,), slo_ms=60.0)))
+    res = cli(["simulate", str(p), "--duration", "20", "--fail", "node", "--fail-at", "2", "--json"], exit_code=1)
+    assert json.loads(res.stdout)["failure"]["holds"] is False
+    res = cli(["simulate", str(p), "--duration", "20", "--replica-delta", "-1"], exit_code=1)
+    assert "FAILS" in res.stdout
+
+
+def test_trace_file(cli, tmp_path: Path) -> None:
+    p = tmp_path / "plan.yaml"
+    p.write_text(dump_plan(make_plan([allocation(replicas=(1,), service_ms=10.0)], rps=(20.0,))))
+    t = tmp_path / "trace.txt"
+    t.write_text("\n".join(str(i * 0.05) for i in range(400)) + "\n")
+    data = json.loads(cli(["simulate", str(p), "--trace", str(t), "--json"]).stdout)
+    assert data["requests"] == 400 and data["arrivals"].startswith("trace:")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["--policy", "random"], 2, "--policy"),
+        (["--fail", "rack"], 2, "--fail"),
+        (["--arrivals", "trace"], 2, "--trace"),
+        (["--arrivals", "uniform"], 2, "--arrivals"),
+        (["--duration", "0"], 2, "--duration"),
+        (["--fixed-fraction", "2"], 2, "--fixed-fraction"),
+        (["--windows", "7-9"], 3, "outside"),
+        (["--windows", "x"], 3, "cannot read"),
+        (["--fail", "node", "--fail-at", "1e9"], 3, "fail_at_s"),
+        (["--trace", "/nonexistent/trace.txt"], 3, "trace not found"),
+    ],
+)
+def test_bad_options(cli, plan_file: Path, args: list[str], code: int, words: str) -> None:
+    res = cli(["simulate", str(plan_file), *args], exit_code=code)
+    assert words in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_bad_plans(cli, tmp_path: Path) -> None:
+    missing = cli(["simulate", str(tmp_path / "nope.yaml")], exit_code=3)
+    assert "not found" in missing.stderr
+    garbage = tmp_path / "garbage.yaml"
+    garbage.write_text("kind: Plan\nstatus: [\n")
+    cli(["simulate", str(garbage)], exit_code=3)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(dump_plan(make_plan([])))
+    assert "no allocations" in cli(["simulate", str(empty)], exit_code=3).stderr
+    infeasible = tmp_path / "inf.yaml"
+    infeasible.write_text(dump_plan(make_plan([allocation()], status="infeasible")))
+    assert "infeasible" in cli(["simulate", str(infeasible)], exit_code=4).stderr
+    bad_trace = tmp_path / "t.txt"
+    bad_trace.write_text("1\nfoo\n")
+    ok_plan = tmp_path / "ok.yaml"
+    ok_plan.write_text(dump_plan(make_plan([allocation()])))
+    assert "line 2" in cli(["simulate", str(ok_plan), "--trace", str(bad_trace)], exit_code=3).stderr
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; import scaleplan.cli.simulate; print(any(m in sys.modules for m in ('numpy', 'matplotlib', 'pulp', 'torch')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,225 @@
+"""Simulator core: analytic queues, engine agreement, determinism, failures, routing."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from simulate_helpers import allocation, make_plan
+
+from scaleplan.errors import InfeasibleError, PlanError
+from scaleplan.simulate import parse_trace, service_model, simulate
+from scaleplan.simulate.engine import ReplicaModel, fifo_batches, least_outstanding
+
+RHO = 0.7
+
+
+def _mean_wait(service: str, policy: str, n_target: int) -> float:
+    """One replica, batch 1, no timeout, service 10 ms, load 0.7: mean waiting time (s)."""
+    rate = RHO / 0.010
+    plan = make_plan([allocation(replicas=(1,), batch=1, service_ms=10.0)], rps=(rate,), slo_ms=1000.0)
+    res_dur = n_target / rate
+    from scaleplan.simulate import core
+
+    # mean waiting time = mean latency - mean service (1 request per batch, mean service 10 ms)
+    res = core.simulate(plan, duration_s=res_dur, seed=7, service=service, policy=policy)
+    assert res.latency_ms.mean is not None
+    return res.latency_ms.mean / 1000.0 - 0.010
+
+
+@pytest.mark.parametrize(
+    ("service", "formula"),
+    [
+        ("exponential", RHO / (1 / 0.010 - RHO / 0.010)),  # M/M/1: Wq = rho / (mu - lambda)
+        ("deterministic", RHO * 0.010 / (2 * (1 - RHO))),  # M/D/1: Wq = rho * s / (2 (1 - rho))
+    ],
+)
+def test_mean_wait_matches_formula_at_70_percent_load(service: str, formula: float) -> None:
+    wq = _mean_wait(service, "weighted", 4_000_000)
+    assert abs(wq - formula) / formula < 0.02, (service, wq, formula)
+
+
+def test_mm1_event_loop_matches_formula() -> None:
+    # the least-outstanding event loop (one replica = plain FIFO) on the same analytic case
+    rng = np.random.default_rng(3)
+    n = 600_000
+    a = np.cumsum(rng.standard_exponential(n) / RHO)
+    m = rng.standard_exponential(n)
+    b, rep = least_outstanding(a, m, [ReplicaModel(1.0, 1, 0.0, 0.0)], [(0.0, [0])])
+    wq = float((b.start - a).mean())
+    assert (rep == 0).all()
+    assert abs(wq - RHO / (1 - RHO)) / (RHO / (1 - RHO)) < 0.03
+
+
+@pytest.mark.parametrize(("batch", "timeout"), [(1, 0.0), (1, 0.3), (8, 0.0), (8, 0.5), (4, 2.0)])
+def test_engines_agree_on_one_replica(batch: int, timeout: float) -> None:
+    rng = np.random.default_rng(11)
+    n = 20_000
+    a = np.cumsum(rng.standard_exponential(n) / 2.0)
+    m = rng.standard_exponential(n)
+    model = ReplicaModel(float(batch) * 0.4, batch, 0.5, timeout)
+    st, fi, bl, _bf, bs = fifo_batches(a, m, model)
+    b, _ = least_outstanding(a, m, [model], [(0.0, [0])])
+    np.testing.assert_allclose(b.start, st, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(b.finish, fi, rtol=0, atol=1e-9)
+    assert int(bs.sum()) == n and len(bl) == len(b.b_launch)
+    assert (st >= a - 1e-12).all() and (fi > st).all()
+    assert bs.max() <= batch
+    if timeout > 0 and batch > 1:
+        # Triton semantics: nobody waits longer than the timeout for an idle replica to start
+        assert bs.mean() > 1.0
+
+
+def test_batching_fills_batches_under_load() -> None:
+    rng = np.random.default_rng(5)
+    n = 50_000
+    a = np.cumsum(rng.standard_exponential(n) / 18.0)  # 18 rps on a replica of 20 rps max
+    _, _, _, _, bs = fifo_batches(a, np.ones(n), ReplicaModel(0.4, 8, 0.5, 0.0))
+    assert bs.mean() > 4  # near capacity the batches grow towards 8
+
+
+def test_service_model_fit() -> None:
+    a = allocation(batch=8, service_ms=None, throughput_rps=400.0, p50=20.0, p99=40.0)
+    plan = make_plan([a])
+    model, sigma = service_model(plan.allocations[0], fixed_fraction=0.5, timeout_s=0.0)
+    assert model.s_full == pytest.approx(0.020)  # 8 / 400 rps
+    assert sigma == pytest.approx(math.log(2.0) / 2.3263478740408408)
+    assert model.factor(4) == pytest.approx(0.020 * 0.75)
+
+
+def test_same_seed_same_json_and_other_seed_differs() -> None:
+    plan = make_plan([allocation(replicas=(2, 3), batch=4, service_ms=20.0, p50=18.0, p99=40.0), allocation("spot", replicas=(1, 1), capacity_type="spot")], rps=(100.0, 200.0))
+    for policy in ("weighted", "round-robin", "least-outstanding"):
+        one = json.dumps(simulate(plan, duration_s=30, seed=4, policy=policy, failure="node").to_dict(), sort_keys=True)
+        two = json.dumps(simulate(plan, duration_s=30, seed=4, policy=policy, failure="node").to_dict(), sort_keys=True)
+        assert one == two
+        three = json.dumps(simulate(plan, duration_s=30, seed=5, policy=policy, failure="node").to_dict(), sort_keys=True)
+        assert three != one
+
+
+def test_overloaded_plan_misses_slo_and_window_is_named() -> None:
+    # 2 replicas of 100 rps capacity facing 150 rps in window 0 and 250 rps in window 1
+    plan = make_plan([allocation(replicas=(2, 2), batch=1, service_ms=10.0)], rps=(150.0, 250.0), slo_ms=50.0)
+    res = simulate(plan, duration_s=20, seed=1)
+    assert not res.meets_slo and not res.ok
+    assert res.worst_window == 1
+    assert res.windows[1].attainment is not None and res.windows[1].attainment < 0.5
+    assert res.windows[1].queue_max > res.windows[0].queue_max
+
+
+def test_node_failure_breaks_a_tight_n_plus_1_plan_but_not_a_redundant_one() -> None:
+    tight = make_plan([allocation(replicas=(2,), batch=1, service_ms=10.0)], rps=(150.0,), slo_ms=60.0)
+    res = simulate(tight, duration_s=30, seed=2, failure="node", fail_at_s=3.0)
+    assert res.failure is not None
+    assert res.failure.lost == {"svc-g6-xlarge-od": 1}
+    assert res.failure.claim_tested and not res.failure.holds
+    roomy = make_plan([allocation(replicas=(3,), batch=1, service_ms=10.0)], rps=(150.0,), slo_ms=60.0)
+    ok = simulate(roomy, duration_s=30, seed=2, failure="node", fail_at_s=3.0)
+    assert ok.failure is not None and ok.failure.holds and ok.ok
+
+
+def test_spot_and_zone_failures_take_the_right_replicas() -> None:
+    plan = make_plan(
+        [
+            allocation("od", replicas=(2,), zones=("z-a", "z-b")),
+            allocation("sp", replicas=(3,), capacity_type="spot", zones=("z-b",)),
+        ],
+        rps=(50.0,), redundancy="zone",
+    )
+    spot = simulate(plan, duration_s=10, failure="spot", fail_at_s=1.0)
+    assert spot.failure is not None and spot.failure.lost == {"sp": 3}
+    zone = simulate(plan, duration_s=10, failure="zone", fail_at_s=1.0)
+    assert zone.failure is not None and zone.failure.lost == {"od": 1, "sp": 3}
+    assert any("z-b" in n for n in zone.notes)
+    # after the failure only "od" replica 0 serves
+    assert zone.allocations[1].requests < spot.allocations[0].requests + spot.allocations[1].requests
+
+
+def test_weighted_routing_follows_capacity_and_classes() -> None:
+    plan = make_plan(
+        [
+            allocation("big", replicas=(1,), capacity=300.0, service_ms=2.0, routing={"long": 1.0}),
+            allocation("small", replicas=(1,), capacity=100.0, service_ms=5.0, routing={"short": 1.0}),
+        ],
+        rps=(100.0,), classes={"long": 0.25, "short": 0.75},
+    )
+    res = simulate(plan, duration_s=60, seed=3)
+    big = res.allocations[0]
+    assert big.requests / res.requests == pytest.approx(0.25, abs=0.02)
+    unclassed = make_plan([allocation("big", replicas=(1,), capacity=300.0, service_ms=2.0), allocation("small", replicas=(1,), capacity=100.0, service_ms=5.0)], rps=(100.0,))
+    res2 = simulate(unclassed, duration_s=60, seed=3)
+    assert res2.allocations[0].requests / res2.requests == pytest.approx(0.75, abs=0.02)
+
+
+def test_least_outstanding_beats_round_robin_on_mixed_speeds() -> None:
+    plan = make_plan([allocation("fast", replicas=(1,), service_ms=4.0), allocation("slow", replicas=(1,), service_ms=16.0)], rps=(150.0,), slo_ms=40.0)
+    rr = simulate(plan, duration_s=60, seed=1, policy="round-robin")
+    lor = simulate(plan, duration_s=60, seed=1, policy="least-outstanding")
+    assert lor.latency_ms.p99 is not None and rr.latency_ms.p99 is not None
+    assert lor.latency_ms.p99 < rr.latency_ms.p99
+    assert lor.allocations[0].requests > lor.allocations[1].requests
+
+
+def test_replica_delta_and_replicas_follow_windows() -> None:
+    plan = make_plan([allocation(replicas=(1, 4, 2), batch=1, service_ms=10.0)], rps=(50.0, 250.0, 120.0))
+    res = simulate(plan, duration_s=20, seed=1)
+    assert [sum(w.replicas.values()) for w in res.windows] == [1, 4, 2]
+    fewer = simulate(plan, duration_s=20, seed=1, replica_delta=-1)
+    assert [sum(w.replicas.values()) for w in fewer.windows] == [1, 3, 1]  # never below one
+    assert fewer.attainment < res.attainment
+
+
+def test_bursty_has_same_mean_rate_and_more_variance() -> None:
+    plan = make_plan([allocation(replicas=(2,), batch=1, service_ms=10.0)], rps=(100.0,))
+    po = simulate(plan, duration_s=600, seed=1, arrivals="poisson")
+    bu = simulate(plan, duration_s=600, seed=1, arrivals="bursty")
+    assert bu.requests == pytest.approx(po.requests, rel=0.05)
+    assert bu.latency_ms.p99 is not None and po.latency_ms.p99 is not None
+    assert bu.latency_ms.p99 > po.latency_ms.p99
+
+
+def test_trace_arrivals_use_real_windows() -> None:
+    plan = make_plan([allocation(replicas=(1, 2), batch=1, service_ms=10.0)], rps=(10.0, 20.0), window_hours=1.0)
+    times = "\n".join(f"{t:.3f}" for t in [*np.arange(0, 60, 0.1), *np.arange(3600, 3660, 0.05)])
+    tr = parse_trace("time_s\n" + times + "\n# end\n", "t.csv")
+    res = simulate(plan, arrivals=tr)
+    assert res.arrivals == "trace:t.csv"
+    assert [w.window for w in res.windows] == [0, 1]
+    assert [w.requests for w in res.windows] == [600, 1200]
+
+
+def test_unsimulatable_plans() -> None:
+    with pytest.raises(InfeasibleError):
+        simulate(make_plan([allocation()], status="infeasible"))
+    with pytest.raises(PlanError, match="no allocations"):
+        simulate(make_plan([]))
+    with pytest.raises(PlanError, match="0 replicas"):
+        simulate(make_plan([allocation(replicas=(0,))]))
+    with pytest.raises(PlanError, match="replicas_per_window"):
+        simulate(make_plan([allocation(replicas=(1, 1))], rps=(10.0,)))
+
+
+def test_bad_traces() -> None:
+    from scaleplan.errors import InputError
+
+    with pytest.raises(InputError, match="no arrival times"):
+        parse_trace("# nothing\n", "t")
+    with pytest.raises(InputError, match="line 3"):
+        parse_trace("t\n1.0\nabc\n", "t")
+    with pytest.raises(InputError, match=">= 0"):
+        parse_trace("1\n-2\n", "t")
+
+
+def test_no_replica_running_counts_as_failed() -> None:
+    plan = make_plan([allocation(replicas=(1, 0))], rps=(10.0, 10.0))
+    res = simulate(plan, duration_s=20, seed=1)
+    assert res.windows[1].failed == res.windows[1].requests > 0
+    assert any("no replica" in n for n in res.notes)
+
+
+def test_zone_failure_needs_zones() -> None:
+    plan = make_plan([allocation(replicas=(2,), zones=())], rps=(50.0,), redundancy="zone")
+    with pytest.raises(PlanError, match="zone loss cannot be placed"):
+        simulate(plan, duration_s=5, failure="zone")
