@@ -99,6 +99,8 @@ class ProfileMeta(_Model):
     command: str | None = Field(default=None, description="The command line that produced this profile.")
     notes: tuple[str, ...] = ()
     imported_from: str | None = None
+    flops_per_sample: float | None = Field(default=None, gt=0, description="Model FLOPs per sample (forward pass), when counted; used to transfer CPU points to GPUs.")
+    weights_gib: float | None = Field(default=None, ge=0, description="Size of the model's weights (parameters and buffers), when known.")
 
 
 class Profile(_Model):

@@ -36,7 +36,7 @@ def median_ci(sorted_values: Sequence[float], z: float = Z95) -> tuple[float, fl
     if n == 0:
         raise ValueError("median_ci of no values")
     half = z * math.sqrt(n) / 2.0
-    lo = max(0, math.floor(n / 2.0 - half) - 1 + 1 - 1)
+    lo = max(0, math.floor(n / 2.0 - half) - 1)
     hi = min(n - 1, math.ceil(n / 2.0 + half))
     return float(sorted_values[lo]), float(sorted_values[hi])
 

@@ -1,0 +1,412 @@
+"""``scaleplan profile``: measure a model or an endpoint, estimate, merge and import profiles.
+
+``scaleplan profile TARGET [OPTIONS]`` runs the default ``run`` command; ``estimate``,
+``merge`` and ``import`` are subcommands. The group class below routes anything that is not a
+subcommand name to ``run``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+import typer.core
+
+from scaleplan.cli._common import emit_json, handle_errors, stderr_console, stdout_console
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from scaleplan.profile.model import Measurement, Profile
+
+ARGV_KEY = "scaleplan.profile.argv"
+
+
+class ProfileGroup(typer.core.TyperGroup):
+    """A group whose first argument is a subcommand or, failing that, the TARGET of ``run``."""
+
+    default_command = "run"
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta[ARGV_KEY] = list(args)
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        formatter.write_usage(ctx.command_path, "TARGET [OPTIONS]   (measure; see 'run --help')")
+        formatter.write_usage(ctx.command_path, "estimate|merge|import ... [OPTIONS]")
+
+
+app = typer.Typer(
+    cls=ProfileGroup,
+    help=(
+        "Measure a model (factory, .onnx, .pt/.pt2) or an HTTP endpoint on real devices; estimate, merge and import profiles.\n\n"
+        "scaleplan profile TARGET [OPTIONS] measures TARGET (the 'run' command): TARGET is pkg.module:factory, "
+        "path/to/file.py:factory, model.onnx, model.pt / model.pt2, or http(s)://host:port/path."
+    ),
+    no_args_is_help=True,
+)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="profile")
+
+
+def _ints(text: str | None, what: str) -> list[int] | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        vals = [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated integers such as 1,2,4,8; got {text!r}", param_hint=what) from None
+    if not vals or any(v < 1 for v in vals):
+        raise typer.BadParameter(f"values must be >= 1; got {text!r}", param_hint=what)
+    return sorted(set(vals))
+
+
+def _floats(text: str | None, what: str) -> list[float] | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        vals = [float(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated numbers such as 1,2,5; got {text!r}", param_hint=what) from None
+    if not vals or any(not v > 0 for v in vals):
+        raise typer.BadParameter(f"values must be > 0; got {text!r}", param_hint=what)
+    return sorted(set(vals))
+
+
+def _names(text: str | None) -> list[str]:
+    return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
+class _RichProgress:
+    """A rich progress bar per device (one step per batch size), and a line per point."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = stderr_console()
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=False)
+        self.tasks: dict[str, Any] = {}
+        self.labels: dict[str, str] = {}
+
+    def __enter__(self) -> _RichProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def device_started(self, device: str, accelerator: str, batch_sizes: Sequence[int]) -> None:
+        self.labels[device] = f"{device} ({accelerator})"
+        self.tasks[device] = self.progress.add_task(self.labels[device], total=len(batch_sizes))
+
+    def point_started(self, device: str, batch_size: int) -> None:
+        self.progress.update(self.tasks[device], description=f"{self.labels[device]} batch {batch_size}")
+
+    def point_done(self, device: str, m: Measurement | None, note: str | None) -> None:
+        from scaleplan.profile.measure import describe
+
+        if m is not None:
+            self.progress.console.print(f"measured {describe(m)}", markup=False, highlight=False, soft_wrap=True)
+            self.progress.advance(self.tasks[device])
+        if note:
+            self.progress.console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+        self.console.file.flush()
+
+    def device_done(self, device: str) -> None:
+        task = self.tasks[device]
+        self.progress.update(task, description=self.labels[device], completed=self.progress.tasks[task].total)
+
+
+def _write_profile(profile: Profile, out: str, json_out: bool) -> None:
+    from scaleplan.profile.model import dump_profile
+    from scaleplan.yamlio import atomic_write
+
+    text = dump_profile(profile)
+    if out == "-":
+        if json_out:
+            emit_json(profile.model_dump(mode="json", exclude_none=True))
+        else:
+            typer.echo(text, nl=False)
+    else:
+        atomic_write(out, text)
+
+
+def _summary(profile: Profile, out: str, json_out: bool) -> None:
+    if out == "-":
+        return
+    if json_out:
+        emit_json({"out": out, "model": profile.metadata.model, "measurements": [m.model_dump(mode="json", exclude_none=True) for m in profile.measurements], "notes": list(profile.metadata.notes)})
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{profile.metadata.model}: {len(profile.measurements)} point(s) -> {out}")
+    for col in ("accelerator", "device", "batch", "p50 ms", "p99 ms", "throughput/s", "peak GiB", "source"):
+        t.add_column(col, justify="right" if col not in ("accelerator", "device", "source") else "left")
+    for m in profile.measurements:
+        t.add_row(m.accelerator, m.device, str(m.batch_size), f"{m.latency_ms.p50:.4g}", f"{m.latency_ms.p99:.4g}", f"{m.throughput_rps:.4g}", "-" if m.peak_memory_gib is None else f"{m.peak_memory_gib:.3g}", m.source)
+    stdout_console().print(t)
+
+
+def _command_line(ctx: Any) -> str:
+    root = ctx.find_root()
+    argv = root.meta.get(ARGV_KEY) or ctx.meta.get(ARGV_KEY) or []
+    return "scaleplan profile " + shlex.join(argv) if argv else "scaleplan profile"
+
+
+def _created() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="pkg.module:factory, path/file.py:factory, model.onnx, model.pt/.pt2, or http(s)://host:port/path.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Profile file to write ('-' = stdout). Written atomically after every point.")] = "-",
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or all (comma lists allowed).")] = "auto",
+    batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Batch sizes, e.g. 1,2,4,8 (default: powers of two up to --max-batch, the memory ceiling or the SLO).")] = None,
+    max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Largest batch of the default sweep.")] = 1024,
+    time_budget: Annotated[float, typer.Option("--time-budget", min=0.01, help="Seconds of timed iterations per point, at most (endpoints: seconds per sweep level).")] = 2.0,
+    target_ci: Annotated[float, typer.Option("--target-ci", min=0.001, max=0.5, help="Stop a point once the 95% CI of the median is within +- this fraction.")] = 0.02,
+    min_samples: Annotated[int, typer.Option("--min-samples", min=3, help="Timed iterations per point, at least (unless the budget runs out).")] = 20,
+    input_shape: Annotated[str | None, typer.Option("--input-shape", help="Per-sample input shape without the batch axis, e.g. 3x224x224 (torch modules; dynamic ONNX dims).")] = None,
+    dtype: Annotated[str, typer.Option("--dtype", help="float32, float16, bfloat16, float64, int64, int32 (torch modules).")] = "float32",
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads (torch / onnxruntime intra-op).")] = None,
+    slo_ms: Annotated[float | None, typer.Option("--slo-ms", min=0.0, help="Latency SLO: stop the sweep past it (endpoints: once latency runs far past it).")] = None,
+    slo_percentile: Annotated[int, typer.Option("--slo-percentile", help="Percentile the SLO applies to: 50, 90, 95 or 99.")] = 99,
+    stop_at_plateau: Annotated[bool, typer.Option("--stop-at-plateau/--no-stop-at-plateau", help="Stop the default sweep once throughput stops growing.")] = True,
+    name: Annotated[str | None, typer.Option("--name", help="Model name in the profile (default: from the target).")] = None,
+    # endpoints
+    payload: Annotated[str | None, typer.Option("--payload", help="Endpoints: JSON request body file.")] = None,
+    concurrency: Annotated[str | None, typer.Option("--concurrency", help="Endpoints: concurrency levels, e.g. 1,2,4,8 (default 1,2,4,...,64).")] = None,
+    rate: Annotated[str | None, typer.Option("--rate", help="Endpoints: open-loop Poisson request rates (req/s), e.g. 1,2,5,10.")] = None,
+    requests: Annotated[int | None, typer.Option("--requests", min=1, help="Endpoints: requests per level (default: as many as --time-budget allows).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.01, help="Endpoints: per-request timeout in seconds.")] = 30.0,
+    max_error_rate: Annotated[float, typer.Option("--max-error-rate", min=0.0, max=1.0, help="Endpoints: stop the sweep once a level's error rate exceeds this.")] = 0.1,
+    openai: Annotated[bool, typer.Option("--openai", help="Endpoints: OpenAI-compatible streaming /v1/completions or /v1/chat/completions; records TTFT and TPOT.")] = False,
+    model_name: Annotated[str | None, typer.Option("--model-name", help="--openai: the model field of the request (default: the payload's, else 'default').")] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="--openai: max_tokens when the payload has none.")] = 64,
+    header: Annotated[list[str] | None, typer.Option("--header", help="Endpoints: extra HTTP header 'Name: value' (repeatable).")] = None,
+    accelerator: Annotated[str | None, typer.Option("--accelerator", help="Endpoints: the accelerator serving it (L4, H100, cpu), for the optimizer.")] = None,
+    gpus: Annotated[int, typer.Option("--gpus", min=1, help="Endpoints / jobs: accelerators per replica.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Endpoints: seed for --rate arrivals.")] = 0,
+    # cluster
+    emit_jobs: Annotated[str | None, typer.Option("--emit-jobs", help="Write one Kubernetes Job per accelerator into DIR instead of measuring here.")] = None,
+    accelerators: Annotated[str | None, typer.Option("--accelerators", help="--emit-jobs: accelerators, e.g. L4,A10G,A100.")] = None,
+    image: Annotated[str | None, typer.Option("--image", help="--emit-jobs: container image with scaleplan and the model (see Dockerfile).")] = None,
+    namespace: Annotated[str, typer.Option("--namespace", help="--emit-jobs: namespace of the Jobs.")] = "default",
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout (the profile with --out -, else a summary).")] = False,
+) -> None:
+    """Measure TARGET: latency percentiles, throughput and peak memory per device and batch size (or per concurrency for endpoints)."""
+    with handle_errors():
+        command = _command_line(ctx)
+        if slo_percentile not in (50, 90, 95, 99):
+            raise typer.BadParameter("must be 50, 90, 95 or 99", param_hint="--slo-percentile")
+        if emit_jobs is not None:
+            _emit_jobs(target, emit_jobs, accelerators, image, namespace, gpus, ctx)
+            return
+        if target.lower().startswith(("http://", "https://")):
+            _run_endpoint(target, out=out, json_out=json_out, command=command, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed)
+            return
+        _run_model(target, out=out, json_out=json_out, command=command, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, target_ci=target_ci, min_samples=min_samples, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
+
+
+def _run_model(target: str, *, out: str, json_out: bool, command: str, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, target_ci: float, min_samples: int, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
+    import platform
+
+    from scaleplan._version import __version__
+    from scaleplan.errors import ExitCode, ExternalError
+    from scaleplan.profile.build import make_profile
+    from scaleplan.profile.devices import device_info, framework_versions, resolve_devices
+    from scaleplan.profile.measure import SweepOptions, SweepResult, run_sweep
+    from scaleplan.profile.stats import round_sig
+    from scaleplan.profile.targets import load_workload
+
+    devices = resolve_devices(device)
+    workload = load_workload(target, input_shape=input_shape, dtype=dtype, name=name, threads=threads)
+    created = _created()
+    host = platform.node() or None
+
+    def build(res: SweepResult) -> Profile:
+        return make_profile(
+            model=workload.name,
+            measurements=res.measurements,
+            target=target,
+            kind="model",
+            dtype=workload.dtype,
+            input_shape=workload.input_shape,
+            created=created,
+            host=host,
+            scaleplan_version=__version__,
+            frameworks=framework_versions(),
+            devices=res.devices,
+            command=command,
+            notes=[*workload.notes, *res.notes],
+            flops_per_sample=round_sig(workload.flops_per_sample) if workload.flops_per_sample else None,
+            weights_gib=round_sig(workload.weights_bytes / 2**30, 4) if workload.weights_bytes else None,
+        )
+
+    def checkpoint(res: SweepResult) -> None:
+        if out != "-" and res.measurements:
+            _write_profile(build(res), out, json_out)
+
+    opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, target_ci=target_ci, min_samples=min_samples, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
+    with _RichProgress() as prog:
+        res = run_sweep(workload, opts, device_info=device_info, progress=prog, on_point=checkpoint)
+    err = stderr_console()
+    if not res.measurements:
+        if res.interrupted:
+            err.print("interrupted before any point was measured; nothing written", markup=False)
+            raise typer.Exit(int(ExitCode.INTERRUPTED))
+        raise ExternalError(f"{target}: no point could be measured ({'; '.join(res.notes) or 'no batch size fits'})", hint="try a smaller --batch-sizes or another --device")
+    profile = build(res)
+    _write_profile(profile, out, json_out)
+    if res.interrupted:
+        where = out if out != "-" else "stdout"
+        err.print(f"interrupted: kept {len(res.measurements)} measured point(s) in {where}", markup=False)
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    _summary(profile, out, json_out)
+
+
+def _run_endpoint(target: str, *, out: str, json_out: bool, command: str, payload: str | None, concurrency: list[int] | None, rate: list[float] | None, requests: int | None, duration: float, timeout: float, max_error_rate: float, slo_ms: float | None, slo_percentile: int, openai: bool, model_name: str | None, max_tokens: int, headers: list[str], accelerator: str | None, gpus: int, name: str | None, seed: int) -> None:
+    import platform
+
+    from scaleplan._version import __version__
+    from scaleplan.errors import ExitCode, ExternalError
+    from scaleplan.profile.build import make_profile
+    from scaleplan.profile.devices import framework_versions, normalize_accelerator
+    from scaleplan.profile.endpoint import (
+        EndpointOptions,
+        load_payload,
+        parse_headers,
+        run_endpoint_sweep,
+    )
+
+    if concurrency and rate:
+        raise typer.BadParameter("give --concurrency or --rate, not both", param_hint="--rate")
+    body = load_payload(payload, openai=openai, url=target, model_name=model_name, max_tokens=max_tokens)
+    acc = normalize_accelerator(accelerator) if accelerator else "unknown"
+    err = stderr_console()
+    if accelerator is None:
+        err.print("warning: no --accelerator given; points are recorded with accelerator 'unknown' (pass e.g. --accelerator L4 so the optimizer can use them)", markup=False)
+    opts = EndpointOptions(url=target, body=body, headers=parse_headers(headers), concurrency=concurrency, rates=rate, requests=requests, duration_s=duration, timeout_s=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, accelerator=acc, gpus=gpus, seed=seed)
+    created = _created()
+
+    def log(msg: str) -> None:
+        err.print(msg, markup=False, highlight=False, soft_wrap=True)
+
+    res = run_endpoint_sweep(opts, log=log)
+    if not res.measurements:
+        if res.interrupted:
+            log("interrupted before any level was measured; nothing written")
+            raise typer.Exit(int(ExitCode.INTERRUPTED))
+        raise ExternalError(f"{target}: no successful request at any level ({'; '.join(res.notes)})", hint="check that the endpoint answers a request with this --payload (curl -d @payload.json URL), and --timeout")
+    profile = make_profile(
+        model=name or (str(body["model"]) if openai and body and body.get("model") else target),
+        measurements=res.measurements,
+        target=target,
+        kind="llm-endpoint" if openai else "endpoint",
+        created=created,
+        host=platform.node() or None,
+        scaleplan_version=__version__,
+        frameworks=framework_versions(("aiohttp",)),
+        command=command,
+        notes=res.notes,
+    )
+    _write_profile(profile, out, json_out)
+    if res.interrupted:
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    _summary(profile, out, json_out)
+
+
+def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str | None, namespace: str, gpus: int, ctx: Any) -> None:
+    from scaleplan.profile.jobs import forwarded_args, render_jobs
+    from scaleplan.yamlio import atomic_write_tree
+
+    accs = _names(accelerators)
+    if not accs:
+        raise typer.BadParameter("--emit-jobs needs --accelerators, e.g. --accelerators L4,A10G,A100", param_hint="--accelerators")
+    if not image:
+        raise typer.BadParameter("--emit-jobs needs --image (an image with scaleplan and your model; see docs/profile.md)", param_hint="--image")
+    root = ctx.find_root()
+    argv = root.meta.get(ARGV_KEY) or []
+    files = render_jobs(target, accelerators=accs, image=image, namespace=namespace, gpus=gpus, extra_args=forwarded_args(argv))
+    atomic_write_tree(out_dir, files, clean=lambda d: all(p.name.startswith("profile-") or p.name in ("kustomization.yaml",) for p in d.iterdir()))
+    stdout_console().print(f"wrote {len(files)} file(s) to {out_dir}: {', '.join(sorted(files))}", markup=False)
+
+
+@app.command("estimate")
+def estimate(
+    profile_path: Annotated[str, typer.Argument(metavar="PROFILE", help="Profile with measured points.")],
+    accelerators: Annotated[str, typer.Option("--accelerators", "-a", help="Accelerators to estimate, e.g. L4,A10G,H100.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output profile ('-' = stdout): the input plus estimated points.")] = "-",
+    flops_per_sample: Annotated[float | None, typer.Option("--flops-per-sample", min=0.0, help="Model FLOPs per sample, when the profile has only CPU points and no counted FLOPs.")] = None,
+    catalog: Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file(s) with accelerator specs.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Roofline transfer of measured points to accelerators you do not have (source: estimated, with an uncertainty band)."""
+    with handle_errors():
+        from scaleplan.catalog.files import load_catalog
+        from scaleplan.profile.estimate import estimate_profile
+        from scaleplan.profile.model import read_profile
+
+        prof = read_profile(profile_path)
+        cat = load_catalog([c for v in catalog or [] for c in _names(v)])
+        result = estimate_profile(prof, _names(accelerators), cat, flops_per_sample=flops_per_sample)
+        for w in result.warnings:
+            stderr_console().print(f"warning: {w}", markup=False, soft_wrap=True)
+        _write_profile(result.profile, out, json_out)
+        _summary(result.profile, out, json_out)
+
+
+@app.command("merge")
+def merge(
+    files: Annotated[list[str], typer.Argument(metavar="FILES...", help="Profiles to merge (e.g. one per accelerator from the cluster Jobs).")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Merged profile ('-' = stdout).")] = "-",
+    name: Annotated[str | None, typer.Option("--name", help="Model name of the merged profile (default: the first file's).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Merge profiles: measurements of all files (a later file's point replaces an earlier identical one)."""
+    with handle_errors():
+        from scaleplan.profile.merge import merge_profiles
+        from scaleplan.profile.model import read_profile
+
+        profs = [(f, read_profile(f)) for f in files]
+        merged, warnings = merge_profiles(profs, name=name)
+        for w in warnings:
+            stderr_console().print(f"warning: {w}", markup=False, soft_wrap=True)
+        _write_profile(merged, out, json_out)
+        _summary(merged, out, json_out)
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[str], typer.Argument(metavar="FILES...", help="Result files of another tool (one run per file; several files = a sweep).")],
+    format: Annotated[str, typer.Option("--format", "-f", help="auto, vllm, aiperf, genai-perf, melange, aibrix.")] = "auto",
+    accelerator: Annotated[str | None, typer.Option("--accelerator", help="Accelerator the benchmark ran on (L4, H100, ...); the files do not say.")] = None,
+    gpus: Annotated[int, typer.Option("--gpus", min=1, help="Accelerators per replica (tensor parallel degree) in the benchmark.")] = 1,
+    name: Annotated[str | None, typer.Option("--name", help="Model name (default: from the files).")] = None,
+    out: Annotated[str, typer.Option("--out", "-o", help="Profile to write ('-' = stdout).")] = "-",
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Turn vLLM bench serve / benchmark_serving, AIPerf / GenAI-Perf (and Mélange / AIBrix) results into profile points."""
+    with handle_errors():
+        from scaleplan.importers.benchmarks import import_files
+
+        prof, warnings = import_files(files, fmt=format, accelerator=accelerator, gpus=gpus, name=name)
+        for w in warnings:
+            stderr_console().print(f"warning: {w}", markup=False, soft_wrap=True)
+        _write_profile(prof, out, json_out)
+        _summary(prof, out, json_out)

@@ -1,0 +1,324 @@
+"""Import LLM serving benchmark results as profile points.
+
+Formats (real examples in ``tests/data/formats/``):
+
+- **vLLM** ``benchmark_serving.py --save-result`` (old) and ``vllm bench serve --save-result``
+  / ``vllm bench sweep serve`` (v0.25+): one run per file, with ``{mean,median,std,p99}`` for
+  TTFT, TPOT, ITL and (newer) end-to-end latency ``e2el``.
+- **AIPerf** ``profile_export_aiperf.json`` and **GenAI-Perf** ``profile_export_genai_perf.json``:
+  metric objects ``{unit, avg, p50, p90, p95, p99, ...}``.
+
+One file is one point; several files (a concurrency or rate sweep) are several points.
+``batch_size`` is the run's max concurrency when it had one, else the mean number of requests in
+flight (Little's law: throughput x mean latency). Where a file lacks p90/p95, they are
+interpolated between the median and p99 on a normal tail (``p50 + (p99 - p50) x z_p / z_99``)
+and the profile says so in its notes. A run with no completed request is "no measurement",
+never a zero-latency point.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from scaleplan.errors import InputError, Problem, ProfileError
+from scaleplan.profile.model import Measurement, Percentiles, Profile
+from scaleplan.profile.stats import percentile, round_sig
+
+Z = {90: 1.2815515655446004, 95: 1.6448536269514722, 99: 2.3263478740408408}
+FORMATS = ("auto", "vllm", "aiperf", "genai-perf", "melange", "aibrix")
+
+
+def _load_json(path: str) -> Any:
+    from scaleplan.yamlio import read_text
+
+    text = read_text(path, what="benchmark result", max_bytes=256 * 1024 * 1024)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, [Problem("", f"not valid JSON: {exc.msg}", hint="pass the result JSON the benchmark wrote", line=exc.lineno)]) from None
+
+
+def detect(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    if "aiperf_version" in data:
+        return "aiperf"
+    if isinstance(data.get("request_latency"), dict) and "unit" in data["request_latency"]:
+        return "genai-perf"
+    if "request_throughput" in data and ("median_ttft_ms" in data or "mean_ttft_ms" in data):
+        return "vllm"
+    return None
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, (int, float)) and math.isfinite(float(v)):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            f = float(v)
+        except ValueError:
+            return None
+        return f if math.isfinite(f) else None
+    return None
+
+
+def _pcts(p50: float, p99: float, mean: float | None, p90: float | None = None, p95: float | None = None) -> tuple[Percentiles, bool]:
+    """Percentiles, interpolating missing p90/p95 between p50 and p99; True if interpolated."""
+    p99 = max(p99, p50)
+    interp = p90 is None or p95 is None
+    if p90 is None:
+        p90 = p50 + (p99 - p50) * Z[90] / Z[99]
+    if p95 is None:
+        p95 = p50 + (p99 - p50) * Z[95] / Z[99]
+    p90 = min(max(p90, p50), p99)
+    p95 = min(max(p95, p90), p99)
+    return Percentiles(p50=round_sig(p50), p90=round_sig(p90), p95=round_sig(p95), p99=round_sig(p99), mean=round_sig(mean) if mean is not None else None), interp
+
+
+def _from_samples(values_ms: list[float]) -> Percentiles:
+    xs = sorted(values_ms)
+    return Percentiles(p50=round_sig(percentile(xs, 50)), p90=round_sig(percentile(xs, 90)), p95=round_sig(percentile(xs, 95)), p99=round_sig(percentile(xs, 99)), mean=round_sig(sum(xs) / len(xs)))
+
+
+def _vllm_metric(d: dict[str, Any], metric: str) -> tuple[Percentiles, bool] | None:
+    med = _num(d.get(f"median_{metric}_ms"))
+    p99 = _num(d.get(f"p99_{metric}_ms"))
+    if med is None or p99 is None:
+        return None
+    return _pcts(med, p99, _num(d.get(f"mean_{metric}_ms")), _num(d.get(f"p90_{metric}_ms")), _num(d.get(f"p95_{metric}_ms")))
+
+
+def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, notes: list[str]) -> Measurement | None:
+    completed = int(_num(d.get("completed")) or 0)
+    failed = int(_num(d.get("failed")) or 0)
+    thr = _num(d.get("request_throughput")) or 0.0
+    if completed <= 0 or thr <= 0:
+        return None
+    ttft = _vllm_metric(d, "ttft")
+    tpot = _vllm_metric(d, "tpot")
+    interp = False
+    lat: Percentiles | None = None
+    ttfts, itls, outs = d.get("ttfts"), d.get("itls"), d.get("output_lens")
+    errors = d.get("errors")
+    if isinstance(ttfts, list) and isinstance(itls, list) and len(ttfts) == len(itls) and ttfts:
+        # per-request arrays (old benchmark_serving): exact end-to-end latency per request
+        e2e: list[float] = []
+        for i, (t, il) in enumerate(zip(ttfts, itls, strict=True)):
+            ok = not (isinstance(errors, list) and i < len(errors) and errors[i])
+            if ok and isinstance(t, (int, float)) and isinstance(il, list) and t > 0:
+                e2e.append((float(t) + sum(float(x) for x in il)) * 1000.0)
+        if e2e:
+            lat = _from_samples(e2e)
+            sample_ttft = [float(t) * 1000.0 for t in ttfts if isinstance(t, (int, float)) and t > 0]
+            if sample_ttft:
+                ttft = (_from_samples(sample_ttft), False)
+            if isinstance(outs, list):
+                tp = [sum(float(x) for x in il) * 1000.0 / (int(n) - 1) for il, n in zip(itls, outs, strict=False) if isinstance(il, list) and isinstance(n, int) and n > 1]
+                if tp:
+                    tpot = (_from_samples(tp), False)
+    if lat is None:
+        e2el = _vllm_metric(d, "e2el")
+        if e2el is not None:
+            lat, interp = e2el
+        elif ttft is not None and tpot is not None:
+            # no end-to-end figure: TTFT + TPOT x (mean output tokens - 1), per percentile (conservative)
+            out_tokens = (_num(d.get("total_output_tokens")) or 0.0) / completed
+            k = max(out_tokens - 1.0, 0.0)
+            t, tq = ttft[0], tpot[0]
+            lat = Percentiles(
+                p50=round_sig(t.p50 + k * tq.p50),
+                p90=round_sig(t.p90 + k * tq.p90),
+                p95=round_sig(t.p95 + k * tq.p95),
+                p99=round_sig(t.p99 + k * tq.p99),
+                mean=round_sig(t.mean + k * tq.mean) if t.mean is not None and tq.mean is not None else None,
+            )
+            interp = True
+            notes.append(f"{file}: no end-to-end latency in the file; latency = TTFT + TPOT x {k:.4g} (mean output tokens - 1)")
+        else:
+            raise ProfileError(file, message=f"{file}: a vLLM result without TTFT/TPOT or e2el percentiles", hint="save the result with --save-result (and --percentile-metrics ttft,tpot,e2el)")
+    if ttft is not None and ttft[1]:
+        interp = True
+    if tpot is not None and tpot[1]:
+        interp = True
+    if interp:
+        notes.append(f"{file}: p90/p95 interpolated between the median and p99 (the file has neither)")
+    mc = _num(d.get("max_concurrency"))
+    rate = _num(d.get("request_rate"))
+    conc = int(mc) if mc and mc >= 1 else None
+    mean_lat = lat.mean if lat.mean is not None else lat.p50
+    batch = conc if conc is not None else max(1, round(thr * mean_lat / 1000.0))
+    return Measurement(
+        device="imported",
+        accelerator=accelerator,
+        batch_size=batch,
+        latency_ms=lat,
+        throughput_rps=round_sig(thr),
+        source="imported",
+        gpus=gpus,
+        concurrency=conc,
+        offered_rps=rate if rate and rate > 0 else None,
+        error_rate=round_sig(failed / (completed + failed), 4) if "failed" in d else None,
+        ttft_ms=ttft[0] if ttft else None,
+        tpot_ms=tpot[0] if tpot else None,
+        samples=completed,
+    )
+
+
+_UNITS_MS = {"ms": 1.0, "s": 1000.0, "sec": 1000.0, "us": 0.001, "ns": 1e-6}
+
+
+def _aiperf_metric(d: dict[str, Any], name: str) -> Percentiles | None:
+    m = d.get(name)
+    if not isinstance(m, dict):
+        return None
+    f = _UNITS_MS.get(str(m.get("unit", "ms")).lower())
+    if f is None:
+        return None
+    vals = {k: _num(m.get(k)) for k in ("p50", "p90", "p95", "p99", "avg")}
+    if vals["p50"] is None or vals["p99"] is None:
+        return None
+    p, _ = _pcts(vals["p50"] * f, vals["p99"] * f, vals["avg"] * f if vals["avg"] is not None else None, vals["p90"] * f if vals["p90"] is not None else None, vals["p95"] * f if vals["p95"] is not None else None)
+    return p
+
+
+def _aiperf_concurrency(d: dict[str, Any]) -> int | None:
+    cfg = d.get("input_config")
+    if isinstance(cfg, dict):
+        for ph in cfg.get("phases") or []:
+            if isinstance(ph, dict) and ph.get("name") == "profiling" and isinstance(ph.get("concurrency"), int):
+                return int(ph["concurrency"])
+        lg = cfg.get("loadgen")
+        if isinstance(lg, dict) and isinstance(lg.get("concurrency"), int):
+            return int(lg["concurrency"])
+        perf = cfg.get("perf_analyzer")
+        if isinstance(perf, dict) and isinstance(perf.get("stimulus"), dict) and isinstance(perf["stimulus"].get("concurrency"), int):
+            return int(perf["stimulus"]["concurrency"])
+        if isinstance(cfg.get("concurrency"), int):
+            return int(cfg["concurrency"])
+    return None
+
+
+def aiperf_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, notes: list[str]) -> Measurement | None:
+    rt = d.get("request_throughput")
+    thr = _num(rt.get("avg")) if isinstance(rt, dict) else None
+    lat = _aiperf_metric(d, "request_latency")
+    if not thr or thr <= 0 or lat is None:
+        return None
+    count_obj = d.get("request_count")
+    count = _num(count_obj.get("avg")) if isinstance(count_obj, dict) else None
+    errs = 0
+    for e in d.get("error_summary") or []:
+        if isinstance(e, dict):
+            errs += int(_num(e.get("count")) or 0)
+    conc = _aiperf_concurrency(d)
+    mean_lat = lat.mean if lat.mean is not None else lat.p50
+    batch = conc if conc is not None else max(1, round(thr * mean_lat / 1000.0))
+    total = (count or 0) + errs
+    return Measurement(
+        device="imported",
+        accelerator=accelerator,
+        batch_size=batch,
+        latency_ms=lat,
+        throughput_rps=round_sig(thr),
+        source="imported",
+        gpus=gpus,
+        concurrency=conc,
+        error_rate=round_sig(errs / total, 4) if total > 0 else None,
+        ttft_ms=_aiperf_metric(d, "time_to_first_token"),
+        tpot_ms=_aiperf_metric(d, "inter_token_latency"),
+        samples=int(count) if count and count >= 1 else None,
+    )
+
+
+def _model_name(d: dict[str, Any], fmt: str) -> str | None:
+    if fmt == "vllm":
+        v = d.get("model_id")
+        return str(v) if v else None
+    cfg = d.get("input_config")
+    if isinstance(cfg, dict):
+        models = cfg.get("models")
+        if isinstance(models, dict):
+            for it in models.get("items") or []:
+                if isinstance(it, dict) and it.get("name"):
+                    return str(it["name"])
+        if isinstance(models, list) and models:
+            return str(models[0])
+        if cfg.get("model"):
+            return str(cfg["model"])
+    return None
+
+
+def _melange(files: list[str], fmt: str, accelerator: str | None, gpus: int, name: str | None) -> tuple[Profile, list[str]]:
+    if importlib.util.find_spec("scaleplan.importers.melange") is None:
+        raise ProfileError(None, message=f"--format {fmt}: the Mélange/AIBrix importer is not part of this build", hint="use `scaleplan import` if available, or convert with the Mélange tools")
+    mod = importlib.import_module("scaleplan.importers.melange")
+    fn = getattr(mod, "import_profiles", None) or getattr(mod, "import_profile", None)
+    if fn is None:
+        raise ProfileError(None, message=f"--format {fmt}: scaleplan.importers.melange has no import_profile(s) function", hint="use `scaleplan import` for Mélange/AIBrix files")
+    result = fn(files, fmt=fmt, accelerator=accelerator, gpus=gpus, name=name)
+    if isinstance(result, tuple):
+        return result[0], list(result[1])
+    return result, []
+
+
+def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None, gpus: int = 1, name: str | None = None) -> tuple[Profile, list[str]]:
+    """Profile from benchmark result files; warnings for skipped runs."""
+    from scaleplan.profile.build import make_profile
+    from scaleplan.profile.devices import normalize_accelerator
+
+    if fmt not in FORMATS:
+        raise InputError(None, [Problem("--format", f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")])
+    if not files:
+        raise InputError(None, [Problem("FILES", "no file given", hint="pass the benchmark's result JSON file(s)")])
+    if fmt in ("melange", "aibrix"):
+        return _melange(files, fmt, accelerator, gpus, name)
+    if accelerator is None:
+        raise InputError(None, [Problem("--accelerator", "the result files do not say which accelerator served the benchmark", hint="pass --accelerator, e.g. --accelerator H100 (and --gpus for tensor parallel)")])
+    acc = normalize_accelerator(accelerator)
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.catalog.model import Catalog
+
+    if Catalog(accelerators=load_accelerators(), rows=()).resolve(accelerator) is None:
+        raise InputError(None, [Problem("--accelerator", f"unknown accelerator {accelerator!r}", hint="use a name from `scaleplan catalog accelerators`")])
+    warnings: list[str] = []
+    notes: list[str] = []
+    points: list[Measurement] = []
+    models: list[str] = []
+    kinds: set[str] = set()
+    for f in files:
+        data = _load_json(f)
+        kind = detect(data) if fmt == "auto" else fmt
+        if kind is None or not isinstance(data, dict):
+            raise InputError(f, [Problem("", "not a recognised benchmark result (vLLM, AIPerf or GenAI-Perf JSON)", hint="pass --format, or check the file")])
+        if (kind in ("aiperf", "genai-perf") and detect(data) == "vllm") or (kind == "vllm" and detect(data) in ("aiperf", "genai-perf")):
+            raise InputError(f, [Problem("", f"this looks like a {detect(data)} file, not {kind}", hint=f"use --format {detect(data)} or --format auto")])
+        kinds.add(kind)
+        m = vllm_point(data, file=f, accelerator=acc, gpus=gpus, notes=notes) if kind == "vllm" else aiperf_point(data, file=f, accelerator=acc, gpus=gpus, notes=notes)
+        if m is None:
+            warnings.append(f"{f}: no completed request (every request failed); no point imported")
+            continue
+        points.append(m)
+        mn = _model_name(data, kind)
+        if mn:
+            models.append(mn)
+    if not points:
+        raise ProfileError(files[0], message="no successful run in the given file(s): every request failed", hint="import result files of runs that completed requests")
+    model = name or (models[0] if models else Path(files[0]).stem)
+    return (
+        make_profile(
+            model=model,
+            measurements=points,
+            target=None,
+            kind="imported",
+            notes=sorted(set(notes)),
+            imported_from=", ".join(f"{Path(f).name}" for f in files) + f" ({', '.join(sorted(kinds))})",
+        ),
+        warnings,
+    )

@@ -1,0 +1,67 @@
+"""Merge profiles (for example one per accelerator from the cluster Jobs) into one (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scaleplan.errors import ProfileError
+from scaleplan.profile.build import sorted_measurements
+from scaleplan.profile.model import DeviceInfo, Measurement, Profile, ProfileMeta
+
+
+def _key(m: Measurement) -> tuple[object, ...]:
+    return (m.accelerator, m.gpus, m.request_class, m.source, m.batch_size, m.concurrency, m.offered_rps)
+
+
+def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None = None) -> tuple[Profile, list[str]]:
+    """All measurements of all files; a later file's point replaces an earlier one with the same
+    (accelerator, gpus, request class, source, batch, concurrency, rate). Returns warnings too."""
+    if not profiles:
+        raise ProfileError(None, message="nothing to merge", hint="pass two or more profile files")
+    warnings: list[str] = []
+    first = profiles[0][1].metadata
+    points: dict[tuple[object, ...], tuple[str, Measurement]] = {}
+    devices: dict[tuple[object, ...], DeviceInfo] = {}
+    frameworks: dict[str, str] = {}
+    notes: list[str] = []
+    models = sorted({p.metadata.model for _, p in profiles})
+    if len(models) > 1 and name is None:
+        warnings.append(f"the files profile different models ({', '.join(models)}); the merged profile is named {first.model!r} (use --name)")
+    dtypes = {p.metadata.dtype for _, p in profiles}
+    for file, prof in profiles:
+        for m in prof.measurements:
+            k = _key(m)
+            if k in points:
+                warnings.append(f"{file}: {m.accelerator} batch {m.batch_size} ({m.source}) replaces the point from {points[k][0]}")
+            points[k] = (file, m)
+        for d in prof.metadata.devices:
+            devices[(d.device, d.name, d.accelerator, d.driver, d.cuda)] = d
+        for fw, v in prof.metadata.frameworks.items():
+            if fw in frameworks and frameworks[fw] != v:
+                warnings.append(f"{file}: {fw} {v} differs from {frameworks[fw]} in an earlier file; the first is kept")
+                continue
+            frameworks.setdefault(fw, v)
+        for n in prof.metadata.notes:
+            if n not in notes:
+                notes.append(n)
+    notes.append("merged from " + ", ".join(f for f, _ in profiles))
+    created = sorted(c for c in (p.metadata.created for _, p in profiles) if c)
+    meta = ProfileMeta(
+        model=name or first.model,
+        target=first.target,
+        kind=first.kind,
+        dtype=next(iter(dtypes)) if len(dtypes) == 1 else None,
+        input_shape=first.input_shape,
+        created=created[-1] if created else None,
+        host=first.host if len({p.metadata.host for _, p in profiles}) == 1 else None,
+        scaleplan_version=first.scaleplan_version,
+        frameworks=dict(sorted(frameworks.items())),
+        devices=tuple(devices[k] for k in sorted(devices, key=lambda t: tuple(str(x) for x in t))),
+        command=None,
+        notes=tuple(notes),
+        flops_per_sample=next((p.metadata.flops_per_sample for _, p in profiles if p.metadata.flops_per_sample), None),
+        weights_gib=next((p.metadata.weights_gib for _, p in profiles if p.metadata.weights_gib), None),
+    )
+    if len(dtypes) > 1:
+        warnings.append(f"the files use different dtypes ({', '.join(sorted(str(d) for d in dtypes))}); dtype left unset")
+    return Profile(metadata=meta, measurements=sorted_measurements(m for _, m in points.values())), warnings

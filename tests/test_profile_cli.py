@@ -1,0 +1,115 @@
+"""Profiler CLI: usage, bad targets and devices (exit 3/5, no traceback), Ctrl-C keeps the points."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from profile_helpers import ROOT, validate_profile_file, write_numpy_factory
+
+
+def test_help_lists_both_usages(cli) -> None:
+    r = cli(["profile", "--help"])
+    assert "TARGET [OPTIONS]" in r.stdout
+    for sub in ("estimate", "merge", "import", "run"):
+        assert sub in r.stdout
+
+
+def test_factory_that_raises(tmp_path: Path, cli) -> None:
+    write_numpy_factory(tmp_path / "m.py")
+    r = cli(["profile", f"{tmp_path / 'm.py'}:raises", "--device", "cpu"], exit_code=3)
+    assert "factory raised RuntimeError: weights not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_factory_wrong_return(tmp_path: Path, cli) -> None:
+    write_numpy_factory(tmp_path / "m.py")
+    r = cli(["profile", f"{tmp_path / 'm.py'}:wrong", "--device", "cpu"], exit_code=3)
+    assert "expected a torch.nn.Module or a pair (fn, make_batch)" in r.stderr
+
+
+def test_missing_targets(tmp_path: Path, cli) -> None:
+    for target, words in (
+        (str(tmp_path / "nope.py") + ":factory", "file not found"),
+        ("no_such_module_xyz:factory", "module 'no_such_module_xyz' not found"),
+        (str(tmp_path / "nope.onnx"), "ONNX file not found"),
+        (str(tmp_path / "nope.pt"), "model file not found"),
+        ("justaword", "not a factory"),
+    ):
+        r = cli(["profile", target, "--device", "cpu"], exit_code=3)
+        assert words in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr
+    write_numpy_factory(tmp_path / "m.py")
+    r = cli(["profile", f"{tmp_path / 'm.py'}:nothere", "--device", "cpu"], exit_code=3)
+    assert "has no attribute 'nothere'" in r.stderr and "factory" in r.stderr
+
+
+def test_corrupt_onnx_file(tmp_path: Path, cli) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    r = cli(["profile", str(bad), "--device", "cpu"], exit_code=3)
+    assert "onnxruntime cannot load it" in r.stderr
+
+
+def test_cuda_without_gpu_exits_5(tmp_path: Path, cli) -> None:
+    from scaleplan.profile.devices import enumerate_cuda
+
+    assert enumerate_cuda() == []  # no GPU on this machine: enumeration finds nothing
+    target = write_numpy_factory(tmp_path / "m.py")
+    for dev in ("cuda", "cuda:1"):
+        r = cli(["profile", target, "--device", dev], exit_code=5)
+        assert "no CUDA device available" in r.stderr
+    r = cli(["profile", target, "--device", "tpu"], exit_code=3)
+    assert "bad device 'tpu'" in r.stderr
+
+
+def test_bad_options(tmp_path: Path, cli) -> None:
+    target = write_numpy_factory(tmp_path / "m.py")
+    cli(["profile", target, "--batch-sizes", "1,x"], exit_code=2)
+    cli(["profile", target, "--batch-sizes", "0"], exit_code=2)
+    r = cli(["profile", target, "--input-shape", "3xQ", "--device", "cpu"], exit_code=3)
+    assert "--input-shape" in r.stderr
+
+
+def test_ctrl_c_keeps_measured_points(tmp_path: Path) -> None:
+    """A real SIGINT to a real subprocess: the points measured so far are on disk, valid."""
+    target = write_numpy_factory(tmp_path / "m.py")
+    out = tmp_path / "partial.yaml"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scaleplan", "profile", target, "--device", "cpu", "--batch-sizes", "1,2,4,8,16,32,64,128", "--time-budget", "0.3", "--target-ci", "0.001", "--out", str(out)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen += line
+        if "measured cpu batch 2" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=60)
+    assert proc.returncode == 130, seen + rest
+    data = validate_profile_file(out)
+    sizes = [m["batch_size"] for m in data["measurements"]]
+    assert sizes[:2] == [1, 2] and len(sizes) < 8
+    assert "interrupted" in rest
+    assert not list(tmp_path.glob(".partial.yaml.*"))  # no temporary file left behind
+
+
+def test_written_profile_is_deterministic_yaml(tmp_path: Path, cli) -> None:
+    target = write_numpy_factory(tmp_path / "m.py")
+    out = tmp_path / "p.yaml"
+    cli(["profile", target, "--device", "cpu", "--batch-sizes", "1", "--time-budget", "0.1", "--min-samples", "3", "--out", str(out)])
+    text = out.read_text()
+    assert text.startswith("apiVersion: scaleplan/v1\nkind: Profile\n")
+    assert yaml.safe_load(text)["metadata"]["devices"][0]["device"] == "cpu"

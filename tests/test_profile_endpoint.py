@@ -1,0 +1,98 @@
+"""Endpoint profiler against real HTTP servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from profile_helpers import free_port, serve, validate_profile_file
+
+QUICK = ["--time-budget", "0.3", "--accelerator", "cpu"]
+
+
+def _payload(tmp_path: Path, rows: int = 2) -> str:
+    p = tmp_path / "body.json"
+    p.write_text(json.dumps({"inputs": [[0.1] * 64 for _ in range(rows)]}), encoding="utf-8")
+    return str(p)
+
+
+def test_model_server_concurrency_sweep(tmp_path: Path, cli) -> None:
+    out = tmp_path / "ep.yaml"
+    with serve("model") as url:
+        cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--concurrency", "1,2,4", *QUICK, "--out", str(out)])
+    data = validate_profile_file(out)
+    ms = data["measurements"]
+    assert [m["concurrency"] for m in ms] == [1, 2, 4]
+    assert all(m["error_rate"] == 0 and m["throughput_rps"] > 0 and m["accelerator"] == "CPU" for m in ms)
+    assert data["metadata"]["kind"] == "endpoint"
+
+
+def test_model_server_rate_sweep(tmp_path: Path, cli) -> None:
+    out = tmp_path / "rate.yaml"
+    with serve("model") as url:
+        cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--rate", "20,40", "--requests", "15", *QUICK, "--out", str(out)])
+    ms = validate_profile_file(out)["measurements"]
+    assert sorted(m["offered_rps"] for m in ms) == [20.0, 40.0]
+    assert all(m["samples"] == 15 for m in ms)
+
+
+def test_error_server_stops_sweep(tmp_path: Path, cli) -> None:
+    out = tmp_path / "err.yaml"
+    with serve("errors") as url:
+        cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--concurrency", "1,2,4", *QUICK, "--out", str(out)])
+    data = yaml.safe_load(out.read_text())
+    assert len(data["measurements"]) == 1  # 2 of 3 requests fail: the sweep stops at the first level
+    assert 0.6 < data["measurements"][0]["error_rate"] < 0.7
+    assert any("HTTP 500" in n and "sweep stopped" in n for n in data["metadata"]["notes"])
+
+
+def test_all_errors_exit_5(tmp_path: Path, cli) -> None:
+    with serve("allerrors") as url:
+        r = cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--concurrency", "1", *QUICK], exit_code=5)
+    assert "no successful request" in r.stderr and "HTTP 503" in r.stderr
+
+
+def test_stalling_server_times_out(tmp_path: Path, cli) -> None:
+    with serve("stall") as url:
+        r = cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--concurrency", "1,2", "--timeout", "0.2", *QUICK], exit_code=5)
+    assert "timeout" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_closing_server(tmp_path: Path, cli) -> None:
+    with serve("close") as url:
+        r = cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--concurrency", "1", *QUICK], exit_code=5)
+    assert "connection closed by the server" in r.stderr
+
+
+def test_refused_connection_exit_5(tmp_path: Path, cli) -> None:
+    port = free_port()  # nothing listens there
+    r = cli(["profile", f"http://127.0.0.1:{port}/predict", "--concurrency", "1,2", *QUICK], exit_code=5)
+    assert f"cannot connect to http://127.0.0.1:{port}/predict" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_openai_streaming_ttft_tpot(tmp_path: Path, cli) -> None:
+    out = tmp_path / "llm.yaml"
+    with serve("openai") as url:
+        cli(["profile", f"{url}/v1/chat/completions", "--openai", "--max-tokens", "6", "--model-name", "tiny", "--concurrency", "1,2", *QUICK, "--out", str(out)])
+        out2 = tmp_path / "llm2.yaml"
+        cli(["profile", f"{url}/v1/completions", "--openai", "--max-tokens", "4", "--concurrency", "1", *QUICK, "--out", str(out2)])
+    data = validate_profile_file(out)
+    assert data["metadata"]["kind"] == "llm-endpoint" and data["metadata"]["model"] == "tiny"
+    for m in data["measurements"]:
+        assert 15 <= m["ttft_ms"]["p50"] < 200  # the server waits 20 ms before the first token
+        assert 3 <= m["tpot_ms"]["p50"] < 100  # and 5 ms between tokens
+        assert m["latency_ms"]["p50"] >= m["ttft_ms"]["p50"]
+    assert validate_profile_file(out2)["measurements"][0]["ttft_ms"]["p50"] >= 15
+
+
+def test_bad_payload_and_url(tmp_path: Path, cli) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    r = cli(["profile", "http://127.0.0.1:1/x", "--payload", str(bad)], exit_code=3)
+    assert "not valid JSON" in r.stderr
+    r = cli(["profile", "http://127.0.0.1:1/x", "--payload", str(tmp_path / "missing.json")], exit_code=3)
+    assert "payload not found" in r.stderr
+    r = cli(["profile", "http://127.0.0.1:1/generate", "--openai"], exit_code=3)
+    assert "/v1/completions" in r.stderr
+    cli(["profile", "http://127.0.0.1:1/x", "--concurrency", "1", "--rate", "2"], exit_code=2)

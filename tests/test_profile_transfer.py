@@ -1,0 +1,153 @@
+"""profile estimate / merge / import and --emit-jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from profile_helpers import FORMATS, validate_profile_file
+
+from scaleplan.profile.build import make_profile
+from scaleplan.profile.model import Measurement, Percentiles, dump_profile
+
+
+def _pt(acc: str, bs: int, p50: float, dev: str = "cuda:0") -> Measurement:
+    return Measurement(device=dev, accelerator=acc, batch_size=bs, latency_ms=Percentiles(p50=p50, p90=p50 * 1.1, p95=p50 * 1.2, p99=p50 * 1.5, mean=p50), throughput_rps=bs / p50 * 1000, peak_memory_gib=2.0, source="measured")
+
+
+def _write(tmp_path: Path, name: str, ms: list[Measurement], **kw: object) -> Path:
+    p = tmp_path / name
+    p.write_text(dump_profile(make_profile(model="m", measurements=ms, **kw)), encoding="utf-8")  # type: ignore[arg-type]
+    return p
+
+
+def test_estimate_from_gpu_sweep(tmp_path: Path, cli) -> None:
+    # H100 sweep: latency flat (memory-bound) at small batch, linear (compute-bound) at large
+    src = _write(tmp_path, "h100.yaml", [_pt("H100", 1, 2.0), _pt("H100", 8, 2.2), _pt("H100", 64, 8.0)], dtype="float16")
+    out = tmp_path / "est.yaml"
+    cli(["profile", "estimate", str(src), "--accelerators", "L4,nvidia-tesla-t4", "--out", str(out)])
+    data = validate_profile_file(out)
+    est = [m for m in data["measurements"] if m["source"] == "estimated"]
+    assert {m["accelerator"] for m in est} == {"L4", "T4"}
+    l4 = {m["batch_size"]: m for m in est if m["accelerator"] == "L4"}
+    assert l4[1]["estimate"]["bound"] == "memory" and l4[64]["estimate"]["bound"] == "compute"
+    # memory-bound: scales by bandwidth H100 3350 GB/s -> L4 300 GB/s (about 11x slower)
+    assert 8 < l4[1]["latency_ms"]["p50"] / 2.0 < 12
+    assert l4[1]["estimate"]["low"] < 1 < l4[1]["estimate"]["high"]
+    assert "roofline from H100 batch 1" in l4[1]["estimate"]["basis"]
+    assert all(m["device"] == "estimate" for m in est)
+    assert len([m for m in data["measurements"] if m["source"] == "measured"]) == 3
+
+
+def test_estimate_from_cpu_needs_flops(tmp_path: Path, cli) -> None:
+    src = _write(tmp_path, "cpu.yaml", [_pt("CPU", 1, 5.0, "cpu"), _pt("CPU", 8, 20.0, "cpu")])
+    r = cli(["profile", "estimate", str(src), "-a", "L4"], exit_code=3)
+    assert "FLOPs" in r.stderr and "--flops-per-sample" in r.stderr
+    r = cli(["profile", "estimate", str(src), "-a", "L4", "--flops-per-sample", "2e9"])
+    est = [m for m in yaml.safe_load(r.stdout)["measurements"] if m["source"] == "estimated"]
+    assert len(est) == 2 and est[0]["estimate"]["low"] == 0.5 and est[0]["estimate"]["high"] == 3.0
+    assert "counted FLOPs" in est[0]["estimate"]["basis"]
+
+
+def test_estimate_bad_inputs(tmp_path: Path, cli) -> None:
+    src = _write(tmp_path, "h.yaml", [_pt("H100", 1, 2.0)])
+    r = cli(["profile", "estimate", str(src), "-a", "Z9000"], exit_code=3)
+    assert "unknown accelerator 'Z9000'" in r.stderr
+    r = cli(["profile", "estimate", str(src), "-a", "H100"])
+    assert "already measured" in r.stderr
+    r = cli(["profile", "estimate", str(tmp_path / "none.yaml"), "-a", "L4"], exit_code=3)
+    assert "not found" in r.stderr
+
+
+def test_merge(tmp_path: Path, cli) -> None:
+    a = _write(tmp_path, "a.yaml", [_pt("L4", 1, 3.0), _pt("L4", 2, 3.5)])
+    b = _write(tmp_path, "b.yaml", [_pt("A10G", 1, 2.5), _pt("L4", 2, 3.4)])
+    out = tmp_path / "m.yaml"
+    r = cli(["profile", "merge", str(a), str(b), "--out", str(out)])
+    assert "replaces the point" in r.stderr
+    data = validate_profile_file(out)
+    keys = [(m["accelerator"], m["batch_size"], m["latency_ms"]["p50"]) for m in data["measurements"]]
+    assert keys == [("A10G", 1, 2.5), ("L4", 1, 3.0), ("L4", 2, 3.4)]
+    first = out.read_text()
+    cli(["profile", "merge", str(a), str(b), "--out", str(out)])
+    assert out.read_text() == first  # deterministic
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: scaleplan/v1\nkind: Profile\nmetadata: {model: x}\nmeasurements: []\n")
+    cli(["profile", "merge", str(a), str(bad)], exit_code=3)
+
+
+@pytest.mark.parametrize(
+    ("file", "conc", "has_e2e_interp"),
+    [
+        ("vllm_bench_serve_v0.25.1.json", 2, True),
+        ("vllm_bench_sweep_run0_v0.25.1.json", 2, True),
+        ("aiperf_profile_export_aiperf.json", 8, False),
+        ("vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json", None, False),
+    ],
+)
+def test_import_formats(tmp_path: Path, cli, file: str, conc: int | None, has_e2e_interp: bool) -> None:
+    out = tmp_path / "imp.yaml"
+    cli(["profile", "import", str(FORMATS / file), "--accelerator", "a100-80gb", "--gpus", "2", "--out", str(out)])
+    data = validate_profile_file(out)
+    (m,) = data["measurements"]
+    assert m["source"] == "imported" and m["gpus"] == 2 and m["accelerator"].startswith("A100")
+    assert m.get("concurrency") == conc
+    assert m["ttft_ms"]["p50"] > 0 and m["tpot_ms"]["p50"] > 0 and m["throughput_rps"] > 0
+    assert any("interpolated" in n for n in data["metadata"]["notes"]) == has_e2e_interp
+    if file.startswith("aiperf"):
+        assert m["latency_ms"]["p90"] == pytest.approx(4279.95, rel=1e-4) and m["ttft_ms"]["p50"] == pytest.approx(117.341, rel=1e-4)
+        assert data["metadata"]["model"] == "qwen3.6-nvfp4"
+    if "sweep" in file:
+        assert m["latency_ms"]["p50"] == pytest.approx(166.478, rel=1e-4)  # median_e2el_ms
+
+
+def test_import_sweep_and_failures(tmp_path: Path, cli) -> None:
+    files = [str(FORMATS / f) for f in ("vllm_bench_serve_v0.25.1.json", "vllm_bench_serve_all_failed_v0.25.1.json")]
+    r = cli(["profile", "import", *files, "--accelerator", "L4"])
+    assert "every request failed" in r.stderr
+    assert len(yaml.safe_load(r.stdout)["measurements"]) == 1
+    r = cli(["profile", "import", files[1], "--accelerator", "L4"], exit_code=3)
+    assert "every request failed" in r.stderr
+    r = cli(["profile", "import", files[0]], exit_code=3)
+    assert "--accelerator" in r.stderr
+    r = cli(["profile", "import", files[0], "--accelerator", "Z9"], exit_code=3)
+    assert "unknown accelerator" in r.stderr
+    r = cli(["profile", "import", files[0], "--format", "aiperf", "--accelerator", "L4"], exit_code=3)
+    assert "looks like a vllm file" in r.stderr
+    junk = tmp_path / "j.json"
+    junk.write_text("[1, 2]")
+    cli(["profile", "import", str(junk), "--accelerator", "L4"], exit_code=3)
+    junk.write_text("{")
+    r = cli(["profile", "import", str(junk), "--accelerator", "L4"], exit_code=3)
+    assert "not valid JSON" in r.stderr
+
+
+def test_emit_jobs(tmp_path: Path, cli) -> None:
+    out = tmp_path / "jobs"
+    args = ["profile", "mypkg.models:factory", "--emit-jobs", str(out), "--accelerators", "L4,A10G,a100-80gb", "--image", "ghcr.io/me/model:1", "--batch-sizes", "1,8", "--input-shape", "3x224x224"]
+    cli(args)
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["kustomization.yaml", "profile-a100-80gb.yaml", "profile-a10g.yaml", "profile-l4.yaml"]
+    job = yaml.safe_load((out / "profile-l4.yaml").read_text())
+    assert job["kind"] == "Job"
+    pod = job["spec"]["template"]["spec"]
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    keys = {t["matchExpressions"][0]["key"]: t["matchExpressions"][0]["values"][0] for t in terms}
+    assert keys["nvidia.com/gpu.product"] == "NVIDIA-L4" and keys["cloud.google.com/gke-accelerator"] == "nvidia-l4"
+    c = pod["containers"][0]
+    assert c["resources"]["limits"]["nvidia.com/gpu"] == 1 and c["image"] == "ghcr.io/me/model:1"
+    script = c["command"][2]
+    assert "scaleplan profile mypkg.models:factory --batch-sizes 1,8 --input-shape 3x224x224 --device cuda" in script
+    assert "--emit-jobs" not in script and "--image" not in script
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    cli(args)
+    assert {p.name: p.read_text() for p in out.iterdir()} == before  # deterministic
+    import kubernetes_validate
+
+    for name in files:
+        if name != "kustomization.yaml":
+            kubernetes_validate.validate(yaml.safe_load((out / name).read_text()), "1.30.0", strict=True)
+    r = cli(["profile", "x:f", "--emit-jobs", str(tmp_path / "j2"), "--accelerators", "Q7", "--image", "i"], exit_code=3)
+    assert "unknown accelerator 'Q7'" in r.stderr
+    cli(["profile", "x:f", "--emit-jobs", str(tmp_path / "j3"), "--accelerators", "L4"], exit_code=2)
