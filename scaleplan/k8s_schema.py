@@ -137,6 +137,37 @@ def _registry(version: str) -> Any:
     return Resource.from_contents(defs) @ Registry()
 
 
+@functools.lru_cache(maxsize=32)
+def _definitions(version: str) -> dict[str, Any]:
+    defs: dict[str, Any] = json.loads((_strict_dirs()[version] / "_definitions.json").read_text(encoding="utf-8"))["$defs"]
+    return defs
+
+
+def _inline(node: Any, defs: dict[str, Any], memo: dict[str, Any], stack: tuple[str, ...]) -> Any:
+    """Replace ``$ref``s into ``_definitions.json`` by the definitions themselves.
+
+    Resolving a ``$ref`` through ``referencing`` on every validation is what makes
+    validation slow; the inlined schema shares one dict per definition (no copies).
+    Recursive definitions (JSONSchemaProps) keep their ``$ref``, resolved by the registry.
+    """
+    if isinstance(node, list):
+        return [_inline(x, defs, memo, stack) for x in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and "#/$defs/" in ref and ref.split("#", 1)[0] in ("", "/api/_definitions.json"):
+        name = ref.split("#/$defs/", 1)[1]
+        if name in defs and name not in stack:
+            if name not in memo:
+                memo[name] = _inline(defs[name], defs, memo, (*stack, name))
+            rest = {k: v for k, v in node.items() if k not in ("$ref", "description")}
+            if not rest:
+                return memo[name]
+            return {"allOf": [memo[name]], **_inline(rest, defs, memo, stack)}
+        return {**node, "$ref": f"{_DEFS_URI}#/$defs/{name}"}
+    return {k: (_inline(v, defs, memo, stack) if k not in ("enum", "const", "default", "examples") else v) for k, v in node.items()}
+
+
 @functools.lru_cache(maxsize=1024)
 def _validator(version: str, api_version: str, kind: str) -> Any | None:
     """A cached Draft 2020-12 validator for (version, apiVersion, kind); None if no schema."""
@@ -146,7 +177,7 @@ def _validator(version: str, api_version: str, kind: str) -> Any | None:
     if crd is not None:
         schema = copy.deepcopy(crd)
         props = schema.setdefault("properties", {})
-        props["metadata"] = {"$ref": _OBJECT_META}
+        props["metadata"] = _inline({"$ref": _OBJECT_META}, _definitions(version), {}, ())
         return Draft202012Validator(schema, registry=_registry(version))
     if "\\" in api_version or ".." in api_version or "\x00" in api_version or "/" in kind or "\\" in kind:
         return None
@@ -160,6 +191,7 @@ def _validator(version: str, api_version: str, kind: str) -> Any | None:
     gvks = schema.get("x-kubernetes-group-version-kind") or []
     if not any(_gvk_api_version(g) == api_version and g.get("kind") == kind for g in gvks):
         return None  # a sub-schema file (e.g. podspec-v1.json) or a group that only shares a prefix
+    schema = _inline(schema, _definitions(version), {}, ())
     return Draft202012Validator(schema, registry=_registry(version))
 
 

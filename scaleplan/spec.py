@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from scaleplan.errors import Problem, SpecError
-from scaleplan.validation import fix, problems_from_validation
+from scaleplan.validation import fix, problems_from_validation, shown
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 API_VERSION = "scaleplan/v1"
@@ -25,12 +34,40 @@ PERCENTILES = (50, 90, 95, 99)
 Provider = Literal["aws", "gcp", "azure", "onprem"]
 
 
+# A container image reference (github.com/distribution/reference grammar, simplified):
+# [registry[:port]/]path[:tag][@algorithm:hex]. Nothing a shell or YAML would interpret.
+_IMAGE = re.compile(
+    r"^(?P<name>(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
+)
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        """YAML reads yes/no/on/off as booleans; never let one pass as the number 1 or 0."""
+        if isinstance(v, bool) and info.field_name is not None:
+            ann = cls.model_fields[info.field_name].annotation
+            if ann in _NUMERIC:
+                raise ValueError(fix(f"must be a number; got {str(v).lower()}", "YAML reads yes/no/on/off/true/false as booleans; write a number"))
+        return v
+
+
+_NUMERIC: tuple[Any, ...] = (int, float, int | None, float | None)
+
+
+def _suggest_name(v: str, limit: int) -> str:
+    ascii_v = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9-]+", "-", ascii_v.lower()).strip("-")[:limit].strip("-") or "my-service"
 
 
 class Metadata(_Model):
-    name: Annotated[str, Field(description="Service name: lower-case DNS-1123 label, at most 40 characters (it prefixes object names).")]
+    name: Annotated[str, Field(description="Service name: lower-case DNS-1123 label, at most 40 characters (it prefixes object names).", json_schema_extra={"pattern": DNS1123.pattern, "maxLength": 40})]
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels put on every rendered object.")
     annotations: dict[str, str] = Field(default_factory=dict, description="Extra annotations put on every rendered object.")
 
@@ -38,8 +75,8 @@ class Metadata(_Model):
     @classmethod
     def _name(cls, v: str) -> str:
         if len(v) > 40 or not DNS1123.match(v):
-            suggestion = re.sub(r"[^a-z0-9-]+", "-", v.lower()).strip("-")[:40].strip("-") or "my-service"
-            raise ValueError(fix(f"must be a lower-case DNS-1123 label (a-z, 0-9, '-'; at most 40 characters); got {v!r}", f"use e.g. {suggestion!r}"))
+            why = "must be at most 40 characters" if len(v) > 40 else "must be a lower-case DNS-1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit)"
+            raise ValueError(fix(f"{why}; got {shown(v)}", f"at most 40 characters of a-z, 0-9 and '-', e.g. {_suggest_name(v, 40)!r}"))
         return v
 
 
@@ -58,7 +95,7 @@ class RequestClass(_Model):
 
 class Traffic(_Model):
     peak_rps: float | None = Field(default=None, gt=0, le=1e7, description="Peak request rate (requests/s). Give this or hourly_rps.")
-    hourly_rps: tuple[float, ...] | None = Field(default=None, description="Daily curve: 24 request rates (requests/s), hour 0 to 23 in UTC.")
+    hourly_rps: tuple[float, ...] | None = Field(default=None, description="Daily curve: 24 request rates (requests/s), hour 0 to 23 in UTC.", json_schema_extra={"minItems": 24, "maxItems": 24})
     classes: tuple[RequestClass, ...] = Field(default=(), description="Request-size classes (for LLM size mixes); shares sum to 1.")
     headroom: float = Field(default=0.2, ge=0, le=10, description="Extra capacity over demand, as a fraction (0.2 = 20%).")
 
@@ -79,14 +116,14 @@ class Traffic(_Model):
     @model_validator(mode="after")
     def _one_of(self) -> Traffic:
         if (self.peak_rps is None) == (self.hourly_rps is None):
-            raise ValueError(fix("give exactly one of peak_rps or hourly_rps", "use peak_rps for a flat load, hourly_rps for a daily curve"))
+            raise ValueError(fix("give exactly one of peak_rps or hourly_rps", "use peak_rps for a flat load, hourly_rps for a daily curve", at="peak_rps"))
         if self.classes:
             total = sum(c.share for c in self.classes)
             if abs(total - 1.0) > 1e-6:
-                raise ValueError(fix(f"classes' shares sum to {total:g}, not 1", "scale the shares so that they add up to 1"))
+                raise ValueError(fix(f"classes' shares sum to {total:g}, not 1", "scale the shares so that they add up to 1", at="classes"))
             names = [c.name for c in self.classes]
             if len(set(names)) != len(names):
-                raise ValueError(fix("class names must be unique", "rename the duplicate class"))
+                raise ValueError(fix("class names must be unique", "rename the duplicate class", at="classes"))
         return self
 
     def rps_per_hour(self) -> tuple[float, ...]:
@@ -103,7 +140,7 @@ class Traffic(_Model):
 
 class Slo(_Model):
     latency_ms: float = Field(gt=0, le=3_600_000, description="End-to-end latency target in milliseconds at `percentile`.")
-    percentile: int = Field(default=95, description="Percentile the target applies to: 50, 90, 95 or 99.")
+    percentile: int = Field(default=95, description="Percentile the target applies to: 50, 90, 95 or 99.", json_schema_extra={"enum": list(PERCENTILES)})
     ttft_ms: float | None = Field(default=None, gt=0, description="LLM: time-to-first-token target (ms) at `percentile`.")
     tpot_ms: float | None = Field(default=None, gt=0, description="LLM: time-per-output-token target (ms) at `percentile`.")
 
@@ -111,7 +148,7 @@ class Slo(_Model):
     @classmethod
     def _pct(cls, v: Any) -> Any:
         if isinstance(v, bool) or not isinstance(v, int | float) or v not in PERCENTILES:
-            raise ValueError(fix(f"must be one of 50, 90, 95, 99; got {v!r}", "pick the nearest supported percentile"))
+            raise ValueError(fix(f"must be one of 50, 90, 95, 99; got {shown(v)}", "pick the nearest supported percentile"))
         return int(v)
 
 
@@ -121,7 +158,7 @@ class Spot(_Model):
 
 
 class Quota(_Model):
-    provider: Provider
+    provider: Provider = Field(description="Cloud the quota applies to.")
     region: str | None = Field(default=None, description="Region; omit for all regions of the provider.")
     family: str | None = Field(default=None, description="Instance family (g6, p4d, a2, Standard_NC...); omit for all families.")
     max_gpus: int = Field(ge=0, description="Most GPUs (accelerators) this scope may use.")
@@ -132,19 +169,20 @@ class Placement(_Model):
     regions: tuple[str, ...] = Field(default=(), description="Regions to consider; empty = all regions in the catalogs.")
     accelerators: tuple[str, ...] = Field(default=(), description="Allow list of accelerators (catalog names or aliases; 'cpu' for CPU-only types); empty = all.")
     exclude: tuple[str, ...] = Field(default=(), description="Instance types, families (g5*) or accelerators to leave out.")
-    spot: Spot = Field(default_factory=Spot)
+    spot: Spot = Field(default_factory=Spot, description="Whether and how much spot/preemptible capacity to use.")
     redundancy: Literal["none", "n+1", "zone"] = Field(default="none", description="none; n+1: survive losing any one node; zone: survive losing any one zone.")
-    quotas: tuple[Quota, ...] = Field(default=())
+    quotas: tuple[Quota, ...] = Field(default=(), description="GPU quotas per provider, region and family: the plan stays within each.")
     max_gpus_per_replica: int = Field(default=8, ge=1, le=64, description="Largest tensor-parallel group to consider.")
     min_replicas: int = Field(default=1, ge=0, le=100_000, description="Fewest replicas at any hour.")
     max_replicas: int | None = Field(default=None, ge=1, le=100_000, description="Most replicas at any hour.")
     budget_per_hour: float | None = Field(default=None, gt=0, description="Most the plan may cost per hour (USD, averaged over the day).")
     include_flagged: bool = Field(default=False, description="Also use catalog rows flagged as suspect (e.g. GCP A3 prices).")
+    catalogs: tuple[str, ...] = Field(default=(), description="Extra catalog files, relative to the spec file, loaded after the shipped catalogs and before any --catalog (e.g. written by `scaleplan import melange`).")
 
     @model_validator(mode="after")
     def _minmax(self) -> Placement:
         if self.max_replicas is not None and self.max_replicas < self.min_replicas:
-            raise ValueError(fix(f"max_replicas {self.max_replicas} is below min_replicas {self.min_replicas}", "raise max_replicas or lower min_replicas"))
+            raise ValueError(fix(f"max_replicas {self.max_replicas} is below min_replicas {self.min_replicas}", "raise max_replicas or lower min_replicas", at="max_replicas"))
         return self
 
 
@@ -155,32 +193,32 @@ class HpaSettings(_Model):
 
 
 class PrometheusSettings(_Model):
-    server_address: str = Field(default="http://prometheus.monitoring.svc:9090")
+    server_address: str = Field(default="http://prometheus.monitoring.svc:9090", description="Prometheus URL KEDA queries.")
     query: str | None = Field(default=None, description="PromQL returning the service's total request rate; default: sum(rate(http_requests_total{service=...}[1m])).")
     threshold: float | None = Field(default=None, gt=0, description="Per-replica target of the query value (default: capacity per replica).")
 
 
 class KafkaSettings(_Model):
-    bootstrap_servers: str
-    topic: str
-    consumer_group: str
-    lag_threshold: int = Field(default=50, ge=1)
+    bootstrap_servers: str = Field(description="Kafka bootstrap servers (host:port[,host:port]).")
+    topic: str = Field(description="Topic the service consumes.")
+    consumer_group: str = Field(description="Consumer group whose lag drives scaling.")
+    lag_threshold: int = Field(default=50, ge=1, description="Target lag per replica.")
 
 
 class RabbitmqSettings(_Model):
-    queue_name: str
+    queue_name: str = Field(description="Queue whose length drives scaling.")
     host_from_env: str = Field(default="RABBITMQ_URL", description="Container env var holding the AMQP URL.")
     value: int = Field(default=20, ge=1, description="Target queue length per replica.")
 
 
 class Autoscaler(_Model):
-    type: Literal["hpa", "keda-prometheus", "keda-kafka", "keda-rabbitmq", "none"] = "hpa"
-    hpa: HpaSettings = Field(default_factory=HpaSettings)
-    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
-    kafka: KafkaSettings | None = None
-    rabbitmq: RabbitmqSettings | None = None
+    type: Literal["hpa", "keda-prometheus", "keda-kafka", "keda-rabbitmq", "none"] = Field(default="hpa", description="hpa: HorizontalPodAutoscaler; keda-*: a KEDA ScaledObject on Prometheus, Kafka lag or RabbitMQ queue length; none: fixed replicas.")
+    hpa: HpaSettings = Field(default_factory=HpaSettings, description="Settings for type hpa.")
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings, description="Settings for type keda-prometheus.")
+    kafka: KafkaSettings | None = Field(default=None, description="Settings for type keda-kafka (required there).")
+    rabbitmq: RabbitmqSettings | None = Field(default=None, description="Settings for type keda-rabbitmq (required there).")
     cron: bool = Field(default=False, description="KEDA only: add cron triggers that follow the plan's hourly replica counts.")
-    scale_down_stabilization_s: int = Field(default=300, ge=0, le=3600)
+    scale_down_stabilization_s: int = Field(default=300, ge=0, le=3600, description="Seconds of lower demand before scaling in.")
 
     @model_validator(mode="before")
     @classmethod
@@ -190,9 +228,9 @@ class Autoscaler(_Model):
     @model_validator(mode="after")
     def _settings(self) -> Autoscaler:
         if self.type == "keda-kafka" and self.kafka is None:
-            raise ValueError(fix("autoscaler type keda-kafka needs a 'kafka' section", "add kafka: {bootstrap_servers, topic, consumer_group}"))
+            raise ValueError(fix("autoscaler type keda-kafka needs a 'kafka' section", "add kafka: {bootstrap_servers, topic, consumer_group}", at="type"))
         if self.type == "keda-rabbitmq" and self.rabbitmq is None:
-            raise ValueError(fix("autoscaler type keda-rabbitmq needs a 'rabbitmq' section", "add rabbitmq: {queue_name}"))
+            raise ValueError(fix("autoscaler type keda-rabbitmq needs a 'rabbitmq' section", "add rabbitmq: {queue_name}", at="type"))
         return self
 
 
@@ -202,37 +240,44 @@ class Probes(_Model):
     startup_seconds: int = Field(default=600, ge=10, le=7200, description="Longest model load the startup probe waits for.")
 
 
+def _autoscaler_schema(schema: dict[str, Any]) -> None:
+    """Let editors accept the ``autoscaler: <type>`` shorthand that the model accepts."""
+    ref = schema.pop("$ref", None) or (schema.pop("allOf", None) or [{}])[0].get("$ref")
+    if ref:
+        types = ["hpa", "keda-prometheus", "keda-kafka", "keda-rabbitmq", "none"]
+        schema["anyOf"] = [{"$ref": ref}, {"type": "string", "enum": types}]
+
+
 class Kubernetes(_Model):
-    namespace: str = Field(default="default")
+    namespace: str = Field(default="default", description="Namespace of the rendered objects (DNS-1123 label).")
     image: str = Field(description="Container image by tag or digest (never 'latest').")
-    port: int = Field(default=8080, ge=1, le=65535)
-    flavor: Literal["eks", "eks-karpenter", "gke", "aks", "generic"] = "generic"
-    autoscaler: Autoscaler = Field(default_factory=Autoscaler)
-    probes: Probes = Field(default_factory=Probes)
+    port: int = Field(default=8080, ge=1, le=65535, description="Container port the server listens on (HTTP).")
+    flavor: Literal["eks", "eks-karpenter", "gke", "aks", "generic"] = Field(default="generic", description="Cluster flavour: decides node selectors, tolerations and Karpenter NodePools.")
+    autoscaler: Autoscaler = Field(default_factory=Autoscaler, json_schema_extra=_autoscaler_schema, description="How replicas scale: a mapping, or just the type (`autoscaler: none`).")
+    probes: Probes = Field(default_factory=Probes, description="Liveness, readiness and startup probe settings.")
     args: tuple[str, ...] = Field(default=(), description="Container args.")
     env: dict[str, str] = Field(default_factory=dict, description="Container environment variables.")
     service_monitor: bool = Field(default=False, description="Also render a Prometheus ServiceMonitor.")
-    read_only_root_filesystem: bool = True
+    read_only_root_filesystem: bool = Field(default=True, description="Run the container with a read-only root filesystem.")
+    cluster_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$", description="EKS cluster name (eks-karpenter: EC2NodeClass node role KarpenterNodeRole-<name> and karpenter.sh/discovery tags).")
 
     @field_validator("namespace")
     @classmethod
     def _ns(cls, v: str) -> str:
         if len(v) > 63 or not DNS1123.match(v):
-            raise ValueError(fix(f"must be a DNS-1123 label; got {v!r}", "use lower-case letters, digits and '-'"))
+            raise ValueError(fix(f"must be a DNS-1123 label (a-z, 0-9 and '-', at most 63 characters); got {shown(v)}", f"e.g. {_suggest_name(v, 63)!r}"))
         return v
 
     @field_validator("image")
     @classmethod
     def _image(cls, v: str) -> str:
-        if any(c.isspace() for c in v) or not v or any(c in v for c in "\"'{}[],&*#?|<>=!%`"):
-            raise ValueError(fix(f"is not a valid image reference: {v!r}", "use registry/name:tag or registry/name@sha256:..."))
-        name, _, digest = v.partition("@")
-        last = name.rsplit("/", 1)[-1]
-        tag = last.split(":", 1)[1] if ":" in last else None
-        if not digest and tag is None:
-            raise ValueError(fix(f"image {v!r} has no tag", "pin a version tag or a digest, e.g. name:1.2.3"))
-        if tag == "latest":
-            raise ValueError(fix(f"image {v!r} uses the 'latest' tag", "pin a version tag or a digest"))
+        m = _IMAGE.match(v) if len(v) <= 512 else None
+        if m is None:
+            raise ValueError(fix(f"is not a valid image reference: {shown(v)}", "use registry/name:tag or registry/name@sha256:<digest>, lower-case path, no spaces or shell characters"))
+        if m["tag"] is None and m["digest"] is None:
+            raise ValueError(fix(f"image {shown(v)} has no tag", "pin a version tag or a digest, e.g. name:1.2.3"))
+        if m["tag"] == "latest" and m["digest"] is None:
+            raise ValueError(fix(f"image {shown(v)} uses the 'latest' tag", "pin a version tag or a digest, so that every rollout runs the same code"))
         return v
 
 
@@ -240,13 +285,13 @@ class Spec(_Model):
     """A scaleplan deployment spec (``kind: InferenceService``)."""
 
     apiVersion: Literal["scaleplan/v1"] = Field(description="Always scaleplan/v1.")
-    kind: Literal["InferenceService"]
-    metadata: Metadata
-    model: ModelSpec
-    traffic: Traffic
-    slo: Slo
-    placement: Placement = Field(default_factory=Placement)
-    kubernetes: Kubernetes
+    kind: Literal["InferenceService"] = Field(description="Always InferenceService.")
+    metadata: Metadata = Field(description="Name, labels and annotations of the service.")
+    model: ModelSpec = Field(description="The model: its profile and memory needs.")
+    traffic: Traffic = Field(description="Demand: peak or hourly request rates, request classes, headroom.")
+    slo: Slo = Field(description="Latency objective the plan must hold.")
+    placement: Placement = Field(default_factory=Placement, description="Where and on what the service may run, and limits.")
+    kubernetes: Kubernetes = Field(description="How the service is deployed: image, port, flavour, autoscaler.")
 
     @model_validator(mode="after")
     def _llm(self) -> Spec:

@@ -1,0 +1,83 @@
+"""``scaleplan render PLAN --out DIR``: Kubernetes manifests from a plan (docs/render.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scaleplan.cli._common import emit_json, handle_errors, stderr_console, stdout_console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("render")(render)
+
+
+def _ours(directory: Path) -> bool:
+    """True when every file under ``directory`` is a manifest scaleplan render wrote."""
+    from scaleplan.render import HEADER
+
+    for p in directory.rglob("*"):
+        if p.is_dir():
+            continue
+        if p.suffix != ".yaml" or p.is_symlink():
+            return False
+        try:
+            with p.open(encoding="utf-8") as fh:
+                first = fh.readline()
+        except (OSError, UnicodeDecodeError):
+            return False
+        if first != HEADER:
+            return False
+    return True
+
+
+def render(
+    plan: Annotated[str, typer.Argument(help="Plan file written by scaleplan optimize.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically; it may only hold files scaleplan render wrote).")],
+    layout: Annotated[str, typer.Option("--layout", help="files: one file per object; single: one combined manifests.yaml.")] = "files",
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+) -> None:
+    """Write Kubernetes manifests (Deployments, Service, HPA or KEDA, PDBs, node pools) and a kustomization.yaml."""
+    with handle_errors():
+        if layout not in ("files", "single"):
+            raise typer.BadParameter(f"must be 'files' or 'single'; got {layout!r}", param_hint="--layout")
+        from scaleplan.cli._common import input_error
+        from scaleplan.plan import read_plan
+        from scaleplan.render import render_report
+        from scaleplan.yamlio import atomic_write_tree
+
+        p = read_plan(plan)
+        result = render_report(p, layout="single" if layout == "single" else "files", source=plan)
+        if out.exists() and not out.is_dir():
+            raise input_error(str(out), "", "--out exists and is not a folder", "choose a folder path")
+        try:
+            atomic_write_tree(out, result.files, clean=_ours)
+        except OSError as exc:
+            raise input_error(str(out), "", f"cannot write the manifests: {exc.strerror or exc}", "check the folder's permissions") from None
+        err = stderr_console()
+        for w in result.warnings:
+            err.print(f"warning: {w}", markup=False, soft_wrap=True)
+        if json_out:
+            emit_json(
+                {
+                    "out": str(out),
+                    "layout": layout,
+                    "plan_hash": p.metadata.plan_hash,
+                    "flavor": p.spec.kubernetes.flavor,
+                    "files": sorted(result.files),
+                    "objects": [{"kind": o.kind, "name": o.name, "file": o.file} for o in result.objects],
+                    "warnings": list(result.warnings),
+                }
+            )
+            return
+        from rich.table import Table
+
+        table = Table(title=f"{len(result.objects)} objects in {out}", title_justify="left")
+        table.add_column("kind")
+        table.add_column("name")
+        table.add_column("file")
+        for o in result.objects:
+            table.add_row(o.kind, o.name, o.file)
+        stdout_console().print(table)

@@ -1,0 +1,726 @@
+"""Kubernetes objects for a plan, as plain dicts (pure; no I/O).
+
+:func:`build_objects` returns every object in apply order together with warnings. The dicts
+are emitted by ``scaleplan.yamlio.dump_yaml`` (a safe dumper), never through text templates.
+The conventions behind each field are in docs/render.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from scaleplan._version import __version__
+from scaleplan.catalog.model import Accelerator
+from scaleplan.errors import PlanError, Problem
+from scaleplan.plan import Allocation, Plan
+from scaleplan.render import safety
+from scaleplan.render.resources import (
+    allocatable_per_replica,
+    cpu_quantity,
+    memory_quantity,
+    number_quantity,
+    number_text,
+)
+from scaleplan.spec import Spec
+
+Obj = dict[str, Any]
+
+MANAGED_BY = "scaleplan"
+COMPONENT = "inference"
+CONTAINER = "server"
+PORT_NAME = "http"
+ANN_PLAN_HASH = "scaleplan.dev/plan-hash"
+ANN_VERSION = "scaleplan.dev/version"
+ANN_ALLOCATION = "scaleplan.dev/allocation"
+ANN_IGNORE = "scaleplan.dev/ignore"
+DEDICATED_TAINT = "scaleplan.dev/service"
+RESERVED_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by",
+)
+GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL"
+RPS_METRIC = "http_requests_per_second"
+PROVIDER_OF_FLAVOR = {"eks": "aws", "eks-karpenter": "aws", "gke": "gcp", "aks": "azure"}
+
+
+@dataclass
+class Built:
+    """Objects in apply order (kind, name, object) and what the renderer changed or noticed."""
+
+    objects: list[tuple[str, str, Obj]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Alloc:
+    """An allocation with the derived facts the builders need."""
+
+    a: Allocation
+    index: int
+    name: str  # sanitized Deployment name
+    accel: Accelerator | None  # None for CPU-only
+    resource: str | None  # extended resource name (nvidia.com/gpu, aws.amazon.com/neuron)
+    min_replicas: int
+    max_replicas: int
+    share: float  # share of the plan's peak capacity
+    cpu: str
+    memory: str
+    nodepool: str | None
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def _revalidate(plan: Plan, source: str) -> None:
+    """Re-run every model validator: catches values put in with model_copy (no validation)."""
+    try:
+        Plan.model_validate(plan.model_dump(mode="python", round_trip=True))
+    except ValidationError as exc:
+        from scaleplan.validation import problems_from_validation
+
+        raise PlanError(source, problems_from_validation(exc, Plan)) from None
+
+
+def _check_inputs(plan: Plan) -> list[Problem]:
+    spec = plan.spec
+    md = spec.metadata
+    k8s = spec.kubernetes
+    out: list[Problem] = []
+    for key, value in sorted(md.labels.items()):
+        where = f"spec.metadata.labels[{key!r}]"
+        out += safety.check_label_key(key, where)
+        out += safety.check_label_value(value, where)
+        if key in RESERVED_LABELS:
+            out.append(Problem(where, f"label {key!r} is set by scaleplan (it selects the pods)", hint="remove it or use another key"))
+    for key, value in sorted(md.annotations.items()):
+        where = f"spec.metadata.annotations[{key!r}]"
+        out += safety.check_label_key(key, where)
+        out += safety.check_text(value, where, what="annotation value", allow_newline=True, max_len=safety.MAX_ANNOTATION_VALUE)
+        if key.startswith("scaleplan.dev/"):
+            out.append(Problem(where, f"annotation {key!r} is reserved for scaleplan", hint="use another prefix"))
+    for key, value in sorted(k8s.env.items()):
+        where = f"spec.kubernetes.env[{key!r}]"
+        if not safety.C_IDENTIFIER.match(key) or len(key) > 256:
+            out.append(Problem(where, f"env name {safety.shown(key)} is not a valid variable name", hint="use letters, digits and '_', not starting with a digit"))
+        elif safety.secretish_env(key) and value:
+            out.append(Problem(where, f"env {key} looks like a secret but is given as a literal value", hint="keep secrets out of the spec; mount them from a Secret (e.g. with a kustomize patch)"))
+        out += safety.check_text(value, where, what="env value", allow_newline=True, max_len=32768)
+    for i, arg in enumerate(k8s.args):
+        out += safety.check_text(arg, f"spec.kubernetes.args[{i}]", what="argument", allow_newline=True, max_len=32768)
+    for fld in ("path", "readiness_path"):
+        p = getattr(k8s.probes, fld)
+        if p is not None and (not safety.HTTP_PATH.match(p) or len(p) > 1024):
+            out.append(Problem(f"spec.kubernetes.probes.{fld}", f"probe path {safety.shown(p)} is not a plain HTTP path", hint="use an absolute path such as /health, without spaces or quotes"))
+    out += safety.check_text(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
+    ks = k8s.autoscaler
+    if ks.type == "keda-prometheus":
+        out += safety.check_text(ks.prometheus.server_address, "spec.kubernetes.autoscaler.prometheus.server_address", what="address")
+        if ks.prometheus.query is not None:
+            out += safety.check_text(ks.prometheus.query, "spec.kubernetes.autoscaler.prometheus.query", what="query", allow_newline=True)
+    if ks.type == "keda-kafka" and ks.kafka is not None:
+        for f in ("bootstrap_servers", "topic", "consumer_group"):
+            out += safety.check_text(getattr(ks.kafka, f), f"spec.kubernetes.autoscaler.kafka.{f}", what=f.replace("_", " "))
+    if ks.type == "keda-rabbitmq" and ks.rabbitmq is not None:
+        out += safety.check_text(ks.rabbitmq.queue_name, "spec.kubernetes.autoscaler.rabbitmq.queue_name", what="queue name")
+        if not safety.C_IDENTIFIER.match(ks.rabbitmq.host_from_env):
+            out.append(Problem("spec.kubernetes.autoscaler.rabbitmq.host_from_env", f"{safety.shown(ks.rabbitmq.host_from_env)} is not a valid env name", hint="use letters, digits and '_'"))
+    if ks.hpa.metric_name is not None and not safety.QUALIFIED_NAME.match(ks.hpa.metric_name):
+        out.append(Problem("spec.kubernetes.autoscaler.hpa.metric_name", f"{safety.shown(ks.hpa.metric_name)} is not a valid metric name", hint="use letters, digits, '_', '-', '.'"))
+    for i, a in enumerate(plan.allocations):
+        base = f"allocations[{i}]"
+        for fld in ("instance_type", "family", "region", "provider"):
+            v = getattr(a, fld)
+            label = v.split("+", 1)[0] if fld == "instance_type" else v
+            if fld == "instance_type" and "+" in v and safety.LABEL_VALUE.match(v.replace("+", "-")) and len(v) <= 63:
+                continue  # GCP N1 + attached GPU rows: n1-standard-4+1xT4
+            out += safety.check_label_value(label, f"{base}.{fld}")
+        for j, z in enumerate(a.zones):
+            out += safety.check_label_value(z, f"{base}.zones[{j}]")
+        if len(a.replicas_per_window) != plan.demand.windows:
+            out.append(Problem(f"{base}.replicas_per_window", f"has {len(a.replicas_per_window)} values for {plan.demand.windows} demand windows", hint="regenerate the plan with scaleplan optimize"))
+        if a.gpus_per_replica > 0 and a.accelerator.upper() == "CPU":
+            out.append(Problem(f"{base}.gpus_per_replica", "a CPU-only allocation cannot have GPUs per replica", hint="regenerate the plan with scaleplan optimize"))
+        if a.gpus_per_replica > max(a.accelerators_per_node, 0) and a.accelerator.upper() != "CPU":
+            out.append(Problem(f"{base}.gpus_per_replica", f"{a.gpus_per_replica} GPUs per replica but the node has {a.accelerators_per_node}", hint="regenerate the plan with scaleplan optimize"))
+    return out
+
+
+# --- small builders -------------------------------------------------------------------------
+
+
+def _labels(spec: Spec, instance: str) -> dict[str, str]:
+    labels = {
+        "app.kubernetes.io/name": spec.metadata.name,
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": COMPONENT,
+        "app.kubernetes.io/part-of": spec.metadata.name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+    for k in sorted(spec.metadata.labels):
+        labels.setdefault(k, spec.metadata.labels[k])
+    return labels
+
+
+def _annotations(plan: Plan, extra: dict[str, str] | None = None) -> dict[str, str]:
+    ann = {ANN_PLAN_HASH: plan.metadata.plan_hash, ANN_VERSION: __version__}
+    ann.update(extra or {})
+    for k in sorted(plan.spec.metadata.annotations):
+        ann.setdefault(k, plan.spec.metadata.annotations[k])
+    return ann
+
+
+def _meta(plan: Plan, name: str, instance: str, *, namespaced: bool = True, extra_ann: dict[str, str] | None = None) -> Obj:
+    m: Obj = {"name": name}
+    if namespaced:
+        m["namespace"] = plan.spec.kubernetes.namespace
+    m["labels"] = _labels(plan.spec, instance)
+    m["annotations"] = _annotations(plan, extra_ann)
+    return m
+
+
+def _selector(spec: Spec, instance: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": spec.metadata.name, "app.kubernetes.io/instance": instance}
+
+
+def _machine_type(instance_type: str) -> str:
+    """GCP N1 rows carry the attached GPU in the name (n1-standard-4+1xT4): the machine type is before '+'."""
+    return instance_type.split("+", 1)[0]
+
+
+def _accelerators() -> dict[str, Accelerator]:
+    from scaleplan.catalog.files import load_accelerators
+
+    table: dict[str, Accelerator] = {}
+    for acc in load_accelerators():
+        table[acc.name.lower()] = acc
+        for al in acc.aliases:
+            table.setdefault(al.lower(), acc)
+    return table
+
+
+# --- scheduling per flavor ------------------------------------------------------------------
+
+
+def _scheduling(plan: Plan, al: _Alloc, warnings: list[str]) -> tuple[dict[str, str], list[Obj]]:
+    """nodeSelector and tolerations for one allocation on the spec's flavor."""
+    flavor = plan.spec.kubernetes.flavor
+    a = al.a
+    spot = a.capacity_type == "spot"
+    sel: dict[str, str] = {}
+    tol: list[Obj] = []
+    gpu = al.resource is not None
+    if gpu:
+        assert al.resource is not None
+        tol.append({"key": al.resource, "operator": "Exists", "effect": "NoSchedule"})
+    machine = _machine_type(a.instance_type)
+    if flavor == "eks":
+        sel["node.kubernetes.io/instance-type"] = machine
+        sel["eks.amazonaws.com/capacityType"] = "SPOT" if spot else "ON_DEMAND"
+    elif flavor == "eks-karpenter":
+        assert al.nodepool is not None
+        sel["karpenter.sh/nodepool"] = al.nodepool
+        sel["node.kubernetes.io/instance-type"] = machine
+        sel["karpenter.sh/capacity-type"] = "spot" if spot else "on-demand"
+        tol.append({"key": DEDICATED_TAINT, "operator": "Equal", "value": plan.spec.metadata.name, "effect": "NoSchedule"})
+    elif flavor == "gke":
+        if gpu:
+            gke = al.accel.gke_accelerator if al.accel else None
+            if gke:
+                sel["cloud.google.com/gke-accelerator"] = gke
+            else:
+                warnings.append(f"allocation {al.name}: accelerator {a.accelerator} has no GKE accelerator name; selecting the node by machine type only")
+        sel["node.kubernetes.io/instance-type"] = machine
+        if spot:
+            sel["cloud.google.com/gke-spot"] = "true"
+            tol.append({"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"})
+    elif flavor == "aks":
+        sel["node.kubernetes.io/instance-type"] = machine
+        if gpu:
+            tol.append({"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"})
+        if spot:
+            sel["kubernetes.azure.com/scalesetpriority"] = "spot"
+            tol.append({"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"})
+    else:  # generic: only labels NVIDIA GPU feature discovery sets
+        if gpu:
+            product = al.accel.gpu_product if al.accel else None
+            if product:
+                sel["nvidia.com/gpu.product"] = product
+            else:  # Neuron and other non-NVIDIA parts: GPU feature discovery does not label them
+                sel["node.kubernetes.io/instance-type"] = machine
+        if spot:
+            warnings.append(f"allocation {al.name}: flavor generic has no standard spot label; the spot replicas are scheduled like on-demand ones")
+    for k, v in sel.items():
+        if safety.check_label_value(v, k):
+            raise PlanError(None, [Problem(f"allocations[{al.index}]", f"node label {k}={safety.shown(v)} is not a valid label value", hint="check the plan's instance type and accelerator")])
+    return sel, tol
+
+
+# --- the pod --------------------------------------------------------------------------------
+
+
+def _container(plan: Plan, al: _Alloc) -> Obj:
+    k8s = plan.spec.kubernetes
+    probes = k8s.probes
+    res: Obj = {"requests": {"cpu": al.cpu, "memory": al.memory}, "limits": {"cpu": al.cpu, "memory": al.memory}}
+    if al.resource is not None:
+        res["requests"][al.resource] = al.a.gpus_per_replica
+        res["limits"][al.resource] = al.a.gpus_per_replica
+
+    def probe(path: str, period: int, failures: int) -> Obj:
+        return {"httpGet": {"path": path, "port": PORT_NAME, "scheme": "HTTP"}, "periodSeconds": period, "timeoutSeconds": 5, "successThreshold": 1, "failureThreshold": failures}
+
+    c: Obj = {"name": CONTAINER, "image": k8s.image, "imagePullPolicy": "IfNotPresent"}
+    if k8s.args:
+        c["args"] = list(k8s.args)
+    if k8s.env:
+        c["env"] = [{"name": k, "value": k8s.env[k]} for k in sorted(k8s.env)]
+    c["ports"] = [{"name": PORT_NAME, "containerPort": k8s.port, "protocol": "TCP"}]
+    c["resources"] = res
+    c["startupProbe"] = probe(probes.path, 10, max(1, math.ceil(probes.startup_seconds / 10)))
+    c["readinessProbe"] = probe(probes.readiness_path or probes.path, 10, 3)
+    c["livenessProbe"] = probe(probes.path, 15, 3)
+    c["lifecycle"] = {"preStop": {"sleep": {"seconds": 5}}}
+    c["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "readOnlyRootFilesystem": k8s.read_only_root_filesystem,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    if al.a.gpus_per_replica > 1:
+        mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
+    c["volumeMounts"] = mounts
+    return c
+
+
+def _shm_size(al: _Alloc) -> str:
+    """Shared memory for NCCL/tensor-parallel workers: a quarter of the replica's memory, 1-64 GiB."""
+    gib = max(1, min(64, math.floor(al.a.memory_gib_per_replica / 4)))
+    return f"{gib}Gi"
+
+
+def _fixed(plan: Plan, al: _Alloc) -> bool:
+    """Fixed replicas: autoscaler none, or the plan keeps this allocation at one count all day
+    (an autoscaler with minReplicas == maxReplicas could never scale)."""
+    kind = plan.spec.kubernetes.autoscaler.type
+    if kind == "none":
+        return True
+    low = max(1, al.min_replicas) if kind == "hpa" else al.min_replicas  # HPA minReplicas >= 1
+    return low >= al.max_replicas
+
+
+def _deployment(plan: Plan, al: _Alloc, warnings: list[str]) -> Obj:
+    spec = plan.spec
+    k8s = spec.kubernetes
+    sel, tol = _scheduling(plan, al, warnings)
+    match = _selector(spec, al.name)
+    volumes: list[Obj] = [{"name": "tmp", "emptyDir": {}}]
+    if al.a.gpus_per_replica > 1:
+        volumes.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": _shm_size(al)}})
+    pod: Obj = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": 60,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "fsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    if sel:
+        pod["nodeSelector"] = sel
+    if tol:
+        pod["tolerations"] = tol
+    pod["affinity"] = {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": dict(match)}, "topologyKey": "kubernetes.io/hostname"}}
+            ]
+        }
+    }
+    pod["topologySpreadConstraints"] = [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(match)},
+            "matchLabelKeys": ["pod-template-hash"],
+        }
+    ]
+    pod["containers"] = [_container(plan, al)]
+    pod["volumes"] = volumes
+    fixed = _fixed(plan, al)
+    if al.min_replicas >= 2:
+        strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+    else:
+        strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    dspec: Obj = {}
+    if fixed:
+        dspec["replicas"] = al.max_replicas
+    dspec["revisionHistoryLimit"] = 5
+    dspec["progressDeadlineSeconds"] = max(600, k8s.probes.startup_seconds + 300)
+    dspec["selector"] = {"matchLabels": dict(match)}
+    dspec["strategy"] = strategy
+    dspec["template"] = {"metadata": {"labels": _labels(spec, al.name)}, "spec": pod}
+    a = al.a
+    extra = {ANN_ALLOCATION: f"{a.provider}/{a.region}/{a.instance_type}/{a.capacity_type}"}
+    if not k8s.read_only_root_filesystem:
+        # the spec opted out on purpose: record it, so that scaleplan check does not flag it
+        extra[ANN_IGNORE] = "writable-root-fs"
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(plan, al.name, al.name, extra_ann=extra), "spec": dspec}
+
+
+# --- autoscaling and disruption -------------------------------------------------------------
+
+
+def _behavior(plan: Plan) -> Obj:
+    stab = plan.spec.kubernetes.autoscaler.scale_down_stabilization_s
+    return {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 0,
+            "selectPolicy": "Max",
+            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 60}, {"type": "Pods", "value": 4, "periodSeconds": 60}],
+        },
+        "scaleDown": {"stabilizationWindowSeconds": stab, "selectPolicy": "Max", "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]},
+    }
+
+
+def _target_ref(al: _Alloc) -> Obj:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": al.name}
+
+
+def _hpa(plan: Plan, al: _Alloc, warnings: list[str]) -> Obj:
+    hs = plan.spec.kubernetes.autoscaler.hpa
+    metric = hs.metric
+    if metric == "gpu" and (al.resource is None or (al.accel is not None and al.accel.vendor != "nvidia")):
+        warnings.append(f"allocation {al.name}: no NVIDIA GPU, so HPA metric 'gpu' ({GPU_METRIC}) is not available; scaling on CPU utilization instead")
+        metric = "cpu"
+    m: Obj
+    if metric == "cpu":
+        target = round(hs.target) if hs.target is not None else 70
+        m = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": max(1, min(100, int(target)))}}}
+    elif metric == "gpu":
+        target_v = hs.target if hs.target is not None else 70.0
+        m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or GPU_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
+    else:
+        target_v = hs.target if hs.target is not None else al.a.capacity_rps_per_replica
+        m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or RPS_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
+    spec: Obj = {
+        "scaleTargetRef": _target_ref(al),
+        "minReplicas": max(1, al.min_replicas),
+        "maxReplicas": max(1, al.max_replicas, al.min_replicas),
+        "metrics": [m],
+        "behavior": _behavior(plan),
+    }
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": _meta(plan, al.name, al.name), "spec": spec}
+
+
+def _cron_triggers(plan: Plan, al: _Alloc, warnings: list[str]) -> list[Obj]:
+    d = plan.demand
+    minutes = d.window_hours * 60
+    if abs(d.windows * d.window_hours - 24) > 1e-6 or abs(minutes - round(minutes)) > 1e-6:
+        warnings.append(f"allocation {al.name}: the plan's {d.windows} windows of {d.window_hours:g} h do not tile a day in whole minutes; no cron triggers")
+        return []
+    step = round(minutes)
+    counts = list(al.a.replicas_per_window)
+    # merge runs of equal counts; the day wraps, so start a run where the count changes
+    runs: list[tuple[int, int, int]] = []  # (start window, windows, count)
+    i = 0
+    while i < len(counts):
+        j = i
+        while j + 1 < len(counts) and counts[j + 1] == counts[i]:
+            j += 1
+        runs.append((i, j - i + 1, counts[i]))
+        i = j + 1
+    out: list[Obj] = []
+    for start, length, count in runs:
+        if count <= al.min_replicas:
+            continue  # the floor is minReplicaCount already
+        s = start * step
+        e = ((start + length) * step) % (24 * 60)
+        out.append(
+            {
+                "type": "cron",
+                "name": f"plan-{s // 60:02d}{s % 60:02d}",
+                "metadata": {
+                    "timezone": "Etc/UTC",
+                    "start": f"{s % 60} {s // 60} * * *",
+                    "end": f"{e % 60} {e // 60} * * *",
+                    "desiredReplicas": str(count),
+                },
+            }
+        )
+    return out
+
+
+def _scaled_object(plan: Plan, al: _Alloc, warnings: list[str]) -> tuple[Obj, Obj | None]:
+    ks = plan.spec.kubernetes.autoscaler
+    spec = plan.spec
+    share = al.share if al.share > 0 else 1.0
+    trig: Obj
+    auth: Obj | None = None
+    if ks.type == "keda-prometheus":
+        prom = ks.prometheus
+        query = prom.query or (
+            f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{spec.metadata.name}"}}[2m]))'
+        )
+        per_replica = prom.threshold if prom.threshold is not None else al.a.capacity_rps_per_replica
+        trig = {"type": "prometheus", "name": "requests", "metadata": {"serverAddress": prom.server_address, "query": query, "threshold": number_text(per_replica / share)}}
+    elif ks.type == "keda-kafka":
+        kf = ks.kafka
+        assert kf is not None
+        trig = {
+            "type": "kafka",
+            "name": "lag",
+            "metadata": {
+                "bootstrapServers": kf.bootstrap_servers,
+                "consumerGroup": kf.consumer_group,
+                "topic": kf.topic,
+                "lagThreshold": str(max(1, math.ceil(kf.lag_threshold / share - 1e-9))),
+                "offsetResetPolicy": "latest",
+            },
+        }
+    else:
+        rq = ks.rabbitmq
+        assert rq is not None
+        meta = {"protocol": "amqp", "queueName": rq.queue_name, "mode": "QueueLength", "value": str(max(1, math.ceil(rq.value / share - 1e-9)))}
+        trig = {"type": "rabbitmq", "name": "queue", "metadata": meta}
+        if rq.host_from_env in spec.kubernetes.env:
+            meta["hostFromEnv"] = rq.host_from_env
+        else:
+            auth_name = f"{spec.metadata.name}-rabbitmq"
+            trig["authenticationRef"] = {"name": auth_name, "kind": "TriggerAuthentication"}
+            auth = {
+                "apiVersion": "keda.sh/v1alpha1",
+                "kind": "TriggerAuthentication",
+                "metadata": _meta(plan, auth_name, spec.metadata.name),
+                "spec": {"secretTargetRef": [{"parameter": "host", "name": auth_name, "key": "host"}]},
+            }
+    triggers = [trig]
+    if ks.cron:
+        triggers += _cron_triggers(plan, al, warnings)
+    so_spec: Obj = {
+        "scaleTargetRef": _target_ref(al),
+        "pollingInterval": 15,
+        "cooldownPeriod": 300,
+        "minReplicaCount": al.min_replicas,
+        "maxReplicaCount": max(1, al.max_replicas, al.min_replicas),
+        "fallback": {"failureThreshold": 3, "replicas": max(1, al.max_replicas)},
+        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": _behavior(plan)}},
+        "triggers": triggers,
+    }
+    so = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": _meta(plan, al.name, al.name), "spec": so_spec}
+    return so, auth
+
+
+def _pdb(plan: Plan, al: _Alloc) -> Obj:
+    """maxUnavailable, never 0: one pod without redundancy; with n+1 or zone redundancy the
+    plan holds a spare node, so a whole node's replicas may go at once (but never all)."""
+    if plan.spec.placement.redundancy == "none":
+        max_unavailable = 1
+    else:
+        max_unavailable = max(1, min(al.a.replicas_per_node, al.min_replicas - 1))
+    spec = {"maxUnavailable": max_unavailable, "selector": {"matchLabels": _selector(plan.spec, al.name)}, "unhealthyPodEvictionPolicy": "AlwaysAllow"}
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(plan, al.name, al.name), "spec": spec}
+
+
+# --- shared objects -------------------------------------------------------------------------
+
+
+def _service(plan: Plan) -> Obj:
+    spec = plan.spec
+    name = spec.metadata.name
+    sel = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": COMPONENT}
+    s = {"type": "ClusterIP", "selector": sel, "ports": [{"name": PORT_NAME, "port": spec.kubernetes.port, "targetPort": PORT_NAME, "protocol": "TCP"}]}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(plan, name, name), "spec": s}
+
+
+def _service_monitor(plan: Plan) -> Obj:
+    spec = plan.spec
+    name = spec.metadata.name
+    s = {
+        "selector": {"matchLabels": {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}},
+        "namespaceSelector": {"matchNames": [spec.kubernetes.namespace]},
+        "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": "30s", "scheme": "http"}],
+    }
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": _meta(plan, name, name), "spec": s}
+
+
+def _karpenter(plan: Plan, allocs: Sequence[_Alloc], cluster: str) -> list[tuple[str, str, Obj]]:
+    """One EC2NodeClass + NodePool per (family, capacity type); limits = the plan's peak nodes."""
+    groups: dict[str, list[_Alloc]] = {}
+    for al in allocs:
+        assert al.nodepool is not None
+        groups.setdefault(al.nodepool, []).append(al)
+    svc = plan.spec.metadata.name
+    out: list[tuple[str, str, Obj]] = []
+    for name in sorted(groups):
+        members = groups[name]
+        first = members[0].a
+        gpu_res = members[0].resource
+        types = sorted({_machine_type(m.a.instance_type) for m in members})
+        zones = sorted({z for m in members for z in m.a.zones})
+        cpu = sum(m.a.nodes * m.a.vcpus_per_node for m in members)
+        mem = sum(m.a.nodes * m.a.memory_gib_per_node for m in members)
+        limits: Obj = {"cpu": str(cpu), "memory": f"{math.ceil(mem)}Gi"}
+        if gpu_res is not None:
+            limits[gpu_res] = str(sum(m.a.nodes * m.a.accelerators_per_node for m in members))
+        reqs: list[Obj] = [
+            {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": [first.family]},
+            {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": types},
+            {"key": "karpenter.sh/capacity-type", "operator": "In", "values": [first.capacity_type]},
+        ]
+        if zones:
+            reqs.append({"key": "topology.kubernetes.io/zone", "operator": "In", "values": zones})
+        taints: list[Obj] = [{"key": DEDICATED_TAINT, "value": svc, "effect": "NoSchedule"}]
+        if gpu_res is not None:
+            taints.insert(0, {"key": gpu_res, "value": "true", "effect": "NoSchedule"})
+        node_labels = {"app.kubernetes.io/part-of": svc, "app.kubernetes.io/managed-by": MANAGED_BY}
+        nodepool = {
+            "apiVersion": "karpenter.sh/v1",
+            "kind": "NodePool",
+            "metadata": _meta(plan, name, svc, namespaced=False),
+            "spec": {
+                "template": {
+                    "metadata": {"labels": node_labels},
+                    "spec": {
+                        "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": name},
+                        "requirements": reqs,
+                        "taints": taints,
+                        "expireAfter": "720h",
+                    },
+                },
+                "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m", "budgets": [{"nodes": "10%"}]},
+                "limits": limits,
+            },
+        }
+        volume = "200Gi" if gpu_res is not None else "50Gi"
+        nodeclass = {
+            "apiVersion": "karpenter.k8s.aws/v1",
+            "kind": "EC2NodeClass",
+            "metadata": _meta(plan, name, svc, namespaced=False),
+            "spec": {
+                "role": f"KarpenterNodeRole-{cluster}",
+                "amiSelectorTerms": [{"alias": "al2023@latest"}],
+                "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster}}],
+                "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster}}],
+                "blockDeviceMappings": [
+                    {"deviceName": "/dev/xvda", "ebs": {"volumeSize": volume, "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True}}
+                ],
+                "metadataOptions": {"httpEndpoint": "enabled", "httpProtocolIPv6": "disabled", "httpPutResponseHopLimit": 1, "httpTokens": "required"},
+                "tags": {"app.kubernetes.io/part-of": svc, "app.kubernetes.io/managed-by": MANAGED_BY},
+            },
+        }
+        out.append(("EC2NodeClass", name, nodeclass))
+        out.append(("NodePool", name, nodepool))
+    return out
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+CLUSTER_PLACEHOLDER = "CLUSTER_NAME"
+
+
+def build_objects(plan: Plan, *, source: str | None = None) -> Built:
+    """Every object for ``plan`` in apply order; PlanError (exit 3) for unusable input."""
+    src = source or "<plan>"
+    _revalidate(plan, src)
+    problems = _check_inputs(plan)
+    if problems:
+        raise PlanError(src, problems)
+    spec = plan.spec
+    k8s = spec.kubernetes
+    built = Built()
+    w = built.warnings
+    if plan.status == "infeasible":
+        raise PlanError(src, [Problem("status", "the plan is infeasible; there is nothing to deploy", hint="relax the spec and run scaleplan optimize again")])
+    live = [(i, a) for i, a in enumerate(plan.allocations) if a.replicas > 0]
+    for a in plan.allocations:
+        if a.replicas <= 0:
+            w.append(f"allocation {a.name}: 0 replicas at peak; not rendered")
+    if not live:
+        raise PlanError(src, [Problem("allocations", "the plan has no allocation with replicas", hint="run scaleplan optimize again")])
+    want = PROVIDER_OF_FLAVOR.get(k8s.flavor)
+    accs = _accelerators()
+    total_cap = sum(a.replicas * a.capacity_rps_per_replica for _, a in live)
+    allocs: list[_Alloc] = []
+    seen: dict[str, str] = {}
+    for i, a in live:
+        name = safety.sanitize_dns_label(a.name)
+        if name != a.name:
+            w.append(f"allocation name {safety.shown(a.name)} is not a DNS-1123 label of at most 63 characters; using {name!r}")
+        if name in seen:
+            raise PlanError(src, [Problem(f"allocations[{i}].name", f"allocations {seen[name]!r} and {a.name!r} both give the name {name!r}", hint="give allocations distinct names")])
+        seen[name] = a.name
+        if want is not None and a.provider != want:
+            w.append(f"allocation {name}: provider {a.provider} on flavor {k8s.flavor} (expects {want}); its node labels will not match")
+        gpu = a.gpus_per_replica > 0
+        accel = accs.get(a.accelerator.lower()) if gpu else None
+        resource: str | None = None
+        if gpu:
+            if accel is None:
+                w.append(f"allocation {name}: accelerator {a.accelerator!r} is not in the accelerator specs; requesting nvidia.com/gpu")
+            resource = accel.k8s_resource if accel else "nvidia.com/gpu"
+        cpu_fit, mem_fit = allocatable_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node, eks=k8s.flavor.startswith("eks"))
+        cpu = min(a.cpu_per_replica, cpu_fit)
+        mem = min(a.memory_gib_per_replica, mem_fit)
+        capped = []
+        if cpu < a.cpu_per_replica * 0.999:
+            capped.append(f"CPU {a.cpu_per_replica:g} -> {cpu_quantity(max(cpu, 0.1))}")
+        if mem < a.memory_gib_per_replica * 0.999:
+            capped.append(f"memory {a.memory_gib_per_replica:g}Gi -> {memory_quantity(max(mem, 0.125))}")
+        if capped:
+            w.append(f"allocation {name}: requests capped so that {a.replicas_per_node} replica(s) fit next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
+        lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
+        nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
+        share = (a.replicas * a.capacity_rps_per_replica / total_cap) if total_cap > 0 else 1.0
+        allocs.append(
+            _Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, cpu_quantity(max(cpu, 0.1)), memory_quantity(max(mem, 0.125)), nodepool)
+        )
+    allocs.sort(key=lambda x: x.name)
+    if k8s.flavor == "eks-karpenter":
+        cluster = k8s.cluster_name or CLUSTER_PLACEHOLDER
+        if cluster == CLUSTER_PLACEHOLDER:
+            w.append(f"spec.kubernetes.cluster_name is not set; the EC2NodeClasses use the placeholder {CLUSTER_PLACEHOLDER!r} in their node role and discovery tags")
+        built.objects += _karpenter(plan, allocs, cluster)
+    ks = k8s.autoscaler
+    if ks.cron and not ks.type.startswith("keda-"):
+        w.append(f"autoscaler.cron applies to KEDA autoscalers only; ignored with type {ks.type}")
+    built.objects.append(("Service", spec.metadata.name, _service(plan)))
+    for al in allocs:
+        built.objects.append(("Deployment", al.name, _deployment(plan, al, w)))
+    for al in allocs:
+        built.objects.append(("PodDisruptionBudget", al.name, _pdb(plan, al)))
+    auths: dict[str, Obj] = {}
+    for al in allocs:
+        if _fixed(plan, al):
+            if ks.type != "none":
+                w.append(f"allocation {al.name}: the plan keeps {al.max_replicas} replica(s) all day; fixed replicas, no {ks.type} autoscaler")
+        elif ks.type == "hpa":
+            built.objects.append(("HorizontalPodAutoscaler", al.name, _hpa(plan, al, w)))
+        elif ks.type.startswith("keda-"):
+            so, auth = _scaled_object(plan, al, w)
+            if auth is not None:
+                auths[auth["metadata"]["name"]] = auth
+            built.objects.append(("ScaledObject", al.name, so))
+    for name in sorted(auths):
+        built.objects.append(("TriggerAuthentication", name, auths[name]))
+    if auths:
+        ks_r = ks.rabbitmq
+        assert ks_r is not None
+        w.append(f"RabbitMQ: {ks_r.host_from_env} is not in spec.kubernetes.env, so KEDA reads the AMQP URL from Secret {sorted(auths)[0]!r}, key 'host'; create that Secret")
+    if k8s.service_monitor:
+        built.objects.append(("ServiceMonitor", spec.metadata.name, _service_monitor(plan)))
+    return built

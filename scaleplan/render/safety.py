@@ -1,0 +1,89 @@
+"""Checks on every string that flows from a plan into a manifest.
+
+The renderer emits YAML only through a safe dumper (``scaleplan.yamlio.dump_yaml``), so no
+string can add keys or documents. What this module guards against is a manifest that
+Kubernetes would reject or misread: names that are not DNS-1123 labels, label keys and values
+outside Kubernetes' syntax, control characters, 300-character names. Names that scaleplan
+derives itself (Deployment and NodePool names) are **sanitized** and reported as warnings;
+values the user wrote (labels, annotations, env, probe paths, image) are **rejected** with a
+problem naming the plan field and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from scaleplan.errors import Problem
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+HTTP_PATH = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029]")
+_SECRETISH = re.compile(r"(?i)(secret|password|passwd)")
+
+MAX_ANNOTATION_VALUE = 64 * 1024
+
+
+def has_control(text: str, *, allow_newline: bool = False) -> bool:
+    if not allow_newline and ("\n" in text or "\r" in text or "\t" in text):
+        return True
+    return bool(_CONTROL.search(text))
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """A short, printable repr of a user string for messages."""
+    r = repr(text)
+    return r if len(r) <= limit else r[: limit - 4] + "...'"
+
+
+def check_label_key(key: str, where: str) -> list[Problem]:
+    prefix, slash, name = key.rpartition("/")
+    ok = bool(QUALIFIED_NAME.match(name)) and len(name) <= 63
+    if slash:
+        ok = ok and bool(prefix) and len(prefix) <= 253 and bool(DNS_SUBDOMAIN.match(prefix))
+    if ok:
+        return []
+    return [Problem(where, f"key {shown(key)} is not a valid Kubernetes label/annotation key", hint="use [prefix/]name: name at most 63 characters of letters, digits, '-', '_', '.', starting and ending alphanumeric; prefix a lower-case DNS subdomain")]
+
+
+def check_label_value(value: str, where: str) -> list[Problem]:
+    if isinstance(value, str) and len(value) <= 63 and LABEL_VALUE.match(value):
+        return []
+    return [Problem(where, f"label value {shown(str(value))} is not valid in Kubernetes", hint="use at most 63 characters of letters, digits, '-', '_', '.', starting and ending alphanumeric (or put free text in an annotation)")]
+
+
+def check_text(value: object, where: str, *, what: str = "value", allow_newline: bool = False, max_len: int = 4096) -> list[Problem]:
+    if not isinstance(value, str):
+        return [Problem(where, f"{what} must be a string")]
+    if has_control(value, allow_newline=allow_newline):
+        nl = "" if allow_newline else "newlines, tabs or "
+        return [Problem(where, f"{what} {shown(value)} contains {nl}control characters", hint="remove them")]
+    if len(value) > max_len:
+        return [Problem(where, f"{what} is {len(value)} characters long, more than {max_len}", hint="shorten it")]
+    return []
+
+
+def _digest(text: str, n: int = 6) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+
+
+def sanitize_dns_label(name: str, max_len: int = 63) -> str:
+    """A DNS-1123 label derived from ``name``: lower-cased, other characters -> '-',
+    and a short hash of the original appended when anything had to change or be cut."""
+    if len(name) <= max_len and DNS_LABEL.match(name):
+        return name
+    base = re.sub(r"[^a-z0-9-]+", "-", name.lower())
+    base = re.sub(r"-{2,}", "-", base).strip("-")
+    suffix = _digest(name)
+    keep = max_len - len(suffix) - 1
+    base = base[:keep].rstrip("-")
+    return f"{base}-{suffix}" if base else f"x-{suffix}"
+
+
+def secretish_env(name: str) -> bool:
+    """Env names kube-linter's env-var-secret check treats as secrets."""
+    return bool(_SECRETISH.search(name))

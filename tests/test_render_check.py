@@ -1,0 +1,33 @@
+"""Rendered manifests pass ``scaleplan check`` (every rule, warnings included) with zero
+findings, also with --plan (drift and plan-aware rules), for every test plan, example and flavor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from render_helpers import FLAVORS, KUBE_VERSIONS, PLANS, example_plans, with_flavor
+
+from scaleplan.plan import read_plan
+from scaleplan.render import render
+from scaleplan.yamlio import atomic_write_tree
+
+check = pytest.importorskip("scaleplan.check")
+
+
+def _all_rules() -> list[str]:
+    return [r.id for r in check.RULES]
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_rendered_manifests_pass_check(tmp_path: Path, flavor: str) -> None:
+    plans = {name: with_flavor(make(), flavor) for name, make in PLANS.items()}
+    for ex, path in example_plans().items():
+        plans[f"example-{ex}"] = with_flavor(read_plan(path), flavor)
+    for i, (name, plan) in enumerate(plans.items()):
+        out = tmp_path / name
+        atomic_write_tree(out, render(plan, layout="single" if i % 2 else "files"))
+        version = KUBE_VERSIONS[i % len(KUBE_VERSIONS)]
+        report = check.check_paths([out], plan=plan, kube_version=version, enabled_rules=_all_rules())
+        assert report.drift_checked
+        assert report.findings == (), [(f.rule, f.file, f.message) for f in report.findings]

@@ -1,0 +1,72 @@
+"""scaleplan render: files, --layout, --json, exit codes, atomic and safe output folders."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from render_helpers import PLANS
+
+from scaleplan.plan import dump_plan
+from scaleplan.render import HEADER, render
+
+
+def plan_file(tmp_path: Path, name: str = "single-gpu") -> Path:
+    f = tmp_path / "plan.yaml"
+    f.write_text(dump_plan(PLANS[name]()), encoding="utf-8")
+    return f
+
+
+def test_render_files(cli: Any, tmp_path: Path) -> None:
+    f = plan_file(tmp_path)
+    out = tmp_path / "out"
+    r = cli(["render", str(f), "--out", str(out)])
+    assert "Deployment" in r.stdout and "resnet-g6-xlarge-on-demand" in r.stdout
+    written = {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()}
+    assert written == render(PLANS["single-gpu"]())
+    assert all(t.startswith(HEADER) for t in written.values())
+    # rendering again into its own output replaces it
+    cli(["render", str(f), "--out", str(out), "--layout", "single"])
+    assert sorted(p.name for p in out.iterdir()) == ["kustomization.yaml", "manifests.yaml"]
+
+
+def test_render_json(cli: Any, tmp_path: Path) -> None:
+    f = plan_file(tmp_path, "spot-mix")
+    r = cli(["render", str(f), "--out", str(tmp_path / "o"), "--json"])
+    data = json.loads(r.stdout)
+    assert data["layout"] == "files" and "kustomization.yaml" in data["files"]
+    assert {o["kind"] for o in data["objects"]} >= {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+    assert data["warnings"] and all(w in r.stderr for w in data["warnings"])
+
+
+def test_bad_usage_and_input(cli: Any, tmp_path: Path) -> None:
+    f = plan_file(tmp_path)
+    r = cli(["render", str(f), "--out", str(tmp_path / "o"), "--layout", "zip"], exit_code=2)
+    assert "--layout" in r.stderr
+    r = cli(["render", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "o")], exit_code=3)
+    assert "not found" in r.stderr
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("apiVersion: scaleplan/v1\nkind: InferenceService\n", encoding="utf-8")
+    r = cli(["render", str(spec), "--out", str(tmp_path / "o")], exit_code=3)
+    assert "kind" in r.stderr
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine", encoding="utf-8")
+    r = cli(["render", str(f), "--out", str(busy)], exit_code=3)
+    assert "did not write" in r.stderr and (busy / "notes.txt").read_text(encoding="utf-8") == "mine"
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    cli(["render", str(f), "--out", str(afile)], exit_code=3)
+    infeasible = tmp_path / "inf.yaml"
+    infeasible.write_text(f.read_text(encoding="utf-8").replace("status: optimal", "status: infeasible"), encoding="utf-8")
+    r = cli(["render", str(infeasible), "--out", str(tmp_path / "o")], exit_code=3)
+    assert "infeasible" in r.stderr
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    code = "import sys; from scaleplan.cli import app; import scaleplan.cli.render; print(sorted(m for m in ('kubernetes_validate', 'jsonschema', 'pulp', 'boto3', 'torch') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,212 @@
+"""Rendered manifests: schema-valid for the three newest Kubernetes versions, CRDs valid,
+scheduling per flavor, resources, probes, autoscaling, disruption budgets, kustomize."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from render_helpers import FLAVORS, KUBE_VERSIONS, PLANS, with_flavor
+
+from scaleplan.k8s_schema import validate_object
+from scaleplan.plan import Plan
+from scaleplan.render import render, render_report
+from scaleplan.yamlio import parse_yaml_documents
+
+CASES = [(p, f) for p in PLANS for f in FLAVORS]
+
+
+def objects(plan: Plan) -> list[dict[str, Any]]:
+    return [o.obj for o in render_report(plan).objects]
+
+
+def by_kind(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objs if o["kind"] == kind]
+
+
+def pod(d: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = d["spec"]["template"]["spec"]
+    return spec
+
+
+@pytest.mark.parametrize(("name", "flavor"), CASES)
+def test_every_manifest_validates(name: str, flavor: str) -> None:
+    result = render_report(with_flavor(PLANS[name](), flavor))
+    for o in result.objects:
+        for v in KUBE_VERSIONS:
+            assert validate_object(o.obj, v) == [], (o.kind, o.name, v)
+    # the YAML text parses back to exactly the objects
+    files = result.files
+    for o in result.objects:
+        docs = parse_yaml_documents(files[o.file], o.file)
+        assert [d.data for d in docs] == [o.obj]
+
+
+@pytest.mark.parametrize(("name", "flavor"), CASES)
+def test_semantics(name: str, flavor: str) -> None:
+    p = with_flavor(PLANS[name](), flavor)
+    objs = objects(p)
+    deps = by_kind(objs, "Deployment")
+    assert len(deps) == len([a for a in p.allocations if a.replicas > 0])
+    hpas = {o["spec"]["scaleTargetRef"]["name"]: o for o in by_kind(objs, "HorizontalPodAutoscaler")}
+    sos = {o["spec"]["scaleTargetRef"]["name"]: o for o in by_kind(objs, "ScaledObject")}
+    pdbs = {o["metadata"]["name"]: o for o in by_kind(objs, "PodDisruptionBudget")}
+    svc = by_kind(objs, "Service")
+    assert len(svc) == 1
+    allocs = {a.name: a for a in p.allocations}
+    for d in deps:
+        name_ = d["metadata"]["name"]
+        a = allocs[name_]
+        assert not (name_ in hpas and name_ in sos), "HPA and ScaledObject on one Deployment"
+        kind = p.spec.kubernetes.autoscaler.type
+        if (max(1, min(a.replicas_per_window)) if kind == "hpa" else min(a.replicas_per_window)) >= a.replicas:
+            kind = "none"  # constant all day: fixed replicas
+        assert (name_ in hpas) == (kind == "hpa") and (name_ in sos) == kind.startswith("keda-")
+        assert ("replicas" in d["spec"]) == (kind == "none")
+        labels = d["spec"]["template"]["metadata"]["labels"]
+        assert all(labels[k] == v for k, v in d["spec"]["selector"]["matchLabels"].items())
+        assert all(labels.get(k) == v for k, v in svc[0]["spec"]["selector"].items())
+        ps = pod(d)
+        (c,) = ps["containers"]
+        res = c["resources"]
+        assert res["requests"]["cpu"] and res["requests"]["memory"] and res["limits"] == res["requests"]
+        gpu_keys = {k for k in res["limits"] if k not in ("cpu", "memory")}
+        tols = {t["key"] for t in ps.get("tolerations", [])}
+        if a.gpus_per_replica:
+            (k,) = gpu_keys
+            assert res["limits"][k] == res["requests"][k] == a.gpus_per_replica
+            assert k in tols
+            assert ps.get("nodeSelector") or flavor == "generic"
+        else:
+            assert not gpu_keys and not tols & {"nvidia.com/gpu", "aws.amazon.com/neuron", "sku"}
+        mounts = {m["mountPath"] for m in c["volumeMounts"]}
+        assert ("/dev/shm" in mounts) == (a.gpus_per_replica > 1)
+        assert "/tmp" in mounts
+        assert not c["image"].endswith(":latest") and (":" in c["image"].rsplit("/", 1)[-1] or "@" in c["image"])
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert c[probe]["httpGet"]["port"] in {pt["name"] for pt in c["ports"]}
+        sc = c["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"] and sc["runAsNonRoot"] is True
+        assert sc["readOnlyRootFilesystem"] is p.spec.kubernetes.read_only_root_filesystem
+        assert ps["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert ps["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+        assert ps["topologySpreadConstraints"][0]["whenUnsatisfiable"] == "ScheduleAnyway"
+        ann = d["metadata"]["annotations"]
+        assert ann["scaleplan.dev/plan-hash"] == p.metadata.plan_hash and "scaleplan.dev/version" in ann
+        pdb = pdbs[name_]["spec"]
+        assert pdb["maxUnavailable"] >= 1 and "minAvailable" not in pdb and pdb["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+        assert pdb["selector"] == d["spec"]["selector"]
+        lo = min(a.replicas_per_window)
+        if name_ in hpas:
+            s = hpas[name_]["spec"]
+            assert s["minReplicas"] == max(1, lo) and s["maxReplicas"] == a.replicas
+        if name_ in sos:
+            s = sos[name_]["spec"]
+            assert s["minReplicaCount"] == lo and s["maxReplicaCount"] == a.replicas
+            crons = [t for t in s["triggers"] if t["type"] == "cron"]
+            assert bool(crons) == p.spec.kubernetes.autoscaler.cron
+            assert all(lo < int(t["metadata"]["desiredReplicas"]) <= a.replicas for t in crons)
+
+
+def test_flavor_scheduling() -> None:
+    p = PLANS["spot-mix"]()
+    sel = {f: {d["metadata"]["name"]: pod(d) for d in by_kind(objects(with_flavor(p, f)), "Deployment")} for f in FLAVORS}
+    spot, od, cpu = "chat-g6-2xlarge-spot", "chat-g6-xlarge-on-demand", "chat-m7i-xlarge-spot"
+    assert sel["eks"][spot]["nodeSelector"] == {"node.kubernetes.io/instance-type": "g6.2xlarge", "eks.amazonaws.com/capacityType": "SPOT"}
+    assert sel["eks"][od]["nodeSelector"]["eks.amazonaws.com/capacityType"] == "ON_DEMAND"
+    k = sel["eks-karpenter"][spot]["nodeSelector"]
+    assert k == {"karpenter.sh/nodepool": "chat-g6-spot", "node.kubernetes.io/instance-type": "g6.2xlarge", "karpenter.sh/capacity-type": "spot"}
+    assert sel["gke"][spot]["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4", "node.kubernetes.io/instance-type": "g6.2xlarge", "cloud.google.com/gke-spot": "true"}
+    aks_tol = {(t["key"], t.get("value")) for t in sel["aks"][spot]["tolerations"]}
+    assert ("kubernetes.azure.com/scalesetpriority", "spot") in aks_tol and ("sku", "gpu") in aks_tol
+    assert ("sku", "gpu") not in {(t["key"], t.get("value")) for t in sel["aks"][cpu]["tolerations"]}
+    assert sel["generic"][od]["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-L4"}
+    assert "nodeSelector" not in sel["generic"][cpu]
+
+
+def test_gcp_n1_attached_gpu_and_neuron() -> None:
+    objs = objects(with_flavor(PLANS["gcp"](), "gke"))
+    n1 = next(d for d in by_kind(objs, "Deployment") if "n1" in d["metadata"]["name"])
+    assert pod(n1)["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4", "node.kubernetes.io/instance-type": "n1-standard-4", "cloud.google.com/gke-spot": "true"}
+    (d,) = by_kind(objects(PLANS["neuron-fixed"]()), "Deployment")
+    assert pod(d)["containers"][0]["resources"]["limits"]["aws.amazon.com/neuron"] == 1
+    assert d["spec"]["replicas"] == 4
+
+
+def test_karpenter_pools_match_plan() -> None:
+    p = with_flavor(PLANS["spot-mix"](), "eks-karpenter")
+    objs = objects(p)
+    pools = {o["metadata"]["name"]: o for o in by_kind(objs, "NodePool")}
+    classes = {o["metadata"]["name"] for o in by_kind(objs, "EC2NodeClass")}
+    assert set(pools) == classes == {"chat-g6-on-demand", "chat-g6-spot", "chat-m7i-spot"}
+    allocs = {a.name: a for a in p.allocations}
+    spot = allocs["chat-g6-2xlarge-spot"]
+    lim = pools["chat-g6-spot"]["spec"]["limits"]
+    assert lim["nvidia.com/gpu"] == str(spot.nodes * spot.accelerators_per_node)
+    assert lim["cpu"] == str(spot.nodes * spot.vcpus_per_node)
+    assert {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"} in pools["chat-g6-spot"]["spec"]["template"]["spec"]["taints"]
+    assert "nvidia.com/gpu" not in pools["chat-m7i-spot"]["spec"]["limits"]
+    reqs = {r["key"]: r["values"] for r in pools["chat-g6-spot"]["spec"]["template"]["spec"]["requirements"]}
+    assert reqs["karpenter.sh/capacity-type"] == ["spot"] and reqs["karpenter.k8s.aws/instance-family"] == ["g6"]
+    assert all("namespace" not in o["metadata"] for o in pools.values())
+    kust = render(p)["kustomization.yaml"]
+    assert "namespace:" not in kust  # kustomize would namespace the cluster-scoped pools
+
+
+def test_requests_leave_room_for_system_reserved() -> None:
+    p = PLANS["spot-mix"]()
+    r = render_report(p)
+    d = next(o.obj for o in r.objects if o.name == "chat-m7i-xlarge-spot" and o.kind == "Deployment")
+    mem = pod(d)["containers"][0]["resources"]["requests"]["memory"]
+    assert mem.endswith("Mi") and int(mem[:-2]) < 14 * 1024
+    assert any("chat-m7i-xlarge-spot" in w and "system-reserved" in w for w in r.warnings)
+
+
+def test_rabbitmq_trigger_authentication() -> None:
+    objs = objects(PLANS["azure"]())
+    (auth,) = by_kind(objs, "TriggerAuthentication")
+    (so,) = by_kind(objs, "ScaledObject")
+    assert so["spec"]["triggers"][0]["authenticationRef"]["name"] == auth["metadata"]["name"]
+    assert so["spec"]["minReplicaCount"] == 0
+
+
+def test_deterministic_and_layouts() -> None:
+    for name in PLANS:
+        p = PLANS[name]()
+        a, b = render(p), render(PLANS[name]())
+        assert a == b
+        single = render(p, layout="single")
+        assert set(single) == {"manifests.yaml", "kustomization.yaml"}
+        docs = [d.data for d in parse_yaml_documents(single["manifests.yaml"], "m")]
+        per_file = [d.data for f, t in a.items() if f != "kustomization.yaml" for d in parse_yaml_documents(t, f)]
+        assert docs == per_file
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_kubectl_kustomize_builds(tmp_path: Path, flavor: str) -> None:
+    """Each output builds with kustomize (one kubectl call per flavor: a parent
+    kustomization includes every plan's output folder; layouts alternate)."""
+    from scaleplan.yamlio import atomic_write_tree, dump_yaml
+
+    kubectl = shutil.which("kubectl")
+    assert kubectl is not None
+    expected = 0
+    for i, name in enumerate(PLANS):
+        p = with_flavor(PLANS[name](), flavor)
+        atomic_write_tree(tmp_path / name, render(p, layout="files" if i % 2 else "single"))
+        expected += len(render_report(p).objects)
+    parent = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": list(PLANS)}
+    (tmp_path / "kustomization.yaml").write_text(dump_yaml(parent), encoding="utf-8")
+    proc = subprocess.run([kubectl, "kustomize", str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    built = [d.data for d in parse_yaml_documents(proc.stdout, "kustomize")]
+    assert len(built) == expected
+    for o in built:
+        if o["kind"] in ("NodePool", "EC2NodeClass"):
+            assert "namespace" not in o["metadata"]
+        else:
+            assert o["metadata"]["namespace"] == "inference"
