@@ -1,0 +1,243 @@
+"""Drift: do the checked manifests still say what the plan renders?
+
+The plan is rendered in memory (:func:`scaleplan.render.render`) and each rendered object is
+compared with the checked object of the same kind and name, field by field, on what decides
+capacity and cost: replicas, images, GPU requests and limits, node selection (instance type,
+capacity type, GPU labels, NodePool), autoscaler bounds and NodePool limits/requirements.
+Formatting, ordering, comments and fields outside that list do not count as drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from scaleplan.check.model import Finding, K8sObject, Rule
+from scaleplan.check.workloads import (
+    POD_SPEC_PATHS,
+    as_list,
+    as_map,
+    get,
+    is_gpu_resource,
+    pod_spec_path,
+)
+from scaleplan.yamlio import PathKey, format_path
+
+if TYPE_CHECKING:
+    from scaleplan.plan import Plan
+
+Facts = dict[str, tuple[PathKey, Any]]  # label -> (path in the object, value)
+DRIFT_KINDS = frozenset(
+    {*POD_SPEC_PATHS, "HorizontalPodAutoscaler", "ScaledObject", "NodePool", "PodDisruptionBudget"}
+)
+NODE_REQUIREMENT_KEYS = frozenset(
+    {
+        "node.kubernetes.io/instance-type",
+        "karpenter.sh/capacity-type",
+        "karpenter.k8s.aws/instance-family",
+        "karpenter.k8s.aws/instance-gpu-name",
+        "karpenter.k8s.aws/instance-gpu-count",
+        "topology.kubernetes.io/zone",
+    }
+)
+
+
+def _put(
+    facts: Facts, obj: Mapping[str, Any], label: str, path: PathKey, *, always: bool = False
+) -> None:
+    v = get(obj, path)
+    if v is not None or always:
+        facts[label] = (path, v)
+
+
+def facts_of(kind: str, data: Mapping[str, Any]) -> Facts:
+    """The capacity-relevant fields of one object, keyed by a stable label."""
+    facts: Facts = {}
+    if kind in POD_SPEC_PATHS:
+        path = POD_SPEC_PATHS[kind]
+        if kind != "Pod":
+            _put(facts, data, "replicas", ("spec", "replicas"))
+        spec = as_map(get(data, path))
+        for key in ("containers", "initContainers"):
+            for i, c in enumerate(as_list(spec.get(key))):
+                cm = as_map(c)
+                cname = str(cm.get("name", i))
+                base = (*path, key, i)
+                _put(facts, data, f"{key}[{cname}].image", (*base, "image"))
+                res = as_map(cm.get("resources"))
+                for section in ("requests", "limits"):
+                    for r in as_map(res.get(section)):
+                        if is_gpu_resource(str(r)) or r in ("cpu", "memory"):
+                            _put(
+                                facts,
+                                data,
+                                f"{key}[{cname}].resources.{section}.{r}",
+                                (*base, "resources", section, str(r)),
+                            )
+        for k in as_map(spec.get("nodeSelector")):
+            _put(facts, data, f"nodeSelector.{k}", (*path, "nodeSelector", str(k)))
+        terms = as_list(
+            get(
+                spec,
+                (
+                    "affinity",
+                    "nodeAffinity",
+                    "requiredDuringSchedulingIgnoredDuringExecution",
+                    "nodeSelectorTerms",
+                ),
+            )
+        )
+        for ti, term in enumerate(terms):
+            for ei, expr in enumerate(as_list(as_map(term).get("matchExpressions"))):
+                e = as_map(expr)
+                key = str(e.get("key", ""))
+                ep = (
+                    *path,
+                    "affinity",
+                    "nodeAffinity",
+                    "requiredDuringSchedulingIgnoredDuringExecution",
+                    "nodeSelectorTerms",
+                    ti,
+                    "matchExpressions",
+                    ei,
+                )
+                facts[f"nodeAffinity[{ti}].{key}"] = (
+                    ep,
+                    (e.get("operator"), sorted(str(v) for v in as_list(e.get("values")))),
+                )
+    elif kind == "HorizontalPodAutoscaler":
+        _put(facts, data, "minReplicas", ("spec", "minReplicas"), always=True)
+        _put(facts, data, "maxReplicas", ("spec", "maxReplicas"))
+        _put(facts, data, "scaleTargetRef.name", ("spec", "scaleTargetRef", "name"))
+    elif kind == "ScaledObject":
+        _put(facts, data, "minReplicaCount", ("spec", "minReplicaCount"), always=True)
+        _put(facts, data, "maxReplicaCount", ("spec", "maxReplicaCount"), always=True)
+        _put(facts, data, "scaleTargetRef.name", ("spec", "scaleTargetRef", "name"))
+    elif kind == "NodePool":
+        for r in as_map(get(data, ("spec", "limits"))):
+            _put(facts, data, f"limits.{r}", ("spec", "limits", str(r)))
+        for i, req in enumerate(as_list(get(data, ("spec", "template", "spec", "requirements")))):
+            rq = as_map(req)
+            key = str(rq.get("key", ""))
+            if key in NODE_REQUIREMENT_KEYS or is_gpu_resource(key):
+                facts[f"requirements.{key}"] = (
+                    ("spec", "template", "spec", "requirements", i),
+                    (rq.get("operator"), sorted(str(v) for v in as_list(rq.get("values")))),
+                )
+    elif kind == "PodDisruptionBudget":
+        _put(facts, data, "minAvailable", ("spec", "minAvailable"), always=True)
+        _put(facts, data, "maxUnavailable", ("spec", "maxUnavailable"), always=True)
+    return facts
+
+
+def _norm(v: Any) -> Any:
+    """Compare quantities by value: 1 == "1"."""
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, int | float):
+        return str(int(v)) if float(v).is_integer() else str(v)
+    if isinstance(v, tuple):
+        return tuple(_norm(x) for x in v)
+    if isinstance(v, list):
+        return [_norm(x) for x in v]
+    return str(v)
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "(unset)"
+    if isinstance(v, tuple) and len(v) == 2:
+        return f"{v[0]} {v[1]}"
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def rendered_objects(plan: Plan) -> list[K8sObject]:
+    from scaleplan.check.loader import objects_from_documents
+    from scaleplan.render import render
+    from scaleplan.yamlio import parse_yaml_documents
+
+    out: list[K8sObject] = []
+    files: Mapping[str, str] = render(plan)
+    for name in sorted(files):
+        if name.rsplit("/", 1)[-1] in ("kustomization.yaml", "kustomization.yml"):
+            continue
+        out.extend(
+            objects_from_documents(
+                parse_yaml_documents(files[name], f"<rendered>/{name}", what="rendered manifest")
+            )
+        )
+    return out
+
+
+def compare(
+    actual: Iterable[K8sObject],
+    expected: Iterable[K8sObject],
+    rule: Rule,
+    *,
+    plan_file: str | None = None,
+) -> list[Finding]:
+    """Findings for every expected object missing from ``actual`` or differing from it."""
+    index: dict[tuple[str, str], list[K8sObject]] = {}
+    for o in actual:
+        index.setdefault((o.kind, o.name), []).append(o)
+    out: list[Finding] = []
+    for exp in expected:
+        if exp.kind not in DRIFT_KINDS:
+            continue
+        cands = [
+            o
+            for o in index.get((exp.kind, exp.name), [])
+            if not exp.namespace or not o.namespace or o.namespace == exp.namespace
+        ]
+        if not cands:
+            out.append(
+                Finding(
+                    rule=rule.id,
+                    severity=rule.severity,
+                    message=f"the plan renders {exp.kind}/{exp.name} but the checked manifests have none",
+                    hint=rule.hint,
+                    file=plan_file or "<plan>",
+                    line=1,
+                    kind=exp.kind,
+                    name=exp.name,
+                    namespace=exp.namespace,
+                )
+            )
+            continue
+        act = cands[0]
+        want, have = facts_of(exp.kind, exp.data), facts_of(act.kind, act.data)
+        for label in sorted(want):
+            _, wv = want[label]
+            hp, hv = have.get(label, (want[label][0], None))
+            if _norm(wv) == _norm(hv):
+                continue
+            if label not in have and pod_spec_path(act) is not None and "[" in label:
+                hp = _nearest(act, want[label][0])
+            out.append(
+                act.finding(rule, f"{label} is {_show(hv)}, the plan renders {_show(wv)}", hp)
+            )
+        for label in sorted(set(have) - set(want)):
+            if (
+                label.startswith(("nodeSelector.", "nodeAffinity", "requirements.", "limits."))
+                or ".resources." in label
+            ):
+                hp, hv = have[label]
+                out.append(act.finding(rule, f"{label} is {_show(hv)}, the plan renders none", hp))
+    return out
+
+
+def _nearest(obj: K8sObject, path: PathKey) -> PathKey:
+    """The longest prefix of ``path`` that exists in ``obj`` (so the line points somewhere real)."""
+    p = tuple(path)
+    while p and get(obj.data, p) is None:
+        p = p[:-1]
+    return p
+
+
+def drift_findings(
+    objects: Iterable[K8sObject], plan: Plan, rule: Rule, *, plan_file: str | None = None
+) -> list[Finding]:
+    return compare(list(objects), rendered_objects(plan), rule, plan_file=plan_file)
+
+
+__all__ = ["compare", "drift_findings", "facts_of", "format_path", "rendered_objects"]

@@ -1,0 +1,199 @@
+"""Run the rules over a set of manifests: ``check_paths`` (files) and ``check_objects`` (parsed)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from scaleplan.check.model import CheckReport, Finding, K8sObject, Rule
+from scaleplan.check.rules import IMPLS, RULES, RULES_BY_ID, Context
+from scaleplan.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Catalog
+    from scaleplan.plan import Plan
+
+DEFAULT_KUBE_VERSION = "1.37"
+
+
+def supported_kube_versions() -> tuple[str, ...]:
+    from scaleplan.check.schema import supported_versions
+
+    return supported_versions()
+
+
+def normalise_kube_version(version: str) -> str:
+    """``v1.33`` / ``1.33.0`` / ``1.33`` -> ``1.33``; InputError listing the supported ones otherwise."""
+    v = version.strip().lstrip("vV")
+    parts = v.split(".")
+    ok = len(parts) in (2, 3) and all(p.isdigit() for p in parts)
+    short = ".".join(parts[:2]) if ok else v
+    supported = supported_kube_versions()
+    if not ok or short not in supported:
+        raise InputError(
+            None,
+            [
+                Problem(
+                    "--kube-version",
+                    f"unsupported Kubernetes version {version!r}",
+                    hint=f"use one of {', '.join(supported)}",
+                )
+            ],
+        )
+    return short
+
+
+def select_rules(
+    disabled: Iterable[str] = (), enabled: Iterable[str] = (), *, plan: bool = False
+) -> tuple[Rule, ...]:
+    """The rules that run: defaults, minus ``disabled``, plus ``enabled``; unknown ids are an error."""
+    dis, en = set(disabled), set(enabled)
+    unknown = sorted((dis | en) - set(RULES_BY_ID))
+    if unknown:
+        raise InputError(
+            None,
+            [
+                Problem(
+                    "--disable/--enable",
+                    f"unknown rule {u!r}",
+                    hint="see `scaleplan check --list-rules`",
+                )
+                for u in unknown
+            ],
+        )
+    out = []
+    for r in RULES:
+        on = (r.default or r.id in en) and r.id not in dis
+        if on and r.needs_plan and not plan:
+            continue
+        if on:
+            out.append(r)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_instance_gpus() -> dict[str, int]:
+    from scaleplan.catalog.files import load_catalog
+
+    return _instance_gpus(load_catalog())
+
+
+def _instance_gpus(catalog: Catalog) -> dict[str, int]:
+    table: dict[str, int] = {}
+    for r in catalog.rows:
+        table[r.instance_type] = max(table.get(r.instance_type, 0), r.accelerator_count)
+    return table
+
+
+def check_objects(
+    objects: Sequence[K8sObject],
+    *,
+    files: Sequence[str] = (),
+    plan: Plan | None = None,
+    plan_file: str | None = None,
+    kube_version: str = DEFAULT_KUBE_VERSION,
+    disabled_rules: Iterable[str] = (),
+    enabled_rules: Iterable[str] = (),
+    catalog: Catalog | None = None,
+) -> CheckReport:
+    """Run every selected rule over already-parsed objects (pure apart from the catalog load)."""
+    version = normalise_kube_version(kube_version)
+    rules = select_rules(disabled_rules, enabled_rules, plan=plan is not None)
+    ids = {r.id for r in rules}
+    table: dict[str, int] | None = _instance_gpus(catalog) if catalog is not None else None
+
+    def instance_gpus(t: str) -> int | None:
+        nonlocal table
+        if table is None:
+            table = _shipped_instance_gpus()
+        return table.get(t)
+
+    ctx = Context(list(objects), plan=plan, instance_gpus=instance_gpus)
+    findings: list[Finding] = []
+    if ids & {"schema", "unknown-kind"}:
+        from scaleplan.check.schema import schema_findings
+
+        findings.extend(
+            schema_findings(
+                ctx.objects,
+                version,
+                RULES_BY_ID["schema"] if "schema" in ids else None,
+                RULES_BY_ID["unknown-kind"] if "unknown-kind" in ids else None,
+            )
+        )
+    for r in rules:
+        fn: Callable[[Context, Rule], Iterable[Finding]] | None = IMPLS.get(r.id)
+        if fn is not None:
+            findings.extend(fn(ctx, r))
+    if plan is not None and "drift" in ids:
+        from scaleplan.check.drift import drift_findings
+
+        findings.extend(
+            drift_findings(ctx.objects, plan, RULES_BY_ID["drift"], plan_file=plan_file)
+        )
+    ignored = _ignores(ctx.objects)
+    kept = [
+        f
+        for f in findings
+        if f.rule not in ignored.get((f.file, f.kind, f.namespace, f.name), frozenset())
+    ]
+    unique = sorted(set(kept), key=Finding.sort_key)
+    return CheckReport(
+        findings=tuple(unique),
+        files=tuple(files) or tuple(sorted({o.file for o in objects})),
+        objects=len(objects),
+        kube_version=version,
+        rules=rules,
+        drift_checked=plan is not None and "drift" in ids,
+    )
+
+
+def _ignores(objects: Iterable[K8sObject]) -> dict[tuple[str, str, str, str], frozenset[str]]:
+    out: dict[tuple[str, str, str, str], frozenset[str]] = {}
+    for o in objects:
+        ig = o.ignored
+        if ig:
+            key = (o.file, o.kind, o.namespace, o.name)
+            out[key] = out.get(key, frozenset()) | ig
+    return out
+
+
+def check_paths(
+    paths: Sequence[str | Path],
+    *,
+    plan: Plan | None = None,
+    plan_file: str | None = None,
+    kube_version: str = DEFAULT_KUBE_VERSION,
+    disabled_rules: Iterable[str] = (),
+    enabled_rules: Iterable[str] = (),
+    catalog: Catalog | None = None,
+    stdin: IO[bytes] | None = None,
+) -> CheckReport:
+    """Check manifest files/folders (``-`` = stdin). Unreadable input raises ManifestError (exit 3)."""
+    from scaleplan.check.loader import load_objects
+
+    # Validate the options before reading anything (cheap errors first).
+    normalise_kube_version(kube_version)
+    select_rules(disabled_rules, enabled_rules, plan=plan is not None)
+    files, objects = load_objects(paths, stdin=stdin)
+    return check_objects(
+        objects,
+        files=files,
+        plan=plan,
+        plan_file=plan_file,
+        kube_version=kube_version,
+        disabled_rules=disabled_rules,
+        enabled_rules=enabled_rules,
+        catalog=catalog,
+    )
+
+
+def check_text(text: str, name: str = "<manifest>", **kwargs: object) -> CheckReport:
+    """Check a YAML string (tests, library users)."""
+    from scaleplan.check.loader import objects_from_documents
+    from scaleplan.yamlio import parse_yaml_documents
+
+    objects = objects_from_documents(parse_yaml_documents(text, name, what="manifest"))
+    return check_objects(objects, files=(name,), **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,243 @@
+"""Report formats: text, JSON, JUnit XML, SARIF 2.1.0 and GitHub workflow commands.
+
+All are pure functions of the report (JUnit takes its timestamp and hostname as arguments, the
+only fields the JUnit XSD requires that are not in the report), sorted, and byte-identical for
+identical input.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePath
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from scaleplan._version import __version__
+from scaleplan.check.model import SEVERITY_RANK, CheckReport, Finding, Rule, Severity
+from scaleplan.check.rules import RULES
+
+FORMATS = ("text", "json", "junit", "sarif", "github")
+INFO_URI = "https://github.com/scaleplan/scaleplan/blob/main/docs/ci.md"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def render_report(
+    report: CheckReport,
+    fmt: str,
+    *,
+    fail_on: Severity = "error",
+    timestamp: str = "1970-01-01T00:00:00",
+    hostname: str = "localhost",
+) -> str:
+    if fmt == "text":
+        return text(report, fail_on=fail_on)
+    if fmt == "json":
+        return (
+            json.dumps(
+                {**report.to_json(), "fail_on": fail_on, "failed": report.failed(fail_on)},
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+    if fmt == "junit":
+        return junit(report, timestamp=timestamp, hostname=hostname)
+    if fmt == "sarif":
+        return json.dumps(sarif(report), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "github":
+        return github(report)
+    raise ValueError(fmt)
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def text(report: CheckReport, *, fail_on: Severity = "error") -> str:
+    """One compact, greppable line per finding (``file:line: severity [rule] Kind/name: ...``)."""
+    lines = []
+    for f in report.findings:
+        obj = f" {f.object}:" if f.object else ""
+        lines.append(f"{f.file}:{f.line}: {f.severity} [{f.rule}]{obj} {f.message} (fix: {f.hint})")
+    s = report.summary()
+    verdict = "FAILED" if report.failed(fail_on) else "passed"
+    drift = ", drift checked against the plan" if report.drift_checked else ""
+    lines.append(
+        f"{verdict}: {s['errors']} error(s), {s['warnings']} warning(s) in {s['objects']} object(s) from {s['files']} file(s) "
+        f"(Kubernetes {report.kube_version}, {len(report.rules)} rules, fail on {fail_on}{drift})"
+    )
+    return "\n".join(lines) + "\n"
+
+
+# --- JUnit --------------------------------------------------------------------------------
+
+
+def junit(report: CheckReport, *, timestamp: str, hostname: str) -> str:
+    """Ant-style JUnit XML (validates against windyroad's JUnit.xsd): one testsuite per file,
+    one testcase per (object, rule) that failed plus one passing testcase per clean object."""
+    by_file: dict[str, list[Finding]] = {f: [] for f in report.files}
+    for f in report.findings:
+        by_file.setdefault(f.file, []).append(f)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', "<testsuites>"]
+    for sid, file in enumerate(sorted(by_file)):
+        findings = by_file[file]
+        cases: list[str] = []
+        for f in findings:
+            name = f"{f.object or 'file'} {f.rule}"
+            body = escape(f"{f.file}:{f.line}: {f.message}\nfix: {f.hint}")
+            tag = "failure"
+            cases.append(
+                f'    <testcase name={quoteattr(name)} classname={quoteattr(_classname(file))} time="0">\n'
+                f"      <{tag} message={quoteattr(f'{f.file}:{f.line}: {f.message}')} type={quoteattr(f'{f.severity}:{f.rule}')}>{body}</{tag}>\n"
+                "    </testcase>"
+            )
+        if not findings:
+            cases.append(
+                f'    <testcase name={quoteattr("all rules")} classname={quoteattr(_classname(file))} time="0"/>'
+            )
+        attrs = (
+            f'name={quoteattr(file)} package={quoteattr("scaleplan.check")} id="{sid}" timestamp={quoteattr(timestamp)} '
+            f'hostname={quoteattr(hostname)} tests="{len(cases)}" failures="{len(findings)}" errors="0" time="0"'
+        )
+        out.append(f"  <testsuite {attrs}>")
+        out.append("    <properties>")
+        out.append(f'      <property name="kube_version" value={quoteattr(report.kube_version)}/>')
+        out.append(f'      <property name="scaleplan_version" value={quoteattr(__version__)}/>')
+        out.append("    </properties>")
+        out.extend(cases)
+        out.append("    <system-out/>")
+        out.append("    <system-err/>")
+        out.append("  </testsuite>")
+    out.append("</testsuites>")
+    return "\n".join(out) + "\n"
+
+
+def _classname(file: str) -> str:
+    return PurePath(file).as_posix().replace("/", ".") if file != "-" else "stdin"
+
+
+# --- SARIF --------------------------------------------------------------------------------
+
+_LEVEL = {"error": "error", "warning": "warning"}
+
+
+def _uri(file: str) -> str:
+    if file == "-":
+        return "stdin"
+    p = PurePath(file)
+    return p.as_posix().removeprefix("./")
+
+
+def _rule_json(r: Rule) -> dict[str, Any]:
+    props: dict[str, Any] = {"category": r.category, "tags": ["kubernetes", r.category]}
+    if r.polaris:
+        props["polaris"] = list(r.polaris)
+    if r.kube_linter:
+        props["kube-linter"] = list(r.kube_linter)
+    return {
+        "id": r.id,
+        "name": "".join(p.capitalize() for p in r.id.split("-")),
+        "shortDescription": {"text": r.reason},
+        "fullDescription": {"text": r.reason},
+        "help": {"text": f"Fix: {r.hint}", "markdown": f"**Fix:** {r.hint}"},
+        "helpUri": f"{INFO_URI}#{r.id}",
+        "defaultConfiguration": {"level": _LEVEL[r.severity], "enabled": r.default},
+        "properties": props,
+    }
+
+
+def sarif(report: CheckReport) -> dict[str, Any]:
+    index = {r.id: i for i, r in enumerate(RULES)}
+    results = []
+    artifacts = sorted({_uri(f.file) for f in report.findings} | {_uri(f) for f in report.files})
+    art_index = {a: i for i, a in enumerate(artifacts)}
+    for f in report.findings:
+        uri = _uri(f.file)
+        loc: dict[str, Any] = {
+            "physicalLocation": {
+                "artifactLocation": {"uri": uri, "uriBaseId": "SRCROOT", "index": art_index[uri]},
+                "region": {"startLine": max(1, f.line)},
+            }
+        }
+        if f.object:
+            loc["logicalLocations"] = [
+                {
+                    "name": f.name,
+                    "fullyQualifiedName": f"{f.namespace + '/' if f.namespace else ''}{f.kind}/{f.name}",
+                    "kind": "object",
+                }
+            ]
+        results.append(
+            {
+                "ruleId": f.rule,
+                "ruleIndex": index[f.rule],
+                "level": _LEVEL[f.severity],
+                "message": {
+                    "text": f"{f.object + ': ' if f.object else ''}{f.message}. Fix: {f.hint}"
+                },
+                "locations": [loc],
+                "partialFingerprints": {"scaleplanFinding/v1": _fingerprint(f)},
+            }
+        )
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "scaleplan",
+                        "semanticVersion": __version__,
+                        "version": __version__,
+                        "informationUri": INFO_URI,
+                        "rules": [_rule_json(r) for r in RULES],
+                    }
+                },
+                "originalUriBaseIds": {
+                    "SRCROOT": {"description": {"text": "The folder scaleplan check ran in."}}
+                },
+                "artifacts": [{"location": {"uri": a, "uriBaseId": "SRCROOT"}} for a in artifacts],
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+                "properties": {
+                    "kubeVersion": report.kube_version,
+                    "driftChecked": report.drift_checked,
+                },
+            }
+        ],
+    }
+
+
+def _fingerprint(f: Finding) -> str:
+    import hashlib
+
+    return hashlib.sha256(
+        f"{f.rule}|{f.file}|{f.kind}|{f.namespace}|{f.name}|{f.path}|{f.message}".encode()
+    ).hexdigest()[:32]
+
+
+# --- GitHub workflow commands ---------------------------------------------------------------
+
+
+def _gh_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(s: str) -> str:
+    return _gh_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(report: CheckReport) -> str:
+    """``::error file=F,line=L,title=T::message`` per finding (warnings as ``::warning``)."""
+    lines = []
+    for f in report.findings:
+        cmd = "error" if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["error"] else "warning"
+        title = f"{f.rule}" + (f" ({f.object})" if f.object else "")
+        msg = f"{f.message}\nfix: {f.hint}"
+        lines.append(
+            f"::{cmd} file={_gh_prop(_uri(f.file))},line={max(1, f.line)},title={_gh_prop(title)}::{_gh_data(msg)}"
+        )
+    s = report.summary()
+    lines.append(
+        f"scaleplan check: {s['errors']} error(s), {s['warnings']} warning(s) in {s['objects']} object(s)"
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,209 @@
+"""``scaleplan check``: schema, best-practice, GPU and drift checks for manifests (CI gate)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from scaleplan.cli._common import emit_json, handle_errors
+
+if TYPE_CHECKING:
+    from scaleplan.check.model import Severity
+
+FORMATS = ("text", "json", "junit", "sarif", "github")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return out
+
+
+def _junit_clock() -> tuple[str, str]:
+    """JUnit's required timestamp (SOURCE_DATE_EPOCH when set, for reproducible reports)."""
+    import datetime as dt
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    when = (
+        dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        if epoch.isdigit()
+        else dt.datetime.now(dt.UTC)
+    )
+    return when.strftime("%Y-%m-%dT%H:%M:%S"), "localhost"
+
+
+def check(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Manifest files or folders (searched for *.yaml, *.yml); - reads standard input.",
+            show_default=False,
+        ),
+    ] = None,
+    plan: Annotated[
+        str | None,
+        typer.Option(
+            "--plan",
+            help="Also check drift against what this plan renders, and the plan-aware rules.",
+        ),
+    ] = None,
+    kube_version: Annotated[
+        str,
+        typer.Option(
+            "--kube-version",
+            help="Kubernetes version whose schemas to validate against (1.25 to 1.37).",
+        ),
+    ] = "1.37",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="Output: text, json, junit, sarif or github (workflow commands)."
+        ),
+    ] = "text",
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a finding at or above this severity exists: error or warning.",
+        ),
+    ] = "error",
+    disable: Annotated[
+        list[str] | None,
+        typer.Option("--disable", help="Rule id(s) to skip (repeat or comma-separate)."),
+    ] = None,
+    enable: Annotated[
+        list[str] | None,
+        typer.Option("--enable", help="Rule id(s) to turn on (also ones off by default)."),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to this file (atomically) instead of stdout."
+        ),
+    ] = None,
+    list_rules: Annotated[
+        bool,
+        typer.Option("--list-rules", help="List the rules (id, severity, reason, fix) and exit."),
+    ] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Same as --format json (with --list-rules: the rules as JSON)."
+        ),
+    ] = False,
+) -> None:
+    """Check Kubernetes manifests: schemas, best practices, GPU rules and (with --plan) drift.
+
+    Exit 0 when clean, 1 when a finding is at or above --fail-on (or the manifests drifted
+    from the plan), 3 when an input cannot be read. Silence a rule for one object with the
+    annotation scaleplan.dev/ignore: "rule-a,rule-b".
+    """
+    with handle_errors():
+        from scaleplan.errors import CheckFailed, InputError, Problem
+
+        if json_out:
+            fmt = "json"
+        if fmt not in FORMATS:
+            raise typer.BadParameter(
+                f"must be one of {', '.join(FORMATS)}; got {fmt!r}", param_hint="--format"
+            )
+        if fail_on not in ("error", "warning"):
+            raise typer.BadParameter(
+                f"must be error or warning; got {fail_on!r}", param_hint="--fail-on"
+            )
+        threshold: Severity = "error" if fail_on == "error" else "warning"
+        if list_rules:
+            _list_rules(json_out or fmt == "json")
+            return
+        if not paths:
+            raise typer.BadParameter(
+                "give at least one manifest file or folder (or - for stdin)", param_hint="PATH"
+            )
+
+        from scaleplan.check import check_paths, normalise_kube_version, select_rules
+        from scaleplan.check.formats import render_report
+
+        version = normalise_kube_version(kube_version)
+        select_rules(_split(disable), _split(enable), plan=plan is not None)
+        plan_obj = None
+        if plan is not None:
+            from scaleplan.plan import read_plan
+
+            plan_obj = read_plan(plan)
+        try:
+            report = check_paths(
+                paths,
+                plan=plan_obj,
+                plan_file=plan,
+                kube_version=version,
+                disabled_rules=_split(disable),
+                enabled_rules=_split(enable),
+            )
+        except InputError:
+            raise
+        except ModuleNotFoundError as exc:  # the renderer is needed for drift
+            raise InputError(
+                plan,
+                [
+                    Problem(
+                        "",
+                        f"cannot check drift: {exc}",
+                        hint="install scaleplan with the renderer, or drop --plan",
+                    )
+                ],
+            ) from None
+        stamp, host = _junit_clock() if fmt == "junit" else ("1970-01-01T00:00:00", "localhost")
+        out = render_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
+        if output:
+            from scaleplan.yamlio import atomic_write
+
+            atomic_write(output, out)
+            typer.echo(render_report(report, "text", fail_on=threshold).splitlines()[-1], err=True)
+        else:
+            import sys
+
+            sys.stdout.write(out)
+            sys.stdout.flush()
+        bad = report.at_or_above(threshold)
+        if bad:
+            raise CheckFailed(
+                f"{len(bad)} finding(s) at or above {fail_on}"
+                + (
+                    " (including drift from the plan)"
+                    if any(f.rule == "drift" for f in bad)
+                    else ""
+                ),
+                hint="fix them, or silence one per object with the annotation scaleplan.dev/ignore: <rule-id>",
+            )
+
+
+def _list_rules(as_json: bool) -> None:
+    from scaleplan.check import RULES
+
+    if as_json:
+        emit_json({"rules": [r.to_json() for r in RULES]})
+        return
+    from rich.table import Table
+
+    from scaleplan.cli._common import stdout_console
+
+    t = Table(show_lines=False)
+    for col in ("rule", "severity", "default", "reason", "fix", "polaris"):
+        t.add_column(col, overflow="fold")
+    for r in RULES:
+        t.add_row(
+            r.id,
+            r.severity,
+            ("on" if r.default else "off") + (" (--plan)" if r.needs_plan else ""),
+            r.reason,
+            r.hint,
+            ", ".join(r.polaris),
+        )
+    stdout_console().print(t)

@@ -1,0 +1,180 @@
+"""`scaleplan check` on the command line: exit codes, formats, rule listing, garbage input."""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from pathlib import Path
+
+import pytest
+from check_helpers import CLEAN, container, mutated
+
+BROKEN = mutated(lambda d: container(d).pop("livenessProbe"))  # one warning
+ERROR = mutated(lambda d: container(d).update(image="vllm"))  # one error
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_clean_exits_0(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli(["check", str(CLEAN)])
+    assert "passed: 0 error(s), 0 warning(s) in 5 object(s)" in r.stdout
+
+
+def test_error_exits_1_with_file_and_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = _write(tmp_path, "a.yaml", ERROR)
+    r = cli(["check", str(p)], exit_code=1)
+    assert f"{p}:" in r.stdout and "[image-tag] Deployment/llm-g6-xlarge" in r.stdout
+    assert "1 finding(s) at or above error" in r.stderr
+
+
+def test_fail_on_threshold(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = _write(tmp_path, "w.yaml", BROKEN)
+    cli(["check", str(p)], exit_code=0)
+    cli(["check", str(p), "--fail-on", "warning"], exit_code=1)
+    cli(["check", str(p), "--fail-on", "info"], exit_code=2)
+
+
+def test_disable_and_enable(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = _write(tmp_path, "a.yaml", ERROR)
+    cli(["check", str(p), "--disable", "image-tag"], exit_code=0)
+    cli(["check", str(p), "--disable", "cpu-limit-missing,image-tag"], exit_code=0)
+    r = cli(["check", str(p), "--disable", "no-such-rule"], exit_code=3)
+    assert "unknown rule 'no-such-rule'" in r.stderr
+
+
+def test_list_rules_text_and_json(cli) -> None:  # type: ignore[no-untyped-def]
+    from scaleplan.check import RULES
+
+    r = cli(["check", "--list-rules"])
+    for rule in RULES:
+        assert rule.id in r.stdout
+    data = json.loads(cli(["check", "--list-rules", "--json"]).stdout)
+    assert [x["id"] for x in data["rules"]] == [x.id for x in RULES]
+    assert all(
+        x["reason"] and x["hint"] and x["severity"] in ("error", "warning") for x in data["rules"]
+    )
+
+
+def test_json_output_only_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = _write(tmp_path, "a.yaml", ERROR)
+    r = cli(["check", str(p), "--format", "json"], exit_code=1)
+    data = json.loads(r.stdout)
+    assert data["findings"][0]["rule"] == "image-tag"
+    assert (
+        data["findings"][0]["line"]
+        == ERROR.splitlines().index(next(x for x in ERROR.splitlines() if "image: vllm" in x)) + 1
+    )
+
+
+def test_output_file_atomic(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = _write(tmp_path, "a.yaml", ERROR)
+    out = tmp_path / "report.sarif"
+    r = cli(["check", str(p), "--format", "sarif", "--output", str(out)], exit_code=1)
+    assert r.stdout == ""
+    assert json.loads(out.read_text())["version"] == "2.1.0"
+
+
+def test_directory_recursion_and_stdin(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    d = tmp_path / "m" / "sub"
+    d.mkdir(parents=True)
+    (d / "app.yml").write_text(CLEAN.read_text())
+    (d / "kustomization.yaml").write_text("resources: [app.yml]\n")  # skipped: not a manifest
+    (d / "notes.txt").write_text("not yaml")
+    r = cli(["check", str(tmp_path / "m")])
+    assert "5 object(s) from 1 file(s)" in r.stdout
+    r = cli(["check", "-"], input=ERROR, exit_code=1)
+    assert "-:" in r.stdout
+
+
+def test_unsupported_kube_version(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli(["check", str(CLEAN), "--kube-version", "1.20"], exit_code=3)
+    assert "1.25" in r.stderr and "1.37" in r.stderr
+    cli(["check", str(CLEAN), "--kube-version", "v1.33"], exit_code=0)
+
+
+def test_usage_errors(cli) -> None:  # type: ignore[no-untyped-def]
+    cli(["check"], exit_code=2)
+    cli(["check", str(CLEAN), "--format", "xml"], exit_code=2)
+
+
+def _alias_bomb() -> str:
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [{','.join(f'*a{i - 1}' for _ in range(10))}]")
+    return (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n"
+        + "\n".join("  " + x for x in lines)
+        + "\n"
+    )
+
+
+GARBAGE = {
+    "binary.yaml": b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(range(256)) * 4,
+    "truncated.yaml": b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template: {spec: {containers: [{name: a, image: 'b",
+    "latin1.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n".encode("latin-1"),
+    "bomb.yaml": _alias_bomb().encode(),
+    "scalar.yaml": b"just a string\n",
+    "list.yaml": b"- a\n- b\n",
+    "no-kind.yaml": b"apiVersion: v1\nmetadata: {name: a}\n",
+    "no-api-version.yaml": b"kind: Service\nmetadata: {name: a}\n",
+    "second-doc-bad.yaml": CLEAN.read_bytes() + b"\n---\n42\n",
+    "python-tag.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: !!python/object/apply:os.system ['true']\n",
+    "tabs.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: a\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GARBAGE))
+def test_garbage_exits_3(cli, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / name
+    p.write_bytes(GARBAGE[name])
+    r = cli(["check", str(p)], exit_code=3)
+    assert str(p) in r.stderr and "Traceback" not in r.stderr
+
+
+def test_50mb_file_exits_3_promptly_with_bounded_memory(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "big.yaml"
+    chunk = CLEAN.read_text() + "\n---\n"
+    with p.open("w") as fh:
+        while fh.tell() < 50 * 1024 * 1024:
+            fh.write(chunk * 100)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    r = cli(["check", str(p)], exit_code=3)
+    elapsed = time.perf_counter() - t0
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert "larger than the 16 MiB limit" in r.stderr
+    assert elapsed < 30 and grown_kib < 200 * 1024  # generous: the file is never read
+
+
+def test_50mb_stdin_exits_3(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli(["check", "-"], input="# " + "x" * (17 * 1024 * 1024) + "\n", exit_code=3)
+    assert "16 MiB" in r.stderr
+
+
+def test_missing_path_and_empty_folder(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = cli(["check", str(tmp_path / "nope.yaml")], exit_code=3)
+    assert "not found" in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = cli(["check", str(tmp_path / "empty")], exit_code=3)
+    assert "no *.yaml" in r.stderr
+
+
+def test_every_unreadable_file_reported_at_once(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.yaml").write_bytes(GARBAGE["scalar.yaml"])
+    (tmp_path / "b.yaml").write_bytes(GARBAGE["no-kind.yaml"])
+    r = cli(["check", str(tmp_path)], exit_code=3)
+    assert "a.yaml" in r.stderr and "b.yaml" in r.stderr
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from scaleplan.cli import app; import scaleplan.cli.check; print(','.join(m for m in ('kubernetes_validate','pulp','boto3','torch','jsonschema') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

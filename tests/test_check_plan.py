@@ -1,0 +1,204 @@
+"""Plan-aware checks: drift against `render(plan)`, spot-only capacity, rendered examples clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from check_helpers import Docs, by_kind, clean_docs, mutated, pod
+
+from scaleplan.check import check_paths, check_text
+from scaleplan.plan import Plan, read_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/plan.yaml"))
+render_mod = pytest.importorskip(
+    "scaleplan.render", reason="the renderer (scaleplan.render.render) is not there yet"
+)
+
+
+def _render(plan_path: Path, out: Path) -> Plan:
+    from scaleplan.yamlio import atomic_write_tree
+
+    plan = read_plan(plan_path)
+    atomic_write_tree(out, render_mod.render(plan))
+    return plan
+
+
+@pytest.mark.skipif(not EXAMPLES, reason="no examples/*/plan.yaml yet")
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_rendered_examples_pass_with_drift_check(tmp_path: Path, example: str) -> None:
+    plan_file = ROOT / "examples" / example / "plan.yaml"
+    plan = _render(plan_file, tmp_path / "out")
+    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file))
+    assert report.drift_checked and report.objects > 3
+    assert not report.failed("error"), [(f.rule, f.file, f.message) for f in report.findings]
+    assert report.findings == (), [(f.rule, f.message) for f in report.findings]
+
+
+def _edit(folder: Path, glob: str, pattern: str, repl: str) -> tuple[Path, int] | None:
+    """Apply a regex edit to every match in the first file matching ``glob``; return it and the first changed line."""
+    import re
+
+    for path in sorted(folder.glob(glob)):
+        text = path.read_text()
+        m = re.search(pattern, text, flags=re.M)
+        if m is None:
+            continue
+        path.write_text(re.sub(pattern, repl, text, flags=re.M))
+        return path, text[: m.start()].count("\n") + 1
+    return None
+
+
+@pytest.mark.skipif("llm-chat" not in EXAMPLES, reason="examples/llm-chat/plan.yaml not there yet")
+@pytest.mark.parametrize(
+    ("glob", "pattern", "repl", "label"),
+    [
+        (
+            "deployment-*.yaml",
+            r"(node\.kubernetes\.io/instance-type: )(\S+)",
+            r"\1g5.2xlarge",
+            "nodeSelector.node.kubernetes.io/instance-type",
+        ),
+        ("deployment-*.yaml", r"(nvidia\.com/gpu: )\d+$", r"\g<1>7", "nvidia.com/gpu"),
+        ("deployment-*.yaml", r"(replicas: )\d+$", r"\g<1>17", "replicas"),
+        ("deployment-*.yaml", r"(image: )\S+$", r"\1other/image:9.9.9", "image"),
+        ("hpa-*.yaml", r"(maxReplicas: )\d+$", r"\g<1>99", "maxReplicas"),
+        ("scaledobject-*.yaml", r"(maxReplicaCount: )\d+$", r"\g<1>99", "maxReplicaCount"),
+        ("nodepool-*.yaml", r"(nvidia\.com/gpu: )(\S+)$", r"\g<1>999", "limits.nvidia.com/gpu"),
+    ],
+    ids=["instance-type", "gpus", "replicas", "image", "hpa-max", "keda-max", "nodepool-limit"],
+)
+def test_drift_names_file_and_line(
+    tmp_path: Path, glob: str, pattern: str, repl: str, label: str
+) -> None:
+    for example in EXAMPLES:  # the first example whose rendering has such a field
+        plan_file = ROOT / "examples" / example / "plan.yaml"
+        out = tmp_path / example
+        plan = _render(plan_file, out)
+        edited = _edit(out, glob, pattern, repl)
+        if edited is not None:
+            break
+    else:
+        pytest.skip(f"no rendered example has a {glob} matching {pattern!r}")
+    target, line = edited
+    report = check_paths(
+        [out],
+        plan=plan,
+        plan_file=str(plan_file),
+        disabled_rules=["gpu-exceeds-instance", "gpu-nodepool-limit", "hpa-no-range"],
+    )
+    drift = [f for f in report.findings if f.rule == "drift"]
+    assert {f.rule for f in report.findings} == {"drift"}, [
+        (f.rule, f.message) for f in report.findings
+    ]
+    hit = [f for f in drift if label in f.message]
+    assert hit, [f.message for f in drift]
+    assert all(f.file == str(target) for f in drift)
+    assert any(f.line == line for f in hit), ([f.line for f in hit], line)
+
+
+@pytest.mark.skipif("llm-chat" not in EXAMPLES, reason="examples/llm-chat/plan.yaml not there yet")
+def test_drift_missing_object_and_cli_exit_1(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    plan_file = ROOT / "examples" / "llm-chat" / "plan.yaml"
+    _render(plan_file, tmp_path / "out")
+    cli(["check", str(tmp_path / "out"), "--plan", str(plan_file)], exit_code=0)
+    (tmp_path / "out" / "pdb-chat-g5-xlarge-od.yaml").unlink()
+    r = cli(
+        ["check", str(tmp_path / "out"), "--plan", str(plan_file), "--format", "github"],
+        exit_code=1,
+    )
+    assert (
+        "PodDisruptionBudget/chat-g5-xlarge-od" in r.stdout
+        and f"file={plan_file}".replace(":", "%3A") in r.stdout
+    )
+    assert "drift from the plan" in r.stderr
+
+
+# --- spot-only capacity: the hand-written clean set against a plan built from an example ------
+
+
+def _plan_for_clean(capacity: str, *, spot_allowed: bool = True, max_fraction: float = 0.5) -> Plan:
+    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    a = plan.allocations[0].model_copy(
+        update={"name": "llm-g6-xlarge", "capacity_type": capacity, "instance_type": "g6.xlarge"}
+    )
+    placement = plan.spec.placement.model_copy(
+        update={
+            "spot": plan.spec.placement.spot.model_copy(
+                update={"allowed": spot_allowed, "max_fraction": max_fraction}
+            )
+        }
+    )
+    spec = plan.spec.model_copy(update={"placement": placement})
+    return plan.model_copy(update={"allocations": (a,), "spec": spec})
+
+
+def _spot_selector(docs: Docs) -> None:
+    pod(docs)["nodeSelector"]["karpenter.sh/capacity-type"] = "spot"
+
+
+def _spot_nodepool(docs: Docs) -> None:
+    by_kind(docs, "NodePool")["spec"]["template"]["spec"]["requirements"][1]["values"] = ["spot"]
+
+
+@pytest.mark.skipif("llm-chat" not in EXAMPLES, reason="examples/llm-chat/plan.yaml not there yet")
+@pytest.mark.parametrize(
+    "mutation", [_spot_selector, _spot_nodepool], ids=["node-selector", "nodepool"]
+)
+def test_spot_only_where_plan_wants_on_demand(mutation) -> None:  # type: ignore[no-untyped-def]
+    from scaleplan.yamlio import dump_yaml_all
+
+    on_demand = _plan_for_clean("on-demand")
+    assert (
+        check_text(
+            dump_yaml_all(clean_docs()), "c.yaml", plan=on_demand, disabled_rules=["drift"]
+        ).findings
+        == ()
+    )
+    report = check_text(mutated(mutation), "c.yaml", plan=on_demand, disabled_rules=["drift"])
+    assert {f.rule for f in report.findings} == {"spot-only-capacity"}, [
+        (f.rule, f.message) for f in report.findings
+    ]
+    # A spot allocation may run spot-only.
+    assert (
+        check_text(
+            mutated(mutation), "c.yaml", plan=_plan_for_clean("spot"), disabled_rules=["drift"]
+        ).findings
+        == ()
+    )
+    # Without a plan the rule does not run.
+    assert check_text(mutated(mutation), "c.yaml").findings == ()
+
+
+def test_compare_scaled_object_bounds_and_unrendered_selector() -> None:
+    """drift.compare directly (no renderer): KEDA bounds and an extra node selector are drift."""
+    from scaleplan.check.drift import compare
+    from scaleplan.check.loader import objects_from_documents
+    from scaleplan.check.rules import RULES_BY_ID
+    from scaleplan.yamlio import dump_yaml_all, parse_yaml_documents
+
+    so = {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": "s", "namespace": "inference"},
+        "spec": {
+            "scaleTargetRef": {"name": "llm-g6-xlarge"},
+            "minReplicaCount": 1,
+            "maxReplicaCount": 4,
+        },
+    }
+
+    def objs(docs: Docs) -> list:  # type: ignore[type-arg]
+        return objects_from_documents(parse_yaml_documents(dump_yaml_all(docs), "x.yaml"))
+
+    want = [*clean_docs(), so]
+    have = [*clean_docs(), {**so, "spec": {**so["spec"], "maxReplicaCount": 8}}]
+    pod(have)["nodeSelector"]["karpenter.sh/capacity-type"] = "spot"
+    found = compare(objs(have), objs(want), RULES_BY_ID["drift"])
+    msgs = sorted(f.message for f in found)
+    assert msgs == [
+        "maxReplicaCount is 8, the plan renders 4",
+        "nodeSelector.karpenter.sh/capacity-type is 'spot', the plan renders none",
+    ]
+    assert compare(objs(want), objs(want), RULES_BY_ID["drift"]) == []

@@ -1,0 +1,278 @@
+"""Each rule against one-change mutations of a clean GPU service: caught by its rule, and only by it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from check_helpers import Docs, by_kind, clean_docs, container, mutated, pod
+
+from scaleplan.check import RULES, check_text
+from scaleplan.yamlio import dump_yaml_all
+
+
+def _set(path: str, value: Any, kind: str = "Deployment") -> Callable[[Docs], None]:
+    def fn(docs: Docs) -> None:
+        cur = by_kind(docs, kind)
+        parts = path.split(".")
+        for p in parts[:-1]:
+            cur = cur[int(p)] if p.isdigit() else cur.setdefault(p, {})
+        cur[parts[-1]] = value
+
+    return fn
+
+
+def _del(path: str, kind: str = "Deployment") -> Callable[[Docs], None]:
+    def fn(docs: Docs) -> None:
+        cur = by_kind(docs, kind)
+        parts = path.split(".")
+        for p in parts[:-1]:
+            cur = cur[int(p)] if p.isdigit() else cur[p]
+        del cur[parts[-1]]
+
+    return fn
+
+
+def _add(doc: dict[str, Any]) -> Callable[[Docs], None]:
+    return lambda docs: docs.append(doc)
+
+
+C = "spec.template.spec.containers.0"
+P = "spec.template.spec"
+
+
+def _scaled_object(target: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": "llm-keda", "namespace": "inference"},
+        "spec": {
+            "scaleTargetRef": {"name": target},
+            "minReplicaCount": 2,
+            "maxReplicaCount": 6,
+            "triggers": [{"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}],
+            **spec,
+        },
+    }
+
+
+def _gpu_resources(req: int | None, lim: int | None) -> Callable[[Docs], None]:
+    def fn(docs: Docs) -> None:
+        res = container(docs)["resources"]
+        for section, v in (("requests", req), ("limits", lim)):
+            if v is None:
+                res[section].pop("nvidia.com/gpu", None)
+            else:
+                res[section]["nvidia.com/gpu"] = v
+
+    return fn
+
+
+def _affinity_instance_types(types: list[str]) -> Callable[[Docs], None]:
+    def fn(docs: Docs) -> None:
+        p = pod(docs)
+        del p["nodeSelector"]["node.kubernetes.io/instance-type"]
+        p["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {
+                                    "key": "node.kubernetes.io/instance-type",
+                                    "operator": "In",
+                                    "values": types,
+                                }
+                            ]
+                        }
+                    ]
+                }
+            }
+        }
+
+    return fn
+
+
+def _node_selector(key: str, value: str) -> Callable[[Docs], None]:
+    return lambda docs: pod(docs)["nodeSelector"].update({key: value})
+
+
+def _pdb_min_available(value: int | str) -> Callable[[Docs], None]:
+    def fn(docs: Docs) -> None:
+        spec = by_kind(docs, "PodDisruptionBudget")["spec"]
+        del spec["maxUnavailable"]
+        spec["minAvailable"] = value
+
+    return fn
+
+
+# (case id, rule that must fire, mutation)
+CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
+    ("replicas-string", "schema", _set("spec.replicas", "two")),
+    ("unknown-container-field", "schema", _set(f"{C}.gpuCount", 1)),
+    ("pdb-bad-field", "schema", _set("spec.maxUnavailabel", 1, "PodDisruptionBudget")),
+    ("keda-max-not-int", "schema", _add(_scaled_object("other", maxReplicaCount="lots"))),
+    (
+        "nodepool-bad-operator",
+        "schema",
+        _set("spec.template.spec.requirements.1.operator", "Inside", "NodePool"),
+    ),
+    (
+        "kind-typo",
+        "unknown-kind",
+        _add({"apiVersion": "apps/v1", "kind": "Deploymnet", "metadata": {"name": "x"}}),
+    ),
+    (
+        "keda-wrong-version",
+        "unknown-kind",
+        _add({**_scaled_object("other"), "apiVersion": "keda.sh/v1"}),
+    ),
+    ("cpu-request", "cpu-request-missing", _del(f"{C}.resources.requests.cpu")),
+    ("memory-request", "memory-request-missing", _del(f"{C}.resources.requests.memory")),
+    ("cpu-limit", "cpu-limit-missing", _del(f"{C}.resources.limits.cpu")),
+    ("memory-limit", "memory-limit-missing", _del(f"{C}.resources.limits.memory")),
+    ("image-no-tag", "image-tag", _set(f"{C}.image", "vllm/vllm-openai")),
+    ("image-latest", "image-tag", _set(f"{C}.image", "vllm/vllm-openai:latest")),
+    ("image-registry-port-no-tag", "image-tag", _set(f"{C}.image", "registry.local:5000/vllm")),
+    ("readiness-missing", "readiness-probe-missing", _del(f"{C}.readinessProbe")),
+    ("liveness-missing", "liveness-probe-missing", _del(f"{C}.livenessProbe")),
+    ("readiness-named-port", "probe-port", _set(f"{C}.readinessProbe.httpGet.port", "metrics")),
+    ("liveness-number-port", "probe-port", _set(f"{C}.livenessProbe.httpGet.port", 9090)),
+    ("startup-tcp-port", "probe-port", _set(f"{C}.startupProbe", {"tcpSocket": {"port": 8081}})),
+    (
+        "selector-other-label",
+        "selector-mismatch",
+        _set("spec.selector.matchLabels", {"app.kubernetes.io/name": "other"}),
+    ),
+    (
+        "service-selects-nothing",
+        "service-no-pods",
+        _set("spec.selector", {"app.kubernetes.io/name": "nope"}, "Service"),
+    ),
+    (
+        "service-other-namespace",
+        "service-no-pods",
+        _set("metadata.namespace", "elsewhere", "Service"),
+    ),
+    (
+        "pdb-max-unavailable-0",
+        "pdb-blocks-eviction",
+        _set("spec.maxUnavailable", 0, "PodDisruptionBudget"),
+    ),
+    (
+        "pdb-max-unavailable-0pct",
+        "pdb-blocks-eviction",
+        _set("spec.maxUnavailable", "0%", "PodDisruptionBudget"),
+    ),
+    ("pdb-min-available-100pct", "pdb-blocks-eviction", _pdb_min_available("100%")),
+    ("pdb-min-available-eq-hpa-min", "pdb-blocks-eviction", _pdb_min_available(2)),
+    ("pdb-min-available-pct-of-hpa-min", "pdb-blocks-eviction", _pdb_min_available("60%")),
+    (
+        "hpa-min-above-max",
+        "hpa-min-above-max",
+        _set("spec.minReplicas", 7, "HorizontalPodAutoscaler"),
+    ),
+    ("hpa-min-equals-max", "hpa-no-range", _set("spec.minReplicas", 6, "HorizontalPodAutoscaler")),
+    ("hpa-and-keda", "hpa-keda-conflict", _add(_scaled_object("llm-g6-xlarge"))),
+    ("pod-no-run-as", "run-as-root", _set(f"{P}.securityContext", {})),
+    ("container-uid-0", "run-as-root", _set(f"{C}.securityContext.runAsUser", 0)),
+    ("container-non-root-false", "run-as-root", _set(f"{C}.securityContext.runAsNonRoot", False)),
+    (
+        "allow-privilege-escalation",
+        "privilege-escalation",
+        _set(f"{C}.securityContext.allowPrivilegeEscalation", True),
+    ),
+    (
+        "privilege-escalation-unset",
+        "privilege-escalation",
+        _del(f"{C}.securityContext.allowPrivilegeEscalation"),
+    ),
+    (
+        "writable-root",
+        "writable-root-fs",
+        _set(f"{C}.securityContext.readOnlyRootFilesystem", False),
+    ),
+    ("privileged-container", "privileged", _set(f"{C}.securityContext.privileged", True)),
+    ("host-network", "host-network", _set(f"{P}.hostNetwork", True)),
+    ("host-pid", "host-pid", _set(f"{P}.hostPID", True)),
+    ("host-ipc", "host-ipc", _set(f"{P}.hostIPC", True)),
+    ("gpu-request-above-limit", "gpu-limit-request-mismatch", _gpu_resources(2, 1)),
+    ("gpu-request-without-limit", "gpu-limit-request-mismatch", _gpu_resources(1, None)),
+    ("gpu-no-node-selector", "gpu-node-selector", _del(f"{P}.nodeSelector")),
+    ("gpu-no-toleration", "gpu-toleration", _del(f"{P}.tolerations")),
+    (
+        "gpu-wrong-toleration",
+        "gpu-toleration",
+        _set(
+            f"{P}.tolerations",
+            [{"key": "dedicated", "operator": "Equal", "value": "batch", "effect": "NoSchedule"}],
+        ),
+    ),
+    (
+        "gpu-on-cpu-instance",
+        "gpu-exceeds-instance",
+        _node_selector("node.kubernetes.io/instance-type", "c7a.xlarge"),
+    ),
+    (
+        "gpu-affinity-cpu-types",
+        "gpu-exceeds-instance",
+        _affinity_instance_types(["c7a.large", "c7a.xlarge"]),
+    ),
+    (
+        "nodepool-limit-low",
+        "gpu-nodepool-limit",
+        _set("spec.limits", {"nvidia.com/gpu": 4}, "NodePool"),
+    ),
+    (
+        "hpa-max-above-nodepool",
+        "gpu-nodepool-limit",
+        _set("spec.maxReplicas", 20, "HorizontalPodAutoscaler"),
+    ),
+]
+
+
+def test_clean_set_is_clean() -> None:
+    report = check_text(dump_yaml_all(clean_docs()), "clean.yaml")
+    assert report.findings == ()
+    assert report.objects == 5
+
+
+def test_at_least_40_cases_cover_every_rule_without_a_plan() -> None:
+    assert len(CASES) >= 40
+    covered = {rule for _, rule, _ in CASES}
+    assert covered == {r.id for r in RULES if not r.needs_plan}
+
+
+@pytest.mark.parametrize(("case", "rule", "mutation"), CASES, ids=[c[0] for c in CASES])
+def test_mutation_caught_by_its_rule_only(
+    case: str, rule: str, mutation: Callable[[Docs], None]
+) -> None:
+    report = check_text(mutated(mutation), f"{case}.yaml")
+    fired = {f.rule for f in report.findings}
+    assert fired == {rule}, [f"{f.rule}: {f.message}" for f in report.findings]
+    for f in report.findings:
+        assert f.line >= 1 and f.hint and f.kind and f.name
+
+
+@pytest.mark.parametrize(
+    ("case", "rule", "mutation"),
+    CASES[:3] + CASES[20:23],
+    ids=[c[0] for c in CASES[:3] + CASES[20:23]],
+)
+def test_rule_can_be_disabled_per_run_and_per_object(
+    case: str, rule: str, mutation: Callable[[Docs], None]
+) -> None:
+    text = mutated(mutation)
+    assert check_text(text, "x.yaml", disabled_rules=[rule]).findings == ()
+
+    # per object: annotate every object with the ignore annotation
+    def annotate(docs: Docs) -> None:
+        mutation(docs)
+        for d in docs:
+            d["metadata"].setdefault("annotations", {})["scaleplan.dev/ignore"] = (
+                f"unrelated, {rule}"
+            )
+
+    report = check_text(mutated(annotate), "x.yaml")
+    assert report.findings == (), [f.message for f in report.findings]
