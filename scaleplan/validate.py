@@ -1,43 +1,113 @@
-"""Validate a spec together with the files it references (profile)."""
+"""Validate a spec together with the files it references (the profile).
+
+Every problem is gathered before anything is raised: a spec with a bad percentile *and* a
+missing profile file reports both, so that users fix everything in one go.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaleplan.errors import InputError, Problem, SpecError
-from scaleplan.spec import Spec, profile_path, read_spec
+from scaleplan.spec import Spec, parse_spec
+from scaleplan.yamlio import load_yaml
+
+if TYPE_CHECKING:
+    from scaleplan.profile.model import Profile
 
 
 def validate_spec_file(path: str | Path) -> dict[str, Any]:
     """Return a summary, or raise SpecError listing every problem (spec and profile)."""
-    spec, doc = read_spec(path)
-    return _check_references(spec, str(path), doc.lines.line_of(("model", "profile")))
-
-
-def _check_references(spec: Spec, file: str, line: int) -> dict[str, Any]:
-    from scaleplan.profile.model import read_profile
-
-    ppath = profile_path(spec, file)
-    try:
-        profile = read_profile(ppath)
-    except InputError as exc:
-        if not ppath.exists():
-            raise SpecError(file, [Problem("model.profile", f"profile file {spec.model.profile!r} not found (looked for {ppath})", hint="run `scaleplan profile` to create it, or fix the path (relative to the spec file)", line=line)]) from None
-        raise SpecError(file, [Problem("model.profile", f"profile {spec.model.profile!r} is invalid: {exc}", hint=exc.hint or "fix the profile file", line=line)]) from None
+    file = str(path)
+    doc = load_yaml(path, what="spec")  # unreadable / not YAML: nothing more can be checked
     problems: list[Problem] = []
-    classes = {c.name for c in spec.traffic.classes}
-    profile_classes = {m.request_class for m in profile.measurements if m.request_class}
-    missing = sorted(classes - profile_classes) if profile_classes else []
-    for name in missing:
-        problems.append(Problem("traffic.classes", f"class {name!r} has no measurements in the profile (profile classes: {', '.join(sorted(profile_classes))})", hint="rename the class to match the profile's request_class, or profile that class"))
+    spec: Spec | None = None
+    try:
+        spec = parse_spec(doc)
+    except SpecError as exc:
+        problems += exc.problems
+    raw = doc.data.get("model") if isinstance(doc.data, dict) else None
+    ref = raw.get("profile") if isinstance(raw, dict) else None
+    profile: Profile | None = None
+    if isinstance(ref, str) and ref:
+        profile, more = _check_profile(Path(file).parent / ref, ref, doc.lines.line_of(("model", "profile")))
+        problems += more
+    raw_placement = doc.data.get("placement") if isinstance(doc.data, dict) else None
+    cats = raw_placement.get("catalogs") if isinstance(raw_placement, dict) else None
+    if isinstance(cats, list):
+        for i, ref_cat in enumerate(cats):
+            if isinstance(ref_cat, str) and ref_cat:
+                problems += _check_catalog(Path(file).parent / ref_cat, ref_cat, i, doc.lines.line_of(("placement", "catalogs", i)))
+    if spec is not None and profile is not None:
+        problems += _check_classes(spec, profile, doc.lines.line_of(("traffic", "classes")))
     if problems:
         raise SpecError(file, problems)
+    assert spec is not None and profile is not None  # a valid spec always names a profile
     return {
         "file": file,
         "valid": True,
         "name": spec.metadata.name,
-        "profile": str(profile_path(spec, file)),
+        "profile": str((Path(file).parent / spec.model.profile).resolve()),
         "measurements": len(profile.measurements),
         "accelerators": len(profile.accelerators()),
     }
+
+
+def _check_profile(ppath: Path, ref: str, line: int) -> tuple[Profile | None, list[Problem]]:
+    from scaleplan.profile.model import read_profile
+
+    if not ppath.exists():
+        return None, [
+            Problem(
+                "model.profile",
+                f"profile file {ref!r} not found (looked for {ppath.resolve()})",
+                hint="run `scaleplan profile` to create it, or fix the path (it is relative to the spec file)",
+                line=line,
+            )
+        ]
+    try:
+        return read_profile(ppath), []
+    except InputError as exc:
+        if not exc.problems:
+            return None, [Problem("model.profile", f"profile {ref!r} is invalid: {exc}", hint=exc.hint or "fix the profile file", line=line)]
+        return None, [
+            Problem(
+                "model.profile",
+                f"invalid profile: {Problem(p.where, p.message, line=p.line).render(ref)}",
+                hint=p.hint or "fix the profile file",
+                line=line,
+            )
+            for p in exc.problems
+        ]
+
+
+def _check_catalog(path: Path, ref: str, index: int, line: int) -> list[Problem]:
+    from scaleplan.catalog.files import read_catalog_file
+
+    where = f"placement.catalogs[{index}]"
+    if not path.exists():
+        return [Problem(where, f"catalog file {ref!r} not found (looked for {path.resolve()})", hint="fix the path (it is relative to the spec file)", line=line)]
+    try:
+        read_catalog_file(path)
+    except InputError as exc:
+        return [
+            Problem(where, f"invalid catalog: {Problem(p.where, p.message, line=p.line).render(ref)}", hint=p.hint or "fix the catalog file", line=line)
+            for p in exc.problems
+        ] or [Problem(where, f"invalid catalog {ref!r}: {exc}", line=line)]
+    return []
+
+
+def _check_classes(spec: Spec, profile: Profile, line: int) -> list[Problem]:
+    classes = {c.name for c in spec.traffic.classes}
+    profile_classes = {m.request_class for m in profile.measurements if m.request_class}
+    missing = sorted(classes - profile_classes) if profile_classes else []
+    return [
+        Problem(
+            "traffic.classes",
+            f"class {name!r} has no measurements in the profile (profile classes: {', '.join(sorted(profile_classes))})",
+            hint="rename the class to match the profile's request_class, or profile that class",
+            line=line,
+        )
+        for name in missing
+    ]

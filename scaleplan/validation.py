@@ -1,116 +1,338 @@
 """Turn pydantic validation errors into :class:`~scaleplan.errors.Problem` lists.
 
 Each problem names the YAML path (``slo.percentile``), the line when known, what is wrong in
-plain words, and a fix: "did you mean" for misspelt keys, the allowed values for enums.
+plain words (``must be a number; got 'abc'``, never pydantic's ``Input should be ...`` or its
+union markers such as ``function-after[...]``), and a fix: "did you mean" for misspelt keys and
+enum values, the allowed keys or values otherwise, or the field's own description.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
+import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from scaleplan.errors import Problem
 from scaleplan.yamlio import LineMap, PathKey, format_path
 
+_FIX_SEP = " | fix: "
+_AT_SEP = " | at: "
+_MAX_SHOWN = 60
 
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """Follow ``loc`` through nested model fields to find the model that owns the last key."""
-    import typing
+# What a value of each pydantic type error should have been, in YAML words.
+_EXPECTED = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a string",
+    "str": "a string",
+    "list": "a list",
+    "tuple": "a list",
+    "set": "a list",
+    "dict": "a mapping (key: value)",
+    "model": "a mapping (key: value)",
+    "model_attributes": "a mapping (key: value)",
+    "dataclass": "a mapping (key: value)",
+    "none": "null",
+    "literal": "one of the allowed values",
+}
 
+# pydantic error types -> the type word used in _EXPECTED
+_TYPE_OF = {
+    "int_type": "int",
+    "int_parsing": "int",
+    "int_from_float": "int",
+    "int_parsing_size": "int",
+    "float_type": "float",
+    "float_parsing": "float",
+    "bool_type": "bool",
+    "bool_parsing": "bool",
+    "string_type": "string",
+    "list_type": "list",
+    "tuple_type": "tuple",
+    "set_type": "set",
+    "dict_type": "dict",
+    "model_type": "model",
+    "model_attributes_type": "model",
+    "dataclass_type": "dataclass",
+    "none_required": "none",
+}
+
+_BOUNDS = {
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "at most"),
+}
+
+_SCALAR_MARKERS = frozenset({"int", "float", "str", "bool", "bytes", "none"})
+
+
+def shown(value: Any) -> str:
+    """``repr`` of a user value, shortened so that a 300-character name stays readable."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)}"
+    text = repr(value)
+    if len(text) > _MAX_SHOWN:
+        text = text[: _MAX_SHOWN - 5] + "...'" + f" ({len(value)} characters)" if isinstance(value, str) else text[: _MAX_SHOWN - 3] + "..."
+    return text
+
+
+def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, FieldInfo | None]:
+    """Follow ``loc`` through nested model fields: (model owning the last key, its FieldInfo).
+
+    With an empty ``loc`` the model itself is returned (and no field).
+    """
     current: Any = model
+    info: FieldInfo | None = None
+    owner: type[BaseModel] | None = model
     for part in loc:
         if isinstance(part, int):
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(part)
-        if field is None:
-            alias_map = {f.alias: f for f in current.model_fields.values() if f.alias}
-            field = alias_map.get(part)
-        if field is None:
-            return None
-        ann = field.annotation
-        # unwrap Optional / list / tuple / dict
-        for _ in range(4):
-            args = typing.get_args(ann)
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                break
-            cands = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-            if cands:
-                ann = cands[0]
-                break
-            nested = [a for a in args if typing.get_args(a)]
-            if not nested:
-                break
-            ann = nested[0]
-        current = ann
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+            return None, None
+        owner = current
+        info = current.model_fields.get(part)
+        if info is None:
+            info = {f.alias: f for f in current.model_fields.values() if f.alias}.get(part)
+        if info is None:
+            return None, None
+        current = _inner_model(info.annotation)
+    return owner, info
+
+
+def _inner_model(ann: Any) -> Any:
+    """The BaseModel inside ``X | None``, ``tuple[X, ...]``, ``dict[str, X]``, or ``ann`` itself."""
+    for _ in range(4):
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            return ann
+        args = typing.get_args(ann)
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if models:
+            return models[0]
+        nested = [a for a in args if typing.get_args(a)]
+        if not nested:
+            return ann
+        ann = nested[0]
+    return ann
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model whose keys live at ``loc`` (the mapping an unknown key was found in)."""
+    if not loc:
+        return model
+    _, info = _field_at(model, loc)
+    if info is None:
+        return None
+    inner = _inner_model(info.annotation)
+    return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
+
+
+def _all_paths(model: type[BaseModel], prefix: PathKey = (), depth: int = 0) -> list[PathKey]:
+    out: list[PathKey] = []
+    for name, f in model.model_fields.items():
+        path = (*prefix, f.alias or name)
+        out.append(path)
+        inner = _inner_model(f.annotation)
+        if depth < 5 and isinstance(inner, type) and issubclass(inner, BaseModel):
+            out += _all_paths(inner, path, depth + 1)
+    return out
+
+
+def _elsewhere(model: type[BaseModel], key: str, here: PathKey) -> str:
+    """Full path of a field named like ``key`` in another section (``slo.percentile``), or ""."""
+    here_clean = tuple(p for p in here if not isinstance(p, int))
+    paths = [p for p in _all_paths(model) if p[:-1] != here_clean]
+    by_last: dict[str, PathKey] = {}
+    for p in paths:
+        by_last.setdefault(str(p[-1]), p)
+    close = difflib.get_close_matches(key, list(by_last), n=1, cutoff=0.75)
+    return format_path(by_last[close[0]]) if close else ""
 
 
 def _field_names(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> PathKey:
-    """Drop pydantic's union/tagged-union markers from a location."""
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[PathKey, bool]:
+    """Drop pydantic's union / validator markers from a location; say whether any were there.
+
+    Markers look like ``function-after[_check(), Traffic]``, ``nullable[float]``, ``int`` or
+    ``str`` (the branches of ``int | str``); they never stand first in a location.
+    """
     out: list[str | int] = []
+    union = False
     for part in loc:
-        if isinstance(part, str) and (part.startswith("function-") or part in {"str", "int", "float", "list[float]", "list[int]"} or "[" in part and part.endswith("]") and not part.startswith("[")):
+        if isinstance(part, str) and out and _is_marker(part):
+            union = True
             continue
         out.append(part)
-    return tuple(out)
+    return tuple(out), union
+
+
+def _is_marker(part: str) -> bool:
+    return part.startswith("function-") or bool(re.fullmatch(r"[a-z][a-z-]*\[.*\]", part)) or part in _SCALAR_MARKERS
+
+
+def _literal_values(err: Any) -> list[str]:
+    expected = str(err.get("ctx", {}).get("expected", ""))
+    vals = re.findall(r"'((?:[^'\\]|\\.)*)'", expected)
+    if not vals:  # numbers / booleans: "1, 2 or 3"
+        vals = [v.strip() for v in re.split(r",| or ", expected) if v.strip()]
+    return vals
+
+
+def _describe(info: FieldInfo | None) -> str:
+    if info is None or not info.description:
+        return ""
+    d = info.description.strip().rstrip(".")
+    return d[:1].lower() + d[1:] if d[:2] != d[:2].upper() else d
+
+
+def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
+    """(message, hint) for one pydantic error at the cleaned location ``loc``."""
+    typ: str = err["type"]
+    msg: str = err["msg"]
+    inp = err.get("input")
+    ctx = err.get("ctx") or {}
+    _, info = _field_at(model, loc)
+    hint = ""
+    if typ == "extra_forbidden":
+        key = str(loc[-1]) if loc else "?"
+        owner = _model_at(model, loc[:-1])
+        names = _field_names(owner) if owner else []
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) or difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.6)
+        msg = f"unknown key {key!r}"
+        elsewhere = _elsewhere(model, key, loc[:-1])
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+        elif elsewhere:
+            hint = f"did you mean {elsewhere!r}? it belongs under another section"
+        elif names:
+            hint = "allowed keys here: " + ", ".join(sorted(names))
+        return msg, hint
+    if typ == "missing":
+        name = loc[-1] if loc else "?"
+        desc = _describe(info)
+        return "required field is missing", f"add '{name}:'" + (f"; {desc}" if desc else "")
+    if typ in {"literal_error", "enum"}:
+        vals = _literal_values(err)
+        msg = f"must be {vals[0]!r}" if len(vals) == 1 else "must be one of " + ", ".join(vals)
+        msg += f"; got {shown(inp)}"
+        close = difflib.get_close_matches(str(inp), vals, n=1, cutoff=0.5) if isinstance(inp, str) else []
+        if len(vals) == 1 and loc:
+            hint = f"write '{loc[-1]}: {vals[0]}'"
+        elif close:
+            hint = f"did you mean {close[0]!r}?"
+        return msg, hint
+    if typ == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        if _FIX_SEP in msg:
+            msg, hint = msg.split(_FIX_SEP, 1)
+        return msg, hint
+    if typ == "assertion_error":
+        return msg.removeprefix("Assertion failed, "), ""
+    if typ in _TYPE_OF:
+        word = _EXPECTED[_TYPE_OF[typ]]
+        if typ == "int_from_float":
+            msg = f"must be a whole number; got {shown(inp)}"
+        elif isinstance(inp, bool) and _TYPE_OF[typ] in {"int", "float"}:
+            msg = f"must be {word}; got {str(inp).lower()}"
+            hint = "YAML reads yes/no/on/off/true/false as booleans"
+        else:
+            msg = f"must be {word}; got {shown(inp)}"
+        if _TYPE_OF[typ] == "string" and isinstance(inp, int | float) and not isinstance(inp, bool):
+            hint = f'quote it: "{inp}"'
+        elif _TYPE_OF[typ] == "string" and isinstance(inp, bool):
+            hint = f'quote it, e.g. "{str(inp).lower()}": YAML reads unquoted yes/no/on/off/true/false as booleans'
+        elif _TYPE_OF[typ] in {"model", "dict"}:
+            owner = _model_at(model, loc)
+            if owner is not None:
+                hint = "expected keys: " + ", ".join(_field_names(owner))
+            else:
+                hint = "write it as 'key: value' lines indented under this key"
+        elif _TYPE_OF[typ] in {"list", "tuple", "set"}:
+            hint = "write it as [a, b] or as '- item' lines"
+        if not hint:
+            hint = _describe(info)
+        return msg, hint
+    if typ == "finite_number":
+        return f"must be a finite number; got {shown(inp)}", _describe(info)
+    if typ in _BOUNDS:
+        key, words = _BOUNDS[typ]
+        bound = ctx.get(key)
+        shown_bound = f"{bound:g}" if isinstance(bound, float) else str(bound)
+        return f"must be {words} {shown_bound}; got {shown(inp)}", _describe(info)
+    if typ in {"too_short", "too_long"}:
+        n = ctx.get("min_length" if typ == "too_short" else "max_length")
+        words = "at least" if typ == "too_short" else "at most"
+        got = len(inp) if isinstance(inp, list | tuple | dict | str) else ctx.get("actual_length")
+        return f"must have {words} {n} item{'s' if n != 1 else ''}; got {got}", _describe(info)
+    if typ in {"string_too_long", "string_too_short", "string_pattern_mismatch"}:
+        return msg.replace("String should", "must").replace("string should", "must") + f"; got {shown(inp)}", _describe(info)
+    text = msg[:1].lower() + msg[1:]
+    text = text.replace("input should be", "must be")
+    return text, _describe(info)
 
 
 def problems_from_validation(
     exc: ValidationError, model: type[BaseModel], lines: LineMap | None = None, prefix: PathKey = ()
 ) -> list[Problem]:
+    """One :class:`Problem` per distinct (path, message), in the order pydantic found them.
+
+    Errors from the branches of a union (``int | str``) at the same path are merged into one
+    ``must be a whole number or a string`` problem.
+    """
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
+    union_at: dict[PathKey, int] = {}
     for err in exc.errors(include_url=False):
-        loc = _clean_loc(tuple(err["loc"]))
+        loc, union = _clean_loc(tuple(err["loc"]))
+        if err["type"] == "value_error":
+            msg, at = _split_at(err["msg"])
+            err = {**err, "msg": msg}
+            loc = (*loc, *at)
+        inp = err.get("input")
+        if err["type"] == "too_short" and isinstance(inp, list | tuple) and len(inp) >= (err.get("ctx") or {}).get("min_length", 0):
+            continue  # long enough as written: its items failed, and those errors say why
         path = (*prefix, *loc)
         where = format_path(path)
-        typ = err["type"]
-        msg = err["msg"]
-        hint = ""
-        inp = err.get("input")
-        if typ == "extra_forbidden":
-            key = str(loc[-1]) if loc else "?"
-            owner = _model_at(model, loc[:-1])
-            names = _field_names(owner) if owner else []
-            close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-            msg = f"unknown key {key!r}"
-            if close:
-                hint = f"did you mean {close[0]!r}?"
-            elif names:
-                hint = "allowed keys here: " + ", ".join(sorted(names))
-        elif typ == "missing":
-            msg = "required field is missing"
-            hint = f"add '{loc[-1]}:'" if loc else ""
-        elif typ in {"literal_error", "enum"}:
-            expected = err.get("ctx", {}).get("expected", "")
-            msg = f"must be one of {expected}; got {inp!r}"
-        elif typ.endswith("_type") or typ.endswith("_parsing"):
-            msg = f"{msg[0].lower()}{msg[1:]}; got {inp!r}" if not isinstance(inp, dict | list) else f"{msg[0].lower()}{msg[1:]}; got a {type(inp).__name__}"
-        elif typ == "value_error":
-            msg = msg.removeprefix("Value error, ")
-            if " | fix: " in msg:
-                msg, hint = msg.split(" | fix: ", 1)
-        elif typ in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
-            msg = f"{msg[0].lower()}{msg[1:]}; got {inp!r}"
-        else:
-            msg = f"{msg[0].lower()}{msg[1:]}"
-        key2 = (where, msg)
-        if key2 in seen:
-            continue
-        seen.add(key2)
+        msg, hint = _one(err, model, loc)
         line = lines.line_of(path) if lines is not None else None
+        if union and err["type"] in _TYPE_OF and path in union_at:
+            i = union_at[path]
+            old = problems[i]
+            word = _EXPECTED[_TYPE_OF[err["type"]]]
+            head, sep, tail = old.message.partition("; got ")
+            if word not in head:
+                problems[i] = Problem(old.where, f"{head} or {word}{sep}{tail}", hint=old.hint, line=old.line)
+            continue
+        if (where, msg) in seen:
+            continue
+        seen.add((where, msg))
+        if union and err["type"] in _TYPE_OF:
+            union_at[path] = len(problems)
         problems.append(Problem(where, msg, hint=hint, line=line))
     return problems
 
 
-def fix(message: str, hint: str) -> str:
-    """Build a ValueError message that carries a fix hint through pydantic."""
-    return f"{message} | fix: {hint}"
+def fix(message: str, hint: str, *, at: str = "") -> str:
+    """Build a ValueError message that carries a fix hint through pydantic.
+
+    ``at`` names the key below the validated model that the problem is about (a model
+    validator on ``traffic`` says ``at="classes"``), so that the message points there.
+    """
+    return f"{message}{_FIX_SEP}{hint}" + (f"{_AT_SEP}{at}" if at else "")
+
+
+def _split_at(msg: str) -> tuple[str, PathKey]:
+    if _AT_SEP not in msg:
+        return msg, ()
+    msg, at = msg.rsplit(_AT_SEP, 1)
+    return msg, tuple(at.split("."))

@@ -166,20 +166,44 @@ def _walk(
     return total
 
 
-def _syntax_problem(exc: yaml.YAMLError, what: str) -> Problem:
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _syntax_problem(exc: yaml.YAMLError, what: str, text: str = "", where: str = "") -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
+    problem = str(getattr(exc, "problem", None) or exc).strip()
     line = mark.line + 1 if mark is not None else None
     col = mark.column + 1 if mark is not None else None
-    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
+    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem:
+        tag = problem.split("tag ", 1)[-1].strip("'\" ")
         return Problem(
-            "",
-            f"{problem.strip()} (only plain YAML is accepted; tags such as !!python/... are never executed)",
+            where,
+            f"YAML tag {_short_tag(tag)!r} is not allowed: scaleplan reads plain YAML only and never executes tags such as !!python/...",
             hint=f"remove the tag from the {what}",
             line=line,
         )
-    where = f"line {line}, column {col}" if line else "the file"
-    return Problem("", f"invalid YAML: {str(problem).strip()}", hint=f"fix the YAML syntax at {where}", line=line)
+    at = f"line {line}, column {col}" if line else "the file"
+    hint = f"fix the YAML syntax at {at}"
+    if mark is not None and text:
+        lines = text.splitlines()
+        bad = lines[mark.line] if mark.line < len(lines) else ""
+        if "\t" in bad[: max(mark.column, 0) + 1]:
+            hint = f"YAML indents with spaces, never tabs: replace the tab at {at}"
+        elif "cannot start any token" in problem and bad[mark.column : mark.column + 1] in {"@", "`"}:
+            hint = f"quote the value at {at}: '@' and '`' cannot start a plain YAML value"
+        elif "mapping values are not allowed" in problem:
+            hint = f"quote the value at {at} if it contains ': ', or check the indentation"
+    return Problem(where, f"invalid YAML: {problem}", hint=hint, line=line)
+
+
+def _path_at_line(lines: Mapping[PathKey, int], exc: yaml.YAMLError) -> str:
+    """The shallowest YAML path (below the root) on the line of ``exc`` ("" if none)."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return ""
+    paths = [p for p, n in lines.items() if n == mark.line + 1 and p]
+    return format_path(min(paths, key=len)) if paths else ""
 
 
 def _documents(text: str, name: str, what: str) -> Iterator[Document]:
@@ -200,11 +224,14 @@ def _documents(text: str, name: str, what: str) -> Iterator[Document]:
                 )
             if problems:
                 raise InputError(name, problems)
-            data = loader.construct_document(node)
+            try:
+                data = loader.construct_document(node)
+            except yaml.constructor.ConstructorError as exc:
+                raise InputError(name, [_syntax_problem(exc, what, text, _path_at_line(lines, exc))]) from None
             yield Document(data=data, file=name, index=index, lines=LineMap(node.start_mark.line + 1, lines))
             index += 1
     except yaml.YAMLError as exc:
-        raise InputError(name, [_syntax_problem(exc, what)]) from None
+        raise InputError(name, [_syntax_problem(exc, what, text)]) from None
     except RecursionError:
         raise InputError(name, [Problem("", f"{what} is nested too deeply", hint="flatten the structure")]) from None
     finally:
@@ -242,7 +269,12 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    if any(c in data for c in _UNICODE_BREAKS):  # YAML readers fold these unless escaped
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
     if "\n" in data:
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", data)

@@ -105,6 +105,6 @@ def load_catalog(extra: Sequence[str | Path] = (), *, shipped: bool = True) -> C
     if shipped:
         for p in shipped_paths():
             files.append((str(p), read_catalog_file(p)))
-    for p in extra:
-        files.append((str(p), read_catalog_file(p)))
+    for user_file in extra:
+        files.append((str(user_file), read_catalog_file(user_file)))
     return merge(files, load_accelerators())

@@ -8,6 +8,7 @@ header. Users add files with ``--catalog PATH``: later rows override earlier one
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 
@@ -133,19 +134,31 @@ class Catalog(_Model):
 
     def resolve(self, name: str) -> str | None:
         """Canonical accelerator name for a name or alias (``nvidia-l4`` -> ``L4``)."""
-        if name.upper() == "CPU":
-            return "CPU"
-        key = alias_key(name)
-        table: dict[str, str] = {}
-        for a in self.accelerators:
-            table[alias_key(a.name)] = a.name
-            for al in a.aliases:
-                table[alias_key(al)] = a.name
-        if key in table:
-            return table[key]
-        # product strings like "NVIDIA H100 80GB HBM3": longest alias that prefixes the name
-        best = None
-        for k, v in table.items():
-            if key.startswith(k) and (best is None or len(k) > len(best[0])):
-                best = (k, v)
-        return best[1] if best else None
+        return resolve_name(self.accelerators, name)
+
+
+@functools.lru_cache(maxsize=8)
+def _alias_table(accelerators: tuple[Accelerator, ...]) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for a in accelerators:
+        table[alias_key(a.name)] = a.name
+        for al in a.aliases:
+            table[alias_key(al)] = a.name
+    return table
+
+
+def resolve_name(accelerators: tuple[Accelerator, ...], name: str) -> str | None:
+    if name.upper() == "CPU":
+        return "CPU"
+    if any(a.name == name for a in accelerators):
+        return name
+    table = _alias_table(accelerators)
+    key = alias_key(name)
+    if key in table:
+        return table[key]
+    # product strings like "NVIDIA H100 80GB HBM3": the longest alias that prefixes the name
+    best: tuple[str, str] | None = None
+    for k, v in table.items():
+        if k and key.startswith(k) and (best is None or len(k) > len(best[0])):
+            best = (k, v)
+    return best[1] if best else None

@@ -15,13 +15,13 @@ def register(app: typer.Typer) -> None:
 
 
 def schema(
-    what: Annotated[str, typer.Argument(help="Which schema: spec, profile, plan, catalog.")],
+    what: Annotated[str, typer.Argument(metavar="KIND", help="Which schema: spec, profile, plan, catalog.", show_default=False)],
 ) -> None:
     """Print the JSON Schema of a scaleplan file format (for editors' YAML language servers)."""
     with handle_errors():
         kinds: dict[str, Literal["spec", "profile", "plan", "catalog"]] = {"spec": "spec", "profile": "profile", "plan": "plan", "catalog": "catalog"}
         if what not in kinds:
-            raise typer.BadParameter(f"must be one of {', '.join(kinds)}; got {what!r}", param_hint="WHAT")
+            raise typer.BadParameter(f"must be one of {', '.join(kinds)}; got {what!r}", param_hint="KIND")
         if what == "spec":
             from scaleplan.spec import spec_json_schema
 
@@ -43,7 +43,7 @@ def schema(
 
 
 def validate(
-    spec: Annotated[str, typer.Argument(help="Spec file (YAML).")],
+    spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file (YAML).", show_default=False)],
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check a spec and the files it references; report every problem at once (exit 3 if any)."""

@@ -1,0 +1,232 @@
+"""The shipped catalogs: unique rows, resolvable accelerators, flags, reproducible builds, user files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from spec_helpers import ROOT
+
+from scaleplan.catalog.files import (
+    load_accelerators,
+    load_catalog,
+    read_catalog_file,
+    shipped_paths,
+)
+from scaleplan.catalog.model import Catalog
+from scaleplan.errors import CatalogError
+from scaleplan.yamlio import load_yaml
+
+CATALOGS = ROOT / "catalogs"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def test_shipped_files_are_the_installed_ones() -> None:
+    assert sorted(p.name for p in shipped_paths()) == ["aws.yaml", "azure.yaml", "gcp.yaml"]
+    assert all(p.exists() for p in shipped_paths())
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure"])
+def test_rows_unique_per_provider_region_instance_type(provider: str) -> None:
+    f = read_catalog_file(CATALOGS / f"{provider}.yaml")
+    keys = Counter(r.key for r in f.instances)
+    assert len(f.instances) > 20
+    assert [k for k, n in keys.items() if n > 1] == []
+    assert {r.provider for r in f.instances} == {provider}
+
+
+def test_merged_catalog_rows_unique(catalog: Catalog) -> None:
+    keys = [r.key for r in catalog.rows]
+    assert len(keys) == len(set(keys)) > 400
+    assert keys == sorted(keys)  # deterministic order
+
+
+def test_every_row_accelerator_has_specs(catalog: Catalog) -> None:
+    specs = {a.name: a for a in load_accelerators()}
+    gpu_rows = [r for r in catalog.rows if r.accelerator is not None]
+    assert len(gpu_rows) > 200
+    for r in gpu_rows:
+        canonical = catalog.resolve(r.accelerator)  # type: ignore[arg-type]
+        assert canonical == r.accelerator, r.key  # rows store canonical names
+        spec = specs[canonical]
+        assert spec.memory_gib > 0 and r.accelerator_count > 0, r.key
+    cpu_rows = [r for r in catalog.rows if r.accelerator is None]
+    assert cpu_rows and all(r.accelerator_count == 0 for r in cpu_rows)
+    # memory bandwidth is known for the common inference parts (roofline estimates need it);
+    # A10G's FP16 TFLOPS is empty in the source (AWS publishes none) and is not guessed
+    for name in ("T4", "L4", "A10G", "A100", "A100-80GB", "H100", "H200", "L40S"):
+        assert specs[name].memory_bandwidth_gbs, name
+    for name in ("T4", "L4", "A100", "A100-80GB", "H100", "H200", "L40S"):
+        assert specs[name].fp16_tflops, name
+
+
+def test_accelerator_names_and_aliases_are_unambiguous() -> None:
+    from scaleplan.catalog.model import alias_key
+
+    owner: dict[str, str] = {}
+    for a in load_accelerators():
+        for name in (a.name, *a.aliases):
+            key = alias_key(name)
+            assert owner.setdefault(key, a.name) == a.name, f"{name!r} is claimed by {owner[key]} and {a.name}"
+
+
+@pytest.mark.parametrize(
+    ("alias", "canonical"),
+    [
+        ("nvidia-l4", "L4"),
+        ("NVIDIA A10G", "A10G"),
+        ("a100-80gb", "A100-80GB"),
+        ("nvidia-tesla-t4", "T4"),
+        ("L4", "L4"),
+        ("cpu", "CPU"),
+        ("NVIDIA H100 80GB HBM3", "H100"),
+    ],
+)
+def test_aliases_resolve(catalog: Catalog, alias: str, canonical: str) -> None:
+    assert catalog.resolve(alias) == canonical
+
+
+def test_unknown_accelerator_does_not_resolve(catalog: Catalog) -> None:
+    assert catalog.resolve("voodoo-5500") is None
+
+
+def test_suspect_gcp_a3_rows_are_flagged(catalog: Catalog) -> None:
+    a3 = [r for r in catalog.rows if r.provider == "gcp" and r.family == "a3"]
+    assert a3, "no GCP A3 rows"
+    assert all("suspect-price" in r.flags for r in a3)
+    assert {r.accelerator for r in a3} <= {"H100", "H200"}
+    flagged = {(r.provider, r.family) for r in catalog.rows if r.flags}
+    assert flagged == {("gcp", "a3")}
+    header = (CATALOGS / "gcp.yaml").read_text().split("instances:", 1)[0]
+    assert "suspect-price" in header  # the provenance caveats say why
+
+
+def test_provenance_headers(catalog: Catalog) -> None:
+    for name in ("aws", "gcp", "azure"):
+        f = read_catalog_file(CATALOGS / f"{name}.yaml")
+        assert f.provenance.source and f.provenance.build_date and f.provenance.caveats
+        assert all(len(c) == 40 for c in f.provenance.commits.values())
+
+
+def test_aws_l4_is_g6_in_every_aws_region(catalog: Catalog) -> None:
+    aws_regions = {r.region for r in catalog.rows if r.provider == "aws"}
+    l4 = [r for r in catalog.rows if r.provider == "aws" and r.accelerator == "L4"]
+    assert {r.family for r in l4} <= {"g6", "gr6"}
+    assert all(r.price_ondemand for r in l4)
+    g6_regions = {r.region for r in l4 if r.family == "g6"}
+    # the source has no g6 in eu-west-1 (a documented caveat); every other AWS region has g6
+    assert g6_regions == aws_regions - {"eu-west-1"}
+
+
+def test_rebuild_reproduces_catalogs_byte_for_byte(tmp_path: Path) -> None:
+    if not SHARED_DATA.exists():
+        pytest.skip("../shared/data is not present")
+    build_date = load_yaml(CATALOGS / "aws.yaml", what="catalog").data["provenance"]["build_date"]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_catalogs.py"), "--data", str(SHARED_DATA), "--out", str(tmp_path), "--date", build_date],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("aws.yaml", "gcp.yaml", "azure.yaml", "accelerators.yaml"):
+        assert (tmp_path / name).read_bytes() == (CATALOGS / name).read_bytes(), f"{name} differs from a fresh build"
+
+
+USER = """\
+apiVersion: scaleplan/v1
+kind: Catalog
+provenance:
+  source: test
+{extra}instances:
+{rows}"""
+ROW = """\
+  - provider: {provider}
+    region: {region}
+    instance_type: {itype}
+    family: {family}
+    accelerator: {acc}
+    accelerator_count: {count}
+    vcpus: 8
+    memory_gib: 32
+    price_ondemand: {price}
+"""
+
+
+def user_file(tmp_path: Path, rows: list[dict[str, object]], extra: str = "", name: str = "user.yaml") -> Path:
+    defaults: dict[str, object] = {"provider": "onprem", "region": "dc1", "itype": "box", "family": "box", "acc": "L4", "count": 1, "price": 1.0}
+    text = USER.format(extra=extra, rows="".join(ROW.format(**{**defaults, **r}) for r in rows))
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_user_catalog_overrides_a_row_and_adds_on_prem(tmp_path: Path, catalog: Catalog) -> None:
+    base = next(r for r in catalog.rows if r.provider == "aws" and r.instance_type == "g6.xlarge")
+    p = user_file(
+        tmp_path,
+        [
+            {"provider": "aws", "region": base.region, "itype": "g6.xlarge", "family": "g6", "acc": "nvidia-l4", "price": 0.5},
+            {"itype": "dgx-a100", "family": "dgx", "acc": "a100-80gb", "count": 8, "price": 12.0},
+        ],
+    )
+    merged = load_catalog([p])
+    rows = {r.key: r for r in merged.rows}
+    assert rows[base.key].price_ondemand == 0.5
+    assert rows[base.key].accelerator == "L4"
+    assert rows[("onprem", "dc1", "dgx-a100")].accelerator == "A100-80GB"
+    assert len(merged.rows) == len(catalog.rows) + 1
+    assert str(p) in merged.sources
+
+
+def test_later_user_file_wins_and_price_multiplier_scales_only_its_rows(tmp_path: Path) -> None:
+    first = user_file(tmp_path, [{"price": 2.0}, {"itype": "other", "price": 4.0}], name="a.yaml")
+    second = user_file(tmp_path, [{"price": 3.0}], extra="price_multiplier: 0.5\n", name="b.yaml")
+    merged = load_catalog([first, second], shipped=False)
+    rows = {r.instance_type: r for r in merged.rows}
+    assert rows["box"].price_ondemand == 1.5  # 3.0 x 0.5 from the later file
+    assert rows["other"].price_ondemand == 4.0  # untouched by b.yaml's multiplier
+
+
+def test_user_file_with_its_own_accelerator(tmp_path: Path) -> None:
+    extra = "accelerators:\n  - name: MI300X\n    vendor: amd\n    aliases: [amd-mi300x]\n    memory_gib: 192\n"
+    p = user_file(tmp_path, [{"acc": "amd-mi300x"}], extra=extra)
+    merged = load_catalog([p], shipped=False)
+    assert merged.rows[0].accelerator == "MI300X"
+
+
+@pytest.mark.parametrize(
+    ("rows", "extra", "where", "words"),
+    [
+        ([{"acc": "voodoo-5500"}], "", "instances[0].accelerator", "unknown accelerator 'voodoo-5500'"),
+        ([{}, {}], "", "", "duplicate row onprem/dc1/box"),
+        ([{"price": -1}], "", "instances[0].price_ondemand", "must be at least 0; got -1"),
+        ([{}], "price_multiplier: 0\n", "price_multiplier", "must be greater than 0"),
+        ([{"acc": "null", "count": 2}], "", "instances[0]", "accelerator and accelerator_count disagree"),
+        ([{}], "colour: blue\n", "colour", "unknown key 'colour'"),
+    ],
+)
+def test_bad_user_catalog(tmp_path: Path, rows: list[dict[str, object]], extra: str, where: str, words: str) -> None:
+    p = user_file(tmp_path, rows, extra=extra)
+    with pytest.raises(CatalogError) as info:
+        load_catalog([p])
+    err = info.value
+    assert err.file == str(p)
+    assert any(words in pr.message and pr.where == where for pr in err.problems), [(pr.where, pr.message) for pr in err.problems]
+    assert str(p) in str(err)
+
+
+def test_bad_user_catalog_through_cli(cli, tmp_path: Path) -> None:
+    p = user_file(tmp_path, [{"acc": "voodoo-5500"}])
+    result = cli(["catalog", "list", "--catalog", str(p)], exit_code=3)
+    assert f"{p}" in result.stderr and "instances[0].accelerator" in result.stderr
+    assert "Traceback" not in result.stderr

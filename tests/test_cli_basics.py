@@ -1,0 +1,148 @@
+"""The CLI shell: --version, --help, cheap start-up, exit codes, no ANSI when not a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import typer
+from spec_helpers import GOOD, ROOT, SPECS
+
+import scaleplan
+from scaleplan.cli._common import handle_errors
+from scaleplan.errors import ExitCode
+
+HEAVY = ("pulp", "boto3", "botocore", "torch", "kubernetes_validate", "highspy", "onnxruntime", "moto")
+ANSI = re.compile(r"\x1b\[")
+
+
+def run(args: list[str], env: dict[str, str] | None = None, **kw: object) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in {"FORCE_COLOR", "SCALEPLAN_DEBUG", "_TYPER_FORCE_DISABLE_TERMINAL"}}
+    return subprocess.run([sys.executable, "-m", "scaleplan", *args], capture_output=True, text=True, env={**base, **(env or {})}, timeout=60, check=False, **kw)  # type: ignore[call-overload, no-any-return]
+
+
+def test_version(cli) -> None:
+    result = cli(["--version"])
+    assert result.stdout == f"scaleplan {scaleplan.__version__}\n"
+
+
+def test_help_lists_commands(cli) -> None:
+    result = cli(["--help"])
+    assert "Usage: scaleplan" in result.stdout
+    for command in ("schema", "validate", "catalog"):
+        assert re.search(rf"^\s+{command}\s", result.stdout, re.M), command
+    assert cli(["-h"]).stdout == result.stdout
+
+
+def test_no_arguments_shows_help(cli) -> None:
+    result = cli([], exit_code=None)
+    assert result.exit_code in (0, 2)
+    assert "Usage: scaleplan" in result.stdout + result.stderr
+
+
+def test_python_dash_m_help_and_version() -> None:
+    proc = run(["--help"])
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage: scaleplan" in proc.stdout and proc.stderr == ""
+    assert run(["--version"]).stdout.strip() == f"scaleplan {scaleplan.__version__}"
+
+
+_PROBE = """
+import json, sys
+from scaleplan.cli import app, main
+import typer.main
+names = sorted(typer.main.get_command(app).commands)
+leaked = {}
+for args in [["--help"], *[[n, "--help"] for n in names]]:
+    sys.argv = ["scaleplan", *args]
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code in (0, None), (args, exc.code)
+    leaked[" ".join(args)] = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)
+print(json.dumps({"commands": names, "leaked": leaked}), file=sys.stderr)
+"""
+
+
+def test_help_imports_no_heavy_library() -> None:
+    """`scaleplan --help` (and each command's --help) imports none of pulp, boto3, torch, kubernetes_validate."""
+    code = f"HEAVY = {HEAVY!r}\n" + _PROBE
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert "validate" in report["commands"] and "schema" in report["commands"]
+    assert report["leaked"]["--help"] == []
+    assert {k: v for k, v in report["leaked"].items() if v} == {}
+
+
+def test_importtime_of_help_names_no_heavy_module() -> None:
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "scaleplan", "--help"], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "typer" in imported  # the probe works
+    assert imported.isdisjoint(HEAVY)
+
+
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"TERM": "xterm-256color"}], ids=["NO_COLOR", "non-tty"])
+def test_no_ansi_when_not_a_terminal(env: dict[str, str]) -> None:
+    outputs = [
+        run(["--help"], env),
+        run(["validate", str(SPECS / "bad-five-problems.yaml")], env),  # rich error text on stderr
+        run(["schema", "nope"], env),
+    ]
+    assert [p.returncode for p in outputs] == [0, 3, 2]
+    for proc in outputs:
+        assert not ANSI.search(proc.stdout + proc.stderr), proc.args
+
+
+def test_usage_errors_exit_2(cli) -> None:
+    assert cli(["no-such-command"], exit_code=2).stdout == ""
+    cli(["validate", "--no-such-flag", str(GOOD)], exit_code=2)
+    cli(["validate"], exit_code=2)
+
+
+def _exit_of(exc: BaseException) -> int:
+    with pytest.raises(typer.Exit) as info, handle_errors():
+        raise exc
+    return int(info.value.exit_code)
+
+
+def test_handle_errors_maps_interrupt_and_internal_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_of(KeyboardInterrupt()) == ExitCode.INTERRUPTED == 130
+    assert _exit_of(RuntimeError("boom")) == ExitCode.INTERNAL == 70
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err
+    assert "Traceback" not in err
+
+
+def test_exit_codes_match_docs() -> None:
+    """The exit-code table in docs/cli.md and the ExitCode enum agree, code by code."""
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\|\s*`?(\d+)`?\s*\|\s*`?([A-Z_]+)`?\s*\|", section, re.M)
+    assert rows, "no exit-code table under '## Exit codes' in docs/cli.md"
+    assert {int(code): name for code, name in rows} == {e.value: e.name for e in ExitCode}
+    assert [int(c) for c, _ in rows] == [0, 1, 2, 3, 4, 5, 70, 130]
+
+
+def test_stdout_is_only_json_with_json_flag() -> None:
+    proc = run(["validate", str(GOOD), "--json"])
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["valid"] is True
+    assert proc.stderr == ""
+
+
+def test_broken_pipe_is_quiet() -> None:
+    base = {k: v for k, v in os.environ.items() if k not in {"FORCE_COLOR", "SCALEPLAN_DEBUG"}}
+    proc = subprocess.Popen([sys.executable, "-m", "scaleplan", "schema", "spec"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) in (0, 1, 120, -13)  # 141/-13: SIGPIPE; never a traceback
+    assert "Traceback" not in err

@@ -1,0 +1,250 @@
+"""Broken specs through the real CLI: every one exits 3 with file, field and line, no traceback.
+
+Fixtures live in tests/data/specs/bad-*.yaml; lines marked ``# <- error`` are where the
+message must point. Files that are too big or binary to keep in git are generated in tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from spec_helpers import GOOD, SPECS, assert_clean_failure, line_of, marked_lines
+
+from scaleplan.errors import ExitCode, SpecError
+from scaleplan.spec import parse_spec_text, read_spec
+
+# fixture -> (YAML path the message must name, or "" for whole-file problems; words it must contain)
+CASES: dict[str, tuple[str, str]] = {
+    "syntax": ("", "invalid YAML"),
+    "indent": ("", "invalid YAML"),
+    "tab": ("", "tab"),
+    "wrong-type": ("slo.latency_ms", "must be a number; got 'fast'"),
+    "bool-number": ("traffic.peak_rps", "must be a number; got true"),
+    "section-scalar": ("slo", "must be a mapping"),
+    "unknown-key": ("replicas", "unknown key 'replicas'"),
+    "misspelt-key": ("slo.percentle", "did you mean 'percentile'?"),
+    "misspelt-section": ("trafic", "did you mean 'traffic'?"),
+    "negative-rps": ("traffic.peak_rps", "must be greater than 0; got -5"),
+    "zero-rps": ("traffic.peak_rps", "must be greater than 0; got 0"),
+    "zero-latency": ("slo.latency_ms", "must be greater than 0; got 0"),
+    "nan": ("slo.latency_ms", "must be a finite number"),
+    "percentile-97": ("slo.percentile", "slo.percentile: must be one of 50, 90, 95, 99; got 97 (pick the nearest supported percentile)"),
+    "hourly-23": ("traffic.hourly_rps", "must have 24 values (one per hour); got 23"),
+    "hourly-negative": ("traffic.hourly_rps", "hour 5 has -3.0"),
+    "both-rates": ("traffic.peak_rps", "give exactly one of peak_rps or hourly_rps"),
+    "no-rate": ("traffic.peak_rps", "give exactly one of peak_rps or hourly_rps"),
+    "shares": ("traffic.classes", "shares sum to 0.9, not 1"),
+    "headroom": ("traffic.headroom", "must be at least 0; got -0.1"),
+    "missing-profile": ("model.profile", "profile file 'profiles/nowhere.yaml' not found"),
+    "invalid-profile": ("model.profile", "invalid profile: invalid-profile.yaml:10: measurements[0].latency_ms: percentiles must not decrease"),
+    "python-tag": ("metadata.name", "YAML tag '!!python/object/apply:os.system' is not allowed"),
+    "python-name": ("metadata.name", "YAML tag '!!python/name:os.system' is not allowed"),
+    "list": ("", "spec is a list, expected a mapping"),
+    "scalar": ("", "spec is a string, expected a mapping"),
+    "empty": ("", "spec is empty"),
+    "comments-only": ("", "spec is empty"),
+    "aliases": ("", "alias bomb"),
+    "recursive-alias": ("", "recursive alias"),
+    "deep-nesting": ("", "nesting deeper than"),
+    "duplicate-key": ("slo.latency_ms", "duplicate key 'latency_ms' (first at line 12)"),
+    "multi-doc": ("", "holds 2 YAML documents"),
+    "api-version": ("apiVersion", "unsupported apiVersion 'scaleplan/v2'"),
+    "kind": ("kind", "must be 'InferenceService'; got 'Deployment'"),
+    "image-latest": ("kubernetes.image", "uses the 'latest' tag"),
+    "image-no-tag": ("kubernetes.image", "has no tag"),
+    "image-injection": ("kubernetes.image", "is not a valid image reference"),
+    "name-upper": ("metadata.name", "e.g. 'myservice'"),
+    "name-long": ("metadata.name", "must be at most 40 characters"),
+    "name-unicode": ("metadata.name", "e.g. 'resume-ranker'"),
+    "replicas": ("placement.max_replicas", "max_replicas 2 is below min_replicas 5"),
+    "kafka": ("kubernetes.autoscaler.type", "keda-kafka needs a 'kafka' section"),
+    "autoscaler-type": ("kubernetes.autoscaler.type", "did you mean 'keda-kafka'?"),
+    "redundancy": ("placement.redundancy", "must be one of none, n+1, zone; got 'n+2'"),
+    "provider": ("placement.providers[1]", "got 'ibm'"),
+    "spot-fraction": ("placement.spot.max_fraction", "must be at most 1; got 1.5"),
+    "port": ("kubernetes.port", "must be at most 65535; got 70000"),
+    "env-number": ("kubernetes.env.WORKERS", 'quote it: "4"'),
+    "missing-sections": ("metadata", "required field is missing"),
+    "five-problems": ("slo.percentile", "5 problems"),
+}
+
+
+def test_every_fixture_has_a_case() -> None:
+    on_disk = {p.name.removeprefix("bad-").removesuffix(".yaml") for p in SPECS.glob("bad-*.yaml")}
+    assert on_disk == set(CASES)
+    assert len(CASES) >= 25
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_spec_exits_3_naming_file_field_and_line(cli, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(SPECS)
+    fixture = f"bad-{name}.yaml"
+    where, words = CASES[name]
+    result = cli(["validate", fixture], exit_code=int(ExitCode.INVALID_INPUT))
+    err = result.stderr
+    assert result.stdout == ""
+    assert_clean_failure(err)
+    assert err.startswith(f"error: {fixture}")
+    assert words in err
+    if where:
+        assert f"{where}: " in err
+    lines = marked_lines(SPECS / fixture)
+    for line in lines:
+        assert f"{fixture}:{line}:" in err or f"line {line}: " in err, f"line {line} not reported:\n{err}"
+
+
+def test_five_problems_are_all_listed(cli) -> None:
+    result = cli(["validate", str(SPECS / "bad-five-problems.yaml")], exit_code=3)
+    items = [line for line in result.stderr.splitlines() if line.startswith("  - line ")]
+    assert len(items) == 5, result.stderr
+    for where in ("metadata.name", "traffic.peak_rps", "traffic.hedroom", "slo.percentile", "kubernetes.image"):
+        assert sum(where + ":" in i for i in items) == 1
+    assert [int(re.match(r"  - line (\d+)", i).group(1)) for i in items] == marked_lines(SPECS / "bad-five-problems.yaml")  # type: ignore[union-attr]
+
+
+def test_spec_problems_and_missing_profile_are_reported_together(tmp_path: Path) -> None:
+    text = (SPECS / "bad-percentile-97.yaml").read_text().replace("good/profile.yaml", "missing.yaml")
+    (tmp_path / "spec.yaml").write_text(text)
+    from scaleplan.validate import validate_spec_file
+
+    with pytest.raises(SpecError) as info:
+        validate_spec_file(tmp_path / "spec.yaml")
+    wheres = sorted(p.where for p in info.value.problems)
+    assert wheres == ["model.profile", "slo.percentile"]
+
+
+def test_python_tag_payload_never_runs(cli, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    payloads = [
+        f"!!python/object/apply:os.system ['touch {marker}']",
+        f"!!python/object/apply:subprocess.call [['touch', '{marker}']]",
+        f"!!python/object/new:subprocess.Popen [['touch', '{marker}']]",
+        "!!python/name:os.system",
+        "!!python/module:os",
+    ]
+    for i, payload in enumerate(payloads):
+        spec = tmp_path / f"spec{i}.yaml"
+        spec.write_text(GOOD.read_text().replace("name: resnet50", f"name: {payload}"))
+        result = cli(["validate", str(spec)], exit_code=3)
+        assert "is not allowed" in result.stderr and "metadata.name" in result.stderr
+    assert not marker.exists()
+
+
+def test_twenty_megabyte_file(cli, tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    with big.open("w") as fh:
+        fh.write(GOOD.read_text())
+        fh.write("# " + "x" * (20 * 1024 * 1024) + "\n")
+    result = cli(["validate", str(big)], exit_code=3)
+    assert f"error: {big}: spec is 20.0 MiB, larger than the 16 MiB limit" in result.stderr
+
+
+def test_binary_file(cli, tmp_path: Path) -> None:
+    binary = tmp_path / "spec.yaml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    result = cli(["validate", str(binary)], exit_code=3)
+    assert "spec is binary" in result.stderr and str(binary) in result.stderr
+
+
+def test_non_utf8_bytes_give_the_line(cli, tmp_path: Path) -> None:
+    latin1 = tmp_path / "spec.yaml"
+    latin1.write_bytes(GOOD.read_text().replace("team: vision", "team: visi\u00f3n").encode("latin-1"))
+    result = cli(["validate", str(latin1)], exit_code=3)
+    line = next(i for i, t in enumerate(GOOD.read_text().splitlines(), 1) if "team: vision" in t)
+    assert f"{latin1}:{line}: spec is not valid UTF-8 (byte 0xf3" in result.stderr
+
+
+def test_utf8_bom_is_accepted(cli, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_bytes(b"\xef\xbb\xbf" + GOOD.read_bytes())
+    shutil.copy(GOOD.parent / "profile.yaml", tmp_path / "profile.yaml")
+    cli(["validate", str(spec)], exit_code=0)
+
+
+def test_missing_file_and_directory(cli, tmp_path: Path) -> None:
+    result = cli(["validate", str(tmp_path / "nope.yaml")], exit_code=3)
+    assert "spec not found" in result.stderr
+    result = cli(["validate", str(tmp_path)], exit_code=3)
+    assert "is a directory" in result.stderr
+
+
+def test_unreadable_file(cli, tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root can read any file")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(GOOD.read_text())
+    spec.chmod(0)
+    result = cli(["validate", str(spec)], exit_code=3)
+    assert "cannot read spec" in result.stderr
+
+
+def test_good_spec_validates(cli) -> None:
+    result = cli(["validate", str(GOOD)])
+    assert "ok (resnet50: 3 profile points, 2 accelerators)" in result.stdout
+    assert result.stderr == ""
+
+
+def test_good_spec_json_is_pure_json(cli) -> None:
+    result = cli(["validate", str(GOOD), "--json"])
+    data = json.loads(result.stdout)
+    assert data["valid"] is True and data["name"] == "resnet50" and data["measurements"] == 3
+    assert Path(data["profile"]) == (GOOD.parent / "profile.yaml").resolve()
+
+
+def test_json_flag_on_a_bad_spec_keeps_stdout_empty(cli) -> None:
+    result = cli(["validate", str(SPECS / "bad-percentile-97.yaml"), "--json"], exit_code=3)
+    assert result.stdout == ""
+    assert "slo.percentile" in result.stderr
+
+
+def test_read_spec_normalises(tmp_path: Path) -> None:
+    spec, doc = read_spec(GOOD)
+    assert spec.traffic.peak == 120
+    assert spec.placement.redundancy == "n+1"
+    assert doc.lines.line_of(("slo", "percentile")) == line_of(GOOD, "percentile: 95")
+    assert spec.kubernetes.autoscaler.type == "hpa"
+
+
+def test_autoscaler_shorthand_and_good_images() -> None:
+    base = GOOD.read_text()
+    for image in ("localhost:5000/team/model:2024.06", "nginx:1.27", "registry.example.com/a/b@sha256:" + "ab" * 32, "ghcr.io/x/y:v1.2.3-rc.1"):
+        spec = parse_spec_text(base.replace("ghcr.io/example/resnet50-server:1.4.2", image))
+        assert spec.kubernetes.image == image
+    spec = parse_spec_text(base.replace("  autoscaler:\n    type: hpa\n    hpa:\n      metric: rps\n", "  autoscaler: none\n"))
+    assert spec.kubernetes.autoscaler.type == "none"
+
+
+@pytest.mark.parametrize("name", ["percentile-97", "python-tag", "aliases", "syntax", "missing-profile"])
+def test_subprocess_no_traceback(name: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"SCALEPLAN_DEBUG", "FORCE_COLOR"}}
+    proc = subprocess.run(
+        [sys.executable, "-m", "scaleplan", "validate", f"bad-{name}.yaml"],
+        cwd=SPECS,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == ""
+    assert_clean_failure(proc.stderr)
+    assert proc.stderr.startswith(f"error: bad-{name}.yaml")
+    assert "scaleplan-was-here" not in proc.stderr  # the python-tag payload would echo this
+
+
+def test_referenced_catalogs_are_checked(cli, tmp_path: Path) -> None:
+    shutil.copy(GOOD.parent / "profile.yaml", tmp_path / "profile.yaml")
+    (tmp_path / "prices.yaml").write_text("apiVersion: scaleplan/v1\nkind: Catalog\nprovenance: {source: me}\ninstances: []\n")
+    text = GOOD.read_text().replace("placement:\n", "placement:\n  catalogs: [prices.yaml, missing.yaml, profile.yaml]\n")
+    (tmp_path / "spec.yaml").write_text(text)
+    result = cli(["validate", str(tmp_path / "spec.yaml")], exit_code=3)
+    assert "placement.catalogs[0]" not in result.stderr
+    assert "placement.catalogs[1]: catalog file 'missing.yaml' not found" in result.stderr
+    assert "placement.catalogs[2]: invalid catalog: profile.yaml:3: kind: must be 'Catalog'" in result.stderr
