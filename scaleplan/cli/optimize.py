@@ -1,0 +1,174 @@
+"""``scaleplan optimize``: spec + profile + catalogs -> the cheapest plan (plan.yaml)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from scaleplan.cli._common import (
+    emit_json,
+    handle_errors,
+    input_error,
+    quiet_fd1,
+    stderr_console,
+    stdout_console,
+)
+
+if TYPE_CHECKING:
+    from scaleplan.plan import Plan
+
+
+class SolverChoice(StrEnum):
+    highs = "highs"
+    cbc = "cbc"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("optimize")(optimize)
+
+
+def load_inputs(spec_path: str, catalogs: list[str]) -> tuple[Any, Any, Any, Any]:
+    """Read spec, its profile and the catalogs; return them with the input hashes."""
+    from scaleplan.catalog.files import load_catalog, shipped_paths
+    from scaleplan.plan import InputHashes
+    from scaleplan.profile.model import read_profile
+    from scaleplan.spec import profile_path, read_spec
+    from scaleplan.yamlio import sha256_file
+
+    spec, _ = read_spec(spec_path)
+    ppath = profile_path(spec, spec_path)
+    if not ppath.is_file():
+        raise input_error(spec_path, "model.profile", f"profile file {spec.model.profile!r} not found (looked at {ppath})", "run `scaleplan profile` first, or fix the path (relative to the spec file)")
+    profile = read_profile(ppath)
+    spec_dir = Path(spec_path).parent
+    from_spec: list[str] = []
+    for i, rel in enumerate(spec.placement.catalogs):
+        cpath = spec_dir / rel
+        if not cpath.is_file():
+            raise input_error(spec_path, f"placement.catalogs[{i}]", f"catalog file {rel!r} not found (looked at {cpath})", "fix the path (relative to the spec file)")
+        from_spec.append(str(cpath))
+    catalog = load_catalog([*from_spec, *catalogs])
+    hashes = {f"shipped/{p.name}": sha256_file(p) for p in shipped_paths()}
+    for rel, c in zip(spec.placement.catalogs, from_spec, strict=True):
+        hashes[f"spec/{rel}"] = sha256_file(c)
+    for c in catalogs:
+        hashes[str(c)] = sha256_file(c)
+    inputs = InputHashes(spec=sha256_file(spec_path), profile=sha256_file(ppath), catalogs=hashes)
+    return spec, profile, catalog, inputs
+
+
+def _stale(catalog: Any, spec: Any) -> str | None:
+    try:
+        from datetime import UTC, datetime
+
+        from scaleplan.catalog.freshness import stale_warning
+    except ImportError:  # pragma: no cover - freshness module belongs to another area
+        return None
+    msg: str | None = stale_warning(catalog, datetime.now(UTC), providers=spec.placement.providers)
+    return msg
+
+
+def optimize(
+    spec: Annotated[str, typer.Argument(help="Spec file (YAML).")],
+    catalog: Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file (repeatable); later rows override the shipped ones.")] = None,
+    out: Annotated[str | None, typer.Option("--out", help="Output folder for plan.yaml (and manifests/); default: 'out' next to the spec.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object on stdout.")] = False,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=1.0, max=86400.0, help="Seconds the solver may run in total; past it the best plan found is returned with status 'feasible'.")] = 60.0,
+    max_utilization: Annotated[float | None, typer.Option("--max-utilization", min=0.01, max=1.0, help="Run each replica at most this busy instead of the queueing model's value; 1.0 turns derating off.")] = None,
+    solver: Annotated[SolverChoice, typer.Option("--solver", help="MILP solver: highs (default) or cbc.")] = SolverChoice.highs,
+    alternatives: Annotated[bool, typer.Option("--alternatives/--no-alternatives", help="Also compute alternative plans and baselines (extra solves).")] = True,
+    manifests: Annotated[bool, typer.Option("--manifests/--no-manifests", help="Also render Kubernetes manifests into OUT/manifests/ (when the renderer is installed).")] = True,
+) -> None:
+    """Find the cheapest deployment that holds the SLO and write OUT/plan.yaml (exit 4 if none exists)."""
+    with handle_errors():
+        from scaleplan.plan import dump_plan, plan_to_dict
+        from scaleplan.solve import SolveOptions, solve
+        from scaleplan.yamlio import atomic_write
+
+        spec_obj, profile, cat, inputs = load_inputs(spec, list(catalog or []))
+        err = stderr_console()
+        stale = _stale(cat, spec_obj)
+        if stale:
+            err.print(f"warning: {stale}", markup=False, soft_wrap=True)
+        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inputs)
+        with quiet_fd1():
+            result = solve(spec_obj, profile, cat, options=opts)
+        plan = result.plan
+        out_dir = Path(out) if out is not None else Path(spec).parent / "out"
+        if out_dir.exists() and not out_dir.is_dir():
+            raise input_error(str(out_dir), "", "--out is a file, expected a folder", "pass a folder path")
+        plan_file = out_dir / "plan.yaml"
+        atomic_write(plan_file, dump_plan(plan))
+        written = [str(plan_file)]
+        if manifests:
+            mdir = _write_manifests(plan, out_dir)
+            if mdir:
+                written.append(mdir)
+        for w in plan.warnings:
+            err.print(f"warning: {w}", markup=False, soft_wrap=True)
+        if json_out:
+            doc = plan_to_dict(plan)
+            doc["solve_seconds"] = round(result.solve_seconds, 4)
+            doc["files"] = written
+            emit_json(doc)
+            return
+        _summary(plan, result.solve_seconds, written)
+
+
+def _write_manifests(plan: Plan, out_dir: Path) -> str | None:
+    import importlib.util
+
+    if importlib.util.find_spec("scaleplan.render") is None:
+        return None
+    import scaleplan.render as render_mod
+
+    fn = getattr(render_mod, "render", None)
+    if fn is None:
+        return None
+    from scaleplan.yamlio import atomic_write_tree
+
+    files = fn(plan, layout="files")
+    target = out_dir / "manifests"
+    atomic_write_tree(target, files)
+    return str(target)
+
+
+def _summary(plan: Plan, seconds: float, written: list[str]) -> None:
+    from rich.table import Table
+
+    con = stdout_console()
+    t = Table(title=f"Plan for {plan.metadata.name} ({plan.status}, gap {plan.gap or 0:.2%}, {seconds:.2f} s)")
+    for col in ("allocation", "instance", "region", "accelerator", "GPU/replica", "capacity", "replicas", "nodes", "rps/replica", "$/h"):
+        t.add_column(col, justify="right" if col in ("GPU/replica", "replicas", "nodes", "rps/replica", "$/h") else "left")
+    for a in plan.allocations:
+        reps = str(a.replicas) if len(set(a.replicas_per_window)) == 1 else f"{min(a.replicas_per_window)}-{a.replicas}"
+        nodes = str(a.nodes) if len(set(a.nodes_per_window)) == 1 else f"{min(a.nodes_per_window)}-{a.nodes}"
+        acc = a.accelerator + (" (est.)" if a.estimated else "")
+        t.add_row(a.name, a.instance_type, f"{a.provider}/{a.region}", acc, str(a.gpus_per_replica), a.capacity_type, reps, nodes, f"{a.capacity_rps_per_replica:g}", f"{a.cost_per_hour:.4f}")
+    con.print(t)
+    per_m = f"${plan.cost_per_million_requests:.4f}" if plan.cost_per_million_requests is not None else "n/a"
+    con.print(f"cost: ${plan.cost_per_hour:.4f}/h, ${plan.cost_per_month:,.2f}/month, {per_m} per million requests", markup=False)
+    for line in plan.explanation:
+        if line.startswith("Average utilization"):
+            con.print(line, markup=False)
+    if plan.binding_constraints:
+        con.print("binding constraints:", markup=False)
+        for b in plan.binding_constraints:
+            con.print(f"  - {b}", markup=False, soft_wrap=True)
+    if plan.baselines:
+        con.print("savings against naive baselines:", markup=False)
+        for bl in plan.baselines:
+            if bl.cost_per_hour is None:
+                con.print(f"  - {bl.name}: {bl.description}", markup=False, soft_wrap=True)
+            else:
+                con.print(f"  - {bl.name}: ${bl.cost_per_hour:.4f}/h, saves {bl.savings_fraction or 0:.0%} ({bl.description})", markup=False, soft_wrap=True)
+    for i, alt in enumerate(plan.alternatives):
+        label = "next best" if i == 0 else "then"
+        con.print(f"{label}: {alt.description}, {alt.extra_cost_fraction:+.0%} (${alt.cost_per_hour:.4f}/h)", markup=False)
+    for w in written:
+        con.print(f"wrote {w}", markup=False)
+    sys.stdout.flush()

@@ -1,0 +1,582 @@
+"""Orchestration: candidates -> per-window MILPs -> plan, explanations, baselines, diagnosis."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from scaleplan._version import __version__
+from scaleplan.catalog.model import Catalog
+from scaleplan.errors import InfeasibleError, InfeasibleReason
+from scaleplan.plan import (
+    HOURS_PER_MONTH,
+    Allocation,
+    Alternative,
+    Baseline,
+    Demand,
+    InputHashes,
+    OperatingPoint,
+    Plan,
+    PlanMeta,
+    plan_to_dict,
+)
+from scaleplan.profile.model import Profile
+from scaleplan.solve.candidates import CPU, Candidate, Diagnostics, build_candidates, classes_of
+from scaleplan.solve.milp import QuotaScope, SolverName, WindowProblem, WindowSolution, solve_window
+from scaleplan.spec import Spec
+from scaleplan.yamlio import dump_yaml
+
+MAX_ALTERNATIVE_SOLVES = 12
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    time_limit: float = 60.0
+    max_utilization: float | None = None  # None: from the queueing model; 1.0: no derating
+    solver: SolverName = "highs"
+    alternatives: bool = True  # alternatives and baselines (extra solves)
+    inputs: InputHashes | None = None
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    plan: Plan
+    solve_seconds: float
+    candidates: int
+    windows_solved: int
+
+
+@dataclass
+class _Outcome:
+    """A solved multi-window problem over a candidate list."""
+
+    cands: list[Candidate]
+    sols: list[WindowSolution]  # one per window
+    status: str
+    cost: float  # mean cost per hour
+    bound: float
+
+
+def demand_windows(spec: Spec) -> tuple[tuple[float, ...], float]:
+    if spec.traffic.hourly_rps is not None:
+        return tuple(spec.traffic.hourly_rps), 1.0
+    assert spec.traffic.peak_rps is not None
+    return (spec.traffic.peak_rps,), 24.0
+
+
+def _quota_scopes(spec: Spec, cands: Sequence[Candidate]) -> tuple[QuotaScope, ...]:
+    out = []
+    for q in spec.placement.quotas:
+        members = tuple(
+            i
+            for i, c in enumerate(cands)
+            if c.row.provider == q.provider
+            and (q.region is None or c.row.region == q.region)
+            and (q.family is None or fnmatch.fnmatchcase(c.row.family.lower(), q.family.lower()))
+            and c.gpus_per_node > 0
+        )
+        label = "/".join([q.provider, q.region or "*", q.family or "*"])
+        out.append(QuotaScope(label=label, limit=q.max_gpus, members=members))
+    return tuple(out)
+
+
+def _solve_all(
+    spec: Spec,
+    cands: list[Candidate],
+    rps: Sequence[float],
+    options: SolveOptions,
+    *,
+    deadline: float,
+    quotas: bool = True,
+    max_replicas: bool = True,
+    tie_break: bool = True,
+) -> _Outcome:
+    classes = classes_of(spec)
+    names = tuple(c for c, _ in classes)
+    pl = spec.placement
+    scopes = _quota_scopes(spec, cands) if quotas else ()
+    spot = pl.spot.max_fraction if any(c.capacity_type == "spot" for c in cands) else None
+    cache: dict[tuple[float, ...], WindowSolution] = {}
+    demands = [tuple(round(v * s, 9) for _, s in classes) for v in rps]
+    # busiest first: a plan for a busier window is feasible for a quieter one (every
+    # constraint is monotone in demand), so its cost is a valid cutoff for the next solve
+    cutoff: float | None = None
+    for demand in sorted(set(demands), key=lambda d: (-sum(d), d)):
+        prob = WindowProblem(
+            candidates=cands,
+            classes=names,
+            demand=demand,
+            headroom=spec.traffic.headroom,
+            redundancy=pl.redundancy,
+            spot_max_fraction=spot,
+            quotas=scopes,
+            min_replicas=pl.min_replicas,
+            max_replicas=pl.max_replicas if max_replicas else None,
+        )
+        left = max(1.0, deadline - time.perf_counter())
+        sol = solve_window(prob, solver=options.solver, time_limit=left, tie_break=tie_break, cutoff=cutoff)
+        cache[demand] = sol
+        if sol.status not in ("optimal", "feasible"):
+            break
+        cutoff = sol.cost
+    sols = [cache.get(d, WindowSolution(status="infeasible")) for d in demands]
+    statuses = {s.status for s in sols}
+    if statuses & {"infeasible", "unknown"}:
+        status = "unknown" if "unknown" in statuses and "infeasible" not in statuses else "infeasible"
+        return _Outcome(cands, sols, status, math.inf, math.inf)
+    status = "optimal" if statuses == {"optimal"} else "feasible"
+    w = len(sols)
+    cost = sum(s.cost for s in sols) / w
+    bound = sum((s.bound if s.bound is not None else 0.0) for s in sols) / w
+    return _Outcome(cands, sols, status, cost, bound)
+
+
+# ---------------------------------------------------------------------------------------------
+# infeasibility diagnosis
+
+
+def _fmt_ms(v: float) -> str:
+    return f"{v:g} ms" if v < 100 else f"{v:.0f} ms"
+
+
+def _diagnose_candidates(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
+    pl = spec.placement
+    if diag.rows_after_placement == 0:
+        bits = [f"providers {', '.join(pl.providers)}"]
+        if pl.regions:
+            bits.append(f"regions {', '.join(pl.regions)}")
+        if pl.accelerators:
+            bits.append(f"accelerators {', '.join(pl.accelerators)}")
+        if pl.exclude:
+            bits.append(f"exclude {', '.join(pl.exclude)}")
+        return [InfeasibleReason("no-candidates", f"no catalog row matches placement ({'; '.join(bits)})", "widen placement.providers, placement.regions or placement.accelerators, or add a catalog with --catalog")]
+    common = diag.placement_accelerators & diag.profile_accelerators
+    if not common:
+        prof = ", ".join(sorted(diag.profile_accelerators)) or "none"
+        allowed = ", ".join(sorted(diag.placement_accelerators))
+        return [InfeasibleReason("no-candidates", f"the profile has points for {prof}, but placement allows only instance types with {allowed}", f"profile the model on one of {allowed}, or allow {prof} in placement.accelerators")]
+    if diag.shapes_fitting == 0 and diag.memory_required is not None:
+        if diag.memory_best is not None:
+            acc, gib, g = diag.memory_best
+            have = f"the largest allowed is {acc} with {gib:g} GiB x {g} GPU(s) per replica = {gib * g:g} GiB"
+        else:
+            have = "no allowed instance type has enough memory"
+        return [InfeasibleReason("memory", f"the model needs {diag.memory_required:g} GiB per replica; {have}", "allow larger accelerators, raise placement.max_gpus_per_replica and profile a multi-GPU replica, or quantize the model", {"required_gib": diag.memory_required})]
+    reasons = []
+    pct = spec.slo.percentile
+    classes = diag.unserved_classes or tuple(diag.slo_best)
+    for cls in classes:
+        best = diag.slo_best.get(cls)
+        where = f" for class {cls}" if spec.traffic.classes else ""
+        if best is None:
+            reasons.append(InfeasibleReason("slo-unreachable", f"no profiled point serves{where} on the allowed accelerators", f"profile the model{where} on one of {', '.join(sorted(diag.placement_accelerators & diag.profile_accelerators))}"))
+            continue
+        acc, metric, val, batch = best
+        target = {"latency": spec.slo.latency_ms, "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms}[metric]
+        field = {"latency": "slo.latency_ms", "ttft": "slo.ttft_ms", "tpot": "slo.tpot_ms"}[metric]
+        name = {"latency": f"p{pct}", "ttft": f"p{pct} TTFT", "tpot": f"p{pct} TPOT"}[metric]
+        reasons.append(
+            InfeasibleReason(
+                "slo-unreachable",
+                f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: the best is {acc} at {_fmt_ms(val)} at batch {batch}",
+                f"relax {field} to at least {math.ceil(val)} ms, or profile a faster accelerator",
+                {"class": cls, "accelerator": acc, "metric": metric, "value_ms": val, "batch_size": batch},
+            )
+        )
+        if not diag.unserved_classes:
+            break
+    if not reasons:
+        reasons.append(InfeasibleReason("no-candidates", "no candidate instance type remains after the filters", "widen placement"))
+    return reasons
+
+
+def _diagnose_milp(spec: Spec, cands: list[Candidate], rps: Sequence[float], options: SolveOptions, deadline: float) -> list[InfeasibleReason]:
+    pl = spec.placement
+    peak = max(rps)
+    reasons: list[InfeasibleReason] = []
+    if pl.quotas:
+        relaxed = _solve_all(spec, cands, [peak], options, deadline=deadline, quotas=False, tie_break=False)
+        if relaxed.status in ("optimal", "feasible"):
+            sol = relaxed.sols[0]
+            for q in _quota_scopes(spec, cands):
+                used = sum(cands[k].gpus_per_node * sol.nodes[k] for k in q.members)
+                if used > q.limit:
+                    reasons.append(InfeasibleReason("quota", f"quota {q.label} is {q.limit} GPUs, the cheapest plan needs {used}", f"raise the quota {q.label} to {used} GPUs, or allow other regions or families", {"quota": q.label, "limit": q.limit, "needed": used}))
+            if reasons:
+                return reasons
+    if pl.max_replicas is not None:
+        relaxed = _solve_all(spec, cands, [peak], options, deadline=deadline, max_replicas=False, tie_break=False)
+        if relaxed.status in ("optimal", "feasible"):
+            need = sum(relaxed.sols[0].nodes[k] * cands[k].replicas_per_node for k in range(len(cands)))
+            need = min(need, sum(relaxed.sols[0].replicas))
+            return [InfeasibleReason("max-replicas", f"placement.max_replicas is {pl.max_replicas}, the cheapest plan needs {need} replicas at peak ({peak:g} rps)", f"raise placement.max_replicas to {need}, or relax the SLO or headroom", {"limit": pl.max_replicas, "needed": need})]
+    if pl.spot.allowed and not any(c.capacity_type == "on-demand" for c in cands):
+        return [InfeasibleReason("spot", f"only spot prices are known for the candidates, but spot.max_fraction is {pl.spot.max_fraction:g}", "set placement.spot.max_fraction to 1 or add on-demand prices")]
+    if pl.redundancy == "zone":
+        return [InfeasibleReason("redundancy", "no plan survives losing a zone with the allowed instance types", "set placement.redundancy to n+1, or allow instance types in regions with several zones")]
+    return [InfeasibleReason("infeasible", "no plan satisfies all placement constraints together", "relax placement.quotas, max_replicas or redundancy")]
+
+
+# ---------------------------------------------------------------------------------------------
+# plan assembly
+
+_DNS = re.compile(r"[^a-z0-9-]+")
+
+
+def _dns(s: str) -> str:
+    return _DNS.sub("-", s.lower()).strip("-")
+
+
+def _names(spec: Spec, used: list[Candidate]) -> list[str]:
+    regions = {(c.row.provider, c.row.region) for c in used}
+    base = []
+    for c in used:
+        parts = [spec.metadata.name, c.row.instance_type]
+        if len(regions) > 1:
+            parts.append(c.row.region)
+        if sum(1 for o in used if o.row.key == c.row.key and o.capacity_type == c.capacity_type) > 1:
+            parts.append(f"g{c.gpus_per_replica}" if c.gpus_per_replica else f"t{c.threads}")
+        parts.append("od" if c.capacity_type == "on-demand" else "spot")
+        base.append(_dns("-".join(parts)))
+    out = []
+    for b, c in zip(base, used, strict=True):
+        if len(b) > 63 or base.count(b) > 1:
+            h = hashlib.sha256("/".join(map(str, c.sort_key)).encode()).hexdigest()[:6]
+            b = b[:56].rstrip("-") + "-" + h
+        out.append(b)
+    return out
+
+
+def _r(v: float, nd: int = 6) -> float:
+    out = round(v, nd)
+    return 0.0 if out == 0 else out
+
+
+def _describe(o: _Outcome) -> str:
+    peak_nodes: dict[str, int] = {}
+    for k, c in enumerate(o.cands):
+        n = max((s.nodes[k] for s in o.sols), default=0)
+        if n:
+            label = c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
+            peak_nodes[label] = peak_nodes.get(label, 0) + n
+    return " + ".join(f"{n} x {t}" for t, n in sorted(peak_nodes.items(), key=lambda kv: (-kv[1], kv[0]))) or "nothing"
+
+
+def _used_types(o: _Outcome) -> set[tuple[str, str, str]]:
+    return {c.row.key for k, c in enumerate(o.cands) if any(s.nodes[k] for s in o.sols)}
+
+
+def _allocations(spec: Spec, o: _Outcome, rps: Sequence[float]) -> list[Allocation]:
+    classes = classes_of(spec)
+    W = len(rps)
+    peak_w = max(range(W), key=lambda i: (rps[i], -i))
+    used_idx = [k for k in range(len(o.cands)) if any(s.nodes[k] for s in o.sols)]
+    used = [o.cands[k] for k in used_idx]
+    names = _names(spec, used)
+    allocs = []
+    for name, k, c in zip(names, used_idx, used, strict=True):
+        nodes = tuple(s.nodes[k] for s in o.sols)
+        reps = tuple(s.replicas[k] for s in o.sols)
+        routing: dict[str, float] = {}
+        load_by_class: dict[str, float] = {}
+        for ci, (cls, share) in enumerate(classes):
+            if c.cap(cls) is None:
+                continue
+            routing[cls] = _r(o.sols[peak_w].routing[ci][k] if o.sols[peak_w].routing else 0.0, 4)
+            load_by_class[cls] = sum(rps[w] * share * (o.sols[w].routing[ci][k] if o.sols[w].routing else 0.0) for w in range(W))
+        main_cls = max(load_by_class, key=lambda cl: (round(load_by_class[cl], 9), -[x for x, _ in classes].index(cl)))
+        pt = c.point(main_cls)
+        assert pt is not None
+        op = OperatingPoint(
+            batch_size=pt.batch_size,
+            latency_ms=pt.latency,
+            throughput_rps=pt.throughput_rps,
+            max_utilization=pt.max_utilization,
+            source=pt.source,
+            service_ms=pt.service_ms,
+            request_class=main_cls if spec.traffic.classes else None,
+        )
+        allocs.append(
+            Allocation(
+                name=name,
+                provider=c.row.provider,
+                region=c.row.region,
+                instance_type=c.row.instance_type,
+                family=c.row.family,
+                accelerator=c.accelerator,
+                accelerators_per_node=c.row.accelerator_count,
+                gpus_per_replica=c.gpus_per_replica,
+                replicas_per_node=c.replicas_per_node,
+                capacity_type=c.capacity_type,
+                vcpus_per_node=c.row.vcpus,
+                memory_gib_per_node=c.row.memory_gib,
+                cpu_per_replica=c.cpu_per_replica,
+                memory_gib_per_replica=c.memory_gib_per_replica,
+                price_per_node_hour=c.price,
+                capacity_rps_per_replica=pt.capacity_rps,
+                replicas=max(reps),
+                nodes=max(nodes),
+                replicas_per_window=reps,
+                nodes_per_window=nodes,
+                routing=routing,
+                zones=tuple(c.row.zones) if spec.placement.redundancy == "zone" else (),
+                operating_point=op,
+                estimated=c.estimated,
+                cost_per_hour=_r(sum(n * c.price for n in nodes) / W),
+            )
+        )
+    return allocs
+
+
+def _load(spec: Spec, o: _Outcome, w: int, rps: Sequence[float], factor: float = 1.0) -> float:
+    """Replica-equivalents of work in window ``w`` (demand x factor, over per-replica capacity)."""
+    sol = o.sols[w]
+    if not sol.routing:
+        return 0.0
+    tot = 0.0
+    for ci, (cls, share) in enumerate(classes_of(spec)):
+        for k, c in enumerate(o.cands):
+            x = sol.routing[ci][k]
+            cap = c.cap(cls)
+            if x > 0 and cap:
+                tot += rps[w] * share * factor * x / cap
+    return tot
+
+
+def _binding(spec: Spec, o: _Outcome, rps: Sequence[float]) -> list[str]:
+    pl = spec.placement
+    out: list[str] = []
+    classes = classes_of(spec)
+    W = len(rps)
+    hour = "at hour {}" if W == 24 else "in window {}"
+    for q in _quota_scopes(spec, o.cands):
+        for w, s in enumerate(o.sols):
+            used = sum(o.cands[k].gpus_per_node * s.nodes[k] for k in q.members)
+            if used >= q.limit and q.limit > 0:
+                out.append(f"quota {q.label}: {used} of {q.limit} GPUs used {hour.format(w)}")
+                break
+    tot = [sum(s.replicas) for s in o.sols]
+    if pl.min_replicas > 0 and any(t == pl.min_replicas for t in tot):
+        ws = [w for w, t in enumerate(tot) if t == pl.min_replicas]
+        out.append(f"placement.min_replicas = {pl.min_replicas} sets the replica count in {len(ws)} of {W} window(s)")
+    if pl.max_replicas is not None and any(t >= pl.max_replicas for t in tot):
+        out.append(f"placement.max_replicas = {pl.max_replicas} is reached")
+    if any(c.capacity_type == "spot" for c in o.cands):
+        for w, s in enumerate(o.sols):
+            if not rps[w]:
+                continue
+            hit = False
+            for ci, _ in enumerate(classes):
+                od = sum(s.routing[ci][k] for k, c in enumerate(o.cands) if c.capacity_type == "on-demand") if s.routing else 1.0
+                spot_used = any(s.nodes[k] for k, c in enumerate(o.cands) if c.capacity_type == "spot")
+                if spot_used and abs(od - (1 - pl.spot.max_fraction)) < 1e-6:
+                    hit = True
+            if hit:
+                out.append(f"spot.max_fraction = {pl.spot.max_fraction:g}: on-demand replicas carry exactly {1 - pl.spot.max_fraction:.0%} of demand")
+                break
+    peak_w = max(range(W), key=lambda i: (rps[i], -i))
+    need = _load(spec, o, peak_w, rps, 1 + spec.traffic.headroom)
+    if rps[peak_w] > 0:
+        out.append(f"coverage {hour.format(peak_w)} (peak): {rps[peak_w]:g} rps + {spec.traffic.headroom:.0%} headroom needs {need:.2f} replica-equivalents; {sum(o.sols[peak_w].replicas)} replicas are provisioned")
+    if pl.redundancy == "n+1":
+        out.append("redundancy n+1: capacity after losing any one node still covers demand")
+    elif pl.redundancy == "zone":
+        out.append("redundancy zone: capacity after losing any one zone still covers demand")
+    if pl.budget_per_hour is not None and o.cost >= 0.98 * pl.budget_per_hour:
+        out.append(f"placement.budget_per_hour = {pl.budget_per_hour:g}: the plan costs {o.cost:.2f}")
+    return out
+
+
+def _utilization(spec: Spec, o: _Outcome, rps: Sequence[float]) -> float:
+    work = sum(_load(spec, o, w, rps) for w in range(len(rps)))
+    reps = sum(sum(s.replicas) for s in o.sols)
+    return work / reps if reps else 0.0
+
+
+def _restricted(cands: list[Candidate], keep: Callable[[Candidate], bool]) -> list[Candidate]:
+    return [c for c in cands if keep(c)]
+
+
+def _alternatives(spec: Spec, cands: list[Candidate], rps: Sequence[float], options: SolveOptions, best: _Outcome, deadline: float) -> tuple[list[Alternative], list[_Outcome]]:
+    """Best single-instance-type plans, by a lower bound then exact solves."""
+    classes = classes_of(spec)
+    h = spec.traffic.headroom
+    groups: dict[tuple[str, str, str], list[Candidate]] = {}
+    for c in cands:
+        groups.setdefault(c.row.key, []).append(c)
+    lbs = []
+    for key, gs in groups.items():
+        lb = 0.0
+        ok = True
+        for v in rps:
+            for cls, share in classes:
+                per = [k.price / (k.replicas_per_node * cap) for k in gs if (cap := k.cap(cls))]
+                if not per:
+                    ok = False
+                    break
+                lb += v * share * (1 + h) * min(per)
+            if not ok:
+                break
+        if ok:
+            lbs.append((lb / len(rps), key))
+    lbs.sort()
+    found: list[_Outcome] = []
+    for solves, (lb, key) in enumerate(lbs):
+        if solves >= MAX_ALTERNATIVE_SOLVES:
+            break
+        if len(found) >= 4 and lb >= sorted(o.cost for o in found)[3]:
+            break
+        if time.perf_counter() > deadline:
+            break
+        o = _solve_all(spec, groups[key], rps, options, deadline=deadline, tie_break=False)
+        if o.status in ("optimal", "feasible"):
+            found.append(o)
+    found.sort(key=lambda o: (round(o.cost, 9), _describe(o)))
+    mine = _describe(best)
+    alts: list[Alternative] = []
+    for o in found:
+        if _describe(o) == mine or len(alts) >= 3:
+            continue
+        extra = (o.cost - best.cost) / best.cost if best.cost > 0 else 0.0
+        alts.append(Alternative(description=_describe(o), cost_per_hour=_r(o.cost), extra_cost_fraction=_r(extra, 4)))
+    return alts, found
+
+
+def _baselines(spec: Spec, cands: list[Candidate], rps: Sequence[float], options: SolveOptions, best: _Outcome, singles: list[_Outcome], deadline: float) -> list[Baseline]:
+    out = []
+
+    def mk(name: str, desc: str, o: _Outcome | None) -> Baseline:
+        if o is None or o.status not in ("optimal", "feasible"):
+            return Baseline(name=name, description=desc + " (infeasible)", cost_per_hour=None)
+        sav = (o.cost - best.cost) / o.cost if o.cost > 0 else 0.0
+        return Baseline(name=name, description=f"{desc}: {_describe(o)}", cost_per_hour=_r(o.cost), savings_fraction=_r(sav, 4))
+
+    single = singles[0] if singles else None
+    out.append(mk("cheapest-single-type", "cheapest single instance type that meets the SLO", single))
+    gpu = [c for c in cands if c.accelerator != CPU]
+    main_cls = classes_of(spec)[0][0]
+    if gpu:
+        def speed(c: Candidate) -> float:
+            cap = c.cap(main_cls)
+            return (cap or 0.0) / max(1, c.gpus_per_replica)
+        fastest = sorted(gpu, key=lambda c: (-speed(c), c.accelerator))[0].accelerator
+        o = _solve_all(spec, _restricted(cands, lambda c: c.accelerator == fastest), rps, options, deadline=deadline, tie_break=False) if time.perf_counter() < deadline else None
+        out.append(mk("fastest-accelerator", f"only the fastest accelerator ({fastest})", o))
+    if spec.placement.spot.allowed:
+        od = _restricted(cands, lambda c: c.capacity_type == "on-demand")
+        o = _solve_all(spec, od, rps, options, deadline=deadline, tie_break=False) if od and time.perf_counter() < deadline else None
+        out.append(mk("all-on-demand", "all on-demand (no spot)", o))
+    else:
+        out.append(mk("all-on-demand", "all on-demand (no spot)", best))
+    return out
+
+
+def _explain(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Sequence[float], baselines: Sequence[Baseline], alts: Sequence[Alternative]) -> list[str]:
+    pct = spec.slo.percentile
+    W = len(rps)
+    peak_w = max(range(W), key=lambda i: (rps[i], -i))
+    lines = []
+    lines.append(f"The cheapest plan that holds p{pct} <= {spec.slo.latency_ms:g} ms costs ${o.cost:.2f}/h (${o.cost * HOURS_PER_MONTH:,.0f}/month): {_describe(o)} at peak.")
+    when = f"at hour {peak_w}" if W == 24 else "flat over the day"
+    lines.append(f"Demand peaks at {rps[peak_w]:g} rps {when}; the plan sizes for {spec.traffic.headroom:.0%} headroom on top.")
+    for a in plan_allocs:
+        op = a.operating_point
+        lat = op.latency_ms.model_dump()[f"p{pct}"]
+        derate = f"the queueing model keeps each replica at <= {op.max_utilization:.0%} utilization under Poisson arrivals" if op.max_utilization < 1 else "no queueing derating"
+        shape = f"{a.gpus_per_replica} x {a.accelerator} per replica" if a.gpus_per_replica else f"CPU only, {a.cpu_per_replica:g} vCPU per replica"
+        lines.append(f"{a.name}: {a.instance_type} ({shape}, {a.replicas_per_node} replica(s) per node, {a.capacity_type}) runs batch {op.batch_size} at p{pct} {lat:g} ms; {derate}, so one replica serves {a.capacity_rps_per_replica:g} rps.")
+        if a.estimated:
+            lines.append(f"{a.name}: capacity rests on {op.source} (not measured) profile points for {a.accelerator}; measure before committing.")
+    pl = spec.placement
+    if pl.redundancy == "n+1":
+        lines.append("Redundancy n+1: after losing any one node the remaining replicas still carry the demand.")
+    elif pl.redundancy == "zone":
+        lines.append("Redundancy zone: nodes are spread so that losing any one zone (3 per region unless the catalog lists them) leaves enough capacity; spread replicas with topology spread constraints.")
+    if pl.spot.allowed:
+        lines.append(f"Spot: on-demand replicas alone serve at least {1 - pl.spot.max_fraction:.0%} of each class's demand.")
+    for b in baselines:
+        if b.cost_per_hour is not None and b.savings_fraction is not None and b.savings_fraction > 0.0005:
+            lines.append(f"Saves {b.savings_fraction:.0%} against {b.description} (${b.cost_per_hour:.2f}/h).")
+    if alts:
+        a0 = alts[0]
+        lines.append(f"Next best: {a0.description}, {a0.extra_cost_fraction:+.0%}.")
+    return lines
+
+
+def _hash_plan(plan: Plan) -> Plan:
+    d = plan_to_dict(plan)
+    d["metadata"].pop("plan_hash", None)
+    h = hashlib.sha256(dump_yaml(d).encode("utf-8")).hexdigest()
+    return plan.model_copy(update={"metadata": plan.metadata.model_copy(update={"plan_hash": h})})
+
+
+def solve(spec: Spec, profile: Profile, catalog: Catalog, *, options: SolveOptions | None = None) -> SolveResult:
+    """The cheapest plan that holds the spec's SLO; raises InfeasibleError with reasons."""
+    rps, window_hours = demand_windows(spec)
+    return solve_demand(spec, profile, catalog, rps, window_hours, options=options or SolveOptions())
+
+
+def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[float], window_hours: float, *, options: SolveOptions) -> SolveResult:
+    """Like :func:`solve` with an explicit demand curve (any number of windows)."""
+    t0 = time.perf_counter()
+    deadline = t0 + options.time_limit
+    cands, diag = build_candidates(spec, profile, catalog, max_util=options.max_utilization)
+    if not cands or diag.unserved_classes:
+        raise InfeasibleError(_diagnose_candidates(spec, diag))
+    best = _solve_all(spec, cands, rps, options, deadline=deadline)
+    if best.status == "unknown":
+        raise InfeasibleError([InfeasibleReason("time-limit", f"no plan was found within the time limit of {options.time_limit:g} s", "raise --time-limit")])
+    if best.status == "infeasible":
+        raise InfeasibleError(_diagnose_milp(spec, cands, rps, options, deadline + options.time_limit))
+    budget = spec.placement.budget_per_hour
+    if budget is not None and best.cost > budget + 1e-9:
+        raise InfeasibleError([InfeasibleReason("budget", f"placement.budget_per_hour is {budget:.2f}, the cheapest plan costs {best.cost:.2f} ({_describe(best)})", f"raise placement.budget_per_hour to {math.ceil(best.cost * 100) / 100:.2f}, or relax the SLO, headroom or redundancy", {"budget": budget, "cost": best.cost})])
+    solve_seconds = time.perf_counter() - t0
+    allocs = _allocations(spec, best, rps)
+    alts: list[Alternative] = []
+    baselines: list[Baseline] = []
+    if options.alternatives:
+        alt_deadline = time.perf_counter() + max(5.0, options.time_limit)
+        alts, singles = _alternatives(spec, cands, rps, options, best, alt_deadline)
+        baselines = _baselines(spec, cands, rps, options, best, singles, alt_deadline)
+    classes = classes_of(spec)
+    mean_rps = sum(rps) / len(rps)
+    cost = _r(best.cost)
+    gap = 0.0 if best.status == "optimal" else (_r(max(0.0, (best.cost - best.bound) / best.cost), 6) if best.cost > 0 else 0.0)
+    warnings = sorted(set(diag.warnings))
+    est = sorted({a.accelerator for a in allocs if a.estimated})
+    if est:
+        warnings.append(f"capacity on {', '.join(est)} rests on estimated or scaled profile points, not measurements")
+    if best.status != "optimal":
+        warnings.append(f"stopped by the time limit: the plan is feasible, within {gap:.2%} of optimal")
+    util = _utilization(spec, best, rps)
+    explanation = _explain(spec, allocs, best, rps, baselines, alts)
+    explanation.append(f"Average utilization of the provisioned capacity over the day: {util:.0%}.")
+    meta = PlanMeta(name=spec.metadata.name, scaleplan_version=__version__, plan_hash="", inputs=options.inputs or InputHashes(spec="", profile=""))
+    plan = Plan(
+        metadata=meta,
+        status="optimal" if best.status == "optimal" else "feasible",
+        solver=options.solver,
+        gap=gap,
+        cost_per_hour=cost,
+        cost_per_month=_r(cost * HOURS_PER_MONTH, 2),
+        cost_per_million_requests=_r(best.cost / (mean_rps * 3600) * 1e6, 4) if mean_rps > 0 else None,
+        demand=Demand(windows=len(rps), window_hours=window_hours, rps=tuple(rps), headroom=spec.traffic.headroom, classes=dict(classes) if spec.traffic.classes else {}),
+        allocations=tuple(allocs),
+        binding_constraints=tuple(_binding(spec, best, rps)),
+        alternatives=tuple(alts),
+        baselines=tuple(baselines),
+        warnings=tuple(warnings),
+        explanation=tuple(explanation),
+        spec=spec,
+    )
+    return SolveResult(plan=_hash_plan(plan), solve_seconds=solve_seconds, candidates=len(cands), windows_solved=len({tuple(x for x in [v]) for v in rps}))
+
+
+def with_options(options: SolveOptions, **kw: object) -> SolveOptions:
+    return replace(options, **kw)  # type: ignore[arg-type]

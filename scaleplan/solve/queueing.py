@@ -1,0 +1,76 @@
+"""Queueing derating: how busy a replica may run so that the SLO percentile still holds.
+
+A profiled point says: at batch size ``b`` a replica serves ``T`` requests/s and a request
+takes ``L`` ms at the SLO percentile when the replica is kept saturated. Real arrivals are
+random (Poisson), so requests also *wait* for a free batch slot. We model a replica as an
+**M/D/c queue with c = b slots**, each slot serving one request in ``S = b / T`` seconds
+(continuous batching behaves like b parallel servers). The waiting-time tail comes from the
+M/M/c (Erlang C) tail scaled by the Allen-Cunneen factor (1 + cs²) / 2 with cs² = 0 for
+deterministic service:
+
+    P(W > t) ≈ C(c, a) · exp(-t / θ),   θ = (1 + cs²) / 2 · S / (c · (1 - ρ))
+
+with a = ρ·c the offered load in slots and C(c, a) the Erlang C probability of waiting. The
+p-th percentile of the wait is ``w_p = θ · ln(C / (1 - p))`` when C > 1 - p, else 0. The
+largest utilisation ρ with ``L_p + w_p(ρ) <= SLO`` is the replica's ``max_utilization``
+(capped at :data:`MAX_MODEL_UTILIZATION`); capacity = T · ρ.
+
+Limits: the approximation is good for moderate-to-high load and conservative at low load
+(measured latency at saturation is used even when batches run partly empty). Bursty
+(non-Poisson) traffic needs a lower ``--max-utilization``. Points measured under an
+open-loop load (``offered_rps`` set, as in endpoint sweeps and Mélange/AIBrix tables)
+already include queueing and are not derated.
+"""
+
+from __future__ import annotations
+
+import math
+
+MAX_MODEL_UTILIZATION = 0.95
+CS2 = 0.0  # squared coefficient of variation of the service time (deterministic batches)
+
+
+def erlang_c(c: int, a: float) -> float:
+    """Probability that an arrival waits in an M/M/c queue with offered load ``a`` (< c)."""
+    if a <= 0:
+        return 0.0
+    if a >= c:
+        return 1.0
+    # Erlang B by the stable recursion, then C from B.
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    rho = a / c
+    return b / (1.0 - rho + rho * b)
+
+
+def wait_percentile_ms(rho: float, slots: int, slot_service_s: float, percentile: int) -> float:
+    """Approximate p-th percentile of the queueing wait (ms) at utilisation ``rho``."""
+    if rho <= 0:
+        return 0.0
+    if rho >= 1:
+        return math.inf
+    c = max(1, slots)
+    pc = erlang_c(c, rho * c)
+    tail = 1.0 - percentile / 100.0
+    if pc <= tail:
+        return 0.0
+    theta = (1.0 + CS2) / 2.0 * slot_service_s / (c * (1.0 - rho))
+    return 1000.0 * theta * math.log(pc / tail)
+
+
+def max_utilization(budget_ms: float, slots: int, throughput_rps: float, percentile: int) -> float:
+    """Largest utilisation (floored to 1e-4) whose percentile wait fits ``budget_ms``; 0 if none."""
+    if budget_ms < 0 or throughput_rps <= 0:
+        return 0.0
+    slot_s = max(1, slots) / throughput_rps
+    if wait_percentile_ms(MAX_MODEL_UTILIZATION, slots, slot_s, percentile) <= budget_ms:
+        return MAX_MODEL_UTILIZATION
+    lo, hi = 0.0, MAX_MODEL_UTILIZATION
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if wait_percentile_ms(mid, slots, slot_s, percentile) <= budget_ms:
+            lo = mid
+        else:
+            hi = mid
+    return math.floor(lo * 10_000) / 10_000

@@ -1,0 +1,54 @@
+"""Helpers for the optimizer tests: small in-memory specs, profiles, catalogs and candidates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scaleplan.catalog.files import load_accelerators
+from scaleplan.catalog.model import Catalog, InstanceRow
+from scaleplan.profile.model import Percentiles, Profile
+from scaleplan.solve.candidates import Candidate, OpPoint
+from scaleplan.spec import Spec
+
+LAT = Percentiles(p50=10, p90=10, p95=10, p99=10)
+
+
+def spec(**over: Any) -> Spec:
+    data: dict[str, Any] = {
+        "apiVersion": "scaleplan/v1",
+        "kind": "InferenceService",
+        "metadata": {"name": "svc"},
+        "model": {"profile": "profile.yaml"},
+        "traffic": {"peak_rps": 100, "headroom": 0.0},
+        "slo": {"latency_ms": 50, "percentile": 95},
+        "placement": {"providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 0},
+        "kubernetes": {"image": "example.com/svc:1.0"},
+    }
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(data.get(k), dict):
+            data[k] = {**data[k], **v}
+        else:
+            data[k] = v
+    return Spec.model_validate(data)
+
+
+def point(acc: str, batch: int, p95: float, rps: float, **kw: Any) -> dict[str, Any]:
+    return {"device": "cuda:0", "accelerator": acc, "batch_size": batch, "latency_ms": {"p50": p95 * 0.8, "p90": p95 * 0.95, "p95": p95, "p99": p95 * 1.2}, "throughput_rps": rps, **kw}
+
+
+def profile(*points: dict[str, Any]) -> Profile:
+    return Profile.model_validate({"metadata": {"model": "m"}, "measurements": list(points)})
+
+
+def row(itype: str, acc: str | None, count: int, price: float, *, spot: float | None = None, family: str | None = None, region: str = "us-east-1", vcpus: int = 8, mem: float = 32.0, zones: tuple[str, ...] = ()) -> InstanceRow:
+    return InstanceRow(provider="aws", region=region, instance_type=itype, family=family or itype.split(".")[0], accelerator=acc, accelerator_count=count, vcpus=vcpus, memory_gib=mem, price_ondemand=price, price_spot=spot, zones=zones, fetched_at="2026-11-29")
+
+
+def catalog(*rows: InstanceRow) -> Catalog:
+    return Catalog(accelerators=load_accelerators(), rows=tuple(rows))
+
+
+def candidate(name: str, price: float, cap: float, *, rpn: int = 1, spot: bool = False, zones: int = 3, cls: str = "default") -> Candidate:
+    r = row(f"{name}.x", "L4", rpn, price)
+    op = OpPoint(batch_size=1, latency=LAT, throughput_rps=cap, max_utilization=1.0, capacity_rps=cap, source="measured", service_ms=10.0, request_class=None, estimated=False, latency_at_slo=10.0)
+    return Candidate(row=r, capacity_type="spot" if spot else "on-demand", price=price, accelerator="L4", gpus_per_replica=1, threads=0, replicas_per_node=rpn, cpu_per_replica=1.0, memory_gib_per_replica=1.0, points=((cls, op),), zones=zones)

@@ -1,0 +1,90 @@
+"""`scaleplan import melange`: Mélange configs and AIBrix profiles become the same problem."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scaleplan.catalog.files import load_catalog
+from scaleplan.importers.melange import import_files
+from scaleplan.profile.model import read_profile
+from scaleplan.spec import read_spec
+
+DATA = Path(__file__).resolve().parent / "data" / "melange"
+README_COST = 6.70  # melange-release README.md @ d46ab43: {"A10G": 3, "A100-80GB": 1, "cost": 6.7}
+
+
+def _optimize(cli, out: Path) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    res = cli(["optimize", str(out / "spec.yaml"), "--out", str(out / "plan"), "--json", "--no-manifests"])
+    return json.loads(res.stdout)  # type: ignore[no-any-return]
+
+
+def test_readme_example_costs_no_more_than_melange(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli(["import", "melange", str(DATA / "example.json"), "--out", str(tmp_path)])
+    spec, _ = read_spec(tmp_path / "spec.yaml")
+    assert spec.traffic.headroom == 0 and spec.placement.redundancy == "none" and spec.placement.min_replicas == 0
+    assert [c.share for c in spec.traffic.classes] == pytest.approx([0.2, 0.1, 0.5, 0.2])
+    doc = _optimize(cli, tmp_path)
+    assert doc["status"] == "optimal"
+    assert doc["cost_per_hour"] <= README_COST + 1e-9
+    # continuous routing: 1 x A100-80GB + 1 x A10G serves it exactly (hand-checked), $4.68/h
+    assert doc["cost_per_hour"] == pytest.approx(4.68)
+    assert all(a["operating_point"]["max_utilization"] == 1.0 for a in doc["allocations"])
+
+
+def test_main_py_example(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli(["import", "melange", str(DATA / "melange_mainpy_ad10bce.json"), "--out", str(tmp_path)])
+    doc = _optimize(cli, tmp_path)
+    assert doc["status"] == "optimal" and doc["cost_per_hour"] > 0
+
+
+def test_aibrix_axes_are_transposed(tmp_path: Path) -> None:
+    a100 = json.loads((DATA / "simulator-llama2-7b-a100.json").read_text())
+    res = import_files([str(DATA / "simulator-llama2-7b-a100.json")], load_catalog(), rate=10)
+    outs, ins = a100["indexes"]
+    prof = res.profile
+    # tputs[r][c] is output length outs[r], input length ins[c]
+    want = a100["tputs"][1][3]
+    got = [m.throughput_rps for m in prof.measurements if m.request_class == f"in{ins[3]}-out{outs[1]}"]
+    assert got == [pytest.approx(want)]
+    assert res.spec.slo.percentile == 99 and res.spec.slo.latency_ms == 5000
+    assert len(res.spec.traffic.classes) == len(outs) * len(ins)
+
+
+def test_aibrix_two_gpus_solve(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a = tmp_path / "a100.json"
+    b = tmp_path / "a40.json"
+    shutil.copy(DATA / "simulator-llama2-7b-a100_obsoleted_v1.json", a)
+    shutil.copy(DATA / "simulator-llama2-7b-a40.json", b)
+    out = tmp_path / "out"
+    cli(["import", "melange", str(a), str(b), "--rate", "30", "--out", str(out)])
+    prof = read_profile(out / "profile.yaml")
+    assert {m.accelerator for m in prof.measurements} >= {"A100"}
+    doc = _optimize(cli, out)
+    assert doc["status"] == "optimal"
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("{not json", "invalid JSON"),
+        ("[1, 2]", "not an AIBrix profile"),
+        ('{"gpu_info": {}, "workload_distribution": [[1]], "total_request_rate": 1}', "gpu_info: must be a non-empty mapping"),
+        ('{"gpu_info": {"A10G": {"cost": 1, "tputs": [[1, 2]]}}, "workload_distribution": [[1]], "total_request_rate": 1}', "the workload distribution is 1x1"),
+        ('{"gpu_info": {"A10G": {"cost": -1, "tputs": [[1]]}}, "workload_distribution": [[1]], "total_request_rate": 1}', "must be a price"),
+        ('{"gpu_info": {"A10G": {"cost": 1, "tputs": [[1]]}}, "workload_distribution": [[1]], "total_request_rate": 0}', "total_request_rate"),
+    ],
+)
+def test_bad_files_exit_3(cli, tmp_path: Path, content: str, needle: str) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.json"
+    f.write_text(content)
+    res = cli(["import", "melange", str(f), "--out", str(tmp_path / "o")], exit_code=3)
+    assert needle in res.stderr
+
+
+def test_aibrix_needs_rate(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    res = cli(["import", "melange", str(DATA / "simulator-llama2-7b-a40.json"), "--out", str(tmp_path)], exit_code=3)
+    assert "--rate" in res.stderr

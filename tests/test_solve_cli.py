@@ -1,0 +1,98 @@
+"""`scaleplan optimize`: JSON output, files written, bad input of every kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EMB = ROOT / "examples" / "embedding-cpu-gpu"
+
+
+def test_json_is_pure_and_has_contract_keys(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    res = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path), "--json", "--no-alternatives", "--no-manifests"])
+    doc = json.loads(res.stdout)
+    for key in ("status", "cost_per_hour", "allocations", "gap", "solve_seconds"):
+        assert key in doc
+    assert doc["status"] == "optimal" and doc["gap"] == 0.0
+    for a in doc["allocations"]:
+        for key in ("provider", "region", "instance_type", "accelerator", "gpus_per_replica", "capacity_type", "replicas", "nodes", "capacity_rps_per_replica"):
+            assert key in a
+    assert (tmp_path / "plan.yaml").is_file()
+    assert "solve_seconds" not in (tmp_path / "plan.yaml").read_text()
+
+
+def test_human_summary(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    res = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path), "--no-manifests"])
+    out = res.stdout
+    assert "/month" in out and "per million requests" in out
+    assert "binding constraints:" in out and "savings against naive baselines:" in out
+    assert "next best:" in out and "cheapest-single-type" in out
+    assert "wrote" in out
+
+
+def test_manifests_written_when_renderer_exists(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("scaleplan.render.build")
+    cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path), "--no-alternatives"])
+    assert (tmp_path / "manifests" / "kustomization.yaml").is_file()
+
+
+def test_cbc_solver_flag(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    res = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path), "--json", "--solver", "cbc", "--no-alternatives", "--no-manifests"])
+    doc = json.loads(res.stdout)
+    assert doc["solver"] == "cbc" and doc["status"] == "optimal"
+
+
+def test_max_utilization_one_disables_derating(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    res = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path), "--json", "--max-utilization", "1.0", "--no-alternatives", "--no-manifests"])
+    doc = json.loads(res.stdout)
+    assert all(a["operating_point"]["max_utilization"] == 1.0 for a in doc["allocations"])
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["optimize", "/nonexistent/spec.yaml"], "spec not found"),
+        (["optimize", str(EMB / "spec.yaml"), "--catalog", "/nonexistent/cat.yaml"], "catalog not found"),
+        (["optimize", str(EMB / "profile.yaml")], "spec.yaml" if False else "profile.yaml"),
+    ],
+)
+def test_bad_inputs_exit_3(cli, tmp_path: Path, args: list[str], needle: str) -> None:  # type: ignore[no-untyped-def]
+    res = cli([*args, "--out", str(tmp_path)], exit_code=3)
+    assert needle in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_missing_profile_names_the_field(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    spec = (EMB / "spec.yaml").read_text().replace("profile: profile.yaml", "profile: nothere.yaml")
+    (tmp_path / "spec.yaml").write_text(spec)
+    res = cli(["optimize", str(tmp_path / "spec.yaml")], exit_code=3)
+    assert "model.profile" in res.stderr and "nothere.yaml" in res.stderr
+
+
+def test_bad_catalog_content_exit_3(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "cat.yaml").write_text("apiVersion: scaleplan/v1\nkind: Catalog\nprovenance: {source: x}\ninstances:\n- {provider: aws, region: us-east-1, instance_type: z, family: z, accelerator: NOPE, accelerator_count: 1, vcpus: 4, memory_gib: 16, price_ondemand: 1}\n")
+    res = cli(["optimize", str(EMB / "spec.yaml"), "--catalog", str(tmp_path / "cat.yaml"), "--out", str(tmp_path / "o")], exit_code=3)
+    assert "unknown accelerator 'NOPE'" in res.stderr
+
+
+def test_out_is_a_file_exit_3(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "file"
+    f.write_text("x")
+    res = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(f), "--no-alternatives", "--no-manifests"], exit_code=3)
+    assert "--out is a file" in res.stderr
+
+
+def test_bad_flag_values_exit_2(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli(["optimize", str(EMB / "spec.yaml"), "--max-utilization", "1.5"], exit_code=2)
+    cli(["optimize", str(EMB / "spec.yaml"), "--solver", "gurobi"], exit_code=2)
+    cli(["optimize", str(EMB / "spec.yaml"), "--time-limit", "0"], exit_code=2)
+
+
+def test_user_catalog_overrides_prices(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "cat.yaml").write_text("apiVersion: scaleplan/v1\nkind: Catalog\nprovenance: {source: negotiated}\nprice_multiplier: 0.5\ninstances: []\n")
+    res = cli(["optimize", str(EMB / "spec.yaml"), "--catalog", str(tmp_path / "cat.yaml"), "--out", str(tmp_path / "o"), "--json", "--no-alternatives", "--no-manifests"])
+    doc = json.loads(res.stdout)
+    assert str(tmp_path / "cat.yaml") in doc["metadata"]["inputs"]["catalogs"]

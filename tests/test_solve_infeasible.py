@@ -1,0 +1,99 @@
+"""Every infeasibility reason, with the explanation in the spec's terms and the smallest fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from solve_helpers import catalog, point, profile, row, spec
+
+from scaleplan.errors import InfeasibleError
+from scaleplan.solve import SolveOptions, solve
+
+FAST = SolveOptions(alternatives=False, max_utilization=1.0)
+CAT = catalog(row("g6.xlarge", "L4", 1, 0.8), row("g6.12xlarge", "L4", 4, 4.6), row("g5.xlarge", "A10G", 1, 1.0))
+
+
+def reasons(sp: object, prof: object, cat: object = CAT) -> InfeasibleError:
+    with pytest.raises(InfeasibleError) as ei:
+        solve(sp, prof, cat, options=FAST)  # type: ignore[arg-type]
+    return ei.value
+
+
+def test_slo_unreachable_names_the_best_point() -> None:
+    prof = profile(point("L4", 1, 34, 30), point("L4", 8, 60, 100), point("A10G", 4, 41, 50))
+    err = reasons(spec(slo={"latency_ms": 20}), prof)
+    assert err.reasons[0].code == "slo-unreachable"
+    assert "no accelerator meets p95 <= 20 ms: the best is L4 at 34 ms at batch 1" in str(err)
+    assert "relax slo.latency_ms to at least 34 ms" in err.hint
+
+
+def test_slo_unreachable_ttft() -> None:
+    t = {"p50": 900, "p90": 900, "p95": 900, "p99": 900}
+    prof = profile(point("L4", 1, 100, 3, ttft_ms=t))
+    err = reasons(spec(slo={"latency_ms": 1000, "ttft_ms": 500}), prof)
+    assert "p95 TTFT <= 500 ms: the best is L4 at 900 ms at batch 1" in str(err)
+
+
+def test_one_class_unservable() -> None:
+    prof = profile(point("L4", 1, 30, 30, request_class="short"), point("L4", 1, 90, 3, request_class="long"))
+    sp = spec(traffic={"peak_rps": 10, "classes": [{"name": "short", "share": 0.5}, {"name": "long", "share": 0.5}]})
+    err = reasons(sp, prof)
+    assert "for class long" in str(err) and "the best is L4 at 90 ms" in str(err)
+
+
+def test_quota_reason_with_numbers() -> None:
+    sp = spec(traffic={"peak_rps": 1200}, placement={"accelerators": ["L4"], "quotas": [{"provider": "aws", "region": "us-east-1", "family": "g6", "max_gpus": 32}]})
+    err = reasons(sp, profile(point("L4", 4, 40, 30)))
+    assert err.reasons[0].code == "quota"
+    assert "quota aws/us-east-1/g6 is 32 GPUs, the cheapest plan needs 40" in str(err)
+    assert "raise the quota aws/us-east-1/g6 to 40 GPUs" in err.hint
+
+
+def test_budget_reason() -> None:
+    err = reasons(spec(placement={"budget_per_hour": 2.0}), profile(point("L4", 4, 40, 30)))
+    assert err.reasons[0].code == "budget"
+    assert "placement.budget_per_hour is 2.00, the cheapest plan costs 3.20" in str(err)
+    assert "raise placement.budget_per_hour to 3.20" in err.hint
+
+
+def test_memory_reason() -> None:
+    sp = spec(model={"profile": "p", "memory_gib": 200}, placement={"max_gpus_per_replica": 2})
+    err = reasons(sp, profile(point("L4", 1, 40, 30), point("A10G", 1, 40, 30)))
+    assert err.reasons[0].code == "memory"
+    assert "the model needs 200 GiB per replica; the largest allowed is" in str(err)
+    assert "max_gpus_per_replica" in err.hint
+
+
+def test_no_catalog_rows_after_placement() -> None:
+    err = reasons(spec(placement={"regions": ["mars-1"]}), profile(point("L4", 1, 40, 30)))
+    assert err.reasons[0].code == "no-candidates"
+    assert "no catalog row matches placement" in str(err) and "mars-1" in str(err)
+
+
+def test_profile_accelerators_not_allowed() -> None:
+    err = reasons(spec(placement={"accelerators": ["A10G"]}), profile(point("L4", 1, 40, 30)))
+    assert err.reasons[0].code == "no-candidates"
+    assert "the profile has points for L4, but placement allows only instance types with A10G" in str(err)
+
+
+def test_max_replicas_reason() -> None:
+    err = reasons(spec(placement={"max_replicas": 2, "accelerators": ["L4"], "exclude": ["g6.12xlarge"]}), profile(point("L4", 4, 40, 30)))
+    assert err.reasons[0].code == "max-replicas"
+    assert "placement.max_replicas is 2, the cheapest plan needs 4 replicas" in str(err)
+
+
+def test_unknown_accelerator_in_allow_list_is_a_spec_error() -> None:
+    from scaleplan.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"placement.accelerators\[0\]: unknown accelerator 'Z9000'"):
+        solve(spec(placement={"accelerators": ["Z9000"]}), profile(point("L4", 1, 40, 30)), CAT, options=FAST)
+
+
+def test_cli_exit_4_with_reason(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "profile.yaml").write_text("apiVersion: scaleplan/v1\nkind: Profile\nmetadata: {model: m}\nmeasurements:\n- {device: cuda:0, accelerator: L4, batch_size: 1, latency_ms: {p50: 30, p90: 32, p95: 34, p99: 40}, throughput_rps: 30}\n")
+    (tmp_path / "spec.yaml").write_text("apiVersion: scaleplan/v1\nkind: InferenceService\nmetadata: {name: s}\nmodel: {profile: profile.yaml}\ntraffic: {peak_rps: 10}\nslo: {latency_ms: 20}\nplacement: {providers: [aws], regions: [us-east-1]}\nkubernetes: {image: 'example.com/s:1'}\n")
+    res = cli(["optimize", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "out")], exit_code=4)
+    assert "the best is L4 at 34 ms at batch 1" in res.stderr
+    assert "hint: relax slo.latency_ms" in res.stderr
+    assert not (tmp_path / "out" / "plan.yaml").exists()
