@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scaleplan.catalog.model import AcceleratorFile, CatalogFile  # noqa: E402
-from scaleplan.yamlio import atomic_write, dump_yaml  # noqa: E402
+from scaleplan.catalog.model import AcceleratorFile, CatalogFile
+from scaleplan.yamlio import atomic_write, dump_yaml
 
 COMMITS = {
     "aws": {"skypilot-org/skypilot-catalog catalogs/v9/aws/vms.csv": "2c3d7ea7d76bf84cf80d382e946c1609571485fd"},
