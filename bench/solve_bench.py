@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import time
 
@@ -34,12 +35,12 @@ def synthetic_profile(cat: Catalog) -> Profile:
     return Profile.model_validate({"metadata": {"model": "bench"}, "measurements": ms})
 
 
-def spec() -> Spec:
+def spec(redundancy: str = "n+1") -> Spec:
     return Spec.model_validate({
         "apiVersion": "scaleplan/v1", "kind": "InferenceService", "metadata": {"name": "bench"}, "model": {"profile": "p"},
         "traffic": {"peak_rps": 500, "headroom": 0.2, "classes": [{"name": c, "share": s} for c, s, _ in CLASSES]},
         "slo": {"latency_ms": 2000, "percentile": 95},
-        "placement": {"providers": ["aws", "gcp", "azure"], "redundancy": "n+1", "spot": {"allowed": True, "max_fraction": 0.5}, "min_replicas": 2},
+        "placement": {"providers": ["aws", "gcp", "azure"], "redundancy": redundancy, "spot": {"allowed": True, "max_fraction": 0.5}, "min_replicas": 2},
         "kubernetes": {"image": "example.com/bench:1"},
     })
 
@@ -56,16 +57,16 @@ def times4(cat: Catalog) -> Catalog:
     return Catalog(accelerators=cat.accelerators, rows=tuple(rows))
 
 
-def run(cat: Catalog, windows: int, repeat: int) -> tuple[float, str, int, float]:
-    sp, prof = spec(), synthetic_profile(cat)
+def run(cat: Catalog, windows: int, repeat: int, redundancy: str = "n+1") -> tuple[float, str, int, float, float]:
+    sp, prof = spec(redundancy), synthetic_profile(cat)
     rps = curve(windows)
-    times, status, cands, gap = [], "", 0, 0.0
+    times, status, cands, gap, cost = [], "", 0, 0.0, 0.0
     for _ in range(repeat):
         t0 = time.perf_counter()
         res = solve_demand(sp, prof, cat, rps, 24.0 / windows, options=SolveOptions(alternatives=False, time_limit=600))
         times.append(time.perf_counter() - t0)
-        status, cands, gap = res.plan.status, res.candidates, res.plan.gap or 0.0
-    return statistics.median(times), status, cands, gap
+        status, cands, gap, cost = res.plan.status, res.candidates, res.plan.gap or 0.0, res.plan.cost_per_hour
+    return statistics.median(times), status, cands, gap, cost
 
 
 def main() -> None:
@@ -73,11 +74,21 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     cat = load_catalog()
-    print(f"catalog rows: {len(cat.rows)}")
-    print("case | windows | candidates | median s | status | gap")
-    for label, c, w, rep in (("full catalog", cat, 24, args.repeat), ("full catalog", cat, 1, args.repeat), ("full catalog", cat, 168, max(1, args.repeat // 2)), ("catalog x4", times4(cat), 24, max(1, args.repeat // 2))):
-        med, status, cands, gap = run(c, w, rep)
-        print(f"{label} | {w} | {cands} | {med:.2f} | {status} | {gap:.2e}")
+    print(f"catalog rows: {len(cat.rows)}; load average before: {os.getloadavg()[0]:.2f}")
+    print("case | windows | candidates (after pruning) | median s | status | gap | mean $/h")
+    x4 = times4(cat)
+    cases = (
+        ("full catalog, n+1", cat, 24, args.repeat, "n+1"),
+        ("full catalog, n+1", cat, 1, args.repeat, "n+1"),
+        ("full catalog, n+1", cat, 168, args.repeat, "n+1"),
+        ("catalog x4, n+1", x4, 24, args.repeat, "n+1"),
+        # zone redundancy is region-scoped: no merging across regions (not the target)
+        ("full catalog, zone", cat, 24, 1, "zone"),
+    )
+    for label, c, w, rep, red in cases:
+        med, status, cands, gap, cost = run(c, w, rep, red)
+        print(f"{label} | {w} | {cands} | {med:.2f} | {status} | {gap:.2e} | {cost:.4f}", flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

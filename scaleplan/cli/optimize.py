@@ -141,14 +141,27 @@ def _summary(plan: Plan, seconds: float, written: list[str]) -> None:
     from rich.table import Table
 
     con = stdout_console()
-    t = Table(title=f"Plan for {plan.metadata.name} ({plan.status}, gap {plan.gap or 0:.2%}, {seconds:.2f} s)")
-    for col in ("allocation", "instance", "region", "accelerator", "GPU/replica", "capacity", "replicas", "nodes", "rps/replica", "$/h"):
-        t.add_column(col, justify="right" if col in ("GPU/replica", "replicas", "nodes", "rps/replica", "$/h") else "left")
+    from rich import box
+
+    # fits 80 columns: region under the instance type, short headers, allocation names left
+    # to plan.yaml; wider terminals get the same columns with more room
+    t = Table(title=f"Plan for {plan.metadata.name} ({plan.status}, gap {plan.gap or 0:.2%}, {seconds:.2f} s)", box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("instance / region", overflow="fold")
+    t.add_column("per replica", overflow="fold")
+    t.add_column("type")
+    for col in ("replicas", "nodes", "rps/rep", "$/h"):
+        t.add_column(col, justify="right", no_wrap=True)
+    estimated = False
     for a in plan.allocations:
         reps = str(a.replicas) if len(set(a.replicas_per_window)) == 1 else f"{min(a.replicas_per_window)}-{a.replicas}"
         nodes = str(a.nodes) if len(set(a.nodes_per_window)) == 1 else f"{min(a.nodes_per_window)}-{a.nodes}"
-        acc = a.accelerator + (" (est.)" if a.estimated else "")
-        t.add_row(a.name, a.instance_type, f"{a.provider}/{a.region}", acc, str(a.gpus_per_replica), a.capacity_type, reps, nodes, f"{a.capacity_rps_per_replica:g}", f"{a.cost_per_hour:.4f}")
+        shape = f"{a.gpus_per_replica} x {a.accelerator}" if a.gpus_per_replica else f"{a.cpu_per_replica:g} vCPU"
+        if a.estimated:
+            shape += "*"
+            estimated = True
+        t.add_row(f"{a.instance_type}\n{a.provider}/{a.region}", shape, "spot" if a.capacity_type == "spot" else "on-demand", reps, nodes, f"{a.capacity_rps_per_replica:.4g}", f"{a.cost_per_hour:.4f}")
+    if estimated:
+        t.caption = "* capacity from estimated profile points"
     con.print(t)
     per_m = f"${plan.cost_per_million_requests:.4f}" if plan.cost_per_million_requests is not None else "n/a"
     con.print(f"cost: ${plan.cost_per_hour:.4f}/h, ${plan.cost_per_month:,.2f}/month, {per_m} per million requests", markup=False)

@@ -101,6 +101,26 @@ class Diagnostics:
     slo_best: dict[str, tuple[str, str, float, int]] = field(default_factory=dict)
     unserved_classes: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    unpruned: list[Candidate] = field(default_factory=list)  # every candidate, before pruning
+
+
+def assumed_zones(provider: str, region: str, count: int = DEFAULT_ZONES) -> tuple[str, ...]:
+    """Zone names for a region whose catalog row lists none, in the provider's label format.
+
+    The model assumes ``count`` (3) zones per region; the names follow each provider's
+    ``topology.kubernetes.io/zone`` values: AWS ``us-east-1a``, GCP ``us-central1-a``, Azure
+    ``eastus-1``; other providers ``<region>-zone-a``. They are real zones for the shipped
+    catalogs' regions, but an instance type need not be offered in every zone: check before
+    relying on them, or list the zones in the catalog row.
+    """
+    letters = "abcdefghij"[:count]
+    if provider == "aws":
+        return tuple(f"{region}{z}" for z in letters)
+    if provider == "gcp":
+        return tuple(f"{region}-{z}" for z in letters)
+    if provider == "azure":
+        return tuple(f"{region}-{i}" for i in range(1, count + 1))
+    return tuple(f"{region}-zone-{z}" for z in letters)
 
 
 def classes_of(spec: Spec) -> tuple[tuple[str, float], ...]:
@@ -379,36 +399,86 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
     diag.memory_best = best_mem
     served = {c for k in out for c, _ in k.points}
     diag.unserved_classes = tuple(c for c in classes if c not in served)
-    family_scoped = any(q.family is not None for q in spec.placement.quotas)
-    return prune(out, family_scoped=family_scoped), diag
+    diag.unpruned = list(out)
+    return prune(out, prune_rules(spec, out)), diag
 
 
-def prune(cands: list[Candidate], *, family_scoped: bool = True) -> list[Candidate]:
-    """Drop candidates that a cheaper one in the same scope dominates.
+def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
+    return PruneRules(
+        region_scoped=spec.placement.redundancy == "zone",
+        exact_only=spec.placement.max_replicas is not None,
+        quota_of={c.row.key: quota_members(spec, c.row) for c in cands},
+    )
 
-    Candidate j dominates k when both share provider, region, (family, when a quota names
-    families), capacity type, GPUs per node, replicas per node and zones, j costs no more, and
-    j's per-replica capacity is at least k's for every class k serves. Replacing k's nodes with
-    j's then keeps every constraint satisfied (coverage, spot, quotas, replica bounds, n+1 and
-    zone losses) at no higher cost, so some optimal plan avoids k. Ties keep the smaller name.
+
+def quota_members(spec: Spec, row: InstanceRow) -> tuple[int, ...]:
+    """Indices of the spec's quotas whose scope (provider, region, family glob) holds ``row``."""
+    if not row.accelerator_count:
+        return ()
+    out = []
+    for i, q in enumerate(spec.placement.quotas):
+        if row.provider != q.provider or (q.region is not None and row.region != q.region):
+            continue
+        if q.family is not None and not fnmatch.fnmatchcase(row.family.lower(), q.family.lower()):
+            continue
+        out.append(i)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class PruneRules:
+    """What tells otherwise interchangeable candidates apart (see :func:`prune`)."""
+
+    region_scoped: bool = False  # redundancy: zone (losses are counted per region)
+    exact_only: bool = False  # placement.max_replicas set: only identical shapes may replace each other
+    quota_of: dict[tuple[str, str, str], tuple[int, ...]] = field(default_factory=dict)  # row key -> quotas
+
+
+def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candidate]:
+    """Drop candidates that a cheaper (or equally cheap, earlier-named) candidate dominates.
+
+    j dominates k when j costs no more, j is on-demand or k is spot, j has at least as many
+    replicas per node and at least k's per-replica capacity for every class k serves, both are
+    in the same quotas (and then j has no more GPUs per node), and, under zone redundancy, both
+    are in the same region with j in at least as many zones. Replacing each node of k by a node
+    of j (routing k's traffic to j) then keeps every constraint satisfied (coverage, spot share,
+    quotas, min replicas, n+1 and zone losses) at no higher cost, so some optimal plan avoids k.
+    Regions are otherwise interchangeable: the same instance type at the same price in several
+    regions keeps the first region by name. With ``placement.max_replicas`` only candidates with
+    identical replicas per node and capacities replace each other. Ties keep the smaller name.
     """
+    rules = rules or PruneRules()
     groups: dict[tuple[object, ...], list[Candidate]] = {}
     for k in sorted(cands, key=lambda c: (c.price, c.sort_key)):
-        r = k.row
-        key = (r.provider, r.region, r.family if family_scoped else "", k.capacity_type, r.accelerator_count, k.replicas_per_node, k.zones)
+        quotas = rules.quota_of.get(k.row.key, ())
+        key: tuple[object, ...] = (quotas,)
+        if rules.region_scoped:
+            key += (k.row.provider, k.row.region)
         groups.setdefault(key, []).append(k)
     kept: list[Candidate] = []
-    for members in groups.values():
+    for gkey, members in groups.items():
         chosen: list[Candidate] = []
         for k in members:
-            if not any(_dominates(j, k) for j in chosen):
+            if not any(_dominates(j, k, rules.exact_only, bool(gkey[0])) for j in chosen):
                 chosen.append(k)
         kept.extend(chosen)
     return sorted(kept, key=lambda c: c.sort_key)
 
 
-def _dominates(j: Candidate, k: Candidate) -> bool:
+def _dominates(j: Candidate, k: Candidate, exact: bool = False, quotas: bool = False) -> bool:
     if j.price > k.price:
+        return False
+    if j.capacity_type == "spot" and k.capacity_type != "spot":
+        return False
+    if quotas and j.gpus_per_node > k.gpus_per_node:
+        return False
+    if j.zones < k.zones:
+        return False
+    if exact:
+        if j.replicas_per_node != k.replicas_per_node or len(j.points) != len(k.points):
+            return False
+        return all(j.cap(cls) == p.capacity_rps for cls, p in k.points)
+    if j.replicas_per_node < k.replicas_per_node:
         return False
     for cls, p in k.points:
         cj = j.cap(cls)

@@ -26,8 +26,23 @@ from scaleplan.plan import (
     plan_to_dict,
 )
 from scaleplan.profile.model import Profile
-from scaleplan.solve.candidates import CPU, Candidate, Diagnostics, build_candidates, classes_of
-from scaleplan.solve.milp import QuotaScope, SolverName, WindowProblem, WindowSolution, solve_window
+from scaleplan.solve.candidates import (
+    CPU,
+    Candidate,
+    Diagnostics,
+    assumed_zones,
+    build_candidates,
+    classes_of,
+    prune,
+    prune_rules,
+)
+from scaleplan.solve.milp import (
+    QuotaScope,
+    SolverName,
+    WindowProblem,
+    WindowSolution,
+    solve_windows,
+)
 from scaleplan.spec import Spec
 from scaleplan.yamlio import dump_yaml
 
@@ -101,30 +116,22 @@ def _solve_all(
     pl = spec.placement
     scopes = _quota_scopes(spec, cands) if quotas else ()
     spot = pl.spot.max_fraction if any(c.capacity_type == "spot" for c in cands) else None
-    cache: dict[tuple[float, ...], WindowSolution] = {}
     demands = [tuple(round(v * s, 9) for _, s in classes) for v in rps]
-    # busiest first: a plan for a busier window is feasible for a quieter one (every
-    # constraint is monotone in demand), so its cost is a valid cutoff for the next solve
-    cutoff: float | None = None
-    for demand in sorted(set(demands), key=lambda d: (-sum(d), d)):
-        prob = WindowProblem(
-            candidates=cands,
-            classes=names,
-            demand=demand,
-            headroom=spec.traffic.headroom,
-            redundancy=pl.redundancy,
-            spot_max_fraction=spot,
-            quotas=scopes,
-            min_replicas=pl.min_replicas,
-            max_replicas=pl.max_replicas if max_replicas else None,
-        )
-        left = max(1.0, deadline - time.perf_counter())
-        sol = solve_window(prob, solver=options.solver, time_limit=left, tie_break=tie_break, cutoff=cutoff)
-        cache[demand] = sol
-        if sol.status not in ("optimal", "feasible"):
-            break
-        cutoff = sol.cost
-    sols = [cache.get(d, WindowSolution(status="infeasible")) for d in demands]
+    if not demands:
+        return _Outcome(cands, [], "infeasible", math.inf, math.inf)
+    base = WindowProblem(
+        candidates=cands,
+        classes=names,
+        demand=max(demands, key=lambda d: (sum(d), d)),
+        headroom=spec.traffic.headroom,
+        redundancy=pl.redundancy,
+        spot_max_fraction=spot,
+        quotas=scopes,
+        min_replicas=pl.min_replicas,
+        max_replicas=pl.max_replicas if max_replicas else None,
+    )
+    cache = solve_windows(base, demands, solver=options.solver, deadline=deadline, tie_break=tie_break)
+    sols = [cache[d] for d in demands]
     statuses = {s.status for s in sols}
     if statuses & {"infeasible", "unknown"}:
         status = "unknown" if "unknown" in statuses and "infeasible" not in statuses else "infeasible"
@@ -324,13 +331,20 @@ def _allocations(spec: Spec, o: _Outcome, rps: Sequence[float]) -> list[Allocati
                 replicas_per_window=reps,
                 nodes_per_window=nodes,
                 routing=routing,
-                zones=tuple(c.row.zones) if spec.placement.redundancy == "zone" else (),
+                zones=_zones(spec, c),
                 operating_point=op,
                 estimated=c.estimated,
                 cost_per_hour=_r(sum(n * c.price for n in nodes) / W),
             )
         )
     return allocs
+
+
+def _zones(spec: Spec, c: Candidate) -> tuple[str, ...]:
+    """The zones a zone-redundant allocation spreads its nodes over (node i in zone i mod Z)."""
+    if spec.placement.redundancy != "zone":
+        return ()
+    return tuple(c.row.zones) if c.row.zones else assumed_zones(c.row.provider, c.row.region, c.zones)
 
 
 def _load(spec: Spec, o: _Outcome, w: int, rps: Sequence[float], factor: float = 1.0) -> float:
@@ -402,13 +416,16 @@ def _restricted(cands: list[Candidate], keep: Callable[[Candidate], bool]) -> li
     return [c for c in cands if keep(c)]
 
 
-def _alternatives(spec: Spec, cands: list[Candidate], rps: Sequence[float], options: SolveOptions, best: _Outcome, deadline: float) -> tuple[list[Alternative], list[_Outcome]]:
+def _alternatives(spec: Spec, unpruned: list[Candidate], rps: Sequence[float], options: SolveOptions, best: _Outcome, deadline: float) -> tuple[list[Alternative], list[_Outcome]]:
     """Best single-instance-type plans, by a lower bound then exact solves."""
     classes = classes_of(spec)
     h = spec.traffic.headroom
-    groups: dict[tuple[str, str, str], list[Candidate]] = {}
-    for c in cands:
-        groups.setdefault(c.row.key, []).append(c)
+    # one instance type, in any of the allowed regions; built from the unpruned candidates (a
+    # type's spot nodes may be dominated by another type's) and pruned within the type
+    groups: dict[tuple[str, str], list[Candidate]] = {}
+    for c in unpruned:
+        groups.setdefault((c.row.provider, c.row.instance_type), []).append(c)
+    groups = {key: prune(gs, prune_rules(spec, gs)) for key, gs in groups.items()}
     lbs = []
     for key, gs in groups.items():
         lb = 0.0
@@ -447,7 +464,7 @@ def _alternatives(spec: Spec, cands: list[Candidate], rps: Sequence[float], opti
     return alts, found
 
 
-def _baselines(spec: Spec, cands: list[Candidate], rps: Sequence[float], options: SolveOptions, best: _Outcome, singles: list[_Outcome], deadline: float) -> list[Baseline]:
+def _baselines(spec: Spec, cands: list[Candidate], unpruned: list[Candidate], rps: Sequence[float], options: SolveOptions, best: _Outcome, singles: list[_Outcome], deadline: float) -> list[Baseline]:
     out = []
 
     def mk(name: str, desc: str, o: _Outcome | None) -> Baseline:
@@ -458,14 +475,18 @@ def _baselines(spec: Spec, cands: list[Candidate], rps: Sequence[float], options
 
     single = singles[0] if singles else None
     out.append(mk("cheapest-single-type", "cheapest single instance type that meets the SLO", single))
-    gpu = [c for c in cands if c.accelerator != CPU]
+    # the fastest accelerator is chosen among all candidates (pruning may have dropped it in
+    # favour of a cheaper, at least as fast one), then re-pruned among its own instance types
+    gpu = [c for c in unpruned if c.accelerator != CPU]
     main_cls = classes_of(spec)[0][0]
     if gpu:
         def speed(c: Candidate) -> float:
             cap = c.cap(main_cls)
             return (cap or 0.0) / max(1, c.gpus_per_replica)
         fastest = sorted(gpu, key=lambda c: (-speed(c), c.accelerator))[0].accelerator
-        o = _solve_all(spec, _restricted(cands, lambda c: c.accelerator == fastest), rps, options, deadline=deadline, tie_break=False) if time.perf_counter() < deadline else None
+        only = _restricted(unpruned, lambda c: c.accelerator == fastest)
+        only = prune(only, prune_rules(spec, only))
+        o = _solve_all(spec, only, rps, options, deadline=deadline, tie_break=False) if time.perf_counter() < deadline else None
         out.append(mk("fastest-accelerator", f"only the fastest accelerator ({fastest})", o))
     if spec.placement.spot.allowed:
         od = _restricted(cands, lambda c: c.capacity_type == "on-demand")
@@ -496,7 +517,8 @@ def _explain(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Se
     if pl.redundancy == "n+1":
         lines.append("Redundancy n+1: after losing any one node the remaining replicas still carry the demand.")
     elif pl.redundancy == "zone":
-        lines.append("Redundancy zone: nodes are spread so that losing any one zone (3 per region unless the catalog lists them) leaves enough capacity; spread replicas with topology spread constraints.")
+        spread = "; ".join(f"{a.name}: {a.nodes} node(s) over {', '.join(a.zones)}" for a in plan_allocs if a.zones)
+        lines.append(f"Redundancy zone: nodes are spread round-robin over the zones (node i in zone i mod 3, unless the catalog lists the zones) so that losing any one zone leaves enough capacity ({spread}); the manifests spread replicas with topology spread constraints.")
     if pl.spot.allowed:
         lines.append(f"Spot: on-demand replicas alone serve at least {1 - pl.spot.max_fraction:.0%} of each class's demand.")
     for b in baselines:
@@ -542,13 +564,17 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     baselines: list[Baseline] = []
     if options.alternatives:
         alt_deadline = time.perf_counter() + max(5.0, options.time_limit)
-        alts, singles = _alternatives(spec, cands, rps, options, best, alt_deadline)
-        baselines = _baselines(spec, cands, rps, options, best, singles, alt_deadline)
+        alts, singles = _alternatives(spec, diag.unpruned, rps, options, best, alt_deadline)
+        baselines = _baselines(spec, cands, diag.unpruned, rps, options, best, singles, alt_deadline)
     classes = classes_of(spec)
     mean_rps = sum(rps) / len(rps)
     cost = _r(best.cost)
     gap = 0.0 if best.status == "optimal" else (_r(max(0.0, (best.cost - best.bound) / best.cost), 6) if best.cost > 0 else 0.0)
     warnings = sorted(set(diag.warnings))
+    used = [c for k, c in enumerate(best.cands) if any(s.nodes[k] for s in best.sols)]
+    assumed = sorted({(a.provider, a.region, a.zones) for a, c in zip(allocs, used, strict=True) if a.zones and not c.row.zones})
+    for prov, region, zs in assumed:
+        warnings.append(f"zones assumed for {prov}/{region} (the catalog lists none): {', '.join(zs)}; check that the instance types are offered there, or list the zones in the catalog")
     est = sorted({a.accelerator for a in allocs if a.estimated})
     if est:
         warnings.append(f"capacity on {', '.join(est)} rests on estimated or scaled profile points, not measurements")

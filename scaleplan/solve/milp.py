@@ -3,6 +3,13 @@
 Every constraint in the formulation is per time window except the budget (a mean over
 windows), so windows are solved independently and the budget is checked afterwards (the sum
 of per-window optima is the optimum of the mean). See docs/optimizer.md for the formulation.
+
+Demand enters the model only through right-hand sides and bounds (routing is stated in
+requests/s, y_ck = D_c x_ck), so :class:`WindowModel` builds the PuLP model once per candidate
+list and re-solves it for each window: with HiGHS it drives the ``highspy.Highs`` model that
+PuLP's own ``pulp.HiGHS`` built (``createAndConfigureSolver`` + ``buildSolverModel``) and only
+changes row bounds, column bounds and the big-M coefficients between windows; with CBC it
+updates the PuLP constraints' constants and bounds and calls ``prob.solve`` again.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from scaleplan.solve.candidates import Candidate
 SolverName = Literal["highs", "cbc"]
 COST_TOL = 1e-6
 TIE_EPS = 1e-5  # $/h per node: below any real price difference that matters
+FEAS_TOL = 1e-7  # absolute slack (requests/s) allowed when re-checking a plan for a busier window
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class WindowSolution:
     cost: float = 0.0
     bound: float | None = None
     seconds: float = 0.0
+    reused: bool = False  # the plan of a quieter window, checked feasible for this one
+    demand: tuple[float, ...] = ()  # the per-class demand it was found for
 
 
 def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_abs: float | None = None) -> Any:
@@ -62,12 +72,12 @@ def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_
     return pulp.HiGHS(msg=False, timeLimit=tl, gapRel=gap_rel, gapAbs=gap_abs)
 
 
-def _bounds(p: WindowProblem) -> list[int]:
+def node_bounds(p: WindowProblem, demand: Sequence[float]) -> list[int]:
     """Upper bound on nodes per candidate: twice what it alone would need, plus spares."""
     ub = []
     for k in p.candidates:
         need = 0.0
-        for c, d in zip(p.classes, p.demand, strict=True):
+        for c, d in zip(p.classes, demand, strict=True):
             cap = k.cap(c)
             if cap and d > 0:
                 need += d * (1 + p.headroom) / cap
@@ -76,135 +86,359 @@ def _bounds(p: WindowProblem) -> list[int]:
     return ub
 
 
-def solve_window(p: WindowProblem, *, solver: SolverName = "highs", time_limit: float = 60.0, tie_break: bool = True, cutoff: float | None = None) -> WindowSolution:
-    """Cheapest node counts for one window; then (tie_break) fewest nodes, then earliest names.
+class WindowModel:
+    """The window MILP for one candidate list, built once and re-solved per demand vector.
 
-    ``cutoff``: a known upper bound on the cost (e.g. a feasible plan for a busier window).
+    ``p.demand`` is the largest demand the model will be asked about (the peak window): it
+    decides which classes are active and whether the exact single-class n+1/zone forms apply.
     """
+
+    def __init__(self, p: WindowProblem, *, solver: SolverName = "highs", tie_break: bool = True) -> None:
+        import pulp
+
+        self.p = p
+        self.solver_name: SolverName = solver
+        self.tie_break = tie_break
+        cands = p.candidates
+        K = len(cands)
+        self.K = K
+        peak_ub = node_bounds(p, p.demand)
+        prob = pulp.LpProblem("window", pulp.LpMinimize)
+        self.prob = prob
+        self.n = [prob.add_variable(f"n{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
+        self.r = [prob.add_variable(f"r{k}", lowBound=0, upBound=peak_ub[k] * cands[k].replicas_per_node, cat="Integer") for k in range(K)]
+        self.active = [ci for ci, d in enumerate(p.demand) if d > 0]
+        self.single = len(self.active) == 1
+        self.y: dict[tuple[int, int], Any] = {}
+        for ci in self.active:
+            cls = p.classes[ci]
+            for k in range(K):
+                if cands[k].cap(cls):
+                    self.y[ci, k] = prob.add_variable(f"y{ci}_{k}", lowBound=0)
+        self.cost_expr = pulp.LpAffineExpression([(self.n[k], cands[k].price) for k in range(K)])
+        if tie_break:
+            # deterministic tie-break inside one solve: a tiny per-node charge, growing with the
+            # candidate's rank in name order, prefers fewer nodes and then earlier names among
+            # plans whose cost differs by less than TIE_EPS per node
+            prob.setObjective(pulp.LpAffineExpression([(self.n[k], cands[k].price + TIE_EPS * (1 + (k + 1) / (K + 1))) for k in range(K)]))
+        else:
+            prob.setObjective(self.cost_expr)
+
+        def add(expr: list[tuple[Any, float]], sense: int, name: str) -> Any:
+            con = pulp.LpConstraint(pulp.LpAffineExpression(expr), sense, name, 0.0)
+            prob.addConstraint(con, name)
+            return con
+
+        LE, GE, EQ = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
+        h = p.headroom
+        # demand-dependent rows: (constraint, class index or -1 for the total)
+        self.route = {ci: add([(self.y[ci, k], 1.0) for k in range(K) if (ci, k) in self.y], EQ, f"route{ci}") for ci in self.active}
+        for k in range(K):
+            terms = [(self.y[ci, k], (1 + h) / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in self.active if (ci, k) in self.y]
+            add([*terms, (self.r[k], -1.0)], LE, f"load{k}")
+            add([(self.r[k], 1.0), (self.n[k], -float(cands[k].replicas_per_node))], LE, f"pack{k}")
+        if p.min_replicas > 0:
+            add([(v, 1.0) for v in self.r], GE, "min_replicas").constant = -float(p.min_replicas)
+        if p.max_replicas is not None:
+            add([(v, 1.0) for v in self.r], LE, "max_replicas").constant = -float(p.max_replicas)
+        for qi, q in enumerate(p.quotas):
+            add([(self.n[k], float(cands[k].gpus_per_node)) for k in q.members], LE, f"quota{qi}").constant = -float(q.limit)
+        self.spot: dict[int, Any] = {}
+        self.spot_share = 0.0
+        if p.spot_max_fraction is not None and p.spot_max_fraction < 1:
+            self.spot_share = 1 - p.spot_max_fraction
+            for ci in self.active:
+                od = [(self.y[ci, k], 1.0) for k in range(K) if (ci, k) in self.y and cands[k].capacity_type == "on-demand"]
+                self.spot[ci] = add(od, GE, f"spot{ci}")
+        self.total_rows: list[Any] = []  # rows whose right-hand side is the total demand
+        self.used: list[Any] = []
+        self.u: list[Any] = []
+        self.m: list[Any] = []
+        if p.redundancy == "n+1" and self.active:
+            self.u = [prob.add_variable(f"u{k}", cat="Binary") for k in range(K)]
+            self.used = [add([(self.n[k], 1.0), (self.u[k], -float(peak_ub[k]))], LE, f"used{k}") for k in range(K)]
+            if self.single:
+                cls = p.classes[self.active[0]]
+                capsum = [(self.r[j], cands[j].cap(cls) or 0.0) for j in range(K)]
+                for k in range(K):
+                    ck = cands[k].cap(cls) or 0.0
+                    self.total_rows.append(add([*capsum, (self.u[k], -ck * cands[k].replicas_per_node)], GE, f"nplus1_{k}"))
+            else:
+                for k in range(K):
+                    terms = [(self.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in self.active if (ci, k) in self.y]
+                    add([*terms, (self.r[k], -1.0), (self.u[k], float(cands[k].replicas_per_node))], LE, f"nplus1_{k}")
+        elif p.redundancy == "zone" and self.active:
+            self.m = [prob.add_variable(f"m{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
+            for k in range(K):
+                add([(self.m[k], float(cands[k].zones)), (self.n[k], -1.0)], GE, f"zonemax{k}")
+            if self.single:
+                cls = p.classes[self.active[0]]
+                capsum = [(self.r[j], cands[j].cap(cls) or 0.0) for j in range(K)]
+                regions = sorted({(c.row.provider, c.row.region) for c in cands})
+                for ri, reg in enumerate(regions):
+                    lost = [(self.m[k], -(cands[k].cap(cls) or 0.0) * cands[k].replicas_per_node) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
+                    self.total_rows.append(add([*capsum, *lost], GE, f"zone_{ri}"))
+            else:
+                for k in range(K):
+                    terms = [(self.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in self.active if (ci, k) in self.y]
+                    add([*terms, (self.r[k], -1.0), (self.m[k], float(cands[k].replicas_per_node))], LE, f"zone_{k}")
+        self.cutoff_row = add(list(self.cost_expr.items()), LE, "cutoff")
+        self.cutoff_row.constant = -1e30  # inactive until a cutoff is set
+        self._highs: Any = None
+        self._solver: Any = None
+
+    # -- per-window updates -----------------------------------------------------------------
+
+    def _set(self, demand: Sequence[float], cutoff: float | None) -> list[int]:
+        """Point the PuLP model at ``demand``; return the node bounds used."""
+        p = self.p
+        cands = p.candidates
+        ub = node_bounds(p, demand)
+        if cutoff is not None:  # a node dearer than a known plan can never be used
+            ub = [0 if cands[k].price > cutoff + COST_TOL else ub[k] for k in range(self.K)]
+        for ci, con in self.route.items():
+            con.constant = -float(demand[ci])
+        for ci, con in self.spot.items():
+            con.constant = -self.spot_share * float(demand[ci])
+        total = float(sum(demand))
+        for con in self.total_rows:
+            con.constant = -total
+        for k in range(self.K):
+            self.n[k].upBound = ub[k]
+            self.r[k].upBound = ub[k] * cands[k].replicas_per_node
+            if self.m:
+                self.m[k].upBound = ub[k]
+            if self.used:
+                self.used[k].expr[self.u[k]] = -float(ub[k])
+        self.cutoff_row.constant = -(cutoff + COST_TOL) if cutoff is not None else -1e30
+        return ub
+
+    def _push_highs(self) -> None:
+        """Copy the changed bounds and coefficients into the highspy model PuLP built."""
+        import highspy
+        import numpy as np
+
+        h = self._highs
+        inf = highspy.kHighsInf
+        rows = [*self.route.values(), *self.spot.values(), *self.total_rows, self.cutoff_row]
+        for con in rows:
+            lb, ub = con.getLb(), con.getUb()
+            lb = -inf if lb is None or lb <= -1e29 else lb
+            ub = inf if ub is None or ub >= 1e29 else ub
+            h.changeRowBounds(con.index, lb, ub)
+        cols = [*self.n, *self.r, *self.m]
+        idx = np.array([v.index for v in cols], dtype=np.int32)
+        lo = np.array([v.lowBound for v in cols], dtype=np.float64)
+        hi = np.array([v.upBound for v in cols], dtype=np.float64)
+        h.changeColsBounds(len(cols), idx, lo, hi)
+        for k, con in enumerate(self.used):
+            h.changeCoeff(con.index, self.u[k].index, con.expr[self.u[k]])
+
+    def _run(self, time_limit: float) -> str:
+        import pulp
+
+        prob = self.prob
+        if self.solver_name != "highs":
+            prob.solve(make_solver(self.solver_name, time_limit, gap_abs=TIE_EPS / 10 if self.tie_break else None))
+        else:
+            if self._highs is None:
+                solver = make_solver("highs", time_limit, gap_abs=TIE_EPS / 10 if self.tie_break else None)
+                solver.createAndConfigureSolver(prob)
+                solver.buildSolverModel(prob)
+                self._solver, self._highs = solver, prob.solverModel
+            else:
+                self._push_highs()
+                self._highs.setOptionValue("time_limit", max(1.0, float(time_limit)))
+            self._highs.run()
+            status, sol_status = self._solver.findSolutionValues(prob)
+            prob.assignStatus(status, sol_status)
+        sol = prob.sol_status
+        if sol == pulp.LpSolutionOptimal:
+            return "optimal"
+        if sol == pulp.LpSolutionIntegerFeasible:
+            return "feasible"
+        if sol in (pulp.LpSolutionInfeasible, pulp.LpSolutionUnbounded) or prob.status == pulp.LpStatusInfeasible:
+            return "infeasible"
+        return "unknown"
+
+    def solve(self, demand: Sequence[float], *, time_limit: float = 60.0, cutoff: float | None = None) -> WindowSolution:
+        """Cheapest node counts for ``demand``; then (tie_break) fewest nodes, then earliest names.
+
+        ``cutoff``: a known upper bound on the cost (e.g. a feasible plan for a busier window).
+        """
+        t0 = time.perf_counter()
+        p, cands, K = self.p, self.p.candidates, self.K
+        self._set(demand, cutoff)
+        status = self._run(time_limit)
+        if status in ("infeasible", "unknown"):
+            return WindowSolution(status=status, seconds=time.perf_counter() - t0)
+        nodes = [_int(v) for v in self.n]
+        reps = [_int(v) for v in self.r]
+        best = sum(cands[k].price * nodes[k] for k in range(K))
+        bound = self._bound(status, best)
+        if p.max_replicas is None:
+            reps = [nodes[k] * cands[k].replicas_per_node for k in range(K)]
+        routing = [[0.0] * K for _ in p.classes]
+        for (ci, k), var in self.y.items():
+            d = demand[ci]
+            routing[ci][k] = max(0.0, float(var.value() or 0.0)) / d if d > 0 else 0.0
+        return WindowSolution(status=status, nodes=nodes, replicas=reps, routing=routing, cost=best, bound=bound, seconds=time.perf_counter() - t0, demand=tuple(demand))
+
+    def _bound(self, status: str, best: float) -> float | None:
+        if status == "optimal":
+            return best
+        if self.solver_name == "highs":
+            try:
+                return float(self.prob.solverModel.getInfo().mip_dual_bound)
+            except Exception:  # pragma: no cover - depends on highspy internals
+                return None
+        return None
+
+    # -- re-using a quieter window's plan -----------------------------------------------------
+
+    def scale_up(self, sol: WindowSolution, demand: Sequence[float]) -> WindowSolution | None:
+        """A feasible (not optimal) plan for ``demand`` from a quieter window's plan, or None.
+
+        Every node count is multiplied by the demand ratio and rounded up; the result is
+        checked (quotas, replica bounds, then :meth:`reroute`). Its cost is a valid cutoff.
+        """
+        p, cands = self.p, self.p.candidates
+        before, after = float(sum(sol.demand)), float(sum(demand))
+        if sol.status not in ("optimal", "feasible") or before <= 0 or after <= before:
+            return None
+        lam = after / before
+        nodes = [math.ceil(n * lam - 1e-9) for n in sol.nodes]
+        reps = [nodes[k] * cands[k].replicas_per_node for k in range(self.K)]
+        if p.max_replicas is not None:
+            reps = [min(reps[k], math.ceil(sol.replicas[k] * lam - 1e-9)) for k in range(self.K)]
+            if sum(reps) > p.max_replicas:
+                return None
+        for q in p.quotas:
+            if sum(cands[k].gpus_per_node * nodes[k] for k in q.members) > q.limit:
+                return None
+        cost = sum(cands[k].price * nodes[k] for k in range(self.K))
+        trial = WindowSolution(status="feasible", nodes=nodes, replicas=reps, cost=cost)
+        out = self.reroute(trial, demand)
+        if out is None:
+            return None
+        out.status, out.bound, out.reused = "feasible", None, False
+        return out
+
+    def reroute(self, sol: WindowSolution, demand: Sequence[float], *, reused: bool = True) -> WindowSolution | None:
+        """``sol``'s nodes and replicas with the most balanced routing that serves ``demand``.
+
+        None when no routing serves ``demand`` with these nodes. The routing minimises the
+        largest utilisation of any allocation in use (so one class's traffic is split in
+        proportion to capacity where the constraints allow); every window's routing, reused
+        or freshly solved, goes through it, so routing does not depend on solver internals.
+
+        Every constraint is monotone in demand, so the optimal cost never falls as demand rises:
+        when the optimal plan of a quieter window is still feasible for a busier one it is
+        optimal there too (and the tie-break ranks it first, as the busier window's feasible
+        set is a subset of the quieter one's). Feasibility with the node and replica counts fixed
+        is a small LP over the routing of the candidates in use (PuLP + the same solver).
+        """
+        import pulp
+
+        t0 = time.perf_counter()
+        p, cands = self.p, self.p.candidates
+        used = [k for k in range(self.K) if sol.nodes[k] > 0]
+        total = float(sum(demand))
+        h = p.headroom
+        single_cls = p.classes[self.active[0]] if self.single else None
+        if single_cls is not None:
+            capsum = sum((cands[k].cap(single_cls) or 0.0) * sol.replicas[k] for k in used)
+            if p.redundancy == "n+1":
+                worst = max(((cands[k].cap(single_cls) or 0.0) * cands[k].replicas_per_node for k in used), default=0.0)
+                if capsum - worst < total - FEAS_TOL:
+                    return None
+            elif p.redundancy == "zone":
+                for reg in sorted({(cands[k].row.provider, cands[k].row.region) for k in used}):
+                    lost = sum((cands[k].cap(single_cls) or 0.0) * cands[k].replicas_per_node * math.ceil(sol.nodes[k] / cands[k].zones) for k in used if (cands[k].row.provider, cands[k].row.region) == reg)
+                    if capsum - lost < total - FEAS_TOL:
+                        return None
+        lp = pulp.LpProblem("reroute", pulp.LpMinimize)
+        y = {(ci, k): lp.add_variable(f"y{ci}_{k}", lowBound=0) for (ci, k) in self.y if k in used and demand[ci] > 0}
+        # balanced routing: minimise the largest utilisation t of any allocation (with
+        # headroom); a negligible charge by name rank makes ties deterministic
+        t = lp.add_variable("t", lowBound=0, upBound=1)
+        tiny = 1e-7 / max(total, 1e-9) / (self.K + 1)
+        lp.setObjective(pulp.LpAffineExpression([(t, 1.0), *[(v, tiny * (k + 1)) for (ci, k), v in y.items()]]))
+        for ci in self.active:
+            if demand[ci] <= 0:
+                continue
+            terms = [(v, 1.0) for (c, _), v in y.items() if c == ci]
+            if not terms:
+                return None
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, f"route{ci}", float(demand[ci])))
+            if self.spot:
+                od = [(v, 1.0) for (c, k), v in y.items() if c == ci and cands[k].capacity_type == "on-demand"]
+                lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(od), pulp.LpConstraintGE, f"spot{ci}", self.spot_share * float(demand[ci])))
+        for k in used:
+            terms = [(v, 1.0 / (cands[k].cap(p.classes[c]) or 1.0)) for (c, kk), v in y.items() if kk == k]
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([*[(v, (1 + h) * a) for v, a in terms], (t, -float(sol.replicas[k]))]), pulp.LpConstraintLE, f"load{k}", 0.0))
+            if not self.single and p.redundancy in ("n+1", "zone"):
+                spare = cands[k].replicas_per_node * (1 if p.redundancy == "n+1" else math.ceil(sol.nodes[k] / cands[k].zones))
+                lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"spare{k}", float(sol.replicas[k] - spare)))
+        if not y:
+            return None
+        lp.solve(make_solver(self.solver_name, 60.0) if self.solver_name != "highs" else _lp_solver())
+        if lp.sol_status != pulp.LpSolutionOptimal:
+            return None
+        routing = [[0.0] * self.K for _ in p.classes]
+        for (ci, k), v in y.items():
+            routing[ci][k] = max(0.0, float(v.value() or 0.0)) / demand[ci]
+        return WindowSolution(status=sol.status, nodes=list(sol.nodes), replicas=list(sol.replicas), routing=routing, cost=sol.cost, bound=sol.bound, seconds=time.perf_counter() - t0, reused=reused, demand=tuple(demand))
+
+
+def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, solver: SolverName = "highs", deadline: float | None = None, tie_break: bool = True) -> dict[tuple[float, ...], WindowSolution]:
+    """Solve every distinct demand vector in ``demands`` (per class, one per window).
+
+    ``base.demand`` must be the largest of them. One :class:`WindowModel` serves all windows.
+    Windows go quietest first: every constraint is monotone in demand, so the optimal cost never
+    falls as demand rises, and a quieter window's optimal plan that still fits a busier window
+    is optimal there too (:meth:`WindowModel.reroute` checks the fit with a small routing LP).
+    Otherwise the quieter plan scaled up to the new demand (:meth:`WindowModel.scale_up`) is a
+    feasible plan whose cost is passed to the MILP as a cutoff. After an infeasible or
+    unsolved window the busier ones are marked the same (they cannot do better).
+    """
+    end = deadline if deadline is not None else time.perf_counter() + 60.0
+    model = WindowModel(base, solver=solver, tie_break=tie_break)
+    out: dict[tuple[float, ...], WindowSolution] = {}
+    prev: WindowSolution | None = None
+    failed = ""
+    for demand in sorted(set(demands), key=lambda d: (sum(d), d)):
+        if failed:
+            out[demand] = WindowSolution(status=failed, demand=demand)
+            continue
+        # only a plan proven optimal for a demand no larger in every class may be re-used
+        reusable = prev is not None and prev.status == "optimal" and all(b >= a for a, b in zip(prev.demand, demand, strict=True))
+        sol = model.reroute(prev, demand) if prev is not None and reusable else None
+        if sol is None:
+            start = model.scale_up(prev, demand) if prev is not None else None
+            sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()), cutoff=start.cost if start else None)
+            if sol.status == "infeasible" and start is not None:  # numerically at the cutoff
+                sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()))
+            if sol.status in ("optimal", "feasible"):
+                sol = model.reroute(sol, demand, reused=False) or sol
+        out[demand] = sol
+        if sol.status not in ("optimal", "feasible"):
+            failed = sol.status
+        prev = sol
+    return out
+
+
+def _lp_solver() -> Any:
     import pulp
 
-    t0 = time.perf_counter()
-    K = len(p.candidates)
-    cands = p.candidates
-    ub = _bounds(p)
-    if cutoff is not None:  # a node dearer than a known plan can never be used
-        ub = [0 if cands[k].price > cutoff + COST_TOL else ub[k] for k in range(K)]
-    prob = pulp.LpProblem("window", pulp.LpMinimize)
-    n = [prob.add_variable(f"n{k}", lowBound=0, upBound=ub[k], cat="Integer") for k in range(K)]
-    rmax = [ub[k] * cands[k].replicas_per_node for k in range(K)]
-    r = [prob.add_variable(f"r{k}", lowBound=0, upBound=rmax[k], cat="Integer") for k in range(K)]
-    active = [ci for ci, d in enumerate(p.demand) if d > 0]
-    x: dict[tuple[int, int], Any] = {}
-    for ci in active:
-        cls = p.classes[ci]
-        for k in range(K):
-            if cands[k].cap(cls):
-                x[ci, k] = prob.add_variable(f"x{ci}_{k}", lowBound=0, upBound=1)
-    cost = pulp.lpSum(cands[k].price * n[k] for k in range(K))
-    prob += cost
+    return pulp.HiGHS(msg=False, timeLimit=60.0)
 
-    def load(k: int, factor: float) -> Any:
-        terms = []
-        for ci in active:
-            if (ci, k) in x:
-                cap = cands[k].cap(p.classes[ci])
-                assert cap is not None
-                terms.append(p.demand[ci] * factor / cap * x[ci, k])
-        return pulp.lpSum(terms)
 
-    for ci in active:
-        prob += pulp.lpSum(x[ci, k] for k in range(K) if (ci, k) in x) == 1, f"route{ci}"
-    for k in range(K):
-        prob += load(k, 1 + p.headroom) - r[k] <= 0, f"load{k}"
-        prob += r[k] - cands[k].replicas_per_node * n[k] <= 0, f"pack{k}"
-    if p.min_replicas > 0:
-        prob += pulp.lpSum(r) >= p.min_replicas, "min_replicas"
-    if p.max_replicas is not None:
-        prob += pulp.lpSum(r) <= p.max_replicas, "max_replicas"
-    for qi, q in enumerate(p.quotas):
-        prob += pulp.lpSum(cands[k].gpus_per_node * n[k] for k in q.members) <= q.limit, f"quota{qi}"
-    if p.spot_max_fraction is not None and p.spot_max_fraction < 1:
-        for ci in active:
-            od = [x[ci, k] for k in range(K) if (ci, k) in x and cands[k].capacity_type == "on-demand"]
-            prob += pulp.lpSum(od) >= 1 - p.spot_max_fraction, f"spot{ci}"
-    single = len(active) == 1
-    total = sum(p.demand)
-    if p.redundancy == "n+1" and active:
-        u = [prob.add_variable(f"u{k}", cat="Binary") for k in range(K)]
-        for k in range(K):
-            prob += n[k] - ub[k] * u[k] <= 0, f"used{k}"
-        if single:
-            cls = p.classes[active[0]]
-            capsum = pulp.lpSum((cands[j].cap(cls) or 0.0) * r[j] for j in range(K))
-            for k in range(K):
-                ck = cands[k].cap(cls) or 0.0
-                prob += capsum - ck * cands[k].replicas_per_node * u[k] >= total, f"nplus1_{k}"
-        else:
-            for k in range(K):
-                prob += load(k, 1.0) - r[k] + cands[k].replicas_per_node * u[k] <= 0, f"nplus1_{k}"
-    elif p.redundancy == "zone" and active:
-        m = [prob.add_variable(f"m{k}", lowBound=0, upBound=ub[k], cat="Integer") for k in range(K)]
-        for k in range(K):
-            prob += cands[k].zones * m[k] - n[k] >= 0, f"zonemax{k}"
-        if single:
-            cls = p.classes[active[0]]
-            capsum = pulp.lpSum((cands[j].cap(cls) or 0.0) * r[j] for j in range(K))
-            regions = sorted({(c.row.provider, c.row.region) for c in cands})
-            for ri, reg in enumerate(regions):
-                lost = pulp.lpSum((cands[k].cap(cls) or 0.0) * cands[k].replicas_per_node * m[k] for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg)
-                prob += capsum - lost >= total, f"zone_{ri}"
-        else:
-            for k in range(K):
-                prob += load(k, 1.0) - r[k] + cands[k].replicas_per_node * m[k] <= 0, f"zone_{k}"
-
-    if tie_break:
-        # deterministic tie-break inside one solve: a tiny per-node charge, growing with the
-        # candidate's rank in name order, prefers fewer nodes and then earlier names among
-        # plans whose cost differs by less than TIE_EPS per node
-        prob.setObjective(cost + pulp.lpSum(TIE_EPS * (1 + (k + 1) / (K + 1)) * n[k] for k in range(K)))
-    if cutoff is not None:
-        prob += cost <= cutoff + COST_TOL, "cutoff"
-    status = _run(prob, make_solver(solver, time_limit, gap_abs=TIE_EPS / 10 if tie_break else None))
-    if status in ("infeasible", "unknown"):
-        return WindowSolution(status=status, seconds=time.perf_counter() - t0)
-    best = sum(cands[k].price * _int(n[k]) for k in range(K))
-    bound = _bound(prob, solver, status, best)
-    nodes = [_int(v) for v in n]
-    reps = [_int(v) for v in r]
-    if p.max_replicas is None:
-        reps = [nodes[k] * cands[k].replicas_per_node for k in range(K)]
-    routing = [[0.0] * K for _ in p.classes]
-    for (ci, k), var in x.items():
-        routing[ci][k] = max(0.0, float(var.value() or 0.0))
-    final_cost = sum(cands[k].price * nodes[k] for k in range(K))
-    return WindowSolution(status=status, nodes=nodes, replicas=reps, routing=routing, cost=final_cost, bound=bound, seconds=time.perf_counter() - t0)
+def solve_window(p: WindowProblem, *, solver: SolverName = "highs", time_limit: float = 60.0, tie_break: bool = True, cutoff: float | None = None) -> WindowSolution:
+    """One window: build the model and solve it for ``p.demand``."""
+    return WindowModel(p, solver=solver, tie_break=tie_break).solve(p.demand, time_limit=time_limit, cutoff=cutoff)
 
 
 def _int(v: Any) -> int:
     val = v.value()
     return 0 if val is None else round(val)
-
-
-def _run(prob: Any, solver: Any) -> str:
-    import pulp
-
-    prob.solve(solver)
-    sol = prob.sol_status
-    if sol == pulp.LpSolutionOptimal:
-        return "optimal"
-    if sol == pulp.LpSolutionIntegerFeasible:
-        return "feasible"
-    if sol in (pulp.LpSolutionInfeasible, pulp.LpSolutionUnbounded) or prob.status == pulp.LpStatusInfeasible:
-        return "infeasible"
-    return "unknown"
-
-
-def _bound(prob: Any, solver: str, status: str, best: float) -> float | None:
-    if status == "optimal":
-        return best
-    if solver == "highs":
-        try:
-            return float(prob.solverModel.getInfo().mip_dual_bound)
-        except Exception:  # pragma: no cover - depends on highspy internals
-            return None
-    return None

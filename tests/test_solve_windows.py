@@ -1,0 +1,105 @@
+"""Multi-window solving is exact: one re-used model, plan re-use across windows, scaled-up
+cutoffs and cross-region pruning give the same optimal cost as a fresh MILP per window."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from solve_helpers import LAT, row
+
+from scaleplan.solve.candidates import Candidate, OpPoint, PruneRules, prune
+from scaleplan.solve.milp import QuotaScope, WindowProblem, solve_window, solve_windows
+
+CLASSES = ("a", "b")
+
+
+def _cand(i: int, region: str, price: float, caps: tuple[float, float], rpn: int, spot: bool, zones: int) -> Candidate:
+    r = row(f"t{i}.x", "L4", rpn, price, region=region)
+    pts = tuple((c, OpPoint(batch_size=1, latency=LAT, throughput_rps=cap, max_utilization=1.0, capacity_rps=cap, source="measured", service_ms=10.0, request_class=None, estimated=False, latency_at_slo=10.0)) for c, cap in zip(CLASSES, caps, strict=True) if cap > 0)
+    return Candidate(row=r, capacity_type="spot" if spot else "on-demand", price=price, accelerator="L4", gpus_per_replica=1, threads=0, replicas_per_node=rpn, cpu_per_replica=1.0, memory_gib_per_replica=1.0, points=pts, zones=zones)
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> tuple[WindowProblem, list[tuple[float, ...]]]:
+    k = draw(st.integers(2, 5))
+    ncls = draw(st.sampled_from([1, 2]))
+    shares = (1.0,) if ncls == 1 else (0.7, 0.3)
+    cands = []
+    for i in range(k):
+        caps = (float(draw(st.integers(4, 40))), float(draw(st.integers(0, 20))) if ncls == 2 else 0.0)
+        if ncls == 2 and caps[1] == 0 and i == 0:
+            caps = (caps[0], 5.0)
+        # a few exact copies in another region, so that pruning has something to merge
+        copies = 2 if draw(st.booleans()) else 1
+        price = draw(st.integers(20, 400)) / 100
+        rpn = draw(st.integers(1, 2))
+        spot = draw(st.booleans())
+        zones = draw(st.integers(2, 3))
+        for c in range(copies):
+            cands.append(_cand(i, ("us-east-1", "us-west-2")[c], price, caps, rpn, spot, zones))
+    cands.sort(key=lambda c: c.sort_key)
+    redundancy = draw(st.sampled_from(["none", "n+1", "zone"]))
+    spot_f = draw(st.sampled_from([None, 0.5])) if any(c.capacity_type == "spot" for c in cands) else None
+    max_rep = draw(st.one_of(st.none(), st.integers(3, 20)))
+    quotas: tuple[QuotaScope, ...] = ()
+    if draw(st.booleans()):
+        quotas = (QuotaScope("aws/us-east-1/*", draw(st.integers(1, 8)), tuple(i for i, c in enumerate(cands) if c.row.region == "us-east-1")),)
+    rps = draw(st.lists(st.integers(1, 60), min_size=2, max_size=5))
+    demands = [tuple(round(v * s, 9) for s in shares) for v in rps]
+    base = WindowProblem(candidates=cands, classes=CLASSES[:ncls], demand=max(demands, key=lambda d: (sum(d), d)), headroom=draw(st.sampled_from([0.0, 0.2])), redundancy=redundancy, spot_max_fraction=spot_f, quotas=quotas, min_replicas=draw(st.integers(0, 3)), max_replicas=max_rep)
+    return base, demands
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(problems())
+def test_windows_agree_with_fresh_solves(inst: tuple[WindowProblem, list[tuple[float, ...]]]) -> None:
+    base, demands = inst
+    got = solve_windows(base, demands, tie_break=False)
+    for d in demands:
+        fresh = solve_window(WindowProblem(**{**base.__dict__, "demand": d}), tie_break=False)
+        assert got[d].status == fresh.status, (d, got[d], fresh)
+        if fresh.status == "optimal":
+            assert abs(got[d].cost - fresh.cost) < 1e-6, (d, got[d].nodes, fresh.nodes)
+            for ci in range(len(base.classes)):  # the (balanced) routing serves the class
+                assert abs(sum(got[d].routing[ci]) - 1.0) < 1e-6
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(problems())
+def test_pruning_keeps_the_optimum(inst: tuple[WindowProblem, list[tuple[float, ...]]]) -> None:
+    base, demands = inst
+    if base.quotas:  # quota scopes are indices into the candidate list: rebuilt below
+        return
+    rules = PruneRules(region_scoped=base.redundancy == "zone", exact_only=base.max_replicas is not None)
+    kept = prune(list(base.candidates), rules)
+    assert len(kept) <= len(base.candidates)
+    for d in demands:
+        full = solve_window(WindowProblem(**{**base.__dict__, "demand": d}), tie_break=False)
+        small = solve_window(WindowProblem(**{**base.__dict__, "demand": d, "candidates": kept}), tie_break=False)
+        assert full.status == small.status
+        if full.status == "optimal":
+            assert abs(full.cost - small.cost) < 1e-6, (d, full.nodes, small.nodes)
+
+
+def test_identical_rows_in_two_regions_keep_the_first() -> None:
+    a = _cand(0, "us-west-2", 1.0, (10.0, 0.0), 1, False, 3)
+    b = _cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 3)
+    assert prune([a, b]) == [b]
+    assert sorted(c.row.region for c in prune([a, b], PruneRules(region_scoped=True))) == ["us-east-1", "us-west-2"]
+
+
+def _one(redundancy: str, ncls: int) -> WindowProblem:
+    c = _cand(0, "us-east-1", 1.0, (10.0, 10.0 if ncls == 2 else 0.0), 1, False, 2)
+    return WindowProblem(candidates=[c], classes=CLASSES[:ncls], demand=(), headroom=0.0, redundancy=redundancy, spot_max_fraction=None)
+
+
+def test_a_quieter_plan_is_not_reused_when_a_loss_no_longer_fits() -> None:
+    # 9 rps fits 2 nodes of 10 rps with one lost (n+1) or one of two zones lost; 11 rps does not
+    for redundancy, want in (("n+1", (2, 3)), ("zone", (2, 4))):
+        for ncls in (1, 2):
+            shares = (1.0,) if ncls == 1 else (0.5, 0.5)
+            demands = [tuple(v * s for s in shares) for v in (9.0, 11.0)]
+            base = WindowProblem(**{**_one(redundancy, ncls).__dict__, "demand": demands[1]})
+            got = solve_windows(base, demands)
+            assert (sum(got[demands[0]].nodes), sum(got[demands[1]].nodes)) == want, (redundancy, ncls)
+            assert not got[demands[1]].reused
