@@ -248,6 +248,12 @@ def _autoscaler_schema(schema: dict[str, Any]) -> None:
         schema["anyOf"] = [{"$ref": ref}, {"type": "string", "enum": types}]
 
 
+class Gateway(_Model):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", description="Name of the Gateway (gateway.networking.k8s.io) the HTTPRoute attaches to.")
+    namespace: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", description="Namespace of the Gateway (default: the service's namespace).")
+    hostnames: tuple[str, ...] = Field(default=(), description="Hostnames the route matches (default: all).")
+
+
 class Kubernetes(_Model):
     namespace: str = Field(default="default", description="Namespace of the rendered objects (DNS-1123 label).")
     image: str = Field(description="Container image by tag or digest (never 'latest').")
@@ -260,6 +266,8 @@ class Kubernetes(_Model):
     service_monitor: bool = Field(default=False, description="Also render a Prometheus ServiceMonitor.")
     read_only_root_filesystem: bool = Field(default=True, description="Run the container with a read-only root filesystem.")
     cluster_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$", description="EKS cluster name (eks-karpenter: EC2NodeClass node role KarpenterNodeRole-<name> and karpenter.sh/discovery tags).")
+    routing: Literal["service", "gateway-api"] = Field(default="service", description="How requests reach replicas. service: one Service spreads requests evenly over all pods, so the optimizer only mixes replica types that can each take an even share; gateway-api: one Service per allocation and a Gateway API HTTPRoute with capacity weights, so mixes of fast and slow replicas are allowed.")
+    gateway: Gateway | None = Field(default=None, description="The Gateway the HTTPRoute attaches to (required with routing: gateway-api).")
 
     @field_validator("namespace")
     @classmethod
@@ -279,6 +287,12 @@ class Kubernetes(_Model):
         if m["tag"] == "latest" and m["digest"] is None:
             raise ValueError(fix(f"image {shown(v)} uses the 'latest' tag", "pin a version tag or a digest, so that every rollout runs the same code"))
         return v
+
+    @model_validator(mode="after")
+    def _gateway(self) -> Kubernetes:
+        if self.routing == "gateway-api" and self.gateway is None:
+            raise ValueError(fix("routing: gateway-api needs a 'gateway' section", "add gateway: {name: <your Gateway>, namespace: <its namespace>}", at="gateway"))
+        return self
 
 
 class Spec(_Model):
