@@ -15,6 +15,7 @@ from scaleplan.yamlio import (
     MAX_DEPTH,
     LineMap,
     atomic_write,
+    atomic_write_bytes,
     atomic_write_tree,
     dump_yaml,
     format_path,
@@ -180,8 +181,8 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "plan.yaml"
     atomic_write(target, "old\n")
 
-    with pytest.raises(TypeError):
-        atomic_write(target, 42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):  # fails inside the write, after the temporary file exists
+        atomic_write_bytes(target, 42)  # type: ignore[arg-type]
     assert target.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.yaml"]
 

@@ -34,27 +34,9 @@ def _windows(text: str, nwin: int, rps: tuple[float, ...]) -> tuple[int, ...] | 
 
 
 def _write_bytes(path: str, data: bytes) -> None:
-    import contextlib
-    import os
-    import tempfile
-    from pathlib import Path
+    from scaleplan.yamlio import atomic_write_bytes
 
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(path, data)
 
 
 def simulate(
