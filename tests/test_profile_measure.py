@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,11 +43,14 @@ class FakeClock:
         self.i += 1
 
 
-def test_stopping_rule_stops_on_tight_ci() -> None:
+def test_stopping_rule_stops_on_tight_ci_after_minimum_time() -> None:
     clk = FakeClock([0.01])
-    p = measure_point(clk.run, WallTimer(clk.now), batch_size=1, time_budget_s=100.0, min_samples=20, clock=clk.now, warmup_s=0.0)
-    assert len(p.samples_s) == 20  # constant timings: the CI is tight at the first check
-    assert p.ci_rel < 1e-9
+    p = measure_point(clk.run, WallTimer(clk.now), batch_size=1, time_budget_s=100.0, min_samples=20, min_time_s=1.0, min_rounds=5, clock=clk.now, warmup_s=0.0)
+    # constant timings: the CI is tight at once, but the point still takes 1 s in 5 rounds
+    assert len(p.rounds) == 5 and all(len(r) == 20 for r in p.rounds)
+    assert sum(p.samples_s) == pytest.approx(1.0, rel=0.02)
+    assert p.ci_rel < 1e-9 and p.calls_per_sample == 1
+    assert p.throughput() == pytest.approx(100.0)
 
 
 def test_stopping_rule_stops_on_budget_when_noisy() -> None:
@@ -54,6 +58,75 @@ def test_stopping_rule_stops_on_budget_when_noisy() -> None:
     p = measure_point(clk.run, WallTimer(clk.now), batch_size=4, time_budget_s=1.0, min_samples=10, clock=clk.now, warmup_s=0.0)
     assert p.ci_rel > 0.02
     assert 1.0 <= sum(p.samples_s) <= 1.1
+
+
+class DriftClock(FakeClock):
+    """Calls take 1 ms for the first ``quiet`` calls, then each one 0.2 % longer than the last."""
+
+    def __init__(self, quiet: int) -> None:
+        super().__init__([])
+        self.quiet = quiet
+        self.d = 0.001
+
+    def run(self) -> None:
+        if self.i >= self.quiet:
+            self.d *= 1.002
+        self.t += self.d
+        self.i += 1
+
+
+def test_slow_drift_does_not_stop_before_minimum_rounds() -> None:
+    """A quiet burst then a slow drift: the CI of the first 20 samples is 0, but the rule must
+    keep going for min_time in min_rounds rounds, and the rounds (which disagree) then keep it
+    going to the budget."""
+    clk = DriftClock(quiet=40)
+    p = measure_point(clk.run, WallTimer(clk.now), batch_size=1, time_budget_s=3.0, min_samples=20, min_time_s=1.0, min_rounds=5, clock=clk.now, warmup_s=0.0)
+    assert len(p.samples_s) > 40  # the old rule stopped here, at 20 samples
+    assert len(p.rounds) >= 5
+    assert sum(p.samples_s) >= 1.0
+    assert p.round_ci_rel > 0.02  # the rounds disagree: the drift is visible, not averaged away
+    thr = p.round_throughputs()
+    assert thr[0] > thr[-1] * 1.5
+
+
+def test_tiny_calls_are_timed_in_groups() -> None:
+    clk = FakeClock([1e-5])  # 10 us per call: grouped 10 per sample to reach the 0.1 ms floor
+    p = measure_point(clk.run, WallTimer(clk.now), batch_size=2, time_budget_s=0.5, min_time_s=0.5, clock=clk.now, warmup_s=0.0)
+    assert p.calls_per_sample == 10
+    assert clk.i >= 10 * len(p.samples_s)
+    assert p.samples_s[0] == pytest.approx(1e-5)
+    assert p.throughput() == pytest.approx(2 / 1e-5)
+
+
+def test_throughput_uses_service_time_not_mean() -> None:
+    """A few interference spikes (x20) raise the mean but not the 10th-percentile service time."""
+    clk = FakeClock([0.002] * 9 + [0.04])
+    p = measure_point(clk.run, WallTimer(clk.now), batch_size=8, time_budget_s=1.0, min_time_s=1.0, clock=clk.now, warmup_s=0.0)
+    assert p.throughput() == pytest.approx(8 / 0.002)
+    mean = sum(p.samples_s) / len(p.samples_s)
+    assert 8 / mean < 0.7 * p.throughput()
+
+
+def test_passes_pool_samples_across_the_sweep() -> None:
+    from scaleplan.profile.devices import cpu_info
+    from scaleplan.profile.measure import SweepOptions, run_sweep
+    from scaleplan.profile.targets import Workload
+
+    calls: list[int] = []
+
+    def prepare(device: str, bs: int) -> Callable[[], None]:
+        def run() -> None:
+            calls.append(bs)
+
+        return run
+
+    wl = Workload(name="noop", framework="python", target="t", prepare=prepare)
+    res = run_sweep(wl, SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.06, min_time_s=0.03, passes=3), device_info=lambda d: cpu_info())
+    assert [m.batch_size for m in res.measurements] == [1, 2]
+    # interleaved: batch 1, batch 2, batch 1, batch 2, ... (one run of calls per pass)
+    order = [b for i, b in enumerate(calls) if i == 0 or calls[i - 1] != b]
+    assert order == [1, 2, 1, 2, 1, 2]
+    assert all(m.samples is not None and m.samples >= 9 for m in res.measurements)
 
 
 def test_numpy_factory_profile(tmp_path: Path, cli) -> None:
@@ -94,8 +167,10 @@ def test_onnx_fixed_batch_axis(tmp_path: Path, cli) -> None:
     assert any("fixed at 4" in n for n in data["metadata"]["notes"])
 
 
+@pytest.mark.torch
 def test_torch_module_and_torchscript(tmp_path: Path, cli) -> None:
-    torch = pytest.importorskip("torch")
+    import torch  # a dev dependency (torch==2.13.0): missing torch fails here rather than skipping
+
     (tmp_path / "tmod.py").write_text(
         "import torch\n"
         "def factory():\n"
@@ -127,8 +202,9 @@ def test_torch_module_and_torchscript(tmp_path: Path, cli) -> None:
     assert validate_profile_file(out3)["metadata"]["input_shape"] == "16"
 
 
+@pytest.mark.torch
 def test_torch_module_needs_input_shape(tmp_path: Path, cli) -> None:
-    pytest.importorskip("torch")
+    import torch  # noqa: F401  (dev dependency; must not skip)
     (tmp_path / "tm.py").write_text("import torch\ndef factory():\n    return torch.nn.Linear(4, 4)\n", encoding="utf-8")
     r = cli(["profile", f"{tmp_path / 'tm.py'}:factory", *FAST], exit_code=3)
     assert "--input-shape" in r.stderr and "Traceback" not in r.stderr

@@ -181,6 +181,8 @@ def run(
     time_budget: Annotated[float, typer.Option("--time-budget", min=0.01, help="Seconds of timed iterations per point, at most (endpoints: seconds per sweep level).")] = 2.0,
     target_ci: Annotated[float, typer.Option("--target-ci", min=0.001, max=0.5, help="Stop a point once the 95% CI of the median is within +- this fraction.")] = 0.02,
     min_samples: Annotated[int, typer.Option("--min-samples", min=3, help="Timed iterations per point, at least (unless the budget runs out).")] = 20,
+    passes: Annotated[int, typer.Option("--passes", min=1, max=20, help="Passes over the batch sizes, each with 1/N of the budget, pooled per point (spreads each point over the sweep).")] = 3,
+    min_time: Annotated[float, typer.Option("--min-time", min=0.0, help="Seconds of timed rounds per point, at least (capped at --time-budget), so a short quiet burst can't end a point early.")] = 1.0,
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="Per-sample input shape without the batch axis, e.g. 3x224x224 (torch modules; dynamic ONNX dims).")] = None,
     dtype: Annotated[str, typer.Option("--dtype", help="float32, float16, bfloat16, float64, int64, int32 (torch modules).")] = "float32",
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads (torch / onnxruntime intra-op).")] = None,
@@ -220,10 +222,10 @@ def run(
         if target.lower().startswith(("http://", "https://")):
             _run_endpoint(target, out=out, json_out=json_out, command=command, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed)
             return
-        _run_model(target, out=out, json_out=json_out, command=command, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, target_ci=target_ci, min_samples=min_samples, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
+        _run_model(target, out=out, json_out=json_out, command=command, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, target_ci=target_ci, min_samples=min_samples, min_time=min_time, passes=passes, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
 
 
-def _run_model(target: str, *, out: str, json_out: bool, command: str, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, target_ci: float, min_samples: int, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
+def _run_model(target: str, *, out: str, json_out: bool, command: str, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, target_ci: float, min_samples: int, min_time: float, passes: int, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
     import platform
 
     from scaleplan._version import __version__
@@ -262,7 +264,7 @@ def _run_model(target: str, *, out: str, json_out: bool, command: str, device: s
         if out != "-" and res.measurements:
             _write_profile(build(res), out, json_out)
 
-    opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, target_ci=target_ci, min_samples=min_samples, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
+    opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, target_ci=target_ci, min_samples=min_samples, min_time_s=min_time, passes=passes, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
     with _RichProgress() as prog:
         res = run_sweep(workload, opts, device_info=device_info, progress=prog, on_point=checkpoint)
     err = stderr_console()

@@ -1,12 +1,26 @@
-"""The measurement loop: warm-up, timed iterations, the stopping rule, the batch sweep.
+"""The measurement loop: warm-up, timed rounds, the stopping rule, the batch sweep.
 
 One code path for every device. What differs is the :class:`Timer` (wall clock on the CPU;
 CUDA events with a synchronize on GPUs) and the memory probe (peak RSS on the CPU; torch's
 peak allocated bytes on GPUs). The clock is injectable so the stopping rule is testable.
 
-Stopping rule per point: after a warm-up, time one batch per iteration until the 95 %
-confidence interval of the median is within +-``target_ci`` (2 %) and at least
-``min_samples`` iterations ran, or the point's time budget is spent (at least 3 samples).
+Per point (see docs/profile.md, "How a point is measured"):
+
+1. Warm-up (at least 2 calls and ~20 % of the budget, at most 2 s).
+2. Calls shorter than ``sample_floor_s`` (0.1 ms) are timed in groups of ``k`` back-to-back
+   calls per sample (like ``timeit``'s autorange), so timer overhead and jitter don't dominate.
+3. Samples are taken in rounds of ``min_time_s / min_rounds`` seconds each.
+4. Stop once at least ``min_rounds`` rounds, ``min_time_s`` seconds and ``min_samples``
+   samples were taken AND both the 95 % CI of the median per-call time and the CI of the median
+   across rounds of each round's throughput are within +-``target_ci``; or once the budget is spent.
+5. The sweep makes ``passes`` (3) passes over the batch sizes, each with a third of the budget,
+   and pools them: a point's rounds are spread over the whole sweep, so a burst of other work
+   lasting seconds hits one pass, not the whole point.
+
+Latency percentiles pool all samples, as measured. Throughput is batch / service time, the
+5th percentile of the per-call times: interference only adds time, and on a shared machine
+the median and the mean move with the load (measured over 4 runs of a torch MLP: 46 % and
+23 % run-to-run spread against 12 % for the 5th percentile; docs/profile.md).
 """
 
 from __future__ import annotations
@@ -22,24 +36,29 @@ from typing import Any, Protocol
 
 from scaleplan.errors import ProfileError
 from scaleplan.profile.model import DeviceInfo, Measurement, Percentiles
-from scaleplan.profile.stats import median_ci_rel, round_sig, summarize_ms
+from scaleplan.profile.stats import median_ci_rel, percentile, round_sig, summarize_ms
 from scaleplan.profile.targets import Runner, Workload, is_oom
 
 Clock = Callable[[], float]
 
 
 class Timer(Protocol):
-    def time(self, run: Runner) -> float:
-        """Seconds one call of ``run`` took on the device."""
+    def time(self, run: Runner, calls: int = 1) -> float:
+        """Seconds ``calls`` back-to-back calls of ``run`` took on the device."""
 
 
 class WallTimer:
     def __init__(self, clock: Clock = time.perf_counter) -> None:
         self.clock = clock
 
-    def time(self, run: Runner) -> float:
+    def time(self, run: Runner, calls: int = 1) -> float:
+        if calls == 1:
+            t0 = self.clock()
+            run()
+            return self.clock() - t0
         t0 = self.clock()
-        run()
+        for _ in range(calls):
+            run()
         return self.clock() - t0
 
 
@@ -52,14 +71,15 @@ class CudaEventTimer:
         self.torch = torch
         self.device = torch.device(device)
 
-    def time(self, run: Runner) -> float:
+    def time(self, run: Runner, calls: int = 1) -> float:
         torch = self.torch
         with torch.cuda.device(self.device):
             start = torch.cuda.Event(enable_timing=True)
             end = torch.cuda.Event(enable_timing=True)
             torch.cuda.synchronize(self.device)
             start.record()
-            run()
+            for _ in range(calls):
+                run()
             end.record()
             end.synchronize()
             return float(start.elapsed_time(end)) / 1000.0
@@ -121,10 +141,54 @@ def host_available_gib() -> float | None:
 @dataclass
 class PointResult:
     batch_size: int
-    samples_s: list[float]
-    ci_rel: float
+    samples_s: list[float]  # per-call seconds (a grouped sample is divided by its calls)
+    ci_rel: float  # relative half-width of the 95 % CI of the median per-call time
     peak_memory_gib: float | None
     warmup_iters: int
+    rounds: list[list[float]] = field(default_factory=list)  # samples_s split by round
+    calls_per_sample: int = 1
+    round_ci_rel: float = math.inf  # same CI, of the median across rounds of batch / round service time
+
+    def round_throughputs(self) -> list[float]:
+        return round_throughputs(self.batch_size, self.rounds or [self.samples_s])
+
+    def throughput(self) -> float:
+        """Batch / service time (the 5th percentile of all per-call times)."""
+        st = service_time(self.samples_s) if self.samples_s else 0.0
+        return self.batch_size / st if st > 0 else float("inf")
+
+
+SERVICE_Q = 5  # percentile of per-call times taken as the service time (throughput = batch / it)
+
+
+def service_time(samples: Sequence[float]) -> float:
+    """The interference-robust service time: the 5th percentile of the per-call times.
+
+    Interference (other processes, hypervisor neighbours, page faults) only ever adds time, so
+    a low quantile estimates what the model itself costs; the 5th rather than the minimum, so a
+    single lucky sample can't set it. See docs/profile.md for the evidence behind the choice.
+    """
+    return percentile(sorted(samples), SERVICE_Q)
+
+
+def round_throughputs(batch_size: int, rounds: Sequence[Sequence[float]]) -> list[float]:
+    """Per round: batch / that round's service time; empty rounds skipped."""
+    out = []
+    for r in rounds:
+        if r:
+            st = service_time(r)
+            if st > 0:
+                out.append(batch_size / st)
+    return out
+
+
+def calls_per_sample(call_s: float, sample_floor_s: float, cap: int = 10_000) -> int:
+    """How many back-to-back calls one timed sample groups so that it lasts ``sample_floor_s``."""
+    if call_s <= 0:
+        return cap
+    if call_s >= sample_floor_s:
+        return 1
+    return min(cap, math.ceil(sample_floor_s / call_s))
 
 
 def measure_point(
@@ -136,48 +200,73 @@ def measure_point(
     target_ci: float = 0.02,
     min_samples: int = 20,
     max_samples: int = 100_000,
+    min_time_s: float = 1.0,
+    min_rounds: int = 5,
+    sample_floor_s: float = 1e-4,
     warmup_s: float | None = None,
     clock: Clock = time.perf_counter,
     memory: MemoryProbe | None = None,
 ) -> PointResult:
-    """Warm up, then time ``run`` until the median's CI is tight enough or the budget is spent."""
+    """Warm up, then time ``run`` in rounds until the medians are tight enough or the budget is spent.
+
+    ``min_time_s`` is capped at the budget: with ``--time-budget 0.2`` a point takes ~0.2 s.
+    """
     if memory is not None:
         memory.reset()
     warm_budget = warmup_s if warmup_s is not None else min(0.2 * time_budget_s, 2.0)
     t0 = clock()
     warm = 0
+    warm_times: list[float] = []
     while True:
-        timer.time(run)
+        warm_times.append(timer.time(run))
         warm += 1
         el = clock() - t0
         if warm >= 2 and el >= warm_budget:
             break
         if el >= 2 * warm_budget and warm >= 1:
             break
+    k = calls_per_sample(sorted(warm_times)[len(warm_times) // 2], sample_floor_s)
+    min_time = min(min_time_s, time_budget_s)
+    rounds_wanted = max(1, min_rounds)
+    round_s = min_time / rounds_wanted
+    rounds: list[list[float]] = []
     samples: list[float] = []
     start = clock()
-    next_check = min_samples
-    ci = math.inf
-    while True:
-        samples.append(timer.time(run))
-        n = len(samples)
-        elapsed = clock() - start
-        if n >= next_check:
-            ci = median_ci_rel(sorted(samples))
-            if ci <= target_ci:
+    done = False
+    while not done:
+        current: list[float] = []
+        rounds.append(current)
+        r0 = clock()
+        while True:
+            per_call = timer.time(run, k) / k
+            current.append(per_call)
+            samples.append(per_call)
+            now = clock()
+            n = len(samples)
+            elapsed = now - start
+            if (elapsed >= time_budget_s and n >= 3) or n >= max_samples or elapsed >= 3 * time_budget_s:
+                done = True
                 break
-            next_check = n + max(1, n // 10)
-        if (elapsed >= time_budget_s and n >= 3) or n >= max_samples or elapsed >= 3 * time_budget_s:
-            ci = median_ci_rel(sorted(samples))
+            if now - r0 >= round_s:
+                break
+        if done:
             break
-    peak = memory.peak_gib() if memory is not None else None
-    return PointResult(batch_size=batch_size, samples_s=samples, ci_rel=ci, peak_memory_gib=peak, warmup_iters=warm)
+        if len(rounds) >= rounds_wanted and clock() - start >= min_time and len(samples) >= min_samples:
+            ci = median_ci_rel(sorted(samples))
+            rci = median_ci_rel(sorted(round_throughputs(batch_size, rounds)))
+            if ci <= target_ci and rci <= target_ci:
+                break
+    rounds = [r for r in rounds if r]
+    point = PointResult(batch_size=batch_size, samples_s=samples, ci_rel=math.inf, peak_memory_gib=None, warmup_iters=warm, rounds=rounds, calls_per_sample=k)
+    point.ci_rel = median_ci_rel(sorted(samples))
+    point.round_ci_rel = median_ci_rel(sorted(point.round_throughputs()))
+    point.peak_memory_gib = memory.peak_gib() if memory is not None else None
+    return point
 
 
 def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None) -> Measurement:
     lat = summarize_ms(p.samples_s)
-    total = sum(p.samples_s)
-    thr = p.batch_size * len(p.samples_s) / total if total > 0 else float("inf")
+    thr = p.throughput()
     return Measurement(
         device=device,
         accelerator=accelerator,
@@ -224,6 +313,10 @@ class SweepOptions:
     time_budget_s: float = 2.0
     target_ci: float = 0.02
     min_samples: int = 20
+    min_time_s: float = 1.0
+    min_rounds: int = 5
+    sample_floor_s: float = 1e-4
+    passes: int = 3
     slo_ms: float | None = None
     slo_percentile: int = 99
     threads: int | None = None
@@ -298,11 +391,12 @@ def run_sweep(
             memory = _memory_for(device, workload)
             best_thr = 0.0
             stalls = 0
+            kept: list[tuple[int, PointResult, int | None]] = []  # (index in res.measurements, point, threads)
             for i, bs in enumerate(batches):
                 prog.point_started(device, bs)
                 try:
                     run = workload.prepare(device, bs)
-                    point = measure_point(run, timer, batch_size=bs, time_budget_s=opts.time_budget_s, target_ci=opts.target_ci, min_samples=opts.min_samples, memory=memory)
+                    point = _measure_pass(run, timer, memory, bs, opts)
                     del run
                 except KeyboardInterrupt:
                     raise
@@ -327,6 +421,9 @@ def run_sweep(
                     threads = opts.threads or (workload.get_threads() if workload.get_threads else None) or _cpu_threads()
                 m = to_measurement(point, device=device, accelerator=info.accelerator, threads=threads)
                 res.measurements.append(m)
+                kept.append((len(res.measurements) - 1, point, threads))
+                if point.calls_per_sample > 1:
+                    res.notes.append(f"{device}: batch {bs}: calls under {opts.sample_floor_s * 1000:g} ms were timed {point.calls_per_sample} at a time; its latency percentiles are of {point.calls_per_sample}-call averages")
                 note: str | None = None
                 if opts.slo_ms is not None and m.latency_ms.at(opts.slo_percentile) > opts.slo_ms:
                     note = f"{device}: batch {bs} p{opts.slo_percentile} {m.latency_ms.at(opts.slo_percentile):.4g} ms exceeds the SLO {opts.slo_ms:g} ms; larger batches skipped"
@@ -349,12 +446,96 @@ def run_sweep(
                     on_point(res)
                 if note:
                     break
+            _more_passes(workload, opts, device, info.accelerator, timer, memory, kept, res, prog, on_point)
+            for _, pt, _ in kept:
+                st, med = service_time(pt.samples_s), percentile(sorted(pt.samples_s), 50)
+                if st > 0 and med > 1.25 * st:
+                    res.notes.append(f"{device}: batch {pt.batch_size}: the median call ({med * 1000:.4g} ms) is {med / st - 1:.0%} above the service time ({st * 1000:.4g} ms): other work or bimodal timings; throughput uses the service time, latency percentiles are as measured")
             prog.device_done(device)
             _free_cuda(device)
     except KeyboardInterrupt:
         res.interrupted = True
         res.notes.append(f"interrupted (Ctrl-C) after {len(res.measurements)} measurement(s); the sweep is incomplete")
     return res
+
+
+def _measure_pass(run: Runner, timer: Timer, memory: MemoryProbe, bs: int, opts: SweepOptions, *, rewarm: bool = False) -> PointResult:
+    """One pass's share of a point: the budget, minimum time and rounds split over the passes.
+
+    Later passes (``rewarm``) re-warm briefly: the first pass already paid for compilation and
+    allocation, so ~5 % of the pass's budget (and at least one call) restores the caches.
+    """
+    passes = max(1, opts.passes)
+    return measure_point(
+        run,
+        timer,
+        batch_size=bs,
+        time_budget_s=opts.time_budget_s / passes,
+        target_ci=opts.target_ci,
+        min_samples=max(3, math.ceil(opts.min_samples / passes)),
+        min_time_s=opts.min_time_s / passes,
+        min_rounds=max(1, math.ceil(opts.min_rounds / passes)),
+        sample_floor_s=opts.sample_floor_s,
+        warmup_s=0.05 * opts.time_budget_s / passes if rewarm else None,
+        memory=memory,
+    )
+
+
+def merge_points(a: PointResult, b: PointResult) -> PointResult:
+    """Pool two passes over the same point: samples and rounds joined, the larger peak memory."""
+    samples = [*a.samples_s, *b.samples_s]
+    rounds = [*(a.rounds or [a.samples_s]), *(b.rounds or [b.samples_s])]
+    peaks = [x for x in (a.peak_memory_gib, b.peak_memory_gib) if x is not None]
+    out = PointResult(
+        batch_size=a.batch_size,
+        samples_s=samples,
+        ci_rel=median_ci_rel(sorted(samples)),
+        peak_memory_gib=max(peaks) if peaks else None,
+        warmup_iters=a.warmup_iters + b.warmup_iters,
+        rounds=rounds,
+        calls_per_sample=max(a.calls_per_sample, b.calls_per_sample),
+    )
+    out.round_ci_rel = median_ci_rel(sorted(out.round_throughputs()))
+    return out
+
+
+def _more_passes(
+    workload: Workload,
+    opts: SweepOptions,
+    device: str,
+    accelerator: str,
+    timer: Timer,
+    memory: MemoryProbe,
+    kept: list[tuple[int, PointResult, int | None]],
+    res: SweepResult,
+    prog: Progress,
+    on_point: Callable[[SweepResult], None] | None,
+) -> None:
+    """Passes 2..N over the batch sizes the first pass kept, so each point's rounds are spread
+    over the whole sweep: a burst of other work that lasts seconds hits one pass, not all.
+
+    The first pass decided the batch list (SLO, plateau, memory ceiling); a failure here stops
+    the extra passes with a note and keeps what was pooled so far.
+    """
+    for pass_no in range(2, max(1, opts.passes) + 1):
+        for j, (idx, point, threads) in enumerate(kept):
+            bs = point.batch_size
+            prog.point_started(device, bs)
+            try:
+                run = workload.prepare(device, bs)
+                more = _measure_pass(run, timer, memory, bs, opts, rewarm=True)
+                del run
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:
+                _free_cuda(device)
+                res.notes.append(f"{device}: pass {pass_no} at batch {bs} failed ({type(exc).__name__}); the remaining points keep the passes measured before")
+                return
+            merged = merge_points(point, more)
+            kept[j] = (idx, merged, threads)
+            res.measurements[idx] = to_measurement(merged, device=device, accelerator=accelerator, threads=threads)
+            if on_point is not None:
+                on_point(res)
 
 
 def _cpu_threads() -> int:
