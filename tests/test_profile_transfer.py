@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 import yaml
 from profile_helpers import FORMATS, validate_profile_file
 
+from scaleplan.catalog.files import load_catalog
+from scaleplan.catalog.model import Catalog
+from scaleplan.errors import InputError
 from scaleplan.profile.build import make_profile
-from scaleplan.profile.model import Measurement, Percentiles, dump_profile
+from scaleplan.profile.estimate import TransferOptions, estimate_profile
+from scaleplan.profile.model import Measurement, Percentiles, Profile, dump_profile
 
 
 def _pt(acc: str, bs: int, p50: float, dev: str = "cuda:0") -> Measurement:
@@ -46,8 +51,9 @@ def test_estimate_from_cpu_needs_flops(tmp_path: Path, cli) -> None:
     assert "FLOPs" in r.stderr and "--flops-per-sample" in r.stderr
     r = cli(["profile", "estimate", str(src), "-a", "L4", "--flops-per-sample", "2e9"])
     est = [m for m in yaml.safe_load(r.stdout)["measurements"] if m["source"] == "estimated"]
-    assert len(est) == 2 and est[0]["estimate"]["low"] == 0.5 and est[0]["estimate"]["high"] == 3.0
-    assert "counted FLOPs" in est[0]["estimate"]["basis"]
+    # weights unknown: the CPU band 0.5-4x is widened on the high side, and the basis says why
+    assert len(est) == 2 and est[0]["estimate"]["low"] == 0.5 and est[0]["estimate"]["high"] == 5.0
+    assert "transfer from CPU: low confidence" in est[0]["estimate"]["basis"] and "weights unknown" in est[0]["estimate"]["basis"]
 
 
 def test_estimate_bad_inputs(tmp_path: Path, cli) -> None:
@@ -151,3 +157,105 @@ def test_emit_jobs(tmp_path: Path, cli) -> None:
     r = cli(["profile", "x:f", "--emit-jobs", str(tmp_path / "j2"), "--accelerators", "Q7", "--image", "i"], exit_code=3)
     assert "unknown accelerator 'Q7'" in r.stderr
     cli(["profile", "x:f", "--emit-jobs", str(tmp_path / "j3"), "--accelerators", "L4"], exit_code=2)
+
+
+# --- CPU -> GPU sanity: MiniLM-like numbers (5.7e8 FLOP/sample, 22.7 M params) ---------------
+
+MINILM_FLOPS = 5.736e8
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog([])
+
+
+def _cpu_profile(**meta: object) -> Profile:
+    ms = [_pt("CPU", b, 40.0 * b, "cpu") for b in BATCHES]
+    return make_profile(model="minilm-like", measurements=ms, flops_per_sample=MINILM_FLOPS, **meta)  # type: ignore[arg-type]
+
+
+def _est(prof: Profile, catalog: Catalog, accs: str, **opts: object) -> dict[str, dict[int, Measurement]]:
+    res = estimate_profile(prof, accs.split(","), catalog, options=TransferOptions(**opts))  # type: ignore[arg-type]
+    out: dict[str, dict[int, Measurement]] = {}
+    for m in res.profile.measurements:
+        if m.source == "estimated":
+            out.setdefault(m.accelerator, {})[m.batch_size] = m
+    return out
+
+
+def test_cpu_transfer_minilm_is_realistic(catalog: Catalog) -> None:
+    t4 = _est(_cpu_profile(), catalog, "T4")["T4"]
+    # eager PyTorch MiniLM-L6 at batch 1 on a T4 takes a few ms (launch-bound), not 0.075 ms
+    assert 1.0 <= t4[1].latency_ms.p50 <= 10.0
+    assert t4[64].latency_ms.p50 > t4[1].latency_ms.p50
+    lats = [t4[b].latency_ms.p50 for b in BATCHES]
+    assert lats == sorted(lats)
+    thr = [t4[b].throughput_rps for b in BATCHES]
+    assert thr == sorted(thr)  # rises with batch ...
+    gains = [b / a for a, b in itertools.pairwise(thr)]
+    assert gains[0] > 1.8 and gains[-1] < 1.5  # ... and saturates (doubling the batch no longer doubles it)
+    for m in t4.values():
+        e = m.estimate
+        assert e is not None and e.low < 1 < e.high  # the band contains the point estimate
+        assert "transfer from CPU: low confidence" in e.basis and "fixed 2 ms" in e.basis
+        assert m.latency_ms.p50 < m.latency_ms.p90 < m.latency_ms.p99  # GPU tail model, not the CPU's
+
+
+def test_cpu_transfer_overrides_and_weights(catalog: Catalog) -> None:
+    base = _est(_cpu_profile(), catalog, "T4")["T4"]
+    slow = _est(_cpu_profile(), catalog, "T4", overhead_ms=5.0, host_ms_per_sample=0.1)["T4"]
+    assert slow[1].latency_ms.p50 == pytest.approx(base[1].latency_ms.p50 + 3.0 + 0.1, rel=1e-3)
+    assert "--overhead-ms 5" in (slow[1].estimate.basis if slow[1].estimate else "")
+    fp32 = _est(_cpu_profile(), catalog, "T4", gpu_dtype="float32")["T4"]
+    assert fp32[64].latency_ms.p50 > base[64].latency_ms.p50 * 1.5  # FP32 without tensor cores
+    # weights from metadata: a memory term appears and the band is the plain CPU band
+    heavy = _est(_cpu_profile(weights_gib=2.0), catalog, "T4")["T4"]
+    e = heavy[1].estimate
+    assert e is not None and "weights 2 GiB" in e.basis and e.bound == "memory" and e.high == 4.0
+    assert heavy[1].latency_ms.p50 > base[1].latency_ms.p50 + 5  # 2 GiB / (0.75 x 320 GB/s) ~ 9 ms
+    assert base[1].estimate is not None and base[1].estimate.high > 4.0 and "weights unknown" in base[1].estimate.basis
+    # input bytes from a parseable input_shape: 3x224x224 float32 = 602 KB/sample over PCIe Gen3
+    img = _est(_cpu_profile(input_shape="3x224x224", dtype="float32"), catalog, "T4")["T4"]
+    assert img[64].latency_ms.p50 > base[64].latency_ms.p50 + 3.0
+    assert "602112 B/sample" in (img[64].estimate.basis if img[64].estimate else "")
+    with pytest.raises(InputError, match="gpu-dtype"):
+        _est(_cpu_profile(), catalog, "T4", gpu_dtype="fp8")
+    with pytest.raises(InputError, match="fraction"):
+        _est(_cpu_profile(), catalog, "T4", compute_efficiency=1.5)
+
+
+def test_cpu_transfer_a10g_uses_documented_proxy(catalog: Catalog) -> None:
+    assert catalog.accelerator("A10G") is not None and catalog.accelerator("A10G").fp16_tflops is None  # type: ignore[union-attr]
+    est = _est(_cpu_profile(weights_gib=0.05), catalog, "A10G,L4")
+    a10g, l4 = est["A10G"][1].estimate, est["L4"][1].estimate
+    assert a10g is not None and l4 is not None
+    assert "peak proxy 125 TFLOPS from A10" in a10g.basis
+    assert a10g.high > l4.high  # a proxied peak widens the band
+
+
+def test_cpu_bands_wider_than_gpu_bands(tmp_path: Path, catalog: Catalog) -> None:
+    cpu = _est(_cpu_profile(weights_gib=0.05), catalog, "L4")["L4"]
+    gpu_prof = make_profile(model="m", measurements=[_pt("T4", 1, 4.0), _pt("T4", 8, 5.0), _pt("T4", 64, 26.0)], dtype="float16")
+    gpu = _est(gpu_prof, catalog, "L4")["L4"]
+    for b in (1, 64):
+        c, g = cpu[b].estimate, gpu[b].estimate
+        assert c is not None and g is not None
+        assert c.high / c.low > g.high / g.low
+        assert "GPU calibration" in g.basis and "transfer from CPU" not in g.basis
+
+
+def test_estimate_cli_cpu_flags(tmp_path: Path, cli) -> None:
+    src = _write(tmp_path, "cpu.yaml", [_pt("CPU", 1, 40.0, "cpu"), _pt("CPU", 64, 1000.0, "cpu")], flops_per_sample=MINILM_FLOPS)
+    out = tmp_path / "est.yaml"
+    cli(["profile", "estimate", str(src), "-a", "T4,A10G", "--weights-gib", "0.0423", "--input-bytes", "648", "--host-ms-per-sample", "0.16", "--overhead-ms", "1.5", "--out", str(out)])
+    data = validate_profile_file(out)
+    est = {(m["accelerator"], m["batch_size"]): m for m in data["measurements"] if m["source"] == "estimated"}
+    assert set(est) == {("T4", 1), ("T4", 64), ("A10G", 1), ("A10G", 64)}
+    assert data["metadata"]["weights_gib"] == 0.0423
+    assert "--overhead-ms 1.5" in est[("T4", 1)]["estimate"]["basis"] and "648 B/sample" in est[("T4", 1)]["estimate"]["basis"]
+    r = cli(["profile", "estimate", str(src), "-a", "T4", "--gpu-dtype", "fp4"], exit_code=3)
+    assert "--gpu-dtype" in r.stderr and "Traceback" not in r.stderr
+    r = cli(["profile", "estimate", str(src), "-a", "T4", "--memory-efficiency", "0"], exit_code=3)
+    assert "--memory-efficiency" in r.stderr
+    cli(["profile", "estimate", str(src), "-a", "T4", "--overhead-ms", "-1"], exit_code=2)

@@ -355,18 +355,34 @@ def estimate(
     accelerators: Annotated[str, typer.Option("--accelerators", "-a", help="Accelerators to estimate, e.g. L4,A10G,H100.")],
     out: Annotated[str, typer.Option("--out", "-o", help="Output profile ('-' = stdout): the input plus estimated points.")] = "-",
     flops_per_sample: Annotated[float | None, typer.Option("--flops-per-sample", min=0.0, help="Model FLOPs per sample, when the profile has only CPU points and no counted FLOPs.")] = None,
+    weights_gib: Annotated[float | None, typer.Option("--weights-gib", min=0.0, help="Model weights size on the GPU (default: metadata.weights_gib; unknown = no memory term, wider band).")] = None,
+    overhead_ms: Annotated[float | None, typer.Option("--overhead-ms", min=0.0, help="CPU transfer: fixed per-batch GPU overhead, ms (default 2 = 150 kernels x 10 us + 0.5 ms host).")] = None,
+    host_ms_per_sample: Annotated[float, typer.Option("--host-ms-per-sample", min=0.0, help="CPU transfer: host work per sample inside fn (tokenization...), ms.")] = 0.0,
+    input_bytes: Annotated[float | None, typer.Option("--input-bytes", min=0.0, help="CPU transfer: input bytes per sample copied to the GPU (default: from metadata.input_shape, else 4096).")] = None,
+    compute_efficiency: Annotated[float, typer.Option("--compute-efficiency", help="CPU transfer: fraction of dense peak reached at large batch (ramps down to small batch).")] = 0.5,
+    memory_efficiency: Annotated[float, typer.Option("--memory-efficiency", help="CPU transfer: fraction of peak memory bandwidth reached.")] = 0.75,
+    gpu_dtype: Annotated[str | None, typer.Option("--gpu-dtype", help="CPU transfer: dtype served on the GPU: float16 (default unless the profile says), bfloat16, int8, float32.")] = None,
     catalog: Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file(s) with accelerator specs.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
 ) -> None:
     """Roofline transfer of measured points to accelerators you do not have (source: estimated, with an uncertainty band)."""
     with handle_errors():
         from scaleplan.catalog.files import load_catalog
-        from scaleplan.profile.estimate import estimate_profile
+        from scaleplan.profile.estimate import TransferOptions, estimate_profile
         from scaleplan.profile.model import read_profile
 
         prof = read_profile(profile_path)
         cat = load_catalog([c for v in catalog or [] for c in _names(v)])
-        result = estimate_profile(prof, _names(accelerators), cat, flops_per_sample=flops_per_sample)
+        opts = TransferOptions(
+            overhead_ms=overhead_ms,
+            compute_efficiency=compute_efficiency,
+            memory_efficiency=memory_efficiency,
+            weights_gib=weights_gib,
+            input_bytes_per_sample=input_bytes,
+            host_ms_per_sample=host_ms_per_sample,
+            gpu_dtype=gpu_dtype,
+        )
+        result = estimate_profile(prof, _names(accelerators), cat, flops_per_sample=flops_per_sample, options=opts)
         for w in result.warnings:
             stderr_console().print(f"warning: {w}", markup=False, soft_wrap=True)
         _write_profile(result.profile, out, json_out)
