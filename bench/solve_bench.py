@@ -1,6 +1,6 @@
 """Optimizer benchmark: full shipped catalog x 24 windows x 3 classes x n+1 x spot.
 
-Prints the median solve time (main plan only, no alternatives) and its status, then how it
+Both routing modes (service: even split, the default; gateway-api: weighted). Prints the median solve time (main plan only, no alternatives) and its status, then how it
 grows with 1, 24 and 168 windows and with the catalog repeated x4 (copies in renamed regions).
 
     python bench/solve_bench.py [--repeat 5]
@@ -35,13 +35,13 @@ def synthetic_profile(cat: Catalog) -> Profile:
     return Profile.model_validate({"metadata": {"model": "bench"}, "measurements": ms})
 
 
-def spec(redundancy: str = "n+1") -> Spec:
+def spec(redundancy: str = "n+1", routing: str = "service") -> Spec:
     return Spec.model_validate({
         "apiVersion": "scaleplan/v1", "kind": "InferenceService", "metadata": {"name": "bench"}, "model": {"profile": "p"},
         "traffic": {"peak_rps": 500, "headroom": 0.2, "classes": [{"name": c, "share": s} for c, s, _ in CLASSES]},
         "slo": {"latency_ms": 2000, "percentile": 95},
         "placement": {"providers": ["aws", "gcp", "azure"], "redundancy": redundancy, "spot": {"allowed": True, "max_fraction": 0.5}, "min_replicas": 2},
-        "kubernetes": {"image": "example.com/bench:1"},
+        "kubernetes": {"image": "example.com/bench:1", "routing": routing, **({"gateway": {"name": "gw"}} if routing == "gateway-api" else {})},
     })
 
 
@@ -57,8 +57,8 @@ def times4(cat: Catalog) -> Catalog:
     return Catalog(accelerators=cat.accelerators, rows=tuple(rows))
 
 
-def run(cat: Catalog, windows: int, repeat: int, redundancy: str = "n+1") -> tuple[float, str, int, float, float]:
-    sp, prof = spec(redundancy), synthetic_profile(cat)
+def run(cat: Catalog, windows: int, repeat: int, redundancy: str = "n+1", routing: str = "service") -> tuple[float, str, int, float, float]:
+    sp, prof = spec(redundancy, routing), synthetic_profile(cat)
     rps = curve(windows)
     times, status, cands, gap, cost = [], "", 0, 0.0, 0.0
     for _ in range(repeat):
@@ -75,7 +75,7 @@ def main() -> None:
     args = ap.parse_args()
     cat = load_catalog()
     print(f"catalog rows: {len(cat.rows)}; load average before: {os.getloadavg()[0]:.2f}")
-    print("case | windows | candidates (after pruning) | median s | status | gap | mean $/h")
+    print("routing | case | windows | candidates (after pruning) | median s | status | gap | mean $/h")
     x4 = times4(cat)
     cases = (
         ("full catalog, n+1", cat, 24, args.repeat, "n+1"),
@@ -85,9 +85,10 @@ def main() -> None:
         # zone redundancy is region-scoped: no merging across regions (not the issue's target)
         ("full catalog, zone", cat, 24, 1, "zone"),
     )
-    for label, c, w, rep, red in cases:
-        med, status, cands, gap, cost = run(c, w, rep, red)
-        print(f"{label} | {w} | {cands} | {med:.2f} | {status} | {gap:.2e} | {cost:.4f}", flush=True)
+    for routing in ("service", "gateway-api"):
+        for label, c, w, rep, red in cases:
+            med, status, cands, gap, cost = run(c, w, rep, red, routing)
+            print(f"{routing} | {label} | {w} | {cands} | {med:.2f} | {status} | {gap:.2e} | {cost:.4f}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -198,7 +198,7 @@ def to_scaleplan(p: Problem_, base: Catalog, *, name: str) -> Imported:
         "traffic": {"peak_rps": p.rate, "headroom": 0.0, "classes": classes},
         "slo": {"latency_ms": p.slo_ms, "percentile": p.percentile},
         "placement": {"providers": ["onprem"], "regions": [REGION], "redundancy": "none", "min_replicas": 0, "max_gpus_per_replica": 1, "catalogs": ["catalog.yaml"]},
-        "kubernetes": {"image": "registry.example.com/imported/model:0.0.0", "autoscaler": {"type": "none"}},
+        "kubernetes": {"image": "registry.example.com/imported/model:0.0.0", "autoscaler": {"type": "none"}, "routing": "gateway-api", "gateway": {"name": "inference-gateway"}},
     }
     spec = Spec.model_validate(spec_data)
     profile = Profile.model_validate({"apiVersion": "scaleplan/v1", "kind": "Profile", "metadata": {"model": name, "kind": "imported", "imported_from": p.source, "notes": ["Rates are the highest request rates meeting the source's SLO (open-loop), so no queueing derating applies."]}, "measurements": ms})

@@ -84,6 +84,30 @@ def demand_windows(spec: Spec) -> tuple[tuple[float, ...], float]:
     return (spec.traffic.peak_rps,), 24.0
 
 
+def even_split(spec: Spec) -> bool:
+    """routing: service (the default): one Service spreads requests evenly over all pods."""
+    return spec.kubernetes.routing == "service"
+
+
+def mixed_capacity(spec: Spec, c: Candidate) -> float | None:
+    """Per-replica capacity for the spec's class mix: 1 / sum_c(share_c / cap_c), or None.
+
+    Under routing: service every replica receives every class in the traffic's proportions,
+    so this is what one replica serves; None when the candidate cannot serve some class.
+    """
+    classes = classes_of(spec)
+    total = sum(s for _, s in classes) or 1.0
+    inv = 0.0
+    for cls, share in classes:
+        if share <= 0:
+            continue
+        cap = c.cap(cls)
+        if not cap:
+            return None
+        inv += share / total / cap
+    return 1.0 / inv if inv > 0 else None
+
+
 def _quota_scopes(spec: Spec, cands: Sequence[Candidate]) -> tuple[QuotaScope, ...]:
     out = []
     for q in spec.placement.quotas:
@@ -129,6 +153,7 @@ def _solve_all(
         quotas=scopes,
         min_replicas=pl.min_replicas,
         max_replicas=pl.max_replicas if max_replicas else None,
+        even=even_split(spec),
     )
     cache = solve_windows(base, demands, solver=options.solver, deadline=deadline, tie_break=tie_break)
     sols = [cache[d] for d in demands]
@@ -513,9 +538,10 @@ def _explain(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Se
         lines.append(f"{a.name}: {a.instance_type} ({shape}, {a.replicas_per_node} replica(s) per node, {a.capacity_type}) runs batch {op.batch_size} at p{pct} {lat:g} ms; {derate}, so one replica serves {a.capacity_rps_per_replica:g} rps.")
         if a.estimated:
             lines.append(f"{a.name}: capacity rests on {op.source} (not measured) profile points for {a.accelerator}; measure before committing.")
+    lines.append(_routing_line(spec, plan_allocs, o, rps))
     pl = spec.placement
     if pl.redundancy == "n+1":
-        lines.append("Redundancy n+1: after losing any one node the remaining replicas still carry the demand.")
+        lines.append("Redundancy n+1: after losing any one node the remaining replicas still carry the demand" + (", each taking an even share." if even_split(spec) else "."))
     elif pl.redundancy == "zone":
         spread = "; ".join(f"{a.name}: {a.nodes} node(s) over {', '.join(a.zones)}" for a in plan_allocs if a.zones)
         lines.append(f"Redundancy zone: nodes are spread round-robin over the zones (node i in zone i mod 3, unless the catalog lists the zones) so that losing any one zone leaves enough capacity ({spread}); the manifests spread replicas with topology spread constraints.")
@@ -528,6 +554,34 @@ def _explain(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Se
         a0 = alts[0]
         lines.append(f"Next best: {a0.description}, {a0.extra_cost_fraction:+.0%}.")
     return lines
+
+
+def _routing_line(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Sequence[float]) -> str:
+    W = len(rps)
+    peak_w = max(range(W), key=lambda i: (rps[i], -i))
+    if not even_split(spec):
+        gw = spec.kubernetes.gateway
+        where = f"{gw.namespace + '/' if gw and gw.namespace else ''}{gw.name if gw else '?'}"
+        return f"Routing: gateway-api: one Service per allocation behind an HTTPRoute on Gateway {where}, weighted by each allocation's routing share (in proportion to capacity), so replicas of very different speed can serve side by side."
+    sol = o.sols[peak_w]
+    total = sum(sol.replicas)
+    if total == 0:
+        return "Routing: service: one Service spreads requests evenly over all pods."
+    each = rps[peak_w] * (1 + spec.traffic.headroom) / total
+    caps: dict[str, float] = {}
+    for k, c in enumerate(o.cands):
+        if sol.replicas[k]:
+            label = c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
+            caps[label] = min(mixed_capacity(spec, c) or 0.0, caps.get(label, math.inf))
+    mixes = sum(1 for s in o.sols if sum(1 for k in range(len(o.cands)) if s.replicas[k]) > 1)
+    slow, cap = min(caps.items(), key=lambda kv: (kv[1], kv[0]))
+    mix = " for the class mix" if spec.traffic.classes else ""
+    if len(caps) > 1:
+        what = f"only types that can each take {each:.4g} rps are mixed (the slowest in use, {slow}, serves {cap:.4g} rps per replica{mix})"
+    else:
+        what = f"{slow} serves {cap:.4g} rps per replica{mix}"
+    windows = f"; {mixes} of {W} window(s) mix replica types" if W > 1 else ""
+    return f"Routing: service: one Service spreads requests evenly over all {total} pods at peak (kube-proxy), so each replica takes {each:.4g} rps with headroom; {what}{windows}. Set kubernetes.routing: gateway-api to weight traffic by capacity instead."
 
 
 def _hash_plan(plan: Plan) -> Plan:
@@ -550,6 +604,12 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     cands, diag = build_candidates(spec, profile, catalog, max_util=options.max_utilization)
     if not cands or diag.unserved_classes:
         raise InfeasibleError(_diagnose_candidates(spec, diag))
+    if even_split(spec):
+        serving = [c for c in cands if mixed_capacity(spec, c) is not None]
+        if not serving:
+            names = ", ".join(c for c, _ in classes_of(spec))
+            raise InfeasibleError([InfeasibleReason("routing", f"kubernetes.routing is service: one Service sends every replica every request class ({names}), but no allowed instance type serves them all within the SLO", "set kubernetes.routing: gateway-api (per-allocation Services with weights), or profile one accelerator that serves every class")])
+        cands = serving
     best = _solve_all(spec, cands, rps, options, deadline=deadline)
     if best.status == "unknown":
         raise InfeasibleError([InfeasibleReason("time-limit", f"no plan was found within the time limit of {options.time_limit:g} s", "raise --time-limit")])

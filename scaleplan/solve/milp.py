@@ -47,6 +47,10 @@ class WindowProblem:
     quotas: tuple[QuotaScope, ...] = ()
     min_replicas: int = 0
     max_replicas: int | None = None
+    # routing: service -- one Service spreads requests evenly over every replica (kube-proxy),
+    # so every replica takes D(1+h)/R of the traffic with the same class mix; False: weighted
+    # routing (gateway-api), traffic split per class in any proportion
+    even: bool = False
 
 
 @dataclass
@@ -72,8 +76,38 @@ def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_
     return pulp.HiGHS(msg=False, timeLimit=tl, gapRel=gap_rel, gapAbs=gap_abs)
 
 
+def even_need(p: WindowProblem, demand: Sequence[float]) -> list[float | None]:
+    """Replicas candidate k alone needs for ``demand`` (no headroom) under an even split.
+
+    One Service sends every replica the same share of every class, so a replica of k at R
+    replicas in total carries sum_c D_c/(R a_ck) of its capacity: R >= sum_c D_c/a_ck.
+    None when k cannot serve a class with demand at the peak (it would receive it too).
+    """
+    active = [ci for ci, d in enumerate(p.demand) if d > 0]
+    out: list[float | None] = []
+    for k in p.candidates:
+        caps = [k.cap(p.classes[ci]) for ci in active]
+        if any(not c for c in caps):
+            out.append(None)
+            continue
+        out.append(sum(float(demand[ci]) / (k.cap(p.classes[ci]) or 1.0) for ci in active))
+    return out
+
+
 def node_bounds(p: WindowProblem, demand: Sequence[float]) -> list[int]:
-    """Upper bound on nodes per candidate: twice what it alone would need, plus spares."""
+    """Upper bound on nodes per candidate: twice what it alone would need, plus spares.
+
+    Under an even split a type may be mixed with slower ones, so its bound is taken from the
+    slowest usable type's need (twice, plus two of the largest node's replicas for n+1/zone).
+    """
+    if p.even:
+        needs = even_need(p, demand)
+        usable = [v for v in needs if v is not None]
+        if not usable:
+            return [0] * len(needs)
+        top = max(usable) * (1 + p.headroom)
+        qmax = max(k.replicas_per_node for k, v in zip(p.candidates, needs, strict=True) if v is not None)
+        return [0 if v is None else math.ceil((2 * top + 2 * qmax + p.min_replicas) / k.replicas_per_node - 1e-9) + 1 for k, v in zip(p.candidates, needs, strict=True)]
     ub = []
     for k in p.candidates:
         need = 0.0
@@ -110,7 +144,7 @@ class WindowModel:
         self.active = [ci for ci, d in enumerate(p.demand) if d > 0]
         self.single = len(self.active) == 1
         self.y: dict[tuple[int, int], Any] = {}
-        for ci in self.active:
+        for ci in self.active if not p.even else []:
             cls = p.classes[ci]
             for k in range(K):
                 if cands[k].cap(cls):
@@ -129,13 +163,8 @@ class WindowModel:
             prob.addConstraint(con, name)
             return con
 
-        LE, GE, EQ = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
-        h = p.headroom
-        # demand-dependent rows: (constraint, class index or -1 for the total)
-        self.route = {ci: add([(self.y[ci, k], 1.0) for k in range(K) if (ci, k) in self.y], EQ, f"route{ci}") for ci in self.active}
+        LE, GE = pulp.LpConstraintLE, pulp.LpConstraintGE
         for k in range(K):
-            terms = [(self.y[ci, k], (1 + h) / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in self.active if (ci, k) in self.y]
-            add([*terms, (self.r[k], -1.0)], LE, f"load{k}")
             add([(self.r[k], 1.0), (self.n[k], -float(cands[k].replicas_per_node))], LE, f"pack{k}")
         if p.min_replicas > 0:
             add([(v, 1.0) for v in self.r], GE, "min_replicas").constant = -float(p.min_replicas)
@@ -143,17 +172,86 @@ class WindowModel:
             add([(v, 1.0) for v in self.r], LE, "max_replicas").constant = -float(p.max_replicas)
         for qi, q in enumerate(p.quotas):
             add([(self.n[k], float(cands[k].gpus_per_node)) for k in q.members], LE, f"quota{qi}").constant = -float(q.limit)
+        self.route: dict[int, Any] = {}
         self.spot: dict[int, Any] = {}
         self.spot_share = 0.0
         if p.spot_max_fraction is not None and p.spot_max_fraction < 1:
             self.spot_share = 1 - p.spot_max_fraction
+        self.total_rows: list[Any] = []  # rows whose right-hand side is the total demand
+        self.used: list[Any] = []
+        self.need_rows: dict[int, Any] = {}
+        self.any_row: Any = None
+        self.u: list[Any] = []
+        self.m: list[Any] = []
+        if p.even:
+            self._build_even(add, peak_ub)
+        else:
+            self._build_weighted(add, peak_ub)
+        self.cutoff_row = add(list(self.cost_expr.items()), LE, "cutoff")
+        self.cutoff_row.constant = -1e30  # inactive until a cutoff is set
+        self._highs: Any = None
+        self._solver: Any = None
+
+    def _build_even(self, add: Any, peak_ub: list[int]) -> None:
+        """routing: service. theta = max over types in use of the replicas each would need alone.
+
+        u_k (k in use) >= n_k/U_k; theta >= need_k u_k (need_k per window, a coefficient);
+        (1+h) theta <= R; spot: (1-f)(1+h) theta <= R_on-demand; n+1: theta <= R - Q with
+        Q >= q_k u_k (the largest node in use); zone: theta <= R - L with L >= the replicas one
+        zone of a region holds (sum of q_k m_k, Z_k m_k >= n_k). theta only appears where it
+        hurts, so it equals the max at the optimum: exact, and only K coefficients change.
+        """
+        import pulp
+
+        p, cands, K = self.p, self.p.candidates, self.K
+        LE, GE = pulp.LpConstraintLE, pulp.LpConstraintGE
+        h = p.headroom
+        self.u = [self.prob.add_variable(f"u{k}", cat="Binary") for k in range(K)]
+        self.used = [add([(self.n[k], 1.0), (self.u[k], -float(peak_ub[k]))], LE, f"used{k}") for k in range(K)]
+        theta = self.prob.add_variable("theta", lowBound=0)
+        self.theta = theta
+        needs = even_need(p, p.demand)
+        for k in range(K):
+            if needs[k] is not None:
+                self.need_rows[k] = add([(theta, 1.0), (self.u[k], -float(needs[k] or 0.0))], GE, f"need{k}")
+        R = [(v, -1.0) for v in self.r]
+        add([(theta, 1 + h), *R], LE, "cover")
+        # some replica must exist when there is demand (theta is 0 when no type is in use)
+        self.any_row = add([(v, 1.0) for v in self.r], GE, "serve")
+        if self.spot_share > 0:
+            od = [(self.r[k], -1.0) for k in range(K) if cands[k].capacity_type == "on-demand"]
+            add([(theta, self.spot_share * (1 + h)), *od], LE, "spot")
+        if p.redundancy == "n+1":
+            q = self.prob.add_variable("q_lost", lowBound=0)
+            for k in range(K):
+                add([(q, 1.0), (self.u[k], -float(cands[k].replicas_per_node))], GE, f"lostnode{k}")
+            add([(theta, 1.0), *R, (q, 1.0)], LE, "nplus1")
+        elif p.redundancy == "zone":
+            self.m = [self.prob.add_variable(f"m{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
+            for k in range(K):
+                add([(self.m[k], float(cands[k].zones)), (self.n[k], -1.0)], GE, f"zonemax{k}")
+            lz = self.prob.add_variable("zone_lost", lowBound=0)
+            for ri, reg in enumerate(sorted({(c.row.provider, c.row.region) for c in cands})):
+                lost = [(self.m[k], -float(cands[k].replicas_per_node)) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
+                add([(lz, 1.0), *lost], GE, f"lostzone{ri}")
+            add([(theta, 1.0), *R, (lz, 1.0)], LE, "zone")
+
+    def _build_weighted(self, add: Any, peak_ub: list[int]) -> None:
+        """routing: gateway-api. Continuous routing per class (see docs/optimizer.md)."""
+        import pulp
+
+        p, cands, K, prob = self.p, self.p.candidates, self.K, self.prob
+        LE, GE, EQ = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
+        h = p.headroom
+        # demand-dependent rows: (constraint, class index or -1 for the total)
+        self.route = {ci: add([(self.y[ci, k], 1.0) for k in range(K) if (ci, k) in self.y], EQ, f"route{ci}") for ci in self.active}
+        for k in range(K):
+            terms = [(self.y[ci, k], (1 + h) / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in self.active if (ci, k) in self.y]
+            add([*terms, (self.r[k], -1.0)], LE, f"load{k}")
+        if self.spot_share > 0:
             for ci in self.active:
                 od = [(self.y[ci, k], 1.0) for k in range(K) if (ci, k) in self.y and cands[k].capacity_type == "on-demand"]
                 self.spot[ci] = add(od, GE, f"spot{ci}")
-        self.total_rows: list[Any] = []  # rows whose right-hand side is the total demand
-        self.used: list[Any] = []
-        self.u: list[Any] = []
-        self.m: list[Any] = []
         if p.redundancy == "n+1" and self.active:
             self.u = [prob.add_variable(f"u{k}", cat="Binary") for k in range(K)]
             self.used = [add([(self.n[k], 1.0), (self.u[k], -float(peak_ub[k]))], LE, f"used{k}") for k in range(K)]
@@ -182,10 +280,6 @@ class WindowModel:
                 for k in range(K):
                     terms = [(self.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in self.active if (ci, k) in self.y]
                     add([*terms, (self.r[k], -1.0), (self.m[k], float(cands[k].replicas_per_node))], LE, f"zone_{k}")
-        self.cutoff_row = add(list(self.cost_expr.items()), LE, "cutoff")
-        self.cutoff_row.constant = -1e30  # inactive until a cutoff is set
-        self._highs: Any = None
-        self._solver: Any = None
 
     # -- per-window updates -----------------------------------------------------------------
 
@@ -203,6 +297,12 @@ class WindowModel:
         total = float(sum(demand))
         for con in self.total_rows:
             con.constant = -total
+        if self.any_row is not None:
+            self.any_row.constant = -1.0 if total > 0 else 0.0
+        if self.need_rows:
+            needs = even_need(p, demand)
+            for k, con in self.need_rows.items():
+                con.expr[self.u[k]] = -float(needs[k] or 0.0)
         for k in range(self.K):
             self.n[k].upBound = ub[k]
             self.r[k].upBound = ub[k] * cands[k].replicas_per_node
@@ -220,7 +320,7 @@ class WindowModel:
 
         h = self._highs
         inf = highspy.kHighsInf
-        rows = [*self.route.values(), *self.spot.values(), *self.total_rows, self.cutoff_row]
+        rows = [*self.route.values(), *self.spot.values(), *self.total_rows, self.cutoff_row, *([self.any_row] if self.any_row is not None else [])]
         for con in rows:
             lb, ub = con.getLb(), con.getUb()
             lb = -inf if lb is None or lb <= -1e29 else lb
@@ -232,6 +332,8 @@ class WindowModel:
         hi = np.array([v.upBound for v in cols], dtype=np.float64)
         h.changeColsBounds(len(cols), idx, lo, hi)
         for k, con in enumerate(self.used):
+            h.changeCoeff(con.index, self.u[k].index, con.expr[self.u[k]])
+        for k, con in self.need_rows.items():
             h.changeCoeff(con.index, self.u[k].index, con.expr[self.u[k]])
 
     def _run(self, time_limit: float) -> str:
@@ -282,6 +384,8 @@ class WindowModel:
         for (ci, k), var in self.y.items():
             d = demand[ci]
             routing[ci][k] = max(0.0, float(var.value() or 0.0)) / d if d > 0 else 0.0
+        if p.even:
+            routing = even_routing(p, reps, demand)
         return WindowSolution(status=status, nodes=nodes, replicas=reps, routing=routing, cost=best, bound=bound, seconds=time.perf_counter() - t0, demand=tuple(demand))
 
     def _bound(self, status: str, best: float) -> float | None:
@@ -342,6 +446,10 @@ class WindowModel:
 
         t0 = time.perf_counter()
         p, cands = self.p, self.p.candidates
+        if p.even:
+            if not even_feasible(p, sol.nodes, sol.replicas, demand):
+                return None
+            return WindowSolution(status=sol.status, nodes=list(sol.nodes), replicas=list(sol.replicas), routing=even_routing(p, sol.replicas, demand), cost=sol.cost, bound=sol.bound, seconds=time.perf_counter() - t0, reused=reused, demand=tuple(demand))
         used = [k for k in range(self.K) if sol.nodes[k] > 0]
         total = float(sum(demand))
         h = p.headroom
@@ -389,6 +497,48 @@ class WindowModel:
         for (ci, k), v in y.items():
             routing[ci][k] = max(0.0, float(v.value() or 0.0)) / demand[ci]
         return WindowSolution(status=sol.status, nodes=list(sol.nodes), replicas=list(sol.replicas), routing=routing, cost=sol.cost, bound=sol.bound, seconds=time.perf_counter() - t0, reused=reused, demand=tuple(demand))
+
+
+def even_routing(p: WindowProblem, replicas: Sequence[int], demand: Sequence[float]) -> list[list[float]]:
+    """routing: service: every class reaches replica type k in proportion r_k / R."""
+    total = sum(replicas)
+    return [[(r / total if total and d > 0 else 0.0) for r in replicas] for d in demand]
+
+
+def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int], demand: Sequence[float]) -> bool:
+    """Do these node and replica counts serve ``demand`` when one Service splits it evenly?
+
+    The same rules as the even model: with theta = the largest need_k (replicas type k alone
+    would need) over the types in use, (1+h) theta <= R; spot: (1-f)(1+h) theta <= R on
+    on-demand; n+1: theta <= R - (the largest node's replicas); zone: theta <= R - (the most
+    replicas one zone of one region holds, ceil(n_k/Z_k) nodes of each type there). Quotas and
+    replica bounds are the caller's.
+    """
+    cands = p.candidates
+    used = [k for k in range(len(cands)) if nodes[k] > 0]
+    needs = even_need(p, demand)
+    if any(needs[k] is None for k in used):
+        return False
+    theta = max((needs[k] or 0.0 for k in used), default=0.0)
+    R = float(sum(replicas))
+    tol = FEAS_TOL * max(1.0, R)
+    if (1 + p.headroom) * theta > R + tol or p.min_replicas > R or (sum(demand) > 0 and R < 1):
+        return False
+    if p.spot_max_fraction is not None and p.spot_max_fraction < 1:
+        od = float(sum(replicas[k] for k in used if cands[k].capacity_type == "on-demand"))
+        if (1 - p.spot_max_fraction) * (1 + p.headroom) * theta > od + tol:
+            return False
+    if p.redundancy == "n+1" and used:
+        if theta > R - max(cands[k].replicas_per_node for k in used) + tol:
+            return False
+    elif p.redundancy == "zone" and used:
+        lost: dict[tuple[str, str], int] = {}
+        for k in used:
+            key = (cands[k].row.provider, cands[k].row.region)
+            lost[key] = lost.get(key, 0) + cands[k].replicas_per_node * math.ceil(nodes[k] / cands[k].zones)
+        if theta > R - max(lost.values()) + tol:
+            return False
+    return True
 
 
 def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, solver: SolverName = "highs", deadline: float | None = None, tie_break: bool = True) -> dict[tuple[float, ...], WindowSolution]:
