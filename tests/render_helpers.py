@@ -149,6 +149,26 @@ def _fixed_neuron() -> Plan:
     return plan("neuron-fixed", s, [a])
 
 
+def with_routing(p: Plan, routing: str, gateway: dict[str, Any] | None = None) -> Plan:
+    """The same plan with another ``kubernetes.routing`` (and gateway), via model_copy (no
+    validation: the renderer re-validates, which is what the hostile-input tests rely on)."""
+    from scaleplan.spec import Gateway
+
+    gw = Gateway.model_construct(**gateway) if gateway is not None else None
+    k8s = p.spec.kubernetes.model_copy(update={"routing": routing, "gateway": gw})
+    return p.model_copy(update={"spec": p.spec.model_copy(update={"kubernetes": k8s})})
+
+
+def _gateway_mix() -> Plan:
+    """routing: gateway-api: fast L40S replicas next to slow A10G and CPU replicas."""
+    s = spec("llm", autoscaler={"type": "hpa", "hpa": {"metric": "rps"}}, service_monitor=True)
+    fast = alloc("llm-g6e-2xlarge-spot", instance_type="g6e.2xlarge", family="g6e", accelerator="L40S", capacity_type="spot", vcpus=8, memory=64, cpu=7.5, mem_replica=56, price=0.84, capacity=4.8135, per_hour=tuple(1 + (h % 12) // 6 for h in range(HOURS)))
+    slow = alloc("llm-g5-xlarge-on-demand", instance_type="g5.xlarge", family="g5", accelerator="A10G", capacity=3.0633)
+    cpu = alloc("7b-m7i-4xlarge-on-demand", instance_type="m7i.4xlarge", family="m7i", accelerator="CPU", accelerators_per_node=0, gpus_per_replica=0, vcpus=16, memory=64, cpu=15, mem_replica=60, capacity=0.4, per_hour=tuple(1 for _ in range(HOURS)))
+    p = plan("gateway-mix", s, [fast, slow, cpu])
+    return with_routing(p, "gateway-api", {"name": "public", "namespace": "gateways", "hostnames": ("llm.example.com", "*.llm.example.com")})
+
+
 PLANS: dict[str, Callable[[], Plan]] = {
     "cpu-only": _cpu_only,
     "single-gpu": _single_gpu,
@@ -157,6 +177,7 @@ PLANS: dict[str, Callable[[], Plan]] = {
     "gcp": _gcp,
     "azure": _azure,
     "neuron-fixed": _fixed_neuron,
+    "gateway-mix": _gateway_mix,
 }
 
 

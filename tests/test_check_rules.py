@@ -107,6 +107,18 @@ def _pdb_min_available(value: int | str) -> Callable[[Docs], None]:
     return fn
 
 
+def _route(name: str, port: int = 80, namespace: str | None = None) -> dict[str, Any]:
+    ref: dict[str, Any] = {"kind": "Service", "name": name, "port": port, "weight": 1}
+    if namespace is not None:
+        ref["namespace"] = namespace
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "llm", "namespace": "inference"},
+        "spec": {"parentRefs": [{"name": "public"}], "rules": [{"backendRefs": [ref]}]},
+    }
+
+
 # (case id, rule that must fire, mutation)
 CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
     ("replicas-string", "schema", _set("spec.replicas", "two")),
@@ -154,6 +166,25 @@ CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
         "service-other-namespace",
         "service-no-pods",
         _set("metadata.namespace", "elsewhere", "Service"),
+    ),
+    ("route-backend-unknown", "route-backend-missing", _add(_route("llm-g6"))),
+    ("route-backend-wrong-port", "route-backend-missing", _add(_route("llm", port=8000))),
+    (
+        "route-backend-other-namespace",
+        "route-backend-missing",
+        _add(_route("llm", namespace="other")),
+    ),
+    (
+        "httproute-weight-too-big",
+        "schema",
+        _add(
+            {
+                **_route("llm"),
+                "spec": {
+                    "rules": [{"backendRefs": [{"name": "llm", "port": 80, "weight": 1000001}]}]
+                },
+            }
+        ),
     ),
     (
         "pdb-max-unavailable-0",
@@ -242,6 +273,12 @@ def test_at_least_40_cases_cover_every_rule_without_a_plan() -> None:
     assert len(CASES) >= 40
     covered = {rule for _, rule, _ in CASES}
     assert covered == {r.id for r in RULES if not r.needs_plan}
+
+
+def test_route_to_existing_service_is_clean() -> None:
+    docs = clean_docs()
+    docs.append(_route("llm"))
+    assert check_text(dump_yaml_all(docs), "route.yaml").findings == ()
 
 
 @pytest.mark.parametrize(("case", "rule", "mutation"), CASES, ids=[c[0] for c in CASES])

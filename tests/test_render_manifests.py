@@ -55,7 +55,12 @@ def test_semantics(name: str, flavor: str) -> None:
     sos = {o["spec"]["scaleTargetRef"]["name"]: o for o in by_kind(objs, "ScaledObject")}
     pdbs = {o["metadata"]["name"]: o for o in by_kind(objs, "PodDisruptionBudget")}
     svc = by_kind(objs, "Service")
-    assert len(svc) == 1
+    gateway = p.spec.kubernetes.routing == "gateway-api"
+    assert len(svc) == (len(deps) if gateway else 1)
+    routes = by_kind(objs, "HTTPRoute")
+    assert len(routes) == (1 if gateway else 0)
+    backends = {r["name"] for route in routes for rule in route["spec"]["rules"] for r in rule["backendRefs"]}
+    assert backends == ({s["metadata"]["name"] for s in svc} if gateway else set())
     allocs = {a.name: a for a in p.allocations}
     for d in deps:
         name_ = d["metadata"]["name"]
@@ -68,7 +73,10 @@ def test_semantics(name: str, flavor: str) -> None:
         assert ("replicas" in d["spec"]) == (kind == "none")
         labels = d["spec"]["template"]["metadata"]["labels"]
         assert all(labels[k] == v for k, v in d["spec"]["selector"]["matchLabels"].items())
-        assert all(labels.get(k) == v for k, v in svc[0]["spec"]["selector"].items())
+        selecting = [s for s in svc if all(labels.get(k) == v for k, v in s["spec"]["selector"].items())]
+        assert len(selecting) == 1  # the shared Service, or this allocation's own one
+        if gateway:  # a per-allocation Service selects only this Deployment's pods
+            assert selecting[0]["spec"]["selector"] == d["spec"]["selector"]["matchLabels"]
         ps = pod(d)
         (c,) = ps["containers"]
         res = c["resources"]

@@ -3,7 +3,8 @@
 The plan is rendered in memory (:func:`scaleplan.render.render`) and each rendered object is
 compared with the checked object of the same kind and name, field by field, on what decides
 capacity and cost: replicas, images, GPU requests and limits, node selection (instance type,
-capacity type, GPU labels, NodePool), autoscaler bounds and NodePool limits/requirements.
+capacity type, GPU labels, NodePool), autoscaler bounds, NodePool limits/requirements and
+HTTPRoute parents and backend weights.
 Formatting, ordering, comments and fields outside that list do not count as drift.
 """
 
@@ -28,7 +29,14 @@ if TYPE_CHECKING:
 
 Facts = dict[str, tuple[PathKey, Any]]  # label -> (path in the object, value)
 DRIFT_KINDS = frozenset(
-    {*POD_SPEC_PATHS, "HorizontalPodAutoscaler", "ScaledObject", "NodePool", "PodDisruptionBudget"}
+    {
+        *POD_SPEC_PATHS,
+        "HorizontalPodAutoscaler",
+        "ScaledObject",
+        "NodePool",
+        "PodDisruptionBudget",
+        "HTTPRoute",
+    }
 )
 NODE_REQUIREMENT_KEYS = frozenset(
     {
@@ -124,6 +132,18 @@ def facts_of(kind: str, data: Mapping[str, Any]) -> Facts:
                     ("spec", "template", "spec", "requirements", i),
                     (rq.get("operator"), sorted(str(v) for v in as_list(rq.get("values")))),
                 )
+    elif kind == "HTTPRoute":
+        for i, ref in enumerate(as_list(get(data, ("spec", "parentRefs")))):
+            pr = as_map(ref)
+            facts[f"parentRefs[{i}]"] = (
+                ("spec", "parentRefs", i),
+                (pr.get("kind", "Gateway"), f"{pr.get('namespace', '')}/{pr.get('name')}"),
+            )
+        for i, rule in enumerate(as_list(get(data, ("spec", "rules")))):
+            for j, ref in enumerate(as_list(as_map(rule).get("backendRefs"))):
+                b = as_map(ref)
+                path = ("spec", "rules", i, "backendRefs", j, "weight")
+                facts[f"backendRefs[{b.get('name')}].weight"] = (path, b.get("weight", 1))
     elif kind == "PodDisruptionBudget":
         _put(facts, data, "minAvailable", ("spec", "minAvailable"), always=True)
         _put(facts, data, "maxUnavailable", ("spec", "maxUnavailable"), always=True)
@@ -218,7 +238,9 @@ def compare(
             )
         for label in sorted(set(have) - set(want)):
             if (
-                label.startswith(("nodeSelector.", "nodeAffinity", "requirements.", "limits."))
+                label.startswith(
+                    ("nodeSelector.", "nodeAffinity", "requirements.", "limits.", "backendRefs[")
+                )
                 or ".resources." in label
             ):
                 hp, hv = have[label]

@@ -153,6 +153,13 @@ RULES: tuple[Rule, ...] = (
         "make the Service selector match the pod template labels of its workload",
         kube_linter=("dangling-service",),
     ),
+    R(
+        "route-backend-missing",
+        "error",
+        "selectors",
+        "An HTTPRoute backendRef names a Service (or a Service port) that is not in the checked manifests, so its share of the requests fails.",
+        "point backendRefs[].name and port at a Service in the same manifests, or render the route and its Services together",
+    ),
     # availability
     R(
         "pdb-blocks-eviction",
@@ -542,6 +549,45 @@ def _service_no_pods(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 f"selector {sel} matches no pod template in the checked manifests",
                 ("spec", "selector"),
             )
+
+
+@impl("route-backend-missing")
+def _route_backend_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    services: dict[tuple[str, str], list[K8sObject]] = {}
+    for svc in ctx.of_kind("Service"):
+        if svc.group == "":
+            services.setdefault((svc.namespace, svc.name), []).append(svc)
+    any_ns = {name: objs for (ns, name), objs in services.items() if not ns}
+    for route in ctx.of_kind("HTTPRoute"):
+        if route.group != "gateway.networking.k8s.io":
+            continue
+        for i, r in enumerate(as_list(get(route.data, ("spec", "rules")))):
+            for j, ref in enumerate(as_list(as_map(r).get("backendRefs"))):
+                b = as_map(ref)
+                if b.get("group", "") not in ("", None) or b.get("kind", "Service") != "Service":
+                    continue  # another backend kind: not checked
+                name = str(b.get("name", ""))
+                ns = str(b.get("namespace") or route.namespace)
+                path = ("spec", "rules", i, "backendRefs", j)
+                found = services.get((ns, name)) or any_ns.get(name)
+                if not found and not route.namespace and not b.get("namespace"):
+                    found = [o for (_, n), objs in services.items() if n == name for o in objs]
+                if not found:
+                    yield route.finding(
+                        rule,
+                        f"backendRef Service {name!r} is not in the checked manifests",
+                        (*path, "name"),
+                    )
+                    continue
+                port = b.get("port")
+                if port is not None and not any(
+                    as_map(p).get("port") == port
+                    for svc in found
+                    for p in as_list(get(svc.data, ("spec", "ports")))
+                ):
+                    yield route.finding(
+                        rule, f"backendRef Service {name!r} has no port {port}", (*path, "port")
+                    )
 
 
 # --- availability ------------------------------------------------------------------------

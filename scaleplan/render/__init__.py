@@ -30,6 +30,7 @@ _PREFIX = {
     "NodePool": "nodepool",
     "EC2NodeClass": "ec2nodeclass",
     "ServiceMonitor": "servicemonitor",
+    "HTTPRoute": "httproute",
 }
 
 

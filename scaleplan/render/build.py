@@ -8,6 +8,7 @@ The conventions behind each field are in docs/render.md.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from scaleplan._version import __version__
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import PlanError, Problem
 from scaleplan.plan import Allocation, Plan
-from scaleplan.render import safety
+from scaleplan.render import routing, safety
 from scaleplan.render.resources import (
     allocatable_per_replica,
     cpu_quantity,
@@ -38,6 +39,7 @@ ANN_PLAN_HASH = "scaleplan.dev/plan-hash"
 ANN_VERSION = "scaleplan.dev/version"
 ANN_ALLOCATION = "scaleplan.dev/allocation"
 ANN_IGNORE = "scaleplan.dev/ignore"
+ANN_ROUTE_BASIS = "scaleplan.dev/route-weights"
 DEDICATED_TAINT = "scaleplan.dev/service"
 RESERVED_LABELS = (
     "app.kubernetes.io/name",
@@ -49,6 +51,9 @@ RESERVED_LABELS = (
 GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL"
 RPS_METRIC = "http_requests_per_second"
 PROVIDER_OF_FLAVOR = {"eks": "aws", "eks-karpenter": "aws", "gke": "gcp", "aks": "azure"}
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+MAX_HOSTNAMES = 16
 
 
 @dataclass
@@ -71,6 +76,7 @@ class _Alloc:
     min_replicas: int
     max_replicas: int
     share: float  # share of the plan's peak capacity
+    service: str  # per-allocation Service (routing: gateway-api)
     cpu: str
     memory: str
     nodepool: str | None
@@ -120,6 +126,22 @@ def _check_inputs(plan: Plan) -> list[Problem]:
         if p is not None and (not safety.HTTP_PATH.match(p) or len(p) > 1024):
             out.append(Problem(f"spec.kubernetes.probes.{fld}", f"probe path {safety.shown(p)} is not a plain HTTP path", hint="use an absolute path such as /health, without spaces or quotes"))
     out += safety.check_text(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
+    if k8s.routing == "gateway-api":
+        gw = k8s.gateway
+        if gw is None:
+            out.append(Problem("spec.kubernetes.gateway", "routing: gateway-api needs a gateway", hint="add gateway: {name: <your Gateway>, namespace: <its namespace>}"))
+        else:
+            for fld in ("name", "namespace"):
+                v = getattr(gw, fld)
+                if v is not None and (not isinstance(v, str) or len(v) > 63 or not safety.DNS_LABEL.match(v)):
+                    out.append(Problem(f"spec.kubernetes.gateway.{fld}", f"gateway {fld} {safety.shown(str(v))} is not a DNS-1123 label", hint="use at most 63 lower-case letters, digits and '-', starting and ending alphanumeric"))
+            if len(gw.hostnames) > MAX_HOSTNAMES:
+                out.append(Problem("spec.kubernetes.gateway.hostnames", f"{len(gw.hostnames)} hostnames; an HTTPRoute takes at most {MAX_HOSTNAMES}", hint="split the hostnames over several routes, or use a wildcard (*.example.com)"))
+            for i, h in enumerate(gw.hostnames):
+                if not isinstance(h, str) or len(h) > 253 or not safety.HOSTNAME.match(h) or re.fullmatch(r"[0-9.]+", h):
+                    out.append(Problem(f"spec.kubernetes.gateway.hostnames[{i}]", f"hostname {safety.shown(str(h))} is not a valid Gateway API hostname", hint="use a lower-case DNS name such as api.example.com, optionally with a leading '*.' wildcard; no IP addresses, ports or schemes"))
+            if len(set(gw.hostnames)) != len(gw.hostnames):
+                out.append(Problem("spec.kubernetes.gateway.hostnames", "hostnames repeat", hint="list each hostname once"))
     ks = k8s.autoscaler
     if ks.type == "keda-prometheus":
         out += safety.check_text(ks.prometheus.server_address, "spec.kubernetes.autoscaler.prometheus.server_address", what="address")
@@ -472,11 +494,18 @@ def _scaled_object(plan: Plan, al: _Alloc, warnings: list[str]) -> tuple[Obj, Ob
     auth: Obj | None = None
     if ks.type == "keda-prometheus":
         prom = ks.prometheus
-        query = prom.query or (
-            f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{spec.metadata.name}"}}[2m]))'
-        )
         per_replica = prom.threshold if prom.threshold is not None else al.a.capacity_rps_per_replica
-        trig = {"type": "prometheus", "name": "requests", "metadata": {"serverAddress": prom.server_address, "query": query, "threshold": number_text(per_replica / share)}}
+        if prom.query is None and spec.kubernetes.routing == "gateway-api":
+            # each allocation has its own Service and its own weighted share of the requests:
+            # scale on that Service's rate, one replica per capacity_rps_per_replica
+            query = f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{al.service}"}}[2m]))'
+            threshold = per_replica
+        else:
+            query = prom.query or (
+                f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{spec.metadata.name}"}}[2m]))'
+            )
+            threshold = per_replica / share
+        trig = {"type": "prometheus", "name": "requests", "metadata": {"serverAddress": prom.server_address, "query": query, "threshold": number_text(threshold)}}
     elif ks.type == "keda-kafka":
         kf = ks.kafka
         assert kf is not None
@@ -546,11 +575,45 @@ def _service(plan: Plan) -> Obj:
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(plan, name, name), "spec": s}
 
 
+def _backend_service(plan: Plan, al: _Alloc) -> Obj:
+    """routing: gateway-api: a Service selecting only this allocation's pods."""
+    spec = plan.spec
+    s = {"type": "ClusterIP", "selector": _selector(spec, al.name), "ports": [{"name": PORT_NAME, "port": spec.kubernetes.port, "targetPort": PORT_NAME, "protocol": "TCP"}]}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(plan, al.service, al.name), "spec": s}
+
+
+def _http_route(plan: Plan, allocs: Sequence[_Alloc], warnings: list[str]) -> Obj:
+    """routing: gateway-api: one HTTPRoute on the spec's Gateway, weighted by peak capacity."""
+    spec = plan.spec
+    k8s = spec.kubernetes
+    gw = k8s.gateway
+    assert gw is not None
+    name = spec.metadata.name
+    weights = routing.route_weights(plan, {al.a.name: al.service for al in allocs})
+    for al in allocs:
+        if weights.get(al.service, 0) == 0:
+            warnings.append(f"allocation {al.name}: no replicas in the plan's peak window, so its HTTPRoute weight is 0 (its pods get no requests through the Gateway)")
+    parent: Obj = {"group": GATEWAY_GROUP, "kind": "Gateway", "name": gw.name, "namespace": gw.namespace or k8s.namespace}
+    refs = [{"kind": "Service", "name": al.service, "port": k8s.port, "weight": weights.get(al.service, 0)} for al in allocs]
+    rspec: Obj = {"parentRefs": [parent]}
+    if gw.hostnames:
+        rspec["hostnames"] = list(gw.hostnames)
+    rspec["rules"] = [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": refs}]
+    peak = routing.peak_window(plan)
+    extra = {ANN_ROUTE_BASIS: f"capacity at peak window {peak}: replicas x capacity_rps_per_replica, scaled to {routing.WEIGHT_TOTAL}"}
+    return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": _meta(plan, name, name, extra_ann=extra), "spec": rspec}
+
+
 def _service_monitor(plan: Plan) -> Obj:
     spec = plan.spec
     name = spec.metadata.name
+    if spec.kubernetes.routing == "gateway-api":
+        # no shared Service: scrape through the per-allocation Services (each pod once)
+        match = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": COMPONENT}
+    else:
+        match = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}
     s = {
-        "selector": {"matchLabels": {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}},
+        "selector": {"matchLabels": match},
         "namespaceSelector": {"matchNames": [spec.kubernetes.namespace]},
         "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": "30s", "scheme": "http"}],
     }
@@ -686,8 +749,9 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
         lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
         nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
         share = (a.replicas * a.capacity_rps_per_replica / total_cap) if total_cap > 0 else 1.0
+        svc = name if DNS_1035.match(name) else safety.sanitize_dns_label(f"s-{name}")
         allocs.append(
-            _Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, cpu_quantity(max(cpu, 0.1)), memory_quantity(max(mem, 0.125)), nodepool)
+            _Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc, cpu_quantity(max(cpu, 0.1)), memory_quantity(max(mem, 0.125)), nodepool)
         )
     allocs.sort(key=lambda x: x.name)
     if k8s.flavor == "eks-karpenter":
@@ -698,7 +762,17 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
     ks = k8s.autoscaler
     if ks.cron and not ks.type.startswith("keda-"):
         w.append(f"autoscaler.cron applies to KEDA autoscalers only; ignored with type {ks.type}")
-    built.objects.append(("Service", spec.metadata.name, _service(plan)))
+    if k8s.routing == "gateway-api":
+        services = [al.service for al in allocs]
+        if len(set(services)) != len(services):  # e.g. allocations '7b-x' and 's-7b-x'
+            raise PlanError(src, [Problem("allocations", f"two allocations give the same Service name (Service names must start with a letter, so {sorted(services)} were derived)", hint="give allocations distinct names that start with a letter")])
+        for al in allocs:
+            built.objects.append(("Service", al.service, _backend_service(plan, al)))
+    else:
+        built.objects.append(("Service", spec.metadata.name, _service(plan)))
+        mix = routing.uneven_mix(plan)
+        if mix is not None:
+            w.append(mix.message(plan))
     for al in allocs:
         built.objects.append(("Deployment", al.name, _deployment(plan, al, w)))
     for al in allocs:
@@ -721,6 +795,8 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
         ks_r = ks.rabbitmq
         assert ks_r is not None
         w.append(f"RabbitMQ: {ks_r.host_from_env} is not in spec.kubernetes.env, so KEDA reads the AMQP URL from Secret {sorted(auths)[0]!r}, key 'host'; create that Secret")
+    if k8s.routing == "gateway-api":
+        built.objects.append(("HTTPRoute", spec.metadata.name, _http_route(plan, allocs, w)))
     if k8s.service_monitor:
         built.objects.append(("ServiceMonitor", spec.metadata.name, _service_monitor(plan)))
     return built

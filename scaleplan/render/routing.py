@@ -1,0 +1,148 @@
+"""Request routing between allocations (docs/render.md, "Routing").
+
+Pure functions on a :class:`~scaleplan.plan.Plan`:
+
+* :func:`route_weights`: the integer ``backendRefs[].weight`` of each allocation in the
+  ``routing: gateway-api`` HTTPRoute, proportional to the allocation's **capacity at the plan's
+  peak window** (replicas in that window x ``capacity_rps_per_replica``), scaled to sum
+  :data:`WEIGHT_TOTAL` with largest-remainder rounding; every allocation with replicas at the
+  peak gets at least 1.
+* :func:`uneven_mix`: for ``routing: service``, the first window in which the plan mixes
+  replica types whose per-replica capacity differs by more than :data:`MIX_RATIO`, which an
+  even split over all pods would overload.
+
+Capacity-proportional weights give every pod the same utilization (demand / capacity) at the
+peak, which is below 1 whenever the plan covers its demand; the optimizer's per-class
+``routing`` shares describe the same split class by class, but an HTTPRoute cannot tell request
+classes apart, so the weights use the class-blind capacity split.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scaleplan.plan import Allocation, Plan
+
+__all__ = [
+    "MIX_RATIO",
+    "WEIGHT_TOTAL",
+    "UnevenMix",
+    "largest_remainder",
+    "peak_window",
+    "route_weights",
+    "uneven_mix",
+]
+
+WEIGHT_TOTAL = 100
+MIX_RATIO = 1.5
+
+
+def peak_window(plan: Plan) -> int:
+    """Index of the window with the highest demand (the first one on ties; 0 without demand)."""
+    rps = plan.demand.rps
+    if not rps:
+        return 0
+    return max(range(len(rps)), key=lambda i: (rps[i], -i))
+
+
+def _replicas_at(a: Allocation, window: int) -> int:
+    if 0 <= window < len(a.replicas_per_window):
+        return a.replicas_per_window[window]
+    return a.replicas
+
+
+def largest_remainder(values: dict[str, float], total: int = WEIGHT_TOTAL) -> dict[str, int]:
+    """Integers proportional to ``values`` summing to ``total`` (at least the number of positive
+    values); each positive value gets >= 1, zero values get 0. Ties go by key, so the result is
+    deterministic."""
+    pos = {k: v for k, v in values.items() if v > 0 and math.isfinite(v)}
+    out = dict.fromkeys(values, 0)
+    if not pos:
+        return out
+    total = max(total, len(pos))
+    s = sum(pos.values())
+    quota = {k: total * v / s for k, v in pos.items()}
+    for k, q in quota.items():
+        out[k] = max(1, math.floor(q + 1e-9))
+    left = total - sum(out[k] for k in pos)
+    if left > 0:
+        order = sorted(pos, key=lambda k: (-(quota[k] - math.floor(quota[k] + 1e-9)), k))
+        for k in order[:left]:
+            out[k] += 1
+    while left < 0:  # minimums of 1 overshot the total: take from the largest
+        k = sorted(pos, key=lambda k: (-out[k], k))[0]
+        out[k] -= 1
+        left += 1
+    return out
+
+
+def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, int]:
+    """Allocation name (or ``names[allocation name]``) -> HTTPRoute weight, for allocations with
+    replicas at some window. Allocations without replicas in the peak window get weight 0."""
+    w = peak_window(plan)
+    cap: dict[str, float] = {}
+    for a in plan.allocations:
+        if a.replicas <= 0:
+            continue
+        key = names.get(a.name, a.name) if names else a.name
+        cap[key] = _replicas_at(a, w) * a.capacity_rps_per_replica
+    return largest_remainder(cap)
+
+
+@dataclass(frozen=True)
+class UnevenMix:
+    window: int
+    slow: str
+    slow_rps: float
+    fast: str
+    fast_rps: float
+
+    @property
+    def ratio(self) -> float:
+        return self.fast_rps / self.slow_rps
+
+    def message(self, plan: Plan) -> str:
+        w = self.window
+        where = f"in window {w} " if plan.demand.windows > 1 else ""
+        pods = sum(_replicas_at(a, w) for a in plan.allocations)
+        planned = sum(_replicas_at(a, w) * a.capacity_rps_per_replica for a in plan.allocations)
+        even_cap = pods * self.slow_rps
+        rps = plan.demand.rps[w] if w < len(plan.demand.rps) else 0.0
+        need = rps * (1 + plan.demand.headroom)
+        if need > even_cap:
+            effect = f"; this window's demand plus headroom ({need:.3g} rps) overloads them"
+        else:
+            effect = f"; this window's demand plus headroom ({need:.3g} rps) still fits, with less margin than planned (e.g. after losing a node)"
+        return (
+            f"routing: service spreads requests evenly over all pods, but {where}the plan mixes {self.fast} "
+            f"({self.fast_rps:g} rps per replica) with {self.slow} ({self.slow_rps:g} rps per replica, {self.ratio:.1f}x slower). "
+            f"An even split saturates the {self.slow} pods once the {pods} pods get {even_cap:.3g} rps in total, "
+            f"while the plan counts on {planned:.3g} rps of capacity{effect}. "
+            "Set spec.kubernetes.routing: gateway-api (with spec.kubernetes.gateway) and run scaleplan optimize again, "
+            "or re-optimize with routing: service so that the plan only mixes similar replica types"
+        )
+
+
+def uneven_mix(plan: Plan, ratio: float = MIX_RATIO) -> UnevenMix | None:
+    """The window (peak window first, then in order) with the widest spread of per-replica
+    capacity among allocations that run replicas in it, if that spread exceeds ``ratio``."""
+    peak = peak_window(plan)
+    order = [peak, *[i for i in range(plan.demand.windows) if i != peak]]
+    for w in order:
+        live = sorted(
+            (a for a in plan.allocations if _replicas_at(a, w) > 0),
+            key=lambda a: (a.capacity_rps_per_replica, a.name),
+        )
+        if len(live) < 2:
+            continue
+        slow, fast = live[0], live[-1]
+        if fast.capacity_rps_per_replica > ratio * slow.capacity_rps_per_replica:
+            return UnevenMix(
+                w,
+                slow.name,
+                slow.capacity_rps_per_replica,
+                fast.name,
+                fast.capacity_rps_per_replica,
+            )
+    return None

@@ -1,0 +1,375 @@
+"""Routing: ``routing: gateway-api`` renders per-allocation Services and a weighted HTTPRoute
+(validated by scaleplan's own schema, built by kustomize, clean under scaleplan check, drift on
+weights); ``routing: service`` warns when a plan mixes replica types of very different speed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from render_helpers import KUBE_VERSIONS, PLANS, alloc, plan, spec, with_routing
+
+from scaleplan.errors import PlanError
+from scaleplan.k8s_schema import validate_object
+from scaleplan.plan import Plan, dump_plan
+from scaleplan.render import render, render_report
+from scaleplan.render.routing import largest_remainder, peak_window, route_weights
+from scaleplan.yamlio import atomic_write_tree, parse_yaml_documents
+
+GATEWAY = {"name": "public", "namespace": "gateways", "hostnames": ("llm.example.com",)}
+
+
+def _objs(p: Plan, kind: str) -> list[dict[str, Any]]:
+    return [o.obj for o in render_report(p).objects if o.kind == kind]
+
+
+def _route(p: Plan) -> dict[str, Any]:
+    (route,) = _objs(p, "HTTPRoute")
+    return route
+
+
+def _weights(route: dict[str, Any]) -> dict[str, int]:
+    (rule,) = route["spec"]["rules"]
+    return {b["name"]: b["weight"] for b in rule["backendRefs"]}
+
+
+# --- weights --------------------------------------------------------------------------------
+
+
+def test_largest_remainder() -> None:
+    assert largest_remainder({"a": 1, "b": 1, "c": 1}) == {"a": 34, "b": 33, "c": 33}  # ties by key
+    assert largest_remainder({"a": 2, "b": 1}) == {"a": 67, "b": 33}
+    assert largest_remainder({"a": 1000, "b": 1, "z": 0}) == {
+        "a": 99,
+        "b": 1,
+        "z": 0,
+    }  # >= 1 if used, 0 if not
+    assert largest_remainder({"a": 0.0}) == {"a": 0}
+    many = largest_remainder({f"x{i:03d}": 1.0 + i for i in range(150)})
+    assert sum(many.values()) == 150 and min(many.values()) == 1  # more backends than 100
+    skew = largest_remainder({"big": 1e6, **{f"s{i}": 1.0 for i in range(30)}})
+    assert (
+        sum(skew.values()) == 100
+        and skew["big"] == 70
+        and all(skew[f"s{i}"] == 1 for i in range(30))
+    )
+
+
+def test_gateway_route_weights_follow_peak_capacity() -> None:
+    p = PLANS["gateway-mix"]()
+    route = _route(p)
+    weights = _weights(route)
+    assert sum(weights.values()) == 100 and min(weights.values()) >= 1
+    w = peak_window(p)
+    assert w == max(range(24), key=lambda i: (p.demand.rps[i], -i))
+    services = {
+        o.obj["spec"]["selector"]["app.kubernetes.io/instance"]: o.name
+        for o in render_report(p).objects
+        if o.kind == "Service"
+    }
+    cap = {
+        services[a.name]: a.replicas_per_window[w] * a.capacity_rps_per_replica
+        for a in p.allocations
+    }
+    total = sum(cap.values())
+    for name, weight in weights.items():
+        assert abs(weight - 100 * cap[name] / total) < 1, (name, weight, cap)
+    assert weights == route_weights(p, services)
+    # the hand-computed split: 2 x 4.8135 (L40S), 4 x 3.0633 (A10G), 1 x 0.4 (CPU) at hour 11
+    assert weights == {
+        "llm-g6e-2xlarge-spot": 43,
+        "llm-g5-xlarge-on-demand": 55,
+        "s-7b-m7i-4xlarge-on-demand": 2,
+    }
+
+
+def test_gateway_objects() -> None:
+    p = PLANS["gateway-mix"]()
+    result = render_report(p)
+    route = _route(p)
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["metadata"]["namespace"] == "inference"
+    assert route["spec"]["parentRefs"] == [
+        {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": "public",
+            "namespace": "gateways",
+        }
+    ]
+    assert route["spec"]["hostnames"] == ["llm.example.com", "*.llm.example.com"]
+    services = [o.obj for o in result.objects if o.kind == "Service"]
+    deployments = {o.name: o.obj for o in result.objects if o.kind == "Deployment"}
+    assert len(services) == len(deployments) == 3  # no shared Service that would spread evenly
+    backends = set(_weights(route))
+    for svc in services:
+        name = svc["metadata"]["name"]
+        assert name in backends
+        assert name[0].isalpha() and len(name) <= 63  # Service names are DNS-1035 labels
+        (dep,) = [
+            d
+            for d in deployments.values()
+            if d["spec"]["selector"]["matchLabels"] == svc["spec"]["selector"]
+        ]
+        assert (
+            svc["spec"]["ports"][0]["port"]
+            == route["spec"]["rules"][0]["backendRefs"][0]["port"]
+            == 8000
+        )
+        assert dep["metadata"]["name"] in name
+    # HPAs scale each allocation on its own per-pod request rate, target = its capacity per replica
+    for hpa in _objs(p, "HorizontalPodAutoscaler"):
+        a = next(x for x in p.allocations if x.name == hpa["spec"]["scaleTargetRef"]["name"])
+        value = str(hpa["spec"]["metrics"][0]["pods"]["target"]["averageValue"])
+        rps = float(value[:-1]) / 1000 if value.endswith("m") else float(value)
+        assert rps == pytest.approx(a.capacity_rps_per_replica, rel=1e-3)
+    # ServiceMonitor scrapes through the per-allocation Services
+    (sm,) = _objs(p, "ServiceMonitor")
+    assert all(
+        all(
+            svc["metadata"]["labels"].get(k) == v
+            for k, v in sm["spec"]["selector"]["matchLabels"].items()
+        )
+        for svc in services
+    )
+    for o in result.objects:
+        for v in KUBE_VERSIONS:
+            assert validate_object(o.obj, v) == [], (o.kind, o.name, v)
+    assert render(p) == render(PLANS["gateway-mix"]())  # deterministic
+    assert not [w for w in result.warnings if "routing: service" in w]
+
+
+def test_gateway_keda_prometheus_scales_on_own_service() -> None:
+    p = PLANS["gateway-mix"]()
+    k8s = p.spec.kubernetes
+    asc = k8s.autoscaler.model_copy(update={"type": "keda-prometheus"})
+    p = p.model_copy(
+        update={
+            "spec": p.spec.model_copy(
+                update={"kubernetes": k8s.model_copy(update={"autoscaler": asc})}
+            )
+        }
+    )
+    sos = _objs(p, "ScaledObject")
+    assert sos
+    for so in sos:
+        a = next(x for x in p.allocations if x.name == so["spec"]["scaleTargetRef"]["name"])
+        meta = so["spec"]["triggers"][0]["metadata"]
+        assert f'service="{a.name}"' in meta["query"]
+        assert float(meta["threshold"]) == pytest.approx(a.capacity_rps_per_replica, rel=1e-3)
+
+
+def test_schema_rejects_bad_routes() -> None:
+    route = _route(PLANS["gateway-mix"]())
+    bad = json.loads(json.dumps(route))
+    bad["spec"]["rules"][0]["backendRefs"][0]["weight"] = 1000001
+    bad["spec"]["rules"][0]["backendRefs"][1]["wieght"] = 3
+    bad["spec"]["parentRefs"][0]["namespace"] = "Gateways"
+    bad["spec"]["hostnames"].append("https://x")
+    bad["spec"]["bogus"] = True
+    errs = validate_object(bad, "1.37")
+    assert any(
+        e.startswith("spec.rules[0].backendRefs[0].weight") and "1000000" in e for e in errs
+    ), errs
+    assert any("'wieght' was unexpected" in e for e in errs), errs
+    assert any(e.startswith("spec.parentRefs[0].namespace") for e in errs), errs
+    assert any(e.startswith("spec.hostnames[2]") for e in errs), errs
+    assert any("'bogus' was unexpected" in e for e in errs), errs
+    assert not any(
+        "no schema for kind" in e for e in validate_object({**route, "spec": {}}, "1.35")
+    )
+
+
+def test_schema_accepts_richer_user_routes() -> None:
+    """Fields of the v1 specification scaleplan does not emit are accepted (shallowly), so
+    scaleplan check does not flag valid hand-written routes."""
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "api", "namespace": "web"},
+        "spec": {
+            "parentRefs": [
+                {"name": "public", "namespace": "gateways", "sectionName": "https", "port": 443}
+            ],
+            "hostnames": ["*.example.com"],
+            "rules": [
+                {
+                    "name": "v1",
+                    "matches": [
+                        {
+                            "path": {"type": "Exact", "value": "/v1/chat"},
+                            "headers": [{"name": "x-tenant", "value": "a"}],
+                            "method": "POST",
+                        }
+                    ],
+                    "filters": [
+                        {
+                            "type": "RequestHeaderModifier",
+                            "requestHeaderModifier": {"add": [{"name": "x-a", "value": "b"}]},
+                        }
+                    ],
+                    "backendRefs": [
+                        {"group": "", "kind": "Service", "name": "api", "port": 80, "weight": 0}
+                    ],
+                    "timeouts": {"request": "30s", "backendRequest": "1m30s"},
+                }
+            ],
+        },
+        "status": {"parents": []},
+    }
+    assert validate_object(route, "1.37") == []
+    route["spec"]["rules"][0]["timeouts"]["request"] = "30 seconds"
+    route["spec"]["rules"][0]["matches"][0]["method"] = "FETCH"
+    errs = validate_object(route, "1.37")
+    assert any(e.startswith("spec.rules[0].timeouts.request") for e in errs) and any(
+        e.startswith("spec.rules[0].matches[0].method") for e in errs
+    ), errs
+
+
+# --- hostile input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gateway", "where"),
+    [
+        ({"name": "Public"}, "gateway.name"),
+        ({"name": "gw\nkind: Secret"}, "gateway.name"),
+        ({"name": "g" * 300}, "gateway.name"),
+        ({"name": "gw", "namespace": "ns/../kube-system"}, "gateway.namespace"),
+        ({"name": "gw", "namespace": "ünïcode"}, "gateway.namespace"),
+        ({"name": "gw", "hostnames": ("evil.example.com\n---\nkind: Secret",)}, "hostnames[0]"),
+        ({"name": "gw", "hostnames": ("ok.example.com", "Example.COM")}, "hostnames[1]"),
+        ({"name": "gw", "hostnames": ("https://api.example.com",)}, "hostnames[0]"),
+        ({"name": "gw", "hostnames": ("10.0.0.1",)}, "hostnames[0]"),
+        ({"name": "gw", "hostnames": ("a" * 300,)}, "hostnames[0]"),
+        ({"name": "gw", "hostnames": ('"quoted"',)}, "hostnames[0]"),
+        ({"name": "gw", "hostnames": tuple(f"h{i}.example.com" for i in range(17))}, "hostnames"),
+    ],
+)
+def test_hostile_gateway_rejected(gateway: dict[str, Any], where: str) -> None:
+    p = with_routing(
+        PLANS["spot-mix"](), "gateway-api", {"namespace": None, "hostnames": (), **gateway}
+    )
+    with pytest.raises(PlanError) as exc:
+        render(p)
+    text = str(exc.value) + " ".join(f"{pr.where} {pr.message}" for pr in exc.value.problems)
+    assert where in text, text
+
+
+def test_service_name_collision_rejected() -> None:
+    p = plan("collide", spec("x"), [alloc("7b-g6"), alloc("s-7b-g6", instance_type="g6.2xlarge")])
+    with pytest.raises(PlanError) as exc:
+        render(with_routing(p, "gateway-api", GATEWAY))
+    assert "same Service name" in exc.value.problems[0].message
+
+
+def test_gateway_api_without_gateway_rejected() -> None:
+    with pytest.raises(PlanError) as exc:
+        render(with_routing(PLANS["spot-mix"](), "gateway-api", None))
+    assert "gateway" in str(exc.value) + " ".join(pr.message for pr in exc.value.problems)
+
+
+def test_hostile_gateway_via_cli(cli: Any, tmp_path: Path) -> None:
+    p = with_routing(
+        PLANS["single-gpu"](),
+        "gateway-api",
+        {"name": "gw", "namespace": None, "hostnames": ("x.example.com'\n  evil: 1",)},
+    )
+    src = tmp_path / "plan.yaml"
+    src.write_text(dump_plan(p), encoding="utf-8")
+    result = cli(["render", str(src), "--out", str(tmp_path / "out")], exit_code=3)
+    assert result.exit_code == 3, result.stdout + result.stderr
+    assert "hostnames[0]" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# --- routing: service -----------------------------------------------------------------------
+
+
+def test_service_routing_warns_on_uneven_mix(cli: Any, tmp_path: Path) -> None:
+    mixed = PLANS["spot-mix"]()  # 12.5 rps GPU replicas next to 2 rps CPU replicas
+    assert mixed.spec.kubernetes.routing == "service"
+    (warn,) = [w for w in render_report(mixed).warnings if "routing: service" in w]
+    assert "gateway-api" in warn and "chat-m7i-xlarge-spot" in warn and "6.2x" in warn
+    assert len(_objs(mixed, "Service")) == 1 and not _objs(mixed, "HTTPRoute")
+    src = tmp_path / "plan.yaml"
+    src.write_text(dump_plan(mixed), encoding="utf-8")
+    result = cli(["render", str(src), "--out", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert any("routing: gateway-api" in w for w in json.loads(result.stdout)["warnings"])
+    assert "routing: gateway-api" in result.stderr
+    for name in ("single-gpu", "gcp", "cpu-only"):  # one type, or types of equal speed: quiet
+        assert not [w for w in render_report(PLANS[name]()).warnings if "routing: service" in w], (
+            name
+        )
+
+
+def test_similar_speeds_do_not_warn() -> None:
+    s = spec("mix")
+    p = plan(
+        "similar",
+        s,
+        [alloc("mix-a", capacity=10.0), alloc("mix-b", instance_type="g6.2xlarge", capacity=14.0)],
+    )
+    assert not [w for w in render_report(p).warnings if "routing: service" in w]
+    p = plan(
+        "wide",
+        s,
+        [alloc("mix-a", capacity=10.0), alloc("mix-b", instance_type="g6.2xlarge", capacity=16.0)],
+    )
+    assert [w for w in render_report(p).warnings if "routing: service" in w]
+
+
+# --- kustomize and check --------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+def test_kustomize_keeps_gateway_namespace(tmp_path: Path) -> None:
+    atomic_write_tree(tmp_path, render(PLANS["gateway-mix"]()))
+    kubectl = shutil.which("kubectl")
+    assert kubectl is not None
+    proc = subprocess.run(
+        [kubectl, "kustomize", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (route,) = [
+        d.data
+        for d in parse_yaml_documents(proc.stdout, "kustomize")
+        if d.data["kind"] == "HTTPRoute"
+    ]
+    assert route["metadata"]["namespace"] == "inference"
+    assert route["spec"]["parentRefs"][0]["namespace"] == "gateways"
+
+
+def test_check_clean_then_drift_and_missing_backend(tmp_path: Path) -> None:
+    from scaleplan.check import RULES, check_paths
+
+    p = PLANS["gateway-mix"]()
+    out = tmp_path / "out"
+    atomic_write_tree(out, render(p))
+    rules = [r.id for r in RULES]
+    assert check_paths([out], plan=p, kube_version="1.37", enabled_rules=rules).findings == ()
+    route_file = out / "httproute-llm.yaml"
+    text = route_file.read_text(encoding="utf-8")
+    assert "weight: 55" in text
+    route_file.write_text(text.replace("weight: 55", "weight: 5"), encoding="utf-8")
+    found = check_paths([out], plan=p, kube_version="1.37", enabled_rules=rules).findings
+    assert [(f.rule, f.kind) for f in found] == [("drift", "HTTPRoute")]
+    assert (
+        "backendRefs[llm-g5-xlarge-on-demand].weight is 5, the plan renders 55" in found[0].message
+    )
+    route_file.write_text(text, encoding="utf-8")
+    (out / "service-llm-g5-xlarge-on-demand.yaml").unlink()
+    found = check_paths([out], plan=None, kube_version="1.37", enabled_rules=rules).findings
+    assert [(f.rule, f.kind, f.name) for f in found] == [
+        ("route-backend-missing", "HTTPRoute", "llm")
+    ]
+    assert "'llm-g5-xlarge-on-demand'" in found[0].message
