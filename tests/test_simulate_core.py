@@ -12,6 +12,7 @@ from simulate_helpers import allocation, make_plan
 from scaleplan.errors import InfeasibleError, PlanError
 from scaleplan.simulate import parse_trace, service_model, simulate
 from scaleplan.simulate.engine import ReplicaModel, fifo_batches, least_outstanding
+from scaleplan.spec import Gateway
 
 RHO = 0.7
 
@@ -145,12 +146,27 @@ def test_weighted_routing_follows_capacity_and_classes() -> None:
         ],
         rps=(100.0,), classes={"long": 0.25, "short": 0.75},
     )
-    res = simulate(plan, duration_s=60, seed=3)
+    res = simulate(plan, duration_s=60, seed=3, policy="weighted")
     big = res.allocations[0]
     assert big.requests / res.requests == pytest.approx(0.25, abs=0.02)
     unclassed = make_plan([allocation("big", replicas=(1,), capacity=300.0, service_ms=2.0), allocation("small", replicas=(1,), capacity=100.0, service_ms=5.0)], rps=(100.0,))
-    res2 = simulate(unclassed, duration_s=60, seed=3)
+    res2 = simulate(unclassed, duration_s=60, seed=3, policy="weighted")
     assert res2.allocations[0].requests / res2.requests == pytest.approx(0.75, abs=0.02)
+
+
+def test_auto_policy_follows_the_rendered_routing() -> None:
+    """routing: service -> one Service, even split (round-robin); gateway-api -> capacity weights."""
+    allocs = [allocation("big", replicas=(1,), capacity=300.0, service_ms=2.0), allocation("small", replicas=(1,), capacity=100.0, service_ms=5.0)]
+    plan = make_plan(allocs, rps=(100.0,))
+    assert plan.spec.kubernetes.routing == "service"
+    even = simulate(plan, duration_s=60, seed=3)
+    assert even.policy == "round-robin"
+    assert even.allocations[0].requests / even.requests == pytest.approx(0.5, abs=0.02)
+    k8s = plan.spec.kubernetes.model_copy(update={"routing": "gateway-api", "gateway": Gateway(name="gw")})
+    gw = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    weighted = simulate(gw, duration_s=60, seed=3)
+    assert weighted.policy == "weighted"
+    assert weighted.allocations[0].requests / weighted.requests == pytest.approx(0.75, abs=0.02)
 
 
 def test_least_outstanding_beats_round_robin_on_mixed_speeds() -> None:

@@ -48,7 +48,7 @@ def simulate(
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives identical output.")] = 0,
     fail: Annotated[str | None, typer.Option("--fail", help="Lose capacity: node (the largest node), zone (the largest zone) or spot (all spot).")] = None,
     fail_at: Annotated[float | None, typer.Option("--fail-at", help="When (simulated seconds) the capacity is lost; default 10% into the peak window.")] = None,
-    policy: Annotated[str, typer.Option("--policy", help="Load balancing: weighted (the plan's capacity-weighted routing), round-robin, least-outstanding.")] = "weighted",
+    policy: Annotated[str, typer.Option("--policy", help="Load balancing: auto (what the rendered manifests do: round-robin for routing: service, weighted for gateway-api), weighted (the plan's capacity-weighted routing), round-robin, least-outstanding.")] = "auto",
     batch_timeout_ms: Annotated[float, typer.Option("--batch-timeout-ms", help="Dynamic batching: longest wait for a batch to fill (0 = launch at once).")] = 0.0,
     fixed_fraction: Annotated[float, typer.Option("--fixed-fraction", help="Share of a full batch's service time that does not shrink with smaller batches.")] = 0.5,
     replica_delta: Annotated[int, typer.Option("--replica-delta", help="Add (or, negative, remove) replicas in every window, e.g. -1 to see the margin.")] = 0,

@@ -21,7 +21,7 @@ from scaleplan.simulate.engine import ReplicaModel, fifo_batches, least_outstand
 Policy = Literal["round-robin", "least-outstanding", "weighted"]
 Failure = Literal["node", "zone", "spot"]
 ServiceDist = Literal["lognormal", "exponential", "deterministic"]
-POLICIES: tuple[str, ...] = ("round-robin", "least-outstanding", "weighted")
+POLICIES: tuple[str, ...] = ("auto", "round-robin", "least-outstanding", "weighted")
 FAILURES: tuple[str, ...] = ("node", "zone", "spot")
 Z99 = 2.3263478740408408  # standard normal 0.99 quantile
 MAX_REQUESTS = 30_000_000
@@ -299,6 +299,15 @@ def check_simulatable(plan: Plan, name: str = "<plan>") -> None:
 # ---------------------------------------------------------------- simulate
 
 
+def resolve_policy(plan: Plan, policy: str) -> str:
+    """``auto`` is what the rendered manifests do: ``routing: service`` puts every pod behind one
+    Service, which spreads requests evenly (round-robin); ``routing: gateway-api`` routes by the
+    plan's capacity weights (weighted)."""
+    if policy != "auto":
+        return policy
+    return "round-robin" if plan.spec.kubernetes.routing == "service" else "weighted"
+
+
 def simulate(
     plan: Plan,
     *,
@@ -307,7 +316,7 @@ def simulate(
     seed: int = 0,
     failure: str | None = None,
     fail_at_s: float | None = None,
-    policy: str = "weighted",
+    policy: str = "auto",
     batch_timeout_ms: float = 0.0,
     fixed_fraction: float = 0.5,
     replica_delta: int = 0,
@@ -324,6 +333,7 @@ def simulate(
     check_simulatable(plan, plan.metadata.name)
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}; got {policy!r}")
+    policy = resolve_policy(plan, policy)
     _parse_failure(plan, failure)
     if service not in ("lognormal", "exponential", "deterministic"):
         raise ValueError(f"service must be lognormal, exponential or deterministic; got {service!r}")
