@@ -17,7 +17,7 @@ from typing import Literal
 from scaleplan.catalog.model import CapacityType, Catalog, InstanceRow
 from scaleplan.errors import Problem, SpecError
 from scaleplan.profile.model import Measurement, Percentiles, Profile
-from scaleplan.solve.queueing import max_utilization
+from scaleplan.solve.queueing import max_utilization, max_utilization_discrete
 from scaleplan.spec import Spec
 
 TP_EFFICIENCY = 0.9  # throughput kept per doubling of GPUs when scaling an unmeasured TP degree
@@ -39,6 +39,7 @@ class OpPoint:
     request_class: str | None
     estimated: bool
     latency_at_slo: float
+    queueing: Literal["discrete", "continuous", "none"] = "continuous"  # server model used for the derating
 
 
 @dataclass(frozen=True)
@@ -203,16 +204,30 @@ def _floor4(x: float) -> float:
     return math.floor(x * 10_000 + 1e-9) / 10_000
 
 
-def _evaluate(spec: Spec, m: Measurement, cls: str, util_override: float | None, scale: float, scaled: bool) -> OpPoint | None:
+def server_model(kind: str, m: Measurement) -> Literal["discrete", "continuous"]:
+    """Which batching the server behind a profile point does: continuous for LLM servers
+    (endpoint profiles, points with TTFT/TPOT or a client concurrency), else discrete dynamic
+    batching (a model profiled in process: vision, embeddings)."""
+    if kind in ("endpoint", "llm-endpoint") or m.ttft_ms is not None or m.tpot_ms is not None or m.concurrency is not None:
+        return "continuous"
+    return "discrete"
+
+
+def _evaluate(spec: Spec, m: Measurement, cls: str, util_override: float | None, scale: float, scaled: bool, kind: str = "model") -> OpPoint | None:
     budget, _, lat = _slo_check(spec, m)
     if budget < 0:
         return None
     tput = m.throughput_rps * scale
+    queueing: Literal["discrete", "continuous", "none"] = "none"
     if util_override is not None:
         u = util_override
     elif m.offered_rps is not None:
         u = 1.0
+    elif server_model(kind, m) == "discrete":
+        queueing = "discrete"
+        u = max_utilization_discrete(budget + lat, lat, m.batch_size, tput, spec.slo.percentile)
     else:
+        queueing = "continuous"
         slots = m.concurrency or m.batch_size
         u = max_utilization(budget, slots, tput, spec.slo.percentile)
     cap = _floor4(tput * u)
@@ -230,6 +245,7 @@ def _evaluate(spec: Spec, m: Measurement, cls: str, util_override: float | None,
         request_class=m.request_class,
         estimated=m.source == "estimated" or scaled,
         latency_at_slo=lat,
+        queueing=queueing,
     )
 
 
@@ -297,7 +313,7 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
             for m in use:
                 if m.request_class not in (None, cls):
                     continue
-                p = _evaluate(spec, m, cls, max_util, scale, scaled)
+                p = _evaluate(spec, m, cls, max_util, scale, scaled, profile.metadata.kind)
                 if p is None:
                     note_slo_miss(cls, acc, m)
                 else:
@@ -319,7 +335,7 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
             for m in ms:
                 if m.request_class not in (None, cls):
                     continue
-                p = _evaluate(spec, m, cls, max_util, 1.0, False)
+                p = _evaluate(spec, m, cls, max_util, 1.0, False, profile.metadata.kind)
                 if p is None:
                     note_slo_miss(cls, CPU, m)
                 else:

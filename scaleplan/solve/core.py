@@ -303,7 +303,7 @@ def _used_types(o: _Outcome) -> set[tuple[str, str, str]]:
     return {c.row.key for k, c in enumerate(o.cands) if any(s.nodes[k] for s in o.sols)}
 
 
-def _allocations(spec: Spec, o: _Outcome, rps: Sequence[float]) -> list[Allocation]:
+def _allocations(spec: Spec, o: _Outcome, rps: Sequence[float], models: dict[str, str] | None = None) -> list[Allocation]:
     classes = classes_of(spec)
     W = len(rps)
     peak_w = max(range(W), key=lambda i: (rps[i], -i))
@@ -324,6 +324,8 @@ def _allocations(spec: Spec, o: _Outcome, rps: Sequence[float]) -> list[Allocati
         main_cls = max(load_by_class, key=lambda cl: (round(load_by_class[cl], 9), -[x for x, _ in classes].index(cl)))
         pt = c.point(main_cls)
         assert pt is not None
+        if models is not None:
+            models[name] = pt.queueing
         op = OperatingPoint(
             batch_size=pt.batch_size,
             latency_ms=pt.latency,
@@ -522,7 +524,13 @@ def _baselines(spec: Spec, cands: list[Candidate], unpruned: list[Candidate], rp
     return out
 
 
-def _explain(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Sequence[float], baselines: Sequence[Baseline], alts: Sequence[Alternative]) -> list[str]:
+_QUEUE_TEXT = {
+    "discrete": "the dynamic-batching queueing model (batches launch when the replica is free)",
+    "continuous": "the continuous-batching (M/D/c) queueing model",
+}
+
+
+def _explain(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Sequence[float], baselines: Sequence[Baseline], alts: Sequence[Alternative], models: dict[str, str] | None = None) -> list[str]:
     pct = spec.slo.percentile
     W = len(rps)
     peak_w = max(range(W), key=lambda i: (rps[i], -i))
@@ -533,7 +541,8 @@ def _explain(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Se
     for a in plan_allocs:
         op = a.operating_point
         lat = op.latency_ms.model_dump()[f"p{pct}"]
-        derate = f"the queueing model keeps each replica at <= {op.max_utilization:.0%} utilization under Poisson arrivals" if op.max_utilization < 1 else "no queueing derating"
+        qm = _QUEUE_TEXT.get((models or {}).get(a.name, ""), "the queueing model")
+        derate = f"{qm} keeps each replica at <= {op.max_utilization:.0%} utilization under Poisson arrivals" if op.max_utilization < 1 else "no queueing derating"
         shape = f"{a.gpus_per_replica} x {a.accelerator} per replica" if a.gpus_per_replica else f"CPU only, {a.cpu_per_replica:g} vCPU per replica"
         lines.append(f"{a.name}: {a.instance_type} ({shape}, {a.replicas_per_node} replica(s) per node, {a.capacity_type}) runs batch {op.batch_size} at p{pct} {lat:g} ms; {derate}, so one replica serves {a.capacity_rps_per_replica:g} rps.")
         if a.estimated:
@@ -619,7 +628,8 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     if budget is not None and best.cost > budget + 1e-9:
         raise InfeasibleError([InfeasibleReason("budget", f"placement.budget_per_hour is {budget:.2f}, the cheapest plan costs {best.cost:.2f} ({_describe(best)})", f"raise placement.budget_per_hour to {math.ceil(best.cost * 100) / 100:.2f}, or relax the SLO, headroom or redundancy", {"budget": budget, "cost": best.cost})])
     solve_seconds = time.perf_counter() - t0
-    allocs = _allocations(spec, best, rps)
+    models: dict[str, str] = {}
+    allocs = _allocations(spec, best, rps, models)
     alts: list[Alternative] = []
     baselines: list[Baseline] = []
     if options.alternatives:
@@ -641,7 +651,7 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     if best.status != "optimal":
         warnings.append(f"stopped by the time limit: the plan is feasible, within {gap:.2%} of optimal")
     util = _utilization(spec, best, rps)
-    explanation = _explain(spec, allocs, best, rps, baselines, alts)
+    explanation = _explain(spec, allocs, best, rps, baselines, alts, models)
     explanation.append(f"Average utilization of the provisioned capacity over the day: {util:.0%}.")
     meta = PlanMeta(name=spec.metadata.name, scaleplan_version=__version__, plan_hash="", inputs=options.inputs or InputHashes(spec="", profile=""))
     plan = Plan(
