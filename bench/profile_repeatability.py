@@ -6,6 +6,7 @@ Two models, each profiled twice back to back with the profiler's defaults (``run
 point budget ``--budget``, minimum time 1 s in 5 rounds) over batch sizes 1..64:
 
 - ``torch``: a 3-layer torch MLP (512 wide, 1 thread), ~0.1-5 ms per batch: the realistic case;
+- ``cnn`` (opt-in, ``--models cnn``): a small torch CNN on 3x64x64 images, 3-250 ms per batch;
 - ``numpy``: the numpy (fn, make_batch) MLP of the tests (256 wide, 1 BLAS thread), 0.01-0.5 ms
   per batch: the hard case (calls under 0.1 ms are timed in groups).
 
@@ -30,6 +31,20 @@ from typing import Any
 
 
 def _workload(kind: str) -> Any:
+    if kind == "cnn":
+        import torch
+
+        from scaleplan.profile.targets import torch_module_workload
+
+        torch.manual_seed(0)
+        torch.set_num_threads(1)
+        nn = torch.nn
+        mod = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10),
+        ).eval()
+        return torch_module_workload(mod, name="cnn-torch", target="bench", input_shape=(3, 64, 64), dtype="float32")
     if kind == "torch":
         import torch
 
