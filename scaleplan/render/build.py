@@ -21,8 +21,10 @@ from scaleplan.errors import PlanError, Problem
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render import routing, safety
 from scaleplan.render.resources import (
-    allocatable_per_replica,
+    MIN_CPU,
+    MIN_MEMORY_GIB,
     cpu_quantity,
+    fit_per_replica,
     memory_quantity,
     number_quantity,
     number_text,
@@ -736,14 +738,15 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
             if accel is None:
                 w.append(f"allocation {name}: accelerator {a.accelerator!r} is not in the accelerator specs; requesting nvidia.com/gpu")
             resource = accel.k8s_resource if accel else "nvidia.com/gpu"
-        cpu_fit, mem_fit = allocatable_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node, eks=k8s.flavor.startswith("eks"))
+        # plans from the current optimizer already fit (scaleplan.k8s_capacity); cap old or hand-edited ones
+        cpu_fit, mem_fit = fit_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node, flavor=k8s.flavor)
         cpu = min(a.cpu_per_replica, cpu_fit)
         mem = min(a.memory_gib_per_replica, mem_fit)
         capped = []
         if cpu < a.cpu_per_replica * 0.999:
-            capped.append(f"CPU {a.cpu_per_replica:g} -> {cpu_quantity(max(cpu, 0.1))}")
+            capped.append(f"CPU {a.cpu_per_replica:g} -> {cpu_quantity(max(cpu, MIN_CPU))}")
         if mem < a.memory_gib_per_replica * 0.999:
-            capped.append(f"memory {a.memory_gib_per_replica:g}Gi -> {memory_quantity(max(mem, 0.125))}")
+            capped.append(f"memory {a.memory_gib_per_replica:g}Gi -> {memory_quantity(max(mem, MIN_MEMORY_GIB))}")
         if capped:
             w.append(f"allocation {name}: requests capped so that {a.replicas_per_node} replica(s) fit next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
         lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
@@ -751,7 +754,7 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
         share = (a.replicas * a.capacity_rps_per_replica / total_cap) if total_cap > 0 else 1.0
         svc = name if DNS_1035.match(name) else safety.sanitize_dns_label(f"s-{name}")
         allocs.append(
-            _Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc, cpu_quantity(max(cpu, 0.1)), memory_quantity(max(mem, 0.125)), nodepool)
+            _Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc, cpu_quantity(max(cpu, MIN_CPU)), memory_quantity(max(mem, MIN_MEMORY_GIB)), nodepool)
         )
     allocs.sort(key=lambda x: x.name)
     if k8s.flavor == "eks-karpenter":

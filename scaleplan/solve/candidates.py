@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from scaleplan import k8s_capacity
 from scaleplan.catalog.model import CapacityType, Catalog, InstanceRow
 from scaleplan.errors import Problem, SpecError
 from scaleplan.profile.model import Measurement, Percentiles, Profile
@@ -354,17 +355,19 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
 
     out: list[Candidate] = []
     best_mem: tuple[str, float, int] | None = None
+    flavor = spec.kubernetes.flavor
     for r in rows:
         acc = r.accelerator or CPU
         if acc not in by_acc:
             continue
-        alloc_cpu = r.vcpus - (0.1 + 0.01 * r.vcpus)
-        alloc_mem = r.memory_gib * 0.9 - 0.5
+        # what the workload's pods can request next to system-reserved resources and DaemonSets
+        alloc_cpu = k8s_capacity.allocatable_cpu(r.vcpus)
+        alloc_mem = k8s_capacity.allocatable_memory_gib(r.memory_gib, flavor=flavor)
         shapes: list[tuple[int, int, int, dict[str, OpPoint], float, float]] = []  # (g, threads, rpn, points, cpu, mem)
         if acc == CPU:
             for t in cpu_threads:
                 mem_rep = max(0.25, math.ceil(max(cpu_mem[t], 0.25) * 4) / 4)
-                rpn = min(int(alloc_cpu // t), int(alloc_mem // mem_rep)) if alloc_mem > 0 else 0
+                rpn = min(int(alloc_cpu // t), int(alloc_mem // mem_rep)) if alloc_cpu > 0 and alloc_mem > 0 else 0
                 if rpn < 1:
                     continue
                 pts = cpu_points(t)
@@ -387,9 +390,9 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
                 if not pts:
                     continue
                 rpn = r.accelerator_count // g
-                cpu_rep = math.floor(alloc_cpu / rpn * 10) / 10
-                mem_rep = math.floor(alloc_mem / rpn * 10) / 10
-                if cpu_rep <= 0 or mem_rep <= 0:
+                # the replicas split the node's allocatable evenly: the requests the renderer writes
+                cpu_rep, mem_rep = k8s_capacity.allocatable_per_replica(r.vcpus, r.memory_gib, rpn, flavor=flavor)
+                if cpu_rep < k8s_capacity.MIN_CPU or mem_rep < k8s_capacity.MIN_MEMORY_GIB:
                     continue
                 shapes.append((g, 0, rpn, pts, cpu_rep, mem_rep))
         for ct in caps:

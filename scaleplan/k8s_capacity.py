@@ -1,0 +1,94 @@
+"""Node allocatable model: how much of a node's CPU and memory pods of a workload can request.
+
+Kubernetes never gives pods a whole node: the kubelet, the container runtime, the OS and the
+eviction threshold are reserved (``kube-reserved``, ``system-reserved``, ``eviction-hard``) and
+node DaemonSets (CNI, kube-proxy, log and metrics agents, the NVIDIA device plugin and DCGM
+exporter) take their share. This module estimates what is left:
+
+* CPU: the reservation table all three managed services publish (6 % of the first core, 1 % of
+  the second, 0.5 % of cores 3-4, 0.25 % above 4), then a fixed DaemonSet allowance.
+* Memory: on ``eks*`` flavors the EKS AMI formula (255 MiB + 11 MiB per pod, ``max_pods``
+  110 by default); elsewhere GKE's (and AKS's before 1.29) tiered table (25 % of the first
+  4 GiB, 20 % of the next 4, 10 % of the next 8, 6 % up to 128 GiB, 2 % above); plus the
+  100 MiB ``eviction-hard`` threshold and a fixed DaemonSet allowance.
+
+It is a neutral module (pure functions, no imports from ``solve`` or ``render``): the optimizer
+sizes each replica's requests with it (so the plan's ``cpu_per_replica`` and
+``memory_gib_per_replica`` already fit) and the renderer checks plans against it (capping only
+old or hand-edited plans). The per-replica values are rounded down to whole millicores (the
+unit the renderer writes) and to 0.01 GiB (the renderer writes whole MiB, rounding down).
+
+Limits: the real numbers depend on the AMI/image version, ``max-pods``, the DaemonSets actually
+installed and custom kubelet flags; this is an estimate (docs/render.md, "Requests and
+system-reserved resources").
+"""
+
+from __future__ import annotations
+
+import math
+
+DAEMONSET_CPU = 0.25  # cores: CNI + kube-proxy + node/DCGM exporters + log agent
+DAEMONSET_MEMORY_GIB = 0.5
+EVICTION_MEMORY_GIB = 100 / 1024  # eviction-hard memory.available<100Mi
+EKS_MAX_PODS = 110
+MIN_CPU = 0.1  # smallest CPU request (cores) the renderer writes
+MIN_MEMORY_GIB = 0.125  # smallest memory request (GiB) the renderer writes
+
+
+def is_eks(flavor: str) -> bool:
+    """Whether ``flavor`` (spec.kubernetes.flavor) runs EKS AMIs (the EKS memory formula)."""
+    return flavor.startswith("eks")
+
+
+def _band(x: float, lo: float, hi: float) -> float:
+    return max(0.0, min(x, hi) - lo)
+
+
+def reserved_cpu(vcpus: float) -> float:
+    """Cores kube-reserved + system-reserved on a node with ``vcpus`` (EKS/GKE/AKS table)."""
+    return 0.06 * _band(vcpus, 0, 1) + 0.01 * _band(vcpus, 1, 2) + 0.005 * _band(vcpus, 2, 4) + 0.0025 * max(0.0, vcpus - 4)
+
+
+def reserved_memory_gib(memory_gib: float, *, eks: bool = False, max_pods: int = EKS_MAX_PODS) -> float:
+    """GiB reserved on a node with ``memory_gib`` plus the eviction threshold.
+
+    EKS AMIs reserve 255 MiB + 11 MiB per pod (``max_pods``); GKE (and AKS before 1.29) reserve
+    25 % of the first 4 GiB, 20 % of the next 4, 10 % of the next 8, 6 % up to 128 GiB and 2 %
+    above."""
+    if eks:
+        return (255 + 11 * max(0, max_pods)) / 1024 + EVICTION_MEMORY_GIB
+    m = memory_gib
+    return 0.25 * _band(m, 0, 4) + 0.2 * _band(m, 4, 8) + 0.1 * _band(m, 8, 16) + 0.06 * _band(m, 16, 128) + 0.02 * max(0.0, m - 128) + EVICTION_MEMORY_GIB
+
+
+def allocatable_cpu(vcpus: float) -> float:
+    """Cores the workload's pods can request on a node with ``vcpus``: node allocatable
+    minus the DaemonSet allowance (may be <= 0 on tiny nodes)."""
+    return vcpus - reserved_cpu(vcpus) - DAEMONSET_CPU
+
+
+def allocatable_memory_gib(memory_gib: float, *, flavor: str, max_pods: int = EKS_MAX_PODS) -> float:
+    """GiB the workload's pods can request on a node with ``memory_gib`` on ``flavor``: node
+    allocatable minus the DaemonSet allowance (may be <= 0 on tiny nodes)."""
+    return memory_gib - reserved_memory_gib(memory_gib, eks=is_eks(flavor), max_pods=max_pods) - DAEMONSET_MEMORY_GIB
+
+
+def floor_millicores(cores: float) -> float:
+    """``cores`` rounded down to a whole millicore (the unit the renderer writes)."""
+    return math.floor(cores * 1000 + 1e-6) / 1000
+
+
+def floor_centi_gib(gib: float) -> float:
+    """``gib`` rounded down to 0.01 GiB (readable in plans; the renderer then writes it
+    rounded down to a whole MiB, never more)."""
+    return math.floor(gib * 100 + 1e-6) / 100
+
+
+def allocatable_per_replica(vcpus: float, memory_gib: float, replicas_per_node: int, *, flavor: str, max_pods: int = EKS_MAX_PODS) -> tuple[float, float]:
+    """(cores, GiB) each of ``replicas_per_node`` replicas can request on such a node, split
+    evenly and rounded down to whole millicores and 0.01 GiB. Either may be <= 0 when the node is
+    too small."""
+    n = max(1, replicas_per_node)
+    cpu = allocatable_cpu(vcpus) / n
+    mem = allocatable_memory_gib(memory_gib, flavor=flavor, max_pods=max_pods) / n
+    return floor_millicores(cpu), floor_centi_gib(mem)

@@ -1,0 +1,118 @@
+"""The node-allocatable model shared by the optimizer and the renderer (scaleplan/k8s_capacity.py):
+known values, the optimizer's requests fit it, and plans from the optimizer render without caps."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import solve_helpers as h
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scaleplan import k8s_capacity as kc
+from scaleplan.plan import read_plan
+from scaleplan.render import render_report
+from scaleplan.render.resources import cpu_quantity, fit_per_replica, memory_quantity
+from scaleplan.solve.candidates import build_candidates
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/plan.yaml"))
+FLAVORS = ["eks", "eks-karpenter", "gke", "aks", "generic"]
+
+
+def test_known_values_g5_xlarge() -> None:
+    assert kc.reserved_cpu(4) == pytest.approx(0.08)
+    assert kc.allocatable_cpu(4) == pytest.approx(3.67)
+    # EKS: 255 MiB + 11 MiB x 110 pods + 100 MiB eviction + 0.5 GiB DaemonSets
+    assert kc.allocatable_memory_gib(16, flavor="eks") == pytest.approx(16 - (255 + 1210 + 100) / 1024 - 0.5)
+    # GKE table: 1 + 0.8 + 0.8 GiB on 16 GiB, + eviction + DaemonSets
+    assert kc.allocatable_memory_gib(16, flavor="gke") == pytest.approx(16 - 2.6 - 100 / 1024 - 0.5)
+    assert kc.allocatable_per_replica(4, 16, 1, flavor="eks-karpenter") == (3.67, 13.97)
+    assert kc.allocatable_per_replica(4, 16, 2, flavor="gke") == (1.835, 6.4)
+    # more pods on EKS reserve more memory
+    assert kc.allocatable_memory_gib(64, flavor="eks", max_pods=250) < kc.allocatable_memory_gib(64, flavor="eks")
+    assert kc.is_eks("eks-karpenter") and not kc.is_eks("gke")
+
+
+def test_tiny_node_leaves_nothing() -> None:
+    assert kc.allocatable_cpu(0.25) <= 0
+    cpu, mem = kc.allocatable_per_replica(0.25, 0.5, 1, flavor="gke")
+    assert cpu <= 0 and mem <= 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    vcpus=st.integers(1, 448),
+    mem=st.floats(1, 4096, allow_nan=False),
+    rpn=st.integers(1, 16),
+    flavor=st.sampled_from(FLAVORS),
+)
+def test_per_replica_requests_fit_and_render_unchanged(vcpus: int, mem: float, rpn: int, flavor: str) -> None:
+    cpu, gib = kc.allocatable_per_replica(vcpus, mem, rpn, flavor=flavor)
+    fit_cpu, fit_mem = fit_per_replica(vcpus, mem, rpn, flavor=flavor)
+    assert cpu * rpn <= kc.allocatable_cpu(vcpus) + 1e-9
+    assert gib * rpn <= kc.allocatable_memory_gib(mem, flavor=flavor) + 1e-9
+    assert cpu <= fit_cpu + 1e-9 and gib <= fit_mem + 1e-9  # the renderer would not cap them
+    if cpu >= kc.MIN_CPU:
+        assert cpu_quantity(cpu) == f"{round(cpu * 1000)}m" or cpu_quantity(cpu) == str(round(cpu))
+    if gib >= kc.MIN_MEMORY_GIB:
+        assert float(memory_quantity(gib).removesuffix("Mi").removesuffix("Gi")) > 0
+
+
+@pytest.mark.parametrize("flavor", ["eks", "gke"])
+def test_optimizer_requests_fit_the_allocatable_model(flavor: str) -> None:
+    spec = h.spec(placement={"providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 0, "accelerators": ["L4", "cpu"]}, kubernetes={"image": "example.com/svc:1.0", "flavor": flavor})
+    prof = h.profile(
+        h.point("L4", 1, 20, 50, gpus=1),
+        h.point("cpu", 1, 30, 5, threads=2, peak_memory_gib=1.2),
+        h.point("cpu", 1, 25, 8, threads=4, peak_memory_gib=2.0),
+    )
+    cat = h.catalog(
+        h.row("g6.xlarge", "L4", 1, 0.8, vcpus=4, mem=16),
+        h.row("g6.12xlarge", "L4", 4, 4.6, vcpus=48, mem=192),
+        h.row("c7i.large", None, 0, 0.09, vcpus=2, mem=4),
+        h.row("c7i.xlarge", None, 0, 0.18, vcpus=4, mem=8),
+        h.row("c7i.2xlarge", None, 0, 0.36, vcpus=8, mem=16),
+    )
+    _cands, diag = build_candidates(spec, prof, cat)
+    seen = {(c.row.instance_type, c.threads, c.replicas_per_node) for c in diag.unpruned}
+    assert diag.unpruned
+    for c in diag.unpruned:
+        alloc_cpu = kc.allocatable_cpu(c.row.vcpus)
+        alloc_mem = kc.allocatable_memory_gib(c.row.memory_gib, flavor=flavor)
+        assert c.cpu_per_replica * c.replicas_per_node <= alloc_cpu + 1e-9, c.label
+        assert c.memory_gib_per_replica * c.replicas_per_node <= alloc_mem + 1e-9, c.label
+        if c.threads:  # CPU replicas: every thread gets a whole core of allocatable CPU
+            assert c.cpu_per_replica == c.threads
+        else:
+            assert (c.cpu_per_replica, c.memory_gib_per_replica) == kc.allocatable_per_replica(c.row.vcpus, c.row.memory_gib, c.replicas_per_node, flavor=flavor)
+    # 4 vCPU leave 3.67 allocatable: one 2-thread replica, no 4-thread one (raw vCPUs would allow 2 and 1)
+    assert ("c7i.xlarge", 2, 1) in seen
+    assert not any(it == "c7i.xlarge" and t == 4 for it, t, _ in seen)
+    assert ("c7i.2xlarge", 4, 1) in seen and ("c7i.2xlarge", 2, 3) in seen
+    # 2 vCPU leave 1.68 allocatable: no 2-thread replica (raw vCPUs would allow one)
+    assert not any(it == "c7i.large" for it, _, _ in seen)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_plans_render_without_capping(example: str) -> None:
+    plan = read_plan(ROOT / "examples" / example / "plan.yaml")
+    warnings = render_report(plan).warnings
+    assert not [w for w in warnings if "capped" in w], warnings
+
+
+def test_old_plan_is_still_capped_with_a_warning() -> None:
+    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    a = plan.allocations[0]
+    old = plan.model_copy(update={"allocations": (a.model_copy(update={"cpu_per_replica": a.vcpus_per_node - 0.2}), *plan.allocations[1:])})
+    warnings = render_report(old).warnings
+    assert any("requests capped" in w and "CPU" in w and "3670m" in w for w in warnings), warnings
+
+
+def test_solve_does_not_import_render() -> None:
+    code = "import sys, scaleplan.solve, scaleplan.k8s_capacity; bad = sorted(m for m in sys.modules if m.startswith('scaleplan.render')); print(bad); sys.exit(1 if bad else 0)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
