@@ -163,7 +163,8 @@ def _gateway_mix() -> Plan:
     """routing: gateway-api: fast L40S replicas next to slow A10G and CPU replicas."""
     s = spec("llm", autoscaler={"type": "hpa", "hpa": {"metric": "rps"}}, service_monitor=True)
     fast = alloc("llm-g6e-2xlarge-spot", instance_type="g6e.2xlarge", family="g6e", accelerator="L40S", capacity_type="spot", vcpus=8, memory=64, cpu=7.5, mem_replica=56, price=0.84, capacity=4.8135, per_hour=tuple(1 + (h % 12) // 6 for h in range(HOURS)))
-    slow = alloc("llm-g5-xlarge-on-demand", instance_type="g5.xlarge", family="g5", accelerator="A10G", capacity=3.0633)
+    # the A10G count moves with the L40S count (2:1), so the peak weights hold in every hour
+    slow = alloc("llm-g5-xlarge-on-demand", instance_type="g5.xlarge", family="g5", accelerator="A10G", capacity=3.0633, per_hour=tuple(2 + 2 * ((h % 12) // 6) for h in range(HOURS)))
     cpu = alloc("7b-m7i-4xlarge-on-demand", instance_type="m7i.4xlarge", family="m7i", accelerator="CPU", accelerators_per_node=0, gpus_per_replica=0, vcpus=16, memory=64, cpu=15, mem_replica=60, capacity=0.4, per_hour=tuple(1 for _ in range(HOURS)))
     p = plan("gateway-mix", s, [fast, slow, cpu])
     return with_routing(p, "gateway-api", {"name": "public", "namespace": "gateways", "hostnames": ("llm.example.com", "*.llm.example.com")})

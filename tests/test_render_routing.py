@@ -373,3 +373,34 @@ def test_check_clean_then_drift_and_missing_backend(tmp_path: Path) -> None:
         ("route-backend-missing", "HTTPRoute", "llm")
     ]
     assert "'llm-g5-xlarge-on-demand'" in found[0].message
+
+
+def _gateway_pair(fast_hours: tuple[int, ...], slow_hours: tuple[int, ...]) -> Plan:
+    """Demand is 10 + 5 x (hour % 12) rps (render_helpers.plan); 10 and 16 rps per replica."""
+    s = spec("chat", autoscaler={"type": "hpa", "hpa": {"metric": "rps"}})
+    fast = alloc("chat-g6e-2xlarge-spot", instance_type="g6e.2xlarge", family="g6e", accelerator="L40S", capacity_type="spot", capacity=10.0, per_hour=fast_hours)
+    slow = alloc("chat-g5-xlarge-on-demand", instance_type="g5.xlarge", family="g5", accelerator="A10G", capacity=16.0, per_hour=slow_hours)
+    return with_routing(plan("chat", s, [fast, slow]), "gateway-api", {"name": "gw"})
+
+
+def test_static_weights_that_route_to_no_pods_are_refused() -> None:
+    """A plan whose type mix changes hour by hour cannot be served by one static HTTPRoute: the
+    peak weights would send requests to an allocation with no pods off-peak."""
+    # peak (hour 11, 65 rps): 1 fast + 2 slow; before hour 6 only the slow type runs
+    fast = tuple(0 if (h % 12) < 6 else 1 for h in range(24))
+    slow = tuple(2 for _ in range(24))
+    with pytest.raises(PlanError, match=r"weights are fixed at the peak .* no pods"):
+        render(_gateway_pair(fast, slow))
+
+
+def test_static_weights_that_overload_warn_and_proportional_mixes_pass() -> None:
+    # the L40S type shrinks from 4 to 1 replica off-peak while the A10G stays at 2: its fixed
+    # 56 % share (40 of 72 rps at the peak) is 19.6 rps at hour 5 (35 rps) against 10 rps of pods
+    fast = tuple(1 if (h % 12) < 6 else 4 for h in range(24))
+    slow = tuple(2 for _ in range(24))
+    warns = [w for w in render_report(_gateway_pair(fast, slow)).warnings if "weights are fixed" in w]
+    assert len(warns) == 1 and "overloaded" in warns[0]
+    # both types scale together: the peak weights hold in every hour
+    prop = tuple(1 if (h % 12) < 6 else 2 for h in range(24))
+    both = render_report(_gateway_pair(prop, tuple(2 * c for c in prop)))
+    assert not [w for w in both.warnings if "weights are fixed" in w]

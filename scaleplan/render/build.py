@@ -766,6 +766,13 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
     if ks.cron and not ks.type.startswith("keda-"):
         w.append(f"autoscaler.cron applies to KEDA autoscalers only; ignored with type {ks.type}")
     if k8s.routing == "gateway-api":
+        shorts = routing.static_weight_shortfalls(plan)
+        fix_hint = "optimize with a scaleplan that plans gateway-api with weights fixed over the day, or use routing: service"
+        dead = [x for x in shorts if x.no_pods]
+        if dead:
+            raise PlanError(src, [Problem("allocations", dead[0].message() + (f" (and {len(dead) - 1} more such window(s))" if len(dead) > 1 else ""), hint=fix_hint)])
+        if shorts:
+            w.append(shorts[0].message() + (f" (and {len(shorts) - 1} more) " if len(shorts) > 1 else " ") + f"; {fix_hint}")
         services = [al.service for al in allocs]
         if len(set(services)) != len(services):  # e.g. allocations '7b-x' and 's-7b-x'
             raise PlanError(src, [Problem("allocations", f"two allocations give the same Service name (Service names must start with a letter, so {sorted(services)} were derived)", hint="give allocations distinct names that start with a letter")])

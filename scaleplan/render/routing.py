@@ -31,6 +31,7 @@ __all__ = [
     "largest_remainder",
     "peak_window",
     "route_weights",
+    "static_weight_shortfalls",
     "uneven_mix",
 ]
 
@@ -146,3 +147,57 @@ def uneven_mix(plan: Plan, ratio: float = MIX_RATIO) -> UnevenMix | None:
                 fast.capacity_rps_per_replica,
             )
     return None
+
+
+@dataclass(frozen=True)
+class WeightShortfall:
+    """A window in which the HTTPRoute's static (peak) weights send an allocation more requests
+    than its replicas in that window can serve (``capacity_rps`` 0: it has no pods at all)."""
+
+    window: int
+    allocation: str
+    load_rps: float
+    capacity_rps: float
+
+    @property
+    def no_pods(self) -> bool:
+        return self.capacity_rps <= 0
+
+    def message(self) -> str:
+        effect = "has no pods in that window, so those requests fail" if self.no_pods else f"its replicas in that window serve {self.capacity_rps:.4g} rps, so they are overloaded"
+        return (
+            f"the HTTPRoute's weights are fixed at the peak window's capacity mix, but in window {self.window} "
+            f"they send allocation {self.allocation} {self.load_rps:.4g} rps while {effect}"
+        )
+
+
+def static_weight_shortfalls(plan: Plan) -> list[WeightShortfall]:
+    """For ``routing: gateway-api``: per window, the allocations that the rendered (static, peak)
+    weights would overload compared with the plan's own routing in that window.
+
+    An HTTPRoute cannot change its weights by hour, so a plan whose type mix changes over the day
+    is only deployable when every hour's replicas of each type cover that type's fixed share. An
+    allocation counts as overloaded when its load under the static weights exceeds both its
+    capacity and what the plan itself loads its capacity with in that window, by more than 5 % plus
+    one weight unit (so rounding the weights to integers, or a plan that is tight everywhere,
+    raises no false alarm). An allocation with weight but no pods in a window is always reported."""
+    weights = route_weights(plan)
+    total = sum(weights.values())
+    out: list[WeightShortfall] = []
+    if total <= 0:
+        return out
+    for w in range(plan.demand.windows):
+        demand = plan.demand.rps[w] if w < len(plan.demand.rps) else 0.0
+        if demand <= 0:
+            continue
+        planned = sum(_replicas_at(a, w) * a.capacity_rps_per_replica for a in plan.allocations)
+        plan_util = demand / planned if planned > 0 else math.inf
+        for a in plan.allocations:
+            load = weights.get(a.name, 0) / total * demand
+            if load <= 1e-12:
+                continue
+            cap = _replicas_at(a, w) * a.capacity_rps_per_replica
+            # slack: 5 % and one weight unit's worth of traffic (integer weights round shares)
+            if cap <= 0 or load > cap * max(1.0, plan_util) * 1.05 + demand / total:
+                out.append(WeightShortfall(w, a.name, load, cap))
+    return out
