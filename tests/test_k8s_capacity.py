@@ -116,3 +116,17 @@ def test_solve_does_not_import_render() -> None:
     code = "import sys, scaleplan.solve, scaleplan.k8s_capacity; bad = sorted(m for m in sys.modules if m.startswith('scaleplan.render')); print(bad); sys.exit(1 if bad else 0)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_solve_sources_never_import_render_even_lazily() -> None:
+    """Data flows one way (spec -> ... -> solve -> plan -> render): no import of scaleplan.render
+    or scaleplan.cli anywhere in scaleplan/solve, including imports inside functions."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "scaleplan" / "solve"
+    bad = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            bad += [f"{path.name}: {n}" for n in names if n.startswith(("scaleplan.render", "scaleplan.cli"))]
+    assert bad == []

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 from solve_helpers import candidate, catalog, point, profile, row, spec
 
+from scaleplan.catalog.files import load_catalog
+from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError
+from scaleplan.plan import Plan, read_plan
+from scaleplan.profile.model import Profile, read_profile
+from scaleplan.render.routing import peak_window, route_weights
+from scaleplan.simulate import simulate
 from scaleplan.solve import SolveOptions, solve
+from scaleplan.solve.candidates import build_candidates
+from scaleplan.solve.core import mixed_capacity
 from scaleplan.solve.milp import WindowProblem, even_feasible, solve_window
+from scaleplan.spec import Spec, read_spec
 
+ROOT = Path(__file__).resolve().parents[1]
 FAST = SolveOptions(alternatives=False, time_limit=30)
 GW = {"routing": "gateway-api", "gateway": {"name": "gw", "namespace": "gateway-system"}}
 
@@ -105,3 +117,100 @@ def test_even_split_needs_a_type_that_serves_every_class() -> None:
     sp_gw = spec(traffic={"peak_rps": 10, "headroom": 0.0, "classes": [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}]}, kubernetes={"image": "example.com/svc:1.0", **GW})
     plan = solve(sp_gw, prof, cat, options=FAST).plan
     assert len(plan.allocations) == 2
+
+
+# --- gateway-api over an hourly curve: the HTTPRoute's weights are static (peak mix) ---------
+
+HOURLY = [1.2, 1.0, 0.9, 0.8, 0.8, 1.0, 1.5, 2.4, 3.6, 4.8, 5.4, 5.8, 5.6, 5.7, 6.0, 6.0, 5.6, 4.9, 4.0, 3.3, 2.8, 2.3, 1.9, 1.5]
+
+
+def _peak_shares(plan: Plan) -> dict[str, float]:
+    """Each allocation's traffic share as the renderer weights it (peak replicas x capacity)."""
+    pw = peak_window(plan)
+    cap = {a.name: a.replicas_per_window[pw] * a.capacity_rps_per_replica for a in plan.allocations}
+    tot = sum(cap.values())
+    return {k: v / tot for k, v in cap.items()}
+
+
+def test_gateway_hourly_llm_chat_plans_with_static_weights(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = ROOT / "examples" / "llm-chat"
+    text = (src / "spec.yaml").read_text(encoding="utf-8")
+    assert "  peak_rps: 6\n" in text
+    (tmp_path / "spec.yaml").write_text(text.replace("  peak_rps: 6\n", f"  hourly_rps: {HOURLY}\n"), encoding="utf-8")
+    shutil.copy(src / "profile.yaml", tmp_path / "profile.yaml")
+    cli(["optimize", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "out"), "--no-manifests", "--no-alternatives"])
+    plan = read_plan(tmp_path / "out" / "plan.yaml")
+    sp, _ = read_spec(tmp_path / "spec.yaml")
+    prof = read_profile(tmp_path / "profile.yaml")
+    cands, _ = build_candidates(sp, prof, load_catalog([]))
+    mix = {(c.row.region, c.row.instance_type, c.capacity_type): mixed_capacity(sp, c) for c in cands}
+    weights = route_weights(plan)
+    shares = _peak_shares(plan)
+    h = plan.demand.headroom
+    for a in plan.allocations:
+        assert max(a.replicas_per_window) > 0
+        assert weights[a.name] > 0, a.name  # no pods without traffic
+        m = mix[a.region, a.instance_type, a.capacity_type]
+        assert m is not None
+        for w, d in enumerate(plan.demand.rps):
+            assert a.replicas_per_window[w] * m >= shares[a.name] * d * (1 + h) - 1e-9, (a.name, w)
+            # n+1 under static weights: the type alone still carries its share after losing a node
+            assert (a.replicas_per_window[w] - a.replicas_per_node) * m >= shares[a.name] * d - 1e-9, (a.name, w)
+    # honest reporting: the per-window weighted optimum is a lower bound the plan does not reach
+    assert plan.status == "feasible" and plan.gap is not None and 0 < plan.gap < 1
+    line = next(x for x in plan.explanation if "HTTPRoute weights are fixed at the peak mix" in x)
+    assert "other hours scale each type to its share" in line and "more than if weights could change hourly" in line
+    res = simulate(plan)
+    assert res.policy == "weighted"
+    assert res.meets_slo, res.attainment
+
+
+def _hourly(routing: Mapping[str, object], **placement: object) -> tuple[Spec, Profile, Catalog]:
+    # peak 1050 rps for 12 hours, 300 rps for 12: a 1000 rps GPU ($1) topped up by a 100 rps CPU ($0.2)
+    sp = spec(traffic={"peak_rps": None, "hourly_rps": [1050.0] * 12 + [300.0] * 12, "headroom": 0.0}, kubernetes={"image": "example.com/svc:1.0", **routing}, placement={"providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 0, "accelerators": ["cpu", "L4"], **placement})
+    prof = profile(point("L4", 8, 10, 1000, offered_rps=1000), point("CPU", 1, 10, 100, offered_rps=100, threads=1))
+    cat = catalog(row("g6.xlarge", "L4", 1, 1.0), row("c7i.large", None, 0, 0.2, vcpus=2, mem=4.0))
+    return sp, prof, cat
+
+
+def test_gateway_hourly_mix_keeps_its_weights_all_day() -> None:
+    sp, prof, cat = _hourly(GW)
+    plan = solve(sp, prof, cat, options=FAST).plan
+    # per-window optimum: 1 GPU + 1 CPU at 1050, 3 CPUs at 300 ($0.90/h on average); with the
+    # weights fixed at 91/9 both types keep serving at 300 rps: 1 + 1 all day ($1.20/h); one
+    # type alone costs more (2 GPUs at peak: $1.50/h; 11 CPUs: $1.40/h)
+    reps = {a.instance_type: a.replicas_per_window for a in plan.allocations}
+    assert reps == {"g6.xlarge": (1,) * 24, "c7i.large": (1,) * 24}
+    assert route_weights(plan) == {a.name: (91 if a.instance_type == "g6.xlarge" else 9) for a in plan.allocations}
+    assert plan.cost_per_hour == pytest.approx(1.2)
+    assert plan.status == "feasible" and plan.gap == pytest.approx(0.25, abs=1e-6)
+    line = next(x for x in plan.explanation if "HTTPRoute weights" in x)
+    assert "(g6.xlarge 91%, c7i.large 9%)" in line and "33.3% more" in line
+    for a in plan.allocations:
+        assert a.routing["default"] == pytest.approx(_peak_shares(plan)[a.name], abs=1e-4)
+
+
+def test_gateway_hourly_n_plus_1_with_static_weights() -> None:
+    sp, prof, cat = _hourly(GW, redundancy="n+1")
+    plan = solve(sp, prof, cat, options=FAST).plan
+    shares = _peak_shares(plan)
+    for a in plan.allocations:
+        for w, d in enumerate(plan.demand.rps):
+            assert (a.replicas_per_window[w] - a.replicas_per_node) * a.capacity_rps_per_replica >= shares[a.name] * d - 1e-9
+    # a 91/9 mix needs a spare node of EACH type in every hour (2 + 2: $2.40/h); one GPU type
+    # needs 3 at peak and 2 off-peak ($2.50/h); CPUs alone: 12 at peak, 4 off-peak ($1.60/h)
+    assert [(a.instance_type, a.replicas_per_window[0], a.replicas_per_window[23]) for a in plan.allocations] == [("c7i.large", 12, 4)]
+    assert plan.cost_per_hour == pytest.approx(1.6)
+    # the weighted per-window optimum: 2 GPU + 1 CPU at peak ($2.20), 4 CPUs off-peak ($0.80)
+    assert plan.status == "feasible" and plan.gap == pytest.approx((1.6 - 1.5) / 1.6, abs=1e-6)
+
+
+def test_gateway_flat_curve_and_service_routing_keep_per_window_plans() -> None:
+    sp, prof, cat = _hourly(GW)
+    flat = spec(traffic={"peak_rps": None, "hourly_rps": [1050.0] * 24, "headroom": 0.0}, kubernetes=sp.kubernetes.model_dump(exclude_none=True), placement=sp.placement.model_dump(exclude_none=True))
+    plan = solve(flat, prof, cat, options=FAST).plan
+    assert plan.status == "optimal" and plan.gap == 0.0
+    assert not any("HTTPRoute weights are fixed" in x for x in plan.explanation)
+    sp_svc, _, _ = _hourly({})
+    svc = solve(sp_svc, prof, cat, options=FAST).plan
+    assert svc.status == "optimal" and not any("HTTPRoute weights are fixed" in x for x in svc.explanation)

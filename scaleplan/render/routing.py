@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass
 
 from scaleplan.plan import Allocation, Plan
+from scaleplan.weights import WEIGHT_TOTAL, largest_remainder
+from scaleplan.weights import peak_window as _peak_window
 
 __all__ = [
     "MIX_RATIO",
@@ -35,47 +37,18 @@ __all__ = [
     "uneven_mix",
 ]
 
-WEIGHT_TOTAL = 100
 MIX_RATIO = 1.5
 
 
 def peak_window(plan: Plan) -> int:
     """Index of the window with the highest demand (the first one on ties; 0 without demand)."""
-    rps = plan.demand.rps
-    if not rps:
-        return 0
-    return max(range(len(rps)), key=lambda i: (rps[i], -i))
+    return _peak_window(plan.demand.rps)
 
 
 def _replicas_at(a: Allocation, window: int) -> int:
     if 0 <= window < len(a.replicas_per_window):
         return a.replicas_per_window[window]
     return a.replicas
-
-
-def largest_remainder(values: dict[str, float], total: int = WEIGHT_TOTAL) -> dict[str, int]:
-    """Integers proportional to ``values`` summing to ``total`` (at least the number of positive
-    values); each positive value gets >= 1, zero values get 0. Ties go by key, so the result is
-    deterministic."""
-    pos = {k: v for k, v in values.items() if v > 0 and math.isfinite(v)}
-    out = dict.fromkeys(values, 0)
-    if not pos:
-        return out
-    total = max(total, len(pos))
-    s = sum(pos.values())
-    quota = {k: total * v / s for k, v in pos.items()}
-    for k, q in quota.items():
-        out[k] = max(1, math.floor(q + 1e-9))
-    left = total - sum(out[k] for k in pos)
-    if left > 0:
-        order = sorted(pos, key=lambda k: (-(quota[k] - math.floor(quota[k] + 1e-9)), k))
-        for k in order[:left]:
-            out[k] += 1
-    while left < 0:  # minimums of 1 overshot the total: take from the largest
-        k = sorted(pos, key=lambda k: (-out[k], k))[0]
-        out[k] -= 1
-        left += 1
-    return out
 
 
 def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, int]:

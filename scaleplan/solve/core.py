@@ -44,6 +44,7 @@ from scaleplan.solve.milp import (
     solve_windows,
 )
 from scaleplan.spec import Spec
+from scaleplan.weights import peak_window
 from scaleplan.yamlio import dump_yaml
 
 MAX_ALTERNATIVE_SOLVES = 12
@@ -75,6 +76,12 @@ class _Outcome:
     status: str
     cost: float  # mean cost per hour
     bound: float
+    # static HTTPRoute weights (routing: gateway-api over several windows): each candidate's
+    # traffic share, the per-window weighted optimum it is measured against, and whether that
+    # optimum was proven (not stopped by the time limit)
+    shares: list[float] | None = None
+    lower: float | None = None
+    proven: bool = True
 
 
 def demand_windows(spec: Spec) -> tuple[tuple[float, ...], float]:
@@ -87,6 +94,12 @@ def demand_windows(spec: Spec) -> tuple[tuple[float, ...], float]:
 def even_split(spec: Spec) -> bool:
     """routing: service (the default): one Service spreads requests evenly over all pods."""
     return spec.kubernetes.routing == "service"
+
+
+def static_weights(spec: Spec, rps: Sequence[float]) -> bool:
+    """routing: gateway-api over more than one distinct demand window: one HTTPRoute whose
+    weights cannot change by hour, so the plan must serve every window at the peak's split."""
+    return not even_split(spec) and len(set(rps)) > 1
 
 
 def mixed_capacity(spec: Spec, c: Candidate) -> float | None:
@@ -166,6 +179,159 @@ def _solve_all(
     cost = sum(s.cost for s in sols) / w
     bound = sum((s.bound if s.bound is not None else 0.0) for s in sols) / w
     return _Outcome(cands, sols, status, cost, bound)
+
+
+def _peak_index(rps: Sequence[float]) -> int:
+    """The first window with the highest demand (the renderer's definition)."""
+    return peak_window(rps)
+
+
+def _static_reason(message: str) -> InfeasibleReason:
+    return InfeasibleReason("routing", f"kubernetes.routing is gateway-api: the HTTPRoute's weights are fixed at the peak window's split, and {message}", "relax placement.max_replicas or the quotas, or set traffic.peak_rps (one window)")
+
+
+def _static(spec: Spec, o: _Outcome, rps: Sequence[float], start: Sequence[int] | None = None) -> tuple[_Outcome, InfeasibleReason | None]:
+    """Re-plan a weighted per-window outcome for static HTTPRoute weights.
+
+    The renderer weights each allocation by (replicas at the peak window) x
+    capacity_rps_per_replica (the capacity for the class it carries most of, here the largest
+    class), rounded to integers summing to 100. The gateway sends that share s_k of every
+    request class to type k in every window, so each type is sized on its own: replicas covering
+    e_k D_w (1+h) at its capacity for the class mix (e_k = the larger of s_k and its rounded
+    weight), n+1: e_k D_w after losing one of its nodes, zone: after losing its largest zone
+    share; min_replicas tops up the largest share. The peak replicas (``start``, default the
+    MILP's peak window) only grow, so the weights are re-derived until they are stable. Types
+    outside the peak get no traffic and no replicas. ``o`` (the per-window weighted optimum over
+    the same candidates) is the lower bound the result is measured against.
+    """
+    from scaleplan.weights import largest_remainder
+
+    cands = o.cands
+    K = len(cands)
+    classes = classes_of(spec)
+    main = max(classes, key=lambda cs: cs[1])[0]  # first of the largest share (_allocations' main class)
+    pl = spec.placement
+    h = spec.traffic.headroom
+    pw = _peak_index(rps)
+    peak = rps[pw]
+    mcap = [mixed_capacity(spec, c) or 0.0 for c in cands]
+    wcap = [c.cap(main) or 0.0 for c in cands]
+    r_peak = list(start if start is not None else o.sols[pw].replicas)
+    f = pl.spot.max_fraction
+    spot_rule = pl.spot.allowed and f < 1 and any(r_peak[k] and c.capacity_type == "spot" for k, c in enumerate(cands))
+
+    def shares(reps: Sequence[int]) -> tuple[list[float], list[float]]:
+        caps = [reps[k] * wcap[k] if mcap[k] > 0 else 0.0 for k in range(K)]
+        tot = sum(caps)
+        s = [v / tot if tot > 0 else 0.0 for v in caps]
+        w = largest_remainder({f"{k:06d}": v for k, v in enumerate(caps)})
+        wt = sum(w.values()) or 1
+        return s, [max(s[k], w[f"{k:06d}"] / wt) for k in range(K)]
+
+    def need(k: int, e: float, d: float) -> int:
+        if e <= 0 or d <= 0:
+            return 0
+        c, m, q = cands[k], mcap[k], cands[k].replicas_per_node
+        load = e * d
+        r = max(1, math.ceil(load * (1 + h) / m - 1e-9))
+        if pl.redundancy == "n+1":
+            r = max(r, math.ceil(load / m - 1e-9) + q)
+        elif pl.redundancy == "zone":
+            while (r - q * math.ceil(math.ceil(r / q) / c.zones)) * m < load - 1e-9:
+                r += 1
+        return r
+
+    for _ in range(1000):
+        s, e = shares(r_peak)
+        if spot_rule and sum(s[k] for k, c in enumerate(cands) if c.capacity_type == "on-demand") < 1 - f - 1e-9:
+            od = [k for k, c in enumerate(cands) if c.capacity_type == "on-demand" and r_peak[k] and mcap[k] > 0]
+            if not od:
+                return o, _static_reason(f"no on-demand type is in use at the peak to carry {1 - f:.0%} of the traffic")
+            k = min(od, key=lambda k: (cands[k].price / (cands[k].replicas_per_node * wcap[k]), k))
+            r_peak[k] += 1
+            continue
+        new = [max(r_peak[k], need(k, e[k], peak)) if s[k] > 0 else 0 for k in range(K)]
+        if new == r_peak:
+            break
+        r_peak = new
+    else:
+        return o, _static_reason("no stable split was found")
+    s, e = shares(r_peak)
+    sols: list[WindowSolution] = []
+    for w, d in enumerate(rps):
+        reps = list(r_peak) if d == peak else [need(k, e[k], d) for k in range(K)]
+        if pl.min_replicas > sum(reps):
+            top = max((k for k in range(K) if s[k] > 0), key=lambda k: (e[k], -k))
+            reps[top] += pl.min_replicas - sum(reps)
+        nodes = [math.ceil(reps[k] / cands[k].replicas_per_node) for k in range(K)]
+        if pl.max_replicas is not None and sum(reps) > pl.max_replicas:
+            return o, _static_reason(f"window {w} then needs {sum(reps)} replicas, more than placement.max_replicas = {pl.max_replicas}")
+        for q in _quota_scopes(spec, cands):
+            used = sum(cands[k].gpus_per_node * nodes[k] for k in q.members)
+            if used > q.limit:
+                return o, _static_reason(f"window {w} then needs {used} GPUs in quota {q.label}, more than its {q.limit}")
+        routing = [[s[k] if (d > 0 and cands[k].cap(cls)) else 0.0 for k in range(K)] for cls, _ in classes]
+        cost = sum(nodes[k] * cands[k].price for k in range(K))
+        sols.append(WindowSolution(status="feasible", nodes=nodes, replicas=reps, routing=routing, cost=cost, bound=None, demand=tuple(d * sh for _, sh in classes)))
+    cost = sum(x.cost for x in sols) / len(sols)
+    lower = o.cost if o.status == "optimal" else o.bound
+    lower = min(lower, cost)
+    gap = (cost - lower) / cost if cost > 0 else 0.0
+    status = "optimal" if gap <= 1e-9 and o.status == "optimal" else "feasible"
+    return _Outcome(cands, sols, status, cost, lower, shares=s, lower=lower, proven=o.status == "optimal"), None
+
+
+def _best_static(spec: Spec, dyn: _Outcome, rps: Sequence[float], options: SolveOptions, deadline: float) -> _Outcome:
+    """The cheapest static-weight plan among :func:`_static` started from the weighted MILP's
+    peak window and from each instance type's own peak-window optimum (a mix that is cheapest
+    at the peak can cost more over the day than one type scaled up and down: every type in the
+    HTTPRoute keeps its share, and its own n+1 / zone spare, in every hour)."""
+    cands = dyn.cands
+    pw = _peak_index(rps)
+    tries: list[tuple[_Outcome, InfeasibleReason | None]] = [_static(spec, dyn, rps)]
+    groups: dict[tuple[str, str], list[int]] = {}
+    for k, c in enumerate(cands):
+        groups.setdefault((c.row.provider, c.row.instance_type), []).append(k)
+    if len(groups) > 1:
+        order = sorted(groups.items(), key=lambda kv: (min(cands[k].price / (cands[k].replicas_per_node * (mixed_capacity(spec, cands[k]) or 1e-12)) for k in kv[1]), kv[0]))
+        for _, ks in order[:MAX_ALTERNATIVE_SOLVES]:
+            if time.perf_counter() > deadline:
+                break
+            one = _solve_all(spec, [cands[k] for k in ks], [rps[pw]], options, deadline=deadline, tie_break=False)
+            if one.status not in ("optimal", "feasible"):
+                continue
+            start = [0] * len(cands)
+            for j, k in enumerate(ks):
+                start[k] = one.sols[0].replicas[j]
+            tries.append(_static(spec, dyn, rps, start))
+    ok = [t for t, reason in tries if reason is None]
+    if not ok:
+        reason = tries[0][1]
+        assert reason is not None
+        raise InfeasibleError([reason])
+    return min(ok, key=lambda t: round(t.cost, 9))  # first on ties: the MILP's own mix
+
+
+def _solve_plan(
+    spec: Spec,
+    cands: list[Candidate],
+    rps: Sequence[float],
+    options: SolveOptions,
+    *,
+    deadline: float,
+    tie_break: bool = True,
+) -> _Outcome:
+    """:func:`_solve_all`, then (static HTTPRoute weights) :func:`_static`; an outcome that
+    cannot be re-planned for static weights comes back infeasible."""
+    if static_weights(spec, rps):
+        cands = [c for c in cands if mixed_capacity(spec, c) is not None]
+    o = _solve_all(spec, cands, rps, options, deadline=deadline, tie_break=tie_break)
+    if o.status not in ("optimal", "feasible") or not static_weights(spec, rps):
+        return o
+    try:
+        return _best_static(spec, o, rps, options, deadline)
+    except InfeasibleError:
+        return _Outcome(cands, o.sols, "infeasible", math.inf, math.inf)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,7 +643,7 @@ def _alternatives(spec: Spec, unpruned: list[Candidate], rps: Sequence[float], o
             break
         if time.perf_counter() > deadline:
             break
-        o = _solve_all(spec, groups[key], rps, options, deadline=deadline, tie_break=False)
+        o = _solve_plan(spec, groups[key], rps, options, deadline=deadline, tie_break=False)
         if o.status in ("optimal", "feasible"):
             found.append(o)
     found.sort(key=lambda o: (round(o.cost, 9), _describe(o)))
@@ -513,11 +679,11 @@ def _baselines(spec: Spec, cands: list[Candidate], unpruned: list[Candidate], rp
         fastest = sorted(gpu, key=lambda c: (-speed(c), c.accelerator))[0].accelerator
         only = _restricted(unpruned, lambda c: c.accelerator == fastest)
         only = prune(only, prune_rules(spec, only))
-        o = _solve_all(spec, only, rps, options, deadline=deadline, tie_break=False) if time.perf_counter() < deadline else None
+        o = _solve_plan(spec, only, rps, options, deadline=deadline, tie_break=False) if time.perf_counter() < deadline else None
         out.append(mk("fastest-accelerator", f"only the fastest accelerator ({fastest})", o))
     if spec.placement.spot.allowed:
         od = _restricted(cands, lambda c: c.capacity_type == "on-demand")
-        o = _solve_all(spec, od, rps, options, deadline=deadline, tie_break=False) if od and time.perf_counter() < deadline else None
+        o = _solve_plan(spec, od, rps, options, deadline=deadline, tie_break=False) if od and time.perf_counter() < deadline else None
         out.append(mk("all-on-demand", "all on-demand (no spot)", o))
     else:
         out.append(mk("all-on-demand", "all on-demand (no spot)", best))
@@ -571,7 +737,20 @@ def _routing_line(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rp
     if not even_split(spec):
         gw = spec.kubernetes.gateway
         where = f"{gw.namespace + '/' if gw and gw.namespace else ''}{gw.name if gw else '?'}"
-        return f"Routing: gateway-api: one Service per allocation behind an HTTPRoute on Gateway {where}, weighted by each allocation's routing share (in proportion to capacity), so replicas of very different speed can serve side by side."
+        line = f"Routing: gateway-api: one Service per allocation behind an HTTPRoute on Gateway {where}, weighted by each allocation's routing share (in proportion to capacity), so replicas of very different speed can serve side by side."
+        if o.shares is None or o.lower is None:
+            return line
+        split: dict[str, float] = {}
+        for k, c in enumerate(o.cands):
+            if o.shares[k] > 0:
+                label = c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
+                split[label] = split.get(label, 0.0) + o.shares[k]
+        weights = ", ".join(f"{t} {v:.0%}" for t, v in sorted(split.items(), key=lambda kv: (-kv[1], kv[0])))
+        extra = (o.cost - o.lower) / o.lower if o.lower > 0 else 0.0
+        return (
+            f"{line} HTTPRoute weights are fixed at the peak mix ({weights}); other hours scale each type to its share; "
+            f"the day costs {extra:.1%} more than if weights could change hourly (${o.cost:.2f}/h against ${o.lower:.2f}/h)."
+        )
     sol = o.sols[peak_w]
     total = sum(sol.replicas)
     if total == 0:
@@ -619,11 +798,20 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
             names = ", ".join(c for c, _ in classes_of(spec))
             raise InfeasibleError([InfeasibleReason("routing", f"kubernetes.routing is service: one Service sends every replica every request class ({names}), but no allowed instance type serves them all within the SLO", "set kubernetes.routing: gateway-api (per-allocation Services with weights), or profile one accelerator that serves every class")])
         cands = serving
+    static = static_weights(spec, rps)
+    if static:
+        serving = [c for c in cands if mixed_capacity(spec, c) is not None]
+        if not serving:
+            names = ", ".join(c for c, _ in classes_of(spec))
+            raise InfeasibleError([InfeasibleReason("routing", f"kubernetes.routing is gateway-api with hourly traffic: the HTTPRoute's weights are fixed, so every allocation receives every request class ({names}), but no allowed instance type serves them all within the SLO", "set traffic.peak_rps (one window), or profile one accelerator that serves every class")])
+        cands = serving
     best = _solve_all(spec, cands, rps, options, deadline=deadline)
     if best.status == "unknown":
         raise InfeasibleError([InfeasibleReason("time-limit", f"no plan was found within the time limit of {options.time_limit:g} s", "raise --time-limit")])
     if best.status == "infeasible":
         raise InfeasibleError(_diagnose_milp(spec, cands, rps, options, deadline + options.time_limit))
+    if static:
+        best = _best_static(spec, best, rps, options, deadline)
     budget = spec.placement.budget_per_hour
     if budget is not None and best.cost > budget + 1e-9:
         raise InfeasibleError([InfeasibleReason("budget", f"placement.budget_per_hour is {budget:.2f}, the cheapest plan costs {best.cost:.2f} ({_describe(best)})", f"raise placement.budget_per_hour to {math.ceil(best.cost * 100) / 100:.2f}, or relax the SLO, headroom or redundancy", {"budget": budget, "cost": best.cost})])
@@ -648,7 +836,7 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     est = sorted({a.accelerator for a in allocs if a.estimated})
     if est:
         warnings.append(f"capacity on {', '.join(est)} rests on estimated or scaled profile points, not measurements")
-    if best.status != "optimal":
+    if (best.status != "optimal") if best.shares is None else not best.proven:
         warnings.append(f"stopped by the time limit: the plan is feasible, within {gap:.2%} of optimal")
     util = _utilization(spec, best, rps)
     explanation = _explain(spec, allocs, best, rps, baselines, alts, models)
