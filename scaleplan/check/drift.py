@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from scaleplan.check.model import Finding, K8sObject, Rule
 from scaleplan.check.workloads import (
+    NODE_SELECTOR_TERMS_PATH,
     POD_SPEC_PATHS,
     as_list,
     as_map,
     get,
     is_gpu_resource,
+    node_selector_terms,
     pod_spec_path,
 )
 from scaleplan.yamlio import PathKey, format_path
@@ -84,31 +86,11 @@ def facts_of(kind: str, data: Mapping[str, Any]) -> Facts:
                             )
         for k in as_map(spec.get("nodeSelector")):
             _put(facts, data, f"nodeSelector.{k}", (*path, "nodeSelector", str(k)))
-        terms = as_list(
-            get(
-                spec,
-                (
-                    "affinity",
-                    "nodeAffinity",
-                    "requiredDuringSchedulingIgnoredDuringExecution",
-                    "nodeSelectorTerms",
-                ),
-            )
-        )
-        for ti, term in enumerate(terms):
+        for ti, term in enumerate(node_selector_terms(spec)):
             for ei, expr in enumerate(as_list(as_map(term).get("matchExpressions"))):
                 e = as_map(expr)
                 key = str(e.get("key", ""))
-                ep = (
-                    *path,
-                    "affinity",
-                    "nodeAffinity",
-                    "requiredDuringSchedulingIgnoredDuringExecution",
-                    "nodeSelectorTerms",
-                    ti,
-                    "matchExpressions",
-                    ei,
-                )
+                ep = (*path, *NODE_SELECTOR_TERMS_PATH, ti, "matchExpressions", ei)
                 facts[f"nodeAffinity[{ti}].{key}"] = (
                     ep,
                     (e.get("operator"), sorted(str(v) for v in as_list(e.get("values")))),

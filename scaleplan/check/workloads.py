@@ -204,6 +204,20 @@ class NodeSelection:
         return self.labels.get(key)
 
 
+# Path, inside a pod spec, of the required node-affinity terms.
+NODE_SELECTOR_TERMS_PATH: PathKey = (
+    "affinity",
+    "nodeAffinity",
+    "requiredDuringSchedulingIgnoredDuringExecution",
+    "nodeSelectorTerms",
+)
+
+
+def node_selector_terms(spec: Mapping[str, Any]) -> list[Any]:
+    """The required nodeAffinity nodeSelectorTerms of a pod spec ([] if none)."""
+    return as_list(get(spec, NODE_SELECTOR_TERMS_PATH))
+
+
 def node_selection(obj: K8sObject) -> NodeSelection:
     path = pod_spec_path(obj)
     if path is None:
@@ -212,17 +226,7 @@ def node_selection(obj: K8sObject) -> NodeSelection:
     labels: dict[str, set[str]] = {}
     for k, v in str_map(spec.get("nodeSelector")).items():
         labels[k] = {v}
-    terms = as_list(
-        get(
-            spec,
-            (
-                "affinity",
-                "nodeAffinity",
-                "requiredDuringSchedulingIgnoredDuringExecution",
-                "nodeSelectorTerms",
-            ),
-        )
-    )
+    terms = node_selector_terms(spec)
     # Only when there is a single term are its expressions all required (terms are ORed).
     if len(terms) == 1:
         for expr in as_list(as_map(terms[0]).get("matchExpressions")):
