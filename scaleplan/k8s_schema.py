@@ -138,17 +138,22 @@ def _builtin_file(api_version: str, kind: str) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def _registry(version: str) -> Any:
-    """A referencing.Registry holding the version's ``_definitions.json`` (loaded once)."""
-    from referencing import Registry, Resource
-
-    defs = json.loads((_strict_dirs()[version] / "_definitions.json").read_text(encoding="utf-8"))
-    return Resource.from_contents(defs) @ Registry()
+def _definitions_file(version: str) -> dict[str, Any]:
+    """The version's parsed ``_definitions.json`` (read once, shared by the two users below)."""
+    doc: dict[str, Any] = json.loads((_strict_dirs()[version] / "_definitions.json").read_text(encoding="utf-8"))
+    return doc
 
 
 @functools.lru_cache(maxsize=32)
+def _registry(version: str) -> Any:
+    """A referencing.Registry holding the version's ``_definitions.json``."""
+    from referencing import Registry, Resource
+
+    return Resource.from_contents(_definitions_file(version)) @ Registry()
+
+
 def _definitions(version: str) -> dict[str, Any]:
-    defs: dict[str, Any] = json.loads((_strict_dirs()[version] / "_definitions.json").read_text(encoding="utf-8"))["$defs"]
+    defs: dict[str, Any] = _definitions_file(version)["$defs"]
     return defs
 
 
