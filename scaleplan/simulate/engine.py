@@ -146,6 +146,7 @@ def least_outstanding(
     b_launch: list[float] = []
     b_fin: list[float] = []
     b_size: list[int] = []
+    in_service = [0] * nrep  # size of the batch each busy replica is serving
     sig = sigmas
     heap: list[tuple[float, int, int]] = []  # (time, kind 0=completion 1=timeout, replica)
     push = heapq.heappush
@@ -167,6 +168,7 @@ def least_outstanding(
             finish[k] = done
         busy[r] = True
         timer[r] = math.inf
+        in_service[r] = b
         b_rep.append(r)
         b_launch.append(now)
         b_fin.append(done)
@@ -187,7 +189,17 @@ def least_outstanding(
             timer[r] = due
             push(heap, (due, 1, r))
 
-    sizes_in_service = [0] * nrep
+    def events_until(t: float) -> None:
+        """Handle every completion and timeout due at or before ``t``."""
+        while heap and heap[0][0] <= t:
+            now, kind, r = pop(heap)
+            if kind == 0:
+                busy[r] = False
+                out[r] -= in_service[r]
+                consider(r, now)
+            elif timer[r] == now and not busy[r]:
+                launch(r, now)
+
     ep = 0
     n_ep = len(epochs)
     active: list[int] = epochs[0][1] if n_ep else []
@@ -196,18 +208,8 @@ def least_outstanding(
         while ep + 1 < n_ep and epochs[ep + 1][0] <= t:
             ep += 1
             active = epochs[ep][1]
-        while heap and heap[0][0] <= t:
-            now, kind, r = pop(heap)
-            if kind == 0:
-                busy[r] = False
-                out[r] -= sizes_in_service[r]
-                sizes_in_service[r] = 0
-                consider(r, now)
-                if busy[r]:
-                    sizes_in_service[r] = b_size[-1]
-            elif timer[r] == now and not busy[r]:
-                launch(r, now)
-                sizes_in_service[r] = b_size[-1]
+        if heap and heap[0][0] <= t:
+            events_until(t)
         if not active:
             continue
         best = active[0]
@@ -225,21 +227,7 @@ def least_outstanding(
         queues[best].append(i)
         if not busy[best]:
             consider(best, t)
-            if busy[best]:
-                sizes_in_service[best] = b_size[-1]
-    # drain
-    while heap:
-        now, kind, r = pop(heap)
-        if kind == 0:
-            busy[r] = False
-            out[r] -= sizes_in_service[r]
-            sizes_in_service[r] = 0
-            consider(r, now)
-            if busy[r]:
-                sizes_in_service[r] = b_size[-1]
-        elif timer[r] == now and not busy[r]:
-            launch(r, now)
-            sizes_in_service[r] = b_size[-1]
+    events_until(math.inf)  # drain
     batches = Batches(
         start=np.array(start),
         finish=np.array(finish),
