@@ -95,6 +95,39 @@ def _vllm_metric(d: dict[str, Any], metric: str) -> tuple[Percentiles, bool] | N
     return _pcts(med, p99, _num(d.get(f"mean_{metric}_ms")), _num(d.get(f"p90_{metric}_ms")), _num(d.get(f"p95_{metric}_ms")))
 
 
+def _imported(
+    *,
+    accelerator: str,
+    gpus: int,
+    lat: Percentiles,
+    thr: float,
+    conc: int | None,
+    error_rate: float | None,
+    ttft_ms: Percentiles | None,
+    tpot_ms: Percentiles | None,
+    samples: int | None,
+    offered_rps: float | None = None,
+) -> Measurement:
+    """One imported run as a point: batch_size is the run's concurrency, else the mean number of
+    requests in flight (Little's law: throughput x mean latency)."""
+    mean_lat = lat.mean if lat.mean is not None else lat.p50
+    return Measurement(
+        device="imported",
+        accelerator=accelerator,
+        batch_size=conc if conc is not None else max(1, round(thr * mean_lat / 1000.0)),
+        latency_ms=lat,
+        throughput_rps=round_sig(thr),
+        source="imported",
+        gpus=gpus,
+        concurrency=conc,
+        offered_rps=offered_rps,
+        error_rate=error_rate,
+        ttft_ms=ttft_ms,
+        tpot_ms=tpot_ms,
+        samples=samples,
+    )
+
+
 def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, notes: list[str]) -> Measurement | None:
     completed = int(_num(d.get("completed")) or 0)
     failed = int(_num(d.get("failed")) or 0)
@@ -152,17 +185,12 @@ def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, not
     mc = _num(d.get("max_concurrency"))
     rate = _num(d.get("request_rate"))
     conc = int(mc) if mc and mc >= 1 else None
-    mean_lat = lat.mean if lat.mean is not None else lat.p50
-    batch = conc if conc is not None else max(1, round(thr * mean_lat / 1000.0))
-    return Measurement(
-        device="imported",
+    return _imported(
         accelerator=accelerator,
-        batch_size=batch,
-        latency_ms=lat,
-        throughput_rps=round_sig(thr),
-        source="imported",
         gpus=gpus,
-        concurrency=conc,
+        lat=lat,
+        thr=thr,
+        conc=conc,
         offered_rps=rate if rate and rate > 0 else None,
         error_rate=round_sig(failed / (completed + failed), 4) if "failed" in d else None,
         ttft_ms=ttft[0] if ttft else None,
@@ -218,18 +246,13 @@ def aiperf_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, n
         if isinstance(e, dict):
             errs += int(_num(e.get("count")) or 0)
     conc = _aiperf_concurrency(d)
-    mean_lat = lat.mean if lat.mean is not None else lat.p50
-    batch = conc if conc is not None else max(1, round(thr * mean_lat / 1000.0))
     total = (count or 0) + errs
-    return Measurement(
-        device="imported",
+    return _imported(
         accelerator=accelerator,
-        batch_size=batch,
-        latency_ms=lat,
-        throughput_rps=round_sig(thr),
-        source="imported",
         gpus=gpus,
-        concurrency=conc,
+        lat=lat,
+        thr=thr,
+        conc=conc,
         error_rate=round_sig(errs / total, 4) if total > 0 else None,
         ttft_ms=_aiperf_metric(d, "time_to_first_token"),
         tpot_ms=_aiperf_metric(d, "inter_token_latency"),
