@@ -8,7 +8,7 @@ subcommand name to ``run``.
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import typer.core
@@ -16,7 +16,7 @@ import typer.core
 from scaleplan.cli._common import emit_json, handle_errors, stderr_console, stdout_console
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from scaleplan.profile.model import Measurement, Profile
 
@@ -39,6 +39,8 @@ class ProfileGroup(typer.core.TyperGroup):
         formatter.write_usage(ctx.command_path, "estimate|merge|import ... [OPTIONS]")
 
 
+T = TypeVar("T", int, float)
+
 app = typer.Typer(
     cls=ProfileGroup,
     help=(
@@ -54,28 +56,25 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="profile")
 
 
-def _ints(text: str | None, what: str) -> list[int] | None:
+def _csv(text: str | None, what: str, parse: Callable[[str], T], *, example: str, ok: Callable[[T], bool], rule: str) -> list[T] | None:
+    """Parse a comma-separated option into a sorted, de-duplicated list (None when empty)."""
     if text is None or not text.strip():
         return None
     try:
-        vals = [int(x) for x in text.replace(" ", "").split(",") if x]
+        vals = [parse(x) for x in text.replace(" ", "").split(",") if x]
     except ValueError:
-        raise typer.BadParameter(f"expected comma-separated integers such as 1,2,4,8; got {text!r}", param_hint=what) from None
-    if not vals or any(v < 1 for v in vals):
-        raise typer.BadParameter(f"values must be >= 1; got {text!r}", param_hint=what)
+        raise typer.BadParameter(f"expected comma-separated {example}; got {text!r}", param_hint=what) from None
+    if not vals or not all(ok(v) for v in vals):
+        raise typer.BadParameter(f"values must be {rule}; got {text!r}", param_hint=what)
     return sorted(set(vals))
+
+
+def _ints(text: str | None, what: str) -> list[int] | None:
+    return _csv(text, what, int, example="integers such as 1,2,4,8", ok=lambda v: v >= 1, rule=">= 1")
 
 
 def _floats(text: str | None, what: str) -> list[float] | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        vals = [float(x) for x in text.replace(" ", "").split(",") if x]
-    except ValueError:
-        raise typer.BadParameter(f"expected comma-separated numbers such as 1,2,5; got {text!r}", param_hint=what) from None
-    if not vals or any(not v > 0 for v in vals):
-        raise typer.BadParameter(f"values must be > 0; got {text!r}", param_hint=what)
-    return sorted(set(vals))
+    return _csv(text, what, float, example="numbers such as 1,2,5", ok=lambda v: v > 0, rule="> 0")
 
 
 def _names(text: str | None) -> list[str]:
