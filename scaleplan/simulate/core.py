@@ -268,7 +268,7 @@ def _lat(lat_ms: F64) -> LatencyStats:
     return LatencyStats(float(q[0]), float(q[1]), float(q[2]), float(lat_ms.mean()), float(lat_ms.max()))
 
 
-def _parse_failure(plan: Plan, failure: str | None) -> None:
+def _parse_failure(failure: str | None) -> None:
     if failure is not None and failure not in FAILURES:
         raise ValueError(f"failure must be one of {FAILURES} or None; got {failure!r}")
 
@@ -334,7 +334,7 @@ def simulate(
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}; got {policy!r}")
     policy = resolve_policy(plan, policy)
-    _parse_failure(plan, failure)
+    _parse_failure(failure)
     if service not in ("lognormal", "exponential", "deterministic"):
         raise ValueError(f"service must be lognormal, exponential or deterministic; got {service!r}")
     if not (0.0 <= fixed_fraction <= 1.0):
