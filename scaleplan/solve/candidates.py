@@ -19,7 +19,7 @@ from scaleplan.catalog.model import CapacityType, Catalog, InstanceRow
 from scaleplan.errors import Problem, SpecError
 from scaleplan.profile.model import Measurement, Percentiles, Profile
 from scaleplan.solve.queueing import max_utilization, max_utilization_discrete
-from scaleplan.spec import Spec
+from scaleplan.spec import Quota, Spec
 
 TP_EFFICIENCY = 0.9  # throughput kept per doubling of GPUs when scaling an unmeasured TP degree
 DEFAULT_ZONES = 3
@@ -289,26 +289,9 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
         if cur is None or (metric == cur[1] and val < cur[2]) or (cur[1] != "latency" and metric == "latency"):
             diag.slo_best[cls] = (acc, metric or "latency", val, m.batch_size)
 
-    def gpu_points(acc: str, g: int) -> dict[str, OpPoint]:
-        key = (acc, g)
-        if key in cache:
-            return cache[key]
-        ms = by_acc.get(acc, [])
-        measured_g = sorted({m.gpus for m in ms})
+    def best_points(acc: str, use: Sequence[Measurement], scale: float, scaled: bool) -> dict[str, OpPoint]:
+        """class -> the best of ``use``'s points that meet the SLO (misses go to diagnostics)."""
         out: dict[str, OpPoint] = {}
-        if g in measured_g:
-            use, scale, scaled = [m for m in ms if m.gpus == g], 1.0, False
-        else:
-            lower = [x for x in measured_g if x < g]
-            accel = catalog.accelerator(acc)
-            acc_mem = accel.memory_gib if accel else 0.0
-            # scale only when the smaller measured degree cannot hold the model
-            if not lower or (mem_req is not None and lower[-1] * acc_mem >= mem_req) or mem_req is None:
-                cache[key] = out
-                return out
-            g0 = lower[-1]
-            ratio = g / g0
-            use, scale, scaled = [m for m in ms if m.gpus == g0], ratio * TP_EFFICIENCY ** math.log2(ratio), True
         for cls in classes:
             cands: list[OpPoint] = []
             for m in use:
@@ -322,6 +305,28 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
             best = _best(cands)
             if best is not None:
                 out[cls] = best
+        return out
+
+    def gpu_points(acc: str, g: int) -> dict[str, OpPoint]:
+        key = (acc, g)
+        if key in cache:
+            return cache[key]
+        ms = by_acc.get(acc, [])
+        measured_g = sorted({m.gpus for m in ms})
+        if g in measured_g:
+            use, scale, scaled = [m for m in ms if m.gpus == g], 1.0, False
+        else:
+            lower = [x for x in measured_g if x < g]
+            accel = catalog.accelerator(acc)
+            acc_mem = accel.memory_gib if accel else 0.0
+            # scale only when the smaller measured degree cannot hold the model
+            if not lower or (mem_req is not None and lower[-1] * acc_mem >= mem_req) or mem_req is None:
+                cache[key] = {}
+                return cache[key]
+            g0 = lower[-1]
+            ratio = g / g0
+            use, scale, scaled = [m for m in ms if m.gpus == g0], ratio * TP_EFFICIENCY ** math.log2(ratio), True
+        out = best_points(acc, use, scale, scaled)
         cache[key] = out
         return out
 
@@ -329,21 +334,8 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
         key = (CPU, threads)
         if key in cache:
             return cache[key]
-        out: dict[str, OpPoint] = {}
         ms = [m for m in by_acc.get(CPU, []) if (m.threads or 1) == threads]
-        for cls in classes:
-            cands = []
-            for m in ms:
-                if m.request_class not in (None, cls):
-                    continue
-                p = _evaluate(spec, m, cls, max_util, 1.0, False, profile.metadata.kind)
-                if p is None:
-                    note_slo_miss(cls, CPU, m)
-                else:
-                    cands.append(p)
-            best = _best(cands)
-            if best is not None:
-                out[cls] = best
+        out = best_points(CPU, ms, 1.0, False)
         cache[key] = out
         return out
 
@@ -434,14 +426,17 @@ def quota_members(spec: Spec, row: InstanceRow) -> tuple[int, ...]:
     """Indices of the spec's quotas whose scope (provider, region, family glob) holds ``row``."""
     if not row.accelerator_count:
         return ()
-    out = []
-    for i, q in enumerate(spec.placement.quotas):
-        if row.provider != q.provider or (q.region is not None and row.region != q.region):
-            continue
-        if q.family is not None and not fnmatch.fnmatchcase(row.family.lower(), q.family.lower()):
-            continue
-        out.append(i)
-    return tuple(out)
+    return tuple(i for i, q in enumerate(spec.placement.quotas) if in_quota_scope(q, row))
+
+
+def in_quota_scope(q: Quota, row: InstanceRow) -> bool:
+    """Whether ``row`` lies in quota ``q``'s scope (provider, region, family glob); GPU rows only."""
+    return (
+        row.accelerator_count > 0
+        and row.provider == q.provider
+        and (q.region is None or row.region == q.region)
+        and (q.family is None or fnmatch.fnmatchcase(row.family.lower(), q.family.lower()))
+    )
 
 
 @dataclass(frozen=True)

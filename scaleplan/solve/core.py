@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import math
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from scaleplan._version import __version__
 from scaleplan.catalog.model import Catalog
@@ -33,6 +32,7 @@ from scaleplan.solve.candidates import (
     assumed_zones,
     build_candidates,
     classes_of,
+    in_quota_scope,
     prune,
     prune_rules,
 )
@@ -124,14 +124,7 @@ def mixed_capacity(spec: Spec, c: Candidate) -> float | None:
 def _quota_scopes(spec: Spec, cands: Sequence[Candidate]) -> tuple[QuotaScope, ...]:
     out = []
     for q in spec.placement.quotas:
-        members = tuple(
-            i
-            for i, c in enumerate(cands)
-            if c.row.provider == q.provider
-            and (q.region is None or c.row.region == q.region)
-            and (q.family is None or fnmatch.fnmatchcase(c.row.family.lower(), q.family.lower()))
-            and c.gpus_per_node > 0
-        )
+        members = tuple(i for i, c in enumerate(cands) if in_quota_scope(q, c.row))
         label = "/".join([q.provider, q.region or "*", q.family or "*"])
         out.append(QuotaScope(label=label, limit=q.max_gpus, members=members))
     return tuple(out)
@@ -181,11 +174,6 @@ def _solve_all(
     return _Outcome(cands, sols, status, cost, bound)
 
 
-def _peak_index(rps: Sequence[float]) -> int:
-    """The first window with the highest demand (the renderer's definition)."""
-    return peak_window(rps)
-
-
 def _static_reason(message: str) -> InfeasibleReason:
     return InfeasibleReason("routing", f"kubernetes.routing is gateway-api: the HTTPRoute's weights are fixed at the peak window's split, and {message}", "relax placement.max_replicas or the quotas, or set traffic.peak_rps (one window)")
 
@@ -212,7 +200,7 @@ def _static(spec: Spec, o: _Outcome, rps: Sequence[float], start: Sequence[int] 
     main = max(classes, key=lambda cs: cs[1])[0]  # first of the largest share (_allocations' main class)
     pl = spec.placement
     h = spec.traffic.headroom
-    pw = _peak_index(rps)
+    pw = peak_window(rps)
     peak = rps[pw]
     mcap = [mixed_capacity(spec, c) or 0.0 for c in cands]
     wcap = [c.cap(main) or 0.0 for c in cands]
@@ -287,7 +275,7 @@ def _best_static(spec: Spec, dyn: _Outcome, rps: Sequence[float], options: Solve
     at the peak can cost more over the day than one type scaled up and down: every type in the
     HTTPRoute keeps its share, and its own n+1 / zone spare, in every hour)."""
     cands = dyn.cands
-    pw = _peak_index(rps)
+    pw = peak_window(rps)
     tries: list[tuple[_Outcome, InfeasibleReason | None]] = [_static(spec, dyn, rps)]
     groups: dict[tuple[str, str], list[int]] = {}
     for k, c in enumerate(cands):
@@ -465,14 +453,10 @@ def _describe(o: _Outcome) -> str:
     return " + ".join(f"{n} x {t}" for t, n in sorted(peak_nodes.items(), key=lambda kv: (-kv[1], kv[0]))) or "nothing"
 
 
-def _used_types(o: _Outcome) -> set[tuple[str, str, str]]:
-    return {c.row.key for k, c in enumerate(o.cands) if any(s.nodes[k] for s in o.sols)}
-
-
 def _allocations(spec: Spec, o: _Outcome, rps: Sequence[float], models: dict[str, str] | None = None) -> list[Allocation]:
     classes = classes_of(spec)
     W = len(rps)
-    peak_w = max(range(W), key=lambda i: (rps[i], -i))
+    peak_w = peak_window(rps)
     used_idx = [k for k in range(len(o.cands)) if any(s.nodes[k] for s in o.sols)]
     used = [o.cands[k] for k in used_idx]
     names = _names(spec, used)
@@ -586,7 +570,7 @@ def _binding(spec: Spec, o: _Outcome, rps: Sequence[float]) -> list[str]:
             if hit:
                 out.append(f"spot.max_fraction = {pl.spot.max_fraction:g}: on-demand replicas carry exactly {1 - pl.spot.max_fraction:.0%} of demand")
                 break
-    peak_w = max(range(W), key=lambda i: (rps[i], -i))
+    peak_w = peak_window(rps)
     need = _load(spec, o, peak_w, rps, 1 + spec.traffic.headroom)
     if rps[peak_w] > 0:
         out.append(f"coverage {hour.format(peak_w)} (peak): {rps[peak_w]:g} rps + {spec.traffic.headroom:.0%} headroom needs {need:.2f} replica-equivalents; {sum(o.sols[peak_w].replicas)} replicas are provisioned")
@@ -699,7 +683,7 @@ _QUEUE_TEXT = {
 def _explain(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Sequence[float], baselines: Sequence[Baseline], alts: Sequence[Alternative], models: dict[str, str] | None = None) -> list[str]:
     pct = spec.slo.percentile
     W = len(rps)
-    peak_w = max(range(W), key=lambda i: (rps[i], -i))
+    peak_w = peak_window(rps)
     lines = []
     lines.append(f"The cheapest plan that holds p{pct} <= {spec.slo.latency_ms:g} ms costs ${o.cost:.2f}/h (${o.cost * HOURS_PER_MONTH:,.0f}/month): {_describe(o)} at peak.")
     when = f"at hour {peak_w}" if W == 24 else "flat over the day"
@@ -733,7 +717,7 @@ def _explain(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Se
 
 def _routing_line(spec: Spec, plan_allocs: Sequence[Allocation], o: _Outcome, rps: Sequence[float]) -> str:
     W = len(rps)
-    peak_w = max(range(W), key=lambda i: (rps[i], -i))
+    peak_w = peak_window(rps)
     if not even_split(spec):
         gw = spec.kubernetes.gateway
         where = f"{gw.namespace + '/' if gw and gw.namespace else ''}{gw.name if gw else '?'}"
@@ -859,8 +843,5 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
         explanation=tuple(explanation),
         spec=spec,
     )
-    return SolveResult(plan=_hash_plan(plan), solve_seconds=solve_seconds, candidates=len(cands), windows_solved=len({tuple(x for x in [v]) for v in rps}))
+    return SolveResult(plan=_hash_plan(plan), solve_seconds=solve_seconds, candidates=len(cands), windows_solved=len(set(rps)))
 
-
-def with_options(options: SolveOptions, **kw: object) -> SolveOptions:
-    return replace(options, **kw)  # type: ignore[arg-type]
