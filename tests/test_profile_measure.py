@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -99,7 +100,7 @@ def test_tiny_calls_are_timed_in_groups() -> None:
 
 
 def test_throughput_uses_service_time_not_mean() -> None:
-    """A few interference spikes (x20) raise the mean but not the 10th-percentile service time."""
+    """A few interference spikes (x20) raise the mean but not the 1st-percentile service time."""
     clk = FakeClock([0.002] * 9 + [0.04])
     p = measure_point(clk.run, WallTimer(clk.now), batch_size=8, time_budget_s=1.0, min_time_s=1.0, clock=clk.now, warmup_s=0.0)
     assert p.throughput() == pytest.approx(8 / 0.002)
@@ -107,7 +108,7 @@ def test_throughput_uses_service_time_not_mean() -> None:
     assert 8 / mean < 0.7 * p.throughput()
 
 
-def test_passes_pool_samples_across_the_sweep() -> None:
+def test_slices_interleave_the_batch_sizes_after_the_first_pass() -> None:
     from scaleplan.profile.devices import cpu_info
     from scaleplan.profile.measure import SweepOptions, run_sweep
     from scaleplan.profile.targets import Workload
@@ -121,12 +122,72 @@ def test_passes_pool_samples_across_the_sweep() -> None:
         return run
 
     wl = Workload(name="noop", framework="python", target="t", prepare=prepare)
-    res = run_sweep(wl, SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.06, min_time_s=0.03, passes=3), device_info=lambda d: cpu_info())
+    opts = SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.08, min_time_s=0.04, slice_s=0.005, target_ci=1e-9)
+    res = run_sweep(wl, opts, device_info=lambda d: cpu_info())
     assert [m.batch_size for m in res.measurements] == [1, 2]
-    # interleaved: batch 1, batch 2, batch 1, batch 2, ... (one run of calls per pass)
-    order = [b for i, b in enumerate(calls) if i == 0 or calls[i - 1] != b]
-    assert order == [1, 2, 1, 2, 1, 2]
-    assert all(m.samples is not None and m.samples >= 9 for m in res.measurements)
+    # first pass: batch 1 then batch 2; then rounds of one slice per point (shuffled order), so
+    # the calls switch between the batch sizes many times
+    runs = [(b, len(list(g))) for b, g in itertools.groupby(calls)]
+    assert [b for b, _ in runs[:2]] == [1, 2] and len(runs) >= 8
+    assert all(m.samples is not None and m.samples >= 10 for m in res.measurements)
+    # --slice-ms 0: each point in one go
+    one_go = SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.08, min_time_s=0.04, slice_s=0.0, target_ci=1e-9)
+    calls.clear()
+    run_sweep(wl, one_go, device_info=lambda d: cpu_info())
+    assert [b for b, _ in itertools.groupby(calls)] == [1, 2]
+
+
+def test_interleave_runs_each_point_until_it_settles() -> None:
+    """A steady point leaves the rotation once its minimum time is in and its CIs are tight; a
+    noisy one keeps going to its budget. Both run on one fake clock, so the times are exact."""
+    from scaleplan.profile.measure import (
+        NullProgress,
+        PointResult,
+        SweepOptions,
+        SweepResult,
+        _interleave,
+        point_settled,
+        to_measurement,
+    )
+    from scaleplan.profile.targets import Workload
+
+    clk = FakeClock([])
+    durations = {1: FakeClock([0.01]), 2: FakeClock([0.01, 0.03, 0.002, 0.02])}
+
+    def prepare(device: str, bs: int) -> Callable[[], None]:
+        src = durations[bs]
+
+        def run() -> None:
+            clk.t += src.durations[src.i % len(src.durations)]
+            src.i += 1
+
+        return run
+
+    def sweep(min_span_s: float) -> tuple[PointResult, PointResult, SweepResult]:
+        opts = SweepOptions(devices=["cpu"], time_budget_s=2.0, min_time_s=1.0, min_rounds=5, min_samples=20, slice_s=0.1, target_ci=0.02, min_span_s=min_span_s)
+        kept: list[tuple[int, PointResult, int | None]] = []
+        res = SweepResult()
+        for i, bs in enumerate((1, 2)):
+            pt = measure_point(prepare("cpu", bs), WallTimer(clk.now), batch_size=bs, time_budget_s=0.5, min_time_s=0.25, min_rounds=2, min_samples=5, clock=clk.now, warmup_s=0.0)
+            kept.append((i, pt, 1))
+            res.measurements.append(to_measurement(pt, device="cpu", accelerator="CPU", threads=1))
+        assert not point_settled(kept[0][1], opts)  # 0.25-0.5 s of the 1 s minimum time
+        wl = Workload(name="fake", framework="python", target="t", prepare=prepare)
+        _interleave(wl, opts, "cpu", "CPU", WallTimer(clk.now), kept, res, NullProgress(), None, clock=clk.now)
+        assert point_settled(kept[0][1], opts) and point_settled(kept[1][1], opts)
+        return kept[0][1], kept[1][1], res
+
+    # a span of 3 s: the steady point goes on past its minimum time until its slices span 3 s
+    a, _, _ = sweep(3.0)
+    assert a.span_s() >= 3.0 and 1.2 < a.timed_s < 2.0
+    a, b, res = sweep(0.0)
+    assert 1.0 <= a.timed_s < 1.2  # steady: stopped at the minimum time
+    assert b.timed_s >= 2.0  # noisy: ran to the budget
+    assert len(a.rounds) >= 5 and a.ci_rel < 1e-9
+    assert res.measurements[0].samples == len(a.samples_s) and res.measurements[1].samples == len(b.samples_s)
+    assert res.measurements[0].throughput_rps == pytest.approx(100.0)
+    # the noisy point's service time is its fast calls (1st percentile), not the mean
+    assert res.measurements[1].throughput_rps == pytest.approx(2 / 0.002, rel=0.01)
 
 
 def test_numpy_factory_profile(tmp_path: Path, cli) -> None:

@@ -122,6 +122,16 @@ class _RichProgress:
             self.progress.console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
         self.console.file.flush()
 
+    def refine_started(self, device: str, total_s: float) -> None:
+        self.tasks[f"{device} refine"] = self.progress.add_task(f"{self.labels[device]}: slices across batch sizes (s)", total=max(total_s, 1e-9))
+
+    def refine_advance(self, device: str, seconds: float) -> None:
+        self.progress.advance(self.tasks[f"{device} refine"], seconds)
+
+    def refine_done(self, device: str) -> None:
+        task = self.tasks[f"{device} refine"]
+        self.progress.update(task, completed=self.progress.tasks[task].total)
+
     def device_done(self, device: str) -> None:
         task = self.tasks[device]
         self.progress.update(task, description=self.labels[device], completed=self.progress.tasks[task].total)
@@ -177,11 +187,12 @@ def run(
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or all (comma lists allowed).")] = "auto",
     batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Batch sizes, e.g. 1,2,4,8 (default: powers of two up to --max-batch, the memory ceiling or the SLO).")] = None,
     max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Largest batch of the default sweep.")] = 1024,
-    time_budget: Annotated[float, typer.Option("--time-budget", min=0.01, help="Seconds of timed iterations per point, at most (endpoints: seconds per sweep level).")] = 2.0,
+    time_budget: Annotated[float, typer.Option("--time-budget", min=0.01, help="Seconds of timed iterations per point, at most (endpoints: seconds per sweep level).")] = 3.0,
     target_ci: Annotated[float, typer.Option("--target-ci", min=0.001, max=0.5, help="Stop a point once the 95% CI of the median is within +- this fraction.")] = 0.02,
     min_samples: Annotated[int, typer.Option("--min-samples", min=3, help="Timed iterations per point, at least (unless the budget runs out).")] = 20,
-    passes: Annotated[int, typer.Option("--passes", min=1, max=20, help="Passes over the batch sizes, each with 1/N of the budget, pooled per point (spreads each point over the sweep).")] = 3,
+    slice_ms: Annotated[float, typer.Option("--slice-ms", min=0.0, help="After a first pass (1/4 of each budget), measure the batch sizes in turn in slices of this many ms, so each point spans the whole sweep; 0 = each point in one go.")] = 50.0,
     min_time: Annotated[float, typer.Option("--min-time", min=0.0, help="Seconds of timed rounds per point, at least (capped at --time-budget), so a short quiet burst can't end a point early.")] = 1.0,
+    min_span: Annotated[float, typer.Option("--min-span", min=0.0, help="Seconds of the sweep a point's slices must span before it may stop short of its budget (a host's slow phases last seconds).")] = 20.0,
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="Per-sample input shape without the batch axis, e.g. 3x224x224 (torch modules; dynamic ONNX dims).")] = None,
     dtype: Annotated[str, typer.Option("--dtype", help="float32, float16, bfloat16, float64, int64, int32 (torch modules).")] = "float32",
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads (torch / onnxruntime intra-op).")] = None,
@@ -221,10 +232,10 @@ def run(
         if target.lower().startswith(("http://", "https://")):
             _run_endpoint(target, out=out, json_out=json_out, command=command, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed)
             return
-        _run_model(target, out=out, json_out=json_out, command=command, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, target_ci=target_ci, min_samples=min_samples, min_time=min_time, passes=passes, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
+        _run_model(target, out=out, json_out=json_out, command=command, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, target_ci=target_ci, min_samples=min_samples, min_time=min_time, slice_ms=slice_ms, min_span=min_span, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
 
 
-def _run_model(target: str, *, out: str, json_out: bool, command: str, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, target_ci: float, min_samples: int, min_time: float, passes: int, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
+def _run_model(target: str, *, out: str, json_out: bool, command: str, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, target_ci: float, min_samples: int, min_time: float, slice_ms: float, min_span: float, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
     import platform
 
     from scaleplan._version import __version__
@@ -263,7 +274,7 @@ def _run_model(target: str, *, out: str, json_out: bool, command: str, device: s
         if out != "-" and res.measurements:
             _write_profile(build(res), out, json_out)
 
-    opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, target_ci=target_ci, min_samples=min_samples, min_time_s=min_time, passes=passes, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
+    opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, target_ci=target_ci, min_samples=min_samples, min_time_s=min_time, slice_s=slice_ms / 1000.0, min_span_s=min_span, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
     with _RichProgress() as prog:
         res = run_sweep(workload, opts, device_info=device_info, progress=prog, on_point=checkpoint)
     err = stderr_console()

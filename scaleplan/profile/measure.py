@@ -6,21 +6,23 @@ peak allocated bytes on GPUs). The clock is injectable so the stopping rule is t
 
 Per point (see docs/profile.md, "How a point is measured"):
 
-1. Warm-up (at least 2 calls and ~20 % of the budget, at most 2 s).
+1. Warm-up (at least 2 calls and ~20 % of the first pass's budget, at most 2 s).
 2. Calls shorter than ``sample_floor_s`` (0.1 ms) are timed in groups of ``k`` back-to-back
    calls per sample (like ``timeit``'s autorange), so timer overhead and jitter don't dominate.
-3. Samples are taken in rounds of ``min_time_s / min_rounds`` seconds each.
-4. Stop once at least ``min_rounds`` rounds, ``min_time_s`` seconds and ``min_samples``
-   samples were taken AND both the 95 % CI of the median per-call time and the CI of the median
-   across rounds of each round's throughput are within +-``target_ci``; or once the budget is spent.
-5. The sweep makes ``passes`` (3) passes over the batch sizes, each with a third of the budget,
-   and pools them: a point's rounds are spread over the whole sweep, so a burst of other work
-   lasting seconds hits one pass, not the whole point.
+3. The first pass over the batch sizes takes a quarter of each point's budget (its minimum
+   time and rounds too) and decides the batch list (SLO, plateau, memory ceiling).
+4. The rest is spent in slices of ``slice_s`` (50 ms) taken in turn across the batch sizes,
+   so every point sees the same mix of the host's quiet and busy phases.
+   The order of the batch sizes is shuffled every round (seeded), so a periodic disturbance
+   can't line up with one batch size.
+5. A point leaves the rotation once its budget is spent, or once it has at least ``min_time_s``
+   seconds, ``min_rounds`` rounds and ``min_samples`` samples spread over ``min_span_s`` (20 s)
+   of the sweep AND both the 95 % CI of the median per-call time and the CI of the median
+   across rounds (slices) of each round's throughput are within +-``target_ci``.
 
 Latency percentiles pool all samples, as measured. Throughput is batch / service time, the
-5th percentile of the per-call times: interference only adds time, and on a shared machine
-the median and the mean move with the load (measured over 4 runs of a torch MLP: 46 % and
-23 % run-to-run spread against 12 % for the 5th percentile; docs/profile.md).
+0.1th percentile of the per-call times: interference only adds time, and on a shared machine
+the median and the mean move with the load (docs/profile.md has the measurements).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import random
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -148,25 +151,34 @@ class PointResult:
     rounds: list[list[float]] = field(default_factory=list)  # samples_s split by round
     calls_per_sample: int = 1
     round_ci_rel: float = math.inf  # same CI, of the median across rounds of batch / round service time
+    timed_s: float = 0.0  # seconds spent in timed samples (the budget counts these)
+    first_at: float = 0.0  # clock when its first timed sample began
+    last_at: float = 0.0  # clock when its latest timed sample ended
+
+    def span_s(self) -> float:
+        """Wall-clock seconds its samples are spread over (other points' slices included)."""
+        return self.last_at - self.first_at
 
     def round_throughputs(self) -> list[float]:
         return round_throughputs(self.batch_size, self.rounds or [self.samples_s])
 
     def throughput(self) -> float:
-        """Batch / service time (the 5th percentile of all per-call times)."""
+        """Batch / service time (the 0.1th percentile of all per-call times)."""
         st = service_time(self.samples_s) if self.samples_s else 0.0
         return self.batch_size / st if st > 0 else float("inf")
 
 
-SERVICE_Q = 5  # percentile of per-call times taken as the service time (throughput = batch / it)
+SERVICE_Q = 0.1  # percentile of per-call times taken as the service time (throughput = batch / it)
 
 
 def service_time(samples: Sequence[float]) -> float:
-    """The interference-robust service time: the 5th percentile of the per-call times.
+    """The interference-robust service time: the 0.1th percentile of the per-call times (the
+    fastest call in a thousand; below a thousand samples, between the fastest two).
 
     Interference (other processes, hypervisor neighbours, page faults) only ever adds time, so
-    a low quantile estimates what the model itself costs; the 5th rather than the minimum, so a
-    single lucky sample can't set it. See docs/profile.md for the evidence behind the choice.
+    the fastest calls estimate what the model itself costs (``timeit``'s advice, for the same
+    reason); a quantile rather than the minimum, so one sample can't set it. See
+    docs/profile.md for the evidence behind the choice.
     """
     return percentile(sorted(samples), SERVICE_Q)
 
@@ -257,7 +269,7 @@ def measure_point(
             if ci <= target_ci and rci <= target_ci:
                 break
     rounds = [r for r in rounds if r]
-    point = PointResult(batch_size=batch_size, samples_s=samples, ci_rel=math.inf, peak_memory_gib=None, warmup_iters=warm, rounds=rounds, calls_per_sample=k)
+    point = PointResult(batch_size=batch_size, samples_s=samples, ci_rel=math.inf, peak_memory_gib=None, warmup_iters=warm, rounds=rounds, calls_per_sample=k, timed_s=clock() - start, first_at=start, last_at=clock())
     point.ci_rel = median_ci_rel(sorted(samples))
     point.round_ci_rel = median_ci_rel(sorted(point.round_throughputs()))
     point.peak_memory_gib = memory.peak_gib() if memory is not None else None
@@ -288,6 +300,9 @@ class Progress(Protocol):
     def device_started(self, device: str, accelerator: str, batch_sizes: Sequence[int]) -> None: ...
     def point_started(self, device: str, batch_size: int) -> None: ...
     def point_done(self, device: str, m: Measurement | None, note: str | None) -> None: ...
+    def refine_started(self, device: str, total_s: float) -> None: ...
+    def refine_advance(self, device: str, seconds: float) -> None: ...
+    def refine_done(self, device: str) -> None: ...
     def device_done(self, device: str) -> None: ...
 
 
@@ -301,6 +316,15 @@ class NullProgress:
     def point_done(self, device: str, m: Measurement | None, note: str | None) -> None:
         pass
 
+    def refine_started(self, device: str, total_s: float) -> None:
+        pass
+
+    def refine_advance(self, device: str, seconds: float) -> None:
+        pass
+
+    def refine_done(self, device: str) -> None:
+        pass
+
     def device_done(self, device: str) -> None:
         pass
 
@@ -310,13 +334,16 @@ class SweepOptions:
     devices: list[str]
     batch_sizes: list[int] | None = None  # None: powers of two up to max_batch
     max_batch: int = 1024
-    time_budget_s: float = 2.0
+    time_budget_s: float = 3.0
     target_ci: float = 0.02
     min_samples: int = 20
     min_time_s: float = 1.0
     min_rounds: int = 5
     sample_floor_s: float = 1e-4
-    passes: int = 3
+    slice_s: float = 0.05  # interleaved slices after the first pass; 0 = each point in one go
+    min_span_s: float = 20.0  # a point stops before its budget only once its samples span this
+    first_share: float = 0.25  # of each point's budget, minimum time and rounds, for the first pass
+    max_samples: int = 100_000
     slo_ms: float | None = None
     slo_percentile: int = 99
     threads: int | None = None
@@ -367,7 +394,8 @@ def run_sweep(
     progress: Progress | None = None,
     on_point: Callable[[SweepResult], None] | None = None,
 ) -> SweepResult:
-    """Measure ``workload`` on every device over the batch sizes; Ctrl-C keeps what was measured.
+    """Measure ``workload`` on every device over the batch sizes (a first pass, then interleaved
+    slices: see the module docstring); Ctrl-C keeps what was measured.
 
     An out-of-memory error marks the batch ceiling for that device (a note), not a crash. With
     an SLO, the sweep stops after the first batch whose latency percentile exceeds it; by
@@ -396,7 +424,7 @@ def run_sweep(
                 prog.point_started(device, bs)
                 try:
                     run = workload.prepare(device, bs)
-                    point = _measure_pass(run, timer, memory, bs, opts)
+                    point = _measure_first(run, timer, memory, bs, opts)
                     del run
                 except KeyboardInterrupt:
                     raise
@@ -446,7 +474,7 @@ def run_sweep(
                     on_point(res)
                 if note:
                     break
-            _more_passes(workload, opts, device, info.accelerator, timer, memory, kept, res, prog, on_point)
+            _interleave(workload, opts, device, info.accelerator, timer, kept, res, prog, on_point)
             for _, pt, _ in kept:
                 st, med = service_time(pt.samples_s), percentile(sorted(pt.samples_s), 50)
                 if st > 0 and med > 1.25 * st:
@@ -459,83 +487,147 @@ def run_sweep(
     return res
 
 
-def _measure_pass(run: Runner, timer: Timer, memory: MemoryProbe, bs: int, opts: SweepOptions, *, rewarm: bool = False) -> PointResult:
-    """One pass's share of a point: the budget, minimum time and rounds split over the passes.
+def _first_share(opts: SweepOptions) -> float:
+    """Fraction of each point's budget, minimum time and rounds the first pass takes."""
+    return 1.0 if opts.slice_s <= 0 else min(1.0, max(0.05, opts.first_share))
 
-    Later passes (``rewarm``) re-warm briefly: the first pass already paid for compilation and
-    allocation, so ~5 % of the pass's budget (and at least one call) restores the caches.
-    """
-    passes = max(1, opts.passes)
+
+def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, bs: int, opts: SweepOptions) -> PointResult:
+    """The first pass's share of a point: warm-up, peak memory and enough timing to decide the
+    batch list (SLO, plateau, memory ceiling). The rest of the budget is spent in slices."""
+    share = _first_share(opts)
     return measure_point(
         run,
         timer,
         batch_size=bs,
-        time_budget_s=opts.time_budget_s / passes,
+        time_budget_s=opts.time_budget_s * share,
         target_ci=opts.target_ci,
-        min_samples=max(3, math.ceil(opts.min_samples / passes)),
-        min_time_s=opts.min_time_s / passes,
-        min_rounds=max(1, math.ceil(opts.min_rounds / passes)),
+        min_samples=max(3, math.ceil(opts.min_samples * share)),
+        min_time_s=opts.min_time_s * share,
+        min_rounds=max(1, math.ceil(opts.min_rounds * share)),
         sample_floor_s=opts.sample_floor_s,
-        warmup_s=0.05 * opts.time_budget_s / passes if rewarm else None,
         memory=memory,
     )
 
 
-def merge_points(a: PointResult, b: PointResult) -> PointResult:
-    """Pool two passes over the same point: samples and rounds joined, the larger peak memory."""
-    samples = [*a.samples_s, *b.samples_s]
-    rounds = [*(a.rounds or [a.samples_s]), *(b.rounds or [b.samples_s])]
-    peaks = [x for x in (a.peak_memory_gib, b.peak_memory_gib) if x is not None]
-    out = PointResult(
-        batch_size=a.batch_size,
-        samples_s=samples,
-        ci_rel=median_ci_rel(sorted(samples)),
-        peak_memory_gib=max(peaks) if peaks else None,
-        warmup_iters=a.warmup_iters + b.warmup_iters,
-        rounds=rounds,
-        calls_per_sample=max(a.calls_per_sample, b.calls_per_sample),
-    )
-    out.round_ci_rel = median_ci_rel(sorted(out.round_throughputs()))
-    return out
+def point_settled(p: PointResult, opts: SweepOptions) -> bool:
+    """The point's stopping rule over everything measured so far (first pass and slices): its
+    budget is spent, or it has the minimum time, rounds and samples, its samples span at least
+    ``min_span_s`` of the sweep, AND the CI of the median per-call time and the CI of the
+    median of the rounds' throughputs are within the target.
+
+    The span guard is there because a host's slow phases can last seconds: a point that settles
+    inside one has a tight CI around the wrong value (measured: 17 % off a profile that ran on).
+    """
+    if p.timed_s >= opts.time_budget_s or len(p.samples_s) >= opts.max_samples:
+        return True
+    if p.timed_s < min(opts.min_time_s, opts.time_budget_s) or len(p.rounds) < opts.min_rounds or len(p.samples_s) < opts.min_samples:
+        return False
+    if opts.slice_s > 0 and p.span_s() < opts.min_span_s:
+        return False
+    if median_ci_rel(sorted(p.samples_s)) > opts.target_ci:
+        return False
+    return median_ci_rel(sorted(p.round_throughputs())) <= opts.target_ci
 
 
-def _more_passes(
+def measure_slice(run: Runner, timer: Timer, *, calls: int, slice_s: float, limit_s: float, rewarm: bool, clock: Clock = time.perf_counter) -> tuple[list[float], float]:
+    """One slice of a point: an untimed call (``rewarm``: the other batch sizes ran since), then
+    timed samples of ``calls`` calls each for ``slice_s`` seconds (at least one sample, at most
+    ``limit_s``). Returns the per-call times and the seconds the timed samples took."""
+    if rewarm:
+        run()
+    out: list[float] = []
+    t0 = clock()
+    while True:
+        out.append(timer.time(run, calls) / calls)
+        el = clock() - t0
+        if el >= slice_s or el >= limit_s:
+            return out, el
+
+
+def _interleave(
     workload: Workload,
     opts: SweepOptions,
     device: str,
     accelerator: str,
     timer: Timer,
-    memory: MemoryProbe,
     kept: list[tuple[int, PointResult, int | None]],
     res: SweepResult,
     prog: Progress,
     on_point: Callable[[SweepResult], None] | None,
+    clock: Clock = time.perf_counter,
 ) -> None:
-    """Passes 2..N over the batch sizes the first pass kept, so each point's rounds are spread
-    over the whole sweep: a burst of other work that lasts seconds hits one pass, not all.
+    """The rest of each point's budget, in slices of ``slice_s`` taken in turn across the batch
+    sizes the first pass kept, until every point has settled (:func:`point_settled`).
 
-    The first pass decided the batch list (SLO, plateau, memory ceiling); a failure here stops
-    the extra passes with a note and keeps what was pooled so far.
+    Interference on a shared host comes in phases of seconds (another tenant's job, the
+    hypervisor). Taking every point a little at a time over the whole sweep, instead of all at
+    once, means every point sees the same mix of quiet and busy phases, and the service time
+    (a low quantile of the per-call times) finds the quiet ones. On the CPU each batch size's
+    inputs are prepared once; on GPUs once per slice (outside the timed region), so only one
+    batch's inputs occupy device memory at a time. A failure ends the slices with a note and
+    keeps what was pooled so far; Ctrl-C keeps the slices measured.
     """
-    for pass_no in range(2, max(1, opts.passes) + 1):
-        for j, (idx, point, threads) in enumerate(kept):
-            bs = point.batch_size
-            prog.point_started(device, bs)
-            try:
-                run = workload.prepare(device, bs)
-                more = _measure_pass(run, timer, memory, bs, opts, rewarm=True)
-                del run
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:
-                _free_cuda(device)
-                res.notes.append(f"{device}: pass {pass_no} at batch {bs} failed ({type(exc).__name__}); the remaining points keep the passes measured before")
-                return
-            merged = merge_points(point, more)
-            kept[j] = (idx, merged, threads)
-            res.measurements[idx] = to_measurement(merged, device=device, accelerator=accelerator, threads=threads)
-            if on_point is not None:
+    if opts.slice_s <= 0:
+        return
+    active = [j for j, (_, pt, _) in enumerate(kept) if not point_settled(pt, opts)]
+    if not active:
+        return
+    total_s = sum(max(0.0, opts.time_budget_s - kept[j][1].timed_s) for j in active)
+    prog.refine_started(device, total_s)
+    runners: dict[int, Runner] = {}
+    cache = device == "cpu"
+    # a call's typical duration (median of the first pass): short calls get an untimed re-warm
+    typical = {j: percentile(sorted(kept[j][1].samples_s), 50) * kept[j][1].calls_per_sample for j in active}
+    last_write = clock()
+    order = random.Random(0)
+
+    def publish(js: Sequence[int]) -> None:
+        for j in js:
+            idx, pt, threads = kept[j]
+            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads)
+
+    try:
+        while active:
+            turn = list(active)
+            order.shuffle(turn)
+            for j in turn:
+                _, pt, _ = kept[j]
+                bs = pt.batch_size
+                try:
+                    run = runners.get(bs) or workload.prepare(device, bs)
+                    if cache:
+                        runners[bs] = run
+                    samples, spent = measure_slice(run, timer, calls=pt.calls_per_sample, slice_s=opts.slice_s, limit_s=opts.time_budget_s - pt.timed_s, rewarm=typical[j] < opts.slice_s / 4, clock=clock)
+                    del run
+                except KeyboardInterrupt:
+                    raise
+                except Exception as exc:
+                    _free_cuda(device)
+                    res.notes.append(f"{device}: a slice at batch {bs} failed ({type(exc).__name__}); every point keeps what was measured before")
+                    return
+                pt.rounds.append(samples)
+                pt.samples_s.extend(samples)
+                pt.timed_s += spent
+                pt.last_at = clock()
+                prog.refine_advance(device, spent)
+                if point_settled(pt, opts):
+                    active.remove(j)
+                    publish([j])
+            if on_point is not None and clock() - last_write >= 2.0:
+                publish(active)
                 on_point(res)
+                last_write = clock()
+    finally:
+        runners.clear()
+        for j in range(len(kept)):
+            pt = kept[j][1]
+            pt.ci_rel = median_ci_rel(sorted(pt.samples_s))
+            pt.round_ci_rel = median_ci_rel(sorted(pt.round_throughputs()))
+        publish(range(len(kept)))
+        if on_point is not None:
+            on_point(res)
+        prog.refine_done(device)
 
 
 def _cpu_threads() -> int:
