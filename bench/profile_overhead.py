@@ -6,14 +6,15 @@ Model: a 3-layer torch MLP (512 wide) at batch 8 with 1 thread, the same module 
 for both. Target: within 5 %. Both are run alternately, ``repeats`` times, and the medians
 compared, with each of the profile's two estimators against the same estimator on a bare loop:
 
-- ``reported``: the profile's ``throughput_rps`` (batch / service time, the 5th percentile of
-  per-call times) against a bare loop that times each call with one ``perf_counter`` pair and
-  takes the same 5th percentile (``timeit``-style: no warm-up logic, rounds or Timer object);
+- ``reported``: the profile's ``throughput_rps`` (batch / service time, the low percentile
+  ``SERVICE_Q`` of per-call times) against a bare loop that times each call with one
+  ``perf_counter`` pair and takes the same percentile (``timeit``-style: no warm-up logic,
+  slices, rounds or Timer object);
 - ``mean``: batch / the profile's mean latency against a bare loop of N back-to-back calls timed
   with one ``perf_counter`` pair (samples / total time).
 
 On an idle machine the two estimators agree; under load the mean absorbs the other processes'
-time and the 5th percentile does not, which is why each is compared only with itself.
+time and the low percentile does not, which is why each is compared only with itself.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main() -> None:
     import torch
 
     from scaleplan.profile.devices import cpu_info
-    from scaleplan.profile.measure import SweepOptions, run_sweep
+    from scaleplan.profile.measure import SERVICE_Q, SweepOptions, run_sweep
     from scaleplan.profile.stats import percentile
     from scaleplan.profile.targets import torch_module_workload
 
@@ -55,7 +56,7 @@ def main() -> None:
                 if el >= args.seconds:
                     return 8 * n / el
 
-    def bare_p5() -> float:
+    def bare_service() -> float:
         clock = time.perf_counter
         with torch.inference_mode():
             for _ in range(20):
@@ -69,7 +70,7 @@ def main() -> None:
                 times.append(t1 - t0)
                 if t1 >= end:
                     break
-        return 8 / percentile(sorted(times), 5)
+        return 8 / percentile(sorted(times), SERVICE_Q)
 
     def profiled() -> tuple[float, float]:
         res = run_sweep(wl, SweepOptions(devices=["cpu"], batch_sizes=[8], time_budget_s=args.seconds, target_ci=0.0001, threads=1), device_info=lambda d: cpu_info())
@@ -80,7 +81,7 @@ def main() -> None:
     bm, bp, pr, pm = [], [], [], []
     for _ in range(args.repeats):
         bm.append(bare_mean())
-        bp.append(bare_p5())
+        bp.append(bare_service())
         r, m = profiled()
         pr.append(r)
         pm.append(m)
@@ -88,7 +89,7 @@ def main() -> None:
     def runs(v: list[float]) -> str:
         return ", ".join(f"{x:,.0f}" for x in v)
 
-    for label, bare, prof in (("reported (batch / p5)", bp, pr), ("mean (batch / mean)", bm, pm)):
+    for label, bare, prof in ((f"reported (batch / p{SERVICE_Q:g})", bp, pr), ("mean (batch / mean)", bm, pm)):
         mb, mp = statistics.median(bare), statistics.median(prof)
         print(f"{label}:")
         print(f"  bare loop:  {mb:,.0f} samples/s  (runs: {runs(bare)})")
