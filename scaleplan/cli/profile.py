@@ -160,10 +160,12 @@ def _summary(profile: Profile, out: str, json_out: bool) -> None:
     from rich.table import Table
 
     t = Table(title=f"{profile.metadata.model}: {len(profile.measurements)} point(s) -> {out}")
-    for col in ("accelerator", "device", "batch", "p50 ms", "p99 ms", "throughput/s", "peak GiB", "source"):
-        t.add_column(col, justify="right" if col not in ("accelerator", "device", "source") else "left")
+    # short headers and plain numbers: the table fits an 80-column terminal
+    for col in ("accel", "device", "batch", "p50 ms", "p99 ms", "req/s", "GiB", "source"):
+        t.add_column(col, justify="right" if col not in ("accel", "device", "source") else "left")
     for m in profile.measurements:
-        t.add_row(m.accelerator, m.device, str(m.batch_size), f"{m.latency_ms.p50:.4g}", f"{m.latency_ms.p99:.4g}", f"{m.throughput_rps:.4g}", "-" if m.peak_memory_gib is None else f"{m.peak_memory_gib:.3g}", m.source)
+        rate = f"{m.throughput_rps:,.0f}" if m.throughput_rps >= 1000 else f"{m.throughput_rps:.4g}"
+        t.add_row(m.accelerator, m.device, str(m.batch_size), f"{m.latency_ms.p50:.4g}", f"{m.latency_ms.p99:.4g}", rate, "-" if m.peak_memory_gib is None else f"{m.peak_memory_gib:.3g}", m.source)
     stdout_console().print(t)
 
 
