@@ -143,17 +143,31 @@ def host_available_gib() -> float | None:
 
 @dataclass
 class PointResult:
+    """What one point has measured so far: the first pass fills it, the slices add to it."""
+
     batch_size: int
-    samples_s: list[float]  # per-call seconds (a grouped sample is divided by its calls)
-    ci_rel: float  # relative half-width of the 95 % CI of the median per-call time
-    peak_memory_gib: float | None
-    warmup_iters: int
+    samples_s: list[float] = field(default_factory=list)  # per-call seconds (a grouped sample is divided by its calls)
     rounds: list[list[float]] = field(default_factory=list)  # samples_s split by round
+    peak_memory_gib: float | None = None
     calls_per_sample: int = 1
-    round_ci_rel: float = math.inf  # same CI, of the median across rounds of batch / round service time
     timed_s: float = 0.0  # seconds spent in timed samples (the budget counts these)
     first_at: float = 0.0  # clock when its first timed sample began
     last_at: float = 0.0  # clock when its latest timed sample ended
+
+    @property
+    def ci_rel(self) -> float:
+        """Relative half-width of the 95 % CI of the median per-call time."""
+        return median_ci_rel(sorted(self.samples_s)) if self.samples_s else math.inf
+
+    @property
+    def round_ci_rel(self) -> float:
+        """The same CI, of the median across rounds of batch / round service time."""
+        thr = self.round_throughputs()
+        return median_ci_rel(sorted(thr)) if thr else math.inf
+
+    def tight(self, target_ci: float) -> bool:
+        """Both CIs within +-``target_ci``: the stopping rule's precision test."""
+        return self.ci_rel <= target_ci and self.round_ci_rel <= target_ci
 
     def span_s(self) -> float:
         """Wall-clock seconds its samples are spread over (other points' slices included)."""
@@ -227,23 +241,21 @@ def measure_point(
         memory.reset()
     warm_budget = warmup_s if warmup_s is not None else min(0.2 * time_budget_s, 2.0)
     t0 = clock()
-    warm = 0
     warm_times: list[float] = []
     while True:
         warm_times.append(timer.time(run))
-        warm += 1
         el = clock() - t0
-        if warm >= 2 and el >= warm_budget:
+        if len(warm_times) >= 2 and el >= warm_budget:
             break
-        if el >= 2 * warm_budget and warm >= 1:
+        if el >= 2 * warm_budget:
             break
     k = calls_per_sample(sorted(warm_times)[len(warm_times) // 2], sample_floor_s)
     min_time = min(min_time_s, time_budget_s)
     rounds_wanted = max(1, min_rounds)
     round_s = min_time / rounds_wanted
-    rounds: list[list[float]] = []
-    samples: list[float] = []
     start = clock()
+    point = PointResult(batch_size=batch_size, calls_per_sample=k, first_at=start)
+    rounds, samples = point.rounds, point.samples_s
     done = False
     while not done:
         current: list[float] = []
@@ -263,15 +275,11 @@ def measure_point(
                 break
         if done:
             break
-        if len(rounds) >= rounds_wanted and clock() - start >= min_time and len(samples) >= min_samples:
-            ci = median_ci_rel(sorted(samples))
-            rci = median_ci_rel(sorted(round_throughputs(batch_size, rounds)))
-            if ci <= target_ci and rci <= target_ci:
-                break
-    rounds = [r for r in rounds if r]
-    point = PointResult(batch_size=batch_size, samples_s=samples, ci_rel=math.inf, peak_memory_gib=None, warmup_iters=warm, rounds=rounds, calls_per_sample=k, timed_s=clock() - start, first_at=start, last_at=clock())
-    point.ci_rel = median_ci_rel(sorted(samples))
-    point.round_ci_rel = median_ci_rel(sorted(point.round_throughputs()))
+        if len(rounds) >= rounds_wanted and clock() - start >= min_time and len(samples) >= min_samples and point.tight(target_ci):
+            break
+    point.rounds = [r for r in rounds if r]
+    point.last_at = clock()
+    point.timed_s = point.last_at - start
     point.peak_memory_gib = memory.peak_gib() if memory is not None else None
     return point
 
@@ -279,6 +287,7 @@ def measure_point(
 def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None) -> Measurement:
     lat = summarize_ms(p.samples_s)
     thr = p.throughput()
+    ci = p.ci_rel
     return Measurement(
         device=device,
         accelerator=accelerator,
@@ -289,7 +298,7 @@ def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: in
         source="measured",
         threads=threads,
         samples=len(p.samples_s),
-        ci_rel=round_sig(p.ci_rel, 3) if math.isfinite(p.ci_rel) else None,
+        ci_rel=round_sig(ci, 3) if math.isfinite(ci) else None,
     )
 
 
@@ -476,7 +485,8 @@ def run_sweep(
                     break
             _interleave(workload, opts, device, info.accelerator, timer, kept, res, prog, on_point)
             for _, pt, _ in kept:
-                st, med = service_time(pt.samples_s), percentile(sorted(pt.samples_s), 50)
+                xs = sorted(pt.samples_s)
+                st, med = percentile(xs, SERVICE_Q), percentile(xs, 50)
                 if st > 0 and med > 1.25 * st:
                     res.notes.append(f"{device}: batch {pt.batch_size}: the median call ({med * 1000:.4g} ms) is {med / st - 1:.0%} above the service time ({st * 1000:.4g} ms): other work or bimodal timings; throughput uses the service time, latency percentiles are as measured")
             prog.device_done(device)
@@ -525,9 +535,7 @@ def point_settled(p: PointResult, opts: SweepOptions) -> bool:
         return False
     if opts.slice_s > 0 and p.span_s() < opts.min_span_s:
         return False
-    if median_ci_rel(sorted(p.samples_s)) > opts.target_ci:
-        return False
-    return median_ci_rel(sorted(p.round_throughputs())) <= opts.target_ci
+    return p.tight(opts.target_ci)
 
 
 def measure_slice(run: Runner, timer: Timer, *, calls: int, slice_s: float, limit_s: float, rewarm: bool, clock: Clock = time.perf_counter) -> tuple[list[float], float]:
@@ -620,10 +628,6 @@ def _interleave(
                 last_write = clock()
     finally:
         runners.clear()
-        for j in range(len(kept)):
-            pt = kept[j][1]
-            pt.ci_rel = median_ci_rel(sorted(pt.samples_s))
-            pt.round_ci_rel = median_ci_rel(sorted(pt.round_throughputs()))
         publish(range(len(kept)))
         if on_point is not None:
             on_point(res)
