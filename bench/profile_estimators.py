@@ -7,56 +7,30 @@ Records one long trace the way the profiler's slices run (``--slice-ms`` slices 
 over batch sizes 1..64, every call timed), then cuts it into consecutive stretches of 10, 15
 and 20 s. Each stretch stands for one profile. For each statistic it prints the median and the
 largest, over pairs of consecutive stretches, of the largest relative difference at any batch
-size, and how many pairs stay within 10 %. Models are those of bench/profile_repeatability.py.
+size, and how many pairs stay within 10 %. Models: bench/profile_models.py, timed through the
+profiler's own runners.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import time
-from collections.abc import Callable
+
+from profile_models import workload
 
 SIZES = [1, 2, 4, 8, 16, 32, 64]
 STATS: list[tuple[str, float | None]] = [("mean", None), ("median", 50), ("p5", 5), ("p1", 1), ("p0.1", 0.1), ("min", 0)]
 
 
-def _runner(model: str) -> Callable[[int], Callable[[], object]]:
-    if model == "torch":
-        import torch
-
-        torch.manual_seed(0)
-        torch.set_num_threads(1)
-        mod = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512)).eval()
-
-        def make_t(bs: int) -> Callable[[], object]:
-            x = torch.ones(bs, 512)
-
-            def run() -> object:
-                with torch.inference_mode():
-                    return mod(x)
-
-            return run
-
-        return make_t
-    import numpy as np
-
-    w = np.random.default_rng(0).standard_normal((256, 256)).astype("float32")
-
-    def make_n(bs: int) -> Callable[[], object]:
-        x = np.ones((bs, 256), dtype="float32")
-        return lambda: np.tanh(np.tanh(x @ w) @ w) @ w
-
-    return make_n
-
-
 def record(model: str, seconds: float, slice_s: float) -> list[tuple[float, int, list[float]]]:
-    make = _runner(model)
-    runs = {bs: make(bs) for bs in SIZES}
+    wl = workload(model)
+    runs = {bs: wl.prepare("cpu", bs) for bs in SIZES}
     for run in runs.values():
         for _ in range(50):
             run()
@@ -100,8 +74,7 @@ def evaluate(trace: list[tuple[float, int, list[float]]], stretch_s: float) -> d
     for name, q in STATS:
         vals = {key: _stat(xs, q) for key, xs in pooled.items()}
         worst = sorted(max(abs(vals[(i, b)] - vals[(i + 1, b)]) / min(vals[(i, b)], vals[(i + 1, b)]) for b in SIZES) for i in range(n - 1))
-        med = worst[len(worst) // 2] if len(worst) % 2 else (worst[len(worst) // 2 - 1] + worst[len(worst) // 2]) / 2
-        out[name] = (med, worst[-1], sum(w < 0.10 for w in worst), len(worst))
+        out[name] = (statistics.median(worst), worst[-1], sum(w < 0.10 for w in worst), len(worst))
     return out
 
 
@@ -116,6 +89,9 @@ def main() -> None:
     trace = record(args.model, args.seconds, args.slice_ms / 1000.0)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for stretch in (10.0, 15.0, 20.0):
+        if trace[-1][0] < 2 * stretch:
+            print(f"\nstretches of {stretch:g} s: skipped, the trace holds fewer than two (raise --seconds)")
+            continue
         res = evaluate(trace, stretch)
         pairs = next(iter(res.values()))[3]
         print(f"\nstretches of {stretch:g} s ({pairs} consecutive pairs): largest difference at any batch size")

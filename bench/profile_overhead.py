@@ -31,17 +31,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     import torch
+    from profile_models import torch_mlp
 
     from scaleplan.profile.devices import cpu_info
     from scaleplan.profile.measure import SERVICE_Q, SweepOptions, run_sweep
     from scaleplan.profile.stats import percentile
-    from scaleplan.profile.targets import torch_module_workload
 
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    mod = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512)).eval()
+    mod, wl = torch_mlp()
     x = torch.randn(8, 512)
-    wl = torch_module_workload(mod, name="mlp", target="bench", input_shape=(512,), dtype="float32")
 
     def bare_mean() -> float:
         with torch.inference_mode():

@@ -6,16 +6,14 @@ Each model is profiled twice back to back (a pair; ``--pairs N`` repeats that N 
 profiler's defaults (``run_sweep``: per-point budget 3 s or ``--budget``, a first pass with a
 quarter of it, then 50 ms slices taken in turn across the batch sizes) over batch sizes 1..64:
 
-- ``torch``: a 3-layer torch MLP (512 wide, 1 thread), ~0.1-5 ms per batch: the realistic case;
-- ``cnn`` (opt-in, ``--models cnn``): a small torch CNN on 3x64x64 images, 3-250 ms per batch;
-- ``numpy``: the numpy (fn, make_batch) MLP of the tests (256 wide, 1 BLAS thread), 0.01-0.5 ms
-  per batch: the hard case (calls under 0.1 ms are timed in groups).
+the ``torch`` MLP (the realistic case) and the ``numpy`` MLP (the hard case: calls under 0.1 ms
+are timed in groups) of bench/profile_models.py; ``--models cnn`` adds a small torch CNN.
 
 ``--noise bursts`` adds a noisy neighbour for the whole run: a child process that spins on the
 CPU for 0.2-3 s, sleeps 0.2-3 s, and so on (seeded), on top of whatever else the host runs.
 
 For each batch it prints p50 and throughput of both runs and the relative differences of:
-``thr`` (what the profile reports: batch / service time, the 1st percentile of per-call times),
+``thr`` (what the profile reports: batch / service time, the 0.1th percentile of per-call times),
 ``p50`` (the median latency), and, for comparison, ``b/mean`` (batch / mean call time). The
 figure that must stay under 10 % is ``thr``; the p50 column shows how much the load moves the
 median. The load average is printed before and after.
@@ -26,48 +24,13 @@ from __future__ import annotations
 import argparse
 import os
 
-# one BLAS / OpenMP thread: on a 2-core machine shared with other work, OpenBLAS's spinning
-# worker threads make batch >= 8 swing by orders of magnitude (measured: 0.07 ms -> 48 ms)
+# one BLAS / OpenMP thread (see profile_models.py)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from typing import Any
 
-
-def _workload(kind: str) -> Any:
-    if kind == "cnn":
-        import torch
-
-        from scaleplan.profile.targets import torch_module_workload
-
-        torch.manual_seed(0)
-        torch.set_num_threads(1)
-        nn = torch.nn
-        mod = nn.Sequential(
-            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10),
-        ).eval()
-        return torch_module_workload(mod, name="cnn-torch", target="bench", input_shape=(3, 64, 64), dtype="float32")
-    if kind == "torch":
-        import torch
-
-        from scaleplan.profile.targets import torch_module_workload
-
-        torch.manual_seed(0)
-        torch.set_num_threads(1)
-        mod = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512)).eval()
-        return torch_module_workload(mod, name="mlp-torch", target="bench", input_shape=(512,), dtype="float32")
-    import numpy as np
-
-    from scaleplan.profile.targets import fn_workload
-
-    w = np.random.default_rng(0).standard_normal((256, 256)).astype("float32")
-
-    def fn(x: np.ndarray) -> np.ndarray:
-        return np.tanh(np.tanh(x @ w) @ w) @ w
-
-    return fn_workload(fn, lambda bs: (np.ones((bs, 256), dtype="float32"),), name="mlp-numpy", target="bench", dtype=None)
+from profile_models import workload
 
 
 def _rel(a: float, b: float) -> float:
@@ -107,7 +70,7 @@ def main() -> None:
         print("noisy neighbour: a process spinning in bursts of 0.2-3 s, idle 0.2-3 s")
     try:
         for kind in args.models.split(","):
-            wl = _workload(kind)
+            wl = workload(kind)
             for pair in range(1, args.pairs + 1):
                 verdicts.append(_pair(wl, kind, pair, sizes, args.budget))
     finally:
