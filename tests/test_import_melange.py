@@ -88,3 +88,32 @@ def test_bad_files_exit_3(cli, tmp_path: Path, content: str, needle: str) -> Non
 def test_aibrix_needs_rate(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     res = cli(["import", "melange", str(DATA / "simulator-llama2-7b-a40.json"), "--out", str(tmp_path)], exit_code=3)
     assert "--rate" in res.stderr
+
+
+def test_profile_import_reads_aibrix_and_melange_profiles(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`scaleplan profile import` detects AIBrix and Mélange files and writes the same points
+    `scaleplan import melange` does (no --rate needed: the points don't depend on it)."""
+    a100, a40 = DATA / "simulator-llama2-7b-a100.json", DATA / "simulator-llama2-7b-a40.json"
+    out = tmp_path / "aibrix.yaml"
+    cli(["profile", "import", str(a100), str(a40), "--out", str(out)])
+    prof = read_profile(out)
+    full = import_files([str(a100), str(a40)], load_catalog(), rate=30)
+    assert prof.measurements == full.profile.measurements
+    doc = json.loads(a100.read_text())
+    outs, ins = doc["indexes"]
+    got = [m.throughput_rps for m in prof.measurements if m.accelerator == "A100" and m.request_class == f"in{ins[3]}-out{outs[1]}"]
+    assert got == [pytest.approx(doc["tputs"][1][3])]  # rows are output lengths: transposed
+    # Mélange config, format named; --accelerator is ignored with a warning, not an error
+    out2 = tmp_path / "melange.yaml"
+    res = cli(["profile", "import", str(DATA / "example.json"), "--format", "melange", "--accelerator", "L4", "--out", str(out2)])
+    assert "ignored" in res.stderr
+    mel = read_profile(out2)
+    assert {m.accelerator for m in mel.measurements} == {m.accelerator for m in import_files([str(DATA / "example.json")], load_catalog()).profile.measurements}
+    assert all(m.source == "imported" and m.request_class for m in mel.measurements)
+
+
+def test_profile_import_refuses_melange_mixed_with_benchmarks(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    vllm = Path(__file__).resolve().parent / "data" / "profile_formats" / "vllm_bench_serve_v0.25.1.json"
+    res = cli(["profile", "import", str(vllm), str(DATA / "simulator-llama2-7b-a40.json"), "--accelerator", "H100", "--out", str(tmp_path / "x.yaml")], exit_code=3)
+    assert "aibrix file among benchmark results" in res.stderr
+    assert not (tmp_path / "x.yaml").exists()

@@ -18,8 +18,6 @@ never a zero-latency point.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -46,6 +44,10 @@ def _load_json(path: str) -> Any:
 def detect(data: Any) -> str | None:
     if not isinstance(data, dict):
         return None
+    if "gpu_info" in data:
+        return "melange"
+    if "tputs" in data and "indexes" in data:
+        return "aibrix"
     if "aiperf_version" in data:
         return "aiperf"
     if isinstance(data.get("request_latency"), dict) and "unit" in data["request_latency"]:
@@ -279,16 +281,16 @@ def _model_name(d: dict[str, Any], fmt: str) -> str | None:
 
 
 def _melange(files: list[str], fmt: str, accelerator: str | None, gpus: int, name: str | None) -> tuple[Profile, list[str]]:
-    if importlib.util.find_spec("scaleplan.importers.melange") is None:
-        raise ProfileError(None, message=f"--format {fmt}: the Mélange/AIBrix importer is not part of this build", hint="use `scaleplan import` if available, or convert with the Mélange tools")
-    mod = importlib.import_module("scaleplan.importers.melange")
-    fn = getattr(mod, "import_profiles", None) or getattr(mod, "import_profile", None)
-    if fn is None:
-        raise ProfileError(None, message=f"--format {fmt}: scaleplan.importers.melange has no import_profile(s) function", hint="use `scaleplan import` for Mélange/AIBrix files")
-    result = fn(files, fmt=fmt, accelerator=accelerator, gpus=gpus, name=name)
-    if isinstance(result, tuple):
-        return result[0], list(result[1])
-    return result, []
+    """Mélange / AIBrix tables name their GPUs and hold per-bucket rates: the profile part of
+    ``scaleplan import melange``."""
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.catalog.model import Catalog
+    from scaleplan.importers.melange import import_profile
+
+    prof, warnings = import_profile(files, Catalog(accelerators=load_accelerators(), rows=()), name=name)
+    if accelerator is not None or gpus != 1:
+        warnings.append(f"--accelerator/--gpus ignored: {fmt} files name their GPUs (one GPU per replica)")
+    return prof, warnings
 
 
 def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None, gpus: int = 1, name: str | None = None) -> tuple[Profile, list[str]]:
@@ -300,6 +302,11 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
         raise InputError(None, [Problem("--format", f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")])
     if not files:
         raise InputError(None, [Problem("FILES", "no file given", hint="pass the benchmark's result JSON file(s)")])
+    loaded: dict[str, Any] = {}
+    if fmt == "auto":
+        loaded[files[0]] = _load_json(files[0])
+        first = detect(loaded[files[0]])
+        fmt = first if first in ("melange", "aibrix") else fmt
     if fmt in ("melange", "aibrix"):
         return _melange(files, fmt, accelerator, gpus, name)
     if accelerator is None:
@@ -316,8 +323,10 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
     models: list[str] = []
     kinds: set[str] = set()
     for f in files:
-        data = _load_json(f)
+        data = loaded.pop(f) if f in loaded else _load_json(f)
         kind = detect(data) if fmt == "auto" else fmt
+        if kind in ("melange", "aibrix"):
+            raise InputError(f, [Problem("", f"a {kind} file among benchmark results", hint="import Mélange/AIBrix files on their own")])
         if kind is None or not isinstance(data, dict):
             raise InputError(f, [Problem("", "not a recognised benchmark result (vLLM, AIPerf or GenAI-Perf JSON)", hint="pass --format, or check the file")])
         if (kind in ("aiperf", "genai-perf") and detect(data) == "vllm") or (kind == "vllm" and detect(data) in ("aiperf", "genai-perf")):

@@ -216,8 +216,9 @@ def load_json(path: str) -> Any:
         raise _err(path, "", f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", "fix the JSON syntax") from None
 
 
-def import_files(paths: Sequence[str], base: Catalog, *, rate: float | None = None, name: str | None = None) -> Imported:
-    """One Mélange config, or one or more AIBrix profiles (then ``rate`` is required)."""
+def import_files(paths: Sequence[str], base: Catalog, *, rate: float | None = None, name: str | None = None, need_rate: bool = True) -> Imported:
+    """One Mélange config, or one or more AIBrix profiles (then ``rate`` is required, unless
+    ``need_rate`` is False: only the spec's traffic depends on it, not the profile)."""
     docs = [(p, load_json(p)) for p in paths]
     first = docs[0][1]
     svc = name or _dns(paths[0].rsplit("/", 1)[-1].rsplit(".", 1)[0])
@@ -231,7 +232,14 @@ def import_files(paths: Sequence[str], base: Catalog, *, rate: float | None = No
         for f, d in docs:
             if not isinstance(d, dict) or "tputs" not in d or "indexes" not in d:
                 raise _err(f, "", "not an AIBrix profile (needs 'tputs' and 'indexes') nor a Mélange config", "pass AIBrix gpu_optimizer profile JSON files or one Mélange config")
-        if rate is None:
+        if rate is None and need_rate:
             raise _err(paths[0], "", "AIBrix profiles hold no request rate", "pass --rate RPS")
-        prob = parse_aibrix(docs, rate)
+        prob = parse_aibrix(docs, rate if rate is not None else 1.0)
     return to_scaleplan(prob, base, name=svc)
+
+
+def import_profile(paths: Sequence[str], base: Catalog, *, name: str | None = None) -> tuple[Profile, list[str]]:
+    """Only the profile of :func:`import_files` (``scaleplan profile import --format
+    melange|aibrix``), with its notes: one point per (GPU, bucket), request class per bucket."""
+    res = import_files(paths, base, name=name, need_rate=False)
+    return res.profile, list(res.notes)
