@@ -40,6 +40,32 @@ class OperatingPoint(_Model):
     request_class: str | None = None
 
 
+class LlmClassPrediction(_Model):
+    """What the LLM model predicts for one request class on one replica of an allocation."""
+
+    concurrency: int = Field(ge=1, description="Sequences in flight per replica this prediction assumes.")
+    ttft_ms: float = Field(gt=0, description="Predicted time to first token (ms) at this concurrency.")
+    tpot_ms: float = Field(gt=0, description="Predicted time per output token (ms) at this concurrency.")
+    throughput_rps: float = Field(gt=0, description="Requests/s of this class one replica completes.")
+    output_tokens_per_s: float = Field(gt=0, description="Output tokens/s one replica generates for this class.")
+
+
+class LlmServing(_Model):
+    """How one allocation's LLM server is configured: render turns this into engine flags,
+    check compares manifests with it, simulate runs its continuous batching from it."""
+
+    tensor_parallel: int = Field(ge=1, description="Tensor-parallel degree (GPUs per pipeline stage).")
+    pipeline_parallel: int = Field(default=1, ge=1, description="Pipeline-parallel degree.")
+    max_num_seqs: int = Field(ge=1, description="Most sequences one replica runs at once (the concurrency the plan assumed).")
+    max_model_len: int = Field(ge=1, description="Longest sequence (prompt + completion) the server accepts.")
+    gpu_memory_utilization: float = Field(gt=0, le=1, description="Fraction of each GPU's memory the engine may use.")
+    block_size: int = Field(default=16, ge=1, description="KV-cache block size in tokens.")
+    max_num_batched_tokens: int | None = Field(default=None, ge=1, description="Token budget per scheduler step (chunked prefill).")
+    kv_cache_tokens: int = Field(ge=0, description="Tokens of KV cache one replica holds.")
+    weights_gib_per_gpu: float = Field(ge=0, description="Model weights on each GPU.")
+    classes: dict[str, LlmClassPrediction] = Field(default_factory=dict, description="Request class -> prediction at the planned concurrency.")
+
+
 class Allocation(_Model):
     name: str = Field(description="Stable DNS-1123 name for the Deployment (service-family-size-capacity).")
     provider: str
@@ -65,6 +91,7 @@ class Allocation(_Model):
     zones: tuple[str, ...] = ()
     operating_point: OperatingPoint
     estimated: bool = Field(default=False, description="Capacity rests on an estimated (not measured) profile point.")
+    llm: LlmServing | None = Field(default=None, description="LLM server configuration and predictions (LLM plans only).")
     cost_per_hour: float = Field(ge=0, description="Average over the windows.")
 
 

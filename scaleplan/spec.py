@@ -80,10 +80,37 @@ class Metadata(_Model):
         return v
 
 
+LlmDtype = Literal["bf16", "fp16", "fp8", "int8", "int4-awq", "int4-gptq"]
+KvCacheDtype = Literal["auto", "bf16", "fp16", "fp8"]
+Engine = Literal["vllm", "sglang", "tgi", "trtllm"]
+
+
+class EngineConfig(_Model):
+    """LLM serving-engine settings the memory and performance model uses (docs/llm.md).
+
+    Every field defaults to ``None`` = the engine's own default (vLLM: gpu_memory_utilization
+    0.9, block size 16, ...), so a spec states only what it changes. The plan records the values
+    it was solved with per allocation, and ``render`` passes them to the server as flags.
+    """
+
+    gpu_memory_utilization: float | None = Field(default=None, gt=0.05, le=0.99, description="Fraction of each GPU's memory the engine may use for weights, activations and KV cache (vLLM --gpu-memory-utilization, SGLang --mem-fraction-static).")
+    block_size: int | None = Field(default=None, ge=1, le=1024, description="KV-cache block (page) size in tokens.")
+    max_num_seqs: int | None = Field(default=None, ge=1, le=65536, description="Most sequences one replica runs at once; default: the largest that holds the SLO and fits the KV cache.")
+    max_model_len: int | None = Field(default=None, ge=16, le=10_000_000, description="Longest sequence (prompt + completion) the server accepts; default: the longest request class, rounded up.")
+    max_num_batched_tokens: int | None = Field(default=None, ge=16, le=1_000_000, description="Token budget per scheduler step (chunked prefill).")
+    cuda_graph_reserve_gib: float | None = Field(default=None, ge=0, le=64, description="GPU memory per GPU held for CUDA graphs and activations, outside the KV cache.")
+    pipeline_parallel: int | None = Field(default=None, ge=1, le=64, description="Pipeline-parallel degree; default 1 (tensor parallel only).")
+
+
 class ModelSpec(_Model):
     profile: str = Field(description="Path to the profile file (scaleplan profile output), relative to the spec file.")
     memory_gib: float | None = Field(default=None, gt=0, le=4096, description="Accelerator memory one replica needs (weights + KV cache + activations). Default: the profile's peak memory.")
     name: str | None = Field(default=None, description="Model name for labels and reports; default: the profile's.")
+    architecture: str | None = Field(default=None, description="LLM architecture: a shipped preset name (e.g. llama-3.1-8b; `scaleplan profile llm --list`) or a path to a Hugging Face config.json, relative to the spec file. Makes capacity and memory follow token lengths and the KV cache.")
+    dtype: LlmDtype | None = Field(default=None, description="LLM weight precision / quantization: bf16, fp16, fp8, int8 (weight-only), int4-awq, int4-gptq. Default: the architecture's own dtype.")
+    kv_cache_dtype: KvCacheDtype | None = Field(default=None, description="KV-cache precision; default (auto) = the activation dtype (bf16/fp16).")
+    engine: Engine | None = Field(default=None, description="LLM serving engine: vllm, sglang, tgi or trtllm; sets memory defaults and the flags render writes.")
+    engine_config: EngineConfig | None = Field(default=None, description="Overrides of the engine's memory and scheduling defaults (None = all defaults).")
 
 
 class RequestClass(_Model):
