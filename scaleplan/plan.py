@@ -35,7 +35,7 @@ class OperatingPoint(_Model):
     latency_ms: Percentiles
     throughput_rps: float = Field(gt=0, description="Raw throughput at this point (before derating).")
     max_utilization: float = Field(gt=0, le=1, description="Derating from the queueing model (1 = none).")
-    source: Literal["measured", "estimated", "imported", "scaled"] = "measured"
+    source: Literal["measured", "estimated", "imported", "scaled", "calibrated"] = "measured"
     service_ms: float | None = Field(default=None, gt=0, description="Service time of one batch (ms), for simulation.")
     request_class: str | None = None
 

@@ -440,3 +440,12 @@ def import_(
             stderr_console().print(f"warning: {w}", markup=False, soft_wrap=True)
         _write_profile(prof, out, json_out)
         _summary(prof, out, json_out)
+
+
+def _register_llm() -> None:
+    from scaleplan.cli.profile_llm import profile_llm
+
+    app.command("llm")(profile_llm)
+
+
+_register_llm()

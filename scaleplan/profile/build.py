@@ -12,7 +12,7 @@ def sort_key(m: Measurement) -> tuple[object, ...]:
         m.accelerator,
         m.gpus,
         m.request_class or "",
-        {"measured": 0, "imported": 1, "estimated": 2}[m.source],
+        {"measured": 0, "imported": 1, "calibrated": 2, "estimated": 3}[m.source],
         m.device,
         m.batch_size,
         m.concurrency or 0,

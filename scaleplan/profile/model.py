@@ -18,7 +18,7 @@ from scaleplan.errors import ProfileError
 from scaleplan.validation import fix, problems_from_validation
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
 
-Source = Literal["measured", "estimated", "imported"]
+Source = Literal["measured", "estimated", "imported", "calibrated"]
 
 
 class _Model(BaseModel):
@@ -72,6 +72,10 @@ class Measurement(_Model):
     samples: int | None = Field(default=None, ge=1, description="Timed iterations behind the percentiles.")
     ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% CI of the median.")
     estimate: Estimate | None = None
+    pipeline_parallel: int | None = Field(default=None, ge=1, le=64, description="LLM: pipeline-parallel degree of the replica (gpus = tensor x pipeline parallel); None = 1.")
+    input_tokens: int | None = Field(default=None, ge=1, description="LLM: prompt tokens per request at this point.")
+    output_tokens: int | None = Field(default=None, ge=1, description="LLM: completion tokens per request at this point.")
+    lower_bound: bool | None = Field(default=None, description="True when the point did not saturate the server (an open-loop run that achieved less than it offered): its throughput is a lower bound on capacity, never the capacity.")
 
 
 class DeviceInfo(_Model):
@@ -88,7 +92,7 @@ class DeviceInfo(_Model):
 class ProfileMeta(_Model):
     model: str = Field(description="Model name.")
     target: str | None = Field(default=None, description="What was profiled (factory, file or URL).")
-    kind: Literal["model", "endpoint", "llm-endpoint", "imported", "synthetic"] = "model"
+    kind: Literal["model", "endpoint", "llm-endpoint", "imported", "synthetic", "llm-estimate"] = "model"
     dtype: str | None = None
     input_shape: str | None = None
     created: str | None = Field(default=None, description="ISO-8601 date and time of the run.")
@@ -101,6 +105,7 @@ class ProfileMeta(_Model):
     imported_from: str | None = None
     flops_per_sample: float | None = Field(default=None, gt=0, description="Model FLOPs per sample (forward pass), when counted; used to transfer CPU points to GPUs.")
     weights_gib: float | None = Field(default=None, ge=0, description="Size of the model's weights (parameters and buffers), when known.")
+    architecture: str | None = Field(default=None, description="LLM: the architecture preset or config.json the points were estimated for (`scaleplan profile llm`).")
 
 
 class Profile(_Model):

@@ -35,7 +35,7 @@ class OpPoint:
     throughput_rps: float
     max_utilization: float
     capacity_rps: float
-    source: Literal["measured", "estimated", "imported", "scaled"]
+    source: Literal["measured", "estimated", "imported", "scaled", "calibrated"]
     service_ms: float
     request_class: str | None
     estimated: bool
@@ -234,7 +234,7 @@ def _evaluate(spec: Spec, m: Measurement, cls: str, util_override: float | None,
     cap = _floor4(tput * u)
     if cap <= 0:
         return None
-    source: Literal["measured", "estimated", "imported", "scaled"] = "scaled" if scaled else m.source
+    source: Literal["measured", "estimated", "imported", "scaled", "calibrated"] = "scaled" if scaled else m.source
     return OpPoint(
         batch_size=m.batch_size,
         latency=m.latency_ms,

@@ -1,0 +1,121 @@
+"""``scaleplan profile llm MODEL``: an LLM profile from its architecture (docs/llm.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from scaleplan.cli._common import handle_errors, stderr_console, stdout_console
+
+
+def profile_llm(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Argument(metavar="MODEL", help="Preset name (e.g. llama-3.1-8b) or path to a Hugging Face config.json.")] = None,
+    accelerators: Annotated[str, typer.Option("--accelerators", "-a", help="Accelerators, e.g. H100,L40S,L4.")] = "H100,L40S,L4",
+    gpus: Annotated[str, typer.Option("--gpus", help="GPUs per replica (TP x PP), e.g. 1,2,4,8.")] = "1,2,4,8",
+    input_tokens: Annotated[int, typer.Option("--input-tokens", min=1, help="Prompt tokens per request (one class; --spec gives several).")] = 1024,
+    output_tokens: Annotated[int, typer.Option("--output-tokens", min=1, help="Completion tokens per request.")] = 256,
+    concurrency: Annotated[str, typer.Option("--concurrency", help="Sequences in flight per replica, e.g. 1,8,32,128.")] = "1,8,32,128",
+    dtype: Annotated[str | None, typer.Option("--dtype", help="bf16, fp16, fp8, int8, int4-awq, int4-gptq (default: the model's).")] = None,
+    kv_cache_dtype: Annotated[str | None, typer.Option("--kv-cache-dtype", help="auto, bf16, fp16, fp8.")] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help="vllm (default), sglang, tgi, trtllm.")] = None,
+    calibrate: Annotated[str | None, typer.Option("--calibrate", help="Profile with measured points (any GPU) to calibrate the efficiency factors.")] = None,
+    spec: Annotated[str | None, typer.Option("--spec", help="Spec whose traffic classes (tokens) and model settings to use.")] = None,
+    catalog: Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file(s) with accelerator specs.")] = None,
+    out: Annotated[str, typer.Option("--out", "-o", help="Output profile ('-' = stdout).")] = "-",
+    list_presets: Annotated[bool, typer.Option("--list", help="List the shipped architecture presets and exit.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON on stdout.")] = False,
+) -> None:
+    """Estimate TTFT, TPOT, throughput and KV-cache capacity from a model's architecture (source: estimated, or calibrated with --calibrate)."""
+    with handle_errors():
+        from pathlib import Path
+
+        from scaleplan.catalog.files import load_catalog
+        from scaleplan.cli._common import emit_json
+        from scaleplan.cli.profile import _command_line, _ints, _names
+        from scaleplan.errors import InputError, Problem
+        from scaleplan.llm.arch import preset, preset_names
+        from scaleplan.llm.estimate import llm_profile
+        from scaleplan.llm.serving import TokenClass, setup, setup_from_spec
+        from scaleplan.profile.model import dump_profile, read_profile
+        from scaleplan.spec import read_spec
+        from scaleplan.yamlio import atomic_write
+
+        if list_presets:
+            rows = [{"name": n, "description": preset(n).describe()} for n in preset_names() if _ok(preset, n)]
+            if json_out:
+                emit_json(rows)
+            else:
+                for r in rows:
+                    typer.echo(r["description"])
+            return
+        if model is None and spec is None:
+            raise typer.BadParameter("give MODEL (a preset or a config.json), or --spec with model.architecture", param_hint="MODEL")
+        classes = [TokenClass("default", input_tokens, output_tokens)]
+        if spec is not None:
+            sp, _ = read_spec(spec)
+            if sp.traffic.classes:
+                missing = [c.name for c in sp.traffic.classes if not (c.input_tokens and c.output_tokens)]
+                if missing:
+                    raise InputError(spec, [Problem("traffic.classes", f"class(es) {', '.join(missing)} lack input_tokens/output_tokens", hint="give every class its tokens")])
+                classes = [TokenClass(c.name, c.input_tokens or 1, c.output_tokens or 1) for c in sp.traffic.classes]
+            if model is None:
+                if sp.model.architecture is None:
+                    raise InputError(spec, [Problem("model.architecture", "missing", hint="give MODEL on the command line or set model.architecture")])
+                s = setup_from_spec(sp.model, Path(spec).parent)
+                model = sp.model.architecture
+            else:
+                s = setup(model, dtype=dtype or sp.model.dtype, kv_cache_dtype=kv_cache_dtype or sp.model.kv_cache_dtype, engine=engine or sp.model.engine)
+        else:
+            assert model is not None
+            s = setup(model, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine)
+        assert model is not None
+        cat = load_catalog([c for v in catalog or [] for c in _names(v)])
+        accs = []
+        for name in _names(accelerators):
+            canonical = cat.resolve(name)
+            a = cat.accelerator(canonical) if canonical else None
+            if a is None:
+                raise InputError(None, [Problem("--accelerators", f"unknown accelerator {name!r}", hint=f"use one of: {', '.join(x.name for x in cat.accelerators)}")])
+            accs.append(a)
+        measured = read_profile(calibrate).measurements if calibrate else ()
+        prof, notes = llm_profile(
+            s, accs, _ints(gpus, "--gpus") or [1], classes, _ints(concurrency, "--concurrency") or [1],
+            model_ref=model, measured=measured, table={a.name: a for a in cat.accelerators}, command=_command_line(ctx),
+        )
+        text = dump_profile(prof)
+        if out != "-":
+            atomic_write(out, text)
+        if json_out:
+            emit_json(prof.model_dump(mode="json", exclude_none=True))
+            return
+        if out == "-":
+            typer.echo(text, nl=False)
+            return
+        err = stderr_console()
+        for n in notes:
+            err.print(f"note: {n}", markup=False, soft_wrap=True)
+        _table(prof, out)
+
+
+def _ok(fn: Any, name: str) -> bool:
+    try:
+        fn(name)
+    except Exception:
+        return False
+    return True
+
+
+def _table(prof: Any, out: str) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{prof.metadata.model}: {len(prof.measurements)} point(s) -> {out}")
+    for col in ("accel", "gpus", "class", "conc", "TTFT ms", "TPOT ms", "tok/s", "source"):
+        t.add_column(col, justify="left" if col in ("accel", "class", "source") else "right")
+    for m in prof.measurements:
+        ttft = f"{m.ttft_ms.p50:.4g}" if m.ttft_ms else "-"
+        tpot = f"{m.tpot_ms.p50:.3g}" if m.tpot_ms else "-"
+        toks = m.throughput_rps * (m.output_tokens or 1)
+        t.add_row(m.accelerator, str(m.gpus), (m.request_class or "-")[:10], str(m.concurrency or m.batch_size), ttft, tpot, f"{toks:,.0f}", m.source)
+    stdout_console().print(t)

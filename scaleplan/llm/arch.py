@@ -1,0 +1,330 @@
+"""LLM architectures: what a model is made of, from a shipped preset or a config.json.
+
+An :class:`Architecture` holds the config.json-level facts the memory and performance model
+needs (layers, widths, attention heads, KV heads, experts, MLA ranks) and derives parameter
+counts from them. Presets ship in ``scaleplan/data/llm/presets.yaml`` (built from
+``shared/data/llm/llm_models.csv`` by ``tools/build_llm_presets.py``; every preset keeps its
+source). :func:`from_hf_config` reads a Hugging Face ``config.json``; a field the model needs
+and the file lacks is named in the error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from scaleplan.errors import InputError, Problem
+from scaleplan.yamlio import load_yaml, read_text
+
+DENSE_FFN_MATRICES = 3  # gated FFN (SwiGLU / GeGLU): gate, up and down projections
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A decoder-only transformer, as far as serving cost is concerned.
+
+    ``intermediate_size`` is the dense FFN width (for DeepSeek the width of its first dense
+    layers); ``moe_intermediate_size`` the width of one expert (Mixtral and gpt-oss configs
+    carry it in ``intermediate_size``: the parser moves it). MLA models (DeepSeek) set
+    ``kv_lora_rank``; their KV cache holds ``kv_lora_rank + qk_rope_head_dim`` elements per
+    token and layer, shared by all heads.
+    """
+
+    name: str
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int
+    max_position_embeddings: int | None = None
+    num_experts: int = 0
+    experts_per_token: int = 0
+    moe_intermediate_size: int = 0
+    shared_experts: int = 0
+    first_dense_layers: int = 0
+    kv_lora_rank: int = 0
+    q_lora_rank: int = 0
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
+    sliding_window: int | None = None
+    sliding_layers: int = 0
+    tie_word_embeddings: bool = False
+    native_dtype: str = "bf16"
+    stated_params_b: float | None = None
+    source: str = ""
+
+    # ---- derived facts -------------------------------------------------------------------
+    @property
+    def is_moe(self) -> bool:
+        return self.num_experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+    @property
+    def moe_layers(self) -> int:
+        return self.num_layers - self.first_dense_layers if self.is_moe else 0
+
+    @property
+    def dense_layers(self) -> int:
+        return self.num_layers - self.moe_layers
+
+    @property
+    def attention_params_per_layer(self) -> int:
+        h = self.hidden_size
+        if self.is_mla:
+            qk = self.qk_nope_head_dim + self.qk_rope_head_dim
+            q = h * self.q_lora_rank + self.q_lora_rank * self.num_heads * qk if self.q_lora_rank else h * self.num_heads * qk
+            kv = h * (self.kv_lora_rank + self.qk_rope_head_dim) + self.kv_lora_rank * self.num_heads * (self.qk_nope_head_dim + self.v_head_dim)
+            return q + kv + self.num_heads * self.v_head_dim * h
+        q = h * self.num_heads * self.head_dim
+        kv = 2 * h * self.num_kv_heads * self.head_dim
+        return q + kv + self.num_heads * self.head_dim * h
+
+    @property
+    def expert_params(self) -> int:
+        """Parameters of one routed (or shared) expert."""
+        return DENSE_FFN_MATRICES * self.hidden_size * self.moe_intermediate_size
+
+    @property
+    def dense_ffn_params_per_layer(self) -> int:
+        return DENSE_FFN_MATRICES * self.hidden_size * self.intermediate_size
+
+    @property
+    def embedding_params(self) -> int:
+        """Input embedding plus LM head (once when tied)."""
+        return self.vocab_size * self.hidden_size * (1 if self.tie_word_embeddings else 2)
+
+    @property
+    def attention_params(self) -> int:
+        return self.num_layers * self.attention_params_per_layer
+
+    @property
+    def ffn_params(self) -> int:
+        """All FFN / expert parameters (every routed expert counted)."""
+        moe = self.moe_layers * ((self.num_experts + self.shared_experts) * self.expert_params + self.hidden_size * self.num_experts)
+        return self.dense_layers * self.dense_ffn_params_per_layer + moe
+
+    @property
+    def active_ffn_params(self) -> int:
+        """FFN parameters one token passes through (top-k routed + shared experts)."""
+        moe = self.moe_layers * ((self.experts_per_token + self.shared_experts) * self.expert_params + self.hidden_size * self.num_experts)
+        return self.dense_layers * self.dense_ffn_params_per_layer + moe
+
+    @property
+    def total_params(self) -> int:
+        return self.embedding_params + self.attention_params + self.ffn_params
+
+    @property
+    def active_params(self) -> int:
+        """Parameters used per token (MoE: active experts only), embeddings included."""
+        return self.embedding_params + self.attention_params + self.active_ffn_params
+
+    @property
+    def full_attention_layers(self) -> int:
+        return self.num_layers - self.sliding_layers
+
+    def kv_elements_per_token_layer(self) -> int:
+        """KV-cache elements one token stores in one layer (all KV heads)."""
+        if self.is_mla:
+            return self.kv_lora_rank + self.qk_rope_head_dim
+        return 2 * self.num_kv_heads * self.head_dim
+
+    def attention_dim(self) -> int:
+        """heads x head width that attention scores and values run over (per layer)."""
+        if self.is_mla:
+            return self.num_heads * (self.qk_nope_head_dim + self.qk_rope_head_dim + self.v_head_dim) // 2
+        return self.num_heads * self.head_dim
+
+    def describe(self) -> str:
+        kind = "MoE" if self.is_moe else "dense"
+        attn = "MLA" if self.is_mla else ("GQA" if self.num_kv_heads < self.num_heads else "MHA")
+        extra = f", {self.experts_per_token}+{self.shared_experts} of {self.num_experts} experts" if self.is_moe else ""
+        return f"{self.name}: {kind} {attn}, {self.num_layers} layers, {self.total_params / 1e9:.1f}B params ({self.active_params / 1e9:.1f}B active{extra})"
+
+
+# ---- config.json ------------------------------------------------------------------------------
+
+_DTYPES = {"bfloat16": "bf16", "float16": "fp16", "half": "fp16", "float32": "fp16"}
+
+
+def _int(cfg: Mapping[str, Any], *keys: str) -> int | None:
+    for k in keys:
+        v = cfg.get(k)
+        if isinstance(v, bool):
+            continue
+        if isinstance(v, int | float) and v >= 0:
+            return int(v)
+    return None
+
+
+def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | None = None, source: str = "") -> Architecture:
+    """Build an :class:`Architecture` from config.json fields (pure); raises InputError naming
+    every missing field."""
+    if isinstance(cfg.get("text_config"), Mapping):  # multimodal wrappers keep the LM here
+        cfg = {**cfg, **cfg["text_config"]}
+    problems: list[Problem] = []
+
+    def need(*keys: str) -> int:
+        v = _int(cfg, *keys)
+        if v is None or v == 0:
+            problems.append(Problem(keys[0], "missing (or not a positive number)", hint=f"add '{keys[0]}' from the model's Hugging Face config.json"))
+            return 0
+        return v
+
+    hidden = need("hidden_size", "n_embd", "d_model")
+    layers = need("num_hidden_layers", "n_layer", "num_layers")
+    heads = need("num_attention_heads", "n_head")
+    vocab = need("vocab_size")
+    kv_lora = _int(cfg, "kv_lora_rank") or 0
+    experts = _int(cfg, "num_local_experts", "num_experts", "n_routed_experts") or 0
+    moe_inter = _int(cfg, "moe_intermediate_size") or 0
+    inter = _int(cfg, "intermediate_size", "n_inner", "ffn_hidden_size") or 0
+    if experts and not moe_inter:
+        moe_inter = inter
+    if not inter and not moe_inter:
+        problems.append(Problem("intermediate_size", "missing: the FFN width is needed for the weights and FLOPs", hint="add 'intermediate_size' from the model's Hugging Face config.json"))
+    if experts and not _int(cfg, "num_experts_per_tok", "moe_top_k", "top_k"):
+        problems.append(Problem("num_experts_per_tok", f"missing: an MoE model with {experts} experts must say how many each token uses", hint="add 'num_experts_per_tok' from config.json"))
+    if kv_lora and not _int(cfg, "qk_rope_head_dim"):
+        problems.append(Problem("qk_rope_head_dim", "missing: MLA (kv_lora_rank set) needs qk_rope_head_dim, qk_nope_head_dim and v_head_dim", hint="add them from config.json"))
+    if problems:
+        raise InputError(file, problems)
+    kv_heads = _int(cfg, "num_key_value_heads", "num_kv_heads", "multi_query_group_num") or heads
+    head_dim = _int(cfg, "head_dim") or hidden // heads
+    sliding = _int(cfg, "sliding_window")
+    sliding_layers = 0
+    lt = cfg.get("layer_types")
+    if isinstance(lt, list):
+        sliding_layers = sum(1 for t in lt if isinstance(t, str) and "sliding" in t)
+    pattern = cfg.get("attention_layer_pattern")
+    if isinstance(pattern, str) and "sliding_attentionx" in pattern:
+        sliding_layers = int(pattern.split("sliding_attentionx")[1].split(";")[0].split()[0])
+    native = "bf16"
+    q = cfg.get("quantization_config")
+    quant = q.get("quant_method") if isinstance(q, Mapping) else cfg.get("native_quantization")
+    if isinstance(quant, str) and quant.startswith("mxfp4"):
+        native = "mxfp4"
+    elif isinstance(quant, str) and quant.startswith("fp8"):
+        native = "fp8"
+    else:
+        td = cfg.get("torch_dtype") or cfg.get("dtype")
+        if isinstance(td, str):
+            native = _DTYPES.get(td, "bf16")
+    params_b = cfg.get("total_params_b")
+    arch = Architecture(
+        name=name,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_heads=heads,
+        num_kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate_size=inter or moe_inter,
+        vocab_size=vocab,
+        max_position_embeddings=_int(cfg, "max_position_embeddings", "n_positions", "max_seq_len"),
+        num_experts=experts,
+        experts_per_token=(_int(cfg, "num_experts_per_tok", "moe_top_k", "top_k") or 0) if experts else 0,
+        moe_intermediate_size=moe_inter if experts else 0,
+        shared_experts=(_int(cfg, "n_shared_experts") or 0) if experts else 0,
+        first_dense_layers=(_int(cfg, "first_k_dense_replace") or 0) if experts else 0,
+        kv_lora_rank=kv_lora,
+        q_lora_rank=_int(cfg, "q_lora_rank") or 0,
+        qk_nope_head_dim=_int(cfg, "qk_nope_head_dim") or 0,
+        qk_rope_head_dim=_int(cfg, "qk_rope_head_dim") or 0,
+        v_head_dim=_int(cfg, "v_head_dim") or 0,
+        sliding_window=sliding if sliding_layers else None,
+        sliding_layers=sliding_layers if sliding else 0,
+        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+        native_dtype=native,
+        stated_params_b=float(params_b) if isinstance(params_b, int | float) and not isinstance(params_b, bool) else None,
+        source=source,
+    )
+    if "tie_word_embeddings" not in cfg and arch.stated_params_b:
+        # the source left it out: take the reading whose parameter count matches the stated one
+        tied = replace(arch, tie_word_embeddings=True)
+        if abs(tied.total_params / 1e9 - arch.stated_params_b) < abs(arch.total_params / 1e9 - arch.stated_params_b):
+            arch = tied
+    return arch
+
+
+def from_hf_config(path: str | Path) -> Architecture:
+    """Read a Hugging Face ``config.json`` (I/O edge)."""
+    p = Path(path)
+    text = read_text(p, what="config.json")
+    try:
+        cfg = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(str(p), [Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno}", hint="give the model's Hugging Face config.json", line=exc.lineno)]) from None
+    if not isinstance(cfg, dict):
+        raise InputError(str(p), [Problem("", "config.json must be a JSON object", hint="give the model's Hugging Face config.json")])
+    name = cfg.get("_name_or_path") if isinstance(cfg.get("_name_or_path"), str) and cfg.get("_name_or_path") else p.parent.name or p.stem
+    return architecture_from_config(cfg, str(name), file=str(p), source=f"config.json: {p}")
+
+
+# ---- presets ----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _preset_rows() -> dict[str, dict[str, Any]]:
+    path = Path(str(resources.files("scaleplan"))) / "data" / "llm" / "presets.yaml"
+    doc = load_yaml(path, what="LLM presets")
+    out: dict[str, dict[str, Any]] = {}
+    for row in doc.data["presets"]:
+        out[str(row["name"])] = dict(row)
+    return out
+
+
+def preset_names() -> tuple[str, ...]:
+    return tuple(sorted(_preset_rows()))
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace(" ", "-").removeprefix("meta-").split("/")[-1]
+
+
+def resolve_preset(name: str) -> str | None:
+    """The preset a user's name means (case-insensitive; HF repo ids and ``Meta-`` prefixes too)."""
+    rows = _preset_rows()
+    key = _norm(name)
+    if key in rows:
+        return key
+    for k, r in rows.items():
+        if _norm(str(r.get("hf_repo_id", ""))) == key or _norm(k) == key:
+            return k
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def preset(name: str) -> Architecture:
+    """A shipped preset by name; unknown names raise InputError with did-you-mean."""
+    key = resolve_preset(name)
+    if key is None:
+        names = preset_names()
+        close = difflib.get_close_matches(_norm(name), names, n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "give a preset name or the path to a config.json"
+        raise InputError(None, [Problem("architecture", f"unknown LLM preset {name!r}", hint=f"{hint} (`scaleplan profile llm --list` shows all {len(names)})")])
+    row = _preset_rows()[key]
+    return architecture_from_config(row, key, file=f"preset {key}", source=str(row.get("source", "")))
+
+
+def load_architecture(ref: str, base: Path | None = None) -> Architecture:
+    """A preset name, or a path (relative to ``base``) to a config.json / a folder holding one."""
+    looks_like_path = ref.endswith(".json") or ("/" in ref and not resolve_preset(ref)) or ref.startswith(".")
+    if looks_like_path:
+        p = Path(ref)
+        if base is not None and not p.is_absolute():
+            p = base / p
+        if p.is_dir():
+            p = p / "config.json"
+        return from_hf_config(p)
+    return preset(ref)

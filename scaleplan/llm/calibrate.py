@@ -1,0 +1,91 @@
+"""Fit the model's efficiency scales to measured points.
+
+A measured point (endpoint profile, vLLM / AIPerf / GenAI-Perf import) with its tokens,
+concurrency and TTFT / TPOT / throughput tells how far the architecture-only prediction is off
+on that GPU. :func:`calibrate` fits three scales (compute, memory, per-step overhead) that
+minimise the squared log error over the usable points, on a fixed grid (deterministic), and
+applies them to every accelerator: one measured GPU type calibrates the others. The scales
+are per model and engine, never per accelerator.
+
+Points that did not saturate the server (an open-loop run that achieved less than it offered,
+``lower_bound: true``) say nothing about capacity: they are left out of the fit and reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scaleplan.llm.perf import BAND_CALIBRATED, Calibration, Deployment, serve_class
+
+GRID = tuple(round(0.4 * 1.1**k, 4) for k in range(0, 17))  # 0.40 .. 1.84
+OVERHEAD_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+SATURATION = 0.95  # achieved / offered below this: the run did not saturate the server
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One measured point, reduced to what the fit needs (means or medians, in ms and req/s)."""
+
+    deployment: Deployment
+    input_tokens: int
+    output_tokens: int
+    concurrency: int
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+    output_tokens_per_s: float | None = None
+    lower_bound: bool = False
+    label: str = ""
+
+
+def unsaturated(throughput_rps: float, offered_rps: float | None) -> bool:
+    """Whether an open-loop point achieved clearly less than it offered (a lower bound)."""
+    return offered_rps is not None and math.isfinite(offered_rps) and throughput_rps < SATURATION * offered_rps
+
+
+def _errors(obs: Observed, cal: Calibration) -> list[float]:
+    d = obs.deployment.with_calibration(cal)
+    p = serve_class(d, obs.input_tokens, obs.output_tokens, obs.concurrency)
+    errs = []
+    if obs.ttft_ms:
+        errs.append(math.log(p.ttft_ms / obs.ttft_ms))
+    if obs.tpot_ms and obs.output_tokens > 1:
+        errs.append(math.log(p.tpot_ms / obs.tpot_ms))
+    if obs.output_tokens_per_s:
+        errs.append(math.log(obs.output_tokens_per_s / p.output_tokens_per_s))
+    return errs
+
+
+def calibrate(points: Sequence[Observed], *, basis: str = "") -> tuple[Calibration, tuple[str, ...]]:
+    """Fitted scales and notes (lower bounds left out, and whether the fit still respects them)."""
+    usable = [p for p in points if not p.lower_bound and (p.ttft_ms or p.tpot_ms or p.output_tokens_per_s)]
+    bounds = [p for p in points if p.lower_bound]
+    notes: list[str] = []
+    if bounds:
+        notes.append(f"{len(bounds)} point(s) did not saturate the server (achieved < {SATURATION:g} x offered): used as lower bounds on throughput, not as capacity")
+    if not usable:
+        return Calibration(), tuple(notes)
+    best: tuple[float, Calibration] | None = None
+    for c, m, o in itertools.product(GRID, GRID, OVERHEAD_GRID):
+        cal = Calibration(compute=c, memory=m, overhead=o)
+        sse = 0.0
+        for p in usable:
+            sse += sum(e * e for e in _errors(p, cal))
+        # a light pull towards 1 keeps unconstrained scales at the documented factors
+        sse += 1e-3 * (math.log(c) ** 2 + math.log(m) ** 2 + math.log(o) ** 2)
+        if best is None or sse < best[0] - 1e-12:
+            best = (sse, cal)
+    assert best is not None
+    fitted = best[1]
+    accs = sorted({p.deployment.hw.name for p in usable})
+    what = basis or f"{len(usable)} measured point(s) on {', '.join(accs)}"
+    cal = Calibration(compute=fitted.compute, memory=fitted.memory, overhead=fitted.overhead, basis=what, points=len(usable), band=BAND_CALIBRATED)
+    for p in bounds:
+        if p.output_tokens_per_s:
+            pred = serve_class(p.deployment.with_calibration(cal), p.input_tokens, p.output_tokens, p.concurrency).output_tokens_per_s
+            if pred < p.output_tokens_per_s:
+                notes.append(f"{p.label or p.deployment.hw.name}: the calibrated capacity {pred:.0f} tok/s is below the lower bound {p.output_tokens_per_s:.0f} tok/s measured")
+    notes.append(f"calibration: compute x{cal.compute:.2f}, memory x{cal.memory:.2f}, step overhead x{cal.overhead:.2f} from {what}")
+    return cal, tuple(notes)

@@ -1,0 +1,215 @@
+"""Architecture-driven profile points (``scaleplan profile llm``): one per accelerator, GPU
+count, request class and concurrency, each with its basis and uncertainty band."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scaleplan.catalog.model import Accelerator
+from scaleplan.errors import InputError, Problem
+from scaleplan.llm.calibrate import Observed, calibrate, unsaturated
+from scaleplan.llm.hardware import UnsupportedDtype
+from scaleplan.llm.memory import GIB, Refusal, weight_bytes
+from scaleplan.llm.perf import Calibration
+from scaleplan.llm.serving import (
+    TPOT_TAIL,
+    TTFT_TAIL,
+    LlmSetup,
+    TokenClass,
+    hardware_for,
+    max_concurrency,
+    predict,
+    size,
+)
+from scaleplan.profile.build import make_profile
+from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
+
+
+def _pct(mean: float, tail: dict[int, float]) -> Percentiles:
+    return Percentiles(p50=round(mean * tail[50], 4), p90=round(mean * tail[90], 4), p95=round(mean * tail[95], 4), p99=round(mean * tail[99], 4), mean=round(mean, 4))
+
+
+@dataclass(frozen=True)
+class EstimateResult:
+    measurements: tuple[Measurement, ...]
+    refusals: tuple[str, ...]  # shapes that cannot serve, with the arithmetic
+    notes: tuple[str, ...]
+
+
+def estimate_points(
+    s: LlmSetup,
+    accelerators: Sequence[Accelerator],
+    gpus: Sequence[int],
+    classes: Sequence[TokenClass],
+    concurrencies: Sequence[int],
+    *,
+    calibrations: dict[str, Calibration] | None = None,
+) -> EstimateResult:
+    """Predict every (accelerator, GPUs, class, concurrency) that fits. ``calibrations`` maps an
+    accelerator to its calibration (points then carry ``source: calibrated``); missing ones use
+    the architecture-only factors."""
+    out: list[Measurement] = []
+    refusals: list[str] = []
+    notes: list[str] = []
+    for acc in accelerators:
+        cal = (calibrations or {}).get(acc.name)
+        for g in gpus:
+            try:
+                shape = size(s, acc, g, classes, calibration=cal)
+            except Refusal as exc:
+                refusals.append(str(exc))
+                continue
+            mem = shape.memory
+            used = round(mem.weights_gib_per_gpu + mem.reserve_gib_per_gpu + max(mem.kv_gib_per_gpu, 0.0), 3)
+            for cls in classes:
+                cap = max_concurrency(shape, s, cls)
+                skipped = [n for n in concurrencies if n > cap]
+                if skipped:
+                    notes.append(f"{acc.name} x{g} class {cls.name}: concurrency {','.join(map(str, skipped))} left out: the KV cache holds {cap} sequences of {cls.tokens:,} tokens ({mem.kv_cache_tokens:,} tokens)")
+                for n in concurrencies:
+                    if n > cap:
+                        continue
+                    p = predict(shape, cls, n)
+                    band = p.band
+                    calibrated = shape.deployment.calibration.calibrated
+                    ttft, tpot = _pct(p.ttft_ms, TTFT_TAIL), _pct(p.tpot_ms, TPOT_TAIL)
+                    e2e = p.ttft_ms + p.tpot_ms * (cls.output_tokens - 1)
+                    lat = Percentiles(
+                        p50=round(ttft.p50 + tpot.p50 * (cls.output_tokens - 1), 4),
+                        p90=round(ttft.p90 + tpot.p90 * (cls.output_tokens - 1), 4),
+                        p95=round(ttft.p95 + tpot.p95 * (cls.output_tokens - 1), 4),
+                        p99=round(ttft.p99 + tpot.p99 * (cls.output_tokens - 1), 4),
+                        mean=round(e2e, 4),
+                    )
+                    basis = f"{s.arch.name} {s.dtype} on {acc.name} TP{shape.tp}{f' PP{shape.pp}' if shape.pp > 1 else ''}, {s.engine}: roofline step model ({p.basis}); KV cache {mem.kv_cache_tokens:,} tokens"
+                    out.append(
+                        Measurement(
+                            device="estimate",
+                            accelerator=acc.name,
+                            batch_size=n,
+                            concurrency=n,
+                            latency_ms=lat,
+                            throughput_rps=round(p.throughput_rps, 6),
+                            peak_memory_gib=used,
+                            source="calibrated" if calibrated else "estimated",
+                            gpus=g,
+                            pipeline_parallel=shape.pp if shape.pp > 1 else None,
+                            request_class=cls.name,
+                            input_tokens=cls.input_tokens,
+                            output_tokens=cls.output_tokens,
+                            ttft_ms=ttft,
+                            tpot_ms=tpot,
+                            estimate=Estimate(basis=basis, bound="compute" if p.bound == "compute" else "memory", low=band[0], high=band[1]),
+                        )
+                    )
+    return EstimateResult(tuple(out), tuple(refusals), tuple(notes))
+
+
+def observed_from_profile(
+    s: LlmSetup,
+    measured: Sequence[Measurement],
+    accelerators: dict[str, Accelerator],
+    classes: Sequence[TokenClass],
+) -> tuple[list[Observed], list[str]]:
+    """Measured / imported profile points as calibration observations. Each needs its tokens
+    (``input_tokens``/``output_tokens`` on the point, or its ``request_class`` among
+    ``classes``, or the only class) and an accelerator the table knows."""
+    obs: list[Observed] = []
+    skipped: list[str] = []
+    by_name = {c.name: c for c in classes}
+    for i, m in enumerate(measured):
+        if m.source not in ("measured", "imported"):
+            continue
+        label = f"measurements[{i}] ({m.accelerator} x{m.gpus}, concurrency {m.concurrency or m.batch_size})"
+        acc = accelerators.get(m.accelerator)
+        if acc is None:
+            skipped.append(f"{label}: accelerator not in the table")
+            continue
+        if m.input_tokens and m.output_tokens:
+            cls = TokenClass(m.request_class or "measured", m.input_tokens, m.output_tokens)
+        elif m.request_class in by_name:
+            cls = by_name[m.request_class]
+        elif len(classes) == 1:
+            cls = classes[0]
+        else:
+            skipped.append(f"{label}: its tokens are unknown (give input_tokens/output_tokens or a request_class of the spec)")
+            continue
+        try:
+            shape = size(s, acc, m.gpus, [cls])
+        except Refusal as exc:
+            skipped.append(f"{label}: {exc}")
+            continue
+        ttft = (m.ttft_ms.mean or m.ttft_ms.p50) if m.ttft_ms else None
+        tpot = (m.tpot_ms.mean or m.tpot_ms.p50) if m.tpot_ms else None
+        bound = bool(m.lower_bound) or unsaturated(m.throughput_rps, m.offered_rps)
+        obs.append(
+            Observed(
+                deployment=shape.deployment,
+                input_tokens=cls.input_tokens,
+                output_tokens=cls.output_tokens,
+                concurrency=m.concurrency or m.batch_size,
+                ttft_ms=ttft or None,
+                tpot_ms=tpot or None,
+                output_tokens_per_s=m.throughput_rps * cls.output_tokens,
+                lower_bound=bound,
+                label=label,
+            )
+        )
+    return obs, skipped
+
+
+def llm_profile(
+    s: LlmSetup,
+    accelerators: Sequence[Accelerator],
+    gpus: Sequence[int],
+    classes: Sequence[TokenClass],
+    concurrencies: Sequence[int],
+    *,
+    model_ref: str,
+    measured: Sequence[Measurement] = (),
+    table: dict[str, Accelerator] | None = None,
+    command: str | None = None,
+) -> tuple[Profile, tuple[str, ...]]:
+    """The whole ``scaleplan profile llm`` result: a Profile (estimated or calibrated points,
+    plus the measured points it was calibrated on) and notes (refusals, skipped points).
+
+    Raises InputError (exit 3) when an accelerator cannot run the dtype at all, or when no
+    shape can serve (the model or one full-length sequence fits nowhere): nothing is written.
+    """
+    for acc in accelerators:
+        try:
+            hw = hardware_for(acc)
+        except Refusal as exc:
+            raise InputError(None, [Problem("--accelerators", str(exc), hint="add the missing specs in a --catalog file, or drop the accelerator")]) from None
+        if not hw.supports(s.dtype):
+            try:
+                hw.compute_peak_tflops(s.dtype)
+            except UnsupportedDtype as exc:
+                raise InputError(None, [Problem("--dtype", f"{s.dtype}: {exc}", hint=f"drop {acc.name} from --accelerators or pick a dtype it runs (bf16/fp16, int8, int4-awq)")]) from None
+    notes: list[str] = []
+    cal: Calibration | None = None
+    if measured:
+        obs, skipped = observed_from_profile(s, measured, dict(table or {a.name: a for a in accelerators}), classes)
+        notes.extend(f"calibration: skipped {x}" for x in skipped)
+        fitted, cal_notes = calibrate(obs)
+        notes.extend(cal_notes)
+        cal = fitted if fitted.calibrated else None
+    result = estimate_points(s, accelerators, gpus, classes, concurrencies, calibrations={a.name: cal for a in accelerators} if cal else None)
+    if not result.measurements:
+        raise InputError(None, [Problem("MODEL", "no shape can serve: " + "; ".join(result.refusals or result.notes))])
+    notes.extend(result.refusals)
+    notes.extend(result.notes)
+    keep = [m for m in measured if m.source in ("measured", "imported")]
+    prof = make_profile(
+        model=s.arch.name,
+        measurements=[*keep, *result.measurements],
+        target=model_ref,
+        kind="llm-estimate",
+        dtype=s.dtype,
+        command=command,
+        notes=notes,
+        weights_gib=round(weight_bytes(s.arch, s.dtype) / GIB, 3),
+    )
+    prof = prof.model_copy(update={"metadata": prof.metadata.model_copy(update={"architecture": model_ref})})
+    return prof, tuple(notes)

@@ -1,0 +1,140 @@
+"""Accelerator facts the LLM model needs, read from the shipped accelerator table.
+
+Everything numeric comes from ``catalogs/accelerators.yaml`` (memory, bandwidth, FP16/BF16/INT8
+peaks, interconnect). Two facts are derived here, both documented in docs/llm.md:
+
+* the chip's **architecture generation** (Volta, Turing, Ampere, Ada, Hopper, Blackwell) from
+  its catalog name (or an ``generation`` field, when the table carries one): it decides which
+  dtypes run natively (FP8 needs Ada or newer; BF16 Ampere or newer) and which efficiency
+  factors apply;
+* the **FP8 peak**: the table's ``fp8_tflops`` when present, else twice the dense BF16 peak on
+  FP8-capable generations (the data-sheet ratio on L4, L40S, H100, H200 and B200), and the
+  **interconnect bandwidth** parsed from the table's interconnect text ("NVLink 4 (900 GB/s)").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scaleplan.catalog.model import Accelerator
+
+GENERATIONS = ("volta", "turing", "ampere", "ada", "hopper", "blackwell")
+# chip -> architecture generation (a fact of the part, not a tuning factor)
+_GENERATION_OF = {
+    "V100": "volta", "V100-32GB": "volta",
+    "T4": "turing", "T4g": "turing",
+    "A10": "ampere", "A10G": "ampere", "A100": "ampere", "A100-80GB": "ampere", "A30": "ampere", "A40": "ampere",
+    "L4": "ada", "L40": "ada", "L40S": "ada",
+    "H100": "hopper", "H100-NVL": "hopper", "H200": "hopper", "GH200": "hopper", "H20": "hopper",
+    "B200": "blackwell", "B300": "blackwell", "GB200": "blackwell", "RTXPRO6000": "blackwell",
+}
+# PCIe per-direction bandwidth (GB/s) by generation (x16 link, protocol overhead included)
+_PCIE_GBS = {3: 12.0, 4: 25.0, 5: 50.0}
+
+# dtypes the model knows: weight bytes per parameter and the compute peak they run at
+WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "int8", "int4-awq", "int4-gptq", "mxfp4", "nvfp4")
+KV_DTYPES = ("bf16", "fp16", "fp8")
+
+
+class UnsupportedDtype(Exception):
+    """The accelerator cannot run a dtype (raised by :func:`compute_peak_tflops`)."""
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """One accelerator as the LLM model sees it."""
+
+    name: str
+    generation: str
+    memory_gib: float
+    bandwidth_gbs: float
+    fp16_tflops: float
+    fp8_tflops: float | None
+    fp4_tflops: float | None
+    int8_tops: float | None
+    link_gbs: float  # per-direction GPU-to-GPU bandwidth used by all-reduce
+    link_kind: str  # "nvlink" or "pcie"
+    link_latency_us: float  # per all-reduce call
+
+    def compute_peak_tflops(self, dtype: str) -> float:
+        """Dense tensor peak the dtype's matrix multiplies run at (weight-only int4/int8
+        dequantise to 16-bit and run at the FP16 peak)."""
+        if dtype == "fp8":
+            if self.fp8_tflops is None:
+                raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no FP8 tensor cores; FP8 needs Ada, Hopper or Blackwell")
+            return self.fp8_tflops
+        if dtype in ("nvfp4", "mxfp4") and self.fp4_tflops is not None:
+            return self.fp4_tflops
+        if dtype == "nvfp4":
+            raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no FP4 tensor cores; NVFP4 needs Blackwell")
+        if dtype == "bf16" and self.generation in ("volta", "turing"):
+            raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no BF16 tensor cores; serve it in fp16")
+        return self.fp16_tflops
+
+    def supports(self, dtype: str) -> bool:
+        try:
+            self.compute_peak_tflops(dtype)
+        except UnsupportedDtype:
+            return False
+        return True
+
+
+def generation_of(acc: Accelerator) -> str | None:
+    g = getattr(acc, "generation", None)
+    if isinstance(g, str) and g.lower() in GENERATIONS:
+        return g.lower()
+    return _GENERATION_OF.get(acc.name)
+
+
+def _link(interconnect: str | None) -> tuple[float, str, float]:
+    """(per-direction GB/s, kind, latency µs per all-reduce) from the table's text."""
+    text = (interconnect or "").lower()
+    if "nvlink" in text and "bridge" not in text:
+        m = re.search(r"([\d.]+)\s*(tb|gb)/s", text)
+        total = float(m.group(1)) * (1000 if m.group(2) == "tb" else 1) if m else 300.0
+        return total / 2, "nvlink", 8.0
+    m = re.search(r"gen\s*(\d)", text)
+    gen = int(m.group(1)) if m else 4
+    return _PCIE_GBS.get(gen, 25.0), "pcie", 25.0
+
+
+def hardware(acc: Accelerator) -> Hardware | None:
+    """The LLM view of an accelerator, or None when the table lacks what the model needs
+    (bandwidth, a 16-bit peak or a known generation)."""
+    gen = generation_of(acc)
+    fp16 = acc.fp16_tflops or acc.bf16_tflops
+    if gen is None or acc.memory_bandwidth_gbs is None or fp16 is None:
+        return None
+    fp8 = getattr(acc, "fp8_tflops", None)
+    if not isinstance(fp8, int | float):
+        fp8 = 2 * (acc.bf16_tflops or fp16) if gen in ("ada", "hopper", "blackwell") else None
+    fp4 = getattr(acc, "fp4_tflops", None)
+    if not isinstance(fp4, int | float):
+        fp4 = 4 * (acc.bf16_tflops or fp16) if gen == "blackwell" else None
+    link_gbs, kind, lat = _link(acc.interconnect)
+    return Hardware(
+        name=acc.name,
+        generation=gen,
+        memory_gib=acc.memory_gib,
+        bandwidth_gbs=acc.memory_bandwidth_gbs,
+        fp16_tflops=float(fp16),
+        fp8_tflops=float(fp8) if fp8 is not None else None,
+        fp4_tflops=float(fp4) if fp4 is not None else None,
+        int8_tops=acc.int8_tops,
+        link_gbs=link_gbs,
+        link_kind=kind,
+        link_latency_us=lat,
+    )
+
+
+def missing_facts(acc: Accelerator) -> str:
+    """Why :func:`hardware` returned None, for error messages."""
+    gaps = []
+    if generation_of(acc) is None:
+        gaps.append("architecture generation")
+    if acc.memory_bandwidth_gbs is None:
+        gaps.append("memory_bandwidth_gbs")
+    if (acc.fp16_tflops or acc.bf16_tflops) is None:
+        gaps.append("fp16_tflops")
+    return ", ".join(gaps) or "nothing"

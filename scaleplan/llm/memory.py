@@ -1,0 +1,230 @@
+"""LLM memory: weights per GPU, KV bytes per token, and how many sequences a replica holds.
+
+All arithmetic is in bytes; GiB = 2**30 bytes. The accounting follows the engines:
+
+* vLLM / SGLang / TGI: the engine may use ``gpu_memory_utilization`` x GPU memory; out of it
+  come the weights (per GPU), a runtime reserve (CUDA graphs, activations of one
+  ``max_num_batched_tokens`` step, NCCL buffers), and the rest is KV cache;
+* TensorRT-LLM: the KV cache takes ``gpu_memory_utilization`` (its
+  ``kv_cache_free_gpu_mem_fraction``) of what is *free* after weights and reserve.
+
+A shape is refused (:class:`Refusal`, with the arithmetic in its message) when the weights do
+not fit or when the KV cache cannot hold one full ``max_model_len`` sequence (vLLM refuses to
+start then, too).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from scaleplan.llm.arch import Architecture
+
+GIB = float(2**30)
+INT4_GROUP = 128  # AWQ / GPTQ group size: one fp16 scale and one 4-bit zero per 128 weights
+BYTES_PER_PARAM = {
+    "bf16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "int4-awq": 0.5 + (2 + 0.5) / INT4_GROUP,
+    "int4-gptq": 0.5 + (2 + 0.5) / INT4_GROUP,
+    "mxfp4": 0.5 + 1 / 32,  # 4-bit values, one 8-bit scale per 32
+    "nvfp4": 0.5 + 1 / 16,  # 4-bit values, one 8-bit scale per 16
+}
+KV_BYTES = {"bf16": 2, "fp16": 2, "fp8": 1}
+
+
+@dataclass(frozen=True)
+class EngineDefaults:
+    """An engine's memory and scheduling defaults (docs/llm.md lists their sources)."""
+
+    name: str
+    gpu_memory_utilization: float
+    block_size: int
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    cuda_graph_reserve_gib: float
+    fraction_of_free: bool = False  # TensorRT-LLM: KV fraction of the memory left after weights
+
+
+ENGINES: dict[str, EngineDefaults] = {
+    # vLLM (V1): --gpu-memory-utilization 0.9, --block-size 16, --max-num-seqs 256,
+    # chunked prefill with an 8192-token step budget; CUDA graphs take ~0.5-1.5 GiB.
+    "vllm": EngineDefaults("vllm", 0.9, 16, 256, 8192, 1.0),
+    # SGLang: --mem-fraction-static ~0.88 on 80 GB parts, page size 1, --max-running-requests
+    # bounded by the KV pool, --chunked-prefill-size 8192.
+    "sglang": EngineDefaults("sglang", 0.88, 1, 1024, 8192, 1.0),
+    # TGI: --cuda-memory-fraction 1.0 with its warm-up measuring activations; block 16.
+    "tgi": EngineDefaults("tgi", 0.95, 16, 128, 4096, 1.5),
+    # TensorRT-LLM (trtllm-serve): kv_cache_free_gpu_mem_fraction 0.9, tokens_per_block 32,
+    # max_batch_size 2048, max_num_tokens 8192.
+    "trtllm": EngineDefaults("trtllm", 0.9, 32, 2048, 8192, 1.0, fraction_of_free=True),
+}
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The settings one replica runs with: the engine's defaults with the spec's overrides."""
+
+    engine: str
+    gpu_memory_utilization: float
+    block_size: int
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    cuda_graph_reserve_gib: float
+    fraction_of_free: bool
+    max_num_seqs_set: bool = False  # the user fixed max_num_seqs
+
+    @staticmethod
+    def of(engine: str = "vllm", **overrides: float | int | None) -> EngineSettings:
+        d = ENGINES[engine]
+        s = EngineSettings(engine, d.gpu_memory_utilization, d.block_size, d.max_num_seqs, d.max_num_batched_tokens, d.cuda_graph_reserve_gib, d.fraction_of_free)
+        upd = {k: v for k, v in overrides.items() if v is not None and k in ("gpu_memory_utilization", "block_size", "max_num_seqs", "max_num_batched_tokens", "cuda_graph_reserve_gib")}
+        if "max_num_seqs" in upd:
+            upd["max_num_seqs_set"] = True
+        return replace(s, **upd) if upd else s  # type: ignore[arg-type]
+
+
+class Refusal(Exception):
+    """A shape that cannot serve: the message carries the arithmetic."""
+
+
+def weight_bytes(arch: Architecture, dtype: str) -> float:
+    """Bytes of all weights. Linear layers take the dtype; embeddings and LM head stay 16-bit
+    (AWQ, GPTQ, FP8 and MXFP4 checkpoints keep them so); MXFP4 quantizes experts only."""
+    bpp = BYTES_PER_PARAM[dtype]
+    linear_attn = bpp if dtype != "mxfp4" else 2.0
+    return arch.embedding_params * 2.0 + arch.attention_params * linear_attn + arch.ffn_params * bpp
+
+
+def active_weight_bytes(arch: Architecture, dtype: str) -> float:
+    """Bytes of the weights one token reads (MoE: its experts only)."""
+    bpp = BYTES_PER_PARAM[dtype]
+    linear_attn = bpp if dtype != "mxfp4" else 2.0
+    return arch.embedding_params * 2.0 + arch.attention_params * linear_attn + arch.active_ffn_params * bpp
+
+
+def kv_bytes_per_token(arch: Architecture, kv_dtype: str) -> int:
+    """KV-cache bytes one token takes in the whole model (full-attention layers).
+
+    Llama-3.1-8B in bf16: 2 (K and V) x 32 layers x 8 KV heads x 128 x 2 bytes = 131,072.
+    """
+    return arch.num_layers * arch.kv_elements_per_token_layer() * KV_BYTES[kv_dtype]
+
+
+def kv_bytes_per_token_per_gpu(arch: Architecture, kv_dtype: str, tp: int, pp: int = 1) -> float:
+    """KV bytes per token on each GPU: layers split over PP stages, KV heads over TP ranks
+    (a head is replicated when there are fewer KV heads than ranks; MLA's latent is replicated)."""
+    layers = math.ceil(arch.num_layers / pp)
+    per_layer = arch.kv_elements_per_token_layer()
+    if not arch.is_mla:
+        heads = max(1, math.ceil(arch.num_kv_heads / tp))
+        per_layer = 2 * heads * arch.head_dim
+    return float(layers * per_layer * KV_BYTES[kv_dtype])
+
+
+def sequence_kv_bytes_per_gpu(arch: Architecture, kv_dtype: str, tokens: int, tp: int, pp: int = 1) -> float:
+    """KV bytes one sequence of ``tokens`` holds per GPU (sliding-window layers keep at most
+    the window)."""
+    per_token = kv_bytes_per_token_per_gpu(arch, kv_dtype, tp, pp)
+    if arch.sliding_layers and arch.sliding_window:
+        frac = arch.sliding_layers / arch.num_layers
+        return per_token * ((1 - frac) * tokens + frac * min(tokens, arch.sliding_window))
+    return per_token * tokens
+
+
+def activation_reserve_gib(arch: Architecture, settings: EngineSettings, tp: int) -> float:
+    """Peak activations of one full scheduler step plus the sampler's logits (per GPU)."""
+    tokens = settings.max_num_batched_tokens
+    width = 4 * arch.hidden_size + 2 * max(arch.intermediate_size, arch.moe_intermediate_size * max(arch.experts_per_token, 1)) / tp
+    logits = settings.max_num_seqs * arch.vocab_size * 4 / tp
+    return (tokens * width * 2 + logits) / GIB
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How one replica's GPU memory is spent, per GPU."""
+
+    tensor_parallel: int
+    pipeline_parallel: int
+    gpu_memory_gib: float
+    weights_gib_per_gpu: float
+    reserve_gib_per_gpu: float
+    kv_gib_per_gpu: float
+    kv_bytes_per_token_per_gpu: float
+    kv_cache_tokens: int  # tokens of KV one replica holds (whole blocks)
+    kv_blocks: int
+    block_size: int
+    max_model_len: int
+
+    def max_sequences(self, tokens: int, arch: Architecture, kv_dtype: str) -> int:
+        """Most sequences of ``tokens`` (prompt + completion) the KV cache holds at once."""
+        per_seq = sequence_kv_bytes_per_gpu(arch, kv_dtype, tokens, self.tensor_parallel, self.pipeline_parallel)
+        blocks = math.ceil(per_seq / (self.kv_bytes_per_token_per_gpu * self.block_size))
+        return self.kv_blocks // max(blocks, 1)
+
+
+def memory_plan(
+    arch: Architecture,
+    gpu_memory_gib: float,
+    *,
+    dtype: str,
+    kv_dtype: str,
+    settings: EngineSettings,
+    tp: int,
+    pp: int = 1,
+    max_model_len: int,
+    accelerator: str = "GPU",
+) -> MemoryPlan:
+    """Split one GPU's memory; raises :class:`Refusal` when the weights or one full-length
+    sequence do not fit."""
+    shape = f"{arch.name} {dtype} on {tp * pp}x {accelerator} (TP{tp}{f' PP{pp}' if pp > 1 else ''})"
+    weights = weight_bytes(arch, dtype) / (tp * pp) / GIB
+    reserve = settings.cuda_graph_reserve_gib + activation_reserve_gib(arch, settings, tp)
+    budget = gpu_memory_gib * settings.gpu_memory_utilization
+    if settings.fraction_of_free:
+        kv = (gpu_memory_gib - weights - reserve) * settings.gpu_memory_utilization
+        usable = f"{settings.gpu_memory_utilization:g} x ({gpu_memory_gib:g} - {weights:.1f} weights - {reserve:.1f} reserve) GiB"
+    else:
+        kv = budget - weights - reserve
+        usable = f"{settings.gpu_memory_utilization:g} x {gpu_memory_gib:g} = {budget:.1f} GiB usable - {weights:.1f} weights - {reserve:.1f} reserve"
+    if weights + reserve >= (gpu_memory_gib if settings.fraction_of_free else budget):
+        raise Refusal(
+            f"{shape} does not fit: weights need {weights:.1f} GiB per GPU "
+            f"({weight_bytes(arch, dtype) / GIB:.1f} GiB / {tp * pp} GPUs) + {reserve:.1f} GiB runtime reserve, "
+            f"but {settings.gpu_memory_utilization:g} x {gpu_memory_gib:g} GiB = {budget:.1f} GiB is usable"
+        )
+    per_tok = kv_bytes_per_token_per_gpu(arch, kv_dtype, tp, pp)
+    tokens = int(kv * GIB // per_tok)
+    blocks = tokens // settings.block_size
+    seq = sequence_kv_bytes_per_gpu(arch, kv_dtype, max_model_len, tp, pp)
+    need_blocks = math.ceil(seq / (per_tok * settings.block_size))
+    if blocks < need_blocks:
+        raise Refusal(
+            f"{shape}: one {max_model_len:,}-token sequence needs {seq / GIB:.2f} GiB of KV cache per GPU "
+            f"({per_tok:,.0f} bytes/token/GPU), but only {max(kv, 0.0):.2f} GiB is left ({usable}); "
+            f"use more GPUs, a shorter max_model_len, an fp8 KV cache or a smaller dtype"
+        )
+    return MemoryPlan(
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        gpu_memory_gib=gpu_memory_gib,
+        weights_gib_per_gpu=weights,
+        reserve_gib_per_gpu=reserve,
+        kv_gib_per_gpu=kv,
+        kv_bytes_per_token_per_gpu=per_tok,
+        kv_cache_tokens=blocks * settings.block_size,
+        kv_blocks=blocks,
+        block_size=settings.block_size,
+        max_model_len=max_model_len,
+    )
+
+
+def default_max_model_len(longest_tokens: int, arch: Architecture | None = None) -> int:
+    """The longest class's prompt + completion rounded up to a multiple of 1,024 (capped at the
+    model's context)."""
+    n = max(1024, math.ceil(longest_tokens / 1024) * 1024)
+    if arch is not None and arch.max_position_embeddings:
+        n = min(n, arch.max_position_embeddings)
+    return max(n, longest_tokens)

@@ -1,0 +1,294 @@
+"""LLM performance: the time of one engine step, and TTFT / TPOT / throughput per request class.
+
+One engine step (continuous batching, chunked prefill) runs ``prefill_tokens`` of prompts and
+one token for each of ``decode_seqs`` running sequences. Its time on each GPU of a TP group:
+
+    t_step = max(t_compute, t_memory) + t_allreduce + t_overhead
+
+    t_compute   = [2 · N_active · (P + D) + 2 · V·h · (D + prefill_seqs) + 4 · L · a · pairs]
+                  / TP / (peak(dtype) · e_compute)
+    t_memory    = [weights read (MoE: experts the step's tokens touch) + KV read (context) +
+                   KV written (prompt)] / TP / (bandwidth · e_memory)
+    t_allreduce = 2 · L · [2 (TP-1)/TP · (P + D) · h · 2 bytes / link + latency]   (TP > 1)
+
+where pairs = attention (query, key) pairs of the step: the decode sequences' contexts plus
+each prompt chunk's causal triangle. ``e_compute``, ``e_memory`` and ``t_overhead`` are the
+efficiency factors: one per architecture generation times one per engine (tables below), times
+the calibration's scales when measured points were given. No factor is per accelerator.
+
+A request class (input I, output O tokens) at concurrency N in steady state: each step carries
+N decoding sequences and N·I/O prompt tokens (every sequence's prompt spread over the O steps
+of its generation; more when the step budget forces extra steps), so
+TPOT = t_step · steps/O; TTFT = the steps of the own prompt's chunks plus half a step of
+waiting; throughput = N / (TTFT + (O-1)·TPOT) requests/s (Little's law over the N slots).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from scaleplan.llm.arch import Architecture
+from scaleplan.llm.hardware import Hardware
+from scaleplan.llm.memory import (
+    BYTES_PER_PARAM,
+    KV_BYTES,
+    EngineSettings,
+    MemoryPlan,
+    kv_bytes_per_token_per_gpu,
+)
+
+# Efficiency factors per architecture generation: (compute = fraction of the dense tensor
+# peak reached by a large GEMM step, memory = fraction of peak HBM bandwidth reached by a
+# decode step). Set from vendor GEMM / STREAM-like figures and tuned on the *training* third
+# of shared/data/llm (bench/llm_validation.py); docs/llm.md lists them.
+GENERATION_EFFICIENCY: dict[str, tuple[float, float]] = {
+    "volta": (0.55, 0.75),
+    "turing": (0.50, 0.70),
+    "ampere": (0.60, 0.80),
+    "ada": (0.55, 0.80),
+    "hopper": (0.55, 0.80),
+    "blackwell": (0.45, 0.75),
+}
+# Per engine: (compute scale, memory scale, fixed overhead per scheduler step in ms).
+ENGINE_EFFICIENCY: dict[str, tuple[float, float, float]] = {
+    "vllm": (1.0, 1.0, 1.5),
+    "sglang": (1.0, 1.0, 1.2),
+    "tgi": (0.9, 0.95, 2.0),
+    "trtllm": (1.05, 1.05, 0.6),
+}
+# Low-precision matmuls reach a smaller share of their (doubled) peak than 16-bit ones.
+DTYPE_COMPUTE_SCALE = {"fp8": 0.8, "nvfp4": 0.6, "mxfp4": 0.6, "int4-awq": 0.8, "int4-gptq": 0.8, "int8": 0.9}
+ACT_BYTES = 2  # activations and all-reduce payloads are 16-bit
+
+# Uncertainty band on latency (low, high factors) by basis; docs/benchmarks.md shows what
+# the validation set supports.
+BAND_ARCHITECTURE = (0.6, 1.6)
+BAND_CALIBRATED = (0.75, 1.3)
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    compute: float
+    memory: float
+    overhead_ms: float
+    basis: str
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Scales on the efficiency factors, fitted from measured points (:mod:`scaleplan.llm.calibrate`)."""
+
+    compute: float = 1.0
+    memory: float = 1.0
+    overhead: float = 1.0
+    basis: str = ""
+    points: int = 0
+    band: tuple[float, float] = BAND_ARCHITECTURE
+
+    @property
+    def calibrated(self) -> bool:
+        return self.points > 0
+
+
+NO_CALIBRATION = Calibration()
+
+
+def efficiency(hw: Hardware, engine: str, dtype: str, cal: Calibration = NO_CALIBRATION) -> Efficiency:
+    gc, gm = GENERATION_EFFICIENCY[hw.generation]
+    ec, em, eo = ENGINE_EFFICIENCY[engine]
+    c = gc * ec * DTYPE_COMPUTE_SCALE.get(dtype, 1.0) * cal.compute
+    m = min(0.95, gm * em * cal.memory)
+    basis = f"{hw.generation} x {engine} efficiency"
+    if cal.calibrated:
+        basis += f", calibrated on {cal.basis}"
+    return Efficiency(compute=min(0.95, c), memory=m, overhead_ms=eo * cal.overhead, basis=basis)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One replica's configuration: what the per-step and per-class functions need."""
+
+    arch: Architecture
+    hw: Hardware
+    dtype: str
+    kv_dtype: str
+    settings: EngineSettings
+    tp: int = 1
+    pp: int = 1
+    calibration: Calibration = field(default=NO_CALIBRATION)
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp
+
+    def with_calibration(self, cal: Calibration) -> Deployment:
+        return replace(self, calibration=cal)
+
+
+@dataclass(frozen=True)
+class StepTime:
+    ms: float
+    compute_ms: float
+    memory_ms: float
+    allreduce_ms: float
+    overhead_ms: float
+
+    @property
+    def bound(self) -> str:
+        return "compute" if self.compute_ms >= self.memory_ms else "memory"
+
+
+def _linear_flops_params(arch: Architecture) -> float:
+    """Active parameters a token multiplies with, without the embedding tables."""
+    return float(arch.attention_params + arch.active_ffn_params)
+
+
+def _weights_read_bytes(arch: Architecture, dtype: str, tokens: float) -> float:
+    """Weight bytes one step reads: all dense weights, the LM head, and for MoE the experts its
+    ``tokens`` touch (expected distinct experts of top-k routing, uniform)."""
+    bpp = BYTES_PER_PARAM[dtype]
+    attn_bpp = 2.0 if dtype == "mxfp4" else bpp
+    b = arch.attention_params * attn_bpp + arch.vocab_size * arch.hidden_size * 2.0
+    if arch.is_moe:
+        e, k = arch.num_experts, arch.experts_per_token
+        touched = e * (1.0 - (1.0 - k / e) ** max(tokens, 1.0))
+        b += arch.dense_layers * arch.dense_ffn_params_per_layer * bpp
+        b += arch.moe_layers * (touched + arch.shared_experts) * arch.expert_params * bpp
+    else:
+        b += arch.ffn_params * bpp
+    return b
+
+
+def step_time_ms(
+    d: Deployment,
+    *,
+    prefill_tokens: float = 0.0,
+    prefill_seqs: float = 0.0,
+    prefill_pairs: float | None = None,
+    decode_seqs: float = 0.0,
+    context_tokens_total: float = 0.0,
+) -> StepTime:
+    """Time (ms) of one engine step on deployment ``d``.
+
+    ``prefill_tokens`` prompt tokens from ``prefill_seqs`` sequences; ``prefill_pairs`` their
+    attention (query, key) pairs (default: each chunk a whole prompt from scratch, P²/2 per
+    sequence); ``decode_seqs`` sequences generating one token each over
+    ``context_tokens_total`` tokens of context in all. Fractional values are allowed (steady
+    state averages).
+    """
+    arch, hw = d.arch, d.hw
+    eff = efficiency(hw, d.settings.engine, d.dtype, d.calibration)
+    p, dseq = max(prefill_tokens, 0.0), max(decode_seqs, 0.0)
+    pseqs = prefill_seqs if prefill_seqs > 0 else (1.0 if p > 0 else 0.0)
+    pairs = prefill_pairs if prefill_pairs is not None else (p * p / (2.0 * pseqs) if pseqs else 0.0)
+    tokens = p + dseq
+    if tokens <= 0:
+        return StepTime(0.0, 0.0, 0.0, 0.0, 0.0)
+    attn_layers = arch.full_attention_layers + (arch.sliding_layers if not arch.sliding_window else 0)
+    decode_pairs = context_tokens_total
+    if arch.sliding_layers and arch.sliding_window and dseq > 0:
+        avg = context_tokens_total / dseq
+        frac = arch.sliding_layers / arch.num_layers
+        decode_pairs = dseq * ((1 - frac) * avg + frac * min(avg, arch.sliding_window))
+        attn_layers = arch.num_layers
+    flops = 2.0 * _linear_flops_params(arch) * tokens
+    flops += 2.0 * arch.vocab_size * arch.hidden_size * (dseq + pseqs)
+    flops += 4.0 * attn_layers * arch.attention_dim() * (pairs + decode_pairs)
+    peak = hw.compute_peak_tflops(d.dtype) * 1e12
+    gpus = d.tp * d.pp
+    compute_s = flops / gpus / (peak * eff.compute) * d.pp  # PP stages run one after another
+    kv_tok = kv_bytes_per_token_per_gpu(arch, d.kv_dtype, d.tp, d.pp) * d.pp  # whole model per TP rank
+    mem_bytes = _weights_read_bytes(arch, d.dtype, tokens) / d.tp + kv_tok * (decode_pairs + p)
+    memory_s = mem_bytes / (hw.bandwidth_gbs * 1e9 * eff.memory)
+    ar_s = 0.0
+    if d.tp > 1:
+        payload = tokens * arch.hidden_size * ACT_BYTES
+        ar_s = 2 * arch.num_layers * (2.0 * (d.tp - 1) / d.tp * payload / (hw.link_gbs * 1e9) + hw.link_latency_us * 1e-6)
+    if d.pp > 1:
+        ar_s += (d.pp - 1) * (tokens * arch.hidden_size * ACT_BYTES / (hw.link_gbs * 1e9) + hw.link_latency_us * 1e-6)
+    ms = (max(compute_s, memory_s) + ar_s) * 1000.0 + eff.overhead_ms
+    return StepTime(ms=ms, compute_ms=compute_s * 1000.0, memory_ms=memory_s * 1000.0, allreduce_ms=ar_s * 1000.0, overhead_ms=eff.overhead_ms)
+
+
+@dataclass(frozen=True)
+class ClassPerf:
+    """Predicted mean TTFT / TPOT and throughput of one request class at one concurrency."""
+
+    concurrency: int
+    ttft_ms: float
+    tpot_ms: float
+    throughput_rps: float
+    output_tokens_per_s: float
+    bound: str
+    band: tuple[float, float]
+    basis: str
+    output_tokens: int = 1
+
+    @property
+    def e2e_ms(self) -> float:
+        return self.ttft_ms + self.tpot_ms * (self.output_tokens - 1)
+
+
+def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrency: int) -> ClassPerf:
+    """Steady-state continuous batching of one class at ``concurrency`` sequences in flight."""
+    n, i, o = max(concurrency, 1), max(input_tokens, 1), max(output_tokens, 1)
+    budget = max(d.settings.max_num_batched_tokens, 1)
+    ctx = i + o / 2.0
+    # steps per generation cycle: O decode steps, or more when the prompts overflow the budget
+    steps = max(float(o), n * i / budget) if o > 1 else max(1.0, n * i / budget)
+    bg_prefill = n * i / steps
+    decode = n * min(o, steps) / steps if o > 1 else 0.0
+    st = step_time_ms(d, prefill_tokens=bg_prefill, prefill_seqs=n / steps, prefill_pairs=(n / steps) * i * i / 2.0, decode_seqs=decode, context_tokens_total=decode * ctx)
+    tpot = st.ms * steps / o if o > 1 else st.ms
+    # TTFT: the own prompt in budget-sized chunks, sharing each step with N-1 decoders and the
+    # other sequences' prompt share that fits; plus half a step waiting for the running one
+    chunks = math.ceil(i / budget)
+    chunk = i / chunks
+    others = max(n - 1, 0)
+    other_prefill = min(max(bg_prefill - chunk / max(steps / n, 1.0), 0.0), max(budget - chunk, 0.0)) if others else 0.0
+    ttft = 0.0
+    for c in range(chunks):
+        done = c * chunk
+        pairs = chunk * done + chunk * chunk / 2.0
+        t = step_time_ms(d, prefill_tokens=chunk + other_prefill, prefill_seqs=1.0 + (other_prefill / i), prefill_pairs=pairs + other_prefill * i / 2.0, decode_seqs=min(decode, others), context_tokens_total=min(decode, others) * ctx)
+        ttft += t.ms
+    if others:
+        ttft += 0.5 * st.ms
+    cycle_ms = ttft + (o - 1) * tpot
+    rps = n / (cycle_ms / 1000.0)
+    band = d.calibration.band
+    eff = efficiency(d.hw, d.settings.engine, d.dtype, d.calibration)
+    return ClassPerf(
+        concurrency=n,
+        ttft_ms=ttft,
+        tpot_ms=tpot,
+        throughput_rps=rps,
+        output_tokens_per_s=rps * o,
+        bound=st.bound,
+        band=band,
+        basis=eff.basis,
+        output_tokens=o,
+    )
+
+
+def static_batch(d: Deployment, input_tokens: int, output_tokens: int, batch: int) -> tuple[float, float]:
+    """Static batching (no in-flight batching): (time to first token ms, output tokens/s)."""
+    b, i, o = max(batch, 1), max(input_tokens, 1), max(output_tokens, 1)
+    pf = step_time_ms(d, prefill_tokens=b * i, prefill_seqs=b).ms
+    dec = step_time_ms(d, decode_seqs=b, context_tokens_total=b * (i + o / 2.0)).ms
+    total = pf + (o - 1) * dec
+    return pf, b * o / (total / 1000.0)
+
+
+def saturation_concurrency(d: Deployment, mem: MemoryPlan, input_tokens: int, output_tokens: int) -> int:
+    """Sequences an engine keeps in flight when every request is queued at once: what the KV
+    cache holds at the average sequence length (prompt + half the completion), capped by
+    max_num_seqs."""
+    per_seq = (input_tokens + output_tokens / 2.0) * kv_bytes_per_token_per_gpu(d.arch, d.kv_dtype, d.tp, d.pp)
+    fits = int(mem.kv_gib_per_gpu * 2**30 // max(per_seq, 1.0))
+    return max(1, min(fits, d.settings.max_num_seqs))
+
+
+def kv_dtype_bytes(kv_dtype: str) -> int:
+    return KV_BYTES[kv_dtype]

@@ -1,0 +1,246 @@
+"""The LLM room's public face: set up a model, size a replica, predict it per class.
+
+``profile llm``, the optimizer, render and simulate call these functions; none of them repeats
+the arithmetic of :mod:`~scaleplan.llm.memory` or :mod:`~scaleplan.llm.perf`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scaleplan.catalog.model import Accelerator
+from scaleplan.errors import InputError, Problem
+from scaleplan.llm.arch import Architecture, load_architecture
+from scaleplan.llm.hardware import Hardware, UnsupportedDtype, hardware, missing_facts
+from scaleplan.llm.memory import (
+    ENGINES,
+    EngineSettings,
+    MemoryPlan,
+    Refusal,
+    default_max_model_len,
+    memory_plan,
+)
+from scaleplan.llm.perf import (
+    BAND_ARCHITECTURE,
+    NO_CALIBRATION,
+    Calibration,
+    ClassPerf,
+    Deployment,
+    serve_class,
+)
+
+# Tail factors: the model predicts means; p90/p95/p99 add the spread continuous batching shows
+# (prompts of other requests landing in the same steps). docs/llm.md.
+TTFT_TAIL = {50: 1.0, 90: 1.25, 95: 1.4, 99: 1.8}
+TPOT_TAIL = {50: 1.0, 90: 1.08, 95: 1.12, 99: 1.25}
+CONCURRENCY_LADDER = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+
+
+@dataclass(frozen=True)
+class TokenClass:
+    """A request class by its tokens."""
+
+    name: str
+    input_tokens: int
+    output_tokens: int
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class LlmSetup:
+    """A model as it will be served: architecture, precision, engine and its settings."""
+
+    arch: Architecture
+    dtype: str
+    kv_dtype: str
+    settings: EngineSettings
+    max_model_len: int | None = None  # None: from the classes
+    pipeline_parallel: int = 1
+    calibration: Calibration = field(default=NO_CALIBRATION)
+
+    @property
+    def engine(self) -> str:
+        return self.settings.engine
+
+    def model_len(self, classes: Sequence[TokenClass]) -> int:
+        if self.max_model_len is not None:
+            return self.max_model_len
+        return default_max_model_len(max((c.tokens for c in classes), default=2048), self.arch)
+
+
+def setup(
+    architecture: str | Architecture,
+    *,
+    dtype: str | None = None,
+    kv_cache_dtype: str | None = None,
+    engine: str | None = None,
+    base: Path | None = None,
+    gpu_memory_utilization: float | None = None,
+    block_size: int | None = None,
+    max_num_seqs: int | None = None,
+    max_model_len: int | None = None,
+    max_num_batched_tokens: int | None = None,
+    cuda_graph_reserve_gib: float | None = None,
+    pipeline_parallel: int | None = None,
+) -> LlmSetup:
+    """Resolve an architecture reference and the engine defaults plus overrides."""
+    arch = architecture if isinstance(architecture, Architecture) else load_architecture(architecture, base)
+    eng = engine or "vllm"
+    if eng not in ENGINES:
+        raise InputError(None, [Problem("engine", f"unknown engine {eng!r}", hint=f"use one of: {', '.join(ENGINES)}")])
+    d = dtype or arch.native_dtype
+    kv = kv_cache_dtype if kv_cache_dtype not in (None, "auto") else ("fp16" if d == "fp16" else "bf16")
+    assert kv is not None
+    settings = EngineSettings.of(
+        eng,
+        gpu_memory_utilization=gpu_memory_utilization,
+        block_size=block_size,
+        max_num_seqs=max_num_seqs,
+        max_num_batched_tokens=max_num_batched_tokens,
+        cuda_graph_reserve_gib=cuda_graph_reserve_gib,
+    )
+    if max_model_len is not None and arch.max_position_embeddings and max_model_len > arch.max_position_embeddings:
+        raise InputError(None, [Problem("engine_config.max_model_len", f"{max_model_len:,} tokens is longer than {arch.name}'s context of {arch.max_position_embeddings:,}", hint="lower max_model_len")])
+    return LlmSetup(arch=arch, dtype=d, kv_dtype=kv, settings=settings, max_model_len=max_model_len, pipeline_parallel=pipeline_parallel or 1)
+
+
+def setup_from_spec(model: object, base: Path | None = None) -> LlmSetup:
+    """:func:`setup` from a spec's ``model`` section (``ModelSpec`` with ``architecture`` set)."""
+    arch_ref = getattr(model, "architecture", None)
+    assert isinstance(arch_ref, str)
+    ec = getattr(model, "engine_config", None)
+
+    def ecv(name: str) -> object:
+        return getattr(ec, name, None) if ec is not None else None
+
+    try:
+        return setup(
+            arch_ref,
+            dtype=getattr(model, "dtype", None),
+            kv_cache_dtype=getattr(model, "kv_cache_dtype", None),
+            engine=getattr(model, "engine", None),
+            base=base,
+            gpu_memory_utilization=ecv("gpu_memory_utilization"),  # type: ignore[arg-type]
+            block_size=ecv("block_size"),  # type: ignore[arg-type]
+            max_num_seqs=ecv("max_num_seqs"),  # type: ignore[arg-type]
+            max_model_len=ecv("max_model_len"),  # type: ignore[arg-type]
+            max_num_batched_tokens=ecv("max_num_batched_tokens"),  # type: ignore[arg-type]
+            cuda_graph_reserve_gib=ecv("cuda_graph_reserve_gib"),  # type: ignore[arg-type]
+            pipeline_parallel=ecv("pipeline_parallel"),  # type: ignore[arg-type]
+        )
+    except InputError as exc:
+        raise InputError(exc.file, [Problem(f"model.{p.where}" if p.where else "model.architecture", p.message, hint=p.hint) for p in exc.problems]) from None
+
+
+def hardware_for(acc: Accelerator) -> Hardware:
+    hw = hardware(acc)
+    if hw is None:
+        raise Refusal(f"{acc.name}: the accelerator table lacks {missing_facts(acc)}, which the LLM model needs")
+    return hw
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One sized replica: hardware, TP x PP, its memory plan and its deployment."""
+
+    accelerator: str
+    hw: Hardware
+    tp: int
+    pp: int
+    memory: MemoryPlan
+    deployment: Deployment
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp
+
+
+def size(s: LlmSetup, acc: Accelerator, gpus: int, classes: Sequence[TokenClass], *, gpu_memory_gib: float | None = None, calibration: Calibration | None = None) -> Shape:
+    """Size one replica of ``gpus`` accelerators (TP = gpus / PP); raises :class:`Refusal` when
+    the dtype cannot run there, the weights do not fit or one full-length sequence does not."""
+    hw = hardware_for(acc)
+    pp = s.pipeline_parallel
+    if gpus % pp:
+        raise Refusal(f"{gpus} GPUs is not a multiple of pipeline_parallel {pp}")
+    tp = gpus // pp
+    try:
+        hw.compute_peak_tflops(s.dtype)
+        if s.kv_dtype == "fp8" and hw.fp8_tflops is None and hw.generation in ("volta", "turing"):
+            raise UnsupportedDtype(f"{hw.name} cannot hold an fp8 KV cache")
+    except UnsupportedDtype as exc:
+        raise Refusal(f"{s.arch.name} in {s.dtype}: {exc}") from None
+    if s.arch.num_heads % tp and tp > 1:
+        raise Refusal(f"TP{tp}: {s.arch.name}'s {s.arch.num_heads} attention heads do not split over {tp} GPUs")
+    mem = memory_plan(
+        s.arch,
+        gpu_memory_gib or hw.memory_gib,
+        dtype=s.dtype,
+        kv_dtype=s.kv_dtype,
+        settings=s.settings,
+        tp=tp,
+        pp=pp,
+        max_model_len=s.model_len(classes),
+        accelerator=acc.name,
+    )
+    d = Deployment(s.arch, hw, s.dtype, s.kv_dtype, s.settings, tp=tp, pp=pp, calibration=calibration or s.calibration)
+    return Shape(acc.name, hw, tp, pp, mem, d)
+
+
+def max_concurrency(shape: Shape, s: LlmSetup, cls: TokenClass) -> int:
+    """Most sequences of the class one replica runs: KV cache at full length, max_num_seqs."""
+    return min(shape.memory.max_sequences(cls.tokens, s.arch, s.kv_dtype), s.settings.max_num_seqs)
+
+
+def predict(shape: Shape, cls: TokenClass, concurrency: int) -> ClassPerf:
+    return serve_class(shape.deployment, cls.input_tokens, cls.output_tokens, concurrency)
+
+
+def at_percentile(perf: ClassPerf, percentile: int) -> tuple[float, float]:
+    """(TTFT, TPOT) at a percentile, from the mean prediction and the tail factors."""
+    return perf.ttft_ms * TTFT_TAIL[percentile], perf.tpot_ms * TPOT_TAIL[percentile]
+
+
+def best_concurrency(
+    shape: Shape,
+    s: LlmSetup,
+    cls: TokenClass,
+    *,
+    ttft_ms: float | None,
+    tpot_ms: float | None,
+    latency_ms: float | None,
+    percentile: int,
+) -> ClassPerf | None:
+    """The highest-throughput concurrency (on a ladder up to what the KV cache holds) whose
+    predicted TTFT, TPOT and end-to-end latency at ``percentile``, inflated by the upper
+    end of the uncertainty band, meet the SLO. None when even one sequence misses it."""
+    cap = max_concurrency(shape, s, cls)
+    if cap < 1:
+        return None
+    ladder = [n for n in CONCURRENCY_LADDER if n <= cap]
+    if s.settings.max_num_seqs_set or cap not in ladder:
+        ladder.append(cap)
+    hi = shape.deployment.calibration.band[1]
+    best: ClassPerf | None = None
+    for n in sorted(set(ladder)):
+        p = predict(shape, cls, n)
+        t, o = at_percentile(p, percentile)
+        e2e = t + o * (cls.output_tokens - 1)
+        if (ttft_ms is not None and t * hi > ttft_ms) or (tpot_ms is not None and o * hi > tpot_ms) or (latency_ms is not None and e2e * hi > latency_ms):
+            break  # latency rises with concurrency: no higher N meets it either
+        if best is None or p.throughput_rps > best.throughput_rps:
+            best = p
+    return best
+
+
+def band_of(cal: Calibration) -> tuple[float, float]:
+    return cal.band if cal.calibrated else BAND_ARCHITECTURE
+
+
+def round_up(x: float, step: int) -> int:
+    return int(math.ceil(x / step) * step)

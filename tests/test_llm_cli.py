@@ -1,0 +1,69 @@
+"""``scaleplan profile llm``: the profile it writes, and bad input (exit 3, nothing written)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scaleplan.profile.model import read_profile
+
+
+def test_profile_llm_writes_estimated_points(cli, tmp_path: Path) -> None:
+    out = tmp_path / "p.yaml"
+    cli(["profile", "llm", "llama-3.1-8b", "--accelerators", "H100,L4", "--gpus", "1,2", "--concurrency", "1,8,128", "--out", str(out)])
+    prof = read_profile(out)
+    assert prof.metadata.kind == "llm-estimate" and prof.metadata.architecture == "llama-3.1-8b"
+    ms = prof.measurements
+    assert {m.accelerator for m in ms} == {"H100", "L4"}
+    assert all(m.source == "estimated" and m.estimate is not None and m.ttft_ms and m.tpot_ms for m in ms)
+    assert all(m.estimate.low < 1 < m.estimate.high for m in ms if m.estimate)
+    # 128 sequences of 1,280 tokens do not fit one L4's KV cache: left out, not planned
+    assert not any(m.accelerator == "L4" and m.gpus == 1 and m.concurrency == 128 for m in ms)
+    assert any(m.accelerator == "H100" and m.gpus == 1 and m.concurrency == 128 for m in ms)
+
+
+def test_profile_llm_json_is_the_profile_and_deterministic(cli, tmp_path: Path) -> None:
+    args = ["profile", "llm", "llama-3.1-8b", "--accelerators", "H100", "--gpus", "1", "--concurrency", "1,8", "--json"]
+    a, b = cli(args), cli(args)
+    assert a.stdout == b.stdout
+    doc = json.loads(a.stdout)
+    assert doc["kind"] == "Profile" and len(doc["measurements"]) == 2
+
+
+def test_profile_llm_calibrated_from_another_gpu(cli, tmp_path: Path) -> None:
+    measured = tmp_path / "measured.yaml"
+    cli(["profile", "llm", "llama-3.1-8b", "--accelerators", "H100", "--gpus", "1", "--concurrency", "1,32", "--out", str(measured)])
+    text = measured.read_text().replace("source: estimated", "source: measured").replace("device: estimate", "device: cuda:0")
+    measured.write_text(text)
+    out = tmp_path / "cal.yaml"
+    cli(["profile", "llm", "llama-3.1-8b", "--accelerators", "A100-80GB", "--gpus", "1", "--concurrency", "8", "--calibrate", str(measured), "--out", str(out)])
+    prof = read_profile(out)
+    est = [m for m in prof.measurements if m.accelerator == "A100-80GB"]
+    assert est and all(m.source == "calibrated" and m.estimate and "calibrated on" in m.estimate.basis for m in est)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["llama-3.1-8bb"], "did you mean 'llama-3.1-8b'"),
+        (["llama-3.1-8b", "--accelerators", "A100", "--dtype", "fp8"], "FP8 needs Ada, Hopper or Blackwell"),
+        (["llama-3.1-70b", "--accelerators", "H100", "--gpus", "1"], "does not fit"),
+        (["llama-3.1-8b", "--accelerators", "L4", "--gpus", "1", "--input-tokens", "100000", "--output-tokens", "2000"], "KV cache per GPU"),
+    ],
+)
+def test_profile_llm_bad_input_exit_3_nothing_written(cli, tmp_path: Path, args: list[str], message: str) -> None:
+    out = tmp_path / "p.yaml"
+    r = cli(["profile", "llm", *args, "--out", str(out)], exit_code=3)
+    assert message in " ".join(r.stderr.split())
+    assert not out.exists()
+
+
+def test_profile_llm_config_missing_fields(cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"hidden_size": 4096, "num_attention_heads": 32, "vocab_size": 32000}))
+    out = tmp_path / "p.yaml"
+    r = cli(["profile", "llm", str(cfg), "--out", str(out)], exit_code=3)
+    assert "num_hidden_layers" in r.stderr and "intermediate_size" in r.stderr
+    assert not out.exists()

@@ -1,0 +1,204 @@
+"""The LLM room: memory arithmetic against hand computation, refusals, performance shape,
+calibration, presets and config.json parsing (docs/llm.md)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from scaleplan.catalog.files import load_accelerators
+from scaleplan.errors import InputError
+from scaleplan.llm import (
+    Refusal,
+    TokenClass,
+    from_hf_config,
+    kv_bytes_per_token,
+    load_architecture,
+    memory_plan,
+    preset,
+    serve_class,
+    setup,
+    size,
+    step_time_ms,
+    weight_bytes,
+)
+from scaleplan.llm.calibrate import Observed, calibrate
+from scaleplan.llm.memory import GIB, EngineSettings, kv_bytes_per_token_per_gpu
+from scaleplan.llm.perf import Calibration
+
+ACCS = {a.name: a for a in load_accelerators()}
+
+
+def test_llama_8b_kv_bytes_per_token_by_hand() -> None:
+    a = preset("llama-3.1-8b")
+    # K and V x 32 layers x 8 KV heads x 128 head dim x 2 bytes
+    assert kv_bytes_per_token(a, "bf16") == 2 * 32 * 8 * 128 * 2 == 131_072
+    assert kv_bytes_per_token(a, "fp8") == 65_536
+    # TP4: 2 KV heads per GPU; TP16 would replicate one head per GPU
+    assert kv_bytes_per_token_per_gpu(a, "bf16", 4) == 131_072 / 4
+    assert kv_bytes_per_token_per_gpu(a, "bf16", 16) == 2 * 32 * 1 * 128 * 2
+
+
+def test_parameter_counts_match_stated_counts() -> None:
+    for name in ("llama-3.1-8b", "mixtral-8x7b", "qwen3-30b-a3b", "gpt-oss-120b", "qwen3-8b", "gemma-2-9b"):
+        a = preset(name)
+        assert a.stated_params_b is not None
+        assert a.total_params / 1e9 == pytest.approx(a.stated_params_b, rel=0.015), name
+    moe = preset("qwen3-30b-a3b")
+    assert moe.active_params < 0.15 * moe.total_params  # "A3B": ~3B active
+
+
+def test_weights_by_hand_for_llama_8b() -> None:
+    a = preset("llama-3.1-8b")
+    emb = 128_256 * 4096 * 2  # embedding + untied LM head
+    layer = 4096 * 4096 * 2 + 2 * 4096 * 1024 + 3 * 4096 * 14_336
+    assert a.total_params == emb + 32 * layer
+    assert weight_bytes(a, "bf16") == 2 * a.total_params
+    # fp8: linear layers 1 byte, embeddings stay 16-bit
+    assert weight_bytes(a, "fp8") == emb * 2 + 32 * layer * 1
+    # int4 AWQ: 4 bits + a fp16 scale and a 4-bit zero per 128 weights
+    assert weight_bytes(a, "int4-awq") == pytest.approx(emb * 2 + 32 * layer * (0.5 + 2.5 / 128))
+
+
+def test_mla_kv_is_the_latent() -> None:
+    a = preset("deepseek-v3")
+    assert a.is_mla and a.is_moe
+    assert kv_bytes_per_token(a, "bf16") == 61 * (512 + 64) * 2
+
+
+def test_70b_bf16_refused_on_one_80gb_gpu_with_numbers() -> None:
+    a = preset("llama-3.1-70b")
+    s = EngineSettings.of("vllm")
+    with pytest.raises(Refusal) as e:
+        memory_plan(a, 80, dtype="bf16", kv_dtype="bf16", settings=s, tp=1, max_model_len=8192, accelerator="H100")
+    msg = str(e.value)
+    assert "131.4 GiB" in msg and "72.0 GiB is usable" in msg
+
+
+def test_70b_tp2_accepted_only_if_a_full_length_sequence_fits() -> None:
+    a = preset("llama-3.1-70b")
+    s = EngineSettings.of("vllm")
+    m = memory_plan(a, 80, dtype="bf16", kv_dtype="bf16", settings=s, tp=2, max_model_len=8192, accelerator="H100")
+    weights = weight_bytes(a, "bf16") / 2 / GIB
+    assert m.weights_gib_per_gpu == pytest.approx(weights)
+    kv = 0.9 * 80 - weights - m.reserve_gib_per_gpu
+    per_tok = 2 * 80 * (8 // 2) * 128 * 2
+    assert m.kv_bytes_per_token_per_gpu == per_tok
+    assert m.kv_cache_tokens == int(kv * GIB // per_tok) // 16 * 16
+    with pytest.raises(Refusal) as e:
+        memory_plan(a, 80, dtype="bf16", kv_dtype="bf16", settings=s, tp=2, max_model_len=131_072, accelerator="H100")
+    assert "131,072-token sequence needs 20.00 GiB" in str(e.value)
+    assert "163,840 bytes/token/GPU" in str(e.value)
+
+
+def test_l4_holds_few_long_sequences() -> None:
+    s = setup("llama-3.1-8b")
+    cls = TokenClass("c", 1024, 256)
+    shape = size(s, ACCS["L4"], 1, [cls])
+    seqs = shape.memory.max_sequences(cls.tokens, s.arch, s.kv_dtype)
+    assert seqs == shape.memory.kv_blocks // (1280 // 16)
+    assert seqs < 128  # batch 128 of 1,280 tokens does not fit a 24 GB L4
+
+
+def test_fp8_refused_on_ampere() -> None:
+    s = setup("llama-3.1-8b", dtype="fp8")
+    with pytest.raises(Refusal, match="FP8 needs Ada, Hopper or Blackwell"):
+        size(s, ACCS["A100-80GB"], 1, [TokenClass("c", 512, 128)])
+    size(s, ACCS["L4"], 1, [TokenClass("c", 512, 128)])
+
+
+def test_decode_is_memory_bound_and_prefill_compute_bound() -> None:
+    s = setup("llama-3.1-8b")
+    shape = size(s, ACCS["H100"], 1, [TokenClass("c", 1024, 256)])
+    d = shape.deployment
+    dec = step_time_ms(d, decode_seqs=1, context_tokens_total=1024)
+    pre = step_time_ms(d, prefill_tokens=4096)
+    assert dec.bound == "memory" and pre.bound == "compute"
+    # one decode step reads ~16 GB of weights at ~0.8 x 3.35 TB/s: 5-8 ms
+    assert 5 < dec.ms < 9
+
+
+def test_concurrency_raises_throughput_and_tpot() -> None:
+    s = setup("llama-3.1-8b")
+    shape = size(s, ACCS["H100"], 1, [TokenClass("c", 1024, 256)])
+    perfs = [serve_class(shape.deployment, 1024, 256, n) for n in (1, 8, 32, 128)]
+    assert all(a.output_tokens_per_s < b.output_tokens_per_s for a, b in itertools.pairwise(perfs))
+    assert all(a.tpot_ms <= b.tpot_ms for a, b in itertools.pairwise(perfs))
+
+
+def test_tp_over_nvlink_beats_pcie() -> None:
+    s = setup("llama-3.1-8b")
+    cls = [TokenClass("c", 1024, 256)]
+    nv = size(s, ACCS["H100"], 4, cls).deployment
+    pcie = size(s, ACCS["L40S"], 4, cls).deployment
+    # same payload: the PCIe all-reduce takes far longer than NVLink's
+    a = step_time_ms(nv, decode_seqs=64, context_tokens_total=64 * 1024).allreduce_ms
+    b = step_time_ms(pcie, decode_seqs=64, context_tokens_total=64 * 1024).allreduce_ms
+    assert b > 3 * a
+
+
+def test_moe_reads_active_experts_only_at_batch_one() -> None:
+    s = setup("qwen3-30b-a3b")
+    shape = size(s, ACCS["H100"], 1, [TokenClass("c", 512, 128)])
+    one = step_time_ms(shape.deployment, decode_seqs=1, context_tokens_total=512)
+    many = step_time_ms(shape.deployment, decode_seqs=256, context_tokens_total=256 * 512)
+    assert one.memory_ms < 0.3 * many.memory_ms
+
+
+def test_calibration_recovers_a_known_scale() -> None:
+    s = setup("llama-3.1-8b")
+    cls = TokenClass("c", 1024, 256)
+    truth = Calibration(compute=0.8, memory=1.2, overhead=1.0)
+    d = size(s, ACCS["H100"], 1, [cls]).deployment.with_calibration(truth)
+    obs = []
+    for n in (1, 8, 32, 128):
+        p = serve_class(d, 1024, 256, n)
+        obs.append(Observed(size(s, ACCS["H100"], 1, [cls]).deployment, 1024, 256, n, p.ttft_ms, p.tpot_ms, p.output_tokens_per_s))
+    cal, _ = calibrate(obs)
+    assert cal.calibrated and cal.compute == pytest.approx(0.8, rel=0.15)
+    # the fitted model predicts an unseen concurrency as the truth does
+    want = serve_class(d, 1024, 256, 64)
+    got = serve_class(d.with_calibration(cal), 1024, 256, 64)
+    assert got.tpot_ms == pytest.approx(want.tpot_ms, rel=0.05)
+    assert got.ttft_ms == pytest.approx(want.ttft_ms, rel=0.05)
+    assert got.output_tokens_per_s == pytest.approx(want.output_tokens_per_s, rel=0.05)
+
+
+def test_unsaturated_points_are_lower_bounds_not_fitted() -> None:
+    s = setup("llama-3.1-8b")
+    cls = TokenClass("c", 1024, 256)
+    d = size(s, ACCS["H100"], 1, [cls]).deployment
+    cal, notes = calibrate([Observed(d, 1024, 256, 64, output_tokens_per_s=6.3 * 256, lower_bound=True)])
+    assert not cal.calibrated
+    assert any("lower bounds" in n for n in notes)
+
+
+def test_unknown_preset_did_you_mean() -> None:
+    with pytest.raises(InputError) as e:
+        preset("llama-3.1-8bb")
+    assert "did you mean 'llama-3.1-8b'" in e.value.problems[0].hint
+
+
+def test_config_json_missing_fields_named(tmp_path: Path) -> None:
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps({"hidden_size": 4096, "num_attention_heads": 32, "vocab_size": 32000}))
+    with pytest.raises(InputError) as e:
+        from_hf_config(p)
+    assert {x.where for x in e.value.problems} == {"num_hidden_layers", "intermediate_size"}
+
+
+def test_config_json_roundtrip_matches_preset(tmp_path: Path) -> None:
+    cfg = {
+        "architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
+        "vocab_size": 128256, "max_position_embeddings": 131072, "torch_dtype": "bfloat16",
+        "tie_word_embeddings": False,
+    }
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(cfg))
+    a = load_architecture(str(p))
+    b = preset("llama-3.1-8b")
+    assert a.total_params == b.total_params and kv_bytes_per_token(a, "bf16") == 131_072
