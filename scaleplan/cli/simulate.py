@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -43,7 +43,7 @@ def simulate(
     plan_file: Annotated[str, typer.Argument(metavar="PLAN", help="Plan file written by 'scaleplan optimize'.")],
     arrivals: Annotated[str, typer.Option("--arrivals", help="poisson, bursty (MMPP: 1.5x bursts 20% of the time) or trace (with --trace FILE).")] = "poisson",
     trace: Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Arrival times, seconds from the start of the day, one per line (implies --arrivals trace).")] = None,
-    duration: Annotated[float, typer.Option("--duration", help="Simulated seconds per window (a compressed day).")] = 60.0,
+    duration: Annotated[float | None, typer.Option("--duration", help="Simulated seconds per window (a compressed day); default 60, for LLM plans long enough for --min-requests per class.")] = None,
     windows: Annotated[str, typer.Option("--windows", help="Windows to simulate: all, peak, 8-18, 0,12,23.")] = "all",
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives identical output.")] = 0,
     fail: Annotated[str | None, typer.Option("--fail", help="Lose capacity: node (the largest node), zone (the largest zone) or spot (all spot).")] = None,
@@ -53,6 +53,12 @@ def simulate(
     fixed_fraction: Annotated[float, typer.Option("--fixed-fraction", help="Share of a full batch's service time that does not shrink with smaller batches.")] = 0.5,
     replica_delta: Annotated[int, typer.Option("--replica-delta", help="Add (or, negative, remove) replicas in every window, e.g. -1 to see the margin.")] = 0,
     png: Annotated[str | None, typer.Option("--png", metavar="FILE", help="Also write latency percentiles and replicas over the day as a PNG (needs matplotlib).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", metavar="FILE", help="LLM plans: TTFT/TPOT points for allocations without llm.classes (default: the spec's profile next to the plan, if there).")] = None,
+    lengths: Annotated[str, typer.Option("--lengths", help="LLM plans: token lengths per class: fixed (the spec's) or lognormal (mean = the spec's).")] = "fixed",
+    length_sigma: Annotated[float, typer.Option("--length-sigma", help="LLM plans: shape of the lognormal lengths.")] = 0.5,
+    min_requests: Annotated[int, typer.Option("--min-requests", help="LLM plans: requests per class per window the default duration aims at (p99 needs >= 1000).")] = 1000,
+    replace_after: Annotated[float | None, typer.Option("--replace-after", help="LLM plans: seconds until lost replicas serve again (default: node start + image pull + weight load).")] = None,
+    picker: Annotated[str, typer.Option("--picker", help="LLM plans with routing: inference-pool: queue (shortest queue) or kv (most free KV cache).")] = "queue",
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Simulate a plan's replicas over its demand curve; report SLO attainment (exit 1 if below target)."""
@@ -69,7 +75,7 @@ def simulate(
             raise typer.BadParameter(f"must be poisson, bursty or trace; got {arrivals!r}", param_hint="--arrivals")
         if arrivals == "trace" and trace is None:
             raise typer.BadParameter("--arrivals trace needs --trace FILE", param_hint="--trace")
-        if not duration > 0 or duration > 86400:
+        if duration is not None and (not duration > 0 or duration > 86400):
             raise typer.BadParameter(f"must be > 0 and <= 86400 seconds; got {duration:g}", param_hint="--duration")
         if batch_timeout_ms < 0 or batch_timeout_ms > 60000:
             raise typer.BadParameter("must be between 0 and 60000", param_hint="--batch-timeout-ms")
@@ -78,10 +84,22 @@ def simulate(
         plan = read_plan(plan_file)
         check_simulatable(plan, plan_file)
         sel = _windows(windows, plan.demand.windows, plan.demand.rps)
+        from scaleplan.simulate.llm import is_llm_plan
+
+        if is_llm_plan(plan):
+            _simulate_llm(
+                plan, plan_file, arrivals=arrivals, trace=trace, duration=duration, windows=sel, seed=seed, fail=fail, fail_at=fail_at,
+                policy=policy, batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta,
+                png=png, profile=profile, lengths=lengths, length_sigma=length_sigma, min_requests=min_requests,
+                replace_after=replace_after, picker=picker, json_out=json_out,
+            )
+            return
+        if profile is not None or lengths != "fixed" or replace_after is not None or picker != "queue":
+            raise typer.BadParameter("--profile, --lengths, --replace-after and --picker apply to LLM plans only", param_hint="--profile")
         source = read_trace(trace) if trace is not None else arrivals
         try:
             res = run(
-                plan, arrivals=source, duration_s=duration, seed=seed, failure=fail, fail_at_s=fail_at, policy=policy,
+                plan, arrivals=source, duration_s=60.0 if duration is None else duration, seed=seed, failure=fail, fail_at_s=fail_at, policy=policy,
                 batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, windows=sel,
             )
         except ValueError as exc:
@@ -101,3 +119,71 @@ def simulate(
                 con.print(r)
         if not res.ok:
             raise typer.Exit(1)
+
+
+def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None, duration: float | None, windows: tuple[int, ...] | None,
+                  seed: int, fail: str | None, fail_at: float | None, policy: str, batch_timeout_ms: float, fixed_fraction: float,
+                  replica_delta: int, png: str | None, profile: str | None, lengths: str, length_sigma: float, min_requests: int,
+                  replace_after: float | None, picker: str, json_out: bool) -> None:
+    """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
+    from pathlib import Path
+
+    from scaleplan.simulate.llm import LENGTHS, PICKERS, profile_points, simulate_llm
+    from scaleplan.simulate.llm_trace import read_llm_trace
+
+    unused = [o for o, bad in (("--policy", policy != "auto"), ("--batch-timeout-ms", batch_timeout_ms != 0), ("--fixed-fraction", fixed_fraction != 0.5),
+                               ("--replica-delta", replica_delta != 0), ("--arrivals bursty", arrivals == "bursty")) if bad]
+    if unused:
+        raise typer.BadParameter(f"{', '.join(unused)} do not apply to LLM plans (they are simulated token by token; routing follows the plan's kubernetes.routing)", param_hint=unused[0].split()[0])
+    if lengths not in LENGTHS:
+        raise typer.BadParameter(f"must be one of {', '.join(LENGTHS)}; got {lengths!r}", param_hint="--lengths")
+    if picker not in PICKERS:
+        raise typer.BadParameter(f"must be one of {', '.join(PICKERS)}; got {picker!r}", param_hint="--picker")
+    if not 0 <= length_sigma <= 3:
+        raise typer.BadParameter("must be between 0 and 3", param_hint="--length-sigma")
+    if not 1 <= min_requests <= 1_000_000:
+        raise typer.BadParameter("must be between 1 and 1000000", param_hint="--min-requests")
+    if replace_after is not None and not 0 <= replace_after <= 86400:
+        raise typer.BadParameter("must be between 0 and 86400 seconds", param_hint="--replace-after")
+    notes: list[str] = []
+    pts = None
+    needs = [a for a in plan.allocations if a.llm is None or not a.llm.classes]
+    prof_path = profile
+    if needs and prof_path is None:
+        guess = Path(plan_file).parent / plan.spec.model.profile
+        if guess.is_file():
+            prof_path = str(guess)
+            notes.append(f"TTFT/TPOT points read from the spec's profile next to the plan: {guess}")
+    if needs and prof_path is not None:
+        from scaleplan.profile.model import read_profile
+
+        prof = read_profile(prof_path)
+        toks = {c.name: (c.input_tokens, c.output_tokens) for c in plan.spec.traffic.classes}
+        pts = {a.name: profile_points(prof, a.accelerator, a.gpus_per_replica, toks) for a in needs}
+    llm_trace = read_llm_trace(trace) if trace is not None else None
+    try:
+        res = simulate_llm(
+            plan, name=plan_file, trace=llm_trace, duration_s=duration, min_requests=min_requests, windows=windows, seed=seed,
+            lengths=lengths, length_sigma=length_sigma, failure=fail, fail_at_s=fail_at, replace_after_s=replace_after, picker=picker, profile_pts=pts,
+        )
+    except ValueError as exc:
+        raise input_error(plan_file, "", str(exc), "adjust the simulation options") from None
+    if notes:
+        import dataclasses
+
+        res = dataclasses.replace(res, notes=(*notes, *res.notes))
+    if png is not None:
+        from scaleplan.simulate.report import llm_png_bytes
+
+        _write_bytes(png, llm_png_bytes(res))
+    if json_out:
+        emit_json(res.to_dict())
+    else:
+        from scaleplan.cli._common import stdout_console
+        from scaleplan.simulate.report import llm_renderables
+
+        con = stdout_console()
+        for r in llm_renderables(res):
+            con.print(r)
+    if not res.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,403 @@
+"""The continuous-batching kernel behind ``scaleplan simulate`` for LLM plans (docs/simulate.md).
+
+One event loop over all replicas of a plan. Each replica runs vLLM-style iteration-level
+scheduling: a *step* runs one decode token for every running sequence plus chunks of prompt
+(prefill) work, within a per-step token budget (``max_num_batched_tokens``, chunked prefill);
+new sequences are admitted first come, first served while fewer than ``max_num_seqs`` run and
+the KV cache has room for the whole prompt; when the running sequences' next tokens do not fit
+the cache, the most recently admitted sequence is preempted (its KV freed, recomputed later:
+vLLM's recompute preemption) and counted. The step's duration comes from a :class:`StepTime`
+function of the step's prefill tokens, decode sequences and KV context, so the same kernel runs
+on the LLM performance model or on times derived from measured TTFT/TPOT points.
+
+Per step the work is O(1) plus the sequences that start or finish: running sequences are not
+touched one by one. A replica keeps a decode-step counter ``D``; a sequence that joins decoding
+at counter ``d0`` with ``g`` tokens generated finishes at ``D = d0 + out - g`` (a heap), and the
+KV context of all decoding sequences is ``S + n_dec * D`` with ``S`` updated on join and leave.
+
+Pure: the result depends only on the inputs; no clock, no printing, no randomness (routing
+draws come in as an array).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+# request outcomes
+OK = 0
+FAILED = 1  # lost with a failed replica, or routed to an allocation with no running replica
+REJECTED = 2  # prompt + completion longer than max_model_len (the server answers 400)
+UNFINISHED = 3  # still queued or running when the simulation ended
+
+
+class StepTime(Protocol):
+    """Duration (seconds) of one scheduler step: ``prefill_tokens`` prompt tokens from
+    ``prefill_seqs`` sequences with ``prefill_pairs`` attention (query, key) pairs (each chunk
+    attends to its sequence's earlier tokens and causally to itself), and one token for each of
+    ``decode_seqs`` sequences over ``context_tokens`` tokens of KV context in all."""
+
+    def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: int) -> float: ...
+
+
+@dataclass(frozen=True)
+class LinearStep:
+    """``base + per_prefill_token * P + per_decode_seq * n + per_context_token * ctx`` seconds.
+
+    The shape used when step times are derived from measured TTFT/TPOT points (see
+    :func:`scaleplan.simulate.llm.step_from_points`): a fixed cost per step (weights read,
+    launch), a cost per decoding sequence, per KV-context token read and per prompt token.
+    """
+
+    base_s: float
+    per_prefill_token_s: float
+    per_decode_seq_s: float
+    per_context_token_s: float = 0.0
+
+    def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: int) -> float:
+        return (
+            self.base_s + self.per_prefill_token_s * prefill_tokens
+            + self.per_decode_seq_s * decode_seqs + self.per_context_token_s * context_tokens
+        )
+
+
+@dataclass(frozen=True)
+class ReplicaConfig:
+    """Scheduler settings of one replica type (from the plan's ``llm`` section)."""
+
+    max_num_seqs: int
+    kv_cache_tokens: int
+    block_size: int
+    token_budget: int
+    max_model_len: int
+    step: StepTime
+
+
+@dataclass(frozen=True)
+class Outage:
+    """Replicas ``replicas`` stop at ``down_s`` (losing what they hold) and serve again at ``up_s``."""
+
+    replicas: frozenset[int]
+    down_s: float
+    up_s: float
+
+
+@dataclass
+class EngineResult:
+    """Per request: replica, outcome, first-token and finish time; per replica: counters; and the
+    sampled time series (summed over replicas)."""
+
+    replica: I64
+    outcome: I64
+    t_first: F64
+    t_done: F64
+    preemptions: I64  # per replica
+    busy_s: F64  # per replica
+    steps: I64  # per replica
+    seq_steps: I64  # per replica: sum over steps of the decoding sequences
+    sample_t: F64
+    sample_waiting: I64
+    sample_running: I64
+    sample_kv_used: F64  # KV tokens in use / KV tokens of the replicas running at that time
+    sample_preempted: I64  # cumulative preemptions
+
+
+class _Rep:
+    __slots__ = (
+        "alloc", "busy_s", "cap", "cfg", "d", "heap", "kv_pref", "n_dec", "preempt", "prefill",
+        "running", "s", "seq_steps", "stepping", "steps", "token", "waiting",
+    )
+
+    def __init__(self, cfg: ReplicaConfig, alloc: int) -> None:
+        self.cfg = cfg
+        self.alloc = alloc
+        self.cap = float(cfg.kv_cache_tokens)
+        self.waiting: deque[int] = deque()
+        self.prefill: list[list[int]] = []  # [rid, tokens left, tokens reserved, scheduled now]
+        self.running: dict[int, None] = {}  # admission order (LIFO victim = last)
+        self.heap: list[tuple[int, int, int]] = []  # (finish counter, rid, version)
+        self.d = 0  # decode-step counter
+        self.s = 0  # sum over decoding seqs of (length at join - counter at join)
+        self.n_dec = 0
+        self.kv_pref = 0  # tokens reserved by sequences still in prefill
+        self.stepping = False
+        self.token = 0  # invalidates a scheduled step end when the replica fails
+        self.preempt = 0
+        self.busy_s = 0.0
+        self.steps = 0
+        self.seq_steps = 0  # sum over steps of decoding sequences (mean batch = seq_steps / steps)
+
+    def kv_used(self) -> float:
+        return self.s + self.n_dec * self.d + self.kv_pref + len(self.running) * (self.cfg.block_size * 0.5)
+
+
+class ReplicaView:
+    """What a router may look at: which replicas serve, their queues and free KV."""
+
+    def __init__(self, reps: list[_Rep], alloc_of: Sequence[int]) -> None:
+        self._reps = reps
+        self.alloc_of = alloc_of
+        self.serving: list[bool] = [False] * len(reps)
+        self.serving_ids: tuple[int, ...] = ()
+
+    def queue(self, g: int) -> int:
+        r = self._reps[g]
+        return len(r.waiting) + len(r.running)
+
+    def waiting(self, g: int) -> int:
+        return len(self._reps[g].waiting)
+
+    def free_kv(self, g: int) -> float:
+        r = self._reps[g]
+        return (r.cap - r.kv_used()) / r.cap if r.cap > 0 else 0.0
+
+
+def run(
+    times: F64,
+    inp: I64,
+    out: I64,
+    configs: Sequence[ReplicaConfig],
+    alloc_of: Sequence[int],
+    serving: Sequence[tuple[float, frozenset[int]]],
+    route: Callable[[int, float, ReplicaView], int],
+    *,
+    outages: Sequence[Outage] = (),
+    sample_t: F64 | None = None,
+) -> EngineResult:
+    """Simulate requests (sorted ``times``, token counts ``inp``/``out``) on replicas.
+
+    ``configs[g]`` is replica ``g``'s scheduler; ``serving`` lists (start time, replicas that take
+    new requests from then on), sorted: replicas that leave finish what they hold (the plan's
+    scale-down), replicas that join start empty. ``route`` picks a serving replica (or -1: the
+    request fails). ``outages`` take replicas down (their requests fail) and bring them back.
+    Every admitted request is run to completion (the loop ends when no work is left).
+    """
+    n = len(times)
+    nrep = len(configs)
+    reps = [_Rep(configs[g], alloc_of[g]) for g in range(nrep)]
+    view = ReplicaView(reps, alloc_of)
+    tl: list[float] = times.tolist()
+    inl: list[int] = inp.tolist()
+    outl: list[int] = out.tolist()
+    gen = [0] * n
+    ver = [0] * n
+    base = [0] * n
+    djoin = [0] * n
+    rep_of = [-1] * n
+    outcome = [UNFINISHED] * n
+    t_first = [math.nan] * n
+    t_done = [math.nan] * n
+    events: list[tuple[float, int, int, int]] = []  # (time, kind, replica/index, token)
+    # kinds: 0 serving-set change, 1 outage down, 2 outage up, 3 step end (ordered on ties)
+    for k, (t0, _) in enumerate(serving):
+        heapq.heappush(events, (t0, 0, k, 0))
+    for k, o in enumerate(outages):
+        heapq.heappush(events, (o.down_s, 1, k, 0))
+        heapq.heappush(events, (o.up_s, 2, k, 0))
+    down = [False] * nrep
+    planned: frozenset[int] = frozenset()
+    samples = sample_t.tolist() if sample_t is not None else []
+    s_wait: list[int] = []
+    s_run: list[int] = []
+    s_kv: list[float] = []
+    s_pre: list[int] = []
+    si = 0
+
+    def set_serving() -> None:
+        for g in range(nrep):
+            view.serving[g] = (g in planned) and not down[g]
+        view.serving_ids = tuple(g for g in range(nrep) if view.serving[g])
+
+    def finish(r: _Rep, v: int, t: float) -> None:
+        t_done[v] = t
+        outcome[v] = OK
+        del r.running[v]
+
+    def start(g: int, t: float) -> None:
+        r = reps[g]
+        cfg = r.cfg
+        cap = r.cap
+        half = cfg.block_size * 0.5
+        # make room for this step's decode tokens: preempt the most recently admitted sequences
+        while r.running and r.s + r.n_dec * (r.d + 1) + r.kv_pref + len(r.running) * half > cap:
+            v, _ = r.running.popitem()
+            ver[v] += 1
+            r.preempt += 1
+            entry = next((e for e in r.prefill if e[0] == v), None)
+            if entry is not None:
+                r.prefill.remove(entry)
+                r.kv_pref -= entry[2]
+            else:
+                gen[v] = base[v] - inl[v] + (r.d - djoin[v])
+                r.s -= base[v] - djoin[v]
+                r.n_dec -= 1
+            r.waiting.appendleft(v)
+        budget = cfg.token_budget - r.n_dec
+        p_tokens = 0
+        p_seqs = 0
+        pairs = 0.0
+        for e in r.prefill:
+            take = min(e[1], budget)
+            e[3] = take
+            if take > 0:
+                budget -= take
+                p_tokens += take
+                p_seqs += 1
+                pairs += take * (e[2] - e[1]) + take * take * 0.5
+        while budget > 0 and r.waiting and len(r.running) < cfg.max_num_seqs:
+            v = r.waiting[0]
+            need = inl[v] + gen[v]
+            if r.s + r.n_dec * (r.d + 1) + r.kv_pref + need + (len(r.running) + 1) * half > cap:
+                break
+            r.waiting.popleft()
+            r.running[v] = None
+            r.kv_pref += need
+            take = min(need, budget)
+            r.prefill.append([v, need, need, take])
+            budget -= take
+            p_tokens += take
+            p_seqs += 1
+            pairs += take * take * 0.5
+        if r.n_dec == 0 and p_tokens == 0:
+            r.stepping = False
+            return
+        dt = cfg.step(p_tokens, p_seqs, pairs, r.n_dec, r.s + r.n_dec * r.d)
+        r.stepping = True
+        r.steps += 1
+        r.seq_steps += r.n_dec
+        r.busy_s += dt
+        heapq.heappush(events, (t + dt, 3, g, r.token))
+
+    def end(g: int, t: float) -> None:
+        r = reps[g]
+        r.d += 1
+        d = r.d
+        h = r.heap
+        while h and h[0][0] <= d:
+            _, v, vv = heapq.heappop(h)
+            if vv != ver[v] or v not in r.running:
+                continue
+            r.s -= base[v] - djoin[v]
+            r.n_dec -= 1
+            finish(r, v, t)
+        if r.prefill:
+            keep: list[list[int]] = []
+            for e in r.prefill:
+                e[1] -= e[3]
+                e[3] = 0
+                if e[1] > 0:
+                    keep.append(e)
+                    continue
+                v = e[0]
+                r.kv_pref -= e[2]
+                gen[v] += 1
+                if math.isnan(t_first[v]):
+                    t_first[v] = t
+                if gen[v] >= outl[v]:
+                    finish(r, v, t)
+                    continue
+                base[v] = inl[v] + gen[v]
+                djoin[v] = d
+                r.s += base[v] - d
+                r.n_dec += 1
+                heapq.heappush(h, (d + outl[v] - gen[v], v, ver[v]))
+            r.prefill = keep
+        start(g, t)
+
+    def fail_replica(g: int) -> None:
+        r = reps[g]
+        for v in list(r.waiting) + list(r.running):
+            outcome[v] = FAILED
+        r.waiting.clear()
+        r.running.clear()
+        r.prefill = []
+        r.heap = []
+        r.s = r.n_dec = r.kv_pref = 0
+        r.stepping = False
+        r.token += 1
+
+    def sample_until(t: float) -> None:
+        nonlocal si
+        while si < len(samples) and samples[si] <= t:
+            w = ru = 0
+            used = capsum = 0.0
+            for g2, r2 in enumerate(reps):
+                if down[g2]:
+                    continue
+                w += len(r2.waiting)
+                ru += len(r2.running)
+                if view.serving[g2] or r2.running:
+                    used += r2.kv_used() if r2.running else 0.0
+                    capsum += r2.cap
+            s_wait.append(w)
+            s_run.append(ru)
+            s_kv.append(used / capsum if capsum > 0 else 0.0)
+            s_pre.append(sum(r2.preempt for r2 in reps))
+            si += 1
+
+    i = 0
+    while True:
+        ta = tl[i] if i < n else math.inf
+        te = events[0][0] if events else math.inf
+        if ta == math.inf and te == math.inf:
+            break
+        if te <= ta:
+            t, kind, k, tok = heapq.heappop(events)
+            sample_until(t)
+            if kind == 3:
+                if tok == reps[k].token:
+                    end(k, t)
+            elif kind == 0:
+                planned = serving[k][1]
+                set_serving()
+            elif kind == 1:
+                for g in outages[k].replicas:
+                    if not down[g]:
+                        down[g] = True
+                        fail_replica(g)
+                set_serving()
+            else:
+                for g in outages[k].replicas:
+                    down[g] = False
+                set_serving()
+            continue
+        t = ta
+        sample_until(t)
+        g = route(i, t, view)
+        if g < 0:
+            outcome[i] = FAILED
+        elif inl[i] + outl[i] > configs[g].max_model_len or inl[i] + outl[i] + configs[g].block_size > configs[g].kv_cache_tokens:
+            outcome[i] = REJECTED
+            rep_of[i] = g
+        else:
+            rep_of[i] = g
+            r = reps[g]
+            r.waiting.append(i)
+            if not r.stepping:
+                start(g, t)
+        i += 1
+    return EngineResult(
+        replica=np.array(rep_of, dtype=np.int64),
+        outcome=np.array(outcome, dtype=np.int64),
+        t_first=np.array(t_first, dtype=np.float64),
+        t_done=np.array(t_done, dtype=np.float64),
+        preemptions=np.array([r.preempt for r in reps], dtype=np.int64),
+        busy_s=np.array([r.busy_s for r in reps], dtype=np.float64),
+        steps=np.array([r.steps for r in reps], dtype=np.int64),
+        seq_steps=np.array([r.seq_steps for r in reps], dtype=np.int64),
+        sample_t=np.array(samples[: len(s_wait)], dtype=np.float64),
+        sample_waiting=np.array(s_wait, dtype=np.int64),
+        sample_running=np.array(s_run, dtype=np.int64),
+        sample_kv_used=np.array(s_kv, dtype=np.float64),
+        sample_preempted=np.array(s_pre, dtype=np.int64),
+    )

@@ -1,0 +1,156 @@
+"""LLM request traces: arrival times with token counts (``simulate --trace`` on an LLM plan).
+
+Read formats (docs/simulate.md, "LLM traces"):
+
+* CSV (one header line) or JSON Lines with a time column/key (``timestamp``, ``time``,
+  ``arrival_time``, ``t``; seconds) and token counts (``input_tokens`` / ``prompt_tokens`` /
+  ``input_len``; ``output_tokens`` / ``completion_tokens`` / ``output_len``), optionally a
+  ``class`` column: a gateway log or a request log.
+* A vLLM serving-benchmark result saved with per-request arrays (``input_lens``,
+  ``output_lens``; ``benchmark_serving.py --save-result`` or ``vllm bench serve
+  --save-detailed``): the token counts are replayed; it holds no arrival times, so arrivals are
+  Poisson at its ``request_rate`` (all at once for ``inf``), seeded.
+
+Epoch timestamps (>= 1e8 s) are shifted so that the first request arrives at 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scaleplan.errors import InputError, Problem
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+MAX_TRACE_BYTES = 512 * 1024 * 1024
+TIME_KEYS = ("timestamp", "time", "arrival_time", "arrival", "t", "ts", "start_time")
+IN_KEYS = ("input_tokens", "prompt_tokens", "input_len", "input_length", "isl", "num_prompt_tokens")
+OUT_KEYS = ("output_tokens", "completion_tokens", "output_len", "output_length", "osl", "num_completion_tokens")
+CLASS_KEYS = ("class", "request_class")
+EPOCH_S = 1e8
+
+
+@dataclass(frozen=True)
+class LlmTrace:
+    """Requests of a trace, sorted by time: seconds, prompt and completion tokens, class names
+    (None where the trace gives none: the nearest spec class by token counts is used)."""
+
+    name: str
+    times: F64
+    input_tokens: I64
+    output_tokens: I64
+    classes: tuple[str | None, ...]
+    rate: float | None = None  # vLLM result without times: Poisson rate (inf = all at once)
+    notes: tuple[str, ...] = ()
+
+
+def _bad(name: str, message: str, hint: str, line: int | None = None) -> InputError:
+    return InputError(name, [Problem("", message, hint=hint, line=line)])
+
+
+def _pick(keys: list[str], options: tuple[str, ...]) -> str | None:
+    low = {k.strip().lower(): k for k in keys}
+    return next((low[o] for o in options if o in low), None)
+
+
+def _num(name: str, v: Any, what: str, line: int, *, integer: bool) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise _bad(name, f"line {line}: {what} {v!r} is not a number", "give numbers (seconds, token counts)", line) from None
+    if not math.isfinite(x):
+        raise _bad(name, f"line {line}: {what} {v!r} is not finite", "give finite numbers", line)
+    if integer:
+        if x < 1 or x != int(x):
+            raise _bad(name, f"line {line}: {what} is {v!r}; token counts must be whole numbers >= 1", "fix or drop the line (negative or zero lengths are not requests)", line)
+    elif x < 0:
+        raise _bad(name, f"line {line}: {what} is {v!r}; times must be >= 0", "give seconds from the start of the day (or epoch seconds)", line)
+    return x
+
+
+def _rows(name: str, rows: list[tuple[int, dict[str, Any]]], keys: list[str]) -> LlmTrace:
+    tk, ik, ok_, ck = _pick(keys, TIME_KEYS), _pick(keys, IN_KEYS), _pick(keys, OUT_KEYS), _pick(keys, CLASS_KEYS)
+    missing = [w for w, k in (("a time column (timestamp)", tk), ("input_tokens", ik), ("output_tokens", ok_)) if k is None]
+    if missing:
+        raise _bad(name, f"the trace has no {', '.join(missing)} (columns: {', '.join(keys) or 'none'})", f"name the columns {TIME_KEYS[0]}, {IN_KEYS[0]}, {OUT_KEYS[0]} (optionally class)")
+    assert tk is not None and ik is not None and ok_ is not None
+    t = np.array([_num(name, r.get(tk), "time", ln, integer=False) for ln, r in rows], dtype=np.float64)
+    i = np.array([_num(name, r.get(ik), "input_tokens", ln, integer=True) for ln, r in rows], dtype=np.int64)
+    o = np.array([_num(name, r.get(ok_), "output_tokens", ln, integer=True) for ln, r in rows], dtype=np.int64)
+    c: list[str | None] = [(str(r.get(ck)).strip() or None) if ck and r.get(ck) is not None else None for _, r in rows]
+    notes: list[str] = []
+    if len(t) and t.min() >= EPOCH_S:
+        notes.append(f"epoch timestamps shifted: the first request arrives at 0 (was {t.min():.0f})")
+        t = t - t.min()
+    order = np.argsort(t, kind="stable")
+    return LlmTrace(name, t[order], i[order], o[order], tuple(c[k] for k in order.tolist()), notes=tuple(notes))
+
+
+def _vllm_result(name: str, d: dict[str, Any]) -> LlmTrace:
+    ins, outs = d.get("input_lens"), d.get("output_lens")
+    if not isinstance(ins, list) or not isinstance(outs, list) or len(ins) != len(outs):
+        raise _bad(name, "this vLLM result has no per-request input_lens/output_lens arrays", "save it with --save-detailed (vllm bench serve) or use a CSV trace with timestamp,input_tokens,output_tokens")
+    i = np.array([_num(name, v, f"input_lens[{k}]", 1, integer=True) for k, v in enumerate(ins)], dtype=np.int64)
+    o = np.array([_num(name, v, f"output_lens[{k}]", 1, integer=True) for k, v in enumerate(outs)], dtype=np.int64)
+    raw = d.get("request_rate", "inf")
+    try:
+        rate = float(raw)
+    except (TypeError, ValueError):
+        raise _bad(name, f"request_rate {raw!r} is not a number", "vLLM writes a number or 'inf'") from None
+    if not rate > 0:
+        raise _bad(name, f"request_rate {raw!r} must be > 0", "vLLM writes a number or 'inf'")
+    note = f"vLLM result without arrival times: {len(i)} requests replayed {'all at once' if math.isinf(rate) else f'as Poisson arrivals at {rate:g} req/s'}"
+    return LlmTrace(name, np.zeros(len(i)), i, o, (None,) * len(i), rate=rate, notes=(note,))
+
+
+def parse_llm_trace(text: str, name: str) -> LlmTrace:
+    stripped = text.lstrip()
+    if not stripped:
+        raise _bad(name, "the trace is empty", "give one request per line: timestamp,input_tokens,output_tokens")
+    if stripped.startswith("{"):
+        try:
+            doc = json.loads(stripped)
+        except json.JSONDecodeError:
+            doc = None
+        if isinstance(doc, dict):
+            return _vllm_result(name, doc)
+        rows: list[tuple[int, dict[str, Any]]] = []
+        keys: list[str] = []
+        for ln, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise _bad(name, f"line {ln}: not JSON ({exc.msg})", "give one JSON object per line", ln) from None
+            if not isinstance(obj, dict):
+                raise _bad(name, f"line {ln}: not a JSON object", "give one JSON object per line", ln)
+            keys = keys or list(obj)
+            rows.append((ln, obj))
+        return _rows(name, rows, keys)
+    import csv
+    import io
+
+    lines = [(ln, s) for ln, s in enumerate(text.splitlines(), start=1) if s.strip() and not s.lstrip().startswith("#")]
+    if not lines:
+        raise _bad(name, "the trace has no requests", "give one request per line: timestamp,input_tokens,output_tokens")
+    reader = csv.reader(io.StringIO("\n".join(s for _, s in lines)))
+    table = list(reader)
+    header = [h.strip() for h in table[0]]
+    rows = [(lines[k][0], dict(zip(header, r, strict=False))) for k, r in enumerate(table[1:], start=1)]
+    if not rows:
+        raise _bad(name, "the trace has a header but no requests", "add one request per line")
+    return _rows(name, rows, header)
+
+
+def read_llm_trace(path: str | Path) -> LlmTrace:
+    from scaleplan.yamlio import read_text
+
+    return parse_llm_trace(read_text(path, what="trace", max_bytes=MAX_TRACE_BYTES), str(path))

@@ -1,0 +1,212 @@
+"""The LLM simulator (scaleplan/simulate/llm*.py): theory at low load, saturation, KV preemption,
+routing as rendered, failures with replacement, traces and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from llm_sim_helpers import llm_plan
+
+from scaleplan.errors import InputError, PlanError
+from scaleplan.plan import dump_plan
+from scaleplan.simulate import llm_engine as eng
+from scaleplan.simulate.llm import Point, simulate_llm, step_from_points
+from scaleplan.simulate.llm_trace import parse_llm_trace
+
+FORMATS = Path("/work/shared/data/formats")
+
+
+def _one(step: eng.StepTime, inp: int, out: int, *, seqs: int = 8, kv: int = 100_000, budget: int = 4096) -> tuple[float, float]:
+    cfg = eng.ReplicaConfig(seqs, kv, 16, budget, 100_000, step)
+    res = eng.run(np.array([1.0]), np.array([inp]), np.array([out]), [cfg], [0], [(0.0, frozenset({0}))], lambda i, t, v: 0)
+    ttft = res.t_first[0] - 1.0
+    return ttft, (res.t_done[0] - res.t_first[0]) / (out - 1)
+
+
+def test_single_request_matches_the_model() -> None:
+    pts = [Point(1, 1000, 300, 150.0, 20.0), Point(32, 1000, 300, 900.0, 28.0)]
+    step = step_from_points(pts)
+    ttft, tpot = _one(step, 1000, 300)
+    # alone: TTFT is one prefill step, TPOT one decode step with one sequence
+    assert ttft * 1000 == pytest.approx(step(1000, 1, 500_000.0, 0, 0) * 1000, rel=1e-12)
+    assert tpot * 1000 == pytest.approx(step(0, 0, 0.0, 1, 1000) * 1000, rel=1e-9)
+    assert ttft * 1000 == pytest.approx(150.0, rel=1e-9)
+    assert tpot * 1000 == pytest.approx(20.0, rel=1e-9)  # the line through both points at c = 1
+
+
+def test_chunked_prefill_splits_a_long_prompt_into_budget_steps() -> None:
+    step = eng.LinearStep(0.01, 0.0001, 0.001)
+    ttft, _ = _one(step, 5000, 10, budget=2048)
+    assert ttft == pytest.approx(3 * 0.01 + 5000 * 0.0001, rel=1e-9)  # 2048 + 2048 + 904 tokens
+
+
+def test_low_load_plan_reproduces_the_prediction() -> None:
+    plan = llm_plan(rps=0.05, classes=(("chat", 1.0, 1000, 300, 150.0, 20.0, 1),))
+    res = simulate_llm(plan, duration_s=2000.0, seed=1)
+    c = res.classes[0]
+    assert c.requests > 50
+    assert c.ttft_ms.p50 == pytest.approx(150.0, rel=0.02)
+    assert c.tpot_ms.p50 == pytest.approx(20.0, rel=0.02)
+    assert res.ok and not res.saturated
+
+
+def test_saturation_is_reported() -> None:
+    # one replica serves ~3 req/s (64 seqs x 1/20 ms / 300 tokens, minus prefill); offer 10
+    plan = llm_plan(rps=10.0, max_num_seqs=64)
+    res = simulate_llm(plan, duration_s=300.0)
+    assert res.saturated and not res.ok
+    w = res.windows[0]
+    assert w.saturated and w.completed_in_window < 0.6 * w.requests
+    assert any("grows without bound" in n for n in res.notes)
+    # the queue keeps growing over the window
+    q = res.series_waiting
+    assert q[-1] > q[len(q) // 2] > q[2]
+
+
+def test_kv_pressure_preempts_and_everything_finishes() -> None:
+    plan = llm_plan(rps=2.0, max_num_seqs=64, kv_cache_tokens=20_000, classes=(("chat", 1.0, 1000, 1500, 150.0, 20.0, 1),), max_model_len=4096)
+    res = simulate_llm(plan, duration_s=200.0)
+    assert sum(a.preemptions for a in res.allocations) > 0
+    assert res.completed == res.requests
+    assert max(res.series_kv_used) <= 1.0
+
+
+def test_rejects_requests_longer_than_max_model_len() -> None:
+    plan = llm_plan(rps=1.0, classes=(("chat", 1.0, 3000, 300, 150.0, 20.0, 1),), max_model_len=2048)
+    res = simulate_llm(plan, duration_s=100.0)
+    assert res.rejected == res.requests > 0 and not res.ok
+
+
+def test_httproute_weights_are_replayed_and_a_lost_allocation_errors() -> None:
+    plan = llm_plan(rps=4.0, replicas=2, allocations=2, routing="gateway-api")
+    a1 = plan.allocations[1].model_copy(update={"capacity_type": "spot", "capacity_rps_per_replica": plan.allocations[0].capacity_rps_per_replica * 3})
+    plan = plan.model_copy(update={"allocations": (plan.allocations[0], a1)})
+    from scaleplan.render.routing import route_weights
+
+    w = route_weights(plan)
+    res = simulate_llm(plan, duration_s=500.0)
+    share = res.allocations[1].requests / res.requests
+    assert share == pytest.approx(w["llm-1"] / 100, abs=0.03)
+    res = simulate_llm(plan, duration_s=500.0, failure="spot", fail_at_s=100.0)
+    assert res.failure is not None and res.failure.replacement_s == float("inf")
+    assert res.failure.failed_requests > 0.6 * res.failure.requests_after
+    assert not res.ok
+
+
+def test_inference_pool_adapts_where_an_even_split_overloads() -> None:
+    # two allocations, the second twice as slow per token: an even split overloads it
+    base = llm_plan(rps=2.6, replicas=1, allocations=2, max_num_seqs=32)  # ~2.2 + 1.1 req/s of capacity
+    a1 = base.allocations[1]
+    assert a1.llm is not None
+    slow = a1.model_copy(update={"llm": a1.llm.model_copy(update={"classes": {"chat": a1.llm.classes["chat"].model_copy(update={"ttft_ms": 400.0, "tpot_ms": 60.0})}})})
+    allocs = (base.allocations[0], slow)
+    even = simulate_llm(base.model_copy(update={"allocations": allocs}), duration_s=400.0)
+    pool_plan = base.model_copy(update={"allocations": allocs, "spec": base.spec.model_copy(update={"kubernetes": base.spec.kubernetes.model_copy(update={"routing": "inference-pool"})})})
+    pool = simulate_llm(pool_plan, duration_s=400.0)
+    assert pool.routing.startswith("inference-pool (shortest queue")
+    assert even.saturated and not pool.saturated
+    assert pool.allocations[0].requests > 1.3 * pool.allocations[1].requests
+    kv = simulate_llm(pool_plan, duration_s=400.0, picker="kv")
+    assert kv.routing.endswith("most free KV)") and not kv.saturated
+
+
+def test_node_failure_is_replaced_after_the_stated_delay() -> None:
+    plan = llm_plan(rps=4.0, replicas=3)
+    res = simulate_llm(plan, duration_s=600.0, failure="node", fail_at_s=100.0)
+    f = res.failure
+    assert f is not None and "image pull" in f.replacement_basis
+    assert f.back_at_s == pytest.approx(100.0 + f.replacement_s)
+    fast = simulate_llm(plan, duration_s=600.0, failure="node", fail_at_s=100.0, replace_after_s=5.0)
+    assert fast.failure is not None and fast.failure.back_at_s == 105.0
+
+
+def test_deterministic(tmp_path: Path) -> None:
+    plan = llm_plan(rps=3.0, replicas=2)
+    a = simulate_llm(plan, duration_s=200.0, seed=4, lengths="lognormal").to_dict()
+    b = simulate_llm(plan, duration_s=200.0, seed=4, lengths="lognormal").to_dict()
+    assert json.dumps(a) == json.dumps(b)
+
+
+def test_default_duration_gives_1000_requests_per_class() -> None:
+    plan = llm_plan(rps=2.0, classes=(("a", 0.9, 500, 100, 100.0, 20.0, 1), ("b", 0.1, 2000, 200, 300.0, 20.0, 1)))
+    res = simulate_llm(plan)
+    assert min(c.requests for c in res.classes) >= 900  # Poisson around 1000
+    assert res.window_seconds[0] == pytest.approx(1000 / (2.0 * 0.1))
+
+
+def test_trace_csv_and_vllm_result() -> None:
+    tr = parse_llm_trace("timestamp,input_tokens,output_tokens,class\n0.5,1000,300,chat\n0.1,200,50,\n", "t.csv")
+    assert tr.times.tolist() == [0.1, 0.5] and tr.input_tokens.tolist() == [200, 1000]
+    res = simulate_llm(llm_plan(), trace=tr)
+    assert res.completed == 2
+    vllm = FORMATS / "vllm_benchmark_serving_llama33_70b_tp8_qps16.json"
+    if vllm.exists():
+        tr2 = parse_llm_trace(vllm.read_text(), str(vllm))
+        assert tr2.rate == 16.0 and len(tr2.input_tokens) == 200
+        res = simulate_llm(llm_plan(replicas=4, max_model_len=16384), trace=tr2)
+        assert res.requests == 200 and "Poisson" in res.notes[0]
+
+
+@pytest.mark.parametrize(("text", "msg"), [
+    ("timestamp,input_tokens,output_tokens\n0,-5,10\n", "whole numbers >= 1"),
+    ("timestamp,input_tokens,output_tokens\n-1,5,10\n", "times must be >= 0"),
+    ("time,foo\n1,2\n", "input_tokens"),
+    ('{"request_rate": 1.0, "num_prompts": 3}', "input_lens"),
+])
+def test_bad_traces(text: str, msg: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_llm_trace(text, "bad.csv")
+    assert msg in str(err.value.problems[0].message) + str(err.value)
+
+
+def test_plan_without_ttft_tpot_data() -> None:
+    plan = llm_plan()
+    a = plan.allocations[0]
+    plan = plan.model_copy(update={"allocations": (a.model_copy(update={"llm": a.llm.model_copy(update={"classes": {}}) if a.llm else None}),)})
+    with pytest.raises(PlanError) as err:
+        simulate_llm(plan)
+    assert "no TTFT/TPOT data" in str(err.value.problems[0].message)
+
+
+def test_cli_llm_mode(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    p = tmp_path / "plan.yaml"
+    p.write_text(dump_plan(llm_plan(rps=2.0, replicas=2)))
+    res = cli(["simulate", str(p), "--duration", "200"])
+    assert "simulated token by token" in res.stdout and "holds" in res.stdout
+    assert all(len(line) <= 80 for line in res.stdout.splitlines())
+    one = cli(["simulate", str(p), "--duration", "200", "--json"])
+    assert one.stdout == cli(["simulate", str(p), "--duration", "200", "--json"]).stdout
+    data = json.loads(one.stdout)
+    assert data["mode"] == "llm" and data["classes"][0]["ttft_ms"]["p99"] > 0
+    png = tmp_path / "llm.png"
+    cli(["simulate", str(p), "--duration", "100", "--png", str(png)])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    sat = tmp_path / "sat.yaml"
+    sat.write_text(dump_plan(llm_plan(rps=10.0)))
+    res = cli(["simulate", str(sat), "--duration", "200"], exit_code=1)
+    assert "SATURATED" in res.stdout
+
+
+def test_cli_bad_input_exits_3(cli, tmp_path: Path) -> None:
+    p = tmp_path / "plan.yaml"
+    plan = llm_plan(rps=2.0)
+    a = plan.allocations[0]
+    bare = plan.model_copy(update={"allocations": (a.model_copy(update={"llm": a.llm.model_copy(update={"classes": {}}) if a.llm else None}),)})
+    p.write_text(dump_plan(bare))
+    res = cli(["simulate", str(p)], exit_code=3)
+    assert "no TTFT/TPOT data" in res.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text(dump_plan(plan))
+    t = tmp_path / "trace.csv"
+    t.write_text("timestamp,input_tokens,output_tokens\n0,-5,10\n")
+    res = cli(["simulate", str(good), "--trace", str(t)], exit_code=3)
+    assert "token counts must be whole numbers >= 1" in res.stderr
+    absurd = tmp_path / "absurd.yaml"
+    absurd.write_text(dump_plan(llm_plan(rps=1e9)))
+    res = cli(["simulate", str(absurd)], exit_code=3)
+    assert "requests; the limit is" in res.stderr
+    res = cli(["simulate", str(good), "--policy", "round-robin"], exit_code=2)
