@@ -210,3 +210,16 @@ def test_cli_bad_input_exits_3(cli, tmp_path: Path) -> None:
     res = cli(["simulate", str(absurd)], exit_code=3)
     assert "requests; the limit is" in res.stderr
     res = cli(["simulate", str(good), "--policy", "round-robin"], exit_code=2)
+
+
+def test_closed_loop_keeps_n_in_flight() -> None:
+    step = eng.LinearStep(0.01, 0.0001, 0.001)
+    cfg = eng.ReplicaConfig(8, 100_000, 16, 4096, 100_000, step)
+    n = 40
+    res = eng.run(np.zeros(n), np.full(n, 100), np.full(n, 11), [cfg], [0], [(0.0, frozenset({0}))], lambda i, t, v: 0, closed_loop=1)
+    # one at a time: each request arrives when the previous one ends
+    assert np.allclose(res.arrival[1:], res.t_done[:-1])
+    one = (0.01 + 100 * 0.0001) + 10 * (0.01 + 0.001)
+    assert res.t_done[-1] == pytest.approx(n * one, rel=1e-9)
+    res4 = eng.run(np.zeros(n), np.full(n, 100), np.full(n, 11), [cfg], [0], [(0.0, frozenset({0}))], lambda i, t, v: 0, closed_loop=4)
+    assert res4.t_done[-1] < res.t_done[-1] / 2

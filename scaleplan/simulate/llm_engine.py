@@ -97,6 +97,7 @@ class EngineResult:
     """Per request: replica, outcome, first-token and finish time; per replica: counters; and the
     sampled time series (summed over replicas)."""
 
+    arrival: F64
     replica: I64
     outcome: I64
     t_first: F64
@@ -173,6 +174,7 @@ def run(
     *,
     outages: Sequence[Outage] = (),
     sample_t: F64 | None = None,
+    closed_loop: int = 0,
 ) -> EngineResult:
     """Simulate requests (sorted ``times``, token counts ``inp``/``out``) on replicas.
 
@@ -181,12 +183,19 @@ def run(
     scale-down), replicas that join start empty. ``route`` picks a serving replica (or -1: the
     request fails). ``outages`` take replicas down (their requests fail) and bring them back.
     Every admitted request is run to completion (the loop ends when no work is left).
+    ``closed_loop = N`` > 0 runs a closed loop instead (a benchmark client with N requests in
+    flight): the first N requests arrive at ``times[0]``, each later one when an earlier one
+    ends; ``EngineResult.arrival`` holds the arrival times used.
     """
     n = len(times)
     nrep = len(configs)
     reps = [_Rep(configs[g], alloc_of[g]) for g in range(nrep)]
     view = ReplicaView(reps, alloc_of)
     tl: list[float] = times.tolist()
+    ready = n  # arrivals known so far (closed loop: released by completions)
+    if closed_loop > 0:
+        ready = min(closed_loop, n)
+        tl = [tl[0] if n else 0.0] * n
     inl: list[int] = inp.tolist()
     outl: list[int] = out.tolist()
     gen = [0] * n
@@ -218,10 +227,18 @@ def run(
             view.serving[g] = (g in planned) and not down[g]
         view.serving_ids = tuple(g for g in range(nrep) if view.serving[g])
 
+    def release(t: float) -> None:
+        nonlocal ready
+        if ready < n:
+            tl[ready] = max(t, tl[ready - 1])
+            ready += 1
+
     def finish(r: _Rep, v: int, t: float) -> None:
         t_done[v] = t
         outcome[v] = OK
         del r.running[v]
+        if closed_loop:
+            release(t)
 
     def start(g: int, t: float) -> None:
         r = reps[g]
@@ -318,6 +335,8 @@ def run(
         r = reps[g]
         for v in list(r.waiting) + list(r.running):
             outcome[v] = FAILED
+            if closed_loop:
+                release(now[0])
         r.waiting.clear()
         r.running.clear()
         r.prefill = []
@@ -345,14 +364,16 @@ def run(
             s_pre.append(sum(r2.preempt for r2 in reps))
             si += 1
 
+    now = [0.0]
     i = 0
     while True:
-        ta = tl[i] if i < n else math.inf
+        ta = tl[i] if i < ready else math.inf
         te = events[0][0] if events else math.inf
         if ta == math.inf and te == math.inf:
             break
         if te <= ta:
             t, kind, k, tok = heapq.heappop(events)
+            now[0] = t
             sample_until(t)
             if kind == 3:
                 if tok == reps[k].token:
@@ -376,9 +397,13 @@ def run(
         g = route(i, t, view)
         if g < 0:
             outcome[i] = FAILED
+            if closed_loop:
+                release(t)
         elif inl[i] + outl[i] > configs[g].max_model_len or inl[i] + outl[i] + configs[g].block_size > configs[g].kv_cache_tokens:
             outcome[i] = REJECTED
             rep_of[i] = g
+            if closed_loop:
+                release(t)
         else:
             rep_of[i] = g
             r = reps[g]
@@ -387,6 +412,7 @@ def run(
                 start(g, t)
         i += 1
     return EngineResult(
+        arrival=np.array(tl, dtype=np.float64),
         replica=np.array(rep_of, dtype=np.int64),
         outcome=np.array(outcome, dtype=np.int64),
         t_first=np.array(t_first, dtype=np.float64),
