@@ -94,7 +94,7 @@ def optimize(
         stale = _stale(cat, spec_obj)
         if stale:
             err.print(f"warning: {stale}", markup=False, soft_wrap=True)
-        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inputs)
+        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inputs, spec_dir=str(Path(spec).parent))
         with quiet_fd1():
             result = solve(spec_obj, profile, cat, options=opts)
         plan = result.plan

@@ -12,7 +12,8 @@ import fnmatch
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from scaleplan import k8s_capacity
 from scaleplan.catalog.model import CapacityType, Catalog, InstanceRow
@@ -20,6 +21,9 @@ from scaleplan.errors import Problem, SpecError
 from scaleplan.profile.model import Measurement, Percentiles, Profile
 from scaleplan.solve.queueing import max_utilization, max_utilization_discrete
 from scaleplan.spec import Quota, Spec
+
+if TYPE_CHECKING:
+    from scaleplan.plan import LlmServing
 
 TP_EFFICIENCY = 0.9  # throughput kept per doubling of GPUs when scaling an unmeasured TP degree
 DEFAULT_ZONES = 3
@@ -56,6 +60,7 @@ class Candidate:
     memory_gib_per_replica: float
     points: tuple[tuple[str, OpPoint], ...]  # class -> point, in class order
     zones: int
+    llm: LlmServing | None = None  # LLM server configuration (specs with model.architecture)
 
     @property
     def gpus_per_node(self) -> int:
@@ -104,6 +109,7 @@ class Diagnostics:
     unserved_classes: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
     unpruned: list[Candidate] = field(default_factory=list)  # every candidate, before pruning
+    llm_refusals: list[str] = field(default_factory=list)  # LLM shapes that cannot serve, with the arithmetic
 
 
 def assumed_zones(provider: str, region: str, count: int = DEFAULT_ZONES) -> tuple[str, ...]:
@@ -244,7 +250,7 @@ def _evaluate(spec: Spec, m: Measurement, cls: str, util_override: float | None,
         source=source,
         service_ms=round(1000.0 * m.batch_size / m.throughput_rps, 4),
         request_class=m.request_class,
-        estimated=m.source == "estimated" or scaled,
+        estimated=m.source in ("estimated", "calibrated") or scaled,
         latency_at_slo=lat,
         queueing=queueing,
     )
@@ -256,13 +262,19 @@ def _best(points: list[OpPoint]) -> OpPoint | None:
     return sorted(points, key=lambda p: (-p.capacity_rps, p.batch_size, p.latency_at_slo, p.source))[0]
 
 
-def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util: float | None = None) -> tuple[list[Candidate], Diagnostics]:
-    """All candidates (sorted, with exact-duplicate dominated ones removed) and diagnostics."""
+def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util: float | None = None, spec_dir: str | Path | None = None) -> tuple[list[Candidate], Diagnostics]:
+    """All candidates (sorted, with exact-duplicate dominated ones removed) and diagnostics.
+
+    With ``model.architecture`` set, GPU capacity comes from the LLM room
+    (:mod:`scaleplan.solve.llm_capacity`); ``spec_dir`` resolves a config.json path.
+    """
     diag = Diagnostics(rows_total=len(catalog.rows))
     classes = [c for c, _ in classes_of(spec)]
     rows = placement_rows(spec, catalog)
     diag.rows_after_placement = len(rows)
     diag.placement_accelerators = {r.accelerator or CPU for r in rows}
+    if spec.model.architecture is not None:
+        return _build_llm_candidates(spec, profile, catalog, rows, diag, max_util, Path(spec_dir) if spec_dir is not None else None)
 
     # profile points by canonical accelerator
     by_acc: dict[str, list[Measurement]] = {}
@@ -405,6 +417,90 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
                         memory_gib_per_replica=mem_rep,
                         points=tuple((c, pts[c]) for c in classes if c in pts),
                         zones=len(r.zones) if r.zones else DEFAULT_ZONES,
+                    )
+                )
+    diag.memory_best = best_mem
+    served = {c for k in out for c, _ in k.points}
+    diag.unserved_classes = tuple(c for c in classes if c not in served)
+    diag.unpruned = list(out)
+    return prune(out, prune_rules(spec, out)), diag
+
+
+def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: list[InstanceRow], diag: Diagnostics, max_util: float | None, spec_dir: Path | None) -> tuple[list[Candidate], Diagnostics]:
+    """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency."""
+    from scaleplan.llm.hardware import hardware
+    from scaleplan.solve.llm_capacity import LlmShapePoints, llm_context, shape_points
+
+    ctx = llm_context(spec, profile, catalog.accelerators, spec_dir)
+    assert ctx is not None
+    diag.warnings.extend(ctx.notes)
+    classes = [c for c, _ in classes_of(spec)]
+    modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}
+    diag.profile_accelerators = modelled
+    caps: list[CapacityType] = ["on-demand"]
+    if spec.placement.spot.allowed:
+        caps.append("spot")
+    flavor = spec.kubernetes.flavor
+    out: list[Candidate] = []
+    best_mem: tuple[str, float, int] | None = None
+    refused: set[str] = set()
+    for r in rows:
+        acc = r.accelerator
+        if acc is None or acc not in modelled:
+            continue
+        accel = catalog.accelerator(acc)
+        assert accel is not None
+        gmem = r.accelerator_memory_gib or accel.memory_gib
+        maxg = min(r.accelerator_count, spec.placement.max_gpus_per_replica)
+        if best_mem is None or gmem * maxg > best_mem[1] * best_mem[2]:
+            best_mem = (acc, gmem, maxg)
+        for g in range(1, maxg + 1):
+            if r.accelerator_count % g:
+                continue
+            res = shape_points(ctx, spec, accel, g, gmem)
+            if isinstance(res, str):
+                if res not in refused:
+                    refused.add(res)
+                    diag.llm_refusals.append(res)
+                continue
+            diag.shapes_fitting += 1
+            if not isinstance(res, LlmShapePoints):
+                for cls, p in res.items():
+                    m_ttft, m_tpot = p.ttft_ms, p.tpot_ms
+                    metric, val = ("ttft", m_ttft) if spec.slo.ttft_ms is not None and m_ttft > spec.slo.ttft_ms else ("tpot", m_tpot) if spec.slo.tpot_ms is not None else ("latency", p.e2e_ms)
+                    cur = diag.slo_best.get(cls)
+                    if cur is None or (cur[1] == metric and val < cur[2]):
+                        diag.slo_best[cls] = (acc, metric, val, 1)
+                continue
+            pts: dict[str, OpPoint] = {}
+            for cls, m in res.points:
+                op = _evaluate(spec, m, cls, max_util, 1.0, False, "llm-estimate")
+                if op is not None:
+                    pts[cls] = op
+            if not pts:
+                continue
+            rpn = r.accelerator_count // g
+            cpu_rep, mem_rep = k8s_capacity.allocatable_per_replica(r.vcpus, r.memory_gib, rpn, flavor=flavor)
+            if cpu_rep < k8s_capacity.MIN_CPU or mem_rep < k8s_capacity.MIN_MEMORY_GIB:
+                continue
+            for ct in caps:
+                price = r.price(ct)
+                if price is None:
+                    continue
+                out.append(
+                    Candidate(
+                        row=r,
+                        capacity_type=ct,
+                        price=price,
+                        accelerator=acc,
+                        gpus_per_replica=g,
+                        threads=0,
+                        replicas_per_node=rpn,
+                        cpu_per_replica=cpu_rep,
+                        memory_gib_per_replica=mem_rep,
+                        points=tuple((c, pts[c]) for c in classes if c in pts),
+                        zones=len(r.zones) if r.zones else DEFAULT_ZONES,
+                        llm=res.serving,
                     )
                 )
     diag.memory_best = best_mem

@@ -36,6 +36,7 @@ from scaleplan.solve.candidates import (
     prune,
     prune_rules,
 )
+from scaleplan.solve.llm_capacity import llm_explanation
 from scaleplan.solve.milp import (
     QuotaScope,
     SolverName,
@@ -57,6 +58,7 @@ class SolveOptions:
     solver: SolverName = "highs"
     alternatives: bool = True  # alternatives and baselines (extra solves)
     inputs: InputHashes | None = None
+    spec_dir: str | None = None  # resolves a model.architecture config.json path
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,9 @@ def _diagnose_candidates(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason
         if pl.exclude:
             bits.append(f"exclude {', '.join(pl.exclude)}")
         return [InfeasibleReason("no-candidates", f"no catalog row matches placement ({'; '.join(bits)})", "widen placement.providers, placement.regions or placement.accelerators, or add a catalog with --catalog")]
+    if diag.llm_refusals and diag.shapes_fitting == 0:
+        shown = "; ".join(diag.llm_refusals[:3]) + (f"; and {len(diag.llm_refusals) - 3} more" if len(diag.llm_refusals) > 3 else "")
+        return [InfeasibleReason("memory", f"no allowed shape can serve the model: {shown}", "allow larger accelerators or more GPUs per replica (placement.max_gpus_per_replica), shorten max_model_len, or use a smaller dtype / an fp8 KV cache")]
     common = diag.placement_accelerators & diag.profile_accelerators
     if not common:
         prof = ", ".join(sorted(diag.profile_accelerators)) or "none"
@@ -511,6 +516,7 @@ def _allocations(spec: Spec, o: _Outcome, rps: Sequence[float], models: dict[str
                 zones=_zones(spec, c),
                 operating_point=op,
                 estimated=c.estimated,
+                llm=c.llm,
                 cost_per_hour=_r(sum(n * c.price for n in nodes) / W),
             )
         )
@@ -773,7 +779,7 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     """Like :func:`solve` with an explicit demand curve (any number of windows)."""
     t0 = time.perf_counter()
     deadline = t0 + options.time_limit
-    cands, diag = build_candidates(spec, profile, catalog, max_util=options.max_utilization)
+    cands, diag = build_candidates(spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir)
     if not cands or diag.unserved_classes:
         raise InfeasibleError(_diagnose_candidates(spec, diag))
     if even_split(spec):
@@ -824,6 +830,7 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
         warnings.append(f"stopped by the time limit: the plan is feasible, within {gap:.2%} of optimal")
     util = _utilization(spec, best, rps)
     explanation = _explain(spec, allocs, best, rps, baselines, alts, models)
+    explanation.extend(llm_explanation(spec, allocs))
     explanation.append(f"Average utilization of the provisioned capacity over the day: {util:.0%}.")
     meta = PlanMeta(name=spec.metadata.name, scaleplan_version=__version__, plan_hash="", inputs=options.inputs or InputHashes(spec="", profile=""))
     plan = Plan(

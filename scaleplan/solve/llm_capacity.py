@@ -1,0 +1,196 @@
+"""LLM capacity per candidate shape, from the LLM room (:mod:`scaleplan.llm`).
+
+When the spec sets ``model.architecture``, a GPU shape's capacity per request class comes from
+the class's tokens: the replica is sized (weights, KV cache; shapes that cannot hold the model
+or one full-length sequence are refused), every TP degree that divides the node is tried (not
+only the profiled ones), and the concurrency is the highest that holds the TTFT / TPOT /
+latency SLO at the spec's percentile with the upper end of the uncertainty band. One replica
+runs one ``max_num_seqs``: the smallest of the classes' concurrencies, and every class is
+predicted at it. Measured points in the profile calibrate the model (one calibration for all
+accelerators; open-loop points that did not saturate are lower bounds, never capacity).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from scaleplan.catalog.model import Accelerator
+from scaleplan.llm.calibrate import calibrate
+from scaleplan.llm.estimate import observed_from_profile
+from scaleplan.llm.memory import Refusal
+from scaleplan.llm.perf import Calibration, ClassPerf
+from scaleplan.llm.serving import (
+    TPOT_TAIL,
+    TTFT_TAIL,
+    LlmSetup,
+    Shape,
+    TokenClass,
+    best_concurrency,
+    predict,
+    setup_from_spec,
+    size,
+)
+from scaleplan.plan import Allocation, LlmClassPrediction, LlmServing
+from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
+from scaleplan.spec import Spec
+
+
+@dataclass(frozen=True)
+class LlmContext:
+    """What the candidate stage needs to size LLM shapes."""
+
+    setup: LlmSetup
+    classes: tuple[TokenClass, ...]
+    calibration: Calibration | None
+    notes: tuple[str, ...]
+
+
+def token_classes(spec: Spec) -> tuple[TokenClass, ...] | None:
+    """The spec's classes by tokens (None when a class lacks them)."""
+    if not spec.traffic.classes:
+        return None
+    out = []
+    for c in spec.traffic.classes:
+        if not (c.input_tokens and c.output_tokens):
+            return None
+        out.append(TokenClass(c.name, c.input_tokens, c.output_tokens))
+    return tuple(out)
+
+
+def llm_context(spec: Spec, profile: Profile, accelerators: Sequence[Accelerator], base: Path | None) -> LlmContext | None:
+    """None unless the spec names an architecture. Raises InputError (bad architecture, a
+    class without tokens)."""
+    if spec.model.architecture is None:
+        return None
+    s = setup_from_spec(spec.model, base)
+    classes = token_classes(spec)
+    if classes is None:
+        from scaleplan.errors import Problem, SpecError
+
+        if spec.traffic.classes:
+            raise SpecError(None, [Problem("traffic.classes", "with model.architecture every class needs input_tokens and output_tokens", hint="give each class its typical prompt and completion length")])
+        # one class from the profile's tokens, else a chat-like default
+        toks = [(m.input_tokens, m.output_tokens) for m in profile.measurements if m.input_tokens and m.output_tokens]
+        i, o = toks[0] if toks else (1024, 256)
+        classes = (TokenClass("default", i, o),)
+    measured = [m for m in profile.measurements if m.source in ("measured", "imported")]
+    cal = None
+    notes: list[str] = []
+    if measured:
+        obs, skipped = observed_from_profile(s, measured, {a.name: a for a in accelerators}, classes)
+        notes.extend(f"calibration: skipped {x}" for x in skipped)
+        fitted, cal_notes = calibrate(obs)
+        notes.extend(cal_notes)
+        cal = fitted if fitted.calibrated else None
+    return LlmContext(setup=s, classes=classes, calibration=cal, notes=tuple(notes))
+
+
+@dataclass(frozen=True)
+class LlmShapePoints:
+    """One sized shape: per class the measurement-like point the SLO check and queueing
+    derating run on, and the server configuration the plan records."""
+
+    points: tuple[tuple[str, Measurement], ...]
+    serving: LlmServing
+
+
+def _measurement(shape: Shape, cls: TokenClass, p: ClassPerf, calibrated: bool) -> Measurement:
+    def pct(mean: float, tail: dict[int, float]) -> Percentiles:
+        return Percentiles(p50=mean * tail[50], p90=mean * tail[90], p95=mean * tail[95], p99=mean * tail[99], mean=mean)
+
+    ttft, tpot = pct(p.ttft_ms, TTFT_TAIL), pct(p.tpot_ms, TPOT_TAIL)
+    n = cls.output_tokens - 1
+    lat = Percentiles(p50=ttft.p50 + tpot.p50 * n, p90=ttft.p90 + tpot.p90 * n, p95=ttft.p95 + tpot.p95 * n, p99=ttft.p99 + tpot.p99 * n, mean=p.ttft_ms + p.tpot_ms * n)
+    return Measurement(
+        device="estimate",
+        accelerator=shape.accelerator,
+        batch_size=p.concurrency,
+        concurrency=p.concurrency,
+        latency_ms=lat,
+        throughput_rps=p.throughput_rps,
+        source="calibrated" if calibrated else "estimated",
+        gpus=shape.gpus,
+        request_class=cls.name,
+        input_tokens=cls.input_tokens,
+        output_tokens=cls.output_tokens,
+        ttft_ms=ttft,
+        tpot_ms=tpot,
+        estimate=Estimate(basis=p.basis, bound="compute" if p.bound == "compute" else "memory", low=p.band[0], high=p.band[1]),
+    )
+
+
+def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | str | dict[str, ClassPerf]:
+    """The shape's points; a refusal message (str) when it cannot serve; or, when some class
+    misses the SLO even at concurrency 1, the concurrency-1 predictions of those classes."""
+    return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, latency: float, pct: int, acc: Accelerator, gpus: int, gmem: float | None) -> LlmShapePoints | str | dict[str, ClassPerf]:
+    try:
+        shape = size(ctx.setup, acc, gpus, ctx.classes, gpu_memory_gib=gmem, calibration=ctx.calibration)
+    except Refusal as exc:
+        return str(exc)
+    best: dict[str, ClassPerf] = {}
+    misses: dict[str, ClassPerf] = {}
+    for cls in ctx.classes:
+        p = best_concurrency(shape, ctx.setup, cls, ttft_ms=ttft, tpot_ms=tpot, latency_ms=latency, percentile=pct)
+        if p is None:
+            misses[cls.name] = predict(shape, cls, 1)
+        else:
+            best[cls.name] = p
+    if not best:
+        return misses
+    n = min(p.concurrency for p in best.values())
+    calibrated = shape.deployment.calibration.calibrated
+    points = []
+    preds: dict[str, LlmClassPrediction] = {}
+    for cls in ctx.classes:
+        if cls.name not in best:
+            continue
+        p = predict(shape, cls, n)
+        points.append((cls.name, _measurement(shape, cls, p, calibrated)))
+        preds[cls.name] = LlmClassPrediction(concurrency=n, ttft_ms=round(p.ttft_ms, 3), tpot_ms=round(p.tpot_ms, 4), throughput_rps=round(p.throughput_rps, 6), output_tokens_per_s=round(p.output_tokens_per_s, 3))
+    mem = shape.memory
+    st = ctx.setup.settings
+    serving = LlmServing(
+        tensor_parallel=shape.tp,
+        pipeline_parallel=shape.pp,
+        max_num_seqs=n,
+        max_model_len=mem.max_model_len,
+        gpu_memory_utilization=st.gpu_memory_utilization,
+        block_size=st.block_size,
+        max_num_batched_tokens=st.max_num_batched_tokens,
+        kv_cache_tokens=mem.kv_cache_tokens,
+        weights_gib_per_gpu=round(mem.weights_gib_per_gpu, 3),
+        classes=preds,
+    )
+    return LlmShapePoints(points=tuple(points), serving=serving)
+
+
+def llm_explanation(spec: Spec, allocations: Sequence[Allocation]) -> list[str]:
+    """One line per LLM allocation: why its replicas run the concurrency they do."""
+    if spec.model.architecture is None:
+        return []
+    toks = {c.name: (c.input_tokens, c.output_tokens) for c in spec.traffic.classes}
+    lines = []
+    pct = spec.slo.percentile
+    for a in allocations:
+        if a.llm is None:
+            continue
+        x = a.llm
+        per = ", ".join(
+            f"{cls} ({toks[cls][0]:,}/{toks[cls][1]:,} tokens) TTFT {p.ttft_ms:.0f} ms, TPOT {p.tpot_ms:.1f} ms, {p.throughput_rps:.3g} req/s"
+            if cls in toks and toks[cls][0] and toks[cls][1]
+            else f"{cls} TTFT {p.ttft_ms:.0f} ms, TPOT {p.tpot_ms:.1f} ms, {p.throughput_rps:.3g} req/s"
+            for cls, p in x.classes.items()
+        )
+        lines.append(
+            f"{a.name}: {a.accelerator} x{a.gpus_per_replica} (TP{x.tensor_parallel}) holds {x.weights_gib_per_gpu:.1f} GiB of weights per GPU and "
+            f"{x.kv_cache_tokens:,} tokens of KV cache (max_model_len {x.max_model_len:,}); it runs {x.max_num_seqs} sequences at once, "
+            f"the most that keep the p{pct} SLO with the model's uncertainty band: {per} (mean predictions)."
+        )
+    return lines

@@ -1,0 +1,119 @@
+"""The optimizer on LLM specs: capacity from tokens, TP shapes both ways, Allocation.llm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from solve_helpers import catalog, row, spec
+
+from scaleplan.catalog.files import load_accelerators
+from scaleplan.errors import InfeasibleError
+from scaleplan.llm import TokenClass, serve_class, setup, size
+from scaleplan.llm.perf import Calibration
+from scaleplan.profile.model import Profile
+from scaleplan.solve import SolveOptions, solve
+from scaleplan.solve.candidates import build_candidates
+
+ACCS = {a.name: a for a in load_accelerators()}
+OPTS = SolveOptions(alternatives=False, time_limit=30)
+
+
+def llm_spec(arch: str, classes: list[dict[str, Any]], *, accs: list[str], rps: float = 4.0, ttft: float = 3000, tpot: float = 100, maxg: int = 8, **model: Any) -> Any:
+    return spec(
+        model={"profile": "p.yaml", "architecture": arch, **model},
+        traffic={"peak_rps": rps, "headroom": 0.0, "classes": classes},
+        slo={"latency_ms": 600_000, "percentile": 95, "ttft_ms": ttft, "tpot_ms": tpot},
+        placement={"accelerators": accs, "max_gpus_per_replica": maxg},
+    )
+
+
+def estimated_profile() -> Profile:
+    return Profile.model_validate({"metadata": {"model": "m", "kind": "llm-estimate"}, "measurements": [{"device": "estimate", "accelerator": "L4", "batch_size": 1, "latency_ms": {"p50": 1, "p90": 1, "p95": 1, "p99": 1}, "throughput_rps": 1, "source": "estimated"}]})
+
+
+CAT = catalog(
+    row("g6.xlarge", "L4", 1, 0.80, vcpus=4, mem=16),
+    row("g6.12xlarge", "L4", 4, 4.60, vcpus=48, mem=192),
+    row("g6e.xlarge", "L40S", 1, 1.86, vcpus=4, mem=32),
+    row("p5.48xlarge", "H100", 8, 55.0, vcpus=192, mem=2048),
+)
+
+
+def test_long_class_changes_the_plan_and_says_why() -> None:
+    short = llm_spec("llama-3.1-8b", [{"name": "chat", "share": 1.0, "input_tokens": 512, "output_tokens": 256}], accs=["L4", "L40S"])
+    long = llm_spec("llama-3.1-8b", [{"name": "chat", "share": 1.0, "input_tokens": 8000, "output_tokens": 2000}], accs=["L4", "L40S"])
+    a = solve(short, estimated_profile(), CAT, options=OPTS).plan
+    b = solve(long, estimated_profile(), CAT, options=OPTS).plan
+    assert b.cost_per_hour > a.cost_per_hour
+    la, lb = a.allocations[0].llm, b.allocations[0].llm
+    assert la is not None and lb is not None
+    assert lb.max_model_len == 10_240 and la.max_model_len == 1024
+    assert lb.max_num_seqs < la.max_num_seqs
+    why = " ".join(b.explanation)
+    assert "10,240" in why and "tokens of KV cache" in why and "8,000/2,000 tokens" in why
+
+
+def test_l4_batch_128_of_long_sequences_is_not_planned() -> None:
+    s = llm_spec("llama-3.1-8b", [{"name": "c", "share": 1.0, "input_tokens": 1024, "output_tokens": 256}], accs=["L4"], tpot=1000, ttft=60_000, maxg=1)
+    plan = solve(s, estimated_profile(), CAT, options=OPTS).plan
+    llm = plan.allocations[0].llm
+    assert llm is not None
+    shape = size(setup("llama-3.1-8b"), ACCS["L4"], 1, [TokenClass("c", 1024, 256)])
+    assert llm.max_num_seqs <= shape.memory.max_sequences(1280, shape.deployment.arch, "bf16") < 128
+    assert llm.kv_cache_tokens == shape.memory.kv_cache_tokens
+
+
+def tp8_only_profile() -> Profile:
+    """Measured points of Llama-3.1-70B on 8 x H100 (TP8) only: made with a known
+    calibration so that the fit has something to find."""
+    s = setup("llama-3.1-70b")
+    cls = TokenClass("chat", 1024, 256)
+    d = size(s, ACCS["H100"], 8, [cls]).deployment.with_calibration(Calibration(compute=0.9, memory=0.9))
+    ms = []
+    for n in (1, 16, 64):
+        p = serve_class(d, 1024, 256, n)
+        lat = p.ttft_ms + 255 * p.tpot_ms
+        ms.append({
+            "device": "http://h100-node:8000", "accelerator": "H100", "gpus": 8, "batch_size": n, "concurrency": n,
+            "latency_ms": {"p50": lat, "p90": lat, "p95": lat, "p99": lat}, "throughput_rps": p.throughput_rps,
+            "ttft_ms": {"p50": p.ttft_ms, "p90": p.ttft_ms, "p95": p.ttft_ms, "p99": p.ttft_ms},
+            "tpot_ms": {"p50": p.tpot_ms, "p90": p.tpot_ms, "p95": p.tpot_ms, "p99": p.tpot_ms},
+            "input_tokens": 1024, "output_tokens": 256, "request_class": "chat",
+        })
+    return Profile.model_validate({"metadata": {"model": "llama-70b", "kind": "llm-endpoint"}, "measurements": ms})
+
+
+def test_70b_gets_tp_shapes_from_a_tp8_only_measurement() -> None:
+    s = llm_spec("llama-3.1-70b", [{"name": "chat", "share": 1.0, "input_tokens": 1024, "output_tokens": 256}], accs=["H100"], rps=2.0)
+    cands, diag = build_candidates(s, tp8_only_profile(), CAT)
+    shapes = {c.gpus_per_replica for c in diag.unpruned}
+    assert shapes == {2, 4, 8}  # TP1 refused (131 GiB of weights), TP2 and TP4 derived downward
+    assert any("does not fit" in r and "TP1" in r for r in diag.llm_refusals)
+    assert all(c.estimated for c in cands)
+    assert any("calibration: compute" in w for w in diag.warnings)
+    plan = solve(s, tp8_only_profile(), CAT, options=OPTS).plan
+    a = plan.allocations[0]
+    assert a.llm is not None and a.llm.tensor_parallel == a.gpus_per_replica < 8
+    assert a.operating_point.source == "calibrated"
+
+
+def test_70b_refused_everywhere_is_infeasible_with_the_arithmetic() -> None:
+    s = llm_spec("llama-3.1-70b", [{"name": "chat", "share": 1.0, "input_tokens": 1024, "output_tokens": 256}], accs=["L4", "L40S"], maxg=1)
+    with pytest.raises(InfeasibleError) as e:
+        solve(s, estimated_profile(), CAT, options=OPTS)
+    msg = str(e.value.reasons[0].message)
+    assert "does not fit" in msg and "GiB" in msg
+
+
+def test_class_without_tokens_is_a_spec_error() -> None:
+    from scaleplan.errors import SpecError
+
+    s = spec(
+        model={"profile": "p.yaml", "architecture": "llama-3.1-8b"},
+        traffic={"peak_rps": 1, "classes": [{"name": "a", "share": 1.0}]},
+        slo={"latency_ms": 60000},
+        placement={"accelerators": ["L4"]},
+    )
+    with pytest.raises(SpecError, match="input_tokens"):
+        solve(s, estimated_profile(), CAT, options=OPTS)
