@@ -15,11 +15,11 @@ def register(app: typer.Typer) -> None:
 
 
 def schema(
-    what: Annotated[str, typer.Argument(metavar="KIND", help="Which schema: spec, profile, plan, catalog.", show_default=False)],
+    what: Annotated[str, typer.Argument(metavar="KIND", help="Which schema: spec, profile, plan, catalog, observed.", show_default=False)],
 ) -> None:
     """Print the JSON Schema of a scaleplan file format (for editors' YAML language servers)."""
     with handle_errors():
-        kinds: dict[str, Literal["spec", "profile", "plan", "catalog"]] = {"spec": "spec", "profile": "profile", "plan": "plan", "catalog": "catalog"}
+        kinds: dict[str, Literal["spec", "profile", "plan", "catalog", "observed"]] = {"spec": "spec", "profile": "profile", "plan": "plan", "catalog": "catalog", "observed": "observed"}
         if what not in kinds:
             raise typer.BadParameter(f"must be one of {', '.join(kinds)}; got {what!r}", param_hint="KIND")
         if what == "spec":
@@ -34,6 +34,10 @@ def schema(
             from scaleplan.plan import plan_json_schema
 
             emit_json(plan_json_schema())
+        elif what == "observed":
+            from scaleplan.observe.model import observed_json_schema
+
+            emit_json(observed_json_schema())
         else:
             from scaleplan.catalog.model import CatalogFile
 

@@ -1,0 +1,157 @@
+"""``scaleplan observe``: learn the demand curve, capacity and SLO of a running plan from Prometheus."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from scaleplan.cli._common import (
+    emit_json,
+    handle_errors,
+    input_error,
+    stderr_console,
+    stdout_console,
+)
+
+if TYPE_CHECKING:
+    from scaleplan.observe.model import Observed
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d|w)$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("observe")(observe)
+
+
+def _duration(text: str, flag: str) -> float:
+    m = _DURATION.match(text.strip())
+    if not m or float(m.group(1)) <= 0:
+        raise typer.BadParameter(f"{text!r} is not a duration such as 30s, 5m, 12h, 14d", param_hint=flag)
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def _end(text: str | None, step: float) -> float:
+    from datetime import UTC, datetime
+
+    if text is None:
+        now = datetime.now(UTC).timestamp()
+        return float(int(now // step) * step)
+    try:
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return float(text)
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is neither a unix time nor an ISO 8601 time", param_hint="--end") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _overrides(path: str | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    from scaleplan.yamlio import load_yaml
+
+    doc = load_yaml(path, what="queries file")
+    data: Any = doc.data
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise input_error(path, "", "expected a mapping of query name -> PromQL template", "e.g. `latency: histogram_quantile({quantile}, sum by (le) (rate(my_latency_bucket{{{selector}}}[{window}])))`")
+    return dict(data)
+
+
+def observe(
+    prometheus: Annotated[str, typer.Option("--prometheus", help="Prometheus base URL (credentials: SCALEPLAN_PROMETHEUS_TOKEN[_FILE] or SCALEPLAN_PROMETHEUS_USER + _PASSWORD[_FILE]).", show_default=False)],
+    plan: Annotated[str, typer.Option("--plan", help="The running plan (plan.yaml).", show_default=False)],
+    out: Annotated[str | None, typer.Option("--out", help="Write the Observed file here (YAML).")] = None,
+    since: Annotated[str, typer.Option("--since", help="How far back to look (30m, 12h, 14d, 2w).")] = "14d",
+    step: Annotated[str, typer.Option("--step", help="Resolution of the range queries.")] = "5m",
+    end: Annotated[str | None, typer.Option("--end", help="End of the range (ISO 8601 or unix time); default: now.")] = None,
+    quantile: Annotated[float, typer.Option("--quantile", min=0.01, max=1.0, help="Quantile across days of each hour's demand (0.5 typical day, 0.9 busy day).")] = 0.9,
+    queries: Annotated[str | None, typer.Option("--queries", help="YAML file: query name -> PromQL template overriding the default.")] = None,
+    token_file: Annotated[str | None, typer.Option("--token-file", help="File holding a bearer token (the token itself is never a flag).")] = None,
+    ca_file: Annotated[str | None, typer.Option("--ca-file", help="CA bundle for an https Prometheus.")] = None,
+    insecure: Annotated[bool, typer.Option("--insecure-skip-tls-verify", help="Do not verify the server's TLS certificate.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=3600.0, help="Seconds to wait for each answer.")] = 30.0,
+    deadline: Annotated[float, typer.Option("--deadline", min=1.0, max=86400.0, help="Seconds for all queries together.")] = 300.0,
+    max_mib: Annotated[float, typer.Option("--max-mib", min=0.001, max=4096.0, help="Largest answer accepted, in MiB.")] = 64.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the Observed document as JSON.")] = False,
+    show_queries: Annotated[bool, typer.Option("--print-queries", help="Only print the queries that would be sent, then exit.")] = False,
+) -> None:
+    """Query Prometheus for the service a plan deployed; write what it really did (exit 5 if a query fails)."""
+    with handle_errors():
+        from scaleplan.observe.analyze import analyze
+        from scaleplan.observe.client import ClientOptions, Prometheus, auth_from_env
+        from scaleplan.observe.fetch import fetch
+        from scaleplan.observe.model import dump_observed, observed_to_dict
+        from scaleplan.observe.queries import build_queries
+        from scaleplan.plan import read_plan
+        from scaleplan.yamlio import atomic_write
+
+        step_s = _duration(step, "--step")
+        if step_s > 1800 or 3600 % step_s:
+            raise typer.BadParameter("must divide an hour and be at most 30m (e.g. 30s, 1m, 5m, 15m)", param_hint="--step")
+        since_s = _duration(since, "--since")
+        if since_s < step_s:
+            raise typer.BadParameter("must be at least --step", param_hint="--since")
+        running = read_plan(plan)
+        qs = build_queries(running, _overrides(queries), step_s=step_s)
+        if show_queries:
+            if json_out:
+                emit_json({q.name: q.promql for q in qs.queries})
+            else:
+                for q in qs.queries:
+                    stdout_console().print(f"{q.name}: {q.promql}", markup=False, soft_wrap=True)
+            return
+        if out is None and not json_out:
+            raise typer.BadParameter("give --out FILE and/or --json", param_hint="--out")
+        auth = auth_from_env(os.environ, token_file=token_file)
+        opts = ClientOptions(timeout_s=timeout, deadline_s=deadline, max_bytes=int(max_mib * 1048576), ca_file=ca_file, insecure=insecure)
+        prom = Prometheus(prometheus, auth=auth, options=opts)
+        t_end = _end(end, step_s)
+        t_start = t_end - since_s
+        err = stderr_console()
+        fetched = fetch(prom, qs, t_start, t_end, step_s)
+        obs = analyze(running, qs, fetched, quantile_q=quantile)
+        if out is not None:
+            atomic_write(out, dump_observed(obs))
+        for note in obs.notes:
+            err.print(f"note: {note}", markup=False, soft_wrap=True)
+        if obs.missing:
+            err.print(f"note: no data for optional series: {', '.join(obs.missing)}", markup=False, soft_wrap=True)
+        if json_out:
+            emit_json(observed_to_dict(obs))
+            return
+        _summary(obs, out)
+
+
+def _summary(obs: Observed, out: str | None) -> None:
+    con = stdout_console()
+    d = obs.demand
+    c = obs.capacity
+    s = obs.slo
+
+    def p(text: str) -> None:
+        con.print(text, markup=False, soft_wrap=True)
+
+    p(f"{obs.metadata.service} ({obs.metadata.namespace}), {d.days} day(s)")
+    p(f"  {obs.metadata.start} .. {obs.metadata.end}")
+    p(f"demand (p{d.quantile * 100:g} across days), rps per UTC hour:")
+    for row in range(0, 24, 4):
+        p("  " + "  ".join(f"{h:02d}h {d.hourly_rps[h]:>9.4g}" for h in range(row, row + 4)))
+    if c.rps_per_replica is not None:
+        p(f"capacity: {c.rps_per_replica:g} rps per replica at p{s.percentile} {c.at_latency_ms:g} ms")
+        p(f"  ({c.method}, {c.points_near_limit} points near the limit)")
+        p(f"  the plan assumed {c.planned_rps_per_replica:g} ({(c.ratio or 0) - 1:+.0%})")
+    else:
+        p("capacity: not measured (the service never ran near its limit)")
+        p(f"  at most {c.max_rps_per_replica:g} rps per replica seen; the plan assumed {c.planned_rps_per_replica:g}")
+    p(f"SLO p{s.percentile} {s.latency_ms:g} ms: above in {s.hours_above} of {s.hours_seen} hours,")
+    p(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
+    if out is not None:
+        p(f"wrote {out}")
+    sys.stdout.flush()

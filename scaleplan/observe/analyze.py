@@ -1,0 +1,229 @@
+"""From fetched series to an Observed file (pure: no I/O, no clock).
+
+- Demand: the hourly mean request rate per (day, UTC hour), then per hour of day the chosen
+  quantile across the days seen (linear interpolation between order statistics).
+- Capacity: per step, requests/s per replica (demand / replicas up) against the latency
+  percentile. Steps whose latency lies within a band around the SLO are "near the limit";
+  requests/s per replica is regressed on latency over them and read at the SLO (the median of
+  the band when there are too few points to regress). With no point near the limit there is
+  no capacity estimate, only the highest load seen: never an extrapolation.
+- SLO: the hourly latency percentile per (day, hour), counted against the target overall and
+  in the peak hours (demand at or above 80 % of the curve's peak).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from scaleplan.errors import ExternalError
+from scaleplan.observe.model import (
+    Observed,
+    ObservedCapacity,
+    ObservedDemand,
+    ObservedExtra,
+    ObservedMeta,
+    ObservedSlo,
+)
+from scaleplan.observe.queries import QuerySet
+from scaleplan.plan import Plan
+
+Points = Sequence[tuple[float, float]]
+BAND = (0.8, 1.25)
+MIN_REGRESSION_POINTS = 8
+PEAK_FRACTION = 0.8
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Series per query name (already summed over label sets), and the range asked for."""
+
+    series: Mapping[str, Points]
+    start: float
+    end: float
+    step_s: float
+    prometheus: str
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """Linear interpolation between order statistics (numpy's default 'linear' method)."""
+    xs = sorted(values)
+    if not xs:
+        raise ValueError("no values")
+    pos = q * (len(xs) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def _cells(points: Points) -> dict[tuple[int, int], float]:
+    """Hour-end samples -> {(day number, hour of day): value}; a sample at t covers (t-1h, t]."""
+    out: dict[tuple[int, int], float] = {}
+    for t, v in points:
+        mid = t - 1800.0
+        day = int(mid // 86400)
+        hour = int((mid % 86400) // 3600)
+        out[(day, hour)] = v
+    return out
+
+
+def _by_hour(cells: Mapping[tuple[int, int], float]) -> list[list[float]]:
+    hours: list[list[float]] = [[] for _ in range(24)]
+    for (_, h), v in sorted(cells.items()):
+        hours[h].append(v)
+    return hours
+
+
+def _r(x: float, nd: int = 4) -> float:
+    return round(x, nd)
+
+
+def _sig(x: float) -> float:
+    """Four significant digits (stable text across platforms)."""
+    return float(f"{x:.4g}")
+
+
+def planned_capacity(plan: Plan) -> float:
+    """Replica-weighted capacity per replica at the plan's peak window."""
+    w = max(range(plan.demand.windows), key=lambda i: sum(a.replicas_per_window[i] for a in plan.allocations))
+    reps = sum(a.replicas_per_window[w] for a in plan.allocations)
+    if reps <= 0:
+        return max(a.capacity_rps_per_replica for a in plan.allocations)
+    return sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in plan.allocations) / reps
+
+
+def _demand(fetched: Fetched, q: float, plan: Plan, queries: QuerySet) -> tuple[ObservedDemand, list[str]]:
+    cells = _cells(fetched.series["demand_hourly"])
+    hours = _by_hour(cells)
+    empty = [h for h in range(24) if not hours[h]]
+    if empty:
+        shown = ", ".join(f"{h:02d}:00" for h in empty[:6]) + (" ..." if len(empty) > 6 else "")
+        query = queries.by_name()["demand_hourly"].promql
+        raise ExternalError(f"Prometheus query 'demand_hourly' failed: no data for UTC hour(s) {shown} in the range\n  query: {query}", hint="observe at least one full day (--since), or check that the request counter is scraped all day")
+    curve = tuple(_sig(max(0.0, quantile(v, q))) for v in hours)
+    planned = plan.demand.rps
+    planned24 = tuple(planned[int(h // plan.demand.window_hours)] for h in range(24)) if plan.demand.windows * plan.demand.window_hours == 24 else ()
+    notes: list[str] = []
+    few = min(len(v) for v in hours)
+    if few < 7:
+        notes.append(f"some hours were seen on only {few} day(s); the {q:g} quantile across days rests on few days")
+    days = len({d for d, _ in cells})
+    return ObservedDemand(hourly_rps=curve, quantile=q, days_seen=tuple(len(v) for v in hours), days=days, peak_rps=max(curve), planned_rps=tuple(_sig(x) for x in planned24)), notes
+
+
+def _join(a: Points, b: Points, c: Points) -> list[tuple[float, float, float]]:
+    bm = dict(b)
+    cm = dict(c)
+    return [(va, bm[t], cm[t]) for t, va in a if t in bm and t in cm]
+
+
+def _capacity(fetched: Fetched, plan: Plan) -> ObservedCapacity:
+    slo = plan.spec.slo.latency_ms
+    rows = [(d / r, lat * 1000.0) for d, r, lat in _join(fetched.series["demand"], fetched.series["replicas"], fetched.series["latency"]) if r > 0 and d >= 0 and lat > 0]
+    planned = planned_capacity(plan)
+    live = [a for a in plan.allocations if a.replicas > 0]
+    accs = tuple(sorted({a.accelerator for a in live}))
+    types = tuple(sorted({a.instance_type for a in live}))
+    lo, hi = BAND[0] * slo, BAND[1] * slo
+    near = [(x, lat) for x, lat in rows if lo <= lat <= hi]
+    top = max(rows, default=(0.0, None))
+    method: Literal["regression", "median", "none"] = "none"
+    cap: float | None = None
+    if len(near) >= MIN_REGRESSION_POINTS and statistics.pstdev([lat for _, lat in near]) > 1e-9:
+        xs = [lat for _, lat in near]
+        ys = [x for x, _ in near]
+        mx, my = statistics.fmean(xs), statistics.fmean(ys)
+        sxx = sum((a - mx) ** 2 for a in xs)
+        slope = sum((a - mx) * (b - my) for a, b in zip(xs, ys, strict=True)) / sxx
+        cap = my + slope * (slo - mx)
+        method = "regression"
+        if slope < 0 or cap <= 0:  # load fell as latency rose: not a saturation curve
+            cap = statistics.median(ys)
+            method = "median"
+    elif near:
+        cap = statistics.median([x for x, _ in near])
+        method = "median"
+    return ObservedCapacity(
+        rps_per_replica=_sig(cap) if cap is not None else None,
+        at_latency_ms=_sig(slo) if cap is not None else None,
+        points_near_limit=len(near),
+        band=BAND,
+        method=method,
+        max_rps_per_replica=_sig(top[0]),
+        latency_at_max_ms=_sig(top[1]) if top[1] is not None else None,
+        planned_rps_per_replica=_sig(planned),
+        ratio=_r(cap / planned) if cap is not None else None,
+        accelerators=accs,
+        instance_types=types,
+    )
+
+
+def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
+    slo = plan.spec.slo
+    cells = {k: v * 1000.0 for k, v in _cells(fetched.series["latency_hourly"]).items()}
+    hours = _by_hour(cells)
+    hourly = tuple(_sig(statistics.median(v)) if v else None for v in hours)
+    top = max(curve) if curve else 0.0
+    peak = tuple(h for h in range(24) if top > 0 and curve[h] >= PEAK_FRACTION * top)
+    above = [k for k, v in cells.items() if v > slo.latency_ms]
+    return ObservedSlo(
+        percentile=slo.percentile,
+        latency_ms=slo.latency_ms,
+        hourly_latency_ms=hourly,
+        worst_hour_ms=_sig(max(cells.values())) if cells else None,
+        hours_seen=len(cells),
+        hours_above=len(above),
+        peak_hours=peak,
+        peak_hours_seen=sum(1 for (_, h) in cells if h in peak),
+        peak_hours_above=sum(1 for (_, h) in above if h in peak),
+    )
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: float = 0.9) -> Observed:
+    demand, notes = _demand(fetched, quantile_q, plan, queries)
+    capacity = _capacity(fetched, plan)
+    if capacity.rps_per_replica is None:
+        notes.append(f"the service never ran near its latency limit (within {BAND[0]:g}-{BAND[1]:g} x the SLO): no capacity estimate; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
+    extras: dict[str, ObservedExtra] = {}
+    missing: list[str] = []
+    for q in queries.queries:
+        if q.required:
+            continue
+        pts = fetched.series.get(q.name, ())
+        if not pts:
+            missing.append(q.name)
+            continue
+        scale = 1000.0 if q.unit == "s" else 1.0
+        cells = {k: v * scale for k, v in _cells(pts).items()}
+        hours = _by_hour(cells)
+        vals = list(cells.values())
+        extras[q.name] = ObservedExtra(unit="ms" if q.unit == "s" else q.unit, hourly=tuple(_sig(statistics.median(v)) if v else None for v in hours), mean=_sig(statistics.fmean(vals)), max=_sig(max(vals)))
+    meta = ObservedMeta(
+        service=plan.spec.metadata.name,
+        namespace=plan.spec.kubernetes.namespace,
+        plan_hash=plan.metadata.plan_hash,
+        prometheus=fetched.prometheus,
+        start=_iso(fetched.start),
+        end=_iso(fetched.end),
+        step_seconds=fetched.step_s,
+        engine=queries.engine,
+    )
+    return Observed(
+        metadata=meta,
+        queries={q.name: q.promql for q in queries.queries},
+        demand=demand,
+        capacity=capacity,
+        slo=_slo(fetched, plan, demand.hourly_rps),
+        extras=extras,
+        missing=tuple(missing),
+        notes=tuple(notes),
+        running_plan=plan,
+    )

@@ -1,0 +1,45 @@
+"""Run a QuerySet against Prometheus over a time range (the I/O half of ``observe``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from scaleplan.observe.analyze import Fetched, Points
+from scaleplan.observe.client import Prometheus, QueryFailed
+from scaleplan.observe.queries import Query, QuerySet
+
+MAX_POINTS = 10_000  # Prometheus refuses more than 11,000 points per series
+
+
+def _range(prom: Prometheus, q: Query, start: float, end: float, step: float) -> Points:
+    total: dict[float, float] = {}
+    t0 = start
+    seen_series = False
+    while t0 <= end:
+        t1 = min(end, t0 + step * (MAX_POINTS - 1))
+        for _labels, points in prom.query_range(q.name, q.promql, t0, t1, step):
+            seen_series = True
+            for t, v in points:
+                total[t] = total.get(t, 0.0) + v
+        t0 = t1 + step
+    if not seen_series or not total:
+        if q.required:
+            raise QueryFailed(q.name, q.promql, "no data in the range: the series is missing (not scraped, renamed, or a different label set)", hint="check that the ServiceMonitor scrapes the service and the metric names (docs/observe.md), or override the query with --queries")
+        return ()
+    return tuple(sorted(total.items()))
+
+
+def fetch(prom: Prometheus, queries: QuerySet, start: float, end: float, step_s: float, progress: Callable[[str], None] | None = None) -> Fetched:
+    """Every query over [start, end]; hourly queries at hour ends. Raises QueryFailed (exit 5)."""
+    h0 = math.ceil((start + 3600) / 3600) * 3600.0
+    h1 = math.floor(end / 3600) * 3600.0
+    series: dict[str, Points] = {}
+    for q in queries.queries:
+        if progress is not None:
+            progress(q.name)
+        if q.hourly:
+            series[q.name] = _range(prom, q, h0, h1, 3600.0) if h1 >= h0 else ()
+        else:
+            series[q.name] = _range(prom, q, start, end, step_s)
+    return Fetched(series=series, start=start, end=end, step_s=step_s, prometheus=prom.shown)

@@ -1,0 +1,126 @@
+"""Observed format v1 (``kind: Observed``): what ``scaleplan observe`` learnt from Prometheus.
+
+It holds the hourly demand curve (a quantile across the days seen), the capacity per replica
+the service showed where it ran near its latency limit, the SLO as observed, the exact queries
+used, and the running plan (so that ``optimize --observed`` can show the change against it).
+No clock reads: the time range is an input, so the same data gives a byte-identical file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scaleplan.errors import InputError
+from scaleplan.plan import Plan
+from scaleplan.validation import problems_from_validation
+from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Hourly = tuple[float | None, ...]
+
+
+class ObservedMeta(_Model):
+    service: str = Field(description="Service name (the plan's spec.metadata.name).")
+    namespace: str
+    plan_hash: str = Field(description="plan_hash of the running plan that was observed.")
+    prometheus: str = Field(description="Prometheus base URL (without credentials).")
+    start: str = Field(description="Start of the observed range (UTC, ISO 8601).")
+    end: str = Field(description="End of the observed range (UTC, ISO 8601).")
+    step_seconds: float = Field(gt=0, description="Resolution of the range queries.")
+    engine: str | None = Field(default=None, description="LLM engine whose metric names were used (vllm, sglang, tgi), if any.")
+
+
+class ObservedDemand(_Model):
+    hourly_rps: tuple[float, ...] = Field(description="Requests/s per UTC hour 0..23: the quantile below of that hour's mean rate across the days seen.", json_schema_extra={"minItems": 24, "maxItems": 24})
+    quantile: float = Field(gt=0, le=1, description="Quantile across days (0.5 = a typical day, 0.9 = a busy one).")
+    days_seen: tuple[int, ...] = Field(description="Per hour: how many days had data for that hour.", json_schema_extra={"minItems": 24, "maxItems": 24})
+    days: int = Field(ge=0, description="Distinct days with any data.")
+    peak_rps: float = Field(ge=0)
+    planned_rps: tuple[float, ...] = Field(default=(), description="The running plan's demand per hour, for comparison.")
+
+
+class ObservedCapacity(_Model):
+    rps_per_replica: float | None = Field(description="Requests/s one replica served when the latency percentile was at the SLO; None when the service never ran near its limit.")
+    at_latency_ms: float | None = Field(default=None, description="Latency (at the SLO percentile) the capacity refers to.")
+    points_near_limit: int = Field(ge=0, description="Samples within the band around the SLO the estimate used.")
+    band: tuple[float, float] = Field(description="Latency band (fraction of the SLO) counted as near the limit.")
+    method: Literal["regression", "median", "none"] = Field(description="regression: requests/s per replica regressed on latency, read at the SLO; median: too few points to regress, median of the band; none: no points near the limit.")
+    max_rps_per_replica: float = Field(ge=0, description="The highest requests/s per replica seen (any latency).")
+    latency_at_max_ms: float | None = None
+    planned_rps_per_replica: float = Field(gt=0, description="What the running plan assumed (replica-weighted over its allocations at peak).")
+    ratio: float | None = Field(default=None, description="Observed / planned capacity per replica; < 1: the profile over-states capacity.")
+    accelerators: tuple[str, ...] = ()
+    instance_types: tuple[str, ...] = ()
+
+
+class ObservedSlo(_Model):
+    percentile: int
+    latency_ms: float = Field(gt=0, description="The spec's target.")
+    hourly_latency_ms: Hourly = Field(description="Per UTC hour: the median across days of that hour's latency percentile (None: no data).")
+    worst_hour_ms: float | None = None
+    hours_seen: int = Field(ge=0, description="(day, hour) cells with latency data.")
+    hours_above: int = Field(ge=0, description="Cells whose hourly latency percentile was above the target.")
+    peak_hours: tuple[int, ...] = Field(description="Hours of day with demand at or above 80 % of the curve's peak.")
+    peak_hours_seen: int = Field(ge=0)
+    peak_hours_above: int = Field(ge=0)
+
+
+class ObservedExtra(_Model):
+    """An optional series (queue length, concurrency, GPU utilisation, TTFT, KV cache, ...)."""
+
+    unit: str
+    hourly: Hourly = Field(description="Per UTC hour: the median across days of the hourly mean.")
+    mean: float | None = None
+    max: float | None = None
+
+
+class Observed(_Model):
+    apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
+    kind: Literal["Observed"] = "Observed"
+    metadata: ObservedMeta
+    queries: dict[str, str] = Field(description="Query name -> the exact PromQL sent.")
+    demand: ObservedDemand
+    capacity: ObservedCapacity
+    slo: ObservedSlo
+    extras: dict[str, ObservedExtra] = Field(default_factory=dict, description="Optional series that had data.")
+    missing: tuple[str, ...] = Field(default=(), description="Optional queries that returned no data.")
+    notes: tuple[str, ...] = ()
+    running_plan: Plan = Field(description="The plan that was running (the --plan file).")
+
+
+def observed_json_schema() -> dict[str, Any]:
+    schema = Observed.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://scaleplan.dev/schemas/observed-v1.json"
+    schema["title"] = "scaleplan Observed v1"
+    return schema
+
+
+def observed_to_dict(obs: Observed) -> dict[str, Any]:
+    return obs.model_dump(mode="json", exclude_none=True)
+
+
+def dump_observed(obs: Observed) -> str:
+    return dump_yaml(observed_to_dict(obs))
+
+
+def parse_observed(doc: Document) -> Observed:
+    try:
+        return Observed.model_validate(doc.data)
+    except ValidationError as exc:
+        raise InputError(doc.file, problems_from_validation(exc, Observed, doc.lines)) from None
+
+
+def read_observed(path: str | Path) -> Observed:
+    return parse_observed(load_yaml(path, what="observed"))
+
+
+def parse_observed_text(text: str, name: str = "<observed>") -> Observed:
+    return parse_observed(parse_yaml(text, name, what="observed"))

@@ -1,0 +1,167 @@
+"""Which PromQL ``observe`` sends, per engine and per rendered autoscaling setup (docs/observe.md).
+
+By default ``observe`` asks for exactly the series the rendered manifests depend on: the KEDA
+ScaledObjects' request-rate queries (``keda-prometheus``), the request counter and latency
+histogram the ServiceMonitor scrapes, and ``up`` of the ServiceMonitor's targets (replicas).
+Every query can be replaced from a file (``--queries``); templates may use ``{selector}``,
+``{quantile}``, ``{window}`` (the latency rate window) and ``{step}``.
+
+Engine metric names (LLM plans; the server's own ``/metrics``):
+
+- vLLM (docs.vllm.ai "Production Metrics", design/metrics.md): ``vllm:request_success_total``,
+  ``vllm:e2e_request_latency_seconds``, ``vllm:time_to_first_token_seconds``,
+  ``vllm:time_per_output_token_seconds`` (V1 also ``vllm:inter_token_latency_seconds``),
+  ``vllm:num_requests_running``, ``vllm:num_requests_waiting``, ``vllm:kv_cache_usage_perc``
+  (older releases: ``vllm:gpu_cache_usage_perc``).
+- SGLang (docs.sglang.io "Production Metrics", ``--enable-metrics``): ``sglang:num_requests_total``,
+  ``sglang:e2e_request_latency_seconds``, ``sglang:time_to_first_token_seconds``,
+  ``sglang:inter_token_latency_seconds``, ``sglang:num_running_reqs``, ``sglang:num_queue_reqs``,
+  ``sglang:token_usage``.
+- TGI (huggingface.co/docs/text-generation-inference/reference/metrics): ``tgi_request_count``,
+  ``tgi_request_duration``, ``tgi_request_mean_time_per_token_duration``, ``tgi_queue_size``,
+  ``tgi_batch_current_size`` (TGI has no TTFT histogram).
+- Any other server: ``http_requests_total`` and ``http_request_duration_seconds`` (the names of
+  prometheus-fastapi-instrumentator and most HTTP middleware), GPU utilisation from the DCGM
+  exporter (``DCGM_FI_DEV_GPU_UTIL``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from scaleplan.errors import InputError, Problem
+from scaleplan.plan import Plan
+
+Kind = Literal["rate", "count", "latency", "gauge", "ms"]
+REQUIRED = ("demand", "demand_hourly", "replicas", "latency", "latency_hourly")
+LATENCY_WINDOW = "5m"
+
+
+@dataclass(frozen=True)
+class EngineMetrics:
+    requests: str  # counter of completed requests
+    latency: str  # end-to-end latency histogram (seconds), without _bucket
+    ttft: str | None = None
+    tpot: str | None = None
+    running: str | None = None
+    waiting: str | None = None
+    kv_cache: str | None = None
+
+
+HTTP = EngineMetrics(requests="http_requests_total", latency="http_request_duration_seconds")
+ENGINES: dict[str, EngineMetrics] = {
+    "vllm": EngineMetrics("vllm:request_success_total", "vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds", "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"),
+    "sglang": EngineMetrics("sglang:num_requests_total", "sglang:e2e_request_latency_seconds", "sglang:time_to_first_token_seconds", "sglang:inter_token_latency_seconds", "sglang:num_running_reqs", "sglang:num_queue_reqs", "sglang:token_usage"),
+    "tgi": EngineMetrics("tgi_request_count", "tgi_request_duration", None, "tgi_request_mean_time_per_token_duration", "tgi_batch_current_size", "tgi_queue_size", None),
+}
+GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL"
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    promql: str
+    kind: Kind
+    required: bool
+    hourly: bool = False  # evaluated at hour ends with a 1 h step
+    unit: str = ""
+    source: str = ""  # where the default came from (rendered object or engine)
+
+
+@dataclass(frozen=True)
+class QuerySet:
+    queries: tuple[Query, ...]
+    engine: str | None
+    selector: str
+
+    def by_name(self) -> dict[str, Query]:
+        return {q.name: q for q in self.queries}
+
+
+def _engine(plan: Plan) -> str | None:
+    model = plan.spec.model
+    eng = getattr(model, "engine", None)
+    return str(eng) if eng else None
+
+
+def _rendered(plan: Plan) -> tuple[list[str], list[str]]:
+    """The KEDA Prometheus trigger queries and the Services the ServiceMonitor scrapes."""
+    from scaleplan.render import render_report
+
+    report = render_report(plan)
+    rates: list[str] = []
+    services: list[str] = []
+    for o in report.objects:
+        if o.kind == "ScaledObject":
+            for trig in o.obj.get("spec", {}).get("triggers", []):
+                if trig.get("type") == "prometheus":
+                    rates.append(str(trig["metadata"]["query"]))
+        if o.kind == "Service":
+            services.append(o.name)
+    return rates, services
+
+
+def build_queries(plan: Plan, overrides: Mapping[str, str] | None = None, *, step_s: float = 300.0) -> QuerySet:
+    """The default queries for ``plan``, with ``overrides`` (name -> PromQL template) applied."""
+    spec = plan.spec
+    ns = spec.kubernetes.namespace
+    engine = _engine(plan)
+    em = ENGINES.get(engine or "", HTTP)
+    rates, services = _rendered(plan)
+    if len(services) == 1:
+        selector = f'namespace="{ns}",service="{services[0]}"'
+    else:
+        selector = f'namespace="{ns}",service=~"{"|".join(sorted(services))}"'
+    step = f"{int(step_s)}s"
+    # the subquery for an hour's mean takes the steps in (t-1h, t]: its range is one step short
+    # of an hour because Prometheus 2.x includes the left edge (it would add the previous hour)
+    hour_range = f"{int(3600 - step_s)}s"
+    q = spec.slo.percentile / 100
+    if rates and spec.kubernetes.autoscaler.type == "keda-prometheus":
+        rate_expr = " + ".join(f"({r})" for r in rates) if len(rates) > 1 else rates[0]
+        rate_src = "the rendered ScaledObjects' prometheus triggers"
+    else:
+        rate_expr = f"sum(rate({em.requests}{{{selector}}}[2m]))"
+        rate_src = f"{em.requests} of the ServiceMonitor's targets"
+    hist = f"{em.latency}_bucket{{{selector}}}"
+    out: list[Query] = [
+        Query("demand", rate_expr, "rate", True, unit="rps", source=rate_src),
+        Query("demand_hourly", f"avg_over_time(({rate_expr})[{hour_range}:{step}])", "rate", True, hourly=True, unit="rps", source=rate_src),
+        Query("replicas", f"count(up{{{selector}}} == 1)", "count", True, unit="pods", source="up of the ServiceMonitor's targets"),
+        Query("latency", f"histogram_quantile({q:g}, sum by (le) (rate({hist}[{LATENCY_WINDOW}])))", "latency", True, unit="s", source=f"{em.latency} histogram"),
+        Query("latency_hourly", f"histogram_quantile({q:g}, sum by (le) (increase({hist}[1h])))", "latency", True, hourly=True, unit="s", source=f"{em.latency} histogram"),
+    ]
+    pods = "|".join(sorted({a.name for a in plan.allocations if a.replicas > 0}))
+    if any(a.gpus_per_replica > 0 for a in plan.allocations):
+        out.append(Query("gpu_utilization", f'avg(avg_over_time({GPU_UTIL}{{namespace="{ns}",pod=~"({pods})-.*"}}[1h]))', "gauge", False, hourly=True, unit="%", source="DCGM exporter"))
+    for name, metric, kind, unit in (("ttft", em.ttft, "latency", "s"), ("tpot", em.tpot, "latency", "s")):
+        if metric is not None and engine is not None:
+            out.append(Query(name, f"histogram_quantile({q:g}, sum by (le) (increase({metric}_bucket{{{selector}}}[1h])))", kind, False, hourly=True, unit=unit, source=f"{engine} {metric}"))  # type: ignore[arg-type]
+    for name, metric, agg in (("concurrency", em.running, "sum"), ("queue", em.waiting, "sum"), ("kv_cache", em.kv_cache, "avg")):
+        if metric is not None and engine is not None:
+            out.append(Query(name, f"{agg}(avg_over_time({metric}{{{selector}}}[1h]))", "gauge", False, hourly=True, unit="", source=f"{engine} {metric}"))
+    return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step, hour_range=hour_range), engine, selector)
+
+
+def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str, quantile: float, step: str, hour_range: str) -> tuple[Query, ...]:
+    known = {x.name for x in queries}
+    bad = [Problem(name, f"no query named {name!r}", hint=f"use one of: {', '.join(sorted(known))}") for name in sorted(overrides) if name not in known]
+    if bad:
+        raise InputError("--queries", bad)
+    out: list[Query] = []
+    for x in queries:
+        if x.name not in overrides:
+            out.append(x)
+            continue
+        tmpl = overrides[x.name]
+        try:
+            text = tmpl.format(selector=selector, quantile=f"{quantile:g}", window=LATENCY_WINDOW, step=step)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise InputError("--queries", [Problem(x.name, f"template cannot be filled: {exc}", hint="use only {selector}, {quantile}, {window} and {step}; write other braces as {{ and }}")]) from None
+        out.append(Query(x.name, text, x.kind, x.required, x.hourly, x.unit, source="override"))
+    if "demand" in overrides and "demand_hourly" not in overrides:  # the hourly mean of the new rate
+        rate = next(x for x in out if x.name == "demand").promql
+        out = [Query(x.name, f"avg_over_time(({rate})[{hour_range}:{step}])", x.kind, x.required, x.hourly, x.unit, "override") if x.name == "demand_hourly" else x for x in out]
+    return tuple(out)
