@@ -57,6 +57,8 @@ CRD_FILES = (
     "karpenter.sh_nodepools.yaml",
     "karpenter.k8s.aws_ec2nodeclasses.yaml",
     "monitoring.coreos.com_servicemonitors.yaml",
+    "monitoring.coreos.com_podmonitors.yaml",
+    "monitoring.coreos.com_prometheusrules.yaml",
 )
 # scaleplan's own JSON Schemas (no upstream text): file -> (apiVersion, kind); see data/crds/README.md
 OWN_SCHEMA_FILES = {

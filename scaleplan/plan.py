@@ -120,6 +120,7 @@ class InputHashes(_Model):
     spec: str
     profile: str
     catalogs: dict[str, str] = Field(default_factory=dict)
+    observed: str | None = Field(default=None, description="sha256 of the Observed file the plan was re-planned from (optimize --observed).")
 
 
 class PlanMeta(_Model):

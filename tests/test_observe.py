@@ -231,3 +231,170 @@ def test_print_queries_and_bad_flags(cli, running, tmp_path) -> None:
     q.write_text("latencyy: up\n")
     r = cli(["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(running), "--queries", str(q), "--json"], exit_code=3)
     assert "latencyy" in r.stderr
+
+
+@needs_prometheus
+def test_optimize_observed_replans_from_what_ran(cli, synthetic, running, tmp_path) -> None:
+    url, _ = synthetic
+    obs_file = tmp_path / "observed.yaml"
+    cli(["observe", "--prometheus", url, "--plan", str(running), "--end", END, "--out", str(obs_file)])
+    spec = running.parent.parent / "spec.yaml"
+    r = cli(["optimize", str(spec), "--observed", str(obs_file), "--out", str(tmp_path / "new"), "--no-alternatives"])
+    old = yaml.safe_load(running.read_text())
+    new = yaml.safe_load((tmp_path / "new" / "plan.yaml").read_text())
+    before = old["allocations"][0]["replicas_per_window"][0]
+    hourly = dict.fromkeys(range(24), 0)
+    for a in new["allocations"]:
+        for h, n in enumerate(a["replicas_per_window"]):
+            hourly[h] += n
+    # the right way: fewer replicas at night (the spec's flat peak_rps kept them all day), and
+    # more in the busiest hours (the profile over-stated capacity by ~23 %)
+    assert all(hourly[h] < before for h in range(0, 6)), hourly
+    assert max(hourly.values()) > before
+    assert new["demand"]["windows"] == 24
+    assert new["spec"]["traffic"]["hourly_rps"] == yaml.safe_load(obs_file.read_text())["demand"]["hourly_rps"]
+    # the change against the running plan, the monthly cost delta and the risks are printed
+    out = r.stdout
+    assert "change against the running plan" in out
+    assert f"00-05h  {before} -> 1 replicas" in out
+    assert "/month (-$" in out or "/month (+$" in out
+    assert "was above the SLO (250 ms) in" in out and "peak hours" in out
+    assert "the profile over-states capacity by 2" in out and "on g6.xlarge" in out
+    # calibration is labelled in the plan, never silent
+    assert any(w.startswith("capacity: L4 profile throughput x0.8") for w in new["warnings"])
+    assert "calibrated with observed points" in r.stderr
+    assert new["metadata"]["inputs"]["observed"]
+    # --json carries the same report
+    j = json.loads(cli(["optimize", str(spec), "--observed", str(obs_file), "--out", str(tmp_path / "new2"), "--no-alternatives", "--json"]).stdout)
+    rep = j["observed"]
+    assert rep["cost_per_month_delta"] == pytest.approx((new["cost_per_hour"] - old["cost_per_hour"]) * 730, abs=0.01)
+    assert rep["replicas_per_hour"][0]["before"] == [before] * 24
+    assert any("over-states capacity" in x for x in rep["risks"])
+
+
+def test_optimize_observed_wrong_service_exit_3(cli, running, tmp_path) -> None:
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.model import dump_observed
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(running)
+    qs = build_queries(plan)
+    hours = [(1767229200.0 + 3600 * h, 10.0 + h) for h in range(24)]
+    steps = [(1767225600.0 + 300 * k, 50.0) for k in range(288)]
+    fetched = Fetched({"demand_hourly": hours, "latency_hourly": [(t, 0.1) for t, _ in hours], "demand": steps, "replicas": [(t, 2.0) for t, _ in steps], "latency": [(t, 0.05) for t, _ in steps]}, 1767225600.0, 1767312000.0, 300.0, "http://x")
+    obs = analyze(plan, qs, fetched)
+    assert obs.capacity.method == "none" and obs.capacity.rps_per_replica is None  # never near the limit
+    text = dump_observed(obs).replace("service: ranker", "service: other")
+    f = tmp_path / "obs.yaml"
+    f.write_text(text)
+    spec = running.parent.parent / "spec.yaml"
+    r = cli(["optimize", str(spec), "--observed", str(f), "--out", str(tmp_path / "o"), "--no-alternatives"], exit_code=3)
+    assert "metadata.service" in r.stderr and "other" in r.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(dump_observed(obs).replace("kind: Observed", "kind: Plan"))
+    cli(["optimize", str(spec), "--observed", str(bad), "--out", str(tmp_path / "o"), "--no-alternatives"], exit_code=3)
+    assert not (tmp_path / "o").exists()
+
+
+# --- monitoring rendered with the plan ---------------------------------------------------------
+
+
+def _rendered(plan_path: Path) -> dict[str, dict]:
+    from scaleplan.plan import read_plan
+    from scaleplan.render import render_report
+
+    return {o.kind: o.obj for o in render_report(read_plan(plan_path)).objects}
+
+
+def _promtool_check(rules: dict, tmp_path: Path) -> str:
+    import subprocess
+
+    found = binaries()
+    assert found is not None
+    f = tmp_path / "rules.yaml"
+    f.write_text(yaml.safe_dump(rules))
+    r = subprocess.run([found[1], "check", "rules", str(f)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_monitoring_validates_against_crds(running) -> None:
+    import hashlib
+
+    from scaleplan.k8s_schema import validate_object
+
+    objs = _rendered(running)
+    assert {"ServiceMonitor", "PrometheusRule", "ConfigMap"} <= set(objs)
+    for kind in ("ServiceMonitor", "PrometheusRule", "ConfigMap"):
+        assert validate_object(objs[kind], "1.37") == [], kind
+    # the bundled CRDs are the shared upstream copies, byte for byte
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "crds"
+    if shared.is_dir():
+        import scaleplan
+
+        bundled = Path(scaleplan.__file__).parent / "data" / "crds"
+        for f in ("monitoring.coreos.com_prometheusrules.yaml", "monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_podmonitors.yaml"):
+            assert hashlib.sha256((bundled / f).read_bytes()).digest() == hashlib.sha256((shared / f).read_bytes()).digest()
+    # a broken rule is caught by the CRD schema
+    bad = json.loads(json.dumps(objs["PrometheusRule"]))
+    bad["spec"]["groups"][0]["rules"][0]["for"] = "soon"
+    assert validate_object(bad, "1.37")
+    dash = json.loads(next(iter(objs["ConfigMap"]["data"].values())))
+    titles = [p["title"] for p in dash["panels"]]
+    assert any("Demand vs planned capacity" in t for t in titles)
+    assert any("vs SLO" in t for t in titles) and any("Cost" in t for t in titles)
+    assert objs["ConfigMap"]["metadata"]["labels"]["grafana_dashboard"] == "1"
+
+
+@needs_prometheus
+def test_monitoring_rules_pass_promtool(running, tmp_path) -> None:
+    objs = _rendered(running)
+    out = _promtool_check({"groups": objs["PrometheusRule"]["spec"]["groups"]}, tmp_path)
+    assert "SUCCESS" in out
+    alerts = [r["alert"] for g in objs["PrometheusRule"]["spec"]["groups"] for r in g["rules"] if "alert" in r]
+    assert alerts.count("RankerLatencyBudgetBurn") == 4  # p95: all four burn-rate pairs
+    # every dashboard query is valid PromQL (promtool parses them as recording rules)
+    dash = json.loads(next(iter(objs["ConfigMap"]["data"].values())))
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    _promtool_check({"groups": [{"name": "dashboard", "rules": [{"record": f"dashboard:q{i}", "expr": e} for i, e in enumerate(exprs)]}]}, tmp_path)
+
+
+@needs_prometheus
+def test_monitoring_rules_evaluate_on_the_synthetic_service(synthetic, running, tmp_path) -> None:
+    """The rules' PromQL gives the plan's numbers and the SLO's bad-request share on real data."""
+    from scaleplan.observe.client import Prometheus
+
+    url, truth = synthetic
+    groups = _rendered(running)["PrometheusRule"]["spec"]["groups"]
+    rules = {r["record"]: r["expr"] for g in groups for r in g["rules"] if "record" in r}
+    plan = yaml.safe_load(running.read_text())
+    a = plan["allocations"][0]
+    prom = Prometheus(url)
+    day = truth.start + 3 * 86400
+
+    def at(expr: str, t: float) -> float:
+        res = prom.query_range("t", expr, t, t, 60)
+        assert len(res) == 1 and res[0][1], expr
+        return res[0][1][0][1]
+
+    assert at(rules["scaleplan:planned_capacity_rps"], day + 12 * 3600) == pytest.approx(a["replicas_per_window"][0] * a["capacity_rps_per_replica"], rel=1e-5)
+    assert at(rules["scaleplan:planned_cost_per_hour"], day + 3 * 3600) == pytest.approx(plan["cost_per_hour"], rel=1e-4)
+    bad_night = at(rules["scaleplan:slo_latency_bad_ratio:rate1h"], day + 4 * 3600)
+    bad_peak = at(rules["scaleplan:slo_latency_bad_ratio:rate1h"], day + 13 * 3600)
+    assert bad_night < 0.001 < 0.03 < bad_peak  # p95 near/over 250 ms at the peak
+    assert at(rules["scaleplan:demand_rps"], day + 12 * 3600 + 1800) == pytest.approx(truth.hourly[3][12], rel=1e-3)
+
+
+def test_monitoring_low_percentile_drops_pairs_that_cannot_fire(running) -> None:
+    from scaleplan.plan import read_plan
+    from scaleplan.render import render_report
+
+    plan = read_plan(running)
+    slo = plan.spec.slo.model_copy(update={"percentile": 50})
+    p50 = plan.model_copy(update={"spec": plan.spec.model_copy(update={"slo": slo})})
+    rep = render_report(p50)
+    rule = next(o.obj for o in rep.objects if o.kind == "PrometheusRule")
+    burn = [r for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "RankerLatencyBudgetBurn"]
+    assert len(burn) == 1 and "> 0.5 " in burn[0]["expr"]
+    assert sum("burn-rate alert" in w and "left out" in w for w in rep.warnings) == 3

@@ -82,6 +82,7 @@ def optimize(
     solver: Annotated[SolverChoice, typer.Option("--solver", help="MILP solver: highs (default) or cbc.")] = SolverChoice.highs,
     alternatives: Annotated[bool, typer.Option("--alternatives/--no-alternatives", help="Also compute alternative plans and baselines (extra solves).")] = True,
     manifests: Annotated[bool, typer.Option("--manifests/--no-manifests", help="Also render Kubernetes manifests into OUT/manifests/ (when the renderer is installed).")] = True,
+    observed: Annotated[str | None, typer.Option("--observed", help="Observed file (scaleplan observe): plan for the observed curve, calibrate capacity with it, show the change against the running plan.")] = None,
 ) -> None:
     """Find the cheapest deployment that holds the SLO and write OUT/plan.yaml (exit 4 if none exists)."""
     with handle_errors():
@@ -90,6 +91,11 @@ def optimize(
         from scaleplan.yamlio import atomic_write
 
         spec_obj, profile, cat, inputs = load_inputs(spec, list(catalog or []))
+        obs = None
+        if observed is not None:
+            from scaleplan.cli.observe import replan_inputs
+
+            spec_obj, profile, inputs, obs = replan_inputs(observed, spec_obj, profile, inputs)
         err = stderr_console()
         stale = _stale(cat, spec_obj)
         if stale:
@@ -97,7 +103,7 @@ def optimize(
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inputs, spec_dir=str(Path(spec).parent))
         with quiet_fd1():
             result = solve(spec_obj, profile, cat, options=opts)
-        plan = result.plan
+        plan = result.plan if obs is None else obs.label(result.plan)
         out_dir = Path(out) if out is not None else Path(spec).parent / "out"
         if out_dir.exists() and not out_dir.is_dir():
             raise input_error(str(out_dir), "", "--out is a file, expected a folder", "pass a folder path")
@@ -114,9 +120,13 @@ def optimize(
             doc = plan_to_dict(plan)
             doc["solve_seconds"] = round(result.solve_seconds, 4)
             doc["files"] = written
+            if obs is not None:
+                doc["observed"] = obs.report(plan)
             emit_json(doc)
             return
         _summary(plan, result.solve_seconds, written)
+        if obs is not None:
+            obs.print_report(plan)
 
 
 def _write_manifests(plan: Plan, out_dir: Path) -> str | None:

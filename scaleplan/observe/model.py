@@ -47,7 +47,7 @@ class ObservedDemand(_Model):
 
 
 class ObservedCapacity(_Model):
-    rps_per_replica: float | None = Field(description="Requests/s one replica served when the latency percentile was at the SLO; None when the service never ran near its limit.")
+    rps_per_replica: float | None = Field(default=None, description="Requests/s one replica served when the latency percentile was at the SLO; None when the service never ran near its limit.")
     at_latency_ms: float | None = Field(default=None, description="Latency (at the SLO percentile) the capacity refers to.")
     points_near_limit: int = Field(ge=0, description="Samples within the band around the SLO the estimate used.")
     band: tuple[float, float] = Field(description="Latency band (fraction of the SLO) counted as near the limit.")

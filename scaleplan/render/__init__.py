@@ -31,6 +31,8 @@ _PREFIX = {
     "EC2NodeClass": "ec2nodeclass",
     "ServiceMonitor": "servicemonitor",
     "HTTPRoute": "httproute",
+    "PrometheusRule": "prometheusrule",
+    "ConfigMap": "configmap",
 }
 
 

@@ -809,4 +809,7 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
         built.objects.append(("HTTPRoute", spec.metadata.name, _http_route(plan, allocs, w)))
     if k8s.service_monitor:
         built.objects.append(("ServiceMonitor", spec.metadata.name, _service_monitor(plan)))
+        from scaleplan.render.monitoring import monitoring_objects
+
+        built.objects += monitoring_objects(plan, built.objects, _meta, w)
     return built

@@ -1,0 +1,134 @@
+"""Feed an Observed file back into optimize, and compare the result with the running plan.
+
+Pure functions: :func:`apply_observed` turns (spec, profile, observed) into the spec with the
+observed demand curve and the profile calibrated with the observed capacity, each change
+labelled; :func:`hourly_changes` and :func:`risks` describe the new plan against the running
+one. The calibration scales the throughput of the profile points of the accelerators the
+running plan used by observed / planned capacity per replica (latencies are kept); it is
+stated in the plan's warnings and the profile's notes, never applied silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scaleplan.errors import InputError, Problem
+from scaleplan.observe.model import Observed
+from scaleplan.plan import HOURS_PER_MONTH, Plan
+from scaleplan.profile.model import Profile
+from scaleplan.spec import Spec
+
+CAPACITY_TOLERANCE = 0.05  # |ratio - 1| below this: the profile is right, nothing to calibrate
+
+
+@dataclass(frozen=True)
+class Replan:
+    spec: Spec
+    profile: Profile
+    labels: tuple[str, ...]  # what was changed, and from where (goes into the plan's warnings)
+
+
+def apply_observed(spec: Spec, profile: Profile, observed: Observed, *, source: str) -> Replan:
+    """The spec with the observed curve, the profile calibrated by the observed capacity."""
+    md = observed.metadata
+    if md.service != spec.metadata.name:
+        raise InputError(source, [Problem("metadata.service", f"observed service {md.service!r} is not the spec's service {spec.metadata.name!r}", hint="observe the plan of this spec, or pass the matching spec")])
+    curve = observed.demand.hourly_rps
+    if max(curve) <= 0:
+        raise InputError(source, [Problem("demand.hourly_rps", "the observed demand is 0 in every hour", hint="observe a range in which the service had traffic")])
+    traffic = spec.traffic.model_dump(mode="python")
+    traffic.update(peak_rps=None, hourly_rps=tuple(curve))
+    data = spec.model_dump(mode="python")
+    data["traffic"] = traffic
+    new_spec = Spec.model_validate(data)
+    labels = [f"demand: the observed hourly curve from {source} (p{observed.demand.quantile * 100:g} across {observed.demand.days} day(s), {md.start} .. {md.end}; peak {observed.demand.peak_rps:g} rps) replaces the spec's traffic"]
+    cap = observed.capacity
+    new_profile = profile
+    if cap.ratio is not None and abs(cap.ratio - 1) >= CAPACITY_TOLERANCE and cap.accelerators:
+        accs = set(cap.accelerators)
+        points = [m.model_copy(update={"throughput_rps": m.throughput_rps * cap.ratio}) if m.accelerator in accs else m for m in profile.measurements]
+        label = f"capacity: {', '.join(sorted(accs))} profile throughput x{cap.ratio:.3f}, calibrated with observed points from {source} ({cap.rps_per_replica:g} rps per replica at p{observed.slo.percentile} {cap.at_latency_ms:g} ms on {', '.join(cap.instance_types)}; the running plan assumed {cap.planned_rps_per_replica:g})"
+        meta = profile.metadata.model_copy(update={"notes": (*profile.metadata.notes, label)})
+        new_profile = Profile.model_validate({**profile.model_dump(mode="python"), "metadata": meta.model_dump(mode="python"), "measurements": [p.model_dump(mode="python") for p in points]})
+        labels.append(label)
+    elif cap.ratio is not None:
+        labels.append(f"capacity: observed {cap.rps_per_replica:g} rps per replica is within {CAPACITY_TOLERANCE:.0%} of the plan's {cap.planned_rps_per_replica:g}; the profile is kept")
+    else:
+        labels.append(f"capacity: not calibrated; the service never ran near its latency limit in {source} (at most {cap.max_rps_per_replica:g} rps per replica seen)")
+    return Replan(new_spec, new_profile, tuple(labels))
+
+
+@dataclass(frozen=True)
+class HourlyChange:
+    """Replicas per UTC hour of one (instance type, capacity type, region) before and after."""
+
+    key: str
+    before: tuple[int, ...]
+    after: tuple[int, ...]
+
+    def runs(self) -> list[tuple[int, int, int, int]]:
+        """(first hour, last hour, before, after) for consecutive hours with the same change."""
+        out: list[tuple[int, int, int, int]] = []
+        for h in range(24):
+            b, a = self.before[h], self.after[h]
+            if out and out[-1][1] == h - 1 and out[-1][2] == b and out[-1][3] == a:
+                out[-1] = (out[-1][0], h, b, a)
+            else:
+                out.append((h, h, b, a))
+        return out
+
+
+def _hourly(plan: Plan) -> dict[str, tuple[int, ...]]:
+    d = plan.demand
+    out: dict[str, list[int]] = {}
+    for a in plan.allocations:
+        key = f"{a.instance_type} {a.capacity_type} ({a.provider}/{a.region})"
+        per = [a.replicas_per_window[min(int(h // d.window_hours), d.windows - 1)] for h in range(24)]
+        prev = out.setdefault(key, [0] * 24)
+        out[key] = [x + y for x, y in zip(prev, per, strict=True)]
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def hourly_changes(before: Plan, after: Plan) -> list[HourlyChange]:
+    old, new = _hourly(before), _hourly(after)
+    zero = (0,) * 24
+    return [HourlyChange(k, old.get(k, zero), new.get(k, zero)) for k in sorted(old.keys() | new.keys())]
+
+
+def monthly_delta(before: Plan, after: Plan) -> float:
+    return (after.cost_per_hour - before.cost_per_hour) * HOURS_PER_MONTH
+
+
+def risks(observed: Observed) -> list[str]:
+    """What the observation says about the running plan (and the new plan's inputs)."""
+    out: list[str] = []
+    s = observed.slo
+    if s.peak_hours_above:
+        out.append(f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms) in {s.peak_hours_above} of {s.peak_hours_seen} peak hours (worst {s.worst_hour_ms:g} ms)")
+    elif s.hours_above:
+        out.append(f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms) in {s.hours_above} of {s.hours_seen} hours")
+    c = observed.capacity
+    where = ", ".join(c.instance_types) or "the running instance types"
+    if c.ratio is not None and c.rps_per_replica:
+        if c.ratio < 1 - CAPACITY_TOLERANCE:
+            out.append(f"the profile over-states capacity by {c.planned_rps_per_replica / c.rps_per_replica - 1:.0%} on {where} ({c.planned_rps_per_replica:g} planned, {c.rps_per_replica:g} observed rps per replica)")
+        elif c.ratio > 1 + CAPACITY_TOLERANCE:
+            out.append(f"the profile under-states capacity by {1 - c.planned_rps_per_replica / c.rps_per_replica:.0%} on {where} ({c.planned_rps_per_replica:g} planned, {c.rps_per_replica:g} observed rps per replica)")
+    elif c.ratio is None:
+        out.append(f"capacity was not observed near the latency limit (at most {c.max_rps_per_replica:g} rps per replica): the profile's capacity is unverified")
+    planned = observed.demand.planned_rps
+    if planned:
+        over = [h for h in range(24) if observed.demand.hourly_rps[h] > planned[h] * 1.0001]
+        if over:
+            out.append(f"observed demand was above the running plan's demand in {len(over)} of 24 hours (peak {observed.demand.peak_rps:g} vs {max(planned):g} rps)")
+    few = min(observed.demand.days_seen)
+    if few < 7:
+        out.append(f"the curve rests on as few as {few} day(s) per hour; observe longer (--since 14d) before trusting it")
+    return out
+
+
+def label_plan(plan: Plan, labels: tuple[str, ...]) -> Plan:
+    """The plan with the re-plan's labels in its warnings (and its hash recomputed)."""
+    from scaleplan.solve.core import _hash_plan
+
+    return _hash_plan(plan.model_copy(update={"warnings": (*plan.warnings, *labels)}))

@@ -1,0 +1,215 @@
+"""Monitoring rendered with a plan (docs/observe.md#monitoring): a PrometheusRule with the
+plan as recording rules and multi-window burn-rate alerts on the latency SLO, and a Grafana
+dashboard (demand vs planned capacity, latency vs SLO, replicas, burn rate, cost) in a
+ConfigMap for the Grafana sidecar. Rendered next to the ServiceMonitor
+(``kubernetes.service_monitor: true``). Pure: plan and the already-built objects in, dicts out.
+
+The latency SLI is the share of requests slower than the SLO: ``1 - rate(bucket{le=SLO}) /
+rate(count)`` of the server's latency histogram, so the histogram needs a bucket at exactly the
+SLO (an alert says so when it has none). With a p95 target the error budget is 5 % of
+requests; the burn-rate pairs (1h & 5m at 14.4, 6h & 30m at 6, 1d & 2h at 3, 3d & 6h at 1) are
+those of Google's SRE workbook, chapter "Alerting on SLOs". A pair whose threshold reaches 100 %
+of requests can never fire and is left out (low percentiles, e.g. p50, have a large budget).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from scaleplan.plan import HOURS_PER_MONTH, Plan
+
+Obj = dict[str, Any]
+Meta = Callable[..., Obj]
+
+WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+# (long window, short window, burn-rate factor, for, severity)
+BURN = (("1h", "5m", 14.4, "2m", "critical"), ("6h", "30m", 6.0, "15m", "critical"), ("1d", "2h", 3.0, "1h", "warning"), ("3d", "6h", 1.0, "3h", "warning"))
+HTTP_HISTOGRAM = "http_request_duration_seconds"
+HTTP_REQUESTS = "http_requests_total"
+ENGINE_HISTOGRAM = {"vllm": "vllm:e2e_request_latency_seconds", "sglang": "sglang:e2e_request_latency_seconds", "tgi": "tgi_request_duration"}
+ENGINE_REQUESTS = {"vllm": "vllm:request_success_total", "sglang": "sglang:num_requests_total", "tgi": "tgi_request_count"}
+DASHBOARD_LABEL = "grafana_dashboard"
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _by_hour(values: Sequence[float]) -> str:
+    """PromQL whose value is ``values[hour()]`` (UTC): runs of equal values, one term each."""
+    if len(set(values)) == 1:
+        return f"vector({_num(values[0])})"
+    terms = []
+    h = 0
+    while h < 24:
+        e = h
+        while e + 1 < 24 and values[e + 1] == values[h]:
+            e += 1
+        cond = f"hour() == {h}" if e == h else f"hour() >= {h} and hour() <= {e}"
+        terms.append(f"(vector({_num(values[h])}) and on() ({cond}))")
+        h = e + 1
+    return " or ".join(terms)
+
+
+def _hourly(plan: Plan, per_window: Callable[[int], float]) -> list[float]:
+    d = plan.demand
+    return [round(per_window(min(int(h // d.window_hours), d.windows - 1)), 6) for h in range(24)]
+
+
+def _selector(plan: Plan, objects: Sequence[tuple[str, str, Obj]]) -> str:
+    ns = plan.spec.kubernetes.namespace
+    services = sorted(name for kind, name, _ in objects if kind == "Service")
+    if len(services) == 1:
+        return f'namespace="{ns}",service="{services[0]}"'
+    return f'namespace="{ns}",service=~"{"|".join(services)}"'
+
+
+def _demand_expr(plan: Plan, objects: Sequence[tuple[str, str, Obj]], sel: str) -> str:
+    """The request rate the autoscaler scales on (the rendered KEDA queries), else the counter's rate."""
+    rates = [str(t["metadata"]["query"]) for kind, _, o in objects if kind == "ScaledObject" for t in o["spec"]["triggers"] if t.get("type") == "prometheus"]
+    if rates and plan.spec.kubernetes.autoscaler.type == "keda-prometheus":
+        return " + ".join(f"({r})" for r in rates) if len(rates) > 1 else rates[0]
+    engine = str(plan.spec.model.engine) if plan.spec.model.engine else ""
+    return f"sum(rate({ENGINE_REQUESTS.get(engine, HTTP_REQUESTS)}{{{sel}}}[2m]))"
+
+
+def _histogram(plan: Plan) -> str:
+    engine = str(plan.spec.model.engine) if plan.spec.model.engine else ""
+    return ENGINE_HISTOGRAM.get(engine, HTTP_HISTOGRAM)
+
+
+def _rules(plan: Plan, objects: Sequence[tuple[str, str, Obj]], warnings: list[str]) -> list[Obj]:
+    spec = plan.spec
+    name = spec.metadata.name
+    sel = _selector(plan, objects)
+    labels = {"service": name, "namespace": spec.kubernetes.namespace}
+    hist = _histogram(plan)
+    le = _num(spec.slo.latency_ms / 1000.0)
+    budget = 1 - spec.slo.percentile / 100
+    allocs = plan.allocations
+    capacity = _hourly(plan, lambda w: sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in allocs))
+    replicas = _hourly(plan, lambda w: float(sum(a.replicas_per_window[w] for a in allocs)))
+    cost = _hourly(plan, lambda w: sum(a.nodes_per_window[w] * a.price_per_node_hour for a in allocs))
+    demand = _hourly(plan, lambda w: plan.demand.rps[w])
+    plan_rules: list[Obj] = [
+        {"record": "scaleplan:demand_rps", "expr": _demand_expr(plan, objects, sel), "labels": labels},
+        {"record": "scaleplan:planned_demand_rps", "expr": _by_hour(demand), "labels": labels},
+        {"record": "scaleplan:planned_capacity_rps", "expr": _by_hour(capacity), "labels": labels},
+        {"record": "scaleplan:planned_replicas", "expr": _by_hour(replicas), "labels": labels},
+        {"record": "scaleplan:planned_cost_per_hour", "expr": _by_hour(cost), "labels": labels},
+        {"record": "scaleplan:replicas_up", "expr": f"count(up{{{sel}}} == 1)", "labels": labels},
+        {"record": f"scaleplan:latency_p{spec.slo.percentile}_seconds:rate5m", "expr": f"histogram_quantile({_num(spec.slo.percentile / 100)}, sum by (le) (rate({hist}_bucket{{{sel}}}[5m])))", "labels": labels},
+    ]
+    sli = [
+        {"record": f"scaleplan:slo_latency_bad_ratio:rate{w}", "expr": f'1 - (sum(rate({hist}_bucket{{{sel},le="{le}"}}[{w}])) / sum(rate({hist}_count{{{sel}}}[{w}])))', "labels": labels}
+        for w in WINDOWS
+    ]
+    on = f'{{service="{name}",namespace="{spec.kubernetes.namespace}"}}'
+    pascal = "".join(p.capitalize() for p in name.replace("_", "-").split("-") if p) or "Service"
+    alerts: list[Obj] = []
+    for long, short, factor, hold, severity in BURN:
+        threshold = factor * budget
+        if threshold >= 1:
+            warnings.append(f"monitoring: the {long}/{short} burn-rate alert (x{factor:g}) is left out: with a p{spec.slo.percentile} SLO its threshold would be {threshold:.0%} of requests")
+            continue
+        alerts.append(
+            {
+                "alert": f"{pascal}LatencyBudgetBurn",
+                "expr": f"scaleplan:slo_latency_bad_ratio:rate{long}{on} > {_num(threshold)} and scaleplan:slo_latency_bad_ratio:rate{short}{on} > {_num(threshold)}",
+                "for": hold,
+                "labels": {"severity": severity, "service": name, "long_window": long, "short_window": short},
+                "annotations": {
+                    "summary": f"{name}: latency SLO error budget burning {factor:g}x too fast ({long} and {short} windows)",
+                    "description": f"More than {threshold:.1%} of requests were slower than {spec.slo.latency_ms:g} ms over the last {long} and {short} (the p{spec.slo.percentile} SLO allows {budget:.0%}).",
+                },
+            }
+        )
+    alerts.append(
+        {
+            "alert": f"{pascal}DemandAbovePlannedCapacity",
+            "expr": f"scaleplan:demand_rps{on} > on(service, namespace) scaleplan:planned_capacity_rps{on}",
+            "for": "15m",
+            "labels": {"severity": "warning", "service": name},
+            "annotations": {
+                "summary": f"{name}: demand above the plan's capacity for this hour",
+                "description": "The request rate is above what the plan provisions for this UTC hour. Re-plan from what the service does: scaleplan observe --plan plan.yaml --out observed.yaml, then scaleplan optimize SPEC --observed observed.yaml.",
+            },
+        }
+    )
+    alerts.append(
+        {
+            "alert": f"{pascal}LatencySloBucketMissing",
+            "expr": f'absent({hist}_bucket{{{sel},le="{le}"}})',
+            "for": "1h",
+            "labels": {"severity": "warning", "service": name},
+            "annotations": {
+                "summary": f"{name}: no latency histogram bucket at the SLO ({le} s)",
+                "description": f"The burn-rate alerts read {hist}_bucket{{le=\"{le}\"}}; add a bucket at the SLO to the server's histogram, or the alerts cannot fire.",
+            },
+        }
+    )
+    return [
+        {"name": f"{name}.scaleplan.plan", "interval": "1m", "rules": plan_rules},
+        {"name": f"{name}.scaleplan.slo", "interval": "1m", "rules": sli},
+        {"name": f"{name}.scaleplan.alerts", "rules": alerts},
+    ]
+
+
+def _panel(pid: int, title: str, unit: str, targets: list[tuple[str, str]], x: int, y: int, *, w: int = 12) -> Obj:
+    return {
+        "id": pid,
+        "type": "timeseries",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": w, "x": x, "y": y},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "options": {"legend": {"displayMode": "list", "placement": "bottom"}, "tooltip": {"mode": "multi"}},
+        "targets": [{"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend, "datasource": {"type": "prometheus", "uid": "${datasource}"}} for i, (expr, legend) in enumerate(targets)],
+    }
+
+
+def dashboard(plan: Plan) -> Obj:
+    """Grafana dashboard JSON model (schemaVersion 39) over the PrometheusRule's series."""
+    spec = plan.spec
+    name = spec.metadata.name
+    on = f'{{service="{name}",namespace="{spec.kubernetes.namespace}"}}'
+    p = spec.slo.percentile
+    budget = 1 - p / 100
+    panels = [
+        _panel(1, "Demand vs planned capacity (per UTC hour of the plan)", "reqps", [(f"scaleplan:demand_rps{on}", "demand"), (f"scaleplan:planned_capacity_rps{on}", "planned capacity"), (f"scaleplan:planned_demand_rps{on}", "planned demand")], 0, 0),
+        _panel(2, f"Latency p{p} vs SLO", "s", [(f"scaleplan:latency_p{p}_seconds:rate5m{on}", f"p{p}"), (f"vector({_num(spec.slo.latency_ms / 1000)})", "SLO")], 12, 0),
+        _panel(3, "Replicas: up vs planned", "short", [(f"scaleplan:replicas_up{on}", "up"), (f"scaleplan:planned_replicas{on}", "planned")], 0, 8),
+        _panel(4, "Latency error budget burn rate", "short", [(f"scaleplan:slo_latency_bad_ratio:rate1h{on} / {_num(budget)}", "1h"), (f"scaleplan:slo_latency_bad_ratio:rate6h{on} / {_num(budget)}", "6h"), (f"scaleplan:slo_latency_bad_ratio:rate3d{on} / {_num(budget)}", "3d")], 12, 8),
+        _panel(5, "Cost (planned, $ per hour and per month at this rate)", "currencyUSD", [(f"scaleplan:planned_cost_per_hour{on}", "$/h"), (f"scaleplan:planned_cost_per_hour{on} * {_num(HOURS_PER_MONTH)}", "$/month")], 0, 16, w=24),
+    ]
+    return {
+        "title": f"{name} (scaleplan)",
+        "uid": f"scaleplan-{name}"[:40],
+        "tags": ["scaleplan", name],
+        "timezone": "utc",
+        "schemaVersion": 39,
+        "version": 1,
+        "editable": True,
+        "time": {"from": "now-2d", "to": "now"},
+        "refresh": "1m",
+        "annotations": {"list": []},
+        "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Prometheus", "current": {}, "hide": 0}]},
+        "panels": panels,
+        "description": f"Plan {plan.metadata.plan_hash[:12]}: ${plan.cost_per_hour:.4f}/h average, ${plan.cost_per_month:,.2f}/month; SLO p{p} {spec.slo.latency_ms:g} ms.",
+    }
+
+
+def monitoring_objects(plan: Plan, objects: Sequence[tuple[str, str, Obj]], meta: Meta, warnings: list[str]) -> list[tuple[str, str, Obj]]:
+    """PrometheusRule and dashboard ConfigMap for ``plan``; ``objects`` are those built so far,
+    ``meta(plan, name, instance, extra_ann=...)`` the renderer's metadata builder."""
+    name = plan.spec.metadata.name
+    rule_name = f"{name}-slo"
+    rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": meta(plan, rule_name, name), "spec": {"groups": _rules(plan, objects, warnings)}}
+    cm_name = f"{name}-dashboard"
+    cm_meta = meta(plan, cm_name, name)
+    cm_meta["labels"] = {**cm_meta["labels"], DASHBOARD_LABEL: "1"}
+    text = json.dumps(dashboard(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": cm_meta, "data": {f"{name}-scaleplan.json": text}}
+    return [("PrometheusRule", rule_name, rule), ("ConfigMap", cm_name, cm)]
