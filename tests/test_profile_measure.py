@@ -11,10 +11,10 @@ import pytest
 import yaml
 from profile_helpers import build_onnx_mlp, validate_profile_file, write_numpy_factory
 
-from scaleplan.profile.measure import WallTimer, measure_point
+from scaleplan.profile.measure import WallTimer, measure_point, to_measurement
 from scaleplan.profile.stats import median_ci_rel, percentile, summarize_ms
 
-FAST = ["--device", "cpu", "--time-budget", "0.15", "--min-samples", "5"]
+FAST = ["--device", "cpu", "--time-budget", "0.15", "--window-ms", "30", "--min-samples", "5"]
 
 
 def test_percentile_and_median_ci() -> None:
@@ -44,21 +44,15 @@ class FakeClock:
         self.i += 1
 
 
-def test_stopping_rule_stops_on_tight_ci_after_minimum_time() -> None:
+def test_stopping_rule_stops_once_windows_agree() -> None:
     clk = FakeClock([0.01])
-    p = measure_point(clk.run, WallTimer(clk.now), batch_size=1, time_budget_s=100.0, min_samples=20, min_time_s=1.0, min_rounds=5, clock=clk.now, warmup_s=0.0)
-    # constant timings: the CI is tight at once, but the point still takes 1 s in 5 rounds
-    assert len(p.rounds) == 5 and all(len(r) == 20 for r in p.rounds)
-    assert sum(p.samples_s) == pytest.approx(1.0, rel=0.02)
-    assert p.ci_rel < 1e-9 and p.calls_per_sample == 1
-    assert p.throughput() == pytest.approx(100.0)
-
-
-def test_stopping_rule_stops_on_budget_when_noisy() -> None:
-    clk = FakeClock([0.01, 0.05, 0.001, 0.03])
-    p = measure_point(clk.run, WallTimer(clk.now), batch_size=4, time_budget_s=1.0, min_samples=10, clock=clk.now, warmup_s=0.0)
-    assert p.ci_rel > 0.02
-    assert 1.0 <= sum(p.samples_s) <= 1.1
+    p = measure_point(clk.run, WallTimer(clk.now), batch_size=1, time_budget_s=100.0, window_s=0.5, stable_windows=3, stability=0.1, target_ci=0.05, min_samples=20, clock=clk.now, warmup_s=0.0)
+    # constant calls: three windows of 0.5 s agree at once (CI 0); the point stops there
+    assert len(p.windows) == 3 and p.settled
+    assert p.timed_s == pytest.approx(1.5, rel=0.05)
+    assert p.throughput_ci_rel() < 1e-9 and p.calls_per_sample == 1
+    assert p.throughput() == pytest.approx(100.0) and p.quiet_throughput() == pytest.approx(100.0)
+    assert not p.contended(1.5)
 
 
 class DriftClock(FakeClock):
@@ -76,39 +70,63 @@ class DriftClock(FakeClock):
         self.i += 1
 
 
-def test_slow_drift_does_not_stop_before_minimum_rounds() -> None:
-    """A quiet burst then a slow drift: the CI of the first 20 samples is 0, but the rule must
-    keep going for min_time in min_rounds rounds, and the rounds (which disagree) then keep it
-    going to the budget."""
+def test_drift_never_settles_and_runs_to_the_budget() -> None:
+    """A quiet burst then a slow drift: the windows disagree, so the point runs to its budget,
+    is marked unstable, and its CI says how far apart the windows were."""
     clk = DriftClock(quiet=40)
-    p = measure_point(clk.run, WallTimer(clk.now), batch_size=1, time_budget_s=3.0, min_samples=20, min_time_s=1.0, min_rounds=5, clock=clk.now, warmup_s=0.0)
-    assert len(p.samples_s) > 40  # the old rule stopped here, at 20 samples
-    assert len(p.rounds) >= 5
-    assert sum(p.samples_s) >= 1.0
-    assert p.round_ci_rel > 0.02  # the rounds disagree: the drift is visible, not averaged away
-    thr = p.round_throughputs()
-    assert thr[0] > thr[-1] * 1.5
+    p = measure_point(clk.run, WallTimer(clk.now), batch_size=1, time_budget_s=3.0, window_s=0.25, clock=clk.now, warmup_s=0.0)
+    assert not p.settled and p.timed_s >= 3.0 and len(p.windows) >= 10
+    rates = p.window_rates()
+    assert rates[0] > rates[-1] * 1.5  # the drift is visible, not averaged away
+    assert p.throughput_ci_rel() > 0.05
+    # sustained = all calls over all elapsed time, between the first and the last window's rate
+    assert rates[-1] < p.throughput() < rates[0]
+    assert p.throughput() == pytest.approx(len(p.samples_s) / p.timed_s)
+
+
+def test_window_stability_threshold() -> None:
+    from scaleplan.profile.measure import windows_agree
+
+    assert windows_agree([100, 104, 96], 3, 0.05)
+    assert not windows_agree([100, 112, 96], 3, 0.05)
+    assert windows_agree([50, 100, 104, 96], 3, 0.05)  # only the last three count
+    assert not windows_agree([100, 100], 3, 0.5)
 
 
 def test_tiny_calls_are_timed_in_groups() -> None:
     clk = FakeClock([1e-5])  # 10 us per call: grouped 10 per sample to reach the 0.1 ms floor
-    p = measure_point(clk.run, WallTimer(clk.now), batch_size=2, time_budget_s=0.5, min_time_s=0.5, clock=clk.now, warmup_s=0.0)
+    p = measure_point(clk.run, WallTimer(clk.now), batch_size=2, time_budget_s=0.5, window_s=0.1, clock=clk.now, warmup_s=0.0)
     assert p.calls_per_sample == 10
     assert clk.i >= 10 * len(p.samples_s)
+    assert sum(w.calls for w in p.windows) == 10 * len(p.samples_s)
     assert p.samples_s[0] == pytest.approx(1e-5)
     assert p.throughput() == pytest.approx(2 / 1e-5)
 
 
-def test_throughput_uses_service_time_not_mean() -> None:
-    """A few interference spikes (x20) raise the mean but not the 1st-percentile service time."""
+def test_sustained_throughput_counts_the_slow_calls() -> None:
+    """Interference spikes (x20 on one call in ten) cost real time: the sustained rate is
+    batch / mean call time; the quiet rate (fast calls) is kept apart, and the gap marks the
+    point as contended."""
     clk = FakeClock([0.002] * 9 + [0.04])
-    p = measure_point(clk.run, WallTimer(clk.now), batch_size=8, time_budget_s=1.0, min_time_s=1.0, clock=clk.now, warmup_s=0.0)
-    assert p.throughput() == pytest.approx(8 / 0.002)
+    p = measure_point(clk.run, WallTimer(clk.now), batch_size=8, time_budget_s=2.0, window_s=0.2, clock=clk.now, warmup_s=0.0)
     mean = sum(p.samples_s) / len(p.samples_s)
-    assert 8 / mean < 0.7 * p.throughput()
+    assert p.throughput() == pytest.approx(8 / mean, rel=1e-6)
+    assert p.quiet_throughput() == pytest.approx(8 / 0.002)
+    assert p.median_over_fast() == pytest.approx(1.0)
+    assert p.slowdown() == pytest.approx(0.0058 / 0.002, rel=0.02) and p.contended(1.5)
+    m = to_measurement(p, device="cpu", accelerator="CPU", threads=1)
+    assert m.throughput_rps == pytest.approx(8 / 0.0058, rel=0.01) and m.throughput_quiet_rps == pytest.approx(4000)
+    assert m.contended and m.stable and m.windows == len(p.windows)
 
 
-def test_slices_interleave_the_batch_sizes_after_the_first_pass() -> None:
+def test_bimodal_calls_are_contended_by_the_median() -> None:
+    clk = FakeClock([0.001, 0.003, 0.003])
+    p = measure_point(clk.run, WallTimer(clk.now), batch_size=1, time_budget_s=1.0, window_s=0.1, clock=clk.now, warmup_s=0.0)
+    assert p.median_over_fast() == pytest.approx(3.0)
+    assert p.contended(1.5) and not p.contended(3.5)
+
+
+def test_windows_interleave_the_batch_sizes_after_the_first_pass() -> None:
     from scaleplan.profile.devices import cpu_info
     from scaleplan.profile.measure import SweepOptions, run_sweep
     from scaleplan.profile.targets import Workload
@@ -122,72 +140,87 @@ def test_slices_interleave_the_batch_sizes_after_the_first_pass() -> None:
         return run
 
     wl = Workload(name="noop", framework="python", target="t", prepare=prepare)
-    opts = SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.08, min_time_s=0.04, slice_s=0.005, target_ci=1e-9)
+    opts = SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.08, window_s=0.005, target_ci=1e-9)
     res = run_sweep(wl, opts, device_info=lambda d: cpu_info())
     assert [m.batch_size for m in res.measurements] == [1, 2]
-    # first pass: batch 1 then batch 2; then rounds of one slice per point (shuffled order), so
-    # the calls switch between the batch sizes many times
+    # first pass: batch 1 then batch 2, one window each; then rounds of one window per point
+    # (shuffled order), so the calls switch between the batch sizes many times
     runs = [(b, len(list(g))) for b, g in itertools.groupby(calls)]
     assert [b for b, _ in runs[:2]] == [1, 2] and len(runs) >= 8
-    assert all(m.samples is not None and m.samples >= 10 for m in res.measurements)
-    # --slice-ms 0: each point in one go
-    one_go = SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.08, min_time_s=0.04, slice_s=0.0, target_ci=1e-9)
+    assert all(m.windows is not None and m.windows >= 4 and m.samples is not None and m.samples >= 10 for m in res.measurements)
+    # a CI of 1e-9 can't be met: both points ran to the budget, unstable, with a note each
+    assert all(m.stable is False for m in res.measurements)
+    assert sum("unstable" in n for n in res.notes) == 2
+    # --no-interleave: each point in one go
+    one_go = SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.08, window_s=0.005, target_ci=1e-9, interleave=False)
     calls.clear()
     run_sweep(wl, one_go, device_info=lambda d: cpu_info())
     assert [b for b, _ in itertools.groupby(calls)] == [1, 2]
 
 
 def test_interleave_runs_each_point_until_it_settles() -> None:
-    """A steady point leaves the rotation once its minimum time is in and its CIs are tight; a
-    noisy one keeps going to its budget. Both run on one fake clock, so the times are exact."""
+    """A steady point leaves the rotation once 3 windows agree; a drifting one keeps going to
+    its budget. Both run on one fake clock, so the times are exact."""
     from scaleplan.profile.measure import (
         NullProgress,
         PointResult,
         SweepOptions,
         SweepResult,
         _interleave,
-        point_settled,
-        to_measurement,
     )
     from scaleplan.profile.targets import Workload
 
     clk = FakeClock([])
-    durations = {1: FakeClock([0.01]), 2: FakeClock([0.01, 0.03, 0.002, 0.02])}
+    steady = FakeClock([0.01])
+    drift = {"d": 0.01}
 
     def prepare(device: str, bs: int) -> Callable[[], None]:
-        src = durations[bs]
-
         def run() -> None:
-            clk.t += src.durations[src.i % len(src.durations)]
-            src.i += 1
+            if bs == 1:
+                clk.t += steady.durations[0]
+            else:
+                drift["d"] *= 1.01
+                clk.t += drift["d"]
 
         return run
 
-    def sweep(min_span_s: float) -> tuple[PointResult, PointResult, SweepResult]:
-        opts = SweepOptions(devices=["cpu"], time_budget_s=2.0, min_time_s=1.0, min_rounds=5, min_samples=20, slice_s=0.1, target_ci=0.02, min_span_s=min_span_s)
-        kept: list[tuple[int, PointResult, int | None]] = []
-        res = SweepResult()
-        for i, bs in enumerate((1, 2)):
-            pt = measure_point(prepare("cpu", bs), WallTimer(clk.now), batch_size=bs, time_budget_s=0.5, min_time_s=0.25, min_rounds=2, min_samples=5, clock=clk.now, warmup_s=0.0)
-            kept.append((i, pt, 1))
-            res.measurements.append(to_measurement(pt, device="cpu", accelerator="CPU", threads=1))
-        assert not point_settled(kept[0][1], opts)  # 0.25-0.5 s of the 1 s minimum time
-        wl = Workload(name="fake", framework="python", target="t", prepare=prepare)
-        _interleave(wl, opts, "cpu", "CPU", WallTimer(clk.now), kept, res, NullProgress(), None, clock=clk.now)
-        assert point_settled(kept[0][1], opts) and point_settled(kept[1][1], opts)
-        return kept[0][1], kept[1][1], res
+    opts = SweepOptions(devices=["cpu"], time_budget_s=4.0, window_s=0.25, stable_windows=3, stability=0.1, target_ci=0.05, min_samples=20)
+    kept: list[tuple[int, PointResult, int | None]] = []
+    res = SweepResult()
+    for i, bs in enumerate((1, 2)):
+        pt = measure_point(prepare("cpu", bs), WallTimer(clk.now), batch_size=bs, time_budget_s=4.0, window_s=0.25, max_windows=1, clock=clk.now, warmup_s=0.0)
+        assert len(pt.windows) == 1 and not pt.settled
+        kept.append((i, pt, 1))
+        res.measurements.append(to_measurement(pt, device="cpu", accelerator="CPU", threads=1))
+    wl = Workload(name="fake", framework="python", target="t", prepare=prepare)
+    _interleave(wl, opts, "cpu", "CPU", WallTimer(clk.now), kept, res, NullProgress(), None, clock=clk.now)
+    a, b = kept[0][1], kept[1][1]
+    assert a.settled and len(a.windows) == 3 and a.timed_s < 1.0  # steady: stopped at 3 windows
+    assert not b.settled and b.timed_s >= 4.0  # drifting: ran to the budget
+    m1, m2 = res.measurements
+    assert m1.stable and m1.windows == 3 and m1.throughput_rps == pytest.approx(100.0) and m1.throughput_ci_rel == 0
+    assert m2.stable is False and m2.samples == len(b.samples_s) and (m2.throughput_ci_rel or 0) > 0.05
 
-    # a span of 3 s: the steady point goes on past its minimum time until its slices span 3 s
-    a, _, _ = sweep(3.0)
-    assert a.span_s() >= 3.0 and 1.2 < a.timed_s < 2.0
-    a, b, res = sweep(0.0)
-    assert 1.0 <= a.timed_s < 1.2  # steady: stopped at the minimum time
-    assert b.timed_s >= 2.0  # noisy: ran to the budget
-    assert len(a.rounds) >= 5 and a.ci_rel < 1e-9
-    assert res.measurements[0].samples == len(a.samples_s) and res.measurements[1].samples == len(b.samples_s)
-    assert res.measurements[0].throughput_rps == pytest.approx(100.0)
-    # the noisy point's service time is its fast calls (1st percentile), not the mean
-    assert res.measurements[1].throughput_rps == pytest.approx(2 / 0.002, rel=0.01)
+
+def test_verdict_statuses_and_falling_throughput() -> None:
+    from scaleplan.profile.build import make_profile
+    from scaleplan.profile.model import Measurement, Percentiles
+    from scaleplan.profile.verdict import profile_verdict
+
+    def m(bs: int, thr: float, ci: float, stable: bool = True, contended: bool = False) -> Measurement:
+        return Measurement(device="cpu", accelerator="CPU", batch_size=bs, latency_ms=Percentiles(p50=1, p90=1, p95=1, p99=1), throughput_rps=thr, throughput_quiet_rps=thr * (2 if contended else 1.05), throughput_ci_rel=ci, windows=5, stable=stable, median_over_fast=1.1, contended=contended)
+
+    prof = make_profile(model="x", measurements=[m(1, 100, 0.02), m(2, 190, 0.08), m(4, 300, 0.2, stable=False), m(8, 240, 0.03, contended=True), m(16, 100, 0.01)])
+    v = profile_verdict(prof, 0.05)
+    assert [p.status for p in v.points] == ["ok", "wide", "unstable", "contended", "ok"]
+    assert not v.ok
+    # 8 -> 16 falls beyond both CIs; 4 -> 8 does not (batch 4's CI is +-20 %)
+    assert [(f.small, f.large) for f in v.falling] == [(8, 16)]
+    text = "\n".join(v.lines())
+    assert text.startswith("verdict: 2 of 5 point(s) ok") and "1 contended" in text and "falls from batch 8" in text
+    assert all(len(line) <= 80 for line in v.lines())
+    ok = profile_verdict(make_profile(model="x", measurements=[m(1, 100, 0.02), m(2, 190, 0.03)]), 0.05)
+    assert ok.ok and not ok.falling and ok.to_json()["ok"] is True
 
 
 def test_numpy_factory_profile(tmp_path: Path, cli) -> None:
@@ -306,3 +339,56 @@ def test_oom_marks_ceiling(tmp_path: Path) -> None:
     assert [m.batch_size for m in res.measurements] == [1, 2]
     assert any("out of memory at batch 4; batch ceiling 2" in n for n in res.notes)
     assert not res.interrupted and all(math.isfinite(m.throughput_rps) for m in res.measurements)
+
+
+def test_verdict_on_the_terminal_and_strict_exit(tmp_path: Path, cli) -> None:
+    """A real factory whose calls are bimodal (1 ms, then 4 ms twice): the median call is ~4x
+    the fast ones, so every point is contended; the verdict says so on stderr, and --strict
+    exits 5 with the profile still written."""
+    (tmp_path / "bimodal.py").write_text(
+        "import time\n"
+        "def factory():\n"
+        "    n = [0]\n"
+        "    def fn(x):\n"
+        "        n[0] += 1\n"
+        "        time.sleep(0.001 if n[0] % 3 == 0 else 0.004)\n"
+        "        return x\n"
+        "    return fn, lambda bs: (bs,)\n",
+        encoding="utf-8",
+    )
+    target = f"{tmp_path / 'bimodal.py'}:factory"
+    out = tmp_path / "b.yaml"
+    args = ["profile", target, "--device", "cpu", "--batch-sizes", "1,2", "--time-budget", "0.4", "--window-ms", "60", "--out", str(out)]
+    r = cli(args)
+    assert "verdict: 0 of 2 point(s) ok" in r.stderr and "contended" in r.stderr
+    data = validate_profile_file(out)
+    for m in data["measurements"]:
+        assert m["contended"] is True and m["median_over_fast"] > 2
+        assert m["throughput_quiet_rps"] > m["throughput_rps"]
+    r = cli([*args, "--strict"], exit_code=5)
+    assert "--strict" in r.stderr and validate_profile_file(out)["measurements"]
+    rj = cli([*args, "--json"])
+    import json
+
+    assert json.loads(rj.stdout)["verdict"]["ok"] is False
+
+
+def test_threads_reach_numpy_blas(tmp_path: Path, cli) -> None:
+    """--threads limits the BLAS pools numpy calls into (threadpoolctl), not only torch's."""
+    seen = tmp_path / "seen.txt"
+    (tmp_path / "blas.py").write_text(
+        "import numpy as np\n"
+        "from threadpoolctl import threadpool_info\n"
+        "def factory():\n"
+        "    w = np.ones((64, 64), dtype='float32')\n"
+        "    def fn(x):\n"
+        f"        with open({str(seen)!r}, 'a') as fh:\n"
+        "            fh.write(' '.join(str(p['num_threads']) for p in threadpool_info() if p['user_api'] == 'blas') + '\\n')\n"
+        "        return x @ w\n"
+        "    return fn, lambda bs: (np.ones((bs, 64), dtype='float32'),)\n",
+        encoding="utf-8",
+    )
+    cli(["profile", f"{tmp_path / 'blas.py'}:factory", *FAST, "--batch-sizes", "1", "--threads", "1", "--out", str(tmp_path / "t.yaml")])
+    lines = [ln.split() for ln in seen.read_text().splitlines()]
+    assert lines and all(ln for ln in lines)  # numpy's BLAS was seen in every call
+    assert {n for ln in lines for n in ln} == {"1"}

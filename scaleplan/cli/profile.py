@@ -123,7 +123,7 @@ class _RichProgress:
         self.console.file.flush()
 
     def refine_started(self, device: str, total_s: float) -> None:
-        self.tasks[f"{device} refine"] = self.progress.add_task(f"{self.labels[device]}: slices across batch sizes (s)", total=max(total_s, 1e-9))
+        self.tasks[f"{device} refine"] = self.progress.add_task(f"{self.labels[device]}: windows across batch sizes (s)", total=max(total_s, 1e-9))
 
     def refine_advance(self, device: str, seconds: float) -> None:
         self.progress.advance(self.tasks[f"{device} refine"], seconds)
@@ -151,11 +151,14 @@ def _write_profile(profile: Profile, out: str, json_out: bool) -> None:
         atomic_write(out, text)
 
 
-def _summary(profile: Profile, out: str, json_out: bool) -> None:
+def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, object] | None = None) -> None:
     if out == "-":
         return
     if json_out:
-        emit_json({"out": out, "model": profile.metadata.model, "measurements": [m.model_dump(mode="json", exclude_none=True) for m in profile.measurements], "notes": list(profile.metadata.notes)})
+        doc: dict[str, object] = {"out": out, "model": profile.metadata.model, "measurements": [m.model_dump(mode="json", exclude_none=True) for m in profile.measurements], "notes": list(profile.metadata.notes)}
+        if verdict is not None:
+            doc["verdict"] = verdict
+        emit_json(doc)
         return
     from rich.table import Table
 
@@ -189,15 +192,17 @@ def run(
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or all (comma lists allowed).")] = "auto",
     batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Batch sizes, e.g. 1,2,4,8 (default: powers of two up to --max-batch, the memory ceiling or the SLO).")] = None,
     max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Largest batch of the default sweep.")] = 1024,
-    time_budget: Annotated[float, typer.Option("--time-budget", min=0.01, help="Seconds of timed iterations per point, at most (endpoints: seconds per sweep level).")] = 3.0,
-    target_ci: Annotated[float, typer.Option("--target-ci", min=0.001, max=0.5, help="Stop a point once the 95% CI of the median is within +- this fraction.")] = 0.02,
-    min_samples: Annotated[int, typer.Option("--min-samples", min=3, help="Timed iterations per point, at least (unless the budget runs out).")] = 20,
-    slice_ms: Annotated[float, typer.Option("--slice-ms", min=0.0, help="After a first pass (1/4 of each budget), measure the batch sizes in turn in slices of this many ms, so each point spans the whole sweep; 0 = each point in one go.")] = 50.0,
-    min_time: Annotated[float, typer.Option("--min-time", min=0.0, help="Seconds of timed rounds per point, at least (capped at --time-budget), so a short quiet burst can't end a point early.")] = 1.0,
-    min_span: Annotated[float, typer.Option("--min-span", min=0.0, help="Seconds of the sweep a point's slices must span before it may stop short of its budget (a host's slow phases last seconds).")] = 20.0,
+    time_budget: Annotated[float, typer.Option("--time-budget", min=0.01, help="Seconds of timed windows per point, at most (endpoints: seconds per sweep level).")] = 6.0,
+    window_ms: Annotated[float, typer.Option("--window-ms", min=1.0, help="Measurement window: a window's rate is the samples it completed over its elapsed time.")] = 500.0,
+    stable_windows: Annotated[int, typer.Option("--stable-windows", min=2, help="A point stops once this many consecutive windows agree within --stability ...")] = 3,
+    stability: Annotated[float, typer.Option("--stability", min=0.001, max=1.0, help="... of their mean (0.1 = +-10 %) ...")] = 0.10,
+    target_ci: Annotated[float, typer.Option("--target-ci", min=0.001, max=0.5, help="... and the 95% CI of the sustained rate is within +- this fraction; else at --time-budget.")] = 0.05,
+    min_samples: Annotated[int, typer.Option("--min-samples", min=3, help="Calls per point, at least (unless the budget runs out).")] = 20,
+    interleave: Annotated[bool, typer.Option("--interleave/--no-interleave", help="After a first window per point, take windows in turn across the batch sizes (each point spans the sweep); --no-interleave measures each point in one go.")] = True,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 5 when a point is unstable or contended (the profile is still written).")] = False,
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="Per-sample input shape without the batch axis, e.g. 3x224x224 (torch modules; dynamic ONNX dims).")] = None,
     dtype: Annotated[str, typer.Option("--dtype", help="float32, float16, bfloat16, float64, int64, int32 (torch modules).")] = "float32",
-    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads (torch / onnxruntime intra-op).")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads: torch / onnxruntime intra-op and the BLAS / OpenMP pools (numpy) through threadpoolctl.")] = None,
     slo_ms: Annotated[float | None, typer.Option("--slo-ms", min=0.0, help="Latency SLO: stop the sweep past it (endpoints: once latency runs far past it).")] = None,
     slo_percentile: Annotated[int, typer.Option("--slo-percentile", help="Percentile the SLO applies to: 50, 90, 95 or 99.")] = 99,
     stop_at_plateau: Annotated[bool, typer.Option("--stop-at-plateau/--no-stop-at-plateau", help="Stop the default sweep once throughput stops growing.")] = True,
@@ -234,10 +239,10 @@ def run(
         if target.lower().startswith(("http://", "https://")):
             _run_endpoint(target, out=out, json_out=json_out, command=command, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed)
             return
-        _run_model(target, out=out, json_out=json_out, command=command, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, target_ci=target_ci, min_samples=min_samples, min_time=min_time, slice_ms=slice_ms, min_span=min_span, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
+        _run_model(target, out=out, json_out=json_out, command=command, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, interleave=interleave, strict=strict, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
 
 
-def _run_model(target: str, *, out: str, json_out: bool, command: str, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, target_ci: float, min_samples: int, min_time: float, slice_ms: float, min_span: float, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
+def _run_model(target: str, *, out: str, json_out: bool, command: str, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, window_ms: float, stable_windows: int, stability: float, target_ci: float, min_samples: int, interleave: bool, strict: bool, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
     import platform
 
     from scaleplan._version import __version__
@@ -247,6 +252,7 @@ def _run_model(target: str, *, out: str, json_out: bool, command: str, device: s
     from scaleplan.profile.measure import SweepOptions, SweepResult, run_sweep
     from scaleplan.profile.stats import round_sig
     from scaleplan.profile.targets import load_workload
+    from scaleplan.profile.verdict import profile_verdict
 
     devices = resolve_devices(device)
     workload = load_workload(target, input_shape=input_shape, dtype=dtype, name=name, threads=threads)
@@ -276,7 +282,7 @@ def _run_model(target: str, *, out: str, json_out: bool, command: str, device: s
         if out != "-" and res.measurements:
             _write_profile(build(res), out, json_out)
 
-    opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, target_ci=target_ci, min_samples=min_samples, min_time_s=min_time, slice_s=slice_ms / 1000.0, min_span_s=min_span, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
+    opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, window_s=window_ms / 1000.0, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, interleave=interleave, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
     with _RichProgress() as prog:
         res = run_sweep(workload, opts, device_info=device_info, progress=prog, on_point=checkpoint)
     err = stderr_console()
@@ -291,7 +297,13 @@ def _run_model(target: str, *, out: str, json_out: bool, command: str, device: s
         where = out if out != "-" else "stdout"
         err.print(f"interrupted: kept {len(res.measurements)} measured point(s) in {where}", markup=False)
         raise typer.Exit(int(ExitCode.INTERRUPTED))
-    _summary(profile, out, json_out)
+    verdict = profile_verdict(profile, target_ci)
+    _summary(profile, out, json_out, verdict.to_json())
+    for line in verdict.lines():
+        err.print(line, markup=False, highlight=False)
+    if strict and not verdict.ok:
+        err.print("error: --strict: the profile is unstable or contended (written anyway; see the verdict above)", markup=False)
+        raise typer.Exit(int(ExitCode.EXTERNAL))
 
 
 def _run_endpoint(target: str, *, out: str, json_out: bool, command: str, payload: str | None, concurrency: list[int] | None, rate: list[float] | None, requests: int | None, duration: float, timeout: float, max_error_rate: float, slo_ms: float | None, slo_percentile: int, openai: bool, model_name: str | None, max_tokens: int, headers: list[str], accelerator: str | None, gpus: int, name: str | None, seed: int) -> None:

@@ -1,4 +1,4 @@
-"""The measurement loop: warm-up, timed rounds, the stopping rule, the batch sweep.
+"""The measurement loop: warm-up, measurement windows, the stopping rule, the batch sweep.
 
 One code path for every device. What differs is the :class:`Timer` (wall clock on the CPU;
 CUDA events with a synchronize on GPUs) and the memory probe (peak RSS on the CPU; torch's
@@ -6,23 +6,26 @@ peak allocated bytes on GPUs). The clock is injectable so the stopping rule is t
 
 Per point (see docs/profile.md, "How a point is measured"):
 
-1. Warm-up (at least 2 calls and ~20 % of the first pass's budget, at most 2 s).
+1. Warm-up (at least 2 calls and ~20 % of one window, at most 2 s).
 2. Calls shorter than ``sample_floor_s`` (0.1 ms) are timed in groups of ``k`` back-to-back
    calls per sample (like ``timeit``'s autorange), so timer overhead and jitter don't dominate.
-3. The first pass over the batch sizes takes a quarter of each point's budget (its minimum
-   time and rounds too) and decides the batch list (SLO, plateau, memory ceiling).
-4. The rest is spent in slices of ``slice_s`` (50 ms) taken in turn across the batch sizes,
-   so every point sees the same mix of the host's quiet and busy phases.
-   The order of the batch sizes is shuffled every round (seeded), so a periodic disturbance
-   can't line up with one batch size.
-5. A point leaves the rotation once its budget is spent, or once it has at least ``min_time_s``
-   seconds, ``min_rounds`` rounds and ``min_samples`` samples spread over ``min_span_s`` (20 s)
-   of the sweep AND both the 95 % CI of the median per-call time and the CI of the median
-   across rounds (slices) of each round's throughput are within +-``target_ci``.
+3. **Windows**: the point is measured in windows of ``window_s`` (0.5 s, at least one call).
+   A window's rate is the samples it completed over its elapsed wall-clock time. The first pass
+   over the batch sizes takes one window per point and decides the batch list (SLO, plateau,
+   memory ceiling); then windows are taken in turn across the batch sizes (order shuffled every
+   round, seeded), so every point sees the same mix of the host's quiet and busy phases and a
+   point's consecutive windows lie seconds apart.
+4. **Stopping**: a point is done once its last ``stable_windows`` (3) windows agree within
+   +-``stability`` (10 %) of their mean, the 95 % CI of its sustained rate is within
+   +-``target_ci`` (5 %) and it has ``min_samples`` calls; or once ``time_budget_s`` of timed
+   windows is spent (the point is then marked unstable).
 
-Latency percentiles pool all samples, as measured. Throughput is batch / service time, the
-0.1th percentile of the per-call times: interference only adds time, and on a shared machine
-the median and the mean move with the load (docs/profile.md has the measurements).
+``throughput_rps`` is the **sustained** rate: all samples completed in the point's windows over
+their total elapsed time (what a replica doing only this work delivers on this host). Its CI is
+a t-interval over the windows' rates. ``throughput_quiet_rps`` is batch / the 0.1th percentile
+of the per-call times (what the model costs when nothing interferes); ``median_over_fast`` =
+median call / that fast call, and a point whose median is more than ``contention_ratio`` x the
+fast call is marked ``contended``.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from typing import Any, Protocol
 
 from scaleplan.errors import ProfileError
 from scaleplan.profile.model import DeviceInfo, Measurement, Percentiles
-from scaleplan.profile.stats import median_ci_rel, percentile, round_sig, summarize_ms
+from scaleplan.profile.stats import mean_ci_rel, median_ci_rel, percentile, round_sig, summarize_ms
 from scaleplan.profile.targets import Runner, Workload, is_oom
 
 Clock = Callable[[], float]
@@ -142,70 +145,87 @@ def host_available_gib() -> float | None:
 
 
 @dataclass
+class Window:
+    """One measurement window: calls completed and the wall-clock seconds they took."""
+
+    calls: int
+    elapsed_s: float
+
+
+@dataclass
 class PointResult:
-    """What one point has measured so far: the first pass fills it, the slices add to it."""
+    """What one point has measured so far: the first pass fills it, later windows add to it."""
 
     batch_size: int
     samples_s: list[float] = field(default_factory=list)  # per-call seconds (a grouped sample is divided by its calls)
-    rounds: list[list[float]] = field(default_factory=list)  # samples_s split by round
+    windows: list[Window] = field(default_factory=list)
     peak_memory_gib: float | None = None
     calls_per_sample: int = 1
-    timed_s: float = 0.0  # seconds spent in timed samples (the budget counts these)
-    first_at: float = 0.0  # clock when its first timed sample began
-    last_at: float = 0.0  # clock when its latest timed sample ended
+    timed_s: float = 0.0  # seconds spent in timed windows (the budget counts these)
+    settled: bool = False  # the stopping rule was met (False: the budget ran out first)
+
+    def window_rates(self) -> list[float]:
+        """Per window: samples (batch x calls) completed over its elapsed seconds."""
+        return [self.batch_size * w.calls / w.elapsed_s for w in self.windows if w.elapsed_s > 0]
+
+    def throughput(self) -> float:
+        """Sustained rate: samples completed in all windows over their total elapsed time."""
+        calls = sum(w.calls for w in self.windows)
+        el = sum(w.elapsed_s for w in self.windows)
+        return self.batch_size * calls / el if el > 0 else float("inf")
+
+    def throughput_ci_rel(self) -> float:
+        """Relative half-width of the 95 % CI of the sustained rate (t-interval over windows)."""
+        return mean_ci_rel(self.window_rates())
+
+    def quiet_throughput(self) -> float:
+        """Batch / service time (the 0.1th percentile of all per-call times)."""
+        st = service_time(self.samples_s) if self.samples_s else 0.0
+        return self.batch_size / st if st > 0 else float("inf")
+
+    def median_over_fast(self) -> float:
+        """Median call / fast call (the service time): 1.0 on a quiet host."""
+        if not self.samples_s:
+            return 1.0
+        xs = sorted(self.samples_s)
+        st = percentile(xs, SERVICE_Q)
+        return percentile(xs, 50) / st if st > 0 else 1.0
+
+    def slowdown(self) -> float:
+        """How far the host slowed the point: the larger of median call / fast call and quiet
+        rate / sustained rate (1.0 on a quiet host). Time-slicing by other processes shows in
+        the second (long preemptions, most calls untouched), steady sharing in the first."""
+        thr = self.throughput()
+        gap = self.quiet_throughput() / thr if thr > 0 and math.isfinite(thr) else 1.0
+        return max(self.median_over_fast(), gap if math.isfinite(gap) else 1.0)
+
+    def contended(self, ratio: float) -> bool:
+        return self.slowdown() > ratio
 
     @property
     def ci_rel(self) -> float:
         """Relative half-width of the 95 % CI of the median per-call time."""
         return median_ci_rel(sorted(self.samples_s)) if self.samples_s else math.inf
 
-    @property
-    def round_ci_rel(self) -> float:
-        """The same CI, of the median across rounds of batch / round service time."""
-        thr = self.round_throughputs()
-        return median_ci_rel(sorted(thr)) if thr else math.inf
 
-    def tight(self, target_ci: float) -> bool:
-        """Both CIs within +-``target_ci``: the stopping rule's precision test."""
-        return self.ci_rel <= target_ci and self.round_ci_rel <= target_ci
-
-    def span_s(self) -> float:
-        """Wall-clock seconds its samples are spread over (other points' slices included)."""
-        return self.last_at - self.first_at
-
-    def round_throughputs(self) -> list[float]:
-        return round_throughputs(self.batch_size, self.rounds or [self.samples_s])
-
-    def throughput(self) -> float:
-        """Batch / service time (the 0.1th percentile of all per-call times)."""
-        st = service_time(self.samples_s) if self.samples_s else 0.0
-        return self.batch_size / st if st > 0 else float("inf")
-
-
-SERVICE_Q = 0.1  # percentile of per-call times taken as the service time (throughput = batch / it)
+SERVICE_Q = 0.1  # percentile of per-call times taken as the service time (quiet rate = batch / it)
 
 
 def service_time(samples: Sequence[float]) -> float:
-    """The interference-robust service time: the 0.1th percentile of the per-call times (the
-    fastest call in a thousand; below a thousand samples, between the fastest two).
-
-    Interference (other processes, hypervisor neighbours, page faults) only ever adds time, so
-    the fastest calls estimate what the model itself costs (``timeit``'s advice, for the same
-    reason); a quantile rather than the minimum, so one sample can't set it. See
-    docs/profile.md for the evidence behind the choice.
-    """
+    """The fast-call service time: the 0.1th percentile of the per-call times (the fastest call
+    in a thousand; below a thousand samples, between the fastest two). Interference only ever
+    adds time, so this is what the model costs when nothing else runs."""
     return percentile(sorted(samples), SERVICE_Q)
 
 
-def round_throughputs(batch_size: int, rounds: Sequence[Sequence[float]]) -> list[float]:
-    """Per round: batch / that round's service time; empty rounds skipped."""
-    out = []
-    for r in rounds:
-        if r:
-            st = service_time(r)
-            if st > 0:
-                out.append(batch_size / st)
-    return out
+def windows_agree(rates: Sequence[float], n: int, stability: float) -> bool:
+    """The last ``n`` window rates all lie within +-``stability`` of their mean (perf_analyzer's
+    stability test)."""
+    if n < 1 or len(rates) < n:
+        return False
+    last = rates[-n:]
+    mean = sum(last) / n
+    return mean > 0 and all(abs(r - mean) <= stability * mean for r in last)
 
 
 def calls_per_sample(call_s: float, sample_floor_s: float, cap: int = 10_000) -> int:
@@ -217,88 +237,112 @@ def calls_per_sample(call_s: float, sample_floor_s: float, cap: int = 10_000) ->
     return min(cap, math.ceil(sample_floor_s / call_s))
 
 
+def measure_window(run: Runner, timer: Timer, *, calls: int, window_s: float, limit_s: float, clock: Clock = time.perf_counter) -> tuple[list[float], Window]:
+    """One window: timed samples of ``calls`` calls each, back to back, for ``window_s`` seconds
+    of wall clock (at least one sample, at most ``limit_s``). Returns the per-call times and the
+    window (calls completed, wall-clock seconds from the first call's start to the last's end)."""
+    out: list[float] = []
+    t0 = clock()
+    while True:
+        out.append(timer.time(run, calls) / calls)
+        el = clock() - t0
+        if el >= window_s or el >= limit_s:
+            return out, Window(calls=len(out) * calls, elapsed_s=el)
+
+
+def _add_window(p: PointResult, samples: list[float], w: Window) -> None:
+    p.samples_s.extend(samples)
+    p.windows.append(w)
+    p.timed_s += w.elapsed_s
+
+
+def _warm_up(run: Runner, timer: Timer, warm_budget: float, clock: Clock) -> list[float]:
+    t0 = clock()
+    warm_times: list[float] = []
+    while True:
+        warm_times.append(timer.time(run))
+        el = clock() - t0
+        if (len(warm_times) >= 2 and el >= warm_budget) or el >= 2 * warm_budget:
+            return warm_times
+
+
 def measure_point(
     run: Runner,
     timer: Timer,
     *,
     batch_size: int,
     time_budget_s: float,
-    target_ci: float = 0.02,
+    window_s: float = 0.5,
+    stable_windows: int = 3,
+    stability: float = 0.10,
+    target_ci: float = 0.05,
     min_samples: int = 20,
-    max_samples: int = 100_000,
-    min_time_s: float = 1.0,
-    min_rounds: int = 5,
+    max_windows: int | None = None,
     sample_floor_s: float = 1e-4,
     warmup_s: float | None = None,
     clock: Clock = time.perf_counter,
     memory: MemoryProbe | None = None,
 ) -> PointResult:
-    """Warm up, then time ``run`` in rounds until the medians are tight enough or the budget is spent.
-
-    ``min_time_s`` is capped at the budget: with ``--time-budget 0.2`` a point takes ~0.2 s.
-    """
+    """Warm up, then measure ``run`` in windows until the point settles (:func:`settled`), the
+    budget is spent or ``max_windows`` windows were taken (the first pass takes one)."""
     if memory is not None:
         memory.reset()
-    warm_budget = warmup_s if warmup_s is not None else min(0.2 * time_budget_s, 2.0)
-    t0 = clock()
-    warm_times: list[float] = []
+    warm = _warm_up(run, timer, warmup_s if warmup_s is not None else min(0.2 * window_s, 2.0), clock)
+    k = calls_per_sample(sorted(warm)[len(warm) // 2], sample_floor_s)
+    point = PointResult(batch_size=batch_size, calls_per_sample=k)
+    rule = StopRule(time_budget_s=time_budget_s, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples)
     while True:
-        warm_times.append(timer.time(run))
-        el = clock() - t0
-        if len(warm_times) >= 2 and el >= warm_budget:
+        samples, w = measure_window(run, timer, calls=k, window_s=window_s, limit_s=max(time_budget_s - point.timed_s, 0.0), clock=clock)
+        _add_window(point, samples, w)
+        if rule.settled(point):
+            point.settled = True
             break
-        if el >= 2 * warm_budget:
+        if point.timed_s >= time_budget_s or (max_windows is not None and len(point.windows) >= max_windows):
             break
-    k = calls_per_sample(sorted(warm_times)[len(warm_times) // 2], sample_floor_s)
-    min_time = min(min_time_s, time_budget_s)
-    rounds_wanted = max(1, min_rounds)
-    round_s = min_time / rounds_wanted
-    start = clock()
-    point = PointResult(batch_size=batch_size, calls_per_sample=k, first_at=start)
-    rounds, samples = point.rounds, point.samples_s
-    done = False
-    while not done:
-        current: list[float] = []
-        rounds.append(current)
-        r0 = clock()
-        while True:
-            per_call = timer.time(run, k) / k
-            current.append(per_call)
-            samples.append(per_call)
-            now = clock()
-            n = len(samples)
-            elapsed = now - start
-            if (elapsed >= time_budget_s and n >= 3) or n >= max_samples or elapsed >= 3 * time_budget_s:
-                done = True
-                break
-            if now - r0 >= round_s:
-                break
-        if done:
-            break
-        if len(rounds) >= rounds_wanted and clock() - start >= min_time and len(samples) >= min_samples and point.tight(target_ci):
-            break
-    point.rounds = [r for r in rounds if r]
-    point.last_at = clock()
-    point.timed_s = point.last_at - start
     point.peak_memory_gib = memory.peak_gib() if memory is not None else None
     return point
 
 
-def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None) -> Measurement:
+@dataclass(frozen=True)
+class StopRule:
+    """A point is settled once its last ``stable_windows`` windows agree within +-``stability``,
+    the CI of its sustained rate is within +-``target_ci`` and it has ``min_samples`` calls."""
+
+    time_budget_s: float
+    stable_windows: int = 3
+    stability: float = 0.10
+    target_ci: float = 0.05
+    min_samples: int = 20
+
+    def settled(self, p: PointResult) -> bool:
+        if len(p.samples_s) * p.calls_per_sample < self.min_samples:
+            return False
+        rates = p.window_rates()
+        return windows_agree(rates, self.stable_windows, self.stability) and mean_ci_rel(rates) <= self.target_ci
+
+
+def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5) -> Measurement:
     lat = summarize_ms(p.samples_s)
-    thr = p.throughput()
     ci = p.ci_rel
+    tci = p.throughput_ci_rel()
+    ratio = p.median_over_fast()
     return Measurement(
         device=device,
         accelerator=accelerator,
         batch_size=p.batch_size,
         latency_ms=Percentiles(**{k: round_sig(v) for k, v in lat.items()}),
-        throughput_rps=round_sig(thr),
+        throughput_rps=round_sig(p.throughput()),
         peak_memory_gib=round_sig(p.peak_memory_gib, 4) if p.peak_memory_gib is not None else None,
         source="measured",
         threads=threads,
         samples=len(p.samples_s),
         ci_rel=round_sig(ci, 3) if math.isfinite(ci) else None,
+        throughput_quiet_rps=round_sig(p.quiet_throughput()),
+        throughput_ci_rel=round(round_sig(tci, 3), 6) if math.isfinite(tci) else None,
+        windows=len(p.windows),
+        stable=p.settled,
+        median_over_fast=round_sig(ratio, 3),
+        contended=p.contended(contention_ratio),
     )
 
 
@@ -343,21 +387,23 @@ class SweepOptions:
     devices: list[str]
     batch_sizes: list[int] | None = None  # None: powers of two up to max_batch
     max_batch: int = 1024
-    time_budget_s: float = 3.0
-    target_ci: float = 0.02
+    time_budget_s: float = 6.0  # seconds of timed windows per point, at most
+    window_s: float = 0.5
+    stable_windows: int = 3
+    stability: float = 0.10
+    target_ci: float = 0.05
     min_samples: int = 20
-    min_time_s: float = 1.0
-    min_rounds: int = 5
     sample_floor_s: float = 1e-4
-    slice_s: float = 0.05  # interleaved slices after the first pass; 0 = each point in one go
-    min_span_s: float = 20.0  # a point stops before its budget only once its samples span this
-    first_share: float = 0.25  # of each point's budget, minimum time and rounds, for the first pass
-    max_samples: int = 100_000
+    interleave: bool = True  # after the first pass, windows in turn across the batch sizes
+    contention_ratio: float = 1.5  # median call / fast call above this: the point is contended
     slo_ms: float | None = None
     slo_percentile: int = 99
     threads: int | None = None
     stop_at_plateau: bool = True
     plateau_gain: float = 0.03
+
+    def rule(self) -> StopRule:
+        return StopRule(time_budget_s=self.time_budget_s, stable_windows=self.stable_windows, stability=self.stability, target_ci=self.target_ci, min_samples=self.min_samples)
 
 
 @dataclass
@@ -414,6 +460,23 @@ def run_sweep(
     res = SweepResult()
     if opts.threads is not None and workload.set_threads is not None:
         workload.set_threads(opts.threads)
+    with blas_threads(opts.threads):
+        _sweep(workload, opts, device_info, prog, on_point, res)
+    return res
+
+
+def blas_threads(threads: int | None) -> contextlib.AbstractContextManager[object]:
+    """``--threads`` for the BLAS / OpenMP libraries loaded in this process (numpy's OpenBLAS,
+    MKL, torch's OpenMP), through threadpoolctl; nothing when ``threads`` is None."""
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    limits: contextlib.AbstractContextManager[object] = threadpool_limits(limits=threads)
+    return limits
+
+
+def _sweep(workload: Workload, opts: SweepOptions, device_info: Callable[[str], DeviceInfo], prog: Progress, on_point: Callable[[SweepResult], None] | None, res: SweepResult) -> None:
     try:
         for device in opts.devices:
             info = device_info(device)
@@ -456,7 +519,7 @@ def run_sweep(
                 threads = None
                 if device == "cpu":
                     threads = opts.threads or (workload.get_threads() if workload.get_threads else None) or _cpu_threads()
-                m = to_measurement(point, device=device, accelerator=info.accelerator, threads=threads)
+                m = to_measurement(point, device=device, accelerator=info.accelerator, threads=threads, contention_ratio=opts.contention_ratio)
                 res.measurements.append(m)
                 kept.append((len(res.measurements) - 1, point, threads))
                 if point.calls_per_sample > 1:
@@ -465,11 +528,13 @@ def run_sweep(
                 if opts.slo_ms is not None and m.latency_ms.at(opts.slo_percentile) > opts.slo_ms:
                     note = f"{device}: batch {bs} p{opts.slo_percentile} {m.latency_ms.at(opts.slo_percentile):.4g} ms exceeds the SLO {opts.slo_ms:g} ms; larger batches skipped"
                 elif opts.batch_sizes is None and opts.stop_at_plateau:
-                    if m.throughput_rps < best_thr * (1 + opts.plateau_gain):
+                    # the fast calls' rate: one window's sustained rate is too noisy to stop on
+                    quiet = m.throughput_quiet_rps or m.throughput_rps
+                    if quiet < best_thr * (1 + opts.plateau_gain):
                         stalls += 1
                     else:
                         stalls = 0
-                    best_thr = max(best_thr, m.throughput_rps)
+                    best_thr = max(best_thr, quiet)
                     if stalls >= 2 and i + 1 < len(batches):
                         note = f"{device}: throughput stopped growing by batch {bs} (two doublings under +{opts.plateau_gain:.0%}); larger batches skipped"
                 if note is None and device == "cpu" and i + 1 < len(batches) and m.peak_memory_gib is not None:
@@ -485,72 +550,35 @@ def run_sweep(
                     break
             _interleave(workload, opts, device, info.accelerator, timer, kept, res, prog, on_point)
             for _, pt, _ in kept:
-                xs = sorted(pt.samples_s)
-                st, med = percentile(xs, SERVICE_Q), percentile(xs, 50)
-                if st > 0 and med > 1.25 * st:
-                    res.notes.append(f"{device}: batch {pt.batch_size}: the median call ({med * 1000:.4g} ms) is {med / st - 1:.0%} above the service time ({st * 1000:.4g} ms): other work or bimodal timings; throughput uses the service time, latency percentiles are as measured")
+                if pt.contended(opts.contention_ratio):
+                    res.notes.append(f"{device}: batch {pt.batch_size}: contended: the median call is {pt.median_over_fast():.3g}x the fast calls and the quiet rate {pt.quiet_throughput() / pt.throughput():.3g}x the sustained one (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load; throughput_quiet_rps what the model costs when nothing interferes")
+                if not pt.settled:
+                    res.notes.append(f"{device}: batch {pt.batch_size}: unstable: the budget ({opts.time_budget_s:g} s) ran out before {opts.stable_windows} windows agreed within +-{opts.stability:.0%} with a CI within +-{opts.target_ci:.0%} (CI +-{pt.throughput_ci_rel():.1%} over {len(pt.windows)} windows)")
             prog.device_done(device)
             _free_cuda(device)
     except KeyboardInterrupt:
         res.interrupted = True
         res.notes.append(f"interrupted (Ctrl-C) after {len(res.measurements)} measurement(s); the sweep is incomplete")
-    return res
-
-
-def _first_share(opts: SweepOptions) -> float:
-    """Fraction of each point's budget, minimum time and rounds the first pass takes."""
-    return 1.0 if opts.slice_s <= 0 else min(1.0, max(0.05, opts.first_share))
 
 
 def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, bs: int, opts: SweepOptions) -> PointResult:
-    """The first pass's share of a point: warm-up, peak memory and enough timing to decide the
-    batch list (SLO, plateau, memory ceiling). The rest of the budget is spent in slices."""
-    share = _first_share(opts)
+    """The first pass's share of a point: warm-up, peak memory and one window (or, without
+    interleaving, the whole point), enough to decide the batch list (SLO, plateau, memory
+    ceiling). With interleaving the rest is measured in windows taken in turn."""
     return measure_point(
         run,
         timer,
         batch_size=bs,
-        time_budget_s=opts.time_budget_s * share,
+        time_budget_s=opts.time_budget_s,
+        window_s=opts.window_s,
+        stable_windows=opts.stable_windows,
+        stability=opts.stability,
         target_ci=opts.target_ci,
-        min_samples=max(3, math.ceil(opts.min_samples * share)),
-        min_time_s=opts.min_time_s * share,
-        min_rounds=max(1, math.ceil(opts.min_rounds * share)),
+        min_samples=opts.min_samples,
+        max_windows=1 if opts.interleave else None,
         sample_floor_s=opts.sample_floor_s,
         memory=memory,
     )
-
-
-def point_settled(p: PointResult, opts: SweepOptions) -> bool:
-    """The point's stopping rule over everything measured so far (first pass and slices): its
-    budget is spent, or it has the minimum time, rounds and samples, its samples span at least
-    ``min_span_s`` of the sweep, AND the CI of the median per-call time and the CI of the
-    median of the rounds' throughputs are within the target.
-
-    The span guard is there because a host's slow phases can last seconds: a point that settles
-    inside one has a tight CI around the wrong value (measured: 17 % off a profile that ran on).
-    """
-    if p.timed_s >= opts.time_budget_s or len(p.samples_s) >= opts.max_samples:
-        return True
-    if p.timed_s < min(opts.min_time_s, opts.time_budget_s) or len(p.rounds) < opts.min_rounds or len(p.samples_s) < opts.min_samples:
-        return False
-    if opts.slice_s > 0 and p.span_s() < opts.min_span_s:
-        return False
-    return p.tight(opts.target_ci)
-
-
-def measure_slice(run: Runner, timer: Timer, *, calls: int, slice_s: float, limit_s: float, rewarm: bool, clock: Clock = time.perf_counter) -> tuple[list[float], float]:
-    """One slice of a point: an untimed call (``rewarm``: the other batch sizes ran since), then
-    timed samples of ``calls`` calls each for ``slice_s`` seconds (at least one sample, at most
-    ``limit_s``). Returns the per-call times and the seconds the timed samples took."""
-    if rewarm:
-        run()
-    out: list[float] = []
-    t0 = clock()
-    while True:
-        out.append(timer.time(run, calls) / calls)
-        el = clock() - t0
-        if el >= slice_s or el >= limit_s:
-            return out, el
 
 
 def _interleave(
@@ -565,20 +593,22 @@ def _interleave(
     on_point: Callable[[SweepResult], None] | None,
     clock: Clock = time.perf_counter,
 ) -> None:
-    """The rest of each point's budget, in slices of ``slice_s`` taken in turn across the batch
-    sizes the first pass kept, until every point has settled (:func:`point_settled`).
+    """The rest of each point's budget, in windows taken in turn across the batch sizes the
+    first pass kept (order shuffled every round, seeded), until every point has settled or spent
+    its budget.
 
     Interference on a shared host comes in phases of seconds (another tenant's job, the
-    hypervisor). Taking every point a little at a time over the whole sweep, instead of all at
-    once, means every point sees the same mix of quiet and busy phases, and the service time
-    (a low quantile of the per-call times) finds the quiet ones. On the CPU each batch size's
-    inputs are prepared once; on GPUs once per slice (outside the timed region), so only one
-    batch's inputs occupy device memory at a time. A failure ends the slices with a note and
-    keeps what was pooled so far; Ctrl-C keeps the slices measured.
+    hypervisor). Taking every point a window at a time over the whole sweep means every point
+    sees the same mix of quiet and busy phases, and a point's consecutive windows lie seconds
+    apart, so "three windows agree" is not three looks at one phase. On the CPU each batch
+    size's inputs are prepared once; on GPUs once per window (outside the timed region), so only
+    one batch's inputs occupy device memory at a time. A failure ends the windows with a note
+    and keeps what was measured; Ctrl-C keeps the windows measured.
     """
-    if opts.slice_s <= 0:
+    if not opts.interleave:
         return
-    active = [j for j, (_, pt, _) in enumerate(kept) if not point_settled(pt, opts)]
+    rule = opts.rule()
+    active = [j for j, (_, pt, _) in enumerate(kept) if not pt.settled and pt.timed_s < opts.time_budget_s]
     if not active:
         return
     total_s = sum(max(0.0, opts.time_budget_s - kept[j][1].timed_s) for j in active)
@@ -593,7 +623,7 @@ def _interleave(
     def publish(js: Sequence[int]) -> None:
         for j in js:
             idx, pt, threads = kept[j]
-            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads)
+            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio)
 
     try:
         while active:
@@ -606,20 +636,21 @@ def _interleave(
                     run = runners.get(bs) or workload.prepare(device, bs)
                     if cache:
                         runners[bs] = run
-                    samples, spent = measure_slice(run, timer, calls=pt.calls_per_sample, slice_s=opts.slice_s, limit_s=opts.time_budget_s - pt.timed_s, rewarm=typical[j] < opts.slice_s / 4, clock=clock)
+                    if typical[j] < opts.window_s / 4:
+                        run()  # re-warm: the other batch sizes ran since
+                    samples, w = measure_window(run, timer, calls=pt.calls_per_sample, window_s=opts.window_s, limit_s=opts.time_budget_s - pt.timed_s, clock=clock)
                     del run
                 except KeyboardInterrupt:
                     raise
                 except Exception as exc:
                     _free_cuda(device)
-                    res.notes.append(f"{device}: a slice at batch {bs} failed ({type(exc).__name__}); every point keeps what was measured before")
+                    res.notes.append(f"{device}: a window at batch {bs} failed ({type(exc).__name__}); every point keeps what was measured before")
                     return
-                pt.rounds.append(samples)
-                pt.samples_s.extend(samples)
-                pt.timed_s += spent
-                pt.last_at = clock()
-                prog.refine_advance(device, spent)
-                if point_settled(pt, opts):
+                _add_window(pt, samples, w)
+                prog.refine_advance(device, w.elapsed_s)
+                if rule.settled(pt):
+                    pt.settled = True
+                if pt.settled or pt.timed_s >= opts.time_budget_s:
                     active.remove(j)
                     publish([j])
             if on_point is not None and clock() - last_write >= 2.0:
@@ -642,8 +673,8 @@ def _cpu_threads() -> int:
 
 
 def describe(point: Measurement) -> str:
-    ci = f", ci +-{point.ci_rel:.1%}" if point.ci_rel is not None else ""
-    return f"{point.device} batch {point.batch_size}: p50 {point.latency_ms.p50:.4g} ms, p99 {point.latency_ms.p99:.4g} ms, {point.throughput_rps:.4g}/s ({point.samples} samples{ci})"
+    ci = f" +-{point.throughput_ci_rel:.1%}" if point.throughput_ci_rel is not None else ""
+    return f"{point.device} batch {point.batch_size}: p50 {point.latency_ms.p50:.4g} ms, p99 {point.latency_ms.p99:.4g} ms, {point.throughput_rps:.4g}/s{ci} ({point.samples} samples)"
 
 
 def noop(*_: Any) -> None:

@@ -58,7 +58,7 @@ class Measurement(_Model):
     accelerator: str = Field(description="Canonical accelerator name (H200, L4, ...) or CPU.")
     batch_size: int = Field(ge=1, description="Batch size (or concurrency for endpoint sweeps).")
     latency_ms: Percentiles
-    throughput_rps: float = Field(gt=0, description="Requests (samples) per second at this point.")
+    throughput_rps: float = Field(gt=0, description="Sustained requests (samples) per second at this point: completed over elapsed time. The optimizer plans on it.")
     peak_memory_gib: float | None = Field(default=None, ge=0, description="Peak device memory (host RSS for CPU).")
     source: Source = "measured"
     gpus: int = Field(default=1, ge=1, le=64, description="Accelerators per replica (tensor parallel degree).")
@@ -70,12 +70,25 @@ class Measurement(_Model):
     ttft_ms: Percentiles | None = None
     tpot_ms: Percentiles | None = None
     samples: int | None = Field(default=None, ge=1, description="Timed iterations behind the percentiles.")
-    ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% CI of the median.")
+    ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% CI of the median latency.")
+    throughput_quiet_rps: float | None = Field(default=None, gt=0, description="Batch / the fast calls' time (0.1th percentile): what the model costs when nothing interferes. Not planned on.")
+    throughput_ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% CI of the sustained throughput_rps (t-interval over measurement windows).")
+    windows: int | None = Field(default=None, ge=1, description="Measurement windows behind throughput_rps.")
+    stable: bool | None = Field(default=None, description="The windows agreed within the stability threshold before the budget ran out.")
+    median_over_fast: float | None = Field(default=None, gt=0, description="Median call time / fast call time (1.0 on a quiet host).")
+    contended: bool | None = Field(default=None, description="Measured under contention: the median call, or the mean (sustained rate vs quiet rate), far above the fast calls.")
     estimate: Estimate | None = None
     pipeline_parallel: int | None = Field(default=None, ge=1, le=64, description="LLM: pipeline-parallel degree of the replica (gpus = tensor x pipeline parallel); None = 1.")
     input_tokens: int | None = Field(default=None, ge=1, description="LLM: prompt tokens per request at this point.")
     output_tokens: int | None = Field(default=None, ge=1, description="LLM: completion tokens per request at this point.")
     lower_bound: bool | None = Field(default=None, description="True when the point did not saturate the server (an open-loop run that achieved less than it offered): its throughput is a lower bound on capacity, never the capacity.")
+
+
+    def throughput_low_rps(self) -> float:
+        """The lower end of the sustained rate's 95 % CI (the rate itself when no CI is known)."""
+        if self.throughput_ci_rel is None:
+            return self.throughput_rps
+        return self.throughput_rps * max(0.0, 1.0 - self.throughput_ci_rel) or self.throughput_rps * 1e-3
 
 
 class DeviceInfo(_Model):

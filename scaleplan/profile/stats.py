@@ -50,6 +50,30 @@ def median_ci_rel(sorted_values: Sequence[float], z: float = Z95) -> float:
     return (hi - lo) / 2.0 / med
 
 
+#: Two-sided 95 % Student t quantiles (t_0.975) for 1..30 degrees of freedom; above 30 the
+#: normal 1.96 is within 4 %.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t975(df: int) -> float:
+    """The 97.5th percentile of Student's t with ``df`` degrees of freedom (table, then normal)."""
+    if df < 1:
+        return math.inf
+    return _T975[df - 1] if df <= len(_T975) else Z95
+
+
+def mean_ci_rel(values: Sequence[float]) -> float:
+    """Relative half-width of the 95 % t-interval of the mean of ``values`` (inf below 2)."""
+    n = len(values)
+    if n < 2:
+        return math.inf
+    mean = sum(values) / n
+    if mean <= 0:
+        return math.inf
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return t975(n - 1) * math.sqrt(var / n) / mean
+
+
 def summarize_ms(samples_s: Sequence[float]) -> dict[str, float]:
     """Latency summary in milliseconds from samples in seconds: p50/p90/p95/p99/mean."""
     xs = sorted(samples_s)

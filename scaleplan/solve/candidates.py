@@ -224,7 +224,8 @@ def _evaluate(spec: Spec, m: Measurement, cls: str, util_override: float | None,
     budget, _, lat = _slo_check(spec, m)
     if budget < 0:
         return None
-    tput = m.throughput_rps * scale
+    base = m.throughput_low_rps() if spec.placement.conservative else m.throughput_rps
+    tput = base * scale
     queueing: Literal["discrete", "continuous", "none"] = "none"
     if util_override is not None:
         u = util_override
@@ -248,7 +249,7 @@ def _evaluate(spec: Spec, m: Measurement, cls: str, util_override: float | None,
         max_utilization=u,
         capacity_rps=cap,
         source=source,
-        service_ms=round(1000.0 * m.batch_size / m.throughput_rps, 4),
+        service_ms=round(1000.0 * m.batch_size / base, 4),
         request_class=m.request_class,
         estimated=m.source in ("estimated", "calibrated") or scaled,
         latency_at_slo=lat,
