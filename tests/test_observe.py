@@ -398,3 +398,35 @@ def test_monitoring_low_percentile_drops_pairs_that_cannot_fire(running) -> None
     burn = [r for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "RankerLatencyBudgetBurn"]
     assert len(burn) == 1 and "> 0.5 " in burn[0]["expr"]
     assert sum("burn-rate alert" in w and "left out" in w for w in rep.warnings) == 3
+
+
+@needs_prometheus
+def test_long_ranges_are_split_and_limits_hold(cli, synthetic, running, tmp_path) -> None:
+    url, _ = synthetic
+    # 5 days at 30 s steps: 14,400 points per series, more than Prometheus' 11,000 per query
+    r = cli(["observe", "--prometheus", url, "--plan", str(running), "--end", END, "--since", "5d", "--step", "30s", "--json"])
+    doc = json.loads(r.stdout)
+    assert doc["demand"]["days"] == 5 and doc["metadata"]["step_seconds"] == 30
+    assert abs(doc["capacity"]["rps_per_replica"] / TRUE_CAPACITY - 1) <= 0.10
+    out = tmp_path / "o.yaml"
+    r = cli(["observe", "--prometheus", url, "--plan", str(running), "--end", END, "--max-mib", "0.001", "--out", str(out)], exit_code=5)
+    assert "'demand'" in r.stderr and "larger than 1048 bytes" in r.stderr and not out.exists()
+
+
+def test_engine_metric_names(running) -> None:
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(running)
+    model = plan.spec.model.model_copy(update={"engine": "vllm"})
+    k8s = plan.spec.kubernetes.model_copy(update={"autoscaler": plan.spec.kubernetes.autoscaler.model_copy(update={"type": "hpa"})})
+    llm = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": model, "kubernetes": k8s})})
+    qs = build_queries(llm).by_name()
+    assert qs["demand"].promql == 'sum(rate(vllm:request_success_total{namespace="search",service="ranker"}[2m]))'
+    assert "vllm:e2e_request_latency_seconds_bucket" in qs["latency"].promql
+    assert "vllm:time_to_first_token_seconds_bucket" in qs["ttft"].promql and not qs["ttft"].required
+    assert "vllm:num_requests_waiting" in qs["queue"].promql
+    sg = build_queries(llm.model_copy(update={"spec": llm.spec.model_copy(update={"model": model.model_copy(update={"engine": "sglang"})})})).by_name()
+    assert "sglang:num_requests_total" in sg["demand"].promql and "sglang:num_queue_reqs" in sg["queue"].promql
+    tgi = build_queries(llm.model_copy(update={"spec": llm.spec.model_copy(update={"model": model.model_copy(update={"engine": "tgi"})})})).by_name()
+    assert "tgi_request_duration_bucket" in tgi["latency"].promql and "ttft" not in tgi

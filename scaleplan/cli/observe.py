@@ -193,7 +193,7 @@ class ObservedReplan:
         con = stdout_console()
 
         def p(text: str) -> None:
-            con.print(text, markup=False, soft_wrap=True)
+            con.print(text, markup=False, soft_wrap=False)  # long risk lines wrap at the width
 
         running = self.observed.running_plan
         p(f"change against the running plan ({running.metadata.plan_hash[:12]}):")
