@@ -172,3 +172,57 @@ def prometheus_server(tsdb: Path, workdir: Path) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+POD_BUCKETS = (0.1, 0.2, 0.25, 0.3, 0.5, 1.0)
+
+
+def history_pods(outdir: Path, *, namespace: str, service: str, allocations: Sequence[tuple[str, float, int]], slo_s: float, q: float = 0.95, start: int = 1767225600, days: int = 7, scale: float = 1.0) -> list[str]:
+    """Like :func:`history`, with series per pod (the labels a ServiceMonitor adds): each
+    allocation (Deployment name, true capacity per replica, replicas all day) gets an even share
+    of the requests, as behind one Service, and its own latency from its own capacity."""
+    pods = [(f"{dep}-5c7b9d8f4-x{i:04d}", cap) for dep, cap, n in allocations for i in range(n)]
+    total_pods = len(pods)
+    n_steps = days * 86400 // SCRAPE_S
+    per_day = 86400 // SCRAPE_S
+    les = [str(le) for le in POD_BUCKETS] + ["+Inf"]
+    state = {p: [0.0] * (len(POD_BUCKETS) + 3) for p, _ in pods}  # counter, buckets..., +Inf, sum
+    rows: dict[str, list[tuple[int, list[float]]]] = {p: [] for p, _ in pods}
+    for k in range(n_steps):
+        t = start + k * SCRAPE_S
+        prev = t - 1
+        day = (prev - start) // 86400
+        hour = ((prev - start) % 86400) // 3600
+        rate = BASE[hour] * scale * DAY_FACTORS[day % len(DAY_FACTORS)] if k > 0 else 0.0
+        n = rate * SCRAPE_S / total_pods
+        x = rate / total_pods
+        for p, cap in pods:
+            st = state[p]
+            lam = max(_mu(cap, slo_s, q) - x, 1e-3)
+            st[0] += n
+            for i, le in enumerate(POD_BUCKETS):
+                st[1 + i] += n * (1 - math.exp(-lam * le))
+            st[1 + len(POD_BUCKETS)] += n
+            st[-1] += n * min(1 / lam, 60.0)
+            rows[p].append((t, list(st)))
+    outdir.mkdir(parents=True, exist_ok=True)
+    for d in range(days):
+        lines = ["# TYPE http_requests counter"]
+        for p, _ in pods:
+            lab = f'namespace="{namespace}",service="{service}",pod="{p}"'
+            lines += [f"http_requests_total{{{lab}}} {st[0]:.3f} {t}" for t, st in rows[p][d * per_day : (d + 1) * per_day]]
+        lines.append("# TYPE http_request_duration_seconds histogram")
+        for p, _ in pods:
+            lab = f'namespace="{namespace}",service="{service}",pod="{p}"'
+            chunk = rows[p][d * per_day : (d + 1) * per_day]
+            for i, le in enumerate(les):
+                lines += [f'http_request_duration_seconds_bucket{{{lab},le="{le}"}} {st[1 + i]:.3f} {t}' for t, st in chunk]
+            lines += [f"http_request_duration_seconds_sum{{{lab}}} {st[-1]:.3f} {t}" for t, st in chunk]
+            lines += [f"http_request_duration_seconds_count{{{lab}}} {st[1 + len(POD_BUCKETS)]:.3f} {t}" for t, st in chunk]
+        lines.append("# TYPE up gauge")
+        for p, _ in pods:
+            lab = f'namespace="{namespace}",service="{service}",pod="{p}"'
+            lines += [f"up{{{lab}}} 1 {t}" for t, _ in rows[p][d * per_day : (d + 1) * per_day]]
+        lines.append("# EOF")
+        (outdir / f"day{d:02d}.om").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [p for p, _ in pods]

@@ -261,7 +261,7 @@ def test_optimize_observed_replans_from_what_ran(cli, synthetic, running, tmp_pa
     assert "was above the SLO (250 ms) in" in out and "peak hours" in out
     assert "the profile over-states capacity by 2" in out and "on g6.xlarge" in out
     # calibration is labelled in the plan, never silent
-    assert any(w.startswith("capacity: L4 profile throughput x0.8") for w in new["warnings"])
+    assert any(w.startswith("capacity: profile throughput L4 x0.8") for w in new["warnings"])
     assert "calibrated with observed points" in r.stderr
     assert new["metadata"]["inputs"]["observed"]
     # --json carries the same report
@@ -430,3 +430,46 @@ def test_engine_metric_names(running) -> None:
     assert "sglang:num_requests_total" in sg["demand"].promql and "sglang:num_queue_reqs" in sg["queue"].promql
     tgi = build_queries(llm.model_copy(update={"spec": llm.spec.model_copy(update={"model": model.model_copy(update={"engine": "tgi"})})})).by_name()
     assert "tgi_request_duration_bucket" in tgi["latency"].promql and "ttft" not in tgi
+
+
+@needs_prometheus
+def test_capacity_per_allocation_from_its_pods(cli, running, tmp_path) -> None:
+    """Two instance types behind one Service: each one's capacity from its own pods' series,
+    and each accelerator calibrated by its own ratio (L4 over-stated, A10G under-stated)."""
+    from observe_helpers import history_pods
+
+    from scaleplan.observe.model import read_observed
+    from scaleplan.observe.replan import apply_observed, calibration_factors, risks
+    from scaleplan.plan import dump_plan, read_plan
+    from scaleplan.profile.model import read_profile
+    from scaleplan.spec import read_spec
+
+    plan = read_plan(running)
+    l4 = plan.allocations[0].model_copy(update={"replicas": 2, "replicas_per_window": (2,) * plan.demand.windows, "nodes": 2, "nodes_per_window": (2,) * plan.demand.windows})
+    a10 = l4.model_copy(update={"name": "ranker-g5-xlarge-od", "instance_type": "g5.xlarge", "family": "g5", "accelerator": "A10G"})
+    two = plan.model_copy(update={"allocations": (a10, l4)})
+    plan_file = tmp_path / "two.yaml"
+    plan_file.write_text(dump_plan(two))
+    planned = l4.capacity_rps_per_replica
+    history_pods(tmp_path / "om", namespace="search", service="ranker", allocations=[(l4.name, 105.0, 2), (a10.name, 150.0, 2)], slo_s=0.25, scale=1.6)
+    create_blocks(tmp_path / "om", tmp_path / "tsdb")
+    out = tmp_path / "observed.yaml"
+    with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
+        r = cli(["observe", "--prometheus", url, "--plan", str(plan_file), "--end", "2026-01-08T00:00:00Z", "--since", "7d", "--out", str(out)])
+    assert "wrote" in r.stdout
+    obs = read_observed(out)
+    per = {a.accelerator: a for a in obs.capacity.allocations}
+    assert set(per) == {"L4", "A10G"}
+    assert per["L4"].rps_per_replica is not None and abs(per["L4"].rps_per_replica / 105.0 - 1) <= 0.10
+    assert per["A10G"].rps_per_replica is not None and abs(per["A10G"].rps_per_replica / 150.0 - 1) <= 0.10
+    assert 'pod=~"ranker-g5-xlarge-od-[a-z0-9]+-[a-z0-9]+"' in obs.queries["replicas@ranker-g5-xlarge-od"]
+    factors, _ = calibration_factors(obs)
+    assert factors["L4"] == pytest.approx(105.0 / planned, rel=0.10) and factors["A10G"] == pytest.approx(150.0 / planned, rel=0.10)
+    found = risks(obs)
+    assert any("over-states capacity" in x and "g6.xlarge" in x for x in found)
+    assert any("under-states capacity" in x and "g5.xlarge" in x for x in found)
+    spec, _ = read_spec(DATA / "spec.yaml")
+    prof = read_profile(DATA / "profile.yaml")
+    rp = apply_observed(spec, prof, obs, source="observed.yaml")
+    l4_points = [m.throughput_rps for m in rp.profile.measurements if m.accelerator == "L4"]
+    assert l4_points[0] == pytest.approx(prof.measurements[0].throughput_rps * factors["L4"])

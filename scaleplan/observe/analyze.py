@@ -22,6 +22,7 @@ from typing import Literal
 
 from scaleplan.errors import ExternalError
 from scaleplan.observe.model import (
+    AllocationCapacity,
     Observed,
     ObservedCapacity,
     ObservedDemand,
@@ -121,18 +122,21 @@ def _join(a: Points, b: Points, c: Points) -> list[tuple[float, float, float]]:
     return [(va, bm[t], cm[t]) for t, va in a if t in bm and t in cm]
 
 
-def _capacity(fetched: Fetched, plan: Plan) -> ObservedCapacity:
-    slo = plan.spec.slo.latency_ms
-    rows = [(d / r, lat * 1000.0) for d, r, lat in _join(fetched.series["demand"], fetched.series["replicas"], fetched.series["latency"]) if r > 0 and d >= 0 and lat > 0]
-    planned = planned_capacity(plan)
-    live = [a for a in plan.allocations if a.replicas > 0]
-    accs = tuple(sorted({a.accelerator for a in live}))
-    types = tuple(sorted({a.instance_type for a in live}))
+@dataclass(frozen=True)
+class _Estimate:
+    cap: float | None
+    method: Literal["regression", "median", "none"]
+    near: int
+    top: float
+    top_latency: float | None
+
+
+def _estimate(demand: Points, replicas: Points, latency: Points, slo: float) -> _Estimate:
+    """Requests/s per replica at the SLO latency, from the steps near the limit."""
+    rows = [(d / r, lat * 1000.0) for d, r, lat in _join(demand, replicas, latency) if r > 0 and d >= 0 and lat > 0]
     lo, hi = BAND[0] * slo, BAND[1] * slo
     near = [(x, lat) for x, lat in rows if lo <= lat <= hi]
-    top = max(rows, default=(0.0, None))
-    method: Literal["regression", "median", "none"] = "none"
-    cap: float | None = None
+    top_x, top_lat = max(rows, default=(0.0, None))
     if len(near) >= MIN_REGRESSION_POINTS and statistics.pstdev([lat for _, lat in near]) > 1e-9:
         xs = [lat for _, lat in near]
         ys = [x for x, _ in near]
@@ -140,25 +144,48 @@ def _capacity(fetched: Fetched, plan: Plan) -> ObservedCapacity:
         sxx = sum((a - mx) ** 2 for a in xs)
         slope = sum((a - mx) * (b - my) for a, b in zip(xs, ys, strict=True)) / sxx
         cap = my + slope * (slo - mx)
-        method = "regression"
-        if slope < 0 or cap <= 0:  # load fell as latency rose: not a saturation curve
-            cap = statistics.median(ys)
-            method = "median"
-    elif near:
-        cap = statistics.median([x for x, _ in near])
-        method = "median"
+        if slope >= 0 and cap > 0:
+            return _Estimate(cap, "regression", len(near), top_x, top_lat)
+        # load fell as latency rose: not a saturation curve
+        return _Estimate(statistics.median(ys), "median", len(near), top_x, top_lat)
+    if near:
+        return _Estimate(statistics.median([x for x, _ in near]), "median", len(near), top_x, top_lat)
+    return _Estimate(None, "none", 0, top_x, top_lat)
+
+
+def _per_allocation(fetched: Fetched, plan: Plan, queries: QuerySet) -> tuple[AllocationCapacity, ...]:
+    slo = plan.spec.slo.latency_ms
+    by_alloc = {a.name: a for a in plan.allocations}
+    out: list[AllocationCapacity] = []
+    for name in sorted({q.allocation for q in queries.queries if q.allocation is not None}):
+        series = [fetched.series.get(f"{kind}@{name}", ()) for kind in ("demand", "replicas", "latency")]
+        a = by_alloc.get(name)
+        if a is None or not all(series):
+            continue
+        e = _estimate(series[0], series[1], series[2], slo)
+        ratio = _r(e.cap / a.capacity_rps_per_replica) if e.cap is not None else None
+        out.append(AllocationCapacity(allocation=name, instance_type=a.instance_type, accelerator=a.accelerator, rps_per_replica=_sig(e.cap) if e.cap is not None else None, method=e.method, points_near_limit=e.near, max_rps_per_replica=_sig(e.top), planned_rps_per_replica=_sig(a.capacity_rps_per_replica), ratio=ratio))
+    return tuple(out)
+
+
+def _capacity(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedCapacity:
+    slo = plan.spec.slo.latency_ms
+    e = _estimate(fetched.series["demand"], fetched.series["replicas"], fetched.series["latency"], slo)
+    planned = planned_capacity(plan)
+    live = [a for a in plan.allocations if a.replicas > 0]
     return ObservedCapacity(
-        rps_per_replica=_sig(cap) if cap is not None else None,
-        at_latency_ms=_sig(slo) if cap is not None else None,
-        points_near_limit=len(near),
+        rps_per_replica=_sig(e.cap) if e.cap is not None else None,
+        at_latency_ms=_sig(slo) if e.cap is not None else None,
+        points_near_limit=e.near,
         band=BAND,
-        method=method,
-        max_rps_per_replica=_sig(top[0]),
-        latency_at_max_ms=_sig(top[1]) if top[1] is not None else None,
+        method=e.method,
+        max_rps_per_replica=_sig(e.top),
+        latency_at_max_ms=_sig(e.top_latency) if e.top_latency is not None else None,
         planned_rps_per_replica=_sig(planned),
-        ratio=_r(cap / planned) if cap is not None else None,
-        accelerators=accs,
-        instance_types=types,
+        ratio=_r(e.cap / planned) if e.cap is not None else None,
+        accelerators=tuple(sorted({a.accelerator for a in live})),
+        instance_types=tuple(sorted({a.instance_type for a in live})),
+        allocations=_per_allocation(fetched, plan, queries),
     )
 
 
@@ -189,15 +216,17 @@ def _iso(t: float) -> str:
 
 def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: float = 0.9) -> Observed:
     demand, notes = _demand(fetched, quantile_q, plan, queries)
-    capacity = _capacity(fetched, plan)
+    capacity = _capacity(fetched, plan, queries)
     if capacity.rps_per_replica is None:
         notes.append(f"the service never ran near its latency limit (within {BAND[0]:g}-{BAND[1]:g} x the SLO): no capacity estimate; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
     extras: dict[str, ObservedExtra] = {}
     missing: list[str] = []
     for q in queries.queries:
-        if q.required:
-            continue
         pts = fetched.series.get(q.name, ())
+        if q.allocation is not None and not pts:
+            missing.append(q.name)
+        if q.required or q.allocation is not None:
+            continue
         if not pts:
             missing.append(q.name)
             continue

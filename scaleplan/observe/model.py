@@ -46,6 +46,20 @@ class ObservedDemand(_Model):
     planned_rps: tuple[float, ...] = Field(default=(), description="The running plan's demand per hour, for comparison.")
 
 
+class AllocationCapacity(_Model):
+    """Capacity per replica of one allocation, from its own pods' series."""
+
+    allocation: str
+    instance_type: str
+    accelerator: str
+    rps_per_replica: float | None = Field(default=None, description="Requests/s one of its replicas served at the SLO latency; None: never near the limit.")
+    method: Literal["regression", "median", "none"]
+    points_near_limit: int = Field(ge=0)
+    max_rps_per_replica: float = Field(ge=0)
+    planned_rps_per_replica: float = Field(gt=0)
+    ratio: float | None = None
+
+
 class ObservedCapacity(_Model):
     rps_per_replica: float | None = Field(default=None, description="Requests/s one replica served when the latency percentile was at the SLO; None when the service never ran near its limit.")
     at_latency_ms: float | None = Field(default=None, description="Latency (at the SLO percentile) the capacity refers to.")
@@ -58,6 +72,7 @@ class ObservedCapacity(_Model):
     ratio: float | None = Field(default=None, description="Observed / planned capacity per replica; < 1: the profile over-states capacity.")
     accelerators: tuple[str, ...] = ()
     instance_types: tuple[str, ...] = ()
+    allocations: tuple[AllocationCapacity, ...] = Field(default=(), description="Per allocation, when the plan has several and their pods' series were found.")
 
 
 class ObservedSlo(_Model):

@@ -68,6 +68,7 @@ class Query:
     hourly: bool = False  # evaluated at hour ends with a 1 h step
     unit: str = ""
     source: str = ""  # where the default came from (rendered object or engine)
+    allocation: str | None = None  # per-allocation capacity series (plans with several allocations)
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,17 @@ def _engine(plan: Plan) -> str | None:
     return str(eng) if eng else None
 
 
-def _rendered(plan: Plan) -> tuple[list[str], list[str]]:
-    """The KEDA Prometheus trigger queries and the Services the ServiceMonitor scrapes."""
+def _rendered(plan: Plan) -> tuple[list[str], list[str], dict[str, str]]:
+    """The KEDA Prometheus trigger queries, the Services the ServiceMonitor scrapes, and the
+    Deployment of each allocation (allocation name -> Deployment name)."""
     from scaleplan.render import render_report
+    from scaleplan.render.safety import sanitize_dns_label
 
     report = render_report(plan)
     rates: list[str] = []
     services: list[str] = []
+    names = {sanitize_dns_label(a.name): a.name for a in plan.allocations}
+    deployments = {names[o.name]: o.name for o in report.objects if o.kind == "Deployment" and o.name in names}
     for o in report.objects:
         if o.kind == "ScaledObject":
             for trig in o.obj.get("spec", {}).get("triggers", []):
@@ -100,7 +105,7 @@ def _rendered(plan: Plan) -> tuple[list[str], list[str]]:
                     rates.append(str(trig["metadata"]["query"]))
         if o.kind == "Service":
             services.append(o.name)
-    return rates, services
+    return rates, services, deployments
 
 
 def build_queries(plan: Plan, overrides: Mapping[str, str] | None = None, *, step_s: float = 300.0) -> QuerySet:
@@ -109,7 +114,7 @@ def build_queries(plan: Plan, overrides: Mapping[str, str] | None = None, *, ste
     ns = spec.kubernetes.namespace
     engine = _engine(plan)
     em = ENGINES.get(engine or "", HTTP)
-    rates, services = _rendered(plan)
+    rates, services, deployments = _rendered(plan)
     if len(services) == 1:
         selector = f'namespace="{ns}",service="{services[0]}"'
     else:
@@ -133,7 +138,15 @@ def build_queries(plan: Plan, overrides: Mapping[str, str] | None = None, *, ste
         Query("latency", f"histogram_quantile({q:g}, sum by (le) (rate({hist}[{LATENCY_WINDOW}])))", "latency", True, unit="s", source=f"{em.latency} histogram"),
         Query("latency_hourly", f"histogram_quantile({q:g}, sum by (le) (increase({hist}[1h])))", "latency", True, hourly=True, unit="s", source=f"{em.latency} histogram"),
     ]
-    pods = "|".join(sorted({a.name for a in plan.allocations if a.replicas > 0}))
+    if len(deployments) > 1:
+        # several allocations behind the Service(s): capacity per allocation from its pods'
+        # series (the ServiceMonitor labels every series with the pod it came from)
+        for alloc, dep in sorted(deployments.items()):
+            psel = f'{selector},pod=~"{dep}-[a-z0-9]+-[a-z0-9]+"'
+            out.append(Query(f"demand@{alloc}", f"sum(rate({em.requests}{{{psel}}}[2m]))", "rate", False, unit="rps", source=f"{em.requests} of {dep}'s pods", allocation=alloc))
+            out.append(Query(f"replicas@{alloc}", f"count(up{{{psel}}} == 1)", "count", False, unit="pods", source=f"up of {dep}'s pods", allocation=alloc))
+            out.append(Query(f"latency@{alloc}", f"histogram_quantile({q:g}, sum by (le) (rate({em.latency}_bucket{{{psel}}}[{LATENCY_WINDOW}])))", "latency", False, unit="s", source=f"{em.latency} of {dep}'s pods", allocation=alloc))
+    pods = "|".join(sorted(deployments.values()))
     if any(a.gpus_per_replica > 0 for a in plan.allocations):
         out.append(Query("gpu_utilization", f'avg(avg_over_time({GPU_UTIL}{{namespace="{ns}",pod=~"({pods})-.*"}}[1h]))', "gauge", False, hourly=True, unit="%", source="DCGM exporter"))
     for name, metric, kind, unit in (("ttft", em.ttft, "latency", "s"), ("tpot", em.tpot, "latency", "s")):
@@ -160,7 +173,7 @@ def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str,
             text = tmpl.format(selector=selector, quantile=f"{quantile:g}", window=LATENCY_WINDOW, step=step)
         except (KeyError, IndexError, ValueError) as exc:
             raise InputError("--queries", [Problem(x.name, f"template cannot be filled: {exc}", hint="use only {selector}, {quantile}, {window} and {step}; write other braces as {{ and }}")]) from None
-        out.append(Query(x.name, text, x.kind, x.required, x.hourly, x.unit, source="override"))
+        out.append(Query(x.name, text, x.kind, x.required, x.hourly, x.unit, source="override", allocation=x.allocation))
     if "demand" in overrides and "demand_hourly" not in overrides:  # the hourly mean of the new rate
         rate = next(x for x in out if x.name == "demand").promql
         out = [Query(x.name, f"avg_over_time(({rate})[{hour_range}:{step}])", x.kind, x.required, x.hourly, x.unit, "override") if x.name == "demand_hourly" else x for x in out]

@@ -43,11 +43,11 @@ def apply_observed(spec: Spec, profile: Profile, observed: Observed, *, source: 
     new_spec = Spec.model_validate(data)
     labels = [f"demand: the observed hourly curve from {source} (p{observed.demand.quantile * 100:g} across {observed.demand.days} day(s), {md.start} .. {md.end}; peak {observed.demand.peak_rps:g} rps) replaces the spec's traffic"]
     cap = observed.capacity
+    factors, basis = calibration_factors(observed)
     new_profile = profile
-    if cap.ratio is not None and abs(cap.ratio - 1) >= CAPACITY_TOLERANCE and cap.accelerators:
-        accs = set(cap.accelerators)
-        points = [m.model_copy(update={"throughput_rps": m.throughput_rps * cap.ratio}) if m.accelerator in accs else m for m in profile.measurements]
-        label = f"capacity: {', '.join(sorted(accs))} profile throughput x{cap.ratio:.3f}, calibrated with observed points from {source} ({cap.rps_per_replica:g} rps per replica at p{observed.slo.percentile} {cap.at_latency_ms:g} ms on {', '.join(cap.instance_types)}; the running plan assumed {cap.planned_rps_per_replica:g})"
+    if factors:
+        points = [m.model_copy(update={"throughput_rps": m.throughput_rps * factors[m.accelerator]}) if m.accelerator in factors else m for m in profile.measurements]
+        label = f"capacity: profile throughput {', '.join(f'{acc} x{f:.3f}' for acc, f in sorted(factors.items()))}, calibrated with observed points from {source} ({basis})"
         meta = profile.metadata.model_copy(update={"notes": (*profile.metadata.notes, label)})
         new_profile = Profile.model_validate({**profile.model_dump(mode="python"), "metadata": meta.model_dump(mode="python"), "measurements": [p.model_dump(mode="python") for p in points]})
         labels.append(label)
@@ -56,6 +56,30 @@ def apply_observed(spec: Spec, profile: Profile, observed: Observed, *, source: 
     else:
         labels.append(f"capacity: not calibrated; the service never ran near its latency limit in {source} (at most {cap.max_rps_per_replica:g} rps per replica seen)")
     return Replan(new_spec, new_profile, tuple(labels))
+
+
+def calibration_factors(observed: Observed) -> tuple[dict[str, float], str]:
+    """Accelerator -> throughput factor, and what it rests on.
+
+    Per allocation where its own pods' series gave a capacity (several allocations with the
+    same accelerator: the median of their ratios); otherwise the service-wide ratio for every
+    accelerator the running plan used. Factors within the tolerance of 1 are left out.
+    """
+    cap = observed.capacity
+    per: dict[str, list[float]] = {}
+    for a in cap.allocations:
+        if a.ratio is not None:
+            per.setdefault(a.accelerator, []).append(a.ratio)
+    p = observed.slo.percentile
+    if per:
+        factors = {acc: sorted(rs)[len(rs) // 2] if len(rs) % 2 else sum(sorted(rs)[len(rs) // 2 - 1 : len(rs) // 2 + 1]) / 2 for acc, rs in per.items()}
+        basis = "; ".join(f"{a.rps_per_replica:g} rps per replica at p{p} {observed.slo.latency_ms:g} ms on {a.instance_type}, planned {a.planned_rps_per_replica:g}" for a in cap.allocations if a.ratio is not None)
+    elif cap.ratio is not None and cap.accelerators:
+        factors = dict.fromkeys(cap.accelerators, cap.ratio)
+        basis = f"{cap.rps_per_replica:g} rps per replica at p{p} {cap.at_latency_ms:g} ms on {', '.join(cap.instance_types)}; the running plan assumed {cap.planned_rps_per_replica:g}"
+    else:
+        return {}, ""
+    return {acc: f for acc, f in factors.items() if abs(f - 1) >= CAPACITY_TOLERANCE}, basis
 
 
 @dataclass(frozen=True)
@@ -108,13 +132,16 @@ def risks(observed: Observed) -> list[str]:
     elif s.hours_above:
         out.append(f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms) in {s.hours_above} of {s.hours_seen} hours")
     c = observed.capacity
-    where = ", ".join(c.instance_types) or "the running instance types"
-    if c.ratio is not None and c.rps_per_replica:
-        if c.ratio < 1 - CAPACITY_TOLERANCE:
-            out.append(f"the profile over-states capacity by {c.planned_rps_per_replica / c.rps_per_replica - 1:.0%} on {where} ({c.planned_rps_per_replica:g} planned, {c.rps_per_replica:g} observed rps per replica)")
-        elif c.ratio > 1 + CAPACITY_TOLERANCE:
-            out.append(f"the profile under-states capacity by {1 - c.planned_rps_per_replica / c.rps_per_replica:.0%} on {where} ({c.planned_rps_per_replica:g} planned, {c.rps_per_replica:g} observed rps per replica)")
-    elif c.ratio is None:
+    rated = [(a.instance_type, a.planned_rps_per_replica, a.rps_per_replica, a.ratio) for a in c.allocations if a.ratio is not None and a.rps_per_replica]
+    if not rated and c.ratio is not None and c.rps_per_replica:
+        rated = [(", ".join(c.instance_types) or "the running instance types", c.planned_rps_per_replica, c.rps_per_replica, c.ratio)]
+    for where, planned_cap, seen, ratio in rated:
+        assert seen is not None and ratio is not None
+        if ratio < 1 - CAPACITY_TOLERANCE:
+            out.append(f"the profile over-states capacity by {planned_cap / seen - 1:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
+        elif ratio > 1 + CAPACITY_TOLERANCE:
+            out.append(f"the profile under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
+    if c.ratio is None and not rated:
         out.append(f"capacity was not observed near the latency limit (at most {c.max_rps_per_replica:g} rps per replica): the profile's capacity is unverified")
     planned = observed.demand.planned_rps
     if planned:
