@@ -41,8 +41,8 @@ CAT = catalog(
 
 
 def test_long_class_changes_the_plan_and_says_why() -> None:
-    short = llm_spec("llama-3.1-8b", [{"name": "chat", "share": 1.0, "input_tokens": 512, "output_tokens": 256}], accs=["L4", "L40S"])
-    long = llm_spec("llama-3.1-8b", [{"name": "chat", "share": 1.0, "input_tokens": 8000, "output_tokens": 2000}], accs=["L4", "L40S"])
+    short = llm_spec("llama-3.1-8b", [{"name": "chat", "share": 1.0, "input_tokens": 512, "output_tokens": 256}], accs=["L4", "L40S"], ttft=20_000)
+    long = llm_spec("llama-3.1-8b", [{"name": "chat", "share": 1.0, "input_tokens": 8000, "output_tokens": 2000}], accs=["L4", "L40S"], ttft=20_000)
     a = solve(short, estimated_profile(), CAT, options=OPTS).plan
     b = solve(long, estimated_profile(), CAT, options=OPTS).plan
     assert b.cost_per_hour > a.cost_per_hour
@@ -104,6 +104,14 @@ def test_70b_refused_everywhere_is_infeasible_with_the_arithmetic() -> None:
         solve(s, estimated_profile(), CAT, options=OPTS)
     msg = str(e.value.reasons[0].message)
     assert "does not fit" in msg and "GiB" in msg
+
+
+def test_slo_miss_names_the_metric_that_misses() -> None:
+    s = llm_spec("llama-3.1-8b", [{"name": "chat", "share": 1.0, "input_tokens": 8000, "output_tokens": 256}], accs=["L4"], ttft=100, tpot=1000)
+    with pytest.raises(InfeasibleError) as e:
+        solve(s, estimated_profile(), CAT, options=OPTS)
+    r = e.value.reasons[0]
+    assert "TTFT <= 100 ms" in r.message and r.details["metric"] == "ttft"
 
 
 def test_class_without_tokens_is_a_spec_error() -> None:

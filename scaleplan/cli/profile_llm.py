@@ -31,7 +31,8 @@ def profile_llm(
     with handle_errors():
         from pathlib import Path
 
-        from scaleplan.catalog.files import load_catalog
+        from scaleplan.catalog.files import load_accelerators, load_catalog
+        from scaleplan.catalog.model import resolve_name
         from scaleplan.cli._common import emit_json
         from scaleplan.cli.profile import _command_line, _ints, _names
         from scaleplan.errors import InputError, Problem
@@ -71,18 +72,20 @@ def profile_llm(
             assert model is not None
             s = setup(model, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine)
         assert model is not None
-        cat = load_catalog([c for v in catalog or [] for c in _names(v)])
+        extra = [c for v in catalog or [] for c in _names(v)]
+        # only accelerator specs are needed: the instance catalogs load only with --catalog
+        table = {a.name: a for a in (load_catalog(extra).accelerators if extra else load_accelerators())}
         accs = []
         for name in _names(accelerators):
-            canonical = cat.resolve(name)
-            a = cat.accelerator(canonical) if canonical else None
+            canonical = resolve_name(tuple(table.values()), name)
+            a = table.get(canonical) if canonical else None
             if a is None:
-                raise InputError(None, [Problem("--accelerators", f"unknown accelerator {name!r}", hint=f"use one of: {', '.join(x.name for x in cat.accelerators)}")])
+                raise InputError(None, [Problem("--accelerators", f"unknown accelerator {name!r}", hint=f"use one of: {', '.join(table)}")])
             accs.append(a)
         measured = read_profile(calibrate).measurements if calibrate else ()
         prof, notes = llm_profile(
             s, accs, _ints(gpus, "--gpus") or [1], classes, _ints(concurrency, "--concurrency") or [1],
-            model_ref=model, measured=measured, table={a.name: a for a in cat.accelerators}, command=_command_line(ctx),
+            model_ref=model, measured=measured, table=table, command=_command_line(ctx),
         )
         text = dump_profile(prof)
         if out != "-":

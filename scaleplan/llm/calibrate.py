@@ -18,10 +18,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scaleplan.llm.perf import BAND_CALIBRATED, Calibration, Deployment, serve_class
+from scaleplan.llm.perf import (
+    BAND_CALIBRATED,
+    TTFT_BAND_CALIBRATED,
+    Calibration,
+    Deployment,
+    serve_class,
+)
 
-GRID = tuple(round(0.4 * 1.1**k, 4) for k in range(0, 17))  # 0.40 .. 1.84
-OVERHEAD_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+GRID = tuple(round(0.35 * 1.25**k, 4) for k in range(0, 9))  # 0.35 .. 2.09
+OVERHEAD_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+FINE = (0.84, 0.92, 1.0, 1.09, 1.19)  # refinement steps around the coarse optimum
+CAP = 1.5**2
 SATURATION = 0.95  # achieved / offered below this: the run did not saturate the server
 
 
@@ -67,21 +75,32 @@ def calibrate(points: Sequence[Observed], *, basis: str = "") -> tuple[Calibrati
         notes.append(f"{len(bounds)} point(s) did not saturate the server (achieved < {SATURATION:g} x offered): used as lower bounds on throughput, not as capacity")
     if not usable:
         return Calibration(), tuple(notes)
+    def cost(c: float, m: float, o: float) -> float:
+        cal = Calibration(compute=c, memory=m, overhead=o)
+        # squared log error, capped per value (x4.5 off) so that one queueing-dominated point
+        # cannot drag the fit
+        sse = sum(min(e * e, CAP) for p in usable for e in _errors(p, cal))
+        # a light pull towards 1 keeps unconstrained scales at the documented factors
+        return sse + 1e-3 * (math.log(c) ** 2 + math.log(m) ** 2 + math.log(o) ** 2)
+
+    # coarse grid, then a finer one around the coarse optimum (deterministic, no RNG)
     best: tuple[float, Calibration] | None = None
     for c, m, o in itertools.product(GRID, GRID, OVERHEAD_GRID):
-        cal = Calibration(compute=c, memory=m, overhead=o)
-        sse = 0.0
-        for p in usable:
-            sse += sum(e * e for e in _errors(p, cal))
-        # a light pull towards 1 keeps unconstrained scales at the documented factors
-        sse += 1e-3 * (math.log(c) ** 2 + math.log(m) ** 2 + math.log(o) ** 2)
-        if best is None or sse < best[0] - 1e-12:
-            best = (sse, cal)
+        v = cost(c, m, o)
+        if best is None or v < best[0] - 1e-12:
+            best = (v, Calibration(compute=c, memory=m, overhead=o))
+    assert best is not None
+    b = best[1]
+    for fc, fm, fo in itertools.product(FINE, FINE, FINE):
+        c, m, o = round(b.compute * fc, 4), round(b.memory * fm, 4), round(b.overhead * fo, 4)
+        v = cost(c, m, o)
+        if v < best[0] - 1e-12:
+            best = (v, Calibration(compute=c, memory=m, overhead=o))
     assert best is not None
     fitted = best[1]
     accs = sorted({p.deployment.hw.name for p in usable})
     what = basis or f"{len(usable)} measured point(s) on {', '.join(accs)}"
-    cal = Calibration(compute=fitted.compute, memory=fitted.memory, overhead=fitted.overhead, basis=what, points=len(usable), band=BAND_CALIBRATED)
+    cal = Calibration(compute=fitted.compute, memory=fitted.memory, overhead=fitted.overhead, basis=what, points=len(usable), band=BAND_CALIBRATED, ttft_band=TTFT_BAND_CALIBRATED)
     for p in bounds:
         if p.output_tokens_per_s:
             pred = serve_class(p.deployment.with_calibration(cal), p.input_tokens, p.output_tokens, p.concurrency).output_tokens_per_s

@@ -100,7 +100,7 @@ def estimate_points(
                             output_tokens=cls.output_tokens,
                             ttft_ms=ttft,
                             tpot_ms=tpot,
-                            estimate=Estimate(basis=basis, bound="compute" if p.bound == "compute" else "memory", low=band[0], high=band[1]),
+                            estimate=Estimate(basis=basis, bound="compute" if p.bound == "compute" else "memory", low=band[0], high=band[1], ttft_low=p.ttft_band[0], ttft_high=p.ttft_band[1]),
                         )
                     )
     return EstimateResult(tuple(out), tuple(refusals), tuple(notes))

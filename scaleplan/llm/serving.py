@@ -218,7 +218,7 @@ def best_concurrency(
 ) -> ClassPerf | None:
     """The highest-throughput concurrency (on a ladder up to what the KV cache holds) whose
     predicted TTFT, TPOT and end-to-end latency at ``percentile``, inflated by the upper
-    end of the uncertainty band, meet the SLO. None when even one sequence misses it."""
+    end of their uncertainty bands (TTFT has its own, wider one), meet the SLO. None when even one sequence misses it."""
     cap = max_concurrency(shape, s, cls)
     if cap < 1:
         return None
@@ -226,12 +226,13 @@ def best_concurrency(
     if s.settings.max_num_seqs_set or cap not in ladder:
         ladder.append(cap)
     hi = shape.deployment.calibration.band[1]
+    ttft_hi = shape.deployment.calibration.ttft_band[1]
     best: ClassPerf | None = None
     for n in sorted(set(ladder)):
         p = predict(shape, cls, n)
         t, o = at_percentile(p, percentile)
         e2e = t + o * (cls.output_tokens - 1)
-        if (ttft_ms is not None and t * hi > ttft_ms) or (tpot_ms is not None and o * hi > tpot_ms) or (latency_ms is not None and e2e * hi > latency_ms):
+        if (ttft_ms is not None and t * ttft_hi > ttft_ms) or (tpot_ms is not None and o * hi > tpot_ms) or (latency_ms is not None and e2e * hi > latency_ms):
             break  # latency rises with concurrency: no higher N meets it either
         if best is None or p.throughput_rps > best.throughput_rps:
             best = p

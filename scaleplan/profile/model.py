@@ -51,6 +51,8 @@ class Estimate(_Model):
     bound: Literal["compute", "memory", "mixed", "unknown"] = "unknown"
     low: float = Field(gt=0, description="Lower factor of the uncertainty band on latency (e.g. 0.8).")
     high: float = Field(gt=0, description="Upper factor of the uncertainty band on latency (e.g. 1.3).")
+    ttft_low: float | None = Field(default=None, gt=0, description="LLM: lower factor of the band on TTFT, when it differs from low.")
+    ttft_high: float | None = Field(default=None, gt=0, description="LLM: upper factor of the band on TTFT, when it differs from high.")
 
 
 class Measurement(_Model):

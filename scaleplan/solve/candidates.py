@@ -430,7 +430,7 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
 def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: list[InstanceRow], diag: Diagnostics, max_util: float | None, spec_dir: Path | None) -> tuple[list[Candidate], Diagnostics]:
     """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency."""
     from scaleplan.llm.hardware import hardware
-    from scaleplan.solve.llm_capacity import LlmShapePoints, llm_context, shape_points
+    from scaleplan.solve.llm_capacity import LlmShapePoints, llm_context, shape_points, slo_miss
 
     ctx = llm_context(spec, profile, catalog.accelerators, spec_dir)
     assert ctx is not None
@@ -467,8 +467,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
             diag.shapes_fitting += 1
             if not isinstance(res, LlmShapePoints):
                 for cls, p in res.items():
-                    m_ttft, m_tpot = p.ttft_ms, p.tpot_ms
-                    metric, val = ("ttft", m_ttft) if spec.slo.ttft_ms is not None and m_ttft > spec.slo.ttft_ms else ("tpot", m_tpot) if spec.slo.tpot_ms is not None else ("latency", p.e2e_ms)
+                    metric, val = slo_miss(spec, p)
                     cur = diag.slo_best.get(cls)
                     if cur is None or (cur[1] == metric and val < cur[2]):
                         diag.slo_best[cls] = (acc, metric, val, 1)

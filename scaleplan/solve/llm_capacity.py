@@ -28,6 +28,7 @@ from scaleplan.llm.serving import (
     LlmSetup,
     Shape,
     TokenClass,
+    at_percentile,
     best_concurrency,
     predict,
     setup_from_spec,
@@ -118,8 +119,20 @@ def _measurement(shape: Shape, cls: TokenClass, p: ClassPerf, calibrated: bool) 
         output_tokens=cls.output_tokens,
         ttft_ms=ttft,
         tpot_ms=tpot,
-        estimate=Estimate(basis=p.basis, bound="compute" if p.bound == "compute" else "memory", low=p.band[0], high=p.band[1]),
+        estimate=Estimate(basis=p.basis, bound="compute" if p.bound == "compute" else "memory", low=p.band[0], high=p.band[1], ttft_low=p.ttft_band[0], ttft_high=p.ttft_band[1]),
     )
+
+
+def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
+    """Which SLO metric a concurrency-1 prediction misses and its value as the check saw it
+    (the percentile's value times the upper end of its band)."""
+    t, o = at_percentile(p, spec.slo.percentile)
+    t, o = t * p.ttft_band[1], o * p.band[1]
+    if spec.slo.ttft_ms is not None and t > spec.slo.ttft_ms:
+        return "ttft", t
+    if spec.slo.tpot_ms is not None and o > spec.slo.tpot_ms:
+        return "tpot", o
+    return "latency", (t + o * (p.output_tokens - 1))
 
 
 def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | str | dict[str, ClassPerf]:

@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Accuracy of the LLM model (scaleplan.llm) against public serving measurements.
+
+    python bench/llm_validation.py [--data ../shared/data/llm] [--json out.json] [--rows]
+
+Reads ``llm_serving_measurements.csv`` (real engines on real GPUs, with conditions; see its
+README), models every row whose mode, model, GPU and precision the model covers, and says for
+every other row why it cannot be used. A fixed third of the usable rows (sha256 of the row id,
+mod 3 = 0) is held out: the efficiency factors in scaleplan/llm/perf.py were looked at only on
+the other two thirds. Two estimates per row:
+
+* architecture-only: the documented per-generation x per-engine factors, nothing measured;
+* calibrated from one other GPU: the same model, engine and precision measured on another GPU
+  type (training third only, up to 16 rows) fits the calibration scales, then predicts the row.
+
+Reported per split: share of rows with output tokens/s within +-25 %, TTFT and TPOT within
++-30 %, and the share whose measured value lies inside the stated band.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import math
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scaleplan.catalog.files import load_accelerators  # noqa: E402
+from scaleplan.llm.arch import preset  # noqa: E402
+from scaleplan.llm.calibrate import Observed, calibrate  # noqa: E402
+from scaleplan.llm.memory import EngineSettings, Refusal, memory_plan  # noqa: E402
+from scaleplan.llm.perf import (  # noqa: E402
+    BAND_ARCHITECTURE,
+    BAND_CALIBRATED,
+    TTFT_BAND_ARCHITECTURE,
+    TTFT_BAND_CALIBRATED,
+    Calibration,
+    Deployment,
+    saturation_concurrency,
+    serve_class,
+    static_batch,
+)
+from scaleplan.llm.serving import hardware_for  # noqa: E402
+
+GPU = {"A10G": "A10G", "A100": "A100-80GB", "L40S": "L40S", "H100": "H100", "H200": "H200", "B200": "B200", "B300": "B300"}
+MODEL = {"mistral-7b (version not stated)": "mistral-7b-instruct-v0.2"}
+ENGINE = {"vllm": "vllm", "sglang": "sglang", "tensorrt-llm": "trtllm", "nvidia nim": "trtllm"}
+
+
+def dtype_of(text: str) -> str | None:
+    t = text.lower()
+    for prefix, d in (("fp16", "fp16"), ("bf16", "bf16"), ("fp8", "fp8"), ("nvfp4", "nvfp4"), ("fp4", "nvfp4"), ("mxfp4", "mxfp4"), ("int8", "int8"), ("int4 awq", "int4-awq")):
+        if t.startswith(prefix):
+            return d
+    return None
+
+
+def num(v: str) -> float | None:
+    try:
+        x = float(v)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def first(r: dict[str, str], *cols: str) -> float | None:
+    for c in cols:
+        v = num(r.get(c, ""))
+        if v is not None and v > 0:
+            return v
+    return None
+
+
+def held_out(row_id: str) -> bool:
+    return int(hashlib.sha256(row_id.encode()).hexdigest(), 16) % 3 == 0
+
+
+@dataclass
+class Case:
+    row: dict[str, str]
+    preset: str
+    acc: str
+    dtype: str
+    kv: str
+    engine: str
+    tp: int
+    pp: int
+    mode: str
+    i: int
+    o: int
+    n: int  # concurrency / batch
+    rate: float | None
+    meas: dict[str, float] = field(default_factory=dict)
+    test: bool = False
+
+    @property
+    def group(self) -> tuple[str, str, str]:
+        return (self.preset, self.engine, self.dtype)
+
+
+def classify(r: dict[str, str]) -> Case | str:
+    """A usable case, or why the row cannot be used."""
+    if r["speculative_decoding"].strip().lower() == "yes":
+        return "speculative decoding (not modelled)"
+    m = MODEL.get(r["model"].lower(), r["model"].lower())
+    try:
+        preset(m)
+    except Exception:
+        return f"model {r['model']} not modelled (no complete architecture: {r['model']})"
+    acc = GPU.get(r["gpu_family"])
+    if acc is None:
+        return f"GPU {r['gpu_family']} not in the accelerator table (or lacks bandwidth/peak)"
+    d = dtype_of(r["dtype"])
+    if d is None:
+        return "precision not stated"
+    eng = next((v for k, v in ENGINE.items() if r["engine"].lower().startswith(k)), None)
+    if eng is None:
+        return f"engine {r['engine']} not modelled"
+    dp, ep = num(r["dp"]) or 1, num(r["ep"]) or 1
+    if dp > 1 or ep > 1:
+        return "attention data parallel / expert parallel (not modelled)"
+    tp, pp = int(num(r["tp"]) or 1), int(num(r["pp"]) or 1)
+    if tp * pp > 8:
+        return "more than 8 GPUs per instance (multi-node)"
+    i, o = num(r["input_tokens"]), num(r["output_tokens"])
+    if not i or not o:
+        return "tokens not stated"
+    mode = r["benchmark_mode"].split(" ")[0]
+    kv = "fp8" if (r["kv_cache_dtype"].lower().startswith("fp8") or (eng == "trtllm" and d in ("fp8", "nvfp4"))) else ("fp16" if d == "fp16" else "bf16")
+    meas: dict[str, float] = {}
+    ttft = first(r, "ttft_ms_mean", "ttft_ms_p50", "ttft_ms_unspecified_stat")
+    tpot = first(r, "tpot_ms_mean", "tpot_ms_p50", "tpot_ms_unspecified_stat")
+    tps = first(r, "output_tokens_per_s")
+    rate = num(r["request_rate"]) if r["request_rate"] not in ("", "inf") else None
+    n = int(first(r, "concurrency", "batch_size") or 1)
+    if mode == "offline_max_throughput" or mode == "static_batch_offline":
+        if tps:
+            meas["tok_s"] = tps
+    elif mode == "static_batch_ttft":
+        if ttft:
+            meas["ttft"] = ttft
+    elif mode == "online_fixed_concurrency":
+        for k, v in (("ttft", ttft), ("tpot", tpot), ("tok_s", tps)):
+            if v:
+                meas[k] = v
+    elif mode == "online_poisson_qps":
+        if tps:
+            meas["tok_s"] = tps
+        if rate is not None:  # at a finite rate TTFT/TPOT are steady-state values
+            for k, v in (("ttft", ttft), ("tpot", tpot)):
+                if v:
+                    meas[k] = v
+        elif tpot:
+            meas["tpot"] = tpot
+    elif mode == "online_burst_all_at_once":
+        # every request at t=0: TTFT is queueing; TPOT and throughput are usable
+        if tpot:
+            meas["tpot"] = tpot
+        if tps:
+            meas["tok_s"] = tps
+    else:
+        return f"mode {mode} not modelled"
+    if not meas:
+        return "no usable metric for its mode"
+    return Case(r, m, acc, d, kv, eng, tp, pp, mode, int(i), int(o), n, rate, meas, held_out(r["row_id"]))
+
+
+ACCS = {a.name: a for a in load_accelerators()}
+
+
+def deployment(c: Case, cal: Calibration | None = None) -> tuple[Deployment, object]:
+    arch = preset(c.preset)
+    hw = hardware_for(ACCS[c.acc])
+    util = 0.95 if c.engine == "trtllm" else None  # trtllm-bench: kv_cache_free_gpu_mem_fraction 0.95
+    st = EngineSettings.of(c.engine, gpu_memory_utilization=util)
+    mem = memory_plan(arch, hw.memory_gib, dtype=c.dtype, kv_dtype=c.kv, settings=st, tp=c.tp, pp=c.pp, max_model_len=c.i + c.o, accelerator=c.acc)
+    return Deployment(arch, hw, c.dtype, c.kv, st, tp=c.tp, pp=c.pp, calibration=cal or Calibration()), mem
+
+
+def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:
+    d, mem = deployment(c, cal)
+    out: dict[str, float] = {}
+    if c.mode == "static_batch_offline":
+        out["tok_s"] = static_batch(d, c.i, c.o, c.n)[1]
+    elif c.mode == "static_batch_ttft":
+        out["ttft"] = static_batch(d, c.i, 1, c.n)[0]
+    elif c.mode in ("offline_max_throughput", "online_burst_all_at_once") or (c.mode == "online_poisson_qps" and c.rate is None):
+        n = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
+        if c.mode == "online_burst_all_at_once":
+            reqs = int(num(c.row["num_requests"]) or n)
+            n = min(n, reqs)
+        p = serve_class(d, c.i, c.o, n)
+        out.update(tok_s=p.output_tokens_per_s, tpot=p.tpot_ms, ttft=p.ttft_ms)
+    elif c.mode == "online_fixed_concurrency":
+        # more clients than the KV cache holds: the rest queue for a slot (closed loop)
+        cap = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
+        p = serve_class(d, c.i, c.o, min(c.n, cap))
+        wait = (c.n - cap) / cap * (p.ttft_ms + (c.o - 1) * p.tpot_ms) if c.n > cap else 0.0
+        out.update(tok_s=p.output_tokens_per_s, tpot=p.tpot_ms, ttft=p.ttft_ms + wait)
+    elif c.mode == "online_poisson_qps":
+        # open loop at rate λ: the concurrency N with N / cycle(N) = λ (Little), capped at saturation
+        nmax = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
+        cap = serve_class(d, c.i, c.o, nmax).throughput_rps
+        assert c.rate is not None
+        if c.rate >= cap:
+            p = serve_class(d, c.i, c.o, nmax)
+            out.update(tok_s=p.output_tokens_per_s, tpot=p.tpot_ms)
+        else:
+            lo, hi = 1, nmax
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if serve_class(d, c.i, c.o, mid).throughput_rps < c.rate:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            p = serve_class(d, c.i, c.o, lo)
+            out.update(tok_s=c.rate * c.o, tpot=p.tpot_ms, ttft=p.ttft_ms)
+    return out
+
+
+def observed(c: Case) -> Observed:
+    d, _ = deployment(c)
+    n = c.n
+    if c.mode in ("offline_max_throughput", "online_burst_all_at_once", "online_fixed_concurrency"):
+        _, mem = deployment(c)
+        cap = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
+        n = cap if c.mode != "online_fixed_concurrency" else min(n, cap)
+    queued = c.mode == "online_fixed_concurrency" and n < c.n  # TTFT includes queueing for a slot
+    return Observed(d, c.i, c.o if c.mode != "static_batch_ttft" else 1, n, ttft_ms=None if queued else c.meas.get("ttft"), tpot_ms=c.meas.get("tpot"), output_tokens_per_s=c.meas.get("tok_s"), label=c.row["row_id"])
+
+
+TOL = {"tok_s": 0.25, "ttft": 0.30, "tpot": 0.30}
+GOAL = {"tok_s": 0.80, "ttft": 0.70, "tpot": 0.70}
+
+
+Bands = tuple[tuple[float, float], tuple[float, float]]  # (TPOT / throughput band, TTFT band)
+ARCH_BANDS: Bands = (BAND_ARCHITECTURE, TTFT_BAND_ARCHITECTURE)
+CAL_BANDS: Bands = (BAND_CALIBRATED, TTFT_BAND_CALIBRATED)
+
+
+def score(results: list[tuple[Case, dict[str, float], Bands]]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for metric in ("tok_s", "ttft", "tpot"):
+        within, inband, n, logs = 0, 0, 0, []
+        for c, pred, band in results:
+            if metric not in c.meas or metric not in pred:
+                continue
+            meas, p = c.meas[metric], pred[metric]
+            n += 1
+            within += abs(p / meas - 1) <= TOL[metric]
+            lo, hi = band[1] if metric == "ttft" else band[0]
+            inband += (p / hi <= meas <= p / lo) if metric == "tok_s" else (p * lo <= meas <= p * hi)
+            logs.append(math.log(p / meas))
+        if n:
+            logs.sort()
+            out[metric] = {"rows": n, "within": within / n, "in_band": inband / n, "median_ratio": math.exp(logs[len(logs) // 2])}
+    return out
+
+
+def fit_factors(train: list[Case]) -> int:
+    """Fit (compute, memory, overhead) scales per (generation, engine) on training rows only."""
+    from scaleplan.llm import perf
+
+    perf.FITTED_SCALES.clear()
+    groups: dict[tuple[str, str], list[Case]] = defaultdict(list)
+    for c in train:
+        groups[(hardware_for(ACCS[c.acc]).generation, c.engine)].append(c)
+    print("FITTED_SCALES = {")
+    for key in sorted(groups):
+        cs = sorted(groups[key], key=lambda x: int(x.row["row_id"]))
+        step = max(1, len(cs) // 120)
+        cal, _ = calibrate([observed(x) for x in cs[::step][:120]])
+        print(f"    {key!r}: ({cal.compute:.3f}, {cal.memory:.3f}, {cal.overhead:.3f}),  # {len(cs)} training rows")
+    print("}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "llm")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--rows", action="store_true", help="print every usable row's prediction")
+    ap.add_argument("--fit", action="store_true", help="fit the per-(generation, engine) scales on the training rows and print them (for scaleplan/llm/perf.py)")
+    a = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    with (a.data / "llm_serving_measurements.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    cases: list[Case] = []
+    unusable: Counter[str] = Counter()
+    for r in rows:
+        c = classify(r)
+        if isinstance(c, str):
+            unusable[c] += 1
+            continue
+        try:
+            predict(c)
+        except Refusal:
+            unusable["does not fit in the memory model (weights or one sequence)"] += 1
+            continue
+        except Exception as exc:  # a dtype the GPU cannot run, etc.
+            unusable[f"not modelled: {type(exc).__name__}: {str(exc)[:60]}"] += 1
+            continue
+        cases.append(c)
+    train = [c for c in cases if not c.test]
+    test = [c for c in cases if c.test]
+    if a.fit:
+        return fit_factors(train)
+    report: dict[str, object] = {"rows": len(rows), "usable": len(cases), "train": len(train), "held_out": len(test), "unusable": dict(unusable.most_common())}
+
+    arch_only = {name: score([(c, predict(c), ARCH_BANDS) for c in part]) for name, part in (("train", train), ("held_out", test))}
+    report["architecture_only"] = arch_only
+
+    # calibrated from one other GPU: same (model, engine, dtype), another accelerator, training rows
+    by_group: dict[tuple[str, str, str], dict[str, list[Case]]] = defaultdict(lambda: defaultdict(list))
+    for c in train:
+        by_group[c.group][c.acc].append(c)
+    cals: dict[tuple[tuple[str, str, str], str], Calibration | None] = {}
+
+    def calibration_for(c: Case) -> tuple[Calibration | None, str]:
+        others = {acc: cs for acc, cs in by_group.get(c.group, {}).items() if acc != c.acc}
+        if not others:
+            return None, ""
+        src = sorted(others, key=lambda x: (-len(others[x]), x))[0]
+        key = (c.group, src)
+        if key not in cals:
+            pts = sorted(others[src], key=lambda x: int(x.row["row_id"]))
+            step = max(1, len(pts) // 16)
+            fitted, _ = calibrate([observed(x) for x in pts[::step][:16]])
+            cals[key] = fitted if fitted.calibrated else None
+        return cals[key], src
+
+    cal_results: dict[str, list[tuple[Case, dict[str, float], Bands]]] = {"train": [], "held_out": []}
+    no_cal = 0
+    rows_out = []
+    for c in cases:
+        cal, src = calibration_for(c)
+        base = predict(c)
+        rec = {"row_id": c.row["row_id"], "split": "held_out" if c.test else "train", "model": c.preset, "gpu": c.acc, "engine": c.engine, "dtype": c.dtype, "tp": c.tp, "mode": c.mode, "I": c.i, "O": c.o, "n": c.n, "measured": c.meas, "architecture_only": {k: round(v, 3) for k, v in base.items() if k in c.meas}}
+        if cal is None:
+            no_cal += 1
+        else:
+            pred = predict(c, cal)
+            cal_results["held_out" if c.test else "train"].append((c, pred, CAL_BANDS))
+            rec["calibrated_from"] = src
+            rec["calibrated"] = {k: round(v, 3) for k, v in pred.items() if k in c.meas}
+        rows_out.append(rec)
+    report["calibrated_from_other_gpu"] = {k: score(v) for k, v in cal_results.items()}
+    report["calibrated_rows_without_other_gpu"] = no_cal
+    report["seconds"] = round(time.perf_counter() - t0, 1)
+    if a.json:
+        a.json.write_text(json.dumps({**report, "cases": rows_out}, indent=1))
+    if a.rows:
+        for rec in rows_out:
+            print(json.dumps(rec))
+    print(f"rows {len(rows)}, usable {len(cases)} (train {len(train)}, held out {len(test)}); {report['seconds']} s")
+    print("unusable:")
+    for why, k in unusable.most_common():
+        print(f"  {k:5d}  {why}")
+    for title, res in (("architecture-only", arch_only), ("calibrated from one other GPU", report["calibrated_from_other_gpu"])):
+        print(f"{title}:")
+        for split, sc in res.items():  # type: ignore[union-attr]
+            for metric, s in sc.items():
+                goal = GOAL[metric]
+                print(f"  {split:8s} {metric:5s} rows {s['rows']:4d}  within +-{TOL[metric]:.0%}: {s['within']:.0%} (goal {goal:.0%})  in band: {s['in_band']:.0%} (goal 90%)  median pred/meas {s['median_ratio']:.2f}")
+    print("architecture-only by mode (held out): rows and share within tolerance")
+    for mode in sorted({c.mode for c in test}):
+        sc = score([(c, predict(c), ARCH_BANDS) for c in test if c.mode == mode])
+        print(f"  {mode:26s} " + "  ".join(f"{m} {v['rows']:3d} {v['within']:.0%}" for m, v in sc.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
