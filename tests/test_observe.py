@@ -473,3 +473,22 @@ def test_capacity_per_allocation_from_its_pods(cli, running, tmp_path) -> None:
     rp = apply_observed(spec, prof, obs, source="observed.yaml")
     l4_points = [m.throughput_rps for m in rp.profile.measurements if m.accelerator == "L4"]
     assert l4_points[0] == pytest.approx(prof.measurements[0].throughput_rps * factors["L4"])
+
+
+def test_llm_ttft_risk(running) -> None:
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.observe.replan import risks
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(running)
+    slo = plan.spec.slo.model_copy(update={"ttft_ms": 500.0})
+    llm = plan.model_copy(update={"spec": plan.spec.model_copy(update={"slo": slo, "model": plan.spec.model.model_copy(update={"engine": "vllm"})})})
+    qs = build_queries(llm)
+    hours = [(1767229200.0 + 3600 * h, 10.0 + h) for h in range(24)]
+    steps = [(1767225600.0 + 300 * k, 50.0) for k in range(288)]
+    ttft = [(t, 0.8 if 9 <= (i % 24) <= 11 else 0.2) for i, (t, _) in enumerate(hours)]
+    fetched = Fetched({"demand_hourly": hours, "latency_hourly": [(t, 0.1) for t, _ in hours], "demand": steps, "replicas": [(t, 2.0) for t, _ in steps], "latency": [(t, 0.05) for t, _ in steps], "ttft": ttft}, 1767225600.0, 1767312000.0, 300.0, "http://x")
+    obs = analyze(llm, qs, fetched)
+    assert obs.extras["ttft"].max == 800 and "tpot" in obs.missing
+    assert "TTFT p95 (median across days) was above the SLO (500 ms) in 3 of 24 hours of the day" in risks(obs)

@@ -143,6 +143,15 @@ def risks(observed: Observed) -> list[str]:
             out.append(f"the profile under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
     if c.ratio is None and not rated:
         out.append(f"capacity was not observed near the latency limit (at most {c.max_rps_per_replica:g} rps per replica): the profile's capacity is unverified")
+    slo = observed.running_plan.spec.slo
+    for key, target, what in (("ttft", slo.ttft_ms, "TTFT"), ("tpot", slo.tpot_ms, "TPOT")):
+        extra = observed.extras.get(key)
+        if target is None or extra is None:
+            continue
+        hours = [v for v in extra.hourly if v is not None]
+        above = sum(1 for v in hours if v > target)
+        if above:
+            out.append(f"{what} p{slo.percentile} (median across days) was above the SLO ({target:g} ms) in {above} of {len(hours)} hours of the day")
     planned = observed.demand.planned_rps
     if planned:
         over = [h for h in range(24) if observed.demand.hourly_rps[h] > planned[h] * 1.0001]
