@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,11 @@ os.environ.setdefault("TERMINAL_WIDTH", "200")
 os.environ.setdefault("COLUMNS", "200")
 os.environ["_TYPER_FORCE_DISABLE_TERMINAL"] = "1"
 os.environ.pop("FORCE_COLOR", None)
+# The parsed-file cache (scaleplan/cache.py) of a test run lives in a fresh folder, never in
+# the user's ~/.cache: every test after the first that reads a file reads it from there.
+_CACHE = tempfile.mkdtemp(prefix="scaleplan-test-cache-")
+os.environ["SCALEPLAN_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

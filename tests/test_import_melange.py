@@ -117,3 +117,47 @@ def test_profile_import_refuses_melange_mixed_with_benchmarks(cli, tmp_path: Pat
     res = cli(["profile", "import", str(vllm), str(DATA / "simulator-llama2-7b-a40.json"), "--accelerator", "H100", "--out", str(tmp_path / "x.yaml")], exit_code=3)
     assert "aibrix file among benchmark results" in res.stderr
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_optimize_melange_in_one_process_is_the_imported_plan(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`optimize --melange FILE` plans the config as `import melange` + `optimize` do; only the
+    input hashes differ (the config's own, not the files the import would write)."""
+    cli(["import", "melange", str(DATA / "example.json"), "--out", str(tmp_path / "imp")])
+    two = _optimize(cli, tmp_path / "imp")
+    res = cli(["optimize", "--melange", str(DATA / "example.json"), "--out", str(tmp_path / "one"), "--json", "--no-manifests"])
+    one = json.loads(res.stdout)
+    for doc in (one, two):
+        for key in ("metadata", "solve_seconds", "solve_stats", "files"):
+            doc.pop(key)
+    assert one == two
+    first = (tmp_path / "one" / "plan.yaml").read_text(encoding="utf-8")
+    cli(["optimize", "--melange", str(DATA / "example.json"), "--out", str(tmp_path / "one"), "--no-manifests"])
+    assert (tmp_path / "one" / "plan.yaml").read_text(encoding="utf-8") == first  # byte-identical
+
+
+def test_solve_stats_report_each_solver_run(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    res = cli(["optimize", "--melange", str(DATA / "example.json"), "--out", str(tmp_path), "--json", "--no-manifests"])
+    st = json.loads(res.stdout)["solve_stats"]
+    assert st["candidates"] == 2 and st["windows_solved"] == 1
+    milp = [r for r in st["runs"] if r["kind"] == "milp"]
+    assert milp and milp[0]["status"] == "optimal"
+    assert milp[0]["integers"] >= 2 and milp[0]["columns"] > milp[0]["integers"] and milp[0]["rows"] > 0 and milp[0]["nonzeros"] > 0
+    assert st["solver_seconds"] == pytest.approx(sum(r["seconds"] for r in st["runs"]), abs=1e-3)
+    assert 0 < st["solver_seconds"] <= st["plan_seconds"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["optimize"], 2, "give a spec file or --melange"),
+        (["optimize", "spec.yaml", "--melange", "x.json"], 2, "give a spec file or --melange"),
+        (["optimize", "--melange", "DATA/simulator-llama2-7b-a40.json"], 3, "not a Mélange config"),
+        (["optimize", "--melange", "DATA/missing.json"], 3, "not found"),
+        (["optimize", "--melange", "DATA/example.json", "--catalog", "c.yaml"], 3, "--catalog does not apply"),
+    ],
+)
+def test_optimize_melange_bad_input(cli, tmp_path: Path, args: list[str], code: int, needle: str) -> None:  # type: ignore[no-untyped-def]
+    args = [a.replace("DATA", str(DATA)) for a in args] + ["--out", str(tmp_path / "o")]
+    res = cli(args, exit_code=code)
+    assert needle in res.stdout + res.stderr
+    assert not (tmp_path / "o").exists()

@@ -207,3 +207,36 @@ def test_unicode_line_breaks_survive_a_round_trip() -> None:
     # found by the property test above: PyYAML wrote NEL / LS / PS raw, and readers fold them
     data = {"\x85": "a\u2028b", "k": "x\u2029y\nz"}
     assert parse_yaml(dump_yaml(data), "u.yaml").data == data
+
+
+# -- libyaml's emitter where it writes what PyYAML's does ---------------------------------------
+
+_EDGE = list(" :-#?*&!|>'\"%@`,[]{}.0123456789eEyYnNoOtTfF~é漢\xa0")
+_ANY_CHAR = st.characters(max_codepoint=0x10FFFF) | st.sampled_from([*_EDGE, "\n", "\r", "\t", "\x85", "\u2028", "\ufeff", "😀", "\x00"])
+_SCALAR = st.one_of(st.text(alphabet=_ANY_CHAR, max_size=12), st.text(alphabet=st.sampled_from(_EDGE), max_size=12), st.integers(), st.floats(), st.booleans(), st.none())
+_KEY = st.text(alphabet=_ANY_CHAR, max_size=6) | st.text(alphabet=st.sampled_from(_EDGE), min_size=1, max_size=6)
+_DATA = st.recursive(_SCALAR, lambda ch: st.lists(ch, max_size=4) | st.dictionaries(_KEY, ch, max_size=4), max_leaves=16)
+
+
+def _python_dump(data: object) -> str:
+    from scaleplan.yamlio import _Dumper
+
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(_KEY, _DATA, min_size=1, max_size=4) | st.lists(_DATA, min_size=1, max_size=4))
+def test_dump_is_the_pure_python_emitters_text(data: object) -> None:
+    """dump_yaml picks libyaml only where the text is the same (checked offline on 30,000
+    documents of the strings it accepts); everything else still goes through PyYAML's emitter."""
+    assert dump_yaml(data) == _python_dump(data)
+
+
+def test_c_emitter_is_used_only_for_plain_strings() -> None:
+    from scaleplan.yamlio import _c_safe
+
+    assert _c_safe({"a": ["x y: z", 1, 2.5, None, True, "", "é漢"]})
+    assert not _c_safe({"a": ("t",)})  # anything but dict, list, str, number, bool, None
+    for bad in ({"": 1}, {"a": "x\ny"}, {"a": "😀"}, {"a": "\t"}, {1: "a"}, {"a": "\ufeff"}):
+        assert not _c_safe(bad), bad
+        assert dump_yaml(bad) == _python_dump(bad)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from scaleplan.cache import load_model
 from scaleplan.catalog.model import Accelerator, AcceleratorFile, Catalog, CatalogFile, InstanceRow
 from scaleplan.errors import CatalogError, Problem
 from scaleplan.validation import problems_from_validation
@@ -40,6 +41,11 @@ def parse_catalog_file(doc: Document) -> CatalogFile:
 
 
 def read_catalog_file(path: str | Path) -> CatalogFile:
+    """A catalog file, from the parsed-file cache when this exact file was read before."""
+    return load_model(path, CatalogFile, _parse_catalog_path)
+
+
+def _parse_catalog_path(path: str | Path) -> CatalogFile:
     return parse_catalog_file(load_yaml(path, what="catalog"))
 
 
@@ -49,11 +55,15 @@ def parse_catalog_text(text: str, name: str) -> CatalogFile:
 
 @functools.lru_cache(maxsize=4)
 def _shipped_accelerators(path: str) -> tuple[Accelerator, ...]:
+    return load_model(path, AcceleratorFile, _parse_accelerators).accelerators
+
+
+def _parse_accelerators(path: str | Path) -> AcceleratorFile:
     doc = load_yaml(path, what="accelerator specs")
     try:
-        return AcceleratorFile.model_validate(doc.data).accelerators
+        return AcceleratorFile.model_validate(doc.data)
     except ValidationError as exc:
-        raise CatalogError(path, problems_from_validation(exc, AcceleratorFile, doc.lines)) from None
+        raise CatalogError(str(path), problems_from_validation(exc, AcceleratorFile, doc.lines)) from None
 
 
 def load_accelerators() -> tuple[Accelerator, ...]:
@@ -99,12 +109,18 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
     return Catalog(accelerators=acc_tuple, rows=ordered, sources=tuple(n for n, _ in files), oldest_fetch=dates[0] if dates else None)
 
 
-def load_catalog(extra: Sequence[str | Path] = (), *, shipped: bool = True) -> Catalog:
-    """The shipped catalogs followed by user files, merged."""
+def load_catalog(extra: Sequence[str | Path] = (), *, shipped: bool = True, providers: Sequence[str] | None = None) -> Catalog:
+    """The shipped catalogs followed by user files, merged.
+
+    ``providers``: read only the shipped catalogs of these providers (each shipped file holds
+    one provider's rows, named after it); a spec's ``placement.providers`` never uses the
+    others' rows, and the shipped files carry no accelerator specs.
+    """
     files: list[tuple[str, CatalogFile]] = []
     if shipped:
         for p in shipped_paths():
-            files.append((str(p), read_catalog_file(p)))
+            if providers is None or p.stem in providers:
+                files.append((str(p), read_catalog_file(p)))
     for user_file in extra:
         files.append((str(user_file), read_catalog_file(user_file)))
     return merge(files, load_accelerators())

@@ -33,7 +33,7 @@ def melange(
 
         if rate is not None and rate <= 0:
             raise input_error("--rate", "", "must be > 0", "give the total request rate in req/s")
-        base = load_catalog()
+        base = load_catalog(providers=())  # accelerator names only
         res = import_files(files, base, rate=rate, name=name)
         d = Path(out)
         if d.exists() and not d.is_dir():

@@ -51,7 +51,7 @@ def load_inputs(spec_path: str, catalogs: list[str]) -> tuple[Any, Any, Any, Any
         if not cpath.is_file():
             raise input_error(spec_path, f"placement.catalogs[{i}]", f"catalog file {rel!r} not found (looked at {cpath})", "fix the path (relative to the spec file)")
         from_spec.append(str(cpath))
-    catalog = load_catalog([*from_spec, *catalogs])
+    catalog = load_catalog([*from_spec, *catalogs], providers=spec.placement.providers)
     hashes = {f"shipped/{p.name}": sha256_file(p) for p in shipped_paths()}
     for rel, c in zip(spec.placement.catalogs, from_spec, strict=True):
         hashes[f"spec/{rel}"] = sha256_file(c)
@@ -59,6 +59,24 @@ def load_inputs(spec_path: str, catalogs: list[str]) -> tuple[Any, Any, Any, Any
         hashes[str(c)] = sha256_file(c)
     inputs = InputHashes(spec=sha256_file(spec_path), profile=sha256_file(ppath), catalogs=hashes)
     return spec, profile, catalog, inputs
+
+
+def melange_inputs(path: str) -> tuple[Any, Any, Any, Any]:
+    """A Mélange config stated as spec, profile and catalog in memory (``import melange``
+    without the files): the plan's input hashes are the config's."""
+    from scaleplan.catalog.files import load_catalog, merge
+    from scaleplan.importers.melange import import_files, load_json
+    from scaleplan.plan import InputHashes
+    from scaleplan.yamlio import sha256_file
+
+    doc = load_json(path)
+    if not isinstance(doc, dict) or "gpu_info" not in doc:
+        raise input_error(path, "", "not a Mélange config (it has no 'gpu_info')", "pass a Mélange config JSON, or convert AIBrix profiles with `scaleplan import melange FILES --rate RPS --out DIR` and optimize the spec it writes")
+    base = load_catalog(providers=())
+    res = import_files([path], base)
+    catalog = merge([(path, res.catalog)], base.accelerators)
+    digest = sha256_file(path)
+    return res.spec, res.profile, catalog, InputHashes(spec=digest, profile=digest, catalogs={f"melange/{Path(path).name}": digest})
 
 
 def _stale(catalog: Any, spec: Any) -> str | None:
@@ -73,7 +91,7 @@ def _stale(catalog: Any, spec: Any) -> str | None:
 
 
 def optimize(
-    spec: Annotated[str, typer.Argument(help="Spec file (YAML).")],
+    spec: Annotated[str | None, typer.Argument(metavar="SPEC", help="Spec file (YAML); or give --melange instead.")] = None,
     catalog: Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file (repeatable); later rows override the shipped ones.")] = None,
     out: Annotated[str | None, typer.Option("--out", help="Output folder for plan.yaml (and manifests/); default: 'out' next to the spec.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object on stdout.")] = False,
@@ -83,14 +101,25 @@ def optimize(
     alternatives: Annotated[bool, typer.Option("--alternatives/--no-alternatives", help="Also compute alternative plans and baselines (extra solves).")] = True,
     manifests: Annotated[bool, typer.Option("--manifests/--no-manifests", help="Also render Kubernetes manifests into OUT/manifests/ (when the renderer is installed).")] = True,
     observed: Annotated[str | None, typer.Option("--observed", help="Observed file (scaleplan observe): plan for the observed curve, calibrate capacity with it, show the change against the running plan.")] = None,
+    melange: Annotated[str | None, typer.Option("--melange", help="Plan a Mélange config (JSON) directly, as `import melange` would state it, in one process.")] = None,
 ) -> None:
     """Find the cheapest deployment that holds the SLO and write OUT/plan.yaml (exit 4 if none exists)."""
+    if (spec is None) == (melange is None):
+        raise typer.BadParameter("give a spec file or --melange FILE (one of them)", param_hint="SPEC")
     with handle_errors():
         from scaleplan.plan import dump_plan, plan_to_dict
         from scaleplan.solve import SolveOptions, solve
         from scaleplan.yamlio import atomic_write
 
-        spec_obj, profile, cat, inputs = load_inputs(spec, list(catalog or []))
+        if melange is not None:
+            if catalog:
+                raise input_error("--catalog", "", "--catalog does not apply to --melange (the config holds its own GPUs and prices)", "drop --catalog, or import the config with `scaleplan import melange` and edit its catalog.yaml")
+            spec_obj, profile, cat, inputs = melange_inputs(melange)
+            source = melange
+        else:
+            assert spec is not None
+            spec_obj, profile, cat, inputs = load_inputs(spec, list(catalog or []))
+            source = spec
         obs = None
         if observed is not None:
             from scaleplan.cli.observe import replan_inputs
@@ -100,11 +129,11 @@ def optimize(
         stale = _stale(cat, spec_obj)
         if stale:
             err.print(f"warning: {stale}", markup=False, soft_wrap=True)
-        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inputs, spec_dir=str(Path(spec).parent))
+        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inputs, spec_dir=str(Path(source).parent))
         with quiet_fd1():
             result = solve(spec_obj, profile, cat, options=opts)
         plan = result.plan if obs is None else obs.label(result.plan)
-        out_dir = Path(out) if out is not None else Path(spec).parent / "out"
+        out_dir = Path(out) if out is not None else Path(source).parent / "out"
         if out_dir.exists() and not out_dir.is_dir():
             raise input_error(str(out_dir), "", "--out is a file, expected a folder", "pass a folder path")
         plan_file = out_dir / "plan.yaml"
@@ -119,6 +148,7 @@ def optimize(
         if json_out:
             doc = plan_to_dict(plan)
             doc["solve_seconds"] = round(result.solve_seconds, 4)
+            doc["solve_stats"] = _solve_stats(result)
             doc["files"] = written
             if obs is not None:
                 doc["observed"] = obs.report(plan)
@@ -127,6 +157,19 @@ def optimize(
         _summary(plan, result.solve_seconds, written)
         if obs is not None:
             obs.print_report(plan)
+
+
+def _solve_stats(result: Any) -> dict[str, Any]:
+    """Each solver run behind the plan (model size, seconds) and the time around them."""
+    runs = [{"kind": r.kind, "rows": r.rows, "columns": r.columns, "integers": r.integers, "nonzeros": r.nonzeros, "seconds": round(r.seconds, 4), "status": r.status} for r in result.stats]
+    return {
+        "candidates": result.candidates,
+        "windows_solved": result.windows_solved,
+        "solver_seconds": round(sum(r.seconds for r in result.stats), 4),
+        "plan_seconds": round(result.solve_seconds, 4),
+        "alternatives_seconds": round(result.alternatives_seconds, 4),
+        "runs": runs,
+    }
 
 
 def _write_manifests(plan: Plan, out_dir: Path) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from scaleplan.cache import load_model
 from scaleplan.errors import ProfileError
 from scaleplan.validation import fix, problems_from_validation
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
@@ -162,6 +163,11 @@ def parse_profile(doc: Document) -> Profile:
 
 
 def read_profile(path: str | Path) -> Profile:
+    """A profile file, from the parsed-file cache when this exact file was read before."""
+    return load_model(path, Profile, _parse_profile_path)
+
+
+def _parse_profile_path(path: str | Path) -> Profile:
     return parse_profile(load_yaml(path, what="profile"))
 
 

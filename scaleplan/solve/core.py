@@ -40,6 +40,7 @@ from scaleplan.solve.llm_capacity import llm_explanation
 from scaleplan.solve.milp import (
     QuotaScope,
     SolverName,
+    SolveStat,
     WindowProblem,
     WindowSolution,
     solve_windows,
@@ -67,6 +68,8 @@ class SolveResult:
     solve_seconds: float
     candidates: int
     windows_solved: int
+    stats: tuple[SolveStat, ...] = ()  # the plan's own solver runs, in order
+    alternatives_seconds: float = 0.0  # alternatives and baselines (extra solves)
 
 
 @dataclass
@@ -84,6 +87,7 @@ class _Outcome:
     shares: list[float] | None = None
     lower: float | None = None
     proven: bool = True
+    stats: tuple[SolveStat, ...] = ()  # solver runs behind ``sols``
 
 
 def demand_windows(spec: Spec) -> tuple[tuple[float, ...], float]:
@@ -163,17 +167,18 @@ def _solve_all(
         max_replicas=pl.max_replicas if max_replicas else None,
         even=even_split(spec),
     )
-    cache = solve_windows(base, demands, solver=options.solver, deadline=deadline, tie_break=tie_break)
+    runs: list[SolveStat] = []
+    cache = solve_windows(base, demands, solver=options.solver, deadline=deadline, tie_break=tie_break, stats=runs)
     sols = [cache[d] for d in demands]
     statuses = {s.status for s in sols}
     if statuses & {"infeasible", "unknown"}:
         status = "unknown" if "unknown" in statuses and "infeasible" not in statuses else "infeasible"
-        return _Outcome(cands, sols, status, math.inf, math.inf)
+        return _Outcome(cands, sols, status, math.inf, math.inf, stats=tuple(runs))
     status = "optimal" if statuses == {"optimal"} else "feasible"
     w = len(sols)
     cost = sum(s.cost for s in sols) / w
     bound = sum((s.bound if s.bound is not None else 0.0) for s in sols) / w
-    return _Outcome(cands, sols, status, cost, bound)
+    return _Outcome(cands, sols, status, cost, bound, stats=tuple(runs))
 
 
 def _static_reason(message: str) -> InfeasibleReason:
@@ -796,6 +801,7 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
             raise InfeasibleError([InfeasibleReason("routing", f"kubernetes.routing is gateway-api with hourly traffic: the HTTPRoute's weights are fixed, so every allocation receives every request class ({names}), but no allowed instance type serves them all within the SLO", "set traffic.peak_rps (one window), or profile one accelerator that serves every class")])
         cands = serving
     best = _solve_all(spec, cands, rps, options, deadline=deadline)
+    runs = best.stats
     if best.status == "unknown":
         raise InfeasibleError([InfeasibleReason("time-limit", f"no plan was found within the time limit of {options.time_limit:g} s", "raise --time-limit")])
     if best.status == "infeasible":
@@ -810,10 +816,12 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     allocs = _allocations(spec, best, rps, models)
     alts: list[Alternative] = []
     baselines: list[Baseline] = []
+    t_alt = time.perf_counter()
     if options.alternatives:
         alt_deadline = time.perf_counter() + max(5.0, options.time_limit)
         alts, singles = _alternatives(spec, diag.unpruned, rps, options, best, alt_deadline)
         baselines = _baselines(spec, cands, diag.unpruned, rps, options, best, singles, alt_deadline)
+    alt_seconds = time.perf_counter() - t_alt
     classes = classes_of(spec)
     mean_rps = sum(rps) / len(rps)
     cost = _r(best.cost)
@@ -850,5 +858,5 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
         explanation=tuple(explanation),
         spec=spec,
     )
-    return SolveResult(plan=_hash_plan(plan), solve_seconds=solve_seconds, candidates=len(cands), windows_solved=len(set(rps)))
+    return SolveResult(plan=_hash_plan(plan), solve_seconds=solve_seconds, candidates=len(cands), windows_solved=len(set(rps)), stats=runs, alternatives_seconds=alt_seconds)
 

@@ -53,6 +53,25 @@ class WindowProblem:
     even: bool = False
 
 
+@dataclass(frozen=True)
+class SolveStat:
+    """One solver run: the model's size and how long the solver took (``optimize --json``)."""
+
+    kind: str  # milp (a window's plan) | lp (routing over a fixed plan)
+    rows: int
+    columns: int
+    integers: int
+    nonzeros: int
+    seconds: float
+    status: str
+
+
+def _pulp_stat(kind: str, prob: Any, seconds: float, status: str) -> SolveStat:
+    cols = prob.variables()
+    nz = sum(len(c) for c in prob.constraints.values())
+    return SolveStat(kind, len(prob.constraints), len(cols), sum(1 for v in cols if v.cat == "Integer"), nz, seconds, status)
+
+
 @dataclass
 class WindowSolution:
     status: str  # optimal | feasible | infeasible | unknown
@@ -191,6 +210,7 @@ class WindowModel:
         self.cutoff_row.constant = -1e30  # inactive until a cutoff is set
         self._highs: Any = None
         self._solver: Any = None
+        self.stats: list[SolveStat] = []  # one per solver run, in order
 
     def _build_even(self, add: Any, peak_ub: list[int]) -> None:
         """routing: service. theta = max over types in use of the replicas each would need alone.
@@ -337,6 +357,18 @@ class WindowModel:
             h.changeCoeff(con.index, self.u[k].index, con.expr[self.u[k]])
 
     def _run(self, time_limit: float) -> str:
+        t0 = time.perf_counter()
+        status = self._run_solver(time_limit)
+        seconds = time.perf_counter() - t0
+        if self._highs is not None:
+            h = self._highs
+            ints = len(self.n) + len(self.r) + len(self.u) + len(self.m)
+            self.stats.append(SolveStat("milp", h.getNumRow(), h.getNumCol(), ints, h.getNumNz(), seconds, status))
+        else:
+            self.stats.append(_pulp_stat("milp", self.prob, seconds, status))
+        return status
+
+    def _run_solver(self, time_limit: float) -> str:
         import pulp
 
         prob = self.prob
@@ -490,8 +522,11 @@ class WindowModel:
                 lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"spare{k}", float(sol.replicas[k] - spare)))
         if not y:
             return None
+        t_lp = time.perf_counter()
         lp.solve(make_solver(self.solver_name, 60.0) if self.solver_name != "highs" else _lp_solver())
-        if lp.sol_status != pulp.LpSolutionOptimal:
+        ok = lp.sol_status == pulp.LpSolutionOptimal
+        self.stats.append(_pulp_stat("lp", lp, time.perf_counter() - t_lp, "optimal" if ok else "infeasible"))
+        if not ok:
             return None
         routing = [[0.0] * self.K for _ in p.classes]
         for (ci, k), v in y.items():
@@ -541,7 +576,7 @@ def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int
     return True
 
 
-def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, solver: SolverName = "highs", deadline: float | None = None, tie_break: bool = True) -> dict[tuple[float, ...], WindowSolution]:
+def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, solver: SolverName = "highs", deadline: float | None = None, tie_break: bool = True, stats: list[SolveStat] | None = None) -> dict[tuple[float, ...], WindowSolution]:
     """Solve every distinct demand vector in ``demands`` (per class, one per window).
 
     ``base.demand`` must be the largest of them. One :class:`WindowModel` serves all windows.
@@ -575,6 +610,8 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
         if sol.status not in ("optimal", "feasible"):
             failed = sol.status
         prev = sol
+    if stats is not None:
+        stats.extend(model.stats)
     return out
 
 

@@ -1,0 +1,120 @@
+"""The parsed-file cache: a hit gives the same model as parsing, anything odd is a miss."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from scaleplan.cache import cache_dir, load_model
+from scaleplan.catalog.files import load_catalog, read_catalog_file, shipped_paths
+from scaleplan.catalog.model import CatalogFile
+from scaleplan.errors import CatalogError
+from scaleplan.profile.model import Profile, read_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    d = tmp_path / "cache"
+    monkeypatch.setenv("SCALEPLAN_CACHE_DIR", str(d))
+    monkeypatch.delenv("SCALEPLAN_CACHE", raising=False)
+    return d
+
+
+def _entries(d: Path) -> list[Path]:
+    return sorted((d / "parsed").glob("*.json")) if (d / "parsed").is_dir() else []
+
+
+def _parse_count(parse):  # type: ignore[no-untyped-def]
+    calls = []
+
+    def counted(path):  # type: ignore[no-untyped-def]
+        calls.append(path)
+        return parse(path)
+
+    return counted, calls
+
+
+def test_hit_equals_parse_for_every_shipped_catalog(cache: Path) -> None:
+    from scaleplan.catalog.files import _parse_catalog_path
+
+    for p in shipped_paths():
+        parse, calls = _parse_count(_parse_catalog_path)
+        first = load_model(p, CatalogFile, parse)
+        second = load_model(p, CatalogFile, parse)
+        assert calls == [p]  # the second read came from the cache
+        assert second == first == _parse_catalog_path(p)
+    assert len(_entries(cache)) == len(shipped_paths())
+
+
+def test_hit_equals_parse_for_example_profiles(cache: Path) -> None:
+    from scaleplan.profile.model import _parse_profile_path
+
+    profiles = sorted(ROOT.glob("examples/**/profile*.yaml"))
+    assert profiles
+    for p in profiles:
+        assert read_profile(p) == _parse_profile_path(p)
+        parse, calls = _parse_count(_parse_profile_path)
+        assert load_model(p, Profile, parse) == _parse_profile_path(p)
+        assert calls == []
+
+
+def test_changed_file_is_read_again_and_bad_input_reports_the_same_error(cache: Path, tmp_path: Path) -> None:
+    src = shipped_paths()[1].read_text(encoding="utf-8")
+    f = tmp_path / "my.yaml"
+    f.write_text(src, encoding="utf-8")
+    assert read_catalog_file(f) == read_catalog_file(shipped_paths()[1])
+    f.write_text(src.replace("price_ondemand:", "price_ondemand: -1 #", 1), encoding="utf-8")
+    with pytest.raises(CatalogError) as first:
+        read_catalog_file(f)
+    with pytest.raises(CatalogError) as again:
+        read_catalog_file(f)
+    assert str(first.value) == str(again.value)
+    assert "my.yaml:25: instances[0].price_ondemand" in str(first.value)  # file:line kept
+    assert len(_entries(cache)) == 1  # invalid files are never cached
+
+
+def test_corrupt_or_foreign_entry_is_a_miss(cache: Path) -> None:
+    p = shipped_paths()[2]
+    good = read_catalog_file(p)
+    (entry,) = _entries(cache)
+    for junk in (b"", b"{not json", b'{"apiVersion": "scaleplan/v1", "kind": "Catalog"}', b'{"provenance": 1}'):
+        entry.write_bytes(junk)
+        assert read_catalog_file(p) == good
+
+
+def test_unwritable_or_disabled_cache_still_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("SCALEPLAN_CACHE_DIR", str(blocker / "sub"))  # parent is a file
+    p = shipped_paths()[1]
+    assert read_catalog_file(p).instances
+    monkeypatch.setenv("SCALEPLAN_CACHE_DIR", str(tmp_path / "off"))
+    monkeypatch.setenv("SCALEPLAN_CACHE", "off")
+    assert cache_dir() is None
+    assert read_catalog_file(p).instances
+    assert not (tmp_path / "off").exists()
+
+
+def test_cache_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SCALEPLAN_CACHE_DIR", raising=False)
+    monkeypatch.delenv("SCALEPLAN_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / "scaleplan"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "scaleplan"
+
+
+def test_only_the_providers_asked_for(cache: Path) -> None:
+    full = load_catalog()
+    for p in shipped_paths():
+        assert {r.provider for r in read_catalog_file(p).instances} == {p.stem}  # one provider per file
+        only = load_catalog(providers=[p.stem])
+        assert only.rows == tuple(r for r in full.rows if r.provider == p.stem)
+        assert only.accelerators == full.accelerators
+    assert load_catalog(providers=()).rows == ()
+    assert os.environ["SCALEPLAN_CACHE_DIR"] == str(cache)
