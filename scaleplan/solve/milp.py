@@ -197,6 +197,10 @@ class WindowModel:
         if p.spot_max_fraction is not None and p.spot_max_fraction < 1:
             self.spot_share = 1 - p.spot_max_fraction
         self.total_rows: list[Any] = []  # rows whose right-hand side is the total demand
+        # routing: service: capacity cuts (row, factor): sum_k mcap_k x_k >= factor x total demand
+        # with mcap_k the requests/s a replica of k takes at the traffic's class mix
+        self.cap_rows: list[tuple[Any, float]] = []
+        self.mcap: list[float] = []
         self.used: list[Any] = []
         self.need_rows: dict[int, Any] = {}
         self.any_row: Any = None
@@ -255,6 +259,43 @@ class WindowModel:
                 lost = [(self.m[k], -float(cands[k].replicas_per_node)) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
                 add([(lz, 1.0), *lost], GE, f"lostzone{ri}")
             add([(theta, 1.0), *R, (lz, 1.0)], LE, "zone")
+        self._even_cuts(add)
+
+    def _even_cuts(self, add: Any) -> None:
+        """Valid capacity cuts that give the even model the LP bound of the weighted one.
+
+        Every type k in use has need_k <= theta, i.e. mcap_k = D/need_k >= D/theta (D the total
+        demand): each replica of a type in use can take the even share. Summing over replicas:
+        sum_k mcap_k r_k >= (1+h) D from (1+h) theta <= R, and the same over on-demand replicas
+        for spot. With replicas = replicas_per_node x nodes (no max_replicas, so more replicas
+        never hurt and the plan's replicas are exactly that) and m_k the fewest nodes of k in
+        one zone, the survivors of a lost node or zone give: sum_j mcap_j q_j n_j - mcap_k q_k u_k
+        >= D (n+1) and sum_j mcap_j q_j n_j - sum_{k in region} mcap_k q_k m_k >= D (zone).
+        No plan is cut off (the n, costs and tie-break of every plan stay), only the relaxation
+        tightens, so B&B stops far sooner.
+        """
+        import pulp
+
+        p, cands, K = self.p, self.p.candidates, self.K
+        GE = pulp.LpConstraintGE
+        self.mcap = _mcap(p, p.demand)
+        mc = self.mcap
+        h = p.headroom
+        self.cap_rows.append((add([(self.r[k], mc[k]) for k in range(K) if mc[k] > 0], GE, "capcover"), 1 + h))
+        if self.spot_share > 0:
+            od = [(self.r[k], mc[k]) for k in range(K) if mc[k] > 0 and cands[k].capacity_type == "on-demand"]
+            self.cap_rows.append((add(od, GE, "capspot"), self.spot_share * (1 + h)))
+        if p.max_replicas is not None:
+            return
+        caps = [(self.n[k], mc[k] * cands[k].replicas_per_node) for k in range(K) if mc[k] > 0]
+        if p.redundancy == "n+1":
+            for k in range(K):
+                if mc[k] > 0:
+                    self.cap_rows.append((add([*caps, (self.u[k], -mc[k] * cands[k].replicas_per_node)], GE, f"capnode{k}"), 1.0))
+        elif p.redundancy == "zone":
+            for ri, reg in enumerate(sorted({(c.row.provider, c.row.region) for c in cands})):
+                lost = [(self.m[k], -mc[k] * cands[k].replicas_per_node) for k in range(K) if mc[k] > 0 and (cands[k].row.provider, cands[k].row.region) == reg]
+                self.cap_rows.append((add([*caps, *lost], GE, f"capzone{ri}"), 1.0))
 
     def _build_weighted(self, add: Any, peak_ub: list[int]) -> None:
         """routing: gateway-api. Continuous routing per class (see docs/optimizer.md)."""
@@ -317,6 +358,12 @@ class WindowModel:
         total = float(sum(demand))
         for con in self.total_rows:
             con.constant = -total
+        if self.cap_rows:
+            mc = _mcap(p, demand)
+            if any(abs(a - b) > 1e-10 * max(1.0, b) for a, b in zip(mc, self.mcap, strict=True)):
+                self._rescale_caps(mc)
+            for con, f in self.cap_rows:  # a hair below: mcap is the peak's, exact up to rounding
+                con.constant = -f * total * (1 - 1e-8)
         if self.any_row is not None:
             self.any_row.constant = -1.0 if total > 0 else 0.0
         if self.need_rows:
@@ -333,6 +380,18 @@ class WindowModel:
         self.cutoff_row.constant = -(cutoff + COST_TOL) if cutoff is not None else -1e30
         return ub
 
+    def _rescale_caps(self, mc: list[float]) -> None:
+        """Demand whose class mix differs from the peak's: rewrite the cuts' coefficients."""
+        old = self.mcap
+        for con, _ in self.cap_rows:
+            for var, coef in list(con.expr.items()):
+                k = int(var.name[1:])
+                if old[k] > 0:
+                    con.expr[var] = coef / old[k] * mc[k]
+                    if self._highs is not None:
+                        self._highs.changeCoeff(con.index, var.index, con.expr[var])
+        self.mcap = [mc[k] if old[k] > 0 else 0.0 for k in range(self.K)]
+
     def _push_highs(self) -> None:
         """Copy the changed bounds and coefficients into the highspy model PuLP built."""
         import highspy
@@ -340,7 +399,7 @@ class WindowModel:
 
         h = self._highs
         inf = highspy.kHighsInf
-        rows = [*self.route.values(), *self.spot.values(), *self.total_rows, self.cutoff_row, *([self.any_row] if self.any_row is not None else [])]
+        rows = [*self.route.values(), *self.spot.values(), *self.total_rows, *(c for c, _ in self.cap_rows), self.cutoff_row, *([self.any_row] if self.any_row is not None else [])]
         for con in rows:
             lb, ub = con.getLb(), con.getUb()
             lb = -inf if lb is None or lb <= -1e29 else lb
@@ -532,6 +591,12 @@ class WindowModel:
         for (ci, k), v in y.items():
             routing[ci][k] = max(0.0, float(v.value() or 0.0)) / demand[ci]
         return WindowSolution(status=sol.status, nodes=list(sol.nodes), replicas=list(sol.replicas), routing=routing, cost=sol.cost, bound=sol.bound, seconds=time.perf_counter() - t0, reused=reused, demand=tuple(demand))
+
+
+def _mcap(p: WindowProblem, demand: Sequence[float]) -> list[float]:
+    """Requests/s one replica of each candidate takes at ``demand``'s class mix (0: cannot)."""
+    total = float(sum(demand))
+    return [total / v if v and total > 0 else 0.0 for v in even_need(p, demand)]
 
 
 def even_routing(p: WindowProblem, replicas: Sequence[int], demand: Sequence[float]) -> list[list[float]]:
