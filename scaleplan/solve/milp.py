@@ -92,7 +92,10 @@ def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_
     if name == "cbc":
         path = shutil.which("cbc") or pulp.PULP_CBC_CMD.pulp_cbc_path
         return pulp.COIN_CMD(msg=False, timeLimit=tl, gapRel=gap_rel, gapAbs=gap_abs, path=path)
-    return pulp.HiGHS(msg=False, timeLimit=tl, gapRel=gap_rel, gapAbs=gap_abs)
+    # HiGHS's root reduced-cost heuristic (a sub-MIP over the columns the root LP favours) took
+    # 30-45 % of the solve on the Mélange anchor and the zone cases and never found the plan
+    # first there (docs/benchmarks/speed.md); switching it off changes no proof, only the search
+    return pulp.HiGHS(msg=False, timeLimit=tl, gapRel=gap_rel, gapAbs=gap_abs, mip_heuristic_run_root_reduced_cost=False)
 
 
 def even_need(p: WindowProblem, demand: Sequence[float]) -> list[float | None]:
