@@ -42,7 +42,7 @@ def _root(
 
 # Command modules, in help order. Each exposes ``register(app)``; a module that is not there
 # yet (its issue not done) is simply not registered.
-COMMAND_MODULES = ("basic", "catalog", "profile", "optimize", "render", "check", "simulate", "importer", "observe")
+COMMAND_MODULES = ("basic", "catalog", "profile", "optimize", "render", "check", "simulate", "diff", "importer", "observe")
 
 
 def _register() -> None:

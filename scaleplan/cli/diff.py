@@ -1,0 +1,32 @@
+"""``scaleplan diff PLAN_A PLAN_B``: what changes between two plans (Terraform-plan style)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scaleplan.cli._common import emit_json, handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diff")(diff)
+
+
+def diff(
+    before: Annotated[str, typer.Argument(metavar="PLAN_A", help="The old plan file.", show_default=False)],
+    after: Annotated[str, typer.Argument(metavar="PLAN_B", help="The new plan file.", show_default=False)],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the changes as one JSON object.")] = False,
+) -> None:
+    """Allocations added, removed and resized, and the cost change, from PLAN_A to PLAN_B (exit 0 either way)."""
+    with handle_errors():
+        from scaleplan.plan import read_plan
+        from scaleplan.plandiff import diff_lines, diff_plans
+
+        d = diff_plans(read_plan(before), read_plan(after))
+        if json_out:
+            emit_json({"before": before, "after": after, **d.to_dict()})
+            return
+        typer.echo(f"{before} -> {after}")
+        for line in diff_lines(d):
+            typer.echo(line)

@@ -1,0 +1,200 @@
+"""What changes between two plans: allocations added, removed, resized or changed, and cost.
+
+Pure: two :class:`~scaleplan.plan.Plan` objects in, a :class:`PlanDiff` out; no I/O, no
+printing. ``optimize`` shows it before it replaces a plan, ``scaleplan diff`` prints it for any
+two plans, and re-planning code can read the same structure (``PlanDiff.to_dict`` is the JSON
+``scaleplan diff --json`` prints).
+
+Allocations are matched by name (``service-family-size-capacity``, stable across re-plans of
+the same spec). An allocation whose replica or node counts differ is *resized*; one whose shape
+or placement differs (instance type, region, GPUs or CPU per replica, capacity per replica,
+price) is *changed*; both keep their name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from scaleplan.plan import Allocation, Plan
+
+Action = Literal["add", "remove", "resize", "change"]
+SYMBOL: dict[Action, str] = {"add": "+", "remove": "-", "resize": "~", "change": "~"}
+
+# Fields that only count replicas or nodes (a resize), and fields that change what runs where.
+_SIZE_FIELDS = ("replicas", "nodes", "replicas_per_window", "nodes_per_window")
+_SHAPE_FIELDS = (
+    "provider",
+    "region",
+    "instance_type",
+    "accelerator",
+    "capacity_type",
+    "gpus_per_replica",
+    "replicas_per_node",
+    "cpu_per_replica",
+    "memory_gib_per_replica",
+    "capacity_rps_per_replica",
+    "price_per_node_hour",
+    "zones",
+)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "before": _jsonable(self.before), "after": _jsonable(self.after)}
+
+
+@dataclass(frozen=True)
+class AllocationChange:
+    action: Action
+    name: str
+    before: Allocation | None
+    after: Allocation | None
+    fields: tuple[FieldChange, ...] = ()
+
+    @property
+    def cost_delta(self) -> float:
+        old = self.before.cost_per_hour if self.before is not None else 0.0
+        new = self.after.cost_per_hour if self.after is not None else 0.0
+        return new - old
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"action": self.action, "name": self.name}
+        if self.before is not None:
+            d["before"] = _summary(self.before)
+        if self.after is not None:
+            d["after"] = _summary(self.after)
+        if self.fields:
+            d["fields"] = [f.to_dict() for f in self.fields]
+        d["cost_delta_per_hour"] = round(self.cost_delta, 6)
+        return d
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    changes: tuple[AllocationChange, ...]
+    cost_before: float
+    cost_after: float
+    status_before: str
+    status_after: str
+    unchanged: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and abs(self.cost_delta) < 5e-7 and self.status_before == self.status_after
+
+    @property
+    def cost_delta(self) -> float:
+        return self.cost_after - self.cost_before
+
+    @property
+    def cost_delta_fraction(self) -> float | None:
+        return self.cost_delta / self.cost_before if self.cost_before > 0 else None
+
+    def count(self, *actions: Action) -> int:
+        return sum(1 for c in self.changes if c.action in actions)
+
+    def to_dict(self) -> dict[str, Any]:
+        frac = self.cost_delta_fraction
+        return {
+            "changed": not self.empty,
+            "summary": {"add": self.count("add"), "change": self.count("resize", "change"), "remove": self.count("remove")},
+            "cost_per_hour": {"before": round(self.cost_before, 6), "after": round(self.cost_after, 6), "delta": round(self.cost_delta, 6), "delta_fraction": round(frac, 6) if frac is not None else None},
+            "status": {"before": self.status_before, "after": self.status_after},
+            "allocations": [c.to_dict() for c in self.changes],
+            "unchanged": list(self.unchanged),
+        }
+
+
+def _jsonable(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def _summary(a: Allocation) -> dict[str, Any]:
+    return {
+        "provider": a.provider,
+        "region": a.region,
+        "instance_type": a.instance_type,
+        "accelerator": a.accelerator,
+        "capacity_type": a.capacity_type,
+        "gpus_per_replica": a.gpus_per_replica,
+        "replicas": a.replicas,
+        "nodes": a.nodes,
+        "cost_per_hour": a.cost_per_hour,
+    }
+
+
+def _fields(a: Allocation, b: Allocation, names: tuple[str, ...]) -> tuple[FieldChange, ...]:
+    return tuple(FieldChange(f, getattr(a, f), getattr(b, f)) for f in names if getattr(a, f) != getattr(b, f))
+
+
+def diff_plans(before: Plan, after: Plan) -> PlanDiff:
+    """Allocations added, removed, resized and changed from ``before`` to ``after``, by name."""
+    old = {a.name: a for a in before.allocations}
+    new = {a.name: a for a in after.allocations}
+    changes: list[AllocationChange] = []
+    unchanged: list[str] = []
+    for name in sorted(old.keys() | new.keys()):
+        a, b = old.get(name), new.get(name)
+        if a is None:
+            changes.append(AllocationChange("add", name, None, b))
+        elif b is None:
+            changes.append(AllocationChange("remove", name, a, None))
+        else:
+            shape = _fields(a, b, _SHAPE_FIELDS)
+            size = _fields(a, b, _SIZE_FIELDS)
+            if shape:
+                changes.append(AllocationChange("change", name, a, b, shape + size))
+            elif size:
+                changes.append(AllocationChange("resize", name, a, b, size))
+            else:
+                unchanged.append(name)
+    return PlanDiff(tuple(changes), before.cost_per_hour, after.cost_per_hour, before.status, after.status, tuple(unchanged))
+
+
+def _shape(a: Allocation) -> str:
+    per = f"{a.gpus_per_replica} x {a.accelerator}" if a.gpus_per_replica else f"{a.cpu_per_replica:g} vCPU"
+    return f"{a.provider}/{a.region} {a.instance_type} {a.capacity_type}, {per}, {a.replicas} replica{'' if a.replicas == 1 else 's'}, ${a.cost_per_hour:.4f}/h"
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "[" + ",".join(_value(x) for x in v) + "]"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def diff_lines(diff: PlanDiff) -> list[str]:
+    """The diff as Terraform-plan style text lines (``+`` add, ``-`` remove, ``~`` change)."""
+    if diff.empty:
+        return ["No changes: the plan is the same as before."]
+    lines: list[str] = []
+    for c in diff.changes:
+        lines.append(f"  {SYMBOL[c.action]} {c.name}")
+        if c.action == "add" and c.after is not None:
+            lines.append(f"      {_shape(c.after)}")
+        elif c.action == "remove" and c.before is not None:
+            lines.append(f"      {_shape(c.before)}")
+        else:
+            for f in c.fields:
+                if f.field in ("replicas_per_window", "nodes_per_window"):
+                    continue  # the peak counts say it; plan.yaml has the hourly ones
+                lines.append(f"      {f.field}: {_value(f.before)} -> {_value(f.after)}")
+            if c.fields and all(f.field in ("replicas_per_window", "nodes_per_window") for f in c.fields):
+                lines.append("      replicas per hour changed (same peak)")
+        if abs(c.cost_delta) >= 5e-5:
+            lines.append(f"      cost: {'+' if c.cost_delta >= 0 else '-'}${abs(c.cost_delta):.4f}/h")
+    frac = diff.cost_delta_fraction
+    pct = f", {frac:+.1%}" if frac is not None else ""
+    sign = "+" if diff.cost_delta >= 0 else "-"
+    lines.append(f"cost: ${diff.cost_before:.4f}/h -> ${diff.cost_after:.4f}/h ({sign}${abs(diff.cost_delta):.4f}/h{pct})")
+    if diff.status_before != diff.status_after:
+        lines.append(f"status: {diff.status_before} -> {diff.status_after}")
+    lines.append(f"Plan: {diff.count('add')} to add, {diff.count('resize', 'change')} to change, {diff.count('remove')} to remove.")
+    return lines
