@@ -32,6 +32,11 @@ API_VERSION = "scaleplan/v1"
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 PERCENTILES = (50, 90, 95, 99)
 Provider = Literal["aws", "gcp", "azure", "onprem"]
+Flavor = Literal["eks", "eks-karpenter", "gke", "aks", "generic"]
+# The cloud a cluster flavor runs on: its nodes carry that cloud's labels and instance types,
+# so a plan for it may only use that cloud's rows. ``generic`` clusters run anywhere.
+PROVIDER_OF_FLAVOR: dict[str, str] = {"eks": "aws", "eks-karpenter": "aws", "gke": "gcp", "aks": "azure"}
+ALL_CLOUDS: tuple[Provider, ...] = ("aws", "gcp", "azure")
 
 
 # A container image reference (github.com/distribution/reference grammar, simplified):
@@ -192,7 +197,7 @@ class Quota(_Model):
 
 
 class Placement(_Model):
-    providers: tuple[Provider, ...] = Field(default=("aws", "gcp", "azure"), description="Clouds to consider.")
+    providers: tuple[Provider, ...] = Field(default=ALL_CLOUDS, description="Clouds to consider. Default: the cluster flavor's cloud (eks and eks-karpenter: aws; gke: gcp; aks: azure; generic: aws, gcp and azure).")
     regions: tuple[str, ...] = Field(default=(), description="Regions to consider; empty = all regions in the catalogs.")
     accelerators: tuple[str, ...] = Field(default=(), description="Allow list of accelerators (catalog names or aliases; 'cpu' for CPU-only types); empty = all.")
     exclude: tuple[str, ...] = Field(default=(), description="Instance types, families (g5*) or accelerators to leave out.")
@@ -286,7 +291,7 @@ class Kubernetes(_Model):
     namespace: str = Field(default="default", description="Namespace of the rendered objects (DNS-1123 label).")
     image: str = Field(description="Container image by tag or digest (never 'latest').")
     port: int = Field(default=8080, ge=1, le=65535, description="Container port the server listens on (HTTP).")
-    flavor: Literal["eks", "eks-karpenter", "gke", "aks", "generic"] = Field(default="generic", description="Cluster flavour: decides node selectors, tolerations and Karpenter NodePools.")
+    flavor: Flavor = Field(default="generic", description="Cluster flavour: decides node selectors, tolerations and Karpenter NodePools.")
     autoscaler: Autoscaler = Field(default_factory=Autoscaler, json_schema_extra=_autoscaler_schema, description="How replicas scale: a mapping, or just the type (`autoscaler: none`).")
     probes: Probes = Field(default_factory=Probes, description="Liveness, readiness and startup probe settings.")
     args: tuple[str, ...] = Field(default=(), description="Container args.")
@@ -335,6 +340,21 @@ class Spec(_Model):
     placement: Placement = Field(default_factory=Placement, description="Where and on what the service may run, and limits.")
     kubernetes: Kubernetes = Field(description="How the service is deployed: image, port, flavour, autoscaler.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _providers_from_flavor(cls, data: Any) -> Any:
+        """``placement.providers`` defaults to the flavor's cloud (all clouds for generic)."""
+        if not isinstance(data, dict):
+            return data
+        placement = data.get("placement", {})
+        k8s = data.get("kubernetes")
+        if not isinstance(placement, dict) or "providers" in placement or not isinstance(k8s, dict):
+            return data
+        cloud = PROVIDER_OF_FLAVOR.get(str(k8s.get("flavor", "generic")))
+        if cloud is None:
+            return data
+        return {**data, "placement": {**placement, "providers": [cloud]}}
+
     @model_validator(mode="after")
     def _llm(self) -> Spec:
         return self
@@ -364,9 +384,31 @@ def parse_spec(doc: Document) -> Spec:
                 continue
             problems.append(p)
         raise SpecError(doc.file, problems) from None
+    problems += flavor_problems(spec, doc)
     if problems:
         raise SpecError(doc.file, problems)
     return spec
+
+
+def flavor_problems(spec: Spec, doc: Document | None = None) -> list[Problem]:
+    """A cloud-specific flavor (eks, gke, aks) runs nodes of one cloud only: providers must agree."""
+    flavor = spec.kubernetes.flavor
+    cloud = PROVIDER_OF_FLAVOR.get(flavor)
+    if cloud is None:
+        return []
+    problems = []
+    for i, p in enumerate(spec.placement.providers):
+        if p != cloud:
+            line = doc.lines.line_of(("placement", "providers", i)) if doc is not None else None
+            problems.append(
+                Problem(
+                    f"placement.providers[{i}]",
+                    f"provider {p!r} cannot run on flavor {flavor!r}, whose nodes are {cloud} instances",
+                    hint=f"remove {p!r} (or the whole providers line: it defaults to [{cloud}] for {flavor}), or set kubernetes.flavor: generic for a cluster that spans clouds",
+                    line=line,
+                )
+            )
+    return problems
 
 
 def parse_spec_text(text: str, name: str = "<spec>") -> Spec:

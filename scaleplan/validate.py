@@ -6,6 +6,7 @@ missing profile file reports both, so that users fix everything in one go.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,13 @@ if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
 
 
-def validate_spec_file(path: str | Path) -> dict[str, Any]:
-    """Return a summary, or raise SpecError listing every problem (spec and profile)."""
+def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[str, Any]:
+    """Return a summary, or raise SpecError listing every problem (spec, profile, catalogs).
+
+    Runs every check ``optimize`` runs before solving (names against the shipped catalogs, the
+    spec's ``placement.catalogs`` and ``catalogs``, i.e. ``--catalog``), so a spec that passes
+    here is not rejected by ``optimize``; only the solve can still find it infeasible (exit 4).
+    """
     file = str(path)
     doc = load_yaml(path, what="spec")  # unreadable / not YAML: nothing more can be checked
     problems: list[Problem] = []
@@ -35,10 +41,20 @@ def validate_spec_file(path: str | Path) -> dict[str, Any]:
         problems += more
     raw_placement = doc.data.get("placement") if isinstance(doc.data, dict) else None
     cats = raw_placement.get("catalogs") if isinstance(raw_placement, dict) else None
+    catalogs_ok = True
     if isinstance(cats, list):
         for i, ref_cat in enumerate(cats):
             if isinstance(ref_cat, str) and ref_cat:
-                problems += _check_catalog(Path(file).parent / ref_cat, ref_cat, i, doc.lines.line_of(("placement", "catalogs", i)))
+                more = _check_catalog(Path(file).parent / ref_cat, ref_cat, i, doc.lines.line_of(("placement", "catalogs", i)))
+                catalogs_ok = catalogs_ok and not more
+                problems += more
+    if spec is not None and catalogs_ok:
+        from scaleplan.catalog.files import load_catalog
+        from scaleplan.precheck import placement_problems
+
+        extra = [str(Path(file).parent / c) for c in spec.placement.catalogs]
+        # the catalogs optimize reads: the spec's providers' shipped files, then the user's
+        problems += placement_problems(spec, load_catalog([*extra, *catalogs], providers=spec.placement.providers), doc.lines)
     if spec is not None and profile is not None:
         problems += _check_classes(spec, profile, doc.lines.line_of(("traffic", "classes")))
     if problems:

@@ -352,6 +352,13 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _umask() -> int:
+    """The process umask (reading it means setting it; set it straight back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def atomic_write(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8, LF line ends) to ``path`` via a temporary file and a rename."""
     atomic_write_bytes(path, text.encode("utf-8"))
@@ -367,9 +374,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -387,6 +392,7 @@ def atomic_write_tree(directory: str | Path, files: Mapping[str, str], *, clean:
     d.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; the folder is the user's output
         for rel, text in files.items():
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -140,7 +140,7 @@ def accelerator_info(it: Mapping[str, Any]) -> tuple[str, int, float | None, flo
 def resolve_accelerator(family: str, api_name: str, memory_gib: float | None, catalog: Catalog, fix: Fixups) -> tuple[str | None, str]:
     """Canonical accelerator for an API name, or (None, why)."""
     name = fix.families.get(family) or fix.names.get(api_name, api_name)
-    canonical = catalog.resolve(name)
+    canonical = catalog.resolve_product(name)
     if canonical is None or canonical == "CPU":
         return None, f"accelerator {api_name!r} has no specs in the accelerator catalog"
     for v in fix.memory_variants:

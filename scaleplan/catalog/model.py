@@ -136,6 +136,17 @@ class Catalog(_Model):
         """Canonical accelerator name for a name or alias (``nvidia-l4`` -> ``L4``)."""
         return resolve_name(self.accelerators, name)
 
+    def resolve_product(self, name: str) -> str | None:
+        """Canonical accelerator for a product string a device or cloud API reports."""
+        return resolve_product(self.accelerators, name)
+
+    def accelerator_names(self) -> list[str]:
+        """Every name and alias a user may type for an accelerator (for did-you-mean)."""
+        out = ["cpu"]
+        for a in self.accelerators:
+            out += [a.name, *a.aliases]
+        return out
+
 
 @functools.lru_cache(maxsize=8)
 def _alias_table(accelerators: tuple[Accelerator, ...]) -> dict[str, str]:
@@ -148,17 +159,30 @@ def _alias_table(accelerators: tuple[Accelerator, ...]) -> dict[str, str]:
 
 
 def resolve_name(accelerators: tuple[Accelerator, ...], name: str) -> str | None:
+    """Canonical name for an exact accelerator name or alias (case, spaces and dashes aside).
+
+    Never a prefix match: ``L40`` is not ``L4``, ``A100-80`` is not the 40 GB ``A100``; callers
+    report unknown names with a did-you-mean (:func:`scaleplan.names.unknown`).
+    """
     if name.upper() == "CPU":
         return "CPU"
     if any(a.name == name for a in accelerators):
         return name
-    table = _alias_table(accelerators)
+    return _alias_table(accelerators).get(alias_key(name))
+
+
+def resolve_product(accelerators: tuple[Accelerator, ...], name: str) -> str | None:
+    """Canonical name for a device's product string (``NVIDIA H100 80GB HBM3 (rev a1)``).
+
+    Exact names and aliases first; then the longest alias that prefixes the product string.
+    Only for names a device or cloud API reports, never for names a user types.
+    """
+    exact = resolve_name(accelerators, name)
+    if exact is not None:
+        return exact
     key = alias_key(name)
-    if key in table:
-        return table[key]
-    # product strings like "NVIDIA H100 80GB HBM3": the longest alias that prefixes the name
     best: tuple[str, str] | None = None
-    for k, v in table.items():
+    for k, v in _alias_table(accelerators).items():
         if k and key.startswith(k) and (best is None or len(k) > len(best[0])):
             best = (k, v)
     return best[1] if best else None

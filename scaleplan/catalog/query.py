@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleplan.catalog.model import Catalog, InstanceRow
+from scaleplan.errors import Problem
 
 SORT_KEYS = ("price", "gpu-price", "gpu-memory", "name", "region")
 
@@ -31,6 +32,29 @@ def matches(pattern: str, row: InstanceRow) -> bool:
     p = pattern.lower()
     fields = [row.instance_type.lower(), row.family.lower(), (row.accelerator or "cpu").lower()]
     return any(fnmatch.fnmatchcase(f, p) for f in fields)
+
+
+def filter_problems(
+    catalog: Catalog, *, providers: Sequence[str] = (), regions: Sequence[str] = (), accelerators: Sequence[str] = ()
+) -> list[Problem]:
+    """Names in ``catalog list`` filters that no row has: exact matches only, with a did-you-mean."""
+    from scaleplan.names import unknown_hint
+
+    problems: list[Problem] = []
+    known_providers = {r.provider for r in catalog.rows}
+    for p in providers:
+        if p not in known_providers:
+            problems.append(Problem("--provider", f"unknown provider {p!r}", hint=unknown_hint(p, known_providers, "providers")))
+    ours = {r.region for r in catalog.rows if not providers or r.provider in providers}
+    for reg in regions:
+        if reg not in ours:
+            elsewhere = sorted({r.provider for r in catalog.rows if r.region == reg})
+            hint = f"it is a {'/'.join(elsewhere)} region" if elsewhere else unknown_hint(reg, ours, "regions", "see `scaleplan catalog list --sort region`")
+            problems.append(Problem("--region", f"unknown region {reg!r}" + (f" for {', '.join(providers)}" if providers else ""), hint=hint))
+    for a in accelerators:
+        if catalog.resolve(a) is None:
+            problems.append(Problem("--accelerator", f"unknown accelerator {a!r}", hint=unknown_hint(a, catalog.accelerator_names(), "accelerators", "see `scaleplan catalog accelerators`")))
+    return problems
 
 
 def filter_rows(

@@ -80,6 +80,22 @@ def _shipped_instance_gpus() -> dict[str, int]:
     return _instance_gpus(load_catalog())
 
 
+@functools.lru_cache(maxsize=1)
+def _shipped_instance_providers() -> dict[str, frozenset[str]]:
+    from scaleplan.catalog.files import load_catalog
+
+    return _instance_providers(load_catalog())
+
+
+def _instance_providers(catalog: Catalog) -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for r in catalog.rows:
+        table.setdefault(r.instance_type, set()).add(r.provider)
+        # GCP N1 rows name the attached GPU (n1-standard-4+1xT4); nodes carry the machine type
+        table.setdefault(r.instance_type.split("+", 1)[0], set()).add(r.provider)
+    return {k: frozenset(v) for k, v in table.items()}
+
+
 def _instance_gpus(catalog: Catalog) -> dict[str, int]:
     table: dict[str, int] = {}
     for r in catalog.rows:
@@ -110,7 +126,15 @@ def check_objects(
             table = _shipped_instance_gpus()
         return table.get(t)
 
-    ctx = Context(list(objects), plan=plan, instance_gpus=instance_gpus)
+    providers: dict[str, frozenset[str]] | None = _instance_providers(catalog) if catalog is not None else None
+
+    def instance_providers(t: str) -> frozenset[str]:
+        nonlocal providers
+        if providers is None:
+            providers = _shipped_instance_providers()
+        return providers.get(t, frozenset())
+
+    ctx = Context(list(objects), plan=plan, instance_gpus=instance_gpus, instance_providers=instance_providers)
     findings: list[Finding] = []
     if ids & {"schema", "unknown-kind"}:
         from scaleplan.check.schema import schema_findings

@@ -303,6 +303,14 @@ RULES: tuple[Rule, ...] = (
         needs_plan=True,
     ),
     R(
+        "flavor-mismatch",
+        "error",
+        "plan",
+        "A node selector, NodePool or node class belongs to another cloud than the plan's cluster flavor (an EKS cluster has no GCP instance types or GKE labels), so the pods can never schedule.",
+        "re-plan with placement.providers matching kubernetes.flavor (the default), or set flavor: generic for a cluster that spans clouds",
+        needs_plan=True,
+    ),
+    R(
         "drift",
         "error",
         "plan",
@@ -321,6 +329,7 @@ class Context:
     objects: list[K8sObject]
     plan: Plan | None = None
     instance_gpus: Callable[[str], int | None] = lambda _t: None
+    instance_providers: Callable[[str], frozenset[str]] = lambda _t: frozenset()
     workloads: list[K8sObject] = field(default_factory=list)
     scaling: dict[int, Scaling] = field(default_factory=dict)
     _selections: dict[int, NodeSelection] = field(default_factory=dict)
@@ -941,6 +950,69 @@ def _spot_only(ctx: Context, w: K8sObject) -> bool:
         if vals and vals == {"spot"}:
             return True
     return False
+
+
+# label-key prefixes and CRD groups that exist on one cloud only
+_CLOUD_LABEL_PREFIXES = (
+    ("eks.amazonaws.com/", "aws"),
+    ("karpenter.k8s.aws/", "aws"),
+    ("cloud.google.com/", "gcp"),
+    ("kubernetes.azure.com/", "azure"),
+    ("karpenter.azure.com/", "azure"),
+)
+_CLOUD_GROUPS = {"karpenter.k8s.aws": "aws", "karpenter.azure.com": "azure"}
+# Karpenter (karpenter.sh NodePools) runs on EKS and, as node auto-provisioning, on AKS.
+_KARPENTER_CLOUDS = frozenset({"aws", "azure"})
+
+
+def _label_cloud(key: str) -> str | None:
+    return next((c for prefix, c in _CLOUD_LABEL_PREFIXES if key.startswith(prefix)), None)
+
+
+def _foreign_types(ctx: Context, types: set[str], cloud: str) -> list[str]:
+    out = []
+    for t in sorted(types):
+        provs = ctx.instance_providers(t)
+        if provs and cloud not in provs:
+            out.append(f"{t} ({'/'.join(sorted(provs))})")
+    return out
+
+
+@impl("flavor-mismatch")
+def _flavor_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    from scaleplan.spec import PROVIDER_OF_FLAVOR
+
+    if ctx.plan is None:
+        return
+    flavor = ctx.plan.spec.kubernetes.flavor
+    cloud = PROVIDER_OF_FLAVOR.get(flavor)
+    if cloud is None:
+        return  # generic clusters may run any cloud's nodes
+    for w in ctx.workloads:
+        sel = ctx.selection(w)
+        for key in sorted(sel.keys()):
+            other = _label_cloud(key)
+            if other is not None and other != cloud:
+                yield w.finding(rule, f"the pod selects {key}, a {other} node label, but flavor {flavor} runs {cloud} nodes", sel.path)
+        types: set[str] = set()
+        for k in INSTANCE_TYPE_KEYS:
+            types |= sel.values(k) or set()
+        foreign = _foreign_types(ctx, types, cloud)
+        if foreign:
+            yield w.finding(rule, f"the pod selects instance type {', '.join(foreign)}, not offered on {cloud}, but flavor {flavor} runs {cloud} nodes", sel.path)
+    for o in ctx.objects:
+        group_cloud = _CLOUD_GROUPS.get(o.group)
+        if group_cloud is not None and group_cloud != cloud:
+            yield o.finding(rule, f"{o.kind} ({o.group}) is a {group_cloud} node class, but flavor {flavor} runs {cloud} nodes")
+        if o.kind == "NodePool" and o.group == "karpenter.sh":
+            if cloud not in _KARPENTER_CLOUDS:
+                yield o.finding(rule, f"Karpenter NodePools do not run on {flavor} ({cloud})")
+                continue
+            for k in INSTANCE_TYPE_KEYS:
+                vals, i = _nodepool_requirement(o, k)
+                foreign = _foreign_types(ctx, vals or set(), cloud)
+                if foreign and i is not None:
+                    yield o.finding(rule, f"the NodePool allows instance type {', '.join(foreign)}, not offered on {cloud}, but flavor {flavor} runs {cloud} nodes", ("spec", "template", "spec", "requirements", i))
 
 
 @impl("spot-only-capacity")

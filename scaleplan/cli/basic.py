@@ -48,13 +48,14 @@ def schema(
 
 def validate(
     spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file (YAML).", show_default=False)],
+    catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="Extra catalog file (repeatable), as given to optimize.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Check a spec and the files it references; report every problem at once (exit 3 if any)."""
+    """Check a spec, the files it references and its names against the catalogs; report every problem at once (exit 3 if any). Runs every check optimize runs before solving."""
     with handle_errors():
         from scaleplan.validate import validate_spec_file
 
-        result = validate_spec_file(spec)
+        result = validate_spec_file(spec, list(catalog or []))
         if json_out:
             emit_json(result)
         else:

@@ -52,16 +52,22 @@ def list_(
     """Table of instance types: accelerator x count, GPU memory, vCPU, RAM, on-demand and spot $/h, $/GPU-hour."""
     with handle_errors():
         from scaleplan.catalog.files import load_catalog
-        from scaleplan.catalog.query import SORT_KEYS, filter_rows, row_dict, sort_rows, view
+        from scaleplan.catalog.query import (
+            SORT_KEYS,
+            filter_problems,
+            filter_rows,
+            row_dict,
+            sort_rows,
+            view,
+        )
 
         if sort not in SORT_KEYS:
             raise typer.BadParameter(f"must be one of {', '.join(SORT_KEYS)}; got {sort!r}", param_hint="--sort")
         cat = load_catalog(_split(catalog))
         accs = _split(accelerator)
-        for a in accs:
-            if cat.resolve(a) is None:
-                known = ", ".join(x.name for x in cat.accelerators)
-                raise typer.BadParameter(f"unknown accelerator {a!r}; known: {known}, cpu", param_hint="--accelerator")
+        problems = filter_problems(cat, providers=_split(provider), regions=_split(region), accelerators=accs)
+        if problems:
+            raise typer.BadParameter("; ".join(f"{p.message} ({p.hint})" for p in problems), param_hint=problems[0].where)
         rows = filter_rows(
             cat, providers=_split(provider), regions=_split(region), accelerators=accs,
             min_gpu_memory=min_gpu_memory, max_price=max_price, spot=spot, include_cpu=not gpu_only,
@@ -90,8 +96,6 @@ def show(
 ) -> None:
     """Specs and prices of one instance type in every region."""
     with handle_errors():
-        import difflib
-
         from scaleplan.catalog.files import load_catalog
         from scaleplan.catalog.query import row_dict
         from scaleplan.errors import InputError, Problem
@@ -99,9 +103,9 @@ def show(
         cat = load_catalog(_split(catalog))
         rows = [r for r in cat.rows if r.instance_type == instance_type]
         if not rows:
-            names = sorted({r.instance_type for r in cat.rows})
-            close = difflib.get_close_matches(instance_type, names, n=3)
-            hint = f"did you mean {', '.join(close)}?" if close else "see `scaleplan catalog list`"
+            from scaleplan.names import unknown_hint
+
+            hint = unknown_hint(instance_type, {r.instance_type for r in cat.rows}, "instance types", "see `scaleplan catalog list`")
             raise InputError("catalog", [Problem("instance_type", f"no instance type {instance_type!r} in the catalogs", hint=hint)])
         acc = cat.accelerator(rows[0].accelerator) if rows[0].accelerator else None
         if json_out:

@@ -20,6 +20,7 @@ from scaleplan.cli._common import (
 
 if TYPE_CHECKING:
     from scaleplan.plan import Plan
+    from scaleplan.plandiff import PlanDiff
 
 
 class SolverChoice(StrEnum):
@@ -39,7 +40,7 @@ def load_inputs(spec_path: str, catalogs: list[str]) -> tuple[Any, Any, Any, Any
     from scaleplan.spec import profile_path, read_spec
     from scaleplan.yamlio import sha256_file
 
-    spec, _ = read_spec(spec_path)
+    spec, doc = read_spec(spec_path)
     ppath = profile_path(spec, spec_path)
     if not ppath.is_file():
         raise input_error(spec_path, "model.profile", f"profile file {spec.model.profile!r} not found (looked at {ppath})", "run `scaleplan profile` first, or fix the path (relative to the spec file)")
@@ -52,6 +53,12 @@ def load_inputs(spec_path: str, catalogs: list[str]) -> tuple[Any, Any, Any, Any
             raise input_error(spec_path, f"placement.catalogs[{i}]", f"catalog file {rel!r} not found (looked at {cpath})", "fix the path (relative to the spec file)")
         from_spec.append(str(cpath))
     catalog = load_catalog([*from_spec, *catalogs], providers=spec.placement.providers)
+    from scaleplan.errors import SpecError
+    from scaleplan.precheck import placement_problems
+
+    problems = placement_problems(spec, catalog, doc.lines)
+    if problems:
+        raise SpecError(spec_path, problems)
     hashes = {f"shipped/{p.name}": sha256_file(p) for p in shipped_paths()}
     for rel, c in zip(spec.placement.catalogs, from_spec, strict=True):
         hashes[f"spec/{rel}"] = sha256_file(c)
@@ -137,24 +144,28 @@ def optimize(
         if out_dir.exists() and not out_dir.is_dir():
             raise input_error(str(out_dir), "", "--out is a file, expected a folder", "pass a folder path")
         plan_file = out_dir / "plan.yaml"
+        changes = _changes(plan_file, plan, err)
         atomic_write(plan_file, dump_plan(plan))
         written = [str(plan_file)]
+        render_warnings: tuple[str, ...] = ()
         if manifests:
-            mdir = _write_manifests(plan, out_dir)
-            if mdir:
-                written.append(mdir)
-        for w in plan.warnings:
+            mdir, render_warnings = _write_manifests(plan, out_dir)
+            written.append(mdir)
+        for w in (*plan.warnings, *render_warnings):
             err.print(f"warning: {w}", markup=False, soft_wrap=True)
         if json_out:
             doc = plan_to_dict(plan)
             doc["solve_seconds"] = round(result.solve_seconds, 4)
             doc["solve_stats"] = _solve_stats(result)
             doc["files"] = written
+            doc["render_warnings"] = list(render_warnings)
+            if changes is not None:
+                doc["changes"] = changes.to_dict()
             if obs is not None:
                 doc["observed"] = obs.report(plan)
             emit_json(doc)
             return
-        _summary(plan, result.solve_seconds, written)
+        _summary(plan, result.solve_seconds, written, changes, str(plan_file))
         if obs is not None:
             obs.print_report(plan)
 
@@ -172,25 +183,34 @@ def _solve_stats(result: Any) -> dict[str, Any]:
     }
 
 
-def _write_manifests(plan: Plan, out_dir: Path) -> str | None:
-    import importlib.util
-
-    if importlib.util.find_spec("scaleplan.render") is None:
-        return None
-    import scaleplan.render as render_mod
-
-    fn = getattr(render_mod, "render", None)
-    if fn is None:
-        return None
+def _write_manifests(plan: Plan, out_dir: Path) -> tuple[str, tuple[str, ...]]:
+    """Render the plan into OUT/manifests; the folder and the renderer's warnings."""
+    from scaleplan.render import render_report
     from scaleplan.yamlio import atomic_write_tree
 
-    files = fn(plan, layout="files")
+    result = render_report(plan, layout="files")
     target = out_dir / "manifests"
-    atomic_write_tree(target, files)
-    return str(target)
+    atomic_write_tree(target, result.files)
+    return str(target), result.warnings
 
 
-def _summary(plan: Plan, seconds: float, written: list[str]) -> None:
+def _changes(plan_file: Path, plan: Plan, err: Any) -> PlanDiff | None:
+    """The diff against the plan already in the output folder (None when there is none)."""
+    if not plan_file.is_file():
+        return None
+    from scaleplan.errors import InputError
+    from scaleplan.plan import read_plan
+    from scaleplan.plandiff import diff_plans
+
+    try:
+        old = read_plan(plan_file)
+    except InputError as exc:
+        err.print(f"warning: the plan already in {plan_file} cannot be read, so its changes are not shown ({exc.message.splitlines()[0]})", markup=False, soft_wrap=True)
+        return None
+    return diff_plans(old, plan)
+
+
+def _summary(plan: Plan, seconds: float, written: list[str], changes: PlanDiff | None = None, plan_file: str = "") -> None:
     from rich.table import Table
 
     con = stdout_console()
@@ -235,6 +255,12 @@ def _summary(plan: Plan, seconds: float, written: list[str]) -> None:
     for i, alt in enumerate(plan.alternatives):
         label = "next best" if i == 0 else "then"
         con.print(f"{label}: {alt.description}, {alt.extra_cost_fraction:+.0%} (${alt.cost_per_hour:.4f}/h)", markup=False)
+    if changes is not None:
+        from scaleplan.plandiff import diff_lines
+
+        con.print(f"changes against the previous {plan_file}:", markup=False)
+        for line in diff_lines(changes):
+            con.print(line, markup=False, soft_wrap=True)
     for w in written:
         con.print(f"wrote {w}", markup=False)
     sys.stdout.flush()

@@ -315,8 +315,11 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
     from scaleplan.catalog.files import load_accelerators
     from scaleplan.catalog.model import Catalog
 
-    if Catalog(accelerators=load_accelerators(), rows=()).resolve(accelerator) is None:
-        raise InputError(None, [Problem("--accelerator", f"unknown accelerator {accelerator!r}", hint="use a name from `scaleplan catalog accelerators`")])
+    known = Catalog(accelerators=load_accelerators(), rows=())
+    if known.resolve(accelerator) is None:
+        from scaleplan.names import unknown_hint
+
+        raise InputError(None, [Problem("--accelerator", f"unknown accelerator {accelerator!r}", hint=unknown_hint(accelerator, known.accelerator_names(), "accelerators", "use a name from `scaleplan catalog accelerators`"))])
     warnings: list[str] = []
     notes: list[str] = []
     points: list[Measurement] = []

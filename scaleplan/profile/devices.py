@@ -34,7 +34,7 @@ def normalize_accelerator(name: str) -> str:
     from scaleplan.catalog.model import Catalog
 
     cat = Catalog(accelerators=load_accelerators(), rows=())
-    return cat.resolve(name) or name.strip()
+    return cat.resolve_product(name) or name.strip()
 
 
 def cpu_name() -> str:

@@ -329,7 +329,9 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
         canonical = catalog.resolve(name)
         acc = catalog.accelerator(name) if canonical and canonical != "CPU" else None
         if acc is None:
-            hint = "estimates are for accelerators; measure the CPU instead" if canonical == "CPU" else "use a name from `scaleplan catalog accelerators`"
+            from scaleplan.names import unknown_hint
+
+            hint = "estimates are for accelerators; measure the CPU instead" if canonical == "CPU" else unknown_hint(name, catalog.accelerator_names(), "accelerators", "use a name from `scaleplan catalog accelerators`")
             problems.append(Problem("--accelerators", f"unknown accelerator {name!r}", hint=hint))
         else:
             resolved.append(acc)

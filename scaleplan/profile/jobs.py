@@ -63,7 +63,9 @@ def render_jobs(target: str, *, accelerators: Sequence[str], image: str, namespa
     for a in accelerators:
         canonical = cat.resolve(a)
         if canonical is None:
-            problems.append(Problem("--accelerators", f"unknown accelerator {a!r}", hint="use a name from `scaleplan catalog accelerators`, or cpu"))
+            from scaleplan.names import unknown_hint
+
+            problems.append(Problem("--accelerators", f"unknown accelerator {a!r}", hint=unknown_hint(a, cat.accelerator_names(), "accelerators", "use a name from `scaleplan catalog accelerators`, or cpu")))
             continue
         if canonical in names:
             continue

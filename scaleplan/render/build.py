@@ -29,7 +29,7 @@ from scaleplan.render.resources import (
     number_quantity,
     number_text,
 )
-from scaleplan.spec import Spec
+from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
 
 Obj = dict[str, Any]
 
@@ -52,7 +52,6 @@ RESERVED_LABELS = (
 )
 GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL"
 RPS_METRIC = "http_requests_per_second"
-PROVIDER_OF_FLAVOR = {"eks": "aws", "eks-karpenter": "aws", "gke": "gcp", "aks": "azure"}
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 MAX_HOSTNAMES = 16

@@ -1,0 +1,42 @@
+"""Exact names with a did-you-mean: accelerators, regions, providers, instance types.
+
+A name a user types is matched exactly (accelerator aliases too, ignoring case, spaces and
+dashes), never by prefix: ``L40`` is not ``L4`` and ``us-east1`` is not ``us-east-1``. An
+unknown name is reported with the closest known names, so the fix is one copy away.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+_MAX_LISTED = 12
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def close_matches(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """Known names closest to ``name`` (case and punctuation ignored), best first."""
+    names = sorted(set(known))
+    by_key: dict[str, str] = {}
+    for k in names:
+        by_key.setdefault(_key(k), k)
+    hits = difflib.get_close_matches(_key(name), list(by_key), n=n, cutoff=0.6)
+    out = [by_key[h] for h in hits]
+    if not out:
+        out = difflib.get_close_matches(name, names, n=n, cutoff=0.6)
+    return out
+
+
+def unknown_hint(name: str, known: Iterable[str], what: str, see: str = "") -> str:
+    """``did you mean 'L40S' or 'L4'?`` or, with nothing close, the known names (or where to look)."""
+    names = sorted(set(known))
+    close = close_matches(name, names)
+    if close:
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    if len(names) <= _MAX_LISTED:
+        return f"known {what}: " + ", ".join(names)
+    return see or f"{len(names)} {what} are known"

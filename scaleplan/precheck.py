@@ -1,0 +1,83 @@
+"""Checks of a spec against the catalogs, run before solving by ``validate`` and ``optimize``.
+
+Pure: a spec, the merged catalog and (optionally) the spec's line map in, problems out. Both
+commands call :func:`placement_problems`, so a spec that ``validate`` passes is never rejected
+by ``optimize`` for a name it cannot find. Every name is matched exactly (see
+:mod:`scaleplan.names`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from scaleplan.catalog.model import Catalog
+from scaleplan.errors import Problem
+from scaleplan.names import unknown_hint
+from scaleplan.spec import Spec
+from scaleplan.yamlio import LineMap, PathKey
+
+_GLOB = "*?["
+
+
+def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = None) -> list[Problem]:
+    """Every placement name the catalogs do not know, each with its path, line and a fix."""
+
+    def at(path: PathKey) -> int | None:
+        return lines.line_of(path) if lines is not None else None
+
+    pl = spec.placement
+    problems: list[Problem] = []
+    by_provider: dict[str, set[str]] = {}
+    for r in catalog.rows:
+        by_provider.setdefault(r.provider, set()).add(r.region)
+    for i, p in enumerate(pl.providers):
+        if p not in by_provider:
+            problems.append(Problem(f"placement.providers[{i}]", f"no catalog has rows for provider {p!r}", hint="add a catalog with its instance types (placement.catalogs or --catalog), or remove the provider", line=at(("placement", "providers", i))))
+    ours = {reg for p in pl.providers for reg in by_provider.get(p, ())}
+    for i, region in enumerate(pl.regions):
+        if region in ours:
+            continue
+        elsewhere = sorted(p for p, regs in by_provider.items() if region in regs) or _region_style(region, pl.providers)
+        if elsewhere:
+            hint = f"it is a {'/'.join(elsewhere)} region name; placement.providers is [{', '.join(pl.providers)}]"
+        else:
+            hint = unknown_hint(region, ours, "regions", "see `scaleplan catalog list --provider " + ",".join(pl.providers) + "`")
+        problems.append(Problem(f"placement.regions[{i}]", f"unknown region {region!r} for providers {', '.join(pl.providers)}", hint=hint, line=at(("placement", "regions", i))))
+    names = catalog.accelerator_names()
+    for i, name in enumerate(pl.accelerators):
+        if catalog.resolve(name) is None:
+            problems.append(Problem(f"placement.accelerators[{i}]", f"unknown accelerator {name!r}", hint=unknown_hint(name, names, "accelerators", "see `scaleplan catalog accelerators`"), line=at(("placement", "accelerators", i))))
+    problems += _exclude_problems(spec, catalog, at)
+    for i, q in enumerate(pl.quotas):
+        if q.region is not None and q.region not in by_provider.get(q.provider, set()):
+            problems.append(Problem(f"placement.quotas[{i}].region", f"unknown region {q.region!r} for provider {q.provider}", hint=unknown_hint(q.region, by_provider.get(q.provider, set()), "regions"), line=at(("placement", "quotas", i, "region"))))
+    return problems
+
+
+# Region name formats: AWS us-east-1, GCP us-central1, Azure eastus / westus2. Only the spec's
+# providers' catalogs are read, so another cloud's region is recognised by its format.
+_REGION_STYLES = (
+    ("aws", re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")),
+    ("gcp", re.compile(r"^[a-z]+-[a-z]+\d+$")),
+    ("azure", re.compile(r"^[a-z]+\d*$")),
+)
+
+
+def _region_style(region: str, providers: tuple[str, ...]) -> list[str]:
+    """The one other cloud whose region names look like ``region`` (as a list; else empty)."""
+    hits = [p for p, rx in _REGION_STYLES if rx.match(region)]
+    return hits if len(hits) == 1 and hits[0] not in providers else []
+
+
+def _exclude_problems(spec: Spec, catalog: Catalog, at: Callable[[PathKey], int | None]) -> list[Problem]:
+    known = {r.instance_type for r in catalog.rows} | {r.family for r in catalog.rows} | set(catalog.accelerator_names())
+    lower = {k.lower() for k in known}
+    out = []
+    for i, pattern in enumerate(spec.placement.exclude):
+        if any(ch in pattern for ch in _GLOB):
+            continue  # a pattern may well match nothing in today's catalogs (a family to keep out)
+        if pattern.lower() in lower or catalog.resolve(pattern) is not None:
+            continue
+        out.append(Problem(f"placement.exclude[{i}]", f"unknown instance type, family or accelerator {pattern!r}", hint=unknown_hint(pattern, known, "names", "see `scaleplan catalog list`"), line=at(("placement", "exclude", i))))
+    return out

@@ -1,0 +1,289 @@
+"""A new user's first hour (issue 13): each finding reproduced, and now passing.
+
+1. the cluster decides the clouds; 2. exact names with did-you-mean, and ``validate`` ok means
+``optimize`` does not reject the input; 6. the smaller ones (diff, umask, JSON, hints).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "examples" / "embedding-cpu-gpu" / "profile.yaml"
+
+
+def write_spec(tmp: Path, *, flavor: str = "eks", placement: str = "", name: str = "spec.yaml", rps: float = 400, extra_k8s: str = "") -> Path:
+    text = f"""apiVersion: scaleplan/v1
+kind: InferenceService
+metadata:
+  name: emb
+model:
+  profile: {PROFILE}
+  memory_gib: 1
+traffic:
+  peak_rps: {rps}
+slo:
+  latency_ms: 60
+  percentile: 95
+placement:
+  min_replicas: 1
+{placement}
+kubernetes:
+  image: ghcr.io/example/emb:1.0
+  flavor: {flavor}
+{extra_k8s}
+"""
+    p = tmp / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def line_with(path: Path, text: str) -> int:
+    return next(i for i, t in enumerate(path.read_text().splitlines(), 1) if text in t)
+
+
+# --- 1. the cluster decides the clouds ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("flavor", "clouds"), [("eks", ("aws",)), ("eks-karpenter", ("aws",)), ("gke", ("gcp",)), ("aks", ("azure",)), ("generic", ("aws", "gcp", "azure"))])
+def test_providers_default_to_the_flavors_cloud(tmp_path: Path, flavor: str, clouds: tuple[str, ...]) -> None:
+    from scaleplan.spec import read_spec
+
+    spec, _ = read_spec(write_spec(tmp_path, flavor=flavor))
+    assert spec.placement.providers == clouds
+
+
+def test_eks_plan_without_providers_uses_aws_only(cli, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, flavor="eks")
+    res = cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--json", "--no-alternatives"])
+    doc = json.loads(res.stdout)
+    assert {a["provider"] for a in doc["allocations"]} == {"aws"}
+    manifests = "".join(p.read_text() for p in (tmp_path / "out" / "manifests").glob("*.yaml"))
+    assert "cloud.google.com" not in manifests and "kubernetes.azure.com" not in manifests
+
+
+def test_other_cloud_with_a_cloud_flavor_is_exit_3_with_the_fix(cli, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, flavor="eks", placement="  providers: [aws, gcp]")
+    for cmd in (["validate", str(spec)], ["optimize", str(spec), "--out", str(tmp_path / "o")]):
+        res = cli(cmd, exit_code=3)
+        err = " ".join(res.stderr.split())
+        assert f"{spec}:{line_with(spec, 'providers:')}: placement.providers[1]" in err
+        assert "'gcp' cannot run on flavor 'eks'" in err
+        assert "flavor: generic" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_optimize_prints_every_render_warning(cli, tmp_path: Path) -> None:
+    from scaleplan.plan import read_plan
+    from scaleplan.render import render_report
+
+    # generic + spot: the renderer warns that generic clusters have no spot label
+    spec = write_spec(tmp_path, flavor="generic", placement="  providers: [aws]\n  regions: [us-east-1]\n  spot: {allowed: true, max_fraction: 1}")
+    res = cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-alternatives"])
+    warnings = render_report(read_plan(tmp_path / "out" / "plan.yaml")).warnings
+    assert warnings, "this spec should make the renderer warn"
+    err = " ".join(res.stderr.split())
+    for w in warnings:
+        assert f"warning: {' '.join(w.split())}" in err
+
+
+def test_check_plan_flags_nodes_of_another_cloud(cli, tmp_path: Path) -> None:
+    """A plan (written before providers followed the flavor) with GCP rows on an EKS flavor."""
+    from scaleplan.plan import dump_plan, read_plan
+    from scaleplan.render import render
+    from scaleplan.yamlio import atomic_write, atomic_write_tree
+
+    spec = write_spec(tmp_path, flavor="generic", placement="  providers: [gcp]\n  regions: [us-central1]")
+    cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-alternatives", "--no-manifests"])
+    plan = read_plan(tmp_path / "out" / "plan.yaml")
+    k8s = plan.spec.kubernetes.model_copy(update={"flavor": "eks"})
+    old = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    atomic_write(tmp_path / "old.yaml", dump_plan(old))
+    atomic_write_tree(tmp_path / "m", render(old))
+    res = cli(["check", str(tmp_path / "m"), "--plan", str(tmp_path / "old.yaml"), "--format", "json"], exit_code=1)
+    found = [f for f in json.loads(res.stdout)["findings"] if f["rule"] == "flavor-mismatch"]
+    assert found, res.stdout
+    assert any("not offered on aws" in f["message"] for f in found)
+    # the same plan on its own flavor has no such finding
+    atomic_write_tree(tmp_path / "g", render(plan))
+    res = cli(["check", str(tmp_path / "g"), "--plan", str(tmp_path / "out" / "plan.yaml"), "--format", "json"], exit_code=None)
+    assert not [f for f in json.loads(res.stdout)["findings"] if f["rule"] == "flavor-mismatch"]
+
+
+def test_flavor_rule_flags_foreign_labels_and_node_classes() -> None:
+    from scaleplan.check.engine import check_text
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(ROOT / "examples" / "vision-daily" / "plan.yaml")  # flavor gke
+    assert plan.spec.kubernetes.flavor == "gke"
+    text = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: x}
+spec:
+  selector: {matchLabels: {app: x}}
+  template:
+    metadata: {labels: {app: x}}
+    spec:
+      nodeSelector: {eks.amazonaws.com/capacityType: ON_DEMAND, node.kubernetes.io/instance-type: g6.xlarge}
+      containers: [{name: c, image: "x:1"}]
+---
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata: {name: y}
+spec: {}
+"""
+    report = check_text(text, "m.yaml", plan=plan, disabled_rules=["drift"])
+    msgs = [f.message for f in report.findings if f.rule == "flavor-mismatch"]
+    assert any("eks.amazonaws.com/capacityType" in m for m in msgs)
+    assert any("g6.xlarge" in m for m in msgs)
+    assert any("EC2NodeClass" in m for m in msgs)
+
+
+# --- 2. exact names with did-you-mean ----------------------------------------------------
+
+
+def test_catalog_aliases_are_exact() -> None:
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.catalog.model import Catalog
+
+    cat = Catalog(accelerators=load_accelerators(), rows=())
+    assert cat.resolve("L40") is None
+    assert cat.resolve("A100-80") is None
+    assert cat.resolve("A10GX") is None
+    assert cat.resolve("a100-80gb") == "A100-80GB"
+    assert cat.resolve("nvidia-l4") == "L4"
+    assert cat.resolve("Tesla T4") == "T4"
+    # product strings a device reports still map (the device, not the user, wrote them)
+    assert cat.resolve_product("NVIDIA H100 80GB HBM3 (rev a1)") == "H100"
+
+
+@pytest.mark.parametrize(("name", "suggested"), [("L40", "L40S"), ("A100-80", "A100-80GB"), ("A10GX", "A10G")])
+def test_catalog_list_refuses_prefixes_with_did_you_mean(cli, name: str, suggested: str) -> None:
+    res = cli(["catalog", "list", "--accelerator", name], exit_code=2)
+    assert f"unknown accelerator '{name}'" in " ".join(res.stderr.split())
+    assert repr(suggested) in res.stderr
+
+
+def test_catalog_list_exact_accelerator_rows(cli) -> None:
+    rows = json.loads(cli(["catalog", "list", "--accelerator", "L40S", "--json"]).stdout)["instances"]
+    assert rows and {r["accelerator"] for r in rows} == {"L40S"}
+
+
+@pytest.mark.parametrize(("flag", "value", "hint"), [("--region", "us-east1", "us-east-1"), ("--provider", "gpc", "gcp")])
+def test_catalog_list_unknown_region_or_provider(cli, flag: str, value: str, hint: str) -> None:
+    res = cli(["catalog", "list", flag, value], exit_code=2)
+    assert repr(hint) in res.stderr
+
+
+def test_catalog_show_did_you_mean(cli) -> None:
+    res = cli(["catalog", "show", "g6.xlarg"], exit_code=3)
+    assert "'g6.xlarge'" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("placement", "where", "hint"),
+    [
+        ("  accelerators: [A10GX]", "placement.accelerators[0]", "did you mean 'A10G'"),
+        ("  accelerators: [L40]", "placement.accelerators[0]", "'L40S'"),
+        ("  accelerators: [Z99]", "placement.accelerators[0]", "catalog accelerators"),
+        ("  regions: [us-east1]", "placement.regions[0]", "'us-east-1'"),
+        ("  regions: [us-central1]", "placement.regions[0]", "it is a gcp region"),
+        ("  exclude: [g6.xlarg]", "placement.exclude[0]", "'g6.xlarge'"),
+        ("  providers: [onprem]", "placement.providers[0]", "add a catalog"),
+    ],
+)
+def test_validate_runs_optimizes_name_checks(cli, tmp_path: Path, placement: str, where: str, hint: str) -> None:
+    flavor = "generic" if "onprem" in placement else "eks"
+    spec = write_spec(tmp_path, flavor=flavor, placement=placement)
+    line = line_with(spec, placement.strip())
+    out = tmp_path / "out"
+    for cmd in (["validate", str(spec)], ["optimize", str(spec), "--out", str(out)]):
+        res = cli(cmd, exit_code=3)
+        err = " ".join(res.stderr.split())
+        assert f"{spec}:{line}: {where}" in err, err
+        assert hint in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "placement",
+    [
+        "",
+        "  accelerators: [cpu, t4, nvidia-l4]\n  regions: [us-east-1]",
+        "  exclude: [c7g*, g5.xlarge, T4]",
+        "  quotas: [{provider: aws, region: us-west-2, max_gpus: 4}]",
+    ],
+)
+def test_validate_ok_means_optimize_accepts(cli, tmp_path: Path, placement: str) -> None:
+    spec = write_spec(tmp_path, placement=placement)
+    cli(["validate", str(spec)])
+    res = cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--no-alternatives"], exit_code=None)
+    assert res.exit_code in (0, 4), res.stderr  # never 3: validate already ran those checks
+
+
+# --- 6. the smaller ones -----------------------------------------------------------------
+
+
+def test_output_folders_follow_the_umask(cli, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path)
+    old = os.umask(0o022)
+    try:
+        cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-alternatives"])
+    finally:
+        os.umask(old)
+    for d in (tmp_path / "out", tmp_path / "out" / "manifests"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o755, d
+
+
+def test_reoptimize_shows_the_changes_and_diff_command(cli, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path, rps=400)
+    cli(["optimize", str(spec), "--out", str(out), "--no-alternatives"])
+    first = (out / "plan.yaml").read_text()
+    (tmp_path / "a.yaml").write_text(first)
+    res = cli(["optimize", str(spec), "--out", str(out), "--no-alternatives"])
+    assert "No changes" in res.stdout
+    spec = write_spec(tmp_path, rps=4000)
+    res = cli(["optimize", str(spec), "--out", str(out), "--no-alternatives"])
+    assert "changes against the previous" in res.stdout
+    assert "Plan: " in res.stdout and "to add" in res.stdout
+    assert "cost: $" in res.stdout and "/h -> $" in res.stdout
+    doc = json.loads(cli(["diff", str(tmp_path / "a.yaml"), str(out / "plan.yaml"), "--json"]).stdout)
+    assert doc["changed"] is True
+    assert doc["cost_per_hour"]["after"] > doc["cost_per_hour"]["before"]
+    assert doc["allocations"]
+    text = cli(["diff", str(tmp_path / "a.yaml"), str(out / "plan.yaml")]).stdout
+    assert any(line.lstrip().startswith(("+", "-", "~")) for line in text.splitlines())
+
+
+def test_plandiff_is_pure_and_exact() -> None:
+    from scaleplan.plan import read_plan
+    from scaleplan.plandiff import diff_lines, diff_plans
+
+    plan = read_plan(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml")
+    assert diff_plans(plan, plan).empty
+    assert diff_lines(diff_plans(plan, plan)) == ["No changes: the plan is the same as before."]
+    a0 = plan.allocations[0]
+    bigger = a0.model_copy(update={"replicas": a0.replicas + 2, "cost_per_hour": a0.cost_per_hour + 1.0})
+    gone = plan.model_copy(update={"allocations": (bigger,), "cost_per_hour": plan.cost_per_hour + 1.0})
+    d = diff_plans(plan, gone)
+    actions = {c.name: c.action for c in d.changes}
+    assert actions[a0.name] == "resize"
+    assert all(actions[a.name] == "remove" for a in plan.allocations[1:])
+    assert d.cost_delta == pytest.approx(1.0)
+    back = diff_plans(gone, plan)
+    assert {c.action for c in back.changes} >= {"add", "resize"}
+    assert d.to_dict()["summary"] == {"add": 0, "change": 1, "remove": len(plan.allocations) - 1}
+
+
+def test_plan_yaml_from_json_and_files_agree(cli, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path)
+    doc = json.loads(cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--json", "--no-alternatives"]).stdout)
+    plan = yaml.safe_load((tmp_path / "o" / "plan.yaml").read_text())
+    assert plan["cost_per_hour"] == doc["cost_per_hour"]
