@@ -39,10 +39,10 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
         if region in ours:
             continue
         elsewhere = sorted(p for p, regs in by_provider.items() if region in regs) or _region_style(region, pl.providers)
+        hint = unknown_hint(region, ours, "regions", "see `scaleplan catalog list --provider " + ",".join(pl.providers) + "`")
         if elsewhere:
-            hint = f"it is a {'/'.join(elsewhere)} region name; placement.providers is [{', '.join(pl.providers)}]"
-        else:
-            hint = unknown_hint(region, ours, "regions", "see `scaleplan catalog list --provider " + ",".join(pl.providers) + "`")
+            close = hint if hint.startswith("did you mean") else ""
+            hint = f"it is a {'/'.join(elsewhere)} region name; placement.providers is [{', '.join(pl.providers)}]" + (f"; {close}" if close else "")
         problems.append(Problem(f"placement.regions[{i}]", f"unknown region {region!r} for providers {', '.join(pl.providers)}", hint=hint, line=at(("placement", "regions", i))))
     names = catalog.accelerator_names()
     for i, name in enumerate(pl.accelerators):
