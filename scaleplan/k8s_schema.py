@@ -3,16 +3,13 @@
 * Built-in kinds (Deployment, Service, HPA, PDB, ...) are checked against the **strict** JSON
   schemas bundled with ``kubernetes-validate`` (unknown fields are errors), for the requested
   Kubernetes minor version.
-* KEDA ``ScaledObject`` / ``TriggerAuthentication``, Karpenter ``NodePool`` / ``EC2NodeClass``
-  and Prometheus Operator ``ServiceMonitor`` are checked against the ``openAPIV3Schema`` of the
+* KEDA ``ScaledObject`` / ``TriggerAuthentication``, Karpenter ``NodePool`` / ``EC2NodeClass``,
+  Prometheus Operator ``ServiceMonitor``, Gateway API ``HTTPRoute`` and Gateway API Inference
+  Extension ``InferencePool`` are checked against the ``openAPIV3Schema`` of the
   upstream CRDs bundled in ``scaleplan/data/crds/`` (see the README there). The OpenAPI schema is
   turned into JSON Schema with unknown fields forbidden (as ``kubectl --validate=strict`` does)
   and ``metadata`` checked as a Kubernetes ``ObjectMeta``. CEL rules
   (``x-kubernetes-validations``) are not evaluated.
-* Gateway API ``HTTPRoute`` (``gateway.networking.k8s.io/v1``) is checked against a
-  **scaleplan-authored** structural JSON Schema (``OWN_SCHEMA_FILES``), written from the
-  Gateway API v1 specification's field names and constraints for the subset scaleplan emits;
-  ``metadata`` is checked as an ``ObjectMeta`` and CEL rules are not evaluated.
 * Any other kind gives one error string: it cannot be checked.
 
 Validators are built once per (schema set, apiVersion, kind) and cached:
@@ -41,7 +38,6 @@ from scaleplan.yamlio import format_path
 
 __all__ = [
     "CRD_FILES",
-    "OWN_SCHEMA_FILES",
     "SchemaIssue",
     "crd_kinds",
     "newest_versions",
@@ -59,11 +55,9 @@ CRD_FILES = (
     "monitoring.coreos.com_servicemonitors.yaml",
     "monitoring.coreos.com_podmonitors.yaml",
     "monitoring.coreos.com_prometheusrules.yaml",
+    "gateway.networking.k8s.io_httproutes.yaml",
+    "inference.networking.k8s.io_inferencepools.yaml",
 )
-# scaleplan's own JSON Schemas (no upstream text): file -> (apiVersion, kind); see data/crds/README.md
-OWN_SCHEMA_FILES = {
-    "gateway.networking.k8s.io_httproutes.scaleplan.json": ("gateway.networking.k8s.io/v1", "HTTPRoute"),
-}
 _DEFS_URI = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = f"{_DEFS_URI}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-local-strict$")
@@ -267,8 +261,6 @@ def _crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
                 schema = _to_json_schema(ver["schema"]["openAPIV3Schema"])
                 schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
                 out[(f"{group}/{ver['name']}", kind)] = schema
-    for name, key in OWN_SCHEMA_FILES.items():
-        out[key] = json.loads((_crd_dir() / name).read_text(encoding="utf-8"))
     return out
 
 
@@ -312,8 +304,8 @@ def validate_object(obj: dict[str, Any], kube_version: str) -> list[str]:
     """Validate one object; return error strings ("path: message"), [] when valid.
 
     Built-in kinds use kubernetes-validate's strict schemas for ``kube_version`` ('1.37',
-    'v1.36', '1.35.2'); KEDA, Karpenter and ServiceMonitor kinds use the bundled CRD schemas,
-    HTTPRoute scaleplan's own schema;
+    'v1.36', '1.35.2'); KEDA, Karpenter, ServiceMonitor, HTTPRoute and InferencePool kinds use the bundled
+    upstream CRD schemas;
     any other kind gives one error. Raises InputError for an unsupported ``kube_version``.
     """
     return [i.render() for i in schema_issues(obj, kube_version)]

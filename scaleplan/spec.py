@@ -49,6 +49,18 @@ _IMAGE = re.compile(
 )
 
 
+def check_image(v: str) -> str:
+    """A pinned container image reference, or ValueError with the fix."""
+    m = _IMAGE.match(v) if len(v) <= 512 else None
+    if m is None:
+        raise ValueError(fix(f"is not a valid image reference: {shown(v)}", "use registry/name:tag or registry/name@sha256:<digest>, lower-case path, no spaces or shell characters"))
+    if m["tag"] is None and m["digest"] is None:
+        raise ValueError(fix(f"image {shown(v)} has no tag", "pin a version tag or a digest, e.g. name:1.2.3"))
+    if m["tag"] == "latest" and m["digest"] is None:
+        raise ValueError(fix(f"image {shown(v)} uses the 'latest' tag", "pin a version tag or a digest, so that every rollout runs the same code"))
+    return v
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
@@ -107,6 +119,47 @@ class EngineConfig(_Model):
     pipeline_parallel: int | None = Field(default=None, ge=1, le=64, description="Pipeline-parallel degree; default 1 (tensor parallel only).")
 
 
+_HF_REPO = re.compile(r"^(hf://)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+_BUCKET_URI = re.compile(r"^(s3|gs)://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/[A-Za-z0-9._~=+@,:/-]*)?$")
+_PVC_URI = re.compile(r"^pvc://[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?(/[A-Za-z0-9._~=+@,:/-]*)?$")
+
+
+class ModelSource(_Model):
+    """Where the model server loads the weights from (docs/render.md, "Model weights")."""
+
+    uri: str = Field(description="A Hugging Face repo id (org/name, or hf://org/name), an s3://bucket/prefix or gs://bucket/prefix URI, or pvc://claim[/path] for an existing PersistentVolumeClaim that holds the weights.")
+    revision: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$", description="Hugging Face revision (branch, tag or commit); default: main.")
+    secret: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", description="Name of a Kubernetes Secret holding the credentials: key HF_TOKEN (Hugging Face), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (s3://), or key.json (gs://, a service-account key). Omit for public models or workload identity (IRSA / GKE Workload Identity).")
+    storage_class: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", description="StorageClass of the per-pod model cache volume (default: the cluster's default class); unused where the cache is node-local NVMe or the source is a PVC.")
+    loader_image: str | None = Field(default=None, description="Image of the init container that copies s3:// or gs:// weights into the cache (default: the AWS or Google Cloud CLI image named in docs/render.md).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return {"uri": v} if isinstance(v, str) else v
+
+    @field_validator("loader_image")
+    @classmethod
+    def _loader(cls, v: str | None) -> str | None:
+        return None if v is None else check_image(v)
+
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, v: str) -> str:
+        if len(v) > 512 or not (_HF_REPO.match(v) or _BUCKET_URI.match(v) or _PVC_URI.match(v)):
+            raise ValueError(fix(f"is not a model source: {shown(v)}", "use a Hugging Face repo id (meta-llama/Llama-3.1-70B-Instruct), s3://bucket/prefix, gs://bucket/prefix or pvc://claim-name[/path]"))
+        if "/../" in v + "/" or v.endswith("/.."):
+            raise ValueError(fix(f"{shown(v)} contains '..'", "give the path without '..'"))
+        return v
+
+    @property
+    def kind(self) -> Literal["hf", "s3", "gs", "pvc"]:
+        for k in ("s3", "gs", "pvc"):
+            if self.uri.startswith(f"{k}://"):
+                return k  # type: ignore[return-value]
+        return "hf"
+
+
 class ModelSpec(_Model):
     profile: str = Field(description="Path to the profile file (scaleplan profile output), relative to the spec file.")
     memory_gib: float | None = Field(default=None, gt=0, le=4096, description="Accelerator memory one replica needs (weights + KV cache + activations). Default: the profile's peak memory.")
@@ -116,6 +169,7 @@ class ModelSpec(_Model):
     kv_cache_dtype: KvCacheDtype | None = Field(default=None, description="KV-cache precision; default (auto) = the activation dtype (bf16/fp16).")
     engine: Engine | None = Field(default=None, description="LLM serving engine: vllm, sglang, tgi or trtllm; sets memory defaults and the flags render writes.")
     engine_config: EngineConfig | None = Field(default=None, description="Overrides of the engine's memory and scheduling defaults (None = all defaults).")
+    source: ModelSource | None = Field(default=None, description="Where the server loads the weights from: a Hugging Face repo id, s3://, gs:// or pvc://claim (a mapping, or just the URI). render adds the engine's model flag, a model cache sized from the weights and the credentials from a Secret.")
 
 
 class RequestClass(_Model):
@@ -235,13 +289,15 @@ class KafkaSettings(_Model):
     bootstrap_servers: str = Field(description="Kafka bootstrap servers (host:port[,host:port]).")
     topic: str = Field(description="Topic the service consumes.")
     consumer_group: str = Field(description="Consumer group whose lag drives scaling.")
-    lag_threshold: int = Field(default=50, ge=1, description="Target lag per replica.")
+    lag_threshold: int | None = Field(default=None, ge=1, description="Target lag per replica (messages); default: capacity per replica x drain_seconds.")
+    drain_seconds: float = Field(default=30, gt=0, le=86400, description="How long a backlog may take to drain: the lag threshold per replica is capacity_rps_per_replica x drain_seconds.")
 
 
 class RabbitmqSettings(_Model):
     queue_name: str = Field(description="Queue whose length drives scaling.")
     host_from_env: str = Field(default="RABBITMQ_URL", description="Container env var holding the AMQP URL.")
-    value: int = Field(default=20, ge=1, description="Target queue length per replica.")
+    value: int | None = Field(default=None, ge=1, description="Target queue length per replica (messages); default: capacity per replica x drain_seconds.")
+    drain_seconds: float = Field(default=30, gt=0, le=86400, description="How long a backlog may take to drain: the queue length per replica is capacity_rps_per_replica x drain_seconds.")
 
 
 class Autoscaler(_Model):
@@ -299,8 +355,9 @@ class Kubernetes(_Model):
     service_monitor: bool = Field(default=False, description="Also render a Prometheus ServiceMonitor.")
     read_only_root_filesystem: bool = Field(default=True, description="Run the container with a read-only root filesystem.")
     cluster_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$", description="EKS cluster name (eks-karpenter: EC2NodeClass node role KarpenterNodeRole-<name> and karpenter.sh/discovery tags).")
-    routing: Literal["service", "gateway-api"] = Field(default="service", description="How requests reach replicas. service: one Service spreads requests evenly over all pods, so the optimizer only mixes replica types that can each take an even share; gateway-api: one Service per allocation and a Gateway API HTTPRoute with capacity weights, so mixes of fast and slow replicas are allowed.")
-    gateway: Gateway | None = Field(default=None, description="The Gateway the HTTPRoute attaches to (required with routing: gateway-api).")
+    routing: Literal["service", "gateway-api", "inference-pool"] = Field(default="service", description="How requests reach replicas. service: one Service spreads requests evenly over all pods, so the optimizer only mixes replica types that can each take an even share; gateway-api: one Service per allocation and a Gateway API HTTPRoute with capacity weights, so mixes of fast and slow replicas are allowed; inference-pool: a Gateway API Inference Extension InferencePool over every allocation's pods, whose endpoint picker sends each request to the pod with the shortest queue / most free KV cache (LLMs).")
+    gateway: Gateway | None = Field(default=None, description="The Gateway the HTTPRoute attaches to (required with routing: gateway-api and inference-pool).")
+    endpoint_picker_image: str = Field(default="registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0", description="routing: inference-pool: image of the endpoint picker (EPP) the InferencePool names.")
 
     @field_validator("namespace")
     @classmethod
@@ -309,22 +366,15 @@ class Kubernetes(_Model):
             raise ValueError(fix(f"must be a DNS-1123 label (a-z, 0-9 and '-', at most 63 characters); got {shown(v)}", f"e.g. {_suggest_name(v, 63)!r}"))
         return v
 
-    @field_validator("image")
+    @field_validator("image", "endpoint_picker_image")
     @classmethod
     def _image(cls, v: str) -> str:
-        m = _IMAGE.match(v) if len(v) <= 512 else None
-        if m is None:
-            raise ValueError(fix(f"is not a valid image reference: {shown(v)}", "use registry/name:tag or registry/name@sha256:<digest>, lower-case path, no spaces or shell characters"))
-        if m["tag"] is None and m["digest"] is None:
-            raise ValueError(fix(f"image {shown(v)} has no tag", "pin a version tag or a digest, e.g. name:1.2.3"))
-        if m["tag"] == "latest" and m["digest"] is None:
-            raise ValueError(fix(f"image {shown(v)} uses the 'latest' tag", "pin a version tag or a digest, so that every rollout runs the same code"))
-        return v
+        return check_image(v)
 
     @model_validator(mode="after")
     def _gateway(self) -> Kubernetes:
-        if self.routing == "gateway-api" and self.gateway is None:
-            raise ValueError(fix("routing: gateway-api needs a 'gateway' section", "add gateway: {name: <your Gateway>, namespace: <its namespace>}", at="gateway"))
+        if self.routing in ("gateway-api", "inference-pool") and self.gateway is None:
+            raise ValueError(fix(f"routing: {self.routing} needs a 'gateway' section", "add gateway: {name: <your Gateway>, namespace: <its namespace>}", at="gateway"))
         return self
 
 

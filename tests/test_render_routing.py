@@ -1,5 +1,5 @@
 """Routing: ``routing: gateway-api`` renders per-allocation Services and a weighted HTTPRoute
-(validated by scaleplan's own schema, built by kustomize, clean under scaleplan check, drift on
+(validated by the upstream Gateway API CRD, built by kustomize, clean under scaleplan check, drift on
 weights); ``routing: service`` warns when a plan mixes replica types of very different speed."""
 
 from __future__ import annotations

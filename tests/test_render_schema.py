@@ -95,7 +95,7 @@ def test_agrees_with_kubernetes_validate() -> None:
 
 def test_crds_bundled() -> None:
     kinds = {k for _, k in crd_kinds()}
-    assert kinds == {"ScaledObject", "TriggerAuthentication", "NodePool", "EC2NodeClass", "ServiceMonitor", "PodMonitor", "PrometheusRule", "HTTPRoute"}
+    assert kinds == {"ScaledObject", "TriggerAuthentication", "NodePool", "EC2NodeClass", "ServiceMonitor", "PodMonitor", "PrometheusRule", "HTTPRoute", "InferencePool"}
 
 
 @pytest.mark.parametrize("make", [nodepool, scaled_object])

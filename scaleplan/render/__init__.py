@@ -33,6 +33,10 @@ _PREFIX = {
     "HTTPRoute": "httproute",
     "PrometheusRule": "prometheusrule",
     "ConfigMap": "configmap",
+    "InferencePool": "inferencepool",
+    "ServiceAccount": "serviceaccount",
+    "Role": "role",
+    "RoleBinding": "rolebinding",
 }
 
 

@@ -19,7 +19,8 @@ from scaleplan._version import __version__
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import PlanError, Problem
 from scaleplan.plan import Allocation, Plan
-from scaleplan.render import routing, safety
+from scaleplan.render import engine as engines
+from scaleplan.render import routing, safety, serving
 from scaleplan.render.resources import (
     MIN_CPU,
     MIN_MEMORY_GIB,
@@ -81,6 +82,9 @@ class _Alloc:
     cpu: str
     memory: str
     nodepool: str | None
+    server: engines.ServerSettings | None = None  # model.engine set: the planned server settings
+    args: tuple[str, ...] = ()  # container args: the spec's merged with the planned engine flags
+    storage: serving.Storage | None = None
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -127,10 +131,10 @@ def _check_inputs(plan: Plan) -> list[Problem]:
         if p is not None and (not safety.HTTP_PATH.match(p) or len(p) > 1024):
             out.append(Problem(f"spec.kubernetes.probes.{fld}", f"probe path {safety.shown(p)} is not a plain HTTP path", hint="use an absolute path such as /health, without spaces or quotes"))
     out += safety.check_text(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
-    if k8s.routing == "gateway-api":
+    if k8s.routing in ("gateway-api", "inference-pool"):
         gw = k8s.gateway
         if gw is None:
-            out.append(Problem("spec.kubernetes.gateway", "routing: gateway-api needs a gateway", hint="add gateway: {name: <your Gateway>, namespace: <its namespace>}"))
+            out.append(Problem("spec.kubernetes.gateway", f"routing: {k8s.routing} needs a gateway", hint="add gateway: {name: <your Gateway>, namespace: <its namespace>}"))
         else:
             for fld in ("name", "namespace"):
                 v = getattr(gw, fld)
@@ -229,6 +233,72 @@ def _accelerators() -> dict[str, Accelerator]:
     return table
 
 
+# --- the model server -----------------------------------------------------------------------
+
+
+_SETTING_FIELD = {
+    "tensor_parallel": "tensor_parallel",
+    "pipeline_parallel": "pipeline_parallel",
+    "max_num_seqs": "max_num_seqs",
+    "max_model_len": "max_model_len",
+    "gpu_memory_utilization": "gpu_memory_utilization",
+    "block_size": "block_size",
+    "max_num_batched_tokens": "max_num_batched_tokens",
+}
+
+
+def _server(plan: Plan, al: _Alloc, warnings: list[str]) -> tuple[_Alloc, list[Problem]]:
+    """The allocation's container args (the spec's merged with the planned engine flags) and
+    model storage; a user flag that contradicts the plan is a problem naming both values."""
+    from dataclasses import replace
+
+    spec = plan.spec
+    k8s = spec.kubernetes
+    a = al.a
+    user = list(k8s.args)
+    server = engines.server_settings(plan, a)
+    llm = server is not None
+    storage = serving.model_storage(plan, a, al.accel.memory_gib if al.accel else None, llm=llm or spec.model.source is not None)
+    for note in storage.notes:
+        warnings.append(f"allocation {al.name}: {note}")
+    problems: list[Problem] = []
+    if server is None:
+        # no engine named: the args are the user's, but a tensor-parallel flag must still fit the GPUs
+        if a.gpus_per_replica > 0:
+            got = engines.parse_flags(user)
+            tp, pp = got.get("tensor_parallel"), got.get("pipeline_parallel")
+            tpv = engines.parse_number(tp.value) if tp else None
+            ppv = engines.parse_number(pp.value) if pp else 1.0
+            if tp is not None and (tpv is None or ppv is None or tpv * ppv != a.gpus_per_replica):
+                shown_pp = f" x {pp.flag} {pp.value}" if pp else ""
+                problems.append(Problem(f"spec.kubernetes.args[{tp.index}]", f"{tp.flag} {tp.value}{shown_pp} contradicts the plan: allocation {a.name} runs {a.gpus_per_replica} GPU(s) per replica ({a.instance_type}), so the server would not start or would leave GPUs idle", hint=f"remove {tp.flag} from spec.kubernetes.args and set model.engine, so that render writes it from the plan (here {a.gpus_per_replica})"))
+        if storage.model_arg is not None:
+            warnings.append(f"allocation {al.name}: model.source is set but model.engine is not, so no model flag is written; point your server at {storage.model_arg}")
+        return replace(al, args=tuple(user), storage=storage), problems
+    if server.engine == "tgi" and server.pipeline_parallel > 1:
+        problems.append(Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism {server.pipeline_parallel}, which TGI does not support", hint="use engine vllm, sglang or trtllm, or plan with model.engine_config.pipeline_parallel: 1"))
+        return al, problems
+    model_arg = storage.model_arg
+    if server.engine == "trtllm" and model_arg is not None:
+        warnings.append(f"allocation {al.name}: trtllm-serve takes the model as a positional argument; put {model_arg} in spec.kubernetes.args")
+        model_arg = None
+    planned = engines.engine_flags(server, port=k8s.port, model=model_arg, revision=storage.revision)
+    args, conflicts = engines.merge_args(user, planned, server.engine)
+    for c in conflicts:
+        why = "the plan" if server.from_plan else "the plan's GPUs per replica and the spec"
+        fld = _SETTING_FIELD.get(c.setting)
+        if c.setting == "tensor_parallel":
+            fix_hint = f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan ({a.gpus_per_replica} GPUs per replica)"
+        elif fld is not None:
+            fix_hint = f"remove {c.flag} from spec.kubernetes.args, or set model.engine_config.{fld}: {c.user_value} and run scaleplan optimize again"
+        elif c.setting == "model":
+            fix_hint = f"remove {c.flag} from spec.kubernetes.args (model.source sets it), or change model.source"
+        else:
+            fix_hint = f"remove {c.flag} from spec.kubernetes.args"
+        problems.append(Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts {why}: allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=fix_hint))
+    return replace(al, server=server, args=tuple(args), storage=storage), problems
+
+
 # --- scheduling per flavor ------------------------------------------------------------------
 
 
@@ -300,11 +370,16 @@ def _container(plan: Plan, al: _Alloc) -> Obj:
     def probe(path: str, period: int, failures: int) -> Obj:
         return {"httpGet": {"path": path, "port": PORT_NAME, "scheme": "HTTP"}, "periodSeconds": period, "timeoutSeconds": 5, "successThreshold": 1, "failureThreshold": failures}
 
+    st = al.storage or serving.Storage()
+    if st.ephemeral_gib:
+        res["requests"]["ephemeral-storage"] = f"{st.ephemeral_gib}Gi"
     c: Obj = {"name": CONTAINER, "image": k8s.image, "imagePullPolicy": "IfNotPresent"}
-    if k8s.args:
-        c["args"] = list(k8s.args)
-    if k8s.env:
-        c["env"] = [{"name": k, "value": k8s.env[k]} for k in sorted(k8s.env)]
+    if al.args:
+        c["args"] = list(al.args)
+    env = [{"name": k, "value": k8s.env[k]} for k in sorted(k8s.env)]
+    env += [e for e in st.env if e["name"] not in k8s.env]  # the spec's own value wins
+    if env:
+        c["env"] = env
     c["ports"] = [{"name": PORT_NAME, "containerPort": k8s.port, "protocol": "TCP"}]
     c["resources"] = res
     c["startupProbe"] = probe(probes.path, 10, max(1, math.ceil(probes.startup_seconds / 10)))
@@ -321,6 +396,7 @@ def _container(plan: Plan, al: _Alloc) -> Obj:
     mounts = [{"name": "tmp", "mountPath": "/tmp"}]
     if al.a.gpus_per_replica > 1:
         mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
+    mounts += st.mounts
     c["volumeMounts"] = mounts
     return c
 
@@ -349,6 +425,11 @@ def _deployment(plan: Plan, al: _Alloc, warnings: list[str]) -> Obj:
     volumes: list[Obj] = [{"name": "tmp", "emptyDir": {}}]
     if al.a.gpus_per_replica > 1:
         volumes.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": _shm_size(al)}})
+    st = al.storage or serving.Storage()
+    volumes += st.volumes
+    creds = serving.secret_volume(spec.model.source)
+    if creds is not None:
+        volumes.append(creds)
     pod: Obj = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
@@ -381,6 +462,8 @@ def _deployment(plan: Plan, al: _Alloc, warnings: list[str]) -> Obj:
             "matchLabelKeys": ["pod-template-hash"],
         }
     ]
+    if st.init:
+        pod["initContainers"] = st.init
     pod["containers"] = [_container(plan, al)]
     pod["volumes"] = volumes
     fixed = _fixed(plan, al)
@@ -487,13 +570,47 @@ def _cron_triggers(plan: Plan, al: _Alloc, warnings: list[str]) -> list[Obj]:
     return out
 
 
+# engine -> (running, waiting, KV-cache usage fraction or None): the servers' own Prometheus
+# metrics (docs/render.md, "Autoscaling LLM servers" lists their sources)
+ENGINE_METRICS: dict[str, tuple[str, str, str | None]] = {
+    "vllm": ("vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"),
+    "sglang": ("sglang:num_running_reqs", "sglang:num_queue_reqs", "sglang:token_usage"),
+    "tgi": ("tgi_batch_current_size", "tgi_queue_size", None),
+}
+KV_TARGET = 0.9  # scale out before the KV cache fills and the engine starts preempting sequences
+
+
+def _engine_triggers(plan: Plan, al: _Alloc) -> list[Obj]:
+    """KEDA Prometheus triggers on the engine's own metrics for one allocation's pods: requests
+    in flight (running + waiting) per replica at the plan's concurrency, and KV-cache use."""
+    assert al.server is not None
+    spec = plan.spec
+    prom = spec.kubernetes.autoscaler.prometheus
+    running, waiting, kv = ENGINE_METRICS[al.server.engine]
+    sel = f'namespace="{spec.kubernetes.namespace}",pod=~"{al.name}-[a-z0-9]+-[a-z0-9]+"'
+    per_replica = al.server.max_num_seqs or max(1, al.a.operating_point.batch_size)
+    out: list[Obj] = [
+        {
+            "type": "prometheus",
+            "name": "in-flight",
+            "metadata": {"serverAddress": prom.server_address, "query": f"sum({running}{{{sel}}}) + sum({waiting}{{{sel}}})", "threshold": number_text(per_replica)},
+        }
+    ]
+    if kv is not None:
+        out.append({"type": "prometheus", "name": "kv-cache", "metadata": {"serverAddress": prom.server_address, "query": f"sum({kv}{{{sel}}})", "threshold": number_text(KV_TARGET)}})
+    return out
+
+
 def _scaled_object(plan: Plan, al: _Alloc, warnings: list[str]) -> tuple[Obj, Obj | None]:
     ks = plan.spec.kubernetes.autoscaler
     spec = plan.spec
     share = al.share if al.share > 0 else 1.0
     trig: Obj
     auth: Obj | None = None
-    if ks.type == "keda-prometheus":
+    if ks.type == "keda-prometheus" and ks.prometheus.query is None and al.server is not None and al.server.engine in ENGINE_METRICS:
+        triggers_llm = _engine_triggers(plan, al)
+        trig = triggers_llm[0]
+    elif ks.type == "keda-prometheus":
         prom = ks.prometheus
         per_replica = prom.threshold if prom.threshold is not None else al.a.capacity_rps_per_replica
         if prom.query is None and spec.kubernetes.routing == "gateway-api":
@@ -510,6 +627,7 @@ def _scaled_object(plan: Plan, al: _Alloc, warnings: list[str]) -> tuple[Obj, Ob
     elif ks.type == "keda-kafka":
         kf = ks.kafka
         assert kf is not None
+        lag = kf.lag_threshold if kf.lag_threshold is not None else al.a.capacity_rps_per_replica * kf.drain_seconds
         trig = {
             "type": "kafka",
             "name": "lag",
@@ -517,14 +635,15 @@ def _scaled_object(plan: Plan, al: _Alloc, warnings: list[str]) -> tuple[Obj, Ob
                 "bootstrapServers": kf.bootstrap_servers,
                 "consumerGroup": kf.consumer_group,
                 "topic": kf.topic,
-                "lagThreshold": str(max(1, math.ceil(kf.lag_threshold / share - 1e-9))),
+                "lagThreshold": str(max(1, math.ceil(lag / share - 1e-9))),
                 "offsetResetPolicy": "latest",
             },
         }
     else:
         rq = ks.rabbitmq
         assert rq is not None
-        meta = {"protocol": "amqp", "queueName": rq.queue_name, "mode": "QueueLength", "value": str(max(1, math.ceil(rq.value / share - 1e-9)))}
+        qlen = rq.value if rq.value is not None else al.a.capacity_rps_per_replica * rq.drain_seconds
+        meta = {"protocol": "amqp", "queueName": rq.queue_name, "mode": "QueueLength", "value": str(max(1, math.ceil(qlen / share - 1e-9)))}
         trig = {"type": "rabbitmq", "name": "queue", "metadata": meta}
         if rq.host_from_env in spec.kubernetes.env:
             meta["hostFromEnv"] = rq.host_from_env
@@ -538,6 +657,8 @@ def _scaled_object(plan: Plan, al: _Alloc, warnings: list[str]) -> tuple[Obj, Ob
                 "spec": {"secretTargetRef": [{"parameter": "host", "name": auth_name, "key": "host"}]},
             }
     triggers = [trig]
+    if trig.get("name") == "in-flight":
+        triggers = _engine_triggers(plan, al)
     if ks.cron:
         triggers += _cron_triggers(plan, al, warnings)
     so_spec: Obj = {
@@ -603,6 +724,109 @@ def _http_route(plan: Plan, allocs: Sequence[_Alloc], warnings: list[str]) -> Ob
     peak = routing.peak_window(plan)
     extra = {ANN_ROUTE_BASIS: f"capacity at peak window {peak}: replicas x capacity_rps_per_replica, scaled to {routing.WEIGHT_TOTAL}"}
     return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": _meta(plan, name, name, extra_ann=extra), "spec": rspec}
+
+
+POOL_GROUP = "inference.networking.k8s.io"
+EPP_GRPC_PORT = 9002
+EPP_HEALTH_PORT = 9003
+EPP_METRICS_PORT = 9090
+
+
+def _inference_pool(plan: Plan, allocs: Sequence[_Alloc]) -> list[tuple[str, str, Obj]]:
+    """routing: inference-pool: an InferencePool over every allocation's pods, the HTTPRoute that
+    sends the Gateway's requests to it, and the endpoint picker (EPP) it names: Deployment,
+    Service, ServiceAccount and the Role it needs to watch the pool and its pods."""
+    spec = plan.spec
+    k8s = spec.kubernetes
+    gw = k8s.gateway
+    assert gw is not None
+    name = spec.metadata.name
+    epp = f"{name}-epp"
+    out: list[tuple[str, str, Obj]] = []
+    pool_spec: Obj = {
+        "selector": {"matchLabels": {"app.kubernetes.io/name": name, "app.kubernetes.io/component": COMPONENT}},
+        "targetPorts": [{"number": k8s.port}],
+        "endpointPickerRef": {"name": epp, "kind": "Service", "port": {"number": EPP_GRPC_PORT}, "failureMode": "FailClose"},
+    }
+    out.append(("InferencePool", name, {"apiVersion": f"{POOL_GROUP}/v1", "kind": "InferencePool", "metadata": _meta(plan, name, name), "spec": pool_spec}))
+    parent: Obj = {"group": GATEWAY_GROUP, "kind": "Gateway", "name": gw.name, "namespace": gw.namespace or k8s.namespace}
+    rspec: Obj = {"parentRefs": [parent]}
+    if gw.hostnames:
+        rspec["hostnames"] = list(gw.hostnames)
+    rspec["rules"] = [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": [{"group": POOL_GROUP, "kind": "InferencePool", "name": name}]}]
+    out.append(("HTTPRoute", name, {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": _meta(plan, name, name), "spec": rspec}))
+    # the endpoint picker
+    sel = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": epp}
+    labels = dict(_labels(spec, epp), **{"app.kubernetes.io/component": "endpoint-picker"})
+    meta = _meta(plan, epp, epp)
+    meta["labels"] = labels
+    out.append(("ServiceAccount", epp, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta, "automountServiceAccountToken": True}))
+    rules = [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [POOL_GROUP], "resources": ["inferencepools"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["inference.networking.x-k8s.io"], "resources": ["inferenceobjectives", "inferencemodelrewrites"], "verbs": ["get", "list", "watch"]},
+    ]
+    out.append(("Role", epp, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules}))
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": meta,
+        "subjects": [{"kind": "ServiceAccount", "name": epp, "namespace": k8s.namespace}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": epp},
+    }
+    out.append(("RoleBinding", epp, binding))
+    args = ["--pool-name", name, "--pool-namespace", k8s.namespace, "--zap-encoder", "json"]
+    engine = spec.model.engine
+    if engine in ("sglang", "tgi"):
+        _, waiting, kv = ENGINE_METRICS[engine]
+        args += ["--total-queued-requests-metric", waiting]
+        if kv is not None:
+            args += ["--kv-cache-usage-percentage-metric", kv]
+    health = {"grpc": {"port": EPP_HEALTH_PORT, "service": "inference-extension"}, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
+    container: Obj = {
+        "name": "epp",
+        "image": k8s.endpoint_picker_image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": args,
+        "env": [{"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
+        "ports": [
+            {"name": "grpc", "containerPort": EPP_GRPC_PORT, "protocol": "TCP"},
+            {"name": "grpc-health", "containerPort": EPP_HEALTH_PORT, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": EPP_METRICS_PORT, "protocol": "TCP"},
+        ],
+        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "readinessProbe": health,
+        "livenessProbe": dict(health, initialDelaySeconds=5),
+        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+    }
+    pod: Obj = {
+        "serviceAccountName": epp,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": 130,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+    }
+    dep = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta,
+        "spec": {
+            "replicas": 1,
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": dict(sel)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+        },
+    }
+    out.append(("Deployment", epp, dep))
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": {"type": "ClusterIP", "selector": dict(sel), "ports": [{"name": "grpc", "port": EPP_GRPC_PORT, "targetPort": "grpc", "protocol": "TCP", "appProtocol": "http2"}, {"name": "metrics", "port": EPP_METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]},
+    }
+    out.append(("Service", epp, svc))
+    return out
 
 
 def _service_monitor(plan: Plan) -> Obj:
@@ -756,6 +980,12 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
             _Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc, cpu_quantity(max(cpu, MIN_CPU)), memory_quantity(max(mem, MIN_MEMORY_GIB)), nodepool)
         )
     allocs.sort(key=lambda x: x.name)
+    problems = []
+    for j, al in enumerate(allocs):
+        allocs[j], probs = _server(plan, al, w)
+        problems += probs
+    if problems:
+        raise PlanError(src, problems)
     if k8s.flavor == "eks-karpenter":
         cluster = k8s.cluster_name or CLUSTER_PLACEHOLDER
         if cluster == CLUSTER_PLACEHOLDER:
@@ -779,7 +1009,7 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
             built.objects.append(("Service", al.service, _backend_service(plan, al)))
     else:
         built.objects.append(("Service", spec.metadata.name, _service(plan)))
-        mix = routing.uneven_mix(plan)
+        mix = routing.uneven_mix(plan) if k8s.routing == "service" else None
         if mix is not None:
             w.append(mix.message(plan))
     for al in allocs:
@@ -806,6 +1036,8 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
         w.append(f"RabbitMQ: {ks_r.host_from_env} is not in spec.kubernetes.env, so KEDA reads the AMQP URL from Secret {sorted(auths)[0]!r}, key 'host'; create that Secret")
     if k8s.routing == "gateway-api":
         built.objects.append(("HTTPRoute", spec.metadata.name, _http_route(plan, allocs, w)))
+    if k8s.routing == "inference-pool":
+        built.objects += _inference_pool(plan, allocs)
     if k8s.service_monitor:
         built.objects.append(("ServiceMonitor", spec.metadata.name, _service_monitor(plan)))
         from scaleplan.render.monitoring import monitoring_objects

@@ -1,0 +1,193 @@
+"""Model weights, caches and credentials for LLM servers (docs/render.md, "Model weights").
+
+Pure: :func:`model_storage` turns an allocation and the spec's ``model.source`` into the pod's
+volumes, mounts, environment and (for s3:// and gs://) the init container that copies the
+weights, plus the sizes the node needs. Credentials only ever come from a Kubernetes Secret
+(``secretKeyRef`` / a Secret volume); the spec cannot hold a token.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from scaleplan.plan import Allocation, Plan
+from scaleplan.spec import ModelSource
+
+Obj = dict[str, Any]
+
+MODEL_DIR = "/models"
+CACHE_DIR = "/cache"
+CACHE_DIR_GIB = 10  # engine compile caches (torch.compile, Triton, CUDA graphs), HF metadata
+WEIGHTS_MARGIN = 1.10  # safetensors headers, tokenizer, config, a partial download
+WEIGHTS_EXTRA_GIB = 2
+OS_GIB = 40  # OS, kubelet, container logs
+IMAGES_GIB = 60  # an LLM engine image is 10-25 GiB extracted; room for the old and new one in a rollout
+LOADER_IMAGES = {"s3": "amazon/aws-cli:2.27.50", "gs": "gcr.io/google.com/cloudsdktool/google-cloud-cli:530.0.0-slim"}
+# AWS instance families whose every size has local NVMe instance store, with the smallest size's
+# store in GiB (AWS instance-type pages): the cache goes there with Karpenter's RAID0 policy.
+NVME_FAMILIES: dict[str, int] = {
+    "g4dn": 116,
+    "g5": 232,
+    "g6": 232,
+    "g6e": 232,
+    "gr6": 464,
+    "p4d": 7450,
+    "p4de": 7450,
+    "p5": 28610,
+    "p5e": 28610,
+    "p5en": 28610,
+    "p6-b200": 28610,
+}
+
+
+@dataclass
+class Storage:
+    """What the pod template and the node need for the model's weights and caches."""
+
+    volumes: list[Obj] = field(default_factory=list)
+    mounts: list[Obj] = field(default_factory=list)
+    env: list[Obj] = field(default_factory=list)
+    init: list[Obj] = field(default_factory=list)
+    model_arg: str | None = None  # what the engine's model flag gets
+    revision: str | None = None
+    weights_gib: float | None = None  # per replica
+    cache_gib: int | None = None  # the model cache volume's size (None: a PVC source, no cache)
+    node_local: bool = False  # the cache is an emptyDir on node-local NVMe (Karpenter RAID0)
+    ephemeral_gib: int = 0  # ephemeral storage each pod requests
+    notes: list[str] = field(default_factory=list)
+
+
+def weights_gib(plan: Plan, a: Allocation, accel_memory_gib: float | None) -> tuple[float | None, str]:
+    """Weights one replica loads, and where the number comes from. The plan's LLM section gives
+    it exactly; a plan from a profile alone gives an upper bound (the spec's memory_gib, or the
+    replica's GPU memory)."""
+    if a.llm is not None:
+        return a.llm.weights_gib_per_gpu * a.llm.tensor_parallel * a.llm.pipeline_parallel, "plan"
+    if plan.spec.model.memory_gib is not None:
+        return plan.spec.model.memory_gib, "spec model.memory_gib (an upper bound: it includes the KV cache)"
+    if accel_memory_gib is not None and a.gpus_per_replica > 0:
+        return accel_memory_gib * a.gpus_per_replica, "the replica's GPU memory (an upper bound)"
+    return None, "unknown"
+
+
+def cache_size_gib(weights: float) -> int:
+    """The model cache volume: the weights plus 10 % and 2 GiB, rounded up to whole GiB."""
+    return max(1, math.ceil(weights * WEIGHTS_MARGIN + WEIGHTS_EXTRA_GIB - 1e-9))
+
+
+def node_local_nvme(flavor: str, a: Allocation, cache_gib: int) -> bool:
+    """Whether the cache can live on the node's NVMe instance store (eks-karpenter only, where
+    the EC2NodeClass can RAID0 it into the kubelet's ephemeral storage)."""
+    store = NVME_FAMILIES.get(a.family)
+    return flavor == "eks-karpenter" and store is not None and store >= a.replicas_per_node * (cache_gib + CACHE_DIR_GIB)
+
+
+def root_volume_gib(*, gpu: bool, replicas_per_node: int, llm: bool) -> int:
+    """The node's root volume: OS, engine images and each pod's small emptyDirs; the model cache
+    is never on it (NVMe or a PVC holds that)."""
+    if not gpu:
+        return 50
+    if not llm:
+        return 200
+    need = OS_GIB + IMAGES_GIB + replicas_per_node * (CACHE_DIR_GIB + 5)
+    return max(100, 10 * math.ceil(need / 10))
+
+
+def _secret_env(name: str, secret: str, key: str) -> Obj:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def model_storage(plan: Plan, a: Allocation, accel_memory_gib: float | None, *, llm: bool) -> Storage:
+    """Volumes, mounts, env and init containers for the model of allocation ``a``."""
+    st = Storage()
+    spec = plan.spec
+    src: ModelSource | None = spec.model.source
+    if not llm and src is None:
+        return st
+    # writable caches next to a read-only root filesystem
+    st.volumes.append({"name": "cache", "emptyDir": {"sizeLimit": f"{CACHE_DIR_GIB}Gi"}})
+    st.mounts.append({"name": "cache", "mountPath": CACHE_DIR})
+    env = {
+        "HOME": CACHE_DIR,
+        "XDG_CACHE_HOME": CACHE_DIR,
+        "VLLM_CACHE_ROOT": f"{CACHE_DIR}/vllm",
+        "TRITON_CACHE_DIR": f"{CACHE_DIR}/triton",
+        "TORCHINDUCTOR_CACHE_DIR": f"{CACHE_DIR}/inductor",
+        "HF_HOME": f"{MODEL_DIR}/hf",
+    }
+    st.ephemeral_gib = CACHE_DIR_GIB
+    w, basis = weights_gib(plan, a, accel_memory_gib)
+    st.weights_gib = w
+    if basis != "plan" and w is not None:
+        st.notes.append(f"model cache sized from {basis}")
+    if src is not None and src.kind == "pvc":
+        claim, _, sub = src.uri.removeprefix("pvc://").partition("/")
+        st.volumes.append({"name": "model", "persistentVolumeClaim": {"claimName": claim, "readOnly": True}})
+        st.mounts.append({"name": "model", "mountPath": MODEL_DIR, "readOnly": True})
+        env["HF_HOME"] = f"{CACHE_DIR}/hf"
+        env["HF_HUB_OFFLINE"] = "1"
+        st.model_arg = f"{MODEL_DIR}/{sub.strip('/')}" if sub.strip("/") else MODEL_DIR
+    else:
+        size = cache_size_gib(w if w is not None else 100.0)
+        if w is None:
+            st.notes.append("weights size unknown: model cache sized at 100 GiB; set model.memory_gib or plan with model.architecture")
+        st.cache_gib = size
+        if node_local_nvme(spec.kubernetes.flavor, a, size):
+            st.node_local = True
+            st.volumes.append({"name": "model-cache", "emptyDir": {"sizeLimit": f"{size}Gi"}})
+            st.ephemeral_gib += size
+        else:
+            claim: Obj = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{size}Gi"}}}
+            if src is not None and src.storage_class:
+                claim["storageClassName"] = src.storage_class
+            st.volumes.append({"name": "model-cache", "ephemeral": {"volumeClaimTemplate": {"metadata": {"labels": {"app.kubernetes.io/part-of": spec.metadata.name}}, "spec": claim}}})
+        st.mounts.append({"name": "model-cache", "mountPath": MODEL_DIR})
+        if src is not None and src.kind == "hf":
+            st.model_arg = src.uri.removeprefix("hf://")
+            st.revision = src.revision
+            if src.secret:
+                st.env.append(_secret_env("HF_TOKEN", src.secret, "HF_TOKEN"))
+        elif src is not None:
+            st.model_arg = f"{MODEL_DIR}/weights"
+            st.init.append(_loader(src, size))
+    st.env = [{"name": k, "value": env[k]} for k in sorted(env)] + st.env
+    return st
+
+
+def _loader(src: ModelSource, size_gib: int) -> Obj:
+    """An init container that copies s3:// or gs:// weights into the cache (skipped when a
+    previous pod on the same volume finished the copy)."""
+    kind = src.kind
+    image = src.loader_image or LOADER_IMAGES[kind]
+    dest = f"{MODEL_DIR}/weights"
+    if kind == "s3":
+        copy = ["aws", "s3", "sync", "--no-progress", src.uri, dest]
+    else:
+        copy = ["gcloud", "storage", "rsync", "--recursive", src.uri, dest]
+    env: list[Obj] = [{"name": "HOME", "value": CACHE_DIR}]
+    mounts: list[Obj] = [{"name": "model-cache", "mountPath": MODEL_DIR}, {"name": "cache", "mountPath": CACHE_DIR}]
+    if src.secret and kind == "s3":
+        env += [_secret_env("AWS_ACCESS_KEY_ID", src.secret, "AWS_ACCESS_KEY_ID"), _secret_env("AWS_SECRET_ACCESS_KEY", src.secret, "AWS_SECRET_ACCESS_KEY")]
+    elif src.secret:
+        env.append({"name": "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE", "value": "/var/run/secrets/model-source/key.json"})
+        mounts.append({"name": "model-source-credentials", "mountPath": "/var/run/secrets/model-source", "readOnly": True})
+    mem = "2Gi"
+    return {
+        "name": "fetch-weights",
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": copy,
+        "env": env,
+        "resources": {"requests": {"cpu": "1", "memory": mem}, "limits": {"cpu": "2", "memory": mem}},
+        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": mounts,
+    }
+
+
+def secret_volume(src: ModelSource | None) -> Obj | None:
+    """gs:// with a Secret: the key file as a read-only Secret volume."""
+    if src is None or src.kind != "gs" or not src.secret:
+        return None
+    return {"name": "model-source-credentials", "secret": {"secretName": src.secret, "items": [{"key": "key.json", "path": "key.json"}]}}
