@@ -156,7 +156,7 @@ class ModelSource(_Model):
     def kind(self) -> Literal["hf", "s3", "gs", "pvc"]:
         for k in ("s3", "gs", "pvc"):
             if self.uri.startswith(f"{k}://"):
-                return k  # type: ignore[return-value]
+                return k
         return "hf"
 
 

@@ -31,10 +31,16 @@ def test_rendered_manifests_pass_check(tmp_path: Path, flavor: str) -> None:
         version = KUBE_VERSIONS[i % len(KUBE_VERSIONS)]
         report = check.check_paths([out], plan=plan, kube_version=version, enabled_rules=_all_rules())
         assert report.drift_checked
+        findings = list(report.findings)
+        if name in ("gateway-mix", "example-llm-chat") and flavor in ("eks", "gke", "aks"):
+            # a weighted route to spot-only pods: these flavors have no on-demand fallback pool,
+            # so check names the share that fails once the spot capacity is reclaimed
+            assert "route-to-losable" in {f.rule for f in findings}, findings
+            findings = [f for f in findings if f.rule != "route-to-losable"]
         cloud = PROVIDER_OF_FLAVOR.get(flavor)
         if cloud is not None and any(a.provider != cloud for a in plan.allocations):
             # another cloud's instance types on this flavor: flagged by flavor-mismatch, only
-            rules = {f.rule for f in report.findings}
-            assert rules == {"flavor-mismatch"}, [(f.rule, f.file, f.message) for f in report.findings]
+            rules = {f.rule for f in findings}
+            assert rules == {"flavor-mismatch"}, [(f.rule, f.file, f.message) for f in findings]
             continue
-        assert report.findings == (), [(f.rule, f.file, f.message) for f in report.findings]
+        assert findings == [], [(f.rule, f.file, f.message) for f in findings]

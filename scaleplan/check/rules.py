@@ -295,6 +295,44 @@ RULES: tuple[Rule, ...] = (
         "raise spec.limits of the NodePool or lower maxReplicas",
     ),
     R(
+        "engine-parallel-gpus",
+        "error",
+        "gpu",
+        "The server's tensor-parallel (or shard) flag times its pipeline-parallel flag differs from the GPUs the container requests, so the server fails to start or leaves GPUs idle.",
+        "make --tensor-parallel-size (x --pipeline-parallel-size) equal the container's GPU limit, or re-render from the plan",
+    ),
+    R(
+        "shm-missing",
+        "error",
+        "gpu",
+        "A multi-GPU (tensor-parallel) server has no /dev/shm volume; NCCL runs out of the container's 64 MiB default and the workers crash or hang.",
+        "mount an emptyDir with medium: Memory at /dev/shm",
+    ),
+    R(
+        "engine-plan-flags",
+        "error",
+        "plan",
+        "The server's parallelism, concurrency, context-length or memory flags differ from the plan (or are missing), so it runs at a load or memory split the plan did not assume.",
+        "re-render from the plan, or change model.engine_config and run scaleplan optimize again",
+        needs_plan=True,
+    ),
+    R(
+        "weights-volume-small",
+        "error",
+        "plan",
+        "The volume the model's weights are downloaded into is smaller than the weights, so the download fails and the pod never starts.",
+        "size the model cache volume from the weights (scaleplan render does: weights x 1.1 + 2 GiB)",
+        needs_plan=True,
+    ),
+    R(
+        "route-to-losable",
+        "error",
+        "plan",
+        "An HTTPRoute gives a weight to a Service whose pods run only on spot capacity with no fallback; when the spot capacity is reclaimed, that share of the requests fails.",
+        "let the pods fall back to on-demand nodes (eks-karpenter renders a fallback NodePool), use routing: inference-pool, or give the route no weight there",
+        needs_plan=True,
+    ),
+    R(
         "spot-only-capacity",
         "error",
         "plan",
@@ -1055,3 +1093,9 @@ def _spot_only_capacity(ctx: Context, rule: Rule) -> Iterator[Finding]:
             yield w.finding(
                 rule, f"every workload runs on spot only, but the plan {why}", ctx.selection(w).path
             )
+
+
+# the LLM serving rules live in their own module; importing it registers them
+from scaleplan.check import llm as _llm  # noqa: E402
+
+__all_llm__ = _llm.__name__

@@ -7,6 +7,7 @@ The conventions behind each field are in docs/render.md.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -85,6 +86,7 @@ class _Alloc:
     server: engines.ServerSettings | None = None  # model.engine set: the planned server settings
     args: tuple[str, ...] = ()  # container args: the spec's merged with the planned engine flags
     storage: serving.Storage | None = None
+    types: tuple[str, ...] = ()  # eks-karpenter spot: the instance types its NodePools allow
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -121,11 +123,13 @@ def _check_inputs(plan: Plan) -> list[Problem]:
         where = f"spec.kubernetes.env[{key!r}]"
         if not safety.C_IDENTIFIER.match(key) or len(key) > 256:
             out.append(Problem(where, f"env name {safety.shown(key)} is not a valid variable name", hint="use letters, digits and '_', not starting with a digit"))
-        elif safety.secretish_env(key) and value:
-            out.append(Problem(where, f"env {key} looks like a secret but is given as a literal value", hint="keep secrets out of the spec; mount them from a Secret (e.g. with a kustomize patch)"))
+        elif (safety.secretish_env(key) and value) or safety.token_value(value):
+            out.append(Problem(where, f"env {key} holds a literal secret or token; it would be written into the manifests in clear text", hint="keep secrets out of the spec: put the token in a Kubernetes Secret and name it in model.source.secret (HF_TOKEN, AWS keys), or mount it with a kustomize patch (valueFrom.secretKeyRef)"))
         out += safety.check_text(value, where, what="env value", allow_newline=True, max_len=32768)
     for i, arg in enumerate(k8s.args):
         out += safety.check_text(arg, f"spec.kubernetes.args[{i}]", what="argument", allow_newline=True, max_len=32768)
+        if safety.token_value(arg):
+            out.append(Problem(f"spec.kubernetes.args[{i}]", "argument holds a literal token; it would be written into the manifests in clear text", hint="put the token in a Kubernetes Secret and name it in model.source.secret"))
     for fld in ("path", "readiness_path"):
         p = getattr(k8s.probes, fld)
         if p is not None and (not safety.HTTP_PATH.match(p) or len(p) > 1024):
@@ -319,9 +323,11 @@ def _scheduling(plan: Plan, al: _Alloc, warnings: list[str]) -> tuple[dict[str, 
         sel["eks.amazonaws.com/capacityType"] = "SPOT" if spot else "ON_DEMAND"
     elif flavor == "eks-karpenter":
         assert al.nodepool is not None
-        sel["karpenter.sh/nodepool"] = al.nodepool
-        sel["node.kubernetes.io/instance-type"] = machine
-        sel["karpenter.sh/capacity-type"] = "spot" if spot else "on-demand"
+        if not spot:
+            sel["karpenter.sh/nodepool"] = al.nodepool
+            sel["node.kubernetes.io/instance-type"] = machine
+            sel["karpenter.sh/capacity-type"] = "on-demand"
+        # spot: required node affinity on the spot pool and its on-demand fallback (_node_affinity)
         tol.append({"key": DEDICATED_TAINT, "operator": "Equal", "value": plan.spec.metadata.name, "effect": "NoSchedule"})
     elif flavor == "gke":
         if gpu:
@@ -417,6 +423,22 @@ def _fixed(plan: Plan, al: _Alloc) -> bool:
     return low >= al.max_replicas
 
 
+def _node_affinity(plan: Plan, al: _Alloc) -> Obj | None:
+    """eks-karpenter spot allocations: the spot NodePool (weight 50) or its on-demand fallback
+    (weight 10), on any of the interchangeable instance types; Karpenter tries spot first."""
+    if plan.spec.kubernetes.flavor != "eks-karpenter" or al.a.capacity_type != "spot":
+        return None
+    assert al.nodepool is not None
+    types = list(al.types) or [_machine_type(al.a.instance_type)]
+    term = {
+        "matchExpressions": [
+            {"key": "karpenter.sh/nodepool", "operator": "In", "values": [al.nodepool, fallback_pool(al.nodepool)]},
+            {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": types},
+        ]
+    }
+    return {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}
+
+
 def _deployment(plan: Plan, al: _Alloc, warnings: list[str]) -> Obj:
     spec = plan.spec
     k8s = spec.kubernetes
@@ -446,12 +468,14 @@ def _deployment(plan: Plan, al: _Alloc, warnings: list[str]) -> Obj:
         pod["nodeSelector"] = sel
     if tol:
         pod["tolerations"] = tol
-    pod["affinity"] = {
-        "podAntiAffinity": {
-            "preferredDuringSchedulingIgnoredDuringExecution": [
-                {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": dict(match)}, "topologyKey": "kubernetes.io/hostname"}}
-            ]
-        }
+    pod["affinity"] = {}
+    node_aff = _node_affinity(plan, al)
+    if node_aff is not None:
+        pod["affinity"]["nodeAffinity"] = node_aff
+    pod["affinity"]["podAntiAffinity"] = {
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": dict(match)}, "topologyKey": "kubernetes.io/hostname"}}
+        ]
     }
     pod["topologySpreadConstraints"] = [
         {
@@ -712,9 +736,12 @@ def _http_route(plan: Plan, allocs: Sequence[_Alloc], warnings: list[str]) -> Ob
     assert gw is not None
     name = spec.metadata.name
     weights = routing.route_weights(plan, {al.a.name: al.service for al in allocs})
+    total = sum(weights.values()) or 1
     for al in allocs:
         if weights.get(al.service, 0) == 0:
             warnings.append(f"allocation {al.name}: no replicas in the plan's peak window, so its HTTPRoute weight is 0 (its pods get no requests through the Gateway)")
+        elif al.a.capacity_type == "spot" and k8s.flavor in ("eks", "gke", "aks"):
+            warnings.append(f"allocation {al.name} runs on spot nodes only: when the spot capacity is reclaimed, its HTTPRoute weight still sends {weights[al.service] / total:.0%} of requests to a Service without pods, and they fail; use flavor eks-karpenter (an on-demand fallback NodePool) or routing: inference-pool")
     parent: Obj = {"group": GATEWAY_GROUP, "kind": "Gateway", "name": gw.name, "namespace": gw.namespace or k8s.namespace}
     refs = [{"kind": "Service", "name": al.service, "port": k8s.port, "weight": weights.get(al.service, 0)} for al in allocs]
     rspec: Obj = {"parentRefs": [parent]}
@@ -845,73 +872,136 @@ def _service_monitor(plan: Plan) -> Obj:
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": _meta(plan, name, name), "spec": s}
 
 
-def _karpenter(plan: Plan, allocs: Sequence[_Alloc], cluster: str) -> list[tuple[str, str, Obj]]:
-    """One EC2NodeClass + NodePool per (family, capacity type); limits = the plan's peak nodes."""
-    groups: dict[str, list[_Alloc]] = {}
-    for al in allocs:
-        assert al.nodepool is not None
-        groups.setdefault(al.nodepool, []).append(al)
+SPOT_PRICE_MARGIN = 0.25  # spot NodePools also take interchangeable types up to 25 % dearer
+SPOT_WEIGHT = 50
+FALLBACK_WEIGHT = 10
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_rows() -> tuple[Any, ...]:
+    from scaleplan.catalog.files import read_catalog_file, shipped_paths
+
+    rows: list[Any] = []
+    for path in shipped_paths():
+        if path.name == "aws.yaml":
+            rows += read_catalog_file(path).instances
+    return tuple(rows)
+
+
+def interchangeable_types(a: Allocation) -> list[str]:
+    """Instance types a spot allocation can also run on: same provider, region, accelerator and
+    accelerator count, at least the CPU and memory, spot price within SPOT_PRICE_MARGIN of the
+    plan's type (shipped AWS catalog). The plan's own type first, the rest by name."""
+    own = _machine_type(a.instance_type)
+    out: set[str] = set()
+    if a.provider == "aws" and a.gpus_per_replica > 0:
+        for r in _shipped_rows():
+            if r.region != a.region or r.instance_type == own or r.accelerator is None:
+                continue
+            if r.accelerator.lower() != a.accelerator.lower() or r.accelerator_count != a.accelerators_per_node:
+                continue
+            if r.vcpus < a.vcpus_per_node or r.memory_gib < a.memory_gib_per_node - 1e-6:
+                continue
+            if r.price_spot is None or r.price_spot > a.price_per_node_hour * (1 + SPOT_PRICE_MARGIN) + 1e-9:
+                continue
+            out.add(r.instance_type)
+    return [own, *sorted(out)]
+
+
+def _with_types(al: _Alloc, types: list[str]) -> _Alloc:
+    from dataclasses import replace
+
+    return replace(al, types=tuple(types))
+
+
+def fallback_pool(nodepool: str) -> str:
+    return safety.sanitize_dns_label(f"{nodepool}-fallback")
+
+
+def _karpenter_group(plan: Plan, name: str, members: Sequence[_Alloc], cluster: str) -> list[tuple[str, str, Obj]]:
+    """EC2NodeClass and NodePool(s) for one (family, capacity type) group of allocations."""
     svc = plan.spec.metadata.name
     out: list[tuple[str, str, Obj]] = []
-    for name in sorted(groups):
-        members = groups[name]
-        first = members[0].a
-        gpu_res = members[0].resource
-        types = sorted({_machine_type(m.a.instance_type) for m in members})
-        zones = sorted({z for m in members for z in m.a.zones})
-        cpu = sum(m.a.nodes * m.a.vcpus_per_node for m in members)
-        mem = sum(m.a.nodes * m.a.memory_gib_per_node for m in members)
-        limits: Obj = {"cpu": str(cpu), "memory": f"{math.ceil(mem)}Gi"}
+    first = members[0].a
+    gpu_res = members[0].resource
+    spot = first.capacity_type == "spot"
+    types = sorted({t for m in members for t in (m.types if spot else [_machine_type(m.a.instance_type)])})
+    zones = sorted({z for m in members for z in m.a.zones})
+
+    def limits_for(nodes_extra: int) -> Obj:
+        biggest = max(members, key=lambda m: (m.a.vcpus_per_node, m.a.memory_gib_per_node)).a
+        cpu = sum(m.a.nodes * m.a.vcpus_per_node for m in members) + nodes_extra * biggest.vcpus_per_node
+        mem = sum(m.a.nodes * m.a.memory_gib_per_node for m in members) + nodes_extra * biggest.memory_gib_per_node
+        lim: Obj = {"cpu": str(cpu), "memory": f"{math.ceil(mem)}Gi"}
         if gpu_res is not None:
-            limits[gpu_res] = str(sum(m.a.nodes * m.a.accelerators_per_node for m in members))
-        reqs: list[Obj] = [
-            {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": [first.family]},
-            {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": types},
-            {"key": "karpenter.sh/capacity-type", "operator": "In", "values": [first.capacity_type]},
-        ]
+            lim[gpu_res] = str(sum(m.a.nodes * m.a.accelerators_per_node for m in members) + nodes_extra * biggest.accelerators_per_node)
+        return lim
+
+    def pool(pool_name: str, capacity: str, weight: int | None) -> Obj:
+        reqs: list[Obj] = []
+        if len(types) == 1 or not spot:
+            reqs.append({"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": [first.family]})
+        reqs.append({"key": "node.kubernetes.io/instance-type", "operator": "In", "values": types})
+        reqs.append({"key": "karpenter.sh/capacity-type", "operator": "In", "values": [capacity]})
         if zones:
             reqs.append({"key": "topology.kubernetes.io/zone", "operator": "In", "values": zones})
         taints: list[Obj] = [{"key": DEDICATED_TAINT, "value": svc, "effect": "NoSchedule"}]
         if gpu_res is not None:
             taints.insert(0, {"key": gpu_res, "value": "true", "effect": "NoSchedule"})
         node_labels = {"app.kubernetes.io/part-of": svc, "app.kubernetes.io/managed-by": MANAGED_BY}
-        nodepool = {
-            "apiVersion": "karpenter.sh/v1",
-            "kind": "NodePool",
-            "metadata": _meta(plan, name, svc, namespaced=False),
-            "spec": {
-                "template": {
-                    "metadata": {"labels": node_labels},
-                    "spec": {
-                        "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": name},
-                        "requirements": reqs,
-                        "taints": taints,
-                        "expireAfter": "720h",
-                    },
+        pspec: Obj = {
+            "template": {
+                "metadata": {"labels": node_labels},
+                "spec": {
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": name},
+                    "requirements": reqs,
+                    "taints": taints,
+                    "expireAfter": "720h",
                 },
-                "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m", "budgets": [{"nodes": "10%"}]},
-                "limits": limits,
             },
+            "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m", "budgets": [{"nodes": "10%"}]},
+            "limits": limits_for(1),
         }
-        volume = "200Gi" if gpu_res is not None else "50Gi"
-        nodeclass = {
-            "apiVersion": "karpenter.k8s.aws/v1",
-            "kind": "EC2NodeClass",
-            "metadata": _meta(plan, name, svc, namespaced=False),
-            "spec": {
-                "role": f"KarpenterNodeRole-{cluster}",
-                "amiSelectorTerms": [{"alias": "al2023@latest"}],
-                "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster}}],
-                "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster}}],
-                "blockDeviceMappings": [
-                    {"deviceName": "/dev/xvda", "ebs": {"volumeSize": volume, "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True}}
-                ],
-                "metadataOptions": {"httpEndpoint": "enabled", "httpProtocolIPv6": "disabled", "httpPutResponseHopLimit": 1, "httpTokens": "required"},
-                "tags": {"app.kubernetes.io/part-of": svc, "app.kubernetes.io/managed-by": MANAGED_BY},
-            },
-        }
-        out.append(("EC2NodeClass", name, nodeclass))
-        out.append(("NodePool", name, nodepool))
+        if weight is not None:
+            pspec["weight"] = weight
+        return {"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": _meta(plan, pool_name, svc, namespaced=False), "spec": pspec}
+
+    llm = any(m.server is not None or (m.storage is not None and m.storage.cache_gib is not None) for m in members)
+    local = any(m.storage is not None and m.storage.node_local for m in members)
+    root = serving.root_volume_gib(gpu=gpu_res is not None, replicas_per_node=max(m.a.replicas_per_node for m in members), llm=llm)
+    ncspec: Obj = {
+        "role": f"KarpenterNodeRole-{cluster}",
+        "amiSelectorTerms": [{"alias": "al2023@latest"}],
+        "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster}}],
+        "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster}}],
+        "blockDeviceMappings": [
+            {"deviceName": "/dev/xvda", "ebs": {"volumeSize": f"{root}Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True}}
+        ],
+        "metadataOptions": {"httpEndpoint": "enabled", "httpProtocolIPv6": "disabled", "httpPutResponseHopLimit": 1, "httpTokens": "required"},
+        "tags": {"app.kubernetes.io/part-of": svc, "app.kubernetes.io/managed-by": MANAGED_BY},
+    }
+    if local:
+        ncspec["instanceStorePolicy"] = "RAID0"  # NVMe instance store becomes the kubelet's ephemeral storage
+    nodeclass = {"apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass", "metadata": _meta(plan, name, svc, namespaced=False), "spec": ncspec}
+    out.append(("EC2NodeClass", name, nodeclass))
+    out.append(("NodePool", name, pool(name, first.capacity_type, SPOT_WEIGHT if spot else None)))
+    if spot:
+        fb = fallback_pool(name)
+        out.append(("NodePool", fb, pool(fb, "on-demand", FALLBACK_WEIGHT)))
+    return out
+
+
+def _karpenter(plan: Plan, allocs: Sequence[_Alloc], cluster: str) -> list[tuple[str, str, Obj]]:
+    """One EC2NodeClass + NodePool per (family, capacity type); spot pools take interchangeable
+    instance types and get an on-demand fallback pool of lower weight; limits = the plan's peak
+    nodes plus one node, so that a node can be replaced before the old one goes."""
+    groups: dict[str, list[_Alloc]] = {}
+    for al in allocs:
+        assert al.nodepool is not None
+        groups.setdefault(al.nodepool, []).append(al)
+    out: list[tuple[str, str, Obj]] = []
+    for name in sorted(groups):
+        out += _karpenter_group(plan, name, groups[name], cluster)
     return out
 
 
@@ -987,6 +1077,9 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
     if problems:
         raise PlanError(src, problems)
     if k8s.flavor == "eks-karpenter":
+        for j, al in enumerate(allocs):
+            if al.a.capacity_type == "spot":
+                allocs[j] = _with_types(al, interchangeable_types(al.a))
         cluster = k8s.cluster_name or CLUSTER_PLACEHOLDER
         if cluster == CLUSTER_PLACEHOLDER:
             w.append(f"spec.kubernetes.cluster_name is not set; the EC2NodeClasses use the placeholder {CLUSTER_PLACEHOLDER!r} in their node role and discovery tags")

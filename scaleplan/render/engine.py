@@ -142,7 +142,7 @@ def server_settings(plan: Plan, a: Allocation) -> ServerSettings | None:
     )
 
 
-def _text(setting: str, v: float) -> str:
+def value_text(setting: str, v: float) -> str:
     if setting == "gpu_memory_utilization":
         return f"{round(v, 4):g}"
     return str(int(v))
@@ -168,7 +168,7 @@ def engine_flags(s: ServerSettings, *, port: int, model: str | None = None, revi
             v = None  # the engines' default; keeps single-stage args short
         else:
             x = s.value(setting)
-            v = None if x is None else _text(setting, x)
+            v = None if x is None else value_text(setting, x)
         if v is not None:
             out.append((setting, flags[0], v))
     return out
@@ -197,9 +197,9 @@ def parse_flags(args: Sequence[str], engines: Sequence[str] = ENGINES) -> dict[s
     for any of ``engines``. Unknown flags and positional words are skipped."""
     lookup: dict[str, str] = {}
     for e in engines:
-        for setting, flags in FLAGS[e].items():
+        for name, flags in FLAGS[e].items():
             for f in flags:
-                lookup.setdefault(f, setting)
+                lookup.setdefault(f, name)
     out: dict[str, FlagUse] = {}
     i = 0
     while i < len(args):

@@ -24,7 +24,10 @@ C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 HOSTNAME = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")  # Gateway API Hostname
 HTTP_PATH = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029]")
-_SECRETISH = re.compile(r"(?i)(secret|password|passwd)")
+_SECRETISH = re.compile(r"(?i)(secret|password|passwd|token|api_?key|access_?key|credential)")
+# values that are credentials whatever the variable is called: Hugging Face, AWS access key ids,
+# GitHub, OpenAI-style and Slack tokens
+_TOKEN_VALUE = re.compile(r"(^|[^A-Za-z0-9])(hf_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})")
 
 MAX_ANNOTATION_VALUE = 64 * 1024
 
@@ -86,5 +89,10 @@ def sanitize_dns_label(name: str, max_len: int = 63) -> str:
 
 
 def secretish_env(name: str) -> bool:
-    """Env names kube-linter's env-var-secret check treats as secrets."""
+    """Env names that hold secrets (kube-linter's env-var-secret names, plus tokens and keys)."""
     return bool(_SECRETISH.search(name))
+
+
+def token_value(value: str) -> bool:
+    """A literal credential (an hf_..., AKIA..., ghp_..., sk-... token) in a value."""
+    return bool(_TOKEN_VALUE.search(value))

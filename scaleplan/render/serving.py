@@ -139,10 +139,10 @@ def model_storage(plan: Plan, a: Allocation, accel_memory_gib: float | None, *, 
             st.volumes.append({"name": "model-cache", "emptyDir": {"sizeLimit": f"{size}Gi"}})
             st.ephemeral_gib += size
         else:
-            claim: Obj = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{size}Gi"}}}
+            pvc: Obj = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{size}Gi"}}}
             if src is not None and src.storage_class:
-                claim["storageClassName"] = src.storage_class
-            st.volumes.append({"name": "model-cache", "ephemeral": {"volumeClaimTemplate": {"metadata": {"labels": {"app.kubernetes.io/part-of": spec.metadata.name}}, "spec": claim}}})
+                pvc["storageClassName"] = src.storage_class
+            st.volumes.append({"name": "model-cache", "ephemeral": {"volumeClaimTemplate": {"metadata": {"labels": {"app.kubernetes.io/part-of": spec.metadata.name}}, "spec": pvc}}})
         st.mounts.append({"name": "model-cache", "mountPath": MODEL_DIR})
         if src is not None and src.kind == "hf":
             st.model_arg = src.uri.removeprefix("hf://")

@@ -1,0 +1,236 @@
+"""``scaleplan check`` rules for LLM servers: engine flags against the GPUs and the plan, /dev/shm,
+the weights volume, and routes to capacity the plan can lose (docs/ci.md, "LLM serving rules").
+
+The flag spellings come from :mod:`scaleplan.render.engine`, the same table render writes
+from, so a manifest rendered from the plan passes and an edited one names what changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from scaleplan.check.model import Finding, K8sObject, Rule
+from scaleplan.check.rules import Context, _nodepool_for, _spot_only, impl
+from scaleplan.check.workloads import (
+    Container,
+    as_list,
+    as_map,
+    containers,
+    get,
+    gpus,
+    pod_spec_path,
+    same_namespace,
+    selector_matches,
+    str_map,
+)
+from scaleplan.render import engine as engines
+from scaleplan.render import serving
+
+_QTY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
+_UNIT_GIB = {None: 2**-30, "Ki": 2**-20, "Mi": 2**-10, "Gi": 1, "Ti": 2**10, "Pi": 2**20, "k": 1e3 / 2**30, "M": 1e6 / 2**30, "G": 1e9 / 2**30, "T": 1e12 / 2**30, "P": 1e15 / 2**30}
+
+
+def quantity_gib(v: Any) -> float | None:
+    """A storage quantity ('147Gi', '500G', 1073741824) in GiB; None when unreadable."""
+    m = _QTY.match(str(v).strip()) if v is not None else None
+    if not m:
+        return None
+    return float(m.group(1)) * _UNIT_GIB[m.group(2)]
+
+
+def _argv(c: Container) -> list[str]:
+    return [str(x) for x in as_list(c.data.get("command")) + as_list(c.data.get("args"))]
+
+
+def _flags_path(c: Container) -> tuple[str | int, ...]:
+    return (*c.path, "args") if "args" in c.data else (*c.path, "command") if "command" in c.data else c.path
+
+
+def _gpu_containers(ctx: Context) -> Iterator[tuple[K8sObject, Container, int]]:
+    for w in ctx.workloads:
+        for c in containers(w):
+            n = sum(gpus(c).values())
+            if n > 0:
+                yield w, c, n
+
+
+@impl("engine-parallel-gpus")
+def _parallel_gpus(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    for w, c, n in _gpu_containers(ctx):
+        got = engines.parse_flags(_argv(c))
+        tp = got.get("tensor_parallel")
+        if tp is None:
+            continue
+        pp = got.get("pipeline_parallel")
+        tpv = engines.parse_number(tp.value)
+        ppv = engines.parse_number(pp.value) if pp else 1.0
+        if tpv is None or ppv is None or tpv * ppv != n:
+            shown = f"{tp.flag} {tp.value}" + (f" x {pp.flag} {pp.value}" if pp else "")
+            yield w.finding(rule, f"{c.label()} runs {shown} but requests {n} GPU(s)", _flags_path(c))
+
+
+def _pod(w: K8sObject) -> Mapping[str, Any]:
+    path = pod_spec_path(w)
+    return as_map(get(w.data, path)) if path is not None else {}
+
+
+def _volumes(w: K8sObject) -> dict[str, Mapping[str, Any]]:
+    return {str(v.get("name")): v for v in (as_map(x) for x in as_list(_pod(w).get("volumes"))) if v.get("name")}
+
+
+@impl("shm-missing")
+def _shm_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    for w, c, n in _gpu_containers(ctx):
+        tp = engines.parse_flags(_argv(c)).get("tensor_parallel")
+        tpv = engines.parse_number(tp.value) if tp else None
+        if n <= 1 and (tpv is None or tpv <= 1):
+            continue
+        vols = _volumes(w)
+        ok = False
+        for m in (as_map(x) for x in as_list(c.data.get("volumeMounts"))):
+            if str(m.get("mountPath", "")).rstrip("/") == "/dev/shm":
+                ed = as_map(vols.get(str(m.get("name")), {}).get("emptyDir"))
+                ok = ed.get("medium") == "Memory"
+        if not ok:
+            yield w.finding(rule, f"{c.label()} runs {n} GPU(s) but mounts no memory-backed emptyDir at /dev/shm", (*c.path, "volumeMounts") if "volumeMounts" in c.data else c.path)
+
+
+def _allocation(ctx: Context, w: K8sObject) -> Any:
+    plan = ctx.plan
+    if plan is None:
+        return None
+    for a in plan.allocations:
+        if a.name == w.name:
+            return a
+    return None
+
+
+@impl("engine-plan-flags")
+def _plan_flags(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    plan = ctx.plan
+    if plan is None or plan.spec.model.engine is None:
+        return
+    for w in ctx.workloads:
+        a = _allocation(ctx, w)
+        if a is None:
+            continue
+        server = engines.server_settings(plan, a)
+        if server is None:
+            continue
+        table = engines.FLAGS[server.engine]
+        for c in containers(w):
+            if not gpus(c) and a.gpus_per_replica > 0:
+                continue
+            got = engines.parse_flags(_argv(c), (server.engine,))
+            for setting in ("tensor_parallel", "pipeline_parallel", "max_num_seqs", "max_model_len", "gpu_memory_utilization"):
+                planned = server.value(setting)
+                flags = table.get(setting)
+                if planned is None or not flags or (setting == "pipeline_parallel" and planned == 1 and setting not in got):
+                    continue
+                want = engines.value_text(setting, planned)
+                use = got.get(setting)
+                if use is None:
+                    yield w.finding(rule, f"{c.label()} has no {flags[0]}; the plan runs allocation {a.name} with {flags[0]} {want}", _flags_path(c))
+                elif not engines.same_value(setting, use.value, want):
+                    yield w.finding(rule, f"{c.label()} runs {use.flag} {use.value} but the plan has {flags[0]} {want} for allocation {a.name}", _flags_path(c))
+
+
+def _target_dirs(c: Container, engine: str | None) -> list[str]:
+    """Where the server writes or reads the weights: HF_HOME and an absolute model path."""
+    got = engines.parse_flags(_argv(c), (engine,) if engine else engines.ENGINES)
+    model = got.get("model")
+    if model is not None and model.value.startswith("/"):
+        return [model.value]  # a local path: the weights are there, not in the HF cache
+    return [str(e["value"]) for e in (as_map(x) for x in as_list(c.data.get("env"))) if e.get("name") == "HF_HOME" and isinstance(e.get("value"), str)]
+
+
+def _mount_for(c: Container, path: str) -> Mapping[str, Any] | None:
+    best: Mapping[str, Any] | None = None
+    for m in (as_map(x) for x in as_list(c.data.get("volumeMounts"))):
+        mp = str(m.get("mountPath", "")).rstrip("/") or "/"
+        if (path == mp or path.startswith(mp + "/")) and (best is None or len(mp) > len(str(best.get("mountPath", "")))):
+            best = m
+    return best
+
+
+def _root_volume_gib(ctx: Context, w: K8sObject) -> float | None:
+    np = _nodepool_for(ctx, w)
+    if np is None:
+        return None
+    ref = str(get(np.data, ("spec", "template", "spec", "nodeClassRef", "name")) or "")
+    for o in ctx.objects:
+        if o.kind == "EC2NodeClass" and o.name == ref:
+            for bd in as_list(get(o.data, ("spec", "blockDeviceMappings"))):
+                size = quantity_gib(get(bd, ("ebs", "volumeSize")))
+                if size is not None:
+                    return size
+    return None
+
+
+@impl("weights-volume-small")
+def _weights_volume(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    plan = ctx.plan
+    if plan is None or (plan.spec.model.engine is None and plan.spec.model.source is None):
+        return
+    for w in ctx.workloads:
+        a = _allocation(ctx, w)
+        if a is None:
+            continue
+        weights, basis = serving.weights_gib(plan, a, None)
+        if weights is None or basis != "plan":
+            continue  # only the plan's LLM section states the weights exactly
+        vols = _volumes(w)
+        for c in containers(w):
+            for target in _target_dirs(c, plan.spec.model.engine):
+                m = _mount_for(c, target)
+                if m is None:
+                    continue
+                v = vols.get(str(m.get("name")), {})
+                if "persistentVolumeClaim" in v:
+                    continue  # an existing claim holds the weights already; its size is not here
+                size = quantity_gib(as_map(v.get("emptyDir")).get("sizeLimit")) if "emptyDir" in v else quantity_gib(get(v, ("ephemeral", "volumeClaimTemplate", "spec", "resources", "requests", "storage")))
+                where = f"volume {m.get('name')!r} at {m.get('mountPath')}"
+                if size is None and "emptyDir" in v and as_map(v.get("emptyDir")).get("medium") != "Memory":
+                    root = _root_volume_gib(ctx, w)
+                    need = weights * a.replicas_per_node
+                    if root is not None and need > root:
+                        yield w.finding(rule, f"{c.label()} downloads {weights:.0f} GiB of weights into {where}, an emptyDir on the node's {root:.0f} GiB root volume, and {a.replicas_per_node} replica(s) per node need {need:.0f} GiB", (*c.path, "volumeMounts"))
+                elif size is not None and size < weights:
+                    yield w.finding(rule, f"{c.label()} keeps {weights:.1f} GiB of weights in {where}, which holds {size:.1f} GiB", (*c.path, "volumeMounts"))
+                break
+
+
+def _service_workloads(ctx: Context, svc: K8sObject) -> list[K8sObject]:
+    sel = str_map(get(svc.data, ("spec", "selector")))
+    if not sel:
+        return []
+    return [w for w in ctx.workloads if same_namespace(svc, w) and selector_matches({"matchLabels": sel}, ctx.labels(w))]
+
+
+@impl("route-to-losable")
+def _route_to_losable(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    plan = ctx.plan
+    if plan is None:
+        return
+    spot = {a.name for a in plan.allocations if a.capacity_type == "spot"}
+    services = {(s.namespace, s.name): s for s in ctx.of_kind("Service") if s.group == ""}
+    for route in ctx.of_kind("HTTPRoute"):
+        for i, rl in enumerate(as_list(get(route.data, ("spec", "rules")))):
+            for j, ref in enumerate(as_list(as_map(rl).get("backendRefs"))):
+                r = as_map(ref)
+                if r.get("group", "") not in ("", None) or r.get("kind", "Service") != "Service":
+                    continue
+                weight = r.get("weight", 1)
+                if not isinstance(weight, int) or weight <= 0:
+                    continue
+                ns = str(r.get("namespace") or route.namespace)
+                svc = services.get((ns, str(r.get("name")))) or next((s for (n, name), s in services.items() if name == r.get("name") and (not n or not ns)), None)
+                if svc is None:
+                    continue
+                ws = _service_workloads(ctx, svc)
+                if ws and all(w.name in spot and _spot_only(ctx, w) for w in ws):
+                    total = sum(int(as_map(x).get("weight", 1)) for x in as_list(as_map(rl).get("backendRefs")) if isinstance(as_map(x).get("weight", 1), int))
+                    share = weight / total if total > 0 else 1.0
+                    yield route.finding(rule, f"backendRef {svc.name!r} (weight {weight}, {share:.0%} of requests) selects only spot pods with no fallback ({', '.join(sorted(w.name for w in ws))}); losing the spot capacity fails that share", ("spec", "rules", i, "backendRefs", j, "weight"))

@@ -1,0 +1,268 @@
+"""LLM serving: engine flags from the plan for every engine, model weights and caches, the
+inference-pool routing mode, golden manifests, strict validation, check rules, and bad input
+(exit 3, nothing written)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llm_render_helpers import LLM_PLANS
+from render_helpers import GOLDEN, KUBE_VERSIONS
+from typer.testing import CliRunner
+
+from scaleplan.check import RULES, check_paths, check_text
+from scaleplan.cli import app
+from scaleplan.errors import PlanError
+from scaleplan.k8s_schema import validate_object
+from scaleplan.plan import Plan, dump_plan
+from scaleplan.render import render, render_report
+from scaleplan.yamlio import atomic_write_tree, dump_yaml_all
+
+ALL_RULES = [r.id for r in RULES]
+
+
+def _deployments(plan: Plan) -> dict[str, dict[str, Any]]:
+    return {o.name: o.obj for o in render_report(plan).objects if o.kind == "Deployment"}
+
+
+def _args(dep: dict[str, Any]) -> list[str]:
+    return list(dep["spec"]["template"]["spec"]["containers"][0].get("args", []))
+
+
+def _flag(args: list[str], flag: str) -> str | None:
+    return args[args.index(flag) + 1] if flag in args else None
+
+
+def _with_spec(plan: Plan, **updates: Any) -> Plan:
+    """The plan with spec fields replaced (validated again, as a user's spec would be)."""
+    data = plan.model_dump(mode="json", exclude_none=True)
+    for path, value in updates.items():
+        node = data["spec"]
+        keys = path.split(".")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return Plan.model_validate(data)
+
+
+@pytest.mark.parametrize("name", list(LLM_PLANS))
+def test_golden(name: str, update_golden: bool) -> None:
+    files = render(LLM_PLANS[name](), layout="single")
+    text = files["manifests.yaml"] + "---\n" + files["kustomization.yaml"]
+    path = GOLDEN / "llm" / f"{name}.yaml"
+    if update_golden:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="\n")
+        return
+    assert text == path.read_text(encoding="utf-8"), f"{path} differs; if intended, run with --update-golden and review the diff"
+
+
+@pytest.mark.parametrize("name", list(LLM_PLANS))
+def test_validates_and_passes_check(name: str, tmp_path: Path) -> None:
+    plan = LLM_PLANS[name]()
+    for o in render_report(plan).objects:
+        for v in KUBE_VERSIONS:
+            assert validate_object(o.obj, v) == [], (o.kind, o.name, v)
+    atomic_write_tree(tmp_path / name, render(plan))
+    report = check_paths([tmp_path / name], plan=plan, enabled_rules=ALL_RULES)
+    assert report.drift_checked
+    assert report.findings == (), [(f.rule, f.message) for f in report.findings]
+
+
+def test_vllm_flags_follow_the_plan() -> None:
+    plan = LLM_PLANS["vllm-70b"]()
+    deps = _deployments(plan)
+    for a in plan.allocations:
+        assert a.llm is not None
+        args = _args(deps[a.name])
+        assert _flag(args, "--tensor-parallel-size") == str(a.llm.tensor_parallel) == "4"
+        assert _flag(args, "--max-num-seqs") == str(a.llm.max_num_seqs)
+        assert _flag(args, "--max-model-len") == str(a.llm.max_model_len)
+        assert _flag(args, "--gpu-memory-utilization") == "0.9"
+        assert _flag(args, "--model") == "meta-llama/Llama-3.1-70B-Instruct"
+        c = deps[a.name]["spec"]["template"]["spec"]["containers"][0]
+        assert c["resources"]["limits"]["nvidia.com/gpu"] == 4
+        env = {e["name"]: e for e in c["env"]}
+        assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "HF_TOKEN"}
+        assert "value" not in env["HF_TOKEN"]
+        mounts = {m["mountPath"] for m in c["volumeMounts"]}
+        assert {"/dev/shm", "/cache", "/models", "/tmp"} <= mounts
+    # p4de has NVMe instance store: the cache is an emptyDir there, the EC2NodeClass RAID0s it
+    objs = render_report(plan).objects
+    vols = {v["name"]: v for v in deps[plan.allocations[0].name]["spec"]["template"]["spec"]["volumes"]}
+    weights = 32.9 * 4
+    assert vols["model-cache"]["emptyDir"]["sizeLimit"] == "147Gi" and weights * 1.1 <= 147
+    nc = [o.obj for o in objs if o.kind == "EC2NodeClass"]
+    assert nc and all(n["spec"]["instanceStorePolicy"] == "RAID0" for n in nc)
+
+
+def test_engine_spellings() -> None:
+    sg = _args(next(iter(_deployments(LLM_PLANS["sglang"]()).values())))
+    # no llm section: TP = GPUs per replica, concurrency = the operating point's batch size
+    assert _flag(sg, "--tp-size") == "2" and _flag(sg, "--max-running-requests") == "8"
+    assert _flag(sg, "--host") == "0.0.0.0" and _flag(sg, "--model-path") == "/models/weights"
+    tgi = _args(next(iter(_deployments(LLM_PLANS["tgi"]()).values())))
+    assert _flag(tgi, "--num-shard") == "4" and _flag(tgi, "--max-concurrent-requests") == "128"
+    assert _flag(tgi, "--max-total-tokens") == "4096" and _flag(tgi, "--model-id") == "/models/mistral-7b"
+    trt = _args(next(iter(_deployments(LLM_PLANS["trtllm"]()).values())))
+    assert trt[:2] == ["trtllm-serve", "/models/weights"]
+    assert _flag(trt, "--tp_size") == "8" and _flag(trt, "--max_batch_size") == "32" and _flag(trt, "--max_seq_len") == "16384"
+
+
+def test_model_sources() -> None:
+    # gs:// with a Secret: an init container copies the weights, the key comes from a Secret volume
+    dep = next(iter(_deployments(LLM_PLANS["sglang"]()).values()))
+    pod = dep["spec"]["template"]["spec"]
+    init = pod["initContainers"][0]
+    assert init["command"][:3] == ["gcloud", "storage", "rsync"] and "gs://models-bucket/qwen2.5-14b" in init["command"]
+    vols = {v["name"]: v for v in pod["volumes"]}
+    assert vols["model-source-credentials"]["secret"]["secretName"] == "gcs-reader"
+    # no NVMe on gke: a per-pod PVC (generic ephemeral volume) sized from the weights
+    assert vols["model-cache"]["ephemeral"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"].endswith("Gi")
+    # pvc:// is mounted read-only and never downloaded
+    dep = next(iter(_deployments(LLM_PLANS["tgi"]()).values()))
+    vols = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+    assert vols["model"]["persistentVolumeClaim"] == {"claimName": "model-weights", "readOnly": True}
+    assert "initContainers" not in dep["spec"]["template"]["spec"]
+    # s3:// without a Secret: workload identity, no credentials in the pod
+    dep = next(iter(_deployments(LLM_PLANS["trtllm"]()).values()))
+    init = dep["spec"]["template"]["spec"]["initContainers"][0]
+    assert init["command"][:3] == ["aws", "s3", "sync"] and all("valueFrom" not in e for e in init["env"])
+
+
+def test_keda_engine_triggers() -> None:
+    objs = render_report(LLM_PLANS["inference-pool"]()).objects
+    sos = {o.name: o.obj for o in objs if o.kind == "ScaledObject"}
+    trig = {t["name"]: t["metadata"] for t in sos["chat-g6e-2xlarge-spot"]["spec"]["triggers"]}
+    assert "vllm:num_requests_waiting" in trig["in-flight"]["query"] and trig["in-flight"]["threshold"] == "96"
+    assert "vllm:kv_cache_usage_perc" in trig["kv-cache"]["query"]
+    trig = {t["name"]: t["metadata"] for t in sos["chat-g5-xlarge-on-demand"]["spec"]["triggers"]}
+    assert trig["in-flight"]["threshold"] == "24"
+
+
+def test_kafka_lag_from_capacity_and_drain_time() -> None:
+    plan = LLM_PLANS["tgi"]()
+    so = next(o.obj for o in render_report(plan).objects if o.kind == "ScaledObject")
+    a = plan.allocations[0]
+    # one allocation (share 1): capacity 6 rps x 60 s drain = 360 messages per replica
+    assert so["spec"]["triggers"][0]["metadata"]["lagThreshold"] == str(round(a.capacity_rps_per_replica * 60)) == "360"
+
+
+def test_inference_pool_objects() -> None:
+    objs = render_report(LLM_PLANS["inference-pool"]()).objects
+    kinds = {(o.kind, o.name) for o in objs}
+    assert {("InferencePool", "chat"), ("HTTPRoute", "chat"), ("Service", "chat-epp"), ("Deployment", "chat-epp"), ("Role", "chat-epp"), ("RoleBinding", "chat-epp"), ("ServiceAccount", "chat-epp")} <= kinds
+    pool = next(o.obj for o in objs if o.kind == "InferencePool")
+    assert pool["apiVersion"] == "inference.networking.k8s.io/v1"
+    assert pool["spec"]["endpointPickerRef"]["name"] == "chat-epp" and pool["spec"]["targetPorts"] == [{"number": 8000}]
+    # the pool selects the pods of every allocation
+    for d in (o.obj for o in objs if o.kind == "Deployment" and o.name != "chat-epp"):
+        labels = d["spec"]["template"]["metadata"]["labels"]
+        assert all(labels.get(k) == v for k, v in pool["spec"]["selector"]["matchLabels"].items())
+    route = next(o.obj for o in objs if o.kind == "HTTPRoute")
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": "chat"}]
+
+
+def test_spot_pools_diversified_with_fallback() -> None:
+    objs = render_report(LLM_PLANS["vllm-70b"]()).objects
+    pools = {o.name: o.obj for o in objs if o.kind == "NodePool"}
+    assert set(pools) == {"llama70b-p4de-on-demand", "llama70b-p4de-spot", "llama70b-p4de-spot-fallback"}
+    assert pools["llama70b-p4de-spot"]["spec"]["weight"] > pools["llama70b-p4de-spot-fallback"]["spec"]["weight"]
+    # limits leave room for one more node than the plan's peak (replace before the old one goes)
+    spot = next(a for a in LLM_PLANS["vllm-70b"]().allocations if a.capacity_type == "spot")
+    assert pools["llama70b-p4de-spot"]["spec"]["limits"]["nvidia.com/gpu"] == str((spot.nodes + 1) * 8)
+
+
+# --- check rules on edited manifests ---------------------------------------------------------
+
+
+def _rendered_text(plan: Plan) -> str:
+    return dump_yaml_all([o.obj for o in render_report(plan).objects])
+
+
+def test_changed_tensor_parallel_fails_check() -> None:
+    plan = LLM_PLANS["vllm-70b"]()
+    text = _rendered_text(plan)
+    assert "- --tensor-parallel-size\n        - '4'" in text
+    edited = text.replace("- --tensor-parallel-size\n        - '4'", "- --tensor-parallel-size\n        - '8'", 1)
+    rules = {f.rule for f in check_text(edited, plan=plan, enabled_rules=ALL_RULES).findings}
+    assert {"engine-parallel-gpus", "engine-plan-flags"} <= rules
+    # without the plan, the GPU rule alone still catches it
+    report = check_text(edited, enabled_rules=ALL_RULES)
+    msgs = [f.message for f in report.findings if f.rule == "engine-parallel-gpus"]
+    assert msgs and "--tensor-parallel-size 8 but requests 4 GPU(s)" in msgs[0]
+
+
+def test_shm_and_concurrency_rules() -> None:
+    plan = LLM_PLANS["vllm-70b"]()
+    text = _rendered_text(plan)
+    no_shm = text.replace("mountPath: /dev/shm", "mountPath: /dev/shm2")
+    assert "shm-missing" in {f.rule for f in check_text(no_shm, enabled_rules=ALL_RULES).findings}
+    seqs = text.replace("- --max-num-seqs\n        - '64'", "- --max-num-seqs\n        - '256'")
+    found = [f for f in check_text(seqs, plan=plan, enabled_rules=ALL_RULES).findings if f.rule == "engine-plan-flags"]
+    assert found and "--max-num-seqs 256 but the plan has --max-num-seqs 64" in found[0].message
+
+
+def test_weights_volume_too_small() -> None:
+    plan = LLM_PLANS["vllm-70b"]()
+    text = _rendered_text(plan).replace("sizeLimit: 147Gi", "sizeLimit: 100Gi")
+    found = [f for f in check_text(text, plan=plan, enabled_rules=ALL_RULES).findings if f.rule == "weights-volume-small"]
+    assert found and "131.6 GiB of weights" in found[0].message and "100.0 GiB" in found[0].message
+
+
+# --- bad input: exit 3, nothing written --------------------------------------------------------
+
+
+def _render_cli(plan: Plan, tmp_path: Path) -> tuple[int, str, Path]:
+    pf = tmp_path / "plan.yaml"
+    pf.write_text(dump_plan(plan), encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["render", str(pf), "--out", str(out)])
+    return r.exit_code, r.output, out
+
+
+def test_contradicting_flag_exits_3(tmp_path: Path) -> None:
+    plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--tensor-parallel-size", "8"]})
+    with pytest.raises(PlanError) as e:
+        render(plan)
+    msg = str(e.value) + " ".join(p.message for p in e.value.problems)
+    assert "--tensor-parallel-size 8" in msg and "--tensor-parallel-size 4" in msg
+    code, out, dest = _render_cli(plan, tmp_path)
+    assert code == 3 and "--tensor-parallel-size 8" in out and not dest.exists()
+    # the same value is fine, and written once
+    ok = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--max-model-len=8192"]})
+    args = _args(next(iter(_deployments(ok).values())))
+    assert args.count("--max-model-len") == 0 and args.count("--max-model-len=8192") == 1
+
+
+def test_tp_flag_without_engine_exits_3() -> None:
+    """The issue's case: no engine named, the spec's --tensor-parallel-size 8 on 4-GPU replicas."""
+    data = LLM_PLANS["vllm-70b"]().model_dump(mode="json", exclude_none=True)
+    del data["spec"]["model"]["engine"]
+    data["spec"]["kubernetes"]["args"] = ["--model", "/models/llama", "--tensor-parallel-size", "8"]
+    with pytest.raises(PlanError) as e:
+        render(Plan.model_validate(data))
+    assert any("--tensor-parallel-size 8" in p.message and "4 GPU(s)" in p.message for p in e.value.problems)
+
+
+def test_literal_token_exits_3(tmp_path: Path) -> None:
+    plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.env": {"HF_TOKEN": "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"}})
+    code, out, dest = _render_cli(plan, tmp_path)
+    assert code == 3 and "HF_TOKEN" in out and "Secret" in out and not dest.exists()
+    plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.env": {"MY_VAR": "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"}})
+    (tmp_path / "b").mkdir()
+    code, out, dest = _render_cli(plan, tmp_path / "b")
+    assert code == 3 and "MY_VAR" in out and not dest.exists()
+
+
+def test_unknown_engine_exits_3(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "apiVersion: scaleplan/v1\nkind: InferenceService\nmetadata: {name: x}\nmodel: {profile: p.yaml, engine: llamacpp}\n"
+        "traffic: {peak_rps: 1}\nslo: {latency_ms: 100}\nkubernetes: {image: a/b:1}\n",
+        encoding="utf-8",
+    )
+    r = CliRunner().invoke(app, ["validate", str(spec)])
+    assert r.exit_code == 3 and "engine" in r.output and "llamacpp" in r.output
