@@ -302,10 +302,14 @@ def check_simulatable(plan: Plan, name: str = "<plan>") -> None:
 def resolve_policy(plan: Plan, policy: str) -> str:
     """``auto`` is what the rendered manifests do: ``routing: service`` puts every pod behind one
     Service, which spreads requests evenly (round-robin); ``routing: gateway-api`` routes by the
-    plan's capacity weights (weighted)."""
+    plan's capacity weights (weighted); ``routing: inference-pool``'s endpoint picker sends each
+    request to the pod with the shortest queue (least-outstanding)."""
     if policy != "auto":
         return policy
-    return "round-robin" if plan.spec.kubernetes.routing == "service" else "weighted"
+    routing = plan.spec.kubernetes.routing
+    if routing == "inference-pool":
+        return "least-outstanding"  # the endpoint picker sends each request to the least-loaded pod
+    return "round-robin" if routing == "service" else "weighted"
 
 
 def simulate(

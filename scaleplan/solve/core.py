@@ -105,7 +105,7 @@ def even_split(spec: Spec) -> bool:
 def static_weights(spec: Spec, rps: Sequence[float]) -> bool:
     """routing: gateway-api over more than one distinct demand window: one HTTPRoute whose
     weights cannot change by hour, so the plan must serve every window at the peak's split."""
-    return not even_split(spec) and len(set(rps)) > 1
+    return spec.kubernetes.routing == "gateway-api" and len(set(rps)) > 1
 
 
 def mixed_capacity(spec: Spec, c: Candidate) -> float | None:
