@@ -357,7 +357,7 @@ class Kubernetes(_Model):
     cluster_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$", description="EKS cluster name (eks-karpenter: EC2NodeClass node role KarpenterNodeRole-<name> and karpenter.sh/discovery tags).")
     routing: Literal["service", "gateway-api", "inference-pool"] = Field(default="service", description="How requests reach replicas. service: one Service spreads requests evenly over all pods, so the optimizer only mixes replica types that can each take an even share; gateway-api: one Service per allocation and a Gateway API HTTPRoute with capacity weights, so mixes of fast and slow replicas are allowed; inference-pool: a Gateway API Inference Extension InferencePool over every allocation's pods, whose endpoint picker sends each request to the pod with the shortest queue / most free KV cache (LLMs).")
     gateway: Gateway | None = Field(default=None, description="The Gateway the HTTPRoute attaches to (required with routing: gateway-api and inference-pool).")
-    endpoint_picker_image: str = Field(default="registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0", description="routing: inference-pool: image of the endpoint picker (EPP) the InferencePool names.")
+    endpoint_picker_image: str | None = Field(default=None, description="routing: inference-pool: image of the endpoint picker (EPP) the InferencePool names (default: registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0).")
 
     @field_validator("namespace")
     @classmethod
@@ -368,8 +368,8 @@ class Kubernetes(_Model):
 
     @field_validator("image", "endpoint_picker_image")
     @classmethod
-    def _image(cls, v: str) -> str:
-        return check_image(v)
+    def _image(cls, v: str | None) -> str | None:
+        return None if v is None else check_image(v)
 
     @model_validator(mode="after")
     def _gateway(self) -> Kubernetes:

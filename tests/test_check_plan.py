@@ -86,7 +86,7 @@ def test_drift_names_file_and_line(
         [out],
         plan=plan,
         plan_file=str(plan_file),
-        disabled_rules=["gpu-exceeds-instance", "gpu-nodepool-limit", "hpa-no-range"],
+        disabled_rules=["gpu-exceeds-instance", "gpu-nodepool-limit", "hpa-no-range", "shm-missing"],
     )
     drift = [f for f in report.findings if f.rule == "drift"]
     assert {f.rule for f in report.findings} == {"drift"}, [

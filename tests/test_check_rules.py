@@ -119,8 +119,21 @@ def _route(name: str, port: int = 80, namespace: str | None = None) -> dict[str,
     }
 
 
+def _tp_gpus_without_shm(docs: Docs) -> None:
+    """Two GPUs per pod on a 4-GPU type, tensor parallel 2, and the /dev/shm mount removed."""
+    _gpu_resources(2, 2)(docs)
+    pod(docs)["nodeSelector"]["node.kubernetes.io/instance-type"] = "g6.12xlarge"
+    c = container(docs)
+    c["args"] = ["--tensor-parallel-size", "2"]
+    c["volumeMounts"] = [m for m in c["volumeMounts"] if m["mountPath"] != "/dev/shm"]
+    by_kind(docs, "NodePool")["spec"]["limits"]["nvidia.com/gpu"] = 16
+
+
 # (case id, rule that must fire, mutation)
 CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
+    ("tp-flag-vs-gpus", "engine-parallel-gpus", _set(f"{C}.args", ["--tensor-parallel-size", "2"])),
+    ("tp-shard-flag-vs-gpus", "engine-parallel-gpus", _set(f"{C}.args", ["--num-shard=4"])),
+    ("tp-without-shm", "shm-missing", _tp_gpus_without_shm),
     ("replicas-string", "schema", _set("spec.replicas", "two")),
     ("unknown-container-field", "schema", _set(f"{C}.gpuCount", 1)),
     ("pdb-bad-field", "schema", _set("spec.maxUnavailabel", 1, "PodDisruptionBudget")),

@@ -83,10 +83,8 @@ def _volumes(w: K8sObject) -> dict[str, Mapping[str, Any]]:
 @impl("shm-missing")
 def _shm_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for w, c, n in _gpu_containers(ctx):
-        tp = engines.parse_flags(_argv(c)).get("tensor_parallel")
-        tpv = engines.parse_number(tp.value) if tp else None
-        if n <= 1 and (tpv is None or tpv <= 1):
-            continue
+        if n <= 1:
+            continue  # one GPU: no tensor-parallel workers to talk over shared memory
         vols = _volumes(w)
         ok = False
         for m in (as_map(x) for x in as_list(c.data.get("volumeMounts"))):

@@ -757,6 +757,7 @@ POOL_GROUP = "inference.networking.k8s.io"
 EPP_GRPC_PORT = 9002
 EPP_HEALTH_PORT = 9003
 EPP_METRICS_PORT = 9090
+EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0"
 
 
 def _inference_pool(plan: Plan, allocs: Sequence[_Alloc]) -> list[tuple[str, str, Obj]]:
@@ -812,7 +813,7 @@ def _inference_pool(plan: Plan, allocs: Sequence[_Alloc]) -> list[tuple[str, str
     health = {"grpc": {"port": EPP_HEALTH_PORT, "service": "inference-extension"}, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
     container: Obj = {
         "name": "epp",
-        "image": k8s.endpoint_picker_image,
+        "image": k8s.endpoint_picker_image or EPP_IMAGE,
         "imagePullPolicy": "IfNotPresent",
         "args": args,
         "env": [{"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
