@@ -165,7 +165,7 @@ def test_auto_policy_follows_the_rendered_routing() -> None:
     k8s = plan.spec.kubernetes.model_copy(update={"routing": "gateway-api", "gateway": Gateway(name="gw")})
     gw = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
     weighted = simulate(gw, duration_s=60, seed=3)
-    assert weighted.policy == "weighted"
+    assert weighted.policy == "static-weights"  # the HTTPRoute's weights as rendered
     assert weighted.allocations[0].requests / weighted.requests == pytest.approx(0.75, abs=0.02)
 
 
@@ -239,3 +239,34 @@ def test_zone_failure_needs_zones() -> None:
     plan = make_plan([allocation(replicas=(2,), zones=())], rps=(50.0,), redundancy="zone")
     with pytest.raises(PlanError, match="zone loss cannot be placed"):
         simulate(plan, duration_s=5, failure="zone")
+
+
+def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails() -> None:
+    """routing: gateway-api: simulate replays exactly the HTTPRoute's weights; after a spot loss
+    the spot allocation's fixed share goes to a Service without pods and every such request fails
+    (it is not re-weighted onto the survivors, which a real Gateway would not do either)."""
+    from scaleplan.render import render_report
+    from scaleplan.weights import route_weights
+
+    allocs = [
+        allocation("gw-od", replicas=(3,), capacity=100.0, service_ms=5.0),
+        allocation("gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot"),
+    ]
+    plan = make_plan(allocs, rps=(200.0,), slo_ms=100.0)
+    k8s = plan.spec.kubernetes.model_copy(update={"routing": "gateway-api", "gateway": Gateway(name="gw")})
+    gw = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    rendered = next(o.obj for o in render_report(gw).objects if o.kind == "HTTPRoute")
+    weights = {r["name"]: r["weight"] for r in rendered["spec"]["rules"][0]["backendRefs"]}
+    assert weights == route_weights(gw) == {"gw-od": 60, "gw-spot": 40}
+    calm = simulate(gw, duration_s=60, seed=5)
+    assert calm.policy == "static-weights"
+    assert calm.allocations[1].requests / calm.requests == pytest.approx(0.40, abs=0.02)
+    res = simulate(gw, duration_s=60, seed=5, failure="spot", fail_at_s=20.0)
+    f = res.failure
+    assert f is not None and f.lost == {"gw-spot": 2}
+    # about 40 % of the requests after the loss fail: the static share, not a re-weighted split
+    assert f.static_weight_failures == pytest.approx(0.40 * f.requests_after, rel=0.08)
+    assert not f.holds and any("static weights" in n for n in res.notes)
+    # the old, re-weighting policy hides it
+    reweighted = simulate(gw, duration_s=60, seed=5, failure="spot", fail_at_s=20.0, policy="weighted")
+    assert reweighted.failure is not None and reweighted.failure.static_weight_failures == 0

@@ -161,7 +161,7 @@ def test_gateway_hourly_llm_chat_plans_with_static_weights(cli, tmp_path: Path) 
     line = next(x for x in plan.explanation if "HTTPRoute weights are fixed at the peak mix" in x)
     assert "other hours scale each type to its share" in line and "more than if weights could change hourly" in line
     res = simulate(plan)
-    assert res.policy == "weighted"
+    assert res.policy == "static-weights"
     assert res.meets_slo, res.attainment
 
 

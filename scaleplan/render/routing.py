@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from scaleplan.plan import Allocation, Plan
 from scaleplan.weights import WEIGHT_TOTAL, largest_remainder
 from scaleplan.weights import peak_window as _peak_window
+from scaleplan.weights import route_weights as _route_weights
 
 __all__ = [
     "MIX_RATIO",
@@ -52,16 +53,9 @@ def _replicas_at(a: Allocation, window: int) -> int:
 
 
 def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, int]:
-    """Allocation name (or ``names[allocation name]``) -> HTTPRoute weight, for allocations with
-    replicas at some window. Allocations without replicas in the peak window get weight 0."""
-    w = peak_window(plan)
-    cap: dict[str, float] = {}
-    for a in plan.allocations:
-        if a.replicas <= 0:
-            continue
-        key = names.get(a.name, a.name) if names else a.name
-        cap[key] = _replicas_at(a, w) * a.capacity_rps_per_replica
-    return largest_remainder(cap)
+    """Allocation name (or ``names[allocation name]``) -> HTTPRoute weight (``scaleplan.weights``,
+    shared with the optimizer and the simulator)."""
+    return _route_weights(plan, names)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from scaleplan.plan import Allocation, Plan
 from scaleplan.simulate import arrivals as arr
 from scaleplan.simulate.engine import ReplicaModel, fifo_batches, least_outstanding
 
-Policy = Literal["round-robin", "least-outstanding", "weighted"]
+Policy = Literal["round-robin", "least-outstanding", "weighted", "static-weights"]
 Failure = Literal["node", "zone", "spot"]
 ServiceDist = Literal["lognormal", "exponential", "deterministic"]
-POLICIES: tuple[str, ...] = ("auto", "round-robin", "least-outstanding", "weighted")
+POLICIES: tuple[str, ...] = ("auto", "round-robin", "least-outstanding", "weighted", "static-weights")
 FAILURES: tuple[str, ...] = ("node", "zone", "spot")
 Z99 = 2.3263478740408408  # standard normal 0.99 quantile
 MAX_REQUESTS = 30_000_000
@@ -88,6 +88,7 @@ class FailureStats:
     redundancy: str
     claim_tested: bool
     holds: bool
+    static_weight_failures: int = 0  # requests the HTTPRoute's fixed weights sent to an allocation without pods
 
 
 @dataclass(frozen=True)
@@ -302,14 +303,16 @@ def check_simulatable(plan: Plan, name: str = "<plan>") -> None:
 def resolve_policy(plan: Plan, policy: str) -> str:
     """``auto`` is what the rendered manifests do: ``routing: service`` puts every pod behind one
     Service, which spreads requests evenly (round-robin); ``routing: gateway-api`` routes by the
-    plan's capacity weights (weighted); ``routing: inference-pool``'s endpoint picker sends each
+    HTTPRoute's static weights exactly as rendered (static-weights: a share sent to an allocation
+    with no running pods fails); ``routing: inference-pool``'s endpoint picker sends each
     request to the pod with the shortest queue (least-outstanding)."""
     if policy != "auto":
         return policy
     routing = plan.spec.kubernetes.routing
     if routing == "inference-pool":
         return "least-outstanding"  # the endpoint picker sends each request to the least-loaded pod
-    return "round-robin" if routing == "service" else "weighted"
+    # gateway-api: the HTTPRoute's weights exactly as rendered, fixed whatever runs
+    return "round-robin" if routing == "service" else "static-weights"
 
 
 def simulate(
@@ -439,6 +442,8 @@ def simulate(
     start = np.full(n, math.inf)
     finish = np.full(n, math.inf)
     rep = np.full(n, -1, dtype=np.int64)
+    static_drops = [0] * len(plan.allocations)
+    static_dropped = np.zeros(n, dtype=bool)
     b_rep_l: list[I64] = []
     b_launch_l: list[F64] = []
     b_finish_l: list[F64] = []
@@ -458,9 +463,15 @@ def simulate(
         ep_hi = np.searchsorted(ep_of, np.arange(len(epochs)), side="right")
         classes = sorted(plan.demand.classes)
         cls = rng.choice(len(classes), size=n, p=np.array([plan.demand.classes[c] for c in classes]) / sum(plan.demand.classes.values())) if (classes and policy == "weighted") else np.zeros(n, dtype=np.int64)
+        static = policy == "static-weights"
+        if static:
+            from scaleplan.weights import route_weights
+
+            rw = route_weights(plan)
+            static_w = np.array([float(rw.get(a.name, 0)) for a in plan.allocations])
         rr_global = 0
         rr_alloc = [0] * len(plan.allocations)
-        u = rng.random(n) if policy == "weighted" else np.empty(0)
+        u = rng.random(n) if policy in ("weighted", "static-weights") else np.empty(0)
         for e, (_, act) in enumerate(epochs):
             lo, hi = int(ep_lo[e]), int(ep_hi[e])
             if hi <= lo or not act:
@@ -473,7 +484,10 @@ def simulate(
             act_arr = np.array(act, dtype=np.int64)
             per_alloc = [act_arr[topo.alloc_of[act_arr] == ai] for ai in range(len(plan.allocations))]
             alloc_choice = np.full(hi - lo, -1, dtype=np.int64)
-            for ci in range(len(classes) if classes else 1):
+            if static and static_w.sum() > 0:
+                cum = np.cumsum(static_w) / static_w.sum()
+                alloc_choice[:] = np.minimum(np.searchsorted(cum, u[lo:hi], side="right"), len(cum) - 1)
+            for ci in range(0 if static else (len(classes) if classes else 1)):
                 cname = classes[ci] if classes else None
                 weights = np.array([
                     len(per_alloc[ai]) * a.capacity_rps_per_replica * (1.0 if (cname is None or not a.routing or a.routing.get(cname, 0.0) > 0) else 0.0)
@@ -490,6 +504,10 @@ def simulate(
                 if not len(sel_idx):
                     continue
                 reps = per_alloc[ai]
+                if not len(reps):  # static weights: a Service without pods; these requests fail
+                    static_drops[ai] += len(sel_idx)
+                    static_dropped[lo + sel_idx] = True
+                    continue
                 rep[lo + sel_idx] = reps[(rr_alloc[ai] + np.arange(len(sel_idx))) % len(reps)]
                 rr_alloc[ai] = (rr_alloc[ai] + len(sel_idx)) % len(reps)
         order = np.argsort(rep, kind="stable")
@@ -522,8 +540,12 @@ def simulate(
     target = slo.percentile / 100.0
     done = ~failed
     attainment = float(within.mean()) if n else 1.0
-    if dropped.any():
-        notes.append(f"{int(dropped.sum())} requests arrived when no replica was running and count as failed")
+    n_static = int(static_dropped.sum())
+    if n_static:
+        where = ", ".join(f"{plan.allocations[ai].name} ({k})" for ai, k in enumerate(static_drops) if k)
+        notes.append(f"{n_static} requests failed because the HTTPRoute's static weights sent them to an allocation with no running pods (a Service without endpoints): {where}")
+    if int(dropped.sum()) > n_static:
+        notes.append(f"{int(dropped.sum()) - n_static} requests arrived when no replica was running and count as failed")
 
     # per segment
     seg_of = np.searchsorted(seg_starts, times, side="right") - 1
@@ -594,7 +616,7 @@ def simulate(
     fstats: FailureStats | None = None
     if failure is not None:
         after = times >= tf
-        hit = failed & ~dropped
+        hit = failed & (~dropped | static_dropped)
         red = plan.spec.placement.redundancy
         tested = (failure == "node" and red in ("n+1", "zone")) or (failure == "zone" and red == "zone") or failure == "spot"
         cnt_after = int(after.sum())
@@ -605,7 +627,7 @@ def simulate(
             lost_by[nm] = lost_by.get(nm, 0) + 1
         fstats = FailureStats(
             mode=failure, at_s=tf, window=segments[fail_seg][2], lost=lost_by,
-            requests_after=cnt_after, failed_requests=int(hit.sum()),
+            requests_after=cnt_after, failed_requests=int(hit.sum()), static_weight_failures=int((static_dropped & after).sum()),
             attainment_after=att_after, latency_after_ms=_lat(lat_ms[after & done]),
             redundancy=red, claim_tested=tested,
             holds=att_after is None or att_after >= target,

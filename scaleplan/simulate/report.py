@@ -87,7 +87,9 @@ def renderables(res: SimResult) -> list[RenderableType]:
         lost = ", ".join(f"{k} x{v}" for k, v in f.lost.items()) or "nothing"
         claim = f"redundancy '{f.redundancy}' claim tested" if f.claim_tested else f"redundancy '{f.redundancy}' does not claim to survive this"
         out.append(Text(
-            f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost}; {f.failed_requests} requests lost in flight; "
+            f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost}; {f.failed_requests} requests lost"
+            + (f" ({f.static_weight_failures} sent there by the static HTTPRoute weights)" if getattr(f, "static_weight_failures", 0) else " in flight")
+            + "; "
             f"attainment after {_pct(f.attainment_after)} (p99 {_ms(f.latency_after_ms.p99)} ms) -> {'holds' if f.holds else 'FAILS'}; {claim}"
         ))
     for note in res.notes:

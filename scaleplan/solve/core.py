@@ -858,5 +858,29 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
         explanation=tuple(explanation),
         spec=spec,
     )
+    spot_warning = _spot_loss_warning(plan)
+    if spot_warning is not None:
+        plan = plan.model_copy(update={"warnings": (*plan.warnings, spot_warning)})
     return SolveResult(plan=_hash_plan(plan), solve_seconds=solve_seconds, candidates=len(cands), windows_solved=len(set(rps)), stats=runs, alternatives_seconds=alt_seconds)
+
+
+def _spot_loss_warning(plan: Plan) -> str | None:
+    """routing: gateway-api with spot allocations: the HTTPRoute's weights are static, so a spot
+    loss fails the spot allocations' share until replacements are ready; say so (the plan cannot
+    keep the SLO through it, whatever its spare capacity)."""
+    from scaleplan.weights import route_weights, spot_loss_share
+
+    if plan.spec.kubernetes.routing != "gateway-api":
+        return None
+    share = spot_loss_share(plan)
+    if share <= 0:
+        return None
+    weights = route_weights(plan)
+    names = ", ".join(f"{a.name} (weight {weights.get(a.name, 0)})" for a in plan.allocations if a.capacity_type == "spot" and weights.get(a.name, 0) > 0)
+    return (
+        f"routing: gateway-api: the HTTPRoute's static weights send {share:.0%} of requests to spot allocations ({names}); "
+        "when the spot capacity is reclaimed those requests fail until replacement pods are ready, so this plan does not hold "
+        "the SLO through a spot loss (scaleplan simulate --fail spot shows the failures). Use routing: inference-pool (a lost "
+        "allocation drops out of the pool) or routing: service, or set placement.spot.allowed: false"
+    )
 
