@@ -26,6 +26,9 @@ def llm_plan(
     tpot_slo: float | None = 100.0,
     latency_ms: float = 120_000.0,
     percentile: int = 95,
+    architecture: str | None = None,
+    predictions: bool = True,
+    accelerator: str | None = None,
 ) -> Plan:
     """A plan of ``allocations`` identical allocations with ``replicas`` each; ``classes`` are
     (name, share, input tokens, output tokens, TTFT ms, TPOT ms, concurrency of the prediction)."""
@@ -34,18 +37,20 @@ def llm_plan(
     llm = LlmServing(
         tensor_parallel=1, max_num_seqs=max_num_seqs, max_model_len=max_model_len, gpu_memory_utilization=0.9,
         block_size=16, max_num_batched_tokens=budget, kv_cache_tokens=kv_cache_tokens, weights_gib_per_gpu=15.0,
-        classes={n: LlmClassPrediction(concurrency=c, ttft_ms=tt, tpot_ms=tp, throughput_rps=1.0, output_tokens_per_s=10.0) for n, _, _, _, tt, tp, c in classes},
+        classes={n: LlmClassPrediction(concurrency=c, ttft_ms=tt, tpot_ms=tp, throughput_rps=1.0, output_tokens_per_s=10.0) for n, _, _, _, tt, tp, c in classes} if predictions else {},
     )
     allocs: list[Allocation] = []
     for k in range(allocations):
         allocs.append(a0.model_copy(update={
             "name": f"llm-{k}", "replicas": replicas, "nodes": replicas, "replicas_per_window": (replicas,),
             "nodes_per_window": (replicas,), "routing": {}, "llm": llm, "capacity_type": "on-demand",
+            "accelerator": accelerator or a0.accelerator,
         }))
     spec = base.spec
     traffic = spec.traffic.model_copy(update={"classes": tuple(RequestClass(name=n, share=s, input_tokens=i, output_tokens=o) for n, s, i, o, _, _, _ in classes)})
     slo = spec.slo.model_copy(update={"ttft_ms": ttft_slo, "tpot_ms": tpot_slo, "latency_ms": latency_ms, "percentile": percentile})
     kube = spec.kubernetes.model_copy(update={"routing": routing})
-    spec = spec.model_copy(update={"traffic": traffic, "slo": slo, "kubernetes": kube})
+    model = spec.model.model_copy(update={"architecture": architecture})
+    spec = spec.model_copy(update={"traffic": traffic, "slo": slo, "kubernetes": kube, "model": model})
     demand = base.demand.model_copy(update={"rps": (rps,), "classes": {n: s for n, s, *_ in classes}})
     return base.model_copy(update={"allocations": tuple(allocs), "spec": spec, "demand": demand})

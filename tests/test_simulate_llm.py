@@ -37,6 +37,24 @@ def test_single_request_matches_the_model() -> None:
     assert tpot * 1000 == pytest.approx(20.0, rel=1e-9)  # the line through both points at c = 1
 
 
+def test_single_request_matches_the_llm_performance_model() -> None:
+    from scaleplan.llm.perf import serve_class
+    from scaleplan.simulate.llm import model_deployment
+
+    plan = llm_plan(rps=0.02, architecture="llama-3.1-8b", predictions=False, classes=(("a", 0.5, 1000, 300, 1.0, 1.0, 1), ("b", 0.5, 4000, 200, 1.0, 1.0, 1)), budget=8192, accelerator="H100")
+    d, why = model_deployment(plan, plan.allocations[0])
+    assert d is not None and why.startswith("LLM model (H100 TP1")
+    res = simulate_llm(plan, duration_s=12_000.0, seed=2)
+    assert res.allocations[0].step_source.startswith("LLM model")
+    for c, (i, o) in zip(res.classes, ((1000, 300), (4000, 200)), strict=True):
+        want = serve_class(d, i, o, 1)
+        assert c.requests >= 100
+        # alone (p50 at 0.02 req/s): TTFT is exactly the model's; TPOT the model's decode step over
+        # the growing context (the model's steady state also spreads the own prompt over the steps)
+        assert c.ttft_ms.p50 == pytest.approx(want.ttft_ms, rel=1e-6)
+        assert c.tpot_ms.p50 == pytest.approx(want.tpot_ms, rel=0.01)
+
+
 def test_chunked_prefill_splits_a_long_prompt_into_budget_steps() -> None:
     step = eng.LinearStep(0.01, 0.0001, 0.001)
     ttft, _ = _one(step, 5000, 10, budget=2048)

@@ -59,6 +59,7 @@ def simulate(
     min_requests: Annotated[int, typer.Option("--min-requests", help="LLM plans: requests per class per window the default duration aims at (p99 needs >= 1000).")] = 1000,
     replace_after: Annotated[float | None, typer.Option("--replace-after", help="LLM plans: seconds until lost replicas serve again (default: node start + image pull + weight load).")] = None,
     picker: Annotated[str, typer.Option("--picker", help="LLM plans with routing: inference-pool: queue (shortest queue) or kv (most free KV cache).")] = "queue",
+    steps: Annotated[str, typer.Option("--steps", help="LLM plans: step times from the LLM performance model (model), from TTFT/TPOT points (points), or auto (the model when the spec names an architecture).")] = "auto",
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Simulate a plan's replicas over its demand curve; report SLO attainment (exit 1 if below target)."""
@@ -91,11 +92,11 @@ def simulate(
                 plan, plan_file, arrivals=arrivals, trace=trace, duration=duration, windows=sel, seed=seed, fail=fail, fail_at=fail_at,
                 policy=policy, batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta,
                 png=png, profile=profile, lengths=lengths, length_sigma=length_sigma, min_requests=min_requests,
-                replace_after=replace_after, picker=picker, json_out=json_out,
+                replace_after=replace_after, picker=picker, steps=steps, json_out=json_out,
             )
             return
-        if profile is not None or lengths != "fixed" or replace_after is not None or picker != "queue":
-            raise typer.BadParameter("--profile, --lengths, --replace-after and --picker apply to LLM plans only", param_hint="--profile")
+        if profile is not None or lengths != "fixed" or replace_after is not None or picker != "queue" or steps != "auto":
+            raise typer.BadParameter("--profile, --lengths, --replace-after, --picker and --steps apply to LLM plans only", param_hint="--profile")
         source = read_trace(trace) if trace is not None else arrivals
         try:
             res = run(
@@ -124,11 +125,11 @@ def simulate(
 def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None, duration: float | None, windows: tuple[int, ...] | None,
                   seed: int, fail: str | None, fail_at: float | None, policy: str, batch_timeout_ms: float, fixed_fraction: float,
                   replica_delta: int, png: str | None, profile: str | None, lengths: str, length_sigma: float, min_requests: int,
-                  replace_after: float | None, picker: str, json_out: bool) -> None:
+                  replace_after: float | None, picker: str, steps: str, json_out: bool) -> None:
     """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
     from pathlib import Path
 
-    from scaleplan.simulate.llm import LENGTHS, PICKERS, profile_points, simulate_llm
+    from scaleplan.simulate.llm import LENGTHS, PICKERS, STEP_SOURCES, profile_points, simulate_llm
     from scaleplan.simulate.llm_trace import read_llm_trace
 
     unused = [o for o, bad in (("--policy", policy != "auto"), ("--batch-timeout-ms", batch_timeout_ms != 0), ("--fixed-fraction", fixed_fraction != 0.5),
@@ -139,6 +140,8 @@ def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None
         raise typer.BadParameter(f"must be one of {', '.join(LENGTHS)}; got {lengths!r}", param_hint="--lengths")
     if picker not in PICKERS:
         raise typer.BadParameter(f"must be one of {', '.join(PICKERS)}; got {picker!r}", param_hint="--picker")
+    if steps not in STEP_SOURCES:
+        raise typer.BadParameter(f"must be one of {', '.join(STEP_SOURCES)}; got {steps!r}", param_hint="--steps")
     if not 0 <= length_sigma <= 3:
         raise typer.BadParameter("must be between 0 and 3", param_hint="--length-sigma")
     if not 1 <= min_requests <= 1_000_000:
@@ -165,6 +168,7 @@ def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None
         res = simulate_llm(
             plan, name=plan_file, trace=llm_trace, duration_s=duration, min_requests=min_requests, windows=windows, seed=seed,
             lengths=lengths, length_sigma=length_sigma, failure=fail, fail_at_s=fail_at, replace_after_s=replace_after, picker=picker, profile_pts=pts,
+            steps_source=steps,
         )
     except ValueError as exc:
         raise input_error(plan_file, "", str(exc), "adjust the simulation options") from None

@@ -276,15 +276,106 @@ def _config(plan: Plan, a: Allocation, step: eng.StepTime) -> eng.ReplicaConfig:
     return eng.ReplicaConfig(llm.max_num_seqs, kv, llm.block_size, budget, llm.max_model_len, step)
 
 
+class ModelStep:
+    """Step time from the LLM performance model (:func:`scaleplan.llm.perf.step_time_ms`) of one
+    deployment: the simulator's steps cost exactly what the model says one step costs."""
+
+    SEGMENT = 4096  # context tokens per verified linear segment of a decode-only step
+
+    def __init__(self, deployment: Any) -> None:
+        from scaleplan.llm.perf import step_time_ms
+
+        self.deployment = deployment
+        self._f = step_time_ms
+        self._lines: dict[tuple[int, int], tuple[float, float] | None] = {}
+
+    def exact(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: float) -> float:
+        return float(self._f(
+            self.deployment, prefill_tokens=prefill_tokens, prefill_seqs=prefill_seqs, prefill_pairs=prefill_pairs,
+            decode_seqs=decode_seqs, context_tokens_total=context_tokens,
+        ).ms) / 1000.0
+
+    def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: int) -> float:
+        if prefill_tokens:
+            return self.exact(prefill_tokens, prefill_seqs, prefill_pairs, decode_seqs, context_tokens)
+        # Decode-only steps (most of them): for a fixed batch the model's step time is piecewise
+        # linear in the context. Per 4,096-token segment, the ends and three interior points are
+        # evaluated; if they lie on one line (1e-12 relative) the segment is served from it, else
+        # every step there calls the model. Same numbers, ~20x fewer model calls.
+        seg = context_tokens // self.SEGMENT
+        key = (decode_seqs, seg)
+        if key not in self._lines:
+            lo = float(seg * self.SEGMENT)
+            hi = lo + self.SEGMENT
+            f0 = self.exact(0, 0, 0.0, decode_seqs, lo)
+            f1 = self.exact(0, 0, 0.0, decode_seqs, hi)
+            slope = (f1 - f0) / self.SEGMENT
+            ok = all(
+                abs(self.exact(0, 0, 0.0, decode_seqs, lo + q * self.SEGMENT) - (f0 + slope * q * self.SEGMENT)) <= 1e-12 * max(f1, f0)
+                for q in (0.25, 0.5, 0.75)
+            )
+            self._lines[key] = (f0 - slope * lo, slope) if ok else None
+        line = self._lines[key]
+        if line is None:
+            return self.exact(0, 0, 0.0, decode_seqs, context_tokens)
+        return line[0] + line[1] * context_tokens
+
+
+def model_deployment(plan: Plan, a: Allocation) -> tuple[Any, str]:
+    """The LLM model's deployment of one allocation (spec model + accelerator + TP), or (None,
+    why not). Calibration: when the plan's per-class predictions differ from the uncalibrated
+    model's by more than 2 %, the model is calibrated to them (:func:`scaleplan.llm.calibrate.calibrate`)
+    so the simulation runs the model the optimizer planned on."""
+    if plan.spec.model.architecture is None:
+        return None, "the spec has no model.architecture"
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.errors import ScaleplanError
+    from scaleplan.llm.calibrate import Observed, calibrate
+    from scaleplan.llm.memory import Refusal
+    from scaleplan.llm.perf import serve_class
+    from scaleplan.llm.serving import TokenClass, setup_from_spec, size
+
+    acc = next((x for x in load_accelerators() if x.name == a.accelerator), None)
+    if acc is None:
+        return None, f"accelerator {a.accelerator} is not in the accelerator table"
+    toks = [TokenClass(n, i, o) for n, (i, o) in _class_tokens(plan).items() if i is not None and o is not None]
+    try:
+        s = setup_from_spec(plan.spec.model)
+        shape = size(s, acc, max(a.gpus_per_replica, 1), toks)
+    except (ScaleplanError, Refusal, ValueError, KeyError) as exc:
+        return None, f"the LLM model cannot size it ({exc})"
+    d = shape.deployment
+    if a.llm is not None and a.llm.classes:
+        by = {t.name: t for t in toks}
+        obs = []
+        off = 0.0
+        for cname, pred in sorted(a.llm.classes.items()):
+            t = by.get(cname)
+            if t is None:
+                continue
+            p = serve_class(d, t.input_tokens, t.output_tokens, pred.concurrency)
+            off = max(off, abs(math.log(p.ttft_ms / pred.ttft_ms)), abs(math.log(p.tpot_ms / pred.tpot_ms)))
+            obs.append(Observed(d, t.input_tokens, t.output_tokens, pred.concurrency, ttft_ms=pred.ttft_ms, tpot_ms=pred.tpot_ms, label=cname))
+        if obs and off > math.log(1.02):
+            cal, _ = calibrate(obs, basis="the plan's per-class predictions")
+            return d.with_calibration(cal), f"LLM model ({shape.hw.name} TP{shape.tp}), calibrated to the plan's predictions"
+    return d, f"LLM model ({shape.hw.name} TP{shape.tp}, {d.calibration.basis or 'uncalibrated'})"
+
+
+STEP_SOURCES = ("auto", "model", "points")
+
+
 def steps_for_plan(
     plan: Plan,
     name: str,
     *,
     profile_pts: dict[str, list[Point]] | None = None,
     step_override: Callable[[Allocation], eng.StepTime | None] | None = None,
+    source: str = "auto",
 ) -> tuple[list[eng.StepTime], list[str]]:
-    """One step-time function per allocation, and where it came from; PlanError (exit 3) naming
-    the allocations without TTFT/TPOT data."""
+    """One step-time function per allocation, and where it came from: the LLM performance model
+    (``auto`` when the spec names an architecture, or ``model``), else TTFT/TPOT points; PlanError
+    (exit 3) naming the allocations without either."""
     steps: list[eng.StepTime] = []
     sources: list[str] = []
     problems: list[Problem] = []
@@ -294,6 +385,15 @@ def steps_for_plan(
             if st is not None:
                 steps.append(st)
                 sources.append("given step model")
+                continue
+        if source in ("auto", "model"):
+            d, why = model_deployment(plan, a)
+            if d is not None:
+                steps.append(ModelStep(d))
+                sources.append(why)
+                continue
+            if source == "model":
+                problems.append(Problem(f"allocations[{k}] ({a.name})", f"no LLM model step times: {why}", hint="give the spec a model.architecture the LLM model can size here, or use --steps points"))
                 continue
         pts, src = _points_for(plan, a, (profile_pts or {}).get(a.name))
         if not pts:
@@ -476,6 +576,7 @@ def simulate_llm(
     profile_pts: dict[str, list[Point]] | None = None,
     step_override: Callable[[Allocation], eng.StepTime | None] | None = None,
     rate_scale: float = 1.0,
+    steps_source: str = "auto",
 ) -> LlmSimResult:
     """Simulate an LLM plan token by token; see the module docstring and docs/simulate.md."""
     from scaleplan.simulate.core import _lost_replicas, _topology, check_simulatable
@@ -488,7 +589,9 @@ def simulate_llm(
         raise ValueError(f"picker must be one of {', '.join(PICKERS)}; got {picker!r}")
     if not (rate_scale > 0 and math.isfinite(rate_scale)):
         raise ValueError("rate_scale must be > 0")
-    steps, sources = steps_for_plan(plan, name, profile_pts=profile_pts, step_override=step_override)
+    if steps_source not in STEP_SOURCES:
+        raise ValueError(f"steps_source must be one of {', '.join(STEP_SOURCES)}; got {steps_source!r}")
+    steps, sources = steps_for_plan(plan, name, profile_pts=profile_pts, step_override=step_override, source=steps_source)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     wl = from_trace(plan, trace, rng) if trace is not None else generate(
         plan, name, rng=rng, windows=windows, duration_s=duration_s, min_per_class=min_requests,

@@ -1,0 +1,388 @@
+"""Agreement of the LLM simulator with public serving measurements (docs/simulate.md).
+
+Among the rows of ``shared/data/llm/llm_serving_measurements.csv`` that give several request
+rates or concurrencies for one model, engine, GPU, parallel layout, precision and token lengths
+(a *group*), calibrate on the lowest-load row and simulate the others at their rate or
+concurrency; compare the simulated TTFT and TPOT with the measured ones (the same statistic:
+median where the source gives it, else mean, else the source's unstated statistic against the
+simulated median). Every row of every group is listed, none dropped: rows the LLM model cannot
+represent are listed with the reason. Also the vLLM result files in ``shared/data/formats``.
+
+    python bench/llm_sim_validation.py [--data DIR] [--jobs 2] [--markdown out.md] [--limit N]
+
+Calibration: the simulator runs the LLM model's step time (scaleplan.llm.perf.step_time_ms) with
+its efficiency scales (compute, memory) fitted so that the calibration row's simulated TTFT and
+TPOT match the measured ones (multiplicative fixed-point iterations, at most 8); nothing else is
+tuned. Closed-loop rows run ``8 x concurrency`` requests (at least 64) unless the source states
+the count; Poisson rows the stated count (500 when unstated); token lengths are the rows' (mean)
+lengths, fixed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+MODES = ("online_poisson_qps", "online_fixed_concurrency", "online_fixed_concurrency (aggregated serving)", "online_burst_all_at_once")
+TOL = 0.20
+GPU = {"H100": "H100", "H200": "H200", "B200": "B200", "B300": "B300", "L40S": "L40S", "A10G": "A10G"}
+
+
+@dataclass(frozen=True)
+class Row:
+    row_id: str
+    source: str
+    mode: str
+    model: str
+    engine: str
+    gpu: str
+    gpu_family: str
+    tp: int
+    pp: int
+    dp: int
+    ep: int
+    dtype: str
+    kv_dtype: str
+    isl: float
+    osl: float
+    rate: float | None  # req/s; inf = all at once; None = closed loop
+    concurrency: int | None
+    num_requests: int | None
+    ttft: float | None
+    ttft_stat: str
+    tpot: float | None
+    tpot_stat: str
+    key: tuple[str, ...]
+
+
+def _f(x: str) -> float | None:
+    try:
+        v = float(x)
+    except ValueError:
+        return None
+    return v
+
+
+def _stat(r: dict[str, str], metric: str) -> tuple[float | None, str]:
+    for col, stat in ((f"{metric}_ms_p50", "median"), (f"{metric}_ms_mean", "mean"), (f"{metric}_ms_unspecified_stat", "unstated")):
+        v = _f(r.get(col, ""))
+        if v is not None and v > 0:
+            return v, stat
+    if metric == "tpot":
+        for col, stat in (("itl_ms_p50", "median"), ("itl_ms_mean", "mean")):
+            v = _f(r.get(col, ""))
+            if v is not None and v > 0:
+                return v, f"{stat} ITL"
+    return None, ""
+
+
+def read_rows(data: Path) -> list[Row]:
+    rows: list[Row] = []
+    with open(data / "llm" / "llm_serving_measurements.csv", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["benchmark_mode"] not in MODES:
+                continue
+            ttft, ts = _stat(r, "ttft")
+            tpot, ps = _stat(r, "tpot")
+            rate = _f(r["request_rate"]) if r["request_rate"] else None
+            conc = int(float(r["concurrency"])) if r["concurrency"] else None
+            if r["benchmark_mode"] == "online_burst_all_at_once":
+                rate = math.inf
+            if conc is not None:
+                rate = None
+            key = tuple(r[k] for k in ("source_id", "model", "engine", "engine_version", "gpu", "tp", "pp", "dp", "ep", "dtype", "kv_cache_dtype", "dataset", "input_tokens", "output_tokens", "benchmark_mode", "speculative_decoding"))
+            rows.append(Row(
+                r["row_id"], r["source_id"], r["benchmark_mode"], r["model"], r["engine"], r["gpu"], r["gpu_family"],
+                int(r["tp"] or 1), int(r["pp"] or 1), int(r["dp"] or 1), int(r["ep"] or 1), r["dtype"], r["kv_cache_dtype"],
+                float(r["input_tokens"]), float(r["output_tokens"]), rate, conc, int(float(r["num_requests"])) if r["num_requests"] else None,
+                ttft, ts, tpot, ps, key,
+            ))
+    return rows
+
+
+def vllm_rows(data: Path) -> list[Row]:
+    """The vLLM result files: one model/engine each, hardware not always stated."""
+    out: list[Row] = []
+    for p in sorted((data / "formats").glob("vllm_*.json")):
+        d = json.loads(p.read_text())
+        if not d.get("completed"):
+            out.append(Row(p.name, "formats", "vllm result", d.get("model_id", ""), "vLLM", "not stated", "", 1, 1, 1, 1, "", "", 0, 0, None, None, None, None, "", None, "", (p.name,)))
+            continue
+        n = int(d["completed"])
+        isl = d["total_input_tokens"] / n
+        osl = d["total_output_tokens"] / n
+        rate = float(d["request_rate"]) if d.get("request_rate") not in (None, "inf") else math.inf
+        conc = d.get("max_concurrency")
+        gpu = "A100" if "llama33_70b" in p.name else "not stated"
+        key = ("formats", d.get("model_id", ""), str(d.get("backend")), gpu, str(rate), str(conc))
+        out.append(Row(
+            p.name, "formats", "vllm result", d.get("model_id", ""), "vLLM", gpu, gpu, 8 if "tp8" in p.name else 1, 1, 1, 1, "bf16", "",
+            isl, osl, None if conc else rate, int(conc) if conc else None, n,
+            float(d["median_ttft_ms"]), "median", float(d["median_tpot_ms"]), "median", key,
+        ))
+    return out
+
+
+def groups(rows: list[Row]) -> dict[tuple[str, ...], list[Row]]:
+    g: dict[tuple[str, ...], list[Row]] = defaultdict(list)
+    for r in rows:
+        g[r.key].append(r)
+    out = {}
+    for k, rs in g.items():
+        loads = {(r.rate, r.concurrency, r.num_requests) for r in rs}
+        if len(rs) >= 2 and len(loads) >= 2:
+            out[k] = sorted(rs, key=_load)
+    return out
+
+
+def _load(r: Row) -> tuple[float, float]:
+    if r.concurrency is not None:
+        return (float(r.concurrency), float(r.num_requests or 0))
+    return (r.rate if r.rate is not None else math.inf, float(r.num_requests or 0))
+
+
+# ---------------------------------------------------------------- model mapping
+
+
+def _dtype(r: Row, native: str) -> str:
+    s = r.dtype.lower()
+    for k in ("nvfp4", "mxfp4", "int4-awq", "awq", "fp8", "int8", "bf16", "fp16"):
+        if k in s:
+            return {"awq": "int4-awq"}.get(k, k)
+    if s.startswith("fp4"):
+        return "nvfp4"
+    return native
+
+
+def _engine(e: str) -> str | None:
+    e = e.lower()
+    if e.startswith("vllm"):
+        return "vllm"
+    if e.startswith("sglang"):
+        return "sglang"
+    if e.startswith("tensorrt") or "nim" in e:
+        return "trtllm"
+    return None
+
+
+def deployment(r: Row) -> tuple[Any, int, int, int, str]:
+    """(Deployment, kv tokens, max_num_seqs, budget, note) or raises ValueError(why not)."""
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.llm.arch import resolve_preset
+    from scaleplan.llm.serving import TokenClass, setup, size
+
+    if r.dp > 1:
+        raise ValueError(f"attention data parallel x{r.dp} is not modelled")
+    name = resolve_preset(r.model.split(" (")[0])
+    if name is None:
+        raise ValueError(f"no architecture preset for {r.model}")
+    fam = r.gpu_family or r.gpu
+    acc_name = "A100-80GB" if fam == "A100" and "80" in r.gpu else ("A100" if fam == "A100" else GPU.get(fam))
+    accs = {a.name: a for a in load_accelerators()}
+    if acc_name is None or acc_name not in accs:
+        raise ValueError(f"GPU {r.gpu} is not in the accelerator table")
+    eng = _engine(r.engine)
+    if eng is None:
+        raise ValueError(f"engine {r.engine} is not modelled")
+    from scaleplan.llm.arch import preset
+
+    arch = preset(name)
+    dt = _dtype(r, arch.native_dtype)
+    kv = "fp8" if "fp8" in r.kv_dtype.lower() else None
+    gpus = r.tp * r.pp * max(r.ep // max(r.tp, 1), 1) if r.ep > r.tp else r.tp * r.pp
+    s = setup(name, dtype=dt, kv_cache_dtype=kv, engine=eng, pipeline_parallel=r.pp if r.pp > 1 else None,
+              max_model_len=min(int(r.isl + r.osl) + 64, arch.max_position_embeddings or 10**7))
+    try:
+        sh = size(s, accs[acc_name], gpus, [TokenClass("c", max(int(r.isl), 1), max(int(r.osl), 1))])
+    except Exception as exc:  # Refusal: the model says it cannot run
+        raise ValueError(f"the LLM model refuses it: {exc}") from None
+    return sh.deployment, sh.memory.kv_cache_tokens, s.settings.max_num_seqs, s.settings.max_num_batched_tokens, f"{name} {dt} {eng} {acc_name} x{gpus}"
+
+
+# ---------------------------------------------------------------- simulation
+
+
+def simulate_row(r: Row, d: Any, kv: int, seqs: int, budget: int, seed: int = 0) -> tuple[float, float]:
+    """Simulated (TTFT, TPOT) of a row, in the row's statistics (median / mean)."""
+    from scaleplan.simulate import llm_engine as eng
+    from scaleplan.simulate.llm import ModelStep
+
+    rng = np.random.default_rng(seed)
+    i, o = max(round(r.isl), 1), max(round(r.osl), 1)
+    closed = 0
+    if r.concurrency is not None:
+        n = r.num_requests or max(8 * r.concurrency, 64)
+        closed = r.concurrency
+        times = np.zeros(n)
+    elif r.rate is not None and math.isinf(r.rate):
+        n = r.num_requests or 500
+        times = np.zeros(n)
+    else:
+        n = r.num_requests or 500
+        assert r.rate is not None
+        times = np.cumsum(rng.exponential(1.0 / r.rate, n))
+    cfg = eng.ReplicaConfig(seqs, kv, 16, budget, 10**9, ModelStep(d))
+    res = eng.run(times, np.full(n, i), np.full(n, o), [cfg], [0], [(0.0, frozenset({0}))], lambda k, t, v: 0, closed_loop=closed)
+    ttft = (res.t_first - res.arrival) * 1000.0
+    tpot = (res.t_done - res.t_first) * 1000.0 / max(o - 1, 1)
+
+    def pick(x: Any, stat: str) -> float:
+        return float(np.mean(x)) if stat.startswith("mean") else float(np.median(x))
+
+    return pick(ttft, r.ttft_stat), pick(tpot, r.tpot_stat)
+
+
+def calibrate_on(r: Row, d: Any, kv: int, seqs: int, budget: int) -> tuple[Any, float, float, int]:
+    """Fit compute (TTFT) and memory (TPOT) scales so the simulated row matches the measured one."""
+    from scaleplan.llm.perf import Calibration
+
+    c = m = 1.0
+    tt = tp = math.nan
+    iters = 0
+    for k in range(1, 9):
+        iters = k
+        cal = Calibration(compute=c, memory=m, basis=f"row {r.row_id}", points=1)
+        dd = d.with_calibration(cal)
+        tt, tp = simulate_row(r, dd, kv, seqs, budget)
+        et = tt / r.ttft if r.ttft else 1.0
+        ep = tp / r.tpot if r.tpot else 1.0
+        if abs(et - 1) < 0.01 and abs(ep - 1) < 0.01:
+            break
+        c *= et
+        m *= ep
+        c, m = min(max(c, 0.05), 20.0), min(max(m, 0.05), 20.0)
+    return d.with_calibration(Calibration(compute=c, memory=m, basis=f"row {r.row_id}", points=1)), tt, tp, iters
+
+
+def run_group(rs: list[Row]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    base = rs[0]
+    try:
+        d, kv, seqs, budget, what = deployment(base)
+    except ValueError as exc:
+        return [{"row": r.row_id, "role": "not simulated", "why": str(exc), **_meas(r)} for r in rs]
+    if base.ttft is None or base.tpot is None:
+        return [{"row": r.row_id, "role": "not simulated", "why": "the calibration row lacks TTFT or TPOT", **_meas(r)} for r in rs]
+    dc, tt, tp, iters = calibrate_on(base, d, kv, seqs, budget)
+    out.append({"row": base.row_id, "role": "calibration", "what": what, "sim_ttft": tt, "sim_tpot": tp, "iters": iters, **_meas(base)})
+    for r in rs[1:]:
+        tt, tp = simulate_row(r, dc, kv, seqs, budget)
+        out.append({"row": r.row_id, "role": "simulated", "what": what, "sim_ttft": tt, "sim_tpot": tp, **_meas(r)})
+    return out
+
+
+def _meas(r: Row) -> dict[str, Any]:
+    if r.concurrency is not None:
+        load = f"c={r.concurrency}"
+    elif r.rate is None:
+        load = "-"
+    else:
+        load = "burst" if math.isinf(r.rate) else f"{r.rate:g}/s"
+    return {
+        "source": r.source, "model": r.model, "engine": r.engine.split(" (")[0], "gpu": r.gpu, "tp": r.tp, "dtype": r.dtype.split(" (")[0],
+        "isl": r.isl, "osl": r.osl, "load": load, "n": r.num_requests, "ttft": r.ttft, "ttft_stat": r.ttft_stat, "tpot": r.tpot, "tpot_stat": r.tpot_stat,
+    }
+
+
+def _err(sim: float | None, meas: float | None) -> float | None:
+    if sim is None or meas is None or not meas:
+        return None
+    return sim / meas - 1.0
+
+
+def markdown(results: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    lines = [
+        f"Rows in multi-load groups: {summary['rows']}; calibration rows {summary['calibration']}; simulated {summary['simulated']}; "
+        f"not simulated {summary['not_simulated']}.",
+        f"Simulated rows with TTFT and TPOT both within ±{TOL:.0%}: **{summary['pass']} of {summary['simulated']} "
+        f"({summary['pass_share']:.1%})**; TTFT alone {summary['ttft_pass']}, TPOT alone {summary['tpot_pass']}; "
+        f"counting not-simulated rows as misses: {summary['pass_share_all']:.1%}.",
+        "",
+        "| row | source | model | engine | GPU | TP | ISL/OSL | load | TTFT meas | TTFT sim | err | TPOT meas | TPOT sim | err | role |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for x in results:
+        et, ep = _err(x.get("sim_ttft"), x["ttft"]), _err(x.get("sim_tpot"), x["tpot"])
+
+        def f(v: float | None) -> str:
+            return "-" if v is None else (f"{v:.0f}" if v >= 100 else f"{v:.3g}")
+
+        def e(v: float | None) -> str:
+            return "-" if v is None else f"{v:+.0%}"
+
+        role = x["role"] if x["role"] != "not simulated" else f"not simulated: {x['why']}"
+        lines.append(
+            f"| {x['row']} | {x['source']} | {x['model']} | {x['engine']} | {x['gpu']} | {x['tp']} | {x['isl']:g}/{x['osl']:g} | {x['load']} | "
+            f"{f(x['ttft'])} {x['ttft_stat']} | {f(x.get('sim_ttft'))} | {e(et)} | {f(x['tpot'])} {x['tpot_stat']} | {f(x.get('sim_tpot'))} | {e(ep)} | {role} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=0, help="first N groups only (development)")
+    ap.add_argument("--source", default="", help="only groups of this source_id")
+    ap.add_argument("--markdown", type=Path)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    if not (args.data / "llm" / "llm_serving_measurements.csv").exists():
+        sys.exit(f"no measurements under {args.data}; pass --data")
+    gs = groups(read_rows(args.data) + vllm_rows(args.data))
+    keys = sorted(gs, key=lambda k: (k[0], k[1:]))
+    if args.source:
+        keys = [k for k in keys if k[0] == args.source]
+    if args.limit:
+        keys = keys[: args.limit]
+    t0 = time.perf_counter()
+    results: list[dict[str, Any]] = []
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+        for res in ex.map(run_group, [gs[k] for k in keys], chunksize=1):
+            results.extend(res)
+    singles = [r for r in vllm_rows(args.data) if r.key not in gs]
+    for r in singles:
+        why = "no other run of the same model/engine/GPU at another load" if r.ttft is not None else "every request failed (completed 0): no measurement"
+        results.append({"row": r.row_id, "role": "not simulated", "why": why, **_meas(replace(r, isl=r.isl or 0, osl=r.osl or 0))})
+    sim = [x for x in results if x["role"] == "simulated"]
+    both = [x for x in sim if all(v is not None and abs(v) <= TOL for v in (_err(x["sim_ttft"], x["ttft"]), _err(x["sim_tpot"], x["tpot"])))]
+    tt_ok = [x for x in sim if (e := _err(x["sim_ttft"], x["ttft"])) is not None and abs(e) <= TOL]
+    tp_ok = [x for x in sim if (e := _err(x["sim_tpot"], x["tpot"])) is not None and abs(e) <= TOL]
+    not_sim = [x for x in results if x["role"] == "not simulated"]
+    summary = {
+        "rows": len(results), "calibration": sum(x["role"] == "calibration" for x in results), "simulated": len(sim),
+        "not_simulated": len(not_sim), "pass": len(both), "pass_share": len(both) / max(len(sim), 1),
+        "ttft_pass": len(tt_ok), "tpot_pass": len(tp_ok),
+        "pass_share_all": len(both) / max(len(sim) + len(not_sim), 1), "seconds": time.perf_counter() - t0,
+    }
+    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for x in results:
+        s = by_source[x["source"]]
+        if x["role"] == "simulated":
+            s[0] += 1
+            s[1] += x in both
+        elif x["role"] == "not simulated":
+            s[2] += 1
+    print(json.dumps(summary, indent=1))
+    for k, (n, ok, ns) in sorted(by_source.items()):
+        print(f"{k}: simulated {n}, within ±20 % {ok} ({ok / max(n, 1):.0%}), not simulated {ns}")
+    if args.markdown:
+        args.markdown.write_text(markdown(results, summary))
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "rows": results}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
