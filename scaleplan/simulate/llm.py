@@ -649,7 +649,7 @@ def simulate_llm(
     u = rng.random(n)
     rr = [0]
     if routing == "gateway-api":
-        from scaleplan.render.routing import route_weights
+        from scaleplan.weights import route_weights
 
         weights = route_weights(plan)
         wvec = np.array([weights.get(a.name, 0) for a in allocs], dtype=np.float64)
