@@ -30,12 +30,15 @@ import time
 from pathlib import Path
 
 MELANGE = """
-import json, sys, time
+import json, resource, sys, time
 from aibrix.gpu_optimizer.optimizer.solver.melange.solver import MelangeSolver
 cfg = json.load(open(sys.argv[1]))
-t = time.perf_counter()
+def cpu():
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+t, c = time.perf_counter(), cpu()
 r = MelangeSolver(cfg["workload_distribution"], cfg["total_request_rate"], cfg["gpu_info"], cfg.get("slice_factor", 1)).run()
-print(json.dumps({"seconds": time.perf_counter() - t, "cost": r["cost"] if r else None}))
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": cpu() - c, "cost": r["cost"] if r else None}))
 """
 
 
@@ -50,7 +53,7 @@ def ours(config: str, out: Path) -> dict[str, float]:
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     doc = json.loads(p.stdout)
     st = doc["solve_stats"]
-    return {"wall": wall, "cpu": cpu, "solver": st["solver_seconds"], "plan": st["plan_seconds"], "cost": doc["cost_per_hour"]}
+    return {"wall": wall, "cpu": cpu, "solver": st["solver_seconds"], "solver_cpu": st["solver_cpu_seconds"], "plan": st["plan_seconds"], "cost": doc["cost_per_hour"]}
 
 
 def melange(python: str, config: str, script: Path) -> dict[str, float]:
@@ -58,7 +61,7 @@ def melange(python: str, config: str, script: Path) -> dict[str, float]:
     p = subprocess.run([python, str(script), config], capture_output=True, text=True, check=True)
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     doc = json.loads(p.stdout.strip().splitlines()[-1])
-    return {"wall": wall, "cpu": cpu, "solver": doc["seconds"], "cost": doc["cost"]}
+    return {"wall": wall, "cpu": cpu, "solver": doc["seconds"], "solver_cpu": doc["cpu"], "cost": doc["cost"]}
 
 
 def main() -> int:
@@ -78,11 +81,11 @@ def main() -> int:
     for i in range(args.runs):
         a = ours(args.config, tmp / f"o{i}")
         us.append(a)
-        print(f"scaleplan run {i}: cost {a['cost']:.2f} solver {a['solver']:.3f} s, plan {a['plan']:.3f} s, whole command {a['wall']:.3f} s wall ({a['cpu']:.3f} s CPU)", flush=True)
+        print(f"scaleplan run {i}: cost {a['cost']:.2f} solver {a['solver']:.3f} s ({a['solver_cpu']:.3f} s CPU), plan {a['plan']:.3f} s, whole command {a['wall']:.3f} s wall ({a['cpu']:.3f} s CPU)", flush=True)
         if args.melange_python:
             b = melange(args.melange_python, args.config, script)
             them.append(b)
-            print(f"Mélange   run {i}: cost {b['cost']:.2f} solver {b['solver']:.3f} s (process {b['wall']:.3f} s wall, {b['cpu']:.3f} s CPU incl. CBC)", flush=True)
+            print(f"Mélange   run {i}: cost {b['cost']:.2f} solver {b['solver']:.3f} s ({b['solver_cpu']:.3f} s CPU incl. CBC; process {b['wall']:.3f} s wall, {b['cpu']:.3f} s CPU incl. CBC)", flush=True)
         loads.append(os.getloadavg()[0])
     print(f"load average (1 min): median {statistics.median(loads):.2f}, min {min(loads):.2f}, max {max(loads):.2f}")
     ms = statistics.median(x["solver"] for x in us)
@@ -92,6 +95,8 @@ def main() -> int:
         print(f"Mélange   median: solver {mm:.3f} s, {statistics.median(x['cpu'] for x in them):.3f} s CPU")
         per = ", ".join(f"{b['solver'] / a['solver']:.1f}x" for a, b in zip(us, them, strict=True))
         print(f"solver time ratio (Mélange / scaleplan, medians): {mm / ms:.1f}x; per run: {per}")
+        cr = statistics.median(x["solver_cpu"] for x in them) / statistics.median(x["solver_cpu"] for x in us)
+        print(f"solver CPU ratio (medians): {cr:.1f}x; Mélange's run() / scaleplan's whole plan (plan_seconds): {mm / statistics.median(x['plan'] for x in us):.1f}x")
     return 0
 
 

@@ -144,6 +144,7 @@ def test_solve_stats_report_each_solver_run(cli, tmp_path: Path) -> None:  # typ
     assert milp[0]["integers"] >= 2 and milp[0]["columns"] > milp[0]["integers"] and milp[0]["rows"] > 0 and milp[0]["nonzeros"] > 0
     assert st["solver_seconds"] == pytest.approx(sum(r["seconds"] for r in st["runs"]), abs=1e-3)
     assert 0 < st["solver_seconds"] <= st["plan_seconds"]
+    assert st["solver_cpu_seconds"] == pytest.approx(sum(r["cpu_seconds"] for r in st["runs"]), abs=1e-3)
 
 
 @pytest.mark.parametrize(

@@ -172,11 +172,12 @@ def optimize(
 
 def _solve_stats(result: Any) -> dict[str, Any]:
     """Each solver run behind the plan (model size, seconds) and the time around them."""
-    runs = [{"kind": r.kind, "rows": r.rows, "columns": r.columns, "integers": r.integers, "nonzeros": r.nonzeros, "seconds": round(r.seconds, 4), "status": r.status} for r in result.stats]
+    runs = [{"kind": r.kind, "rows": r.rows, "columns": r.columns, "integers": r.integers, "nonzeros": r.nonzeros, "seconds": round(r.seconds, 4), "cpu_seconds": round(r.cpu_seconds, 4), "status": r.status} for r in result.stats]
     return {
         "candidates": result.candidates,
         "windows_solved": result.windows_solved,
         "solver_seconds": round(sum(r.seconds for r in result.stats), 4),
+        "solver_cpu_seconds": round(sum(r.cpu_seconds for r in result.stats), 4),
         "plan_seconds": round(result.solve_seconds, 4),
         "alternatives_seconds": round(result.alternatives_seconds, 4),
         "runs": runs,

@@ -64,12 +64,13 @@ class SolveStat:
     nonzeros: int
     seconds: float
     status: str
+    cpu_seconds: float = 0.0  # CPU time of this process meanwhile (HiGHS runs in it; CBC does not)
 
 
-def _pulp_stat(kind: str, prob: Any, seconds: float, status: str) -> SolveStat:
+def _pulp_stat(kind: str, prob: Any, seconds: float, status: str, cpu: float) -> SolveStat:
     cols = prob.variables()
     nz = sum(len(c) for c in prob.constraints.values())
-    return SolveStat(kind, len(prob.constraints), len(cols), sum(1 for v in cols if v.cat == "Integer"), nz, seconds, status)
+    return SolveStat(kind, len(prob.constraints), len(cols), sum(1 for v in cols if v.cat == "Integer"), nz, seconds, status, cpu)
 
 
 @dataclass
@@ -419,15 +420,15 @@ class WindowModel:
             h.changeCoeff(con.index, self.u[k].index, con.expr[self.u[k]])
 
     def _run(self, time_limit: float) -> str:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         status = self._run_solver(time_limit)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if self._highs is not None:
             h = self._highs
             ints = len(self.n) + len(self.r) + len(self.u) + len(self.m)
-            self.stats.append(SolveStat("milp", h.getNumRow(), h.getNumCol(), ints, h.getNumNz(), seconds, status))
+            self.stats.append(SolveStat("milp", h.getNumRow(), h.getNumCol(), ints, h.getNumNz(), seconds, status, cpu))
         else:
-            self.stats.append(_pulp_stat("milp", self.prob, seconds, status))
+            self.stats.append(_pulp_stat("milp", self.prob, seconds, status, cpu))
         return status
 
     def _run_solver(self, time_limit: float) -> str:
@@ -584,10 +585,10 @@ class WindowModel:
                 lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"spare{k}", float(sol.replicas[k] - spare)))
         if not y:
             return None
-        t_lp = time.perf_counter()
+        t_lp, c_lp = time.perf_counter(), time.process_time()
         lp.solve(make_solver(self.solver_name, 60.0) if self.solver_name != "highs" else _lp_solver())
         ok = lp.sol_status == pulp.LpSolutionOptimal
-        self.stats.append(_pulp_stat("lp", lp, time.perf_counter() - t_lp, "optimal" if ok else "infeasible"))
+        self.stats.append(_pulp_stat("lp", lp, time.perf_counter() - t_lp, "optimal" if ok else "infeasible", time.process_time() - c_lp))
         if not ok:
             return None
         routing = [[0.0] * self.K for _ in p.classes]
