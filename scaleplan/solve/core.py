@@ -36,7 +36,6 @@ from scaleplan.solve.candidates import (
     prune,
     prune_rules,
 )
-from scaleplan.solve.llm_capacity import llm_explanation
 from scaleplan.solve.milp import (
     QuotaScope,
     SolverName,
@@ -838,7 +837,10 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
         warnings.append(f"stopped by the time limit: the plan is feasible, within {gap:.2%} of optimal")
     util = _utilization(spec, best, rps)
     explanation = _explain(spec, allocs, best, rps, baselines, alts, models)
-    explanation.extend(llm_explanation(spec, allocs))
+    if spec.model.architecture is not None:  # the LLM model (scaleplan.llm) loads only for LLM specs
+        from scaleplan.solve.llm_capacity import llm_explanation
+
+        explanation.extend(llm_explanation(spec, allocs))
     explanation.append(f"Average utilization of the provisioned capacity over the day: {util:.0%}.")
     meta = PlanMeta(name=spec.metadata.name, scaleplan_version=__version__, plan_hash="", inputs=options.inputs or InputHashes(spec="", profile=""))
     plan = Plan(
