@@ -187,8 +187,11 @@ class WindowModel:
             return con
 
         LE, GE = pulp.LpConstraintLE, pulp.LpConstraintGE
+        # without max_replicas, every node runs its full replicas_per_node (more replicas never
+        # hurt: every row is monotone in r), so r = q n exactly and presolve substitutes r out
+        pack = LE if p.max_replicas is not None else pulp.LpConstraintEQ
         for k in range(K):
-            add([(self.r[k], 1.0), (self.n[k], -float(cands[k].replicas_per_node))], LE, f"pack{k}")
+            add([(self.r[k], 1.0), (self.n[k], -float(cands[k].replicas_per_node))], pack, f"pack{k}")
         if p.min_replicas > 0:
             add([(v, 1.0) for v in self.r], GE, "min_replicas").constant = -float(p.min_replicas)
         if p.max_replicas is not None:
