@@ -4,6 +4,7 @@ inference-pool routing mode, golden manifests, strict validation, check rules, a
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,30 @@ def test_unknown_engine_exits_3(tmp_path: Path) -> None:
     )
     r = CliRunner().invoke(app, ["validate", str(spec)])
     assert r.exit_code == 3 and "engine" in r.output and "llamacpp" in r.output
+
+
+def test_examples_llm_chat_pool_and_kafka() -> None:
+    """examples/llm-chat-pool renders an InferencePool over both allocations with vLLM flags;
+    examples/embedding-kafka's lag thresholds follow capacity x drain_seconds / share."""
+    from render_helpers import ROOT
+
+    from scaleplan.plan import read_plan
+
+    pool = read_plan(ROOT / "examples" / "llm-chat-pool" / "plan.yaml")
+    objs = render_report(pool).objects
+    assert {o.kind for o in objs} >= {"InferencePool", "HTTPRoute", "Deployment", "Service"}
+    for a in pool.allocations:
+        args = _args(next(o.obj for o in objs if o.kind == "Deployment" and o.name == a.name))
+        assert _flag(args, "--tensor-parallel-size") == str(a.gpus_per_replica)
+        assert _flag(args, "--max-num-seqs") == str(a.operating_point.batch_size)
+        assert _flag(args, "--model") == "meta-llama/Llama-3.1-8B-Instruct"
+    kafka = read_plan(ROOT / "examples" / "embedding-kafka" / "plan.yaml")
+    total = sum(a.replicas * a.capacity_rps_per_replica for a in kafka.allocations)
+    sos = {o.name: o.obj for o in render_report(kafka).objects if o.kind == "ScaledObject"}
+    assert sos
+    for a in kafka.allocations:
+        if a.name not in sos:
+            continue
+        share = a.replicas * a.capacity_rps_per_replica / total
+        lag = int(sos[a.name]["spec"]["triggers"][0]["metadata"]["lagThreshold"])
+        assert lag == math.ceil(a.capacity_rps_per_replica * 60 / share - 1e-9)

@@ -283,6 +283,8 @@ def _server(plan: Plan, al: _Alloc, warnings: list[str]) -> tuple[_Alloc, list[P
         problems.append(Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism {server.pipeline_parallel}, which TGI does not support", hint="use engine vllm, sglang or trtllm, or plan with model.engine_config.pipeline_parallel: 1"))
         return al, problems
     model_arg = storage.model_arg
+    if model_arg is None and "model" in engines.FLAGS[server.engine] and "model" not in engines.parse_flags(user, (server.engine,)):
+        warnings.append(f"allocation {al.name}: neither model.source nor a {engines.FLAGS[server.engine]['model'][0]} argument names the model, so {server.engine} starts with its default model; set model.source")
     if server.engine == "trtllm" and model_arg is not None:
         warnings.append(f"allocation {al.name}: trtllm-serve takes the model as a positional argument; put {model_arg} in spec.kubernetes.args")
         model_arg = None
