@@ -9,23 +9,33 @@ dates, so identical inputs give a byte-identical file (``solve_seconds`` only ap
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from scaleplan.catalog.model import CapacityType
 from scaleplan.errors import PlanError
 from scaleplan.profile.model import Percentiles
 from scaleplan.spec import Spec
-from scaleplan.validation import problems_from_validation
+from scaleplan.validation import problems_from_validation, refuse_bool_numbers
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
 
 HOURS_PER_MONTH = 730.0
 Status = Literal["optimal", "feasible", "infeasible"]
 
 
+# Most replicas (and nodes) one allocation may hold: spec placement.max_replicas' own bound; keeps
+# render, check and simulate bounded in time and memory (simulate of 10^7 replicas took 8 GB).
+MAX_REPLICAS = 100_000
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        return refuse_bool_numbers(cls, data)
 
 
 class OperatingPoint(_Model):
@@ -82,11 +92,11 @@ class Allocation(_Model):
     cpu_per_replica: float = Field(gt=0, description="CPU cores requested per replica.")
     memory_gib_per_replica: float = Field(gt=0, description="Memory requested per replica.")
     price_per_node_hour: float = Field(ge=0)
-    capacity_rps_per_replica: float = Field(gt=0, description="Requests/s one replica serves at the SLO after derating.")
-    replicas: int = Field(ge=0, description="Peak replicas over the day.")
-    nodes: int = Field(ge=0, description="Peak nodes over the day.")
-    replicas_per_window: tuple[int, ...]
-    nodes_per_window: tuple[int, ...]
+    capacity_rps_per_replica: float = Field(gt=0, le=1e9, description="Requests/s one replica serves at the SLO after derating.")
+    replicas: int = Field(ge=0, le=MAX_REPLICAS, description="Peak replicas over the day.")
+    nodes: int = Field(ge=0, le=MAX_REPLICAS, description="Peak nodes over the day.")
+    replicas_per_window: tuple[Annotated[int, Field(ge=0, le=MAX_REPLICAS)], ...]
+    nodes_per_window: tuple[Annotated[int, Field(ge=0, le=MAX_REPLICAS)], ...]
     routing: dict[str, float] = Field(default_factory=dict, description="Request class -> share of that class's peak demand routed here.")
     zones: tuple[str, ...] = ()
     operating_point: OperatingPoint

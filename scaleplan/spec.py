@@ -24,13 +24,15 @@ from pydantic import (
     model_validator,
 )
 
+from scaleplan import k8s_names as names
 from scaleplan.errors import Problem, SpecError
-from scaleplan.validation import fix, problems_from_validation, shown
+from scaleplan.validation import fix, problems_from_validation, refuse_bool_numbers, shown
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 API_VERSION = "scaleplan/v1"
-DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123 = names.DNS_LABEL
 PERCENTILES = (50, 90, 95, 99)
+MAX_RPS = 1e7  # requests/s: peak_rps and every hourly_rps value (keeps the MILP well scaled)
 Provider = Literal["aws", "gcp", "azure", "onprem"]
 Flavor = Literal["eks", "eks-karpenter", "gke", "aks", "generic"]
 # The cloud a cluster flavor runs on: its nodes carry that cloud's labels and instance types,
@@ -39,19 +41,12 @@ PROVIDER_OF_FLAVOR: dict[str, str] = {"eks": "aws", "eks-karpenter": "aws", "gke
 ALL_CLOUDS: tuple[Provider, ...] = ("aws", "gcp", "azure")
 
 
-# A container image reference (github.com/distribution/reference grammar, simplified):
-# [registry[:port]/]path[:tag][@algorithm:hex]. Nothing a shell or YAML would interpret.
-_IMAGE = re.compile(
-    r"^(?P<name>(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?"
-    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
-)
+_IMAGE = names.IMAGE
 
 
 def check_image(v: str) -> str:
     """A pinned container image reference, or ValueError with the fix."""
-    m = _IMAGE.match(v) if len(v) <= 512 else None
+    m = _IMAGE.fullmatch(v) if len(v) <= 512 else None
     if m is None:
         raise ValueError(fix(f"is not a valid image reference: {shown(v)}", "use registry/name:tag or registry/name@sha256:<digest>, lower-case path, no spaces or shell characters"))
     if m["tag"] is None and m["digest"] is None:
@@ -63,6 +58,11 @@ def check_image(v: str) -> str:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_items(cls, data: Any) -> Any:
+        return refuse_bool_numbers(cls, data)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -84,14 +84,14 @@ def _suggest_name(v: str, limit: int) -> str:
 
 
 class Metadata(_Model):
-    name: Annotated[str, Field(description="Service name: lower-case DNS-1123 label, at most 40 characters (it prefixes object names).", json_schema_extra={"pattern": DNS1123.pattern, "maxLength": 40})]
+    name: Annotated[str, Field(description="Service name: lower-case DNS-1123 label, at most 40 characters (it prefixes object names).", json_schema_extra={"pattern": "^" + DNS1123.pattern.removesuffix("\\Z") + "$", "maxLength": 40})]
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels put on every rendered object.")
     annotations: dict[str, str] = Field(default_factory=dict, description="Extra annotations put on every rendered object.")
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if len(v) > 40 or not DNS1123.match(v):
+        if len(v) > 40 or not DNS1123.fullmatch(v):
             why = "must be at most 40 characters" if len(v) > 40 else "must be a lower-case DNS-1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit)"
             raise ValueError(fix(f"{why}; got {shown(v)}", f"at most 40 characters of a-z, 0-9 and '-', e.g. {_suggest_name(v, 40)!r}"))
         return v
@@ -180,7 +180,7 @@ class RequestClass(_Model):
 
 
 class Traffic(_Model):
-    peak_rps: float | None = Field(default=None, gt=0, le=1e7, description="Peak request rate (requests/s). Give this or hourly_rps.")
+    peak_rps: float | None = Field(default=None, gt=0, le=MAX_RPS, description="Peak request rate (requests/s). Give this or hourly_rps.")
     hourly_rps: tuple[float, ...] | None = Field(default=None, description="Daily curve: 24 request rates (requests/s), hour 0 to 23 in UTC.", json_schema_extra={"minItems": 24, "maxItems": 24})
     classes: tuple[RequestClass, ...] = Field(default=(), description="Request-size classes (for LLM size mixes); shares sum to 1.")
     headroom: float = Field(default=0.2, ge=0, le=10, description="Extra capacity over demand, as a fraction (0.2 = 20%).")
@@ -195,6 +195,9 @@ class Traffic(_Model):
         bad = [i for i, x in enumerate(v) if x < 0 or not math.isfinite(x)]
         if bad:
             raise ValueError(fix(f"hour {bad[0]} has {v[bad[0]]!r}; rates must be finite and >= 0", "use 0 for idle hours"))
+        big = [i for i, x in enumerate(v) if x > MAX_RPS]
+        if big:
+            raise ValueError(fix(f"hour {big[0]} has {v[big[0]]:g}; rates must be at most {MAX_RPS:g} requests/s (as peak_rps)", "give the rate in requests per second"))
         if max(v) <= 0:
             raise ValueError(fix("all 24 rates are 0", "give at least one hour a positive rate"))
         return v
@@ -362,7 +365,7 @@ class Kubernetes(_Model):
     @field_validator("namespace")
     @classmethod
     def _ns(cls, v: str) -> str:
-        if len(v) > 63 or not DNS1123.match(v):
+        if len(v) > 63 or not DNS1123.fullmatch(v):
             raise ValueError(fix(f"must be a DNS-1123 label (a-z, 0-9 and '-', at most 63 characters); got {shown(v)}", f"e.g. {_suggest_name(v, 63)!r}"))
         return v
 

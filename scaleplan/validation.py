@@ -336,3 +336,36 @@ def _split_at(msg: str) -> tuple[str, PathKey]:
         return msg, ()
     msg, at = msg.rsplit(_AT_SEP, 1)
     return msg, tuple(at.split("."))
+
+
+def _numeric(ann: Any) -> bool:
+    """Whether ``ann`` is (or holds, as list items or mapping values) an int or a float."""
+    if ann in (int, float):
+        return True
+    return any(_numeric(a) for a in typing.get_args(ann) if a is not bool)
+
+
+def refuse_bool_numbers(model: type[BaseModel], data: Any) -> Any:
+    """Raise if a YAML boolean stands where ``model`` wants a number (also inside lists).
+
+    YAML reads ``yes``/``no``/``on``/``off`` as booleans and pydantic's lax mode reads True as
+    1; so ``hourly_rps: [yes, ...]`` would silently become 1 request/s. Used as a
+    ``model_validator(mode="before")`` by spec, profile, plan and catalog models.
+    """
+    if not isinstance(data, dict):
+        return data
+    for name, f in model.model_fields.items():
+        key = f.alias or name
+        if key not in data or not _numeric(f.annotation) or _has_bool(f.annotation):
+            continue
+        v = data[key]
+        items = list(v.values()) if isinstance(v, dict) else list(v) if isinstance(v, list | tuple) else [v]
+        for i, x in enumerate(items):
+            if isinstance(x, bool):
+                item = f"item {i} " if isinstance(v, list | tuple) else ""
+                raise ValueError(fix(f"{item}must be a number; got {str(x).lower()}", "YAML reads yes/no/on/off/true/false as booleans; write a number", at=key))
+    return data
+
+
+def _has_bool(ann: Any) -> bool:
+    return ann is bool or any(_has_bool(a) for a in typing.get_args(ann))

@@ -229,6 +229,8 @@ def _documents(text: str, name: str, what: str) -> Iterator[Document]:
                 data = loader.construct_document(node)
             except yaml.constructor.ConstructorError as exc:
                 raise InputError(name, [_syntax_problem(exc, what, text, _path_at_line(lines, exc))]) from None
+            except ValueError as exc:  # int('9' * 5000): Python's 4,300-digit limit on int()
+                raise InputError(name, [Problem("", f"{what} holds a value that cannot be read: {str(exc)[:120]}", hint="numbers in scaleplan files have at most a few dozen digits; check the file")]) from None
             yield Document(data=data, file=name, index=index, lines=LineMap(node.start_mark.line + 1, lines))
             index += 1
     except yaml.YAMLError as exc:

@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scaleplan.validation import fix
+from scaleplan.validation import fix, refuse_bool_numbers
 
 CapacityType = Literal["on-demand", "spot"]
 
 
+MAX_PRICE = 1e6  # USD per instance-hour: far above any real price, finite
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        return refuse_bool_numbers(cls, data)
 
 
 class Accelerator(_Model):
@@ -55,14 +63,14 @@ class InstanceRow(_Model):
     instance_type: str
     family: str = Field(description="Quota family (g6, p4d, a2, Standard_NCads_A100_v4, ...).")
     accelerator: str | None = Field(default=None, description="Canonical accelerator, or null for CPU-only types.")
-    accelerator_count: int = Field(default=0, ge=0)
+    accelerator_count: int = Field(default=0, ge=0, le=1024)
     accelerator_memory_gib: float | None = Field(default=None, gt=0)
-    vcpus: int = Field(gt=0)
-    memory_gib: float = Field(gt=0)
+    vcpus: int = Field(gt=0, le=1_000_000)
+    memory_gib: float = Field(gt=0, le=1e6)
     cpu_arch: Literal["x86_64", "arm64"] = "x86_64"
-    price_ondemand: float | None = Field(default=None, ge=0, description="USD per hour, whole instance.")
-    price_spot: float | None = Field(default=None, ge=0, description="USD per hour; null if unknown or not offered.")
-    price_spot_median: float | None = Field(default=None, ge=0)
+    price_ondemand: float | None = Field(default=None, ge=0, le=MAX_PRICE, description="USD per hour, whole instance.")
+    price_spot: float | None = Field(default=None, ge=0, le=MAX_PRICE, description="USD per hour; null if unknown or not offered.")
+    price_spot_median: float | None = Field(default=None, ge=0, le=MAX_PRICE)
     zones: tuple[str, ...] = ()
     flags: tuple[str, ...] = Field(default=(), description="Known data problems (suspect-price, ...): excluded unless placement.include_flagged.")
     source: str | None = None

@@ -16,24 +16,36 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from scaleplan.cache import load_model
 from scaleplan.errors import ProfileError
-from scaleplan.validation import fix, problems_from_validation
+from scaleplan.validation import fix, problems_from_validation, refuse_bool_numbers
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
 
 Source = Literal["measured", "estimated", "imported", "calibrated"]
 
+# Documented ranges (docs/profile.md): finite numbers only, far above any real measurement, low
+# enough that the queueing model, solver and simulator stay fast and exact.
+MAX_MS = 1e9  # latency (ms): 11.6 days
+MAX_BATCH = 65_536  # batch size / concurrency
+MAX_RPS = 1e9  # throughput of one replica (requests/s)
+MAX_GIB = 1e6  # memory (GiB)
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        return refuse_bool_numbers(cls, data)
 
 
 class Percentiles(_Model):
     """Latency percentiles in milliseconds."""
 
-    p50: float = Field(ge=0)
-    p90: float = Field(ge=0)
-    p95: float = Field(ge=0)
-    p99: float = Field(ge=0)
-    mean: float | None = Field(default=None, ge=0)
+    p50: float = Field(ge=0, le=MAX_MS)
+    p90: float = Field(ge=0, le=MAX_MS)
+    p95: float = Field(ge=0, le=MAX_MS)
+    p99: float = Field(ge=0, le=MAX_MS)
+    mean: float | None = Field(default=None, ge=0, le=MAX_MS)
 
     @model_validator(mode="after")
     def _ordered(self) -> Percentiles:
@@ -59,22 +71,22 @@ class Estimate(_Model):
 class Measurement(_Model):
     device: str = Field(description="Device it ran on: cpu, cuda:0, an endpoint URL, or 'estimate'.")
     accelerator: str = Field(description="Canonical accelerator name (H200, L4, ...) or CPU.")
-    batch_size: int = Field(ge=1, description="Batch size (or concurrency for endpoint sweeps).")
+    batch_size: int = Field(ge=1, le=MAX_BATCH, description="Batch size (or concurrency for endpoint sweeps).")
     latency_ms: Percentiles
-    throughput_rps: float = Field(gt=0, description="Sustained requests (samples) per second at this point: completed over elapsed time. The optimizer plans on it.")
-    peak_memory_gib: float | None = Field(default=None, ge=0, description="Peak device memory (host RSS for CPU).")
+    throughput_rps: float = Field(gt=0, le=MAX_RPS, description="Sustained requests (samples) per second at this point: completed over elapsed time. The optimizer plans on it.")
+    peak_memory_gib: float | None = Field(default=None, ge=0, le=MAX_GIB, description="Peak device memory (host RSS for CPU).")
     source: Source = "measured"
     gpus: int = Field(default=1, ge=1, le=64, description="Accelerators per replica (tensor parallel degree).")
-    threads: int | None = Field(default=None, ge=1, description="CPU threads used (CPU measurements).")
+    threads: int | None = Field(default=None, ge=1, le=1_000_000, description="CPU threads used (CPU measurements).")
     request_class: str | None = Field(default=None, description="Spec traffic class this point applies to; None = all.")
-    concurrency: int | None = Field(default=None, ge=1, description="Endpoint sweeps: concurrent requests.")
-    offered_rps: float | None = Field(default=None, gt=0, description="Endpoint sweeps: offered request rate.")
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_BATCH, description="Endpoint sweeps: concurrent requests.")
+    offered_rps: float | None = Field(default=None, gt=0, le=MAX_RPS, description="Endpoint sweeps: offered request rate.")
     error_rate: float | None = Field(default=None, ge=0, le=1)
     ttft_ms: Percentiles | None = None
     tpot_ms: Percentiles | None = None
     samples: int | None = Field(default=None, ge=1, description="Timed iterations behind the percentiles.")
     ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% CI of the median latency.")
-    throughput_quiet_rps: float | None = Field(default=None, gt=0, description="Batch / the fast calls' time (0.1th percentile): what the model costs when nothing interferes. Not planned on.")
+    throughput_quiet_rps: float | None = Field(default=None, gt=0, le=MAX_RPS, description="Batch / the fast calls' time (0.1th percentile): what the model costs when nothing interferes. Not planned on.")
     throughput_ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% CI of the sustained throughput_rps (t-interval over measurement windows).")
     windows: int | None = Field(default=None, ge=1, description="Measurement windows behind throughput_rps.")
     stable: bool | None = Field(default=None, description="The windows agreed within the stability threshold before the budget ran out.")

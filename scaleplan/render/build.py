@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from scaleplan import k8s_names as names
 from scaleplan._version import __version__
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import PlanError, Problem
@@ -55,7 +56,7 @@ RESERVED_LABELS = (
 GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL"
 RPS_METRIC = "http_requests_per_second"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
-DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS_1035 = names.DNS_1035_LABEL
 MAX_HOSTNAMES = 16
 
 
@@ -121,7 +122,7 @@ def _check_inputs(plan: Plan) -> list[Problem]:
             out.append(Problem(where, f"annotation {key!r} is reserved for scaleplan", hint="use another prefix"))
     for key, value in sorted(k8s.env.items()):
         where = f"spec.kubernetes.env[{key!r}]"
-        if not safety.C_IDENTIFIER.match(key) or len(key) > 256:
+        if not safety.C_IDENTIFIER.fullmatch(key) or len(key) > 256:
             out.append(Problem(where, f"env name {safety.shown(key)} is not a valid variable name", hint="use letters, digits and '_', not starting with a digit"))
         elif (safety.secretish_env(key) and value) or safety.token_value(value):
             out.append(Problem(where, f"env {key} holds a literal secret or token; it would be written into the manifests in clear text", hint="keep secrets out of the spec: put the token in a Kubernetes Secret and name it in model.source.secret (HF_TOKEN, AWS keys), or mount it with a kustomize patch (valueFrom.secretKeyRef)"))
@@ -132,7 +133,7 @@ def _check_inputs(plan: Plan) -> list[Problem]:
             out.append(Problem(f"spec.kubernetes.args[{i}]", "argument holds a literal token; it would be written into the manifests in clear text", hint="put the token in a Kubernetes Secret and name it in model.source.secret"))
     for fld in ("path", "readiness_path"):
         p = getattr(k8s.probes, fld)
-        if p is not None and (not safety.HTTP_PATH.match(p) or len(p) > 1024):
+        if p is not None and (not safety.HTTP_PATH.fullmatch(p) or len(p) > 1024):
             out.append(Problem(f"spec.kubernetes.probes.{fld}", f"probe path {safety.shown(p)} is not a plain HTTP path", hint="use an absolute path such as /health, without spaces or quotes"))
     out += safety.check_text(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
     if k8s.routing in ("gateway-api", "inference-pool"):
@@ -142,12 +143,12 @@ def _check_inputs(plan: Plan) -> list[Problem]:
         else:
             for fld in ("name", "namespace"):
                 v = getattr(gw, fld)
-                if v is not None and (not isinstance(v, str) or len(v) > 63 or not safety.DNS_LABEL.match(v)):
+                if v is not None and (not isinstance(v, str) or len(v) > 63 or not safety.DNS_LABEL.fullmatch(v)):
                     out.append(Problem(f"spec.kubernetes.gateway.{fld}", f"gateway {fld} {safety.shown(str(v))} is not a DNS-1123 label", hint="use at most 63 lower-case letters, digits and '-', starting and ending alphanumeric"))
             if len(gw.hostnames) > MAX_HOSTNAMES:
                 out.append(Problem("spec.kubernetes.gateway.hostnames", f"{len(gw.hostnames)} hostnames; an HTTPRoute takes at most {MAX_HOSTNAMES}", hint="split the hostnames over several routes, or use a wildcard (*.example.com)"))
             for i, h in enumerate(gw.hostnames):
-                if not isinstance(h, str) or len(h) > 253 or not safety.HOSTNAME.match(h) or re.fullmatch(r"[0-9.]+", h):
+                if not isinstance(h, str) or len(h) > 253 or not safety.HOSTNAME.fullmatch(h) or re.fullmatch(r"[0-9.]+", h):
                     out.append(Problem(f"spec.kubernetes.gateway.hostnames[{i}]", f"hostname {safety.shown(str(h))} is not a valid Gateway API hostname", hint="use a lower-case DNS name such as api.example.com, optionally with a leading '*.' wildcard; no IP addresses, ports or schemes"))
             if len(set(gw.hostnames)) != len(gw.hostnames):
                 out.append(Problem("spec.kubernetes.gateway.hostnames", "hostnames repeat", hint="list each hostname once"))
@@ -161,16 +162,16 @@ def _check_inputs(plan: Plan) -> list[Problem]:
             out += safety.check_text(getattr(ks.kafka, f), f"spec.kubernetes.autoscaler.kafka.{f}", what=f.replace("_", " "))
     if ks.type == "keda-rabbitmq" and ks.rabbitmq is not None:
         out += safety.check_text(ks.rabbitmq.queue_name, "spec.kubernetes.autoscaler.rabbitmq.queue_name", what="queue name")
-        if not safety.C_IDENTIFIER.match(ks.rabbitmq.host_from_env):
+        if not safety.C_IDENTIFIER.fullmatch(ks.rabbitmq.host_from_env):
             out.append(Problem("spec.kubernetes.autoscaler.rabbitmq.host_from_env", f"{safety.shown(ks.rabbitmq.host_from_env)} is not a valid env name", hint="use letters, digits and '_'"))
-    if ks.hpa.metric_name is not None and not safety.QUALIFIED_NAME.match(ks.hpa.metric_name):
+    if ks.hpa.metric_name is not None and not safety.QUALIFIED_NAME.fullmatch(ks.hpa.metric_name):
         out.append(Problem("spec.kubernetes.autoscaler.hpa.metric_name", f"{safety.shown(ks.hpa.metric_name)} is not a valid metric name", hint="use letters, digits, '_', '-', '.'"))
     for i, a in enumerate(plan.allocations):
         base = f"allocations[{i}]"
         for fld in ("instance_type", "family", "region", "provider"):
             v = getattr(a, fld)
             label = v.split("+", 1)[0] if fld == "instance_type" else v
-            if fld == "instance_type" and "+" in v and safety.LABEL_VALUE.match(v.replace("+", "-")) and len(v) <= 63:
+            if fld == "instance_type" and "+" in v and safety.LABEL_VALUE.fullmatch(v.replace("+", "-")) and len(v) <= 63:
                 continue  # GCP N1 + attached GPU rows: n1-standard-4+1xT4
             out += safety.check_label_value(label, f"{base}.{fld}")
         for j, z in enumerate(a.zones):
@@ -1068,7 +1069,7 @@ def build_objects(plan: Plan, *, source: str | None = None) -> Built:
         lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
         nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
         share = (a.replicas * a.capacity_rps_per_replica / total_cap) if total_cap > 0 else 1.0
-        svc = name if DNS_1035.match(name) else safety.sanitize_dns_label(f"s-{name}")
+        svc = name if DNS_1035.fullmatch(name) else safety.sanitize_dns_label(f"s-{name}")
         allocs.append(
             _Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc, cpu_quantity(max(cpu, MIN_CPU)), memory_quantity(max(mem, MIN_MEMORY_GIB)), nodepool)
         )

@@ -14,15 +14,18 @@ from __future__ import annotations
 import hashlib
 import re
 
+from scaleplan import k8s_names as names
 from scaleplan.errors import Problem
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-HOSTNAME = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")  # Gateway API Hostname
-HTTP_PATH = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$")
+# One validator for spec, plan, render and check (scaleplan/k8s_names.py; match with fullmatch).
+DNS_LABEL = names.DNS_LABEL
+DNS_SUBDOMAIN = names.DNS_SUBDOMAIN
+LABEL_VALUE = names.LABEL_VALUE
+QUALIFIED_NAME = names.QUALIFIED_NAME
+C_IDENTIFIER = names.C_IDENTIFIER
+HOSTNAME = names.HOSTNAME
+HTTP_PATH = names.HTTP_PATH
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029]")
 _SECRETISH = re.compile(r"(?i)(secret|password|passwd|token|api_?key|access_?key|credential)")
 # values that are credentials whatever the variable is called: Hugging Face, AWS access key ids,
@@ -46,16 +49,16 @@ def shown(text: str, limit: int = 60) -> str:
 
 def check_label_key(key: str, where: str) -> list[Problem]:
     prefix, slash, name = key.rpartition("/")
-    ok = bool(QUALIFIED_NAME.match(name)) and len(name) <= 63
+    ok = bool(QUALIFIED_NAME.fullmatch(name)) and len(name) <= 63
     if slash:
-        ok = ok and bool(prefix) and len(prefix) <= 253 and bool(DNS_SUBDOMAIN.match(prefix))
+        ok = ok and bool(prefix) and len(prefix) <= 253 and bool(DNS_SUBDOMAIN.fullmatch(prefix))
     if ok:
         return []
     return [Problem(where, f"key {shown(key)} is not a valid Kubernetes label/annotation key", hint="use [prefix/]name: name at most 63 characters of letters, digits, '-', '_', '.', starting and ending alphanumeric; prefix a lower-case DNS subdomain")]
 
 
 def check_label_value(value: str, where: str) -> list[Problem]:
-    if isinstance(value, str) and len(value) <= 63 and LABEL_VALUE.match(value):
+    if isinstance(value, str) and len(value) <= 63 and LABEL_VALUE.fullmatch(value):
         return []
     return [Problem(where, f"label value {shown(str(value))} is not valid in Kubernetes", hint="use at most 63 characters of letters, digits, '-', '_', '.', starting and ending alphanumeric (or put free text in an annotation)")]
 
@@ -78,7 +81,7 @@ def _digest(text: str, n: int = 6) -> str:
 def sanitize_dns_label(name: str, max_len: int = 63) -> str:
     """A DNS-1123 label derived from ``name``: lower-cased, other characters -> '-',
     and a short hash of the original appended when anything had to change or be cut."""
-    if len(name) <= max_len and DNS_LABEL.match(name):
+    if len(name) <= max_len and DNS_LABEL.fullmatch(name):
         return name
     base = re.sub(r"[^a-z0-9-]+", "-", name.lower())
     base = re.sub(r"-{2,}", "-", base).strip("-")
