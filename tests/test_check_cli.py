@@ -92,7 +92,7 @@ def test_directory_recursion_and_stdin(cli, tmp_path: Path) -> None:  # type: ig
 
 
 def test_unsupported_kube_version(cli) -> None:  # type: ignore[no-untyped-def]
-    r = cli(["check", str(CLEAN), "--kube-version", "1.20"], exit_code=3)
+    r = cli(["check", str(CLEAN), "--kube-version", "1.20"], exit_code=2)  # a bad option is a usage error (issue 19)
     assert "1.25" in r.stderr and "1.37" in r.stderr
     cli(["check", str(CLEAN), "--kube-version", "v1.33"], exit_code=0)
 

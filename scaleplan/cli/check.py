@@ -130,7 +130,15 @@ def check(
         from scaleplan.check import check_paths, normalise_kube_version, select_rules
         from scaleplan.check.formats import render_report
 
-        version = normalise_kube_version(kube_version)
+        try:
+            version = normalise_kube_version(kube_version)
+        except InputError as exc:  # a bad option is a usage error (2), not bad input (3)
+            raise typer.BadParameter(
+                f"{exc.problems[0].message if exc.problems else exc}; {exc.hint or (exc.problems[0].hint if exc.problems else '')}".rstrip(
+                    "; "
+                ),
+                param_hint="--kube-version",
+            ) from None
         select_rules(_split(disable), _split(enable), plan=plan is not None)
         plan_obj = None
         if plan is not None:
@@ -159,11 +167,24 @@ def check(
                     )
                 ],
             ) from None
+        if report.objects == 0:  # a CI gate over nothing must not pass
+            raise InputError(
+                ", ".join(paths),
+                [
+                    Problem(
+                        "",
+                        "no Kubernetes objects found",
+                        hint="pass the rendered manifests (files or folders); empty input and files of only '---' hold no objects",
+                    )
+                ],
+            )
         stamp, host = _junit_clock() if fmt == "junit" else ("1970-01-01T00:00:00", "localhost")
         out = render_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
-        if output:
+        if output is not None:
+            from scaleplan.outputs import check_out_path
             from scaleplan.yamlio import atomic_write
 
+            check_out_path(output, "--output")
             atomic_write(output, out)
             typer.echo(render_report(report, "text", fail_on=threshold).splitlines()[-1], err=True)
         else:

@@ -23,6 +23,7 @@ def melange(
     rate: Annotated[float | None, typer.Option("--rate", min=0.0, help="Total request rate (req/s); required for AIBrix profiles, overrides a Mélange config's.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Service name (DNS-1123); default from the file name.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace spec.yaml, profile.yaml or catalog.yaml that already exist in --out.")] = False,
 ) -> None:
     """State a Mélange problem for scaleplan: no headroom, no redundancy, no derating."""
     with handle_errors():
@@ -33,11 +34,17 @@ def melange(
 
         if rate is not None and rate <= 0:
             raise input_error("--rate", "", "must be > 0", "give the total request rate in req/s")
+        from scaleplan.outputs import check_out_path
+
+        check_out_path(out)
         base = load_catalog(providers=())  # accelerator names only
         res = import_files(files, base, rate=rate, name=name)
         d = Path(out)
         if d.exists() and not d.is_dir():
             raise input_error(out, "", "--out is a file, expected a folder", "pass a folder path")
+        existing = [n for n in ("spec.yaml", "profile.yaml", "catalog.yaml") if (d / n).exists()]
+        if existing and not force:
+            raise input_error(str(d / existing[0]), "", f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in {out}", "pass --force to replace them, or choose another --out folder")
         spec_text = dump_yaml(res.spec.model_dump(mode="json", exclude_none=True, exclude_defaults=True, by_alias=True) | {"apiVersion": "scaleplan/v1", "kind": "InferenceService"})
         atomic_write(d / "catalog.yaml", dump_yaml(res.catalog.model_dump(mode="json", exclude_none=True)))
         atomic_write(d / "profile.yaml", dump_profile(res.profile))

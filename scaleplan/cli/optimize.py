@@ -114,10 +114,14 @@ def optimize(
     if (spec is None) == (melange is None):
         raise typer.BadParameter("give a spec file or --melange FILE (one of them)", param_hint="SPEC")
     with handle_errors():
+        from scaleplan.outputs import check_out_path
         from scaleplan.plan import dump_plan, plan_to_dict
         from scaleplan.solve import SolveOptions, solve
-        from scaleplan.yamlio import atomic_write
 
+        if out is not None:
+            check_out_path(out)
+            if Path(out).exists() and not Path(out).is_dir():
+                raise input_error(out, "", "--out is a file, expected a folder", "pass a folder path")
         if melange is not None:
             if catalog:
                 raise input_error("--catalog", "", "--catalog does not apply to --melange (the config holds its own GPUs and prices)", "drop --catalog, or import the config with `scaleplan import melange` and edit its catalog.yaml")
@@ -145,12 +149,17 @@ def optimize(
             raise input_error(str(out_dir), "", "--out is a file, expected a folder", "pass a folder path")
         plan_file = out_dir / "plan.yaml"
         changes = _changes(plan_file, plan, err)
-        atomic_write(plan_file, dump_plan(plan))
-        written = [str(plan_file)]
+        # one transaction: plan.yaml and manifests/ are computed first, then swapped in together
+        # under a lock on the folder; a manifests/ folder with user files is refused, never deleted
         render_warnings: tuple[str, ...] = ()
+        trees: dict[str, dict[str, str]] = {}
         if manifests:
-            mdir, render_warnings = _write_manifests(plan, out_dir)
-            written.append(mdir)
+            mfiles, render_warnings = _render_manifests(plan)
+            trees["manifests"] = mfiles
+        from scaleplan.cli.render import _ours
+        from scaleplan.outputs import commit_outputs
+
+        written = [str(p) for p in commit_outputs(out_dir, {"plan.yaml": dump_plan(plan)}, trees, may_replace=_ours)]
         for w in (*plan.warnings, *render_warnings):
             err.print(f"warning: {w}", markup=False, soft_wrap=True)
         if json_out:
@@ -184,15 +193,12 @@ def _solve_stats(result: Any) -> dict[str, Any]:
     }
 
 
-def _write_manifests(plan: Plan, out_dir: Path) -> tuple[str, tuple[str, ...]]:
-    """Render the plan into OUT/manifests; the folder and the renderer's warnings."""
+def _render_manifests(plan: Plan) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The plan's manifests (files under OUT/manifests) and the renderer's warnings."""
     from scaleplan.render import render_report
-    from scaleplan.yamlio import atomic_write_tree
 
     result = render_report(plan, layout="files")
-    target = out_dir / "manifests"
-    atomic_write_tree(target, result.files)
-    return str(target), result.warnings
+    return dict(result.files), result.warnings
 
 
 def _changes(plan_file: Path, plan: Plan, err: Any) -> PlanDiff | None:

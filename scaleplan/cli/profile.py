@@ -8,6 +8,7 @@ subcommand name to ``run``.
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -148,7 +149,14 @@ def _write_profile(profile: Profile, out: str, json_out: bool) -> None:
         else:
             typer.echo(text, nl=False)
     else:
-        atomic_write(out, text)
+        from scaleplan.errors import InputError, Problem
+        from scaleplan.outputs import check_out_path
+
+        check_out_path(out)
+        try:
+            atomic_write(out, text)
+        except OSError as exc:
+            raise InputError(out, [Problem("", f"cannot write the profile: {exc.strerror or exc}", hint="choose a writable path you own (not /proc, not a read-only mount)")]) from None
 
 
 def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, object] | None = None) -> None:
@@ -278,9 +286,13 @@ def _run_model(target: str, *, out: str, json_out: bool, command: str, device: s
             weights_gib=round_sig(workload.weights_bytes / 2**30, 4) if workload.weights_bytes else None,
         )
 
+    # Points are checkpointed to OUT.partial, never over an existing OUT: an interrupted run
+    # must not replace a finished 9-point profile with a 1-point one.
+    partial = f"{out}.partial" if out != "-" else out
+
     def checkpoint(res: SweepResult) -> None:
         if out != "-" and res.measurements:
-            _write_profile(build(res), out, json_out)
+            _write_profile(build(res), partial, json_out)
 
     opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, window_s=window_ms / 1000.0, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, interleave=interleave, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
     with _RichProgress() as prog:
@@ -292,9 +304,12 @@ def _run_model(target: str, *, out: str, json_out: bool, command: str, device: s
             raise typer.Exit(int(ExitCode.INTERRUPTED))
         raise ExternalError(f"{target}: no point could be measured ({'; '.join(res.notes) or 'no batch size fits'})", hint="try a smaller --batch-sizes or another --device")
     profile = build(res)
-    _write_profile(profile, out, json_out)
+    keep_old = res.interrupted and out != "-" and Path(out).exists()
+    _write_profile(profile, partial if keep_old else out, json_out)
+    if out != "-" and not keep_old:
+        Path(partial).unlink(missing_ok=True)
     if res.interrupted:
-        where = out if out != "-" else "stdout"
+        where = f"{partial} ({out} is unchanged)" if keep_old else out if out != "-" else "stdout"
         err.print(f"interrupted: kept {len(res.measurements)} measured point(s) in {where}", markup=False)
         raise typer.Exit(int(ExitCode.INTERRUPTED))
     verdict = profile_verdict(profile, target_ci)

@@ -35,7 +35,7 @@ def _ours(directory: Path) -> bool:
 
 def render(
     plan: Annotated[str, typer.Argument(help="Plan file written by scaleplan optimize.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically; it may only hold files scaleplan render wrote).")],
+    out_arg: Annotated[str, typer.Option("--out", "-o", help="Output folder (replaced atomically; it may only hold files scaleplan render wrote).")],
     layout: Annotated[str, typer.Option("--layout", help="files: one file per object; single: one combined manifests.yaml.")] = "files",
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
@@ -44,10 +44,12 @@ def render(
         if layout not in ("files", "single"):
             raise typer.BadParameter(f"must be 'files' or 'single'; got {layout!r}", param_hint="--layout")
         from scaleplan.cli._common import input_error
+        from scaleplan.outputs import check_out_path
         from scaleplan.plan import read_plan
         from scaleplan.render import render_report
         from scaleplan.yamlio import atomic_write_tree
 
+        out = check_out_path(out_arg)
         p = read_plan(plan)
         result = render_report(p, layout="single" if layout == "single" else "files", source=plan)
         if out.exists() and not out.is_dir():

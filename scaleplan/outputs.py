@@ -1,0 +1,233 @@
+"""One output transaction per command: stage every file, then swap them in together.
+
+``optimize --out DIR`` writes ``DIR/plan.yaml`` and ``DIR/manifests/``. They must never
+disagree: an interrupt, a failure or a second run into the same folder leaves either the old
+set or the new one. :func:`commit_outputs` does that:
+
+1. takes a lock on the folder (``DIR/.scaleplan.lock``, ``flock``), waiting up to
+   ``lock_timeout`` seconds for another run to finish, then refusing (exit 3);
+2. refuses (exit 3) when a folder it would replace holds files scaleplan did not write (the
+   ``may_replace`` predicate, as ``render`` does) or is a file: user files are never deleted or
+   moved aside;
+3. writes everything into a staging folder inside ``DIR`` (same file system: renames are
+   atomic), fsyncing each file;
+4. swaps the staged entries in with ``os.replace`` while SIGINT is held back (the swap is a few
+   renames; Ctrl-C during it takes effect right after, so it never splits the set).
+
+A crash of the machine in the middle of step 4 can still leave a mixed set; no interrupt,
+error or concurrent run can. Nothing is written before the command has computed every file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from scaleplan.errors import InputError, Problem
+
+LOCK_NAME = ".scaleplan.lock"
+
+
+def check_out_path(value: str, option: str = "--out") -> Path:
+    """Refuse an empty ``--out`` (it would write into the current folder) or a NUL byte."""
+    if not value.strip():
+        raise InputError(
+            option,
+            [
+                Problem(
+                    "",
+                    f"{option} is empty",
+                    hint="give a folder or file path; use '.' for the current folder",
+                )
+            ],
+        )
+    if "\x00" in value:
+        raise InputError(
+            option, [Problem("", f"{option} contains a NUL byte", hint="give a plain path")]
+        )
+    return Path(value)
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back for a short critical section; re-raise it right after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        got.append(signum)
+
+    old: Any = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if got:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, timeout: float = 30.0) -> Iterator[None]:
+    """An exclusive lock on ``folder`` (created if missing) for one writing run."""
+    import fcntl
+
+    _mkdir(folder)
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _cannot_write(folder, exc) from None
+    try:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > end:
+                    raise InputError(
+                        str(folder),
+                        [
+                            Problem(
+                                "",
+                                f"another scaleplan run has been writing to this folder for over {timeout:g} s",
+                                hint="wait for it to finish, or write to another --out folder",
+                            )
+                        ],
+                    ) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _mkdir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(folder, exc) from None
+    if not folder.is_dir():
+        raise InputError(
+            str(folder),
+            [Problem("", "output path exists and is not a folder", hint="pass a folder path")],
+        )
+
+
+def _cannot_write(path: Path, exc: OSError) -> InputError:
+    return InputError(
+        str(path),
+        [
+            Problem(
+                "",
+                f"cannot write here: {exc.strerror or exc}",
+                hint="choose a writable folder you own (not /proc, not a read-only mount)",
+            )
+        ],
+    )
+
+
+def _write_file(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def commit_outputs(
+    folder: Path,
+    files: Mapping[str, str],
+    trees: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    may_replace: Callable[[Path], bool] | None = None,
+    lock_timeout: float = 30.0,
+) -> list[Path]:
+    """Write ``files`` (name -> text) and ``trees`` (folder name -> {relative path -> text}) into
+    ``folder`` as one transaction; return the paths written (files and tree folders)."""
+    trees = trees or {}
+    with folder_lock(folder, lock_timeout):
+        for name in trees:
+            target = folder / name
+            if target.is_symlink() or (target.exists() and not target.is_dir()):
+                raise InputError(
+                    str(target),
+                    [
+                        Problem(
+                            "",
+                            "exists and is not a folder scaleplan wrote",
+                            hint="move it away or choose another --out folder; scaleplan never deletes your files",
+                        )
+                    ],
+                )
+            if target.exists() and may_replace is not None and not may_replace(target):
+                raise InputError(
+                    str(target),
+                    [
+                        Problem(
+                            "",
+                            "folder holds files scaleplan did not write",
+                            hint="move them away or choose another --out folder; scaleplan never deletes your files",
+                        )
+                    ],
+                )
+        for name in files:
+            target = folder / name
+            if target.is_dir() and not target.is_symlink():
+                raise InputError(
+                    str(target),
+                    [
+                        Problem(
+                            "",
+                            "exists and is a folder",
+                            hint="move it away or choose another --out folder",
+                        )
+                    ],
+                )
+        try:
+            stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=folder))
+        except OSError as exc:
+            raise _cannot_write(folder, exc) from None
+        try:
+            try:
+                for name, text in files.items():
+                    _write_file(stage / name, text)
+                for name, tree in trees.items():
+                    (stage / name).mkdir()
+                    for rel, text in tree.items():
+                        _write_file(stage / name / rel, text)
+            except OSError as exc:
+                raise _cannot_write(folder, exc) from None
+            umask = os.umask(0)
+            os.umask(umask)
+            with sigint_deferred():
+                moved: list[tuple[Path, Path]] = []
+                try:
+                    for name in trees:
+                        if (folder / name).exists():
+                            aside = stage / f".old-{name}"
+                            os.replace(folder / name, aside)
+                            moved.append((aside, folder / name))
+                        os.replace(stage / name, folder / name)
+                    for name in files:
+                        os.chmod(stage / name, 0o666 & ~umask)
+                        os.replace(stage / name, folder / name)
+                except OSError as exc:
+                    for aside, back in moved:  # put the old set back
+                        with contextlib.suppress(OSError):
+                            if back.exists():
+                                shutil.rmtree(back)
+                            os.replace(aside, back)
+                    raise _cannot_write(folder, exc) from None
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    return [*(folder / n for n in files), *(folder / n for n in trees)]

@@ -1,0 +1,134 @@
+"""Issue 19, group 2: one output transaction per command; user files are never deleted, moved
+aside or silently overwritten (docs/hardening.md)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from hardening_helpers import EXAMPLE, example_copy, sub
+
+from scaleplan.cli._common import handle_errors
+from scaleplan.outputs import commit_outputs
+from scaleplan.yamlio import parse_yaml_documents
+
+MELANGE = Path(__file__).parent / "data" / "melange" / "example.json"
+
+
+def _optimize(cli, spec: Path, out: Path, code: int = 0, *extra: str):
+    return cli(["optimize", str(spec), "--out", str(out), "--no-alternatives", *extra], exit_code=code)
+
+
+def test_optimize_refuses_user_files_in_manifests(tmp_path: Path, cli) -> None:
+    """optimize --out DIR silently deleted user files in DIR/manifests (render refuses)."""
+    spec = example_copy(tmp_path)
+    mine = tmp_path / "out" / "manifests" / "my-secret-patch.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("kind: Secret\n", encoding="utf-8")
+    r = _optimize(cli, spec, tmp_path / "out", 3)
+    assert "did not write" in r.stderr
+    assert mine.read_text(encoding="utf-8") == "kind: Secret\n"
+    assert not (tmp_path / "out" / "plan.yaml").exists()
+
+
+def test_optimize_refuses_a_file_named_manifests(tmp_path: Path, cli) -> None:
+    """A user file named DIR/manifests was moved aside."""
+    spec = example_copy(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "manifests").write_text("notes\n", encoding="utf-8")
+    _optimize(cli, spec, tmp_path / "out", 3)
+    assert (tmp_path / "out" / "manifests").read_text(encoding="utf-8") == "notes\n"
+
+
+def test_optimize_failure_after_solving_keeps_old_plan(tmp_path: Path, cli) -> None:
+    """A run failing after the solve (here: render refuses a label) had already replaced plan.yaml."""
+    spec = example_copy(tmp_path)
+    out = tmp_path / "out"
+    _optimize(cli, spec, out)
+    before = (out / "plan.yaml").read_bytes()
+    sub(spec, r"^  name: vision$", "  name: vision\n  labels: {team: 'a b'}")
+    sub(spec, r"min_replicas: 2$", "min_replicas: 3")
+    _optimize(cli, spec, out, 3)
+    assert (out / "plan.yaml").read_bytes() == before
+
+
+def test_optimize_refuses_empty_out(tmp_path: Path, cli) -> None:
+    """`--out ''` wrote into the current folder."""
+    spec = example_copy(tmp_path)
+    r = cli(["optimize", str(spec), "--out", ""], exit_code=3)
+    assert "--out is empty" in r.stderr
+
+
+def test_render_refuses_empty_out(tmp_path: Path, cli) -> None:
+    r = cli(["render", str(EXAMPLE / "plan.yaml"), "--out", ""], exit_code=3)
+    assert "--out is empty" in r.stderr
+
+
+def test_import_melange_does_not_replace_hand_written_spec(tmp_path: Path, cli) -> None:
+    """`import melange --out` replaced a hand-written spec.yaml."""
+    mine = tmp_path / "spec.yaml"
+    mine.write_text("# my hand-written spec\n", encoding="utf-8")
+    r = cli(["import", "melange", str(MELANGE), "--out", str(tmp_path)], exit_code=3)
+    assert "--force" in r.stderr
+    assert mine.read_text(encoding="utf-8") == "# my hand-written spec\n"
+    cli(["import", "melange", str(MELANGE), "--out", str(tmp_path), "--force"])
+    assert "InferenceService" in mine.read_text(encoding="utf-8")
+
+
+def test_commit_is_not_split_by_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C right after plan.yaml was replaced left new plan + old manifests (5 of 5 runs)."""
+    out = tmp_path / "out"
+    commit_outputs(out, {"plan.yaml": "old\n"}, {"manifests": {"a.yaml": "old\n"}})
+    real = os.replace
+    calls = []
+
+    def replace_then_interrupt(src, dst):  # a real rename, then a real SIGINT to this process
+        real(src, dst)
+        calls.append(dst)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        commit_outputs(out, {"plan.yaml": "new\n"}, {"manifests": {"a.yaml": "new\n"}})
+    assert (out / "plan.yaml").read_text() == "new\n"
+    assert (out / "manifests" / "a.yaml").read_text() == "new\n"
+    assert sorted(p.name for p in out.iterdir()) == [".scaleplan.lock", "manifests", "plan.yaml"]
+
+
+def test_concurrent_runs_into_one_folder_stay_consistent(tmp_path: Path) -> None:
+    """Two concurrent runs into one folder mixed their outputs (2 of 8)."""
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    example_copy(a)
+    example_copy(b)
+    sub(b / "spec.yaml", r"min_replicas: 2$", "min_replicas: 4")
+    out = tmp_path / "out"
+    env = {**os.environ, "COLUMNS": "100"}
+    procs = [subprocess.Popen([sys.executable, "-m", "scaleplan", "optimize", str(d / "spec.yaml"), "--out", str(out), "--no-alternatives"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env) for d in (a, b)]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    plan_hash = next(line.split()[-1] for line in (out / "plan.yaml").read_text().splitlines() if line.strip().startswith("plan_hash:"))
+    hashes = set()
+    for f in sorted((out / "manifests").rglob("*.yaml")):
+        for d in parse_yaml_documents(f.read_text(), str(f)):
+            ann = (d.data.get("metadata") or {}).get("annotations") or {}
+            if "scaleplan.dev/plan-hash" in ann:
+                hashes.add(ann["scaleplan.dev/plan-hash"])
+    assert hashes == {plan_hash}
+
+
+def test_interrupt_that_surfaces_as_another_error_exits_130() -> None:
+    """Ctrl-C during solver start gave exit 70 (an AttributeError) in 8 of 29 runs."""
+    with pytest.raises(typer.Exit) as info, handle_errors():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise AttributeError("partially initialized module 'pulp' has no attribute 'HiGHS'") from None
+    assert info.value.exit_code == 130
