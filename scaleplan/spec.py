@@ -171,6 +171,22 @@ class ModelSpec(_Model):
     engine_config: EngineConfig | None = Field(default=None, description="Overrides of the engine's memory and scheduling defaults (None = all defaults).")
     source: ModelSource | None = Field(default=None, description="Where the server loads the weights from: a Hugging Face repo id, s3://, gs:// or pvc://claim (a mapping, or just the URI). render adds the engine's model flag, a model cache sized from the weights and the credentials from a Secret.")
 
+    @field_validator("profile")
+    @classmethod
+    def _profile_path(cls, v: str) -> str:
+        return _file_ref(v)
+
+
+def _file_ref(v: str) -> str:
+    """A file path written in a spec: no NUL or control characters, at most 1,024 characters."""
+    if len(v) > 1024:
+        raise ValueError(fix(f"path is {len(v)} characters long, more than 1024", "use a shorter relative path"))
+    if any(ord(c) < 32 or ord(c) == 127 for c in v):
+        raise ValueError(fix(f"path {shown(v)} contains control characters (NUL, newline, ...)", "use a plain relative path"))
+    if not v.strip():
+        raise ValueError(fix("path is empty", "name a file, relative to the spec file"))
+    return v
+
 
 class RequestClass(_Model):
     name: str = Field(description="Class name; matches `request_class` in the profile's measurements.")
@@ -268,6 +284,11 @@ class Placement(_Model):
     include_flagged: bool = Field(default=False, description="Also use catalog rows flagged as suspect (e.g. GCP A3 prices).")
     conservative: bool = Field(default=False, description="Plan on the lower end of each measured point's sustained-throughput 95% CI (throughput_rps x (1 - throughput_ci_rel)) instead of throughput_rps itself.")
     catalogs: tuple[str, ...] = Field(default=(), description="Extra catalog files, relative to the spec file, loaded after the shipped catalogs and before any --catalog (e.g. written by `scaleplan import melange`).")
+
+    @field_validator("catalogs")
+    @classmethod
+    def _catalog_paths(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_file_ref(x) for x in v)
 
     @model_validator(mode="after")
     def _minmax(self) -> Placement:
@@ -475,4 +496,4 @@ def read_spec(path: str | Path) -> tuple[Spec, Document]:
 
 
 def profile_path(spec: Spec, spec_file: str | Path) -> Path:
-    return (Path(spec_file).parent / spec.model.profile).resolve()
+    return (Path(spec_file).parent / spec.model.profile).absolute()  # no resolve(): a symlink loop raised RuntimeError

@@ -64,7 +64,7 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "file": file,
         "valid": True,
         "name": spec.metadata.name,
-        "profile": str((Path(file).parent / spec.model.profile).resolve()),
+        "profile": str((Path(file).parent / spec.model.profile).absolute()),
         "measurements": len(profile.measurements),
         "accelerators": len(profile.accelerators()),
     }
@@ -73,11 +73,15 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
 def _check_profile(ppath: Path, ref: str, line: int) -> tuple[Profile | None, list[Problem]]:
     from scaleplan.profile.model import read_profile
 
-    if not ppath.exists():
+    try:
+        exists = ppath.exists()
+    except (OSError, ValueError) as exc:  # a 5,000-character name, a NUL byte
+        return None, [Problem("model.profile", f"profile path cannot be used: {getattr(exc, 'strerror', None) or exc}", hint="use a plain relative path", line=line)]
+    if not exists:
         return None, [
             Problem(
                 "model.profile",
-                f"profile file {ref!r} not found (looked for {ppath.resolve()})",
+                f"profile file {ref!r} not found (looked for {ppath.absolute()})",
                 hint="run `scaleplan profile` to create it, or fix the path (it is relative to the spec file)",
                 line=line,
             )
@@ -102,8 +106,12 @@ def _check_catalog(path: Path, ref: str, index: int, line: int) -> list[Problem]
     from scaleplan.catalog.files import read_catalog_file
 
     where = f"placement.catalogs[{index}]"
-    if not path.exists():
-        return [Problem(where, f"catalog file {ref!r} not found (looked for {path.resolve()})", hint="fix the path (it is relative to the spec file)", line=line)]
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as exc:
+        return [Problem(where, f"catalog path cannot be used: {getattr(exc, 'strerror', None) or exc}", hint="use a plain relative path", line=line)]
+    if not exists:
+        return [Problem(where, f"catalog file {ref!r} not found (looked for {path.absolute()})", hint="fix the path (it is relative to the spec file)", line=line)]
     try:
         read_catalog_file(path)
     except InputError as exc:

@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -76,15 +77,20 @@ def read_text(path: str | Path, *, what: str = "file", max_bytes: int = MAX_BYTE
     """Read a UTF-8 text file with limits; raise InputError naming ``what`` otherwise."""
     p = Path(path)
     name = str(path)
-    if not p.exists():
-        raise InputError(
-            name,
-            [Problem("", f"{what} not found", hint="check the path; relative paths are resolved from the current directory")],
-        )
-    if p.is_dir():
-        raise InputError(name, [Problem("", f"{what} is a directory, expected a file", hint="pass the path of a YAML file")])
+    if "\x00" in name:
+        raise InputError(name.replace("\x00", "\\x00"), [Problem("", f"{what} path contains a NUL byte", hint="check the path")])
     try:
-        size = p.stat().st_size
+        st = p.stat()  # follows symlinks: a loop or a 5,000-character name raises OSError here
+    except FileNotFoundError:
+        raise InputError(name, [Problem("", f"{what} not found", hint="check the path; relative paths are resolved from the current directory")]) from None
+    except OSError as exc:
+        raise InputError(name[:300], [Problem("", f"cannot read {what}: {exc.strerror or exc}", hint="check the path (a symlink loop? a name too long?)")]) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(name, [Problem("", f"{what} is a directory, expected a file", hint="pass the path of a YAML file")])
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the read forever
+        raise InputError(name, [Problem("", f"{what} is not a regular file (a pipe, socket or device)", hint="pass a file; for a pipe, use '-' where the command reads standard input")])
+    try:
+        size = st.st_size
         if size > max_bytes:
             raise InputError(
                 name,
