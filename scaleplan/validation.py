@@ -369,3 +369,22 @@ def refuse_bool_numbers(model: type[BaseModel], data: Any) -> Any:
 
 def _has_bool(ann: Any) -> bool:
     return ann is bool or any(_has_bool(a) for a in typing.get_args(ann))
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def refuse_control_chars(data: Any) -> Any:
+    """Raise if a string value (or a string in a list) of a mapping holds control characters.
+
+    Catalog rows and profile metadata are printed by ``catalog list`` and friends; an ESC/OSC
+    sequence there would rewrite a terminal or a CI log. Used as a ``model_validator(mode="before")``.
+    """
+    if not isinstance(data, dict):
+        return data
+    for key, v in data.items():
+        items = v if isinstance(v, list | tuple) else [v]
+        for x in items:
+            if isinstance(x, str) and _CONTROL_CHARS.search(x):
+                raise ValueError(fix(f"{shown(x)} contains control characters (ESC, NUL, ...)", "remove them; names and notes are plain text", at=str(key)))
+    return data

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scaleplan.validation import fix, refuse_bool_numbers
+from scaleplan.validation import fix, refuse_bool_numbers, refuse_control_chars
 
 CapacityType = Literal["on-demand", "spot"]
 
@@ -28,7 +28,7 @@ class _Model(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_bool_numbers(cls, data: Any) -> Any:
-        return refuse_bool_numbers(cls, data)
+        return refuse_control_chars(refuse_bool_numbers(cls, data))
 
 
 class Accelerator(_Model):

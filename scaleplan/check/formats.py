@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from scaleplan._version import __version__
 from scaleplan.check.model import SEVERITY_RANK, CheckReport, Finding, Rule, Severity
 from scaleplan.check.rules import RULES
+from scaleplan.safetext import printable, xml_text
 
 FORMATS = ("text", "json", "junit", "sarif", "github")
 INFO_URI = "https://github.com/scaleplan/scaleplan/blob/main/docs/ci.md"
@@ -56,8 +58,8 @@ def text(report: CheckReport, *, fail_on: Severity = "error") -> str:
     """One compact, greppable line per finding (``file:line: severity [rule] Kind/name: ...``)."""
     lines = []
     for f in report.findings:
-        obj = f" {f.object}:" if f.object else ""
-        lines.append(f"{f.file}:{f.line}: {f.severity} [{f.rule}]{obj} {f.message} (fix: {f.hint})")
+        obj = f" {printable(f.object)}:" if f.object else ""
+        lines.append(f"{printable(f.file)}:{f.line}: {f.severity} [{f.rule}]{obj} {printable(f.message)} (fix: {printable(f.hint)})")
     s = report.summary()
     verdict = "FAILED" if report.failed(fail_on) else "passed"
     drift = ", drift checked against the plan" if report.drift_checked else ""
@@ -82,20 +84,20 @@ def junit(report: CheckReport, *, timestamp: str, hostname: str) -> str:
         findings = by_file[file]
         cases: list[str] = []
         for f in findings:
-            name = f"{f.object or 'file'} {f.rule}"
-            body = escape(f"{f.file}:{f.line}: {f.message}\nfix: {f.hint}")
+            name = xml_text(f"{f.object or 'file'} {f.rule}")
+            body = escape(xml_text(f"{f.file}:{f.line}: {f.message}\nfix: {f.hint}"))
             tag = "failure"
             cases.append(
-                f'    <testcase name={quoteattr(name)} classname={quoteattr(_classname(file))} time="0">\n'
-                f"      <{tag} message={quoteattr(f'{f.file}:{f.line}: {f.message}')} type={quoteattr(f'{f.severity}:{f.rule}')}>{body}</{tag}>\n"
+                f'    <testcase name={quoteattr(name)} classname={quoteattr(xml_text(_classname(file)))} time="0">\n'
+                f"      <{tag} message={quoteattr(xml_text(f'{f.file}:{f.line}: {f.message}'))} type={quoteattr(f'{f.severity}:{f.rule}')}>{body}</{tag}>\n"
                 "    </testcase>"
             )
         if not findings:
             cases.append(
-                f'    <testcase name={quoteattr("all rules")} classname={quoteattr(_classname(file))} time="0"/>'
+                f'    <testcase name={quoteattr("all rules")} classname={quoteattr(xml_text(_classname(file)))} time="0"/>'
             )
         attrs = (
-            f'name={quoteattr(file)} package={quoteattr("scaleplan.check")} id="{sid}" timestamp={quoteattr(timestamp)} '
+            f'name={quoteattr(xml_text(file))} package={quoteattr("scaleplan.check")} id="{sid}" timestamp={quoteattr(timestamp)} '
             f'hostname={quoteattr(hostname)} tests="{len(cases)}" failures="{len(findings)}" errors="0" time="0"'
         )
         out.append(f"  <testsuite {attrs}>")
@@ -120,11 +122,13 @@ def _classname(file: str) -> str:
 _LEVEL = {"error": "error", "warning": "warning"}
 
 
+def _relpath(file: str) -> str:
+    return "stdin" if file == "-" else PurePath(file).as_posix().removeprefix("./")
+
+
 def _uri(file: str) -> str:
-    if file == "-":
-        return "stdin"
-    p = PurePath(file)
-    return p.as_posix().removeprefix("./")
+    # SARIF artifactLocation.uri is a URI reference (RFC 3986): percent-encode the path
+    return quote(_relpath(file), safe="/")
 
 
 def _rule_json(r: Rule) -> dict[str, Any]:
@@ -231,10 +235,10 @@ def github(report: CheckReport) -> str:
     lines = []
     for f in report.findings:
         cmd = "error" if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["error"] else "warning"
-        title = f"{f.rule}" + (f" ({f.object})" if f.object else "")
-        msg = f"{f.message}\nfix: {f.hint}"
+        title = f"{f.rule}" + (f" ({printable(f.object)})" if f.object else "")
+        msg = f"{printable(f.message)}\nfix: {printable(f.hint)}"
         lines.append(
-            f"::{cmd} file={_gh_prop(_uri(f.file))},line={max(1, f.line)},title={_gh_prop(title)}::{_gh_data(msg)}"
+            f"::{cmd} file={_gh_prop(printable(_relpath(f.file)))},line={max(1, f.line)},title={_gh_prop(title)}::{_gh_data(msg)}"
         )
     s = report.summary()
     lines.append(

@@ -41,9 +41,12 @@ def fail(err: ScaleplanError) -> NoReturn:
     con = stderr_console()
     from rich.text import Text
 
-    con.print(Text("error: ", style="bold red") + Text(str(err)), soft_wrap=True)
+    from scaleplan.safetext import printable
+
+    # messages quote files, servers and catalogs: never let their ESC/OSC reach the terminal
+    con.print(Text("error: ", style="bold red") + Text(printable(str(err), keep_newlines=True)), soft_wrap=True)
     if err.hint:
-        con.print(Text("hint: ", style="bold yellow") + Text(err.hint), soft_wrap=True)
+        con.print(Text("hint: ", style="bold yellow") + Text(printable(err.hint, keep_newlines=True)), soft_wrap=True)
     raise typer.Exit(int(err.exit_code))
 
 
@@ -73,7 +76,9 @@ def handle_errors() -> Iterator[None]:
         if os.environ.get("SCALEPLAN_DEBUG"):
             traceback.print_exc()
         con = stderr_console()
-        con.print(f"error: internal error: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)
+        from scaleplan.safetext import printable
+
+        con.print(f"error: internal error: {type(exc).__name__}: {printable(str(exc), keep_newlines=True)}", markup=False, soft_wrap=True)
         con.print("hint: this is a bug in scaleplan; rerun with SCALEPLAN_DEBUG=1 and report the traceback", markup=False, soft_wrap=True)
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
 

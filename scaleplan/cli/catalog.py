@@ -115,7 +115,9 @@ def show(
 
         con = stdout_console()
         r0 = rows[0]
-        con.print(f"[bold]{instance_type}[/bold] ({r0.provider}, family {r0.family}, {r0.cpu_arch})")
+        from rich.markup import escape
+
+        con.print(f"[bold]{escape(instance_type)}[/bold] ({escape(r0.provider)}, family {escape(r0.family)}, {escape(str(r0.cpu_arch))})")
         if acc:
             specs = [f"{acc.name} x{r0.accelerator_count}", f"{acc.memory_gib:g} GiB each"]
             if acc.memory_bandwidth_gbs:
