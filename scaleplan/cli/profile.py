@@ -229,6 +229,7 @@ def run(
     accelerator: Annotated[str | None, typer.Option("--accelerator", help="Endpoints: the accelerator serving it (L4, H100, cpu), for the optimizer.")] = None,
     gpus: Annotated[int, typer.Option("--gpus", min=1, help="Endpoints / jobs: accelerators per replica.")] = 1,
     seed: Annotated[int, typer.Option("--seed", help="Endpoints: seed for --rate arrivals.")] = 0,
+    follow_redirects: Annotated[bool, typer.Option("--follow-redirects", help="Endpoints: follow redirects to another host/port/scheme (never with your --header values). Same-origin redirects are always followed.")] = False,
     # cluster
     emit_jobs: Annotated[str | None, typer.Option("--emit-jobs", help="Write one Kubernetes Job per accelerator into DIR instead of measuring here.")] = None,
     accelerators: Annotated[str | None, typer.Option("--accelerators", help="--emit-jobs: accelerators, e.g. L4,A10G,A100.")] = None,
@@ -245,7 +246,7 @@ def run(
             _emit_jobs(target, emit_jobs, accelerators, image, namespace, gpus, ctx)
             return
         if target.lower().startswith(("http://", "https://")):
-            _run_endpoint(target, out=out, json_out=json_out, command=command, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed)
+            _run_endpoint(target, out=out, json_out=json_out, command=command, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed, follow_redirects=follow_redirects)
             return
         _run_model(target, out=out, json_out=json_out, command=command, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, interleave=interleave, strict=strict, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
 
@@ -321,7 +322,7 @@ def _run_model(target: str, *, out: str, json_out: bool, command: str, device: s
         raise typer.Exit(int(ExitCode.EXTERNAL))
 
 
-def _run_endpoint(target: str, *, out: str, json_out: bool, command: str, payload: str | None, concurrency: list[int] | None, rate: list[float] | None, requests: int | None, duration: float, timeout: float, max_error_rate: float, slo_ms: float | None, slo_percentile: int, openai: bool, model_name: str | None, max_tokens: int, headers: list[str], accelerator: str | None, gpus: int, name: str | None, seed: int) -> None:
+def _run_endpoint(target: str, *, out: str, json_out: bool, command: str, payload: str | None, concurrency: list[int] | None, rate: list[float] | None, requests: int | None, duration: float, timeout: float, max_error_rate: float, slo_ms: float | None, slo_percentile: int, openai: bool, model_name: str | None, max_tokens: int, headers: list[str], accelerator: str | None, gpus: int, name: str | None, seed: int, follow_redirects: bool = False) -> None:
     import platform
 
     from scaleplan._version import __version__
@@ -342,7 +343,7 @@ def _run_endpoint(target: str, *, out: str, json_out: bool, command: str, payloa
     err = stderr_console()
     if accelerator is None:
         err.print("warning: no --accelerator given; points are recorded with accelerator 'unknown' (pass e.g. --accelerator L4 so the optimizer can use them)", markup=False)
-    opts = EndpointOptions(url=target, body=body, headers=parse_headers(headers), concurrency=concurrency, rates=rate, requests=requests, duration_s=duration, timeout_s=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, accelerator=acc, gpus=gpus, seed=seed)
+    opts = EndpointOptions(url=target, body=body, headers=parse_headers(headers), concurrency=concurrency, rates=rate, requests=requests, duration_s=duration, timeout_s=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, accelerator=acc, gpus=gpus, seed=seed, follow_redirects=follow_redirects)
     created = _created()
 
     def log(msg: str) -> None:

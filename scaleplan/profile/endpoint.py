@@ -27,6 +27,9 @@ from scaleplan.errors import ExternalError, ProfileError
 from scaleplan.profile.model import Measurement, Percentiles
 from scaleplan.profile.stats import round_sig, summarize_ms
 
+MAX_BODY_BYTES = 64 * 1024 * 1024  # one response (or SSE stream): more is an error, never buffered
+MAX_COMPLETION_TOKENS = 10_000_000  # usage.completion_tokens above this is not a real count
+MAX_REDIRECTS = 5
 FAR_PAST_SLO = 2.0  # stop the sweep once the SLO percentile exceeds this multiple of the SLO
 
 
@@ -47,6 +50,7 @@ class EndpointOptions:
     accelerator: str = "unknown"
     gpus: int = 1
     seed: int = 0
+    follow_redirects: bool = False  # to another origin (same-origin redirects are always followed)
 
 
 @dataclass
@@ -131,6 +135,57 @@ def _error_name(exc: BaseException) -> tuple[str, bool]:
     return f"{type(exc).__name__}", False
 
 
+class _Implausible(Exception):
+    """A reply that cannot be a real measurement (e.g. 10^30 completion tokens)."""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    u = urlsplit(url)
+    return (u.scheme.lower(), (u.hostname or "").lower(), u.port or {"http": 80, "https": 443}.get(u.scheme.lower()))
+
+
+async def _drain(resp: Any) -> None:
+    """Read and discard a body, at most MAX_BODY_BYTES (an endless body is an error, not RAM)."""
+    seen = 0
+    async for chunk in resp.content.iter_chunked(1 << 16):
+        seen += len(chunk)
+        if seen > MAX_BODY_BYTES:
+            raise _TooLarge
+
+
+async def _open(session: Any, opts: EndpointOptions) -> Any:
+    """The response after redirects: same-origin ones are followed with the user's headers;
+    one to another origin only with ``follow_redirects``, and then without them (an API key
+    must never leave for a host the user did not name)."""
+    from urllib.parse import urljoin
+
+    method = "POST" if opts.body is not None else "GET"
+    url, headers, body = opts.url, opts.headers, opts.body
+    for _ in range(MAX_REDIRECTS + 1):
+        resp = await session.request(method, url, json=body, headers=headers, allow_redirects=False)
+        location = resp.headers.get("Location")
+        if resp.status not in (301, 302, 303, 307, 308) or not location:
+            return resp
+        resp.release()
+        nxt = urljoin(url, location)
+        if _origin(nxt) != _origin(url):
+            if not opts.follow_redirects:
+                raise _Redirect(f"redirect to another origin ({_origin(nxt)[1]}) not followed; pass --follow-redirects to allow it")
+            headers = {}
+        if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
+            method, body = "GET", None
+        url = nxt
+    raise _Redirect(f"more than {MAX_REDIRECTS} redirects")
+
+
+class _Redirect(Exception):
+    pass
+
+
 def _sse_text(obj: Any) -> tuple[str, int | None]:
     """Text of one OpenAI stream chunk and, when present, usage.completion_tokens."""
     text = ""
@@ -144,29 +199,35 @@ def _sse_text(obj: Any) -> tuple[str, int | None]:
                 if isinstance(t, str):
                     text += t
         u = obj.get("usage")
-        if isinstance(u, dict) and isinstance(u.get("completion_tokens"), int):
-            usage = int(u["completion_tokens"])
+        n = u.get("completion_tokens") if isinstance(u, dict) else None
+        if isinstance(n, int) and not isinstance(n, bool):
+            if not 0 <= n <= MAX_COMPLETION_TOKENS:
+                raise _Implausible(f"usage.completion_tokens {n:.3g} is not a plausible count")
+            usage = n
     return text, usage
 
 
 async def _one(session: Any, opts: EndpointOptions, clock: Callable[[], float]) -> RequestResult:
     t0 = clock()
     try:
-        method = "POST" if opts.body is not None else "GET"
-        async with session.request(method, opts.url, json=opts.body, headers=opts.headers) as resp:
+        async with await _open(session, opts) as resp:
             if not opts.openai:
-                await resp.read()
+                await _drain(resp)
                 t1 = clock()
                 if resp.status >= 400:
                     return RequestResult(ok=False, latency_s=t1 - t0, error=f"HTTP {resp.status}")
                 return RequestResult(ok=True, latency_s=t1 - t0)
             if resp.status >= 400:
-                await resp.read()
+                await _drain(resp)
                 return RequestResult(ok=False, latency_s=clock() - t0, error=f"HTTP {resp.status}")
             first = last = None
             chunks = 0
             usage: int | None = None
+            seen = 0
             async for raw in resp.content:
+                seen += len(raw)
+                if seen > MAX_BODY_BYTES:
+                    raise _TooLarge
                 line = raw.decode("utf-8", "replace").strip()
                 if not line.startswith("data:"):
                     continue
@@ -192,6 +253,10 @@ async def _one(session: Any, opts: EndpointOptions, clock: Callable[[], float]) 
             tokens = usage if usage and usage >= chunks else chunks
             tpot = (last - first) / (tokens - 1) if tokens > 1 else None
             return RequestResult(ok=True, latency_s=t1 - t0, ttft_s=first - t0, tpot_s=tpot, tokens=tokens)
+    except _TooLarge:
+        return RequestResult(ok=False, latency_s=clock() - t0, error=f"response larger than {MAX_BODY_BYTES >> 20} MiB")
+    except (_Implausible, _Redirect) as exc:
+        return RequestResult(ok=False, latency_s=clock() - t0, error=str(exc))
     except Exception as exc:
         name, conn = _error_name(exc)
         return RequestResult(ok=False, latency_s=clock() - t0, error=name, connect_error=conn)
