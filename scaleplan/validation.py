@@ -22,6 +22,7 @@ from scaleplan.yamlio import LineMap, PathKey, format_path
 _FIX_SEP = " | fix: "
 _AT_SEP = " | at: "
 _MAX_SHOWN = 60
+MAX_PROBLEMS = 50  # listed per file; the rest are counted
 
 # What a value of each pydantic type error should have been, in YAML words.
 _EXPECTED = {
@@ -292,7 +293,13 @@ def problems_from_validation(
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     union_at: dict[PathKey, int] = {}
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    if len(errors) > MAX_PROBLEMS * 4:  # 200,000 unknown keys: no did-you-mean for each of them
+        more = len(errors) - MAX_PROBLEMS
+        errors = errors[:MAX_PROBLEMS]
+    else:
+        more = 0
+    for i, err in enumerate(errors):
         loc, union = _clean_loc(tuple(err["loc"]))
         if err["type"] == "value_error":
             msg, at = _split_at(err["msg"])
@@ -319,6 +326,11 @@ def problems_from_validation(
         if union and err["type"] in _TYPE_OF:
             union_at[path] = len(problems)
         problems.append(Problem(where, msg, hint=hint, line=line))
+        if len(problems) >= MAX_PROBLEMS:
+            more += len(errors) - i - 1
+            break
+    if more:
+        problems.append(Problem("", f"... and {more:,} more problem(s) not listed", hint=f"fix the first {MAX_PROBLEMS} and run again"))
     return problems
 
 

@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from scaleplan.catalog.model import Accelerator, Catalog, CatalogFile, InstanceRow, Provenance
 from scaleplan.errors import InputError, Problem
 from scaleplan.profile.model import Profile
@@ -200,7 +202,12 @@ def to_scaleplan(p: Problem_, base: Catalog, *, name: str) -> Imported:
         "placement": {"providers": ["onprem"], "regions": [REGION], "redundancy": "none", "min_replicas": 0, "max_gpus_per_replica": 1, "catalogs": ["catalog.yaml"]},
         "kubernetes": {"image": "registry.example.com/imported/model:0.0.0", "autoscaler": {"type": "none"}, "routing": "gateway-api", "gateway": {"name": "inference-gateway"}},
     }
-    spec = Spec.model_validate(spec_data)
+    try:
+        spec = Spec.model_validate(spec_data)
+    except ValidationError as exc:  # --name ../../x, --rate 1e300: the user's options, not a bug
+        from scaleplan.validation import problems_from_validation
+
+        raise InputError(p.source, problems_from_validation(exc, Spec), hint="check --name (a DNS-1123 label) and --rate (at most 1e7 requests/s)") from None
     profile = Profile.model_validate({"apiVersion": "scaleplan/v1", "kind": "Profile", "metadata": {"model": name, "kind": "imported", "imported_from": p.source, "notes": ["Rates are the highest request rates meeting the source's SLO (open-loop), so no queueing derating applies."]}, "measurements": ms})
     cat = CatalogFile(provenance=Provenance(source=f"imported from {p.source}", caveats=("One single-GPU row per GPU type at the source's $/h; vCPUs and memory are placeholders.",)), accelerators=tuple(accs), instances=tuple(rows))
     return Imported(spec=spec, profile=profile, catalog=cat, notes=tuple(notes))
@@ -214,6 +221,10 @@ def load_json(path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise _err(path, "", f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", "fix the JSON syntax") from None
+    except RecursionError:
+        raise _err(path, "", "JSON is nested too deeply", "this is not a Mélange or AIBrix file") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise _err(path, "", f"JSON holds a value that cannot be read: {str(exc)[:100]}", "check the file") from None
 
 
 def import_files(paths: Sequence[str], base: Catalog, *, rate: float | None = None, name: str | None = None, need_rate: bool = True) -> Imported:
