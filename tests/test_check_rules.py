@@ -273,6 +273,8 @@ CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
         "gpu-nodepool-limit",
         _set("spec.maxReplicas", 20, "HorizontalPodAutoscaler"),
     ),
+    ("int32-field-overflow", "api-rejects", _set("spec.revisionHistoryLimit", 2**31)),
+    ("label-value-trailing-newline", "api-rejects", _set("metadata.labels.team", "llm\n")),
 ]
 
 

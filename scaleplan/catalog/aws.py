@@ -17,17 +17,26 @@ the operation, region and page that failed; no credential is ever put into a mes
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
 import statistics
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Literal
 
-from scaleplan.catalog.model import Accelerator, Catalog, CatalogFile, InstanceRow, Provenance
+from scaleplan.catalog.model import (
+    MAX_PRICE,
+    Accelerator,
+    Catalog,
+    CatalogFile,
+    InstanceRow,
+    Provenance,
+)
 from scaleplan.errors import ExternalError, InputError, Problem
 
 SOURCE = "aws-api"
@@ -242,12 +251,12 @@ def parse_price_item(text: str) -> PriceItem | None:
             if not isinstance(dim, dict) or dim.get("unit") not in ("Hrs", "Hours"):
                 continue
             usd: Any = (dim.get("pricePerUnit") or {}).get("USD")
-            try:
-                value = float(usd)
-            except (TypeError, ValueError):
-                raise MalformedPrice(f"{itype}: pricePerUnit.USD is {usd!r}, not a number") from None
-            if value != value or value < 0 or value == float("inf"):
-                raise MalformedPrice(f"{itype}: pricePerUnit.USD is {usd!r}")
+            # a plain decimal only: Python's float() also reads "1_000", " 1e300 ", "inf"
+            if isinstance(usd, bool) or not (isinstance(usd, int | float) or (isinstance(usd, str) and _USD.fullmatch(usd))):
+                raise MalformedPrice(f"{itype}: pricePerUnit.USD is {str(usd)[:40]!r}, not a decimal number")
+            value = float(usd)
+            if value != value or value < 0 or value > MAX_PRICE:
+                raise MalformedPrice(f"{itype}: pricePerUnit.USD is {str(usd)[:40]!r}, outside 0 to {MAX_PRICE:g} USD/h")
             prices.append(value)
     if not prices:
         raise MalformedPrice(f"{itype}: no hourly USD price")
@@ -255,6 +264,31 @@ def parse_price_item(text: str) -> PriceItem | None:
     if price == 0:
         return None
     return PriceItem(str(itype), attrs.get("regionCode"), price, str(product.get("sku", "")), market, operation)
+
+
+_USD = re.compile(r"[0-9]{1,12}(\.[0-9]{1,20})?\Z")
+MIN_PLAUSIBLE_PRICE = 1e-4  # USD per instance-hour; the cheapest EC2 type costs ~0.004
+PRICE_JUMP = 100.0  # a refreshed price this many times off the current one is refused
+
+
+def implausible_prices(new_rows: Sequence[InstanceRow], reference: Sequence[InstanceRow]) -> list[str]:
+    """Rows whose refreshed prices cannot be right: non-positive or below a hundredth of a
+    cent, or 100x off the same row in the current catalog. One line per row, naming it."""
+    ref = {r.key: r for r in reference}
+    out: list[str] = []
+    for r in new_rows:
+        for fld in ("price_ondemand", "price_spot"):
+            v = getattr(r, fld)
+            if v is None:
+                continue
+            name = f"{r.region} {r.instance_type} {fld}"
+            if v < MIN_PLAUSIBLE_PRICE:
+                out.append(f"{name} = {v:g} USD/h is not a plausible price")
+                continue
+            old = getattr(ref[r.key], fld) if r.key in ref else None
+            if old and (v > old * PRICE_JUMP or v < old / PRICE_JUMP):
+                out.append(f"{name} = {v:g} USD/h is over {PRICE_JUMP:g}x off the current {old:g}")
+    return out
 
 
 def ondemand_prices(items: Iterable[PriceItem], wanted: set[str]) -> tuple[dict[str, float], list[str]]:
@@ -284,9 +318,11 @@ def spot_stats(entries: Iterable[Mapping[str, Any]], ondemand: Mapping[str, floa
     for e in entries:
         if not str(e.get("ProductDescription", "")).startswith("Linux/UNIX"):
             continue
-        try:
-            price = float(e["SpotPrice"])
-        except (KeyError, TypeError, ValueError):
+        raw = e.get("SpotPrice")
+        if not isinstance(raw, str) or not _USD.fullmatch(raw):
+            continue
+        price = float(raw)
+        if price > MAX_PRICE:
             continue
         ts = e.get("Timestamp")
         stamp = ts.isoformat() if isinstance(ts, datetime) else str(ts)
@@ -503,6 +539,7 @@ class _Call:
 
 def _pages(client: Any, op: str, ctx: _Call, label: str, **kwargs: Any) -> Iterator[tuple[int, dict[str, Any]]]:
     from botocore import exceptions as bx
+    from botocore.parsers import ResponseParserError
 
     page_no = 0
     try:
@@ -512,10 +549,81 @@ def _pages(client: Any, op: str, ctx: _Call, label: str, **kwargs: Any) -> Itera
             yield page_no, page
     except (bx.BotoCoreError, bx.ClientError) as exc:
         raise translate_error(exc, ctx.where(label, page_no + 1)) from None
+    except (ResponseParserError, UnicodeError, SyntaxError, ValueError, TypeError, KeyError) as exc:  # non-XML / non-UTF-8 replies, bad credential_process output
+        raise ExternalError(f"{ctx.where(label, page_no + 1)}: AWS sent a reply scaleplan cannot read ({type(exc).__name__}: {redact(str(exc))[:200]})", hint="check --endpoint-url and the credentials' source (credential_process output); the existing catalog was left untouched") from None
 
 
 # --------------------------------------------------------------------------------------------
 # I/O: clients
+
+
+MAX_REPLY_BYTES = 256 * 1024 * 1024  # one AWS reply; real pages are a few MB
+CALL_DEADLINE_S = 120.0  # one HTTP exchange, however slowly the bytes drip
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 20  # silence on the socket before the attempt fails (and is retried)
+
+
+class _Buffered:
+    """A read reply, in the shape botocore's AWSResponse reads (``stream()``)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+class _BoundedSession:
+    """Wraps a client's HTTP session: every reply is read with a byte limit and a deadline.
+
+    botocore reads a whole body into memory (an endless EC2 reply took 15 GB) and its read
+    timeout only bounds silence (a server dripping a byte every 5 s never trips it). Here the
+    body is read in small pieces (``read1``); past :data:`MAX_REPLY_BYTES` or
+    :data:`CALL_DEADLINE_S` the call fails with exit 5.
+    """
+
+    def __init__(self, inner: Any, what: str) -> None:
+        self.inner = inner
+        self.what = what
+
+    def send(self, request: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        start = time.monotonic()
+        stream_output = request.stream_output
+        request.stream_output = True
+        resp = self.inner.send(request)
+        if stream_output:
+            return resp
+        raw = resp.raw
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                piece = raw.read1(1 << 16) if hasattr(raw, "read1") else raw.read(1 << 16)
+                if not piece:
+                    break
+                size += len(piece)
+                chunks.append(piece)
+                if size > MAX_REPLY_BYTES:
+                    raise ExternalError(f"{self.what}: the reply is larger than {MAX_REPLY_BYTES >> 20} MiB", hint="check --endpoint-url; the existing catalog was left untouched")
+                if time.monotonic() - start > CALL_DEADLINE_S:
+                    raise ExternalError(f"{self.what}: the reply took longer than {CALL_DEADLINE_S:g} s", hint="the endpoint is too slow or stuck; retry later or check --endpoint-url; the existing catalog was left untouched")
+        finally:
+            with contextlib.suppress(Exception):
+                raw.release_conn()
+        return AWSResponse(resp.url, resp.status_code, resp.headers, _Buffered(b"".join(chunks)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def bounded(client: Any, what: str) -> Any:
+    """``client`` with :class:`_BoundedSession` replies (see there)."""
+    ep = getattr(client, "_endpoint", None)
+    if ep is not None and hasattr(ep, "http_session") and not isinstance(ep.http_session, _BoundedSession):
+        ep.http_session = _BoundedSession(ep.http_session, what)
+    return client
 
 
 def client_config(max_attempts: int) -> Any:
@@ -525,8 +633,8 @@ def client_config(max_attempts: int) -> Any:
 
     return Config(
         retries={"mode": "adaptive", "total_max_attempts": max_attempts},  # including the first
-        connect_timeout=10,
-        read_timeout=60,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
         user_agent_extra=f"scaleplan/{__version__}",
     )
 
@@ -540,6 +648,8 @@ def make_session(profile: str | None) -> Any:
         creds = session.get_credentials()
     except (bx.BotoCoreError, bx.ClientError) as exc:
         raise translate_error(exc, "loading AWS credentials") from None
+    except (ValueError, TypeError, KeyError) as exc:  # e.g. a credential_process with a bad Expiration
+        raise ExternalError(f"loading AWS credentials: the credential source returned something unusable ({type(exc).__name__}: {redact(str(exc))[:200]})", hint=CRED_HINT) from None
     if creds is None:
         raise ExternalError(
             "no AWS credentials found" + (f" for profile {profile!r}" if profile else " (no profile, environment variables, config files or instance role)"),
@@ -549,11 +659,22 @@ def make_session(profile: str | None) -> Any:
 
 
 def make_ec2_client(session: Any, region: str, endpoint_url: str | None, max_attempts: int) -> Any:
-    return session.client("ec2", region_name=region, endpoint_url=endpoint_url, config=client_config(max_attempts))
+    return bounded(_client(session, "ec2", region, endpoint_url, max_attempts), f"EC2 ({region})")
 
 
 def make_pricing_client(session: Any, max_attempts: int) -> Any:
-    return session.client("pricing", region_name=PRICING_REGION, config=client_config(max_attempts))
+    return bounded(_client(session, "pricing", PRICING_REGION, None, max_attempts), "Pricing")
+
+
+def _client(session: Any, service: str, region: str, endpoint_url: str | None, max_attempts: int) -> Any:
+    from botocore import exceptions as bx
+
+    try:
+        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=client_config(max_attempts))
+    except ValueError as exc:  # "Invalid endpoint: notaurl"
+        raise ExternalError(f"cannot create the AWS {service} client for {region}: {redact(str(exc))}", hint="check --endpoint-url (http(s)://host[:port]) and the region") from None
+    except bx.BotoCoreError as exc:
+        raise translate_error(exc, f"creating the AWS {service} client ({region})") from None
 
 
 # --------------------------------------------------------------------------------------------

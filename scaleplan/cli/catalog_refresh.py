@@ -77,6 +77,12 @@ def refresh(
     if provider != "aws":
         raise typer.BadParameter(f"only 'aws' can be refreshed from its APIs, got {provider!r}", param_hint="--provider")
     region_list = _regions(regions)
+    if endpoint_url is not None:
+        from urllib.parse import urlsplit
+
+        u = urlsplit(endpoint_url)
+        if u.scheme not in ("http", "https") or not u.hostname or any(c.isspace() or ord(c) < 32 for c in endpoint_url):
+            raise typer.BadParameter(f"{endpoint_url[:100]!r} is not an http(s) URL (e.g. http://127.0.0.1:5000)", param_hint="--endpoint-url")
     target = _resolve_out(out, dry_run)
     with handle_errors():
         _run(region_list, target, aws_profile, endpoint_url, dry_run, json_out, max_attempts)
@@ -124,6 +130,10 @@ def _run(regions: list[str], target: Path | None, profile: str | None, endpoint_
             now=now,
             progress=step,
         )
+    bad = aws.implausible_prices(result.new_rows, baseline)
+    if bad:
+        shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ExternalError(f"the refreshed prices are not plausible: {shown}", hint="nothing was written; the Price List or EC2 API (or --endpoint-url) returned bad data; retry later")
     text = aws.catalog_text(result.catalog, now)
     # Validate what would be written: the YAML parses back to the same model and every
     # accelerator resolves (the same checks `--catalog FILE` will run).
