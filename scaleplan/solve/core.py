@@ -817,7 +817,9 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     baselines: list[Baseline] = []
     t_alt = time.perf_counter()
     if options.alternatives:
-        alt_deadline = time.perf_counter() + max(5.0, options.time_limit)
+        # alternatives and baselines share --time-limit with the main solve (it is the
+        # command's limit, not one per solve); what does not fit in it is left out
+        alt_deadline = deadline
         alts, singles = _alternatives(spec, diag.unpruned, rps, options, best, alt_deadline)
         baselines = _baselines(spec, cands, diag.unpruned, rps, options, best, singles, alt_deadline)
     alt_seconds = time.perf_counter() - t_alt

@@ -449,7 +449,7 @@ class WindowModel:
             else:
                 self._push_highs()
                 self._highs.setOptionValue("time_limit", max(1.0, float(time_limit)))
-            self._highs.run()
+            run_interruptible(self._highs)
             status, sol_status = self._solver.findSolutionValues(prob)
             prob.assignStatus(status, sol_status)
         sol = prob.sol_status
@@ -604,6 +604,23 @@ def _mcap(p: WindowProblem, demand: Sequence[float]) -> list[float]:
     """Requests/s one replica of each candidate takes at ``demand``'s class mix (0: cannot)."""
     total = float(sum(demand))
     return [total / v if v and total > 0 else 0.0 for v in even_need(p, demand)]
+
+
+def run_interruptible(h: Any) -> None:
+    """Run HiGHS in its own (daemon) thread so that Ctrl-C reaches Python within 0.1 s.
+
+    ``Highs.run()`` holds the main thread inside C++ for the whole solve, so SIGINT waited for
+    it (over 40 s seen); highspy's own ``solve()`` swallows the KeyboardInterrupt. Here the main
+    thread polls, asks HiGHS to stop (user-interrupt callback) and re-raises.
+    """
+    h.HandleUserInterrupt = True
+    h.startSolve()
+    try:
+        while not h.wait(0.1)[0]:
+            pass
+    except KeyboardInterrupt:
+        h.cancelSolve()
+        raise
 
 
 def even_routing(p: WindowProblem, replicas: Sequence[int], demand: Sequence[float]) -> list[list[float]]:
