@@ -253,7 +253,7 @@ def parse_price_item(text: str) -> PriceItem | None:
             usd: Any = (dim.get("pricePerUnit") or {}).get("USD")
             # a plain decimal only: Python's float() also reads "1_000", " 1e300 ", "inf"
             if isinstance(usd, bool) or not (isinstance(usd, int | float) or (isinstance(usd, str) and _USD.fullmatch(usd))):
-                raise MalformedPrice(f"{itype}: pricePerUnit.USD is {str(usd)[:40]!r}, not a decimal number")
+                raise MalformedPrice(f"{itype}: pricePerUnit.USD is {str(usd)[:40]!r}, not a number (AWS sends plain decimals)")
             value = float(usd)
             if value != value or value < 0 or value > MAX_PRICE:
                 raise MalformedPrice(f"{itype}: pricePerUnit.USD is {str(usd)[:40]!r}, outside 0 to {MAX_PRICE:g} USD/h")
