@@ -272,12 +272,13 @@ PRICE_JUMP = 100.0  # a refreshed price this many times off the current one is r
 
 
 def implausible_prices(new_rows: Sequence[InstanceRow], reference: Sequence[InstanceRow]) -> list[str]:
-    """Rows whose refreshed prices cannot be right: non-positive or below a hundredth of a
-    cent, or 100x off the same row in the current catalog. One line per row, naming it."""
+    """Rows whose refreshed on-demand prices cannot be right: non-positive or below a hundredth
+    of a cent, or 100x off the same row in the current catalog. One line per row, naming it.
+    (Spot prices move a lot and are kept between 0 and the on-demand price by spot_stats.)"""
     ref = {r.key: r for r in reference}
     out: list[str] = []
     for r in new_rows:
-        for fld in ("price_ondemand", "price_spot"):
+        for fld in ("price_ondemand",):  # spot is kept in (0, on-demand) by spot_stats
             v = getattr(r, fld)
             if v is None:
                 continue
