@@ -87,7 +87,7 @@ FIELDS: dict[str, Callable[[dict[str, Any], str], None]] = {
 
 
 @pytest.mark.parametrize("field", list(FIELDS))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(value=HOSTILE)
 def test_hostile_names_are_refused_or_render_valid_manifests(field: str, value: str) -> None:
     data = copy.deepcopy(BASE)
