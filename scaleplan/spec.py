@@ -146,7 +146,7 @@ class ModelSource(_Model):
     @field_validator("uri")
     @classmethod
     def _uri(cls, v: str) -> str:
-        if len(v) > 512 or not (_HF_REPO.match(v) or _BUCKET_URI.match(v) or _PVC_URI.match(v)):
+        if len(v) > 512 or not (_HF_REPO.fullmatch(v) or _BUCKET_URI.fullmatch(v) or _PVC_URI.fullmatch(v)):
             raise ValueError(fix(f"is not a model source: {shown(v)}", "use a Hugging Face repo id (meta-llama/Llama-3.1-70B-Instruct), s3://bucket/prefix, gs://bucket/prefix or pvc://claim-name[/path]"))
         if "/../" in v + "/" or v.endswith("/.."):
             raise ValueError(fix(f"{shown(v)} contains '..'", "give the path without '..'"))
