@@ -13,7 +13,7 @@ represent are listed with the reason. Also the vLLM result files in ``shared/dat
 Calibration: the simulator runs the LLM model's step time (scaleplan.llm.perf.step_time_ms) with
 its efficiency scales (compute, memory) fitted so that the calibration row's simulated TTFT and
 TPOT match the measured ones (multiplicative fixed-point iterations, at most 8); nothing else is
-tuned. Closed-loop rows run ``8 x concurrency`` requests (at least 64) unless the source states
+tuned. Closed-loop rows run ``4 x concurrency`` requests (at least 32) unless the source states
 the count; Poisson rows the stated count (500 when unstated); token lengths are the rows' (mean)
 lengths, fixed.
 """
@@ -223,7 +223,7 @@ def simulate_row(r: Row, d: Any, kv: int, seqs: int, budget: int, seed: int = 0)
     i, o = max(round(r.isl), 1), max(round(r.osl), 1)
     closed = 0
     if r.concurrency is not None:
-        n = r.num_requests or max(8 * r.concurrency, 64)
+        n = r.num_requests or max(4 * r.concurrency, 32)
         closed = r.concurrency
         times = np.zeros(n)
     elif r.rate is not None and math.isinf(r.rate):
@@ -338,6 +338,7 @@ def main() -> None:
     ap.add_argument("--source", default="", help="only groups of this source_id")
     ap.add_argument("--markdown", type=Path)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--budget-s", type=float, default=0.0, help="stop starting groups after this many seconds; the rest are listed as not simulated")
     args = ap.parse_args()
     if not (args.data / "llm" / "llm_serving_measurements.csv").exists():
         sys.exit(f"no measurements under {args.data}; pass --data")
@@ -349,9 +350,27 @@ def main() -> None:
         keys = keys[: args.limit]
     t0 = time.perf_counter()
     results: list[dict[str, Any]] = []
+    # cheapest sources first (the aiconfigurator closed loops are the long ones)
+    keys.sort(key=lambda k: (k[0] == "aiconfigurator_silicon_sample", k))
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
-        for res in ex.map(run_group, [gs[k] for k in keys], chunksize=1):
-            results.extend(res)
+        futs = {}
+        pending = list(keys)
+        while pending or futs:
+            while pending and len(futs) < 2 * max(1, args.jobs) and not (args.budget_s and time.perf_counter() - t0 > args.budget_s):
+                k = pending.pop(0)
+                futs[ex.submit(run_group, gs[k])] = k
+            if args.budget_s and time.perf_counter() - t0 > args.budget_s and pending:
+                for k in pending:
+                    results.extend({"row": r.row_id, "role": "not simulated", "why": "the benchmark's time budget ran out before this group", **_meas(r)} for r in gs[k])
+                pending = []
+            if not futs:
+                break
+            done = next(iter(__import__("concurrent.futures").futures.as_completed(list(futs))))
+            results.extend(done.result())
+            del futs[done]
+    order = {k: n for n, k in enumerate(sorted(gs, key=lambda k: (k[0], k[1:])))}
+    rank = {r.row_id: (order[k], j) for k in gs for j, r in enumerate(gs[k])}
+    results.sort(key=lambda x: rank.get(x["row"], (len(order), 0)))
     singles = [r for r in vllm_rows(args.data) if r.key not in gs]
     for r in singles:
         why = "no other run of the same model/engine/GPU at another load" if r.ttft is not None else "every request failed (completed 0): no measurement"
