@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from scaleplan.catalog.model import CapacityType
-from scaleplan.errors import PlanError
+from scaleplan.errors import PlanError, Problem
 from scaleplan.profile.model import Percentiles
 from scaleplan.spec import Spec
 from scaleplan.validation import problems_from_validation, refuse_bool_numbers
@@ -177,6 +177,11 @@ def dump_plan(plan: Plan) -> str:
 
 
 def parse_plan(doc: Document) -> Plan:
+    kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
+    if isinstance(kind, str) and kind != "Plan":
+        what = {"InferenceService": "a spec", "Profile": "a profile", "Catalog": "a catalog"}.get(kind, f"a {kind}")
+        hint = "run `scaleplan optimize` first; it reads the spec and writes OUT/plan.yaml, the file this command reads"
+        raise PlanError(doc.file, [Problem("kind", f"this is {what} (kind: {kind}), not a plan", hint=hint, line=doc.lines.line_of(("kind",)))])
     try:
         return Plan.model_validate(doc.data)
     except ValidationError as exc:

@@ -287,3 +287,113 @@ def test_plan_yaml_from_json_and_files_agree(cli, tmp_path: Path) -> None:
     doc = json.loads(cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--json", "--no-alternatives"]).stdout)
     plan = yaml.safe_load((tmp_path / "o" / "plan.yaml").read_text())
     assert plan["cost_per_hour"] == doc["cost_per_hour"]
+def test_render_and_simulate_given_a_spec_say_run_optimize_first(cli, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path)
+    for cmd in (["render", str(spec), "--out", str(tmp_path / "m")], ["simulate", str(spec)]):
+        res = cli(cmd, exit_code=3)
+        err = " ".join(res.stderr.split())
+        assert "run `scaleplan optimize` first" in err
+        assert err.count("\n  - ") == 0 and "problems" not in err.split("hint:")[0]
+
+
+
+
+def test_infeasible_optimize_json_is_a_json_object(cli, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, placement="  budget_per_hour: 0.0001")
+    res = cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--json"], exit_code=4)
+    doc = json.loads(res.stdout)
+    assert doc["status"] == "infeasible"
+    assert doc["reasons"] and doc["reasons"][0]["code"]
+    assert doc["reasons"][0]["message"] and doc["reasons"][0]["fix"]
+
+
+
+
+def test_metavars_are_plain_words(cli) -> None:
+    from scaleplan.cli import app
+
+    seen = []
+    for group in ([], ["catalog"], ["profile"]):
+        res = cli([*group, "--help"])
+        names = [ln.split()[0] for ln in res.stdout.splitlines() if ln.startswith("  ") and ln.split() and ln.split()[0].isidentifier()]
+        seen += [[*group, n] for n in names]
+    assert len(seen) > 8, seen
+    for args in seen:
+        out = cli([*args, "--help"], exit_code=None).stdout
+        assert "<list" not in out and "<str" not in out and "<float" not in out and "<int" not in out, (args, out)
+    assert app is not None
+
+
+
+
+def test_profile_emit_jobs_json(cli, tmp_path: Path) -> None:
+    res = cli(["profile", "examples/models/minilm.py:factory", "--emit-jobs", str(tmp_path / "jobs"), "--accelerators", "L4,A10G", "--image", "registry/profiler:1.0", "--json"])
+    doc = json.loads(res.stdout)
+    assert doc["out"] == str(tmp_path / "jobs")
+    assert sorted(doc["accelerators"]) == ["A10G", "L4"]
+    assert all((tmp_path / "jobs" / f).is_file() for f in doc["files"])
+
+
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "extra"),
+    [
+        ("boto3", ["catalog", "refresh", "--provider", "aws", "--regions", "us-east-1", "--out", "{tmp}/aws.yaml", "--dry-run"], "scaleplan[aws]"),
+        ("aiohttp", ["profile", "http://127.0.0.1:9/v1/x", "--out", "{tmp}/p.yaml"], "scaleplan[http]"),
+    ],
+)
+def test_missing_extra_names_it(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, args: list[str], extra: str) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    res = cli([a.replace("{tmp}", str(tmp_path)) for a in args], exit_code=2)
+    assert extra in res.stderr and "Traceback" not in res.stderr
+
+
+def test_core_install_is_lean_and_dev_pulls_the_extras() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = " ".join(project["dependencies"])
+    assert "boto3" not in core and "aiohttp" not in core
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("boto3") for d in extras["aws"]) and any(d.startswith("aiohttp") for d in extras["http"])
+    dev = " ".join(extras["dev"])
+    assert "boto3" in dev and "aiohttp" in dev and "pre-commit" in dev
+    # the floor supports the Kubernetes version check validates against by default
+    from scaleplan.check.engine import DEFAULT_KUBE_VERSION
+
+    assert f"kubernetes-validate>={DEFAULT_KUBE_VERSION}" in core
+
+
+def test_release_pins_match_the_version() -> None:
+    import re
+
+    from scaleplan._version import __version__
+
+    for doc in ("README.md", "docs/ci.md", "docs/tutorial.md"):
+        pins = set(re.findall(r"@v(\d+\.\d+\.\d+)|rev: v(\d+\.\d+\.\d+)", (ROOT / doc).read_text()))
+        found = {a or b for a, b in pins}
+        assert found == {__version__}, (doc, found)
+
+
+def test_shell_completion_is_offered(cli) -> None:
+    assert "--install-completion" in cli(["--help"]).stdout
+
+
+def test_check_skips_scaleplans_own_files_and_only_manifests(cli, tmp_path: Path) -> None:
+    ex = ROOT / "examples" / "embedding-cpu-gpu"
+    from scaleplan.plan import read_plan
+    from scaleplan.render import render
+    from scaleplan.yamlio import atomic_write_tree
+
+    atomic_write_tree(tmp_path / "d", render(read_plan(ex / "plan.yaml")))
+    for f in ("spec.yaml", "plan.yaml", "profile.yaml"):
+        (tmp_path / "d" / f).write_text((ex / f).read_text())
+    res = cli(["check", str(tmp_path / "d")])
+    assert "skipped" in res.stdout and "scaleplan InferenceService" in res.stdout
+    (tmp_path / "d" / "values.yaml").write_text("replicas: 3\n")
+    cli(["check", str(tmp_path / "d")], exit_code=3)  # a CI gate never passes what it cannot read
+    res = cli(["check", str(tmp_path / "d"), "--only-manifests"])
+    assert "values.yaml (document 1): not a Kubernetes object" in res.stdout

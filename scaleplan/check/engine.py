@@ -194,6 +194,7 @@ def check_paths(
     enabled_rules: Iterable[str] = (),
     catalog: Catalog | None = None,
     stdin: IO[bytes] | None = None,
+    only_manifests: bool = False,
 ) -> CheckReport:
     """Check manifest files/folders (``-`` = stdin). Unreadable input raises ManifestError (exit 3)."""
     from scaleplan.check.loader import load_objects
@@ -201,8 +202,9 @@ def check_paths(
     # Validate the options before reading anything (cheap errors first).
     normalise_kube_version(kube_version)
     select_rules(disabled_rules, enabled_rules, plan=plan is not None)
-    files, objects = load_objects(paths, stdin=stdin)
-    return check_objects(
+    skipped: list[str] = []
+    files, objects = load_objects(paths, stdin=stdin, only_manifests=only_manifests, skipped=skipped)
+    report = check_objects(
         objects,
         files=files,
         plan=plan,
@@ -212,6 +214,11 @@ def check_paths(
         enabled_rules=enabled_rules,
         catalog=catalog,
     )
+    if skipped:
+        import dataclasses
+
+        report = dataclasses.replace(report, notes=(*report.notes, *(f"skipped {s}" for s in skipped)))
+    return report
 
 
 def check_text(text: str, name: str = "<manifest>", **kwargs: object) -> CheckReport:

@@ -60,6 +60,7 @@ def text(report: CheckReport, *, fail_on: Severity = "error") -> str:
     for f in report.findings:
         obj = f" {printable(f.object)}:" if f.object else ""
         lines.append(f"{printable(f.file)}:{f.line}: {f.severity} [{f.rule}]{obj} {printable(f.message)} (fix: {printable(f.hint)})")
+    lines += [f"note: {printable(n)}" for n in report.notes]
     s = report.summary()
     verdict = "FAILED" if report.failed(fail_on) else "passed"
     drift = ", drift checked against the plan" if report.drift_checked else ""

@@ -6,7 +6,10 @@ followed, hidden folders skipped); ``-`` reads standard input. Everything is rea
 not a Kubernetes object (not a mapping, no ``apiVersion`` or ``kind``) makes the whole input
 unreadable (:class:`ManifestError`, exit 3): a CI gate must not pass a file it could not read.
 
-``kustomization.yaml`` files are skipped: they configure kustomize and are never applied.
+``kustomization.yaml`` files are skipped: they configure kustomize and are never applied; so
+are scaleplan's own files (``apiVersion: scaleplan/v1``: specs, plans, profiles, catalogs), which
+may sit next to the manifests. With ``only_manifests`` (the pre-commit hook) any other document
+that is not a Kubernetes object is skipped too, and named in ``skipped``, instead of failing.
 """
 
 from __future__ import annotations
@@ -95,17 +98,39 @@ def read_stdin(stream: IO[bytes], *, max_bytes: int = MAX_BYTES) -> str:
     return decode_text(raw, "-", what="standard input", max_bytes=max_bytes)
 
 
-def objects_from_documents(docs: Iterable[Document]) -> list[K8sObject]:
-    """Turn parsed documents into objects; a document that is not one raises ManifestError."""
+def objects_from_documents(
+    docs: Iterable[Document], *, only_manifests: bool = False, skipped: list[str] | None = None
+) -> list[K8sObject]:
+    """Turn parsed documents into objects; a document that is not one raises ManifestError.
+
+    scaleplan's own documents are left out (and named in ``skipped``); with ``only_manifests``
+    so is any other document that is not a Kubernetes object.
+    """
     objs: list[K8sObject] = []
     problems: list[Problem] = []
     file = ""
     for doc in docs:
         file = doc.file
+        reason = _not_a_manifest(doc.data, only_manifests)
+        if reason is not None:
+            if skipped is not None:
+                skipped.append(f"{doc.file} (document {doc.index + 1}): {reason}")
+            continue
         _collect(doc, doc.data, (), objs, problems)
     if problems:
         raise ManifestError(file, problems)
     return objs
+
+
+def _not_a_manifest(data: Any, only_manifests: bool) -> str | None:
+    """Why a top-level document is not checked, or None to check it."""
+    if isinstance(data, Mapping) and str(data.get("apiVersion", "")).startswith("scaleplan/"):
+        return f"scaleplan {data.get('kind', 'file')}, not a Kubernetes manifest"
+    if not only_manifests:
+        return None
+    if not isinstance(data, Mapping) or not all(isinstance(data.get(k), str) and data.get(k) for k in ("apiVersion", "kind")):
+        return "not a Kubernetes object (no apiVersion and kind)"
+    return None
 
 
 def _collect(
@@ -163,7 +188,11 @@ def _collect(
 
 
 def load_objects(
-    paths: Sequence[str | Path], *, stdin: IO[bytes] | None = None
+    paths: Sequence[str | Path],
+    *,
+    stdin: IO[bytes] | None = None,
+    only_manifests: bool = False,
+    skipped: list[str] | None = None,
 ) -> tuple[list[str], list[K8sObject]]:
     """Read every manifest; raise one ManifestError listing every unreadable file's problems."""
     files = collect_files(paths)
@@ -180,7 +209,7 @@ def load_objects(
             else:
                 text = read_text(f, what="manifest")
             docs = parse_yaml_documents(text, f, what="manifest")
-            objs.extend(objects_from_documents(docs))
+            objs.extend(objects_from_documents(docs, only_manifests=only_manifests, skipped=skipped))
         except InputError as exc:
             errors.append(exc)
     if len(errors) == 1:

@@ -7,7 +7,7 @@ kubernetes_validate.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +17,7 @@ app = typer.Typer(
     name="scaleplan",
     help="Plan, price and render GPU/CPU inference deployments on Kubernetes at the lowest cost that holds a latency SLO.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
     # Plain click help, not rich's: typer.rich_utils imports rich.markdown/markdown_it and
     # rich.traceback (~0.15 s), which alone would break the 0.25 s budget for `--help`
@@ -82,6 +82,36 @@ def _resolve_annotations(t: typer.Typer) -> None:
             cb.__annotations__ = typing.get_type_hints(cb, include_extras=True)
 
 
+def _plain_metavars() -> None:
+    """Help names values in plain words (``--plan TEXT``, ``--time-limit NUMBER``), never in
+    Python types (``<list[str]>``, ``<float range>``); an argument's own name says what it is.
+
+    Typer prints its type labels from one method of its parameter class; this rewrites them
+    once, here, for every command.
+    """
+    from typer import core
+
+    words = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "file": "FILE", "directory": "DIR", "bool": "BOOLEAN"}
+    param = getattr(core, "_TyperParameter", None)
+    if param is None or not hasattr(param, "display_type"):  # another typer: its own labels
+        return
+    original = param.display_type
+
+    def display_type(self: Any, ctx: Any) -> str:
+        label = str(original(self, ctx)).strip("<>")
+        if label.startswith("list[") and label.endswith("]"):
+            label = label[5:-1]
+        label = label.removesuffix(" range")
+        return words.get(label, label if "|" in label else label.upper())
+
+    def argument_type(self: Any, ctx: Any) -> str | None:
+        return None
+
+    param.display_type = display_type
+    core.TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign]
+
+
+_plain_metavars()
 _register()
 
 

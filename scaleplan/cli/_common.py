@@ -23,11 +23,17 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+_PIPE_WIDTH = 10_000
+
+
 def stdout_console() -> Console:
     from rich.console import Console
 
-    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
-    return Console(width=width, highlight=False, soft_wrap=False)
+    # A terminal: its width (rich reads COLUMNS). A pipe or file: no width limit, so a table
+    # keeps every cell whole (ids, names, paths) instead of cutting them to 80 columns.
+    width = None if sys.stdout.isatty() else _PIPE_WIDTH
+    # soft_wrap: long lines are left whole (a terminal wraps them itself; a pipe gets them intact)
+    return Console(width=width, highlight=False, soft_wrap=True)
 
 
 def stderr_console() -> Console:

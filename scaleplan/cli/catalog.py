@@ -6,12 +6,14 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, stdout_console
+from scaleplan.cli._common import emit_json, handle_errors
 
 app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azure and your own catalogs).", no_args_is_help=True)
 
 CatalogOpt = Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file(s); later rows override earlier ones. Repeatable.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
+WideOpt = Annotated[bool, typer.Option("--wide", "-w", help="All columns (the default fits 80 columns).")]
+OutputOpt = Annotated[str | None, typer.Option("--output", "-o", metavar="wide", help="-o wide: all columns, as --wide (kubectl style).")]
 
 
 def register(root: typer.Typer) -> None:
@@ -48,6 +50,8 @@ def list_(
     sort: Annotated[str, typer.Option("--sort", help="price, gpu-price, gpu-memory, name, region.")] = "price",
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
+    output: OutputOpt = None,
 ) -> None:
     """Table of instance types: accelerator x count, GPU memory, vCPU, RAM, on-demand and spot $/h, $/GPU-hour."""
     with handle_errors():
@@ -76,23 +80,28 @@ def list_(
         if json_out:
             emit_json({"count": len(rows), "instances": [row_dict(r) for r in rows]})
             return
-        from rich.table import Table
+        from scaleplan.cli.table import Column, print_table, wide_flag
 
-        table = Table(title=f"{len(rows)} instance types", title_justify="left")
-        for col, just in (("provider", "left"), ("region", "left"), ("instance type", "left"), ("accelerator", "left"), ("GPU mem", "right"), ("vCPU", "right"), ("RAM GiB", "right"), ("on-demand $/h", "right"), ("spot $/h", "right"), ("$/GPU-h", "right"), ("flags", "left")):
-            table.add_column(col, justify=just)  # type: ignore[arg-type]
+        cols = [
+            Column("instance type"), Column("provider", wide=True), Column("region"), Column("accelerator"),
+            Column("GPU mem", "right", wide=True), Column("vCPU", "right", wide=True), Column("RAM", "right", wide=True),
+            Column("$/h", "right"), Column("spot $/h", "right"), Column("$/GPU-h", "right", wide=True), Column("flags", wide=True),
+        ]
+        body = []
         for r in rows:
             v = view(r)
             acc = f"{r.accelerator} x{r.accelerator_count}" if r.accelerator else "CPU"
-            table.add_row(r.provider, r.region, r.instance_type, acc, f"{v.gpu_memory_gib:g}" if r.accelerator else "-", str(r.vcpus), f"{r.memory_gib:g}", _money(r.price_ondemand), _money(r.price_spot), _money(v.price_per_gpu_hour), ",".join(r.flags))
-        stdout_console().print(table)
+            body.append([r.instance_type, r.provider, r.region, acc, f"{v.gpu_memory_gib:g}" if r.accelerator else "-", str(r.vcpus), f"{r.memory_gib:g}", _money(r.price_ondemand), _money(r.price_spot), _money(v.price_per_gpu_hour), ",".join(r.flags)])
+        print_table(cols, body, wide=wide_flag(output, wide), title=f"{len(rows)} instance types")
 
 
 @app.command("show")
 def show(
-    instance_type: Annotated[str, typer.Argument(help="Instance type, e.g. g6.xlarge.")],
+    instance_type: Annotated[str, typer.Argument(metavar="INSTANCE_TYPE", help="Instance type, e.g. g6.xlarge.", show_default=False)],
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
+    wide: WideOpt = False,
+    output: OutputOpt = None,
 ) -> None:
     """Specs and prices of one instance type in every region."""
     with handle_errors():
@@ -111,34 +120,31 @@ def show(
         if json_out:
             emit_json({"instance_type": instance_type, "accelerator": acc.model_dump(mode="json", exclude_none=True) if acc else None, "regions": [row_dict(r) for r in rows]})
             return
-        from rich.table import Table
+        from scaleplan.cli.table import Column, print_table, wide_flag
 
-        con = stdout_console()
+        lines = []
         r0 = rows[0]
-        from rich.markup import escape
-
-        con.print(f"[bold]{escape(instance_type)}[/bold] ({escape(r0.provider)}, family {escape(r0.family)}, {escape(str(r0.cpu_arch))})")
+        lines.append(f"{instance_type} ({r0.provider}, family {r0.family}, {r0.cpu_arch})")
         if acc:
             specs = [f"{acc.name} x{r0.accelerator_count}", f"{acc.memory_gib:g} GiB each"]
             if acc.memory_bandwidth_gbs:
                 specs.append(f"{acc.memory_bandwidth_gbs:g} GB/s")
             if acc.fp16_tflops:
                 specs.append(f"{acc.fp16_tflops:g} FP16 TFLOPS")
-            con.print("accelerators: " + ", ".join(specs), markup=False)
+            lines.append("accelerators: " + ", ".join(specs))
         else:
-            con.print("accelerators: none (CPU only)")
-        con.print(f"host: {r0.vcpus} vCPU, {r0.memory_gib:g} GiB RAM", markup=False)
-        table = Table()
-        for col in ("region", "on-demand $/h", "spot $/h", "spot discount", "flags", "source"):
-            table.add_column(col)
+            lines.append("accelerators: none (CPU only)")
+        lines.append(f"host: {r0.vcpus} vCPU, {r0.memory_gib:g} GiB RAM")
+        cols = [Column("region"), Column("on-demand $/h", "right"), Column("spot $/h", "right"), Column("spot discount", "right"), Column("flags", wide=True), Column("source", wide=True)]
+        body = []
         for r in rows:
             disc = f"{1 - r.price_spot / r.price_ondemand:.0%}" if r.price_spot is not None and r.price_ondemand else "-"
-            table.add_row(r.region, _money(r.price_ondemand), _money(r.price_spot), disc, ",".join(r.flags), r.source or "")
-        con.print(table)
+            body.append([r.region, _money(r.price_ondemand), _money(r.price_spot), disc, ",".join(r.flags), r.source or ""])
+        print_table(cols, body, wide=wide_flag(output, wide), title="\n".join(lines))
 
 
 @app.command("accelerators")
-def accelerators(json_out: JsonOpt = False) -> None:
+def accelerators(json_out: JsonOpt = False, wide: WideOpt = False, output: OutputOpt = None) -> None:
     """Accelerator models with memory, bandwidth and TFLOPS."""
     with handle_errors():
         from scaleplan.catalog.files import load_accelerators
@@ -147,15 +153,15 @@ def accelerators(json_out: JsonOpt = False) -> None:
         if json_out:
             emit_json({"accelerators": [a.model_dump(mode="json", exclude_none=True) for a in accs]})
             return
-        from rich.table import Table
-
-        table = Table(title="accelerators (dense tensor throughput)", title_justify="left")
-        for col in ("name", "memory GiB", "bandwidth GB/s", "FP16 TFLOPS", "BF16 TFLOPS", "INT8 TOPS", "interconnect", "TDP W", "aliases"):
-            table.add_column(col)
+        from scaleplan.cli.table import Column, print_table, wide_flag
 
         def f(v: float | None) -> str:
             return "-" if v is None else f"{v:g}"
 
-        for a in accs:
-            table.add_row(a.name, f(a.memory_gib), f(a.memory_bandwidth_gbs), f(a.fp16_tflops), f(a.bf16_tflops), f(a.int8_tops), a.interconnect or "-", f(a.tdp_watts), ", ".join(a.aliases))
-        stdout_console().print(table)
+        cols = [
+            Column("name"), Column("memory GiB", "right"), Column("GB/s", "right"), Column("FP16 TFLOPS", "right"),
+            Column("BF16 TFLOPS", "right"), Column("INT8 TOPS", "right", wide=True), Column("TDP W", "right", wide=True),
+            Column("interconnect", wide=True), Column("aliases", wide=True),
+        ]
+        body = [[a.name, f(a.memory_gib), f(a.memory_bandwidth_gbs), f(a.fp16_tflops), f(a.bf16_tflops), f(a.int8_tops), f(a.tdp_watts), a.interconnect or "-", ", ".join(a.aliases)] for a in accs]
+        print_table(cols, body, wide=wide_flag(output, wide), title="accelerators (dense tensor throughput; -o wide for aliases)")

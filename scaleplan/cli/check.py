@@ -43,6 +43,7 @@ def check(
     paths: Annotated[
         list[str] | None,
         typer.Argument(
+            metavar="PATH...",
             help="Manifest files or folders (searched for *.yaml, *.yml); - reads standard input.",
             show_default=False,
         ),
@@ -51,6 +52,7 @@ def check(
         str | None,
         typer.Option(
             "--plan",
+            metavar="FILE",
             help="Also check drift against what this plan renders, and the plan-aware rules.",
         ),
     ] = None,
@@ -58,13 +60,14 @@ def check(
         str,
         typer.Option(
             "--kube-version",
+            metavar="VERSION",
             help="Kubernetes version whose schemas to validate against (1.25 to 1.37).",
         ),
     ] = "1.37",
     fmt: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="Output: text, json, junit, sarif or github (workflow commands)."
+            "--format", "-f", metavar="FORMAT", help="Output: text, json, junit, sarif or github (workflow commands)."
         ),
     ] = "text",
     fail_on: Annotated[
@@ -76,18 +79,32 @@ def check(
     ] = "error",
     disable: Annotated[
         list[str] | None,
-        typer.Option("--disable", help="Rule id(s) to skip (repeat or comma-separate)."),
+        typer.Option("--disable", metavar="RULE", help="Rule id(s) to skip (repeat or comma-separate)."),
     ] = None,
     enable: Annotated[
         list[str] | None,
-        typer.Option("--enable", help="Rule id(s) to turn on (also ones off by default)."),
+        typer.Option("--enable", metavar="RULE", help="Rule id(s) to turn on (also ones off by default)."),
     ] = None,
     output: Annotated[
         str | None,
         typer.Option(
-            "--output", "-o", help="Write the report to this file (atomically) instead of stdout."
+            "--out",
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="Write the report to this file (atomically) instead of stdout.",
         ),
     ] = None,
+    only_manifests: Annotated[
+        bool,
+        typer.Option(
+            "--only-manifests",
+            help="Skip YAML documents that are not Kubernetes objects (as the pre-commit hook does) instead of failing on them.",
+        ),
+    ] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", "-w", help="--list-rules: all columns (reason, fix, Polaris).")
+    ] = False,
     list_rules: Annotated[
         bool,
         typer.Option("--list-rules", help="List the rules (id, severity, reason, fix) and exit."),
@@ -120,7 +137,7 @@ def check(
             )
         threshold: Severity = "error" if fail_on == "error" else "warning"
         if list_rules:
-            _list_rules(json_out or fmt == "json")
+            _list_rules(json_out or fmt == "json", wide=wide)
             return
         if not paths:
             raise typer.BadParameter(
@@ -153,6 +170,7 @@ def check(
                 kube_version=version,
                 disabled_rules=_split(disable),
                 enabled_rules=_split(enable),
+                only_manifests=only_manifests,
             )
         except InputError:
             raise
@@ -205,26 +223,37 @@ def check(
             )
 
 
-def _list_rules(as_json: bool) -> None:
+def _list_rules(as_json: bool, *, wide: bool = False) -> None:
     from scaleplan.check import RULES
 
     if as_json:
         emit_json({"rules": [r.to_json() for r in RULES]})
         return
-    from rich.table import Table
+    from scaleplan.cli.table import Column, print_table
 
-    from scaleplan.cli._common import stdout_console
-
-    t = Table(show_lines=False)
-    for col in ("rule", "severity", "default", "reason", "fix", "polaris"):
-        t.add_column(col, overflow="fold")
-    for r in RULES:
-        t.add_row(
+    cols = [
+        Column("rule"),
+        Column("severity"),
+        Column("default"),
+        Column("category"),
+        Column("reason", wide=True),
+        Column("fix", wide=True),
+        Column("polaris", wide=True),
+    ]
+    rows = [
+        [
             r.id,
             r.severity,
             ("on" if r.default else "off") + (" (--plan)" if r.needs_plan else ""),
+            r.category,
             r.reason,
             r.hint,
             ", ".join(r.polaris),
-        )
-    stdout_console().print(t)
+        ]
+        for r in RULES
+    ]
+    print_table(cols, rows, wide=wide)
+    if not wide:
+        import sys
+
+        sys.stdout.write("(--wide for the reason and fix of each rule; docs/ci.md lists them too)\n")

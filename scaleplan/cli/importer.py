@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 @import_app.command("melange")
 def melange(
     files: Annotated[list[str], typer.Argument(help="One Mélange config JSON, or one or more AIBrix gpu-optimizer profile JSON files.")],
-    out: Annotated[str, typer.Option("--out", help="Folder for spec.yaml, profile.yaml and catalog.yaml.")],
+    out: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Folder for spec.yaml, profile.yaml and catalog.yaml.")],
     rate: Annotated[float | None, typer.Option("--rate", min=0.0, help="Total request rate (req/s); required for AIBrix profiles, overrides a Mélange config's.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Service name (DNS-1123); default from the file name.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,

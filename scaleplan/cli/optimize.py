@@ -98,15 +98,16 @@ def _stale(catalog: Any, spec: Any) -> str | None:
 
 
 def optimize(
-    spec: Annotated[str | None, typer.Argument(metavar="SPEC", help="Spec file (YAML); or give --melange instead.")] = None,
-    catalog: Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file (repeatable); later rows override the shipped ones.")] = None,
-    out: Annotated[str | None, typer.Option("--out", help="Output folder for plan.yaml (and manifests/); default: 'out' next to the spec.")] = None,
+    spec: Annotated[str | None, typer.Argument(metavar="SPEC", help="Spec file (YAML); or give --melange instead.", show_default=False)] = None,
+    catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="Extra catalog file (repeatable); later rows override the shipped ones.")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder for plan.yaml (and manifests/); default: 'out' next to the spec.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object on stdout.")] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", min=1.0, max=86400.0, help="Seconds the solver may run in total; past it the best plan found is returned with status 'feasible'.")] = 60.0,
     max_utilization: Annotated[float | None, typer.Option("--max-utilization", min=0.01, max=1.0, help="Run each replica at most this busy instead of the queueing model's value; 1.0 turns derating off.")] = None,
     solver: Annotated[SolverChoice, typer.Option("--solver", help="MILP solver: highs (default) or cbc.")] = SolverChoice.highs,
     alternatives: Annotated[bool, typer.Option("--alternatives/--no-alternatives", help="Also compute alternative plans and baselines (extra solves).")] = True,
     manifests: Annotated[bool, typer.Option("--manifests/--no-manifests", help="Also render Kubernetes manifests into OUT/manifests/ (when the renderer is installed).")] = True,
+    wide: Annotated[bool, typer.Option("--wide", "-w", help="All columns in the summary table (allocation names, nodes, capacity); the default fits 80 columns.")] = False,
     observed: Annotated[str | None, typer.Option("--observed", help="Observed file (scaleplan observe): plan for the observed curve, calibrate capacity with it, show the change against the running plan.")] = None,
     melange: Annotated[str | None, typer.Option("--melange", help="Plan a Mélange config (JSON) directly, as `import melange` would state it, in one process.")] = None,
 ) -> None:
@@ -141,8 +142,15 @@ def optimize(
         if stale:
             err.print(f"warning: {stale}", markup=False, soft_wrap=True)
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inputs, spec_dir=str(Path(source).parent))
-        with quiet_fd1():
-            result = solve(spec_obj, profile, cat, options=opts)
+        from scaleplan.errors import InfeasibleError
+
+        try:
+            with quiet_fd1():
+                result = solve(spec_obj, profile, cat, options=opts)
+        except InfeasibleError as exc:
+            if json_out:  # stdout still holds one JSON object; the error goes to stderr as usual
+                emit_json(_infeasible_doc(spec_obj.metadata.name, exc))
+            raise
         plan = result.plan if obs is None else obs.label(result.plan)
         out_dir = Path(out) if out is not None else Path(source).parent / "out"
         if out_dir.exists() and not out_dir.is_dir():
@@ -174,7 +182,7 @@ def optimize(
                 doc["observed"] = obs.report(plan)
             emit_json(doc)
             return
-        _summary(plan, result.solve_seconds, written, changes, str(plan_file))
+        _summary(plan, result.solve_seconds, written, changes, str(plan_file), wide=wide)
         if obs is not None:
             obs.print_report(plan)
 
@@ -190,6 +198,16 @@ def _solve_stats(result: Any) -> dict[str, Any]:
         "plan_seconds": round(result.solve_seconds, 4),
         "alternatives_seconds": round(result.alternatives_seconds, 4),
         "runs": runs,
+    }
+
+
+def _infeasible_doc(name: str, exc: Any) -> dict[str, Any]:
+    return {
+        "status": "infeasible",
+        "name": name,
+        "message": exc.message,
+        "hint": exc.hint,
+        "reasons": [{"code": r.code, "message": r.message, "fix": r.fix, "details": r.details} for r in exc.reasons],
     }
 
 
@@ -217,20 +235,16 @@ def _changes(plan_file: Path, plan: Plan, err: Any) -> PlanDiff | None:
     return diff_plans(old, plan)
 
 
-def _summary(plan: Plan, seconds: float, written: list[str], changes: PlanDiff | None = None, plan_file: str = "") -> None:
-    from rich.table import Table
+def _summary(plan: Plan, seconds: float, written: list[str], changes: PlanDiff | None = None, plan_file: str = "", *, wide: bool = False) -> None:
+    from scaleplan.cli.table import Column, print_table
 
     con = stdout_console()
-    from rich import box
-
-    # fits 80 columns: region under the instance type, short headers, allocation names left
-    # to plan.yaml; wider terminals get the same columns with more room
-    t = Table(title=f"Plan for {plan.metadata.name} ({plan.status}, gap {plan.gap or 0:.2%}, {seconds:.2f} s)", box=box.SIMPLE_HEAD, pad_edge=False)
-    t.add_column("instance / region", overflow="fold")
-    t.add_column("per replica", overflow="fold")
-    t.add_column("type")
-    for col in ("replicas", "nodes", "rps/rep", "$/h"):
-        t.add_column(col, justify="right", no_wrap=True)
+    cols = [
+        Column("allocation", wide=True), Column("instance type"), Column("provider", wide=True), Column("region"),
+        Column("per replica"), Column("capacity"), Column("replicas", "right"), Column("nodes", "right", wide=True),
+        Column("rps/rep", "right", wide=True), Column("$/h", "right"),
+    ]
+    rows = []
     estimated = False
     for a in plan.allocations:
         reps = str(a.replicas) if len(set(a.replicas_per_window)) == 1 else f"{min(a.replicas_per_window)}-{a.replicas}"
@@ -239,10 +253,11 @@ def _summary(plan: Plan, seconds: float, written: list[str], changes: PlanDiff |
         if a.estimated:
             shape += "*"
             estimated = True
-        t.add_row(f"{a.instance_type}\n{a.provider}/{a.region}", shape, "spot" if a.capacity_type == "spot" else "on-demand", reps, nodes, f"{a.capacity_rps_per_replica:.4g}", f"{a.cost_per_hour:.4f}")
+        rows.append([a.name, a.instance_type, a.provider, a.region, shape, a.capacity_type, reps, nodes, f"{a.capacity_rps_per_replica:.4g}", f"{a.cost_per_hour:.4f}"])
+    title = f"Plan for {plan.metadata.name}: {plan.status}, gap {plan.gap or 0:.2%}, solved in {seconds:.2f} s"
+    print_table(cols, rows, wide=wide, title=title)
     if estimated:
-        t.caption = "* capacity from estimated profile points"
-    con.print(t)
+        con.print("* capacity from estimated profile points", markup=False)
     per_m = f"${plan.cost_per_million_requests:.4f}" if plan.cost_per_million_requests is not None else "n/a"
     con.print(f"cost: ${plan.cost_per_hour:.4f}/h, ${plan.cost_per_month:,.2f}/month, {per_m} per million requests", markup=False)
     for line in plan.explanation:

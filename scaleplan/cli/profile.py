@@ -243,9 +243,12 @@ def run(
         if slo_percentile not in (50, 90, 95, 99):
             raise typer.BadParameter("must be 50, 90, 95 or 99", param_hint="--slo-percentile")
         if emit_jobs is not None:
-            _emit_jobs(target, emit_jobs, accelerators, image, namespace, gpus, ctx)
+            _emit_jobs(target, emit_jobs, accelerators, image, namespace, gpus, ctx, json_out=json_out)
             return
         if target.lower().startswith(("http://", "https://")):
+            from scaleplan.extras import require
+
+            require("aiohttp", "profiling an HTTP endpoint")
             _run_endpoint(target, out=out, json_out=json_out, command=command, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed, follow_redirects=follow_redirects)
             return
         _run_model(target, out=out, json_out=json_out, command=command, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, interleave=interleave, strict=strict, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
@@ -373,7 +376,7 @@ def _run_endpoint(target: str, *, out: str, json_out: bool, command: str, payloa
     _summary(profile, out, json_out)
 
 
-def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str | None, namespace: str, gpus: int, ctx: Any) -> None:
+def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str | None, namespace: str, gpus: int, ctx: Any, *, json_out: bool = False) -> None:
     from scaleplan.profile.jobs import forwarded_args, render_jobs
     from scaleplan.yamlio import atomic_write_tree
 
@@ -386,7 +389,22 @@ def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str |
     argv = root.meta.get(ARGV_KEY) or []
     files = render_jobs(target, accelerators=accs, image=image, namespace=namespace, gpus=gpus, extra_args=forwarded_args(argv))
     atomic_write_tree(out_dir, files, clean=lambda d: all(p.name.startswith("profile-") or p.name in ("kustomization.yaml",) for p in d.iterdir()))
+    if json_out:
+        from scaleplan.cli._common import emit_json
+
+        names = sorted(files)
+        emit_json({"out": str(out_dir), "accelerators": _job_accelerators(accs), "files": names, "apply": f"kubectl apply -k {out_dir}"})
+        return
     stdout_console().print(f"wrote {len(files)} file(s) to {out_dir}: {', '.join(sorted(files))}", markup=False)
+
+
+def _job_accelerators(names: list[str]) -> list[str]:
+    """Canonical names of the accelerators the Jobs were written for (render_jobs checked them)."""
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.catalog.model import Catalog
+
+    cat = Catalog(accelerators=load_accelerators(), rows=())
+    return list(dict.fromkeys(cat.resolve(a) or a for a in names))
 
 
 @app.command("estimate")

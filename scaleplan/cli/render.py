@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, stderr_console, stdout_console
+from scaleplan.cli._common import emit_json, handle_errors, stderr_console
 
 
 def register(app: typer.Typer) -> None:
@@ -34,10 +34,11 @@ def _ours(directory: Path) -> bool:
 
 
 def render(
-    plan: Annotated[str, typer.Argument(help="Plan file written by scaleplan optimize.")],
-    out_arg: Annotated[str, typer.Option("--out", "-o", help="Output folder (replaced atomically; it may only hold files scaleplan render wrote).")],
+    plan: Annotated[str, typer.Argument(metavar="PLAN", help="Plan file written by scaleplan optimize.", show_default=False)],
+    out_arg: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Output folder (replaced atomically; it may only hold files scaleplan render wrote).")],
     layout: Annotated[str, typer.Option("--layout", help="files: one file per object; single: one combined manifests.yaml.")] = "files",
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+    wide: Annotated[bool, typer.Option("--wide", "-w", help="Also the object names (the default fits 80 columns).")] = False,
 ) -> None:
     """Write Kubernetes manifests (Deployments, Service, HPA or KEDA, PDBs, node pools) and a kustomization.yaml."""
     with handle_errors():
@@ -74,12 +75,7 @@ def render(
                 }
             )
             return
-        from rich.table import Table
+        from scaleplan.cli.table import Column, print_table
 
-        table = Table(title=f"{len(result.objects)} objects in {out}", title_justify="left")
-        table.add_column("kind")
-        table.add_column("name")
-        table.add_column("file")
-        for o in result.objects:
-            table.add_row(o.kind, o.name, o.file)
-        stdout_console().print(table)
+        cols = [Column("kind"), Column("name", wide=True), Column("file")]
+        print_table(cols, [[o.kind, o.name, o.file] for o in result.objects], wide=wide, title=f"{len(result.objects)} objects in {out}")

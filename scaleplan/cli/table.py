@@ -1,0 +1,58 @@
+"""Plain tables for terminals and pipes, kubectl style.
+
+Cells are never cut, folded or wrapped: an instance type, a rule id or a file name is always
+printed whole, so it can be copied (into ``--disable``, ``catalog show``, a spec). Columns are
+separated by two spaces and padded to the widest cell; there are no borders. Each command picks
+a narrow set of columns that fits 80 characters for its usual content, and ``--wide`` (``-o
+wide`` on the catalog commands) adds the rest. A line longer than the terminal is left to the
+terminal: a pipe (``| cat``, ``| grep``, CI logs) gets every line whole.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+GAP = "  "
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    align: Literal["left", "right"] = "left"
+    wide: bool = False  # shown only with --wide
+
+
+def table_lines(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False) -> list[str]:
+    """The table as text lines: a header line, then one line per row; nothing cut."""
+    keep = [i for i, c in enumerate(columns) if wide or not c.wide]
+    cols = [columns[i] for i in keep]
+    cells = [[str(r[i]) for i in keep] for r in rows]
+    widths = [max([len(c.header), *(len(r[j]) for r in cells)]) for j, c in enumerate(cols)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if c.align == "right" else v.ljust(w) for v, w, c in zip(values, widths, cols, strict=True)]
+        return GAP.join(parts).rstrip()
+
+    return [line([c.header.upper() for c in cols]), *(line(r) for r in cells)]
+
+
+def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False, title: str | None = None) -> None:
+    """Print a title line (if any) and the table on stdout."""
+    out = [title] if title else []
+    out += table_lines(columns, rows, wide=wide)
+    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.flush()
+
+
+def wide_flag(output: str | None, wide: bool) -> bool:
+    """``--wide`` or ``-o wide``; any other ``-o`` value is a usage error."""
+    if output is None:
+        return wide
+    if output != "wide":
+        import typer
+
+        raise typer.BadParameter(f"must be 'wide' (or use --json); got {output!r}", param_hint="-o/--output")
+    return True

@@ -1,0 +1,124 @@
+"""Output for terminals and pipes (issue 13, finding 3): every table command, run with
+``COLUMNS=80`` and stdout piped (not a terminal, as ``| cat`` or a CI log), prints every
+identifier whole; the kubectl-style narrow default fits 80 columns, ``--wide`` shows the rest."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def piped(*args: str, cwd: Path | None = None) -> str:
+    """Run ``scaleplan ARGS`` as a user would with ``| cat``: stdout is a pipe, COLUMNS=80."""
+    env = {**os.environ, "COLUMNS": "80", "TERMINAL_WIDTH": "80"}
+    env.pop("_TYPER_FORCE_DISABLE_TERMINAL", None)
+    proc = subprocess.run([sys.executable, "-m", "scaleplan", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600, check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.stdout
+
+
+def tokens(text: str) -> set[str]:
+    return set(text.split())
+
+
+def assert_fits(text: str, width: int = 80) -> None:
+    long = [line for line in text.splitlines() if len(line) > width]
+    assert not long, f"{len(long)} line(s) over {width} columns, e.g. {long[0]!r}"
+
+
+def test_catalog_list(cli) -> None:
+    rows = json.loads(cli(["catalog", "list", "--json"]).stdout)["instances"]
+    text = piped("catalog", "list")
+    assert_fits(text)
+    words = tokens(text)
+    for r in rows:
+        assert r["instance_type"] in words and r["region"] in words
+    wide = piped("catalog", "list", "-o", "wide")
+    assert wide == piped("catalog", "list", "--wide")
+    assert {r["provider"] for r in rows} <= tokens(wide)
+    assert "FLAGS" in wide and "FLAGS" not in text
+
+
+def test_catalog_show() -> None:
+    text = piped("catalog", "show", "n1-standard-4+1xT4")
+    assert_fits(text)
+    assert "n1-standard-4+1xT4" in tokens(text) and {"us-central1", "europe-west4"} <= tokens(text)
+
+
+def test_catalog_accelerators(cli) -> None:
+    accs = json.loads(cli(["catalog", "accelerators", "--json"]).stdout)["accelerators"]
+    text = piped("catalog", "accelerators")
+    assert_fits(text)
+    assert {a["name"] for a in accs} <= tokens(text)
+    wide = piped("catalog", "accelerators", "--wide")
+    for a in accs:
+        for alias in a.get("aliases", []):
+            assert alias in wide
+
+
+def test_check_list_rules(cli) -> None:
+    rules = [r["id"] for r in json.loads(cli(["check", "--list-rules", "--json"]).stdout)["rules"]]
+    text = piped("check", "--list-rules")
+    assert_fits(text)
+    assert set(rules) <= tokens(text)  # whole, so they can be copied into --disable
+    wide = piped("check", "--list-rules", "--wide")
+    assert set(rules) <= tokens(wide) and "REASON" in wide
+
+
+def test_render(tmp_path: Path) -> None:
+    for ex in ("llm-chat", "vision-daily", "embedding-cpu-gpu"):
+        out = tmp_path / ex
+        text = piped("render", str(EXAMPLES / ex / "plan.yaml"), "--out", str(out))
+        assert_fits(text)
+        files = {p.name for p in out.iterdir()} - {"kustomization.yaml"}
+        assert files <= tokens(text)
+        wide = piped("render", str(EXAMPLES / ex / "plan.yaml"), "--out", str(tmp_path / f"{ex}-w"), "--wide")
+        assert "NAME" in wide
+
+
+def test_optimize(tmp_path: Path) -> None:
+    from scaleplan.plan import read_plan
+
+    for ex in ("vision-daily", "llm-chat"):
+        out = tmp_path / ex
+        text = piped("optimize", str(EXAMPLES / ex / "spec.yaml"), "--out", str(out), "--no-alternatives")
+        assert_fits(text.split("\ncost: ")[0])  # the table (prose lines are left whole, unwrapped)
+        plan = read_plan(out / "plan.yaml")
+        words = tokens(text)
+        for a in plan.allocations:
+            assert a.instance_type in words and a.region in words
+        assert str(out / "plan.yaml") in text
+        wide = piped("optimize", str(EXAMPLES / ex / "spec.yaml"), "--out", str(out), "--no-alternatives", "--wide")
+        assert {a.name for a in plan.allocations} <= tokens(wide)
+
+
+def test_simulate() -> None:
+    from scaleplan.plan import read_plan
+
+    plan_file = EXAMPLES / "vision-daily" / "plan.yaml"
+    text = piped("simulate", str(plan_file), "--duration", "5", "--windows", "peak")
+    names = {a.name for a in read_plan(plan_file).allocations}
+    assert names <= tokens(text), text
+
+
+def test_profile_summary(tmp_path: Path) -> None:
+    from profile_helpers import write_numpy_factory
+
+    target = write_numpy_factory(tmp_path / "m.py")
+    out = tmp_path / "a-rather-long-folder-name-for-the-profile-output" / "profile.yaml"
+    text = piped("profile", target, "--device", "cpu", "--batch-sizes", "1,2", "--time-budget", "0.05", "--out", str(out))
+    assert str(out) in text, text  # the path in the table title is never cut
+
+
+@pytest.mark.parametrize("args", [["catalog", "list", "-o", "json"], ["catalog", "accelerators", "-o", "yaml"]])
+def test_output_format_other_than_wide_is_a_usage_error(cli, args: list[str]) -> None:
+    res = cli(args, exit_code=2)
+    assert "wide" in res.stderr
