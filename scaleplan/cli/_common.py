@@ -29,11 +29,14 @@ _PIPE_WIDTH = 10_000
 def stdout_console() -> Console:
     from rich.console import Console
 
-    # A terminal: its width (rich reads COLUMNS). A pipe or file: no width limit, so a table
-    # keeps every cell whole (ids, names, paths) instead of cutting them to 80 columns.
-    width = None if sys.stdout.isatty() else _PIPE_WIDTH
-    # soft_wrap: long lines are left whole (a terminal wraps them itself; a pipe gets them intact)
-    return Console(width=width, highlight=False, soft_wrap=True)
+    # COLUMNS when set; else a terminal's own width, and for a pipe or file no width limit, so
+    # that a table keeps every cell whole (ids, names, paths) instead of cutting it to 80
+    # columns (rich's default off a terminal). Identifier columns are never cut either way.
+    if os.environ.get("COLUMNS", "").isdigit():
+        width: int | None = int(os.environ["COLUMNS"])
+    else:
+        width = None if sys.stdout.isatty() else _PIPE_WIDTH
+    return Console(width=width, highlight=False, soft_wrap=False)
 
 
 def stderr_console() -> Console:

@@ -170,14 +170,16 @@ def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, obje
         return
     from rich.table import Table
 
-    t = Table(title=f"{profile.metadata.model}: {len(profile.measurements)} point(s) -> {out}")
+    t = Table(title=f"{profile.metadata.model}: {len(profile.measurements)} point(s)")
     # short headers and plain numbers: the table fits an 80-column terminal
     for col in ("accel", "device", "batch", "p50 ms", "p99 ms", "req/s", "GiB", "source"):
         t.add_column(col, justify="right" if col not in ("accel", "device", "source") else "left")
     for m in profile.measurements:
         rate = f"{m.throughput_rps:,.0f}" if m.throughput_rps >= 1000 else f"{m.throughput_rps:.4g}"
         t.add_row(m.accelerator, m.device, str(m.batch_size), f"{m.latency_ms.p50:.4g}", f"{m.latency_ms.p99:.4g}", rate, "-" if m.peak_memory_gib is None else f"{m.peak_memory_gib:.3g}", m.source)
-    stdout_console().print(t)
+    con = stdout_console()
+    con.print(t)
+    con.print(f"wrote {out}", markup=False, soft_wrap=True)  # a path is never wrapped or cut
 
 
 def _command_line(ctx: Any) -> str:

@@ -63,7 +63,9 @@ def renderables(res: SimResult) -> list[RenderableType]:
         )
     at = Table(title="Per replica type (latency in ms)", title_justify="left", box=box.SIMPLE, pad_edge=False)
     for col in ("allocation", "capacity", "batch", "reqs", "attain", "p99", "util", "avg batch"):
-        at.add_column(col, justify="left" if col in ("allocation", "capacity") else "right")
+        # allocation names are never cut (they are copied into kubectl); numbers wrap instead
+        whole = {"no_wrap": True, "min_width": max((len(a.name) for a in res.allocations), default=10)} if col == "allocation" else {}
+        at.add_column(col, justify="left" if col in ("allocation", "capacity") else "right", **whole)  # type: ignore[arg-type]
     for a in res.allocations:
         at.add_row(
             a.name, a.capacity_type, str(a.batch_size), str(a.requests), _pct(a.attainment),
@@ -193,7 +195,8 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     out.append(wt)
     at = Table(title="Per allocation", title_justify="left", box=box.SIMPLE, pad_edge=False)
     for col in ("allocation", "seqs", "KV tok", "budget", "reqs", "batch", "preempt"):
-        at.add_column(col, justify="left" if col == "allocation" else "right")
+        whole = {"no_wrap": True, "min_width": max((len(a.name) for a in res.allocations), default=10)} if col == "allocation" else {}
+        at.add_column(col, justify="left" if col == "allocation" else "right", **whole)  # type: ignore[arg-type]
     for a in res.allocations:
         at.add_row(a.name, str(a.max_num_seqs), str(a.kv_cache_tokens or "-"), str(a.token_budget), str(a.requests),
                    "-" if a.mean_batch is None else f"{a.mean_batch:.1f}", str(a.preemptions))
