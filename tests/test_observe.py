@@ -256,8 +256,9 @@ def test_optimize_observed_replans_from_what_ran(cli, synthetic, running, tmp_pa
     # the change against the running plan, the monthly cost delta and the risks are printed
     out = r.stdout
     assert "change against the running plan" in out
+    assert "~ ranker-g6-xlarge-od" in out and "Plan: 0 to add, 1 to change, 0 to remove." in out  # scaleplan.plandiff
     assert f"00-05h  {before} -> 1 replicas" in out
-    assert "/month (-$" in out or "/month (+$" in out
+    assert "monthly: $" in out and ("(-$" in out or "(+$" in out) and "/month)" in out
     assert "was above the SLO (250 ms) in" in out and "peak hours" in out
     assert "the profile over-states capacity by 2" in out and "on g6.xlarge" in out
     # calibration is labelled in the plan, never silent
@@ -270,6 +271,7 @@ def test_optimize_observed_replans_from_what_ran(cli, synthetic, running, tmp_pa
     assert rep["cost_per_month_delta"] == pytest.approx((new["cost_per_hour"] - old["cost_per_hour"]) * 730, abs=0.01)
     assert rep["replicas_per_hour"][0]["before"] == [before] * 24
     assert any("over-states capacity" in x for x in rep["risks"])
+    assert rep["diff"]["summary"] == {"add": 0, "change": 1, "remove": 0}
 
 
 def test_optimize_observed_wrong_service_exit_3(cli, running, tmp_path) -> None:

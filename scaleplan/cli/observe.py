@@ -175,10 +175,12 @@ class ObservedReplan:
 
     def report(self, plan: Plan) -> dict[str, Any]:
         from scaleplan.observe.replan import hourly_changes, monthly_delta, risks
+        from scaleplan.plandiff import diff_plans
 
         running = self.observed.running_plan
         return {
             "source": self.source,
+            "diff": diff_plans(running, plan).to_dict(),
             "running_plan_hash": running.metadata.plan_hash,
             "calibration": list(self.labels),
             "replicas_per_hour": [{"pool": c.key, "before": list(c.before), "after": list(c.after)} for c in hourly_changes(running, plan)],
@@ -195,8 +197,13 @@ class ObservedReplan:
         def p(text: str) -> None:
             con.print(text, markup=False, soft_wrap=False)  # long risk lines wrap at the width
 
+        from scaleplan.plandiff import diff_lines, diff_plans
+
         running = self.observed.running_plan
         p(f"change against the running plan ({running.metadata.plan_hash[:12]}):")
+        for line in diff_lines(diff_plans(running, plan)):
+            p(line)
+        p("replicas per UTC hour, running -> new:")
         for c in hourly_changes(running, plan):
             p(f"  {c.key}")
             runs = c.runs()
@@ -209,8 +216,7 @@ class ObservedReplan:
                 p(f"    {mark} {hours}  {b} -> {a} replicas")
         delta = monthly_delta(running, plan)
         sign = "+" if delta >= 0 else "-"
-        p(f"cost: ${running.cost_per_hour:.4f}/h -> ${plan.cost_per_hour:.4f}/h")
-        p(f"  ${running.cost_per_month:,.2f} -> ${plan.cost_per_month:,.2f}/month ({sign}${abs(delta):,.2f}/month)")
+        p(f"monthly: ${running.cost_per_month:,.2f} -> ${plan.cost_per_month:,.2f} ({sign}${abs(delta):,.2f}/month)")
         found = risks(self.observed)
         if found:
             p("risks seen in the running service:")
