@@ -397,3 +397,11 @@ def test_check_skips_scaleplans_own_files_and_only_manifests(cli, tmp_path: Path
     cli(["check", str(tmp_path / "d")], exit_code=3)  # a CI gate never passes what it cannot read
     res = cli(["check", str(tmp_path / "d"), "--only-manifests"])
     assert "values.yaml (document 1): not a Kubernetes object" in res.stdout
+
+
+def test_only_manifests_with_no_manifest_passes(cli, tmp_path: Path) -> None:
+    """The hook given only a spec (a commit that touches no manifest) has nothing to check."""
+    spec = write_spec(tmp_path)
+    res = cli(["check", "--only-manifests", str(spec)])
+    assert "skipped" in res.stdout
+    cli(["check", str(spec)], exit_code=3)  # without it, a gate over nothing fails
