@@ -259,3 +259,57 @@ def test_estimate_cli_cpu_flags(tmp_path: Path, cli) -> None:
     r = cli(["profile", "estimate", str(src), "-a", "T4", "--memory-efficiency", "0"], exit_code=3)
     assert "--memory-efficiency" in r.stderr
     cli(["profile", "estimate", str(src), "-a", "T4", "--overhead-ms", "-1"], exit_code=2)
+
+
+def _gpu_profile(acc: str, dtype: str, thr: float, batch: int = 64, flops: float | None = None, weights_gib: float | None = None) -> Profile:
+    lat = batch / thr * 1000
+    meta: dict[str, object] = {"model": "m", "dtype": dtype}
+    if flops:
+        meta |= {"flops_per_sample": flops, "weights_gib": weights_gib}
+    return Profile.model_validate({"metadata": meta, "measurements": [{"device": "cuda:0", "accelerator": acc, "batch_size": batch, "latency_ms": {"p50": lat, "p90": lat, "p95": lat, "p99": lat}, "throughput_rps": thr}]})
+
+
+def test_served_dtype_peak_and_generation_efficiency(catalog: Catalog) -> None:
+    """INT8 is transferred by the INT8 peaks (the L40S's now in the table), FP8 by the FP8
+    peaks, and the generations' efficiency factors are in the ratio and the basis."""
+    from scaleplan.profile.estimate import GENERATION_EFFICIENCY, estimate_profile
+
+    # compute-bound (ResNet-50-like FLOPs and weights): the ratio is peak x efficiency
+    prof = _gpu_profile("A100", "int8", 40000.0, flops=8.2e9, weights_gib=0.024)
+    res = estimate_profile(prof, ["L40S", "H100"], catalog)
+    est = {m.accelerator: m for m in res.profile.measurements if m.source == "estimated"}
+    l40s, h100 = est["L40S"], est["H100"]
+    assert l40s.estimate is not None and "INT8 peak 624->733" in l40s.estimate.basis and l40s.estimate.bound == "compute"
+    ratio = l40s.throughput_rps / 40000.0
+    f_expected = (733 * GENERATION_EFFICIENCY["ada"]) / 624
+    assert ratio == pytest.approx(f_expected, rel=0.03)
+    assert h100.throughput_rps / 40000.0 == pytest.approx(1979 * GENERATION_EFFICIENCY["hopper"] / 624, rel=0.03)
+    assert (l40s.estimate.low, l40s.estimate.high) == (0.75, 1.35) and "efficiency 1 (ampere)->0.76 (ada)" in l40s.estimate.basis
+    # FP8 on Ada -> Hopper uses the FP8 peaks (242.5 -> 1979)
+    fp8 = estimate_profile(_gpu_profile("L4", "float8", 1000.0, flops=2.9e11, weights_gib=0.32), ["H100"], catalog)
+    m = next(m for m in fp8.profile.measurements if m.source == "estimated")
+    assert m.estimate is not None and "FP8 peak 242.5->1979" in m.estimate.basis
+    # a generation the validation set does not cover (Turing) gets the wide band and says so
+    t4 = estimate_profile(_gpu_profile("A100", "int8", 40000.0, flops=8.2e9, weights_gib=0.024), ["T4"], catalog)
+    m = next(m for m in t4.profile.measurements if m.source == "estimated")
+    assert m.estimate is not None and (m.estimate.low, m.estimate.high) == (0.6, 1.8) and "not in the validation set" in m.estimate.basis
+
+
+def test_held_out_validation_meets_the_targets() -> None:
+    """The published MLPerf pairs held out of the calibration (tests/data/estimate_validation):
+    80 % of throughput estimates within +-25 %, the published value inside the band for 90 %."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import estimate_validation as ev
+
+    rows, models, catalog = ev.load()
+    test = [p for p in ev.pairs(rows) if ev.held_out(p[0])]
+    assert len(test) >= 20
+    within = inside = 0
+    for _, src, dst in test:
+        est, low, high, _ = ev.estimate(src, dst, models[src["benchmark"]], catalog)
+        pub = float(dst["samples_per_s"])
+        within += abs(est / pub - 1) <= 0.25
+        inside += low <= est / pub <= high
+    assert within / len(test) >= 0.8 and inside / len(test) >= 0.9

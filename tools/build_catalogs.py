@@ -96,8 +96,19 @@ def family_of(provider: str, instance_type: str) -> str:
     return instance_type
 
 
+PEAKS = Path(__file__).resolve().parent / "data" / "accelerator_peaks.csv"
+
+
+def _peaks() -> dict[str, dict[str, str]]:
+    """Dtype peaks and generations from vendor data sheets (tools/data/accelerator_peaks.csv),
+    filling what the shared specs leave blank; a shared value is never overridden."""
+    with PEAKS.open() as fh:
+        return {r["accelerator"]: r for r in csv.DictReader(fh)}
+
+
 def build_accelerators(data: Path, date: str) -> dict[str, object]:
     out = []
+    peaks = _peaks()
     with (data / "gpu_specs.csv").open() as fh:
         for r in csv.DictReader(fh):
             name = r["accelerator"]
@@ -107,6 +118,17 @@ def build_accelerators(data: Path, date: str) -> dict[str, object]:
                 v = _num(r[col])
                 if v is not None:
                     acc[key] = _clean(v)
+            extra = peaks.get(name, {})
+            filled = []
+            for key, col in (("fp16_tflops", "fp16_tflops_dense"), ("bf16_tflops", "bf16_tflops_dense"), ("fp8_tflops", "fp8_tflops_dense"), ("int8_tops", "int8_tops_dense")):
+                v = _num(extra.get(col) or "")
+                if v is not None and key not in acc:
+                    acc[key] = _clean(v)
+                    filled.append(key)
+            if extra.get("generation"):
+                acc["generation"] = extra["generation"]
+            if filled:
+                acc["peaks_source"] = f"{', '.join(filled)}: {extra['source']} (tools/data/accelerator_peaks.csv)"
             if r["interconnect"]:
                 acc["interconnect"] = r["interconnect"]
             acc["k8s_resource"] = meta.get("resource", "nvidia.com/gpu")
@@ -126,6 +148,7 @@ def build_accelerators(data: Path, date: str) -> dict[str, object]:
                 "Empty fields mean unsupported or not found; nothing was guessed.",
                 "V100 and A100 figures are SXM; Azure NC A100 v4 and NCv3 use PCIe parts.",
                 "B200 memory is HGX B200's 180 GB per GPU.",
+                "generation, fp8_tflops and the peaks named in an entry's peaks_source come from tools/data/accelerator_peaks.csv (vendor data sheets, dense = half the sparse figure); shared/data values are never overridden.",
             ],
         },
         "accelerators": out,

@@ -40,6 +40,9 @@ class Accelerator(_Model):
     fp16_tflops: float | None = Field(default=None, gt=0, description="Dense FP16 tensor TFLOPS.")
     bf16_tflops: float | None = Field(default=None, gt=0)
     int8_tops: float | None = Field(default=None, gt=0)
+    fp8_tflops: float | None = Field(default=None, gt=0, description="Dense FP8 tensor TFLOPS (Ada, Hopper, Blackwell).")
+    generation: Literal["volta", "turing", "ampere", "ada", "hopper", "blackwell"] | None = Field(default=None, description="Architecture generation (decides the estimator's efficiency factor and native dtypes).")
+    peaks_source: str | None = Field(default=None, description="Where the dtype peaks not in the shared specs come from (vendor data sheets).")
     interconnect: str | None = None
     tdp_watts: float | None = Field(default=None, gt=0)
     k8s_resource: str = Field(default="nvidia.com/gpu", description="Extended resource name pods request.")

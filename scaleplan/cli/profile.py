@@ -421,7 +421,7 @@ def estimate(
     input_bytes: Annotated[float | None, typer.Option("--input-bytes", min=0.0, help="CPU transfer: input bytes per sample copied to the GPU (default: from metadata.input_shape, else 4096).")] = None,
     compute_efficiency: Annotated[float, typer.Option("--compute-efficiency", help="CPU transfer: fraction of dense peak reached at large batch (ramps down to small batch).")] = 0.5,
     memory_efficiency: Annotated[float, typer.Option("--memory-efficiency", help="CPU transfer: fraction of peak memory bandwidth reached.")] = 0.75,
-    gpu_dtype: Annotated[str | None, typer.Option("--gpu-dtype", help="CPU transfer: dtype served on the GPU: float16 (default unless the profile says), bfloat16, int8, float32.")] = None,
+    gpu_dtype: Annotated[str | None, typer.Option("--gpu-dtype", help="CPU transfer: dtype served on the GPU: float16 (default unless the profile says), bfloat16, int8, float8, float32.")] = None,
     catalog: Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file(s) with accelerator specs.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
 ) -> None:

@@ -46,7 +46,17 @@ from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
 from scaleplan.profile.stats import round_sig
 
 # --- GPU -> GPU (calibrated on a measured GPU: tight bands) ---------------------------------
-BANDS = {"memory": (0.8, 1.35), "compute": (0.7, 1.5), "mixed": (0.7, 1.5), "unknown": (0.6, 1.8)}
+#: Latency bands by bound (low, high factors on the estimated latency). Compute and mixed: set
+#: to what the validation's training pairs show (tests/data/estimate_validation, docs/
+#: benchmarks.md); memory: not covered by the validation set, kept as before.
+BANDS = {"memory": (0.8, 1.35), "compute": (0.75, 1.35), "mixed": (0.75, 1.35), "unknown": (0.6, 1.8)}
+#: Fraction of the served dtype's dense peak a generation's parts reach on the same model,
+#: relative to Ampere. Chosen on the training two-thirds of the validation set (published
+#: MLPerf Offline results, see docs/benchmarks.md); one factor per architecture generation,
+#: none per accelerator. Generations without validation data stay at 1.0 and widen the band.
+GENERATION_EFFICIENCY: dict[str, float] = {"ampere": 1.0, "ada": 0.76, "hopper": 0.68}
+#: Efficiency of generations the validation set does not cover (Volta, Turing, Blackwell).
+UNCALIBRATED_EFFICIENCY = 1.0
 
 # --- CPU -> GPU (no GPU measurement: every number below is an assumption) --------------------
 #: Band on CPU-only transfers: the GPU may be 2x faster than the model says (fused kernels,
@@ -99,7 +109,7 @@ PEAK_PROXIES = {
     ),
 }
 _DTYPE_BYTES = {"float32": 4, "float": 4, "float16": 2, "half": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int64": 8, "long": 8, "int32": 4, "float64": 8}
-GPU_DTYPES = ("float16", "bfloat16", "int8", "float32")
+GPU_DTYPES = ("float16", "bfloat16", "int8", "float8", "float32")
 
 
 @dataclass(frozen=True)
@@ -124,13 +134,29 @@ class EstimateResult:
     warnings: list[str] = field(default_factory=list)
 
 
+FP8_DTYPES = ("float8", "fp8", "float8_e4m3fn", "float8_e5m2")
+
+
 def _own_peak(acc: Accelerator, dtype: str | None) -> tuple[float | None, str]:
+    """The dense tensor peak of the served dtype (label says which), else the FP16 peak."""
     d = (dtype or "").lower()
+    if d in FP8_DTYPES and acc.fp8_tflops:
+        return acc.fp8_tflops, "FP8"
     if d in ("int8", "uint8") and acc.int8_tops:
         return acc.int8_tops, "INT8"
     if d == "bfloat16" and (acc.bf16_tflops or acc.fp16_tflops):
         return acc.bf16_tflops or acc.fp16_tflops, "BF16"
     return acc.fp16_tflops, "FP16"
+
+
+def generation_efficiency(acc: Accelerator) -> tuple[float, str | None, bool]:
+    """(efficiency relative to Ampere, generation, calibrated?) of an accelerator."""
+    from scaleplan.llm.hardware import generation_of
+
+    gen = generation_of(acc)
+    if gen in GENERATION_EFFICIENCY:
+        return GENERATION_EFFICIENCY[gen], gen, True
+    return UNCALIBRATED_EFFICIENCY, gen, False
 
 
 def _peak_with_proxy(acc: Accelerator, dtype: str | None, catalog: Catalog | None) -> tuple[float | None, str, str | None]:
@@ -158,43 +184,60 @@ def _bound(f: float) -> str:
     return "memory" if f < 0.4 else "compute" if f > 0.6 else "mixed"
 
 
-def _from_gpu(points: list[Measurement], src: Accelerator, dst: Accelerator, dtype: str | None, warnings: list[str], catalog: Catalog | None = None) -> list[Measurement]:
+def _from_gpu(points: list[Measurement], src: Accelerator, dst: Accelerator, dtype: str | None, warnings: list[str], catalog: Catalog | None = None, *, flops: float | None = None, weights_gib: float | None = None) -> list[Measurement]:
     bw_s, bw_d = src.memory_bandwidth_gbs, dst.memory_bandwidth_gbs
     pk_s, label, proxy_s = _peak_with_proxy(src, dtype, catalog)
-    pk_d, _, proxy_d = _peak_with_proxy(dst, dtype, catalog)
+    pk_d, label_d, proxy_d = _peak_with_proxy(dst, dtype, catalog)
     if bw_s is None or bw_d is None:
         warnings.append(f"{dst.name}: no memory bandwidth for {src.name if bw_s is None else dst.name} in the catalog; not estimated")
         return []
     compute_known = pk_s is not None and pk_d is not None
-    fp_proxy = (dtype or "float32") not in ("float16", "bfloat16", "int8", "uint8")
+    fp_proxy = (dtype or "float32") not in ("float16", "bfloat16", "int8", "uint8", *FP8_DTYPES)
     peak_proxy = proxy_s or proxy_d
+    mixed_dtype = compute_known and label != label_d
+    if mixed_dtype:
+        peak_proxy = (peak_proxy + "; " if peak_proxy else "") + f"{src.name} has a {label} peak, {dst.name} only {label_d}: the ratio mixes dtypes"
     if not compute_known:
         warnings.append(f"{dst.name}: no {label} peak for {src.name if pk_s is None else dst.name} in the catalog and no documented proxy: compute scaled by the bandwidth ratio (wide band)")
+    eff_s, gen_s, cal_s = generation_efficiency(src)
+    eff_d, gen_d, cal_d = generation_efficiency(dst)
+    calibrated = cal_s and cal_d
     tm = min(p.latency_ms.p50 for p in points)
     tc = min(p.latency_ms.p50 / p.batch_size for p in points)
     out: list[Measurement] = []
     for p in sorted(points, key=lambda m: m.batch_size):
-        c = p.batch_size * tc
-        f = c / (c + tm) if c + tm > 0 else 0.5
+        if flops and weights_gib and pk_s:
+            # the split from the model's FLOPs and bytes on the source (reachable fractions of peak)
+            c = p.batch_size * flops / (COMPUTE_EFF * eff_s * pk_s * 1e12)
+            mem = weights_gib * 2**30 / (MEMORY_EFF * bw_s * 1e9)
+            f = c / (c + mem)
+            split = f"split from {flops:.3g} FLOP/sample and {weights_gib:.3g} GiB of weights"
+        else:
+            c = p.batch_size * tc
+            f = c / (c + tm) if c + tm > 0 else 0.5
+            split = "split from the measured sweep"
         bound = _bound(f)
         r_mem = bw_s / bw_d
         if compute_known:
             assert pk_s is not None and pk_d is not None
-            r_cmp = pk_s / pk_d
-            how = f"bandwidth {bw_s:g}->{bw_d:g} GB/s, {label} peak {pk_s:g}->{pk_d:g} TFLOPS"
+            r_cmp = (pk_s * eff_s) / (pk_d * eff_d)
+            how = f"bandwidth {bw_s:g}->{bw_d:g} GB/s, {label} peak {pk_s:g}->{pk_d:g} TFLOPS x efficiency {eff_s:g} ({gen_s or '?'})->{eff_d:g} ({gen_d or '?'})"
         else:
             r_cmp = r_mem
             how = f"bandwidth {bw_s:g}->{bw_d:g} GB/s (no {label} peak for {src.name if pk_s is None else dst.name} in the catalog and no proxy: bandwidth ratio used for compute too)"
         s = (1 - f) * r_mem + f * r_cmp
-        low, high = BANDS[bound] if compute_known and not fp_proxy and not peak_proxy else BANDS["unknown"]
+        tight = compute_known and not fp_proxy and not peak_proxy and calibrated
+        low, high = BANDS[bound] if tight else BANDS["unknown"]
         if fp_proxy and compute_known:
             how += f"; {dtype or 'float32'} compute approximated by the {label} tensor peak ratio"
         if peak_proxy:
             how += f"; {peak_proxy}"
+        if not calibrated:
+            how += f"; generation {'/'.join(g for g in (gen_s, gen_d) if g) or 'unknown'} not in the validation set: efficiency 1, wide band"
         if p.peak_memory_gib is not None and p.peak_memory_gib > dst.memory_gib:
             warnings.append(f"{dst.name}: batch {p.batch_size} needs {p.peak_memory_gib:.3g} GiB, more than its {dst.memory_gib:g} GiB; left out")
             continue
-        basis = f"roofline from {src.name} batch {p.batch_size} ({p.source} on {p.device}; GPU calibration): {bound}-bound (compute share {f:.2f}); {how}; latency x{s:.3g}"
+        basis = f"roofline from {src.name} batch {p.batch_size} ({p.source} on {p.device}; GPU calibration): {bound}-bound (compute share {f:.2f}, {split}); {how}; latency x{s:.3g}"
         ttft = _scale(p.ttft_ms, r_cmp)
         tpot = _scale(p.tpot_ms, r_mem)
         lat = _scale(p.latency_ms, s)
@@ -374,7 +417,7 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
             for m in gpu_groups[src_name]:
                 groups[(m.gpus, m.request_class)].append(m)
             for key in sorted(groups, key=lambda k: (k[0], k[1] or "")):
-                pts += _from_gpu(groups[key], src, dst, profile.metadata.dtype, warnings, catalog)
+                pts += _from_gpu(groups[key], src, dst, profile.metadata.dtype, warnings, catalog, flops=flops, weights_gib=weights)
         else:
             assert flops is not None
             pts = _from_cpu(cpu_pts, dst, flops, profile.metadata.dtype, cpu_opts, catalog, warnings)
