@@ -133,6 +133,18 @@ class CudaMemoryProbe:
         return float(self.torch.cuda.max_memory_allocated(self.device)) / 2**30
 
 
+def host_rss_gib() -> float | None:
+    """Current resident set size of this process (VmRSS)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024 / 2**30
+    except OSError:
+        pass
+    return None
+
+
 def host_available_gib() -> float | None:
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
@@ -489,6 +501,7 @@ def _sweep(workload: Workload, opts: SweepOptions, device_info: Callable[[str], 
             prog.device_started(device, info.accelerator, batches)
             timer = _timer_for(device, workload)
             memory = _memory_for(device, workload)
+            rss_base = host_rss_gib() if device == "cpu" else None
             best_thr = 0.0
             stalls = 0
             kept: list[tuple[int, PointResult, int | None]] = []  # (index in res.measurements, point, threads)
@@ -539,7 +552,10 @@ def _sweep(workload: Workload, opts: SweepOptions, device_info: Callable[[str], 
                         note = f"{device}: throughput stopped growing by batch {bs} (two doublings under +{opts.plateau_gain:.0%}); larger batches skipped"
                 if note is None and device == "cpu" and i + 1 < len(batches) and m.peak_memory_gib is not None:
                     avail = host_available_gib()
-                    if avail is not None and m.peak_memory_gib * (batches[i + 1] / bs) > m.peak_memory_gib + avail * 0.8:
+                    # only what the point added to the process scales with the batch (the
+                    # runtime, libraries and the caller's own memory do not)
+                    grown = max(0.0, m.peak_memory_gib - (rss_base or 0.0))
+                    if avail is not None and grown * (batches[i + 1] / bs - 1) > avail * 0.8:
                         note = f"cpu: batch {batches[i + 1]} would likely exceed free host memory ({avail:.1f} GiB); memory ceiling at batch {bs}"
                 if note:
                     res.notes.append(note)
