@@ -282,7 +282,7 @@ class Placement(_Model):
     max_replicas: int | None = Field(default=None, ge=1, le=100_000, description="Most replicas at any hour.")
     budget_per_hour: float | None = Field(default=None, gt=0, description="Most the plan may cost per hour (USD, averaged over the day).")
     include_flagged: bool = Field(default=False, description="Also use catalog rows flagged as suspect (e.g. GCP A3 prices).")
-    conservative: bool = Field(default=False, description="Plan on the lower end of each measured point's sustained-throughput 95% CI (throughput_rps x (1 - throughput_ci_rel)) instead of throughput_rps itself.")
+    conservative: bool = Field(default=False, description="Plan on the lower end of each measured point's sustained-throughput 95% CI (throughput_rps x (1 - throughput_ci_rel)) instead of throughput_rps itself; with model.architecture, check the SLO against the upper end of the LLM model's uncertainty bands.")
     catalogs: tuple[str, ...] = Field(default=(), description="Extra catalog files, relative to the spec file, loaded after the shipped catalogs and before any --catalog (e.g. written by `scaleplan import melange`).")
 
     @field_validator("catalogs")

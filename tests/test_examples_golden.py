@@ -13,7 +13,7 @@ from scaleplan.plan import dump_plan, read_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-NAMES = ("embedding-cpu-gpu", "embedding-kafka", "llm-chat", "llm-chat-pool", "vision-daily")
+NAMES = ("embedding-cpu-gpu", "embedding-kafka", "llm-chat", "llm-chat-pool", "vision-daily", "llm-70b-tp", "llm-moe")
 
 
 def _plan_text(name: str) -> str:

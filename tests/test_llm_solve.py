@@ -19,12 +19,12 @@ ACCS = {a.name: a for a in load_accelerators()}
 OPTS = SolveOptions(alternatives=False, time_limit=30)
 
 
-def llm_spec(arch: str, classes: list[dict[str, Any]], *, accs: list[str], rps: float = 4.0, ttft: float = 3000, tpot: float = 100, maxg: int = 8, **model: Any) -> Any:
+def llm_spec(arch: str, classes: list[dict[str, Any]], *, accs: list[str], rps: float = 4.0, ttft: float = 3000, tpot: float = 100, maxg: int = 8, conservative: bool = False, **model: Any) -> Any:
     return spec(
         model={"profile": "p.yaml", "architecture": arch, **model},
         traffic={"peak_rps": rps, "headroom": 0.0, "classes": classes},
         slo={"latency_ms": 600_000, "percentile": 95, "ttft_ms": ttft, "tpot_ms": tpot},
-        placement={"accelerators": accs, "max_gpus_per_replica": maxg},
+        placement={"accelerators": accs, "max_gpus_per_replica": maxg, "conservative": conservative},
     )
 
 
@@ -112,6 +112,16 @@ def test_slo_miss_names_the_metric_that_misses() -> None:
         solve(s, estimated_profile(), CAT, options=OPTS)
     r = e.value.reasons[0]
     assert "TTFT <= 100 ms" in r.message and r.details["metric"] == "ttft"
+
+
+def test_conservative_plans_on_the_band() -> None:
+    cls = [{"name": "chat", "share": 1.0, "input_tokens": 1024, "output_tokens": 256}]
+    central = solve(llm_spec("llama-3.1-8b", cls, accs=["L40S"], tpot=40, ttft=5000), estimated_profile(), CAT, options=OPTS).plan
+    safe = solve(llm_spec("llama-3.1-8b", cls, accs=["L40S"], tpot=40, ttft=5000, conservative=True), estimated_profile(), CAT, options=OPTS).plan
+    a, b = central.allocations[0].llm, safe.allocations[0].llm
+    assert a is not None and b is not None
+    assert b.max_num_seqs < a.max_num_seqs and safe.cost_per_hour >= central.cost_per_hour
+    assert "upper end of the model's uncertainty band" in " ".join(safe.explanation)
 
 
 def test_class_without_tokens_is_a_spec_error() -> None:

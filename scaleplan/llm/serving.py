@@ -215,18 +215,20 @@ def best_concurrency(
     tpot_ms: float | None,
     latency_ms: float | None,
     percentile: int,
+    conservative: bool = False,
 ) -> ClassPerf | None:
     """The highest-throughput concurrency (on a ladder up to what the KV cache holds) whose
-    predicted TTFT, TPOT and end-to-end latency at ``percentile``, inflated by the upper
-    end of their uncertainty bands (TTFT has its own, wider one), meet the SLO. None when even one sequence misses it."""
+    predicted TTFT, TPOT and end-to-end latency at ``percentile`` meet the SLO; with
+    ``conservative`` (``placement.conservative``) the predictions are first inflated by the
+    upper end of their uncertainty bands (TTFT has its own, wider one). None when even one sequence misses it."""
     cap = max_concurrency(shape, s, cls)
     if cap < 1:
         return None
     ladder = [n for n in CONCURRENCY_LADDER if n <= cap]
     if s.settings.max_num_seqs_set or cap not in ladder:
         ladder.append(cap)
-    hi = shape.deployment.calibration.band[1]
-    ttft_hi = shape.deployment.calibration.ttft_band[1]
+    hi = shape.deployment.calibration.band[1] if conservative else 1.0
+    ttft_hi = shape.deployment.calibration.ttft_band[1] if conservative else 1.0
     best: ClassPerf | None = None
     for n in sorted(set(ladder)):
         p = predict(shape, cls, n)

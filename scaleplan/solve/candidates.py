@@ -429,7 +429,7 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
 
 def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: list[InstanceRow], diag: Diagnostics, max_util: float | None, spec_dir: Path | None) -> tuple[list[Candidate], Diagnostics]:
     """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency."""
-    from scaleplan.llm.hardware import hardware
+    from scaleplan.llm.hardware import hardware, missing_facts
     from scaleplan.solve.llm_capacity import LlmShapePoints, llm_context, shape_points, slo_miss
 
     ctx = llm_context(spec, profile, catalog.accelerators, spec_dir)
@@ -438,6 +438,9 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
     classes = [c for c, _ in classes_of(spec)]
     modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}
     diag.profile_accelerators = modelled
+    for name in sorted({r.accelerator for r in rows if r.accelerator and r.accelerator not in modelled}):
+        a = catalog.accelerator(name)
+        diag.warnings.append(f"{name} is left out: the accelerator table lacks {missing_facts(a) if a else 'its specs'}, which the LLM model needs (add them with --catalog)")
     caps: list[CapacityType] = ["on-demand"]
     if spec.placement.spot.allowed:
         caps.append("spot")

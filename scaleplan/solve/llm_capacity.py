@@ -125,9 +125,10 @@ def _measurement(shape: Shape, cls: TokenClass, p: ClassPerf, calibrated: bool) 
 
 def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
     """Which SLO metric a concurrency-1 prediction misses and its value as the check saw it
-    (the percentile's value times the upper end of its band)."""
+    (the percentile's value; times the upper end of its band when placement.conservative)."""
     t, o = at_percentile(p, spec.slo.percentile)
-    t, o = t * p.ttft_band[1], o * p.band[1]
+    if getattr(spec.placement, "conservative", False):
+        t, o = t * p.ttft_band[1], o * p.band[1]
     if spec.slo.ttft_ms is not None and t > spec.slo.ttft_ms:
         return "ttft", t
     if spec.slo.tpot_ms is not None and o > spec.slo.tpot_ms:
@@ -138,11 +139,12 @@ def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
 def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | str | dict[str, ClassPerf]:
     """The shape's points; a refusal message (str) when it cannot serve; or, when some class
     misses the SLO even at concurrency 1, the concurrency-1 predictions of those classes."""
-    return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib)
+    conservative = bool(getattr(spec.placement, "conservative", False))
+    return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib, conservative)
 
 
 @functools.lru_cache(maxsize=4096)
-def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, latency: float, pct: int, acc: Accelerator, gpus: int, gmem: float | None) -> LlmShapePoints | str | dict[str, ClassPerf]:
+def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, latency: float, pct: int, acc: Accelerator, gpus: int, gmem: float | None, conservative: bool = False) -> LlmShapePoints | str | dict[str, ClassPerf]:
     try:
         shape = size(ctx.setup, acc, gpus, ctx.classes, gpu_memory_gib=gmem, calibration=ctx.calibration)
     except Refusal as exc:
@@ -150,7 +152,7 @@ def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, laten
     best: dict[str, ClassPerf] = {}
     misses: dict[str, ClassPerf] = {}
     for cls in ctx.classes:
-        p = best_concurrency(shape, ctx.setup, cls, ttft_ms=ttft, tpot_ms=tpot, latency_ms=latency, percentile=pct)
+        p = best_concurrency(shape, ctx.setup, cls, ttft_ms=ttft, tpot_ms=tpot, latency_ms=latency, percentile=pct, conservative=conservative)
         if p is None:
             misses[cls.name] = predict(shape, cls, 1)
         else:
@@ -191,6 +193,7 @@ def llm_explanation(spec: Spec, allocations: Sequence[Allocation]) -> list[str]:
     toks = {c.name: (c.input_tokens, c.output_tokens) for c in spec.traffic.classes}
     lines = []
     pct = spec.slo.percentile
+    band = " with the upper end of the model's uncertainty band" if getattr(spec.placement, "conservative", False) else " by the model's central prediction (placement.conservative: true plans on the band's upper end)"
     for a in allocations:
         if a.llm is None:
             continue
@@ -204,6 +207,6 @@ def llm_explanation(spec: Spec, allocations: Sequence[Allocation]) -> list[str]:
         lines.append(
             f"{a.name}: {a.accelerator} x{a.gpus_per_replica} (TP{x.tensor_parallel}) holds {x.weights_gib_per_gpu:.1f} GiB of weights per GPU and "
             f"{x.kv_cache_tokens:,} tokens of KV cache (max_model_len {x.max_model_len:,}); it runs {x.max_num_seqs} sequences at once, "
-            f"the most that keep the p{pct} SLO with the model's uncertainty band: {per} (mean predictions)."
+            f"the most that keep the p{pct} SLO{band}: {per} (mean predictions)."
         )
     return lines
