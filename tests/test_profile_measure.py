@@ -140,7 +140,9 @@ def test_windows_interleave_the_batch_sizes_after_the_first_pass() -> None:
         return run
 
     wl = Workload(name="noop", framework="python", target="t", prepare=prepare)
-    opts = SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.08, window_s=0.005, target_ci=1e-9)
+    # a budget of 0.4 s (80 windows of 5 ms) keeps the window counts above the asserted floor
+    # even when a loaded host delays the first pass by tenths of a second
+    opts = SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.4, window_s=0.005, target_ci=1e-9)
     res = run_sweep(wl, opts, device_info=lambda d: cpu_info())
     assert [m.batch_size for m in res.measurements] == [1, 2]
     # first pass: batch 1 then batch 2, one window each; then rounds of one window per point
@@ -152,7 +154,7 @@ def test_windows_interleave_the_batch_sizes_after_the_first_pass() -> None:
     assert all(m.stable is False for m in res.measurements)
     assert sum("unstable" in n for n in res.notes) == 2
     # --no-interleave: each point in one go
-    one_go = SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.08, window_s=0.005, target_ci=1e-9, interleave=False)
+    one_go = SweepOptions(devices=["cpu"], batch_sizes=[1, 2], time_budget_s=0.4, window_s=0.005, target_ci=1e-9, interleave=False)
     calls.clear()
     run_sweep(wl, one_go, device_info=lambda d: cpu_info())
     assert [b for b, _ in itertools.groupby(calls)] == [1, 2]
