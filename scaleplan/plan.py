@@ -17,7 +17,7 @@ from scaleplan.catalog.model import CapacityType
 from scaleplan.errors import PlanError, Problem
 from scaleplan.profile.model import Percentiles
 from scaleplan.spec import Spec
-from scaleplan.validation import problems_from_validation, refuse_bool_numbers
+from scaleplan.validation import format_json_schema, problems_from_validation, refuse_bool_numbers
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
 
 HOURS_PER_MONTH = 730.0
@@ -161,11 +161,7 @@ class Plan(_Model):
 
 
 def plan_json_schema() -> dict[str, Any]:
-    schema = Plan.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://scaleplan.dev/schemas/plan-v1.json"
-    schema["title"] = "scaleplan Plan v1"
-    return schema
+    return format_json_schema(Plan, "plan", "scaleplan Plan v1")
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:

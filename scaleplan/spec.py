@@ -26,7 +26,13 @@ from pydantic import (
 
 from scaleplan import k8s_names as names
 from scaleplan.errors import Problem, SpecError
-from scaleplan.validation import fix, problems_from_validation, refuse_bool_numbers, shown
+from scaleplan.validation import (
+    fix,
+    format_json_schema,
+    problems_from_validation,
+    refuse_bool_numbers,
+    shown,
+)
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 API_VERSION = "scaleplan/v1"
@@ -435,11 +441,7 @@ class Spec(_Model):
 
 
 def spec_json_schema() -> dict[str, Any]:
-    schema = Spec.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://scaleplan.dev/schemas/spec-v1.json"
-    schema["title"] = "scaleplan InferenceService spec v1"
-    return schema
+    return format_json_schema(Spec, "spec", "scaleplan InferenceService spec v1")
 
 
 def parse_spec(doc: Document) -> Spec:

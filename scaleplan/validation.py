@@ -400,3 +400,15 @@ def refuse_control_chars(data: Any) -> Any:
             if isinstance(x, str) and _CONTROL_CHARS.search(x):
                 raise ValueError(fix(f"{shown(x)} contains control characters (ESC, NUL, ...)", "remove them; names and notes are plain text", at=str(key)))
     return data
+
+
+def format_json_schema(model: type[BaseModel], name: str | None = None, title: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of one of scaleplan's file formats, as ``scaleplan schema`` prints it:
+    pydantic's schema plus the draft, and the format's ``$id`` and title when it has them."""
+    schema = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    if name is not None:
+        schema["$id"] = f"https://scaleplan.dev/schemas/{name}-v1.json"
+    if title is not None:
+        schema["title"] = title
+    return schema

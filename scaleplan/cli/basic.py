@@ -40,10 +40,9 @@ def schema(
             emit_json(observed_json_schema())
         else:
             from scaleplan.catalog.model import CatalogFile
+            from scaleplan.validation import format_json_schema
 
-            s = CatalogFile.model_json_schema()
-            s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-            emit_json(s)
+            emit_json(format_json_schema(CatalogFile))
 
 
 def validate(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scaleplan.errors import InputError
 from scaleplan.plan import Plan
-from scaleplan.validation import problems_from_validation
+from scaleplan.validation import format_json_schema, problems_from_validation
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
 
 
@@ -111,11 +111,7 @@ class Observed(_Model):
 
 
 def observed_json_schema() -> dict[str, Any]:
-    schema = Observed.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://scaleplan.dev/schemas/observed-v1.json"
-    schema["title"] = "scaleplan Observed v1"
-    return schema
+    return format_json_schema(Observed, "observed", "scaleplan Observed v1")
 
 
 def observed_to_dict(obs: Observed) -> dict[str, Any]:

@@ -16,7 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from scaleplan.cache import load_model
 from scaleplan.errors import ProfileError
-from scaleplan.validation import fix, problems_from_validation, refuse_bool_numbers
+from scaleplan.validation import (
+    fix,
+    format_json_schema,
+    problems_from_validation,
+    refuse_bool_numbers,
+)
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
 
 Source = Literal["measured", "estimated", "imported", "calibrated"]
@@ -160,11 +165,7 @@ class Profile(_Model):
 
 
 def profile_json_schema() -> dict[str, Any]:
-    schema = Profile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://scaleplan.dev/schemas/profile-v1.json"
-    schema["title"] = "scaleplan Profile v1"
-    return schema
+    return format_json_schema(Profile, "profile", "scaleplan Profile v1")
 
 
 def parse_profile(doc: Document) -> Profile:
