@@ -143,6 +143,22 @@ def test_dry_run_prints_diff_and_writes_nothing(env: FaultProxy, monkeypatch: py
     assert "%" in res.stdout
 
 
+def test_dry_run_tables_keep_identifiers_whole_at_80_columns(env: FaultProxy, monkeypatch: pytest.MonkeyPatch, existing: Path) -> None:
+    """Issue 13, finding 3: piped at COLUMNS=80, every region and instance type of the diff
+    tables is printed whole (plain tables, nothing cut or wrapped)."""
+    use_pricing(monkeypatch, ["us-east-1"])
+    monkeypatch.setenv("COLUMNS", "80")
+    res = run_cli(refresh_args(env, existing, "--dry-run"))
+    words = set(res.stdout.split())
+    removed = [r for r in read_catalog_file(existing).instances if r.region == "us-east-1" and r.instance_type not in TEST_PRICES]
+    assert removed, "the fixture catalog should list instance types the refresh no longer sees"
+    for r in removed:
+        assert r.instance_type in words and r.region in words
+    assert "…" not in res.stdout
+    table = [line for line in res.stdout.splitlines() if line.startswith("us-east-1 ")]
+    assert table and all(len(line) <= 80 for line in table), res.stdout
+
+
 def test_throttling_then_success(env: FaultProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     use_pricing(monkeypatch, ["us-east-1"])
     env.rules.throttle["DescribeInstanceTypeOfferings"] = 2  # two 503 RequestLimitExceeded, then moto

@@ -183,33 +183,30 @@ def _fmt(v: float | None) -> str:
 
 
 def _print_diff(diff: CatalogDiff, baseline: str, regions: list[str], rows: int, calls: int) -> None:
-    from rich.table import Table
+    from scaleplan.cli.table import Column, table_lines
 
     con = stdout_console()
     c = diff.to_dict()["counts"]
     con.print(f"aws {', '.join(regions)}: {rows} rows from {calls} API calls; compared with {baseline}: {c['added']} new, {c['removed']} removed, {c['price_changes']} price changes, {c['unchanged']} unchanged", markup=False)
+
+    def show(title: str, columns: list[Column], cells: list[list[str]]) -> None:
+        # plain kubectl-style tables: regions and instance types are never cut or wrapped
+        con.print(f"\n{title}", markup=False)
+        for line in table_lines(columns, cells):
+            con.print(line, markup=False, soft_wrap=True)
+
+    def acc(r: Any) -> str:
+        return f"{r.accelerator_count}x {r.accelerator}" if r.accelerator else "cpu"
+
     if diff.added:
-        t = Table(title="New instance types")
-        for col in ("region", "instance type", "accelerator", "on-demand $/h", "spot $/h"):
-            t.add_column(col)
-        for r in diff.added:
-            t.add_row(r.region, r.instance_type, f"{r.accelerator_count}x {r.accelerator}" if r.accelerator else "cpu", _fmt(r.price_ondemand), _fmt(r.price_spot))
-        con.print(t)
+        show("New instance types", [Column("region"), Column("instance type"), Column("accelerator"), Column("on-demand $/h", "right"), Column("spot $/h", "right")],
+             [[r.region, r.instance_type, acc(r), _fmt(r.price_ondemand), _fmt(r.price_spot)] for r in diff.added])
     if diff.removed:
-        t = Table(title="Removed instance types")
-        for col in ("region", "instance type", "accelerator"):
-            t.add_column(col)
-        for r in diff.removed:
-            t.add_row(r.region, r.instance_type, f"{r.accelerator_count}x {r.accelerator}" if r.accelerator else "cpu")
-        con.print(t)
+        show("Removed instance types", [Column("region"), Column("instance type"), Column("accelerator")],
+             [[r.region, r.instance_type, acc(r)] for r in diff.removed])
     if diff.price_changes:
-        t = Table(title="Price changes")
-        for col in ("region", "instance type", "price", "old $/h", "new $/h", "change"):
-            t.add_column(col)
-        for ch in diff.price_changes:
-            pct = ch.pct
-            t.add_row(ch.key[1], ch.key[2], ch.field.removeprefix("price_"), _fmt(ch.old), _fmt(ch.new), "-" if pct is None else f"{pct:+.1f}%")
-        con.print(t)
+        show("Price changes", [Column("region"), Column("instance type"), Column("price"), Column("old $/h", "right"), Column("new $/h", "right"), Column("change", "right")],
+             [[ch.key[1], ch.key[2], ch.field.removeprefix("price_"), _fmt(ch.old), _fmt(ch.new), "-" if ch.pct is None else f"{ch.pct:+.1f}%"] for ch in diff.price_changes])
 
 
 def register(app: Any) -> None:
