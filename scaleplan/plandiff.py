@@ -37,6 +37,9 @@ _SHAPE_FIELDS = (
     "price_per_node_hour",
     "zones",
 )
+# The LLM server settings of an allocation (render writes them as engine flags).
+_LLM_FIELDS = ("tensor_parallel", "pipeline_parallel", "max_num_seqs", "max_model_len", "gpu_memory_utilization", "kv_cache_tokens")
+_SPEC_LINES = 20  # spec changes listed in the text diff before "... and N more"
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,11 @@ class PlanDiff:
     status_before: str
     status_after: str
     unchanged: tuple[str, ...] = ()
+    spec_changes: tuple[FieldChange, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not self.changes and abs(self.cost_delta) < 5e-7 and self.status_before == self.status_after
+        return not self.changes and not self.spec_changes and abs(self.cost_delta) < 5e-7 and self.status_before == self.status_after
 
     @property
     def cost_delta(self) -> float:
@@ -108,6 +112,7 @@ class PlanDiff:
             "status": {"before": self.status_before, "after": self.status_after},
             "allocations": [c.to_dict() for c in self.changes],
             "unchanged": list(self.unchanged),
+            "spec": [c.to_dict() for c in self.spec_changes],
         }
 
 
@@ -133,6 +138,32 @@ def _fields(a: Allocation, b: Allocation, names: tuple[str, ...]) -> tuple[Field
     return tuple(FieldChange(f, getattr(a, f), getattr(b, f)) for f in names if getattr(a, f) != getattr(b, f))
 
 
+def _llm_fields(a: Allocation, b: Allocation) -> tuple[FieldChange, ...]:
+    out = []
+    for f in _LLM_FIELDS:
+        va = getattr(a.llm, f) if a.llm is not None else None
+        vb = getattr(b.llm, f) if b.llm is not None else None
+        if va != vb:
+            out.append(FieldChange(f"llm.{f}", va, vb))
+    return tuple(out)
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: tuple(value) if isinstance(value, list) else value}
+
+
+def _spec_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
+    """The spec settings the two plans answer differently (routing, SLO, traffic, ...), by path."""
+    a = _flatten(before.spec.model_dump(mode="json", exclude_none=True))
+    b = _flatten(after.spec.model_dump(mode="json", exclude_none=True))
+    return tuple(FieldChange(k, a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k))
+
+
 def diff_plans(before: Plan, after: Plan) -> PlanDiff:
     """Allocations added, removed, resized and changed from ``before`` to ``after``, by name."""
     old = {a.name: a for a in before.allocations}
@@ -146,7 +177,7 @@ def diff_plans(before: Plan, after: Plan) -> PlanDiff:
         elif b is None:
             changes.append(AllocationChange("remove", name, a, None))
         else:
-            shape = _fields(a, b, _SHAPE_FIELDS)
+            shape = _fields(a, b, _SHAPE_FIELDS) + _llm_fields(a, b)
             size = _fields(a, b, _SIZE_FIELDS)
             if shape:
                 changes.append(AllocationChange("change", name, a, b, shape + size))
@@ -154,7 +185,7 @@ def diff_plans(before: Plan, after: Plan) -> PlanDiff:
                 changes.append(AllocationChange("resize", name, a, b, size))
             else:
                 unchanged.append(name)
-    return PlanDiff(tuple(changes), before.cost_per_hour, after.cost_per_hour, before.status, after.status, tuple(unchanged))
+    return PlanDiff(tuple(changes), before.cost_per_hour, after.cost_per_hour, before.status, after.status, tuple(unchanged), _spec_changes(before, after))
 
 
 def _shape(a: Allocation) -> str:
@@ -190,6 +221,12 @@ def diff_lines(diff: PlanDiff) -> list[str]:
                 lines.append("      replicas per hour changed (same peak)")
         if abs(c.cost_delta) >= 5e-5:
             lines.append(f"      cost: {'+' if c.cost_delta >= 0 else '-'}${abs(c.cost_delta):.4f}/h")
+    if diff.spec_changes:
+        lines.append("  ~ spec")
+        for f in diff.spec_changes[:_SPEC_LINES]:
+            lines.append(f"      {f.field}: {_value(f.before)} -> {_value(f.after)}")
+        if len(diff.spec_changes) > _SPEC_LINES:
+            lines.append(f"      ... and {len(diff.spec_changes) - _SPEC_LINES} more (scaleplan diff --json lists all)")
     frac = diff.cost_delta_fraction
     pct = f", {frac:+.1%}" if frac is not None else ""
     sign = "+" if diff.cost_delta >= 0 else "-"

@@ -282,6 +282,30 @@ def test_plandiff_is_pure_and_exact() -> None:
     assert d.to_dict()["summary"] == {"add": 0, "change": 1, "remove": len(plan.allocations) - 1}
 
 
+def test_plandiff_shows_spec_and_engine_changes() -> None:
+    """Two plans with the same allocations but another routing mode are not "the same plan",
+    and a changed tensor-parallel degree is a change of the allocation (issue 13, diff)."""
+    from scaleplan.plan import read_plan
+    from scaleplan.plandiff import diff_lines, diff_plans
+
+    gw = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    pool = read_plan(ROOT / "examples" / "llm-chat-pool" / "plan.yaml")
+    d = diff_plans(gw, pool)
+    assert not d.empty
+    routing = [c for c in d.spec_changes if c.field == "kubernetes.routing"]
+    assert routing and (routing[0].before, routing[0].after) == ("gateway-api", "inference-pool")
+    assert "      kubernetes.routing: gateway-api -> inference-pool" in diff_lines(d)
+    assert {"field": "kubernetes.routing", "before": "gateway-api", "after": "inference-pool"} in d.to_dict()["spec"]
+
+    big = read_plan(ROOT / "examples" / "llm-70b-tp" / "plan.yaml")
+    a0 = big.allocations[0]
+    assert a0.llm is not None
+    tp4 = a0.model_copy(update={"llm": a0.llm.model_copy(update={"tensor_parallel": a0.llm.tensor_parallel * 2})})
+    d2 = diff_plans(big, big.model_copy(update={"allocations": (tp4, *big.allocations[1:])}))
+    (change,) = d2.changes
+    assert change.action == "change" and [f.field for f in change.fields] == ["llm.tensor_parallel"]
+
+
 def test_plan_yaml_from_json_and_files_agree(cli, tmp_path: Path) -> None:
     spec = write_spec(tmp_path)
     doc = json.loads(cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--json", "--no-alternatives"]).stdout)
