@@ -11,13 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scaleplan.catalog.model import CapacityType
 from scaleplan.errors import PlanError, Problem
 from scaleplan.profile.model import Percentiles
 from scaleplan.spec import Spec
-from scaleplan.validation import format_json_schema, problems_from_validation, refuse_bool_numbers
+from scaleplan.validation import (
+    format_json_schema,
+    refuse_bool_numbers,
+    validate_document,
+)
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
 
 HOURS_PER_MONTH = 730.0
@@ -178,10 +182,7 @@ def parse_plan(doc: Document) -> Plan:
         what = {"InferenceService": "a spec", "Profile": "a profile", "Catalog": "a catalog"}.get(kind, f"a {kind}")
         hint = "run `scaleplan optimize` first; it reads the spec and writes OUT/plan.yaml, the file this command reads"
         raise PlanError(doc.file, [Problem("kind", f"this is {what} (kind: {kind}), not a plan", hint=hint, line=doc.lines.line_of(("kind",)))])
-    try:
-        return Plan.model_validate(doc.data)
-    except ValidationError as exc:
-        raise PlanError(doc.file, problems_from_validation(exc, Plan, doc.lines)) from None
+    return validate_document(Plan, doc, PlanError)
 
 
 def read_plan(path: str | Path) -> Plan:

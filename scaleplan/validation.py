@@ -11,13 +11,13 @@ from __future__ import annotations
 import difflib
 import re
 import typing
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from scaleplan.errors import Problem
-from scaleplan.yamlio import LineMap, PathKey, format_path
+from scaleplan.errors import InputError, Problem
+from scaleplan.yamlio import Document, LineMap, PathKey, format_path
 
 _FIX_SEP = " | fix: "
 _AT_SEP = " | at: "
@@ -412,3 +412,15 @@ def format_json_schema(model: type[BaseModel], name: str | None = None, title: s
     if title is not None:
         schema["title"] = title
     return schema
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def validate_document(model: type[_M], doc: Document, error: type[InputError], file: str | None = None) -> _M:
+    """``doc`` as a ``model`` (a file format), or ``error`` (the format's InputError) listing
+    every problem with its YAML path and line."""
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise error(doc.file if file is None else file, problems_from_validation(exc, model, doc.lines)) from None

@@ -13,12 +13,10 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from scaleplan.cache import load_model
 from scaleplan.catalog.model import Accelerator, AcceleratorFile, Catalog, CatalogFile, InstanceRow
 from scaleplan.errors import CatalogError, Problem
-from scaleplan.validation import problems_from_validation
+from scaleplan.validation import validate_document
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 SHIPPED = ("aws", "gcp", "azure")
@@ -34,10 +32,7 @@ def shipped_paths() -> tuple[Path, ...]:
 
 
 def parse_catalog_file(doc: Document) -> CatalogFile:
-    try:
-        return CatalogFile.model_validate(doc.data)
-    except ValidationError as exc:
-        raise CatalogError(doc.file, problems_from_validation(exc, CatalogFile, doc.lines)) from None
+    return validate_document(CatalogFile, doc, CatalogError)
 
 
 def read_catalog_file(path: str | Path) -> CatalogFile:
@@ -60,10 +55,7 @@ def _shipped_accelerators(path: str) -> tuple[Accelerator, ...]:
 
 def _parse_accelerators(path: str | Path) -> AcceleratorFile:
     doc = load_yaml(path, what="accelerator specs")
-    try:
-        return AcceleratorFile.model_validate(doc.data)
-    except ValidationError as exc:
-        raise CatalogError(str(path), problems_from_validation(exc, AcceleratorFile, doc.lines)) from None
+    return validate_document(AcceleratorFile, doc, CatalogError, file=str(path))
 
 
 def load_accelerators() -> tuple[Accelerator, ...]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from scaleplan.errors import InputError
 from scaleplan.plan import Plan
-from scaleplan.validation import format_json_schema, problems_from_validation
+from scaleplan.validation import format_json_schema, validate_document
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
 
 
@@ -123,10 +123,7 @@ def dump_observed(obs: Observed) -> str:
 
 
 def parse_observed(doc: Document) -> Observed:
-    try:
-        return Observed.model_validate(doc.data)
-    except ValidationError as exc:
-        raise InputError(doc.file, problems_from_validation(exc, Observed, doc.lines)) from None
+    return validate_document(Observed, doc, InputError)
 
 
 def read_observed(path: str | Path) -> Observed:

@@ -12,15 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scaleplan.cache import load_model
 from scaleplan.errors import ProfileError
 from scaleplan.validation import (
     fix,
     format_json_schema,
-    problems_from_validation,
     refuse_bool_numbers,
+    validate_document,
 )
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
 
@@ -169,10 +169,7 @@ def profile_json_schema() -> dict[str, Any]:
 
 
 def parse_profile(doc: Document) -> Profile:
-    try:
-        return Profile.model_validate(doc.data)
-    except ValidationError as exc:
-        raise ProfileError(doc.file, problems_from_validation(exc, Profile, doc.lines)) from None
+    return validate_document(Profile, doc, ProfileError)
 
 
 def read_profile(path: str | Path) -> Profile:
