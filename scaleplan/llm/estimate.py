@@ -11,11 +11,12 @@ from scaleplan.errors import InputError, Problem
 from scaleplan.llm.calibrate import Observed, calibrate, unsaturated
 from scaleplan.llm.hardware import UnsupportedDtype
 from scaleplan.llm.memory import GIB, Refusal, weight_bytes
-from scaleplan.llm.perf import Calibration
+from scaleplan.llm.perf import Calibration, ClassPerf
 from scaleplan.llm.serving import (
     TPOT_TAIL,
     TTFT_TAIL,
     LlmSetup,
+    Shape,
     TokenClass,
     hardware_for,
     max_concurrency,
@@ -26,8 +27,48 @@ from scaleplan.profile.build import make_profile
 from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
 
 
-def _pct(mean: float, tail: dict[int, float]) -> Percentiles:
-    return Percentiles(p50=round(mean * tail[50], 4), p90=round(mean * tail[90], 4), p95=round(mean * tail[95], 4), p99=round(mean * tail[99], 4), mean=round(mean, 4))
+def class_measurement(
+    shape: Shape,
+    cls: TokenClass,
+    p: ClassPerf,
+    *,
+    basis: str,
+    rounded: bool,
+    peak_memory_gib: float | None = None,
+    pipeline_parallel: int | None = None,
+) -> Measurement:
+    """One prediction (shape, class, concurrency) as a profile point: TTFT and TPOT percentiles
+    from the mean and the tail factors, end-to-end latency = TTFT + TPOT x (output tokens - 1),
+    and the uncertainty band. ``rounded`` for files (4 decimals in ms, 6 in req/s); the solver
+    keeps full precision. The one place a prediction becomes a Measurement (profile llm, solve)."""
+
+    def r(x: float, digits: int = 4) -> float:
+        return round(x, digits) if rounded else x
+
+    def pct(mean: float, tail: dict[int, float]) -> Percentiles:
+        return Percentiles(p50=r(mean * tail[50]), p90=r(mean * tail[90]), p95=r(mean * tail[95]), p99=r(mean * tail[99]), mean=r(mean))
+
+    ttft, tpot = pct(p.ttft_ms, TTFT_TAIL), pct(p.tpot_ms, TPOT_TAIL)
+    n = cls.output_tokens - 1
+    lat = Percentiles(p50=r(ttft.p50 + tpot.p50 * n), p90=r(ttft.p90 + tpot.p90 * n), p95=r(ttft.p95 + tpot.p95 * n), p99=r(ttft.p99 + tpot.p99 * n), mean=r(p.ttft_ms + p.tpot_ms * n))
+    return Measurement(
+        device="estimate",
+        accelerator=shape.accelerator,
+        batch_size=p.concurrency,
+        concurrency=p.concurrency,
+        latency_ms=lat,
+        throughput_rps=r(p.throughput_rps, 6),
+        peak_memory_gib=peak_memory_gib,
+        source="calibrated" if shape.deployment.calibration.calibrated else "estimated",
+        gpus=shape.gpus,
+        pipeline_parallel=pipeline_parallel,
+        request_class=cls.name,
+        input_tokens=cls.input_tokens,
+        output_tokens=cls.output_tokens,
+        ttft_ms=ttft,
+        tpot_ms=tpot,
+        estimate=Estimate(basis=basis, bound="compute" if p.bound == "compute" else "memory", low=p.band[0], high=p.band[1], ttft_low=p.ttft_band[0], ttft_high=p.ttft_band[1]),
+    )
 
 
 @dataclass(frozen=True)
@@ -71,38 +112,8 @@ def estimate_points(
                     if n > cap:
                         continue
                     p = predict(shape, cls, n)
-                    band = p.band
-                    calibrated = shape.deployment.calibration.calibrated
-                    ttft, tpot = _pct(p.ttft_ms, TTFT_TAIL), _pct(p.tpot_ms, TPOT_TAIL)
-                    e2e = p.ttft_ms + p.tpot_ms * (cls.output_tokens - 1)
-                    lat = Percentiles(
-                        p50=round(ttft.p50 + tpot.p50 * (cls.output_tokens - 1), 4),
-                        p90=round(ttft.p90 + tpot.p90 * (cls.output_tokens - 1), 4),
-                        p95=round(ttft.p95 + tpot.p95 * (cls.output_tokens - 1), 4),
-                        p99=round(ttft.p99 + tpot.p99 * (cls.output_tokens - 1), 4),
-                        mean=round(e2e, 4),
-                    )
                     basis = f"{s.arch.name} {s.dtype} on {acc.name} TP{shape.tp}{f' PP{shape.pp}' if shape.pp > 1 else ''}, {s.engine}: roofline step model ({p.basis}); KV cache {mem.kv_cache_tokens:,} tokens"
-                    out.append(
-                        Measurement(
-                            device="estimate",
-                            accelerator=acc.name,
-                            batch_size=n,
-                            concurrency=n,
-                            latency_ms=lat,
-                            throughput_rps=round(p.throughput_rps, 6),
-                            peak_memory_gib=used,
-                            source="calibrated" if calibrated else "estimated",
-                            gpus=g,
-                            pipeline_parallel=shape.pp if shape.pp > 1 else None,
-                            request_class=cls.name,
-                            input_tokens=cls.input_tokens,
-                            output_tokens=cls.output_tokens,
-                            ttft_ms=ttft,
-                            tpot_ms=tpot,
-                            estimate=Estimate(basis=basis, bound="compute" if p.bound == "compute" else "memory", low=band[0], high=band[1], ttft_low=p.ttft_band[0], ttft_high=p.ttft_band[1]),
-                        )
-                    )
+                    out.append(class_measurement(shape, cls, p, basis=basis, rounded=True, peak_memory_gib=used, pipeline_parallel=shape.pp if shape.pp > 1 else None))
     return EstimateResult(tuple(out), tuple(refusals), tuple(notes))
 
 

@@ -19,14 +19,11 @@ from pathlib import Path
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.llm.calibrate import calibrate
-from scaleplan.llm.estimate import observed_from_profile
+from scaleplan.llm.estimate import class_measurement, observed_from_profile
 from scaleplan.llm.memory import Refusal
 from scaleplan.llm.perf import Calibration, ClassPerf
 from scaleplan.llm.serving import (
-    TPOT_TAIL,
-    TTFT_TAIL,
     LlmSetup,
-    Shape,
     TokenClass,
     at_percentile,
     best_concurrency,
@@ -35,7 +32,7 @@ from scaleplan.llm.serving import (
     size,
 )
 from scaleplan.plan import Allocation, LlmClassPrediction, LlmServing
-from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
+from scaleplan.profile.model import Measurement, Profile
 from scaleplan.spec import Spec
 
 
@@ -98,31 +95,6 @@ class LlmShapePoints:
     serving: LlmServing
 
 
-def _measurement(shape: Shape, cls: TokenClass, p: ClassPerf, calibrated: bool) -> Measurement:
-    def pct(mean: float, tail: dict[int, float]) -> Percentiles:
-        return Percentiles(p50=mean * tail[50], p90=mean * tail[90], p95=mean * tail[95], p99=mean * tail[99], mean=mean)
-
-    ttft, tpot = pct(p.ttft_ms, TTFT_TAIL), pct(p.tpot_ms, TPOT_TAIL)
-    n = cls.output_tokens - 1
-    lat = Percentiles(p50=ttft.p50 + tpot.p50 * n, p90=ttft.p90 + tpot.p90 * n, p95=ttft.p95 + tpot.p95 * n, p99=ttft.p99 + tpot.p99 * n, mean=p.ttft_ms + p.tpot_ms * n)
-    return Measurement(
-        device="estimate",
-        accelerator=shape.accelerator,
-        batch_size=p.concurrency,
-        concurrency=p.concurrency,
-        latency_ms=lat,
-        throughput_rps=p.throughput_rps,
-        source="calibrated" if calibrated else "estimated",
-        gpus=shape.gpus,
-        request_class=cls.name,
-        input_tokens=cls.input_tokens,
-        output_tokens=cls.output_tokens,
-        ttft_ms=ttft,
-        tpot_ms=tpot,
-        estimate=Estimate(basis=p.basis, bound="compute" if p.bound == "compute" else "memory", low=p.band[0], high=p.band[1], ttft_low=p.ttft_band[0], ttft_high=p.ttft_band[1]),
-    )
-
-
 def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
     """Which SLO metric a concurrency-1 prediction misses and its value as the check saw it
     (the percentile's value; times the upper end of its band when placement.conservative)."""
@@ -160,14 +132,13 @@ def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, laten
     if not best:
         return misses
     n = min(p.concurrency for p in best.values())
-    calibrated = shape.deployment.calibration.calibrated
     points = []
     preds: dict[str, LlmClassPrediction] = {}
     for cls in ctx.classes:
         if cls.name not in best:
             continue
         p = predict(shape, cls, n)
-        points.append((cls.name, _measurement(shape, cls, p, calibrated)))
+        points.append((cls.name, class_measurement(shape, cls, p, basis=p.basis, rounded=False)))
         preds[cls.name] = LlmClassPrediction(concurrency=n, ttft_ms=round(p.ttft_ms, 3), tpot_ms=round(p.tpot_ms, 4), throughput_rps=round(p.throughput_rps, 6), output_tokens_per_s=round(p.output_tokens_per_s, 3))
     mem = shape.memory
     st = ctx.setup.settings
