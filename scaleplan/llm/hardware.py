@@ -81,10 +81,7 @@ class Hardware:
 
 
 def generation_of(acc: Accelerator) -> str | None:
-    g = getattr(acc, "generation", None)
-    if isinstance(g, str) and g.lower() in GENERATIONS:
-        return g.lower()
-    return _GENERATION_OF.get(acc.name)
+    return acc.generation or _GENERATION_OF.get(acc.name)
 
 
 def _link(interconnect: str | None) -> tuple[float, str, float]:
@@ -106,12 +103,10 @@ def hardware(acc: Accelerator) -> Hardware | None:
     fp16 = acc.fp16_tflops or acc.bf16_tflops
     if gen is None or acc.memory_bandwidth_gbs is None or fp16 is None:
         return None
-    fp8 = getattr(acc, "fp8_tflops", None)
-    if not isinstance(fp8, int | float):
-        fp8 = 2 * (acc.bf16_tflops or fp16) if gen in ("ada", "hopper", "blackwell") else None
-    fp4 = getattr(acc, "fp4_tflops", None)
-    if not isinstance(fp4, int | float):
-        fp4 = 4 * (acc.bf16_tflops or fp16) if gen == "blackwell" else None
+    fp8 = acc.fp8_tflops
+    if fp8 is None and gen in ("ada", "hopper", "blackwell"):
+        fp8 = 2 * (acc.bf16_tflops or fp16)
+    fp4 = 4 * (acc.bf16_tflops or fp16) if gen == "blackwell" else None  # the table has no FP4 column
     link_gbs, kind, lat = _link(acc.interconnect)
     return Hardware(
         name=acc.name,

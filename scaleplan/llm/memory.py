@@ -98,13 +98,6 @@ def weight_bytes(arch: Architecture, dtype: str) -> float:
     return arch.embedding_params * 2.0 + arch.attention_params * linear_attn + arch.ffn_params * bpp
 
 
-def active_weight_bytes(arch: Architecture, dtype: str) -> float:
-    """Bytes of the weights one token reads (MoE: its experts only)."""
-    bpp = BYTES_PER_PARAM[dtype]
-    linear_attn = bpp if dtype != "mxfp4" else 2.0
-    return arch.embedding_params * 2.0 + arch.attention_params * linear_attn + arch.active_ffn_params * bpp
-
-
 def kv_bytes_per_token(arch: Architecture, kv_dtype: str) -> int:
     """KV-cache bytes one token takes in the whole model (full-attention layers).
 

@@ -32,7 +32,6 @@ from scaleplan.llm.arch import Architecture
 from scaleplan.llm.hardware import Hardware
 from scaleplan.llm.memory import (
     BYTES_PER_PARAM,
-    KV_BYTES,
     EngineSettings,
     MemoryPlan,
     kv_bytes_per_token_per_gpu,
@@ -335,7 +334,3 @@ def saturation_concurrency(d: Deployment, mem: MemoryPlan, input_tokens: int, ou
     per_seq = (input_tokens + output_tokens / 2.0) * kv_bytes_per_token_per_gpu(d.arch, d.kv_dtype, d.tp, d.pp)
     fits = int(mem.kv_gib_per_gpu * 2**30 // max(per_seq, 1.0))
     return max(1, min(fits, d.settings.max_num_seqs))
-
-
-def kv_dtype_bytes(kv_dtype: str) -> int:
-    return KV_BYTES[kv_dtype]

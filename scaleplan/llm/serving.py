@@ -6,7 +6,6 @@ the arithmetic of :mod:`~scaleplan.llm.memory` or :mod:`~scaleplan.llm.perf`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +23,13 @@ from scaleplan.llm.memory import (
     memory_plan,
 )
 from scaleplan.llm.perf import (
-    BAND_ARCHITECTURE,
     NO_CALIBRATION,
     Calibration,
     ClassPerf,
     Deployment,
     serve_class,
 )
+from scaleplan.spec import EngineConfig, ModelSpec
 
 # Tail factors: the model predicts means; p90/p95/p99 add the spread continuous batching shows
 # (prompts of other requests landing in the same steps). docs/llm.md.
@@ -110,29 +109,24 @@ def setup(
     return LlmSetup(arch=arch, dtype=d, kv_dtype=kv, settings=settings, max_model_len=max_model_len, pipeline_parallel=pipeline_parallel or 1)
 
 
-def setup_from_spec(model: object, base: Path | None = None) -> LlmSetup:
-    """:func:`setup` from a spec's ``model`` section (``ModelSpec`` with ``architecture`` set)."""
-    arch_ref = getattr(model, "architecture", None)
-    assert isinstance(arch_ref, str)
-    ec = getattr(model, "engine_config", None)
-
-    def ecv(name: str) -> object:
-        return getattr(ec, name, None) if ec is not None else None
-
+def setup_from_spec(model: ModelSpec, base: Path | None = None) -> LlmSetup:
+    """:func:`setup` from a spec's ``model`` section (``architecture`` set)."""
+    assert model.architecture is not None
+    ec = model.engine_config or EngineConfig()
     try:
         return setup(
-            arch_ref,
-            dtype=getattr(model, "dtype", None),
-            kv_cache_dtype=getattr(model, "kv_cache_dtype", None),
-            engine=getattr(model, "engine", None),
+            model.architecture,
+            dtype=model.dtype,
+            kv_cache_dtype=model.kv_cache_dtype,
+            engine=model.engine,
             base=base,
-            gpu_memory_utilization=ecv("gpu_memory_utilization"),  # type: ignore[arg-type]
-            block_size=ecv("block_size"),  # type: ignore[arg-type]
-            max_num_seqs=ecv("max_num_seqs"),  # type: ignore[arg-type]
-            max_model_len=ecv("max_model_len"),  # type: ignore[arg-type]
-            max_num_batched_tokens=ecv("max_num_batched_tokens"),  # type: ignore[arg-type]
-            cuda_graph_reserve_gib=ecv("cuda_graph_reserve_gib"),  # type: ignore[arg-type]
-            pipeline_parallel=ecv("pipeline_parallel"),  # type: ignore[arg-type]
+            gpu_memory_utilization=ec.gpu_memory_utilization,
+            block_size=ec.block_size,
+            max_num_seqs=ec.max_num_seqs,
+            max_model_len=ec.max_model_len,
+            max_num_batched_tokens=ec.max_num_batched_tokens,
+            cuda_graph_reserve_gib=ec.cuda_graph_reserve_gib,
+            pipeline_parallel=ec.pipeline_parallel,
         )
     except InputError as exc:
         raise InputError(exc.file, [Problem(f"model.{p.where}" if p.where else "model.architecture", p.message, hint=p.hint) for p in exc.problems]) from None
@@ -239,11 +233,3 @@ def best_concurrency(
         if best is None or p.throughput_rps > best.throughput_rps:
             best = p
     return best
-
-
-def band_of(cal: Calibration) -> tuple[float, float]:
-    return cal.band if cal.calibrated else BAND_ARCHITECTURE
-
-
-def round_up(x: float, step: int) -> int:
-    return int(math.ceil(x / step) * step)

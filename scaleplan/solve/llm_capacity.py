@@ -99,7 +99,7 @@ def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
     """Which SLO metric a concurrency-1 prediction misses and its value as the check saw it
     (the percentile's value; times the upper end of its band when placement.conservative)."""
     t, o = at_percentile(p, spec.slo.percentile)
-    if getattr(spec.placement, "conservative", False):
+    if spec.placement.conservative:
         t, o = t * p.ttft_band[1], o * p.band[1]
     if spec.slo.ttft_ms is not None and t > spec.slo.ttft_ms:
         return "ttft", t
@@ -111,8 +111,7 @@ def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
 def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | str | dict[str, ClassPerf]:
     """The shape's points; a refusal message (str) when it cannot serve; or, when some class
     misses the SLO even at concurrency 1, the concurrency-1 predictions of those classes."""
-    conservative = bool(getattr(spec.placement, "conservative", False))
-    return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib, conservative)
+    return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib, spec.placement.conservative)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -164,7 +163,7 @@ def llm_explanation(spec: Spec, allocations: Sequence[Allocation]) -> list[str]:
     toks = {c.name: (c.input_tokens, c.output_tokens) for c in spec.traffic.classes}
     lines = []
     pct = spec.slo.percentile
-    band = " with the upper end of the model's uncertainty band" if getattr(spec.placement, "conservative", False) else " by the model's central prediction (placement.conservative: true plans on the band's upper end)"
+    band = " with the upper end of the model's uncertainty band" if spec.placement.conservative else " by the model's central prediction (placement.conservative: true plans on the band's upper end)"
     for a in allocations:
         if a.llm is None:
             continue
