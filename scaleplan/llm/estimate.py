@@ -170,6 +170,21 @@ def observed_from_profile(
     return obs, skipped
 
 
+def calibration_from(
+    s: LlmSetup,
+    measured: Sequence[Measurement],
+    accelerators: dict[str, Accelerator],
+    classes: Sequence[TokenClass],
+) -> tuple[Calibration | None, list[str]]:
+    """The calibration the measured / imported points give (None when they give none), and
+    notes: the points skipped and the fit (profile llm, the optimizer)."""
+    obs, skipped = observed_from_profile(s, measured, accelerators, classes)
+    notes = [f"calibration: skipped {x}" for x in skipped]
+    fitted, cal_notes = calibrate(obs)
+    notes.extend(cal_notes)
+    return (fitted if fitted.calibrated else None), notes
+
+
 def llm_profile(
     s: LlmSetup,
     accelerators: Sequence[Accelerator],
@@ -198,14 +213,7 @@ def llm_profile(
                 hw.compute_peak_tflops(s.dtype)
             except UnsupportedDtype as exc:
                 raise InputError(None, [Problem("--dtype", f"{s.dtype}: {exc}", hint=f"drop {acc.name} from --accelerators or pick a dtype it runs (bf16/fp16, int8, int4-awq)")]) from None
-    notes: list[str] = []
-    cal: Calibration | None = None
-    if measured:
-        obs, skipped = observed_from_profile(s, measured, dict(table or {a.name: a for a in accelerators}), classes)
-        notes.extend(f"calibration: skipped {x}" for x in skipped)
-        fitted, cal_notes = calibrate(obs)
-        notes.extend(cal_notes)
-        cal = fitted if fitted.calibrated else None
+    cal, notes = calibration_from(s, measured, dict(table or {a.name: a for a in accelerators}), classes)
     result = estimate_points(s, accelerators, gpus, classes, concurrencies, calibrations={a.name: cal for a in accelerators} if cal else None)
     if not result.measurements:
         raise InputError(None, [Problem("MODEL", "no shape can serve: " + "; ".join(result.refusals or result.notes))])

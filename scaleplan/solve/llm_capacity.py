@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaleplan.catalog.model import Accelerator
-from scaleplan.llm.calibrate import calibrate
-from scaleplan.llm.estimate import class_measurement, observed_from_profile
+from scaleplan.llm.estimate import calibration_from, class_measurement
 from scaleplan.llm.memory import Refusal
 from scaleplan.llm.perf import Calibration, ClassPerf
 from scaleplan.llm.serving import (
@@ -74,15 +73,9 @@ def llm_context(spec: Spec, profile: Profile, accelerators: Sequence[Accelerator
         toks = [(m.input_tokens, m.output_tokens) for m in profile.measurements if m.input_tokens and m.output_tokens]
         i, o = toks[0] if toks else (1024, 256)
         classes = (TokenClass("default", i, o),)
+    # indices in the skipped-point notes count the measured points only
     measured = [m for m in profile.measurements if m.source in ("measured", "imported")]
-    cal = None
-    notes: list[str] = []
-    if measured:
-        obs, skipped = observed_from_profile(s, measured, {a.name: a for a in accelerators}, classes)
-        notes.extend(f"calibration: skipped {x}" for x in skipped)
-        fitted, cal_notes = calibrate(obs)
-        notes.extend(cal_notes)
-        cal = fitted if fitted.calibrated else None
+    cal, notes = calibration_from(s, measured, {a.name: a for a in accelerators}, classes)
     return LlmContext(setup=s, classes=classes, calibration=cal, notes=tuple(notes))
 
 
