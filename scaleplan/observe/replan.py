@@ -10,6 +10,7 @@ stated in the plan's warnings and the profile's notes, never applied silently.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 from scaleplan.errors import InputError, Problem
@@ -72,7 +73,7 @@ def calibration_factors(observed: Observed) -> tuple[dict[str, float], str]:
             per.setdefault(a.accelerator, []).append(a.ratio)
     p = observed.slo.percentile
     if per:
-        factors = {acc: sorted(rs)[len(rs) // 2] if len(rs) % 2 else sum(sorted(rs)[len(rs) // 2 - 1 : len(rs) // 2 + 1]) / 2 for acc, rs in per.items()}
+        factors = {acc: statistics.median(rs) for acc, rs in per.items()}
         basis = "; ".join(f"{a.rps_per_replica:g} rps per replica at p{p} {observed.slo.latency_ms:g} ms on {a.instance_type}, planned {a.planned_rps_per_replica:g}" for a in cap.allocations if a.ratio is not None)
     elif cap.ratio is not None and cap.accelerators:
         factors = dict.fromkeys(cap.accelerators, cap.ratio)
