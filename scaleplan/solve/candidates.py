@@ -263,6 +263,19 @@ def _best(points: list[OpPoint]) -> OpPoint | None:
     return sorted(points, key=lambda p: (-p.capacity_rps, p.batch_size, p.latency_at_slo, p.source))[0]
 
 
+def _capacity_types(spec: Spec) -> list[CapacityType]:
+    return ["on-demand", "spot"] if spec.placement.spot.allowed else ["on-demand"]
+
+
+def _finish(spec: Spec, out: list[Candidate], classes: list[str], diag: Diagnostics, best_mem: tuple[str, float, int] | None) -> tuple[list[Candidate], Diagnostics]:
+    """The diagnostics every path fills at the end, and the pruned candidates."""
+    diag.memory_best = best_mem
+    served = {c for k in out for c, _ in k.points}
+    diag.unserved_classes = tuple(c for c in classes if c not in served)
+    diag.unpruned = list(out)
+    return prune(out, prune_rules(spec, out)), diag
+
+
 def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util: float | None = None, spec_dir: str | Path | None = None) -> tuple[list[Candidate], Diagnostics]:
     """All candidates (sorted, with exact-duplicate dominated ones removed) and diagnostics.
 
@@ -354,9 +367,7 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
 
     cpu_threads = sorted({m.threads or 1 for m in by_acc.get(CPU, [])})
     cpu_mem = {t: max([m.peak_memory_gib or 0.0 for m in by_acc.get(CPU, []) if (m.threads or 1) == t] + [spec.model.memory_gib or 0.0]) for t in cpu_threads}
-    caps: list[CapacityType] = ["on-demand"]
-    if spec.placement.spot.allowed:
-        caps.append("spot")
+    caps = _capacity_types(spec)
 
     out: list[Candidate] = []
     best_mem: tuple[str, float, int] | None = None
@@ -420,11 +431,7 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
                         zones=len(r.zones) if r.zones else DEFAULT_ZONES,
                     )
                 )
-    diag.memory_best = best_mem
-    served = {c for k in out for c, _ in k.points}
-    diag.unserved_classes = tuple(c for c in classes if c not in served)
-    diag.unpruned = list(out)
-    return prune(out, prune_rules(spec, out)), diag
+    return _finish(spec, out, classes, diag, best_mem)
 
 
 def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: list[InstanceRow], diag: Diagnostics, max_util: float | None, spec_dir: Path | None) -> tuple[list[Candidate], Diagnostics]:
@@ -441,9 +448,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
     for name in sorted({r.accelerator for r in rows if r.accelerator and r.accelerator not in modelled}):
         a = catalog.accelerator(name)
         diag.warnings.append(f"{name} is left out: the accelerator table lacks {missing_facts(a) if a else 'its specs'}, which the LLM model needs (add them with --catalog)")
-    caps: list[CapacityType] = ["on-demand"]
-    if spec.placement.spot.allowed:
-        caps.append("spot")
+    caps = _capacity_types(spec)
     flavor = spec.kubernetes.flavor
     out: list[Candidate] = []
     best_mem: tuple[str, float, int] | None = None
@@ -506,11 +511,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
                         llm=res.serving,
                     )
                 )
-    diag.memory_best = best_mem
-    served = {c for k in out for c, _ in k.points}
-    diag.unserved_classes = tuple(c for c in classes if c not in served)
-    diag.unpruned = list(out)
-    return prune(out, prune_rules(spec, out)), diag
+    return _finish(spec, out, classes, diag, best_mem)
 
 
 def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
