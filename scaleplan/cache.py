@@ -29,9 +29,9 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from scaleplan._version import __version__
+from scaleplan.yamlio import MAX_BYTES  # the largest input file scaleplan reads
 
 M = TypeVar("M", bound=BaseModel)
-MAX_BYTES = 16 * 1024 * 1024  # the largest input file scaleplan reads (yamlio.MAX_BYTES)
 
 
 def cache_dir() -> Path | None:
