@@ -33,6 +33,7 @@ from types import FrameType
 from typing import Any
 
 from scaleplan.errors import InputError, Problem
+from scaleplan.yamlio import current_umask
 
 LOCK_NAME = ".scaleplan.lock"
 
@@ -207,8 +208,7 @@ def commit_outputs(
                         _write_file(stage / name / rel, text)
             except OSError as exc:
                 raise _cannot_write(folder, exc) from None
-            umask = os.umask(0)
-            os.umask(umask)
+            umask = current_umask()
             with sigint_deferred():
                 moved: list[tuple[Path, Path]] = []
                 try:

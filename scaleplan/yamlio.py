@@ -360,7 +360,7 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process umask (reading it means setting it; set it straight back)."""
     umask = os.umask(0)
     os.umask(umask)
@@ -382,7 +382,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -400,7 +400,7 @@ def atomic_write_tree(directory: str | Path, files: Mapping[str, str], *, clean:
     d.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; the folder is the user's output
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; the folder is the user's output
         for rel, text in files.items():
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
