@@ -18,8 +18,8 @@ from scaleplan.render.routing import peak_window, route_weights
 from scaleplan.simulate import simulate
 from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.candidates import build_candidates
-from scaleplan.solve.core import mixed_capacity
 from scaleplan.solve.milp import WindowProblem, even_feasible, solve_window
+from scaleplan.solve.problem import mixed_capacity
 from scaleplan.spec import Spec, read_spec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -166,6 +166,6 @@ def risks(observed: Observed) -> list[str]:
 
 def label_plan(plan: Plan, labels: tuple[str, ...]) -> Plan:
     """The plan with the re-plan's labels in its warnings (and its hash recomputed)."""
-    from scaleplan.solve.core import _hash_plan
+    from scaleplan.solve.assemble import hash_plan
 
-    return _hash_plan(plan.model_copy(update={"warnings": (*plan.warnings, *labels)}))
+    return hash_plan(plan.model_copy(update={"warnings": (*plan.warnings, *labels)}))

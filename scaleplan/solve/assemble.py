@@ -1,0 +1,345 @@
+"""Plan assembly: an Outcome into Allocations (named, zoned), binding constraints,
+warnings and the hashed :class:`Plan`.
+
+:func:`allocations` names each used candidate (DNS-1123, stable across runs) and picks the
+operating point of the class it carries most of; :func:`assemble_plan` adds costs, demand,
+binding constraints and warnings; :func:`hash_plan` stamps ``metadata.plan_hash`` (also used
+by ``observe`` when it relabels a plan).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from scaleplan._version import __version__
+from scaleplan.plan import (
+    HOURS_PER_MONTH,
+    Allocation,
+    Alternative,
+    Baseline,
+    Demand,
+    InputHashes,
+    OperatingPoint,
+    Plan,
+    PlanMeta,
+    plan_to_dict,
+)
+from scaleplan.solve.candidates import Candidate, assumed_zones
+from scaleplan.solve.problem import Problem, quota_scopes
+from scaleplan.solve.search import Outcome
+from scaleplan.spec import Spec
+from scaleplan.weights import peak_window
+from scaleplan.yamlio import dump_yaml
+
+_DNS = re.compile(r"[^a-z0-9-]+")
+
+
+def rounded(v: float, nd: int = 6) -> float:
+    """``round(v, nd)`` without a negative zero (plans print the same on every platform)."""
+    out = round(v, nd)
+    return 0.0 if out == 0 else out
+
+
+def _dns(s: str) -> str:
+    return _DNS.sub("-", s.lower()).strip("-")
+
+
+def _names(spec: Spec, used: list[Candidate]) -> list[str]:
+    regions = {(c.row.provider, c.row.region) for c in used}
+    base = []
+    for c in used:
+        parts = [spec.metadata.name, c.row.instance_type]
+        if len(regions) > 1:
+            parts.append(c.row.region)
+        if sum(1 for o in used if o.row.key == c.row.key and o.capacity_type == c.capacity_type) > 1:
+            parts.append(f"g{c.gpus_per_replica}" if c.gpus_per_replica else f"t{c.threads}")
+        parts.append("od" if c.capacity_type == "on-demand" else "spot")
+        base.append(_dns("-".join(parts)))
+    out = []
+    for b, c in zip(base, used, strict=True):
+        if len(b) > 63 or base.count(b) > 1:
+            h = hashlib.sha256("/".join(map(str, c.sort_key)).encode()).hexdigest()[:6]
+            b = b[:56].rstrip("-") + "-" + h
+        out.append(b)
+    return out
+
+
+def _zones(spec: Spec, c: Candidate) -> tuple[str, ...]:
+    """The zones a zone-redundant allocation spreads its nodes over (node i in zone i mod Z)."""
+    if spec.placement.redundancy != "zone":
+        return ()
+    if c.row.zones:
+        return tuple(c.row.zones)
+    return assumed_zones(c.row.provider, c.row.region, c.zones)
+
+
+def allocations(
+    pb: Problem, o: Outcome, rps: Sequence[float]
+) -> tuple[list[Allocation], dict[str, str]]:
+    """One Allocation per used candidate, and each allocation's queueing model by name."""
+    spec, classes = pb.spec, pb.classes
+    W = len(rps)
+    peak_w = peak_window(rps)
+    used_idx = [k for k in range(len(o.cands)) if any(s.nodes[k] for s in o.sols)]
+    used = [o.cands[k] for k in used_idx]
+    models: dict[str, str] = {}
+    allocs = []
+    for name, k, c in zip(_names(spec, used), used_idx, used, strict=True):
+        nodes = tuple(s.nodes[k] for s in o.sols)
+        reps = tuple(s.replicas[k] for s in o.sols)
+        routing: dict[str, float] = {}
+        load_by_class: dict[str, float] = {}
+        for ci, (cls, share) in enumerate(classes):
+            if c.cap(cls) is None:
+                continue
+            peak_sol = o.sols[peak_w]
+            routing[cls] = rounded(peak_sol.routing[ci][k] if peak_sol.routing else 0.0, 4)
+            load_by_class[cls] = sum(
+                rps[w] * share * (o.sols[w].routing[ci][k] if o.sols[w].routing else 0.0)
+                for w in range(W)
+            )
+        order = [x for x, _ in classes]
+        main_cls = max(load_by_class, key=lambda cl: (round(load_by_class[cl], 9), -order.index(cl)))
+        pt = c.point(main_cls)
+        assert pt is not None
+        models[name] = pt.queueing
+        op = OperatingPoint(
+            batch_size=pt.batch_size,
+            latency_ms=pt.latency,
+            throughput_rps=pt.throughput_rps,
+            max_utilization=pt.max_utilization,
+            source=pt.source,
+            service_ms=pt.service_ms,
+            request_class=main_cls if spec.traffic.classes else None,
+        )
+        allocs.append(
+            Allocation(
+                name=name,
+                provider=c.row.provider,
+                region=c.row.region,
+                instance_type=c.row.instance_type,
+                family=c.row.family,
+                accelerator=c.accelerator,
+                accelerators_per_node=c.row.accelerator_count,
+                gpus_per_replica=c.gpus_per_replica,
+                replicas_per_node=c.replicas_per_node,
+                capacity_type=c.capacity_type,
+                vcpus_per_node=c.row.vcpus,
+                memory_gib_per_node=c.row.memory_gib,
+                cpu_per_replica=c.cpu_per_replica,
+                memory_gib_per_replica=c.memory_gib_per_replica,
+                price_per_node_hour=c.price,
+                capacity_rps_per_replica=pt.capacity_rps,
+                replicas=max(reps),
+                nodes=max(nodes),
+                replicas_per_window=reps,
+                nodes_per_window=nodes,
+                routing=routing,
+                zones=_zones(spec, c),
+                operating_point=op,
+                estimated=c.estimated,
+                llm=c.llm,
+                cost_per_hour=rounded(sum(n * c.price for n in nodes) / W),
+            )
+        )
+    return allocs, models
+
+
+def _load(pb: Problem, o: Outcome, w: int, rps: Sequence[float], factor: float = 1.0) -> float:
+    """Replica-equivalents of work in window ``w`` (demand x factor, over per-replica capacity)."""
+    sol = o.sols[w]
+    if not sol.routing:
+        return 0.0
+    tot = 0.0
+    for ci, (cls, share) in enumerate(pb.classes):
+        for k, c in enumerate(o.cands):
+            x = sol.routing[ci][k]
+            cap = c.cap(cls)
+            if x > 0 and cap:
+                tot += rps[w] * share * factor * x / cap
+    return tot
+
+
+def utilization(pb: Problem, o: Outcome, rps: Sequence[float]) -> float:
+    """Work over provisioned replicas, summed over the windows."""
+    work = sum(_load(pb, o, w, rps) for w in range(len(rps)))
+    reps = sum(sum(s.replicas) for s in o.sols)
+    return work / reps if reps else 0.0
+
+
+def _spot_binding(pb: Problem, o: Outcome, rps: Sequence[float]) -> str | None:
+    pl = pb.spec.placement
+    for w, s in enumerate(o.sols):
+        if not rps[w]:
+            continue
+        hit = False
+        for ci, _ in enumerate(pb.classes):
+            od = sum(s.routing[ci][k] for k, c in enumerate(o.cands) if c.capacity_type == "on-demand") if s.routing else 1.0
+            spot_used = any(s.nodes[k] for k, c in enumerate(o.cands) if c.capacity_type == "spot")
+            if spot_used and abs(od - (1 - pl.spot.max_fraction)) < 1e-6:
+                hit = True
+        if hit:
+            return (
+                f"spot.max_fraction = {pl.spot.max_fraction:g}: on-demand replicas carry exactly "
+                f"{1 - pl.spot.max_fraction:.0%} of demand"
+            )
+    return None
+
+
+def binding(pb: Problem, o: Outcome, rps: Sequence[float]) -> list[str]:
+    """The constraints that shape the plan, in the spec's terms."""
+    pl = pb.spec.placement
+    out: list[str] = []
+    W = len(rps)
+    hour = "at hour {}" if W == 24 else "in window {}"
+    for q in quota_scopes(pb.spec, o.cands):
+        for w, s in enumerate(o.sols):
+            used = sum(o.cands[k].gpus_per_node * s.nodes[k] for k in q.members)
+            if used >= q.limit and q.limit > 0:
+                out.append(f"quota {q.label}: {used} of {q.limit} GPUs used {hour.format(w)}")
+                break
+    tot = [sum(s.replicas) for s in o.sols]
+    if pl.min_replicas > 0 and any(t == pl.min_replicas for t in tot):
+        ws = [w for w, t in enumerate(tot) if t == pl.min_replicas]
+        out.append(
+            f"placement.min_replicas = {pl.min_replicas} sets the replica count in {len(ws)} "
+            f"of {W} window(s)"
+        )
+    if pl.max_replicas is not None and any(t >= pl.max_replicas for t in tot):
+        out.append(f"placement.max_replicas = {pl.max_replicas} is reached")
+    if any(c.capacity_type == "spot" for c in o.cands):
+        spot = _spot_binding(pb, o, rps)
+        if spot is not None:
+            out.append(spot)
+    peak_w = peak_window(rps)
+    h = pb.spec.traffic.headroom
+    need = _load(pb, o, peak_w, rps, 1 + h)
+    if rps[peak_w] > 0:
+        out.append(
+            f"coverage {hour.format(peak_w)} (peak): {rps[peak_w]:g} rps + {h:.0%} headroom "
+            f"needs {need:.2f} replica-equivalents; {sum(o.sols[peak_w].replicas)} replicas "
+            "are provisioned"
+        )
+    if pl.redundancy == "n+1":
+        out.append("redundancy n+1: capacity after losing any one node still covers demand")
+    elif pl.redundancy == "zone":
+        out.append("redundancy zone: capacity after losing any one zone still covers demand")
+    if pl.budget_per_hour is not None and o.cost >= 0.98 * pl.budget_per_hour:
+        out.append(f"placement.budget_per_hour = {pl.budget_per_hour:g}: the plan costs {o.cost:.2f}")
+    return out
+
+
+def _gap(best: Outcome) -> float:
+    if best.status == "optimal":
+        return 0.0
+    if best.cost <= 0:
+        return 0.0
+    return rounded(max(0.0, (best.cost - best.bound) / best.cost), 6)
+
+
+def _warnings(
+    best: Outcome, allocs: Sequence[Allocation], candidate_warnings: Sequence[str], gap: float
+) -> list[str]:
+    warnings = sorted(set(candidate_warnings))
+    used = [c for k, c in enumerate(best.cands) if any(s.nodes[k] for s in best.sols)]
+    assumed = sorted(
+        {(a.provider, a.region, a.zones) for a, c in zip(allocs, used, strict=True) if a.zones and not c.row.zones}
+    )
+    for prov, region, zs in assumed:
+        warnings.append(
+            f"zones assumed for {prov}/{region} (the catalog lists none): {', '.join(zs)}; check "
+            "that the instance types are offered there, or list the zones in the catalog"
+        )
+    est = sorted({a.accelerator for a in allocs if a.estimated})
+    if est:
+        warnings.append(
+            f"capacity on {', '.join(est)} rests on estimated or scaled profile points, "
+            "not measurements"
+        )
+    if (best.status != "optimal") if best.shares is None else not best.proven:
+        warnings.append(f"stopped by the time limit: the plan is feasible, within {gap:.2%} of optimal")
+    return warnings
+
+
+def _spot_loss_warning(plan: Plan) -> str | None:
+    """routing: gateway-api with spot allocations: the HTTPRoute's weights are static, so a spot
+    loss fails the spot allocations' share until replacements are ready; say so (the plan cannot
+    keep the SLO through it, whatever its spare capacity)."""
+    from scaleplan.weights import route_weights, spot_loss_share
+
+    if plan.spec.kubernetes.routing != "gateway-api":
+        return None
+    share = spot_loss_share(plan)
+    if share <= 0:
+        return None
+    weights = route_weights(plan)
+    names = ", ".join(
+        f"{a.name} (weight {weights.get(a.name, 0)})"
+        for a in plan.allocations
+        if a.capacity_type == "spot" and weights.get(a.name, 0) > 0
+    )
+    return (
+        f"routing: gateway-api: the HTTPRoute's static weights send {share:.0%} of requests to spot allocations ({names}); "
+        "when the spot capacity is reclaimed those requests fail until replacement pods are ready, so this plan does not hold "
+        "the SLO through a spot loss (scaleplan simulate --fail spot shows the failures). Use routing: inference-pool (a lost "
+        "allocation drops out of the pool) or routing: service, or set placement.spot.allowed: false"
+    )
+
+
+def assemble_plan(
+    pb: Problem,
+    best: Outcome,
+    rps: Sequence[float],
+    window_hours: float,
+    allocs: Sequence[Allocation],
+    comparison: tuple[Sequence[Alternative], Sequence[Baseline]],
+    candidate_warnings: Sequence[str],
+    explanation: Sequence[str],
+) -> Plan:
+    """The hashed plan: costs, demand, allocations, binding constraints, comparison, warnings."""
+    spec, options = pb.spec, pb.options
+    alts, baselines = comparison
+    mean_rps = sum(rps) / len(rps)
+    cost = rounded(best.cost)
+    gap = _gap(best)
+    inputs = options.inputs or InputHashes(spec="", profile="")
+    meta = PlanMeta(name=spec.metadata.name, scaleplan_version=__version__, plan_hash="", inputs=inputs)
+    demand = Demand(
+        windows=len(rps),
+        window_hours=window_hours,
+        rps=tuple(rps),
+        headroom=spec.traffic.headroom,
+        classes=dict(pb.classes) if spec.traffic.classes else {},
+    )
+    per_million = rounded(best.cost / (mean_rps * 3600) * 1e6, 4) if mean_rps > 0 else None
+    plan = Plan(
+        metadata=meta,
+        status="optimal" if best.status == "optimal" else "feasible",
+        solver=options.solver,
+        gap=gap,
+        cost_per_hour=cost,
+        cost_per_month=rounded(cost * HOURS_PER_MONTH, 2),
+        cost_per_million_requests=per_million,
+        demand=demand,
+        allocations=tuple(allocs),
+        binding_constraints=tuple(binding(pb, best, rps)),
+        alternatives=tuple(alts),
+        baselines=tuple(baselines),
+        warnings=tuple(_warnings(best, allocs, candidate_warnings, gap)),
+        explanation=tuple(explanation),
+        spec=spec,
+    )
+    spot_warning = _spot_loss_warning(plan)
+    if spot_warning is not None:
+        plan = plan.model_copy(update={"warnings": (*plan.warnings, spot_warning)})
+    return hash_plan(plan)
+
+
+def hash_plan(plan: Plan) -> Plan:
+    """The plan with ``metadata.plan_hash`` set: SHA-256 of its YAML without the hash."""
+    d = plan_to_dict(plan)
+    d["metadata"].pop("plan_hash", None)
+    h = hashlib.sha256(dump_yaml(d).encode("utf-8")).hexdigest()
+    return plan.model_copy(update={"metadata": plan.metadata.model_copy(update={"plan_hash": h})})

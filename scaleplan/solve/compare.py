@@ -1,0 +1,140 @@
+"""Comparison: the plan against alternatives (single instance types) and baselines.
+
+:func:`alternatives` finds the cheapest single-instance-type plans (a lower bound orders the
+types, then exact solves); :func:`baselines` prices the cheapest single type, only the fastest
+accelerator and all on-demand, each with what the plan saves against it. Both share the
+command's ``--time-limit`` with the main solve; what does not fit in it is left out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from scaleplan.plan import Alternative, Baseline
+from scaleplan.solve.assemble import rounded
+from scaleplan.solve.candidates import CPU, Candidate, prune, prune_rules
+from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem
+from scaleplan.solve.search import Outcome, describe
+from scaleplan.solve.static import solve_plan
+
+
+def compare(
+    pb: Problem,
+    cands: list[Candidate],
+    unpruned: list[Candidate],
+    rps: Sequence[float],
+    best: Outcome,
+    deadline: float,
+) -> tuple[list[Alternative], list[Baseline]]:
+    """The plan's alternatives and baselines (extra solves until ``deadline``)."""
+    alts, singles = alternatives(pb, unpruned, rps, best, deadline)
+    return alts, baselines(pb, cands, unpruned, rps, best, singles, deadline)
+
+
+def _single_type_bound(pb: Problem, gs: list[Candidate], rps: Sequence[float]) -> float | None:
+    """A lower bound on one instance type's mean cost per hour; None: it misses a class."""
+    h = pb.spec.traffic.headroom
+    lb = 0.0
+    for v in rps:
+        for cls, share in pb.classes:
+            per = [k.price / (k.replicas_per_node * cap) for k in gs if (cap := k.cap(cls))]
+            if not per:
+                return None
+            lb += v * share * (1 + h) * min(per)
+    return lb / len(rps)
+
+
+def alternatives(
+    pb: Problem, unpruned: list[Candidate], rps: Sequence[float], best: Outcome, deadline: float
+) -> tuple[list[Alternative], list[Outcome]]:
+    """Best single-instance-type plans, by a lower bound then exact solves."""
+    # one instance type, in any of the allowed regions; built from the unpruned candidates (a
+    # type's spot nodes may be dominated by another type's) and pruned within the type
+    groups: dict[tuple[str, str], list[Candidate]] = {}
+    for c in unpruned:
+        groups.setdefault((c.row.provider, c.row.instance_type), []).append(c)
+    groups = {key: prune(gs, prune_rules(pb.spec, gs)) for key, gs in groups.items()}
+    lbs = []
+    for key, gs in groups.items():
+        lb = _single_type_bound(pb, gs, rps)
+        if lb is not None:
+            lbs.append((lb, key))
+    lbs.sort()
+    found: list[Outcome] = []
+    for solves, (lb, key) in enumerate(lbs):
+        if solves >= MAX_ALTERNATIVE_SOLVES:
+            break
+        if len(found) >= 4 and lb >= sorted(o.cost for o in found)[3]:
+            break
+        if time.perf_counter() > deadline:
+            break
+        o = solve_plan(pb, groups[key], rps, deadline=deadline, tie_break=False)
+        if o.solved:
+            found.append(o)
+    found.sort(key=lambda o: (round(o.cost, 9), describe(o)))
+    mine = describe(best)
+    alts: list[Alternative] = []
+    for o in found:
+        if describe(o) == mine or len(alts) >= 3:
+            continue
+        extra = (o.cost - best.cost) / best.cost if best.cost > 0 else 0.0
+        alts.append(
+            Alternative(
+                description=describe(o),
+                cost_per_hour=rounded(o.cost),
+                extra_cost_fraction=rounded(extra, 4),
+            )
+        )
+    return alts, found
+
+
+def baselines(
+    pb: Problem,
+    cands: list[Candidate],
+    unpruned: list[Candidate],
+    rps: Sequence[float],
+    best: Outcome,
+    singles: list[Outcome],
+    deadline: float,
+) -> list[Baseline]:
+    """The cheapest single type, only the fastest accelerator, all on-demand."""
+
+    def mk(name: str, desc: str, o: Outcome | None) -> Baseline:
+        if o is None or not o.solved:
+            return Baseline(name=name, description=desc + " (infeasible)", cost_per_hour=None)
+        sav = (o.cost - best.cost) / o.cost if o.cost > 0 else 0.0
+        return Baseline(
+            name=name,
+            description=f"{desc}: {describe(o)}",
+            cost_per_hour=rounded(o.cost),
+            savings_fraction=rounded(sav, 4),
+        )
+
+    def solve_in_time(only: list[Candidate]) -> Outcome | None:
+        if not only or time.perf_counter() >= deadline:
+            return None
+        return solve_plan(pb, only, rps, deadline=deadline, tie_break=False)
+
+    single = singles[0] if singles else None
+    out = [mk("cheapest-single-type", "cheapest single instance type that meets the SLO", single)]
+    # the fastest accelerator is chosen among all candidates (pruning may have dropped it in
+    # favour of a cheaper, at least as fast one), then re-pruned among its own instance types
+    gpu = [c for c in unpruned if c.accelerator != CPU]
+    main_cls = pb.classes[0][0]
+    if gpu:
+
+        def speed(c: Candidate) -> float:
+            cap = c.cap(main_cls)
+            return (cap or 0.0) / max(1, c.gpus_per_replica)
+
+        fastest = sorted(gpu, key=lambda c: (-speed(c), c.accelerator))[0].accelerator
+        only = [c for c in unpruned if c.accelerator == fastest]
+        o = solve_in_time(prune(only, prune_rules(pb.spec, only)))
+        out.append(mk("fastest-accelerator", f"only the fastest accelerator ({fastest})", o))
+    if pb.spec.placement.spot.allowed:
+        od = [c for c in cands if c.capacity_type == "on-demand"]
+        out.append(mk("all-on-demand", "all on-demand (no spot)", solve_in_time(od)))
+    else:
+        out.append(mk("all-on-demand", "all on-demand (no spot)", best))
+    return out

@@ -1,0 +1,256 @@
+"""Infeasibility diagnosis: why no plan exists, in the spec's terms, with the smallest fix.
+
+Each function returns (or raises with) :class:`InfeasibleReason` lists: no candidate survives
+the filters (:func:`diagnose_candidates`), no candidate serves every class where routing needs
+it (:func:`serving_candidates`), the MILP has no plan (:func:`diagnose_milp`, which re-solves
+without the quotas or ``max_replicas`` to say what they cost), the time limit ran out, or the
+cheapest plan is over the budget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from scaleplan.errors import InfeasibleError, InfeasibleReason
+from scaleplan.solve.candidates import Candidate, Diagnostics
+from scaleplan.solve.problem import Problem, SolveOptions, quota_scopes
+from scaleplan.solve.search import Outcome, describe, search_windows
+from scaleplan.spec import Spec
+
+
+def _fmt_ms(v: float) -> str:
+    return f"{v:g} ms" if v < 100 else f"{v:.0f} ms"
+
+
+def diagnose_candidates(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
+    """Why the candidate stage left nothing (or left a request class unserved)."""
+    pl = spec.placement
+    if diag.rows_after_placement == 0:
+        bits = [f"providers {', '.join(pl.providers)}"]
+        if pl.regions:
+            bits.append(f"regions {', '.join(pl.regions)}")
+        if pl.accelerators:
+            bits.append(f"accelerators {', '.join(pl.accelerators)}")
+        if pl.exclude:
+            bits.append(f"exclude {', '.join(pl.exclude)}")
+        return [
+            InfeasibleReason(
+                "no-candidates",
+                f"no catalog row matches placement ({'; '.join(bits)})",
+                "widen placement.providers, placement.regions or placement.accelerators, "
+                "or add a catalog with --catalog",
+            )
+        ]
+    if diag.llm_refusals and diag.shapes_fitting == 0:
+        more = len(diag.llm_refusals) - 3
+        shown = "; ".join(diag.llm_refusals[:3]) + (f"; and {more} more" if more > 0 else "")
+        return [
+            InfeasibleReason(
+                "memory",
+                f"no allowed shape can serve the model: {shown}",
+                "allow larger accelerators or more GPUs per replica "
+                "(placement.max_gpus_per_replica), shorten max_model_len, or use a smaller "
+                "dtype / an fp8 KV cache",
+            )
+        ]
+    common = diag.placement_accelerators & diag.profile_accelerators
+    if not common:
+        prof = ", ".join(sorted(diag.profile_accelerators)) or "none"
+        allowed = ", ".join(sorted(diag.placement_accelerators))
+        return [
+            InfeasibleReason(
+                "no-candidates",
+                f"the profile has points for {prof}, but placement allows only instance types "
+                f"with {allowed}",
+                f"profile the model on one of {allowed}, or allow {prof} in placement.accelerators",
+            )
+        ]
+    if diag.shapes_fitting == 0 and diag.memory_required is not None:
+        return [_memory_reason(diag, diag.memory_required)]
+    reasons = _slo_reasons(spec, diag)
+    if not reasons:
+        reasons.append(
+            InfeasibleReason(
+                "no-candidates",
+                "no candidate instance type remains after the filters",
+                "widen placement",
+            )
+        )
+    return reasons
+
+
+def _memory_reason(diag: Diagnostics, required: float) -> InfeasibleReason:
+    if diag.memory_best is not None:
+        acc, gib, g = diag.memory_best
+        have = (
+            f"the largest allowed is {acc} with {gib:g} GiB x {g} GPU(s) per replica "
+            f"= {gib * g:g} GiB"
+        )
+    else:
+        have = "no allowed instance type has enough memory"
+    return InfeasibleReason(
+        "memory",
+        f"the model needs {required:g} GiB per replica; {have}",
+        "allow larger accelerators, raise placement.max_gpus_per_replica and profile a "
+        "multi-GPU replica, or quantize the model",
+        {"required_gib": required},
+    )
+
+
+def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
+    """The unserved classes (or the first class) with the best point the profile offers."""
+    reasons = []
+    pct = spec.slo.percentile
+    classes = diag.unserved_classes or tuple(diag.slo_best)
+    for cls in classes:
+        best = diag.slo_best.get(cls)
+        where = f" for class {cls}" if spec.traffic.classes else ""
+        if best is None:
+            ok = sorted(diag.placement_accelerators & diag.profile_accelerators)
+            reasons.append(
+                InfeasibleReason(
+                    "slo-unreachable",
+                    f"no profiled point serves{where} on the allowed accelerators",
+                    f"profile the model{where} on one of {', '.join(ok)}",
+                )
+            )
+            continue
+        acc, metric, val, batch = best
+        target = {"latency": spec.slo.latency_ms, "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms}[metric]
+        field = {"latency": "slo.latency_ms", "ttft": "slo.ttft_ms", "tpot": "slo.tpot_ms"}[metric]
+        name = {"latency": f"p{pct}", "ttft": f"p{pct} TTFT", "tpot": f"p{pct} TPOT"}[metric]
+        reasons.append(
+            InfeasibleReason(
+                "slo-unreachable",
+                f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: "
+                f"the best is {acc} at {_fmt_ms(val)} at batch {batch}",
+                f"relax {field} to at least {math.ceil(val)} ms, or profile a faster accelerator",
+                {"class": cls, "accelerator": acc, "metric": metric, "value_ms": val, "batch_size": batch},
+            )
+        )
+        if not diag.unserved_classes:
+            break
+    return reasons
+
+
+def serving_candidates(pb: Problem, cands: list[Candidate], rps: Sequence[float]) -> list[Candidate]:
+    """The candidates that serve every request class where routing sends them every class.
+
+    routing: service (one Service sends every replica every class) and static HTTPRoute
+    weights (every allocation gets every class at a fixed share) both need that; raises
+    :class:`InfeasibleError` when no candidate does.
+    """
+    names = ", ".join(c for c, _ in pb.classes)
+    if pb.even_split:
+        cands = _serving(pb, cands, InfeasibleReason(
+            "routing",
+            f"kubernetes.routing is service: one Service sends every replica every request class "
+            f"({names}), but no allowed instance type serves them all within the SLO",
+            "set kubernetes.routing: gateway-api (per-allocation Services with weights), or "
+            "profile one accelerator that serves every class",
+        ))
+    if pb.static_weights(rps):
+        cands = _serving(pb, cands, InfeasibleReason(
+            "routing",
+            "kubernetes.routing is gateway-api with hourly traffic: the HTTPRoute's weights are "
+            "fixed, so every allocation receives every request class "
+            f"({names}), but no allowed instance type serves them all within the SLO",
+            "set traffic.peak_rps (one window), or profile one accelerator that serves every class",
+        ))
+    return cands
+
+
+def _serving(pb: Problem, cands: list[Candidate], reason: InfeasibleReason) -> list[Candidate]:
+    serving = [c for c in cands if pb.mixed_capacity(c) is not None]
+    if not serving:
+        raise InfeasibleError([reason])
+    return serving
+
+
+def time_limit_reason(options: SolveOptions) -> InfeasibleReason:
+    return InfeasibleReason(
+        "time-limit",
+        f"no plan was found within the time limit of {options.time_limit:g} s",
+        "raise --time-limit",
+    )
+
+
+def budget_reason(budget: float, best: Outcome) -> InfeasibleReason:
+    return InfeasibleReason(
+        "budget",
+        f"placement.budget_per_hour is {budget:.2f}, the cheapest plan costs {best.cost:.2f} "
+        f"({describe(best)})",
+        f"raise placement.budget_per_hour to {math.ceil(best.cost * 100) / 100:.2f}, or relax "
+        "the SLO, headroom or redundancy",
+        {"budget": budget, "cost": best.cost},
+    )
+
+
+def diagnose_milp(
+    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
+) -> list[InfeasibleReason]:
+    """Why the MILP has no plan: the quotas, max_replicas, spot, zones, or all together."""
+    pl = pb.spec.placement
+    peak = max(rps)
+    reasons: list[InfeasibleReason] = []
+    if pl.quotas:
+        relaxed = search_windows(pb, cands, [peak], deadline=deadline, quotas=False, tie_break=False)
+        if relaxed.solved:
+            sol = relaxed.sols[0]
+            for q in quota_scopes(pb.spec, cands):
+                used = sum(cands[k].gpus_per_node * sol.nodes[k] for k in q.members)
+                if used > q.limit:
+                    reasons.append(
+                        InfeasibleReason(
+                            "quota",
+                            f"quota {q.label} is {q.limit} GPUs, the cheapest plan needs {used}",
+                            f"raise the quota {q.label} to {used} GPUs, or allow other regions "
+                            "or families",
+                            {"quota": q.label, "limit": q.limit, "needed": used},
+                        )
+                    )
+            if reasons:
+                return reasons
+    if pl.max_replicas is not None:
+        relaxed = search_windows(
+            pb, cands, [peak], deadline=deadline, max_replicas=False, tie_break=False
+        )
+        if relaxed.solved:
+            sol = relaxed.sols[0]
+            need = sum(sol.nodes[k] * cands[k].replicas_per_node for k in range(len(cands)))
+            need = min(need, sum(sol.replicas))
+            return [
+                InfeasibleReason(
+                    "max-replicas",
+                    f"placement.max_replicas is {pl.max_replicas}, the cheapest plan needs "
+                    f"{need} replicas at peak ({peak:g} rps)",
+                    f"raise placement.max_replicas to {need}, or relax the SLO or headroom",
+                    {"limit": pl.max_replicas, "needed": need},
+                )
+            ]
+    if pl.spot.allowed and not any(c.capacity_type == "on-demand" for c in cands):
+        return [
+            InfeasibleReason(
+                "spot",
+                "only spot prices are known for the candidates, but spot.max_fraction is "
+                f"{pl.spot.max_fraction:g}",
+                "set placement.spot.max_fraction to 1 or add on-demand prices",
+            )
+        ]
+    if pl.redundancy == "zone":
+        return [
+            InfeasibleReason(
+                "redundancy",
+                "no plan survives losing a zone with the allowed instance types",
+                "set placement.redundancy to n+1, or allow instance types in regions with "
+                "several zones",
+            )
+        ]
+    return [
+        InfeasibleReason(
+            "infeasible",
+            "no plan satisfies all placement constraints together",
+            "relax placement.quotas, max_replicas or redundancy",
+        )
+    ]

@@ -1,0 +1,187 @@
+"""The plan's explanation: why this plan, in English sentences (``plan.explanation``).
+
+:func:`explain` says what the plan costs, how each allocation's capacity follows from its
+operating point and queueing model, how traffic is routed (:func:`routing_line`), what the
+redundancy and spot rules do, what the plan saves against the baselines, the next best
+alternative, the LLM server settings (LLM specs only) and the average utilization.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from scaleplan.plan import HOURS_PER_MONTH, Allocation, Alternative, Baseline
+from scaleplan.solve.problem import Problem
+from scaleplan.solve.search import Outcome, describe
+from scaleplan.weights import peak_window
+
+_QUEUE_TEXT = {
+    "discrete": "the dynamic-batching queueing model (batches launch when the replica is free)",
+    "continuous": "the continuous-batching (M/D/c) queueing model",
+}
+
+
+def explain(
+    pb: Problem,
+    allocs: Sequence[Allocation],
+    o: Outcome,
+    rps: Sequence[float],
+    comparison: tuple[Sequence[Alternative], Sequence[Baseline]],
+    models: Mapping[str, str],
+    util: float,
+) -> list[str]:
+    """The explanation lines, in order; ``models``: each allocation's queueing model."""
+    spec = pb.spec
+    pct = spec.slo.percentile
+    alts, baselines = comparison
+    peak_w = peak_window(rps)
+    monthly = o.cost * HOURS_PER_MONTH
+    when = f"at hour {peak_w}" if len(rps) == 24 else "flat over the day"
+    lines = [
+        f"The cheapest plan that holds p{pct} <= {spec.slo.latency_ms:g} ms costs "
+        f"${o.cost:.2f}/h (${monthly:,.0f}/month): {describe(o)} at peak.",
+        f"Demand peaks at {rps[peak_w]:g} rps {when}; the plan sizes for "
+        f"{spec.traffic.headroom:.0%} headroom on top.",
+    ]
+    for a in allocs:
+        lines.extend(_allocation_lines(pb, a, models))
+    lines.append(routing_line(pb, allocs, o, rps))
+    lines.extend(_rule_lines(pb, allocs))
+    for b in baselines:
+        if b.cost_per_hour is not None and b.savings_fraction is not None and b.savings_fraction > 0.0005:
+            lines.append(f"Saves {b.savings_fraction:.0%} against {b.description} (${b.cost_per_hour:.2f}/h).")
+    if alts:
+        a0 = alts[0]
+        lines.append(f"Next best: {a0.description}, {a0.extra_cost_fraction:+.0%}.")
+    if spec.model.architecture is not None:  # the LLM model (scaleplan.llm) loads only for LLM specs
+        from scaleplan.solve.llm_capacity import llm_explanation
+
+        lines.extend(llm_explanation(spec, allocs))
+    lines.append(f"Average utilization of the provisioned capacity over the day: {util:.0%}.")
+    return lines
+
+
+def _allocation_lines(pb: Problem, a: Allocation, models: Mapping[str, str]) -> list[str]:
+    """What one allocation runs and why one replica serves what it serves."""
+    pct = pb.spec.slo.percentile
+    op = a.operating_point
+    lat = op.latency_ms.model_dump()[f"p{pct}"]
+    qm = _QUEUE_TEXT.get(models.get(a.name, ""), "the queueing model")
+    if op.max_utilization < 1:
+        derate = (
+            f"{qm} keeps each replica at <= {op.max_utilization:.0%} utilization under "
+            "Poisson arrivals"
+        )
+    else:
+        derate = "no queueing derating"
+    if a.gpus_per_replica:
+        shape = f"{a.gpus_per_replica} x {a.accelerator} per replica"
+    else:
+        shape = f"CPU only, {a.cpu_per_replica:g} vCPU per replica"
+    lines = [
+        f"{a.name}: {a.instance_type} ({shape}, {a.replicas_per_node} replica(s) per node, "
+        f"{a.capacity_type}) runs batch {op.batch_size} at p{pct} {lat:g} ms; {derate}, "
+        f"so one replica serves {a.capacity_rps_per_replica:g} rps."
+    ]
+    if a.estimated:
+        lines.append(
+            f"{a.name}: capacity rests on {op.source} (not measured) profile points for "
+            f"{a.accelerator}; measure before committing."
+        )
+    return lines
+
+
+def _rule_lines(pb: Problem, allocs: Sequence[Allocation]) -> list[str]:
+    """What the redundancy and spot rules guarantee."""
+    pl = pb.spec.placement
+    lines = []
+    if pl.redundancy == "n+1":
+        each = ", each taking an even share." if pb.even_split else "."
+        lines.append(
+            "Redundancy n+1: after losing any one node the remaining replicas still carry the "
+            "demand" + each
+        )
+    elif pl.redundancy == "zone":
+        spread = "; ".join(
+            f"{a.name}: {a.nodes} node(s) over {', '.join(a.zones)}" for a in allocs if a.zones
+        )
+        lines.append(
+            "Redundancy zone: nodes are spread round-robin over the zones (node i in zone i mod 3, "
+            "unless the catalog lists the zones) so that losing any one zone leaves enough "
+            f"capacity ({spread}); the manifests spread replicas with topology spread constraints."
+        )
+    if pl.spot.allowed:
+        lines.append(
+            f"Spot: on-demand replicas alone serve at least {1 - pl.spot.max_fraction:.0%} of "
+            "each class's demand."
+        )
+    return lines
+
+
+def _type_label(o: Outcome, k: int) -> str:
+    c = o.cands[k]
+    return c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
+
+
+def routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome, rps: Sequence[float]) -> str:
+    """How traffic reaches the replicas: weighted HTTPRoute or one evenly spread Service."""
+    if not pb.even_split:
+        return _weighted_routing_line(pb, o)
+    return _even_routing_line(pb, o, rps)
+
+
+def _weighted_routing_line(pb: Problem, o: Outcome) -> str:
+    gw = pb.spec.kubernetes.gateway
+    where = f"{gw.namespace + '/' if gw and gw.namespace else ''}{gw.name if gw else '?'}"
+    line = (
+        f"Routing: gateway-api: one Service per allocation behind an HTTPRoute on Gateway {where}, "
+        "weighted by each allocation's routing share (in proportion to capacity), so replicas of "
+        "very different speed can serve side by side."
+    )
+    if o.shares is None or o.lower is None:
+        return line
+    split: dict[str, float] = {}
+    for k in range(len(o.cands)):
+        if o.shares[k] > 0:
+            label = _type_label(o, k)
+            split[label] = split.get(label, 0.0) + o.shares[k]
+    by_share = sorted(split.items(), key=lambda kv: (-kv[1], kv[0]))
+    weights = ", ".join(f"{t} {v:.0%}" for t, v in by_share)
+    extra = (o.cost - o.lower) / o.lower if o.lower > 0 else 0.0
+    return (
+        f"{line} HTTPRoute weights are fixed at the peak mix ({weights}); other hours scale each "
+        f"type to its share; the day costs {extra:.1%} more than if weights could change hourly "
+        f"(${o.cost:.2f}/h against ${o.lower:.2f}/h)."
+    )
+
+
+def _even_routing_line(pb: Problem, o: Outcome, rps: Sequence[float]) -> str:
+    W = len(rps)
+    peak_w = peak_window(rps)
+    sol = o.sols[peak_w]
+    total = sum(sol.replicas)
+    if total == 0:
+        return "Routing: service: one Service spreads requests evenly over all pods."
+    each = rps[peak_w] * (1 + pb.spec.traffic.headroom) / total
+    caps: dict[str, float] = {}
+    for k, c in enumerate(o.cands):
+        if sol.replicas[k]:
+            label = _type_label(o, k)
+            caps[label] = min(pb.mixed_capacity(c) or 0.0, caps.get(label, math.inf))
+    mixes = sum(1 for s in o.sols if sum(1 for k in range(len(o.cands)) if s.replicas[k]) > 1)
+    slow, cap = min(caps.items(), key=lambda kv: (kv[1], kv[0]))
+    mix = " for the class mix" if pb.spec.traffic.classes else ""
+    if len(caps) > 1:
+        what = (
+            f"only types that can each take {each:.4g} rps are mixed (the slowest in use, {slow}, "
+            f"serves {cap:.4g} rps per replica{mix})"
+        )
+    else:
+        what = f"{slow} serves {cap:.4g} rps per replica{mix}"
+    windows = f"; {mixes} of {W} window(s) mix replica types" if W > 1 else ""
+    return (
+        f"Routing: service: one Service spreads requests evenly over all {total} pods at peak "
+        f"(kube-proxy), so each replica takes {each:.4g} rps with headroom; {what}{windows}. "
+        "Set kubernetes.routing: gateway-api to weight traffic by capacity instead."
+    )

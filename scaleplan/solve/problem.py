@@ -1,0 +1,97 @@
+"""What one solve is asked: the options, the spec's request classes and its routing rules.
+
+Every phase of a solve (search, static re-planning, diagnosis, assembly, explanation,
+comparison) reads one :class:`Problem`: the spec, the options and the request classes,
+computed once from the spec and passed on. The routing predicates (:meth:`Problem.even_split`,
+:meth:`Problem.static_weights`), the capacity of a replica at the traffic's class mix and the
+quota scopes over a candidate list live here because every phase needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scaleplan.plan import InputHashes
+from scaleplan.solve.candidates import Candidate, classes_of, in_quota_scope
+from scaleplan.solve.milp import QuotaScope, SolverName
+from scaleplan.spec import Spec
+
+MAX_ALTERNATIVE_SOLVES = 12
+
+Classes = tuple[tuple[str, float], ...]  # (request class, share of the traffic), spec order
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    time_limit: float = 60.0
+    max_utilization: float | None = None  # None: from the queueing model; 1.0: no derating
+    solver: SolverName = "highs"
+    alternatives: bool = True  # alternatives and baselines (extra solves)
+    inputs: InputHashes | None = None
+    spec_dir: str | None = None  # resolves a model.architecture config.json path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One solve's question: the spec, the options and the spec's request classes."""
+
+    spec: Spec
+    options: SolveOptions
+    classes: Classes
+
+    @classmethod
+    def of(cls, spec: Spec, options: SolveOptions) -> Problem:
+        return cls(spec=spec, options=options, classes=classes_of(spec))
+
+    @property
+    def even_split(self) -> bool:
+        """routing: service (the default): one Service spreads requests evenly over all pods."""
+        return self.spec.kubernetes.routing == "service"
+
+    def static_weights(self, rps: Sequence[float]) -> bool:
+        """routing: gateway-api over more than one distinct demand window: one HTTPRoute whose
+        weights cannot change by hour, so the plan must serve every window at the peak's split."""
+        return self.spec.kubernetes.routing == "gateway-api" and len(set(rps)) > 1
+
+    def mixed_capacity(self, c: Candidate) -> float | None:
+        """Per-replica capacity of ``c`` at the class mix (see :func:`mixed_capacity`)."""
+        return mixed_capacity(self.spec, c, self.classes)
+
+
+def demand_windows(spec: Spec) -> tuple[tuple[float, ...], float]:
+    """The spec's demand windows (requests/s) and each window's length in hours."""
+    if spec.traffic.hourly_rps is not None:
+        return tuple(spec.traffic.hourly_rps), 1.0
+    assert spec.traffic.peak_rps is not None
+    return (spec.traffic.peak_rps,), 24.0
+
+
+def mixed_capacity(spec: Spec, c: Candidate, classes: Classes | None = None) -> float | None:
+    """Per-replica capacity for the spec's class mix: 1 / sum_c(share_c / cap_c), or None.
+
+    Under routing: service every replica receives every class in the traffic's proportions,
+    so this is what one replica serves; None when the candidate cannot serve some class.
+    ``classes``: the spec's request classes when the caller has them (else derived).
+    """
+    mix = classes if classes is not None else classes_of(spec)
+    total = sum(s for _, s in mix) or 1.0
+    inv = 0.0
+    for cls, share in mix:
+        if share <= 0:
+            continue
+        cap = c.cap(cls)
+        if not cap:
+            return None
+        inv += share / total / cap
+    return 1.0 / inv if inv > 0 else None
+
+
+def quota_scopes(spec: Spec, cands: Sequence[Candidate]) -> tuple[QuotaScope, ...]:
+    """The spec's GPU quotas as index sets over ``cands``."""
+    out = []
+    for q in spec.placement.quotas:
+        members = tuple(i for i, c in enumerate(cands) if in_quota_scope(q, c.row))
+        label = "/".join([q.provider, q.region or "*", q.family or "*"])
+        out.append(QuotaScope(label=label, limit=q.max_gpus, members=members))
+    return tuple(out)

@@ -1,0 +1,100 @@
+"""The search over demand windows: one candidate list, every window's MILP, one Outcome.
+
+:func:`search_windows` states the spec's placement rules as a :class:`WindowProblem` and
+solves each distinct demand window (``milp.solve_windows``); the :class:`Outcome` it returns
+is what static re-planning, diagnosis, assembly, explanation and comparison all read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.milp import SolveStat, WindowProblem, WindowSolution, solve_windows
+from scaleplan.solve.problem import Problem, quota_scopes
+
+
+@dataclass
+class Outcome:
+    """A solved multi-window problem over a candidate list."""
+
+    cands: list[Candidate]
+    sols: list[WindowSolution]  # one per window
+    status: str
+    cost: float  # mean cost per hour
+    bound: float
+    # static HTTPRoute weights (routing: gateway-api over several windows): each candidate's
+    # traffic share, the per-window weighted optimum it is measured against, and whether that
+    # optimum was proven (not stopped by the time limit)
+    shares: list[float] | None = None
+    lower: float | None = None
+    proven: bool = True
+    stats: tuple[SolveStat, ...] = ()  # solver runs behind ``sols``
+
+    @property
+    def solved(self) -> bool:
+        return self.status in ("optimal", "feasible")
+
+
+def search_windows(
+    pb: Problem,
+    cands: list[Candidate],
+    rps: Sequence[float],
+    *,
+    deadline: float,
+    quotas: bool = True,
+    max_replicas: bool = True,
+    tie_break: bool = True,
+) -> Outcome:
+    """Every window's cheapest plan over ``cands`` (weighted per window; no static weights).
+
+    ``quotas`` / ``max_replicas`` False drop those rules (diagnosis asks what they cost).
+    """
+    classes = pb.classes
+    pl = pb.spec.placement
+    scopes = quota_scopes(pb.spec, cands) if quotas else ()
+    spot = pl.spot.max_fraction if any(c.capacity_type == "spot" for c in cands) else None
+    demands = [tuple(round(v * s, 9) for _, s in classes) for v in rps]
+    if not demands:
+        return Outcome(cands, [], "infeasible", math.inf, math.inf)
+    base = WindowProblem(
+        candidates=cands,
+        classes=tuple(c for c, _ in classes),
+        demand=max(demands, key=lambda d: (sum(d), d)),
+        headroom=pb.spec.traffic.headroom,
+        redundancy=pl.redundancy,
+        spot_max_fraction=spot,
+        quotas=scopes,
+        min_replicas=pl.min_replicas,
+        max_replicas=pl.max_replicas if max_replicas else None,
+        even=pb.even_split,
+    )
+    runs: list[SolveStat] = []
+    cache = solve_windows(
+        base, demands, solver=pb.options.solver, deadline=deadline, tie_break=tie_break, stats=runs
+    )
+    sols = [cache[d] for d in demands]
+    statuses = {s.status for s in sols}
+    if statuses & {"infeasible", "unknown"}:
+        unknown = "unknown" in statuses and "infeasible" not in statuses
+        status = "unknown" if unknown else "infeasible"
+        return Outcome(cands, sols, status, math.inf, math.inf, stats=tuple(runs))
+    status = "optimal" if statuses == {"optimal"} else "feasible"
+    w = len(sols)
+    cost = sum(s.cost for s in sols) / w
+    bound = sum((s.bound if s.bound is not None else 0.0) for s in sols) / w
+    return Outcome(cands, sols, status, cost, bound, stats=tuple(runs))
+
+
+def describe(o: Outcome) -> str:
+    """The outcome's peak nodes per instance type, largest first: ``3 x g5.xlarge + ...``."""
+    peak_nodes: dict[str, int] = {}
+    for k, c in enumerate(o.cands):
+        n = max((s.nodes[k] for s in o.sols), default=0)
+        if n:
+            label = c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
+            peak_nodes[label] = peak_nodes.get(label, 0) + n
+    by_size = sorted(peak_nodes.items(), key=lambda kv: (-kv[1], kv[0]))
+    return " + ".join(f"{n} x {t}" for t, n in by_size) or "nothing"

@@ -1,0 +1,244 @@
+"""Static HTTPRoute weights: re-planning a weighted outcome so every window keeps one split.
+
+With ``routing: gateway-api`` over more than one distinct demand window the HTTPRoute's
+weights are fixed at the peak window's split. :func:`replan_static` turns a per-window weighted
+optimum into a plan that serves every window at that split, :func:`best_static` picks the
+cheapest of several starting mixes, and :func:`solve_plan` is the search followed by that
+re-planning (what the alternatives and baselines solve).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+from scaleplan.errors import InfeasibleError, InfeasibleReason
+from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.milp import WindowSolution
+from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, quota_scopes
+from scaleplan.solve.search import Outcome, search_windows
+from scaleplan.weights import largest_remainder, peak_window
+
+
+def static_reason(message: str) -> InfeasibleReason:
+    return InfeasibleReason(
+        "routing",
+        "kubernetes.routing is gateway-api: the HTTPRoute's weights are fixed at the peak "
+        f"window's split, and {message}",
+        "relax placement.max_replicas or the quotas, or set traffic.peak_rps (one window)",
+    )
+
+
+class _Split:
+    """One candidate list's traffic shares and per-window replica needs at a fixed split.
+
+    The renderer weights each allocation by (replicas at the peak window) x
+    capacity_rps_per_replica (the capacity for the class it carries most of, here the largest
+    class), rounded to integers summing to 100. The gateway sends that share s_k of every
+    request class to type k in every window, so each type is sized on its own: replicas
+    covering e_k D_w (1+h) at its capacity for the class mix (e_k = the larger of s_k and its
+    rounded weight), n+1: e_k D_w after losing one of its nodes, zone: after losing its
+    largest zone share.
+    """
+
+    def __init__(self, pb: Problem, cands: list[Candidate]) -> None:
+        main = max(pb.classes, key=lambda cs: cs[1])[0]  # first of the largest share
+        self.pb = pb
+        self.cands = cands
+        self.mcap = [pb.mixed_capacity(c) or 0.0 for c in cands]
+        self.wcap = [c.cap(main) or 0.0 for c in cands]
+
+    def shares(self, reps: Sequence[int]) -> tuple[list[float], list[float]]:
+        """Each type's traffic share s_k and its effective share e_k (>= its rounded weight)."""
+        K = len(self.cands)
+        caps = [reps[k] * self.wcap[k] if self.mcap[k] > 0 else 0.0 for k in range(K)]
+        tot = sum(caps)
+        s = [v / tot if tot > 0 else 0.0 for v in caps]
+        w = largest_remainder({f"{k:06d}": v for k, v in enumerate(caps)})
+        wt = sum(w.values()) or 1
+        return s, [max(s[k], w[f"{k:06d}"] / wt) for k in range(K)]
+
+    def need(self, k: int, e: float, d: float) -> int:
+        """Replicas type ``k`` needs to carry share ``e`` of demand ``d`` by itself."""
+        if e <= 0 or d <= 0:
+            return 0
+        pl = self.pb.spec.placement
+        c, m, q = self.cands[k], self.mcap[k], self.cands[k].replicas_per_node
+        load = e * d
+        r = max(1, math.ceil(load * (1 + self.pb.spec.traffic.headroom) / m - 1e-9))
+        if pl.redundancy == "n+1":
+            r = max(r, math.ceil(load / m - 1e-9) + q)
+        elif pl.redundancy == "zone":
+            while (r - q * math.ceil(math.ceil(r / q) / c.zones)) * m < load - 1e-9:
+                r += 1
+        return r
+
+
+def _stable_peak(split: _Split, r_peak: list[int], peak: float) -> list[int] | InfeasibleReason:
+    """Grow the peak replicas until the weights they imply are stable (spot rule included)."""
+    pb, cands = split.pb, split.cands
+    K = len(cands)
+    f = pb.spec.placement.spot.max_fraction
+    spot_rule = (
+        pb.spec.placement.spot.allowed
+        and f < 1
+        and any(r_peak[k] and c.capacity_type == "spot" for k, c in enumerate(cands))
+    )
+    for _ in range(1000):
+        s, e = split.shares(r_peak)
+        on_demand = sum(s[k] for k, c in enumerate(cands) if c.capacity_type == "on-demand")
+        if spot_rule and on_demand < 1 - f - 1e-9:
+            od = [
+                k
+                for k, c in enumerate(cands)
+                if c.capacity_type == "on-demand" and r_peak[k] and split.mcap[k] > 0
+            ]
+            if not od:
+                return static_reason(
+                    f"no on-demand type is in use at the peak to carry {1 - f:.0%} of the traffic"
+                )
+            k = min(
+                od,
+                key=lambda k: (cands[k].price / (cands[k].replicas_per_node * split.wcap[k]), k),
+            )
+            r_peak[k] += 1
+            continue
+        new = [max(r_peak[k], split.need(k, e[k], peak)) if s[k] > 0 else 0 for k in range(K)]
+        if new == r_peak:
+            return r_peak
+        r_peak = new
+    return static_reason("no stable split was found")
+
+
+def _windows_at_split(
+    split: _Split, r_peak: list[int], rps: Sequence[float]
+) -> list[WindowSolution] | InfeasibleReason:
+    """Every window's plan at the split the peak replicas ``r_peak`` imply."""
+    pb, cands = split.pb, split.cands
+    K = len(cands)
+    pl = pb.spec.placement
+    peak = rps[peak_window(rps)]
+    s, e = split.shares(r_peak)
+    sols: list[WindowSolution] = []
+    for w, d in enumerate(rps):
+        reps = list(r_peak) if d == peak else [split.need(k, e[k], d) for k in range(K)]
+        if pl.min_replicas > sum(reps):  # min_replicas tops up the largest share
+            top = max((k for k in range(K) if s[k] > 0), key=lambda k: (e[k], -k))
+            reps[top] += pl.min_replicas - sum(reps)
+        nodes = [math.ceil(reps[k] / cands[k].replicas_per_node) for k in range(K)]
+        if pl.max_replicas is not None and sum(reps) > pl.max_replicas:
+            return static_reason(
+                f"window {w} then needs {sum(reps)} replicas, more than "
+                f"placement.max_replicas = {pl.max_replicas}"
+            )
+        for q in quota_scopes(pb.spec, cands):
+            used = sum(cands[k].gpus_per_node * nodes[k] for k in q.members)
+            if used > q.limit:
+                return static_reason(
+                    f"window {w} then needs {used} GPUs in quota {q.label}, more than its {q.limit}"
+                )
+        routing = [
+            [s[k] if (d > 0 and cands[k].cap(cls)) else 0.0 for k in range(K)]
+            for cls, _ in pb.classes
+        ]
+        cost = sum(nodes[k] * cands[k].price for k in range(K))
+        demand = tuple(d * sh for _, sh in pb.classes)
+        sols.append(
+            WindowSolution(
+                status="feasible", nodes=nodes, replicas=reps, routing=routing, cost=cost,
+                bound=None, demand=demand,
+            )
+        )
+    return sols
+
+
+def replan_static(
+    pb: Problem, o: Outcome, rps: Sequence[float], start: Sequence[int] | None = None
+) -> tuple[Outcome, InfeasibleReason | None]:
+    """Re-plan a weighted per-window outcome for static HTTPRoute weights.
+
+    The peak replicas (``start``, default the MILP's peak window) only grow, so the weights
+    are re-derived until they are stable (:class:`_Split` says how each type is sized);
+    min_replicas tops up the largest share. Types outside the peak get no traffic and no
+    replicas. ``o`` (the per-window weighted optimum over the same candidates) is the lower
+    bound the result is measured against.
+    """
+    split = _Split(pb, o.cands)
+    pw = peak_window(rps)
+    r_peak = _stable_peak(split, list(start if start is not None else o.sols[pw].replicas), rps[pw])
+    if isinstance(r_peak, InfeasibleReason):
+        return o, r_peak
+    sols = _windows_at_split(split, r_peak, rps)
+    if isinstance(sols, InfeasibleReason):
+        return o, sols
+    s, _ = split.shares(r_peak)
+    cost = sum(x.cost for x in sols) / len(sols)
+    lower = o.cost if o.status == "optimal" else o.bound
+    lower = min(lower, cost)
+    gap = (cost - lower) / cost if cost > 0 else 0.0
+    status = "optimal" if gap <= 1e-9 and o.status == "optimal" else "feasible"
+    proven = o.status == "optimal"
+    return Outcome(o.cands, sols, status, cost, lower, shares=s, lower=lower, proven=proven), None
+
+
+def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float) -> Outcome:
+    """The cheapest static-weight plan among :func:`replan_static` started from the weighted
+    MILP's peak window and from each instance type's own peak-window optimum (a mix that is
+    cheapest at the peak can cost more over the day than one type scaled up and down: every
+    type in the HTTPRoute keeps its share, and its own n+1 / zone spare, in every hour)."""
+    cands = dyn.cands
+    pw = peak_window(rps)
+    tries: list[tuple[Outcome, InfeasibleReason | None]] = [replan_static(pb, dyn, rps)]
+    groups: dict[tuple[str, str], list[int]] = {}
+    for k, c in enumerate(cands):
+        groups.setdefault((c.row.provider, c.row.instance_type), []).append(k)
+
+    def cheapest_per_rps(ks: list[int]) -> float:
+        return min(
+            cands[k].price / (cands[k].replicas_per_node * (pb.mixed_capacity(cands[k]) or 1e-12))
+            for k in ks
+        )
+
+    if len(groups) > 1:
+        order = sorted(groups.items(), key=lambda kv: (cheapest_per_rps(kv[1]), kv[0]))
+        for _, ks in order[:MAX_ALTERNATIVE_SOLVES]:
+            if time.perf_counter() > deadline:
+                break
+            one = search_windows(
+                pb, [cands[k] for k in ks], [rps[pw]], deadline=deadline, tie_break=False
+            )
+            if not one.solved:
+                continue
+            start = [0] * len(cands)
+            for j, k in enumerate(ks):
+                start[k] = one.sols[0].replicas[j]
+            tries.append(replan_static(pb, dyn, rps, start))
+    ok = [t for t, reason in tries if reason is None]
+    if not ok:
+        reason = tries[0][1]
+        assert reason is not None
+        raise InfeasibleError([reason])
+    return min(ok, key=lambda t: round(t.cost, 9))  # first on ties: the MILP's own mix
+
+
+def solve_plan(
+    pb: Problem,
+    cands: list[Candidate],
+    rps: Sequence[float],
+    *,
+    deadline: float,
+    tie_break: bool = True,
+) -> Outcome:
+    """:func:`search_windows`, then (static HTTPRoute weights) :func:`best_static`; an outcome
+    that cannot be re-planned for static weights comes back infeasible."""
+    static = pb.static_weights(rps)
+    if static:
+        cands = [c for c in cands if pb.mixed_capacity(c) is not None]
+    o = search_windows(pb, cands, rps, deadline=deadline, tie_break=tie_break)
+    if not o.solved or not static:
+        return o
+    try:
+        return best_static(pb, o, rps, deadline)
+    except InfeasibleError:
+        return Outcome(cands, o.sols, "infeasible", math.inf, math.inf)
