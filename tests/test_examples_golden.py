@@ -17,11 +17,11 @@ NAMES = ("embedding-cpu-gpu", "embedding-kafka", "llm-chat", "llm-chat-pool", "v
 
 
 def _plan_text(name: str) -> str:
-    from scaleplan.cli.optimize import load_inputs
+    from scaleplan.inputs import load_inputs
     from scaleplan.solve import SolveOptions, solve
 
-    spec, prof, cat, inputs = load_inputs(str(EXAMPLES / name / "spec.yaml"), [])
-    return dump_plan(solve(spec, prof, cat, options=SolveOptions(inputs=inputs)).plan)
+    inp = load_inputs(str(EXAMPLES / name / "spec.yaml"))
+    return dump_plan(solve(inp.spec, inp.profile, inp.catalog, options=SolveOptions(inputs=inp.hashes)).plan)
 
 
 @pytest.mark.parametrize("name", NAMES)

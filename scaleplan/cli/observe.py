@@ -18,10 +18,9 @@ from scaleplan.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from scaleplan.inputs import ObservedInputs
     from scaleplan.observe.model import Observed
-    from scaleplan.plan import InputHashes, Plan
-    from scaleplan.profile.model import Profile
-    from scaleplan.spec import Spec
+    from scaleplan.plan import Plan
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d|w)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -160,78 +159,37 @@ def _summary(obs: Observed, out: str | None) -> None:
     sys.stdout.flush()
 
 
-class ObservedReplan:
-    """``optimize --observed``: the Observed file, the labels, and the report against the running plan."""
+def print_replan(o: ObservedInputs, plan: Plan) -> None:
+    """``optimize --observed``: the change against the running plan, hour by hour, in text."""
+    from scaleplan.observe.replan import hourly_changes, monthly_delta, risks
+    from scaleplan.plandiff import diff_lines, diff_plans
 
-    def __init__(self, source: str, observed: Observed, labels: tuple[str, ...]) -> None:
-        self.source = source
-        self.observed = observed
-        self.labels = labels
+    con = stdout_console()
 
-    def label(self, plan: Plan) -> Plan:
-        from scaleplan.observe.replan import label_plan
+    def p(text: str) -> None:
+        con.print(text, markup=False, soft_wrap=False)  # long risk lines wrap at the width
 
-        return label_plan(plan, self.labels)
-
-    def report(self, plan: Plan) -> dict[str, Any]:
-        from scaleplan.observe.replan import hourly_changes, monthly_delta, risks
-        from scaleplan.plandiff import diff_plans
-
-        running = self.observed.running_plan
-        return {
-            "source": self.source,
-            "diff": diff_plans(running, plan).to_dict(),
-            "running_plan_hash": running.metadata.plan_hash,
-            "calibration": list(self.labels),
-            "replicas_per_hour": [{"pool": c.key, "before": list(c.before), "after": list(c.after)} for c in hourly_changes(running, plan)],
-            "cost_per_hour": {"before": running.cost_per_hour, "after": plan.cost_per_hour},
-            "cost_per_month_delta": round(monthly_delta(running, plan), 2),
-            "risks": risks(self.observed),
-        }
-
-    def print_report(self, plan: Plan) -> None:
-        from scaleplan.observe.replan import hourly_changes, monthly_delta, risks
-
-        con = stdout_console()
-
-        def p(text: str) -> None:
-            con.print(text, markup=False, soft_wrap=False)  # long risk lines wrap at the width
-
-        from scaleplan.plandiff import diff_lines, diff_plans
-
-        running = self.observed.running_plan
-        p(f"change against the running plan ({running.metadata.plan_hash[:12]}):")
-        for line in diff_lines(diff_plans(running, plan)):
-            p(line)
-        p("replicas per UTC hour, running -> new:")
-        for c in hourly_changes(running, plan):
-            p(f"  {c.key}")
-            runs = c.runs()
-            if all(b == a for _, _, b, a in runs):
-                p(f"      unchanged: {', '.join(f'{h0:02d}-{h1:02d}h {b}' for h0, h1, b, _ in runs)}")
-                continue
-            for h0, h1, b, a in runs:
-                mark = "~" if a != b else " "
-                hours = f"{h0:02d}-{h1:02d}h" if h1 > h0 else f"{h0:02d}h   "
-                p(f"    {mark} {hours}  {b} -> {a} replicas")
-        delta = monthly_delta(running, plan)
-        sign = "+" if delta >= 0 else "-"
-        p(f"monthly: ${running.cost_per_month:,.2f} -> ${plan.cost_per_month:,.2f} ({sign}${abs(delta):,.2f}/month)")
-        found = risks(self.observed)
-        if found:
-            p("risks seen in the running service:")
-            for r in found:
-                p(f"  - {r}")
-        sys.stdout.flush()
-
-
-def replan_inputs(path: str, spec: Spec, profile: Profile, inputs: InputHashes) -> tuple[Spec, Profile, InputHashes, ObservedReplan]:
-    """The spec and profile ``optimize --observed`` solves, with the observed file's hash."""
-    from scaleplan.observe.model import read_observed
-    from scaleplan.observe.replan import apply_observed
-    from scaleplan.yamlio import sha256_file
-
-    observed = read_observed(path)
-    rp = apply_observed(spec, profile, observed, source=path)
-    hashes = inputs.model_copy(update={"observed": sha256_file(path)})
-    return rp.spec, rp.profile, hashes, ObservedReplan(path, observed, rp.labels)
+    running = o.observed.running_plan
+    p(f"change against the running plan ({running.metadata.plan_hash[:12]}):")
+    for line in diff_lines(diff_plans(running, plan)):
+        p(line)
+    p("replicas per UTC hour, running -> new:")
+    for c in hourly_changes(running, plan):
+        p(f"  {c.key}")
+        runs = c.runs()
+        if all(b == a for _, _, b, a in runs):
+            p(f"      unchanged: {', '.join(f'{h0:02d}-{h1:02d}h {b}' for h0, h1, b, _ in runs)}")
+            continue
+        for h0, h1, b, a in runs:
+            mark = "~" if a != b else " "
+            hours = f"{h0:02d}-{h1:02d}h" if h1 > h0 else f"{h0:02d}h   "
+            p(f"    {mark} {hours}  {b} -> {a} replicas")
+    delta = monthly_delta(running, plan)
+    sign = "+" if delta >= 0 else "-"
+    p(f"monthly: ${running.cost_per_month:,.2f} -> ${plan.cost_per_month:,.2f} ({sign}${abs(delta):,.2f}/month)")
+    found = risks(o.observed)
+    if found:
+        p("risks seen in the running service:")
+        for r in found:
+            p(f"  - {r}")
+    sys.stdout.flush()

@@ -32,60 +32,6 @@ def register(app: typer.Typer) -> None:
     app.command("optimize")(optimize)
 
 
-def load_inputs(spec_path: str, catalogs: list[str]) -> tuple[Any, Any, Any, Any]:
-    """Read spec, its profile and the catalogs; return them with the input hashes."""
-    from scaleplan.catalog.files import load_catalog, shipped_paths
-    from scaleplan.plan import InputHashes
-    from scaleplan.profile.model import read_profile
-    from scaleplan.spec import profile_path, read_spec
-    from scaleplan.yamlio import sha256_file
-
-    spec, doc = read_spec(spec_path)
-    ppath = profile_path(spec, spec_path)
-    if not ppath.is_file():
-        raise input_error(spec_path, "model.profile", f"profile file {spec.model.profile!r} not found (looked at {ppath})", "run `scaleplan profile` first, or fix the path (relative to the spec file)")
-    profile = read_profile(ppath)
-    spec_dir = Path(spec_path).parent
-    from_spec: list[str] = []
-    for i, rel in enumerate(spec.placement.catalogs):
-        cpath = spec_dir / rel
-        if not cpath.is_file():
-            raise input_error(spec_path, f"placement.catalogs[{i}]", f"catalog file {rel!r} not found (looked at {cpath})", "fix the path (relative to the spec file)")
-        from_spec.append(str(cpath))
-    catalog = load_catalog([*from_spec, *catalogs], providers=spec.placement.providers)
-    from scaleplan.errors import SpecError
-    from scaleplan.precheck import placement_problems
-
-    problems = placement_problems(spec, catalog, doc.lines)
-    if problems:
-        raise SpecError(spec_path, problems)
-    hashes = {f"shipped/{p.name}": sha256_file(p) for p in shipped_paths()}
-    for rel, c in zip(spec.placement.catalogs, from_spec, strict=True):
-        hashes[f"spec/{rel}"] = sha256_file(c)
-    for c in catalogs:
-        hashes[str(c)] = sha256_file(c)
-    inputs = InputHashes(spec=sha256_file(spec_path), profile=sha256_file(ppath), catalogs=hashes)
-    return spec, profile, catalog, inputs
-
-
-def melange_inputs(path: str) -> tuple[Any, Any, Any, Any]:
-    """A Mélange config stated as spec, profile and catalog in memory (``import melange``
-    without the files): the plan's input hashes are the config's."""
-    from scaleplan.catalog.files import load_catalog, merge
-    from scaleplan.importers.melange import import_files, load_json
-    from scaleplan.plan import InputHashes
-    from scaleplan.yamlio import sha256_file
-
-    doc = load_json(path)
-    if not isinstance(doc, dict) or "gpu_info" not in doc:
-        raise input_error(path, "", "not a Mélange config (it has no 'gpu_info')", "pass a Mélange config JSON, or convert AIBrix profiles with `scaleplan import melange FILES --rate RPS --out DIR` and optimize the spec it writes")
-    base = load_catalog(providers=())
-    res = import_files([path], base)
-    catalog = merge([(path, res.catalog)], base.accelerators)
-    digest = sha256_file(path)
-    return res.spec, res.profile, catalog, InputHashes(spec=digest, profile=digest, catalogs={f"melange/{Path(path).name}": digest})
-
-
 def _stale(catalog: Any, spec: Any) -> str | None:
     try:
         from datetime import UTC, datetime
@@ -115,6 +61,8 @@ def optimize(
     if (spec is None) == (melange is None):
         raise typer.BadParameter("give a spec file or --melange FILE (one of them)", param_hint="SPEC")
     with handle_errors():
+        from scaleplan.inputs import load_inputs, melange_inputs, with_observed
+        from scaleplan.observe.replan import label_plan, replan_report
         from scaleplan.outputs import check_out_path
         from scaleplan.plan import dump_plan, plan_to_dict
         from scaleplan.solve import SolveOptions, solve
@@ -126,32 +74,30 @@ def optimize(
         if melange is not None:
             if catalog:
                 raise input_error("--catalog", "", "--catalog does not apply to --melange (the config holds its own GPUs and prices)", "drop --catalog, or import the config with `scaleplan import melange` and edit its catalog.yaml")
-            spec_obj, profile, cat, inputs = melange_inputs(melange)
-            source = melange
+            inp = melange_inputs(melange)
         else:
             assert spec is not None
-            spec_obj, profile, cat, inputs = load_inputs(spec, list(catalog or []))
-            source = spec
+            inp = load_inputs(spec, list(catalog or []))
         obs = None
         if observed is not None:
-            from scaleplan.cli.observe import replan_inputs
-
-            spec_obj, profile, inputs, obs = replan_inputs(observed, spec_obj, profile, inputs)
+            obs = with_observed(inp, observed)
+            inp = obs.inputs
+        spec_obj, source = inp.spec, inp.source
         err = stderr_console()
-        stale = _stale(cat, spec_obj)
+        stale = _stale(inp.catalog, spec_obj)
         if stale:
             err.print(f"warning: {stale}", markup=False, soft_wrap=True)
-        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inputs, spec_dir=str(Path(source).parent))
+        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inp.hashes, spec_dir=str(Path(source).parent))
         from scaleplan.errors import InfeasibleError
 
         try:
             with quiet_fd1():
-                result = solve(spec_obj, profile, cat, options=opts)
+                result = solve(spec_obj, inp.profile, inp.catalog, options=opts)
         except InfeasibleError as exc:
             if json_out:  # stdout still holds one JSON object; the error goes to stderr as usual
                 emit_json(_infeasible_doc(spec_obj.metadata.name, exc))
             raise
-        plan = result.plan if obs is None else obs.label(result.plan)
+        plan = result.plan if obs is None else label_plan(result.plan, obs.labels)
         out_dir = Path(out) if out is not None else Path(source).parent / "out"
         if out_dir.exists() and not out_dir.is_dir():
             raise input_error(str(out_dir), "", "--out is a file, expected a folder", "pass a folder path")
@@ -179,12 +125,14 @@ def optimize(
             if changes is not None:
                 doc["changes"] = changes.to_dict()
             if obs is not None:
-                doc["observed"] = obs.report(plan)
+                doc["observed"] = replan_report(obs.source, obs.observed, obs.labels, plan)
             emit_json(doc)
             return
         _summary(plan, result.solve_seconds, written, changes, str(plan_file), wide=wide)
         if obs is not None:
-            obs.print_report(plan)
+            from scaleplan.cli.observe import print_replan
+
+            print_replan(obs, plan)
 
 
 def _solve_stats(result: Any) -> dict[str, Any]:

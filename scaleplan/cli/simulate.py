@@ -127,8 +127,6 @@ def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None
                   replica_delta: int, png: str | None, profile: str | None, lengths: str, length_sigma: float, min_requests: int,
                   replace_after: float | None, picker: str, steps: str, json_out: bool) -> None:
     """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
-    from pathlib import Path
-
     from scaleplan.simulate.llm import LENGTHS, PICKERS, STEP_SOURCES, profile_points, simulate_llm
     from scaleplan.simulate.llm_trace import read_llm_trace
 
@@ -151,18 +149,14 @@ def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None
     notes: list[str] = []
     pts = None
     needs = [a for a in plan.allocations if a.llm is None or not a.llm.classes]
-    prof_path = profile
-    if needs and prof_path is None:
-        guess = Path(plan_file).parent / plan.spec.model.profile
-        if guess.is_file():
-            prof_path = str(guess)
-            notes.append(f"TTFT/TPOT points read from the spec's profile next to the plan: {guess}")
-    if needs and prof_path is not None:
-        from scaleplan.profile.model import read_profile
+    if needs:
+        from scaleplan.inputs import plan_profile
 
-        prof = read_profile(prof_path)
-        toks = {c.name: (c.input_tokens, c.output_tokens) for c in plan.spec.traffic.classes}
-        pts = {a.name: profile_points(prof, a.accelerator, a.gpus_per_replica, toks) for a in needs}
+        prof, note = plan_profile(plan, plan_file, profile)
+        notes += [note] if note else []
+        if prof is not None:
+            toks = {c.name: (c.input_tokens, c.output_tokens) for c in plan.spec.traffic.classes}
+            pts = {a.name: profile_points(prof, a.accelerator, a.gpus_per_replica, toks) for a in needs}
     llm_trace = read_llm_trace(trace) if trace is not None else None
     try:
         res = simulate_llm(

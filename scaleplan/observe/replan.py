@@ -169,3 +169,20 @@ def label_plan(plan: Plan, labels: tuple[str, ...]) -> Plan:
     from scaleplan.solve.assemble import hash_plan
 
     return hash_plan(plan.model_copy(update={"warnings": (*plan.warnings, *labels)}))
+
+
+def replan_report(source: str, observed: Observed, labels: tuple[str, ...], plan: Plan) -> dict[str, object]:
+    """``optimize --observed --json``: the change against the running plan, as JSON."""
+    from scaleplan.plandiff import diff_plans
+
+    running = observed.running_plan
+    return {
+        "source": source,
+        "diff": diff_plans(running, plan).to_dict(),
+        "running_plan_hash": running.metadata.plan_hash,
+        "calibration": list(labels),
+        "replicas_per_hour": [{"pool": c.key, "before": list(c.before), "after": list(c.after)} for c in hourly_changes(running, plan)],
+        "cost_per_hour": {"before": running.cost_per_hour, "after": plan.cost_per_hour},
+        "cost_per_month_delta": round(monthly_delta(running, plan), 2),
+        "risks": risks(observed),
+    }

@@ -1,0 +1,231 @@
+"""A command's inputs, assembled in one place: the spec, the profile it names, the catalogs
+(the shipped ones for its providers, its ``placement.catalogs``, ``--catalog`` files), an
+Observed file, and the input hashes a plan records.
+
+``optimize``, ``validate`` and ``simulate`` (and the tests) read their inputs here, so a missing
+or invalid referenced file is reported in one wording, with the spec's line, whichever command
+meets it. :func:`gather_inputs` collects every problem (``validate``);
+:func:`load_inputs` raises them all at once (``optimize``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from scaleplan.errors import InputError, Problem, SpecError
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Catalog
+    from scaleplan.observe.model import Observed
+    from scaleplan.plan import InputHashes, Plan
+    from scaleplan.profile.model import Profile
+    from scaleplan.spec import Spec
+    from scaleplan.yamlio import Document, LineMap
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What ``optimize`` solves: a valid spec, its profile, the merged catalog, the hashes."""
+
+    spec: Spec
+    profile: Profile
+    catalog: Catalog
+    hashes: InputHashes
+    source: str  # the file the inputs came from (spec or Mélange config); out/ goes next to it
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Everything that could be read from a spec and its references, and every problem found."""
+
+    file: str
+    spec: Spec | None
+    profile: Profile | None
+    profile_path: Path | None
+    spec_catalogs: tuple[Path, ...]  # the spec's placement.catalogs next to it (when all are valid)
+    catalog: Catalog | None  # None when the spec or one of its catalogs is invalid
+    problems: tuple[Problem, ...]
+    lines: LineMap  # the spec's line numbers, for further problems
+
+
+@dataclass(frozen=True)
+class ObservedInputs:
+    """``optimize --observed``: the inputs re-planned from an Observed file, and its labels."""
+
+    inputs: Inputs
+    source: str
+    observed: Observed
+    labels: tuple[str, ...]
+
+
+def gather_inputs(path: str | Path, catalogs: Sequence[str] = ()) -> Gathered:
+    """Read a spec, its profile and catalogs, collecting every problem instead of stopping.
+
+    Raises only when the spec file itself cannot be read as YAML, or a ``--catalog`` file
+    is missing or invalid (nothing more about the spec's names can then be checked).
+    """
+    from scaleplan.spec import parse_spec
+    from scaleplan.yamlio import load_yaml
+
+    file = str(path)
+    doc = load_yaml(path, what="spec")
+    problems: list[Problem] = []
+    spec: Spec | None = None
+    try:
+        spec = parse_spec(doc)
+    except SpecError as exc:
+        problems += exc.problems
+    profile, profile_path, more = _referenced_profile(file, doc)
+    problems += more
+    cat_problems = _referenced_catalogs(file, doc)
+    problems += cat_problems
+    catalog = None
+    spec_catalogs: tuple[Path, ...] = ()
+    if spec is not None and not cat_problems:
+        spec_catalogs = tuple(Path(file).parent / c for c in spec.placement.catalogs)
+        from scaleplan.catalog.files import load_catalog
+        from scaleplan.precheck import placement_problems
+
+        # the spec's providers' shipped files, then the spec's own catalogs, then --catalog
+        catalog = load_catalog([*map(str, spec_catalogs), *catalogs], providers=spec.placement.providers)
+        problems += placement_problems(spec, catalog, doc.lines)
+    return Gathered(file, spec, profile, profile_path, spec_catalogs, catalog, tuple(problems), doc.lines)
+
+
+def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:
+    """The spec, its profile and the catalogs, with the input hashes; SpecError on any problem."""
+    from scaleplan.catalog.files import shipped_paths
+    from scaleplan.plan import InputHashes
+    from scaleplan.yamlio import sha256_file
+
+    g = gather_inputs(spec_path, catalogs)
+    if g.problems:
+        raise SpecError(spec_path, g.problems)
+    assert g.spec is not None and g.profile is not None and g.profile_path is not None and g.catalog is not None
+    hashes = {f"shipped/{p.name}": sha256_file(p) for p in shipped_paths()}
+    for rel, path in zip(g.spec.placement.catalogs, g.spec_catalogs, strict=True):
+        hashes[f"spec/{rel}"] = sha256_file(path)
+    for extra in catalogs:
+        hashes[str(extra)] = sha256_file(extra)
+    inputs = InputHashes(spec=sha256_file(spec_path), profile=sha256_file(g.profile_path), catalogs=hashes)
+    return Inputs(g.spec, g.profile, g.catalog, inputs, spec_path)
+
+
+def melange_inputs(path: str) -> Inputs:
+    """A Mélange config stated as spec, profile and catalog in memory (``import melange``
+    without the files): the plan's input hashes are the config's."""
+    from scaleplan.catalog.files import load_catalog, merge
+    from scaleplan.importers.melange import import_files, load_json
+    from scaleplan.plan import InputHashes
+    from scaleplan.yamlio import sha256_file
+
+    doc = load_json(path)
+    if not isinstance(doc, dict) or "gpu_info" not in doc:
+        hint = "pass a Mélange config JSON, or convert AIBrix profiles with `scaleplan import melange FILES --rate RPS --out DIR` and optimize the spec it writes"
+        raise InputError(path, [Problem("", "not a Mélange config (it has no 'gpu_info')", hint=hint)])
+    base = load_catalog(providers=())
+    res = import_files([path], base)
+    catalog = merge([(path, res.catalog)], base.accelerators)
+    digest = sha256_file(path)
+    hashes = InputHashes(spec=digest, profile=digest, catalogs={f"melange/{Path(path).name}": digest})
+    return Inputs(res.spec, res.profile, catalog, hashes, path)
+
+
+def with_observed(inputs: Inputs, path: str) -> ObservedInputs:
+    """The spec and profile ``optimize --observed`` solves, with the Observed file's hash."""
+    import dataclasses
+
+    from scaleplan.observe.model import read_observed
+    from scaleplan.observe.replan import apply_observed
+    from scaleplan.yamlio import sha256_file
+
+    observed = read_observed(path)
+    rp = apply_observed(inputs.spec, inputs.profile, observed, source=path)
+    hashes = inputs.hashes.model_copy(update={"observed": sha256_file(path)})
+    replanned = dataclasses.replace(inputs, spec=rp.spec, profile=rp.profile, hashes=hashes)
+    return ObservedInputs(replanned, path, observed, rp.labels)
+
+
+def plan_profile(plan: Plan, plan_file: str, given: str | None) -> tuple[Profile | None, str | None]:
+    """``simulate`` of LLM plans: the ``--profile`` file, else the spec's profile next to the
+    plan when it is there (with a note saying so), else None."""
+    from scaleplan.profile.model import read_profile
+
+    if given is not None:
+        return read_profile(given), None
+    guess = Path(plan_file).parent / plan.spec.model.profile
+    if not guess.is_file():
+        return None, None
+    return read_profile(guess), f"TTFT/TPOT points read from the spec's profile next to the plan: {guess}"
+
+
+# --- referenced files: one wording for missing, unusable and invalid ones ---------------------
+
+_Kind = Literal["profile", "catalog"]
+_HINTS: dict[_Kind, str] = {
+    "profile": "run `scaleplan profile` to create it, or fix the path (it is relative to the spec file)",
+    "catalog": "fix the path (it is relative to the spec file)",
+}
+
+
+def _missing(kind: _Kind, where: str, ref: str, path: Path, line: int) -> Problem | None:
+    """A problem when ``path`` cannot be used or does not exist; None when it exists."""
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as exc:  # a 5,000-character name, a NUL byte
+        return Problem(where, f"{kind} path cannot be used: {getattr(exc, 'strerror', None) or exc}", hint="use a plain relative path", line=line)
+    if exists:
+        return None
+    return Problem(where, f"{kind} file {ref!r} not found (looked for {path.absolute()})", hint=_HINTS[kind], line=line)
+
+
+def _invalid(kind: _Kind, where: str, ref: str, exc: InputError, line: int) -> list[Problem]:
+    """The problems of an invalid referenced file, each placed at the spec's reference."""
+    if not exc.problems:
+        return [Problem(where, f"{kind} {ref!r} is invalid: {exc}", hint=exc.hint or f"fix the {kind} file", line=line)]
+    return [
+        Problem(where, f"invalid {kind}: {Problem(p.where, p.message, line=p.line).render(ref)}", hint=p.hint or f"fix the {kind} file", line=line)
+        for p in exc.problems
+    ]
+
+
+def _referenced_profile(file: str, doc: Document) -> tuple[Profile | None, Path | None, list[Problem]]:
+    from scaleplan.profile.model import read_profile
+
+    raw = doc.data.get("model") if isinstance(doc.data, dict) else None
+    ref = raw.get("profile") if isinstance(raw, dict) else None
+    if not isinstance(ref, str) or not ref:
+        return None, None, []  # the spec's own validation reports it
+    path = (Path(file).parent / ref).absolute()  # no resolve(): a symlink loop raised RuntimeError
+    line = doc.lines.line_of(("model", "profile"))
+    missing = _missing("profile", "model.profile", ref, path, line)
+    if missing is not None:
+        return None, None, [missing]
+    try:
+        return read_profile(path), path, []
+    except InputError as exc:
+        return None, None, _invalid("profile", "model.profile", ref, exc, line)
+
+
+def _referenced_catalogs(file: str, doc: Document) -> list[Problem]:
+    from scaleplan.catalog.files import read_catalog_file
+
+    raw = doc.data.get("placement") if isinstance(doc.data, dict) else None
+    refs = raw.get("catalogs") if isinstance(raw, dict) else None
+    problems: list[Problem] = []
+    for i, ref in enumerate(refs if isinstance(refs, list) else ()):
+        if not isinstance(ref, str) or not ref:
+            continue
+        path, where, line = Path(file).parent / ref, f"placement.catalogs[{i}]", doc.lines.line_of(("placement", "catalogs", i))
+        missing = _missing("catalog", where, ref, path, line)
+        if missing is not None:
+            problems.append(missing)
+            continue
+        try:
+            read_catalog_file(path)
+        except InputError as exc:
+            problems += _invalid("catalog", where, ref, exc, line)
+    return problems
