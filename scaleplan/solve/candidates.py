@@ -12,6 +12,7 @@ import fnmatch
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -70,17 +71,24 @@ class Candidate:
     def estimated(self) -> bool:
         return any(p.estimated for _, p in self.points)
 
-    def cap(self, cls: str) -> float | None:
+    @cached_property
+    def _by_class(self) -> dict[str, OpPoint]:
+        """``points`` as a mapping (the first point of a class wins, as a scan would find it).
+
+        ``cap`` runs once per (candidate, class) in every window and check of the solve: a scan of
+        ``points`` made a 2,000-class spec quadratic (most of its minutes went there).
+        """
+        out: dict[str, OpPoint] = {}
         for c, p in self.points:
-            if c == cls:
-                return p.capacity_rps
-        return None
+            out.setdefault(c, p)
+        return out
+
+    def cap(self, cls: str) -> float | None:
+        p = self._by_class.get(cls)
+        return None if p is None else p.capacity_rps
 
     def point(self, cls: str) -> OpPoint | None:
-        for c, p in self.points:
-            if c == cls:
-                return p
-        return None
+        return self._by_class.get(cls)
 
     @property
     def sort_key(self) -> tuple[str, str, str, str, int, int]:
@@ -220,7 +228,7 @@ def server_model(kind: str, m: Measurement) -> Literal["discrete", "continuous"]
     return "discrete"
 
 
-def _evaluate(spec: Spec, m: Measurement, cls: str, util_override: float | None, scale: float, scaled: bool, kind: str = "model") -> OpPoint | None:
+def _evaluate(spec: Spec, m: Measurement, util_override: float | None, scale: float, scaled: bool, kind: str = "model") -> OpPoint | None:
     budget, _, lat = _slo_check(spec, m)
     if budget < 0:
         return None
@@ -318,12 +326,14 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
     def best_points(acc: str, use: Sequence[Measurement], scale: float, scaled: bool) -> dict[str, OpPoint]:
         """class -> the best of ``use``'s points that meet the SLO (misses go to diagnostics)."""
         out: dict[str, OpPoint] = {}
+        # a point's evaluation does not depend on the class asking for it: once per point, not
+        # once per (point, class) (a 2,000-class spec spent most of its candidate stage here)
+        evaluated = [_evaluate(spec, m, max_util, scale, scaled, profile.metadata.kind) for m in use]
         for cls in classes:
             cands: list[OpPoint] = []
-            for m in use:
+            for m, p in zip(use, evaluated, strict=True):
                 if m.request_class not in (None, cls):
                     continue
-                p = _evaluate(spec, m, cls, max_util, scale, scaled, profile.metadata.kind)
                 if p is None:
                     note_slo_miss(cls, acc, m)
                 else:
@@ -482,7 +492,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
                 continue
             pts: dict[str, OpPoint] = {}
             for cls, m in res.points:
-                op = _evaluate(spec, m, cls, max_util, 1.0, False, "llm-estimate")
+                op = _evaluate(spec, m, max_util, 1.0, False, "llm-estimate")
                 if op is not None:
                     pts[cls] = op
             if not pts:
