@@ -1,18 +1,17 @@
 """Plan verification by discrete-event simulation (``scaleplan simulate``; docs/simulate.md)."""
 
 from scaleplan.simulate.arrivals import Trace, parse_trace, read_trace
-from scaleplan.simulate.core import (
-    FAILURES,
-    POLICIES,
+from scaleplan.simulate.core import simulate
+from scaleplan.simulate.failures import FAILURES
+from scaleplan.simulate.layout import check_simulatable
+from scaleplan.simulate.results import (
     AllocationStats,
     FailureStats,
     LatencyStats,
     SimResult,
     WindowStats,
-    check_simulatable,
-    service_model,
-    simulate,
 )
+from scaleplan.simulate.serving import POLICIES, service_model
 
 __all__ = [
     "FAILURES",

@@ -27,7 +27,10 @@ from numpy.typing import NDArray
 from scaleplan.errors import PlanError, Problem
 from scaleplan.plan import Allocation, Plan
 from scaleplan.simulate import llm_engine as eng
+from scaleplan.simulate.failures import FAILURES, place_failure
+from scaleplan.simulate.layout import check_simulatable, topology
 from scaleplan.simulate.llm_trace import LlmTrace
+from scaleplan.simulate.results import jsonable
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -172,9 +175,7 @@ class LlmSimResult:
         return self.meets_slo and not self.saturated and (self.failure is None or self.failure.holds)
 
     def to_dict(self) -> dict[str, Any]:
-        from scaleplan.simulate.core import _clean
-
-        return {"ok": self.ok, **_clean(dataclasses.asdict(self))}
+        return {"ok": self.ok, **jsonable(dataclasses.asdict(self))}
 
 
 # ---------------------------------------------------------------- step times
@@ -579,8 +580,6 @@ def simulate_llm(
     steps_source: str = "auto",
 ) -> LlmSimResult:
     """Simulate an LLM plan token by token; see the module docstring and docs/simulate.md."""
-    from scaleplan.simulate.core import _lost_replicas, _topology, check_simulatable
-
     name = name or plan.metadata.name
     check_simulatable(plan, name)
     if lengths not in LENGTHS:
@@ -598,7 +597,7 @@ def simulate_llm(
         lengths=lengths, sigma=length_sigma, rate_scale=rate_scale,
     )
     notes: list[str] = list(wl.notes)
-    topo = _topology(plan, 0)
+    topo = topology(plan, 0)
     allocs = plan.allocations
     cfgs = [_config(plan, a, steps[k]) for k, a in enumerate(allocs)]
     for a in allocs:
@@ -612,25 +611,17 @@ def simulate_llm(
     for t0, _, w in segs:
         ids = frozenset(topo.offsets[ai] + j for ai in range(len(allocs)) for j in range(topo.counts[ai][w]))
         serving.append((t0, ids))
-    horizon = segs[-1][1]
 
     # failure and replacement
     outages: list[eng.Outage] = []
     fstats_args: dict[str, Any] | None = None
     tf = math.inf
     if failure is not None:
-        if failure not in ("node", "zone", "spot"):
+        if failure not in FAILURES:
             raise ValueError(f"failure must be node, zone or spot; got {failure!r}")
-        if fail_at_s is None:
-            peak = max(range(len(segs)), key=lambda k: (plan.demand.rps[segs[k][2]], -k))
-            tf = segs[peak][0] + 0.1 * (segs[peak][1] - segs[peak][0])
-        else:
-            if not (math.isfinite(fail_at_s) and 0 <= fail_at_s < horizon):
-                raise ValueError(f"fail_at_s must be in [0, {horizon:g}) seconds of simulated time")
-            tf = float(fail_at_s)
-        fseg = int(np.searchsorted(seg_starts, tf, side="right") - 1)
-        lost, fnotes = _lost_replicas(plan, topo, failure, segs[fseg][2])
-        notes.extend(fnotes)
+        event = place_failure(plan, topo, segs, failure, fail_at_s)
+        tf, lost = event.at_s, event.lost
+        notes.extend(event.notes)
         delays = [replacement_delay(allocs[alloc_of[g]], plan.spec.model.memory_gib or 0.0) for g in sorted(lost)]
         if replace_after_s is not None:
             delay, basis = float(replace_after_s), "given (--replace-after)"
@@ -641,7 +632,7 @@ def simulate_llm(
         if failure == "spot" and replace_after_s is None:
             delay, basis = math.inf, "spot capacity is not replaced (no spot left to start); give --replace-after to model a fallback"
         outages.append(eng.Outage(frozenset(lost), tf, tf + delay))
-        fstats_args = {"lost": lost, "delay": delay, "basis": basis, "window": segs[fseg][2]}
+        fstats_args = {"lost": lost, "delay": delay, "basis": basis, "window": event.window}
 
     # routing, as rendered
     routing: str = str(plan.spec.kubernetes.routing)

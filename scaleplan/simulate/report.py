@@ -6,8 +6,8 @@ import io
 from typing import TYPE_CHECKING
 
 from scaleplan.errors import InputError, Problem
-from scaleplan.simulate.core import SimResult
 from scaleplan.simulate.llm import LlmSimResult
+from scaleplan.simulate.results import SimResult
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

@@ -1,0 +1,111 @@
+"""The failure scenarios both simulators share: when the failure strikes, which replicas it
+takes down (the worst single node, the worst zone, or all spot capacity), and the bookkeeping
+of the verdict (what was lost, whether the plan's redundancy claims to survive it).
+
+Pure: everything here depends only on the plan and the arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from scaleplan.errors import PlanError, Problem
+from scaleplan.plan import Plan
+from scaleplan.simulate.layout import Segment, Topology, segment_of
+
+Failure = Literal["node", "zone", "spot"]
+FAILURES: tuple[Failure, ...] = ("node", "zone", "spot")
+
+
+@dataclass(frozen=True)
+class FailureEvent:
+    """A failure placed in a simulated day: its mode, time, segment and the replicas it takes."""
+
+    mode: Failure
+    at_s: float
+    segment: int
+    window: int
+    lost: frozenset[int]
+    notes: tuple[str, ...]
+
+
+def failure_time(plan: Plan, segments: list[Segment] | tuple[Segment, ...], fail_at_s: float | None) -> float:
+    """``fail_at_s`` checked against the simulated horizon, or by default 10 % into the busiest
+    segment (the first of equals)."""
+    if fail_at_s is None:
+        peak = max(range(len(segments)), key=lambda k: (plan.demand.rps[segments[k][2]], -k))
+        t0, t1, _ = segments[peak]
+        return t0 + 0.1 * (t1 - t0)
+    horizon = segments[-1][1]
+    if not (math.isfinite(fail_at_s) and 0 <= fail_at_s < horizon):
+        raise ValueError(f"fail_at_s must be in [0, {horizon:g}) seconds of simulated time")
+    return float(fail_at_s)
+
+
+def place_failure(plan: Plan, topo: Topology, segments: list[Segment] | tuple[Segment, ...], mode: Failure, fail_at_s: float | None) -> FailureEvent:
+    """The failure ``mode`` at ``fail_at_s`` (default: see :func:`failure_time`)."""
+    tf = failure_time(plan, segments, fail_at_s)
+    seg = int(segment_of(segments, np.array(tf)))
+    window = segments[seg][2]
+    lost, notes = lost_replicas(plan, topo, mode, window)
+    return FailureEvent(mode, tf, seg, window, frozenset(lost), tuple(notes))
+
+
+def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tuple[set[int], list[str]]:
+    """Replica ids the failure takes down: the worst single node / zone, or all spot capacity."""
+    notes: list[str] = []
+    allocs = plan.allocations
+    if mode == "spot":
+        lost = {g for g in range(topo.n_replicas) if allocs[int(topo.alloc_of[g])].capacity_type == "spot"}
+        if not lost:
+            notes.append("the plan has no spot capacity: the spot failure takes nothing down")
+        return lost, notes
+    if mode == "node":
+        best: tuple[float, int] | None = None
+        for ai, a in enumerate(allocs):
+            n_here = min(a.replicas_per_node, topo.counts[ai][window])
+            if n_here <= 0:
+                continue
+            cap = n_here * a.capacity_rps_per_replica
+            if best is None or cap > best[0]:
+                best = (cap, ai)
+        if best is None:
+            notes.append("no replicas run at the failure time: the node failure takes nothing down")
+            return set(), notes
+        ai = best[1]
+        rpn = allocs[ai].replicas_per_node
+        return {topo.offsets[ai] + k for k in range(min(rpn, max(topo.counts[ai])))}, notes
+    # zone: the zone holding the most capacity at the failure time
+    if all(not a.zones for a in allocs):
+        raise PlanError(plan.metadata.name, [Problem("allocations[].zones", "no allocation lists its zones, so a zone loss cannot be placed", hint="simulate --fail node instead, or give the plan's allocations zones (scaleplan optimize writes them when the catalog has zones)")])
+    cap_by_zone: dict[str, float] = {}
+    for ai, a in enumerate(allocs):
+        for k in range(topo.counts[ai][window]):
+            z = topo.zone_of[topo.offsets[ai] + k]
+            cap_by_zone[z] = cap_by_zone.get(z, 0.0) + a.capacity_rps_per_replica
+    if not cap_by_zone:
+        notes.append("no replicas run at the failure time: the zone failure takes nothing down")
+        return set(), notes
+    zone = max(sorted(cap_by_zone), key=lambda z: cap_by_zone[z])
+    if any(not a.zones for a in allocs):
+        notes.append("allocations without zones are taken to sit in one zone named after their region")
+    notes.append(f"zone lost: {zone}")
+    return {g for g in range(topo.n_replicas) if topo.zone_of[g] == zone}, notes
+
+
+def lost_by_allocation(topo: Topology, lost: frozenset[int]) -> dict[str, int]:
+    """Replicas lost per allocation name."""
+    out: dict[str, int] = {}
+    for g in sorted(lost):
+        nm = topo.names[int(topo.alloc_of[g])]
+        out[nm] = out.get(nm, 0) + 1
+    return out
+
+
+def claim_tested(mode: Failure, redundancy: str) -> bool:
+    """Whether the spec's ``placement.redundancy`` claims to survive this failure."""
+    return (mode == "node" and redundancy in ("n+1", "zone")) or (mode == "zone" and redundancy == "zone") or mode == "spot"

@@ -1,0 +1,120 @@
+"""The layout both simulators share: whether a plan can be simulated, which replicas it runs in
+each window (global replica ids with their allocation and zone), and the simulated day cut into
+segments.
+
+Pure: everything here depends only on the plan and the arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scaleplan.errors import InfeasibleError, InfeasibleReason, PlanError, Problem
+from scaleplan.plan import Plan
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+Segment = tuple[float, float, int]  # (t0, t1, window): one window simulated from t0 to t1 s
+
+
+def check_simulatable(plan: Plan, name: str = "<plan>") -> None:
+    """Raise InfeasibleError (exit 4) / PlanError (exit 3) for plans that cannot be simulated."""
+    if plan.status == "infeasible":
+        raise InfeasibleError([InfeasibleReason("plan-infeasible", f"{name}: the plan's status is 'infeasible'; there is no deployment to simulate", "fix the spec (see the plan's explanation) and run 'scaleplan optimize' again")])
+    if not plan.allocations:
+        raise PlanError(name, [Problem("allocations", "the plan has no allocations, so there is nothing to simulate", hint="run 'scaleplan optimize' to produce a plan with allocations")])
+    problems: list[Problem] = []
+    w = plan.demand.windows
+    if len(plan.demand.rps) != w:
+        problems.append(Problem("demand.rps", f"has {len(plan.demand.rps)} values but demand.windows is {w}", hint="give one rate per window"))
+    for i, a in enumerate(plan.allocations):
+        if len(a.replicas_per_window) != w:
+            problems.append(Problem(f"allocations[{i}].replicas_per_window", f"has {len(a.replicas_per_window)} values but demand.windows is {w}", hint="give one replica count per window"))
+        if any(r < 0 for r in a.replicas_per_window):
+            problems.append(Problem(f"allocations[{i}].replicas_per_window", "replica counts must be >= 0", hint="fix the plan or run 'scaleplan optimize' again"))
+    if any(not math.isfinite(x) or x < 0 for x in plan.demand.rps):
+        problems.append(Problem("demand.rps", "rates must be finite and >= 0", hint="fix the plan or run 'scaleplan optimize' again"))
+    if problems:
+        raise PlanError(name, problems)
+    if sum(sum(a.replicas_per_window) for a in plan.allocations) == 0:
+        raise PlanError(name, [Problem("allocations", "every allocation has 0 replicas in every window", hint="run 'scaleplan optimize' again")])
+
+
+# ---------------------------------------------------------------- replicas
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The plan's replicas as global ids: allocation ``ai`` owns ids ``offsets[ai]`` up to its
+    largest count; in window ``w`` the first ``counts[ai][w]`` of them run."""
+
+    names: tuple[str, ...]
+    counts: tuple[tuple[int, ...], ...]  # [alloc][window] replicas after replica_delta
+    offsets: tuple[int, ...]  # first global replica id of each allocation
+    n_replicas: int
+    alloc_of: I64  # global replica id -> allocation index
+    zone_of: tuple[str, ...]  # global replica id -> zone
+
+    def serving(self, window: int) -> list[int]:
+        """The global ids of the replicas that run in ``window``, allocation by allocation."""
+        return [self.offsets[ai] + j for ai in range(len(self.counts)) for j in range(self.counts[ai][window])]
+
+
+def _adjust(counts: list[list[int]], windows: int, delta: int) -> None:
+    """Add (remove) ``|delta|`` replicas per window, each time at the allocation with the most."""
+    for w in range(windows):
+        for _ in range(abs(delta)):
+            best = max(range(len(counts)), key=lambda a: (counts[a][w], -a))
+            if delta < 0:
+                if sum(c[w] for c in counts) <= 1 or counts[best][w] == 0:
+                    break
+                counts[best][w] -= 1
+            else:
+                counts[best][w] += 1
+
+
+def topology(plan: Plan, delta: int) -> Topology:
+    """The plan's replicas, ``delta`` more (fewer) per window; nodes fill zones in turn."""
+    windows = plan.demand.windows
+    counts = [list(a.replicas_per_window) for a in plan.allocations]
+    _adjust(counts, windows, delta)
+    offsets: list[int] = []
+    alloc_of: list[int] = []
+    zone_of: list[str] = []
+    for ai, a in enumerate(plan.allocations):
+        offsets.append(len(alloc_of))
+        top = max(counts[ai]) if counts[ai] else 0
+        for k in range(top):
+            node = k // a.replicas_per_node
+            alloc_of.append(ai)
+            zone_of.append(a.zones[node % len(a.zones)] if a.zones else a.region)
+    return Topology(
+        names=tuple(a.name for a in plan.allocations),
+        counts=tuple(tuple(c) for c in counts),
+        offsets=tuple(offsets),
+        n_replicas=len(alloc_of),
+        alloc_of=np.array(alloc_of, dtype=np.int64),
+        zone_of=tuple(zone_of),
+    )
+
+
+# ---------------------------------------------------------------- the simulated day
+
+
+def trace_segments(plan: Plan, times: F64) -> list[Segment]:
+    """The real windows (``window_hours`` long) that a trace's arrival times span; the demand
+    curve repeats daily, so window ``k`` is the plan's window ``k mod windows``."""
+    wsec = plan.demand.window_hours * 3600.0
+    nwin = plan.demand.windows
+    first, last = int(times[0] // wsec), int(times[-1] // wsec)
+    return [(k * wsec, (k + 1) * wsec, k % nwin) for k in range(first, last + 1)]
+
+
+def segment_of(segments: list[Segment] | tuple[Segment, ...], t: F64) -> I64:
+    """Index of the segment each time falls in."""
+    starts = np.array([s[0] for s in segments])
+    return np.searchsorted(starts, t, side="right") - 1

@@ -1,0 +1,213 @@
+"""Request-level serving: the service-time model of each replica type, and which replica
+serves each request and when under the routing policies the rendered manifests implement
+(round-robin, capacity-weighted, the HTTPRoute's static weights, least-outstanding), on top of
+the batching kernels in :mod:`scaleplan.simulate.engine`.
+
+Pure: the result depends only on the arguments (the generator's state included).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scaleplan.plan import Allocation, Plan
+from scaleplan.simulate.engine import ReplicaModel, fifo_batches, least_outstanding
+from scaleplan.simulate.layout import Topology
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+Policy = Literal["round-robin", "least-outstanding", "weighted", "static-weights"]
+PolicyChoice = Literal["auto", "round-robin", "least-outstanding", "weighted", "static-weights"]
+ServiceDist = Literal["lognormal", "exponential", "deterministic"]
+POLICIES: tuple[PolicyChoice, ...] = ("auto", "round-robin", "least-outstanding", "weighted", "static-weights")
+SERVICE_DISTS: tuple[ServiceDist, ...] = ("lognormal", "exponential", "deterministic")
+Epoch = tuple[float, list[int]]  # (start time, ids of the replicas serving from then on)
+Z99 = 2.3263478740408408  # standard normal 0.99 quantile
+
+
+def resolve_policy(plan: Plan, policy: PolicyChoice) -> Policy:
+    """``auto`` is what the rendered manifests do: ``routing: service`` puts every pod behind one
+    Service, which spreads requests evenly (round-robin); ``routing: gateway-api`` routes by the
+    HTTPRoute's static weights exactly as rendered (static-weights: a share sent to an allocation
+    with no running pods fails); ``routing: inference-pool``'s endpoint picker sends each
+    request to the pod with the shortest queue (least-outstanding)."""
+    if policy != "auto":
+        return policy
+    routing = plan.spec.kubernetes.routing
+    if routing == "inference-pool":
+        return "least-outstanding"  # the endpoint picker sends each request to the least-loaded pod
+    # gateway-api: the HTTPRoute's weights exactly as rendered, fixed whatever runs
+    return "round-robin" if routing == "service" else "static-weights"
+
+
+def service_model(alloc: Allocation, *, fixed_fraction: float, timeout_s: float) -> tuple[ReplicaModel, float]:
+    """(ReplicaModel, sigma): full-batch mean service time and lognormal shape of one replica type.
+
+    Mean full-batch service time: the operating point's ``service_ms`` when given, else
+    ``1000 * batch_size / throughput_rps`` (the rate the plan's capacity rests on). Shape: the
+    lognormal through the point's p50 and p99 latency, sigma = ln(p99 / p50) / z(0.99).
+    """
+    op = alloc.operating_point
+    mean_ms = op.service_ms if op.service_ms is not None else 1000.0 * op.batch_size / op.throughput_rps
+    p50, p99 = op.latency_ms.p50, op.latency_ms.p99
+    sigma = math.log(p99 / p50) / Z99 if p50 > 0 and p99 > p50 else 0.0
+    return ReplicaModel(s_full=mean_ms / 1000.0, batch=op.batch_size, fixed_fraction=fixed_fraction, timeout=timeout_s), sigma
+
+
+def service_draws(rng: np.random.Generator, service: ServiceDist, n: int) -> F64:
+    """Per request: a standard normal (lognormal service), the multiplier itself (exponential,
+    deterministic)."""
+    if service == "exponential":
+        return rng.standard_exponential(n)
+    if service == "deterministic":
+        return np.ones(n)
+    return rng.standard_normal(n)
+
+
+@dataclass(frozen=True)
+class ServiceModels:
+    """Per allocation: the replica's batching model and the lognormal shape of its service time;
+    per request: the service-time draws (standard normal for lognormal, else the multiplier)."""
+
+    models: tuple[ReplicaModel, ...]
+    sigmas: tuple[float, ...]
+    service: ServiceDist
+    draw: F64
+
+    def multipliers(self, idx: I64 | slice, ai: int) -> F64:
+        """Service-time multipliers (mean 1) of requests ``idx`` on allocation ``ai``."""
+        d = self.draw[idx]
+        if self.service != "lognormal":
+            return d
+        s = self.sigmas[ai]
+        return np.exp(s * d - 0.5 * s * s) if s > 0 else np.ones(len(d))
+
+
+@dataclass(frozen=True)
+class Served:
+    """Per request: start, finish and replica (-1: no replica); the requests the HTTPRoute's
+    static weights sent to an allocation without pods (per request and per allocation); one
+    row per batch (replica, launch, finish, size)."""
+
+    start: F64
+    finish: F64
+    rep: I64
+    static_dropped: NDArray[np.bool_]
+    static_drops: tuple[int, ...]
+    b_rep: I64
+    b_launch: F64
+    b_finish: F64
+    b_size: I64
+
+
+def serve(plan: Plan, topo: Topology, policy: Policy, times: F64, svc: ServiceModels, epochs: list[Epoch], rng: np.random.Generator) -> Served:
+    """Route and serve every request under ``policy``."""
+    rep_models = [svc.models[int(ai)] for ai in topo.alloc_of]
+    n = len(times)
+    if policy == "least-outstanding":
+        rep_sigmas = [svc.sigmas[int(ai)] for ai in topo.alloc_of] if svc.service == "lognormal" else None
+        batches, rep = least_outstanding(times, svc.draw, rep_models, epochs, sigmas=rep_sigmas)
+        return Served(batches.start, batches.finish, rep, np.zeros(n, dtype=bool), (0,) * len(plan.allocations), batches.b_replica, batches.b_launch, batches.b_finish, batches.b_size)
+    rep, static_dropped, static_drops = _assign(plan, topo, policy, times, epochs, rng)
+    start = np.full(n, math.inf)
+    finish = np.full(n, math.inf)
+    b_rep_l: list[I64] = []
+    b_launch_l: list[F64] = []
+    b_finish_l: list[F64] = []
+    b_size_l: list[I64] = []
+    order = np.argsort(rep, kind="stable")
+    srt = rep[order]
+    cuts = np.searchsorted(srt, np.arange(topo.n_replicas + 1), side="left")
+    for g in range(topo.n_replicas):
+        idx = order[cuts[g] : cuts[g + 1]]
+        if not len(idx):
+            continue
+        ai = int(topo.alloc_of[g])
+        st, fi, bl, bf, bs = fifo_batches(times[idx], svc.multipliers(idx, ai), rep_models[g])
+        start[idx] = st
+        finish[idx] = fi
+        b_rep_l.append(np.full(len(bl), g, dtype=np.int64))
+        b_launch_l.append(bl)
+        b_finish_l.append(bf)
+        b_size_l.append(bs)
+    return Served(
+        start, finish, rep, static_dropped, tuple(static_drops),
+        np.concatenate(b_rep_l) if b_rep_l else np.empty(0, dtype=np.int64),
+        np.concatenate(b_launch_l) if b_launch_l else np.empty(0),
+        np.concatenate(b_finish_l) if b_finish_l else np.empty(0),
+        np.concatenate(b_size_l) if b_size_l else np.empty(0, dtype=np.int64),
+    )
+
+
+def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list[Epoch], rng: np.random.Generator) -> tuple[I64, NDArray[np.bool_], list[int]]:
+    """Routing decided up front (round-robin, weighted, static weights): the replica of every
+    request (-1: none), which requests the static weights sent to an allocation without pods,
+    and how many per allocation."""
+    n = len(times)
+    na = len(plan.allocations)
+    rep = np.full(n, -1, dtype=np.int64)
+    static_drops = [0] * na
+    static_dropped = np.zeros(n, dtype=bool)
+    ep_starts = np.array([e[0] for e in epochs])
+    ep_of = np.searchsorted(ep_starts, times, side="right") - 1
+    ep_lo = np.searchsorted(ep_of, np.arange(len(epochs)), side="left")
+    ep_hi = np.searchsorted(ep_of, np.arange(len(epochs)), side="right")
+    classes = sorted(plan.demand.classes)
+    cls = rng.choice(len(classes), size=n, p=np.array([plan.demand.classes[c] for c in classes]) / sum(plan.demand.classes.values())) if (classes and policy == "weighted") else np.zeros(n, dtype=np.int64)
+    static = policy == "static-weights"
+    static_w = _static_weights(plan) if static else np.empty(0)
+    rr_global = 0
+    rr_alloc = [0] * na
+    u = rng.random(n) if policy in ("weighted", "static-weights") else np.empty(0)
+    for e, (_, act) in enumerate(epochs):
+        lo, hi = int(ep_lo[e]), int(ep_hi[e])
+        if hi <= lo or not act:
+            continue
+        if policy == "round-robin":
+            n_act = len(act)
+            rep[lo:hi] = np.array(act, dtype=np.int64)[(rr_global + np.arange(hi - lo)) % n_act]
+            rr_global = (rr_global + hi - lo) % n_act
+            continue
+        act_arr = np.array(act, dtype=np.int64)
+        per_alloc = [act_arr[topo.alloc_of[act_arr] == ai] for ai in range(na)]
+        alloc_choice = np.full(hi - lo, -1, dtype=np.int64)
+        if static and static_w.sum() > 0:
+            cum = np.cumsum(static_w) / static_w.sum()
+            alloc_choice[:] = np.minimum(np.searchsorted(cum, u[lo:hi], side="right"), len(cum) - 1)
+        for ci in range(0 if static else (len(classes) if classes else 1)):
+            cname = classes[ci] if classes else None
+            weights = np.array([
+                len(per_alloc[ai]) * a.capacity_rps_per_replica * (1.0 if (cname is None or not a.routing or a.routing.get(cname, 0.0) > 0) else 0.0)
+                for ai, a in enumerate(plan.allocations)
+            ])
+            mask = cls[lo:hi] == ci
+            if weights.sum() <= 0 or not mask.any():
+                continue
+            cum = np.cumsum(weights) / weights.sum()
+            pick = np.minimum(np.searchsorted(cum, u[lo:hi][mask], side="right"), len(cum) - 1)
+            alloc_choice[mask] = pick
+        for ai in range(na):
+            sel_idx = np.flatnonzero(alloc_choice == ai)
+            if not len(sel_idx):
+                continue
+            reps = per_alloc[ai]
+            if not len(reps):  # static weights: a Service without pods; these requests fail
+                static_drops[ai] += len(sel_idx)
+                static_dropped[lo + sel_idx] = True
+                continue
+            rep[lo + sel_idx] = reps[(rr_alloc[ai] + np.arange(len(sel_idx))) % len(reps)]
+            rr_alloc[ai] = (rr_alloc[ai] + len(sel_idx)) % len(reps)
+    return rep, static_dropped, static_drops
+
+
+def _static_weights(plan: Plan) -> F64:
+    """The HTTPRoute's integer weights per allocation, as rendered."""
+    from scaleplan.weights import route_weights
+
+    rw = route_weights(plan)
+    return np.array([float(rw.get(a.name, 0)) for a in plan.allocations])
