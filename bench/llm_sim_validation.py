@@ -217,7 +217,7 @@ def deployment(r: Row) -> tuple[Any, int, int, int, str]:
 def simulate_row(r: Row, d: Any, kv: int, seqs: int, budget: int, seed: int = 0) -> tuple[float, float]:
     """Simulated (TTFT, TPOT) of a row, in the row's statistics (median / mean)."""
     from scaleplan.simulate import llm_engine as eng
-    from scaleplan.simulate.llm import ModelStep
+    from scaleplan.simulate.llm_replicas import ModelStep
 
     rng = np.random.default_rng(seed)
     i, o = max(round(r.isl), 1), max(round(r.osl), 1)

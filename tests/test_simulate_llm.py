@@ -13,7 +13,8 @@ from llm_sim_helpers import llm_plan
 from scaleplan.errors import InputError, PlanError
 from scaleplan.plan import dump_plan
 from scaleplan.simulate import llm_engine as eng
-from scaleplan.simulate.llm import Point, simulate_llm, step_from_points
+from scaleplan.simulate.llm import simulate_llm
+from scaleplan.simulate.llm_replicas import Point, step_from_points
 from scaleplan.simulate.llm_trace import parse_llm_trace
 
 FORMATS = Path("/work/shared/data/formats")
@@ -39,7 +40,7 @@ def test_single_request_matches_the_model() -> None:
 
 def test_single_request_matches_the_llm_performance_model() -> None:
     from scaleplan.llm.perf import serve_class
-    from scaleplan.simulate.llm import model_deployment
+    from scaleplan.simulate.llm_replicas import model_deployment
 
     plan = llm_plan(rps=0.02, architecture="llama-3.1-8b", predictions=False, classes=(("a", 0.5, 1000, 300, 1.0, 1.0, 1), ("b", 0.5, 4000, 200, 1.0, 1.0, 1)), budget=8192, accelerator="H100")
     d, why = model_deployment(plan, plan.allocations[0])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, input_error
+
+if TYPE_CHECKING:
+    from scaleplan.simulate.failures import Failure
 
 
 def register(app: typer.Typer) -> None:
@@ -123,12 +126,15 @@ def simulate(
 
 
 def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None, duration: float | None, windows: tuple[int, ...] | None,
-                  seed: int, fail: str | None, fail_at: float | None, policy: str, batch_timeout_ms: float, fixed_fraction: float,
+                  seed: int, fail: Failure | None, fail_at: float | None, policy: str, batch_timeout_ms: float, fixed_fraction: float,
                   replica_delta: int, png: str | None, profile: str | None, lengths: str, length_sigma: float, min_requests: int,
                   replace_after: float | None, picker: str, steps: str, json_out: bool) -> None:
     """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
-    from scaleplan.simulate.llm import LENGTHS, PICKERS, STEP_SOURCES, profile_points, simulate_llm
+    from scaleplan.simulate.llm import simulate_llm
+    from scaleplan.simulate.llm_replicas import STEP_SOURCES, profile_points
+    from scaleplan.simulate.llm_routing import PICKERS
     from scaleplan.simulate.llm_trace import read_llm_trace
+    from scaleplan.simulate.llm_workload import LENGTHS
 
     unused = [o for o, bad in (("--policy", policy != "auto"), ("--batch-timeout-ms", batch_timeout_ms != 0), ("--fixed-fraction", fixed_fraction != 0.5),
                                ("--replica-delta", replica_delta != 0), ("--arrivals bursty", arrivals == "bursty")) if bad]

@@ -55,7 +55,7 @@ class LinearStep:
     """``base + per_prefill_token * P + per_decode_seq * n + per_context_token * ctx`` seconds.
 
     The shape used when step times are derived from measured TTFT/TPOT points (see
-    :func:`scaleplan.simulate.llm.step_from_points`): a fixed cost per step (weights read,
+    :func:`scaleplan.simulate.llm_replicas.step_from_points`): a fixed cost per step (weights read,
     launch), a cost per decoding sequence, per KV-context token read and per prompt token.
     """
 

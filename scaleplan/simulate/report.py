@@ -6,7 +6,7 @@ import io
 from typing import TYPE_CHECKING
 
 from scaleplan.errors import InputError, Problem
-from scaleplan.simulate.llm import LlmSimResult
+from scaleplan.simulate.llm_results import LlmSimResult
 from scaleplan.simulate.results import SimResult
 
 if TYPE_CHECKING:

@@ -1,0 +1,250 @@
+"""How each allocation's replicas serve in the LLM simulator: the engine configuration from
+the allocation's ``llm`` section, and the step-time function, from the LLM performance model
+(:mod:`scaleplan.llm`, calibrated to the plan's predictions) or through TTFT/TPOT points (the
+plan's per-class predictions, or a profile's measured points).
+
+Pure: everything here depends only on the plan and the arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from scaleplan.errors import PlanError, Problem
+from scaleplan.plan import Allocation, Plan
+from scaleplan.simulate import llm_engine as eng
+
+DEFAULT_TOKEN_BUDGET = 8192  # vLLM's max_num_batched_tokens default for online serving
+StepSource = Literal["auto", "model", "points"]
+STEP_SOURCES: tuple[StepSource, ...] = ("auto", "model", "points")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One TTFT/TPOT observation: concurrency, prompt/completion tokens, TTFT and TPOT (ms)."""
+
+    concurrency: int
+    input_tokens: int
+    output_tokens: int
+    ttft_ms: float
+    tpot_ms: float
+
+
+def step_from_points(points: Sequence[Point]) -> eng.LinearStep:
+    """A linear step-time function through measured or predicted TTFT/TPOT points.
+
+    Decode: TPOT(c) = a + b * c, least squares over the points' concurrencies (b = 0 with one
+    concurrency: every step costs the measured TPOT, pessimistic at lower load). Prefill: a
+    prompt of I tokens alone takes a + k * I (one step), k the median over the points at each
+    class's lowest concurrency of (TTFT - a) / I (at least 5 % of TTFT / I). A single request
+    then sees TTFT = a + k * I and TPOT = a + b.
+    """
+    if not points:
+        raise ValueError("no points")
+    cs = np.array([p.concurrency for p in points], dtype=np.float64)
+    tp = np.array([p.tpot_ms for p in points], dtype=np.float64) / 1000.0
+    if len(set(cs.tolist())) >= 2:
+        b, a = np.polyfit(cs, tp, 1)
+        if b < 0 or a <= 0:
+            a, b = float(tp.min()), 0.0
+    else:
+        a, b = float(tp.mean()), 0.0
+    lowest: dict[tuple[int, int], Point] = {}
+    for p in points:
+        k = (p.input_tokens, p.output_tokens)
+        if k not in lowest or p.concurrency < lowest[k].concurrency:
+            lowest[k] = p
+    ks = [max(p.ttft_ms / 1000.0 - a, 0.05 * p.ttft_ms / 1000.0) / p.input_tokens for p in lowest.values()]
+    return eng.LinearStep(base_s=float(a), per_prefill_token_s=float(np.median(ks)), per_decode_seq_s=float(b))
+
+
+def class_tokens(plan: Plan) -> dict[str, tuple[int | None, int | None]]:
+    """(input tokens, output tokens) per spec class name (None where the spec gives none)."""
+    return {c.name: (c.input_tokens, c.output_tokens) for c in plan.spec.traffic.classes}
+
+
+def _points_for(plan: Plan, a: Allocation, profile_points: Sequence[Point] | None) -> tuple[list[Point], str]:
+    toks = class_tokens(plan)
+    if a.llm is not None and a.llm.classes:
+        pts = []
+        for name, pred in sorted(a.llm.classes.items()):
+            i, o = toks.get(name, (None, None))
+            if i is None or o is None:
+                continue
+            pts.append(Point(pred.concurrency, i, o, pred.ttft_ms, pred.tpot_ms))
+        if pts:
+            return pts, "plan predictions (llm.classes)"
+    if profile_points:
+        return list(profile_points), "profile TTFT/TPOT points"
+    return [], ""
+
+
+def profile_points(profile: Any, accelerator: str, gpus: int, classes: dict[str, tuple[int | None, int | None]]) -> list[Point]:
+    """TTFT/TPOT points of a Profile for one accelerator and GPU count (class tokens from the spec)."""
+    out: list[Point] = []
+    for m in profile.measurements:
+        if m.accelerator != accelerator or m.gpus != max(gpus, 1) or m.ttft_ms is None or m.tpot_ms is None:
+            continue
+        i, o = classes.get(m.request_class or "", (None, None))
+        if i is None and len(classes) == 1:
+            i, o = next(iter(classes.values()))
+        if i is None or o is None:
+            continue
+        out.append(Point(m.concurrency or m.batch_size, i, o, m.ttft_ms.p50, m.tpot_ms.p50))
+    return out
+
+
+# ---------------------------------------------------------------- engine settings and step times
+
+
+def replica_config(plan: Plan, a: Allocation, step: eng.StepTime) -> eng.ReplicaConfig:
+    """The engine settings of one allocation's replicas, from its ``llm`` section (without one:
+    the operating point's batch as ``max_num_seqs``, KV cache not limiting)."""
+    llm = a.llm
+    toks = [i + o for i, o in class_tokens(plan).values() if i is not None and o is not None]
+    longest = max(toks, default=2048)
+    if llm is None:
+        # no llm section: the operating point's batch is the concurrency; KV is not limiting
+        seqs = a.operating_point.batch_size
+        mml = max(longest, 1)
+        return eng.ReplicaConfig(seqs, 10**12, 16, max(DEFAULT_TOKEN_BUDGET, mml), 10**9, step)
+    budget = llm.max_num_batched_tokens or max(DEFAULT_TOKEN_BUDGET, llm.max_model_len)
+    kv = llm.kv_cache_tokens if llm.kv_cache_tokens > 0 else 10**12
+    return eng.ReplicaConfig(llm.max_num_seqs, kv, llm.block_size, budget, llm.max_model_len, step)
+
+
+class ModelStep:
+    """Step time from the LLM performance model (:func:`scaleplan.llm.perf.step_time_ms`) of one
+    deployment: the simulator's steps cost exactly what the model says one step costs."""
+
+    SEGMENT = 4096  # context tokens per verified linear segment of a decode-only step
+
+    def __init__(self, deployment: Any) -> None:
+        from scaleplan.llm.perf import step_time_ms
+
+        self.deployment = deployment
+        self._f = step_time_ms
+        self._lines: dict[tuple[int, int], tuple[float, float] | None] = {}
+
+    def exact(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: float) -> float:
+        return float(self._f(
+            self.deployment, prefill_tokens=prefill_tokens, prefill_seqs=prefill_seqs, prefill_pairs=prefill_pairs,
+            decode_seqs=decode_seqs, context_tokens_total=context_tokens,
+        ).ms) / 1000.0
+
+    def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: int) -> float:
+        if prefill_tokens:
+            return self.exact(prefill_tokens, prefill_seqs, prefill_pairs, decode_seqs, context_tokens)
+        # Decode-only steps (most of them): for a fixed batch the model's step time is piecewise
+        # linear in the context. Per 4,096-token segment, the ends and three interior points are
+        # evaluated; if they lie on one line (1e-12 relative) the segment is served from it, else
+        # every step there calls the model. Same numbers, ~20x fewer model calls.
+        seg = context_tokens // self.SEGMENT
+        key = (decode_seqs, seg)
+        if key not in self._lines:
+            lo = float(seg * self.SEGMENT)
+            hi = lo + self.SEGMENT
+            f0 = self.exact(0, 0, 0.0, decode_seqs, lo)
+            f1 = self.exact(0, 0, 0.0, decode_seqs, hi)
+            slope = (f1 - f0) / self.SEGMENT
+            ok = all(
+                abs(self.exact(0, 0, 0.0, decode_seqs, lo + q * self.SEGMENT) - (f0 + slope * q * self.SEGMENT)) <= 1e-12 * max(f1, f0)
+                for q in (0.25, 0.5, 0.75)
+            )
+            self._lines[key] = (f0 - slope * lo, slope) if ok else None
+        line = self._lines[key]
+        if line is None:
+            return self.exact(0, 0, 0.0, decode_seqs, context_tokens)
+        return line[0] + line[1] * context_tokens
+
+
+def model_deployment(plan: Plan, a: Allocation) -> tuple[Any, str]:
+    """The LLM model's deployment of one allocation (spec model + accelerator + TP), or (None,
+    why not). Calibration: when the plan's per-class predictions differ from the uncalibrated
+    model's by more than 2 %, the model is calibrated to them (:func:`scaleplan.llm.calibrate.calibrate`)
+    so the simulation runs the model the optimizer planned on."""
+    if plan.spec.model.architecture is None:
+        return None, "the spec has no model.architecture"
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.errors import ScaleplanError
+    from scaleplan.llm.calibrate import Observed, calibrate
+    from scaleplan.llm.memory import Refusal
+    from scaleplan.llm.perf import serve_class
+    from scaleplan.llm.serving import TokenClass, setup_from_spec, size
+
+    acc = next((x for x in load_accelerators() if x.name == a.accelerator), None)
+    if acc is None:
+        return None, f"accelerator {a.accelerator} is not in the accelerator table"
+    toks = [TokenClass(n, i, o) for n, (i, o) in class_tokens(plan).items() if i is not None and o is not None]
+    try:
+        s = setup_from_spec(plan.spec.model)
+        shape = size(s, acc, max(a.gpus_per_replica, 1), toks)
+    except (ScaleplanError, Refusal, ValueError, KeyError) as exc:
+        return None, f"the LLM model cannot size it ({exc})"
+    d = shape.deployment
+    if a.llm is not None and a.llm.classes:
+        by = {t.name: t for t in toks}
+        obs = []
+        off = 0.0
+        for cname, pred in sorted(a.llm.classes.items()):
+            t = by.get(cname)
+            if t is None:
+                continue
+            p = serve_class(d, t.input_tokens, t.output_tokens, pred.concurrency)
+            off = max(off, abs(math.log(p.ttft_ms / pred.ttft_ms)), abs(math.log(p.tpot_ms / pred.tpot_ms)))
+            obs.append(Observed(d, t.input_tokens, t.output_tokens, pred.concurrency, ttft_ms=pred.ttft_ms, tpot_ms=pred.tpot_ms, label=cname))
+        if obs and off > math.log(1.02):
+            cal, _ = calibrate(obs, basis="the plan's per-class predictions")
+            return d.with_calibration(cal), f"LLM model ({shape.hw.name} TP{shape.tp}), calibrated to the plan's predictions"
+    return d, f"LLM model ({shape.hw.name} TP{shape.tp}, {d.calibration.basis or 'uncalibrated'})"
+
+
+def steps_for_plan(
+    plan: Plan,
+    name: str,
+    *,
+    profile_pts: dict[str, list[Point]] | None = None,
+    step_override: Callable[[Allocation], eng.StepTime | None] | None = None,
+    source: StepSource = "auto",
+) -> tuple[list[eng.StepTime], list[str]]:
+    """One step-time function per allocation, and where it came from: the LLM performance model
+    (``auto`` when the spec names an architecture, or ``model``), else TTFT/TPOT points; PlanError
+    (exit 3) naming the allocations without either."""
+    steps: list[eng.StepTime] = []
+    sources: list[str] = []
+    problems: list[Problem] = []
+    for k, a in enumerate(plan.allocations):
+        if step_override is not None:
+            st = step_override(a)
+            if st is not None:
+                steps.append(st)
+                sources.append("given step model")
+                continue
+        if source in ("auto", "model"):
+            d, why = model_deployment(plan, a)
+            if d is not None:
+                steps.append(ModelStep(d))
+                sources.append(why)
+                continue
+            if source == "model":
+                problems.append(Problem(f"allocations[{k}] ({a.name})", f"no LLM model step times: {why}", hint="give the spec a model.architecture the LLM model can size here, or use --steps points"))
+                continue
+        pts, src = _points_for(plan, a, (profile_pts or {}).get(a.name))
+        if not pts:
+            problems.append(Problem(
+                f"allocations[{k}] ({a.name})",
+                "has no TTFT/TPOT data: neither llm.classes predictions with the spec classes' input_tokens/output_tokens, nor profile points with ttft_ms/tpot_ms for "
+                f"{a.accelerator} x{max(a.gpus_per_replica, 1)}",
+                hint="re-run 'scaleplan optimize' with an LLM profile (scaleplan profile llm) so the plan carries llm.classes, or pass --profile with measured TTFT/TPOT points; give every spec class input_tokens and output_tokens",
+            ))
+            continue
+        steps.append(step_from_points(pts))
+        sources.append(src)
+    if problems:
+        raise PlanError(name, problems)
+    return steps, sources

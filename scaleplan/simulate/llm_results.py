@@ -1,0 +1,160 @@
+"""What the LLM simulator reports (``simulate_llm``): per class TTFT, TPOT and end-to-end
+percentiles against the SLO, attainment and goodput; per window the queue, KV use and
+preemptions; per allocation the engine settings and how busy it was; the failure verdict.
+JSON through :func:`scaleplan.simulate.results.jsonable`, like the request-level results."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scaleplan.simulate.results import jsonable
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Pcts:
+    p50: float | None
+    p90: float | None
+    p95: float | None
+    p99: float | None
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class LlmClassStats:
+    name: str
+    input_tokens: float
+    output_tokens: float
+    requests: int
+    completed: int
+    failed: int
+    rejected: int
+    ttft_ms: Pcts
+    tpot_ms: Pcts
+    e2e_ms: Pcts
+    ttft_at_slo_pct_ms: float | None
+    tpot_at_slo_pct_ms: float | None
+    attainment_ttft: float | None
+    attainment_tpot: float | None
+    attainment_e2e: float
+    attainment: float
+    goodput_rps: float
+    holds: bool
+
+
+@dataclass(frozen=True)
+class LlmWindowStats:
+    window: int
+    start_s: float
+    end_s: float
+    rps: float
+    replicas: int
+    requests: int
+    completed_in_window: int
+    ttft_ms: Pcts
+    tpot_ms: Pcts
+    attainment: float | None
+    waiting_mean: float
+    waiting_max: int
+    kv_used_mean: float
+    kv_used_max: float
+    preemptions: int
+    saturated: bool
+
+
+@dataclass(frozen=True)
+class LlmAllocStats:
+    name: str
+    accelerator: str
+    capacity_type: str
+    step_source: str
+    max_num_seqs: int
+    kv_cache_tokens: int
+    token_budget: int
+    requests: int
+    busy: float | None
+    mean_batch: float | None
+    steps: int
+    preemptions: int
+
+
+@dataclass(frozen=True)
+class LlmFailureStats:
+    mode: str
+    at_s: float
+    window: int
+    lost: dict[str, int]
+    replacement_s: float
+    replacement_basis: str
+    back_at_s: float
+    requests_after: int
+    failed_requests: int
+    attainment_after: float | None
+    redundancy: str
+    claim_tested: bool
+    holds: bool
+
+
+@dataclass(frozen=True)
+class LlmSimResult:
+    """What ``simulate_llm`` reports; ``ok``: the SLO holds per class, no window saturates, and
+    the failure scenario (if any) holds."""
+
+    plan: str
+    plan_hash: str
+    mode: str
+    arrivals: str
+    routing: str
+    lengths: str
+    seed: int
+    windows_simulated: tuple[int, ...]
+    window_seconds: tuple[float, ...]
+    slo_percentile: int
+    slo_ttft_ms: float | None
+    slo_tpot_ms: float | None
+    slo_e2e_ms: float
+    target: float
+    requests: int
+    completed: int
+    failed: int
+    rejected: int
+    attainment: float
+    goodput_rps: float
+    meets_slo: bool
+    saturated: bool
+    classes: tuple[LlmClassStats, ...]
+    windows: tuple[LlmWindowStats, ...]
+    allocations: tuple[LlmAllocStats, ...]
+    failure: LlmFailureStats | None
+    series_t_s: tuple[float, ...]
+    series_waiting: tuple[int, ...]
+    series_running: tuple[int, ...]
+    series_kv_used: tuple[float, ...]
+    series_preemptions: tuple[int, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.meets_slo and not self.saturated and (self.failure is None or self.failure.holds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, **jsonable(dataclasses.asdict(self))}
+
+
+def pcts(x_ms: F64) -> Pcts:
+    """p50, p90, p95, p99 and mean of ``x_ms`` (all None when empty)."""
+    if len(x_ms) == 0:
+        return Pcts(None, None, None, None, None)
+    q = np.percentile(x_ms, [50, 90, 95, 99])
+    return Pcts(float(q[0]), float(q[1]), float(q[2]), float(q[3]), float(x_ms.mean()))
+
+
+def at_pct(x_ms: F64, pct: int) -> float | None:
+    """The ``pct``-th percentile of ``x_ms`` (None when empty)."""
+    return float(np.percentile(x_ms, pct)) if len(x_ms) else None

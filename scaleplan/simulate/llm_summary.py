@@ -1,0 +1,185 @@
+"""The LLM simulator's report, assembled from the engine's result: each request's TTFT, TPOT
+and end-to-end latency against the SLO, then per class (attainment, goodput, percentiles), per
+window (queue, KV use, preemptions; a window whose queue grows without bound is SATURATED),
+per allocation (engine settings, busy share, batch) and after the failure.
+
+Pure: everything here depends only on the arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scaleplan.plan import Plan
+from scaleplan.simulate import llm_engine as eng
+from scaleplan.simulate.failures import Failure, claim_tested
+from scaleplan.simulate.layout import Segment, segment_of
+from scaleplan.simulate.llm_results import (
+    LlmAllocStats,
+    LlmClassStats,
+    LlmFailureStats,
+    LlmWindowStats,
+    at_pct,
+    pcts,
+)
+from scaleplan.simulate.llm_workload import Workload
+
+F64 = NDArray[np.float64]
+B = NDArray[np.bool_]
+SAMPLES_PER_WINDOW = 24
+
+
+def sample_times(segments: Sequence[Segment]) -> F64:
+    """SAMPLES_PER_WINDOW evenly spaced sample times per segment (queue, KV and preemptions)."""
+    return np.concatenate([t0 + (np.arange(SAMPLES_PER_WINDOW) + 0.5) * (t1 - t0) / SAMPLES_PER_WINDOW for t0, t1, _ in segments])
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Per request: completed, TTFT, TPOT and end-to-end latency (ms), and whether each (and
+    all) met the SLO; the SLO percentile and its target share."""
+
+    ok: B
+    ttft: F64
+    tpot: F64
+    e2e: F64
+    good_ttft: B
+    good_tpot: B
+    good_e2e: B
+    good: B
+    pct: int
+    target: float
+
+
+def outcomes(plan: Plan, wl: Workload, res: eng.EngineResult) -> Outcomes:
+    slo = plan.spec.slo
+    pct = slo.percentile
+    target = pct / 100.0
+    ok = res.outcome == eng.OK
+    ttft = (res.t_first - wl.times) * 1000.0
+    e2e = (res.t_done - wl.times) * 1000.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpot = np.where(wl.out > 1, (res.t_done - res.t_first) * 1000.0 / np.maximum(wl.out - 1, 1), 0.0)
+    good_ttft = ok & (ttft <= slo.ttft_ms) if slo.ttft_ms is not None else ok
+    good_tpot = ok & (tpot <= slo.tpot_ms) if slo.tpot_ms is not None else ok
+    good_e2e = ok & (e2e <= slo.latency_ms)
+    good = good_ttft & good_tpot & good_e2e
+    return Outcomes(ok, ttft, tpot, e2e, good_ttft, good_tpot, good_e2e, good, pct, target)
+
+
+def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, total_s: float) -> list[LlmClassStats]:
+    slo = plan.spec.slo
+    stats: list[LlmClassStats] = []
+    for k, cname in enumerate(wl.names):
+        m = wl.cls == k
+        cnt = int(m.sum())
+        mo = m & o.ok
+        att_t = float(o.good_ttft[m].mean()) if cnt and slo.ttft_ms is not None else None
+        att_p = float(o.good_tpot[m].mean()) if cnt and slo.tpot_ms is not None else None
+        att_e = float(o.good_e2e[m].mean()) if cnt else 1.0
+        att = float(o.good[m].mean()) if cnt else 1.0
+        holds = cnt == 0 or all(x is None or x >= o.target for x in (att_t, att_p, att_e))
+        stats.append(LlmClassStats(
+            name=cname, input_tokens=float(wl.inp[m].mean()) if cnt else 0.0, output_tokens=float(wl.out[m].mean()) if cnt else 0.0,
+            requests=cnt, completed=int(mo.sum()), failed=int((m & (res.outcome == eng.FAILED)).sum()),
+            rejected=int((m & (res.outcome == eng.REJECTED)).sum()),
+            ttft_ms=pcts(o.ttft[mo]), tpot_ms=pcts(o.tpot[mo & (wl.out > 1)]), e2e_ms=pcts(o.e2e[mo]),
+            ttft_at_slo_pct_ms=at_pct(o.ttft[mo], o.pct), tpot_at_slo_pct_ms=at_pct(o.tpot[mo & (wl.out > 1)], o.pct),
+            attainment_ttft=att_t, attainment_tpot=att_p, attainment_e2e=att_e, attainment=att,
+            goodput_rps=float(o.good[m].sum()) / total_s if total_s > 0 else 0.0, holds=holds,
+        ))
+    return stats
+
+
+def window_stats(
+    plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, serving: Sequence[tuple[float, frozenset[int]]],
+    rps_scale: float | None, notes: list[str],
+) -> list[LlmWindowStats]:
+    """Per segment; ``rps_scale`` None: the rate offered (a trace), else the plan's rate times it.
+    A note per saturated window."""
+    segs = wl.segments
+    seg_of = segment_of(segs, wl.times)
+    done_t = np.where(o.ok, res.t_done, -1.0)
+    stats: list[LlmWindowStats] = []
+    for k, (t0, t1, w) in enumerate(segs):
+        m = seg_of == k
+        cnt = int(m.sum())
+        sl = slice(k * SAMPLES_PER_WINDOW, (k + 1) * SAMPLES_PER_WINDOW)
+        wq = res.sample_waiting[sl]
+        kv = res.sample_kv_used[sl]
+        pre = res.sample_preempted[sl]
+        pre_before = int(res.sample_preempted[k * SAMPLES_PER_WINDOW - 1]) if k > 0 and len(res.sample_preempted) >= k * SAMPLES_PER_WINDOW else 0
+        served = int(((done_t >= t0) & (done_t < t1)).sum())
+        growth = int(wq[-1]) - int(wq[0]) if len(wq) else 0
+        sat = cnt > 0 and growth > max(20, 0.05 * cnt) and served < 0.95 * cnt
+        if sat:
+            notes.append(
+                f"window {w}: SATURATED, the queue grows without bound: offered {cnt / (t1 - t0):.3g} req/s, served {served / (t1 - t0):.3g} req/s, "
+                f"waiting {int(wq[0])} -> {int(wq[-1])} requests over {t1 - t0:g} s"
+            )
+        stats.append(LlmWindowStats(
+            window=w, start_s=t0, end_s=t1, rps=plan.demand.rps[w] * rps_scale if rps_scale is not None else cnt / (t1 - t0),
+            replicas=len(serving[k][1]), requests=cnt, completed_in_window=served,
+            ttft_ms=pcts(o.ttft[m & o.ok]), tpot_ms=pcts(o.tpot[m & o.ok & (wl.out > 1)]),
+            attainment=float(o.good[m].mean()) if cnt else None,
+            waiting_mean=float(wq.mean()) if len(wq) else 0.0, waiting_max=int(wq.max()) if len(wq) else 0,
+            kv_used_mean=float(kv.mean()) if len(kv) else 0.0, kv_used_max=float(kv.max()) if len(kv) else 0.0,
+            preemptions=int(pre[-1]) - pre_before if len(pre) else 0, saturated=sat,
+        ))
+    return stats
+
+
+def alloc_stats(
+    plan: Plan, segs: Sequence[Segment], serving: Sequence[tuple[float, frozenset[int]]], alloc_of: Sequence[int],
+    cfgs: Sequence[eng.ReplicaConfig], sources: Sequence[str], res: eng.EngineResult,
+) -> list[LlmAllocStats]:
+    allocs = plan.allocations
+    active_s = np.zeros(len(allocs))
+    for k, (t0, t1, _) in enumerate(segs):
+        for g in serving[k][1]:
+            active_s[alloc_of[g]] += t1 - t0
+    req_alloc = np.where(res.replica >= 0, np.array([*alloc_of, 0])[np.maximum(res.replica, 0)] if alloc_of else 0, -1)
+    stats: list[LlmAllocStats] = []
+    for ai, a in enumerate(allocs):
+        reps = [g for g in range(len(alloc_of)) if alloc_of[g] == ai]
+        busy = float(res.busy_s[reps].sum()) if reps else 0.0
+        stats.append(LlmAllocStats(
+            name=a.name, accelerator=a.accelerator, capacity_type=a.capacity_type, step_source=sources[ai],
+            max_num_seqs=cfgs[ai].max_num_seqs, kv_cache_tokens=a.llm.kv_cache_tokens if a.llm else 0,
+            token_budget=cfgs[ai].token_budget, requests=int((req_alloc == ai).sum()),
+            busy=min(1.0, busy / active_s[ai]) if active_s[ai] > 0 else None,
+            mean_batch=float(res.seq_steps[reps].sum()) / max(int(res.steps[reps].sum()), 1) if reps else None,
+            steps=int(res.steps[reps].sum()) if reps else 0, preemptions=int(res.preemptions[reps].sum()) if reps else 0,
+        ))
+    return stats
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A failure in the LLM simulator: when, what was lost, and when replacements serve."""
+
+    mode: Failure
+    at_s: float
+    window: int
+    lost_ids: frozenset[int]
+    lost: dict[str, int]
+    delay_s: float
+    basis: str
+
+
+def failure_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, rep: Replacement) -> LlmFailureStats:
+    after = wl.times >= rep.at_s
+    cnt_after = int(after.sum())
+    att_after = float(o.good[after].mean()) if cnt_after else None
+    red = plan.spec.placement.redundancy
+    return LlmFailureStats(
+        mode=rep.mode, at_s=rep.at_s, window=rep.window, lost=rep.lost,
+        replacement_s=rep.delay_s, replacement_basis=rep.basis, back_at_s=rep.at_s + rep.delay_s,
+        requests_after=cnt_after, failed_requests=int((res.outcome == eng.FAILED).sum()),
+        attainment_after=att_after, redundancy=red, claim_tested=claim_tested(rep.mode, red),
+        holds=att_after is None or att_after >= o.target,
+    )

@@ -1,0 +1,149 @@
+"""The requests the LLM simulator serves: per window of a compressed day, Poisson arrivals
+split over the spec's classes with their token lengths (fixed or lognormal), each window long
+enough for the rarest class to reach a p99; or a trace's requests, matched to spec classes.
+
+Pure: the result depends only on the plan, the arguments and the generator's state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scaleplan.errors import PlanError, Problem
+from scaleplan.plan import Plan
+from scaleplan.simulate.layout import Segment, trace_segments
+from scaleplan.simulate.llm_replicas import class_tokens
+from scaleplan.simulate.llm_trace import LlmTrace
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+MIN_REQUESTS_PER_CLASS = 1000  # per class per window, so that p99 rests on >= 10 requests beyond it
+DEFAULT_DURATION_S = 60.0
+MAX_REQUESTS = 5_000_000
+Lengths = Literal["fixed", "lognormal"]
+LENGTHS: tuple[Lengths, ...] = ("fixed", "lognormal")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The requests of one run: arrival times, class index, token lengths; the segments of the
+    simulated day; a label (``poisson`` or ``trace:NAME``); notes."""
+
+    times: F64
+    cls: I64
+    inp: I64
+    out: I64
+    names: tuple[str, ...]
+    segments: tuple[Segment, ...]
+    kind: str
+    notes: tuple[str, ...] = ()
+
+
+def _lengths(rng: np.random.Generator, mean: int, n: int, lengths: Lengths, sigma: float) -> I64:
+    """``n`` token lengths: all ``mean``, or lognormal with that mean."""
+    if lengths == "fixed" or sigma <= 0:
+        return np.full(n, mean, dtype=np.int64)
+    x = rng.lognormal(math.log(mean) - sigma * sigma / 2.0, sigma, n)
+    return np.maximum(1, np.rint(x)).astype(np.int64)
+
+
+def generate(
+    plan: Plan,
+    name: str,
+    *,
+    rng: np.random.Generator,
+    windows: tuple[int, ...] | None,
+    duration_s: float | None,
+    min_per_class: int,
+    lengths: Lengths,
+    sigma: float,
+    rate_scale: float = 1.0,
+) -> Workload:
+    """Poisson arrivals per window of a compressed day; each window lasts ``duration_s`` or, by
+    default, long enough for ``min_per_class`` requests of the rarest class (at least 60 s, at
+    most the real window)."""
+    classes = plan.spec.traffic.classes
+    toks = class_tokens(plan)
+    if not classes:
+        raise PlanError(name, [Problem("spec.traffic.classes", "an LLM plan needs request classes with input_tokens and output_tokens to simulate tokens", hint="add traffic.classes with input_tokens/output_tokens to the spec and re-run 'scaleplan optimize', or simulate with --trace FILE")])
+    bad = [c for c, (i, o) in toks.items() if i is None or o is None]
+    if bad:
+        raise PlanError(name, [Problem("spec.traffic.classes", f"class(es) {', '.join(bad)} have no input_tokens/output_tokens", hint="give every class input_tokens and output_tokens (or simulate with --trace FILE)")])
+    names = tuple(c.name for c in classes)
+    shares = np.array([c.share for c in classes], dtype=np.float64)
+    shares = shares / shares.sum()
+    nwin = plan.demand.windows
+    sel = tuple(range(nwin)) if windows is None else windows
+    wsec = plan.demand.window_hours * 3600.0
+    segs: list[Segment] = []
+    t = 0.0
+    expected = 0.0
+    for w in sel:
+        rate = plan.demand.rps[w] * rate_scale
+        if duration_s is not None:
+            d = duration_s
+        elif rate > 0:
+            d = min(max(DEFAULT_DURATION_S, min_per_class / (rate * float(shares.min()))), wsec)
+        else:
+            d = DEFAULT_DURATION_S
+        segs.append((t, t + d, w))
+        expected += rate * d
+        t += d
+    if expected > MAX_REQUESTS:
+        raise ValueError(f"about {expected:.3g} requests; the limit is {MAX_REQUESTS:.0e}: lower --duration, --min-requests or select fewer windows")
+    parts_t: list[F64] = []
+    for t0, t1, w in segs:
+        rate = plan.demand.rps[w] * rate_scale
+        if rate <= 0:
+            continue
+        k = int(rng.poisson(rate * (t1 - t0)))
+        parts_t.append(np.sort(rng.uniform(t0, t1, k)))
+    times = np.concatenate(parts_t) if parts_t else np.empty(0)
+    n = len(times)
+    cls = rng.choice(len(names), size=n, p=shares).astype(np.int64) if n else np.empty(0, dtype=np.int64)
+    inp = np.empty(n, dtype=np.int64)
+    out = np.empty(n, dtype=np.int64)
+    for k, c in enumerate(names):
+        m = cls == k
+        i0, o0 = toks[c]
+        assert i0 is not None and o0 is not None
+        inp[m] = _lengths(rng, i0, int(m.sum()), lengths, sigma)
+        out[m] = _lengths(rng, o0, int(m.sum()), lengths, sigma)
+    return Workload(times, cls, inp, out, names, tuple(segs), "poisson")
+
+
+def from_trace(plan: Plan, trace: LlmTrace, rng: np.random.Generator) -> Workload:
+    """A trace's requests; classes by name, else the spec class nearest in (log) token counts;
+    times are seconds from the start of the day (real windows)."""
+    toks = {c: (i, o) for c, (i, o) in class_tokens(plan).items() if i is not None and o is not None}
+    names = tuple(toks) or ("trace",)
+    times = trace.times
+    notes = list(trace.notes)
+    if trace.rate is not None:
+        n = len(trace.input_tokens)
+        times = np.zeros(n) if math.isinf(trace.rate) else np.cumsum(rng.exponential(1.0 / trace.rate, n))
+    cls = np.zeros(len(times), dtype=np.int64)
+    unknown: set[str] = set()
+    if toks:
+        li = np.log(np.array([v[0] for v in toks.values()], dtype=np.float64))
+        lo = np.log(np.array([v[1] for v in toks.values()], dtype=np.float64))
+        ri = np.log(trace.input_tokens.astype(np.float64))
+        ro = np.log(trace.output_tokens.astype(np.float64))
+        nearest = np.argmin((ri[:, None] - li[None, :]) ** 2 + (ro[:, None] - lo[None, :]) ** 2, axis=1)
+        index = {c: k for k, c in enumerate(names)}
+        for k, c in enumerate(trace.classes):
+            if c is not None and c in index:
+                cls[k] = index[c]
+            else:
+                if c is not None:
+                    unknown.add(c)
+                cls[k] = int(nearest[k])
+    if unknown:
+        notes.append(f"trace classes not in the spec ({', '.join(sorted(unknown))}) were matched to the nearest spec class by token counts")
+    segs = tuple(trace_segments(plan, times))
+    return Workload(times, cls, trace.input_tokens, trace.output_tokens, names, segs, f"trace:{trace.name}", tuple(notes))
