@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.simulate.llm_results import LlmSimResult
@@ -90,7 +90,7 @@ def renderables(res: SimResult) -> list[RenderableType]:
         claim = f"redundancy '{f.redundancy}' claim tested" if f.claim_tested else f"redundancy '{f.redundancy}' does not claim to survive this"
         out.append(Text(
             f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost}; {f.failed_requests} requests lost"
-            + (f" ({f.static_weight_failures} sent there by the static HTTPRoute weights)" if getattr(f, "static_weight_failures", 0) else " in flight")
+            + (f" ({f.static_weight_failures} sent there by the static HTTPRoute weights)" if f.static_weight_failures else " in flight")
             + "; "
             f"attainment after {_pct(f.attainment_after)} (p99 {_ms(f.latency_after_ms.p99)} ms) -> {'holds' if f.holds else 'FAILS'}; {claim}"
         ))
@@ -99,8 +99,8 @@ def renderables(res: SimResult) -> list[RenderableType]:
     return out
 
 
-def png_bytes(res: SimResult) -> bytes:
-    """Latency percentiles and replicas per window as a PNG (needs matplotlib: extra 'plot')."""
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, or InputError naming the extra to install."""
     try:
         import matplotlib
     except ModuleNotFoundError:
@@ -108,6 +108,21 @@ def png_bytes(res: SimResult) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _png(plt: Any, fig: Any) -> bytes:
+    """``fig`` laid out and saved as a byte-stable PNG (no software tag), then closed."""
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def png_bytes(res: SimResult) -> bytes:
+    """Latency percentiles and replicas per window as a PNG (needs matplotlib: extra 'plot')."""
+    plt = _pyplot()
     x = list(range(len(res.windows)))
     labels = [str(w.window) for w in res.windows]
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
@@ -134,11 +149,7 @@ def png_bytes(res: SimResult) -> bytes:
     ax2.set_xlabel("window")
     ax2.set_xticks(x, labels)
     ax2.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return _png(plt, fig)
 
 
 # ---------------------------------------------------------------- LLM plans
@@ -234,13 +245,7 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
 def llm_png_bytes(res: LlmSimResult) -> bytes:
     """TTFT and TPOT percentiles per window against their SLO lines, and the queue and KV use over
     time, as a PNG (needs matplotlib: extra 'plot')."""
-    try:
-        import matplotlib
-    except ModuleNotFoundError:
-        raise InputError(None, [Problem("--png", "matplotlib is not installed", hint="pip install 'scaleplan[plot]' (or drop --png)")]) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     x = list(range(len(res.windows)))
     fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(10, 8))
     for ax, key, slo, label in ((ax1, "ttft_ms", res.slo_ttft_ms, "TTFT"), (ax2, "tpot_ms", res.slo_tpot_ms, "TPOT")):
@@ -265,8 +270,4 @@ def llm_png_bytes(res: LlmSimResult) -> bytes:
     if res.failure is not None:
         ax3.axvline(res.failure.at_s, color="grey", linestyle="--", linewidth=1)
     ax3.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return _png(plt, fig)
