@@ -3,16 +3,101 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.simulate.llm_results import LlmSimResult
 from scaleplan.simulate.results import SimResult
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType
+    from rich.table import Table
 
 BARS = " ▁▂▃▄▅▆▇█"
+Cell = Literal["whole", "number", "fold"]
+
+
+class FittedTable:
+    """A rich table that fits the width it is printed at without cutting what is copied or read
+    as a number. ``whole`` columns (allocation and class names, sparklines) and ``number``
+    columns (right-aligned) are never cut, wrapped or folded; ``fold`` columns (free text) fold
+    to make room. Printed as is when it fits; when not, compact: two spaces between columns, no
+    edges, and the headers of whole and number columns wrap onto more lines so that each such
+    column is only as wide as its widest cell (or header word); where even that does not fit
+    (very long names), the rows are printed one after the other (:meth:`records`).
+    """
+
+    def __init__(self, title: str, columns: Sequence[tuple[str, Cell]], rows: Sequence[Sequence[str]], *, show_header: bool = True) -> None:
+        self.title = title
+        self.columns = tuple(columns)
+        self.rows = tuple(tuple(r) for r in rows)
+        self.show_header = show_header
+
+    def table(self, *, compact: bool) -> Table:
+        from rich import box
+        from rich.cells import cell_len
+        from rich.table import Table
+        from rich.text import Text
+
+        # compact: no edge columns and one space of padding between cells (plus the separator)
+        t = Table(title=self.title, title_justify="left", show_header=self.show_header, box=box.SIMPLE, pad_edge=False, show_edge=not compact, collapse_padding=compact)
+        for j, (header, cell) in enumerate(self.columns):
+            justify: Literal["left", "right"] = "right" if cell == "number" else "left"
+            if cell == "fold":
+                t.add_column(header, justify=justify, overflow="fold")
+                continue
+            widest = max((cell_len(r[j]) for r in self.rows), default=1)
+            if compact:
+                width = max(widest, *(cell_len(w) for w in header.split()))
+                t.add_column(Text(header, no_wrap=False), justify=justify, no_wrap=True, min_width=width, max_width=width)
+            else:
+                t.add_column(header, justify=justify, no_wrap=True, min_width=widest)
+        for r in self.rows:
+            t.add_row(*r)
+        return t
+
+    def records(self, width: int) -> list[str]:
+        """The rows one after the other, for a width no table fits: a row's name (a leading whole
+        column) on its own line, then ``header: value`` pairs packed into lines, never split."""
+        from rich.cells import cell_len
+
+        lines = [self.title]
+        named = self.columns[0][1] == "whole"
+        for r in self.rows:
+            pairs = [f"{h}: {v}" if self.show_header else v for (h, _), v in zip(self.columns, r, strict=True)]
+            if named:
+                lines.append(r[0])
+                pairs = pairs[1:]
+            line = ""
+            for pair in pairs:
+                if line and cell_len(line) + 2 + cell_len(pair) > width:
+                    lines.append(line)
+                    line = ""
+                line = f"{line}  {pair}" if line else f"  {pair}"
+            if line:
+                lines.append(line)
+        return lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
+        from rich.text import Text
+
+        natural = self.table(compact=False)
+        if _width(console, options.update_width(10**6), natural) <= options.max_width:
+            yield natural
+            return
+        compact = self.table(compact=True)
+        if _width(console, options, compact) <= options.max_width:
+            yield compact
+            return
+        yield Text("\n".join(self.records(options.max_width)))
+
+
+def _width(console: Console, options: ConsoleOptions, renderable: RenderableType) -> int:
+    """The widest line ``renderable`` renders to (a table wider than the console included)."""
+    from rich.segment import Segment
+
+    return max((Segment.get_line_length(line) for line in Segment.split_lines(console.render(renderable, options))), default=0)
 
 
 def sparkline(values: list[float | None], top: float | None = None) -> str:
@@ -39,7 +124,8 @@ def _ms(x: float | None) -> str:
 
 
 def renderables(res: SimResult) -> list[RenderableType]:
-    from rich.table import Table
+    """Terminal view of a simulation: the verdict, per window, per replica type, the day as
+    sparklines, the failure and the notes."""
     from rich.text import Text
 
     verdict = "holds" if res.ok else "FAILS"
@@ -51,38 +137,32 @@ def renderables(res: SimResult) -> list[RenderableType]:
     lat = res.latency_ms
     head2 = Text(f"latency (ms): p50 {_ms(lat.p50)}  p95 {_ms(lat.p95)}  p99 {_ms(lat.p99)}  mean {_ms(lat.mean)}  max {_ms(lat.max)}; failed {res.failed}")
 
-    from rich import box
-
-    wt = Table(title="Per window", title_justify="left", box=box.SIMPLE, pad_edge=False)
-    for col in ("win", "rps", "repl", "reqs", "attain", "p50", "p95", "p99", "q max", "util"):
-        wt.add_column(col, justify="right")
-    for w in res.windows:
-        wt.add_row(
+    wt = FittedTable("Per window", [(c, "number") for c in ("win", "rps", "repl", "reqs", "attain", "p50", "p95", "p99", "q max", "util")], [
+        (
             str(w.window), f"{w.rps:g}", str(sum(w.replicas.values())), str(w.requests), _pct(w.attainment),
             _ms(w.latency_ms.p50), _ms(w.latency_ms.p95), _ms(w.latency_ms.p99), str(w.queue_max), _pct(w.utilization),
         )
-    at = Table(title="Per replica type (latency in ms)", title_justify="left", box=box.SIMPLE, pad_edge=False)
-    for col in ("allocation", "capacity", "batch", "reqs", "attain", "p99", "util", "avg batch"):
-        # allocation names are never cut (they are copied into kubectl); numbers wrap instead
-        whole = {"no_wrap": True, "min_width": max((len(a.name) for a in res.allocations), default=10)} if col == "allocation" else {}
-        at.add_column(col, justify="left" if col in ("allocation", "capacity") else "right", **whole)  # type: ignore[arg-type]
-    for a in res.allocations:
-        at.add_row(
+        for w in res.windows
+    ])
+    at_cols: list[tuple[str, Cell]] = [("allocation", "whole"), ("capacity", "fold"), *((c, "number") for c in ("batch", "reqs", "attain", "p99", "util", "avg batch"))]
+    at = FittedTable("Per replica type (latency in ms)", at_cols, [
+        (
             a.name, a.capacity_type, str(a.batch_size), str(a.requests), _pct(a.attainment),
             _ms(a.latency_ms.p99), _pct(a.utilization), "-" if a.mean_batch is None else f"{a.mean_batch:.2f}",
         )
+        for a in res.allocations
+    ])
     p99 = [w.latency_ms.p99 for w in res.windows]
     reps: list[float | None] = [float(sum(w.replicas.values())) for w in res.windows]
     rps: list[float | None] = [w.rps for w in res.windows]
     top = max([v for v in p99 if v is not None] + [res.slo_latency_ms])
-    spark = Table(title="Over the day (one column per window)", title_justify="left", show_header=False, box=box.SIMPLE, pad_edge=False)
-    spark.add_column("what")
-    spark.add_column("bars")
-    spark.add_row("demand rps", sparkline(rps))
-    spark.add_row("replicas", sparkline(reps))
-    spark.add_row(f"p99 (full bar {top:.0f} ms)", sparkline(p99, top))
-    spark.add_row("below target", "".join("✗" if (w.attainment is not None and w.attainment < res.target) else "·" for w in res.windows))
-    spark.add_row("queue max", sparkline([float(w.queue_max) for w in res.windows]))
+    spark = FittedTable("Over the day (one column per window)", [("what", "fold"), ("bars", "whole")], [
+        ("demand rps", sparkline(rps)),
+        ("replicas", sparkline(reps)),
+        (f"p99 (full bar {top:.0f} ms)", sparkline(p99, top)),
+        ("below target", "".join("✗" if (w.attainment is not None and w.attainment < res.target) else "·" for w in res.windows)),
+        ("queue max", sparkline([float(w.queue_max) for w in res.windows])),
+    ], show_header=False)
     out: list[RenderableType] = [head, head2, wt, at, spark]
     if res.failure is not None:
         f = res.failure
@@ -166,8 +246,6 @@ def _p(x: float | None) -> str:
 def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     """Terminal view of an LLM simulation: per class against the SLO, per window, per allocation,
     queue / KV / preemptions over time."""
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     pct = res.slo_percentile
@@ -184,34 +262,32 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
             f"{'holds' if res.ok else 'FAILS'}"
         ),
     ]
-    ct = Table(title=f"Per class (ms; p{pct} = the SLO percentile)", title_justify="left", box=box.SIMPLE, pad_edge=False)
-    for col in ("class", "reqs", "TTFT p50", f"TTFT p{pct}", "TPOT p50", f"TPOT p{pct}", f"e2e p{pct}", "attain", "SLO"):
-        ct.add_column(col, justify="left" if col == "class" else "right")
-    for c in res.classes:
-        ct.add_row(
+    ppct = f"p{pct}"
+    class_cols: list[tuple[str, Cell]] = [
+        ("class", "whole"), *((c, "number") for c in ("reqs", "TTFT p50", f"TTFT {ppct}", "TPOT p50", f"TPOT {ppct}", f"e2e {ppct}", "attain", "SLO")),
+    ]
+    out.append(FittedTable(f"Per class (ms; {ppct} = the SLO percentile)", class_cols, [
+        (
             c.name, str(c.requests), _p(c.ttft_ms.p50), _p(c.ttft_at_slo_pct_ms), _p(c.tpot_ms.p50), _p(c.tpot_at_slo_pct_ms),
-            _p(getattr(c.e2e_ms, f"p{pct}", None) if pct in (50, 90, 95, 99) else None), _pc(c.attainment), "holds" if c.holds else "FAILS",
+            _p(getattr(c.e2e_ms, ppct, None) if pct in (50, 90, 95, 99) else None), _pc(c.attainment), "holds" if c.holds else "FAILS",
         )
-    out.append(ct)
-    wt = Table(title="Per window", title_justify="left", box=box.SIMPLE, pad_edge=False)
-    for col in ("win", "rps", "repl", "reqs", "attain", f"TTFT p{pct}", f"TPOT p{pct}", "q max", "KV max", "preempt"):
-        wt.add_column(col, justify="right")
-    for w in res.windows:
-        tt = getattr(w.ttft_ms, f"p{pct}", None) if pct in (50, 90, 95, 99) else w.ttft_ms.p99
-        tp = getattr(w.tpot_ms, f"p{pct}", None) if pct in (50, 90, 95, 99) else w.tpot_ms.p99
-        wt.add_row(
+        for c in res.classes
+    ]))
+    kv_known = any(a.kv_cache_tokens for a in res.allocations)
+    out.append(FittedTable("Per window", [(c, "number") for c in ("win", "rps", "repl", "reqs", "attain", f"TTFT {ppct}", f"TPOT {ppct}", "q max", "KV max", "preempt")], [
+        (
             f"{w.window}{'!' if w.saturated else ''}", f"{w.rps:.3g}", str(w.replicas), str(w.requests), _pc(w.attainment),
-            _p(tt), _p(tp), str(w.waiting_max), f"{100 * w.kv_used_max:.0f}%" if any(a.kv_cache_tokens for a in res.allocations) else "-", str(w.preemptions),
+            _p(getattr(w.ttft_ms, ppct, None) if pct in (50, 90, 95, 99) else w.ttft_ms.p99),
+            _p(getattr(w.tpot_ms, ppct, None) if pct in (50, 90, 95, 99) else w.tpot_ms.p99),
+            str(w.waiting_max), f"{100 * w.kv_used_max:.0f}%" if kv_known else "-", str(w.preemptions),
         )
-    out.append(wt)
-    at = Table(title="Per allocation", title_justify="left", box=box.SIMPLE, pad_edge=False)
-    for col in ("allocation", "seqs", "KV tok", "budget", "reqs", "batch", "preempt"):
-        whole = {"no_wrap": True, "min_width": max((len(a.name) for a in res.allocations), default=10)} if col == "allocation" else {}
-        at.add_column(col, justify="left" if col == "allocation" else "right", **whole)  # type: ignore[arg-type]
-    for a in res.allocations:
-        at.add_row(a.name, str(a.max_num_seqs), str(a.kv_cache_tokens or "-"), str(a.token_budget), str(a.requests),
-                   "-" if a.mean_batch is None else f"{a.mean_batch:.1f}", str(a.preemptions))
-    out.append(at)
+        for w in res.windows
+    ]))
+    alloc_cols: list[tuple[str, Cell]] = [("allocation", "whole"), *((c, "number") for c in ("seqs", "KV tok", "budget", "reqs", "batch", "preempt"))]
+    out.append(FittedTable("Per allocation", alloc_cols, [
+        (a.name, str(a.max_num_seqs), str(a.kv_cache_tokens or "-"), str(a.token_budget), str(a.requests), "-" if a.mean_batch is None else f"{a.mean_batch:.1f}", str(a.preemptions))
+        for a in res.allocations
+    ]))
     out.append(Text("step times: " + "; ".join(f"{a.name}: {a.step_source}" for a in res.allocations)))
     n = max(1, len(res.series_t_s))
     stride = max(1, -(-n // 48))
@@ -219,13 +295,11 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     kv: list[float | None] = list(res.series_kv_used[::stride])
     pre = list(res.series_preemptions)
     pre_d: list[float | None] = [float(pre[k] - (pre[k - stride] if k >= stride else 0)) for k in range(0, len(pre), stride)]
-    sp = Table(title="Over time (48 columns at most)", title_justify="left", show_header=False, box=box.SIMPLE, pad_edge=False)
-    sp.add_column("what")
-    sp.add_column("bars")
-    sp.add_row(f"waiting (max {max(res.series_waiting, default=0)})", sparkline(waiting))
-    sp.add_row("KV used (full bar 100%)", sparkline(kv, 1.0))
-    sp.add_row(f"preemptions (total {pre[-1] if pre else 0})", sparkline(pre_d))
-    out.append(sp)
+    out.append(FittedTable("Over time (48 columns at most)", [("what", "fold"), ("bars", "whole")], [
+        (f"waiting (max {max(res.series_waiting, default=0)})", sparkline(waiting)),
+        ("KV used (full bar 100%)", sparkline(kv, 1.0)),
+        (f"preemptions (total {pre[-1] if pre else 0})", sparkline(pre_d)),
+    ], show_header=False))
     if res.saturated:
         out.append(Text("SATURATED: offered load exceeds what the replicas serve; the queue grows without bound (windows marked !)"))
     if res.failure is not None:

@@ -1,0 +1,77 @@
+"""``scaleplan simulate`` at 80 columns (issue 13, finding 3): piped with ``COLUMNS=80``, the
+tables fit and no number, allocation or class name is cut ("4459…", "100.…", "summar…") or
+wrapped; free text (the capacity type, the sparkline labels) folds instead."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def simulate(*args: str, columns: int = 80) -> str:
+    """``scaleplan simulate ARGS | cat`` at ``COLUMNS=columns``."""
+    env = {**os.environ, "COLUMNS": str(columns)}
+    proc = subprocess.run([sys.executable, "-m", "scaleplan", "simulate", *args], capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.stdout
+
+
+def table_lines(text: str) -> list[str]:
+    """The lines of the tables (the prose lines around them wrap at words, as prose does)."""
+    return [line for line in text.splitlines() if not line.startswith(("note:", "failure "))]
+
+
+@pytest.mark.parametrize("example", ["embedding-cpu-gpu", "vision-daily"])
+def test_request_level_tables_keep_numbers_whole_at_80_columns(example: str) -> None:
+    args = (str(EXAMPLES / example / "plan.yaml"), "--duration", "5", "--fail", "node")
+    text = simulate(*args)
+    data = json.loads(simulate(*args, "--json"))
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert "…" not in text, text
+    words = set(text.split())
+    for a in data["allocations"]:
+        assert {a["name"], str(a["requests"]), str(a["batch_size"]), f"{100 * a['attainment']:.2f}%", f"{100 * a['utilization']:.2f}%"} <= words, (a, text)
+    for w in data["windows"]:
+        assert {str(w["requests"]), f"{w['rps']:g}"} <= words
+    # what fits stays as it was: the same table at 200 columns is one header line, edges padded
+    wide = simulate(*args, columns=200)
+    assert " allocation " in wide and " avg batch" in wide
+
+
+def test_llm_tables_keep_class_names_and_numbers_whole_at_80_columns() -> None:
+    args = (str(EXAMPLES / "llm-70b-tp" / "plan.yaml"), "--duration", "30")
+    text = simulate(*args)
+    data = json.loads(simulate(*args, "--json"))
+    assert all(len(line) <= 80 for line in table_lines(text)), text
+    assert "…" not in text, text
+    words = set(text.split())
+    assert {c["name"] for c in data["classes"]} <= words, text
+    for a in data["allocations"]:
+        assert {a["name"], str(a["kv_cache_tokens"]), str(a["token_budget"]), str(a["requests"])} <= words
+
+
+def test_a_table_too_wide_for_any_layout_prints_its_rows_one_by_one() -> None:
+    from rich.console import Console
+
+    from scaleplan.simulate.report import FittedTable
+
+    name = "an-allocation-name-far-longer-than-any-that-optimize-writes-x"
+    table = FittedTable("Per replica type", [("allocation", "whole"), ("capacity", "fold"), ("reqs", "number"), ("attain", "number"), ("avg batch", "number")],
+                        [(name, "on-demand", "266009", "99.98%", "19.19"), ("b", "spot", "12", "100.00%", "1.19")])
+    con = Console(width=80, record=True, highlight=False)
+    con.print(table)
+    out = con.export_text()
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    assert name in out.split() and "reqs: 266009" in out and "avg batch: 19.19" in out and "attain: 100.00%" in out
+    con = Console(width=200, record=True, highlight=False)
+    con.print(table)
+    wide = con.export_text()
+    assert name in wide.split() and "266009" in wide.split() and "reqs:" not in wide
