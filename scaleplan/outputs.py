@@ -33,7 +33,7 @@ from types import FrameType
 from typing import Any
 
 from scaleplan.errors import InputError, Problem
-from scaleplan.yamlio import current_umask
+from scaleplan.yamlio import cannot_write_error, current_umask
 
 LOCK_NAME = ".scaleplan.lock"
 
@@ -87,7 +87,7 @@ def folder_lock(folder: Path, timeout: float = 30.0) -> Iterator[None]:
     try:
         fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise _cannot_write(folder, exc) from None
+        raise cannot_write_error(folder, exc) from None
     try:
         end = time.monotonic() + timeout
         while True:
@@ -116,25 +116,12 @@ def _mkdir(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _cannot_write(folder, exc) from None
+        raise cannot_write_error(folder, exc) from None
     if not folder.is_dir():
         raise InputError(
             str(folder),
             [Problem("", "output path exists and is not a folder", hint="pass a folder path")],
         )
-
-
-def _cannot_write(path: Path, exc: OSError) -> InputError:
-    return InputError(
-        str(path),
-        [
-            Problem(
-                "",
-                f"cannot write here: {exc.strerror or exc}",
-                hint="choose a writable folder you own (not /proc, not a read-only mount)",
-            )
-        ],
-    )
 
 
 def _write_file(path: Path, text: str) -> None:
@@ -197,7 +184,7 @@ def commit_outputs(
         try:
             stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=folder))
         except OSError as exc:
-            raise _cannot_write(folder, exc) from None
+            raise cannot_write_error(folder, exc) from None
         try:
             try:
                 for name, text in files.items():
@@ -207,7 +194,7 @@ def commit_outputs(
                     for rel, text in tree.items():
                         _write_file(stage / name / rel, text)
             except OSError as exc:
-                raise _cannot_write(folder, exc) from None
+                raise cannot_write_error(folder, exc) from None
             umask = current_umask()
             with sigint_deferred():
                 moved: list[tuple[Path, Path]] = []
@@ -227,7 +214,7 @@ def commit_outputs(
                             if back.exists():
                                 shutil.rmtree(back)
                             os.replace(aside, back)
-                    raise _cannot_write(folder, exc) from None
+                    raise cannot_write_error(folder, exc) from None
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     return [*(folder / n for n in files), *(folder / n for n in trees)]

@@ -367,14 +367,54 @@ def current_umask() -> int:
     return umask
 
 
+def cannot_write_error(path: str | Path, exc: OSError) -> InputError:
+    """An output that cannot be written is bad input (exit 3) that names the path, not a bug:
+    a part of the folder path that is a file, a read-only or pseudo file system, no permission."""
+    p = Path(path)
+    for anc in (p, *p.parents):
+        if anc != p and (anc.exists() or anc.is_symlink()) and not anc.is_dir():
+            return InputError(str(p), [Problem("", f"cannot write here: {anc} is a file, not a folder", hint="give a path inside a folder")])
+    return InputError(
+        str(p),
+        [Problem("", f"cannot write here: {exc.strerror or exc}", hint="choose a writable folder you own (not /proc, not a read-only mount)")],
+    )
+
+
+def check_writable(path: str | Path) -> None:
+    """Refuse, before any work is done, an output file ``path`` that cannot be written: it is a
+    folder, a part of its folder path is a file, or the nearest existing folder takes no new
+    file (probed with a temporary file, removed at once; nothing else is created)."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(str(p), [Problem("", "is a folder, expected a file path", hint="give a file path such as DIR/observed.yaml")])
+    anc = p.parent
+    while not (anc.exists() or anc.is_symlink()) and anc != anc.parent:
+        anc = anc.parent
+    try:
+        if not anc.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(anc))
+        fd, probe = tempfile.mkstemp(prefix=".scaleplan-probe-", dir=anc)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise cannot_write_error(p, exc) from None
+
+
 def atomic_write(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8, LF line ends) to ``path`` via a temporary file and a rename."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    p = Path(path)
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename; a path
+    that cannot be written is an :class:`InputError` (exit 3), never a half-written file."""
+    try:
+        _atomic_write_bytes(Path(path), data)
+    except OSError as exc:
+        raise cannot_write_error(path, exc) from None
+
+
+def _atomic_write_bytes(p: Path, data: bytes) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
@@ -397,8 +437,11 @@ def atomic_write_tree(directory: str | Path, files: Mapping[str, str], *, clean:
     ``clean`` decides whether an existing folder may be replaced (default: yes).
     """
     d = Path(directory)
-    d.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
+    try:
+        d.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
+    except OSError as exc:
+        raise cannot_write_error(d, exc) from None
     try:
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; the folder is the user's output
         for rel, text in files.items():

@@ -91,8 +91,9 @@ def observe(
         from scaleplan.observe.fetch import fetch
         from scaleplan.observe.model import dump_observed, observed_to_dict
         from scaleplan.observe.queries import build_queries
+        from scaleplan.outputs import check_out_path
         from scaleplan.plan import read_plan
-        from scaleplan.yamlio import atomic_write
+        from scaleplan.yamlio import atomic_write, check_writable
 
         step_s = _duration(step, "--step")
         if step_s > 1800 or 3600 % step_s:
@@ -111,6 +112,8 @@ def observe(
             return
         if out is None and not json_out:
             raise typer.BadParameter("give --out FILE and/or --json", param_hint="--out")
+        if out is not None:  # before the queries run: a path that cannot be written fails now, exit 3
+            check_writable(check_out_path(out))
         auth = auth_from_env(os.environ, token_file=token_file)
         opts = ClientOptions(timeout_s=timeout, deadline_s=deadline, max_bytes=int(max_mib * 1048576), ca_file=ca_file, insecure=insecure)
         prom = Prometheus(prometheus, auth=auth, options=opts)

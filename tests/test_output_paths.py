@@ -1,0 +1,66 @@
+"""An output path that cannot be written is bad input (exit 3, the path and a hint), never
+"internal error" (exit 70): every command writes files through yamlio's atomic writers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from scaleplan.errors import InputError
+from scaleplan.yamlio import atomic_write, atomic_write_tree, check_writable
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "examples" / "llm-chat" / "plan.yaml"
+
+
+@pytest.fixture
+def keep(tmp_path: Path) -> Path:
+    """A user's file that an output path runs through (``keep.yaml/o.yaml``)."""
+    p = tmp_path / "keep.yaml"
+    p.write_text("mine: 1\n")
+    return p
+
+
+def test_atomic_writers_name_the_file_in_the_way(keep: Path) -> None:
+    for write in (lambda: atomic_write(keep / "o.yaml", "x: 1\n"), lambda: atomic_write_tree(keep / "d" / "m", {"a.yaml": "x: 1\n"})):
+        with pytest.raises(InputError) as exc:
+            write()
+        assert f"{keep} is a file, not a folder" in str(exc.value)
+    with pytest.raises(InputError) as exc:
+        check_writable(keep / "sub" / "o.yaml")
+    assert "is a file, not a folder" in str(exc.value)
+    assert keep.read_text() == "mine: 1\n"
+    assert sorted(p.name for p in keep.parent.iterdir()) == ["keep.yaml"]  # no probe or temp file left
+
+
+def test_check_writable_refuses_a_folder_and_proc(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a folder"):
+        check_writable(tmp_path)
+    with pytest.raises(InputError, match="cannot write here"):
+        check_writable("/proc/nope/o.yaml")
+    check_writable(tmp_path / "new" / "deeper" / "o.yaml")  # missing folders are fine (created on write)
+    assert not (tmp_path / "new").exists()
+
+
+def _argv(command: str, target: str, manifest: Path) -> list[str]:
+    return {
+        "check": ["check", str(manifest), "--output", target],
+        "profile llm": ["profile", "llm", "llama-3.1-8b", "--accelerators", "L4", "--gpus", "1", "--concurrency", "1", "--out", target],
+        # port 9 answers nothing: exit 5 if the queries ran before the path was checked
+        "observe": ["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(PLAN), "--end", "2026-01-15T00:00:00Z", "--out", target],
+    }[command]
+
+
+@pytest.mark.parametrize("command", ["check", "profile llm", "observe"])
+def test_unwritable_out_is_exit_3_with_the_path(cli, keep: Path, command: str) -> None:
+    manifest = keep.parent / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\ndata:\n  k: v\n")
+    for target, says in ((str(keep / "o.yaml"), f"{keep} is a file, not a folder"), ("/proc/nope/o.yaml", "cannot write here")):
+        t0 = time.monotonic()
+        res = cli(_argv(command, target, manifest), exit_code=3)
+        assert says in res.stderr and "internal error" not in res.stderr, res.stderr
+        assert keep.read_text() == "mine: 1\n"
+        if command == "observe":
+            assert "127.0.0.1:9" not in res.stderr and time.monotonic() - t0 < 30  # refused before any query
