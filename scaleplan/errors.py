@@ -126,6 +126,16 @@ class InfeasibleError(ScaleplanError):
         hint = "; ".join(r.fix for r in self.reasons if r.fix)
         super().__init__(msg, hint=hint)
 
+    def to_json(self, name: str) -> dict[str, object]:
+        """``optimize --json``: the one JSON object on stdout when spec ``name`` has no plan."""
+        return {
+            "status": "infeasible",
+            "name": name,
+            "message": self.message,
+            "hint": self.hint,
+            "reasons": [{"code": r.code, "message": r.message, "fix": r.fix, "details": r.details} for r in self.reasons],
+        }
+
 
 class ExternalError(ScaleplanError):
     """Something outside scaleplan failed: a cloud API, credentials, a device, an endpoint."""
@@ -137,3 +147,20 @@ class CheckFailed(ScaleplanError):
     """`scaleplan check` found problems at or above the failure threshold."""
 
     exit_code = ExitCode.FINDINGS
+
+
+class TargetMissed(ScaleplanError):
+    """A report already printed says the target is missed (``simulate`` below its SLO): exit 1,
+    nothing more is printed."""
+
+    exit_code = ExitCode.FINDINGS
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+
+class Interrupted(ScaleplanError):
+    """Ctrl-C. ``message`` (printed as it is, without ``error:``) says what was kept, if
+    anything; empty when the command already said so."""
+
+    exit_code = ExitCode.INTERRUPTED

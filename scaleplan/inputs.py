@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Literal
 from scaleplan.errors import InputError, Problem, SpecError
 
 if TYPE_CHECKING:
-    from scaleplan.catalog.model import Catalog
+    from scaleplan.catalog.model import Accelerator, Catalog
+    from scaleplan.llm.serving import LlmSetup, TokenClass
     from scaleplan.observe.model import Observed
     from scaleplan.plan import InputHashes, Plan
     from scaleplan.profile.model import Profile
@@ -147,6 +148,68 @@ def with_observed(inputs: Inputs, path: str) -> ObservedInputs:
     hashes = inputs.hashes.model_copy(update={"observed": sha256_file(path)})
     replanned = dataclasses.replace(inputs, spec=rp.spec, profile=rp.profile, hashes=hashes)
     return ObservedInputs(replanned, path, observed, rp.labels)
+
+
+@dataclass(frozen=True)
+class LlmProfileInputs:
+    """What ``profile llm`` estimates: the serving setup, the token classes, the accelerators
+    asked for (resolved) and the accelerator table they come from."""
+
+    model: str  # the MODEL argument, else the spec's model.architecture
+    setup: LlmSetup
+    classes: tuple[TokenClass, ...]
+    accelerators: tuple[Accelerator, ...]
+    table: dict[str, Accelerator]
+
+
+def llm_profile_inputs(
+    model: str | None,
+    spec_path: str | None,
+    *,
+    default_class: TokenClass,
+    dtype: str | None,
+    kv_cache_dtype: str | None,
+    engine: str | None,
+    accelerators: Sequence[str],
+    catalogs: Sequence[str],
+) -> LlmProfileInputs:
+    """``profile llm``: MODEL (a preset or a config.json) and/or a spec's model settings and
+    traffic classes, with the accelerators resolved against the accelerator table (the shipped
+    one, or the ``--catalog`` files' when given). The caller checks that one of MODEL and the
+    spec is given."""
+    from scaleplan.catalog.files import load_accelerators, load_catalog
+    from scaleplan.catalog.model import resolve_name
+    from scaleplan.llm.serving import TokenClass, setup, setup_from_spec
+    from scaleplan.spec import read_spec
+
+    classes = [default_class]
+    if spec_path is not None:
+        sp, _ = read_spec(spec_path)
+        if sp.traffic.classes:
+            missing = [c.name for c in sp.traffic.classes if not (c.input_tokens and c.output_tokens)]
+            if missing:
+                raise InputError(spec_path, [Problem("traffic.classes", f"class(es) {', '.join(missing)} lack input_tokens/output_tokens", hint="give every class its tokens")])
+            classes = [TokenClass(c.name, c.input_tokens or 1, c.output_tokens or 1) for c in sp.traffic.classes]
+        if model is None:
+            if sp.model.architecture is None:
+                raise InputError(spec_path, [Problem("model.architecture", "missing", hint="give MODEL on the command line or set model.architecture")])
+            s = setup_from_spec(sp.model, Path(spec_path).parent)
+            model = sp.model.architecture
+        else:
+            s = setup(model, dtype=dtype or sp.model.dtype, kv_cache_dtype=kv_cache_dtype or sp.model.kv_cache_dtype, engine=engine or sp.model.engine)
+    else:
+        assert model is not None
+        s = setup(model, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine)
+    # only accelerator specs are needed: the instance catalogs load only with --catalog
+    table = {a.name: a for a in (load_catalog(list(catalogs)).accelerators if catalogs else load_accelerators())}
+    accs = []
+    for name in accelerators:
+        canonical = resolve_name(tuple(table.values()), name)
+        a = table.get(canonical) if canonical else None
+        if a is None:
+            raise InputError(None, [Problem("--accelerators", f"unknown accelerator {name!r}", hint=f"use one of: {', '.join(table)}")])
+        accs.append(a)
+    return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table)
 
 
 def plan_profile(plan: Plan, plan_file: str, given: str | None) -> tuple[Profile | None, str | None]:

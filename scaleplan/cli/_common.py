@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from typer.exceptions import TyperException
 
-from scaleplan.errors import ExitCode, InputError, ScaleplanError
+from scaleplan.errors import ExitCode, InputError, Interrupted, ScaleplanError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -46,8 +46,14 @@ def stderr_console() -> Console:
 
 
 def fail(err: ScaleplanError) -> NoReturn:
-    """Print a ScaleplanError as ``error: ...`` / ``hint: ...`` on stderr and exit with its code."""
+    """Print a ScaleplanError as ``error: ...`` / ``hint: ...`` on stderr and exit with its code
+    (an :class:`Interrupted` as its bare message; an error without a message prints nothing)."""
+    if not err.message:
+        raise typer.Exit(int(err.exit_code))
     con = stderr_console()
+    if isinstance(err, Interrupted):
+        con.print(err.message, style="yellow", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(int(err.exit_code))
     from rich.text import Text
 
     from scaleplan.safetext import printable
@@ -68,20 +74,18 @@ def handle_errors() -> Iterator[None]:
     except (typer.Exit, typer.Abort, TyperException):
         raise  # usage errors (exit 2) and explicit exits are typer's to report
     except ScaleplanError as err:
-        if os.environ.get("SCALEPLAN_DEBUG"):
+        if os.environ.get("SCALEPLAN_DEBUG") and err.message and not isinstance(err, Interrupted):
             traceback.print_exc()
         fail(err)
     except KeyboardInterrupt:
-        stderr_console().print("interrupted", style="yellow")
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        fail(Interrupted("interrupted"))
     except BrokenPipeError:
         with contextlib.suppress(Exception):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         raise typer.Exit(0) from None
     except Exception as exc:  # the one place internal errors are turned into exit 70
         if _SIGINT_SEEN or _interrupted(exc):  # Ctrl-C inside an import or a C extension surfaced as another error
-            stderr_console().print("interrupted", style="yellow")
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+            fail(Interrupted("interrupted"))
         if os.environ.get("SCALEPLAN_DEBUG"):
             traceback.print_exc()
         con = stderr_console()

@@ -7,8 +7,6 @@ subcommand name to ``run``.
 
 from __future__ import annotations
 
-import shlex
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -19,6 +17,7 @@ from scaleplan.cli._common import emit_json, handle_errors, stderr_console, stdo
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from scaleplan.profile.build import RunInfo
     from scaleplan.profile.model import Measurement, Profile
 
 ARGV_KEY = "scaleplan.profile.argv"
@@ -38,6 +37,11 @@ class ProfileGroup(typer.core.TyperGroup):
     def format_usage(self, ctx: Any, formatter: Any) -> None:
         formatter.write_usage(ctx.command_path, "TARGET [OPTIONS]   (measure; see 'run --help')")
         formatter.write_usage(ctx.command_path, "estimate|merge|import ... [OPTIONS]")
+
+
+def argv(ctx: Any) -> list[str]:
+    """The arguments after ``scaleplan profile``, as typed (a profile records them)."""
+    return list(ctx.find_root().meta.get(ARGV_KEY) or ctx.meta.get(ARGV_KEY) or [])
 
 
 T = TypeVar("T", int, float)
@@ -182,18 +186,6 @@ def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, obje
     con.print(f"wrote {out}", markup=False, soft_wrap=True)  # a path is never wrapped or cut
 
 
-def _command_line(ctx: Any) -> str:
-    root = ctx.find_root()
-    argv = root.meta.get(ARGV_KEY) or ctx.meta.get(ARGV_KEY) or []
-    return "scaleplan profile " + shlex.join(argv) if argv else "scaleplan profile"
-
-
-def _created() -> str:
-    import datetime
-
-    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
-
-
 @app.command("run")
 def run(
     ctx: typer.Context,
@@ -241,7 +233,9 @@ def run(
 ) -> None:
     """Measure TARGET: latency percentiles, throughput and peak memory per device and batch size (or per concurrency for endpoints)."""
     with handle_errors():
-        command = _command_line(ctx)
+        from scaleplan.profile.build import run_info
+
+        info = run_info(argv(ctx))
         if slo_percentile not in (50, 90, 95, 99):
             raise typer.BadParameter("must be 50, 90, 95 or 99", param_hint="--slo-percentile")
         if emit_jobs is not None:
@@ -251,95 +245,35 @@ def run(
             from scaleplan.extras import require
 
             require("aiohttp", "profiling an HTTP endpoint")
-            _run_endpoint(target, out=out, json_out=json_out, command=command, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed, follow_redirects=follow_redirects)
+            _run_endpoint(target, out=out, json_out=json_out, info=info, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed, follow_redirects=follow_redirects)
             return
-        _run_model(target, out=out, json_out=json_out, command=command, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, interleave=interleave, strict=strict, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
+        _run_model(target, out=out, json_out=json_out, info=info, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, interleave=interleave, strict=strict, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
 
 
-def _run_model(target: str, *, out: str, json_out: bool, command: str, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, window_ms: float, stable_windows: int, stability: float, target_ci: float, min_samples: int, interleave: bool, strict: bool, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
-    import platform
-
-    from scaleplan._version import __version__
-    from scaleplan.errors import ExitCode, ExternalError
-    from scaleplan.profile.build import make_profile
-    from scaleplan.profile.devices import device_info, framework_versions, resolve_devices
-    from scaleplan.profile.measure import SweepOptions, SweepResult, run_sweep
-    from scaleplan.profile.stats import round_sig
+def _run_model(target: str, *, out: str, json_out: bool, info: RunInfo, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, window_ms: float, stable_windows: int, stability: float, target_ci: float, min_samples: int, interleave: bool, strict: bool, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
+    from scaleplan.errors import ExternalError
+    from scaleplan.profile.devices import resolve_devices
+    from scaleplan.profile.measure import SweepOptions
+    from scaleplan.profile.run import measure_model
     from scaleplan.profile.targets import load_workload
     from scaleplan.profile.verdict import profile_verdict
 
     devices = resolve_devices(device)
     workload = load_workload(target, input_shape=input_shape, dtype=dtype, name=name, threads=threads)
-    created = _created()
-    host = platform.node() or None
-
-    def build(res: SweepResult) -> Profile:
-        return make_profile(
-            model=workload.name,
-            measurements=res.measurements,
-            target=target,
-            kind="model",
-            dtype=workload.dtype,
-            input_shape=workload.input_shape,
-            created=created,
-            host=host,
-            scaleplan_version=__version__,
-            frameworks=framework_versions(),
-            devices=res.devices,
-            command=command,
-            notes=[*workload.notes, *res.notes],
-            flops_per_sample=round_sig(workload.flops_per_sample) if workload.flops_per_sample else None,
-            weights_gib=round_sig(workload.weights_bytes / 2**30, 4) if workload.weights_bytes else None,
-        )
-
-    # Points are checkpointed to OUT.partial, never over an existing OUT: an interrupted run
-    # must not replace a finished 9-point profile with a 1-point one.
-    partial = f"{out}.partial" if out != "-" else out
-
-    def checkpoint(res: SweepResult) -> None:
-        if out != "-" and res.measurements:
-            _write_profile(build(res), partial, json_out)
-
     opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, window_s=window_ms / 1000.0, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, interleave=interleave, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
-    with _RichProgress() as prog:
-        res = run_sweep(workload, opts, device_info=device_info, progress=prog, on_point=checkpoint)
-    err = stderr_console()
-    if not res.measurements:
-        if res.interrupted:
-            err.print("interrupted before any point was measured; nothing written", markup=False)
-            raise typer.Exit(int(ExitCode.INTERRUPTED))
-        raise ExternalError(f"{target}: no point could be measured ({'; '.join(res.notes) or 'no batch size fits'})", hint="try a smaller --batch-sizes or another --device")
-    profile = build(res)
-    keep_old = res.interrupted and out != "-" and Path(out).exists()
-    _write_profile(profile, partial if keep_old else out, json_out)
-    if out != "-" and not keep_old:
-        Path(partial).unlink(missing_ok=True)
-    if res.interrupted:
-        where = f"{partial} ({out} is unchanged)" if keep_old else out if out != "-" else "stdout"
-        err.print(f"interrupted: kept {len(res.measurements)} measured point(s) in {where}", markup=False)
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    profile = measure_model(target, workload, opts, info, out=out, write=lambda p, path: _write_profile(p, path, json_out), progress=_RichProgress)
     verdict = profile_verdict(profile, target_ci)
     _summary(profile, out, json_out, verdict.to_json())
     for line in verdict.lines():
-        err.print(line, markup=False, highlight=False)
+        stderr_console().print(line, markup=False, highlight=False)
     if strict and not verdict.ok:
-        err.print("error: --strict: the profile is unstable or contended (written anyway; see the verdict above)", markup=False)
-        raise typer.Exit(int(ExitCode.EXTERNAL))
+        raise ExternalError("--strict: the profile is unstable or contended (written anyway; see the verdict above)")
 
 
-def _run_endpoint(target: str, *, out: str, json_out: bool, command: str, payload: str | None, concurrency: list[int] | None, rate: list[float] | None, requests: int | None, duration: float, timeout: float, max_error_rate: float, slo_ms: float | None, slo_percentile: int, openai: bool, model_name: str | None, max_tokens: int, headers: list[str], accelerator: str | None, gpus: int, name: str | None, seed: int, follow_redirects: bool = False) -> None:
-    import platform
-
-    from scaleplan._version import __version__
-    from scaleplan.errors import ExitCode, ExternalError
-    from scaleplan.profile.build import make_profile
-    from scaleplan.profile.devices import framework_versions, normalize_accelerator
-    from scaleplan.profile.endpoint import (
-        EndpointOptions,
-        load_payload,
-        parse_headers,
-        run_endpoint_sweep,
-    )
+def _run_endpoint(target: str, *, out: str, json_out: bool, info: RunInfo, payload: str | None, concurrency: list[int] | None, rate: list[float] | None, requests: int | None, duration: float, timeout: float, max_error_rate: float, slo_ms: float | None, slo_percentile: int, openai: bool, model_name: str | None, max_tokens: int, headers: list[str], accelerator: str | None, gpus: int, name: str | None, seed: int, follow_redirects: bool = False) -> None:
+    from scaleplan.profile.devices import normalize_accelerator
+    from scaleplan.profile.endpoint import EndpointOptions, load_payload, parse_headers
+    from scaleplan.profile.run import measure_endpoint
 
     if concurrency and rate:
         raise typer.BadParameter("give --concurrency or --rate, not both", param_hint="--rate")
@@ -349,32 +283,10 @@ def _run_endpoint(target: str, *, out: str, json_out: bool, command: str, payloa
     if accelerator is None:
         err.print("warning: no --accelerator given; points are recorded with accelerator 'unknown' (pass e.g. --accelerator L4 so the optimizer can use them)", markup=False)
     opts = EndpointOptions(url=target, body=body, headers=parse_headers(headers), concurrency=concurrency, rates=rate, requests=requests, duration_s=duration, timeout_s=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, accelerator=acc, gpus=gpus, seed=seed, follow_redirects=follow_redirects)
-    created = _created()
-
     def log(msg: str) -> None:
         err.print(msg, markup=False, highlight=False, soft_wrap=True)
 
-    res = run_endpoint_sweep(opts, log=log)
-    if not res.measurements:
-        if res.interrupted:
-            log("interrupted before any level was measured; nothing written")
-            raise typer.Exit(int(ExitCode.INTERRUPTED))
-        raise ExternalError(f"{target}: no successful request at any level ({'; '.join(res.notes)})", hint="check that the endpoint answers a request with this --payload (curl -d @payload.json URL), and --timeout")
-    profile = make_profile(
-        model=name or (str(body["model"]) if openai and body and body.get("model") else target),
-        measurements=res.measurements,
-        target=target,
-        kind="llm-endpoint" if openai else "endpoint",
-        created=created,
-        host=platform.node() or None,
-        scaleplan_version=__version__,
-        frameworks=framework_versions(("aiohttp",)),
-        command=command,
-        notes=res.notes,
-    )
-    _write_profile(profile, out, json_out)
-    if res.interrupted:
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    profile = measure_endpoint(opts, body, info, name=name, out=out, write=lambda p, path: _write_profile(p, path, json_out), log=log)
     _summary(profile, out, json_out)
 
 

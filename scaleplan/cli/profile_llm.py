@@ -29,18 +29,14 @@ def profile_llm(
 ) -> None:
     """Estimate TTFT, TPOT, throughput and KV-cache capacity from a model's architecture (source: estimated, or calibrated with --calibrate)."""
     with handle_errors():
-        from pathlib import Path
-
-        from scaleplan.catalog.files import load_accelerators, load_catalog
-        from scaleplan.catalog.model import resolve_name
         from scaleplan.cli._common import emit_json
-        from scaleplan.cli.profile import _command_line, _ints, _names
-        from scaleplan.errors import InputError, Problem
+        from scaleplan.cli.profile import _ints, _names, argv
+        from scaleplan.inputs import llm_profile_inputs
         from scaleplan.llm.arch import preset, preset_names
         from scaleplan.llm.estimate import llm_profile
-        from scaleplan.llm.serving import TokenClass, setup, setup_from_spec
+        from scaleplan.llm.serving import TokenClass
+        from scaleplan.profile.build import command_line
         from scaleplan.profile.model import dump_profile, read_profile
-        from scaleplan.spec import read_spec
         from scaleplan.yamlio import atomic_write
 
         if list_presets:
@@ -53,39 +49,14 @@ def profile_llm(
             return
         if model is None and spec is None:
             raise typer.BadParameter("give MODEL (a preset or a config.json), or --spec with model.architecture", param_hint="MODEL")
-        classes = [TokenClass("default", input_tokens, output_tokens)]
-        if spec is not None:
-            sp, _ = read_spec(spec)
-            if sp.traffic.classes:
-                missing = [c.name for c in sp.traffic.classes if not (c.input_tokens and c.output_tokens)]
-                if missing:
-                    raise InputError(spec, [Problem("traffic.classes", f"class(es) {', '.join(missing)} lack input_tokens/output_tokens", hint="give every class its tokens")])
-                classes = [TokenClass(c.name, c.input_tokens or 1, c.output_tokens or 1) for c in sp.traffic.classes]
-            if model is None:
-                if sp.model.architecture is None:
-                    raise InputError(spec, [Problem("model.architecture", "missing", hint="give MODEL on the command line or set model.architecture")])
-                s = setup_from_spec(sp.model, Path(spec).parent)
-                model = sp.model.architecture
-            else:
-                s = setup(model, dtype=dtype or sp.model.dtype, kv_cache_dtype=kv_cache_dtype or sp.model.kv_cache_dtype, engine=engine or sp.model.engine)
-        else:
-            assert model is not None
-            s = setup(model, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine)
-        assert model is not None
-        extra = [c for v in catalog or [] for c in _names(v)]
-        # only accelerator specs are needed: the instance catalogs load only with --catalog
-        table = {a.name: a for a in (load_catalog(extra).accelerators if extra else load_accelerators())}
-        accs = []
-        for name in _names(accelerators):
-            canonical = resolve_name(tuple(table.values()), name)
-            a = table.get(canonical) if canonical else None
-            if a is None:
-                raise InputError(None, [Problem("--accelerators", f"unknown accelerator {name!r}", hint=f"use one of: {', '.join(table)}")])
-            accs.append(a)
+        inp = llm_profile_inputs(
+            model, spec, default_class=TokenClass("default", input_tokens, output_tokens), dtype=dtype, kv_cache_dtype=kv_cache_dtype,
+            engine=engine, accelerators=_names(accelerators), catalogs=[c for v in catalog or [] for c in _names(v)],
+        )
         measured = read_profile(calibrate).measurements if calibrate else ()
         prof, notes = llm_profile(
-            s, accs, _ints(gpus, "--gpus") or [1], classes, _ints(concurrency, "--concurrency") or [1],
-            model_ref=model, measured=measured, table=table, command=_command_line(ctx),
+            inp.setup, inp.accelerators, _ints(gpus, "--gpus") or [1], inp.classes, _ints(concurrency, "--concurrency") or [1],
+            model_ref=inp.model, measured=measured, table=inp.table, command=command_line(argv(ctx)),
         )
         text = dump_profile(prof)
         if out != "-":

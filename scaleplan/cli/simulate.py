@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, input_error
+from scaleplan.errors import TargetMissed
 
 if TYPE_CHECKING:
     from scaleplan.simulate.failures import Failure
@@ -122,7 +123,7 @@ def simulate(
             for r in renderables(res):
                 con.print(r)
         if not res.ok:
-            raise typer.Exit(1)
+            raise TargetMissed()
 
 
 def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None, duration: float | None, windows: tuple[int, ...] | None,
@@ -190,4 +191,4 @@ def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None
         for r in llm_renderables(res):
             con.print(r)
     if not res.ok:
-        raise typer.Exit(1)
+        raise TargetMissed()
