@@ -25,20 +25,6 @@ def _split(values: list[str] | None) -> list[str]:
     return out
 
 
-def _junit_clock() -> tuple[str, str]:
-    """JUnit's required timestamp (SOURCE_DATE_EPOCH when set, for reproducible reports)."""
-    import datetime as dt
-    import os
-
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    when = (
-        dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-        if epoch.isdigit()
-        else dt.datetime.now(dt.UTC)
-    )
-    return when.strftime("%Y-%m-%dT%H:%M:%S"), "localhost"
-
-
 def check(
     paths: Annotated[
         list[str] | None,
@@ -123,7 +109,7 @@ def check(
     annotation scaleplan.dev/ignore: "rule-a,rule-b".
     """
     with handle_errors():
-        from scaleplan.errors import CheckFailed, InputError, Problem
+        from scaleplan.errors import InputError
 
         if json_out:
             fmt = "json"
@@ -144,8 +130,9 @@ def check(
                 "give at least one manifest file or folder (or - for stdin)", param_hint="PATH"
             )
 
-        from scaleplan.check import check_paths, normalise_kube_version, select_rules
+        from scaleplan.check import normalise_kube_version
         from scaleplan.check.formats import render_report
+        from scaleplan.check.gate import gate_failure, gate_report, junit_clock
 
         try:
             version = normalise_kube_version(kube_version)
@@ -156,49 +143,8 @@ def check(
                 ),
                 param_hint="--kube-version",
             ) from None
-        select_rules(_split(disable), _split(enable), plan=plan is not None)
-        plan_obj = None
-        if plan is not None:
-            from scaleplan.plan import read_plan
-
-            plan_obj = read_plan(plan)
-        try:
-            report = check_paths(
-                paths,
-                plan=plan_obj,
-                plan_file=plan,
-                kube_version=version,
-                disabled_rules=_split(disable),
-                enabled_rules=_split(enable),
-                only_manifests=only_manifests,
-            )
-        except InputError:
-            raise
-        except ModuleNotFoundError as exc:  # the renderer is needed for drift
-            raise InputError(
-                plan,
-                [
-                    Problem(
-                        "",
-                        f"cannot check drift: {exc}",
-                        hint="install scaleplan with the renderer, or drop --plan",
-                    )
-                ],
-            ) from None
-        if report.objects == 0 and not (only_manifests and report.notes):
-            # a CI gate over nothing must not pass; the pre-commit hook (--only-manifests) given
-            # only files that are not manifests (a spec, a values file) has nothing to check
-            raise InputError(
-                ", ".join(paths),
-                [
-                    Problem(
-                        "",
-                        "no Kubernetes objects found",
-                        hint="pass the rendered manifests (files or folders); empty input and files of only '---' hold no objects",
-                    )
-                ],
-            )
-        stamp, host = _junit_clock() if fmt == "junit" else ("1970-01-01T00:00:00", "localhost")
+        report = gate_report(paths, plan_file=plan, kube_version=version, disabled=_split(disable), enabled=_split(enable), only_manifests=only_manifests)
+        stamp, host = junit_clock() if fmt == "junit" else ("1970-01-01T00:00:00", "localhost")
         out = render_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
         if output is not None:
             from scaleplan.outputs import check_out_path
@@ -212,17 +158,9 @@ def check(
 
             sys.stdout.write(out)
             sys.stdout.flush()
-        bad = report.at_or_above(threshold)
-        if bad:
-            raise CheckFailed(
-                f"{len(bad)} finding(s) at or above {fail_on}"
-                + (
-                    " (including drift from the plan)"
-                    if any(f.rule == "drift" for f in bad)
-                    else ""
-                ),
-                hint="fix them, or silence one per object with the annotation scaleplan.dev/ignore: <rule-id>",
-            )
+        failure = gate_failure(report, threshold)
+        if failure is not None:
+            raise failure
 
 
 def _list_rules(as_json: bool, *, wide: bool = False) -> None:

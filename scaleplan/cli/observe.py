@@ -5,22 +5,16 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from scaleplan.cli._common import (
     emit_json,
     handle_errors,
-    input_error,
     stderr_console,
     stdout_console,
 )
-
-if TYPE_CHECKING:
-    from scaleplan.inputs import ObservedInputs
-    from scaleplan.observe.model import Observed
-    from scaleplan.plan import Plan
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d|w)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -54,18 +48,6 @@ def _end(text: str | None, step: float) -> float:
     return dt.timestamp()
 
 
-def _overrides(path: str | None) -> dict[str, str]:
-    if path is None:
-        return {}
-    from scaleplan.yamlio import load_yaml
-
-    doc = load_yaml(path, what="queries file")
-    data: Any = doc.data
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        raise input_error(path, "", "expected a mapping of query name -> PromQL template", "e.g. `latency: histogram_quantile({quantile}, sum by (le) (rate(my_latency_bucket{{{selector}}}[{window}])))`")
-    return dict(data)
-
-
 def observe(
     prometheus: Annotated[str, typer.Option("--prometheus", help="Prometheus base URL (credentials: SCALEPLAN_PROMETHEUS_TOKEN[_FILE] or SCALEPLAN_PROMETHEUS_USER + _PASSWORD[_FILE]).", show_default=False)],
     plan: Annotated[str, typer.Option("--plan", help="The running plan (plan.yaml).", show_default=False)],
@@ -90,7 +72,7 @@ def observe(
         from scaleplan.observe.client import ClientOptions, Prometheus, auth_from_env
         from scaleplan.observe.fetch import fetch
         from scaleplan.observe.model import dump_observed, observed_to_dict
-        from scaleplan.observe.queries import build_queries
+        from scaleplan.observe.queries import build_queries, read_overrides
         from scaleplan.outputs import check_out_path
         from scaleplan.plan import read_plan
         from scaleplan.yamlio import atomic_write, check_writable
@@ -102,7 +84,7 @@ def observe(
         if since_s < step_s:
             raise typer.BadParameter("must be at least --step", param_hint="--since")
         running = read_plan(plan)
-        qs = build_queries(running, _overrides(queries), step_s=step_s)
+        qs = build_queries(running, read_overrides(queries) if queries is not None else {}, step_s=step_s)
         if show_queries:
             if json_out:
                 emit_json({q.name: q.promql for q in qs.queries})
@@ -131,68 +113,9 @@ def observe(
         if json_out:
             emit_json(observed_to_dict(obs))
             return
-        _summary(obs, out)
+        from scaleplan.observe.report import observed_lines
 
-
-def _summary(obs: Observed, out: str | None) -> None:
-    con = stdout_console()
-    d = obs.demand
-    c = obs.capacity
-    s = obs.slo
-
-    def p(text: str) -> None:
-        con.print(text, markup=False, soft_wrap=True)
-
-    p(f"{obs.metadata.service} ({obs.metadata.namespace}), {d.days} day(s)")
-    p(f"  {obs.metadata.start} .. {obs.metadata.end}")
-    p(f"demand (p{d.quantile * 100:g} across days), rps per UTC hour:")
-    for row in range(0, 24, 4):
-        p("  " + "  ".join(f"{h:02d}h {d.hourly_rps[h]:>9.4g}" for h in range(row, row + 4)))
-    if c.rps_per_replica is not None:
-        p(f"capacity: {c.rps_per_replica:g} rps per replica at p{s.percentile} {c.at_latency_ms:g} ms")
-        p(f"  ({c.method}, {c.points_near_limit} points near the limit)")
-        p(f"  the plan assumed {c.planned_rps_per_replica:g} ({(c.ratio or 0) - 1:+.0%})")
-    else:
-        p("capacity: not measured (the service never ran near its limit)")
-        p(f"  at most {c.max_rps_per_replica:g} rps per replica seen; the plan assumed {c.planned_rps_per_replica:g}")
-    p(f"SLO p{s.percentile} {s.latency_ms:g} ms: above in {s.hours_above} of {s.hours_seen} hours,")
-    p(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
-    if out is not None:
-        p(f"wrote {out}")
-    sys.stdout.flush()
-
-
-def print_replan(o: ObservedInputs, plan: Plan) -> None:
-    """``optimize --observed``: the change against the running plan, hour by hour, in text."""
-    from scaleplan.observe.replan import hourly_changes, monthly_delta, risks
-    from scaleplan.plandiff import diff_lines, diff_plans
-
-    con = stdout_console()
-
-    def p(text: str) -> None:
-        con.print(text, markup=False, soft_wrap=False)  # long risk lines wrap at the width
-
-    running = o.observed.running_plan
-    p(f"change against the running plan ({running.metadata.plan_hash[:12]}):")
-    for line in diff_lines(diff_plans(running, plan)):
-        p(line)
-    p("replicas per UTC hour, running -> new:")
-    for c in hourly_changes(running, plan):
-        p(f"  {c.key}")
-        runs = c.runs()
-        if all(b == a for _, _, b, a in runs):
-            p(f"      unchanged: {', '.join(f'{h0:02d}-{h1:02d}h {b}' for h0, h1, b, _ in runs)}")
-            continue
-        for h0, h1, b, a in runs:
-            mark = "~" if a != b else " "
-            hours = f"{h0:02d}-{h1:02d}h" if h1 > h0 else f"{h0:02d}h   "
-            p(f"    {mark} {hours}  {b} -> {a} replicas")
-    delta = monthly_delta(running, plan)
-    sign = "+" if delta >= 0 else "-"
-    p(f"monthly: ${running.cost_per_month:,.2f} -> ${plan.cost_per_month:,.2f} ({sign}${abs(delta):,.2f}/month)")
-    found = risks(o.observed)
-    if found:
-        p("risks seen in the running service:")
-        for r in found:
-            p(f"  - {r}")
-    sys.stdout.flush()
+        con = stdout_console()
+        for line in observed_lines(obs, out):
+            con.print(line, markup=False, soft_wrap=True)
+        sys.stdout.flush()

@@ -19,6 +19,7 @@ from scaleplan.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from scaleplan.inputs import Inputs, ObservedInputs
     from scaleplan.plan import Plan
     from scaleplan.plandiff import PlanDiff
 
@@ -30,17 +31,6 @@ class SolverChoice(StrEnum):
 
 def register(app: typer.Typer) -> None:
     app.command("optimize")(optimize)
-
-
-def _stale(catalog: Any, spec: Any) -> str | None:
-    try:
-        from datetime import UTC, datetime
-
-        from scaleplan.catalog.freshness import stale_warning
-    except ImportError:  # pragma: no cover - freshness module belongs to another area
-        return None
-    msg: str | None = stale_warning(catalog, datetime.now(UTC), providers=spec.placement.providers)
-    return msg
 
 
 def optimize(
@@ -61,30 +51,23 @@ def optimize(
     if (spec is None) == (melange is None):
         raise typer.BadParameter("give a spec file or --melange FILE (one of them)", param_hint="SPEC")
     with handle_errors():
-        from scaleplan.inputs import load_inputs, melange_inputs, with_observed
+        from datetime import UTC, datetime
+
+        from scaleplan.catalog.freshness import stale_warning
         from scaleplan.observe.replan import label_plan, replan_report
         from scaleplan.outputs import check_out_path
-        from scaleplan.plan import dump_plan, plan_to_dict
+        from scaleplan.plan import plan_to_dict
+        from scaleplan.plan_outputs import write_plan_outputs
         from scaleplan.solve import SolveOptions, solve
 
         if out is not None:
             check_out_path(out)
             if Path(out).exists() and not Path(out).is_dir():
                 raise input_error(out, "", "--out is a file, expected a folder", "pass a folder path")
-        if melange is not None:
-            if catalog:
-                raise input_error("--catalog", "", "--catalog does not apply to --melange (the config holds its own GPUs and prices)", "drop --catalog, or import the config with `scaleplan import melange` and edit its catalog.yaml")
-            inp = melange_inputs(melange)
-        else:
-            assert spec is not None
-            inp = load_inputs(spec, list(catalog or []))
-        obs = None
-        if observed is not None:
-            obs = with_observed(inp, observed)
-            inp = obs.inputs
+        inp, obs = _inputs(spec, melange, catalog or [], observed)
         spec_obj, source = inp.spec, inp.source
         err = stderr_console()
-        stale = _stale(inp.catalog, spec_obj)
+        stale = stale_warning(inp.catalog, datetime.now(UTC), providers=spec_obj.placement.providers)
         if stale:
             err.print(f"warning: {stale}", markup=False, soft_wrap=True)
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inp.hashes, spec_dir=str(Path(source).parent))
@@ -95,44 +78,49 @@ def optimize(
                 result = solve(spec_obj, inp.profile, inp.catalog, options=opts)
         except InfeasibleError as exc:
             if json_out:  # stdout still holds one JSON object; the error goes to stderr as usual
-                emit_json(_infeasible_doc(spec_obj.metadata.name, exc))
+                emit_json(exc.to_json(spec_obj.metadata.name))
             raise
         plan = result.plan if obs is None else label_plan(result.plan, obs.labels)
-        out_dir = Path(out) if out is not None else Path(source).parent / "out"
-        if out_dir.exists() and not out_dir.is_dir():
-            raise input_error(str(out_dir), "", "--out is a file, expected a folder", "pass a folder path")
-        plan_file = out_dir / "plan.yaml"
-        changes = _changes(plan_file, plan, err)
-        # one transaction: plan.yaml and manifests/ are computed first, then swapped in together
-        # under a lock on the folder; a manifests/ folder with user files is refused, never deleted
-        render_warnings: tuple[str, ...] = ()
-        trees: dict[str, dict[str, str]] = {}
-        if manifests:
-            mfiles, render_warnings = _render_manifests(plan)
-            trees["manifests"] = mfiles
-        from scaleplan.cli.render import _ours
-        from scaleplan.outputs import commit_outputs
-
-        written = [str(p) for p in commit_outputs(out_dir, {"plan.yaml": dump_plan(plan)}, trees, may_replace=_ours)]
-        for w in (*plan.warnings, *render_warnings):
+        wrote = write_plan_outputs(Path(out) if out is not None else Path(source).parent / "out", plan, manifests=manifests)
+        for w in wrote.warnings:
             err.print(f"warning: {w}", markup=False, soft_wrap=True)
         if json_out:
             doc = plan_to_dict(plan)
             doc["solve_seconds"] = round(result.solve_seconds, 4)
             doc["solve_stats"] = _solve_stats(result)
-            doc["files"] = written
-            doc["render_warnings"] = list(render_warnings)
-            if changes is not None:
-                doc["changes"] = changes.to_dict()
+            doc["files"] = list(wrote.written)
+            doc["render_warnings"] = list(wrote.render_warnings)
+            if wrote.changes is not None:
+                doc["changes"] = wrote.changes.to_dict()
             if obs is not None:
                 doc["observed"] = replan_report(obs.source, obs.observed, obs.labels, plan)
             emit_json(doc)
             return
-        _summary(plan, result.solve_seconds, written, changes, str(plan_file), wide=wide)
+        _summary(plan, result.solve_seconds, list(wrote.written), wrote.changes, str(wrote.plan_file), wide=wide)
         if obs is not None:
-            from scaleplan.cli.observe import print_replan
+            from scaleplan.observe.report import replan_lines
 
-            print_replan(obs, plan)
+            con = stdout_console()
+            for line in replan_lines(obs.observed, plan):
+                con.print(line, markup=False, soft_wrap=False)  # long risk lines wrap at the width
+            sys.stdout.flush()
+
+
+def _inputs(spec: str | None, melange: str | None, catalogs: list[str], observed: str | None) -> tuple[Inputs, ObservedInputs | None]:
+    """The spec's inputs (or the Mélange config's), re-planned from the Observed file if given."""
+    from scaleplan.inputs import load_inputs, melange_inputs, with_observed
+
+    if melange is not None:
+        if catalogs:
+            raise input_error("--catalog", "", "--catalog does not apply to --melange (the config holds its own GPUs and prices)", "drop --catalog, or import the config with `scaleplan import melange` and edit its catalog.yaml")
+        inp = melange_inputs(melange)
+    else:
+        assert spec is not None
+        inp = load_inputs(spec, catalogs)
+    if observed is None:
+        return inp, None
+    obs = with_observed(inp, observed)
+    return obs.inputs, obs
 
 
 def _solve_stats(result: Any) -> dict[str, Any]:
@@ -147,40 +135,6 @@ def _solve_stats(result: Any) -> dict[str, Any]:
         "alternatives_seconds": round(result.alternatives_seconds, 4),
         "runs": runs,
     }
-
-
-def _infeasible_doc(name: str, exc: Any) -> dict[str, Any]:
-    return {
-        "status": "infeasible",
-        "name": name,
-        "message": exc.message,
-        "hint": exc.hint,
-        "reasons": [{"code": r.code, "message": r.message, "fix": r.fix, "details": r.details} for r in exc.reasons],
-    }
-
-
-def _render_manifests(plan: Plan) -> tuple[dict[str, str], tuple[str, ...]]:
-    """The plan's manifests (files under OUT/manifests) and the renderer's warnings."""
-    from scaleplan.render import render_report
-
-    result = render_report(plan, layout="files")
-    return dict(result.files), result.warnings
-
-
-def _changes(plan_file: Path, plan: Plan, err: Any) -> PlanDiff | None:
-    """The diff against the plan already in the output folder (None when there is none)."""
-    if not plan_file.is_file():
-        return None
-    from scaleplan.errors import InputError
-    from scaleplan.plan import read_plan
-    from scaleplan.plandiff import diff_plans
-
-    try:
-        old = read_plan(plan_file)
-    except InputError as exc:
-        err.print(f"warning: the plan already in {plan_file} cannot be read, so its changes are not shown ({exc.message.splitlines()[0]})", markup=False, soft_wrap=True)
-        return None
-    return diff_plans(old, plan)
 
 
 def _summary(plan: Plan, seconds: float, written: list[str], changes: PlanDiff | None = None, plan_file: str = "", *, wide: bool = False) -> None:

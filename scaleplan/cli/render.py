@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,25 +11,6 @@ from scaleplan.cli._common import emit_json, handle_errors, stderr_console
 
 def register(app: typer.Typer) -> None:
     app.command("render")(render)
-
-
-def _ours(directory: Path) -> bool:
-    """True when every file under ``directory`` is a manifest scaleplan render wrote."""
-    from scaleplan.render import HEADER
-
-    for p in directory.rglob("*"):
-        if p.is_dir():
-            continue
-        if p.suffix != ".yaml" or p.is_symlink():
-            return False
-        try:
-            with p.open(encoding="utf-8") as fh:
-                first = fh.readline()
-        except (OSError, UnicodeDecodeError):
-            return False
-        if first != HEADER:
-            return False
-    return True
 
 
 def render(
@@ -44,21 +24,15 @@ def render(
     with handle_errors():
         if layout not in ("files", "single"):
             raise typer.BadParameter(f"must be 'files' or 'single'; got {layout!r}", param_hint="--layout")
-        from scaleplan.cli._common import input_error
         from scaleplan.outputs import check_out_path
         from scaleplan.plan import read_plan
+        from scaleplan.plan_outputs import write_manifests
         from scaleplan.render import render_report
-        from scaleplan.yamlio import atomic_write_tree
 
         out = check_out_path(out_arg)
         p = read_plan(plan)
         result = render_report(p, layout="single" if layout == "single" else "files", source=plan)
-        if out.exists() and not out.is_dir():
-            raise input_error(str(out), "", "--out exists and is not a folder", "choose a folder path")
-        try:
-            atomic_write_tree(out, result.files, clean=_ours)
-        except OSError as exc:
-            raise input_error(str(out), "", f"cannot write the manifests: {exc.strerror or exc}", "check the folder's permissions") from None
+        write_manifests(out, result.files)
         err = stderr_console()
         for w in result.warnings:
             err.print(f"warning: {w}", markup=False, soft_wrap=True)

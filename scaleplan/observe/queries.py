@@ -178,3 +178,14 @@ def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str,
         rate = next(x for x in out if x.name == "demand").promql
         out = [Query(x.name, f"avg_over_time(({rate})[{hour_range}:{step}])", x.kind, x.required, x.hourly, x.unit, "override") if x.name == "demand_hourly" else x for x in out]
     return tuple(out)
+
+
+def read_overrides(path: str) -> dict[str, str]:
+    """``observe --queries FILE``: a mapping of query name -> PromQL template."""
+    from scaleplan.yamlio import load_yaml
+
+    data: object = load_yaml(path, what="queries file").data
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        hint = "e.g. `latency: histogram_quantile({quantile}, sum by (le) (rate(my_latency_bucket{{{selector}}}[{window}])))`"
+        raise InputError(path, [Problem("", "expected a mapping of query name -> PromQL template", hint=hint)])
+    return dict(data)

@@ -1,0 +1,59 @@
+"""``scaleplan check`` as a CI gate: the checks over the paths given (refusing input that holds
+no Kubernetes object), the JUnit clock, and the failure when findings reach the threshold."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from scaleplan.errors import CheckFailed, InputError, Problem
+
+if TYPE_CHECKING:
+    from scaleplan.check.model import CheckReport, Severity
+
+
+def gate_report(paths: Sequence[str], *, plan_file: str | None, kube_version: str, disabled: Sequence[str], enabled: Sequence[str], only_manifests: bool) -> CheckReport:
+    """The report over ``paths`` (with drift and the plan-aware rules when ``plan_file`` is
+    given); InputError when the paths hold no Kubernetes object (a CI gate over nothing must
+    not pass)."""
+    from scaleplan.check.engine import check_paths, select_rules
+
+    select_rules(list(disabled), list(enabled), plan=plan_file is not None)
+    plan_obj = None
+    if plan_file is not None:
+        from scaleplan.plan import read_plan
+
+        plan_obj = read_plan(plan_file)
+    try:
+        report = check_paths(list(paths), plan=plan_obj, plan_file=plan_file, kube_version=kube_version, disabled_rules=list(disabled), enabled_rules=list(enabled), only_manifests=only_manifests)
+    except InputError:
+        raise
+    except ModuleNotFoundError as exc:  # the renderer is needed for drift
+        raise InputError(plan_file, [Problem("", f"cannot check drift: {exc}", hint="install scaleplan with the renderer, or drop --plan")]) from None
+    if report.objects == 0 and not (only_manifests and report.notes):
+        # the pre-commit hook (--only-manifests) given only files that are not manifests (a
+        # spec, a values file) has nothing to check
+        hint = "pass the rendered manifests (files or folders); empty input and files of only '---' hold no objects"
+        raise InputError(", ".join(paths), [Problem("", "no Kubernetes objects found", hint=hint)])
+    return report
+
+
+def gate_failure(report: CheckReport, threshold: Severity) -> CheckFailed | None:
+    """The exit-1 error when a finding is at or above ``threshold`` (None when the gate passes)."""
+    bad = report.at_or_above(threshold)
+    if not bad:
+        return None
+    drift = " (including drift from the plan)" if any(f.rule == "drift" for f in bad) else ""
+    hint = "fix them, or silence one per object with the annotation scaleplan.dev/ignore: <rule-id>"
+    return CheckFailed(f"{len(bad)} finding(s) at or above {threshold}{drift}", hint=hint)
+
+
+def junit_clock() -> tuple[str, str]:
+    """JUnit's required timestamp and host (SOURCE_DATE_EPOCH when set, for reproducible
+    reports)."""
+    import datetime as dt
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    when = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit() else dt.datetime.now(dt.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S"), "localhost"

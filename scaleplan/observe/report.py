@@ -1,0 +1,64 @@
+"""The text reports of ``observe`` (what the service did) and ``optimize --observed`` (the new
+plan against the running one), as lines for the command line to print (JSON: ``model.py``'s
+``observed_to_dict`` and ``replan.py``'s ``replan_report``)."""
+
+from __future__ import annotations
+
+from scaleplan.observe.model import Observed
+from scaleplan.plan import Plan
+
+
+def observed_lines(obs: Observed, out: str | None) -> list[str]:
+    """``observe``: demand per UTC hour, measured capacity against the plan's, SLO hours."""
+    d = obs.demand
+    c = obs.capacity
+    s = obs.slo
+    lines = [
+        f"{obs.metadata.service} ({obs.metadata.namespace}), {d.days} day(s)",
+        f"  {obs.metadata.start} .. {obs.metadata.end}",
+        f"demand (p{d.quantile * 100:g} across days), rps per UTC hour:",
+    ]
+    for row in range(0, 24, 4):
+        lines.append("  " + "  ".join(f"{h:02d}h {d.hourly_rps[h]:>9.4g}" for h in range(row, row + 4)))
+    if c.rps_per_replica is not None:
+        lines.append(f"capacity: {c.rps_per_replica:g} rps per replica at p{s.percentile} {c.at_latency_ms:g} ms")
+        lines.append(f"  ({c.method}, {c.points_near_limit} points near the limit)")
+        lines.append(f"  the plan assumed {c.planned_rps_per_replica:g} ({(c.ratio or 0) - 1:+.0%})")
+    else:
+        lines.append("capacity: not measured (the service never ran near its limit)")
+        lines.append(f"  at most {c.max_rps_per_replica:g} rps per replica seen; the plan assumed {c.planned_rps_per_replica:g}")
+    lines.append(f"SLO p{s.percentile} {s.latency_ms:g} ms: above in {s.hours_above} of {s.hours_seen} hours,")
+    lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
+    if out is not None:
+        lines.append(f"wrote {out}")
+    return lines
+
+
+def replan_lines(observed: Observed, plan: Plan) -> list[str]:
+    """``optimize --observed``: the change against the running plan, hour by hour, the monthly
+    cost and the risks seen in the running service."""
+    from scaleplan.observe.replan import hourly_changes, monthly_delta, risks
+    from scaleplan.plandiff import diff_lines, diff_plans
+
+    running = observed.running_plan
+    lines = [f"change against the running plan ({running.metadata.plan_hash[:12]}):"]
+    lines += diff_lines(diff_plans(running, plan))
+    lines.append("replicas per UTC hour, running -> new:")
+    for c in hourly_changes(running, plan):
+        lines.append(f"  {c.key}")
+        runs = c.runs()
+        if all(b == a for _, _, b, a in runs):
+            lines.append(f"      unchanged: {', '.join(f'{h0:02d}-{h1:02d}h {b}' for h0, h1, b, _ in runs)}")
+            continue
+        for h0, h1, b, a in runs:
+            mark = "~" if a != b else " "
+            hours = f"{h0:02d}-{h1:02d}h" if h1 > h0 else f"{h0:02d}h   "
+            lines.append(f"    {mark} {hours}  {b} -> {a} replicas")
+    delta = monthly_delta(running, plan)
+    sign = "+" if delta >= 0 else "-"
+    lines.append(f"monthly: ${running.cost_per_month:,.2f} -> ${plan.cost_per_month:,.2f} ({sign}${abs(delta):,.2f}/month)")
+    found = risks(observed)
+    if found:
+        lines.append("risks seen in the running service:")
+        lines += [f"  - {r}" for r in found]
+    return lines

@@ -1,0 +1,99 @@
+"""The files ``optimize`` and ``render`` write: ``plan.yaml`` and ``manifests/`` in one output
+transaction (:mod:`scaleplan.outputs`), the changes against the plan already in the folder,
+and which manifest folders are scaleplan's to replace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scaleplan.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from scaleplan.plan import Plan
+    from scaleplan.plandiff import PlanDiff
+
+
+@dataclass(frozen=True)
+class PlanOutputs:
+    """What ``optimize`` wrote, and what it has to say about it."""
+
+    written: tuple[str, ...]  # the paths written, plan.yaml first
+    plan_file: Path
+    changes: PlanDiff | None  # against the plan that was in the folder, when there was one
+    warnings: tuple[str, ...]  # an unreadable previous plan, the plan's, the renderer's
+    render_warnings: tuple[str, ...]
+
+
+def rendered_by_us(directory: Path) -> bool:
+    """True when every file under ``directory`` is a manifest scaleplan render wrote."""
+    from scaleplan.render import HEADER
+
+    for p in directory.rglob("*"):
+        if p.is_dir():
+            continue
+        if p.suffix != ".yaml" or p.is_symlink():
+            return False
+        try:
+            with p.open(encoding="utf-8") as fh:
+                first = fh.readline()
+        except (OSError, UnicodeDecodeError):
+            return False
+        if first != HEADER:
+            return False
+    return True
+
+
+def write_manifests(out: Path, files: Mapping[str, str]) -> None:
+    """``render --out DIR``: replace DIR with the manifests at once (refused when DIR holds
+    files scaleplan did not write)."""
+    from scaleplan.yamlio import atomic_write_tree
+
+    if out.exists() and not out.is_dir():
+        raise InputError(str(out), [Problem("", "--out exists and is not a folder", hint="choose a folder path")])
+    try:
+        atomic_write_tree(out, files, clean=rendered_by_us)
+    except OSError as exc:
+        raise InputError(str(out), [Problem("", f"cannot write the manifests: {exc.strerror or exc}", hint="check the folder's permissions")]) from None
+
+
+def write_plan_outputs(out_dir: Path, plan: Plan, *, manifests: bool) -> PlanOutputs:
+    """``optimize``: OUT/plan.yaml and (with ``manifests``) OUT/manifests/, computed first and
+    then swapped in together under a lock on the folder; a manifests/ folder with user files
+    is refused, never deleted."""
+    from scaleplan.outputs import commit_outputs
+    from scaleplan.plan import dump_plan
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(str(out_dir), [Problem("", "--out is a file, expected a folder", hint="pass a folder path")])
+    plan_file = out_dir / "plan.yaml"
+    changes, unreadable = _changes(plan_file, plan)
+    render_warnings: tuple[str, ...] = ()
+    trees: dict[str, dict[str, str]] = {}
+    if manifests:
+        from scaleplan.render import render_report
+
+        result = render_report(plan, layout="files")
+        trees["manifests"], render_warnings = dict(result.files), result.warnings
+    written = commit_outputs(out_dir, {"plan.yaml": dump_plan(plan)}, trees, may_replace=rendered_by_us)
+    warnings = (*unreadable, *plan.warnings, *render_warnings)
+    return PlanOutputs(tuple(str(p) for p in written), plan_file, changes, warnings, render_warnings)
+
+
+def _changes(plan_file: Path, plan: Plan) -> tuple[PlanDiff | None, tuple[str, ...]]:
+    """The diff against the plan already in the output folder (None when there is none, or a
+    warning when it cannot be read)."""
+    if not plan_file.is_file():
+        return None, ()
+    from scaleplan.plan import read_plan
+    from scaleplan.plandiff import diff_plans
+
+    try:
+        old = read_plan(plan_file)
+    except InputError as exc:
+        return None, (f"the plan already in {plan_file} cannot be read, so its changes are not shown ({exc.message.splitlines()[0]})",)
+    return diff_plans(old, plan), ()
