@@ -6,8 +6,8 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scaleplan.catalog.model import Catalog, InstanceRow
-from scaleplan.errors import Problem
+from scaleplan.catalog.model import Accelerator, Catalog, InstanceRow
+from scaleplan.errors import InputError, Problem
 
 SORT_KEYS = ("price", "gpu-price", "gpu-memory", "name", "region")
 
@@ -116,3 +116,33 @@ def row_dict(r: InstanceRow) -> dict[str, object]:
     if v.price_per_gpu_hour is not None:
         d["price_per_gpu_hour"] = round(v.price_per_gpu_hour, 6)
     return d
+
+
+def instance_rows(catalog: Catalog, instance_type: str) -> list[InstanceRow]:
+    """``catalog show``: the rows of one instance type (every region); InputError with a
+    did-you-mean when no catalog has it."""
+    rows = [r for r in catalog.rows if r.instance_type == instance_type]
+    if not rows:
+        from scaleplan.names import unknown_hint
+
+        known = {r.instance_type for r in catalog.rows}
+        hint = unknown_hint(instance_type, known, "instance types", "see `scaleplan catalog list`")
+        message = f"no instance type {instance_type!r} in the catalogs"
+        raise InputError("catalog", [Problem("instance_type", message, hint=hint)])
+    return rows
+
+
+def describe_instance(row: InstanceRow, acc: Accelerator | None) -> list[str]:
+    """``catalog show``: the lines above the price table (provider, accelerators, host)."""
+    lines = [f"{row.instance_type} ({row.provider}, family {row.family}, {row.cpu_arch})"]
+    if acc:
+        specs = [f"{acc.name} x{row.accelerator_count}", f"{acc.memory_gib:g} GiB each"]
+        if acc.memory_bandwidth_gbs:
+            specs.append(f"{acc.memory_bandwidth_gbs:g} GB/s")
+        if acc.fp16_tflops:
+            specs.append(f"{acc.fp16_tflops:g} FP16 TFLOPS")
+        lines.append("accelerators: " + ", ".join(specs))
+    else:
+        lines.append("accelerators: none (CPU only)")
+    lines.append(f"host: {row.vcpus} vCPU, {row.memory_gib:g} GiB RAM")
+    return lines

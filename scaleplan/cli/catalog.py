@@ -106,35 +106,17 @@ def show(
     """Specs and prices of one instance type in every region."""
     with handle_errors():
         from scaleplan.catalog.files import load_catalog
-        from scaleplan.catalog.query import row_dict
-        from scaleplan.errors import InputError, Problem
+        from scaleplan.catalog.query import describe_instance, instance_rows, row_dict
 
         cat = load_catalog(_split(catalog))
-        rows = [r for r in cat.rows if r.instance_type == instance_type]
-        if not rows:
-            from scaleplan.names import unknown_hint
-
-            hint = unknown_hint(instance_type, {r.instance_type for r in cat.rows}, "instance types", "see `scaleplan catalog list`")
-            raise InputError("catalog", [Problem("instance_type", f"no instance type {instance_type!r} in the catalogs", hint=hint)])
+        rows = instance_rows(cat, instance_type)
         acc = cat.accelerator(rows[0].accelerator) if rows[0].accelerator else None
         if json_out:
             emit_json({"instance_type": instance_type, "accelerator": acc.model_dump(mode="json", exclude_none=True) if acc else None, "regions": [row_dict(r) for r in rows]})
             return
         from scaleplan.cli.table import Column, print_table, wide_flag
 
-        lines = []
-        r0 = rows[0]
-        lines.append(f"{instance_type} ({r0.provider}, family {r0.family}, {r0.cpu_arch})")
-        if acc:
-            specs = [f"{acc.name} x{r0.accelerator_count}", f"{acc.memory_gib:g} GiB each"]
-            if acc.memory_bandwidth_gbs:
-                specs.append(f"{acc.memory_bandwidth_gbs:g} GB/s")
-            if acc.fp16_tflops:
-                specs.append(f"{acc.fp16_tflops:g} FP16 TFLOPS")
-            lines.append("accelerators: " + ", ".join(specs))
-        else:
-            lines.append("accelerators: none (CPU only)")
-        lines.append(f"host: {r0.vcpus} vCPU, {r0.memory_gib:g} GiB RAM")
+        lines = describe_instance(rows[0], acc)
         cols = [Column("region"), Column("on-demand $/h", "right"), Column("spot $/h", "right"), Column("spot discount", "right"), Column("flags", wide=True), Column("source", wide=True)]
         body = []
         for r in rows:
