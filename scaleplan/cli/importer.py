@@ -28,9 +28,7 @@ def melange(
     """State a Mélange problem for scaleplan: no headroom, no redundancy, no derating."""
     with handle_errors():
         from scaleplan.catalog.files import load_catalog
-        from scaleplan.importers.melange import import_files
-        from scaleplan.profile.model import dump_profile
-        from scaleplan.yamlio import atomic_write, dump_yaml
+        from scaleplan.importers.melange import import_files, write_import
 
         if rate is not None and rate <= 0:
             raise input_error("--rate", "", "must be > 0", "give the total request rate in req/s")
@@ -39,17 +37,7 @@ def melange(
         check_out_path(out)
         base = load_catalog(providers=())  # accelerator names only
         res = import_files(files, base, rate=rate, name=name)
-        d = Path(out)
-        if d.exists() and not d.is_dir():
-            raise input_error(out, "", "--out is a file, expected a folder", "pass a folder path")
-        existing = [n for n in ("spec.yaml", "profile.yaml", "catalog.yaml") if (d / n).exists()]
-        if existing and not force:
-            raise input_error(str(d / existing[0]), "", f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in {out}", "pass --force to replace them, or choose another --out folder")
-        spec_text = dump_yaml(res.spec.model_dump(mode="json", exclude_none=True, exclude_defaults=True, by_alias=True) | {"apiVersion": "scaleplan/v1", "kind": "InferenceService"})
-        atomic_write(d / "catalog.yaml", dump_yaml(res.catalog.model_dump(mode="json", exclude_none=True)))
-        atomic_write(d / "profile.yaml", dump_profile(res.profile))
-        atomic_write(d / "spec.yaml", spec_text)
-        written = [str(d / n) for n in ("spec.yaml", "profile.yaml", "catalog.yaml")]
+        written = write_import(res, out, force=force)
         if json_out:
             emit_json({"files": written, "classes": len(res.spec.traffic.classes), "gpus": len(res.catalog.instances), "notes": list(res.notes)})
             return
@@ -58,4 +46,4 @@ def melange(
             con.print(f"note: {n}", markup=False)
         for w in written:
             con.print(f"wrote {w}", markup=False)
-        con.print(f"next: scaleplan optimize {d / 'spec.yaml'}", markup=False)
+        con.print(f"next: scaleplan optimize {Path(out) / 'spec.yaml'}", markup=False)

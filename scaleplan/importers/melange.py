@@ -254,3 +254,32 @@ def import_profile(paths: Sequence[str], base: Catalog, *, name: str | None = No
     melange|aibrix``), with its notes: one point per (GPU, bucket), request class per bucket."""
     res = import_files(paths, base, name=name, need_rate=False)
     return res.profile, list(res.notes)
+
+
+IMPORT_FILES = ("spec.yaml", "profile.yaml", "catalog.yaml")
+
+
+def write_import(res: Imported, out: str, *, force: bool) -> list[str]:
+    """``import melange --out DIR``: DIR/spec.yaml, profile.yaml and catalog.yaml (refused when
+    one exists and ``force`` is off); the paths written."""
+    from pathlib import Path
+
+    from scaleplan.profile.model import dump_profile
+    from scaleplan.yamlio import atomic_write, dump_yaml
+
+    d = Path(out)
+    if d.exists() and not d.is_dir():
+        raise _err(out, "", "--out is a file, expected a folder", "pass a folder path")
+    existing = [n for n in IMPORT_FILES if (d / n).exists()]
+    if existing and not force:
+        exist = "exists" if len(existing) == 1 else "exist"
+        hint = "pass --force to replace them, or choose another --out folder"
+        message = f"{', '.join(existing)} already {exist} in {out}"
+        raise _err(str(d / existing[0]), "", message, hint)
+    spec = res.spec.model_dump(mode="json", exclude_none=True, exclude_defaults=True, by_alias=True)
+    spec_text = dump_yaml(spec | {"apiVersion": "scaleplan/v1", "kind": "InferenceService"})
+    catalog = res.catalog.model_dump(mode="json", exclude_none=True)
+    atomic_write(d / "catalog.yaml", dump_yaml(catalog))
+    atomic_write(d / "profile.yaml", dump_profile(res.profile))
+    atomic_write(d / "spec.yaml", spec_text)
+    return [str(d / n) for n in IMPORT_FILES]
