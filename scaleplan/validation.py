@@ -9,6 +9,7 @@ enum values, the allowed keys or values otherwise, or the field's own descriptio
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import typing
 from typing import Any, TypeVar
@@ -366,9 +367,8 @@ def refuse_bool_numbers(model: type[BaseModel], data: Any) -> Any:
     """
     if not isinstance(data, dict):
         return data
-    for name, f in model.model_fields.items():
-        key = f.alias or name
-        if key not in data or not _numeric(f.annotation) or _has_bool(f.annotation):
+    for key in _number_keys(model):
+        if key not in data:
             continue
         v = data[key]
         items = list(v.values()) if isinstance(v, dict) else list(v) if isinstance(v, list | tuple) else [v]
@@ -381,6 +381,13 @@ def refuse_bool_numbers(model: type[BaseModel], data: Any) -> Any:
 
 def _has_bool(ann: Any) -> bool:
     return ann is bool or any(_has_bool(a) for a in typing.get_args(ann))
+
+
+@functools.cache
+def _number_keys(model: type[BaseModel]) -> tuple[str, ...]:
+    """The keys of ``model``'s number fields (no bool allowed), in field order: worked out once
+    per model class, not on every row validated (a catalog has hundreds)."""
+    return tuple(f.alias or name for name, f in model.model_fields.items() if _numeric(f.annotation) and not _has_bool(f.annotation))
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
