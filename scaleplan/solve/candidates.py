@@ -275,6 +275,28 @@ def _capacity_types(spec: Spec) -> list[CapacityType]:
     return ["on-demand", "spot"] if spec.placement.spot.allowed else ["on-demand"]
 
 
+_Shape = tuple[int, int, int, dict[str, OpPoint], float, float]  # (GPUs, threads, replicas per node, points, CPU, memory)
+
+
+def _candidate(r: InstanceRow, ct: CapacityType, price: float, acc: str, shape: _Shape, classes: Sequence[str], llm: LlmServing | None = None) -> Candidate:
+    """One replica shape on one instance row at one capacity type (both paths build them so)."""
+    g, t, rpn, pts, cpu_rep, mem_rep = shape
+    return Candidate(
+        row=r,
+        capacity_type=ct,
+        price=price,
+        accelerator=acc,
+        gpus_per_replica=g,
+        threads=t,
+        replicas_per_node=rpn,
+        cpu_per_replica=cpu_rep,
+        memory_gib_per_replica=mem_rep,
+        points=tuple((c, pts[c]) for c in classes if c in pts),
+        zones=len(r.zones) if r.zones else DEFAULT_ZONES,
+        llm=llm,
+    )
+
+
 def _finish(spec: Spec, out: list[Candidate], classes: list[str], diag: Diagnostics, best_mem: tuple[str, float, int] | None) -> tuple[list[Candidate], Diagnostics]:
     """The diagnostics every path fills at the end, and the pruned candidates."""
     diag.memory_best = best_mem
@@ -389,7 +411,7 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
         # what the workload's pods can request next to system-reserved resources and DaemonSets
         alloc_cpu = k8s_capacity.allocatable_cpu(r.vcpus)
         alloc_mem = k8s_capacity.allocatable_memory_gib(r.memory_gib, flavor=flavor)
-        shapes: list[tuple[int, int, int, dict[str, OpPoint], float, float]] = []  # (g, threads, rpn, points, cpu, mem)
+        shapes: list[_Shape] = []
         if acc == CPU:
             for t in cpu_threads:
                 mem_rep = max(0.25, math.ceil(max(cpu_mem[t], 0.25) * 4) / 4)
@@ -425,22 +447,8 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
             price = r.price(ct)
             if price is None:
                 continue
-            for g, t, rpn, pts, cpu_rep, mem_rep in shapes:
-                out.append(
-                    Candidate(
-                        row=r,
-                        capacity_type=ct,
-                        price=price,
-                        accelerator=acc,
-                        gpus_per_replica=g,
-                        threads=t,
-                        replicas_per_node=rpn,
-                        cpu_per_replica=cpu_rep,
-                        memory_gib_per_replica=mem_rep,
-                        points=tuple((c, pts[c]) for c in classes if c in pts),
-                        zones=len(r.zones) if r.zones else DEFAULT_ZONES,
-                    )
-                )
+            for shape in shapes:
+                out.append(_candidate(r, ct, price, acc, shape, classes))
     return _finish(spec, out, classes, diag, best_mem)
 
 
@@ -505,22 +513,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
                 price = r.price(ct)
                 if price is None:
                     continue
-                out.append(
-                    Candidate(
-                        row=r,
-                        capacity_type=ct,
-                        price=price,
-                        accelerator=acc,
-                        gpus_per_replica=g,
-                        threads=0,
-                        replicas_per_node=rpn,
-                        cpu_per_replica=cpu_rep,
-                        memory_gib_per_replica=mem_rep,
-                        points=tuple((c, pts[c]) for c in classes if c in pts),
-                        zones=len(r.zones) if r.zones else DEFAULT_ZONES,
-                        llm=res.serving,
-                    )
-                )
+                out.append(_candidate(r, ct, price, acc, (g, 0, rpn, pts, cpu_rep, mem_rep), classes, res.serving))
     return _finish(spec, out, classes, diag, best_mem)
 
 
