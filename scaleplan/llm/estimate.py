@@ -208,11 +208,10 @@ def llm_profile(
             hw = hardware_for(acc)
         except Refusal as exc:
             raise InputError(None, [Problem("--accelerators", str(exc), hint="add the missing specs in a --catalog file, or drop the accelerator")]) from None
-        if not hw.supports(s.dtype):
-            try:
-                hw.compute_peak_tflops(s.dtype)
-            except UnsupportedDtype as exc:
-                raise InputError(None, [Problem("--dtype", f"{s.dtype}: {exc}", hint=f"drop {acc.name} from --accelerators or pick a dtype it runs (bf16/fp16, int8, int4-awq)")]) from None
+        try:
+            hw.compute_peak_tflops(s.dtype)
+        except UnsupportedDtype as exc:
+            raise InputError(None, [Problem("--dtype", f"{s.dtype}: {exc}", hint=f"drop {acc.name} from --accelerators or pick a dtype it runs (bf16/fp16, int8, int4-awq)")]) from None
     cal, notes = calibration_from(s, measured, dict(table or {a.name: a for a in accelerators}), classes)
     result = estimate_points(s, accelerators, gpus, classes, concurrencies, calibrations={a.name: cal for a in accelerators} if cal else None)
     if not result.measurements:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator
 
-GENERATIONS = ("volta", "turing", "ampere", "ada", "hopper", "blackwell")
 # chip -> architecture generation (a fact of the part, not a tuning factor)
 _GENERATION_OF = {
     "V100": "volta", "V100-32GB": "volta",
@@ -31,10 +30,6 @@ _GENERATION_OF = {
 }
 # PCIe per-direction bandwidth (GB/s) by generation (x16 link, protocol overhead included)
 _PCIE_GBS = {3: 12.0, 4: 25.0, 5: 50.0}
-
-# dtypes the model knows: weight bytes per parameter and the compute peak they run at
-WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "int8", "int4-awq", "int4-gptq", "mxfp4", "nvfp4")
-KV_DTYPES = ("bf16", "fp16", "fp8")
 
 
 class UnsupportedDtype(Exception):
@@ -71,13 +66,6 @@ class Hardware:
         if dtype == "bf16" and self.generation in ("volta", "turing"):
             raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no BF16 tensor cores; serve it in fp16")
         return self.fp16_tflops
-
-    def supports(self, dtype: str) -> bool:
-        try:
-            self.compute_peak_tflops(dtype)
-        except UnsupportedDtype:
-            return False
-        return True
 
 
 def generation_of(acc: Accelerator) -> str | None:

@@ -141,18 +141,27 @@ def hardware_for(acc: Accelerator) -> Hardware:
 
 @dataclass(frozen=True)
 class Shape:
-    """One sized replica: hardware, TP x PP, its memory plan and its deployment."""
+    """One sized replica: its memory plan and its deployment (hardware, TP x PP)."""
 
     accelerator: str
-    hw: Hardware
-    tp: int
-    pp: int
     memory: MemoryPlan
     deployment: Deployment
 
     @property
+    def hw(self) -> Hardware:
+        return self.deployment.hw
+
+    @property
+    def tp(self) -> int:
+        return self.deployment.tp
+
+    @property
+    def pp(self) -> int:
+        return self.deployment.pp
+
+    @property
     def gpus(self) -> int:
-        return self.tp * self.pp
+        return self.deployment.gpus
 
 
 def size(s: LlmSetup, acc: Accelerator, gpus: int, classes: Sequence[TokenClass], *, gpu_memory_gib: float | None = None, calibration: Calibration | None = None) -> Shape:
@@ -183,7 +192,7 @@ def size(s: LlmSetup, acc: Accelerator, gpus: int, classes: Sequence[TokenClass]
         accelerator=acc.name,
     )
     d = Deployment(s.arch, hw, s.dtype, s.kv_dtype, s.settings, tp=tp, pp=pp, calibration=calibration or s.calibration)
-    return Shape(acc.name, hw, tp, pp, mem, d)
+    return Shape(acc.name, mem, d)
 
 
 def max_concurrency(shape: Shape, s: LlmSetup, cls: TokenClass) -> int:
