@@ -6,7 +6,8 @@ histogram the ServiceMonitor scrapes, and ``up`` of the ServiceMonitor's targets
 Every query can be replaced from a file (``--queries``); templates may use ``{selector}``,
 ``{quantile}``, ``{window}`` (the latency rate window) and ``{step}``.
 
-Engine metric names (LLM plans; the server's own ``/metrics``):
+Engine metric names (LLM plans; the server's own ``/metrics``; the table is
+:data:`scaleplan.render.engine.METRICS`, which render's monitoring queries too):
 
 - vLLM (docs.vllm.ai "Production Metrics", design/metrics.md): ``vllm:request_success_total``,
   ``vllm:e2e_request_latency_seconds``, ``vllm:time_to_first_token_seconds``,
@@ -33,29 +34,10 @@ from typing import Literal
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.plan import Plan
+from scaleplan.render.engine import metrics_of
 
 Kind = Literal["rate", "count", "latency", "gauge", "ms"]
-REQUIRED = ("demand", "demand_hourly", "replicas", "latency", "latency_hourly")
 LATENCY_WINDOW = "5m"
-
-
-@dataclass(frozen=True)
-class EngineMetrics:
-    requests: str  # counter of completed requests
-    latency: str  # end-to-end latency histogram (seconds), without _bucket
-    ttft: str | None = None
-    tpot: str | None = None
-    running: str | None = None
-    waiting: str | None = None
-    kv_cache: str | None = None
-
-
-HTTP = EngineMetrics(requests="http_requests_total", latency="http_request_duration_seconds")
-ENGINES: dict[str, EngineMetrics] = {
-    "vllm": EngineMetrics("vllm:request_success_total", "vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds", "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"),
-    "sglang": EngineMetrics("sglang:num_requests_total", "sglang:e2e_request_latency_seconds", "sglang:time_to_first_token_seconds", "sglang:inter_token_latency_seconds", "sglang:num_running_reqs", "sglang:num_queue_reqs", "sglang:token_usage"),
-    "tgi": EngineMetrics("tgi_request_count", "tgi_request_duration", None, "tgi_request_mean_time_per_token_duration", "tgi_batch_current_size", "tgi_queue_size", None),
-}
 GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL"
 
 
@@ -79,12 +61,6 @@ class QuerySet:
 
     def by_name(self) -> dict[str, Query]:
         return {q.name: q for q in self.queries}
-
-
-def _engine(plan: Plan) -> str | None:
-    model = plan.spec.model
-    eng = getattr(model, "engine", None)
-    return str(eng) if eng else None
 
 
 def _rendered(plan: Plan) -> tuple[list[str], list[str], dict[str, str]]:
@@ -112,8 +88,8 @@ def build_queries(plan: Plan, overrides: Mapping[str, str] | None = None, *, ste
     """The default queries for ``plan``, with ``overrides`` (name -> PromQL template) applied."""
     spec = plan.spec
     ns = spec.kubernetes.namespace
-    engine = _engine(plan)
-    em = ENGINES.get(engine or "", HTTP)
+    engine = spec.model.engine
+    em = metrics_of(engine)
     rates, services, deployments = _rendered(plan)
     if len(services) == 1:
         selector = f'namespace="{ns}",service="{services[0]}"'

@@ -10,6 +10,8 @@ back out of manifests):
   from ``model.engine_config`` where the spec states it.
 * :data:`FLAGS`: each engine's spelling of each setting (first = the one render writes; the
   others are accepted aliases).
+* :data:`METRICS`: each engine's Prometheus metric names (render's monitoring and ``observe``
+  query them);
 * :func:`parse_flags` / :func:`merge_args`: the user's ``kubernetes.args`` merged with the
   planned flags; a user flag that contradicts the plan is a :class:`Conflict` (render: exit 3).
 """
@@ -26,17 +28,48 @@ from scaleplan.plan import Allocation, Plan
 __all__ = [
     "ENGINES",
     "FLAGS",
+    "HTTP_METRICS",
+    "METRICS",
     "TP_FLAGS",
     "Conflict",
+    "EngineMetrics",
     "ServerSettings",
     "engine_flags",
     "merge_args",
+    "metrics_of",
     "parse_flags",
     "parse_number",
     "server_settings",
 ]
 
 ENGINES = ("vllm", "sglang", "tgi", "trtllm")
+
+
+@dataclass(frozen=True)
+class EngineMetrics:
+    """An engine's own Prometheus metric names (sources in :mod:`scaleplan.observe.queries`)."""
+
+    requests: str  # counter of completed requests
+    latency: str  # end-to-end latency histogram (seconds), without _bucket
+    ttft: str | None = None
+    tpot: str | None = None
+    running: str | None = None
+    waiting: str | None = None
+    kv_cache: str | None = None
+
+
+# any other server: the names of prometheus-fastapi-instrumentator and most HTTP middleware
+HTTP_METRICS = EngineMetrics(requests="http_requests_total", latency="http_request_duration_seconds")
+METRICS: dict[str, EngineMetrics] = {
+    "vllm": EngineMetrics("vllm:request_success_total", "vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds", "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"),
+    "sglang": EngineMetrics("sglang:num_requests_total", "sglang:e2e_request_latency_seconds", "sglang:time_to_first_token_seconds", "sglang:inter_token_latency_seconds", "sglang:num_running_reqs", "sglang:num_queue_reqs", "sglang:token_usage"),
+    "tgi": EngineMetrics("tgi_request_count", "tgi_request_duration", None, "tgi_request_mean_time_per_token_duration", "tgi_batch_current_size", "tgi_queue_size", None),
+}
+
+
+def metrics_of(engine: str | None) -> EngineMetrics:
+    """The engine's metric names; the generic HTTP ones for any other server (or none)."""
+    return METRICS.get(engine or "", HTTP_METRICS)
 
 # setting -> flag spellings per engine (first = written). Sources: vLLM `vllm serve --help`
 # (EngineArgs), SGLang `python -m sglang.launch_server --help` (ServerArgs), TGI

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from scaleplan.plan import HOURS_PER_MONTH, Plan
+from scaleplan.render.engine import metrics_of
 
 Obj = dict[str, Any]
 Meta = Callable[..., Obj]
@@ -26,10 +27,6 @@ Meta = Callable[..., Obj]
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # (long window, short window, burn-rate factor, for, severity)
 BURN = (("1h", "5m", 14.4, "2m", "critical"), ("6h", "30m", 6.0, "15m", "critical"), ("1d", "2h", 3.0, "1h", "warning"), ("3d", "6h", 1.0, "3h", "warning"))
-HTTP_HISTOGRAM = "http_request_duration_seconds"
-HTTP_REQUESTS = "http_requests_total"
-ENGINE_HISTOGRAM = {"vllm": "vllm:e2e_request_latency_seconds", "sglang": "sglang:e2e_request_latency_seconds", "tgi": "tgi_request_duration"}
-ENGINE_REQUESTS = {"vllm": "vllm:request_success_total", "sglang": "sglang:num_requests_total", "tgi": "tgi_request_count"}
 DASHBOARD_LABEL = "grafana_dashboard"
 
 
@@ -71,13 +68,11 @@ def _demand_expr(plan: Plan, objects: Sequence[tuple[str, str, Obj]], sel: str) 
     rates = [str(t["metadata"]["query"]) for kind, _, o in objects if kind == "ScaledObject" for t in o["spec"]["triggers"] if t.get("type") == "prometheus"]
     if rates and plan.spec.kubernetes.autoscaler.type == "keda-prometheus":
         return " + ".join(f"({r})" for r in rates) if len(rates) > 1 else rates[0]
-    engine = str(plan.spec.model.engine) if plan.spec.model.engine else ""
-    return f"sum(rate({ENGINE_REQUESTS.get(engine, HTTP_REQUESTS)}{{{sel}}}[2m]))"
+    return f"sum(rate({metrics_of(plan.spec.model.engine).requests}{{{sel}}}[2m]))"
 
 
 def _histogram(plan: Plan) -> str:
-    engine = str(plan.spec.model.engine) if plan.spec.model.engine else ""
-    return ENGINE_HISTOGRAM.get(engine, HTTP_HISTOGRAM)
+    return metrics_of(plan.spec.model.engine).latency
 
 
 def _rules(plan: Plan, objects: Sequence[tuple[str, str, Obj]], warnings: list[str]) -> list[Obj]:
