@@ -55,11 +55,3 @@ def is_label_key(key: object) -> bool:
     if slash:
         ok = ok and is_dns_subdomain(prefix)
     return ok
-
-
-def is_image(ref: object) -> bool:
-    return isinstance(ref, str) and len(ref) <= 512 and IMAGE.fullmatch(ref) is not None
-
-
-def is_http_path(path: object, max_len: int = 1024) -> bool:
-    return isinstance(path, str) and len(path) <= max_len and HTTP_PATH.fullmatch(path) is not None

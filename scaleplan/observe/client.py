@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import ssl
 import time
 import urllib.error
@@ -223,7 +222,3 @@ def _http_hint(code: int) -> str:
     if code in (404,):
         return "--prometheus should be the server's base URL (the API is under /api/v1)"
     return "check the Prometheus server's health"
-
-
-def env_auth() -> Auth:
-    return auth_from_env(os.environ)

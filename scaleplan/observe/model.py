@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scaleplan.errors import InputError
 from scaleplan.plan import Plan
 from scaleplan.validation import format_json_schema, validate_document
-from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
+from scaleplan.yamlio import Document, dump_yaml, load_yaml
 
 
 class _Model(BaseModel):
@@ -128,7 +128,3 @@ def parse_observed(doc: Document) -> Observed:
 
 def read_observed(path: str | Path) -> Observed:
     return parse_observed(load_yaml(path, what="observed"))
-
-
-def parse_observed_text(text: str, name: str = "<observed>") -> Observed:
-    return parse_observed(parse_yaml(text, name, what="observed"))
