@@ -195,13 +195,24 @@ def _shape(a: Allocation) -> str:
 
 def _value(v: Any) -> str:
     if isinstance(v, tuple):
-        return "[" + ",".join(_value(x) for x in v) + "]"
+        return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
 
 
-def diff_lines(diff: PlanDiff) -> list[str]:
+def _field_lines(f: FieldChange, width: int) -> list[str]:
+    """``field: before -> after`` in ``width`` columns; a long list (an hourly curve) wraps
+    between its items, never inside a number."""
+    import textwrap
+
+    return textwrap.wrap(
+        f"{f.field}: {_value(f.before)} -> {_value(f.after)}", width,
+        initial_indent=" " * 6, subsequent_indent=" " * 8, break_long_words=False, break_on_hyphens=False,
+    )
+
+
+def diff_lines(diff: PlanDiff, width: int = 80) -> list[str]:
     """The diff as Terraform-plan style text lines (``+`` add, ``-`` remove, ``~`` change)."""
     if diff.empty:
         return ["No changes: the plan is the same as before."]
@@ -216,7 +227,7 @@ def diff_lines(diff: PlanDiff) -> list[str]:
             for f in c.fields:
                 if f.field in ("replicas_per_window", "nodes_per_window"):
                     continue  # the peak counts say it; plan.yaml has the hourly ones
-                lines.append(f"      {f.field}: {_value(f.before)} -> {_value(f.after)}")
+                lines.extend(_field_lines(f, width))
             if c.fields and all(f.field in ("replicas_per_window", "nodes_per_window") for f in c.fields):
                 lines.append("      replicas per hour changed (same peak)")
         if abs(c.cost_delta) >= 5e-5:
@@ -224,7 +235,7 @@ def diff_lines(diff: PlanDiff) -> list[str]:
     if diff.spec_changes:
         lines.append("  ~ spec")
         for f in diff.spec_changes[:_SPEC_LINES]:
-            lines.append(f"      {f.field}: {_value(f.before)} -> {_value(f.after)}")
+            lines.extend(_field_lines(f, width))
         if len(diff.spec_changes) > _SPEC_LINES:
             lines.append(f"      ... and {len(diff.spec_changes) - _SPEC_LINES} more (scaleplan diff --json lists all)")
     frac = diff.cost_delta_fraction

@@ -494,3 +494,40 @@ def test_llm_ttft_risk(running) -> None:
     obs = analyze(llm, qs, fetched)
     assert obs.extras["ttft"].max == 800 and "tpot" in obs.missing
     assert "TTFT p95 (median across days) was above the SLO (500 ms) in 3 of 24 hours of the day" in risks(obs)
+
+
+def test_optimize_observed_report_fits_80_columns(running, tmp_path) -> None:
+    """The spec diff's 24-number hourly curve and the risk lines wrap between items/words at
+    COLUMNS=80 (they were cut inside a number and wrapped to column 0)."""
+    import os
+    import subprocess
+    import sys
+
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.model import dump_observed
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(running)
+    hours = [(1767229200.0 + 3600 * h, 30.0 + 13.37 * h) for h in range(24)]
+    steps = [(1767225600.0 + 300 * k, 50.0) for k in range(288)]
+    fetched = Fetched({"demand_hourly": hours, "latency_hourly": [(t, 0.4 if i > 18 else 0.1) for i, (t, _) in enumerate(hours)], "demand": steps,
+                       "replicas": [(t, 2.0) for t, _ in steps], "latency": [(t, 0.05) for t, _ in steps]}, 1767225600.0, 1767312000.0, 300.0, "http://x")
+    obs = analyze(plan, qs := build_queries(plan), fetched)
+    assert qs.queries
+    f = tmp_path / "obs.yaml"
+    f.write_text(dump_observed(obs))
+    env = {**os.environ, "COLUMNS": "80", "TERMINAL_WIDTH": "80"}
+    env.pop("_TYPER_FORCE_DISABLE_TERMINAL", None)
+    spec = running.parent.parent / "spec.yaml"
+    proc = subprocess.run([sys.executable, "-m", "scaleplan", "optimize", str(spec), "--observed", str(f), "--out", str(tmp_path / "o"), "--no-alternatives"],
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    report = proc.stdout[proc.stdout.index("change against the running plan"):]
+    assert [line for line in report.splitlines() if len(line) > 80] == []
+    assert "traffic.hourly_rps: None -> [" in report
+    words = {w.strip("[],") for w in report.split()}
+    assert {f"{v:.4g}" for v in obs.demand.hourly_rps} <= words  # every number whole
+    assert "risks seen in the running service:" in report
+    risk_lines = report[report.index("risks seen"):].splitlines()[1:]
+    assert risk_lines and all(line.startswith(("  - ", "    ")) for line in risk_lines if line)

@@ -60,5 +60,8 @@ def replan_lines(observed: Observed, plan: Plan) -> list[str]:
     found = risks(observed)
     if found:
         lines.append("risks seen in the running service:")
-        lines += [f"  - {r}" for r in found]
+        import textwrap
+
+        for r in found:  # wrapped between words, continuation lines indented under the text
+            lines += textwrap.wrap(r, 80, initial_indent="  - ", subsequent_indent="    ", break_long_words=False)
     return lines
