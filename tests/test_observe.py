@@ -111,6 +111,8 @@ def test_missing_metrics_exit_5_nothing_written(cli, synthetic, running, tmp_pat
     out = tmp_path / "observed.yaml"
     r = cli(["observe", "--prometheus", url, "--plan", str(running), "--end", END, "--queries", str(q), "--out", str(out)], exit_code=5)
     assert "'latency'" in r.stderr and "no data" in r.stderr and "no_such_metric_bucket" in r.stderr
+    # the queried range is named and --end suggested (a history that ended before now)
+    assert "no data in the range 2026-01-01T00:00:00Z .. 2026-01-15T00:00:00Z" in r.stderr and "pass --end" in r.stderr
     assert not out.exists()
 
 
@@ -205,8 +207,11 @@ def test_credentials_sent_but_never_printed(cli, running, tmp_path, monkeypatch)
         r = cli(["observe", "--prometheus", srv.url, "--plan", str(running), "--end", END, "--out", str(tmp_path / "o.yaml")], exit_code=5)
     assert srv.headers == [f"Bearer {token}"]
     assert token not in r.stdout + r.stderr
-    assert "HTTP 401" in r.stderr and "SCALEPLAN_PROMETHEUS_TOKEN" in r.stderr
+    assert "HTTP 401" in r.stderr and "rejected the credentials given (bearer, from SCALEPLAN_PROMETHEUS_TOKEN" in r.stderr
     monkeypatch.delenv("SCALEPLAN_PROMETHEUS_TOKEN")
+    with _Server(status=401) as srv:  # none given: the hint says how to give them
+        r = cli(["observe", "--prometheus", srv.url, "--plan", str(running), "--end", END, "--json"], exit_code=5)
+    assert srv.headers == ["None"] and "set SCALEPLAN_PROMETHEUS_TOKEN" in r.stderr and "rejected" not in r.stderr
     pw_file = tmp_path / "pw"
     pw_file.write_text("pa55-word-SECRET\n")
     monkeypatch.setenv("SCALEPLAN_PROMETHEUS_USER", "alice")
@@ -215,6 +220,7 @@ def test_credentials_sent_but_never_printed(cli, running, tmp_path, monkeypatch)
         r = cli(["observe", "--prometheus", srv.url, "--plan", str(running), "--end", END, "--json"], exit_code=5)
     assert srv.headers and srv.headers[0].startswith("Basic ")
     assert "pa55-word-SECRET" not in r.stdout + r.stderr and srv.headers[0] not in r.stdout + r.stderr
+    assert "rejected the credentials given (basic, from SCALEPLAN_PROMETHEUS_USER" in r.stderr
     # credentials in the URL are refused without echoing them
     r = cli(["observe", "--prometheus", "http://bob:hunter2-SECRET@127.0.0.1:9/", "--plan", str(running), "--end", END, "--json"], exit_code=3)
     assert "hunter2-SECRET" not in r.stdout + r.stderr
@@ -412,7 +418,7 @@ def test_long_ranges_are_split_and_limits_hold(cli, synthetic, running, tmp_path
     assert abs(doc["capacity"]["rps_per_replica"] / TRUE_CAPACITY - 1) <= 0.10
     out = tmp_path / "o.yaml"
     r = cli(["observe", "--prometheus", url, "--plan", str(running), "--end", END, "--max-mib", "0.001", "--out", str(out)], exit_code=5)
-    assert "'demand'" in r.stderr and "larger than 1048 bytes" in r.stderr and not out.exists()
+    assert "'demand'" in r.stderr and "larger than --max-mib 0.001 MiB" in r.stderr and not out.exists()
 
 
 def test_engine_metric_names(running) -> None:

@@ -150,7 +150,7 @@ class Prometheus:
             body = b""
             with contextlib.suppress(OSError):
                 body = exc.read(self.options.max_bytes)
-            raise QueryFailed(name, query, f"{where} answered HTTP {exc.code}{_api_error(body)}", hint=_http_hint(exc.code)) from None
+            raise QueryFailed(name, query, f"{where} answered HTTP {exc.code}{_api_error(body)}", hint=_http_hint(exc.code, self.auth.kind)) from None
         except TimeoutError:
             raise QueryFailed(name, query, f"{where} did not answer within {timeout:g} s", hint="raise --timeout, shorten --since or raise --step") from None
         except urllib.error.URLError as exc:
@@ -178,7 +178,7 @@ class Prometheus:
                 break
             total += len(chunk)
             if total > self.options.max_bytes:
-                raise QueryFailed(name, query, f"the answer is larger than {self.options.max_bytes} bytes", hint="raise --step or shorten --since")
+                raise QueryFailed(name, query, f"the answer is larger than --max-mib {round(self.options.max_bytes / 1048576, 3):g} MiB", hint="raise --step, shorten --since or raise --max-mib")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -214,7 +214,10 @@ def _api_error(body: bytes) -> str:
     return ""
 
 
-def _http_hint(code: int) -> str:
+def _http_hint(code: int, auth: str = "none") -> str:
+    if code in (401, 403) and auth != "none":
+        given = f"{ENV_TOKEN} (or the token file)" if auth == "bearer" else f"{ENV_USER}/{ENV_PASSWORD}"
+        return f"the server rejected the credentials given ({auth}, from {given}): check that they are current and allowed to query this server"
     if code in (401, 403):
         return f"set {ENV_TOKEN} (or {ENV_TOKEN_FILE}) or {ENV_USER}/{ENV_PASSWORD} for a server that needs credentials"
     if code == 400:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Callable
 
@@ -25,9 +26,17 @@ def _range(prom: Prometheus, q: Query, start: float, end: float, step: float) ->
         t0 = t1 + step
     if not seen_series or not total:
         if q.required:
-            raise QueryFailed(q.name, q.promql, "no data in the range: the series is missing (not scraped, renamed, or a different label set)", hint="check that the ServiceMonitor scrapes the service and the metric names (docs/observe.md), or override the query with --queries")
+            raise QueryFailed(
+                q.name, q.promql,
+                f"no data in the range {_iso(start)} .. {_iso(end)}: the series is missing (not scraped, renamed, or a different label set) or has no samples in that range",
+                hint="pass --end at a time the history covers (--end defaults to now), check that the ServiceMonitor scrapes the service and the metric names (docs/observe.md), or override the query with --queries",
+            )
         return ()
     return tuple(sorted(total.items()))
+
+
+def _iso(t: float) -> str:
+    return datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def fetch(prom: Prometheus, queries: QuerySet, start: float, end: float, step_s: float, progress: Callable[[str], None] | None = None) -> Fetched:
