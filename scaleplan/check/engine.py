@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from scaleplan.check import (
+    apiserver,
+    autoscaling,
+    containers,
+    gpu,
+    llm,
+    placement,
+    pod_security,
+    selectors,
+)
+from scaleplan.check.context import Context, RuleFn
 from scaleplan.check.model import CheckReport, Finding, K8sObject, Rule
-from scaleplan.check.rules import IMPLS, RULES, RULES_BY_ID, Context
+from scaleplan.check.rules import RULES, RULES_BY_ID
 from scaleplan.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -16,6 +27,29 @@ if TYPE_CHECKING:
     from scaleplan.plan import Plan
 
 DEFAULT_KUBE_VERSION = "1.37"
+
+
+def _collect(*families: Mapping[str, RuleFn]) -> dict[str, RuleFn]:
+    """One id -> function table from the rule families (an id implemented twice is a bug)."""
+    out: dict[str, RuleFn] = {}
+    for family in families:
+        for rule_id, fn in family.items():
+            assert rule_id not in out, rule_id
+            out[rule_id] = fn
+    return out
+
+
+# schema/unknown-kind (check.schema) and drift (check.drift) run separately, below
+IMPLS: dict[str, RuleFn] = _collect(
+    apiserver.IMPLS,
+    containers.IMPLS,
+    selectors.IMPLS,
+    autoscaling.IMPLS,
+    pod_security.IMPLS,
+    gpu.IMPLS,
+    placement.IMPLS,
+    llm.IMPLS,
+)
 
 
 def supported_kube_versions() -> tuple[str, ...]:

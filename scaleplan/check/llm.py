@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from scaleplan.check.context import Context, RuleFn, nodepool_for, registrar, spot_only
 from scaleplan.check.model import Finding, K8sObject, Rule
-from scaleplan.check.rules import Context, _nodepool_for, _spot_only, impl
 from scaleplan.check.workloads import (
     Container,
     as_list,
@@ -27,6 +27,9 @@ from scaleplan.check.workloads import (
 )
 from scaleplan.render import engine as engines
 from scaleplan.render import serving
+
+IMPLS: dict[str, RuleFn] = {}
+impl = registrar(IMPLS)
 
 _QTY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
 _UNIT_GIB = {None: 2**-30, "Ki": 2**-20, "Mi": 2**-10, "Gi": 1, "Ti": 2**10, "Pi": 2**20, "k": 1e3 / 2**30, "M": 1e6 / 2**30, "G": 1e9 / 2**30, "T": 1e12 / 2**30, "P": 1e15 / 2**30}
@@ -154,7 +157,7 @@ def _mount_for(c: Container, path: str) -> Mapping[str, Any] | None:
 
 
 def _root_volume_gib(ctx: Context, w: K8sObject) -> float | None:
-    np = _nodepool_for(ctx, w)
+    np = nodepool_for(ctx, w)
     if np is None:
         return None
     ref = str(get(np.data, ("spec", "template", "spec", "nodeClassRef", "name")) or "")
@@ -228,7 +231,7 @@ def _route_to_losable(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 if svc is None:
                     continue
                 ws = _service_workloads(ctx, svc)
-                if ws and all(w.name in spot and _spot_only(ctx, w) for w in ws):
+                if ws and all(w.name in spot and spot_only(ctx, w) for w in ws):
                     total = sum(int(as_map(x).get("weight", 1)) for x in as_list(as_map(rl).get("backendRefs")) if isinstance(as_map(x).get("weight", 1), int))
                     share = weight / total if total > 0 else 1.0
                     yield route.finding(rule, f"backendRef {svc.name!r} (weight {weight}, {share:.0%} of requests) selects only spot pods with no fallback ({', '.join(sorted(w.name for w in ws))}); losing the spot capacity fails that share", ("spec", "rules", i, "backendRefs", j, "weight"))

@@ -1,0 +1,83 @@
+"""``api-rejects``: values the API server rejects although the OpenAPI schema allows them (object
+names, namespaces and labels that are not valid Kubernetes names; int32 fields out of range).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from scaleplan import k8s_names as names
+from scaleplan.check.context import Context, RuleFn, registrar
+from scaleplan.check.model import Finding, Rule
+
+if TYPE_CHECKING:
+    from scaleplan.yamlio import PathKey
+
+
+IMPLS: dict[str, RuleFn] = {}
+impl = registrar(IMPLS)
+
+
+# int32 fields of the core workload, autoscaling and Service APIs (the OpenAPI schema says
+# "format: int32", which JSON-schema validation does not enforce; the API server does).
+_INT32_KEYS = frozenset(
+    {
+        "replicas", "minReplicas", "maxReplicas", "containerPort", "hostPort", "port", "targetPort",
+        "nodePort", "minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds",
+        "initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
+        "failureThreshold", "parallelism", "completions", "backoffLimit", "minAvailable",
+        "maxUnavailable", "maxSurge", "averageValue", "averageUtilization", "stabilizationWindowSeconds",
+    }
+)  # fmt: skip
+# Kinds whose names must be DNS-1123 labels (63 characters) rather than subdomains.
+_LABEL_NAMED = frozenset({"Service", "Namespace"})
+
+
+def _walk_ints(node: Any, path: PathKey) -> Iterator[tuple[PathKey, int]]:
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            if isinstance(v, int) and not isinstance(v, bool) and str(k) in _INT32_KEYS:
+                yield (*path, str(k)), v
+            elif isinstance(v, Mapping | list):
+                yield from _walk_ints(v, (*path, str(k)))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk_ints(v, (*path, i))
+
+
+@impl("api-rejects")
+def _api_rejects(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    for o in ctx.objects:
+        raw_name = o.metadata.get("name")
+        if raw_name is not None:
+            ok = (
+                names.is_dns_label(raw_name)
+                if o.kind in _LABEL_NAMED
+                else names.is_dns_subdomain(raw_name)
+            )
+            if not ok:
+                yield o.finding(
+                    rule,
+                    f"name {str(raw_name)!r} is not a valid Kubernetes object name",
+                    ("metadata", "name"),
+                )
+        ns = o.metadata.get("namespace")
+        if ns is not None and not names.is_dns_label(ns):
+            yield o.finding(
+                rule, f"namespace {str(ns)!r} is not a DNS-1123 label", ("metadata", "namespace")
+            )
+        labels = o.metadata.get("labels")
+        if isinstance(labels, Mapping):
+            for k, v in labels.items():
+                if not names.is_label_key(k) or not names.is_label_value(v):
+                    yield o.finding(
+                        rule,
+                        f"label {str(k)!r}: {str(v)!r} is not a valid Kubernetes label",
+                        ("metadata", "labels", str(k)),
+                    )
+        for path, v in _walk_ints(o.data, ()):
+            if not -(2**31) <= v <= names.INT32_MAX:
+                yield o.finding(
+                    rule, f"{path[-1]} {v} is beyond int32 (at most {names.INT32_MAX})", path
+                )

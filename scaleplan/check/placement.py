@@ -1,0 +1,126 @@
+"""Plan-aware placement rules: node selectors, NodePools and node classes of another cloud than
+the plan's cluster flavor (``flavor-mismatch``), and workloads that can only run on spot
+capacity where the plan requires on-demand (``spot-only-capacity``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scaleplan.check.context import Context, RuleFn, nodepool_requirement, registrar, spot_only
+from scaleplan.check.model import Finding, Rule
+from scaleplan.check.workloads import INSTANCE_TYPE_KEYS, SCALABLE_KINDS, pod_spec_path
+
+IMPLS: dict[str, RuleFn] = {}
+impl = registrar(IMPLS)
+
+
+# --- placement ---------------------------------------------------------------------------
+
+
+# label-key prefixes and CRD groups that exist on one cloud only
+_CLOUD_LABEL_PREFIXES = (
+    ("eks.amazonaws.com/", "aws"),
+    ("karpenter.k8s.aws/", "aws"),
+    ("cloud.google.com/", "gcp"),
+    ("kubernetes.azure.com/", "azure"),
+    ("karpenter.azure.com/", "azure"),
+)
+_CLOUD_GROUPS = {"karpenter.k8s.aws": "aws", "karpenter.azure.com": "azure"}
+# Karpenter (karpenter.sh NodePools) runs on EKS and, as node auto-provisioning, on AKS.
+_KARPENTER_CLOUDS = frozenset({"aws", "azure"})
+
+
+def _label_cloud(key: str) -> str | None:
+    return next((c for prefix, c in _CLOUD_LABEL_PREFIXES if key.startswith(prefix)), None)
+
+
+def _foreign_types(ctx: Context, types: set[str], cloud: str) -> list[str]:
+    out = []
+    for t in sorted(types):
+        provs = ctx.instance_providers(t)
+        if provs and cloud not in provs:
+            out.append(f"{t} ({'/'.join(sorted(provs))})")
+    return out
+
+
+@impl("flavor-mismatch")
+def _flavor_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    from scaleplan.spec import PROVIDER_OF_FLAVOR
+
+    if ctx.plan is None:
+        return
+    flavor = ctx.plan.spec.kubernetes.flavor
+    cloud = PROVIDER_OF_FLAVOR.get(flavor)
+    if cloud is None:
+        return  # generic clusters may run any cloud's nodes
+    for w in ctx.workloads:
+        sel = ctx.selection(w)
+        for key in sorted(sel.keys()):
+            other = _label_cloud(key)
+            if other is not None and other != cloud:
+                yield w.finding(rule, f"the pod selects {key}, a {other} node label, but flavor {flavor} runs {cloud} nodes", sel.path)
+        types: set[str] = set()
+        for k in INSTANCE_TYPE_KEYS:
+            types |= sel.values(k) or set()
+        foreign = _foreign_types(ctx, types, cloud)
+        if foreign:
+            yield w.finding(rule, f"the pod selects instance type {', '.join(foreign)}, not offered on {cloud}, but flavor {flavor} runs {cloud} nodes", sel.path)
+    for o in ctx.objects:
+        group_cloud = _CLOUD_GROUPS.get(o.group)
+        if group_cloud is not None and group_cloud != cloud:
+            yield o.finding(rule, f"{o.kind} ({o.group}) is a {group_cloud} node class, but flavor {flavor} runs {cloud} nodes")
+        if o.kind == "NodePool" and o.group == "karpenter.sh":
+            if cloud not in _KARPENTER_CLOUDS:
+                yield o.finding(rule, f"Karpenter NodePools do not run on {flavor} ({cloud})")
+                continue
+            for k in INSTANCE_TYPE_KEYS:
+                vals, i = nodepool_requirement(o, k)
+                foreign = _foreign_types(ctx, vals or set(), cloud)
+                if foreign and i is not None:
+                    yield o.finding(rule, f"the NodePool allows instance type {', '.join(foreign)}, not offered on {cloud}, but flavor {flavor} runs {cloud} nodes", ("spec", "template", "spec", "requirements", i))
+
+
+@impl("spot-only-capacity")
+def _spot_only_capacity(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    plan = ctx.plan
+    if plan is None:
+        return
+    by_name = {a.name: a for a in plan.allocations}
+    spot = plan.spec.placement.spot
+    requires_on_demand = (
+        (not spot.allowed)
+        or spot.max_fraction < 1
+        or any(a.capacity_type == "on-demand" for a in plan.allocations)
+    )
+    gpu_ws = [w for w in ctx.workloads if w.kind in SCALABLE_KINDS or w.kind == "Pod"]
+    unmatched_all_spot = (
+        requires_on_demand
+        and gpu_ws
+        and all(spot_only(ctx, w) for w in gpu_ws if w.name not in by_name)
+    )
+    for w in gpu_ws:
+        if not spot_only(ctx, w):
+            continue
+        alloc = by_name.get(w.name)
+        path = pod_spec_path(w)
+        assert path is not None
+        if alloc is not None:
+            if alloc.capacity_type == "on-demand":
+                yield w.finding(
+                    rule,
+                    f"the plan puts {alloc.name} on on-demand capacity, but the pod can only run on spot nodes",
+                    ctx.selection(w).path,
+                )
+        elif unmatched_all_spot:
+            why = (
+                "does not allow spot"
+                if not spot.allowed
+                else f"caps spot at {spot.max_fraction:.0%} of demand"
+            )
+            yield w.finding(
+                rule, f"every workload runs on spot only, but the plan {why}", ctx.selection(w).path
+            )
+
+
+# the LLM serving rules live in their own module; importing it registers them
