@@ -537,3 +537,25 @@ def test_optimize_observed_report_fits_80_columns(running, tmp_path) -> None:
     assert "risks seen in the running service:" in report
     risk_lines = report[report.index("risks seen"):].splitlines()[1:]
     assert risk_lines and all(line.startswith(("  - ", "    ")) for line in risk_lines if line)
+
+
+@needs_prometheus
+def test_docs_local_recipe_generator_and_observe(cli, running, tmp_path) -> None:
+    """docs/observe.md "Try it locally": tools/observe_demo.py writes the history, promtool loads
+    it, a local prometheus serves it, observe recovers the capacity the tool was given."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    demo = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, str(root / "tools" / "observe_demo.py"), "--plan", str(running), "--out", str(demo), "--capacity", "90", "--days", "4"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "history ends 2026-01-05T00:00:00Z" in proc.stdout and (demo / "prometheus.yml").is_file()
+    assert len(list((demo / "om").glob("day*.om"))) == 4
+    create_blocks(demo / "om", demo / "tsdb")  # promtool tsdb create-blocks-from openmetrics, file by file
+    with prometheus_server(demo / "tsdb", demo) as url:
+        r = cli(["observe", "--prometheus", url, "--plan", str(running), "--since", "4d", "--end", "2026-01-05T00:00:00Z", "--json"])
+    doc = json.loads(r.stdout)
+    assert doc["demand"]["days"] == 4
+    assert abs(doc["capacity"]["rps_per_replica"] / 90 - 1) <= 0.10, doc["capacity"]
