@@ -28,8 +28,8 @@ def compare(
     deadline: float,
 ) -> tuple[list[Alternative], list[Baseline]]:
     """The plan's alternatives and baselines (extra solves until ``deadline``)."""
-    alts, singles = alternatives(pb, unpruned, rps, best, deadline)
-    return alts, baselines(pb, cands, unpruned, rps, best, singles, deadline)
+    alts, singles, cut = alternatives(pb, unpruned, rps, best, deadline)
+    return alts, baselines(pb, cands, unpruned, rps, best, singles if singles or not cut else None, deadline)
 
 
 def _single_type_bound(pb: Problem, gs: list[Candidate], rps: Sequence[float]) -> float | None:
@@ -47,8 +47,11 @@ def _single_type_bound(pb: Problem, gs: list[Candidate], rps: Sequence[float]) -
 
 def alternatives(
     pb: Problem, unpruned: list[Candidate], rps: Sequence[float], best: Outcome, deadline: float
-) -> tuple[list[Alternative], list[Outcome]]:
-    """Best single-instance-type plans, by a lower bound then exact solves."""
+) -> tuple[list[Alternative], list[Outcome], bool]:
+    """Best single-instance-type plans, by a lower bound then exact solves.
+
+    Also the single-type plans found, and whether ``deadline`` cut the search short.
+    """
     # one instance type, in any of the allowed regions; built from the unpruned candidates (a
     # type's spot nodes may be dominated by another type's) and pruned within the type
     groups: dict[tuple[str, str], list[Candidate]] = {}
@@ -62,16 +65,19 @@ def alternatives(
             lbs.append((lb, key))
     lbs.sort()
     found: list[Outcome] = []
+    cut = False
     for solves, (lb, key) in enumerate(lbs):
         if solves >= MAX_ALTERNATIVE_SOLVES:
             break
         if len(found) >= 4 and lb >= sorted(o.cost for o in found)[3]:
             break
         if time.perf_counter() > deadline:
+            cut = True
             break
         o = solve_plan(pb, groups[key], rps, deadline=deadline, tie_break=False)
         if o.solved:
             found.append(o)
+        cut = cut or o.status == "unknown"
     found.sort(key=lambda o: (round(o.cost, 9), describe(o)))
     mine = describe(best)
     alts: list[Alternative] = []
@@ -86,7 +92,11 @@ def alternatives(
                 extra_cost_fraction=rounded(extra, 4),
             )
         )
-    return alts, found
+    return alts, found, cut
+
+
+class _Skipped:
+    """A baseline the time limit left no time to solve."""
 
 
 def baselines(
@@ -95,12 +105,19 @@ def baselines(
     unpruned: list[Candidate],
     rps: Sequence[float],
     best: Outcome,
-    singles: list[Outcome],
+    singles: list[Outcome] | None,
     deadline: float,
 ) -> list[Baseline]:
-    """The cheapest single type, only the fastest accelerator, all on-demand."""
+    """The cheapest single type, only the fastest accelerator, all on-demand.
 
-    def mk(name: str, desc: str, o: Outcome | None) -> Baseline:
+    ``singles`` is None when the time limit stopped the single-type search before it found
+    one. A baseline the time limit left unsolved says so; "(infeasible)" is kept for
+    baselines that have no plan.
+    """
+
+    def mk(name: str, desc: str, o: Outcome | _Skipped | None) -> Baseline:
+        if isinstance(o, _Skipped) or (o is not None and o.status == "unknown"):
+            return Baseline(name=name, description=desc + " (not solved: time limit reached)", cost_per_hour=None)
         if o is None or not o.solved:
             return Baseline(name=name, description=desc + " (infeasible)", cost_per_hour=None)
         sav = (o.cost - best.cost) / o.cost if o.cost > 0 else 0.0
@@ -111,12 +128,14 @@ def baselines(
             savings_fraction=rounded(sav, 4),
         )
 
-    def solve_in_time(only: list[Candidate]) -> Outcome | None:
-        if not only or time.perf_counter() >= deadline:
+    def solve_in_time(only: list[Candidate]) -> Outcome | _Skipped | None:
+        if not only:
             return None
+        if time.perf_counter() >= deadline:
+            return _Skipped()
         return solve_plan(pb, only, rps, deadline=deadline, tie_break=False)
 
-    single = singles[0] if singles else None
+    single: Outcome | _Skipped | None = _Skipped() if singles is None else (singles[0] if singles else None)
     out = [mk("cheapest-single-type", "cheapest single instance type that meets the SLO", single)]
     # the fastest accelerator is chosen among all candidates (pruning may have dropped it in
     # favour of a cheaper, at least as fast one), then re-pruned among its own instance types
