@@ -31,6 +31,7 @@ def _ruff(path: str, source: str) -> subprocess.CompletedProcess[str]:
         ("scaleplan/solve/core_bad.py", "from rich.table import Table\n"),
         ("scaleplan/render/bad.py", "import pulp\n"),
         ("scaleplan/simulate/bad.py", "import pulp\n"),
+        ("scaleplan/solve/milp/window.py", "import pulp\n"),
         ("scaleplan/solve/bad.py", "import boto3\n"),
         ("scaleplan/llm/bad.py", "import typer\n"),
     ],
@@ -45,7 +46,7 @@ def test_boundary_violation_fails(path: str, source: str) -> None:
     ("path", "source"),
     [
         ("scaleplan/cli/ok.py", "import typer\n"),
-        ("scaleplan/solve/milp.py", "import pulp\n"),
+        ("scaleplan/solve/milp/model.py", "import pulp\n"),
         ("scaleplan/catalog/aws.py", "import boto3\n"),
     ],
 )

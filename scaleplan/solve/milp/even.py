@@ -1,0 +1,145 @@
+"""The even-split model (routing: service): one Service spreads requests over every pod.
+
+:func:`build_even` adds the exact even-split rows to a :class:`Formulation` (theta, the
+largest need of a type in use, covers demand with headroom, spot, n+1 and zone spares) and
+:func:`even_cuts` the capacity cuts that tighten its relaxation; :func:`even_feasible` checks
+fixed node and replica counts against a demand by the same rules and :func:`even_routing`
+gives their routing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from scaleplan.solve.milp.formulation import Formulation
+from scaleplan.solve.milp.solver import FEAS_TOL
+from scaleplan.solve.milp.window import WindowProblem, even_need, mixed_capacities
+
+
+def build_even(fm: Formulation) -> None:
+    """routing: service. theta = max over types in use of the replicas each would need alone.
+
+    u_k (k in use) >= n_k/U_k; theta >= need_k u_k (need_k per window, a coefficient);
+    (1+h) theta <= R; spot: (1-f)(1+h) theta <= R_on-demand; n+1: theta <= R - Q with
+    Q >= q_k u_k (the largest node in use); zone: theta <= R - L with L >= the replicas one
+    zone of a region holds (sum of q_k m_k, Z_k m_k >= n_k). theta only appears where it
+    hurts, so it equals the max at the optimum: exact, and only K coefficients change.
+    """
+    import pulp
+
+    add, peak_ub = fm.add, fm.peak_ub
+    p, cands, K = fm.p, fm.p.candidates, fm.K
+    LE, GE = pulp.LpConstraintLE, pulp.LpConstraintGE
+    h = p.headroom
+    fm.u = [fm.prob.add_variable(f"u{k}", cat="Binary") for k in range(K)]
+    fm.used = [add([(fm.n[k], 1.0), (fm.u[k], -float(peak_ub[k]))], LE, f"used{k}") for k in range(K)]
+    theta = fm.prob.add_variable("theta", lowBound=0)
+    fm.theta = theta
+    needs = even_need(p, p.demand)
+    for k in range(K):
+        if needs[k] is not None:
+            fm.need_rows[k] = add([(theta, 1.0), (fm.u[k], -float(needs[k] or 0.0))], GE, f"need{k}")
+    R = [(v, -1.0) for v in fm.r]
+    add([(theta, 1 + h), *R], LE, "cover")
+    # some replica must exist when there is demand (theta is 0 when no type is in use)
+    fm.any_row = add([(v, 1.0) for v in fm.r], GE, "serve")
+    if fm.spot_share > 0:
+        od = [(fm.r[k], -1.0) for k in range(K) if cands[k].capacity_type == "on-demand"]
+        add([(theta, fm.spot_share * (1 + h)), *od], LE, "spot")
+    if p.redundancy == "n+1":
+        q = fm.prob.add_variable("q_lost", lowBound=0)
+        for k in range(K):
+            add([(q, 1.0), (fm.u[k], -float(cands[k].replicas_per_node))], GE, f"lostnode{k}")
+        add([(theta, 1.0), *R, (q, 1.0)], LE, "nplus1")
+    elif p.redundancy == "zone":
+        fm.m = [fm.prob.add_variable(f"m{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
+        for k in range(K):
+            add([(fm.m[k], float(cands[k].zones)), (fm.n[k], -1.0)], GE, f"zonemax{k}")
+        lz = fm.prob.add_variable("zone_lost", lowBound=0)
+        for ri, reg in enumerate(sorted({(c.row.provider, c.row.region) for c in cands})):
+            lost = [(fm.m[k], -float(cands[k].replicas_per_node)) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
+            add([(lz, 1.0), *lost], GE, f"lostzone{ri}")
+        add([(theta, 1.0), *R, (lz, 1.0)], LE, "zone")
+    even_cuts(fm)
+
+
+def even_cuts(fm: Formulation) -> None:
+    """Valid capacity cuts that give the even model the LP bound of the weighted one.
+
+    Every type k in use has need_k <= theta, i.e. mcap_k = D/need_k >= D/theta (D the total
+    demand): each replica of a type in use can take the even share. Summing over replicas:
+    sum_k mcap_k r_k >= (1+h) D from (1+h) theta <= R, and the same over on-demand replicas
+    for spot. With replicas = replicas_per_node x nodes (no max_replicas, so more replicas
+    never hurt and the plan's replicas are exactly that) and m_k the fewest nodes of k in
+    one zone, the survivors of a lost node or zone give: sum_j mcap_j q_j n_j - mcap_k q_k u_k
+    >= D (n+1) and sum_j mcap_j q_j n_j - sum_{k in region} mcap_k q_k m_k >= D (zone).
+    No plan is cut off (the n, costs and tie-break of every plan stay), only the relaxation
+    tightens, so B&B stops far sooner.
+    """
+    import pulp
+
+    add = fm.add
+    p, cands, K = fm.p, fm.p.candidates, fm.K
+    GE = pulp.LpConstraintGE
+    fm.mcap = mixed_capacities(p, p.demand)
+    mc = fm.mcap
+    h = p.headroom
+    fm.cap_rows.append((add([(fm.r[k], mc[k]) for k in range(K) if mc[k] > 0], GE, "capcover"), 1 + h))
+    if fm.spot_share > 0:
+        od = [(fm.r[k], mc[k]) for k in range(K) if mc[k] > 0 and cands[k].capacity_type == "on-demand"]
+        fm.cap_rows.append((add(od, GE, "capspot"), fm.spot_share * (1 + h)))
+    if p.max_replicas is not None:
+        return
+    caps = [(fm.n[k], mc[k] * cands[k].replicas_per_node) for k in range(K) if mc[k] > 0]
+    if p.redundancy == "n+1":
+        for k in range(K):
+            if mc[k] > 0:
+                fm.cap_rows.append((add([*caps, (fm.u[k], -mc[k] * cands[k].replicas_per_node)], GE, f"capnode{k}"), 1.0))
+    elif p.redundancy == "zone":
+        for ri, reg in enumerate(sorted({(c.row.provider, c.row.region) for c in cands})):
+            lost = [(fm.m[k], -mc[k] * cands[k].replicas_per_node) for k in range(K) if mc[k] > 0 and (cands[k].row.provider, cands[k].row.region) == reg]
+            fm.cap_rows.append((add([*caps, *lost], GE, f"capzone{ri}"), 1.0))
+
+
+def even_routing(p: WindowProblem, replicas: Sequence[int], demand: Sequence[float]) -> list[list[float]]:
+    """routing: service: every class reaches replica type k in proportion r_k / R."""
+    total = sum(replicas)
+    return [[(r / total if total and d > 0 else 0.0) for r in replicas] for d in demand]
+
+
+def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int], demand: Sequence[float]) -> bool:
+    """Do these node and replica counts serve ``demand`` when one Service splits it evenly?
+
+    The same rules as the even model: with theta = the largest need_k (replicas type k alone
+    would need) over the types in use, (1+h) theta <= R; spot: (1-f)(1+h) theta <= R on
+    on-demand; n+1: theta <= R - (the largest node's replicas); zone: theta <= R - (the most
+    replicas one zone of one region holds, ceil(n_k/Z_k) nodes of each type there). Quotas and
+    replica bounds are the caller's.
+    """
+    cands = p.candidates
+    used = [k for k in range(len(cands)) if nodes[k] > 0]
+    needs = even_need(p, demand)
+    if any(needs[k] is None for k in used):
+        return False
+    theta = max((needs[k] or 0.0 for k in used), default=0.0)
+    R = float(sum(replicas))
+    tol = FEAS_TOL * max(1.0, R)
+    if (1 + p.headroom) * theta > R + tol or p.min_replicas > R or (sum(demand) > 0 and R < 1):
+        return False
+    if p.spot_max_fraction is not None and p.spot_max_fraction < 1:
+        od = float(sum(replicas[k] for k in used if cands[k].capacity_type == "on-demand"))
+        if (1 - p.spot_max_fraction) * (1 + p.headroom) * theta > od + tol:
+            return False
+    if p.redundancy == "n+1" and used:
+        if theta > R - max(cands[k].replicas_per_node for k in used) + tol:
+            return False
+    elif p.redundancy == "zone" and used:
+        lost: dict[tuple[str, str], int] = {}
+        for k in used:
+            key = (cands[k].row.provider, cands[k].row.region)
+            lost[key] = lost.get(key, 0) + cands[k].replicas_per_node * math.ceil(nodes[k] / cands[k].zones)
+        if theta > R - max(lost.values()) + tol:
+            return False
+    return True
+

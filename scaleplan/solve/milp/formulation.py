@@ -1,0 +1,97 @@
+"""The window MILP's shared formulation: variables, objective and the routing-free rows.
+
+:class:`Formulation` builds, for one candidate list, the node and replica variables
+(n_k, r_k), the routing variables y_ck (weighted routing only), the objective (cost with a
+deterministic tie-break), packing, replica bounds and quotas, and holds the handles of every
+row whose right-hand side or coefficients change per window. The routing rules come from
+``even.build_even`` (routing: service) or ``weighted.build_weighted`` (routing: gateway-api).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scaleplan.solve.milp.solver import TIE_EPS
+from scaleplan.solve.milp.window import WindowProblem, node_bounds
+
+
+class Formulation:
+    """The PuLP model of one candidate list and the handles the per-window updates change.
+
+    ``p.demand`` is the largest demand the model will be asked about (the peak window): it
+    decides which classes are active and whether the exact single-class n+1/zone forms apply.
+    """
+
+    def __init__(self, p: WindowProblem, *, tie_break: bool) -> None:
+        import pulp
+
+        self.p = p
+        self.tie_break = tie_break
+        cands = p.candidates
+        K = len(cands)
+        self.K = K
+        peak_ub = node_bounds(p, p.demand)
+        self.peak_ub = peak_ub
+        prob = pulp.LpProblem("window", pulp.LpMinimize)
+        self.prob = prob
+        self.n = [prob.add_variable(f"n{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
+        self.r = [prob.add_variable(f"r{k}", lowBound=0, upBound=peak_ub[k] * cands[k].replicas_per_node, cat="Integer") for k in range(K)]
+        self.active = [ci for ci, d in enumerate(p.demand) if d > 0]
+        self.single = len(self.active) == 1
+        self.y: dict[tuple[int, int], Any] = {}
+        for ci in self.active if not p.even else []:
+            cls = p.classes[ci]
+            for k in range(K):
+                if cands[k].cap(cls):
+                    self.y[ci, k] = prob.add_variable(f"y{ci}_{k}", lowBound=0)
+        self.cost_expr = pulp.LpAffineExpression([(self.n[k], cands[k].price) for k in range(K)])
+        if tie_break:
+            # deterministic tie-break inside one solve: a tiny per-node charge, growing with the
+            # candidate's rank in name order, prefers fewer nodes and then earlier names among
+            # plans whose cost differs by less than TIE_EPS per node
+            prob.setObjective(pulp.LpAffineExpression([(self.n[k], cands[k].price + TIE_EPS * (1 + (k + 1) / (K + 1))) for k in range(K)]))
+        else:
+            prob.setObjective(self.cost_expr)
+        self._add_bounds()
+        self.route: dict[int, Any] = {}
+        self.spot: dict[int, Any] = {}
+        self.spot_share = 0.0
+        if p.spot_max_fraction is not None and p.spot_max_fraction < 1:
+            self.spot_share = 1 - p.spot_max_fraction
+        self.total_rows: list[Any] = []  # rows whose right-hand side is the total demand
+        # routing: service: capacity cuts (row, factor): sum_k mcap_k x_k >= factor x total demand
+        # with mcap_k the requests/s a replica of k takes at the traffic's class mix
+        self.cap_rows: list[tuple[Any, float]] = []
+        self.mcap: list[float] = []
+        self.used: list[Any] = []
+        self.need_rows: dict[int, Any] = {}
+        self.any_row: Any = None
+        self.u: list[Any] = []
+        self.m: list[Any] = []
+        self.theta: Any = None
+
+    def add(self, expr: list[tuple[Any, float]], sense: int, name: str) -> Any:
+        """Add the row ``expr sense 0`` (set ``.constant`` for a right-hand side); return it."""
+        import pulp
+
+        con = pulp.LpConstraint(pulp.LpAffineExpression(expr), sense, name, 0.0)
+        self.prob.addConstraint(con, name)
+        return con
+
+    def _add_bounds(self) -> None:
+        """Packing (replicas per node), min/max replicas and the GPU quotas."""
+        import pulp
+
+        p, cands, add = self.p, self.p.candidates, self.add
+        LE, GE = pulp.LpConstraintLE, pulp.LpConstraintGE
+        # without max_replicas, every node runs its full replicas_per_node (more replicas never
+        # hurt: every row is monotone in r), so r = q n exactly and presolve substitutes r out
+        pack = LE if p.max_replicas is not None else pulp.LpConstraintEQ
+        for k in range(self.K):
+            add([(self.r[k], 1.0), (self.n[k], -float(cands[k].replicas_per_node))], pack, f"pack{k}")
+        if p.min_replicas > 0:
+            add([(v, 1.0) for v in self.r], GE, "min_replicas").constant = -float(p.min_replicas)
+        if p.max_replicas is not None:
+            add([(v, 1.0) for v in self.r], LE, "max_replicas").constant = -float(p.max_replicas)
+        for qi, q in enumerate(p.quotas):
+            add([(self.n[k], float(cands[k].gpus_per_node)) for k in q.members], LE, f"quota{qi}").constant = -float(q.limit)

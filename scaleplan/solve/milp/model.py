@@ -1,0 +1,314 @@
+"""The window MILP re-solved per demand window, and the search over a day's windows.
+
+Demand enters the model only through right-hand sides and bounds (routing is stated in
+requests/s, y_ck = D_c x_ck), so :class:`WindowModel` builds the PuLP model once per candidate
+list (:class:`Formulation` plus ``even.build_even`` or ``weighted.build_weighted``) and
+re-solves it for each window: with HiGHS it drives the ``highspy.Highs`` model that PuLP's own
+``pulp.HiGHS`` built (``createAndConfigureSolver`` + ``buildSolverModel``) and only changes row
+bounds, column bounds and the big-M coefficients between windows; with CBC it updates the PuLP
+constraints' constants and bounds and calls ``prob.solve`` again. A quieter window's plan is
+re-used (:meth:`WindowModel.reroute`) or scaled up into a cutoff (:meth:`WindowModel.scale_up`)
+by :func:`solve_windows`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from scaleplan.solve.milp.even import build_even, even_feasible, even_routing
+from scaleplan.solve.milp.formulation import Formulation
+from scaleplan.solve.milp.solver import (
+    COST_TOL,
+    TIE_EPS,
+    SolverName,
+    SolveStat,
+    int_value,
+    make_solver,
+    pulp_stat,
+    run_interruptible,
+)
+from scaleplan.solve.milp.weighted import balanced_routing, build_weighted
+from scaleplan.solve.milp.window import (
+    WindowProblem,
+    WindowSolution,
+    even_need,
+    mixed_capacities,
+    node_bounds,
+)
+
+
+class WindowModel(Formulation):
+    """The window MILP for one candidate list, built once and re-solved per demand vector.
+
+    ``p.demand`` is the largest demand the model will be asked about (the peak window): it
+    decides which classes are active and whether the exact single-class n+1/zone forms apply.
+    """
+
+    def __init__(self, p: WindowProblem, *, solver: SolverName = "highs", tie_break: bool = True) -> None:
+        import pulp
+
+        super().__init__(p, tie_break=tie_break)
+        self.solver_name: SolverName = solver
+        if p.even:
+            build_even(self)
+        else:
+            build_weighted(self)
+        self.cutoff_row = self.add(list(self.cost_expr.items()), pulp.LpConstraintLE, "cutoff")
+        self.cutoff_row.constant = -1e30  # inactive until a cutoff is set
+        self._highs: Any = None
+        self._solver: Any = None
+        self.stats: list[SolveStat] = []  # one per solver run, in order
+
+    # -- per-window updates -----------------------------------------------------------------
+
+    def _set(self, demand: Sequence[float], cutoff: float | None) -> list[int]:
+        """Point the PuLP model at ``demand``; return the node bounds used."""
+        p = self.p
+        cands = p.candidates
+        ub = node_bounds(p, demand)
+        if cutoff is not None:  # a node dearer than a known plan can never be used
+            ub = [0 if cands[k].price > cutoff + COST_TOL else ub[k] for k in range(self.K)]
+        for ci, con in self.route.items():
+            con.constant = -float(demand[ci])
+        for ci, con in self.spot.items():
+            con.constant = -self.spot_share * float(demand[ci])
+        total = float(sum(demand))
+        for con in self.total_rows:
+            con.constant = -total
+        if self.cap_rows:
+            mc = mixed_capacities(p, demand)
+            if any(abs(a - b) > 1e-10 * max(1.0, b) for a, b in zip(mc, self.mcap, strict=True)):
+                self._rescale_caps(mc)
+            for con, f in self.cap_rows:  # a hair below: mcap is the peak's, exact up to rounding
+                con.constant = -f * total * (1 - 1e-8)
+        if self.any_row is not None:
+            self.any_row.constant = -1.0 if total > 0 else 0.0
+        if self.need_rows:
+            needs = even_need(p, demand)
+            for k, con in self.need_rows.items():
+                con.expr[self.u[k]] = -float(needs[k] or 0.0)
+        for k in range(self.K):
+            self.n[k].upBound = ub[k]
+            self.r[k].upBound = ub[k] * cands[k].replicas_per_node
+            if self.m:
+                self.m[k].upBound = ub[k]
+            if self.used:
+                self.used[k].expr[self.u[k]] = -float(ub[k])
+        self.cutoff_row.constant = -(cutoff + COST_TOL) if cutoff is not None else -1e30
+        return ub
+
+    def _rescale_caps(self, mc: list[float]) -> None:
+        """Demand whose class mix differs from the peak's: rewrite the cuts' coefficients."""
+        old = self.mcap
+        for con, _ in self.cap_rows:
+            for var, coef in list(con.expr.items()):
+                k = int(var.name[1:])
+                if old[k] > 0:
+                    con.expr[var] = coef / old[k] * mc[k]
+                    if self._highs is not None:
+                        self._highs.changeCoeff(con.index, var.index, con.expr[var])
+        self.mcap = [mc[k] if old[k] > 0 else 0.0 for k in range(self.K)]
+
+    def _push_highs(self) -> None:
+        """Copy the changed bounds and coefficients into the highspy model PuLP built."""
+        import highspy
+        import numpy as np
+
+        h = self._highs
+        inf = highspy.kHighsInf
+        rows = [*self.route.values(), *self.spot.values(), *self.total_rows, *(c for c, _ in self.cap_rows), self.cutoff_row, *([self.any_row] if self.any_row is not None else [])]
+        for con in rows:
+            lb, ub = con.getLb(), con.getUb()
+            lb = -inf if lb is None or lb <= -1e29 else lb
+            ub = inf if ub is None or ub >= 1e29 else ub
+            h.changeRowBounds(con.index, lb, ub)
+        cols = [*self.n, *self.r, *self.m]
+        idx = np.array([v.index for v in cols], dtype=np.int32)
+        lo = np.array([v.lowBound for v in cols], dtype=np.float64)
+        hi = np.array([v.upBound for v in cols], dtype=np.float64)
+        h.changeColsBounds(len(cols), idx, lo, hi)
+        for k, con in enumerate(self.used):
+            h.changeCoeff(con.index, self.u[k].index, con.expr[self.u[k]])
+        for k, con in self.need_rows.items():
+            h.changeCoeff(con.index, self.u[k].index, con.expr[self.u[k]])
+
+    # -- solving ----------------------------------------------------------------------------
+
+    def _run(self, time_limit: float) -> str:
+        t0, c0 = time.perf_counter(), time.process_time()
+        status = self._run_solver(time_limit)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if self._highs is not None:
+            h = self._highs
+            ints = len(self.n) + len(self.r) + len(self.u) + len(self.m)
+            self.stats.append(SolveStat("milp", h.getNumRow(), h.getNumCol(), ints, h.getNumNz(), seconds, status, cpu))
+        else:
+            self.stats.append(pulp_stat("milp", self.prob, seconds, status, cpu))
+        return status
+
+    def _run_solver(self, time_limit: float) -> str:
+        import pulp
+
+        prob = self.prob
+        if self.solver_name != "highs":
+            prob.solve(make_solver(self.solver_name, time_limit, gap_abs=TIE_EPS / 10 if self.tie_break else None))
+        else:
+            if self._highs is None:
+                solver = make_solver("highs", time_limit, gap_abs=TIE_EPS / 10 if self.tie_break else None)
+                solver.createAndConfigureSolver(prob)
+                solver.buildSolverModel(prob)
+                self._solver, self._highs = solver, prob.solverModel
+            else:
+                self._push_highs()
+                self._highs.setOptionValue("time_limit", max(1.0, float(time_limit)))
+            run_interruptible(self._highs)
+            status, sol_status = self._solver.findSolutionValues(prob)
+            prob.assignStatus(status, sol_status)
+        sol = prob.sol_status
+        if sol == pulp.LpSolutionOptimal:
+            return "optimal"
+        if sol == pulp.LpSolutionIntegerFeasible:
+            return "feasible"
+        if sol in (pulp.LpSolutionInfeasible, pulp.LpSolutionUnbounded) or prob.status == pulp.LpStatusInfeasible:
+            return "infeasible"
+        return "unknown"
+
+    def solve(self, demand: Sequence[float], *, time_limit: float = 60.0, cutoff: float | None = None) -> WindowSolution:
+        """Cheapest node counts for ``demand``; then (tie_break) fewest nodes, then earliest names.
+
+        ``cutoff``: a known upper bound on the cost (e.g. a feasible plan for a busier window).
+        """
+        t0 = time.perf_counter()
+        p, cands, K = self.p, self.p.candidates, self.K
+        self._set(demand, cutoff)
+        status = self._run(time_limit)
+        if status in ("infeasible", "unknown"):
+            return WindowSolution(status=status, seconds=time.perf_counter() - t0)
+        nodes = [int_value(v) for v in self.n]
+        reps = [int_value(v) for v in self.r]
+        best = sum(cands[k].price * nodes[k] for k in range(K))
+        bound = self._bound(status, best)
+        if p.max_replicas is None:
+            reps = [nodes[k] * cands[k].replicas_per_node for k in range(K)]
+        routing = [[0.0] * K for _ in p.classes]
+        for (ci, k), var in self.y.items():
+            d = demand[ci]
+            routing[ci][k] = max(0.0, float(var.value() or 0.0)) / d if d > 0 else 0.0
+        if p.even:
+            routing = even_routing(p, reps, demand)
+        return WindowSolution(status=status, nodes=nodes, replicas=reps, routing=routing, cost=best, bound=bound, seconds=time.perf_counter() - t0, demand=tuple(demand))
+
+    def _bound(self, status: str, best: float) -> float | None:
+        if status == "optimal":
+            return best
+        if self.solver_name == "highs":
+            try:
+                return float(self.prob.solverModel.getInfo().mip_dual_bound)
+            except Exception:  # pragma: no cover - depends on highspy internals
+                return None
+        return None
+
+    # -- re-using a quieter window's plan -----------------------------------------------------
+
+    def scale_up(self, sol: WindowSolution, demand: Sequence[float]) -> WindowSolution | None:
+        """A feasible (not optimal) plan for ``demand`` from a quieter window's plan, or None.
+
+        Every node count is multiplied by the demand ratio and rounded up; the result is
+        checked (quotas, replica bounds, then :meth:`reroute`). Its cost is a valid cutoff.
+        """
+        p, cands = self.p, self.p.candidates
+        before, after = float(sum(sol.demand)), float(sum(demand))
+        if sol.status not in ("optimal", "feasible") or before <= 0 or after <= before:
+            return None
+        lam = after / before
+        nodes = [math.ceil(n * lam - 1e-9) for n in sol.nodes]
+        reps = [nodes[k] * cands[k].replicas_per_node for k in range(self.K)]
+        if p.max_replicas is not None:
+            reps = [min(reps[k], math.ceil(sol.replicas[k] * lam - 1e-9)) for k in range(self.K)]
+            if sum(reps) > p.max_replicas:
+                return None
+        for q in p.quotas:
+            if sum(cands[k].gpus_per_node * nodes[k] for k in q.members) > q.limit:
+                return None
+        cost = sum(cands[k].price * nodes[k] for k in range(self.K))
+        trial = WindowSolution(status="feasible", nodes=nodes, replicas=reps, cost=cost)
+        out = self.reroute(trial, demand)
+        if out is None:
+            return None
+        out.status, out.bound, out.reused = "feasible", None, False
+        return out
+
+    def reroute(self, sol: WindowSolution, demand: Sequence[float], *, reused: bool = True) -> WindowSolution | None:
+        """``sol``'s nodes and replicas with the most balanced routing that serves ``demand``.
+
+        None when no routing serves ``demand`` with these nodes. The routing minimises the
+        largest utilisation of any allocation in use (so one class's traffic is split in
+        proportion to capacity where the constraints allow); every window's routing, reused
+        or freshly solved, goes through it, so routing does not depend on solver internals.
+
+        Every constraint is monotone in demand, so the optimal cost never falls as demand rises:
+        when the optimal plan of a quieter window is still feasible for a busier one it is
+        optimal there too (and the tie-break ranks it first, as the busier window's feasible
+        set is a subset of the quieter one's). Feasibility with the node and replica counts fixed
+        is :func:`even_feasible` (routing: service) or a small LP over the routing of the
+        candidates in use (:func:`balanced_routing`, PuLP + the same solver).
+        """
+        t0 = time.perf_counter()
+        p = self.p
+        routing: list[list[float]] | None
+        if p.even:
+            if not even_feasible(p, sol.nodes, sol.replicas, demand):
+                return None
+            routing = even_routing(p, sol.replicas, demand)
+        else:
+            routing = balanced_routing(self, sol, demand, solver=self.solver_name, stats=self.stats)
+            if routing is None:
+                return None
+        return WindowSolution(status=sol.status, nodes=list(sol.nodes), replicas=list(sol.replicas), routing=routing, cost=sol.cost, bound=sol.bound, seconds=time.perf_counter() - t0, reused=reused, demand=tuple(demand))
+
+
+def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, solver: SolverName = "highs", deadline: float | None = None, tie_break: bool = True, stats: list[SolveStat] | None = None) -> dict[tuple[float, ...], WindowSolution]:
+    """Solve every distinct demand vector in ``demands`` (per class, one per window).
+
+    ``base.demand`` must be the largest of them. One :class:`WindowModel` serves all windows.
+    Windows go quietest first: every constraint is monotone in demand, so the optimal cost never
+    falls as demand rises, and a quieter window's optimal plan that still fits a busier window
+    is optimal there too (:meth:`WindowModel.reroute` checks the fit with a small routing LP).
+    Otherwise the quieter plan scaled up to the new demand (:meth:`WindowModel.scale_up`) is a
+    feasible plan whose cost is passed to the MILP as a cutoff. After an infeasible or
+    unsolved window the busier ones are marked the same (they cannot do better).
+    """
+    end = deadline if deadline is not None else time.perf_counter() + 60.0
+    model = WindowModel(base, solver=solver, tie_break=tie_break)
+    out: dict[tuple[float, ...], WindowSolution] = {}
+    prev: WindowSolution | None = None
+    failed = ""
+    for demand in sorted(set(demands), key=lambda d: (sum(d), d)):
+        if failed:
+            out[demand] = WindowSolution(status=failed, demand=demand)
+            continue
+        # only a plan proven optimal for a demand no larger in every class may be re-used
+        reusable = prev is not None and prev.status == "optimal" and all(b >= a for a, b in zip(prev.demand, demand, strict=True))
+        sol = model.reroute(prev, demand) if prev is not None and reusable else None
+        if sol is None:
+            start = model.scale_up(prev, demand) if prev is not None else None
+            sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()), cutoff=start.cost if start else None)
+            if sol.status == "infeasible" and start is not None:  # numerically at the cutoff
+                sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()))
+            if sol.status in ("optimal", "feasible"):
+                sol = model.reroute(sol, demand, reused=False) or sol
+        out[demand] = sol
+        if sol.status not in ("optimal", "feasible"):
+            failed = sol.status
+        prev = sol
+    if stats is not None:
+        stats.extend(model.stats)
+    return out
+
+
+def solve_window(p: WindowProblem, *, solver: SolverName = "highs", time_limit: float = 60.0, tie_break: bool = True, cutoff: float | None = None) -> WindowSolution:
+    """One window: build the model and solve it for ``p.demand``."""
+    return WindowModel(p, solver=solver, tie_break=tie_break).solve(p.demand, time_limit=time_limit, cutoff=cutoff)

@@ -1,0 +1,79 @@
+"""Shared solver plumbing: which solver, its options, running HiGHS interruptibly, run stats.
+
+:func:`make_solver` configures HiGHS (default) or CBC for a MILP, :func:`lp_solver` HiGHS for
+the small routing LPs; :func:`run_interruptible` runs HiGHS in its own thread so Ctrl-C
+reaches Python; :class:`SolveStat` records each run (``optimize --json``). The tolerances the
+formulations and the checks share live here too.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from typing import Any, Literal
+
+SolverName = Literal["highs", "cbc"]
+COST_TOL = 1e-6
+TIE_EPS = 1e-5  # $/h per node: below any real price difference that matters
+FEAS_TOL = 1e-7  # absolute slack (requests/s) allowed when re-checking a plan for a busier window
+
+
+@dataclass(frozen=True)
+class SolveStat:
+    """One solver run: the model's size and how long the solver took (``optimize --json``)."""
+
+    kind: str  # milp (a window's plan) | lp (routing over a fixed plan)
+    rows: int
+    columns: int
+    integers: int
+    nonzeros: int
+    seconds: float
+    status: str
+    cpu_seconds: float = 0.0  # CPU time of this process meanwhile (HiGHS runs in it; CBC does not)
+
+
+def pulp_stat(kind: str, prob: Any, seconds: float, status: str, cpu: float) -> SolveStat:
+    cols = prob.variables()
+    nz = sum(len(c) for c in prob.constraints.values())
+    return SolveStat(kind, len(prob.constraints), len(cols), sum(1 for v in cols if v.cat == "Integer"), nz, seconds, status, cpu)
+
+
+def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_abs: float | None = None) -> Any:
+    import pulp
+
+    tl = max(1.0, float(time_limit))
+    if name == "cbc":
+        path = shutil.which("cbc") or pulp.PULP_CBC_CMD.pulp_cbc_path
+        return pulp.COIN_CMD(msg=False, timeLimit=tl, gapRel=gap_rel, gapAbs=gap_abs, path=path)
+    # HiGHS's root reduced-cost heuristic (a sub-MIP over the columns the root LP favours) took
+    # 30-45 % of the solve on the Mélange anchor and the zone cases and never found the plan
+    # first there (docs/benchmarks/speed.md); switching it off changes no proof, only the search
+    return pulp.HiGHS(msg=False, timeLimit=tl, gapRel=gap_rel, gapAbs=gap_abs, mip_heuristic_run_root_reduced_cost=False)
+
+
+def run_interruptible(h: Any) -> None:
+    """Run HiGHS in its own (daemon) thread so that Ctrl-C reaches Python within 0.1 s.
+
+    ``Highs.run()`` holds the main thread inside C++ for the whole solve, so SIGINT waited for
+    it (over 40 s seen); highspy's own ``solve()`` swallows the KeyboardInterrupt. Here the main
+    thread polls, asks HiGHS to stop (user-interrupt callback) and re-raises.
+    """
+    h.HandleUserInterrupt = True
+    h.startSolve()
+    try:
+        while not h.wait(0.1)[0]:
+            pass
+    except KeyboardInterrupt:
+        h.cancelSolve()
+        raise
+
+
+def lp_solver() -> Any:
+    import pulp
+
+    return pulp.HiGHS(msg=False, timeLimit=60.0)
+
+
+def int_value(v: Any) -> int:
+    val = v.value()
+    return 0 if val is None else round(val)

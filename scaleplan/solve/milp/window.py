@@ -1,0 +1,102 @@
+"""One window's problem and solution (plain data), and the arithmetic on them.
+
+:class:`WindowProblem` is what the MILP is asked for one candidate list (classes, demand,
+headroom, redundancy, spot, quotas, replica bounds, even or weighted routing);
+:class:`WindowSolution` what it answers. :func:`even_need`, :func:`mixed_capacities` and
+:func:`node_bounds` derive the per-candidate needs and bounds both formulations use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from scaleplan.solve.candidates import Candidate
+
+
+@dataclass(frozen=True)
+class QuotaScope:
+    label: str  # provider/region/family
+    limit: int
+    members: tuple[int, ...]  # candidate indices
+
+
+@dataclass(frozen=True)
+class WindowProblem:
+    candidates: Sequence[Candidate]
+    classes: tuple[str, ...]
+    demand: tuple[float, ...]  # per class, requests/s, before headroom
+    headroom: float
+    redundancy: str  # none | n+1 | zone
+    spot_max_fraction: float | None  # None when no spot candidate can appear
+    quotas: tuple[QuotaScope, ...] = ()
+    min_replicas: int = 0
+    max_replicas: int | None = None
+    # routing: service -- one Service spreads requests evenly over every replica (kube-proxy),
+    # so every replica takes D(1+h)/R of the traffic with the same class mix; False: weighted
+    # routing (gateway-api), traffic split per class in any proportion
+    even: bool = False
+
+
+@dataclass
+class WindowSolution:
+    status: str  # optimal | feasible | infeasible | unknown
+    nodes: list[int] = field(default_factory=list)
+    replicas: list[int] = field(default_factory=list)
+    routing: list[list[float]] = field(default_factory=list)  # [class][candidate]
+    cost: float = 0.0
+    bound: float | None = None
+    seconds: float = 0.0
+    reused: bool = False  # the plan of a quieter window, checked feasible for this one
+    demand: tuple[float, ...] = ()  # the per-class demand it was found for
+
+
+def even_need(p: WindowProblem, demand: Sequence[float]) -> list[float | None]:
+    """Replicas candidate k alone needs for ``demand`` (no headroom) under an even split.
+
+    One Service sends every replica the same share of every class, so a replica of k at R
+    replicas in total carries sum_c D_c/(R a_ck) of its capacity: R >= sum_c D_c/a_ck.
+    None when k cannot serve a class with demand at the peak (it would receive it too).
+    """
+    active = [ci for ci, d in enumerate(p.demand) if d > 0]
+    out: list[float | None] = []
+    for k in p.candidates:
+        caps = [k.cap(p.classes[ci]) for ci in active]
+        if any(not c for c in caps):
+            out.append(None)
+            continue
+        out.append(sum(float(demand[ci]) / (k.cap(p.classes[ci]) or 1.0) for ci in active))
+    return out
+
+
+def node_bounds(p: WindowProblem, demand: Sequence[float]) -> list[int]:
+    """Upper bound on nodes per candidate: twice what it alone would need, plus spares.
+
+    Under an even split a type may be mixed with slower ones, so its bound is taken from the
+    slowest usable type's need (twice, plus two of the largest node's replicas for n+1/zone).
+    """
+    if p.even:
+        needs = even_need(p, demand)
+        usable = [v for v in needs if v is not None]
+        if not usable:
+            return [0] * len(needs)
+        top = max(usable) * (1 + p.headroom)
+        qmax = max(k.replicas_per_node for k, v in zip(p.candidates, needs, strict=True) if v is not None)
+        return [0 if v is None else math.ceil((2 * top + 2 * qmax + p.min_replicas) / k.replicas_per_node - 1e-9) + 1 for k, v in zip(p.candidates, needs, strict=True)]
+    ub = []
+    for k in p.candidates:
+        need = 0.0
+        for c, d in zip(p.classes, demand, strict=True):
+            cap = k.cap(c)
+            if cap and d > 0:
+                need += d * (1 + p.headroom) / cap
+        rpn = k.replicas_per_node
+        ub.append(2 * math.ceil(need / rpn - 1e-9) + 2 + math.ceil(p.min_replicas / rpn))
+    return ub
+
+
+def mixed_capacities(p: WindowProblem, demand: Sequence[float]) -> list[float]:
+    """Requests/s one replica of each candidate takes at ``demand``'s class mix (0: cannot)."""
+    total = float(sum(demand))
+    return [total / v if v and total > 0 else 0.0 for v in even_need(p, demand)]
