@@ -231,6 +231,13 @@ def test_cli_bad_input_exits_3(cli, tmp_path: Path) -> None:
     res = cli(["simulate", str(good), "--policy", "round-robin"], exit_code=2)
 
 
+def test_cli_picker_needs_an_inference_pool(cli) -> None:
+    """--picker kv on a gateway-api plan was silently ignored (new-user trial of issue 16)."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    res = cli(["simulate", str(examples / "llm-chat" / "plan.yaml"), "--picker", "kv"], exit_code=2)
+    assert "kubernetes.routing: inference-pool" in res.stderr and "gateway-api" in res.stderr
+
+
 def test_closed_loop_keeps_n_in_flight() -> None:
     step = eng.LinearStep(0.01, 0.0001, 0.001)
     cfg = eng.ReplicaConfig(8, 100_000, 16, 4096, 100_000, step)

@@ -145,6 +145,8 @@ def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None
         raise typer.BadParameter(f"must be one of {', '.join(LENGTHS)}; got {lengths!r}", param_hint="--lengths")
     if picker not in PICKERS:
         raise typer.BadParameter(f"must be one of {', '.join(PICKERS)}; got {picker!r}", param_hint="--picker")
+    if picker != "queue" and plan.spec.kubernetes.routing != "inference-pool":
+        raise typer.BadParameter(f"applies to plans with kubernetes.routing: inference-pool (an endpoint picker); this plan routes by {plan.spec.kubernetes.routing}, simulated as rendered", param_hint="--picker")
     if steps not in STEP_SOURCES:
         raise typer.BadParameter(f"must be one of {', '.join(STEP_SOURCES)}; got {steps!r}", param_hint="--steps")
     if not 0 <= length_sigma <= 3:
