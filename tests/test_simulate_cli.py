@@ -73,7 +73,7 @@ def test_trace_file(cli, tmp_path: Path) -> None:
         (["--fixed-fraction", "2"], 2, "--fixed-fraction"),
         (["--windows", "7-9"], 3, "outside"),
         (["--windows", "x"], 3, "cannot read"),
-        (["--fail", "node", "--fail-at", "1e9"], 3, "fail_at_s"),
+        (["--fail", "node", "--fail-at", "1e9"], 3, "fail_at_s (--fail-at)"),
         (["--trace", "/nonexistent/trace.txt"], 3, "trace not found"),
     ],
 )

@@ -42,7 +42,7 @@ def failure_time(plan: Plan, segments: list[Segment] | tuple[Segment, ...], fail
         return t0 + 0.1 * (t1 - t0)
     horizon = segments[-1][1]
     if not (math.isfinite(fail_at_s) and 0 <= fail_at_s < horizon):
-        raise ValueError(f"fail_at_s must be in [0, {horizon:g}) seconds of simulated time")
+        raise ValueError(f"fail_at_s (--fail-at) must be in [0, {horizon:g}) seconds of simulated time")
     return float(fail_at_s)
 
 
