@@ -278,6 +278,17 @@ def _capacity_types(spec: Spec) -> list[CapacityType]:
 _Shape = tuple[int, int, int, dict[str, OpPoint], float, float]  # (GPUs, threads, replicas per node, points, CPU, memory)
 
 
+def _gpu_replicas(r: InstanceRow, gpus: int, flavor: str) -> tuple[int, float, float] | None:
+    """Replicas of ``gpus`` GPUs per node of ``r`` and the CPU and memory each requests (the
+    node's allocatable split evenly: the requests the renderer writes); None when that is below
+    the minimum a replica needs."""
+    rpn = r.accelerator_count // gpus
+    cpu_rep, mem_rep = k8s_capacity.allocatable_per_replica(r.vcpus, r.memory_gib, rpn, flavor=flavor)
+    if cpu_rep < k8s_capacity.MIN_CPU or mem_rep < k8s_capacity.MIN_MEMORY_GIB:
+        return None
+    return rpn, cpu_rep, mem_rep
+
+
 def _candidate(r: InstanceRow, ct: CapacityType, price: float, acc: str, shape: _Shape, classes: Sequence[str], llm: LlmServing | None = None) -> Candidate:
     """One replica shape on one instance row at one capacity type (both paths build them so)."""
     g, t, rpn, pts, cpu_rep, mem_rep = shape
@@ -437,11 +448,10 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
                 pts = gpu_points(acc, g)
                 if not pts:
                     continue
-                rpn = r.accelerator_count // g
-                # the replicas split the node's allocatable evenly: the requests the renderer writes
-                cpu_rep, mem_rep = k8s_capacity.allocatable_per_replica(r.vcpus, r.memory_gib, rpn, flavor=flavor)
-                if cpu_rep < k8s_capacity.MIN_CPU or mem_rep < k8s_capacity.MIN_MEMORY_GIB:
+                split = _gpu_replicas(r, g, flavor)
+                if split is None:
                     continue
+                rpn, cpu_rep, mem_rep = split
                 shapes.append((g, 0, rpn, pts, cpu_rep, mem_rep))
         for ct in caps:
             price = r.price(ct)
@@ -505,10 +515,10 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
                     pts[cls] = op
             if not pts:
                 continue
-            rpn = r.accelerator_count // g
-            cpu_rep, mem_rep = k8s_capacity.allocatable_per_replica(r.vcpus, r.memory_gib, rpn, flavor=flavor)
-            if cpu_rep < k8s_capacity.MIN_CPU or mem_rep < k8s_capacity.MIN_MEMORY_GIB:
+            split = _gpu_replicas(r, g, flavor)
+            if split is None:
                 continue
+            rpn, cpu_rep, mem_rep = split
             for ct in caps:
                 price = r.price(ct)
                 if price is None:
