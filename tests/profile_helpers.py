@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -48,11 +48,8 @@ def serve(kind: str) -> Iterator[str]:
         with _closing_server() as url:
             yield url
         return
-    port = free_port()
     mlp = _Mlp()
     counter = {"n": 0}
-    started = threading.Event()
-    box: dict[str, Any] = {}
 
     async def predict(request: web.Request) -> web.Response:
         body = await request.json()
@@ -92,20 +89,34 @@ def serve(kind: str) -> Iterator[str]:
 
     handlers = {"model": predict, "errors": errors, "allerrors": allerrors, "stall": stall}
 
-    def run() -> None:
-        loop = asyncio.new_event_loop()
-        box["loop"] = loop
-        app = web.Application()
+    def routes(app: web.Application) -> None:
         if kind == "openai":
             app.router.add_post("/v1/completions", openai)
             app.router.add_post("/v1/chat/completions", openai)
         else:
             app.router.add_post("/predict", handlers[kind])
+
+    with aiohttp_server(routes) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def aiohttp_server(routes: Callable[[Any], None], host: str = "127.0.0.1") -> Iterator[int]:
+    """An aiohttp app (``routes`` adds its handlers) served from a thread on ``host``; yields the port."""
+    from aiohttp import web
+
+    port = free_port()
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        box["loop"] = loop
+        app = web.Application()
+        routes(app)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", port)
-        loop.run_until_complete(site.start())
-        box["runner"] = runner
+        loop.run_until_complete(web.TCPSite(runner, host, port).start())
         started.set()
         loop.run_forever()
         loop.run_until_complete(runner.cleanup())
@@ -115,10 +126,9 @@ def serve(kind: str) -> Iterator[str]:
     t.start()
     assert started.wait(10)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield port
     finally:
-        loop = box["loop"]
-        loop.call_soon_threadsafe(loop.stop)
+        box["loop"].call_soon_threadsafe(box["loop"].stop)
         t.join(5)
 
 

@@ -6,46 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from profile_helpers import free_port
+from profile_helpers import aiohttp_server as server
 
 QUICK = ["--time-budget", "0.3", "--accelerator", "cpu", "--concurrency", "1", "--requests", "2"]
-
-
-@contextmanager
-def server(routes: Callable[[Any], None], host: str = "127.0.0.1") -> Iterator[int]:
-    from aiohttp import web
-
-    port = free_port()
-    started = threading.Event()
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        loop = asyncio.new_event_loop()
-        box["loop"] = loop
-        app = web.Application()
-        routes(app)
-        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, host, port).start())
-        started.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    assert started.wait(10)
-    try:
-        yield port
-    finally:
-        box["loop"].call_soon_threadsafe(box["loop"].stop)
-        t.join(5)
 
 
 def _payload(tmp_path: Path) -> str:
