@@ -41,7 +41,8 @@ def binaries() -> tuple[str, str] | None:
     return prom, tool
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port nothing listens on (yet) on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -75,7 +76,7 @@ def prometheus_server(tsdb: Path, workdir: Path) -> Iterator[str]:
     assert found is not None
     cfg = workdir / "prometheus.yml"
     cfg.write_text("global:\n  scrape_interval: 1h\nscrape_configs: []\n", encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     log = (workdir / "prometheus.log").open("wb")
     proc = subprocess.Popen(
         [found[0], f"--config.file={cfg}", f"--storage.tsdb.path={tsdb}", f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=36500d", "--query.lookback-delta=5m"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from observe_helpers import Truth, binaries, create_blocks, history, prometheus_server
+from observe_helpers import Truth, binaries, create_blocks, free_port, history, prometheus_server
 
 DATA = Path(__file__).parent / "data" / "observe"
 END = "2026-01-15T00:00:00Z"
@@ -104,38 +103,31 @@ def test_observe_json_and_schema(cli, synthetic, running) -> None:
 
 
 @needs_prometheus
-def test_missing_metrics_exit_5_nothing_written(cli, synthetic, running, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        # a series that does not exist: no data
+        ("latency: histogram_quantile({quantile}, sum by (le) (rate(no_such_metric_bucket{{{selector}}}[{window}])))", ("'latency'", "no data", "no_such_metric_bucket",
+         # the queried range is named and --end suggested (a history that ended before now)
+         "no data in the range 2026-01-01T00:00:00Z .. 2026-01-15T00:00:00Z", "pass --end")),
+        # PromQL the server refuses
+        ("replicas: count(up{{{selector}}} ==", ("'replicas'", "HTTP 400", "bad_data")),
+    ],
+    ids=["missing-metrics", "prometheus-error"],
+)
+def test_failing_query_exit_5_names_it_nothing_written(cli, synthetic, running, tmp_path, query: str, said: tuple[str, ...]) -> None:
     url, _ = synthetic
     q = tmp_path / "q.yaml"
-    q.write_text("latency: histogram_quantile({quantile}, sum by (le) (rate(no_such_metric_bucket{{{selector}}}[{window}])))\n")
+    q.write_text(query + "\n")
     out = tmp_path / "observed.yaml"
     r = cli(["observe", "--prometheus", url, "--plan", str(running), "--end", END, "--queries", str(q), "--out", str(out)], exit_code=5)
-    assert "'latency'" in r.stderr and "no data" in r.stderr and "no_such_metric_bucket" in r.stderr
-    # the queried range is named and --end suggested (a history that ended before now)
-    assert "no data in the range 2026-01-01T00:00:00Z .. 2026-01-15T00:00:00Z" in r.stderr and "pass --end" in r.stderr
+    assert all(s in r.stderr for s in said), r.stderr
     assert not out.exists()
-
-
-@needs_prometheus
-def test_prometheus_error_names_query(cli, synthetic, running, tmp_path) -> None:
-    url, _ = synthetic
-    q = tmp_path / "q.yaml"
-    q.write_text("replicas: count(up{{{selector}}} ==\n")
-    out = tmp_path / "observed.yaml"
-    r = cli(["observe", "--prometheus", url, "--plan", str(running), "--end", END, "--queries", str(q), "--out", str(out)], exit_code=5)
-    assert "'replicas'" in r.stderr and "HTTP 400" in r.stderr and "bad_data" in r.stderr
-    assert not out.exists()
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_unreachable_exit_5(cli, running, tmp_path) -> None:
     out = tmp_path / "observed.yaml"
-    r = cli(["observe", "--prometheus", f"http://127.0.0.1:{_closed_port()}", "--plan", str(running), "--end", END, "--out", str(out)], exit_code=5)
+    r = cli(["observe", "--prometheus", f"http://127.0.0.1:{free_port()}", "--plan", str(running), "--end", END, "--out", str(out)], exit_code=5)
     assert "'demand'" in r.stderr and "cannot reach" in r.stderr
     assert not out.exists()
 
