@@ -56,7 +56,9 @@ def run_interruptible(h: Any) -> None:
 
     ``Highs.run()`` holds the main thread inside C++ for the whole solve, so SIGINT waited for
     it (over 40 s seen); highspy's own ``solve()`` swallows the KeyboardInterrupt. Here the main
-    thread polls, asks HiGHS to stop (user-interrupt callback) and re-raises.
+    thread polls, asks HiGHS to stop (user-interrupt callback), waits for its thread to return
+    (an interpreter that exits while HiGHS still runs aborts with "terminate called without an
+    active exception": exit 134 instead of 130) and re-raises.
     """
     h.HandleUserInterrupt = True
     h.startSolve()
@@ -65,6 +67,7 @@ def run_interruptible(h: Any) -> None:
             pass
     except KeyboardInterrupt:
         h.cancelSolve()
+        h.wait(10.0)
         raise
 
 
