@@ -80,7 +80,9 @@ class InputError(ScaleplanError):
                 message = self.problems[0].render(file)
             else:
                 lines = [f"{file or 'input'}: {len(self.problems)} problems"]
-                lines += [f"  - {f'line {p.line}: ' if p.line else ''}{p.render()}" for p in self.problems]
+                lines += [
+                    f"  - {f'line {p.line}: ' if p.line else ''}{p.render()}" for p in self.problems
+                ]
                 message = "\n".join(lines)
         super().__init__(message, hint=hint)
 
@@ -133,7 +135,10 @@ class InfeasibleError(ScaleplanError):
             "name": name,
             "message": self.message,
             "hint": self.hint,
-            "reasons": [{"code": r.code, "message": r.message, "fix": r.fix, "details": r.details} for r in self.reasons],
+            "reasons": [
+                {"code": r.code, "message": r.message, "fix": r.fix, "details": r.details}
+                for r in self.reasons
+            ],
         }
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from scaleplan.observe.model import Observed
     from scaleplan.plan import InputHashes, Plan
     from scaleplan.profile.model import Profile
+    from scaleplan.simulate.llm_replicas import Point
     from scaleplan.spec import Spec
     from scaleplan.yamlio import Document, LineMap
 
@@ -91,9 +92,13 @@ def gather_inputs(path: str | Path, catalogs: Sequence[str] = ()) -> Gathered:
         from scaleplan.precheck import placement_problems
 
         # the spec's providers' shipped files, then the spec's own catalogs, then --catalog
-        catalog = load_catalog([*map(str, spec_catalogs), *catalogs], providers=spec.placement.providers)
+        catalog = load_catalog(
+            [*map(str, spec_catalogs), *catalogs], providers=spec.placement.providers
+        )
         problems += placement_problems(spec, catalog, doc.lines)
-    return Gathered(file, spec, profile, profile_path, spec_catalogs, catalog, tuple(problems), doc.lines)
+    return Gathered(
+        file, spec, profile, profile_path, spec_catalogs, catalog, tuple(problems), doc.lines
+    )
 
 
 def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:
@@ -105,13 +110,20 @@ def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:
     g = gather_inputs(spec_path, catalogs)
     if g.problems:
         raise SpecError(spec_path, g.problems)
-    assert g.spec is not None and g.profile is not None and g.profile_path is not None and g.catalog is not None
+    assert (
+        g.spec is not None
+        and g.profile is not None
+        and g.profile_path is not None
+        and g.catalog is not None
+    )
     hashes = {f"shipped/{p.name}": sha256_file(p) for p in shipped_paths()}
     for rel, path in zip(g.spec.placement.catalogs, g.spec_catalogs, strict=True):
         hashes[f"spec/{rel}"] = sha256_file(path)
     for extra in catalogs:
         hashes[str(extra)] = sha256_file(extra)
-    inputs = InputHashes(spec=sha256_file(spec_path), profile=sha256_file(g.profile_path), catalogs=hashes)
+    inputs = InputHashes(
+        spec=sha256_file(spec_path), profile=sha256_file(g.profile_path), catalogs=hashes
+    )
     return Inputs(g.spec, g.profile, g.catalog, inputs, spec_path)
 
 
@@ -125,13 +137,20 @@ def melange_inputs(path: str) -> Inputs:
 
     doc = load_json(path)
     if not isinstance(doc, dict) or "gpu_info" not in doc:
-        hint = "pass a Mélange config JSON, or convert AIBrix profiles with `scaleplan import melange FILES --rate RPS --out DIR` and optimize the spec it writes"
-        raise InputError(path, [Problem("", "not a Mélange config (it has no 'gpu_info')", hint=hint)])
+        hint = (
+            "pass a Mélange config JSON, or convert AIBrix profiles with `scaleplan import "
+            "melange FILES --rate RPS --out DIR` and optimize the spec it writes"
+        )
+        raise InputError(
+            path, [Problem("", "not a Mélange config (it has no 'gpu_info')", hint=hint)]
+        )
     base = load_catalog(providers=())
     res = import_files([path], base)
     catalog = merge([(path, res.catalog)], base.accelerators)
     digest = sha256_file(path)
-    hashes = InputHashes(spec=digest, profile=digest, catalogs={f"melange/{Path(path).name}": digest})
+    hashes = InputHashes(
+        spec=digest, profile=digest, catalogs={f"melange/{Path(path).name}": digest}
+    )
     return Inputs(res.spec, res.profile, catalog, hashes, path)
 
 
@@ -186,50 +205,105 @@ def llm_profile_inputs(
     if spec_path is not None:
         sp, _ = read_spec(spec_path)
         if sp.traffic.classes:
-            missing = [c.name for c in sp.traffic.classes if not (c.input_tokens and c.output_tokens)]
+            missing = [
+                c.name for c in sp.traffic.classes if not (c.input_tokens and c.output_tokens)
+            ]
             if missing:
-                raise InputError(spec_path, [Problem("traffic.classes", f"class(es) {', '.join(missing)} lack input_tokens/output_tokens", hint="give every class its tokens")])
-            classes = [TokenClass(c.name, c.input_tokens or 1, c.output_tokens or 1) for c in sp.traffic.classes]
+                raise InputError(
+                    spec_path,
+                    [
+                        Problem(
+                            "traffic.classes",
+                            f"class(es) {', '.join(missing)} lack input_tokens/output_tokens",
+                            hint="give every class its tokens",
+                        )
+                    ],
+                )
+            classes = [
+                TokenClass(c.name, c.input_tokens or 1, c.output_tokens or 1)
+                for c in sp.traffic.classes
+            ]
         if model is None:
             if sp.model.architecture is None:
-                raise InputError(spec_path, [Problem("model.architecture", "missing", hint="give MODEL on the command line or set model.architecture")])
+                raise InputError(
+                    spec_path,
+                    [
+                        Problem(
+                            "model.architecture",
+                            "missing",
+                            hint="give MODEL on the command line or set model.architecture",
+                        )
+                    ],
+                )
             s = setup_from_spec(sp.model, Path(spec_path).parent)
             model = sp.model.architecture
         else:
-            s = setup(model, dtype=dtype or sp.model.dtype, kv_cache_dtype=kv_cache_dtype or sp.model.kv_cache_dtype, engine=engine or sp.model.engine)
+            s = setup(
+                model,
+                dtype=dtype or sp.model.dtype,
+                kv_cache_dtype=kv_cache_dtype or sp.model.kv_cache_dtype,
+                engine=engine or sp.model.engine,
+            )
     else:
         assert model is not None
         s = setup(model, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine)
     # only accelerator specs are needed: the instance catalogs load only with --catalog
-    table = {a.name: a for a in (load_catalog(list(catalogs)).accelerators if catalogs else load_accelerators())}
+    table = {
+        a.name: a
+        for a in (load_catalog(list(catalogs)).accelerators if catalogs else load_accelerators())
+    }
     accs = []
     for name in accelerators:
         canonical = resolve_name(tuple(table.values()), name)
         a = table.get(canonical) if canonical else None
         if a is None:
-            raise InputError(None, [Problem("--accelerators", f"unknown accelerator {name!r}", hint=f"use one of: {', '.join(table)}")])
+            raise InputError(
+                None,
+                [
+                    Problem(
+                        "--accelerators",
+                        f"unknown accelerator {name!r}",
+                        hint=f"use one of: {', '.join(table)}",
+                    )
+                ],
+            )
         accs.append(a)
     return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table)
 
 
-def plan_profile(plan: Plan, plan_file: str, given: str | None) -> tuple[Profile | None, str | None]:
-    """``simulate`` of LLM plans: the ``--profile`` file, else the spec's profile next to the
-    plan when it is there (with a note saying so), else None."""
+def llm_profile_points(
+    plan: Plan, plan_file: str, given: str | None
+) -> tuple[dict[str, list[Point]] | None, tuple[str, ...]]:
+    """``simulate`` of LLM plans: TTFT/TPOT points for the allocations without ``llm.classes``,
+    from the ``--profile`` file, else the spec's profile next to the plan when it is there
+    (with a note saying so); None when no allocation needs them or there is no profile."""
     from scaleplan.profile.model import read_profile
+    from scaleplan.simulate.llm_replicas import profile_points
 
+    needs = [a for a in plan.allocations if a.llm is None or not a.llm.classes]
+    if not needs:
+        return None, ()
+    notes: tuple[str, ...] = ()
     if given is not None:
-        return read_profile(given), None
-    guess = Path(plan_file).parent / plan.spec.model.profile
-    if not guess.is_file():
-        return None, None
-    return read_profile(guess), f"TTFT/TPOT points read from the spec's profile next to the plan: {guess}"
+        prof = read_profile(given)
+    else:
+        guess = Path(plan_file).parent / plan.spec.model.profile
+        if not guess.is_file():
+            return None, ()
+        prof = read_profile(guess)
+        notes = (f"TTFT/TPOT points read from the spec's profile next to the plan: {guess}",)
+    toks = {c.name: (c.input_tokens, c.output_tokens) for c in plan.spec.traffic.classes}
+    pts = {a.name: profile_points(prof, a.accelerator, a.gpus_per_replica, toks) for a in needs}
+    return pts, notes
 
 
 # --- referenced files: one wording for missing, unusable and invalid ones ---------------------
 
 _Kind = Literal["profile", "catalog"]
 _HINTS: dict[_Kind, str] = {
-    "profile": "run `scaleplan profile` to create it, or fix the path (it is relative to the spec file)",
+    "profile": (
+        "run `scaleplan profile` to create it, or fix the path (it is relative to the spec file)"
+    ),
     "catalog": "fix the path (it is relative to the spec file)",
 }
 
@@ -239,23 +313,47 @@ def _missing(kind: _Kind, where: str, ref: str, path: Path, line: int) -> Proble
     try:
         exists = path.exists()
     except (OSError, ValueError) as exc:  # a 5,000-character name, a NUL byte
-        return Problem(where, f"{kind} path cannot be used: {getattr(exc, 'strerror', None) or exc}", hint="use a plain relative path", line=line)
+        return Problem(
+            where,
+            f"{kind} path cannot be used: {getattr(exc, 'strerror', None) or exc}",
+            hint="use a plain relative path",
+            line=line,
+        )
     if exists:
         return None
-    return Problem(where, f"{kind} file {ref!r} not found (looked for {path.absolute()})", hint=_HINTS[kind], line=line)
+    return Problem(
+        where,
+        f"{kind} file {ref!r} not found (looked for {path.absolute()})",
+        hint=_HINTS[kind],
+        line=line,
+    )
 
 
 def _invalid(kind: _Kind, where: str, ref: str, exc: InputError, line: int) -> list[Problem]:
     """The problems of an invalid referenced file, each placed at the spec's reference."""
     if not exc.problems:
-        return [Problem(where, f"{kind} {ref!r} is invalid: {exc}", hint=exc.hint or f"fix the {kind} file", line=line)]
+        return [
+            Problem(
+                where,
+                f"{kind} {ref!r} is invalid: {exc}",
+                hint=exc.hint or f"fix the {kind} file",
+                line=line,
+            )
+        ]
     return [
-        Problem(where, f"invalid {kind}: {Problem(p.where, p.message, line=p.line).render(ref)}", hint=p.hint or f"fix the {kind} file", line=line)
+        Problem(
+            where,
+            f"invalid {kind}: {Problem(p.where, p.message, line=p.line).render(ref)}",
+            hint=p.hint or f"fix the {kind} file",
+            line=line,
+        )
         for p in exc.problems
     ]
 
 
-def _referenced_profile(file: str, doc: Document) -> tuple[Profile | None, Path | None, list[Problem]]:
+def _referenced_profile(
+    file: str, doc: Document
+) -> tuple[Profile | None, Path | None, list[Problem]]:
     from scaleplan.profile.model import read_profile
 
     raw = doc.data.get("model") if isinstance(doc.data, dict) else None
@@ -282,7 +380,11 @@ def _referenced_catalogs(file: str, doc: Document) -> list[Problem]:
     for i, ref in enumerate(refs if isinstance(refs, list) else ()):
         if not isinstance(ref, str) or not ref:
             continue
-        path, where, line = Path(file).parent / ref, f"placement.catalogs[{i}]", doc.lines.line_of(("placement", "catalogs", i))
+        path, where, line = (
+            Path(file).parent / ref,
+            f"placement.catalogs[{i}]",
+            doc.lines.line_of(("placement", "catalogs", i)),
+        )
         missing = _missing("catalog", where, ref, path, line)
         if missing is not None:
             problems.append(missing)

@@ -54,11 +54,22 @@ def write_manifests(out: Path, files: Mapping[str, str]) -> None:
     from scaleplan.yamlio import atomic_write_tree
 
     if out.exists() and not out.is_dir():
-        raise InputError(str(out), [Problem("", "--out exists and is not a folder", hint="choose a folder path")])
+        raise InputError(
+            str(out), [Problem("", "--out exists and is not a folder", hint="choose a folder path")]
+        )
     try:
         atomic_write_tree(out, files, clean=rendered_by_us)
     except OSError as exc:
-        raise InputError(str(out), [Problem("", f"cannot write the manifests: {exc.strerror or exc}", hint="check the folder's permissions")]) from None
+        raise InputError(
+            str(out),
+            [
+                Problem(
+                    "",
+                    f"cannot write the manifests: {exc.strerror or exc}",
+                    hint="check the folder's permissions",
+                )
+            ],
+        ) from None
 
 
 def write_plan_outputs(out_dir: Path, plan: Plan, *, manifests: bool) -> PlanOutputs:
@@ -69,7 +80,10 @@ def write_plan_outputs(out_dir: Path, plan: Plan, *, manifests: bool) -> PlanOut
     from scaleplan.plan import dump_plan
 
     if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(str(out_dir), [Problem("", "--out is a file, expected a folder", hint="pass a folder path")])
+        raise InputError(
+            str(out_dir),
+            [Problem("", "--out is a file, expected a folder", hint="pass a folder path")],
+        )
     plan_file = out_dir / "plan.yaml"
     changes, unreadable = _changes(plan_file, plan)
     render_warnings: tuple[str, ...] = ()
@@ -79,9 +93,13 @@ def write_plan_outputs(out_dir: Path, plan: Plan, *, manifests: bool) -> PlanOut
 
         result = render_report(plan, layout="files")
         trees["manifests"], render_warnings = dict(result.files), result.warnings
-    written = commit_outputs(out_dir, {"plan.yaml": dump_plan(plan)}, trees, may_replace=rendered_by_us)
+    written = commit_outputs(
+        out_dir, {"plan.yaml": dump_plan(plan)}, trees, may_replace=rendered_by_us
+    )
     warnings = (*unreadable, *plan.warnings, *render_warnings)
-    return PlanOutputs(tuple(str(p) for p in written), plan_file, changes, warnings, render_warnings)
+    return PlanOutputs(
+        tuple(str(p) for p in written), plan_file, changes, warnings, render_warnings
+    )
 
 
 def _changes(plan_file: Path, plan: Plan) -> tuple[PlanDiff | None, tuple[str, ...]]:
@@ -95,5 +113,8 @@ def _changes(plan_file: Path, plan: Plan) -> tuple[PlanDiff | None, tuple[str, .
     try:
         old = read_plan(plan_file)
     except InputError as exc:
-        return None, (f"the plan already in {plan_file} cannot be read, so its changes are not shown ({exc.message.splitlines()[0]})",)
+        why = exc.message.splitlines()[0]
+        return None, (
+            f"the plan already in {plan_file} cannot be read, so its changes are not shown ({why})",
+        )
     return diff_plans(old, plan), ()

@@ -33,7 +33,8 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         problems += _check_classes(g.spec, g.profile, g.lines.line_of(("traffic", "classes")))
     if problems:
         raise SpecError(g.file, problems)
-    assert g.spec is not None and g.profile is not None and g.profile_path is not None  # a valid spec always names a profile
+    # a valid spec always names a profile
+    assert g.spec is not None and g.profile is not None and g.profile_path is not None
     return {
         "file": g.file,
         "valid": True,
@@ -51,7 +52,8 @@ def _check_classes(spec: Spec, profile: Profile, line: int) -> list[Problem]:
     return [
         Problem(
             "traffic.classes",
-            f"class {name!r} has no measurements in the profile (profile classes: {', '.join(sorted(profile_classes))})",
+            f"class {name!r} has no measurements in the profile "
+            f"(profile classes: {', '.join(sorted(profile_classes))})",
             hint="rename the class to match the profile's request_class, or profile that class",
             line=line,
         )

@@ -1,7 +1,9 @@
-"""The layer boundaries are enforced by ruff (pyproject.toml, docs/architecture.md), not prose.
+"""The layer boundaries, the complexity limit and the line length are enforced by ruff
+(pyproject.toml, docs/architecture.md), not prose.
 
-Each case feeds ruff a one-line module under a path inside the package and checks that the
-rule fires where the library does not belong and stays quiet in the library's own room.
+Each case feeds ruff a small module under a path inside the package and checks that the
+rule fires where the library does not belong (or the function is too branchy, or the line too
+long) and stays quiet in the library's own room (or on code within the limits).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _ruff(path: str, source: str) -> subprocess.CompletedProcess[str]:
+def _ruff(path: str, source: str, rule: str | None = "TID251") -> subprocess.CompletedProcess[str]:
+    """ruff on ``source`` as if it were ``path``: only ``rule``, or (None) the project's own
+    selection, so that a rule turned off in pyproject.toml is seen as off."""
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    select = ["--select", rule] if rule else []
     return subprocess.run(
-        [ruff, "check", "--no-cache", "--select", "TID251", "--stdin-filename", path, "-"],
+        [ruff, "check", "--no-cache", *select, "--stdin-filename", path, "-"],
         input=source, capture_output=True, text=True, cwd=ROOT, check=False,
     )
 
@@ -52,4 +57,27 @@ def test_boundary_violation_fails(path: str, source: str) -> None:
 )
 def test_library_allowed_in_its_room(path: str, source: str) -> None:
     out = _ruff(path, source)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _branchy(n: int) -> str:
+    """A function with ``n`` ifs: McCabe complexity n + 1."""
+    body = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(n))
+    return f"def f(x: int) -> int:\n{body}    return -1\n"
+
+
+def test_complexity_limit_fails_on_a_branchy_function() -> None:
+    out = _ruff("scaleplan/solve/new_module.py", _branchy(15), None)  # complexity 16
+    assert "C901" in out.stdout and "(16 > 15)" in out.stdout, out.stdout + out.stderr
+    out = _ruff("scaleplan/solve/new_module.py", _branchy(14), None)  # complexity 15: the limit
+    assert "C901" not in out.stdout, out.stdout + out.stderr
+
+
+def test_line_length_fails_on_a_long_line() -> None:
+    too_long = f"X = {'1' * 95!r}\n"  # 101 characters
+    assert len(too_long.rstrip("\n")) == 101
+    out = _ruff("scaleplan/render/new_module.py", too_long, None)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "E501" in out.stdout
+    out = _ruff("scaleplan/render/new_module.py", too_long.replace("1" * 95, "1" * 94), None)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -12,7 +12,15 @@ if TYPE_CHECKING:
     from scaleplan.check.model import CheckReport, Severity
 
 
-def gate_report(paths: Sequence[str], *, plan_file: str | None, kube_version: str, disabled: Sequence[str], enabled: Sequence[str], only_manifests: bool) -> CheckReport:
+def gate_report(
+    paths: Sequence[str],
+    *,
+    plan_file: str | None,
+    kube_version: str,
+    disabled: Sequence[str],
+    enabled: Sequence[str],
+    only_manifests: bool,
+) -> CheckReport:
     """The report over ``paths`` (with drift and the plan-aware rules when ``plan_file`` is
     given); InputError when the paths hold no Kubernetes object (a CI gate over nothing must
     not pass)."""
@@ -25,15 +33,35 @@ def gate_report(paths: Sequence[str], *, plan_file: str | None, kube_version: st
 
         plan_obj = read_plan(plan_file)
     try:
-        report = check_paths(list(paths), plan=plan_obj, plan_file=plan_file, kube_version=kube_version, disabled_rules=list(disabled), enabled_rules=list(enabled), only_manifests=only_manifests)
+        report = check_paths(
+            list(paths),
+            plan=plan_obj,
+            plan_file=plan_file,
+            kube_version=kube_version,
+            disabled_rules=list(disabled),
+            enabled_rules=list(enabled),
+            only_manifests=only_manifests,
+        )
     except InputError:
         raise
     except ModuleNotFoundError as exc:  # the renderer is needed for drift
-        raise InputError(plan_file, [Problem("", f"cannot check drift: {exc}", hint="install scaleplan with the renderer, or drop --plan")]) from None
+        raise InputError(
+            plan_file,
+            [
+                Problem(
+                    "",
+                    f"cannot check drift: {exc}",
+                    hint="install scaleplan with the renderer, or drop --plan",
+                )
+            ],
+        ) from None
     if report.objects == 0 and not (only_manifests and report.notes):
         # the pre-commit hook (--only-manifests) given only files that are not manifests (a
         # spec, a values file) has nothing to check
-        hint = "pass the rendered manifests (files or folders); empty input and files of only '---' hold no objects"
+        hint = (
+            "pass the rendered manifests (files or folders); "
+            "empty input and files of only '---' hold no objects"
+        )
         raise InputError(", ".join(paths), [Problem("", "no Kubernetes objects found", hint=hint)])
     return report
 
@@ -55,5 +83,9 @@ def junit_clock() -> tuple[str, str]:
     import os
 
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    when = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit() else dt.datetime.now(dt.UTC)
+    when = (
+        dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        if epoch.isdigit()
+        else dt.datetime.now(dt.UTC)
+    )
     return when.strftime("%Y-%m-%dT%H:%M:%S"), "localhost"

@@ -131,8 +131,9 @@ def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None
                   replica_delta: int, png: str | None, profile: str | None, lengths: str, length_sigma: float, min_requests: int,
                   replace_after: float | None, picker: str, steps: str, json_out: bool) -> None:
     """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
+    from scaleplan.inputs import llm_profile_points
     from scaleplan.simulate.llm import simulate_llm
-    from scaleplan.simulate.llm_replicas import STEP_SOURCES, profile_points
+    from scaleplan.simulate.llm_replicas import STEP_SOURCES
     from scaleplan.simulate.llm_routing import PICKERS
     from scaleplan.simulate.llm_trace import read_llm_trace
     from scaleplan.simulate.llm_workload import LENGTHS
@@ -155,17 +156,7 @@ def _simulate_llm(plan: Any, plan_file: str, *, arrivals: str, trace: str | None
         raise typer.BadParameter("must be between 1 and 1000000", param_hint="--min-requests")
     if replace_after is not None and not 0 <= replace_after <= 86400:
         raise typer.BadParameter("must be between 0 and 86400 seconds", param_hint="--replace-after")
-    notes: list[str] = []
-    pts = None
-    needs = [a for a in plan.allocations if a.llm is None or not a.llm.classes]
-    if needs:
-        from scaleplan.inputs import plan_profile
-
-        prof, note = plan_profile(plan, plan_file, profile)
-        notes += [note] if note else []
-        if prof is not None:
-            toks = {c.name: (c.input_tokens, c.output_tokens) for c in plan.spec.traffic.classes}
-            pts = {a.name: profile_points(prof, a.accelerator, a.gpus_per_replica, toks) for a in needs}
+    pts, notes = llm_profile_points(plan, plan_file, profile)
     llm_trace = read_llm_trace(trace) if trace is not None else None
     try:
         res = simulate_llm(

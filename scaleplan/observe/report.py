@@ -19,15 +19,22 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
         f"demand (p{d.quantile * 100:g} across days), rps per UTC hour:",
     ]
     for row in range(0, 24, 4):
-        lines.append("  " + "  ".join(f"{h:02d}h {d.hourly_rps[h]:>9.4g}" for h in range(row, row + 4)))
+        lines.append(
+            "  " + "  ".join(f"{h:02d}h {d.hourly_rps[h]:>9.4g}" for h in range(row, row + 4))
+        )
     if c.rps_per_replica is not None:
-        lines.append(f"capacity: {c.rps_per_replica:g} rps per replica at p{s.percentile} {c.at_latency_ms:g} ms")
+        at = f"p{s.percentile} {c.at_latency_ms:g} ms"
+        lines.append(f"capacity: {c.rps_per_replica:g} rps per replica at {at}")
         lines.append(f"  ({c.method}, {c.points_near_limit} points near the limit)")
-        lines.append(f"  the plan assumed {c.planned_rps_per_replica:g} ({(c.ratio or 0) - 1:+.0%})")
+        lines.append(
+            f"  the plan assumed {c.planned_rps_per_replica:g} ({(c.ratio or 0) - 1:+.0%})"
+        )
     else:
         lines.append("capacity: not measured (the service never ran near its limit)")
-        lines.append(f"  at most {c.max_rps_per_replica:g} rps per replica seen; the plan assumed {c.planned_rps_per_replica:g}")
-    lines.append(f"SLO p{s.percentile} {s.latency_ms:g} ms: above in {s.hours_above} of {s.hours_seen} hours,")
+        seen = f"at most {c.max_rps_per_replica:g} rps per replica seen"
+        lines.append(f"  {seen}; the plan assumed {c.planned_rps_per_replica:g}")
+    slo = f"SLO p{s.percentile} {s.latency_ms:g} ms"
+    lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} hours,")
     lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
     if out is not None:
         lines.append(f"wrote {out}")
@@ -48,7 +55,9 @@ def replan_lines(observed: Observed, plan: Plan) -> list[str]:
         lines.append(f"  {c.key}")
         runs = c.runs()
         if all(b == a for _, _, b, a in runs):
-            lines.append(f"      unchanged: {', '.join(f'{h0:02d}-{h1:02d}h {b}' for h0, h1, b, _ in runs)}")
+            lines.append(
+                f"      unchanged: {', '.join(f'{h0:02d}-{h1:02d}h {b}' for h0, h1, b, _ in runs)}"
+            )
             continue
         for h0, h1, b, a in runs:
             mark = "~" if a != b else " "
@@ -56,7 +65,10 @@ def replan_lines(observed: Observed, plan: Plan) -> list[str]:
             lines.append(f"    {mark} {hours}  {b} -> {a} replicas")
     delta = monthly_delta(running, plan)
     sign = "+" if delta >= 0 else "-"
-    lines.append(f"monthly: ${running.cost_per_month:,.2f} -> ${plan.cost_per_month:,.2f} ({sign}${abs(delta):,.2f}/month)")
+    change = f"{sign}${abs(delta):,.2f}/month"
+    lines.append(
+        f"monthly: ${running.cost_per_month:,.2f} -> ${plan.cost_per_month:,.2f} ({change})"
+    )
     found = risks(observed)
     if found:
         lines.append("risks seen in the running service:")

@@ -119,12 +119,24 @@ def model_profile(workload: Workload, res: SweepResult, target: str, info: RunIn
         devices=res.devices,
         command=info.command,
         notes=[*workload.notes, *res.notes],
-        flops_per_sample=round_sig(workload.flops_per_sample) if workload.flops_per_sample else None,
-        weights_gib=round_sig(workload.weights_bytes / 2**30, 4) if workload.weights_bytes else None,
+        flops_per_sample=(
+            round_sig(workload.flops_per_sample) if workload.flops_per_sample else None
+        ),
+        weights_gib=(
+            round_sig(workload.weights_bytes / 2**30, 4) if workload.weights_bytes else None
+        ),
     )
 
 
-def endpoint_profile(res: EndpointSweep, target: str, body: dict[str, Any] | None, *, openai: bool, name: str | None, info: RunInfo) -> Profile:
+def endpoint_profile(
+    res: EndpointSweep,
+    target: str,
+    body: dict[str, Any] | None,
+    *,
+    openai: bool,
+    name: str | None,
+    info: RunInfo,
+) -> Profile:
     """The profile of an endpoint sweep (``profile run URL``); the model is ``name``, else the
     OpenAI payload's model, else the URL."""
     from scaleplan.profile.devices import framework_versions

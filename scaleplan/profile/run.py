@@ -26,7 +26,16 @@ if TYPE_CHECKING:
 Write = Callable[["Profile", str], None]  # (profile, path or '-')
 
 
-def measure_model(target: str, workload: Workload, opts: SweepOptions, info: RunInfo, *, out: str, write: Write, progress: Callable[[], AbstractContextManager[Progress]]) -> Profile:
+def measure_model(
+    target: str,
+    workload: Workload,
+    opts: SweepOptions,
+    info: RunInfo,
+    *,
+    out: str,
+    write: Write,
+    progress: Callable[[], AbstractContextManager[Progress]],
+) -> Profile:
     """Sweep ``workload`` and write its profile to ``out`` ('-': stdout).
 
     Points are checkpointed to OUT.partial, never over an existing OUT: an interrupted run must
@@ -47,7 +56,11 @@ def measure_model(target: str, workload: Workload, opts: SweepOptions, info: Run
     if not res.measurements:
         if res.interrupted:
             raise Interrupted("interrupted before any point was measured; nothing written")
-        raise ExternalError(f"{target}: no point could be measured ({'; '.join(res.notes) or 'no batch size fits'})", hint="try a smaller --batch-sizes or another --device")
+        raise ExternalError(
+            f"{target}: no point could be measured "
+            f"({'; '.join(res.notes) or 'no batch size fits'})",
+            hint="try a smaller --batch-sizes or another --device",
+        )
     profile = model_profile(workload, res, target, info)
     keep_old = res.interrupted and out != "-" and Path(out).exists()
     write(profile, partial if keep_old else out)
@@ -59,7 +72,16 @@ def measure_model(target: str, workload: Workload, opts: SweepOptions, info: Run
     return profile
 
 
-def measure_endpoint(opts: EndpointOptions, body: dict[str, Any] | None, info: RunInfo, *, name: str | None, out: str, write: Write, log: Callable[[str], None]) -> Profile:
+def measure_endpoint(
+    opts: EndpointOptions,
+    body: dict[str, Any] | None,
+    info: RunInfo,
+    *,
+    name: str | None,
+    out: str,
+    write: Write,
+    log: Callable[[str], None],
+) -> Profile:
     """Sweep the endpoint ``opts.url`` and write its profile to ``out`` ('-': stdout); an
     interrupted sweep writes what it measured (the sweep says so in ``log``)."""
     from scaleplan.profile.build import endpoint_profile
@@ -69,7 +91,13 @@ def measure_endpoint(opts: EndpointOptions, body: dict[str, Any] | None, info: R
     if not res.measurements:
         if res.interrupted:
             raise Interrupted("interrupted before any level was measured; nothing written")
-        raise ExternalError(f"{opts.url}: no successful request at any level ({'; '.join(res.notes)})", hint="check that the endpoint answers a request with this --payload (curl -d @payload.json URL), and --timeout")
+        raise ExternalError(
+            f"{opts.url}: no successful request at any level ({'; '.join(res.notes)})",
+            hint=(
+                "check that the endpoint answers a request with this --payload "
+                "(curl -d @payload.json URL), and --timeout"
+            ),
+        )
     profile = endpoint_profile(res, opts.url, body, openai=opts.openai, name=name, info=info)
     write(profile, out)
     if res.interrupted:
