@@ -153,6 +153,11 @@ def quiet_fd1() -> Iterator[None]:
         os.close(devnull)
 
 
+def split_values(values: list[str] | None) -> list[str]:
+    """A repeatable option's values, each also comma-separated (``--x a,b --x c``)."""
+    return [p.strip() for v in values or [] for p in v.split(",") if p.strip()]
+
+
 def input_error(file: str, where: str, message: str, hint: str = "") -> InputError:
     from scaleplan.errors import Problem
 

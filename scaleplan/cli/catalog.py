@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors
+from scaleplan.cli._common import emit_json, handle_errors, split_values
 
 app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azure and your own catalogs).", no_args_is_help=True)
 
@@ -25,13 +25,6 @@ def register(root: typer.Typer) -> None:
     else:
         app.command("refresh")(refresh)
     root.add_typer(app, name="catalog")
-
-
-def _split(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for v in values or []:
-        out += [x.strip() for x in v.split(",") if x.strip()]
-    return out
 
 
 def _money(v: float | None) -> str:
@@ -67,13 +60,13 @@ def list_(
 
         if sort not in SORT_KEYS:
             raise typer.BadParameter(f"must be one of {', '.join(SORT_KEYS)}; got {sort!r}", param_hint="--sort")
-        cat = load_catalog(_split(catalog))
-        accs = _split(accelerator)
-        problems = filter_problems(cat, providers=_split(provider), regions=_split(region), accelerators=accs)
+        cat = load_catalog(split_values(catalog))
+        accs = split_values(accelerator)
+        problems = filter_problems(cat, providers=split_values(provider), regions=split_values(region), accelerators=accs)
         if problems:
             raise typer.BadParameter("; ".join(f"{p.message} ({p.hint})" for p in problems), param_hint=problems[0].where)
         rows = filter_rows(
-            cat, providers=_split(provider), regions=_split(region), accelerators=accs,
+            cat, providers=split_values(provider), regions=split_values(region), accelerators=accs,
             min_gpu_memory=min_gpu_memory, max_price=max_price, spot=spot, include_cpu=not gpu_only,
         )
         rows = sort_rows(rows, sort, spot=spot)
@@ -108,7 +101,7 @@ def show(
         from scaleplan.catalog.files import load_catalog
         from scaleplan.catalog.query import describe_instance, instance_rows, row_dict
 
-        cat = load_catalog(_split(catalog))
+        cat = load_catalog(split_values(catalog))
         rows = instance_rows(cat, instance_type)
         acc = cat.accelerator(rows[0].accelerator) if rows[0].accelerator else None
         if json_out:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors
+from scaleplan.cli._common import emit_json, handle_errors, split_values
 
 if TYPE_CHECKING:
     from scaleplan.check.model import Severity
@@ -16,13 +16,6 @@ FORMATS = ("text", "json", "junit", "sarif", "github")
 
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
-
-
-def _split(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for v in values or []:
-        out.extend(p.strip() for p in v.split(",") if p.strip())
-    return out
 
 
 def check(
@@ -143,7 +136,7 @@ def check(
                 ),
                 param_hint="--kube-version",
             ) from None
-        report = gate_report(paths, plan_file=plan, kube_version=version, disabled=_split(disable), enabled=_split(enable), only_manifests=only_manifests)
+        report = gate_report(paths, plan_file=plan, kube_version=version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests)
         stamp, host = junit_clock() if fmt == "junit" else ("1970-01-01T00:00:00", "localhost")
         out = render_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
         if output is not None:

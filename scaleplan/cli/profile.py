@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 import typer.core
 
-from scaleplan.cli._common import emit_json, handle_errors, stderr_console, stdout_console
+from scaleplan.cli._common import (
+    emit_json,
+    handle_errors,
+    split_values,
+    stderr_console,
+    stdout_console,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -344,7 +350,7 @@ def estimate(
         from scaleplan.profile.model import read_profile
 
         prof = read_profile(profile_path)
-        cat = load_catalog([c for v in catalog or [] for c in _names(v)])
+        cat = load_catalog(split_values(catalog))
         opts = TransferOptions(
             overhead_ms=overhead_ms,
             compute_efficiency=compute_efficiency,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from scaleplan.cli._common import handle_errors, stderr_console, stdout_console
+from scaleplan.cli._common import handle_errors, split_values, stderr_console, stdout_console
 
 
 def profile_llm(
@@ -51,7 +51,7 @@ def profile_llm(
             raise typer.BadParameter("give MODEL (a preset or a config.json), or --spec with model.architecture", param_hint="MODEL")
         inp = llm_profile_inputs(
             model, spec, default_class=TokenClass("default", input_tokens, output_tokens), dtype=dtype, kv_cache_dtype=kv_cache_dtype,
-            engine=engine, accelerators=_names(accelerators), catalogs=[c for v in catalog or [] for c in _names(v)],
+            engine=engine, accelerators=_names(accelerators), catalogs=split_values(catalog),
         )
         measured = read_profile(calibrate).measurements if calibrate else ()
         prof, notes = llm_profile(
