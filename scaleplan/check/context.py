@@ -1,6 +1,7 @@
-"""The checked set of objects, indexed once for the cross-object rules (``Context``), the rule
-function type and its registration, and the node-placement helpers several rule families share
-(which NodePool a workload lands on, whether it can only run on spot capacity).
+"""The checked set of objects, indexed once for the cross-object rules (``Context``), what the
+rules know of instance types (``InstanceTable``, passed in), the rule function type and its
+registration, and the node-placement helpers several rule families share (which NodePool a
+workload lands on, whether it can only run on spot capacity).
 """
 
 from __future__ import annotations
@@ -31,7 +32,28 @@ from scaleplan.check.workloads import (
 )
 
 if TYPE_CHECKING:
+    from scaleplan.catalog.model import Catalog
     from scaleplan.plan import Plan
+
+
+@dataclass(frozen=True)
+class InstanceTable:
+    """What the GPU and placement rules know of instance types: the most GPUs a type has and
+    the providers that list it (an unknown type is not judged)."""
+
+    gpus: Mapping[str, int] = field(default_factory=dict)
+    providers: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> InstanceTable:
+        gpus: dict[str, int] = {}
+        providers: dict[str, set[str]] = {}
+        for r in catalog.rows:
+            gpus[r.instance_type] = max(gpus.get(r.instance_type, 0), r.accelerator_count)
+            providers.setdefault(r.instance_type, set()).add(r.provider)
+            # GCP N1 rows name the attached GPU (n1-standard-4+1xT4); nodes carry the machine type
+            providers.setdefault(r.instance_type.split("+", 1)[0], set()).add(r.provider)
+        return cls(gpus, {k: frozenset(v) for k, v in providers.items()})
 
 
 @dataclass
@@ -40,8 +62,8 @@ class Context:
 
     objects: list[K8sObject]
     plan: Plan | None = None
-    instance_gpus: Callable[[str], int | None] = lambda _t: None
-    instance_providers: Callable[[str], frozenset[str]] = lambda _t: frozenset()
+    # called once, when a rule first asks about an instance type (reading a catalog is slow)
+    instances: Callable[[], InstanceTable] = InstanceTable
     workloads: list[K8sObject] = field(default_factory=list)
     scaling: dict[int, Scaling] = field(default_factory=dict)
     _selections: dict[int, NodeSelection] = field(default_factory=dict)
@@ -106,6 +128,16 @@ class Context:
             if n > 0:
                 out.append((w, n))
         return out
+
+    @functools.cached_property
+    def _instances(self) -> InstanceTable:
+        return self.instances()
+
+    def instance_gpus(self, instance_type: str) -> int | None:
+        return self._instances.gpus.get(instance_type)
+
+    def instance_providers(self, instance_type: str) -> frozenset[str]:
+        return self._instances.providers.get(instance_type, frozenset())
 
     def selection(self, w: K8sObject) -> NodeSelection:
         key = id(w)

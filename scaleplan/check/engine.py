@@ -17,7 +17,7 @@ from scaleplan.check import (
     pod_security,
     selectors,
 )
-from scaleplan.check.context import Context, RuleFn
+from scaleplan.check.context import Context, InstanceTable, RuleFn
 from scaleplan.check.model import CheckReport, Finding, K8sObject, Rule
 from scaleplan.check.rules import RULES, RULES_BY_ID
 from scaleplan.errors import InputError, Problem
@@ -108,33 +108,11 @@ def select_rules(
 
 
 @functools.lru_cache(maxsize=1)
-def _shipped_instance_gpus() -> dict[str, int]:
+def shipped_instances() -> InstanceTable:
+    """The instance table of the shipped catalogs, read once (only when a rule needs it)."""
     from scaleplan.catalog.files import load_catalog
 
-    return _instance_gpus(load_catalog())
-
-
-@functools.lru_cache(maxsize=1)
-def _shipped_instance_providers() -> dict[str, frozenset[str]]:
-    from scaleplan.catalog.files import load_catalog
-
-    return _instance_providers(load_catalog())
-
-
-def _instance_providers(catalog: Catalog) -> dict[str, frozenset[str]]:
-    table: dict[str, set[str]] = {}
-    for r in catalog.rows:
-        table.setdefault(r.instance_type, set()).add(r.provider)
-        # GCP N1 rows name the attached GPU (n1-standard-4+1xT4); nodes carry the machine type
-        table.setdefault(r.instance_type.split("+", 1)[0], set()).add(r.provider)
-    return {k: frozenset(v) for k, v in table.items()}
-
-
-def _instance_gpus(catalog: Catalog) -> dict[str, int]:
-    table: dict[str, int] = {}
-    for r in catalog.rows:
-        table[r.instance_type] = max(table.get(r.instance_type, 0), r.accelerator_count)
-    return table
+    return InstanceTable.from_catalog(load_catalog())
 
 
 def check_objects(
@@ -148,27 +126,15 @@ def check_objects(
     enabled_rules: Iterable[str] = (),
     catalog: Catalog | None = None,
 ) -> CheckReport:
-    """Run every selected rule over already-parsed objects (pure apart from the catalog load)."""
+    """Run every selected rule over already-parsed objects. The instance types are looked up in
+    ``catalog``, or (without one) in the shipped catalogs, read on first use."""
     version = normalise_kube_version(kube_version)
     rules = select_rules(disabled_rules, enabled_rules, plan=plan is not None)
     ids = {r.id for r in rules}
-    table: dict[str, int] | None = _instance_gpus(catalog) if catalog is not None else None
-
-    def instance_gpus(t: str) -> int | None:
-        nonlocal table
-        if table is None:
-            table = _shipped_instance_gpus()
-        return table.get(t)
-
-    providers: dict[str, frozenset[str]] | None = _instance_providers(catalog) if catalog is not None else None
-
-    def instance_providers(t: str) -> frozenset[str]:
-        nonlocal providers
-        if providers is None:
-            providers = _shipped_instance_providers()
-        return providers.get(t, frozenset())
-
-    ctx = Context(list(objects), plan=plan, instance_gpus=instance_gpus, instance_providers=instance_providers)
+    instances: Callable[[], InstanceTable] = shipped_instances
+    if catalog is not None:
+        instances = functools.partial(InstanceTable.from_catalog, catalog)
+    ctx = Context(list(objects), plan=plan, instances=instances)
     findings: list[Finding] = []
     if ids & {"schema", "unknown-kind"}:
         from scaleplan.check.schema import schema_findings
