@@ -206,6 +206,21 @@ def test_shm_and_concurrency_rules() -> None:
     assert found and "--max-num-seqs 256 but the plan has --max-num-seqs 64" in found[0].message
 
 
+def test_server_without_a_model_fails_check() -> None:
+    """A vLLM that names no model serves its default model (new-user trial of issue 16)."""
+    plan = LLM_PLANS["vllm-70b"]()
+    text = _rendered_text(plan)
+    assert not [f for f in check_text(text, plan=plan, enabled_rules=ALL_RULES).findings if f.rule == "engine-model-missing"]
+    no_model = text.replace("        - --model\n        - meta-llama/Llama-3.1-70B-Instruct\n", "", 1)
+    assert no_model != text
+    found = [f for f in check_text(no_model, plan=plan, enabled_rules=ALL_RULES).findings if f.rule == "engine-model-missing"]
+    assert found and "names no model (no --model)" in found[0].message and found[0].severity == "error"
+    # a positional model after `vllm serve` or a MODEL_ID variable names it too
+    positional = text.replace("- --model\n        - meta-llama/Llama-3.1-70B-Instruct\n", "- serve\n        - meta-llama/Llama-3.1-70B-Instruct\n", 1)
+    assert positional != text
+    assert not [f for f in check_text(positional, plan=plan, enabled_rules=ALL_RULES).findings if f.rule == "engine-model-missing"]
+
+
 def test_weights_volume_too_small() -> None:
     plan = LLM_PLANS["vllm-70b"]()
     text = _rendered_text(plan).replace("sizeLimit: 147Gi", "sizeLimit: 100Gi")

@@ -138,6 +138,39 @@ def _plan_flags(ctx: Context, rule: Rule) -> Iterator[Finding]:
                     yield w.finding(rule, f"{c.label()} runs {use.flag} {use.value} but the plan has {flags[0]} {want} for allocation {a.name}", _flags_path(c))
 
 
+_MODEL_ENV = ("MODEL_ID", "MODEL_NAME", "MODEL")
+
+
+def _names_model(c: Container, engine: str) -> bool:
+    """Whether the server is told its model: the engine's model flag, a positional model after a
+    ``serve`` command (``vllm serve M``, ``trtllm-serve M``), or a model environment variable."""
+    argv = _argv(c)
+    if "model" in engines.parse_flags(argv, (engine,)):
+        return True
+    for i, tok in enumerate(argv[:-1]):
+        if tok.endswith("serve") and not argv[i + 1].startswith("-"):
+            return True
+    return any(str(e.get("name")) in _MODEL_ENV and (e.get("value") or e.get("valueFrom")) for e in as_list(c.data.get("env")) if isinstance(e, Mapping))
+
+
+@impl("engine-model-missing")
+def _model_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    plan = ctx.plan
+    if plan is None or plan.spec.model.engine is None:
+        return
+    engine = plan.spec.model.engine
+    flags = engines.FLAGS[engine].get("model")
+    flag = flags[0] if flags else "model after the serve command"
+    for w in ctx.workloads:
+        a = _allocation(ctx, w)
+        if a is None:
+            continue
+        for c in containers(w):
+            if (not gpus(c) and a.gpus_per_replica > 0) or _names_model(c, engine):
+                continue
+            yield w.finding(rule, f"{c.label()} names no model (no {flag}): {engine} would start its default model, not the one allocation {a.name} was sized for", _flags_path(c))
+
+
 def _target_dirs(c: Container, engine: str | None) -> list[str]:
     """Where the server writes or reads the weights: HF_HOME and an absolute model path."""
     got = engines.parse_flags(_argv(c), (engine,) if engine else engines.ENGINES)

@@ -289,6 +289,14 @@ RULES: tuple[Rule, ...] = (
         needs_plan=True,
     ),
     R(
+        "engine-model-missing",
+        "error",
+        "plan",
+        "The model server names no model (no model flag, no positional model after serve, no MODEL_ID environment variable), so it starts its engine's default model and serves something other than what the plan sized.",
+        "set model.source in the spec and re-render, or pass the model (--model for vLLM) in spec.kubernetes.args",
+        needs_plan=True,
+    ),
+    R(
         "weights-volume-small",
         "error",
         "plan",
