@@ -10,14 +10,23 @@ import pytest
 from aws_helpers import DATA, derived_item, ebs_item, p4d_items
 
 from scaleplan.catalog import aws
+from scaleplan.catalog.assemble import build_catalog_file, merge_rows
 from scaleplan.catalog.diff import diff_rows
 from scaleplan.catalog.files import load_accelerators
 from scaleplan.catalog.freshness import catalog_age_days, parse_fetched_at, stale_warning
+from scaleplan.catalog.instance_types import TypeSpec, load_fixups, type_spec
 from scaleplan.catalog.model import Catalog, CatalogFile, InstanceRow, Provenance
+from scaleplan.catalog.prices import (
+    MalformedPrice,
+    PriceItem,
+    ondemand_prices,
+    parse_price_item,
+    spot_stats,
+)
 from scaleplan.errors import ExternalError
 
 CAT = Catalog(accelerators=load_accelerators(), rows=())
-FIX = aws.load_fixups()
+FIX = load_fixups()
 
 
 def gpu_type(name: str, gpu: str, count: int, mib: int, part: float = 1.0, arch: str = "x86_64") -> dict[str, object]:
@@ -39,21 +48,21 @@ def cpu_type(name: str, vcpus: int = 2, mib: int = 4096, arch: str = "x86_64") -
 
 def test_real_m5_item_parses_to_its_on_demand_price() -> None:
     text = (DATA / "get_products_item_m5.large_us-east-1.json").read_text()
-    item = aws.parse_price_item(text)
+    item = parse_price_item(text)
     assert item is not None
     assert (item.instance_type, item.price, item.sku) == ("m5.large", 0.096, "6C86BEPQVG73ZGGR")
     assert item.region is None  # the 2021 item has no regionCode
 
 
 def test_capacity_block_sku_is_ignored_and_on_demand_kept() -> None:
-    items = [aws.parse_price_item(t) for t in p4d_items()]
+    items = [parse_price_item(t) for t in p4d_items()]
     kept = [i for i in items if i is not None]
     assert len(items) == 2 and len(kept) == 1
     assert kept[0].price == 32.7726 and kept[0].market == "OnDemand" and kept[0].region == "us-east-1"
 
 
 def test_non_instance_product_is_skipped() -> None:
-    assert aws.parse_price_item(ebs_item()) is None
+    assert parse_price_item(ebs_item()) is None
 
 
 @pytest.mark.parametrize(
@@ -70,22 +79,22 @@ def test_malformed_items_raise(mutate, needle: str) -> None:  # type: ignore[no-
     text = derived_item("g5.xlarge", "us-east-1", 1.006)
     bad = mutate(text)
     assert bad != text
-    with pytest.raises(aws.MalformedPrice, match=needle):
-        aws.parse_price_item(bad)
+    with pytest.raises(MalformedPrice, match=needle):
+        parse_price_item(bad)
 
 
 def test_ondemand_prices_picks_wanted_types_and_warns_on_conflict() -> None:
-    a = aws.PriceItem("g5.xlarge", "us-east-1", 1.0, "A", "OnDemand", "RunInstances")
-    b = aws.PriceItem("g5.xlarge", "us-east-1", 1.2, "B", "OnDemand", "RunInstances")
-    c = aws.PriceItem("m5.large", "us-east-1", 0.1, "C", None, None)
-    prices, warns = aws.ondemand_prices([a, b, c], {"g5.xlarge"})
+    a = PriceItem("g5.xlarge", "us-east-1", 1.0, "A", "OnDemand", "RunInstances")
+    b = PriceItem("g5.xlarge", "us-east-1", 1.2, "B", "OnDemand", "RunInstances")
+    c = PriceItem("m5.large", "us-east-1", 0.1, "C", None, None)
+    prices, warns = ondemand_prices([a, b, c], {"g5.xlarge"})
     assert prices == {"g5.xlarge": 1.0}
     assert len(warns) == 1 and "g5.xlarge" in warns[0]
 
 
 def test_spot_stats_on_real_history_uses_latest_price_per_zone() -> None:
     entries = json.loads((DATA / "describe_spot_price_history_m5.large_us-east-1.json").read_text())["SpotPriceHistory"]
-    stats = aws.spot_stats(entries, {"m5.large": 0.096})["m5.large"]
+    stats = spot_stats(entries, {"m5.large": 0.096})["m5.large"]
     # latest per zone: 1a 0.0423, 1b 0.0389, 1c 0.0381, 1d 0.0431, 1f 0.0437 (the history's
     # all-time minimum, 0.0367, is older and must not be used)
     assert stats.minimum == 0.0381
@@ -100,7 +109,7 @@ def test_spot_above_on_demand_is_ignored() -> None:
         {"InstanceType": "g5.xlarge", "AvailabilityZone": "us-east-1b", "ProductDescription": "Linux/UNIX", "SpotPrice": "0.4", "Timestamp": "2026-01-01T00:00:00+00:00"},
         {"InstanceType": "g5.xlarge", "AvailabilityZone": "us-east-1c", "ProductDescription": "Windows", "SpotPrice": "0.1", "Timestamp": "2026-01-01T00:00:00+00:00"},
     ]
-    s = aws.spot_stats(entries, {"g5.xlarge": 1.0})["g5.xlarge"]
+    s = spot_stats(entries, {"g5.xlarge": 1.0})["g5.xlarge"]
     assert (s.minimum, s.median, s.zones) == (0.4, 0.4, ("us-east-1b",))
 
 
@@ -108,21 +117,21 @@ def test_spot_above_on_demand_is_ignored() -> None:
 
 
 def test_family_fixup_maps_odd_gpu_name() -> None:
-    spec = aws.type_spec(gpu_type("p5en.48xlarge", "NVIDIA", 8, 144384), CAT, FIX)
-    assert isinstance(spec, aws.TypeSpec)
+    spec = type_spec(gpu_type("p5en.48xlarge", "NVIDIA", 8, 144384), CAT, FIX)
+    assert isinstance(spec, TypeSpec)
     assert (spec.accelerator, spec.accelerator_count, spec.family) == ("H200", 8, "p5en")
 
 
 def test_gpu_name_fixup_and_alias_resolution() -> None:
-    s1 = aws.type_spec(gpu_type("g7e.2xlarge", "RTX PRO Server 6000", 1, 98304), CAT, FIX)
-    s2 = aws.type_spec(gpu_type("g6.xlarge", "L4", 1, 22888), CAT, FIX)
-    assert isinstance(s1, aws.TypeSpec) and s1.accelerator == "RTXPRO6000"
-    assert isinstance(s2, aws.TypeSpec) and s2.accelerator == "L4" and s2.accelerator_memory_gib == 22.4
+    s1 = type_spec(gpu_type("g7e.2xlarge", "RTX PRO Server 6000", 1, 98304), CAT, FIX)
+    s2 = type_spec(gpu_type("g6.xlarge", "L4", 1, 22888), CAT, FIX)
+    assert isinstance(s1, TypeSpec) and s1.accelerator == "RTXPRO6000"
+    assert isinstance(s2, TypeSpec) and s2.accelerator == "L4" and s2.accelerator_memory_gib == 22.4
 
 
 def test_memory_variant_picks_80gb_a100() -> None:
-    s = aws.type_spec(gpu_type("p4de.24xlarge", "A100", 8, 81920), CAT, FIX)
-    assert isinstance(s, aws.TypeSpec) and s.accelerator == "A100-80GB"
+    s = type_spec(gpu_type("p4de.24xlarge", "A100", 8, 81920), CAT, FIX)
+    assert isinstance(s, TypeSpec) and s.accelerator == "A100-80GB"
 
 
 @pytest.mark.parametrize(
@@ -134,25 +143,25 @@ def test_memory_variant_picks_80gb_a100() -> None:
     ],
 )
 def test_unusable_accelerators_are_skipped_with_reason(it: dict[str, object], needle: str) -> None:
-    r = aws.type_spec(it, CAT, FIX)
+    r = type_spec(it, CAT, FIX)
     assert isinstance(r, str) and needle in r
 
 
 def test_neuron_memory_guard_rejects_wrong_alias() -> None:
     it = {"InstanceType": "trn2.48xlarge", "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]}, "VCpuInfo": {"DefaultVCpus": 192}, "MemoryInfo": {"SizeInMiB": 2097152}, "NeuronInfo": {"NeuronDevices": [{"Name": "Trainium2", "Count": 16, "MemoryInfo": {"SizeInMiB": 98304}}]}}
-    r = aws.type_spec(it, CAT, FIX)
+    r = type_spec(it, CAT, FIX)
     assert isinstance(r, str) and "Trainium2" in r
     it2 = {**it, "InstanceType": "trn1.32xlarge", "NeuronInfo": {"NeuronDevices": [{"Name": "Trainium", "Count": 16, "MemoryInfo": {"SizeInMiB": 32768}}]}}
-    s = aws.type_spec(it2, CAT, FIX)
-    assert isinstance(s, aws.TypeSpec) and (s.accelerator, s.accelerator_count) == ("AWS-Trainium", 16)
+    s = type_spec(it2, CAT, FIX)
+    assert isinstance(s, TypeSpec) and (s.accelerator, s.accelerator_count) == ("AWS-Trainium", 16)
 
 
 def test_cpu_families_and_sizes_filter() -> None:
-    ok = aws.type_spec(cpu_type("m7g.large", arch="arm64", mib=8192), CAT, FIX)
-    assert isinstance(ok, aws.TypeSpec) and ok.cpu_arch == "arm64" and ok.memory_gib == 8
-    assert aws.type_spec(cpu_type("m7g.medium", vcpus=1), CAT, FIX) is None
-    assert aws.type_spec(cpu_type("c7i.24xlarge", vcpus=96), CAT, FIX) is None
-    assert aws.type_spec(cpu_type("m5.large"), CAT, FIX) is None
+    ok = type_spec(cpu_type("m7g.large", arch="arm64", mib=8192), CAT, FIX)
+    assert isinstance(ok, TypeSpec) and ok.cpu_arch == "arm64" and ok.memory_gib == 8
+    assert type_spec(cpu_type("m7g.medium", vcpus=1), CAT, FIX) is None
+    assert type_spec(cpu_type("c7i.24xlarge", vcpus=96), CAT, FIX) is None
+    assert type_spec(cpu_type("m5.large"), CAT, FIX) is None
 
 
 # ---------------------------------------------------------------- merge, diff, age
@@ -165,10 +174,10 @@ def row(region: str, itype: str, od: float, spot: float | None = None, fetched: 
 def test_merge_keeps_other_regions_and_stamps_their_age() -> None:
     cur = CatalogFile(provenance=Provenance(source="old", build_date="2026-01-01"), instances=(row("us-east-1", "c7i.large", 0.1), row("eu-west-1", "c7i.large", 0.11)))
     new = [row("us-east-1", "c7i.xlarge", 0.2, fetched="2026-11-29T00:00:00Z")]
-    merged = aws.merge_rows(cur, new, ["us-east-1"])
+    merged = merge_rows(cur, new, ["us-east-1"])
     assert [(r.region, r.instance_type) for r in merged] == [("eu-west-1", "c7i.large"), ("us-east-1", "c7i.xlarge")]
     assert merged[0].fetched_at == "2026-01-01"
-    cf = aws.build_catalog_file(cur, merged, ["us-east-1"], datetime(2026, 11, 29, tzinfo=UTC), "0")
+    cf = build_catalog_file(cur, merged, ["us-east-1"], datetime(2026, 11, 29, tzinfo=UTC), "0")
     assert any("eu-west-1" in c for c in cf.provenance.caveats)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aws_helpers import derived_item, no_retry_sleep, run_cli, set_fake_env
 
-from scaleplan.catalog import aws
+from scaleplan.catalog import aws, prices
 from scaleplan.catalog.files import read_catalog_file, shipped_paths
 from scaleplan.catalog.model import InstanceRow
 
@@ -170,8 +170,8 @@ def test_price_strings_python_reads_but_aws_never_sends_are_refused(usd: str) ->
     """`"1_000"` was read as 1000 and `1e300` written to the catalog."""
     text = derived_item("g5.xlarge", "us-east-1", 1.006).replace('"1.0060000000"', f'"{usd}"')
     assert usd in text
-    with pytest.raises(aws.MalformedPrice):
-        aws.parse_price_item(text)
+    with pytest.raises(prices.MalformedPrice):
+        prices.parse_price_item(text)
 
 
 def _row(price: float, itype: str = "g5.xlarge") -> InstanceRow:
@@ -181,9 +181,9 @@ def _row(price: float, itype: str = "g5.xlarge") -> InstanceRow:
 @pytest.mark.parametrize("price", [1e-300, 0.0, 1006.0, 0.001], ids=["1e-300", "zero", "100x-up", "100x-down"])
 def test_refreshed_prices_are_checked_against_the_current_catalog(price: float) -> None:
     """Refreshed prices 1e300 and 1e-300 were written to the catalog."""
-    bad = aws.implausible_prices([_row(price)], [_row(1.006)])
+    bad = prices.implausible_prices([_row(price)], [_row(1.006)])
     assert len(bad) == 1 and "us-east-1 g5.xlarge price_ondemand" in bad[0]
-    assert aws.implausible_prices([_row(1.2)], [_row(1.006)]) == []
+    assert prices.implausible_prices([_row(1.2)], [_row(1.006)]) == []
 
 
 def test_refresh_keeps_catalog_valid(existing: Path) -> None:

@@ -97,6 +97,7 @@ def _run(regions: list[str], target: Path | None, profile: str | None, endpoint_
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from scaleplan.catalog import aws
+    from scaleplan.catalog.assemble import catalog_text
     from scaleplan.catalog.diff import diff_rows
     from scaleplan.catalog.files import (
         load_accelerators,
@@ -105,6 +106,7 @@ def _run(regions: list[str], target: Path | None, profile: str | None, endpoint_
         read_catalog_file,
         shipped_paths,
     )
+    from scaleplan.catalog.prices import implausible_prices
     from scaleplan.errors import ExternalError
     from scaleplan.yamlio import atomic_write
 
@@ -133,11 +135,11 @@ def _run(regions: list[str], target: Path | None, profile: str | None, endpoint_
             now=now,
             progress=step,
         )
-    bad = aws.implausible_prices(result.new_rows, baseline)
+    bad = implausible_prices(result.new_rows, baseline)
     if bad:
         shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise ExternalError(f"the refreshed prices are not plausible: {shown}", hint="nothing was written; the Price List or EC2 API (or --endpoint-url) returned bad data; retry later")
-    text = aws.catalog_text(result.catalog, now)
+    text = catalog_text(result.catalog, now)
     # Validate what would be written: the YAML parses back to the same model and every
     # accelerator resolves (the same checks `--catalog FILE` will run).
     name = str(target) if target is not None else "refreshed catalog"
