@@ -11,8 +11,10 @@ import pytest
 import yaml
 from profile_helpers import build_onnx_mlp, validate_profile_file, write_numpy_factory
 
-from scaleplan.profile.measure import WallTimer, measure_point, to_measurement
+from scaleplan.profile.point import measure_point
+from scaleplan.profile.probes import WallTimer
 from scaleplan.profile.stats import median_ci_rel, percentile, summarize_ms
+from scaleplan.profile.sustained import to_measurement
 
 FAST = ["--device", "cpu", "--time-budget", "0.15", "--window-ms", "30", "--min-samples", "5"]
 
@@ -85,7 +87,7 @@ def test_drift_never_settles_and_runs_to_the_budget() -> None:
 
 
 def test_window_stability_threshold() -> None:
-    from scaleplan.profile.measure import windows_agree
+    from scaleplan.profile.sustained import windows_agree
 
     assert windows_agree([100, 104, 96], 3, 0.05)
     assert not windows_agree([100, 112, 96], 3, 0.05)
@@ -165,11 +167,11 @@ def test_interleave_runs_each_point_until_it_settles() -> None:
     its budget. Both run on one fake clock, so the times are exact."""
     from scaleplan.profile.measure import (
         NullProgress,
-        PointResult,
         SweepOptions,
         SweepResult,
         _interleave,
     )
+    from scaleplan.profile.sustained import PointResult
     from scaleplan.profile.targets import Workload
 
     clk = FakeClock([])

@@ -1,24 +1,21 @@
-"""The measurement loop: warm-up, measurement windows, the stopping rule, the batch sweep.
+"""The batch sweep: every device over the batch sizes, a first pass, then interleaved windows.
 
-One code path for every device. What differs is the :class:`Timer` (wall clock on the CPU;
-CUDA events with a synchronize on GPUs) and the memory probe (peak RSS on the CPU; torch's
-peak allocated bytes on GPUs). The clock is injectable so the stopping rule is testable.
+How one point is measured (warm-up, grouped samples, windows, the stopping rule) is
+:mod:`scaleplan.profile.point`; what its windows say (sustained and quiet rate, CI,
+contention) is :mod:`scaleplan.profile.sustained`; the timer and memory probe per device are
+:mod:`scaleplan.profile.probes`. Here (see docs/profile.md, "How a point is measured"):
 
-Per point (see docs/profile.md, "How a point is measured"):
-
-1. Warm-up (at least 2 calls and ~20 % of one window, at most 2 s).
-2. Calls shorter than ``sample_floor_s`` (0.1 ms) are timed in groups of ``k`` back-to-back
-   calls per sample (like ``timeit``'s autorange), so timer overhead and jitter don't dominate.
-3. **Windows**: the point is measured in windows of ``window_s`` (0.5 s, at least one call).
-   A window's rate is the samples it completed over its elapsed wall-clock time. The first pass
-   over the batch sizes takes one window per point and decides the batch list (SLO, plateau,
-   memory ceiling); then windows are taken in turn across the batch sizes (order shuffled every
-   round, seeded), so every point sees the same mix of the host's quiet and busy phases and a
-   point's consecutive windows lie seconds apart.
-4. **Stopping**: a point is done once its last ``stable_windows`` (3) windows agree within
-   +-``stability`` (10 %) of their mean, the 95 % CI of its sustained rate is within
-   +-``target_ci`` (5 %) and it has ``min_samples`` calls; or once ``time_budget_s`` of timed
-   windows is spent (the point is then marked unstable).
+1. **First pass**: one window per point (after its warm-up and memory reading), in batch
+   order; it decides the batch list: a latency SLO exceeded, a throughput plateau (two
+   doublings under +3 %), the host's memory ceiling, an out-of-memory error or a failure end
+   the device's sweep there.
+2. **Interleaved windows**: the rest of each point's budget is taken in turn across the batch
+   sizes (order shuffled every round, seeded), so every point sees the same mix of the host's
+   quiet and busy phases and a point's consecutive windows lie seconds apart.
+3. A point is done once its last ``stable_windows`` (3) windows agree within +-``stability``
+   (10 %) of their mean, the 95 % CI of its sustained rate is within +-``target_ci`` (5 %) and
+   it has ``min_samples`` calls; or once ``time_budget_s`` of timed windows is spent (the point
+   is then marked unstable).
 
 ``throughput_rps`` is the **sustained** rate: all samples completed in the point's windows over
 their total elapsed time (what a replica doing only this work delivers on this host). Its CI is
@@ -30,335 +27,33 @@ fast call is marked ``contended``.
 
 from __future__ import annotations
 
-import contextlib
-import math
-import os
 import random
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from scaleplan.errors import ProfileError
-from scaleplan.profile.model import DeviceInfo, Measurement, Percentiles
-from scaleplan.profile.stats import mean_ci_rel, median_ci_rel, percentile, round_sig, summarize_ms
+from scaleplan.profile.model import DeviceInfo, Measurement
+from scaleplan.profile.point import measure_point, measure_window
+from scaleplan.profile.probes import (
+    Clock,
+    MemoryProbe,
+    Timer,
+    blas_threads,
+    cpu_threads,
+    free_cuda,
+    host_available_gib,
+    host_rss_gib,
+    memory_for,
+    timer_for,
+)
+from scaleplan.profile.stats import percentile
+from scaleplan.profile.sustained import PointResult, StopRule, point_notes, to_measurement
 from scaleplan.profile.targets import Runner, Workload, is_oom
 
-Clock = Callable[[], float]
-
-
-class Timer(Protocol):
-    def time(self, run: Runner, calls: int = 1) -> float:
-        """Seconds ``calls`` back-to-back calls of ``run`` took on the device."""
-
-
-class WallTimer:
-    def __init__(self, clock: Clock = time.perf_counter) -> None:
-        self.clock = clock
-
-    def time(self, run: Runner, calls: int = 1) -> float:
-        if calls == 1:
-            t0 = self.clock()
-            run()
-            return self.clock() - t0
-        t0 = self.clock()
-        for _ in range(calls):
-            run()
-        return self.clock() - t0
-
-
-class CudaEventTimer:
-    """CUDA events around the call, then a synchronize: the GPU's own time for the batch."""
-
-    def __init__(self, device: str) -> None:
-        import torch
-
-        self.torch = torch
-        self.device = torch.device(device)
-
-    def time(self, run: Runner, calls: int = 1) -> float:
-        torch = self.torch
-        with torch.cuda.device(self.device):
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            torch.cuda.synchronize(self.device)
-            start.record()
-            for _ in range(calls):
-                run()
-            end.record()
-            end.synchronize()
-            return float(start.elapsed_time(end)) / 1000.0
-
-
-class MemoryProbe(Protocol):
-    def reset(self) -> None: ...
-    def peak_gib(self) -> float | None: ...
-
-
-class HostRssProbe:
-    """Peak resident set size of this process (VmHWM), reset per point via /proc/self/clear_refs."""
-
-    def reset(self) -> None:
-        with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-
-    def peak_gib(self) -> float | None:
-        try:
-            with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
-                for line in fh:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) * 1024 / 2**30
-        except OSError:
-            pass
-        try:
-            import resource
-
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 2**30
-        except Exception:
-            return None
-
-
-class CudaMemoryProbe:
-    def __init__(self, device: str) -> None:
-        import torch
-
-        self.torch = torch
-        self.device = torch.device(device)
-
-    def reset(self) -> None:
-        self.torch.cuda.reset_peak_memory_stats(self.device)
-
-    def peak_gib(self) -> float | None:
-        return float(self.torch.cuda.max_memory_allocated(self.device)) / 2**30
-
-
-def host_rss_gib() -> float | None:
-    """Current resident set size of this process (VmRSS)."""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024 / 2**30
-    except OSError:
-        pass
-    return None
-
-
-def host_available_gib() -> float | None:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024 / 2**30
-    except OSError:
-        pass
-    return None
-
-
-@dataclass
-class Window:
-    """One measurement window: calls completed and the wall-clock seconds they took."""
-
-    calls: int
-    elapsed_s: float
-
-
-@dataclass
-class PointResult:
-    """What one point has measured so far: the first pass fills it, later windows add to it."""
-
-    batch_size: int
-    samples_s: list[float] = field(default_factory=list)  # per-call seconds (a grouped sample is divided by its calls)
-    windows: list[Window] = field(default_factory=list)
-    peak_memory_gib: float | None = None
-    calls_per_sample: int = 1
-    timed_s: float = 0.0  # seconds spent in timed windows (the budget counts these)
-    settled: bool = False  # the stopping rule was met (False: the budget ran out first)
-
-    def window_rates(self) -> list[float]:
-        """Per window: samples (batch x calls) completed over its elapsed seconds."""
-        return [self.batch_size * w.calls / w.elapsed_s for w in self.windows if w.elapsed_s > 0]
-
-    def throughput(self) -> float:
-        """Sustained rate: samples completed in all windows over their total elapsed time."""
-        calls = sum(w.calls for w in self.windows)
-        el = sum(w.elapsed_s for w in self.windows)
-        return self.batch_size * calls / el if el > 0 else float("inf")
-
-    def throughput_ci_rel(self) -> float:
-        """Relative half-width of the 95 % CI of the sustained rate (t-interval over windows)."""
-        return mean_ci_rel(self.window_rates())
-
-    def quiet_throughput(self) -> float:
-        """Batch / service time (the 0.1th percentile of all per-call times)."""
-        st = service_time(self.samples_s) if self.samples_s else 0.0
-        return self.batch_size / st if st > 0 else float("inf")
-
-    def median_over_fast(self) -> float:
-        """Median call / fast call (the service time): 1.0 on a quiet host."""
-        if not self.samples_s:
-            return 1.0
-        xs = sorted(self.samples_s)
-        st = percentile(xs, SERVICE_Q)
-        return percentile(xs, 50) / st if st > 0 else 1.0
-
-    def slowdown(self) -> float:
-        """How far the host slowed the point: the larger of median call / fast call and quiet
-        rate / sustained rate (1.0 on a quiet host). Time-slicing by other processes shows in
-        the second (long preemptions, most calls untouched), steady sharing in the first."""
-        thr = self.throughput()
-        gap = self.quiet_throughput() / thr if thr > 0 and math.isfinite(thr) else 1.0
-        return max(self.median_over_fast(), gap if math.isfinite(gap) else 1.0)
-
-    def contended(self, ratio: float) -> bool:
-        return self.slowdown() > ratio
-
-    @property
-    def ci_rel(self) -> float:
-        """Relative half-width of the 95 % CI of the median per-call time."""
-        return median_ci_rel(sorted(self.samples_s)) if self.samples_s else math.inf
-
-
-SERVICE_Q = 0.1  # percentile of per-call times taken as the service time (quiet rate = batch / it)
-
-
-def service_time(samples: Sequence[float]) -> float:
-    """The fast-call service time: the 0.1th percentile of the per-call times (the fastest call
-    in a thousand; below a thousand samples, between the fastest two). Interference only ever
-    adds time, so this is what the model costs when nothing else runs."""
-    return percentile(sorted(samples), SERVICE_Q)
-
-
-def windows_agree(rates: Sequence[float], n: int, stability: float) -> bool:
-    """The last ``n`` window rates all lie within +-``stability`` of their mean (perf_analyzer's
-    stability test)."""
-    if n < 1 or len(rates) < n:
-        return False
-    last = rates[-n:]
-    mean = sum(last) / n
-    return mean > 0 and all(abs(r - mean) <= stability * mean for r in last)
-
-
-def calls_per_sample(call_s: float, sample_floor_s: float, cap: int = 10_000) -> int:
-    """How many back-to-back calls one timed sample groups so that it lasts ``sample_floor_s``."""
-    if call_s <= 0:
-        return cap
-    if call_s >= sample_floor_s:
-        return 1
-    return min(cap, math.ceil(sample_floor_s / call_s))
-
-
-def measure_window(run: Runner, timer: Timer, *, calls: int, window_s: float, limit_s: float, clock: Clock = time.perf_counter) -> tuple[list[float], Window]:
-    """One window: timed samples of ``calls`` calls each, back to back, for ``window_s`` seconds
-    of wall clock (at least one sample, at most ``limit_s``). Returns the per-call times and the
-    window (calls completed, wall-clock seconds from the first call's start to the last's end)."""
-    out: list[float] = []
-    t0 = clock()
-    while True:
-        out.append(timer.time(run, calls) / calls)
-        el = clock() - t0
-        if el >= window_s or el >= limit_s:
-            return out, Window(calls=len(out) * calls, elapsed_s=el)
-
-
-def _add_window(p: PointResult, samples: list[float], w: Window) -> None:
-    p.samples_s.extend(samples)
-    p.windows.append(w)
-    p.timed_s += w.elapsed_s
-
-
-def _warm_up(run: Runner, timer: Timer, warm_budget: float, clock: Clock) -> list[float]:
-    t0 = clock()
-    warm_times: list[float] = []
-    while True:
-        warm_times.append(timer.time(run))
-        el = clock() - t0
-        if (len(warm_times) >= 2 and el >= warm_budget) or el >= 2 * warm_budget:
-            return warm_times
-
-
-def measure_point(
-    run: Runner,
-    timer: Timer,
-    *,
-    batch_size: int,
-    time_budget_s: float,
-    window_s: float = 0.5,
-    stable_windows: int = 3,
-    stability: float = 0.10,
-    target_ci: float = 0.05,
-    min_samples: int = 20,
-    max_windows: int | None = None,
-    sample_floor_s: float = 1e-4,
-    warmup_s: float | None = None,
-    clock: Clock = time.perf_counter,
-    memory: MemoryProbe | None = None,
-) -> PointResult:
-    """Warm up, then measure ``run`` in windows until the point settles (:func:`settled`), the
-    budget is spent or ``max_windows`` windows were taken (the first pass takes one)."""
-    if memory is not None:
-        memory.reset()
-    warm = _warm_up(run, timer, warmup_s if warmup_s is not None else min(0.2 * window_s, 2.0), clock)
-    k = calls_per_sample(sorted(warm)[len(warm) // 2], sample_floor_s)
-    point = PointResult(batch_size=batch_size, calls_per_sample=k)
-    rule = StopRule(time_budget_s=time_budget_s, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples)
-    while True:
-        samples, w = measure_window(run, timer, calls=k, window_s=window_s, limit_s=max(time_budget_s - point.timed_s, 0.0), clock=clock)
-        _add_window(point, samples, w)
-        if rule.settled(point):
-            point.settled = True
-            break
-        if point.timed_s >= time_budget_s or (max_windows is not None and len(point.windows) >= max_windows):
-            break
-    point.peak_memory_gib = memory.peak_gib() if memory is not None else None
-    return point
-
-
-@dataclass(frozen=True)
-class StopRule:
-    """A point is settled once its last ``stable_windows`` windows agree within +-``stability``,
-    the CI of its sustained rate is within +-``target_ci`` and it has ``min_samples`` calls."""
-
-    time_budget_s: float
-    stable_windows: int = 3
-    stability: float = 0.10
-    target_ci: float = 0.05
-    min_samples: int = 20
-
-    def settled(self, p: PointResult) -> bool:
-        if len(p.samples_s) * p.calls_per_sample < self.min_samples:
-            return False
-        rates = p.window_rates()
-        return windows_agree(rates, self.stable_windows, self.stability) and mean_ci_rel(rates) <= self.target_ci
-
-
-def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5) -> Measurement:
-    lat = summarize_ms(p.samples_s)
-    ci = p.ci_rel
-    tci = p.throughput_ci_rel()
-    ratio = p.median_over_fast()
-    return Measurement(
-        device=device,
-        accelerator=accelerator,
-        batch_size=p.batch_size,
-        latency_ms=Percentiles(**{k: round_sig(v) for k, v in lat.items()}),
-        throughput_rps=round_sig(p.throughput()),
-        peak_memory_gib=round_sig(p.peak_memory_gib, 4) if p.peak_memory_gib is not None else None,
-        source="measured",
-        threads=threads,
-        samples=len(p.samples_s),
-        ci_rel=round_sig(ci, 3) if math.isfinite(ci) else None,
-        throughput_quiet_rps=round_sig(p.quiet_throughput()),
-        throughput_ci_rel=round(round_sig(tci, 3), 6) if math.isfinite(tci) else None,
-        windows=len(p.windows),
-        stable=p.settled,
-        median_over_fast=round_sig(ratio, 3),
-        contended=p.contended(contention_ratio),
-    )
-
-
-# --------------------------------------------------------------------------- sweep
+# A point the first pass kept: (its index in SweepResult.measurements, the point, threads).
+Kept = tuple[int, PointResult, int | None]
 
 
 class Progress(Protocol):
@@ -434,25 +129,6 @@ def default_batches(max_batch: int) -> list[int]:
     return out
 
 
-def _timer_for(device: str, workload: Workload) -> Timer:
-    if device != "cpu" and workload.uses_torch_cuda:
-        return CudaEventTimer(device)
-    return WallTimer()
-
-
-def _memory_for(device: str, workload: Workload) -> MemoryProbe:
-    if device != "cpu" and workload.uses_torch_cuda:
-        return CudaMemoryProbe(device)
-    return HostRssProbe()
-
-
-def _free_cuda(device: str) -> None:
-    torch = sys.modules.get("torch")
-    if torch is not None and device != "cpu":
-        with contextlib.suppress(Exception):
-            torch.cuda.empty_cache()
-
-
 def run_sweep(
     workload: Workload,
     opts: SweepOptions,
@@ -477,104 +153,156 @@ def run_sweep(
     return res
 
 
-def blas_threads(threads: int | None) -> contextlib.AbstractContextManager[object]:
-    """``--threads`` for the BLAS / OpenMP libraries loaded in this process (numpy's OpenBLAS,
-    MKL, torch's OpenMP), through threadpoolctl; nothing when ``threads`` is None."""
-    if threads is None:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
-
-    limits: contextlib.AbstractContextManager[object] = threadpool_limits(limits=threads)
-    return limits
-
-
 def _sweep(workload: Workload, opts: SweepOptions, device_info: Callable[[str], DeviceInfo], prog: Progress, on_point: Callable[[SweepResult], None] | None, res: SweepResult) -> None:
     try:
         for device in opts.devices:
-            info = device_info(device)
-            res.devices.append(info)
-            batches = list(opts.batch_sizes or default_batches(opts.max_batch))
-            if workload.fixed_batch is not None:
-                if opts.batch_sizes and batches != [workload.fixed_batch]:
-                    res.notes.append(f"{workload.target}: the graph's batch axis is fixed at {workload.fixed_batch}; only that batch size was measured")
-                batches = [workload.fixed_batch]
-            prog.device_started(device, info.accelerator, batches)
-            timer = _timer_for(device, workload)
-            memory = _memory_for(device, workload)
-            rss_base = host_rss_gib() if device == "cpu" else None
-            best_thr = 0.0
-            stalls = 0
-            kept: list[tuple[int, PointResult, int | None]] = []  # (index in res.measurements, point, threads)
-            for i, bs in enumerate(batches):
-                prog.point_started(device, bs)
-                try:
-                    run = workload.prepare(device, bs)
-                    point = _measure_first(run, timer, memory, bs, opts)
-                    del run
-                except KeyboardInterrupt:
-                    raise
-                except ProfileError:
-                    raise
-                except Exception as exc:
-                    _free_cuda(device)
-                    if is_oom(exc):
-                        oom_note = f"{device}: out of memory at batch {bs}; batch ceiling {batches[i - 1] if i else 'below 1'}"
-                        res.notes.append(oom_note)
-                        prog.point_done(device, None, oom_note)
-                        break
-                    msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                    if not any(m.device == device for m in res.measurements):
-                        raise ProfileError(None, message=f"{workload.target}: running the model on {device} at batch {bs} raised {msg}", hint="check the factory's inputs (--input-shape, --dtype) with a plain Python call first") from None
-                    fail_note = f"{device}: batch {bs} failed ({msg}); sweep stopped there"
-                    res.notes.append(fail_note)
-                    prog.point_done(device, None, fail_note)
-                    break
-                threads = None
-                if device == "cpu":
-                    threads = opts.threads or (workload.get_threads() if workload.get_threads else None) or _cpu_threads()
-                m = to_measurement(point, device=device, accelerator=info.accelerator, threads=threads, contention_ratio=opts.contention_ratio)
-                res.measurements.append(m)
-                kept.append((len(res.measurements) - 1, point, threads))
-                if point.calls_per_sample > 1:
-                    res.notes.append(f"{device}: batch {bs}: calls under {opts.sample_floor_s * 1000:g} ms were timed {point.calls_per_sample} at a time; its latency percentiles are of {point.calls_per_sample}-call averages")
-                note: str | None = None
-                if opts.slo_ms is not None and m.latency_ms.at(opts.slo_percentile) > opts.slo_ms:
-                    note = f"{device}: batch {bs} p{opts.slo_percentile} {m.latency_ms.at(opts.slo_percentile):.4g} ms exceeds the SLO {opts.slo_ms:g} ms; larger batches skipped"
-                elif opts.batch_sizes is None and opts.stop_at_plateau:
-                    # the fast calls' rate: one window's sustained rate is too noisy to stop on
-                    quiet = m.throughput_quiet_rps or m.throughput_rps
-                    if quiet < best_thr * (1 + opts.plateau_gain):
-                        stalls += 1
-                    else:
-                        stalls = 0
-                    best_thr = max(best_thr, quiet)
-                    if stalls >= 2 and i + 1 < len(batches):
-                        note = f"{device}: throughput stopped growing by batch {bs} (two doublings under +{opts.plateau_gain:.0%}); larger batches skipped"
-                if note is None and device == "cpu" and i + 1 < len(batches) and m.peak_memory_gib is not None:
-                    avail = host_available_gib()
-                    # only what the point added to the process scales with the batch (the
-                    # runtime, libraries and the caller's own memory do not)
-                    grown = max(0.0, m.peak_memory_gib - (rss_base or 0.0))
-                    if avail is not None and grown * (batches[i + 1] / bs - 1) > avail * 0.8:
-                        note = f"cpu: batch {batches[i + 1]} would likely exceed free host memory ({avail:.1f} GiB); memory ceiling at batch {bs}"
-                if note:
-                    res.notes.append(note)
-                prog.point_done(device, m, note)
-                if on_point is not None:
-                    on_point(res)
-                if note:
-                    break
-            _interleave(workload, opts, device, info.accelerator, timer, kept, res, prog, on_point)
-            for _, pt, _ in kept:
-                if pt.contended(opts.contention_ratio):
-                    res.notes.append(f"{device}: batch {pt.batch_size}: contended: the median call is {pt.median_over_fast():.3g}x the fast calls and the quiet rate {pt.quiet_throughput() / pt.throughput():.3g}x the sustained one (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load; throughput_quiet_rps what the model costs when nothing interferes")
-                if not pt.settled:
-                    res.notes.append(f"{device}: batch {pt.batch_size}: unstable: the budget ({opts.time_budget_s:g} s) ran out before {opts.stable_windows} windows agreed within +-{opts.stability:.0%} with a CI within +-{opts.target_ci:.0%} (CI +-{pt.throughput_ci_rel():.1%} over {len(pt.windows)} windows)")
-            prog.device_done(device)
-            _free_cuda(device)
+            _sweep_device(workload, opts, device, device_info(device), prog, on_point, res)
     except KeyboardInterrupt:
         res.interrupted = True
         res.notes.append(f"interrupted (Ctrl-C) after {len(res.measurements)} measurement(s); the sweep is incomplete")
+
+
+def _sweep_device(workload: Workload, opts: SweepOptions, device: str, info: DeviceInfo, prog: Progress, on_point: Callable[[SweepResult], None] | None, res: SweepResult) -> None:
+    """One device: the first pass over its batch sizes, the interleaved windows, the notes."""
+    res.devices.append(info)
+    batches = _device_batches(workload, opts, res)
+    prog.device_started(device, info.accelerator, batches)
+    timer = timer_for(device, workload)
+    memory = memory_for(device, workload)
+    rss_base = host_rss_gib() if device == "cpu" else None
+    kept = _first_pass(workload, opts, device, info.accelerator, timer, memory, batches, rss_base, res, prog, on_point)
+    _interleave(workload, opts, device, info.accelerator, timer, kept, res, prog, on_point)
+    rule = opts.rule()
+    for _, pt, _ in kept:
+        res.notes.extend(point_notes(device, pt, rule, opts.contention_ratio))
+    prog.device_done(device)
+    free_cuda(device)
+
+
+def _device_batches(workload: Workload, opts: SweepOptions, res: SweepResult) -> list[int]:
+    """The batch sizes to try: ``--batch-sizes``, powers of two, or the graph's fixed batch."""
+    batches = list(opts.batch_sizes or default_batches(opts.max_batch))
+    if workload.fixed_batch is not None:
+        if opts.batch_sizes and batches != [workload.fixed_batch]:
+            res.notes.append(f"{workload.target}: the graph's batch axis is fixed at {workload.fixed_batch}; only that batch size was measured")
+        batches = [workload.fixed_batch]
+    return batches
+
+
+def _first_pass(
+    workload: Workload,
+    opts: SweepOptions,
+    device: str,
+    accelerator: str,
+    timer: Timer,
+    memory: MemoryProbe,
+    batches: list[int],
+    rss_base: float | None,
+    res: SweepResult,
+    prog: Progress,
+    on_point: Callable[[SweepResult], None] | None,
+) -> list[Kept]:
+    """One window per batch size, in order, until the batch list ends or a point says stop
+    (an SLO, a plateau, the memory ceiling, out of memory, a failure). Returns the kept points."""
+    plateau = _Plateau(opts.plateau_gain)
+    kept: list[Kept] = []
+    for i, bs in enumerate(batches):
+        prog.point_started(device, bs)
+        point = _first_point(workload, opts, device, timer, memory, batches, i, res, prog)
+        if point is None:
+            break
+        threads = _point_threads(workload, opts, device)
+        m = to_measurement(point, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio)
+        res.measurements.append(m)
+        kept.append((len(res.measurements) - 1, point, threads))
+        if point.calls_per_sample > 1:
+            res.notes.append(f"{device}: batch {bs}: calls under {opts.sample_floor_s * 1000:g} ms were timed {point.calls_per_sample} at a time; its latency percentiles are of {point.calls_per_sample}-call averages")
+        note = _stop_note(opts, device, batches, i, m, plateau, rss_base)
+        if note:
+            res.notes.append(note)
+        prog.point_done(device, m, note)
+        if on_point is not None:
+            on_point(res)
+        if note:
+            break
+    return kept
+
+
+def _first_point(workload: Workload, opts: SweepOptions, device: str, timer: Timer, memory: MemoryProbe, batches: list[int], i: int, res: SweepResult, prog: Progress) -> PointResult | None:
+    """Batch ``batches[i]``'s first-pass share, or None (with a note) when it ran out of
+    memory or failed after an earlier point of the device was measured (the device's sweep
+    stops there); a failure at the device's first point is a ProfileError."""
+    bs = batches[i]
+    try:
+        run = workload.prepare(device, bs)
+        point = _measure_first(run, timer, memory, bs, opts)
+        del run
+        return point
+    except KeyboardInterrupt:
+        raise
+    except ProfileError:
+        raise
+    except Exception as exc:
+        free_cuda(device)
+        if is_oom(exc):
+            oom_note = f"{device}: out of memory at batch {bs}; batch ceiling {batches[i - 1] if i else 'below 1'}"
+            res.notes.append(oom_note)
+            prog.point_done(device, None, oom_note)
+            return None
+        msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if not any(m.device == device for m in res.measurements):
+            raise ProfileError(None, message=f"{workload.target}: running the model on {device} at batch {bs} raised {msg}", hint="check the factory's inputs (--input-shape, --dtype) with a plain Python call first") from None
+        fail_note = f"{device}: batch {bs} failed ({msg}); sweep stopped there"
+        res.notes.append(fail_note)
+        prog.point_done(device, None, fail_note)
+        return None
+
+
+def _point_threads(workload: Workload, opts: SweepOptions, device: str) -> int | None:
+    """The threads a CPU point ran with (``--threads``, the runtime's own setting, or the CPUs
+    this process may use); None on GPUs."""
+    if device != "cpu":
+        return None
+    return opts.threads or (workload.get_threads() if workload.get_threads else None) or cpu_threads()
+
+
+@dataclass
+class _Plateau:
+    """Throughput growth over the doublings: stalled once two in a row gained under ``gain``."""
+
+    gain: float
+    best: float = 0.0
+    stalls: int = 0
+
+    def stalled(self, rate: float) -> bool:
+        if rate < self.best * (1 + self.gain):
+            self.stalls += 1
+        else:
+            self.stalls = 0
+        self.best = max(self.best, rate)
+        return self.stalls >= 2
+
+
+def _stop_note(opts: SweepOptions, device: str, batches: list[int], i: int, m: Measurement, plateau: _Plateau, rss_base: float | None) -> str | None:
+    """Why the first pass stops after batch ``batches[i]`` (the SLO is exceeded, throughput
+    stopped growing, the next batch would not fit in host memory), or None to go on."""
+    bs = batches[i]
+    note: str | None = None
+    if opts.slo_ms is not None and m.latency_ms.at(opts.slo_percentile) > opts.slo_ms:
+        note = f"{device}: batch {bs} p{opts.slo_percentile} {m.latency_ms.at(opts.slo_percentile):.4g} ms exceeds the SLO {opts.slo_ms:g} ms; larger batches skipped"
+    elif opts.batch_sizes is None and opts.stop_at_plateau:
+        # the fast calls' rate: one window's sustained rate is too noisy to stop on
+        quiet = m.throughput_quiet_rps or m.throughput_rps
+        if plateau.stalled(quiet) and i + 1 < len(batches):
+            note = f"{device}: throughput stopped growing by batch {bs} (two doublings under +{opts.plateau_gain:.0%}); larger batches skipped"
+    if note is None and device == "cpu" and i + 1 < len(batches) and m.peak_memory_gib is not None:
+        avail = host_available_gib()
+        # only what the point added to the process scales with the batch (the
+        # runtime, libraries and the caller's own memory do not)
+        grown = max(0.0, m.peak_memory_gib - (rss_base or 0.0))
+        if avail is not None and grown * (batches[i + 1] / bs - 1) > avail * 0.8:
+            note = f"cpu: batch {batches[i + 1]} would likely exceed free host memory ({avail:.1f} GiB); memory ceiling at batch {bs}"
+    return note
 
 
 def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, bs: int, opts: SweepOptions) -> PointResult:
@@ -603,7 +331,7 @@ def _interleave(
     device: str,
     accelerator: str,
     timer: Timer,
-    kept: list[tuple[int, PointResult, int | None]],
+    kept: list[Kept],
     res: SweepResult,
     prog: Progress,
     on_point: Callable[[SweepResult], None] | None,
@@ -659,10 +387,10 @@ def _interleave(
                 except KeyboardInterrupt:
                     raise
                 except Exception as exc:
-                    _free_cuda(device)
+                    free_cuda(device)
                     res.notes.append(f"{device}: a window at batch {bs} failed ({type(exc).__name__}); every point keeps what was measured before")
                     return
-                _add_window(pt, samples, w)
+                pt.add_window(samples, w)
                 prog.refine_advance(device, w.elapsed_s)
                 if rule.settled(pt):
                     pt.settled = True
@@ -681,17 +409,6 @@ def _interleave(
         prog.refine_done(device)
 
 
-def _cpu_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def describe(point: Measurement) -> str:
     ci = f" +-{point.throughput_ci_rel:.1%}" if point.throughput_ci_rel is not None else ""
     return f"{point.device} batch {point.batch_size}: p50 {point.latency_ms.p50:.4g} ms, p99 {point.latency_ms.p99:.4g} ms, {point.throughput_rps:.4g}/s{ci} ({point.samples} samples)"
-
-
-def noop(*_: Any) -> None:
-    pass

@@ -2,7 +2,7 @@
 
 A workload knows how to build the inputs for one batch size on one device and returns a
 zero-argument callable that runs one batch. Everything framework-specific lives here; the
-measurement loop (:mod:`scaleplan.profile.measure`) only times callables.
+measurement loop (:mod:`scaleplan.profile.point`) only times callables.
 
 Targets:
 

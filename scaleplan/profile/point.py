@@ -1,0 +1,90 @@
+"""The timing loop of one point: warm-up, grouped samples, measurement windows, stopping.
+
+1. Warm-up (at least 2 calls and ~20 % of one window, at most 2 s).
+2. Calls shorter than ``sample_floor_s`` (0.1 ms) are timed in groups of ``k`` back-to-back
+   calls per sample (like ``timeit``'s autorange), so timer overhead and jitter don't dominate.
+3. Windows of ``window_s`` (at least one sample) until the point settles
+   (:class:`~scaleplan.profile.sustained.StopRule`), its budget is spent or ``max_windows``
+   windows were taken.
+
+The clock is injectable so the stopping rule is testable; the timer and memory probe come from
+:mod:`scaleplan.profile.probes`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from scaleplan.profile.probes import Clock, MemoryProbe, Timer
+from scaleplan.profile.sustained import PointResult, StopRule, Window
+from scaleplan.profile.targets import Runner
+
+
+def calls_per_sample(call_s: float, sample_floor_s: float, cap: int = 10_000) -> int:
+    """How many back-to-back calls one timed sample groups so that it lasts ``sample_floor_s``."""
+    if call_s <= 0:
+        return cap
+    if call_s >= sample_floor_s:
+        return 1
+    return min(cap, math.ceil(sample_floor_s / call_s))
+
+
+def measure_window(run: Runner, timer: Timer, *, calls: int, window_s: float, limit_s: float, clock: Clock = time.perf_counter) -> tuple[list[float], Window]:
+    """One window: timed samples of ``calls`` calls each, back to back, for ``window_s`` seconds
+    of wall clock (at least one sample, at most ``limit_s``). Returns the per-call times and the
+    window (calls completed, wall-clock seconds from the first call's start to the last's end)."""
+    out: list[float] = []
+    t0 = clock()
+    while True:
+        out.append(timer.time(run, calls) / calls)
+        el = clock() - t0
+        if el >= window_s or el >= limit_s:
+            return out, Window(calls=len(out) * calls, elapsed_s=el)
+
+
+def _warm_up(run: Runner, timer: Timer, warm_budget: float, clock: Clock) -> list[float]:
+    t0 = clock()
+    warm_times: list[float] = []
+    while True:
+        warm_times.append(timer.time(run))
+        el = clock() - t0
+        if (len(warm_times) >= 2 and el >= warm_budget) or el >= 2 * warm_budget:
+            return warm_times
+
+
+def measure_point(
+    run: Runner,
+    timer: Timer,
+    *,
+    batch_size: int,
+    time_budget_s: float,
+    window_s: float = 0.5,
+    stable_windows: int = 3,
+    stability: float = 0.10,
+    target_ci: float = 0.05,
+    min_samples: int = 20,
+    max_windows: int | None = None,
+    sample_floor_s: float = 1e-4,
+    warmup_s: float | None = None,
+    clock: Clock = time.perf_counter,
+    memory: MemoryProbe | None = None,
+) -> PointResult:
+    """Warm up, then measure ``run`` in windows until the point settles (:meth:`StopRule.settled`), the
+    budget is spent or ``max_windows`` windows were taken (the first pass takes one)."""
+    if memory is not None:
+        memory.reset()
+    warm = _warm_up(run, timer, warmup_s if warmup_s is not None else min(0.2 * window_s, 2.0), clock)
+    k = calls_per_sample(sorted(warm)[len(warm) // 2], sample_floor_s)
+    point = PointResult(batch_size=batch_size, calls_per_sample=k)
+    rule = StopRule(time_budget_s=time_budget_s, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples)
+    while True:
+        samples, w = measure_window(run, timer, calls=k, window_s=window_s, limit_s=max(time_budget_s - point.timed_s, 0.0), clock=clock)
+        point.add_window(samples, w)
+        if rule.settled(point):
+            point.settled = True
+            break
+        if point.timed_s >= time_budget_s or (max_windows is not None and len(point.windows) >= max_windows):
+            break
+    point.peak_memory_gib = memory.peak_gib() if memory is not None else None
+    return point

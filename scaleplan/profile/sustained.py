@@ -1,0 +1,163 @@
+"""What a point's measurement windows say: its statistics, when it has settled, its notes.
+
+A :class:`PointResult` holds a point's per-call times and windows. From them: the **sustained**
+rate (all samples completed in the windows over their total elapsed time) and the 95 % CI of it
+(a t-interval over the windows' rates); the **quiet** rate (batch / the 0.1th percentile of the
+per-call times, what the model costs when nothing interferes); ``median_over_fast`` (median
+call / that fast call) and the slowdown that marks a point ``contended``. :class:`StopRule`
+decides when a point has settled; :func:`to_measurement` turns a point into the profile's
+:class:`~scaleplan.profile.model.Measurement`; :func:`point_notes` words what the statistics
+say about the host (contended, unstable).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from scaleplan.profile.model import Measurement, Percentiles
+from scaleplan.profile.stats import mean_ci_rel, median_ci_rel, percentile, round_sig, summarize_ms
+
+SERVICE_Q = 0.1  # percentile of per-call times taken as the service time (quiet rate = batch / it)
+
+
+@dataclass
+class Window:
+    """One measurement window: calls completed and the wall-clock seconds they took."""
+
+    calls: int
+    elapsed_s: float
+
+
+@dataclass
+class PointResult:
+    """What one point has measured so far: the first pass fills it, later windows add to it."""
+
+    batch_size: int
+    samples_s: list[float] = field(default_factory=list)  # per-call seconds (a grouped sample is divided by its calls)
+    windows: list[Window] = field(default_factory=list)
+    peak_memory_gib: float | None = None
+    calls_per_sample: int = 1
+    timed_s: float = 0.0  # seconds spent in timed windows (the budget counts these)
+    settled: bool = False  # the stopping rule was met (False: the budget ran out first)
+
+    def add_window(self, samples: list[float], w: Window) -> None:
+        """One more measured window and its per-call times."""
+        self.samples_s.extend(samples)
+        self.windows.append(w)
+        self.timed_s += w.elapsed_s
+
+    def window_rates(self) -> list[float]:
+        """Per window: samples (batch x calls) completed over its elapsed seconds."""
+        return [self.batch_size * w.calls / w.elapsed_s for w in self.windows if w.elapsed_s > 0]
+
+    def throughput(self) -> float:
+        """Sustained rate: samples completed in all windows over their total elapsed time."""
+        calls = sum(w.calls for w in self.windows)
+        el = sum(w.elapsed_s for w in self.windows)
+        return self.batch_size * calls / el if el > 0 else float("inf")
+
+    def throughput_ci_rel(self) -> float:
+        """Relative half-width of the 95 % CI of the sustained rate (t-interval over windows)."""
+        return mean_ci_rel(self.window_rates())
+
+    def quiet_throughput(self) -> float:
+        """Batch / service time (the 0.1th percentile of all per-call times)."""
+        st = service_time(self.samples_s) if self.samples_s else 0.0
+        return self.batch_size / st if st > 0 else float("inf")
+
+    def median_over_fast(self) -> float:
+        """Median call / fast call (the service time): 1.0 on a quiet host."""
+        if not self.samples_s:
+            return 1.0
+        xs = sorted(self.samples_s)
+        st = percentile(xs, SERVICE_Q)
+        return percentile(xs, 50) / st if st > 0 else 1.0
+
+    def slowdown(self) -> float:
+        """How far the host slowed the point: the larger of median call / fast call and quiet
+        rate / sustained rate (1.0 on a quiet host). Time-slicing by other processes shows in
+        the second (long preemptions, most calls untouched), steady sharing in the first."""
+        thr = self.throughput()
+        gap = self.quiet_throughput() / thr if thr > 0 and math.isfinite(thr) else 1.0
+        return max(self.median_over_fast(), gap if math.isfinite(gap) else 1.0)
+
+    def contended(self, ratio: float) -> bool:
+        return self.slowdown() > ratio
+
+    @property
+    def ci_rel(self) -> float:
+        """Relative half-width of the 95 % CI of the median per-call time."""
+        return median_ci_rel(sorted(self.samples_s)) if self.samples_s else math.inf
+
+
+def service_time(samples: Sequence[float]) -> float:
+    """The fast-call service time: the 0.1th percentile of the per-call times (the fastest call
+    in a thousand; below a thousand samples, between the fastest two). Interference only ever
+    adds time, so this is what the model costs when nothing else runs."""
+    return percentile(sorted(samples), SERVICE_Q)
+
+
+def windows_agree(rates: Sequence[float], n: int, stability: float) -> bool:
+    """The last ``n`` window rates all lie within +-``stability`` of their mean (perf_analyzer's
+    stability test)."""
+    if n < 1 or len(rates) < n:
+        return False
+    last = rates[-n:]
+    mean = sum(last) / n
+    return mean > 0 and all(abs(r - mean) <= stability * mean for r in last)
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """A point is settled once its last ``stable_windows`` windows agree within +-``stability``,
+    the CI of its sustained rate is within +-``target_ci`` and it has ``min_samples`` calls."""
+
+    time_budget_s: float
+    stable_windows: int = 3
+    stability: float = 0.10
+    target_ci: float = 0.05
+    min_samples: int = 20
+
+    def settled(self, p: PointResult) -> bool:
+        if len(p.samples_s) * p.calls_per_sample < self.min_samples:
+            return False
+        rates = p.window_rates()
+        return windows_agree(rates, self.stable_windows, self.stability) and mean_ci_rel(rates) <= self.target_ci
+
+
+def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5) -> Measurement:
+    lat = summarize_ms(p.samples_s)
+    ci = p.ci_rel
+    tci = p.throughput_ci_rel()
+    ratio = p.median_over_fast()
+    return Measurement(
+        device=device,
+        accelerator=accelerator,
+        batch_size=p.batch_size,
+        latency_ms=Percentiles(**{k: round_sig(v) for k, v in lat.items()}),
+        throughput_rps=round_sig(p.throughput()),
+        peak_memory_gib=round_sig(p.peak_memory_gib, 4) if p.peak_memory_gib is not None else None,
+        source="measured",
+        threads=threads,
+        samples=len(p.samples_s),
+        ci_rel=round_sig(ci, 3) if math.isfinite(ci) else None,
+        throughput_quiet_rps=round_sig(p.quiet_throughput()),
+        throughput_ci_rel=round(round_sig(tci, 3), 6) if math.isfinite(tci) else None,
+        windows=len(p.windows),
+        stable=p.settled,
+        median_over_fast=round_sig(ratio, 3),
+        contended=p.contended(contention_ratio),
+    )
+
+
+def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: float) -> list[str]:
+    """The notes a finished point's statistics call for: contended (the host slowed it past
+    ``contention_ratio``), unstable (the budget ran out before ``rule`` was met)."""
+    notes: list[str] = []
+    if p.contended(contention_ratio):
+        notes.append(f"{device}: batch {p.batch_size}: contended: the median call is {p.median_over_fast():.3g}x the fast calls and the quiet rate {p.quiet_throughput() / p.throughput():.3g}x the sustained one (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load; throughput_quiet_rps what the model costs when nothing interferes")
+    if not p.settled:
+        notes.append(f"{device}: batch {p.batch_size}: unstable: the budget ({rule.time_budget_s:g} s) ran out before {rule.stable_windows} windows agreed within +-{rule.stability:.0%} with a CI within +-{rule.target_ci:.0%} (CI +-{p.throughput_ci_rel():.1%} over {len(p.windows)} windows)")
+    return notes
