@@ -62,6 +62,12 @@ def load_accelerators() -> tuple[Accelerator, ...]:
     return _shipped_accelerators(str(shipped_dir() / "accelerators.yaml"))
 
 
+def accelerator_catalog() -> Catalog:
+    """The shipped accelerator table as a Catalog without instance rows: for resolving an
+    accelerator's name (aliases, product names) where no instance type is involved."""
+    return Catalog(accelerators=load_accelerators(), rows=())
+
+
 def _scaled(row: InstanceRow, mult: float, fetched: str | None) -> InstanceRow:
     upd: dict[str, object] = {}
     if mult != 1.0:

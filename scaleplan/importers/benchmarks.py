@@ -283,11 +283,10 @@ def _model_name(d: dict[str, Any], fmt: str) -> str | None:
 def _melange(files: list[str], fmt: str, accelerator: str | None, gpus: int, name: str | None) -> tuple[Profile, list[str]]:
     """Mélange / AIBrix tables name their GPUs and hold per-bucket rates: the profile part of
     ``scaleplan import melange``."""
-    from scaleplan.catalog.files import load_accelerators
-    from scaleplan.catalog.model import Catalog
+    from scaleplan.catalog.files import accelerator_catalog
     from scaleplan.importers.melange import import_profile
 
-    prof, warnings = import_profile(files, Catalog(accelerators=load_accelerators(), rows=()), name=name)
+    prof, warnings = import_profile(files, accelerator_catalog(), name=name)
     if accelerator is not None or gpus != 1:
         warnings.append(f"--accelerator/--gpus ignored: {fmt} files name their GPUs (one GPU per replica)")
     return prof, warnings
@@ -312,10 +311,9 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
     if accelerator is None:
         raise InputError(None, [Problem("--accelerator", "the result files do not say which accelerator served the benchmark", hint="pass --accelerator, e.g. --accelerator H100 (and --gpus for tensor parallel)")])
     acc = normalize_accelerator(accelerator)
-    from scaleplan.catalog.files import load_accelerators
-    from scaleplan.catalog.model import Catalog
+    from scaleplan.catalog.files import accelerator_catalog
 
-    known = Catalog(accelerators=load_accelerators(), rows=())
+    known = accelerator_catalog()
     if known.resolve(accelerator) is None:
         from scaleplan.names import unknown_hint
 

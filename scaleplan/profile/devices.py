@@ -30,11 +30,9 @@ def _torch() -> Any | None:
 
 def normalize_accelerator(name: str) -> str:
     """Catalog name of an accelerator ("NVIDIA H200" -> "H200"); the input if unknown."""
-    from scaleplan.catalog.files import load_accelerators
-    from scaleplan.catalog.model import Catalog
+    from scaleplan.catalog.files import accelerator_catalog
 
-    cat = Catalog(accelerators=load_accelerators(), rows=())
-    return cat.resolve_product(name) or name.strip()
+    return accelerator_catalog().resolve_product(name) or name.strip()
 
 
 def cpu_name() -> str:

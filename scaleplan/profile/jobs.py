@@ -53,10 +53,9 @@ def _dns(name: str) -> str:
 
 def render_jobs(target: str, *, accelerators: Sequence[str], image: str, namespace: str = "default", gpus: int = 1, extra_args: Sequence[str] = ()) -> dict[str, str]:
     """``profile-<acc>.yaml`` per accelerator plus a kustomization.yaml; deterministic text."""
-    from scaleplan.catalog.files import load_accelerators
-    from scaleplan.catalog.model import Catalog
+    from scaleplan.catalog.files import accelerator_catalog
 
-    cat = Catalog(accelerators=load_accelerators(), rows=())
+    cat = accelerator_catalog()
     problems: list[Problem] = []
     files: dict[str, str] = {}
     names: list[str] = []
