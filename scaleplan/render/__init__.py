@@ -2,8 +2,10 @@
 
 ``render(plan)`` -> ``{relative file name: YAML text}`` including ``kustomization.yaml``.
 ``render_report(plan)`` returns the same files plus the objects and the warnings (names that
-were sanitized, settings that do not apply to a flavor, ...). Pure: no I/O, no clock; the same
-plan always gives byte-identical text.
+were sanitized, settings that do not apply to a flavor, ...). No clock, and no I/O beyond
+reading shipped package data (the accelerator table and AWS catalog, in
+:mod:`scaleplan.render.build`); the same plan always gives byte-identical text. The builders,
+one module per job, are listed in docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Monitoring rendered with a plan (docs/observe.md#monitoring): a PrometheusRule with the
-plan as recording rules and multi-window burn-rate alerts on the latency SLO, and a Grafana
-dashboard (demand vs planned capacity, latency vs SLO, replicas, burn rate, cost) in a
-ConfigMap for the Grafana sidecar. Rendered next to the ServiceMonitor
-(``kubernetes.service_monitor: true``). Pure: plan and the already-built objects in, dicts out.
+"""Monitoring rendered with a plan (docs/observe.md#monitoring): the ServiceMonitor, a
+PrometheusRule with the plan as recording rules and multi-window burn-rate alerts on the
+latency SLO, and a Grafana dashboard (demand vs planned capacity, latency vs SLO, replicas,
+burn rate, cost) in a ConfigMap for the Grafana sidecar (``kubernetes.service_monitor: true``).
+The engines' metric names are :data:`scaleplan.render.engine.METRICS`. Pure: plan and the
+already-built objects in, dicts out.
 
 The latency SLI is the share of requests slower than the SLO: ``1 - rate(bucket{le=SLO}) /
 rate(count)`` of the server's latency histogram, so the histogram needs a bucket at exactly the
@@ -16,13 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from scaleplan.plan import HOURS_PER_MONTH, Plan
 from scaleplan.render.engine import metrics_of
-
-Obj = dict[str, Any]
-Meta = Callable[..., Obj]
+from scaleplan.render.metadata import COMPONENT, PORT_NAME, Entry, Obj, meta
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # (long window, short window, burn-rate factor, for, severity)
@@ -55,7 +53,7 @@ def _hourly(plan: Plan, per_window: Callable[[int], float]) -> list[float]:
     return [round(per_window(min(int(h // d.window_hours), d.windows - 1)), 6) for h in range(24)]
 
 
-def _selector(plan: Plan, objects: Sequence[tuple[str, str, Obj]]) -> str:
+def _selector(plan: Plan, objects: Sequence[Entry]) -> str:
     ns = plan.spec.kubernetes.namespace
     services = sorted(name for kind, name, _ in objects if kind == "Service")
     if len(services) == 1:
@@ -63,7 +61,7 @@ def _selector(plan: Plan, objects: Sequence[tuple[str, str, Obj]]) -> str:
     return f'namespace="{ns}",service=~"{"|".join(services)}"'
 
 
-def _demand_expr(plan: Plan, objects: Sequence[tuple[str, str, Obj]], sel: str) -> str:
+def _demand_expr(plan: Plan, objects: Sequence[Entry], sel: str) -> str:
     """The request rate the autoscaler scales on (the rendered KEDA queries), else the counter's rate."""
     rates = [str(t["metadata"]["query"]) for kind, _, o in objects if kind == "ScaledObject" for t in o["spec"]["triggers"] if t.get("type") == "prometheus"]
     if rates and plan.spec.kubernetes.autoscaler.type == "keda-prometheus":
@@ -75,7 +73,7 @@ def _histogram(plan: Plan) -> str:
     return metrics_of(plan.spec.model.engine).latency
 
 
-def _rules(plan: Plan, objects: Sequence[tuple[str, str, Obj]], warnings: list[str]) -> list[Obj]:
+def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Obj]:
     spec = plan.spec
     name = spec.metadata.name
     sel = _selector(plan, objects)
@@ -196,10 +194,29 @@ def dashboard(plan: Plan) -> Obj:
     }
 
 
-def monitoring_objects(plan: Plan, objects: Sequence[tuple[str, str, Obj]], meta: Meta, warnings: list[str]) -> list[tuple[str, str, Obj]]:
-    """PrometheusRule and dashboard ConfigMap for ``plan``; ``objects`` are those built so far,
-    ``meta(plan, name, instance, extra_ann=...)`` the renderer's metadata builder."""
+def service_monitor(plan: Plan) -> Obj:
+    """The ServiceMonitor that has Prometheus scrape every pod's /metrics once."""
+    spec = plan.spec
+    name = spec.metadata.name
+    if spec.kubernetes.routing == "gateway-api":
+        # no shared Service: scrape through the per-allocation Services (each pod once)
+        match = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": COMPONENT}
+    else:
+        match = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}
+    s = {
+        "selector": {"matchLabels": match},
+        "namespaceSelector": {"matchNames": [spec.kubernetes.namespace]},
+        "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": "30s", "scheme": "http"}],
+    }
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": meta(plan, name, name), "spec": s}
+
+
+def monitoring_objects(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Entry]:
+    """ServiceMonitor, PrometheusRule and dashboard ConfigMap for ``plan``; ``objects`` are those
+    built so far (the rules read the Services and the autoscalers' queries)."""
     name = plan.spec.metadata.name
+    monitor: Entry = ("ServiceMonitor", name, service_monitor(plan))
+    objects = [*objects, monitor]
     rule_name = f"{name}-slo"
     rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": meta(plan, rule_name, name), "spec": {"groups": _rules(plan, objects, warnings)}}
     cm_name = f"{name}-dashboard"
@@ -207,4 +224,4 @@ def monitoring_objects(plan: Plan, objects: Sequence[tuple[str, str, Obj]], meta
     cm_meta["labels"] = {**cm_meta["labels"], DASHBOARD_LABEL: "1"}
     text = json.dumps(dashboard(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": cm_meta, "data": {f"{name}-scaleplan.json": text}}
-    return [("PrometheusRule", rule_name, rule), ("ConfigMap", cm_name, cm)]
+    return [monitor, ("PrometheusRule", rule_name, rule), ("ConfigMap", cm_name, cm)]

@@ -1,0 +1,198 @@
+"""Each allocation's derived facts, which every builder reads (docs/render.md).
+
+:func:`derive_allocations` turns the plan's allocations with replicas into :class:`Alloc`:
+the sanitized Deployment and Service names, the accelerator and its extended resource, the
+CPU and memory requests capped to what fits the node, the replica range, the NodePool name;
+then :func:`server_args` adds the model server's container args (the spec's merged with the
+planned engine flags, :mod:`scaleplan.render.engine`) and the model storage
+(:mod:`scaleplan.render.serving`). A user flag that contradicts the plan is a problem naming
+both values. :func:`fixed_replicas` says whether an allocation gets an autoscaler. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from scaleplan import k8s_names as names
+from scaleplan.catalog.model import Accelerator
+from scaleplan.errors import PlanError, Problem
+from scaleplan.plan import Allocation, Plan
+from scaleplan.render import engine as engines
+from scaleplan.render import safety, serving
+from scaleplan.render.resources import (
+    MIN_CPU,
+    MIN_MEMORY_GIB,
+    cpu_quantity,
+    fit_per_replica,
+    memory_quantity,
+)
+from scaleplan.spec import PROVIDER_OF_FLAVOR
+
+DNS_1035 = names.DNS_1035_LABEL
+
+# planned server setting -> the model.engine_config field that sets it
+_SETTING_FIELD = {
+    "tensor_parallel": "tensor_parallel",
+    "pipeline_parallel": "pipeline_parallel",
+    "max_num_seqs": "max_num_seqs",
+    "max_model_len": "max_model_len",
+    "gpu_memory_utilization": "gpu_memory_utilization",
+    "block_size": "block_size",
+    "max_num_batched_tokens": "max_num_batched_tokens",
+}
+
+
+@dataclass(frozen=True)
+class Alloc:
+    """An allocation with the derived facts the builders need."""
+
+    a: Allocation
+    index: int
+    name: str  # sanitized Deployment name
+    accel: Accelerator | None  # None for CPU-only
+    resource: str | None  # extended resource name (nvidia.com/gpu, aws.amazon.com/neuron)
+    min_replicas: int
+    max_replicas: int
+    share: float  # share of the plan's peak capacity
+    service: str  # per-allocation Service (routing: gateway-api)
+    cpu: str
+    memory: str
+    nodepool: str | None
+    server: engines.ServerSettings | None = None  # model.engine set: the planned server settings
+    args: tuple[str, ...] = ()  # container args: the spec's merged with the planned engine flags
+    storage: serving.Storage | None = None
+    types: tuple[str, ...] = ()  # eks-karpenter spot: the instance types its NodePools allow
+
+
+def accelerator_table(accelerators: Sequence[Accelerator]) -> dict[str, Accelerator]:
+    """Lower-cased accelerator name or alias -> accelerator (a name wins over an alias)."""
+    table: dict[str, Accelerator] = {}
+    for acc in accelerators:
+        table[acc.name.lower()] = acc
+        for al in acc.aliases:
+            table.setdefault(al.lower(), acc)
+    return table
+
+
+def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accelerators: Mapping[str, Accelerator], warnings: list[str], source: str) -> list[Alloc]:
+    """The facts of each allocation with replicas (``live``: index in the plan, allocation),
+    sorted by Deployment name, with server args and storage; PlanError for clashing names or
+    server flags that contradict the plan."""
+    total_cap = sum(a.replicas * a.capacity_rps_per_replica for _, a in live)
+    allocs: list[Alloc] = []
+    seen: dict[str, str] = {}
+    for i, a in live:
+        name = safety.sanitize_dns_label(a.name)
+        if name != a.name:
+            warnings.append(f"allocation name {safety.shown(a.name)} is not a DNS-1123 label of at most 63 characters; using {name!r}")
+        if name in seen:
+            raise PlanError(source, [Problem(f"allocations[{i}].name", f"allocations {seen[name]!r} and {a.name!r} both give the name {name!r}", hint="give allocations distinct names")])
+        seen[name] = a.name
+        share = (a.replicas * a.capacity_rps_per_replica / total_cap) if total_cap > 0 else 1.0
+        allocs.append(_derive(plan, i, a, name, share, accelerators, warnings))
+    allocs.sort(key=lambda x: x.name)
+    problems: list[Problem] = []
+    for j, al in enumerate(allocs):
+        allocs[j], probs = server_args(plan, al, warnings)
+        problems += probs
+    if problems:
+        raise PlanError(source, problems)
+    return allocs
+
+
+def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelerators: Mapping[str, Accelerator], warnings: list[str]) -> Alloc:
+    spec = plan.spec
+    k8s = spec.kubernetes
+    want = PROVIDER_OF_FLAVOR.get(k8s.flavor)
+    if want is not None and a.provider != want:
+        warnings.append(f"allocation {name}: provider {a.provider} on flavor {k8s.flavor} (expects {want}); its node labels will not match")
+    gpu = a.gpus_per_replica > 0
+    accel = accelerators.get(a.accelerator.lower()) if gpu else None
+    resource: str | None = None
+    if gpu:
+        if accel is None:
+            warnings.append(f"allocation {name}: accelerator {a.accelerator!r} is not in the accelerator specs; requesting nvidia.com/gpu")
+        resource = accel.k8s_resource if accel else "nvidia.com/gpu"
+    # plans from the current optimizer already fit (scaleplan.k8s_capacity); cap old or hand-edited ones
+    cpu_fit, mem_fit = fit_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node, flavor=k8s.flavor)
+    cpu = min(a.cpu_per_replica, cpu_fit)
+    mem = min(a.memory_gib_per_replica, mem_fit)
+    capped = []
+    if cpu < a.cpu_per_replica * 0.999:
+        capped.append(f"CPU {a.cpu_per_replica:g} -> {cpu_quantity(max(cpu, MIN_CPU))}")
+    if mem < a.memory_gib_per_replica * 0.999:
+        capped.append(f"memory {a.memory_gib_per_replica:g}Gi -> {memory_quantity(max(mem, MIN_MEMORY_GIB))}")
+    if capped:
+        warnings.append(f"allocation {name}: requests capped so that {a.replicas_per_node} replica(s) fit next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
+    lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
+    nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
+    svc = name if DNS_1035.fullmatch(name) else safety.sanitize_dns_label(f"s-{name}")
+    return Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc, cpu_quantity(max(cpu, MIN_CPU)), memory_quantity(max(mem, MIN_MEMORY_GIB)), nodepool)
+
+
+def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list[Problem]]:
+    """The allocation's container args (the spec's merged with the planned engine flags) and
+    model storage; a user flag that contradicts the plan is a problem naming both values."""
+    spec = plan.spec
+    k8s = spec.kubernetes
+    a = al.a
+    user = list(k8s.args)
+    server = engines.server_settings(plan, a)
+    storage = serving.model_storage(plan, a, al.accel.memory_gib if al.accel else None, llm=server is not None or spec.model.source is not None)
+    for note in storage.notes:
+        warnings.append(f"allocation {al.name}: {note}")
+    if server is None:
+        if storage.model_arg is not None:
+            warnings.append(f"allocation {al.name}: model.source is set but model.engine is not, so no model flag is written; point your server at {storage.model_arg}")
+        return replace(al, args=tuple(user), storage=storage), _user_parallelism_problems(a, user)
+    if server.engine == "tgi" and server.pipeline_parallel > 1:
+        return al, [Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism {server.pipeline_parallel}, which TGI does not support", hint="use engine vllm, sglang or trtllm, or plan with model.engine_config.pipeline_parallel: 1")]
+    model_arg = storage.model_arg
+    if model_arg is None and "model" in engines.FLAGS[server.engine] and "model" not in engines.parse_flags(user, (server.engine,)):
+        warnings.append(f"allocation {al.name}: neither model.source nor a {engines.FLAGS[server.engine]['model'][0]} argument names the model, so {server.engine} starts with its default model; set model.source")
+    if server.engine == "trtllm" and model_arg is not None:
+        warnings.append(f"allocation {al.name}: trtllm-serve takes the model as a positional argument; put {model_arg} in spec.kubernetes.args")
+        model_arg = None
+    planned = engines.engine_flags(server, port=k8s.port, model=model_arg, revision=storage.revision)
+    args, conflicts = engines.merge_args(user, planned, server.engine)
+    problems = [_conflict_problem(a, server, c) for c in conflicts]
+    return replace(al, server=server, args=tuple(args), storage=storage), problems
+
+
+def _user_parallelism_problems(a: Allocation, user: Sequence[str]) -> list[Problem]:
+    """No engine named: the args are the user's, but a tensor-parallel flag must still fit the GPUs."""
+    if a.gpus_per_replica <= 0:
+        return []
+    got = engines.parse_flags(user)
+    tp, pp = got.get("tensor_parallel"), got.get("pipeline_parallel")
+    tpv = engines.parse_number(tp.value) if tp else None
+    ppv = engines.parse_number(pp.value) if pp else 1.0
+    if tp is None or (tpv is not None and ppv is not None and tpv * ppv == a.gpus_per_replica):
+        return []
+    shown_pp = f" x {pp.flag} {pp.value}" if pp else ""
+    return [Problem(f"spec.kubernetes.args[{tp.index}]", f"{tp.flag} {tp.value}{shown_pp} contradicts the plan: allocation {a.name} runs {a.gpus_per_replica} GPU(s) per replica ({a.instance_type}), so the server would not start or would leave GPUs idle", hint=f"remove {tp.flag} from spec.kubernetes.args and set model.engine, so that render writes it from the plan (here {a.gpus_per_replica})")]
+
+
+def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: engines.Conflict) -> Problem:
+    why = "the plan" if server.from_plan else "the plan's GPUs per replica and the spec"
+    fld = _SETTING_FIELD.get(c.setting)
+    if c.setting == "tensor_parallel":
+        fix_hint = f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan ({a.gpus_per_replica} GPUs per replica)"
+    elif fld is not None:
+        fix_hint = f"remove {c.flag} from spec.kubernetes.args, or set model.engine_config.{fld}: {c.user_value} and run scaleplan optimize again"
+    elif c.setting == "model":
+        fix_hint = f"remove {c.flag} from spec.kubernetes.args (model.source sets it), or change model.source"
+    else:
+        fix_hint = f"remove {c.flag} from spec.kubernetes.args"
+    return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts {why}: allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=fix_hint)
+
+
+def fixed_replicas(plan: Plan, al: Alloc) -> bool:
+    """Fixed replicas: autoscaler none, or the plan keeps this allocation at one count all day
+    (an autoscaler with minReplicas == maxReplicas could never scale)."""
+    kind = plan.spec.kubernetes.autoscaler.type
+    if kind == "none":
+        return True
+    low = max(1, al.min_replicas) if kind == "hpa" else al.min_replicas  # HPA minReplicas >= 1
+    return low >= al.max_replicas

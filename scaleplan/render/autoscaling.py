@@ -1,0 +1,241 @@
+"""Autoscalers: a HorizontalPodAutoscaler or a KEDA ScaledObject per allocation.
+
+:func:`autoscaler_objects` gives each allocation that the plan does not keep at one count all
+day the spec's autoscaler: an HPA on CPU, GPU (DCGM) or requests per second; or a KEDA
+ScaledObject on a Prometheus query (for LLM servers the engine's own in-flight and KV-cache
+metrics), Kafka lag or RabbitMQ queue length, with cron triggers that follow the plan's day
+(``autoscaler.cron``), plus the TriggerAuthentication RabbitMQ needs. Thresholds come from
+the plan's capacity per replica (docs/render.md, "Autoscaling"). Pure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from scaleplan.plan import Plan
+from scaleplan.render.allocations import Alloc, fixed_replicas
+from scaleplan.render.engine import METRICS
+from scaleplan.render.metadata import Entry, Obj, meta
+from scaleplan.render.resources import number_quantity, number_text
+
+GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL"
+RPS_METRIC = "http_requests_per_second"
+KV_TARGET = 0.9  # scale out before the KV cache fills and the engine starts preempting sequences
+
+
+def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> list[Entry]:
+    """HPAs or ScaledObjects (allocation order), then the TriggerAuthentications they name."""
+    ks = plan.spec.kubernetes.autoscaler
+    out: list[Entry] = []
+    auths: dict[str, Obj] = {}
+    for al in allocs:
+        if fixed_replicas(plan, al):
+            if ks.type != "none":
+                warnings.append(f"allocation {al.name}: the plan keeps {al.max_replicas} replica(s) all day; fixed replicas, no {ks.type} autoscaler")
+        elif ks.type == "hpa":
+            out.append(("HorizontalPodAutoscaler", al.name, _hpa(plan, al, warnings)))
+        elif ks.type.startswith("keda-"):
+            so, auth = _scaled_object(plan, al, warnings)
+            if auth is not None:
+                auths[auth["metadata"]["name"]] = auth
+            out.append(("ScaledObject", al.name, so))
+    for name in sorted(auths):
+        out.append(("TriggerAuthentication", name, auths[name]))
+    if auths:
+        assert ks.rabbitmq is not None
+        warnings.append(f"RabbitMQ: {ks.rabbitmq.host_from_env} is not in spec.kubernetes.env, so KEDA reads the AMQP URL from Secret {sorted(auths)[0]!r}, key 'host'; create that Secret")
+    return out
+
+
+def _behavior(plan: Plan) -> Obj:
+    stab = plan.spec.kubernetes.autoscaler.scale_down_stabilization_s
+    return {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 0,
+            "selectPolicy": "Max",
+            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 60}, {"type": "Pods", "value": 4, "periodSeconds": 60}],
+        },
+        "scaleDown": {"stabilizationWindowSeconds": stab, "selectPolicy": "Max", "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]},
+    }
+
+
+def _target_ref(al: Alloc) -> Obj:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": al.name}
+
+
+def _hpa(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
+    hs = plan.spec.kubernetes.autoscaler.hpa
+    metric = hs.metric
+    if metric == "gpu" and (al.resource is None or (al.accel is not None and al.accel.vendor != "nvidia")):
+        warnings.append(f"allocation {al.name}: no NVIDIA GPU, so HPA metric 'gpu' ({GPU_METRIC}) is not available; scaling on CPU utilization instead")
+        metric = "cpu"
+    m: Obj
+    if metric == "cpu":
+        target = round(hs.target) if hs.target is not None else 70
+        m = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": max(1, min(100, int(target)))}}}
+    elif metric == "gpu":
+        target_v = hs.target if hs.target is not None else 70.0
+        m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or GPU_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
+    else:
+        target_v = hs.target if hs.target is not None else al.a.capacity_rps_per_replica
+        m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or RPS_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
+    spec: Obj = {
+        "scaleTargetRef": _target_ref(al),
+        "minReplicas": max(1, al.min_replicas),
+        "maxReplicas": max(1, al.max_replicas, al.min_replicas),
+        "metrics": [m],
+        "behavior": _behavior(plan),
+    }
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(plan, al.name, al.name), "spec": spec}
+
+
+def _runs(counts: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Runs of equal counts: (start window, windows, count)."""
+    runs: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(counts):
+        j = i
+        while j + 1 < len(counts) and counts[j + 1] == counts[i]:
+            j += 1
+        runs.append((i, j - i + 1, counts[i]))
+        i = j + 1
+    return runs
+
+
+def _cron_triggers(plan: Plan, al: Alloc, warnings: list[str]) -> list[Obj]:
+    """One KEDA cron trigger per run of windows whose planned count is above minReplicaCount."""
+    d = plan.demand
+    minutes = d.window_hours * 60
+    if abs(d.windows * d.window_hours - 24) > 1e-6 or abs(minutes - round(minutes)) > 1e-6:
+        warnings.append(f"allocation {al.name}: the plan's {d.windows} windows of {d.window_hours:g} h do not tile a day in whole minutes; no cron triggers")
+        return []
+    step = round(minutes)
+    out: list[Obj] = []
+    for start, length, count in _runs(list(al.a.replicas_per_window)):
+        if count <= al.min_replicas:
+            continue  # the floor is minReplicaCount already
+        s = start * step
+        e = ((start + length) * step) % (24 * 60)
+        out.append(
+            {
+                "type": "cron",
+                "name": f"plan-{s // 60:02d}{s % 60:02d}",
+                "metadata": {
+                    "timezone": "Etc/UTC",
+                    "start": f"{s % 60} {s // 60} * * *",
+                    "end": f"{e % 60} {e // 60} * * *",
+                    "desiredReplicas": str(count),
+                },
+            }
+        )
+    return out
+
+
+def _engine_triggers(plan: Plan, al: Alloc) -> list[Obj]:
+    """KEDA Prometheus triggers on the engine's own metrics for one allocation's pods: requests
+    in flight (running + waiting) per replica at the plan's concurrency, and KV-cache use."""
+    assert al.server is not None
+    spec = plan.spec
+    prom = spec.kubernetes.autoscaler.prometheus
+    em = METRICS[al.server.engine]
+    running, waiting, kv = em.running, em.waiting, em.kv_cache
+    sel = f'namespace="{spec.kubernetes.namespace}",pod=~"{al.name}-[a-z0-9]+-[a-z0-9]+"'
+    per_replica = al.server.max_num_seqs or max(1, al.a.operating_point.batch_size)
+    out: list[Obj] = [
+        {
+            "type": "prometheus",
+            "name": "in-flight",
+            "metadata": {"serverAddress": prom.server_address, "query": f"sum({running}{{{sel}}}) + sum({waiting}{{{sel}}})", "threshold": number_text(per_replica)},
+        }
+    ]
+    if kv is not None:
+        out.append({"type": "prometheus", "name": "kv-cache", "metadata": {"serverAddress": prom.server_address, "query": f"sum({kv}{{{sel}}})", "threshold": number_text(KV_TARGET)}})
+    return out
+
+
+def _request_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
+    """keda-prometheus on the request rate: the spec's query, or the Service's."""
+    spec = plan.spec
+    prom = spec.kubernetes.autoscaler.prometheus
+    per_replica = prom.threshold if prom.threshold is not None else al.a.capacity_rps_per_replica
+    if prom.query is None and spec.kubernetes.routing == "gateway-api":
+        # each allocation has its own Service and its own weighted share of the requests:
+        # scale on that Service's rate, one replica per capacity_rps_per_replica
+        query = f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{al.service}"}}[2m]))'
+        threshold = per_replica
+    else:
+        query = prom.query or (
+            f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{spec.metadata.name}"}}[2m]))'
+        )
+        threshold = per_replica / share
+    return {"type": "prometheus", "name": "requests", "metadata": {"serverAddress": prom.server_address, "query": query, "threshold": number_text(threshold)}}
+
+
+def _kafka_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
+    kf = plan.spec.kubernetes.autoscaler.kafka
+    assert kf is not None
+    lag = kf.lag_threshold if kf.lag_threshold is not None else al.a.capacity_rps_per_replica * kf.drain_seconds
+    return {
+        "type": "kafka",
+        "name": "lag",
+        "metadata": {
+            "bootstrapServers": kf.bootstrap_servers,
+            "consumerGroup": kf.consumer_group,
+            "topic": kf.topic,
+            "lagThreshold": str(max(1, math.ceil(lag / share - 1e-9))),
+            "offsetResetPolicy": "latest",
+        },
+    }
+
+
+def _rabbitmq_trigger(plan: Plan, al: Alloc, share: float) -> tuple[Obj, Obj | None]:
+    """The queue-length trigger and, when the AMQP URL is not in the env, its TriggerAuthentication."""
+    spec = plan.spec
+    rq = spec.kubernetes.autoscaler.rabbitmq
+    assert rq is not None
+    qlen = rq.value if rq.value is not None else al.a.capacity_rps_per_replica * rq.drain_seconds
+    meta_ = {"protocol": "amqp", "queueName": rq.queue_name, "mode": "QueueLength", "value": str(max(1, math.ceil(qlen / share - 1e-9)))}
+    trig: Obj = {"type": "rabbitmq", "name": "queue", "metadata": meta_}
+    if rq.host_from_env in spec.kubernetes.env:
+        meta_["hostFromEnv"] = rq.host_from_env
+        return trig, None
+    auth_name = f"{spec.metadata.name}-rabbitmq"
+    trig["authenticationRef"] = {"name": auth_name, "kind": "TriggerAuthentication"}
+    auth = {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "TriggerAuthentication",
+        "metadata": meta(plan, auth_name, spec.metadata.name),
+        "spec": {"secretTargetRef": [{"parameter": "host", "name": auth_name, "key": "host"}]},
+    }
+    return trig, auth
+
+
+def _scaled_object(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Obj, Obj | None]:
+    ks = plan.spec.kubernetes.autoscaler
+    share = al.share if al.share > 0 else 1.0
+    auth: Obj | None = None
+    triggers: list[Obj]
+    if ks.type == "keda-prometheus" and ks.prometheus.query is None and al.server is not None and al.server.engine in METRICS:
+        triggers = _engine_triggers(plan, al)
+    elif ks.type == "keda-prometheus":
+        triggers = [_request_trigger(plan, al, share)]
+    elif ks.type == "keda-kafka":
+        triggers = [_kafka_trigger(plan, al, share)]
+    else:
+        trig, auth = _rabbitmq_trigger(plan, al, share)
+        triggers = [trig]
+    if ks.cron:
+        triggers += _cron_triggers(plan, al, warnings)
+    so_spec: Obj = {
+        "scaleTargetRef": _target_ref(al),
+        "pollingInterval": 15,
+        "cooldownPeriod": 300,
+        "minReplicaCount": al.min_replicas,
+        "maxReplicaCount": max(1, al.max_replicas, al.min_replicas),
+        "fallback": {"failureThreshold": 3, "replicas": max(1, al.max_replicas)},
+        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": _behavior(plan)}},
+        "triggers": triggers,
+    }
+    so = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": meta(plan, al.name, al.name), "spec": so_spec}
+    return so, auth

@@ -1,0 +1,183 @@
+"""Objects on the spec's Gateway: the weighted HTTPRoute and the InferencePool.
+
+* ``routing: gateway-api``: :func:`backend_services` (one Service per allocation, after
+  checking that weights fixed over the day serve every window) and :func:`http_route`, whose
+  backend weights are :func:`scaleplan.render.routing.route_weights` (capacity at the peak).
+* ``routing: inference-pool``: :func:`inference_pool`: an InferencePool over every
+  allocation's pods, the HTTPRoute that sends the Gateway's requests to it, and the endpoint
+  picker (EPP) it names: Deployment, Service, ServiceAccount, Role and RoleBinding.
+
+docs/render.md, "Routing". Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scaleplan.errors import PlanError, Problem
+from scaleplan.plan import Plan
+from scaleplan.render import routing
+from scaleplan.render.allocations import Alloc
+from scaleplan.render.engine import METRICS
+from scaleplan.render.metadata import COMPONENT, Entry, Obj, labels, meta
+from scaleplan.render.workloads import backend_service
+from scaleplan.spec import Gateway, Kubernetes
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+POOL_GROUP = "inference.networking.k8s.io"
+ANN_ROUTE_BASIS = "scaleplan.dev/route-weights"
+EPP_GRPC_PORT = 9002
+EPP_HEALTH_PORT = 9003
+EPP_METRICS_PORT = 9090
+EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0"
+
+
+def backend_services(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source: str) -> list[Entry]:
+    """routing: gateway-api: one Service per allocation. PlanError when the route's weights,
+    fixed over the day, would send requests to an allocation without pods in some window, or
+    when two allocations derive the same Service name; a warning when a window is short."""
+    shorts = routing.static_weight_shortfalls(plan)
+    fix_hint = "optimize with a scaleplan that plans gateway-api with weights fixed over the day, or use routing: service"
+    dead = [x for x in shorts if x.no_pods]
+    if dead:
+        raise PlanError(source, [Problem("allocations", dead[0].message() + (f" (and {len(dead) - 1} more such window(s))" if len(dead) > 1 else ""), hint=fix_hint)])
+    if shorts:
+        warnings.append(shorts[0].message() + (f" (and {len(shorts) - 1} more) " if len(shorts) > 1 else " ") + f"; {fix_hint}")
+    services = [al.service for al in allocs]
+    if len(set(services)) != len(services):  # e.g. allocations '7b-x' and 's-7b-x'
+        raise PlanError(source, [Problem("allocations", f"two allocations give the same Service name (Service names must start with a letter, so {sorted(services)} were derived)", hint="give allocations distinct names that start with a letter")])
+    return [("Service", al.service, backend_service(plan, al)) for al in allocs]
+
+
+def _route_spec(k8s: Kubernetes, gw: Gateway, backend_refs: list[Obj]) -> Obj:
+    parent: Obj = {"group": GATEWAY_GROUP, "kind": "Gateway", "name": gw.name, "namespace": gw.namespace or k8s.namespace}
+    rspec: Obj = {"parentRefs": [parent]}
+    if gw.hostnames:
+        rspec["hostnames"] = list(gw.hostnames)
+    rspec["rules"] = [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": backend_refs}]
+    return rspec
+
+
+def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> Obj:
+    """routing: gateway-api: one HTTPRoute on the spec's Gateway, weighted by peak capacity."""
+    spec = plan.spec
+    k8s = spec.kubernetes
+    gw = k8s.gateway
+    assert gw is not None
+    name = spec.metadata.name
+    weights = routing.route_weights(plan, {al.a.name: al.service for al in allocs})
+    total = sum(weights.values()) or 1
+    for al in allocs:
+        if weights.get(al.service, 0) == 0:
+            warnings.append(f"allocation {al.name}: no replicas in the plan's peak window, so its HTTPRoute weight is 0 (its pods get no requests through the Gateway)")
+        elif al.a.capacity_type == "spot" and k8s.flavor in ("eks", "gke", "aks"):
+            warnings.append(f"allocation {al.name} runs on spot nodes only: when the spot capacity is reclaimed, its HTTPRoute weight still sends {weights[al.service] / total:.0%} of requests to a Service without pods, and they fail; use flavor eks-karpenter (an on-demand fallback NodePool) or routing: inference-pool")
+    refs = [{"kind": "Service", "name": al.service, "port": k8s.port, "weight": weights.get(al.service, 0)} for al in allocs]
+    peak = routing.peak_window(plan)
+    extra = {ANN_ROUTE_BASIS: f"capacity at peak window {peak}: replicas x capacity_rps_per_replica, scaled to {routing.WEIGHT_TOTAL}"}
+    return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": meta(plan, name, name, extra_ann=extra), "spec": _route_spec(k8s, gw, refs)}
+
+
+def inference_pool(plan: Plan) -> list[Entry]:
+    """routing: inference-pool: an InferencePool over every allocation's pods, the HTTPRoute that
+    sends the Gateway's requests to it, and the endpoint picker (EPP) it names: Deployment,
+    Service, ServiceAccount and the Role it needs to watch the pool and its pods."""
+    spec = plan.spec
+    k8s = spec.kubernetes
+    gw = k8s.gateway
+    assert gw is not None
+    name = spec.metadata.name
+    epp = f"{name}-epp"
+    pool_spec: Obj = {
+        "selector": {"matchLabels": {"app.kubernetes.io/name": name, "app.kubernetes.io/component": COMPONENT}},
+        "targetPorts": [{"number": k8s.port}],
+        "endpointPickerRef": {"name": epp, "kind": "Service", "port": {"number": EPP_GRPC_PORT}, "failureMode": "FailClose"},
+    }
+    refs: list[Obj] = [{"group": POOL_GROUP, "kind": "InferencePool", "name": name}]
+    out: list[Entry] = [
+        ("InferencePool", name, {"apiVersion": f"{POOL_GROUP}/v1", "kind": "InferencePool", "metadata": meta(plan, name, name), "spec": pool_spec}),
+        ("HTTPRoute", name, {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": meta(plan, name, name), "spec": _route_spec(k8s, gw, refs)}),
+    ]
+    return out + _endpoint_picker(plan, epp)
+
+
+def _endpoint_picker(plan: Plan, epp: str) -> list[Entry]:
+    """The EPP's ServiceAccount, Role, RoleBinding, Deployment and Service."""
+    spec = plan.spec
+    k8s = spec.kubernetes
+    name = spec.metadata.name
+    sel = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": epp}
+    epp_labels = dict(labels(spec, epp), **{"app.kubernetes.io/component": "endpoint-picker"})
+    m = meta(plan, epp, epp)
+    m["labels"] = epp_labels
+    out: list[Entry] = [("ServiceAccount", epp, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": m, "automountServiceAccountToken": True})]
+    rules = [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [POOL_GROUP], "resources": ["inferencepools"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["inference.networking.x-k8s.io"], "resources": ["inferenceobjectives", "inferencemodelrewrites"], "verbs": ["get", "list", "watch"]},
+    ]
+    out.append(("Role", epp, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": m, "rules": rules}))
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": m,
+        "subjects": [{"kind": "ServiceAccount", "name": epp, "namespace": k8s.namespace}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": epp},
+    }
+    out.append(("RoleBinding", epp, binding))
+    pod: Obj = {
+        "serviceAccountName": epp,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": 130,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [_epp_container(plan)],
+    }
+    dep = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": m,
+        "spec": {
+            "replicas": 1,
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": dict(sel)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {"metadata": {"labels": epp_labels}, "spec": pod},
+        },
+    }
+    out.append(("Deployment", epp, dep))
+    ports = [{"name": "grpc", "port": EPP_GRPC_PORT, "targetPort": "grpc", "protocol": "TCP", "appProtocol": "http2"}, {"name": "metrics", "port": EPP_METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": m, "spec": {"type": "ClusterIP", "selector": dict(sel), "ports": ports}}
+    out.append(("Service", epp, svc))
+    return out
+
+
+def _epp_container(plan: Plan) -> Obj:
+    """The endpoint picker, told the engine's queue and KV-cache metric names where they are
+    not vLLM's (its defaults)."""
+    spec = plan.spec
+    k8s = spec.kubernetes
+    args = ["--pool-name", spec.metadata.name, "--pool-namespace", k8s.namespace, "--zap-encoder", "json"]
+    engine = spec.model.engine
+    if engine in ("sglang", "tgi"):
+        waiting, kv = METRICS[engine].waiting, METRICS[engine].kv_cache
+        assert waiting is not None
+        args += ["--total-queued-requests-metric", waiting]
+        if kv is not None:
+            args += ["--kv-cache-usage-percentage-metric", kv]
+    health = {"grpc": {"port": EPP_HEALTH_PORT, "service": "inference-extension"}, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
+    return {
+        "name": "epp",
+        "image": k8s.endpoint_picker_image or EPP_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "args": args,
+        "env": [{"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
+        "ports": [
+            {"name": "grpc", "containerPort": EPP_GRPC_PORT, "protocol": "TCP"},
+            {"name": "grpc-health", "containerPort": EPP_HEALTH_PORT, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": EPP_METRICS_PORT, "protocol": "TCP"},
+        ],
+        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "readinessProbe": health,
+        "livenessProbe": dict(health, initialDelaySeconds=5),
+        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+    }

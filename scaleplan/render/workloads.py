@@ -1,0 +1,184 @@
+"""The workloads: one Deployment and PodDisruptionBudget per allocation, and the Services.
+
+* :func:`deployment`: the pod (security context, anti-affinity, zone spread, the model server
+  container with its probes, requests and model storage) on the nodes that
+  :mod:`scaleplan.render.nodes` selects; fixed ``replicas`` only when no autoscaler owns them.
+* :func:`pdb`: maxUnavailable from the plan's redundancy.
+* :func:`service` (one for the whole service) and :func:`backend_service` (one per allocation,
+  ``routing: gateway-api``).
+
+docs/render.md, "Deployments". Pure.
+"""
+
+from __future__ import annotations
+
+import math
+
+from scaleplan.plan import Plan
+from scaleplan.render import serving
+from scaleplan.render.allocations import Alloc, fixed_replicas
+from scaleplan.render.metadata import COMPONENT, PORT_NAME, Obj, labels, meta, selector
+from scaleplan.render.nodes import node_affinity, scheduling
+
+CONTAINER = "server"
+ANN_ALLOCATION = "scaleplan.dev/allocation"
+ANN_IGNORE = "scaleplan.dev/ignore"
+RUN_AS = 65532  # the non-root user and group every pod runs as
+
+
+def _probe(path: str, period: int, failures: int) -> Obj:
+    return {"httpGet": {"path": path, "port": PORT_NAME, "scheme": "HTTP"}, "periodSeconds": period, "timeoutSeconds": 5, "successThreshold": 1, "failureThreshold": failures}
+
+
+def _container(plan: Plan, al: Alloc) -> Obj:
+    k8s = plan.spec.kubernetes
+    probes = k8s.probes
+    res: Obj = {"requests": {"cpu": al.cpu, "memory": al.memory}, "limits": {"cpu": al.cpu, "memory": al.memory}}
+    if al.resource is not None:
+        res["requests"][al.resource] = al.a.gpus_per_replica
+        res["limits"][al.resource] = al.a.gpus_per_replica
+    st = al.storage or serving.Storage()
+    if st.ephemeral_gib:
+        res["requests"]["ephemeral-storage"] = f"{st.ephemeral_gib}Gi"
+    c: Obj = {"name": CONTAINER, "image": k8s.image, "imagePullPolicy": "IfNotPresent"}
+    if al.args:
+        c["args"] = list(al.args)
+    env = [{"name": k, "value": k8s.env[k]} for k in sorted(k8s.env)]
+    env += [e for e in st.env if e["name"] not in k8s.env]  # the spec's own value wins
+    if env:
+        c["env"] = env
+    c["ports"] = [{"name": PORT_NAME, "containerPort": k8s.port, "protocol": "TCP"}]
+    c["resources"] = res
+    c["startupProbe"] = _probe(probes.path, 10, max(1, math.ceil(probes.startup_seconds / 10)))
+    c["readinessProbe"] = _probe(probes.readiness_path or probes.path, 10, 3)
+    c["livenessProbe"] = _probe(probes.path, 15, 3)
+    c["lifecycle"] = {"preStop": {"sleep": {"seconds": 5}}}
+    c["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "readOnlyRootFilesystem": k8s.read_only_root_filesystem,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    if al.a.gpus_per_replica > 1:
+        mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
+    mounts += st.mounts
+    c["volumeMounts"] = mounts
+    return c
+
+
+def _shm_size(al: Alloc) -> str:
+    """Shared memory for NCCL/tensor-parallel workers: a quarter of the replica's memory, 1-64 GiB."""
+    gib = max(1, min(64, math.floor(al.a.memory_gib_per_replica / 4)))
+    return f"{gib}Gi"
+
+
+def _volumes(plan: Plan, al: Alloc) -> list[Obj]:
+    volumes: list[Obj] = [{"name": "tmp", "emptyDir": {}}]
+    if al.a.gpus_per_replica > 1:
+        volumes.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": _shm_size(al)}})
+    volumes += (al.storage or serving.Storage()).volumes
+    creds = serving.secret_volume(plan.spec.model.source)
+    if creds is not None:
+        volumes.append(creds)
+    return volumes
+
+
+def _pod(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
+    sel, tol = scheduling(plan, al, warnings)
+    match = selector(plan.spec, al.name)
+    pod: Obj = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": 60,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "fsGroup": RUN_AS,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    if sel:
+        pod["nodeSelector"] = sel
+    if tol:
+        pod["tolerations"] = tol
+    pod["affinity"] = {}
+    node_aff = node_affinity(plan, al)
+    if node_aff is not None:
+        pod["affinity"]["nodeAffinity"] = node_aff
+    pod["affinity"]["podAntiAffinity"] = {
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": dict(match)}, "topologyKey": "kubernetes.io/hostname"}}
+        ]
+    }
+    pod["topologySpreadConstraints"] = [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(match)},
+            "matchLabelKeys": ["pod-template-hash"],
+        }
+    ]
+    st = al.storage or serving.Storage()
+    if st.init:
+        pod["initContainers"] = st.init
+    pod["containers"] = [_container(plan, al)]
+    pod["volumes"] = _volumes(plan, al)
+    return pod
+
+
+def deployment(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
+    spec = plan.spec
+    k8s = spec.kubernetes
+    pod = _pod(plan, al, warnings)
+    if al.min_replicas >= 2:
+        strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+    else:
+        strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    dspec: Obj = {}
+    if fixed_replicas(plan, al):
+        dspec["replicas"] = al.max_replicas
+    dspec["revisionHistoryLimit"] = 5
+    dspec["progressDeadlineSeconds"] = max(600, k8s.probes.startup_seconds + 300)
+    dspec["selector"] = {"matchLabels": dict(selector(spec, al.name))}
+    dspec["strategy"] = strategy
+    dspec["template"] = {"metadata": {"labels": labels(spec, al.name)}, "spec": pod}
+    a = al.a
+    extra = {ANN_ALLOCATION: f"{a.provider}/{a.region}/{a.instance_type}/{a.capacity_type}"}
+    if not k8s.read_only_root_filesystem:
+        # the spec opted out on purpose: record it, so that scaleplan check does not flag it
+        extra[ANN_IGNORE] = "writable-root-fs"
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(plan, al.name, al.name, extra_ann=extra), "spec": dspec}
+
+
+def pdb(plan: Plan, al: Alloc) -> Obj:
+    """maxUnavailable, never 0: one pod without redundancy; with n+1 or zone redundancy the
+    plan holds a spare node, so a whole node's replicas may go at once (but never all)."""
+    if plan.spec.placement.redundancy == "none":
+        max_unavailable = 1
+    else:
+        max_unavailable = max(1, min(al.a.replicas_per_node, al.min_replicas - 1))
+    spec = {"maxUnavailable": max_unavailable, "selector": {"matchLabels": selector(plan.spec, al.name)}, "unhealthyPodEvictionPolicy": "AlwaysAllow"}
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(plan, al.name, al.name), "spec": spec}
+
+
+def _ports(plan: Plan) -> list[Obj]:
+    return [{"name": PORT_NAME, "port": plan.spec.kubernetes.port, "targetPort": PORT_NAME, "protocol": "TCP"}]
+
+
+def service(plan: Plan) -> Obj:
+    """The service's one Service over every allocation's pods (routing service, inference-pool)."""
+    spec = plan.spec
+    name = spec.metadata.name
+    sel = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": COMPONENT}
+    s = {"type": "ClusterIP", "selector": sel, "ports": _ports(plan)}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(plan, name, name), "spec": s}
+
+
+def backend_service(plan: Plan, al: Alloc) -> Obj:
+    """routing: gateway-api: a Service selecting only this allocation's pods."""
+    s = {"type": "ClusterIP", "selector": selector(plan.spec, al.name), "ports": _ports(plan)}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(plan, al.service, al.name), "spec": s}
