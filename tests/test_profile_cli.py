@@ -81,7 +81,7 @@ def test_ctrl_c_keeps_measured_points(tmp_path: Path) -> None:
     out = tmp_path / "partial.yaml"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scaleplan", "profile", target, "--device", "cpu", "--batch-sizes", "1,2,4,8,16,32,64,128", "--time-budget", "0.3", "--target-ci", "0.001", "--out", str(out)],
+        [sys.executable, "-m", "scaleplan", "profile", target, "--device", "cpu", "--batch-sizes", "1,2,4,8,16,32,64,128", "--time-budget", "1.5", "--target-ci", "0.001", "--out", str(out)],
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

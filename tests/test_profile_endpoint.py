@@ -40,7 +40,9 @@ def test_model_server_rate_sweep(tmp_path: Path, cli) -> None:
 def test_error_server_stops_sweep(tmp_path: Path, cli) -> None:
     out = tmp_path / "err.yaml"
     with serve("errors") as url:
-        cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--concurrency", "1,2,4", *QUICK, "--out", str(out)])
+        # a fixed count, a multiple of 3: exactly 2 of every 3 consecutive requests fail (a time
+        # budget gave 17 requests under load and 12/17 = 0.706)
+        cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--concurrency", "1,2,4", "--requests", "30", *QUICK, "--out", str(out)])
     data = yaml.safe_load(out.read_text())
     assert len(data["measurements"]) == 1  # 2 of 3 requests fail: the sweep stops at the first level
     assert 0.6 < data["measurements"][0]["error_rate"] < 0.7
