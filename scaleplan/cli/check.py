@@ -9,7 +9,7 @@ import typer
 from scaleplan.cli._common import emit_json, handle_errors, split_values
 
 if TYPE_CHECKING:
-    from scaleplan.check.model import Severity
+    from scaleplan.check.model import CheckReport, Severity
 
 FORMATS = ("text", "json", "junit", "sarif", "github")
 
@@ -102,8 +102,6 @@ def check(
     annotation scaleplan.dev/ignore: "rule-a,rule-b".
     """
     with handle_errors():
-        from scaleplan.errors import InputError
-
         if json_out:
             fmt = "json"
         if fmt not in FORMATS:
@@ -123,37 +121,49 @@ def check(
                 "give at least one manifest file or folder (or - for stdin)", param_hint="PATH"
             )
 
-        from scaleplan.check import normalise_kube_version
-        from scaleplan.check.formats import render_report
-        from scaleplan.check.gate import gate_failure, gate_report, junit_clock
+        from scaleplan.check.gate import gate_failure, gate_report
 
-        try:
-            version = normalise_kube_version(kube_version)
-        except InputError as exc:  # a bad option is a usage error (2), not bad input (3)
-            raise typer.BadParameter(
-                f"{exc.problems[0].message if exc.problems else exc}; {exc.hint or (exc.problems[0].hint if exc.problems else '')}".rstrip(
-                    "; "
-                ),
-                param_hint="--kube-version",
-            ) from None
+        version = _kube_version(kube_version)
         report = gate_report(paths, plan_file=plan, kube_version=version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests)
-        stamp, host = junit_clock() if fmt == "junit" else ("1970-01-01T00:00:00", "localhost")
-        out = render_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
-        if output is not None:
-            from scaleplan.outputs import check_out_path
-            from scaleplan.yamlio import atomic_write
-
-            check_out_path(output, "--output")
-            atomic_write(output, out)
-            typer.echo(render_report(report, "text", fail_on=threshold).splitlines()[-1], err=True)
-        else:
-            import sys
-
-            sys.stdout.write(out)
-            sys.stdout.flush()
+        _write_report(report, fmt, threshold, output)
         failure = gate_failure(report, threshold)
         if failure is not None:
             raise failure
+
+
+def _kube_version(kube_version: str) -> str:
+    """``--kube-version`` as the checker names it; a bad one is a usage error (2), not bad
+    input (3)."""
+    from scaleplan.check import normalise_kube_version
+    from scaleplan.errors import InputError
+
+    try:
+        return normalise_kube_version(kube_version)
+    except InputError as exc:
+        first = exc.problems[0] if exc.problems else None
+        message = f"{first.message if first else exc}; {exc.hint or (first.hint if first else '')}"
+        raise typer.BadParameter(message.rstrip("; "), param_hint="--kube-version") from None
+
+
+def _write_report(report: CheckReport, fmt: str, threshold: Severity, output: str | None) -> None:
+    """The report on stdout, or into ``--output`` (atomically) with its summary line on stderr."""
+    from scaleplan.check.formats import render_report
+    from scaleplan.check.gate import junit_clock
+
+    stamp, host = junit_clock() if fmt == "junit" else ("1970-01-01T00:00:00", "localhost")
+    out = render_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
+    if output is not None:
+        from scaleplan.outputs import check_out_path
+        from scaleplan.yamlio import atomic_write
+
+        check_out_path(output, "--output")
+        atomic_write(output, out)
+        typer.echo(render_report(report, "text", fail_on=threshold).splitlines()[-1], err=True)
+    else:
+        import sys
+
+        sys.stdout.write(out)
+        sys.stdout.flush()
 
 
 def _list_rules(as_json: bool, *, wide: bool = False) -> None:
