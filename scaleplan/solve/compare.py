@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 from scaleplan.plan import Alternative, Baseline
 from scaleplan.solve.assemble import rounded
-from scaleplan.solve.candidates import CPU, Candidate, prune, prune_rules
+from scaleplan.solve.candidates import CPU, Candidate
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem
+from scaleplan.solve.prune import prune, prune_rules
 from scaleplan.solve.search import Outcome, describe
 from scaleplan.solve.static import solve_plan
 

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleplan.plan import InputHashes
-from scaleplan.solve.candidates import Candidate, classes_of, in_quota_scope
+from scaleplan.solve.candidates import Candidate, classes_of
 from scaleplan.solve.milp import QuotaScope, SolverName
+from scaleplan.solve.prune import in_quota_scope
 from scaleplan.spec import Spec
 
 MAX_ALTERNATIVE_SOLVES = 12
