@@ -75,10 +75,10 @@ def test_bad_options(tmp_path: Path, cli) -> None:
     assert "--input-shape" in r.stderr
 
 
-def test_ctrl_c_keeps_measured_points(tmp_path: Path) -> None:
-    """A real SIGINT to a real subprocess: the points measured so far are on disk, valid."""
+def _profile_then_ctrl_c(tmp_path: Path, out: Path) -> tuple[int, str]:
+    """Profile a real model in a real subprocess and send it a real SIGINT once two points are
+    measured; its exit code and stderr."""
     target = write_numpy_factory(tmp_path / "m.py")
-    out = tmp_path / "partial.yaml"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "scaleplan", "profile", target, "--device", "cpu", "--batch-sizes", "1,2,4,8,16,32,64,128", "--time-budget", "1.5", "--target-ci", "0.001", "--out", str(out)],
@@ -98,12 +98,33 @@ def test_ctrl_c_keeps_measured_points(tmp_path: Path) -> None:
             break
     proc.send_signal(signal.SIGINT)
     _, rest = proc.communicate(timeout=60)
-    assert proc.returncode == 130, seen + rest
+    return proc.returncode, seen + rest
+
+
+def test_ctrl_c_keeps_measured_points(tmp_path: Path) -> None:
+    """A real SIGINT to a real subprocess: the points measured so far are on disk, valid."""
+    out = tmp_path / "partial.yaml"
+    code, err = _profile_then_ctrl_c(tmp_path, out)
+    assert code == 130, err
     data = validate_profile_file(out)
     sizes = [m["batch_size"] for m in data["measurements"]]
     assert sizes[:2] == [1, 2] and len(sizes) < 8
-    assert "interrupted" in rest
+    assert "interrupted" in err
     assert not list(tmp_path.glob(".partial.yaml.*"))  # no temporary file left behind
+
+
+def test_ctrl_c_never_replaces_a_finished_profile(tmp_path: Path) -> None:
+    """An interrupted `profile --out old.yaml` replaced a 9-point profile with 1 point (issue 19):
+    the finished file stays byte for byte; the points measured go to old.yaml.partial."""
+    out = tmp_path / "old.yaml"
+    out.write_text("# a finished profile the user keeps\n", encoding="utf-8")
+    code, err = _profile_then_ctrl_c(tmp_path, out)
+    assert code == 130, err
+    assert out.read_text(encoding="utf-8") == "# a finished profile the user keeps\n"
+    data = validate_profile_file(tmp_path / "old.yaml.partial")
+    sizes = [m["batch_size"] for m in data["measurements"]]
+    assert sizes[:2] == [1, 2] and len(sizes) < 8
+    assert "old.yaml is unchanged" in err
 
 
 def test_written_profile_is_deterministic_yaml(tmp_path: Path, cli) -> None:
