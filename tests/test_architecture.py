@@ -81,3 +81,17 @@ def test_line_length_fails_on_a_long_line() -> None:
     assert "E501" in out.stdout
     out = _ruff("scaleplan/render/new_module.py", too_long.replace("1" * 95, "1" * 94), None)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_every_package_is_installed() -> None:
+    """pyproject's explicit package list names every package under scaleplan/: a non-editable
+    install (`pip install .`, the README's quickstart) silently left out scaleplan.observe and
+    scaleplan.solve.milp, and `scaleplan optimize` then failed on an import."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    inits = (root / "scaleplan").rglob("__init__.py")
+    found = {".".join(p.parent.relative_to(root).parts) for p in inits}
+    assert found - listed == set(), f"add to [tool.setuptools] packages: {sorted(found - listed)}"
