@@ -239,6 +239,24 @@ def _render_cli(plan: Plan, tmp_path: Path) -> tuple[int, str, Path]:
     return r.exit_code, r.output, out
 
 
+def test_contradiction_says_what_the_planned_value_comes_from() -> None:
+    """A plan without an llm section takes --max-num-seqs from its operating point; the message
+    said it contradicted "the plan's GPUs per replica" (new-user trial of issue 16)."""
+    from render_helpers import ROOT
+
+    from scaleplan.plan import read_plan
+
+    pool = read_plan(ROOT / "examples" / "llm-chat-pool" / "plan.yaml")
+    with pytest.raises(PlanError) as e:
+        render(_with_spec(pool, **{"kubernetes.args": ["--max-num-seqs", "512"]}))
+    msgs = [p.message for p in e.value.problems if "--max-num-seqs 512" in p.message]
+    assert msgs and all("contradicts the plan and the spec's model.engine_config" in m for m in msgs)
+    assert not any("GPUs per replica" in m for m in msgs)
+    with pytest.raises(PlanError) as e:
+        render(_with_spec(pool, **{"kubernetes.args": ["--tensor-parallel-size", "2"]}))
+    assert any("contradicts the plan's GPUs per replica" in p.message for p in e.value.problems)
+
+
 def test_contradicting_flag_exits_3(tmp_path: Path) -> None:
     plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--tensor-parallel-size", "8"]})
     with pytest.raises(PlanError) as e:

@@ -175,7 +175,12 @@ def _user_parallelism_problems(a: Allocation, user: Sequence[str]) -> list[Probl
 
 
 def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: engines.Conflict) -> Problem:
-    why = "the plan" if server.from_plan else "the plan's GPUs per replica and the spec"
+    if server.from_plan:
+        why = "the plan"
+    elif c.setting in ("tensor_parallel", "pipeline_parallel"):
+        why = "the plan's GPUs per replica"
+    else:  # concurrency, context length, memory: the plan's operating point or engine_config
+        why = "the plan and the spec's model.engine_config"
     fld = _SETTING_FIELD.get(c.setting)
     if c.setting == "tensor_parallel":
         fix_hint = f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan ({a.gpus_per_replica} GPUs per replica)"

@@ -80,7 +80,7 @@ def _container_problems(k8s: Kubernetes) -> list[Problem]:
     for i, arg in enumerate(k8s.args):
         out += safety.check_text(arg, f"spec.kubernetes.args[{i}]", what="argument", allow_newline=True, max_len=32768)
         if safety.token_value(arg):
-            out.append(Problem(f"spec.kubernetes.args[{i}]", "argument holds a literal token; it would be written into the manifests in clear text", hint="put the token in a Kubernetes Secret and name it in model.source.secret"))
+            out.append(Problem(f"spec.kubernetes.args[{i}]", "argument holds a literal token; it would be written into the manifests in clear text", hint="put the token in a Kubernetes Secret and hand it to the container from the Secret (env valueFrom.secretKeyRef, e.g. with a kustomize patch); model.source.secret covers the model download's credentials (HF_TOKEN, AWS keys)"))
     for fld in ("path", "readiness_path"):
         p = getattr(k8s.probes, fld)
         if p is not None and (not safety.HTTP_PATH.fullmatch(p) or len(p) > 1024):
