@@ -8,6 +8,8 @@ with ``optimize``.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ from scaleplan.inputs import gather_inputs
 if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
     from scaleplan.spec import Spec
+    from scaleplan.yamlio import LineMap
 
 
 def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[str, Any]:
@@ -31,6 +34,8 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
     problems = list(g.problems)
     if g.spec is not None and g.profile is not None:
         problems += _check_classes(g.spec, g.profile, g.lines.line_of(("traffic", "classes")))
+    if g.spec is not None:
+        problems += _container_problems(g.spec, g.lines)
     if problems:
         raise SpecError(g.file, problems)
     # a valid spec always names a profile
@@ -43,6 +48,22 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "measurements": len(g.profile.measurements),
         "accelerators": len(g.profile.accelerators()),
     }
+
+
+def _container_problems(spec: Spec, lines: LineMap) -> list[Problem]:
+    """What render refuses in the container's env and args (literal tokens, bad names).
+
+    ``optimize`` runs it when it writes the manifests: a spec ``validate`` passes must not fail
+    there."""
+    from scaleplan.render.plan_checks import container_problems
+
+    out = []
+    for p in container_problems(spec.kubernetes):
+        where = p.where.removeprefix("spec.")
+        keys = [k for k in re.split(r"[.\[\]]+", where) if k]
+        path = tuple(int(k) if k.isdigit() else k.strip("'") for k in keys)
+        out.append(dataclasses.replace(p, where=where, line=lines.line_of(path)))
+    return out
 
 
 def _check_classes(spec: Spec, profile: Profile, line: int) -> list[Problem]:

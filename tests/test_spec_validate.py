@@ -248,3 +248,21 @@ def test_referenced_catalogs_are_checked(cli, tmp_path: Path) -> None:
     assert "placement.catalogs[0]" not in result.stderr
     assert "placement.catalogs[1]: catalog file 'missing.yaml' not found" in result.stderr
     assert "placement.catalogs[2]: invalid catalog: profile.yaml:3: kind: must be 'Catalog'" in result.stderr
+
+
+def test_validate_refuses_a_literal_token_as_optimize_does(cli, tmp_path: Path) -> None:
+    """validate said ok on a spec with a literal HF token in kubernetes.env, which optimize then
+    refused when writing the manifests (new-user trial of issue 16)."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "llm-chat"
+    for name in ("spec.yaml", "profile.yaml"):
+        shutil.copy(example / name, tmp_path / name)
+    spec = tmp_path / "spec.yaml"
+    text = spec.read_text(encoding="utf-8")
+    assert text.count("\nkubernetes:\n") == 1 and "\n  env:" not in text
+    spec.write_text(text.replace("\nkubernetes:\n", "\nkubernetes:\n  env:\n    HF_TOKEN: hf_abcdefghijklmnopqrstuvwxyzABCDEFGH\n"), encoding="utf-8")
+    for command in (["validate", str(spec)], ["optimize", str(spec), "--out", str(tmp_path / "out")]):
+        res = cli(command, exit_code=3)
+        assert "kubernetes.env['HF_TOKEN']" in res.stderr and "literal secret or token" in res.stderr
+    res = cli(["validate", str(spec)], exit_code=3)
+    assert f"{spec}:" in res.stderr and "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH" not in res.stderr
+    assert not (tmp_path / "out").exists()

@@ -37,7 +37,7 @@ def plan_problems(plan: Plan) -> list[Problem]:
     """Every problem with the plan's user-written values, in the order of the spec's fields."""
     k8s = plan.spec.kubernetes
     out = _metadata_problems(plan)
-    out += _container_problems(k8s)
+    out += container_problems(k8s)
     out += safety.check_text(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
     if k8s.routing in ("gateway-api", "inference-pool"):
         if k8s.gateway is None:
@@ -67,7 +67,7 @@ def _metadata_problems(plan: Plan) -> list[Problem]:
     return out
 
 
-def _container_problems(k8s: Kubernetes) -> list[Problem]:
+def container_problems(k8s: Kubernetes) -> list[Problem]:
     """env, args and probe paths: what the container is started with."""
     out: list[Problem] = []
     for key, value in sorted(k8s.env.items()):
