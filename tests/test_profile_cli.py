@@ -134,3 +134,14 @@ def test_written_profile_is_deterministic_yaml(tmp_path: Path, cli) -> None:
     text = out.read_text()
     assert text.startswith("apiVersion: scaleplan/v1\nkind: Profile\n")
     assert yaml.safe_load(text)["metadata"]["devices"][0]["device"] == "cpu"
+
+
+def test_unwritable_out_is_refused_before_measuring(tmp_path: Path, cli) -> None:
+    """`profile --out afile/p.yaml` measured a point and only then exited 3, naming
+    afile/p.yaml.partial (new-user trial of issue 19): the path is checked first."""
+    target = write_numpy_factory(tmp_path / "m.py")
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    out = tmp_path / "afile" / "p.yaml"
+    r = cli(["profile", target, "--device", "cpu", "--batch-sizes", "1", "--time-budget", "0.1", "--out", str(out)], exit_code=3)
+    assert "is a file, not a folder" in r.stderr and ".partial" not in r.stderr
+    assert "measured cpu batch" not in r.stderr

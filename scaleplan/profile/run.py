@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.errors import ExternalError, Interrupted
+from scaleplan.yamlio import check_writable
 
 if TYPE_CHECKING:
     from scaleplan.profile.build import RunInfo
@@ -45,6 +46,8 @@ def measure_model(
     from scaleplan.profile.devices import device_info
     from scaleplan.profile.measure import SweepResult, run_sweep
 
+    if out != "-":
+        check_writable(out)  # before the sweep: a wrong --out must not cost the measuring time
     partial = f"{out}.partial" if out != "-" else out
 
     def checkpoint(res: SweepResult) -> None:
@@ -87,6 +90,8 @@ def measure_endpoint(
     from scaleplan.profile.build import endpoint_profile
     from scaleplan.profile.endpoint import run_endpoint_sweep
 
+    if out != "-":
+        check_writable(out)
     res = run_endpoint_sweep(opts, log=log)
     if not res.measurements:
         if res.interrupted:
