@@ -57,6 +57,39 @@ def test_stopping_rule_stops_once_windows_agree() -> None:
     assert not p.contended(1.5)
 
 
+class PhaseClock(FakeClock):
+    """A host whose speed moves in phases: calls take 10 ms for the first 2.5 s of each 5 s,
+    14 ms for the rest (a VM's neighbours, CPU frequency)."""
+
+    def run(self) -> None:
+        self.t += 0.010 if self.t % 5.0 < 2.5 else 0.014
+
+
+def test_a_lone_point_does_not_settle_inside_one_fast_phase() -> None:
+    # three back-to-back 0.5 s windows agree inside the first (fast) phase: without a span the
+    # point stops there and reports the fast phase as what the host sustains
+    clk = PhaseClock([])
+    quick = measure_point(clk.run, WallTimer(clk.now), batch_size=1, time_budget_s=6.0, window_s=0.5, min_span_s=0.0, clock=clk.now, warmup_s=0.0)
+    assert quick.settled and len(quick.windows) == 3 and quick.throughput() == pytest.approx(100.0, rel=0.01)
+    # with the default span (5 s) the windows must see both phases: the rate falls towards the
+    # host's average (about 83/s) and the CI shows the phases, so the point runs to its budget
+    clk = PhaseClock([])
+    spanned = measure_point(clk.run, WallTimer(clk.now), batch_size=1, time_budget_s=6.0, window_s=0.5, min_span_s=5.0, clock=clk.now, warmup_s=0.0)
+    assert not spanned.settled and spanned.span_s() >= 5.0
+    assert spanned.throughput() < 90.0 and spanned.throughput_ci_rel() > 0.05
+
+
+def test_the_span_counts_the_gaps_between_interleaved_windows() -> None:
+    from scaleplan.profile.sustained import PointResult, StopRule, Window
+
+    p = PointResult(batch_size=1)
+    for end in (1.0, 4.0, 7.0):  # three 0.5 s windows of one point, 3 s apart (the sweep between)
+        p.add_window([0.01] * 50, Window(calls=50, elapsed_s=0.5, end_s=end))
+    assert p.span_s() == pytest.approx(6.5)
+    assert StopRule(time_budget_s=6.0, min_span_s=5.0).settled(p)
+    assert not StopRule(time_budget_s=6.0, min_span_s=7.0).settled(p)
+
+
 class DriftClock(FakeClock):
     """Calls take 1 ms for the first ``quiet`` calls, then each one 0.2 % longer than the last."""
 
@@ -188,7 +221,8 @@ def test_interleave_runs_each_point_until_it_settles() -> None:
 
         return run
 
-    opts = SweepOptions(devices=["cpu"], time_budget_s=4.0, window_s=0.25, stable_windows=3, stability=0.1, target_ci=0.05, min_samples=20)
+    # min_span_s=0: this test is about the stopping rule's windows, not the span (tested below)
+    opts = SweepOptions(devices=["cpu"], time_budget_s=4.0, window_s=0.25, stable_windows=3, stability=0.1, target_ci=0.05, min_samples=20, min_span_s=0.0)
     kept: list[tuple[int, PointResult, int | None]] = []
     res = SweepResult()
     for i, bs in enumerate((1, 2)):

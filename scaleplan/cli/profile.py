@@ -206,6 +206,7 @@ def run(
     stability: Annotated[float, typer.Option("--stability", min=0.001, max=1.0, help="... of their mean (0.1 = +-10 %) ...")] = 0.10,
     target_ci: Annotated[float, typer.Option("--target-ci", min=0.001, max=0.5, help="... and the 95% CI of the sustained rate is within +- this fraction; else at --time-budget.")] = 0.05,
     min_samples: Annotated[int, typer.Option("--min-samples", min=3, help="Calls per point, at least (unless the budget runs out).")] = 20,
+    min_span: Annotated[float, typer.Option("--min-span", min=0.0, help="Seconds of wall clock a point's windows must span before it may stop (a host's speed moves in phases).")] = 5.0,
     interleave: Annotated[bool, typer.Option("--interleave/--no-interleave", help="After a first window per point, take windows in turn across the batch sizes (each point spans the sweep); --no-interleave measures each point in one go.")] = True,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 5 when a point is unstable or contended (the profile is still written).")] = False,
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="Per-sample input shape without the batch axis, e.g. 3x224x224 (torch modules; dynamic ONNX dims).")] = None,
@@ -253,10 +254,10 @@ def run(
             require("aiohttp", "profiling an HTTP endpoint")
             _run_endpoint(target, out=out, json_out=json_out, info=info, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed, follow_redirects=follow_redirects)
             return
-        _run_model(target, out=out, json_out=json_out, info=info, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, interleave=interleave, strict=strict, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
+        _run_model(target, out=out, json_out=json_out, info=info, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span=min_span, interleave=interleave, strict=strict, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
 
 
-def _run_model(target: str, *, out: str, json_out: bool, info: RunInfo, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, window_ms: float, stable_windows: int, stability: float, target_ci: float, min_samples: int, interleave: bool, strict: bool, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
+def _run_model(target: str, *, out: str, json_out: bool, info: RunInfo, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, window_ms: float, stable_windows: int, stability: float, target_ci: float, min_samples: int, min_span: float, interleave: bool, strict: bool, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
     from scaleplan.errors import ExternalError
     from scaleplan.profile.devices import resolve_devices
     from scaleplan.profile.measure import SweepOptions
@@ -266,7 +267,7 @@ def _run_model(target: str, *, out: str, json_out: bool, info: RunInfo, device: 
 
     devices = resolve_devices(device)
     workload = load_workload(target, input_shape=input_shape, dtype=dtype, name=name, threads=threads)
-    opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, window_s=window_ms / 1000.0, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, interleave=interleave, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
+    opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, window_s=window_ms / 1000.0, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span_s=min_span, interleave=interleave, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
     profile = measure_model(target, workload, opts, info, out=out, write=lambda p, path: _write_profile(p, path, json_out), progress=_RichProgress)
     verdict = profile_verdict(profile, target_ci)
     _summary(profile, out, json_out, verdict.to_json())

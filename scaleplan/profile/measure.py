@@ -100,6 +100,7 @@ class SweepOptions:
     stability: float = 0.10
     target_ci: float = 0.05
     min_samples: int = 20
+    min_span_s: float = 5.0  # a point's windows must span this much wall clock to settle
     sample_floor_s: float = 1e-4
     interleave: bool = True  # after the first pass, windows in turn across the batch sizes
     contention_ratio: float = 1.5  # median call / fast call above this: the point is contended
@@ -110,7 +111,7 @@ class SweepOptions:
     plateau_gain: float = 0.03
 
     def rule(self) -> StopRule:
-        return StopRule(time_budget_s=self.time_budget_s, stable_windows=self.stable_windows, stability=self.stability, target_ci=self.target_ci, min_samples=self.min_samples)
+        return StopRule(time_budget_s=self.time_budget_s, stable_windows=self.stable_windows, stability=self.stability, target_ci=self.target_ci, min_samples=self.min_samples, min_span_s=self.min_span_s)
 
 
 @dataclass
@@ -319,6 +320,7 @@ def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, bs: int, opts
         stability=opts.stability,
         target_ci=opts.target_ci,
         min_samples=opts.min_samples,
+        min_span_s=opts.min_span_s,
         max_windows=1 if opts.interleave else None,
         sample_floor_s=opts.sample_floor_s,
         memory=memory,

@@ -40,7 +40,7 @@ def measure_window(run: Runner, timer: Timer, *, calls: int, window_s: float, li
         out.append(timer.time(run, calls) / calls)
         el = clock() - t0
         if el >= window_s or el >= limit_s:
-            return out, Window(calls=len(out) * calls, elapsed_s=el)
+            return out, Window(calls=len(out) * calls, elapsed_s=el, end_s=t0 + el)
 
 
 def _warm_up(run: Runner, timer: Timer, warm_budget: float, clock: Clock) -> list[float]:
@@ -64,6 +64,7 @@ def measure_point(
     stability: float = 0.10,
     target_ci: float = 0.05,
     min_samples: int = 20,
+    min_span_s: float = 0.0,
     max_windows: int | None = None,
     sample_floor_s: float = 1e-4,
     warmup_s: float | None = None,
@@ -77,7 +78,7 @@ def measure_point(
     warm = _warm_up(run, timer, warmup_s if warmup_s is not None else min(0.2 * window_s, 2.0), clock)
     k = calls_per_sample(sorted(warm)[len(warm) // 2], sample_floor_s)
     point = PointResult(batch_size=batch_size, calls_per_sample=k)
-    rule = StopRule(time_budget_s=time_budget_s, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples)
+    rule = StopRule(time_budget_s=time_budget_s, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span_s=min_span_s)
     while True:
         samples, w = measure_window(run, timer, calls=k, window_s=window_s, limit_s=max(time_budget_s - point.timed_s, 0.0), clock=clock)
         point.add_window(samples, w)

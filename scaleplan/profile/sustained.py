@@ -24,10 +24,12 @@ SERVICE_Q = 0.1  # percentile of per-call times taken as the service time (quiet
 
 @dataclass
 class Window:
-    """One measurement window: calls completed and the wall-clock seconds they took."""
+    """One measurement window: calls completed, the wall-clock seconds they took, and the clock
+    reading at its end (``end_s``; a window began at ``end_s - elapsed_s``)."""
 
     calls: int
     elapsed_s: float
+    end_s: float = 0.0
 
 
 @dataclass
@@ -47,6 +49,14 @@ class PointResult:
         self.samples_s.extend(samples)
         self.windows.append(w)
         self.timed_s += w.elapsed_s
+
+    def span_s(self) -> float:
+        """Wall-clock seconds from the first window's start to the last window's end (gaps
+        between interleaved windows included): how much of the host's time the point has seen."""
+        if not self.windows:
+            return 0.0
+        first, last = self.windows[0], self.windows[-1]
+        return last.end_s - (first.end_s - first.elapsed_s)
 
     def window_rates(self) -> list[float]:
         """Per window: samples (batch x calls) completed over its elapsed seconds."""
@@ -112,16 +122,24 @@ def windows_agree(rates: Sequence[float], n: int, stability: float) -> bool:
 @dataclass(frozen=True)
 class StopRule:
     """A point is settled once its last ``stable_windows`` windows agree within +-``stability``,
-    the CI of its sustained rate is within +-``target_ci`` and it has ``min_samples`` calls."""
+    the CI of its sustained rate is within +-``target_ci``, it has ``min_samples`` calls and its
+    windows span at least ``min_span_s`` of wall clock.
+
+    The span matters on hosts whose speed moves in phases of a few seconds (a VM's neighbours,
+    CPU frequency): three back-to-back 0.5 s windows can agree inside one fast phase, and the
+    point would report that phase as what the replica sustains. Over a sweep the interleaved
+    windows of a point already lie seconds apart; the span makes a lone batch size (or
+    ``--no-interleave``) keep measuring until its windows have seen the host for that long."""
 
     time_budget_s: float
     stable_windows: int = 3
     stability: float = 0.10
     target_ci: float = 0.05
     min_samples: int = 20
+    min_span_s: float = 5.0
 
     def settled(self, p: PointResult) -> bool:
-        if len(p.samples_s) * p.calls_per_sample < self.min_samples:
+        if len(p.samples_s) * p.calls_per_sample < self.min_samples or p.span_s() < self.min_span_s:
             return False
         rates = p.window_rates()
         return windows_agree(rates, self.stable_windows, self.stability) and mean_ci_rel(rates) <= self.target_ci
@@ -159,5 +177,5 @@ def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: f
     if p.contended(contention_ratio):
         notes.append(f"{device}: batch {p.batch_size}: contended: the median call is {p.median_over_fast():.3g}x the fast calls and the quiet rate {p.quiet_throughput() / p.throughput():.3g}x the sustained one (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load; throughput_quiet_rps what the model costs when nothing interferes")
     if not p.settled:
-        notes.append(f"{device}: batch {p.batch_size}: unstable: the budget ({rule.time_budget_s:g} s) ran out before {rule.stable_windows} windows agreed within +-{rule.stability:.0%} with a CI within +-{rule.target_ci:.0%} (CI +-{p.throughput_ci_rel():.1%} over {len(p.windows)} windows)")
+        notes.append(f"{device}: batch {p.batch_size}: unstable: the budget ({rule.time_budget_s:g} s) ran out before {rule.stable_windows} windows agreed within +-{rule.stability:.0%} with a CI within +-{rule.target_ci:.0%} over at least {rule.min_span_s:g} s (CI +-{p.throughput_ci_rel():.1%} over {len(p.windows)} windows)")
     return notes
