@@ -1,6 +1,6 @@
 """``scaleplan simulate`` at 80 columns (issue 13, finding 3): piped with ``COLUMNS=80``, the
 tables fit and no number, allocation or class name is cut ("4459…", "100.…", "summar…") or
-wrapped; free text (the capacity type, the sparkline labels) folds instead."""
+wrapped (the capacity type included); free text (the sparkline labels) folds instead."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def test_request_level_tables_keep_numbers_whole_at_80_columns(example: str) -> 
     words = set(text.split())
     for a in data["allocations"]:
         assert {a["name"], str(a["requests"]), str(a["batch_size"]), f"{100 * a['attainment']:.2f}%", f"{100 * a['utilization']:.2f}%"} <= words, (a, text)
+        # the capacity type is a spec value users copy: whole, never folded over lines ("on-")
+        assert any(a["capacity_type"] in line.split() or f"capacity: {a['capacity_type']}" in line for line in text.splitlines()), (a, text)
     for w in data["windows"]:
         assert {str(w["requests"]), f"{w['rps']:g}"} <= words
     # what fits stays as it was: the same table at 200 columns is one header line, edges padded

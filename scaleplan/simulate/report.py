@@ -144,7 +144,7 @@ def renderables(res: SimResult) -> list[RenderableType]:
         )
         for w in res.windows
     ])
-    at_cols: list[tuple[str, Cell]] = [("allocation", "whole"), ("capacity", "fold"), *((c, "number") for c in ("batch", "reqs", "attain", "p99", "util", "avg batch"))]
+    at_cols: list[tuple[str, Cell]] = [("allocation", "whole"), ("capacity", "whole"), *((c, "number") for c in ("batch", "reqs", "attain", "p99", "util", "avg batch"))]
     at = FittedTable("Per replica type (latency in ms)", at_cols, [
         (
             a.name, a.capacity_type, str(a.batch_size), str(a.requests), _pct(a.attainment),
