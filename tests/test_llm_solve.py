@@ -114,6 +114,20 @@ def test_slo_miss_names_the_metric_that_misses() -> None:
     assert "TTFT <= 100 ms" in r.message and r.details["metric"] == "ttft"
 
 
+def test_one_slo_test_sizes_shapes_and_explains_misses() -> None:
+    # TTFT has its own, wider band: a conservative end-to-end latency is the inflated TTFT plus
+    # the inflated TPOTs (the sizing once inflated the whole sum by the TPOT band: 240 ms here,
+    # so a shape passed at 300 ms while the explanation of a miss computed 320 ms)
+    from scaleplan.llm.perf import ClassPerf
+    from scaleplan.llm.serving import slo_verdict
+
+    p = ClassPerf(concurrency=1, ttft_ms=100.0, tpot_ms=10.0, throughput_rps=1.0, output_tokens_per_s=11.0, bound="memory", band=(0.8, 1.2), basis="test", output_tokens=11, ttft_band=(0.5, 2.0))
+    assert slo_verdict(p, ttft_ms=None, tpot_ms=None, latency_ms=300.0, percentile=50, conservative=True) == ("latency", pytest.approx(320.0))
+    assert slo_verdict(p, ttft_ms=None, tpot_ms=None, latency_ms=300.0, percentile=50) == (None, pytest.approx(200.0))
+    assert slo_verdict(p, ttft_ms=150.0, tpot_ms=None, latency_ms=None, percentile=50, conservative=True) == ("ttft", pytest.approx(200.0))
+    assert slo_verdict(p, ttft_ms=None, tpot_ms=11.0, latency_ms=None, percentile=99, conservative=False) == ("tpot", pytest.approx(12.5))
+
+
 def test_conservative_plans_on_the_band() -> None:
     cls = [{"name": "chat", "share": 1.0, "input_tokens": 1024, "output_tokens": 256}]
     central = solve(llm_spec("llama-3.1-8b", cls, accs=["L40S"], tpot=40, ttft=5000), estimated_profile(), CAT, options=OPTS).plan

@@ -209,6 +209,33 @@ def at_percentile(perf: ClassPerf, percentile: int) -> tuple[float, float]:
     return perf.ttft_ms * TTFT_TAIL[percentile], perf.tpot_ms * TPOT_TAIL[percentile]
 
 
+def slo_verdict(
+    perf: ClassPerf,
+    *,
+    ttft_ms: float | None,
+    tpot_ms: float | None,
+    latency_ms: float | None,
+    percentile: int,
+    conservative: bool = False,
+) -> tuple[str | None, float]:
+    """The one SLO test of a prediction: the first metric it misses (``"ttft"``, ``"tpot"`` or
+    ``"latency"``) and that metric's value as tested, or ``(None, end-to-end latency)`` when it
+    meets them all. Values are at ``percentile``; with ``conservative``
+    (``placement.conservative``) TTFT is first inflated by the upper end of its own band and
+    TPOT by the upper end of the model's band, and the end-to-end latency is built from those."""
+    t, o = at_percentile(perf, percentile)
+    if conservative:
+        t, o = t * perf.ttft_band[1], o * perf.band[1]
+    e2e = t + o * (perf.output_tokens - 1)
+    if ttft_ms is not None and t > ttft_ms:
+        return "ttft", t
+    if tpot_ms is not None and o > tpot_ms:
+        return "tpot", o
+    if latency_ms is not None and e2e > latency_ms:
+        return "latency", e2e
+    return None, e2e
+
+
 def best_concurrency(
     shape: Shape,
     s: LlmSetup,
@@ -221,23 +248,18 @@ def best_concurrency(
     conservative: bool = False,
 ) -> ClassPerf | None:
     """The highest-throughput concurrency (on a ladder up to what the KV cache holds) whose
-    predicted TTFT, TPOT and end-to-end latency at ``percentile`` meet the SLO; with
-    ``conservative`` (``placement.conservative``) the predictions are first inflated by the
-    upper end of their uncertainty bands (TTFT has its own, wider one). None when even one sequence misses it."""
+    prediction meets the SLO (:func:`slo_verdict`). None when even one sequence misses it."""
     cap = max_concurrency(shape, s, cls)
     if cap < 1:
         return None
     ladder = [n for n in CONCURRENCY_LADDER if n <= cap]
     if s.settings.max_num_seqs_set or cap not in ladder:
         ladder.append(cap)
-    hi = shape.deployment.calibration.band[1] if conservative else 1.0
-    ttft_hi = shape.deployment.calibration.ttft_band[1] if conservative else 1.0
     best: ClassPerf | None = None
     for n in sorted(set(ladder)):
         p = predict(shape, cls, n)
-        t, o = at_percentile(p, percentile)
-        e2e = t + o * (cls.output_tokens - 1)
-        if (ttft_ms is not None and t * ttft_hi > ttft_ms) or (tpot_ms is not None and o * hi > tpot_ms) or (latency_ms is not None and e2e * hi > latency_ms):
+        miss, _ = slo_verdict(p, ttft_ms=ttft_ms, tpot_ms=tpot_ms, latency_ms=latency_ms, percentile=percentile, conservative=conservative)
+        if miss is not None:
             break  # latency rises with concurrency: no higher N meets it either
         if best is None or p.throughput_rps > best.throughput_rps:
             best = p

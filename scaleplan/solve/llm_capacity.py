@@ -24,11 +24,11 @@ from scaleplan.llm.perf import Calibration, ClassPerf
 from scaleplan.llm.serving import (
     LlmSetup,
     TokenClass,
-    at_percentile,
     best_concurrency,
     predict,
     setup_from_spec,
     size,
+    slo_verdict,
 )
 from scaleplan.plan import Allocation, LlmClassPrediction, LlmServing
 from scaleplan.profile.model import Measurement, Profile
@@ -90,15 +90,9 @@ class LlmShapePoints:
 
 def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
     """Which SLO metric a concurrency-1 prediction misses and its value as the check saw it
-    (the percentile's value; times the upper end of its band when placement.conservative)."""
-    t, o = at_percentile(p, spec.slo.percentile)
-    if spec.placement.conservative:
-        t, o = t * p.ttft_band[1], o * p.band[1]
-    if spec.slo.ttft_ms is not None and t > spec.slo.ttft_ms:
-        return "ttft", t
-    if spec.slo.tpot_ms is not None and o > spec.slo.tpot_ms:
-        return "tpot", o
-    return "latency", (t + o * (p.output_tokens - 1))
+    (:func:`scaleplan.llm.serving.slo_verdict`, the test the shapes were sized with)."""
+    miss, value = slo_verdict(p, ttft_ms=spec.slo.ttft_ms, tpot_ms=spec.slo.tpot_ms, latency_ms=spec.slo.latency_ms, percentile=spec.slo.percentile, conservative=spec.placement.conservative)
+    return miss or "latency", value
 
 
 def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | str | dict[str, ClassPerf]:
