@@ -66,8 +66,17 @@ def _edit(folder: Path, glob: str, pattern: str, repl: str) -> tuple[Path, int] 
         ("hpa-*.yaml", r"(maxReplicas: )\d+$", r"\g<1>99", "maxReplicas"),
         ("scaledobject-*.yaml", r"(maxReplicaCount: )\d+$", r"\g<1>99", "maxReplicaCount"),
         ("nodepool-*.yaml", r"(nvidia\.com/gpu: )(\S+)$", r"\g<1>999", "limits.nvidia.com/gpu"),
+        ("scaledobject-*.yaml", r"(threshold: )'([\d.]+)'$", r"\g<1>'999'", "].threshold"),
+        ("hpa-*.yaml", r"(averageValue: )\S+$", r"\g<1>99", "].target.averageValue"),
+        ("ec2nodeclass-*.yaml", r"(volumeSize: )\S+$", r"\g<1>20Gi", "blockDeviceMappings[/dev/xvda].volumeSize"),
+        ("ec2nodeclass-*.yaml", r"(alias: )\S+$", r"\g<1>bottlerocket@latest", "amiSelectorTerms"),
+        ("inferencepool-*.yaml", r"(- number: )\d+$", r"\g<1>8081", "targetPorts"),
+        ("inferencepool-*.yaml", r"(failureMode: )\S+$", r"\g<1>FailOpen", "endpointPickerRef.failureMode"),
     ],
-    ids=["instance-type", "gpus", "replicas", "image", "hpa-max", "keda-max", "nodepool-limit"],
+    ids=[
+        "instance-type", "gpus", "replicas", "image", "hpa-max", "keda-max", "nodepool-limit",
+        "keda-threshold", "hpa-target", "root-volume", "ami", "pool-port", "pool-failure-mode",
+    ],
 )
 def test_drift_names_file_and_line(
     tmp_path: Path, glob: str, pattern: str, repl: str, label: str
@@ -113,6 +122,19 @@ def test_drift_missing_object_and_cli_exit_1(tmp_path: Path, cli) -> None:  # ty
         and f"file={plan_file}".replace(":", "%3A") in r.stdout
     )
     assert "drift from the plan" in r.stderr
+
+
+@pytest.mark.skipif("llm-chat-pool" not in EXAMPLES, reason="examples/llm-chat-pool not there")
+@pytest.mark.parametrize("name", ["inferencepool-chat.yaml", "ec2nodeclass-chat-g5-on-demand.yaml"])
+def test_drift_a_deleted_pool_or_node_class(tmp_path: Path, name: str) -> None:
+    plan_file = ROOT / "examples" / "llm-chat-pool" / "plan.yaml"
+    plan = _render(plan_file, tmp_path / "out")
+    (tmp_path / "out" / name).unlink()
+    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file))
+    kind = {"inferencepool": "InferencePool", "ec2nodeclass": "EC2NodeClass"}[name.split("-")[0]]
+    obj = name.split("-", 1)[1].removesuffix(".yaml")
+    drift = [f.message for f in report.findings if f.rule == "drift"]
+    assert f"the plan renders {kind}/{obj} but the checked manifests have none" in drift, drift
 
 
 # --- spot-only capacity: the hand-written clean set against a plan built from an example ------

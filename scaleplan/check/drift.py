@@ -3,7 +3,9 @@
 The plan is rendered in memory (:func:`scaleplan.render.render`) and each rendered object is
 compared with the checked object of the same kind and name, field by field, on what decides
 capacity and cost: replicas, images, GPU requests and limits, node selection (instance type,
-capacity type, GPU labels, NodePool), autoscaler bounds, NodePool limits/requirements and
+capacity type, GPU labels, NodePool), autoscaler bounds, targets and triggers (KEDA trigger
+queries and thresholds, HPA metric targets), NodePool limits/requirements and node class,
+EC2NodeClass root volumes and AMIs, InferencePool selector, ports and endpoint picker, and
 HTTPRoute parents and backend weights.
 Formatting, ordering, comments and fields outside that list do not count as drift.
 """
@@ -38,6 +40,8 @@ DRIFT_KINDS = frozenset(
         "NodePool",
         "PodDisruptionBudget",
         "HTTPRoute",
+        "EC2NodeClass",
+        "InferencePool",
     }
 )
 NODE_REQUIREMENT_KEYS = frozenset(
@@ -99,11 +103,20 @@ def facts_of(kind: str, data: Mapping[str, Any]) -> Facts:
         _put(facts, data, "minReplicas", ("spec", "minReplicas"), always=True)
         _put(facts, data, "maxReplicas", ("spec", "maxReplicas"))
         _put(facts, data, "scaleTargetRef.name", ("spec", "scaleTargetRef", "name"))
+        _hpa_metric_facts(facts, data)
     elif kind == "ScaledObject":
         _put(facts, data, "minReplicaCount", ("spec", "minReplicaCount"), always=True)
         _put(facts, data, "maxReplicaCount", ("spec", "maxReplicaCount"), always=True)
         _put(facts, data, "scaleTargetRef.name", ("spec", "scaleTargetRef", "name"))
+        _put(facts, data, "fallback.replicas", ("spec", "fallback", "replicas"))
+        _trigger_facts(facts, data)
+    elif kind == "EC2NodeClass":
+        _node_class_facts(facts, data)
+    elif kind == "InferencePool":
+        _inference_pool_facts(facts, data)
     elif kind == "NodePool":
+        ref = ("spec", "template", "spec", "nodeClassRef", "name")
+        _put(facts, data, "nodeClassRef.name", ref)
         for r in as_map(get(data, ("spec", "limits"))):
             _put(facts, data, f"limits.{r}", ("spec", "limits", str(r)))
         for i, req in enumerate(as_list(get(data, ("spec", "template", "spec", "requirements")))):
@@ -130,6 +143,56 @@ def facts_of(kind: str, data: Mapping[str, Any]) -> Facts:
         _put(facts, data, "minAvailable", ("spec", "minAvailable"), always=True)
         _put(facts, data, "maxUnavailable", ("spec", "maxUnavailable"), always=True)
     return facts
+
+
+def _hpa_metric_facts(facts: Facts, data: Mapping[str, Any]) -> None:
+    """Each metric's target (the value replicas are added at), keyed by the metric's name."""
+    for i, m in enumerate(as_list(get(data, ("spec", "metrics")))):
+        mtype = str(as_map(m).get("type", ""))
+        src = as_map(as_map(m).get(mtype[:1].lower() + mtype[1:]))
+        name = as_map(src.get("metric")).get("name") or src.get("name") or mtype
+        for field in ("averageValue", "averageUtilization", "value"):
+            path = ("spec", "metrics", i, mtype[:1].lower() + mtype[1:], "target", field)
+            _put(facts, data, f"metrics[{name}].target.{field}", path)
+
+
+def _trigger_facts(facts: Facts, data: Mapping[str, Any]) -> None:
+    """Each KEDA trigger's type, threshold and query (whitespace-insensitive), keyed by name."""
+    for i, t in enumerate(as_list(get(data, ("spec", "triggers")))):
+        tm = as_map(t)
+        name = tm.get("name") or f"{tm.get('type')}#{i}"
+        facts[f"triggers[{name}].type"] = (("spec", "triggers", i, "type"), tm.get("type"))
+        for field in ("threshold", "activationThreshold", "query", "metricName", "value"):
+            path = ("spec", "triggers", i, "metadata", field)
+            v = get(data, path)
+            if v is not None:
+                shown = " ".join(str(v).split()) if field == "query" else v
+                facts[f"triggers[{name}].{field}"] = (path, shown)
+
+
+def _node_class_facts(facts: Facts, data: Mapping[str, Any]) -> None:
+    """What an EC2NodeClass decides for the pods: root volumes (weights and images land there),
+    AMI selection (the GPU driver), instance-store policy."""
+    for i, bd in enumerate(as_list(get(data, ("spec", "blockDeviceMappings")))):
+        dev = as_map(bd).get("deviceName", i)
+        for field in ("volumeSize", "volumeType"):
+            path = ("spec", "blockDeviceMappings", i, "ebs", field)
+            _put(facts, data, f"blockDeviceMappings[{dev}].{field}", path)
+    for i, term in enumerate(as_list(get(data, ("spec", "amiSelectorTerms")))):
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(as_map(term).items()))
+        facts[f"amiSelectorTerms[{i}]"] = (("spec", "amiSelectorTerms", i), shown)
+    _put(facts, data, "instanceStorePolicy", ("spec", "instanceStorePolicy"), always=True)
+
+
+def _inference_pool_facts(facts: Facts, data: Mapping[str, Any]) -> None:
+    """Which pods the pool routes to, on which ports, through which endpoint picker."""
+    for k in as_map(get(data, ("spec", "selector", "matchLabels"))):
+        _put(facts, data, f"selector.matchLabels.{k}", ("spec", "selector", "matchLabels", str(k)))
+    for i, port in enumerate(as_list(get(data, ("spec", "targetPorts")))):
+        facts[f"targetPorts[{i}]"] = (("spec", "targetPorts", i), as_map(port).get("number"))
+    _put(facts, data, "endpointPickerRef.name", ("spec", "endpointPickerRef", "name"), always=True)
+    _put(facts, data, "endpointPickerRef.port", ("spec", "endpointPickerRef", "port", "number"))
+    _put(facts, data, "endpointPickerRef.failureMode", ("spec", "endpointPickerRef", "failureMode"))
 
 
 def _norm(v: Any) -> Any:
@@ -221,7 +284,19 @@ def compare(
         for label in sorted(set(have) - set(want)):
             if (
                 label.startswith(
-                    ("nodeSelector.", "nodeAffinity", "requirements.", "limits.", "backendRefs[")
+                    (
+                        "nodeSelector.",
+                        "nodeAffinity",
+                        "requirements.",
+                        "limits.",
+                        "backendRefs[",
+                        "triggers[",
+                        "metrics[",
+                        "selector.matchLabels.",
+                        "blockDeviceMappings[",
+                        "amiSelectorTerms[",
+                        "targetPorts[",
+                    )
                 )
                 or ".resources." in label
             ):
