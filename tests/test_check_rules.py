@@ -57,6 +57,30 @@ def _scaled_object(target: str, **spec: Any) -> dict[str, Any]:
     }
 
 
+def _prometheus_rule(expr: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "llm-slo", "namespace": "inference"},
+        "spec": {
+            "groups": [{"name": "llm", "rules": [{"alert": "LlmSlow", "expr": expr, "for": "5m"}]}]
+        },
+    }
+
+
+def _dashboard(text: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "llm-dashboard",
+            "namespace": "inference",
+            "labels": {"grafana_dashboard": "1"},
+        },
+        "data": {"llm.json": text},
+    }
+
+
 def _gpu_resources(req: int | None, lim: int | None) -> Callable[[Docs], None]:
     def fn(docs: Docs) -> None:
         res = container(docs)["resources"]
@@ -272,6 +296,31 @@ CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
         "hpa-max-above-nodepool",
         "gpu-nodepool-limit",
         _set("spec.maxReplicas", 20, "HorizontalPodAutoscaler"),
+    ),
+    (
+        "promql-unclosed",
+        "promql-invalid",
+        _add(_prometheus_rule("histogram_quantile(0.99, rate(x_bucket[5m])")),
+    ),
+    (
+        "keda-query-bad-range",
+        "promql-invalid",
+        _add(
+            _scaled_object(
+                "llm-batch",
+                triggers=[
+                    {
+                        "type": "prometheus",
+                        "metadata": {"query": "sum(rate(x[5 m]))", "threshold": "3"},
+                    }
+                ],
+            )
+        ),
+    ),
+    (
+        "dashboard-trailing-comma",
+        "dashboard-json-invalid",
+        _add(_dashboard('{"panels": [1, 2,]}')),
     ),
     ("int32-field-overflow", "api-rejects", _set("spec.revisionHistoryLimit", 2**31)),
     ("label-value-trailing-newline", "api-rejects", _set("metadata.labels.team", "llm\n")),

@@ -13,6 +13,7 @@ from scaleplan.check import (
     containers,
     gpu,
     llm,
+    monitoring,
     placement,
     pod_security,
     selectors,
@@ -49,6 +50,7 @@ IMPLS: dict[str, RuleFn] = _collect(
     gpu.IMPLS,
     placement.IMPLS,
     llm.IMPLS,
+    monitoring.IMPLS,
 )
 
 

@@ -167,6 +167,21 @@ RULES: tuple[Rule, ...] = (
         "keep one: KEDA creates its own HPA, so delete the HorizontalPodAutoscaler",
     ),
     # security
+    # monitoring
+    R(
+        "promql-invalid",
+        "error",
+        "monitoring",
+        "A PrometheusRule expression or a KEDA Prometheus trigger query is not valid PromQL: the rule never fires, the trigger leaves the workload at its fallback.",
+        "fix the expression (the message quotes the parser); `promtool check rules` and Prometheus's expression browser show the same error",
+    ),
+    R(
+        "dashboard-json-invalid",
+        "error",
+        "monitoring",
+        "A ConfigMap key ending in .json (a Grafana dashboard) does not parse as JSON, so the dashboard sidecar skips it.",
+        "fix the JSON (the message names line and column), or re-render the dashboard with `scaleplan render`",
+    ),
     R(
         "run-as-root",
         "warning",
