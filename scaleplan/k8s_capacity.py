@@ -40,6 +40,14 @@ def is_eks(flavor: str) -> bool:
     return flavor.startswith("eks")
 
 
+def spot_falls_back_on_demand(flavor: str) -> bool:
+    """Whether a spot allocation's pods come back on on-demand nodes after a spot reclaim:
+    eks-karpenter renders an on-demand fallback NodePool (lower weight) beside every spot
+    NodePool, so Karpenter starts on-demand nodes for the evicted pods; the other flavors pin
+    spot pods to spot nodes, where none are left to start."""
+    return flavor == "eks-karpenter"
+
+
 def _band(x: float, lo: float, hi: float) -> float:
     return max(0.0, min(x, hi) - lo)
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from scaleplan.catalog.model import InstanceRow
 from scaleplan.errors import PlanError, Problem
+from scaleplan.k8s_capacity import spot_falls_back_on_demand
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render import safety, serving
 from scaleplan.render.allocations import Alloc
@@ -93,7 +94,7 @@ def _gke(al: Alloc, machine: str, sel: dict[str, str], tol: list[Obj], warnings:
 def node_affinity(plan: Plan, al: Alloc) -> Obj | None:
     """eks-karpenter spot allocations: the spot NodePool (weight 50) or its on-demand fallback
     (weight 10), on any of the interchangeable instance types; Karpenter tries spot first."""
-    if plan.spec.kubernetes.flavor != "eks-karpenter" or al.a.capacity_type != "spot":
+    if al.a.capacity_type != "spot" or not spot_falls_back_on_demand(plan.spec.kubernetes.flavor):
         return None
     assert al.nodepool is not None
     types = list(al.types) or [machine_type(al.a.instance_type)]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scaleplan.k8s_capacity import spot_falls_back_on_demand
 from scaleplan.plan import Allocation, Plan
 from scaleplan.simulate import llm_engine as eng
 from scaleplan.simulate.failures import FAILURES, Failure, lost_by_allocation, place_failure
@@ -169,8 +170,19 @@ def _failure(
         delay, basis = max(delays, key=lambda d: d[0])
     else:
         delay, basis = 0.0, "nothing lost"
+    flavor = plan.spec.kubernetes.flavor
     if failure == "spot" and replace_after_s is None:
-        delay, basis = math.inf, "spot capacity is not replaced (no spot left to start); give --replace-after to model a fallback"
+        if spot_falls_back_on_demand(flavor) and delays:
+            basis = (
+                f"{basis}, on on-demand nodes of the fallback NodePool"
+                f" that {flavor} renders beside each spot pool"
+            )
+        elif delays:
+            delay = math.inf
+            basis = (
+                f"spot capacity is not replaced: {flavor} pins spot pods to spot nodes"
+                " (none left to start); give --replace-after to model a fallback"
+            )
     return Replacement(failure, event.at_s, event.window, event.lost, lost_by_allocation(topo, event.lost), delay, basis)
 
 
