@@ -7,6 +7,7 @@ text (no colour) so that library users and tests see the same words as the termi
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 from enum import IntEnum, unique
 
@@ -41,6 +42,11 @@ class Problem:
         parts = [p for p in (loc, self.where) if p]
         head = ": ".join([*parts, self.message])
         return f"{head} ({self.hint})" if self.hint else head
+
+
+# a write failed because of the device, not the path (full, over quota, failing): an external
+# fault (exit 5), not bad input
+DEVICE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})
 
 
 class ScaleplanError(Exception):

@@ -80,14 +80,18 @@ def sigint_deferred() -> Iterator[None]:
 
 @contextlib.contextmanager
 def folder_lock(folder: Path, timeout: float = 30.0) -> Iterator[None]:
-    """An exclusive lock on ``folder`` (created if missing) for one writing run."""
+    """An exclusive lock on ``folder`` (created if missing) for one writing run. A run that
+    created the folder and then fails leaves nothing behind: the lock file and the (empty)
+    folder are removed again."""
     import fcntl
 
+    created = not folder.exists()
     _mkdir(folder)
     try:
         fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise cannot_write_error(folder, exc) from None
+    ok = False
     try:
         end = time.monotonic() + timeout
         while True:
@@ -108,7 +112,12 @@ def folder_lock(folder: Path, timeout: float = 30.0) -> Iterator[None]:
                     ) from None
                 time.sleep(0.1)
         yield
+        ok = True
     finally:
+        if not ok and created:
+            with contextlib.suppress(OSError):
+                (folder / LOCK_NAME).unlink()
+                folder.rmdir()  # only if the failed run left it empty
         os.close(fd)
 
 

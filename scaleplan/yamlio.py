@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from scaleplan.errors import InputError, Problem
+from scaleplan.errors import DEVICE_ERRNOS, ExternalError, InputError, Problem
 
 MAX_BYTES = 16 * 1024 * 1024  # 16 MiB: far above any real spec, profile, catalog or manifest
 MAX_NODES = 2_000_000  # expanded node count (aliases counted as often as they are used)
@@ -367,10 +367,16 @@ def current_umask() -> int:
     return umask
 
 
-def cannot_write_error(path: str | Path, exc: OSError) -> InputError:
-    """An output that cannot be written is bad input (exit 3) that names the path, not a bug:
-    a part of the folder path that is a file, a read-only or pseudo file system, no permission."""
+def cannot_write_error(path: str | Path, exc: OSError) -> InputError | ExternalError:
+    """An output that cannot be written, named by its path (never a traceback): bad input
+    (exit 3) for a part of the folder path that is a file, a read-only or pseudo file system or
+    no permission; an external fault (exit 5) when the device is full, over quota or failing."""
     p = Path(path)
+    if exc.errno in DEVICE_ERRNOS:
+        return ExternalError(
+            f"{p}: cannot write: {exc.strerror or exc}",
+            hint="free space on that file system (or raise the quota), or write to another folder; nothing was replaced",
+        )
     for anc in (p, *p.parents):
         if anc != p and (anc.exists() or anc.is_symlink()) and not anc.is_dir():
             return InputError(str(p), [Problem("", f"cannot write here: {anc} is a file, not a folder", hint="give a path inside a folder")])

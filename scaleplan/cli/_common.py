@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from typer.exceptions import TyperException
 
-from scaleplan.errors import ExitCode, InputError, Interrupted, ScaleplanError
+from scaleplan.errors import (
+    DEVICE_ERRNOS,
+    ExitCode,
+    ExternalError,
+    InputError,
+    Interrupted,
+    ScaleplanError,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -86,6 +93,10 @@ def handle_errors() -> Iterator[None]:
     except Exception as exc:  # the one place internal errors are turned into exit 70
         if _SIGINT_SEEN or _interrupted(exc):  # Ctrl-C inside an import or a C extension surfaced as another error
             fail(Interrupted("interrupted"))
+        if isinstance(exc, OSError) and exc.errno in DEVICE_ERRNOS:  # e.g. stdout on a full disk
+            with contextlib.suppress(Exception):
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            fail(ExternalError(f"a write failed: {exc.strerror or exc}", hint="free space on the file system the output goes to (or raise its quota), or send the output elsewhere"))
         if os.environ.get("SCALEPLAN_DEBUG"):
             traceback.print_exc()
         con = stderr_console()

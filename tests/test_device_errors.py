@@ -1,0 +1,65 @@
+"""A full device is an external fault (exit 5) with a message, never an internal error (70),
+and a run that created its output folder and failed leaves nothing behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str, stdout: int = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "scaleplan", *args]
+    return subprocess.run(
+        cmd, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=300, check=False
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_stdout_on_a_full_device_exits_5() -> None:
+    with open("/dev/full", "w") as full:
+        r = _run("catalog", "list", "--provider", "aws", stdout=full.fileno())
+    assert r.returncode == 5, r.stderr
+    assert "No space left on device" in r.stderr and "internal error" not in r.stderr
+
+
+@pytest.fixture
+def full_fs(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A real 64 KiB tmpfs, filled up (needs root and permission to mount)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)]
+    if subprocess.run(mount, capture_output=True, check=False).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        with (mnt / "fill").open("wb") as fh, contextlib.suppress(OSError):
+            fh.write(b"\0" * (60 * 1024))
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_optimize_into_a_full_file_system_exits_5_and_leaves_nothing(full_fs: Path) -> None:
+    out = full_fs / "plan"
+    r = _run("optimize", str(ROOT / "examples" / "llm-chat" / "spec.yaml"), "--out", str(out))
+    assert r.returncode == 5, r.stderr
+    assert f"{out}: cannot write: No space left on device" in r.stderr
+    assert "nothing was replaced" in r.stderr
+    assert not out.exists()  # neither the folder nor its lock file
+
+
+def test_the_old_output_set_survives_a_full_file_system(full_fs: Path, tmp_path: Path) -> None:
+    # the plan folder exists (a previous run); the new run fails for lack of space: the old
+    # files stay as they were, and the lock file the earlier run made stays too
+    out = full_fs / "plan"
+    out.mkdir()
+    (out / "plan.yaml").write_text("old\n")
+    r = _run("optimize", str(ROOT / "examples" / "llm-chat" / "spec.yaml"), "--out", str(out))
+    assert r.returncode == 5, r.stderr
+    assert (out / "plan.yaml").read_text() == "old\n"
