@@ -551,3 +551,76 @@ def test_docs_local_recipe_generator_and_observe(cli, running, tmp_path) -> None
     doc = json.loads(r.stdout)
     assert doc["demand"]["days"] == 4
     assert abs(doc["capacity"]["rps_per_replica"] / 90 - 1) <= 0.10, doc["capacity"]
+
+
+def _observed_doc() -> str:
+    """A small, valid Observed file (its running plan: the example's)."""
+    from scaleplan.observe.model import (
+        Observed,
+        ObservedCapacity,
+        ObservedDemand,
+        ObservedMeta,
+        ObservedSlo,
+        dump_observed,
+    )
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(Path(__file__).parents[1] / "examples" / "vision-daily" / "plan.yaml")
+    meta = ObservedMeta(
+        service="vision",
+        namespace="default",
+        plan_hash=plan.metadata.plan_hash,
+        prometheus="http://p:9090",
+        start="2026-01-01T00:00:00Z",
+        end="2026-01-08T00:00:00Z",
+        step_seconds=60.0,
+    )
+    demand = ObservedDemand(
+        hourly_rps=(10.0,) * 24, quantile=0.5, days_seen=(7,) * 24, days=7, peak_rps=10.0
+    )
+    capacity = ObservedCapacity(
+        points_near_limit=0,
+        band=(0.8, 1.0),
+        method="none",
+        max_rps_per_replica=5.0,
+        planned_rps_per_replica=8.0,
+    )
+    slo = ObservedSlo(
+        percentile=99,
+        latency_ms=25.0,
+        hourly_latency_ms=(None,) * 24,
+        hours_seen=0,
+        hours_above=0,
+        peak_hours=(12,),
+        peak_hours_seen=0,
+        peak_hours_above=0,
+    )
+    queries = {"demand": "sum(rate(x[2m]))"}
+    obs = Observed(
+        metadata=meta, queries=queries, demand=demand, capacity=capacity, slo=slo, running_plan=plan
+    )
+    return dump_observed(obs)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("peak_rps: 10.0", "peak_rps: yes"),
+        ("peak_rps: 10.0", "peak_rps: .inf"),
+        ("step_seconds: 60.0", "step_seconds: .nan"),
+    ],
+)
+def test_observed_refuses_booleans_and_non_finite_numbers(tmp_path, old, new) -> None:
+    from scaleplan.errors import InputError
+    from scaleplan.observe.model import read_observed
+
+    text = _observed_doc()
+    good = tmp_path / "good.yaml"
+    good.write_text(text)
+    assert read_observed(good).demand.peak_rps == 10.0
+    assert old in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace(old, new, 1))
+    with pytest.raises(InputError) as e:
+        read_observed(bad)
+    assert old.split(":")[0] in str(e.value) and str(bad) in str(e.value)

@@ -11,16 +11,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scaleplan.errors import InputError
 from scaleplan.plan import Plan
-from scaleplan.validation import format_json_schema, validate_document
+from scaleplan.validation import format_json_schema, refuse_bool_numbers, validate_document
 from scaleplan.yamlio import Document, dump_yaml, load_yaml
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # as the spec, profile and plan formats: no inf/nan, and a YAML boolean (`yes`) is never a number
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        return refuse_bool_numbers(cls, data)
 
 
 Hourly = tuple[float | None, ...]
