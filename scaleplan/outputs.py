@@ -7,7 +7,7 @@ set or the new one. :func:`commit_outputs` does that:
 1. takes a lock on the folder (``DIR/.scaleplan.lock``, ``flock``), waiting up to
    ``lock_timeout`` seconds for another run to finish, then refusing (exit 3);
 2. refuses (exit 3) when a folder it would replace holds files scaleplan did not write (the
-   ``may_replace`` predicate, as ``render`` does) or is a file: user files are never deleted or
+   ``foreign`` function lists them, as ``render`` does) or is a file: user files are never deleted or
    moved aside;
 3. writes everything into a staging folder inside ``DIR`` (same file system: renames are
    atomic), fsyncing each file;
@@ -27,13 +27,13 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from scaleplan.errors import InputError, Problem
-from scaleplan.yamlio import cannot_write_error, current_umask
+from scaleplan.yamlio import cannot_write_error, current_umask, foreign_files_problem
 
 LOCK_NAME = ".scaleplan.lock"
 
@@ -146,7 +146,7 @@ def commit_outputs(
     files: Mapping[str, str],
     trees: Mapping[str, Mapping[str, str]] | None = None,
     *,
-    may_replace: Callable[[Path], bool] | None = None,
+    foreign: Callable[[Path], Sequence[Path]] | None = None,
     lock_timeout: float = 30.0,
 ) -> list[Path]:
     """Write ``files`` (name -> text) and ``trees`` (folder name -> {relative path -> text}) into
@@ -166,17 +166,9 @@ def commit_outputs(
                         )
                     ],
                 )
-            if target.exists() and may_replace is not None and not may_replace(target):
-                raise InputError(
-                    str(target),
-                    [
-                        Problem(
-                            "",
-                            "folder holds files scaleplan did not write",
-                            hint="move them away or choose another --out folder; scaleplan never deletes your files",
-                        )
-                    ],
-                )
+            found = list(foreign(target)) if foreign is not None and target.exists() else []
+            if found:
+                raise InputError(str(target), [foreign_files_problem(target, found)])
         for name in files:
             target = folder / name
             if target.is_dir() and not target.is_symlink():

@@ -29,23 +29,25 @@ class PlanOutputs:
     render_warnings: tuple[str, ...]
 
 
-def rendered_by_us(directory: Path) -> bool:
-    """True when every file under ``directory`` is a manifest scaleplan render wrote."""
+def not_rendered_by_us(directory: Path) -> list[Path]:
+    """The files under ``directory`` that are not manifests scaleplan render wrote (sorted)."""
     from scaleplan.render import HEADER
 
-    for p in directory.rglob("*"):
-        if p.is_dir():
+    out: list[Path] = []
+    for p in sorted(directory.rglob("*")):
+        if p.is_dir() and not p.is_symlink():
             continue
         if p.suffix != ".yaml" or p.is_symlink():
-            return False
+            out.append(p)
+            continue
         try:
             with p.open(encoding="utf-8") as fh:
                 first = fh.readline()
         except (OSError, UnicodeDecodeError):
-            return False
+            first = ""
         if first != HEADER:
-            return False
-    return True
+            out.append(p)
+    return out
 
 
 def write_manifests(out: Path, files: Mapping[str, str]) -> None:
@@ -58,7 +60,7 @@ def write_manifests(out: Path, files: Mapping[str, str]) -> None:
             str(out), [Problem("", "--out exists and is not a folder", hint="choose a folder path")]
         )
     try:
-        atomic_write_tree(out, files, clean=rendered_by_us)
+        atomic_write_tree(out, files, foreign=not_rendered_by_us)
     except OSError as exc:
         raise InputError(
             str(out),
@@ -94,7 +96,7 @@ def write_plan_outputs(out_dir: Path, plan: Plan, *, manifests: bool) -> PlanOut
         result = render_report(plan, layout="files")
         trees["manifests"], render_warnings = dict(result.files), result.warnings
     written = commit_outputs(
-        out_dir, {"plan.yaml": dump_plan(plan)}, trees, may_replace=rendered_by_us
+        out_dir, {"plan.yaml": dump_plan(plan)}, trees, foreign=not_rendered_by_us
     )
     warnings = (*unreadable, *plan.warnings, *render_warnings)
     return PlanOutputs(

@@ -20,7 +20,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -436,11 +436,23 @@ def _atomic_write_bytes(p: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_tree(directory: str | Path, files: Mapping[str, str], *, clean: Callable[[Path], bool] | None = None) -> None:
+def foreign_files_problem(folder: Path, found: Sequence[Path]) -> Problem:
+    """The refusal to replace ``folder``, naming (up to five of) the files scaleplan did not write."""
+    shown = ", ".join(str(f.relative_to(folder)) if f.is_relative_to(folder) else str(f) for f in found[:5])
+    more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+    return Problem(
+        "",
+        f"folder holds files scaleplan did not write: {shown}{more}",
+        hint="move them away or choose another --out folder; scaleplan never deletes your files",
+    )
+
+
+def atomic_write_tree(directory: str | Path, files: Mapping[str, str], *, foreign: Callable[[Path], Sequence[Path]] | None = None) -> None:
     """Write a set of files (relative path -> text) into ``directory`` all at once.
 
     The files are written into a temporary sibling folder which then replaces ``directory``.
-    ``clean`` decides whether an existing folder may be replaced (default: yes).
+    ``foreign`` lists the files of an existing folder that scaleplan did not write; the folder
+    is replaced only when it lists none (default: always).
     """
     d = Path(directory)
     try:
@@ -455,8 +467,9 @@ def atomic_write_tree(directory: str | Path, files: Mapping[str, str], *, clean:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8", newline="\n")
         if d.exists():
-            if clean is not None and not clean(d):
-                raise InputError(str(d), [Problem("", "output folder exists and holds files scaleplan did not write", hint="choose an empty folder or remove it first")])
+            found = list(foreign(d)) if foreign is not None else []
+            if found:
+                raise InputError(str(d), [foreign_files_problem(d, found)])
             old = Path(tempfile.mkdtemp(prefix=f".{d.name}.old.", dir=d.parent))
             old.rmdir()
             os.replace(d, old)

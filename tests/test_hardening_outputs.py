@@ -31,7 +31,7 @@ def test_optimize_refuses_user_files_in_manifests(tmp_path: Path, cli) -> None:
     mine.parent.mkdir(parents=True)
     mine.write_text("kind: Secret\n", encoding="utf-8")
     r = _optimize(cli, spec, tmp_path / "out", 3)
-    assert "did not write" in r.stderr
+    assert "did not write: my-secret-patch.yaml" in r.stderr  # the user's file, named
     assert mine.read_text(encoding="utf-8") == "kind: Secret\n"
     assert not (tmp_path / "out" / "plan.yaml").exists()
 

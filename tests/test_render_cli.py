@@ -56,7 +56,8 @@ def test_bad_usage_and_input(cli: Any, tmp_path: Path) -> None:
     busy.mkdir()
     (busy / "notes.txt").write_text("mine", encoding="utf-8")
     r = cli(["render", str(f), "--out", str(busy)], exit_code=3)
-    assert "did not write" in r.stderr and (busy / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert "did not write: notes.txt" in r.stderr
+    assert (busy / "notes.txt").read_text(encoding="utf-8") == "mine"
     afile = tmp_path / "afile"
     afile.write_text("x", encoding="utf-8")
     cli(["render", str(f), "--out", str(afile)], exit_code=3)

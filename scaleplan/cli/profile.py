@@ -298,7 +298,7 @@ def _run_endpoint(target: str, *, out: str, json_out: bool, info: RunInfo, paylo
 
 
 def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str | None, namespace: str, gpus: int, ctx: Any, *, json_out: bool = False) -> None:
-    from scaleplan.profile.jobs import forwarded_args, render_jobs
+    from scaleplan.profile.jobs import forwarded_args, not_job_files, render_jobs
     from scaleplan.yamlio import atomic_write_tree
 
     accs = _names(accelerators)
@@ -309,7 +309,7 @@ def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str |
     root = ctx.find_root()
     argv = root.meta.get(ARGV_KEY) or []
     files = render_jobs(target, accelerators=accs, image=image, namespace=namespace, gpus=gpus, extra_args=forwarded_args(argv))
-    atomic_write_tree(out_dir, files, clean=lambda d: all(p.name.startswith("profile-") or p.name in ("kustomization.yaml",) for p in d.iterdir()))
+    atomic_write_tree(out_dir, files, foreign=not_job_files)
     if json_out:
         from scaleplan.cli._common import emit_json
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from scaleplan.errors import InputError, Problem
@@ -108,3 +109,8 @@ def render_jobs(target: str, *, accelerators: Sequence[str], image: str, namespa
         files[f"profile-{_dns(canonical)}.yaml"] = dump_yaml(job)
     files["kustomization.yaml"] = dump_yaml({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(k for k in files if k != "kustomization.yaml")})
     return dict(sorted(files.items()))
+
+
+def not_job_files(folder: Path) -> list[Path]:
+    """The entries of an ``--emit-jobs`` folder that :func:`render_jobs` did not write."""
+    return [p for p in sorted(folder.iterdir()) if not (p.name.startswith("profile-") or p.name == "kustomization.yaml")]
