@@ -61,14 +61,15 @@ def _model_tag(model: type[BaseModel]) -> str:
 
 def file_digest(path: str | Path) -> tuple[str, int] | None:
     """(SHA-256 hex, size) of a regular file of at most MAX_BYTES, else None."""
+    from scaleplan.yamlio import sha256_file
+
     try:
         p = Path(path)
-        if not p.is_file() or p.stat().st_size > MAX_BYTES:
+        if not p.is_file() or (size := p.stat().st_size) > MAX_BYTES:
             return None
-        data = p.read_bytes()
+        return sha256_file(p), size
     except OSError:
         return None
-    return hashlib.sha256(data).hexdigest(), len(data)
 
 
 def load_model(path: str | Path, model: type[M], parse: Callable[[str | Path], M]) -> M:

@@ -118,3 +118,20 @@ def test_only_the_providers_asked_for(cache: Path) -> None:
         assert only.accelerators == full.accelerators
     assert load_catalog(providers=()).rows == ()
     assert os.environ["SCALEPLAN_CACHE_DIR"] == str(cache)
+
+
+def test_file_digests_are_read_once_and_follow_changes(tmp_path: Path) -> None:
+    import hashlib
+    import os
+
+    from scaleplan.cache import file_digest
+    from scaleplan.yamlio import sha256_file
+
+    f = tmp_path / "catalog.yaml"
+    f.write_text("a: 1\n")
+    first = sha256_file(f)
+    assert first == hashlib.sha256(b"a: 1\n").hexdigest() and file_digest(f) == (first, 5)
+    f.write_text("a: 2\n")  # same size, new content: the inode's mtime moves on
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert sha256_file(f) == hashlib.sha256(b"a: 2\n").hexdigest() == file_digest(f)[0]  # type: ignore[index]

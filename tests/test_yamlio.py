@@ -193,7 +193,7 @@ def test_atomic_write_tree(tmp_path: Path) -> None:
     assert (out / "sub" / "b.yaml").read_text() == "b\n"
     atomic_write_tree(out, {"c.yaml": "c\n"})
     assert sorted(p.name for p in out.iterdir()) == ["c.yaml"]  # replaced as a whole
-    with pytest.raises(InputError, match="files scaleplan did not write: mine.txt"):
+    with pytest.raises(InputError, match=r"files scaleplan did not write: mine\.txt"):
         atomic_write_tree(out, {"d.yaml": "d\n"}, foreign=lambda d: [d / "mine.txt"])
     assert sorted(p.name for p in out.iterdir()) == ["c.yaml"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp folders left
