@@ -13,6 +13,13 @@ from collections.abc import Iterable
 
 _MAX_LISTED = 12
 
+# Region name formats, one place (use with fullmatch): AWS us-east-1 (and us-gov-west-1,
+# us-isob-east-1), GCP us-central1, Azure eastus / westus2.
+AWS_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
+GCP_REGION = re.compile(r"[a-z]+-[a-z]+\d+")
+AZURE_REGION = re.compile(r"[a-z]+\d*")
+REGION_STYLES = (("aws", AWS_REGION), ("gcp", GCP_REGION), ("azure", AZURE_REGION))
+
 
 def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())

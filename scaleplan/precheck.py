@@ -8,12 +8,11 @@ by ``optimize`` for a name it cannot find. Every name is matched exactly (see
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import Problem
-from scaleplan.names import unknown_hint
+from scaleplan.names import REGION_STYLES, unknown_hint
 from scaleplan.spec import Spec
 from scaleplan.yamlio import LineMap, PathKey
 
@@ -55,18 +54,11 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
     return problems
 
 
-# Region name formats: AWS us-east-1, GCP us-central1, Azure eastus / westus2. Only the spec's
-# providers' catalogs are read, so another cloud's region is recognised by its format.
-_REGION_STYLES = (
-    ("aws", re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")),
-    ("gcp", re.compile(r"^[a-z]+-[a-z]+\d+$")),
-    ("azure", re.compile(r"^[a-z]+\d*$")),
-)
-
-
 def _region_style(region: str, providers: tuple[str, ...]) -> list[str]:
-    """The one other cloud whose region names look like ``region`` (as a list; else empty)."""
-    hits = [p for p, rx in _REGION_STYLES if rx.match(region)]
+    """The one other cloud whose region names look like ``region`` (as a list; else empty):
+    only the spec's providers' catalogs are read, so another cloud's region is recognised by
+    its format (:data:`scaleplan.names.REGION_STYLES`)."""
+    hits = [p for p, rx in REGION_STYLES if rx.fullmatch(region)]
     return hits if len(hits) == 1 and hits[0] not in providers else []
 
 

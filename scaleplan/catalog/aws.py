@@ -48,7 +48,6 @@ from scaleplan.errors import ExternalError, InputError
 
 PRICING_REGION = "us-east-1"
 DEFAULT_MAX_ATTEMPTS = 8
-REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}\Z")
 # Steps reported to the progress callback per region.
 STEPS_PER_REGION = 4
 

@@ -20,14 +20,14 @@ DEFAULT_OUT = Path("catalogs") / "aws.yaml"
 
 
 def _regions(value: str) -> list[str]:
-    from scaleplan.catalog.aws import REGION_RE
+    from scaleplan.names import AWS_REGION
 
     out: list[str] = []
     for part in value.split(","):
         r = part.strip()
         if not r:
             continue
-        if not REGION_RE.match(r):
+        if not AWS_REGION.fullmatch(r):
             raise typer.BadParameter(f"{r!r} is not an AWS region name (e.g. us-east-1)", param_hint="--regions")
         if r not in out:
             out.append(r)
