@@ -34,6 +34,9 @@ class Problem:
     message: str
     hint: str = ""
     line: int | None = None  # 1-based line in the file, when known
+    # ``where`` as YAML keys, when a caller needs it to find the line in another file: render
+    # gives ("spec", "kubernetes", "args", 3) so that optimize can point into the spec itself
+    path: tuple[str | int, ...] | None = None
 
     def render(self, file: str | None = None) -> str:
         loc = file or ""

@@ -8,8 +8,6 @@ with ``optimize``.
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,19 +49,14 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
 
 
 def _container_problems(spec: Spec, lines: LineMap) -> list[Problem]:
-    """What render refuses in the container's env and args (literal tokens, bad names).
+    """What render refuses in the container's env and args (literal tokens, bad names), with
+    the spec's lines.
 
-    ``optimize`` runs it when it writes the manifests: a spec ``validate`` passes must not fail
-    there."""
-    from scaleplan.render.plan_checks import container_problems
+    ``optimize`` runs the same checks when it writes the manifests: a spec ``validate`` passes
+    must not fail there."""
+    from scaleplan.spec_checks import container_problems
 
-    out = []
-    for p in container_problems(spec.kubernetes):
-        where = p.where.removeprefix("spec.")
-        keys = [k for k in re.split(r"[.\[\]]+", where) if k]
-        path = tuple(int(k) if k.isdigit() else k.strip("'") for k in keys)
-        out.append(dataclasses.replace(p, where=where, line=lines.line_of(path)))
-    return out
+    return [p.in_spec(lines) for p in container_problems(spec.kubernetes)]
 
 
 def _check_classes(spec: Spec, profile: Profile, line: int) -> list[Problem]:

@@ -266,3 +266,24 @@ def test_validate_refuses_a_literal_token_as_optimize_does(cli, tmp_path: Path) 
     res = cli(["validate", str(spec)], exit_code=3)
     assert f"{spec}:" in res.stderr and "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH" not in res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_spec_checks_give_each_problem_its_path() -> None:
+    """validate found a problem's line by parsing render's text path back with a regex; the
+    spec-level checks now hand over the YAML path itself (render writes it under ``spec.``)."""
+    from scaleplan.spec import Kubernetes
+    from scaleplan.spec_checks import container_problems
+    from scaleplan.yamlio import LineMap
+
+    token = "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"
+    k8s = Kubernetes.model_validate({"image": "a/b:1", "env": {"HF_TOKEN": token, "MY.VAR": "x"}, "args": ["serve", f"--api-key={token}"]})
+    found = container_problems(k8s)
+    assert [(p.path, p.where) for p in found] == [
+        (("kubernetes", "env", "HF_TOKEN"), "kubernetes.env['HF_TOKEN']"),
+        (("kubernetes", "env", "MY.VAR"), "kubernetes.env['MY.VAR']"),  # a dot in a key is no path step
+        (("kubernetes", "args", 1), "kubernetes.args[1]"),
+    ]
+    lines = LineMap(lines={("kubernetes", "env", "HF_TOKEN"): 7, ("kubernetes", "env", "MY.VAR"): 8, ("kubernetes", "args"): 9})
+    assert [p.in_spec(lines).line for p in found] == [7, 8, 9]
+    assert [p.in_plan().where for p in found] == ["spec.kubernetes.env['HF_TOKEN']", "spec.kubernetes.env['MY.VAR']", "spec.kubernetes.args[1]"]
+    assert found[2].in_plan().path == ("spec", "kubernetes", "args", 1)

@@ -3,8 +3,9 @@
 :func:`revalidate` re-runs the plan's model validators; :func:`plan_problems` applies the
 string checks of :mod:`scaleplan.render.safety` to every value that the user wrote and that
 would end up in a manifest (labels, annotations, env, args, probe paths, the Gateway, the
-autoscaler's settings, the allocations' node labels), in that order. Each problem names the
-plan field and the fix; render raises them together (exit 3). Pure.
+autoscaler's settings, the allocations' node labels), in that order; the container's env, args
+and probe paths are :mod:`scaleplan.spec_checks`' (shared with ``validate``). Each problem names the plan field and
+the fix; render raises them together (exit 3). Pure.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from scaleplan.plan import Plan
 from scaleplan.render import safety
 from scaleplan.render.metadata import RESERVED_LABELS
 from scaleplan.spec import Gateway, Kubernetes
+from scaleplan.spec_checks import container_problems
 
 MAX_HOSTNAMES = 16
 _REGENERATE = "regenerate the plan with scaleplan optimize"
@@ -37,7 +39,7 @@ def plan_problems(plan: Plan) -> list[Problem]:
     """Every problem with the plan's user-written values, in the order of the spec's fields."""
     k8s = plan.spec.kubernetes
     out = _metadata_problems(plan)
-    out += container_problems(k8s)
+    out += [p.in_plan() for p in container_problems(k8s)]
     out += safety.check_text(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
     if k8s.routing in ("gateway-api", "inference-pool"):
         if k8s.gateway is None:
@@ -64,27 +66,6 @@ def _metadata_problems(plan: Plan) -> list[Problem]:
         out += safety.check_text(value, where, what="annotation value", allow_newline=True, max_len=safety.MAX_ANNOTATION_VALUE)
         if key.startswith("scaleplan.dev/"):
             out.append(Problem(where, f"annotation {key!r} is reserved for scaleplan", hint="use another prefix"))
-    return out
-
-
-def container_problems(k8s: Kubernetes) -> list[Problem]:
-    """env, args and probe paths: what the container is started with."""
-    out: list[Problem] = []
-    for key, value in sorted(k8s.env.items()):
-        where = f"spec.kubernetes.env[{key!r}]"
-        if not safety.C_IDENTIFIER.fullmatch(key) or len(key) > 256:
-            out.append(Problem(where, f"env name {safety.shown(key)} is not a valid variable name", hint="use letters, digits and '_', not starting with a digit"))
-        elif (safety.secretish_env(key) and value) or safety.token_value(value):
-            out.append(Problem(where, f"env {key} holds a literal secret or token; it would be written into the manifests in clear text", hint="keep secrets out of the spec: put the token in a Kubernetes Secret and name it in model.source.secret (HF_TOKEN, AWS keys), or mount it with a kustomize patch (valueFrom.secretKeyRef)"))
-        out += safety.check_text(value, where, what="env value", allow_newline=True, max_len=32768)
-    for i, arg in enumerate(k8s.args):
-        out += safety.check_text(arg, f"spec.kubernetes.args[{i}]", what="argument", allow_newline=True, max_len=32768)
-        if safety.token_value(arg):
-            out.append(Problem(f"spec.kubernetes.args[{i}]", "argument holds a literal token; it would be written into the manifests in clear text", hint="put the token in a Kubernetes Secret and hand it to the container from the Secret (env valueFrom.secretKeyRef, e.g. with a kustomize patch); model.source.secret covers the model download's credentials (HF_TOKEN, AWS keys)"))
-    for fld in ("path", "readiness_path"):
-        p = getattr(k8s.probes, fld)
-        if p is not None and (not safety.HTTP_PATH.fullmatch(p) or len(p) > 1024):
-            out.append(Problem(f"spec.kubernetes.probes.{fld}", f"probe path {safety.shown(p)} is not a plain HTTP path", hint="use an absolute path such as /health, without spaces or quotes"))
     return out
 
 
