@@ -87,6 +87,32 @@ def test_importtime_of_help_names_no_heavy_module() -> None:
     assert imported.isdisjoint(HEAVY)
 
 
+_OPTIMIZE_PROBE = """
+import json, sys
+from scaleplan.cli import main
+sys.argv = ["scaleplan", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("json_out", [True, False], ids=["json", "table"])
+def test_optimize_imports_only_what_it_uses(tmp_path, json_out: bool) -> None:
+    """`optimize` without --observed imports no scaleplan.observe; with --json (nothing but
+    JSON printed, no warning) not rich either (start-up cost, issue 20)."""
+    args = ["optimize", "--melange", str(ROOT / "tests" / "data" / "melange" / "example.json"), "--out", str(tmp_path / "o")]
+    code = [sys.executable, "-c", _OPTIMIZE_PROBE, json.dumps([*args, *(["--json"] if json_out else [])])]
+    proc = subprocess.run(code, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    modules = set(json.loads(proc.stderr.strip().splitlines()[-1]))
+    assert "pulp" in modules and "scaleplan.render" in modules  # the probe ran the command
+    assert not {m for m in modules if m.startswith("scaleplan.observe")}
+    assert ("rich" in modules) is not json_out  # the table is printed with rich
+
+
 @pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"TERM": "xterm-256color"}], ids=["NO_COLOR", "non-tty"])
 def test_no_ansi_when_not_a_terminal(env: dict[str, str]) -> None:
     outputs = [

@@ -54,7 +54,6 @@ def optimize(
         from datetime import UTC, datetime
 
         from scaleplan.catalog.freshness import stale_warning
-        from scaleplan.observe.replan import label_plan, replan_report
         from scaleplan.outputs import check_out_path
         from scaleplan.plan import plan_to_dict
         from scaleplan.plan_outputs import write_plan_outputs
@@ -66,10 +65,9 @@ def optimize(
                 raise input_error(out, "", "--out is a file, expected a folder", "pass a folder path")
         inp, obs = _inputs(spec, melange, catalog or [], observed)
         spec_obj, source = inp.spec, inp.source
-        err = stderr_console()
         stale = stale_warning(inp.catalog, datetime.now(UTC), providers=spec_obj.placement.providers)
         if stale:
-            err.print(f"warning: {stale}", markup=False, soft_wrap=True)
+            _warn(stale)
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inp.hashes, spec_dir=str(Path(source).parent))
         from scaleplan.errors import InfeasibleError
 
@@ -80,10 +78,14 @@ def optimize(
             if json_out:  # stdout still holds one JSON object; the error goes to stderr as usual
                 emit_json(exc.to_json(spec_obj.metadata.name))
             raise
-        plan = result.plan if obs is None else label_plan(result.plan, obs.labels)
+        plan = result.plan
+        if obs is not None:  # scaleplan.observe is imported only for --observed
+            from scaleplan.observe.replan import label_plan
+
+            plan = label_plan(plan, obs.labels)
         wrote = write_plan_outputs(Path(out) if out is not None else Path(source).parent / "out", plan, manifests=manifests)
         for w in wrote.warnings:
-            err.print(f"warning: {w}", markup=False, soft_wrap=True)
+            _warn(w)
         if json_out:
             doc = plan_to_dict(plan)
             doc["solve_seconds"] = round(result.solve_seconds, 4)
@@ -93,6 +95,8 @@ def optimize(
             if wrote.changes is not None:
                 doc["changes"] = wrote.changes.to_dict()
             if obs is not None:
+                from scaleplan.observe.replan import replan_report
+
                 doc["observed"] = replan_report(obs.source, obs.observed, obs.labels, plan)
             emit_json(doc)
             return
@@ -104,6 +108,11 @@ def optimize(
             for line in replan_lines(obs.observed, plan):
                 con.print(line, markup=False, soft_wrap=False)  # long risk lines wrap at the width
             sys.stdout.flush()
+
+
+def _warn(text: str) -> None:
+    """A warning on stderr (rich is imported only when there is one to print)."""
+    stderr_console().print(f"warning: {text}", markup=False, soft_wrap=True)
 
 
 def _inputs(spec: str | None, melange: str | None, catalogs: list[str], observed: str | None) -> tuple[Inputs, ObservedInputs | None]:
