@@ -2,7 +2,10 @@
 ``validate`` applies before anything is solved, so that a spec ``validate`` passes is not
 refused by ``optimize`` when it writes the manifests.
 
-* :func:`container_problems`: what the container is started with (env, args, probe paths).
+* :func:`container_problems`: what the container is started with (env, args, probe paths);
+* :func:`engine_arg_problems`: engine flags in ``kubernetes.args`` that contradict the spec's
+  own model settings (the KV-cache precision); the flags that contradict values only the solve
+  decides (tensor parallelism, concurrency) are render's (:mod:`scaleplan.render.allocations`).
 
 Each :class:`SpecProblem` carries its YAML path in the spec: ``validate`` finds the line with
 it, render reports it under the plan's ``spec`` (:meth:`SpecProblem.in_plan`). Pure.
@@ -14,11 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scaleplan.errors import Problem
+from scaleplan.render import engine as engines
 from scaleplan.render import safety
-from scaleplan.spec import Kubernetes
+from scaleplan.spec import Kubernetes, ModelSpec
 from scaleplan.yamlio import LineMap
 
-__all__ = ["SpecProblem", "container_problems"]
+__all__ = ["SpecProblem", "container_problems", "engine_arg_problems"]
 
 Path = tuple[str | int, ...]
 
@@ -98,3 +102,35 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
                 hint="use an absolute path such as /health, without spaces or quotes",
             ))
     return out
+
+
+def engine_arg_problems(model: ModelSpec, k8s: Kubernetes) -> list[SpecProblem]:
+    """Engine flags in ``kubernetes.args`` that contradict what the spec itself says the server
+    runs: a KV-cache dtype that stores another precision than ``model.kv_cache_dtype``, which
+    every allocation of every plan of the spec is sized with (``fp8_e5m2`` is fp8 and agrees)."""
+    if model.engine is None:
+        return []
+    stored = engines.kv_of_spec(model.kv_cache_dtype)
+    c = engines.kv_flag_conflict(model.engine, stored, k8s.args)
+    if c is None:
+        return []
+    got = engines.kv_stored(model.engine, c.user_value)
+    ratio = {"fp8": "twice", "16-bit": "half"}.get(got or "")
+    effect = f"hold {ratio} the sequences" if ratio else "not hold the sequences"
+    if got in ("fp8", "16-bit"):
+        value = "fp8" if got == "fp8" else "auto"
+        instead = f"set model.kv_cache_dtype: {value} and run scaleplan optimize again"
+    else:
+        instead = "use a precision scaleplan sizes (model.kv_cache_dtype: auto, bf16, fp16, fp8)"
+    planned = engines.kv_text(model.engine, stored)
+    return [
+        SpecProblem(
+            ("kubernetes", "args", c.index),
+            f"kubernetes.args[{c.index}]",
+            f"{c.flag} {c.user_value} contradicts the plan's KV cache (model.kv_cache_dtype: "
+            f"{model.kv_cache_dtype or 'auto'}), which is sized for {planned}: the server would "
+            f"{effect} the plan counts on",
+            hint=f"remove {c.flag} from kubernetes.args (render writes the plan's from "
+            f"model.kv_cache_dtype), or {instead}",
+        )
+    ]

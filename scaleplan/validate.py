@@ -49,14 +49,15 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
 
 
 def _container_problems(spec: Spec, lines: LineMap) -> list[Problem]:
-    """What render refuses in the container's env and args (literal tokens, bad names), with
-    the spec's lines.
+    """What render refuses in the container's env and args (literal tokens, bad names, engine
+    flags that contradict the spec's model settings), with the spec's lines.
 
     ``optimize`` runs the same checks when it writes the manifests: a spec ``validate`` passes
     must not fail there."""
-    from scaleplan.spec_checks import container_problems
+    from scaleplan.spec_checks import container_problems, engine_arg_problems
 
-    return [p.in_spec(lines) for p in container_problems(spec.kubernetes)]
+    found = container_problems(spec.kubernetes) + engine_arg_problems(spec.model, spec.kubernetes)
+    return [p.in_spec(lines) for p in found]
 
 
 def _check_classes(spec: Spec, profile: Profile, line: int) -> list[Problem]:

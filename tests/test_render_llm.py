@@ -327,3 +327,122 @@ def test_examples_llm_chat_pool_and_kafka() -> None:
         share = a.replicas * a.capacity_rps_per_replica / total
         lag = int(sos[a.name]["spec"]["triggers"][0]["metadata"]["lagThreshold"])
         assert lag == math.ceil(a.capacity_rps_per_replica * 60 / share - 1e-9)
+
+
+# --- precision: the KV cache the plan sized, the weights the checkpoint holds -----------------
+
+KV_FP8 = {"vllm": ("--kv-cache-dtype", "fp8"), "sglang": ("--kv-cache-dtype", "fp8_e4m3"), "tgi": ("--kv-cache-dtype", "fp8_e4m3fn")}
+
+
+@pytest.mark.parametrize("name", list(LLM_PLANS))
+def test_kv_cache_dtype_fp8_is_written_in_each_engines_words(name: str) -> None:
+    """The plan sized an fp8 KV cache but the server ran the engine's default, a 16-bit one,
+    holding half the sequences the plan counted on (new-user trial)."""
+    plan = LLM_PLANS[name]()
+    engine = plan.spec.model.engine
+    assert engine is not None
+    default = render_report(plan)
+    fp8 = render_report(_with_spec(plan, **{"model.kv_cache_dtype": "fp8"}))
+    for report in (default, fp8):
+        for o in report.objects:
+            if o.kind == "Deployment" and o.name in {a.name for a in plan.allocations}:  # not the endpoint picker
+                args = _args(o.obj)
+                got = [a for a in args if a.startswith(("--kv-cache-dtype", "--kv_cache_dtype"))]
+                want = [KV_FP8[engine][0]] if report is fp8 and engine in KV_FP8 else []
+                assert got == want, (name, args)
+                if want:
+                    assert _flag(args, want[0]) == KV_FP8[engine][1]
+                    assert args[-2:] == list(KV_FP8[engine])  # written last: other flags keep their place
+    trt_note = "trtllm-serve takes the KV-cache precision from the checkpoint"
+    assert any(trt_note in w for w in fp8.warnings) == (engine == "trtllm"), fp8.warnings
+    assert not any(trt_note in w for w in default.warnings)
+
+
+def test_kv_flag_that_contradicts_the_plan_exits_3(tmp_path: Path) -> None:
+    fp8 = _with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["--kv-cache-dtype", "auto"]})
+    with pytest.raises(PlanError) as e:
+        render(fp8)
+    (p,) = e.value.problems  # one spec value, however many allocations
+    assert p.message == "--kv-cache-dtype auto contradicts the plan's KV cache (model.kv_cache_dtype: fp8), which is sized for --kv-cache-dtype fp8: the server would hold half the sequences the plan counts on"
+    assert p.where == "spec.kubernetes.args[0]" and p.path == ("spec", "kubernetes", "args", 0)
+    assert "set model.kv_cache_dtype: auto" in p.hint
+    code, out, dest = _render_cli(fp8, tmp_path)
+    assert code == 3 and "--kv-cache-dtype auto contradicts the plan's KV cache" in out and not dest.exists()
+    # the plan sized 16 bits (auto): an fp8 flag contradicts it the other way
+    sixteen = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--kv-cache-dtype=fp8"]})
+    with pytest.raises(PlanError) as e:
+        render(sixteen)
+    msg = e.value.problems[0].message
+    assert "--kv-cache-dtype fp8 contradicts the plan's KV cache (model.kv_cache_dtype: auto)" in msg
+    assert "sized for a 16-bit KV cache (no --kv-cache-dtype)" in msg and "twice the sequences" in msg
+    assert "set model.kv_cache_dtype: fp8" in e.value.problems[0].hint
+    # trtllm-serve's own flag is read where the user gives it
+    trt = _with_spec(LLM_PLANS["trtllm"](), **{"kubernetes.args": ["trtllm-serve", "/models/weights", "--kv_cache_dtype", "fp8"]})
+    with pytest.raises(PlanError) as e:
+        render(trt)
+    assert "--kv_cache_dtype fp8 contradicts the plan's KV cache" in e.value.problems[0].message
+
+
+def test_kv_flag_that_stores_the_same_precision_is_kept_once() -> None:
+    plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["--kv-cache-dtype=fp8_e5m2"]})
+    for dep in _deployments(plan).values():
+        args = _args(dep)
+        assert args[0] == "--kv-cache-dtype=fp8_e5m2" and "--kv-cache-dtype" not in args
+    sg = _with_spec(LLM_PLANS["sglang"](), **{"model.kv_cache_dtype": "bf16", "kubernetes.args": ["--kv-cache-dtype", "bfloat16"]})
+    args = _args(next(iter(_deployments(sg).values())))
+    assert args.count("--kv-cache-dtype") == 1 and _flag(args, "--kv-cache-dtype") == "bfloat16"
+    trt = _with_spec(LLM_PLANS["trtllm"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["trtllm-serve", "/models/weights", "--kv_cache_dtype", "fp8"]})
+    report = render_report(trt)
+    assert not [w for w in report.warnings if "KV-cache precision" in w]
+
+
+def test_checkpoint_named_with_another_precision_warns() -> None:
+    from scaleplan.render.engine import named_precision
+
+    assert named_precision("RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8") == "fp8"
+    assert named_precision("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int8") == "int8"
+    assert named_precision("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4") == "int4"
+    assert named_precision("hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4") == "int4-awq"
+    assert named_precision("s3://models-bucket/llama-3.1-405b-fp8/") == "fp8"
+    assert named_precision("meta-llama/Llama-3.1-70B-Instruct") is None
+    assert named_precision("pvc://model-weights/mistral-7b") is None
+    base = LLM_PLANS["vllm-70b"]()
+    cases = [
+        ("fp8", "meta-llama/Llama-3.1-70B-Instruct", False),  # the name states nothing: not checked
+        ("fp8", "RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8", False),
+        ("int4-awq", "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4", False),
+        ("bf16", "RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8", True),
+        ("fp8", "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4", True),
+        ("int4-gptq", "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4", True),
+    ]
+    for dtype, uri, warned in cases:
+        plan = _with_spec(base, **{"model.dtype": dtype, "model.source": {"uri": uri, "secret": "hf-token"}})
+        notes = [w for w in render_report(plan).warnings if "config.json" in w]
+        assert bool(notes) == warned, (dtype, uri, notes)
+        if warned:
+            assert f"model.dtype is {dtype} but the checkpoint {uri}" in notes[0]
+
+
+def test_validate_refuses_a_kv_flag_that_contradicts_the_spec(tmp_path: Path) -> None:
+    """validate knows the KV-cache precision before the solve: the spec's own kv_cache_dtype."""
+    import shutil
+
+    from render_helpers import ROOT
+
+    example = ROOT / "examples" / "llm-moe"  # vLLM, kv_cache_dtype unset (auto): a 16-bit KV cache
+    for name in ("spec.yaml", "profile.yaml"):
+        shutil.copy(example / name, tmp_path / name)
+    spec = tmp_path / "spec.yaml"
+    text = spec.read_text(encoding="utf-8")
+    assert "kv_cache_dtype" not in text and "\n  args:" not in text
+    image = "  image: vllm/vllm-openai:v0.11.0\n"
+    args = "  args: [--port, '8000', --kv-cache-dtype, fp8]"
+    spec.write_text(text.replace(image, image + args + "\n"), encoding="utf-8")
+    line = spec.read_text(encoding="utf-8").splitlines().index(args) + 1
+    r = CliRunner().invoke(app, ["validate", str(spec)])
+    assert r.exit_code == 3, r.output
+    assert f"{spec}:{line}: kubernetes.args[2]: --kv-cache-dtype fp8 contradicts the plan's KV cache (model.kv_cache_dtype: auto)" in r.output, r.output
+    for agrees in ("[--kv-cache-dtype, auto]", "[--kv-cache-dtype=bfloat16]"):
+        spec.write_text(text.replace(image, image + f"  args: {agrees}\n"), encoding="utf-8")
+        r = CliRunner().invoke(app, ["validate", str(spec)])
+        assert r.exit_code == 0, r.output

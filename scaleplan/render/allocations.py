@@ -92,6 +92,13 @@ def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accel
         share = (a.replicas * a.capacity_rps_per_replica / total_cap) if total_cap > 0 else 1.0
         allocs.append(_derive(plan, i, a, name, share, accelerators, warnings))
     allocs.sort(key=lambda x: x.name)
+    model = plan.spec.model
+    if model.engine is not None:
+        uri = model.source.uri if model.source is not None else None
+        k8s_args = plan.spec.kubernetes.args
+        warnings += engines.precision_notes(
+            model.engine, model.dtype, model.kv_cache_dtype, uri, k8s_args
+        )
     problems: list[Problem] = []
     for j, al in enumerate(allocs):
         allocs[j], probs = server_args(plan, al, warnings)
@@ -156,7 +163,7 @@ def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list
         model_arg = None
     planned = engines.engine_flags(server, port=k8s.port, model=model_arg, revision=storage.revision)
     args, conflicts = engines.merge_args(user, planned, server.engine)
-    problems = [_conflict_problem(a, server, c) for c in conflicts]
+    problems = [_conflict_problem(a, server, c) for c in conflicts]  # the KV dtype: plan_checks
     return replace(al, server=server, args=tuple(args), storage=storage), problems
 
 

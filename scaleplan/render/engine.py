@@ -10,6 +10,9 @@ back out of manifests):
   from ``model.engine_config`` where the spec states it.
 * :data:`FLAGS`: each engine's spelling of each setting (first = the one render writes; the
   others are accepted aliases).
+* :data:`KV_VALUES` / :func:`kv_conflict`: the KV-cache precision (``model.kv_cache_dtype``):
+  each engine's values by what they store, and a flag that contradicts the plan's;
+  :func:`precision_notes` says where the server's precision is the checkpoint's to decide.
 * :data:`METRICS`: each engine's Prometheus metric names (render's monitoring and ``observe``
   query them);
 * :func:`parse_flags` / :func:`merge_args`: the user's ``kubernetes.args`` merged with the
@@ -29,16 +32,26 @@ __all__ = [
     "ENGINES",
     "FLAGS",
     "HTTP_METRICS",
+    "KV_VALUES",
+    "KV_WRITTEN",
     "METRICS",
     "TP_FLAGS",
     "Conflict",
     "EngineMetrics",
     "ServerSettings",
     "engine_flags",
+    "kv_conflict",
+    "kv_flag_conflict",
+    "kv_of_spec",
+    "kv_planned_text",
+    "kv_stored",
+    "kv_text",
     "merge_args",
     "metrics_of",
+    "named_precision",
     "parse_flags",
     "parse_number",
+    "precision_notes",
     "server_settings",
 ]
 
@@ -86,6 +99,7 @@ FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "port": ("--port",),
         "model": ("--model",),
         "revision": ("--revision",),
+        "kv_cache_dtype": ("--kv-cache-dtype",),
     },
     "sglang": {
         "tensor_parallel": ("--tp-size", "--tp", "--tensor-parallel-size"),
@@ -99,6 +113,7 @@ FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "port": ("--port",),
         "model": ("--model-path", "--model"),
         "revision": ("--revision",),
+        "kv_cache_dtype": ("--kv-cache-dtype",),
     },
     "tgi": {
         "tensor_parallel": ("--num-shard",),
@@ -109,6 +124,7 @@ FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "port": ("--port",),
         "model": ("--model-id",),
         "revision": ("--revision",),
+        "kv_cache_dtype": ("--kv-cache-dtype",),
     },
     "trtllm": {
         "tensor_parallel": ("--tp_size",),
@@ -118,13 +134,35 @@ FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "max_num_batched_tokens": ("--max_num_tokens",),
         "host": ("--host",),
         "port": ("--port",),
+        "kv_cache_dtype": ("--kv_cache_dtype",),  # read, never written: see KV_WRITTEN
     },
 }
 # every spelling of a tensor-parallel / shard flag, any engine (check reads unlabelled manifests)
 TP_FLAGS: frozenset[str] = frozenset(f for e in FLAGS.values() for f in e["tensor_parallel"])
 PP_FLAGS: frozenset[str] = frozenset(f for e in FLAGS.values() for f in e.get("pipeline_parallel", ()))
 NUMERIC = ("tensor_parallel", "pipeline_parallel", "max_num_seqs", "max_model_len", "gpu_memory_utilization", "block_size", "max_num_batched_tokens", "port")
-ORDER = ("model", "revision", "host", "port", *NUMERIC[:-1])
+ORDER = ("model", "revision", "host", "port", *NUMERIC[:-1], "kv_cache_dtype")
+
+# KV-cache precision: each engine's --kv-cache-dtype values by what one element stores ("16-bit":
+# the activation dtype, the engines' default; None: the checkpoint decides). Sources: vLLM
+# CacheConfig.cache_dtype (v0.11: auto, fp8 = fp8_e4m3, fp8_e5m2, fp8_inc on Gaudi; bfloat16 in
+# later releases), SGLang ServerArgs (auto, bf16, bfloat16, fp8_e4m3, fp8_e5m2), TGI
+# text-generation-launcher (fp8_e4m3fn, fp8_e5m2; no value for 16-bit: leave the flag out),
+# trtllm-serve --kv_cache_dtype (auto, fp8, nvfp4; only in releases from March 2026 on).
+_16, _FP8 = "16-bit", "fp8"
+KV_VALUES: dict[str, dict[str, str | None]] = {
+    "vllm": {
+        "auto": _16, "bfloat16": _16, "float16": _16,
+        "fp8": _FP8, "fp8_e4m3": _FP8, "fp8_e5m2": _FP8, "fp8_inc": _FP8,
+    },
+    "sglang": {"auto": _16, "bf16": _16, "bfloat16": _16, "fp8_e4m3": _FP8, "fp8_e5m2": _FP8},
+    "tgi": {"fp8_e4m3fn": _FP8, "fp8_e5m2": _FP8},
+    "trtllm": {"auto": None, "fp8": _FP8},
+}
+# the value render writes for an fp8 KV cache (e4m3, vLLM's "fp8"); trtllm-serve gets no flag:
+# the releases before March 2026 have none (the checkpoint's kv_cache_quant_algo or the built
+# engine decides), and a 16-bit KV cache is every engine's default, so it needs no flag either
+KV_WRITTEN: dict[str, str] = {"vllm": "fp8", "sglang": "fp8_e4m3", "tgi": "fp8_e4m3fn"}
 _SUFFIX = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
 
 
@@ -141,6 +179,7 @@ class ServerSettings:
     block_size: int | None = None
     max_num_batched_tokens: int | None = None
     from_plan: bool = True  # False: derived from gpus_per_replica and the spec (no llm section)
+    kv_cache_dtype: str = "16-bit"  # the KV cache the plan sized: "fp8" or "16-bit" (the default)
 
     def value(self, setting: str) -> float | None:
         v = getattr(self, setting, None)
@@ -152,9 +191,13 @@ def server_settings(plan: Plan, a: Allocation) -> ServerSettings | None:
     engine = plan.spec.model.engine
     if engine is None:
         return None
+    kv = kv_of_spec(plan.spec.model.kv_cache_dtype)
     if a.llm is not None:
         s = a.llm
-        return ServerSettings(engine, s.tensor_parallel, s.pipeline_parallel, s.max_num_seqs, s.max_model_len, s.gpu_memory_utilization, s.block_size, s.max_num_batched_tokens)
+        return ServerSettings(
+            engine, s.tensor_parallel, s.pipeline_parallel, s.max_num_seqs, s.max_model_len,
+            s.gpu_memory_utilization, s.block_size, s.max_num_batched_tokens, kv_cache_dtype=kv,
+        )
     ec = plan.spec.model.engine_config
     pp = (ec.pipeline_parallel if ec else None) or 1
     gpus = max(1, a.gpus_per_replica)
@@ -172,6 +215,7 @@ def server_settings(plan: Plan, a: Allocation) -> ServerSettings | None:
         ec.block_size if ec else None,
         ec.max_num_batched_tokens if ec else None,
         from_plan=False,
+        kv_cache_dtype=kv,
     )
 
 
@@ -199,6 +243,8 @@ def engine_flags(s: ServerSettings, *, port: int, model: str | None = None, revi
             v = str(port)
         elif setting == "pipeline_parallel" and s.pipeline_parallel == 1:
             v = None  # the engines' default; keeps single-stage args short
+        elif setting == "kv_cache_dtype":
+            v = KV_WRITTEN.get(s.engine) if s.kv_cache_dtype == "fp8" else None
         else:
             x = s.value(setting)
             v = None if x is None else value_text(setting, x)
@@ -280,6 +326,112 @@ def merge_args(user: Sequence[str], planned: Sequence[tuple[str, str, str]], eng
         use = given.get(setting)
         if use is None:
             out += [flag, value]
+        elif setting == "kv_cache_dtype":
+            continue  # by what the values store (fp8_e4m3 is fp8): kv_conflict
         elif not same_value(setting, use.value, value):
             conflicts.append(Conflict(setting, use.index, use.flag, use.value, flag, value))
     return out, conflicts
+
+
+def kv_stored(engine: str, value: str) -> str | None:
+    """What a KV-cache dtype value of ``engine`` stores: "16-bit", "fp8", None when the
+    checkpoint decides (trtllm-serve's auto), or the value itself when it is none of those
+    (vLLM's nvfp4, SGLang's fp4_e2m1: neither is what scaleplan sizes)."""
+    table = KV_VALUES.get(engine, {})
+    v = value.strip()
+    return table.get(v, v)
+
+
+def kv_planned_text(s: ServerSettings) -> str:
+    """The plan's KV cache in the engine's words, for messages."""
+    return kv_text(s.engine, s.kv_cache_dtype)
+
+
+def kv_text(engine: str, stored: str) -> str:
+    """A KV cache of ``stored`` ("fp8", "16-bit") in ``engine``'s words, for messages."""
+    flag = FLAGS[engine]["kv_cache_dtype"][0]
+    if stored == "fp8":
+        written = KV_WRITTEN.get(engine)
+        return f"{flag} {written}" if written else "an fp8 KV cache"
+    return f"a 16-bit KV cache (no {flag})"
+
+
+def kv_of_spec(kv_cache_dtype: str | None) -> str:
+    """What the KV cache of a spec's ``model.kv_cache_dtype`` stores: scaleplan.llm sizes it in
+    fp8 only for fp8; auto, bf16 and fp16 are two bytes an element, every engine's default."""
+    return "fp8" if kv_cache_dtype == "fp8" else "16-bit"
+
+
+def kv_conflict(s: ServerSettings, args: Sequence[str]) -> Conflict | None:
+    """A KV-cache dtype flag in ``args`` that stores another precision than the plan sized
+    (``model.kv_cache_dtype``); None when there is no such flag or it agrees."""
+    return kv_flag_conflict(s.engine, s.kv_cache_dtype, args)
+
+
+def kv_flag_conflict(engine: str, stored: str, args: Sequence[str]) -> Conflict | None:
+    """A KV-cache dtype flag of ``engine`` in ``args`` that stores another precision than
+    ``stored`` ("fp8", "16-bit"); None when there is none or it agrees."""
+    use = parse_flags(args, (engine,)).get("kv_cache_dtype")
+    if use is None:
+        return None
+    got = kv_stored(engine, use.value)
+    if got is None or got == stored:
+        return None
+    flag = FLAGS[engine]["kv_cache_dtype"][0]
+    want = KV_WRITTEN.get(engine, "fp8") if stored == "fp8" else "(none)"
+    return Conflict("kv_cache_dtype", use.index, use.flag, use.value, flag, want)
+
+
+# A checkpoint's weight precision as its name states it (the Hugging Face convention: -FP8,
+# -AWQ, -GPTQ-Int4, -W4A16, -Int8, -NVFP4); the first matching word wins, in this order.
+_NAME_PRECISION = (
+    ("fp8", "fp8"), ("nvfp4", "fp4"), ("mxfp4", "fp4"), ("fp4", "fp4"), ("awq", "int4-awq"),
+    ("w4a16", "int4"), ("int4", "int4"), ("w8a16", "int8"), ("w8a8", "int8"), ("int8", "int8"),
+    ("gptq", "int4-gptq"),
+)
+# model.dtype -> the precisions a checkpoint's name may state for it
+_AGREES = {
+    "bf16": frozenset(), "fp16": frozenset(), "fp8": frozenset({"fp8"}),
+    "int8": frozenset({"int8"}), "int4-awq": frozenset({"int4-awq", "int4"}),
+    "int4-gptq": frozenset({"int4-gptq", "int4"}),
+}
+
+
+def named_precision(uri: str) -> str | None:
+    """The weight precision a checkpoint's name (its last path segment) states; None when it
+    states none (then only its config.json knows)."""
+    words = set(re.split(r"[-_.+]+", uri.rstrip("/").rsplit("/", 1)[-1].lower()))
+    for word, precision in _NAME_PRECISION:
+        if word in words:
+            return precision
+    return None
+
+
+def precision_notes(
+    engine: str, dtype: str | None, kv_cache_dtype: str | None, uri: str | None, args: Sequence[str]
+) -> list[str]:
+    """Where the server's precision is not render's to set, and the plan may not be what the
+    server loads: the weights (every engine reads the quantization from the checkpoint's
+    config.json) when the checkpoint's name states another precision than ``model.dtype``;
+    an fp8 KV cache on trtllm-serve, which has no flag for it that render can rely on."""
+    notes: list[str] = []
+    named = named_precision(uri) if uri is not None else None
+    if dtype is not None and named is not None and named not in _AGREES.get(dtype, {dtype}):
+        notes.append(
+            f"model.dtype is {dtype} but the checkpoint {uri} is named as {named} weights: "
+            f"{engine} loads the precision the checkpoint's config.json states "
+            "(quantization_config), not model.dtype, so the weights would take other memory "
+            "than the plan sized; set model.dtype to the checkpoint's precision and run "
+            f"scaleplan optimize again, or serve a {dtype} checkpoint"
+        )
+    kv_flag = "kv_cache_dtype" in parse_flags(args, (engine,))
+    if engine == "trtllm" and kv_cache_dtype == "fp8" and not kv_flag:
+        notes.append(
+            "the plan sized an fp8 KV cache (model.kv_cache_dtype: fp8), but trtllm-serve takes "
+            "the KV-cache precision from the checkpoint (kv_cache_quant_algo in "
+            "hf_quant_config.json) or the prebuilt engine, not from a flag scaleplan writes; "
+            "serve a checkpoint or engine with an FP8 KV cache (or, on trtllm-serve releases that "
+            "have it, add --kv_cache_dtype fp8 to spec.kubernetes.args), otherwise each replica "
+            "holds half the sequences the plan counts on"
+        )
+    return notes

@@ -4,7 +4,8 @@
 string checks of :mod:`scaleplan.render.safety` to every value that the user wrote and that
 would end up in a manifest (labels, annotations, env, args, probe paths, the Gateway, the
 autoscaler's settings, the allocations' node labels), in that order; the container's env, args
-and probe paths are :mod:`scaleplan.spec_checks`' (shared with ``validate``). Each problem names the plan field and
+and probe paths and the engine flags the spec contradicts itself with are
+:mod:`scaleplan.spec_checks`' (shared with ``validate``). Each problem names the plan field and
 the fix; render raises them together (exit 3). Pure.
 """
 
@@ -19,7 +20,7 @@ from scaleplan.plan import Plan
 from scaleplan.render import safety
 from scaleplan.render.metadata import RESERVED_LABELS
 from scaleplan.spec import Gateway, Kubernetes
-from scaleplan.spec_checks import container_problems
+from scaleplan.spec_checks import container_problems, engine_arg_problems
 
 MAX_HOSTNAMES = 16
 _REGENERATE = "regenerate the plan with scaleplan optimize"
@@ -40,6 +41,7 @@ def plan_problems(plan: Plan) -> list[Problem]:
     k8s = plan.spec.kubernetes
     out = _metadata_problems(plan)
     out += [p.in_plan() for p in container_problems(k8s)]
+    out += [p.in_plan() for p in engine_arg_problems(plan.spec.model, k8s)]
     out += safety.check_text(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
     if k8s.routing in ("gateway-api", "inference-pool"):
         if k8s.gateway is None:
