@@ -423,6 +423,32 @@ def test_checkpoint_named_with_another_precision_warns() -> None:
             assert f"model.dtype is {dtype} but the checkpoint {uri}" in notes[0]
 
 
+def test_check_reads_the_kv_cache_precision_against_the_plan() -> None:
+    plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8"})
+    text = _rendered_text(plan)
+    flag = "        - --kv-cache-dtype\n        - fp8\n"
+    assert text.count(flag) == 2
+
+    def kv_findings(manifests: str, against: Plan) -> list[str]:
+        found = check_text(manifests, plan=against, enabled_rules=ALL_RULES).findings
+        return [f.message for f in found if f.rule == "engine-plan-flags" and "kv" in f.message.lower()]
+
+    assert kv_findings(text, plan) == []
+    auto = text.replace(flag, "        - --kv-cache-dtype\n        - auto\n")
+    msgs = kv_findings(auto, plan)
+    assert len(msgs) == 2 and all("runs --kv-cache-dtype auto but the plan has --kv-cache-dtype fp8 for allocation" in m for m in msgs)
+    e5m2 = text.replace(flag, "        - --kv-cache-dtype=fp8_e5m2\n")
+    assert kv_findings(e5m2, plan) == []  # fp8 either way
+    missing = text.replace(flag, "")
+    msgs = kv_findings(missing, plan)
+    assert len(msgs) == 2 and all("has no --kv-cache-dtype; the plan sized the KV cache of allocation" in m and "half the sequences" in m for m in msgs)
+    # against a plan that sized 16 bits, the fp8 manifests are the ones that disagree
+    sixteen = LLM_PLANS["vllm-70b"]()
+    msgs = kv_findings(text, sixteen)
+    assert len(msgs) == 2 and all("runs --kv-cache-dtype fp8 but the plan has a 16-bit KV cache (no --kv-cache-dtype)" in m for m in msgs)
+    assert kv_findings(missing, sixteen) == []
+
+
 def test_validate_refuses_a_kv_flag_that_contradicts_the_spec(tmp_path: Path) -> None:
     """validate knows the KV-cache precision before the solve: the spec's own kv_cache_dtype."""
     import shutil

@@ -136,6 +136,30 @@ def _plan_flags(ctx: Context, rule: Rule) -> Iterator[Finding]:
                     yield w.finding(rule, f"{c.label()} has no {flags[0]}; the plan runs allocation {a.name} with {flags[0]} {want}", _flags_path(c))
                 elif not engines.same_value(setting, use.value, want):
                     yield w.finding(rule, f"{c.label()} runs {use.flag} {use.value} but the plan has {flags[0]} {want} for allocation {a.name}", _flags_path(c))
+            kv = _kv_message(c, server, a.name)
+            if kv is not None:
+                yield w.finding(rule, kv, _flags_path(c))
+
+
+def _kv_message(c: Container, server: engines.ServerSettings, name: str) -> str | None:
+    """The container's KV-cache precision against the plan's (model.kv_cache_dtype): a flag that
+    stores another one, or no flag where the plan sized fp8 and the engine has one."""
+    argv = _argv(c)
+    planned = engines.kv_planned_text(server)
+    conflict = engines.kv_conflict(server, argv)
+    if conflict is not None:
+        got = f"{conflict.flag} {conflict.user_value}"
+        return f"{c.label()} runs {got} but the plan has {planned} for allocation {name}"
+    written = engines.KV_WRITTEN.get(server.engine)
+    if server.kv_cache_dtype != "fp8" or written is None:
+        return None
+    if "kv_cache_dtype" in engines.parse_flags(argv, (server.engine,)):
+        return None
+    flag = engines.FLAGS[server.engine]["kv_cache_dtype"][0]
+    return (
+        f"{c.label()} has no {flag}; the plan sized the KV cache of allocation {name} in fp8 "
+        f"({planned}), so the server holds half the sequences the plan counts on"
+    )
 
 
 _MODEL_ENV = ("MODEL_ID", "MODEL_NAME", "MODEL")

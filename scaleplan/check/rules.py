@@ -299,8 +299,8 @@ RULES: tuple[Rule, ...] = (
         "engine-plan-flags",
         "error",
         "plan",
-        "The server's parallelism, concurrency, context-length or memory flags differ from the plan (or are missing), so it runs at a load or memory split the plan did not assume.",
-        "re-render from the plan, or change model.engine_config and run scaleplan optimize again",
+        "The server's parallelism, concurrency, context-length, memory or KV-cache precision flags differ from the plan (or are missing), so it runs at a load or memory split the plan did not assume.",
+        "re-render from the plan, or change model.engine_config or model.kv_cache_dtype and run scaleplan optimize again",
         needs_plan=True,
     ),
     R(
