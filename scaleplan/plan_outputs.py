@@ -5,17 +5,20 @@ and which manifest folders are scaleplan's to replace.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scaleplan.errors import InputError, Problem
+from scaleplan.errors import InputError, PlanError, Problem, SpecError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from scaleplan.plan import Plan
     from scaleplan.plandiff import PlanDiff
+    from scaleplan.render import RenderResult
+
+SOLVED_PLAN = "the solved plan"  # what render's errors name in optimize: no plan file exists yet
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,13 @@ def write_manifests(out: Path, files: Mapping[str, str]) -> None:
         ) from None
 
 
-def write_plan_outputs(out_dir: Path, plan: Plan, *, manifests: bool) -> PlanOutputs:
+def write_plan_outputs(
+    out_dir: Path, plan: Plan, *, manifests: bool, spec_file: str | None = None
+) -> PlanOutputs:
     """``optimize``: OUT/plan.yaml and (with ``manifests``) OUT/manifests/, computed first and
     then swapped in together under a lock on the folder; a manifests/ folder with user files
-    is refused, never deleted."""
+    is refused, never deleted. Render's problems with the spec's own values (engine flags that
+    contradict the solved plan) name ``spec_file`` and its lines, not the plan in memory."""
     from scaleplan.outputs import commit_outputs
     from scaleplan.plan import dump_plan
 
@@ -91,9 +97,7 @@ def write_plan_outputs(out_dir: Path, plan: Plan, *, manifests: bool) -> PlanOut
     render_warnings: tuple[str, ...] = ()
     trees: dict[str, dict[str, str]] = {}
     if manifests:
-        from scaleplan.render import render_report
-
-        result = render_report(plan, layout="files")
+        result = _render(plan, spec_file)
         trees["manifests"], render_warnings = dict(result.files), result.warnings
     written = commit_outputs(
         out_dir, {"plan.yaml": dump_plan(plan)}, trees, foreign=not_rendered_by_us
@@ -102,6 +106,29 @@ def write_plan_outputs(out_dir: Path, plan: Plan, *, manifests: bool) -> PlanOut
     return PlanOutputs(
         tuple(str(p) for p in written), plan_file, changes, warnings, render_warnings
     )
+
+
+def _render(plan: Plan, spec_file: str | None) -> RenderResult:
+    """The manifests of a plan optimize solved; a PlanError whose problems all lie in the spec
+    (``Problem.path`` under ``spec``) becomes a SpecError naming the spec file and lines."""
+    from scaleplan.render import render_report
+
+    try:
+        return render_report(plan, layout="files", source=SOLVED_PLAN)
+    except PlanError as exc:
+        paths = [p.path for p in exc.problems]
+        if spec_file is None or not paths or any(q is None or q[:1] != ("spec",) for q in paths):
+            raise
+        from scaleplan.yamlio import load_yaml
+
+        lines = load_yaml(spec_file, what="spec").lines
+        problems = []
+        for p in exc.problems:
+            assert p.path is not None
+            path = p.path[1:]
+            where = p.where.removeprefix("spec.")
+            problems.append(replace(p, where=where, path=path, line=lines.line_of(path)))
+        raise SpecError(spec_file, problems) from None
 
 
 def _changes(plan_file: Path, plan: Plan) -> tuple[PlanDiff | None, tuple[str, ...]]:

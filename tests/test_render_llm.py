@@ -449,6 +449,35 @@ def test_check_reads_the_kv_cache_precision_against_the_plan() -> None:
     assert kv_findings(missing, sixteen) == []
 
 
+def test_optimize_names_the_spec_file_and_line_of_a_flag_that_contradicts_the_solved_plan(tmp_path: Path) -> None:
+    """optimize said '<plan>: ... spec.kubernetes.args[0]' for a flag in the spec it was given
+    (new-user trial): the error names the spec file and the argument's line, as validate does."""
+    import re
+    import shutil
+
+    from render_helpers import ROOT
+
+    example = ROOT / "examples" / "llm-70b-tp"
+    for name in ("spec.yaml", "profile.yaml"):
+        shutil.copy(example / name, tmp_path / name)
+    spec = tmp_path / "spec.yaml"
+    text = re.sub(r"\n  args: [^\n]*\n", "\n", spec.read_text(encoding="utf-8"))
+    image = "  image: vllm/vllm-openai:v0.11.0\n"
+    assert text.count(image) == 1
+    args = "  args: [--tensor-parallel-size, '4']"
+    text = text.replace(image, image + args + "\n")
+    spec.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(args) + 1
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["optimize", str(spec), "--out", str(out), "--no-alternatives"])
+    assert r.exit_code == 3, r.output
+    assert "<plan>" not in r.output and "solved plan" not in r.output
+    assert f"{spec}:{line}: kubernetes.args[0]: --tensor-parallel-size 4 contradicts the plan" in r.output or (
+        f"{spec}: " in r.output and f"line {line}: kubernetes.args[0]: --tensor-parallel-size 4 contradicts the plan" in r.output
+    ), r.output
+    assert not out.exists()
+
+
 def test_validate_refuses_a_kv_flag_that_contradicts_the_spec(tmp_path: Path) -> None:
     """validate knows the KV-cache precision before the solve: the spec's own kv_cache_dtype."""
     import shutil

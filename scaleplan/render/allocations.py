@@ -30,6 +30,7 @@ from scaleplan.render.resources import (
 from scaleplan.spec import PROVIDER_OF_FLAVOR
 
 DNS_1035 = names.DNS_1035_LABEL
+_ARGS: tuple[str | int, ...] = ("spec", "kubernetes", "args")  # Problem.path of an argument
 
 # planned server setting -> the model.engine_config field that sets it
 _SETTING_FIELD = {
@@ -154,7 +155,7 @@ def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list
             warnings.append(f"allocation {al.name}: model.source is set but model.engine is not, so no model flag is written; point your server at {storage.model_arg}")
         return replace(al, args=tuple(user), storage=storage), _user_parallelism_problems(a, user)
     if server.engine == "tgi" and server.pipeline_parallel > 1:
-        return al, [Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism {server.pipeline_parallel}, which TGI does not support", hint="use engine vllm, sglang or trtllm, or plan with model.engine_config.pipeline_parallel: 1")]
+        return al, [Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism {server.pipeline_parallel}, which TGI does not support", hint="use engine vllm, sglang or trtllm, or plan with model.engine_config.pipeline_parallel: 1", path=("spec", "model", "engine"))]
     model_arg = storage.model_arg
     if model_arg is None and "model" in engines.FLAGS[server.engine] and "model" not in engines.parse_flags(user, (server.engine,)):
         warnings.append(f"allocation {al.name}: neither model.source nor a {engines.FLAGS[server.engine]['model'][0]} argument names the model, so {server.engine} starts with its default model; set model.source")
@@ -178,7 +179,7 @@ def _user_parallelism_problems(a: Allocation, user: Sequence[str]) -> list[Probl
     if tp is None or (tpv is not None and ppv is not None and tpv * ppv == a.gpus_per_replica):
         return []
     shown_pp = f" x {pp.flag} {pp.value}" if pp else ""
-    return [Problem(f"spec.kubernetes.args[{tp.index}]", f"{tp.flag} {tp.value}{shown_pp} contradicts the plan: allocation {a.name} runs {a.gpus_per_replica} GPU(s) per replica ({a.instance_type}), so the server would not start or would leave GPUs idle", hint=f"remove {tp.flag} from spec.kubernetes.args and set model.engine, so that render writes it from the plan (here {a.gpus_per_replica})")]
+    return [Problem(f"spec.kubernetes.args[{tp.index}]", f"{tp.flag} {tp.value}{shown_pp} contradicts the plan: allocation {a.name} runs {a.gpus_per_replica} GPU(s) per replica ({a.instance_type}), so the server would not start or would leave GPUs idle", hint=f"remove {tp.flag} from spec.kubernetes.args and set model.engine, so that render writes it from the plan (here {a.gpus_per_replica})", path=(*_ARGS, tp.index))]
 
 
 def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: engines.Conflict) -> Problem:
@@ -197,7 +198,7 @@ def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: engines.
         fix_hint = f"remove {c.flag} from spec.kubernetes.args (model.source sets it), or change model.source"
     else:
         fix_hint = f"remove {c.flag} from spec.kubernetes.args"
-    return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts {why}: allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=fix_hint)
+    return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts {why}: allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=fix_hint, path=(*_ARGS, c.index))
 
 
 def fixed_replicas(plan: Plan, al: Alloc) -> bool:
