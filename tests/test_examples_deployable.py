@@ -42,6 +42,6 @@ def test_70b_example_serves_the_fp8_checkpoint_with_the_token_from_a_secret() ->
         c = d["spec"]["template"]["spec"]["containers"][0]
         args = c["args"]
         assert args[args.index("--model") + 1] == "RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8"
-        assert args[args.index("--kv-cache-dtype") + 1] == "fp8"  # the plan sized the KV cache in fp8
+        assert args[args.index("--kv-cache-dtype") + 1] == "fp8"  # from model.kv_cache_dtype: fp8
         env = {e["name"]: e for e in c["env"]}
         assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "HF_TOKEN"}
