@@ -17,13 +17,33 @@ from scaleplan.spec import Quota, Spec
 if TYPE_CHECKING:
     from scaleplan.solve.candidates import Candidate
 
+# $/h per node: the MILP's tie-break charge (milp.solver.TIE_EPS; a test keeps them equal)
+TIE_MARGIN = 1e-5
+
 
 def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
     return PruneRules(
-        region_scoped=spec.placement.redundancy == "zone",
+        region_scoped=zone_losses_per_region(spec),
         exact_only=spec.placement.max_replicas is not None,
         quota_of={c.row.key: quota_members(spec, c.row) for c in cands},
     )
+
+
+def zone_losses_per_region(spec: Spec) -> bool:
+    """Whether the spec's zone rule counts a zone's losses over a whole region.
+
+    It does under ``routing: service`` (the survivors of a zone split the traffic evenly) and
+    with one request class under weighted routing (capacity summed over the region). With
+    several classes under weighted routing every type keeps its own zone spare for its own
+    load (``zone, several`` in docs/optimizer.md): no row couples candidates of one region, so
+    regions are interchangeable for pruning as they are under n+1.
+    """
+    if spec.placement.redundancy != "zone":
+        return False
+    if spec.kubernetes.routing == "service":
+        return True
+    classes = spec.traffic.classes
+    return sum(1 for c in classes if c.share > 0) <= 1
 
 
 def quota_members(spec: Spec, row: InstanceRow) -> tuple[int, ...]:
@@ -58,15 +78,18 @@ class PruneRules:
 def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candidate]:
     """Drop candidates that a cheaper (or equally cheap, earlier-named) candidate dominates.
 
-    j dominates k when j costs no more, j is on-demand or k is spot, j has at least as many
-    replicas per node and at least k's per-replica capacity for every class k serves, both are
-    in the same quotas (and then j has no more GPUs per node), and, under zone redundancy, both
-    are in the same region with j in at least as many zones. Replacing each node of k by a node
-    of j (routing k's traffic to j) then keeps every constraint satisfied (coverage, spot share,
-    quotas, min replicas, n+1 and zone losses) at no higher cost, so some optimal plan avoids k.
-    Regions are otherwise interchangeable: the same instance type at the same price in several
-    regions keeps the first region by name. With ``placement.max_replicas`` only candidates with
-    identical replicas per node and capacities replace each other. Ties keep the smaller name.
+    j dominates k when c = ceil(q_k / q_j) nodes of j (one node when j has at least k's
+    replicas per node q) cost no more than one node of k (less by more than the MILP's
+    tie-break charges when c > 1), j is on-demand or k is spot, j has at least k's per-replica
+    capacity for every class k serves and at least as many zones, both are in the same quotas
+    (and then c nodes of j hold no more GPUs than one of k), and, where zone losses are counted
+    per region (:func:`zone_losses_per_region`), both are in the same region. Replacing each
+    node of k by c nodes of j (routing k's traffic to j) then keeps every constraint satisfied
+    (coverage, spot share, quotas, min replicas, n+1 and zone losses: docs/optimizer.md,
+    "Pruning") at no higher cost, so some optimal plan avoids k. Regions are otherwise
+    interchangeable: the same instance type at the same price in several regions keeps the
+    first region by name. With ``placement.max_replicas`` only candidates with identical
+    replicas per node and capacities replace each other. Ties keep the smaller name.
     """
     rules = rules or PruneRules()
     groups: dict[tuple[object, ...], list[Candidate]] = {}
@@ -87,19 +110,27 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
 
 
 def _dominates(j: Candidate, k: Candidate, exact: bool = False, quotas: bool = False) -> bool:
-    if j.price > k.price:
-        return False
     if j.capacity_type == "spot" and k.capacity_type != "spot":
-        return False
-    if quotas and j.gpus_per_node > k.gpus_per_node:
         return False
     if j.zones < k.zones:
         return False
     if exact:
-        if j.replicas_per_node != k.replicas_per_node or len(j.points) != len(k.points):
+        if j.price > k.price or j.replicas_per_node != k.replicas_per_node:
+            return False
+        if len(j.points) != len(k.points):
+            return False
+        if quotas and j.gpus_per_node > k.gpus_per_node:
             return False
         return all(j.cap(cls) == p.capacity_rps for cls, p in k.points)
-    if j.replicas_per_node < k.replicas_per_node:
+    # nodes of j that replace one node of k (at least k's replicas)
+    c = -(-k.replicas_per_node // j.replicas_per_node)
+    if c == 1 and j.price > k.price:
+        return False
+    # several smaller nodes for one large one: strictly cheaper, by more than the tie-break's
+    # charges (under TIE_EPS x 2 per node), so that the tie-break never preferred k either
+    if c > 1 and c * j.price + 2 * c * TIE_MARGIN >= k.price:
+        return False
+    if quotas and c * j.gpus_per_node > k.gpus_per_node:
         return False
     for cls, p in k.points:
         cj = j.cap(cls)

@@ -1,0 +1,205 @@
+"""Pruning is exact: on random problems the pruned and the unpruned candidate lists reach the
+same optimal cost (both routings; none, n+1 and zone redundancy; spot; quotas; several regions;
+large nodes next to several smaller ones of the same per-replica capacity)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from solve_helpers import LAT, row, spec
+
+from scaleplan.solve.candidates import Candidate, OpPoint
+from scaleplan.solve.milp import QuotaScope, WindowProblem, solve_window
+from scaleplan.solve.milp.solver import TIE_EPS
+from scaleplan.solve.prune import TIE_MARGIN, PruneRules, prune, zone_losses_per_region
+
+CLASSES = ("a", "b")
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+
+
+def _cand(
+    name: str,
+    region: str,
+    price: float,
+    caps: tuple[float, float],
+    rpn: int,
+    spot: bool,
+    zones: int = 3,
+) -> Candidate:
+    r = row(name, "L4", rpn, price, region=region, family=name.split(".")[0])
+    pts = tuple(
+        (
+            c,
+            OpPoint(
+                batch_size=1,
+                latency=LAT,
+                throughput_rps=cap,
+                max_utilization=1.0,
+                capacity_rps=cap,
+                source="measured",
+                service_ms=10.0,
+                request_class=None,
+                estimated=False,
+                latency_at_slo=10.0,
+            ),
+        )
+        for c, cap in zip(CLASSES, caps, strict=True)
+        if cap > 0
+    )
+    return Candidate(
+        row=r,
+        capacity_type="spot" if spot else "on-demand",
+        price=price,
+        accelerator="L4",
+        gpus_per_replica=1,
+        threads=0,
+        replicas_per_node=rpn,
+        cpu_per_replica=1.0,
+        memory_gib_per_replica=1.0,
+        points=pts,
+        zones=zones,
+    )
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> tuple[WindowProblem, list[float], bool]:
+    """A window problem over types in up to three regions; some types have a large sibling (2-4x
+    the replicas per node at 1.6-4.4x the price: sometimes dearer, sometimes cheaper per replica
+    than the small one) and some have copies in other regions at nearby prices."""
+    ncls = draw(st.sampled_from([1, 2]))
+    shares = (1.0,) if ncls == 1 else (0.7, 0.3)
+    even = draw(st.booleans())
+    cands: list[Candidate] = []
+    for i in range(draw(st.integers(1, 3))):
+        caps = (
+            float(draw(st.integers(4, 40))),
+            float(draw(st.integers(0, 20))) if ncls == 2 else 0.0,
+        )
+        if ncls == 2 and caps[1] == 0 and i == 0:
+            caps = (caps[0], 5.0)
+        price = draw(st.integers(20, 400)) / 100
+        rpn = draw(st.integers(1, 2))
+        spot = draw(st.booleans())
+        zones = draw(st.integers(2, 3))
+        regions = draw(st.lists(st.sampled_from(REGIONS), min_size=1, max_size=2, unique=True))
+        big = draw(st.one_of(st.none(), st.tuples(st.sampled_from([2, 4]), st.integers(80, 110))))
+        for reg in regions:
+            p = price * draw(st.sampled_from([1.0, 1.0, 0.9, 1.2]))
+            cands.append(_cand(f"t{i}.x", reg, round(p, 4), caps, rpn, spot, zones))
+            if big is not None:
+                mult, pct = big
+                cands.append(
+                    _cand(
+                        f"t{i}.{mult}x",
+                        reg,
+                        round(p * mult * pct / 100, 4),
+                        caps,
+                        rpn * mult,
+                        spot,
+                        zones,
+                    )
+                )
+    cands.sort(key=lambda c: c.sort_key)
+    redundancy = draw(st.sampled_from(["none", "n+1", "zone"]))
+    has_spot = any(c.capacity_type == "spot" for c in cands)
+    spot_f = draw(st.sampled_from([None, 0.5])) if has_spot else None
+    rps = float(draw(st.integers(1, 50)))
+    demand = tuple(round(rps * s, 9) for s in shares)
+    quota = draw(st.one_of(st.none(), st.integers(1, 10)))
+    quotas = (
+        ()
+        if quota is None
+        else (
+            QuotaScope(
+                "aws/us-east-1/*",
+                quota,
+                tuple(i for i, c in enumerate(cands) if c.row.region == "us-east-1"),
+            ),
+        )
+    )
+    base = WindowProblem(
+        candidates=cands,
+        classes=CLASSES[:ncls],
+        demand=demand,
+        headroom=draw(st.sampled_from([0.0, 0.2])),
+        redundancy=redundancy,
+        spot_max_fraction=spot_f,
+        quotas=quotas,
+        min_replicas=draw(st.integers(0, 3)),
+        even=even,
+    )
+    # what zone_losses_per_region says of such a spec: routing: service, or one active class
+    region_scoped = redundancy == "zone" and (even or ncls == 1)
+    return base, [rps], region_scoped
+
+
+def _pruned(base: WindowProblem, region_scoped: bool) -> WindowProblem:
+    quota_of = {
+        c.row.key: ((0,) if base.quotas and c.row.region == "us-east-1" else ())
+        for c in base.candidates
+    }
+    kept = prune(list(base.candidates), PruneRules(region_scoped=region_scoped, quota_of=quota_of))
+    quotas = tuple(
+        replace(q, members=tuple(i for i, c in enumerate(kept) if c.row.region == "us-east-1"))
+        for q in base.quotas
+    )
+    return replace(base, candidates=kept, quotas=quotas)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(problems())
+def test_pruned_and_unpruned_reach_the_same_optimum(
+    inst: tuple[WindowProblem, list[float], bool],
+) -> None:
+    base, _, region_scoped = inst
+    small = _pruned(base, region_scoped)
+    assert len(small.candidates) <= len(base.candidates)
+    full = solve_window(base, tie_break=False)
+    got = solve_window(small, tie_break=False)
+    assert full.status == got.status, (full, got)
+    if full.status == "optimal":
+        assert abs(full.cost - got.cost) < 1e-6, (
+            [c.label for c in small.candidates],
+            full.nodes,
+            got.nodes,
+        )
+
+
+def test_tie_margin_is_the_milp_tie_break() -> None:
+    assert TIE_MARGIN == TIE_EPS
+
+
+def test_several_small_nodes_replace_a_dearer_large_one() -> None:
+    small = _cand("g.x", "us-east-1", 1.0, (10.0, 0.0), 1, False)
+    big = _cand("g.4x", "us-east-1", 4.5, (10.0, 0.0), 4, False)
+    assert prune([small, big]) == [small]
+    # at exactly 4x the price the large node stays: the tie-break prefers fewer nodes
+    same = _cand("g.4x", "us-east-1", 4.0, (10.0, 0.0), 4, False)
+    assert prune([small, same]) == [same, small]  # name order
+    # with max_replicas only identical shapes replace each other
+    assert prune([small, big], PruneRules(exact_only=True)) == [big, small]
+    # a quota counts GPUs: four 1-GPU nodes hold as many as one 4-GPU node, so it still prunes
+    assert prune([small, big], PruneRules(quota_of={small.row.key: (0,), big.row.key: (0,)})) == [
+        small
+    ]
+
+
+def test_regions_merge_unless_zone_losses_are_counted_per_region() -> None:
+    east = _cand("g.x", "us-east-1", 1.0, (10.0, 5.0), 1, False)
+    west = _cand("g.x", "us-west-2", 1.1, (10.0, 5.0), 1, False)
+    assert prune([east, west]) == [east]
+    assert prune([east, west], PruneRules(region_scoped=True)) == [east, west]
+
+
+def test_which_zone_rules_count_losses_per_region() -> None:
+    two = {"classes": [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}]}
+    gw = {"routing": "gateway-api", "gateway": {"name": "gw"}}
+    assert zone_losses_per_region(spec(placement={"redundancy": "zone"}))
+    assert zone_losses_per_region(spec(placement={"redundancy": "zone"}, traffic=two))
+    assert zone_losses_per_region(spec(placement={"redundancy": "zone"}, kubernetes=gw))
+    assert not zone_losses_per_region(
+        spec(placement={"redundancy": "zone"}, kubernetes=gw, traffic=two)
+    )
+    assert not zone_losses_per_region(spec(placement={"redundancy": "n+1"}))
