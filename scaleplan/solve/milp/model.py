@@ -135,11 +135,35 @@ class WindowModel(Formulation):
         for k, con in self.need_rows.items():
             h.changeCoeff(con.index, self.u[k].index, con.expr[self.u[k]])
 
+    def _give_start(self, start: WindowSolution) -> None:
+        """Hand HiGHS a feasible plan (its integer columns) as the incumbent to start from.
+
+        HiGHS completes the continuous columns (theta, losses, routing) itself and checks the
+        plan; one it finds infeasible is ignored. A start changes where the search begins, not
+        the model, so the optimum and its proof are the same (with the cutoff, dearer node
+        types are already fixed to 0; the start lets HiGHS fix more by reduced cost at the root
+        and skip the search for a first plan).
+        """
+        import numpy as np
+
+        cands = self.p.candidates
+        cols: list[tuple[int, float]] = []
+        for k in range(self.K):
+            n = start.nodes[k]
+            cols += [(self.n[k].index, float(n)), (self.r[k].index, float(start.replicas[k]))]
+            if self.u:
+                cols.append((self.u[k].index, 1.0 if n else 0.0))
+            if self.m:
+                cols.append((self.m[k].index, float(math.ceil(n / cands[k].zones))))
+        idx = np.array([c for c, _ in cols], dtype=np.int32)
+        val = np.array([v for _, v in cols], dtype=np.float64)
+        self._highs.setSolution(len(cols), idx, val)
+
     # -- solving ----------------------------------------------------------------------------
 
-    def _run(self, time_limit: float) -> str:
+    def _run(self, time_limit: float, start: WindowSolution | None = None) -> str:
         t0, c0 = time.perf_counter(), time.process_time()
-        status = self._run_solver(time_limit)
+        status = self._run_solver(time_limit, start)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if self._highs is not None:
             h = self._highs
@@ -149,7 +173,7 @@ class WindowModel(Formulation):
             self.stats.append(pulp_stat("milp", self.prob, seconds, status, cpu))
         return status
 
-    def _run_solver(self, time_limit: float) -> str:
+    def _run_solver(self, time_limit: float, start: WindowSolution | None) -> str:
         import pulp
 
         prob = self.prob
@@ -164,6 +188,8 @@ class WindowModel(Formulation):
             else:
                 self._push_highs()
                 self._highs.setOptionValue("time_limit", max(1.0, float(time_limit)))
+            if start is not None:
+                self._give_start(start)
             run_interruptible(self._highs)
             status, sol_status = self._solver.findSolutionValues(prob)
             prob.assignStatus(status, sol_status)
@@ -176,15 +202,23 @@ class WindowModel(Formulation):
             return "infeasible"
         return "unknown"
 
-    def solve(self, demand: Sequence[float], *, time_limit: float = 60.0, cutoff: float | None = None) -> WindowSolution:
+    def solve(
+        self,
+        demand: Sequence[float],
+        *,
+        time_limit: float = 60.0,
+        cutoff: float | None = None,
+        start: WindowSolution | None = None,
+    ) -> WindowSolution:
         """Cheapest node counts for ``demand``; then (tie_break) fewest nodes, then earliest names.
 
         ``cutoff``: a known upper bound on the cost (e.g. a feasible plan for a busier window).
+        ``start``: a plan feasible for ``demand`` that HiGHS starts from (CBC: unused).
         """
         t0 = time.perf_counter()
         p, cands, K = self.p, self.p.candidates, self.K
         self._set(demand, cutoff)
-        status = self._run(time_limit)
+        status = self._run(time_limit, start)
         if status in ("infeasible", "unknown"):
             return WindowSolution(status=status, seconds=time.perf_counter() - t0)
         nodes = [int_value(v) for v in self.n]
@@ -295,7 +329,7 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
         sol = model.reroute(prev, demand) if prev is not None and reusable else None
         if sol is None:
             start = model.scale_up(prev, demand) if prev is not None else None
-            sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()), cutoff=start.cost if start else None)
+            sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()), cutoff=start.cost if start else None, start=start)
             if sol.status == "infeasible" and start is not None:  # numerically at the cutoff
                 sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()))
             if sol.status in ("optimal", "feasible"):
