@@ -2,10 +2,13 @@
 ``validate`` applies before anything is solved, so that a spec ``validate`` passes is not
 refused by ``optimize`` when it writes the manifests.
 
+* :func:`metadata_problems`: the labels and annotations put on every object;
 * :func:`container_problems`: what the container is started with (env, args, probe paths);
 * :func:`engine_arg_problems`: engine flags in ``kubernetes.args`` that contradict the spec's
   own model settings (the KV-cache precision); the flags that contradict values only the solve
-  decides (tensor parallelism, concurrency) are render's (:mod:`scaleplan.render.allocations`).
+  decides (tensor parallelism, concurrency) are render's (:mod:`scaleplan.render.allocations`);
+* :func:`routing_problems`: the Gateway that ``gateway-api`` and ``inference-pool`` routing
+  attach to, and the autoscaler's strings (:func:`autoscaler_problems`).
 
 Each :class:`SpecProblem` carries its YAML path in the spec: ``validate`` finds the line with
 it, render reports it under the plan's ``spec`` (:meth:`SpecProblem.in_plan`). Pure.
@@ -13,16 +16,29 @@ it, render reports it under the plan's ``spec`` (:meth:`SpecProblem.in_plan`). P
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scaleplan.errors import Problem
 from scaleplan.render import engine as engines
 from scaleplan.render import safety
-from scaleplan.spec import Kubernetes, ModelSpec
+from scaleplan.render.metadata import RESERVED_LABELS
+from scaleplan.spec import Kubernetes, Metadata, ModelSpec, Spec
 from scaleplan.yamlio import LineMap
 
-__all__ = ["SpecProblem", "container_problems", "engine_arg_problems"]
+__all__ = [
+    "MAX_HOSTNAMES",
+    "SpecProblem",
+    "autoscaler_problems",
+    "container_problems",
+    "engine_arg_problems",
+    "metadata_problems",
+    "routing_problems",
+    "spec_problems",
+]
+
+MAX_HOSTNAMES = 16
 
 Path = tuple[str | int, ...]
 
@@ -46,6 +62,14 @@ class SpecProblem:
         """As ``render`` reports it: under the plan's ``spec``."""
         where = f"spec.{self.where}"
         return Problem(where, self.message, hint=self.hint, path=("spec", *self.path))
+
+
+def spec_problems(spec: Spec) -> list[SpecProblem]:
+    """Every check of this module, in the order of the spec's fields."""
+    k8s = spec.kubernetes
+    out = metadata_problems(spec.metadata) + container_problems(k8s)
+    out += engine_arg_problems(spec.model, k8s)
+    return out + routing_problems(k8s) + autoscaler_problems(k8s)
 
 
 def _at(path: Path, problems: Iterable[Problem]) -> list[SpecProblem]:
@@ -134,3 +158,114 @@ def engine_arg_problems(model: ModelSpec, k8s: Kubernetes) -> list[SpecProblem]:
             f"model.kv_cache_dtype), or {instead}",
         )
     ]
+
+
+def metadata_problems(md: Metadata) -> list[SpecProblem]:
+    """The labels and annotations put on every rendered object."""
+    out: list[SpecProblem] = []
+    for key, value in sorted(md.labels.items()):
+        path: Path = ("metadata", "labels", key)
+        where = f"metadata.labels[{key!r}]"
+        out += _at(path, safety.check_label_key(key, where))
+        out += _at(path, safety.check_label_value(value, where))
+        if key in RESERVED_LABELS:
+            out.append(SpecProblem(
+                path, where, f"label {key!r} is set by scaleplan (it selects the pods)",
+                hint="remove it or use another key",
+            ))
+    for key, value in sorted(md.annotations.items()):
+        path = ("metadata", "annotations", key)
+        where = f"metadata.annotations[{key!r}]"
+        out += _at(path, safety.check_label_key(key, where))
+        out += _at(path, safety.check_text(
+            value, where, what="annotation value", allow_newline=True,
+            max_len=safety.MAX_ANNOTATION_VALUE,
+        ))
+        if key.startswith("scaleplan.dev/"):
+            out.append(SpecProblem(
+                path, where, f"annotation {key!r} is reserved for scaleplan",
+                hint="use another prefix",
+            ))
+    return out
+
+
+def routing_problems(k8s: Kubernetes) -> list[SpecProblem]:
+    """The Gateway that ``gateway-api`` and ``inference-pool`` routing attach to."""
+    if k8s.routing not in ("gateway-api", "inference-pool"):
+        return []
+    gw = k8s.gateway
+    if gw is None:
+        return [SpecProblem(
+            ("kubernetes", "gateway"), "kubernetes.gateway",
+            f"routing: {k8s.routing} needs a gateway",
+            hint="add gateway: {name: <your Gateway>, namespace: <its namespace>}",
+        )]
+    out: list[SpecProblem] = []
+    for fld in ("name", "namespace"):
+        v = getattr(gw, fld)
+        bad = not isinstance(v, str) or len(v) > 63 or not safety.DNS_LABEL.fullmatch(v)
+        if v is not None and bad:
+            out.append(SpecProblem(
+                ("kubernetes", "gateway", fld), f"kubernetes.gateway.{fld}",
+                f"gateway {fld} {safety.shown(str(v))} is not a DNS-1123 label",
+                hint="use at most 63 lower-case letters, digits and '-', starting and ending "
+                "alphanumeric",
+            ))
+    hosts: Path = ("kubernetes", "gateway", "hostnames")
+    if len(gw.hostnames) > MAX_HOSTNAMES:
+        out.append(SpecProblem(
+            hosts, "kubernetes.gateway.hostnames",
+            f"{len(gw.hostnames)} hostnames; an HTTPRoute takes at most {MAX_HOSTNAMES}",
+            hint="split the hostnames over several routes, or use a wildcard (*.example.com)",
+        ))
+    for i, h in enumerate(gw.hostnames):
+        ok = isinstance(h, str) and len(h) <= 253 and bool(safety.HOSTNAME.fullmatch(h))
+        if not ok or re.fullmatch(r"[0-9.]+", str(h)):
+            out.append(SpecProblem(
+                (*hosts, i), f"kubernetes.gateway.hostnames[{i}]",
+                f"hostname {safety.shown(str(h))} is not a valid Gateway API hostname",
+                hint="use a lower-case DNS name such as api.example.com, optionally with a "
+                "leading '*.' wildcard; no IP addresses, ports or schemes",
+            ))
+    if len(set(gw.hostnames)) != len(gw.hostnames):
+        out.append(SpecProblem(
+            hosts, "kubernetes.gateway.hostnames", "hostnames repeat",
+            hint="list each hostname once",
+        ))
+    return out
+
+
+def autoscaler_problems(k8s: Kubernetes) -> list[SpecProblem]:
+    """The strings the autoscaler's objects carry (Prometheus, Kafka, RabbitMQ, HPA metric)."""
+    ks = k8s.autoscaler
+    base: Path = ("kubernetes", "autoscaler")
+    out: list[SpecProblem] = []
+
+    def text(path: Path, value: str, what: str, *, allow_newline: bool = False) -> None:
+        where = ".".join(str(k) for k in path)
+        found = safety.check_text(value, where, what=what, allow_newline=allow_newline)
+        out.extend(_at(path, found))
+
+    if ks.type == "keda-prometheus":
+        text((*base, "prometheus", "server_address"), ks.prometheus.server_address, "address")
+        if ks.prometheus.query is not None:
+            text((*base, "prometheus", "query"), ks.prometheus.query, "query", allow_newline=True)
+    if ks.type == "keda-kafka" and ks.kafka is not None:
+        for f in ("bootstrap_servers", "topic", "consumer_group"):
+            text((*base, "kafka", f), getattr(ks.kafka, f), f.replace("_", " "))
+    if ks.type == "keda-rabbitmq" and ks.rabbitmq is not None:
+        text((*base, "rabbitmq", "queue_name"), ks.rabbitmq.queue_name, "queue name")
+        if not safety.C_IDENTIFIER.fullmatch(ks.rabbitmq.host_from_env):
+            out.append(SpecProblem(
+                (*base, "rabbitmq", "host_from_env"),
+                "kubernetes.autoscaler.rabbitmq.host_from_env",
+                f"{safety.shown(ks.rabbitmq.host_from_env)} is not a valid env name",
+                hint="use letters, digits and '_'",
+            ))
+    if ks.hpa.metric_name is not None and not safety.QUALIFIED_NAME.fullmatch(ks.hpa.metric_name):
+        out.append(SpecProblem(
+            (*base, "hpa", "metric_name"), "kubernetes.autoscaler.hpa.metric_name",
+            f"{safety.shown(ks.hpa.metric_name)} is not a valid metric name",
+            hint="use letters, digits, '_', '-', '.'",
+        ))
+    return out

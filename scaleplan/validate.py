@@ -35,7 +35,7 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
     elif g.spec is not None and g.profile is not None:
         problems += _check_classes(g.spec, g.profile, g.lines.line_of(("traffic", "classes")))
     if g.spec is not None:
-        problems += _container_problems(g.spec, g.lines)
+        problems += _render_problems(g.spec, g.lines)
     if problems:
         raise SpecError(g.file, problems)
     # a valid spec always names a profile
@@ -50,16 +50,16 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
     }
 
 
-def _container_problems(spec: Spec, lines: LineMap) -> list[Problem]:
-    """What render refuses in the container's env and args (literal tokens, bad names, engine
-    flags that contradict the spec's model settings), with the spec's lines.
+def _render_problems(spec: Spec, lines: LineMap) -> list[Problem]:
+    """What render refuses in the spec's own values (labels and annotations, the container's env
+    and args, engine flags that contradict the spec's model settings, the Gateway, the
+    autoscaler's strings), with the spec's lines.
 
     ``optimize`` runs the same checks when it writes the manifests: a spec ``validate`` passes
     must not fail there."""
-    from scaleplan.spec_checks import container_problems, engine_arg_problems
+    from scaleplan.spec_checks import spec_problems
 
-    found = container_problems(spec.kubernetes) + engine_arg_problems(spec.model, spec.kubernetes)
-    return [p.in_spec(lines) for p in found]
+    return [p.in_spec(lines) for p in spec_problems(spec)]
 
 
 def _class_tokens(spec: Spec, lines: LineMap) -> list[Problem]:

@@ -313,3 +313,28 @@ def test_architecture_classes_need_their_tokens(cli, tmp_path: Path) -> None:
     assert f"{spec}:{line}: traffic.classes[1]: class 'summarize' lacks input_tokens or output_tokens" in res.stderr
     # the solve refuses the same spec (exit 3), so validate ok still means optimize accepts it
     cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-alternatives"], exit_code=3)
+
+
+def test_validate_refuses_what_render_refuses_in_labels_and_the_gateway(cli, tmp_path: Path) -> None:
+    """validate said ok to a spec whose Gateway hostname or reserved label render refused, so
+    optimize solved and then exited 3 ('the solved plan: spec.kubernetes.gateway...'); the
+    spec-level checks are one module now, with each value's line."""
+    for name in ("spec.yaml", "profile.yaml"):
+        shutil.copy(EXAMPLES / "llm-70b-tp" / name, tmp_path / name)
+    spec = tmp_path / "spec.yaml"
+    text = spec.read_text(encoding="utf-8")
+    gateway = "  gateway: {name: inference-gateway, namespace: gateway-system}"
+    meta = "  name: chat-70b\n"
+    assert gateway in text and meta in text
+    text = text.replace(gateway, gateway[:-1] + ", hostnames: [Bad_Host, chat.example.com]}")
+    text = text.replace(meta, meta + "  labels: {app.kubernetes.io/name: mine}\n")
+    spec.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    gw_line = next(i for i, t in enumerate(lines, 1) if t.startswith("  gateway:"))
+    label_line = next(i for i, t in enumerate(lines, 1) if t.startswith("  labels:"))
+    for command in (["validate", str(spec)], ["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-alternatives"]):
+        err = cli(command, exit_code=3).stderr
+        assert f"line {gw_line}: kubernetes.gateway.hostnames[0]: hostname 'Bad_Host' is not a valid Gateway API hostname" in err, err
+        assert f"line {label_line}: metadata.labels['app.kubernetes.io/name']: label 'app.kubernetes.io/name' is set by scaleplan" in err, err
+        assert "solved plan" not in err
+    assert not (tmp_path / "out").exists()
