@@ -318,6 +318,170 @@ def _finish(spec: Spec, out: list[Candidate], classes: list[str], diag: Diagnost
     return prune(out, prune_rules(spec, out)), diag
 
 
+def _by_accelerator(
+    profile: Profile, catalog: Catalog, diag: Diagnostics
+) -> dict[str, list[Measurement]]:
+    """The profile's points by canonical accelerator; the points of an accelerator the catalog
+    does not know are left out, with a warning."""
+    by_acc: dict[str, list[Measurement]] = {}
+    unknown: set[str] = set()
+    for m in profile.measurements:
+        canonical = catalog.resolve(m.accelerator)
+        if canonical is None:
+            unknown.add(m.accelerator)
+            continue
+        by_acc.setdefault(canonical, []).append(m)
+    for u in sorted(unknown):
+        diag.warnings.append(
+            f"profile accelerator {u!r} is not in the catalog; its points are ignored"
+        )
+    diag.profile_accelerators = set(by_acc)
+    return by_acc
+
+
+class _BestPoints:
+    """Class -> the best point that meets the SLO on each (accelerator, shape), computed once
+    per shape: the points measured at that GPU count (or CPU threads), or the largest smaller
+    measured GPU count scaled up when that cannot hold the model. SLO misses go to ``diag``."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        profile: Profile,
+        catalog: Catalog,
+        classes: Sequence[str],
+        by_acc: dict[str, list[Measurement]],
+        mem_req: float | None,
+        max_util: float | None,
+        diag: Diagnostics,
+    ) -> None:
+        self.spec = spec
+        self.kind = profile.metadata.kind
+        self.catalog = catalog
+        self.classes = classes
+        self.by_acc = by_acc
+        self.mem_req = mem_req
+        self.max_util = max_util
+        self.diag = diag
+        self.cache: dict[tuple[str, int], dict[str, OpPoint]] = {}
+
+    def gpu(self, acc: str, g: int) -> dict[str, OpPoint]:
+        """``g`` GPUs of ``acc`` per replica."""
+        key = (acc, g)
+        if key not in self.cache:
+            self.cache[key] = self._gpu(acc, g)
+        return self.cache[key]
+
+    def _gpu(self, acc: str, g: int) -> dict[str, OpPoint]:
+        ms = self.by_acc.get(acc, [])
+        measured_g = sorted({m.gpus for m in ms})
+        if g in measured_g:
+            return self._select([m for m in ms if m.gpus == g], acc, 1.0, False)
+        lower = [x for x in measured_g if x < g]
+        accel = self.catalog.accelerator(acc)
+        acc_mem = accel.memory_gib if accel else 0.0
+        mem_req = self.mem_req
+        # scale only when the smaller measured degree cannot hold the model
+        if not lower or (mem_req is not None and lower[-1] * acc_mem >= mem_req) or mem_req is None:
+            return {}
+        g0 = lower[-1]
+        ratio = g / g0
+        scale = ratio * TP_EFFICIENCY ** math.log2(ratio)
+        return self._select([m for m in ms if m.gpus == g0], acc, scale, True)
+
+    def cpu(self, threads: int) -> dict[str, OpPoint]:
+        """``threads`` CPU threads per replica."""
+        key = (CPU, threads)
+        if key not in self.cache:
+            ms = [m for m in self.by_acc.get(CPU, []) if (m.threads or 1) == threads]
+            self.cache[key] = self._select(ms, CPU, 1.0, False)
+        return self.cache[key]
+
+    def _select(
+        self, use: Sequence[Measurement], acc: str, scale: float, scaled: bool
+    ) -> dict[str, OpPoint]:
+        """class -> the best of ``use``'s points that meet the SLO (misses go to diagnostics)."""
+        out: dict[str, OpPoint] = {}
+        # a point's evaluation does not depend on the class asking for it: once per point, not
+        # once per (point, class) (a 2,000-class spec spent most of its candidate stage here)
+        evaluated = [
+            _evaluate(self.spec, m, self.max_util, scale, scaled, self.kind) for m in use
+        ]
+        for cls in self.classes:
+            cands: list[OpPoint] = []
+            for m, p in zip(use, evaluated, strict=True):
+                if m.request_class not in (None, cls):
+                    continue
+                if p is None:
+                    self._note_slo_miss(cls, acc, m)
+                else:
+                    cands.append(p)
+            best = _best(cands)
+            if best is not None:
+                out[cls] = best
+        return out
+
+    def _note_slo_miss(self, cls: str, acc: str, m: Measurement) -> None:
+        """The point that came closest to the SLO for ``cls`` (for the infeasibility diagnosis)."""
+        _, metric, val = _slo_check(self.spec, m)
+        cur = self.diag.slo_best.get(cls)
+        closer = cur is None or (metric == cur[1] and val < cur[2])
+        if closer or (cur is not None and cur[1] != "latency" and metric == "latency"):
+            self.diag.slo_best[cls] = (acc, metric or "latency", val, m.batch_size)
+
+
+def _cpu_shapes(
+    r: InstanceRow, flavor: str, cpu_mem: dict[int, float], points: _BestPoints, diag: Diagnostics
+) -> list[_Shape]:
+    """The thread counts per replica measured on CPU that fit ``r`` (``cpu_mem``: threads ->
+    memory a replica needs), with their points."""
+    # what the workload's pods can request next to system-reserved resources and DaemonSets
+    alloc_cpu = k8s_capacity.allocatable_cpu(r.vcpus)
+    alloc_mem = k8s_capacity.allocatable_memory_gib(r.memory_gib, flavor=flavor)
+    shapes: list[_Shape] = []
+    for t, need in cpu_mem.items():
+        mem_rep = max(0.25, math.ceil(max(need, 0.25) * 4) / 4)
+        fits = alloc_cpu > 0 and alloc_mem > 0
+        rpn = min(int(alloc_cpu // t), int(alloc_mem // mem_rep)) if fits else 0
+        if rpn < 1:
+            continue
+        pts = points.cpu(t)
+        diag.shapes_fitting += 1
+        if pts:
+            shapes.append((0, t, rpn, pts, float(t), mem_rep))
+    return shapes
+
+
+def _gpu_shapes(
+    r: InstanceRow,
+    acc: str,
+    gmem: float,
+    maxg: int,
+    mem_req: float | None,
+    flavor: str,
+    points: _BestPoints,
+    diag: Diagnostics,
+) -> list[_Shape]:
+    """The GPU counts per replica (at most ``maxg``) that divide ``r``'s GPUs, hold the model
+    in ``gmem`` GiB per GPU and leave each replica the CPU and memory it needs, with points."""
+    shapes: list[_Shape] = []
+    for g in range(1, maxg + 1):
+        if r.accelerator_count % g:
+            continue
+        if mem_req is not None and g * gmem < mem_req:
+            continue
+        diag.shapes_fitting += 1
+        pts = points.gpu(acc, g)
+        if not pts:
+            continue
+        split = _gpu_replicas(r, g, flavor)
+        if split is None:
+            continue
+        rpn, cpu_rep, mem_rep = split
+        shapes.append((g, 0, rpn, pts, cpu_rep, mem_rep))
+    return shapes
+
+
 def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util: float | None = None, spec_dir: str | Path | None = None) -> tuple[list[Candidate], Diagnostics]:
     """All candidates (sorted, with exact-duplicate dominated ones removed) and diagnostics.
 
@@ -332,85 +496,19 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
     if spec.model.architecture is not None:
         return _build_llm_candidates(spec, profile, catalog, rows, diag, max_util, Path(spec_dir) if spec_dir is not None else None)
 
-    # profile points by canonical accelerator
-    by_acc: dict[str, list[Measurement]] = {}
-    unknown: set[str] = set()
-    for m in profile.measurements:
-        canonical = catalog.resolve(m.accelerator)
-        if canonical is None:
-            unknown.add(m.accelerator)
-            continue
-        by_acc.setdefault(canonical, []).append(m)
-    for u in sorted(unknown):
-        diag.warnings.append(f"profile accelerator {u!r} is not in the catalog; its points are ignored")
-    diag.profile_accelerators = set(by_acc)
-
-    mem_req = spec.model.memory_gib if spec.model.memory_gib is not None else profile.peak_memory_gib()
+    by_acc = _by_accelerator(profile, catalog, diag)
+    mem_req = spec.model.memory_gib
+    if mem_req is None:
+        mem_req = profile.peak_memory_gib()
     diag.memory_required = mem_req
-
-    # per (accelerator, shape) -> class -> best point ; shape = gpus (GPU) or threads (CPU)
-    cache: dict[tuple[str, int], dict[str, OpPoint]] = {}
-
-    def note_slo_miss(cls: str, acc: str, m: Measurement) -> None:
-        _, metric, val = _slo_check(spec, m)
-        cur = diag.slo_best.get(cls)
-        if cur is None or (metric == cur[1] and val < cur[2]) or (cur[1] != "latency" and metric == "latency"):
-            diag.slo_best[cls] = (acc, metric or "latency", val, m.batch_size)
-
-    def best_points(acc: str, use: Sequence[Measurement], scale: float, scaled: bool) -> dict[str, OpPoint]:
-        """class -> the best of ``use``'s points that meet the SLO (misses go to diagnostics)."""
-        out: dict[str, OpPoint] = {}
-        # a point's evaluation does not depend on the class asking for it: once per point, not
-        # once per (point, class) (a 2,000-class spec spent most of its candidate stage here)
-        evaluated = [_evaluate(spec, m, max_util, scale, scaled, profile.metadata.kind) for m in use]
-        for cls in classes:
-            cands: list[OpPoint] = []
-            for m, p in zip(use, evaluated, strict=True):
-                if m.request_class not in (None, cls):
-                    continue
-                if p is None:
-                    note_slo_miss(cls, acc, m)
-                else:
-                    cands.append(p)
-            best = _best(cands)
-            if best is not None:
-                out[cls] = best
-        return out
-
-    def gpu_points(acc: str, g: int) -> dict[str, OpPoint]:
-        key = (acc, g)
-        if key in cache:
-            return cache[key]
-        ms = by_acc.get(acc, [])
-        measured_g = sorted({m.gpus for m in ms})
-        if g in measured_g:
-            use, scale, scaled = [m for m in ms if m.gpus == g], 1.0, False
-        else:
-            lower = [x for x in measured_g if x < g]
-            accel = catalog.accelerator(acc)
-            acc_mem = accel.memory_gib if accel else 0.0
-            # scale only when the smaller measured degree cannot hold the model
-            if not lower or (mem_req is not None and lower[-1] * acc_mem >= mem_req) or mem_req is None:
-                cache[key] = {}
-                return cache[key]
-            g0 = lower[-1]
-            ratio = g / g0
-            use, scale, scaled = [m for m in ms if m.gpus == g0], ratio * TP_EFFICIENCY ** math.log2(ratio), True
-        out = best_points(acc, use, scale, scaled)
-        cache[key] = out
-        return out
-
-    def cpu_points(threads: int) -> dict[str, OpPoint]:
-        key = (CPU, threads)
-        if key in cache:
-            return cache[key]
-        ms = [m for m in by_acc.get(CPU, []) if (m.threads or 1) == threads]
-        out = best_points(CPU, ms, 1.0, False)
-        cache[key] = out
-        return out
-
-    cpu_threads = sorted({m.threads or 1 for m in by_acc.get(CPU, [])})
-    cpu_mem = {t: max([m.peak_memory_gib or 0.0 for m in by_acc.get(CPU, []) if (m.threads or 1) == t] + [spec.model.memory_gib or 0.0]) for t in cpu_threads}
+    points = _BestPoints(spec, profile, catalog, classes, by_acc, mem_req, max_util, diag)
+    cpu_ms = by_acc.get(CPU, [])
+    cpu_threads = sorted({m.threads or 1 for m in cpu_ms})
+    own = spec.model.memory_gib or 0.0
+    cpu_mem = {
+        t: max([m.peak_memory_gib or 0.0 for m in cpu_ms if (m.threads or 1) == t] + [own])
+        for t in cpu_threads
+    }
     caps = _capacity_types(spec)
 
     out: list[Candidate] = []
@@ -420,40 +518,15 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
         acc = r.accelerator or CPU
         if acc not in by_acc:
             continue
-        # what the workload's pods can request next to system-reserved resources and DaemonSets
-        alloc_cpu = k8s_capacity.allocatable_cpu(r.vcpus)
-        alloc_mem = k8s_capacity.allocatable_memory_gib(r.memory_gib, flavor=flavor)
-        shapes: list[_Shape] = []
         if acc == CPU:
-            for t in cpu_threads:
-                mem_rep = max(0.25, math.ceil(max(cpu_mem[t], 0.25) * 4) / 4)
-                rpn = min(int(alloc_cpu // t), int(alloc_mem // mem_rep)) if alloc_cpu > 0 and alloc_mem > 0 else 0
-                if rpn < 1:
-                    continue
-                pts = cpu_points(t)
-                diag.shapes_fitting += 1
-                if pts:
-                    shapes.append((0, t, rpn, pts, float(t), mem_rep))
+            shapes = _cpu_shapes(r, flavor, cpu_mem, points, diag)
         else:
             accel = catalog.accelerator(acc)
             gmem = r.accelerator_memory_gib or (accel.memory_gib if accel else 0.0)
             maxg = min(r.accelerator_count, spec.placement.max_gpus_per_replica)
             if best_mem is None or (gmem * maxg > best_mem[1] * best_mem[2]):
                 best_mem = (acc, gmem, maxg)
-            for g in range(1, maxg + 1):
-                if r.accelerator_count % g:
-                    continue
-                if mem_req is not None and g * gmem < mem_req:
-                    continue
-                diag.shapes_fitting += 1
-                pts = gpu_points(acc, g)
-                if not pts:
-                    continue
-                split = _gpu_replicas(r, g, flavor)
-                if split is None:
-                    continue
-                rpn, cpu_rep, mem_rep = split
-                shapes.append((g, 0, rpn, pts, cpu_rep, mem_rep))
+            shapes = _gpu_shapes(r, acc, gmem, maxg, mem_req, flavor, points, diag)
         for ct in caps:
             price = r.price(ct)
             if price is None:
