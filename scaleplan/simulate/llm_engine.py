@@ -163,6 +163,315 @@ class ReplicaView:
         return (r.cap - r.kv_used()) / r.cap if r.cap > 0 else 0.0
 
 
+class _Engine:
+    """The changing state of one :func:`run`: the replicas, every request's progress and
+    outcome, the event heap and the sampled series. One method per job: a request's arrival
+    (:meth:`arrive`), a serving-set change or outage (:meth:`change`), a step's start
+    (:meth:`start`: preemption, prompt chunks, admission) and end (:meth:`end`: sequences that
+    finish, prompts that join decoding), a replica's failure, the samples and the result."""
+
+    __slots__ = (
+        "base", "closed_loop", "configs", "djoin", "down", "events", "gen", "inl", "n",
+        "next_sample", "now", "outages", "outcome", "outl", "planned", "ready", "rep_of", "reps",
+        "s_kv", "s_pre", "s_run", "s_wait", "samples", "serving", "si", "t_done", "t_first", "tl",
+        "ver", "view",
+    )
+
+    def __init__(
+        self,
+        times: F64,
+        inp: I64,
+        out: I64,
+        configs: Sequence[ReplicaConfig],
+        alloc_of: Sequence[int],
+        serving: Sequence[tuple[float, frozenset[int]]],
+        outages: Sequence[Outage],
+        sample_t: F64 | None,
+        closed_loop: int,
+    ) -> None:
+        n = len(times)
+        nrep = len(configs)
+        self.n = n
+        self.configs = configs
+        self.reps = [_Rep(configs[g], alloc_of[g]) for g in range(nrep)]
+        self.view = ReplicaView(self.reps, alloc_of)
+        self.tl: list[float] = times.tolist()
+        self.ready = n  # arrivals known so far (closed loop: released by completions)
+        self.closed_loop = closed_loop
+        if closed_loop > 0:
+            self.ready = min(closed_loop, n)
+            self.tl = [self.tl[0] if n else 0.0] * n
+        self.inl: list[int] = inp.tolist()
+        self.outl: list[int] = out.tolist()
+        self.gen = [0] * n
+        self.ver = [0] * n
+        self.base = [0] * n
+        self.djoin = [0] * n
+        self.rep_of = [-1] * n
+        self.outcome = [UNFINISHED] * n
+        self.t_first = [math.nan] * n
+        self.t_done = [math.nan] * n
+        self.events: list[tuple[float, int, int, int]] = []  # (time, kind, replica/index, token)
+        # kinds: 0 serving-set change, 1 outage down, 2 outage up, 3 step end (ordered on ties)
+        for k, (t0, _) in enumerate(serving):
+            heapq.heappush(self.events, (t0, 0, k, 0))
+        for k, o in enumerate(outages):
+            heapq.heappush(self.events, (o.down_s, 1, k, 0))
+            heapq.heappush(self.events, (o.up_s, 2, k, 0))
+        self.serving = serving
+        self.outages = outages
+        self.down = [False] * nrep
+        self.planned: frozenset[int] = frozenset()
+        self.now = 0.0
+        self.samples: list[float] = sample_t.tolist() if sample_t is not None else []
+        self.si = 0
+        self.next_sample = self.samples[0] if self.samples else math.inf
+        self.s_wait: list[int] = []
+        self.s_run: list[int] = []
+        self.s_kv: list[float] = []
+        self.s_pre: list[int] = []
+
+    # --- arrivals and the serving set ---------------------------------------------------------
+
+    def arrive(self, i: int, t: float, g: int) -> None:
+        """Request ``i`` arrives at ``t``, routed to replica ``g`` (-1: no replica serves)."""
+        inl, outl = self.inl, self.outl
+        if g < 0:
+            self.outcome[i] = FAILED
+            if self.closed_loop:
+                self.release(t)
+            return
+        cfg = self.configs[g]
+        self.rep_of[i] = g
+        total = inl[i] + outl[i]
+        if total > cfg.max_model_len or total + cfg.block_size > cfg.kv_cache_tokens:
+            self.outcome[i] = REJECTED
+            if self.closed_loop:
+                self.release(t)
+            return
+        r = self.reps[g]
+        r.waiting.append(i)
+        if not r.stepping:
+            self.start(g, t)
+
+    def release(self, t: float) -> None:
+        """Closed loop: a request ended at ``t``; the next one arrives (not before the last)."""
+        if self.ready < self.n:
+            self.tl[self.ready] = max(t, self.tl[self.ready - 1])
+            self.ready += 1
+
+    def change(self, kind: int, k: int) -> None:
+        """Event ``k`` of ``kind`` 0 (the serving set changes), 1 (an outage starts: its
+        replicas fail) or 2 (it ends: they serve again, empty)."""
+        down = self.down
+        if kind == 0:
+            self.planned = self.serving[k][1]
+        elif kind == 1:
+            for g in self.outages[k].replicas:
+                if not down[g]:
+                    down[g] = True
+                    self.fail_replica(g)
+        else:
+            for g in self.outages[k].replicas:
+                down[g] = False
+        view = self.view
+        for g in range(len(self.reps)):
+            view.serving[g] = (g in self.planned) and not down[g]
+        view.serving_ids = tuple(g for g in range(len(self.reps)) if view.serving[g])
+
+    def fail_replica(self, g: int) -> None:
+        """Replica ``g`` goes down: what it holds fails, its scheduled step end is void."""
+        r = self.reps[g]
+        for v in list(r.waiting) + list(r.running):
+            self.outcome[v] = FAILED
+            if self.closed_loop:
+                self.release(self.now)
+        r.waiting.clear()
+        r.running.clear()
+        r.prefill = []
+        r.heap = []
+        r.s = r.n_dec = r.kv_pref = 0
+        r.stepping = False
+        r.token += 1
+
+    # --- the scheduler step ---------------------------------------------------------------------
+
+    def start(self, g: int, t: float) -> None:
+        """Replica ``g``'s next step from ``t``: room in the KV cache for the decode tokens, the
+        prompt chunks within the token budget, then new sequences admitted; its end is an event.
+        With nothing to run, the replica idles until a request arrives."""
+        r = self.reps[g]
+        cfg = r.cfg
+        half = cfg.block_size * 0.5
+        if r.running and r.s + r.n_dec * (r.d + 1) + r.kv_pref + len(r.running) * half > r.cap:
+            self._preempt(r, half)
+        budget = cfg.token_budget - r.n_dec
+        p_tokens = 0
+        p_seqs = 0
+        pairs = 0.0
+        for e in r.prefill:
+            take = min(e[1], budget)
+            e[3] = take
+            if take > 0:
+                budget -= take
+                p_tokens += take
+                p_seqs += 1
+                pairs += take * (e[2] - e[1]) + take * take * 0.5
+        if budget > 0 and r.waiting and len(r.running) < cfg.max_num_seqs:
+            p_tokens, p_seqs, pairs = self._admit(r, budget, p_tokens, p_seqs, pairs, half)
+        if r.n_dec == 0 and p_tokens == 0:
+            r.stepping = False
+            return
+        dt = cfg.step(p_tokens, p_seqs, pairs, r.n_dec, r.s + r.n_dec * r.d)
+        r.stepping = True
+        r.steps += 1
+        r.seq_steps += r.n_dec
+        r.busy_s += dt
+        heapq.heappush(self.events, (t + dt, 3, g, r.token))
+
+    def _preempt(self, r: _Rep, half: float) -> None:
+        """Free KV for this step's decode tokens: the most recently admitted sequences go back
+        to the front of the queue (their KV is recomputed when they are admitted again)."""
+        cap = r.cap
+        ver, gen, base, djoin, inl = self.ver, self.gen, self.base, self.djoin, self.inl
+        while r.running and r.s + r.n_dec * (r.d + 1) + r.kv_pref + len(r.running) * half > cap:
+            v, _ = r.running.popitem()
+            ver[v] += 1
+            r.preempt += 1
+            entry = next((e for e in r.prefill if e[0] == v), None)
+            if entry is not None:
+                r.prefill.remove(entry)
+                r.kv_pref -= entry[2]
+            else:
+                gen[v] = base[v] - inl[v] + (r.d - djoin[v])
+                r.s -= base[v] - djoin[v]
+                r.n_dec -= 1
+            r.waiting.appendleft(v)
+
+    def _admit(
+        self, r: _Rep, budget: int, p_tokens: int, p_seqs: int, pairs: float, half: float
+    ) -> tuple[int, int, float]:
+        """Admit waiting sequences first come, first served while the budget lasts, fewer than
+        ``max_num_seqs`` run and the KV cache holds the whole prompt; the step's prefill tokens,
+        sequences and attention pairs with their first chunks added."""
+        cap = r.cap
+        max_seqs = r.cfg.max_num_seqs
+        inl, gen = self.inl, self.gen
+        while budget > 0 and r.waiting and len(r.running) < max_seqs:
+            v = r.waiting[0]
+            need = inl[v] + gen[v]
+            if r.s + r.n_dec * (r.d + 1) + r.kv_pref + need + (len(r.running) + 1) * half > cap:
+                break
+            r.waiting.popleft()
+            r.running[v] = None
+            r.kv_pref += need
+            take = min(need, budget)
+            r.prefill.append([v, need, need, take])
+            budget -= take
+            p_tokens += take
+            p_seqs += 1
+            pairs += take * take * 0.5
+        return p_tokens, p_seqs, pairs
+
+    def end(self, g: int, t: float) -> None:
+        """Replica ``g``'s step ends at ``t``: the sequences whose last token it was finish,
+        prompts whose last chunk it ran join decoding; the next step starts."""
+        r = self.reps[g]
+        r.d += 1
+        d = r.d
+        h = r.heap
+        ver, base, djoin = self.ver, self.base, self.djoin
+        while h and h[0][0] <= d:
+            _, v, vv = heapq.heappop(h)
+            if vv != ver[v] or v not in r.running:
+                continue
+            r.s -= base[v] - djoin[v]
+            r.n_dec -= 1
+            self.finish(r, v, t)
+        if r.prefill:
+            self._prefilled(r, d, t)
+        self.start(g, t)
+
+    def _prefilled(self, r: _Rep, d: int, t: float) -> None:
+        """The step's prompt chunks are done: a prompt with nothing left emits its first token
+        at ``t`` and joins decoding at counter ``d`` (or finishes, with one output token)."""
+        gen, outl, inl, t_first = self.gen, self.outl, self.inl, self.t_first
+        keep: list[list[int]] = []
+        for e in r.prefill:
+            e[1] -= e[3]
+            e[3] = 0
+            if e[1] > 0:
+                keep.append(e)
+                continue
+            v = e[0]
+            r.kv_pref -= e[2]
+            gen[v] += 1
+            if math.isnan(t_first[v]):
+                t_first[v] = t
+            if gen[v] >= outl[v]:
+                self.finish(r, v, t)
+                continue
+            self.base[v] = inl[v] + gen[v]
+            self.djoin[v] = d
+            r.s += self.base[v] - d
+            r.n_dec += 1
+            heapq.heappush(r.heap, (d + outl[v] - gen[v], v, self.ver[v]))
+        r.prefill = keep
+
+    def finish(self, r: _Rep, v: int, t: float) -> None:
+        self.t_done[v] = t
+        self.outcome[v] = OK
+        del r.running[v]
+        if self.closed_loop:
+            self.release(t)
+
+    # --- samples and the result -----------------------------------------------------------------
+
+    def sample_until(self, t: float) -> None:
+        """Record the samples due at or before ``t``: waiting and running sequences, KV in use
+        over the KV of the replicas that run, cumulative preemptions."""
+        samples = self.samples
+        reps = self.reps
+        serving = self.view.serving
+        down = self.down
+        while self.si < len(samples) and samples[self.si] <= t:
+            w = ru = 0
+            used = capsum = 0.0
+            for g2, r2 in enumerate(reps):
+                if down[g2]:
+                    continue
+                w += len(r2.waiting)
+                ru += len(r2.running)
+                if serving[g2] or r2.running:
+                    used += r2.kv_used() if r2.running else 0.0
+                    capsum += r2.cap
+            self.s_wait.append(w)
+            self.s_run.append(ru)
+            self.s_kv.append(used / capsum if capsum > 0 else 0.0)
+            self.s_pre.append(sum(r2.preempt for r2 in reps))
+            self.si += 1
+        self.next_sample = samples[self.si] if self.si < len(samples) else math.inf
+
+    def result(self) -> EngineResult:
+        reps = self.reps
+        return EngineResult(
+            arrival=np.array(self.tl, dtype=np.float64),
+            replica=np.array(self.rep_of, dtype=np.int64),
+            outcome=np.array(self.outcome, dtype=np.int64),
+            t_first=np.array(self.t_first, dtype=np.float64),
+            t_done=np.array(self.t_done, dtype=np.float64),
+            preemptions=np.array([r.preempt for r in reps], dtype=np.int64),
+            busy_s=np.array([r.busy_s for r in reps], dtype=np.float64),
+            steps=np.array([r.steps for r in reps], dtype=np.int64),
+            seq_steps=np.array([r.seq_steps for r in reps], dtype=np.int64),
+            sample_t=np.array(self.samples[: len(self.s_wait)], dtype=np.float64),
+            sample_waiting=np.array(self.s_wait, dtype=np.int64),
+            sample_running=np.array(self.s_run, dtype=np.int64),
+            sample_kv_used=np.array(self.s_kv, dtype=np.float64),
+            sample_preempted=np.array(self.s_pre, dtype=np.int64),
+        )
+
+
 def run(
     times: F64,
     inp: I64,
@@ -187,243 +496,32 @@ def run(
     flight): the first N requests arrive at ``times[0]``, each later one when an earlier one
     ends; ``EngineResult.arrival`` holds the arrival times used.
     """
-    n = len(times)
-    nrep = len(configs)
-    reps = [_Rep(configs[g], alloc_of[g]) for g in range(nrep)]
-    view = ReplicaView(reps, alloc_of)
-    tl: list[float] = times.tolist()
-    ready = n  # arrivals known so far (closed loop: released by completions)
-    if closed_loop > 0:
-        ready = min(closed_loop, n)
-        tl = [tl[0] if n else 0.0] * n
-    inl: list[int] = inp.tolist()
-    outl: list[int] = out.tolist()
-    gen = [0] * n
-    ver = [0] * n
-    base = [0] * n
-    djoin = [0] * n
-    rep_of = [-1] * n
-    outcome = [UNFINISHED] * n
-    t_first = [math.nan] * n
-    t_done = [math.nan] * n
-    events: list[tuple[float, int, int, int]] = []  # (time, kind, replica/index, token)
-    # kinds: 0 serving-set change, 1 outage down, 2 outage up, 3 step end (ordered on ties)
-    for k, (t0, _) in enumerate(serving):
-        heapq.heappush(events, (t0, 0, k, 0))
-    for k, o in enumerate(outages):
-        heapq.heappush(events, (o.down_s, 1, k, 0))
-        heapq.heappush(events, (o.up_s, 2, k, 0))
-    down = [False] * nrep
-    planned: frozenset[int] = frozenset()
-    samples = sample_t.tolist() if sample_t is not None else []
-    s_wait: list[int] = []
-    s_run: list[int] = []
-    s_kv: list[float] = []
-    s_pre: list[int] = []
-    si = 0
-
-    def set_serving() -> None:
-        for g in range(nrep):
-            view.serving[g] = (g in planned) and not down[g]
-        view.serving_ids = tuple(g for g in range(nrep) if view.serving[g])
-
-    def release(t: float) -> None:
-        nonlocal ready
-        if ready < n:
-            tl[ready] = max(t, tl[ready - 1])
-            ready += 1
-
-    def finish(r: _Rep, v: int, t: float) -> None:
-        t_done[v] = t
-        outcome[v] = OK
-        del r.running[v]
-        if closed_loop:
-            release(t)
-
-    def start(g: int, t: float) -> None:
-        r = reps[g]
-        cfg = r.cfg
-        cap = r.cap
-        half = cfg.block_size * 0.5
-        # make room for this step's decode tokens: preempt the most recently admitted sequences
-        while r.running and r.s + r.n_dec * (r.d + 1) + r.kv_pref + len(r.running) * half > cap:
-            v, _ = r.running.popitem()
-            ver[v] += 1
-            r.preempt += 1
-            entry = next((e for e in r.prefill if e[0] == v), None)
-            if entry is not None:
-                r.prefill.remove(entry)
-                r.kv_pref -= entry[2]
-            else:
-                gen[v] = base[v] - inl[v] + (r.d - djoin[v])
-                r.s -= base[v] - djoin[v]
-                r.n_dec -= 1
-            r.waiting.appendleft(v)
-        budget = cfg.token_budget - r.n_dec
-        p_tokens = 0
-        p_seqs = 0
-        pairs = 0.0
-        for e in r.prefill:
-            take = min(e[1], budget)
-            e[3] = take
-            if take > 0:
-                budget -= take
-                p_tokens += take
-                p_seqs += 1
-                pairs += take * (e[2] - e[1]) + take * take * 0.5
-        while budget > 0 and r.waiting and len(r.running) < cfg.max_num_seqs:
-            v = r.waiting[0]
-            need = inl[v] + gen[v]
-            if r.s + r.n_dec * (r.d + 1) + r.kv_pref + need + (len(r.running) + 1) * half > cap:
-                break
-            r.waiting.popleft()
-            r.running[v] = None
-            r.kv_pref += need
-            take = min(need, budget)
-            r.prefill.append([v, need, need, take])
-            budget -= take
-            p_tokens += take
-            p_seqs += 1
-            pairs += take * take * 0.5
-        if r.n_dec == 0 and p_tokens == 0:
-            r.stepping = False
-            return
-        dt = cfg.step(p_tokens, p_seqs, pairs, r.n_dec, r.s + r.n_dec * r.d)
-        r.stepping = True
-        r.steps += 1
-        r.seq_steps += r.n_dec
-        r.busy_s += dt
-        heapq.heappush(events, (t + dt, 3, g, r.token))
-
-    def end(g: int, t: float) -> None:
-        r = reps[g]
-        r.d += 1
-        d = r.d
-        h = r.heap
-        while h and h[0][0] <= d:
-            _, v, vv = heapq.heappop(h)
-            if vv != ver[v] or v not in r.running:
-                continue
-            r.s -= base[v] - djoin[v]
-            r.n_dec -= 1
-            finish(r, v, t)
-        if r.prefill:
-            keep: list[list[int]] = []
-            for e in r.prefill:
-                e[1] -= e[3]
-                e[3] = 0
-                if e[1] > 0:
-                    keep.append(e)
-                    continue
-                v = e[0]
-                r.kv_pref -= e[2]
-                gen[v] += 1
-                if math.isnan(t_first[v]):
-                    t_first[v] = t
-                if gen[v] >= outl[v]:
-                    finish(r, v, t)
-                    continue
-                base[v] = inl[v] + gen[v]
-                djoin[v] = d
-                r.s += base[v] - d
-                r.n_dec += 1
-                heapq.heappush(h, (d + outl[v] - gen[v], v, ver[v]))
-            r.prefill = keep
-        start(g, t)
-
-    def fail_replica(g: int) -> None:
-        r = reps[g]
-        for v in list(r.waiting) + list(r.running):
-            outcome[v] = FAILED
-            if closed_loop:
-                release(now[0])
-        r.waiting.clear()
-        r.running.clear()
-        r.prefill = []
-        r.heap = []
-        r.s = r.n_dec = r.kv_pref = 0
-        r.stepping = False
-        r.token += 1
-
-    def sample_until(t: float) -> None:
-        nonlocal si
-        while si < len(samples) and samples[si] <= t:
-            w = ru = 0
-            used = capsum = 0.0
-            for g2, r2 in enumerate(reps):
-                if down[g2]:
-                    continue
-                w += len(r2.waiting)
-                ru += len(r2.running)
-                if view.serving[g2] or r2.running:
-                    used += r2.kv_used() if r2.running else 0.0
-                    capsum += r2.cap
-            s_wait.append(w)
-            s_run.append(ru)
-            s_kv.append(used / capsum if capsum > 0 else 0.0)
-            s_pre.append(sum(r2.preempt for r2 in reps))
-            si += 1
-
-    now = [0.0]
+    e = _Engine(times, inp, out, configs, alloc_of, serving, outages, sample_t, closed_loop)
+    events = e.events
+    tl = e.tl
+    reps = e.reps
+    view = e.view
+    pop = heapq.heappop
+    inf = math.inf
     i = 0
-    while True:
-        ta = tl[i] if i < ready else math.inf
-        te = events[0][0] if events else math.inf
-        if ta == math.inf and te == math.inf:
+    while True:  # the next event or arrival, whichever is first (events first on ties)
+        ta = tl[i] if i < e.ready else inf
+        te = events[0][0] if events else inf
+        if ta == inf and te == inf:
             break
         if te <= ta:
-            t, kind, k, tok = heapq.heappop(events)
-            now[0] = t
-            sample_until(t)
+            t, kind, k, tok = pop(events)
+            e.now = t
+            if e.next_sample <= t:
+                e.sample_until(t)
             if kind == 3:
                 if tok == reps[k].token:
-                    end(k, t)
-            elif kind == 0:
-                planned = serving[k][1]
-                set_serving()
-            elif kind == 1:
-                for g in outages[k].replicas:
-                    if not down[g]:
-                        down[g] = True
-                        fail_replica(g)
-                set_serving()
+                    e.end(k, t)
             else:
-                for g in outages[k].replicas:
-                    down[g] = False
-                set_serving()
+                e.change(kind, k)
             continue
-        t = ta
-        sample_until(t)
-        g = route(i, t, view)
-        if g < 0:
-            outcome[i] = FAILED
-            if closed_loop:
-                release(t)
-        elif inl[i] + outl[i] > configs[g].max_model_len or inl[i] + outl[i] + configs[g].block_size > configs[g].kv_cache_tokens:
-            outcome[i] = REJECTED
-            rep_of[i] = g
-            if closed_loop:
-                release(t)
-        else:
-            rep_of[i] = g
-            r = reps[g]
-            r.waiting.append(i)
-            if not r.stepping:
-                start(g, t)
+        if e.next_sample <= ta:
+            e.sample_until(ta)
+        e.arrive(i, ta, route(i, ta, view))
         i += 1
-    return EngineResult(
-        arrival=np.array(tl, dtype=np.float64),
-        replica=np.array(rep_of, dtype=np.int64),
-        outcome=np.array(outcome, dtype=np.int64),
-        t_first=np.array(t_first, dtype=np.float64),
-        t_done=np.array(t_done, dtype=np.float64),
-        preemptions=np.array([r.preempt for r in reps], dtype=np.int64),
-        busy_s=np.array([r.busy_s for r in reps], dtype=np.float64),
-        steps=np.array([r.steps for r in reps], dtype=np.int64),
-        seq_steps=np.array([r.seq_steps for r in reps], dtype=np.int64),
-        sample_t=np.array(samples[: len(s_wait)], dtype=np.float64),
-        sample_waiting=np.array(s_wait, dtype=np.int64),
-        sample_running=np.array(s_run, dtype=np.int64),
-        sample_kv_used=np.array(s_kv, dtype=np.float64),
-        sample_preempted=np.array(s_pre, dtype=np.int64),
-    )
+    return e.result()
