@@ -109,6 +109,115 @@ def fifo_batches(arrivals: F64, mult: F64, model: ReplicaModel) -> tuple[F64, F6
     return np.repeat(b_launch, b_size), np.repeat(b_finish, b_size), b_launch, b_finish, b_size
 
 
+class _Batching:
+    """Triton's dynamic batcher on every replica of a :func:`least_outstanding` run: the queues,
+    the outstanding counts the router reads, the batching timers and one event heap
+    (completions and timeouts); per request the batch's start and finish, per batch a record."""
+
+    __slots__ = (
+        "al", "b_fin", "b_launch", "b_rep", "b_size", "big", "busy", "finish", "fixed", "heap",
+        "in_service", "ml", "out", "per", "queues", "sig", "start", "tau", "timer",
+    )
+
+    def __init__(
+        self,
+        al: list[float],
+        ml: list[float],
+        models: list[ReplicaModel],
+        sigmas: list[float] | None,
+    ) -> None:
+        n = len(al)
+        nrep = len(models)
+        self.al = al
+        self.ml = ml
+        self.sig = sigmas
+        self.start = [math.inf] * n
+        self.finish = [math.inf] * n
+        self.out = [0] * nrep  # outstanding requests per replica (queued or in service)
+        self.busy = [False] * nrep
+        self.timer = [math.inf] * nrep
+        self.queues: list[deque[int]] = [deque() for _ in range(nrep)]
+        self.fixed = [m.s_full * m.fixed_fraction for m in models]
+        self.per = [m.s_full * (1.0 - m.fixed_fraction) / m.batch for m in models]
+        self.big = [m.batch for m in models]
+        self.tau = [m.timeout for m in models]
+        self.in_service = [0] * nrep  # size of the batch each busy replica is serving
+        self.heap: list[tuple[float, int, int]] = []  # (time, kind 0=completion 1=timeout, replica)
+        self.b_rep: list[int] = []
+        self.b_launch: list[float] = []
+        self.b_fin: list[float] = []
+        self.b_size: list[int] = []
+
+    def launch(self, r: int, now: float) -> None:
+        """Replica ``r`` starts a batch of what waits (at most its batch size) at ``now``."""
+        q = self.queues[r]
+        b = min(self.big[r], len(q))
+        first = q[0]
+        sig = self.sig
+        if sig is None:
+            mu = self.ml[first]
+        else:
+            sr = sig[r]
+            mu = math.exp(sr * self.ml[first] - 0.5 * sr * sr)
+        done = now + (self.fixed[r] + self.per[r] * b) * mu
+        start = self.start
+        finish = self.finish
+        for _ in range(b):
+            k = q.popleft()
+            start[k] = now
+            finish[k] = done
+        self.busy[r] = True
+        self.timer[r] = math.inf
+        self.in_service[r] = b
+        self.b_rep.append(r)
+        self.b_launch.append(now)
+        self.b_fin.append(done)
+        self.b_size.append(b)
+        heapq.heappush(self.heap, (done, 0, r))
+
+    def consider(self, r: int, now: float) -> None:
+        """A free replica ``r`` launches when a full batch waits, batching is greedy, or the
+        oldest request's timeout is due; otherwise its timer is set for that timeout."""
+        q = self.queues[r]
+        if self.busy[r] or not q:
+            return
+        tau = self.tau[r]
+        if len(q) >= self.big[r] or tau <= 0:
+            self.launch(r, now)
+            return
+        due = self.al[q[0]] + tau
+        if due <= now:
+            self.launch(r, now)
+        elif self.timer[r] != due:
+            self.timer[r] = due
+            heapq.heappush(self.heap, (due, 1, r))
+
+    def events_until(self, t: float) -> None:
+        """Handle every completion and timeout due at or before ``t``."""
+        heap = self.heap
+        pop = heapq.heappop
+        busy = self.busy
+        timer = self.timer
+        while heap and heap[0][0] <= t:
+            now, kind, r = pop(heap)
+            if kind == 0:
+                busy[r] = False
+                self.out[r] -= self.in_service[r]
+                self.consider(r, now)
+            elif timer[r] == now and not busy[r]:
+                self.launch(r, now)
+
+    def batches(self) -> Batches:
+        return Batches(
+            start=np.array(self.start),
+            finish=np.array(self.finish),
+            b_replica=np.array(self.b_rep, dtype=np.int64),
+            b_launch=np.array(self.b_launch),
+            b_finish=np.array(self.b_fin),
+            b_size=np.array(self.b_size, dtype=np.int64),
+        )
+
+
 def least_outstanding(
     arrivals: F64,
     mult: F64,
@@ -127,84 +236,19 @@ def least_outstanding(
     With ``sigmas`` (one per replica), ``mult`` holds standard normal draws and the multiplier
     of a batch is the lognormal ``exp(sigma * z - sigma**2 / 2)`` of its first request's draw.
     """
-    n = len(arrivals)
-    nrep = len(models)
     al: list[float] = arrivals.tolist()
-    ml: list[float] = mult.tolist()
-    start = [math.inf] * n
-    finish = [math.inf] * n
-    replica = [-1] * n
-    out = [0] * nrep
-    busy = [False] * nrep
-    timer = [math.inf] * nrep
-    queues: list[deque[int]] = [deque() for _ in range(nrep)]
-    fixed = [m.s_full * m.fixed_fraction for m in models]
-    per = [m.s_full * (1.0 - m.fixed_fraction) / m.batch for m in models]
-    big = [m.batch for m in models]
-    tau = [m.timeout for m in models]
-    b_rep: list[int] = []
-    b_launch: list[float] = []
-    b_fin: list[float] = []
-    b_size: list[int] = []
-    in_service = [0] * nrep  # size of the batch each busy replica is serving
-    sig = sigmas
-    heap: list[tuple[float, int, int]] = []  # (time, kind 0=completion 1=timeout, replica)
-    push = heapq.heappush
-    pop = heapq.heappop
-
-    def launch(r: int, now: float) -> None:
-        q = queues[r]
-        b = min(big[r], len(q))
-        first = q[0]
-        if sig is None:
-            mu = ml[first]
-        else:
-            sr = sig[r]
-            mu = math.exp(sr * ml[first] - 0.5 * sr * sr)
-        done = now + (fixed[r] + per[r] * b) * mu
-        for _ in range(b):
-            k = q.popleft()
-            start[k] = now
-            finish[k] = done
-        busy[r] = True
-        timer[r] = math.inf
-        in_service[r] = b
-        b_rep.append(r)
-        b_launch.append(now)
-        b_fin.append(done)
-        b_size.append(b)
-        push(heap, (done, 0, r))
-
-    def consider(r: int, now: float) -> None:
-        q = queues[r]
-        if busy[r] or not q:
-            return
-        if len(q) >= big[r] or tau[r] <= 0:
-            launch(r, now)
-            return
-        due = al[q[0]] + tau[r]
-        if due <= now:
-            launch(r, now)
-        elif timer[r] != due:
-            timer[r] = due
-            push(heap, (due, 1, r))
-
-    def events_until(t: float) -> None:
-        """Handle every completion and timeout due at or before ``t``."""
-        while heap and heap[0][0] <= t:
-            now, kind, r = pop(heap)
-            if kind == 0:
-                busy[r] = False
-                out[r] -= in_service[r]
-                consider(r, now)
-            elif timer[r] == now and not busy[r]:
-                launch(r, now)
-
+    bt = _Batching(al, mult.tolist(), models, sigmas)
+    out = bt.out
+    busy = bt.busy
+    queues = bt.queues
+    heap = bt.heap
+    consider = bt.consider
+    events_until = bt.events_until
+    replica = [-1] * len(al)
     ep = 0
     n_ep = len(epochs)
     active: list[int] = epochs[0][1] if n_ep else []
-    for i in range(n):
-        t = al[i]
+    for i, t in enumerate(al):
         while ep + 1 < n_ep and epochs[ep + 1][0] <= t:
             ep += 1
             active = epochs[ep][1]
@@ -228,12 +272,4 @@ def least_outstanding(
         if not busy[best]:
             consider(best, t)
     events_until(math.inf)  # drain
-    batches = Batches(
-        start=np.array(start),
-        finish=np.array(finish),
-        b_replica=np.array(b_rep, dtype=np.int64),
-        b_launch=np.array(b_launch),
-        b_finish=np.array(b_fin),
-        b_size=np.array(b_size, dtype=np.int64),
-    )
-    return batches, np.array(replica, dtype=np.int64)
+    return bt.batches(), np.array(replica, dtype=np.int64)
