@@ -1,13 +1,15 @@
 """The layer boundaries, the complexity limit and the line length are enforced by ruff
-(pyproject.toml, docs/architecture.md), not prose.
+(pyproject.toml, docs/architecture.md), not prose; the function length by an AST check here.
 
 Each case feeds ruff a small module under a path inside the package and checks that the
 rule fires where the library does not belong (or the function is too branchy, or the line too
-long) and stays quiet in the library's own room (or on code within the limits).
+long) and stays quiet in the library's own room (or on code within the limits); the length
+check is shown a module with a function one line over the limit.
 """
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -95,3 +97,50 @@ def test_every_package_is_installed() -> None:
     inits = (root / "scaleplan").rglob("__init__.py")
     found = {".".join(p.parent.relative_to(root).parts) for p in inits}
     assert found - listed == set(), f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
+MAX_FUNCTION_LINES = 120
+
+
+def long_functions(package: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``file:line name (N lines)`` for every function and method under ``package`` longer than
+    ``limit`` lines, from its ``def`` line to its last line (nested functions count in the
+    function that holds them, and are listed themselves when they are over the limit)."""
+    found: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > limit:
+                    where = path.relative_to(package.parent)
+                    found.append(f"{where}:{node.lineno} {node.name} ({lines} lines)")
+    return found
+
+
+def test_no_function_over_120_lines() -> None:
+    """Issue 12: no function in the package over 120 lines (split it by job)."""
+    assert long_functions(ROOT / "scaleplan") == []
+
+
+def _function(name: str, lines: int, indent: str = "") -> str:
+    """A function of exactly ``lines`` lines (``def`` line, body, ``return``)."""
+    body = "".join(f"{indent}    x += {i}\n" for i in range(lines - 2))
+    return f"{indent}def {name}(x: int) -> int:\n{body}{indent}    return x\n"
+
+
+def test_function_length_check_fails_on_a_long_function(tmp_path: Path) -> None:
+    package = tmp_path / "scaleplan"
+    (package / "solve").mkdir(parents=True)
+    at_limit = _function("fits", 120)
+    assert len(at_limit.splitlines()) == 120
+    (package / "solve" / "ok.py").write_text(at_limit, encoding="utf-8")
+    assert long_functions(package) == []
+    method = "class K:\n" + _function("too_long", 121, indent="    ")
+    (package / "solve" / "bad.py").write_text(at_limit + "\n\n" + method, encoding="utf-8")
+    assert long_functions(package) == ["scaleplan/solve/bad.py:124 too_long (121 lines)"]
+    (package / "async_bad.py").write_text("async " + _function("waits", 200), encoding="utf-8")
+    assert long_functions(package) == [
+        "scaleplan/async_bad.py:1 waits (200 lines)",
+        "scaleplan/solve/bad.py:124 too_long (121 lines)",
+    ]
