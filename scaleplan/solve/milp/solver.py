@@ -47,8 +47,17 @@ def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_
         return pulp.COIN_CMD(msg=False, timeLimit=tl, gapRel=gap_rel, gapAbs=gap_abs, path=path)
     # HiGHS's root reduced-cost heuristic (a sub-MIP over the columns the root LP favours) took
     # 30-45 % of the solve on the Mélange anchor and the zone cases and never found the plan
-    # first there (docs/benchmarks/speed.md); switching it off changes no proof, only the search
-    return pulp.HiGHS(msg=False, timeLimit=tl, gapRel=gap_rel, gapAbs=gap_abs, mip_heuristic_run_root_reduced_cost=False)
+    # first there; feasibility jump costs every MILP a fixed ~7 ms of CPU and ~20 ms of wall
+    # clock however small (0.7 ms without it on a 4-column MILP), four of them in a two-type
+    # plan (docs/benchmarks/speed.md). Switching them off changes no proof, only the search
+    return pulp.HiGHS(
+        msg=False,
+        timeLimit=tl,
+        gapRel=gap_rel,
+        gapAbs=gap_abs,
+        mip_heuristic_run_root_reduced_cost=False,
+        mip_heuristic_run_feasibility_jump=False,
+    )
 
 
 def run_interruptible(h: Any) -> None:
