@@ -64,7 +64,8 @@ class ObservedInputs:
 
 
 def gather_inputs(path: str | Path, catalogs: Sequence[str] = ()) -> Gathered:
-    """Read a spec, its profile and catalogs, collecting every problem instead of stopping.
+    """Read a spec, its profile and catalogs, collecting every problem instead of stopping
+    (the spec's own values render would refuse included: :mod:`scaleplan.spec_checks`).
 
     Raises only when the spec file itself cannot be read as YAML, or a ``--catalog`` file
     is missing or invalid (nothing more about the spec's names can then be checked).
@@ -96,6 +97,12 @@ def gather_inputs(path: str | Path, catalogs: Sequence[str] = ()) -> Gathered:
             [*map(str, spec_catalogs), *catalogs], providers=spec.placement.providers
         )
         problems += placement_problems(spec, catalog, doc.lines)
+    if spec is not None:
+        # what render would refuse in the spec's own values, before anything is solved: optimize
+        # --no-manifests wrote a literal HF_TOKEN from kubernetes.env into plan.yaml
+        from scaleplan.spec_checks import spec_problems
+
+        problems += [p.in_spec(doc.lines) for p in spec_problems(spec)]
     return Gathered(
         file, spec, profile, profile_path, spec_catalogs, catalog, tuple(problems), doc.lines
     )

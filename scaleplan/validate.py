@@ -34,8 +34,6 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         problems += _class_tokens(g.spec, g.lines)
     elif g.spec is not None and g.profile is not None:
         problems += _check_classes(g.spec, g.profile, g.lines.line_of(("traffic", "classes")))
-    if g.spec is not None:
-        problems += _render_problems(g.spec, g.lines)
     if problems:
         raise SpecError(g.file, problems)
     # a valid spec always names a profile
@@ -48,18 +46,6 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "measurements": len(g.profile.measurements),
         "accelerators": len(g.profile.accelerators()),
     }
-
-
-def _render_problems(spec: Spec, lines: LineMap) -> list[Problem]:
-    """What render refuses in the spec's own values (labels and annotations, the container's env
-    and args, engine flags that contradict the spec's model settings, the Gateway, the
-    autoscaler's strings), with the spec's lines.
-
-    ``optimize`` runs the same checks when it writes the manifests: a spec ``validate`` passes
-    must not fail there."""
-    from scaleplan.spec_checks import spec_problems
-
-    return [p.in_spec(lines) for p in spec_problems(spec)]
 
 
 def _class_tokens(spec: Spec, lines: LineMap) -> list[Problem]:

@@ -338,3 +338,20 @@ def test_validate_refuses_what_render_refuses_in_labels_and_the_gateway(cli, tmp
         assert f"line {label_line}: metadata.labels['app.kubernetes.io/name']: label 'app.kubernetes.io/name' is set by scaleplan" in err, err
         assert "solved plan" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_optimize_refuses_a_literal_token_before_solving_even_without_manifests(cli, tmp_path: Path) -> None:
+    """optimize --no-manifests wrote the spec's literal HF_TOKEN into plan.yaml (plan.yaml holds
+    the spec); the spec-level checks now run with the inputs, before the solve."""
+    for name in ("spec.yaml", "profile.yaml"):
+        shutil.copy(EXAMPLES / "llm-70b-tp" / name, tmp_path / name)
+    spec = tmp_path / "spec.yaml"
+    token = "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"
+    text = spec.read_text(encoding="utf-8")
+    assert text.count("\nkubernetes:\n") == 1
+    spec.write_text(text.replace("\nkubernetes:\n", f"\nkubernetes:\n  env: {{HF_TOKEN: {token}}}\n"), encoding="utf-8")
+    out = tmp_path / "out"
+    res = cli(["optimize", str(spec), "--out", str(out), "--no-manifests", "--no-alternatives"], exit_code=3)
+    line = spec.read_text(encoding="utf-8").splitlines().index(f"  env: {{HF_TOKEN: {token}}}") + 1
+    assert f"{spec}:{line}: kubernetes.env['HF_TOKEN']: env HF_TOKEN holds a literal secret or token" in res.stderr
+    assert token not in res.stderr + res.stdout and not out.exists()
