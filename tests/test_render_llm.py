@@ -501,3 +501,27 @@ def test_validate_refuses_a_kv_flag_that_contradicts_the_spec(tmp_path: Path) ->
         spec.write_text(text.replace(image, image + f"  args: {agrees}\n"), encoding="utf-8")
         r = CliRunner().invoke(app, ["validate", str(spec)])
         assert r.exit_code == 0, r.output
+
+
+def test_a_quantization_flag_that_loads_another_precision_warns() -> None:
+    """The engines take the weights' precision from the checkpoint, or from --quantization
+    (vLLM, SGLang) / --quantize (TGI) in args, never from model.dtype: render says so when the
+    flag's method loads another precision than the plan sized."""
+    cases = [
+        ("vllm-70b", "bf16", ["--quantization", "fp8"], "--quantization fp8 in spec.kubernetes.args makes vllm load fp8 weights, but model.dtype is bf16"),
+        ("vllm-70b", "fp8", ["--quantization=fp8"], None),  # quantize a 16-bit checkpoint on load: as planned
+        ("vllm-70b", "fp8", ["--quantization", "compressed-tensors"], None),  # the checkpoint's precision
+        ("vllm-70b", "int4-gptq", ["--quantization", "awq_marlin"], "makes vllm load int4-awq weights, but model.dtype is int4-gptq"),
+        ("tgi", "int4-awq", ["--quantize", "awq"], None),
+        ("tgi", "fp8", ["--quantize", "bitsandbytes-nf4"], "makes tgi load nf4 weights, but model.dtype is fp8: the plan sized fp8 weights per GPU and the KV cache in the memory left; remove --quantize, or plan another model.dtype"),
+        ("vllm-70b", None, ["--quantization", "fp8"], None),  # model.dtype unset: the architecture's own, not known here
+    ]
+    for name, dtype, args, note in cases:
+        updates: dict[str, Any] = {"kubernetes.args": args}
+        if dtype is not None:
+            updates["model.dtype"] = dtype
+        warnings = [w for w in render_report(_with_spec(LLM_PLANS[name](), **updates)).warnings if "weights, but model.dtype" in w]
+        if note is None:
+            assert warnings == [], (name, dtype, args, warnings)
+        else:
+            assert len(warnings) == 1 and note in warnings[0], (name, dtype, args, warnings)

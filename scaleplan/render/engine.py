@@ -100,6 +100,7 @@ FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "model": ("--model",),
         "revision": ("--revision",),
         "kv_cache_dtype": ("--kv-cache-dtype",),
+        "quantization": ("--quantization",),  # read, never written: the checkpoint decides
     },
     "sglang": {
         "tensor_parallel": ("--tp-size", "--tp", "--tensor-parallel-size"),
@@ -114,6 +115,7 @@ FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "model": ("--model-path", "--model"),
         "revision": ("--revision",),
         "kv_cache_dtype": ("--kv-cache-dtype",),
+        "quantization": ("--quantization",),
     },
     "tgi": {
         "tensor_parallel": ("--num-shard",),
@@ -125,6 +127,7 @@ FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "model": ("--model-id",),
         "revision": ("--revision",),
         "kv_cache_dtype": ("--kv-cache-dtype",),
+        "quantization": ("--quantize",),
     },
     "trtllm": {
         "tensor_parallel": ("--tp_size",),
@@ -389,6 +392,14 @@ _NAME_PRECISION = (
     ("w4a16", "int4"), ("int4", "int4"), ("w8a16", "int8"), ("w8a8", "int8"), ("int8", "int8"),
     ("gptq", "int4-gptq"),
 )
+# A --quantization (vLLM, SGLang) / --quantize (TGI) value -> the weight precision it loads;
+# methods whose precision is the checkpoint's (compressed-tensors, modelopt) are left out
+_QUANT_PRECISION = {
+    "fp8": "fp8", "fbgemm_fp8": "fp8", "awq": "int4-awq", "awq_marlin": "int4-awq",
+    "gptq": "int4-gptq", "gptq_marlin": "int4-gptq", "marlin": "int4", "eetq": "int8",
+    "bitsandbytes": "int8", "bitsandbytes-nf4": "nf4", "bitsandbytes-fp4": "fp4",
+    "mxfp4": "fp4", "modelopt_fp4": "fp4",
+}
 # model.dtype -> the precisions a checkpoint's name may state for it
 _AGREES = {
     "bf16": frozenset(), "fp16": frozenset(), "fp8": frozenset({"fp8"}),
@@ -412,8 +423,9 @@ def precision_notes(
 ) -> list[str]:
     """Where the server's precision is not render's to set, and the plan may not be what the
     server loads: the weights (every engine reads the quantization from the checkpoint's
-    config.json) when the checkpoint's name states another precision than ``model.dtype``;
-    an fp8 KV cache on trtllm-serve, which has no flag for it that render can rely on."""
+    config.json) when the checkpoint's name, or a --quantization / --quantize in ``args``,
+    states another precision than ``model.dtype``; an fp8 KV cache on trtllm-serve, which has
+    no flag for it that render can rely on."""
     notes: list[str] = []
     named = named_precision(uri) if uri is not None else None
     if dtype is not None and named is not None and named not in _AGREES.get(dtype, {dtype}):
@@ -424,8 +436,19 @@ def precision_notes(
             "than the plan sized; set model.dtype to the checkpoint's precision and run "
             f"scaleplan optimize again, or serve a {dtype} checkpoint"
         )
-    kv_flag = "kv_cache_dtype" in parse_flags(args, (engine,))
-    if engine == "trtllm" and kv_cache_dtype == "fp8" and not kv_flag:
+    given = parse_flags(args, (engine,))
+    quant = given.get("quantization")
+    loads = _QUANT_PRECISION.get(quant.value.strip().lower()) if quant is not None else None
+    disagrees = loads is not None and loads not in _AGREES.get(dtype or "", {dtype})
+    if dtype is not None and quant is not None and disagrees:
+        fix = f"set model.dtype: {loads}" if loads in _AGREES else "plan another model.dtype"
+        notes.append(
+            f"{quant.flag} {quant.value} in spec.kubernetes.args makes {engine} load {loads} "
+            f"weights, but model.dtype is {dtype}: the plan sized {dtype} weights per GPU and "
+            f"the KV cache in the memory left; remove {quant.flag}, or {fix} and run "
+            "scaleplan optimize again"
+        )
+    if engine == "trtllm" and kv_cache_dtype == "fp8" and "kv_cache_dtype" not in given:
         notes.append(
             "the plan sized an fp8 KV cache (model.kv_cache_dtype: fp8), but trtllm-serve takes "
             "the KV-cache precision from the checkpoint (kv_cache_quant_algo in "
