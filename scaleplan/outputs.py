@@ -10,7 +10,8 @@ set or the new one. :func:`commit_outputs` does that:
    ``foreign`` function lists them, as ``render`` does) or is a file: user files are never deleted or
    moved aside;
 3. writes everything into a staging folder inside ``DIR`` (same file system: renames are
-   atomic), fsyncing each file;
+   atomic), fsyncing each file (the fsyncs of up to 32 files at a time run concurrently, so the
+   file system commits them together);
 4. swaps the staged entries in with ``os.replace`` while SIGINT is held back (the swap is a few
    renames; Ctrl-C during it takes effect right after, so it never splits the set).
 
@@ -133,12 +134,52 @@ def _mkdir(folder: Path) -> None:
         )
 
 
-def _write_file(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+SYNC_BATCH = 32  # files open at once while their fsyncs run together
+
+
+def _write_files(files: Sequence[tuple[Path, str]]) -> None:
+    """Write the staged files and fsync every one of them before returning.
+
+    The fsyncs of a batch run at the same time, each in its own thread: the file system commits
+    its journal once for the whole batch instead of once per file (ext4 on the development
+    machine: 9 manifests 6 ms instead of 67 ms of wall clock, docs/benchmarks/speed.md). Each
+    file is still on disk before anything is swapped in.
+    """
+    for start in range(0, len(files), SYNC_BATCH):
+        handles: list[Any] = []
+        try:
+            for path, text in files[start : start + SYNC_BATCH]:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fh = path.open("w", encoding="utf-8", newline="\n")
+                handles.append(fh)
+                fh.write(text)
+                fh.flush()
+            _fsync_together([fh.fileno() for fh in handles])
+        finally:
+            for fh in handles:
+                fh.close()
+
+
+def _fsync_together(fds: Sequence[int]) -> None:
+    """``os.fsync`` each descriptor, concurrently; the first failure is raised."""
+    if len(fds) == 1:
+        os.fsync(fds[0])
+        return
+    errors: list[OSError] = []
+
+    def sync(fd: int) -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sync, args=(fd,), daemon=True) for fd in fds]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def commit_outputs(
@@ -188,12 +229,11 @@ def commit_outputs(
             raise cannot_write_error(folder, exc) from None
         try:
             try:
-                for name, text in files.items():
-                    _write_file(stage / name, text)
+                staged = [(stage / name, text) for name, text in files.items()]
                 for name, tree in trees.items():
                     (stage / name).mkdir()
-                    for rel, text in tree.items():
-                        _write_file(stage / name / rel, text)
+                    staged += [(stage / name / rel, text) for rel, text in tree.items()]
+                _write_files(staged)
             except OSError as exc:
                 raise cannot_write_error(folder, exc) from None
             umask = current_umask()

@@ -132,3 +132,48 @@ def test_interrupt_that_surfaces_as_another_error_exits_130() -> None:
         except KeyboardInterrupt:
             raise AttributeError("partially initialized module 'pulp' has no attribute 'HiGHS'") from None
     assert info.value.exit_code == 130
+
+
+def test_commit_fsyncs_every_file_before_the_swap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The staged files' fsyncs run concurrently (one journal commit for a batch): every file is
+    still synced, complete, before the first rename; more files than one batch holds included."""
+    import errno
+    import threading
+
+    from scaleplan import outputs
+    from scaleplan.errors import ExternalError
+
+    out = tmp_path / "out"
+    tree = {f"m{i:02d}.yaml": f"kind: ConfigMap\nn: {i}\n" * 50 for i in range(outputs.SYNC_BATCH + 8)}
+    synced: dict[str, str] = {}
+    real_fsync, real_replace = os.fsync, os.replace
+    lock = threading.Lock()
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        with lock:
+            synced[Path(path).name] = Path(path).read_text()
+
+    def replace(src, dst):  # nothing is swapped in before every file was synced
+        assert set(synced) == {"plan.yaml", *tree}
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    commit_outputs(out, {"plan.yaml": "plan\n"}, {"manifests": tree})
+    assert synced == {"plan.yaml": "plan\n", **tree}
+    assert {p.name: p.read_text() for p in (out / "manifests").iterdir()} == tree
+
+    def fsync_fails(fd: int) -> None:  # one file of the second batch cannot be synced
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("m35.yaml"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_fails)
+    monkeypatch.setattr(os, "replace", real_replace)
+    with pytest.raises(ExternalError, match="No space left"):  # exit 5, as a full disk is
+        commit_outputs(out, {"plan.yaml": "new\n"}, {"manifests": dict.fromkeys(tree, "new\n")})
+    assert (out / "plan.yaml").read_text() == "plan\n"  # the old set, untouched
+    assert {p.name: p.read_text() for p in (out / "manifests").iterdir()} == tree
+    assert sorted(p.name for p in out.iterdir()) == [".scaleplan.lock", "manifests", "plan.yaml"]
