@@ -8,7 +8,9 @@ refused by ``optimize`` when it writes the manifests.
   own model settings (the KV-cache precision); the flags that contradict values only the solve
   decides (tensor parallelism, concurrency) are render's (:mod:`scaleplan.render.allocations`);
 * :func:`routing_problems`: the Gateway that ``gateway-api`` and ``inference-pool`` routing
-  attach to, and the autoscaler's strings (:func:`autoscaler_problems`).
+  attach to, and the autoscaler's strings (:func:`autoscaler_problems`);
+* :func:`class_token_problems`: the classes' tokens that ``model.architecture`` needs (the solve
+  refuses a class without them; here with its line, before solving).
 
 Each :class:`SpecProblem` carries its YAML path in the spec: ``validate`` finds the line with
 it, render reports it under the plan's ``spec`` (:meth:`SpecProblem.in_plan`). Pure.
@@ -31,6 +33,7 @@ __all__ = [
     "MAX_HOSTNAMES",
     "SpecProblem",
     "autoscaler_problems",
+    "class_token_problems",
     "container_problems",
     "engine_arg_problems",
     "metadata_problems",
@@ -69,7 +72,26 @@ def spec_problems(spec: Spec) -> list[SpecProblem]:
     k8s = spec.kubernetes
     out = metadata_problems(spec.metadata) + container_problems(k8s)
     out += engine_arg_problems(spec.model, k8s)
-    return out + routing_problems(k8s) + autoscaler_problems(k8s)
+    out += routing_problems(k8s) + autoscaler_problems(k8s)
+    return class_token_problems(spec) + out  # traffic comes before kubernetes in a spec
+
+
+def class_token_problems(spec: Spec) -> list[SpecProblem]:
+    """With ``model.architecture`` the optimizer predicts every class from its tokens (the
+    profile's measured points only calibrate the model, whatever their classes), so each class
+    needs ``input_tokens`` and ``output_tokens``."""
+    if spec.model.architecture is None:
+        return []
+    return [
+        SpecProblem(
+            ("traffic", "classes", i), f"traffic.classes[{i}]",
+            f"class {c.name!r} lacks input_tokens or output_tokens, which model.architecture "
+            "needs to size its KV cache and predict its latency",
+            hint="give each class its typical prompt and completion length in tokens",
+        )
+        for i, c in enumerate(spec.traffic.classes)
+        if not (c.input_tokens and c.output_tokens)
+    ]
 
 
 def _at(path: Path, problems: Iterable[Problem]) -> list[SpecProblem]:

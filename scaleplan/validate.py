@@ -18,7 +18,6 @@ from scaleplan.inputs import gather_inputs
 if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
     from scaleplan.spec import Spec
-    from scaleplan.yamlio import LineMap
 
 
 def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[str, Any]:
@@ -30,9 +29,9 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
     """
     g = gather_inputs(path, catalogs)
     problems = list(g.problems)
-    if g.spec is not None and g.spec.model.architecture is not None:
-        problems += _class_tokens(g.spec, g.lines)
-    elif g.spec is not None and g.profile is not None:
+    # with model.architecture every class is predicted from its tokens (gather_inputs checks
+    # them); the profile's points only calibrate the model, whatever their classes
+    if g.spec is not None and g.profile is not None and g.spec.model.architecture is None:
         problems += _check_classes(g.spec, g.profile, g.lines.line_of(("traffic", "classes")))
     if problems:
         raise SpecError(g.file, problems)
@@ -46,23 +45,6 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "measurements": len(g.profile.measurements),
         "accelerators": len(g.profile.accelerators()),
     }
-
-
-def _class_tokens(spec: Spec, lines: LineMap) -> list[Problem]:
-    """With ``model.architecture`` the optimizer predicts every class from its tokens (the
-    profile's measured points only calibrate the model, whatever their classes), so each class
-    needs ``input_tokens`` and ``output_tokens``, as the solve requires."""
-    return [
-        Problem(
-            f"traffic.classes[{i}]",
-            f"class {c.name!r} lacks input_tokens or output_tokens, which model.architecture "
-            "needs to size its KV cache and predict its latency",
-            hint="give each class its typical prompt and completion length in tokens",
-            line=lines.line_of(("traffic", "classes", i)),
-        )
-        for i, c in enumerate(spec.traffic.classes)
-        if not (c.input_tokens and c.output_tokens)
-    ]
 
 
 def _check_classes(spec: Spec, profile: Profile, line: int) -> list[Problem]:
