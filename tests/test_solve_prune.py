@@ -8,8 +8,9 @@ from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from solve_helpers import LAT, row, spec
+from solve_helpers import LAT, catalog, point, profile, row, spec
 
+from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.candidates import Candidate, OpPoint
 from scaleplan.solve.milp import QuotaScope, WindowProblem, solve_window
 from scaleplan.solve.milp.solver import TIE_EPS
@@ -203,3 +204,12 @@ def test_which_zone_rules_count_losses_per_region() -> None:
         spec(placement={"redundancy": "zone"}, kubernetes=gw, traffic=two)
     )
     assert not zone_losses_per_region(spec(placement={"redundancy": "n+1"}))
+
+
+def test_a_solve_reports_candidates_before_and_after_pruning() -> None:
+    # g6.12xlarge: 4 x L4 at $4.50/h against 4 x g6.xlarge at $4.00/h: pruned, plan unchanged
+    cat = catalog(row("g6.xlarge", "L4", 1, 1.0), row("g6.12xlarge", "L4", 4, 4.5))
+    fast = SolveOptions(alternatives=False, max_utilization=1.0)
+    res = solve(spec(), profile(point("L4", 4, 40, 30)), cat, options=fast)
+    assert (res.candidates, res.candidates_unpruned) == (1, 2)
+    assert [(a.instance_type, a.nodes) for a in res.plan.allocations] == [("g6.xlarge", 4)]

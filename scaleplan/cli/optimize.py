@@ -137,6 +137,7 @@ def _solve_stats(result: Any) -> dict[str, Any]:
     runs = [{"kind": r.kind, "rows": r.rows, "columns": r.columns, "integers": r.integers, "nonzeros": r.nonzeros, "seconds": round(r.seconds, 4), "cpu_seconds": round(r.cpu_seconds, 4), "status": r.status} for r in result.stats]
     return {
         "candidates": result.candidates,
+        "candidates_unpruned": result.candidates_unpruned,
         "windows_solved": result.windows_solved,
         "solver_seconds": round(sum(r.seconds for r in result.stats), 4),
         "solver_cpu_seconds": round(sum(r.cpu_seconds for r in result.stats), 4),

@@ -43,6 +43,7 @@ class SolveResult:
     windows_solved: int
     stats: tuple[SolveStat, ...] = ()  # the plan's own solver runs, in order
     alternatives_seconds: float = 0.0  # alternatives and baselines (extra solves)
+    candidates_unpruned: int = 0  # candidates before pruning (``candidates``: after)
 
 
 def solve(spec: Spec, profile: Profile, catalog: Catalog, *, options: SolveOptions | None = None) -> SolveResult:
@@ -100,4 +101,5 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
         windows_solved=len(set(rps)),
         stats=runs,
         alternatives_seconds=alt_seconds,
+        candidates_unpruned=len(diag.unpruned),
     )
