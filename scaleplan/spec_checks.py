@@ -1,6 +1,7 @@
-"""Checks of a spec's own values that ``render`` applies to the plan's copy of the spec and
-``validate`` applies before anything is solved, so that a spec ``validate`` passes is not
-refused by ``optimize`` when it writes the manifests.
+"""Checks of a spec's own values that ``render`` applies to the plan's copy of the spec, and
+that ``validate`` and ``optimize`` apply with the inputs (:func:`scaleplan.inputs.gather_inputs`),
+before anything is solved: a spec ``validate`` passes is not refused by ``optimize`` when it
+writes the manifests, and nothing render would refuse reaches a plan.yaml.
 
 * :func:`metadata_problems`: the labels and annotations put on every object;
 * :func:`container_problems`: what the container is started with (env, args, probe paths);
@@ -70,10 +71,9 @@ class SpecProblem:
 def spec_problems(spec: Spec) -> list[SpecProblem]:
     """Every check of this module, in the order of the spec's fields."""
     k8s = spec.kubernetes
-    out = metadata_problems(spec.metadata) + container_problems(k8s)
+    out = metadata_problems(spec.metadata) + class_token_problems(spec) + container_problems(k8s)
     out += engine_arg_problems(spec.model, k8s)
-    out += routing_problems(k8s) + autoscaler_problems(k8s)
-    return class_token_problems(spec) + out  # traffic comes before kubernetes in a spec
+    return out + routing_problems(k8s) + autoscaler_problems(k8s)
 
 
 def class_token_problems(spec: Spec) -> list[SpecProblem]:
