@@ -262,3 +262,27 @@ def test_closed_loop_keeps_n_in_flight() -> None:
     assert res.t_done[-1] == pytest.approx(n * one, rel=1e-9)
     res4 = eng.run(np.zeros(n), np.full(n, 100), np.full(n, 11), [cfg], [0], [(0.0, frozenset({0}))], lambda i, t, v: 0, closed_loop=4)
     assert res4.t_done[-1] < res.t_done[-1] / 2
+
+
+def test_frontend_latency_is_in_ttft_and_delays_the_scheduler() -> None:
+    step = eng.LinearStep(0.01, 0.0001, 0.001)
+    cfg = eng.ReplicaConfig(8, 100_000, 16, 4096, 100_000, step)
+    prefill = 0.01 + 100 * 0.0001
+    serving = [(0.0, frozenset({0}))]
+
+    def run(times: np.ndarray, n: int, **kw: float) -> eng.EngineResult:
+        inp, out = np.full(n, 100), np.full(n, 11)
+        return eng.run(times, inp, out, [cfg], [0], serving, lambda i, t, v: 0, **kw)
+
+    one = run(np.array([1.0]), 1, frontend_s=0.05)
+    assert one.arrival[0] == pytest.approx(1.0, abs=1e-12)  # the send time
+    assert one.t_first[0] - one.arrival[0] == pytest.approx(0.05 + prefill, rel=1e-12)
+    n = 10
+    res = run(np.zeros(n), n, closed_loop=1, frontend_s=0.05)
+    # the client sends the next request when the previous one ends; the scheduler sees it 50 ms on
+    assert np.allclose(res.arrival[1:], res.t_done[:-1])
+    assert np.allclose(res.t_first - res.arrival, 0.05 + prefill)
+    cycle = 0.05 + prefill + 10 * (0.01 + 0.001)
+    assert res.t_done[-1] == pytest.approx(n * cycle, rel=1e-9)
+    with pytest.raises(ValueError, match="frontend_s"):
+        run(np.zeros(1), 1, frontend_s=-1.0)

@@ -171,7 +171,7 @@ class _Engine:
     finish, prompts that join decoding), a replica's failure, the samples and the result."""
 
     __slots__ = (
-        "base", "closed_loop", "configs", "djoin", "down", "events", "gen", "inl", "n",
+        "base", "closed_loop", "configs", "djoin", "down", "events", "fe", "gen", "inl", "n",
         "next_sample", "now", "outages", "outcome", "outl", "planned", "ready", "rep_of", "reps",
         "s_kv", "s_pre", "s_run", "s_wait", "samples", "serving", "si", "t_done", "t_first", "tl",
         "ver", "view",
@@ -188,6 +188,7 @@ class _Engine:
         outages: Sequence[Outage],
         sample_t: F64 | None,
         closed_loop: int,
+        frontend_s: float = 0.0,
     ) -> None:
         n = len(times)
         nrep = len(configs)
@@ -195,7 +196,9 @@ class _Engine:
         self.configs = configs
         self.reps = [_Rep(configs[g], alloc_of[g]) for g in range(nrep)]
         self.view = ReplicaView(self.reps, alloc_of)
-        self.tl: list[float] = times.tolist()
+        # engine-side arrivals: the send times plus the front end (subtracted in result())
+        self.fe = frontend_s
+        self.tl: list[float] = (times + frontend_s).tolist() if frontend_s else times.tolist()
         self.ready = n  # arrivals known so far (closed loop: released by completions)
         self.closed_loop = closed_loop
         if closed_loop > 0:
@@ -257,7 +260,7 @@ class _Engine:
     def release(self, t: float) -> None:
         """Closed loop: a request ended at ``t``; the next one arrives (not before the last)."""
         if self.ready < self.n:
-            self.tl[self.ready] = max(t, self.tl[self.ready - 1])
+            self.tl[self.ready] = max(t + self.fe, self.tl[self.ready - 1])
             self.ready += 1
 
     def change(self, kind: int, k: int) -> None:
@@ -455,7 +458,7 @@ class _Engine:
     def result(self) -> EngineResult:
         reps = self.reps
         return EngineResult(
-            arrival=np.array(self.tl, dtype=np.float64),
+            arrival=np.array(self.tl, dtype=np.float64) - self.fe,
             replica=np.array(self.rep_of, dtype=np.int64),
             outcome=np.array(self.outcome, dtype=np.int64),
             t_first=np.array(self.t_first, dtype=np.float64),
@@ -472,6 +475,11 @@ class _Engine:
         )
 
 
+def _check_frontend(frontend_s: float) -> None:
+    if not (frontend_s >= 0.0 and math.isfinite(frontend_s)):
+        raise ValueError(f"frontend_s must be a finite number of seconds >= 0, not {frontend_s}")
+
+
 def run(
     times: F64,
     inp: I64,
@@ -484,6 +492,7 @@ def run(
     outages: Sequence[Outage] = (),
     sample_t: F64 | None = None,
     closed_loop: int = 0,
+    frontend_s: float = 0.0,
 ) -> EngineResult:
     """Simulate requests (sorted ``times``, token counts ``inp``/``out``) on replicas.
 
@@ -495,8 +504,15 @@ def run(
     ``closed_loop = N`` > 0 runs a closed loop instead (a benchmark client with N requests in
     flight): the first N requests arrive at ``times[0]``, each later one when an earlier one
     ends; ``EngineResult.arrival`` holds the arrival times used.
+    ``frontend_s`` is the time from a request being sent (its arrival; in a closed loop the end
+    of the earlier request) to its replica's scheduler seeing it: the HTTP server, tokenization
+    and the scheduler's receive loop. Arrivals stay the send times, so TTFT includes it (0: the
+    scheduler sees a request when it is sent).
     """
-    e = _Engine(times, inp, out, configs, alloc_of, serving, outages, sample_t, closed_loop)
+    _check_frontend(frontend_s)
+    e = _Engine(
+        times, inp, out, configs, alloc_of, serving, outages, sample_t, closed_loop, frontend_s
+    )
     events = e.events
     tl = e.tl
     reps = e.reps
