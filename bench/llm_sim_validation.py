@@ -9,13 +9,26 @@ simulated median). Every row of every group is listed, none dropped: rows the LL
 represent are listed with the reason. Also the vLLM result files in ``shared/data/formats``.
 
     python bench/llm_sim_validation.py [--data DIR] [--jobs 2] [--markdown out.md] [--limit N]
+        [--source ID] [--rows 1153,1189]
 
-Calibration: the simulator runs the LLM model's step time (scaleplan.llm.perf.step_time_ms) with
-its efficiency scales (compute, memory) fitted so that the calibration row's simulated TTFT and
-TPOT match the measured ones (multiplicative fixed-point iterations, at most 8); nothing else is
-tuned. Closed-loop rows run ``4 x concurrency`` requests (at least 32) unless the source states
-the count; Poisson rows the stated count (500 when unstated); token lengths are the rows' (mean)
-lengths, fixed.
+The replay follows each source's benchmark client (docs/simulate.md, "LLM validation against
+measurements"). aiconfigurator rows measured by InferenceX (their ``silicon_data_source`` names
+an InferenceX results file or database dump) ran ``benchmark_serving.py`` with
+``--dataset-name random --random-range-ratio 0.8 --num-prompts 10*C --max-concurrency C
+--request-rate inf --ignore-eos``: each request's prompt and completion lengths are drawn
+uniformly from [int(0.8 L), L], all 10 C requests are queued at once behind a C-slot semaphore
+(a closed loop that starts C at t = 0), and the reported TTFT and TPOT are means, TPOT
+excluding the first token, (latency - TTFT) / (output tokens - 1). Other closed-loop rows run
+the stated request count, else ``4 x concurrency`` (at least 32), at the rows' (mean) lengths;
+Poisson rows the stated count (500 when unstated).
+
+Calibration (on the group's lowest-load row only): the TPOT is fitted by the LLM model's
+per-step overhead scale (the fixed cost of a scheduler step: launches, sampling, the CPU side;
+memory efficiency moves only when no overhead is left), the TTFT by its compute efficiency
+scale within the model's physical range, and what TTFT the slowest physical compute still leaves
+unexplained by a front-end latency per request (HTTP, tokenization, the scheduler's receive
+loop; ``llm_engine.run(frontend_s=...)``), all on the simulated row (at most 12 iterations,
+1 % tolerance); nothing else is tuned.
 """
 
 from __future__ import annotations
@@ -24,6 +37,7 @@ import argparse
 import csv
 import json
 import math
+import re
 import sys
 import time
 from collections import defaultdict
@@ -37,6 +51,13 @@ import numpy as np
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODES = ("online_poisson_qps", "online_fixed_concurrency", "online_fixed_concurrency (aggregated serving)", "online_burst_all_at_once")
 TOL = 0.20
+# aiconfigurator rows whose silicon_data_source is an InferenceX results file or database dump
+INFERENCEX = re.compile(r"silicon_data_source: (source_file=\d{4}-\d\d-\d\d\.csv|db-dump/)")
+INFERENCEX_RANGE_RATIO = 0.8  # benchmark_lib.sh / sa-bench --random-range-ratio
+INFERENCEX_PROMPTS_PER_SLOT = 10  # --num-prompts $((CONC * 10))
+FIT_ITERATIONS = 12
+FIT_TOLERANCE = 0.01
+MIN_OVERHEAD_SCALE = 0.02
 GPU = {"H100": "H100", "H200": "H200", "B200": "B200", "B300": "B300", "L40S": "L40S", "A10G": "A10G"}
 
 
@@ -65,6 +86,8 @@ class Row:
     tpot: float | None
     tpot_stat: str
     key: tuple[str, ...]
+    range_ratio: float = 1.0  # prompt/completion lengths uniform in [int(L * ratio), L]; 1: fixed
+    client: str = ""  # the benchmark client the replay follows ("" = fixed lengths, defaults)
 
 
 def _f(x: str) -> float | None:
@@ -102,12 +125,18 @@ def read_rows(data: Path) -> list[Row]:
                 rate = math.inf
             if conc is not None:
                 rate = None
+            ratio, client = 1.0, ""
+            if r["source_id"] == "aiconfigurator_silicon_sample" and INFERENCEX.search(r["notes"]):
+                # InferenceX's client reports means (aisimulate reads silicon_*_ms from
+                # InferenceX's mean_ttft / mean_tpot)
+                ratio, client = INFERENCEX_RANGE_RATIO, "inferencex"
+                ts = ps = "mean"
             key = tuple(r[k] for k in ("source_id", "model", "engine", "engine_version", "gpu", "tp", "pp", "dp", "ep", "dtype", "kv_cache_dtype", "dataset", "input_tokens", "output_tokens", "benchmark_mode", "speculative_decoding"))
             rows.append(Row(
                 r["row_id"], r["source_id"], r["benchmark_mode"], r["model"], r["engine"], r["gpu"], r["gpu_family"],
                 int(r["tp"] or 1), int(r["pp"] or 1), int(r["dp"] or 1), int(r["ep"] or 1), r["dtype"], r["kv_cache_dtype"],
                 float(r["input_tokens"]), float(r["output_tokens"]), rate, conc, int(float(r["num_requests"])) if r["num_requests"] else None,
-                ttft, ts, tpot, ps, key,
+                ttft, ts, tpot, ps, key, ratio, client,
             ))
     return rows
 
@@ -214,56 +243,128 @@ def deployment(r: Row) -> tuple[Any, int, int, int, str]:
 # ---------------------------------------------------------------- simulation
 
 
-def simulate_row(r: Row, d: Any, kv: int, seqs: int, budget: int, seed: int = 0) -> tuple[float, float]:
-    """Simulated (TTFT, TPOT) of a row, in the row's statistics (median / mean)."""
+def lengths(rng: np.random.Generator, nominal: float, n: int, ratio: float) -> np.ndarray:
+    """``n`` token lengths as vLLM's ``benchmark_serving.py`` random dataset draws them: uniform
+    integers in [int(L * ratio), L] (``--random-range-ratio``); all ``L`` when the ratio is 1."""
+    top = max(round(nominal), 1)
+    if ratio >= 1.0:
+        return np.full(n, top, dtype=np.int64)
+    return rng.integers(max(int(top * ratio), 1), top + 1, size=n, dtype=np.int64)
+
+
+def requests_of(r: Row) -> int:
+    """Requests the row's benchmark ran: stated, else what its client runs by default."""
+    if r.num_requests:
+        return r.num_requests
+    if r.concurrency is not None:
+        if r.client == "inferencex":
+            return INFERENCEX_PROMPTS_PER_SLOT * r.concurrency
+        return max(4 * r.concurrency, 32)
+    return 500
+
+
+def simulate_row(
+    r: Row, d: Any, kv: int, seqs: int, budget: int, frontend_s: float = 0.0, seed: int = 0
+) -> tuple[float, float]:
+    """Simulated (TTFT, TPOT) of a row, in the row's statistics (median / mean): per request, TTFT
+    from sending to the first token and TPOT = (latency - TTFT) / (output tokens - 1), the
+    benchmark clients' definitions (requests of one output token have no TPOT)."""
     from scaleplan.simulate import llm_engine as eng
     from scaleplan.simulate.llm_replicas import ModelStep
 
     rng = np.random.default_rng(seed)
-    i, o = max(round(r.isl), 1), max(round(r.osl), 1)
+    n = requests_of(r)
+    inp = lengths(rng, r.isl, n, r.range_ratio)
+    out = lengths(rng, r.osl, n, r.range_ratio)
     closed = 0
     if r.concurrency is not None:
-        n = r.num_requests or max(4 * r.concurrency, 32)
         closed = r.concurrency
         times = np.zeros(n)
     elif r.rate is not None and math.isinf(r.rate):
-        n = r.num_requests or 500
         times = np.zeros(n)
     else:
-        n = r.num_requests or 500
         assert r.rate is not None
         times = np.cumsum(rng.exponential(1.0 / r.rate, n))
     cfg = eng.ReplicaConfig(seqs, kv, 16, budget, 10**9, ModelStep(d))
-    res = eng.run(times, np.full(n, i), np.full(n, o), [cfg], [0], [(0.0, frozenset({0}))], lambda k, t, v: 0, closed_loop=closed)
-    ttft = (res.t_first - res.arrival) * 1000.0
-    tpot = (res.t_done - res.t_first) * 1000.0 / max(o - 1, 1)
+    res = eng.run(
+        times, inp, out, [cfg], [0], [(0.0, frozenset({0}))], lambda k, t, v: 0,
+        closed_loop=closed, frontend_s=frontend_s,
+    )
+    ok = res.outcome == eng.OK
+    ttft = (res.t_first - res.arrival)[ok] * 1000.0
+    multi = ok & (out > 1)
+    tpot = (res.t_done - res.t_first)[multi] * 1000.0 / (out[multi] - 1)
 
     def pick(x: Any, stat: str) -> float:
+        if len(x) == 0:
+            return math.nan
         return float(np.mean(x)) if stat.startswith("mean") else float(np.median(x))
 
     return pick(ttft, r.ttft_stat), pick(tpot, r.tpot_stat)
 
 
-def calibrate_on(r: Row, d: Any, kv: int, seqs: int, budget: int) -> tuple[Any, float, float, int]:
-    """Fit compute (TTFT) and memory (TPOT) scales so the simulated row matches the measured one."""
-    from scaleplan.llm.perf import Calibration
+@dataclass(frozen=True)
+class Fit:
+    """What calibration fitted on one row: the LLM model's scales and the front-end latency."""
 
-    c = m = 1.0
+    deployment: Any
+    frontend_s: float
+    ttft: float  # simulated, with the fitted values
+    tpot: float
+    iterations: int
+
+    def describe(self) -> str:
+        c = self.deployment.calibration
+        return (
+            f"compute x{c.compute:.3g}, memory x{c.memory:.3g}, step overhead x{c.overhead:.3g}, "
+            f"front end {self.frontend_s * 1000:.0f} ms"
+        )
+
+
+def calibrate_on(r: Row, d: Any, kv: int, seqs: int, budget: int) -> Fit:
+    """Fit the row's TPOT by the per-step overhead scale (memory efficiency only once no overhead
+    is left) and its TTFT by the compute efficiency scale within the model's physical range, the
+    rest by a front-end latency per request; on the simulated row, until both are within 1 %."""
+    from scaleplan.llm.perf import MAX_COMPUTE, MIN_COMPUTE, Calibration, efficiency, step_time_ms
+
+    c = m = o = 1.0
+    fe = 0.0
     tt = tp = math.nan
-    iters = 0
-    for k in range(1, 9):
-        iters = k
-        cal = Calibration(compute=c, memory=m, basis=f"row {r.row_id}", points=1)
+    k = 0
+    dd = d
+    for k in range(1, FIT_ITERATIONS + 1):
+        cal = Calibration(compute=c, memory=m, overhead=o, basis=f"row {r.row_id}", points=1)
         dd = d.with_calibration(cal)
-        tt, tp = simulate_row(r, dd, kv, seqs, budget)
+        tt, tp = simulate_row(r, dd, kv, seqs, budget, frontend_s=fe)
         et = tt / r.ttft if r.ttft else 1.0
-        ep = tp / r.tpot if r.tpot else 1.0
-        if abs(et - 1) < 0.01 and abs(ep - 1) < 0.01:
+        ep = tp / r.tpot if r.tpot and not math.isnan(tp) else 1.0
+        if (abs(et - 1) < FIT_TOLERANCE and abs(ep - 1) < FIT_TOLERANCE) or k == FIT_ITERATIONS:
             break
-        c *= et
-        m *= ep
-        c, m = min(max(c, 0.05), 20.0), min(max(m, 0.05), 20.0)
-    return d.with_calibration(Calibration(compute=c, memory=m, basis=f"row {r.row_id}", points=1)), tt, tp, iters
+        # TPOT: each decode step carries the overhead once, so TPOT moves by about the overhead
+        # of one step per unit of its scale (Newton step on a near-linear function)
+        unit = step_time_ms(dd, decode_seqs=1.0, context_tokens_total=r.isl).overhead_ms / o
+        if r.tpot and not math.isnan(tp) and unit > 0:
+            o_new = o + (r.tpot - tp) / unit
+            if o_new < MIN_OVERHEAD_SCALE:
+                o_new = MIN_OVERHEAD_SCALE
+                m *= ep  # no overhead left to remove: the memory-bound part must be faster
+            o = o_new
+        # TTFT: compute efficiency within [MIN_COMPUTE, MAX_COMPUTE] (a small prompt's prefill
+        # runs below the large-batch efficiency the model's tables come from); what the slowest
+        # physical compute still leaves unexplained is front-end latency
+        if r.ttft:
+            eff = efficiency(d.hw, d.settings.engine, d.dtype, cal).compute
+            if tt < r.ttft:
+                if eff <= MIN_COMPUTE * (1 + 1e-9):
+                    fe += (r.ttft - tt) / 1000.0
+                else:
+                    c *= et
+            elif fe > 0:
+                fe = max(fe - (tt - r.ttft) / 1000.0, 0.0)
+            elif eff < MAX_COMPUTE * (1 - 1e-9):
+                c *= et
+        c, m = min(max(c, 0.01), 100.0), min(max(m, 0.01), 100.0)
+    return Fit(dd, fe, tt, tp, k)
 
 
 def run_group(rs: list[Row]) -> list[dict[str, Any]]:
@@ -275,10 +376,13 @@ def run_group(rs: list[Row]) -> list[dict[str, Any]]:
         return [{"row": r.row_id, "role": "not simulated", "why": str(exc), **_meas(r)} for r in rs]
     if base.ttft is None or base.tpot is None:
         return [{"row": r.row_id, "role": "not simulated", "why": "the calibration row lacks TTFT or TPOT", **_meas(r)} for r in rs]
-    dc, tt, tp, iters = calibrate_on(base, d, kv, seqs, budget)
-    out.append({"row": base.row_id, "role": "calibration", "what": what, "sim_ttft": tt, "sim_tpot": tp, "iters": iters, **_meas(base)})
+    fit = calibrate_on(base, d, kv, seqs, budget)
+    out.append({
+        "row": base.row_id, "role": "calibration", "what": what, "fit": fit.describe(),
+        "sim_ttft": fit.ttft, "sim_tpot": fit.tpot, "iters": fit.iterations, **_meas(base),
+    })
     for r in rs[1:]:
-        tt, tp = simulate_row(r, dc, kv, seqs, budget)
+        tt, tp = simulate_row(r, fit.deployment, kv, seqs, budget, frontend_s=fit.frontend_s)
         out.append({"row": r.row_id, "role": "simulated", "what": what, "sim_ttft": tt, "sim_tpot": tp, **_meas(r)})
     return out
 
@@ -323,11 +427,26 @@ def markdown(results: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             return "-" if v is None else f"{v:+.0%}"
 
         role = x["role"] if x["role"] != "not simulated" else f"not simulated: {x['why']}"
+        if x["role"] == "calibration":
+            role = f"calibration ({x['fit']})"
         lines.append(
             f"| {x['row']} | {x['source']} | {x['model']} | {x['engine']} | {x['gpu']} | {x['tp']} | {x['isl']:g}/{x['osl']:g} | {x['load']} | "
             f"{f(x['ttft'])} {x['ttft_stat']} | {f(x.get('sim_ttft'))} | {e(et)} | {f(x['tpot'])} {x['tpot_stat']} | {f(x.get('sim_tpot'))} | {e(ep)} | {role} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def select(
+    gs: dict[tuple[str, ...], list[Row]], source: str, rows: str, limit: int
+) -> list[tuple[str, ...]]:
+    """The groups to run: of one source, holding some of the given row ids, the first N."""
+    keys = sorted(gs, key=lambda k: (k[0], k[1:]))
+    if source:
+        keys = [k for k in keys if k[0] == source]
+    if rows:
+        want = {x.strip() for x in rows.split(",") if x.strip()}
+        keys = [k for k in keys if any(r.row_id in want for r in gs[k])]
+    return keys[:limit] if limit else keys
 
 
 def main() -> None:
@@ -336,6 +455,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="first N groups only (development)")
     ap.add_argument("--source", default="", help="only groups of this source_id")
+    ap.add_argument(
+        "--rows", default="", help="only the groups holding these row ids (comma-separated)"
+    )
     ap.add_argument("--markdown", type=Path)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--budget-s", type=float, default=0.0, help="stop starting groups after this many seconds; the rest are listed as not simulated")
@@ -343,11 +465,7 @@ def main() -> None:
     if not (args.data / "llm" / "llm_serving_measurements.csv").exists():
         sys.exit(f"no measurements under {args.data}; pass --data")
     gs = groups(read_rows(args.data) + vllm_rows(args.data))
-    keys = sorted(gs, key=lambda k: (k[0], k[1:]))
-    if args.source:
-        keys = [k for k in keys if k[0] == args.source]
-    if args.limit:
-        keys = keys[: args.limit]
+    keys = select(gs, args.source, args.rows, args.limit)
     t0 = time.perf_counter()
     results: list[dict[str, Any]] = []
     # cheapest sources first (the aiconfigurator closed loops are the long ones)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# ../shared next to the checkout; SCALEPLAN_SHARED points elsewhere (a worktree outside /work)
+SHARED = Path(os.environ.get("SCALEPLAN_SHARED") or ROOT.parent / "shared")
 EXAMPLES = ROOT / "examples"
 
 # Deterministic rich output in CLI tests.

@@ -1,0 +1,63 @@
+"""bench/llm_sim_validation.py: the benchmark clients it replays and the calibration on one row
+(docs/simulate.md, "LLM validation against measurements")."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "llm_sim_validation.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("llm_sim_validation", BENCH)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["llm_sim_validation"] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_lengths_are_drawn_as_the_random_dataset_draws_them(bench: ModuleType) -> None:
+    rng = np.random.default_rng(0)
+    x = bench.lengths(rng, 1024, 20_000, 0.8)
+    # vLLM benchmark_serving.py: np.random.randint(int(1024 * 0.8), 1024 + 1)
+    assert x.min() == 819 and x.max() == 1024
+    assert x.mean() == pytest.approx((819 + 1024) / 2, rel=0.005)
+    assert (bench.lengths(rng, 1024.4, 5, 1.0) == 1024).all()
+
+
+def _rows(bench: ModuleType, shared_dir: Path) -> dict[str, object]:
+    return {r.row_id: r for r in bench.read_rows(shared_dir / "data")}
+
+
+def test_inferencex_rows_replay_its_client(bench: ModuleType, shared_dir: Path) -> None:
+    rows = _rows(bench, shared_dir)
+    r = rows["1153"]  # DeepSeek-R1 SGLang B200 TP4, 1024/1024, concurrency 4, from InferenceX
+    assert (r.client, r.range_ratio) == ("inferencex", 0.8)
+    assert (r.ttft_stat, r.tpot_stat) == ("mean", "mean")
+    assert bench.requests_of(r) == 40  # --num-prompts CONC * 10
+    # an aiconfigurator row from another collection: client unknown, fixed lengths, unstated stat
+    aic = [x for x in rows.values() if x.source == "aiconfigurator_silicon_sample"]
+    other = next(x for x in aic if x.client == "")
+    assert other.range_ratio == 1.0 and other.ttft_stat == "unstated"
+    assert bench.requests_of(other) == max(4 * other.concurrency, 32)
+
+
+def test_calibration_reproduces_its_own_row(bench: ModuleType, shared_dir: Path) -> None:
+    rows = bench.read_rows(shared_dir / "data")
+    gs = bench.groups(rows)
+    group = next(rs for rs in gs.values() if rs[0].row_id == "1153")
+    base = group[0]
+    d, kv, seqs, budget, _ = bench.deployment(base)
+    fit = bench.calibrate_on(base, d, kv, seqs, budget)
+    # the row measured 388 ms / 9.09 ms; the compute-and-memory fit gave 130 ms / 14.4 ms
+    assert fit.ttft == pytest.approx(base.ttft, rel=0.02)
+    assert fit.tpot == pytest.approx(base.tpot, rel=0.02)
+    assert fit.frontend_s >= 0.0
