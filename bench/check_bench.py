@@ -46,19 +46,20 @@ def main() -> int:
         files = make_tree(folder, args.objects)
         t0 = time.perf_counter()
         from scaleplan.check import check_paths
+        from scaleplan.inputs import load_tables
 
         t_import = time.perf_counter() - t0
         t0 = time.perf_counter()
         if args.profile:
             prof = cProfile.Profile()
             prof.enable()
-        report = check_paths([folder])
+        report = check_paths([folder], catalog=load_tables)
         cold = time.perf_counter() - t0
         if args.profile:
             prof.disable()
             pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
         t0 = time.perf_counter()
-        report2 = check_paths([folder])
+        report2 = check_paths([folder], catalog=load_tables)
         warm = time.perf_counter() - t0
         assert report.objects == args.objects and report2.findings == report.findings
         t0 = time.perf_counter()

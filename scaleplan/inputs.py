@@ -1,6 +1,7 @@
 """A command's inputs, assembled in one place: the spec, the profile it names, the catalogs
 (the shipped ones for its providers, its ``placement.catalogs``, ``--catalog`` files), an
-Observed file, and the input hashes a plan records.
+Observed file, and the input hashes a plan records; and the accelerator and instance tables
+that ``render`` and ``check`` take (:func:`load_tables`), which they never read themselves.
 
 ``optimize``, ``validate`` and ``simulate`` (and the tests) read their inputs here, so a missing
 or invalid referenced file is reported in one wording, with the spec's line, whichever command
@@ -106,6 +107,20 @@ def gather_inputs(path: str | Path, catalogs: Sequence[str] = ()) -> Gathered:
     return Gathered(
         file, spec, profile, profile_path, spec_catalogs, catalog, tuple(problems), doc.lines
     )
+
+
+def load_tables(
+    catalogs: Sequence[str | Path] = (), *, providers: Sequence[str] | None = None
+) -> Catalog:
+    """The accelerator and instance tables ``render`` and ``check`` take when no spec assembled
+    them (``scaleplan render PLAN``, ``scaleplan check``, library callers): the shipped
+    accelerator table and the shipped catalogs of ``providers`` (default: every provider), then
+    the ``catalogs`` files in order (a later row replaces an earlier one; a file's accelerators
+    extend the table). ``optimize`` renders with the catalog it solved with
+    (:attr:`Inputs.catalog`), which holds the spec's own catalogs too."""
+    from scaleplan.catalog.files import load_catalog
+
+    return load_catalog(list(catalogs), providers=providers)
 
 
 def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:

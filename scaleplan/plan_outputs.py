@@ -14,6 +14,7 @@ from scaleplan.errors import InputError, PlanError, Problem, SpecError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from scaleplan.catalog.model import Catalog
     from scaleplan.plan import Plan
     from scaleplan.plandiff import PlanDiff
     from scaleplan.render import RenderResult
@@ -78,12 +79,18 @@ def write_manifests(out: Path, files: Mapping[str, str]) -> None:
 
 
 def write_plan_outputs(
-    out_dir: Path, plan: Plan, *, manifests: bool, spec_file: str | None = None
+    out_dir: Path,
+    plan: Plan,
+    catalog: Catalog,
+    *,
+    manifests: bool,
+    spec_file: str | None = None,
 ) -> PlanOutputs:
-    """``optimize``: OUT/plan.yaml and (with ``manifests``) OUT/manifests/, computed first and
-    then swapped in together under a lock on the folder; a manifests/ folder with user files
-    is refused, never deleted. Render's problems with the spec's own values (engine flags that
-    contradict the solved plan) name ``spec_file`` and its lines, not the plan in memory."""
+    """``optimize``: OUT/plan.yaml and (with ``manifests``) OUT/manifests/, rendered with the
+    ``catalog`` the plan was optimized with, computed first and then swapped in together under
+    a lock on the folder; a manifests/ folder with user files is refused, never deleted.
+    Render's problems with the spec's own values (engine flags that contradict the solved plan)
+    name ``spec_file`` and its lines, not the plan in memory."""
     from scaleplan.outputs import commit_outputs
     from scaleplan.plan import dump_plan
 
@@ -97,7 +104,7 @@ def write_plan_outputs(
     render_warnings: tuple[str, ...] = ()
     trees: dict[str, dict[str, str]] = {}
     if manifests:
-        result = _render(plan, spec_file)
+        result = _render(plan, catalog, spec_file)
         trees["manifests"], render_warnings = dict(result.files), result.warnings
     written = commit_outputs(
         out_dir, {"plan.yaml": dump_plan(plan)}, trees, foreign=not_rendered_by_us
@@ -108,13 +115,13 @@ def write_plan_outputs(
     )
 
 
-def _render(plan: Plan, spec_file: str | None) -> RenderResult:
+def _render(plan: Plan, catalog: Catalog, spec_file: str | None) -> RenderResult:
     """The manifests of a plan optimize solved; a PlanError whose problems all lie in the spec
     (``Problem.path`` under ``spec``) becomes a SpecError naming the spec file and lines."""
     from scaleplan.render import render_report
 
     try:
-        return render_report(plan, layout="files", source=SOLVED_PLAN)
+        return render_report(plan, catalog, layout="files", source=SOLVED_PLAN)
     except PlanError as exc:
         paths = [p.path for p in exc.problems]
         if spec_file is None or not paths or any(q is None or q[:1] != ("spec",) for q in paths):

@@ -62,3 +62,12 @@ def cli():
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tables():  # type: ignore[no-untyped-def]
+    """The shipped accelerator and instance tables that render and check take
+    (scaleplan.inputs.load_tables), read once per session."""
+    from tables_helpers import shipped_tables
+
+    return shipped_tables()

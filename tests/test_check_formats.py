@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 from check_helpers import Docs, container, mutated, pod
+from tables_helpers import shipped_tables
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.check import check_paths, check_text
 from scaleplan.check.formats import github, junit, render_report, sarif
 
 FORMATS = Path(__file__).parent / "data" / "check" / "formats"
+CONFIG_MAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
 
 
 def _broken(docs: Docs) -> None:
@@ -34,10 +37,10 @@ def broken_report(tmp_path: Path):  # type: ignore[no-untyped-def]
         .replace("name: llm-g6-xlarge", "name: llm-two", 1)
         .replace("name: llm\n", "name: llm-b\n")
     )
-    return check_paths([f]), f
+    return check_paths([f], catalog=shipped_tables()), f
 
 
-def test_sarif_validates_against_oasis_schema(broken_report) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_validates_against_oasis_schema(tables: Catalog, broken_report) -> None:  # type: ignore[no-untyped-def]
     import jsonschema
 
     report, _ = broken_report
@@ -53,7 +56,7 @@ def test_sarif_validates_against_oasis_schema(broken_report) -> None:  # type: i
         assert r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
     # an empty report validates too
     jsonschema.Draft4Validator(schema).validate(
-        sarif(check_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n", "c.yaml"))
+        sarif(check_text(CONFIG_MAP, "c.yaml", catalog=tables))
     )
 
 
@@ -70,7 +73,7 @@ def test_sarif_invalid_document_is_rejected_by_the_schema() -> None:
         jsonschema.Draft4Validator(schema).validate(bad)
 
 
-def test_junit_validates_against_xsd(broken_report) -> None:  # type: ignore[no-untyped-def]
+def test_junit_validates_against_xsd(tables: Catalog, broken_report) -> None:  # type: ignore[no-untyped-def]
     from lxml import etree
 
     report, _ = broken_report
@@ -79,7 +82,7 @@ def test_junit_validates_against_xsd(broken_report) -> None:  # type: ignore[no-
     doc = etree.fromstring(xml.encode())
     assert xsd.validate(doc), xsd.error_log
     assert len(doc.findall(".//failure")) == len(report.findings)
-    clean = check_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n", "c.yaml")
+    clean = check_text(CONFIG_MAP, "c.yaml", catalog=tables)
     assert xsd.validate(
         etree.fromstring(junit(clean, timestamp="2026-01-02T03:04:05", hostname="ci").encode())
     ), xsd.error_log
@@ -108,12 +111,13 @@ def test_github_commands_point_at_lines_in_multi_document_file(broken_report) ->
             assert expect[finding.rule] in lines[line - 1], (finding.rule, lines[line - 1])
 
 
-def test_github_escaping() -> None:
+def test_github_escaping(tables: Catalog) -> None:
     from scaleplan.check.formats import _gh_data, _gh_prop
 
     assert _gh_data("50% a\r\nb") == "50%25 a%0D%0Ab"
     assert _gh_prop("a:b,c%") == "a%3Ab%2Cc%25"
-    report = check_text(mutated(lambda d: container(d).update(image="x")), "dir,1/a:b.yaml")
+    text = mutated(lambda d: container(d).update(image="x"))
+    report = check_text(text, "dir,1/a:b.yaml", catalog=tables)
     cmd = github(report).splitlines()[0]
     assert cmd.startswith("::error file=dir%2C1/a%3Ab.yaml,line=")
     assert "\n" not in cmd and "%0Afix: " in cmd

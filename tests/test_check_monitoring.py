@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from tables_helpers import shipped_tables
 
 from scaleplan.check import check_paths
 from scaleplan.check.monitoring import promql_error
@@ -18,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _rendered(example: str, out: Path) -> Path:
-    atomic_write_tree(out, render(read_plan(ROOT / "examples" / example / "plan.yaml")))
+    plan = read_plan(ROOT / "examples" / example / "plan.yaml")
+    atomic_write_tree(out, render(plan, shipped_tables()))
     return out
 
 
@@ -31,7 +33,7 @@ def _edit(path: Path, pattern: str, repl: str) -> int:
 
 
 def _monitoring(folder: Path) -> list[tuple[str, str, int, str]]:
-    report = check_paths([folder])
+    report = check_paths([folder], catalog=shipped_tables())
     rules = ("promql-invalid", "dashboard-json-invalid")
     found = [f for f in report.findings if f.rule in rules]
     return [(f.rule, Path(f.file).name, f.line, f.message) for f in found]

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 from check_helpers import Docs, by_kind, clean_docs, mutated, pod
+from tables_helpers import shipped_tables
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.check import check_paths, check_text
 from scaleplan.plan import Plan, read_plan
 
@@ -21,16 +23,18 @@ def _render(plan_path: Path, out: Path) -> Plan:
     from scaleplan.yamlio import atomic_write_tree
 
     plan = read_plan(plan_path)
-    atomic_write_tree(out, render_mod.render(plan))
+    atomic_write_tree(out, render_mod.render(plan, shipped_tables()))
     return plan
 
 
 @pytest.mark.skipif(not EXAMPLES, reason="no examples/*/plan.yaml yet")
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_rendered_examples_pass_with_drift_check(tmp_path: Path, example: str) -> None:
+def test_rendered_examples_pass_with_drift_check(
+    tables: Catalog, tmp_path: Path, example: str
+) -> None:
     plan_file = ROOT / "examples" / example / "plan.yaml"
     plan = _render(plan_file, tmp_path / "out")
-    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file))
+    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file), catalog=tables)
     assert report.drift_checked and report.objects > 3
     assert not report.failed("error"), [(f.rule, f.file, f.message) for f in report.findings]
     assert report.findings == (), [(f.rule, f.message) for f in report.findings]
@@ -79,6 +83,7 @@ def _edit(folder: Path, glob: str, pattern: str, repl: str) -> tuple[Path, int] 
     ],
 )
 def test_drift_names_file_and_line(
+    tables: Catalog,
     tmp_path: Path, glob: str, pattern: str, repl: str, label: str
 ) -> None:
     for example in EXAMPLES:  # the first example whose rendering has such a field
@@ -96,6 +101,7 @@ def test_drift_names_file_and_line(
         plan=plan,
         plan_file=str(plan_file),
         disabled_rules=["gpu-exceeds-instance", "gpu-nodepool-limit", "hpa-no-range", "shm-missing"],
+        catalog=tables,
     )
     drift = [f for f in report.findings if f.rule == "drift"]
     assert {f.rule for f in report.findings} == {"drift"}, [
@@ -126,11 +132,11 @@ def test_drift_missing_object_and_cli_exit_1(tmp_path: Path, cli) -> None:  # ty
 
 @pytest.mark.skipif("llm-chat-pool" not in EXAMPLES, reason="examples/llm-chat-pool not there")
 @pytest.mark.parametrize("name", ["inferencepool-chat.yaml", "ec2nodeclass-chat-g5-on-demand.yaml"])
-def test_drift_a_deleted_pool_or_node_class(tmp_path: Path, name: str) -> None:
+def test_drift_a_deleted_pool_or_node_class(tables: Catalog, tmp_path: Path, name: str) -> None:
     plan_file = ROOT / "examples" / "llm-chat-pool" / "plan.yaml"
     plan = _render(plan_file, tmp_path / "out")
     (tmp_path / "out" / name).unlink()
-    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file))
+    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file), catalog=tables)
     kind = {"inferencepool": "InferencePool", "ec2nodeclass": "EC2NodeClass"}[name.split("-")[0]]
     obj = name.split("-", 1)[1].removesuffix(".yaml")
     drift = [f.message for f in report.findings if f.rule == "drift"]
@@ -168,29 +174,41 @@ def _spot_nodepool(docs: Docs) -> None:
 @pytest.mark.parametrize(
     "mutation", [_spot_selector, _spot_nodepool], ids=["node-selector", "nodepool"]
 )
-def test_spot_only_where_plan_wants_on_demand(mutation) -> None:  # type: ignore[no-untyped-def]
+def test_spot_only_where_plan_wants_on_demand(
+    tables: Catalog, mutation
+) -> None:  # type: ignore[no-untyped-def]
     from scaleplan.yamlio import dump_yaml_all
 
     on_demand = _plan_for_clean("on-demand")
     assert (
         check_text(
-            dump_yaml_all(clean_docs()), "c.yaml", plan=on_demand, disabled_rules=["drift"]
+            dump_yaml_all(clean_docs()),
+            "c.yaml",
+            plan=on_demand,
+            disabled_rules=["drift"],
+            catalog=tables,
         ).findings
         == ()
     )
-    report = check_text(mutated(mutation), "c.yaml", plan=on_demand, disabled_rules=["drift"])
+    report = check_text(
+        mutated(mutation), "c.yaml", plan=on_demand, disabled_rules=["drift"], catalog=tables
+    )
     assert {f.rule for f in report.findings} == {"spot-only-capacity"}, [
         (f.rule, f.message) for f in report.findings
     ]
     # A spot allocation may run spot-only.
     assert (
         check_text(
-            mutated(mutation), "c.yaml", plan=_plan_for_clean("spot"), disabled_rules=["drift"]
+            mutated(mutation),
+            "c.yaml",
+            plan=_plan_for_clean("spot"),
+            disabled_rules=["drift"],
+            catalog=tables,
         ).findings
         == ()
     )
     # Without a plan the rule does not run.
-    assert check_text(mutated(mutation), "c.yaml").findings == ()
+    assert check_text(mutated(mutation), "c.yaml", catalog=tables).findings == ()
 
 
 def test_compare_scaled_object_bounds_and_unrendered_selector() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.check import RULES, check_paths
 
 POLARIS = Path(__file__).parent / "data" / "check" / "polaris"
@@ -50,11 +51,13 @@ def test_shared_checks_have_fixtures() -> None:
 
 
 @pytest.mark.parametrize(("check", "fixture"), CASES, ids=[f"{c}/{f.name}" for c, f in CASES])
-def test_agrees_with_polaris(check: str, fixture: Path) -> None:
+def test_agrees_with_polaris(tables: Catalog, check: str, fixture: Path) -> None:
     rules = SHARED.get(check) or EXTRA_CHECKS[check]
     # Like Polaris, evaluate only the rule(s) for this check (the fixtures break others).
     others = [r.id for r in RULES if r.id not in rules]
-    report = check_paths([fixture], disabled_rules=others, enabled_rules=sorted(rules))
+    report = check_paths(
+        [fixture], disabled_rules=others, enabled_rules=sorted(rules), catalog=tables
+    )
     fired = [f for f in report.findings if f.rule in rules]
     must_fail = "failure" in fixture.name
     if (check, fixture.name) in STRICTER:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from check_helpers import Docs, by_kind, clean_docs, container, mutated, pod
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.check import RULES, check_text
 from scaleplan.yamlio import dump_yaml_all
 
@@ -327,8 +328,8 @@ CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
 ]
 
 
-def test_clean_set_is_clean() -> None:
-    report = check_text(dump_yaml_all(clean_docs()), "clean.yaml")
+def test_clean_set_is_clean(tables: Catalog) -> None:
+    report = check_text(dump_yaml_all(clean_docs()), "clean.yaml", catalog=tables)
     assert report.findings == ()
     assert report.objects == 5
 
@@ -339,17 +340,18 @@ def test_at_least_40_cases_cover_every_rule_without_a_plan() -> None:
     assert covered == {r.id for r in RULES if not r.needs_plan}
 
 
-def test_route_to_existing_service_is_clean() -> None:
+def test_route_to_existing_service_is_clean(tables: Catalog) -> None:
     docs = clean_docs()
     docs.append(_route("llm"))
-    assert check_text(dump_yaml_all(docs), "route.yaml").findings == ()
+    assert check_text(dump_yaml_all(docs), "route.yaml", catalog=tables).findings == ()
 
 
 @pytest.mark.parametrize(("case", "rule", "mutation"), CASES, ids=[c[0] for c in CASES])
 def test_mutation_caught_by_its_rule_only(
+    tables: Catalog,
     case: str, rule: str, mutation: Callable[[Docs], None]
 ) -> None:
-    report = check_text(mutated(mutation), f"{case}.yaml")
+    report = check_text(mutated(mutation), f"{case}.yaml", catalog=tables)
     fired = {f.rule for f in report.findings}
     assert fired == {rule}, [f"{f.rule}: {f.message}" for f in report.findings]
     for f in report.findings:
@@ -362,10 +364,11 @@ def test_mutation_caught_by_its_rule_only(
     ids=[c[0] for c in CASES[:3] + CASES[20:23]],
 )
 def test_rule_can_be_disabled_per_run_and_per_object(
+    tables: Catalog,
     case: str, rule: str, mutation: Callable[[Docs], None]
 ) -> None:
     text = mutated(mutation)
-    assert check_text(text, "x.yaml", disabled_rules=[rule]).findings == ()
+    assert check_text(text, "x.yaml", disabled_rules=[rule], catalog=tables).findings == ()
 
     # per object: annotate every object with the ignore annotation
     def annotate(docs: Docs) -> None:
@@ -375,5 +378,5 @@ def test_rule_can_be_disabled_per_run_and_per_object(
                 f"unrelated, {rule}"
             )
 
-    report = check_text(mutated(annotate), "x.yaml")
+    report = check_text(mutated(annotate), "x.yaml", catalog=tables)
     assert report.findings == (), [f.message for f in report.findings]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tables_helpers import shipped_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "embedding-cpu-gpu"
@@ -96,7 +97,7 @@ def _manifests(dest: Path, *, bad: bool) -> None:
     from scaleplan.render import render
 
     dest.mkdir(parents=True, exist_ok=True)
-    for rel, text in render(read_plan(EXAMPLE / "plan.yaml")).items():
+    for rel, text in render(read_plan(EXAMPLE / "plan.yaml"), shipped_tables()).items():
         (dest / rel).write_text(text, encoding="utf-8")
     for f in ("spec.yaml", "plan.yaml", "profile.yaml"):
         shutil.copy(EXAMPLE / f, dest / f)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.plan import read_plan
 from scaleplan.render import render_report
 
@@ -22,9 +23,11 @@ def test_the_llm_examples_are_found() -> None:
 
 
 @pytest.mark.parametrize("name", LLM_EXAMPLES)
-def test_example_names_its_model_and_a_vllm_with_the_rendered_metric_names(name: str) -> None:
+def test_example_names_its_model_and_a_vllm_with_the_rendered_metric_names(
+    tables: Catalog, name: str
+) -> None:
     plan = read_plan(ROOT / "examples" / name / "plan.yaml")
-    report = render_report(plan)
+    report = render_report(plan, tables)
     assert not [w for w in report.warnings if "default model" in w], report.warnings
     tag = plan.spec.kubernetes.image.rsplit(":", 1)[1]
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)*", tag)
@@ -34,8 +37,10 @@ def test_example_names_its_model_and_a_vllm_with_the_rendered_metric_names(name:
         assert plan.spec.model.engine == "vllm"
 
 
-def test_70b_example_serves_the_fp8_checkpoint_with_the_token_from_a_secret() -> None:
-    report = render_report(read_plan(ROOT / "examples" / "llm-70b-tp" / "plan.yaml"))
+def test_70b_example_serves_the_fp8_checkpoint_with_the_token_from_a_secret(
+    tables: Catalog,
+) -> None:
+    report = render_report(read_plan(ROOT / "examples" / "llm-70b-tp" / "plan.yaml"), tables)
     deployments = [d for text in report.files.values() for d in yaml.safe_load_all(text) if d and d.get("kind") == "Deployment"]
     assert deployments
     for d in deployments:

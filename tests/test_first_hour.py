@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scaleplan.catalog.model import Catalog
+
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "examples" / "embedding-cpu-gpu" / "profile.yaml"
 
@@ -79,21 +81,21 @@ def test_other_cloud_with_a_cloud_flavor_is_exit_3_with_the_fix(cli, tmp_path: P
     assert not (tmp_path / "o").exists()
 
 
-def test_optimize_prints_every_render_warning(cli, tmp_path: Path) -> None:
+def test_optimize_prints_every_render_warning(tables: Catalog, cli, tmp_path: Path) -> None:
     from scaleplan.plan import read_plan
     from scaleplan.render import render_report
 
     # generic + spot: the renderer warns that generic clusters have no spot label
     spec = write_spec(tmp_path, flavor="generic", placement="  providers: [aws]\n  regions: [us-east-1]\n  spot: {allowed: true, max_fraction: 1}")
     res = cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-alternatives"])
-    warnings = render_report(read_plan(tmp_path / "out" / "plan.yaml")).warnings
+    warnings = render_report(read_plan(tmp_path / "out" / "plan.yaml"), tables).warnings
     assert warnings, "this spec should make the renderer warn"
     err = " ".join(res.stderr.split())
     for w in warnings:
         assert f"warning: {' '.join(w.split())}" in err
 
 
-def test_check_plan_flags_nodes_of_another_cloud(cli, tmp_path: Path) -> None:
+def test_check_plan_flags_nodes_of_another_cloud(tables: Catalog, cli, tmp_path: Path) -> None:
     """A plan (written before providers followed the flavor) with GCP rows on an EKS flavor."""
     from scaleplan.plan import dump_plan, read_plan
     from scaleplan.render import render
@@ -105,18 +107,18 @@ def test_check_plan_flags_nodes_of_another_cloud(cli, tmp_path: Path) -> None:
     k8s = plan.spec.kubernetes.model_copy(update={"flavor": "eks"})
     old = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
     atomic_write(tmp_path / "old.yaml", dump_plan(old))
-    atomic_write_tree(tmp_path / "m", render(old))
+    atomic_write_tree(tmp_path / "m", render(old, tables))
     res = cli(["check", str(tmp_path / "m"), "--plan", str(tmp_path / "old.yaml"), "--format", "json"], exit_code=1)
     found = [f for f in json.loads(res.stdout)["findings"] if f["rule"] == "flavor-mismatch"]
     assert found, res.stdout
     assert any("not offered on aws" in f["message"] for f in found)
     # the same plan on its own flavor has no such finding
-    atomic_write_tree(tmp_path / "g", render(plan))
+    atomic_write_tree(tmp_path / "g", render(plan, tables))
     res = cli(["check", str(tmp_path / "g"), "--plan", str(tmp_path / "out" / "plan.yaml"), "--format", "json"], exit_code=None)
     assert not [f for f in json.loads(res.stdout)["findings"] if f["rule"] == "flavor-mismatch"]
 
 
-def test_flavor_rule_flags_foreign_labels_and_node_classes() -> None:
+def test_flavor_rule_flags_foreign_labels_and_node_classes(tables: Catalog) -> None:
     from scaleplan.check.engine import check_text
     from scaleplan.plan import read_plan
 
@@ -138,7 +140,7 @@ kind: EC2NodeClass
 metadata: {name: y}
 spec: {}
 """
-    report = check_text(text, "m.yaml", plan=plan, disabled_rules=["drift"])
+    report = check_text(text, "m.yaml", plan=plan, disabled_rules=["drift"], catalog=tables)
     msgs = [f.message for f in report.findings if f.rule == "flavor-mismatch"]
     assert any("eks.amazonaws.com/capacityType" in m for m in msgs)
     assert any("g6.xlarge" in m for m in msgs)
@@ -406,13 +408,15 @@ def test_shell_completion_is_offered(cli) -> None:
     assert "--install-completion" in cli(["--help"]).stdout
 
 
-def test_check_skips_scaleplans_own_files_and_only_manifests(cli, tmp_path: Path) -> None:
+def test_check_skips_scaleplans_own_files_and_only_manifests(
+    tables: Catalog, cli, tmp_path: Path
+) -> None:
     ex = ROOT / "examples" / "embedding-cpu-gpu"
     from scaleplan.plan import read_plan
     from scaleplan.render import render
     from scaleplan.yamlio import atomic_write_tree
 
-    atomic_write_tree(tmp_path / "d", render(read_plan(ex / "plan.yaml")))
+    atomic_write_tree(tmp_path / "d", render(read_plan(ex / "plan.yaml"), tables))
     for f in ("spec.yaml", "plan.yaml", "profile.yaml"):
         (tmp_path / "d" / f).write_text((ex / f).read_text())
     res = cli(["check", str(tmp_path / "d")])

@@ -14,6 +14,7 @@ from hardening_helpers import EXAMPLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.check import check_text
 from scaleplan.errors import PlanError
 from scaleplan.k8s_schema import validate_object
@@ -89,12 +90,14 @@ FIELDS: dict[str, Callable[[dict[str, Any], str], None]] = {
 @pytest.mark.parametrize("field", list(FIELDS))
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(value=HOSTILE)
-def test_hostile_names_are_refused_or_render_valid_manifests(field: str, value: str) -> None:
+def test_hostile_names_are_refused_or_render_valid_manifests(
+    tables: Catalog, field: str, value: str
+) -> None:
     data = copy.deepcopy(BASE)
     FIELDS[field](data, value)
     try:
         plan = Plan.model_validate(data)
-        report = render_report(plan, source="plan.yaml")
+        report = render_report(plan, tables, source="plan.yaml")
     except PlanError:
         return  # refused: exit 3 on the CLI
     except Exception as exc:  # pydantic's ValidationError is what parse_plan turns into PlanError
@@ -109,6 +112,6 @@ def test_hostile_names_are_refused_or_render_valid_manifests(field: str, value: 
         assert validate_object(o.obj, "1.37") == [], f"{field}={value!r}: {o.kind}/{o.name}"
         assert "\n" not in o.file and "\x00" not in o.file
     text = "---\n".join(report.files[f] for f in sorted(report.files) if f.endswith(".yaml") and f != "kustomization.yaml")
-    findings = check_text(text, "manifests.yaml").findings
+    findings = check_text(text, "manifests.yaml", catalog=tables).findings
     bad = [f for f in findings if f.rule in ("api-rejects", "schema", "unknown-kind")]
     assert not bad, f"{field}={value!r}: {[f.message for f in bad]}"

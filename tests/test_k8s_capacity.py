@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaleplan import k8s_capacity as kc
+from scaleplan.catalog.model import Catalog
 from scaleplan.plan import read_plan
 from scaleplan.render import render_report
 from scaleplan.render.resources import cpu_quantity, fit_per_replica, memory_quantity
@@ -98,17 +99,17 @@ def test_optimizer_requests_fit_the_allocatable_model(flavor: str) -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_example_plans_render_without_capping(example: str) -> None:
+def test_example_plans_render_without_capping(tables: Catalog, example: str) -> None:
     plan = read_plan(ROOT / "examples" / example / "plan.yaml")
-    warnings = render_report(plan).warnings
+    warnings = render_report(plan, tables).warnings
     assert not [w for w in warnings if "capped" in w], warnings
 
 
-def test_old_plan_is_still_capped_with_a_warning() -> None:
+def test_old_plan_is_still_capped_with_a_warning(tables: Catalog) -> None:
     plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
     a = plan.allocations[0]
     old = plan.model_copy(update={"allocations": (a.model_copy(update={"cpu_per_replica": a.vcpus_per_node - 0.2}), *plan.allocations[1:])})
-    warnings = render_report(old).warnings
+    warnings = render_report(old, tables).warnings
     assert any("requests capped" in w and "CPU" in w and "3670m" in w for w in warnings), warnings
 
 

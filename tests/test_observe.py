@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 from observe_helpers import Truth, binaries, create_blocks, free_port, history, prometheus_server
+from tables_helpers import shipped_tables
+
+from scaleplan.catalog.model import Catalog
 
 DATA = Path(__file__).parent / "data" / "observe"
 END = "2026-01-15T00:00:00Z"
@@ -272,14 +275,14 @@ def test_optimize_observed_replans_from_what_ran(cli, synthetic, running, tmp_pa
     assert rep["diff"]["summary"] == {"add": 0, "change": 1, "remove": 0}
 
 
-def test_optimize_observed_wrong_service_exit_3(cli, running, tmp_path) -> None:
+def test_optimize_observed_wrong_service_exit_3(tables: Catalog, cli, running, tmp_path) -> None:
     from scaleplan.observe.analyze import Fetched, analyze
     from scaleplan.observe.model import dump_observed
     from scaleplan.observe.queries import build_queries
     from scaleplan.plan import read_plan
 
     plan = read_plan(running)
-    qs = build_queries(plan)
+    qs = build_queries(plan, tables)
     hours = [(1767229200.0 + 3600 * h, 10.0 + h) for h in range(24)]
     steps = [(1767225600.0 + 300 * k, 50.0) for k in range(288)]
     fetched = Fetched({"demand_hourly": hours, "latency_hourly": [(t, 0.1) for t, _ in hours], "demand": steps, "replicas": [(t, 2.0) for t, _ in steps], "latency": [(t, 0.05) for t, _ in steps]}, 1767225600.0, 1767312000.0, 300.0, "http://x")
@@ -304,7 +307,7 @@ def _rendered(plan_path: Path) -> dict[str, dict]:
     from scaleplan.plan import read_plan
     from scaleplan.render import render_report
 
-    return {o.kind: o.obj for o in render_report(read_plan(plan_path)).objects}
+    return {o.kind: o.obj for o in render_report(read_plan(plan_path), shipped_tables()).objects}
 
 
 def _promtool_check(rules: dict, tmp_path: Path) -> str:
@@ -386,14 +389,14 @@ def test_monitoring_rules_evaluate_on_the_synthetic_service(synthetic, running, 
     assert at(rules["scaleplan:demand_rps"], day + 12 * 3600 + 1800) == pytest.approx(truth.hourly[3][12], rel=1e-3)
 
 
-def test_monitoring_low_percentile_drops_pairs_that_cannot_fire(running) -> None:
+def test_monitoring_low_percentile_drops_pairs_that_cannot_fire(tables: Catalog, running) -> None:
     from scaleplan.plan import read_plan
     from scaleplan.render import render_report
 
     plan = read_plan(running)
     slo = plan.spec.slo.model_copy(update={"percentile": 50})
     p50 = plan.model_copy(update={"spec": plan.spec.model_copy(update={"slo": slo})})
-    rep = render_report(p50)
+    rep = render_report(p50, tables)
     rule = next(o.obj for o in rep.objects if o.kind == "PrometheusRule")
     burn = [r for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "RankerLatencyBudgetBurn"]
     assert len(burn) == 1 and "> 0.5 " in burn[0]["expr"]
@@ -413,7 +416,7 @@ def test_long_ranges_are_split_and_limits_hold(cli, synthetic, running, tmp_path
     assert "'demand'" in r.stderr and "larger than --max-mib 0.001 MiB" in r.stderr and not out.exists()
 
 
-def test_engine_metric_names(running) -> None:
+def test_engine_metric_names(tables: Catalog, running) -> None:
     from scaleplan.observe.queries import build_queries
     from scaleplan.plan import read_plan
 
@@ -421,14 +424,14 @@ def test_engine_metric_names(running) -> None:
     model = plan.spec.model.model_copy(update={"engine": "vllm"})
     k8s = plan.spec.kubernetes.model_copy(update={"autoscaler": plan.spec.kubernetes.autoscaler.model_copy(update={"type": "hpa"})})
     llm = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": model, "kubernetes": k8s})})
-    qs = build_queries(llm).by_name()
+    qs = build_queries(llm, tables).by_name()
     assert qs["demand"].promql == 'sum(rate(vllm:request_success_total{namespace="search",service="ranker"}[2m]))'
     assert "vllm:e2e_request_latency_seconds_bucket" in qs["latency"].promql
     assert "vllm:time_to_first_token_seconds_bucket" in qs["ttft"].promql and not qs["ttft"].required
     assert "vllm:num_requests_waiting" in qs["queue"].promql
-    sg = build_queries(llm.model_copy(update={"spec": llm.spec.model_copy(update={"model": model.model_copy(update={"engine": "sglang"})})})).by_name()
+    sg = build_queries(llm.model_copy(update={"spec": llm.spec.model_copy(update={"model": model.model_copy(update={"engine": "sglang"})})}), tables).by_name()
     assert "sglang:num_requests_total" in sg["demand"].promql and "sglang:num_queue_reqs" in sg["queue"].promql
-    tgi = build_queries(llm.model_copy(update={"spec": llm.spec.model_copy(update={"model": model.model_copy(update={"engine": "tgi"})})})).by_name()
+    tgi = build_queries(llm.model_copy(update={"spec": llm.spec.model_copy(update={"model": model.model_copy(update={"engine": "tgi"})})}), tables).by_name()
     assert "tgi_request_duration_bucket" in tgi["latency"].promql and "ttft" not in tgi
 
 
@@ -475,7 +478,7 @@ def test_capacity_per_allocation_from_its_pods(cli, running, tmp_path) -> None:
     assert l4_points[0] == pytest.approx(prof.measurements[0].throughput_rps * factors["L4"])
 
 
-def test_llm_ttft_risk(running) -> None:
+def test_llm_ttft_risk(tables: Catalog, running) -> None:
     from scaleplan.observe.analyze import Fetched, analyze
     from scaleplan.observe.queries import build_queries
     from scaleplan.observe.replan import risks
@@ -484,7 +487,7 @@ def test_llm_ttft_risk(running) -> None:
     plan = read_plan(running)
     slo = plan.spec.slo.model_copy(update={"ttft_ms": 500.0})
     llm = plan.model_copy(update={"spec": plan.spec.model_copy(update={"slo": slo, "model": plan.spec.model.model_copy(update={"engine": "vllm"})})})
-    qs = build_queries(llm)
+    qs = build_queries(llm, tables)
     hours = [(1767229200.0 + 3600 * h, 10.0 + h) for h in range(24)]
     steps = [(1767225600.0 + 300 * k, 50.0) for k in range(288)]
     ttft = [(t, 0.8 if 9 <= (i % 24) <= 11 else 0.2) for i, (t, _) in enumerate(hours)]
@@ -494,7 +497,7 @@ def test_llm_ttft_risk(running) -> None:
     assert "TTFT p95 (median across days) was above the SLO (500 ms) in 3 of 24 hours of the day" in risks(obs)
 
 
-def test_optimize_observed_report_fits_80_columns(running, tmp_path) -> None:
+def test_optimize_observed_report_fits_80_columns(tables: Catalog, running, tmp_path) -> None:
     """The spec diff's 24-number hourly curve and the risk lines wrap between items/words at
     COLUMNS=80 (they were cut inside a number and wrapped to column 0)."""
     import os
@@ -511,7 +514,7 @@ def test_optimize_observed_report_fits_80_columns(running, tmp_path) -> None:
     steps = [(1767225600.0 + 300 * k, 50.0) for k in range(288)]
     fetched = Fetched({"demand_hourly": hours, "latency_hourly": [(t, 0.4 if i > 18 else 0.1) for i, (t, _) in enumerate(hours)], "demand": steps,
                        "replicas": [(t, 2.0) for t, _ in steps], "latency": [(t, 0.05) for t, _ in steps]}, 1767225600.0, 1767312000.0, 300.0, "http://x")
-    obs = analyze(plan, qs := build_queries(plan), fetched)
+    obs = analyze(plan, qs := build_queries(plan, tables), fetched)
     assert qs.queries
     f = tmp_path / "obs.yaml"
     f.write_text(dump_observed(obs))

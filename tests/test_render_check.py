@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from render_helpers import FLAVORS, KUBE_VERSIONS, PLANS, example_plans, with_flavor
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.plan import read_plan
 from scaleplan.render import render
 from scaleplan.spec import PROVIDER_OF_FLAVOR
@@ -21,15 +22,15 @@ def _all_rules() -> list[str]:
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)
-def test_rendered_manifests_pass_check(tmp_path: Path, flavor: str) -> None:
+def test_rendered_manifests_pass_check(tables: Catalog, tmp_path: Path, flavor: str) -> None:
     plans = {name: with_flavor(make(), flavor) for name, make in PLANS.items()}
     for ex, path in example_plans().items():
         plans[f"example-{ex}"] = with_flavor(read_plan(path), flavor)
     for i, (name, plan) in enumerate(plans.items()):
         out = tmp_path / name
-        atomic_write_tree(out, render(plan, layout="single" if i % 2 else "files"))
+        atomic_write_tree(out, render(plan, tables, layout="single" if i % 2 else "files"))
         version = KUBE_VERSIONS[i % len(KUBE_VERSIONS)]
-        report = check.check_paths([out], plan=plan, kube_version=version, enabled_rules=_all_rules())
+        report = check.check_paths([out], plan=plan, kube_version=version, enabled_rules=_all_rules(), catalog=tables)
         assert report.drift_checked
         findings = list(report.findings)
         if name in ("gateway-mix", "example-llm-chat") and flavor in ("eks", "gke", "aks"):

@@ -10,6 +10,7 @@ from typing import Any
 
 from render_helpers import PLANS
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.plan import dump_plan
 from scaleplan.render import HEADER, render
 
@@ -20,13 +21,13 @@ def plan_file(tmp_path: Path, name: str = "single-gpu") -> Path:
     return f
 
 
-def test_render_files(cli: Any, tmp_path: Path) -> None:
+def test_render_files(tables: Catalog, cli: Any, tmp_path: Path) -> None:
     f = plan_file(tmp_path)
     out = tmp_path / "out"
     r = cli(["render", str(f), "--out", str(out)])
     assert "Deployment" in r.stdout and "resnet-g6-xlarge-on-demand" in r.stdout
     written = {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()}
-    assert written == render(PLANS["single-gpu"]())
+    assert written == render(PLANS["single-gpu"](), tables)
     assert all(t.startswith(HEADER) for t in written.values())
     # rendering again into its own output replaces it
     cli(["render", str(f), "--out", str(out), "--layout", "single"])

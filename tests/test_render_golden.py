@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 from render_helpers import FLAVORS, GOLDEN, PLANS, example_plans, with_flavor
+from tables_helpers import shipped_tables
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.plan import Plan, read_plan
 from scaleplan.render import render
 
 
 def check(path: Path, plan: Plan, update: bool) -> None:
-    files = render(plan, layout="single")
+    files = render(plan, shipped_tables(), layout="single")
     text = files["manifests.yaml"] + "---\n" + files["kustomization.yaml"]
     if update:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +47,7 @@ def test_golden_examples(example: str, flavor: str, update_golden: bool) -> None
 
 @pytest.mark.skipif(not EXAMPLES, reason="no examples/*/plan.yaml yet")
 @pytest.mark.parametrize("example", list(EXAMPLES) or ["none"])
-def test_examples_validate(example: str) -> None:
+def test_examples_validate(tables: Catalog, example: str) -> None:
     from render_helpers import KUBE_VERSIONS
 
     from scaleplan.k8s_schema import validate_object
@@ -57,6 +59,6 @@ def test_examples_validate(example: str) -> None:
             k8s = base.spec.kubernetes
             asc = k8s.autoscaler.model_copy(update={"type": kind})
             plan = base.model_copy(update={"spec": base.spec.model_copy(update={"kubernetes": k8s.model_copy(update={"flavor": flavor, "autoscaler": asc})})})
-            for o in render_report(plan).objects:
+            for o in render_report(plan, tables).objects:
                 for v in KUBE_VERSIONS:
                     assert validate_object(o.obj, v) == [], (example, flavor, kind, o.kind, o.name, v)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from render_helpers import PLANS
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.errors import PlanError
 from scaleplan.k8s_schema import validate_object
 from scaleplan.plan import Plan, dump_plan
@@ -70,19 +71,19 @@ REJECTED = {
 
 
 @pytest.mark.parametrize("case", list(REJECTED))
-def test_rejected(case: str) -> None:
+def test_rejected(tables: Catalog, case: str) -> None:
     bad = REJECTED[case](base())
     with pytest.raises(PlanError) as exc:
-        render(bad)
+        render(bad, tables)
     msg = str(exc.value)
     assert "\n---" not in msg.replace("\\n", "") or "evil" not in msg
     assert exc.value.problems and all(p.where for p in exc.value.problems), msg
 
 
-def test_long_unicode_upper_allocation_names_are_sanitized() -> None:
+def test_long_unicode_upper_allocation_names_are_sanitized(tables: Catalog) -> None:
     p = with_alloc(base(), 0, name="Ünïcode_" + "X" * 300)
     p = with_alloc(p, 1, name='spot"\n  evil: true')
-    r = render_report(p)
+    r = render_report(p, tables)
     deps = [o for o in r.objects if o.kind == "Deployment"]
     for d in deps:
         assert DNS_LABEL.match(d.name) and len(d.name) <= 63
@@ -90,35 +91,35 @@ def test_long_unicode_upper_allocation_names_are_sanitized() -> None:
     for o in r.objects:
         assert validate_object(o.obj, "1.37") == []
     # stable: the same input gives the same sanitized names
-    assert render(p) == render(with_alloc(with_alloc(base(), 0, name="Ünïcode_" + "X" * 300), 1, name='spot"\n  evil: true'))
+    assert render(p, tables) == render(with_alloc(with_alloc(base(), 0, name="Ünïcode_" + "X" * 300), 1, name='spot"\n  evil: true'), tables)
 
 
-def test_colliding_sanitized_names_are_rejected() -> None:
+def test_colliding_sanitized_names_are_rejected(tables: Catalog) -> None:
     p = with_alloc(with_alloc(base(), 0, name="a_b"), 1, name="a_b")
     with pytest.raises(PlanError, match="both give the name"):
-        render(p)
+        render(p, tables)
 
 
-def test_free_text_cannot_inject_keys_or_documents() -> None:
+def test_free_text_cannot_inject_keys_or_documents(tables: Catalog) -> None:
     evil = "ok'\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: x}\n"
     p = with_spec(base(), metadata={"annotations": {"note": evil, "quote": "it's \"quoted\": {a: [b]} # no comment"}}, kubernetes={"env": {"MSG": evil}, "args": ("--x", evil)})
-    r = render_report(p)
+    r = render_report(p, tables)
     for o in r.objects:
         docs = parse_yaml_documents(r.files[o.file], o.file)
         assert [d.data for d in docs] == [o.obj]
         assert o.obj["metadata"]["annotations"]["note"] == evil
-    single = render(p, layout="single")["manifests.yaml"]
+    single = render(p, tables, layout="single")["manifests.yaml"]
     assert len(parse_yaml_documents(single, "m")) == len(r.objects)
     assert all(d.data["kind"] != "Secret" for d in parse_yaml_documents(single, "m"))
 
 
-def test_infeasible_and_empty_plans() -> None:
+def test_infeasible_and_empty_plans(tables: Catalog) -> None:
     p = base()
     with pytest.raises(PlanError, match="infeasible"):
-        render(p.model_copy(update={"status": "infeasible"}))
+        render(p.model_copy(update={"status": "infeasible"}), tables)
     zero = tuple(a.model_copy(update={"replicas": 0}) for a in p.allocations)
     with pytest.raises(PlanError, match="no allocation"):
-        render(p.model_copy(update={"allocations": zero}))
+        render(p.model_copy(update={"allocations": zero}), tables)
 
 
 def test_hostile_plan_file_cli(cli: Any, tmp_path: Path) -> None:

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from llm_render_helpers import LLM_PLANS
 from render_helpers import GOLDEN, KUBE_VERSIONS
+from tables_helpers import shipped_tables
 from typer.testing import CliRunner
 
-from scaleplan.check import RULES, check_paths, check_text
+from scaleplan.catalog.model import Catalog
+from scaleplan.check import RULES, Finding, check_paths, check_text
 from scaleplan.cli import app
 from scaleplan.errors import PlanError
 from scaleplan.k8s_schema import validate_object
@@ -25,7 +27,8 @@ ALL_RULES = [r.id for r in RULES]
 
 
 def _deployments(plan: Plan) -> dict[str, dict[str, Any]]:
-    return {o.name: o.obj for o in render_report(plan).objects if o.kind == "Deployment"}
+    objects = render_report(plan, shipped_tables()).objects
+    return {o.name: o.obj for o in objects if o.kind == "Deployment"}
 
 
 def _args(dep: dict[str, Any]) -> list[str]:
@@ -49,8 +52,8 @@ def _with_spec(plan: Plan, **updates: Any) -> Plan:
 
 
 @pytest.mark.parametrize("name", list(LLM_PLANS))
-def test_golden(name: str, update_golden: bool) -> None:
-    files = render(LLM_PLANS[name](), layout="single")
+def test_golden(tables: Catalog, name: str, update_golden: bool) -> None:
+    files = render(LLM_PLANS[name](), tables, layout="single")
     text = files["manifests.yaml"] + "---\n" + files["kustomization.yaml"]
     path = GOLDEN / "llm" / f"{name}.yaml"
     if update_golden:
@@ -61,18 +64,18 @@ def test_golden(name: str, update_golden: bool) -> None:
 
 
 @pytest.mark.parametrize("name", list(LLM_PLANS))
-def test_validates_and_passes_check(name: str, tmp_path: Path) -> None:
+def test_validates_and_passes_check(tables: Catalog, name: str, tmp_path: Path) -> None:
     plan = LLM_PLANS[name]()
-    for o in render_report(plan).objects:
+    for o in render_report(plan, tables).objects:
         for v in KUBE_VERSIONS:
             assert validate_object(o.obj, v) == [], (o.kind, o.name, v)
-    atomic_write_tree(tmp_path / name, render(plan))
-    report = check_paths([tmp_path / name], plan=plan, enabled_rules=ALL_RULES)
+    atomic_write_tree(tmp_path / name, render(plan, tables))
+    report = check_paths([tmp_path / name], plan=plan, enabled_rules=ALL_RULES, catalog=tables)
     assert report.drift_checked
     assert report.findings == (), [(f.rule, f.message) for f in report.findings]
 
 
-def test_vllm_flags_follow_the_plan() -> None:
+def test_vllm_flags_follow_the_plan(tables: Catalog) -> None:
     plan = LLM_PLANS["vllm-70b"]()
     deps = _deployments(plan)
     for a in plan.allocations:
@@ -91,7 +94,7 @@ def test_vllm_flags_follow_the_plan() -> None:
         mounts = {m["mountPath"] for m in c["volumeMounts"]}
         assert {"/dev/shm", "/cache", "/models", "/tmp"} <= mounts
     # p4de has NVMe instance store: the cache is an emptyDir there, the EC2NodeClass RAID0s it
-    objs = render_report(plan).objects
+    objs = render_report(plan, tables).objects
     vols = {v["name"]: v for v in deps[plan.allocations[0].name]["spec"]["template"]["spec"]["volumes"]}
     weights = 32.9 * 4
     assert vols["model-cache"]["emptyDir"]["sizeLimit"] == "147Gi" and weights * 1.1 <= 147
@@ -133,8 +136,8 @@ def test_model_sources() -> None:
     assert init["command"][:3] == ["aws", "s3", "sync"] and all("valueFrom" not in e for e in init["env"])
 
 
-def test_keda_engine_triggers() -> None:
-    objs = render_report(LLM_PLANS["inference-pool"]()).objects
+def test_keda_engine_triggers(tables: Catalog) -> None:
+    objs = render_report(LLM_PLANS["inference-pool"](), tables).objects
     sos = {o.name: o.obj for o in objs if o.kind == "ScaledObject"}
     trig = {t["name"]: t["metadata"] for t in sos["chat-g6e-2xlarge-spot"]["spec"]["triggers"]}
     assert "vllm:num_requests_waiting" in trig["in-flight"]["query"] and trig["in-flight"]["threshold"] == "96"
@@ -143,16 +146,16 @@ def test_keda_engine_triggers() -> None:
     assert trig["in-flight"]["threshold"] == "24"
 
 
-def test_kafka_lag_from_capacity_and_drain_time() -> None:
+def test_kafka_lag_from_capacity_and_drain_time(tables: Catalog) -> None:
     plan = LLM_PLANS["tgi"]()
-    so = next(o.obj for o in render_report(plan).objects if o.kind == "ScaledObject")
+    so = next(o.obj for o in render_report(plan, tables).objects if o.kind == "ScaledObject")
     a = plan.allocations[0]
     # one allocation (share 1): capacity 6 rps x 60 s drain = 360 messages per replica
     assert so["spec"]["triggers"][0]["metadata"]["lagThreshold"] == str(round(a.capacity_rps_per_replica * 60)) == "360"
 
 
-def test_inference_pool_objects() -> None:
-    objs = render_report(LLM_PLANS["inference-pool"]()).objects
+def test_inference_pool_objects(tables: Catalog) -> None:
+    objs = render_report(LLM_PLANS["inference-pool"](), tables).objects
     kinds = {(o.kind, o.name) for o in objs}
     assert {("InferencePool", "chat"), ("HTTPRoute", "chat"), ("Service", "chat-epp"), ("Deployment", "chat-epp"), ("Role", "chat-epp"), ("RoleBinding", "chat-epp"), ("ServiceAccount", "chat-epp")} <= kinds
     pool = next(o.obj for o in objs if o.kind == "InferencePool")
@@ -166,8 +169,8 @@ def test_inference_pool_objects() -> None:
     assert route["spec"]["rules"][0]["backendRefs"] == [{"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": "chat"}]
 
 
-def test_spot_pools_diversified_with_fallback() -> None:
-    objs = render_report(LLM_PLANS["vllm-70b"]()).objects
+def test_spot_pools_diversified_with_fallback(tables: Catalog) -> None:
+    objs = render_report(LLM_PLANS["vllm-70b"](), tables).objects
     pools = {o.name: o.obj for o in objs if o.kind == "NodePool"}
     assert set(pools) == {"llama70b-p4de-on-demand", "llama70b-p4de-spot", "llama70b-p4de-spot-fallback"}
     assert pools["llama70b-p4de-spot"]["spec"]["weight"] > pools["llama70b-p4de-spot-fallback"]["spec"]["weight"]
@@ -180,51 +183,56 @@ def test_spot_pools_diversified_with_fallback() -> None:
 
 
 def _rendered_text(plan: Plan) -> str:
-    return dump_yaml_all([o.obj for o in render_report(plan).objects])
+    return dump_yaml_all([o.obj for o in render_report(plan, shipped_tables()).objects])
 
 
-def test_changed_tensor_parallel_fails_check() -> None:
+def _findings(text: str, tables: Catalog, plan: Plan | None = None) -> tuple[Finding, ...]:
+    """Every rule over ``text`` (with ``plan``: the plan-aware rules and drift too)."""
+    return check_text(text, plan=plan, enabled_rules=ALL_RULES, catalog=tables).findings
+
+
+def test_changed_tensor_parallel_fails_check(tables: Catalog) -> None:
     plan = LLM_PLANS["vllm-70b"]()
     text = _rendered_text(plan)
     assert "- --tensor-parallel-size\n        - '4'" in text
     edited = text.replace("- --tensor-parallel-size\n        - '4'", "- --tensor-parallel-size\n        - '8'", 1)
-    rules = {f.rule for f in check_text(edited, plan=plan, enabled_rules=ALL_RULES).findings}
+    rules = {f.rule for f in _findings(edited, tables, plan)}
     assert {"engine-parallel-gpus", "engine-plan-flags"} <= rules
     # without the plan, the GPU rule alone still catches it
-    report = check_text(edited, enabled_rules=ALL_RULES)
+    report = check_text(edited, enabled_rules=ALL_RULES, catalog=tables)
     msgs = [f.message for f in report.findings if f.rule == "engine-parallel-gpus"]
     assert msgs and "--tensor-parallel-size 8 but requests 4 GPU(s)" in msgs[0]
 
 
-def test_shm_and_concurrency_rules() -> None:
+def test_shm_and_concurrency_rules(tables: Catalog) -> None:
     plan = LLM_PLANS["vllm-70b"]()
     text = _rendered_text(plan)
     no_shm = text.replace("mountPath: /dev/shm", "mountPath: /dev/shm2")
-    assert "shm-missing" in {f.rule for f in check_text(no_shm, enabled_rules=ALL_RULES).findings}
+    assert "shm-missing" in {f.rule for f in _findings(no_shm, tables)}
     seqs = text.replace("- --max-num-seqs\n        - '64'", "- --max-num-seqs\n        - '256'")
-    found = [f for f in check_text(seqs, plan=plan, enabled_rules=ALL_RULES).findings if f.rule == "engine-plan-flags"]
+    found = [f for f in _findings(seqs, tables, plan) if f.rule == "engine-plan-flags"]
     assert found and "--max-num-seqs 256 but the plan has --max-num-seqs 64" in found[0].message
 
 
-def test_server_without_a_model_fails_check() -> None:
+def test_server_without_a_model_fails_check(tables: Catalog) -> None:
     """A vLLM that names no model serves its default model (new-user trial of issue 16)."""
     plan = LLM_PLANS["vllm-70b"]()
     text = _rendered_text(plan)
-    assert not [f for f in check_text(text, plan=plan, enabled_rules=ALL_RULES).findings if f.rule == "engine-model-missing"]
+    assert not [f for f in _findings(text, tables, plan) if f.rule == "engine-model-missing"]
     no_model = text.replace("        - --model\n        - meta-llama/Llama-3.1-70B-Instruct\n", "", 1)
     assert no_model != text
-    found = [f for f in check_text(no_model, plan=plan, enabled_rules=ALL_RULES).findings if f.rule == "engine-model-missing"]
+    found = [f for f in _findings(no_model, tables, plan) if f.rule == "engine-model-missing"]
     assert found and "names no model (no --model)" in found[0].message and found[0].severity == "error"
     # a positional model after `vllm serve` or a MODEL_ID variable names it too
     positional = text.replace("- --model\n        - meta-llama/Llama-3.1-70B-Instruct\n", "- serve\n        - meta-llama/Llama-3.1-70B-Instruct\n", 1)
     assert positional != text
-    assert not [f for f in check_text(positional, plan=plan, enabled_rules=ALL_RULES).findings if f.rule == "engine-model-missing"]
+    assert not [f for f in _findings(positional, tables, plan) if f.rule == "engine-model-missing"]
 
 
-def test_weights_volume_too_small() -> None:
+def test_weights_volume_too_small(tables: Catalog) -> None:
     plan = LLM_PLANS["vllm-70b"]()
     text = _rendered_text(plan).replace("sizeLimit: 147Gi", "sizeLimit: 100Gi")
-    found = [f for f in check_text(text, plan=plan, enabled_rules=ALL_RULES).findings if f.rule == "weights-volume-small"]
+    found = [f for f in _findings(text, tables, plan) if f.rule == "weights-volume-small"]
     assert found and "131.6 GiB of weights" in found[0].message and "100.0 GiB" in found[0].message
 
 
@@ -239,7 +247,7 @@ def _render_cli(plan: Plan, tmp_path: Path) -> tuple[int, str, Path]:
     return r.exit_code, r.output, out
 
 
-def test_contradiction_says_what_the_planned_value_comes_from() -> None:
+def test_contradiction_says_what_the_planned_value_comes_from(tables: Catalog) -> None:
     """A plan without an llm section takes --max-num-seqs from its operating point; the message
     said it contradicted "the plan's GPUs per replica" (new-user trial of issue 16)."""
     from render_helpers import ROOT
@@ -248,19 +256,19 @@ def test_contradiction_says_what_the_planned_value_comes_from() -> None:
 
     pool = read_plan(ROOT / "examples" / "llm-chat-pool" / "plan.yaml")
     with pytest.raises(PlanError) as e:
-        render(_with_spec(pool, **{"kubernetes.args": ["--max-num-seqs", "512"]}))
+        render(_with_spec(pool, **{"kubernetes.args": ["--max-num-seqs", "512"]}), tables)
     msgs = [p.message for p in e.value.problems if "--max-num-seqs 512" in p.message]
     assert msgs and all("contradicts the plan and the spec's model.engine_config" in m for m in msgs)
     assert not any("GPUs per replica" in m for m in msgs)
     with pytest.raises(PlanError) as e:
-        render(_with_spec(pool, **{"kubernetes.args": ["--tensor-parallel-size", "2"]}))
+        render(_with_spec(pool, **{"kubernetes.args": ["--tensor-parallel-size", "2"]}), tables)
     assert any("contradicts the plan's GPUs per replica" in p.message for p in e.value.problems)
 
 
-def test_contradicting_flag_exits_3(tmp_path: Path) -> None:
+def test_contradicting_flag_exits_3(tables: Catalog, tmp_path: Path) -> None:
     plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--tensor-parallel-size", "8"]})
     with pytest.raises(PlanError) as e:
-        render(plan)
+        render(plan, tables)
     msg = str(e.value) + " ".join(p.message for p in e.value.problems)
     assert "--tensor-parallel-size 8" in msg and "--tensor-parallel-size 4" in msg
     code, out, dest = _render_cli(plan, tmp_path)
@@ -271,13 +279,13 @@ def test_contradicting_flag_exits_3(tmp_path: Path) -> None:
     assert args.count("--max-model-len") == 0 and args.count("--max-model-len=8192") == 1
 
 
-def test_tp_flag_without_engine_exits_3() -> None:
+def test_tp_flag_without_engine_exits_3(tables: Catalog) -> None:
     """The issue's case: no engine named, the spec's --tensor-parallel-size 8 on 4-GPU replicas."""
     data = LLM_PLANS["vllm-70b"]().model_dump(mode="json", exclude_none=True)
     del data["spec"]["model"]["engine"]
     data["spec"]["kubernetes"]["args"] = ["--model", "/models/llama", "--tensor-parallel-size", "8"]
     with pytest.raises(PlanError) as e:
-        render(Plan.model_validate(data))
+        render(Plan.model_validate(data), tables)
     assert any("--tensor-parallel-size 8" in p.message and "4 GPU(s)" in p.message for p in e.value.problems)
 
 
@@ -302,7 +310,7 @@ def test_unknown_engine_exits_3(tmp_path: Path) -> None:
     assert r.exit_code == 3 and "engine" in r.output and "llamacpp" in r.output
 
 
-def test_examples_llm_chat_pool_and_kafka() -> None:
+def test_examples_llm_chat_pool_and_kafka(tables: Catalog) -> None:
     """examples/llm-chat-pool renders an InferencePool over both allocations with vLLM flags;
     examples/embedding-kafka's lag thresholds follow capacity x drain_seconds / share."""
     from render_helpers import ROOT
@@ -310,7 +318,7 @@ def test_examples_llm_chat_pool_and_kafka() -> None:
     from scaleplan.plan import read_plan
 
     pool = read_plan(ROOT / "examples" / "llm-chat-pool" / "plan.yaml")
-    objs = render_report(pool).objects
+    objs = render_report(pool, tables).objects
     assert {o.kind for o in objs} >= {"InferencePool", "HTTPRoute", "Deployment", "Service"}
     for a in pool.allocations:
         args = _args(next(o.obj for o in objs if o.kind == "Deployment" and o.name == a.name))
@@ -319,7 +327,7 @@ def test_examples_llm_chat_pool_and_kafka() -> None:
         assert _flag(args, "--model") == "meta-llama/Llama-3.1-8B-Instruct"
     kafka = read_plan(ROOT / "examples" / "embedding-kafka" / "plan.yaml")
     total = sum(a.replicas * a.capacity_rps_per_replica for a in kafka.allocations)
-    sos = {o.name: o.obj for o in render_report(kafka).objects if o.kind == "ScaledObject"}
+    sos = {o.name: o.obj for o in render_report(kafka, tables).objects if o.kind == "ScaledObject"}
     assert sos
     for a in kafka.allocations:
         if a.name not in sos:
@@ -335,14 +343,14 @@ KV_FP8 = {"vllm": ("--kv-cache-dtype", "fp8"), "sglang": ("--kv-cache-dtype", "f
 
 
 @pytest.mark.parametrize("name", list(LLM_PLANS))
-def test_kv_cache_dtype_fp8_is_written_in_each_engines_words(name: str) -> None:
+def test_kv_cache_dtype_fp8_is_written_in_each_engines_words(tables: Catalog, name: str) -> None:
     """The plan sized an fp8 KV cache but the server ran the engine's default, a 16-bit one,
     holding half the sequences the plan counted on (new-user trial)."""
     plan = LLM_PLANS[name]()
     engine = plan.spec.model.engine
     assert engine is not None
-    default = render_report(plan)
-    fp8 = render_report(_with_spec(plan, **{"model.kv_cache_dtype": "fp8"}))
+    default = render_report(plan, tables)
+    fp8 = render_report(_with_spec(plan, **{"model.kv_cache_dtype": "fp8"}), tables)
     for report in (default, fp8):
         for o in report.objects:
             if o.kind == "Deployment" and o.name in {a.name for a in plan.allocations}:  # not the endpoint picker
@@ -358,10 +366,10 @@ def test_kv_cache_dtype_fp8_is_written_in_each_engines_words(name: str) -> None:
     assert not any(trt_note in w for w in default.warnings)
 
 
-def test_kv_flag_that_contradicts_the_plan_exits_3(tmp_path: Path) -> None:
+def test_kv_flag_that_contradicts_the_plan_exits_3(tables: Catalog, tmp_path: Path) -> None:
     fp8 = _with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["--kv-cache-dtype", "auto"]})
     with pytest.raises(PlanError) as e:
-        render(fp8)
+        render(fp8, tables)
     (p,) = e.value.problems  # one spec value, however many allocations
     assert p.message == "--kv-cache-dtype auto contradicts the plan's KV cache (model.kv_cache_dtype: fp8), which is sized for --kv-cache-dtype fp8: the server would hold half the sequences the plan counts on"
     assert p.where == "spec.kubernetes.args[0]" and p.path == ("spec", "kubernetes", "args", 0)
@@ -371,7 +379,7 @@ def test_kv_flag_that_contradicts_the_plan_exits_3(tmp_path: Path) -> None:
     # the plan sized 16 bits (auto): an fp8 flag contradicts it the other way
     sixteen = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--kv-cache-dtype=fp8"]})
     with pytest.raises(PlanError) as e:
-        render(sixteen)
+        render(sixteen, tables)
     msg = e.value.problems[0].message
     assert "--kv-cache-dtype fp8 contradicts the plan's KV cache (model.kv_cache_dtype: auto)" in msg
     assert "sized for a 16-bit KV cache (no --kv-cache-dtype)" in msg and "twice the sequences" in msg
@@ -379,11 +387,11 @@ def test_kv_flag_that_contradicts_the_plan_exits_3(tmp_path: Path) -> None:
     # trtllm-serve's own flag is read where the user gives it
     trt = _with_spec(LLM_PLANS["trtllm"](), **{"kubernetes.args": ["trtllm-serve", "/models/weights", "--kv_cache_dtype", "fp8"]})
     with pytest.raises(PlanError) as e:
-        render(trt)
+        render(trt, tables)
     assert "--kv_cache_dtype fp8 contradicts the plan's KV cache" in e.value.problems[0].message
 
 
-def test_kv_flag_that_stores_the_same_precision_is_kept_once() -> None:
+def test_kv_flag_that_stores_the_same_precision_is_kept_once(tables: Catalog) -> None:
     plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["--kv-cache-dtype=fp8_e5m2"]})
     for dep in _deployments(plan).values():
         args = _args(dep)
@@ -392,11 +400,11 @@ def test_kv_flag_that_stores_the_same_precision_is_kept_once() -> None:
     args = _args(next(iter(_deployments(sg).values())))
     assert args.count("--kv-cache-dtype") == 1 and _flag(args, "--kv-cache-dtype") == "bfloat16"
     trt = _with_spec(LLM_PLANS["trtllm"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["trtllm-serve", "/models/weights", "--kv_cache_dtype", "fp8"]})
-    report = render_report(trt)
+    report = render_report(trt, tables)
     assert not [w for w in report.warnings if "KV-cache precision" in w]
 
 
-def test_checkpoint_named_with_another_precision_warns() -> None:
+def test_checkpoint_named_with_another_precision_warns(tables: Catalog) -> None:
     from scaleplan.render.engine import named_precision
 
     assert named_precision("RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8") == "fp8"
@@ -417,20 +425,20 @@ def test_checkpoint_named_with_another_precision_warns() -> None:
     ]
     for dtype, uri, warned in cases:
         plan = _with_spec(base, **{"model.dtype": dtype, "model.source": {"uri": uri, "secret": "hf-token"}})
-        notes = [w for w in render_report(plan).warnings if "config.json" in w]
+        notes = [w for w in render_report(plan, tables).warnings if "config.json" in w]
         assert bool(notes) == warned, (dtype, uri, notes)
         if warned:
             assert f"model.dtype is {dtype} but the checkpoint {uri}" in notes[0]
 
 
-def test_check_reads_the_kv_cache_precision_against_the_plan() -> None:
+def test_check_reads_the_kv_cache_precision_against_the_plan(tables: Catalog) -> None:
     plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8"})
     text = _rendered_text(plan)
     flag = "        - --kv-cache-dtype\n        - fp8\n"
     assert text.count(flag) == 2
 
     def kv_findings(manifests: str, against: Plan) -> list[str]:
-        found = check_text(manifests, plan=against, enabled_rules=ALL_RULES).findings
+        found = _findings(manifests, tables, against)
         return [f.message for f in found if f.rule == "engine-plan-flags" and "kv" in f.message.lower()]
 
     assert kv_findings(text, plan) == []
@@ -503,7 +511,7 @@ def test_validate_refuses_a_kv_flag_that_contradicts_the_spec(tmp_path: Path) ->
         assert r.exit_code == 0, r.output
 
 
-def test_a_quantization_flag_that_loads_another_precision_warns() -> None:
+def test_a_quantization_flag_that_loads_another_precision_warns(tables: Catalog) -> None:
     """The engines take the weights' precision from the checkpoint, or from --quantization
     (vLLM, SGLang) / --quantize (TGI) in args, never from model.dtype: render says so when the
     flag's method loads another precision than the plan sized."""
@@ -520,7 +528,8 @@ def test_a_quantization_flag_that_loads_another_precision_warns() -> None:
         updates: dict[str, Any] = {"kubernetes.args": args}
         if dtype is not None:
             updates["model.dtype"] = dtype
-        warnings = [w for w in render_report(_with_spec(LLM_PLANS[name](), **updates)).warnings if "weights, but model.dtype" in w]
+        report = render_report(_with_spec(LLM_PLANS[name](), **updates), tables)
+        warnings = [w for w in report.warnings if "weights, but model.dtype" in w]
         if note is None:
             assert warnings == [], (name, dtype, args, warnings)
         else:

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from render_helpers import FLAVORS, KUBE_VERSIONS, PLANS, with_flavor
+from tables_helpers import shipped_tables
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.k8s_schema import validate_object
 from scaleplan.plan import Plan
 from scaleplan.render import render, render_report
@@ -20,7 +22,7 @@ CASES = [(p, f) for p in PLANS for f in FLAVORS]
 
 
 def objects(plan: Plan) -> list[dict[str, Any]]:
-    return [o.obj for o in render_report(plan).objects]
+    return [o.obj for o in render_report(plan, shipped_tables()).objects]
 
 
 def by_kind(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -33,8 +35,8 @@ def pod(d: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("name", "flavor"), CASES)
-def test_every_manifest_validates(name: str, flavor: str) -> None:
-    result = render_report(with_flavor(PLANS[name](), flavor))
+def test_every_manifest_validates(tables: Catalog, name: str, flavor: str) -> None:
+    result = render_report(with_flavor(PLANS[name](), flavor), tables)
     for o in result.objects:
         for v in KUBE_VERSIONS:
             assert validate_object(o.obj, v) == [], (o.kind, o.name, v)
@@ -148,7 +150,7 @@ def test_gcp_n1_attached_gpu_and_neuron() -> None:
     assert d["spec"]["replicas"] == 4
 
 
-def test_karpenter_pools_match_plan() -> None:
+def test_karpenter_pools_match_plan(tables: Catalog) -> None:
     p = with_flavor(PLANS["spot-mix"](), "eks-karpenter")
     objs = objects(p)
     pools = {o["metadata"]["name"]: o for o in by_kind(objs, "NodePool")}
@@ -172,13 +174,13 @@ def test_karpenter_pools_match_plan() -> None:
     # interchangeable types: same L4 x 1, at least the CPU and memory, spot price within the margin
     assert reqs["node.kubernetes.io/instance-type"][0] == "g6.2xlarge" or "g6.2xlarge" in reqs["node.kubernetes.io/instance-type"]
     assert all("namespace" not in o["metadata"] for o in pools.values())
-    kust = render(p)["kustomization.yaml"]
+    kust = render(p, tables)["kustomization.yaml"]
     assert "namespace:" not in kust  # kustomize would namespace the cluster-scoped pools
 
 
-def test_requests_leave_room_for_system_reserved() -> None:
+def test_requests_leave_room_for_system_reserved(tables: Catalog) -> None:
     p = PLANS["spot-mix"]()
-    r = render_report(p)
+    r = render_report(p, tables)
     d = next(o.obj for o in r.objects if o.name == "chat-m7i-xlarge-spot" and o.kind == "Deployment")
     mem = pod(d)["containers"][0]["resources"]["requests"]["memory"]
     assert mem.endswith("Mi") and int(mem[:-2]) < 14 * 1024
@@ -193,12 +195,12 @@ def test_rabbitmq_trigger_authentication() -> None:
     assert so["spec"]["minReplicaCount"] == 0
 
 
-def test_deterministic_and_layouts() -> None:
+def test_deterministic_and_layouts(tables: Catalog) -> None:
     for name in PLANS:
         p = PLANS[name]()
-        a, b = render(p), render(PLANS[name]())
+        a, b = render(p, tables), render(PLANS[name](), tables)
         assert a == b
-        single = render(p, layout="single")
+        single = render(p, tables, layout="single")
         assert set(single) == {"manifests.yaml", "kustomization.yaml"}
         docs = [d.data for d in parse_yaml_documents(single["manifests.yaml"], "m")]
         per_file = [d.data for f, t in a.items() if f != "kustomization.yaml" for d in parse_yaml_documents(t, f)]
@@ -207,7 +209,7 @@ def test_deterministic_and_layouts() -> None:
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 @pytest.mark.parametrize("flavor", FLAVORS)
-def test_kubectl_kustomize_builds(tmp_path: Path, flavor: str) -> None:
+def test_kubectl_kustomize_builds(tables: Catalog, tmp_path: Path, flavor: str) -> None:
     """Each output builds with kustomize (one kubectl call per flavor: a parent
     kustomization includes every plan's output folder; layouts alternate)."""
     from scaleplan.yamlio import atomic_write_tree, dump_yaml
@@ -217,8 +219,8 @@ def test_kubectl_kustomize_builds(tmp_path: Path, flavor: str) -> None:
     expected = 0
     for i, name in enumerate(PLANS):
         p = with_flavor(PLANS[name](), flavor)
-        atomic_write_tree(tmp_path / name, render(p, layout="files" if i % 2 else "single"))
-        expected += len(render_report(p).objects)
+        atomic_write_tree(tmp_path / name, render(p, tables, layout="files" if i % 2 else "single"))
+        expected += len(render_report(p, tables).objects)
     parent = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": list(PLANS)}
     (tmp_path / "kustomization.yaml").write_text(dump_yaml(parent), encoding="utf-8")
     proc = subprocess.run([kubectl, "kustomize", str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 from render_helpers import KUBE_VERSIONS, PLANS, alloc, plan, spec, with_routing
+from tables_helpers import shipped_tables
 
+from scaleplan.catalog.model import Catalog
+from scaleplan.check.model import Finding
 from scaleplan.errors import PlanError
 from scaleplan.k8s_schema import validate_object
 from scaleplan.plan import Plan, dump_plan
@@ -24,7 +27,7 @@ GATEWAY = {"name": "public", "namespace": "gateways", "hostnames": ("llm.example
 
 
 def _objs(p: Plan, kind: str) -> list[dict[str, Any]]:
-    return [o.obj for o in render_report(p).objects if o.kind == kind]
+    return [o.obj for o in render_report(p, shipped_tables()).objects if o.kind == kind]
 
 
 def _route(p: Plan) -> dict[str, Any]:
@@ -59,7 +62,7 @@ def test_largest_remainder() -> None:
     )
 
 
-def test_gateway_route_weights_follow_peak_capacity() -> None:
+def test_gateway_route_weights_follow_peak_capacity(tables: Catalog) -> None:
     p = PLANS["gateway-mix"]()
     route = _route(p)
     weights = _weights(route)
@@ -68,7 +71,7 @@ def test_gateway_route_weights_follow_peak_capacity() -> None:
     assert w == max(range(24), key=lambda i: (p.demand.rps[i], -i))
     services = {
         o.obj["spec"]["selector"]["app.kubernetes.io/instance"]: o.name
-        for o in render_report(p).objects
+        for o in render_report(p, tables).objects
         if o.kind == "Service"
     }
     cap = {
@@ -87,9 +90,9 @@ def test_gateway_route_weights_follow_peak_capacity() -> None:
     }
 
 
-def test_gateway_objects() -> None:
+def test_gateway_objects(tables: Catalog) -> None:
     p = PLANS["gateway-mix"]()
-    result = render_report(p)
+    result = render_report(p, tables)
     route = _route(p)
     assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
     assert route["metadata"]["namespace"] == "inference"
@@ -139,7 +142,7 @@ def test_gateway_objects() -> None:
     for o in result.objects:
         for v in KUBE_VERSIONS:
             assert validate_object(o.obj, v) == [], (o.kind, o.name, v)
-    assert render(p) == render(PLANS["gateway-mix"]())  # deterministic
+    assert render(p, tables) == render(PLANS["gateway-mix"](), tables)  # deterministic
     assert not [w for w in result.warnings if "routing: service" in w]
 
 
@@ -250,26 +253,26 @@ def test_schema_accepts_richer_user_routes() -> None:
         ({"name": "gw", "hostnames": tuple(f"h{i}.example.com" for i in range(17))}, "hostnames"),
     ],
 )
-def test_hostile_gateway_rejected(gateway: dict[str, Any], where: str) -> None:
+def test_hostile_gateway_rejected(tables: Catalog, gateway: dict[str, Any], where: str) -> None:
     p = with_routing(
         PLANS["spot-mix"](), "gateway-api", {"namespace": None, "hostnames": (), **gateway}
     )
     with pytest.raises(PlanError) as exc:
-        render(p)
+        render(p, tables)
     text = str(exc.value) + " ".join(f"{pr.where} {pr.message}" for pr in exc.value.problems)
     assert where in text, text
 
 
-def test_service_name_collision_rejected() -> None:
+def test_service_name_collision_rejected(tables: Catalog) -> None:
     p = plan("collide", spec("x"), [alloc("7b-g6"), alloc("s-7b-g6", instance_type="g6.2xlarge")])
     with pytest.raises(PlanError) as exc:
-        render(with_routing(p, "gateway-api", GATEWAY))
+        render(with_routing(p, "gateway-api", GATEWAY), tables)
     assert "same Service name" in exc.value.problems[0].message
 
 
-def test_gateway_api_without_gateway_rejected() -> None:
+def test_gateway_api_without_gateway_rejected(tables: Catalog) -> None:
     with pytest.raises(PlanError) as exc:
-        render(with_routing(PLANS["spot-mix"](), "gateway-api", None))
+        render(with_routing(PLANS["spot-mix"](), "gateway-api", None), tables)
     assert "gateway" in str(exc.value) + " ".join(pr.message for pr in exc.value.problems)
 
 
@@ -290,10 +293,10 @@ def test_hostile_gateway_via_cli(cli: Any, tmp_path: Path) -> None:
 # --- routing: service -----------------------------------------------------------------------
 
 
-def test_service_routing_warns_on_uneven_mix(cli: Any, tmp_path: Path) -> None:
+def test_service_routing_warns_on_uneven_mix(tables: Catalog, cli: Any, tmp_path: Path) -> None:
     mixed = PLANS["spot-mix"]()  # 12.5 rps GPU replicas next to 2 rps CPU replicas
     assert mixed.spec.kubernetes.routing == "service"
-    (warn,) = [w for w in render_report(mixed).warnings if "routing: service" in w]
+    (warn,) = [w for w in render_report(mixed, tables).warnings if "routing: service" in w]
     assert "gateway-api" in warn and "chat-m7i-xlarge-spot" in warn and "6.2x" in warn
     assert len(_objs(mixed, "Service")) == 1 and not _objs(mixed, "HTTPRoute")
     src = tmp_path / "plan.yaml"
@@ -303,33 +306,32 @@ def test_service_routing_warns_on_uneven_mix(cli: Any, tmp_path: Path) -> None:
     assert any("routing: gateway-api" in w for w in json.loads(result.stdout)["warnings"])
     assert "routing: gateway-api" in result.stderr
     for name in ("single-gpu", "gcp", "cpu-only"):  # one type, or types of equal speed: quiet
-        assert not [w for w in render_report(PLANS[name]()).warnings if "routing: service" in w], (
-            name
-        )
+        warnings = render_report(PLANS[name](), tables).warnings
+        assert not [w for w in warnings if "routing: service" in w], name
 
 
-def test_similar_speeds_do_not_warn() -> None:
+def test_similar_speeds_do_not_warn(tables: Catalog) -> None:
     s = spec("mix")
     p = plan(
         "similar",
         s,
         [alloc("mix-a", capacity=10.0), alloc("mix-b", instance_type="g6.2xlarge", capacity=14.0)],
     )
-    assert not [w for w in render_report(p).warnings if "routing: service" in w]
+    assert not [w for w in render_report(p, tables).warnings if "routing: service" in w]
     p = plan(
         "wide",
         s,
         [alloc("mix-a", capacity=10.0), alloc("mix-b", instance_type="g6.2xlarge", capacity=16.0)],
     )
-    assert [w for w in render_report(p).warnings if "routing: service" in w]
+    assert [w for w in render_report(p, tables).warnings if "routing: service" in w]
 
 
 # --- kustomize and check --------------------------------------------------------------------
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
-def test_kustomize_keeps_gateway_namespace(tmp_path: Path) -> None:
-    atomic_write_tree(tmp_path, render(PLANS["gateway-mix"]()))
+def test_kustomize_keeps_gateway_namespace(tables: Catalog, tmp_path: Path) -> None:
+    atomic_write_tree(tmp_path, render(PLANS["gateway-mix"](), tables))
     kubectl = shutil.which("kubectl")
     assert kubectl is not None
     proc = subprocess.run(
@@ -349,26 +351,33 @@ def test_kustomize_keeps_gateway_namespace(tmp_path: Path) -> None:
     assert route["spec"]["parentRefs"][0]["namespace"] == "gateways"
 
 
-def test_check_clean_then_drift_and_missing_backend(tmp_path: Path) -> None:
+def test_check_clean_then_drift_and_missing_backend(tables: Catalog, tmp_path: Path) -> None:
     from scaleplan.check import RULES, check_paths
 
     p = PLANS["gateway-mix"]()
     out = tmp_path / "out"
-    atomic_write_tree(out, render(p))
+    atomic_write_tree(out, render(p, tables))
     rules = [r.id for r in RULES]
-    assert check_paths([out], plan=p, kube_version="1.37", enabled_rules=rules).findings == ()
+
+    def findings(plan: Plan | None) -> tuple[Finding, ...]:
+        report = check_paths(
+            [out], plan=plan, kube_version="1.37", enabled_rules=rules, catalog=tables
+        )
+        return report.findings
+
+    assert findings(p) == ()
     route_file = out / "httproute-llm.yaml"
     text = route_file.read_text(encoding="utf-8")
     assert "weight: 55" in text
     route_file.write_text(text.replace("weight: 55", "weight: 5"), encoding="utf-8")
-    found = check_paths([out], plan=p, kube_version="1.37", enabled_rules=rules).findings
+    found = findings(p)
     assert [(f.rule, f.kind) for f in found] == [("drift", "HTTPRoute")]
     assert (
         "backendRefs[llm-g5-xlarge-on-demand].weight is 5, the plan renders 55" in found[0].message
     )
     route_file.write_text(text, encoding="utf-8")
     (out / "service-llm-g5-xlarge-on-demand.yaml").unlink()
-    found = check_paths([out], plan=None, kube_version="1.37", enabled_rules=rules).findings
+    found = findings(None)
     assert [(f.rule, f.kind, f.name) for f in found] == [
         ("route-backend-missing", "HTTPRoute", "llm")
     ]
@@ -383,24 +392,25 @@ def _gateway_pair(fast_hours: tuple[int, ...], slow_hours: tuple[int, ...]) -> P
     return with_routing(plan("chat", s, [fast, slow]), "gateway-api", {"name": "gw"})
 
 
-def test_static_weights_that_route_to_no_pods_are_refused() -> None:
+def test_static_weights_that_route_to_no_pods_are_refused(tables: Catalog) -> None:
     """A plan whose type mix changes hour by hour cannot be served by one static HTTPRoute: the
     peak weights would send requests to an allocation with no pods off-peak."""
     # peak (hour 11, 65 rps): 1 fast + 2 slow; before hour 6 only the slow type runs
     fast = tuple(0 if (h % 12) < 6 else 1 for h in range(24))
     slow = tuple(2 for _ in range(24))
     with pytest.raises(PlanError, match=r"weights are fixed at the peak .* no pods"):
-        render(_gateway_pair(fast, slow))
+        render(_gateway_pair(fast, slow), tables)
 
 
-def test_static_weights_that_overload_warn_and_proportional_mixes_pass() -> None:
+def test_static_weights_that_overload_warn_and_proportional_mixes_pass(tables: Catalog) -> None:
     # the L40S type shrinks from 4 to 1 replica off-peak while the A10G stays at 2: its fixed
     # 56 % share (40 of 72 rps at the peak) is 19.6 rps at hour 5 (35 rps) against 10 rps of pods
     fast = tuple(1 if (h % 12) < 6 else 4 for h in range(24))
     slow = tuple(2 for _ in range(24))
-    warns = [w for w in render_report(_gateway_pair(fast, slow)).warnings if "weights are fixed" in w]
+    report = render_report(_gateway_pair(fast, slow), tables)
+    warns = [w for w in report.warnings if "weights are fixed" in w]
     assert len(warns) == 1 and "overloaded" in warns[0]
     # both types scale together: the peak weights hold in every hour
     prop = tuple(1 if (h % 12) < 6 else 2 for h in range(24))
-    both = render_report(_gateway_pair(prop, tuple(2 * c for c in prop)))
+    both = render_report(_gateway_pair(prop, tuple(2 * c for c in prop)), tables)
     assert not [w for w in both.warnings if "weights are fixed" in w]

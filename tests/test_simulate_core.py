@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from simulate_helpers import allocation, make_plan
 
+from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError, PlanError
 from scaleplan.simulate import parse_trace, service_model, simulate
 from scaleplan.simulate.engine import ReplicaModel, fifo_batches, least_outstanding
@@ -241,7 +242,7 @@ def test_zone_failure_needs_zones() -> None:
         simulate(plan, duration_s=5, failure="zone")
 
 
-def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails() -> None:
+def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails(tables: Catalog) -> None:
     """routing: gateway-api: simulate replays exactly the HTTPRoute's weights; after a spot loss
     the spot allocation's fixed share goes to a Service without pods and every such request fails
     (it is not re-weighted onto the survivors, which a real Gateway would not do either)."""
@@ -255,7 +256,7 @@ def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails() -> No
     plan = make_plan(allocs, rps=(200.0,), slo_ms=100.0)
     k8s = plan.spec.kubernetes.model_copy(update={"routing": "gateway-api", "gateway": Gateway(name="gw")})
     gw = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
-    rendered = next(o.obj for o in render_report(gw).objects if o.kind == "HTTPRoute")
+    rendered = next(o.obj for o in render_report(gw, tables).objects if o.kind == "HTTPRoute")
     weights = {r["name"]: r["weight"] for r in rendered["spec"]["rules"][0]["backendRefs"]}
     assert weights == route_weights(gw) == {"gw-od": 60, "gw-spot": 40}
     calm = simulate(gw, duration_s=60, seed=5)

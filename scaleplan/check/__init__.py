@@ -3,7 +3,8 @@
 Library API::
 
     from scaleplan.check import check_paths
-    report = check_paths(["deploy/"], kube_version="1.33")
+    from scaleplan.inputs import load_tables
+    report = check_paths(["deploy/"], kube_version="1.33", catalog=load_tables)
     report.failed("error")  # -> bool
 """
 

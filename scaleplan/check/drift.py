@@ -29,6 +29,7 @@ from scaleplan.check.workloads import (
 from scaleplan.yamlio import PathKey, format_path
 
 if TYPE_CHECKING:
+    from scaleplan.catalog.model import Catalog
     from scaleplan.plan import Plan
 
 Facts = dict[str, tuple[PathKey, Any]]  # label -> (path in the object, value)
@@ -216,13 +217,14 @@ def _show(v: Any) -> str:
     return repr(v) if isinstance(v, str) else str(v)
 
 
-def rendered_objects(plan: Plan) -> list[K8sObject]:
+def rendered_objects(plan: Plan, catalog: Catalog) -> list[K8sObject]:
+    """What ``plan`` renders with ``catalog``'s tables, as checked objects."""
     from scaleplan.check.loader import objects_from_documents
     from scaleplan.render import render
     from scaleplan.yamlio import parse_yaml_documents
 
     out: list[K8sObject] = []
-    files: Mapping[str, str] = render(plan)
+    files: Mapping[str, str] = render(plan, catalog)
     for name in sorted(files):
         if name.rsplit("/", 1)[-1] in ("kustomization.yaml", "kustomization.yml"):
             continue
@@ -314,9 +316,16 @@ def _nearest(obj: K8sObject, path: PathKey) -> PathKey:
 
 
 def drift_findings(
-    objects: Iterable[K8sObject], plan: Plan, rule: Rule, *, plan_file: str | None = None
+    objects: Iterable[K8sObject],
+    plan: Plan,
+    rule: Rule,
+    catalog: Catalog,
+    *,
+    plan_file: str | None = None,
 ) -> list[Finding]:
-    return compare(list(objects), rendered_objects(plan), rule, plan_file=plan_file)
+    """Findings for the objects ``plan`` renders (with ``catalog``) that ``objects`` lack or
+    hold differently."""
+    return compare(list(objects), rendered_objects(plan, catalog), rule, plan_file=plan_file)
 
 
 __all__ = ["compare", "drift_findings", "facts_of", "format_path", "rendered_objects"]

@@ -109,12 +109,12 @@ def select_rules(
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=1)
-def shipped_instances() -> InstanceTable:
-    """The instance table of the shipped catalogs, read once (only when a rule needs it)."""
-    from scaleplan.catalog.files import load_catalog
-
-    return InstanceTable.from_catalog(load_catalog())
+def _lazy(catalog: Catalog | Callable[[], Catalog]) -> Callable[[], Catalog]:
+    """``catalog``, or the one a function returns, asked for once and only when a rule or the
+    drift check first needs it."""
+    if callable(catalog):
+        return functools.cache(catalog)
+    return lambda: catalog
 
 
 def check_objects(
@@ -126,17 +126,20 @@ def check_objects(
     kube_version: str = DEFAULT_KUBE_VERSION,
     disabled_rules: Iterable[str] = (),
     enabled_rules: Iterable[str] = (),
-    catalog: Catalog | None = None,
+    catalog: Catalog | Callable[[], Catalog],
 ) -> CheckReport:
-    """Run every selected rule over already-parsed objects. The instance types are looked up in
-    ``catalog``, or (without one) in the shipped catalogs, read on first use."""
+    """Run every selected rule over already-parsed objects. ``catalog`` holds the tables the
+    rules and the drift check look up (instance types; the accelerators and AWS rows the plan
+    renders with): a Catalog, or a function that returns one, called only when first needed
+    (reading the shipped catalogs is the slow part of a small check; pass
+    :func:`scaleplan.inputs.load_tables` itself)."""
     version = normalise_kube_version(kube_version)
     rules = select_rules(disabled_rules, enabled_rules, plan=plan is not None)
     ids = {r.id for r in rules}
-    instances: Callable[[], InstanceTable] = shipped_instances
-    if catalog is not None:
-        instances = functools.partial(InstanceTable.from_catalog, catalog)
-    ctx = Context(list(objects), plan=plan, instances=instances)
+    tables = _lazy(catalog)
+    ctx = Context(
+        list(objects), plan=plan, instances=lambda: InstanceTable.from_catalog(tables())
+    )
     findings: list[Finding] = []
     if ids & {"schema", "unknown-kind"}:
         from scaleplan.check.schema import schema_findings
@@ -157,7 +160,9 @@ def check_objects(
         from scaleplan.check.drift import drift_findings
 
         findings.extend(
-            drift_findings(ctx.objects, plan, RULES_BY_ID["drift"], plan_file=plan_file)
+            drift_findings(
+                ctx.objects, plan, RULES_BY_ID["drift"], tables(), plan_file=plan_file
+            )
         )
     ignored = _ignores(ctx.objects)
     kept = [
@@ -194,11 +199,12 @@ def check_paths(
     kube_version: str = DEFAULT_KUBE_VERSION,
     disabled_rules: Iterable[str] = (),
     enabled_rules: Iterable[str] = (),
-    catalog: Catalog | None = None,
+    catalog: Catalog | Callable[[], Catalog],
     stdin: IO[bytes] | None = None,
     only_manifests: bool = False,
 ) -> CheckReport:
-    """Check manifest files/folders (``-`` = stdin). Unreadable input raises ManifestError (exit 3)."""
+    """Check manifest files/folders (``-`` = stdin) with ``catalog``'s tables (as in
+    :func:`check_objects`). Unreadable input raises ManifestError (exit 3)."""
     from scaleplan.check.loader import load_objects
 
     # Validate the options before reading anything (cheap errors first).
@@ -223,10 +229,16 @@ def check_paths(
     return report
 
 
-def check_text(text: str, name: str = "<manifest>", **kwargs: object) -> CheckReport:
-    """Check a YAML string (tests, library users)."""
+def check_text(
+    text: str,
+    name: str = "<manifest>",
+    *,
+    catalog: Catalog | Callable[[], Catalog],
+    **kwargs: object,
+) -> CheckReport:
+    """Check a YAML string (tests, library users) with ``catalog``'s tables."""
     from scaleplan.check.loader import objects_from_documents
     from scaleplan.yamlio import parse_yaml_documents
 
     objects = objects_from_documents(parse_yaml_documents(text, name, what="manifest"))
-    return check_objects(objects, files=(name,), **kwargs)  # type: ignore[arg-type]
+    return check_objects(objects, files=(name,), catalog=catalog, **kwargs)  # type: ignore[arg-type]

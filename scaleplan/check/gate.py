@@ -3,12 +3,13 @@ no Kubernetes object), the JUnit clock, and the failure when findings reach the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from scaleplan.errors import CheckFailed, InputError, Problem
 
 if TYPE_CHECKING:
+    from scaleplan.catalog.model import Catalog
     from scaleplan.check.model import CheckReport, Severity
 
 
@@ -20,9 +21,11 @@ def gate_report(
     disabled: Sequence[str],
     enabled: Sequence[str],
     only_manifests: bool,
+    catalog: Catalog | Callable[[], Catalog],
 ) -> CheckReport:
     """The report over ``paths`` (with drift and the plan-aware rules when ``plan_file`` is
-    given); InputError when the paths hold no Kubernetes object (a CI gate over nothing must
+    given), with ``catalog``'s tables (or the function's that returns them, called when first
+    needed); InputError when the paths hold no Kubernetes object (a CI gate over nothing must
     not pass)."""
     from scaleplan.check.engine import check_paths, select_rules
 
@@ -41,6 +44,7 @@ def gate_report(
             disabled_rules=list(disabled),
             enabled_rules=list(enabled),
             only_manifests=only_manifests,
+            catalog=catalog,
         )
     except InputError:
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -43,6 +44,7 @@ def check(
             help="Kubernetes version whose schemas to validate against (1.25 to 1.37).",
         ),
     ] = "1.37",
+    catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="A catalog file beyond the shipped ones (repeatable), as the plan was optimized with.")] = None,
     fmt: Annotated[
         str,
         typer.Option(
@@ -122,9 +124,11 @@ def check(
             )
 
         from scaleplan.check.gate import gate_failure, gate_report
+        from scaleplan.inputs import load_tables
 
         version = _kube_version(kube_version)
-        report = gate_report(paths, plan_file=plan, kube_version=version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests)
+        tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
+        report = gate_report(paths, plan_file=plan, kube_version=version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables)
         _write_report(report, fmt, threshold, output)
         failure = gate_failure(report, threshold)
         if failure is not None:

@@ -68,6 +68,7 @@ def observe(
 ) -> None:
     """Query Prometheus for the service a plan deployed; write what it really did (exit 5 if a query fails)."""
     with handle_errors():
+        from scaleplan.inputs import load_tables
         from scaleplan.observe.analyze import analyze
         from scaleplan.observe.client import ClientOptions, Prometheus, auth_from_env
         from scaleplan.observe.fetch import fetch
@@ -84,7 +85,7 @@ def observe(
         if since_s < step_s:
             raise typer.BadParameter("must be at least --step", param_hint="--since")
         running = read_plan(plan)
-        qs = build_queries(running, read_overrides(queries) if queries is not None else {}, step_s=step_s)
+        qs = build_queries(running, load_tables(), read_overrides(queries) if queries is not None else {}, step_s=step_s)
         if show_queries:
             if json_out:
                 emit_json({q.name: q.promql for q in qs.queries})

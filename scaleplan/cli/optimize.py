@@ -83,7 +83,7 @@ def optimize(
             from scaleplan.observe.replan import label_plan
 
             plan = label_plan(plan, obs.labels)
-        wrote = write_plan_outputs(Path(out) if out is not None else Path(source).parent / "out", plan, manifests=manifests, spec_file=spec)
+        wrote = write_plan_outputs(Path(out) if out is not None else Path(source).parent / "out", plan, inp.catalog, manifests=manifests, spec_file=spec)
         for w in wrote.warnings:
             _warn(w)
         if json_out:

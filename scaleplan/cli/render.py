@@ -19,11 +19,13 @@ def render(
     layout: Annotated[str, typer.Option("--layout", help="files: one file per object; single: one combined manifests.yaml.")] = "files",
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
     wide: Annotated[bool, typer.Option("--wide", "-w", help="Also the object names (the default fits 80 columns).")] = False,
+    catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="A catalog file the plan was optimized with, beyond the shipped ones (repeatable): render takes the accelerators' extended resource, node labels and memory from it.")] = None,
 ) -> None:
     """Write Kubernetes manifests (Deployments, Service, HPA or KEDA, PDBs, node pools) and a kustomization.yaml."""
     with handle_errors():
         if layout not in ("files", "single"):
             raise typer.BadParameter(f"must be 'files' or 'single'; got {layout!r}", param_hint="--layout")
+        from scaleplan.inputs import load_tables
         from scaleplan.outputs import check_out_path
         from scaleplan.plan import read_plan
         from scaleplan.plan_outputs import write_manifests
@@ -31,7 +33,9 @@ def render(
 
         out = check_out_path(out_arg)
         p = read_plan(plan)
-        result = render_report(p, layout="single" if layout == "single" else "files", source=plan)
+        # the accelerators the plan was optimized with; rows only of the providers it uses
+        tables = load_tables(catalog or [], providers=sorted({a.provider for a in p.allocations}))
+        result = render_report(p, tables, layout="single" if layout == "single" else "files", source=plan)
         write_manifests(out, result.files)
         err = stderr_console()
         for w in result.warnings:

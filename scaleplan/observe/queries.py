@@ -30,11 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.plan import Plan
 from scaleplan.render.engine import metrics_of
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Catalog
 
 Kind = Literal["rate", "count", "latency", "gauge", "ms"]
 LATENCY_WINDOW = "5m"
@@ -63,13 +66,13 @@ class QuerySet:
         return {q.name: q for q in self.queries}
 
 
-def _rendered(plan: Plan) -> tuple[list[str], list[str], dict[str, str]]:
+def _rendered(plan: Plan, catalog: Catalog) -> tuple[list[str], list[str], dict[str, str]]:
     """The KEDA Prometheus trigger queries, the Services the ServiceMonitor scrapes, and the
-    Deployment of each allocation (allocation name -> Deployment name)."""
+    Deployment of each allocation (allocation name -> Deployment name), as rendered."""
     from scaleplan.render import render_report
     from scaleplan.render.safety import sanitize_dns_label
 
-    report = render_report(plan)
+    report = render_report(plan, catalog)
     rates: list[str] = []
     services: list[str] = []
     names = {sanitize_dns_label(a.name): a.name for a in plan.allocations}
@@ -84,13 +87,14 @@ def _rendered(plan: Plan) -> tuple[list[str], list[str], dict[str, str]]:
     return rates, services, deployments
 
 
-def build_queries(plan: Plan, overrides: Mapping[str, str] | None = None, *, step_s: float = 300.0) -> QuerySet:
-    """The default queries for ``plan``, with ``overrides`` (name -> PromQL template) applied."""
+def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | None = None, *, step_s: float = 300.0) -> QuerySet:
+    """The default queries for ``plan`` (as rendered with ``catalog``), with ``overrides``
+    (name -> PromQL template) applied."""
     spec = plan.spec
     ns = spec.kubernetes.namespace
     engine = spec.model.engine
     em = metrics_of(engine)
-    rates, services, deployments = _rendered(plan)
+    rates, services, deployments = _rendered(plan, catalog)
     if len(services) == 1:
         selector = f'namespace="{ns}",service="{services[0]}"'
     else:

@@ -1,20 +1,24 @@
 """Render a plan into Kubernetes manifests (docs/render.md).
 
-``render(plan)`` -> ``{relative file name: YAML text}`` including ``kustomization.yaml``.
-``render_report(plan)`` returns the same files plus the objects and the warnings (names that
-were sanitized, settings that do not apply to a flavor, ...). No clock, and no I/O beyond
-reading shipped package data (the accelerator table and AWS catalog, in
-:mod:`scaleplan.render.build`); the same plan always gives byte-identical text. The builders,
-one module per job, are listed in docs/architecture.md.
+``render(plan, catalog)`` -> ``{relative file name: YAML text}`` including
+``kustomization.yaml``. ``render_report(plan, catalog)`` returns the same files plus the objects
+and the warnings (names that were sanitized, settings that do not apply to a flavor, ...).
+``catalog`` is the catalog the plan was optimized with (``Inputs.catalog``), or the shipped one
+with ``--catalog`` files (:func:`scaleplan.inputs.load_tables`): render takes its accelerator
+table and AWS rows from it. Pure: no clock, no I/O; the same plan and catalog always give
+byte-identical text. The builders, one module per job, are listed in docs/architecture.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from scaleplan.plan import Plan
 from scaleplan.yamlio import dump_yaml, dump_yaml_all
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Catalog
 
 __all__ = ["HEADER", "RenderResult", "render", "render_report"]
 
@@ -67,13 +71,16 @@ def _kustomization(plan: Plan, resources: list[str], cluster_scoped: bool) -> di
     return k
 
 
-def render_report(plan: Plan, *, layout: Layout = "files", source: str | None = None) -> RenderResult:
-    """Files, objects and warnings for ``plan``. ``source`` names the plan file in errors."""
+def render_report(
+    plan: Plan, catalog: Catalog, *, layout: Layout = "files", source: str | None = None
+) -> RenderResult:
+    """Files, objects and warnings for ``plan``, with ``catalog``'s accelerator table and AWS
+    rows. ``source`` names the plan file in errors."""
     from scaleplan.render.build import build_objects
 
     if layout not in ("files", "single"):
         raise ValueError(f"layout must be 'files' or 'single', not {layout!r}")
-    built = build_objects(plan, source=source)
+    built = build_objects(plan, catalog, source=source)
     files: dict[str, str] = {}
     objects: list[RenderedObject] = []
     cluster_scoped = any(kind in CLUSTER_SCOPED for kind, _, _ in built.objects)
@@ -94,6 +101,6 @@ def render_report(plan: Plan, *, layout: Layout = "files", source: str | None = 
     return RenderResult(files=files, objects=tuple(objects), warnings=tuple(built.warnings))
 
 
-def render(plan: Plan, *, layout: Layout = "files") -> dict[str, str]:
+def render(plan: Plan, catalog: Catalog, *, layout: Layout = "files") -> dict[str, str]:
     """Relative file name -> YAML text for every manifest of ``plan``, plus kustomization.yaml."""
-    return render_report(plan, layout=layout).files
+    return render_report(plan, catalog, layout=layout).files

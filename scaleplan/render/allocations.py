@@ -120,7 +120,11 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
     resource: str | None = None
     if gpu:
         if accel is None:
-            warnings.append(f"allocation {name}: accelerator {a.accelerator!r} is not in the accelerator specs; requesting nvidia.com/gpu")
+            warnings.append(
+                f"allocation {name}: accelerator {a.accelerator!r} is not in the accelerator "
+                "specs; requesting nvidia.com/gpu (give the catalog file that defines it with "
+                "--catalog)"
+            )
         resource = accel.k8s_resource if accel else "nvidia.com/gpu"
     # plans from the current optimizer already fit (scaleplan.k8s_capacity); cap old or hand-edited ones
     cpu_fit, mem_fit = fit_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node, flavor=k8s.flavor)

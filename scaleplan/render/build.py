@@ -9,18 +9,17 @@ autoscalers (:mod:`~scaleplan.render.autoscaling`), the Gateway's routes
 The dicts are emitted by ``scaleplan.yamlio.dump_yaml`` (a safe dumper), never through text
 templates. The conventions behind each field are in docs/render.md.
 
-The builders are pure; the two reads of shipped package data (the accelerator table, and the
-AWS catalog's rows for the interchangeable spot types) are here, in :func:`_accelerators` and
-:func:`_shipped_rows`, and handed to the builders as arguments.
+Pure: the accelerator table and the AWS rows for the interchangeable spot types come from the
+``catalog`` the caller passes (the one the plan was optimized with, assembled at the edge by
+:mod:`scaleplan.inputs`); nothing here reads a file.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from scaleplan.catalog.model import Accelerator, InstanceRow
+from scaleplan.catalog.model import Catalog
 from scaleplan.errors import PlanError, Problem
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render import routing
@@ -42,33 +41,24 @@ class Built:
     warnings: list[str] = field(default_factory=list)
 
 
-def _accelerators() -> tuple[Accelerator, ...]:
-    from scaleplan.catalog.files import load_accelerators
-
-    return load_accelerators()
-
-
-@functools.lru_cache(maxsize=1)
-def _shipped_rows() -> tuple[InstanceRow, ...]:
-    from scaleplan.catalog.files import read_catalog_file, shipped_paths
-
-    rows: list[InstanceRow] = []
-    for path in shipped_paths():
-        if path.name == "aws.yaml":
-            rows += read_catalog_file(path).instances
-    return tuple(rows)
-
-
-def build_objects(plan: Plan, *, source: str | None = None) -> Built:
-    """Every object for ``plan`` in apply order; PlanError (exit 3) for unusable input."""
+def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) -> Built:
+    """Every object for ``plan`` in apply order; PlanError (exit 3) for unusable input.
+    ``catalog``: the accelerator table (each GPU allocation's extended resource, node labels,
+    memory) and the AWS rows a Karpenter spot pool may also use."""
     src = source or "<plan>"
     built = Built()
     w = built.warnings
     live = _admit(plan, src, w)
-    allocs = derive_allocations(plan, live, accelerator_table(_accelerators()), w, src)
+    allocs = derive_allocations(plan, live, accelerator_table(catalog.accelerators), w, src)
     k8s = plan.spec.kubernetes
     if k8s.flavor == "eks-karpenter":
-        allocs = [replace(al, types=tuple(interchangeable_types(al.a, _shipped_rows()))) if al.a.capacity_type == "spot" else al for al in allocs]
+        aws = [r for r in catalog.rows if r.provider == "aws"]
+        allocs = [
+            replace(al, types=tuple(interchangeable_types(al.a, aws)))
+            if al.a.capacity_type == "spot"
+            else al
+            for al in allocs
+        ]
         built.objects += _node_objects(plan, allocs, w)
     if k8s.autoscaler.cron and not k8s.autoscaler.type.startswith("keda-"):
         w.append(f"autoscaler.cron applies to KEDA autoscalers only; ignored with type {k8s.autoscaler.type}")
