@@ -204,3 +204,38 @@ def test_config_json_roundtrip_matches_preset(tmp_path: Path) -> None:
     a = load_architecture(str(p))
     b = preset("llama-3.1-8b")
     assert a.total_params == b.total_params and kv_bytes_per_token(a, "bf16") == 131_072
+
+
+def test_closed_loop_small_batch_by_hand() -> None:
+    """Four clients whose prompts fit one pass: they arrive together, are prefilled in one pass
+    (TTFT), decode in lockstep (TPOT) and come back together; the replacement misses one pass,
+    which costs nothing while the engine is idle."""
+    from scaleplan.llm.closed_loop import closed_loop
+
+    s = setup("llama-3.1-8b")
+    d = size(s, ACCS["H100"], 1, [TokenClass("c", 100, 3)]).deployment
+    p = closed_loop(d, 100, 3, 4)
+    prefill = step_time_ms(d, prefill_tokens=400, prefill_seqs=4, prefill_pairs=4 * 100 * 100 / 2).ms
+    decode = step_time_ms(d, decode_seqs=4, context_tokens_total=4 * 101.5).ms
+    from scaleplan.llm.perf import REQUEST_OVERHEAD_MS
+
+    assert p.ttft_ms == pytest.approx(prefill + REQUEST_OVERHEAD_MS["vllm"], rel=1e-9)
+    assert p.tpot_ms == pytest.approx(decode, rel=1e-9)
+    assert p.throughput_rps == pytest.approx(4 / ((prefill + 2 * decode) / 1000), rel=1e-9)
+
+
+def test_closed_loop_clients_beyond_the_cache_wait_for_a_slot() -> None:
+    from scaleplan.llm.closed_loop import closed_loop
+
+    s = setup("llama-3.1-8b")
+    d = size(s, ACCS["H100"], 1, [TokenClass("c", 1024, 256)]).deployment
+    held = closed_loop(d, 1024, 256, 32, cap=32)
+    queued = closed_loop(d, 1024, 256, 64, cap=32)
+    # twice the clients on the same 32 slots: the same rate, and each request first waits for
+    # about one other request's whole run
+    assert queued.throughput_rps == pytest.approx(held.throughput_rps, rel=0.05)
+    assert queued.ttft_ms > held.ttft_ms + 0.8 * 255 * held.tpot_ms
+    # more clients that fit: TTFT and TPOT rise, and so does throughput
+    small = closed_loop(d, 1024, 256, 8)
+    assert small.ttft_ms <= 1.05 * held.ttft_ms and small.tpot_ms < held.tpot_ms
+    assert small.throughput_rps < held.throughput_rps

@@ -130,8 +130,8 @@ def test_one_slo_test_sizes_shapes_and_explains_misses() -> None:
 
 def test_conservative_plans_on_the_band() -> None:
     cls = [{"name": "chat", "share": 1.0, "input_tokens": 1024, "output_tokens": 256}]
-    central = solve(llm_spec("llama-3.1-8b", cls, accs=["L40S"], tpot=40, ttft=5000), estimated_profile(), CAT, options=OPTS).plan
-    safe = solve(llm_spec("llama-3.1-8b", cls, accs=["L40S"], tpot=40, ttft=5000, conservative=True), estimated_profile(), CAT, options=OPTS).plan
+    central = solve(llm_spec("llama-3.1-8b", cls, accs=["L40S"], tpot=60, ttft=5000), estimated_profile(), CAT, options=OPTS).plan
+    safe = solve(llm_spec("llama-3.1-8b", cls, accs=["L40S"], tpot=60, ttft=5000, conservative=True), estimated_profile(), CAT, options=OPTS).plan
     a, b = central.allocations[0].llm, safe.allocations[0].llm
     assert a is not None and b is not None
     assert b.max_num_seqs < a.max_num_seqs and safe.cost_per_hour >= central.cost_per_hour

@@ -18,12 +18,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scaleplan.llm.closed_loop import closed_loop
 from scaleplan.llm.perf import (
     BAND_CALIBRATED,
     TTFT_BAND_CALIBRATED,
     Calibration,
     Deployment,
     serve_class,
+    static_batch,
 )
 
 GRID = tuple(round(0.35 * 1.25**k, 4) for k in range(0, 9))  # 0.35 .. 2.09
@@ -46,6 +48,25 @@ class Observed:
     output_tokens_per_s: float | None = None
     lower_bound: bool = False
     label: str = ""
+    # how the point was measured: "steady" (independent arrivals, e.g. an open-loop rate),
+    # "closed_loop" (``concurrency`` clients, each sending when its last request ends; at most
+    # ``running`` sequences run at once), "static" (one fixed batch, no in-flight batching)
+    kind: str = "steady"
+    running: int | None = None
+
+
+def predicted(obs: Observed, cal: Calibration) -> tuple[float, float, float]:
+    """(TTFT ms, TPOT ms, output tok/s) the model predicts for the point under ``cal``, by the
+    way the point was measured."""
+    d = obs.deployment.with_calibration(cal)
+    if obs.kind == "static":
+        first, tok_s = static_batch(d, obs.input_tokens, obs.output_tokens, obs.concurrency)
+        return first, 0.0, tok_s
+    if obs.kind == "closed_loop":
+        p = closed_loop(d, obs.input_tokens, obs.output_tokens, obs.concurrency, cap=obs.running)
+    else:
+        p = serve_class(d, obs.input_tokens, obs.output_tokens, obs.concurrency)
+    return p.ttft_ms, p.tpot_ms, p.output_tokens_per_s
 
 
 def unsaturated(throughput_rps: float, offered_rps: float | None) -> bool:
@@ -54,15 +75,14 @@ def unsaturated(throughput_rps: float, offered_rps: float | None) -> bool:
 
 
 def _errors(obs: Observed, cal: Calibration) -> list[float]:
-    d = obs.deployment.with_calibration(cal)
-    p = serve_class(d, obs.input_tokens, obs.output_tokens, obs.concurrency)
+    ttft, tpot, tok_s = predicted(obs, cal)
     errs = []
     if obs.ttft_ms:
-        errs.append(math.log(p.ttft_ms / obs.ttft_ms))
-    if obs.tpot_ms and obs.output_tokens > 1:
-        errs.append(math.log(p.tpot_ms / obs.tpot_ms))
+        errs.append(math.log(ttft / obs.ttft_ms))
+    if obs.tpot_ms and obs.output_tokens > 1 and obs.kind != "static":
+        errs.append(math.log(tpot / obs.tpot_ms))
     if obs.output_tokens_per_s:
-        errs.append(math.log(obs.output_tokens_per_s / p.output_tokens_per_s))
+        errs.append(math.log(obs.output_tokens_per_s / tok_s))
     return errs
 
 
@@ -103,7 +123,7 @@ def calibrate(points: Sequence[Observed], *, basis: str = "") -> tuple[Calibrati
     cal = Calibration(compute=fitted.compute, memory=fitted.memory, overhead=fitted.overhead, basis=what, points=len(usable), band=BAND_CALIBRATED, ttft_band=TTFT_BAND_CALIBRATED)
     for p in bounds:
         if p.output_tokens_per_s:
-            pred = serve_class(p.deployment.with_calibration(cal), p.input_tokens, p.output_tokens, p.concurrency).output_tokens_per_s
+            pred = predicted(p, cal)[2]
             if pred < p.output_tokens_per_s:
                 notes.append(f"{p.label or p.deployment.hw.name}: the calibrated capacity {pred:.0f} tok/s is below the lower bound {p.output_tokens_per_s:.0f} tok/s measured")
     notes.append(f"calibration: compute x{cal.compute:.2f}, memory x{cal.memory:.2f}, step overhead x{cal.overhead:.2f} from {what}")

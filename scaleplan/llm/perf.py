@@ -5,11 +5,13 @@ one token for each of ``decode_seqs`` running sequences. Its time on each GPU of
 
     t_step = max(t_gemm_compute, t_weights) + max(t_attn_compute, t_kv) + t_allreduce + t_overhead
 
-    t_gemm_compute = [2 · N_active · (P + D) + 2 · V·h · (D + prefill_seqs)] / TP / (peak(dtype) · e_c)
+    t_gemm_compute = [2 · (N_active + N_routed (1/e_moe - 1)) · (P + D) + 2 · V·h · (D + prefill_seqs)]
+                     / TP / (peak(dtype) · e_c)
     t_weights      = weights read (MoE: experts the step's tokens touch) / TP / (bandwidth · e_m)
     t_attn_compute = 4 · L · a · pairs / TP / (peak(16-bit) · e_c)
     t_kv           = [KV read (decode contexts) + KV written (prompt)] per GPU / (bandwidth · e_m)
-    t_allreduce = 2 · L · [2 (TP-1)/TP · (P + D) · h · 2 bytes / link + latency]   (TP > 1)
+    t_allreduce = 2 · L · [2 (TP-1)/TP · (P + D) · h · 2 bytes / (link · e_ar) + latency]   (TP > 1)
+    t_overhead  = fixed per step (engine, layers) + per-sequence host cost · (D + prefill_seqs)
 
 where pairs = attention (query, key) pairs of the step: the decode sequences' contexts plus
 each prompt chunk's causal triangle. ``e_compute``, ``e_memory`` and ``t_overhead`` are the
@@ -20,7 +22,7 @@ A request class (input I, output O tokens) at concurrency N in steady state: eac
 N decoding sequences and N·I/O prompt tokens (every sequence's prompt spread over the O steps
 of its generation; more when the step budget forces extra steps), so
 TPOT = t_step · steps/O; TTFT = the steps of the own prompt's chunks plus half a step of
-waiting; throughput = N / (TTFT + (O-1)·TPOT) requests/s (Little's law over the N slots).
+waiting, the arrival-clustering wait and the request's path outside the engine; throughput = N / (TTFT + (O-1)·TPOT) requests/s (Little's law over the N slots).
 """
 
 from __future__ import annotations
@@ -59,25 +61,40 @@ ENGINE_EFFICIENCY: dict[str, tuple[float, float, float]] = {
     "tgi": (0.9, 0.95, 2.0),
     "trtllm": (1.05, 1.05, 0.6),
 }
+# Per engine: host time per sequence in a step, in µs (scheduling, sampling, detokenizing and
+# streaming one token per running sequence; it grows with the batch, unlike the fixed
+# overhead above). Scaled by the same fitted / calibrated overhead factor.
+PER_SEQUENCE_US: dict[str, float] = {"vllm": 20.0, "sglang": 20.0, "tgi": 20.0, "trtllm": 20.0}
 # Scales per (generation, engine) on the two tables above, fitted by
 # `python bench/llm_validation.py --fit` on the TRAINING two thirds of shared/data/llm only
 # (held-out rows never seen); (compute, memory, per-step overhead). Missing pairs: 1.0.
 FITTED_SCALES: dict[tuple[str, str], tuple[float, float, float]] = {  # FIT-BEGIN
-    ("ada", "trtllm"): (0.855, 0.745, 2.380),  # 32 training rows
-    ("ampere", "sglang"): (0.855, 0.684, 1.190),  # 2 training rows
-    ("ampere", "trtllm"): (1.164, 0.651, 4.760),  # 54 training rows
-    ("ampere", "vllm"): (0.931, 1.228, 4.760),  # 19 training rows
-    ("blackwell", "sglang"): (0.294, 1.228, 3.360),  # 67 training rows
-    ("blackwell", "trtllm"): (1.335, 0.684, 3.360),  # 189 training rows
-    ("blackwell", "vllm"): (1.669, 1.017, 1.190),  # 80 training rows
-    ("hopper", "sglang"): (0.382, 1.228, 1.840),  # 57 training rows
-    ("hopper", "trtllm"): (1.068, 0.651, 4.760),  # 327 training rows
-    ("hopper", "vllm"): (1.919, 0.684, 1.090),  # 91 training rows
+    ("ada", "trtllm"): (1.228, 0.786, 0.210),  # 32 training rows
+    ("ampere", "sglang"): (0.350, 1.228, 4.760),  # 2 training rows
+    ("ampere", "trtllm"): (1.535, 0.684, 1.190),  # 54 training rows
+    ("ampere", "vllm"): (2.274, 1.228, 4.760),  # 19 training rows
+    ("blackwell", "sglang"): (0.294, 1.228, 2.180),  # 67 training rows
+    ("blackwell", "trtllm"): (1.919, 0.684, 0.920),  # 189 training rows
+    ("blackwell", "vllm"): (2.483, 1.228, 1.000),  # 80 training rows
+    ("hopper", "sglang"): (0.629, 1.228, 1.680),  # 57 training rows
+    ("hopper", "trtllm"): (1.535, 0.684, 0.420),  # 327 training rows
+    ("hopper", "vllm"): (2.086, 0.684, 0.595),  # 91 training rows
 }
 # Low-precision matmuls reach a smaller share of their (doubled) peak than 16-bit ones.
 DTYPE_COMPUTE_SCALE = {"fp8": 0.8, "nvfp4": 0.6, "mxfp4": 0.6, "int4-awq": 0.8, "int4-gptq": 0.8, "int8": 0.9}
 MIN_COMPUTE, MAX_COMPUTE = 0.10, 0.90
 MIN_MEMORY, MAX_MEMORY = 0.55, 0.92
+# Per engine: a request's own path outside the engine's steps, in ms, added once to its TTFT
+# (the HTTP request, tokenizing the prompt, admission, detokenizing and streaming the first
+# token); chosen on the training rows (docs/llm.md).
+REQUEST_OVERHEAD_MS: dict[str, float] = {"vllm": 25.0, "sglang": 25.0, "tgi": 25.0, "trtllm": 25.0}
+# All-reduce: the fraction of the link's per-direction bandwidth a ring all-reduce of one
+# step's activations reaches (NCCL bus bandwidth is below the link rate, more so for the
+# few-MB messages of LLM steps); chosen on the training rows (docs/llm.md).
+ALLREDUCE_EFFICIENCY = 0.5
+# Routed-expert GEMMs (grouped, a few tokens per expert, with token permutation) reach this
+# fraction of a dense GEMM's efficiency; chosen on the training rows (docs/llm.md).
+MOE_GEMM_EFFICIENCY = 0.5
 CLUSTERING = 2.0  # weight of the arrival-clustering wait in TTFT (0 = independent arrivals)
 ACT_BYTES = 2  # activations and all-reduce payloads are 16-bit
 
@@ -85,10 +102,10 @@ ACT_BYTES = 2  # activations and all-reduce payloads are 16-bit
 # the validation set supports.
 # (measured / predicted at the 5th and 95th percentile of the training rows; TPOT and
 # throughput share one band, TTFT, whose queueing the model captures least, has its own)
-BAND_ARCHITECTURE = (0.45, 1.5)
-TTFT_BAND_ARCHITECTURE = (0.45, 5.0)
-BAND_CALIBRATED = (0.4, 1.9)
-TTFT_BAND_CALIBRATED = (0.2, 3.5)
+BAND_ARCHITECTURE = (0.54, 1.95)
+TTFT_BAND_ARCHITECTURE = (0.45, 4.2)
+BAND_CALIBRATED = (0.36, 1.9)
+TTFT_BAND_CALIBRATED = (0.39, 2.9)
 
 
 @dataclass(frozen=True)
@@ -97,6 +114,7 @@ class Efficiency:
     memory: float
     overhead_ms: float
     basis: str
+    per_sequence_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -130,7 +148,8 @@ def efficiency(hw: Hardware, engine: str, dtype: str, cal: Calibration = NO_CALI
     basis = f"{hw.generation} x {engine} efficiency"
     if cal.calibrated:
         basis += f", calibrated on {cal.basis}"
-    return Efficiency(compute=c, memory=m, overhead_ms=eo * cal.overhead, basis=basis)
+    per_seq = PER_SEQUENCE_US[engine] / 1000.0 * fo * cal.overhead
+    return Efficiency(compute=c, memory=m, overhead_ms=eo * cal.overhead, basis=basis, per_sequence_ms=per_seq)
 
 
 @dataclass(frozen=True)
@@ -222,7 +241,8 @@ def step_time_ms(
         attn_layers = arch.num_layers
     # GEMMs (weights) and attention (KV cache) are separate kernels: each is bound by its own
     # roofline, and their times add up
-    gemm_flops = 2.0 * _linear_flops_params(arch) * tokens + 2.0 * arch.vocab_size * arch.hidden_size * (dseq + pseqs)
+    routed = float(arch.moe_layers * arch.experts_per_token * arch.expert_params)
+    gemm_flops = 2.0 * (_linear_flops_params(arch) + routed * (1.0 / MOE_GEMM_EFFICIENCY - 1.0)) * tokens + 2.0 * arch.vocab_size * arch.hidden_size * (dseq + pseqs)
     attn_flops = 4.0 * attn_layers * arch.attention_dim() * (pairs + decode_pairs)
     peak = hw.compute_peak_tflops(d.dtype) * 1e12
     attn_peak = hw.compute_peak_tflops("fp16") * 1e12
@@ -239,12 +259,13 @@ def step_time_ms(
     ar_s = 0.0
     if d.tp > 1:
         payload = tokens * arch.hidden_size * ACT_BYTES
-        ar_s = 2 * arch.num_layers * (2.0 * (d.tp - 1) / d.tp * payload / (hw.link_gbs * 1e9) + hw.link_latency_us * 1e-6)
+        ar_s = 2 * arch.num_layers * (2.0 * (d.tp - 1) / d.tp * payload / (hw.link_gbs * 1e9 * ALLREDUCE_EFFICIENCY) + hw.link_latency_us * 1e-6)
     if d.pp > 1:
         ar_s += (d.pp - 1) * (tokens * arch.hidden_size * ACT_BYTES / (hw.link_gbs * 1e9) + hw.link_latency_us * 1e-6)
     # fixed cost per step: scheduling, sampling and the kernels' minimum durations, which grow
     # with the layers (an MoE layer runs more kernels)
     overhead = eff.overhead_ms * arch.num_layers / REFERENCE_LAYERS * (MOE_KERNELS if arch.is_moe else 1.0)
+    overhead += eff.per_sequence_ms * (dseq + pseqs)
     ms = (max(gemm_c, gemm_m) + max(attn_c, attn_m) + ar_s) * 1000.0 + overhead
     return StepTime(ms=ms, compute_ms=compute_s * 1000.0, memory_ms=memory_s * 1000.0, allreduce_ms=ar_s * 1000.0, overhead_ms=overhead)
 
@@ -300,6 +321,7 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
         # prompt waits for about (sqrt(N) - 1) / 2 others' prefills (CLUSTERING; docs/llm.md)
         alone = sum(step_time_ms(d, prefill_tokens=chunk, prefill_pairs=chunk * (c * chunk) + chunk * chunk / 2.0).ms for c in range(chunks))
         ttft += CLUSTERING * (math.sqrt(n) - 1.0) / 2.0 * alone
+    ttft += REQUEST_OVERHEAD_MS[d.settings.engine]
     cycle_ms = ttft + (o - 1) * tpot
     rps = n / (cycle_ms / 1000.0)
     band = d.calibration.band
