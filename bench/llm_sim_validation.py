@@ -18,9 +18,10 @@ an InferenceX results file or database dump) ran ``benchmark_serving.py`` with
 --request-rate inf --ignore-eos``: each request's prompt and completion lengths are drawn
 uniformly from [int(0.8 L), L], all 10 C requests are queued at once behind a C-slot semaphore
 (a closed loop that starts C at t = 0), and the reported TTFT and TPOT are means, TPOT
-excluding the first token, (latency - TTFT) / (output tokens - 1). Other closed-loop rows run
-the stated request count, else ``4 x concurrency`` (at least 32), at the rows' (mean) lengths;
-Poisson rows the stated count (500 when unstated).
+excluding the first token, (latency - TTFT) / (output tokens - 1). ShareGPT rows draw each
+request's (prompt, completion) pair from a stored vLLM benchmark run on ShareGPT, scaled to the
+row's means. Other closed-loop rows run the stated request count, else ``4 x concurrency`` (at
+least 32), at the rows' (mean) lengths; Poisson rows the stated count (500 when unstated).
 
 Calibration (on the group's lowest-load row only): the TPOT is fitted by the LLM model's
 per-step overhead scale (the fixed cost of a scheduler step: launches, sampling, the CPU side;
@@ -55,6 +56,8 @@ TOL = 0.20
 INFERENCEX = re.compile(r"silicon_data_source: (source_file=\d{4}-\d\d-\d\d\.csv|db-dump/)")
 INFERENCEX_RANGE_RATIO = 0.8  # benchmark_lib.sh / sa-bench --random-range-ratio
 INFERENCEX_PROMPTS_PER_SLOT = 10  # --num-prompts $((CONC * 10))
+# ShareGPT lengths as vLLM's benchmark samples them: a stored run's 200 requests
+SHAREGPT_RUN = "vllm_benchmark_serving_llama33_70b_tp8_qps16.json"
 FIT_ITERATIONS = 12
 FIT_TOLERANCE = 0.01
 MIN_OVERHEAD_SCALE = 0.02
@@ -88,6 +91,8 @@ class Row:
     key: tuple[str, ...]
     range_ratio: float = 1.0  # prompt/completion lengths uniform in [int(L * ratio), L]; 1: fixed
     client: str = ""  # the benchmark client the replay follows ("" = fixed lengths, defaults)
+    # (prompt, completion) lengths the client samples from, scaled to the row's means (ShareGPT)
+    sample: tuple[tuple[int, int], ...] = ()
 
 
 def _f(x: str) -> float | None:
@@ -111,8 +116,19 @@ def _stat(r: dict[str, str], metric: str) -> tuple[float | None, str]:
     return None, ""
 
 
+def sharegpt_sample(data: Path) -> tuple[tuple[int, int], ...]:
+    """Per-request (prompt, completion) lengths of a stored vLLM benchmark run on ShareGPT
+    (formats/README.md: 200 prompts, vLLM's sampling and length filter)."""
+    path = data / "formats" / SHAREGPT_RUN
+    if not path.exists():
+        return ()  # ShareGPT rows then run at their mean lengths
+    d = json.loads(path.read_text())
+    return tuple((int(i), int(o)) for i, o in zip(d["input_lens"], d["output_lens"], strict=True))
+
+
 def read_rows(data: Path) -> list[Row]:
     rows: list[Row] = []
+    sharegpt = sharegpt_sample(data)
     with open(data / "llm" / "llm_serving_measurements.csv", newline="") as fh:
         for r in csv.DictReader(fh):
             if r["benchmark_mode"] not in MODES:
@@ -131,12 +147,15 @@ def read_rows(data: Path) -> list[Row]:
                 # InferenceX's mean_ttft / mean_tpot)
                 ratio, client = INFERENCEX_RANGE_RATIO, "inferencex"
                 ts = ps = "mean"
+            sample = sharegpt if "sharegpt" in r["dataset"].lower() else ()
+            if sample:
+                client = "sharegpt"
             key = tuple(r[k] for k in ("source_id", "model", "engine", "engine_version", "gpu", "tp", "pp", "dp", "ep", "dtype", "kv_cache_dtype", "dataset", "input_tokens", "output_tokens", "benchmark_mode", "speculative_decoding"))
             rows.append(Row(
                 r["row_id"], r["source_id"], r["benchmark_mode"], r["model"], r["engine"], r["gpu"], r["gpu_family"],
                 int(r["tp"] or 1), int(r["pp"] or 1), int(r["dp"] or 1), int(r["ep"] or 1), r["dtype"], r["kv_cache_dtype"],
                 float(r["input_tokens"]), float(r["output_tokens"]), rate, conc, int(float(r["num_requests"])) if r["num_requests"] else None,
-                ttft, ts, tpot, ps, key, ratio, client,
+                ttft, ts, tpot, ps, key, ratio, client, sample,
             ))
     return rows
 
@@ -252,6 +271,18 @@ def lengths(rng: np.random.Generator, nominal: float, n: int, ratio: float) -> n
     return rng.integers(max(int(top * ratio), 1), top + 1, size=n, dtype=np.int64)
 
 
+def sampled_lengths(
+    rng: np.random.Generator, sample: tuple[tuple[int, int], ...], n: int, isl: float, osl: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` (prompt, completion) pairs drawn from a dataset's sample, scaled to the row's mean
+    lengths (the row's run drew its own requests from the same dataset)."""
+    pairs = np.array(sample, dtype=np.float64)
+    pick = pairs[rng.integers(0, len(pairs), size=n)]
+    scale = np.array([isl, osl]) / pairs.mean(axis=0)
+    x = np.maximum(np.rint(pick * scale), 1).astype(np.int64)
+    return x[:, 0], x[:, 1]
+
+
 def requests_of(r: Row) -> int:
     """Requests the row's benchmark ran: stated, else what its client runs by default."""
     if r.num_requests:
@@ -274,8 +305,11 @@ def simulate_row(
 
     rng = np.random.default_rng(seed)
     n = requests_of(r)
-    inp = lengths(rng, r.isl, n, r.range_ratio)
-    out = lengths(rng, r.osl, n, r.range_ratio)
+    if r.sample:
+        inp, out = sampled_lengths(rng, r.sample, n, r.isl, r.osl)
+    else:
+        inp = lengths(rng, r.isl, n, r.range_ratio)
+        out = lengths(rng, r.osl, n, r.range_ratio)
     closed = 0
     if r.concurrency is not None:
         closed = r.concurrency

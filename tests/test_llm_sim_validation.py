@@ -61,3 +61,14 @@ def test_calibration_reproduces_its_own_row(bench: ModuleType, shared_dir: Path)
     assert fit.ttft == pytest.approx(base.ttft, rel=0.02)
     assert fit.tpot == pytest.approx(base.tpot, rel=0.02)
     assert fit.frontend_s >= 0.0
+
+
+def test_sharegpt_rows_draw_from_a_sharegpt_run(bench: ModuleType, shared_dir: Path) -> None:
+    rows = _rows(bench, shared_dir)
+    r = rows["1136"]  # gpustack, ShareGPT, mean 232.6 / 220.61 tokens, concurrency 4
+    assert r.client == "sharegpt" and len(r.sample) == 200
+    inp, out = bench.sampled_lengths(np.random.default_rng(0), r.sample, 20_000, r.isl, r.osl)
+    assert inp.mean() == pytest.approx(r.isl, rel=0.03)
+    assert out.mean() == pytest.approx(r.osl, rel=0.03)
+    assert inp.std() > 0.5 * r.isl  # ShareGPT's spread, not the mean repeated
+    assert rows["1153"].sample == ()
