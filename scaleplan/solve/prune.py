@@ -67,7 +67,7 @@ def in_quota_scope(q: Quota, row: InstanceRow) -> bool:
 class PruneRules:
     """What tells otherwise interchangeable candidates apart (see :func:`prune`)."""
 
-    # redundancy: zone (losses are counted per region)
+    # zone losses counted per region (zone_losses_per_region): prune each region apart
     region_scoped: bool = False
     # placement.max_replicas set: only identical shapes may replace each other
     exact_only: bool = False

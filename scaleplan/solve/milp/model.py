@@ -40,6 +40,11 @@ from scaleplan.solve.milp.window import (
 )
 
 
+def _within(ub: int, price: float, cutoff: float) -> int:
+    """The node bound of a type once a plan costing ``cutoff`` is known: p n <= cutoff."""
+    return min(ub, math.floor((cutoff + COST_TOL) / price + 1e-9)) if price > 0 else ub
+
+
 class WindowModel(Formulation):
     """The window MILP for one candidate list, built once and re-solved per demand vector.
 
@@ -69,8 +74,8 @@ class WindowModel(Formulation):
         p = self.p
         cands = p.candidates
         ub = node_bounds(p, demand)
-        if cutoff is not None:  # a node dearer than a known plan can never be used
-            ub = [0 if cands[k].price > cutoff + COST_TOL else ub[k] for k in range(self.K)]
+        if cutoff is not None:  # no plan within the cutoff holds more nodes of k than it pays for
+            ub = [_within(ub[k], cands[k].price, cutoff) for k in range(self.K)]
         for ci, con in self.route.items():
             con.constant = -float(demand[ci])
         for ci, con in self.spot.items():
