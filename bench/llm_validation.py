@@ -222,7 +222,7 @@ def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:
             p = serve_class(d, c.i, c.o, nmax)
             out.update(tok_s=p.output_tokens_per_s, tpot=p.tpot_ms)
         else:
-            p = serve_class(d, c.i, c.o, rate_concurrency(d, c, nmax))
+            p = serve_class(d, c.i, c.o, rate_concurrency(d, c, nmax), open_loop=True)
             out.update(tok_s=c.rate * c.o, tpot=p.tpot_ms, ttft=p.ttft_ms)
     return out
 
@@ -233,7 +233,7 @@ def rate_concurrency(d: Deployment, c: Case, nmax: int) -> int:
     lo, hi = 1, nmax
     while lo < hi:
         mid = (lo + hi) // 2
-        if serve_class(d, c.i, c.o, mid).throughput_rps < c.rate:
+        if serve_class(d, c.i, c.o, mid, open_loop=True).throughput_rps < c.rate:
             lo = mid + 1
         else:
             hi = mid
@@ -262,6 +262,7 @@ def observed(c: Case) -> Observed:
             n = max(1, min(cap, round(tok_s / c.o * (ttft + (c.o - 1) * tpot) / 1000.0)))
         else:  # the concurrency at which the architecture-only model serves the rate
             n = rate_concurrency(d, c, cap)
+        return Observed(d, c.i, c.o, n, kind="open_loop", **common)  # type: ignore[arg-type]
     return Observed(d, c.i, c.o, n, **common)  # type: ignore[arg-type]
 
 

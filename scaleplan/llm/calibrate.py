@@ -48,9 +48,10 @@ class Observed:
     output_tokens_per_s: float | None = None
     lower_bound: bool = False
     label: str = ""
-    # how the point was measured: "steady" (independent arrivals, e.g. an open-loop rate),
-    # "closed_loop" (``concurrency`` clients, each sending when its last request ends; at most
-    # ``running`` sequences run at once), "static" (one fixed batch, no in-flight batching)
+    # how the point was measured: "steady" (``concurrency`` in flight, replaced as they end: a
+    # closed loop or a full queue), "open_loop" (arrivals at a rate, ``concurrency`` in flight
+    # on average), "closed_loop" (the scheduler replay of ``concurrency`` lockstep clients; at
+    # most ``running`` sequences run at once), "static" (one fixed batch, no in-flight batching)
     kind: str = "steady"
     running: int | None = None
 
@@ -65,7 +66,7 @@ def predicted(obs: Observed, cal: Calibration) -> tuple[float, float, float]:
     if obs.kind == "closed_loop":
         p = closed_loop(d, obs.input_tokens, obs.output_tokens, obs.concurrency, cap=obs.running)
     else:
-        p = serve_class(d, obs.input_tokens, obs.output_tokens, obs.concurrency)
+        p = serve_class(d, obs.input_tokens, obs.output_tokens, obs.concurrency, open_loop=obs.kind == "open_loop")
     return p.ttft_ms, p.tpot_ms, p.output_tokens_per_s
 
 

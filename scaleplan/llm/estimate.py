@@ -165,6 +165,8 @@ def observed_from_profile(
                 output_tokens_per_s=m.throughput_rps * cls.output_tokens,
                 lower_bound=bound,
                 label=label,
+                # a sweep at an offered rate is open loop: its arrivals do not cluster
+                kind="open_loop" if m.offered_rps is not None else "steady",
             )
         )
     return obs, skipped

@@ -77,7 +77,7 @@ FITTED_SCALES: dict[tuple[str, str], tuple[float, float, float]] = {  # FIT-BEGI
     ("blackwell", "trtllm"): (1.919, 0.684, 0.920),  # 189 training rows
     ("blackwell", "vllm"): (2.483, 1.228, 1.000),  # 80 training rows
     ("hopper", "sglang"): (0.629, 1.228, 1.680),  # 57 training rows
-    ("hopper", "trtllm"): (1.535, 0.684, 0.420),  # 327 training rows
+    ("hopper", "trtllm"): (1.335, 0.651, 0.273),  # 327 training rows
     ("hopper", "vllm"): (2.086, 0.684, 0.595),  # 91 training rows
 }
 # Low-precision matmuls reach a smaller share of their (doubled) peak than 16-bit ones.
@@ -290,10 +290,11 @@ class ClassPerf:
         return self.ttft_ms + self.tpot_ms * (self.output_tokens - 1)
 
 
-def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrency: int) -> ClassPerf:
+def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrency: int, *, open_loop: bool = False) -> ClassPerf:
     """Steady-state continuous batching of one class at ``concurrency`` sequences in flight
     (independent arrivals: each step carries every running sequence's decode and its share of
-    the prompts)."""
+    the prompts). ``open_loop``: arrivals at a rate (Poisson), which do not cluster the way a
+    closed loop's or a queue's do (requests that end together are replaced together)."""
     n, i, o = max(concurrency, 1), max(input_tokens, 1), max(output_tokens, 1)
     budget = max(d.settings.max_num_batched_tokens, 1)
     ctx = i + o / 2.0
@@ -317,6 +318,7 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
         ttft += t.ms
     if others:
         ttft += 0.5 * st.ms
+    if others and not open_loop:
         # arrivals cluster: requests that finish in the same step come back together, so a
         # prompt waits for about (sqrt(N) - 1) / 2 others' prefills (CLUSTERING; docs/llm.md)
         alone = sum(step_time_ms(d, prefill_tokens=chunk, prefill_pairs=chunk * (c * chunk) + chunk * chunk / 2.0).ms for c in range(chunks))
