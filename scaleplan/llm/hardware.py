@@ -78,7 +78,7 @@ def _link(interconnect: str | None) -> tuple[float, str, float]:
     if "nvlink" in text and "bridge" not in text:
         m = re.search(r"([\d.]+)\s*(tb|gb)/s", text)
         total = float(m.group(1)) * (1000 if m.group(2) == "tb" else 1) if m else 300.0
-        return total / 2, "nvlink", 8.0
+        return total / 2, "nvlink", 16.0
     m = re.search(r"gen\s*(\d)", text)
     gen = int(m.group(1)) if m else 4
     return _PCIE_GBS.get(gen, 25.0), "pcie", 25.0

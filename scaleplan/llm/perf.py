@@ -73,12 +73,12 @@ FITTED_SCALES: dict[tuple[str, str], tuple[float, float, float]] = {  # FIT-BEGI
     ("ampere", "sglang"): (0.350, 1.228, 4.760),  # 2 training rows
     ("ampere", "trtllm"): (1.535, 0.684, 1.190),  # 54 training rows
     ("ampere", "vllm"): (2.274, 1.228, 4.760),  # 19 training rows
-    ("blackwell", "sglang"): (0.294, 1.228, 2.180),  # 67 training rows
-    ("blackwell", "trtllm"): (1.919, 0.684, 0.920),  # 189 training rows
-    ("blackwell", "vllm"): (2.483, 1.228, 1.000),  # 80 training rows
-    ("hopper", "sglang"): (0.629, 1.228, 1.680),  # 57 training rows
-    ("hopper", "trtllm"): (1.335, 0.651, 0.273),  # 327 training rows
-    ("hopper", "vllm"): (2.086, 0.684, 0.595),  # 91 training rows
+    ("blackwell", "sglang"): (0.294, 1.228, 1.840),  # 67 training rows
+    ("blackwell", "trtllm"): (1.919, 0.684, 0.595),  # 189 training rows
+    ("blackwell", "vllm"): (2.483, 1.068, 0.595),  # 80 training rows
+    ("hopper", "sglang"): (0.596, 1.228, 1.190),  # 57 training rows
+    ("hopper", "trtllm"): (1.335, 0.684, 0.273),  # 327 training rows
+    ("hopper", "vllm"): (2.086, 0.684, 0.420),  # 91 training rows
 }
 # Low-precision matmuls reach a smaller share of their (doubled) peak than 16-bit ones.
 DTYPE_COMPUTE_SCALE = {"fp8": 0.8, "nvfp4": 0.6, "mxfp4": 0.6, "int4-awq": 0.8, "int4-gptq": 0.8, "int8": 0.9}
@@ -102,10 +102,10 @@ ACT_BYTES = 2  # activations and all-reduce payloads are 16-bit
 # the validation set supports.
 # (measured / predicted at the 5th and 95th percentile of the training rows; TPOT and
 # throughput share one band, TTFT, whose queueing the model captures least, has its own)
-BAND_ARCHITECTURE = (0.54, 1.95)
-TTFT_BAND_ARCHITECTURE = (0.45, 4.2)
-BAND_CALIBRATED = (0.36, 1.9)
-TTFT_BAND_CALIBRATED = (0.39, 2.9)
+BAND_ARCHITECTURE = (0.54, 2.0)
+TTFT_BAND_ARCHITECTURE = (0.5, 3.95)
+BAND_CALIBRATED = (0.3, 1.65)
+TTFT_BAND_CALIBRATED = (0.39, 2.7)
 
 
 @dataclass(frozen=True)
