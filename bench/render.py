@@ -1,4 +1,4 @@
-"""Benchmark: rendering plans, and scaleplan.k8s_schema vs kubernetes_validate.validate.
+"""Benchmark: rendering plans, and scaleplan.check.schema_cache vs kubernetes_validate.validate.
 
 Run: /work/venv/bin/python bench/render.py   (prints a Markdown table; no timing asserts)
 """
@@ -18,8 +18,8 @@ from render_helpers import FLAVORS, PLANS, with_flavor
 def main() -> None:
     import kubernetes_validate
 
+    from scaleplan.check.schema_cache import validate_object
     from scaleplan.inputs import load_tables
-    from scaleplan.k8s_schema import validate_object
     from scaleplan.render import render, render_report
 
     tables = load_tables()  # the shipped accelerator table and AWS rows, read once

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.check import check_text
+from scaleplan.check.schema_cache import validate_object
 from scaleplan.errors import PlanError
-from scaleplan.k8s_schema import validate_object
 from scaleplan.plan import Plan
 from scaleplan.render import render_report
 from scaleplan.yamlio import load_yaml, parse_yaml_documents

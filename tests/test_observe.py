@@ -325,7 +325,7 @@ def _promtool_check(rules: dict, tmp_path: Path) -> str:
 def test_monitoring_validates_against_crds(running) -> None:
     import hashlib
 
-    from scaleplan.k8s_schema import validate_object
+    from scaleplan.check.schema_cache import validate_object
 
     objs = _rendered(running)
     assert {"ServiceMonitor", "PrometheusRule", "ConfigMap"} <= set(objs)

@@ -50,7 +50,7 @@ def test_golden_examples(example: str, flavor: str, update_golden: bool) -> None
 def test_examples_validate(tables: Catalog, example: str) -> None:
     from render_helpers import KUBE_VERSIONS
 
-    from scaleplan.k8s_schema import validate_object
+    from scaleplan.check.schema_cache import validate_object
     from scaleplan.render import render_report
 
     base = read_plan(EXAMPLES[example])

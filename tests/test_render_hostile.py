@@ -12,8 +12,8 @@ import pytest
 from render_helpers import PLANS
 
 from scaleplan.catalog.model import Catalog
+from scaleplan.check.schema_cache import validate_object
 from scaleplan.errors import PlanError
-from scaleplan.k8s_schema import validate_object
 from scaleplan.plan import Plan, dump_plan
 from scaleplan.render import render, render_report
 from scaleplan.render.safety import DNS_LABEL

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.check import RULES, Finding, check_paths, check_text
+from scaleplan.check.schema_cache import validate_object
 from scaleplan.cli import app
 from scaleplan.errors import PlanError
-from scaleplan.k8s_schema import validate_object
 from scaleplan.plan import Plan, dump_plan
 from scaleplan.render import render, render_report
 from scaleplan.yamlio import atomic_write_tree, dump_yaml_all

@@ -13,7 +13,7 @@ from render_helpers import FLAVORS, KUBE_VERSIONS, PLANS, with_flavor
 from tables_helpers import shipped_tables
 
 from scaleplan.catalog.model import Catalog
-from scaleplan.k8s_schema import validate_object
+from scaleplan.check.schema_cache import validate_object
 from scaleplan.plan import Plan
 from scaleplan.render import render, render_report
 from scaleplan.yamlio import parse_yaml_documents

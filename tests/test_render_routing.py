@@ -16,8 +16,8 @@ from tables_helpers import shipped_tables
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.check.model import Finding
+from scaleplan.check.schema_cache import validate_object
 from scaleplan.errors import PlanError
-from scaleplan.k8s_schema import validate_object
 from scaleplan.plan import Plan, dump_plan
 from scaleplan.render import render, render_report
 from scaleplan.render.routing import largest_remainder, peak_window, route_weights

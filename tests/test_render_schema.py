@@ -1,4 +1,4 @@
-"""scaleplan.k8s_schema: built-in kinds against kubernetes-validate's strict schemas, CRDs
+"""scaleplan.check.schema_cache: built-in kinds against kubernetes-validate's strict schemas, CRDs
 against the bundled CRD schemas, unknown kinds and versions."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from scaleplan.errors import InputError
-from scaleplan.k8s_schema import (
+from scaleplan.check.schema_cache import (
     crd_kinds,
     newest_versions,
     resolve_version,
@@ -18,6 +17,7 @@ from scaleplan.k8s_schema import (
     supported_versions,
     validate_object,
 )
+from scaleplan.errors import InputError
 
 
 def deployment() -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Schema rules (``schema``, ``unknown-kind``): a thin adapter over :mod:`scaleplan.k8s_schema`,
-which holds the cached validators (kubernetes-validate's strict schemas and the bundled CRDs)."""
+"""Schema rules (``schema``, ``unknown-kind``): a thin adapter over
+:mod:`scaleplan.check.schema_cache`, which holds the cached validators (kubernetes-validate's
+strict schemas and the bundled CRDs)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ _UNKNOWN_PREFIX = "no schema for kind"
 
 
 def supported_versions() -> tuple[str, ...]:
-    from scaleplan.k8s_schema import supported_versions as sv
+    from scaleplan.check.schema_cache import supported_versions as sv
 
     return sv()
 
@@ -23,7 +24,7 @@ def schema_findings(
     schema_rule: Rule | None,
     unknown_rule: Rule | None,
 ) -> list[Finding]:
-    from scaleplan.k8s_schema import schema_issues
+    from scaleplan.check.schema_cache import schema_issues
 
     out: list[Finding] = []
     for o in objects:
