@@ -178,3 +178,23 @@ class Interrupted(ScaleplanError):
     anything; empty when the command already said so."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class OptionError(ScaleplanError):
+    """A bad value on the command line: exit 2 (usage), printed as the command-line parser
+    prints its own (``Invalid value for OPTION: message`` under the command's usage line).
+
+    Raised by the core where it checks an option's value, so that the rule lives with the code
+    that knows it; ``option`` names the option as the user typed it (``--sort``, ``KIND``).
+    """
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, *, option: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+def input_error(file: str, where: str, message: str, hint: str = "") -> InputError:
+    """An :class:`InputError` with one problem (an option's value that names a bad input)."""
+    return InputError(file, [Problem(where, message, hint=hint)])

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -21,13 +21,15 @@ from scaleplan.errors import (
     DEVICE_ERRNOS,
     ExitCode,
     ExternalError,
-    InputError,
     Interrupted,
+    OptionError,
     ScaleplanError,
 )
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from scaleplan.table import Line
 
 
 _PIPE_WIDTH = 10_000
@@ -80,6 +82,8 @@ def handle_errors() -> Iterator[None]:
         yield
     except (typer.Exit, typer.Abort, TyperException):
         raise  # usage errors (exit 2) and explicit exits are typer's to report
+    except OptionError as err:  # a bad option value the core refused: typer's usage error, exit 2
+        raise typer.BadParameter(err.message, param_hint=err.option) from None
     except ScaleplanError as err:
         if os.environ.get("SCALEPLAN_DEBUG") and err.message and not isinstance(err, Interrupted):
             traceback.print_exc()
@@ -164,12 +168,17 @@ def quiet_fd1() -> Iterator[None]:
         os.close(devnull)
 
 
-def split_values(values: list[str] | None) -> list[str]:
-    """A repeatable option's values, each also comma-separated (``--x a,b --x c``)."""
-    return [p.strip() for v in values or [] for p in v.split(",") if p.strip()]
+def print_text(text: str) -> None:
+    """Text on stdout as it is: tables are never wrapped or cut (scaleplan/table.py)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
-def input_error(file: str, where: str, message: str, hint: str = "") -> InputError:
-    from scaleplan.errors import Problem
-
-    return InputError(file, [Problem(where, message, hint=hint)])
+def print_lines(lines: Iterable[Line | str], *, whole: bool = False) -> None:
+    """Report lines on stdout, each wrapped at the terminal's width unless printed whole (a
+    :class:`~scaleplan.table.Line` says which; a plain string follows ``whole``)."""
+    con = stdout_console()
+    for line in lines:
+        text, keep = (line, whole) if isinstance(line, str) else (line.text, line.whole)
+        con.print(text, markup=False, soft_wrap=keep)
+    sys.stdout.flush()

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, split_values
+from scaleplan.cli._common import emit_json, handle_errors, print_text
+from scaleplan.option_values import split_values
 
 app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azure and your own catalogs).", no_args_is_help=True)
 
@@ -73,7 +74,7 @@ def list_(
         if json_out:
             emit_json({"count": len(rows), "instances": [row_dict(r) for r in rows]})
             return
-        from scaleplan.cli.table import Column, print_table, wide_flag
+        from scaleplan.table import Column, table_text, wide_flag
 
         cols = [
             Column("instance type"), Column("provider", wide=True), Column("region"), Column("accelerator"),
@@ -85,7 +86,7 @@ def list_(
             v = view(r)
             acc = f"{r.accelerator} x{r.accelerator_count}" if r.accelerator else "CPU"
             body.append([r.instance_type, r.provider, r.region, acc, f"{v.gpu_memory_gib:g}" if r.accelerator else "-", str(r.vcpus), f"{r.memory_gib:g}", _money(r.price_ondemand), _money(r.price_spot), _money(v.price_per_gpu_hour), ",".join(r.flags)])
-        print_table(cols, body, wide=wide_flag(output, wide), title=f"{len(rows)} instance types")
+        print_text(table_text(cols, body, wide=wide_flag(output, wide), title=f"{len(rows)} instance types"))
 
 
 @app.command("show")
@@ -107,7 +108,7 @@ def show(
         if json_out:
             emit_json({"instance_type": instance_type, "accelerator": acc.model_dump(mode="json", exclude_none=True) if acc else None, "regions": [row_dict(r) for r in rows]})
             return
-        from scaleplan.cli.table import Column, print_table, wide_flag
+        from scaleplan.table import Column, table_text, wide_flag
 
         lines = describe_instance(rows[0], acc)
         cols = [Column("region"), Column("on-demand $/h", "right"), Column("spot $/h", "right"), Column("spot discount", "right"), Column("flags", wide=True), Column("source", wide=True)]
@@ -115,7 +116,7 @@ def show(
         for r in rows:
             disc = f"{1 - r.price_spot / r.price_ondemand:.0%}" if r.price_spot is not None and r.price_ondemand else "-"
             body.append([r.region, _money(r.price_ondemand), _money(r.price_spot), disc, ",".join(r.flags), r.source or ""])
-        print_table(cols, body, wide=wide_flag(output, wide), title="\n".join(lines))
+        print_text(table_text(cols, body, wide=wide_flag(output, wide), title="\n".join(lines)))
 
 
 @app.command("accelerators")
@@ -128,7 +129,7 @@ def accelerators(json_out: JsonOpt = False, wide: WideOpt = False, output: Outpu
         if json_out:
             emit_json({"accelerators": [a.model_dump(mode="json", exclude_none=True) for a in accs]})
             return
-        from scaleplan.cli.table import Column, print_table, wide_flag
+        from scaleplan.table import Column, table_text, wide_flag
 
         def f(v: float | None) -> str:
             return "-" if v is None else f"{v:g}"
@@ -139,4 +140,4 @@ def accelerators(json_out: JsonOpt = False, wide: WideOpt = False, output: Outpu
             Column("interconnect", wide=True), Column("aliases", wide=True),
         ]
         body = [[a.name, f(a.memory_gib), f(a.memory_bandwidth_gbs), f(a.fp16_tflops), f(a.bf16_tflops), f(a.int8_tops), f(a.tdp_watts), a.interconnect or "-", ", ".join(a.aliases)] for a in accs]
-        print_table(cols, body, wide=wide_flag(output, wide), title="accelerators (dense tensor throughput; -o wide for aliases)")
+        print_text(table_text(cols, body, wide=wide_flag(output, wide), title="accelerators (dense tensor throughput; -o wide for aliases)"))

@@ -185,7 +185,7 @@ def _fmt(v: float | None) -> str:
 
 
 def _print_diff(diff: CatalogDiff, baseline: str, regions: list[str], rows: int, calls: int) -> None:
-    from scaleplan.cli.table import Column, table_lines
+    from scaleplan.table import Column, table_lines
 
     con = stdout_console()
     c = diff.to_dict()["counts"]

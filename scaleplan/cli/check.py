@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, split_values
+from scaleplan.cli._common import emit_json, handle_errors, print_text
+from scaleplan.option_values import split_values
 
 if TYPE_CHECKING:
     from scaleplan.check.model import CheckReport, Severity
@@ -176,7 +177,7 @@ def _list_rules(as_json: bool, *, wide: bool = False) -> None:
     if as_json:
         emit_json({"rules": [r.to_json() for r in RULES]})
         return
-    from scaleplan.cli.table import Column, print_table
+    from scaleplan.table import Column, table_text
 
     cols = [
         Column("rule"),
@@ -199,7 +200,7 @@ def _list_rules(as_json: bool, *, wide: bool = False) -> None:
         ]
         for r in RULES
     ]
-    print_table(cols, rows, wide=wide)
+    print_text(table_text(cols, rows, wide=wide))
     if not wide:
         import sys
 

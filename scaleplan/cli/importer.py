@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, input_error, stdout_console
+from scaleplan.cli._common import emit_json, handle_errors, stdout_console
+from scaleplan.errors import input_error
 
 import_app = typer.Typer(help="Convert other tools' inputs into scaleplan files.", no_args_is_help=True)
 

@@ -12,11 +12,12 @@ import typer
 from scaleplan.cli._common import (
     emit_json,
     handle_errors,
-    input_error,
+    print_text,
     quiet_fd1,
     stderr_console,
     stdout_console,
 )
+from scaleplan.errors import input_error
 
 if TYPE_CHECKING:
     from scaleplan.inputs import Inputs, ObservedInputs
@@ -148,7 +149,7 @@ def _solve_stats(result: Any) -> dict[str, Any]:
 
 
 def _summary(plan: Plan, seconds: float, written: list[str], changes: PlanDiff | None = None, plan_file: str = "", *, wide: bool = False) -> None:
-    from scaleplan.cli.table import Column, print_table
+    from scaleplan.table import Column, table_text
 
     con = stdout_console()
     cols = [
@@ -167,7 +168,7 @@ def _summary(plan: Plan, seconds: float, written: list[str], changes: PlanDiff |
             estimated = True
         rows.append([a.name, a.instance_type, a.provider, a.region, shape, a.capacity_type, reps, nodes, f"{a.capacity_rps_per_replica:.4g}", f"{a.cost_per_hour:.4f}"])
     title = f"Plan for {plan.metadata.name}: {plan.status}, gap {plan.gap or 0:.2%}, solved in {seconds:.2f} s"
-    print_table(cols, rows, wide=wide, title=title)
+    print_text(table_text(cols, rows, wide=wide, title=title))
     if estimated:
         con.print("* capacity from estimated profile points", markup=False)
     per_m = f"${plan.cost_per_million_requests:.4f}" if plan.cost_per_million_requests is not None else "n/a"

@@ -7,7 +7,7 @@ subcommand name to ``run``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import typer.core
@@ -15,13 +15,13 @@ import typer.core
 from scaleplan.cli._common import (
     emit_json,
     handle_errors,
-    split_values,
     stderr_console,
     stdout_console,
 )
+from scaleplan.option_values import int_list, names, number_list, split_values
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from scaleplan.profile.build import RunInfo
     from scaleplan.profile.model import Measurement, Profile
@@ -50,8 +50,6 @@ def argv(ctx: Any) -> list[str]:
     return list(ctx.find_root().meta.get(ARGV_KEY) or ctx.meta.get(ARGV_KEY) or [])
 
 
-T = TypeVar("T", int, float)
-
 app = typer.Typer(
     cls=ProfileGroup,
     help=(
@@ -65,31 +63,6 @@ app = typer.Typer(
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="profile")
-
-
-def _csv(text: str | None, what: str, parse: Callable[[str], T], *, example: str, ok: Callable[[T], bool], rule: str) -> list[T] | None:
-    """Parse a comma-separated option into a sorted, de-duplicated list (None when empty)."""
-    if text is None or not text.strip():
-        return None
-    try:
-        vals = [parse(x) for x in text.replace(" ", "").split(",") if x]
-    except ValueError:
-        raise typer.BadParameter(f"expected comma-separated {example}; got {text!r}", param_hint=what) from None
-    if not vals or not all(ok(v) for v in vals):
-        raise typer.BadParameter(f"values must be {rule}; got {text!r}", param_hint=what)
-    return sorted(set(vals))
-
-
-def _ints(text: str | None, what: str) -> list[int] | None:
-    return _csv(text, what, int, example="integers such as 1,2,4,8", ok=lambda v: v >= 1, rule=">= 1")
-
-
-def _floats(text: str | None, what: str) -> list[float] | None:
-    return _csv(text, what, float, example="numbers such as 1,2,5", ok=lambda v: v > 0, rule="> 0")
-
-
-def _names(text: str | None) -> list[str]:
-    return [x.strip() for x in (text or "").split(",") if x.strip()]
 
 
 class _RichProgress:
@@ -252,9 +225,9 @@ def run(
             from scaleplan.extras import require
 
             require("aiohttp", "profiling an HTTP endpoint")
-            _run_endpoint(target, out=out, json_out=json_out, info=info, payload=payload, concurrency=_ints(concurrency, "--concurrency"), rate=_floats(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed, follow_redirects=follow_redirects)
+            _run_endpoint(target, out=out, json_out=json_out, info=info, payload=payload, concurrency=int_list(concurrency, "--concurrency"), rate=number_list(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed, follow_redirects=follow_redirects)
             return
-        _run_model(target, out=out, json_out=json_out, info=info, device=device, batch_sizes=_ints(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span=min_span, interleave=interleave, strict=strict, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
+        _run_model(target, out=out, json_out=json_out, info=info, device=device, batch_sizes=int_list(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span=min_span, interleave=interleave, strict=strict, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
 
 
 def _run_model(target: str, *, out: str, json_out: bool, info: RunInfo, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, window_ms: float, stable_windows: int, stability: float, target_ci: float, min_samples: int, min_span: float, interleave: bool, strict: bool, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
@@ -301,7 +274,7 @@ def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str |
     from scaleplan.profile.jobs import forwarded_args, not_job_files, render_jobs
     from scaleplan.yamlio import atomic_write_tree
 
-    accs = _names(accelerators)
+    accs = names(accelerators)
     if not accs:
         raise typer.BadParameter("--emit-jobs needs --accelerators, e.g. --accelerators L4,A10G,A100", param_hint="--accelerators")
     if not image:
@@ -313,8 +286,7 @@ def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str |
     if json_out:
         from scaleplan.cli._common import emit_json
 
-        names = sorted(files)
-        emit_json({"out": str(out_dir), "accelerators": _job_accelerators(accs), "files": names, "apply": f"kubectl apply -k {out_dir}"})
+        emit_json({"out": str(out_dir), "accelerators": _job_accelerators(accs), "files": sorted(files), "apply": f"kubectl apply -k {out_dir}"})
         return
     stdout_console().print(f"wrote {len(files)} file(s) to {out_dir}: {', '.join(sorted(files))}", markup=False)
 
@@ -361,7 +333,7 @@ def estimate(
             host_ms_per_sample=host_ms_per_sample,
             gpu_dtype=gpu_dtype,
         )
-        result = estimate_profile(prof, _names(accelerators), cat, flops_per_sample=flops_per_sample, options=opts)
+        result = estimate_profile(prof, names(accelerators), cat, flops_per_sample=flops_per_sample, options=opts)
         for w in result.warnings:
             stderr_console().print(f"warning: {w}", markup=False, soft_wrap=True)
         _write_profile(result.profile, out, json_out)

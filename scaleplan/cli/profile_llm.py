@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from scaleplan.cli._common import handle_errors, split_values, stderr_console, stdout_console
+from scaleplan.cli._common import handle_errors, stderr_console, stdout_console
 
 
 def profile_llm(
@@ -30,11 +30,12 @@ def profile_llm(
     """Estimate TTFT, TPOT, throughput and KV-cache capacity from a model's architecture (source: estimated, or calibrated with --calibrate)."""
     with handle_errors():
         from scaleplan.cli._common import emit_json
-        from scaleplan.cli.profile import _ints, _names, argv
+        from scaleplan.cli.profile import argv
         from scaleplan.inputs import llm_profile_inputs
         from scaleplan.llm.arch import preset, preset_names
         from scaleplan.llm.estimate import llm_profile
         from scaleplan.llm.serving import TokenClass
+        from scaleplan.option_values import int_list, names, split_values
         from scaleplan.profile.build import command_line
         from scaleplan.profile.model import dump_profile, read_profile
         from scaleplan.yamlio import atomic_write
@@ -51,11 +52,11 @@ def profile_llm(
             raise typer.BadParameter("give MODEL (a preset or a config.json), or --spec with model.architecture", param_hint="MODEL")
         inp = llm_profile_inputs(
             model, spec, default_class=TokenClass("default", input_tokens, output_tokens), dtype=dtype, kv_cache_dtype=kv_cache_dtype,
-            engine=engine, accelerators=_names(accelerators), catalogs=split_values(catalog),
+            engine=engine, accelerators=names(accelerators), catalogs=split_values(catalog),
         )
         measured = read_profile(calibrate).measurements if calibrate else ()
         prof, notes = llm_profile(
-            inp.setup, inp.accelerators, _ints(gpus, "--gpus") or [1], inp.classes, _ints(concurrency, "--concurrency") or [1],
+            inp.setup, inp.accelerators, int_list(gpus, "--gpus") or [1], inp.classes, int_list(concurrency, "--concurrency") or [1],
             model_ref=inp.model, measured=measured, table=inp.table, command=command_line(argv(ctx)),
         )
         text = dump_profile(prof)

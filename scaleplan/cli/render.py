@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, stderr_console
+from scaleplan.cli._common import emit_json, handle_errors, print_text, stderr_console
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +53,7 @@ def render(
                 }
             )
             return
-        from scaleplan.cli.table import Column, print_table
+        from scaleplan.table import Column, table_text
 
         cols = [Column("kind"), Column("name", wide=True), Column("file")]
-        print_table(cols, [[o.kind, o.name, o.file] for o in result.objects], wide=wide, title=f"{len(result.objects)} objects in {out}")
+        print_text(table_text(cols, [[o.kind, o.name, o.file] for o in result.objects], wide=wide, title=f"{len(result.objects)} objects in {out}"))

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, input_error
-from scaleplan.errors import TargetMissed
+from scaleplan.cli._common import emit_json, handle_errors
+from scaleplan.errors import TargetMissed, input_error
 
 if TYPE_CHECKING:
     from scaleplan.simulate.failures import Failure

@@ -6,14 +6,17 @@ separated by two spaces and padded to the widest cell; there are no borders. Eac
 a narrow set of columns that fits 80 characters for its usual content, and ``--wide`` (``-o
 wide`` on the catalog commands) adds the rest. A line longer than the terminal is left to the
 terminal: a pipe (``| cat``, ``| grep``, CI logs) gets every line whole.
+
+Reports are built here as text and printed by the command line (``scaleplan.cli``).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
+
+from scaleplan.errors import OptionError
 
 GAP = "  "
 
@@ -25,7 +28,17 @@ class Column:
     wide: bool = False  # shown only with --wide
 
 
-def table_lines(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False) -> list[str]:
+class Line(NamedTuple):
+    """A line of a report for the terminal: wrapped at the terminal's width, or (``whole``)
+    printed whole, such as a list item that holds names or paths."""
+
+    text: str
+    whole: bool = False
+
+
+def table_lines(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False
+) -> list[str]:
     """The table as text lines: a header line, then one line per row; nothing cut."""
     keep = [i for i, c in enumerate(columns) if wide or not c.wide]
     cols = [columns[i] for i in keep]
@@ -33,18 +46,26 @@ def table_lines(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wid
     widths = [max([len(c.header), *(len(r[j]) for r in cells)]) for j, c in enumerate(cols)]
 
     def line(values: Sequence[str]) -> str:
-        parts = [v.rjust(w) if c.align == "right" else v.ljust(w) for v, w, c in zip(values, widths, cols, strict=True)]
+        parts = [
+            v.rjust(w) if c.align == "right" else v.ljust(w)
+            for v, w, c in zip(values, widths, cols, strict=True)
+        ]
         return GAP.join(parts).rstrip()
 
     return [line([c.header.upper() for c in cols]), *(line(r) for r in cells)]
 
 
-def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False, title: str | None = None) -> None:
-    """Print a title line (if any) and the table on stdout."""
+def table_text(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    *,
+    wide: bool = False,
+    title: str | None = None,
+) -> str:
+    """A title line (if any) and the table, each line ending in a newline."""
     out = [title] if title else []
     out += table_lines(columns, rows, wide=wide)
-    sys.stdout.write("\n".join(out) + "\n")
-    sys.stdout.flush()
+    return "\n".join(out) + "\n"
 
 
 def wide_flag(output: str | None, wide: bool) -> bool:
@@ -52,7 +73,5 @@ def wide_flag(output: str | None, wide: bool) -> bool:
     if output is None:
         return wide
     if output != "wide":
-        import typer
-
-        raise typer.BadParameter(f"must be 'wide' (or use --json); got {output!r}", param_hint="-o/--output")
+        raise OptionError(f"must be 'wide' (or use --json); got {output!r}", option="-o/--output")
     return True

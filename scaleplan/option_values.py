@@ -1,0 +1,71 @@
+"""Command-line option values parsed and checked in one place: repeatable and comma-separated
+lists, numbers lists and durations.
+
+A value that cannot be read raises :class:`~scaleplan.errors.OptionError` (exit 2): the
+command line prints it as a usage error naming the option, as its parser does for its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+from scaleplan.errors import OptionError
+
+T = TypeVar("T", int, float)
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d|w)$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def split_values(values: list[str] | None) -> list[str]:
+    """A repeatable option's values, each also comma-separated (``--x a,b --x c``)."""
+    return [p.strip() for v in values or [] for p in v.split(",") if p.strip()]
+
+
+def names(text: str | None) -> list[str]:
+    """A comma-separated list of names (``L4,A10G``), blanks dropped, in order."""
+    return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
+def _csv(
+    text: str | None,
+    option: str,
+    parse: Callable[[str], T],
+    *,
+    example: str,
+    ok: Callable[[T], bool],
+    rule: str,
+) -> list[T] | None:
+    """A comma-separated option as a sorted, de-duplicated list (None when empty)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        vals = [parse(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        message = f"expected comma-separated {example}; got {text!r}"
+        raise OptionError(message, option=option) from None
+    if not vals or not all(ok(v) for v in vals):
+        raise OptionError(f"values must be {rule}; got {text!r}", option=option)
+    return sorted(set(vals))
+
+
+def int_list(text: str | None, option: str) -> list[int] | None:
+    """Comma-separated integers >= 1 (batch sizes, concurrency, GPUs), sorted, unique."""
+    example = "integers such as 1,2,4,8"
+    return _csv(text, option, int, example=example, ok=lambda v: v >= 1, rule=">= 1")
+
+
+def number_list(text: str | None, option: str) -> list[float] | None:
+    """Comma-separated numbers > 0 (request rates), sorted, unique."""
+    example = "numbers such as 1,2,5"
+    return _csv(text, option, float, example=example, ok=lambda v: v > 0, rule="> 0")
+
+
+def duration_s(text: str, option: str) -> float:
+    """A duration such as 30s, 5m, 12h, 14d or 2w, in seconds (> 0)."""
+    m = _DURATION.match(text.strip())
+    if not m or float(m.group(1)) <= 0:
+        raise OptionError(f"{text!r} is not a duration such as 30s, 5m, 12h, 14d", option=option)
+    return float(m.group(1)) * _UNITS[m.group(2)]
