@@ -14,7 +14,7 @@ from spec_helpers import GOOD, ROOT, SPECS
 
 import scaleplan
 from scaleplan.cli._common import handle_errors
-from scaleplan.errors import ExitCode
+from scaleplan.errors import ExitCode, OptionError
 
 HEAVY = ("pulp", "boto3", "botocore", "torch", "kubernetes_validate", "highspy", "onnxruntime", "moto")
 ANSI = re.compile(r"\x1b\[")
@@ -130,6 +130,20 @@ def test_usage_errors_exit_2(cli) -> None:
     assert cli(["no-such-command"], exit_code=2).stdout == ""
     cli(["validate", "--no-such-flag", str(GOOD)], exit_code=2)
     cli(["validate"], exit_code=2)
+
+
+def test_option_error_from_the_core_is_a_usage_error(cli) -> None:
+    """A value the core refuses (catalog.query's --sort, table.py's -o) is printed as click
+    prints its own usage errors: usage line, the option named, exit 2, nothing on stdout."""
+    res = cli(["catalog", "list", "--sort", "cheapest"], exit_code=2)
+    assert res.stdout == ""
+    assert "Usage: scaleplan catalog list [OPTIONS]" in res.stderr
+    assert "Invalid value for --sort: must be one of price, gpu-price, gpu-memory, name, region; got 'cheapest'" in res.stderr
+    res = cli(["catalog", "accelerators", "-o", "tall"], exit_code=2)
+    assert "Invalid value for -o/--output: must be 'wide' (or use --json); got 'tall'" in res.stderr
+    with pytest.raises(typer.BadParameter) as info, handle_errors():
+        raise OptionError("must be odd", option="--n")
+    assert info.value.format_message() == "Invalid value for --n: must be odd"
 
 
 def _exit_of(exc: BaseException) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator, Catalog, InstanceRow
-from scaleplan.errors import InputError, Problem
+from scaleplan.errors import InputError, OptionError, Problem
 
 SORT_KEYS = ("price", "gpu-price", "gpu-memory", "name", "region")
 
@@ -107,6 +107,37 @@ def sort_rows(rows: list[InstanceRow], key: str, *, spot: bool = False) -> list[
     if key == "region":
         return sorted(rows, key=lambda r: (r.provider, r.region, price(r), r.instance_type))
     return sorted(rows, key=lambda r: (r.instance_type, r.provider, r.region))
+
+
+def check_sort(key: str) -> None:
+    """``--sort``: one of :data:`SORT_KEYS` (a usage error otherwise)."""
+    if key not in SORT_KEYS:
+        raise OptionError(f"must be one of {', '.join(SORT_KEYS)}; got {key!r}", option="--sort")
+
+
+def list_rows(
+    catalog: Catalog,
+    *,
+    providers: Sequence[str],
+    regions: Sequence[str],
+    accelerators: Sequence[str],
+    min_gpu_memory: float | None,
+    max_price: float | None,
+    spot: bool,
+    include_cpu: bool,
+    sort: str,
+) -> list[InstanceRow]:
+    """``catalog list``: the rows that pass the filters, sorted. A provider, region or
+    accelerator that no row has is a usage error naming the first such option."""
+    problems = filter_problems(catalog, providers=providers, regions=regions, accelerators=accelerators)
+    if problems:
+        message = "; ".join(f"{p.message} ({p.hint})" for p in problems)
+        raise OptionError(message, option=problems[0].where)
+    rows = filter_rows(
+        catalog, providers=providers, regions=regions, accelerators=accelerators,
+        min_gpu_memory=min_gpu_memory, max_price=max_price, spot=spot, include_cpu=include_cpu,
+    )
+    return sort_rows(rows, sort, spot=spot)
 
 
 def row_dict(r: InstanceRow) -> dict[str, object]:
