@@ -1,14 +1,19 @@
 """The ``catalog`` commands' reports as plain text (kubectl-style tables, :mod:`scaleplan.table`):
-instance types, one instance type in every region, accelerators. Identifiers are never cut;
-``wide`` adds the columns that do not fit 80 columns."""
+instance types, one instance type in every region, accelerators, and what a refresh changed.
+Identifiers are never cut; ``wide`` adds the columns that do not fit 80 columns."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from scaleplan.catalog.model import Accelerator, InstanceRow
 from scaleplan.catalog.query import describe_instance, view
-from scaleplan.table import Column, table_text
+from scaleplan.table import Column, Line, table_lines, table_text
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.diff import CatalogDiff
+    from scaleplan.catalog.refresh import RefreshOutcome
 
 
 def _money(v: float | None) -> str:
@@ -78,3 +83,68 @@ def accelerators_table(accs: Sequence[Accelerator], *, wide: bool) -> str:
     ]
     title = "accelerators (dense tensor throughput; -o wide for aliases)"
     return table_text(cols, body, wide=wide, title=title)
+
+
+def _price(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4f}"
+
+
+def refresh_lines(outcome: RefreshOutcome) -> list[Line]:
+    """``catalog refresh``: what was fetched and how it compares with the rows it replaces (the
+    new, removed and re-priced instance types as tables, never cut or wrapped), what was
+    written."""
+    c = outcome.diff.to_dict()["counts"]
+    headline = (
+        f"aws {', '.join(outcome.regions)}: {outcome.rows} rows from {outcome.calls} API calls; "
+        f"compared with {outcome.compared_with}: {c['added']} new, {c['removed']} removed, "
+        f"{c['price_changes']} price changes, {c['unchanged']} unchanged"
+    )
+    lines = [Line(headline)]
+    for title, table in _diff_tables(outcome.diff):
+        lines.append(Line(f"\n{title}"))
+        lines += [Line(t, whole=True) for t in table]
+    target = outcome.target
+    if outcome.written:
+        rows = outcome.catalog_rows
+        lines.append(Line(f"wrote {target} ({rows} rows); use it with --catalog {target}"))
+    elif outcome.dry_run:
+        lines.append(Line("dry run: nothing written"))
+    return lines
+
+
+def _diff_tables(diff: CatalogDiff) -> list[tuple[str, list[str]]]:
+    """The new, removed and re-priced instance types: (title, table lines) for each that has
+    rows."""
+
+    def acc(r: InstanceRow) -> str:
+        return f"{r.accelerator_count}x {r.accelerator}" if r.accelerator else "cpu"
+
+    out: list[tuple[str, list[str]]] = []
+    if diff.added:
+        cols = [
+            Column("region"), Column("instance type"), Column("accelerator"),
+            Column("on-demand $/h", "right"), Column("spot $/h", "right"),
+        ]
+        cells = [
+            [r.region, r.instance_type, acc(r), _price(r.price_ondemand), _price(r.price_spot)]
+            for r in diff.added
+        ]
+        out.append(("New instance types", table_lines(cols, cells)))
+    if diff.removed:
+        cols = [Column("region"), Column("instance type"), Column("accelerator")]
+        cells = [[r.region, r.instance_type, acc(r)] for r in diff.removed]
+        out.append(("Removed instance types", table_lines(cols, cells)))
+    if diff.price_changes:
+        cols = [
+            Column("region"), Column("instance type"), Column("price"),
+            Column("old $/h", "right"), Column("new $/h", "right"), Column("change", "right"),
+        ]
+        cells = [
+            [
+                ch.key[1], ch.key[2], ch.field.removeprefix("price_"), _price(ch.old),
+                _price(ch.new), "-" if ch.pct is None else f"{ch.pct:+.1f}%",
+            ]
+            for ch in diff.price_changes
+        ]
+        out.append(("Price changes", table_lines(cols, cells)))
+    return out
