@@ -41,6 +41,8 @@ def _ruff(path: str, source: str, rule: str | None = "TID251") -> subprocess.Com
         ("scaleplan/solve/milp/window.py", "import pulp\n"),
         ("scaleplan/solve/bad.py", "import boto3\n"),
         ("scaleplan/llm/bad.py", "import typer\n"),
+        ("scaleplan/profile/model.py", "from rich.table import Table\n"),
+        ("scaleplan/catalog/report.py", "from rich.table import Table\n"),
     ],
 )
 def test_boundary_violation_fails(path: str, source: str) -> None:
@@ -53,6 +55,8 @@ def test_boundary_violation_fails(path: str, source: str) -> None:
     ("path", "source"),
     [
         ("scaleplan/cli/ok.py", "import typer\n"),
+        ("scaleplan/profile/report.py", "from rich.table import Table\n"),
+        ("scaleplan/simulate/report.py", "from rich.table import Table\n"),
         ("scaleplan/solve/milp/model.py", "import pulp\n"),
         ("scaleplan/catalog/aws.py", "import boto3\n"),
     ],

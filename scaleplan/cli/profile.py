@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from scaleplan.profile.build import RunInfo
+    from scaleplan.profile.measure import SweepOptions
     from scaleplan.profile.model import Measurement, Profile
+    from scaleplan.profile.targets import Workload
 
 ARGV_KEY = "scaleplan.profile.argv"
 
@@ -122,46 +124,29 @@ class _RichProgress:
 
 
 def _write_profile(profile: Profile, out: str, json_out: bool) -> None:
-    from scaleplan.profile.model import dump_profile
-    from scaleplan.yamlio import atomic_write
+    """A profile into ``out``, or ('-') on stdout: YAML, or JSON with ``--json``."""
+    if out != "-":
+        from scaleplan.profile.run import write_profile_file
 
-    text = dump_profile(profile)
-    if out == "-":
-        if json_out:
-            emit_json(profile.model_dump(mode="json", exclude_none=True))
-        else:
-            typer.echo(text, nl=False)
+        write_profile_file(profile, out)
+    elif json_out:
+        emit_json(profile.model_dump(mode="json", exclude_none=True))
     else:
-        from scaleplan.errors import InputError, Problem
-        from scaleplan.outputs import check_out_path
+        from scaleplan.profile.model import dump_profile
 
-        check_out_path(out)
-        try:
-            atomic_write(out, text)
-        except OSError as exc:
-            raise InputError(out, [Problem("", f"cannot write the profile: {exc.strerror or exc}", hint="choose a writable path you own (not /proc, not a read-only mount)")]) from None
+        typer.echo(dump_profile(profile), nl=False)
 
 
 def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, object] | None = None) -> None:
     if out == "-":
         return
-    if json_out:
-        doc: dict[str, object] = {"out": out, "model": profile.metadata.model, "measurements": [m.model_dump(mode="json", exclude_none=True) for m in profile.measurements], "notes": list(profile.metadata.notes)}
-        if verdict is not None:
-            doc["verdict"] = verdict
-        emit_json(doc)
-        return
-    from rich.table import Table
+    from scaleplan.profile.report import profile_summary, profile_table
 
-    t = Table(title=f"{profile.metadata.model}: {len(profile.measurements)} point(s)")
-    # short headers and plain numbers: the table fits an 80-column terminal
-    for col in ("accel", "device", "batch", "p50 ms", "p99 ms", "req/s", "GiB", "source"):
-        t.add_column(col, justify="right" if col not in ("accel", "device", "source") else "left")
-    for m in profile.measurements:
-        rate = f"{m.throughput_rps:,.0f}" if m.throughput_rps >= 1000 else f"{m.throughput_rps:.4g}"
-        t.add_row(m.accelerator, m.device, str(m.batch_size), f"{m.latency_ms.p50:.4g}", f"{m.latency_ms.p99:.4g}", rate, "-" if m.peak_memory_gib is None else f"{m.peak_memory_gib:.3g}", m.source)
+    if json_out:
+        emit_json(profile_summary(profile, out, verdict))
+        return
     con = stdout_console()
-    con.print(t)
+    con.print(profile_table(profile))
     con.print(f"wrote {out}", markup=False, soft_wrap=True)  # a path is never wrapped or cut
 
 
@@ -227,27 +212,28 @@ def run(
             require("aiohttp", "profiling an HTTP endpoint")
             _run_endpoint(target, out=out, json_out=json_out, info=info, payload=payload, concurrency=int_list(concurrency, "--concurrency"), rate=number_list(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed, follow_redirects=follow_redirects)
             return
-        _run_model(target, out=out, json_out=json_out, info=info, device=device, batch_sizes=int_list(batch_sizes, "--batch-sizes"), max_batch=max_batch, time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span=min_span, interleave=interleave, strict=strict, input_shape=input_shape, dtype=dtype, threads=threads, slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau, name=name)
+        from scaleplan.profile.devices import resolve_devices
+        from scaleplan.profile.measure import SweepOptions
+        from scaleplan.profile.targets import load_workload
+
+        sizes = int_list(batch_sizes, "--batch-sizes")
+        devices = resolve_devices(device)
+        workload = load_workload(target, input_shape=input_shape, dtype=dtype, name=name, threads=threads)
+        opts = SweepOptions(devices=devices, batch_sizes=sizes, max_batch=max_batch, time_budget_s=time_budget, window_s=window_ms / 1000.0, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span_s=min_span, interleave=interleave, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
+        _run_model(target, workload, opts, info, out=out, json_out=json_out, strict=strict)
 
 
-def _run_model(target: str, *, out: str, json_out: bool, info: RunInfo, device: str, batch_sizes: list[int] | None, max_batch: int, time_budget: float, window_ms: float, stable_windows: int, stability: float, target_ci: float, min_samples: int, min_span: float, interleave: bool, strict: bool, input_shape: str | None, dtype: str, threads: int | None, slo_ms: float | None, slo_percentile: int, stop_at_plateau: bool, name: str | None) -> None:
-    from scaleplan.errors import ExternalError
-    from scaleplan.profile.devices import resolve_devices
-    from scaleplan.profile.measure import SweepOptions
+def _run_model(target: str, workload: Workload, opts: SweepOptions, info: RunInfo, *, out: str, json_out: bool, strict: bool) -> None:
     from scaleplan.profile.run import measure_model
-    from scaleplan.profile.targets import load_workload
     from scaleplan.profile.verdict import profile_verdict
 
-    devices = resolve_devices(device)
-    workload = load_workload(target, input_shape=input_shape, dtype=dtype, name=name, threads=threads)
-    opts = SweepOptions(devices=devices, batch_sizes=batch_sizes, max_batch=max_batch, time_budget_s=time_budget, window_s=window_ms / 1000.0, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span_s=min_span, interleave=interleave, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
     profile = measure_model(target, workload, opts, info, out=out, write=lambda p, path: _write_profile(p, path, json_out), progress=_RichProgress)
-    verdict = profile_verdict(profile, target_ci)
+    verdict = profile_verdict(profile, opts.target_ci)
     _summary(profile, out, json_out, verdict.to_json())
     for line in verdict.lines():
         stderr_console().print(line, markup=False, highlight=False)
     if strict and not verdict.ok:
-        raise ExternalError("--strict: the profile is unstable or contended (written anyway; see the verdict above)")
+        raise verdict.strict_error()
 
 
 def _run_endpoint(target: str, *, out: str, json_out: bool, info: RunInfo, payload: str | None, concurrency: list[int] | None, rate: list[float] | None, requests: int | None, duration: float, timeout: float, max_error_rate: float, slo_ms: float | None, slo_percentile: int, openai: bool, model_name: str | None, max_tokens: int, headers: list[str], accelerator: str | None, gpus: int, name: str | None, seed: int, follow_redirects: bool = False) -> None:
@@ -271,33 +257,16 @@ def _run_endpoint(target: str, *, out: str, json_out: bool, info: RunInfo, paylo
 
 
 def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str | None, namespace: str, gpus: int, ctx: Any, *, json_out: bool = False) -> None:
-    from scaleplan.profile.jobs import forwarded_args, not_job_files, render_jobs
+    from scaleplan.profile.jobs import job_files, jobs_summary, not_job_files
     from scaleplan.yamlio import atomic_write_tree
 
     accs = names(accelerators)
-    if not accs:
-        raise typer.BadParameter("--emit-jobs needs --accelerators, e.g. --accelerators L4,A10G,A100", param_hint="--accelerators")
-    if not image:
-        raise typer.BadParameter("--emit-jobs needs --image (an image with scaleplan and your model; see docs/profile.md)", param_hint="--image")
-    root = ctx.find_root()
-    argv = root.meta.get(ARGV_KEY) or []
-    files = render_jobs(target, accelerators=accs, image=image, namespace=namespace, gpus=gpus, extra_args=forwarded_args(argv))
+    files = job_files(target, accs, image=image, namespace=namespace, gpus=gpus, argv=argv(ctx))
     atomic_write_tree(out_dir, files, foreign=not_job_files)
     if json_out:
-        from scaleplan.cli._common import emit_json
-
-        emit_json({"out": str(out_dir), "accelerators": _job_accelerators(accs), "files": sorted(files), "apply": f"kubectl apply -k {out_dir}"})
+        emit_json(jobs_summary(out_dir, accs, files))
         return
     stdout_console().print(f"wrote {len(files)} file(s) to {out_dir}: {', '.join(sorted(files))}", markup=False)
-
-
-def _job_accelerators(names: list[str]) -> list[str]:
-    """Canonical names of the accelerators the Jobs were written for (render_jobs checked them)."""
-    from scaleplan.catalog.files import load_accelerators
-    from scaleplan.catalog.model import Catalog
-
-    cat = Catalog(accelerators=load_accelerators(), rows=())
-    return list(dict.fromkeys(cat.resolve(a) or a for a in names))
 
 
 @app.command("estimate")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -32,7 +32,7 @@ def profile_llm(
         from scaleplan.cli._common import emit_json
         from scaleplan.cli.profile import argv
         from scaleplan.inputs import llm_profile_inputs
-        from scaleplan.llm.arch import preset, preset_names
+        from scaleplan.llm.arch import preset_list
         from scaleplan.llm.estimate import llm_profile
         from scaleplan.llm.serving import TokenClass
         from scaleplan.option_values import int_list, names, split_values
@@ -41,7 +41,7 @@ def profile_llm(
         from scaleplan.yamlio import atomic_write
 
         if list_presets:
-            rows = [{"name": n, "description": preset(n).describe()} for n in preset_names() if _ok(preset, n)]
+            rows = preset_list()
             if json_out:
                 emit_json(rows)
             else:
@@ -71,26 +71,6 @@ def profile_llm(
         err = stderr_console()
         for n in notes:
             err.print(f"note: {n}", markup=False, soft_wrap=True)
-        _table(prof, out)
+        from scaleplan.profile.report import llm_profile_table
 
-
-def _ok(fn: Any, name: str) -> bool:
-    try:
-        fn(name)
-    except Exception:
-        return False
-    return True
-
-
-def _table(prof: Any, out: str) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{prof.metadata.model}: {len(prof.measurements)} point(s) -> {out}")
-    for col in ("accel", "gpus", "class", "conc", "TTFT ms", "TPOT ms", "tok/s", "source"):
-        t.add_column(col, justify="left" if col in ("accel", "class", "source") else "right")
-    for m in prof.measurements:
-        ttft = f"{m.ttft_ms.p50:.4g}" if m.ttft_ms else "-"
-        tpot = f"{m.tpot_ms.p50:.3g}" if m.tpot_ms else "-"
-        toks = m.throughput_rps * (m.output_tokens or 1)
-        t.add_row(m.accelerator, str(m.gpus), (m.request_class or "-")[:10], str(m.concurrency or m.batch_size), ttft, tpot, f"{toks:,.0f}", m.source)
-    stdout_console().print(t)
+        stdout_console().print(llm_profile_table(prof, out))

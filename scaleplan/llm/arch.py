@@ -288,6 +288,18 @@ def preset_names() -> tuple[str, ...]:
     return tuple(sorted(_preset_rows()))
 
 
+def preset_list() -> list[dict[str, str]]:
+    """``profile llm --list``: each shipped preset that loads, with its one-line description
+    (a preset whose row does not load is left out, not an error)."""
+    rows = []
+    for name in preset_names():
+        try:
+            rows.append({"name": name, "description": preset(name).describe()})
+        except Exception:  # a broken row is skipped, not an error
+            continue
+    return rows
+
+
 def _norm(name: str) -> str:
     return name.strip().lower().replace("_", "-").replace(" ", "-").removeprefix("meta-").split("/")[-1]
 

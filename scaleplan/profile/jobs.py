@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scaleplan.errors import InputError, Problem
+from scaleplan.errors import InputError, OptionError, Problem
 from scaleplan.yamlio import dump_yaml
 
 MARKER = "# --- scaleplan profile result ---"
@@ -114,3 +114,45 @@ def render_jobs(target: str, *, accelerators: Sequence[str], image: str, namespa
 def not_job_files(folder: Path) -> list[Path]:
     """The entries of an ``--emit-jobs`` folder that :func:`render_jobs` did not write."""
     return [p for p in sorted(folder.iterdir()) if not (p.name.startswith("profile-") or p.name == "kustomization.yaml")]
+
+
+def job_files(
+    target: str,
+    accelerators: Sequence[str],
+    *,
+    image: str | None,
+    namespace: str,
+    gpus: int,
+    argv: Sequence[str],
+) -> dict[str, str]:
+    """``profile TARGET --emit-jobs DIR``: the Jobs for ``accelerators``, forwarding the user's
+    measurement options in ``argv``; --accelerators and --image are required (usage errors)."""
+    if not accelerators:
+        message = "--emit-jobs needs --accelerators, e.g. --accelerators L4,A10G,A100"
+        raise OptionError(message, option="--accelerators")
+    if not image:
+        message = (
+            "--emit-jobs needs --image (an image with scaleplan and your model; "
+            "see docs/profile.md)"
+        )
+        raise OptionError(message, option="--image")
+    return render_jobs(
+        target, accelerators=accelerators, image=image, namespace=namespace, gpus=gpus,
+        extra_args=forwarded_args(argv),
+    )
+
+
+def jobs_summary(
+    out_dir: str, accelerators: Sequence[str], files: dict[str, str]
+) -> dict[str, object]:
+    """``--emit-jobs --json``: the folder, the canonical accelerator names the Jobs were written
+    for (render_jobs checked them), the files and how to apply them."""
+    from scaleplan.catalog.files import accelerator_catalog
+
+    cat = accelerator_catalog()
+    return {
+        "out": str(out_dir),
+        "accelerators": list(dict.fromkeys(cat.resolve(a) or a for a in accelerators)),
+        "files": sorted(files),
+        "apply": f"kubectl apply -k {out_dir}",
+    }

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scaleplan.errors import ExternalError, Interrupted
+from scaleplan.errors import ExternalError, InputError, Interrupted, Problem
 from scaleplan.yamlio import check_writable
 
 if TYPE_CHECKING:
@@ -108,3 +108,20 @@ def measure_endpoint(
     if res.interrupted:
         raise Interrupted("")  # the sweep said so in the log
     return profile
+
+
+def write_profile_file(profile: Profile, out: str) -> None:
+    """``profile`` into the file ``out``, atomically; a path that cannot be written is bad input
+    (exit 3), not a crash."""
+    from scaleplan.outputs import check_out_path
+    from scaleplan.profile.model import dump_profile
+    from scaleplan.yamlio import atomic_write
+
+    text = dump_profile(profile)
+    check_out_path(out)
+    try:
+        atomic_write(out, text)
+    except OSError as exc:
+        hint = "choose a writable path you own (not /proc, not a read-only mount)"
+        problem = Problem("", f"cannot write the profile: {exc.strerror or exc}", hint=hint)
+        raise InputError(out, [problem]) from None

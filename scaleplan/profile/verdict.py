@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
+from scaleplan.errors import ExternalError
 from scaleplan.profile.model import Measurement, Profile
 
 Status = Literal["ok", "wide", "unstable", "contended"]
@@ -69,6 +70,12 @@ class Verdict:
     def ok(self) -> bool:
         """No point unstable or contended (``--strict`` exits 5 otherwise)."""
         return not any(p.status in ("unstable", "contended") for p in self.points)
+
+    def strict_error(self) -> ExternalError:
+        """``--strict`` on a verdict that is not ``ok``: exit 5 (the profile is written)."""
+        return ExternalError(
+            "--strict: the profile is unstable or contended (written anyway; see the verdict above)"
+        )
 
     def count(self, status: Status) -> int:
         return sum(1 for p in self.points if p.status == status)
