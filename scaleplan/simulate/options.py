@@ -1,0 +1,171 @@
+"""The options of ``scaleplan simulate`` checked against each other and the plan, and the
+windows it simulates (``--windows``).
+
+A value no simulation takes is an :class:`~scaleplan.errors.OptionError` (exit 2, named by
+its option); windows the plan does not have are bad input (exit 3). The LLM-only checks import
+the token-level simulator's tables only when the plan is an LLM plan.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
+
+from scaleplan.errors import OptionError, input_error
+
+if TYPE_CHECKING:
+    from scaleplan.plan import Plan
+    from scaleplan.simulate.failures import Failure
+    from scaleplan.simulate.llm_replicas import StepSource
+    from scaleplan.simulate.llm_routing import Picker
+    from scaleplan.simulate.llm_workload import Lengths
+    from scaleplan.simulate.serving import PolicyChoice
+
+C = TypeVar("C", bound=str)
+
+ARRIVALS = ("poisson", "bursty", "trace")
+
+
+class Choices(NamedTuple):
+    """The options both simulators take, as the simulators' types."""
+
+    policy: PolicyChoice
+    fail: Failure | None
+
+
+class LlmChoices(NamedTuple):
+    """The token-level simulator's own options, as its types."""
+
+    lengths: Lengths
+    picker: Picker
+    steps: StepSource
+
+
+def _one_of(value: str, allowed: tuple[C, ...], option: str) -> C:
+    """``value`` as the one of ``allowed`` it names (a usage error when none)."""
+    for choice in allowed:
+        if choice == value:
+            return choice
+    raise OptionError(f"must be one of {', '.join(allowed)}; got {value!r}", option=option)
+
+
+def check_options(
+    *,
+    policy: str,
+    fail: str | None,
+    arrivals: str,
+    trace: str | None,
+    duration: float | None,
+    batch_timeout_ms: float,
+    fixed_fraction: float,
+) -> Choices:
+    """The options both simulators read, checked before the plan is read."""
+    from scaleplan.simulate.failures import FAILURES
+    from scaleplan.simulate.serving import POLICIES
+
+    chosen = Choices(_one_of(policy, POLICIES, "--policy"), None)
+    if fail is not None:
+        chosen = chosen._replace(fail=_one_of(fail, FAILURES, "--fail"))
+    if arrivals not in ARRIVALS:
+        message = f"must be poisson, bursty or trace; got {arrivals!r}"
+        raise OptionError(message, option="--arrivals")
+    if arrivals == "trace" and trace is None:
+        raise OptionError("--arrivals trace needs --trace FILE", option="--trace")
+    if duration is not None and (not duration > 0 or duration > 86400):
+        message = f"must be > 0 and <= 86400 seconds; got {duration:g}"
+        raise OptionError(message, option="--duration")
+    if batch_timeout_ms < 0 or batch_timeout_ms > 60000:
+        raise OptionError("must be between 0 and 60000", option="--batch-timeout-ms")
+    if not 0 <= fixed_fraction <= 1:
+        raise OptionError("must be between 0 and 1", option="--fixed-fraction")
+    return chosen
+
+
+def select_windows(text: str, nwin: int, rps: tuple[float, ...]) -> tuple[int, ...] | None:
+    """``--windows``: all (None), peak (the busiest, the first of equals), a number, a range
+    such as 8-18, or a comma list of those."""
+    text = text.strip().lower()
+    if text in ("", "all"):
+        return None
+    if text == "peak":
+        return (max(range(nwin), key=lambda w: (rps[w], -w)),)
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, sep, hi = part.partition("-")
+            a = int(lo)
+            b = int(hi) if sep else a
+            out.extend(range(a, b + 1))
+    except ValueError:
+        hint = "use all, peak, a window number, a range such as 8-18, or a comma list"
+        raise input_error("--windows", "--windows", f"cannot read {text!r}", hint) from None
+    if not out or any(w < 0 or w >= nwin for w in out):
+        message = f"{text!r} selects windows outside 0..{nwin - 1}"
+        raise input_error("--windows", "--windows", message, f"the plan has {nwin} windows")
+    return tuple(dict.fromkeys(out))
+
+
+def check_request_level(
+    *, profile: str | None, lengths: str, replace_after: float | None, picker: str, steps: str
+) -> None:
+    """A request-level plan takes none of the token-level options."""
+    token_level = (
+        profile is not None or lengths != "fixed" or replace_after is not None
+        or picker != "queue" or steps != "auto"
+    )
+    if token_level:
+        message = (
+            "--profile, --lengths, --replace-after, --picker and --steps apply to LLM plans only"
+        )
+        raise OptionError(message, option="--profile")
+
+
+def check_llm(
+    plan: Plan,
+    *,
+    policy: str,
+    batch_timeout_ms: float,
+    fixed_fraction: float,
+    replica_delta: int,
+    arrivals: str,
+    lengths: str,
+    picker: str,
+    steps: str,
+    length_sigma: float,
+    min_requests: int,
+    replace_after: float | None,
+) -> LlmChoices:
+    """An LLM plan is simulated token by token: the request-level options do not apply, and
+    the token-level ones must be known and in range."""
+    from scaleplan.simulate.llm_replicas import STEP_SOURCES
+    from scaleplan.simulate.llm_routing import PICKERS
+    from scaleplan.simulate.llm_workload import LENGTHS
+
+    request_level = (
+        ("--policy", policy != "auto"), ("--batch-timeout-ms", batch_timeout_ms != 0),
+        ("--fixed-fraction", fixed_fraction != 0.5), ("--replica-delta", replica_delta != 0),
+        ("--arrivals bursty", arrivals == "bursty"),
+    )
+    unused = [o for o, bad in request_level if bad]
+    if unused:
+        message = (
+            f"{', '.join(unused)} do not apply to LLM plans (they are simulated token by token; "
+            "routing follows the plan's kubernetes.routing)"
+        )
+        raise OptionError(message, option=unused[0].split()[0])
+    chosen_lengths = _one_of(lengths, LENGTHS, "--lengths")
+    chosen_picker = _one_of(picker, PICKERS, "--picker")
+    routing = plan.spec.kubernetes.routing
+    if picker != "queue" and routing != "inference-pool":
+        message = (
+            "applies to plans with kubernetes.routing: inference-pool (an endpoint picker); "
+            f"this plan routes by {routing}, simulated as rendered"
+        )
+        raise OptionError(message, option="--picker")
+    chosen = LlmChoices(chosen_lengths, chosen_picker, _one_of(steps, STEP_SOURCES, "--steps"))
+    if not 0 <= length_sigma <= 3:
+        raise OptionError("must be between 0 and 3", option="--length-sigma")
+    if not 1 <= min_requests <= 1_000_000:
+        raise OptionError("must be between 1 and 1000000", option="--min-requests")
+    if replace_after is not None and not 0 <= replace_after <= 86400:
+        raise OptionError("must be between 0 and 86400 seconds", option="--replace-after")
+    return chosen
