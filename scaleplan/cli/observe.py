@@ -3,49 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
-import sys
 from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import (
-    emit_json,
-    handle_errors,
-    stderr_console,
-    stdout_console,
-)
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d|w)$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+from scaleplan.cli._common import emit_json, handle_errors, print_lines, stderr_console
 
 
 def register(app: typer.Typer) -> None:
     app.command("observe")(observe)
-
-
-def _duration(text: str, flag: str) -> float:
-    m = _DURATION.match(text.strip())
-    if not m or float(m.group(1)) <= 0:
-        raise typer.BadParameter(f"{text!r} is not a duration such as 30s, 5m, 12h, 14d", param_hint=flag)
-    return float(m.group(1)) * _UNITS[m.group(2)]
-
-
-def _end(text: str | None, step: float) -> float:
-    from datetime import UTC, datetime
-
-    if text is None:
-        now = datetime.now(UTC).timestamp()
-        return float(int(now // step) * step)
-    try:
-        if re.fullmatch(r"\d+(\.\d+)?", text):
-            return float(text)
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is neither a unix time nor an ISO 8601 time", param_hint="--end") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
 
 
 def observe(
@@ -74,24 +40,20 @@ def observe(
         from scaleplan.observe.fetch import fetch
         from scaleplan.observe.model import dump_observed, observed_to_dict
         from scaleplan.observe.queries import build_queries, read_overrides
+        from scaleplan.observe.timerange import end_time, since_seconds, step_seconds
         from scaleplan.outputs import check_out_path
         from scaleplan.plan import read_plan
         from scaleplan.yamlio import atomic_write, check_writable
 
-        step_s = _duration(step, "--step")
-        if step_s > 1800 or 3600 % step_s:
-            raise typer.BadParameter("must divide an hour and be at most 30m (e.g. 30s, 1m, 5m, 15m)", param_hint="--step")
-        since_s = _duration(since, "--since")
-        if since_s < step_s:
-            raise typer.BadParameter("must be at least --step", param_hint="--since")
+        step_s = step_seconds(step)
+        since_s = since_seconds(since, step_s)
         running = read_plan(plan)
         qs = build_queries(running, load_tables(), read_overrides(queries) if queries is not None else {}, step_s=step_s)
         if show_queries:
             if json_out:
                 emit_json({q.name: q.promql for q in qs.queries})
             else:
-                for q in qs.queries:
-                    stdout_console().print(f"{q.name}: {q.promql}", markup=False, soft_wrap=True)
+                print_lines((f"{q.name}: {q.promql}" for q in qs.queries), whole=True)
             return
         if out is None and not json_out:
             raise typer.BadParameter("give --out FILE and/or --json", param_hint="--out")
@@ -100,7 +62,7 @@ def observe(
         auth = auth_from_env(os.environ, token_file=token_file)
         opts = ClientOptions(timeout_s=timeout, deadline_s=deadline, max_bytes=int(max_mib * 1048576), ca_file=ca_file, insecure=insecure)
         prom = Prometheus(prometheus, auth=auth, options=opts)
-        t_end = _end(end, step_s)
+        t_end = end_time(end, step_s)
         t_start = t_end - since_s
         err = stderr_console()
         fetched = fetch(prom, qs, t_start, t_end, step_s)
@@ -116,7 +78,4 @@ def observe(
             return
         from scaleplan.observe.report import observed_lines
 
-        con = stdout_console()
-        for line in observed_lines(obs, out):
-            con.print(line, markup=False, soft_wrap=True)
-        sys.stdout.flush()
+        print_lines(observed_lines(obs, out), whole=True)
