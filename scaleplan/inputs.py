@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from scaleplan.errors import InputError, Problem, SpecError
+from scaleplan.errors import InputError, Problem, SpecError, input_error
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Accelerator, Catalog
@@ -189,6 +189,30 @@ def with_observed(inputs: Inputs, path: str) -> ObservedInputs:
     hashes = inputs.hashes.model_copy(update={"observed": sha256_file(path)})
     replanned = dataclasses.replace(inputs, spec=rp.spec, profile=rp.profile, hashes=hashes)
     return ObservedInputs(replanned, path, observed, rp.labels)
+
+
+def command_inputs(
+    spec: str | None, melange: str | None, catalogs: Sequence[str], observed: str | None
+) -> tuple[Inputs, ObservedInputs | None]:
+    """``optimize``'s inputs: the spec's (or the Mélange config's, which holds its own GPUs and
+    prices: no ``--catalog``), re-planned from the Observed file when given."""
+    if melange is not None:
+        if catalogs:
+            raise input_error(
+                "--catalog",
+                "",
+                "--catalog does not apply to --melange (the config holds its own GPUs and prices)",
+                "drop --catalog, or import the config with `scaleplan import melange` and edit "
+                "its catalog.yaml",
+            )
+        inp = melange_inputs(melange)
+    else:
+        assert spec is not None
+        inp = load_inputs(spec, catalogs)
+    if observed is None:
+        return inp, None
+    obs = with_observed(inp, observed)
+    return obs.inputs, obs
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,16 @@ def check_out_path(value: str, option: str = "--out") -> Path:
     return Path(value)
 
 
+def check_out_dir(value: str) -> Path:
+    """An output folder (``optimize --out``): :func:`check_out_path`, and not an existing file."""
+    path = check_out_path(value)
+    if path.exists() and not path.is_dir():
+        raise InputError(
+            value, [Problem("", "--out is a file, expected a folder", hint="pass a folder path")]
+        )
+    return path
+
+
 @contextlib.contextmanager
 def sigint_deferred() -> Iterator[None]:
     """Hold Ctrl-C back for a short critical section; re-raise it right after."""

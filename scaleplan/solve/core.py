@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError
@@ -44,6 +45,28 @@ class SolveResult:
     stats: tuple[SolveStat, ...] = ()  # the plan's own solver runs, in order
     alternatives_seconds: float = 0.0  # alternatives and baselines (extra solves)
     candidates_unpruned: int = 0  # candidates before pruning (``candidates``: after)
+
+    def stats_dict(self) -> dict[str, Any]:
+        """``optimize --json``'s ``solve_stats``: each solver run behind the plan (model size,
+        seconds) and the time around them."""
+        runs = [
+            {
+                "kind": r.kind, "rows": r.rows, "columns": r.columns, "integers": r.integers,
+                "nonzeros": r.nonzeros, "seconds": round(r.seconds, 4),
+                "cpu_seconds": round(r.cpu_seconds, 4), "status": r.status,
+            }
+            for r in self.stats
+        ]
+        return {
+            "candidates": self.candidates,
+            "candidates_unpruned": self.candidates_unpruned,
+            "windows_solved": self.windows_solved,
+            "solver_seconds": round(sum(r.seconds for r in self.stats), 4),
+            "solver_cpu_seconds": round(sum(r.cpu_seconds for r in self.stats), 4),
+            "plan_seconds": round(self.solve_seconds, 4),
+            "alternatives_seconds": round(self.alternatives_seconds, 4),
+            "runs": runs,
+        }
 
 
 def solve(spec: Spec, profile: Profile, catalog: Catalog, *, options: SolveOptions | None = None) -> SolveResult:

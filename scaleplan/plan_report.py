@@ -1,0 +1,109 @@
+"""``optimize``'s report of the plan it wrote: the summary for the terminal (a table that fits
+80 columns, ``wide`` for every column, then cost, constraints, baselines, alternatives, the
+changes against the previous plan and the files written) and the ``--json`` document."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from scaleplan.table import Column, Line, table_text
+
+if TYPE_CHECKING:
+    from scaleplan.inputs import ObservedInputs
+    from scaleplan.plan import Plan
+    from scaleplan.plan_outputs import PlanOutputs
+    from scaleplan.plandiff import PlanDiff
+    from scaleplan.solve import SolveResult
+
+
+def plan_json(
+    plan: Plan, result: SolveResult, wrote: PlanOutputs, obs: ObservedInputs | None
+) -> dict[str, Any]:
+    """``optimize --json``: the plan, how it was solved, the files written, the changes against
+    the previous plan and (``--observed``) against the running one."""
+    from scaleplan.plan import plan_to_dict
+
+    doc = plan_to_dict(plan)
+    doc["solve_seconds"] = round(result.solve_seconds, 4)
+    doc["solve_stats"] = result.stats_dict()
+    doc["files"] = list(wrote.written)
+    doc["render_warnings"] = list(wrote.render_warnings)
+    if wrote.changes is not None:
+        doc["changes"] = wrote.changes.to_dict()
+    if obs is not None:  # scaleplan.observe is imported only for --observed
+        from scaleplan.observe.replan import replan_report
+
+        doc["observed"] = replan_report(obs.source, obs.observed, obs.labels, plan)
+    return doc
+
+
+def summary_table(plan: Plan, seconds: float, *, wide: bool = False) -> str:
+    """The plan's allocations, one per line, under a title with its status and solve time."""
+    cols = [
+        Column("allocation", wide=True), Column("instance type"), Column("provider", wide=True),
+        Column("region"), Column("per replica"), Column("capacity"), Column("replicas", "right"),
+        Column("nodes", "right", wide=True), Column("rps/rep", "right", wide=True),
+        Column("$/h", "right"),
+    ]
+    rows = []
+    for a in plan.allocations:
+        reps = str(a.replicas)
+        if len(set(a.replicas_per_window)) != 1:
+            reps = f"{min(a.replicas_per_window)}-{a.replicas}"
+        nodes = str(a.nodes)
+        if len(set(a.nodes_per_window)) != 1:
+            nodes = f"{min(a.nodes_per_window)}-{a.nodes}"
+        if a.gpus_per_replica:
+            shape = f"{a.gpus_per_replica} x {a.accelerator}"
+        else:
+            shape = f"{a.cpu_per_replica:g} vCPU"
+        if a.estimated:
+            shape += "*"
+        rows.append([
+            a.name, a.instance_type, a.provider, a.region, shape, a.capacity_type, reps, nodes,
+            f"{a.capacity_rps_per_replica:.4g}", f"{a.cost_per_hour:.4f}",
+        ])
+    title = (
+        f"Plan for {plan.metadata.name}: {plan.status}, gap {plan.gap or 0:.2%}, "
+        f"solved in {seconds:.2f} s"
+    )
+    return table_text(cols, rows, wide=wide, title=title)
+
+
+def summary_lines(
+    plan: Plan, written: Sequence[str], changes: PlanDiff | None = None, plan_file: str = ""
+) -> list[Line]:
+    """What follows the table: cost, utilization, binding constraints, savings against the
+    baselines, the next-best plans, the changes against the previous plan, the files written."""
+    lines: list[Line] = []
+    if any(a.estimated for a in plan.allocations):
+        lines.append(Line("* capacity from estimated profile points"))
+    per_m = "n/a"
+    if plan.cost_per_million_requests is not None:
+        per_m = f"${plan.cost_per_million_requests:.4f}"
+    cost = f"${plan.cost_per_hour:.4f}/h, ${plan.cost_per_month:,.2f}/month"
+    lines.append(Line(f"cost: {cost}, {per_m} per million requests"))
+    lines += [Line(t) for t in plan.explanation if t.startswith("Average utilization")]
+    if plan.binding_constraints:
+        lines.append(Line("binding constraints:"))
+        lines += [Line(f"  - {b}", whole=True) for b in plan.binding_constraints]
+    if plan.baselines:
+        lines.append(Line("savings against naive baselines:"))
+        for bl in plan.baselines:
+            if bl.cost_per_hour is None:
+                lines.append(Line(f"  - {bl.name}: {bl.description}", whole=True))
+            else:
+                saves = f"saves {bl.savings_fraction or 0:.0%} ({bl.description})"
+                lines.append(Line(f"  - {bl.name}: ${bl.cost_per_hour:.4f}/h, {saves}", whole=True))
+    for i, alt in enumerate(plan.alternatives):
+        label = "next best" if i == 0 else "then"
+        cost = f"{alt.extra_cost_fraction:+.0%} (${alt.cost_per_hour:.4f}/h)"
+        lines.append(Line(f"{label}: {alt.description}, {cost}"))
+    if changes is not None:
+        from scaleplan.plandiff import diff_lines
+
+        lines.append(Line(f"changes against the previous {plan_file}:"))
+        lines += [Line(t, whole=True) for t in diff_lines(changes)]
+    lines += [Line(f"wrote {w}") for w in written]
+    return lines
