@@ -246,3 +246,40 @@ def github(report: CheckReport) -> str:
         f"scaleplan check: {s['errors']} error(s), {s['warnings']} warning(s) in {s['objects']} object(s)"
     )
     return "\n".join(lines) + "\n"
+
+
+def rules_json() -> dict[str, Any]:
+    """``check --list-rules --json``."""
+    return {"rules": [r.to_json() for r in RULES]}
+
+
+def rules_table(*, wide: bool = False) -> str:
+    """``check --list-rules``: id, severity, default and category (``wide``: reason, fix and
+    the Polaris checks each rule matches)."""
+    from scaleplan.table import Column, table_text
+
+    cols = [
+        Column("rule"),
+        Column("severity"),
+        Column("default"),
+        Column("category"),
+        Column("reason", wide=True),
+        Column("fix", wide=True),
+        Column("polaris", wide=True),
+    ]
+    rows = [
+        [
+            r.id,
+            r.severity,
+            ("on" if r.default else "off") + (" (--plan)" if r.needs_plan else ""),
+            r.category,
+            r.reason,
+            r.hint,
+            ", ".join(r.polaris),
+        ]
+        for r in RULES
+    ]
+    text = table_text(cols, rows, wide=wide)
+    if not wide:
+        text += "(--wide for the reason and fix of each rule; docs/ci.md lists them too)\n"
+    return text

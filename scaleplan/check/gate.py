@@ -1,12 +1,14 @@
-"""``scaleplan check`` as a CI gate: the checks over the paths given (refusing input that holds
-no Kubernetes object), the JUnit clock, and the failure when findings reach the threshold."""
+"""``scaleplan check`` as a CI gate: its options checked (--format, --fail-on, --kube-version),
+the checks over the paths given (refusing input that holds no Kubernetes object), the report
+in its format (with the JUnit clock) on stdout or in a file, and the failure when findings
+reach the threshold."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from scaleplan.errors import CheckFailed, InputError, Problem
+from scaleplan.errors import CheckFailed, InputError, OptionError, Problem
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
@@ -93,3 +95,47 @@ def junit_clock() -> tuple[str, str]:
         else dt.datetime.now(dt.UTC)
     )
     return when.strftime("%Y-%m-%dT%H:%M:%S"), "localhost"
+
+
+FORMATS = ("text", "json", "junit", "sarif", "github")
+
+
+def report_threshold(fmt: str, fail_on: str) -> Severity:
+    """``--format`` checked, and ``--fail-on`` as the severity the gate fails at."""
+    if fmt not in FORMATS:
+        raise OptionError(f"must be one of {', '.join(FORMATS)}; got {fmt!r}", option="--format")
+    if fail_on not in ("error", "warning"):
+        raise OptionError(f"must be error or warning; got {fail_on!r}", option="--fail-on")
+    return "error" if fail_on == "error" else "warning"
+
+
+def kube_version_option(kube_version: str) -> str:
+    """``--kube-version`` as the checker names it; a bad one is a usage error (2), not bad
+    input (3)."""
+    from scaleplan.check.engine import normalise_kube_version
+
+    try:
+        return normalise_kube_version(kube_version)
+    except InputError as exc:
+        first = exc.problems[0] if exc.problems else None
+        message = f"{first.message if first else exc}; {exc.hint or (first.hint if first else '')}"
+        raise OptionError(message.rstrip("; "), option="--kube-version") from None
+
+
+def report_text(report: CheckReport, fmt: str, threshold: Severity) -> str:
+    """The report in ``fmt`` (JUnit with its clock; the others are reproducible)."""
+    from scaleplan.check.formats import render_report
+
+    stamp, host = junit_clock() if fmt == "junit" else ("1970-01-01T00:00:00", "localhost")
+    return render_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
+
+
+def save_report(report: CheckReport, text: str, output: str, threshold: Severity) -> str:
+    """``--output``: the report written atomically; its one-line summary for stderr."""
+    from scaleplan.check.formats import render_report
+    from scaleplan.outputs import check_out_path
+    from scaleplan.yamlio import atomic_write
+
+    check_out_path(output, "--output")
+    atomic_write(output, text)
+    return render_report(report, "text", fail_on=threshold).splitlines()[-1]
