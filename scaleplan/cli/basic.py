@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -19,30 +19,9 @@ def schema(
 ) -> None:
     """Print the JSON Schema of a scaleplan file format (for editors' YAML language servers)."""
     with handle_errors():
-        kinds: dict[str, Literal["spec", "profile", "plan", "catalog", "observed"]] = {"spec": "spec", "profile": "profile", "plan": "plan", "catalog": "catalog", "observed": "observed"}
-        if what not in kinds:
-            raise typer.BadParameter(f"must be one of {', '.join(kinds)}; got {what!r}", param_hint="KIND")
-        if what == "spec":
-            from scaleplan.spec import spec_json_schema
+        from scaleplan.schemas import json_schema
 
-            emit_json(spec_json_schema())
-        elif what == "profile":
-            from scaleplan.profile.model import profile_json_schema
-
-            emit_json(profile_json_schema())
-        elif what == "plan":
-            from scaleplan.plan import plan_json_schema
-
-            emit_json(plan_json_schema())
-        elif what == "observed":
-            from scaleplan.observe.model import observed_json_schema
-
-            emit_json(observed_json_schema())
-        else:
-            from scaleplan.catalog.model import CatalogFile
-            from scaleplan.validation import format_json_schema
-
-            emit_json(format_json_schema(CatalogFile))
+        emit_json(json_schema(what))
 
 
 def validate(
