@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors
+from scaleplan.cli.options import JsonResult
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +28,7 @@ def schema(
 def validate(
     spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file (YAML).", show_default=False)],
     catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="Extra catalog file (repeatable), as given to optimize.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_out: JsonResult = False,
 ) -> None:
     """Check a spec, the files it references and its names against the catalogs; report every problem at once (exit 3 if any). Runs every check optimize runs before solving."""
     with handle_errors():

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, stdout_console
+from scaleplan.cli.options import JsonSummary
 from scaleplan.errors import input_error
 
 import_app = typer.Typer(help="Convert other tools' inputs into scaleplan files.", no_args_is_help=True)
@@ -23,7 +24,7 @@ def melange(
     out: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Folder for spec.yaml, profile.yaml and catalog.yaml.")],
     rate: Annotated[float | None, typer.Option("--rate", min=0.0, help="Total request rate (req/s); required for AIBrix profiles, overrides a Mélange config's.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Service name (DNS-1123); default from the file name.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+    json_out: JsonSummary = False,
     force: Annotated[bool, typer.Option("--force", help="Replace spec.yaml, profile.yaml or catalog.yaml that already exist in --out.")] = False,
 ) -> None:
     """State a Mélange problem for scaleplan: no headroom, no redundancy, no derating."""

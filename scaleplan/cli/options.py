@@ -25,3 +25,14 @@ OutputWide = Annotated[
         "--output", "-o", metavar="wide", help="-o wide: all columns, as --wide (kubectl style)."
     ),
 ]
+
+# profile estimate, merge and import; profile estimate and profile llm
+JsonOnStdout = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
+AcceleratorCatalogs = Annotated[
+    list[str] | None,
+    typer.Option("--catalog", help="Extra catalog file(s) with accelerator specs."),
+]
+
+# validate and simulate; render and import melange
+JsonResult = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+JsonSummary = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]

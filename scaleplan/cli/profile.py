@@ -18,6 +18,7 @@ from scaleplan.cli._common import (
     stderr_console,
     stdout_console,
 )
+from scaleplan.cli.options import AcceleratorCatalogs, JsonOnStdout
 from scaleplan.option_values import int_list, names, number_list, split_values
 
 if TYPE_CHECKING:
@@ -282,8 +283,8 @@ def estimate(
     compute_efficiency: Annotated[float, typer.Option("--compute-efficiency", help="CPU transfer: fraction of dense peak reached at large batch (ramps down to small batch).")] = 0.5,
     memory_efficiency: Annotated[float, typer.Option("--memory-efficiency", help="CPU transfer: fraction of peak memory bandwidth reached.")] = 0.75,
     gpu_dtype: Annotated[str | None, typer.Option("--gpu-dtype", help="CPU transfer: dtype served on the GPU: float16 (default unless the profile says), bfloat16, int8, float8, float32.")] = None,
-    catalog: Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file(s) with accelerator specs.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+    catalog: AcceleratorCatalogs = None,
+    json_out: JsonOnStdout = False,
 ) -> None:
     """Roofline transfer of measured points to accelerators you do not have (source: estimated, with an uncertainty band)."""
     with handle_errors():
@@ -314,7 +315,7 @@ def merge(
     files: Annotated[list[str], typer.Argument(metavar="FILES...", help="Profiles to merge (e.g. one per accelerator from the cluster Jobs).")],
     out: Annotated[str, typer.Option("--out", "-o", help="Merged profile ('-' = stdout).")] = "-",
     name: Annotated[str | None, typer.Option("--name", help="Model name of the merged profile (default: the first file's).")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+    json_out: JsonOnStdout = False,
 ) -> None:
     """Merge profiles: measurements of all files (a later file's point replaces an earlier identical one)."""
     with handle_errors():
@@ -337,7 +338,7 @@ def import_(
     gpus: Annotated[int, typer.Option("--gpus", min=1, help="Accelerators per replica (tensor parallel degree) in the benchmark.")] = 1,
     name: Annotated[str | None, typer.Option("--name", help="Model name (default: from the files).")] = None,
     out: Annotated[str, typer.Option("--out", "-o", help="Profile to write ('-' = stdout).")] = "-",
-    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+    json_out: JsonOnStdout = False,
 ) -> None:
     """Turn vLLM bench serve / benchmark_serving, AIPerf / GenAI-Perf (and Mélange / AIBrix) results into profile points."""
     with handle_errors():

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import handle_errors, stderr_console, stdout_console
+from scaleplan.cli.options import AcceleratorCatalogs
 
 
 def profile_llm(
@@ -22,7 +23,7 @@ def profile_llm(
     engine: Annotated[str | None, typer.Option("--engine", help="vllm (default), sglang, tgi, trtllm.")] = None,
     calibrate: Annotated[str | None, typer.Option("--calibrate", help="Profile with measured points (any GPU) to calibrate the efficiency factors.")] = None,
     spec: Annotated[str | None, typer.Option("--spec", help="Spec whose traffic classes (tokens) and model settings to use.")] = None,
-    catalog: Annotated[list[str] | None, typer.Option("--catalog", help="Extra catalog file(s) with accelerator specs.")] = None,
+    catalog: AcceleratorCatalogs = None,
     out: Annotated[str, typer.Option("--out", "-o", help="Output profile ('-' = stdout).")] = "-",
     list_presets: Annotated[bool, typer.Option("--list", help="List the shipped architecture presets and exit.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON on stdout.")] = False,

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_text, stderr_console
+from scaleplan.cli.options import JsonSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +18,7 @@ def render(
     plan: Annotated[str, typer.Argument(metavar="PLAN", help="Plan file written by scaleplan optimize.", show_default=False)],
     out_arg: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Output folder (replaced atomically; it may only hold files scaleplan render wrote).")],
     layout: Annotated[str, typer.Option("--layout", help="files: one file per object; single: one combined manifests.yaml.")] = "files",
-    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+    json_out: JsonSummary = False,
     wide: Annotated[bool, typer.Option("--wide", "-w", help="Also the object names (the default fits 80 columns).")] = False,
     catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="A catalog file the plan was optimized with, beyond the shipped ones (repeatable): render takes the accelerators' extended resource, node labels and memory from it.")] = None,
 ) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors
+from scaleplan.cli.options import JsonResult
 from scaleplan.errors import TargetMissed, input_error
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def simulate(
     replace_after: Annotated[float | None, typer.Option("--replace-after", help="LLM plans: seconds until lost replicas serve again (default: node start + image pull + weight load).")] = None,
     picker: Annotated[str, typer.Option("--picker", help="LLM plans with routing: inference-pool: queue (shortest queue) or kv (most free KV cache).")] = "queue",
     steps: Annotated[str, typer.Option("--steps", help="LLM plans: step times from the LLM performance model (model), from TTFT/TPOT points (points), or auto (the model when the spec names an architecture).")] = "auto",
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_out: JsonResult = False,
 ) -> None:
     """Simulate a plan's replicas over its demand curve; report SLO attainment (exit 1 if below target)."""
     with handle_errors():
