@@ -129,7 +129,9 @@ def list_rows(
 ) -> list[InstanceRow]:
     """``catalog list``: the rows that pass the filters, sorted. A provider, region or
     accelerator that no row has is a usage error naming the first such option."""
-    problems = filter_problems(catalog, providers=providers, regions=regions, accelerators=accelerators)
+    problems = filter_problems(
+        catalog, providers=providers, regions=regions, accelerators=accelerators
+    )
     if problems:
         message = "; ".join(f"{p.message} ({p.hint})" for p in problems)
         raise OptionError(message, option=problems[0].where)
