@@ -6,14 +6,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors
+from scaleplan.cli._common import emit_json, handle_errors, stdout_console
 from scaleplan.cli.options import JsonResult
 from scaleplan.errors import TargetMissed, input_error
 
 if TYPE_CHECKING:
     from scaleplan.plan import Plan
     from scaleplan.simulate.failures import Failure
+    from scaleplan.simulate.llm_results import LlmSimResult
     from scaleplan.simulate.options import LlmChoices
+    from scaleplan.simulate.results import SimResult
 
 
 def register(app: typer.Typer) -> None:
@@ -79,22 +81,7 @@ def simulate(
             )
         except ValueError as exc:
             raise input_error(plan_file, "", str(exc), "adjust the simulation options") from None
-        if png is not None:
-            from scaleplan.simulate.report import png_bytes
-            from scaleplan.yamlio import atomic_write_bytes
-
-            atomic_write_bytes(png, png_bytes(res))
-        if json_out:
-            emit_json(res.to_dict())
-        else:
-            from scaleplan.cli._common import stdout_console
-            from scaleplan.simulate.report import renderables
-
-            con = stdout_console()
-            for r in renderables(res):
-                con.print(r)
-        if not res.ok:
-            raise TargetMissed()
+        _show(res, png, json_out)
 
 
 def _simulate_llm(plan: Plan, plan_file: str, llm: LlmChoices, *, trace: str | None, duration: float | None, windows: tuple[int, ...] | None, seed: int,
@@ -119,19 +106,23 @@ def _simulate_llm(plan: Plan, plan_file: str, llm: LlmChoices, *, trace: str | N
         import dataclasses
 
         res = dataclasses.replace(res, notes=(*notes, *res.notes))
+    _show(res, png, json_out)
+
+
+def _show(res: SimResult | LlmSimResult, png: str | None, json_out: bool) -> None:
+    """The PNG (when asked), then the JSON or the tables; exit 1 when the plan misses its SLO."""
     if png is not None:
-        from scaleplan.simulate.report import llm_png_bytes
+        from scaleplan.simulate.report import report_png
         from scaleplan.yamlio import atomic_write_bytes
 
-        atomic_write_bytes(png, llm_png_bytes(res))
+        atomic_write_bytes(png, report_png(res))
     if json_out:
         emit_json(res.to_dict())
     else:
-        from scaleplan.cli._common import stdout_console
-        from scaleplan.simulate.report import llm_renderables
+        from scaleplan.simulate.report import report_renderables
 
         con = stdout_console()
-        for r in llm_renderables(res):
+        for r in report_renderables(res):
             con.print(r)
     if not res.ok:
         raise TargetMissed()

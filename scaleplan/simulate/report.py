@@ -123,6 +123,16 @@ def _ms(x: float | None) -> str:
     return "-" if x is None else f"{x:.1f}"
 
 
+def report_renderables(res: SimResult | LlmSimResult) -> list[RenderableType]:
+    """The terminal report of either simulator's result."""
+    return llm_renderables(res) if isinstance(res, LlmSimResult) else renderables(res)
+
+
+def report_png(res: SimResult | LlmSimResult) -> bytes:
+    """The PNG of either simulator's result (needs matplotlib)."""
+    return llm_png_bytes(res) if isinstance(res, LlmSimResult) else png_bytes(res)
+
+
 def renderables(res: SimResult) -> list[RenderableType]:
     """Terminal view of a simulation: the verdict, per window, per replica type, the day as
     sparklines, the failure and the notes."""
