@@ -1,14 +1,16 @@
 """Optional dependencies: the core install is lean; two commands need an extra.
 
-``catalog refresh`` needs boto3 (``pip install 'scaleplan[aws]'``) and profiling an HTTP
-endpoint needs aiohttp (``pip install 'scaleplan[http]'``). :func:`require` names the extra
-when the library is missing, before any work is done.
+``catalog refresh`` needs boto3 (the ``[aws]`` extra) and profiling an HTTP endpoint needs
+aiohttp (``[http]``). :func:`require` names the extra when the library is missing, before any
+work is done, with install commands that work for this project: there is no PyPI package, so a
+bare ``pip install 'scaleplan[aws]'`` would fail (or install a stranger's package of that name).
 """
 
 from __future__ import annotations
 
 import importlib.util
 
+from scaleplan._version import __version__
 from scaleplan.errors import ExitCode, ScaleplanError
 
 EXTRAS = {"boto3": "aws", "aiohttp": "http"}
@@ -25,8 +27,21 @@ def require(module: str, what: str) -> None:
     try:
         importlib.import_module(module)  # the command imports it next anyway
     except ImportError:
-        extra = EXTRAS[module]
         raise MissingExtra(
             f"{what} needs {module}, which is not installed",
-            hint=f"pip install 'scaleplan[{extra}]' (or pip install {module}) in this environment",
+            hint=install_hint(module),
         ) from None
+
+
+def install_hint(module: str) -> str:
+    """How to add ``module`` to this environment: the library itself, or scaleplan with its
+    extra from Git (the README's form) or from a checkout; scaleplan is not on PyPI."""
+    extra = EXTRAS[module]
+    return (
+        f"pip install {module} in this environment, or reinstall scaleplan with the extra: "
+        f'pip install "scaleplan[{extra}] @ git+{REPO_URL}@v{__version__}" '
+        f"(from a checkout: pip install -e '.[{extra}]')"
+    )
+
+
+REPO_URL = "https://github.com/scaleplan/scaleplan"

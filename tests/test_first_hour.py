@@ -375,6 +375,14 @@ def test_missing_extra_names_it(cli, tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
     res = cli([a.replace("{tmp}", str(tmp_path)) for a in args], exit_code=2)
     assert extra in res.stderr and "Traceback" not in res.stderr
+    # an install command that works: scaleplan is not on PyPI, so the extra comes with the
+    # Git URL (README's form, at this version's tag) or from a checkout, never bare
+    from scaleplan._version import __version__
+
+    text = " ".join(res.stderr.split())
+    assert f'pip install "{extra} @ git+https://github.com/scaleplan/scaleplan@v{__version__}"' in text
+    assert f"pip install -e '.[{extra.split('[')[1]}" in text
+    assert f"pip install '{extra}'" not in text and f"pip install {extra}" not in text
 
 
 def test_core_install_is_lean_and_dev_pulls_the_extras() -> None:
