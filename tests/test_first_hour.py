@@ -406,7 +406,7 @@ def test_release_pins_match_the_version() -> None:
 
     from scaleplan._version import __version__
 
-    for doc in ("README.md", "docs/ci.md", "docs/tutorial.md"):
+    for doc in ("README.md", "docs/ci.md", "docs/tutorial.md", "action.yml"):
         pins = set(re.findall(r"@v(\d+\.\d+\.\d+)|rev: v(\d+\.\d+\.\d+)", (ROOT / doc).read_text()))
         found = {a or b for a, b in pins}
         assert found == {__version__}, (doc, found)
