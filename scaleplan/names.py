@@ -44,6 +44,8 @@ def unknown_hint(name: str, known: Iterable[str], what: str, see: str = "") -> s
     close = close_matches(name, names)
     if close:
         return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    if not names:
+        return see or f"no {what} are known"
     if len(names) <= _MAX_LISTED:
         return f"known {what}: " + ", ".join(names)
     return see or f"{len(names)} {what} are known"

@@ -48,10 +48,31 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
         if catalog.resolve(name) is None:
             problems.append(Problem(f"placement.accelerators[{i}]", f"unknown accelerator {name!r}", hint=unknown_hint(name, names, "accelerators", "see `scaleplan catalog accelerators`"), line=at(("placement", "accelerators", i))))
     problems += _exclude_problems(spec, catalog, at)
-    for i, q in enumerate(pl.quotas):
-        if q.region is not None and q.region not in by_provider.get(q.provider, set()):
-            problems.append(Problem(f"placement.quotas[{i}].region", f"unknown region {q.region!r} for provider {q.provider}", hint=unknown_hint(q.region, by_provider.get(q.provider, set()), "regions"), line=at(("placement", "quotas", i, "region"))))
+    problems += _quota_problems(spec, catalog, by_provider, at)
     return problems
+
+
+def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str]], at: Callable[[PathKey], int | None]) -> list[Problem]:
+    """A quota's provider, region and family, matched like the other names: a quota that names
+    nothing in the plan's catalogs would limit nothing, silently."""
+    pl = spec.placement
+    out: list[Problem] = []
+    for i, q in enumerate(pl.quotas):
+        where = f"placement.quotas[{i}]"
+        if q.provider not in pl.providers:
+            out.append(Problem(f"{where}.provider", f"quota for provider {q.provider!r}, which the plan does not use (placement.providers is [{', '.join(pl.providers)}]), so it would limit nothing", hint=f"remove the quota, or add {q.provider!r} to placement.providers (a cluster flavor that runs its nodes)", line=at(("placement", "quotas", i, "provider"))))
+            continue
+        regions = by_provider.get(q.provider)
+        if not regions:
+            continue  # placement.providers[...] already says no catalog has rows for it
+        if q.region is not None and q.region not in regions:
+            out.append(Problem(f"{where}.region", f"unknown region {q.region!r} for provider {q.provider}", hint=unknown_hint(q.region, regions, "regions", f"see `scaleplan catalog list --provider {q.provider}`"), line=at(("placement", "quotas", i, "region"))))
+        if q.family is None or any(ch in q.family for ch in _GLOB):
+            continue  # a pattern, as in exclude, may match nothing in today's catalogs
+        families = {r.family for r in catalog.rows if r.provider == q.provider}
+        if q.family.lower() not in {f.lower() for f in families}:
+            out.append(Problem(f"{where}.family", f"unknown instance family {q.family!r} for provider {q.provider}", hint=unknown_hint(q.family, families, "families", f"see `scaleplan catalog list --provider {q.provider}`"), line=at(("placement", "quotas", i, "family"))))
+    return out
 
 
 def _region_style(region: str, providers: tuple[str, ...]) -> list[str]:

@@ -198,6 +198,9 @@ def test_catalog_show_did_you_mean(cli) -> None:
         ("  regions: [us-central1]", "placement.regions[0]", "it is a gcp region"),
         ("  exclude: [g6.xlarg]", "placement.exclude[0]", "'g6.xlarge'"),
         ("  providers: [onprem]", "placement.providers[0]", "add a catalog"),
+        ("  quotas: [{provider: aws, region: us-east-1, family: g4dnx, max_gpus: 1}]", "placement.quotas[0].family", "did you mean 'g4dn'"),
+        ("  quotas: [{provider: aws, region: us-east1, max_gpus: 1}]", "placement.quotas[0].region", "did you mean 'us-east-1'"),
+        ("  quotas: [{provider: gcp, region: us-east1, max_gpus: 1}]", "placement.quotas[0].provider", "placement.providers is [aws]"),
     ],
 )
 def test_validate_runs_optimizes_name_checks(cli, tmp_path: Path, placement: str, where: str, hint: str) -> None:
@@ -220,6 +223,7 @@ def test_validate_runs_optimizes_name_checks(cli, tmp_path: Path, placement: str
         "  accelerators: [cpu, t4, nvidia-l4]\n  regions: [us-east-1]",
         "  exclude: [c7g*, g5.xlarge, T4]",
         "  quotas: [{provider: aws, region: us-west-2, max_gpus: 4}]",
+        "  quotas: [{provider: aws, family: G4DN, max_gpus: 4}, {provider: aws, family: 'g6*', max_gpus: 4}]",
     ],
 )
 def test_validate_ok_means_optimize_accepts(cli, tmp_path: Path, placement: str) -> None:
@@ -441,3 +445,11 @@ def test_only_manifests_with_no_manifest_passes(cli, tmp_path: Path) -> None:
     res = cli(["check", "--only-manifests", str(spec)])
     assert "skipped" in res.stdout
     cli(["check", str(spec)], exit_code=3)  # without it, a gate over nothing fails
+
+
+def test_unknown_name_hint_never_lists_nothing() -> None:
+    from scaleplan.names import unknown_hint
+
+    assert unknown_hint("us-east1", [], "regions") == "no regions are known"
+    assert unknown_hint("us-east1", [], "regions", "see x") == "see x"
+    assert unknown_hint("zz", ["eastus"], "regions") == "known regions: eastus"
