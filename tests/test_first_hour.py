@@ -453,3 +453,22 @@ def test_unknown_name_hint_never_lists_nothing() -> None:
     assert unknown_hint("us-east1", [], "regions") == "no regions are known"
     assert unknown_hint("us-east1", [], "regions", "see x") == "see x"
     assert unknown_hint("zz", ["eastus"], "regions") == "known regions: eastus"
+
+
+def test_emitted_profile_jobs_pass_check(cli, tmp_path: Path) -> None:
+    """``profile --emit-jobs`` selects each GPU with ORed node-affinity terms, one per label
+    scheme (GPU feature discovery, GKE, Karpenter): every node any term admits carries that
+    GPU, so scaleplan's own Jobs pass ``scaleplan check`` (two gpu-node-selector errors before)."""
+    jobs = tmp_path / "jobs"
+    cli(["profile", "examples/models/minilm.py:factory", "--emit-jobs", str(jobs), "--accelerators", "L4,A10G", "--image", "registry/profiler:1.0"])
+    job = yaml.safe_load((jobs / "profile-l4.yaml").read_text())
+    terms = job["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert len(terms) >= 2 and all(t["matchExpressions"][0]["values"] for t in terms)
+    res = cli(["check", str(jobs), "--json"], exit_code=None)
+    rules = {f["rule"] for f in json.loads(res.stdout)["findings"]}
+    assert "gpu-node-selector" not in rules and "gpu-toleration" not in rules, res.stdout
+    # a term that admits any node still fails the rule: the pod could land off the GPU
+    terms.append({"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]})
+    (jobs / "profile-l4.yaml").write_text(yaml.safe_dump(job), encoding="utf-8")
+    res = cli(["check", str(jobs / "profile-l4.yaml"), "--json"], exit_code=1)
+    assert "gpu-node-selector" in {f["rule"] for f in json.loads(res.stdout)["findings"]}

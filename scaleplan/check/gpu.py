@@ -16,6 +16,7 @@ from scaleplan.check.workloads import (
     INSTANCE_TYPE_KEYS,
     as_map,
     containers,
+    every_term_selects,
     get,
     is_gpu_resource,
     pod_spec_path,
@@ -55,12 +56,12 @@ def _gpu_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
 def _gpu_node_selector(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for w, n in ctx.gpu_workloads:
         sel = ctx.selection(w)
-        if not (sel.keys() & GPU_SELECTOR_KEYS):
+        if not (sel.keys() & GPU_SELECTOR_KEYS) and not every_term_selects(w, GPU_SELECTOR_KEYS):
             path = pod_spec_path(w)
             assert path is not None
             yield w.finding(
                 rule,
-                f"the pod requests {n} GPU(s) but selects no GPU node label (nodeSelector/required nodeAffinity)",
+                f"the pod requests {n} GPU(s) but selects no GPU node label (nodeSelector, or required nodeAffinity: one term, or ORed terms that each select one)",
                 path,
             )
 

@@ -258,7 +258,7 @@ RULES: tuple[Rule, ...] = (
         "error",
         "gpu",
         "A pod requests GPUs but does not select GPU nodes, so it can land on (or provision) the wrong instance type.",
-        "add a nodeSelector on node.kubernetes.io/instance-type, nvidia.com/gpu.product, karpenter.k8s.aws/instance-gpu-name or cloud.google.com/gke-accelerator",
+        "add a nodeSelector on node.kubernetes.io/instance-type, nvidia.com/gpu.product, karpenter.k8s.aws/instance-gpu-name or cloud.google.com/gke-accelerator (or required nodeAffinity terms that each require one)",
     ),
     R(
         "gpu-toleration",

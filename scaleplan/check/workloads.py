@@ -218,6 +218,28 @@ def node_selector_terms(spec: Mapping[str, Any]) -> list[Any]:
     return as_list(get(spec, NODE_SELECTOR_TERMS_PATH))
 
 
+def every_term_selects(obj: K8sObject, keys: frozenset[str] | set[str]) -> bool:
+    """Whether the pod's required nodeAffinity has several (ORed) terms and each one requires
+    a label among ``keys`` (``In`` or ``Exists``): any node the pod may land on carries one.
+    ``scaleplan profile --emit-jobs`` selects a GPU this way, one term per node-label scheme
+    (GPU feature discovery, GKE, Karpenter), since a Job does not know its cluster's."""
+    path = pod_spec_path(obj)
+    if path is None:
+        return False
+    terms = node_selector_terms(as_map(get(obj.data, path)))
+    if len(terms) < 2:
+        return False  # one term: node_selection already reads its expressions
+    for term in terms:
+        required = {
+            str(as_map(e).get("key", ""))
+            for e in as_list(as_map(term).get("matchExpressions"))
+            if as_map(e).get("operator") in ("In", "Exists")
+        }
+        if not required & keys:
+            return False
+    return True
+
+
 def node_selection(obj: K8sObject) -> NodeSelection:
     path = pod_spec_path(obj)
     if path is None:
