@@ -34,12 +34,17 @@ class PlanOutputs:
 
 
 def not_rendered_by_us(directory: Path) -> list[Path]:
-    """The files under ``directory`` that are not manifests scaleplan render wrote (sorted)."""
+    """The files under ``directory`` that are not manifests scaleplan render wrote (sorted).
+    The output lock (``.scaleplan.lock``, left by ``optimize``) is scaleplan's too: it is not
+    listed, so a refusal names the user's files."""
+    from scaleplan.outputs import LOCK_NAME
     from scaleplan.render import HEADER
 
     out: list[Path] = []
     for p in sorted(directory.rglob("*")):
         if p.is_dir() and not p.is_symlink():
+            continue
+        if p.name == LOCK_NAME and p.is_file() and not p.is_symlink():
             continue
         if p.suffix != ".yaml" or p.is_symlink():
             out.append(p)

@@ -72,3 +72,16 @@ def test_help_does_not_import_heavy_modules() -> None:
     code = "import sys; from scaleplan.cli import app; import scaleplan.cli.render; print(sorted(m for m in ('kubernetes_validate', 'jsonschema', 'pulp', 'boto3', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_render_into_optimizes_folder_names_the_plan_not_the_lock(cli: Any, tmp_path: Path) -> None:
+    """The folder holds optimize's plan.yaml (refused: render would replace it) and the output
+    lock optimize leaves; the lock is scaleplan's, so the refusal names plan.yaml alone."""
+    out = tmp_path / "o"
+    spec = Path(__file__).resolve().parents[1] / "examples" / "embedding-cpu-gpu" / "spec.yaml"
+    cli(["optimize", str(spec), "--out", str(out), "--no-alternatives"])
+    assert (out / ".scaleplan.lock").is_file()
+    r = cli(["render", str(out / "plan.yaml"), "--out", str(out)], exit_code=3)
+    assert "did not write: plan.yaml" in " ".join(r.stderr.split())
+    assert ".scaleplan.lock" not in r.stderr
+    assert (out / "plan.yaml").is_file()
