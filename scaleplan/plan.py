@@ -20,6 +20,7 @@ from scaleplan.spec import Spec
 from scaleplan.validation import (
     format_json_schema,
     refuse_bool_numbers,
+    refuse_other_kind,
     validate_document,
 )
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
@@ -178,10 +179,12 @@ def dump_plan(plan: Plan) -> str:
 
 def parse_plan(doc: Document) -> Plan:
     kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
-    if isinstance(kind, str) and kind != "Plan":
-        what = {"InferenceService": "a spec", "Profile": "a profile", "Catalog": "a catalog"}.get(kind, f"a {kind}")
+    if kind == "InferenceService":
         hint = "run `scaleplan optimize` first; it reads the spec and writes OUT/plan.yaml, the file this command reads"
-        raise PlanError(doc.file, [Problem("kind", f"this is {what} (kind: {kind}), not a plan", hint=hint, line=doc.lines.line_of(("kind",)))])
+        refuse_other_kind(doc, "Plan", PlanError, hint)
+    refuse_other_kind(doc, "Plan", PlanError)
+    if isinstance(kind, str) and kind != "Plan":
+        raise PlanError(doc.file, [Problem("kind", f"this is a {kind} (kind: {kind}), not a plan", hint="pass the plan.yaml `scaleplan optimize` wrote", line=doc.lines.line_of(("kind",)))])
     return validate_document(Plan, doc, PlanError)
 
 

@@ -31,6 +31,7 @@ from scaleplan.validation import (
     format_json_schema,
     problems_from_validation,
     refuse_bool_numbers,
+    refuse_other_kind,
     shown,
 )
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
@@ -446,6 +447,7 @@ def spec_json_schema() -> dict[str, Any]:
 
 def parse_spec(doc: Document) -> Spec:
     """Validate a parsed YAML document as a Spec, gathering every problem."""
+    refuse_other_kind(doc, "InferenceService", SpecError)
     data = doc.data
     problems: list[Problem] = []
     if isinstance(data, dict):

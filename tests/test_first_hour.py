@@ -455,6 +455,31 @@ def test_unknown_name_hint_never_lists_nothing() -> None:
     assert unknown_hint("zz", ["eastus"], "regions") == "known regions: eastus"
 
 
+@pytest.mark.parametrize(
+    ("args", "given", "kind", "reader"),
+    [
+        (["validate", "{plan}"], "plan", "Plan", "scaleplan optimize"),
+        (["optimize", "{plan}", "--out", "{tmp}/o"], "plan", "Plan", "scaleplan optimize"),
+        (["validate", "{profile}"], "profile", "Profile", "model.profile"),
+        (["profile", "estimate", "{spec}", "--accelerators", "T4", "--out", "{tmp}/p.yaml"], "spec", "InferenceService", "scaleplan validate"),
+        (["profile", "merge", "{spec}", "{profile}", "--out", "{tmp}/p.yaml"], "spec", "InferenceService", "scaleplan validate"),
+        (["optimize", "{spec}", "--out", "{tmp}/o", "--observed", "{plan}"], "plan", "Plan", "scaleplan simulate"),
+        (["simulate", "{profile}"], "profile", "Profile", "model.profile"),
+    ],
+)
+def test_a_scaleplan_file_of_another_kind_is_named_in_one_line(cli, tmp_path: Path, args: list[str], given: str, kind: str, reader: str) -> None:
+    """A plan given to validate (22 field problems before), a spec to profile estimate (10):
+    one problem saying which kind the file is and which command takes it, exit 3."""
+    files = {"plan": str(ROOT / "examples" / "llm-chat" / "plan.yaml"), "profile": str(PROFILE), "spec": str(write_spec(tmp_path))}
+    argv = [a.replace("{tmp}", str(tmp_path)).replace("{plan}", files["plan"]).replace("{profile}", files["profile"]).replace("{spec}", files["spec"]) for a in args]
+    res = cli(argv, exit_code=3)
+    err = " ".join(res.stderr.split())
+    assert f"this is {'a spec' if kind == 'InferenceService' else 'a ' + given} (kind: {kind})" in err, err
+    assert reader in err, err
+    assert "problems" not in err, err  # one problem, not the other format's field list
+    assert not (tmp_path / "o").exists() and not (tmp_path / "p.yaml").exists()
+
+
 def test_emitted_profile_jobs_pass_check(cli, tmp_path: Path) -> None:
     """``profile --emit-jobs`` selects each GPU with ORed node-affinity terms, one per label
     scheme (GPU feature discovery, GKE, Karpenter): every node any term admits carries that

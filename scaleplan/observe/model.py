@@ -15,7 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scaleplan.errors import InputError
 from scaleplan.plan import Plan
-from scaleplan.validation import format_json_schema, refuse_bool_numbers, validate_document
+from scaleplan.validation import (
+    format_json_schema,
+    refuse_bool_numbers,
+    refuse_other_kind,
+    validate_document,
+)
 from scaleplan.yamlio import Document, dump_yaml, load_yaml
 
 
@@ -129,6 +134,7 @@ def dump_observed(obs: Observed) -> str:
 
 
 def parse_observed(doc: Document) -> Observed:
+    refuse_other_kind(doc, "Observed", InputError)
     return validate_document(Observed, doc, InputError)
 
 

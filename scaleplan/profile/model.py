@@ -20,6 +20,7 @@ from scaleplan.validation import (
     fix,
     format_json_schema,
     refuse_bool_numbers,
+    refuse_other_kind,
     validate_document,
 )
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
@@ -169,6 +170,7 @@ def profile_json_schema() -> dict[str, Any]:
 
 
 def parse_profile(doc: Document) -> Profile:
+    refuse_other_kind(doc, "Profile", ProfileError)
     return validate_document(Profile, doc, ProfileError)
 
 
