@@ -145,6 +145,12 @@ spec: {}
     assert any("eks.amazonaws.com/capacityType" in m for m in msgs)
     assert any("g6.xlarge" in m for m in msgs)
     assert any("EC2NodeClass" in m for m in msgs)
+    # the article agrees with the cloud's name ("an aws", "an azure", never "a azure")
+    assert any("eks.amazonaws.com/capacityType, an aws node label" in m for m in msgs)
+    assert any("is an aws node class" in m for m in msgs)
+    from scaleplan.check.placement import _a
+
+    assert [_a(c) for c in ("azure", "aws", "gcp", "onprem")] == ["an azure", "an aws", "a gcp", "an onprem"]
 
 
 # --- 2. exact names with did-you-mean ----------------------------------------------------
@@ -445,6 +451,24 @@ def test_only_manifests_with_no_manifest_passes(cli, tmp_path: Path) -> None:
     res = cli(["check", "--only-manifests", str(spec)])
     assert "skipped" in res.stdout
     cli(["check", str(spec)], exit_code=3)  # without it, a gate over nothing fails
+
+
+def test_docs_cpu_profiles_pin_one_thread_as_profile_md_says() -> None:
+    """docs/profile.md says the examples in the docs use ``--threads 1`` (and why): every CPU
+    ``scaleplan profile`` command in README and docs/ does, the tutorial's included, and
+    profile.md says how to see the pin reach BLAS."""
+    import re
+
+    commands = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = doc.read_text(encoding="utf-8").replace("\\\n", " ")
+        for line in text.splitlines():
+            if re.search(r"scaleplan profile \S+:\w+ .*--device cpu", line):
+                commands.append((doc.name, line))
+    assert any(d == "tutorial.md" for d, _ in commands)
+    for doc, line in commands:
+        assert re.search(r"--threads 1\b", line), (doc, line)
+    assert "threadpoolctl.threadpool_info()" in (ROOT / "docs" / "profile.md").read_text(encoding="utf-8")
 
 
 def test_unknown_name_hint_never_lists_nothing() -> None:

@@ -59,7 +59,7 @@ def _flavor_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
         for key in sorted(sel.keys()):
             other = _label_cloud(key)
             if other is not None and other != cloud:
-                yield w.finding(rule, f"the pod selects {key}, a {other} node label, but flavor {flavor} runs {cloud} nodes", sel.path)
+                yield w.finding(rule, f"the pod selects {key}, {_a(other)} node label, but flavor {flavor} runs {cloud} nodes", sel.path)
         types: set[str] = set()
         for k in INSTANCE_TYPE_KEYS:
             types |= sel.values(k) or set()
@@ -69,7 +69,7 @@ def _flavor_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for o in ctx.objects:
         group_cloud = _CLOUD_GROUPS.get(o.group)
         if group_cloud is not None and group_cloud != cloud:
-            yield o.finding(rule, f"{o.kind} ({o.group}) is a {group_cloud} node class, but flavor {flavor} runs {cloud} nodes")
+            yield o.finding(rule, f"{o.kind} ({o.group}) is {_a(group_cloud)} node class, but flavor {flavor} runs {cloud} nodes")
         if o.kind == "NodePool" and o.group == "karpenter.sh":
             if cloud not in _KARPENTER_CLOUDS:
                 yield o.finding(rule, f"Karpenter NodePools do not run on {flavor} ({cloud})")
@@ -124,3 +124,8 @@ def _spot_only_capacity(ctx: Context, rule: Rule) -> Iterator[Finding]:
 
 
 # the LLM serving rules live in their own module; importing it registers them
+
+
+def _a(word: str) -> str:
+    """``word`` with its article: "an aws", "an azure", "a gcp"."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
