@@ -24,37 +24,25 @@ def render(
 ) -> None:
     """Write Kubernetes manifests (Deployments, Service, HPA or KEDA, PDBs, node pools) and a kustomization.yaml."""
     with handle_errors():
-        if layout not in ("files", "single"):
-            raise typer.BadParameter(f"must be 'files' or 'single'; got {layout!r}", param_hint="--layout")
+        from scaleplan.render import layout_option
+
+        chosen = layout_option(layout)
         from scaleplan.inputs import load_tables
         from scaleplan.outputs import check_out_path
         from scaleplan.plan import read_plan
         from scaleplan.plan_outputs import write_manifests
-        from scaleplan.render import render_report
+        from scaleplan.render import objects_table, render_report, render_summary
 
         out = check_out_path(out_arg)
         p = read_plan(plan)
         # the accelerators the plan was optimized with; rows only of the providers it uses
         tables = load_tables(catalog or [], providers=sorted({a.provider for a in p.allocations}))
-        result = render_report(p, tables, layout="single" if layout == "single" else "files", source=plan)
+        result = render_report(p, tables, layout=chosen, source=plan)
         write_manifests(out, result.files)
         err = stderr_console()
         for w in result.warnings:
             err.print(f"warning: {w}", markup=False, soft_wrap=True)
         if json_out:
-            emit_json(
-                {
-                    "out": str(out),
-                    "layout": layout,
-                    "plan_hash": p.metadata.plan_hash,
-                    "flavor": p.spec.kubernetes.flavor,
-                    "files": sorted(result.files),
-                    "objects": [{"kind": o.kind, "name": o.name, "file": o.file} for o in result.objects],
-                    "warnings": list(result.warnings),
-                }
-            )
+            emit_json(render_summary(p, result, str(out), chosen))
             return
-        from scaleplan.table import Column, table_text
-
-        cols = [Column("kind"), Column("name", wide=True), Column("file")]
-        print_text(table_text(cols, [[o.kind, o.name, o.file] for o in result.objects], wide=wide, title=f"{len(result.objects)} objects in {out}"))
+        print_text(objects_table(result, str(out), wide=wide))

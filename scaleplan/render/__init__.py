@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from scaleplan.errors import OptionError
 from scaleplan.plan import Plan
 from scaleplan.yamlio import dump_yaml, dump_yaml_all
 
@@ -59,6 +60,35 @@ class RenderResult:
     files: dict[str, str]
     objects: tuple[RenderedObject, ...]
     warnings: tuple[str, ...]
+
+
+def layout_option(layout: str) -> Layout:
+    """``render --layout``: files or single (a usage error otherwise)."""
+    if layout not in ("files", "single"):
+        raise OptionError(f"must be 'files' or 'single'; got {layout!r}", option="--layout")
+    return "single" if layout == "single" else "files"
+
+
+def render_summary(plan: Plan, result: RenderResult, out: str, layout: Layout) -> dict[str, Any]:
+    """``render --json``: where and how the manifests were written, the objects, the warnings."""
+    return {
+        "out": out,
+        "layout": layout,
+        "plan_hash": plan.metadata.plan_hash,
+        "flavor": plan.spec.kubernetes.flavor,
+        "files": sorted(result.files),
+        "objects": [{"kind": o.kind, "name": o.name, "file": o.file} for o in result.objects],
+        "warnings": list(result.warnings),
+    }
+
+
+def objects_table(result: RenderResult, out: str, *, wide: bool = False) -> str:
+    """``render``'s table: each object's kind and file (``wide``: its name too)."""
+    from scaleplan.table import Column, table_text
+
+    cols = [Column("kind"), Column("name", wide=True), Column("file")]
+    rows = [[o.kind, o.name, o.file] for o in result.objects]
+    return table_text(cols, rows, wide=wide, title=f"{len(result.objects)} objects in {out}")
 
 
 def _kustomization(plan: Plan, resources: list[str], cluster_scoped: bool) -> dict[str, Any]:
