@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, stdout_console
+from scaleplan.cli._common import emit_json, handle_errors, print_lines
 from scaleplan.cli.options import JsonSummary
 from scaleplan.errors import input_error
 
@@ -30,7 +29,12 @@ def melange(
     """State a Mélange problem for scaleplan: no headroom, no redundancy, no derating."""
     with handle_errors():
         from scaleplan.catalog.files import load_catalog
-        from scaleplan.importers.melange import import_files, write_import
+        from scaleplan.importers.melange import (
+            import_files,
+            import_lines,
+            import_summary,
+            write_import,
+        )
 
         if rate is not None and rate <= 0:
             raise input_error("--rate", "", "must be > 0", "give the total request rate in req/s")
@@ -41,11 +45,6 @@ def melange(
         res = import_files(files, base, rate=rate, name=name)
         written = write_import(res, out, force=force)
         if json_out:
-            emit_json({"files": written, "classes": len(res.spec.traffic.classes), "gpus": len(res.catalog.instances), "notes": list(res.notes)})
+            emit_json(import_summary(res, written))
             return
-        con = stdout_console()
-        for n in res.notes:
-            con.print(f"note: {n}", markup=False)
-        for w in written:
-            con.print(f"wrote {w}", markup=False)
-        con.print(f"next: scaleplan optimize {Path(out) / 'spec.yaml'}", markup=False)
+        print_lines(import_lines(res, written, out))

@@ -283,3 +283,21 @@ def write_import(res: Imported, out: str, *, force: bool) -> list[str]:
     atomic_write(d / "profile.yaml", dump_profile(res.profile))
     atomic_write(d / "spec.yaml", spec_text)
     return [str(d / n) for n in IMPORT_FILES]
+
+
+def import_summary(res: Imported, written: list[str]) -> dict[str, object]:
+    """``import melange --json``: the files written, the classes, GPU types and notes."""
+    return {
+        "files": written,
+        "classes": len(res.spec.traffic.classes),
+        "gpus": len(res.catalog.instances),
+        "notes": list(res.notes),
+    }
+
+
+def import_lines(res: Imported, written: list[str], out: str) -> list[str]:
+    """``import melange``: the notes, the files written and the command to run next."""
+    from pathlib import Path
+
+    lines = [f"note: {n}" for n in res.notes] + [f"wrote {w}" for w in written]
+    return [*lines, f"next: scaleplan optimize {Path(out) / 'spec.yaml'}"]
