@@ -39,7 +39,7 @@ def test_single_request_matches_the_model() -> None:
 
 
 def test_single_request_matches_the_llm_performance_model() -> None:
-    from scaleplan.llm.perf import REQUEST_OVERHEAD_MS, serve_class
+    from scaleplan.llm.perf import serve_class
     from scaleplan.simulate.llm_replicas import model_deployment
 
     plan = llm_plan(rps=0.02, architecture="llama-3.1-8b", predictions=False, classes=(("a", 0.5, 1000, 300, 1.0, 1.0, 1), ("b", 0.5, 4000, 200, 1.0, 1.0, 1)), budget=8192, accelerator="H100")
@@ -50,11 +50,11 @@ def test_single_request_matches_the_llm_performance_model() -> None:
     for c, (i, o) in zip(res.classes, ((1000, 300), (4000, 200)), strict=True):
         want = serve_class(d, i, o, 1)
         assert c.requests >= 100
-        # alone (p50 at 0.02 req/s): TTFT is exactly the model's engine steps (the simulator runs
-        # steps only; the model's TTFT adds the request's path outside them, REQUEST_OVERHEAD_MS);
+        # alone (p50 at 0.02 req/s): TTFT is exactly the model's (its engine steps plus the
+        # request path, REQUEST_OVERHEAD_MS, which the simulator adds before the scheduler);
         # TPOT the model's decode step over the growing context (the model's steady state also
         # spreads the own prompt over the steps)
-        assert c.ttft_ms.p50 == pytest.approx(want.ttft_ms - REQUEST_OVERHEAD_MS["vllm"], rel=1e-6)
+        assert c.ttft_ms.p50 == pytest.approx(want.ttft_ms, rel=1e-6)
         assert c.tpot_ms.p50 == pytest.approx(want.tpot_ms, rel=0.01)
 
 

@@ -35,6 +35,7 @@ from scaleplan.simulate.failures import FAILURES, Failure, lost_by_allocation, p
 from scaleplan.simulate.layout import Segment, Topology, check_simulatable, topology
 from scaleplan.simulate.llm_replicas import (
     STEP_SOURCES,
+    ModelStep,
     Point,
     StepSource,
     replica_config,
@@ -135,7 +136,11 @@ def simulate_llm(
     replacement = _failure(plan, topo, segs, failure, fail_at_s, replace_after_s, notes) if failure is not None else None
     outages = [eng.Outage(replacement.lost_ids, replacement.at_s, replacement.at_s + replacement.delay_s)] if replacement is not None else []
     route, routing_desc = route_as_rendered(plan, opts.picker, rng.random(len(wl.times)), alloc_of, notes)
-    res = eng.run(wl.times, wl.inp, wl.out, [cfgs[ai] for ai in alloc_of], alloc_of, serving, route, outages=outages, sample_t=sample_times(segs))
+    frontend_s = _request_path_s(steps, notes)
+    res = eng.run(
+        wl.times, wl.inp, wl.out, [cfgs[ai] for ai in alloc_of], alloc_of, serving, route,
+        outages=outages, sample_t=sample_times(segs), frontend_s=frontend_s,
+    )
     return _report(plan, name, seed, opts, trace is None, wl, res, serving, alloc_of, cfgs, sources, replacement, routing_desc, notes)
 
 
@@ -150,6 +155,25 @@ def _options(lengths: str, length_sigma: float, picker: str, rate_scale: float, 
     if steps_source not in STEP_SOURCES:
         raise ValueError(f"steps_source must be one of {', '.join(STEP_SOURCES)}; got {steps_source!r}")
     return LlmOptions(lengths, length_sigma, picker, rate_scale, steps_source)
+
+
+def _request_path_s(steps: list[eng.StepTime], notes: list[str]) -> float:
+    """Seconds from a request being sent to its scheduler seeing it. The LLM model's TTFT holds
+    the engine's request path (HTTP, tokenization, first-token streaming:
+    ``llm.perf.REQUEST_OVERHEAD_MS``) outside the engine steps, so where every allocation runs
+    on the model's step times the simulator adds that same path and a lone request's TTFT is
+    the model's. Step times from measured TTFT/TPOT points already hold it (0)."""
+    from scaleplan.llm.perf import REQUEST_OVERHEAD_MS
+
+    engines = {s.deployment.settings.engine for s in steps if isinstance(s, ModelStep)}
+    if not engines or len(engines) > 1 or not all(isinstance(s, ModelStep) for s in steps):
+        if engines:
+            notes.append(
+                "allocations mix LLM-model and measured step times: the model's request path"
+                " (llm.perf.REQUEST_OVERHEAD_MS) is not added, so their TTFT is that much low"
+            )
+        return 0.0
+    return REQUEST_OVERHEAD_MS[engines.pop()] / 1000.0
 
 
 def _failure(
