@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_text
 from scaleplan.option_values import split_values
+
+if TYPE_CHECKING:
+    from scaleplan.check.model import CheckReport, Severity
 
 
 def register(app: typer.Typer) -> None:
@@ -113,26 +116,27 @@ def check(
                 "give at least one manifest file or folder (or - for stdin)", param_hint="PATH"
             )
 
-        from scaleplan.check.gate import (
-            gate_failure,
-            gate_report,
-            kube_version_option,
-            report_text,
-            save_report,
-        )
+        from scaleplan.check.gate import gate_failure, gate_report, kube_version_option
         from scaleplan.inputs import load_tables
 
         version = kube_version_option(kube_version)
         tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
         report = gate_report(paths, plan_file=plan, kube_version=version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables)
-        text = report_text(report, fmt, threshold)
-        if output is None:
-            print_text(text)
-        else:  # the report into the file, its summary line on stderr
-            typer.echo(save_report(report, text, output, threshold), err=True)
+        _write_report(report, fmt, threshold, output)
         failure = gate_failure(report, threshold)
         if failure is not None:
             raise failure
+
+
+def _write_report(report: CheckReport, fmt: str, threshold: Severity, output: str | None) -> None:
+    """The report on stdout, or into ``--output`` (atomically) with its summary line on stderr."""
+    from scaleplan.check.gate import report_text, save_report
+
+    text = report_text(report, fmt, threshold)
+    if output is None:
+        print_text(text)
+    else:
+        typer.echo(save_report(report, text, output, threshold), err=True)
 
 
 def _list_rules(as_json: bool, *, wide: bool = False) -> None:
