@@ -15,14 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scaleplan.catalog.model import CapacityType
 from scaleplan.errors import PlanError, Problem
-from scaleplan.profile.model import Percentiles
-from scaleplan.spec import Spec
-from scaleplan.validation import (
+from scaleplan.problems import (
     format_json_schema,
     refuse_bool_numbers,
     refuse_other_kind,
     validate_document,
 )
+from scaleplan.profile.model import Percentiles
+from scaleplan.spec import Spec
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
 
 HOURS_PER_MONTH = 730.0

@@ -31,6 +31,6 @@ def json_schema(kind: str) -> dict[str, Any]:
 
         return observed_json_schema()
     from scaleplan.catalog.model import CatalogFile
-    from scaleplan.validation import format_json_schema
+    from scaleplan.problems import format_json_schema
 
     return format_json_schema(CatalogFile)

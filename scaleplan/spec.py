@@ -24,9 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from scaleplan import k8s_names as names
 from scaleplan.errors import Problem, SpecError
-from scaleplan.validation import (
+from scaleplan.kube import names
+from scaleplan.problems import (
     fix,
     format_json_schema,
     problems_from_validation,

@@ -120,13 +120,13 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
                 "name it in model.source.secret (HF_TOKEN, AWS keys), or mount it with a "
                 "kustomize patch (valueFrom.secretKeyRef)",
             ))
-        out += _at(path, safety.check_text(
+        out += _at(path, safety.text_problems(
             value, where, what="env value", allow_newline=True, max_len=32768
         ))
     for i, arg in enumerate(k8s.args):
         path = ("kubernetes", "args", i)
         where = f"kubernetes.args[{i}]"
-        out += _at(path, safety.check_text(
+        out += _at(path, safety.text_problems(
             arg, where, what="argument", allow_newline=True, max_len=32768
         ))
         if safety.token_value(arg):
@@ -199,7 +199,7 @@ def metadata_problems(md: Metadata) -> list[SpecProblem]:
         path = ("metadata", "annotations", key)
         where = f"metadata.annotations[{key!r}]"
         out += _at(path, safety.check_label_key(key, where))
-        out += _at(path, safety.check_text(
+        out += _at(path, safety.text_problems(
             value, where, what="annotation value", allow_newline=True,
             max_len=safety.MAX_ANNOTATION_VALUE,
         ))
@@ -265,7 +265,7 @@ def autoscaler_problems(k8s: Kubernetes) -> list[SpecProblem]:
 
     def text(path: Path, value: str, what: str, *, allow_newline: bool = False) -> None:
         where = ".".join(str(k) for k in path)
-        found = safety.check_text(value, where, what=what, allow_newline=allow_newline)
+        found = safety.text_problems(value, where, what=what, allow_newline=allow_newline)
         out.extend(_at(path, found))
 
     if ks.type == "keda-prometheus":

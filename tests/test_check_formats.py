@@ -11,7 +11,7 @@ from tables_helpers import shipped_tables
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.check import check_paths, check_text
-from scaleplan.check.formats import github, junit, render_report, sarif
+from scaleplan.check.formats import format_report, github, junit, sarif
 
 FORMATS = Path(__file__).parent / "data" / "check" / "formats"
 CONFIG_MAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
@@ -126,8 +126,8 @@ def test_github_escaping(tables: Catalog) -> None:
 def test_formats_are_deterministic(broken_report) -> None:  # type: ignore[no-untyped-def]
     report, _ = broken_report
     for fmt in ("text", "json", "sarif", "github", "junit"):
-        assert render_report(report, fmt) == render_report(report, fmt)
-    data = json.loads(render_report(report, "json"))
+        assert format_report(report, fmt) == format_report(report, fmt)
+    data = json.loads(format_report(report, "json"))
     assert data["summary"]["findings"] == len(report.findings)
     assert data["failed"] is True
     assert {"rule", "severity", "message", "hint", "file", "line", "kind", "name"} <= set(

@@ -39,7 +39,7 @@ def test_did_you_mean_is_bounded_for_200000_unknown_keys() -> None:
     code = (
         "from pydantic import ValidationError\n"
         "from scaleplan.spec import Spec\n"
-        "from scaleplan.validation import problems_from_validation\n"
+        "from scaleplan.problems import problems_from_validation\n"
         "try:\n"
         "    Spec.model_validate({f'unknownkey{i}': 1 for i in range(200_000)})\n"
         "except ValidationError as exc:\n"

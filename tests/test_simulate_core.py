@@ -246,8 +246,8 @@ def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails(tables:
     """routing: gateway-api: simulate replays exactly the HTTPRoute's weights; after a spot loss
     the spot allocation's fixed share goes to a Service without pods and every such request fails
     (it is not re-weighted onto the survivors, which a real Gateway would not do either)."""
+    from scaleplan.kube.weights import route_weights
     from scaleplan.render import render_report
-    from scaleplan.weights import route_weights
 
     allocs = [
         allocation("gw-od", replicas=(3,), capacity=100.0, service_ms=5.0),

@@ -105,7 +105,7 @@ def test_httproute_weights_are_replayed_and_a_lost_allocation_errors() -> None:
     plan = llm_plan(rps=4.0, replicas=2, allocations=2, routing="gateway-api")
     a1 = plan.allocations[1].model_copy(update={"capacity_type": "spot", "capacity_rps_per_replica": plan.allocations[0].capacity_rps_per_replica * 3})
     plan = plan.model_copy(update={"allocations": (plan.allocations[0], a1)})
-    from scaleplan.weights import route_weights
+    from scaleplan.kube.weights import route_weights
 
     w = route_weights(plan)
     res = simulate_llm(plan, duration_s=500.0)

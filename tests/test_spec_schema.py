@@ -100,7 +100,7 @@ def test_schema_without_argument_is_a_usage_error(cli) -> None:
 def _field_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
     import typing
 
-    from scaleplan.validation import _inner_model
+    from scaleplan.problems import _inner_model
 
     out = []
     for name, info in model.model_fields.items():

@@ -16,7 +16,7 @@ from pathlib import Path
 from scaleplan.cache import load_model
 from scaleplan.catalog.model import Accelerator, AcceleratorFile, Catalog, CatalogFile, InstanceRow
 from scaleplan.errors import CatalogError, Problem
-from scaleplan.validation import validate_document
+from scaleplan.problems import validate_document
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 SHIPPED = ("aws", "gcp", "azure")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scaleplan.validation import fix, refuse_bool_numbers, refuse_control_chars
+from scaleplan.problems import fix, refuse_bool_numbers, refuse_control_chars
 
 CapacityType = Literal["on-demand", "spot"]
 

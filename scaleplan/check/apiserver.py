@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from scaleplan import k8s_names as names
 from scaleplan.check.context import Context, RuleFn, registrar
 from scaleplan.check.model import Finding, Rule
+from scaleplan.kube import names
 
 if TYPE_CHECKING:
     from scaleplan.yamlio import PathKey

@@ -23,7 +23,7 @@ INFO_URI = "https://github.com/scaleplan/scaleplan/blob/main/docs/ci.md"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def render_report(
+def format_report(
     report: CheckReport,
     fmt: str,
     *,

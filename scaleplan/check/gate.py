@@ -124,18 +124,18 @@ def kube_version_option(kube_version: str) -> str:
 
 def report_text(report: CheckReport, fmt: str, threshold: Severity) -> str:
     """The report in ``fmt`` (JUnit with its clock; the others are reproducible)."""
-    from scaleplan.check.formats import render_report
+    from scaleplan.check.formats import format_report
 
     stamp, host = junit_clock() if fmt == "junit" else ("1970-01-01T00:00:00", "localhost")
-    return render_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
+    return format_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
 
 
 def save_report(report: CheckReport, text: str, output: str, threshold: Severity) -> str:
     """``--output``: the report written atomically; its one-line summary for stderr."""
-    from scaleplan.check.formats import render_report
+    from scaleplan.check.formats import format_report
     from scaleplan.outputs import check_out_path
     from scaleplan.yamlio import atomic_write
 
     check_out_path(output, "--output")
     atomic_write(output, text)
-    return render_report(report, "text", fail_on=threshold).splitlines()[-1]
+    return format_report(report, "text", fail_on=threshold).splitlines()[-1]

@@ -205,7 +205,7 @@ def to_scaleplan(p: Problem_, base: Catalog, *, name: str) -> Imported:
     try:
         spec = Spec.model_validate(spec_data)
     except ValidationError as exc:  # --name ../../x, --rate 1e300: the user's options, not a bug
-        from scaleplan.validation import problems_from_validation
+        from scaleplan.problems import problems_from_validation
 
         raise InputError(p.source, problems_from_validation(exc, Spec), hint="check --name (a DNS-1123 label) and --rate (at most 1e7 requests/s)") from None
     profile = Profile.model_validate({"apiVersion": "scaleplan/v1", "kind": "Profile", "metadata": {"model": name, "kind": "imported", "imported_from": p.source, "notes": ["Rates are the highest request rates meeting the source's SLO (open-loop), so no queueing derating applies."]}, "measurements": ms})

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scaleplan.errors import InputError
 from scaleplan.plan import Plan
-from scaleplan.validation import (
+from scaleplan.problems import (
     format_json_schema,
     refuse_bool_numbers,
     refuse_other_kind,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scaleplan.cache import load_model
 from scaleplan.errors import ProfileError
-from scaleplan.validation import (
+from scaleplan.problems import (
     fix,
     format_json_schema,
     refuse_bool_numbers,

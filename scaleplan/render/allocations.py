@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from scaleplan import k8s_names as names
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import PlanError, Problem
+from scaleplan.kube import names
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render import engine as engines
 from scaleplan.render import safety, serving
@@ -126,7 +126,7 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
                 "--catalog)"
             )
         resource = accel.k8s_resource if accel else "nvidia.com/gpu"
-    # plans from the current optimizer already fit (scaleplan.k8s_capacity); cap old or hand-edited ones
+    # plans from the current optimizer already fit (scaleplan.kube.capacity); cap old or hand-edited ones
     cpu_fit, mem_fit = fit_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node, flavor=k8s.flavor)
     cpu = min(a.cpu_per_replica, cpu_fit)
     mem = min(a.memory_gib_per_replica, mem_fit)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from scaleplan.catalog.model import InstanceRow
 from scaleplan.errors import PlanError, Problem
-from scaleplan.k8s_capacity import spot_falls_back_on_demand
+from scaleplan.kube.capacity import spot_falls_back_on_demand
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render import safety, serving
 from scaleplan.render.allocations import Alloc

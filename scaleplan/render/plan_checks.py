@@ -32,7 +32,7 @@ def revalidate(plan: Plan, source: str) -> None:
     try:
         Plan.model_validate(plan.model_dump(mode="python", round_trip=True))
     except ValidationError as exc:
-        from scaleplan.validation import problems_from_validation
+        from scaleplan.problems import problems_from_validation
 
         raise PlanError(source, problems_from_validation(exc, Plan)) from None
 
@@ -44,7 +44,7 @@ def plan_problems(plan: Plan) -> list[Problem]:
     out = [p.in_plan() for p in metadata_problems(spec.metadata)]
     out += [p.in_plan() for p in container_problems(k8s)]
     out += [p.in_plan() for p in engine_arg_problems(spec.model, k8s)]
-    out += safety.check_text(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
+    out += safety.text_problems(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
     out += [p.in_plan() for p in routing_problems(k8s) + autoscaler_problems(k8s)]
     out += _allocation_problems(plan)
     return out

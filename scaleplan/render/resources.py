@@ -1,7 +1,7 @@
 """Resource arithmetic: requests that fit a node, and Kubernetes quantity strings.
 
 The node-allocatable model (system-reserved resources, eviction threshold, DaemonSet allowance)
-lives in the neutral module ``scaleplan.k8s_capacity``, shared with the optimizer: plans from
+lives in the neutral module ``scaleplan.kube.capacity``, shared with the optimizer: plans from
 the current optimizer already request what fits, so the renderer caps only old or hand-edited
 plans (with a warning; docs/render.md, "Requests and system-reserved resources").
 """
@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import math
 
-from scaleplan import k8s_capacity
+from scaleplan.kube import capacity as kube_capacity
 
-MIN_CPU = k8s_capacity.MIN_CPU
-MIN_MEMORY_GIB = k8s_capacity.MIN_MEMORY_GIB
+MIN_CPU = kube_capacity.MIN_CPU
+MIN_MEMORY_GIB = kube_capacity.MIN_MEMORY_GIB
 
 
 def fit_per_replica(vcpus: float, memory_gib: float, replicas_per_node: int, *, flavor: str) -> tuple[float, float]:
     """(cores, GiB) each of ``replicas_per_node`` replicas can request on such a node
-    (``scaleplan.k8s_capacity``, unrounded): the renderer caps requests above it."""
+    (``scaleplan.kube.capacity``, unrounded): the renderer caps requests above it."""
     n = max(1, replicas_per_node)
-    return k8s_capacity.allocatable_cpu(vcpus) / n, k8s_capacity.allocatable_memory_gib(memory_gib, flavor=flavor) / n
+    return kube_capacity.allocatable_cpu(vcpus) / n, kube_capacity.allocatable_memory_gib(memory_gib, flavor=flavor) / n
 
 
 def cpu_quantity(cores: float) -> str:

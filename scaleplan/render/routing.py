@@ -22,10 +22,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from scaleplan.kube.weights import WEIGHT_TOTAL, largest_remainder
+from scaleplan.kube.weights import peak_window as _peak_window
+from scaleplan.kube.weights import route_weights as _route_weights
 from scaleplan.plan import Allocation, Plan
-from scaleplan.weights import WEIGHT_TOTAL, largest_remainder
-from scaleplan.weights import peak_window as _peak_window
-from scaleplan.weights import route_weights as _route_weights
 
 __all__ = [
     "MIX_RATIO",
@@ -53,7 +53,7 @@ def _replicas_at(a: Allocation, window: int) -> int:
 
 
 def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, int]:
-    """Allocation name (or ``names[allocation name]``) -> HTTPRoute weight (``scaleplan.weights``,
+    """Allocation name (or ``names[allocation name]``) -> HTTPRoute weight (``scaleplan.kube.weights``,
     shared with the optimizer and the simulator)."""
     return _route_weights(plan, names)
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import re
 
-from scaleplan import k8s_names as names
 from scaleplan.errors import Problem
+from scaleplan.kube import names
 
-# One validator for spec, plan, render and check (scaleplan/k8s_names.py; match with fullmatch).
+# One validator for spec, plan, render and check (scaleplan/kube/names.py; match with fullmatch).
 DNS_LABEL = names.DNS_LABEL
 DNS_SUBDOMAIN = names.DNS_SUBDOMAIN
 LABEL_VALUE = names.LABEL_VALUE
@@ -63,7 +63,7 @@ def check_label_value(value: str, where: str) -> list[Problem]:
     return [Problem(where, f"label value {shown(str(value))} is not valid in Kubernetes", hint="use at most 63 characters of letters, digits, '-', '_', '.', starting and ending alphanumeric (or put free text in an annotation)")]
 
 
-def check_text(value: object, where: str, *, what: str = "value", allow_newline: bool = False, max_len: int = 4096) -> list[Problem]:
+def text_problems(value: object, where: str, *, what: str = "value", allow_newline: bool = False, max_len: int = 4096) -> list[Problem]:
     if not isinstance(value, str):
         return [Problem(where, f"{what} must be a string")]
     if has_control(value, allow_newline=allow_newline):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scaleplan.k8s_capacity import spot_falls_back_on_demand
+from scaleplan.kube.capacity import spot_falls_back_on_demand
 from scaleplan.plan import Allocation, Plan
 from scaleplan.simulate import llm_engine as eng
 from scaleplan.simulate.failures import FAILURES, Failure, lost_by_allocation, place_failure

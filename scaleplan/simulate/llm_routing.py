@@ -37,7 +37,7 @@ def route_as_rendered(plan: Plan, picker: Picker, u: NDArray[np.float64], alloc_
 
 def _static_weights(plan: Plan, u: NDArray[np.float64], alloc_of: Sequence[int], notes: list[str]) -> Router:
     """The HTTPRoute's weights pick the allocation; its running replicas take turns."""
-    from scaleplan.weights import route_weights
+    from scaleplan.kube.weights import route_weights
 
     allocs = plan.allocations
     weights = route_weights(plan)

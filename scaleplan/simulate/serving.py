@@ -207,7 +207,7 @@ def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list
 
 def _static_weights(plan: Plan) -> F64:
     """The HTTPRoute's integer weights per allocation, as rendered."""
-    from scaleplan.weights import route_weights
+    from scaleplan.kube.weights import route_weights
 
     rw = route_weights(plan)
     return np.array([float(rw.get(a.name, 0)) for a in plan.allocations])

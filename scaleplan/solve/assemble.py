@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 
 from scaleplan._version import __version__
+from scaleplan.kube.weights import peak_window
 from scaleplan.plan import (
     HOURS_PER_MONTH,
     Allocation,
@@ -30,7 +31,6 @@ from scaleplan.solve.candidates import Candidate, assumed_zones
 from scaleplan.solve.problem import Problem, quota_scopes
 from scaleplan.solve.search import Outcome
 from scaleplan.spec import Spec
-from scaleplan.weights import peak_window
 from scaleplan.yamlio import dump_yaml
 
 _DNS = re.compile(r"[^a-z0-9-]+")
@@ -267,7 +267,7 @@ def _spot_loss_warning(plan: Plan) -> str | None:
     """routing: gateway-api with spot allocations: the HTTPRoute's weights are static, so a spot
     loss fails the spot allocations' share until replacements are ready; say so (the plan cannot
     keep the SLO through it, whatever its spare capacity)."""
-    from scaleplan.weights import route_weights, spot_loss_share
+    from scaleplan.kube.weights import route_weights, spot_loss_share
 
     if plan.spec.kubernetes.routing != "gateway-api":
         return None

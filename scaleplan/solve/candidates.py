@@ -16,9 +16,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from scaleplan import k8s_capacity
 from scaleplan.catalog.model import CapacityType, Catalog, InstanceRow
 from scaleplan.errors import Problem, SpecError
+from scaleplan.kube import capacity as kube_capacity
 from scaleplan.profile.model import Measurement, Percentiles, Profile
 from scaleplan.solve.prune import prune, prune_rules
 from scaleplan.solve.queueing import max_utilization, max_utilization_discrete
@@ -284,8 +284,8 @@ def _gpu_replicas(r: InstanceRow, gpus: int, flavor: str) -> tuple[int, float, f
     node's allocatable split evenly: the requests the renderer writes); None when that is below
     the minimum a replica needs."""
     rpn = r.accelerator_count // gpus
-    cpu_rep, mem_rep = k8s_capacity.allocatable_per_replica(r.vcpus, r.memory_gib, rpn, flavor=flavor)
-    if cpu_rep < k8s_capacity.MIN_CPU or mem_rep < k8s_capacity.MIN_MEMORY_GIB:
+    cpu_rep, mem_rep = kube_capacity.allocatable_per_replica(r.vcpus, r.memory_gib, rpn, flavor=flavor)
+    if cpu_rep < kube_capacity.MIN_CPU or mem_rep < kube_capacity.MIN_MEMORY_GIB:
         return None
     return rpn, cpu_rep, mem_rep
 
@@ -436,8 +436,8 @@ def _cpu_shapes(
     """The thread counts per replica measured on CPU that fit ``r`` (``cpu_mem``: threads ->
     memory a replica needs), with their points."""
     # what the workload's pods can request next to system-reserved resources and DaemonSets
-    alloc_cpu = k8s_capacity.allocatable_cpu(r.vcpus)
-    alloc_mem = k8s_capacity.allocatable_memory_gib(r.memory_gib, flavor=flavor)
+    alloc_cpu = kube_capacity.allocatable_cpu(r.vcpus)
+    alloc_mem = kube_capacity.allocatable_memory_gib(r.memory_gib, flavor=flavor)
     shapes: list[_Shape] = []
     for t, need in cpu_mem.items():
         mem_rep = max(0.25, math.ceil(max(need, 0.25) * 4) / 4)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from scaleplan.kube.weights import peak_window
 from scaleplan.plan import HOURS_PER_MONTH, Allocation, Alternative, Baseline
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, describe
-from scaleplan.weights import peak_window
 
 _QUEUE_TEXT = {
     "discrete": "the dynamic-batching queueing model (batches launch when the replica is free)",

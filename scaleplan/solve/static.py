@@ -14,11 +14,11 @@ import time
 from collections.abc import Sequence
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
+from scaleplan.kube.weights import largest_remainder, peak_window
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, quota_scopes
 from scaleplan.solve.search import Outcome, search_windows
-from scaleplan.weights import largest_remainder, peak_window
 
 
 def static_reason(message: str) -> InfeasibleReason:

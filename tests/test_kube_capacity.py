@@ -1,4 +1,4 @@
-"""The node-allocatable model shared by the optimizer and the renderer (scaleplan/k8s_capacity.py):
+"""The node-allocatable model shared by the optimizer and the renderer (scaleplan/kube/capacity.py):
 known values, the optimizer's requests fit it, and plans from the optimizer render without caps."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import solve_helpers as h
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaleplan import k8s_capacity as kc
 from scaleplan.catalog.model import Catalog
+from scaleplan.kube import capacity as kc
 from scaleplan.plan import read_plan
 from scaleplan.render import render_report
 from scaleplan.render.resources import cpu_quantity, fit_per_replica, memory_quantity
@@ -114,7 +114,7 @@ def test_old_plan_is_still_capped_with_a_warning(tables: Catalog) -> None:
 
 
 def test_solve_does_not_import_render() -> None:
-    code = "import sys, scaleplan.solve, scaleplan.k8s_capacity; bad = sorted(m for m in sys.modules if m.startswith('scaleplan.render')); print(bad); sys.exit(1 if bad else 0)"
+    code = "import sys, scaleplan.solve, scaleplan.kube.capacity; bad = sorted(m for m in sys.modules if m.startswith('scaleplan.render')); print(bad); sys.exit(1 if bad else 0)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
 
