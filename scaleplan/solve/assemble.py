@@ -27,7 +27,8 @@ from scaleplan.plan import (
     PlanMeta,
     plan_to_dict,
 )
-from scaleplan.solve.candidates import Candidate, assumed_zones
+from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.placement import assumed_zones
 from scaleplan.solve.problem import Problem, quota_scopes
 from scaleplan.solve.search import Outcome
 from scaleplan.spec import Spec

@@ -8,7 +8,6 @@ queueing model (:mod:`scaleplan.solve.queueing`) or by ``--max-utilization``.
 
 from __future__ import annotations
 
-import fnmatch
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,9 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from scaleplan.catalog.model import CapacityType, Catalog, InstanceRow
-from scaleplan.errors import Problem, SpecError
 from scaleplan.kube import capacity as kube_capacity
 from scaleplan.profile.model import Measurement, Percentiles, Profile
+from scaleplan.solve.placement import (
+    CPU,
+    DEFAULT_ZONES,
+    placement_rows,
+)
 from scaleplan.solve.prune import prune, prune_rules
 from scaleplan.solve.queueing import max_utilization, max_utilization_discrete
 from scaleplan.spec import Spec
@@ -28,8 +31,6 @@ if TYPE_CHECKING:
     from scaleplan.plan import LlmServing
 
 TP_EFFICIENCY = 0.9  # throughput kept per doubling of GPUs when scaling an unmeasured TP degree
-DEFAULT_ZONES = 3
-CPU = "CPU"
 
 
 @dataclass(frozen=True)
@@ -121,79 +122,10 @@ class Diagnostics:
     llm_refusals: list[str] = field(default_factory=list)  # LLM shapes that cannot serve, with the arithmetic
 
 
-def assumed_zones(provider: str, region: str, count: int = DEFAULT_ZONES) -> tuple[str, ...]:
-    """Zone names for a region whose catalog row lists none, in the provider's label format.
-
-    The model assumes ``count`` (3) zones per region; the names follow each provider's
-    ``topology.kubernetes.io/zone`` values: AWS ``us-east-1a``, GCP ``us-central1-a``, Azure
-    ``eastus-1``; other providers ``<region>-zone-a``. They are real zones for the shipped
-    catalogs' regions, but an instance type need not be offered in every zone: check before
-    relying on them, or list the zones in the catalog row.
-    """
-    letters = "abcdefghij"[:count]
-    if provider == "aws":
-        return tuple(f"{region}{z}" for z in letters)
-    if provider == "gcp":
-        return tuple(f"{region}-{z}" for z in letters)
-    if provider == "azure":
-        return tuple(f"{region}-{i}" for i in range(1, count + 1))
-    return tuple(f"{region}-zone-{z}" for z in letters)
-
-
 def classes_of(spec: Spec) -> tuple[tuple[str, float], ...]:
     if spec.traffic.classes:
         return tuple((c.name, c.share) for c in spec.traffic.classes)
     return (("default", 1.0),)
-
-
-def resolve_allow(spec: Spec, catalog: Catalog) -> tuple[set[str] | None, set[str]]:
-    """Allowed accelerators (None = all) and excluded accelerator names (canonical)."""
-    problems: list[Problem] = []
-    allowed: set[str] | None = None
-    if spec.placement.accelerators:
-        allowed = set()
-        for i, name in enumerate(spec.placement.accelerators):
-            canonical = catalog.resolve(name)
-            if canonical is None:
-                known = ", ".join(a.name for a in catalog.accelerators)
-                problems.append(Problem(f"placement.accelerators[{i}]", f"unknown accelerator {name!r}", hint=f"use 'cpu' or one of: {known}"))
-            else:
-                allowed.add(canonical)
-    if problems:
-        raise SpecError(None, problems)
-    excluded = {c for c in (catalog.resolve(e) for e in spec.placement.exclude if not any(ch in e for ch in "*?[")) if c}
-    return allowed, excluded
-
-
-def _excluded(row: InstanceRow, patterns: Sequence[str], excluded_acc: set[str]) -> bool:
-    acc = row.accelerator or CPU
-    if acc in excluded_acc:
-        return True
-    for p in patterns:
-        for v in (row.instance_type, row.family):
-            if fnmatch.fnmatchcase(v.lower(), p.lower()):
-                return True
-    return False
-
-
-def placement_rows(spec: Spec, catalog: Catalog) -> list[InstanceRow]:
-    allowed, excluded = resolve_allow(spec, catalog)
-    pl = spec.placement
-    out = []
-    for r in catalog.rows:
-        if r.provider not in pl.providers:
-            continue
-        if pl.regions and r.region not in pl.regions:
-            continue
-        if r.flags and not pl.include_flagged:
-            continue
-        acc = r.accelerator or CPU
-        if allowed is not None and acc not in allowed:
-            continue
-        if _excluded(r, pl.exclude, excluded):
-            continue
-        out.append(r)
-    return out
 
 
 def _slo_check(spec: Spec, m: Measurement) -> tuple[float, str, float]:

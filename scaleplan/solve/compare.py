@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from scaleplan.plan import Alternative, Baseline
 from scaleplan.solve.assemble import rounded
-from scaleplan.solve.candidates import CPU, Candidate
+from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.placement import CPU
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem
 from scaleplan.solve.prune import prune, prune_rules
 from scaleplan.solve.search import Outcome, describe
