@@ -84,6 +84,29 @@ def test_render(tmp_path: Path) -> None:
         assert "NAME" in wide
 
 
+LONG = "a-rather-long-folder-name-for-the-production-deployment-of-chat"
+
+
+def assert_no_trailing_spaces(text: str) -> None:
+    bad = [line for line in text.splitlines() if line != line.rstrip()]
+    assert not bad, f"{len(bad)} line(s) with trailing spaces, e.g. {bad[0]!r}"
+
+
+def test_optimize_prose_is_whole_in_a_pipe(tmp_path: Path) -> None:
+    """A long --out path and the alternatives: `wrote PATH` and each `next best:`/`then:` line
+    are printed whole (they were folded at 80 columns, mid-path and before the price)."""
+    import re
+
+    out = tmp_path / LONG / "with-a-subfolder-too"
+    text = piped("optimize", str(EXAMPLES / "vision-daily" / "spec.yaml"), "--out", str(out))
+    lines = text.splitlines()
+    assert f"wrote {out / 'plan.yaml'}" in lines and f"wrote {out / 'manifests'}" in lines, text
+    alts = [line for line in lines if line.startswith(("next best:", "then:"))]
+    assert alts and all(re.fullmatch(r"(next best|then): .*\(\$[\d.]+/h\)", a) for a in alts), alts
+    assert_no_trailing_spaces(text)
+    assert_fits(text.split("\ncost: ")[0])  # the table still fits COLUMNS
+
+
 def test_optimize(tmp_path: Path) -> None:
     from scaleplan.plan import read_plan
 
@@ -107,6 +130,52 @@ def test_simulate() -> None:
     text = piped("simulate", str(plan_file), "--duration", "5", "--windows", "peak")
     names = {a.name for a in read_plan(plan_file).allocations}
     assert names <= tokens(text), text
+
+
+def test_simulate_llm_plan_path_whole_and_tables_fit(tmp_path: Path) -> None:
+    """The plan path in the LLM simulator's header is printed whole (it was split mid-word),
+    prose lines are not wrapped, no line carries trailing spaces, and the tables fit COLUMNS."""
+    import shutil
+
+    plan = tmp_path / LONG / "with-a-subfolder-too" / "plan.yaml"
+    plan.parent.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "llm-chat" / "plan.yaml", plan)
+    text = piped("simulate", str(plan), "--profile", str(EXAMPLES / "llm-chat" / "profile.yaml"), "--duration", "20")
+    lines = text.splitlines()
+    assert any(line.startswith(f"{plan}: ") for line in lines), text
+    assert_no_trailing_spaces(text)
+    prose = ("LLM plan:", f"{plan}:", "step times:", "note:", "SATURATED")
+    assert_fits("\n".join(line for line in lines if not line.startswith(prose)))
+
+
+def test_diff_keeps_paths_whole(tmp_path: Path) -> None:
+    import shutil
+
+    a = tmp_path / LONG / "before" / "plan.yaml"
+    b = tmp_path / LONG / "after" / "plan.yaml"
+    for f, ex in ((a, "vision-daily"), (b, "embedding-cpu-gpu")):
+        f.parent.mkdir(parents=True)
+        shutil.copy(EXAMPLES / ex / "plan.yaml", f)
+    text = piped("diff", str(a), str(b))
+    assert str(a) in text and str(b) in text, text
+    assert_no_trailing_spaces(text)
+
+
+def test_check_findings_are_whole(tmp_path: Path) -> None:
+    """A finding names the file, the object and the fix on one line, however long."""
+    d = tmp_path / LONG / "manifests"
+    d.mkdir(parents=True)
+    (d / "a-deployment-with-a-rather-long-file-name-too.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a-deployment-with-a-long-name}\n"
+        "spec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n"
+        "    spec:\n      containers: [{name: c, image: 'x:1', resources: {limits: {nvidia.com/gpu: 1}}}]\n",
+        encoding="utf-8",
+    )
+    text = piped("check", str(d))
+    finding = [line for line in text.splitlines() if "gpu-node-selector" in line]
+    assert finding and str(d / "a-deployment-with-a-rather-long-file-name-too.yaml") in finding[0], text
+    assert "Deployment/a-deployment-with-a-long-name" in finding[0]
+    assert_no_trailing_spaces(text)
 
 
 def test_profile_summary(tmp_path: Path) -> None:

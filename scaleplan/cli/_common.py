@@ -27,7 +27,7 @@ from scaleplan.errors import (
 )
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
 
     from scaleplan.table import Line
 
@@ -174,11 +174,38 @@ def print_text(text: str) -> None:
     sys.stdout.flush()
 
 
+def piped() -> bool:
+    """stdout is not a terminal (``| cat``, a file, a CI log): prose lines are printed whole,
+    never wrapped, so ids, names and paths stay whole; tables still fit COLUMNS."""
+    return not sys.stdout.isatty()
+
+
 def print_lines(lines: Iterable[Line | str], *, whole: bool = False) -> None:
     """Report lines on stdout, each wrapped at the terminal's width unless printed whole (a
-    :class:`~scaleplan.table.Line` says which; a plain string follows ``whole``)."""
+    :class:`~scaleplan.table.Line` says which; a plain string follows ``whole``); in a pipe
+    every line is printed whole."""
     con = stdout_console()
+    pipe = piped()
     for line in lines:
         text, keep = (line, whole) if isinstance(line, str) else (line.text, line.whole)
-        con.print(text, markup=False, soft_wrap=keep)
+        con.print(text, markup=False, soft_wrap=keep or pipe)
+    sys.stdout.flush()
+
+
+def print_renderables(items: Iterable[RenderableType]) -> None:
+    """Rich renderables (report tables, prose as :class:`~rich.text.Text` or plain strings,
+    never markup) on stdout. On a terminal as rich lays them out; in a pipe prose is printed
+    whole and no line carries trailing spaces, while tables still fit COLUMNS."""
+    from rich.text import Text
+
+    con = stdout_console()
+    if not piped():
+        for r in items:
+            con.print(Text(r) if isinstance(r, str) else r)
+        return
+    for r in items:
+        prose = isinstance(r, str | Text)
+        with con.capture() as cap:
+            con.print(Text(r) if isinstance(r, str) else r, soft_wrap=prose)
+        sys.stdout.write("".join(line.rstrip() + "\n" for line in cap.get().splitlines()))
     sys.stdout.flush()

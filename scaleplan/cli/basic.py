@@ -38,6 +38,6 @@ def validate(
         if json_out:
             emit_json(result)
         else:
-            from scaleplan.cli._common import stdout_console
+            from scaleplan.cli._common import print_lines
 
-            stdout_console().print(f"{spec}: ok ({result['name']}: {result['measurements']} profile points, {result['accelerators']} accelerators)", markup=False)
+            print_lines([f"{spec}: ok ({result['name']}: {result['measurements']} profile points, {result['accelerators']} accelerators)"])

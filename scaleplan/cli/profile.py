@@ -15,8 +15,9 @@ import typer.core
 from scaleplan.cli._common import (
     emit_json,
     handle_errors,
+    print_lines,
+    print_renderables,
     stderr_console,
-    stdout_console,
 )
 from scaleplan.cli.options import AcceleratorCatalogs, JsonOnStdout
 from scaleplan.option_values import int_list, names, number_list, split_values
@@ -146,9 +147,8 @@ def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, obje
     if json_out:
         emit_json(profile_summary(profile, out, verdict))
         return
-    con = stdout_console()
-    con.print(profile_table(profile))
-    con.print(f"wrote {out}", markup=False, soft_wrap=True)  # a path is never wrapped or cut
+    print_renderables([profile_table(profile)])
+    print_lines([f"wrote {out}"], whole=True)  # a path is never wrapped or cut
 
 
 @app.command("run")
@@ -267,7 +267,7 @@ def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str |
     if json_out:
         emit_json(jobs_summary(out_dir, accs, files))
         return
-    stdout_console().print(f"wrote {len(files)} file(s) to {out_dir}: {', '.join(sorted(files))}", markup=False)
+    print_lines([f"wrote {len(files)} file(s) to {out_dir}: {', '.join(sorted(files))}"])
 
 
 @app.command("estimate")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import handle_errors, stderr_console, stdout_console
+from scaleplan.cli._common import handle_errors, print_renderables, stderr_console
 from scaleplan.cli.options import AcceleratorCatalogs
 
 
@@ -74,4 +74,4 @@ def profile_llm(
             err.print(f"note: {n}", markup=False, soft_wrap=True)
         from scaleplan.profile.report import llm_profile_table
 
-        stdout_console().print(llm_profile_table(prof, out))
+        print_renderables([llm_profile_table(prof, out)])

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, stdout_console
+from scaleplan.cli._common import emit_json, handle_errors, print_renderables
 from scaleplan.cli.options import JsonResult
 from scaleplan.errors import TargetMissed, input_error
 
@@ -121,8 +121,6 @@ def _show(res: SimResult | LlmSimResult, png: str | None, json_out: bool) -> Non
     else:
         from scaleplan.simulate.report import report_renderables
 
-        con = stdout_console()
-        for r in report_renderables(res):
-            con.print(r)
+        print_renderables(report_renderables(res))
     if not res.ok:
         raise TargetMissed()
