@@ -109,3 +109,30 @@ def test_help_does_not_import_heavy_modules() -> None:
     code = "import sys; import scaleplan.cli.simulate; print(any(m in sys.modules for m in ('numpy', 'matplotlib', 'pulp', 'torch')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _closed_stdout(*args: str) -> int:
+    """``scaleplan ARGS | head -0``: the reader has gone before anything is written."""
+    import os
+    import subprocess
+    import sys
+
+    r, w = os.pipe()
+    os.close(r)  # writes to w now fail with EPIPE (BrokenPipeError: Python ignores SIGPIPE)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "scaleplan", *args], stdout=w, stderr=subprocess.PIPE, timeout=600, check=False)
+    finally:
+        os.close(w)
+    assert b"Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_closed_stdout_keeps_the_verdicts_exit_code(plan_file: Path, tmp_path: Path, as_json: bool) -> None:
+    """``simulate PLAN | head -1`` exited 1 ("the plan does not hold") for a plan that holds:
+    rich exits 1 on a broken pipe. The verdict decides: 0 when it holds, 1 when it does not."""
+    tight = tmp_path / "tight.yaml"
+    tight.write_text(dump_plan(make_plan([allocation(replicas=(2,), service_ms=10.0)], rps=(150.0,), slo_ms=60.0)))
+    extra = ["--json"] if as_json else []
+    assert _closed_stdout("simulate", str(plan_file), "--duration", "10", *extra) == 0
+    assert _closed_stdout("simulate", str(tight), "--duration", "20", "--replica-delta", "-1", *extra) == 1

@@ -45,7 +45,23 @@ def stdout_console() -> Console:
         width: int | None = int(os.environ["COLUMNS"])
     else:
         width = None if sys.stdout.isatty() else _PIPE_WIDTH
-    return Console(width=width, highlight=False, soft_wrap=False)
+
+    class _Stdout(Console):
+        def on_broken_pipe(self) -> None:  # rich's default exits 1, the code of a failed verdict
+            self.quiet = True
+            discard_stdout()
+
+    return _Stdout(width=width, highlight=False, soft_wrap=False)
+
+
+def discard_stdout() -> None:
+    """stdout's reader went away (``| head -1``): the rest of the output goes to /dev/null and
+    the command finishes with its own exit code (a closed pipe changes no verdict)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def stderr_console() -> Console:
@@ -148,8 +164,7 @@ def _interrupted(exc: BaseException) -> bool:
 
 def emit_json(obj: Any) -> None:
     """Print one JSON document on stdout and nothing else."""
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    sys.stdout.flush()
+    print_text(json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 @contextlib.contextmanager
@@ -170,8 +185,11 @@ def quiet_fd1() -> Iterator[None]:
 
 def print_text(text: str) -> None:
     """Text on stdout as it is: tables are never wrapped or cut (scaleplan/table.py)."""
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        discard_stdout()
 
 
 def piped() -> bool:
@@ -189,7 +207,7 @@ def print_lines(lines: Iterable[Line | str], *, whole: bool = False) -> None:
     for line in lines:
         text, keep = (line, whole) if isinstance(line, str) else (line.text, line.whole)
         con.print(text, markup=False, soft_wrap=keep or pipe)
-    sys.stdout.flush()
+    print_text("")  # flush
 
 
 def print_renderables(items: Iterable[RenderableType]) -> None:
@@ -207,5 +225,4 @@ def print_renderables(items: Iterable[RenderableType]) -> None:
         prose = isinstance(r, str | Text)
         with con.capture() as cap:
             con.print(Text(r) if isinstance(r, str) else r, soft_wrap=prose)
-        sys.stdout.write("".join(line.rstrip() + "\n" for line in cap.get().splitlines()))
-    sys.stdout.flush()
+        print_text("".join(line.rstrip() + "\n" for line in cap.get().splitlines()))
