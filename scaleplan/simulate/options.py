@@ -2,7 +2,7 @@
 windows it simulates (``--windows``).
 
 A value no simulation takes is an :class:`~scaleplan.errors.OptionError` (exit 2, named by
-its option); windows the plan does not have are bad input (exit 3). The LLM-only checks import
+its option once), windows the plan does not have included. The LLM-only checks import
 the token-level simulator's tables only when the plan is an LLM plan.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from scaleplan.errors import OptionError, input_error
+from scaleplan.errors import OptionError
 
 if TYPE_CHECKING:
     from scaleplan.plan import Plan
@@ -96,11 +96,11 @@ def select_windows(text: str, nwin: int, rps: tuple[float, ...]) -> tuple[int, .
             b = int(hi) if sep else a
             out.extend(range(a, b + 1))
     except ValueError:
-        hint = "use all, peak, a window number, a range such as 8-18, or a comma list"
-        raise input_error("--windows", "--windows", f"cannot read {text!r}", hint) from None
+        how = "use all, peak, a window number, a range such as 8-18, or a comma list"
+        raise OptionError(f"cannot read {text!r} ({how})", option="--windows") from None
     if not out or any(w < 0 or w >= nwin for w in out):
-        message = f"{text!r} selects windows outside 0..{nwin - 1}"
-        raise input_error("--windows", "--windows", message, f"the plan has {nwin} windows")
+        message = f"{text!r} selects windows outside 0..{nwin - 1} (the plan has {nwin} windows)"
+        raise OptionError(message, option="--windows")
     return tuple(dict.fromkeys(out))
 
 
