@@ -357,6 +357,16 @@ def test_metavars_are_plain_words(cli) -> None:
     for args in seen:
         out = cli([*args, "--help"], exit_code=None).stdout
         assert "<list" not in out and "<str" not in out and "<float" not in out and "<int" not in out, (args, out)
+        # usage in plain words: PLAN_A PLAN_B, TARGET, FILES..., [PATH...] (not {PLAN_A}, {target},
+        # {FILES...}...), and file or folder options say FILE or DIR, not TEXT
+        import re
+
+        usage = next((line for line in out.splitlines() if line.startswith("Usage: scaleplan")), "")
+        if usage.endswith("[OPTIONS]") or "[OPTIONS] " in usage:
+            for word in usage.split("[OPTIONS]", 1)[1].split("(")[0].split():
+                assert re.fullmatch(r"\[?[A-Z_]+(\.\.\.)?\]?|\[ARGS\]\.\.\.", word), (args, usage)  # click groups: [ARGS]...
+        for opt in ("--out", "--plan", "--catalog", "--observed", "--melange", "--emit-jobs", "--payload", "--queries", "--token-file", "--ca-file"):
+            assert f"{opt} TEXT" not in out, (args, opt)
     assert app is not None
 
 

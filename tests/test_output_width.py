@@ -71,6 +71,20 @@ def test_check_list_rules(cli) -> None:
     assert set(rules) <= tokens(text)  # whole, so they can be copied into --disable
     wide = piped("check", "--list-rules", "--wide")
     assert set(rules) <= tokens(wide) and "REASON" in wide
+    assert piped("check", "--list-rules", "-o", "wide") == wide  # as on the catalog commands
+
+
+def test_check_list_rules_refuses_other_o_values(cli, tmp_path: Path) -> None:
+    """`check --list-rules -o wide` printed the narrow table and `-o FILE` wrote nothing,
+    silently: -o there is the wide table, and any other value is a usage error."""
+    res = cli(["check", "--list-rules", "-o", str(tmp_path / "rules.txt")], exit_code=2)
+    assert "-o takes only 'wide'" in " ".join(res.stderr.split())
+    assert not (tmp_path / "rules.txt").exists()
+
+
+def test_observe_takes_o_for_out(cli) -> None:
+    """-o/--out on every command that writes a file, observe included."""
+    assert "-o, --out FILE" in cli(["observe", "--help"]).stdout
 
 
 def test_render(tmp_path: Path) -> None:

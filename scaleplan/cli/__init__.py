@@ -107,8 +107,17 @@ def _plain_metavars() -> None:
     def argument_type(self: Any, ctx: Any) -> str | None:
         return None
 
+    def usage_name(self: Any) -> str:
+        # usage lines: SPEC, [SPEC], FILES... (typer writes {SPEC}, {target}, {FILES...}...)
+        name = str(self.display_name_raw).upper()
+        if self.nargs != 1 and not name.endswith("..."):
+            name += "..."
+        return name if self.required else f"[{name}]"
+
     param.display_type = display_type
     core.TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign]
+    if hasattr(core.TyperArgument, "_usage_display_name"):
+        core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
 
 
 _plain_metavars()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_text
+from scaleplan.errors import OptionError
 from scaleplan.option_values import split_values
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def check(
             fmt = "json"
         threshold = report_threshold(fmt, fail_on)
         if list_rules:
-            _list_rules(json_out or fmt == "json", wide=wide)
+            _list_rules(json_out or fmt == "json", wide=_list_rules_wide(output, wide))
             return
         if not paths:
             raise typer.BadParameter(
@@ -137,6 +138,14 @@ def _write_report(report: CheckReport, fmt: str, threshold: Severity, output: st
         print_text(text)
     else:
         typer.echo(save_report(report, text, output, threshold), err=True)
+
+
+def _list_rules_wide(output: str | None, wide: bool) -> bool:
+    """--list-rules writes no file: ``-o wide`` is the wide table (as on the catalog commands);
+    any other -o value is refused, never ignored."""
+    if output is None or output == "wide":
+        return wide or output == "wide"
+    raise OptionError(f"with --list-rules, -o takes only 'wide' (all columns, as --wide); got {output!r} (the rules go to stdout: redirect them to a file)", option="-o/--out")
 
 
 def _list_rules(as_json: bool, *, wide: bool = False) -> None:

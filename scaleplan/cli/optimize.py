@@ -38,8 +38,8 @@ def optimize(
     alternatives: Annotated[bool, typer.Option("--alternatives/--no-alternatives", help="Also compute alternative plans and baselines (extra solves).")] = True,
     manifests: Annotated[bool, typer.Option("--manifests/--no-manifests", help="Also render Kubernetes manifests into OUT/manifests/ (when the renderer is installed).")] = True,
     wide: Annotated[bool, typer.Option("--wide", "-w", help="All columns in the summary table (allocation names, nodes, capacity); the default fits 80 columns.")] = False,
-    observed: Annotated[str | None, typer.Option("--observed", help="Observed file (scaleplan observe): plan for the observed curve, calibrate capacity with it, show the change against the running plan.")] = None,
-    melange: Annotated[str | None, typer.Option("--melange", help="Plan a Mélange config (JSON) directly, as `import melange` would state it, in one process.")] = None,
+    observed: Annotated[str | None, typer.Option("--observed", metavar="FILE", help="Observed file (scaleplan observe): plan for the observed curve, calibrate capacity with it, show the change against the running plan.")] = None,
+    melange: Annotated[str | None, typer.Option("--melange", metavar="FILE", help="Plan a Mélange config (JSON) directly, as `import melange` would state it, in one process.")] = None,
 ) -> None:
     """Find the cheapest deployment that holds the SLO and write OUT/plan.yaml (exit 4 if none exists)."""
     if (spec is None) == (melange is None):

@@ -12,7 +12,9 @@ import typer
 CatalogFiles = Annotated[
     list[str] | None,
     typer.Option(
-        "--catalog", help="Extra catalog file(s); later rows override earlier ones. Repeatable."
+        "--catalog",
+        metavar="FILE",
+        help="Extra catalog file(s); later rows override earlier ones. Repeatable.",
     ),
 ]
 JsonTable = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
@@ -30,7 +32,7 @@ OutputWide = Annotated[
 JsonOnStdout = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 AcceleratorCatalogs = Annotated[
     list[str] | None,
-    typer.Option("--catalog", help="Extra catalog file(s) with accelerator specs."),
+    typer.Option("--catalog", metavar="FILE", help="Extra catalog file(s) with accelerator specs."),
 ]
 
 # validate and simulate; render and import melange

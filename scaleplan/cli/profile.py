@@ -155,7 +155,7 @@ def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, obje
 def run(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="pkg.module:factory, path/file.py:factory, model.onnx, model.pt/.pt2, or http(s)://host:port/path.")],
-    out: Annotated[str, typer.Option("--out", "-o", help="Profile file to write ('-' = stdout). Written atomically after every point.")] = "-",
+    out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Profile file to write ('-' = stdout). Written atomically after every point.")] = "-",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or all (comma lists allowed).")] = "auto",
     batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Batch sizes, e.g. 1,2,4,8 (default: powers of two up to --max-batch, the memory ceiling or the SLO).")] = None,
     max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Largest batch of the default sweep.")] = 1024,
@@ -176,7 +176,7 @@ def run(
     stop_at_plateau: Annotated[bool, typer.Option("--stop-at-plateau/--no-stop-at-plateau", help="Stop the default sweep once throughput stops growing.")] = True,
     name: Annotated[str | None, typer.Option("--name", help="Model name in the profile (default: from the target).")] = None,
     # endpoints
-    payload: Annotated[str | None, typer.Option("--payload", help="Endpoints: JSON request body file.")] = None,
+    payload: Annotated[str | None, typer.Option("--payload", metavar="FILE", help="Endpoints: JSON request body file.")] = None,
     concurrency: Annotated[str | None, typer.Option("--concurrency", help="Endpoints: concurrency levels, e.g. 1,2,4,8 (default 1,2,4,...,64).")] = None,
     rate: Annotated[str | None, typer.Option("--rate", help="Endpoints: open-loop Poisson request rates (req/s), e.g. 1,2,5,10.")] = None,
     requests: Annotated[int | None, typer.Option("--requests", min=1, help="Endpoints: requests per level (default: as many as --time-budget allows).")] = None,
@@ -191,7 +191,7 @@ def run(
     seed: Annotated[int, typer.Option("--seed", help="Endpoints: seed for --rate arrivals.")] = 0,
     follow_redirects: Annotated[bool, typer.Option("--follow-redirects", help="Endpoints: follow redirects to another host/port/scheme (never with your --header values). Same-origin redirects are always followed.")] = False,
     # cluster
-    emit_jobs: Annotated[str | None, typer.Option("--emit-jobs", help="Write one Kubernetes Job per accelerator into DIR instead of measuring here.")] = None,
+    emit_jobs: Annotated[str | None, typer.Option("--emit-jobs", metavar="DIR", help="Write one Kubernetes Job per accelerator into DIR instead of measuring here.")] = None,
     accelerators: Annotated[str | None, typer.Option("--accelerators", help="--emit-jobs: accelerators, e.g. L4,A10G,A100.")] = None,
     image: Annotated[str | None, typer.Option("--image", help="--emit-jobs: container image with scaleplan and the model (see Dockerfile).")] = None,
     namespace: Annotated[str, typer.Option("--namespace", help="--emit-jobs: namespace of the Jobs.")] = "default",
@@ -274,7 +274,7 @@ def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str |
 def estimate(
     profile_path: Annotated[str, typer.Argument(metavar="PROFILE", help="Profile with measured points.")],
     accelerators: Annotated[str, typer.Option("--accelerators", "-a", help="Accelerators to estimate, e.g. L4,A10G,H100.")],
-    out: Annotated[str, typer.Option("--out", "-o", help="Output profile ('-' = stdout): the input plus estimated points.")] = "-",
+    out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Output profile ('-' = stdout): the input plus estimated points.")] = "-",
     flops_per_sample: Annotated[float | None, typer.Option("--flops-per-sample", min=0.0, help="Model FLOPs per sample, when the profile has only CPU points and no counted FLOPs.")] = None,
     weights_gib: Annotated[float | None, typer.Option("--weights-gib", min=0.0, help="Model weights size on the GPU (default: metadata.weights_gib; unknown = no memory term, wider band).")] = None,
     overhead_ms: Annotated[float | None, typer.Option("--overhead-ms", min=0.0, help="CPU transfer: fixed per-batch GPU overhead, ms (default 2 = 150 kernels x 10 us + 0.5 ms host).")] = None,
@@ -313,7 +313,7 @@ def estimate(
 @app.command("merge")
 def merge(
     files: Annotated[list[str], typer.Argument(metavar="FILES...", help="Profiles to merge (e.g. one per accelerator from the cluster Jobs).")],
-    out: Annotated[str, typer.Option("--out", "-o", help="Merged profile ('-' = stdout).")] = "-",
+    out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Merged profile ('-' = stdout).")] = "-",
     name: Annotated[str | None, typer.Option("--name", help="Model name of the merged profile (default: the first file's).")] = None,
     json_out: JsonOnStdout = False,
 ) -> None:
@@ -337,7 +337,7 @@ def import_(
     accelerator: Annotated[str | None, typer.Option("--accelerator", help="Accelerator the benchmark ran on (L4, H100, ...); the files do not say.")] = None,
     gpus: Annotated[int, typer.Option("--gpus", min=1, help="Accelerators per replica (tensor parallel degree) in the benchmark.")] = 1,
     name: Annotated[str | None, typer.Option("--name", help="Model name (default: from the files).")] = None,
-    out: Annotated[str, typer.Option("--out", "-o", help="Profile to write ('-' = stdout).")] = "-",
+    out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Profile to write ('-' = stdout).")] = "-",
     json_out: JsonOnStdout = False,
 ) -> None:
     """Turn vLLM bench serve / benchmark_serving, AIPerf / GenAI-Perf (and Mélange / AIBrix) results into profile points."""

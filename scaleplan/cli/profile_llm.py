@@ -24,7 +24,7 @@ def profile_llm(
     calibrate: Annotated[str | None, typer.Option("--calibrate", help="Profile with measured points (any GPU) to calibrate the efficiency factors.")] = None,
     spec: Annotated[str | None, typer.Option("--spec", help="Spec whose traffic classes (tokens) and model settings to use.")] = None,
     catalog: AcceleratorCatalogs = None,
-    out: Annotated[str, typer.Option("--out", "-o", help="Output profile ('-' = stdout).")] = "-",
+    out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Output profile ('-' = stdout).")] = "-",
     list_presets: Annotated[bool, typer.Option("--list", help="List the shipped architecture presets and exit.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON on stdout.")] = False,
 ) -> None:
