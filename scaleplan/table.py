@@ -5,7 +5,8 @@ printed whole, so it can be copied (into ``--disable``, ``catalog show``, a spec
 separated by two spaces and padded to the widest cell; there are no borders. Each command picks
 a narrow set of columns that fits 80 characters for its usual content, and ``--wide`` (``-o
 wide`` on the catalog commands) adds the rest. A line longer than the terminal is left to the
-terminal: a pipe (``| cat``, ``| grep``, CI logs) gets every line whole.
+terminal: a pipe (``| cat``, ``| grep``, CI logs) gets every line whole. A table given a
+``width`` it cannot fit is printed as records instead (one row after the other).
 
 Reports are built here as text and printed by the command line (``scaleplan.cli``).
 """
@@ -61,11 +62,32 @@ def table_text(
     *,
     wide: bool = False,
     title: str | None = None,
+    width: int | None = None,
+    key: int = 0,
 ) -> str:
-    """A title line (if any) and the table, each line ending in a newline."""
+    """A title line (if any) and the table, each line ending in a newline. With ``width``, a
+    table wider than that is printed as records instead (:func:`record_lines`), so nothing is
+    cut and no line is wider than it needs to be."""
     out = [title] if title else []
-    out += table_lines(columns, rows, wide=wide)
+    lines = table_lines(columns, rows, wide=wide)
+    if width is not None and any(len(line) > width for line in lines):
+        lines = record_lines(columns, rows, wide=wide, key=key)
+    out += lines
     return "\n".join(out) + "\n"
+
+
+def record_lines(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False, key: int = 0
+) -> list[str]:
+    """The rows one after the other, for a width no table fits (kubectl describe style): the
+    ``key`` column (such as a file name) whole on a line of its own at column 0, then each other
+    shown column as an indented ``header: value`` line."""
+    keep = [i for i, c in enumerate(columns) if wide or not c.wide or i == key]
+    out: list[str] = []
+    for r in rows:
+        out.append(str(r[key]))
+        out += [f"  {columns[i].header}: {r[i]}" for i in keep if i != key]
+    return out
 
 
 def wide_flag(output: str | None, wide: bool) -> bool:

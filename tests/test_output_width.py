@@ -106,6 +106,29 @@ def assert_no_trailing_spaces(text: str) -> None:
     assert not bad, f"{len(bad)} line(s) with trailing spaces, e.g. {bad[0]!r}"
 
 
+def test_render_long_names_on_aks_fit(tmp_path: Path) -> None:
+    """A 38-character service on aks: file names such as deployment-NAME-standard-nc4as-t4-v3-
+    od.yaml made the KIND/FILE table 103 columns wide at COLUMNS=80. The objects are listed as
+    records (the file whole at column 0, its kind below) when the table does not fit."""
+    import yaml
+
+    spec = yaml.safe_load((EXAMPLES / "vision-daily" / "spec.yaml").read_text())
+    spec["metadata"]["name"] = "vision-classifier-production-eastus-01"
+    spec["kubernetes"]["flavor"] = "aks"
+    spec["placement"].pop("providers", None)
+    spec["placement"]["regions"] = ["eastus"]
+    spec["model"]["profile"] = str(EXAMPLES / "vision-daily" / spec["model"]["profile"])
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    piped("optimize", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "o"), "--no-alternatives")
+    out = tmp_path / "r"
+    text = piped("render", str(tmp_path / "o" / "plan.yaml"), "--out", str(out))
+    assert_fits(text.split("\n", 1)[1])  # below the title (which names the --out folder)
+    files = {p.name for p in out.iterdir()} - {"kustomization.yaml"}
+    assert files <= set(text.splitlines()), text  # each file name whole, on a line of its own
+    assert max(len(f) for f in files) > 60
+    assert "kind: Deployment" in text
+
+
 def test_optimize_prose_is_whole_in_a_pipe(tmp_path: Path) -> None:
     """A long --out path and the alternatives: `wrote PATH` and each `next best:`/`then:` line
     are printed whole (they were folded at 80 columns, mid-path and before the price)."""

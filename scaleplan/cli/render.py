@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_text, stderr_console
+from scaleplan.cli._common import (
+    emit_json,
+    handle_errors,
+    print_text,
+    stderr_console,
+    stdout_console,
+)
 from scaleplan.cli.options import JsonSummary
 
 
@@ -45,4 +51,5 @@ def render(
         if json_out:
             emit_json(render_summary(p, result, str(out), chosen))
             return
-        print_text(objects_table(result, str(out), wide=wide))
+        # --wide, or a pipe without COLUMNS: the table; else at most the width (records if need be)
+        print_text(objects_table(result, str(out), wide=wide, width=None if wide else stdout_console().width))

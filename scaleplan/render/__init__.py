@@ -82,13 +82,16 @@ def render_summary(plan: Plan, result: RenderResult, out: str, layout: Layout) -
     }
 
 
-def objects_table(result: RenderResult, out: str, *, wide: bool = False) -> str:
-    """``render``'s table: each object's kind and file (``wide``: its name too)."""
+def objects_table(result: RenderResult, out: str, *, wide: bool = False, width: int | None = None) -> str:
+    """``render``'s table: each object's kind and file (``wide``: its name too). Wider than
+    ``width`` (long file names: a 38-character service on aks), the objects are records: the
+    file name whole on its own line, its kind below."""
     from scaleplan.table import Column, table_text
 
     cols = [Column("kind"), Column("name", wide=True), Column("file")]
     rows = [[o.kind, o.name, o.file] for o in result.objects]
-    return table_text(cols, rows, wide=wide, title=f"{len(result.objects)} objects in {out}")
+    title = f"{len(result.objects)} objects in {out}"
+    return table_text(cols, rows, wide=wide, title=title, width=width, key=2)
 
 
 def _kustomization(plan: Plan, resources: list[str], cluster_scoped: bool) -> dict[str, Any]:
