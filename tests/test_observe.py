@@ -94,6 +94,28 @@ def test_observe_recovers_curve_and_capacity(cli, synthetic, running, tmp_path) 
 
 
 @needs_prometheus
+def test_observe_report_at_80_columns_in_a_pipe(synthetic, running, tmp_path) -> None:
+    """`COLUMNS=80 scaleplan observe ... --out LONG | cat`: the report fits 80 columns and the
+    `wrote` line names the long path whole (issue 13: no wrapping of paths in a pipe)."""
+    import os
+    import subprocess
+    import sys
+
+    url, _ = synthetic
+    out = tmp_path / "a-rather-long-folder-name-for-the-production-deployment-of-chat" / "observed.yaml"
+    out.parent.mkdir()
+    env = {**os.environ, "COLUMNS": "80", "TERMINAL_WIDTH": "80"}
+    env.pop("_TYPER_FORCE_DISABLE_TERMINAL", None)
+    proc = subprocess.run([sys.executable, "-m", "scaleplan", "observe", "--prometheus", url, "--plan", str(running), "--end", END, "-o", str(out)],
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert f"wrote {out}" in lines, proc.stdout
+    assert [line for line in lines if len(line) > 80 and not line.startswith("wrote ")] == []
+    assert all(line == line.rstrip() for line in lines)
+
+
+@needs_prometheus
 def test_observe_json_and_schema(cli, synthetic, running) -> None:
     url, _ = synthetic
     r = cli(["observe", "--prometheus", url, "--plan", str(running), "--end", END, "--since", "3d", "--step", "1m", "--json"])
