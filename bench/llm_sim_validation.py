@@ -49,6 +49,8 @@ from typing import Any
 
 import numpy as np
 
+from scaleplan.llm.calibrate import FINE, OVERHEAD_GRID
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODES = ("online_poisson_qps", "online_fixed_concurrency", "online_fixed_concurrency (aggregated serving)", "online_burst_all_at_once")
 TOL = 0.20
@@ -61,6 +63,9 @@ SHAREGPT_RUN = "vllm_benchmark_serving_llama33_70b_tp8_qps16.json"
 FIT_ITERATIONS = 12
 FIT_TOLERANCE = 0.01
 MIN_OVERHEAD_SCALE = 0.02
+# the largest step-overhead scale the product's own calibration can reach (its coarse grid's top
+# times its largest refinement step, scaleplan.llm.calibrate): beyond it TPOT is fitted by memory
+MAX_OVERHEAD_SCALE = max(OVERHEAD_GRID) * max(FINE)
 GPU = {"H100": "H100", "H200": "H200", "B200": "B200", "B300": "B300", "L40S": "L40S", "A10G": "A10G"}
 
 
@@ -382,6 +387,9 @@ def calibrate_on(r: Row, d: Any, kv: int, seqs: int, budget: int) -> Fit:
             if o_new < MIN_OVERHEAD_SCALE:
                 o_new = MIN_OVERHEAD_SCALE
                 m *= ep  # no overhead left to remove: the memory-bound part must be faster
+            elif o_new > MAX_OVERHEAD_SCALE:
+                o_new = MAX_OVERHEAD_SCALE
+                m *= ep  # no more overhead than the product's calibration allows: slower memory
             o = o_new
         # TTFT: compute efficiency within [MIN_COMPUTE, MAX_COMPUTE] (a small prompt's prefill
         # runs below the large-batch efficiency the model's tables come from); what the slowest
