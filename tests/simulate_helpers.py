@@ -100,3 +100,17 @@ def make_plan(
         "spec": spec,
     }
     return Plan.model_validate(data)
+
+
+PROSE = ("note:", "failure ", "step times:", "LLM plan:", "warning:")
+
+
+def is_prose(line: str) -> bool:
+    """A line of prose around simulate's tables (the verdict line, notes, the failure line),
+    printed whole in a pipe (docs/cli.md), never cut to the width like a table row."""
+    return line.startswith(PROSE) or " -> holds" in line or " -> FAILS" in line
+
+
+def table_lines(text: str) -> list[str]:
+    """The lines of simulate's tables: everything but the prose lines."""
+    return [line for line in text.splitlines() if not is_prose(line)]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from simulate_helpers import is_prose, table_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -24,17 +25,15 @@ def simulate(*args: str, columns: int = 80) -> str:
     return proc.stdout
 
 
-def table_lines(text: str) -> list[str]:
-    """The lines of the tables (the prose lines around them wrap at words, as prose does)."""
-    return [line for line in text.splitlines() if not line.startswith(("note:", "failure "))]
-
-
 @pytest.mark.parametrize("example", ["embedding-cpu-gpu", "vision-daily"])
 def test_request_level_tables_keep_numbers_whole_at_80_columns(example: str) -> None:
     args = (str(EXAMPLES / example / "plan.yaml"), "--duration", "5", "--fail", "node")
     text = simulate(*args)
     data = json.loads(simulate(*args, "--json"))
-    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert all(len(line) <= 80 for line in table_lines(text)), text
+    # the verdict line is prose: whole in a pipe (not folded at 80 columns), one line
+    verdict = [line for line in text.splitlines() if is_prose(line) and "attainment" in line]
+    assert verdict and verdict[0].rstrip().endswith(("holds", "FAILS")), text
     assert "…" not in text, text
     words = set(text.split())
     for a in data["allocations"]:
