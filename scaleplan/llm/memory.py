@@ -35,6 +35,13 @@ BYTES_PER_PARAM = {
 KV_BYTES = {"bf16": 2, "fp16": 2, "fp8": 1}
 
 
+def kv_precision(kv_cache_dtype: str | None) -> str:
+    """What a spec's ``model.kv_cache_dtype`` stores in the KV cache, as the engines' flags
+    tell it apart: "fp8" (one byte an element) or "16-bit" (auto, bf16, fp16: two bytes, every
+    engine's default)."""
+    return "fp8" if KV_BYTES.get(kv_cache_dtype or "auto", 2) == 1 else "16-bit"
+
+
 @dataclass(frozen=True)
 class EngineDefaults:
     """An engine's memory and scheduling defaults (docs/llm.md lists their sources)."""

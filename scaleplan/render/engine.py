@@ -360,9 +360,11 @@ def kv_text(engine: str, stored: str) -> str:
 
 
 def kv_of_spec(kv_cache_dtype: str | None) -> str:
-    """What the KV cache of a spec's ``model.kv_cache_dtype`` stores: scaleplan.llm sizes it in
-    fp8 only for fp8; auto, bf16 and fp16 are two bytes an element, every engine's default."""
-    return "fp8" if kv_cache_dtype == "fp8" else "16-bit"
+    """What the KV cache of a spec's ``model.kv_cache_dtype`` stores ("fp8" or "16-bit"), as
+    the LLM model sizes it (:func:`scaleplan.llm.memory.kv_precision`)."""
+    from scaleplan.llm.memory import kv_precision
+
+    return kv_precision(kv_cache_dtype)
 
 
 def kv_conflict(s: ServerSettings, args: Sequence[str]) -> Conflict | None:
