@@ -239,3 +239,21 @@ def test_closed_loop_clients_beyond_the_cache_wait_for_a_slot() -> None:
     small = closed_loop(d, 1024, 256, 8)
     assert small.ttft_ms <= 1.05 * held.ttft_ms and small.tpot_ms < held.tpot_ms
     assert small.throughput_rps < held.throughput_rps
+
+
+def test_open_loop_points_have_no_arrival_clustering_wait() -> None:
+    """A point measured at an offered rate (open loop) has no clustering wait in TTFT; a closed
+    loop's clients come back together and wait for each other's prefills. Alone (concurrency 1)
+    the two agree; calibration predicts each point the way it was measured."""
+    from scaleplan.llm.calibrate import Calibration, Observed, predicted
+    from scaleplan.llm.perf import serve_class
+
+    s = setup("llama-3.1-8b")
+    d = size(s, ACCS["H100"], 1, [TokenClass("c", 2000, 200)]).deployment
+    closed, opened = serve_class(d, 2000, 200, 16), serve_class(d, 2000, 200, 16, open_loop=True)
+    assert opened.ttft_ms < closed.ttft_ms and opened.tpot_ms == pytest.approx(closed.tpot_ms)
+    assert serve_class(d, 2000, 200, 1, open_loop=True).ttft_ms == pytest.approx(serve_class(d, 2000, 200, 1).ttft_ms)
+    cal = Calibration()
+    steady = predicted(Observed(d, 2000, 200, 16, ttft_ms=1.0, tpot_ms=1.0), cal)
+    poisson = predicted(Observed(d, 2000, 200, 16, ttft_ms=1.0, tpot_ms=1.0, kind="open_loop"), cal)
+    assert steady[0] == pytest.approx(closed.ttft_ms) and poisson[0] == pytest.approx(opened.ttft_ms)

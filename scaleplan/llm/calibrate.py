@@ -17,6 +17,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from scaleplan.llm.closed_loop import closed_loop
 from scaleplan.llm.perf import (
@@ -33,6 +34,9 @@ OVERHEAD_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
 FINE = (0.84, 0.92, 1.0, 1.09, 1.19)  # refinement steps around the coarse optimum
 CAP = 1.5**2
 SATURATION = 0.95  # achieved / offered below this: the run did not saturate the server
+
+
+MeasuredAs = Literal["steady", "open_loop", "closed_loop", "static"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class Observed:
     # closed loop or a full queue), "open_loop" (arrivals at a rate, ``concurrency`` in flight
     # on average), "closed_loop" (the scheduler replay of ``concurrency`` lockstep clients; at
     # most ``running`` sequences run at once), "static" (one fixed batch, no in-flight batching)
-    kind: str = "steady"
+    kind: MeasuredAs = "steady"
     running: int | None = None
 
 
