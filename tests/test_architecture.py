@@ -172,3 +172,18 @@ def test_no_module_over_600_lines(tmp_path: Path) -> None:
     (package / "ok.py").write_text("x = 1\n" * 600, encoding="utf-8")
     (package / "big.py").write_text("x = 1\n" * 601, encoding="utf-8")
     assert long_modules(package) == ["scaleplan/big.py (601 lines)"]
+
+
+def test_the_offender_list_is_exact() -> None:
+    """Issue 12: pyproject.toml's C901/E501 list says exactly which files, functions and how
+    many long lines are over the limits (tools/ruff_offenders.py computes it from ruff run
+    without the per-file ignores; `--write` rewrites it)."""
+    import importlib.util
+
+    tool = ROOT / "tools" / "ruff_offenders.py"
+    spec = importlib.util.spec_from_file_location("ruff_offenders", tool)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert mod.current(text) == mod.block(), "run: python tools/ruff_offenders.py --write"
