@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scaleplan.errors import Problem
+from scaleplan.llm.memory import kv_precision
 from scaleplan.render import engine as engines
 from scaleplan.render import safety
 from scaleplan.render.metadata import RESERVED_LABELS
@@ -156,7 +157,7 @@ def engine_arg_problems(model: ModelSpec, k8s: Kubernetes) -> list[SpecProblem]:
     every allocation of every plan of the spec is sized with (``fp8_e5m2`` is fp8 and agrees)."""
     if model.engine is None:
         return []
-    stored = engines.kv_of_spec(model.kv_cache_dtype)
+    stored = kv_precision(model.kv_cache_dtype)
     c = engines.kv_flag_conflict(model.engine, stored, k8s.args)
     if c is None:
         return []

@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scaleplan.llm.memory import kv_precision
 from scaleplan.plan import Allocation, Plan
 
 __all__ = [
@@ -42,7 +43,6 @@ __all__ = [
     "engine_flags",
     "kv_conflict",
     "kv_flag_conflict",
-    "kv_of_spec",
     "kv_planned_text",
     "kv_stored",
     "kv_text",
@@ -194,7 +194,7 @@ def server_settings(plan: Plan, a: Allocation) -> ServerSettings | None:
     engine = plan.spec.model.engine
     if engine is None:
         return None
-    kv = kv_of_spec(plan.spec.model.kv_cache_dtype)
+    kv = kv_precision(plan.spec.model.kv_cache_dtype)
     if a.llm is not None:
         s = a.llm
         return ServerSettings(
@@ -357,14 +357,6 @@ def kv_text(engine: str, stored: str) -> str:
         written = KV_WRITTEN.get(engine)
         return f"{flag} {written}" if written else "an fp8 KV cache"
     return f"a 16-bit KV cache (no {flag})"
-
-
-def kv_of_spec(kv_cache_dtype: str | None) -> str:
-    """What the KV cache of a spec's ``model.kv_cache_dtype`` stores ("fp8" or "16-bit"), as
-    the LLM model sizes it (:func:`scaleplan.llm.memory.kv_precision`)."""
-    from scaleplan.llm.memory import kv_precision
-
-    return kv_precision(kv_cache_dtype)
 
 
 def kv_conflict(s: ServerSettings, args: Sequence[str]) -> Conflict | None:
