@@ -269,16 +269,8 @@ def closed_loop(
     ttft_ms = ttft / cal.first_tokens + REQUEST_OVERHEAD_MS[s.engine]
     tpot_ms = decoding / cal.completions / (o - 1) if o > 1 else 0.0
     rps = cal.completions / (total / 1000.0) if total > 0 else 0.0
-    cal_ = d.calibration
-    return ClassPerf(
-        concurrency=n,
-        ttft_ms=ttft_ms,
-        tpot_ms=tpot_ms,
-        throughput_rps=rps,
-        output_tokens_per_s=rps * o,
-        bound="compute" if compute >= memory else "memory",
-        band=cal_.band,
-        basis=efficiency(d.hw, s.engine, d.dtype, cal_).basis + ", closed-loop replay",
-        output_tokens=o,
-        ttft_band=cal_.ttft_band,
+    basis = efficiency(d.hw, s.engine, d.dtype, d.calibration).basis + ", closed-loop replay"
+    return ClassPerf.of(
+        d, concurrency=n, output_tokens=o, ttft_ms=ttft_ms, tpot_ms=tpot_ms, throughput_rps=rps,
+        bound="compute" if compute >= memory else "memory", basis=basis,
     )

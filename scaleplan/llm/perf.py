@@ -289,6 +289,26 @@ class ClassPerf:
     def e2e_ms(self) -> float:
         return self.ttft_ms + self.tpot_ms * (self.output_tokens - 1)
 
+    @classmethod
+    def of(
+        cls, d: Deployment, *, concurrency: int, output_tokens: int, ttft_ms: float,
+        tpot_ms: float, throughput_rps: float, bound: str, basis: str,
+    ) -> ClassPerf:
+        """A prediction on deployment ``d``: output tokens/s from the request rate, the
+        uncertainty bands from ``d``'s calibration."""
+        return cls(
+            concurrency=concurrency,
+            ttft_ms=ttft_ms,
+            tpot_ms=tpot_ms,
+            throughput_rps=throughput_rps,
+            output_tokens_per_s=throughput_rps * output_tokens,
+            bound=bound,
+            band=d.calibration.band,
+            basis=basis,
+            output_tokens=output_tokens,
+            ttft_band=d.calibration.ttft_band,
+        )
+
 
 def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrency: int, *, open_loop: bool = False) -> ClassPerf:
     """Steady-state continuous batching of one class at ``concurrency`` sequences in flight
@@ -326,19 +346,10 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
     ttft += REQUEST_OVERHEAD_MS[d.settings.engine]
     cycle_ms = ttft + (o - 1) * tpot
     rps = n / (cycle_ms / 1000.0)
-    band = d.calibration.band
     eff = efficiency(d.hw, d.settings.engine, d.dtype, d.calibration)
-    return ClassPerf(
-        concurrency=n,
-        ttft_ms=ttft,
-        tpot_ms=tpot,
-        throughput_rps=rps,
-        output_tokens_per_s=rps * o,
-        bound=st.bound,
-        band=band,
-        basis=eff.basis,
-        output_tokens=o,
-        ttft_band=d.calibration.ttft_band,
+    return ClassPerf.of(
+        d, concurrency=n, output_tokens=o, ttft_ms=ttft, tpot_ms=tpot, throughput_rps=rps,
+        bound=st.bound, basis=eff.basis,
     )
 
 
