@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 from profile_helpers import ROOT, validate_profile_file, write_numpy_factory
+from signal_helpers import sigint_default
 
 
 def test_help_lists_both_usages(cli) -> None:
@@ -87,6 +88,7 @@ def _profile_then_ctrl_c(tmp_path: Path, out: Path) -> tuple[int, str]:
         text=True,
         env=env,
         cwd=tmp_path,
+        preexec_fn=sigint_default,
     )
     assert proc.stderr is not None
     seen = ""

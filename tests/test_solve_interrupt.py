@@ -17,6 +17,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from signal_helpers import sigint_default
+
 CHILD = textwrap.dedent(
     """
     import random, sys
@@ -52,7 +54,7 @@ def test_ctrl_c_inside_highs_stops_the_solve(tmp_path: Path) -> None:
     script.write_text(CHILD, encoding="utf-8")
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=sigint_default)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "solving"
     time.sleep(1.0)  # let HiGHS get into branch and bound
