@@ -1,5 +1,5 @@
 """Command-line option values parsed and checked in one place: repeatable and comma-separated
-lists, numbers lists and durations.
+lists, numbers lists, durations and single numbers (finite, in range).
 
 A value that cannot be read raises :class:`~scaleplan.errors.OptionError` (exit 2): the
 command line prints it as a usage error naming the option, as its parser does for its own.
@@ -7,6 +7,7 @@ command line prints it as a usage error naming the option, as its parser does fo
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import TypeVar
@@ -58,9 +59,14 @@ def int_list(text: str | None, option: str) -> list[int] | None:
 
 
 def number_list(text: str | None, option: str) -> list[float] | None:
-    """Comma-separated numbers > 0 (request rates), sorted, unique."""
+    """Comma-separated finite numbers > 0 (request rates), sorted, unique."""
     example = "numbers such as 1,2,5"
-    return _csv(text, option, float, example=example, ok=lambda v: v > 0, rule="> 0")
+    rule = "finite numbers > 0"
+    return _csv(text, option, float, example=example, ok=_finite_positive, rule=rule)
+
+
+def _finite_positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
 
 
 def duration_s(text: str, option: str) -> float:
@@ -69,3 +75,44 @@ def duration_s(text: str, option: str) -> float:
     if not m or float(m.group(1)) <= 0:
         raise OptionError(f"{text!r} is not a duration such as 30s, 5m, 12h, 14d", option=option)
     return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def finite_number(
+    value: str | float,
+    option: str,
+    *,
+    what: str = "a number",
+    example: str,
+    lo: float | None = None,
+    hi: float | None = None,
+) -> float:
+    """A number option's value: a finite float, within ``[lo, hi]`` when given.
+
+    ``nan`` and ``inf`` parse as floats but mean nothing as seconds, fractions or prices: they
+    are refused by name (``nan is not a number of seconds; give e.g. 60``) instead of failing a
+    range check whose words would be wrong (nan is not "above 86400").
+    """
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        raise OptionError(f"{text!r} is not {what}; give e.g. {example}", option=option) from None
+    if math.isnan(number):
+        raise OptionError(f"{text} is not {what}; give e.g. {example}", option=option)
+    if math.isinf(number):
+        raise OptionError(f"{text} is not {_finite(what)}; give e.g. {example}", option=option)
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        raise OptionError(f"must be {_bounds(lo, hi)}; got {text}", option=option)
+    return number
+
+
+def _finite(what: str) -> str:
+    """``a number of seconds`` -> ``a finite number of seconds``."""
+    article, _, rest = what.partition(" ")
+    return f"a finite {rest}" if article in ("a", "an") and rest else f"finite {what}"
+
+
+def _bounds(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"between {lo:g} and {hi:g}"
+    return f">= {lo:g}" if lo is not None else f"<= {hi:g}"

@@ -146,6 +146,64 @@ def test_option_error_from_the_core_is_a_usage_error(cli) -> None:
     assert info.value.format_message() == "Invalid value for --n: must be odd"
 
 
+def _float_options() -> list[tuple[list[str], str]]:
+    """(command path, option) for every float option of every command, read from the CLI."""
+    from typer.main import get_command
+
+    from scaleplan.cli import app
+
+    def walk(cmd: object, path: list[str]) -> list[tuple[list[str], str]]:
+        subs = getattr(cmd, "commands", None)
+        if subs is not None:
+            return [o for name, sub in sorted(subs.items()) for o in walk(sub, [*path, name])]
+        params = getattr(cmd, "params", [])
+        return [(path, p.opts[0]) for p in params if _annotation(p) is float]
+
+    return walk(get_command(app), [])
+
+
+def _annotation(param: object) -> object:
+    return getattr(getattr(param, "type_descriptor", None), "annotation", None)
+
+
+FLOAT_OPTIONS = _float_options()
+FLOAT_IDS = [f"{' '.join(p)} {o}" for p, o in FLOAT_OPTIONS]
+
+
+def test_float_options_found() -> None:
+    assert len(FLOAT_OPTIONS) >= 30
+    assert (["optimize"], "--time-limit") in FLOAT_OPTIONS
+    assert (["simulate"], "--fail-at") in FLOAT_OPTIONS
+
+
+@pytest.mark.parametrize(("path", "option"), FLOAT_OPTIONS, ids=FLOAT_IDS)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_float_options_refuse_nan_and_inf(cli, path: list[str], option: str, value: str) -> None:
+    """nan and inf are usage errors that say what is wrong (not a failed range check such as
+    'should be <= 86400', not a bad input file), on every float option of every command."""
+    res = cli([*path, option, value], exit_code=ExitCode.USAGE)
+    err = " ".join(res.stderr.split())
+    what = "is not a finite" if "inf" in value else "is not a"
+    assert f"Invalid value for {option}: {value} {what}" in err, err
+    assert "; give e.g. " in err and "Input should" not in err and "Traceback" not in err
+
+
+def test_float_option_messages(cli) -> None:
+    def err(*args: str) -> str:
+        return " ".join(cli(list(args), exit_code=2).stderr.split())
+
+    nan = err("optimize", "spec.yaml", "--time-limit", "nan")
+    assert "--time-limit: nan is not a number of seconds; give e.g. 60" in nan
+    zero = err("optimize", "spec.yaml", "--time-limit", "0")
+    assert "--time-limit: must be between 1 and 86400; got 0" in zero
+    cheap = err("catalog", "list", "--max-price", "cheap")
+    assert "--max-price: 'cheap' is not a price in $/hour; give e.g. 10" in cheap
+    quantile = err("observe", "--quantile", "2", "--prometheus", "http://x", "--plan", "p.yaml")
+    assert "--quantile: must be between 0.01 and 1; got 2" in quantile
+    rates = err("profile", "run", "http://127.0.0.1:1/x", "--rate", "1,inf")  # a list of numbers
+    assert "--rate: values must be finite numbers > 0; got '1,inf'" in rates
+
+
 def _exit_of(exc: BaseException) -> int:
     with pytest.raises(typer.Exit) as info, handle_errors():
         raise exc

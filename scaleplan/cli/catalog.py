@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_text
-from scaleplan.cli.options import CatalogFiles, JsonTable, OutputWide, Wide
+from scaleplan.cli.options import CatalogFiles, JsonTable, OutputWide, Wide, number_option
 
 app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azure and your own catalogs).", no_args_is_help=True)
 
@@ -28,8 +28,8 @@ def list_(
     provider: Annotated[list[str] | None, typer.Option("--provider", "-p", help="aws, gcp, azure (repeatable or comma-separated).")] = None,
     region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region(s).")] = None,
     accelerator: Annotated[list[str] | None, typer.Option("--accelerator", "-a", help="Accelerator name or alias (L4, nvidia-l4, a100-80gb, cpu).")] = None,
-    min_gpu_memory: Annotated[float | None, typer.Option("--min-gpu-memory", help="Minimum memory per accelerator (GiB).")] = None,
-    max_price: Annotated[float | None, typer.Option("--max-price", help="Maximum $/hour for the whole instance.")] = None,
+    min_gpu_memory: Annotated[float | None, number_option("--min-gpu-memory", what="a number of GiB", example="24", help="Minimum memory per accelerator (GiB).")] = None,
+    max_price: Annotated[float | None, number_option("--max-price", what="a price in $/hour", example="10", help="Maximum $/hour for the whole instance.")] = None,
     spot: Annotated[bool, typer.Option("--spot", help="Only rows with a spot price; filter and sort by spot price.")] = False,
     gpu_only: Annotated[bool, typer.Option("--gpu-only", help="Leave out CPU-only instance types.")] = False,
     sort: Annotated[str, typer.Option("--sort", help="price, gpu-price, gpu-memory, name, region.")] = "price",

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_lines
-from scaleplan.cli.options import JsonSummary
+from scaleplan.cli.options import JsonSummary, number_option
 from scaleplan.errors import input_error
 
 import_app = typer.Typer(help="Convert other tools' inputs into scaleplan files.", no_args_is_help=True)
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 def melange(
     files: Annotated[list[str], typer.Argument(help="One Mélange config JSON, or one or more AIBrix gpu-optimizer profile JSON files.")],
     out: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Folder for spec.yaml, profile.yaml and catalog.yaml.")],
-    rate: Annotated[float | None, typer.Option("--rate", min=0.0, help="Total request rate (req/s); required for AIBrix profiles, overrides a Mélange config's.")] = None,
+    rate: Annotated[float | None, number_option("--rate", what="a rate in requests/s", example="100", min=0.0, help="Total request rate (req/s); required for AIBrix profiles, overrides a Mélange config's.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Service name (DNS-1123); default from the file name.")] = None,
     json_out: JsonSummary = False,
     force: Annotated[bool, typer.Option("--force", help="Replace spec.yaml, profile.yaml or catalog.yaml that already exist in --out.")] = False,

@@ -16,6 +16,7 @@ from scaleplan.cli._common import (
     quiet_fd1,
     stderr_console,
 )
+from scaleplan.cli.options import number_option
 
 
 class SolverChoice(StrEnum):
@@ -32,8 +33,8 @@ def optimize(
     catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="Extra catalog file (repeatable); later rows override the shipped ones.")] = None,
     out: Annotated[str | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder for plan.yaml (and manifests/); default: 'out' next to the spec.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object on stdout.")] = False,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=1.0, max=86400.0, help="Seconds the solver may run in total; past it the best plan found is returned with status 'feasible'.")] = 60.0,
-    max_utilization: Annotated[float | None, typer.Option("--max-utilization", min=0.01, max=1.0, help="Run each replica at most this busy instead of the queueing model's value; 1.0 turns derating off.")] = None,
+    time_limit: Annotated[float, number_option("--time-limit", what="a number of seconds", example="60", min=1.0, max=86400.0, help="Seconds the solver may run in total; past it the best plan found is returned with status 'feasible'.")] = 60.0,
+    max_utilization: Annotated[float | None, number_option("--max-utilization", what="a fraction", example="0.8", min=0.01, max=1.0, help="Run each replica at most this busy instead of the queueing model's value; 1.0 turns derating off.")] = None,
     solver: Annotated[SolverChoice, typer.Option("--solver", help="MILP solver: highs (default) or cbc.")] = SolverChoice.highs,
     alternatives: Annotated[bool, typer.Option("--alternatives/--no-alternatives", help="Also compute alternative plans and baselines (extra solves).")] = True,
     manifests: Annotated[bool, typer.Option("--manifests/--no-manifests", help="Also render Kubernetes manifests into OUT/manifests/ (when the renderer is installed).")] = True,

@@ -4,9 +4,12 @@ that command's signature."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from scaleplan.errors import OptionError
+from scaleplan.option_values import finite_number
 
 # catalog list, show and accelerators
 CatalogFiles = Annotated[
@@ -38,3 +41,26 @@ AcceleratorCatalogs = Annotated[
 # validate and simulate; render and import melange
 JsonResult = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 JsonSummary = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
+
+
+def number_option(
+    *decls: str,
+    what: str = "a number",
+    example: str,
+    min: float | None = None,
+    max: float | None = None,
+    help: str,
+) -> Any:
+    """A float option whose value must be a finite number (``nan``/``inf`` are usage errors that
+    say so, exit 2) within ``[min, max]``; ``what`` and ``example`` word the message
+    (``--time-limit: nan is not a number of seconds; give e.g. 60``). Every float option of every
+    command is declared with it; the bounds still show in --help as typer's own."""
+    option = decls[0]
+
+    def parse(value: str | float) -> float:
+        try:
+            return finite_number(value, option, what=what, example=example, lo=min, hi=max)
+        except OptionError as err:
+            raise typer.BadParameter(err.message, param_hint=err.option) from None
+
+    return typer.Option(*decls, min=min, max=max, parser=parse, help=help)

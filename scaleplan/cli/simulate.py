@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_renderables
-from scaleplan.cli.options import JsonResult
+from scaleplan.cli.options import JsonResult, number_option
 from scaleplan.errors import TargetMissed, input_error
 
 if TYPE_CHECKING:
@@ -26,21 +26,21 @@ def simulate(
     plan_file: Annotated[str, typer.Argument(metavar="PLAN", help="Plan file written by 'scaleplan optimize'.")],
     arrivals: Annotated[str, typer.Option("--arrivals", help="poisson, bursty (MMPP: 1.5x bursts 20% of the time) or trace (with --trace FILE).")] = "poisson",
     trace: Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Arrival times, seconds from the start of the day, one per line (implies --arrivals trace).")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", help="Simulated seconds per window (a compressed day); default 60, for LLM plans long enough for --min-requests per class.")] = None,
+    duration: Annotated[float | None, number_option("--duration", what="a number of seconds", example="60", help="Simulated seconds per window (a compressed day); default 60, for LLM plans long enough for --min-requests per class.")] = None,
     windows: Annotated[str, typer.Option("--windows", help="Windows to simulate: all, peak, 8-18, 0,12,23.")] = "all",
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1, help="Random seed (0 to 2^63-1); the same seed gives identical output.")] = 0,
     fail: Annotated[str | None, typer.Option("--fail", help="Lose capacity: node (the largest node), zone (the largest zone) or spot (all spot).")] = None,
-    fail_at: Annotated[float | None, typer.Option("--fail-at", help="When (simulated seconds) the capacity is lost; default 10% into the peak window.")] = None,
+    fail_at: Annotated[float | None, number_option("--fail-at", what="a number of seconds", example="10", help="When (simulated seconds) the capacity is lost; default 10% into the peak window.")] = None,
     policy: Annotated[str, typer.Option("--policy", help="Load balancing: auto (what the rendered manifests do: round-robin for routing: service, weighted for gateway-api), weighted (the plan's capacity-weighted routing), round-robin, least-outstanding.")] = "auto",
-    batch_timeout_ms: Annotated[float, typer.Option("--batch-timeout-ms", help="Dynamic batching: longest wait for a batch to fill (0 = launch at once).")] = 0.0,
-    fixed_fraction: Annotated[float, typer.Option("--fixed-fraction", help="Share of a full batch's service time that does not shrink with smaller batches.")] = 0.5,
+    batch_timeout_ms: Annotated[float, number_option("--batch-timeout-ms", what="a number of milliseconds", example="5", help="Dynamic batching: longest wait for a batch to fill (0 = launch at once).")] = 0.0,
+    fixed_fraction: Annotated[float, number_option("--fixed-fraction", what="a fraction", example="0.5", help="Share of a full batch's service time that does not shrink with smaller batches.")] = 0.5,
     replica_delta: Annotated[int, typer.Option("--replica-delta", help="Add (or, negative, remove) replicas in every window, e.g. -1 to see the margin.")] = 0,
     png: Annotated[str | None, typer.Option("--png", metavar="FILE", help="Also write latency percentiles and replicas over the day as a PNG (needs matplotlib).")] = None,
     profile: Annotated[str | None, typer.Option("--profile", metavar="FILE", help="LLM plans: TTFT/TPOT points for allocations without llm.classes (default: the spec's profile next to the plan, if there).")] = None,
     lengths: Annotated[str, typer.Option("--lengths", help="LLM plans: token lengths per class: fixed (the spec's) or lognormal (mean = the spec's).")] = "fixed",
-    length_sigma: Annotated[float, typer.Option("--length-sigma", help="LLM plans: shape of the lognormal lengths.")] = 0.5,
+    length_sigma: Annotated[float, number_option("--length-sigma", example="0.5", help="LLM plans: shape of the lognormal lengths.")] = 0.5,
     min_requests: Annotated[int, typer.Option("--min-requests", help="LLM plans: requests per class per window the default duration aims at (p99 needs >= 1000).")] = 1000,
-    replace_after: Annotated[float | None, typer.Option("--replace-after", help="LLM plans: seconds until lost replicas serve again (default: node start + image pull + weight load).")] = None,
+    replace_after: Annotated[float | None, number_option("--replace-after", what="a number of seconds", example="300", help="LLM plans: seconds until lost replicas serve again (default: node start + image pull + weight load).")] = None,
     picker: Annotated[str, typer.Option("--picker", help="LLM plans with routing: inference-pool: queue (shortest queue) or kv (most free KV cache).")] = "queue",
     steps: Annotated[str, typer.Option("--steps", help="LLM plans: step times from the LLM performance model (model), from TTFT/TPOT points (points), or auto (the model when the spec names an architecture).")] = "auto",
     json_out: JsonResult = False,
