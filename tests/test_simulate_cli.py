@@ -74,7 +74,9 @@ def test_trace_file(cli, tmp_path: Path) -> None:
         (["--windows", "7-9"], 2, "outside"),
         (["--windows", "x"], 2, "cannot read"),
         (["--windows", "99"], 2, "selects windows outside 0..2 (the plan has 3 windows)"),
-        (["--fail", "node", "--fail-at", "1e9"], 3, "fail_at_s (--fail-at)"),
+        (["--fail", "node", "--fail-at", "1e9"], 2, "Invalid value for --fail-at: must be in [0, "),
+        (["--fail", "node", "--fail-at", "-1"], 2, "seconds of simulated time; got -1"),
+        (["--fail", "node", "--fail-at", "nan"], 2, "--fail-at: nan is not a number of seconds"),
         (["--trace", "/nonexistent/trace.txt"], 3, "trace not found"),
     ],
 )

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from scaleplan.errors import PlanError, Problem
+from scaleplan.errors import OptionError, PlanError, Problem
 from scaleplan.plan import Plan
 from scaleplan.simulate.layout import Segment, Topology, segment_of
 
@@ -34,15 +34,17 @@ class FailureEvent:
 
 
 def failure_time(plan: Plan, segments: list[Segment] | tuple[Segment, ...], fail_at_s: float | None) -> float:
-    """``fail_at_s`` checked against the simulated horizon, or by default 10 % into the busiest
-    segment (the first of equals)."""
+    """``fail_at_s`` checked against the simulated horizon (outside it: an
+    :class:`~scaleplan.errors.OptionError` naming --fail-at), or by default 10 % into the
+    busiest segment (the first of equals)."""
     if fail_at_s is None:
         peak = max(range(len(segments)), key=lambda k: (plan.demand.rps[segments[k][2]], -k))
         t0, t1, _ = segments[peak]
         return t0 + 0.1 * (t1 - t0)
     horizon = segments[-1][1]
-    if not (math.isfinite(fail_at_s) and 0 <= fail_at_s < horizon):
-        raise ValueError(f"fail_at_s (--fail-at) must be in [0, {horizon:g}) seconds of simulated time")
+    if not (math.isfinite(fail_at_s) and 0 <= fail_at_s < horizon):  # a bad option value: exit 2
+        message = f"must be in [0, {horizon:g}) seconds of simulated time; got {fail_at_s:g}"
+        raise OptionError(message, option="--fail-at")
     return float(fail_at_s)
 
 
