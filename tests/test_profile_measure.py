@@ -231,7 +231,7 @@ def test_interleave_runs_each_point_until_it_settles() -> None:
         kept.append((i, pt, 1))
         res.measurements.append(to_measurement(pt, device="cpu", accelerator="CPU", threads=1))
     wl = Workload(name="fake", framework="python", target="t", prepare=prepare)
-    _interleave(wl, opts, "cpu", "CPU", WallTimer(clk.now), kept, res, NullProgress(), None, clock=clk.now)
+    _interleave(wl, opts, "cpu", "CPU", WallTimer(clk.now), None, kept, res, NullProgress(), None, clock=clk.now)
     a, b = kept[0][1], kept[1][1]
     assert a.settled and len(a.windows) == 3 and a.timed_s < 1.0  # steady: stopped at 3 windows
     assert not b.settled and b.timed_s >= 4.0  # drifting: ran to the budget

@@ -38,6 +38,7 @@ from scaleplan.profile.model import DeviceInfo, Measurement
 from scaleplan.profile.point import measure_point, measure_window
 from scaleplan.profile.probes import (
     Clock,
+    HostMeter,
     MemoryProbe,
     Timer,
     blas_threads,
@@ -49,7 +50,13 @@ from scaleplan.profile.probes import (
     timer_for,
 )
 from scaleplan.profile.stats import percentile
-from scaleplan.profile.sustained import PointResult, StopRule, point_notes, to_measurement
+from scaleplan.profile.sustained import (
+    OTHERS_CPUS,
+    PointResult,
+    StopRule,
+    point_notes,
+    to_measurement,
+)
 from scaleplan.profile.targets import Runner, Workload, is_oom
 
 # A point the first pass kept: (its index in SweepResult.measurements, the point, threads).
@@ -104,6 +111,7 @@ class SweepOptions:
     sample_floor_s: float = 1e-4
     interleave: bool = True  # after the first pass, windows in turn across the batch sizes
     contention_ratio: float = 1.5  # median call / fast call above this: the point is contended
+    contention_cpus: float = OTHERS_CPUS  # other processes' CPUs busy above this: the point is contended
     slo_ms: float | None = None
     slo_percentile: int = 99
     threads: int | None = None
@@ -171,11 +179,12 @@ def _sweep_device(workload: Workload, opts: SweepOptions, device: str, info: Dev
     timer = timer_for(device, workload)
     memory = memory_for(device, workload)
     rss_base = host_rss_gib() if device == "cpu" else None
-    kept = _first_pass(workload, opts, device, info.accelerator, timer, memory, batches, rss_base, res, prog, on_point)
-    _interleave(workload, opts, device, info.accelerator, timer, kept, res, prog, on_point)
+    meter = HostMeter()
+    kept = _first_pass(workload, opts, device, info.accelerator, timer, memory, meter, batches, rss_base, res, prog, on_point)
+    _interleave(workload, opts, device, info.accelerator, timer, meter, kept, res, prog, on_point)
     rule = opts.rule()
     for _, pt, _ in kept:
-        res.notes.extend(point_notes(device, pt, rule, opts.contention_ratio))
+        res.notes.extend(point_notes(device, pt, rule, opts.contention_ratio, opts.contention_cpus))
     prog.device_done(device)
     free_cuda(device)
 
@@ -197,6 +206,7 @@ def _first_pass(
     accelerator: str,
     timer: Timer,
     memory: MemoryProbe,
+    meter: HostMeter | None,
     batches: list[int],
     rss_base: float | None,
     res: SweepResult,
@@ -209,11 +219,11 @@ def _first_pass(
     kept: list[Kept] = []
     for i, bs in enumerate(batches):
         prog.point_started(device, bs)
-        point = _first_point(workload, opts, device, timer, memory, batches, i, res, prog)
+        point = _first_point(workload, opts, device, timer, memory, meter, batches, i, res, prog)
         if point is None:
             break
         threads = _point_threads(workload, opts, device)
-        m = to_measurement(point, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio)
+        m = to_measurement(point, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=opts.contention_cpus)
         res.measurements.append(m)
         kept.append((len(res.measurements) - 1, point, threads))
         if point.calls_per_sample > 1:
@@ -229,14 +239,14 @@ def _first_pass(
     return kept
 
 
-def _first_point(workload: Workload, opts: SweepOptions, device: str, timer: Timer, memory: MemoryProbe, batches: list[int], i: int, res: SweepResult, prog: Progress) -> PointResult | None:
+def _first_point(workload: Workload, opts: SweepOptions, device: str, timer: Timer, memory: MemoryProbe, meter: HostMeter | None, batches: list[int], i: int, res: SweepResult, prog: Progress) -> PointResult | None:
     """Batch ``batches[i]``'s first-pass share, or None (with a note) when it ran out of
     memory or failed after an earlier point of the device was measured (the device's sweep
     stops there); a failure at the device's first point is a ProfileError."""
     bs = batches[i]
     try:
         run = workload.prepare(device, bs)
-        point = _measure_first(run, timer, memory, bs, opts)
+        point = _measure_first(run, timer, memory, meter, bs, opts)
         del run
         return point
     except KeyboardInterrupt:
@@ -306,7 +316,7 @@ def _stop_note(opts: SweepOptions, device: str, batches: list[int], i: int, m: M
     return note
 
 
-def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, bs: int, opts: SweepOptions) -> PointResult:
+def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, meter: HostMeter | None, bs: int, opts: SweepOptions) -> PointResult:
     """The first pass's share of a point: warm-up, peak memory and one window (or, without
     interleaving, the whole point), enough to decide the batch list (SLO, plateau, memory
     ceiling). With interleaving the rest is measured in windows taken in turn."""
@@ -324,6 +334,7 @@ def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, bs: int, opts
         max_windows=1 if opts.interleave else None,
         sample_floor_s=opts.sample_floor_s,
         memory=memory,
+        meter=meter,
     )
 
 
@@ -333,6 +344,7 @@ def _interleave(
     device: str,
     accelerator: str,
     timer: Timer,
+    meter: HostMeter | None,
     kept: list[Kept],
     res: SweepResult,
     prog: Progress,
@@ -369,7 +381,7 @@ def _interleave(
     def publish(js: Sequence[int]) -> None:
         for j in js:
             idx, pt, threads = kept[j]
-            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio)
+            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=opts.contention_cpus)
 
     try:
         while active:
@@ -384,7 +396,7 @@ def _interleave(
                         runners[bs] = run
                     if typical[j] < opts.window_s / 4:
                         run()  # re-warm: the other batch sizes ran since
-                    samples, w = measure_window(run, timer, calls=pt.calls_per_sample, window_s=opts.window_s, limit_s=opts.time_budget_s - pt.timed_s, clock=clock)
+                    samples, w = measure_window(run, timer, calls=pt.calls_per_sample, window_s=opts.window_s, limit_s=opts.time_budget_s - pt.timed_s, clock=clock, meter=meter)
                     del run
                 except KeyboardInterrupt:
                     raise

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 
-from scaleplan.profile.probes import Clock, MemoryProbe, Timer
+from scaleplan.profile.probes import Clock, HostMeter, MemoryProbe, Timer
 from scaleplan.profile.sustained import PointResult, StopRule, Window
 from scaleplan.profile.targets import Runner
 
@@ -30,17 +30,21 @@ def calls_per_sample(call_s: float, sample_floor_s: float, cap: int = 10_000) ->
     return min(cap, math.ceil(sample_floor_s / call_s))
 
 
-def measure_window(run: Runner, timer: Timer, *, calls: int, window_s: float, limit_s: float, clock: Clock = time.perf_counter) -> tuple[list[float], Window]:
+def measure_window(run: Runner, timer: Timer, *, calls: int, window_s: float, limit_s: float, clock: Clock = time.perf_counter, meter: HostMeter | None = None) -> tuple[list[float], Window]:
     """One window: timed samples of ``calls`` calls each, back to back, for ``window_s`` seconds
     of wall clock (at least one sample, at most ``limit_s``). Returns the per-call times and the
-    window (calls completed, wall-clock seconds from the first call's start to the last's end)."""
+    window (calls completed, wall-clock seconds from the first call's start to the last's end,
+    and with a ``meter`` the CPU seconds the rest of the host spent meanwhile)."""
     out: list[float] = []
+    before = meter.read() if meter is not None else None
     t0 = clock()
     while True:
         out.append(timer.time(run, calls) / calls)
         el = clock() - t0
         if el >= window_s or el >= limit_s:
-            return out, Window(calls=len(out) * calls, elapsed_s=el, end_s=t0 + el)
+            after = meter.read() if before is not None and meter is not None else None
+            others = (after[0] - before[0]) - (after[1] - before[1]) if before is not None and after is not None else None
+            return out, Window(calls=len(out) * calls, elapsed_s=el, end_s=t0 + el, others_cpu_s=others)
 
 
 def _warm_up(run: Runner, timer: Timer, warm_budget: float, clock: Clock) -> list[float]:
@@ -70,6 +74,7 @@ def measure_point(
     warmup_s: float | None = None,
     clock: Clock = time.perf_counter,
     memory: MemoryProbe | None = None,
+    meter: HostMeter | None = None,
 ) -> PointResult:
     """Warm up, then measure ``run`` in windows until the point settles (:meth:`StopRule.settled`), the
     budget is spent or ``max_windows`` windows were taken (the first pass takes one)."""
@@ -80,7 +85,7 @@ def measure_point(
     point = PointResult(batch_size=batch_size, calls_per_sample=k)
     rule = StopRule(time_budget_s=time_budget_s, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span_s=min_span_s)
     while True:
-        samples, w = measure_window(run, timer, calls=k, window_s=window_s, limit_s=max(time_budget_s - point.timed_s, 0.0), clock=clock)
+        samples, w = measure_window(run, timer, calls=k, window_s=window_s, limit_s=max(time_budget_s - point.timed_s, 0.0), clock=clock, meter=meter)
         point.add_window(samples, w)
         if rule.settled(point):
             point.settled = True

@@ -125,6 +125,37 @@ def host_available_gib() -> float | None:
     return _proc_gib("/proc/meminfo", "MemAvailable:")
 
 
+class HostMeter:
+    """CPU seconds the rest of the host spends: the busy time in /proc/stat (user, nice, system,
+    irq, softirq and steal, the time a hypervisor gave to other guests) minus this process's own
+    CPU time (every thread of it). Linux only: :meth:`read` is None where /proc/stat is absent.
+
+    A noisy neighbour on a shared host need not slow each call past the contention ratio (on a
+    two-core VM a spinning neighbour leaves the profile its own core, and still moves its rate by
+    10-25 % through shared caches, memory bandwidth and clocks); what it cannot hide is the CPU
+    time it takes."""
+
+    def __init__(self, stat_path: str = "/proc/stat") -> None:
+        self.stat_path = stat_path
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.tick_s = 1.0 / tick if tick > 0 else 0.01
+
+    def read(self) -> tuple[float, float] | None:
+        """(the host's busy CPU seconds so far, this process's CPU seconds so far), or None."""
+        try:
+            with open(self.stat_path, encoding="ascii", errors="replace") as fh:
+                fields = fh.readline().split()
+        except OSError:
+            return None
+        if len(fields) < 9 or fields[0] != "cpu":
+            return None
+        try:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+        except ValueError:
+            return None
+        return (user + nice + system + irq + softirq + steal) * self.tick_s, time.process_time()
+
+
 def timer_for(device: str, workload: Workload) -> Timer:
     if device != "cpu" and workload.uses_torch_cuda:
         return CudaEventTimer(device)

@@ -74,6 +74,15 @@ def mean_ci_rel(values: Sequence[float]) -> float:
     return t975(n - 1) * math.sqrt(var / n) / mean
 
 
+def prediction_rel(values: Sequence[float]) -> float:
+    """Relative half-width of the 95 % prediction interval of one more value drawn like
+    ``values`` (t x sd x sqrt(1 + 1/n) / mean; inf below 2): where a single new draw lands, not
+    where the mean lies."""
+    n = len(values)
+    ci = mean_ci_rel(values)
+    return ci * math.sqrt(n + 1) if math.isfinite(ci) else ci
+
+
 def summarize_ms(samples_s: Sequence[float]) -> dict[str, float]:
     """Latency summary in milliseconds from samples in seconds: p50/p90/p95/p99/mean."""
     xs = sorted(samples_s)

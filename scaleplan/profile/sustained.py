@@ -4,7 +4,9 @@ A :class:`PointResult` holds a point's per-call times and windows. From them: th
 rate (all samples completed in the windows over their total elapsed time) and the 95 % CI of it
 (a t-interval over the windows' rates); the **quiet** rate (batch / the 0.1th percentile of the
 per-call times, what the model costs when nothing interferes); ``median_over_fast`` (median
-call / that fast call) and the slowdown that marks a point ``contended``. :class:`StopRule`
+call / that fast call) and the slowdown that, like the CPU other processes took meanwhile,
+marks a point ``contended``; a contended point's interval is the spread of one window (a
+prediction interval), not the CI of the mean. :class:`StopRule`
 decides when a point has settled; :func:`to_measurement` turns a point into the profile's
 :class:`~scaleplan.profile.model.Measurement`; :func:`point_notes` words what the statistics
 say about the host (contended, unstable).
@@ -17,19 +19,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from scaleplan.profile.model import Measurement, Percentiles
-from scaleplan.profile.stats import mean_ci_rel, median_ci_rel, percentile, round_sig, summarize_ms
+from scaleplan.profile.stats import (
+    mean_ci_rel,
+    median_ci_rel,
+    percentile,
+    prediction_rel,
+    round_sig,
+    summarize_ms,
+)
 
 SERVICE_Q = 0.1  # percentile of per-call times taken as the service time (quiet rate = batch / it)
+OTHERS_CPUS = 0.25  # CPUs the rest of the host kept busy, on average over a point's windows, above which it is contended
 
 
 @dataclass
 class Window:
-    """One measurement window: calls completed, the wall-clock seconds they took, and the clock
-    reading at its end (``end_s``; a window began at ``end_s - elapsed_s``)."""
+    """One measurement window: calls completed, the wall-clock seconds they took, the clock
+    reading at its end (``end_s``; a window began at ``end_s - elapsed_s``) and the CPU seconds
+    the rest of the host spent meanwhile (``others_cpu_s``; None where it cannot be read)."""
 
     calls: int
     elapsed_s: float
     end_s: float = 0.0
+    others_cpu_s: float | None = None
 
 
 @dataclass
@@ -93,8 +105,31 @@ class PointResult:
         gap = self.quiet_throughput() / thr if thr > 0 and math.isfinite(thr) else 1.0
         return max(self.median_over_fast(), gap if math.isfinite(gap) else 1.0)
 
-    def contended(self, ratio: float) -> bool:
-        return self.slowdown() > ratio
+    def others_cpus(self) -> float | None:
+        """CPUs the rest of the host kept busy, on average over the windows that could read it
+        (CPU seconds other processes spent / the windows' wall-clock seconds); None if none could."""
+        known = [w for w in self.windows if w.others_cpu_s is not None]
+        el = sum(w.elapsed_s for w in known)
+        if not known or el <= 0:
+            return None
+        return max(0.0, sum(w.others_cpu_s or 0.0 for w in known)) / el
+
+    def contended(self, ratio: float, others_cpus: float = OTHERS_CPUS) -> bool:
+        """The host slowed the point past ``ratio`` (:meth:`slowdown`), or other processes kept
+        more than ``others_cpus`` CPUs busy while it was measured."""
+        busy = self.others_cpus()
+        return self.slowdown() > ratio or (busy is not None and busy > others_cpus)
+
+    def interval_rel(self, contended: bool) -> float:
+        """Relative half-width of the sustained rate's 95 % interval: the t-interval of the mean
+        of the windows on a quiet host; on a contended one the prediction interval of one window.
+
+        Under a neighbour the windows of one run are not independent draws of what the replica
+        sustains: the neighbour's load moves in phases longer than a window, and the next run
+        sees other phases. The CI of the mean describes only this run's phases; how far one
+        window strays is the honest bound on where another run's rate can land."""
+        rates = self.window_rates()
+        return max(mean_ci_rel(rates), prediction_rel(rates)) if contended else mean_ci_rel(rates)
 
     @property
     def ci_rel(self) -> float:
@@ -145,11 +180,13 @@ class StopRule:
         return windows_agree(rates, self.stable_windows, self.stability) and mean_ci_rel(rates) <= self.target_ci
 
 
-def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5) -> Measurement:
+def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5, contention_cpus: float = OTHERS_CPUS) -> Measurement:
     lat = summarize_ms(p.samples_s)
     ci = p.ci_rel
-    tci = p.throughput_ci_rel()
+    contended = p.contended(contention_ratio, contention_cpus)
+    tci = p.interval_rel(contended)
     ratio = p.median_over_fast()
+    others = p.others_cpus()
     return Measurement(
         device=device,
         accelerator=accelerator,
@@ -166,16 +203,20 @@ def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: in
         windows=len(p.windows),
         stable=p.settled,
         median_over_fast=round_sig(ratio, 3),
-        contended=p.contended(contention_ratio),
+        contended=contended,
+        others_cpus=round(others, 2) if others is not None else None,
     )
 
 
-def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: float) -> list[str]:
+def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: float, contention_cpus: float = OTHERS_CPUS) -> list[str]:
     """The notes a finished point's statistics call for: contended (the host slowed it past
-    ``contention_ratio``), unstable (the budget ran out before ``rule`` was met)."""
+    ``contention_ratio``, or other processes kept more than ``contention_cpus`` CPUs busy),
+    unstable (the budget ran out before ``rule`` was met)."""
     notes: list[str] = []
-    if p.contended(contention_ratio):
-        notes.append(f"{device}: batch {p.batch_size}: contended: the median call is {p.median_over_fast():.3g}x the fast calls and the quiet rate {p.quiet_throughput() / p.throughput():.3g}x the sustained one (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load; throughput_quiet_rps what the model costs when nothing interferes")
+    if p.contended(contention_ratio, contention_cpus):
+        busy = p.others_cpus()
+        others = f"; other processes kept {busy:.2f} CPUs busy meanwhile" if busy is not None else ""
+        notes.append(f"{device}: batch {p.batch_size}: contended: the median call is {p.median_over_fast():.3g}x the fast calls and the quiet rate {p.quiet_throughput() / p.throughput():.3g}x the sustained one{others} (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load, and its interval (+-{p.interval_rel(True):.1%}) the spread of one window, where another run beside the same load can land; throughput_quiet_rps what the model costs when nothing interferes")
     if not p.settled:
         notes.append(f"{device}: batch {p.batch_size}: unstable: the budget ({rule.time_budget_s:g} s) ran out before {rule.stable_windows} windows agreed within +-{rule.stability:.0%} with a CI within +-{rule.target_ci:.0%} over at least {rule.min_span_s:g} s (CI +-{p.throughput_ci_rel():.1%} over {len(p.windows)} windows)")
     return notes

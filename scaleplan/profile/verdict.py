@@ -7,8 +7,9 @@ not ``ok`` into exit 5. Per point (measured points with windows, i.e. the sustai
 * ``ok``: the windows agreed and the CI of the sustained rate is within the target;
 * ``wide``: stable windows, but the CI is wider than the target (more budget narrows it);
 * ``unstable``: the budget ran out before the windows agreed (``stable: false``);
-* ``contended``: the median call is far above the fast calls (``contended: true``): the host
-  was busy, and the sustained rate is this host's, under that load.
+* ``contended``: the median call is far above the fast calls, or other processes kept the
+  host's CPUs busy (``contended: true``): the sustained rate is this host's, under that load,
+  and its interval the spread of one window.
 
 Across points: throughput that *falls* as the batch grows (the larger batch's CI lies wholly
 below the smaller one's) says the larger batches cost more than they give on this device.
@@ -36,6 +37,7 @@ class PointVerdict:
     status: Status
     median_over_fast: float | None
     slowdown: float
+    others_cpus: float | None = None
 
     def line(self, target_ci: float) -> str:
         ci = f"+-{self.ci_rel:.1%}" if self.ci_rel is not None else "CI n/a"
@@ -43,9 +45,14 @@ class PointVerdict:
             "ok": "ok",
             "wide": f"wide (target +-{target_ci:.0%})",
             "unstable": "unstable: windows never agreed",
-            "contended": f"contended ({self.slowdown:.3g}x slower than quiet)",
+            "contended": self._contended(),
         }[self.status]
         return f"  {self.device} batch {self.batch_size}: {_rate(self.throughput_rps)} req/s {ci}  {why}"
+
+    def _contended(self) -> str:
+        if self.others_cpus is None:
+            return f"contended ({self.slowdown:.3g}x slower than quiet)"
+        return f"contended: x{self.slowdown:.3g}, others {self.others_cpus:.2f} CPUs"
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,7 @@ class Verdict:
         return {
             "ok": self.ok,
             "target_ci": self.target_ci,
-            "points": [{"device": p.device, "batch_size": p.batch_size, "throughput_rps": p.throughput_rps, "throughput_ci_rel": p.ci_rel, "status": p.status, "median_over_fast": p.median_over_fast, "slowdown": round(p.slowdown, 3)} for p in self.points],
+            "points": [{"device": p.device, "batch_size": p.batch_size, "throughput_rps": p.throughput_rps, "throughput_ci_rel": p.ci_rel, "status": p.status, "median_over_fast": p.median_over_fast, "slowdown": round(p.slowdown, 3), "others_cpus": p.others_cpus} for p in self.points],
             "falling": [{"device": f.device, "from_batch": f.small, "to_batch": f.large, "from_rps": f.small_rps, "to_rps": f.large_rps} for f in self.falling],
         }
 
@@ -132,7 +139,7 @@ def point_status(m: Measurement, target_ci: float) -> Status:
 def profile_verdict(profile: Profile, target_ci: float) -> Verdict:
     """The verdict on a profile's measured, windowed points (others are left out)."""
     pts = [m for m in profile.measurements if m.source == "measured" and m.windows is not None]
-    verdicts = tuple(PointVerdict(m.device, m.batch_size, m.throughput_rps, m.throughput_ci_rel, point_status(m, target_ci), m.median_over_fast, slowdown(m)) for m in pts)
+    verdicts = tuple(PointVerdict(m.device, m.batch_size, m.throughput_rps, m.throughput_ci_rel, point_status(m, target_ci), m.median_over_fast, slowdown(m), m.others_cpus) for m in pts)
     by_dev: dict[str, list[Measurement]] = defaultdict(list)
     for m in pts:
         by_dev[m.device].append(m)
