@@ -10,8 +10,10 @@ the ``torch`` MLP and the ``numpy`` MLP of bench/profile_models.py (``--models c
 ``--noise bursts`` adds a noisy neighbour for the whole run: a child process that spins on the
 CPU for 0.2-3 s, sleeps 0.2-3 s, and so on (seeded), on top of whatever else the host runs.
 
-Per batch it prints both runs' sustained ``throughput_rps`` with their 95 % CIs, the relative
-difference, whether each run's interval covers the other's value, and the contention flags.
+Per batch it prints both runs' sustained ``throughput_rps`` with their 95 % intervals, the
+relative difference, whether each run's interval covers the other's value, the contention flags,
+the slowdown (quiet rate / sustained rate) and ``others_cpus`` (the CPUs other processes kept
+busy while the point was measured).
 Criteria (issue #14): quiet, the two runs within 10 % at every batch size; with the neighbour,
 each run's interval covers the other's value at every batch size and the profile says it was
 contended (at least one point ``contended``). The load average is printed before and after.
@@ -33,6 +35,10 @@ from profile_models import workload
 
 def _rel(a: float, b: float) -> float:
     return abs(a - b) / min(a, b)
+
+
+def _cpus(x: float | None) -> str:
+    return f"{x:>4.2f}" if x is not None else " n/a"
 
 
 def _spin_bursts(seed: int) -> None:
@@ -88,7 +94,7 @@ def _pair(wl: Any, kind: str, pair: int, sizes: list[int], budget: float | None,
     runs = [run_sweep(wl, opts, device_info=lambda d: cpu_info()).measurements for _ in range(2)]
     worst, covered, contended = 0.0, True, 0
     print(f"\nmodel {kind}, pair {pair} ({'noisy neighbour' if noisy else 'no injected noise'})")
-    print(f"{'batch':>5} {'thr 1':>9} {'+-':>6} {'thr 2':>9} {'+-':>6} {'diff':>6} {'covers':>6} {'cont.':>5} {'slow 1/2':>9} {'win':>5}")
+    print(f"{'batch':>5} {'thr 1':>9} {'+-':>6} {'thr 2':>9} {'+-':>6} {'diff':>6} {'covers':>6} {'cont.':>5} {'slow 1/2':>9} {'others':>9} {'win':>5}")
     for a, b in zip(runs[0], runs[1], strict=True):
         d = _rel(a.throughput_rps, b.throughput_rps)
         ca, cb = a.throughput_ci_rel or 0.0, b.throughput_ci_rel or 0.0
@@ -99,7 +105,7 @@ def _pair(wl: Any, kind: str, pair: int, sizes: list[int], budget: float | None,
         slow_a = (a.throughput_quiet_rps or a.throughput_rps) / a.throughput_rps
         slow_b = (b.throughput_quiet_rps or b.throughput_rps) / b.throughput_rps
         flags = ("C" if a.contended else "-") + ("C" if b.contended else "-")
-        print(f"{a.batch_size:>5} {a.throughput_rps:>9.4g} {ca:>6.1%} {b.throughput_rps:>9.4g} {cb:>6.1%} {d:>6.1%} {'yes' if cov else 'NO':>6} {flags:>5} {slow_a:>4.2f}/{slow_b:<4.2f} {a.windows:>2}/{b.windows:<2}")
+        print(f"{a.batch_size:>5} {a.throughput_rps:>9.4g} {ca:>6.1%} {b.throughput_rps:>9.4g} {cb:>6.1%} {d:>6.1%} {'yes' if cov else 'NO':>6} {flags:>5} {slow_a:>4.2f}/{slow_b:<4.2f} {_cpus(a.others_cpus)}/{_cpus(b.others_cpus)} {a.windows:>2}/{b.windows:<2}")
     ok = (covered and contended > 0) if noisy else worst < 0.10
     print(f"pair {kind} {pair}: largest difference {worst:.1%}; intervals cover each other: {'all' if covered else 'NOT all'}; contended points: {contended}; criterion {'met' if ok else 'NOT met'}")
     return ok
