@@ -17,11 +17,17 @@ set or the new one. :func:`commit_outputs` does that:
 
 A crash of the machine in the middle of step 4 can still leave a mixed set; no interrupt,
 error or concurrent run can. Nothing is written before the command has computed every file.
+
+``render --out DIR`` and ``profile --emit-jobs DIR`` replace a whole folder: :func:`replace_folder`
+runs the same transaction with ``DIR`` as the one tree of its parent folder, locked by ``flock`` on
+the parent folder itself (no lock file appears next to ``DIR``). This module is the only writer of
+a folder of outputs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import signal
@@ -89,17 +95,26 @@ def sigint_deferred() -> Iterator[None]:
             raise KeyboardInterrupt
 
 
+# flock on a folder's descriptor where the file system has no such lock (NFS: EBADF)
+_NO_FOLDER_FLOCK = frozenset({errno.EBADF, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP})
+
+
 @contextlib.contextmanager
-def folder_lock(folder: Path, timeout: float = 30.0) -> Iterator[None]:
-    """An exclusive lock on ``folder`` (created if missing) for one writing run. A run that
-    created the folder and then fails leaves nothing behind: the lock file and the (empty)
-    folder are removed again."""
+def folder_lock(folder: Path, timeout: float = 30.0, *, lock_file: bool = True) -> Iterator[None]:
+    """An exclusive lock on ``folder`` (created if missing) for one writing run: on
+    ``folder/.scaleplan.lock``, or (``lock_file=False``) on the folder itself, which leaves no
+    file behind (a file system without such locks writes unlocked; the swap stays atomic). A
+    run that created the folder and then fails leaves nothing behind: the lock file and the
+    (empty) folder are removed again."""
     import fcntl
 
     created = not folder.exists()
     _mkdir(folder)
     try:
-        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        if lock_file:
+            fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        else:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
         raise cannot_write_error(folder, exc) from None
     ok = False
@@ -122,12 +137,17 @@ def folder_lock(folder: Path, timeout: float = 30.0) -> Iterator[None]:
                         ],
                     ) from None
                 time.sleep(0.1)
+            except OSError as exc:
+                if lock_file or exc.errno not in _NO_FOLDER_FLOCK:
+                    raise cannot_write_error(folder, exc) from None
+                break
         yield
         ok = True
     finally:
         if not ok and created:
             with contextlib.suppress(OSError):
-                (folder / LOCK_NAME).unlink()
+                if lock_file:
+                    (folder / LOCK_NAME).unlink()
                 folder.rmdir()  # only if the failed run left it empty
         os.close(fd)
 
@@ -199,11 +219,13 @@ def commit_outputs(
     *,
     foreign: Callable[[Path], Sequence[Path]] | None = None,
     lock_timeout: float = 30.0,
+    lock_file: bool = True,
 ) -> list[Path]:
     """Write ``files`` (name -> text) and ``trees`` (folder name -> {relative path -> text}) into
-    ``folder`` as one transaction; return the paths written (files and tree folders)."""
+    ``folder`` as one transaction; return the paths written (files and tree folders).
+    ``lock_file``: see :func:`folder_lock`."""
     trees = trees or {}
-    with folder_lock(folder, lock_timeout):
+    with folder_lock(folder, lock_timeout, lock_file=lock_file):
         for name in trees:
             target = folder / name
             if target.is_symlink() or (target.exists() and not target.is_dir()):
@@ -269,3 +291,30 @@ def commit_outputs(
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     return [*(folder / n for n in files), *(folder / n for n in trees)]
+
+
+def replace_folder(
+    folder: Path,
+    files: Mapping[str, str],
+    *,
+    foreign: Callable[[Path], Sequence[Path]],
+    lock_timeout: float = 30.0,
+) -> Path:
+    """Make ``folder``'s content exactly ``files`` (relative path -> text) in one transaction:
+    :func:`commit_outputs` with ``folder`` as the one tree of its parent, which is locked on
+    itself (no lock file next to ``folder``). Refused (exit 3) when ``folder`` holds files that
+    ``foreign`` lists, is a file or a link; the parent folders are created when missing."""
+    target = folder if folder.name not in ("", "..") else Path(os.path.abspath(folder))
+    if target.name == "":  # the root folder
+        raise InputError(
+            str(folder), [Problem("", "cannot replace the root folder", hint="give a folder path")]
+        )
+    commit_outputs(
+        target.parent,
+        {},
+        {target.name: files},
+        foreign=foreign,
+        lock_timeout=lock_timeout,
+        lock_file=False,
+    )
+    return folder

@@ -1,6 +1,6 @@
-"""The files ``optimize`` and ``render`` write: ``plan.yaml`` and ``manifests/`` in one output
-transaction (:mod:`scaleplan.outputs`), the changes against the plan already in the folder,
-and which manifest folders are scaleplan's to replace.
+"""The files ``optimize`` and ``render`` write: ``plan.yaml`` and ``manifests/`` (``render``:
+the manifests folder alone) in one output transaction (:mod:`scaleplan.outputs`), the changes
+against the plan already in the folder, and which manifest folders are scaleplan's to replace.
 """
 
 from __future__ import annotations
@@ -60,27 +60,16 @@ def not_rendered_by_us(directory: Path) -> list[Path]:
 
 
 def write_manifests(out: Path, files: Mapping[str, str]) -> None:
-    """``render --out DIR``: replace DIR with the manifests at once (refused when DIR holds
-    files scaleplan did not write)."""
-    from scaleplan.yamlio import atomic_write_tree
+    """``render --out DIR``: replace DIR with the manifests at once, through the output
+    transaction ``optimize`` uses (locked, every file fsynced, all or nothing); refused when
+    DIR holds files scaleplan did not write."""
+    from scaleplan.outputs import replace_folder
 
     if out.exists() and not out.is_dir():
         raise InputError(
             str(out), [Problem("", "--out exists and is not a folder", hint="choose a folder path")]
         )
-    try:
-        atomic_write_tree(out, files, foreign=not_rendered_by_us)
-    except OSError as exc:
-        raise InputError(
-            str(out),
-            [
-                Problem(
-                    "",
-                    f"cannot write the manifests: {exc.strerror or exc}",
-                    hint="check the folder's permissions",
-                )
-            ],
-        ) from None
+    replace_folder(out, files, foreign=not_rendered_by_us)
 
 
 def write_plan_outputs(

@@ -17,10 +17,9 @@ import contextlib
 import hashlib
 import os
 import re
-import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -456,37 +455,3 @@ def foreign_files_problem(folder: Path, found: Sequence[Path]) -> Problem:
         hint="move them away or choose another --out folder; scaleplan never deletes your files",
     )
 
-
-def atomic_write_tree(directory: str | Path, files: Mapping[str, str], *, foreign: Callable[[Path], Sequence[Path]] | None = None) -> None:
-    """Write a set of files (relative path -> text) into ``directory`` all at once.
-
-    The files are written into a temporary sibling folder which then replaces ``directory``.
-    ``foreign`` lists the files of an existing folder that scaleplan did not write; the folder
-    is replaced only when it lists none (default: always).
-    """
-    d = Path(directory)
-    try:
-        d.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", dir=d.parent))
-    except OSError as exc:
-        raise cannot_write_error(d, exc) from None
-    try:
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700; the folder is the user's output
-        for rel, text in files.items():
-            target = tmp / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8", newline="\n")
-        if d.exists():
-            found = list(foreign(d)) if foreign is not None else []
-            if found:
-                raise InputError(str(d), [foreign_files_problem(d, found)])
-            old = Path(tempfile.mkdtemp(prefix=f".{d.name}.old.", dir=d.parent))
-            old.rmdir()
-            os.replace(d, old)
-            os.replace(tmp, d)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, d)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -12,15 +12,15 @@ from tables_helpers import shipped_tables
 from scaleplan.check import check_paths
 from scaleplan.check.monitoring import promql_error
 from scaleplan.plan import read_plan
+from scaleplan.plan_outputs import write_manifests
 from scaleplan.render import render
-from scaleplan.yamlio import atomic_write_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _rendered(example: str, out: Path) -> Path:
     plan = read_plan(ROOT / "examples" / example / "plan.yaml")
-    atomic_write_tree(out, render(plan, shipped_tables()))
+    write_manifests(out, render(plan, shipped_tables()))
     return out
 
 

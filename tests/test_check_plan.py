@@ -20,10 +20,10 @@ render_mod = pytest.importorskip(
 
 
 def _render(plan_path: Path, out: Path) -> Plan:
-    from scaleplan.yamlio import atomic_write_tree
+    from scaleplan.plan_outputs import write_manifests
 
     plan = read_plan(plan_path)
-    atomic_write_tree(out, render_mod.render(plan, shipped_tables()))
+    write_manifests(out, render_mod.render(plan, shipped_tables()))
     return plan
 
 

@@ -98,8 +98,9 @@ def test_optimize_prints_every_render_warning(tables: Catalog, cli, tmp_path: Pa
 def test_check_plan_flags_nodes_of_another_cloud(tables: Catalog, cli, tmp_path: Path) -> None:
     """A plan (written before providers followed the flavor) with GCP rows on an EKS flavor."""
     from scaleplan.plan import dump_plan, read_plan
+    from scaleplan.plan_outputs import write_manifests
     from scaleplan.render import render
-    from scaleplan.yamlio import atomic_write, atomic_write_tree
+    from scaleplan.yamlio import atomic_write
 
     spec = write_spec(tmp_path, flavor="generic", placement="  providers: [gcp]\n  regions: [us-central1]")
     cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-alternatives", "--no-manifests"])
@@ -107,13 +108,13 @@ def test_check_plan_flags_nodes_of_another_cloud(tables: Catalog, cli, tmp_path:
     k8s = plan.spec.kubernetes.model_copy(update={"flavor": "eks"})
     old = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
     atomic_write(tmp_path / "old.yaml", dump_plan(old))
-    atomic_write_tree(tmp_path / "m", render(old, tables))
+    write_manifests(tmp_path / "m", render(old, tables))
     res = cli(["check", str(tmp_path / "m"), "--plan", str(tmp_path / "old.yaml"), "--format", "json"], exit_code=1)
     found = [f for f in json.loads(res.stdout)["findings"] if f["rule"] == "flavor-mismatch"]
     assert found, res.stdout
     assert any("not offered on aws" in f["message"] for f in found)
     # the same plan on its own flavor has no such finding
-    atomic_write_tree(tmp_path / "g", render(plan, tables))
+    write_manifests(tmp_path / "g", render(plan, tables))
     res = cli(["check", str(tmp_path / "g"), "--plan", str(tmp_path / "out" / "plan.yaml"), "--format", "json"], exit_code=None)
     assert not [f for f in json.loads(res.stdout)["findings"] if f["rule"] == "flavor-mismatch"]
 
@@ -441,10 +442,10 @@ def test_check_skips_scaleplans_own_files_and_only_manifests(
 ) -> None:
     ex = ROOT / "examples" / "embedding-cpu-gpu"
     from scaleplan.plan import read_plan
+    from scaleplan.plan_outputs import write_manifests
     from scaleplan.render import render
-    from scaleplan.yamlio import atomic_write_tree
 
-    atomic_write_tree(tmp_path / "d", render(read_plan(ex / "plan.yaml"), tables))
+    write_manifests(tmp_path / "d", render(read_plan(ex / "plan.yaml"), tables))
     for f in ("spec.yaml", "plan.yaml", "profile.yaml"):
         (tmp_path / "d" / f).write_text((ex / f).read_text())
     res = cli(["check", str(tmp_path / "d")])

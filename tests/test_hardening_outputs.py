@@ -177,3 +177,56 @@ def test_commit_fsyncs_every_file_before_the_swap(tmp_path: Path, monkeypatch: p
     assert (out / "plan.yaml").read_text() == "plan\n"  # the old set, untouched
     assert {p.name: p.read_text() for p in (out / "manifests").iterdir()} == tree
     assert sorted(p.name for p in out.iterdir()) == [".scaleplan.lock", "manifests", "plan.yaml"]
+
+
+def test_replace_folder_replaces_as_a_whole_and_refuses_user_files(tmp_path: Path) -> None:
+    """``render --out`` and ``--emit-jobs``: the folder's content becomes the new set, old files
+    not in it go; a folder with a user's file is refused; no lock, stage or temporary folder is
+    left next to it (the parent is locked on itself)."""
+    from scaleplan.errors import InputError
+    from scaleplan.outputs import replace_folder
+
+    out = tmp_path / "out"
+    replace_folder(out, {"a.yaml": "a\n", "sub/b.yaml": "b\n"}, foreign=lambda d: [])
+    assert (out / "sub" / "b.yaml").read_text() == "b\n"
+    replace_folder(out, {"c.yaml": "c\n"}, foreign=lambda d: [])
+    assert sorted(p.name for p in out.iterdir()) == ["c.yaml"]  # replaced as a whole
+    with pytest.raises(InputError, match=r"files scaleplan did not write: mine\.txt"):
+        replace_folder(out, {"d.yaml": "d\n"}, foreign=lambda d: [d / "mine.txt"])
+    assert sorted(p.name for p in out.iterdir()) == ["c.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("fault", ["fsync", "interrupt"])
+def test_render_out_failing_mid_write_leaves_the_old_folder(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    """``render --out DIR`` wrote through its own, weaker writer (no lock, no fsync): a run that
+    fails or is interrupted while the files are written leaves the old manifests, byte for
+    byte, and nothing half-written or staged next to them."""
+    import errno
+
+    from scaleplan import outputs
+
+    plan = EXAMPLE / "plan.yaml"
+    out = tmp_path / "deploy" / "manifests"
+    cli(["render", str(plan), "--out", str(out), "--layout", "single"])
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_fsync, written = os.fsync, []
+
+    def fail_mid_write(fd: int) -> None:  # the first file is synced; the write fails after it
+        written.append(fd)
+        if len(written) > 1:
+            if fault == "interrupt":
+                raise KeyboardInterrupt
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(outputs, "SYNC_BATCH", 1)  # one file at a time: the failure is mid-set
+    monkeypatch.setattr(os, "fsync", fail_mid_write)
+    r = cli(["render", str(plan), "--out", str(out)], exit_code=130 if fault == "interrupt" else 5)
+    if fault == "fsync":
+        assert "Input/output error" in r.stderr and "nothing was replaced" in r.stderr
+    assert len(written) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["manifests"]

@@ -1,5 +1,6 @@
 """An output path that cannot be written is bad input (exit 3, the path and a hint), never
-"internal error" (exit 70): every command writes files through yamlio's atomic writers."""
+"internal error" (exit 70): every command writes files through yamlio's atomic writer or the
+output transaction (outputs.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from scaleplan.errors import InputError
-from scaleplan.yamlio import atomic_write, atomic_write_tree, check_writable
+from scaleplan.outputs import replace_folder
+from scaleplan.yamlio import atomic_write, check_writable
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "examples" / "llm-chat" / "plan.yaml"
@@ -24,7 +26,11 @@ def keep(tmp_path: Path) -> Path:
 
 
 def test_atomic_writers_name_the_file_in_the_way(keep: Path) -> None:
-    for write in (lambda: atomic_write(keep / "o.yaml", "x: 1\n"), lambda: atomic_write_tree(keep / "d" / "m", {"a.yaml": "x: 1\n"})):
+    tree = {"a.yaml": "x: 1\n"}
+    for write in (
+        lambda: atomic_write(keep / "o.yaml", "x: 1\n"),
+        lambda: replace_folder(keep / "d" / "m", tree, foreign=lambda d: []),
+    ):
         with pytest.raises(InputError) as exc:
             write()
         assert f"{keep} is a file, not a folder" in str(exc.value)

@@ -10,9 +10,9 @@ from render_helpers import FLAVORS, KUBE_VERSIONS, PLANS, example_plans, with_fl
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.plan import read_plan
+from scaleplan.plan_outputs import write_manifests
 from scaleplan.render import render
 from scaleplan.spec import PROVIDER_OF_FLAVOR
-from scaleplan.yamlio import atomic_write_tree
 
 check = pytest.importorskip("scaleplan.check")
 
@@ -28,7 +28,7 @@ def test_rendered_manifests_pass_check(tables: Catalog, tmp_path: Path, flavor: 
         plans[f"example-{ex}"] = with_flavor(read_plan(path), flavor)
     for i, (name, plan) in enumerate(plans.items()):
         out = tmp_path / name
-        atomic_write_tree(out, render(plan, tables, layout="single" if i % 2 else "files"))
+        write_manifests(out, render(plan, tables, layout="single" if i % 2 else "files"))
         version = KUBE_VERSIONS[i % len(KUBE_VERSIONS)]
         report = check.check_paths([out], plan=plan, kube_version=version, enabled_rules=_all_rules(), catalog=tables)
         assert report.drift_checked

@@ -20,8 +20,9 @@ from scaleplan.check.schema_cache import validate_object
 from scaleplan.cli import app
 from scaleplan.errors import PlanError
 from scaleplan.plan import Plan, dump_plan
+from scaleplan.plan_outputs import write_manifests
 from scaleplan.render import render, render_report
-from scaleplan.yamlio import atomic_write_tree, dump_yaml_all
+from scaleplan.yamlio import dump_yaml_all
 
 ALL_RULES = [r.id for r in RULES]
 
@@ -69,7 +70,7 @@ def test_validates_and_passes_check(tables: Catalog, name: str, tmp_path: Path) 
     for o in render_report(plan, tables).objects:
         for v in KUBE_VERSIONS:
             assert validate_object(o.obj, v) == [], (o.kind, o.name, v)
-    atomic_write_tree(tmp_path / name, render(plan, tables))
+    write_manifests(tmp_path / name, render(plan, tables))
     report = check_paths([tmp_path / name], plan=plan, enabled_rules=ALL_RULES, catalog=tables)
     assert report.drift_checked
     assert report.findings == (), [(f.rule, f.message) for f in report.findings]

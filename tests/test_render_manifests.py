@@ -212,14 +212,15 @@ def test_deterministic_and_layouts(tables: Catalog) -> None:
 def test_kubectl_kustomize_builds(tables: Catalog, tmp_path: Path, flavor: str) -> None:
     """Each output builds with kustomize (one kubectl call per flavor: a parent
     kustomization includes every plan's output folder; layouts alternate)."""
-    from scaleplan.yamlio import atomic_write_tree, dump_yaml
+    from scaleplan.plan_outputs import write_manifests
+    from scaleplan.yamlio import dump_yaml
 
     kubectl = shutil.which("kubectl")
     assert kubectl is not None
     expected = 0
     for i, name in enumerate(PLANS):
         p = with_flavor(PLANS[name](), flavor)
-        atomic_write_tree(tmp_path / name, render(p, tables, layout="files" if i % 2 else "single"))
+        write_manifests(tmp_path / name, render(p, tables, layout="files" if i % 2 else "single"))
         expected += len(render_report(p, tables).objects)
     parent = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": list(PLANS)}
     (tmp_path / "kustomization.yaml").write_text(dump_yaml(parent), encoding="utf-8")

@@ -19,9 +19,10 @@ from scaleplan.check.model import Finding
 from scaleplan.check.schema_cache import validate_object
 from scaleplan.errors import PlanError
 from scaleplan.plan import Plan, dump_plan
+from scaleplan.plan_outputs import write_manifests
 from scaleplan.render import render, render_report
 from scaleplan.render.routing import largest_remainder, peak_window, route_weights
-from scaleplan.yamlio import atomic_write_tree, parse_yaml_documents
+from scaleplan.yamlio import parse_yaml_documents
 
 GATEWAY = {"name": "public", "namespace": "gateways", "hostnames": ("llm.example.com",)}
 
@@ -331,7 +332,7 @@ def test_similar_speeds_do_not_warn(tables: Catalog) -> None:
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 def test_kustomize_keeps_gateway_namespace(tables: Catalog, tmp_path: Path) -> None:
-    atomic_write_tree(tmp_path, render(PLANS["gateway-mix"](), tables))
+    write_manifests(tmp_path, render(PLANS["gateway-mix"](), tables))
     kubectl = shutil.which("kubectl")
     assert kubectl is not None
     proc = subprocess.run(
@@ -356,7 +357,7 @@ def test_check_clean_then_drift_and_missing_backend(tables: Catalog, tmp_path: P
 
     p = PLANS["gateway-mix"]()
     out = tmp_path / "out"
-    atomic_write_tree(out, render(p, tables))
+    write_manifests(out, render(p, tables))
     rules = [r.id for r in RULES]
 
     def findings(plan: Plan | None) -> tuple[Finding, ...]:

@@ -16,7 +16,6 @@ from scaleplan.yamlio import (
     LineMap,
     atomic_write,
     atomic_write_bytes,
-    atomic_write_tree,
     dump_yaml,
     format_path,
     load_yaml,
@@ -185,18 +184,6 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
         atomic_write_bytes(target, 42)  # type: ignore[arg-type]
     assert target.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.yaml"]
-
-
-def test_atomic_write_tree(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    atomic_write_tree(out, {"a.yaml": "a\n", "sub/b.yaml": "b\n"})
-    assert (out / "sub" / "b.yaml").read_text() == "b\n"
-    atomic_write_tree(out, {"c.yaml": "c\n"})
-    assert sorted(p.name for p in out.iterdir()) == ["c.yaml"]  # replaced as a whole
-    with pytest.raises(InputError, match=r"files scaleplan did not write: mine\.txt"):
-        atomic_write_tree(out, {"d.yaml": "d\n"}, foreign=lambda d: [d / "mine.txt"])
-    assert sorted(p.name for p in out.iterdir()) == ["c.yaml"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp folders left
 
 
 def test_linemap_default() -> None:

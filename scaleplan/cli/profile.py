@@ -258,12 +258,14 @@ def _run_endpoint(target: str, *, out: str, json_out: bool, info: RunInfo, paylo
 
 
 def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str | None, namespace: str, gpus: int, ctx: Any, *, json_out: bool = False) -> None:
+    from pathlib import Path
+
+    from scaleplan.outputs import replace_folder
     from scaleplan.profile.jobs import job_files, jobs_summary, not_job_files
-    from scaleplan.yamlio import atomic_write_tree
 
     accs = names(accelerators)
     files = job_files(target, accs, image=image, namespace=namespace, gpus=gpus, argv=argv(ctx))
-    atomic_write_tree(out_dir, files, foreign=not_job_files)
+    replace_folder(Path(out_dir), files, foreign=not_job_files)
     if json_out:
         emit_json(jobs_summary(out_dir, accs, files))
         return

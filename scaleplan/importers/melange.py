@@ -264,8 +264,9 @@ def write_import(res: Imported, out: str, *, force: bool) -> list[str]:
     one exists and ``force`` is off); the paths written."""
     from pathlib import Path
 
+    from scaleplan.outputs import commit_outputs
     from scaleplan.profile.model import dump_profile
-    from scaleplan.yamlio import atomic_write, dump_yaml
+    from scaleplan.yamlio import dump_yaml
 
     d = Path(out)
     if d.exists() and not d.is_dir():
@@ -279,9 +280,14 @@ def write_import(res: Imported, out: str, *, force: bool) -> list[str]:
     spec = res.spec.model_dump(mode="json", exclude_none=True, exclude_defaults=True, by_alias=True)
     spec_text = dump_yaml(spec | {"apiVersion": "scaleplan/v1", "kind": "InferenceService"})
     catalog = res.catalog.model_dump(mode="json", exclude_none=True)
-    atomic_write(d / "catalog.yaml", dump_yaml(catalog))
-    atomic_write(d / "profile.yaml", dump_profile(res.profile))
-    atomic_write(d / "spec.yaml", spec_text)
+    texts = {
+        "spec.yaml": spec_text,
+        "profile.yaml": dump_profile(res.profile),
+        "catalog.yaml": dump_yaml(catalog),
+    }
+    # the spec names the profile and catalog: the three are swapped in together (no lock file
+    # is left in the user's folder: the folder itself is locked)
+    commit_outputs(d, texts, lock_file=False)
     return [str(d / n) for n in IMPORT_FILES]
 
 
