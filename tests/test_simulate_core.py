@@ -122,6 +122,25 @@ def test_node_failure_breaks_a_tight_n_plus_1_plan_but_not_a_redundant_one() -> 
     assert ok.failure is not None and ok.failure.holds and ok.ok
 
 
+REQUEST_FAILURE_KEYS = [
+    "mode", "at_s", "window", "lost", "requests_after", "failed_requests", "attainment_after",
+    "latency_after_ms", "redundancy", "claim_tested", "holds", "static_weight_failures",
+]
+
+
+def test_failure_stats_build_on_the_shared_verdict_and_keep_their_json_keys() -> None:
+    """FailureStats adds its own fields to FailureVerdict (shared with the LLM simulator); the
+    JSON's failure keys stay in their order."""
+    from scaleplan.simulate.results import FailureStats, FailureVerdict
+
+    assert issubclass(FailureStats, FailureVerdict)
+    plan = make_plan([allocation(replicas=(3,), batch=1, service_ms=10.0)], rps=(150.0,), slo_ms=60.0)
+    res = simulate(plan, duration_s=10, seed=2, failure="node", fail_at_s=3.0)
+    failure = json.loads(json.dumps(res.to_dict()))["failure"]
+    assert list(failure) == REQUEST_FAILURE_KEYS
+    assert list(failure["latency_after_ms"]) == ["p50", "p95", "p99", "mean", "max"]
+
+
 def test_spot_and_zone_failures_take_the_right_replicas() -> None:
     plan = make_plan(
         [

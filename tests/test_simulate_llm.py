@@ -101,6 +101,20 @@ def test_rejects_requests_longer_than_max_model_len() -> None:
     assert res.rejected == res.requests > 0 and not res.ok
 
 
+def test_llm_failure_stats_build_on_the_shared_verdict_and_keep_their_json_keys() -> None:
+    from scaleplan.simulate.llm_results import LlmFailureStats
+    from scaleplan.simulate.results import FailureVerdict
+
+    assert issubclass(LlmFailureStats, FailureVerdict)
+    res = simulate_llm(llm_plan(rps=2.0, replicas=2), duration_s=60.0, failure="node", fail_at_s=10.0)
+    failure = json.loads(json.dumps(res.to_dict()))["failure"]
+    assert list(failure) == [
+        "mode", "at_s", "window", "lost", "replacement_s", "replacement_basis", "back_at_s",
+        "requests_after", "failed_requests", "attainment_after", "redundancy", "claim_tested",
+        "holds",
+    ]
+
+
 def test_httproute_weights_are_replayed_and_a_lost_allocation_errors() -> None:
     plan = llm_plan(rps=4.0, replicas=2, allocations=2, routing="gateway-api")
     a1 = plan.allocations[1].model_copy(update={"capacity_type": "spot", "capacity_rps_per_replica": plan.allocations[0].capacity_rps_per_replica * 3})

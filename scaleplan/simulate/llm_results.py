@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from scaleplan.simulate.results import jsonable
+from scaleplan.simulate.results import FailureVerdict, json_after, jsonable, with_failure
 
 F64 = NDArray[np.float64]
 
@@ -85,20 +85,12 @@ class LlmAllocStats:
 
 
 @dataclass(frozen=True)
-class LlmFailureStats:
-    mode: str
-    at_s: float
-    window: int
-    lost: dict[str, int]
-    replacement_s: float
-    replacement_basis: str
-    back_at_s: float
-    requests_after: int
-    failed_requests: int
-    attainment_after: float | None
-    redundancy: str
-    claim_tested: bool
-    holds: bool
+class LlmFailureStats(FailureVerdict):
+    """The failure verdict plus when the lost replicas serve again (``--replace-after``)."""
+
+    replacement_s: float = field(metadata=json_after("lost"))
+    replacement_basis: str = field(metadata=json_after("replacement_s"))
+    back_at_s: float = field(metadata=json_after("replacement_basis"))
 
 
 @dataclass(frozen=True)
@@ -144,7 +136,7 @@ class LlmSimResult:
         return self.meets_slo and not self.saturated and (self.failure is None or self.failure.holds)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, **jsonable(dataclasses.asdict(self))}
+        return {"ok": self.ok, **jsonable(with_failure(dataclasses.asdict(self), self.failure))}
 
 
 def pcts(x_ms: F64) -> Pcts:

@@ -58,7 +58,15 @@ class AllocationStats:
 
 
 @dataclass(frozen=True)
-class FailureStats:
+class FailureVerdict:
+    """The failure scenario (``--fail``) as both simulators report it: what was lost when, how
+    the requests after it fared, and whether the plan held. :class:`FailureStats` (request
+    level) and the LLM simulator's ``LlmFailureStats`` build on it with their own fields.
+
+    The JSON keeps each report's documented key order: a subclass's field whose metadata names
+    ``json_after`` follows that field instead of coming after the inherited ones.
+    """
+
     mode: str
     at_s: float
     window: int
@@ -66,10 +74,28 @@ class FailureStats:
     requests_after: int
     failed_requests: int
     attainment_after: float | None
-    latency_after_ms: LatencyStats
     redundancy: str
     claim_tested: bool
     holds: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """``dataclasses.asdict`` with the keys in the JSON's order (see the class)."""
+        plain = dataclasses.asdict(self)
+        keys = [f.name for f in dataclasses.fields(self) if "json_after" not in f.metadata]
+        for f in dataclasses.fields(self):
+            if "json_after" in f.metadata:
+                keys.insert(keys.index(f.metadata["json_after"]) + 1, f.name)
+        return {k: plain[k] for k in keys}
+
+
+def json_after(name: str) -> dict[str, str]:
+    """Field metadata: in the JSON, this field follows ``name`` (:class:`FailureVerdict`)."""
+    return {"json_after": name}
+
+
+@dataclass(frozen=True)
+class FailureStats(FailureVerdict):
+    latency_after_ms: LatencyStats = field(metadata=json_after("attainment_after"))
     static_weight_failures: int = 0  # requests the HTTPRoute's fixed weights sent to an allocation without pods
 
 
@@ -111,7 +137,14 @@ class SimResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, rounded to 6 significant digits so that output is byte-stable."""
-        return {"ok": self.ok, **jsonable(dataclasses.asdict(self))}
+        return {"ok": self.ok, **jsonable(with_failure(dataclasses.asdict(self), self.failure))}
+
+
+def with_failure(plain: dict[str, Any], failure: FailureVerdict | None) -> dict[str, Any]:
+    """A result's ``asdict`` with its failure's keys in the JSON's order (same key position)."""
+    if failure is not None:
+        plain["failure"] = failure.as_dict()
+    return plain
 
 
 def jsonable(x: Any) -> Any:
