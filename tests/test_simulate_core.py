@@ -134,7 +134,8 @@ def test_failure_stats_build_on_the_shared_verdict_and_keep_their_json_keys() ->
     from scaleplan.simulate.results import FailureStats, FailureVerdict
 
     assert issubclass(FailureStats, FailureVerdict)
-    plan = make_plan([allocation(replicas=(3,), batch=1, service_ms=10.0)], rps=(150.0,), slo_ms=60.0)
+    alloc = allocation(replicas=(3,), batch=1, service_ms=10.0)
+    plan = make_plan([alloc], rps=(150.0,), slo_ms=60.0)
     res = simulate(plan, duration_s=10, seed=2, failure="node", fail_at_s=3.0)
     failure = json.loads(json.dumps(res.to_dict()))["failure"]
     assert list(failure) == REQUEST_FAILURE_KEYS

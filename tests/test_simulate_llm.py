@@ -106,7 +106,8 @@ def test_llm_failure_stats_build_on_the_shared_verdict_and_keep_their_json_keys(
     from scaleplan.simulate.results import FailureVerdict
 
     assert issubclass(LlmFailureStats, FailureVerdict)
-    res = simulate_llm(llm_plan(rps=2.0, replicas=2), duration_s=60.0, failure="node", fail_at_s=10.0)
+    plan = llm_plan(rps=2.0, replicas=2)
+    res = simulate_llm(plan, duration_s=60.0, failure="node", fail_at_s=10.0)
     failure = json.loads(json.dumps(res.to_dict()))["failure"]
     assert list(failure) == [
         "mode", "at_s", "window", "lost", "replacement_s", "replacement_basis", "back_at_s",
