@@ -17,7 +17,14 @@ import pytest
 from scaleplan.profile.point import measure_window
 from scaleplan.profile.probes import HostMeter, WallTimer
 from scaleplan.profile.stats import mean_ci_rel, prediction_rel
-from scaleplan.profile.sustained import PointResult, StopRule, Window, point_notes, to_measurement
+from scaleplan.profile.sustained import (
+    PointResult,
+    StopRule,
+    Window,
+    busy_limit,
+    point_notes,
+    to_measurement,
+)
 from scaleplan.profile.verdict import profile_verdict
 
 STAT = "cpu  {user} 0 {system} 9000 10 0 0 {steal} 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n"
@@ -31,12 +38,20 @@ def test_host_meter_reads_busy_time_with_steal_and_own_cpu(tmp_path: Path) -> No
     stat = tmp_path / "stat"
     _stat(stat, 100, 50, 25)
     meter = HostMeter(str(stat))
+    assert meter.cpus == 1  # one cpuN line
     first = meter.read()
     assert first is not None and first[0] == pytest.approx(175 * meter.tick_s)
     assert 0 <= first[1] <= time.process_time()
     _stat(stat, 400, 50, 75)  # 350 more ticks busy, steal (other guests) included
     second = meter.read()
     assert second is not None and second[0] - first[0] == pytest.approx(350 * meter.tick_s)
+
+
+def test_the_busy_limit_is_a_share_of_the_cpus_the_point_leaves() -> None:
+    assert busy_limit(2, 1) == pytest.approx(0.25)  # this VM: a quarter of the other core
+    assert busy_limit(64, 1) == pytest.approx(15.75)  # a big node's other pods
+    assert busy_limit(2, 4) == busy_limit(None, None) == pytest.approx(0.25)  # at least one CPU
+    assert busy_limit(16, 8, share=0.5) == pytest.approx(4.0)
 
 
 @pytest.mark.parametrize("text", ["", "intr 1 2 3\n", "cpu 1 2 x 4 5 6 7 8\n", "cpu 1 2\n"])
@@ -63,7 +78,7 @@ def test_busy_neighbours_make_a_point_contended_and_widen_its_interval() -> None
     busy = _point(rates, [0.9, 0.1, 0.8, 0.7, 0.0])
     assert quiet.others_cpus() == pytest.approx(0.01) and busy.others_cpus() == pytest.approx(0.5)
     assert not quiet.contended(1.5) and busy.contended(1.5)
-    assert not busy.contended(1.5, others_cpus=0.6)
+    assert not busy.contended(1.5, busy_limit=0.6)
     ci, pi = mean_ci_rel(rates), prediction_rel(rates)
     assert pi == pytest.approx(ci * math.sqrt(6)) and pi > 2 * ci
     mq = to_measurement(quiet, device="cpu", accelerator="CPU", threads=1)

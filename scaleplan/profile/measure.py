@@ -51,9 +51,10 @@ from scaleplan.profile.probes import (
 )
 from scaleplan.profile.stats import percentile
 from scaleplan.profile.sustained import (
-    OTHERS_CPUS,
+    OTHERS_SHARE,
     PointResult,
     StopRule,
+    busy_limit,
     point_notes,
     to_measurement,
 )
@@ -111,7 +112,7 @@ class SweepOptions:
     sample_floor_s: float = 1e-4
     interleave: bool = True  # after the first pass, windows in turn across the batch sizes
     contention_ratio: float = 1.5  # median call / fast call above this: the point is contended
-    contention_cpus: float = OTHERS_CPUS  # other processes' CPUs busy above this: the point is contended
+    contention_share: float = OTHERS_SHARE  # others kept this share of the CPUs the point leaves busy: contended
     slo_ms: float | None = None
     slo_percentile: int = 99
     threads: int | None = None
@@ -183,10 +184,15 @@ def _sweep_device(workload: Workload, opts: SweepOptions, device: str, info: Dev
     kept = _first_pass(workload, opts, device, info.accelerator, timer, memory, meter, batches, rss_base, res, prog, on_point)
     _interleave(workload, opts, device, info.accelerator, timer, meter, kept, res, prog, on_point)
     rule = opts.rule()
-    for _, pt, _ in kept:
-        res.notes.extend(point_notes(device, pt, rule, opts.contention_ratio, opts.contention_cpus))
+    for _, pt, threads in kept:
+        res.notes.extend(point_notes(device, pt, rule, opts.contention_ratio, _busy_limit(opts, meter, threads)))
     prog.device_done(device)
     free_cuda(device)
+
+
+def _busy_limit(opts: SweepOptions, meter: HostMeter | None, threads: int | None) -> float:
+    """CPUs other processes may keep busy before a point of ``threads`` threads is contended."""
+    return busy_limit(meter.cpus if meter is not None else None, threads, opts.contention_share)
 
 
 def _device_batches(workload: Workload, opts: SweepOptions, res: SweepResult) -> list[int]:
@@ -223,7 +229,7 @@ def _first_pass(
         if point is None:
             break
         threads = _point_threads(workload, opts, device)
-        m = to_measurement(point, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=opts.contention_cpus)
+        m = to_measurement(point, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=_busy_limit(opts, meter, threads))
         res.measurements.append(m)
         kept.append((len(res.measurements) - 1, point, threads))
         if point.calls_per_sample > 1:
@@ -381,7 +387,7 @@ def _interleave(
     def publish(js: Sequence[int]) -> None:
         for j in js:
             idx, pt, threads = kept[j]
-            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=opts.contention_cpus)
+            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=_busy_limit(opts, meter, threads))
 
     try:
         while active:

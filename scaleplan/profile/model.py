@@ -97,7 +97,7 @@ class Measurement(_Model):
     windows: int | None = Field(default=None, ge=1, description="Measurement windows behind throughput_rps.")
     stable: bool | None = Field(default=None, description="The windows agreed within the stability threshold before the budget ran out.")
     median_over_fast: float | None = Field(default=None, gt=0, description="Median call time / fast call time (1.0 on a quiet host).")
-    contended: bool | None = Field(default=None, description="Measured under contention: the median call, or the mean (sustained rate vs quiet rate), far above the fast calls, or other processes kept more than 0.25 CPUs busy meanwhile (others_cpus).")
+    contended: bool | None = Field(default=None, description="Measured under contention: the median call, or the mean (sustained rate vs quiet rate), far above the fast calls, or other processes kept more than a quarter of the CPUs the point leaves free busy meanwhile (others_cpus).")
     others_cpus: float | None = Field(default=None, ge=0, description="CPUs the rest of the host kept busy on average while the point was measured (Linux /proc/stat busy time, steal included, less this process's CPU time); None where it cannot be read.")
     estimate: Estimate | None = None
     pipeline_parallel: int | None = Field(default=None, ge=1, le=64, description="LLM: pipeline-parallel degree of the replica (gpus = tensor x pipeline parallel); None = 1.")

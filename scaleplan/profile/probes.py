@@ -139,6 +139,15 @@ class HostMeter:
         self.stat_path = stat_path
         tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         self.tick_s = 1.0 / tick if tick > 0 else 0.01
+        # the CPUs /proc/stat's busy time is summed over
+        self.cpus = self._count_cpus() or os.cpu_count() or 1
+
+    def _count_cpus(self) -> int:
+        try:
+            with open(self.stat_path, encoding="ascii", errors="replace") as fh:
+                return sum(1 for line in fh if line.startswith("cpu") and line[3:4].isdigit())
+        except OSError:
+            return 0
 
     def read(self) -> tuple[float, float] | None:
         """(the host's busy CPU seconds so far, this process's CPU seconds so far), or None."""

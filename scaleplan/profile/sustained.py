@@ -29,7 +29,7 @@ from scaleplan.profile.stats import (
 )
 
 SERVICE_Q = 0.1  # percentile of per-call times taken as the service time (quiet rate = batch / it)
-OTHERS_CPUS = 0.25  # CPUs the rest of the host kept busy, on average over a point's windows, above which it is contended
+OTHERS_SHARE = 0.25  # share of the host's other CPUs the rest of the host kept busy above which a point is contended
 
 
 @dataclass
@@ -114,11 +114,11 @@ class PointResult:
             return None
         return max(0.0, sum(w.others_cpu_s or 0.0 for w in known)) / el
 
-    def contended(self, ratio: float, others_cpus: float = OTHERS_CPUS) -> bool:
+    def contended(self, ratio: float, busy_limit: float = OTHERS_SHARE) -> bool:
         """The host slowed the point past ``ratio`` (:meth:`slowdown`), or other processes kept
-        more than ``others_cpus`` CPUs busy while it was measured."""
+        more than ``busy_limit`` CPUs busy while it was measured (see :func:`busy_limit`)."""
         busy = self.others_cpus()
-        return self.slowdown() > ratio or (busy is not None and busy > others_cpus)
+        return self.slowdown() > ratio or (busy is not None and busy > busy_limit)
 
     def interval_rel(self, contended: bool) -> float:
         """Relative half-width of the sustained rate's 95 % interval: the t-interval of the mean
@@ -135,6 +135,14 @@ class PointResult:
     def ci_rel(self) -> float:
         """Relative half-width of the 95 % CI of the median per-call time."""
         return median_ci_rel(sorted(self.samples_s)) if self.samples_s else math.inf
+
+
+def busy_limit(host_cpus: int | None, threads: int | None, share: float = OTHERS_SHARE) -> float:
+    """CPUs other processes may keep busy before a point is contended: ``share`` of the CPUs the
+    point does not use itself (at least one). On this 2-core VM a one-thread point tolerates a
+    quarter of a CPU: one neighbour spinning half the time moved its rate by 6-26 % between runs
+    without slowing a call past 1.5x; on a 64-core node it tolerates 15.75 CPUs of other pods."""
+    return share * max(1, (host_cpus or 1) - (threads or 1))
 
 
 def service_time(samples: Sequence[float]) -> float:
@@ -180,7 +188,7 @@ class StopRule:
         return windows_agree(rates, self.stable_windows, self.stability) and mean_ci_rel(rates) <= self.target_ci
 
 
-def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5, contention_cpus: float = OTHERS_CPUS) -> Measurement:
+def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5, contention_cpus: float = OTHERS_SHARE) -> Measurement:
     lat = summarize_ms(p.samples_s)
     ci = p.ci_rel
     contended = p.contended(contention_ratio, contention_cpus)
@@ -208,7 +216,7 @@ def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: in
     )
 
 
-def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: float, contention_cpus: float = OTHERS_CPUS) -> list[str]:
+def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: float, contention_cpus: float = OTHERS_SHARE) -> list[str]:
     """The notes a finished point's statistics call for: contended (the host slowed it past
     ``contention_ratio``, or other processes kept more than ``contention_cpus`` CPUs busy),
     unstable (the budget ran out before ``rule`` was met)."""
