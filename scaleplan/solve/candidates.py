@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from scaleplan.catalog.model import CapacityType, Catalog, InstanceRow
+from scaleplan.catalog.model import Accelerator, CapacityType, Catalog, InstanceRow
 from scaleplan.kube import capacity as kube_capacity
 from scaleplan.profile.model import Measurement, Percentiles, Profile
 from scaleplan.solve.placement import (
@@ -211,15 +211,54 @@ def _capacity_types(spec: Spec) -> list[CapacityType]:
 _Shape = tuple[int, int, int, dict[str, OpPoint], float, float]  # (GPUs, threads, replicas per node, points, CPU, memory)
 
 
-def _gpu_replicas(r: InstanceRow, gpus: int, flavor: str) -> tuple[int, float, float] | None:
-    """Replicas of ``gpus`` GPUs per node of ``r`` and the CPU and memory each requests (the
-    node's allocatable split evenly: the requests the renderer writes); None when that is below
-    the minimum a replica needs."""
+def _gpu_shape(r: InstanceRow, gpus: int, flavor: str, pts: dict[str, OpPoint]) -> _Shape | None:
+    """The shape of replicas of ``gpus`` GPUs on ``r``: as many per node as its GPUs hold, each
+    requesting the node's allocatable CPU and memory split evenly (the requests the renderer
+    writes); None when that is below the minimum a replica needs."""
     rpn = r.accelerator_count // gpus
     cpu_rep, mem_rep = kube_capacity.allocatable_per_replica(r.vcpus, r.memory_gib, rpn, flavor=flavor)
     if cpu_rep < kube_capacity.MIN_CPU or mem_rep < kube_capacity.MIN_MEMORY_GIB:
         return None
-    return rpn, cpu_rep, mem_rep
+    return gpus, 0, rpn, pts, cpu_rep, mem_rep
+
+
+def _gpu_counts(r: InstanceRow, maxg: int) -> list[int]:
+    """GPUs per replica that divide ``r``'s GPUs, up to ``maxg``."""
+    return [g for g in range(1, maxg + 1) if r.accelerator_count % g == 0]
+
+
+def _gpu_room(spec: Spec, r: InstanceRow, accel: Accelerator | None) -> tuple[float, int]:
+    """GiB per GPU of ``r`` (the row's own figure, else the accelerator's) and the most GPUs a
+    replica may take on it."""
+    gmem = r.accelerator_memory_gib or (accel.memory_gib if accel else 0.0)
+    return gmem, min(r.accelerator_count, spec.placement.max_gpus_per_replica)
+
+
+_Roomiest = tuple[str, float, int]  # (accelerator, GiB per GPU, GPUs per replica at most)
+
+
+def _roomiest(best: _Roomiest | None, acc: str, gmem: float, maxg: int) -> _Roomiest:
+    """The accelerator whose largest replica has the most GPU memory so far (for the memory
+    diagnosis): ``best`` or ``(acc, gmem, maxg)``."""
+    return (acc, gmem, maxg) if best is None or gmem * maxg > best[1] * best[2] else best
+
+
+def _priced(
+    r: InstanceRow,
+    caps: list[CapacityType],
+    acc: str,
+    shapes: list[_Shape],
+    classes: Sequence[str],
+    llm: LlmServing | None = None,
+) -> list[Candidate]:
+    """Every shape at every capacity type ``r`` has a price for."""
+    out: list[Candidate] = []
+    for ct in caps:
+        price = r.price(ct)
+        if price is None:
+            continue
+        out.extend(_candidate(r, ct, price, acc, shape, classes, llm) for shape in shapes)
+    return out
 
 
 def _candidate(r: InstanceRow, ct: CapacityType, price: float, acc: str, shape: _Shape, classes: Sequence[str], llm: LlmServing | None = None) -> Candidate:
@@ -397,20 +436,16 @@ def _gpu_shapes(
     """The GPU counts per replica (at most ``maxg``) that divide ``r``'s GPUs, hold the model
     in ``gmem`` GiB per GPU and leave each replica the CPU and memory it needs, with points."""
     shapes: list[_Shape] = []
-    for g in range(1, maxg + 1):
-        if r.accelerator_count % g:
-            continue
+    for g in _gpu_counts(r, maxg):
         if mem_req is not None and g * gmem < mem_req:
             continue
         diag.shapes_fitting += 1
         pts = points.gpu(acc, g)
         if not pts:
             continue
-        split = _gpu_replicas(r, g, flavor)
-        if split is None:
-            continue
-        rpn, cpu_rep, mem_rep = split
-        shapes.append((g, 0, rpn, pts, cpu_rep, mem_rep))
+        shape = _gpu_shape(r, g, flavor, pts)
+        if shape is not None:
+            shapes.append(shape)
     return shapes
 
 
@@ -453,18 +488,10 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
         if acc == CPU:
             shapes = _cpu_shapes(r, flavor, cpu_mem, points, diag)
         else:
-            accel = catalog.accelerator(acc)
-            gmem = r.accelerator_memory_gib or (accel.memory_gib if accel else 0.0)
-            maxg = min(r.accelerator_count, spec.placement.max_gpus_per_replica)
-            if best_mem is None or (gmem * maxg > best_mem[1] * best_mem[2]):
-                best_mem = (acc, gmem, maxg)
+            gmem, maxg = _gpu_room(spec, r, catalog.accelerator(acc))
+            best_mem = _roomiest(best_mem, acc, gmem, maxg)
             shapes = _gpu_shapes(r, acc, gmem, maxg, mem_req, flavor, points, diag)
-        for ct in caps:
-            price = r.price(ct)
-            if price is None:
-                continue
-            for shape in shapes:
-                out.append(_candidate(r, ct, price, acc, shape, classes))
+        out.extend(_priced(r, caps, acc, shapes, classes))
     return _finish(spec, out, classes, diag, best_mem)
 
 
@@ -493,13 +520,9 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
             continue
         accel = catalog.accelerator(acc)
         assert accel is not None
-        gmem = r.accelerator_memory_gib or accel.memory_gib
-        maxg = min(r.accelerator_count, spec.placement.max_gpus_per_replica)
-        if best_mem is None or gmem * maxg > best_mem[1] * best_mem[2]:
-            best_mem = (acc, gmem, maxg)
-        for g in range(1, maxg + 1):
-            if r.accelerator_count % g:
-                continue
+        gmem, maxg = _gpu_room(spec, r, accel)
+        best_mem = _roomiest(best_mem, acc, gmem, maxg)
+        for g in _gpu_counts(r, maxg):
             res = shape_points(ctx, spec, accel, g, gmem)
             if isinstance(res, str):
                 if res not in refused:
@@ -521,13 +544,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
                     pts[cls] = op
             if not pts:
                 continue
-            split = _gpu_replicas(r, g, flavor)
-            if split is None:
-                continue
-            rpn, cpu_rep, mem_rep = split
-            for ct in caps:
-                price = r.price(ct)
-                if price is None:
-                    continue
-                out.append(_candidate(r, ct, price, acc, (g, 0, rpn, pts, cpu_rep, mem_rep), classes, res.serving))
+            shape = _gpu_shape(r, g, flavor, pts)
+            if shape is not None:
+                out.extend(_priced(r, caps, acc, [shape], classes, res.serving))
     return _finish(spec, out, classes, diag, best_mem)
