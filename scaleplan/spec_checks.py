@@ -24,10 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scaleplan.errors import Problem
+from scaleplan.kube import safety
+from scaleplan.llm.engine_flags import kv_flag_conflict, kv_stored, kv_text
 from scaleplan.llm.memory import kv_precision
-from scaleplan.render import engine as engines
-from scaleplan.render import safety
-from scaleplan.render.metadata import RESERVED_LABELS
 from scaleplan.spec import Kubernetes, Metadata, ModelSpec, Spec
 from scaleplan.yamlio import LineMap
 
@@ -96,7 +95,7 @@ def class_token_problems(spec: Spec) -> list[SpecProblem]:
 
 
 def _at(path: Path, problems: Iterable[Problem]) -> list[SpecProblem]:
-    """Problems from the text checks of :mod:`scaleplan.render.safety`, given ``where`` as
+    """Problems from the text checks of :mod:`scaleplan.kube.safety`, given ``where`` as
     text, with their path."""
     return [SpecProblem(path, p.where, p.message, p.hint) for p in problems]
 
@@ -158,10 +157,10 @@ def engine_arg_problems(model: ModelSpec, k8s: Kubernetes) -> list[SpecProblem]:
     if model.engine is None:
         return []
     stored = kv_precision(model.kv_cache_dtype)
-    c = engines.kv_flag_conflict(model.engine, stored, k8s.args)
+    c = kv_flag_conflict(model.engine, stored, k8s.args)
     if c is None:
         return []
-    got = engines.kv_stored(model.engine, c.user_value)
+    got = kv_stored(model.engine, c.user_value)
     ratio = {"fp8": "twice", "16-bit": "half"}.get(got or "")
     effect = f"hold {ratio} the sequences" if ratio else "not hold the sequences"
     if got in ("fp8", "16-bit"):
@@ -169,7 +168,7 @@ def engine_arg_problems(model: ModelSpec, k8s: Kubernetes) -> list[SpecProblem]:
         instead = f"set model.kv_cache_dtype: {value} and run scaleplan optimize again"
     else:
         instead = "use a precision scaleplan sizes (model.kv_cache_dtype: auto, bf16, fp16, fp8)"
-    planned = engines.kv_text(model.engine, stored)
+    planned = kv_text(model.engine, stored)
     return [
         SpecProblem(
             ("kubernetes", "args", c.index),
@@ -191,7 +190,7 @@ def metadata_problems(md: Metadata) -> list[SpecProblem]:
         where = f"metadata.labels[{key!r}]"
         out += _at(path, safety.check_label_key(key, where))
         out += _at(path, safety.check_label_value(value, where))
-        if key in RESERVED_LABELS:
+        if key in safety.RESERVED_LABELS:
             out.append(SpecProblem(
                 path, where, f"label {key!r} is set by scaleplan (it selects the pods)",
                 hint="remove it or use another key",

@@ -187,3 +187,84 @@ def test_the_offender_list_is_exact() -> None:
     spec.loader.exec_module(mod)
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert mod.current(text) == mod.block(), "run: python tools/ruff_offenders.py --write"
+
+
+# Rooms below render: what they import, directly or through other modules, inside functions
+# too, never reaches scaleplan.render. ruff cannot say this: its banned-api (TID251) is one
+# list for all files, switched off per file only as a whole (no per-file bans), so the rule is
+# checked on the syntax tree here, as the function length is.
+BELOW_RENDER = ("scaleplan.spec_checks", "scaleplan.problems", "scaleplan.kube", "scaleplan.llm")
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(package: Path) -> dict[str, set[str]]:
+    """module -> the package's modules it imports (absolute imports, anywhere in the file; a
+    ``from a.b import c`` imports ``a``, ``a.b`` and, when it is a module, ``a.b.c``)."""
+    files = {_module_name(p, package.parent): p for p in sorted(package.rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for mod, path in files.items():
+        named: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                named |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                named |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        deps: set[str] = set()
+        for name in named:
+            parts = name.split(".")
+            deps |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)} & files.keys()
+        graph[mod] = deps
+    return graph
+
+
+def reaches_render(package: Path, lower: tuple[str, ...] = BELOW_RENDER) -> list[str]:
+    """``a -> b -> scaleplan.render.x`` for each module of ``lower`` (a name or a package
+    prefix) whose imports reach ``scaleplan.render``."""
+    graph = import_graph(package)
+    found = []
+    inside = tuple(f"{x}." for x in lower)
+    for start in sorted(m for m in graph if m in lower or m.startswith(inside)):
+        came_from: dict[str, str] = {}
+        stack = [start]
+        while stack:
+            mod = stack.pop()
+            for dep in sorted(graph[mod]):
+                if dep != start and dep not in came_from:
+                    came_from[dep] = mod
+                    stack.append(dep)
+        hits = sorted(m for m in came_from if m.split(".")[:2] == ["scaleplan", "render"])
+        if hits:
+            chain = [hits[0]]
+            while chain[-1] != start:
+                chain.append(came_from[chain[-1]])
+            found.append(" -> ".join(reversed(chain)))
+    return found
+
+
+def test_spec_checks_problems_kube_llm_do_not_import_render() -> None:
+    """spec_checks took engine flags, string checks and the reserved labels from render; they
+    now sit below both (llm/engine_flags.py, kube/safety.py)."""
+    assert reaches_render(ROOT / "scaleplan") == []
+
+
+def test_render_import_check_fails_on_a_violation(tmp_path: Path) -> None:
+    package = tmp_path / "scaleplan"
+    for sub in ("render", "kube"):
+        (package / sub).mkdir(parents=True)
+        (package / sub / "__init__.py").write_text("", encoding="utf-8")
+    (package / "render" / "engine.py").write_text("X = 1\n", encoding="utf-8")
+    (package / "kube" / "names.py").write_text("X = 1\n", encoding="utf-8")
+    (package / "spec_checks.py").write_text("from scaleplan.kube import names\n", encoding="utf-8")
+    assert reaches_render(package) == []
+    # inside a function, through another module of a lower room
+    (package / "kube" / "names.py").write_text(
+        "def f() -> None:\n    from scaleplan.render import engine\n", encoding="utf-8"
+    )
+    assert reaches_render(package) == [
+        "scaleplan.kube.names -> scaleplan.render",
+        "scaleplan.spec_checks -> scaleplan.kube.names -> scaleplan.render",
+    ]

@@ -1,7 +1,7 @@
 """``scaleplan check`` rules for LLM servers: engine flags against the GPUs and the plan, /dev/shm,
 the weights volume, and routes to capacity the plan can lose (docs/ci.md, "LLM serving rules").
 
-The flag spellings come from :mod:`scaleplan.render.engine`, the same table render writes
+The flag spellings come from :mod:`scaleplan.llm.engine_flags`, the same table render writes
 from, so a manifest rendered from the plan passes and an edited one names what changed.
 """
 
@@ -24,6 +24,14 @@ from scaleplan.check.workloads import (
     same_namespace,
     selector_matches,
     str_map,
+)
+from scaleplan.llm.engine_flags import (
+    ENGINES,
+    FLAGS,
+    KV_WRITTEN,
+    parse_flags,
+    parse_number,
+    same_value,
 )
 from scaleplan.render import engine as engines
 from scaleplan.render import serving
@@ -62,13 +70,13 @@ def _gpu_containers(ctx: Context) -> Iterator[tuple[K8sObject, Container, int]]:
 @impl("engine-parallel-gpus")
 def _parallel_gpus(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for w, c, n in _gpu_containers(ctx):
-        got = engines.parse_flags(_argv(c))
+        got = parse_flags(_argv(c))
         tp = got.get("tensor_parallel")
         if tp is None:
             continue
         pp = got.get("pipeline_parallel")
-        tpv = engines.parse_number(tp.value)
-        ppv = engines.parse_number(pp.value) if pp else 1.0
+        tpv = parse_number(tp.value)
+        ppv = parse_number(pp.value) if pp else 1.0
         if tpv is None or ppv is None or tpv * ppv != n:
             shown = f"{tp.flag} {tp.value}" + (f" x {pp.flag} {pp.value}" if pp else "")
             yield w.finding(rule, f"{c.label()} runs {shown} but requests {n} GPU(s)", _flags_path(c))
@@ -120,11 +128,11 @@ def _plan_flags(ctx: Context, rule: Rule) -> Iterator[Finding]:
         server = engines.server_settings(plan, a)
         if server is None:
             continue
-        table = engines.FLAGS[server.engine]
+        table = FLAGS[server.engine]
         for c in containers(w):
             if not gpus(c) and a.gpus_per_replica > 0:
                 continue
-            got = engines.parse_flags(_argv(c), (server.engine,))
+            got = parse_flags(_argv(c), (server.engine,))
             for setting in ("tensor_parallel", "pipeline_parallel", "max_num_seqs", "max_model_len", "gpu_memory_utilization"):
                 planned = server.value(setting)
                 flags = table.get(setting)
@@ -134,7 +142,7 @@ def _plan_flags(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 use = got.get(setting)
                 if use is None:
                     yield w.finding(rule, f"{c.label()} has no {flags[0]}; the plan runs allocation {a.name} with {flags[0]} {want}", _flags_path(c))
-                elif not engines.same_value(setting, use.value, want):
+                elif not same_value(setting, use.value, want):
                     yield w.finding(rule, f"{c.label()} runs {use.flag} {use.value} but the plan has {flags[0]} {want} for allocation {a.name}", _flags_path(c))
             kv = _kv_message(c, server, a.name)
             if kv is not None:
@@ -150,12 +158,12 @@ def _kv_message(c: Container, server: engines.ServerSettings, name: str) -> str 
     if conflict is not None:
         got = f"{conflict.flag} {conflict.user_value}"
         return f"{c.label()} runs {got} but the plan has {planned} for allocation {name}"
-    written = engines.KV_WRITTEN.get(server.engine)
+    written = KV_WRITTEN.get(server.engine)
     if server.kv_cache_dtype != "fp8" or written is None:
         return None
-    if "kv_cache_dtype" in engines.parse_flags(argv, (server.engine,)):
+    if "kv_cache_dtype" in parse_flags(argv, (server.engine,)):
         return None
-    flag = engines.FLAGS[server.engine]["kv_cache_dtype"][0]
+    flag = FLAGS[server.engine]["kv_cache_dtype"][0]
     return (
         f"{c.label()} has no {flag}; the plan sized the KV cache of allocation {name} in fp8 "
         f"({planned}), so the server holds half the sequences the plan counts on"
@@ -169,7 +177,7 @@ def _names_model(c: Container, engine: str) -> bool:
     """Whether the server is told its model: the engine's model flag, a positional model after a
     ``serve`` command (``vllm serve M``, ``trtllm-serve M``), or a model environment variable."""
     argv = _argv(c)
-    if "model" in engines.parse_flags(argv, (engine,)):
+    if "model" in parse_flags(argv, (engine,)):
         return True
     for i, tok in enumerate(argv[:-1]):
         if tok.endswith("serve") and not argv[i + 1].startswith("-"):
@@ -183,7 +191,7 @@ def _model_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
     if plan is None or plan.spec.model.engine is None:
         return
     engine = plan.spec.model.engine
-    flags = engines.FLAGS[engine].get("model")
+    flags = FLAGS[engine].get("model")
     flag = flags[0] if flags else "model after the serve command"
     for w in ctx.workloads:
         a = _allocation(ctx, w)
@@ -197,7 +205,7 @@ def _model_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
 
 def _target_dirs(c: Container, engine: str | None) -> list[str]:
     """Where the server writes or reads the weights: HF_HOME and an absolute model path."""
-    got = engines.parse_flags(_argv(c), (engine,) if engine else engines.ENGINES)
+    got = parse_flags(_argv(c), (engine,) if engine else ENGINES)
     model = got.get("model")
     if model is not None and model.value.startswith("/"):
         return [model.value]  # a local path: the weights are there, not in the HF cache

@@ -69,8 +69,8 @@ class QuerySet:
 def _rendered(plan: Plan, catalog: Catalog) -> tuple[list[str], list[str], dict[str, str]]:
     """The KEDA Prometheus trigger queries, the Services the ServiceMonitor scrapes, and the
     Deployment of each allocation (allocation name -> Deployment name), as rendered."""
+    from scaleplan.kube.safety import sanitize_dns_label
     from scaleplan.render import render_report
-    from scaleplan.render.safety import sanitize_dns_label
 
     report = render_report(plan, catalog)
     rates: list[str] = []

@@ -16,10 +16,11 @@ from dataclasses import dataclass, replace
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import PlanError, Problem
-from scaleplan.kube import names
+from scaleplan.kube import names, safety
+from scaleplan.llm.engine_flags import FLAGS, Conflict, parse_flags, parse_number
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render import engine as engines
-from scaleplan.render import safety, serving
+from scaleplan.render import serving
 from scaleplan.render.resources import (
     MIN_CPU,
     MIN_MEMORY_GIB,
@@ -161,8 +162,8 @@ def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list
     if server.engine == "tgi" and server.pipeline_parallel > 1:
         return al, [Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism {server.pipeline_parallel}, which TGI does not support", hint="use engine vllm, sglang or trtllm, or plan with model.engine_config.pipeline_parallel: 1", path=("spec", "model", "engine"))]
     model_arg = storage.model_arg
-    if model_arg is None and "model" in engines.FLAGS[server.engine] and "model" not in engines.parse_flags(user, (server.engine,)):
-        warnings.append(f"allocation {al.name}: neither model.source nor a {engines.FLAGS[server.engine]['model'][0]} argument names the model, so {server.engine} starts with its default model; set model.source")
+    if model_arg is None and "model" in FLAGS[server.engine] and "model" not in parse_flags(user, (server.engine,)):
+        warnings.append(f"allocation {al.name}: neither model.source nor a {FLAGS[server.engine]['model'][0]} argument names the model, so {server.engine} starts with its default model; set model.source")
     if server.engine == "trtllm" and model_arg is not None:
         warnings.append(f"allocation {al.name}: trtllm-serve takes the model as a positional argument; put {model_arg} in spec.kubernetes.args")
         model_arg = None
@@ -176,17 +177,17 @@ def _user_parallelism_problems(a: Allocation, user: Sequence[str]) -> list[Probl
     """No engine named: the args are the user's, but a tensor-parallel flag must still fit the GPUs."""
     if a.gpus_per_replica <= 0:
         return []
-    got = engines.parse_flags(user)
+    got = parse_flags(user)
     tp, pp = got.get("tensor_parallel"), got.get("pipeline_parallel")
-    tpv = engines.parse_number(tp.value) if tp else None
-    ppv = engines.parse_number(pp.value) if pp else 1.0
+    tpv = parse_number(tp.value) if tp else None
+    ppv = parse_number(pp.value) if pp else 1.0
     if tp is None or (tpv is not None and ppv is not None and tpv * ppv == a.gpus_per_replica):
         return []
     shown_pp = f" x {pp.flag} {pp.value}" if pp else ""
     return [Problem(f"spec.kubernetes.args[{tp.index}]", f"{tp.flag} {tp.value}{shown_pp} contradicts the plan: allocation {a.name} runs {a.gpus_per_replica} GPU(s) per replica ({a.instance_type}), so the server would not start or would leave GPUs idle", hint=f"remove {tp.flag} from spec.kubernetes.args and set model.engine, so that render writes it from the plan (here {a.gpus_per_replica})", path=(*_ARGS, tp.index))]
 
 
-def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: engines.Conflict) -> Problem:
+def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: Conflict) -> Problem:
     if server.from_plan:
         why = "the plan"
     elif c.setting in ("tensor_parallel", "pipeline_parallel"):

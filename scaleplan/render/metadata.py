@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from scaleplan._version import __version__
+from scaleplan.kube.safety import RESERVED_LABELS
 from scaleplan.plan import Plan
 from scaleplan.spec import Spec
 
@@ -22,24 +23,12 @@ COMPONENT = "inference"
 PORT_NAME = "http"
 ANN_PLAN_HASH = "scaleplan.dev/plan-hash"
 ANN_VERSION = "scaleplan.dev/version"
-RESERVED_LABELS = (
-    "app.kubernetes.io/name",
-    "app.kubernetes.io/instance",
-    "app.kubernetes.io/component",
-    "app.kubernetes.io/part-of",
-    "app.kubernetes.io/managed-by",
-)
 
 
 def labels(spec: Spec, instance: str) -> dict[str, str]:
     """scaleplan's app.kubernetes.io labels, then the spec's own (which cannot override them)."""
-    out = {
-        "app.kubernetes.io/name": spec.metadata.name,
-        "app.kubernetes.io/instance": instance,
-        "app.kubernetes.io/component": COMPONENT,
-        "app.kubernetes.io/part-of": spec.metadata.name,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-    }
+    name = spec.metadata.name
+    out = dict(zip(RESERVED_LABELS, (name, instance, COMPONENT, name, MANAGED_BY), strict=True))
     for k in sorted(spec.metadata.labels):
         out.setdefault(k, spec.metadata.labels[k])
     return out

@@ -17,9 +17,10 @@ from collections.abc import Sequence
 
 from scaleplan.catalog.model import InstanceRow
 from scaleplan.errors import PlanError, Problem
+from scaleplan.kube import safety
 from scaleplan.kube.capacity import spot_falls_back_on_demand
 from scaleplan.plan import Allocation, Plan
-from scaleplan.render import safety, serving
+from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc
 from scaleplan.render.metadata import MANAGED_BY, Entry, Obj, machine_type, meta
 from scaleplan.spec import Flavor

@@ -1,7 +1,7 @@
 """The plan's values checked before anything is rendered (docs/render.md, "Hostile input").
 
 :func:`revalidate` re-runs the plan's model validators; :func:`plan_problems` applies the
-string checks of :mod:`scaleplan.render.safety` to every value that the user wrote and that
+string checks of :mod:`scaleplan.kube.safety` to every value that the user wrote and that
 would end up in a manifest (labels, annotations, env, args, probe paths, the Gateway, the
 autoscaler's settings, the allocations' node labels), in that order; the checks of the spec's
 own values (all but the plan hash and the allocations) are :mod:`scaleplan.spec_checks`',
@@ -14,8 +14,8 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from scaleplan.errors import PlanError, Problem
+from scaleplan.kube import safety
 from scaleplan.plan import Plan
-from scaleplan.render import safety
 from scaleplan.spec_checks import (
     autoscaler_problems,
     container_problems,

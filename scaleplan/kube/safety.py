@@ -1,4 +1,5 @@
-"""Checks on every string that flows from a plan into a manifest.
+"""Checks on every string that flows from a spec or plan into a manifest (render's plan checks
+and the spec checks before solving both use them; below both, in the Kubernetes layer).
 
 The renderer emits YAML only through a safe dumper (``scaleplan.yamlio.dump_yaml``), so no
 string can add keys or documents. What this module guards against is a manifest that
@@ -30,9 +31,23 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029]")
 _SECRETISH = re.compile(r"(?i)(secret|password|passwd|token|api_?key|access_?key|credential)")
 # values that are credentials whatever the variable is called: Hugging Face, AWS access key ids,
 # GitHub, OpenAI-style and Slack tokens
-_TOKEN_VALUE = re.compile(r"(^|[^A-Za-z0-9])(hf_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})")
+_TOKEN_VALUE = re.compile(
+    r"(^|[^A-Za-z0-9])(hf_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
+    r"|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})"
+)
 
 MAX_ANNOTATION_VALUE = 64 * 1024
+
+# The label keys scaleplan puts on every object it renders (Kubernetes' recommended
+# app.kubernetes.io labels, in this order; render selects pods on them): a spec's own label may
+# not use one (the spec checks refuse it before solving).
+RESERVED_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by",
+)
 
 
 def has_control(text: str, *, allow_newline: bool = False) -> bool:
@@ -54,23 +69,42 @@ def check_label_key(key: str, where: str) -> list[Problem]:
         ok = ok and bool(prefix) and len(prefix) <= 253 and bool(DNS_SUBDOMAIN.fullmatch(prefix))
     if ok:
         return []
-    return [Problem(where, f"key {shown(key)} is not a valid Kubernetes label/annotation key", hint="use [prefix/]name: name at most 63 characters of letters, digits, '-', '_', '.', starting and ending alphanumeric; prefix a lower-case DNS subdomain")]
+    hint = (
+        "use [prefix/]name: name at most 63 characters of letters, digits, '-', '_', '.', "
+        "starting and ending alphanumeric; prefix a lower-case DNS subdomain"
+    )
+    message = f"key {shown(key)} is not a valid Kubernetes label/annotation key"
+    return [Problem(where, message, hint=hint)]
 
 
 def check_label_value(value: str, where: str) -> list[Problem]:
     if isinstance(value, str) and len(value) <= 63 and LABEL_VALUE.fullmatch(value):
         return []
-    return [Problem(where, f"label value {shown(str(value))} is not valid in Kubernetes", hint="use at most 63 characters of letters, digits, '-', '_', '.', starting and ending alphanumeric (or put free text in an annotation)")]
+    hint = (
+        "use at most 63 characters of letters, digits, '-', '_', '.', starting and ending "
+        "alphanumeric (or put free text in an annotation)"
+    )
+    message = f"label value {shown(str(value))} is not valid in Kubernetes"
+    return [Problem(where, message, hint=hint)]
 
 
-def text_problems(value: object, where: str, *, what: str = "value", allow_newline: bool = False, max_len: int = 4096) -> list[Problem]:
+def text_problems(
+    value: object,
+    where: str,
+    *,
+    what: str = "value",
+    allow_newline: bool = False,
+    max_len: int = 4096,
+) -> list[Problem]:
     if not isinstance(value, str):
         return [Problem(where, f"{what} must be a string")]
     if has_control(value, allow_newline=allow_newline):
         nl = "" if allow_newline else "newlines, tabs or "
-        return [Problem(where, f"{what} {shown(value)} contains {nl}control characters", hint="remove them")]
+        message = f"{what} {shown(value)} contains {nl}control characters"
+        return [Problem(where, message, hint="remove them")]
     if len(value) > max_len:
-        return [Problem(where, f"{what} is {len(value)} characters long, more than {max_len}", hint="shorten it")]
+        message = f"{what} is {len(value)} characters long, more than {max_len}"
+        return [Problem(where, message, hint="shorten it")]
     return []
 
 

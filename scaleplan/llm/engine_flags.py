@@ -1,0 +1,235 @@
+"""The serving engines' command-line flags: what the LLM engines (vLLM, SGLang, TGI,
+trtllm-serve) call each server setting, and reading such flags out of an argument list.
+
+Engine facts, below everything that writes or reads engine arguments: ``render`` writes the
+planned flags (:mod:`scaleplan.render.engine`), ``check`` reads them back out of manifests, and
+the spec checks (:mod:`scaleplan.spec_checks`) refuse a flag in ``kubernetes.args`` that
+contradicts the spec's own model settings, before anything is solved or rendered.
+
+* :data:`FLAGS`: each engine's spelling of each setting (first = the one render writes; the
+  others are accepted aliases);
+* :data:`KV_VALUES` / :data:`KV_WRITTEN`: the KV-cache precision values each engine takes, by
+  what they store, and the one render writes for an fp8 KV cache;
+* :func:`parse_flags`: the settings given in an argument list (``--flag v`` or ``--flag=v``);
+* :func:`kv_flag_conflict`: a KV-cache flag that stores another precision than planned.
+
+Pure; imports nothing of scaleplan.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ENGINES",
+    "FLAGS",
+    "KV_VALUES",
+    "KV_WRITTEN",
+    "NUMERIC",
+    "PP_FLAGS",
+    "TP_FLAGS",
+    "Conflict",
+    "FlagUse",
+    "kv_flag_conflict",
+    "kv_stored",
+    "kv_text",
+    "parse_flags",
+    "parse_number",
+    "same_value",
+]
+
+ENGINES = ("vllm", "sglang", "tgi", "trtllm")
+
+
+# setting -> flag spellings per engine (first = written). Sources: vLLM `vllm serve --help`
+# (EngineArgs), SGLang `python -m sglang.launch_server --help` (ServerArgs), TGI
+# `text-generation-launcher --help`, TensorRT-LLM `trtllm-serve serve --help`.
+FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
+    "vllm": {
+        "tensor_parallel": ("--tensor-parallel-size", "-tp"),
+        "pipeline_parallel": ("--pipeline-parallel-size", "-pp"),
+        "max_num_seqs": ("--max-num-seqs",),
+        "max_model_len": ("--max-model-len",),
+        "gpu_memory_utilization": ("--gpu-memory-utilization",),
+        "block_size": ("--block-size",),
+        "max_num_batched_tokens": ("--max-num-batched-tokens",),
+        "port": ("--port",),
+        "model": ("--model",),
+        "revision": ("--revision",),
+        "kv_cache_dtype": ("--kv-cache-dtype",),
+        "quantization": ("--quantization",),  # read, never written: the checkpoint decides
+    },
+    "sglang": {
+        "tensor_parallel": ("--tp-size", "--tp", "--tensor-parallel-size"),
+        "pipeline_parallel": ("--pp-size", "--pipeline-parallel-size"),
+        "max_num_seqs": ("--max-running-requests",),
+        "max_model_len": ("--context-length",),
+        "gpu_memory_utilization": ("--mem-fraction-static",),
+        "block_size": ("--page-size",),
+        "max_num_batched_tokens": ("--chunked-prefill-size",),
+        "host": ("--host",),
+        "port": ("--port",),
+        "model": ("--model-path", "--model"),
+        "revision": ("--revision",),
+        "kv_cache_dtype": ("--kv-cache-dtype",),
+        "quantization": ("--quantization",),
+    },
+    "tgi": {
+        "tensor_parallel": ("--num-shard",),
+        "max_num_seqs": ("--max-concurrent-requests",),
+        "max_model_len": ("--max-total-tokens",),
+        "gpu_memory_utilization": ("--cuda-memory-fraction",),
+        "max_num_batched_tokens": ("--max-batch-prefill-tokens",),
+        "port": ("--port",),
+        "model": ("--model-id",),
+        "revision": ("--revision",),
+        "kv_cache_dtype": ("--kv-cache-dtype",),
+        "quantization": ("--quantize",),
+    },
+    "trtllm": {
+        "tensor_parallel": ("--tp_size",),
+        "pipeline_parallel": ("--pp_size",),
+        "max_num_seqs": ("--max_batch_size",),
+        "max_model_len": ("--max_seq_len",),
+        "max_num_batched_tokens": ("--max_num_tokens",),
+        "host": ("--host",),
+        "port": ("--port",),
+        "kv_cache_dtype": ("--kv_cache_dtype",),  # read, never written: see KV_WRITTEN
+    },
+}
+# every spelling of a tensor-parallel / shard flag, any engine (check reads unlabelled manifests)
+TP_FLAGS: frozenset[str] = frozenset(f for e in FLAGS.values() for f in e["tensor_parallel"])
+PP_FLAGS: frozenset[str] = frozenset(
+    f for e in FLAGS.values() for f in e.get("pipeline_parallel", ())
+)
+# the settings whose values are numbers (compared as numbers: 8k = 8000)
+NUMERIC = (
+    "tensor_parallel",
+    "pipeline_parallel",
+    "max_num_seqs",
+    "max_model_len",
+    "gpu_memory_utilization",
+    "block_size",
+    "max_num_batched_tokens",
+    "port",
+)
+
+# KV-cache precision: each engine's --kv-cache-dtype values by what one element stores ("16-bit":
+# the activation dtype, the engines' default; None: the checkpoint decides). Sources: vLLM
+# CacheConfig.cache_dtype (v0.11: auto, fp8 = fp8_e4m3, fp8_e5m2, fp8_inc on Gaudi; bfloat16 in
+# later releases), SGLang ServerArgs (auto, bf16, bfloat16, fp8_e4m3, fp8_e5m2), TGI
+# text-generation-launcher (fp8_e4m3fn, fp8_e5m2; no value for 16-bit: leave the flag out),
+# trtllm-serve --kv_cache_dtype (auto, fp8, nvfp4; only in releases from March 2026 on).
+_16, _FP8 = "16-bit", "fp8"
+KV_VALUES: dict[str, dict[str, str | None]] = {
+    "vllm": {
+        "auto": _16, "bfloat16": _16, "float16": _16,
+        "fp8": _FP8, "fp8_e4m3": _FP8, "fp8_e5m2": _FP8, "fp8_inc": _FP8,
+    },
+    "sglang": {"auto": _16, "bf16": _16, "bfloat16": _16, "fp8_e4m3": _FP8, "fp8_e5m2": _FP8},
+    "tgi": {"fp8_e4m3fn": _FP8, "fp8_e5m2": _FP8},
+    "trtllm": {"auto": None, "fp8": _FP8},
+}
+# the value render writes for an fp8 KV cache (e4m3, vLLM's "fp8"); trtllm-serve gets no flag:
+# the releases before March 2026 have none (the checkpoint's kv_cache_quant_algo or the built
+# engine decides), and a 16-bit KV cache is every engine's default, so it needs no flag either
+KV_WRITTEN: dict[str, str] = {"vllm": "fp8", "sglang": "fp8_e4m3", "tgi": "fp8_e4m3fn"}
+_SUFFIX = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
+
+
+def parse_number(text: str) -> float | None:
+    """'8192' -> 8192, '0.9' -> 0.9, '8k' -> 8000, '8K' -> 8192 (vLLM's size suffixes)."""
+    m = _SUFFIX.match(text.strip())
+    if not m:
+        return None
+    x = float(m.group(1))
+    mult = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "K": 2**10, "M": 2**20, "G": 2**30}[m.group(2)]
+    return x * mult
+
+
+@dataclass(frozen=True)
+class FlagUse:
+    setting: str
+    flag: str
+    value: str
+    index: int  # position of the flag in the argument list
+
+
+def parse_flags(args: Sequence[str], engines: Sequence[str] = ENGINES) -> dict[str, FlagUse]:
+    """setting -> the last use of one of its flags in ``args`` (``--flag v`` or ``--flag=v``)
+    for any of ``engines``. Unknown flags and positional words are skipped."""
+    lookup: dict[str, str] = {}
+    for e in engines:
+        for name, flags in FLAGS[e].items():
+            for f in flags:
+                lookup.setdefault(f, name)
+    out: dict[str, FlagUse] = {}
+    i = 0
+    while i < len(args):
+        tok = str(args[i])
+        flag, eq, val = tok.partition("=")
+        setting = lookup.get(flag) if tok.startswith("-") else None
+        if setting is not None:
+            if eq:
+                out[setting] = FlagUse(setting, flag, val, i)
+            elif i + 1 < len(args):
+                out[setting] = FlagUse(setting, flag, str(args[i + 1]), i)
+                i += 1
+            else:
+                out[setting] = FlagUse(setting, flag, "", i)
+        i += 1
+    return out
+
+
+def same_value(setting: str, a: str, b: str) -> bool:
+    if setting in NUMERIC:
+        x, y = parse_number(a), parse_number(b)
+        if x is None or y is None:
+            return False
+        return math.isclose(x, y, rel_tol=0, abs_tol=1e-6)
+    return a == b
+
+
+@dataclass(frozen=True)
+class Conflict:
+    setting: str
+    index: int
+    flag: str
+    user_value: str
+    planned_flag: str
+    planned_value: str
+
+
+def kv_stored(engine: str, value: str) -> str | None:
+    """What a KV-cache dtype value of ``engine`` stores: "16-bit", "fp8", None when the
+    checkpoint decides (trtllm-serve's auto), or the value itself when it is none of those
+    (vLLM's nvfp4, SGLang's fp4_e2m1: neither is what scaleplan sizes)."""
+    table = KV_VALUES.get(engine, {})
+    v = value.strip()
+    return table.get(v, v)
+
+
+def kv_text(engine: str, stored: str) -> str:
+    """A KV cache of ``stored`` ("fp8", "16-bit") in ``engine``'s words, for messages."""
+    flag = FLAGS[engine]["kv_cache_dtype"][0]
+    if stored == "fp8":
+        written = KV_WRITTEN.get(engine)
+        return f"{flag} {written}" if written else "an fp8 KV cache"
+    return f"a 16-bit KV cache (no {flag})"
+
+
+def kv_flag_conflict(engine: str, stored: str, args: Sequence[str]) -> Conflict | None:
+    """A KV-cache dtype flag of ``engine`` in ``args`` that stores another precision than
+    ``stored`` ("fp8", "16-bit"); None when there is none or it agrees."""
+    use = parse_flags(args, (engine,)).get("kv_cache_dtype")
+    if use is None:
+        return None
+    got = kv_stored(engine, use.value)
+    if got is None or got == stored:
+        return None
+    flag = FLAGS[engine]["kv_cache_dtype"][0]
+    want = KV_WRITTEN.get(engine, "fp8") if stored == "fp8" else "(none)"
+    return Conflict("kv_cache_dtype", use.index, use.flag, use.value, flag, want)
