@@ -23,11 +23,9 @@ from scaleplan.cli.options import AcceleratorCatalogs, JsonOnStdout, number_opti
 from scaleplan.option_values import int_list, names, number_list, split_values
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from scaleplan.profile.build import RunInfo
     from scaleplan.profile.measure import SweepOptions
-    from scaleplan.profile.model import Measurement, Profile
+    from scaleplan.profile.model import Profile
     from scaleplan.profile.targets import Workload
 
 ARGV_KEY = "scaleplan.profile.argv"
@@ -67,62 +65,6 @@ app = typer.Typer(
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="profile")
-
-
-class _RichProgress:
-    """A rich progress bar per device (one step per batch size), and a line per point."""
-
-    def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.console = stderr_console()
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=False)
-        self.tasks: dict[str, Any] = {}
-        self.labels: dict[str, str] = {}
-
-    def __enter__(self) -> _RichProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def device_started(self, device: str, accelerator: str, batch_sizes: Sequence[int]) -> None:
-        self.labels[device] = f"{device} ({accelerator})"
-        self.tasks[device] = self.progress.add_task(self.labels[device], total=len(batch_sizes))
-
-    def point_started(self, device: str, batch_size: int) -> None:
-        self.progress.update(self.tasks[device], description=f"{self.labels[device]} batch {batch_size}")
-
-    def point_done(self, device: str, m: Measurement | None, note: str | None) -> None:
-        from scaleplan.profile.measure import describe
-
-        if m is not None:
-            self.progress.console.print(f"measured {describe(m)}", markup=False, highlight=False, soft_wrap=True)
-            self.progress.advance(self.tasks[device])
-        if note:
-            self.progress.console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
-        self.console.file.flush()
-
-    def refine_started(self, device: str, total_s: float) -> None:
-        self.tasks[f"{device} refine"] = self.progress.add_task(f"{self.labels[device]}: windows across batch sizes (s)", total=max(total_s, 1e-9))
-
-    def refine_advance(self, device: str, seconds: float) -> None:
-        self.progress.advance(self.tasks[f"{device} refine"], seconds)
-
-    def refine_done(self, device: str) -> None:
-        task = self.tasks[f"{device} refine"]
-        self.progress.update(task, completed=self.progress.tasks[task].total)
-
-    def device_done(self, device: str) -> None:
-        task = self.tasks[device]
-        self.progress.update(task, description=self.labels[device], completed=self.progress.tasks[task].total)
 
 
 def _write_profile(profile: Profile, out: str, json_out: bool) -> None:
@@ -225,10 +167,11 @@ def run(
 
 
 def _run_model(target: str, workload: Workload, opts: SweepOptions, info: RunInfo, *, out: str, json_out: bool, strict: bool) -> None:
+    from scaleplan.profile.report import RichProgress
     from scaleplan.profile.run import measure_model
     from scaleplan.profile.verdict import profile_verdict
 
-    profile = measure_model(target, workload, opts, info, out=out, write=lambda p, path: _write_profile(p, path, json_out), progress=_RichProgress)
+    profile = measure_model(target, workload, opts, info, out=out, write=lambda p, path: _write_profile(p, path, json_out), progress=lambda: RichProgress(stderr_console()))
     verdict = profile_verdict(profile, opts.target_ci)
     _summary(profile, out, json_out, verdict.to_json())
     for line in verdict.lines():

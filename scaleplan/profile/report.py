@@ -1,15 +1,21 @@
 """Profiles as terminal tables (rich): the points that ``profile run``, ``estimate``, ``merge``
 and ``import`` wrote, and the predictions of ``profile llm``; short headers and plain numbers,
-so a table fits an 80-column terminal. The command line prints them."""
+so a table fits an 80-column terminal. The command line prints them. Also the live progress
+of ``profile run`` (a bar per device) on the console the command line passes in."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scaleplan.profile.model import Profile
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rich.console import Console
     from rich.table import Table
+
+    from scaleplan.profile.model import Measurement
 
 
 def profile_summary(
@@ -63,3 +69,67 @@ def llm_profile_table(profile: Profile, out: str) -> Table:
             str(m.concurrency or m.batch_size), ttft, tpot, f"{toks:,.0f}", m.source,
         )
     return t
+
+
+class RichProgress:
+    """A rich progress bar per device (one step per batch size), and a line per point
+    (:class:`scaleplan.profile.measure.Progress`, drawn on ``console``)."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=self.console, transient=False,
+        )
+        self.tasks: dict[str, Any] = {}
+        self.labels: dict[str, str] = {}
+
+    def __enter__(self) -> RichProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def device_started(self, device: str, accelerator: str, batch_sizes: Sequence[int]) -> None:
+        self.labels[device] = f"{device} ({accelerator})"
+        self.tasks[device] = self.progress.add_task(self.labels[device], total=len(batch_sizes))
+
+    def point_started(self, device: str, batch_size: int) -> None:
+        label = f"{self.labels[device]} batch {batch_size}"
+        self.progress.update(self.tasks[device], description=label)
+
+    def point_done(self, device: str, m: Measurement | None, note: str | None) -> None:
+        from scaleplan.profile.measure import describe
+
+        con = self.progress.console
+        if m is not None:
+            con.print(f"measured {describe(m)}", markup=False, highlight=False, soft_wrap=True)
+            self.progress.advance(self.tasks[device])
+        if note:
+            con.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+        self.console.file.flush()
+
+    def refine_started(self, device: str, total_s: float) -> None:
+        label = f"{self.labels[device]}: windows across batch sizes (s)"
+        self.tasks[f"{device} refine"] = self.progress.add_task(label, total=max(total_s, 1e-9))
+
+    def refine_advance(self, device: str, seconds: float) -> None:
+        self.progress.advance(self.tasks[f"{device} refine"], seconds)
+
+    def refine_done(self, device: str) -> None:
+        task = self.tasks[f"{device} refine"]
+        self.progress.update(task, completed=self.progress.tasks[task].total)
+
+    def device_done(self, device: str) -> None:
+        task = self.tasks[device]
+        total = self.progress.tasks[task].total
+        self.progress.update(task, description=self.labels[device], completed=total)
