@@ -8,13 +8,10 @@ import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_renderables
 from scaleplan.cli.options import JsonResult, number_option
-from scaleplan.errors import TargetMissed, input_error
+from scaleplan.errors import TargetMissed
 
 if TYPE_CHECKING:
-    from scaleplan.plan import Plan
-    from scaleplan.simulate.failures import Failure
     from scaleplan.simulate.llm_results import LlmSimResult
-    from scaleplan.simulate.options import LlmChoices
     from scaleplan.simulate.results import SimResult
 
 
@@ -47,66 +44,14 @@ def simulate(
 ) -> None:
     """Simulate a plan's replicas over its demand curve; report SLO attainment (exit 1 if below target)."""
     with handle_errors():
-        from scaleplan.plan import read_plan
-        from scaleplan.simulate import check_simulatable, read_trace
-        from scaleplan.simulate import simulate as run
-        from scaleplan.simulate.llm import is_llm_plan
-        from scaleplan.simulate.options import (
-            check_llm,
-            check_options,
-            check_request_level,
-            select_windows,
+        from scaleplan.simulate.command import SimulateArgs, simulate_file
+
+        args = SimulateArgs(
+            arrivals=arrivals, trace=trace, duration=duration, windows=windows, seed=seed, fail=fail, fail_at=fail_at, policy=policy,
+            batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, profile=profile, lengths=lengths,
+            length_sigma=length_sigma, min_requests=min_requests, replace_after=replace_after, picker=picker, steps=steps,
         )
-
-        chosen = check_options(policy=policy, fail=fail, arrivals=arrivals, trace=trace, duration=duration, batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction)
-        plan = read_plan(plan_file)
-        check_simulatable(plan, plan_file)
-        sel = select_windows(windows, plan.demand.windows, plan.demand.rps)
-        if is_llm_plan(plan):
-            llm = check_llm(
-                plan, policy=policy, batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, arrivals=arrivals,
-                lengths=lengths, picker=picker, steps=steps, length_sigma=length_sigma, min_requests=min_requests, replace_after=replace_after,
-            )
-            _simulate_llm(
-                plan, plan_file, llm, trace=trace, duration=duration, windows=sel, seed=seed, fail=chosen.fail, fail_at=fail_at, png=png, profile=profile,
-                length_sigma=length_sigma, min_requests=min_requests, replace_after=replace_after, json_out=json_out,
-            )
-            return
-        check_request_level(profile=profile, lengths=lengths, replace_after=replace_after, picker=picker, steps=steps)
-        source = read_trace(trace) if trace is not None else arrivals
-        try:
-            res = run(
-                plan, arrivals=source, duration_s=60.0 if duration is None else duration, seed=seed, failure=chosen.fail, fail_at_s=fail_at, policy=chosen.policy,
-                batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, windows=sel,
-            )
-        except ValueError as exc:
-            raise input_error(plan_file, "", str(exc), "adjust the simulation options") from None
-        _show(res, png, json_out)
-
-
-def _simulate_llm(plan: Plan, plan_file: str, llm: LlmChoices, *, trace: str | None, duration: float | None, windows: tuple[int, ...] | None, seed: int,
-                  fail: Failure | None, fail_at: float | None, png: str | None, profile: str | None, length_sigma: float, min_requests: int,
-                  replace_after: float | None, json_out: bool) -> None:
-    """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
-    from scaleplan.inputs import llm_profile_points
-    from scaleplan.simulate.llm import simulate_llm
-    from scaleplan.simulate.llm_trace import read_llm_trace
-
-    pts, notes = llm_profile_points(plan, plan_file, profile)
-    llm_trace = read_llm_trace(trace) if trace is not None else None
-    try:
-        res = simulate_llm(
-            plan, name=plan_file, trace=llm_trace, duration_s=duration, min_requests=min_requests, windows=windows, seed=seed,
-            lengths=llm.lengths, length_sigma=length_sigma, failure=fail, fail_at_s=fail_at, replace_after_s=replace_after, picker=llm.picker, profile_pts=pts,
-            steps_source=llm.steps,
-        )
-    except ValueError as exc:
-        raise input_error(plan_file, "", str(exc), "adjust the simulation options") from None
-    if notes:
-        import dataclasses
-
-        res = dataclasses.replace(res, notes=(*notes, *res.notes))
-    _show(res, png, json_out)
+        _show(simulate_file(plan_file, args), png, json_out)
 
 
 def _show(res: SimResult | LlmSimResult, png: str | None, json_out: bool) -> None:

@@ -1,0 +1,116 @@
+"""``scaleplan simulate`` from a plan file to a result: the options checked
+(:mod:`scaleplan.simulate.options`), the plan read and checked, and the simulator its kind
+needs run: request-level (:func:`scaleplan.simulate.core.simulate`) or, for LLM plans, token
+by token (:func:`scaleplan.simulate.llm.simulate_llm`). The command line shows the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scaleplan.errors import input_error
+
+if TYPE_CHECKING:
+    from scaleplan.plan import Plan
+    from scaleplan.simulate.failures import Failure
+    from scaleplan.simulate.llm_results import LlmSimResult
+    from scaleplan.simulate.options import LlmChoices
+    from scaleplan.simulate.results import SimResult
+
+
+@dataclass(frozen=True)
+class SimulateArgs:
+    """The options of ``scaleplan simulate`` as given (checked by :func:`simulate_file`)."""
+
+    arrivals: str = "poisson"
+    trace: str | None = None
+    duration: float | None = None
+    windows: str = "all"
+    seed: int = 0
+    fail: str | None = None
+    fail_at: float | None = None
+    policy: str = "auto"
+    batch_timeout_ms: float = 0.0
+    fixed_fraction: float = 0.5
+    replica_delta: int = 0
+    profile: str | None = None
+    lengths: str = "fixed"
+    length_sigma: float = 0.5
+    min_requests: int = 1000
+    replace_after: float | None = None
+    picker: str = "queue"
+    steps: str = "auto"
+
+
+def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
+    """Simulate the plan in ``plan_file``: options that no simulation takes are usage errors
+    (exit 2), checked before the plan is read; a plan that cannot be simulated is bad input."""
+    from scaleplan.plan import read_plan
+    from scaleplan.simulate import check_simulatable, read_trace
+    from scaleplan.simulate import simulate as run
+    from scaleplan.simulate.llm import is_llm_plan
+    from scaleplan.simulate.options import (
+        check_llm,
+        check_options,
+        check_request_level,
+        select_windows,
+    )
+
+    chosen = check_options(
+        policy=a.policy, fail=a.fail, arrivals=a.arrivals, trace=a.trace, duration=a.duration,
+        batch_timeout_ms=a.batch_timeout_ms, fixed_fraction=a.fixed_fraction,
+    )
+    plan = read_plan(plan_file)
+    check_simulatable(plan, plan_file)
+    sel = select_windows(a.windows, plan.demand.windows, plan.demand.rps)
+    if is_llm_plan(plan):
+        llm = check_llm(
+            plan, policy=a.policy, batch_timeout_ms=a.batch_timeout_ms,
+            fixed_fraction=a.fixed_fraction, replica_delta=a.replica_delta, arrivals=a.arrivals,
+            lengths=a.lengths, picker=a.picker, steps=a.steps, length_sigma=a.length_sigma,
+            min_requests=a.min_requests, replace_after=a.replace_after,
+        )
+        return _simulate_llm(plan, plan_file, llm, a, windows=sel, fail=chosen.fail)
+    check_request_level(
+        profile=a.profile, lengths=a.lengths, replace_after=a.replace_after, picker=a.picker,
+        steps=a.steps,
+    )
+    source = read_trace(a.trace) if a.trace is not None else a.arrivals
+    try:
+        return run(
+            plan, arrivals=source, duration_s=60.0 if a.duration is None else a.duration,
+            seed=a.seed, failure=chosen.fail, fail_at_s=a.fail_at, policy=chosen.policy,
+            batch_timeout_ms=a.batch_timeout_ms, fixed_fraction=a.fixed_fraction,
+            replica_delta=a.replica_delta, windows=sel,
+        )
+    except ValueError as exc:
+        raise input_error(plan_file, "", str(exc), "adjust the simulation options") from None
+
+
+def _simulate_llm(
+    plan: Plan, plan_file: str, llm: LlmChoices, a: SimulateArgs, *,
+    windows: tuple[int, ...] | None, fail: Failure | None,
+) -> LlmSimResult:
+    """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
+    from scaleplan.inputs import llm_profile_points
+    from scaleplan.simulate.llm import simulate_llm
+    from scaleplan.simulate.llm_trace import read_llm_trace
+
+    pts, notes = llm_profile_points(plan, plan_file, a.profile)
+    llm_trace = read_llm_trace(a.trace) if a.trace is not None else None
+    try:
+        res = simulate_llm(
+            plan, name=plan_file, trace=llm_trace, duration_s=a.duration,
+            min_requests=a.min_requests, windows=windows, seed=a.seed, lengths=llm.lengths,
+            length_sigma=a.length_sigma, failure=fail, fail_at_s=a.fail_at,
+            replace_after_s=a.replace_after, picker=llm.picker, profile_pts=pts,
+            steps_source=llm.steps,
+        )
+    except ValueError as exc:
+        raise input_error(plan_file, "", str(exc), "adjust the simulation options") from None
+    if notes:
+        import dataclasses
+
+        res = dataclasses.replace(res, notes=(*notes, *res.notes))
+    return res
