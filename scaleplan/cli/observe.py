@@ -35,46 +35,30 @@ def observe(
 ) -> None:
     """Query Prometheus for the service a plan deployed; write what it really did (exit 5 if a query fails)."""
     with handle_errors():
-        from scaleplan.inputs import load_tables
-        from scaleplan.observe.analyze import analyze
-        from scaleplan.observe.client import ClientOptions, Prometheus, auth_from_env
-        from scaleplan.observe.fetch import fetch
-        from scaleplan.observe.model import dump_observed, observed_to_dict
-        from scaleplan.observe.queries import build_queries, read_overrides
-        from scaleplan.observe.timerange import end_time, since_seconds, step_seconds
-        from scaleplan.outputs import check_out_path
-        from scaleplan.plan import read_plan
-        from scaleplan.yamlio import atomic_write, check_writable
+        from scaleplan.observe.command import ObserveArgs, observe_plan, plan_queries
 
-        step_s = step_seconds(step)
-        since_s = since_seconds(since, step_s)
-        running = read_plan(plan)
-        qs = build_queries(running, load_tables(), read_overrides(queries) if queries is not None else {}, step_s=step_s)
+        args = ObserveArgs(
+            prometheus=prometheus, plan=plan, since=since, step=step, end=end, quantile=quantile, queries=queries, token_file=token_file,
+            ca_file=ca_file, insecure=insecure, timeout=timeout, deadline=deadline, max_mib=max_mib,
+        )
+        planned = plan_queries(args)
         if show_queries:
             if json_out:
-                emit_json({q.name: q.promql for q in qs.queries})
+                emit_json({q.name: q.promql for q in planned.queries.queries})
             else:
-                print_lines((f"{q.name}: {q.promql}" for q in qs.queries), whole=True)
+                print_lines((f"{q.name}: {q.promql}" for q in planned.queries.queries), whole=True)
             return
         if out is None and not json_out:
             raise typer.BadParameter("give --out FILE and/or --json", param_hint="--out")
-        if out is not None:  # before the queries run: a path that cannot be written fails now, exit 3
-            check_writable(check_out_path(out))
-        auth = auth_from_env(os.environ, token_file=token_file)
-        opts = ClientOptions(timeout_s=timeout, deadline_s=deadline, max_bytes=int(max_mib * 1048576), ca_file=ca_file, insecure=insecure)
-        prom = Prometheus(prometheus, auth=auth, options=opts)
-        t_end = end_time(end, step_s)
-        t_start = t_end - since_s
+        obs = observe_plan(planned, args, out, os.environ)
         err = stderr_console()
-        fetched = fetch(prom, qs, t_start, t_end, step_s)
-        obs = analyze(running, qs, fetched, quantile_q=quantile)
-        if out is not None:
-            atomic_write(out, dump_observed(obs))
         for note in obs.notes:
             err.print(f"note: {note}", markup=False, soft_wrap=True)
         if obs.missing:
             err.print(f"note: no data for optional series: {', '.join(obs.missing)}", markup=False, soft_wrap=True)
         if json_out:
+            from scaleplan.observe.model import observed_to_dict
+
             emit_json(observed_to_dict(obs))
             return
         from scaleplan.observe.report import observed_lines

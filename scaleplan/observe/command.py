@@ -1,0 +1,90 @@
+"""``scaleplan observe`` from a plan file to an Observed document: the queries the plan
+implies (:mod:`scaleplan.observe.queries`), then the client, the fetch and the analysis, and
+the file written. The command line prints the queries, the notes and the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from scaleplan.observe.model import Observed
+    from scaleplan.observe.queries import QuerySet
+    from scaleplan.plan import Plan
+
+
+@dataclass(frozen=True)
+class ObserveArgs:
+    """The options of ``scaleplan observe`` as given (read by the functions below)."""
+
+    prometheus: str
+    plan: str
+    since: str = "14d"
+    step: str = "5m"
+    end: str | None = None
+    quantile: float = 0.9
+    queries: str | None = None
+    token_file: str | None = None
+    ca_file: str | None = None
+    insecure: bool = False
+    timeout: float = 30.0
+    deadline: float = 300.0
+    max_mib: float = 64.0
+
+
+class Planned(NamedTuple):
+    """The running plan and the queries to send for it, over ``since_s`` at ``step_s``."""
+
+    running: Plan
+    queries: QuerySet
+    step_s: float
+    since_s: float
+
+
+def plan_queries(a: ObserveArgs) -> Planned:
+    """``--step``, ``--since``, the plan and ``--queries`` read and checked; the queries built
+    (nothing is sent yet: ``--print-queries`` stops here)."""
+    from scaleplan.inputs import load_tables
+    from scaleplan.observe.queries import build_queries, read_overrides
+    from scaleplan.observe.timerange import since_seconds, step_seconds
+    from scaleplan.plan import read_plan
+
+    step_s = step_seconds(a.step)
+    since_s = since_seconds(a.since, step_s)
+    running = read_plan(a.plan)
+    overrides = read_overrides(a.queries) if a.queries is not None else {}
+    qs = build_queries(running, load_tables(), overrides, step_s=step_s)
+    return Planned(running, qs, step_s, since_s)
+
+
+def observe_plan(
+    planned: Planned, a: ObserveArgs, out: str | None, env: Mapping[str, str]
+) -> Observed:
+    """Send the queries to ``a.prometheus`` (credentials from ``env``), analyze the answers and
+    write the Observed file to ``out`` (when given; checked writable before any query runs)."""
+    from scaleplan.observe.analyze import analyze
+    from scaleplan.observe.client import ClientOptions, Prometheus, auth_from_env
+    from scaleplan.observe.fetch import fetch
+    from scaleplan.observe.model import dump_observed
+    from scaleplan.observe.timerange import end_time
+    from scaleplan.outputs import check_out_path
+    from scaleplan.yamlio import atomic_write, check_writable
+
+    if out is not None:  # before the queries run: a path that cannot be written fails now, exit 3
+        check_writable(check_out_path(out))
+    auth = auth_from_env(env, token_file=a.token_file)
+    opts = ClientOptions(
+        timeout_s=a.timeout, deadline_s=a.deadline, max_bytes=int(a.max_mib * 1048576),
+        ca_file=a.ca_file, insecure=a.insecure,
+    )
+    prom = Prometheus(a.prometheus, auth=auth, options=opts)
+    t_end = end_time(a.end, planned.step_s)
+    t_start = t_end - planned.since_s
+    fetched = fetch(prom, planned.queries, t_start, t_end, planned.step_s)
+    obs = analyze(planned.running, planned.queries, fetched, quantile_q=a.quantile)
+    if out is not None:
+        atomic_write(out, dump_observed(obs))
+    return obs
