@@ -70,6 +70,15 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def warn(items: Iterable[str], kind: str = "warning") -> None:
+    """One ``warning: ...`` (or ``note: ...``) line on stderr per item, wrapped softly (rich is
+    imported only when there is one to print)."""
+    con = None
+    for item in items:
+        con = con or stderr_console()
+        con.print(f"{kind}: {item}", markup=False, soft_wrap=True)
+
+
 def fail(err: ScaleplanError) -> NoReturn:
     """Print a ScaleplanError as ``error: ...`` / ``hint: ...`` on stderr and exit with its code
     (an :class:`Interrupted` as its bare message; an error without a message prints nothing)."""

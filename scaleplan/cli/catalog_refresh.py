@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_lines, stderr_console
+from scaleplan.cli._common import emit_json, handle_errors, print_lines, stderr_console, warn
 
 if TYPE_CHECKING:
     from scaleplan.catalog.refresh import RefreshOutcome
@@ -60,8 +60,7 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
 def _report(outcome: RefreshOutcome) -> None:
     from scaleplan.catalog.report import refresh_lines
 
-    for w in outcome.warnings:
-        stderr_console().print(f"warning: {w}", markup=False, soft_wrap=True)
+    warn(outcome.warnings)
     print_lines(refresh_lines(outcome))
 
 

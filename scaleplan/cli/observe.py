@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_lines, stderr_console
+from scaleplan.cli._common import emit_json, handle_errors, print_lines, warn
 from scaleplan.cli.options import number_option
 
 
@@ -51,11 +51,8 @@ def observe(
         if out is None and not json_out:
             raise typer.BadParameter("give --out FILE and/or --json", param_hint="--out")
         obs = observe_plan(planned, args, out, os.environ)
-        err = stderr_console()
-        for note in obs.notes:
-            err.print(f"note: {note}", markup=False, soft_wrap=True)
-        if obs.missing:
-            err.print(f"note: no data for optional series: {', '.join(obs.missing)}", markup=False, soft_wrap=True)
+        missing = [f"no data for optional series: {', '.join(obs.missing)}"] if obs.missing else []
+        warn([*obs.notes, *missing], "note")
         if json_out:
             from scaleplan.observe.model import observed_to_dict
 

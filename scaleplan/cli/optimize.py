@@ -14,7 +14,7 @@ from scaleplan.cli._common import (
     print_lines,
     print_text,
     quiet_fd1,
-    stderr_console,
+    warn,
 )
 from scaleplan.cli.options import number_option
 
@@ -61,8 +61,7 @@ def optimize(
         inp, obs = command_inputs(spec, melange, catalog or [], observed)
         spec_obj, source = inp.spec, inp.source
         stale = stale_warning(inp.catalog, datetime.now(UTC), providers=spec_obj.placement.providers)
-        if stale:
-            _warn(stale)
+        warn([stale] if stale else [])
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inp.hashes, spec_dir=str(Path(source).parent))
         try:
             with quiet_fd1():
@@ -77,8 +76,7 @@ def optimize(
 
             plan = label_plan(plan, obs.labels)
         wrote = write_plan_outputs(Path(out) if out is not None else Path(source).parent / "out", plan, inp.catalog, manifests=manifests, spec_file=spec)
-        for w in wrote.warnings:
-            _warn(w)
+        warn(wrote.warnings)
         if json_out:
             emit_json(plan_json(plan, result, wrote, obs))
             return
@@ -89,7 +87,3 @@ def optimize(
 
             print_lines(replan_lines(obs.observed, plan))  # long risk lines wrap at the width
 
-
-def _warn(text: str) -> None:
-    """A warning on stderr (rich is imported only when there is one to print)."""
-    stderr_console().print(f"warning: {text}", markup=False, soft_wrap=True)

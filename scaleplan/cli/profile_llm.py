@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import handle_errors, print_renderables, stderr_console
+from scaleplan.cli._common import handle_errors, print_renderables, warn
 from scaleplan.cli.options import AcceleratorCatalogs
 
 
@@ -69,9 +69,7 @@ def profile_llm(
         if out == "-":
             typer.echo(text, nl=False)
             return
-        err = stderr_console()
-        for n in notes:
-            err.print(f"note: {n}", markup=False, soft_wrap=True)
+        warn(notes, "note")
         from scaleplan.profile.report import llm_profile_table
 
         print_renderables([llm_profile_table(prof, out)])

@@ -10,8 +10,8 @@ from scaleplan.cli._common import (
     emit_json,
     handle_errors,
     print_text,
-    stderr_console,
     stdout_console,
+    warn,
 )
 from scaleplan.cli.options import JsonSummary
 
@@ -45,9 +45,7 @@ def render(
         tables = load_tables(catalog or [], providers=sorted({a.provider for a in p.allocations}))
         result = render_report(p, tables, layout=chosen, source=plan)
         write_manifests(out, result.files)
-        err = stderr_console()
-        for w in result.warnings:
-            err.print(f"warning: {w}", markup=False, soft_wrap=True)
+        warn(result.warnings)
         if json_out:
             emit_json(render_summary(p, result, str(out), chosen))
             return
