@@ -18,8 +18,10 @@ from scaleplan.cli._common import (
     print_lines,
     print_renderables,
     stderr_console,
+    warn,
 )
 from scaleplan.cli.options import AcceleratorCatalogs, JsonOnStdout, number_option
+from scaleplan.cli.profile_llm import profile_llm
 from scaleplan.option_values import int_list, names, number_list, split_values
 
 if TYPE_CHECKING:
@@ -201,14 +203,10 @@ def _run_endpoint(target: str, *, out: str, json_out: bool, info: RunInfo, paylo
 
 
 def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str | None, namespace: str, gpus: int, ctx: Any, *, json_out: bool = False) -> None:
-    from pathlib import Path
-
-    from scaleplan.outputs import replace_folder
-    from scaleplan.profile.jobs import job_files, jobs_summary, not_job_files
+    from scaleplan.profile.jobs import jobs_summary, write_jobs
 
     accs = names(accelerators)
-    files = job_files(target, accs, image=image, namespace=namespace, gpus=gpus, argv=argv(ctx))
-    replace_folder(Path(out_dir), files, foreign=not_job_files)
+    files = write_jobs(out_dir, target, accs, image=image, namespace=namespace, gpus=gpus, argv=argv(ctx))
     if json_out:
         emit_json(jobs_summary(out_dir, accs, files))
         return
@@ -249,8 +247,7 @@ def estimate(
             gpu_dtype=gpu_dtype,
         )
         result = estimate_profile(prof, names(accelerators), cat, flops_per_sample=flops_per_sample, options=opts)
-        for w in result.warnings:
-            stderr_console().print(f"warning: {w}", markup=False, soft_wrap=True)
+        warn(result.warnings)
         _write_profile(result.profile, out, json_out)
         _summary(result.profile, out, json_out)
 
@@ -269,8 +266,7 @@ def merge(
 
         profs = [(f, read_profile(f)) for f in files]
         merged, warnings = merge_profiles(profs, name=name)
-        for w in warnings:
-            stderr_console().print(f"warning: {w}", markup=False, soft_wrap=True)
+        warn(warnings)
         _write_profile(merged, out, json_out)
         _summary(merged, out, json_out)
 
@@ -290,16 +286,9 @@ def import_(
         from scaleplan.importers.benchmarks import import_files
 
         prof, warnings = import_files(files, fmt=format, accelerator=accelerator, gpus=gpus, name=name)
-        for w in warnings:
-            stderr_console().print(f"warning: {w}", markup=False, soft_wrap=True)
+        warn(warnings)
         _write_profile(prof, out, json_out)
         _summary(prof, out, json_out)
 
 
-def _register_llm() -> None:
-    from scaleplan.cli.profile_llm import profile_llm
-
-    app.command("llm")(profile_llm)
-
-
-_register_llm()
+app.command("llm")(profile_llm)

@@ -142,6 +142,26 @@ def job_files(
     )
 
 
+def write_jobs(
+    out_dir: str,
+    target: str,
+    accelerators: Sequence[str],
+    *,
+    image: str | None,
+    namespace: str,
+    gpus: int,
+    argv: Sequence[str],
+) -> dict[str, str]:
+    """``--emit-jobs DIR``: the Jobs of :func:`job_files` written into ``out_dir`` in one
+    transaction (``outputs.replace_folder``: a folder holding other files is refused); the
+    files written, by name."""
+    from scaleplan.outputs import replace_folder
+
+    files = job_files(target, accelerators, image=image, namespace=namespace, gpus=gpus, argv=argv)
+    replace_folder(Path(out_dir), files, foreign=not_job_files)
+    return files
+
+
 def jobs_summary(
     out_dir: str, accelerators: Sequence[str], files: dict[str, str]
 ) -> dict[str, object]:
