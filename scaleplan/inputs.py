@@ -38,6 +38,9 @@ class Inputs:
     catalog: Catalog
     hashes: InputHashes
     source: str  # the file the inputs came from (spec or Mélange config); out/ goes next to it
+    # the spec file's line numbers, as the loader read them (None: a Mélange config, no spec
+    # file), so that a later problem with the spec names its line without reading it again
+    lines: LineMap | None = None
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:
     inputs = InputHashes(
         spec=sha256_file(spec_path), profile=sha256_file(g.profile_path), catalogs=hashes
     )
-    return Inputs(g.spec, g.profile, g.catalog, inputs, spec_path)
+    return Inputs(g.spec, g.profile, g.catalog, inputs, spec_path, g.lines)
 
 
 def melange_inputs(path: str) -> Inputs:

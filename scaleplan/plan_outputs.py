@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from scaleplan.plan import Plan
     from scaleplan.plandiff import PlanDiff
     from scaleplan.render import RenderResult
+    from scaleplan.yamlio import LineMap
 
 SOLVED_PLAN = "the solved plan"  # what render's errors name in optimize: no plan file exists yet
 
@@ -79,12 +80,14 @@ def write_plan_outputs(
     *,
     manifests: bool,
     spec_file: str | None = None,
+    spec_lines: LineMap | None = None,
 ) -> PlanOutputs:
     """``optimize``: OUT/plan.yaml and (with ``manifests``) OUT/manifests/, rendered with the
     ``catalog`` the plan was optimized with, computed first and then swapped in together under
     a lock on the folder; a manifests/ folder with user files is refused, never deleted.
     Render's problems with the spec's own values (engine flags that contradict the solved plan)
-    name ``spec_file`` and its lines, not the plan in memory."""
+    name ``spec_file`` and its lines (``spec_lines``, the line numbers the inputs were read
+    with: :attr:`scaleplan.inputs.Inputs.lines`), not the plan in memory."""
     from scaleplan.outputs import commit_outputs
     from scaleplan.plan import dump_plan
 
@@ -98,7 +101,7 @@ def write_plan_outputs(
     render_warnings: tuple[str, ...] = ()
     trees: dict[str, dict[str, str]] = {}
     if manifests:
-        result = _render(plan, catalog, spec_file)
+        result = _render(plan, catalog, spec_file, spec_lines)
         trees["manifests"], render_warnings = dict(result.files), result.warnings
     written = commit_outputs(
         out_dir, {"plan.yaml": dump_plan(plan)}, trees, foreign=not_rendered_by_us
@@ -109,7 +112,9 @@ def write_plan_outputs(
     )
 
 
-def _render(plan: Plan, catalog: Catalog, spec_file: str | None) -> RenderResult:
+def _render(
+    plan: Plan, catalog: Catalog, spec_file: str | None, lines: LineMap | None
+) -> RenderResult:
     """The manifests of a plan optimize solved; a PlanError whose problems all lie in the spec
     (``Problem.path`` under ``spec``) becomes a SpecError naming the spec file and lines."""
     from scaleplan.render import render_report
@@ -118,11 +123,9 @@ def _render(plan: Plan, catalog: Catalog, spec_file: str | None) -> RenderResult
         return render_report(plan, catalog, layout="files", source=SOLVED_PLAN)
     except PlanError as exc:
         paths = [p.path for p in exc.problems]
-        if spec_file is None or not paths or any(q is None or q[:1] != ("spec",) for q in paths):
+        in_spec = bool(paths) and all(q is not None and q[:1] == ("spec",) for q in paths)
+        if spec_file is None or lines is None or not in_spec:
             raise
-        from scaleplan.yamlio import load_yaml
-
-        lines = load_yaml(spec_file, what="spec").lines
         problems = []
         for p in exc.problems:
             assert p.path is not None

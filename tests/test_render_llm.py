@@ -458,13 +458,24 @@ def test_check_reads_the_kv_cache_precision_against_the_plan(tables: Catalog) ->
     assert kv_findings(missing, sixteen) == []
 
 
-def test_optimize_names_the_spec_file_and_line_of_a_flag_that_contradicts_the_solved_plan(tmp_path: Path) -> None:
+def test_optimize_names_the_spec_file_and_line_of_a_flag_that_contradicts_the_solved_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """optimize said '<plan>: ... spec.kubernetes.args[0]' for a flag in the spec it was given
-    (new-user trial): the error names the spec file and the argument's line, as validate does."""
+    (new-user trial): the error names the spec file and the argument's line, as validate does,
+    from the line numbers the inputs were read with (the spec is read once)."""
     import re
     import shutil
 
     from render_helpers import ROOT
+
+    from scaleplan import yamlio
+
+    read, real_load = [], yamlio.load_yaml
+
+    def load_yaml(path, **kw):  # type: ignore[no-untyped-def]
+        read.append(kw.get("what"))
+        return real_load(path, **kw)
+
+    monkeypatch.setattr(yamlio, "load_yaml", load_yaml)
 
     example = ROOT / "examples" / "llm-70b-tp"
     for name in ("spec.yaml", "profile.yaml"):
@@ -485,6 +496,7 @@ def test_optimize_names_the_spec_file_and_line_of_a_flag_that_contradicts_the_so
         f"{spec}: " in r.output and f"line {line}: kubernetes.args[0]: --tensor-parallel-size 4 contradicts the plan" in r.output
     ), r.output
     assert not out.exists()
+    assert read.count("spec") == 1, read
 
 
 def test_validate_refuses_a_kv_flag_that_contradicts_the_spec(tmp_path: Path) -> None:

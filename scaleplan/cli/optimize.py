@@ -75,7 +75,7 @@ def optimize(
             from scaleplan.observe.replan import label_plan
 
             plan = label_plan(plan, obs.labels)
-        wrote = write_plan_outputs(Path(out) if out is not None else Path(source).parent / "out", plan, inp.catalog, manifests=manifests, spec_file=spec)
+        wrote = write_plan_outputs(Path(out) if out is not None else Path(source).parent / "out", plan, inp.catalog, manifests=manifests, spec_file=spec, spec_lines=inp.lines)
         warn(wrote.warnings)
         if json_out:
             emit_json(plan_json(plan, result, wrote, obs))
