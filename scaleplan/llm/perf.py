@@ -73,12 +73,12 @@ FITTED_SCALES: dict[tuple[str, str], tuple[float, float, float]] = {  # FIT-BEGI
     ("ampere", "sglang"): (0.350, 1.228, 4.760),  # 2 training rows
     ("ampere", "trtllm"): (1.535, 0.684, 1.190),  # 54 training rows
     ("ampere", "vllm"): (2.274, 1.228, 4.760),  # 19 training rows
-    ("blackwell", "sglang"): (0.294, 1.228, 1.840),  # 67 training rows
+    ("blackwell", "sglang"): (0.294, 1.228, 1.680),  # 67 training rows
     ("blackwell", "trtllm"): (1.919, 0.684, 0.595),  # 189 training rows
-    ("blackwell", "vllm"): (2.483, 1.068, 0.595),  # 80 training rows
-    ("hopper", "sglang"): (0.596, 1.228, 1.190),  # 57 training rows
+    ("blackwell", "vllm"): (1.819, 1.068, 0.595),  # 80 training rows
+    ("hopper", "sglang"): (0.786, 1.228, 1.680),  # 57 training rows
     ("hopper", "trtllm"): (1.335, 0.684, 0.273),  # 327 training rows
-    ("hopper", "vllm"): (2.086, 0.684, 0.420),  # 91 training rows
+    ("hopper", "vllm"): (2.086, 0.684, 0.500),  # 91 training rows
 }
 # Low-precision matmuls reach a smaller share of their (doubled) peak than 16-bit ones.
 DTYPE_COMPUTE_SCALE = {"fp8": 0.8, "nvfp4": 0.6, "mxfp4": 0.6, "int4-awq": 0.8, "int4-gptq": 0.8, "int8": 0.9}
@@ -95,7 +95,15 @@ ALLREDUCE_EFFICIENCY = 0.5
 # Routed-expert GEMMs (grouped, a few tokens per expert, with token permutation) reach this
 # fraction of a dense GEMM's efficiency; chosen on the training rows (docs/llm.md).
 MOE_GEMM_EFFICIENCY = 0.5
-CLUSTERING = 2.0  # weight of the arrival-clustering wait in TTFT (0 = independent arrivals)
+# Per engine: weight of the arrival-clustering wait in a closed loop's TTFT (0 = independent
+# arrivals). How long prompts that arrive together stay together depends on the scheduler:
+# vLLM (V1) schedules the running decodes first and fills the rest of the step budget with
+# waiting prompts, so a cohort's prompts spread over decode steps; TensorRT-LLM schedules
+# whole contexts (chunked context off by default) into its in-flight batches; SGLang runs
+# all waiting prompts as one prefill batch with the decodes paused (mixed chunks off by
+# default), so cohorts that finish together are prefilled together again. Chosen on the
+# training rows (docs/llm.md).
+CLUSTERING: dict[str, float] = {"vllm": 1.5, "tgi": 2.0, "trtllm": 2.0, "sglang": 3.0}
 ACT_BYTES = 2  # activations and all-reduce payloads are 16-bit
 
 # Uncertainty band on latency (low, high factors) by basis; docs/benchmarks.md shows what
@@ -340,9 +348,10 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
         ttft += 0.5 * st.ms
     if others and not open_loop:
         # arrivals cluster: requests that finish in the same step come back together, so a
-        # prompt waits for about (sqrt(N) - 1) / 2 others' prefills (CLUSTERING; docs/llm.md)
+        # prompt waits for about (sqrt(N) - 1) / 2 others' prefills, weighted by how the
+        # engine's scheduler keeps such cohorts together (CLUSTERING; docs/llm.md)
         alone = sum(step_time_ms(d, prefill_tokens=chunk, prefill_pairs=chunk * (c * chunk) + chunk * chunk / 2.0).ms for c in range(chunks))
-        ttft += CLUSTERING * (math.sqrt(n) - 1.0) / 2.0 * alone
+        ttft += CLUSTERING[d.settings.engine] * (math.sqrt(n) - 1.0) / 2.0 * alone
     ttft += REQUEST_OVERHEAD_MS[d.settings.engine]
     cycle_ms = ttft + (o - 1) * tpot
     rps = n / (cycle_ms / 1000.0)
