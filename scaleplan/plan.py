@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from scaleplan.catalog.model import CapacityType
 from scaleplan.errors import PlanError, Problem
 from scaleplan.problems import (
+    StrictModel,
     format_json_schema,
-    refuse_bool_numbers,
     refuse_other_kind,
     validate_document,
 )
@@ -34,16 +34,7 @@ Status = Literal["optimal", "feasible", "infeasible"]
 MAX_REPLICAS = 100_000
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_bool_numbers(cls, data: Any) -> Any:
-        return refuse_bool_numbers(cls, data)
-
-
-class OperatingPoint(_Model):
+class OperatingPoint(StrictModel):
     """The profiled point an allocation's capacity comes from."""
 
     batch_size: int = Field(ge=1)
@@ -55,7 +46,7 @@ class OperatingPoint(_Model):
     request_class: str | None = None
 
 
-class LlmClassPrediction(_Model):
+class LlmClassPrediction(StrictModel):
     """What the LLM model predicts for one request class on one replica of an allocation."""
 
     concurrency: int = Field(ge=1, description="Sequences in flight per replica this prediction assumes.")
@@ -65,7 +56,7 @@ class LlmClassPrediction(_Model):
     output_tokens_per_s: float = Field(gt=0, description="Output tokens/s one replica generates for this class.")
 
 
-class LlmServing(_Model):
+class LlmServing(StrictModel):
     """How one allocation's LLM server is configured: render turns this into engine flags,
     check compares manifests with it, simulate runs its continuous batching from it."""
 
@@ -81,7 +72,7 @@ class LlmServing(_Model):
     classes: dict[str, LlmClassPrediction] = Field(default_factory=dict, description="Request class -> prediction at the planned concurrency.")
 
 
-class Allocation(_Model):
+class Allocation(StrictModel):
     name: str = Field(description="Stable DNS-1123 name for the Deployment (service-family-size-capacity).")
     provider: str
     region: str
@@ -110,7 +101,7 @@ class Allocation(_Model):
     cost_per_hour: float = Field(ge=0, description="Average over the windows.")
 
 
-class Demand(_Model):
+class Demand(StrictModel):
     windows: int = Field(ge=1)
     window_hours: float = Field(gt=0)
     rps: tuple[float, ...] = Field(description="Demand per window (requests/s, before headroom).")
@@ -118,34 +109,34 @@ class Demand(_Model):
     classes: dict[str, float] = Field(default_factory=dict, description="Class -> share.")
 
 
-class Alternative(_Model):
+class Alternative(StrictModel):
     description: str
     cost_per_hour: float
     extra_cost_fraction: float
 
 
-class Baseline(_Model):
+class Baseline(StrictModel):
     name: str = Field(description="cheapest-single-type, fastest-accelerator, all-on-demand.")
     description: str
     cost_per_hour: float | None = Field(description="None when the baseline is infeasible.")
     savings_fraction: float | None = None
 
 
-class InputHashes(_Model):
+class InputHashes(StrictModel):
     spec: str
     profile: str
     catalogs: dict[str, str] = Field(default_factory=dict)
     observed: str | None = Field(default=None, description="sha256 of the Observed file the plan was re-planned from (optimize --observed).")
 
 
-class PlanMeta(_Model):
+class PlanMeta(StrictModel):
     name: str
     scaleplan_version: str
     plan_hash: str = Field(description="sha256 of the plan's content (without this field); goes on manifests.")
     inputs: InputHashes
 
 
-class Plan(_Model):
+class Plan(StrictModel):
     apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
     kind: Literal["Plan"] = "Plan"
     metadata: PlanMeta

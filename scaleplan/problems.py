@@ -14,7 +14,7 @@ import re
 import typing
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
 from scaleplan.errors import InputError, Problem
@@ -377,6 +377,19 @@ def refuse_bool_numbers(model: type[BaseModel], data: Any) -> Any:
                 item = f"item {i} " if isinstance(v, list | tuple) else ""
                 raise ValueError(fix(f"{item}must be a number; got {str(x).lower()}", "YAML reads yes/no/on/off/true/false as booleans; write a number", at=key))
     return data
+
+
+class StrictModel(BaseModel):
+    """The base of the file formats' models (profile, plan, observed, catalog): unknown keys,
+    inf/nan and a YAML boolean (``yes``) where a number belongs are refused; values are frozen.
+    The spec's models add their own rules (scaleplan/spec.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        return refuse_bool_numbers(cls, data)
 
 
 def _has_bool(ann: Any) -> bool:

@@ -118,3 +118,28 @@ def test_docs_spec_md_documents_every_field() -> None:
     text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
     missing = [p for p in _field_paths(Spec) if f"| `{p}` |" not in text]
     assert missing == [], "fields missing from the table in docs/spec.md"
+
+
+def test_file_formats_build_on_one_strict_base() -> None:
+    """Profile, plan, observed and catalog models share StrictModel (each file had its own copy);
+    the catalog adds its control-character rule and keeps the boolean one."""
+    from pydantic import ValidationError
+
+    from scaleplan.catalog.model import InstanceRow
+    from scaleplan.observe.model import Observed
+    from scaleplan.plan import OperatingPoint, Plan
+    from scaleplan.problems import StrictModel
+    from scaleplan.profile.model import Profile
+
+    assert all(issubclass(m, StrictModel) for m in (InstanceRow, Observed, Plan, Profile))
+    row = {"provider": "aws", "region": "r", "instance_type": "x", "family": "x", "vcpus": 4}
+    row |= {"memory_gib": 16, "price_ondemand": 1.0}
+    assert InstanceRow.model_validate(row).vcpus == 4
+    with pytest.raises(ValidationError, match="must be a number; got true"):
+        InstanceRow.model_validate({**row, "vcpus": True})
+    with pytest.raises(ValidationError, match="control characters"):
+        InstanceRow.model_validate({**row, "family": "x\x1b[31m"})
+    with pytest.raises(ValidationError, match="must be a number; got true"):
+        OperatingPoint.model_validate({"batch_size": True})
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        InstanceRow.model_validate({**row, "colour": "red"})

@@ -12,9 +12,9 @@ import functools
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from scaleplan.problems import fix, refuse_bool_numbers, refuse_control_chars
+from scaleplan.problems import StrictModel, fix, refuse_bool_numbers, refuse_control_chars
 
 CapacityType = Literal["on-demand", "spot"]
 
@@ -22,12 +22,10 @@ CapacityType = Literal["on-demand", "spot"]
 MAX_PRICE = 1e6  # USD per instance-hour: far above any real price, finite
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
+class _Model(StrictModel):
     @model_validator(mode="before")
     @classmethod
-    def _no_bool_numbers(cls, data: Any) -> Any:
+    def _no_bool_numbers(cls, data: Any) -> Any:  # StrictModel's, and no control characters
         return refuse_control_chars(refuse_bool_numbers(cls, data))
 
 

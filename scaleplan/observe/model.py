@@ -11,33 +11,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from scaleplan.errors import InputError
 from scaleplan.plan import Plan
 from scaleplan.problems import (
+    StrictModel,
     format_json_schema,
-    refuse_bool_numbers,
     refuse_other_kind,
     validate_document,
 )
 from scaleplan.yamlio import Document, dump_yaml, load_yaml
 
-
-class _Model(BaseModel):
-    # as the spec, profile and plan formats: no inf/nan, and a YAML boolean (`yes`) is never a number
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_bool_numbers(cls, data: Any) -> Any:
-        return refuse_bool_numbers(cls, data)
-
-
 Hourly = tuple[float | None, ...]
 
 
-class ObservedMeta(_Model):
+class ObservedMeta(StrictModel):
     service: str = Field(description="Service name (the plan's spec.metadata.name).")
     namespace: str
     plan_hash: str = Field(description="plan_hash of the running plan that was observed.")
@@ -48,7 +37,7 @@ class ObservedMeta(_Model):
     engine: str | None = Field(default=None, description="LLM engine whose metric names were used (vllm, sglang, tgi), if any.")
 
 
-class ObservedDemand(_Model):
+class ObservedDemand(StrictModel):
     hourly_rps: tuple[float, ...] = Field(description="Requests/s per UTC hour 0..23: the quantile below of that hour's mean rate across the days seen.", json_schema_extra={"minItems": 24, "maxItems": 24})
     quantile: float = Field(gt=0, le=1, description="Quantile across days (0.5 = a typical day, 0.9 = a busy one).")
     days_seen: tuple[int, ...] = Field(description="Per hour: how many days had data for that hour.", json_schema_extra={"minItems": 24, "maxItems": 24})
@@ -57,7 +46,7 @@ class ObservedDemand(_Model):
     planned_rps: tuple[float, ...] = Field(default=(), description="The running plan's demand per hour, for comparison.")
 
 
-class AllocationCapacity(_Model):
+class AllocationCapacity(StrictModel):
     """Capacity per replica of one allocation, from its own pods' series."""
 
     allocation: str
@@ -71,7 +60,7 @@ class AllocationCapacity(_Model):
     ratio: float | None = None
 
 
-class ObservedCapacity(_Model):
+class ObservedCapacity(StrictModel):
     rps_per_replica: float | None = Field(default=None, description="Requests/s one replica served when the latency percentile was at the SLO; None when the service never ran near its limit.")
     at_latency_ms: float | None = Field(default=None, description="Latency (at the SLO percentile) the capacity refers to.")
     points_near_limit: int = Field(ge=0, description="Samples within the band around the SLO the estimate used.")
@@ -86,7 +75,7 @@ class ObservedCapacity(_Model):
     allocations: tuple[AllocationCapacity, ...] = Field(default=(), description="Per allocation, when the plan has several and their pods' series were found.")
 
 
-class ObservedSlo(_Model):
+class ObservedSlo(StrictModel):
     percentile: int
     latency_ms: float = Field(gt=0, description="The spec's target.")
     hourly_latency_ms: Hourly = Field(description="Per UTC hour: the median across days of that hour's latency percentile (None: no data).")
@@ -98,7 +87,7 @@ class ObservedSlo(_Model):
     peak_hours_above: int = Field(ge=0)
 
 
-class ObservedExtra(_Model):
+class ObservedExtra(StrictModel):
     """An optional series (queue length, concurrency, GPU utilisation, TTFT, KV cache, ...)."""
 
     unit: str
@@ -107,7 +96,7 @@ class ObservedExtra(_Model):
     max: float | None = None
 
 
-class Observed(_Model):
+class Observed(StrictModel):
     apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
     kind: Literal["Observed"] = "Observed"
     metadata: ObservedMeta

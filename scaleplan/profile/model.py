@@ -12,14 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from scaleplan.cache import load_model
 from scaleplan.errors import ProfileError
 from scaleplan.problems import (
+    StrictModel,
     fix,
     format_json_schema,
-    refuse_bool_numbers,
     refuse_other_kind,
     validate_document,
 )
@@ -35,16 +35,7 @@ MAX_RPS = 1e9  # throughput of one replica (requests/s)
 MAX_GIB = 1e6  # memory (GiB)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_bool_numbers(cls, data: Any) -> Any:
-        return refuse_bool_numbers(cls, data)
-
-
-class Percentiles(_Model):
+class Percentiles(StrictModel):
     """Latency percentiles in milliseconds."""
 
     p50: float = Field(ge=0, le=MAX_MS)
@@ -63,7 +54,7 @@ class Percentiles(_Model):
         return float({50: self.p50, 90: self.p90, 95: self.p95, 99: self.p99}[percentile])
 
 
-class Estimate(_Model):
+class Estimate(StrictModel):
     """How an estimated point was derived."""
 
     basis: str = Field(description="Measured accelerator and batch the estimate was transferred from, and the method (roofline).")
@@ -74,7 +65,7 @@ class Estimate(_Model):
     ttft_high: float | None = Field(default=None, gt=0, description="LLM: upper factor of the band on TTFT, when it differs from high.")
 
 
-class Measurement(_Model):
+class Measurement(StrictModel):
     device: str = Field(description="Device it ran on: cpu, cuda:0, an endpoint URL, or 'estimate'.")
     accelerator: str = Field(description="Canonical accelerator name (H200, L4, ...) or CPU.")
     batch_size: int = Field(ge=1, le=MAX_BATCH, description="Batch size (or concurrency for endpoint sweeps).")
@@ -113,7 +104,7 @@ class Measurement(_Model):
         return self.throughput_rps * max(0.0, 1.0 - self.throughput_ci_rel) or self.throughput_rps * 1e-3
 
 
-class DeviceInfo(_Model):
+class DeviceInfo(StrictModel):
     device: str
     name: str
     accelerator: str
@@ -124,7 +115,7 @@ class DeviceInfo(_Model):
     cpu_count: int | None = None
 
 
-class ProfileMeta(_Model):
+class ProfileMeta(StrictModel):
     model: str = Field(description="Model name.")
     target: str | None = Field(default=None, description="What was profiled (factory, file or URL).")
     kind: Literal["model", "endpoint", "llm-endpoint", "imported", "synthetic", "llm-estimate"] = "model"
@@ -143,7 +134,7 @@ class ProfileMeta(_Model):
     architecture: str | None = Field(default=None, description="LLM: the architecture preset or config.json the points were estimated for (`scaleplan profile llm`).")
 
 
-class Profile(_Model):
+class Profile(StrictModel):
     apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
     kind: Literal["Profile"] = "Profile"
     metadata: ProfileMeta
