@@ -268,3 +268,33 @@ def test_render_import_check_fails_on_a_violation(tmp_path: Path) -> None:
         "scaleplan.kube.names -> scaleplan.render",
         "scaleplan.spec_checks -> scaleplan.kube.names -> scaleplan.render",
     ]
+
+
+WRITERS = (
+    "scaleplan.outputs",
+    "scaleplan.yamlio.atomic_write",
+    "scaleplan.yamlio.atomic_write_bytes",
+)
+
+
+def file_writers_in(folder: Path) -> list[str]:
+    """``file: name`` for each output writer (the output transaction, the atomic file writes)
+    a module under ``folder`` imports, anywhere in the file."""
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            found += [f"{path.name}: {n}" for n in names if n in WRITERS]
+    return found
+
+
+def test_check_writes_no_file(tmp_path: Path) -> None:
+    """check/gate.py wrote --output itself; the check command writes it (check is the report)."""
+    assert file_writers_in(ROOT / "scaleplan" / "check") == []
+    bad = "def save(p: str) -> None:\n    from scaleplan.yamlio import atomic_write\n"
+    (tmp_path / "gate.py").write_text(bad, encoding="utf-8")
+    assert file_writers_in(tmp_path) == ["gate.py: scaleplan.yamlio.atomic_write"]

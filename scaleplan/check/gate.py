@@ -1,7 +1,8 @@
 """``scaleplan check`` as a CI gate: its options checked (--format, --fail-on, --kube-version),
 the checks over the paths given (refusing input that holds no Kubernetes object), the report
-in its format (with the JUnit clock) on stdout or in a file, and the failure when findings
-reach the threshold."""
+in its format (with the JUnit clock) as text and its summary line, and the failure when
+findings reach the threshold. It reads the manifests and the plan and writes nothing: the
+command prints the report or writes it to ``--output``."""
 
 from __future__ import annotations
 
@@ -130,12 +131,9 @@ def report_text(report: CheckReport, fmt: str, threshold: Severity) -> str:
     return format_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
 
 
-def save_report(report: CheckReport, text: str, output: str, threshold: Severity) -> str:
-    """``--output``: the report written atomically; its one-line summary for stderr."""
+def summary_line(report: CheckReport, threshold: Severity) -> str:
+    """The report's one-line summary (the last line of the text report), for stderr when the
+    report itself goes to ``--output`` (the CLI writes that file: nothing here writes)."""
     from scaleplan.check.formats import format_report
-    from scaleplan.outputs import check_out_path
-    from scaleplan.yamlio import atomic_write
 
-    check_out_path(output, "--output")
-    atomic_write(output, text)
     return format_report(report, "text", fail_on=threshold).splitlines()[-1]

@@ -130,14 +130,19 @@ def check(
 
 
 def _write_report(report: CheckReport, fmt: str, threshold: Severity, output: str | None) -> None:
-    """The report on stdout, or into ``--output`` (atomically) with its summary line on stderr."""
-    from scaleplan.check.gate import report_text, save_report
+    """The report on stdout, or into ``--output`` (atomically: the one writer of a single
+    output file, as for every command) with its summary line on stderr."""
+    from scaleplan.check.gate import report_text, summary_line
 
     text = report_text(report, fmt, threshold)
     if output is None:
         print_text(text)
-    else:
-        typer.echo(save_report(report, text, output, threshold), err=True)
+        return
+    from scaleplan.outputs import check_out_path
+    from scaleplan.yamlio import atomic_write
+
+    atomic_write(check_out_path(output, "--output"), text)
+    typer.echo(summary_line(report, threshold), err=True)
 
 
 def _list_rules_wide(output: str | None, wide: bool) -> bool:
