@@ -87,8 +87,9 @@ def test_observe_recovers_curve_and_capacity(cli, synthetic, running, tmp_path) 
     assert set(obs["queries"]) >= {"demand", "demand_hourly", "replicas", "latency", "latency_hourly"}
     # the demand query is the one the rendered ScaledObject/ServiceMonitor depend on
     assert 'http_requests_total{namespace="search",service="ranker"}' in obs["queries"]["demand"]
-    # identical input -> byte-identical file
-    out2 = tmp_path / "again.yaml"
+    # identical input -> byte-identical file; missing folders on the way are created, as every
+    # command's --out creates them (tests/test_output_paths.py)
+    out2 = tmp_path / "a" / "b" / "again.yaml"
     cli(["observe", "--prometheus", url, "--plan", str(running), "--end", END, "--out", str(out2)])
     assert out2.read_bytes() == out.read_bytes()
 

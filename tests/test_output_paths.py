@@ -70,3 +70,45 @@ def test_unwritable_out_is_exit_3_with_the_path(cli, keep: Path, command: str) -
         assert keep.read_text() == "mine: 1\n"
         if command == "observe":
             assert "127.0.0.1:9" not in res.stderr and time.monotonic() - t0 < 30  # refused before any query
+
+
+ROOT_EXAMPLE = ROOT / "examples" / "vision-daily"
+MELANGE = ROOT / "tests" / "data" / "melange" / "example.json"
+
+
+def _writes(command: str, target: Path, manifest: Path) -> list[str]:
+    """The command line of each command that writes a file or folder to ``target``."""
+    return {
+        "check --output": ["check", str(manifest), "--output", str(target)],
+        "profile llm": _argv("profile llm", str(target), manifest),
+        "render": ["render", str(ROOT_EXAMPLE / "plan.yaml"), "--out", str(target)],
+        "optimize": ["optimize", str(ROOT_EXAMPLE / "spec.yaml"), "--out", str(target), "--no-alternatives"],
+        "import melange": ["import", "melange", str(MELANGE), "--out", str(target)],
+        "profile --emit-jobs": [
+            "profile", "pkg.models:factory", "--emit-jobs", str(target), "--accelerators", "L4",
+            "--image", "ghcr.io/me/model:1", "--batch-sizes", "1", "--input-shape", "3x8x8",
+        ],
+    }[command]
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["check --output", "profile llm", "render", "optimize", "import melange", "profile --emit-jobs"],
+)
+def test_missing_parent_folders_are_created(cli, tmp_path: Path, command: str) -> None:
+    """One rule for an output under folders that do not exist yet: every command creates them
+    (observe too: below, and tests/test_observe.py with a Prometheus)."""
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\ndata:\n  k: v\n")
+    target = tmp_path / "new" / "deeper" / "out"
+    cli(_writes(command, target, manifest))
+    assert target.exists()
+
+
+def test_observe_takes_missing_parent_folders_as_the_others_do(cli, tmp_path: Path) -> None:
+    """observe --out a/b/c.yaml is not refused for its missing folders (the queries run: port 9
+    answers nothing, exit 5), and a run that fails creates none of them."""
+    target = tmp_path / "new" / "deeper" / "observed.yaml"
+    res = cli(_argv("observe", str(target), tmp_path / "unused.yaml"), exit_code=5)
+    assert "127.0.0.1:9" in res.stderr, res.stderr
+    assert not (tmp_path / "new").exists()
