@@ -2,15 +2,15 @@
 
 ``catalog refresh`` needs boto3 (the ``[aws]`` extra) and profiling an HTTP endpoint needs
 aiohttp (``[http]``). :func:`require` names the extra when the library is missing, before any
-work is done, with install commands that work for this project: there is no PyPI package, so a
-bare ``pip install 'scaleplan[aws]'`` would fail (or install a stranger's package of that name).
+work is done, with install commands that work for this project: there is no PyPI package (and no
+published repository URL), so a bare ``pip install 'scaleplan[aws]'`` would fail (or install a
+stranger's package of that name).
 """
 
 from __future__ import annotations
 
 import importlib.util
 
-from scaleplan._version import __version__
 from scaleplan.errors import ExitCode, ScaleplanError
 
 EXTRAS = {"boto3": "aws", "aiohttp": "http"}
@@ -35,13 +35,11 @@ def require(module: str, what: str) -> None:
 
 def install_hint(module: str) -> str:
     """How to add ``module`` to this environment: the library itself, or scaleplan with its
-    extra from Git (the README's form) or from a checkout; scaleplan is not on PyPI."""
+    extra from its source folder (the README's form); scaleplan is not on PyPI yet, and its
+    repository is not published at a URL to install from."""
     extra = EXTRAS[module]
     return (
-        f"pip install {module} in this environment, or reinstall scaleplan with the extra: "
-        f'pip install "scaleplan[{extra}] @ git+{REPO_URL}@v{__version__}" '
-        f"(from a checkout: pip install -e '.[{extra}]')"
+        f"pip install {module} in this environment, or reinstall scaleplan with the extra from "
+        f"its source folder: pip install '/path/to/scaleplan[{extra}]' "
+        f"(in a clone: pip install -e '.[{extra}]'); scaleplan is not on PyPI yet"
     )
-
-
-REPO_URL = "https://github.com/scaleplan/scaleplan"

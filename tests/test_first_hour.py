@@ -396,14 +396,13 @@ def test_missing_extra_names_it(cli, tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
     res = cli([a.replace("{tmp}", str(tmp_path)) for a in args], exit_code=2)
     assert extra in res.stderr and "Traceback" not in res.stderr
-    # an install command that works: scaleplan is not on PyPI, so the extra comes with the
-    # Git URL (README's form, at this version's tag) or from a checkout, never bare
-    from scaleplan._version import __version__
-
+    # an install command that works: scaleplan is not on PyPI and its repository is not
+    # published, so the extra comes from the source folder (README's form), never bare or by URL
     text = " ".join(res.stderr.split())
-    assert f'pip install "{extra} @ git+https://github.com/scaleplan/scaleplan@v{__version__}"' in text
-    assert f"pip install -e '.[{extra.split('[')[1]}" in text
+    assert f"pip install '/path/to/{extra}'" in text
+    assert f"pip install -e '.[{extra.split('[')[1]}'" in text and "not on PyPI yet" in text
     assert f"pip install '{extra}'" not in text and f"pip install {extra}" not in text
+    assert "git+" not in text and "github.com" not in text
 
 
 def test_core_install_is_lean_and_dev_pulls_the_extras() -> None:
@@ -427,10 +426,20 @@ def test_release_pins_match_the_version() -> None:
 
     from scaleplan._version import __version__
 
-    for doc in ("README.md", "docs/ci.md", "docs/tutorial.md", "action.yml"):
+    for doc in ("docs/ci.md", "action.yml"):
         pins = set(re.findall(r"@v(\d+\.\d+\.\d+)|rev: v(\d+\.\d+\.\d+)", (ROOT / doc).read_text()))
         found = {a or b for a, b in pins}
         assert found == {__version__}, (doc, found)
+
+
+def test_install_docs_install_from_a_clone_not_an_unpublished_url() -> None:
+    """scaleplan is not on PyPI and its repository is not published: README, the tutorial and
+    docs/ci.md install from a local clone or path and say so, never from github.com/scaleplan."""
+    for doc in ("README.md", "docs/tutorial.md", "docs/ci.md"):
+        text = (ROOT / doc).read_text()
+        assert "github.com/scaleplan" not in text, doc
+        assert "not on PyPI yet" in text, doc
+        assert "pip install /path/to/scaleplan" in text or 'pip install ".[examples]"' in text, doc
 
 
 def test_shell_completion_is_offered(cli) -> None:
