@@ -230,3 +230,33 @@ def test_render_out_failing_mid_write_leaves_the_old_folder(
     assert len(written) == 2
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["manifests"]
+
+
+def test_replace_folder_waits_for_the_lock_on_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another run holding the parent folder's lock keeps replace_folder out (refused after the
+    timeout, nothing written); where the file system has no folder locks (NFS: EBADF) the
+    folder is still replaced, unlocked."""
+    import errno
+    import fcntl
+
+    from scaleplan.errors import InputError
+    from scaleplan.outputs import replace_folder
+
+    out = tmp_path / "out"
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(InputError, match="another scaleplan run"):
+            replace_folder(out, {"a.yaml": "a\n"}, foreign=lambda d: [], lock_timeout=0.3)
+        assert not out.exists()
+    finally:
+        os.close(fd)
+
+    def no_folder_locks(fd: int, op: int) -> None:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr(fcntl, "flock", no_folder_locks)
+    replace_folder(out, {"a.yaml": "a\n"}, foreign=lambda d: [])
+    assert (out / "a.yaml").read_text() == "a\n"
