@@ -23,6 +23,11 @@ request's (prompt, completion) pair from a stored vLLM benchmark run on ShareGPT
 row's means. Other closed-loop rows run the stated request count, else ``4 x concurrency`` (at
 least 32), at the rows' (mean) lengths; Poisson rows the stated count (500 when unstated).
 
+The replica runs the engine's scheduler (``scaleplan.llm.closed_loop.SCHEDULER``: SGLang's
+prefill steps carry no decodes, TensorRT-LLM prefills prompts whole) and, for InferenceX's SGLang
+rows, the launch scripts' flags (``server_flags``: chunked-prefill size, max running requests,
+scheduler receive interval).
+
 Calibration (on the group's lowest-load row only): the TPOT is fitted by the LLM model's
 per-step overhead scale (the fixed cost of a scheduler step: launches, sampling, the CPU side;
 memory efficiency moves only when no overhead is left), the TTFT by its compute efficiency
@@ -50,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from scaleplan.llm.calibrate import FINE, OVERHEAD_GRID
+from scaleplan.llm.closed_loop import SCHEDULER
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODES = ("online_poisson_qps", "online_fixed_concurrency", "online_fixed_concurrency (aggregated serving)", "online_burst_all_at_once")
@@ -288,6 +294,37 @@ def sampled_lengths(
     return x[:, 0], x[:, 1]
 
 
+@dataclass(frozen=True)
+class Flags:
+    """Server flags a run set where they differ from the LLM model's engine defaults."""
+
+    budget: int | None = None  # prefill tokens per step (SGLang --chunked-prefill-size)
+    max_seqs: int | None = None  # SGLang --max-running-requests
+    recv_interval: int = 1  # SGLang --scheduler-recv-interval
+
+
+def server_flags(r: Row) -> Flags:
+    """The flags of InferenceX's SGLang DeepSeek-R1 launch scripts (SemiAnalysisAI/InferenceX,
+    ``benchmarks/``; docs/simulate.md) for the rows they ran; other rows run the defaults.
+    ``dsr1_fp4_b200.sh``: --chunked-prefill-size 16384 --max-running-requests 256
+    --scheduler-recv-interval 10 (30 from concurrency 16); ``dsr1_fp8_b200.sh``: TP 8 32768 /
+    128 / 10 (30 from 16), TP 4 8192 / 32 / 10; ``dsr1_fp8_h200.sh``: 32768 / 512 (1024/1024)
+    or 256, no receive interval. The same DeepSeek-V3 architecture's rows ran the same scripts."""
+    if r.client != "inferencex" or _engine(r.engine) != "sglang":
+        return Flags()
+    conc = r.concurrency or 0
+    fp4 = _dtype(r, "") == "nvfp4"
+    if r.gpu_family == "B200" and fp4:
+        return Flags(16384, 256, 30 if conc >= 16 else 10)
+    if r.gpu_family == "B200" and r.tp == 8:
+        return Flags(32768, 128, 30 if conc >= 16 else 10)
+    if r.gpu_family == "B200" and r.tp == 4:
+        return Flags(8192, 32, 10)
+    if r.gpu_family == "H200":
+        return Flags(32768, 512 if (r.isl, r.osl) == (1024, 1024) else 256, 1)
+    return Flags()
+
+
 def requests_of(r: Row) -> int:
     """Requests the row's benchmark ran: stated, else what its client runs by default."""
     if r.num_requests:
@@ -324,7 +361,12 @@ def simulate_row(
     else:
         assert r.rate is not None
         times = np.cumsum(rng.exponential(1.0 / r.rate, n))
-    cfg = eng.ReplicaConfig(seqs, kv, 16, budget, 10**9, ModelStep(d))
+    chunked, mixed = SCHEDULER.get(d.settings.engine, (True, True))
+    f = server_flags(r)
+    cfg = eng.ReplicaConfig(
+        f.max_seqs or seqs, kv, 16, f.budget or budget, 10**9, ModelStep(d), chunked, mixed,
+        f.recv_interval,
+    )
     res = eng.run(
         times, inp, out, [cfg], [0], [(0.0, frozenset({0}))], lambda k, t, v: 0,
         closed_loop=closed, frontend_s=frontend_s,

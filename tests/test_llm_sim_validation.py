@@ -72,3 +72,17 @@ def test_sharegpt_rows_draw_from_a_sharegpt_run(bench: ModuleType, shared_dir: P
     assert out.mean() == pytest.approx(r.osl, rel=0.03)
     assert inp.std() > 0.5 * r.isl  # ShareGPT's spread, not the mean repeated
     assert rows["1153"].sample == ()
+
+
+def test_inferencex_sglang_rows_replay_the_launch_scripts_flags(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    rows = _rows(bench, shared_dir)
+    # DeepSeek-R1 NVFP4 SGLang on B200 (dsr1_fp4_b200.sh): receive every 10 decode steps below
+    # concurrency 16, every 30 from it; 16,384-token chunks; at most 256 running
+    assert bench.server_flags(rows["1153"]) == bench.Flags(16384, 256, 10)  # c=4
+    assert bench.server_flags(rows["1156"]) == bench.Flags(16384, 256, 30)  # c=32
+    # rows of other engines or collections run the LLM model's engine defaults
+    ix = [r for r in rows.values() if r.client == "inferencex"]
+    other = next(r for r in ix if bench._engine(r.engine) == "vllm")
+    assert bench.server_flags(other) == bench.Flags()

@@ -306,3 +306,61 @@ def test_frontend_latency_is_in_ttft_and_delays_the_scheduler() -> None:
     assert res.t_done[-1] == pytest.approx(n * cycle, rel=1e-9)
     with pytest.raises(ValueError, match="frontend_s"):
         run(np.zeros(1), 1, frontend_s=-1.0)
+
+
+def _sched(
+    times: list[float], inp: list[int], out: list[int], *, budget: int = 4096,
+    chunked: bool = True, mixed: bool = True, recv_interval: int = 1,
+) -> eng.EngineResult:
+    """One replica with a step of 10 ms + 0.1 ms per prompt token + 1 ms per decoding sequence."""
+    step = eng.LinearStep(0.01, 0.0001, 0.001)
+    cfg = eng.ReplicaConfig(8, 100_000, 16, budget, 100_000, step, chunked, mixed, recv_interval)
+    serving = [(0.0, frozenset({0}))]
+    return eng.run(
+        np.array(times), np.array(inp), np.array(out), [cfg], [0], serving, lambda i, t, v: 0
+    )
+
+
+def test_unmixed_prefill_steps_stall_the_decodes() -> None:
+    # request 0 decodes alone; request 1 arrives during its first decode step. vLLM/TRT-LLM
+    # (mixed): the next step carries 0's decode and 1's prompt; SGLang (unmixed): a step that
+    # prefills runs no decodes, 0 waits for it, then both decode together
+    pre = 0.01 + 100 * 0.0001  # a 100-token prefill step alone
+    mixed = _sched([0.0, pre + 0.001], [100, 100], [4, 3])
+    unmixed = _sched([0.0, pre + 0.001], [100, 100], [4, 3], mixed=False)
+    dec1, dec2 = 0.011, 0.012
+    assert mixed.t_done[0] == pytest.approx(pre + dec1 + (pre + 0.001) + dec2, rel=1e-12)
+    assert unmixed.t_done[0] == pytest.approx(pre + dec1 + pre + 2 * dec2, rel=1e-12)
+    assert unmixed.t_first[1] == pytest.approx(pre + dec1 + pre, rel=1e-12)  # its prefill alone
+    assert unmixed.seq_steps[0] < mixed.seq_steps[0] + 1  # the stalled step decoded nobody
+
+
+def test_unchunked_prompts_wait_for_a_step_with_room() -> None:
+    # request 0 (100 tokens) prefills; two 1,500-token prompts arrive meanwhile. Budget 2,048 less
+    # request 0's decode: chunked prefill fills the next step (1,500 + 547); without chunking
+    # (TensorRT-LLM's default) the second prompt waits whole for the step after
+    pre = 0.01 + 100 * 0.0001
+    times, inp, out = [0.0, 0.001, 0.001], [100, 1500, 1500], [10, 2, 2]
+    chunked = _sched(times, inp, out, budget=2048)
+    whole = _sched(times, inp, out, budget=2048, chunked=False)
+    assert chunked.t_first[1] == pytest.approx(pre + 0.01 + 2047 * 0.0001 + 0.001, rel=1e-12)
+    s2 = 0.01 + 1500 * 0.0001 + 0.001
+    assert whole.t_first[1] == pytest.approx(pre + s2, rel=1e-12)
+    assert whole.t_first[2] == pytest.approx(pre + s2 + (s2 + 0.001), rel=1e-12)
+    # a prompt longer than the whole budget still runs (alone, in one step)
+    long = _sched([0.0], [3000], [2], budget=2048, chunked=False)
+    assert long.t_first[0] == pytest.approx(0.01 + 3000 * 0.0001, rel=1e-12)
+
+
+def test_recv_interval_holds_new_requests_until_the_scheduler_receives() -> None:
+    # SGLang --scheduler-recv-interval 5: a request sent to a busy scheduler waits for the 5th
+    # decode step since the last receive; an idle scheduler takes it at once
+    pre, dec = 0.01 + 100 * 0.0001, 0.011
+    t1 = pre + 0.5 * dec  # during request 0's first decode step
+    res = _sched([0.0, t1], [100, 100], [40, 2], recv_interval=5)
+    base = _sched([0.0, t1], [100, 100], [40, 2])
+    # request 0's prefill step counts as a receive; then 5 decode steps before the next
+    assert res.t_first[1] == pytest.approx(pre + 5 * dec + (pre + 0.001), rel=1e-12)
+    assert base.t_first[1] == pytest.approx(pre + dec + (pre + 0.001), rel=1e-12)
+    idle = _sched([0.0], [100], [2], recv_interval=5)
+    assert idle.t_first[0] == pytest.approx(pre, rel=1e-12)

@@ -73,7 +73,17 @@ class LinearStep:
 
 @dataclass(frozen=True)
 class ReplicaConfig:
-    """Scheduler settings of one replica type (from the plan's ``llm`` section)."""
+    """Scheduler settings of one replica type (from the plan's ``llm`` section).
+
+    The engine's scheduling policy (``scaleplan.llm.closed_loop.SCHEDULER``, docs/simulate.md):
+    ``chunked`` splits prompts over steps within the token budget (else a whole prompt waits for
+    a step with room for it; one longer than the whole budget runs alone: TensorRT-LLM without
+    chunked context); ``mixed`` lets prefill steps carry the running sequences' decodes (else a
+    step that prefills runs no decodes, and they stall for it: SGLang without mixed chunks).
+    ``recv_interval`` is SGLang's ``--scheduler-recv-interval`` (default 1): a busy scheduler
+    takes new requests in only after that many decode steps, or after any step that prefilled;
+    an idle one at once.
+    """
 
     max_num_seqs: int
     kv_cache_tokens: int
@@ -81,6 +91,9 @@ class ReplicaConfig:
     token_budget: int
     max_model_len: int
     step: StepTime
+    chunked: bool = True
+    mixed: bool = True
+    recv_interval: int = 1
 
 
 @dataclass(frozen=True)
@@ -115,8 +128,9 @@ class EngineResult:
 
 class _Rep:
     __slots__ = (
-        "alloc", "busy_s", "cap", "cfg", "d", "heap", "kv_pref", "n_dec", "preempt", "prefill",
-        "running", "s", "seq_steps", "stepping", "steps", "token", "waiting",
+        "alloc", "busy_s", "cap", "cfg", "d", "heap", "inbox", "kv_pref", "n_dec", "preempt",
+        "prefill", "prefilled", "recv", "running", "s", "seq_steps", "stall", "stepping", "steps",
+        "token", "waiting",
     )
 
     def __init__(self, cfg: ReplicaConfig, alloc: int) -> None:
@@ -124,6 +138,10 @@ class _Rep:
         self.alloc = alloc
         self.cap = float(cfg.kv_cache_tokens)
         self.waiting: deque[int] = deque()
+        self.inbox: list[int] = []  # sent, not yet taken in by the scheduler (recv_interval)
+        self.recv = 0  # decode steps since the scheduler last took requests in
+        self.prefilled = False  # the last step prefilled
+        self.stall = False  # the running step prefills only: decodes wait (mixed = False)
         self.prefill: list[list[int]] = []  # [rid, tokens left, tokens reserved, scheduled now]
         self.running: dict[int, None] = {}  # admission order (LIFO victim = last)
         self.heap: list[tuple[int, int, int]] = []  # (finish counter, rid, version)
@@ -153,10 +171,11 @@ class ReplicaView:
 
     def queue(self, g: int) -> int:
         r = self._reps[g]
-        return len(r.waiting) + len(r.running)
+        return len(r.waiting) + len(r.inbox) + len(r.running)
 
     def waiting(self, g: int) -> int:
-        return len(self._reps[g].waiting)
+        r = self._reps[g]
+        return len(r.waiting) + len(r.inbox)
 
     def free_kv(self, g: int) -> float:
         r = self._reps[g]
@@ -253,6 +272,9 @@ class _Engine:
                 self.release(t)
             return
         r = self.reps[g]
+        if r.stepping and cfg.recv_interval > 1:
+            r.inbox.append(i)  # a busy scheduler takes it in at its next receive
+            return
         r.waiting.append(i)
         if not r.stepping:
             self.start(g, t)
@@ -285,16 +307,17 @@ class _Engine:
     def fail_replica(self, g: int) -> None:
         """Replica ``g`` goes down: what it holds fails, its scheduled step end is void."""
         r = self.reps[g]
-        for v in list(r.waiting) + list(r.running):
+        for v in list(r.waiting) + r.inbox + list(r.running):
             self.outcome[v] = FAILED
             if self.closed_loop:
                 self.release(self.now)
         r.waiting.clear()
+        r.inbox = []
         r.running.clear()
         r.prefill = []
         r.heap = []
         r.s = r.n_dec = r.kv_pref = 0
-        r.stepping = False
+        r.stepping = r.stall = False
         r.token += 1
 
     # --- the scheduler step ---------------------------------------------------------------------
@@ -305,15 +328,17 @@ class _Engine:
         With nothing to run, the replica idles until a request arrives."""
         r = self.reps[g]
         cfg = r.cfg
+        if cfg.recv_interval > 1:
+            self._receive(r)
         half = cfg.block_size * 0.5
         if r.running and r.s + r.n_dec * (r.d + 1) + r.kv_pref + len(r.running) * half > r.cap:
             self._preempt(r, half)
-        budget = cfg.token_budget - r.n_dec
+        budget = cfg.token_budget - (r.n_dec if cfg.mixed else 0)
         p_tokens = 0
         p_seqs = 0
         pairs = 0.0
         for e in r.prefill:
-            take = min(e[1], budget)
+            take = min(e[1], budget) if cfg.chunked or p_tokens == 0 or e[1] <= budget else 0
             e[3] = take
             if take > 0:
                 budget -= take
@@ -325,12 +350,27 @@ class _Engine:
         if r.n_dec == 0 and p_tokens == 0:
             r.stepping = False
             return
-        dt = cfg.step(p_tokens, p_seqs, pairs, r.n_dec, r.s + r.n_dec * r.d)
+        r.prefilled = p_tokens > 0
+        r.stall = r.prefilled and not cfg.mixed
+        n_dec = 0 if r.stall else r.n_dec
+        dt = cfg.step(p_tokens, p_seqs, pairs, n_dec, r.s + r.n_dec * r.d if n_dec else 0)
         r.stepping = True
         r.steps += 1
-        r.seq_steps += r.n_dec
+        r.seq_steps += n_dec
         r.busy_s += dt
         heapq.heappush(self.events, (t + dt, 3, g, r.token))
+
+    def _receive(self, r: _Rep) -> None:
+        """SGLang's receive skipping, at the start of each step: a counter grows by 1 for a
+        decode step just run and by the whole interval for one that prefilled; when it reaches
+        ``recv_interval`` the requests sent meanwhile join the queue and it restarts. An idle
+        scheduler takes them at once."""
+        r.recv += r.cfg.recv_interval if r.prefilled else 1
+        idle = r.n_dec == 0 and not r.prefill and not r.waiting
+        if r.recv >= r.cfg.recv_interval or idle:
+            r.waiting.extend(r.inbox)
+            r.inbox = []
+            r.recv = 0
 
     def _preempt(self, r: _Rep, half: float) -> None:
         """Free KV for this step's decode tokens: the most recently admitted sequences go back
@@ -365,10 +405,12 @@ class _Engine:
             need = inl[v] + gen[v]
             if r.s + r.n_dec * (r.d + 1) + r.kv_pref + need + (len(r.running) + 1) * half > cap:
                 break
+            if not r.cfg.chunked and need > budget and p_tokens > 0:
+                break  # a whole prompt waits for a step with room (one alone may overrun)
             r.waiting.popleft()
             r.running[v] = None
             r.kv_pref += need
-            take = min(need, budget)
+            take = min(need, budget) if r.cfg.chunked else need
             r.prefill.append([v, need, need, take])
             budget -= take
             p_tokens += take
@@ -378,21 +420,24 @@ class _Engine:
 
     def end(self, g: int, t: float) -> None:
         """Replica ``g``'s step ends at ``t``: the sequences whose last token it was finish,
-        prompts whose last chunk it ran join decoding; the next step starts."""
+        prompts whose last chunk it ran join decoding; the next step starts. A step that only
+        prefilled (``mixed`` off) leaves the decode counter where it was."""
         r = self.reps[g]
-        r.d += 1
-        d = r.d
-        h = r.heap
-        ver, base, djoin = self.ver, self.base, self.djoin
-        while h and h[0][0] <= d:
-            _, v, vv = heapq.heappop(h)
-            if vv != ver[v] or v not in r.running:
-                continue
-            r.s -= base[v] - djoin[v]
-            r.n_dec -= 1
-            self.finish(r, v, t)
+        if not r.stall:
+            r.d += 1
+            d = r.d
+            h = r.heap
+            ver, base, djoin = self.ver, self.base, self.djoin
+            while h and h[0][0] <= d:
+                _, v, vv = heapq.heappop(h)
+                if vv != ver[v] or v not in r.running:
+                    continue
+                r.s -= base[v] - djoin[v]
+                r.n_dec -= 1
+                self.finish(r, v, t)
+        r.stall = False
         if r.prefill:
-            self._prefilled(r, d, t)
+            self._prefilled(r, r.d, t)
         self.start(g, t)
 
     def _prefilled(self, r: _Rep, d: int, t: float) -> None:
@@ -443,7 +488,7 @@ class _Engine:
             for g2, r2 in enumerate(reps):
                 if down[g2]:
                     continue
-                w += len(r2.waiting)
+                w += len(r2.waiting) + len(r2.inbox)
                 ru += len(r2.running)
                 if serving[g2] or r2.running:
                     used += r2.kv_used() if r2.running else 0.0

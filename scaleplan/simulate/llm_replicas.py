@@ -104,7 +104,12 @@ def profile_points(profile: Any, accelerator: str, gpus: int, classes: dict[str,
 
 def replica_config(plan: Plan, a: Allocation, step: eng.StepTime) -> eng.ReplicaConfig:
     """The engine settings of one allocation's replicas, from its ``llm`` section (without one:
-    the operating point's batch as ``max_num_seqs``, KV cache not limiting)."""
+    the operating point's batch as ``max_num_seqs``, KV cache not limiting), scheduled as the
+    spec's engine schedules (``scaleplan.llm.closed_loop.SCHEDULER``: chunked prefill, prefill
+    steps that carry decodes or not)."""
+    from scaleplan.llm.closed_loop import SCHEDULER
+
+    chunked, mixed = SCHEDULER.get(plan.spec.model.engine or "vllm", (True, True))
     llm = a.llm
     toks = [i + o for i, o in class_tokens(plan).values() if i is not None and o is not None]
     longest = max(toks, default=2048)
@@ -112,10 +117,13 @@ def replica_config(plan: Plan, a: Allocation, step: eng.StepTime) -> eng.Replica
         # no llm section: the operating point's batch is the concurrency; KV is not limiting
         seqs = a.operating_point.batch_size
         mml = max(longest, 1)
-        return eng.ReplicaConfig(seqs, 10**12, 16, max(DEFAULT_TOKEN_BUDGET, mml), 10**9, step)
+        budget = max(DEFAULT_TOKEN_BUDGET, mml)
+        return eng.ReplicaConfig(seqs, 10**12, 16, budget, 10**9, step, chunked, mixed)
     budget = llm.max_num_batched_tokens or max(DEFAULT_TOKEN_BUDGET, llm.max_model_len)
     kv = llm.kv_cache_tokens if llm.kv_cache_tokens > 0 else 10**12
-    return eng.ReplicaConfig(llm.max_num_seqs, kv, llm.block_size, budget, llm.max_model_len, step)
+    return eng.ReplicaConfig(
+        llm.max_num_seqs, kv, llm.block_size, budget, llm.max_model_len, step, chunked, mixed
+    )
 
 
 class ModelStep:
