@@ -25,6 +25,7 @@ from scaleplan.errors import (
     OptionError,
     ScaleplanError,
 )
+from scaleplan.interrupts import caused_by_interrupt, watch_sigint
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -102,7 +103,7 @@ def fail(err: ScaleplanError) -> NoReturn:
 @contextlib.contextmanager
 def handle_errors() -> Iterator[None]:
     """Map every failure to a documented exit code; tracebacks only with SCALEPLAN_DEBUG=1."""
-    _watch_sigint()
+    watch_sigint()
     try:
         yield
     except (typer.Exit, typer.Abort, TyperException):
@@ -120,7 +121,7 @@ def handle_errors() -> Iterator[None]:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         raise typer.Exit(0) from None
     except Exception as exc:  # the one place internal errors are turned into exit 70
-        if _SIGINT_SEEN or _interrupted(exc):  # Ctrl-C inside an import or a C extension surfaced as another error
+        if caused_by_interrupt(exc):  # Ctrl-C inside an import or a C extension surfaced as another error
             fail(Interrupted("interrupted"))
         if isinstance(exc, OSError) and exc.errno in DEVICE_ERRNOS:  # e.g. stdout on a full disk
             with contextlib.suppress(Exception):
@@ -134,41 +135,6 @@ def handle_errors() -> Iterator[None]:
         con.print(f"error: internal error: {type(exc).__name__}: {printable(str(exc), keep_newlines=True)}", markup=False, soft_wrap=True)
         con.print("hint: this is a bug in scaleplan; rerun with SCALEPLAN_DEBUG=1 and report the traceback", markup=False, soft_wrap=True)
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
-
-
-_SIGINT_SEEN = False
-
-
-def _on_sigint(signum: int, frame: Any) -> None:
-    global _SIGINT_SEEN
-    _SIGINT_SEEN = True
-    raise KeyboardInterrupt
-
-
-def _watch_sigint() -> None:
-    """Python's own SIGINT behaviour (KeyboardInterrupt), remembering that it happened: a Ctrl-C
-    that lands inside an import or a C extension can surface later as another error (an
-    AttributeError on a half-imported module), which must still exit 130, not 70."""
-    import signal
-    import threading
-
-    global _SIGINT_SEEN
-    _SIGINT_SEEN = False
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _on_sigint)
-
-
-def _interrupted(exc: BaseException) -> bool:
-    """Whether a KeyboardInterrupt caused ``exc`` (e.g. an AttributeError on a module whose
-    import Ctrl-C cut short), following ``__context__``/``__cause__``."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        if isinstance(cur, KeyboardInterrupt):
-            return True
-        seen.add(id(cur))
-        cur = cur.__cause__ or cur.__context__
-    return False
 
 
 def emit_json(obj: Any) -> None:
