@@ -40,8 +40,7 @@ def _root(
     """scaleplan: spec -> profile -> catalog -> optimize -> render -> check."""
 
 
-# Command modules, in help order. Each exposes ``register(app)``; a module that is not there
-# yet (its issue not done) is simply not registered.
+# Command modules, in help order. Each exposes ``register(app)``.
 COMMAND_MODULES = ("basic", "catalog", "profile", "optimize", "render", "check", "simulate", "diff", "importer", "observe")
 
 
@@ -49,13 +48,7 @@ def _register() -> None:
     import importlib
 
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"scaleplan.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"scaleplan.cli.{name}":
-                raise
-            continue
-        module.register(app)
+        importlib.import_module(f"scaleplan.cli.{name}").register(app)
     _resolve_annotations(app)
 
 

@@ -13,13 +13,9 @@ app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azur
 
 
 def register(root: typer.Typer) -> None:
-    try:
-        from scaleplan.cli.catalog_refresh import refresh
-    except ModuleNotFoundError as exc:
-        if exc.name != "scaleplan.cli.catalog_refresh":
-            raise
-    else:
-        app.command("refresh")(refresh)
+    from scaleplan.cli.catalog_refresh import refresh
+
+    app.command("refresh")(refresh)  # after list, show and accelerators in help
     root.add_typer(app, name="catalog")
 
 

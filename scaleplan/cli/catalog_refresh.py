@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -62,8 +62,3 @@ def _report(outcome: RefreshOutcome) -> None:
 
     warn(outcome.warnings)
     print_lines(refresh_lines(outcome))
-
-
-def register(app: Any) -> None:
-    """Not auto-registered; scaleplan/cli/catalog.py attaches :func:`refresh` to its group."""
-    app.command("refresh")(refresh)
