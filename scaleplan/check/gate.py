@@ -123,6 +123,18 @@ def kube_version_option(kube_version: str) -> str:
         raise OptionError(message.rstrip("; "), option="--kube-version") from None
 
 
+def list_rules_wide(output: str | None, wide: bool) -> bool:
+    """``--list-rules`` writes no file: ``-o wide`` is the wide table (as on the catalog
+    commands); any other -o value is refused (a usage error), never ignored."""
+    if output is None or output == "wide":
+        return wide or output == "wide"
+    message = (
+        f"with --list-rules, -o takes only 'wide' (all columns, as --wide); got {output!r} "
+        "(the rules go to stdout: redirect them to a file)"
+    )
+    raise OptionError(message, option="-o/--out")
+
+
 def report_text(report: CheckReport, fmt: str, threshold: Severity) -> str:
     """The report in ``fmt`` (JUnit with its clock; the others are reproducible)."""
     from scaleplan.check.formats import format_report

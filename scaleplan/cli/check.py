@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_text
-from scaleplan.errors import OptionError
 from scaleplan.option_values import split_values
 
 if TYPE_CHECKING:
@@ -104,13 +103,13 @@ def check(
     annotation scaleplan.dev/ignore: "rule-a,rule-b".
     """
     with handle_errors():
-        from scaleplan.check.gate import report_threshold
+        from scaleplan.check.gate import list_rules_wide, report_threshold
 
         if json_out:
             fmt = "json"
         threshold = report_threshold(fmt, fail_on)
         if list_rules:
-            _list_rules(json_out or fmt == "json", wide=_list_rules_wide(output, wide))
+            _list_rules(json_out or fmt == "json", wide=list_rules_wide(output, wide))
             return
         if not paths:
             raise typer.BadParameter(
@@ -143,14 +142,6 @@ def _write_report(report: CheckReport, fmt: str, threshold: Severity, output: st
 
     atomic_write(check_out_path(output, "--output"), text)
     typer.echo(summary_line(report, threshold), err=True)
-
-
-def _list_rules_wide(output: str | None, wide: bool) -> bool:
-    """--list-rules writes no file: ``-o wide`` is the wide table (as on the catalog commands);
-    any other -o value is refused, never ignored."""
-    if output is None or output == "wide":
-        return wide or output == "wide"
-    raise OptionError(f"with --list-rules, -o takes only 'wide' (all columns, as --wide); got {output!r} (the rules go to stdout: redirect them to a file)", option="-o/--out")
 
 
 def _list_rules(as_json: bool, *, wide: bool = False) -> None:
