@@ -32,14 +32,9 @@ def profile_llm(
     with handle_errors():
         from scaleplan.cli._common import emit_json
         from scaleplan.cli.profile import argv
-        from scaleplan.inputs import llm_profile_inputs
         from scaleplan.llm.arch import preset_list
-        from scaleplan.llm.estimate import llm_profile
-        from scaleplan.llm.serving import TokenClass
-        from scaleplan.option_values import int_list, names, split_values
         from scaleplan.profile.build import command_line
-        from scaleplan.profile.model import dump_profile, read_profile
-        from scaleplan.yamlio import atomic_write
+        from scaleplan.profile.llm import llm_profile_file
 
         if list_presets:
             rows = preset_list()
@@ -51,18 +46,10 @@ def profile_llm(
             return
         if model is None and spec is None:
             raise typer.BadParameter("give MODEL (a preset or a config.json), or --spec with model.architecture", param_hint="MODEL")
-        inp = llm_profile_inputs(
-            model, spec, default_class=TokenClass("default", input_tokens, output_tokens), dtype=dtype, kv_cache_dtype=kv_cache_dtype,
-            engine=engine, accelerators=names(accelerators), catalogs=split_values(catalog),
+        prof, notes, text = llm_profile_file(
+            model, spec, input_tokens=input_tokens, output_tokens=output_tokens, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
+            accelerators=accelerators, gpus=gpus, concurrency=concurrency, calibrate=calibrate, catalogs=catalog, out=out, command=command_line(argv(ctx)),
         )
-        measured = read_profile(calibrate).measurements if calibrate else ()
-        prof, notes = llm_profile(
-            inp.setup, inp.accelerators, int_list(gpus, "--gpus") or [1], inp.classes, int_list(concurrency, "--concurrency") or [1],
-            model_ref=inp.model, measured=measured, table=inp.table, command=command_line(argv(ctx)),
-        )
-        text = dump_profile(prof)
-        if out != "-":
-            atomic_write(out, text)
         if json_out:
             emit_json(prof.model_dump(mode="json", exclude_none=True))
             return

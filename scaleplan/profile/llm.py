@@ -1,0 +1,66 @@
+"""``scaleplan profile llm``: a profile predicted from a model's architecture (docs/llm.md),
+from the command's options to the profile file: the inputs assembled
+(:func:`scaleplan.inputs.llm_profile_inputs`), the profile to calibrate on read, the LLM
+model's prediction (:func:`scaleplan.llm.estimate.llm_profile`) and the file written. The
+command line prints the result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from scaleplan.profile.model import Profile
+
+
+class LlmProfileResult(NamedTuple):
+    """The profile, its notes (refusals, skipped points) and its YAML text."""
+
+    profile: Profile
+    notes: tuple[str, ...]
+    text: str
+
+
+def llm_profile_file(
+    model: str | None,
+    spec: str | None,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+    dtype: str | None,
+    kv_cache_dtype: str | None,
+    engine: str | None,
+    accelerators: str,
+    gpus: str,
+    concurrency: str,
+    calibrate: str | None,
+    catalogs: list[str] | None,
+    out: str,
+    command: str,
+) -> LlmProfileResult:
+    """The profile of MODEL and/or the spec's model (the caller checks that one is given) on
+    ``accelerators`` x ``gpus`` x the traffic classes x ``concurrency`` (the comma lists as
+    typed), calibrated on the ``calibrate`` profile's points when given; written to ``out``
+    unless it is '-'."""
+    from scaleplan.inputs import llm_profile_inputs
+    from scaleplan.llm.estimate import llm_profile
+    from scaleplan.llm.serving import TokenClass
+    from scaleplan.option_values import int_list, names, split_values
+    from scaleplan.profile.model import dump_profile, read_profile
+    from scaleplan.yamlio import atomic_write
+
+    inp = llm_profile_inputs(
+        model, spec, default_class=TokenClass("default", input_tokens, output_tokens),
+        dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
+        accelerators=names(accelerators), catalogs=split_values(catalogs),
+    )
+    measured = read_profile(calibrate).measurements if calibrate else ()
+    prof, notes = llm_profile(
+        inp.setup, inp.accelerators, int_list(gpus, "--gpus") or [1], inp.classes,
+        int_list(concurrency, "--concurrency") or [1], model_ref=inp.model, measured=measured,
+        table=inp.table, command=command,
+    )
+    text = dump_profile(prof)
+    if out != "-":
+        atomic_write(out, text)
+    return LlmProfileResult(prof, notes, text)
