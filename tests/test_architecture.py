@@ -298,3 +298,31 @@ def test_check_writes_no_file(tmp_path: Path) -> None:
     bad = "def save(p: str) -> None:\n    from scaleplan.yamlio import atomic_write\n"
     (tmp_path / "gate.py").write_text(bad, encoding="utf-8")
     assert file_writers_in(tmp_path) == ["gate.py: scaleplan.yamlio.atomic_write"]
+
+
+# Issue 12 asks for scaleplan/cli/ under 1,000 lines. Moving the work that is not the command
+# line's (inputs, orchestration, progress, Ctrl-C bookkeeping) into its packages took it from
+# 1,672 to the figure below; what is left is option declarations (each one line of --help),
+# typer set-up, the error handler and the printing (docs/architecture.md, "Known debts"). The
+# limit only goes down: lower it when cli/ shrinks, never raise it.
+MAX_CLI_LINES = 1461
+
+
+def cli_lines(folder: Path) -> int:
+    """The lines of every module under ``folder`` (the CLI package), together."""
+    return sum(len(p.read_text(encoding="utf-8").splitlines()) for p in folder.rglob("*.py"))
+
+
+def test_cli_does_not_grow(tmp_path: Path) -> None:
+    """scaleplan/cli/ stays a thin shell: its total never grows past MAX_CLI_LINES; the check
+    itself counts every module's lines, those in sub-packages too, and nothing else."""
+    total = cli_lines(ROOT / "scaleplan" / "cli")
+    assert total <= MAX_CLI_LINES, (
+        f"scaleplan/cli/ is {total} lines (limit {MAX_CLI_LINES}): move work that is not the "
+        "command line's into the package that owns it (docs/architecture.md)"
+    )
+    (tmp_path / "a.py").write_text("x = 1\n" * 700, encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.py").write_text("y = 2\n" * 301, encoding="utf-8")
+    (tmp_path / "notes.md").write_text("z\n" * 50, encoding="utf-8")
+    assert cli_lines(tmp_path) == 1001
