@@ -218,6 +218,28 @@ def command_inputs(
     return obs.inputs, obs
 
 
+def optimize_inputs(
+    spec: str | None,
+    melange: str | None,
+    catalogs: Sequence[str],
+    observed: str | None,
+    out: str | None,
+) -> tuple[Inputs, ObservedInputs | None, tuple[str, ...]]:
+    """``optimize``: ``--out`` checked first (a folder path, before anything is read), then
+    :func:`command_inputs`, and the warnings about them (a catalog whose prices are stale for
+    the spec's providers)."""
+    from datetime import UTC, datetime
+
+    from scaleplan.catalog.freshness import stale_warning
+    from scaleplan.outputs import check_out_dir
+
+    if out is not None:
+        check_out_dir(out)
+    inp, obs = command_inputs(spec, melange, catalogs, observed)
+    stale = stale_warning(inp.catalog, datetime.now(UTC), providers=inp.spec.placement.providers)
+    return inp, obs, (stale,) if stale else ()
+
+
 @dataclass(frozen=True)
 class LlmProfileInputs:
     """What ``profile llm`` estimates: the serving setup, the token classes, the accelerators

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from scaleplan.catalog.model import Catalog
+    from scaleplan.inputs import Inputs, ObservedInputs
     from scaleplan.plan import Plan
     from scaleplan.plandiff import PlanDiff
     from scaleplan.render import RenderResult
@@ -110,6 +111,29 @@ def write_plan_outputs(
     return PlanOutputs(
         tuple(str(p) for p in written), plan_file, changes, warnings, render_warnings
     )
+
+
+def write_solved(
+    plan: Plan,
+    inp: Inputs,
+    obs: ObservedInputs | None,
+    out: str | None,
+    *,
+    manifests: bool,
+    spec_file: str | None,
+) -> tuple[Plan, PlanOutputs]:
+    """``optimize``: the solved plan, labelled as re-planned from the Observed file when there
+    is one, written by :func:`write_plan_outputs` into ``out`` (default: ``out`` next to the
+    spec or Mélange config); the plan as written, and what was written."""
+    if obs is not None:  # scaleplan.observe is imported only for --observed
+        from scaleplan.observe.replan import label_plan
+
+        plan = label_plan(plan, obs.labels)
+    out_dir = Path(out) if out is not None else Path(inp.source).parent / "out"
+    wrote = write_plan_outputs(
+        out_dir, plan, inp.catalog, manifests=manifests, spec_file=spec_file, spec_lines=inp.lines
+    )
+    return plan, wrote
 
 
 def _render(

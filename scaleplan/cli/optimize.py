@@ -46,36 +46,23 @@ def optimize(
     if (spec is None) == (melange is None):
         raise typer.BadParameter("give a spec file or --melange FILE (one of them)", param_hint="SPEC")
     with handle_errors():
-        from datetime import UTC, datetime
-
-        from scaleplan.catalog.freshness import stale_warning
         from scaleplan.errors import InfeasibleError
-        from scaleplan.inputs import command_inputs
-        from scaleplan.outputs import check_out_dir
-        from scaleplan.plan_outputs import write_plan_outputs
+        from scaleplan.inputs import optimize_inputs
+        from scaleplan.plan_outputs import write_solved
         from scaleplan.plan_report import plan_json, summary_lines, summary_table
         from scaleplan.solve import SolveOptions, solve
 
-        if out is not None:
-            check_out_dir(out)
-        inp, obs = command_inputs(spec, melange, catalog or [], observed)
-        spec_obj, source = inp.spec, inp.source
-        stale = stale_warning(inp.catalog, datetime.now(UTC), providers=spec_obj.placement.providers)
-        warn([stale] if stale else [])
-        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inp.hashes, spec_dir=str(Path(source).parent))
+        inp, obs, warnings = optimize_inputs(spec, melange, catalog or [], observed, out)
+        warn(warnings)
+        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inp.hashes, spec_dir=str(Path(inp.source).parent))
         try:
             with quiet_fd1():
-                result = solve(spec_obj, inp.profile, inp.catalog, options=opts)
+                result = solve(inp.spec, inp.profile, inp.catalog, options=opts)
         except InfeasibleError as exc:
             if json_out:  # stdout still holds one JSON object; the error goes to stderr as usual
-                emit_json(exc.to_json(spec_obj.metadata.name))
+                emit_json(exc.to_json(inp.spec.metadata.name))
             raise
-        plan = result.plan
-        if obs is not None:  # scaleplan.observe is imported only for --observed
-            from scaleplan.observe.replan import label_plan
-
-            plan = label_plan(plan, obs.labels)
-        wrote = write_plan_outputs(Path(out) if out is not None else Path(source).parent / "out", plan, inp.catalog, manifests=manifests, spec_file=spec, spec_lines=inp.lines)
+        plan, wrote = write_solved(result.plan, inp, obs, out, manifests=manifests, spec_file=spec)
         warn(wrote.warnings)
         if json_out:
             emit_json(plan_json(plan, result, wrote, obs))
