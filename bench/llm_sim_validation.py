@@ -299,29 +299,28 @@ class Flags:
     """Server flags a run set where they differ from the LLM model's engine defaults."""
 
     budget: int | None = None  # prefill tokens per step (SGLang --chunked-prefill-size)
-    max_seqs: int | None = None  # SGLang --max-running-requests
     recv_interval: int = 1  # SGLang --scheduler-recv-interval
 
 
 def server_flags(r: Row) -> Flags:
     """The flags of InferenceX's SGLang DeepSeek-R1 launch scripts (SemiAnalysisAI/InferenceX,
     ``benchmarks/``; docs/simulate.md) for the rows they ran; other rows run the defaults.
-    ``dsr1_fp4_b200.sh``: --chunked-prefill-size 16384 --max-running-requests 256
-    --scheduler-recv-interval 10 (30 from concurrency 16); ``dsr1_fp8_b200.sh``: TP 8 32768 /
-    128 / 10 (30 from 16), TP 4 8192 / 32 / 10; ``dsr1_fp8_h200.sh``: 32768 / 512 (1024/1024)
-    or 256, no receive interval. The same DeepSeek-V3 architecture's rows ran the same scripts."""
+    ``dsr1_fp4_b200.sh``: --chunked-prefill-size 16384, --scheduler-recv-interval 10 below
+    concurrency 16 and 30 from it; ``dsr1_fp8_b200.sh``: TP 8 32768 and 10 / 30, TP 4 8192 and
+    10; ``dsr1_fp8_h200.sh``: 32768, no receive interval. Their --max-running-requests is the
+    sweep's largest concurrency (the scripts say so), so it never binds and is not replayed.
+    The same DeepSeek-V3 architecture's rows ran the same scripts."""
     if r.client != "inferencex" or _engine(r.engine) != "sglang":
         return Flags()
-    conc = r.concurrency or 0
-    fp4 = _dtype(r, "") == "nvfp4"
-    if r.gpu_family == "B200" and fp4:
-        return Flags(16384, 256, 30 if conc >= 16 else 10)
+    recv = 30 if (r.concurrency or 0) >= 16 else 10
+    if r.gpu_family == "B200" and _dtype(r, "") == "nvfp4":
+        return Flags(16384, recv)
     if r.gpu_family == "B200" and r.tp == 8:
-        return Flags(32768, 128, 30 if conc >= 16 else 10)
+        return Flags(32768, recv)
     if r.gpu_family == "B200" and r.tp == 4:
-        return Flags(8192, 32, 10)
+        return Flags(8192, 10)
     if r.gpu_family == "H200":
-        return Flags(32768, 512 if (r.isl, r.osl) == (1024, 1024) else 256, 1)
+        return Flags(32768, 1)
     return Flags()
 
 
@@ -364,7 +363,7 @@ def simulate_row(
     chunked, mixed = SCHEDULER.get(d.settings.engine, (True, True))
     f = server_flags(r)
     cfg = eng.ReplicaConfig(
-        f.max_seqs or seqs, kv, 16, f.budget or budget, 10**9, ModelStep(d), chunked, mixed,
+        seqs, kv, 16, f.budget or budget, 10**9, ModelStep(d), chunked, mixed,
         f.recv_interval,
     )
     res = eng.run(
