@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from scaleplan.catalog.files import load_accelerators  # noqa: E402
 from scaleplan.llm.arch import preset  # noqa: E402
-from scaleplan.llm.calibrate import Observed, calibrate  # noqa: E402
+from scaleplan.llm.calibrate import LIGHT_PRIOR, Observed, calibrate  # noqa: E402
 from scaleplan.llm.closed_loop import closed_loop  # noqa: E402
 from scaleplan.llm.memory import EngineSettings, Refusal, memory_plan  # noqa: E402
 from scaleplan.llm.perf import (  # noqa: E402
@@ -313,7 +313,7 @@ def fit_factors(train: list[Case]) -> int:
     for key in sorted(groups):
         cs = sorted(groups[key], key=lambda x: int(x.row["row_id"]))
         step = max(1, len(cs) // 120)
-        cal, _ = calibrate([observed(x) for x in cs[::step][:120]])
+        cal, _ = calibrate([observed(x) for x in cs[::step][:120]], prior=LIGHT_PRIOR)
         print(f"    {key!r}: ({cal.compute:.3f}, {cal.memory:.3f}, {cal.overhead:.3f}),  # {len(cs)} training rows")
     print("}")
     return 0

@@ -112,8 +112,8 @@ ACT_BYTES = 2  # activations and all-reduce payloads are 16-bit
 # throughput share one band, TTFT, whose queueing the model captures least, has its own)
 BAND_ARCHITECTURE = (0.54, 2.0)
 TTFT_BAND_ARCHITECTURE = (0.5, 3.95)
-BAND_CALIBRATED = (0.3, 1.65)
-TTFT_BAND_CALIBRATED = (0.39, 2.7)
+BAND_CALIBRATED = (0.54, 1.82)
+TTFT_BAND_CALIBRATED = (0.4, 2.36)
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,7 @@ def model_deployment(plan: Plan, a: Allocation) -> tuple[Any, str]:
         return None, "the spec has no model.architecture"
     from scaleplan.catalog.files import load_accelerators
     from scaleplan.errors import ScaleplanError
-    from scaleplan.llm.calibrate import Observed, calibrate
+    from scaleplan.llm.calibrate import LIGHT_PRIOR, Observed, calibrate
     from scaleplan.llm.memory import Refusal
     from scaleplan.llm.perf import serve_class
     from scaleplan.llm.serving import TokenClass, setup_from_spec, size
@@ -207,7 +207,7 @@ def model_deployment(plan: Plan, a: Allocation) -> tuple[Any, str]:
             off = max(off, abs(math.log(p.ttft_ms / pred.ttft_ms)), abs(math.log(p.tpot_ms / pred.tpot_ms)))
             obs.append(Observed(d, t.input_tokens, t.output_tokens, pred.concurrency, ttft_ms=pred.ttft_ms, tpot_ms=pred.tpot_ms, label=cname))
         if obs and off > math.log(1.02):
-            cal, _ = calibrate(obs, basis="the plan's per-class predictions")
+            cal, _ = calibrate(obs, basis="the plan's per-class predictions", prior=LIGHT_PRIOR)
             return d.with_calibration(cal), f"LLM model ({shape.hw.name} TP{shape.tp}), calibrated to the plan's predictions"
     return d, f"LLM model ({shape.hw.name} TP{shape.tp}, {d.calibration.basis or 'uncalibrated'})"
 
