@@ -259,9 +259,11 @@ def deployment(r: Row) -> tuple[Any, int, int, int, str]:
 
     arch = preset(name)
     dt = _dtype(r, arch.native_dtype)
-    kv = "fp8" if "fp8" in r.kv_dtype.lower() else None
+    flags = server_flags(r)
+    kv = "fp8" if "fp8" in r.kv_dtype.lower() else flags.kv_dtype
     gpus = r.tp * r.pp * max(r.ep // max(r.tp, 1), 1) if r.ep > r.tp else r.tp * r.pp
     s = setup(name, dtype=dt, kv_cache_dtype=kv, engine=eng, pipeline_parallel=r.pp if r.pp > 1 else None,
+              gpu_memory_utilization=flags.memory,
               max_model_len=min(int(r.isl + r.osl) + 64, arch.max_position_embeddings or 10**7))
     try:
         sh = size(s, accs[acc_name], gpus, [TokenClass("c", max(int(r.isl), 1), max(int(r.osl), 1))])
@@ -300,6 +302,8 @@ class Flags:
 
     budget: int | None = None  # prefill tokens per step (SGLang --chunked-prefill-size)
     recv_interval: int = 1  # SGLang --scheduler-recv-interval
+    kv_dtype: str | None = None  # SGLang --kv-cache-dtype (None: the row's, else the default)
+    memory: float | None = None  # SGLang --mem-fraction-static
 
 
 def server_flags(r: Row) -> Flags:
@@ -314,13 +318,13 @@ def server_flags(r: Row) -> Flags:
         return Flags()
     recv = 30 if (r.concurrency or 0) >= 16 else 10
     if r.gpu_family == "B200" and _dtype(r, "") == "nvfp4":
-        return Flags(16384, recv)
+        return Flags(16384, recv, "fp8", 0.85)
     if r.gpu_family == "B200" and r.tp == 8:
-        return Flags(32768, recv)
+        return Flags(32768, recv, "fp8", 0.82)
     if r.gpu_family == "B200" and r.tp == 4:
-        return Flags(8192, 10)
+        return Flags(8192, 10, "fp8", 0.95)
     if r.gpu_family == "H200":
-        return Flags(32768, 1)
+        return Flags(32768, 1, None, 0.82)
     return Flags()
 
 

@@ -79,9 +79,13 @@ def test_inferencex_sglang_rows_replay_the_launch_scripts_flags(
 ) -> None:
     rows = _rows(bench, shared_dir)
     # DeepSeek-R1 NVFP4 SGLang on B200 (dsr1_fp4_b200.sh): receive every 10 decode steps below
-    # concurrency 16, every 30 from it; 16,384-token chunks
-    assert bench.server_flags(rows["1153"]) == bench.Flags(16384, 10)  # c=4
-    assert bench.server_flags(rows["1156"]) == bench.Flags(16384, 30)  # c=32
+    # concurrency 16, every 30 from it; 16,384-token chunks; FP8 KV cache, 85 % of the memory
+    assert bench.server_flags(rows["1153"]) == bench.Flags(16384, 10, "fp8", 0.85)  # c=4
+    assert bench.server_flags(rows["1156"]) == bench.Flags(16384, 30, "fp8", 0.85)  # c=32
+    # the FP8 TP 4 script's 95 % of the memory and FP8 KV cache fit what 16-bit KV at SGLang's
+    # default 88 % did not (the LLM model refused the group before)
+    _, kv, *_ = bench.deployment(rows["1256"])
+    assert kv > 0
     # rows of other engines or collections run the LLM model's engine defaults
     ix = [r for r in rows.values() if r.client == "inferencex"]
     other = next(r for r in ix if bench._engine(r.engine) == "vllm")
