@@ -364,3 +364,45 @@ def test_recv_interval_holds_new_requests_until_the_scheduler_receives() -> None
     assert base.t_first[1] == pytest.approx(pre + dec + (pre + 0.001), rel=1e-12)
     idle = _sched([0.0], [100], [2], recv_interval=5)
     assert idle.t_first[0] == pytest.approx(pre, rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang", "trtllm"])
+def test_the_closed_loop_replays_of_the_model_and_the_simulator_agree(engine: str) -> None:
+    # scaleplan.llm.closed_loop replays a closed loop pass by pass (fixed lengths, replacements
+    # one pass late, Little's law over three generations after two); the simulator's kernel runs
+    # the same clients through the same engine scheduler (SCHEDULER) on the model's step times.
+    # Same passes, same prices: mean TTFT and TPOT equal (the kernel's per-request means over the
+    # requests that complete in those generations)
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.llm.closed_loop import MEASURED, SCHEDULER, WARMUP, closed_loop
+    from scaleplan.llm.perf import REQUEST_OVERHEAD_MS
+    from scaleplan.llm.serving import TokenClass, setup, size
+    from scaleplan.simulate.llm_replicas import ModelStep
+
+    h100 = next(a for a in load_accelerators() if a.name == "H100")
+    for i, o, n in ((1000, 300, 16), (4000, 100, 32), (500, 500, 4)):
+        su = setup("llama-3.1-8b", engine=engine, max_model_len=8192)
+        d = size(su, h100, 1, [TokenClass("c", i, o)]).deployment
+        want = closed_loop(d, i, o, n)
+        s = d.settings
+        chunked, mixed = SCHEDULER[engine]
+        budget, step = s.max_num_batched_tokens, ModelStep(d)
+        cfg = eng.ReplicaConfig(s.max_num_seqs, 10**12, 16, budget, 10**9, step, chunked, mixed)
+        total = (WARMUP + MEASURED + 2) * n
+        inp, out = np.full(total, i), np.full(total, o)
+        serving = [(0.0, frozenset({0}))]
+        route = lambda k, t, v: 0  # noqa: E731
+        res = eng.run(np.zeros(total), inp, out, [cfg], [0], serving, route, closed_loop=n)
+        ends = np.sort(res.t_done)
+        m = (res.t_done > ends[WARMUP * n - 1]) & (res.t_done <= ends[(WARMUP + MEASURED) * n - 1])
+        ttft = float(np.mean(res.t_first[m] - res.arrival[m])) * 1000 + REQUEST_OVERHEAD_MS[engine]
+        tpot = float(np.mean((res.t_done[m] - res.t_first[m]) / (o - 1))) * 1000
+        assert ttft == pytest.approx(want.ttft_ms, rel=1e-3), (i, o, n)
+        assert tpot == pytest.approx(want.tpot_ms, rel=1e-3), (i, o, n)
+
+
+def test_requests_sent_at_one_instant_meet_the_scheduler_together() -> None:
+    # four requests sent at t = 0 to an idle replica are one prefill step, not one and then three
+    pre4 = 0.01 + 400 * 0.0001
+    res = _sched([0.0] * 4, [100] * 4, [2] * 4)
+    assert np.allclose(res.t_first, pre4)

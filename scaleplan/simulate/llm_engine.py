@@ -190,10 +190,10 @@ class _Engine:
     finish, prompts that join decoding), a replica's failure, the samples and the result."""
 
     __slots__ = (
-        "base", "closed_loop", "configs", "djoin", "down", "events", "fe", "gen", "inl", "n",
-        "next_sample", "now", "outages", "outcome", "outl", "planned", "ready", "rep_of", "reps",
-        "s_kv", "s_pre", "s_run", "s_wait", "samples", "serving", "si", "t_done", "t_first", "tl",
-        "ver", "view",
+        "base", "closed_loop", "configs", "djoin", "down", "events", "fe", "gen", "idle", "inl",
+        "n", "next_sample", "now", "outages", "outcome", "outl", "planned", "ready", "rep_of",
+        "reps", "s_kv", "s_pre", "s_run", "s_wait", "samples", "serving", "si", "t_done",
+        "t_first", "tl", "ver", "view",
     )
 
     def __init__(
@@ -226,6 +226,7 @@ class _Engine:
         self.inl: list[int] = inp.tolist()
         self.outl: list[int] = out.tolist()
         self.gen = [0] * n
+        self.idle: list[int] = []  # idle replicas that requests reached at the current instant
         self.ver = [0] * n
         self.base = [0] * n
         self.djoin = [0] * n
@@ -276,8 +277,17 @@ class _Engine:
             r.inbox.append(i)  # a busy scheduler takes it in at its next receive
             return
         r.waiting.append(i)
-        if not r.stepping:
-            self.start(g, t)
+        if not r.stepping and g not in self.idle:
+            self.idle.append(g)  # starts once every request sent at ``t`` is in (wake)
+
+    def wake(self, t: float) -> None:
+        """Idle replicas that requests reached at ``t`` start their step, with every request
+        that arrived at that same instant in its queue (a closed loop's clients that a step's
+        end released together, a burst sent at once: the scheduler sees them together)."""
+        for g in self.idle:
+            if not self.reps[g].stepping:
+                self.start(g, t)
+        self.idle.clear()
 
     def release(self, t: float) -> None:
         """Closed loop: a request ended at ``t``; the next one arrives (not before the last)."""
@@ -585,4 +595,6 @@ def run(
             e.sample_until(ta)
         e.arrive(i, ta, route(i, ta, view))
         i += 1
+        if e.idle and not (i < e.ready and tl[i] == ta):
+            e.wake(ta)
     return e.result()
