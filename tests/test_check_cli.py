@@ -60,6 +60,16 @@ def test_list_rules_text_and_json(cli) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+def test_list_rules_refuses_paths(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """--list-rules checks nothing, so a PATH beside it is a mistake (docs/ci.md once showed
+    `check --list-rules [--json]`, which listed the rules and ignored '[--json]'): exit 2."""
+    p = _write(tmp_path, "a.yaml", ERROR)
+    for extra in ([str(p)], ["[--json]"], ["--json", str(p)]):
+        r = cli(["check", "--list-rules", *extra], exit_code=2)
+        assert "--list-rules" in r.stderr and "checks nothing" in r.stderr
+        assert r.stdout == ""
+
+
 def test_json_output_only_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     p = _write(tmp_path, "a.yaml", ERROR)
     r = cli(["check", str(p), "--format", "json"], exit_code=1)

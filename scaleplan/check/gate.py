@@ -123,9 +123,17 @@ def kube_version_option(kube_version: str) -> str:
         raise OptionError(message.rstrip("; "), option="--kube-version") from None
 
 
-def list_rules_wide(output: str | None, wide: bool) -> bool:
+def list_rules_wide(output: str | None, wide: bool, paths: Sequence[str] | None = None) -> bool:
     """``--list-rules`` writes no file: ``-o wide`` is the wide table (as on the catalog
-    commands); any other -o value is refused (a usage error), never ignored."""
+    commands); any other -o value is refused (a usage error), never ignored. It checks
+    nothing either: a PATH beside it is refused too (docs/ci.md once showed
+    ``check --list-rules [--json]``, which listed the rules and dropped '[--json]')."""
+    if paths:
+        message = (
+            f"--list-rules lists the rules and checks nothing; got PATH {paths[0]!r} "
+            "(drop it, or drop --list-rules)"
+        )
+        raise OptionError(message, option="--list-rules")
     if output is None or output == "wide":
         return wide or output == "wide"
     message = (

@@ -109,7 +109,7 @@ def check(
             fmt = "json"
         threshold = report_threshold(fmt, fail_on)
         if list_rules:
-            _list_rules(json_out or fmt == "json", wide=list_rules_wide(output, wide))
+            _list_rules(json_out or fmt == "json", wide=list_rules_wide(output, wide, paths))
             return
         if not paths:
             raise typer.BadParameter(
