@@ -406,3 +406,18 @@ def test_requests_sent_at_one_instant_meet_the_scheduler_together() -> None:
     pre4 = 0.01 + 400 * 0.0001
     res = _sched([0.0] * 4, [100] * 4, [2] * 4)
     assert np.allclose(res.t_first, pre4)
+
+
+def test_a_plans_replicas_run_its_engines_scheduler() -> None:
+    from scaleplan.simulate.llm_replicas import replica_config
+
+    step = eng.LinearStep(0.01, 0.0001, 0.001)
+    want = {
+        None: (True, True), "vllm": (True, True), "sglang": (True, False), "trtllm": (False, True)
+    }
+    for engine, (chunked, mixed) in want.items():
+        plan = llm_plan()
+        model = plan.spec.model.model_copy(update={"engine": engine})
+        plan = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": model})})
+        cfg = replica_config(plan, plan.allocations[0], step)
+        assert (cfg.chunked, cfg.mixed, cfg.recv_interval) == (chunked, mixed, 1), engine
