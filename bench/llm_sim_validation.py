@@ -311,17 +311,20 @@ def server_flags(r: Row) -> Flags:
     ``benchmarks/``; docs/simulate.md) for the rows they ran; other rows run the defaults.
     ``dsr1_fp4_b200.sh``: --chunked-prefill-size 16384, --scheduler-recv-interval 10 below
     concurrency 16 and 30 from it; ``dsr1_fp8_b200.sh``: TP 8 32768 and 10 / 30, TP 4 8192 and
-    10; ``dsr1_fp8_h200.sh``: 32768, no receive interval. Their --max-running-requests is the
-    sweep's largest concurrency (the scripts say so), so it never binds and is not replayed.
-    The same DeepSeek-V3 architecture's rows ran the same scripts."""
+    10; ``dsr1_fp8_h200.sh``: 32768, no receive interval; all on B200 also an FP8 KV cache and
+    --mem-fraction-static 0.85 / 0.82 / 0.95 (H200 0.82). ``single_node/dsr1_fp*_b300.sh`` reuse
+    the B200 recipes as-is (their own note). Their --max-running-requests is the sweep's largest
+    concurrency (the scripts say so), so it never binds and is not replayed. The same
+    DeepSeek-V3 architecture's rows ran the same scripts."""
     if r.client != "inferencex" or _engine(r.engine) != "sglang":
         return Flags()
     recv = 30 if (r.concurrency or 0) >= 16 else 10
-    if r.gpu_family == "B200" and _dtype(r, "") == "nvfp4":
+    blackwell = r.gpu_family in ("B200", "B300")  # the B300 scripts reuse the B200 ones as-is
+    if blackwell and _dtype(r, "") == "nvfp4":
         return Flags(16384, recv, "fp8", 0.85)
-    if r.gpu_family == "B200" and r.tp == 8:
+    if blackwell and r.tp == 8:
         return Flags(32768, recv, "fp8", 0.82)
-    if r.gpu_family == "B200" and r.tp == 4:
+    if blackwell and r.tp == 4:
         return Flags(8192, 10, "fp8", 0.95)
     if r.gpu_family == "H200":
         return Flags(32768, 1, None, 0.82)
