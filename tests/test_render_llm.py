@@ -251,11 +251,9 @@ def _render_cli(plan: Plan, tmp_path: Path) -> tuple[int, str, Path]:
 def test_contradiction_says_what_the_planned_value_comes_from(tables: Catalog) -> None:
     """A plan without an llm section takes --max-num-seqs from its operating point; the message
     said it contradicted "the plan's GPUs per replica" (new-user trial of issue 16)."""
-    from render_helpers import ROOT
+    from llm_blackbox_helpers import blackbox_plan
 
-    from scaleplan.plan import read_plan
-
-    pool = read_plan(ROOT / "examples" / "llm-chat-pool" / "plan.yaml")
+    pool = _with_spec(blackbox_plan(), **{"model.engine": "vllm", "kubernetes.args": []})
     with pytest.raises(PlanError) as e:
         render(_with_spec(pool, **{"kubernetes.args": ["--max-num-seqs", "512"]}), tables)
     msgs = [p.message for p in e.value.problems if "--max-num-seqs 512" in p.message]
