@@ -1,4 +1,5 @@
-"""Regenerate the *estimated* example profiles (examples/*/profile.yaml).
+"""Regenerate the *estimated* example profiles (examples/*/profile.yaml) and the black-box LLM
+test fixture's (tests/data/llm-blackbox/profile.yaml).
 
 None of these points was measured: they are plausible figures derived from simple roofline
 reasoning (memory bandwidth and FP16 throughput ratios between accelerators), written so that
@@ -109,10 +110,14 @@ def vision() -> dict[str, object]:
 
 
 def main() -> None:
-    for name, fn in (("embedding-cpu-gpu", embedding), ("llm-chat", llm), ("vision-daily", vision)):
+    # the llm profile is the black-box LLM test fixture (examples/llm-chat plans from the
+    # architecture: its profile.yaml is what `scaleplan profile llm` writes, see its spec)
+    blackbox = HERE.parent / "tests" / "data" / "llm-blackbox"
+    jobs = ((HERE / "embedding-cpu-gpu", embedding), (blackbox, llm), (HERE / "vision-daily", vision))
+    for folder, fn in jobs:
         prof = Profile.model_validate(fn())
-        (HERE / name).mkdir(exist_ok=True)
-        (HERE / name / "profile.yaml").write_text(dump_profile(prof), encoding="utf-8")
+        folder.mkdir(exist_ok=True)
+        (folder / "profile.yaml").write_text(dump_profile(prof), encoding="utf-8")
 
 
 if __name__ == "__main__":

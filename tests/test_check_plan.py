@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from check_helpers import Docs, by_kind, clean_docs, mutated, pod
+from llm_blackbox_helpers import blackbox_plan
 from tables_helpers import shipped_tables
 
 from scaleplan.catalog.model import Catalog
@@ -118,20 +119,22 @@ def test_drift_missing_object_and_cli_exit_1(tmp_path: Path, cli) -> None:  # ty
     plan_file = ROOT / "examples" / "llm-chat" / "plan.yaml"
     _render(plan_file, tmp_path / "out")
     cli(["check", str(tmp_path / "out"), "--plan", str(plan_file)], exit_code=0)
-    (tmp_path / "out" / "pdb-chat-g5-xlarge-od.yaml").unlink()
+    (tmp_path / "out" / "pdb-chat-g6e-xlarge-od.yaml").unlink()
     r = cli(
         ["check", str(tmp_path / "out"), "--plan", str(plan_file), "--format", "github"],
         exit_code=1,
     )
     assert (
-        "PodDisruptionBudget/chat-g5-xlarge-od" in r.stdout
+        "PodDisruptionBudget/chat-g6e-xlarge-od" in r.stdout
         and f"file={plan_file}".replace(":", "%3A") in r.stdout
     )
     assert "drift from the plan" in r.stderr
 
 
 @pytest.mark.skipif("llm-chat-pool" not in EXAMPLES, reason="examples/llm-chat-pool not there")
-@pytest.mark.parametrize("name", ["inferencepool-chat.yaml", "ec2nodeclass-chat-g5-on-demand.yaml"])
+@pytest.mark.parametrize(
+    "name", ["inferencepool-chat.yaml", "ec2nodeclass-chat-g6e-on-demand.yaml"]
+)
 def test_drift_a_deleted_pool_or_node_class(tables: Catalog, tmp_path: Path, name: str) -> None:
     plan_file = ROOT / "examples" / "llm-chat-pool" / "plan.yaml"
     plan = _render(plan_file, tmp_path / "out")
@@ -147,7 +150,7 @@ def test_drift_a_deleted_pool_or_node_class(tables: Catalog, tmp_path: Path, nam
 
 
 def _plan_for_clean(capacity: str, *, spot_allowed: bool = True, max_fraction: float = 0.5) -> Plan:
-    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    plan = blackbox_plan()  # no engine: the hand-written clean set runs a generic server
     a = plan.allocations[0].model_copy(
         update={"name": "llm-g6-xlarge", "capacity_type": capacity, "instance_type": "g6.xlarge"}
     )

@@ -78,6 +78,7 @@ EXIT_CODES: dict[tuple[str, str], tuple[int, str]] = {
     (CI, "scaleplan check deploy/chat-70b"): (1, "FAILED: 2 error(s) (1: findings, cli.md)"),
     (OBS, "scaleplan observe --prometheus http://127.0.0.1:9 "): (5, "Every failure exits **5**"),
     (REND, "scaleplan simulate examples/llm-chat/plan.yaml --fail spot"): (1, "-> FAILS"),
+    (SIM, "scaleplan simulate plan.yaml --lengths lognormal"): (1, "so it FAILS (exit 1)"),
     (SPEC, "scaleplan validate broken.yaml"): (3, "exit code 3 if there is any"),
 }
 
@@ -124,8 +125,8 @@ SETUP: dict[tuple[str, str], list[tuple[str, ...]]] = {
         ("run", "scaleplan render examples/llm-chat/plan.yaml --out deploy"),
         ("copy", "examples/llm-chat/plan.yaml", "plan.yaml")],
     (CI, "scaleplan check a.yaml b.yaml"): [
-        ("copy", "deploy/deployment-chat-g5-xlarge-od.yaml", "a.yaml"),
-        ("copy", "deploy/service-chat-g5-xlarge-od.yaml", "b.yaml")],
+        ("copy", "deploy/deployment-chat-g6e-xlarge-od.yaml", "a.yaml"),
+        ("copy", "deploy/service-chat-g6e-xlarge-od.yaml", "b.yaml")],
     (CI, "scaleplan check -"): [
         ("run", "scaleplan render examples/llm-chat/plan.yaml -o overlays/prod --layout single")],
     (CI, "scaleplan check deploy/chat-70b"): [  # "change --tensor-parallel-size ... from 2 to 8"
@@ -162,8 +163,8 @@ SETUP: dict[tuple[str, str], list[tuple[str, ...]]] = {
     (SIM, "scaleplan simulate plan.yaml --trace arrivals.txt"): [
         ("write", "arrivals.txt", ARRIVALS)],
     (SIM, "scaleplan simulate plan.yaml --fail node --replace-after 300 --json"): [
-        ("copy", "examples/llm-chat/plan.yaml", "plan.yaml"),
-        ("copy", "examples/llm-chat/profile.yaml", "profile.yaml")],
+        # its llm sections carry the step times: no profile needed
+        ("copy", "examples/llm-chat/plan.yaml", "plan.yaml")],
     (SIM, "scaleplan simulate plan.yaml --trace requests.csv"): [
         ("write", "requests.csv", REQUESTS)],
     (SIM, "scaleplan simulate plan.yaml --trace vllm-result.json"): [

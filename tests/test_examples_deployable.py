@@ -19,7 +19,7 @@ LLM_EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/plan.ya
 
 
 def test_the_llm_examples_are_found() -> None:
-    assert {"llm-70b-tp", "llm-chat-pool", "llm-moe"} <= set(LLM_EXAMPLES)  # llm-chat: a custom image, no engine
+    assert {"llm-70b-tp", "llm-chat", "llm-chat-pool", "llm-moe"} <= set(LLM_EXAMPLES)
 
 
 @pytest.mark.parametrize("name", LLM_EXAMPLES)

@@ -110,7 +110,9 @@ def test_old_plan_is_still_capped_with_a_warning(tables: Catalog) -> None:
     a = plan.allocations[0]
     old = plan.model_copy(update={"allocations": (a.model_copy(update={"cpu_per_replica": a.vcpus_per_node - 0.2}), *plan.allocations[1:])})
     warnings = render_report(old, tables).warnings
-    assert any("requests capped" in w and "CPU" in w and "3670m" in w for w in warnings), warnings
+    # capped back to what the plan's own sizing fits
+    capped = f"CPU {a.vcpus_per_node - 0.2:g} -> {round(a.cpu_per_replica * 1000)}m"
+    assert any("requests capped" in w and capped in w for w in warnings), (capped, warnings)
 
 
 def test_solve_does_not_import_render() -> None:
