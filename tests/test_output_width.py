@@ -177,7 +177,7 @@ def test_simulate_llm_plan_path_whole_and_tables_fit(tmp_path: Path) -> None:
     plan = tmp_path / LONG / "with-a-subfolder-too" / "plan.yaml"
     plan.parent.mkdir(parents=True)
     shutil.copy(EXAMPLES / "llm-chat" / "plan.yaml", plan)
-    text = piped("simulate", str(plan), "--profile", str(EXAMPLES / "llm-chat" / "profile.yaml"), "--duration", "20")
+    text = piped("simulate", str(plan), "--duration", "20")  # its llm sections: no --profile needed
     lines = text.splitlines()
     assert any(line.startswith(f"{plan}: ") for line in lines), text
     assert_no_trailing_spaces(text)
