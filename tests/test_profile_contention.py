@@ -10,11 +10,14 @@ import math
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from scaleplan.profile.point import measure_window
+from scaleplan.profile.measure import NullProgress
+from scaleplan.profile.model import Measurement
+from scaleplan.profile.point import measure_point, measure_window
 from scaleplan.profile.probes import HostMeter, WallTimer
 from scaleplan.profile.stats import mean_ci_rel, prediction_rel
 from scaleplan.profile.sustained import (
@@ -136,3 +139,65 @@ def test_a_real_spinning_neighbour_shows_in_the_host_meter() -> None:
     assert w.others_cpu_s is not None
     # the neighbour alone is ~1 CPU for 1.5 s; a shared 2-core host may deschedule it a while
     assert w.others_cpu_s / w.elapsed_s >= 0.5
+
+
+class FakeMeter(HostMeter):
+    """A host whose other processes spend ``per_window`` CPU seconds during every window."""
+
+    def __init__(self, per_window: float) -> None:
+        super().__init__("/nonexistent")
+        self.cpus = 2
+        self.busy = 0.0
+        self.per_window = per_window
+        self.reads = 0
+
+    def read(self) -> tuple[float, float] | None:
+        self.reads += 1
+        if self.reads % 2 == 0:  # the read after a window
+            self.busy += self.per_window
+        return self.busy, 0.0
+
+
+def _steady_sweep(per_window: float) -> tuple[PointResult, Measurement, list[str]]:
+    """One steady point (10 ms calls on a fake clock) through the first pass and the
+    interleaved windows, beside a neighbour that spends ``per_window`` CPU s per window."""
+    from scaleplan.profile.measure import SweepOptions, SweepResult, _interleave
+    from scaleplan.profile.targets import Workload
+
+    t = {"now": 0.0}
+
+    def now() -> float:
+        return t["now"]
+
+    def prepare(device: str, bs: int) -> Callable[[], None]:
+        def run() -> None:
+            t["now"] += 0.01
+
+        return run
+
+    meter = FakeMeter(per_window)
+    opts = SweepOptions(devices=["cpu"], time_budget_s=4.0, window_s=0.25, min_span_s=0.0)
+    timer = WallTimer(now)
+    pt = measure_point(
+        prepare("cpu", 1), timer, batch_size=1, time_budget_s=4.0, window_s=0.25,
+        max_windows=1, clock=now, warmup_s=0.0, meter=meter,
+    )
+    kept: list[tuple[int, PointResult, int | None]] = [(0, pt, 1)]
+    res = SweepResult(measurements=[to_measurement(pt, device="cpu", accelerator="CPU", threads=1)])
+    wl = Workload(name="fake", framework="python", target="t", prepare=prepare)
+    _interleave(wl, opts, "cpu", "CPU", timer, meter, kept, res, NullProgress(), None, clock=now)
+    notes = point_notes("cpu", pt, opts.rule(), 1.5, busy_limit(2, 1), pt.others_cpus())
+    return pt, res.measurements[0], notes
+
+
+def test_a_contended_sweep_measures_its_whole_budget() -> None:
+    """Steady windows agree after three; on a quiet host the point stops there, beside a busy
+    neighbour it goes on to its budget (its windows might agree inside a lull) and says why."""
+    quiet_pt, quiet, quiet_notes = _steady_sweep(0.0)
+    assert len(quiet_pt.windows) == 3 and quiet.stable and not quiet.contended
+    assert quiet.others_cpus == 0.0 and not quiet_notes
+    busy_pt, busy, notes = _steady_sweep(0.2)  # 0.2 CPU s per 0.25 s window: 0.8 CPUs
+    assert busy_pt.timed_s >= 4.0 and len(busy_pt.windows) >= 15
+    assert busy.contended and busy.stable and busy.others_cpus == 0.8
+    assert any("contended" in n and "measures for its whole budget" in n for n in notes)
+    assert not any("unstable" in n for n in notes)

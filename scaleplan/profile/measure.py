@@ -55,6 +55,7 @@ from scaleplan.profile.sustained import (
     PointResult,
     StopRule,
     busy_limit,
+    others_cpus_of,
     point_notes,
     to_measurement,
 )
@@ -184,8 +185,9 @@ def _sweep_device(workload: Workload, opts: SweepOptions, device: str, info: Dev
     kept = _first_pass(workload, opts, device, info.accelerator, timer, memory, meter, batches, rss_base, res, prog, on_point)
     _interleave(workload, opts, device, info.accelerator, timer, meter, kept, res, prog, on_point)
     rule = opts.rule()
+    sweep = _sweep_others(kept)
     for _, pt, threads in kept:
-        res.notes.extend(point_notes(device, pt, rule, opts.contention_ratio, _busy_limit(opts, meter, threads)))
+        res.notes.extend(point_notes(device, pt, rule, opts.contention_ratio, _busy_limit(opts, meter, threads), sweep))
     prog.device_done(device)
     free_cuda(device)
 
@@ -193,6 +195,20 @@ def _sweep_device(workload: Workload, opts: SweepOptions, device: str, info: Dev
 def _busy_limit(opts: SweepOptions, meter: HostMeter | None, threads: int | None) -> float:
     """CPUs other processes may keep busy before a point of ``threads`` threads is contended."""
     return busy_limit(meter.cpus if meter is not None else None, threads, opts.contention_share)
+
+
+def _sweep_others(kept: Sequence[Kept]) -> float | None:
+    """CPUs other processes kept busy over every window of the device's sweep so far."""
+    return others_cpus_of(w for _, pt, _ in kept for w in pt.windows)
+
+
+def _contended(opts: SweepOptions, meter: HostMeter | None, kept: Sequence[Kept], j: int) -> bool:
+    """Point ``j`` is contended, by its own windows or by the sweep's: it does not stop when its
+    windows agree (they may agree inside a neighbour's lull) but measures its whole budget, so
+    that its interval sees the neighbour's phases."""
+    _, pt, threads = kept[j]
+    limit = _busy_limit(opts, meter, threads)
+    return pt.contended(opts.contention_ratio, limit) or (_sweep_others(kept) or 0.0) > limit
 
 
 def _device_batches(workload: Workload, opts: SweepOptions, res: SweepResult) -> list[int]:
@@ -229,7 +245,7 @@ def _first_pass(
         if point is None:
             break
         threads = _point_threads(workload, opts, device)
-        m = to_measurement(point, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=_busy_limit(opts, meter, threads))
+        m = to_measurement(point, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=_busy_limit(opts, meter, threads), sweep_others=_sweep_others([*kept, (0, point, threads)]))
         res.measurements.append(m)
         kept.append((len(res.measurements) - 1, point, threads))
         if point.calls_per_sample > 1:
@@ -387,7 +403,7 @@ def _interleave(
     def publish(js: Sequence[int]) -> None:
         for j in js:
             idx, pt, threads = kept[j]
-            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=_busy_limit(opts, meter, threads))
+            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=_busy_limit(opts, meter, threads), sweep_others=_sweep_others(kept))
 
     try:
         while active:
@@ -412,9 +428,8 @@ def _interleave(
                     return
                 pt.add_window(samples, w)
                 prog.refine_advance(device, w.elapsed_s)
-                if rule.settled(pt):
-                    pt.settled = True
-                if pt.settled or pt.timed_s >= opts.time_budget_s:
+                pt.settled = rule.settled(pt)  # re-read: a contended point goes on measuring
+                if (pt.settled and not _contended(opts, meter, kept, j)) or pt.timed_s >= opts.time_budget_s:
                     active.remove(j)
                     publish([j])
             if on_point is not None and clock() - last_write >= 2.0:

@@ -15,7 +15,7 @@ say about the host (contended, unstable).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from scaleplan.profile.model import Measurement, Percentiles
@@ -108,11 +108,7 @@ class PointResult:
     def others_cpus(self) -> float | None:
         """CPUs the rest of the host kept busy, on average over the windows that could read it
         (CPU seconds other processes spent / the windows' wall-clock seconds); None if none could."""
-        known = [w for w in self.windows if w.others_cpu_s is not None]
-        el = sum(w.elapsed_s for w in known)
-        if not known or el <= 0:
-            return None
-        return max(0.0, sum(w.others_cpu_s or 0.0 for w in known)) / el
+        return others_cpus_of(self.windows)
 
     def contended(self, ratio: float, busy_limit: float = OTHERS_SHARE) -> bool:
         """The host slowed the point past ``ratio`` (:meth:`slowdown`), or other processes kept
@@ -135,6 +131,16 @@ class PointResult:
     def ci_rel(self) -> float:
         """Relative half-width of the 95 % CI of the median per-call time."""
         return median_ci_rel(sorted(self.samples_s)) if self.samples_s else math.inf
+
+
+def others_cpus_of(windows: Iterable[Window]) -> float | None:
+    """CPUs other processes kept busy on average over ``windows`` (those that could read it);
+    None if none could. Over one point's windows, or over a whole sweep's."""
+    known = [w for w in windows if w.others_cpu_s is not None]
+    el = sum(w.elapsed_s for w in known)
+    if not known or el <= 0:
+        return None
+    return max(0.0, sum(w.others_cpu_s or 0.0 for w in known)) / el
 
 
 def busy_limit(host_cpus: int | None, threads: int | None, share: float = OTHERS_SHARE) -> float:
@@ -188,10 +194,13 @@ class StopRule:
         return windows_agree(rates, self.stable_windows, self.stability) and mean_ci_rel(rates) <= self.target_ci
 
 
-def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5, contention_cpus: float = OTHERS_SHARE) -> Measurement:
+def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5, contention_cpus: float = OTHERS_SHARE, sweep_others: float | None = None) -> Measurement:
+    """The profile's measurement of a point. ``sweep_others``: the CPUs other processes kept
+    busy over the whole sweep of the device; above ``contention_cpus`` every point is contended
+    (a point measured in a neighbour's lull is as exposed as one measured in its burst)."""
     lat = summarize_ms(p.samples_s)
     ci = p.ci_rel
-    contended = p.contended(contention_ratio, contention_cpus)
+    contended = p.contended(contention_ratio, contention_cpus) or (sweep_others or 0.0) > contention_cpus
     tci = p.interval_rel(contended)
     ratio = p.median_over_fast()
     others = p.others_cpus()
@@ -216,15 +225,19 @@ def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: in
     )
 
 
-def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: float, contention_cpus: float = OTHERS_SHARE) -> list[str]:
+def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: float, contention_cpus: float = OTHERS_SHARE, sweep_others: float | None = None) -> list[str]:
     """The notes a finished point's statistics call for: contended (the host slowed it past
-    ``contention_ratio``, or other processes kept more than ``contention_cpus`` CPUs busy),
-    unstable (the budget ran out before ``rule`` was met)."""
+    ``contention_ratio``, or other processes kept more than ``contention_cpus`` CPUs busy while
+    it or the device's sweep (``sweep_others``) was measured), unstable (the budget ran out
+    before ``rule`` was met)."""
     notes: list[str] = []
-    if p.contended(contention_ratio, contention_cpus):
+    host_busy = (sweep_others or 0.0) > contention_cpus
+    if p.contended(contention_ratio, contention_cpus) or host_busy:
         busy = p.others_cpus()
         others = f"; other processes kept {busy:.2f} CPUs busy meanwhile" if busy is not None else ""
-        notes.append(f"{device}: batch {p.batch_size}: contended: the median call is {p.median_over_fast():.3g}x the fast calls and the quiet rate {p.quiet_throughput() / p.throughput():.3g}x the sustained one{others} (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load, and its interval (+-{p.interval_rel(True):.1%}) the spread of one window, where another run beside the same load can land; throughput_quiet_rps what the model costs when nothing interferes")
+        if sweep_others is not None:
+            others += f" ({sweep_others:.2f} over the sweep)"
+        notes.append(f"{device}: batch {p.batch_size}: contended: the median call is {p.median_over_fast():.3g}x the fast calls and the quiet rate {p.quiet_throughput() / p.throughput():.3g}x the sustained one{others} (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load, and its interval (+-{p.interval_rel(True):.1%}, over {len(p.windows)} windows: a contended point measures for its whole budget) the spread of one window, where another run beside the same load can land; throughput_quiet_rps what the model costs when nothing interferes")
     if not p.settled:
         notes.append(f"{device}: batch {p.batch_size}: unstable: the budget ({rule.time_budget_s:g} s) ran out before {rule.stable_windows} windows agreed within +-{rule.stability:.0%} with a CI within +-{rule.target_ci:.0%} over at least {rule.min_span_s:g} s (CI +-{p.throughput_ci_rel():.1%} over {len(p.windows)} windows)")
     return notes
