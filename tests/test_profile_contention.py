@@ -201,3 +201,27 @@ def test_a_contended_sweep_measures_its_whole_budget() -> None:
     assert busy.contended and busy.stable and busy.others_cpus == 0.8
     assert any("contended" in n and "measures for its whole budget" in n for n in notes)
     assert not any("unstable" in n for n in notes)
+
+
+def test_without_interleaving_a_contended_point_measures_its_whole_budget() -> None:
+    """``--no-interleave``: measure_point goes on past agreeing windows while keep_going says
+    the point is contended (its own windows: the sweep's contention is not known yet)."""
+    t = {"now": 0.0}
+
+    def now() -> float:
+        return t["now"]
+
+    def run() -> None:
+        t["now"] += 0.01
+
+    def point(per_window: float) -> PointResult:
+        t["now"] = 0.0
+        return measure_point(
+            run, WallTimer(now), batch_size=1, time_budget_s=3.0, window_s=0.25, clock=now,
+            warmup_s=0.0, meter=FakeMeter(per_window),
+            keep_going=lambda p: p.contended(1.5, busy_limit(2, 1)),
+        )
+
+    quiet, busy = point(0.0), point(0.2)
+    assert quiet.settled and len(quiet.windows) == 3
+    assert busy.settled and busy.timed_s >= 3.0 and len(busy.windows) >= 11

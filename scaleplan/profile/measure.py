@@ -268,7 +268,8 @@ def _first_point(workload: Workload, opts: SweepOptions, device: str, timer: Tim
     bs = batches[i]
     try:
         run = workload.prepare(device, bs)
-        point = _measure_first(run, timer, memory, meter, bs, opts)
+        limit = _busy_limit(opts, meter, _point_threads(workload, opts, device))
+        point = _measure_first(run, timer, memory, meter, bs, opts, limit)
         del run
         return point
     except KeyboardInterrupt:
@@ -338,7 +339,7 @@ def _stop_note(opts: SweepOptions, device: str, batches: list[int], i: int, m: M
     return note
 
 
-def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, meter: HostMeter | None, bs: int, opts: SweepOptions) -> PointResult:
+def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, meter: HostMeter | None, bs: int, opts: SweepOptions, busy: float) -> PointResult:
     """The first pass's share of a point: warm-up, peak memory and one window (or, without
     interleaving, the whole point), enough to decide the batch list (SLO, plateau, memory
     ceiling). With interleaving the rest is measured in windows taken in turn."""
@@ -357,6 +358,7 @@ def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, meter: HostMe
         sample_floor_s=opts.sample_floor_s,
         memory=memory,
         meter=meter,
+        keep_going=None if opts.interleave else (lambda p: p.contended(opts.contention_ratio, busy)),
     )
 
 

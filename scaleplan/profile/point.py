@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from scaleplan.profile.probes import Clock, HostMeter, MemoryProbe, Timer
 from scaleplan.profile.sustained import PointResult, StopRule, Window
@@ -75,9 +76,12 @@ def measure_point(
     clock: Clock = time.perf_counter,
     memory: MemoryProbe | None = None,
     meter: HostMeter | None = None,
+    keep_going: Callable[[PointResult], bool] | None = None,
 ) -> PointResult:
     """Warm up, then measure ``run`` in windows until the point settles (:meth:`StopRule.settled`), the
-    budget is spent or ``max_windows`` windows were taken (the first pass takes one)."""
+    budget is spent or ``max_windows`` windows were taken (the first pass takes one). A point
+    that has settled goes on while ``keep_going`` says so (a contended point measures its whole
+    budget)."""
     if memory is not None:
         memory.reset()
     warm = _warm_up(run, timer, warmup_s if warmup_s is not None else min(0.2 * window_s, 2.0), clock)
@@ -87,8 +91,8 @@ def measure_point(
     while True:
         samples, w = measure_window(run, timer, calls=k, window_s=window_s, limit_s=max(time_budget_s - point.timed_s, 0.0), clock=clock, meter=meter)
         point.add_window(samples, w)
-        if rule.settled(point):
-            point.settled = True
+        point.settled = rule.settled(point)
+        if point.settled and not (keep_going is not None and keep_going(point)):
             break
         if point.timed_s >= time_budget_s or (max_windows is not None and len(point.windows) >= max_windows):
             break
