@@ -123,7 +123,8 @@ def test_node_failure_breaks_a_tight_n_plus_1_plan_but_not_a_redundant_one() -> 
 
 
 REQUEST_FAILURE_KEYS = [
-    "mode", "at_s", "window", "lost", "requests_after", "failed_requests", "attainment_after",
+    "mode", "at_s", "window", "lost", "replacement_s", "replacement_basis", "back_at_s",
+    "requests_after", "failed_requests", "attainment_after",
     "latency_after_ms", "redundancy", "claim_tested", "holds", "static_weight_failures",
 ]
 
@@ -291,3 +292,71 @@ def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails(tables:
     # the old, re-weighting policy hides it
     reweighted = simulate(gw, duration_s=60, seed=5, failure="spot", fail_at_s=20.0, policy="weighted")
     assert reweighted.failure is not None and reweighted.failure.static_weight_failures == 0
+
+
+def _with_flavor(plan, flavor: str):  # type: ignore[no-untyped-def]
+    k8s = plan.spec.kubernetes.model_copy(update={"flavor": flavor})
+    return plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+
+
+def test_a_spot_loss_comes_back_where_render_falls_back_on_demand() -> None:
+    """The request-level simulator follows the rendered manifests' failure story, as the
+    token-level one does: on eks-karpenter the lost spot pods come back on the on-demand
+    fallback NodePool after node start + image pull + weight load, so the HTTPRoute's static
+    share fails only until then; flavors that pin spot pods to spot nodes get nothing back."""
+    from scaleplan.simulate.failures import replacement_delay
+
+    allocs = [
+        allocation("gw-od", replicas=(3,), capacity=100.0, service_ms=5.0),
+        allocation("gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot"),
+    ]
+    plan = make_plan(allocs, rps=(200.0,), slo_ms=100.0)
+    route = {"routing": "gateway-api", "gateway": Gateway(name="gw"), "flavor": "eks-karpenter"}
+    k8s = plan.spec.kubernetes.model_copy(update=route)
+    gw = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    delay, _ = replacement_delay(gw.allocations[1], gw.spec.model.memory_gib or 0.0)
+    res = simulate(gw, duration_s=900, seed=5, failure="spot", fail_at_s=100.0)
+    f = res.failure
+    assert f is not None and f.lost == {"gw-spot": 2}
+    assert f.back_at_s == pytest.approx(100.0 + delay)
+    assert "fallback NodePool" in f.replacement_basis
+    # the static 40 % fails for the outage only, then the replacements serve their share
+    assert f.static_weight_failures == pytest.approx(0.40 * 200.0 * delay, rel=0.08)
+    assert res.allocations[1].requests == pytest.approx(0.40 * 200.0 * (900 - delay), rel=0.05)
+    outage_share = 0.40 * 200.0 * delay / f.requests_after
+    assert f.attainment_after == pytest.approx(1.0 - outage_share, abs=0.01)
+    # pinned to spot nodes (eks, gke, aks): the share fails for the rest of the run
+    for flavor in ("eks", "gke"):
+        pinned = simulate(
+            _with_flavor(gw, flavor), duration_s=900, seed=5, failure="spot", fail_at_s=100.0
+        )
+        p = pinned.failure
+        assert p is not None and p.back_at_s == math.inf
+        assert f"{flavor} pins spot pods" in p.replacement_basis
+        assert p.static_weight_failures == pytest.approx(0.40 * p.requests_after, rel=0.08)
+    # --replace-after overrides the story, in both directions
+    given = simulate(
+        _with_flavor(gw, "gke"), duration_s=900, seed=5, failure="spot", fail_at_s=100.0,
+        replace_after_s=50.0,
+    )
+    assert given.failure is not None and given.failure.back_at_s == pytest.approx(150.0)
+
+
+def test_both_simulators_bring_a_loss_back_at_the_same_time() -> None:
+    """One failure story: for the same LLM plan and failure the request-level and token-level
+    simulators place the loss and its replacements identically (failures.recovery)."""
+    from llm_sim_helpers import llm_plan
+
+    from scaleplan.simulate.llm import simulate_llm
+
+    plan = llm_plan(rps=4.0, replicas=2, allocations=2, routing="gateway-api")
+    a1 = plan.allocations[1].model_copy(update={"capacity_type": "spot"})
+    plan = plan.model_copy(update={"allocations": (plan.allocations[0], a1)})
+    for flavor, mode in (("eks-karpenter", "spot"), ("eks", "spot"), ("eks", "node")):
+        p = _with_flavor(plan, flavor)
+        req = simulate(p, duration_s=500.0, failure=mode, fail_at_s=100.0).failure
+        tok = simulate_llm(p, duration_s=500.0, failure=mode, fail_at_s=100.0).failure
+        assert req is not None and tok is not None
+        assert (req.lost, req.at_s, req.replacement_s, req.back_at_s, req.replacement_basis) == (
+            tok.lost, tok.at_s, tok.replacement_s, tok.back_at_s, tok.replacement_basis,
+        ), (flavor, mode)

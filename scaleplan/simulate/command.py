@@ -80,7 +80,8 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
     try:
         return run(
             plan, arrivals=source, duration_s=60.0 if a.duration is None else a.duration,
-            seed=a.seed, failure=chosen.fail, fail_at_s=a.fail_at, policy=chosen.policy,
+            seed=a.seed, failure=chosen.fail, fail_at_s=a.fail_at, replace_after_s=a.replace_after,
+            policy=chosen.policy,
             batch_timeout_ms=a.batch_timeout_ms, fixed_fraction=a.fixed_fraction,
             replica_delta=a.replica_delta, windows=sel,
         )

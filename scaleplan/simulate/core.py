@@ -24,9 +24,11 @@ from scaleplan.simulate.failures import (
     FAILURES,
     Failure,
     FailureEvent,
+    Recovery,
     claim_tested,
     lost_by_allocation,
     place_failure,
+    recovery,
 )
 from scaleplan.simulate.layout import (
     Segment,
@@ -74,6 +76,7 @@ class SimOptions:
     seed: int
     failure: Failure | None
     fail_at_s: float | None
+    replace_after_s: float | None
     policy: Policy
     batch_timeout_ms: float
     fixed_fraction: float
@@ -90,6 +93,7 @@ def simulate(
     seed: int = 0,
     failure: Failure | None = None,
     fail_at_s: float | None = None,
+    replace_after_s: float | None = None,
     policy: PolicyChoice = "auto",
     batch_timeout_ms: float = 0.0,
     fixed_fraction: float = 0.5,
@@ -102,28 +106,37 @@ def simulate(
     A compressed day: each selected window (default: all) is simulated for ``duration_s``
     seconds at its planned rate and replica counts, back to back. A trace replaces the
     generated arrivals: its times are seconds from the start of the day, windows are real
-    (``window_hours`` long) and ``duration_s``/``windows`` are ignored.
+    (``window_hours`` long) and ``duration_s``/``windows`` are ignored. Lost replicas serve
+    again when :func:`~scaleplan.simulate.failures.recovery` says (``replace_after_s``, or as
+    the rendered manifests bring them back), as in the token-level simulator.
     """
     check_simulatable(plan, plan.metadata.name)
-    opts = _options(plan, arrivals, duration_s, seed, failure, fail_at_s, policy, batch_timeout_ms, fixed_fraction, replica_delta, windows, service)
+    opts = _options(
+        plan, arrivals, duration_s, seed, failure, (fail_at_s, replace_after_s), policy,
+        batch_timeout_ms, fixed_fraction, replica_delta, windows, service,
+    )
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     notes: list[str] = []
     topo = topology(plan, opts.replica_delta)
     fitted = _service_models(plan, opts, notes)
     segments, times, kind = _arrivals(plan, opts, rng)
     event = place_failure(plan, topo, segments, opts.failure, opts.fail_at_s) if opts.failure is not None else None
+    back = recovery(plan, topo, event, opts.replace_after_s) if event is not None else None
     if event is not None:
         notes.extend(event.notes)
-    epochs = _epochs(segments, topo, event)
+    outage = _Outage.of(event, back)
+    epochs = _epochs(segments, topo, outage)
     svc = ServiceModels(tuple(m for m, _ in fitted), tuple(s for _, s in fitted), opts.service, service_draws(rng, opts.service, len(times)))
     served = serve(plan, topo, opts.policy, times, svc, epochs, rng)
-    out = _outcomes(plan, topo, times, served, event, notes)
-    busy = _busy(plan, topo, segments, epochs, served, event)
+    out = _outcomes(plan, topo, times, served, outage, notes)
+    busy = _busy(plan, topo, segments, epochs, served, outage)
     sample_t = _sample_times(segments)
     q_total = _queue_at(times, served.start, sample_t, out.done)
     win_stats = _window_stats(plan, topo, segments, times, out, busy, q_total)
     alloc_stats = _alloc_stats(plan, svc, times, served, out, busy, sample_t)
-    fstats = _failure_stats(plan, topo, times, served, out, event) if event is not None else None
+    fstats = None
+    if event is not None and back is not None:
+        fstats = _failure_stats(plan, topo, times, served, out, event, back)
     worst = min((ws for ws in win_stats if ws.attainment is not None), key=lambda ws: (ws.attainment or 0.0, ws.start_s), default=None)
     slo = plan.spec.slo
     n = len(times)
@@ -145,10 +158,12 @@ def simulate(
 
 
 def _options(
-    plan: Plan, arrivals: str | arr.Trace, duration_s: float, seed: int, failure: str | None, fail_at_s: float | None, policy: str,
+    plan: Plan, arrivals: str | arr.Trace, duration_s: float, seed: int, failure: str | None, fail_times: tuple[float | None, float | None], policy: str,
     batch_timeout_ms: float, fixed_fraction: float, replica_delta: int, windows: tuple[int, ...] | None, service: str,
 ) -> SimOptions:
-    """The options checked (ValueError naming the bad one) in the order the caller gave them."""
+    """The options checked (ValueError naming the bad one) in the order the caller gave them;
+    ``fail_times``: (fail_at_s, replace_after_s)."""
+    fail_at_s, replace_after_s = fail_times
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}; got {policy!r}")
     resolved = resolve_policy(plan, policy)
@@ -157,6 +172,8 @@ def _options(
         if failure not in FAILURES:
             raise ValueError(f"failure must be one of {FAILURES} or None; got {failure!r}")
         fail = failure
+    if replace_after_s is not None and not (0.0 <= replace_after_s < math.inf):
+        raise ValueError("replace_after_s must be >= 0 and finite")
     if service not in SERVICE_DISTS:
         raise ValueError(f"service must be lognormal, exponential or deterministic; got {service!r}")
     if not (0.0 <= fixed_fraction <= 1.0):
@@ -165,7 +182,7 @@ def _options(
         raise ValueError("batch_timeout_ms must be >= 0")
     return SimOptions(
         arrivals=arrivals, duration_s=float(duration_s), seed=seed,
-        failure=fail, fail_at_s=fail_at_s, policy=resolved,
+        failure=fail, fail_at_s=fail_at_s, replace_after_s=replace_after_s, policy=resolved,
         batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, windows=windows,
         service=service,
     )
@@ -208,18 +225,36 @@ def _arrivals(plan: Plan, opts: SimOptions, rng: np.random.Generator) -> tuple[l
     return segments, times, str(opts.arrivals)
 
 
-def _epochs(segments: list[Segment], topo: Topology, event: FailureEvent | None) -> list[Epoch]:
-    """(start, serving replica ids) from each segment start and the failure on."""
-    tf = event.at_s if event is not None else math.inf
-    lost = event.lost if event is not None else frozenset()
+@dataclass(frozen=True)
+class _Outage:
+    """The lost replicas, down from ``at_s`` until ``back_s`` (inf: never); none: no failure."""
+
+    lost: frozenset[int] = frozenset()
+    at_s: float = math.inf
+    back_s: float = math.inf
+
+    @staticmethod
+    def of(event: FailureEvent | None, back: Recovery | None) -> _Outage:
+        if event is None or back is None:
+            return _Outage()
+        return _Outage(event.lost, event.at_s, event.at_s + back.delay_s)
+
+    def down(self, t: float) -> bool:
+        return self.at_s <= t < self.back_s
+
+
+def _epochs(segments: list[Segment], topo: Topology, outage: _Outage) -> list[Epoch]:
+    """(start, serving replica ids) from each segment start, the failure and the replacements on."""
     seg_starts = np.array([s[0] for s in segments])
-    bounds = sorted({s[0] for s in segments} | ({tf} if math.isfinite(tf) else set()))
+    horizon = segments[-1][1]
+    changes = {t for t in (outage.at_s, outage.back_s) if t < horizon}
+    bounds = sorted({s[0] for s in segments} | changes)
     epochs: list[Epoch] = []
     for t in bounds:
         k = int(np.searchsorted(seg_starts, t, side="right") - 1)
         act = topo.serving(segments[k][2])
-        if t >= tf:
-            act = [g for g in act if g not in lost]
+        if outage.down(t):
+            act = [g for g in act if g not in outage.lost]
         epochs.append((t, act))
     return epochs
 
@@ -241,15 +276,18 @@ class _Outcomes:
     target: float
 
 
-def _outcomes(plan: Plan, topo: Topology, times: F64, served: Served, event: FailureEvent | None, notes: list[str]) -> _Outcomes:
+def _outcomes(
+    plan: Plan, topo: Topology, times: F64, served: Served, outage: _Outage, notes: list[str]
+) -> _Outcomes:
+    """A request on a lost replica fails if it arrived before the failure and had not finished
+    by then; those arriving after the replacements serve are the replacements'."""
     is_lost = np.zeros(max(topo.n_replicas, 1), dtype=bool)
-    for g in event.lost if event is not None else ():
-        is_lost[g] = True
-    tf = event.at_s if event is not None else math.inf
+    is_lost[sorted(outage.lost)] = True
+    tf = outage.at_s
     rep, finish = served.rep, served.finish
     dropped = rep < 0
     safe_rep = np.where(dropped, 0, rep)
-    failed = dropped | (is_lost[safe_rep] & (finish > tf))
+    failed = dropped | (is_lost[safe_rep] & (finish > tf) & (times < tf))
     lat_ms = (finish - times) * 1000.0
     within = ~failed & (lat_ms <= plan.spec.slo.latency_ms)
     n_static = int(served.static_dropped.sum())
@@ -273,15 +311,20 @@ class _Busy:
     active_s: F64
 
 
-def _busy(plan: Plan, topo: Topology, segments: list[Segment], epochs: list[Epoch], served: Served, event: FailureEvent | None) -> _Busy:
-    """Busy time, clipped to the horizon and, for lost replicas, to the failure time."""
+def _busy(
+    plan: Plan, topo: Topology, segments: list[Segment], epochs: list[Epoch], served: Served,
+    outage: _Outage,
+) -> _Busy:
+    """Busy time, clipped to the horizon and, for lost replicas' batches launched before their
+    replacements serve, to the failure time."""
     horizon = segments[-1][1]
     seg_starts = np.array([s[0] for s in segments])
     b_end = np.minimum(served.b_finish, horizon)
-    if event is not None and event.lost:
+    if outage.lost:
         is_lost = np.zeros(max(topo.n_replicas, 1), dtype=bool)
-        is_lost[sorted(event.lost)] = True
-        b_end = np.where(is_lost[served.b_rep], np.minimum(b_end, event.at_s), b_end)
+        is_lost[sorted(outage.lost)] = True
+        cut = is_lost[served.b_rep] & (served.b_launch < outage.back_s)
+        b_end = np.where(cut, np.minimum(b_end, outage.at_s), b_end)
     b_busy = np.maximum(b_end - np.minimum(served.b_launch, b_end), 0.0)
     b_seg = np.searchsorted(seg_starts, served.b_launch, side="right") - 1
     b_alloc = topo.alloc_of[served.b_rep] if len(served.b_rep) else np.empty(0, dtype=np.int64)
@@ -356,7 +399,10 @@ def _alloc_stats(plan: Plan, svc: ServiceModels, times: F64, served: Served, out
     return stats
 
 
-def _failure_stats(plan: Plan, topo: Topology, times: F64, served: Served, out: _Outcomes, event: FailureEvent) -> FailureStats:
+def _failure_stats(
+    plan: Plan, topo: Topology, times: F64, served: Served, out: _Outcomes, event: FailureEvent,
+    back: Recovery,
+) -> FailureStats:
     after = times >= event.at_s
     hit = out.failed & (~out.dropped | served.static_dropped)
     red = plan.spec.placement.redundancy
@@ -364,6 +410,8 @@ def _failure_stats(plan: Plan, topo: Topology, times: F64, served: Served, out: 
     att_after = float(out.within[after].mean()) if cnt_after else None
     return FailureStats(
         mode=event.mode, at_s=event.at_s, window=event.window, lost=lost_by_allocation(topo, event.lost),
+        replacement_s=back.delay_s, replacement_basis=back.basis,
+        back_at_s=event.at_s + back.delay_s,
         requests_after=cnt_after, failed_requests=int(hit.sum()), static_weight_failures=int((served.static_dropped & after).sum()),
         attainment_after=att_after, latency_after_ms=latency_stats(out.lat_ms[after & out.done]),
         redundancy=red, claim_tested=claim_tested(event.mode, red),

@@ -1,6 +1,8 @@
 """The failure scenarios both simulators share: when the failure strikes, which replicas it
-takes down (the worst single node, the worst zone, or all spot capacity), and the bookkeeping
-of the verdict (what was lost, whether the plan's redundancy claims to survive it).
+takes down (the worst single node, the worst zone, or all spot capacity), when and where the
+lost capacity comes back (:func:`recovery`: what the rendered manifests make Kubernetes do),
+and the bookkeeping of the verdict (what was lost, whether the plan's redundancy claims to
+survive it).
 
 Pure: everything here depends only on the plan and the arguments.
 """
@@ -14,11 +16,17 @@ from typing import Literal
 import numpy as np
 
 from scaleplan.errors import OptionError, PlanError, Problem
-from scaleplan.plan import Plan
+from scaleplan.kube.capacity import spot_falls_back_on_demand
+from scaleplan.plan import Allocation, Plan
 from scaleplan.simulate.layout import Segment, Topology, segment_of
 
 Failure = Literal["node", "zone", "spot"]
 FAILURES: tuple[Failure, ...] = ("node", "zone", "spot")
+
+# time until a replacement replica serves: node start + image pull + weight load (overridable)
+NODE_START_S = 90.0
+IMAGE_PULL_S = 120.0
+WEIGHT_LOAD_GIB_PER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -111,3 +119,55 @@ def lost_by_allocation(topo: Topology, lost: frozenset[int]) -> dict[str, int]:
 def claim_tested(mode: Failure, redundancy: str) -> bool:
     """Whether the spec's ``placement.redundancy`` claims to survive this failure."""
     return (mode == "node" and redundancy in ("n+1", "zone")) or (mode == "zone" and redundancy == "zone") or mode == "spot"
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """When the lost replicas serve again: ``delay_s`` after the failure (inf: never), and how
+    that was reckoned (which assumption the report states)."""
+
+    delay_s: float
+    basis: str
+
+
+def replacement_delay(a: Allocation, model_gib: float) -> tuple[float, str]:
+    """Seconds until a replacement of a replica of ``a`` serves, and how that was reckoned."""
+    gib = a.llm.weights_gib_per_gpu * max(a.gpus_per_replica, 1) if a.llm is not None else model_gib
+    load = gib / WEIGHT_LOAD_GIB_PER_S
+    return NODE_START_S + IMAGE_PULL_S + load, (
+        f"node start {NODE_START_S:g} s + image pull {IMAGE_PULL_S:g} s"
+        f" + weight load {gib:.3g} GiB at {WEIGHT_LOAD_GIB_PER_S:g} GiB/s"
+    )
+
+
+def recovery(
+    plan: Plan, topo: Topology, event: FailureEvent, replace_after_s: float | None
+) -> Recovery:
+    """When the capacity ``event`` took comes back, for both simulators: ``replace_after_s``
+    when given; otherwise as the rendered manifests make it: Kubernetes reschedules the lost
+    pods on new nodes (the slowest lost replica's :func:`replacement_delay`), a lost spot
+    allocation on on-demand nodes where the flavor renders a fallback for spot pods
+    (:func:`~scaleplan.kube.capacity.spot_falls_back_on_demand`) and never where spot pods
+    are pinned to spot nodes (none left to start)."""
+    allocs = plan.allocations
+    model_gib = plan.spec.model.memory_gib or 0.0
+    delays = [
+        replacement_delay(allocs[int(topo.alloc_of[g])], model_gib) for g in sorted(event.lost)
+    ]
+    if replace_after_s is not None:
+        return Recovery(float(replace_after_s), "given (--replace-after)")
+    if not delays:
+        return Recovery(0.0, "nothing lost")
+    delay, basis = max(delays, key=lambda d: d[0])
+    if event.mode != "spot":
+        return Recovery(delay, basis)
+    flavor = plan.spec.kubernetes.flavor
+    if spot_falls_back_on_demand(flavor):
+        return Recovery(delay, (
+            f"{basis}, on on-demand nodes of the fallback NodePool"
+            f" that {flavor} renders beside each spot pool"
+        ))
+    return Recovery(math.inf, (
+        f"spot capacity is not replaced: {flavor} pins spot pods to spot nodes"
+        " (none left to start); give --replace-after to model a fallback"
+    ))

@@ -28,10 +28,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scaleplan.kube.capacity import spot_falls_back_on_demand
 from scaleplan.plan import Allocation, Plan
 from scaleplan.simulate import llm_engine as eng
-from scaleplan.simulate.failures import FAILURES, Failure, lost_by_allocation, place_failure
+from scaleplan.simulate.failures import (
+    FAILURES,
+    Failure,
+    lost_by_allocation,
+    place_failure,
+    recovery,
+)
 from scaleplan.simulate.layout import Segment, Topology, check_simulatable, topology
 from scaleplan.simulate.llm_replicas import (
     STEP_SOURCES,
@@ -62,24 +67,10 @@ from scaleplan.simulate.llm_workload import (
     generate,
 )
 
-# time until a replacement replica serves: node start + image pull + weight load (overridable)
-NODE_START_S = 90.0
-IMAGE_PULL_S = 120.0
-WEIGHT_LOAD_GIB_PER_S = 1.0
-
 
 def is_llm_plan(plan: Plan) -> bool:
     """LLM mode: an allocation has an ``llm`` section, or the SLO has TTFT/TPOT targets."""
     return any(a.llm is not None for a in plan.allocations) or plan.spec.slo.ttft_ms is not None or plan.spec.slo.tpot_ms is not None
-
-
-def replacement_delay(a: Allocation, model_gib: float) -> tuple[float, str]:
-    """Seconds until a replacement of a replica of ``a`` serves, and how that was reckoned."""
-    gib = a.llm.weights_gib_per_gpu * max(a.gpus_per_replica, 1) if a.llm is not None else model_gib
-    load = gib / WEIGHT_LOAD_GIB_PER_S
-    return NODE_START_S + IMAGE_PULL_S + load, (
-        f"node start {NODE_START_S:g} s + image pull {IMAGE_PULL_S:g} s + weight load {gib:.3g} GiB at {WEIGHT_LOAD_GIB_PER_S:g} GiB/s"
-    )
 
 
 @dataclass(frozen=True)
@@ -179,35 +170,18 @@ def _request_path_s(steps: list[eng.StepTime], notes: list[str]) -> float:
 def _failure(
     plan: Plan, topo: Topology, segs: tuple[Segment, ...], failure: str, fail_at_s: float | None, replace_after_s: float | None, notes: list[str],
 ) -> Replacement:
-    """The failure placed (as in the request-level simulator) and when replacements serve: the
-    slowest lost replica's :func:`replacement_delay`, ``replace_after_s`` when given; spot
-    capacity is not replaced unless ``replace_after_s`` says so."""
+    """The failure placed and when replacements serve, as in the request-level simulator
+    (:func:`~scaleplan.simulate.failures.place_failure`,
+    :func:`~scaleplan.simulate.failures.recovery`)."""
     if failure not in FAILURES:
         raise ValueError(f"failure must be node, zone or spot; got {failure!r}")
     event = place_failure(plan, topo, segs, failure, fail_at_s)
     notes.extend(event.notes)
-    allocs = plan.allocations
-    delays = [replacement_delay(allocs[int(topo.alloc_of[g])], plan.spec.model.memory_gib or 0.0) for g in sorted(event.lost)]
-    if replace_after_s is not None:
-        delay, basis = float(replace_after_s), "given (--replace-after)"
-    elif delays:
-        delay, basis = max(delays, key=lambda d: d[0])
-    else:
-        delay, basis = 0.0, "nothing lost"
-    flavor = plan.spec.kubernetes.flavor
-    if failure == "spot" and replace_after_s is None:
-        if spot_falls_back_on_demand(flavor) and delays:
-            basis = (
-                f"{basis}, on on-demand nodes of the fallback NodePool"
-                f" that {flavor} renders beside each spot pool"
-            )
-        elif delays:
-            delay = math.inf
-            basis = (
-                f"spot capacity is not replaced: {flavor} pins spot pods to spot nodes"
-                " (none left to start); give --replace-after to model a fallback"
-            )
-    return Replacement(failure, event.at_s, event.window, event.lost, lost_by_allocation(topo, event.lost), delay, basis)
+    back = recovery(plan, topo, event, replace_after_s)
+    lost = lost_by_allocation(topo, event.lost)
+    return Replacement(
+        failure, event.at_s, event.window, event.lost, lost, back.delay_s, back.basis
+    )
 
 
 def _report(

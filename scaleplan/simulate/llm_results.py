@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from scaleplan.simulate.results import FailureVerdict, json_after, jsonable, with_failure
+from scaleplan.simulate.results import FailureVerdict, jsonable, with_failure
 
 F64 = NDArray[np.float64]
 
@@ -86,11 +86,8 @@ class LlmAllocStats:
 
 @dataclass(frozen=True)
 class LlmFailureStats(FailureVerdict):
-    """The failure verdict plus when the lost replicas serve again (``--replace-after``)."""
-
-    replacement_s: float = field(metadata=json_after("lost"))
-    replacement_basis: str = field(metadata=json_after("replacement_s"))
-    back_at_s: float = field(metadata=json_after("replacement_basis"))
+    """The failure verdict as the token-level simulator reports it (when the lost replicas
+    serve again is part of the shared verdict)."""
 
 
 @dataclass(frozen=True)

@@ -107,16 +107,14 @@ def select_windows(text: str, nwin: int, rps: tuple[float, ...]) -> tuple[int, .
 def check_request_level(
     *, profile: str | None, lengths: str, replace_after: float | None, picker: str, steps: str
 ) -> None:
-    """A request-level plan takes none of the token-level options."""
-    token_level = (
-        profile is not None or lengths != "fixed" or replace_after is not None
-        or picker != "queue" or steps != "auto"
-    )
+    """A request-level plan takes none of the token-level options; ``--replace-after`` both
+    simulators take (checked here for the request-level one)."""
+    token_level = profile is not None or lengths != "fixed" or picker != "queue" or steps != "auto"
     if token_level:
-        message = (
-            "--profile, --lengths, --replace-after, --picker and --steps apply to LLM plans only"
-        )
+        message = "--profile, --lengths, --picker and --steps apply to LLM plans only"
         raise OptionError(message, option="--profile")
+    if replace_after is not None and not 0 <= replace_after <= 86400:
+        raise OptionError("must be between 0 and 86400 seconds", option="--replace-after")
 
 
 def check_llm(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.simulate.llm_results import LlmSimResult
-from scaleplan.simulate.results import SimResult
+from scaleplan.simulate.results import FailureVerdict, SimResult
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType
@@ -115,6 +115,12 @@ def sparkline(values: list[float | None], top: float | None = None) -> str:
     return "".join(out)
 
 
+def _back(f: FailureVerdict) -> str:
+    """When the lost replicas serve again and on what assumption (both simulators)."""
+    when = "never" if f.back_at_s == float("inf") else f"at {f.back_at_s:g} s"
+    return f"{when} ({f.replacement_basis})"
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
@@ -179,7 +185,8 @@ def renderables(res: SimResult) -> list[RenderableType]:
         lost = ", ".join(f"{k} x{v}" for k, v in f.lost.items()) or "nothing"
         claim = f"redundancy '{f.redundancy}' claim tested" if f.claim_tested else f"redundancy '{f.redundancy}' does not claim to survive this"
         out.append(Text(
-            f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost}; {f.failed_requests} requests lost"
+            f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost};"
+            f" replacements serve {_back(f)}; {f.failed_requests} requests lost"
             + (f" ({f.static_weight_failures} sent there by the static HTTPRoute weights)" if f.static_weight_failures else " in flight")
             + "; "
             f"attainment after {_pct(f.attainment_after)} (p99 {_ms(f.latency_after_ms.p99)} ms) -> {'holds' if f.holds else 'FAILS'}; {claim}"
@@ -316,9 +323,9 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
         f = res.failure
         lost = ", ".join(f"{k} x{v}" for k, v in f.lost.items()) or "nothing"
         claim = f"redundancy '{f.redundancy}' claim tested" if f.claim_tested else f"redundancy '{f.redundancy}' does not claim to survive this"
-        back = "never" if f.back_at_s == float("inf") else f"at {f.back_at_s:g} s ({f.replacement_basis})"
         out.append(Text(
-            f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost}; replacements serve {back}; "
+            f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost};"
+            f" replacements serve {_back(f)}; "
             f"{f.failed_requests} requests lost; attainment after {_pct(f.attainment_after)} -> {'holds' if f.holds else 'FAILS'}; {claim}"
         ))
     for note in res.notes:

@@ -57,6 +57,11 @@ class AllocationStats:
     queue_max: int
 
 
+def json_after(name: str) -> dict[str, str]:
+    """Field metadata: in the JSON, this field follows ``name`` (:class:`FailureVerdict`)."""
+    return {"json_after": name}
+
+
 @dataclass(frozen=True)
 class FailureVerdict:
     """The failure scenario (``--fail``) as both simulators report it: what was lost when, how
@@ -71,6 +76,10 @@ class FailureVerdict:
     at_s: float
     window: int
     lost: dict[str, int]
+    # when the lost replicas serve again (:func:`scaleplan.simulate.failures.recovery`; inf: never)
+    replacement_s: float = field(metadata=json_after("lost"))
+    replacement_basis: str = field(metadata=json_after("replacement_s"))
+    back_at_s: float = field(metadata=json_after("replacement_basis"))
     requests_after: int
     failed_requests: int
     attainment_after: float | None
@@ -86,11 +95,6 @@ class FailureVerdict:
             if "json_after" in f.metadata:
                 keys.insert(keys.index(f.metadata["json_after"]) + 1, f.name)
         return {k: plain[k] for k in keys}
-
-
-def json_after(name: str) -> dict[str, str]:
-    """Field metadata: in the JSON, this field follows ``name`` (:class:`FailureVerdict`)."""
-    return {"json_after": name}
 
 
 @dataclass(frozen=True)
