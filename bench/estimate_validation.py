@@ -28,7 +28,8 @@ from pathlib import Path
 
 from scaleplan.catalog.files import load_accelerators
 from scaleplan.catalog.model import Accelerator, Catalog
-from scaleplan.profile.estimate import _own_peak, estimate_profile, generation_efficiency
+from scaleplan.catalog.peaks import own_peak as _own_peak
+from scaleplan.profile.estimate import estimate_profile, generation_efficiency
 from scaleplan.profile.model import Profile
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "estimate_validation"

@@ -230,7 +230,8 @@ def test_cpu_transfer_a10g_uses_documented_proxy(catalog: Catalog) -> None:
     est = _est(_cpu_profile(weights_gib=0.05), catalog, "A10G,L4")
     a10g, l4 = est["A10G"][1].estimate, est["L4"][1].estimate
     assert a10g is not None and l4 is not None
-    assert "peak proxy 125 TFLOPS from A10" in a10g.basis
+    assert "A10G FP16 peak proxy 70 TFLOPS" in a10g.basis
+    assert "A10's 125 is an upper bound" in a10g.basis
     assert a10g.high > l4.high  # a proxied peak widens the band
 
 

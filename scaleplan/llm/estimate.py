@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
 from scaleplan.llm.calibrate import Observed, calibrate, unsaturated
-from scaleplan.llm.hardware import UnsupportedDtype
+from scaleplan.llm.hardware import UnsupportedDtype, proxy_warning
 from scaleplan.llm.memory import GIB, Refusal, weight_bytes
 from scaleplan.llm.perf import Calibration, ClassPerf
 from scaleplan.llm.serving import (
@@ -215,6 +215,7 @@ def llm_profile(
         except UnsupportedDtype as exc:
             raise InputError(None, [Problem("--dtype", f"{s.dtype}: {exc}", hint=f"drop {acc.name} from --accelerators or pick a dtype it runs (bf16/fp16, int8, int4-awq)")]) from None
     cal, notes = calibration_from(s, measured, dict(table or {a.name: a for a in accelerators}), classes)
+    notes[:0] = [w for w in (proxy_warning(hardware_for(a)) for a in accelerators) if w]
     result = estimate_points(s, accelerators, gpus, classes, concurrencies, calibrations={a.name: cal for a in accelerators} if cal else None)
     if not result.measurements:
         raise InputError(None, [Problem("MODEL", "no shape can serve: " + "; ".join(result.refusals or result.notes))])

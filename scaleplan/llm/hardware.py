@@ -10,6 +10,11 @@ peaks, interconnect). Two facts are derived here, both documented in docs/llm.md
 * the **FP8 peak**: the table's ``fp8_tflops`` when present, else twice the dense BF16 peak on
   FP8-capable generations (the data-sheet ratio on L4, L40S, H100, H200 and B200), and the
   **interconnect bandwidth** parsed from the table's interconnect text ("NVLink 4 (900 GB/s)").
+
+An accelerator without a published 16-bit peak (the A10G) is modelled on the documented,
+conservative stand-in of :data:`scaleplan.catalog.peaks.PEAK_PROXIES` (the one table the
+profile estimator uses too): its :attr:`Hardware.peak_proxy` names it, every basis says so and
+the TTFT band widens (:mod:`scaleplan.llm.perf`, docs/llm.md "Proxied peaks").
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator
+from scaleplan.catalog.peaks import PEAK_PROXIES, PROXY_WIDEN, with_proxy
 
 # chip -> architecture generation (a fact of the part, not a tuning factor)
 _GENERATION_OF = {
@@ -51,6 +57,7 @@ class Hardware:
     link_gbs: float  # per-direction GPU-to-GPU bandwidth used by all-reduce
     link_kind: str  # "nvlink" or "pcie"
     link_latency_us: float  # per all-reduce call
+    peak_proxy: str | None = None  # the proxy note when the 16-bit peak is a stand-in
 
     def compute_peak_tflops(self, dtype: str) -> float:
         """Dense tensor peak the dtype's matrix multiplies run at (weight-only int4/int8
@@ -86,7 +93,9 @@ def _link(interconnect: str | None) -> tuple[float, str, float]:
 
 def hardware(acc: Accelerator) -> Hardware | None:
     """The LLM view of an accelerator, or None when the table lacks what the model needs
-    (bandwidth, a 16-bit peak or a known generation)."""
+    (bandwidth, a 16-bit peak or a known generation). A documented peak proxy fills a missing
+    16-bit peak (:func:`scaleplan.catalog.peaks.with_proxy`)."""
+    acc, proxy = with_proxy(acc)
     gen = generation_of(acc)
     fp16 = acc.fp16_tflops or acc.bf16_tflops
     if gen is None or acc.memory_bandwidth_gbs is None or fp16 is None:
@@ -108,6 +117,20 @@ def hardware(acc: Accelerator) -> Hardware | None:
         link_gbs=link_gbs,
         link_kind=kind,
         link_latency_us=lat,
+        peak_proxy=proxy,
+    )
+
+
+def proxy_warning(hw: Hardware) -> str | None:
+    """The warning a plan or profile on ``hw`` carries when its 16-bit peak is a proxy."""
+    if hw.peak_proxy is None:
+        return None
+    p = PEAK_PROXIES[hw.name]
+    return (
+        f"{hw.name}: modelled on a proxied peak: {hw.peak_proxy}; the TTFT band is widened, its "
+        f"low end x{p.low_factor:.2f} (at the {p.upper_bound}'s peak prefill would be "
+        f"{1 / p.low_factor:.2f}x faster), its high end x{PROXY_WIDEN:g} "
+        "(docs/llm.md, Proxied peaks)"
     )
 
 
@@ -118,6 +141,6 @@ def missing_facts(acc: Accelerator) -> str:
         gaps.append("architecture generation")
     if acc.memory_bandwidth_gbs is None:
         gaps.append("memory_bandwidth_gbs")
-    if (acc.fp16_tflops or acc.bf16_tflops) is None:
+    if (with_proxy(acc)[0].fp16_tflops or acc.bf16_tflops) is None:
         gaps.append("fp16_tflops")
     return ", ".join(gaps) or "nothing"

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from scaleplan.catalog.peaks import proxy_band
 from scaleplan.llm.arch import Architecture
 from scaleplan.llm.hardware import Hardware
 from scaleplan.llm.memory import (
@@ -156,6 +157,8 @@ def efficiency(hw: Hardware, engine: str, dtype: str, cal: Calibration = NO_CALI
     m = min(MAX_MEMORY, max(MIN_MEMORY, gm * em * fm * cal.memory))
     eo *= fo
     basis = f"{hw.generation} x {engine} efficiency"
+    if hw.peak_proxy:
+        basis += f"; {hw.peak_proxy}"
     if cal.calibrated:
         basis += f", calibrated on {cal.basis}"
     per_seq = PER_SEQUENCE_US[engine] / 1000.0 * fo * cal.overhead
@@ -316,8 +319,16 @@ class ClassPerf:
             band=d.calibration.band,
             basis=basis,
             output_tokens=output_tokens,
-            ttft_band=d.calibration.ttft_band,
+            ttft_band=ttft_band(d),
         )
+
+
+def ttft_band(d: Deployment) -> tuple[float, float]:
+    """The TTFT band of a prediction on ``d``: its calibration's, widened when the 16-bit peak
+    (which prefill runs at) is a proxy (:func:`scaleplan.catalog.peaks.proxy_band`). TPOT and
+    throughput keep theirs: decode reads memory, whose bandwidth is published."""
+    band = d.calibration.ttft_band
+    return proxy_band(band, d.hw.name) if d.hw.peak_proxy else band
 
 
 def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrency: int, *, open_loop: bool = False) -> ClassPerf:

@@ -25,7 +25,7 @@ the target's specs, with every assumption in :class:`TransferOptions`::
 0.5 ms = 2 ms, an eager PyTorch transformer with a few layers); ``E`` = 0.5 of dense peak at
 large batch, ``B_HALF`` = 8 (batch 1 reaches ~6 %, batch 64 ~44 %); ``MEM_EFF`` = 0.75. The
 band is 0.5x-4x, widened when the weights are unknown (memory term left out) or when the
-target's peak is a proxy (:data:`PEAK_PROXIES`). The CPU's latency *shape* is not transferred
+target's peak is a proxy (:data:`scaleplan.catalog.peaks.PEAK_PROXIES`). The CPU's latency *shape* is not transferred
 (a shared CPU's tail says nothing about a GPU): percentiles use :data:`GPU_TAIL`.
 
 Every estimated point says ``source: estimated`` and carries ``estimate: {basis, bound, low,
@@ -40,6 +40,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from scaleplan.catalog.model import Accelerator, Catalog
+from scaleplan.catalog.peaks import FP8_DTYPES, PROXY_WIDEN, peak_with_proxy
 from scaleplan.errors import InputError, Problem, ProfileError
 from scaleplan.profile.build import sorted_measurements
 from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
@@ -65,8 +66,6 @@ UNCALIBRATED_EFFICIENCY = 1.0
 CPU_BAND = (0.5, 4.0)
 #: Extra factor on the band's high end when the weights size is unknown (memory term left out).
 UNKNOWN_WEIGHTS_WIDEN = 1.25
-#: Extra factor on the band's high end when the target's peak is a proxy (see PEAK_PROXIES).
-PROXY_WIDEN = 1.25
 #: Kernels one forward pass launches in eager mode: a 6-layer transformer encoder runs ~20-25
 #: per layer (projections, matmuls, softmax, norms, activations, residual adds) + embeddings
 #: and pooling, i.e. on the order of 150.
@@ -98,16 +97,6 @@ DEFAULT_PCIE_GEN = 3
 FP32_OF_FP16_TENSOR = 0.25
 #: Percentile multipliers of p50 for estimated GPU points (a dedicated GPU replica's tail).
 GPU_TAIL = {"p90": 1.1, "p95": 1.2, "p99": 1.5, "mean": 1.05}
-#: Accelerators without a published tensor peak in the catalog, and the catalog entry whose
-#: figures stand in for them, with the reason (said in every basis that uses it).
-PEAK_PROXIES = {
-    "A10G": (
-        "A10",
-        "A10G is AWS's variant of the A10's GA102 die and NVIDIA publishes no A10G tensor figure; "
-        "the A10's 125 dense FP16 TFLOPS is used, likely optimistic (third-party comparisons "
-        "report a lower tensor rate for the A10G)",
-    ),
-}
 _DTYPE_BYTES = {"float32": 4, "float": 4, "float16": 2, "half": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int64": 8, "long": 8, "int32": 4, "float64": 8}
 GPU_DTYPES = ("float16", "bfloat16", "int8", "float8", "float32")
 
@@ -134,21 +123,6 @@ class EstimateResult:
     warnings: list[str] = field(default_factory=list)
 
 
-FP8_DTYPES = ("float8", "fp8", "float8_e4m3fn", "float8_e5m2")
-
-
-def _own_peak(acc: Accelerator, dtype: str | None) -> tuple[float | None, str]:
-    """The dense tensor peak of the served dtype (label says which), else the FP16 peak."""
-    d = (dtype or "").lower()
-    if d in FP8_DTYPES and acc.fp8_tflops:
-        return acc.fp8_tflops, "FP8"
-    if d in ("int8", "uint8") and acc.int8_tops:
-        return acc.int8_tops, "INT8"
-    if d == "bfloat16" and (acc.bf16_tflops or acc.fp16_tflops):
-        return acc.bf16_tflops or acc.fp16_tflops, "BF16"
-    return acc.fp16_tflops, "FP16"
-
-
 def generation_efficiency(acc: Accelerator) -> tuple[float, str | None, bool]:
     """(efficiency relative to Ampere, generation, calibrated?) of an accelerator."""
     from scaleplan.llm.hardware import generation_of
@@ -157,21 +131,6 @@ def generation_efficiency(acc: Accelerator) -> tuple[float, str | None, bool]:
     if gen in GENERATION_EFFICIENCY:
         return GENERATION_EFFICIENCY[gen], gen, True
     return UNCALIBRATED_EFFICIENCY, gen, False
-
-
-def _peak_with_proxy(acc: Accelerator, dtype: str | None, catalog: Catalog | None) -> tuple[float | None, str, str | None]:
-    """(peak, label, proxy note): the target's own dense peak, else a documented proxy's."""
-    pk, label = _own_peak(acc, dtype)
-    if pk is not None or catalog is None or acc.name not in PEAK_PROXIES:
-        return pk, label, None
-    stand_in, why = PEAK_PROXIES[acc.name]
-    other = catalog.accelerator(stand_in)
-    if other is None:
-        return None, label, None
-    pk, label = _own_peak(other, dtype)
-    if pk is None:
-        return None, label, None
-    return pk, label, f"{label} peak proxy {pk:g} TFLOPS from {other.name} ({why})"
 
 
 def _scale(p: Percentiles | None, s: float) -> Percentiles | None:
@@ -184,10 +143,10 @@ def _bound(f: float) -> str:
     return "memory" if f < 0.4 else "compute" if f > 0.6 else "mixed"
 
 
-def _from_gpu(points: list[Measurement], src: Accelerator, dst: Accelerator, dtype: str | None, warnings: list[str], catalog: Catalog | None = None, *, flops: float | None = None, weights_gib: float | None = None) -> list[Measurement]:
+def _from_gpu(points: list[Measurement], src: Accelerator, dst: Accelerator, dtype: str | None, warnings: list[str], *, flops: float | None = None, weights_gib: float | None = None) -> list[Measurement]:
     bw_s, bw_d = src.memory_bandwidth_gbs, dst.memory_bandwidth_gbs
-    pk_s, label, proxy_s = _peak_with_proxy(src, dtype, catalog)
-    pk_d, label_d, proxy_d = _peak_with_proxy(dst, dtype, catalog)
+    pk_s, label, proxy_s = peak_with_proxy(src, dtype)
+    pk_d, label_d, proxy_d = peak_with_proxy(dst, dtype)
     if bw_s is None or bw_d is None:
         warnings.append(f"{dst.name}: no memory bandwidth for {src.name if bw_s is None else dst.name} in the catalog; not estimated")
         return []
@@ -294,9 +253,9 @@ def cpu_transfer_latency_ms(batch: int, *, flops: float, peak_tflops: float, bw_
     return fixed + t_x + max(t_c, t_m), t_c, t_m, t_x, fixed
 
 
-def _from_cpu(points: list[Measurement], dst: Accelerator, flops: float, dtype: str | None, opts: TransferOptions, catalog: Catalog | None, warnings: list[str]) -> list[Measurement]:
+def _from_cpu(points: list[Measurement], dst: Accelerator, flops: float, dtype: str | None, opts: TransferOptions, warnings: list[str]) -> list[Measurement]:
     gpu_dtype = (opts.gpu_dtype or (dtype if (dtype or "").lower() in GPU_DTYPES else None) or "float16").lower()
-    pk, label, proxy = _peak_with_proxy(dst, "float16" if gpu_dtype == "float32" else gpu_dtype, catalog)
+    pk, label, proxy = peak_with_proxy(dst, "float16" if gpu_dtype == "float32" else gpu_dtype)
     bw = dst.memory_bandwidth_gbs
     if pk is None or bw is None:
         missing = " and ".join(x for x, v in ((f"{label} peak", pk), ("memory bandwidth", bw)) if v is None)
@@ -417,10 +376,10 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
             for m in gpu_groups[src_name]:
                 groups[(m.gpus, m.request_class)].append(m)
             for key in sorted(groups, key=lambda k: (k[0], k[1] or "")):
-                pts += _from_gpu(groups[key], src, dst, profile.metadata.dtype, warnings, catalog, flops=flops, weights_gib=weights)
+                pts += _from_gpu(groups[key], src, dst, profile.metadata.dtype, warnings, flops=flops, weights_gib=weights)
         else:
             assert flops is not None
-            pts = _from_cpu(cpu_pts, dst, flops, profile.metadata.dtype, cpu_opts, catalog, warnings)
+            pts = _from_cpu(cpu_pts, dst, flops, profile.metadata.dtype, cpu_opts, warnings)
         if pts:
             done.append(dst.name)
         new += pts

@@ -514,6 +514,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
     out: list[Candidate] = []
     best_mem: tuple[str, float, int] | None = None
     refused: set[str] = set()
+    sized: set[str] = set()
     for r in rows:
         acc = r.accelerator
         if acc is None or acc not in modelled:
@@ -530,6 +531,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
                     diag.llm_refusals.append(res)
                 continue
             diag.shapes_fitting += 1
+            sized.add(acc)
             if not isinstance(res, LlmShapePoints):
                 for cls, p in res.items():
                     metric, val = slo_miss(spec, p)
@@ -547,4 +549,13 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
             shape = _gpu_shape(r, g, flavor, pts)
             if shape is not None:
                 out.extend(_priced(r, caps, acc, [shape], classes, res.serving))
+    diag.warnings.extend(_proxy_warnings(catalog, sized))
     return _finish(spec, out, classes, diag, best_mem)
+
+
+def _proxy_warnings(catalog: Catalog, sized: set[str]) -> list[str]:
+    """The proxied-peak warning of every accelerator a shape was sized on (docs/llm.md)."""
+    from scaleplan.llm.hardware import hardware, proxy_warning
+
+    hws = [hardware(a) for a in catalog.accelerators if a.name in sized]
+    return [w for w in (proxy_warning(h) for h in hws if h is not None) if w]
