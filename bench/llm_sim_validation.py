@@ -260,7 +260,11 @@ def deployment(r: Row) -> tuple[Any, int, int, int, str]:
     arch = preset(name)
     dt = _dtype(r, arch.native_dtype)
     flags = server_flags(r)
-    kv = "fp8" if "fp8" in r.kv_dtype.lower() else flags.kv_dtype
+    # TensorRT-LLM's KV precision is the checkpoint's kv_cache_quant_algo (KvCacheConfig dtype
+    # "auto"; docs/render.md): NVIDIA's FP8 and NVFP4 checkpoints store an FP8 KV cache, as
+    # bench/llm_validation.py assumes for the same rows
+    trt_fp8 = eng == "trtllm" and dt in ("fp8", "nvfp4")
+    kv = "fp8" if ("fp8" in r.kv_dtype.lower() or trt_fp8) else flags.kv_dtype
     gpus = r.tp * r.pp * max(r.ep // max(r.tp, 1), 1) if r.ep > r.tp else r.tp * r.pp
     s = setup(name, dtype=dt, kv_cache_dtype=kv, engine=eng, pipeline_parallel=r.pp if r.pp > 1 else None,
               gpu_memory_utilization=flags.memory,

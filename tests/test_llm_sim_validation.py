@@ -90,3 +90,16 @@ def test_inferencex_sglang_rows_replay_the_launch_scripts_flags(
     ix = [r for r in rows.values() if r.client == "inferencex"]
     other = next(r for r in ix if bench._engine(r.engine) == "vllm")
     assert bench.server_flags(other) == bench.Flags()
+
+
+def test_tensorrt_llm_fp8_and_fp4_checkpoints_replay_an_fp8_kv_cache(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    rows = _rows(bench, shared_dir)
+    # Llama-3.1-70B NVFP4 on TensorRT-LLM (B200): the checkpoint's kv_cache_quant_algo is FP8
+    # and trtllm's KV dtype "auto" follows it, as bench/llm_validation.py assumes
+    d, *_ = bench.deployment(rows["1867"])
+    assert d.kv_dtype == "fp8"
+    # the same model on vLLM keeps the 16-bit default (--kv-cache-dtype auto)
+    d, *_ = bench.deployment(rows["2011"])
+    assert d.kv_dtype == "bf16"
