@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scaleplan.errors import Problem
-from scaleplan.kube import safety
+from scaleplan.kube import names, safety
 from scaleplan.llm.engine_flags import kv_flag_conflict, kv_stored, kv_text
 from scaleplan.llm.memory import kv_precision
 from scaleplan.spec import Kubernetes, Metadata, ModelSpec, Spec
@@ -106,7 +106,7 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
     for key, value in sorted(k8s.env.items()):
         path: Path = ("kubernetes", "env", key)
         where = f"kubernetes.env[{key!r}]"
-        if not safety.C_IDENTIFIER.fullmatch(key) or len(key) > 256:
+        if not names.C_IDENTIFIER.fullmatch(key) or len(key) > 256:
             out.append(SpecProblem(
                 path, where, f"env name {safety.shown(key)} is not a valid variable name",
                 hint="use letters, digits and '_', not starting with a digit",
@@ -141,7 +141,7 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
             ))
     for fld in ("path", "readiness_path"):
         p = getattr(k8s.probes, fld)
-        if p is not None and (not safety.HTTP_PATH.fullmatch(p) or len(p) > 1024):
+        if p is not None and (not names.HTTP_PATH.fullmatch(p) or len(p) > 1024):
             out.append(SpecProblem(
                 ("kubernetes", "probes", fld), f"kubernetes.probes.{fld}",
                 f"probe path {safety.shown(p)} is not a plain HTTP path",
@@ -225,7 +225,7 @@ def routing_problems(k8s: Kubernetes) -> list[SpecProblem]:
     out: list[SpecProblem] = []
     for fld in ("name", "namespace"):
         v = getattr(gw, fld)
-        bad = not isinstance(v, str) or len(v) > 63 or not safety.DNS_LABEL.fullmatch(v)
+        bad = not isinstance(v, str) or len(v) > 63 or not names.DNS_LABEL.fullmatch(v)
         if v is not None and bad:
             out.append(SpecProblem(
                 ("kubernetes", "gateway", fld), f"kubernetes.gateway.{fld}",
@@ -241,7 +241,7 @@ def routing_problems(k8s: Kubernetes) -> list[SpecProblem]:
             hint="split the hostnames over several routes, or use a wildcard (*.example.com)",
         ))
     for i, h in enumerate(gw.hostnames):
-        ok = isinstance(h, str) and len(h) <= 253 and bool(safety.HOSTNAME.fullmatch(h))
+        ok = isinstance(h, str) and len(h) <= 253 and bool(names.HOSTNAME.fullmatch(h))
         if not ok or re.fullmatch(r"[0-9.]+", str(h)):
             out.append(SpecProblem(
                 (*hosts, i), f"kubernetes.gateway.hostnames[{i}]",
@@ -277,14 +277,14 @@ def autoscaler_problems(k8s: Kubernetes) -> list[SpecProblem]:
             text((*base, "kafka", f), getattr(ks.kafka, f), f.replace("_", " "))
     if ks.type == "keda-rabbitmq" and ks.rabbitmq is not None:
         text((*base, "rabbitmq", "queue_name"), ks.rabbitmq.queue_name, "queue name")
-        if not safety.C_IDENTIFIER.fullmatch(ks.rabbitmq.host_from_env):
+        if not names.C_IDENTIFIER.fullmatch(ks.rabbitmq.host_from_env):
             out.append(SpecProblem(
                 (*base, "rabbitmq", "host_from_env"),
                 "kubernetes.autoscaler.rabbitmq.host_from_env",
                 f"{safety.shown(ks.rabbitmq.host_from_env)} is not a valid env name",
                 hint="use letters, digits and '_'",
             ))
-    if ks.hpa.metric_name is not None and not safety.QUALIFIED_NAME.fullmatch(ks.hpa.metric_name):
+    if ks.hpa.metric_name is not None and not names.QUALIFIED_NAME.fullmatch(ks.hpa.metric_name):
         out.append(SpecProblem(
             (*base, "hpa", "metric_name"), "kubernetes.autoscaler.hpa.metric_name",
             f"{safety.shown(ks.hpa.metric_name)} is not a valid metric name",

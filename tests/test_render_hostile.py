@@ -14,7 +14,7 @@ from render_helpers import PLANS
 from scaleplan.catalog.model import Catalog
 from scaleplan.check.schema_cache import validate_object
 from scaleplan.errors import PlanError
-from scaleplan.kube.safety import DNS_LABEL
+from scaleplan.kube.names import DNS_LABEL
 from scaleplan.plan import Plan, dump_plan
 from scaleplan.render import render, render_report
 from scaleplan.yamlio import parse_yaml_documents

@@ -18,14 +18,7 @@ import re
 from scaleplan.errors import Problem
 from scaleplan.kube import names
 
-# One validator for spec, plan, render and check (scaleplan/kube/names.py; match with fullmatch).
-DNS_LABEL = names.DNS_LABEL
-DNS_SUBDOMAIN = names.DNS_SUBDOMAIN
-LABEL_VALUE = names.LABEL_VALUE
-QUALIFIED_NAME = names.QUALIFIED_NAME
-C_IDENTIFIER = names.C_IDENTIFIER
-HOSTNAME = names.HOSTNAME
-HTTP_PATH = names.HTTP_PATH
+# Names are checked with the patterns of scaleplan/kube/names.py (one validator, fullmatch).
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029]")
 _SECRETISH = re.compile(r"(?i)(secret|password|passwd|token|api_?key|access_?key|credential)")
@@ -64,9 +57,10 @@ def shown(text: str, limit: int = 60) -> str:
 
 def check_label_key(key: str, where: str) -> list[Problem]:
     prefix, slash, name = key.rpartition("/")
-    ok = bool(QUALIFIED_NAME.fullmatch(name)) and len(name) <= 63
+    ok = bool(names.QUALIFIED_NAME.fullmatch(name)) and len(name) <= 63
     if slash:
-        ok = ok and bool(prefix) and len(prefix) <= 253 and bool(DNS_SUBDOMAIN.fullmatch(prefix))
+        in_dns = bool(names.DNS_SUBDOMAIN.fullmatch(prefix))
+        ok = ok and bool(prefix) and len(prefix) <= 253 and in_dns
     if ok:
         return []
     hint = (
@@ -78,7 +72,7 @@ def check_label_key(key: str, where: str) -> list[Problem]:
 
 
 def check_label_value(value: str, where: str) -> list[Problem]:
-    if isinstance(value, str) and len(value) <= 63 and LABEL_VALUE.fullmatch(value):
+    if isinstance(value, str) and len(value) <= 63 and names.LABEL_VALUE.fullmatch(value):
         return []
     hint = (
         "use at most 63 characters of letters, digits, '-', '_', '.', starting and ending "
@@ -115,7 +109,7 @@ def _digest(text: str, n: int = 6) -> str:
 def sanitize_dns_label(name: str, max_len: int = 63) -> str:
     """A DNS-1123 label derived from ``name``: lower-cased, other characters -> '-',
     and a short hash of the original appended when anything had to change or be cut."""
-    if len(name) <= max_len and DNS_LABEL.fullmatch(name):
+    if len(name) <= max_len and names.DNS_LABEL.fullmatch(name):
         return name
     base = re.sub(r"[^a-z0-9-]+", "-", name.lower())
     base = re.sub(r"-{2,}", "-", base).strip("-")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from scaleplan.errors import PlanError, Problem
-from scaleplan.kube import safety
+from scaleplan.kube import names, safety
 from scaleplan.plan import Plan
 from scaleplan.spec_checks import (
     autoscaler_problems,
@@ -59,7 +59,7 @@ def _allocation_problems(plan: Plan) -> list[Problem]:
         for fld in ("instance_type", "family", "region", "provider"):
             v = getattr(a, fld)
             label = v.split("+", 1)[0] if fld == "instance_type" else v
-            if fld == "instance_type" and "+" in v and safety.LABEL_VALUE.fullmatch(v.replace("+", "-")) and len(v) <= 63:
+            if fld == "instance_type" and "+" in v and names.LABEL_VALUE.fullmatch(v.replace("+", "-")) and len(v) <= 63:
                 continue  # GCP N1 + attached GPU rows: n1-standard-4+1xT4
             out += safety.check_label_value(label, f"{base}.{fld}")
         for j, z in enumerate(a.zones):
