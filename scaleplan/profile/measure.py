@@ -208,7 +208,7 @@ def _contended(opts: SweepOptions, meter: HostMeter | None, kept: Sequence[Kept]
     that its interval sees the neighbour's phases."""
     _, pt, threads = kept[j]
     limit = _busy_limit(opts, meter, threads)
-    return pt.contended(opts.contention_ratio, limit) or (_sweep_others(kept) or 0.0) > limit
+    return pt.contended(opts.contention_ratio, limit, _sweep_others(kept))
 
 
 def _device_batches(workload: Workload, opts: SweepOptions, res: SweepResult) -> list[int]:
@@ -403,9 +403,10 @@ def _interleave(
     order = random.Random(0)
 
     def publish(js: Sequence[int]) -> None:
+        sweep = _sweep_others(kept)  # once per publication, not per point
         for j in js:
             idx, pt, threads = kept[j]
-            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=_busy_limit(opts, meter, threads), sweep_others=_sweep_others(kept))
+            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=_busy_limit(opts, meter, threads), sweep_others=sweep)
 
     try:
         while active:

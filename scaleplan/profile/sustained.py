@@ -110,11 +110,13 @@ class PointResult:
         (CPU seconds other processes spent / the windows' wall-clock seconds); None if none could."""
         return others_cpus_of(self.windows)
 
-    def contended(self, ratio: float, busy_limit: float = OTHERS_SHARE) -> bool:
+    def contended(self, ratio: float, busy_limit: float = OTHERS_SHARE, sweep_others: float | None = None) -> bool:
         """The host slowed the point past ``ratio`` (:meth:`slowdown`), or other processes kept
-        more than ``busy_limit`` CPUs busy while it was measured (see :func:`busy_limit`)."""
-        busy = self.others_cpus()
-        return self.slowdown() > ratio or (busy is not None and busy > busy_limit)
+        more than ``busy_limit`` CPUs busy while it, or the device's whole sweep
+        (``sweep_others``), was measured (see :func:`busy_limit`): a point measured in a
+        neighbour's lull is as exposed as one measured in its burst."""
+        busy = max(self.others_cpus() or 0.0, sweep_others or 0.0)
+        return self.slowdown() > ratio or busy > busy_limit
 
     def interval_rel(self, contended: bool) -> float:
         """Relative half-width of the sustained rate's 95 % interval: the t-interval of the mean
@@ -124,8 +126,8 @@ class PointResult:
         sustains: the neighbour's load moves in phases longer than a window, and the next run
         sees other phases. The CI of the mean describes only this run's phases; how far one
         window strays is the honest bound on where another run's rate can land."""
-        rates = self.window_rates()
-        return max(mean_ci_rel(rates), prediction_rel(rates)) if contended else mean_ci_rel(rates)
+        ci = self.throughput_ci_rel()
+        return max(ci, prediction_rel(self.window_rates())) if contended else ci
 
     @property
     def ci_rel(self) -> float:
@@ -196,11 +198,10 @@ class StopRule:
 
 def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5, contention_cpus: float = OTHERS_SHARE, sweep_others: float | None = None) -> Measurement:
     """The profile's measurement of a point. ``sweep_others``: the CPUs other processes kept
-    busy over the whole sweep of the device; above ``contention_cpus`` every point is contended
-    (a point measured in a neighbour's lull is as exposed as one measured in its burst)."""
+    busy over the whole sweep of the device (:meth:`PointResult.contended`)."""
     lat = summarize_ms(p.samples_s)
     ci = p.ci_rel
-    contended = p.contended(contention_ratio, contention_cpus) or (sweep_others or 0.0) > contention_cpus
+    contended = p.contended(contention_ratio, contention_cpus, sweep_others)
     tci = p.interval_rel(contended)
     ratio = p.median_over_fast()
     others = p.others_cpus()
@@ -231,8 +232,7 @@ def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: f
     it or the device's sweep (``sweep_others``) was measured), unstable (the budget ran out
     before ``rule`` was met)."""
     notes: list[str] = []
-    host_busy = (sweep_others or 0.0) > contention_cpus
-    if p.contended(contention_ratio, contention_cpus) or host_busy:
+    if p.contended(contention_ratio, contention_cpus, sweep_others):
         busy = p.others_cpus()
         others = f"; other processes kept {busy:.2f} CPUs busy meanwhile" if busy is not None else ""
         if sweep_others is not None:
