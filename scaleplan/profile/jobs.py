@@ -116,32 +116,6 @@ def not_job_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.iterdir()) if not (p.name.startswith("profile-") or p.name == "kustomization.yaml")]
 
 
-def job_files(
-    target: str,
-    accelerators: Sequence[str],
-    *,
-    image: str | None,
-    namespace: str,
-    gpus: int,
-    argv: Sequence[str],
-) -> dict[str, str]:
-    """``profile TARGET --emit-jobs DIR``: the Jobs for ``accelerators``, forwarding the user's
-    measurement options in ``argv``; --accelerators and --image are required (usage errors)."""
-    if not accelerators:
-        message = "--emit-jobs needs --accelerators, e.g. --accelerators L4,A10G,A100"
-        raise OptionError(message, option="--accelerators")
-    if not image:
-        message = (
-            "--emit-jobs needs --image (an image with scaleplan and your model; "
-            "see docs/profile.md)"
-        )
-        raise OptionError(message, option="--image")
-    return render_jobs(
-        target, accelerators=accelerators, image=image, namespace=namespace, gpus=gpus,
-        extra_args=forwarded_args(argv),
-    )
-
-
 def write_jobs(
     out_dir: str,
     target: str,
@@ -152,12 +126,25 @@ def write_jobs(
     gpus: int,
     argv: Sequence[str],
 ) -> dict[str, str]:
-    """``--emit-jobs DIR``: the Jobs of :func:`job_files` written into ``out_dir`` in one
-    transaction (``outputs.replace_folder``: a folder holding other files is refused); the
-    files written, by name."""
+    """``profile TARGET --emit-jobs DIR``: the Jobs for ``accelerators``, forwarding the user's
+    measurement options in ``argv`` (--accelerators and --image are required: usage errors),
+    written into ``out_dir`` in one transaction (``outputs.replace_folder``: a folder holding
+    other files is refused); the files written, by name."""
     from scaleplan.outputs import replace_folder
 
-    files = job_files(target, accelerators, image=image, namespace=namespace, gpus=gpus, argv=argv)
+    if not accelerators:
+        message = "--emit-jobs needs --accelerators, e.g. --accelerators L4,A10G,A100"
+        raise OptionError(message, option="--accelerators")
+    if not image:
+        message = (
+            "--emit-jobs needs --image (an image with scaleplan and your model; "
+            "see docs/profile.md)"
+        )
+        raise OptionError(message, option="--image")
+    files = render_jobs(
+        target, accelerators=accelerators, image=image, namespace=namespace, gpus=gpus,
+        extra_args=forwarded_args(argv),
+    )
     replace_folder(Path(out_dir), files, foreign=not_job_files)
     return files
 
