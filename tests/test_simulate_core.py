@@ -124,9 +124,28 @@ def test_node_failure_breaks_a_tight_n_plus_1_plan_but_not_a_redundant_one() -> 
 
 REQUEST_FAILURE_KEYS = [
     "mode", "at_s", "window", "lost", "replacement_s", "replacement_basis", "back_at_s",
-    "requests_after", "failed_requests", "attainment_after",
-    "latency_after_ms", "redundancy", "claim_tested", "holds", "static_weight_failures",
+    "requests_after", "failed_requests", "attainment_after", "latency_after_ms",
+    "requests_during", "attainment_during", "redundancy", "claim_tested", "holds",
+    "static_weight_failures",
 ]
+
+
+def test_an_outage_is_judged_on_its_own_requests_not_diluted_by_the_run() -> None:
+    """Half the requests of a 100 s outage fail; 900 s of good requests follow. Over everything
+    after the failure that is 95 % (the target), but the outage itself held 50 %: FAILS."""
+    from scaleplan.simulate.failures import outage_attainment
+
+    times = np.arange(0.0, 1100.0, 1.0)  # one request a second, failure at 100 s, back at 200 s
+    good = ~((times >= 100) & (times < 200) & (times % 2 == 0))
+    v = outage_attainment(times, good, 100.0, 200.0, 0.95)
+    assert (v.requests_after, v.requests_during) == (1000, 100)
+    assert v.attainment_after == pytest.approx(0.95) and v.attainment_during == pytest.approx(0.5)
+    assert not v.holds
+    assert outage_attainment(times, np.ones_like(good), 100.0, 200.0, 0.95).holds
+    never_back = outage_attainment(times, good, 100.0, float("inf"), 0.95)
+    assert never_back.requests_during == never_back.requests_after == 1000
+    late = outage_attainment(times, good, 2000.0, 2100.0, 0.95)  # after the run: nothing to judge
+    assert late.attainment_after is None and late.attainment_during is None and late.holds
 
 
 def test_failure_stats_build_on_the_shared_verdict_and_keep_their_json_keys() -> None:

@@ -111,8 +111,8 @@ def test_llm_failure_stats_build_on_the_shared_verdict_and_keep_their_json_keys(
     failure = json.loads(json.dumps(res.to_dict()))["failure"]
     assert list(failure) == [
         "mode", "at_s", "window", "lost", "replacement_s", "replacement_basis", "back_at_s",
-        "requests_after", "failed_requests", "attainment_after", "redundancy", "claim_tested",
-        "holds",
+        "requests_after", "failed_requests", "attainment_after", "requests_during",
+        "attainment_during", "redundancy", "claim_tested", "holds",
     ]
 
 

@@ -27,6 +27,7 @@ from scaleplan.simulate.failures import (
     Recovery,
     claim_tested,
     lost_by_allocation,
+    outage_attainment,
     place_failure,
     recovery,
 )
@@ -406,14 +407,13 @@ def _failure_stats(
     after = times >= event.at_s
     hit = out.failed & (~out.dropped | served.static_dropped)
     red = plan.spec.placement.redundancy
-    cnt_after = int(after.sum())
-    att_after = float(out.within[after].mean()) if cnt_after else None
+    v = outage_attainment(times, out.within, event.at_s, event.at_s + back.delay_s, out.target)
     return FailureStats(
         mode=event.mode, at_s=event.at_s, window=event.window, lost=lost_by_allocation(topo, event.lost),
         replacement_s=back.delay_s, replacement_basis=back.basis,
         back_at_s=event.at_s + back.delay_s,
-        requests_after=cnt_after, failed_requests=int(hit.sum()), static_weight_failures=int((served.static_dropped & after).sum()),
-        attainment_after=att_after, latency_after_ms=latency_stats(out.lat_ms[after & out.done]),
-        redundancy=red, claim_tested=claim_tested(event.mode, red),
-        holds=att_after is None or att_after >= out.target,
+        requests_after=v.requests_after, failed_requests=int(hit.sum()), static_weight_failures=int((served.static_dropped & after).sum()),
+        attainment_after=v.attainment_after, latency_after_ms=latency_stats(out.lat_ms[after & out.done]),
+        redundancy=red, claim_tested=claim_tested(event.mode, red), holds=v.holds,
+        requests_during=v.requests_during, attainment_during=v.attainment_during,
     )

@@ -116,6 +116,32 @@ def lost_by_allocation(topo: Topology, lost: frozenset[int]) -> dict[str, int]:
     return out
 
 
+@dataclass(frozen=True)
+class OutageAttainment:
+    """How the requests that arrived after a failure fared: all of them (``after``, to the run's
+    end) and those that arrived during the outage (``during``: from the failure until the lost
+    replicas serve again, or to the run's end when they never do). ``holds``: both at or above
+    the target; the outage's own attainment keeps the verdict from depending on how long the
+    run lasts after it (a long run dilutes the outage)."""
+
+    requests_after: int
+    attainment_after: float | None
+    requests_during: int
+    attainment_during: float | None
+    holds: bool
+
+
+def outage_attainment(times: np.ndarray, good: np.ndarray, at_s: float, back_at_s: float, target: float) -> OutageAttainment:
+    """:class:`OutageAttainment` of requests arriving at ``times`` (``good``: within the SLO)."""
+    after = times >= at_s
+    during = after & (times < back_at_s)
+    n_after, n_during = int(after.sum()), int(during.sum())
+    att_after = float(good[after].mean()) if n_after else None
+    att_during = float(good[during].mean()) if n_during else None
+    holds = all(a is None or a >= target for a in (att_after, att_during))
+    return OutageAttainment(n_after, att_after, n_during, att_during, holds)
+
+
 def claim_tested(mode: Failure, redundancy: str) -> bool:
     """Whether the spec's ``placement.redundancy`` claims to survive this failure."""
     return (mode == "node" and redundancy in ("n+1", "zone")) or (mode == "zone" and redundancy == "zone") or mode == "spot"

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from scaleplan.plan import Plan
 from scaleplan.simulate import llm_engine as eng
-from scaleplan.simulate.failures import Failure, claim_tested
+from scaleplan.simulate.failures import Failure, claim_tested, outage_attainment
 from scaleplan.simulate.layout import Segment, segment_of
 from scaleplan.simulate.llm_results import (
     LlmAllocStats,
@@ -172,14 +172,12 @@ class Replacement:
 
 
 def failure_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, rep: Replacement) -> LlmFailureStats:
-    after = wl.times >= rep.at_s
-    cnt_after = int(after.sum())
-    att_after = float(o.good[after].mean()) if cnt_after else None
+    v = outage_attainment(wl.times, o.good, rep.at_s, rep.at_s + rep.delay_s, o.target)
     red = plan.spec.placement.redundancy
     return LlmFailureStats(
         mode=rep.mode, at_s=rep.at_s, window=rep.window, lost=rep.lost,
         replacement_s=rep.delay_s, replacement_basis=rep.basis, back_at_s=rep.at_s + rep.delay_s,
-        requests_after=cnt_after, failed_requests=int((res.outcome == eng.FAILED).sum()),
-        attainment_after=att_after, redundancy=red, claim_tested=claim_tested(rep.mode, red),
-        holds=att_after is None or att_after >= o.target,
+        requests_after=v.requests_after, failed_requests=int((res.outcome == eng.FAILED).sum()),
+        attainment_after=v.attainment_after, redundancy=red, claim_tested=claim_tested(rep.mode, red),
+        holds=v.holds, requests_during=v.requests_during, attainment_during=v.attainment_during,
     )

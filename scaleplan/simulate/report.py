@@ -121,6 +121,16 @@ def _back(f: FailureVerdict) -> str:
     return f"{when} ({f.replacement_basis})"
 
 
+def _outage(f: FailureVerdict) -> str:
+    """The verdict's two attainments: the requests that arrived while the lost replicas were
+    missing, then all those after the failure."""
+    span = "until the end" if f.back_at_s == float("inf") else f"until {f.back_at_s:g} s"
+    return (
+        f"attainment during the outage ({span}, {f.requests_during} requests) {_pct(f.attainment_during)},"
+        f" after it all {_pct(f.attainment_after)}"
+    )
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
@@ -189,7 +199,7 @@ def renderables(res: SimResult) -> list[RenderableType]:
             f" replacements serve {_back(f)}; {f.failed_requests} requests lost"
             + (f" ({f.static_weight_failures} sent there by the static HTTPRoute weights)" if f.static_weight_failures else " in flight")
             + "; "
-            f"attainment after {_pct(f.attainment_after)} (p99 {_ms(f.latency_after_ms.p99)} ms) -> {'holds' if f.holds else 'FAILS'}; {claim}"
+            f"{_outage(f)} (p99 {_ms(f.latency_after_ms.p99)} ms) -> {'holds' if f.holds else 'FAILS'}; {claim}"
         ))
     for note in res.notes:
         out.append(Text(f"note: {note}"))
@@ -326,7 +336,7 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
         out.append(Text(
             f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost};"
             f" replacements serve {_back(f)}; "
-            f"{f.failed_requests} requests lost; attainment after {_pct(f.attainment_after)} -> {'holds' if f.holds else 'FAILS'}; {claim}"
+            f"{f.failed_requests} requests lost; {_outage(f)} -> {'holds' if f.holds else 'FAILS'}; {claim}"
         ))
     for note in res.notes:
         out.append(Text(f"note: {note}"))

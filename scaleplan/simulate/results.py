@@ -86,6 +86,9 @@ class FailureVerdict:
     redundancy: str
     claim_tested: bool
     holds: bool
+    # the requests that arrived while the lost replicas were missing (failures.outage_attainment)
+    requests_during: int = field(metadata=json_after("attainment_after"))
+    attainment_during: float | None = field(metadata=json_after("requests_during"))
 
     def as_dict(self) -> dict[str, Any]:
         """``dataclasses.asdict`` with the keys in the JSON's order (see the class)."""
