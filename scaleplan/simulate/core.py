@@ -412,8 +412,10 @@ def _failure_stats(
         mode=event.mode, at_s=event.at_s, window=event.window, lost=lost_by_allocation(topo, event.lost),
         replacement_s=back.delay_s, replacement_basis=back.basis,
         back_at_s=event.at_s + back.delay_s,
-        requests_after=v.requests_after, failed_requests=int(hit.sum()), static_weight_failures=int((served.static_dropped & after).sum()),
-        attainment_after=v.attainment_after, latency_after_ms=latency_stats(out.lat_ms[after & out.done]),
+        requests_after=v.requests_after, failed_requests=int(hit.sum()),
+        static_weight_failures=int((served.static_dropped & after).sum()),
+        attainment_after=v.attainment_after,
+        latency_after_ms=latency_stats(out.lat_ms[after & out.done]),
         redundancy=red, claim_tested=claim_tested(event.mode, red), holds=v.holds,
         requests_during=v.requests_during, attainment_during=v.attainment_during,
     )

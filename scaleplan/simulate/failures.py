@@ -131,7 +131,9 @@ class OutageAttainment:
     holds: bool
 
 
-def outage_attainment(times: np.ndarray, good: np.ndarray, at_s: float, back_at_s: float, target: float) -> OutageAttainment:
+def outage_attainment(
+    times: np.ndarray, good: np.ndarray, at_s: float, back_at_s: float, target: float
+) -> OutageAttainment:
     """:class:`OutageAttainment` of requests arriving at ``times`` (``good``: within the SLO)."""
     after = times >= at_s
     during = after & (times < back_at_s)

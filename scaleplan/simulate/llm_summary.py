@@ -178,6 +178,7 @@ def failure_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, 
         mode=rep.mode, at_s=rep.at_s, window=rep.window, lost=rep.lost,
         replacement_s=rep.delay_s, replacement_basis=rep.basis, back_at_s=rep.at_s + rep.delay_s,
         requests_after=v.requests_after, failed_requests=int((res.outcome == eng.FAILED).sum()),
-        attainment_after=v.attainment_after, redundancy=red, claim_tested=claim_tested(rep.mode, red),
+        attainment_after=v.attainment_after, redundancy=red,
+        claim_tested=claim_tested(rep.mode, red),
         holds=v.holds, requests_during=v.requests_during, attainment_during=v.attainment_during,
     )

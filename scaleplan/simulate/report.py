@@ -126,8 +126,8 @@ def _outage(f: FailureVerdict) -> str:
     missing, then all those after the failure."""
     span = "until the end" if f.back_at_s == float("inf") else f"until {f.back_at_s:g} s"
     return (
-        f"attainment during the outage ({span}, {f.requests_during} requests) {_pct(f.attainment_during)},"
-        f" after it all {_pct(f.attainment_after)}"
+        f"attainment during the outage ({span}, {f.requests_during} requests)"
+        f" {_pct(f.attainment_during)}, after it all {_pct(f.attainment_after)}"
     )
 
 
@@ -199,7 +199,8 @@ def renderables(res: SimResult) -> list[RenderableType]:
             f" replacements serve {_back(f)}; {f.failed_requests} requests lost"
             + (f" ({f.static_weight_failures} sent there by the static HTTPRoute weights)" if f.static_weight_failures else " in flight")
             + "; "
-            f"{_outage(f)} (p99 {_ms(f.latency_after_ms.p99)} ms) -> {'holds' if f.holds else 'FAILS'}; {claim}"
+            f"{_outage(f)} (p99 {_ms(f.latency_after_ms.p99)} ms)"
+            f" -> {'holds' if f.holds else 'FAILS'}; {claim}"
         ))
     for note in res.notes:
         out.append(Text(f"note: {note}"))
@@ -336,7 +337,8 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
         out.append(Text(
             f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost};"
             f" replacements serve {_back(f)}; "
-            f"{f.failed_requests} requests lost; {_outage(f)} -> {'holds' if f.holds else 'FAILS'}; {claim}"
+            f"{f.failed_requests} requests lost; {_outage(f)}"
+            f" -> {'holds' if f.holds else 'FAILS'}; {claim}"
         ))
     for note in res.notes:
         out.append(Text(f"note: {note}"))
