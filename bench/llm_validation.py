@@ -418,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         for split, sc in res.items():  # type: ignore[union-attr]
             for metric, s in sc.items():
                 goal = GOAL[metric]
-                print(f"  {split:8s} {metric:5s} rows {s['rows']:4d}  within +-{TOL[metric]:.0%}: {s['within']:.0%} (goal {goal:.0%})  in band: {s['in_band']:.0%} (goal 90%)  median pred/meas {s['median_ratio']:.2f}  band 5-95 %: {s['band_p5']}-{s['band_p95']}")
+                print(f"  {split:8s} {metric:5s} rows {s['rows']:4d}  within +-{TOL[metric]:.0%}: {s['within']:.0%} (goal {goal:.0%})  in band: {s['in_band']:.1%} (goal 90%)  median pred/meas {s['median_ratio']:.2f}  band 5-95 %: {s['band_p5']}-{s['band_p95']}")
     print("architecture-only by mode (held out): rows and share within tolerance")
     for mode in sorted({c.mode for c in test}):
         sc = score([(c, predict(c), bands_for(c, ARCH_BANDS)) for c in test if c.mode == mode])
