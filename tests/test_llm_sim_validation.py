@@ -103,3 +103,18 @@ def test_tensorrt_llm_fp8_and_fp4_checkpoints_replay_an_fp8_kv_cache(
     # the same model on vLLM keeps the 16-bit default (--kv-cache-dtype auto)
     d, *_ = bench.deployment(rows["2011"])
     assert d.kv_dtype == "bf16"
+
+
+def test_rows_faster_than_their_calibration_row_are_counted(bench: ModuleType) -> None:
+    """A row whose measured TTFT is more than 20 % below its group's lowest-load row is out of
+    reach of any replay whose wait grows with load; the summary counts such rows."""
+    results = [
+        {"row": "1", "role": "calibration", "ttft": 500.0},
+        {"row": "2", "role": "simulated", "ttft": 300.0},  # 500 / 300 > 1.2: counted
+        {"row": "3", "role": "simulated", "ttft": 450.0},  # within 20 %: not counted
+        {"row": "4", "role": "calibration", "ttft": 100.0},
+        {"row": "5", "role": "simulated", "ttft": 300.0},  # slower than its own group's row
+        {"row": "6", "role": "not simulated", "ttft": 10.0},
+    ]
+    groups = {"1": ("a",), "2": ("a",), "3": ("a",), "4": ("b",), "5": ("b",), "6": ("b",)}
+    assert bench.ttft_below_calibration(results, groups) == 1
