@@ -73,12 +73,12 @@ FITTED_SCALES: dict[tuple[str, str], tuple[float, float, float]] = {  # FIT-BEGI
     ("ada", "trtllm"): (1.228, 0.786, 0.210),  # 32 training rows
     ("ampere", "sglang"): (0.350, 1.228, 4.760),  # 2 training rows
     ("ampere", "trtllm"): (1.535, 0.684, 1.190),  # 54 training rows
-    ("ampere", "vllm"): (2.274, 1.228, 4.760),  # 19 training rows
+    ("ampere", "vllm"): (2.274, 1.228, 4.760),  # 20 training rows
     ("blackwell", "sglang"): (0.294, 1.228, 1.680),  # 67 training rows
-    ("blackwell", "trtllm"): (1.919, 0.684, 0.595),  # 189 training rows
+    ("blackwell", "trtllm"): (1.819, 0.684, 0.595),  # 189 training rows
     ("blackwell", "vllm"): (1.819, 1.068, 0.595),  # 80 training rows
     ("hopper", "sglang"): (0.786, 1.228, 1.680),  # 57 training rows
-    ("hopper", "trtllm"): (1.335, 0.684, 0.273),  # 327 training rows
+    ("hopper", "trtllm"): (1.335, 0.651, 0.230),  # 327 training rows
     ("hopper", "vllm"): (2.086, 0.684, 0.500),  # 91 training rows
 }
 # Low-precision matmuls reach a smaller share of their (doubled) peak than 16-bit ones.
