@@ -190,7 +190,7 @@ def metadata_problems(md: Metadata) -> list[SpecProblem]:
         where = f"metadata.labels[{key!r}]"
         out += _at(path, safety.check_label_key(key, where))
         out += _at(path, safety.check_label_value(value, where))
-        if key in safety.RESERVED_LABELS:
+        if key in safety.RESERVED_LABELS or key == safety.BACKEND_LABEL:
             out.append(SpecProblem(
                 path, where, f"label {key!r} is set by scaleplan (it selects the pods)",
                 hint="remove it or use another key",

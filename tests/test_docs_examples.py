@@ -77,7 +77,6 @@ SKIP: list[tuple[str, str, str]] = [
 EXIT_CODES: dict[tuple[str, str], tuple[int, str]] = {
     (CI, "scaleplan check deploy/chat-70b"): (1, "FAILED: 2 error(s) (1: findings, cli.md)"),
     (OBS, "scaleplan observe --prometheus http://127.0.0.1:9 "): (5, "Every failure exits **5**"),
-    (REND, "scaleplan simulate examples/llm-chat/plan.yaml --fail spot"): (1, "-> FAILS"),
     (SIM, "scaleplan simulate plan.yaml --lengths lognormal"): (1, "so it FAILS (exit 1)"),
     (SPEC, "scaleplan validate broken.yaml"): (3, "exit code 3 if there is any"),
 }
@@ -126,7 +125,7 @@ SETUP: dict[tuple[str, str], list[tuple[str, ...]]] = {
         ("copy", "examples/llm-chat/plan.yaml", "plan.yaml")],
     (CI, "scaleplan check a.yaml b.yaml"): [
         ("copy", "deploy/deployment-chat-g6e-xlarge-od.yaml", "a.yaml"),
-        ("copy", "deploy/service-chat-g6e-xlarge-od.yaml", "b.yaml")],
+        ("copy", "deploy/service-chat-l40s-x1.yaml", "b.yaml")],  # the backend Service
     (CI, "scaleplan check -"): [
         ("run", "scaleplan render examples/llm-chat/plan.yaml -o overlays/prod --layout single")],
     (CI, "scaleplan check deploy/chat-70b"): [  # "change --tensor-parallel-size ... from 2 to 8"

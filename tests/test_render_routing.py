@@ -265,7 +265,9 @@ def test_hostile_gateway_rejected(tables: Catalog, gateway: dict[str, Any], wher
 
 
 def test_service_name_collision_rejected(tables: Catalog) -> None:
-    p = plan("collide", spec("x"), [alloc("7b-g6"), alloc("s-7b-g6", instance_type="g6.2xlarge")])
+    # two shapes (capacity differs), so two backends of one allocation each, one name
+    other = alloc("s-7b-g6", instance_type="g6.2xlarge", capacity=14.0)
+    p = plan("collide", spec("x"), [alloc("7b-g6"), other])
     with pytest.raises(PlanError) as exc:
         render(with_routing(p, "gateway-api", GATEWAY), tables)
     assert "same Service name" in exc.value.problems[0].message

@@ -291,7 +291,11 @@ def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails(tables:
 
     allocs = [
         allocation("gw-od", replicas=(3,), capacity=100.0, service_ms=5.0),
-        allocation("gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot"),
+        # another GPU: a backend of its own (of gw-od's shape it would share gw-od's Service)
+        allocation(
+            "gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot",
+            accelerator="A10G",
+        ),
     ]
     plan = make_plan(allocs, rps=(200.0,), slo_ms=100.0)
     k8s = plan.spec.kubernetes.model_copy(update={"routing": "gateway-api", "gateway": Gateway(name="gw")})
@@ -313,6 +317,36 @@ def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails(tables:
     assert reweighted.failure is not None and reweighted.failure.static_weight_failures == 0
 
 
+def test_a_backend_shared_with_on_demand_keeps_serving_through_a_spot_loss(tables: Catalog) -> None:
+    """routing: gateway-api with a spot and an on-demand allocation of one shape: render puts
+    both behind one Service (one backendRef, weight 100); when the spot pods are lost the
+    Service's on-demand endpoints take every request, so nothing fails but what was in flight."""
+    from scaleplan.kube.backends import backend_weights
+    from scaleplan.render import render_report
+
+    allocs = [
+        allocation("gw-od", replicas=(3,), capacity=100.0, service_ms=5.0),
+        allocation("gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot"),
+    ]
+    plan = make_plan(allocs, rps=(200.0,), slo_ms=100.0)
+    route = {"routing": "gateway-api", "gateway": Gateway(name="gw")}
+    k8s = plan.spec.kubernetes.model_copy(update=route)
+    gw = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    rendered = next(o.obj for o in render_report(gw, tables).objects if o.kind == "HTTPRoute")
+    weights = {r["name"]: r["weight"] for r in rendered["spec"]["rules"][0]["backendRefs"]}
+    assert weights == backend_weights(gw) == {f"{gw.spec.metadata.name}-l4-x1": 100}
+    calm = simulate(gw, duration_s=60, seed=5)
+    # the Service spreads over its 5 pods: the spot allocation serves 2 of 5 requests
+    assert calm.allocations[1].requests / calm.requests == pytest.approx(0.40, abs=0.02)
+    res = simulate(gw, duration_s=60, seed=5, failure="spot", fail_at_s=20.0)
+    f = res.failure
+    assert f is not None and f.lost == {"gw-spot": 2}
+    assert f.static_weight_failures == 0 and f.holds
+    assert f.failed_requests <= 5  # in flight on the lost pods at most (batch 1, 5 ms)
+    assert res.allocations[0].requests > calm.allocations[0].requests * 1.3  # gw-od took the share
+    assert not any("static weights sent" in n for n in res.notes)
+
+
 def _with_flavor(plan, flavor: str):  # type: ignore[no-untyped-def]
     k8s = plan.spec.kubernetes.model_copy(update={"flavor": flavor})
     return plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
@@ -327,7 +361,11 @@ def test_a_spot_loss_comes_back_where_render_falls_back_on_demand() -> None:
 
     allocs = [
         allocation("gw-od", replicas=(3,), capacity=100.0, service_ms=5.0),
-        allocation("gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot"),
+        # another GPU: a backend of its own (of gw-od's shape it would share gw-od's Service)
+        allocation(
+            "gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot",
+            accelerator="A10G",
+        ),
     ]
     plan = make_plan(allocs, rps=(200.0,), slo_ms=100.0)
     route = {"routing": "gateway-api", "gateway": Gateway(name="gw"), "flavor": "eks-karpenter"}

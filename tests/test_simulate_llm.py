@@ -145,6 +145,26 @@ def test_httproute_weights_are_replayed_and_a_lost_allocation_errors() -> None:
     assert res.failure.failed_requests > 0.6 * res.failure.requests_after
 
 
+def test_a_spot_loss_behind_a_shared_backend_loses_only_what_was_in_flight() -> None:
+    """Two allocations of one shape (one on spot) share one backend Service: the route's one
+    weight picks it, and after the spot loss its on-demand replicas take every request."""
+    from scaleplan.kube.backends import backend_weights, backends
+
+    plan = llm_plan(rps=4.0, replicas=2, allocations=2, routing="gateway-api")
+    a1 = plan.allocations[1].model_copy(update={"capacity_type": "spot"})
+    plan = plan.model_copy(update={"allocations": (plan.allocations[0], a1)})
+    (b,) = backends(plan)
+    assert b.members == ("llm-0", "llm-1") and backend_weights(plan) == {b.service: 100}
+    calm = simulate_llm(plan, duration_s=500.0)
+    assert calm.allocations[1].requests / calm.requests == pytest.approx(0.5, abs=0.03)
+    res = simulate_llm(plan, duration_s=500.0, failure="spot", fail_at_s=100.0)
+    assert res.failure is not None and res.failure.lost == {"llm-1": 2}
+    # only the requests running on the lost replicas fail; the survivors take the rest
+    assert res.failure.failed_requests < 0.02 * res.failure.requests_after
+    assert res.failure.holds and res.ok
+    assert any("llm-0 + llm-1" in n for n in res.notes)
+
+
 def test_inference_pool_adapts_where_an_even_split_overloads() -> None:
     # two allocations, the second twice as slow per token: an even split overloads it
     base = llm_plan(rps=2.6, replicas=1, allocations=2, max_num_seqs=32)  # ~2.2 + 1.1 req/s of capacity

@@ -41,6 +41,9 @@ RESERVED_LABELS = (
     "app.kubernetes.io/part-of",
     "app.kubernetes.io/managed-by",
 )
+# The pod label a backend Service shared by the allocations of one serving shape selects on
+# (routing: gateway-api, scaleplan.kube.backends); reserved too, so no other pod carries it.
+BACKEND_LABEL = "scaleplan.dev/backend"
 
 
 def has_control(text: str, *, allow_newline: bool = False) -> bool:

@@ -48,9 +48,10 @@ def largest_remainder(values: dict[str, float], total: int = WEIGHT_TOTAL) -> di
 
 def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, int]:
     """The ``routing: gateway-api`` HTTPRoute's ``backendRefs[].weight`` per allocation name (or
-    ``names[allocation name]``): each allocation's capacity at the plan's peak window (replicas in
-    that window x ``capacity_rps_per_replica``), scaled to :data:`WEIGHT_TOTAL` by largest
-    remainder. Allocations with replicas in some window but none at the peak get weight 0."""
+    per ``names[allocation name]``, whose allocations' capacities add up: several allocations
+    behind one backend, :mod:`scaleplan.kube.backends`): capacity at the plan's peak window
+    (replicas in that window x ``capacity_rps_per_replica``), scaled to :data:`WEIGHT_TOTAL` by
+    largest remainder. Allocations with replicas in some window but none at the peak get 0."""
     w = peak_window(plan.demand.rps)
     cap: dict[str, float] = {}
     for a in plan.allocations:
@@ -58,16 +59,6 @@ def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, 
             continue
         key = names.get(a.name, a.name) if names else a.name
         n = a.replicas_per_window[w] if 0 <= w < len(a.replicas_per_window) else a.replicas
-        cap[key] = n * a.capacity_rps_per_replica
+        cap[key] = cap.get(key, 0.0) + n * a.capacity_rps_per_replica
     return largest_remainder(cap)
 
-
-def spot_loss_share(plan: Plan) -> float:
-    """Share of requests the static HTTPRoute weights send to spot allocations: what fails while
-    the spot capacity is reclaimed (the Services have no pods until replacements are ready)."""
-    weights = route_weights(plan)
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    spot = sum(v for a in plan.allocations if a.capacity_type == "spot" for k, v in weights.items() if k == a.name)
-    return spot / total

@@ -81,7 +81,9 @@ def _rendered(plan: Plan, catalog: Catalog) -> tuple[list[str], list[str], dict[
         if o.kind == "ScaledObject":
             for trig in o.obj.get("spec", {}).get("triggers", []):
                 if trig.get("type") == "prometheus":
-                    rates.append(str(trig["metadata"]["query"]))
+                    query = str(trig["metadata"]["query"])
+                    if query not in rates:  # once: allocations behind one Service share its rate
+                        rates.append(query)
         if o.kind == "Service":
             services.append(o.name)
     return rates, services, deployments

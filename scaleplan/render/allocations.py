@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import PlanError, Problem
-from scaleplan.kube import names, safety
+from scaleplan.kube import backends, safety
 from scaleplan.llm.engine_flags import FLAGS, Conflict, parse_flags, parse_number
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render import engine as engines
@@ -30,7 +30,6 @@ from scaleplan.render.resources import (
 )
 from scaleplan.spec import PROVIDER_OF_FLAVOR
 
-DNS_1035 = names.DNS_1035_LABEL
 _ARGS: tuple[str | int, ...] = ("spec", "kubernetes", "args")  # Problem.path of an argument
 
 # planned server setting -> the model.engine_config field that sets it
@@ -57,7 +56,7 @@ class Alloc:
     min_replicas: int
     max_replicas: int
     share: float  # share of the plan's peak capacity
-    service: str  # per-allocation Service (routing: gateway-api)
+    service: str  # its backend Service (routing: gateway-api): its own, or one shared by its shape
     cpu: str
     memory: str
     nodepool: str | None
@@ -65,6 +64,8 @@ class Alloc:
     args: tuple[str, ...] = ()  # container args: the spec's merged with the planned engine flags
     storage: serving.Storage | None = None
     types: tuple[str, ...] = ()  # eks-karpenter spot: the instance types its NodePools allow
+    shared_backend: bool = False  # gateway-api: its Service is shared with allocations of its shape
+    backend_share: float = 1.0  # its share of its backend's capacity (1 with a Service of its own)
 
 
 def accelerator_table(accelerators: Sequence[Accelerator]) -> dict[str, Accelerator]:
@@ -94,6 +95,8 @@ def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accel
         share = (a.replicas * a.capacity_rps_per_replica / total_cap) if total_cap > 0 else 1.0
         allocs.append(_derive(plan, i, a, name, share, accelerators, warnings))
     allocs.sort(key=lambda x: x.name)
+    if plan.spec.kubernetes.routing == "gateway-api":
+        allocs = _with_backends(plan, allocs)
     model = plan.spec.model
     if model.engine is not None:
         uri = model.source.uri if model.source is not None else None
@@ -108,6 +111,24 @@ def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accel
     if problems:
         raise PlanError(source, problems)
     return allocs
+
+
+def _with_backends(plan: Plan, allocs: Sequence[Alloc]) -> list[Alloc]:
+    """routing: gateway-api: each allocation's backend (:mod:`scaleplan.kube.backends`): the
+    Service it shares with the allocations of its shape, and its share of that backend's
+    capacity."""
+    of = backends.backend_of(plan)
+    cap = {al.a.name: al.a.replicas * al.a.capacity_rps_per_replica for al in allocs}
+    out: list[Alloc] = []
+    for al in allocs:
+        b = of.get(al.a.name)
+        if b is None or not b.shared:
+            out.append(al)
+            continue
+        total = sum(cap.get(m, 0.0) for m in b.members)
+        share = cap[al.a.name] / total if total > 0 else 1.0
+        out.append(replace(al, service=b.service, shared_backend=True, backend_share=share))
+    return out
 
 
 def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelerators: Mapping[str, Accelerator], warnings: list[str]) -> Alloc:
@@ -140,7 +161,7 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
         warnings.append(f"allocation {name}: requests capped so that {a.replicas_per_node} replica(s) fit next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
     lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
     nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
-    svc = name if DNS_1035.fullmatch(name) else safety.sanitize_dns_label(f"s-{name}")
+    svc = backends.allocation_service(a.name)
     return Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc, cpu_quantity(max(cpu, MIN_CPU)), memory_quantity(max(mem, MIN_MEMORY_GIB)), nodepool)
 
 

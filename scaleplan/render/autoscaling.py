@@ -160,10 +160,11 @@ def _request_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
     prom = spec.kubernetes.autoscaler.prometheus
     per_replica = prom.threshold if prom.threshold is not None else al.a.capacity_rps_per_replica
     if prom.query is None and spec.kubernetes.routing == "gateway-api":
-        # each allocation has its own Service and its own weighted share of the requests:
-        # scale on that Service's rate, one replica per capacity_rps_per_replica
+        # each backend Service gets its own weighted share of the requests: scale on that
+        # Service's rate, one replica per capacity_rps_per_replica; an allocation that shares
+        # its backend with others of its shape takes its share of that rate (backend_share)
         query = f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{al.service}"}}[2m]))'
-        threshold = per_replica
+        threshold = per_replica / (al.backend_share if al.backend_share > 0 else 1.0)
     else:
         query = prom.query or (
             f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{spec.metadata.name}"}}[2m]))'

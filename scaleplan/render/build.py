@@ -102,8 +102,9 @@ def _node_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> l
 
 
 def _services(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], src: str) -> list[Entry]:
-    """gateway-api: one Service per allocation; otherwise the one Service (and, with routing
-    service, a warning when an even split would overload the slower replicas)."""
+    """gateway-api: one Service per backend (an allocation, or the allocations of one serving
+    shape); otherwise the one Service (and, with routing service, a warning when an even split
+    would overload the slower replicas)."""
     k8s = plan.spec.kubernetes
     if k8s.routing == "gateway-api":
         return backend_services(plan, allocs, warnings, src)

@@ -1,8 +1,10 @@
 """Objects on the spec's Gateway: the weighted HTTPRoute and the InferencePool.
 
-* ``routing: gateway-api``: :func:`backend_services` (one Service per allocation, after
+* ``routing: gateway-api``: :func:`backend_services` (one Service per backend: per allocation,
+  or shared by the allocations of one serving shape, :mod:`scaleplan.kube.backends`; after
   checking that weights fixed over the day serve every window) and :func:`http_route`, whose
-  backend weights are :func:`scaleplan.render.routing.route_weights` (capacity at the peak).
+  backend weights are :func:`scaleplan.render.routing.route_weights` (capacity at the peak,
+  summed over a backend's allocations).
 * ``routing: inference-pool``: :func:`inference_pool`: an InferencePool over every
   allocation's pods, the HTTPRoute that sends the Gateway's requests to it, and the endpoint
   picker (EPP) it names: Deployment, Service, ServiceAccount, Role and RoleBinding.
@@ -33,9 +35,10 @@ EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0"
 
 
 def backend_services(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source: str) -> list[Entry]:
-    """routing: gateway-api: one Service per allocation. PlanError when the route's weights,
-    fixed over the day, would send requests to an allocation without pods in some window, or
-    when two allocations derive the same Service name; a warning when a window is short."""
+    """routing: gateway-api: one Service per backend (an allocation, or the allocations of one
+    serving shape). PlanError when the route's weights, fixed over the day, would send requests
+    to a backend without pods in some window, or when two allocations derive the same Service
+    name; a warning when a window is short."""
     shorts = routing.static_weight_shortfalls(plan)
     fix_hint = "optimize with a scaleplan that plans gateway-api with weights fixed over the day, or use routing: service"
     dead = [x for x in shorts if x.no_pods]
@@ -43,10 +46,21 @@ def backend_services(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], s
         raise PlanError(source, [Problem("allocations", dead[0].message() + (f" (and {len(dead) - 1} more such window(s))" if len(dead) > 1 else ""), hint=fix_hint)])
     if shorts:
         warnings.append(shorts[0].message() + (f" (and {len(shorts) - 1} more) " if len(shorts) > 1 else " ") + f"; {fix_hint}")
-    services = [al.service for al in allocs]
+    services = [al.service for al in allocs if not al.shared_backend]
     if len(set(services)) != len(services):  # e.g. allocations '7b-x' and 's-7b-x'
         raise PlanError(source, [Problem("allocations", f"two allocations give the same Service name (Service names must start with a letter, so {sorted(services)} were derived)", hint="give allocations distinct names that start with a letter")])
-    return [("Service", al.service, backend_service(plan, al)) for al in allocs]
+    return [("Service", al.service, backend_service(plan, al)) for al in _first_of_backend(allocs)]
+
+
+def _first_of_backend(allocs: Sequence[Alloc]) -> list[Alloc]:
+    """One allocation per backend Service (the first), in allocation order."""
+    seen: set[str] = set()
+    out: list[Alloc] = []
+    for al in allocs:
+        if al.service not in seen:
+            seen.add(al.service)
+            out.append(al)
+    return out
 
 
 def _route_spec(k8s: Kubernetes, gw: Gateway, backend_refs: list[Obj]) -> Obj:
@@ -67,12 +81,22 @@ def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> Obj:
     name = spec.metadata.name
     weights = routing.route_weights(plan, {al.a.name: al.service for al in allocs})
     total = sum(weights.values()) or 1
-    for al in allocs:
+    firsts = _first_of_backend(allocs)
+    for al in firsts:
+        members = [x for x in allocs if x.service == al.service]
+        shared = f"backend {al.service} ({', '.join(x.name for x in members)})"
+        who = f"allocation {al.name}" if len(members) == 1 else shared
         if weights.get(al.service, 0) == 0:
-            warnings.append(f"allocation {al.name}: no replicas in the plan's peak window, so its HTTPRoute weight is 0 (its pods get no requests through the Gateway)")
-        elif al.a.capacity_type == "spot" and k8s.flavor in ("eks", "gke", "aks"):
-            warnings.append(f"allocation {al.name} runs on spot nodes only: when the spot capacity is reclaimed, its HTTPRoute weight still sends {weights[al.service] / total:.0%} of requests to a Service without pods, and they fail; use flavor eks-karpenter (an on-demand fallback NodePool) or routing: inference-pool")
-    refs = [{"kind": "Service", "name": al.service, "port": k8s.port, "weight": weights.get(al.service, 0)} for al in allocs]
+            warnings.append(f"{who}: no replicas in the plan's peak window, so its HTTPRoute weight is 0 (its pods get no requests through the Gateway)")
+        elif k8s.flavor in ("eks", "gke", "aks") and all(
+            x.a.capacity_type == "spot" for x in members
+        ):
+            warnings.append(f"{who} runs on spot nodes only: when the spot capacity is reclaimed, its HTTPRoute weight still sends {weights[al.service] / total:.0%} of requests to a Service without pods, and they fail; use flavor eks-karpenter (an on-demand fallback NodePool) or routing: inference-pool")
+    port = k8s.port
+    refs = [
+        {"kind": "Service", "name": al.service, "port": port, "weight": weights.get(al.service, 0)}
+        for al in firsts
+    ]
     peak = routing.peak_window(plan)
     extra = {ANN_ROUTE_BASIS: f"capacity at peak window {peak}: replicas x capacity_rps_per_replica, scaled to {routing.WEIGHT_TOTAL}"}
     return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": meta(plan, name, name, extra_ann=extra), "spec": _route_spec(k8s, gw, refs)}

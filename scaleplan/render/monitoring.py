@@ -63,7 +63,15 @@ def _selector(plan: Plan, objects: Sequence[Entry]) -> str:
 
 def _demand_expr(plan: Plan, objects: Sequence[Entry], sel: str) -> str:
     """The request rate the autoscaler scales on (the rendered KEDA queries), else the counter's rate."""
-    rates = [str(t["metadata"]["query"]) for kind, _, o in objects if kind == "ScaledObject" for t in o["spec"]["triggers"] if t.get("type") == "prometheus"]
+    # each query once: allocations behind one Service scale on that Service's one rate
+    queries = (
+        str(t["metadata"]["query"])
+        for kind, _, o in objects
+        if kind == "ScaledObject"
+        for t in o["spec"]["triggers"]
+        if t.get("type") == "prometheus"
+    )
+    rates = list(dict.fromkeys(queries))
     if rates and plan.spec.kubernetes.autoscaler.type == "keda-prometheus":
         return " + ".join(f"({r})" for r in rates) if len(rates) > 1 else rates[0]
     return f"sum(rate({metrics_of(plan.spec.model.engine).requests}{{{sel}}}[2m]))"
@@ -199,7 +207,8 @@ def service_monitor(plan: Plan) -> Obj:
     spec = plan.spec
     name = spec.metadata.name
     if spec.kubernetes.routing == "gateway-api":
-        # no shared Service: scrape through the per-allocation Services (each pod once)
+        # no one Service over all pods: scrape through the backend Services (each pod is
+        # behind exactly one of them, its allocation's or its shape's, so scraped once)
         match = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": COMPONENT}
     else:
         match = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from scaleplan.kube.backends import backend_weights, backends
 from scaleplan.kube.weights import WEIGHT_TOTAL, largest_remainder
 from scaleplan.kube.weights import peak_window as _peak_window
 from scaleplan.kube.weights import route_weights as _route_weights
@@ -118,13 +119,16 @@ def uneven_mix(plan: Plan, ratio: float = MIX_RATIO) -> UnevenMix | None:
 
 @dataclass(frozen=True)
 class WeightShortfall:
-    """A window in which the HTTPRoute's static (peak) weights send an allocation more requests
-    than its replicas in that window can serve (``capacity_rps`` 0: it has no pods at all)."""
+    """A window in which the HTTPRoute's static (peak) weights send a backend more requests than
+    its replicas in that window can serve (``capacity_rps`` 0: it has no pods at all).
+    ``allocation``: the backend's allocation, or, when several share it, its Service (and
+    ``shared_by`` the allocations behind it)."""
 
     window: int
     allocation: str
     load_rps: float
     capacity_rps: float
+    shared_by: tuple[str, ...] = ()
 
     @property
     def no_pods(self) -> bool:
@@ -132,39 +136,47 @@ class WeightShortfall:
 
     def message(self) -> str:
         effect = "has no pods in that window, so those requests fail" if self.no_pods else f"its replicas in that window serve {self.capacity_rps:.4g} rps, so they are overloaded"
+        who = f"allocation {self.allocation}"
+        if self.shared_by:
+            who = f"backend {self.allocation} ({', '.join(self.shared_by)})"
         return (
             f"the HTTPRoute's weights are fixed at the peak window's capacity mix, but in window {self.window} "
-            f"they send allocation {self.allocation} {self.load_rps:.4g} rps while {effect}"
+            f"they send {who} {self.load_rps:.4g} rps while {effect}"
         )
 
 
 def static_weight_shortfalls(plan: Plan) -> list[WeightShortfall]:
-    """For ``routing: gateway-api``: per window, the allocations that the rendered (static, peak)
+    """For ``routing: gateway-api``: per window, the backends that the rendered (static, peak)
     weights would overload compared with the plan's own routing in that window.
 
     An HTTPRoute cannot change its weights by hour, so a plan whose type mix changes over the day
-    is only deployable when every hour's replicas of each type cover that type's fixed share. An
-    allocation counts as overloaded when its load under the static weights exceeds both its
+    is only deployable when every hour's replicas behind each backend cover that backend's fixed
+    share. A backend counts as overloaded when its load under the static weights exceeds both its
     capacity and what the plan itself loads its capacity with in that window, by more than 5 % plus
     one weight unit (so rounding the weights to integers, or a plan that is tight everywhere,
-    raises no false alarm). An allocation with weight but no pods in a window is always reported."""
-    weights = route_weights(plan)
+    raises no false alarm). A backend with weight but no pods in a window is always reported."""
+    weights = backend_weights(plan)
     total = sum(weights.values())
     out: list[WeightShortfall] = []
     if total <= 0:
         return out
+    by_name = {a.name: a for a in plan.allocations}
+    groups = [(b, [by_name[m] for m in b.members]) for b in backends(plan)]
     for w in range(plan.demand.windows):
         demand = plan.demand.rps[w] if w < len(plan.demand.rps) else 0.0
         if demand <= 0:
             continue
         planned = sum(_replicas_at(a, w) * a.capacity_rps_per_replica for a in plan.allocations)
         plan_util = demand / planned if planned > 0 else math.inf
-        for a in plan.allocations:
-            load = weights.get(a.name, 0) / total * demand
+        for b, members in groups:
+            load = weights.get(b.service, 0) / total * demand
             if load <= 1e-12:
                 continue
-            cap = _replicas_at(a, w) * a.capacity_rps_per_replica
+            cap = sum(_replicas_at(a, w) * a.capacity_rps_per_replica for a in members)
             # slack: 5 % and one weight unit's worth of traffic (integer weights round shares)
             if cap <= 0 or load > cap * max(1.0, plan_util) * 1.05 + demand / total:
-                out.append(WeightShortfall(w, a.name, load, cap))
+                if b.shared:
+                    out.append(WeightShortfall(w, b.service, load, cap, b.members))
+                else:
+                    out.append(WeightShortfall(w, b.members[0], load, cap))
     return out

@@ -4,8 +4,8 @@
   container with its probes, requests and model storage) on the nodes that
   :mod:`scaleplan.render.nodes` selects; fixed ``replicas`` only when no autoscaler owns them.
 * :func:`pdb`: maxUnavailable from the plan's redundancy.
-* :func:`service` (one for the whole service) and :func:`backend_service` (one per allocation,
-  ``routing: gateway-api``).
+* :func:`service` (one for the whole service) and :func:`backend_service` (one per HTTPRoute
+  backend, ``routing: gateway-api``: an allocation, or the allocations of one serving shape).
 
 docs/render.md, "Deployments". Pure.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from scaleplan.kube.backends import BACKEND_LABEL
 from scaleplan.plan import Plan
 from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc, fixed_replicas
@@ -145,7 +146,10 @@ def deployment(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
     dspec["progressDeadlineSeconds"] = max(600, k8s.probes.startup_seconds + 300)
     dspec["selector"] = {"matchLabels": dict(selector(spec, al.name))}
     dspec["strategy"] = strategy
-    dspec["template"] = {"metadata": {"labels": labels(spec, al.name)}, "spec": pod}
+    pod_labels = labels(spec, al.name)
+    if al.shared_backend:  # the backend Service it shares with its shape selects on this label
+        pod_labels[BACKEND_LABEL] = al.service
+    dspec["template"] = {"metadata": {"labels": pod_labels}, "spec": pod}
     a = al.a
     extra = {ANN_ALLOCATION: f"{a.provider}/{a.region}/{a.instance_type}/{a.capacity_type}"}
     if not k8s.read_only_root_filesystem:
@@ -179,6 +183,13 @@ def service(plan: Plan) -> Obj:
 
 
 def backend_service(plan: Plan, al: Alloc) -> Obj:
-    """routing: gateway-api: a Service selecting only this allocation's pods."""
+    """routing: gateway-api: the Service of ``al``'s backend: this allocation's pods, or, for a
+    backend shared by the allocations of one shape (:mod:`scaleplan.kube.backends`), the pods
+    of all of them (by :data:`~scaleplan.kube.backends.BACKEND_LABEL`)."""
+    if al.shared_backend:
+        sel = {"app.kubernetes.io/name": plan.spec.metadata.name, BACKEND_LABEL: al.service}
+        s = {"type": "ClusterIP", "selector": sel, "ports": _ports(plan)}
+        m = meta(plan, al.service, al.service)
+        return {"apiVersion": "v1", "kind": "Service", "metadata": m, "spec": s}
     s = {"type": "ClusterIP", "selector": selector(plan.spec, al.name), "ports": _ports(plan)}
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta(plan, al.service, al.name), "spec": s}

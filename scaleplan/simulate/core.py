@@ -293,8 +293,8 @@ def _outcomes(
     within = ~failed & (lat_ms <= plan.spec.slo.latency_ms)
     n_static = int(served.static_dropped.sum())
     if n_static:
-        where = ", ".join(f"{plan.allocations[ai].name} ({k})" for ai, k in enumerate(served.static_drops) if k)
-        notes.append(f"{n_static} requests failed because the HTTPRoute's static weights sent them to an allocation with no running pods (a Service without endpoints): {where}")
+        where = ", ".join(f"{name} ({k})" for name, k in served.static_drops)
+        notes.append(f"{n_static} requests failed because the HTTPRoute's static weights sent them to a backend with no running pods (a Service without endpoints): {where}")
     if int(dropped.sum()) > n_static:
         notes.append(f"{int(dropped.sum()) - n_static} requests arrived when no replica was running and count as failed")
     req_alloc = np.where(dropped, -1, topo.alloc_of[safe_rep] if topo.n_replicas else -1)

@@ -1,6 +1,7 @@
 """Which replica each LLM request goes to, as the rendered manifests route it: ``routing:
 service`` spreads requests evenly over all pods; ``gateway-api`` routes by the HTTPRoute's
-static weights (a share whose allocation has no running replica fails); ``inference-pool``'s
+static weights over its backends, an allocation or the allocations of one serving shape behind
+one Service (a share whose backend has no running replica fails); ``inference-pool``'s
 endpoint picker sends each request to the replica with the shortest queue or the most free KV
 cache.
 
@@ -36,26 +37,32 @@ def route_as_rendered(plan: Plan, picker: Picker, u: NDArray[np.float64], alloc_
 
 
 def _static_weights(plan: Plan, u: NDArray[np.float64], alloc_of: Sequence[int], notes: list[str]) -> Router:
-    """The HTTPRoute's weights pick the allocation; its running replicas take turns."""
-    from scaleplan.kube.weights import route_weights
+    """The HTTPRoute's weights pick the backend (:mod:`scaleplan.kube.backends`: an allocation,
+    or the allocations of one serving shape behind one Service); the backend's running replicas,
+    of any of its allocations, take turns. A backend with no running replica fails the request."""
+    from scaleplan.kube.backends import backend_weights, backends
 
-    allocs = plan.allocations
-    weights = route_weights(plan)
-    wvec = np.array([weights.get(a.name, 0) for a in allocs], dtype=np.float64)
+    index = {a.name: ai for ai, a in enumerate(plan.allocations)}
+    bs = backends(plan)
+    weights = backend_weights(plan)
+    wvec = np.array([weights.get(b.service, 0) for b in bs], dtype=np.float64)
     if wvec.sum() <= 0:
-        wvec = np.ones(len(allocs))
+        wvec = np.ones(len(bs))
     cum = np.cumsum(wvec) / wvec.sum()
-    alloc_pick: list[int] = np.minimum(np.searchsorted(cum, u, side="right"), len(allocs) - 1).tolist()
-    rr_a = [0] * len(allocs)
-    notes.append("routing: HTTPRoute static weights " + ", ".join(f"{a.name} {int(wvec[k])}" for k, a in enumerate(allocs)) + " (a share whose allocation has no running replica fails)")
+    picks = np.minimum(np.searchsorted(cum, u, side="right"), len(bs) - 1)
+    backend_pick: list[int] = picks.tolist()
+    backend_of_alloc = {index[m]: bi for bi, b in enumerate(bs) for m in b.members}
+    rr_b = [0] * len(bs)
+    shown = [f"{b.service} ({' + '.join(b.members)})" if b.shared else b.members[0] for b in bs]
+    notes.append("routing: HTTPRoute static weights " + ", ".join(f"{name} {int(wvec[k])}" for k, name in enumerate(shown)) + " (a share whose backend has no running replica fails)")
 
     def route(i: int, t: float, view: eng.ReplicaView) -> int:
-        ai = alloc_pick[i]
-        ids = [g for g in view.serving_ids if alloc_of[g] == ai]
+        bi = backend_pick[i]
+        ids = [g for g in view.serving_ids if backend_of_alloc.get(alloc_of[g]) == bi]
         if not ids:
             return -1
-        g = ids[rr_a[ai] % len(ids)]
-        rr_a[ai] += 1
+        g = ids[rr_b[bi] % len(ids)]
+        rr_b[bi] += 1
         return g
 
     return route

@@ -91,14 +91,14 @@ class ServiceModels:
 @dataclass(frozen=True)
 class Served:
     """Per request: start, finish and replica (-1: no replica); the requests the HTTPRoute's
-    static weights sent to an allocation without pods (per request and per allocation); one
-    row per batch (replica, launch, finish, size)."""
+    static weights sent to a backend without pods (per request, and per backend: its name, the
+    count, backends with none left out); one row per batch (replica, launch, finish, size)."""
 
     start: F64
     finish: F64
     rep: I64
     static_dropped: NDArray[np.bool_]
-    static_drops: tuple[int, ...]
+    static_drops: tuple[tuple[str, int], ...]
     b_rep: I64
     b_launch: F64
     b_finish: F64
@@ -112,7 +112,7 @@ def serve(plan: Plan, topo: Topology, policy: Policy, times: F64, svc: ServiceMo
     if policy == "least-outstanding":
         rep_sigmas = [svc.sigmas[int(ai)] for ai in topo.alloc_of] if svc.service == "lognormal" else None
         batches, rep = least_outstanding(times, svc.draw, rep_models, epochs, sigmas=rep_sigmas)
-        return Served(batches.start, batches.finish, rep, np.zeros(n, dtype=bool), (0,) * len(plan.allocations), batches.b_replica, batches.b_launch, batches.b_finish, batches.b_size)
+        return Served(batches.start, batches.finish, rep, np.zeros(n, dtype=bool), (), batches.b_replica, batches.b_launch, batches.b_finish, batches.b_size)
     rep, static_dropped, static_drops = _assign(plan, topo, policy, times, epochs, rng)
     start = np.full(n, math.inf)
     finish = np.full(n, math.inf)
@@ -144,23 +144,20 @@ def serve(plan: Plan, topo: Topology, policy: Policy, times: F64, svc: ServiceMo
     )
 
 
-def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list[Epoch], rng: np.random.Generator) -> tuple[I64, NDArray[np.bool_], list[int]]:
+def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list[Epoch], rng: np.random.Generator) -> tuple[I64, NDArray[np.bool_], list[tuple[str, int]]]:
     """Routing decided up front (round-robin, weighted, static weights): the replica of every
-    request (-1: none), which requests the static weights sent to an allocation without pods,
-    and how many per allocation."""
+    request (-1: none), which requests the static weights sent to a backend without pods, and
+    how many per backend (its name, the count)."""
     n = len(times)
     na = len(plan.allocations)
     rep = np.full(n, -1, dtype=np.int64)
-    static_drops = [0] * na
-    static_dropped = np.zeros(n, dtype=bool)
     ep_starts = np.array([e[0] for e in epochs])
     ep_of = np.searchsorted(ep_starts, times, side="right") - 1
     ep_lo = np.searchsorted(ep_of, np.arange(len(epochs)), side="left")
     ep_hi = np.searchsorted(ep_of, np.arange(len(epochs)), side="right")
     classes = sorted(plan.demand.classes)
     cls = rng.choice(len(classes), size=n, p=np.array([plan.demand.classes[c] for c in classes]) / sum(plan.demand.classes.values())) if (classes and policy == "weighted") else np.zeros(n, dtype=np.int64)
-    static = policy == "static-weights"
-    static_w = _static_weights(plan) if static else np.empty(0)
+    static = _StaticRoute.of(plan, n) if policy == "static-weights" else None
     rr_global = 0
     rr_alloc = [0] * na
     u = rng.random(n) if policy in ("weighted", "static-weights") else np.empty(0)
@@ -175,11 +172,11 @@ def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list
             continue
         act_arr = np.array(act, dtype=np.int64)
         per_alloc = [act_arr[topo.alloc_of[act_arr] == ai] for ai in range(na)]
+        if static is not None:
+            static.assign(rep, lo, u[lo:hi], per_alloc)
+            continue
         alloc_choice = np.full(hi - lo, -1, dtype=np.int64)
-        if static and static_w.sum() > 0:
-            cum = np.cumsum(static_w) / static_w.sum()
-            alloc_choice[:] = np.minimum(np.searchsorted(cum, u[lo:hi], side="right"), len(cum) - 1)
-        for ci in range(0 if static else (len(classes) if classes else 1)):
+        for ci in range(len(classes) if classes else 1):
             cname = classes[ci] if classes else None
             weights = np.array([
                 len(per_alloc[ai]) * a.capacity_rps_per_replica * (1.0 if (cname is None or not a.routing or a.routing.get(cname, 0.0) > 0) else 0.0)
@@ -196,18 +193,55 @@ def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list
             if not len(sel_idx):
                 continue
             reps = per_alloc[ai]
-            if not len(reps):  # static weights: a Service without pods; these requests fail
-                static_drops[ai] += len(sel_idx)
-                static_dropped[lo + sel_idx] = True
+            if not len(reps):
                 continue
             rep[lo + sel_idx] = reps[(rr_alloc[ai] + np.arange(len(sel_idx))) % len(reps)]
             rr_alloc[ai] = (rr_alloc[ai] + len(sel_idx)) % len(reps)
-    return rep, static_dropped, static_drops
+    if static is None:
+        return rep, np.zeros(n, dtype=bool), []
+    drops = [(name, k) for name, k in zip(static.names, static.drops, strict=True) if k]
+    return rep, static.dropped, drops
 
 
-def _static_weights(plan: Plan) -> F64:
-    """The HTTPRoute's integer weights per allocation, as rendered."""
-    from scaleplan.kube.weights import route_weights
+class _StaticRoute:
+    """The HTTPRoute's static weights as rendered: a request's draw picks the backend
+    (:mod:`scaleplan.kube.backends`: an allocation, or the allocations of one serving shape
+    behind one Service); the backend's running replicas, of any of its allocations, take turns
+    (kube-proxy over the Service's ready endpoints). A backend with no running replica fails
+    its requests (a Service without endpoints)."""
 
-    rw = route_weights(plan)
-    return np.array([float(rw.get(a.name, 0)) for a in plan.allocations])
+    def __init__(self, names: list[str], members: list[list[int]], weights: F64, n: int) -> None:
+        self.names = names
+        self.members = members
+        self.cum = np.cumsum(weights) / weights.sum() if weights.sum() > 0 else np.empty(0)
+        self.rr = [0] * len(names)
+        self.drops = [0] * len(names)
+        self.dropped = np.zeros(n, dtype=bool)
+
+    @classmethod
+    def of(cls, plan: Plan, n: int) -> _StaticRoute:
+        from scaleplan.kube.backends import backend_weights, backends
+
+        index = {a.name: ai for ai, a in enumerate(plan.allocations)}
+        bs = backends(plan)
+        rw = backend_weights(plan)
+        names = [b.service if b.shared else b.members[0] for b in bs]
+        weights = np.array([float(rw.get(b.service, 0)) for b in bs])
+        return cls(names, [[index[m] for m in b.members] for b in bs], weights, n)
+
+    def assign(self, rep: I64, lo: int, u: F64, per_alloc: list[I64]) -> None:
+        """Route the requests ``lo``, ``lo + 1``, ... (their draws ``u``) of one epoch."""
+        if not len(self.cum):
+            return
+        choice = np.minimum(np.searchsorted(self.cum, u, side="right"), len(self.cum) - 1)
+        for bi, members in enumerate(self.members):
+            sel_idx = np.flatnonzero(choice == bi)
+            if not len(sel_idx):
+                continue
+            reps = np.sort(np.concatenate([per_alloc[ai] for ai in members]))
+            if not len(reps):  # a Service without endpoints: these requests fail
+                self.drops[bi] += len(sel_idx)
+                self.dropped[lo + sel_idx] = True
+                continue
+            rep[lo + sel_idx] = reps[(self.rr[bi] + np.arange(len(sel_idx))) % len(reps)]
+            self.rr[bi] = (self.rr[bi] + len(sel_idx)) % len(reps)

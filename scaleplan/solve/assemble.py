@@ -266,23 +266,26 @@ def _warnings(
 
 def _spot_loss_warning(plan: Plan) -> str | None:
     """routing: gateway-api with spot allocations: the HTTPRoute's weights are static, so a spot
-    loss fails the spot allocations' share until replacements are ready; say so (the plan cannot
-    keep the SLO through it, whatever its spare capacity)."""
-    from scaleplan.kube.weights import route_weights, spot_loss_share
+    loss fails the share of the backends whose allocations all run on spot until replacements
+    are ready; say so (the plan cannot keep the SLO through it, whatever its spare capacity). A
+    spot allocation behind one Service with on-demand allocations of its shape loses nothing
+    (:mod:`scaleplan.kube.backends`)."""
+    from scaleplan.kube.backends import backend_weights, backends, losable, spot_loss_share
 
     if plan.spec.kubernetes.routing != "gateway-api":
         return None
     share = spot_loss_share(plan)
     if share <= 0:
         return None
-    weights = route_weights(plan)
+    weights = backend_weights(plan)
     names = ", ".join(
-        f"{a.name} (weight {weights.get(a.name, 0)})"
-        for a in plan.allocations
-        if a.capacity_type == "spot" and weights.get(a.name, 0) > 0
+        f"{' + '.join(b.members)} (weight {weights.get(b.service, 0)})"
+        for b in backends(plan)
+        if losable(plan, b) and weights.get(b.service, 0) > 0
     )
     return (
-        f"routing: gateway-api: the HTTPRoute's static weights send {share:.0%} of requests to spot allocations ({names}); "
+        f"routing: gateway-api: the HTTPRoute's static weights send {share:.0%} of requests to "
+        f"backends with only spot allocations ({names}); "
         "when the spot capacity is reclaimed those requests fail until replacement pods are ready, so this plan does not hold "
         "the SLO through a spot loss (scaleplan simulate --fail spot shows the failures). Use routing: inference-pool (a lost "
         "allocation drops out of the pool) or routing: service, or set placement.spot.allowed: false"

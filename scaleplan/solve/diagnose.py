@@ -147,7 +147,7 @@ def serving_candidates(pb: Problem, cands: list[Candidate], rps: Sequence[float]
             "routing",
             f"kubernetes.routing is service: one Service sends every replica every request class "
             f"({names}), but no allowed instance type serves them all within the SLO",
-            "set kubernetes.routing: gateway-api (per-allocation Services with weights), or "
+            "set kubernetes.routing: gateway-api (a weighted Service per serving shape), or "
             "profile one accelerator that serves every class",
         ))
     if pb.static_weights(rps):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from scaleplan.kube.backends import group_allocations
 from scaleplan.kube.weights import peak_window
 from scaleplan.plan import HOURS_PER_MONTH, Allocation, Alternative, Baseline
 from scaleplan.solve.problem import Problem
@@ -127,18 +128,31 @@ def _type_label(o: Outcome, k: int) -> str:
 def routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome, rps: Sequence[float]) -> str:
     """How traffic reaches the replicas: weighted HTTPRoute or one evenly spread Service."""
     if not pb.even_split:
-        return _weighted_routing_line(pb, o)
+        return _weighted_routing_line(pb, allocs, o)
     return _even_routing_line(pb, o, rps)
 
 
-def _weighted_routing_line(pb: Problem, o: Outcome) -> str:
+def _weighted_routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome) -> str:
     gw = pb.spec.kubernetes.gateway
     where = f"{gw.namespace + '/' if gw and gw.namespace else ''}{gw.name if gw else '?'}"
-    line = (
-        f"Routing: gateway-api: one Service per allocation behind an HTTPRoute on Gateway {where}, "
-        "weighted by each allocation's routing share (in proportion to capacity), so replicas of "
-        "very different speed can serve side by side."
-    )
+    gateway = pb.spec.kubernetes.routing == "gateway-api"
+    shared = [g for g in group_allocations(allocs) if len(g) > 1] if gateway else []
+    if not shared:
+        line = (
+            "Routing: gateway-api: one Service per allocation behind an HTTPRoute on Gateway "
+            f"{where}, weighted by each allocation's routing share (in proportion to capacity), "
+            "so replicas of very different speed can serve side by side."
+        )
+    else:
+        same = "; ".join(" and ".join(a.name for a in g) for g in shared)
+        line = (
+            f"Routing: gateway-api: an HTTPRoute on Gateway {where} over one Service per serving "
+            f"shape: {same} run the same GPU, capacity and server settings, so they share one "
+            "Service, whose ready pods take its requests in turn (a member that loses its pods, "
+            "e.g. to a spot reclaim, leaves its share to the others); the route weights each "
+            "Service by its allocations' routing share (in proportion to capacity), so replicas "
+            "of very different speed can serve side by side."
+        )
     if o.shares is None or o.lower is None:
         return line
     split: dict[str, float] = {}

@@ -1,0 +1,151 @@
+"""The backends of the ``routing: gateway-api`` HTTPRoute: which allocations share one Service.
+
+Allocations that serve a request the same way, whichever of them gets it, are interchangeable:
+they run in one cluster (same provider and region), on the same accelerator with the same GPUs
+per replica, serve exactly the same ``capacity_rps_per_replica`` at the same operating point,
+and run the same LLM server settings (the whole ``llm`` block). Such allocations (typically the
+spot and the on-demand replicas of one instance shape, or two instance sizes with the same GPU)
+share **one** backend Service and one HTTPRoute ``backendRef``: kube-proxy spreads the backend's
+requests evenly over its ready endpoints, so when one member loses its pods (a spot reclaim)
+the other members take its share, and the route's static weights only split traffic between
+different shapes.
+
+:func:`backends` is the one grouping: render writes its Services, weights and pod labels,
+the simulators replay it, the optimizer's spot warning and ``check`` judge losses by it.
+Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scaleplan.kube import names, safety
+from scaleplan.kube.safety import BACKEND_LABEL
+from scaleplan.kube.weights import route_weights
+
+if TYPE_CHECKING:
+    from scaleplan.plan import Allocation, Plan
+
+# BACKEND_LABEL (kept with the reserved labels in kube/safety.py): the pod label a shared backend
+# Service selects on, only on pods of a backend with several allocations (a backend of one
+# allocation selects that Deployment's pods as before)
+__all__ = [
+    "BACKEND_LABEL",
+    "Backend",
+    "allocation_service",
+    "backend_of",
+    "backend_weights",
+    "backends",
+    "group_allocations",
+    "losable",
+    "shape_key",
+    "spot_loss_share",
+]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One HTTPRoute backend: its Service name and the allocations (names, plan order) behind it."""
+
+    service: str
+    members: tuple[str, ...]
+
+    @property
+    def shared(self) -> bool:
+        """Several allocations behind one Service (their pods carry :data:`BACKEND_LABEL`)."""
+        return len(self.members) > 1
+
+
+def allocation_service(allocation: str) -> str:
+    """The Service name of a backend of one allocation: its (sanitized) Deployment name, with
+    ``s-`` in front when that does not start with a letter (Service names are DNS-1035 labels)."""
+    name = safety.sanitize_dns_label(allocation)
+    return name if names.DNS_1035_LABEL.fullmatch(name) else safety.sanitize_dns_label(f"s-{name}")
+
+
+def shape_key(a: Allocation) -> tuple[object, ...]:
+    """What makes two allocations interchangeable behind one Service: same cluster (provider,
+    region), accelerator, GPUs per replica, exactly equal capacity per replica and operating
+    point, and equal LLM server settings (the whole ``llm`` block)."""
+    llm = a.llm.model_dump_json() if a.llm is not None else None
+    return (
+        a.provider,
+        a.region,
+        a.accelerator,
+        a.gpus_per_replica,
+        a.capacity_rps_per_replica,
+        a.operating_point.model_dump_json(),
+        llm,
+    )
+
+
+def _shared_name(prefix: str, a: Allocation, taken: set[str]) -> str:
+    """``<prefix>-<accelerator>-x<gpus>`` lower-cased as a DNS-1035 label, ``-2``, ``-3``, ...
+    appended until it is not ``taken``."""
+    base = f"{prefix}-{a.accelerator}-x{a.gpus_per_replica}".lower()
+    n = 1
+    while True:
+        cand = allocation_service(base if n == 1 else f"{base}-{n}")
+        if cand not in taken:
+            return cand
+        n += 1
+
+
+def group_allocations(allocations: Sequence[Allocation]) -> list[list[Allocation]]:
+    """Allocations with replicas, grouped by :func:`shape_key` (groups and members in the
+    order of their first allocation)."""
+    groups: dict[tuple[object, ...], list[Allocation]] = {}
+    for a in allocations:
+        if a.replicas > 0:
+            groups.setdefault(shape_key(a), []).append(a)
+    return list(groups.values())
+
+
+def backends(plan: Plan) -> tuple[Backend, ...]:
+    """The HTTPRoute's backends, in plan order. A backend of one allocation keeps that
+    allocation's own Service name (:func:`allocation_service`); a shared one is named after the
+    shape, ``<metadata.name>-<accelerator>-x<gpus>``, made unique against every other backend
+    (in the order of the sorted member names, so the result does not depend on luck)."""
+    groups = group_allocations(plan.allocations)
+    taken = {allocation_service(g[0].name) for g in groups if len(g) == 1}
+    named: dict[int, str] = {}
+    shared = [i for i, g in enumerate(groups) if len(g) > 1]
+    for i in sorted(shared, key=lambda i: sorted(a.name for a in groups[i])):
+        named[i] = _shared_name(plan.spec.metadata.name, groups[i][0], taken)
+        taken.add(named[i])
+    return tuple(
+        Backend(named.get(i) or allocation_service(g[0].name), tuple(a.name for a in g))
+        for i, g in enumerate(groups)
+    )
+
+
+def backend_of(plan: Plan) -> dict[str, Backend]:
+    """Allocation name -> its backend (allocations with replicas only)."""
+    return {m: b for b in backends(plan) for m in b.members}
+
+
+def backend_weights(plan: Plan) -> dict[str, int]:
+    """The HTTPRoute's ``backendRefs[].weight`` per backend Service: the sum of its members'
+    capacity at the plan's peak window, scaled by :func:`scaleplan.kube.weights.route_weights`."""
+    return route_weights(plan, {m: b.service for b in backends(plan) for m in b.members})
+
+
+def losable(plan: Plan, backend: Backend) -> bool:
+    """Every member of ``backend`` runs on spot capacity: a spot reclaim leaves the Service
+    without endpoints (a backend with an on-demand member keeps serving)."""
+    spot = {a.name for a in plan.allocations if a.capacity_type == "spot"}
+    return all(m in spot for m in backend.members)
+
+
+def spot_loss_share(plan: Plan) -> float:
+    """Share of requests the static HTTPRoute weights send to backends whose members all run on
+    spot: what fails while the spot capacity is reclaimed (those Services have no pods until
+    replacements are ready). A spot allocation that shares its backend with on-demand members
+    loses nothing: its siblings take its share."""
+    weights = backend_weights(plan)
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(weights.get(b.service, 0) for b in backends(plan) if losable(plan, b)) / total
