@@ -135,6 +135,14 @@ def routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome, rps: Seq
 def _weighted_routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome) -> str:
     gw = pb.spec.kubernetes.gateway
     where = f"{gw.namespace + '/' if gw and gw.namespace else ''}{gw.name if gw else '?'}"
+    if pb.spec.kubernetes.routing == "inference-pool":
+        return (
+            f"Routing: inference-pool: an InferencePool on Gateway {where} over every "
+            "allocation's pods; its endpoint picker sends each request to the replica with the "
+            "shortest queue or the most free KV cache, so replicas of different speed each take "
+            "what they serve (sized here for a split in proportion to capacity), and a replica "
+            "that goes away drops out of the pool."
+        )
     gateway = pb.spec.kubernetes.routing == "gateway-api"
     shared = [g for g in group_allocations(allocs) if len(g) > 1] if gateway else []
     if not shared:
