@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -71,3 +72,17 @@ def tables():  # type: ignore[no-untyped-def]
     from tables_helpers import shipped_tables
 
     return shipped_tables()
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script outside the package (bench/, tools/) as a module, registered under its file name
+    (dataclasses look their module up)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = mod
+    spec.loader.exec_module(mod)
+    return mod

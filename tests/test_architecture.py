@@ -178,13 +178,9 @@ def test_the_offender_list_is_exact() -> None:
     """Issue 12: pyproject.toml's C901/E501 list says exactly which files, functions and how
     many long lines are over the limits (tools/ruff_offenders.py computes it from ruff run
     without the per-file ignores; `--write` rewrites it)."""
-    import importlib.util
+    from conftest import load_script
 
-    tool = ROOT / "tools" / "ruff_offenders.py"
-    spec = importlib.util.spec_from_file_location("ruff_offenders", tool)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(ROOT / "tools" / "ruff_offenders.py")
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert mod.current(text) == mod.block(), "run: python tools/ruff_offenders.py --write"
 

@@ -4,24 +4,18 @@ another, and how far they agree (docs/benchmarks.md, "How far the measurements r
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import load_script
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "llm_data_repeatability.py"
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("llm_data_repeatability", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["llm_data_repeatability"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(BENCH)
 
 
 def _row(bench: ModuleType, row_id: str, ttft: str, tpot: str, notes: str = "") -> dict[str, str]:
