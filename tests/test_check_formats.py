@@ -54,6 +54,11 @@ def test_sarif_validates_against_oasis_schema(tables: Catalog, broken_report) ->
     for r in results:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
         assert r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
+    # scaleplan is not published at a URL: no link points to one (the rule's fix is inline)
+    assert "informationUri" not in doc["runs"][0]["tool"]["driver"]
+    assert not any("helpUri" in rule for rule in rules)
+    assert "github.com" not in json.dumps(doc)
+    assert all(rule["help"]["text"].startswith("Fix: ") for rule in rules)
     # an empty report validates too
     jsonschema.Draft4Validator(schema).validate(
         sarif(check_text(CONFIG_MAP, "c.yaml", catalog=tables))

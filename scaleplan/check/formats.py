@@ -19,7 +19,6 @@ from scaleplan.check.rules import RULES
 from scaleplan.safetext import printable, xml_text
 
 FORMATS = ("text", "json", "junit", "sarif", "github")
-INFO_URI = "https://github.com/scaleplan/scaleplan/blob/main/docs/ci.md"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
@@ -144,7 +143,6 @@ def _rule_json(r: Rule) -> dict[str, Any]:
         "shortDescription": {"text": r.reason},
         "fullDescription": {"text": r.reason},
         "help": {"text": f"Fix: {r.hint}", "markdown": f"**Fix:** {r.hint}"},
-        "helpUri": f"{INFO_URI}#{r.id}",
         "defaultConfiguration": {"level": _LEVEL[r.severity], "enabled": r.default},
         "properties": props,
     }
@@ -193,7 +191,6 @@ def sarif(report: CheckReport) -> dict[str, Any]:
                         "name": "scaleplan",
                         "semanticVersion": __version__,
                         "version": __version__,
-                        "informationUri": INFO_URI,
                         "rules": [_rule_json(r) for r in RULES],
                     }
                 },
