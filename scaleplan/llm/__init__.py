@@ -10,6 +10,9 @@ Public API:
   :func:`~scaleplan.llm.perf.serve_class` (TTFT / TPOT / throughput per class);
 * :func:`~scaleplan.llm.serving.setup`, :func:`~scaleplan.llm.serving.size`,
   :func:`~scaleplan.llm.serving.best_concurrency` (what the optimizer plans on);
+* :func:`~scaleplan.llm.closed_loop.closed_loop` and :func:`~scaleplan.llm.burst.burst`
+  (benchmarks replayed through the engine's scheduler: N clients in a closed loop, N requests
+  sent at once);
 * :func:`~scaleplan.llm.estimate.estimate_profile` (``scaleplan profile llm``) and
   :func:`~scaleplan.llm.calibrate.calibrate` (fit efficiency scales to measured points).
 """

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from scaleplan.llm.burst import burst
 from scaleplan.llm.closed_loop import closed_loop
 from scaleplan.llm.perf import (
     BAND_CALIBRATED,
@@ -46,7 +47,7 @@ LIGHT_PRIOR = 1e-3
 SATURATION = 0.95  # achieved / offered below this: the run did not saturate the server
 
 
-MeasuredAs = Literal["steady", "open_loop", "closed_loop", "static"]
+MeasuredAs = Literal["steady", "open_loop", "closed_loop", "static", "burst"]
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,11 @@ class Observed:
     # how the point was measured: "steady" (``concurrency`` in flight, replaced as they end: a
     # closed loop or a full queue), "open_loop" (arrivals at a rate, ``concurrency`` in flight
     # on average), "closed_loop" (the scheduler replay of ``concurrency`` lockstep clients; at
-    # most ``running`` sequences run at once), "static" (one fixed batch, no in-flight batching)
+    # most ``running`` sequences run at once), "static" (one fixed batch, no in-flight batching),
+    # "burst" (``lengths``, (prompt, output) per request, all sent at once: the burst replay)
     kind: MeasuredAs = "steady"
     running: int | None = None
+    lengths: tuple[tuple[int, int], ...] = ()
 
 
 def predicted(obs: Observed, cal: Calibration) -> tuple[float, float, float]:
@@ -77,6 +80,10 @@ def predicted(obs: Observed, cal: Calibration) -> tuple[float, float, float]:
     if obs.kind == "static":
         first, tok_s = static_batch(d, obs.input_tokens, obs.output_tokens, obs.concurrency)
         return first, 0.0, tok_s
+    if obs.kind == "burst":
+        same = ((obs.input_tokens, obs.output_tokens),) * obs.concurrency
+        b = burst(d, obs.lengths or same, cap=obs.running)
+        return b.ttft_ms, b.tpot_ms, b.output_tokens_per_s
     if obs.kind == "closed_loop":
         p = closed_loop(d, obs.input_tokens, obs.output_tokens, obs.concurrency, cap=obs.running)
     else:

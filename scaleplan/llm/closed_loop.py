@@ -62,9 +62,11 @@ class PassGroup:
     prompts and ``decode_seqs`` decodes; ``pairs`` and ``context`` are the attention pairs and
     decode context tokens summed over the passes; ``waiting`` and ``decoding`` sum, over the
     passes, the requests without a first token yet and the sequences between first and last
-    token. A step's time is close to linear in these counts, so passes within ``GROUP_WIDTH``
-    of each other in tokens are priced once, at their means (exact for decode-only passes of
-    one batch, whose time is linear in the context).
+    token; ``per_token`` sums, over the passes, 1 / (O - 1) of each sequence between first
+    and last token (its share of a per-request TPOT, for requests of different lengths). A
+    step's time is close to linear in these counts, so passes within ``GROUP_WIDTH`` of each
+    other in tokens are priced once, at their means (exact for decode-only passes of one batch,
+    whose time is linear in the context).
     """
 
     passes: int
@@ -75,6 +77,7 @@ class PassGroup:
     context: float
     waiting: float
     decoding: float
+    per_token: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,23 @@ class Calendar:
 
 
 class _Replay:
-    """The scheduler's state while replaying (one request per client slot in flight)."""
+    """The scheduler's state while replaying (one request per client slot in flight).
 
-    def __init__(self, n: int, i: int, o: int, budget: int, cap: int, engine: str) -> None:
+    ``lengths``: per-request (prompt, output) tokens of requests 0 .. len - 1 (the others, and
+    all of them when empty, have ``i`` and ``o``); with lengths given, a finished request is
+    not replaced (a burst of requests, :mod:`scaleplan.llm.burst`)."""
+
+    def __init__(
+        self, n: int, i: int, o: int, budget: int, cap: int, engine: str,
+        lengths: tuple[tuple[int, int], ...] = (),
+    ) -> None:
         self.i, self.o, self.budget, self.cap = i, o, max(budget, 1), max(cap, 1)
         self.chunked, self.mixed = SCHEDULER.get(engine, (True, True))
+        self.lengths, self.replace = lengths, not lengths
         self.rem: dict[int, int] = {}  # running request -> prompt tokens still to prefill
         self.gen: dict[int, int] = {}  # running request -> tokens generated
+        self.prompt: dict[int, int] = {}  # running request -> its prompt and output tokens
+        self.out: dict[int, int] = {}
         self.queue: deque[tuple[int, int]] = deque((0, k) for k in range(n))  # (visible, id)
         self.next_id = n
         self.p = 0  # pass index
@@ -106,8 +119,15 @@ class _Replay:
     def admit(self) -> None:
         while self.queue and len(self.rem) < self.cap and self.queue[0][0] <= self.p:
             _, k = self.queue.popleft()
-            self.rem[k] = self.i
+            i, o = self.lengths[k] if k < len(self.lengths) else (self.i, self.o)
+            self.prompt[k], self.out[k] = max(i, 1), max(o, 1)
+            self.rem[k] = self.prompt[k]
             self.gen[k] = 0
+
+    def per_token(self) -> float:
+        """Sum of 1 / (O - 1) over the sequences between first and last token."""
+        out = self.out
+        return sum(1.0 / (out[k] - 1) for k, left in self.rem.items() if left <= 0 and out[k] > 1)
 
     def prefill_chunks(self, budget: int) -> list[tuple[int, int]]:
         chunks: list[tuple[int, int]] = []
@@ -130,19 +150,21 @@ class _Replay:
     ) -> None:
         if not self.measuring:
             return
-        a = self.acc.setdefault(key, [0.0, 0.0, 0.0, 0.0, 0.0])
+        a = self.acc.setdefault(key, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
         a[0] += passes
         a[1] += pairs
         a[2] += ctx
         a[3] += waiting * passes
         a[4] += decoding * passes
+        a[5] += (self.per_token() if self.lengths else decoding / max(self.o - 1, 1)) * passes
 
     def finish(self, k: int) -> None:
-        del self.rem[k], self.gen[k]
+        del self.rem[k], self.gen[k], self.prompt[k], self.out[k]
         self.done += 1
         self.finished += self.measuring
-        self.queue.append((self.p + 1 + ARRIVAL_LAG, self.next_id))
-        self.next_id += 1
+        if self.replace:
+            self.queue.append((self.p + 1 + ARRIVAL_LAG, self.next_id))
+            self.next_id += 1
 
     def step(self) -> None:
         """One pass, or a run of identical decode-only passes."""
@@ -167,9 +189,9 @@ class _Replay:
     ) -> None:
         pairs = 0.0
         for k, c in chunks:
-            done = self.i - self.rem[k]
+            done = self.prompt[k] - self.rem[k]
             pairs += c * done + c * c / 2.0
-        ctx = float(sum(self.i + self.gen[k] for k in decoders))
+        ctx = float(sum(self.prompt[k] + self.gen[k] for k in decoders))
         key = (sum(c for _, c in chunks), len(chunks), len(decoders))
         self.record(key, 1, pairs, ctx, waiting, in_decode)
         ended: list[int] = []
@@ -178,28 +200,28 @@ class _Replay:
             if self.rem[k] <= 0:
                 self.gen[k] = 1
                 self.first += self.measuring
-                if self.o <= 1:
+                if self.out[k] <= 1:
                     ended.append(k)
         for k in decoders:
             self.gen[k] += 1
-            if self.gen[k] >= self.o:
+            if self.gen[k] >= self.out[k]:
                 ended.append(k)
         for k in ended:
             self.finish(k)
         self.p += 1
 
     def _decode_run(self, decoders: list[int], waiting: int, in_decode: int) -> None:
-        run = min(self.o - self.gen[k] for k in decoders)
+        run = min(self.out[k] - self.gen[k] for k in decoders)
         if self.queue and len(self.rem) < self.cap:
             run = min(run, max(self.queue[0][0] - self.p, 1))
         d = len(decoders)
-        ctx0 = float(sum(self.i + self.gen[k] for k in decoders))
+        ctx0 = float(sum(self.prompt[k] + self.gen[k] for k in decoders))
         ctx = run * ctx0 + d * run * (run - 1) / 2.0
         self.record((0, 0, d), run, 0.0, ctx, waiting, in_decode)
         ended = []
         for k in decoders:
             self.gen[k] += run
-            if self.gen[k] >= self.o:
+            if self.gen[k] >= self.out[k]:
                 ended.append(k)
         self.p += run - 1
         for k in ended:
@@ -227,17 +249,25 @@ def calendar(n: int, i: int, o: int, budget: int, cap: int, engine: str) -> Cale
     return Calendar(_groups(r.acc), max(r.first, 1), max(r.finished, 1))
 
 
-def _groups(acc: dict[tuple[int, int, int], list[float]]) -> tuple[PassGroup, ...]:
-    """Exact pass compositions merged into groups of about the same size (``GROUP_WIDTH``)."""
+def _groups(
+    acc: dict[tuple[int, int, int], list[float]], *, exact_decodes: bool = True
+) -> tuple[PassGroup, ...]:
+    """Exact pass compositions merged into groups of about the same size (``GROUP_WIDTH``);
+    decode-only passes of different batches too unless ``exact_decodes`` (a decode step's time
+    is close to linear in its batch and context: exact within a group of one batch, nearly so
+    within 5 % of the batch)."""
     merged: dict[tuple[bool, int, int], list[float]] = {}
-    for (pt, ps, ds), (passes, pairs, ctx, waiting, decoding) in acc.items():
-        key = (pt > 0, round(math.log(pt + ds) / math.log(GROUP_WIDTH)), ds if pt == 0 else -1)
-        m = merged.setdefault(key, [0.0] * 8)
-        sums = (passes, pt * passes, ps * passes, ds * passes, pairs, ctx, waiting, decoding)
+    for (pt, ps, ds), (passes, pairs, ctx, waiting, decoding, per_token) in acc.items():
+        batch = ds if pt == 0 and exact_decodes else -1
+        key = (pt > 0, round(math.log(pt + ds) / math.log(GROUP_WIDTH)), batch)
+        m = merged.setdefault(key, [0.0] * 9)
+        sums = (
+            passes, pt * passes, ps * passes, ds * passes, pairs, ctx, waiting, decoding, per_token
+        )
         for j, v in enumerate(sums):
             m[j] += v
     return tuple(
-        PassGroup(int(m[0]), m[1] / m[0], m[2] / m[0], m[3] / m[0], m[4], m[5], m[6], m[7])
+        PassGroup(int(m[0]), m[1] / m[0], m[2] / m[0], m[3] / m[0], m[4], m[5], m[6], m[7], m[8])
         for _, m in sorted(merged.items())
     )
 
@@ -251,7 +281,33 @@ def closed_loop(
     s = d.settings
     running = min(cap or s.max_num_seqs, s.max_num_seqs)
     cal = calendar(n, i, o, s.max_num_batched_tokens, running, s.engine)
-    total = ttft = decoding = compute = memory = 0.0
+    t = price(d, cal)
+    ttft_ms = t.waiting_ms / cal.first_tokens + REQUEST_OVERHEAD_MS[s.engine]
+    tpot_ms = t.decoding_ms / cal.completions / (o - 1) if o > 1 else 0.0
+    rps = cal.completions / (t.total_ms / 1000.0) if t.total_ms > 0 else 0.0
+    basis = efficiency(d.hw, s.engine, d.dtype, d.calibration).basis + ", closed-loop replay"
+    return ClassPerf.of(
+        d, concurrency=n, output_tokens=o, ttft_ms=ttft_ms, tpot_ms=tpot_ms, throughput_rps=rps,
+        bound=t.bound, basis=basis,
+    )
+
+
+@dataclass(frozen=True)
+class Priced:
+    """A calendar priced on a deployment: its total time and the time-integrals (ms) of the
+    requests without a first token (``waiting_ms``), of the sequences between first and last
+    token (``decoding_ms``) and of their 1 / (O - 1) shares (``per_token_ms``)."""
+
+    total_ms: float
+    waiting_ms: float
+    decoding_ms: float
+    per_token_ms: float
+    bound: str
+
+
+def price(d: Deployment, cal: Calendar) -> Priced:
+    """Every pass group of ``cal`` priced with :func:`~scaleplan.llm.perf.step_time_ms`."""
+    total = ttft = decoding = per_token = compute = memory = 0.0
     for g in cal.groups:
         st = step_time_ms(
             d,
@@ -264,13 +320,7 @@ def closed_loop(
         total += st.ms * g.passes
         ttft += st.ms * g.waiting
         decoding += st.ms * g.decoding
+        per_token += st.ms * g.per_token
         compute += st.compute_ms * g.passes
         memory += st.memory_ms * g.passes
-    ttft_ms = ttft / cal.first_tokens + REQUEST_OVERHEAD_MS[s.engine]
-    tpot_ms = decoding / cal.completions / (o - 1) if o > 1 else 0.0
-    rps = cal.completions / (total / 1000.0) if total > 0 else 0.0
-    basis = efficiency(d.hw, s.engine, d.dtype, d.calibration).basis + ", closed-loop replay"
-    return ClassPerf.of(
-        d, concurrency=n, output_tokens=o, ttft_ms=ttft_ms, tpot_ms=tpot_ms, throughput_rps=rps,
-        bound="compute" if compute >= memory else "memory", basis=basis,
-    )
+    return Priced(total, ttft, decoding, per_token, "compute" if compute >= memory else "memory")
