@@ -30,12 +30,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scaleplan.catalog.files import load_accelerators  # noqa: E402
 from scaleplan.catalog.peaks import proxy_band  # noqa: E402
 from scaleplan.llm.arch import preset  # noqa: E402
+from scaleplan.llm.burst import burst  # noqa: E402
 from scaleplan.llm.calibrate import LIGHT_PRIOR, Observed, calibrate  # noqa: E402
 from scaleplan.llm.closed_loop import closed_loop  # noqa: E402
 from scaleplan.llm.memory import EngineSettings, Refusal, memory_plan  # noqa: E402
@@ -51,6 +54,9 @@ from scaleplan.llm.perf import (  # noqa: E402
     static_batch,
 )
 from scaleplan.llm.serving import hardware_for  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from llm_sim_validation import sampled_lengths, sharegpt_sample  # noqa: E402
 
 GPU = {"A10G": "A10G", "A100": "A100-80GB", "L40S": "L40S", "H100": "H100", "H200": "H200", "B200": "B200", "B300": "B300"}
 MODEL = {"mistral-7b (version not stated)": "mistral-7b-instruct-v0.2"}
@@ -194,6 +200,12 @@ def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:
         out["tok_s"] = static_batch(d, c.i, c.o, c.n)[1]
     elif c.mode == "static_batch_ttft":
         out["ttft"] = static_batch(d, c.i, 1, c.n)[0]
+    elif c.mode == "online_burst_all_at_once" and BURST == "replay":
+        # every request at t = 0: the engine's scheduler replayed over the run's own lengths
+        # (llm.burst); at most what the KV cache holds at the mean lengths runs at once
+        cap = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
+        b = burst(d, burst_lengths(c), cap=cap)
+        out.update(tok_s=b.output_tokens_per_s, tpot=b.tpot_ms, ttft=b.ttft_ms)
     elif c.mode in ("offline_max_throughput", "online_burst_all_at_once") or (c.mode == "online_poisson_qps" and c.rate is None):
         n = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
         if c.mode == "online_burst_all_at_once":
@@ -228,6 +240,28 @@ def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:
     return out
 
 
+SHAREGPT: tuple[tuple[int, int], ...] = ()  # (prompt, output) per request of a stored ShareGPT run
+BURST_SEED = 0
+_LENGTHS: dict[str, tuple[tuple[int, int], ...]] = {}
+
+
+def burst_lengths(c: Case) -> tuple[tuple[int, int], ...]:
+    """The (prompt, output) lengths of a burst row's ``num_requests`` requests: ShareGPT rows
+    draw them from the stored ShareGPT run scaled to the row's means, as
+    bench/llm_sim_validation.py does (``sampled_lengths``, reused); random-dataset rows have
+    the row's fixed lengths (no row states a range ratio)."""
+    key = c.row["row_id"]
+    if key not in _LENGTHS:
+        n = int(num(c.row["num_requests"]) or 1)
+        if SHAREGPT and "sharegpt" in c.row["dataset"].lower():
+            isl, osl = float(c.row["input_tokens"]), float(c.row["output_tokens"])
+            inp, out = sampled_lengths(np.random.default_rng(BURST_SEED), SHAREGPT, n, isl, osl)
+            _LENGTHS[key] = tuple(zip(inp.tolist(), out.tolist(), strict=True))
+        else:
+            _LENGTHS[key] = ((c.i, c.o),) * n
+    return _LENGTHS[key]
+
+
 def rate_concurrency(d: Deployment, c: Case, nmax: int) -> int:
     """Open loop at rate λ: the concurrency N with N / cycle(N) = λ (Little), at most nmax."""
     assert c.rate is not None
@@ -252,6 +286,10 @@ def observed(c: Case) -> Observed:
         return Observed(d, c.i, c.o if c.mode == "static_batch_offline" else 1, c.n, kind="static", **common)  # type: ignore[arg-type]
     if c.mode == "online_fixed_concurrency" and CLOSED_LOOP == "replay":
         return Observed(d, c.i, c.o, c.n, kind="closed_loop", running=cap, **common)  # type: ignore[arg-type]
+    if c.mode == "online_burst_all_at_once" and BURST == "replay" and BURST_CALIBRATION == "replay":
+        lengths = burst_lengths(c)
+        n = len(lengths)
+        return Observed(d, c.i, c.o, n, kind="burst", running=cap, lengths=lengths, **common)  # type: ignore[arg-type]
     if c.mode == "online_fixed_concurrency":
         if c.n > cap:  # TTFT includes queueing for a slot, which the steady state does not hold
             common["ttft_ms"] = None
@@ -267,6 +305,12 @@ def observed(c: Case) -> Observed:
     return Observed(d, c.i, c.o, n, **common)  # type: ignore[arg-type]
 
 
+# burst rows (all requests at t = 0): "replay" (llm.burst over the run's lengths) or "steady"
+# (the saturation steady state, before 2026-12-05); --burst picks
+BURST = "replay"
+# burst rows as calibration points: "steady" (the saturation steady state, as before) or
+# "replay" (Observed(kind="burst"), slower and no better on the training rows: docs/llm.md)
+BURST_CALIBRATION = "steady"
 # closed-loop rows: "steady" (independent arrivals, perf.serve_class) or "replay" (the
 # scheduler replayed pass by pass, llm.closed_loop); --closed-loop picks
 CLOSED_LOOP = "steady"
@@ -335,9 +379,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", action="store_true", help="print every usable row's prediction")
     ap.add_argument("--fit", action="store_true", help="fit the per-(generation, engine) scales on the training rows and print them (for scaleplan/llm/perf.py)")
     ap.add_argument("--closed-loop", choices=("steady", "replay"), default="steady", help="how closed-loop rows are modelled (docs/llm.md)")
+    ap.add_argument("--burst", choices=("replay", "steady"), default="replay",
+                    help="how burst rows (all requests at t = 0) are modelled (docs/llm.md)")
+    ap.add_argument("--burst-calibration", choices=("steady", "replay"), default="steady",
+                    help="how burst rows are read as calibration points (docs/llm.md)")
     a = ap.parse_args(argv)
-    global CLOSED_LOOP
-    CLOSED_LOOP = a.closed_loop
+    global CLOSED_LOOP, BURST, BURST_CALIBRATION, SHAREGPT
+    CLOSED_LOOP, BURST, BURST_CALIBRATION = a.closed_loop, a.burst, a.burst_calibration
+    SHAREGPT = sharegpt_sample(a.data.parent)
     t0 = time.perf_counter()
     with (a.data / "llm_serving_measurements.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
