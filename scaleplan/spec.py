@@ -18,9 +18,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -267,6 +269,16 @@ class Slo(_Model):
 class Spot(_Model):
     allowed: bool = Field(default=False, description="Whether spot/preemptible capacity may be used.")
     max_fraction: float = Field(default=0.5, ge=0, le=1, description="At most this share of demand may rest on spot; on-demand covers the rest.")
+    survive_loss: bool = Field(default=False, description="Size every window so that losing all spot capacity at once leaves the on-demand replicas alone carrying the demand at the SLO (without headroom); routing: gateway-api sends no traffic to a serving shape without on-demand replicas.")
+
+    @model_serializer(mode="wrap")
+    def _omit_default_survive_loss(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Leave survive_loss out while it is false, so the spec copied into a plan (and its
+        hash) is the same as before the field existed."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("survive_loss") is False:
+            data.pop("survive_loss")
+        return data
 
 
 class Quota(_Model):

@@ -15,6 +15,7 @@ from scaleplan.solve.candidates import Candidate, OpPoint
 from scaleplan.solve.milp import QuotaScope, WindowProblem, solve_window
 from scaleplan.solve.milp.solver import TIE_EPS
 from scaleplan.solve.prune import TIE_MARGIN, PruneRules, prune, zone_losses_per_region
+from scaleplan.solve.search import shape_groups
 
 CLASSES = ("a", "b")
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -106,6 +107,9 @@ def problems(draw: st.DrawFn) -> tuple[WindowProblem, list[float], bool]:
     redundancy = draw(st.sampled_from(["none", "n+1", "zone"]))
     has_spot = any(c.capacity_type == "spot" for c in cands)
     spot_f = draw(st.sampled_from([None, 0.5])) if has_spot else None
+    # spot.survive_loss: routing: service / inference-pool (no groups) or gateway-api (groups)
+    survive = spot_f is not None and draw(st.booleans())
+    groups = shape_groups(cands) if survive and not even and draw(st.booleans()) else ()
     rps = float(draw(st.integers(1, 50)))
     demand = tuple(round(rps * s, 9) for s in shares)
     quota = draw(st.one_of(st.none(), st.integers(1, 10)))
@@ -130,6 +134,8 @@ def problems(draw: st.DrawFn) -> tuple[WindowProblem, list[float], bool]:
         quotas=quotas,
         min_replicas=draw(st.integers(0, 3)),
         even=even,
+        survive_spot_loss=survive,
+        spot_groups=groups,
     )
     # what zone_losses_per_region says of such a spec: routing: service, or one active class
     region_scoped = redundancy == "zone" and (even or ncls == 1)
@@ -141,12 +147,15 @@ def _pruned(base: WindowProblem, region_scoped: bool) -> WindowProblem:
         c.row.key: ((0,) if base.quotas and c.row.region == "us-east-1" else ())
         for c in base.candidates
     }
-    kept = prune(list(base.candidates), PruneRules(region_scoped=region_scoped, quota_of=quota_of))
+    shape_scoped = base.survive_spot_loss and bool(base.spot_groups)
+    rules = PruneRules(region_scoped=region_scoped, quota_of=quota_of, shape_scoped=shape_scoped)
+    kept = prune(list(base.candidates), rules)
     quotas = tuple(
         replace(q, members=tuple(i for i, c in enumerate(kept) if c.row.region == "us-east-1"))
         for q in base.quotas
     )
-    return replace(base, candidates=kept, quotas=quotas)
+    groups = shape_groups(kept) if base.spot_groups else ()
+    return replace(base, candidates=kept, quotas=quotas, spot_groups=groups)
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)

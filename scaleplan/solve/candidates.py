@@ -98,6 +98,16 @@ class Candidate:
         return (r.provider, r.region, r.instance_type, self.capacity_type, self.gpus_per_replica, self.threads)
 
     @property
+    def serving_shape(self) -> tuple[object, ...]:
+        """:func:`scaleplan.kube.backends.shape_key` at candidate level: what makes the
+        allocations of two candidates share one gateway-api backend Service (cluster,
+        accelerator, GPUs per replica, every class's operating point and capacity, the LLM
+        server settings); the instance type and capacity type are not part of it."""
+        llm = self.llm.model_dump_json() if self.llm is not None else None
+        r, points = self.row, repr(self.points)
+        return (r.provider, r.region, self.accelerator, self.gpus_per_replica, points, llm)
+
+    @property
     def label(self) -> str:
         shape = f"{self.gpus_per_replica} GPU/replica" if self.gpus_per_replica else f"{self.threads} threads/replica"
         return f"{self.row.provider}/{self.row.region}/{self.row.instance_type} {self.capacity_type} ({shape})"

@@ -34,6 +34,19 @@ def compare(
     return alts, baselines(pb, cands, unpruned, rps, best, singles if singles or not cut else None, deadline)
 
 
+def spot_loss_cost(
+    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
+) -> float | None:
+    """placement.spot.survive_loss: the mean cost per hour of the cheapest plan without it (the
+    same candidates and rules), what the explanation prices the rule against; None when the rule
+    is off, spot is not allowed, or no plan without it was found before ``deadline``."""
+    spot = pb.spec.placement.spot
+    if not (spot.allowed and spot.survive_loss) or time.perf_counter() >= deadline:
+        return None
+    o = solve_plan(pb.without_survive_loss(), cands, rps, deadline=deadline, tie_break=False)
+    return o.cost if o.solved else None
+
+
 def _single_type_bound(pb: Problem, gs: list[Candidate], rps: Sequence[float]) -> float | None:
     """A lower bound on one instance type's mean cost per hour; None: it misses a class."""
     h = pb.spec.traffic.headroom

@@ -20,7 +20,7 @@ from scaleplan.plan import Alternative, Baseline, Plan
 from scaleplan.profile.model import Profile
 from scaleplan.solve.assemble import allocations, assemble_plan, utilization
 from scaleplan.solve.candidates import Candidate, build_candidates
-from scaleplan.solve.compare import compare
+from scaleplan.solve.compare import compare, spot_loss_cost
 from scaleplan.solve.diagnose import (
     budget_reason,
     diagnose_candidates,
@@ -113,9 +113,12 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
         # alternatives and baselines share --time-limit with the main solve (it is the
         # command's limit, not one per solve); what does not fit in it is left out
         comparison = compare(pb, cands, diag.unpruned, rps, best, deadline)
+    without_survive = spot_loss_cost(pb, cands, rps, deadline)
     alt_seconds = time.perf_counter() - t_alt
     util = utilization(pb, best, rps)
-    explanation = explain(pb, allocs, best, rps, comparison, models, util)
+    explanation = explain(
+        pb, allocs, best, rps, comparison, models, util, spot_loss_base=without_survive
+    )
     plan = assemble_plan(pb, best, rps, window_hours, allocs, comparison, diag.warnings, explanation)
     return SolveResult(
         plan=plan,

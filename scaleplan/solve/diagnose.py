@@ -190,7 +190,56 @@ def budget_reason(budget: float, best: Outcome) -> InfeasibleReason:
 def diagnose_milp(
     pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
 ) -> list[InfeasibleReason]:
-    """Why the MILP has no plan: the quotas, max_replicas, spot, zones, or all together."""
+    """Why the MILP has no plan: spot.survive_loss, the quotas, max_replicas, spot, zones, or
+    all together. survive_loss is named when the peak has a plan without it (with the quota
+    or max_replicas reasons that also fix it, if any)."""
+    survive = _survive_loss_reason(pb, cands, rps, deadline)
+    reasons = _rule_reasons(pb, cands, rps, deadline)
+    if survive is None:
+        return reasons
+    return [survive, *(r for r in reasons if r.code in ("quota", "max-replicas"))]
+
+
+def _survive_loss_reason(
+    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
+) -> InfeasibleReason | None:
+    """placement.spot.survive_loss as the cause: the peak has a plan once it is off."""
+    spot = pb.spec.placement.spot
+    if not (spot.allowed and spot.survive_loss):
+        return None
+    peak = max(rps)
+    relaxed = search_windows(
+        pb.without_survive_loss(), cands, [peak], deadline=deadline, tie_break=False
+    )
+    if not relaxed.solved:
+        return None
+    od = [c for c in cands if c.capacity_type == "on-demand"]
+    why = (
+        "no allowed instance type has an on-demand price"
+        if not od
+        else "the on-demand capacity the other placement rules allow cannot carry it"
+    )
+    per = (
+        " (routing: gateway-api: per Service, so a serving shape needs its own on-demand "
+        "replicas)"
+        if pb.spec.kubernetes.routing == "gateway-api"
+        else ""
+    )
+    return InfeasibleReason(
+        "spot",
+        f"placement.spot.survive_loss asks the on-demand replicas alone to carry {peak:g} rps "
+        f"at peak{per}, and {why}; without it the cheapest plan is {describe(relaxed)}",
+        "set placement.spot.survive_loss: false (a spot loss then fails requests until "
+        "replacements serve), or allow on-demand instance types (placement, quotas, "
+        "max_replicas)",
+        {"peak_rps": peak, "without_survive_loss": describe(relaxed)},
+    )
+
+
+def _rule_reasons(
+    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
+) -> list[InfeasibleReason]:
+    """The quotas, max_replicas, spot, zones, or all together."""
     pl = pb.spec.placement
     peak = max(rps)
     reasons: list[InfeasibleReason] = []

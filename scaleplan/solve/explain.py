@@ -31,8 +31,11 @@ def explain(
     comparison: tuple[Sequence[Alternative], Sequence[Baseline]],
     models: Mapping[str, str],
     util: float,
+    *,
+    spot_loss_base: float | None = None,
 ) -> list[str]:
-    """The explanation lines, in order; ``models``: each allocation's queueing model."""
+    """The explanation lines, in order; ``models``: each allocation's queueing model;
+    ``spot_loss_base``: the cost per hour without placement.spot.survive_loss (when it is on)."""
     spec = pb.spec
     pct = spec.slo.percentile
     alts, baselines = comparison
@@ -49,6 +52,8 @@ def explain(
         lines.extend(_allocation_lines(pb, a, models))
     lines.append(routing_line(pb, allocs, o, rps))
     lines.extend(_rule_lines(pb, allocs))
+    if spec.placement.spot.allowed and spec.placement.spot.survive_loss:
+        lines.append(_spot_loss_line(pb, o, spot_loss_base))
     for b in baselines:
         if b.cost_per_hour is not None and b.savings_fraction is not None and b.savings_fraction > 0.0005:
             lines.append(f"Saves {b.savings_fraction:.0%} against {b.description} (${b.cost_per_hour:.2f}/h).")
@@ -118,6 +123,26 @@ def _rule_lines(pb: Problem, allocs: Sequence[Allocation]) -> list[str]:
             "each class's demand."
         )
     return lines
+
+
+def _spot_loss_line(pb: Problem, o: Outcome, base: float | None) -> str:
+    """placement.spot.survive_loss: what the rule guarantees and what it costs."""
+    per = (
+        " (each Service's on-demand replicas its share, so a serving shape without on-demand "
+        "replicas gets no traffic)"
+        if pb.spec.kubernetes.routing == "gateway-api"
+        else ""
+    )
+    if base is None:
+        cost = "its cost was not priced (no plan without it was found within the time limit)"
+    elif o.cost > base + 0.005:
+        cost = f"${o.cost - base:.2f}/h more than without (${base:.2f}/h)"
+    else:
+        cost = "no more than without it here"
+    return (
+        "Spot loss (placement.spot.survive_loss): when every spot replica is lost at once, the "
+        f"on-demand replicas alone carry the demand of every window at the SLO{per}; {cost}."
+    )
 
 
 def _type_label(o: Outcome, k: int) -> str:

@@ -10,7 +10,7 @@ quota scopes over a candidate list live here because every phase needs them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scaleplan.plan import InputHashes
 from scaleplan.solve.candidates import Candidate, classes_of
@@ -54,6 +54,13 @@ class Problem:
         """routing: gateway-api over more than one distinct demand window: one HTTPRoute whose
         weights cannot change by hour, so the plan must serve every window at the peak's split."""
         return self.spec.kubernetes.routing == "gateway-api" and len(set(rps)) > 1
+
+    def without_survive_loss(self) -> Problem:
+        """The same question with placement.spot.survive_loss off (what the rule costs, and
+        whether it is what leaves no plan)."""
+        spot = self.spec.placement.spot.model_copy(update={"survive_loss": False})
+        pl = self.spec.placement.model_copy(update={"spot": spot})
+        return replace(self, spec=self.spec.model_copy(update={"placement": pl}))
 
     def mixed_capacity(self, c: Candidate) -> float | None:
         """Per-replica capacity of ``c`` at the class mix (see :func:`mixed_capacity`)."""

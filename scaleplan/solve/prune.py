@@ -26,6 +26,9 @@ def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
         region_scoped=zone_losses_per_region(spec),
         exact_only=spec.placement.max_replicas is not None,
         quota_of={c.row.key: quota_members(spec, c.row) for c in cands},
+        shape_scoped=spec.placement.spot.allowed
+        and spec.placement.spot.survive_loss
+        and spec.kubernetes.routing == "gateway-api",
     )
 
 
@@ -73,6 +76,10 @@ class PruneRules:
     exact_only: bool = False
     # row key -> the quotas that hold it
     quota_of: dict[tuple[str, str, str], tuple[int, ...]] = field(default_factory=dict)
+    # spot.survive_loss under routing: gateway-api: each backend group's on-demand members carry
+    # its share after a spot loss, so a candidate of one serving shape cannot stand in for one
+    # of another (moving it changes two groups' rules): prune within each shape only
+    shape_scoped: bool = False
 
 
 def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candidate]:
@@ -83,7 +90,8 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
     tie-break charges when c > 1), j is on-demand or k is spot, j has at least k's per-replica
     capacity for every class k serves and at least as many zones, both are in the same quotas
     (and then c nodes of j hold no more GPUs than one of k), and, where zone losses are counted
-    per region (:func:`zone_losses_per_region`), both are in the same region. Replacing each
+    per region (:func:`zone_losses_per_region`), both are in the same region (with
+    spot.survive_loss under gateway-api, the same serving shape). Replacing each
     node of k by c nodes of j (routing k's traffic to j) then keeps every constraint satisfied
     (coverage, spot share, quotas, min replicas, n+1 and zone losses: docs/optimizer.md,
     "Pruning") at no higher cost, so some optimal plan avoids k. Regions are otherwise
@@ -98,6 +106,8 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
         key: tuple[object, ...] = (quotas,)
         if rules.region_scoped:
             key += (k.row.provider, k.row.region)
+        if rules.shape_scoped:
+            key += (k.serving_shape,)
         groups.setdefault(key, []).append(k)
     kept: list[Candidate] = []
     for gkey, members in groups.items():

@@ -70,6 +70,8 @@ def search_windows(
         min_replicas=pl.min_replicas,
         max_replicas=pl.max_replicas if max_replicas else None,
         even=pb.even_split,
+        survive_spot_loss=pl.spot.survive_loss,
+        spot_groups=shape_groups(cands) if pb.spec.kubernetes.routing == "gateway-api" else (),
     )
     runs: list[SolveStat] = []
     cache = solve_windows(
@@ -86,6 +88,13 @@ def search_windows(
     cost = sum(s.cost for s in sols) / w
     bound = sum((s.bound if s.bound is not None else 0.0) for s in sols) / w
     return Outcome(cands, sols, status, cost, bound, stats=tuple(runs))
+
+
+def shape_groups(cands: Sequence[Candidate]) -> tuple[int, ...]:
+    """Each candidate's backend group under routing: gateway-api: candidates of one
+    :attr:`Candidate.serving_shape` share one Service (numbered in order of first appearance)."""
+    ids: dict[tuple[object, ...], int] = {}
+    return tuple(ids.setdefault(c.serving_shape, len(ids)) for c in cands)
 
 
 def describe(o: Outcome) -> str:

@@ -18,7 +18,7 @@ from scaleplan.kube.weights import largest_remainder, peak_window
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, quota_scopes
-from scaleplan.solve.search import Outcome, search_windows
+from scaleplan.solve.search import Outcome, search_windows, shape_groups
 
 
 def static_reason(message: str) -> InfeasibleReason:
@@ -59,6 +59,33 @@ class _Split:
         wt = sum(w.values()) or 1
         return s, [max(s[k], w[f"{k:06d}"] / wt) for k in range(K)]
 
+    def loss_short(
+        self, reps: Sequence[int], e: Sequence[float], d: float
+    ) -> tuple[list[int], list[int]] | None:
+        """placement.spot.survive_loss: the first backend group (members, on-demand members;
+        :func:`scaleplan.solve.search.shape_groups`) with spot replicas whose on-demand
+        replicas cannot carry the group's share e_g d by themselves; None when every group can."""
+        if not self.pb.spec.placement.spot.survive_loss:
+            return None
+        cands = self.cands
+        groups: dict[int, list[int]] = {}
+        for k, g in enumerate(shape_groups(cands)):
+            groups.setdefault(g, []).append(k)
+        for ks in groups.values():
+            if not any(reps[k] and cands[k].capacity_type == "spot" for k in ks):
+                continue
+            od = [k for k in ks if cands[k].capacity_type == "on-demand" and self.mcap[k] > 0]
+            if sum(reps[k] * self.mcap[k] for k in od) < sum(e[k] for k in ks) * d - 1e-9:
+                return ks, od
+        return None
+
+    def cheapest(self, ks: Sequence[int]) -> int:
+        """The candidate among ``ks`` with the lowest price per request/s."""
+        cands = self.cands
+        return min(
+            ks, key=lambda k: (cands[k].price / (cands[k].replicas_per_node * self.wcap[k]), k)
+        )
+
     def need(self, k: int, e: float, d: float) -> int:
         """Replicas type ``k`` needs to carry share ``e`` of demand ``d`` by itself."""
         if e <= 0 or d <= 0:
@@ -98,11 +125,20 @@ def _stable_peak(split: _Split, r_peak: list[int], peak: float) -> list[int] | I
                 return static_reason(
                     f"no on-demand type is in use at the peak to carry {1 - f:.0%} of the traffic"
                 )
-            k = min(
-                od,
-                key=lambda k: (cands[k].price / (cands[k].replicas_per_node * split.wcap[k]), k),
-            )
-            r_peak[k] += 1
+            r_peak[split.cheapest(od)] += 1
+            continue
+        short = split.loss_short(r_peak, e, peak)
+        if short is not None:  # survive_loss: a group's on-demand members take its share
+            ks, od_ks = short
+            if od_ks:
+                r_peak[split.cheapest(od_ks)] += 1
+            else:  # no on-demand member: the group gets no traffic
+                for k in ks:
+                    r_peak[k] = 0
+                if not any(r_peak):
+                    return static_reason(
+                        "no serving shape has on-demand replicas to survive a spot loss"
+                    )
             continue
         new = [max(r_peak[k], split.need(k, e[k], peak)) if s[k] > 0 else 0 for k in range(K)]
         if new == r_peak:
@@ -123,6 +159,11 @@ def _windows_at_split(
     sols: list[WindowSolution] = []
     for w, d in enumerate(rps):
         reps = list(r_peak) if d == peak else [split.need(k, e[k], d) for k in range(K)]
+        for _ in range(10_000):  # survive_loss: top up each group's on-demand members
+            short = split.loss_short(reps, e, d)
+            if short is None or not short[1]:
+                break
+            reps[split.cheapest([k for k in short[1] if s[k] > 0] or short[1])] += 1
         if pl.min_replicas > sum(reps):  # min_replicas tops up the largest share
             top = max((k for k in range(K) if s[k] > 0), key=lambda k: (e[k], -k))
             reps[top] += pl.min_replicas - sum(reps)

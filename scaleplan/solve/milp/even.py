@@ -14,14 +14,15 @@ from collections.abc import Sequence
 
 from scaleplan.solve.milp.formulation import Formulation
 from scaleplan.solve.milp.solver import FEAS_TOL
-from scaleplan.solve.milp.window import WindowProblem, even_need, mixed_capacities
+from scaleplan.solve.milp.window import WindowProblem, even_need, mixed_capacities, on_demand_factor
 
 
 def build_even(fm: Formulation) -> None:
     """routing: service. theta = max over types in use of the replicas each would need alone.
 
     u_k (k in use) >= n_k/U_k; theta >= need_k u_k (need_k per window, a coefficient);
-    (1+h) theta <= R; spot: (1-f)(1+h) theta <= R_on-demand; n+1: theta <= R - Q with
+    (1+h) theta <= R; spot: F theta <= R_on-demand with F = (1-f)(1+h), at least 1 with
+    survive_spot_loss (:func:`on_demand_factor`); n+1: theta <= R - Q with
     Q >= q_k u_k (the largest node in use); zone: theta <= R - L with L >= the replicas one
     zone of a region holds (sum of q_k m_k, Z_k m_k >= n_k). theta only appears where it
     hurts, so it equals the max at the optimum: exact, and only K coefficients change.
@@ -44,9 +45,10 @@ def build_even(fm: Formulation) -> None:
     add([(theta, 1 + h), *R], LE, "cover")
     # some replica must exist when there is demand (theta is 0 when no type is in use)
     fm.any_row = add([(v, 1.0) for v in fm.r], GE, "serve")
-    if fm.spot_share > 0:
+    od_factor = on_demand_factor(p)
+    if od_factor > 0:
         od = [(fm.r[k], -1.0) for k in range(K) if cands[k].capacity_type == "on-demand"]
-        add([(theta, fm.spot_share * (1 + h)), *od], LE, "spot")
+        add([(theta, od_factor), *od], LE, "spot")
     if p.redundancy == "n+1":
         q = fm.prob.add_variable("q_lost", lowBound=0)
         for k in range(K):
@@ -86,9 +88,10 @@ def even_cuts(fm: Formulation) -> None:
     mc = fm.mcap
     h = p.headroom
     fm.cap_rows.append((add([(fm.r[k], mc[k]) for k in range(K) if mc[k] > 0], GE, "capcover"), 1 + h))
-    if fm.spot_share > 0:
+    od_factor = on_demand_factor(p)
+    if od_factor > 0:
         od = [(fm.r[k], mc[k]) for k in range(K) if mc[k] > 0 and cands[k].capacity_type == "on-demand"]
-        fm.cap_rows.append((add(od, GE, "capspot"), fm.spot_share * (1 + h)))
+        fm.cap_rows.append((add(od, GE, "capspot"), od_factor))
     if p.max_replicas is not None:
         return
     caps = [(fm.n[k], mc[k] * cands[k].replicas_per_node) for k in range(K) if mc[k] > 0]
@@ -112,10 +115,10 @@ def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int
     """Do these node and replica counts serve ``demand`` when one Service splits it evenly?
 
     The same rules as the even model: with theta = the largest need_k (replicas type k alone
-    would need) over the types in use, (1+h) theta <= R; spot: (1-f)(1+h) theta <= R on
-    on-demand; n+1: theta <= R - (the largest node's replicas); zone: theta <= R - (the most
-    replicas one zone of one region holds, ceil(n_k/Z_k) nodes of each type there). Quotas and
-    replica bounds are the caller's.
+    would need) over the types in use, (1+h) theta <= R; spot: F theta <= R on on-demand
+    (:func:`on_demand_factor`); n+1: theta <= R - (the largest node's replicas); zone:
+    theta <= R - (the most replicas one zone of one region holds, ceil(n_k/Z_k) nodes of each
+    type there). Quotas and replica bounds are the caller's.
     """
     cands = p.candidates
     used = [k for k in range(len(cands)) if nodes[k] > 0]
@@ -127,9 +130,10 @@ def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int
     tol = FEAS_TOL * max(1.0, R)
     if (1 + p.headroom) * theta > R + tol or p.min_replicas > R or (sum(demand) > 0 and R < 1):
         return False
-    if p.spot_max_fraction is not None and p.spot_max_fraction < 1:
+    od_factor = on_demand_factor(p)
+    if od_factor > 0:
         od = float(sum(replicas[k] for k in used if cands[k].capacity_type == "on-demand"))
-        if (1 - p.spot_max_fraction) * (1 + p.headroom) * theta > od + tol:
+        if od_factor * theta > od + tol:
             return False
     if p.redundancy == "n+1" and used:
         if theta > R - max(cands[k].replicas_per_node for k in used) + tol:

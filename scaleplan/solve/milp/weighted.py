@@ -2,9 +2,11 @@
 
 :func:`build_weighted` adds continuous routing y_ck (requests/s of class c on type k) to a
 :class:`Formulation`: every class routed, each type loaded within its replicas with
-headroom, spot's on-demand share, and n+1 / zone spares (exact single-class forms when one
-class is active). :func:`balanced_routing` routes fixed node and replica counts by a small LP
-that minimises the largest utilisation (every window's routing goes through it).
+headroom, spot's on-demand share, spot.survive_loss (the on-demand replicas alone carry the
+demand: per backend group under gateway-api, over all of them under inference-pool), and
+n+1 / zone spares (exact single-class forms when one class is active).
+:func:`balanced_routing` routes fixed node and replica counts by a small LP that minimises the
+largest utilisation (every window's routing goes through it).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from scaleplan.solve.milp.formulation import Formulation
 from scaleplan.solve.milp.solver import (
@@ -22,7 +25,7 @@ from scaleplan.solve.milp.solver import (
     make_solver,
     pulp_stat,
 )
-from scaleplan.solve.milp.window import WindowSolution
+from scaleplan.solve.milp.window import WindowProblem, WindowSolution
 
 
 def build_weighted(fm: Formulation) -> None:
@@ -42,6 +45,8 @@ def build_weighted(fm: Formulation) -> None:
         for ci in fm.active:
             od = [(fm.y[ci, k], 1.0) for k in range(K) if (ci, k) in fm.y and cands[k].capacity_type == "on-demand"]
             fm.spot[ci] = add(od, GE, f"spot{ci}")
+    if p.survive_spot_loss and p.spot_max_fraction is not None:
+        _add_spot_loss(fm)
     if p.redundancy == "n+1" and fm.active:
         fm.u = [prob.add_variable(f"u{k}", cat="Binary") for k in range(K)]
         fm.used = [add([(fm.n[k], 1.0), (fm.u[k], -float(peak_ub[k]))], LE, f"used{k}") for k in range(K)]
@@ -70,6 +75,88 @@ def build_weighted(fm: Formulation) -> None:
             for k in range(K):
                 terms = [(fm.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active if (ci, k) in fm.y]
                 add([*terms, (fm.r[k], -1.0), (fm.m[k], float(cands[k].replicas_per_node))], LE, f"zone_{k}")
+
+
+def loss_groups(p: WindowProblem, used: Sequence[int]) -> list[tuple[int, list[int]]]:
+    """survive_spot_loss, routing: gateway-api: the backend groups among ``used`` that hold a
+    spot candidate, each as (group, on-demand members). A group's Service spreads its share
+    over its ready pods, so once spot is lost its on-demand members carry all of it."""
+    cands = p.candidates
+    groups: dict[int, list[int]] = {}
+    for k in used:
+        groups.setdefault(p.spot_groups[k], []).append(k)
+    return [
+        (g, [k for k in ks if cands[k].capacity_type == "on-demand"])
+        for g, ks in sorted(groups.items())
+        if any(cands[k].capacity_type == "spot" for k in ks)
+    ]
+
+
+def group_load(p: WindowProblem, y: dict[tuple[int, int], Any]) -> dict[int, list[tuple[Any, float]]]:
+    """Replica-equivalents of the routing ``y`` (requests/s of class c on candidate k) that
+    lands on each backend group, without headroom: terms y_ck / a_ck, in one pass."""
+    out: dict[int, list[tuple[Any, float]]] = {}
+    for (ci, k), v in y.items():
+        out.setdefault(p.spot_groups[k], []).append((v, 1.0 / (p.candidates[k].cap(p.classes[ci]) or 1.0)))
+    return out
+
+
+def _add_spot_loss(fm: Formulation) -> None:
+    """survive_spot_loss: after all spot is lost the on-demand replicas carry the demand
+    without headroom. gateway-api (``spot_groups``): per backend group with a spot member,
+    sum_{k in g, c} y_ck / a_ck <= sum_{k in g on-demand} r_k (a group without an on-demand
+    member gets no traffic). Otherwise (inference-pool) a second routing z_ck over the
+    on-demand candidates: sum_k z_ck = D_c, sum_c z_ck / a_ck <= r_k."""
+    import pulp
+
+    p, cands, K = fm.p, fm.p.candidates, fm.K
+    LE, EQ = pulp.LpConstraintLE, pulp.LpConstraintEQ
+    if p.spot_groups:
+        load = group_load(p, fm.y)
+        for g, od in loss_groups(p, range(K)):
+            fm.add([*load.get(g, []), *[(fm.r[k], -1.0) for k in od]], LE, f"spotloss_g{g}")
+        return
+    od_ks = [k for k in range(K) if cands[k].capacity_type == "on-demand"]
+    fm.z = {(ci, k): fm.prob.add_variable(f"z{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in od_ks}
+    by_class, by_k = _pool_terms(p, fm.z)
+    fm.loss_route = {ci: fm.add(by_class.get(ci, []), EQ, f"lossroute{ci}") for ci in fm.active}
+    for k in od_ks:
+        fm.add([*by_k.get(k, []), (fm.r[k], -1.0)], LE, f"spotloss{k}")
+
+
+def _pool_terms(p: WindowProblem, z: dict[tuple[int, int], Any]) -> tuple[dict[int, list[tuple[Any, float]]], dict[int, list[tuple[Any, float]]]]:
+    """The after-loss routing z_ck's rows, in one pass: per class sum_k z_ck (its demand), per
+    on-demand candidate sum_c z_ck / a_ck (its replicas, without headroom)."""
+    by_class: dict[int, list[tuple[Any, float]]] = {}
+    by_k: dict[int, list[tuple[Any, float]]] = {}
+    for (ci, k), v in z.items():
+        by_class.setdefault(ci, []).append((v, 1.0))
+        by_k.setdefault(k, []).append((v, 1.0 / (p.candidates[k].cap(p.classes[ci]) or 1.0)))
+    return by_class, by_k
+
+
+def _add_lp_spot_loss(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], sol: WindowSolution, demand: Sequence[float], used: Sequence[int]) -> None:
+    """The rows of :func:`_add_spot_loss` with ``sol``'s replicas fixed, in the routing LP."""
+    import pulp
+
+    p, cands = fm.p, fm.p.candidates
+    LE, EQ = pulp.LpConstraintLE, pulp.LpConstraintEQ
+    if p.spot_groups:
+        load = group_load(p, y)
+        for g, od in loss_groups(p, used):
+            if load.get(g):
+                lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(load[g]), LE, f"spotloss_g{g}", float(sum(sol.replicas[k] for k in od))))
+        return
+    od_ks = [k for k in used if cands[k].capacity_type == "on-demand"]
+    z = {(ci, k): lp.add_variable(f"z{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in od_ks and demand[ci] > 0}
+    by_class, by_k = _pool_terms(p, z)
+    for ci in fm.active:
+        if demand[ci] > 0:
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(by_class.get(ci, [])), EQ, f"lossroute{ci}", float(demand[ci])))
+    for k in od_ks:
+        terms = by_k.get(k, [])
+        if terms:
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), LE, f"spotloss{k}", float(sol.replicas[k])))
 
 
 def _single_class_spares_ok(fm: Formulation, sol: WindowSolution, total: float, used: list[int]) -> bool:
@@ -137,6 +224,8 @@ def balanced_routing(
             lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"spare{k}", float(sol.replicas[k] - spare)))
     if not y:
         return None
+    if p.survive_spot_loss and p.spot_max_fraction is not None:
+        _add_lp_spot_loss(fm, lp, y, sol, demand, used)
     t_lp, c_lp = time.perf_counter(), time.process_time()
     lp.solve(make_solver(solver, 60.0) if solver != "highs" else lp_solver())
     ok = lp.sol_status == pulp.LpSolutionOptimal

@@ -37,6 +37,13 @@ class WindowProblem:
     # so every replica takes D(1+h)/R of the traffic with the same class mix; False: weighted
     # routing (gateway-api), traffic split per class in any proportion
     even: bool = False
+    # placement.spot.survive_loss: losing every spot candidate at once leaves the on-demand
+    # replicas carrying the demand without headroom. ``spot_groups`` (routing: gateway-api): the
+    # backend group of each candidate (its serving shape; a group's spot share moves only to
+    # its own on-demand members); empty: the load moves to any on-demand replica (service,
+    # inference-pool)
+    survive_spot_loss: bool = False
+    spot_groups: tuple[int, ...] = ()
 
 
 @dataclass
@@ -50,6 +57,18 @@ class WindowSolution:
     seconds: float = 0.0
     reused: bool = False  # the plan of a quieter window, checked feasible for this one
     demand: tuple[float, ...] = ()  # the per-class demand it was found for
+
+
+def on_demand_factor(p: WindowProblem) -> float:
+    """routing: service: the multiple of theta (the replicas the demand needs without
+    headroom) the on-demand replicas must hold: (1-f)(1+h) for spot.max_fraction f < 1, at
+    least 1 with ``survive_spot_loss`` (all spot lost, the on-demand ones carry the demand
+    without headroom); 0 when no spot candidate can appear."""
+    f = p.spot_max_fraction
+    if f is None:
+        return 0.0
+    share = (1 - f) * (1 + p.headroom) if f < 1 else 0.0
+    return max(share, 1.0) if p.survive_spot_loss else share
 
 
 def even_need(p: WindowProblem, demand: Sequence[float]) -> list[float | None]:

@@ -1,0 +1,154 @@
+"""placement.spot.survive_loss: the on-demand replicas alone carry demand after a spot loss."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from solve_helpers import candidate, catalog, point, profile, row, spec
+
+from scaleplan.errors import InfeasibleError
+from scaleplan.kube.backends import backends, losable, spot_loss_share
+from scaleplan.plan import Plan
+from scaleplan.simulate import simulate
+from scaleplan.solve import SolveOptions, solve
+from scaleplan.solve.milp import WindowProblem, even_feasible, solve_window
+from scaleplan.spec import Spec
+
+FAST = SolveOptions(alternatives=False)
+PEAK = 1000.0
+# one L4 replica serves 377.4 rps at batch 8 (the dynamic-batching queueing model at p95 100 ms)
+ONE_SHAPE = catalog(row("g6.xlarge", "L4", 1, 1.0, spot=0.3))
+TWO_SHAPES = catalog(row("g6.xlarge", "L4", 1, 1.0, spot=0.5), row("g5.xlarge", "A10G", 1, 3.0, spot=0.2))
+PROFILE = profile(point("L4", 8, 20.0, 400.0), point("A10G", 8, 20.0, 500.0))
+
+
+def _spec(routing: str, survive: bool, traffic: dict[str, Any] | None = None, **placement: Any) -> Spec:
+    k8s: dict[str, Any] = {"image": "example.com/svc:1.0", "routing": routing}
+    if routing != "service":
+        k8s["gateway"] = {"name": "gw"}
+    spot = {"allowed": True, "max_fraction": 0.5, "survive_loss": survive}
+    return spec(
+        traffic=traffic or {"peak_rps": PEAK, "headroom": 0.2},
+        slo={"latency_ms": 100, "percentile": 95},
+        placement={"providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 0, "spot": spot, **placement},
+        kubernetes=k8s,
+    )
+
+
+def _on_demand_rps(plan: Plan, w: int = 0) -> float:
+    return sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in plan.allocations if a.capacity_type == "on-demand")
+
+
+def test_the_spec_field_defaults_off() -> None:
+    assert spec().placement.spot.survive_loss is False
+    assert "survive_loss" in Spec.model_json_schema()["$defs"]["Spot"]["properties"]
+
+
+@pytest.mark.parametrize("routing", ["service", "inference-pool", "gateway-api"])
+def test_survive_loss_sizes_on_demand_for_the_whole_demand(routing: str) -> None:
+    """f = 0.5, h = 0.2: the on-demand replicas hold 60 % of the peak with headroom, short of the
+    demand; with survive_loss they carry all of it, at a higher price."""
+    without = solve(_spec(routing, False), PROFILE, ONE_SHAPE, options=FAST).plan
+    with_ = solve(_spec(routing, True), PROFILE, ONE_SHAPE, options=FAST).plan
+    assert _on_demand_rps(without) < PEAK
+    assert _on_demand_rps(with_) >= PEAK
+    assert any(a.capacity_type == "spot" and a.replicas for a in with_.allocations)  # spot still used
+    assert with_.cost_per_hour > without.cost_per_hour
+    assert with_.cost_per_hour == pytest.approx(3 * 1.0 + 1 * 0.3)
+    line = next(x for x in with_.explanation if x.startswith("Spot loss"))
+    assert f"${with_.cost_per_hour - without.cost_per_hour:.2f}/h more than without" in line
+    assert any(b.startswith("spot.survive_loss: on-demand replicas alone carry the peak (3 of 4") for b in with_.binding_constraints)
+    assert not any(x.startswith("Spot loss") for x in without.explanation)
+
+
+@pytest.mark.parametrize("routing", ["service", "gateway-api"])
+def test_simulated_spot_loss_holds_only_with_survive_loss(routing: str) -> None:
+    without = solve(_spec(routing, False), PROFILE, ONE_SHAPE, options=FAST).plan
+    with_ = solve(_spec(routing, True), PROFILE, ONE_SHAPE, options=FAST).plan
+    lost = simulate(without, duration_s=20, seed=3, failure="spot").failure
+    kept = simulate(with_, duration_s=20, seed=3, failure="spot").failure
+    assert lost is not None and kept is not None
+    assert not lost.holds and lost.attainment_during is not None and lost.attainment_during < 0.5
+    assert kept.holds and kept.attainment_during is not None and kept.attainment_during > 0.99
+
+
+def test_even_feasible_applies_the_rule() -> None:
+    od, sp = candidate("od", 1.0, 100.0), candidate("sp", 0.3, 100.0, spot=True)
+    base = {"candidates": [od, sp], "classes": ("default",), "demand": (400.0,), "headroom": 0.2, "redundancy": "none", "spot_max_fraction": 0.5, "even": True}
+    plain, survive = WindowProblem(**base), WindowProblem(**base, survive_spot_loss=True)
+    assert even_feasible(plain, [3, 2], [3, 2], (400.0,))
+    assert not even_feasible(survive, [3, 2], [3, 2], (400.0,))  # 300 rps on-demand < 400
+    assert even_feasible(survive, [4, 1], [4, 1], (400.0,))
+    assert solve_window(survive).replicas == [4, 1]
+    # max_fraction 1 alone asks nothing of on-demand; survive_loss still does
+    loose = WindowProblem(**{**base, "spot_max_fraction": 1.0}, survive_spot_loss=True)
+    assert solve_window(loose).replicas == [4, 1]
+
+
+def test_gateway_group_without_on_demand_gets_no_share() -> None:
+    """Two spot-priced candidates of different backend groups: the cheap spot one sits alone in
+    its group, so with survive_loss it gets no traffic; in the on-demand one's group it may."""
+    od, sp = candidate("od", 1.0, 100.0), candidate("sp", 0.3, 100.0, spot=True)
+    base = {"candidates": [od, sp], "classes": ("default",), "demand": (400.0,), "headroom": 0.2, "redundancy": "none", "spot_max_fraction": 1.0, "survive_spot_loss": True}
+    apart = solve_window(WindowProblem(**base, spot_groups=(0, 1)))
+    assert apart.replicas == [5, 0] and apart.routing == [[1.0, 0.0]]
+    together = solve_window(WindowProblem(**base, spot_groups=(0, 0)))
+    assert together.replicas == [4, 1] and together.routing[0][1] > 0
+
+
+def test_gateway_plan_keeps_no_all_spot_backend() -> None:
+    """Cheap A10G spot next to L4: without the rule the plan routes 39 % to an all-spot backend;
+    with it every backend has on-demand members that carry its share (the L4 spot replica,
+    otherwise pruned by the cheaper, faster A10G spot, is kept: pruning stays within a shape)."""
+    without = solve(_spec("gateway-api", False), PROFILE, TWO_SHAPES, options=FAST).plan
+    assert spot_loss_share(without) > 0.3
+    with_ = solve(_spec("gateway-api", True), PROFILE, TWO_SHAPES, options=FAST).plan
+    assert spot_loss_share(with_) == 0.0
+    assert not any(losable(with_, b) for b in backends(with_))
+    assert with_.cost_per_hour == pytest.approx(3 * 1.0 + 0.5)
+    assert not any("static weights send" in w for w in with_.warnings)
+
+
+def test_gateway_hourly_static_weights_survive_every_window() -> None:
+    hourly = {"peak_rps": None, "hourly_rps": [300.0] * 8 + [PEAK] * 8 + [600.0] * 8, "headroom": 0.2}
+    plan = solve(_spec("gateway-api", True, hourly), PROFILE, TWO_SHAPES, options=FAST).plan
+    assert spot_loss_share(plan) == 0.0
+    for w, d in enumerate(plan.demand.rps):
+        assert _on_demand_rps(plan, w) >= d  # one backend: its on-demand members carry all of it
+    f = simulate(plan, duration_s=20, seed=3, failure="spot").failure
+    assert f is not None and f.holds
+
+
+def test_diagnosis_names_survive_loss() -> None:
+    """On-demand capacity capped by a quota (the A10G rows have only spot prices)."""
+    g5 = row("g5.xlarge", "A10G", 1, 1.0, spot=0.3).model_copy(update={"price_ondemand": None})
+    cat = catalog(row("g6.xlarge", "L4", 1, 1.0, spot=0.3), g5)
+    quota = [{"provider": "aws", "family": "g6", "max_gpus": 2}]
+    solve(_spec("service", False, quotas=quota), PROFILE, cat, options=FAST)  # a plan without it
+    with pytest.raises(InfeasibleError) as err:
+        solve(_spec("service", True, quotas=quota), PROFILE, cat, options=FAST)
+    first = err.value.reasons[0]
+    assert first.code == "spot" and "placement.spot.survive_loss" in first.message
+    assert "survive_loss: false" in first.fix
+
+
+def test_pool_rule_is_joint_over_classes() -> None:
+    """inference-pool, two classes on the same replicas: the on-demand replicas must carry both
+    classes together (300 + 300 rps at 100 rps each: 6 replicas), not each class alone (3)."""
+    def two(c: Any) -> Any:
+        return replace(c, points=(("a", c.points[0][1]), ("b", c.points[0][1])))
+
+    od, sp = two(candidate("od", 1.0, 100.0)), two(candidate("sp", 0.3, 100.0, spot=True))
+    p = WindowProblem(candidates=[od, sp], classes=("a", "b"), demand=(300.0, 300.0), headroom=0.0, redundancy="none", spot_max_fraction=1.0, survive_spot_loss=True)
+    assert solve_window(p).replicas == [6, 0]
+    assert solve_window(replace(p, survive_spot_loss=False)).replicas == [0, 6]
+
+
+def test_pool_hourly_every_window_survives() -> None:
+    hourly = {"peak_rps": None, "hourly_rps": [300.0] * 8 + [PEAK] * 8 + [600.0] * 8, "headroom": 0.2}
+    plan = solve(_spec("inference-pool", True, hourly), PROFILE, ONE_SHAPE, options=FAST).plan
+    for w, d in enumerate(plan.demand.rps):
+        assert _on_demand_rps(plan, w) >= d
+    assert any(a.capacity_type == "spot" and a.replicas for a in plan.allocations)
