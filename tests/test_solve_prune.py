@@ -107,9 +107,10 @@ def problems(draw: st.DrawFn) -> tuple[WindowProblem, list[float], bool]:
     redundancy = draw(st.sampled_from(["none", "n+1", "zone"]))
     has_spot = any(c.capacity_type == "spot" for c in cands)
     spot_f = draw(st.sampled_from([None, 0.5])) if has_spot else None
-    # spot.survive_loss: routing: service / inference-pool (no groups) or gateway-api (groups)
+    # spot.survive_loss; weighted routing as inference-pool (no groups) or gateway-api (backend
+    # groups: losses absorbed per group)
     survive = spot_f is not None and draw(st.booleans())
-    groups = shape_groups(cands) if survive and not even and draw(st.booleans()) else ()
+    groups = shape_groups(cands) if not even and draw(st.booleans()) else ()
     rps = float(draw(st.integers(1, 50)))
     demand = tuple(round(rps * s, 9) for s in shares)
     quota = draw(st.one_of(st.none(), st.integers(1, 10)))
@@ -135,7 +136,7 @@ def problems(draw: st.DrawFn) -> tuple[WindowProblem, list[float], bool]:
         min_replicas=draw(st.integers(0, 3)),
         even=even,
         survive_spot_loss=survive,
-        spot_groups=groups,
+        backend_groups=groups,
     )
     # what zone_losses_per_region says of such a spec: routing: service, or one active class
     region_scoped = redundancy == "zone" and (even or ncls == 1)
@@ -147,15 +148,18 @@ def _pruned(base: WindowProblem, region_scoped: bool) -> WindowProblem:
         c.row.key: ((0,) if base.quotas and c.row.region == "us-east-1" else ())
         for c in base.candidates
     }
-    shape_scoped = base.survive_spot_loss and bool(base.spot_groups)
+    # what losses_per_backend says of such a spec
+    single = sum(1 for d in base.demand if d > 0) <= 1
+    per_group = base.survive_spot_loss or (base.redundancy in ("n+1", "zone") and single)
+    shape_scoped = bool(base.backend_groups) and per_group
     rules = PruneRules(region_scoped=region_scoped, quota_of=quota_of, shape_scoped=shape_scoped)
     kept = prune(list(base.candidates), rules)
     quotas = tuple(
         replace(q, members=tuple(i for i, c in enumerate(kept) if c.row.region == "us-east-1"))
         for q in base.quotas
     )
-    groups = shape_groups(kept) if base.spot_groups else ()
-    return replace(base, candidates=kept, quotas=quotas, spot_groups=groups)
+    groups = shape_groups(kept) if base.backend_groups else ()
+    return replace(base, candidates=kept, quotas=quotas, backend_groups=groups)
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)

@@ -26,10 +26,25 @@ def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
         region_scoped=zone_losses_per_region(spec),
         exact_only=spec.placement.max_replicas is not None,
         quota_of={c.row.key: quota_members(spec, c.row) for c in cands},
-        shape_scoped=spec.placement.spot.allowed
-        and spec.placement.spot.survive_loss
-        and spec.kubernetes.routing == "gateway-api",
+        shape_scoped=losses_per_backend(spec),
     )
+
+
+def losses_per_backend(spec: Spec) -> bool:
+    """Whether a loss is absorbed within each backend group (one Service per serving shape):
+    under ``routing: gateway-api`` the static HTTPRoute weights keep sending a group its
+    share, so with spot.survive_loss (a spot loss) and with n+1 / zone and one request class
+    (the exact single-class rows, per group there) each group's own members carry it. A
+    candidate of one shape then cannot stand in for one of another (moving it changes two
+    groups' rows), so pruning stays within each shape. (Several classes: every type keeps its
+    own n+1 / zone spare, no row couples a group.)"""
+    if spec.kubernetes.routing != "gateway-api":
+        return False
+    spot = spec.placement.spot
+    if spot.allowed and spot.survive_loss:
+        return True
+    one_class = sum(1 for c in spec.traffic.classes if c.share > 0) <= 1
+    return spec.placement.redundancy in ("n+1", "zone") and one_class
 
 
 def zone_losses_per_region(spec: Spec) -> bool:
@@ -76,9 +91,7 @@ class PruneRules:
     exact_only: bool = False
     # row key -> the quotas that hold it
     quota_of: dict[tuple[str, str, str], tuple[int, ...]] = field(default_factory=dict)
-    # spot.survive_loss under routing: gateway-api: each backend group's on-demand members carry
-    # its share after a spot loss, so a candidate of one serving shape cannot stand in for one
-    # of another (moving it changes two groups' rules): prune within each shape only
+    # losses absorbed per backend group (losses_per_backend): prune within each serving shape
     shape_scoped: bool = False
 
 
@@ -90,8 +103,9 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
     tie-break charges when c > 1), j is on-demand or k is spot, j has at least k's per-replica
     capacity for every class k serves and at least as many zones, both are in the same quotas
     (and then c nodes of j hold no more GPUs than one of k), and, where zone losses are counted
-    per region (:func:`zone_losses_per_region`), both are in the same region (with
-    spot.survive_loss under gateway-api, the same serving shape). Replacing each
+    per region (:func:`zone_losses_per_region`), both are in the same region (where losses
+    are absorbed per backend group, :func:`losses_per_backend`, the same serving shape).
+    Replacing each
     node of k by c nodes of j (routing k's traffic to j) then keeps every constraint satisfied
     (coverage, spot share, quotas, min replicas, n+1 and zone losses: docs/optimizer.md,
     "Pruning") at no higher cost, so some optimal plan avoids k. Regions are otherwise

@@ -71,7 +71,7 @@ def search_windows(
         max_replicas=pl.max_replicas if max_replicas else None,
         even=pb.even_split,
         survive_spot_loss=pl.spot.survive_loss,
-        spot_groups=shape_groups(cands) if pb.spec.kubernetes.routing == "gateway-api" else (),
+        backend_groups=shape_groups(cands) if pb.spec.kubernetes.routing == "gateway-api" else (),
     )
     runs: list[SolveStat] = []
     cache = solve_windows(

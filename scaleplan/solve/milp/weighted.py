@@ -50,7 +50,14 @@ def build_weighted(fm: Formulation) -> None:
     if p.redundancy == "n+1" and fm.active:
         fm.u = [prob.add_variable(f"u{k}", cat="Binary") for k in range(K)]
         fm.used = [add([(fm.n[k], 1.0), (fm.u[k], -float(peak_ub[k]))], LE, f"used{k}") for k in range(K)]
-        if fm.single:
+        if fm.single and p.backend_groups:
+            cls = p.classes[fm.active[0]]
+            for g, ks, load in _group_scopes(fm):
+                capsum = [(fm.r[j], cands[j].cap(cls) or 0.0) for j in ks]
+                for k in ks:
+                    ck = cands[k].cap(cls) or 0.0
+                    add([*capsum, *load, (fm.u[k], -ck * cands[k].replicas_per_node)], GE, f"nplus1_g{g}_{k}")
+        elif fm.single:
             cls = p.classes[fm.active[0]]
             capsum = [(fm.r[j], cands[j].cap(cls) or 0.0) for j in range(K)]
             for k in range(K):
@@ -64,7 +71,13 @@ def build_weighted(fm: Formulation) -> None:
         fm.m = [prob.add_variable(f"m{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
         for k in range(K):
             add([(fm.m[k], float(cands[k].zones)), (fm.n[k], -1.0)], GE, f"zonemax{k}")
-        if fm.single:
+        if fm.single and p.backend_groups:
+            cls = p.classes[fm.active[0]]
+            for g, ks, load in _group_scopes(fm):
+                capsum = [(fm.r[j], cands[j].cap(cls) or 0.0) for j in ks]
+                lost = [(fm.m[k], -(cands[k].cap(cls) or 0.0) * cands[k].replicas_per_node) for k in ks]
+                add([*capsum, *load, *lost], GE, f"zone_g{g}")
+        elif fm.single:
             cls = p.classes[fm.active[0]]
             capsum = [(fm.r[j], cands[j].cap(cls) or 0.0) for j in range(K)]
             regions = sorted({(c.row.provider, c.row.region) for c in cands})
@@ -77,6 +90,18 @@ def build_weighted(fm: Formulation) -> None:
                 add([*terms, (fm.r[k], -1.0), (fm.m[k], float(cands[k].replicas_per_node))], LE, f"zone_{k}")
 
 
+def _group_scopes(fm: Formulation) -> list[tuple[int, list[int], list[tuple[Any, float]]]]:
+    """routing: gateway-api, one active class: each backend group with its members and minus
+    its routed load (-y_j): the static HTTPRoute keeps sending a group its share after it
+    loses a node or a zone, so the group's own capacity must absorb the loss (a group is one
+    cluster, so one region). Rows sum_{j in g} a_j r_j - lost - sum_{j in g} y_j >= 0."""
+    ci = fm.active[0]
+    groups: dict[int, list[int]] = {}
+    for k in range(fm.K):
+        groups.setdefault(fm.p.backend_groups[k], []).append(k)
+    return [(g, ks, [(fm.y[ci, j], -1.0) for j in ks if (ci, j) in fm.y]) for g, ks in sorted(groups.items())]
+
+
 def loss_groups(p: WindowProblem, used: Sequence[int]) -> list[tuple[int, list[int]]]:
     """survive_spot_loss, routing: gateway-api: the backend groups among ``used`` that hold a
     spot candidate, each as (group, on-demand members). A group's Service spreads its share
@@ -84,7 +109,7 @@ def loss_groups(p: WindowProblem, used: Sequence[int]) -> list[tuple[int, list[i
     cands = p.candidates
     groups: dict[int, list[int]] = {}
     for k in used:
-        groups.setdefault(p.spot_groups[k], []).append(k)
+        groups.setdefault(p.backend_groups[k], []).append(k)
     return [
         (g, [k for k in ks if cands[k].capacity_type == "on-demand"])
         for g, ks in sorted(groups.items())
@@ -97,13 +122,13 @@ def group_load(p: WindowProblem, y: dict[tuple[int, int], Any]) -> dict[int, lis
     lands on each backend group, without headroom: terms y_ck / a_ck, in one pass."""
     out: dict[int, list[tuple[Any, float]]] = {}
     for (ci, k), v in y.items():
-        out.setdefault(p.spot_groups[k], []).append((v, 1.0 / (p.candidates[k].cap(p.classes[ci]) or 1.0)))
+        out.setdefault(p.backend_groups[k], []).append((v, 1.0 / (p.candidates[k].cap(p.classes[ci]) or 1.0)))
     return out
 
 
 def _add_spot_loss(fm: Formulation) -> None:
     """survive_spot_loss: after all spot is lost the on-demand replicas carry the demand
-    without headroom. gateway-api (``spot_groups``): per backend group with a spot member,
+    without headroom. gateway-api (``backend_groups``): per backend group with a spot member,
     sum_{k in g, c} y_ck / a_ck <= sum_{k in g on-demand} r_k (a group without an on-demand
     member gets no traffic). Otherwise (inference-pool) a second routing z_ck over the
     on-demand candidates: sum_k z_ck = D_c, sum_c z_ck / a_ck <= r_k."""
@@ -111,7 +136,7 @@ def _add_spot_loss(fm: Formulation) -> None:
 
     p, cands, K = fm.p, fm.p.candidates, fm.K
     LE, EQ = pulp.LpConstraintLE, pulp.LpConstraintEQ
-    if p.spot_groups:
+    if p.backend_groups:
         load = group_load(p, fm.y)
         for g, od in loss_groups(p, range(K)):
             fm.add([*load.get(g, []), *[(fm.r[k], -1.0) for k in od]], LE, f"spotloss_g{g}")
@@ -141,7 +166,7 @@ def _add_lp_spot_loss(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], s
 
     p, cands = fm.p, fm.p.candidates
     LE, EQ = pulp.LpConstraintLE, pulp.LpConstraintEQ
-    if p.spot_groups:
+    if p.backend_groups:
         load = group_load(p, y)
         for g, od in loss_groups(p, used):
             if load.get(g):
@@ -159,22 +184,22 @@ def _add_lp_spot_loss(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], s
             lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), LE, f"spotloss{k}", float(sol.replicas[k])))
 
 
-def _single_class_spares_ok(fm: Formulation, sol: WindowSolution, total: float, used: list[int]) -> bool:
-    """One active class: does the capacity left after a lost node (n+1) or zone still carry
-    ``total``? (The exact single-class rows of the MILP, with the counts fixed.)"""
+def _left_after_loss(fm: Formulation, sol: WindowSolution, ks: Sequence[int]) -> float:
+    """One active class: the capacity (requests/s) of ``sol``'s replicas of candidates ``ks``
+    left after the worst lost node (n+1) or zone (zone): the exact single-class rows of the
+    MILP, with the counts fixed."""
     p, cands = fm.p, fm.p.candidates
     single_cls = p.classes[fm.active[0]]
-    capsum = sum((cands[k].cap(single_cls) or 0.0) * sol.replicas[k] for k in used)
+    capsum = sum((cands[k].cap(single_cls) or 0.0) * sol.replicas[k] for k in ks)
     if p.redundancy == "n+1":
-        worst = max(((cands[k].cap(single_cls) or 0.0) * cands[k].replicas_per_node for k in used), default=0.0)
-        if capsum - worst < total - FEAS_TOL:
-            return False
-    elif p.redundancy == "zone":
-        for reg in sorted({(cands[k].row.provider, cands[k].row.region) for k in used}):
-            lost = sum((cands[k].cap(single_cls) or 0.0) * cands[k].replicas_per_node * math.ceil(sol.nodes[k] / cands[k].zones) for k in used if (cands[k].row.provider, cands[k].row.region) == reg)
-            if capsum - lost < total - FEAS_TOL:
-                return False
-    return True
+        return capsum - max(((cands[k].cap(single_cls) or 0.0) * cands[k].replicas_per_node for k in ks), default=0.0)
+    if p.redundancy == "zone":
+        lost: dict[tuple[str, str], float] = {}
+        for k in ks:
+            reg = (cands[k].row.provider, cands[k].row.region)
+            lost[reg] = lost.get(reg, 0.0) + (cands[k].cap(single_cls) or 0.0) * cands[k].replicas_per_node * math.ceil(sol.nodes[k] / cands[k].zones)
+        return capsum - max(lost.values(), default=0.0)
+    return capsum
 
 
 def balanced_routing(
@@ -197,7 +222,7 @@ def balanced_routing(
     used = [k for k in range(fm.K) if sol.nodes[k] > 0]
     total = float(sum(demand))
     h = p.headroom
-    if fm.single and not _single_class_spares_ok(fm, sol, total, used):
+    if fm.single and not p.backend_groups and _left_after_loss(fm, sol, used) < total - FEAS_TOL:
         return None
     lp = pulp.LpProblem("reroute", pulp.LpMinimize)
     y = {(ci, k): lp.add_variable(f"y{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in used and demand[ci] > 0}
@@ -224,6 +249,13 @@ def balanced_routing(
             lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"spare{k}", float(sol.replicas[k] - spare)))
     if not y:
         return None
+    if fm.single and p.backend_groups and p.redundancy in ("n+1", "zone"):
+        groups: dict[int, list[int]] = {}
+        for k in used:
+            groups.setdefault(p.backend_groups[k], []).append(k)
+        for g, ks in sorted(groups.items()):  # each group absorbs its own loss (static weights)
+            load = [(v, 1.0) for (_, k), v in y.items() if p.backend_groups[k] == g]
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(load), pulp.LpConstraintLE, f"spare_g{g}", _left_after_loss(fm, sol, ks) + FEAS_TOL))
     if p.survive_spot_loss and p.spot_max_fraction is not None:
         _add_lp_spot_loss(fm, lp, y, sol, demand, used)
     t_lp, c_lp = time.perf_counter(), time.process_time()

@@ -38,12 +38,13 @@ class WindowProblem:
     # routing (gateway-api), traffic split per class in any proportion
     even: bool = False
     # placement.spot.survive_loss: losing every spot candidate at once leaves the on-demand
-    # replicas carrying the demand without headroom. ``spot_groups`` (routing: gateway-api): the
-    # backend group of each candidate (its serving shape; a group's spot share moves only to
-    # its own on-demand members); empty: the load moves to any on-demand replica (service,
-    # inference-pool)
+    # replicas carrying the demand without headroom
     survive_spot_loss: bool = False
-    spot_groups: tuple[int, ...] = ()
+    # routing: gateway-api: the backend group (one Service: its serving shape) of each
+    # candidate; the static HTTPRoute weights keep a group's share in the group when some of
+    # its pods are lost (a spot loss, a node, a zone), so its own members must absorb it.
+    # Empty: the load moves to any replica left (service, inference-pool)
+    backend_groups: tuple[int, ...] = ()
 
 
 @dataclass
