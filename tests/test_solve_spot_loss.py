@@ -173,3 +173,24 @@ def test_gateway_single_class_n_plus_1_is_absorbed_per_backend() -> None:
     assert gw.cost_per_hour == pytest.approx(4 * 1.2)
     fp = simulate(pool, duration_s=20, seed=3, failure="node").failure
     assert fp is not None and fp.holds
+
+
+def test_one_serving_shape_reports_one_operating_point_with_several_classes() -> None:
+    """With two request classes the weighted routing may send class a mostly to the spot
+    allocation and class b mostly to the on-demand one of the same shape; both report the
+    operating point of the class their shape carries most, so render keeps them behind one
+    Service (as the solver's serving-shape groups assumed) and neither is losable alone."""
+    prof = profile(
+        point("L4", 8, 20.0, 400.0, request_class="a"),
+        point("L4", 8, 40.0, 200.0, request_class="b"),
+    )
+    traffic = {"peak_rps": 600.0, "headroom": 0.2, "classes": [
+        {"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}]}
+    plan = solve(_spec("gateway-api", True, traffic), prof, ONE_SHAPE, options=FAST).plan
+    used = [a for a in plan.allocations if a.replicas]
+    assert {a.capacity_type for a in used} == {"spot", "on-demand"}
+    assert len({a.operating_point for a in used}) == 1
+    assert len({a.capacity_rps_per_replica for a in used}) == 1
+    (backend,) = backends(plan)
+    assert len(backend.members) == 2 and not losable(plan, backend)
+    assert spot_loss_share(plan) == 0.0

@@ -76,6 +76,32 @@ def _zones(spec: Spec, c: Candidate) -> tuple[str, ...]:
     return assumed_zones(c.row.provider, c.row.region, c.zones)
 
 
+def _main_classes(pb: Problem, o: Outcome, rps: Sequence[float], used_idx: Sequence[int]) -> dict[int, str]:
+    """Per used candidate, the class whose operating point its allocation reports: the class
+    with the most load over the day **summed over the candidates of one serving shape**
+    (:meth:`Candidate.serving_shape`), so that allocations that share a gateway-api backend
+    Service (same shape) report the same operating point and capacity per replica, and render
+    groups them as the solver did (ties go to the earlier class)."""
+    classes, W = pb.classes, len(rps)
+    order = [x for x, _ in classes]
+    load: dict[tuple[object, ...], dict[str, float]] = {}
+    for k in used_idx:
+        c = o.cands[k]
+        by_class = load.setdefault(c.serving_shape, {})
+        for ci, (cls, share) in enumerate(classes):
+            if c.cap(cls) is None:
+                continue
+            by_class[cls] = by_class.get(cls, 0.0) + sum(
+                rps[w] * share * (o.sols[w].routing[ci][k] if o.sols[w].routing else 0.0)
+                for w in range(W)
+            )
+    main: dict[tuple[object, ...], str] = {
+        shape: max(by, key=lambda cl: (round(by[cl], 9), -order.index(cl)))
+        for shape, by in load.items()
+    }
+    return {k: main[o.cands[k].serving_shape] for k in used_idx}
+
+
 def allocations(
     pb: Problem, o: Outcome, rps: Sequence[float]
 ) -> tuple[list[Allocation], dict[str, str]]:
@@ -87,22 +113,17 @@ def allocations(
     used = [o.cands[k] for k in used_idx]
     models: dict[str, str] = {}
     allocs = []
+    main_of = _main_classes(pb, o, rps, used_idx)
     for name, k, c in zip(_names(spec, used), used_idx, used, strict=True):
         nodes = tuple(s.nodes[k] for s in o.sols)
         reps = tuple(s.replicas[k] for s in o.sols)
         routing: dict[str, float] = {}
-        load_by_class: dict[str, float] = {}
-        for ci, (cls, share) in enumerate(classes):
+        for ci, (cls, _share) in enumerate(classes):
             if c.cap(cls) is None:
                 continue
             peak_sol = o.sols[peak_w]
             routing[cls] = rounded(peak_sol.routing[ci][k] if peak_sol.routing else 0.0, 4)
-            load_by_class[cls] = sum(
-                rps[w] * share * (o.sols[w].routing[ci][k] if o.sols[w].routing else 0.0)
-                for w in range(W)
-            )
-        order = [x for x, _ in classes]
-        main_cls = max(load_by_class, key=lambda cl: (round(load_by_class[cl], 9), -order.index(cl)))
+        main_cls = main_of[k]
         pt = c.point(main_cls)
         assert pt is not None
         models[name] = pt.queueing
