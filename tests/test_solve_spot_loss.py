@@ -194,3 +194,26 @@ def test_one_serving_shape_reports_one_operating_point_with_several_classes() ->
     (backend,) = backends(plan)
     assert len(backend.members) == 2 and not losable(plan, backend)
     assert spot_loss_share(plan) == 0.0
+
+
+@pytest.mark.parametrize("survive", [False, True])
+def test_gateway_hourly_one_serving_shape_keeps_the_per_window_plan(survive: bool) -> None:
+    """Spot and on-demand L4 share one backend Service (weight 100): weights fixed over the
+    day bind nothing, so each window's plan is as cheap as the window planned alone. (The
+    static re-plan sized each type for its own peak share in every hour: +6 % without
+    survive_loss, +10 % with it.)"""
+    curve = [300.0] * 8 + [PEAK] * 8 + [600.0] * 8
+    hourly = {"peak_rps": None, "hourly_rps": curve, "headroom": 0.2}
+    plan = solve(_spec("gateway-api", survive, hourly), PROFILE, ONE_SHAPE, options=FAST).plan
+    alone = {
+        d: solve(_spec("gateway-api", survive, {"peak_rps": d, "headroom": 0.2}), PROFILE,
+                 ONE_SHAPE, options=FAST).plan.cost_per_hour
+        for d in set(curve)
+    }
+    assert len(backends(plan)) == 1
+    assert plan.cost_per_hour == pytest.approx(sum(alone[d] for d in curve) / len(curve))
+    assert plan.status == "optimal"
+    assert not any("HTTPRoute weights are fixed" in x for x in plan.explanation)
+    if survive:
+        for w, d in enumerate(plan.demand.rps):
+            assert _on_demand_rps(plan, w) >= d

@@ -223,12 +223,24 @@ def replan_static(
     return Outcome(o.cands, sols, status, cost, lower, shares=s, lower=lower, proven=proven), None
 
 
+def _one_backend(o: Outcome) -> bool:
+    """Every candidate ``o`` uses, in any window, is of one serving shape: the HTTPRoute has
+    one backend Service (weight 100), whose pods of identical capacity share its requests
+    evenly, so weights fixed over the day bind nothing and the per-window plan is deployable."""
+    groups = shape_groups(o.cands)
+    used = {groups[k] for s in o.sols for k in range(len(o.cands)) if s.nodes[k] or s.replicas[k]}
+    return len(used) <= 1
+
+
 def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float) -> Outcome:
     """The cheapest static-weight plan among :func:`replan_static` started from the weighted
     MILP's peak window and from each instance type's own peak-window optimum (a mix that is
     cheapest at the peak can cost more over the day than one type scaled up and down: every
-    type in the HTTPRoute keeps its share, and its own n+1 / zone spare, in every hour)."""
+    type in the HTTPRoute keeps its share, and its own n+1 / zone spare, in every hour). A
+    weighted optimum over one serving shape (:func:`_one_backend`) is returned as it is."""
     cands = dyn.cands
+    if _one_backend(dyn):
+        return dyn
     pw = peak_window(rps)
     tries: list[tuple[Outcome, InfeasibleReason | None]] = [replan_static(pb, dyn, rps)]
     groups: dict[tuple[str, str], list[int]] = {}
