@@ -217,3 +217,17 @@ def test_gateway_hourly_one_serving_shape_keeps_the_per_window_plan(survive: boo
     if survive:
         for w, d in enumerate(plan.demand.rps):
             assert _on_demand_rps(plan, w) >= d
+
+
+def test_gateway_hourly_one_serving_shape_keeps_spot_pods_within_max_fraction() -> None:
+    """One backend Service spreads its requests evenly over its pods, spot ones included: the
+    per-window plan is kept only when spot pods hold at most spot.max_fraction of the pods in
+    every window. max_fraction 0 with min_replicas 2: the weighted optimum tops up the second
+    replica off-peak with a spot one (half of the requests on spot); not deployable."""
+    hourly = {"peak_rps": None, "hourly_rps": [300.0] * 8 + [PEAK] * 16, "headroom": 0.2}
+    sp = _spec("gateway-api", False, hourly, min_replicas=2)
+    spot = sp.placement.spot.model_copy(update={"max_fraction": 0.0})
+    sp = sp.model_copy(update={"placement": sp.placement.model_copy(update={"spot": spot})})
+    plan = solve(sp, PROFILE, ONE_SHAPE, options=FAST).plan
+    for a in plan.allocations:
+        assert a.capacity_type == "on-demand" or not any(a.replicas_per_window), a

@@ -223,13 +223,21 @@ def replan_static(
     return Outcome(o.cands, sols, status, cost, lower, shares=s, lower=lower, proven=proven), None
 
 
-def _one_backend(o: Outcome) -> bool:
+def _one_backend(pb: Problem, o: Outcome) -> bool:
     """Every candidate ``o`` uses, in any window, is of one serving shape: the HTTPRoute has
     one backend Service (weight 100), whose pods of identical capacity share its requests
-    evenly, so weights fixed over the day bind nothing and the per-window plan is deployable."""
+    evenly, so weights fixed over the day bind nothing and the per-window plan is deployable,
+    provided the spot pods' share of them stays within spot.max_fraction in every window."""
     groups = shape_groups(o.cands)
     used = {groups[k] for s in o.sols for k in range(len(o.cands)) if s.nodes[k] or s.replicas[k]}
-    return len(used) <= 1
+    if len(used) > 1:
+        return False
+    f = pb.spec.placement.spot.max_fraction
+    for s in o.sols:
+        od = sum(r for r, c in zip(s.replicas, o.cands, strict=True) if c.capacity_type != "spot")
+        if od < (1 - f) * sum(s.replicas) - 1e-9:
+            return False
+    return True
 
 
 def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float) -> Outcome:
@@ -239,7 +247,7 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
     type in the HTTPRoute keeps its share, and its own n+1 / zone spare, in every hour). A
     weighted optimum over one serving shape (:func:`_one_backend`) is returned as it is."""
     cands = dyn.cands
-    if _one_backend(dyn):
+    if _one_backend(pb, dyn):
         return dyn
     pw = peak_window(rps)
     tries: list[tuple[Outcome, InfeasibleReason | None]] = [replan_static(pb, dyn, rps)]
