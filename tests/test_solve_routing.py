@@ -12,6 +12,7 @@ from solve_helpers import candidate, catalog, point, profile, row, spec
 from scaleplan.catalog.files import load_catalog
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError
+from scaleplan.kube.backends import backend_weights, backends
 from scaleplan.plan import Plan, read_plan
 from scaleplan.profile.model import Profile, read_profile
 from scaleplan.render.routing import peak_window, route_weights
@@ -144,18 +145,23 @@ def test_gateway_hourly_llm_chat_plans_with_static_weights(cli, tmp_path: Path) 
     prof = read_profile(tmp_path / "profile.yaml")
     cands, _ = build_candidates(sp, prof, load_catalog([]))
     mix = {(c.row.region, c.row.instance_type, c.capacity_type): mixed_capacity(sp, c) for c in cands}
-    weights = route_weights(plan)
+    weights = backend_weights(plan)
     shares = _peak_shares(plan)
     h = plan.demand.headroom
-    for a in plan.allocations:
-        assert max(a.replicas_per_window) > 0
-        assert weights[a.name] > 0, a.name  # no pods without traffic
-        m = mix[a.region, a.instance_type, a.capacity_type]
-        assert m is not None
+    by_name = {a.name: a for a in plan.allocations}
+    assert all(max(a.replicas_per_window) > 0 for a in plan.allocations)
+    # a backend Service (an allocation, or the allocations of one serving shape) keeps its
+    # peak share all day; its pods, of any of its allocations, share it evenly
+    for b in backends(plan):
+        assert weights[b.service] > 0, b  # no pods without traffic
+        members = [by_name[m] for m in b.members]
+        share = sum(shares[m] for m in b.members)
         for w, d in enumerate(plan.demand.rps):
-            assert a.replicas_per_window[w] * m >= shares[a.name] * d * (1 + h) - 1e-9, (a.name, w)
-            # n+1 under static weights: the type alone still carries its share after losing a node
-            assert (a.replicas_per_window[w] - a.replicas_per_node) * m >= shares[a.name] * d - 1e-9, (a.name, w)
+            caps = [(a.replicas_per_window[w], mix[a.region, a.instance_type, a.capacity_type] or 0.0, a.replicas_per_node) for a in members]
+            cap = sum(r * m for r, m, _ in caps)
+            assert cap >= share * d * (1 + h) - 1e-9, (b, w)
+            # n+1 under static weights: the backend still carries its share after losing a node
+            assert cap - max(q * m for r, m, q in caps if r) >= share * d - 1e-9, (b, w)
     # honest reporting: the per-window weighted optimum is a lower bound the plan does not reach
     assert plan.status == "feasible" and plan.gap is not None and 0 < plan.gap < 1
     line = next(x for x in plan.explanation if "HTTPRoute weights are fixed at the peak mix" in x)

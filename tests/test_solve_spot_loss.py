@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,13 +12,14 @@ from solve_helpers import candidate, catalog, point, profile, row, spec
 
 from scaleplan.errors import InfeasibleError
 from scaleplan.kube.backends import backends, losable, spot_loss_share
-from scaleplan.plan import Plan
+from scaleplan.plan import Plan, read_plan
 from scaleplan.simulate import simulate
 from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.milp import WindowProblem, even_feasible, solve_window
 from scaleplan.spec import Spec
 
 FAST = SolveOptions(alternatives=False)
+ROOT = Path(__file__).resolve().parents[1]
 PEAK = 1000.0
 # one L4 replica serves 377.4 rps at batch 8 (the dynamic-batching queueing model at p95 100 ms)
 ONE_SHAPE = catalog(row("g6.xlarge", "L4", 1, 1.0, spot=0.3))
@@ -231,3 +234,26 @@ def test_gateway_hourly_one_serving_shape_keeps_spot_pods_within_max_fraction() 
     plan = solve(sp, PROFILE, ONE_SHAPE, options=FAST).plan
     for a in plan.allocations:
         assert a.capacity_type == "on-demand" or not any(a.replicas_per_window), a
+
+
+def test_gateway_hourly_plan_is_no_dearer_than_what_it_lists(cli: Any, tmp_path: Path) -> None:
+    """vision-daily under gateway-api with spot and survive_loss: the weighted per-window plan
+    mixes serving shapes, and the static re-plan ended on one L4 shape (3 on-demand + 2 spot
+    all day, $2.37/h) that cost more than its own all-on-demand baseline ($1.91/h); the L4
+    shape's own per-window plan (one backend Service, deployable as it is) is tried too."""
+    import yaml
+
+    src = ROOT / "examples" / "vision-daily"
+    data = yaml.safe_load((src / "spec.yaml").read_text(encoding="utf-8"))
+    data["placement"]["spot"] = {"allowed": True, "max_fraction": 0.5, "survive_loss": True}
+    data["kubernetes"].update(routing="gateway-api", gateway={"name": "gw", "namespace": "gw"})
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    shutil.copy(src / "profile.yaml", tmp_path / "profile.yaml")
+    cli(["optimize", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "out"), "--no-manifests"])
+    plan = read_plan(tmp_path / "out" / "plan.yaml")
+    listed = [b.cost_per_hour for b in plan.baselines if b.cost_per_hour is not None]
+    listed += [a.cost_per_hour for a in plan.alternatives]
+    assert listed and plan.cost_per_hour <= min(listed) + 1e-6, (plan.cost_per_hour, listed)
+    assert len(backends(plan)) == 1
+    for w, d in enumerate(plan.demand.rps):
+        assert _on_demand_rps(plan, w) >= d

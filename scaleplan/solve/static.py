@@ -276,11 +276,52 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
                 start[k] = one.sols[0].replicas[j]
             tries.append(replan_static(pb, dyn, rps, start))
     ok = [t for t, reason in tries if reason is None]
+    ok += _shape_plans(pb, dyn, rps, _shapes_in(dyn, ok), deadline)
     if not ok:
         reason = tries[0][1]
         assert reason is not None
         raise InfeasibleError([reason])
     return min(ok, key=lambda t: round(t.cost, 9))  # first on ties: the MILP's own mix
+
+
+def _shapes_in(dyn: Outcome, plans: Sequence[Outcome]) -> list[int]:
+    """The serving shapes (:func:`scaleplan.solve.search.shape_groups`) the weighted optimum
+    uses in some window, and the shape of each of ``plans`` that uses one only."""
+    groups = shape_groups(dyn.cands)
+
+    def used(o: Outcome) -> set[int]:
+        return {groups[k] for s in o.sols for k, n in enumerate(s.nodes) if n or s.replicas[k]}
+
+    out = used(dyn)
+    for o in plans:
+        if len(one := used(o)) == 1:
+            out |= one
+    return sorted(out)
+
+
+def _shape_plans(
+    pb: Problem, dyn: Outcome, rps: Sequence[float], shapes: Sequence[int], deadline: float
+) -> list[Outcome]:
+    """The weighted per-window optimum over each of ``shapes``' candidates alone, where it
+    is deployable as it is (:func:`_one_backend`: one backend Service, weight 100), measured
+    against ``dyn``, the per-window optimum over every candidate. (The static re-plan sizes
+    each instance and capacity type of one shape for its own share, and spare, every hour.)"""
+    groups = shape_groups(dyn.cands)
+    lower = dyn.cost if dyn.status == "optimal" else dyn.bound
+    proven = dyn.status == "optimal"
+    out: list[Outcome] = []
+    for g in shapes[:MAX_ALTERNATIVE_SOLVES]:
+        if time.perf_counter() > deadline:
+            break
+        sub = [c for c, gc in zip(dyn.cands, groups, strict=True) if gc == g]
+        one = search_windows(pb, sub, rps, deadline=deadline, tie_break=False)
+        if not one.solved or not _one_backend(pb, one):
+            continue
+        lo = min(lower, one.cost)
+        status = "optimal" if proven and one.cost - lo <= 1e-9 else "feasible"
+        s, _ = _Split(pb, sub).shares(one.sols[peak_window(rps)].replicas)
+        out.append(Outcome(sub, one.sols, status, one.cost, lo, shares=s, lower=lo, proven=proven))
+    return out
 
 
 def solve_plan(
