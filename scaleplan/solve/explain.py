@@ -196,6 +196,12 @@ def _weighted_routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome
     by_share = sorted(split.items(), key=lambda kv: (-kv[1], kv[0]))
     weights = ", ".join(f"{t} {v:.0%}" for t, v in by_share)
     extra = (o.cost - o.lower) / o.lower if o.lower > 0 else 0.0
+    if gateway and len(group_allocations(allocs)) == 1:  # one backend: weight 100 all day
+        return (
+            f"{line} One backend Service takes every request in every hour, so weights fixed "
+            f"over the day bind nothing; the day costs {extra:.1%} more than the per-window "
+            f"optimum over every serving shape (${o.cost:.2f}/h against ${o.lower:.2f}/h)."
+        )
     return (
         f"{line} HTTPRoute weights are fixed at the peak mix ({weights}); other hours scale each "
         f"type to its share; the day costs {extra:.1%} more than if weights could change hourly "
