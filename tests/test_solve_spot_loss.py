@@ -11,7 +11,7 @@ import pytest
 from solve_helpers import candidate, catalog, point, profile, row, spec
 
 from scaleplan.errors import InfeasibleError
-from scaleplan.kube.backends import backends, losable, spot_loss_share
+from scaleplan.kube.backends import backend_weights, backends, losable, spot_loss_share
 from scaleplan.plan import Plan, read_plan
 from scaleplan.simulate import simulate
 from scaleplan.solve import SolveOptions, solve
@@ -257,3 +257,53 @@ def test_gateway_hourly_plan_is_no_dearer_than_what_it_lists(cli: Any, tmp_path:
     assert len(backends(plan)) == 1
     for w, d in enumerate(plan.demand.rps):
         assert _on_demand_rps(plan, w) >= d
+
+
+def _delivered_spot_shares(plan: Plan) -> list[float]:
+    """Per window, the share of requests on spot pods as the HTTPRoute delivers it: each backend
+    Service's weight x its spot pods / all its pods that window (kube-proxy spreads evenly)."""
+    by = {a.name: a for a in plan.allocations}
+    weights = backend_weights(plan)
+    total = sum(weights.values())
+    out = []
+    for w in range(len(plan.demand.rps)):
+        share = 0.0
+        for b in backends(plan):
+            pods = sum(by[m].replicas_per_window[w] for m in b.members)
+            spot = sum(by[m].replicas_per_window[w] for m in b.members if by[m].capacity_type == "spot")
+            share += weights[b.service] / total * spot / pods if pods else 0.0
+        out.append(share)
+    return out
+
+
+def _hourly_min3(max_fraction: float) -> Spec:
+    hourly = {"peak_rps": None, "hourly_rps": [300.0] * 8 + [PEAK] * 8 + [600.0] * 8, "headroom": 0.2}
+    sp = _spec("gateway-api", False, hourly, min_replicas=3)
+    spot = sp.placement.spot.model_copy(update={"max_fraction": max_fraction})
+    return sp.model_copy(update={"placement": sp.placement.model_copy(update={"spot": spot})})
+
+
+def test_gateway_hourly_static_plan_holds_max_fraction_as_delivered_in_every_window() -> None:
+    """Spot and on-demand L4 share one backend Service, which spreads its requests over the
+    pods of each window. The static re-plan sized on-demand for 80 % and spot for 20 % of each
+    window and min_replicas topped up on-demand: 2 on-demand + 1 spot off-peak, 33 % of the
+    requests on spot against max_fraction 0.2 ($2.97/h). A spot pod now becomes an on-demand
+    one of the same shape where the share is over (here every spot pod: 4 pods at the peak
+    allow none, 5 would cost more), $3.33/h, the cheapest plan that holds the limit."""
+    plan = solve(_hourly_min3(0.2), PROFILE, ONE_SHAPE, options=FAST).plan
+    shares = _delivered_spot_shares(plan)
+    assert max(shares) <= 0.2 + 1e-9, shares
+    assert plan.cost_per_hour == pytest.approx((8 * 3 + 8 * 4 + 8 * 3) / 24 * 1.0)
+    assert all(sum(a.replicas_per_window[w] for a in plan.allocations) >= 3 for w in range(24))
+    assert "Spot: on-demand replicas alone serve at least 80% of each class's demand." in plan.explanation
+    od = [sum(a.routing.values()) for a in plan.allocations if a.capacity_type == "on-demand"]
+    assert od and sum(od) >= 0.8 - 1e-9
+
+
+def test_gateway_hourly_max_fraction_half_keeps_its_cost() -> None:
+    """max_fraction 0.5: the per-window plan (2 on-demand + 1 or 2 spot behind one Service) is
+    within the limit in every window as delivered and keeps its cost."""
+    plan = solve(_hourly_min3(0.5), PROFILE, ONE_SHAPE, options=FAST).plan
+    assert max(_delivered_spot_shares(plan)) <= 0.5 + 1e-9
+    assert plan.cost_per_hour == pytest.approx((16 * (2 + 0.3) + 8 * (2 + 0.6)) / 24)
+    assert any(a.capacity_type == "spot" and a.replicas for a in plan.allocations)

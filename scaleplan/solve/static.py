@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.kube.weights import largest_remainder, peak_window
@@ -102,6 +103,108 @@ class _Split:
         return r
 
 
+def spot_share(
+    cands: Sequence[Candidate], groups: Sequence[int], weights: dict[int, float],
+    reps: Sequence[int],
+) -> float:
+    """Share of requests landing on spot pods when backend Service g (``groups``,
+    :func:`scaleplan.solve.search.shape_groups`) gets share ``weights[g]`` of them and spreads
+    it evenly over its pods in ``reps`` (kube-proxy): sum_g w_g x spot pods_g / pods_g."""
+    pods: dict[int, int] = {}
+    spot: dict[int, int] = {}
+    for k, c in enumerate(cands):
+        pods[groups[k]] = pods.get(groups[k], 0) + reps[k]
+        if c.capacity_type == "spot":
+            spot[groups[k]] = spot.get(groups[k], 0) + reps[k]
+    return sum(weights.get(g, 0.0) * spot.get(g, 0) / n for g, n in pods.items() if n > 0)
+
+
+def _route_weights(
+    split: _Split, groups: Sequence[int], peak_reps: Sequence[int]
+) -> dict[int, float]:
+    """Each backend Service's HTTPRoute weight / 100: its members' capacity at the peak window,
+    rounded as :func:`scaleplan.kube.weights.route_weights` rounds it."""
+    cap: dict[int, float] = {}
+    for k, r in enumerate(peak_reps):
+        if r > 0 and split.mcap[k] > 0:
+            cap[groups[k]] = cap.get(groups[k], 0.0) + r * split.wcap[k]
+    w = largest_remainder({f"{g:06d}": v for g, v in cap.items()})
+    tot = sum(w.values()) or 1
+    return {g: w[f"{g:06d}"] / tot for g in cap}
+
+
+def _convert_ok(split: _Split, ks: Sequence[int], reps: Sequence[int], load: float) -> bool:
+    """Backend group ``ks`` (pods of one shape) after a spot pod became an on-demand one: its
+    pods still carry ``load`` with headroom and, under n+1, after losing its largest node, under
+    zone after losing every member's largest zone share at once (the Service spreads the load
+    over whatever pods are left; the members' round-robin zones may stack)."""
+    pl, cands = split.pb.spec.placement, split.cands
+    live = [k for k in ks if reps[k] > 0]
+    if not live:
+        return False
+    m = min(split.mcap[k] for k in live)
+    pods = sum(reps[k] for k in live)
+    spare = 0
+    if pl.redundancy == "n+1":
+        spare = max(cands[k].replicas_per_node for k in live)
+    elif pl.redundancy == "zone":
+        for k in live:
+            q = cands[k].replicas_per_node
+            spare += q * math.ceil(math.ceil(reps[k] / q) / cands[k].zones)
+    headroom = 1 + split.pb.spec.traffic.headroom
+    return pods * m >= load * headroom - 1e-9 and (pods - spare) * m >= load - 1e-9
+
+
+def _spot_step(
+    split: _Split, groups: Sequence[int], weights: dict[int, float], reps: Sequence[int], d: float
+) -> tuple[int, int | None] | None:
+    """The cheapest move lowering the spot share as delivered, per dollar: in a backend group
+    with spot pods, turn one into an on-demand pod of the same shape (when :func:`_convert_ok`)
+    or add one; (on-demand candidate, spot candidate or None), None when no group can."""
+    cands = split.cands
+    best: tuple[float, int, int | None] | None = None
+    for g in sorted(set(groups)):
+        ks = [k for k, gk in enumerate(groups) if gk == g]
+        sp = [k for k in ks if cands[k].capacity_type == "spot" and reps[k] > 0]
+        od = [k for k in ks if cands[k].capacity_type == "on-demand" and split.mcap[k] > 0]
+        if not sp or not od:
+            continue
+        ko, ks_ = split.cheapest(od), max(sp, key=lambda k: (reps[k], -k))
+        pods, spot, w = sum(reps[k] for k in ks), sum(reps[k] for k in sp), weights.get(g, 0.0)
+        per = [cands[k].price / cands[k].replicas_per_node for k in (ko, ks_)]
+        moves: list[tuple[float, float, int | None]] = [
+            (w * (spot / pods - spot / (pods + 1)), per[0], None)
+        ]
+        after = [r + (k == ko) - (k == ks_) for k, r in enumerate(reps)]
+        if _convert_ok(split, ks, after, w * d):
+            moves.append((w / pods, max(per[0] - per[1], 1e-9), ks_))
+        for gain, cost, kspot in moves:
+            if gain > 1e-12 and (best is None or gain / cost > best[0] + 1e-12):
+                best = (gain / cost, ko, kspot)
+    return None if best is None else (best[1], best[2])
+
+
+def _hold_spot_share(
+    split: _Split, groups: Sequence[int], weights: dict[int, float] | None, reps: list[int],
+    d: float,
+) -> bool:
+    """spot.max_fraction as the HTTPRoute delivers it (:func:`spot_share`) in one window, by
+    :func:`_spot_step` moves on ``reps``; ``weights`` None: the window is the peak, whose own
+    replicas set the weights. False when a group over the limit has no on-demand candidate."""
+    f = split.pb.spec.placement.spot.max_fraction
+    for _ in range(10_000):
+        w = weights if weights is not None else _route_weights(split, groups, reps)
+        if spot_share(split.cands, groups, w, reps) <= f + 1e-9:
+            return True
+        step = _spot_step(split, groups, w, reps, d)
+        if step is None:
+            return False
+        reps[step[0]] += 1
+        if step[1] is not None:
+            reps[step[1]] -= 1
+    return False
+
+
 def _stable_peak(split: _Split, r_peak: list[int], peak: float) -> list[int] | InfeasibleReason:
     """Grow the peak replicas until the weights they imply are stable (spot rule included)."""
     pb, cands = split.pb, split.cands
@@ -116,6 +219,13 @@ def _stable_peak(split: _Split, r_peak: list[int], peak: float) -> list[int] | I
         s, e = split.shares(r_peak)
         on_demand = sum(s[k] for k, c in enumerate(cands) if c.capacity_type == "on-demand")
         if spot_rule and on_demand < 1 - f - 1e-9:
+            groups = shape_groups(cands)
+            w = _route_weights(split, groups, r_peak)
+            step = _spot_step(split, groups, w, r_peak, peak)
+            if step is not None and step[1] is not None:  # a spot pod becomes on-demand
+                r_peak[step[0]] += 1
+                r_peak[step[1]] -= 1
+                continue
             od = [
                 k
                 for k, c in enumerate(cands)
@@ -147,50 +257,90 @@ def _stable_peak(split: _Split, r_peak: list[int], peak: float) -> list[int] | I
     return static_reason("no stable split was found")
 
 
-def _windows_at_split(
-    split: _Split, r_peak: list[int], rps: Sequence[float]
-) -> list[WindowSolution] | InfeasibleReason:
-    """Every window's plan at the split the peak replicas ``r_peak`` imply."""
+def _window_reps(
+    split: _Split, r_peak: list[int], s: Sequence[float], e: Sequence[float], d: float, peak: float
+) -> list[int]:
+    """One window's replicas at the split: each type's own need (the peak replicas at the
+    peak), survive_loss's on-demand top-up per group, then min_replicas on the largest share."""
+    K = len(split.cands)
+    reps = list(r_peak) if d == peak else [split.need(k, e[k], d) for k in range(K)]
+    for _ in range(10_000):  # survive_loss: top up each group's on-demand members
+        short = split.loss_short(reps, e, d)
+        if short is None or not short[1]:
+            break
+        reps[split.cheapest([k for k in short[1] if s[k] > 0] or short[1])] += 1
+    min_replicas = split.pb.spec.placement.min_replicas
+    if min_replicas > sum(reps):  # min_replicas tops up the largest share
+        top = max((k for k in range(K) if s[k] > 0), key=lambda k: (e[k], -k))
+        reps[top] += min_replicas - sum(reps)
+    return reps
+
+
+def _window_solution(
+    split: _Split, w: int, d: float, reps: list[int], share: dict[int, float]
+) -> WindowSolution | InfeasibleReason:
+    """Window ``w``'s solution for replicas ``reps``: nodes, cost, max_replicas and quotas
+    checked; routing as delivered, backend group g's share (``share``) over its pods evenly."""
     pb, cands = split.pb, split.cands
     K = len(cands)
     pl = pb.spec.placement
-    peak = rps[peak_window(rps)]
+    groups = shape_groups(cands)
+    nodes = [math.ceil(reps[k] / cands[k].replicas_per_node) for k in range(K)]
+    if pl.max_replicas is not None and sum(reps) > pl.max_replicas:
+        return static_reason(
+            f"window {w} then needs {sum(reps)} replicas, more than "
+            f"placement.max_replicas = {pl.max_replicas}"
+        )
+    for q in quota_scopes(pb.spec, cands):
+        used = sum(cands[k].gpus_per_node * nodes[k] for k in q.members)
+        if used > q.limit:
+            return static_reason(
+                f"window {w} then needs {used} GPUs in quota {q.label}, more than its {q.limit}"
+            )
+    pods = {g: sum(reps[k] for k in range(K) if groups[k] == g) for g in groups}
+    x = [share.get(groups[k], 0.0) * r / pods[groups[k]] if r else 0.0 for k, r in enumerate(reps)]
+    routing = [
+        [x[k] if (d > 0 and cands[k].cap(cls)) else 0.0 for k in range(K)] for cls, _ in pb.classes
+    ]
+    return WindowSolution(
+        status="feasible", nodes=nodes, replicas=reps, routing=routing,
+        cost=sum(nodes[k] * cands[k].price for k in range(K)), bound=None,
+        demand=tuple(d * sh for _, sh in pb.classes),
+    )
+
+
+def _windows_at_split(
+    split: _Split, r_peak: list[int], rps: Sequence[float]
+) -> list[WindowSolution] | InfeasibleReason:
+    """Every window's plan at the split the peak replicas ``r_peak`` imply. Pods of one
+    serving shape share one backend Service, which spreads its weight's requests evenly over
+    them whatever the window: each window then holds spot.max_fraction as delivered
+    (:func:`_hold_spot_share`), and its routing is that delivery (group share x pod share)."""
+    pb, cands = split.pb, split.cands
+    K = len(cands)
+    pl = pb.spec.placement
+    pw = peak_window(rps)
+    peak = rps[pw]
     s, e = split.shares(r_peak)
+    groups = shape_groups(cands)
+    spot_rule = pl.spot.allowed and pl.spot.max_fraction < 1
+    reps_w = {pw: _window_reps(split, r_peak, s, e, peak, peak)}
+    if spot_rule and not _hold_spot_share(split, groups, None, reps_w[pw], peak):
+        return static_reason(f"window {pw} then sends more than spot.max_fraction to spot pods")
+    weights = _route_weights(split, groups, reps_w[pw])
+    share = {g: sum(s[k] for k in range(K) if groups[k] == g) for g in groups}
     sols: list[WindowSolution] = []
     for w, d in enumerate(rps):
-        reps = list(r_peak) if d == peak else [split.need(k, e[k], d) for k in range(K)]
-        for _ in range(10_000):  # survive_loss: top up each group's on-demand members
-            short = split.loss_short(reps, e, d)
-            if short is None or not short[1]:
-                break
-            reps[split.cheapest([k for k in short[1] if s[k] > 0] or short[1])] += 1
-        if pl.min_replicas > sum(reps):  # min_replicas tops up the largest share
-            top = max((k for k in range(K) if s[k] > 0), key=lambda k: (e[k], -k))
-            reps[top] += pl.min_replicas - sum(reps)
-        nodes = [math.ceil(reps[k] / cands[k].replicas_per_node) for k in range(K)]
-        if pl.max_replicas is not None and sum(reps) > pl.max_replicas:
-            return static_reason(
-                f"window {w} then needs {sum(reps)} replicas, more than "
-                f"placement.max_replicas = {pl.max_replicas}"
-            )
-        for q in quota_scopes(pb.spec, cands):
-            used = sum(cands[k].gpus_per_node * nodes[k] for k in q.members)
-            if used > q.limit:
+        if w not in reps_w:
+            reps_w[w] = _window_reps(split, r_peak, s, e, d, peak)
+            if spot_rule and not _hold_spot_share(split, groups, weights, reps_w[w], d):
                 return static_reason(
-                    f"window {w} then needs {used} GPUs in quota {q.label}, more than its {q.limit}"
+                    f"window {w} then sends more than spot.max_fraction to spot pods"
                 )
-        routing = [
-            [s[k] if (d > 0 and cands[k].cap(cls)) else 0.0 for k in range(K)]
-            for cls, _ in pb.classes
-        ]
-        cost = sum(nodes[k] * cands[k].price for k in range(K))
-        demand = tuple(d * sh for _, sh in pb.classes)
-        sols.append(
-            WindowSolution(
-                status="feasible", nodes=nodes, replicas=reps, routing=routing, cost=cost,
-                bound=None, demand=demand,
-            )
-        )
+        sol = _window_solution(split, w, d, reps_w[w], share)
+        if isinstance(sol, InfeasibleReason):
+            return sol
+        sols.append(sol)
     return sols
 
 
@@ -223,21 +373,51 @@ def replan_static(
     return Outcome(o.cands, sols, status, cost, lower, shares=s, lower=lower, proven=proven), None
 
 
+def _used_shapes(o: Outcome) -> set[int]:
+    """The serving shapes (:func:`scaleplan.solve.search.shape_groups`) ``o`` uses in any
+    window."""
+    groups = shape_groups(o.cands)
+    return {groups[k] for s in o.sols for k in range(len(o.cands)) if s.nodes[k] or s.replicas[k]}
+
+
 def _one_backend(pb: Problem, o: Outcome) -> bool:
     """Every candidate ``o`` uses, in any window, is of one serving shape: the HTTPRoute has
     one backend Service (weight 100), whose pods of identical capacity share its requests
     evenly, so weights fixed over the day bind nothing and the per-window plan is deployable,
     provided the spot pods' share of them stays within spot.max_fraction in every window."""
-    groups = shape_groups(o.cands)
-    used = {groups[k] for s in o.sols for k in range(len(o.cands)) if s.nodes[k] or s.replicas[k]}
+    used = _used_shapes(o)
     if len(used) > 1:
         return False
     f = pb.spec.placement.spot.max_fraction
-    for s in o.sols:
-        od = sum(r for r, c in zip(s.replicas, o.cands, strict=True) if c.capacity_type != "spot")
-        if od < (1 - f) * sum(s.replicas) - 1e-9:
-            return False
-    return True
+    one = dict.fromkeys(used, 1.0)
+    groups = shape_groups(o.cands)
+    return all(spot_share(o.cands, groups, one, x.replicas) <= f + 1e-9 for x in o.sols)
+
+
+def _one_backend_sols(
+    pb: Problem, o: Outcome, rps: Sequence[float]
+) -> list[WindowSolution] | None:
+    """The windows of ``o``, a per-window outcome over one serving shape, as one backend
+    Service: each window over max_fraction repaired by :func:`_hold_spot_share` (a spot pod
+    becomes an on-demand pod of the shape, or an on-demand pod is added), and the routing of
+    every window what the Service delivers (each pod an even share of every class); None when
+    ``o`` uses several shapes or cannot be repaired."""
+    used = _used_shapes(o)
+    if len(used) > 1:
+        return None
+    split, one, groups = _Split(pb, o.cands), dict.fromkeys(used, 1.0), shape_groups(o.cands)
+    sols: list[WindowSolution] = []
+    for w, (x, d) in enumerate(zip(o.sols, rps, strict=True)):
+        reps = list(x.replicas)
+        if not _hold_spot_share(split, groups, one, reps, d):
+            return None
+        sol = _window_solution(split, w, d, reps, one)
+        if isinstance(sol, InfeasibleReason):
+            return None
+        if reps == list(x.replicas):  # unchanged: the MILP's nodes (zone spreads may add some)
+            sol = replace(x, routing=sol.routing)
+        sols.append(sol)
+    return sols
 
 
 def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float) -> Outcome:
@@ -248,7 +428,9 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
     weighted optimum over one serving shape (:func:`_one_backend`) is returned as it is."""
     cands = dyn.cands
     if _one_backend(pb, dyn):
-        return dyn
+        sols = _one_backend_sols(pb, dyn, rps)
+        assert sols is not None  # within max_fraction: nothing to repair
+        return replace(dyn, sols=sols)
     pw = peak_window(rps)
     tries: list[tuple[Outcome, InfeasibleReason | None]] = [replan_static(pb, dyn, rps)]
     groups: dict[tuple[str, str], list[int]] = {}
@@ -287,14 +469,9 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
 def _shapes_in(dyn: Outcome, plans: Sequence[Outcome]) -> list[int]:
     """The serving shapes (:func:`scaleplan.solve.search.shape_groups`) the weighted optimum
     uses in some window, and the shape of each of ``plans`` that uses one only."""
-    groups = shape_groups(dyn.cands)
-
-    def used(o: Outcome) -> set[int]:
-        return {groups[k] for s in o.sols for k, n in enumerate(s.nodes) if n or s.replicas[k]}
-
-    out = used(dyn)
+    out = _used_shapes(dyn)
     for o in plans:
-        if len(one := used(o)) == 1:
+        if len(one := _used_shapes(o)) == 1:
             out |= one
     return sorted(out)
 
@@ -302,10 +479,11 @@ def _shapes_in(dyn: Outcome, plans: Sequence[Outcome]) -> list[int]:
 def _shape_plans(
     pb: Problem, dyn: Outcome, rps: Sequence[float], shapes: Sequence[int], deadline: float
 ) -> list[Outcome]:
-    """The weighted per-window optimum over each of ``shapes``' candidates alone, where it
-    is deployable as it is (:func:`_one_backend`: one backend Service, weight 100), measured
-    against ``dyn``, the per-window optimum over every candidate. (The static re-plan sizes
-    each instance and capacity type of one shape for its own share, and spare, every hour.)"""
+    """The weighted per-window optimum over each of ``shapes``' candidates alone as one
+    backend Service (weight 100; :func:`_one_backend_sols`: spot pods within max_fraction in
+    every window, repaired where they are not), measured against ``dyn``, the per-window
+    optimum over every candidate. (The static re-plan sizes each instance and capacity type
+    of one shape for its own share, and spare, every hour.)"""
     groups = shape_groups(dyn.cands)
     lower = dyn.cost if dyn.status == "optimal" else dyn.bound
     proven = dyn.status == "optimal"
@@ -315,12 +493,14 @@ def _shape_plans(
             break
         sub = [c for c, gc in zip(dyn.cands, groups, strict=True) if gc == g]
         one = search_windows(pb, sub, rps, deadline=deadline, tie_break=False)
-        if not one.solved or not _one_backend(pb, one):
+        sols = _one_backend_sols(pb, one, rps) if one.solved else None
+        if sols is None:
             continue
-        lo = min(lower, one.cost)
-        status = "optimal" if proven and one.cost - lo <= 1e-9 else "feasible"
-        s, _ = _Split(pb, sub).shares(one.sols[peak_window(rps)].replicas)
-        out.append(Outcome(sub, one.sols, status, one.cost, lo, shares=s, lower=lo, proven=proven))
+        cost = sum(x.cost for x in sols) / len(sols)
+        lo = min(lower, cost)
+        status = "optimal" if proven and cost - lo <= 1e-9 else "feasible"
+        s, _ = _Split(pb, sub).shares(sols[peak_window(rps)].replicas)
+        out.append(Outcome(sub, sols, status, cost, lo, shares=s, lower=lo, proven=proven))
     return out
 
 
