@@ -227,7 +227,7 @@ def optimize_inputs(
 ) -> tuple[Inputs, ObservedInputs | None, tuple[str, ...]]:
     """``optimize``: ``--out`` checked first (a folder path, before anything is read), then
     :func:`command_inputs`, and the warnings about them (a catalog whose prices are stale for
-    the spec's providers)."""
+    the spec's providers, :func:`scaleplan.spec_checks.spec_warnings`)."""
     from datetime import UTC, datetime
 
     from scaleplan.catalog.freshness import stale_warning
@@ -236,8 +236,10 @@ def optimize_inputs(
     if out is not None:
         check_out_dir(out)
     inp, obs = command_inputs(spec, melange, catalogs, observed)
+    from scaleplan.spec_checks import spec_warnings
+
     stale = stale_warning(inp.catalog, datetime.now(UTC), providers=inp.spec.placement.providers)
-    return inp, obs, (stale,) if stale else ()
+    return inp, obs, (*((stale,) if stale else ()), *spec_warnings(inp.spec))
 
 
 @dataclass(frozen=True)

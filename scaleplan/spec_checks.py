@@ -11,7 +11,9 @@ writes the manifests, and nothing render would refuse reaches a plan.yaml.
 * :func:`routing_problems`: the Gateway that ``gateway-api`` and ``inference-pool`` routing
   attach to, and the autoscaler's strings (:func:`autoscaler_problems`);
 * :func:`class_token_problems`: the classes' tokens that ``model.architecture`` needs (the solve
-  refuses a class without them; here with its line, before solving).
+  refuses a class without them; here with its line, before solving);
+* :func:`spec_warnings`: settings that are valid but have no effect as written (``validate``
+  and ``optimize`` print them, one line each with its fix; nothing is refused).
 
 Each :class:`SpecProblem` carries its YAML path in the spec: ``validate`` finds the line with
 it, render reports it under the plan's ``spec`` (:meth:`SpecProblem.in_plan`). Pure.
@@ -40,6 +42,7 @@ __all__ = [
     "metadata_problems",
     "routing_problems",
     "spec_problems",
+    "spec_warnings",
 ]
 
 MAX_HOSTNAMES = 16
@@ -74,6 +77,19 @@ def spec_problems(spec: Spec) -> list[SpecProblem]:
     out = metadata_problems(spec.metadata) + class_token_problems(spec) + container_problems(k8s)
     out += engine_arg_problems(spec.model, k8s)
     return out + routing_problems(k8s) + autoscaler_problems(k8s)
+
+
+def spec_warnings(spec: Spec) -> list[str]:
+    """Settings that are valid but do nothing as written, each with its fix in one line."""
+    out: list[str] = []
+    spot = spec.placement.spot
+    if spot.survive_loss and not spot.allowed:
+        out.append(
+            "placement.spot.survive_loss is true but placement.spot.allowed is false, so it has "
+            "no effect (the plan uses no spot capacity): set spot.allowed: true to plan spot "
+            "replicas that may be lost, or drop survive_loss"
+        )
+    return out
 
 
 def class_token_problems(spec: Spec) -> list[SpecProblem]:

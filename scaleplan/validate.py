@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaleplan.errors import Problem, SpecError
 from scaleplan.inputs import gather_inputs
+from scaleplan.spec_checks import spec_warnings
 
 if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 
 
 def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[str, Any]:
-    """Return a summary, or raise SpecError listing every problem (spec, profile, catalogs).
+    """Return a summary (with ``warnings``: :func:`scaleplan.spec_checks.spec_warnings`), or
+    raise SpecError listing every problem (spec, profile, catalogs).
 
     Runs every check ``optimize`` runs before solving (names against the shipped catalogs, the
     spec's ``placement.catalogs`` and ``catalogs``, i.e. ``--catalog``), so a spec that passes
@@ -44,6 +46,7 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "profile": str(g.profile_path),
         "measurements": len(g.profile.measurements),
         "accelerators": len(g.profile.accelerators()),
+        "warnings": spec_warnings(g.spec),
     }
 
 

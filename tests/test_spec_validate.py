@@ -354,3 +354,25 @@ def test_optimize_refuses_a_literal_token_before_solving_even_without_manifests(
     line = spec.read_text(encoding="utf-8").splitlines().index(f"  env: {{HF_TOKEN: {token}}}") + 1
     assert f"{spec}:{line}: kubernetes.env['HF_TOKEN']: env HF_TOKEN holds a literal secret or token" in res.stderr
     assert token not in res.stderr + res.stdout and not out.exists()
+
+
+def test_survive_loss_without_spot_warns_in_validate_and_optimize(cli, tmp_path: Path) -> None:
+    """placement.spot.survive_loss: true with spot.allowed: false did nothing, silently."""
+    from scaleplan.inputs import optimize_inputs
+
+    text = GOOD.read_text().replace("    allowed: true\n", "    allowed: false\n    survive_loss: true\n", 1)
+    assert "survive_loss: true" in text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    shutil.copy(GOOD.parent / "profile.yaml", tmp_path / "profile.yaml")
+    result = cli(["validate", str(spec)])
+    (line,) = [t for t in result.stderr.splitlines() if t.startswith("warning:")]
+    assert "placement.spot.survive_loss is true but placement.spot.allowed is false" in line
+    assert "set spot.allowed: true" in line
+    assert "ok (resnet50" in result.stdout
+    data = json.loads(cli(["validate", str(spec), "--json"]).stdout)
+    assert len(data["warnings"]) == 1 and "survive_loss" in data["warnings"][0]
+    _, _, warnings = optimize_inputs(str(spec), None, [], None, None)
+    assert any("survive_loss" in w for w in warnings)
+    # spot allowed (the fixture as it is): no warning
+    assert json.loads(cli(["validate", str(GOOD), "--json"]).stdout)["warnings"] == []

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors
+from scaleplan.cli._common import emit_json, handle_errors, print_lines, warn
 from scaleplan.cli.options import JsonResult
 
 
@@ -38,6 +38,5 @@ def validate(
         if json_out:
             emit_json(result)
         else:
-            from scaleplan.cli._common import print_lines
-
+            warn(result["warnings"])
             print_lines([f"{spec}: ok ({result['name']}: {result['measurements']} profile points, {result['accelerators']} accelerators)"])
