@@ -33,7 +33,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+try:  # the installed scaleplan (`pip install .` maps catalogs/ into it as scaleplan.catalogs)
+    import scaleplan  # noqa: F401
+except ImportError:  # a bare checkout: run from its source tree
+    sys.path.insert(0, str(ROOT))
 
 from scaleplan.catalog.files import load_accelerators  # noqa: E402
 from scaleplan.catalog.peaks import proxy_band  # noqa: E402
