@@ -11,6 +11,7 @@ from simulate_helpers import allocation, make_plan
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError, PlanError
+from scaleplan.plan import Plan
 from scaleplan.simulate import parse_trace, service_model, simulate
 from scaleplan.simulate.engine import ReplicaModel, fifo_batches, least_outstanding
 from scaleplan.spec import Gateway
@@ -282,6 +283,23 @@ def test_zone_failure_needs_zones() -> None:
         simulate(plan, duration_s=5, failure="zone")
 
 
+def _gateway_od_and_spot(spot_accelerator: str = "A10G", **kubernetes: object) -> Plan:
+    """routing: gateway-api over 3 on-demand L4 replicas and 2 spot replicas on
+    ``spot_accelerator`` (another GPU: a backend of its own; L4: gw-od's shape, one shared
+    Service), 200 rps."""
+    allocs = [
+        allocation("gw-od", replicas=(3,), capacity=100.0, service_ms=5.0),
+        allocation(
+            "gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot",
+            accelerator=spot_accelerator,
+        ),
+    ]
+    plan = make_plan(allocs, rps=(200.0,), slo_ms=100.0)
+    route = {"routing": "gateway-api", "gateway": Gateway(name="gw"), **kubernetes}
+    k8s = plan.spec.kubernetes.model_copy(update=route)
+    return plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+
+
 def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails(tables: Catalog) -> None:
     """routing: gateway-api: simulate replays exactly the HTTPRoute's weights; after a spot loss
     the spot allocation's fixed share goes to a Service without pods and every such request fails
@@ -289,17 +307,7 @@ def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails(tables:
     from scaleplan.kube.weights import route_weights
     from scaleplan.render import render_report
 
-    allocs = [
-        allocation("gw-od", replicas=(3,), capacity=100.0, service_ms=5.0),
-        # another GPU: a backend of its own (of gw-od's shape it would share gw-od's Service)
-        allocation(
-            "gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot",
-            accelerator="A10G",
-        ),
-    ]
-    plan = make_plan(allocs, rps=(200.0,), slo_ms=100.0)
-    k8s = plan.spec.kubernetes.model_copy(update={"routing": "gateway-api", "gateway": Gateway(name="gw")})
-    gw = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    gw = _gateway_od_and_spot()
     rendered = next(o.obj for o in render_report(gw, tables).objects if o.kind == "HTTPRoute")
     weights = {r["name"]: r["weight"] for r in rendered["spec"]["rules"][0]["backendRefs"]}
     assert weights == route_weights(gw) == {"gw-od": 60, "gw-spot": 40}
@@ -324,14 +332,7 @@ def test_a_backend_shared_with_on_demand_keeps_serving_through_a_spot_loss(table
     from scaleplan.kube.backends import backend_weights
     from scaleplan.render import render_report
 
-    allocs = [
-        allocation("gw-od", replicas=(3,), capacity=100.0, service_ms=5.0),
-        allocation("gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot"),
-    ]
-    plan = make_plan(allocs, rps=(200.0,), slo_ms=100.0)
-    route = {"routing": "gateway-api", "gateway": Gateway(name="gw")}
-    k8s = plan.spec.kubernetes.model_copy(update=route)
-    gw = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    gw = _gateway_od_and_spot(spot_accelerator="L4")
     rendered = next(o.obj for o in render_report(gw, tables).objects if o.kind == "HTTPRoute")
     weights = {r["name"]: r["weight"] for r in rendered["spec"]["rules"][0]["backendRefs"]}
     assert weights == backend_weights(gw) == {f"{gw.spec.metadata.name}-l4-x1": 100}
@@ -359,18 +360,7 @@ def test_a_spot_loss_comes_back_where_render_falls_back_on_demand() -> None:
     share fails only until then; flavors that pin spot pods to spot nodes get nothing back."""
     from scaleplan.simulate.failures import replacement_delay
 
-    allocs = [
-        allocation("gw-od", replicas=(3,), capacity=100.0, service_ms=5.0),
-        # another GPU: a backend of its own (of gw-od's shape it would share gw-od's Service)
-        allocation(
-            "gw-spot", replicas=(2,), capacity=100.0, service_ms=5.0, capacity_type="spot",
-            accelerator="A10G",
-        ),
-    ]
-    plan = make_plan(allocs, rps=(200.0,), slo_ms=100.0)
-    route = {"routing": "gateway-api", "gateway": Gateway(name="gw"), "flavor": "eks-karpenter"}
-    k8s = plan.spec.kubernetes.model_copy(update=route)
-    gw = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    gw = _gateway_od_and_spot(flavor="eks-karpenter")
     delay, _ = replacement_delay(gw.allocations[1], gw.spec.model.memory_gib or 0.0)
     res = simulate(gw, duration_s=900, seed=5, failure="spot", fail_at_s=100.0)
     f = res.failure
