@@ -97,7 +97,7 @@ class Candidate:
         r = self.row
         return (r.provider, r.region, r.instance_type, self.capacity_type, self.gpus_per_replica, self.threads)
 
-    @property
+    @cached_property
     def serving_shape(self) -> tuple[object, ...]:
         """:func:`scaleplan.kube.backends.shape_key` at candidate level: what makes the
         allocations of two candidates share one gateway-api backend Service (cluster,

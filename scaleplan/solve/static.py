@@ -49,6 +49,7 @@ class _Split:
         self.cands = cands
         self.mcap = [pb.mixed_capacity(c) or 0.0 for c in cands]
         self.wcap = [c.cap(main) or 0.0 for c in cands]
+        self.groups = shape_groups(cands)  # backend Service of each candidate
 
     def shares(self, reps: Sequence[int]) -> tuple[list[float], list[float]]:
         """Each type's traffic share s_k and its effective share e_k (>= its rounded weight)."""
@@ -70,7 +71,7 @@ class _Split:
             return None
         cands = self.cands
         groups: dict[int, list[int]] = {}
-        for k, g in enumerate(shape_groups(cands)):
+        for k, g in enumerate(self.groups):
             groups.setdefault(g, []).append(k)
         for ks in groups.values():
             if not any(reps[k] and cands[k].capacity_type == "spot" for k in ks):
@@ -219,7 +220,7 @@ def _stable_peak(split: _Split, r_peak: list[int], peak: float) -> list[int] | I
         s, e = split.shares(r_peak)
         on_demand = sum(s[k] for k, c in enumerate(cands) if c.capacity_type == "on-demand")
         if spot_rule and on_demand < 1 - f - 1e-9:
-            groups = shape_groups(cands)
+            groups = split.groups
             w = _route_weights(split, groups, r_peak)
             step = _spot_step(split, groups, w, r_peak, peak)
             if step is not None and step[1] is not None:  # a spot pod becomes on-demand
@@ -284,7 +285,7 @@ def _window_solution(
     pb, cands = split.pb, split.cands
     K = len(cands)
     pl = pb.spec.placement
-    groups = shape_groups(cands)
+    groups = split.groups
     nodes = [math.ceil(reps[k] / cands[k].replicas_per_node) for k in range(K)]
     if pl.max_replicas is not None and sum(reps) > pl.max_replicas:
         return static_reason(
@@ -322,7 +323,7 @@ def _windows_at_split(
     pw = peak_window(rps)
     peak = rps[pw]
     s, e = split.shares(r_peak)
-    groups = shape_groups(cands)
+    groups = split.groups
     spot_rule = pl.spot.allowed and pl.spot.max_fraction < 1
     reps_w = {pw: _window_reps(split, r_peak, s, e, peak, peak)}
     if spot_rule and not _hold_spot_share(split, groups, None, reps_w[pw], peak):
@@ -405,7 +406,8 @@ def _one_backend_sols(
     used = _used_shapes(o)
     if len(used) > 1:
         return None
-    split, one, groups = _Split(pb, o.cands), dict.fromkeys(used, 1.0), shape_groups(o.cands)
+    split, one = _Split(pb, o.cands), dict.fromkeys(used, 1.0)
+    groups = split.groups
     sols: list[WindowSolution] = []
     for w, (x, d) in enumerate(zip(o.sols, rps, strict=True)):
         reps = list(x.replicas)
