@@ -28,7 +28,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scaleplan.llm.closed_loop import Calendar, _groups, _Replay, price
+from scaleplan.llm.closed_loop import Calendar, Replay, pass_groups, price
 from scaleplan.llm.perf import REQUEST_OVERHEAD_MS, Deployment, efficiency
 
 
@@ -52,7 +52,7 @@ def burst_calendar(
     """Replay ``lengths`` (prompt, output) requests, all waiting at the first pass, through the
     engine's scheduler until the last one ends; the whole run's pass groups."""
     n = len(lengths)
-    r = _Replay(n, 1, 1, budget, cap, engine, lengths=lengths)
+    r = Replay(n, 1, 1, budget, cap, engine, lengths=lengths)
     r.measuring = True
     # every call advances at least one pass; the run takes at most one pass per prompt chunk
     # and one per output token of every request
@@ -63,7 +63,7 @@ def burst_calendar(
         calls += 1
         if calls > limit:
             raise RuntimeError(f"burst replay did not end ({n} requests)")
-    return Calendar(_groups(r.acc, exact_decodes=False), max(r.first, 1), max(r.finished, 1))
+    return Calendar(pass_groups(r.acc, exact_decodes=False), max(r.first, 1), max(r.finished, 1))
 
 
 def burst(

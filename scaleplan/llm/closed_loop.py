@@ -89,7 +89,7 @@ class Calendar:
     completions: int
 
 
-class _Replay:
+class Replay:
     """The scheduler's state while replaying (one request per client slot in flight).
 
     ``lengths``: per-request (prompt, output) tokens of requests 0 .. len - 1 (the others, and
@@ -234,7 +234,7 @@ def calendar(n: int, i: int, o: int, budget: int, cap: int, engine: str) -> Cale
     """Replay ``n`` clients sending ``i``-token prompts for ``o`` tokens each through the
     engine's scheduler; the measured window's pass groups (see the module docstring)."""
     n, i, o = max(n, 1), max(i, 1), max(o, 1)
-    r = _Replay(n, i, o, budget, cap, engine)
+    r = Replay(n, i, o, budget, cap, engine)
     warm, stop = WARMUP * n, (WARMUP + MEASURED) * n
     # every call advances at least one pass; a generation takes at most O passes plus one
     # prefill pass per prompt chunk (and the arrival lag)
@@ -246,10 +246,10 @@ def calendar(n: int, i: int, o: int, budget: int, cap: int, engine: str) -> Cale
         calls += 1
         if calls > limit:
             raise RuntimeError(f"closed-loop replay did not converge (N={n}, {i}/{o} tokens)")
-    return Calendar(_groups(r.acc), max(r.first, 1), max(r.finished, 1))
+    return Calendar(pass_groups(r.acc), max(r.first, 1), max(r.finished, 1))
 
 
-def _groups(
+def pass_groups(
     acc: dict[tuple[int, int, int], list[float]], *, exact_decodes: bool = True
 ) -> tuple[PassGroup, ...]:
     """Exact pass compositions merged into groups of about the same size (``GROUP_WIDTH``);
