@@ -42,6 +42,7 @@ __all__ = [
     "losable",
     "shape_key",
     "spot_loss_share",
+    "weighted_backends",
 ]
 
 
@@ -130,6 +131,17 @@ def backend_weights(plan: Plan) -> dict[str, int]:
     """The HTTPRoute's ``backendRefs[].weight`` per backend Service: the sum of its members'
     capacity at the plan's peak window, scaled by :func:`scaleplan.kube.weights.route_weights`."""
     return route_weights(plan, {m: b.service for b in backends(plan) for m in b.members})
+
+
+def weighted_backends(plan: Plan) -> list[tuple[Backend, tuple[int, ...], int]]:
+    """Per backend, in plan order: the backend, its members' indices in ``plan.allocations`` and
+    its HTTPRoute weight: what the simulators replay (a draw picks the backend by weight, then
+    its running replicas take turns)."""
+    index = {a.name: ai for ai, a in enumerate(plan.allocations)}
+    weights = backend_weights(plan)
+    return [
+        (b, tuple(index[m] for m in b.members), weights.get(b.service, 0)) for b in backends(plan)
+    ]
 
 
 def losable(plan: Plan, backend: Backend) -> bool:

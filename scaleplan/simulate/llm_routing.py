@@ -40,18 +40,17 @@ def _static_weights(plan: Plan, u: NDArray[np.float64], alloc_of: Sequence[int],
     """The HTTPRoute's weights pick the backend (:mod:`scaleplan.kube.backends`: an allocation,
     or the allocations of one serving shape behind one Service); the backend's running replicas,
     of any of its allocations, take turns. A backend with no running replica fails the request."""
-    from scaleplan.kube.backends import backend_weights, backends
+    from scaleplan.kube.backends import weighted_backends
 
-    index = {a.name: ai for ai, a in enumerate(plan.allocations)}
-    bs = backends(plan)
-    weights = backend_weights(plan)
-    wvec = np.array([weights.get(b.service, 0) for b in bs], dtype=np.float64)
+    table = weighted_backends(plan)
+    bs = [b for b, _, _ in table]
+    wvec = np.array([w for _, _, w in table], dtype=np.float64)
     if wvec.sum() <= 0:
         wvec = np.ones(len(bs))
     cum = np.cumsum(wvec) / wvec.sum()
     picks = np.minimum(np.searchsorted(cum, u, side="right"), len(bs) - 1)
     backend_pick: list[int] = picks.tolist()
-    backend_of_alloc = {index[m]: bi for bi, b in enumerate(bs) for m in b.members}
+    backend_of_alloc = {ai: bi for bi, (_, members, _) in enumerate(table) for ai in members}
     rr_b = [0] * len(bs)
     shown = [f"{b.service} ({' + '.join(b.members)})" if b.shared else b.members[0] for b in bs]
     notes.append("routing: HTTPRoute static weights " + ", ".join(f"{name} {int(wvec[k])}" for k, name in enumerate(shown)) + " (a share whose backend has no running replica fails)")

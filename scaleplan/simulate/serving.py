@@ -220,14 +220,12 @@ class _StaticRoute:
 
     @classmethod
     def of(cls, plan: Plan, n: int) -> _StaticRoute:
-        from scaleplan.kube.backends import backend_weights, backends
+        from scaleplan.kube.backends import weighted_backends
 
-        index = {a.name: ai for ai, a in enumerate(plan.allocations)}
-        bs = backends(plan)
-        rw = backend_weights(plan)
-        names = [b.service if b.shared else b.members[0] for b in bs]
-        weights = np.array([float(rw.get(b.service, 0)) for b in bs])
-        return cls(names, [[index[m] for m in b.members] for b in bs], weights, n)
+        table = weighted_backends(plan)
+        names = [b.service if b.shared else b.members[0] for b, _, _ in table]
+        weights = np.array([float(w) for _, _, w in table])
+        return cls(names, [list(members) for _, members, _ in table], weights, n)
 
     def assign(self, rep: I64, lo: int, u: F64, per_alloc: list[I64]) -> None:
         """Route the requests ``lo``, ``lo + 1``, ... (their draws ``u``) of one epoch."""
