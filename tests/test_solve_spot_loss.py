@@ -307,3 +307,14 @@ def test_gateway_hourly_max_fraction_half_keeps_its_cost() -> None:
     assert max(_delivered_spot_shares(plan)) <= 0.5 + 1e-9
     assert plan.cost_per_hour == pytest.approx((16 * (2 + 0.3) + 8 * (2 + 0.6)) / 24)
     assert any(a.capacity_type == "spot" and a.replicas for a in plan.allocations)
+
+
+def test_the_survive_loss_binding_line_needs_spot_in_the_plan() -> None:
+    """survive_loss binds only beside spot replicas: a plan with none does not list it."""
+    plan = solve(_spec("service", True), PROFILE, ONE_SHAPE, options=FAST).plan
+    assert any(b.startswith("spot.survive_loss") for b in plan.binding_constraints)
+    rows = tuple(r.model_copy(update={"price_spot": None}) for r in ONE_SHAPE.rows)
+    no_spot = ONE_SHAPE.model_copy(update={"rows": rows})
+    plan = solve(_spec("service", True), PROFILE, no_spot, options=FAST).plan
+    assert all(a.capacity_type == "on-demand" for a in plan.allocations)
+    assert not any(b.startswith("spot.survive_loss") for b in plan.binding_constraints)

@@ -236,14 +236,12 @@ def binding(pb: Problem, o: Outcome, rps: Sequence[float]) -> list[str]:
         if spot is not None:
             out.append(spot)
     peak_w = peak_window(rps)
-    if pl.spot.allowed and pl.spot.survive_loss:
-        peak_reps = o.sols[peak_w].replicas
-        od = sum(
-            r for r, c in zip(peak_reps, o.cands, strict=True) if c.capacity_type == "on-demand"
-        )
+    peak_reps = o.sols[peak_w].replicas
+    od = sum(r for r, c in zip(peak_reps, o.cands, strict=True) if c.capacity_type == "on-demand")
+    if pl.spot.allowed and pl.spot.survive_loss and od < sum(peak_reps):  # binds beside spot only
         out.append(
             f"spot.survive_loss: on-demand replicas alone carry the peak ({od} of "
-            f"{sum(o.sols[peak_w].replicas)} replicas are on-demand)"
+            f"{sum(peak_reps)} replicas are on-demand)"
         )
     h = pb.spec.traffic.headroom
     need = _load(pb, o, peak_w, rps, 1 + h)
