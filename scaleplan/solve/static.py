@@ -50,6 +50,9 @@ class _Split:
         self.mcap = [pb.mixed_capacity(c) or 0.0 for c in cands]
         self.wcap = [c.cap(main) or 0.0 for c in cands]
         self.groups = shape_groups(cands)  # backend Service of each candidate
+        self.members: dict[int, list[int]] = {}  # backend Service -> its candidates, in order
+        for k, g in enumerate(self.groups):
+            self.members.setdefault(g, []).append(k)
 
     def shares(self, reps: Sequence[int]) -> tuple[list[float], list[float]]:
         """Each type's traffic share s_k and its effective share e_k (>= its rounded weight)."""
@@ -70,10 +73,7 @@ class _Split:
         if not self.pb.spec.placement.spot.survive_loss:
             return None
         cands = self.cands
-        groups: dict[int, list[int]] = {}
-        for k, g in enumerate(self.groups):
-            groups.setdefault(g, []).append(k)
-        for ks in groups.values():
+        for ks in self.members.values():
             if not any(reps[k] and cands[k].capacity_type == "spot" for k in ks):
                 continue
             od = [k for k in ks if cands[k].capacity_type == "on-demand" and self.mcap[k] > 0]
@@ -120,12 +120,11 @@ def spot_share(
     return sum(weights.get(g, 0.0) * spot.get(g, 0) / n for g, n in pods.items() if n > 0)
 
 
-def _route_weights(
-    split: _Split, groups: Sequence[int], peak_reps: Sequence[int]
-) -> dict[int, float]:
+def _route_weights(split: _Split, peak_reps: Sequence[int]) -> dict[int, float]:
     """Each backend Service's HTTPRoute weight / 100: its members' capacity at the peak window,
     rounded as :func:`scaleplan.kube.weights.route_weights` rounds it."""
     cap: dict[int, float] = {}
+    groups = split.groups
     for k, r in enumerate(peak_reps):
         if r > 0 and split.mcap[k] > 0:
             cap[groups[k]] = cap.get(groups[k], 0.0) + r * split.wcap[k]
@@ -157,15 +156,14 @@ def _convert_ok(split: _Split, ks: Sequence[int], reps: Sequence[int], load: flo
 
 
 def _spot_step(
-    split: _Split, groups: Sequence[int], weights: dict[int, float], reps: Sequence[int], d: float
+    split: _Split, weights: dict[int, float], reps: Sequence[int], d: float
 ) -> tuple[int, int | None] | None:
     """The cheapest move lowering the spot share as delivered, per dollar: in a backend group
     with spot pods, turn one into an on-demand pod of the same shape (when :func:`_convert_ok`)
     or add one; (on-demand candidate, spot candidate or None), None when no group can."""
     cands = split.cands
     best: tuple[float, int, int | None] | None = None
-    for g in sorted(set(groups)):
-        ks = [k for k, gk in enumerate(groups) if gk == g]
+    for g, ks in sorted(split.members.items()):
         sp = [k for k in ks if cands[k].capacity_type == "spot" and reps[k] > 0]
         od = [k for k in ks if cands[k].capacity_type == "on-demand" and split.mcap[k] > 0]
         if not sp or not od:
@@ -186,18 +184,17 @@ def _spot_step(
 
 
 def _hold_spot_share(
-    split: _Split, groups: Sequence[int], weights: dict[int, float] | None, reps: list[int],
-    d: float,
+    split: _Split, weights: dict[int, float] | None, reps: list[int], d: float
 ) -> bool:
     """spot.max_fraction as the HTTPRoute delivers it (:func:`spot_share`) in one window, by
     :func:`_spot_step` moves on ``reps``; ``weights`` None: the window is the peak, whose own
     replicas set the weights. False when a group over the limit has no on-demand candidate."""
     f = split.pb.spec.placement.spot.max_fraction
     for _ in range(10_000):
-        w = weights if weights is not None else _route_weights(split, groups, reps)
-        if spot_share(split.cands, groups, w, reps) <= f + 1e-9:
+        w = weights if weights is not None else _route_weights(split, reps)
+        if spot_share(split.cands, split.groups, w, reps) <= f + 1e-9:
             return True
-        step = _spot_step(split, groups, w, reps, d)
+        step = _spot_step(split, w, reps, d)
         if step is None:
             return False
         reps[step[0]] += 1
@@ -220,9 +217,8 @@ def _stable_peak(split: _Split, r_peak: list[int], peak: float) -> list[int] | I
         s, e = split.shares(r_peak)
         on_demand = sum(s[k] for k, c in enumerate(cands) if c.capacity_type == "on-demand")
         if spot_rule and on_demand < 1 - f - 1e-9:
-            groups = split.groups
-            w = _route_weights(split, groups, r_peak)
-            step = _spot_step(split, groups, w, r_peak, peak)
+            w = _route_weights(split, r_peak)
+            step = _spot_step(split, w, r_peak, peak)
             if step is not None and step[1] is not None:  # a spot pod becomes on-demand
                 r_peak[step[0]] += 1
                 r_peak[step[1]] -= 1
@@ -298,7 +294,7 @@ def _window_solution(
             return static_reason(
                 f"window {w} then needs {used} GPUs in quota {q.label}, more than its {q.limit}"
             )
-    pods = {g: sum(reps[k] for k in range(K) if groups[k] == g) for g in groups}
+    pods = {g: sum(reps[k] for k in ks) for g, ks in split.members.items()}
     x = [share.get(groups[k], 0.0) * r / pods[groups[k]] if r else 0.0 for k, r in enumerate(reps)]
     routing = [
         [x[k] if (d > 0 and cands[k].cap(cls)) else 0.0 for k in range(K)] for cls, _ in pb.classes
@@ -317,24 +313,22 @@ def _windows_at_split(
     serving shape share one backend Service, which spreads its weight's requests evenly over
     them whatever the window: each window then holds spot.max_fraction as delivered
     (:func:`_hold_spot_share`), and its routing is that delivery (group share x pod share)."""
-    pb, cands = split.pb, split.cands
-    K = len(cands)
+    pb = split.pb
     pl = pb.spec.placement
     pw = peak_window(rps)
     peak = rps[pw]
     s, e = split.shares(r_peak)
-    groups = split.groups
     spot_rule = pl.spot.allowed and pl.spot.max_fraction < 1
     reps_w = {pw: _window_reps(split, r_peak, s, e, peak, peak)}
-    if spot_rule and not _hold_spot_share(split, groups, None, reps_w[pw], peak):
+    if spot_rule and not _hold_spot_share(split, None, reps_w[pw], peak):
         return static_reason(f"window {pw} then sends more than spot.max_fraction to spot pods")
-    weights = _route_weights(split, groups, reps_w[pw])
-    share = {g: sum(s[k] for k in range(K) if groups[k] == g) for g in groups}
+    weights = _route_weights(split, reps_w[pw])
+    share = {g: sum(s[k] for k in ks) for g, ks in split.members.items()}
     sols: list[WindowSolution] = []
     for w, d in enumerate(rps):
         if w not in reps_w:
             reps_w[w] = _window_reps(split, r_peak, s, e, d, peak)
-            if spot_rule and not _hold_spot_share(split, groups, weights, reps_w[w], d):
+            if spot_rule and not _hold_spot_share(split, weights, reps_w[w], d):
                 return static_reason(
                     f"window {w} then sends more than spot.max_fraction to spot pods"
                 )
@@ -407,11 +401,10 @@ def _one_backend_sols(
     if len(used) > 1:
         return None
     split, one = _Split(pb, o.cands), dict.fromkeys(used, 1.0)
-    groups = split.groups
     sols: list[WindowSolution] = []
     for w, (x, d) in enumerate(zip(o.sols, rps, strict=True)):
         reps = list(x.replicas)
-        if not _hold_spot_share(split, groups, one, reps, d):
+        if not _hold_spot_share(split, one, reps, d):
             return None
         sol = _window_solution(split, w, d, reps, one)
         if isinstance(sol, InfeasibleReason):
