@@ -18,6 +18,7 @@ from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.kube.weights import largest_remainder, peak_window
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import WindowSolution
+from scaleplan.solve.milp.window import group_members
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, quota_scopes
 from scaleplan.solve.search import Outcome, search_windows, shape_groups
 
@@ -50,9 +51,7 @@ class _Split:
         self.mcap = [pb.mixed_capacity(c) or 0.0 for c in cands]
         self.wcap = [c.cap(main) or 0.0 for c in cands]
         self.groups = shape_groups(cands)  # backend Service of each candidate
-        self.members: dict[int, list[int]] = {}  # backend Service -> its candidates, in order
-        for k, g in enumerate(self.groups):
-            self.members.setdefault(g, []).append(k)
+        self.members = group_members(self.groups, range(len(cands)))  # Service -> candidates
 
     def shares(self, reps: Sequence[int]) -> tuple[list[float], list[float]]:
         """Each type's traffic share s_k and its effective share e_k (>= its rounded weight)."""

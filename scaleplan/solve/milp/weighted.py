@@ -25,7 +25,7 @@ from scaleplan.solve.milp.solver import (
     make_solver,
     pulp_stat,
 )
-from scaleplan.solve.milp.window import WindowProblem, WindowSolution
+from scaleplan.solve.milp.window import WindowProblem, WindowSolution, group_members
 
 
 def build_weighted(fm: Formulation) -> None:
@@ -96,10 +96,8 @@ def _group_scopes(fm: Formulation) -> list[tuple[int, list[int], list[tuple[Any,
     loses a node or a zone, so the group's own capacity must absorb the loss (a group is one
     cluster, so one region). Rows sum_{j in g} a_j r_j - lost - sum_{j in g} y_j >= 0."""
     ci = fm.active[0]
-    groups: dict[int, list[int]] = {}
-    for k in range(fm.K):
-        groups.setdefault(fm.p.backend_groups[k], []).append(k)
-    return [(g, ks, [(fm.y[ci, j], -1.0) for j in ks if (ci, j) in fm.y]) for g, ks in sorted(groups.items())]
+    groups = group_members(fm.p.backend_groups, range(fm.K))
+    return [(g, ks, [(fm.y[ci, j], -1.0) for j in ks if (ci, j) in fm.y]) for g, ks in groups.items()]
 
 
 def loss_groups(p: WindowProblem, used: Sequence[int]) -> list[tuple[int, list[int]]]:
@@ -107,12 +105,9 @@ def loss_groups(p: WindowProblem, used: Sequence[int]) -> list[tuple[int, list[i
     spot candidate, each as (group, on-demand members). A group's Service spreads its share
     over its ready pods, so once spot is lost its on-demand members carry all of it."""
     cands = p.candidates
-    groups: dict[int, list[int]] = {}
-    for k in used:
-        groups.setdefault(p.backend_groups[k], []).append(k)
     return [
         (g, [k for k in ks if cands[k].capacity_type == "on-demand"])
-        for g, ks in sorted(groups.items())
+        for g, ks in group_members(p.backend_groups, used).items()
         if any(cands[k].capacity_type == "spot" for k in ks)
     ]
 
@@ -250,10 +245,7 @@ def balanced_routing(
     if not y:
         return None
     if fm.single and p.backend_groups and p.redundancy in ("n+1", "zone"):
-        groups: dict[int, list[int]] = {}
-        for k in used:
-            groups.setdefault(p.backend_groups[k], []).append(k)
-        for g, ks in sorted(groups.items()):  # each group absorbs its own loss (static weights)
+        for g, ks in group_members(p.backend_groups, used).items():  # each absorbs its own loss
             load = [(v, 1.0) for (_, k), v in y.items() if p.backend_groups[k] == g]
             lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(load), pulp.LpConstraintLE, f"spare_g{g}", _left_after_loss(fm, sol, ks) + FEAS_TOL))
     if p.survive_spot_loss and p.spot_max_fraction is not None:

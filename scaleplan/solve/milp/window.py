@@ -9,7 +9,7 @@ headroom, redundancy, spot, quotas, replica bounds, even or weighted routing);
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from scaleplan.solve.candidates import Candidate
@@ -58,6 +58,15 @@ class WindowSolution:
     seconds: float = 0.0
     reused: bool = False  # the plan of a quieter window, checked feasible for this one
     demand: tuple[float, ...] = ()  # the per-class demand it was found for
+
+
+def group_members(groups: Sequence[int], ks: Iterable[int]) -> dict[int, list[int]]:
+    """Candidates ``ks`` by backend group (``groups[k]``, e.g. ``WindowProblem.backend_groups``):
+    group -> its members in order, groups in ascending order."""
+    out: dict[int, list[int]] = {}
+    for k in ks:
+        out.setdefault(groups[k], []).append(k)
+    return dict(sorted(out.items()))
 
 
 def on_demand_factor(p: WindowProblem) -> float:
