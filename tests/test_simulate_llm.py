@@ -441,3 +441,52 @@ def test_a_plans_replicas_run_its_engines_scheduler() -> None:
         plan = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": model})})
         cfg = replica_config(plan, plan.allocations[0], step)
         assert (cfg.chunked, cfg.mixed, cfg.recv_interval) == (chunked, mixed, 1), engine
+
+
+def test_replica_delta_shows_an_llm_plans_margin(cli, tmp_path: Path) -> None:
+    """--replica-delta was refused for LLM plans, so their margin could not be seen (new-user
+    trial, 2026-12-05): a plan of 3 replicas that holds fails with 2 fewer, and the window
+    table and the first line say how many ran."""
+    plan = llm_plan(rps=4.0, replicas=3)
+    base = simulate_llm(plan, duration_s=200.0)
+    fewer = simulate_llm(plan, duration_s=200.0, replica_delta=-2)
+    more = simulate_llm(plan, duration_s=200.0, replica_delta=1)
+    assert base.ok and not fewer.ok and more.ok
+    assert [w.replicas for w in base.windows] == [3] and [w.replicas for w in fewer.windows] == [1]
+    assert [w.replicas for w in more.windows] == [4]
+    assert fewer.replica_delta == -2 and base.replica_delta == 0
+    assert more.classes[0].ttft_ms.p95 <= base.classes[0].ttft_ms.p95 < fewer.classes[0].ttft_ms.p95
+    p = tmp_path / "plan.yaml"
+    p.write_text(dump_plan(plan))
+    res = cli(["simulate", str(p), "--duration", "200", "--replica-delta", "-2"], exit_code=1)
+    assert "2 replica(s) fewer per window than planned" in res.stdout
+    data = json.loads(cli(["simulate", str(p), "--duration", "200", "--replica-delta", "-2", "--json"], exit_code=1).stdout)
+    assert data["replica_delta"] == -2 and data["windows"][0]["replicas"] == 1
+    res = cli(["simulate", str(p), "--duration", "200"])
+    assert "fewer per window" not in res.stdout
+
+
+def test_bursty_arrivals_for_llm_plans(cli, tmp_path: Path) -> None:
+    """--arrivals bursty replays the request-level simulator's MMPP (1.5x the rate 20 % of the
+    time) for LLM plans: same mean rate, counts per 5 s that spread more than Poisson's, and
+    a plan sized near its limit does worse than under Poisson arrivals."""
+    plan = llm_plan(rps=4.0, replicas=2)
+    poisson = simulate_llm(plan, duration_s=2000.0, seed=3)
+    bursty = simulate_llm(plan, duration_s=2000.0, seed=3, arrivals="bursty")
+    assert bursty.arrivals == "bursty" and poisson.arrivals == "poisson"
+    assert bursty.requests == pytest.approx(poisson.requests, rel=0.1)
+    assert bursty.classes[0].ttft_ms.p99 > poisson.classes[0].ttft_ms.p99
+    from scaleplan.simulate.llm_workload import generate
+
+    def spread(kind: str) -> float:
+        wl = generate(plan, "p", rng=np.random.default_rng(5), windows=None, duration_s=4000.0, min_per_class=1, lengths="fixed", sigma=0.5, arrivals=kind)  # type: ignore[arg-type]
+        counts = np.bincount((wl.times // 5.0).astype(np.int64))
+        return float(counts.var() / counts.mean())
+
+    assert spread("poisson") == pytest.approx(1.0, abs=0.15)  # Poisson: variance = mean
+    assert spread("bursty") > 1.5
+    p = tmp_path / "plan.yaml"
+    p.write_text(dump_plan(plan))
+    out = cli(["simulate", str(p), "--duration", "200", "--arrivals", "bursty"], exit_code=None).stdout
+    assert "bursty arrivals" in out
+    assert out == cli(["simulate", str(p), "--duration", "200", "--arrivals", "bursty"], exit_code=None).stdout

@@ -67,8 +67,8 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
     if is_llm_plan(plan):
         llm = check_llm(
             plan, policy=a.policy, batch_timeout_ms=a.batch_timeout_ms,
-            fixed_fraction=a.fixed_fraction, replica_delta=a.replica_delta, arrivals=a.arrivals,
-            lengths=a.lengths, picker=a.picker, steps=a.steps, length_sigma=a.length_sigma,
+            fixed_fraction=a.fixed_fraction, arrivals=a.arrivals, lengths=a.lengths,
+            picker=a.picker, steps=a.steps, length_sigma=a.length_sigma,
             min_requests=a.min_requests, replace_after=a.replace_after,
         )
         return _simulate_llm(plan, plan_file, llm, a, windows=sel, fail=chosen.fail)
@@ -106,7 +106,7 @@ def _simulate_llm(
             min_requests=a.min_requests, windows=windows, seed=a.seed, lengths=llm.lengths,
             length_sigma=a.length_sigma, failure=fail, fail_at_s=a.fail_at,
             replace_after_s=a.replace_after, picker=llm.picker, profile_pts=pts,
-            steps_source=llm.steps,
+            steps_source=llm.steps, arrivals=llm.arrivals, replica_delta=a.replica_delta,
         )
     except ValueError as exc:
         raise input_error(plan_file, "", str(exc), "adjust the simulation options") from None

@@ -127,6 +127,7 @@ class LlmSimResult:
     series_kv_used: tuple[float, ...]
     series_preemptions: tuple[int, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    replica_delta: int = 0  # replicas added (removed) in every window: a what-if, not the plan
 
     @property
     def ok(self) -> bool:

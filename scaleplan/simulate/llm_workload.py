@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from scaleplan.errors import PlanError, Problem
 from scaleplan.plan import Plan
+from scaleplan.simulate.arrivals import bursty, poisson
 from scaleplan.simulate.layout import Segment, trace_segments
 from scaleplan.simulate.llm_replicas import class_tokens
 from scaleplan.simulate.llm_trace import LlmTrace
@@ -27,6 +28,8 @@ DEFAULT_DURATION_S = 60.0
 MAX_REQUESTS = 5_000_000
 Lengths = Literal["fixed", "lognormal"]
 LENGTHS: tuple[Lengths, ...] = ("fixed", "lognormal")
+ArrivalProcess = Literal["poisson", "bursty"]
+ARRIVAL_PROCESSES: tuple[ArrivalProcess, ...] = ("poisson", "bursty")
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,12 @@ def generate(
     lengths: Lengths,
     sigma: float,
     rate_scale: float = 1.0,
+    arrivals: ArrivalProcess = "poisson",
 ) -> Workload:
-    """Poisson arrivals per window of a compressed day; each window lasts ``duration_s`` or, by
-    default, long enough for ``min_per_class`` requests of the rarest class (at least 60 s, at
-    most the real window)."""
+    """Poisson (or bursty: :func:`scaleplan.simulate.arrivals.bursty`, the request-level
+    simulator's MMPP) arrivals per window of a compressed day; each window lasts ``duration_s``
+    or, by default, long enough for ``min_per_class`` requests of the rarest class (at least
+    60 s, at most the real window)."""
     classes = plan.spec.traffic.classes
     toks = class_tokens(plan)
     if not classes:
@@ -96,13 +101,8 @@ def generate(
         t += d
     if expected > MAX_REQUESTS:
         raise ValueError(f"about {expected:.3g} requests; the limit is {MAX_REQUESTS:.0e}: lower --duration, --min-requests or select fewer windows")
-    parts_t: list[F64] = []
-    for t0, t1, w in segs:
-        rate = plan.demand.rps[w] * rate_scale
-        if rate <= 0:
-            continue
-        k = int(rng.poisson(rate * (t1 - t0)))
-        parts_t.append(np.sort(rng.uniform(t0, t1, k)))
+    process = bursty if arrivals == "bursty" else poisson
+    parts_t = [process(rng, t0, t1, plan.demand.rps[w] * rate_scale) for t0, t1, w in segs if plan.demand.rps[w] * rate_scale > 0]
     times = np.concatenate(parts_t) if parts_t else np.empty(0)
     n = len(times)
     cls = rng.choice(len(names), size=n, p=shares).astype(np.int64) if n else np.empty(0, dtype=np.int64)
@@ -114,7 +114,7 @@ def generate(
         assert i0 is not None and o0 is not None
         inp[m] = _lengths(rng, i0, int(m.sum()), lengths, sigma)
         out[m] = _lengths(rng, o0, int(m.sum()), lengths, sigma)
-    return Workload(times, cls, inp, out, names, tuple(segs), "poisson")
+    return Workload(times, cls, inp, out, names, tuple(segs), arrivals)
 
 
 def from_trace(plan: Plan, trace: LlmTrace, rng: np.random.Generator) -> Workload:

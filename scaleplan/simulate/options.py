@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from scaleplan.simulate.failures import Failure
     from scaleplan.simulate.llm_replicas import StepSource
     from scaleplan.simulate.llm_routing import Picker
-    from scaleplan.simulate.llm_workload import Lengths
+    from scaleplan.simulate.llm_workload import ArrivalProcess, Lengths
     from scaleplan.simulate.serving import PolicyChoice
 
 C = TypeVar("C", bound=str)
@@ -38,6 +38,7 @@ class LlmChoices(NamedTuple):
     lengths: Lengths
     picker: Picker
     steps: StepSource
+    arrivals: ArrivalProcess
 
 
 def _one_of(value: str, allowed: tuple[C, ...], option: str) -> C:
@@ -123,7 +124,6 @@ def check_llm(
     policy: str,
     batch_timeout_ms: float,
     fixed_fraction: float,
-    replica_delta: int,
     arrivals: str,
     lengths: str,
     picker: str,
@@ -136,17 +136,17 @@ def check_llm(
     the token-level ones must be known and in range."""
     from scaleplan.simulate.llm_replicas import STEP_SOURCES
     from scaleplan.simulate.llm_routing import PICKERS
-    from scaleplan.simulate.llm_workload import LENGTHS
+    from scaleplan.simulate.llm_workload import ARRIVAL_PROCESSES, LENGTHS
 
     request_level = (
         ("--policy", policy != "auto"), ("--batch-timeout-ms", batch_timeout_ms != 0),
-        ("--fixed-fraction", fixed_fraction != 0.5), ("--replica-delta", replica_delta != 0),
-        ("--arrivals bursty", arrivals == "bursty"),
+        ("--fixed-fraction", fixed_fraction != 0.5),
     )
     unused = [o for o, bad in request_level if bad]
     if unused:
         message = (
-            f"{', '.join(unused)} do not apply to LLM plans (they are simulated token by token; "
+            f"{', '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to LLM plans "
+            "(they are simulated token by token; "
             "routing follows the plan's kubernetes.routing)"
         )
         raise OptionError(message, option=unused[0].split()[0])
@@ -159,7 +159,12 @@ def check_llm(
             f"this plan routes by {routing}, simulated as rendered"
         )
         raise OptionError(message, option="--picker")
-    chosen = LlmChoices(chosen_lengths, chosen_picker, _one_of(steps, STEP_SOURCES, "--steps"))
+    # a trace brings its own times (--arrivals trace is implied by --trace)
+    process: ArrivalProcess = "poisson"
+    if arrivals != "trace":
+        process = _one_of(arrivals, ARRIVAL_PROCESSES, "--arrivals")
+    chosen_steps = _one_of(steps, STEP_SOURCES, "--steps")
+    chosen = LlmChoices(chosen_lengths, chosen_picker, chosen_steps, process)
     if not 0 <= length_sigma <= 3:
         raise OptionError("must be between 0 and 3", option="--length-sigma")
     if not 1 <= min_requests <= 1_000_000:

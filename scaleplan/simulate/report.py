@@ -149,6 +149,13 @@ def report_png(res: SimResult | LlmSimResult) -> bytes:
     return llm_png_bytes(res) if isinstance(res, LlmSimResult) else png_bytes(res)
 
 
+def _delta(delta: int) -> str:
+    """What ``--replica-delta`` changed, for a report's first line ('' when nothing)."""
+    if not delta:
+        return ""
+    return f", {abs(delta)} replica(s) {'more' if delta > 0 else 'fewer'} per window than planned"
+
+
 def renderables(res: SimResult) -> list[RenderableType]:
     """Terminal view of a simulation: the verdict, per window, per replica type, the day as
     sparklines, the failure and the notes."""
@@ -285,7 +292,8 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     out: list[RenderableType] = [
         Text("LLM plan: simulated token by token (continuous batching, chunked prefill, KV cache; docs/simulate.md)"),
         Text(
-            f"{res.plan}: {res.requests} requests, {res.arrivals} arrivals, {res.lengths} lengths, routing {res.routing}, seed {res.seed}; "
+            f"{res.plan}: {res.requests} requests, {res.arrivals} arrivals, {res.lengths} lengths, routing {res.routing}, seed {res.seed}"
+            f"{_delta(res.replica_delta)}; "
             f"SLO p{pct}: {slo}; attainment {_pct(res.attainment)} (target {_pct(res.target)}), goodput {res.goodput_rps:.3g} req/s -> "
             f"{'holds' if res.ok else 'FAILS'}"
         ),
