@@ -460,7 +460,8 @@ def test_replica_delta_shows_an_llm_plans_margin(cli, tmp_path: Path) -> None:
     p.write_text(dump_plan(plan))
     res = cli(["simulate", str(p), "--duration", "200", "--replica-delta", "-2"], exit_code=1)
     assert "2 replica(s) fewer per window than planned" in res.stdout
-    data = json.loads(cli(["simulate", str(p), "--duration", "200", "--replica-delta", "-2", "--json"], exit_code=1).stdout)
+    args = ["simulate", str(p), "--duration", "200", "--replica-delta", "-2", "--json"]
+    data = json.loads(cli(args, exit_code=1).stdout)
     assert data["replica_delta"] == -2 and data["windows"][0]["replicas"] == 1
     res = cli(["simulate", str(p), "--duration", "200"])
     assert "fewer per window" not in res.stdout
@@ -479,7 +480,10 @@ def test_bursty_arrivals_for_llm_plans(cli, tmp_path: Path) -> None:
     from scaleplan.simulate.llm_workload import generate
 
     def spread(kind: str) -> float:
-        wl = generate(plan, "p", rng=np.random.default_rng(5), windows=None, duration_s=4000.0, min_per_class=1, lengths="fixed", sigma=0.5, arrivals=kind)  # type: ignore[arg-type]
+        wl = generate(
+            plan, "p", rng=np.random.default_rng(5), windows=None, duration_s=4000.0,
+            min_per_class=1, lengths="fixed", sigma=0.5, arrivals=kind,  # type: ignore[arg-type]
+        )
         counts = np.bincount((wl.times // 5.0).astype(np.int64))
         return float(counts.var() / counts.mean())
 
@@ -487,6 +491,7 @@ def test_bursty_arrivals_for_llm_plans(cli, tmp_path: Path) -> None:
     assert spread("bursty") > 1.5
     p = tmp_path / "plan.yaml"
     p.write_text(dump_plan(plan))
-    out = cli(["simulate", str(p), "--duration", "200", "--arrivals", "bursty"], exit_code=None).stdout
+    args = ["simulate", str(p), "--duration", "200", "--arrivals", "bursty"]
+    out = cli(args, exit_code=None).stdout
     assert "bursty arrivals" in out
-    assert out == cli(["simulate", str(p), "--duration", "200", "--arrivals", "bursty"], exit_code=None).stdout
+    assert out == cli(args, exit_code=None).stdout

@@ -115,12 +115,15 @@ def simulate_llm(
     does (:func:`~scaleplan.simulate.layout.topology`), routed as rendered for the plan."""
     name = name or plan.metadata.name
     check_simulatable(plan, name)
-    opts = _options(lengths, length_sigma, picker, rate_scale, steps_source, arrivals, replica_delta)
+    opts = _options(
+        lengths, length_sigma, picker, rate_scale, steps_source, arrivals, replica_delta
+    )
     steps, sources = steps_for_plan(plan, name, profile_pts=profile_pts, step_override=step_override, source=opts.steps_source)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     wl = from_trace(plan, trace, rng) if trace is not None else generate(
         plan, name, rng=rng, windows=windows, duration_s=duration_s, min_per_class=min_requests,
-        lengths=opts.lengths, sigma=opts.length_sigma, rate_scale=opts.rate_scale, arrivals=opts.arrivals,
+        lengths=opts.lengths, sigma=opts.length_sigma, rate_scale=opts.rate_scale,
+        arrivals=opts.arrivals,
     )
     notes: list[str] = list(wl.notes)
     topo = topology(plan, opts.replica_delta)
@@ -143,10 +146,14 @@ def simulate_llm(
     return _report(plan, name, seed, opts, trace is None, wl, res, serving, alloc_of, cfgs, sources, replacement, routing_desc, notes)
 
 
-def _options(lengths: str, length_sigma: float, picker: str, rate_scale: float, steps_source: str, arrivals: str, replica_delta: int) -> LlmOptions:
+def _options(
+    lengths: str, length_sigma: float, picker: str, rate_scale: float, steps_source: str,
+    arrivals: str, replica_delta: int,
+) -> LlmOptions:
     """The options checked (ValueError naming the bad one)."""
     if arrivals not in ARRIVAL_PROCESSES:
-        raise ValueError(f"arrivals must be one of {', '.join(ARRIVAL_PROCESSES)}; got {arrivals!r}")
+        allowed = ", ".join(ARRIVAL_PROCESSES)
+        raise ValueError(f"arrivals must be one of {allowed}; got {arrivals!r}")
     if lengths not in LENGTHS:
         raise ValueError(f"lengths must be one of {', '.join(LENGTHS)}; got {lengths!r}")
     if picker not in PICKERS:
@@ -155,7 +162,9 @@ def _options(lengths: str, length_sigma: float, picker: str, rate_scale: float, 
         raise ValueError("rate_scale must be > 0")
     if steps_source not in STEP_SOURCES:
         raise ValueError(f"steps_source must be one of {', '.join(STEP_SOURCES)}; got {steps_source!r}")
-    return LlmOptions(lengths, length_sigma, picker, rate_scale, steps_source, arrivals, replica_delta)
+    return LlmOptions(
+        lengths, length_sigma, picker, rate_scale, steps_source, arrivals, replica_delta
+    )
 
 
 def _request_path_s(steps: list[eng.StepTime], notes: list[str]) -> float:
@@ -221,5 +230,6 @@ def _report(
         meets_slo=all(c.holds for c in cstats), saturated=any(w.saturated for w in wstats), classes=tuple(cstats), windows=tuple(wstats),
         allocations=tuple(astats), failure=fstats, series_t_s=tuple(res.sample_t.tolist()), series_waiting=tuple(res.sample_waiting.tolist()),
         series_running=tuple(res.sample_running.tolist()), series_kv_used=tuple(res.sample_kv_used.tolist()),
-        series_preemptions=tuple(res.sample_preempted.tolist()), notes=tuple(notes), replica_delta=opts.replica_delta,
+        series_preemptions=tuple(res.sample_preempted.tolist()), notes=tuple(notes),
+        replica_delta=opts.replica_delta,
     )

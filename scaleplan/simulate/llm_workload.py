@@ -102,7 +102,8 @@ def generate(
     if expected > MAX_REQUESTS:
         raise ValueError(f"about {expected:.3g} requests; the limit is {MAX_REQUESTS:.0e}: lower --duration, --min-requests or select fewer windows")
     process = bursty if arrivals == "bursty" else poisson
-    parts_t = [process(rng, t0, t1, plan.demand.rps[w] * rate_scale) for t0, t1, w in segs if plan.demand.rps[w] * rate_scale > 0]
+    rates = [(t0, t1, plan.demand.rps[w] * rate_scale) for t0, t1, w in segs]
+    parts_t = [process(rng, t0, t1, rate) for t0, t1, rate in rates if rate > 0]
     times = np.concatenate(parts_t) if parts_t else np.empty(0)
     n = len(times)
     cls = rng.choice(len(names), size=n, p=shares).astype(np.int64) if n else np.empty(0, dtype=np.int64)
