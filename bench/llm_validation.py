@@ -27,7 +27,7 @@ import math
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -193,7 +193,37 @@ def deployment(c: Case, cal: Calibration | None = None) -> tuple[Deployment, obj
     util = 0.95 if c.engine == "trtllm" else None  # trtllm-bench: kv_cache_free_gpu_mem_fraction 0.95
     st = EngineSettings.of(c.engine, gpu_memory_utilization=util)
     mem = memory_plan(arch, hw.memory_gib, dtype=c.dtype, kv_dtype=c.kv, settings=st, tp=c.tp, pp=c.pp, max_model_len=c.i + c.o, accelerator=c.acc)
+    if c.engine == "trtllm" and c.mode == "offline_max_throughput":
+        # trtllm-bench builds its engine with the batch and step limits its heuristic takes from
+        # the dataset (both rows' sources run `trtllm-bench build --dataset`), not trtllm-serve's
+        full = mem.max_sequences(c.i + c.o, arch, c.kv)
+        bs, tokens = trtllm_bench_limits(full, c.i, c.o, c.pp)
+        st = replace(st, max_num_seqs=bs, max_num_batched_tokens=tokens)
+        mem = memory_plan(arch, hw.memory_gib, dtype=c.dtype, kv_dtype=c.kv, settings=st,
+                          tp=c.tp, pp=c.pp, max_model_len=c.i + c.o, accelerator=c.acc)
     return Deployment(arch, hw, c.dtype, c.kv, st, tp=c.tp, pp=c.pp, calibration=cal or Calibration()), mem
+
+
+def trtllm_bench_limits(kv_requests: int, i: int, o: int, pp: int) -> tuple[int, int]:
+    """The max batch size and max tokens per step ``trtllm-bench`` builds its engine with from
+    the dataset's mean lengths (its tuning heuristic, ``finetune_setting``): the requests the KV
+    cache holds at full length, capped at 4,096, rounded up; tokens = that x (1 + I/O), in
+    [2,048, 32,768], rounded up."""
+    raw_bs = min(kv_requests, 4096) / pp
+    raw_tok = min(raw_bs * (1 + i / o), 32768)
+    if raw_bs < 256:
+        bs = max(64, 32 * math.ceil(raw_bs / 32))
+    elif raw_bs < 1024:
+        bs = 128 * math.ceil(raw_bs / 128)
+    else:
+        bs = 256 * math.ceil(raw_bs / 256)
+    if raw_tok < 4096:
+        tok = max(2048, 256 * math.ceil(raw_tok / 256))
+    elif raw_tok < 8192:
+        tok = 512 * math.ceil(raw_tok / 512)
+    else:
+        tok = 1024 * math.ceil(raw_tok / 1024)
+    return bs, tok
 
 
 def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:

@@ -27,7 +27,8 @@ from scaleplan.llm import (
 )
 from scaleplan.llm.calibrate import Observed, calibrate
 from scaleplan.llm.memory import GIB, EngineSettings, kv_bytes_per_token_per_gpu
-from scaleplan.llm.perf import Calibration
+from scaleplan.llm.perf import Calibration, Deployment, saturation_concurrency
+from scaleplan.llm.serving import hardware_for
 
 ACCS = {a.name: a for a in load_accelerators()}
 
@@ -257,3 +258,17 @@ def test_open_loop_points_have_no_arrival_clustering_wait() -> None:
     steady = predicted(Observed(d, 2000, 200, 16, ttft_ms=1.0, tpot_ms=1.0), cal)
     poisson = predicted(Observed(d, 2000, 200, 16, ttft_ms=1.0, tpot_ms=1.0, kind="open_loop"), cal)
     assert steady[0] == pytest.approx(closed.ttft_ms) and poisson[0] == pytest.approx(opened.ttft_ms)
+
+
+def test_trtllm_admission_reserves_the_whole_completion() -> None:
+    # TensorRT-LLM's GUARANTEED_NO_EVICT admits a request only when the KV cache holds its
+    # prompt and its whole completion; vLLM admits on the prompt and grows (half the
+    # completion resident on average when every request is queued at once)
+    a, hw = preset("llama-3.1-8b"), hardware_for(ACCS["H100"])
+    for engine, held in (("trtllm", 2048), ("vllm", 1024)):
+        s = EngineSettings.of(engine, max_num_seqs=100_000)
+        m = memory_plan(a, 80, dtype="bf16", kv_dtype="bf16", settings=s, tp=1, max_model_len=4096)
+        d = Deployment(a, hw, "bf16", "bf16", s)
+        assert s.reserves_completion is (engine == "trtllm")
+        by_hand = int(m.kv_gib_per_gpu * GIB // ((128 + held) * 131_072))
+        assert saturation_concurrency(d, m, 128, 2048) == by_hand

@@ -53,6 +53,11 @@ class EngineDefaults:
     max_num_batched_tokens: int
     cuda_graph_reserve_gib: float
     fraction_of_free: bool = False  # TensorRT-LLM: KV fraction of the memory left after weights
+    # TensorRT-LLM's capacity scheduler (GUARANTEED_NO_EVICT, the default of its executor,
+    # trtllm-serve and trtllm-bench) admits a request only when the KV cache holds its prompt
+    # plus its whole completion; vLLM, SGLang and TGI admit on the prompt and grow blocks as
+    # tokens come (preempting when the cache runs out)
+    reserves_completion: bool = False
 
 
 ENGINES: dict[str, EngineDefaults] = {
@@ -65,8 +70,10 @@ ENGINES: dict[str, EngineDefaults] = {
     # TGI: --cuda-memory-fraction 1.0 with its warm-up measuring activations; block 16.
     "tgi": EngineDefaults("tgi", 0.95, 16, 128, 4096, 1.5),
     # TensorRT-LLM (trtllm-serve): kv_cache_free_gpu_mem_fraction 0.9, tokens_per_block 32,
-    # max_batch_size 2048, max_num_tokens 8192.
-    "trtllm": EngineDefaults("trtllm", 0.9, 32, 2048, 8192, 1.0, fraction_of_free=True),
+    # max_batch_size 2048, max_num_tokens 8192; capacity scheduler GUARANTEED_NO_EVICT.
+    "trtllm": EngineDefaults(
+        "trtllm", 0.9, 32, 2048, 8192, 1.0, fraction_of_free=True, reserves_completion=True
+    ),
 }
 
 
@@ -82,11 +89,13 @@ class EngineSettings:
     cuda_graph_reserve_gib: float
     fraction_of_free: bool
     max_num_seqs_set: bool = False  # the user fixed max_num_seqs
+    reserves_completion: bool = False  # admission reserves KV for prompt + whole completion
 
     @staticmethod
     def of(engine: str = "vllm", **overrides: float | int | None) -> EngineSettings:
         d = ENGINES[engine]
         s = EngineSettings(engine, d.gpu_memory_utilization, d.block_size, d.max_num_seqs, d.max_num_batched_tokens, d.cuda_graph_reserve_gib, d.fraction_of_free)
+        s = replace(s, reserves_completion=d.reserves_completion)
         upd = {k: v for k, v in overrides.items() if v is not None and k in ("gpu_memory_utilization", "block_size", "max_num_seqs", "max_num_batched_tokens", "cuda_graph_reserve_gib")}
         if "max_num_seqs" in upd:
             upd["max_num_seqs_set"] = True
