@@ -17,7 +17,9 @@ All three routings, as WindowProblem expresses them:
 * gateway-api (weighted, backend groups from Candidate.serving_shape): the HTTPRoute weights
   are static, so after a loss a group's share stays in its group: the group's own survivors
   carry its routed load (n+1, zone, one class), and after a spot loss its on-demand members do
-  (a group without on-demand members gets no traffic).
+  (a group without on-demand members gets no traffic). With one demand window
+  (spot_by_capacity) the route weighs each group by its capacity and its Service spreads
+  that over its pods, so spot capacity is at most max_fraction of the capacity.
 Candidates often share a serving shape (a spot and an on-demand variant of one type, or another
 type with the same accelerator and operating point), so groups have several members. Each
 routing runs twice: on all instances, and on ones focused on survive_loss. The fixed-count
@@ -119,6 +121,7 @@ def instances(draw: st.DrawFn, routing: str, loss: bool) -> tuple[WindowProblem,
         even=even,
         survive_spot_loss=loss or draw(st.booleans()),
         backend_groups=backend_groups(cands) if routing == "gateway-api" else (),
+        spot_by_capacity=routing == "gateway-api" and draw(st.booleans()),
     )
     slowest = min(min(c.cap(x) or 1 for x in classes) for c in cands)
     ub = math.ceil(2 * sum(demand_t) * (1 + headroom) / slowest) + 3
@@ -200,6 +203,12 @@ def weighted_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
     if sum(top for top, _ in limits) < d - EPS:
         return False
     f = p.spot_max_fraction
+    if f is not None and p.spot_by_capacity:  # as the route delivers it: by capacity, per pod
+        per = zip(ns, p.candidates, strict=True)
+        caps = [n * c.replicas_per_node * (c.cap(p.classes[0]) or 0.0) for n, c in per]
+        spot = sum(a for a, c in zip(caps, p.candidates, strict=True) if c.capacity_type == "spot")
+        if spot > f * sum(caps) + EPS:
+            return False
     return f is None or min(d, sum(od for _, od in limits)) >= (1 - f) * d - EPS
 
 
@@ -273,6 +282,10 @@ def test_the_oracle_knows_the_loss_rules() -> None:
     assert enumerate_best(_pair((0, 1)), 8) == (pytest.approx(5.0), (5, 0))
     assert enumerate_best(_pair((0, 0)), 8) == (pytest.approx(4.3), (4, 1))
     assert feasible(_pair((0, 0), survive_spot_loss=False), (0, 5))
+    # one window: 4 on-demand + 2 spot pods behind one Service put 1/3 of the requests on spot
+    routed = _pair((0, 0), survive_spot_loss=False, spot_max_fraction=0.2)
+    assert feasible(routed, (4, 2)) and not feasible(replace(routed, spot_by_capacity=True), (4, 2))
+    assert enumerate_best(replace(routed, spot_by_capacity=True), 8) == (pytest.approx(4.3), (4, 1))
     # inference-pool: the on-demand replicas carry all 400 rps
     assert not feasible(_pair(()), (3, 2)) and feasible(_pair(()), (4, 1))
     # gateway-api n+1 per group: 2 + 2 nodes carry 200 rps summed after a loss, not 150 + 50

@@ -287,7 +287,9 @@ def _warnings(
             f"capacity on {', '.join(est)} rests on estimated or scaled profile points, "
             "not measurements"
         )
-    if (best.status != "optimal") if best.shares is None else not best.proven:
+    if best.note:  # a repair after the search (its own words), not the time limit
+        warnings.append(best.note)
+    if (best.status != "optimal") if best.shares is None and not best.note else not best.proven:
         warnings.append(f"stopped by the time limit: the plan is feasible, within {gap:.2%} of optimal")
     return warnings
 

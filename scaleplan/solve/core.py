@@ -32,7 +32,7 @@ from scaleplan.solve.explain import explain
 from scaleplan.solve.milp import SolveStat
 from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
 from scaleplan.solve.search import Outcome, search_windows
-from scaleplan.solve.static import best_static
+from scaleplan.solve.static import best_static, hold_rounded_spot
 from scaleplan.spec import Spec
 
 
@@ -89,6 +89,8 @@ def _cheapest(
         raise InfeasibleError(diagnose_milp(pb, cands, rps, deadline + options.time_limit))
     if pb.static_weights(rps):
         best = best_static(pb, best, rps, deadline)
+    else:  # one window: spot.max_fraction after the route's weights are rounded
+        best = hold_rounded_spot(pb, best, rps, deadline)
     budget = pb.spec.placement.budget_per_hour
     if budget is not None and best.cost > budget + 1e-9:
         raise InfeasibleError([budget_reason(budget, best)])

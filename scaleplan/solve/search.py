@@ -31,6 +31,9 @@ class Outcome:
     shares: list[float] | None = None
     lower: float | None = None
     proven: bool = True
+    # a heuristic step after the search (static.hold_rounded_spot), said in the plan's
+    # warnings; the plan is then measured against the search's optimum (``bound``)
+    note: str = ""
     stats: tuple[SolveStat, ...] = ()  # solver runs behind ``sols``
 
     @property
@@ -57,6 +60,7 @@ def search_windows(
     scopes = quota_scopes(pb.spec, cands) if quotas else ()
     spot = pl.spot.max_fraction if any(c.capacity_type == "spot" for c in cands) else None
     demands = [tuple(round(v * s, 9) for _, s in classes) for v in rps]
+    gateway = pb.spec.kubernetes.routing == "gateway-api"
     if not demands:
         return Outcome(cands, [], "infeasible", math.inf, math.inf)
     base = WindowProblem(
@@ -71,7 +75,8 @@ def search_windows(
         max_replicas=pl.max_replicas if max_replicas else None,
         even=pb.even_split,
         survive_spot_loss=pl.spot.survive_loss,
-        backend_groups=shape_groups(cands) if pb.spec.kubernetes.routing == "gateway-api" else (),
+        backend_groups=shape_groups(cands) if gateway else (),
+        spot_by_capacity=gateway and not pb.static_weights(rps),
     )
     runs: list[SolveStat] = []
     cache = solve_windows(

@@ -32,6 +32,16 @@ def static_reason(message: str) -> InfeasibleReason:
     )
 
 
+def _rounding_reason() -> InfeasibleReason:
+    return InfeasibleReason(
+        "routing",
+        "kubernetes.routing is gateway-api: the HTTPRoute's integer weights send more than "
+        "spot.max_fraction of the requests to spot pods, and with max_fraction lowered by the "
+        "overshoot no plan holds it",
+        "raise placement.spot.max_fraction (or relax the other placement rules)",
+    )
+
+
 class _Split:
     """One candidate list's traffic shares and per-window replica needs at a fixed split.
 
@@ -338,6 +348,74 @@ def _windows_at_split(
     return sols
 
 
+def _rounded_share(split: _Split, o: Outcome) -> float:
+    """The largest share of requests on spot pods, over ``o``'s windows, as the HTTPRoute
+    delivers it at its integer weights (:func:`spot_share`, :func:`_route_weights`)."""
+    return max(
+        (spot_share(o.cands, split.groups, _route_weights(split, x.replicas), x.replicas)
+         for x in o.sols),
+        default=0.0,
+    )
+
+
+def _tightened(
+    pb: Problem, o: Outcome, rps: Sequence[float], over: float, deadline: float, tie_break: bool
+) -> Outcome | None:
+    """The search again with spot.max_fraction lowered by what the rounding added (at least a
+    tenth of a point), up to five times, until the share as delivered holds the spec's; None
+    when it does not."""
+    spot = pb.spec.placement.spot
+    f = g = spot.max_fraction
+    for _ in range(5):
+        if g <= 0:
+            return None
+        g = max(0.0, g - max(over - f, 1e-3))
+        lowered = spot.model_copy(update={"max_fraction": g})
+        pl = pb.spec.placement.model_copy(update={"spot": lowered})
+        tight = replace(pb, spec=pb.spec.model_copy(update={"placement": pl}))
+        t = search_windows(tight, o.cands, rps, deadline=deadline, tie_break=tie_break)
+        if not t.solved:
+            return None
+        over = _rounded_share(_Split(pb, t.cands), t)
+        if over <= f + 1e-9:
+            return t
+    return None
+
+
+def hold_rounded_spot(
+    pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, *, tie_break: bool = True
+) -> Outcome:
+    """routing: gateway-api over one demand window: ``o`` held spot capacity <= max_fraction x
+    capacity (``WindowProblem.spot_by_capacity``), the spot share the HTTPRoute delivers before
+    its weights are rounded to integers; rounding (:func:`_route_weights`) can move a backend's
+    weight by a point and the share over the limit. Then the search again with max_fraction
+    lowered by the overshoot (:func:`_tightened`): a heuristic step, so the plan is
+    ``feasible``, measured against ``o``, and says so in its ``note``. ``o`` itself when it
+    holds the limit as delivered (or the rule does not apply); InfeasibleError when the
+    tightened search finds no plan that holds it."""
+    spot = pb.spec.placement.spot
+    one_window = pb.spec.kubernetes.routing == "gateway-api" and not pb.static_weights(rps)
+    if not (o.solved and one_window and spot.allowed and spot.max_fraction < 1):
+        return o
+    split = _Split(pb, o.cands)
+    over = _rounded_share(split, o)
+    if over <= spot.max_fraction + 1e-9:
+        return o
+    best = _tightened(pb, o, rps, over, deadline, tie_break)
+    if best is None:
+        raise InfeasibleError([_rounding_reason()])
+    lower = min(o.cost if o.status == "optimal" else o.bound, best.cost)
+    gap = (best.cost - lower) / best.cost if best.cost > 0 else 0.0
+    note = (
+        f"spot.max_fraction {spot.max_fraction:g}: the HTTPRoute's integer weights put "
+        f"{over:.1%} of the requests on spot pods in the cheapest plan with spot capacity <= "
+        f"max_fraction x capacity (${o.cost:.2f}/h); this plan holds the limit as delivered "
+        f"and is feasible, within {gap:.2%} of that plan (not proven optimal)"
+    )
+    proven = o.status == "optimal"
+    return replace(best, status="feasible", bound=lower, proven=proven, note=note, stats=o.stats)
+
+
 def replan_static(
     pb: Problem, o: Outcome, rps: Sequence[float], start: Sequence[int] | None = None
 ) -> tuple[Outcome, InfeasibleReason | None]:
@@ -512,9 +590,11 @@ def solve_plan(
     if static:
         cands = [c for c in cands if pb.mixed_capacity(c) is not None]
     o = search_windows(pb, cands, rps, deadline=deadline, tie_break=tie_break)
-    if not o.solved or not static:
+    if not o.solved:
         return o
     try:
+        if not static:
+            return hold_rounded_spot(pb, o, rps, deadline, tie_break=tie_break)
         return best_static(pb, o, rps, deadline)
     except InfeasibleError:
         return Outcome(cands, o.sols, "infeasible", math.inf, math.inf)

@@ -37,6 +37,7 @@ from scaleplan.solve.milp.window import (
     even_need,
     mixed_capacities,
     node_bounds,
+    spot_by_capacity_ok,
 )
 
 
@@ -295,7 +296,8 @@ class WindowModel(Formulation):
         optimal there too (and the tie-break ranks it first, as the busier window's feasible
         set is a subset of the quieter one's). Feasibility with the node and replica counts fixed
         is :func:`even_feasible` (routing: service) or a small LP over the routing of the
-        candidates in use (:func:`balanced_routing`, PuLP + the same solver).
+        candidates in use (:func:`balanced_routing`, PuLP + the same solver), after
+        :func:`spot_by_capacity_ok` on the counts.
         """
         t0 = time.perf_counter()
         p = self.p
@@ -305,6 +307,8 @@ class WindowModel(Formulation):
                 return None
             routing = even_routing(p, sol.replicas, demand)
         else:
+            if not spot_by_capacity_ok(p, sol.replicas):
+                return None
             routing = balanced_routing(self, sol, demand, solver=self.solver_name, stats=self.stats)
             if routing is None:
                 return None

@@ -2,9 +2,10 @@
 
 :func:`build_weighted` adds continuous routing y_ck (requests/s of class c on type k) to a
 :class:`Formulation`: every class routed, each type loaded within its replicas with
-headroom, spot's on-demand share, spot.survive_loss (the on-demand replicas alone carry the
-demand: per backend group under gateway-api, over all of them under inference-pool), and
-n+1 / zone spares (exact single-class forms when one class is active).
+headroom, spot's on-demand share (over one window also as the route delivers it: spot
+capacity at most max_fraction of the capacity), spot.survive_loss (the on-demand replicas
+alone carry the demand: per backend group under gateway-api, over all of them under
+inference-pool), and n+1 / zone spares (exact single-class forms when one class is active).
 :func:`balanced_routing` routes fixed node and replica counts by a small LP that minimises the
 largest utilisation (every window's routing goes through it).
 """
@@ -25,7 +26,7 @@ from scaleplan.solve.milp.solver import (
     make_solver,
     pulp_stat,
 )
-from scaleplan.solve.milp.window import WindowProblem, WindowSolution, group_members
+from scaleplan.solve.milp.window import WindowProblem, WindowSolution, group_members, route_caps
 
 
 def build_weighted(fm: Formulation) -> None:
@@ -45,6 +46,7 @@ def build_weighted(fm: Formulation) -> None:
         for ci in fm.active:
             od = [(fm.y[ci, k], 1.0) for k in range(K) if (ci, k) in fm.y and cands[k].capacity_type == "on-demand"]
             fm.spot[ci] = add(od, GE, f"spot{ci}")
+        _add_spot_by_capacity(fm)
     if p.survive_spot_loss and p.spot_max_fraction is not None:
         _add_spot_loss(fm)
     if p.redundancy == "n+1" and fm.active:
@@ -88,6 +90,20 @@ def build_weighted(fm: Formulation) -> None:
             for k in range(K):
                 terms = [(fm.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active if (ci, k) in fm.y]
                 add([*terms, (fm.r[k], -1.0), (fm.m[k], float(cands[k].replicas_per_node))], LE, f"zone_{k}")
+
+
+def _add_spot_by_capacity(fm: Formulation) -> None:
+    """spot.max_fraction as the route delivers it over one window (``spot_by_capacity``):
+    sum_{k spot} w_k r_k <= f sum_k w_k r_k, w_k from :func:`route_caps` (no row without it)."""
+    import pulp
+
+    if not fm.p.spot_by_capacity:
+        return
+    f, caps, cands = 1 - fm.spot_share, route_caps(fm.p), fm.p.candidates
+    terms = [
+        (fm.r[k], a * ((cands[k].capacity_type == "spot") - f)) for k, a in enumerate(caps) if a
+    ]
+    fm.add(terms, pulp.LpConstraintLE, "spotcap")
 
 
 def _group_scopes(fm: Formulation) -> list[tuple[int, list[int], list[tuple[Any, float]]]]:

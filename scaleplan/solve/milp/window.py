@@ -45,6 +45,11 @@ class WindowProblem:
     # its pods are lost (a spot loss, a node, a zone), so its own members must absorb it.
     # Empty: the load moves to any replica left (service, inference-pool)
     backend_groups: tuple[int, ...] = ()
+    # routing: gateway-api over one demand window: the HTTPRoute weighs each backend Service by
+    # its pods' capacity (:func:`route_caps`) and the Service spreads its share evenly over its
+    # pods, so the share of requests on spot pods as delivered is spot capacity / capacity;
+    # spot.max_fraction then also holds on that (the routing y alone is not what is delivered)
+    spot_by_capacity: bool = False
 
 
 @dataclass
@@ -67,6 +72,27 @@ def group_members(groups: Sequence[int], ks: Iterable[int]) -> dict[int, list[in
     for k in ks:
         out.setdefault(groups[k], []).append(k)
     return dict(sorted(out.items()))
+
+
+def route_caps(p: WindowProblem) -> list[float]:
+    """Per candidate, what one replica adds to its backend's HTTPRoute weight
+    (:func:`scaleplan.kube.weights.route_weights`: replicas x capacity_rps_per_replica): its
+    capacity for the class with the most demand that it serves (the first on ties), the
+    operating point a backend carrying the traffic's class mix reports; 0 when it serves none."""
+    active = [ci for ci, d in enumerate(p.demand) if d > 0]
+    active.sort(key=lambda ci: (-p.demand[ci], ci))
+    return [next((a for ci in active if (a := c.cap(p.classes[ci]))), 0.0) for c in p.candidates]
+
+
+def spot_by_capacity_ok(p: WindowProblem, replicas: Sequence[int]) -> bool:
+    """:attr:`WindowProblem.spot_by_capacity`: spot capacity <= max_fraction x capacity at
+    :func:`route_caps` (True when the rule is off)."""
+    f = p.spot_max_fraction
+    if not p.spot_by_capacity or f is None or f >= 1:
+        return True
+    cap = [r * a for r, a in zip(replicas, route_caps(p), strict=True)]
+    spot = sum(v for v, c in zip(cap, p.candidates, strict=True) if c.capacity_type == "spot")
+    return spot <= f * sum(cap) + 1e-9 * max(1.0, spot)
 
 
 def on_demand_factor(p: WindowProblem) -> float:
