@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -228,3 +229,28 @@ def test_profile_summary(tmp_path: Path) -> None:
 def test_output_format_other_than_wide_is_a_usage_error(cli, args: list[str]) -> None:
     res = cli(args, exit_code=2)
     assert "wide" in res.stderr
+
+
+def _command_paths() -> list[list[str]]:
+    import typer.main
+
+    from scaleplan.cli import app
+
+    def walk(cmd: object, path: list[str]) -> list[list[str]]:
+        subs = getattr(cmd, "commands", {})  # a group (typer vendors its own click)
+        return [path, *(p for name in sorted(subs) for p in walk(subs[name], [*path, name]))]
+
+    return walk(typer.main.get_command(app), [])
+
+
+def test_help_fits_80_columns_with_whole_words() -> None:
+    """Every command's --help at COLUMNS=80: no line over 80, and no word cut at a hyphen
+    across lines (``--time-`` / ``budget``, ``least-`` / ``outstanding``: an option name or a
+    value the reader types must stay whole)."""
+    paths = _command_paths()
+    assert len(paths) > 15, paths
+    for path in paths:
+        text = piped(*path, "--help")
+        assert_fits(text)
+        cut = [line for line in text.splitlines() if re.search(r"\w-$", line)]
+        assert not cut, f"scaleplan {' '.join(path)} --help cuts a word at a hyphen: {cut[0]!r}"

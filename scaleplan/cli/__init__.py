@@ -7,6 +7,7 @@ kubernetes_validate.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 import typer
@@ -46,7 +47,6 @@ COMMAND_MODULES = ("basic", "catalog", "profile", "optimize", "render", "check",
 
 def _register() -> None:
     import importlib
-
     for name in COMMAND_MODULES:
         importlib.import_module(f"scaleplan.cli.{name}").register(app)
     _resolve_annotations(app)
@@ -62,7 +62,6 @@ def _resolve_annotations(t: typer.Typer) -> None:
     unchanged (same objects typer would compute).
     """
     import typing
-
     callbacks = [info.callback for info in t.registered_commands]
     if t.registered_callback is not None:
         callbacks.append(t.registered_callback.callback)
@@ -83,6 +82,7 @@ def _plain_metavars() -> None:
     once, here, for every command.
     """
     from typer import core
+    from typer._click._textwrap import TextWrapper as W  # help: never `--time-` / `budget`
 
     words = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "file": "FILE", "directory": "DIR", "bool": "BOOLEAN"}
     param = getattr(core, "_TyperParameter", None)
@@ -108,6 +108,7 @@ def _plain_metavars() -> None:
         return name if self.required else f"[{name}]"
 
     param.display_type = display_type
+    W.__init__ = functools.partialmethod(W.__init__, break_on_hyphens=False)  # type: ignore[method-assign, assignment]
     core.TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign]
     if hasattr(core.TyperArgument, "_usage_display_name"):
         core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
