@@ -149,3 +149,30 @@ def test_class_without_tokens_is_a_spec_error() -> None:
     )
     with pytest.raises(SpecError, match="input_tokens"):
         solve(s, estimated_profile(), CAT, options=OPTS)
+
+
+def test_a_named_accelerator_left_out_is_said_with_its_reason() -> None:
+    """placement.accelerators names an A10G for an fp8 model (Ampere has no FP8), and an L4
+    for a TTFT an 8B model with 4,096-token prompts misses on it even alone: a feasible plan
+    used to drop such an accelerator without a word (new-user trial, 2026-12-05)."""
+
+    def left_out(s: Any, cat: Any = CAT) -> list[str]:
+        warnings = solve(s, estimated_profile(), cat, options=OPTS).plan.warnings
+        return [w for w in warnings if "left out" in w]
+
+    def one(tokens: int) -> list[dict[str, Any]]:
+        return [{"name": "c", "share": 1.0, "input_tokens": tokens, "output_tokens": 256}]
+
+    cat = catalog(*CAT.rows, row("g5.xlarge", "A10G", 1, 1.0, vcpus=4, mem=16))
+    fp8 = llm_spec("llama-3.1-8b", one(1024), accs=["L40S", "A10G"], dtype="fp8")
+    assert left_out(fp8, cat) == [
+        "A10G is left out: llama-3.1-8b in fp8: A10G (Ampere) has no FP8 tensor cores; "
+        "FP8 needs Ada, Hopper or Blackwell"
+    ]
+    warned = left_out(llm_spec("llama-3.1-8b", one(4096), accs=["L4", "H100"], ttft=250, maxg=1))
+    assert len(warned) == 1 and warned[0].startswith(
+        "L4 is left out: no shape holds the SLO even with one request at a time "
+        "(1 GPU(s), class c: p95 TTFT "
+    )
+    assert warned[0].endswith(" ms against 250 ms)")
+    assert not left_out(llm_spec("llama-3.1-8b", one(1024), accs=["L40S", "H100"]))

@@ -508,7 +508,13 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
 def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: list[InstanceRow], diag: Diagnostics, max_util: float | None, spec_dir: Path | None) -> tuple[list[Candidate], Diagnostics]:
     """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency."""
     from scaleplan.llm.hardware import hardware, missing_facts
-    from scaleplan.solve.llm_capacity import LlmShapePoints, llm_context, shape_points, slo_miss
+    from scaleplan.solve.llm_capacity import (
+        LlmShapePoints,
+        left_out,
+        llm_context,
+        shape_points,
+        slo_miss,
+    )
 
     ctx = llm_context(spec, profile, catalog.accelerators, spec_dir)
     assert ctx is not None
@@ -525,6 +531,8 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
     best_mem: tuple[str, float, int] | None = None
     refused: set[str] = set()
     sized: set[str] = set()
+    why_not: dict[str, str] = {}  # accelerator -> its first refusal (memory, dtype)
+    missed: dict[str, tuple[int, str, str, float]] = {}  # accelerator -> (GPUs, class, metric, ms)
     for r in rows:
         acc = r.accelerator
         if acc is None or acc not in modelled:
@@ -536,6 +544,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
         for g in _gpu_counts(r, maxg):
             res = shape_points(ctx, spec, accel, g, gmem)
             if isinstance(res, str):
+                why_not.setdefault(acc, res)
                 if res not in refused:
                     refused.add(res)
                     diag.llm_refusals.append(res)
@@ -545,6 +554,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
             if not isinstance(res, LlmShapePoints):
                 for cls, p in res.items():
                     metric, val = slo_miss(spec, p)
+                    missed.setdefault(acc, (g, cls, metric, val))
                     cur = diag.slo_best.get(cls)
                     if cur is None or (cur[1] == metric and val < cur[2]):
                         diag.slo_best[cls] = (acc, metric, val, 1)
@@ -560,6 +570,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
             if shape is not None:
                 out.extend(_priced(r, caps, acc, [shape], classes, res.serving))
     diag.warnings.extend(_proxy_warnings(catalog, sized))
+    diag.warnings.extend(left_out(spec, {c.accelerator for c in out}, why_not, missed))
     return _finish(spec, out, classes, diag, best_mem)
 
 

@@ -167,3 +167,30 @@ def llm_explanation(spec: Spec, allocations: Sequence[Allocation]) -> list[str]:
             f"the most that keep the p{pct} SLO{band}: {per} (mean predictions)."
         )
     return lines
+
+
+def left_out(
+    spec: Spec, used: set[str], why_not: dict[str, str],
+    missed: dict[str, tuple[int, str, str, float]],
+) -> list[str]:
+    """A warning for each accelerator the spec names in ``placement.accelerators`` that no
+    candidate runs on (``used``: those some candidate runs on), with the LLM room's reason:
+    the first refusal of its shapes (memory, dtype), or the SLO its first shape misses even
+    with one request at a time. (An infeasible plan explains itself; a feasible one used to
+    drop such an accelerator without a word.)"""
+    slo = {"ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms, "latency": spec.slo.latency_ms}
+    notes: list[str] = []
+    for acc in spec.placement.accelerators or ():
+        if acc in used:
+            continue
+        if acc in missed:
+            g, cls, metric, val = missed[acc]
+            name = {"ttft": "TTFT", "tpot": "TPOT", "latency": "latency"}[metric]
+            pct = spec.slo.percentile
+            notes.append(
+                f"{acc} is left out: no shape holds the SLO even with one request at a time "
+                f"({g} GPU(s), class {cls}: p{pct} {name} {val:.0f} ms against {slo[metric]:g} ms)"
+            )
+        elif acc in why_not:
+            notes.append(f"{acc} is left out: {why_not[acc]}")
+    return notes
