@@ -355,13 +355,17 @@ def doc_block(doc: str, name: str) -> str:
 
 
 def check_shown(cmd: DocCommand, output: str) -> None:
-    """Each line the doc shows is in the output; `...` stands for text left out."""
+    """Each line the doc shows is in the output, in the order shown; `...` stands for text
+    left out."""
     if not cmd.shown:
         return
-    said = " ".join(output.split())
+    said, at = " ".join(output.split()), 0
     for line in cmd.shown:
         for part in (" ".join(p.split()) for p in line.split("...")):
-            assert part in said, f"{cmd}\nshows {line!r}, but {part!r} is not in:\n{output[-3000:]}"
+            found = said.find(part, at)
+            where = "is not in" if part not in said else "comes earlier than the doc shows it in"
+            assert found >= 0, f"{cmd}\nshows {line!r}, but {part!r} {where}:\n{output[-3000:]}"
+            at = found + len(part)
 
 
 def run_setup(cli, cmd: DocCommand, tmp: Path) -> None:  # type: ignore[no-untyped-def]
