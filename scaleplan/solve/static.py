@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
@@ -196,71 +196,146 @@ def _hold_spot_share(
     split: _Split, weights: dict[int, float] | None, reps: list[int], d: float
 ) -> bool:
     """spot.max_fraction as the HTTPRoute delivers it (:func:`spot_share`) in one window, by
-    :func:`_spot_step` moves on ``reps``; ``weights`` None: the window is the peak, whose own
-    replicas set the weights. False when a group over the limit has no on-demand candidate."""
+    :func:`_spot_step` moves on ``reps``, then the nodes those moves left spare dropped
+    (:func:`_window_ok`, no backend group emptied); ``weights`` None: the window is the peak,
+    whose own replicas set the weights. False when a group over the limit has no on-demand
+    candidate."""
     f = split.pb.spec.placement.spot.max_fraction
+    moved = False
     for _ in range(10_000):
         w = weights if weights is not None else _route_weights(split, reps)
         if spot_share(split.cands, split.groups, w, reps) <= f + 1e-9:
-            return True
+            break
         step = _spot_step(split, w, reps, d)
         if step is None:
             return False
+        moved = True
         reps[step[0]] += 1
         if step[1] is not None:
             reps[step[1]] -= 1
-    return False
+    else:
+        return False
+    if moved:  # drop what the moves left spare (6 + 0 pods where 5 + 0 hold)
+        live = [ks for ks in split.members.values() if any(reps[k] for k in ks)]
+
+        def ok(v: list[int]) -> bool:
+            return _window_ok(split, weights, v, d) and all(any(v[k] for k in ks) for ks in live)
+
+        reps[:] = _trim(split.cands, reps, ok)
+    return True
+
+
+def _window_ok(
+    split: _Split, weights: dict[int, float] | None, reps: Sequence[int], d: float
+) -> bool:
+    """One window's pods ``reps`` as the HTTPRoute delivers demand ``d`` to them (``weights``,
+    None: the weights ``reps`` imply at the peak): spot.max_fraction as delivered, every backend
+    group with a share carries it with headroom and its n+1 / zone spare
+    (:func:`_convert_ok`), under survive_loss with its on-demand pods alone, and min_replicas."""
+    pl = split.pb.spec.placement
+    if sum(reps) < pl.min_replicas or (d > 0 and not any(reps)):
+        return False
+    w = weights if weights is not None else _route_weights(split, reps)
+    cands = split.cands
+    if pl.spot.allowed and spot_share(cands, split.groups, w, reps) > pl.spot.max_fraction + 1e-9:
+        return False
+    for g, ks in split.members.items():
+        load = w.get(g, 0.0) * d
+        if load <= 0:
+            continue
+        if not _convert_ok(split, ks, reps, load):
+            return False
+        if pl.spot.survive_loss and any(reps[k] and cands[k].capacity_type == "spot" for k in ks):
+            od = sum(reps[k] * split.mcap[k] for k in ks if cands[k].capacity_type == "on-demand")
+            if od < load - 1e-9:
+                return False
+    return True
+
+
+def _trim(
+    cands: Sequence[Candidate], reps: list[int], ok: Callable[[list[int]], bool]
+) -> list[int]:
+    """Drop the dearest node of ``reps`` while ``ok`` holds for what is left, one at a time."""
+    order = sorted(range(len(cands)), key=lambda k: (-cands[k].price, k))
+    while True:
+        for k in (k for k in order if reps[k] > 0):
+            q = cands[k].replicas_per_node
+            v = [q * (math.ceil(r / q) - 1) if j == k else r for j, r in enumerate(reps)]
+            if ok(v):
+                reps = v
+                break
+        else:
+            return reps
+
+
+def _peak_step(
+    split: _Split, r_peak: list[int], peak: float, spot_rule: bool
+) -> bool | InfeasibleReason:
+    """One step of :func:`_stable_peak` on ``r_peak`` (in place): False when it is stable."""
+    pb, cands = split.pb, split.cands
+    f = pb.spec.placement.spot.max_fraction
+    s, e = split.shares(r_peak)
+    on_demand = sum(s[k] for k, c in enumerate(cands) if c.capacity_type == "on-demand")
+    if spot_rule and on_demand < 1 - f - 1e-9:
+        w = _route_weights(split, r_peak)
+        step = _spot_step(split, w, r_peak, peak)
+        if step is not None and step[1] is not None:  # a spot pod becomes on-demand
+            r_peak[step[0]] += 1
+            r_peak[step[1]] -= 1
+            return True
+        od = [
+            k
+            for k, c in enumerate(cands)
+            if c.capacity_type == "on-demand" and r_peak[k] and split.mcap[k] > 0
+        ]
+        if not od:
+            return static_reason(
+                f"no on-demand type is in use at the peak to carry {1 - f:.0%} of the traffic"
+            )
+        r_peak[split.cheapest(od)] += 1
+        return True
+    short = split.loss_short(r_peak, e, peak)
+    if short is not None:  # survive_loss: a group's on-demand members take its share
+        ks, od_ks = short
+        if od_ks:
+            r_peak[split.cheapest(od_ks)] += 1
+        else:  # no on-demand member: the group gets no traffic
+            for k in ks:
+                r_peak[k] = 0
+            if not any(r_peak):
+                return static_reason(
+                    "no serving shape has on-demand replicas to survive a spot loss"
+                )
+        return True
+    new = [max(r_peak[k], split.need(k, e[k], peak)) if s[k] > 0 else 0 for k in range(len(cands))]
+    changed = new != r_peak
+    r_peak[:] = new
+    return changed
 
 
 def _stable_peak(split: _Split, r_peak: list[int], peak: float) -> list[int] | InfeasibleReason:
-    """Grow the peak replicas until the weights they imply are stable (spot rule included)."""
-    pb, cands = split.pb, split.cands
-    K = len(cands)
-    f = pb.spec.placement.spot.max_fraction
+    """Grow the peak replicas until the weights they imply are stable (spot rule included),
+    then drop the dearest node while what is left is stable too (the spot rule's added
+    on-demand pods may be spare once the spot pods they allowed to convert have)."""
+    pl, cands = split.pb.spec.placement, split.cands
     spot_rule = (
-        pb.spec.placement.spot.allowed
-        and f < 1
+        pl.spot.allowed
+        and pl.spot.max_fraction < 1
         and any(r_peak[k] and c.capacity_type == "spot" for k, c in enumerate(cands))
     )
     for _ in range(1000):
-        s, e = split.shares(r_peak)
-        on_demand = sum(s[k] for k, c in enumerate(cands) if c.capacity_type == "on-demand")
-        if spot_rule and on_demand < 1 - f - 1e-9:
-            w = _route_weights(split, r_peak)
-            step = _spot_step(split, w, r_peak, peak)
-            if step is not None and step[1] is not None:  # a spot pod becomes on-demand
-                r_peak[step[0]] += 1
-                r_peak[step[1]] -= 1
-                continue
-            od = [
-                k
-                for k, c in enumerate(cands)
-                if c.capacity_type == "on-demand" and r_peak[k] and split.mcap[k] > 0
-            ]
-            if not od:
-                return static_reason(
-                    f"no on-demand type is in use at the peak to carry {1 - f:.0%} of the traffic"
-                )
-            r_peak[split.cheapest(od)] += 1
-            continue
-        short = split.loss_short(r_peak, e, peak)
-        if short is not None:  # survive_loss: a group's on-demand members take its share
-            ks, od_ks = short
-            if od_ks:
-                r_peak[split.cheapest(od_ks)] += 1
-            else:  # no on-demand member: the group gets no traffic
-                for k in ks:
-                    r_peak[k] = 0
-                if not any(r_peak):
-                    return static_reason(
-                        "no serving shape has on-demand replicas to survive a spot loss"
-                    )
-            continue
-        new = [max(r_peak[k], split.need(k, e[k], peak)) if s[k] > 0 else 0 for k in range(K)]
-        if new == r_peak:
-            return r_peak
-        r_peak = new
-    return static_reason("no stable split was found")
+        step = _peak_step(split, r_peak, peak, spot_rule)
+        if isinstance(step, InfeasibleReason):
+            return step
+        if not step:
+            break
+    else:
+        return static_reason("no stable split was found")
+
+    def stable(v: list[int]) -> bool:
+        return any(v) and _peak_step(split, v[:], peak, spot_rule) is False
+
+    return _trim(cands, r_peak, stable)
 
 
 def _window_reps(
