@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
-from scaleplan.kube.weights import largest_remainder, peak_window
+from scaleplan.kube.weights import peak_window
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import WindowSolution
-from scaleplan.solve.milp.window import group_members
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, quota_scopes
 from scaleplan.solve.search import Outcome, search_windows, shape_groups
+from scaleplan.solve.split import (
+    Split,
+    group_weights,
+    hold_spot_share,
+    spot_share,
+    spot_step,
+    trim_nodes,
+)
 
 
 def static_reason(message: str) -> InfeasibleReason:
@@ -42,234 +49,8 @@ def _rounding_reason() -> InfeasibleReason:
     )
 
 
-class _Split:
-    """One candidate list's traffic shares and per-window replica needs at a fixed split.
-
-    The renderer weights each allocation by (replicas at the peak window) x
-    capacity_rps_per_replica (the capacity for the class it carries most of, here the largest
-    class), rounded to integers summing to 100. The gateway sends that share s_k of every
-    request class to type k in every window, so each type is sized on its own: replicas
-    covering e_k D_w (1+h) at its capacity for the class mix (e_k = the larger of s_k and its
-    rounded weight), n+1: e_k D_w after losing one of its nodes, zone: after losing its
-    largest zone share.
-    """
-
-    def __init__(self, pb: Problem, cands: list[Candidate]) -> None:
-        main = max(pb.classes, key=lambda cs: cs[1])[0]  # first of the largest share
-        self.pb = pb
-        self.cands = cands
-        self.mcap = [pb.mixed_capacity(c) or 0.0 for c in cands]
-        self.wcap = [c.cap(main) or 0.0 for c in cands]
-        self.groups = shape_groups(cands)  # backend Service of each candidate
-        self.members = group_members(self.groups, range(len(cands)))  # Service -> candidates
-
-    def shares(self, reps: Sequence[int]) -> tuple[list[float], list[float]]:
-        """Each type's traffic share s_k and its effective share e_k (>= its rounded weight)."""
-        K = len(self.cands)
-        caps = [reps[k] * self.wcap[k] if self.mcap[k] > 0 else 0.0 for k in range(K)]
-        tot = sum(caps)
-        s = [v / tot if tot > 0 else 0.0 for v in caps]
-        w = largest_remainder({f"{k:06d}": v for k, v in enumerate(caps)})
-        wt = sum(w.values()) or 1
-        return s, [max(s[k], w[f"{k:06d}"] / wt) for k in range(K)]
-
-    def loss_short(
-        self, reps: Sequence[int], e: Sequence[float], d: float
-    ) -> tuple[list[int], list[int]] | None:
-        """placement.spot.survive_loss: the first backend group (members, on-demand members;
-        :func:`scaleplan.solve.search.shape_groups`) with spot replicas whose on-demand
-        replicas cannot carry the group's share e_g d by themselves; None when every group can."""
-        if not self.pb.spec.placement.spot.survive_loss:
-            return None
-        cands = self.cands
-        for ks in self.members.values():
-            if not any(reps[k] and cands[k].capacity_type == "spot" for k in ks):
-                continue
-            od = [k for k in ks if cands[k].capacity_type == "on-demand" and self.mcap[k] > 0]
-            if sum(reps[k] * self.mcap[k] for k in od) < sum(e[k] for k in ks) * d - 1e-9:
-                return ks, od
-        return None
-
-    def cheapest(self, ks: Sequence[int]) -> int:
-        """The candidate among ``ks`` with the lowest price per request/s."""
-        cands = self.cands
-        return min(
-            ks, key=lambda k: (cands[k].price / (cands[k].replicas_per_node * self.wcap[k]), k)
-        )
-
-    def need(self, k: int, e: float, d: float) -> int:
-        """Replicas type ``k`` needs to carry share ``e`` of demand ``d`` by itself."""
-        if e <= 0 or d <= 0:
-            return 0
-        pl = self.pb.spec.placement
-        c, m, q = self.cands[k], self.mcap[k], self.cands[k].replicas_per_node
-        load = e * d
-        r = max(1, math.ceil(load * (1 + self.pb.spec.traffic.headroom) / m - 1e-9))
-        if pl.redundancy == "n+1":
-            r = max(r, math.ceil(load / m - 1e-9) + q)
-        elif pl.redundancy == "zone":
-            while (r - q * math.ceil(math.ceil(r / q) / c.zones)) * m < load - 1e-9:
-                r += 1
-        return r
-
-
-def spot_share(
-    cands: Sequence[Candidate], groups: Sequence[int], weights: dict[int, float],
-    reps: Sequence[int],
-) -> float:
-    """Share of requests landing on spot pods when backend Service g (``groups``,
-    :func:`scaleplan.solve.search.shape_groups`) gets share ``weights[g]`` of them and spreads
-    it evenly over its pods in ``reps`` (kube-proxy): sum_g w_g x spot pods_g / pods_g."""
-    pods: dict[int, int] = {}
-    spot: dict[int, int] = {}
-    for k, c in enumerate(cands):
-        pods[groups[k]] = pods.get(groups[k], 0) + reps[k]
-        if c.capacity_type == "spot":
-            spot[groups[k]] = spot.get(groups[k], 0) + reps[k]
-    return sum(weights.get(g, 0.0) * spot.get(g, 0) / n for g, n in pods.items() if n > 0)
-
-
-def _route_weights(split: _Split, peak_reps: Sequence[int]) -> dict[int, float]:
-    """Each backend Service's HTTPRoute weight / 100: its members' capacity at the peak window,
-    rounded as :func:`scaleplan.kube.weights.route_weights` rounds it."""
-    cap: dict[int, float] = {}
-    groups = split.groups
-    for k, r in enumerate(peak_reps):
-        if r > 0 and split.mcap[k] > 0:
-            cap[groups[k]] = cap.get(groups[k], 0.0) + r * split.wcap[k]
-    w = largest_remainder({f"{g:06d}": v for g, v in cap.items()})
-    tot = sum(w.values()) or 1
-    return {g: w[f"{g:06d}"] / tot for g in cap}
-
-
-def _convert_ok(split: _Split, ks: Sequence[int], reps: Sequence[int], load: float) -> bool:
-    """Backend group ``ks`` (pods of one shape) after a spot pod became an on-demand one: its
-    pods still carry ``load`` with headroom and, under n+1, after losing its largest node, under
-    zone after losing every member's largest zone share at once (the Service spreads the load
-    over whatever pods are left; the members' round-robin zones may stack)."""
-    pl, cands = split.pb.spec.placement, split.cands
-    live = [k for k in ks if reps[k] > 0]
-    if not live:
-        return False
-    m = min(split.mcap[k] for k in live)
-    pods = sum(reps[k] for k in live)
-    spare = 0
-    if pl.redundancy == "n+1":
-        spare = max(cands[k].replicas_per_node for k in live)
-    elif pl.redundancy == "zone":
-        for k in live:
-            q = cands[k].replicas_per_node
-            spare += q * math.ceil(math.ceil(reps[k] / q) / cands[k].zones)
-    headroom = 1 + split.pb.spec.traffic.headroom
-    return pods * m >= load * headroom - 1e-9 and (pods - spare) * m >= load - 1e-9
-
-
-def _spot_step(
-    split: _Split, weights: dict[int, float], reps: Sequence[int], d: float
-) -> tuple[int, int | None] | None:
-    """The cheapest move lowering the spot share as delivered, per dollar: in a backend group
-    with spot pods, turn one into an on-demand pod of the same shape (when :func:`_convert_ok`)
-    or add one; (on-demand candidate, spot candidate or None), None when no group can."""
-    cands = split.cands
-    best: tuple[float, int, int | None] | None = None
-    for g, ks in sorted(split.members.items()):
-        sp = [k for k in ks if cands[k].capacity_type == "spot" and reps[k] > 0]
-        od = [k for k in ks if cands[k].capacity_type == "on-demand" and split.mcap[k] > 0]
-        if not sp or not od:
-            continue
-        ko, ks_ = split.cheapest(od), max(sp, key=lambda k: (reps[k], -k))
-        pods, spot, w = sum(reps[k] for k in ks), sum(reps[k] for k in sp), weights.get(g, 0.0)
-        per = [cands[k].price / cands[k].replicas_per_node for k in (ko, ks_)]
-        moves: list[tuple[float, float, int | None]] = [
-            (w * (spot / pods - spot / (pods + 1)), per[0], None)
-        ]
-        after = [r + (k == ko) - (k == ks_) for k, r in enumerate(reps)]
-        if _convert_ok(split, ks, after, w * d):
-            moves.append((w / pods, max(per[0] - per[1], 1e-9), ks_))
-        for gain, cost, kspot in moves:
-            if gain > 1e-12 and (best is None or gain / cost > best[0] + 1e-12):
-                best = (gain / cost, ko, kspot)
-    return None if best is None else (best[1], best[2])
-
-
-def _hold_spot_share(
-    split: _Split, weights: dict[int, float] | None, reps: list[int], d: float
-) -> bool:
-    """spot.max_fraction as the HTTPRoute delivers it (:func:`spot_share`) in one window, by
-    :func:`_spot_step` moves on ``reps``, then the nodes those moves left spare dropped
-    (:func:`_window_ok`, no backend group emptied); ``weights`` None: the window is the peak,
-    whose own replicas set the weights. False when a group over the limit has no on-demand
-    candidate."""
-    f = split.pb.spec.placement.spot.max_fraction
-    moved = False
-    for _ in range(10_000):
-        w = weights if weights is not None else _route_weights(split, reps)
-        if spot_share(split.cands, split.groups, w, reps) <= f + 1e-9:
-            break
-        step = _spot_step(split, w, reps, d)
-        if step is None:
-            return False
-        moved = True
-        reps[step[0]] += 1
-        if step[1] is not None:
-            reps[step[1]] -= 1
-    else:
-        return False
-    if moved:  # drop what the moves left spare (6 + 0 pods where 5 + 0 hold)
-        live = [ks for ks in split.members.values() if any(reps[k] for k in ks)]
-
-        def ok(v: list[int]) -> bool:
-            return _window_ok(split, weights, v, d) and all(any(v[k] for k in ks) for ks in live)
-
-        reps[:] = _trim(split.cands, reps, ok)
-    return True
-
-
-def _window_ok(
-    split: _Split, weights: dict[int, float] | None, reps: Sequence[int], d: float
-) -> bool:
-    """One window's pods ``reps`` as the HTTPRoute delivers demand ``d`` to them (``weights``,
-    None: the weights ``reps`` imply at the peak): spot.max_fraction as delivered, every backend
-    group with a share carries it with headroom and its n+1 / zone spare
-    (:func:`_convert_ok`), under survive_loss with its on-demand pods alone, and min_replicas."""
-    pl = split.pb.spec.placement
-    if sum(reps) < pl.min_replicas or (d > 0 and not any(reps)):
-        return False
-    w = weights if weights is not None else _route_weights(split, reps)
-    cands = split.cands
-    if pl.spot.allowed and spot_share(cands, split.groups, w, reps) > pl.spot.max_fraction + 1e-9:
-        return False
-    for g, ks in split.members.items():
-        load = w.get(g, 0.0) * d
-        if load <= 0:
-            continue
-        if not _convert_ok(split, ks, reps, load):
-            return False
-        if pl.spot.survive_loss and any(reps[k] and cands[k].capacity_type == "spot" for k in ks):
-            od = sum(reps[k] * split.mcap[k] for k in ks if cands[k].capacity_type == "on-demand")
-            if od < load - 1e-9:
-                return False
-    return True
-
-
-def _trim(
-    cands: Sequence[Candidate], reps: list[int], ok: Callable[[list[int]], bool]
-) -> list[int]:
-    """Drop the dearest node of ``reps`` while ``ok`` holds for what is left, one at a time."""
-    order = sorted(range(len(cands)), key=lambda k: (-cands[k].price, k))
-    while True:
-        for k in (k for k in order if reps[k] > 0):
-            q = cands[k].replicas_per_node
-            v = [q * (math.ceil(r / q) - 1) if j == k else r for j, r in enumerate(reps)]
-            if ok(v):
-                reps = v
-                break
-        else:
-            return reps
-
-
 def _peak_step(
-    split: _Split, r_peak: list[int], peak: float, spot_rule: bool
+    split: Split, r_peak: list[int], peak: float, spot_rule: bool
 ) -> bool | InfeasibleReason:
     """One step of :func:`_stable_peak` on ``r_peak`` (in place): False when it is stable."""
     pb, cands = split.pb, split.cands
@@ -277,8 +58,8 @@ def _peak_step(
     s, e = split.shares(r_peak)
     on_demand = sum(s[k] for k, c in enumerate(cands) if c.capacity_type == "on-demand")
     if spot_rule and on_demand < 1 - f - 1e-9:
-        w = _route_weights(split, r_peak)
-        step = _spot_step(split, w, r_peak, peak)
+        w = group_weights(split, r_peak)
+        step = spot_step(split, w, r_peak, peak)
         if step is not None and step[1] is not None:  # a spot pod becomes on-demand
             r_peak[step[0]] += 1
             r_peak[step[1]] -= 1
@@ -313,7 +94,7 @@ def _peak_step(
     return changed
 
 
-def _stable_peak(split: _Split, r_peak: list[int], peak: float) -> list[int] | InfeasibleReason:
+def _stable_peak(split: Split, r_peak: list[int], peak: float) -> list[int] | InfeasibleReason:
     """Grow the peak replicas until the weights they imply are stable (spot rule included),
     then drop the dearest node while what is left is stable too (the spot rule's added
     on-demand pods may be spare once the spot pods they allowed to convert have)."""
@@ -335,11 +116,11 @@ def _stable_peak(split: _Split, r_peak: list[int], peak: float) -> list[int] | I
     def stable(v: list[int]) -> bool:
         return any(v) and _peak_step(split, v[:], peak, spot_rule) is False
 
-    return _trim(cands, r_peak, stable)
+    return trim_nodes(cands, r_peak, stable)
 
 
 def _window_reps(
-    split: _Split, r_peak: list[int], s: Sequence[float], e: Sequence[float], d: float, peak: float
+    split: Split, r_peak: list[int], s: Sequence[float], e: Sequence[float], d: float, peak: float
 ) -> list[int]:
     """One window's replicas at the split: each type's own need (the peak replicas at the
     peak), survive_loss's on-demand top-up per group, then min_replicas on the largest share."""
@@ -358,7 +139,7 @@ def _window_reps(
 
 
 def _window_solution(
-    split: _Split, w: int, d: float, reps: list[int], share: dict[int, float]
+    split: Split, w: int, d: float, reps: list[int], share: dict[int, float]
 ) -> WindowSolution | InfeasibleReason:
     """Window ``w``'s solution for replicas ``reps``: nodes, cost, max_replicas and quotas
     checked; routing as delivered, backend group g's share (``share``) over its pods evenly."""
@@ -391,12 +172,12 @@ def _window_solution(
 
 
 def _windows_at_split(
-    split: _Split, r_peak: list[int], rps: Sequence[float]
+    split: Split, r_peak: list[int], rps: Sequence[float]
 ) -> list[WindowSolution] | InfeasibleReason:
     """Every window's plan at the split the peak replicas ``r_peak`` imply. Pods of one
     serving shape share one backend Service, which spreads its weight's requests evenly over
     them whatever the window: each window then holds spot.max_fraction as delivered
-    (:func:`_hold_spot_share`), and its routing is that delivery (group share x pod share)."""
+    (:func:`hold_spot_share`), and its routing is that delivery (group share x pod share)."""
     pb = split.pb
     pl = pb.spec.placement
     pw = peak_window(rps)
@@ -404,15 +185,15 @@ def _windows_at_split(
     s, e = split.shares(r_peak)
     spot_rule = pl.spot.allowed and pl.spot.max_fraction < 1
     reps_w = {pw: _window_reps(split, r_peak, s, e, peak, peak)}
-    if spot_rule and not _hold_spot_share(split, None, reps_w[pw], peak):
+    if spot_rule and not hold_spot_share(split, None, reps_w[pw], peak):
         return static_reason(f"window {pw} then sends more than spot.max_fraction to spot pods")
-    weights = _route_weights(split, reps_w[pw])
+    weights = group_weights(split, reps_w[pw])
     share = {g: sum(s[k] for k in ks) for g, ks in split.members.items()}
     sols: list[WindowSolution] = []
     for w, d in enumerate(rps):
         if w not in reps_w:
             reps_w[w] = _window_reps(split, r_peak, s, e, d, peak)
-            if spot_rule and not _hold_spot_share(split, weights, reps_w[w], d):
+            if spot_rule and not hold_spot_share(split, weights, reps_w[w], d):
                 return static_reason(
                     f"window {w} then sends more than spot.max_fraction to spot pods"
                 )
@@ -423,11 +204,11 @@ def _windows_at_split(
     return sols
 
 
-def _rounded_share(split: _Split, o: Outcome) -> float:
+def _rounded_share(split: Split, o: Outcome) -> float:
     """The largest share of requests on spot pods, over ``o``'s windows, as the HTTPRoute
-    delivers it at its integer weights (:func:`spot_share`, :func:`_route_weights`)."""
+    delivers it at its integer weights (:func:`spot_share`, :func:`group_weights`)."""
     return max(
-        (spot_share(o.cands, split.groups, _route_weights(split, x.replicas), x.replicas)
+        (spot_share(o.cands, split.groups, group_weights(split, x.replicas), x.replicas)
          for x in o.sols),
         default=0.0,
     )
@@ -451,7 +232,7 @@ def _tightened(
         t = search_windows(tight, o.cands, rps, deadline=deadline, tie_break=tie_break)
         if not t.solved:
             return None
-        over = _rounded_share(_Split(pb, t.cands), t)
+        over = _rounded_share(Split(pb, t.cands), t)
         if over <= f + 1e-9:
             return t
     return None
@@ -462,7 +243,7 @@ def hold_rounded_spot(
 ) -> Outcome:
     """routing: gateway-api over one demand window: ``o`` held spot capacity <= max_fraction x
     capacity (``WindowProblem.spot_by_capacity``), the spot share the HTTPRoute delivers before
-    its weights are rounded to integers; rounding (:func:`_route_weights`) can move a backend's
+    its weights are rounded to integers; rounding (:func:`group_weights`) can move a backend's
     weight by a point and the share over the limit. Then the search again with max_fraction
     lowered by the overshoot (:func:`_tightened`): a heuristic step, so the plan is
     ``feasible``, measured against ``o``, and says so in its ``note``. ``o`` itself when it
@@ -472,7 +253,7 @@ def hold_rounded_spot(
     one_window = pb.spec.kubernetes.routing == "gateway-api" and not pb.static_weights(rps)
     if not (o.solved and one_window and spot.allowed and spot.max_fraction < 1):
         return o
-    split = _Split(pb, o.cands)
+    split = Split(pb, o.cands)
     over = _rounded_share(split, o)
     if over <= spot.max_fraction + 1e-9:
         return o
@@ -497,12 +278,12 @@ def replan_static(
     """Re-plan a weighted per-window outcome for static HTTPRoute weights.
 
     The peak replicas (``start``, default the MILP's peak window) only grow, so the weights
-    are re-derived until they are stable (:class:`_Split` says how each type is sized);
+    are re-derived until they are stable (:class:`Split` says how each type is sized);
     min_replicas tops up the largest share. Types outside the peak get no traffic and no
     replicas. ``o`` (the per-window weighted optimum over the same candidates) is the lower
     bound the result is measured against.
     """
-    split = _Split(pb, o.cands)
+    split = Split(pb, o.cands)
     pw = peak_window(rps)
     r_peak = _stable_peak(split, list(start if start is not None else o.sols[pw].replicas), rps[pw])
     if isinstance(r_peak, InfeasibleReason):
@@ -545,18 +326,18 @@ def _one_backend_sols(
     pb: Problem, o: Outcome, rps: Sequence[float]
 ) -> list[WindowSolution] | None:
     """The windows of ``o``, a per-window outcome over one serving shape, as one backend
-    Service: each window over max_fraction repaired by :func:`_hold_spot_share` (a spot pod
+    Service: each window over max_fraction repaired by :func:`hold_spot_share` (a spot pod
     becomes an on-demand pod of the shape, or an on-demand pod is added), and the routing of
     every window what the Service delivers (each pod an even share of every class); None when
     ``o`` uses several shapes or cannot be repaired."""
     used = _used_shapes(o)
     if len(used) > 1:
         return None
-    split, one = _Split(pb, o.cands), dict.fromkeys(used, 1.0)
+    split, one = Split(pb, o.cands), dict.fromkeys(used, 1.0)
     sols: list[WindowSolution] = []
     for w, (x, d) in enumerate(zip(o.sols, rps, strict=True)):
         reps = list(x.replicas)
-        if not _hold_spot_share(split, one, reps, d):
+        if not hold_spot_share(split, one, reps, d):
             return None
         sol = _window_solution(split, w, d, reps, one)
         if isinstance(sol, InfeasibleReason):
@@ -646,7 +427,7 @@ def _shape_plans(
         cost = sum(x.cost for x in sols) / len(sols)
         lo = min(lower, cost)
         status = "optimal" if proven and cost - lo <= 1e-9 else "feasible"
-        s, _ = _Split(pb, sub).shares(sols[peak_window(rps)].replicas)
+        s, _ = Split(pb, sub).shares(sols[peak_window(rps)].replicas)
         out.append(Outcome(sub, sols, status, cost, lo, shares=s, lower=lo, proven=proven))
     return out
 
