@@ -495,3 +495,39 @@ def test_bursty_arrivals_for_llm_plans(cli, tmp_path: Path) -> None:
     out = cli(args, exit_code=None).stdout
     assert "bursty arrivals" in out
     assert out == cli(args, exit_code=None).stdout
+
+
+def test_a_failure_counts_only_the_replicas_running_when_it_strikes() -> None:
+    """A spot (or zone) loss keeps that capacity's replicas of later windows down too, but the
+    report's 'lost' named replicas that were not running at the failure, and the slowest of
+    them set the replacement delay (new-user trial, 2026-12-05: 'lost chat-g6-xlarge-od x1'
+    at the peak, where that allocation ran 0)."""
+    from scaleplan.simulate.failures import (
+        FailureEvent,
+        lost_by_allocation,
+        lost_replicas,
+        recovery,
+    )
+    from scaleplan.simulate.layout import topology
+
+    plan = llm_plan(rps=2.0, replicas=2, allocations=2)
+    a0, a1 = plan.allocations
+    assert a0.llm is not None
+    later = a0.model_copy(update={  # spot, only in window 1, slow to load (500 GiB)
+        "capacity_type": "spot", "replicas_per_window": (0, 2), "nodes_per_window": (0, 2),
+        "llm": a0.llm.model_copy(update={"weights_gib_per_gpu": 500.0}),
+    })
+    now = a1.model_copy(update={  # spot in both windows, 15 GiB
+        "capacity_type": "spot", "replicas_per_window": (2, 2), "nodes_per_window": (2, 2),
+    })
+    demand = plan.demand.model_copy(update={"rps": (2.0, 2.0), "windows": 2})
+    plan = plan.model_copy(update={"allocations": (later, now), "demand": demand})
+    topo = topology(plan, 0)
+    lost, _ = lost_replicas(plan, topo, "spot", 0)
+    assert len(lost) == 4  # the spot replicas of window 1 stay down until replaced
+    assert lost_by_allocation(topo, frozenset(lost), 0) == {"llm-1": 2}
+    assert lost_by_allocation(topo, frozenset(lost), 1) == {"llm-0": 2, "llm-1": 2}
+    at0 = recovery(plan, topo, FailureEvent("spot", 1.0, 0, 0, frozenset(lost), ()), None)
+    at1 = recovery(plan, topo, FailureEvent("spot", 1.0, 1, 1, frozenset(lost), ()), None)
+    assert at0.delay_s == pytest.approx(90 + 120 + 15) and "15 GiB" in at0.basis
+    assert at1.delay_s == pytest.approx(90 + 120 + 500)

@@ -107,10 +107,13 @@ def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tup
     return {g for g in range(topo.n_replicas) if topo.zone_of[g] == zone}, notes
 
 
-def lost_by_allocation(topo: Topology, lost: frozenset[int]) -> dict[str, int]:
-    """Replicas lost per allocation name."""
+def lost_by_allocation(topo: Topology, lost: frozenset[int], window: int) -> dict[str, int]:
+    """Replicas lost per allocation name: those running in ``window``, the failure's. (A zone
+    or spot loss also keeps that capacity's replicas of later windows down until replacements
+    serve; they were not running when it struck, so they are not counted as lost.)"""
+    running = set(topo.serving(window))
     out: dict[str, int] = {}
-    for g in sorted(lost):
+    for g in sorted(lost & running):
         nm = topo.names[int(topo.alloc_of[g])]
         out[nm] = out.get(nm, 0) + 1
     return out
@@ -179,9 +182,10 @@ def recovery(
     are pinned to spot nodes (none left to start)."""
     allocs = plan.allocations
     model_gib = plan.spec.model.memory_gib or 0.0
-    delays = [
-        replacement_delay(allocs[int(topo.alloc_of[g])], model_gib) for g in sorted(event.lost)
-    ]
+    # the replicas running when it struck set the delay (a zone's or spot's replicas of later
+    # windows only come up with them); all the lost ones when none was running
+    struck = sorted(event.lost & set(topo.serving(event.window))) or sorted(event.lost)
+    delays = [replacement_delay(allocs[int(topo.alloc_of[g])], model_gib) for g in struck]
     if replace_after_s is not None:
         return Recovery(float(replace_after_s), "given (--replace-after)")
     if not delays:
