@@ -545,3 +545,31 @@ def test_a_quantization_flag_that_loads_another_precision_warns(tables: Catalog)
             assert warnings == [], (name, dtype, args, warnings)
         else:
             assert len(warnings) == 1 and note in warnings[0], (name, dtype, args, warnings)
+
+
+def test_an_allocation_at_zero_on_its_own_pods_metrics_gets_the_plans_cron(tables: Catalog) -> None:
+    """minReplicaCount 0 with triggers on the engine's own metrics (in flight, KV use): at 0
+    pods there is no metric, KEDA never activates, and the allocation would never start again
+    (new-user trial, 2026-12-05: an L4 allocation planned for two afternoon hours). Render adds
+    the plan's cron triggers for it and says why; a user query that sees the demand needs none."""
+    base = LLM_PLANS["vllm-70b"]()
+    od, sp = base.allocations
+    hours = tuple(0 if h < 8 else 2 for h in range(len(sp.replicas_per_window)))
+    nodes = tuple(r // 2 for r in hours)
+    sp = sp.model_copy(update={"replicas_per_window": hours, "nodes_per_window": nodes})
+    plan = base.model_copy(update={"allocations": (od, sp)})
+    report = render_report(plan, tables)
+    sos = {o.name: o.obj["spec"] for o in report.objects if o.kind == "ScaledObject"}
+    spot = sos[sp.name]
+    assert spot["minReplicaCount"] == 0
+    crons = [t["metadata"] for t in spot["triggers"] if t["type"] == "cron"]
+    daily = {"timezone": "Etc/UTC", "start": "0 8 * * *", "end": "0 0 * * *"}
+    assert crons == [{**daily, "desiredReplicas": "2"}]
+    assert od.name not in sos  # 2 replicas all day: fixed, no autoscaler
+    assert any(w.startswith(f"allocation {sp.name}: minReplicaCount 0") for w in report.warnings)
+    query = "sum(rate(gateway_requests_total[2m]))"
+    own = _with_spec(plan, **{"kubernetes.autoscaler.prometheus.query": query})
+    report = render_report(own, tables)
+    so = [o.obj["spec"] for o in report.objects if o.name == sp.name and o.kind == "ScaledObject"]
+    assert not [t for t in so[0]["triggers"] if t["type"] == "cron"]
+    assert not [w for w in report.warnings if "minReplicaCount 0" in w]

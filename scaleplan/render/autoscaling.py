@@ -132,6 +132,41 @@ def _cron_triggers(plan: Plan, al: Alloc, warnings: list[str]) -> list[Obj]:
     return out
 
 
+def _own_pods_signal(plan: Plan, al: Alloc) -> bool:
+    """The rendered triggers read metrics only this allocation's pods give: the engine's own
+    (in flight, KV use) or, under gateway-api, the request rate of a backend Service no other
+    allocation serves. At 0 replicas there is then no signal to scale up on."""
+    ks = plan.spec.kubernetes.autoscaler
+    if ks.type != "keda-prometheus" or ks.prometheus.query is not None:
+        return False
+    if al.server is not None and al.server.engine in METRICS:
+        return True
+    return plan.spec.kubernetes.routing == "gateway-api" and al.backend_share >= 1.0
+
+
+def _from_zero(plan: Plan, al: Alloc, warnings: list[str]) -> list[Obj]:
+    """The plan's cron triggers for an allocation at minReplicaCount 0 whose triggers read its
+    own pods: without them it could never start again once scaled to zero (KEDA activates on
+    a metric above 0, and no pod is there to give one)."""
+    why = (
+        f"allocation {al.name}: minReplicaCount 0, and its triggers read metrics only its own pods"
+        " give, so once at 0 it could never scale up again"
+    )
+    crons = _cron_triggers(plan, al, warnings)
+    if crons:
+        fix = (
+            "cron triggers start it at the plan's hours"
+            " (autoscaler.cron: true adds them to every allocation)"
+        )
+    else:
+        fix = (
+            "set placement.min_replicas, or an autoscaler query that sees the demand"
+            " (autoscaler.prometheus.query)"
+        )
+    warnings.append(f"{why}: {fix}")
+    return crons
+
+
 def _engine_triggers(plan: Plan, al: Alloc) -> list[Obj]:
     """KEDA Prometheus triggers on the engine's own metrics for one allocation's pods: requests
     in flight (running + waiting) per replica at the plan's concurrency, and KV-cache use."""
@@ -228,6 +263,8 @@ def _scaled_object(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Obj, Obj
         triggers = [trig]
     if ks.cron:
         triggers += _cron_triggers(plan, al, warnings)
+    elif al.min_replicas == 0 and _own_pods_signal(plan, al):
+        triggers += _from_zero(plan, al, warnings)
     so_spec: Obj = {
         "scaleTargetRef": _target_ref(al),
         "pollingInterval": 15,
