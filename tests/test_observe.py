@@ -458,6 +458,23 @@ def test_engine_metric_names(tables: Catalog, running) -> None:
     assert "tgi_request_duration_bucket" in tgi["latency"].promql and "ttft" not in tgi
 
 
+
+def test_keda_engine_triggers_are_not_read_as_demand(tables: Catalog) -> None:
+    """An LLM plan autoscaled by KEDA on the engine's own metrics (requests in flight, KV-cache
+    use): observe summed those trigger queries as the demand in req/s (new-user trial,
+    2026-12-05); the demand is the engine's completed-request rate."""
+    from pathlib import Path
+
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
+    assert plan.spec.kubernetes.autoscaler.type == "keda-prometheus" and plan.spec.model.engine == "vllm"
+    qs = build_queries(plan, tables).by_name()
+    assert qs["demand"].promql.startswith("sum(rate(vllm:request_success_total{namespace=\"llm\"")
+    assert "num_requests_running" not in qs["demand"].promql and "kv_cache" not in qs["demand"].promql
+    assert qs["demand"].source == "vllm:request_success_total of the ServiceMonitor's targets"
+
 @needs_prometheus
 def test_capacity_per_allocation_from_its_pods(cli, running, tmp_path) -> None:
     """Two instance types behind one Service: each one's capacity from its own pods' series,

@@ -67,8 +67,9 @@ class QuerySet:
 
 
 def _rendered(plan: Plan, catalog: Catalog) -> tuple[list[str], list[str], dict[str, str]]:
-    """The KEDA Prometheus trigger queries, the Services the ServiceMonitor scrapes, and the
-    Deployment of each allocation (allocation name -> Deployment name), as rendered."""
+    """The KEDA Prometheus request-rate trigger queries, the Services the ServiceMonitor
+    scrapes, and the Deployment of each allocation (allocation name -> Deployment name), as
+    rendered. (The engine triggers, requests in flight and KV-cache use, are not rates.)"""
     from scaleplan.kube.safety import sanitize_dns_label
     from scaleplan.render import render_report
 
@@ -80,7 +81,7 @@ def _rendered(plan: Plan, catalog: Catalog) -> tuple[list[str], list[str], dict[
     for o in report.objects:
         if o.kind == "ScaledObject":
             for trig in o.obj.get("spec", {}).get("triggers", []):
-                if trig.get("type") == "prometheus":
+                if trig.get("type") == "prometheus" and trig.get("name") == "requests":
                     query = str(trig["metadata"]["query"])
                     if query not in rates:  # once: allocations behind one Service share its rate
                         rates.append(query)
