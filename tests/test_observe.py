@@ -469,11 +469,12 @@ def test_keda_engine_triggers_are_not_read_as_demand(tables: Catalog) -> None:
     from scaleplan.plan import read_plan
 
     plan = read_plan(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
-    assert plan.spec.kubernetes.autoscaler.type == "keda-prometheus" and plan.spec.model.engine == "vllm"
-    qs = build_queries(plan, tables).by_name()
-    assert qs["demand"].promql.startswith("sum(rate(vllm:request_success_total{namespace=\"llm\"")
-    assert "num_requests_running" not in qs["demand"].promql and "kv_cache" not in qs["demand"].promql
-    assert qs["demand"].source == "vllm:request_success_total of the ServiceMonitor's targets"
+    assert plan.spec.kubernetes.autoscaler.type == "keda-prometheus"
+    assert plan.spec.model.engine == "vllm"
+    demand = build_queries(plan, tables).by_name()["demand"]
+    assert demand.promql.startswith('sum(rate(vllm:request_success_total{namespace="llm"')
+    assert "num_requests_running" not in demand.promql and "kv_cache" not in demand.promql
+    assert demand.source == "vllm:request_success_total of the ServiceMonitor's targets"
 
 @needs_prometheus
 def test_capacity_per_allocation_from_its_pods(cli, running, tmp_path) -> None:
