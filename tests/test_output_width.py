@@ -254,3 +254,17 @@ def test_help_fits_80_columns_with_whole_words() -> None:
         assert_fits(text)
         cut = [line for line in text.splitlines() if re.search(r"\w-$", line)]
         assert not cut, f"scaleplan {' '.join(path)} --help cuts a word at a hyphen: {cut[0]!r}"
+
+
+def test_profile_llm_table_is_plain_and_keeps_class_names_whole(tmp_path: Path) -> None:
+    """profile's tables are kubectl-style like every other (docs/cli.md, Tables): no borders,
+    and a request class is never cut (it was cut to 10 characters)."""
+    spec = (EXAMPLES / "llm-moe" / "spec.yaml").read_text(encoding="utf-8")
+    assert "{name: chat," in spec
+    long = spec.replace("{name: chat,", "{name: chat-long-context,")
+    (tmp_path / "spec.yaml").write_text(long, encoding="utf-8")
+    args = ["--accelerators", "H100", "--concurrency", "1,8", "--out", str(tmp_path / "p.yaml")]
+    text = piped("profile", "llm", "--spec", str(tmp_path / "spec.yaml"), *args)
+    assert_fits(text.split("\n", 1)[1])  # the title holds the --out path, whole
+    assert "chat-long-context" in tokens(text), text
+    assert not re.search("[\u2500-\u257f]", text), text  # no box-drawing characters

@@ -16,7 +16,7 @@ from scaleplan.cli._common import (
     emit_json,
     handle_errors,
     print_lines,
-    print_renderables,
+    print_text,
     stderr_console,
     warn,
 )
@@ -91,7 +91,7 @@ def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, obje
     if json_out:
         emit_json(profile_summary(profile, out, verdict))
         return
-    print_renderables([profile_table(profile)])
+    print_text(profile_table(profile))
     print_lines([f"wrote {out}"], whole=True)  # a path is never wrapped or cut
 
 

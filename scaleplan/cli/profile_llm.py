@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import handle_errors, print_renderables, warn
+from scaleplan.cli._common import handle_errors, print_text, warn
 from scaleplan.cli.options import AcceleratorCatalogs
 
 
@@ -59,4 +59,4 @@ def profile_llm(
         warn(notes, "note")
         from scaleplan.profile.report import llm_profile_table
 
-        print_renderables([llm_profile_table(prof, out)])
+        print_text(llm_profile_table(prof, out))

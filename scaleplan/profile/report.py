@@ -1,19 +1,20 @@
-"""Profiles as terminal tables (rich): the points that ``profile run``, ``estimate``, ``merge``
-and ``import`` wrote, and the predictions of ``profile llm``; short headers and plain numbers,
-so a table fits an 80-column terminal. The command line prints them. Also the live progress
-of ``profile run`` (a bar per device) on the console the command line passes in."""
+"""Profiles as plain terminal tables (:mod:`scaleplan.table`): the points that ``profile run``,
+``estimate``, ``merge`` and ``import`` wrote, and the predictions of ``profile llm``; short
+headers and plain numbers, so a table fits an 80-column terminal; no cell is cut. The command
+line prints them. Also the live progress of ``profile run`` (a bar per device) on the console
+the command line passes in."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.profile.model import Profile
+from scaleplan.table import Column, table_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from rich.console import Console
-    from rich.table import Table
 
     from scaleplan.profile.model import Measurement
 
@@ -36,39 +37,37 @@ def profile_summary(
     return doc
 
 
-def profile_table(profile: Profile) -> Table:
-    """One row per point: accelerator, device, batch, p50/p99, rate, peak memory, source."""
-    from rich.table import Table
-
-    t = Table(title=f"{profile.metadata.model}: {len(profile.measurements)} point(s)")
-    for col in ("accel", "device", "batch", "p50 ms", "p99 ms", "req/s", "GiB", "source"):
-        t.add_column(col, justify="right" if col not in ("accel", "device", "source") else "left")
+def profile_table(profile: Profile) -> str:
+    """One row per point: accelerator, device, batch, p50/p99, rate, peak memory, source (a
+    plain table, :mod:`scaleplan.table`: no cell cut)."""
+    right = (Column(h, "right") for h in ("batch", "p50 ms", "p99 ms", "req/s", "GiB"))
+    cols = [Column("accel"), Column("device"), *right, Column("source")]
+    rows = []
     for m in profile.measurements:
         rate = f"{m.throughput_rps:,.0f}" if m.throughput_rps >= 1000 else f"{m.throughput_rps:.4g}"
         mem = "-" if m.peak_memory_gib is None else f"{m.peak_memory_gib:.3g}"
-        t.add_row(
+        rows.append([
             m.accelerator, m.device, str(m.batch_size), f"{m.latency_ms.p50:.4g}",
             f"{m.latency_ms.p99:.4g}", rate, mem, m.source,
-        )
-    return t
+        ])
+    return table_text(cols, rows, title=f"{profile.metadata.model}: {len(rows)} point(s)")
 
 
-def llm_profile_table(profile: Profile, out: str) -> Table:
-    """``profile llm``: TTFT, TPOT and tokens/s per accelerator, GPUs, class and concurrency."""
-    from rich.table import Table
-
-    t = Table(title=f"{profile.metadata.model}: {len(profile.measurements)} point(s) -> {out}")
-    for col in ("accel", "gpus", "class", "conc", "TTFT ms", "TPOT ms", "tok/s", "source"):
-        t.add_column(col, justify="left" if col in ("accel", "class", "source") else "right")
+def llm_profile_table(profile: Profile, out: str) -> str:
+    """``profile llm``: TTFT, TPOT and tokens/s per accelerator, GPUs, class and concurrency
+    (a plain table: a class name is never cut)."""
+    right = (Column(h, "right") for h in ("conc", "TTFT ms", "TPOT ms", "tok/s"))
+    cols = [Column("accel"), Column("gpus", "right"), Column("class"), *right, Column("source")]
+    rows = []
     for m in profile.measurements:
         ttft = f"{m.ttft_ms.p50:.4g}" if m.ttft_ms else "-"
         tpot = f"{m.tpot_ms.p50:.3g}" if m.tpot_ms else "-"
         toks = m.throughput_rps * (m.output_tokens or 1)
-        t.add_row(
-            m.accelerator, str(m.gpus), (m.request_class or "-")[:10],
+        rows.append([
+            m.accelerator, str(m.gpus), m.request_class or "-",
             str(m.concurrency or m.batch_size), ttft, tpot, f"{toks:,.0f}", m.source,
-        )
-    return t
+        ])
+    return table_text(cols, rows, title=f"{profile.metadata.model}: {len(rows)} point(s) -> {out}")
 
 
 class RichProgress:
