@@ -84,21 +84,27 @@ def test_merge(tmp_path: Path, cli) -> None:
 
 
 @pytest.mark.parametrize(
-    ("file", "conc", "has_e2e_interp"),
+    ("file", "conc", "has_e2e_interp", "tokens"),
     [
-        ("vllm_bench_serve_v0.25.1.json", 2, True),
-        ("vllm_bench_sweep_run0_v0.25.1.json", 2, True),
-        ("aiperf_profile_export_aiperf.json", 8, False),
-        ("vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json", None, False),
+        ("vllm_bench_serve_v0.25.1.json", 2, True, (32, 16)),  # totals 256 / 128 over 8
+        ("vllm_bench_sweep_run0_v0.25.1.json", 2, True, (32, 16)),
+        ("aiperf_profile_export_aiperf.json", 8, False, (467, 228)),  # sequence length avg
+        # per-request arrays of 20 requests (its totals are over 200)
+        ("vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json", None, False, (180, 215)),
     ],
 )
-def test_import_formats(tmp_path: Path, cli, file: str, conc: int | None, has_e2e_interp: bool) -> None:
+def test_import_formats(
+    tmp_path: Path, cli, file: str, conc: int | None, has_e2e_interp: bool, tokens: tuple[int, int]
+) -> None:
     out = tmp_path / "imp.yaml"
     cli(["profile", "import", str(FORMATS / file), "--accelerator", "a100-80gb", "--gpus", "2", "--out", str(out)])
     data = validate_profile_file(out)
     (m,) = data["measurements"]
     assert m["source"] == "imported" and m["gpus"] == 2 and m["accelerator"].startswith("A100")
     assert m.get("concurrency") == conc
+    # the run's mean lengths: an LLM calibration evaluates the model at them (it took the
+    # --input-tokens/--output-tokens defaults, 1024/256, for a ShareGPT run of ~200/200)
+    assert (m["input_tokens"], m["output_tokens"]) == tokens
     assert m["ttft_ms"]["p50"] > 0 and m["tpot_ms"]["p50"] > 0 and m["throughput_rps"] > 0
     assert any("interpolated" in n for n in data["metadata"]["notes"]) == has_e2e_interp
     if file.startswith("aiperf"):

@@ -109,9 +109,11 @@ def _imported(
     tpot_ms: Percentiles | None,
     samples: int | None,
     offered_rps: float | None = None,
+    tokens: tuple[int, int] | None = None,
 ) -> Measurement:
     """One imported run as a point: batch_size is the run's concurrency, else the mean number of
-    requests in flight (Little's law: throughput x mean latency)."""
+    requests in flight (Little's law: throughput x mean latency); ``tokens``: the run's mean
+    prompt and completion lengths, which an LLM calibration evaluates the model at."""
     mean_lat = lat.mean if lat.mean is not None else lat.p50
     return Measurement(
         device="imported",
@@ -127,7 +129,35 @@ def _imported(
         ttft_ms=ttft_ms,
         tpot_ms=tpot_ms,
         samples=samples,
+        input_tokens=tokens[0] if tokens else None,
+        output_tokens=tokens[1] if tokens else None,
     )
+
+
+def _mean_tokens(
+    total_in: float | None, total_out: float | None, n: float | None
+) -> tuple[int, int] | None:
+    """Mean prompt and completion tokens per request (whole tokens, at least 1), or None when
+    the file does not give both."""
+    if not total_in or not total_out or not n or n <= 0:
+        return None
+    return max(1, round(total_in / n)), max(1, round(total_out / n))
+
+
+def _vllm_tokens(d: dict[str, Any], completed: int) -> tuple[int, int] | None:
+    """A vLLM result's mean lengths: its per-request arrays, else its totals over the completed."""
+    ins, outs = d.get("input_lens"), d.get("output_lens")
+    if isinstance(ins, list) and isinstance(outs, list) and ins and len(ins) == len(outs):
+        num = (int, float)
+        pairs = [
+            (float(i), float(o))
+            for i, o in zip(ins, outs, strict=True)
+            if isinstance(i, num) and isinstance(o, num) and o > 0
+        ]
+        if pairs:
+            return _mean_tokens(sum(i for i, _ in pairs), sum(o for _, o in pairs), len(pairs))
+    total_in, total_out = _num(d.get("total_input_tokens")), _num(d.get("total_output_tokens"))
+    return _mean_tokens(total_in, total_out, completed)
 
 
 def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, notes: list[str]) -> Measurement | None:
@@ -198,6 +228,7 @@ def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, not
         ttft_ms=ttft[0] if ttft else None,
         tpot_ms=tpot[0] if tpot else None,
         samples=completed,
+        tokens=_vllm_tokens(d, completed),
     )
 
 
@@ -259,7 +290,16 @@ def aiperf_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, n
         ttft_ms=_aiperf_metric(d, "time_to_first_token"),
         tpot_ms=_aiperf_metric(d, "inter_token_latency"),
         samples=int(count) if count and count >= 1 else None,
+        tokens=_aiperf_tokens(d),
     )
+
+
+def _aiperf_tokens(d: dict[str, Any]) -> tuple[int, int] | None:
+    """An AIPerf / GenAI-Perf export's mean input and output sequence lengths."""
+    ins, outs = d.get("input_sequence_length"), d.get("output_sequence_length")
+    if not (isinstance(ins, dict) and isinstance(outs, dict)):
+        return None
+    return _mean_tokens(_num(ins.get("avg")), _num(outs.get("avg")), 1.0)
 
 
 def _model_name(d: dict[str, Any], fmt: str) -> str | None:
