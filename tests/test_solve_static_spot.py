@@ -19,6 +19,7 @@ from solve_helpers import catalog, point, profile, row, spec
 
 from scaleplan.errors import InfeasibleError
 from scaleplan.inputs import load_inputs
+from scaleplan.kube.backends import backend_weights, backends
 from scaleplan.plan import Plan
 from scaleplan.solve import SolveOptions, solve
 from scaleplan.spec import Spec
@@ -48,6 +49,22 @@ def _vision(tmp_path: Path, spot: dict[str, Any]) -> tuple[Spec, Any, Any]:
     (tmp_path / "profile.yaml").write_bytes((src / "profile.yaml").read_bytes())
     inp = load_inputs(str(tmp_path / "spec.yaml"))
     return inp.spec, inp.profile, inp.catalog
+
+
+def _under_weight(plan: Plan) -> list[tuple[int, str]]:
+    """(window, Service) where a backend's pods cannot carry its HTTPRoute weight of the
+    demand with headroom (the Service spreads the weight over them evenly)."""
+    weights = backend_weights(plan)
+    total = sum(weights.values())
+    by = {a.name: a for a in plan.allocations}
+    out = []
+    for w, d in enumerate(plan.demand.rps):
+        for b in backends(plan):
+            pods = [by[m] for m in b.members]
+            cap = sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in pods)
+            if cap < weights[b.service] / total * d * (1 + plan.demand.headroom) - 1e-6:
+                out.append((w, b.service))
+    return out
 
 
 def _layout(plan: Plan) -> list[tuple[str, str, tuple[int, ...]]]:
@@ -123,6 +140,7 @@ def test_hourly_gateway_spot_plan_costs_at_most_the_all_on_demand_plan(
         return
     plan = solve(sp, PROFILE, cat, options=FAST).plan
     assert plan.cost_per_hour <= on_demand.cost_per_hour + 1e-6, on_demand.cost_per_hour
+    assert _under_weight(plan) == []
     gap = plan.gap
     assert gap is not None and gap >= 0
     assert plan.status == "feasible" or gap <= 1e-9
@@ -158,3 +176,30 @@ def test_vision_static_replan_from_the_weighted_peak_drops_the_spare_pod(tmp_pat
     assert reason is None
     assert by_type(out.sols[pw].replicas) == {"g2-standard-4 on-demand": 5}
     assert out.cost == pytest.approx(1.914331, abs=1e-6)
+
+
+def test_hourly_gateway_types_are_sized_for_their_service_weight() -> None:
+    """The re-plan sized each type for max(its share, its rounded weight), rounding each type
+    on its own; the HTTPRoute rounds per backend Service. One T4 spot pod (224.95 rps) beside
+    6 + 2 A10G (one Service): 5.59 % of the capacity, 5 as a type of three but 6 as a Service
+    of two, so at 3200 rps it got 192 rps x 1.2 = 230 > 225 in every peak hour."""
+    cat = catalog(
+        row("g5.xlarge", "A10G", 1, 1.15, spot=0.3), row("g4dn.xlarge", "T4", 1, 0.6, spot=0.2)
+    )
+    prof = profile(point("A10G", 8, 20.0, 500.0), point("T4", 8, 20.0, 250.0))
+    levels = [4, 4, 3, 3, 1, 1, 2, 3, 3, 3, 1, 4, 2, 1, 2, 2, 1, 4, 1, 3, 2, 2, 1, 1]
+    curve = [800.0 * x for x in levels]
+    sp = spec(
+        traffic={"peak_rps": None, "hourly_rps": curve, "headroom": 0.2},
+        slo={"latency_ms": 100, "percentile": 95},
+        placement={
+            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 2, "redundancy": "none",
+            "spot": {"allowed": True, "max_fraction": 0.3},
+        },
+        kubernetes={
+            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}
+        },
+    )
+    plan = solve(sp, prof, cat, options=FAST).plan
+    assert len(backends(plan)) == 2
+    assert _under_weight(plan) == []

@@ -42,14 +42,19 @@ class Split:
         self.members = group_members(self.groups, range(len(cands)))  # Service -> candidates
 
     def shares(self, reps: Sequence[int]) -> tuple[list[float], list[float]]:
-        """Each type's traffic share s_k and its effective share e_k (>= its rounded weight)."""
+        """Each type's traffic share s_k and its effective share e_k: at least its part of its
+        backend Service's rounded weight (:func:`group_weights`; the Service spreads that over
+        its pods, so a member gets it in proportion to its capacity). Rounding each type on its
+        own, as before, could give a T4 alone in its Service 5 where the HTTPRoute says 6."""
         K = len(self.cands)
         caps = [reps[k] * self.wcap[k] if self.mcap[k] > 0 else 0.0 for k in range(K)]
         tot = sum(caps)
         s = [v / tot if tot > 0 else 0.0 for v in caps]
-        w = largest_remainder({f"{k:06d}": v for k, v in enumerate(caps)})
-        wt = sum(w.values()) or 1
-        return s, [max(s[k], w[f"{k:06d}"] / wt) for k in range(K)]
+        gcap: dict[int, float] = {}
+        for k, v in enumerate(caps):
+            gcap[self.groups[k]] = gcap.get(self.groups[k], 0.0) + v
+        w, g = group_weights(self, reps), self.groups
+        return s, [max(s[k], w[g[k]] * caps[k] / gcap[g[k]]) if caps[k] else s[k] for k in range(K)]
 
     def loss_short(
         self, reps: Sequence[int], e: Sequence[float], d: float
