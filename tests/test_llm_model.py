@@ -177,6 +177,9 @@ def test_unsaturated_points_are_lower_bounds_not_fitted() -> None:
     cal, notes = calibrate([Observed(d, 1024, 256, 64, output_tokens_per_s=6.3 * 256, lower_bound=True)])
     assert not cal.calibrated
     assert any("lower bounds" in n for n in notes)
+    # and it says that nothing was calibrated (profile llm --calibrate kept every point
+    # "estimated" without a word)
+    assert any(n.startswith("calibration: none; every measured point is a lower bound") for n in notes)
 
 
 def test_unknown_preset_did_you_mean() -> None:

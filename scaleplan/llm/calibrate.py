@@ -117,7 +117,14 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
     if bounds:
         notes.append(f"{len(bounds)} point(s) did not saturate the server (achieved < {SATURATION:g} x offered): used as lower bounds on throughput, not as capacity")
     if not usable:
+        if bounds:
+            notes.append(
+                "calibration: none; every measured point is a lower bound, so the estimates stay"
+                " architecture-only (measure a run that saturates the server: a request rate above"
+                " what it serves, or a fixed --max-concurrency)"
+            )
         return Calibration(), tuple(notes)
+
     def cost(c: float, m: float, o: float) -> float:
         cal = Calibration(compute=c, memory=m, overhead=o)
         # squared log error, capped per value (x4.5 off) so that one queueing-dominated point
