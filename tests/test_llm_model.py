@@ -179,7 +179,8 @@ def test_unsaturated_points_are_lower_bounds_not_fitted() -> None:
     assert any("lower bounds" in n for n in notes)
     # and it says that nothing was calibrated (profile llm --calibrate kept every point
     # "estimated" without a word)
-    assert any(n.startswith("calibration: none; every measured point is a lower bound") for n in notes)
+    none = "calibration: none; every measured point is a lower bound"
+    assert any(n.startswith(none) for n in notes)
 
 
 def test_unknown_preset_did_you_mean() -> None:
@@ -196,7 +197,9 @@ def test_config_json_missing_fields_named(tmp_path: Path) -> None:
     assert {x.where for x in e.value.problems} == {"num_hidden_layers", "intermediate_size"}
 
 
-def test_config_json_roundtrip_matches_preset(tmp_path: Path) -> None:
+def test_config_json_roundtrip_matches_preset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = {
         "architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "num_hidden_layers": 32,
         "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
@@ -208,6 +211,13 @@ def test_config_json_roundtrip_matches_preset(tmp_path: Path) -> None:
     a = load_architecture(str(p))
     b = preset("llama-3.1-8b")
     assert a.total_params == b.total_params and kv_bytes_per_token(a, "bf16") == 131_072
+    # named after its folder, also when given from inside it (it was "config")
+    folder = tmp_path / "Llama-3.1-8B-Instruct"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(cfg))
+    monkeypatch.chdir(folder)
+    assert load_architecture("config.json").name == "Llama-3.1-8B-Instruct"
+    assert load_architecture(str(folder / "config.json")).name == "Llama-3.1-8B-Instruct"
 
 
 def test_closed_loop_small_batch_by_hand() -> None:

@@ -267,7 +267,10 @@ def from_hf_config(path: str | Path) -> Architecture:
         raise InputError(str(p), [Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno}", hint="give the model's Hugging Face config.json", line=exc.lineno)]) from None
     if not isinstance(cfg, dict):
         raise InputError(str(p), [Problem("", "config.json must be a JSON object", hint="give the model's Hugging Face config.json")])
-    name = cfg.get("_name_or_path") if isinstance(cfg.get("_name_or_path"), str) and cfg.get("_name_or_path") else p.parent.name or p.stem
+    # a Hugging Face config.json is named after nothing: the folder that holds it is the model
+    # (``config.json`` given from inside it: the current folder's name, never "config")
+    folder = p.absolute().parent.name
+    name = cfg.get("_name_or_path") if isinstance(cfg.get("_name_or_path"), str) and cfg.get("_name_or_path") else folder or p.stem
     return architecture_from_config(cfg, str(name), file=str(p), source=f"config.json: {p}")
 
 
