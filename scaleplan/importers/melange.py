@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from scaleplan.catalog.model import Accelerator, Catalog, CatalogFile, InstanceRow, Provenance
 from scaleplan.errors import InputError, Problem
+from scaleplan.names import unknown_hint
 from scaleplan.profile.model import Profile
 from scaleplan.spec import Spec
 
@@ -67,6 +68,9 @@ class Imported:
     notes: tuple[str, ...]
 
 
+MELANGE_KEYS = ("gpu_info", "workload_distribution", "total_request_rate", "slice_factor")
+
+
 def _err(file: str, where: str, msg: str, hint: str) -> InputError:
     return InputError(file, [Problem(where, msg, hint=hint)])
 
@@ -97,6 +101,8 @@ def _cost(file: str, where: str, v: Any) -> float:
 def parse_melange(data: Any, file: str) -> Problem_:
     if not isinstance(data, dict) or "gpu_info" not in data:
         raise _err(file, "", "not a Mélange config (no 'gpu_info')", "pass melange/config/*.json or AIBrix profile JSON files")
+    if extra := sorted(set(data) - set(MELANGE_KEYS)):  # Mélange's own Config(**json) refuses them
+        raise _err(file, str(extra[0]), "unknown key", unknown_hint(str(extra[0]), MELANGE_KEYS, "keys"))
     gi = data["gpu_info"]
     if not isinstance(gi, dict) or not gi:
         raise _err(file, "gpu_info", "must be a non-empty mapping of GPU name -> {cost, tputs}", "check the file")
