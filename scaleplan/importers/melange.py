@@ -101,8 +101,8 @@ def _cost(file: str, where: str, v: Any) -> float:
 def parse_melange(data: Any, file: str) -> Problem_:
     if not isinstance(data, dict) or "gpu_info" not in data:
         raise _err(file, "", "not a Mélange config (no 'gpu_info')", "pass melange/config/*.json or AIBrix profile JSON files")
-    if extra := sorted(set(data) - set(MELANGE_KEYS)):  # Mélange's own Config(**json) refuses them
-        raise _err(file, str(extra[0]), "unknown key", unknown_hint(str(extra[0]), MELANGE_KEYS, "keys"))
+    if extra := sorted(map(str, set(data) - set(MELANGE_KEYS))):  # Mélange's Config refuses them
+        raise _err(file, extra[0], "unknown key", unknown_hint(extra[0], MELANGE_KEYS, "keys"))
     gi = data["gpu_info"]
     if not isinstance(gi, dict) or not gi:
         raise _err(file, "gpu_info", "must be a non-empty mapping of GPU name -> {cost, tputs}", "check the file")
