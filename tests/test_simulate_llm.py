@@ -211,6 +211,12 @@ def test_trace_csv_and_vllm_result() -> None:
     assert tr.times.tolist() == [0.1, 0.5] and tr.input_tokens.tolist() == [200, 1000]
     res = simulate_llm(llm_plan(), trace=tr)
     assert res.completed == 2
+    # goodput over the time the trace ran (0.1 s to the last completion), not over the 24 h
+    # window its times fall in (it read 2 / 86,400 s)
+    longest = res.classes[0].e2e_ms.p99
+    assert longest is not None
+    span = 0.5 + longest / 1000.0 - 0.1  # the 1,000/300-token request ends last
+    assert res.goodput_rps == pytest.approx(2 / span, rel=0.02)
     vllm = FORMATS / "vllm_benchmark_serving_llama33_70b_tp8_qps16.json"
     if vllm.exists():
         tr2 = parse_llm_trace(vllm.read_text(), str(vllm))
