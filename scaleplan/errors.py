@@ -134,7 +134,7 @@ class InfeasibleError(ScaleplanError):
     def __init__(self, reasons: list[InfeasibleReason] | tuple[InfeasibleReason, ...]) -> None:
         self.reasons = tuple(reasons)
         msg = "no plan meets the spec: " + "; ".join(r.message for r in self.reasons)
-        hint = "; ".join(r.fix for r in self.reasons if r.fix)
+        hint = "; ".join(dict.fromkeys(r.fix for r in self.reasons if r.fix))  # each fix once
         super().__init__(msg, hint=hint)
 
     def to_json(self, name: str) -> dict[str, object]:

@@ -42,6 +42,18 @@ def test_one_class_unservable() -> None:
     assert "for class long" in str(err) and "the best is L4 at 90 ms" in str(err)
 
 
+def test_classes_unservable_hint_names_the_value_every_class_needs() -> None:
+    """One SLO serves every class: the fix is the largest class's best value, once (it said
+    "at least 40 ms; ... at least 90 ms", and 40 ms fixes nothing)."""
+    prof = profile(point("L4", 1, 40, 30, request_class="short"),
+                   point("L4", 1, 90, 3, request_class="long"))
+    classes = [{"name": "short", "share": 0.5}, {"name": "long", "share": 0.5}]
+    err = reasons(spec(slo={"latency_ms": 20}, traffic={"peak_rps": 10, "classes": classes}), prof)
+    assert "for class short" in str(err) and "for class long" in str(err)
+    assert err.hint.count("relax slo.latency_ms") == 1, err.hint
+    assert "relax slo.latency_ms to at least 90 ms" in err.hint, err.hint
+
+
 def test_quota_reason_with_numbers() -> None:
     sp = spec(traffic={"peak_rps": 1200}, placement={"accelerators": ["L4"], "quotas": [{"provider": "aws", "region": "us-east-1", "family": "g6", "max_gpus": 32}]})
     err = reasons(sp, profile(point("L4", 4, 40, 30)))

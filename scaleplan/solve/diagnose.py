@@ -103,6 +103,10 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
     reasons = []
     pct = spec.slo.percentile
     classes = diag.unserved_classes or tuple(diag.slo_best)
+    need: dict[str, int] = {}  # one SLO serves every class: the fix is the largest class's best
+    for cls in classes:
+        if (b := diag.slo_best.get(cls)) is not None:
+            need[b[1]] = max(need.get(b[1], 0), math.ceil(b[2]))
     for cls in classes:
         best = diag.slo_best.get(cls)
         where = f" for class {cls}" if spec.traffic.classes else ""
@@ -125,7 +129,7 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
                 "slo-unreachable",
                 f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: "
                 f"the best is {acc} at {_fmt_ms(val)} at batch {batch}",
-                f"relax {field} to at least {math.ceil(val)} ms, or profile a faster accelerator",
+                f"relax {field} to at least {need[metric]} ms, or profile a faster accelerator",
                 {"class": cls, "accelerator": acc, "metric": metric, "value_ms": val, "batch_size": batch},
             )
         )
