@@ -471,6 +471,16 @@ def test_replica_delta_shows_an_llm_plans_margin(cli, tmp_path: Path) -> None:
     assert data["replica_delta"] == -2 and data["windows"][0]["replicas"] == 1
     res = cli(["simulate", str(p), "--duration", "200"])
     assert "fewer per window" not in res.stdout
+    # more than the plan has: one keeps running, and a note says the delta was not all taken
+    floor = simulate_llm(plan, duration_s=60.0, replica_delta=-10)
+    assert [w.replicas for w in floor.windows] == [1]
+    assert any(n.startswith("--replica-delta -10: a window with no more") for n in floor.notes)
+    assert not any("--replica-delta" in n for n in fewer.notes)
+    # a trace brings its own times: --arrivals bursty beside it is a usage error, not ignored
+    t = tmp_path / "t.csv"
+    t.write_text("timestamp,input_tokens,output_tokens\n0,100,10\n")
+    res = cli(["simulate", str(p), "--trace", str(t), "--arrivals", "bursty"], exit_code=2)
+    assert "give --arrivals bursty or --trace, not both" in res.stderr
 
 
 def test_bursty_arrivals_for_llm_plans(cli, tmp_path: Path) -> None:
