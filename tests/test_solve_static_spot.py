@@ -203,3 +203,32 @@ def test_hourly_gateway_types_are_sized_for_their_service_weight() -> None:
     plan = solve(sp, prof, cat, options=FAST).plan
     assert len(backends(plan)) == 2
     assert _under_weight(plan) == []
+
+
+def test_hourly_gateway_one_shape_plan_holds_max_fraction_in_its_search() -> None:
+    """One serving shape's per-window plan (one Service of weight 100 in every window) is now
+    searched with spot capacity <= max_fraction x capacity in each window, which is what the
+    Service delivers, instead of letting spot pods sit as zero-traffic zone spares and
+    repairing after: A10G at max_fraction 0.3, zone, cost $6.61/h against $6.56/h for the
+    same spec all on-demand (8 + 3 spot pods in the peak hours where 11 on-demand hold)."""
+    cat = catalog(
+        row("g6.xlarge", "L4", 1, 1.0, spot=0.7), row("g5.xlarge", "A10G", 1, 1.05, spot=0.8)
+    )
+    levels = [3, 2, 1, 3, 4, 3, 1, 3, 3, 1, 1, 1, 1, 3, 1, 1, 4, 3, 1, 4, 1, 2, 3, 1]
+    sp = spec(
+        traffic={"peak_rps": None, "hourly_rps": [800.0 * x for x in levels], "headroom": 0.2},
+        slo={"latency_ms": 100, "percentile": 95},
+        placement={
+            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 2, "redundancy": "zone",
+            "spot": {"allowed": True, "max_fraction": 0.3},
+        },
+        kubernetes={
+            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}
+        },
+    )
+    prof = profile(point("L4", 8, 20.0, 400.0), point("A10G", 8, 20.0, 500.0))
+    plan = solve(sp, prof, cat, options=FAST).plan
+    on_demand = solve(_without_spot(sp), prof, cat, options=FAST).plan
+    assert len(backends(plan)) == 1
+    assert plan.cost_per_hour <= on_demand.cost_per_hour + 1e-6, on_demand.cost_per_hour
+    assert _under_weight(plan) == []

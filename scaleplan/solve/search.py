@@ -61,6 +61,7 @@ def search_windows(
     spot = pl.spot.max_fraction if any(c.capacity_type == "spot" for c in cands) else None
     demands = [tuple(round(v * s, 9) for _, s in classes) for v in rps]
     gateway = pb.spec.kubernetes.routing == "gateway-api"
+    groups = shape_groups(cands) if gateway else ()
     if not demands:
         return Outcome(cands, [], "infeasible", math.inf, math.inf)
     base = WindowProblem(
@@ -75,8 +76,10 @@ def search_windows(
         max_replicas=pl.max_replicas if max_replicas else None,
         even=pb.even_split,
         survive_spot_loss=pl.spot.survive_loss,
-        backend_groups=shape_groups(cands) if gateway else (),
-        spot_by_capacity=gateway and not pb.static_weights(rps),
+        backend_groups=groups,
+        # one window, or one serving shape (one Service of weight 100 in every window, whose
+        # spot pods' share of its pods is then the share of the requests they get)
+        spot_by_capacity=gateway and (not pb.static_weights(rps) or len(set(groups)) == 1),
     )
     runs: list[SolveStat] = []
     cache = solve_windows(
