@@ -72,7 +72,9 @@ def check_options(
     if arrivals == "trace" and trace is None:
         raise OptionError("--arrivals trace needs --trace FILE", option="--trace")
     if arrivals == "bursty" and trace is not None:  # the trace's times would silently win
-        message = "a --trace brings its own arrival times; give --arrivals bursty or --trace, not both"
+        message = (
+            "a --trace brings its own arrival times; give --arrivals bursty or --trace, not both"
+        )
         raise OptionError(message, option="--arrivals")
     if duration is not None and (not duration > 0 or duration > 86400):
         message = f"must be > 0 and <= 86400 seconds; got {duration:g}"
