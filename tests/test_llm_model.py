@@ -151,6 +151,23 @@ def test_moe_reads_active_experts_only_at_batch_one() -> None:
     assert one.memory_ms < 0.3 * many.memory_ms
 
 
+def test_skewed_routing_reads_fewer_experts_midway(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scaleplan.llm import perf
+
+    monkeypatch.setattr(perf, "ROUTING_SKEW", 0.0)
+    uniform = [perf.touched_experts(256, 8, n) for n in (1, 16, 64, 4096)]
+    assert uniform[1] == pytest.approx(256 * (1 - (1 - 8 / 256) ** 16))
+    monkeypatch.setattr(perf, "ROUTING_SKEW", 1.0)
+    skewed = [perf.touched_experts(256, 8, n) for n in (1, 16, 64, 4096)]
+    assert sum(perf._pick_probabilities(256, 8, 1.0)) == pytest.approx(8.0)
+    assert max(perf._pick_probabilities(256, 8, 1.0)) <= 1.0
+    # one token still picks k experts; a prefill's thousands of tokens still touch nearly all
+    assert skewed[0] == pytest.approx(8.0) and skewed[3] > 0.99 * 256
+    # in between the hot experts are shared by the step's tokens: fewer distinct experts read
+    assert skewed[1] < 0.75 * uniform[1] and skewed[2] < 0.75 * uniform[2]
+    assert skewed == sorted(skewed)
+
+
 def test_calibration_recovers_a_known_scale() -> None:
     s = setup("llama-3.1-8b")
     cls = TokenClass("c", 1024, 256)

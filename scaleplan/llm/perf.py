@@ -27,6 +27,7 @@ waiting, the arrival-clustering wait and the request's path outside the engine; 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
@@ -98,6 +99,17 @@ ALLREDUCE_EFFICIENCY = 0.5
 # Routed-expert GEMMs (grouped, a few tokens per expert, with token permutation) reach this
 # fraction of a dense GEMM's efficiency; chosen on the training rows (docs/llm.md).
 MOE_GEMM_EFFICIENCY = 0.5
+# Routed experts a decode step reads: the tokens of one step do not pick experts uniformly at
+# random (top-k routing is skewed: some experts are hot for the batch at hand, which is why
+# serving stacks balance expert load, e.g. DeepSeek's EPLB replicates heavy experts). Modelled
+# as Zipf popularity p_i ~ i^-s over a layer's experts (each token's k picks at probability
+# min(1, k p_i), the excess of hot experts spread over the others); the expected distinct
+# experts of n tokens is sum_i 1 - (1 - q_i)^n. s = 0 is uniform routing, E (1 - (1 - k/E)^n).
+# One token still reads k experts and a prefill of thousands nearly all; in between, fewer.
+# Chosen on the training rows of both validation benches (0, 0.5-0.6, 0.8, 1.0, 1.2-1.3 tried;
+# docs/llm.md "MoE decode: skewed expert routing"): the simulator's TensorRT-LLM MoE TPOT grew
+# 21-35 % too fast with the batch under uniform routing while its dense TPOT was right.
+ROUTING_SKEW = 1.0
 # Per engine: weight of the arrival-clustering wait in a closed loop's TTFT (0 = independent
 # arrivals). How long prompts that arrive together stay together depends on the scheduler:
 # vLLM (V1) schedules the running decodes first and fills the rest of the step budget with
@@ -206,15 +218,46 @@ def _linear_flops_params(arch: Architecture) -> float:
     return float(arch.attention_params + arch.active_ffn_params)
 
 
+@functools.lru_cache(maxsize=64)
+def _pick_probabilities(experts: int, k: int, skew: float) -> tuple[float, ...]:
+    """Per-token probability that each expert is among a token's ``k`` picks under Zipf
+    popularity of exponent ``skew`` (:data:`ROUTING_SKEW`), capped at 1 with the excess of the
+    hot experts spread over the rest in proportion (they sum to ``k``)."""
+    w = [(i + 1) ** -skew for i in range(experts)]
+    total = sum(w)
+    q = [k * x / total for x in w]
+    for _ in range(experts):
+        excess = sum(x - 1.0 for x in q if x > 1.0)
+        if excess <= 1e-12:
+            break
+        free = sum(x for x in q if x < 1.0)
+        q = [1.0 if x >= 1.0 else x + excess * x / free for x in q]
+    return tuple(q)
+
+
+def touched_experts(experts: int, k: int, tokens: float) -> float:
+    """Expected distinct routed experts of one MoE layer that ``tokens`` tokens touch with top-``k``
+    routing (:data:`ROUTING_SKEW`; uniform routing gives E (1 - (1 - k/E)^n))."""
+    n = max(tokens, 1.0)
+    if ROUTING_SKEW <= 0.0:
+        return float(experts * (1.0 - (1.0 - k / experts) ** n))
+    return _touched(experts, k, n, ROUTING_SKEW)
+
+
+@functools.lru_cache(maxsize=8192)
+def _touched(experts: int, k: int, n: float, skew: float) -> float:
+    return float(sum(1.0 - (1.0 - q) ** n for q in _pick_probabilities(experts, k, skew)))
+
+
 def _weights_read_bytes(arch: Architecture, dtype: str, tokens: float) -> float:
     """Weight bytes one step reads: all dense weights, the LM head, and for MoE the experts its
-    ``tokens`` touch (expected distinct experts of top-k routing, uniform)."""
+    ``tokens`` touch (expected distinct experts of skewed top-k routing, see
+    :func:`touched_experts`)."""
     bpp = BYTES_PER_PARAM[dtype]
     attn_bpp = 2.0 if dtype == "mxfp4" else bpp
     b = arch.attention_params * attn_bpp + arch.vocab_size * arch.hidden_size * 2.0
     if arch.is_moe:
-        e, k = arch.num_experts, arch.experts_per_token
-        touched = e * (1.0 - (1.0 - k / e) ** max(tokens, 1.0))
+        touched = touched_experts(arch.num_experts, arch.experts_per_token, tokens)
         b += arch.dense_layers * arch.dense_ffn_params_per_layer * bpp
         b += arch.moe_layers * (touched + arch.shared_experts) * arch.expert_params * bpp
     else:
