@@ -352,8 +352,10 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
     """The cheapest static-weight plan among :func:`replan_static` started from the weighted
     MILP's peak window and from each instance type's own peak-window optimum (a mix that is
     cheapest at the peak can cost more over the day than one type scaled up and down: every
-    type in the HTTPRoute keeps its share, and its own n+1 / zone spare, in every hour). A
-    weighted optimum over one serving shape (:func:`_one_backend`) is returned as it is."""
+    type in the HTTPRoute keeps its share, and its own n+1 / zone spare, in every hour), each
+    shape's own per-window plan (:func:`_shape_plans`) and the plan on the on-demand candidates
+    alone (:func:`_on_demand_plan`). A weighted optimum over one serving shape
+    (:func:`_one_backend`) is returned as it is."""
     cands = dyn.cands
     if _one_backend(pb, dyn):
         sols = _one_backend_sols(pb, dyn, rps)
@@ -387,6 +389,7 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
             tries.append(replan_static(pb, dyn, rps, start))
     ok = [t for t, reason in tries if reason is None]
     ok += _shape_plans(pb, dyn, rps, _shapes_in(dyn, ok), deadline)
+    ok += _on_demand_plan(pb, dyn, rps, deadline)
     if not ok:
         reason = tries[0][1]
         assert reason is not None
@@ -430,6 +433,31 @@ def _shape_plans(
         s, _ = Split(pb, sub).shares(sols[peak_window(rps)].replicas)
         out.append(Outcome(sub, sols, status, cost, lo, shares=s, lower=lo, proven=proven))
     return out
+
+
+def _on_demand_plan(
+    pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
+) -> list[Outcome]:
+    """With spot candidates: the static-weight plan over the on-demand candidates alone (what
+    the all-on-demand baseline solves), measured against ``dyn``. Every plan all on-demand is
+    one allowed spot, but the starts above are drawn from optima with spot in them and can all
+    miss the on-demand mix the baseline starts from (an L4 + T4 day at $2.08/h beside $2.25/h
+    for L4 alone). [] when there is no spot candidate or no such plan."""
+    od = [c for c in dyn.cands if c.capacity_type == "on-demand"]
+    if not od or len(od) == len(dyn.cands) or time.perf_counter() > deadline:
+        return []
+    o = search_windows(pb, od, rps, deadline=deadline, tie_break=False)
+    if not o.solved:
+        return []
+    try:
+        best = best_static(pb, o, rps, deadline)
+    except InfeasibleError:
+        return []
+    lower = min(dyn.cost if dyn.status == "optimal" else dyn.bound, best.cost)
+    proven = dyn.status == "optimal"
+    status = "optimal" if proven and best.cost - lower <= 1e-9 else "feasible"
+    s = best.shares or Split(pb, od).shares(best.sols[peak_window(rps)].replicas)[0]
+    return [replace(best, status=status, bound=lower, shares=s, lower=lower, proven=proven)]
 
 
 def solve_plan(
