@@ -23,10 +23,12 @@ from typing import Literal
 from scaleplan.errors import ExternalError
 from scaleplan.observe.model import (
     AllocationCapacity,
+    LlmHour,
     Observed,
     ObservedCapacity,
     ObservedDemand,
     ObservedExtra,
+    ObservedLlm,
     ObservedMeta,
     ObservedSlo,
 )
@@ -210,6 +212,59 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
     )
 
 
+LLM_SERIES = ("demand_hourly", "replicas_hourly", "concurrency", "prompt_tokens", "output_tokens", "ttft_mean", "tpot_mean")
+
+
+def _llm(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedLlm | None:
+    """Tokens per request (request-weighted over the range) and, when the running plan served
+    on one shape (accelerator, GPUs per replica), per UTC hour the medians across days of
+    requests/s and requests running per replica, mean tokens, TTFT and TPOT. None for plans
+    without the engine's queries."""
+    if "replicas_hourly" not in queries.by_name():
+        return None
+    cells = {k: _cells(fetched.series.get(k, ())) for k in LLM_SERIES}
+    demand = cells["demand_hourly"]
+
+    def weighted(key: str) -> float | None:
+        pairs = [(v, demand[c]) for c, v in cells[key].items() if demand.get(c, 0.0) > 0 and v > 0]
+        w = sum(d for _, d in pairs)
+        return _sig(sum(v * d for v, d in pairs) / w) if w > 0 else None
+
+    shapes = sorted({(a.accelerator, a.gpus_per_replica) for a in plan.allocations if a.replicas > 0})
+    tokens = {"prompt_tokens": weighted("prompt_tokens"), "output_tokens": weighted("output_tokens")}
+    if not shapes:
+        return ObservedLlm(**tokens, note="the running plan has no replicas: no calibration points")
+    if len(shapes) > 1:
+        shown = ", ".join(f"{acc} x{g}" for acc, g in shapes)
+        mixed = f"the running plan serves on {len(shapes)} shapes ({shown}) behind its Service(s): the service-wide TTFT, TPOT and requests running mix them, so they calibrate nothing"
+        return ObservedLlm(**tokens, note=mixed)
+    hours = _llm_hours(cells)
+    note: str | None = None
+    if not hours:
+        note = "no hour had mean TTFT or TPOT, requests running, replicas up and demand together (" + ", ".join(k for k in LLM_SERIES if not cells[k]) + " had no data): no calibration points"
+    return ObservedLlm(**tokens, accelerator=shapes[0][0], gpus_per_replica=shapes[0][1], hours=hours, note=note)
+
+
+def _llm_hours(cells: Mapping[str, Mapping[tuple[int, int], float]]) -> tuple[LlmHour, ...]:
+    per: list[list[dict[str, float]]] = [[] for _ in range(24)]
+    for c, rps in sorted(cells["demand_hourly"].items()):
+        reps, running = cells["replicas_hourly"].get(c, 0.0), cells["concurrency"].get(c, 0.0)
+        if not all(math.isfinite(x) and x > 0 for x in (rps, reps, running)) or not (c in cells["ttft_mean"] or c in cells["tpot_mean"]):
+            continue
+        row = {"rps_per_replica": rps / reps, "concurrency_per_replica": running / reps, "replicas": reps}
+        for key, name, scale in (("prompt_tokens", "prompt_tokens", 1.0), ("output_tokens", "output_tokens", 1.0), ("ttft_mean", "ttft_ms", 1000.0), ("tpot_mean", "tpot_ms", 1000.0)):
+            v = cells[key].get(c)
+            if v is not None and v > 0 and math.isfinite(v):
+                row[name] = v * scale
+        per[c[1]].append(row)
+    out = []
+    for h, rows in enumerate(per):
+        if rows:
+            keys = sorted({k for r in rows for k in r})
+            out.append(LlmHour(hour=h, **{k: _sig(statistics.median(r[k] for r in rows if k in r)) for k in keys}))
+    return tuple(out)
+
+
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -222,7 +277,8 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
     extras: dict[str, ObservedExtra] = {}
     missing: list[str] = []
     for q in queries.queries:
-        pts = fetched.series.get(q.name, ())
+        # an hour without requests makes a ratio of increases 0/0 (NaN): no value for that hour
+        pts = [(t, v) for t, v in fetched.series.get(q.name, ()) if math.isfinite(v)]
         if q.allocation is not None and not pts:
             missing.append(q.name)
         if q.required or q.allocation is not None:
@@ -252,6 +308,7 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
         capacity=capacity,
         slo=_slo(fetched, plan, demand.hourly_rps),
         extras=extras,
+        llm=_llm(fetched, plan, queries),
         missing=tuple(missing),
         notes=tuple(notes),
         running_plan=plan,

@@ -96,6 +96,32 @@ class ObservedExtra(StrictModel):
     max: float | None = None
 
 
+class LlmHour(StrictModel):
+    """One UTC hour of an LLM service on one serving shape: the medians across days of that
+    hour's means. ``optimize --observed`` calibrates the LLM model with these points."""
+
+    hour: int = Field(ge=0, le=23)
+    replicas: float = Field(gt=0, description="Replicas up (the hour's mean).")
+    rps_per_replica: float = Field(gt=0, description="Requests/s one replica completed.")
+    concurrency_per_replica: float = Field(gt=0, description="Requests running on one replica (the engine's gauge, the hour's mean).")
+    prompt_tokens: float | None = Field(default=None, gt=0, description="Mean prompt tokens per request.")
+    output_tokens: float | None = Field(default=None, gt=0, description="Mean generated tokens per request.")
+    ttft_ms: float | None = Field(default=None, gt=0, description="Mean time to first token.")
+    tpot_ms: float | None = Field(default=None, gt=0, description="Mean time per output token.")
+
+
+class ObservedLlm(StrictModel):
+    """What the engine's own series said about an LLM service (tokens per request, and the
+    hourly points the LLM model can be calibrated with)."""
+
+    prompt_tokens: float | None = Field(default=None, gt=0, description="Mean prompt tokens per request over the range (request-weighted).")
+    output_tokens: float | None = Field(default=None, gt=0, description="Mean generated tokens per request over the range (request-weighted).")
+    accelerator: str | None = Field(default=None, description="The one serving shape the running plan used (None: several, or none).")
+    gpus_per_replica: int | None = Field(default=None, ge=1)
+    hours: tuple[LlmHour, ...] = Field(default=(), description="Per UTC hour with TTFT or TPOT, requests running, replicas and demand: the calibration points.")
+    note: str | None = Field(default=None, description="Why there are no calibration points, when there are none.")
+
+
 class Observed(StrictModel):
     apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
     kind: Literal["Observed"] = "Observed"
@@ -105,6 +131,7 @@ class Observed(StrictModel):
     capacity: ObservedCapacity
     slo: ObservedSlo
     extras: dict[str, ObservedExtra] = Field(default_factory=dict, description="Optional series that had data.")
+    llm: ObservedLlm | None = Field(default=None, description="LLM plans (an engine's metrics): tokens per request and the model's calibration points.")
     missing: tuple[str, ...] = Field(default=(), description="Optional queries that returned no data.")
     notes: tuple[str, ...] = ()
     running_plan: Plan = Field(description="The plan that was running (the --plan file).")

@@ -21,6 +21,11 @@ Engine metric names (LLM plans; the server's own ``/metrics``; the table is
 - TGI (huggingface.co/docs/text-generation-inference/reference/metrics): ``tgi_request_count``,
   ``tgi_request_duration``, ``tgi_request_mean_time_per_token_duration``, ``tgi_queue_size``,
   ``tgi_batch_current_size`` (TGI has no TTFT histogram).
+- Tokens per request (hourly means, for LLM plans): vLLM ``vllm:request_prompt_tokens`` and
+  ``vllm:request_generation_tokens``, TGI ``tgi_request_input_length`` and
+  ``tgi_request_generated_tokens`` (histograms: ``_sum`` / ``_count``). SGLang exports only
+  token counters (``sglang:prompt_tokens_total``, prefill tokens processed, per TP rank), which
+  do not give tokens per request: no token query for it.
 - Any other server: ``http_requests_total`` and ``http_request_duration_seconds`` (the names of
   prometheus-fastapi-instrumentator and most HTTP middleware), GPU utilisation from the DCGM
   exporter (``DCGM_FI_DEV_GPU_UTIL``).
@@ -34,7 +39,7 @@ from typing import TYPE_CHECKING, Literal
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.plan import Plan
-from scaleplan.render.engine import metrics_of
+from scaleplan.render.engine import EngineMetrics, metrics_of
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
@@ -138,7 +143,21 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
     for name, metric, agg in (("concurrency", em.running, "sum"), ("queue", em.waiting, "sum"), ("kv_cache", em.kv_cache, "avg")):
         if metric is not None and engine is not None:
             out.append(Query(name, f"{agg}(avg_over_time({metric}{{{selector}}}[1h]))", "gauge", False, hourly=True, unit="", source=f"{engine} {metric}"))
+    if engine is not None:
+        out += _llm_queries(em, selector, engine, step, hour_range)
     return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step, hour_range=hour_range), engine, selector)
+
+
+def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_range: str) -> list[Query]:
+    """Hourly means an LLM plan is checked and calibrated with (``optimize --observed``): tokens
+    per request (the prompt and generation histograms' sum / count), mean TTFT and TPOT, and
+    the replicas up (the hour's mean, as the demand's)."""
+    out = [Query("replicas_hourly", f"avg_over_time((count(up{{{selector}}} == 1))[{hour_range}:{step}])", "gauge", False, hourly=True, unit="pods", source="up of the ServiceMonitor's targets")]
+    for name, metric, unit in (("prompt_tokens", em.prompt_tokens, "tokens"), ("output_tokens", em.output_tokens, "tokens"), ("ttft_mean", em.ttft, "s"), ("tpot_mean", em.tpot, "s")):
+        if metric is not None:
+            mean = f"sum(increase({metric}_sum{{{selector}}}[1h])) / sum(increase({metric}_count{{{selector}}}[1h]))"
+            out.append(Query(name, mean, "gauge", False, hourly=True, unit=unit, source=f"{engine} {metric} (sum / count)"))
+    return out
 
 
 def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str, quantile: float, step: str, hour_range: str) -> tuple[Query, ...]:

@@ -5,7 +5,10 @@ observed demand curve and the profile calibrated with the observed capacity, eac
 labelled; :func:`hourly_changes` and :func:`risks` describe the new plan against the running
 one. The calibration scales the throughput of the profile points of the accelerators the
 running plan used by observed / planned capacity per replica (latencies are kept); it is
-stated in the plan's warnings and the profile's notes, never applied silently.
+stated in the plan's warnings and the profile's notes, never applied silently. LLM specs
+(``model.architecture``) take their capacity from the LLM model, which reads only measured
+points: there the observed hours join the profile as measured points and calibrate the model
+(:func:`llm_calibration`), and token lengths far from the spec's classes are warned about.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from dataclasses import dataclass
 from scaleplan.errors import InputError, Problem
 from scaleplan.observe.model import Observed
 from scaleplan.plan import HOURS_PER_MONTH, Plan
-from scaleplan.profile.model import Profile
+from scaleplan.profile.model import Measurement, Percentiles, Profile
 from scaleplan.spec import Spec
 
 CAPACITY_TOLERANCE = 0.05  # |ratio - 1| below this: the profile is right, nothing to calibrate
+TOKEN_TOLERANCE = 0.2  # |observed / spec mix - 1| above this: the spec's token lengths are off
 
 
 @dataclass(frozen=True)
@@ -43,20 +47,123 @@ def apply_observed(spec: Spec, profile: Profile, observed: Observed, *, source: 
     data["traffic"] = traffic
     new_spec = Spec.model_validate(data)
     labels = [f"demand: the observed hourly curve from {source} (p{observed.demand.quantile * 100:g} across {observed.demand.days} day(s), {md.start} .. {md.end}; peak {observed.demand.peak_rps:g} rps) replaces the spec's traffic"]
+    if spec.model.architecture is not None:
+        new_profile, more = llm_calibration(spec, profile, observed, source)
+    else:
+        new_profile, more = _scaled_profile(profile, observed, source)
+    labels += more
+    labels += token_labels(spec, observed)
+    return Replan(new_spec, new_profile, tuple(labels))
+
+
+def _scaled_profile(profile: Profile, observed: Observed, source: str) -> tuple[Profile, list[str]]:
+    """The profile's throughput scaled by observed / planned capacity per replica (plans whose
+    capacity comes from the profile's points), and its label."""
     cap = observed.capacity
     factors, basis = calibration_factors(observed)
-    new_profile = profile
     if factors:
         points = [m.model_copy(update={"throughput_rps": m.throughput_rps * factors[m.accelerator]}) if m.accelerator in factors else m for m in profile.measurements]
         label = f"capacity: profile throughput {', '.join(f'{acc} x{f:.3f}' for acc, f in sorted(factors.items()))}, calibrated with observed points from {source} ({basis})"
         meta = profile.metadata.model_copy(update={"notes": (*profile.metadata.notes, label)})
-        new_profile = Profile.model_validate({**profile.model_dump(mode="python"), "metadata": meta.model_dump(mode="python"), "measurements": [p.model_dump(mode="python") for p in points]})
-        labels.append(label)
-    elif cap.ratio is not None:
-        labels.append(f"capacity: observed {cap.rps_per_replica:g} rps per replica is within {CAPACITY_TOLERANCE:.0%} of the plan's {cap.planned_rps_per_replica:g}; the profile is kept")
-    else:
-        labels.append(f"capacity: not calibrated; the service never ran near its latency limit in {source} (at most {cap.max_rps_per_replica:g} rps per replica seen)")
-    return Replan(new_spec, new_profile, tuple(labels))
+        new = Profile.model_validate({**profile.model_dump(mode="python"), "metadata": meta.model_dump(mode="python"), "measurements": [p.model_dump(mode="python") for p in points]})
+        return new, [label]
+    if cap.ratio is not None:
+        return profile, [f"capacity: observed {cap.rps_per_replica:g} rps per replica is within {CAPACITY_TOLERANCE:.0%} of the plan's {cap.planned_rps_per_replica:g}; the profile is kept"]
+    return profile, [f"capacity: not calibrated; the service never ran near its latency limit in {source} (at most {cap.max_rps_per_replica:g} rps per replica seen)"]
+
+
+def spec_token_mix(spec: Spec) -> tuple[float, float] | None:
+    """The share-weighted mean (input, output) tokens per request of the spec's classes (None
+    unless every class states both)."""
+    cs = spec.traffic.classes
+    if not cs or not all(c.input_tokens and c.output_tokens for c in cs):
+        return None
+    total = sum(c.share for c in cs)
+    if total <= 0:
+        return None
+    return sum(c.share * (c.input_tokens or 0) for c in cs) / total, sum(c.share * (c.output_tokens or 0) for c in cs) / total
+
+
+def token_labels(spec: Spec, observed: Observed) -> list[str]:
+    """A warning per token length (prompt, output) whose observed mean differs from the spec's
+    class mix by more than :data:`TOKEN_TOLERANCE` (the classes are never changed here)."""
+    llm = observed.llm
+    mix = spec_token_mix(spec)
+    if llm is None or mix is None:
+        return []
+    out = []
+    for what, seen, planned, key in (("prompt", llm.prompt_tokens, mix[0], "input_tokens"), ("output", llm.output_tokens, mix[1], "output_tokens")):
+        if seen is None or abs(seen / planned - 1) <= TOKEN_TOLERANCE:
+            continue
+        out.append(
+            f"tokens: the observed mean {what} was {seen:g} tokens per request, the spec's class mix plans {planned:.4g} "
+            f"({seen / planned - 1:+.0%}); this plan still uses traffic.classes: set their {key} (or shares) so that "
+            f"the share-weighted mean is about {seen:.0f}, and optimize again"
+        )
+    return out
+
+
+def llm_points(spec: Spec, observed: Observed) -> tuple[list[Measurement], str]:
+    """The observed hours as measured profile points for the LLM model's calibration (read by
+    :func:`scaleplan.llm.estimate.calibration_from`, as ``profile llm --calibrate`` points are),
+    and how their tokens were known; no points and the reason when there are none.
+
+    Each hour is an open-loop point (arrivals at the observed rate, achieved = offered): mean
+    TTFT and TPOT at the mean requests running per replica, at that hour's mean tokens (else
+    the range's, else the spec's class mix). Only means are known: every percentile of a point
+    is its mean (the calibration reads means), its latency the mean time in the server
+    (requests running / requests per second, Little's law).
+    """
+    llm = observed.llm
+    if llm is None:
+        return [], f"{observed.metadata.service}'s Observed file has no LLM series (observe asks the engine for them when the plan names one)"
+    if not llm.hours or llm.accelerator is None or llm.gpus_per_replica is None:
+        return [], llm.note or "no hour had the series the calibration needs"
+    mix = spec_token_mix(spec)
+    out: list[Measurement] = []
+    how: set[str] = set()
+    for h in llm.hours:
+        toks: tuple[float, float] | None = None
+        for p, o, where in ((h.prompt_tokens, h.output_tokens, "observed tokens"), (llm.prompt_tokens, llm.output_tokens, "observed tokens"), (*(mix or (None, None)), "the spec's class mix")):
+            if p and o:
+                toks = (p, o)
+                how.add(where)
+                break
+        if toks is None:
+            return [], "tokens per request are unknown: neither observed nor stated in traffic.classes"
+        mean_s = h.concurrency_per_replica / h.rps_per_replica
+        lat = Percentiles(p50=mean_s * 1000, p90=mean_s * 1000, p95=mean_s * 1000, p99=mean_s * 1000, mean=mean_s * 1000)
+        out.append(Measurement(
+            device="observed", accelerator=llm.accelerator, gpus=llm.gpus_per_replica, batch_size=max(1, round(h.concurrency_per_replica)),
+            concurrency=max(1, round(h.concurrency_per_replica)), latency_ms=lat, throughput_rps=h.rps_per_replica, offered_rps=h.rps_per_replica,
+            ttft_ms=_mean_only(h.ttft_ms), tpot_ms=_mean_only(h.tpot_ms), input_tokens=max(1, round(toks[0])), output_tokens=max(1, round(toks[1])),
+        ))
+    return out, " and ".join(sorted(how))
+
+
+def _mean_only(ms: float | None) -> Percentiles | None:
+    return None if ms is None else Percentiles(p50=ms, p90=ms, p95=ms, p99=ms, mean=ms)
+
+
+def llm_calibration(spec: Spec, profile: Profile, observed: Observed, source: str) -> tuple[Profile, list[str]]:
+    """An LLM plan's capacity comes from the LLM model (docs/llm.md), calibrated only by
+    measured points: scaling the profile's throughput would change nothing (its estimated
+    points are not read). The observed hours join the profile as measured points instead."""
+    points, how = llm_points(spec, observed)
+    if not points:
+        cap = observed.capacity
+        seen = f"; observed {cap.rps_per_replica:g} rps per replica against the plan's {cap.planned_rps_per_replica:g} (see the risks)" if cap.rps_per_replica is not None else ""
+        return profile, [f"capacity: not calibrated: an LLM plan's capacity comes from the LLM model (docs/llm.md), not from the profile's throughput, and observe calibrates it only with hourly mean TTFT/TPOT and requests running on one serving shape; {how}{seen}"]
+    llm = observed.llm
+    assert llm is not None
+    label = (
+        f"capacity: the LLM model is calibrated with {len(points)} observed hour(s) on {llm.accelerator} x{llm.gpus_per_replica} from {source} "
+        f"(mean TTFT/TPOT at the mean requests running per replica, {how}; the fit is the 'calibration:' warning); "
+        "the profile's throughput is not scaled: an LLM plan's capacity comes from the model (docs/llm.md)"
+    )
+    meta = profile.metadata.model_copy(update={"notes": (*profile.metadata.notes, label)})
+    new = profile.model_copy(update={"metadata": meta, "measurements": (*profile.measurements, *points)})
+    return Profile.model_validate(new.model_dump(mode="python")), [label]
 
 
 def calibration_factors(observed: Observed) -> tuple[dict[str, float], str]:
@@ -136,12 +243,13 @@ def risks(observed: Observed) -> list[str]:
     rated = [(a.instance_type, a.planned_rps_per_replica, a.rps_per_replica, a.ratio) for a in c.allocations if a.ratio is not None and a.rps_per_replica]
     if not rated and c.ratio is not None and c.rps_per_replica:
         rated = [(", ".join(c.instance_types) or "the running instance types", c.planned_rps_per_replica, c.rps_per_replica, c.ratio)]
+    source = "the LLM model" if observed.running_plan.spec.model.architecture is not None else "the profile"
     for where, planned_cap, seen, ratio in rated:
         assert seen is not None and ratio is not None
         if ratio < 1 - CAPACITY_TOLERANCE:
-            out.append(f"the profile over-states capacity by {planned_cap / seen - 1:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
+            out.append(f"{source} over-states capacity by {planned_cap / seen - 1:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
         elif ratio > 1 + CAPACITY_TOLERANCE:
-            out.append(f"the profile under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
+            out.append(f"{source} under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
     if c.ratio is None and not rated:
         out.append(f"capacity was not observed near the latency limit (at most {c.max_rps_per_replica:g} rps per replica): the profile's capacity is unverified")
     slo = observed.running_plan.spec.slo

@@ -36,8 +36,26 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     slo = f"SLO p{s.percentile} {s.latency_ms:g} ms"
     lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} hours,")
     lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
+    lines += _llm_lines(obs)
     if out is not None:
         lines.append(f"wrote {out}")
+    return lines
+
+
+def _llm_lines(obs: Observed) -> list[str]:
+    """LLM plans: mean tokens per request, and the hours the LLM model can be calibrated with."""
+    import textwrap
+
+    llm = obs.llm
+    if llm is None:
+        return []
+    lines = []
+    if llm.prompt_tokens is not None and llm.output_tokens is not None:
+        lines.append(f"tokens per request: prompt {llm.prompt_tokens:g}, output {llm.output_tokens:g} (mean)")
+    if llm.hours:
+        lines.append(f"LLM model calibration points: {len(llm.hours)} hour(s) on {llm.accelerator} x{llm.gpus_per_replica}")
+    elif llm.note:
+        lines += textwrap.wrap(f"LLM model calibration points: none; {llm.note}", 80, subsequent_indent="  ", break_long_words=False)
     return lines
 
 

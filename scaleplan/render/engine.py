@@ -65,14 +65,18 @@ class EngineMetrics:
     running: str | None = None
     waiting: str | None = None
     kv_cache: str | None = None
+    prompt_tokens: str | None = None  # histogram of prompt tokens per request (without _sum/_count)
+    output_tokens: str | None = None  # histogram of generated tokens per request
 
 
 # any other server: the names of prometheus-fastapi-instrumentator and most HTTP middleware
 HTTP_METRICS = EngineMetrics(requests="http_requests_total", latency="http_request_duration_seconds")
 METRICS: dict[str, EngineMetrics] = {
-    "vllm": EngineMetrics("vllm:request_success_total", "vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds", "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"),
+    "vllm": EngineMetrics("vllm:request_success_total", "vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds", "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:request_prompt_tokens", "vllm:request_generation_tokens"),
     "sglang": EngineMetrics("sglang:num_requests_total", "sglang:e2e_request_latency_seconds", "sglang:time_to_first_token_seconds", "sglang:inter_token_latency_seconds", "sglang:num_running_reqs", "sglang:num_queue_reqs", "sglang:token_usage"),
-    "tgi": EngineMetrics("tgi_request_count", "tgi_request_duration", None, "tgi_request_mean_time_per_token_duration", "tgi_batch_current_size", "tgi_queue_size", None),
+    # SGLang has no per-request token histograms (sglang:prompt_tokens_total counts the prefill
+    # tokens processed, labelled per TP rank): observe asks it for no token lengths
+    "tgi": EngineMetrics("tgi_request_count", "tgi_request_duration", None, "tgi_request_mean_time_per_token_duration", "tgi_batch_current_size", "tgi_queue_size", None, "tgi_request_input_length", "tgi_request_generated_tokens"),
 }
 
 

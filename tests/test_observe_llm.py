@@ -1,0 +1,159 @@
+"""observe / optimize --observed for an LLM plan (a spec with model.architecture).
+
+An LLM plan's capacity comes from the LLM model (docs/llm.md), calibrated only by measured
+points: scaling the profile's (estimated) throughput changes nothing. observe asks vLLM for the
+hourly mean TTFT, TPOT, requests running, replicas and tokens per request; optimize --observed
+calibrates the model with those hours and warns when the tokens differ from the spec's classes.
+The synthetic vLLM service runs the model itself with known efficiency scales (0.6 of the
+documented compute and memory factors), so the fit has a truth to recover.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from observe_helpers import BASE, binaries, create_blocks, history_vllm, prometheus_server
+
+from scaleplan.catalog.model import Catalog
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "llm-chat"
+PROMPT, OUTPUT = 1500, 200  # the spec's class mix plans 870.4 / 204.8 tokens per request
+TRUE = (0.6, 0.6, 1.0)  # compute, memory, step overhead scales of the synthetic service
+PODS = ("chat-g6e-xlarge-od-5c7b9d8f4-x0001", "chat-g6e-xlarge-od-5c7b9d8f4-x0002")
+START = 1767225600  # 2026-01-01T00:00:00Z
+
+needs_prometheus = pytest.mark.skipif(binaries() is None, reason="prometheus/promtool not installed (Debian package 'prometheus'; .ci/run installs it)")
+
+
+def _truth(tables: Catalog) -> list[tuple[float, float, float, float, float, float]]:
+    """Per UTC hour: (requests/s per pod, running per pod, TTFT s, TPOT s, prompt, output) of
+    L40S x1 serving the example's model under the TRUE scales (open loop, as production)."""
+    from scaleplan.llm.perf import Calibration, serve_class
+    from scaleplan.llm.serving import TokenClass, setup_from_spec, size
+    from scaleplan.spec import read_spec
+
+    spec, _ = read_spec(EXAMPLE / "spec.yaml")
+    s = setup_from_spec(spec.model, EXAMPLE)
+    acc = tables.accelerator("L40S")
+    assert acc is not None
+    d = size(s, acc, 1, [TokenClass("observed", PROMPT, OUTPUT)]).deployment
+    d = d.with_calibration(Calibration(compute=TRUE[0], memory=TRUE[1], overhead=TRUE[2]))
+    out = []
+    for b in BASE:
+        n = 1 + round(23 * b / max(BASE))  # 2 .. 24 running per pod over the day
+        p = serve_class(d, PROMPT, OUTPUT, n, open_loop=True)
+        out.append((p.throughput_rps, float(n), p.ttft_ms / 1000, p.tpot_ms / 1000, float(PROMPT), float(OUTPUT)))
+    return out
+
+
+def test_engine_token_and_mean_queries(tables: Catalog) -> None:
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(EXAMPLE / "plan.yaml")
+    qs = build_queries(plan, tables).by_name()
+    sel = 'namespace="llm",service="chat-l40s-x1"'
+    assert qs["prompt_tokens"].promql == f"sum(increase(vllm:request_prompt_tokens_sum{{{sel}}}[1h])) / sum(increase(vllm:request_prompt_tokens_count{{{sel}}}[1h]))"
+    assert "vllm:request_generation_tokens_sum" in qs["output_tokens"].promql
+    assert "vllm:time_to_first_token_seconds_sum" in qs["ttft_mean"].promql and "vllm:time_per_output_token_seconds_count" in qs["tpot_mean"].promql
+    assert qs["replicas_hourly"].promql.startswith(f"avg_over_time((count(up{{{sel}}} == 1))[")
+    assert all(not qs[n].required and qs[n].hourly for n in ("prompt_tokens", "output_tokens", "ttft_mean", "tpot_mean", "replicas_hourly"))
+    tgi = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": plan.spec.model.model_copy(update={"engine": "tgi"})})})
+    tq = build_queries(tgi, tables).by_name()
+    assert "tgi_request_input_length_sum" in tq["prompt_tokens"].promql and "ttft_mean" not in tq
+    sg = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": plan.spec.model.model_copy(update={"engine": "sglang"})})})
+    assert "prompt_tokens" not in build_queries(sg, tables).by_name()  # SGLang: token counters only
+
+
+def test_llm_replan_calibrates_the_model_not_the_profile(tables: Catalog) -> None:
+    """The replan logic alone (no Prometheus): the old throughput scaling changed nothing for an
+    LLM spec; the observed hours calibrate the model, and the plan's capacity follows them."""
+    from scaleplan.inputs import load_inputs
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.model import LlmHour, ObservedLlm
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.observe.replan import _scaled_profile, apply_observed
+    from scaleplan.plan import read_plan
+    from scaleplan.solve import SolveOptions, solve
+
+    inp = load_inputs(str(EXAMPLE / "spec.yaml"))
+    plan = read_plan(EXAMPLE / "plan.yaml")
+    hours = [(START + 3600.0 * (h + 1), 8.0) for h in range(24)]
+    obs = analyze(plan, build_queries(plan, tables), Fetched({"demand_hourly": hours, "latency_hourly": [(t, 1.0) for t, _ in hours], "demand": (), "replicas": (), "latency": ()}, START, START + 86400.0, 300.0, "http://x"))
+    assert obs.llm is not None and not obs.llm.hours and "no calibration points" in (obs.llm.note or "")
+    # the capacity says the plan over-states capacity by half: profile scaling would claim it
+    cap = obs.capacity.model_copy(update={"rps_per_replica": obs.capacity.planned_rps_per_replica / 2, "ratio": 0.5, "method": "median", "at_latency_ms": 60000.0})
+    bare = obs.model_copy(update={"capacity": cap})
+    rp = apply_observed(inp.spec, inp.profile, bare, source="o.yaml")
+    assert rp.profile == inp.profile  # nothing scaled: it would not be read
+    assert not any("profile throughput" in x for x in rp.labels)
+    said = next(x for x in rp.labels if x.startswith("capacity:"))
+    assert said.startswith("capacity: not calibrated: an LLM plan's capacity comes from the LLM model") and "no calibration points" in said
+    truth = _truth(tables)
+    llm = ObservedLlm(prompt_tokens=PROMPT, output_tokens=OUTPUT, accelerator="L40S", gpus_per_replica=1,
+                      hours=tuple(LlmHour(hour=h, replicas=2, rps_per_replica=r, concurrency_per_replica=n, prompt_tokens=p, output_tokens=o, ttft_ms=ttft * 1000, tpot_ms=tpot * 1000) for h, (r, n, ttft, tpot, p, o) in enumerate(truth)))
+    rp2 = apply_observed(inp.spec, inp.profile, bare.model_copy(update={"llm": llm}), source="o.yaml")
+    added = [m for m in rp2.profile.measurements if m.device == "observed"]
+    assert len(added) == 24 and all(m.source == "measured" and m.offered_rps == m.throughput_rps and m.input_tokens == PROMPT for m in added)
+    assert any(x.startswith("capacity: the LLM model is calibrated with 24 observed hour(s) on L40S x1 from o.yaml") for x in rp2.labels)
+    tokens = [x for x in rp2.labels if x.startswith("tokens:")]
+    assert tokens == ["tokens: the observed mean prompt was 1500 tokens per request, the spec's class mix plans 870.4 (+72%); this plan still uses traffic.classes: set their input_tokens (or shares) so that the share-weighted mean is about 1500, and optimize again"]
+    assert rp2.spec.traffic.classes == inp.spec.traffic.classes  # never changed silently
+    opts = SolveOptions(alternatives=False, spec_dir=str(EXAMPLE))
+    before = solve(rp.spec, rp.profile, inp.catalog, options=opts).plan
+    # what the non-LLM path does (scale the profile's throughput by 0.5) changes nothing here:
+    # an LLM plan reads only measured points, and the example's are all estimated
+    scaled, said_scaled = _scaled_profile(inp.profile, bare, "o.yaml")
+    assert scaled != inp.profile and said_scaled[0].startswith("capacity: profile throughput L40S x0.500")
+    shown = solve(rp.spec, scaled, inp.catalog, options=opts).plan
+    assert [(a.name, a.capacity_rps_per_replica, a.replicas_per_window) for a in shown.allocations] == [(a.name, a.capacity_rps_per_replica, a.replicas_per_window) for a in before.allocations]
+    after = solve(rp2.spec, rp2.profile, inp.catalog, options=opts).plan
+    fit = next(w for w in after.warnings if w.startswith("calibration: compute"))
+    c, m = (float(x) for x in re.findall(r"(?:compute|memory) x([0-9.]+)", fit))
+    assert 0.5 <= c <= 0.75 and 0.5 <= m <= 0.75, fit  # the truth is 0.6 / 0.6 (the prior pulls towards 1)
+    cap_l40s = {a.accelerator: a.capacity_rps_per_replica for a in after.allocations}
+    old_l40s = max(a.capacity_rps_per_replica for a in before.allocations if a.accelerator == "L40S")
+    assert cap_l40s["L40S"] < 0.8 * old_l40s  # a slower server than the model thought: less per replica
+    assert after.cost_per_hour > before.cost_per_hour
+
+
+@needs_prometheus
+def test_observe_vllm_and_replan(cli, tables: Catalog, tmp_path) -> None:
+    """A real Prometheus with a synthetic vLLM service: observe recovers the tokens and the
+    hourly TTFT / TPOT / running; optimize --observed calibrates the model with them and warns
+    about the prompt length (not about the output, which matches the classes)."""
+    truth = _truth(tables)
+    history_vllm(tmp_path / "om", namespace="llm", service="chat-l40s-x1", pods=PODS, hours=truth, start=START, days=2)
+    create_blocks(tmp_path / "om", tmp_path / "tsdb")
+    out = tmp_path / "observed.yaml"
+    with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
+        args = ["observe", "--prometheus", url, "--plan", str(EXAMPLE / "plan.yaml"), "--end", "2026-01-03T00:00:00Z", "--since", "2d"]
+        r = cli([*args, "--out", str(out)])
+        j = cli([*args, "--json"]).stdout
+    assert "tokens per request: prompt 1500, output 200" in r.stdout
+    doc = yaml.safe_load(out.read_text())
+    llm = doc["llm"]
+    assert llm["prompt_tokens"] == pytest.approx(PROMPT, rel=0.01) and llm["output_tokens"] == pytest.approx(OUTPUT, rel=0.01)
+    assert llm["accelerator"] == "L40S" and llm["gpus_per_replica"] == 1 and len(llm["hours"]) == 24
+    for h in llm["hours"]:
+        rps, n, ttft, tpot, _, _ = truth[h["hour"]]
+        assert h["replicas"] == pytest.approx(2, rel=0.01)
+        assert h["rps_per_replica"] == pytest.approx(rps, rel=0.03) and h["concurrency_per_replica"] == pytest.approx(n, rel=0.01)
+        assert h["ttft_ms"] == pytest.approx(ttft * 1000, rel=0.01) and h["tpot_ms"] == pytest.approx(tpot * 1000, rel=0.01)
+    assert doc["extras"]["prompt_tokens"]["unit"] == "tokens"
+    assert json.loads(j) == json.loads(json.dumps(doc))  # --json: the same document
+    import jsonschema
+
+    jsonschema.validate(json.loads(j), json.loads(cli(["schema", "observed"]).stdout))
+    new = tmp_path / "new"
+    o = cli(["optimize", str(EXAMPLE / "spec.yaml"), "--observed", str(out), "--out", str(new), "--no-alternatives", "--no-manifests"])
+    plan = yaml.safe_load((new / "plan.yaml").read_text())
+    w = plan["warnings"]
+    assert any(x.startswith("capacity: the LLM model is calibrated with 24 observed hour(s) on L40S x1") for x in w)
+    assert any(x.startswith("calibration: compute x") for x in w)
+    assert [x for x in w if x.startswith("tokens:")] == [next(x for x in w if x.startswith("tokens: the observed mean prompt was 1500 tokens"))]
+    assert "profile throughput" not in o.stderr + o.stdout
