@@ -106,13 +106,32 @@ def finite_number(
     return number
 
 
+def whole_number(
+    value: str | float, option: str, *, lo: float | None = None, hi: float | None = None
+) -> int:
+    """An integer option's value, within ``[lo, hi]`` when given; anything else is refused in
+    the words :func:`finite_number` uses (``'1.5' is not a whole number; give e.g. 8``)."""
+    text = str(value).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        example = int(lo) if lo is not None and lo > 0 else 1
+        msg = f"{text!r} is not a whole number; give e.g. {example}"
+        raise OptionError(msg, option=option) from None
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        raise OptionError(f"must be {_bounds(lo, hi, whole=True)}; got {text}", option=option)
+    return number
+
+
 def _finite(what: str) -> str:
     """``a number of seconds`` -> ``a finite number of seconds``."""
     article, _, rest = what.partition(" ")
     return f"a finite {rest}" if article in ("a", "an") and rest else f"finite {what}"
 
 
-def _bounds(lo: float | None, hi: float | None) -> str:
-    if lo is not None and hi is not None:
-        return f"between {lo:g} and {hi:g}"
-    return f">= {lo:g}" if lo is not None else f"<= {hi:g}"
+def _bounds(lo: float | None, hi: float | None, *, whole: bool = False) -> str:
+    fmt = "d" if whole else "g"  # 2**63 - 1 in full, not 9.22337e+18
+    a, b = (None if x is None else format(int(x) if whole else x, fmt) for x in (lo, hi))
+    if a is not None and b is not None:
+        return f"between {a} and {b}"
+    return f">= {a}" if a is not None else f"<= {b}"

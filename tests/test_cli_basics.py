@@ -188,6 +188,45 @@ def test_float_options_refuse_nan_and_inf(cli, path: list[str], option: str, val
     assert "; give e.g. " in err and "Input should" not in err and "Traceback" not in err
 
 
+def _bounded_int_options() -> list[tuple[list[str], str, int]]:
+    """(command path, option, lower bound) for every int option with a lower bound."""
+    from typer.main import get_command
+
+    from scaleplan.cli import app
+
+    def walk(cmd: object, path: list[str]) -> list[tuple[list[str], str, int]]:
+        if (subs := getattr(cmd, "commands", None)) is not None:
+            return [o for name, sub in sorted(subs.items()) for o in walk(sub, [*path, name])]
+        ints = [p for p in getattr(cmd, "params", []) if _annotation(p) in (int, int | None)]
+        return [(path, p.opts[0], p.type_descriptor.parameter_info.min) for p in ints
+                if getattr(p.type_descriptor.parameter_info, "min", None) is not None]
+
+    return walk(get_command(app), [])
+
+
+INT_OPTIONS = _bounded_int_options()
+
+
+def test_int_options_found() -> None:
+    assert (["simulate"], "--seed", 0) in INT_OPTIONS and len(INT_OPTIONS) >= 10
+
+
+INT_IDS = [f"{' '.join(p)} {o}" for p, o, _ in INT_OPTIONS]
+
+
+@pytest.mark.parametrize(("path", "option", "low"), INT_OPTIONS, ids=INT_IDS)
+def test_int_options_say_what_is_wrong_in_plain_words(cli, path: list[str], option: str,
+                                                      low: int) -> None:
+    """An int option out of range or not a whole number is a usage error in the words the float
+    options use, never pydantic's 'Input should be greater than or equal to 0'."""
+    bad = (str(low - 1), f"got {low - 1}"), ("abc", "'abc' is not a whole number")
+    for value, said in (*bad, ("1.5", "'1.5' is not a whole number")):
+        res = cli([*path, option, value], exit_code=ExitCode.USAGE)
+        err = " ".join(res.stderr.split())
+        assert f"Invalid value for {option}: " in err and said in err, err
+        assert "Input should" not in err and "Traceback" not in err, err
+
+
 def test_float_option_messages(cli) -> None:
     def err(*args: str) -> str:
         return " ".join(cli(list(args), exit_code=2).stderr.split())

@@ -9,16 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from scaleplan.errors import OptionError
-from scaleplan.option_values import finite_number
+from scaleplan.option_values import finite_number, whole_number
 
 # catalog list, show and accelerators
 CatalogFiles = Annotated[
     list[str] | None,
-    typer.Option(
-        "--catalog",
-        metavar="FILE",
-        help="Extra catalog file(s); later rows override earlier ones. Repeatable.",
-    ),
+    typer.Option("--catalog", metavar="FILE",
+                 help="Extra catalog file(s); later rows override earlier ones. Repeatable."),
 ]
 JsonTable = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
 Wide = Annotated[
@@ -49,17 +46,19 @@ def number_option(
     example: str,
     min: float | None = None,
     max: float | None = None,
+    integer: bool = False,
     help: str,
 ) -> Any:
     """A float option whose value must be a finite number (``nan``/``inf`` are usage errors that
-    say so, exit 2) within ``[min, max]``; ``what`` and ``example`` word the message
-    (``--time-limit: nan is not a number of seconds; give e.g. 60``). Every float option of every
-    command is declared with it; the bounds still show in --help as typer's own."""
-    option = decls[0]
+    say so, exit 2) within ``[min, max]``, or with ``integer`` a whole number; ``what`` and
+    ``example`` word the message (``--time-limit: nan is not a number of seconds; give e.g. 60``).
+    Every float and bounded int option is declared with it; --help shows the bounds as typer's."""
 
     def parse(value: str | float) -> float:
         try:
-            return finite_number(value, option, what=what, example=example, lo=min, hi=max)
+            if integer:
+                return whole_number(value, decls[0], lo=min, hi=max)
+            return finite_number(value, decls[0], what=what, example=example, lo=min, hi=max)
         except OptionError as err:
             raise typer.BadParameter(err.message, param_hint=err.option) from None
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import handle_errors, print_text, warn
-from scaleplan.cli.options import AcceleratorCatalogs
+from scaleplan.cli.options import AcceleratorCatalogs, number_option
 
 
 def profile_llm(
@@ -15,8 +15,8 @@ def profile_llm(
     model: Annotated[str | None, typer.Argument(metavar="MODEL", help="Preset name (e.g. llama-3.1-8b) or path to a Hugging Face config.json.")] = None,
     accelerators: Annotated[str, typer.Option("--accelerators", "-a", help="Accelerators, e.g. H100,L40S,L4.")] = "H100,L40S,L4",
     gpus: Annotated[str, typer.Option("--gpus", help="GPUs per replica (TP x PP), e.g. 1,2,4,8.")] = "1,2,4,8",
-    input_tokens: Annotated[int, typer.Option("--input-tokens", min=1, help="Prompt tokens per request (one class; --spec gives several).")] = 1024,
-    output_tokens: Annotated[int, typer.Option("--output-tokens", min=1, help="Completion tokens per request.")] = 256,
+    input_tokens: Annotated[int, number_option("--input-tokens", example="1", integer=True, min=1, help="Prompt tokens per request (one class; --spec gives several).")] = 1024,
+    output_tokens: Annotated[int, number_option("--output-tokens", example="1", integer=True, min=1, help="Completion tokens per request.")] = 256,
     concurrency: Annotated[str, typer.Option("--concurrency", help="Sequences in flight per replica, e.g. 1,8,32,128.")] = "1,8,32,128",
     dtype: Annotated[str | None, typer.Option("--dtype", help="bf16, fp16, fp8, int8, int4-awq, int4-gptq (default: the model's).")] = None,
     kv_cache_dtype: Annotated[str | None, typer.Option("--kv-cache-dtype", help="auto, bf16, fp16, fp8.")] = None,
