@@ -78,8 +78,10 @@ def search_windows(
         survive_spot_loss=pl.spot.survive_loss,
         backend_groups=groups,
         # one window, or one serving shape (one Service of weight 100 in every window, whose
-        # spot pods' share of its pods is then the share of the requests they get)
-        spot_by_capacity=gateway and (not pb.static_weights(rps) or len(set(groups)) == 1),
+        # spot pods' share of its pods is then the share of the requests they get), or
+        # max_fraction 0 (a spot pod in a Service with a weight gets requests: none may run)
+        spot_by_capacity=gateway
+        and (not pb.static_weights(rps) or len(set(groups)) == 1 or pl.spot.max_fraction == 0),
     )
     runs: list[SolveStat] = []
     cache = solve_windows(
