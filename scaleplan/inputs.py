@@ -12,7 +12,7 @@ meets it. :func:`gather_inputs` collects every problem (``validate``);
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from scaleplan.plan import InputHashes, Plan
     from scaleplan.profile.model import Profile
     from scaleplan.simulate.llm_replicas import Point
+    from scaleplan.solve import SolveOptions, SolveResult
     from scaleplan.spec import Spec
     from scaleplan.yamlio import Document, LineMap
 
@@ -65,6 +66,33 @@ class ObservedInputs:
     source: str
     observed: Observed
     labels: tuple[str, ...]
+
+
+def solve_inputs(inp: Inputs, options: SolveOptions) -> SolveResult:
+    """``optimize``'s solve; a problem it finds with the spec (named by field only: the solve
+    is pure) is named by the spec file and line (:func:`in_spec_file`)."""
+    from scaleplan.solve import solve
+
+    try:
+        return solve(inp.spec, inp.profile, inp.catalog, options=options)
+    except InputError as exc:
+        raise in_spec_file(exc, inp) from None
+
+
+def in_spec_file(exc: InputError, inp: Inputs) -> InputError:
+    """A problem the solve found with the spec, which it names by field only (it is pure):
+    named by the spec file and, where the loader saw the field, its line."""
+    if exc.file is not None or inp.lines is None:
+        return exc
+    return type(exc)(inp.source, with_lines(exc.problems, inp.lines))
+
+
+def with_lines(problems: Sequence[Problem], lines: LineMap) -> list[Problem]:
+    """``problems`` named by field, each given the line of its field (or its nearest parent)."""
+    return [
+        replace(p, line=p.line or lines.line_of(tuple(p.where.split(".")))) if p.where else p
+        for p in problems
+    ]
 
 
 def gather_inputs(path: str | Path, catalogs: Sequence[str] = ()) -> Gathered:
@@ -276,7 +304,12 @@ def llm_profile_inputs(
 
     classes = [default_class]
     if spec_path is not None:
-        sp, _ = read_spec(spec_path)
+        from scaleplan.spec_checks import context_problems
+
+        sp, doc = read_spec(spec_path)
+        too_long = context_problems(sp)  # a class the server would reject, as optimize says
+        if too_long:
+            raise InputError(spec_path, [p.in_spec(doc.lines) for p in too_long])
         if sp.traffic.classes:
             missing = [
                 c.name for c in sp.traffic.classes if not (c.input_tokens and c.output_tokens)
@@ -341,6 +374,13 @@ def llm_profile_inputs(
                 ],
             )
         accs.append(a)
+    why = s.over_context(classes)
+    if why is not None:
+        from scaleplan.llm.serving import CONTEXT_HINT
+
+        from_spec = spec_path is not None and len(classes) > 1
+        where = "traffic.classes" if from_spec else "--input-tokens"
+        raise InputError(spec_path, [Problem(where, why, hint=CONTEXT_HINT)])
     return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table)
 
 

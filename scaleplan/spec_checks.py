@@ -96,9 +96,7 @@ def class_token_problems(spec: Spec) -> list[SpecProblem]:
     """With ``model.architecture`` the optimizer predicts every class from its tokens (the
     profile's measured points only calibrate the model, whatever their classes), so each class
     needs ``input_tokens`` and ``output_tokens``."""
-    if spec.model.architecture is None:
-        return []
-    return [
+    return context_problems(spec) + ([] if spec.model.architecture is None else [
         SpecProblem(
             ("traffic", "classes", i), f"traffic.classes[{i}]",
             f"class {c.name!r} lacks input_tokens or output_tokens, which model.architecture "
@@ -107,6 +105,28 @@ def class_token_problems(spec: Spec) -> list[SpecProblem]:
         )
         for i, c in enumerate(spec.traffic.classes)
         if not (c.input_tokens and c.output_tokens)
+    ])
+
+
+def context_problems(spec: Spec) -> list[SpecProblem]:
+    """A class whose prompt and completion together exceed ``model.engine_config.max_model_len``:
+    the server rejects every such request (the plan was sized and predicted as if it served
+    them)."""
+    ec = spec.model.engine_config
+    limit = ec.max_model_len if ec is not None else None
+    if limit is None:
+        return []
+    return [
+        SpecProblem(
+            ("model", "engine_config", "max_model_len"), "model.engine_config.max_model_len",
+            f"class {c.name!r} needs {c.input_tokens + c.output_tokens:,} tokens "
+            f"({c.input_tokens:,} prompt + {c.output_tokens:,} completion), more than the "
+            f"{limit:,} the server takes: it would reject every such request",
+            hint=f"raise max_model_len to at least {c.input_tokens + c.output_tokens:,}, or "
+            f"shorten class {c.name!r}",
+        )
+        for c in spec.traffic.classes
+        if c.input_tokens and c.output_tokens and c.input_tokens + c.output_tokens > limit
     ]
 
 

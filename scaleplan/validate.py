@@ -19,6 +19,7 @@ from scaleplan.spec_checks import spec_warnings
 if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
     from scaleplan.spec import Spec
+    from scaleplan.yamlio import LineMap
 
 
 def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[str, Any]:
@@ -35,6 +36,8 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
     # them); the profile's points only calibrate the model, whatever their classes
     if g.spec is not None and g.profile is not None and g.spec.model.architecture is None:
         problems += _check_classes(g.spec, g.profile, g.lines.line_of(("traffic", "classes")))
+    if g.spec is not None and g.spec.model.architecture is not None:
+        problems += _check_model(g.spec, Path(g.file).parent, g.lines)
     if problems:
         raise SpecError(g.file, problems)
     # a valid spec always names a profile
@@ -48,6 +51,29 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "accelerators": len(g.profile.accelerators()),
         "warnings": spec_warnings(g.spec),
     }
+
+
+def _check_model(spec: Spec, base: Path, lines: LineMap) -> list[Problem]:
+    """What optimize refuses about ``model.architecture`` before it sizes anything: a preset or
+    config.json it cannot read, settings the model does not take, a class longer than the
+    model's context."""
+    from scaleplan.errors import InputError
+    from scaleplan.inputs import with_lines
+    from scaleplan.llm.serving import CONTEXT_HINT, TokenClass, setup_from_spec
+
+    try:
+        s = setup_from_spec(spec.model, base)
+    except InputError as exc:
+        return with_lines(exc.problems, lines)
+    classes = [
+        TokenClass(c.name, c.input_tokens, c.output_tokens)
+        for c in spec.traffic.classes
+        if c.input_tokens and c.output_tokens
+    ]
+    why = s.over_context(classes)
+    if why is None:
+        return []
+    return with_lines([Problem("traffic.classes", why, hint=CONTEXT_HINT)], lines)
 
 
 def _check_classes(spec: Spec, profile: Profile, line: int) -> list[Problem]:

@@ -67,3 +67,71 @@ def test_profile_llm_config_missing_fields(cli, tmp_path: Path) -> None:
     r = cli(["profile", "llm", str(cfg), "--out", str(out)], exit_code=3)
     assert "num_hidden_layers" in r.stderr and "intermediate_size" in r.stderr
     assert not out.exists()
+
+
+LONG_SPEC = """\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata: {name: rag}
+model:
+  profile: profile.yaml
+  architecture: ARCH
+  engine: vllm
+  engine_config: {ENGINE}
+traffic:
+  peak_rps: 2
+  classes:
+    - {name: rag, share: 0.8, input_tokens: 6000, output_tokens: 300}
+    - {name: chat, share: 0.2, input_tokens: 500, output_tokens: 800}
+slo: {latency_ms: 60000, percentile: 95, ttft_ms: 3000, tpot_ms: 100}
+placement: {providers: [aws], regions: [us-east-1], accelerators: [H100]}
+kubernetes: {namespace: rag, image: vllm/vllm-openai:v0.11.0}
+"""
+
+
+def _profile(cli, where: Path) -> None:
+    """The spec's profile: architecture-only points (the LLM model ignores them)."""
+    args = ["profile", "llm", "llama-3.1-8b", "--accelerators", "H100", "--gpus", "1"]
+    cli([*args, "--concurrency", "1", "--out", str(where / "profile.yaml")])
+
+
+@pytest.mark.parametrize(
+    ("arch", "engine", "where", "said"),
+    [
+        # the server's own limit: it rejects every rag request
+        ("llama-3.1-8b", "{max_model_len: 4096}", "model.engine_config.max_model_len",
+         "class 'rag' needs 6,300 tokens (6,000 prompt + 300 completion), more than the 4,096"
+         " the server takes"),
+        # the model's context (Llama 2: 4,096)
+        ("llama-2-7b", "{}", "traffic.classes",
+         "class 'rag' needs 6,300 tokens (6,000 prompt + 300 completion), more than llama-2-7b's"
+         " context of 4,096"),
+    ],
+)
+def test_a_class_longer_than_the_context_is_refused_everywhere(
+    cli, tmp_path: Path, arch: str, engine: str, where: str, said: str
+) -> None:
+    """The optimizer planned (and predicted TTFT for) 6,000-token prompts on a server started
+    with --max-model-len 4096, or on a 4,096-token model; every such request would be
+    rejected (new-user trial, 2026-12-05). validate, optimize and profile llm --spec: exit 3,
+    the file, line and field, nothing written."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", arch).replace("{ENGINE}", engine))
+    args = ["profile", "llm", "--spec", str(spec), "--accelerators", "H100", "--gpus", "1"]
+    cli([*args, "--concurrency", "1", "--out", str(tmp_path / "x.yaml")], exit_code=3)
+    assert not (tmp_path / "x.yaml").exists()
+    _profile(cli, tmp_path)
+    for args in (["validate", str(spec)], ["optimize", str(spec), "--out", str(tmp_path / "out")]):
+        res = cli(args, exit_code=3)
+        assert f"{spec}:" in res.stderr and where in res.stderr and said in res.stderr, res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_reads_the_architecture_as_optimize_does(cli, tmp_path: Path) -> None:
+    """An unknown preset passed validate and failed optimize (validate promises that a spec it
+    passes is not refused by optimize before the solve)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", "llama-3.1-8bb").replace("{ENGINE}", "{}"))
+    _profile(cli, tmp_path)
+    res = cli(["validate", str(spec)], exit_code=3)
+    assert "model.architecture" in res.stderr and "did you mean 'llama-3.1-8b'" in res.stderr

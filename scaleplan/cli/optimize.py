@@ -47,17 +47,17 @@ def optimize(
         raise typer.BadParameter("give a spec file or --melange FILE (one of them)", param_hint="SPEC")
     with handle_errors():
         from scaleplan.errors import InfeasibleError
-        from scaleplan.inputs import optimize_inputs
+        from scaleplan.inputs import optimize_inputs, solve_inputs
         from scaleplan.plan_outputs import write_solved
         from scaleplan.plan_report import plan_json, summary_lines, summary_table
-        from scaleplan.solve import SolveOptions, solve
+        from scaleplan.solve import SolveOptions
 
         inp, obs, warnings = optimize_inputs(spec, melange, catalog or [], observed, out)
         warn(warnings)
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inp.hashes, spec_dir=str(Path(inp.source).parent))
         try:
             with quiet_fd1():
-                result = solve(inp.spec, inp.profile, inp.catalog, options=opts)
+                result = solve_inputs(inp, opts)
         except InfeasibleError as exc:
             if json_out:  # stdout still holds one JSON object; the error goes to stderr as usual
                 emit_json(exc.to_json(inp.spec.metadata.name))

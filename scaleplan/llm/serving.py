@@ -51,6 +51,9 @@ class TokenClass:
         return self.input_tokens + self.output_tokens
 
 
+CONTEXT_HINT = "shorten the class, or pick a model with a longer context"
+
+
 @dataclass(frozen=True)
 class LlmSetup:
     """A model as it will be served: architecture, precision, engine and its settings."""
@@ -66,6 +69,19 @@ class LlmSetup:
     @property
     def engine(self) -> str:
         return self.settings.engine
+
+    def over_context(self, classes: Sequence[TokenClass]) -> str | None:
+        """Why the model cannot take the longest class (its prompt and completion exceed the
+        architecture's context, ``max_position_embeddings``); None when every class fits."""
+        ctx = self.arch.max_position_embeddings
+        longest = max(classes, key=lambda c: c.tokens, default=None)
+        if not ctx or longest is None or longest.tokens <= ctx:
+            return None
+        return (
+            f"class {longest.name!r} needs {longest.tokens:,} tokens ({longest.input_tokens:,}"
+            f" prompt + {longest.output_tokens:,} completion), more than {self.arch.name}'s"
+            f" context of {ctx:,}: the server would reject every such request"
+        )
 
     def model_len(self, classes: Sequence[TokenClass]) -> int:
         if self.max_model_len is not None:
