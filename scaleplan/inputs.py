@@ -135,6 +135,8 @@ def gather_inputs(path: str | Path, catalogs: Sequence[str] = ()) -> Gathered:
         from scaleplan.spec_checks import spec_problems
 
         problems += [p.in_spec(doc.lines) for p in spec_problems(spec)]
+    # by line, whichever pass found them (fields, referenced files, names); unplaced ones last
+    problems.sort(key=lambda p: (p.line is None, p.line or 0))
     return Gathered(
         file, spec, profile, profile_path, spec_catalogs, catalog, tuple(problems), doc.lines
     )

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from spec_helpers import GOOD, SPECS, assert_clean_failure, line_of, marked_lines
+from spec_helpers import GOOD, ROOT, SPECS, assert_clean_failure, line_of, marked_lines
 
 from scaleplan.errors import ExitCode, SpecError
 from scaleplan.spec import parse_spec_text, read_spec
@@ -376,3 +376,16 @@ def test_survive_loss_without_spot_warns_in_validate_and_optimize(cli, tmp_path:
     assert any("survive_loss" in w for w in warnings)
     # spot allowed (the fixture as it is): no warning
     assert json.loads(cli(["validate", str(GOOD), "--json"]).stdout)["warnings"] == []
+
+
+def test_validate_lists_problems_in_line_order(cli, tmp_path: Path) -> None:
+    """Problems found in different passes (the spec's fields, then the files it references,
+    then names against the catalogs) are listed by line, as docs/cli.md shows them; a missing
+    profile (line 22) came after a provider the flavor cannot run (line 41)."""
+    text = (ROOT / "examples" / "llm-chat" / "spec.yaml").read_text(encoding="utf-8")
+    assert "  providers: [aws]\n" in text and "  profile: profile.yaml\n" in text
+    bad = text.replace("  providers: [aws]\n", "  providers: [aws, gcp]\n")
+    (tmp_path / "spec.yaml").write_text(bad.replace("profile: profile.yaml", "profile: gone.yaml"))
+    err = cli(["validate", str(tmp_path / "spec.yaml")], exit_code=3).stderr
+    lines = [int(n) for n in re.findall(r"^  - line (\d+):", err, re.M)]
+    assert len(lines) == 2 and lines == sorted(lines), err
