@@ -166,13 +166,13 @@ VLLM_TOKEN_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)  # TTFT / TPOT 
 VLLM_LENGTH_BUCKETS = (64.0, 256.0, 1024.0, 4096.0)
 
 
-def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = 1767225600, days: int = 2) -> None:
+def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = 1767225600, days: int = 2, prefix: str = "") -> None:
     """A vLLM service in OpenMetrics, series per pod (as a ServiceMonitor labels them): per UTC
     hour of day ``hours[h]`` = (requests/s per pod, requests running per pod, mean TTFT s, mean
     TPOT s, prompt tokens, generated tokens) for every pod. Written: ``vllm:request_success_total``,
     the e2e latency, TTFT, TPOT, prompt and generation token histograms (exponential around the
     mean; ``_sum`` / ``_count`` give the mean exactly), ``vllm:num_requests_running`` and ``up``.
-    The mean e2e latency is running / rate (Little's law)."""
+    The mean e2e latency is running / rate (Little's law). Files: ``<prefix>dayNN.om``."""
     hists = (
         ("vllm:e2e_request_latency_seconds", VLLM_LATENCY_BUCKETS, lambda h: h[1] / h[0]),
         ("vllm:time_to_first_token_seconds", VLLM_TOKEN_BUCKETS, lambda h: h[2]),
@@ -216,4 +216,4 @@ def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[s
         lines.append("# TYPE up gauge")
         lines += [f"up{{{lab}}} 1 {t}" for lab in labs for t, *_ in chunk]
         lines.append("# EOF")
-        (outdir / f"day{d:02d}.om").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (outdir / f"{prefix}day{d:02d}.om").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -29,22 +29,22 @@ START = 1767225600  # 2026-01-01T00:00:00Z
 needs_prometheus = pytest.mark.skipif(binaries() is None, reason="prometheus/promtool not installed (Debian package 'prometheus'; .ci/run installs it)")
 
 
-def _truth(tables: Catalog) -> list[tuple[float, float, float, float, float, float]]:
+def _truth(tables: Catalog, accelerator: str = "L40S", peak: int = 24) -> list[tuple[float, float, float, float, float, float]]:
     """Per UTC hour: (requests/s per pod, running per pod, TTFT s, TPOT s, prompt, output) of
-    L40S x1 serving the example's model under the TRUE scales (open loop, as production)."""
+    one GPU serving the example's model under the TRUE scales (open loop, as production)."""
     from scaleplan.llm.perf import Calibration, serve_class
     from scaleplan.llm.serving import TokenClass, setup_from_spec, size
     from scaleplan.spec import read_spec
 
     spec, _ = read_spec(EXAMPLE / "spec.yaml")
     s = setup_from_spec(spec.model, EXAMPLE)
-    acc = tables.accelerator("L40S")
+    acc = tables.accelerator(accelerator)
     assert acc is not None
     d = size(s, acc, 1, [TokenClass("observed", PROMPT, OUTPUT)]).deployment
     d = d.with_calibration(Calibration(compute=TRUE[0], memory=TRUE[1], overhead=TRUE[2]))
     out = []
     for b in BASE:
-        n = 1 + round(23 * b / max(BASE))  # 2 .. 24 running per pod over the day
+        n = 1 + round((peak - 1) * b / max(BASE))  # 2 .. peak running per pod over the day
         p = serve_class(d, PROMPT, OUTPUT, n, open_loop=True)
         out.append((p.throughput_rps, float(n), p.ttft_ms / 1000, p.tpot_ms / 1000, float(PROMPT), float(OUTPUT)))
     return out
@@ -157,3 +157,46 @@ def test_observe_vllm_and_replan(cli, tables: Catalog, tmp_path) -> None:
     assert any(x.startswith("calibration: compute x") for x in w)
     assert [x for x in w if x.startswith("tokens:")] == [next(x for x in w if x.startswith("tokens: the observed mean prompt was 1500 tokens"))]
     assert "profile throughput" not in o.stderr + o.stdout
+
+
+@needs_prometheus
+def test_two_shapes_calibrate_from_each_allocations_pods(cli, tables: Catalog, tmp_path) -> None:
+    """A10G and L40S replicas behind the gateway: the service-wide TTFT / TPOT mix them, so each
+    allocation's own pods' series give its points; one fit over both (the scales are per model
+    and engine, never per accelerator)."""
+    from scaleplan.observe.model import read_observed
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.plan import dump_plan, read_plan
+
+    plan = read_plan(EXAMPLE / "plan.yaml")
+    spot, od = plan.allocations
+    a10 = spot.model_copy(update={"name": "chat-g5-xlarge-spot", "instance_type": "g5.xlarge", "family": "g5", "accelerator": "A10G"})
+    two = plan.model_copy(update={"allocations": (a10, od)})
+    plan_file = tmp_path / "two.yaml"
+    plan_file.write_text(dump_plan(two))
+    qs = build_queries(two, tables)
+    services = re.findall(r'service=~"([^"]+)"', qs.selector)[0].split("|")
+    assert len(services) == 2, qs.selector
+    by_acc = {"A10G": next(x for x in services if "-g5-" in x), "L40S": next(x for x in services if "-g6e-" in x)}  # one Service per allocation here
+    truth = {"A10G": _truth(tables, "A10G", peak=12), "L40S": _truth(tables)}
+    for acc, alloc in (("A10G", a10), ("L40S", od)):
+        pods = [f"{alloc.name}-5c7b9d8f4-x000{i}" for i in (1, 2)]
+        history_vllm(tmp_path / "om", namespace="llm", service=by_acc[acc], pods=pods, hours=truth[acc], start=START, days=2, prefix=f"{acc}-")
+    create_blocks(tmp_path / "om", tmp_path / "tsdb")
+    out = tmp_path / "observed.yaml"
+    with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
+        r = cli(["observe", "--prometheus", url, "--plan", str(plan_file), "--end", "2026-01-03T00:00:00Z", "--since", "2d", "--out", str(out)])
+    assert "LLM model calibration points: 48 hour(s) on A10G x1, L40S x1" in r.stdout
+    llm = read_observed(out).llm
+    assert llm is not None and llm.accelerator is None and len(llm.hours) == 48
+    for h in llm.hours:
+        rps, n, ttft, tpot, _, _ = truth[h.accelerator or ""][h.hour]
+        assert h.allocation in (a10.name, od.name) and h.tpot_ms == pytest.approx(tpot * 1000, rel=0.01) and h.concurrency_per_replica == pytest.approx(n, rel=0.01)
+        assert h.ttft_ms == pytest.approx(ttft * 1000, rel=0.01) and h.rps_per_replica == pytest.approx(rps, rel=0.03)
+    new = tmp_path / "new"
+    cli(["optimize", str(EXAMPLE / "spec.yaml"), "--observed", str(out), "--out", str(new), "--no-alternatives", "--no-manifests"])
+    w = yaml.safe_load((new / "plan.yaml").read_text())["warnings"]
+    assert any(x.startswith("capacity: the LLM model is calibrated with 48 observed hour(s) on A10G x1, L40S x1") for x in w), w
+    fit = next(x for x in w if x.startswith("calibration: compute"))
+    c, m = (float(x) for x in re.findall(r"(?:compute|memory) x([0-9.]+)", fit))
+    assert 0.5 <= c <= 0.75 and 0.5 <= m <= 0.75, fit

@@ -230,22 +230,31 @@ def _llm(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedLlm | None:
         w = sum(d for _, d in pairs)
         return _sig(sum(v * d for v, d in pairs) / w) if w > 0 else None
 
-    shapes = sorted({(a.accelerator, a.gpus_per_replica) for a in plan.allocations if a.replicas > 0})
+    live = [a for a in plan.allocations if a.replicas > 0]
+    shapes = sorted({(a.accelerator, a.gpus_per_replica) for a in live})
     tokens = {"prompt_tokens": weighted("prompt_tokens"), "output_tokens": weighted("output_tokens")}
     if not shapes:
         return ObservedLlm(**tokens, note="the running plan has no replicas: no calibration points")
-    if len(shapes) > 1:
-        shown = ", ".join(f"{acc} x{g}" for acc, g in shapes)
-        mixed = f"the running plan serves on {len(shapes)} shapes ({shown}) behind its Service(s): the service-wide TTFT, TPOT and requests running mix them, so they calibrate nothing"
-        return ObservedLlm(**tokens, note=mixed)
-    hours = _llm_hours(cells)
-    note: str | None = None
+    if len(shapes) == 1:
+        hours = _llm_hours(cells, shapes[0][0], shapes[0][1], None)
+        missing = [k for k in LLM_SERIES if not cells[k]]
+    else:
+        # several shapes: the service-wide series mix them; each allocation's own pods' series
+        hours = ()
+        missing = []
+        for a in sorted(live, key=lambda x: x.name):
+            own = {k: _cells(fetched.series.get(f"{k}@{a.name}", ())) for k in LLM_SERIES}
+            hours += _llm_hours(own, a.accelerator, a.gpus_per_replica, a.name)
+            missing += [f"{k}@{a.name}" for k in LLM_SERIES if not own[k]]
+    note = None
     if not hours:
-        note = "no hour had mean TTFT or TPOT, requests running, replicas up and demand together (" + ", ".join(k for k in LLM_SERIES if not cells[k]) + " had no data): no calibration points"
-    return ObservedLlm(**tokens, accelerator=shapes[0][0], gpus_per_replica=shapes[0][1], hours=hours, note=note)
+        shown = f"{len(shapes)} shapes, per allocation; " if len(shapes) > 1 else ""
+        note = f"no hour had mean TTFT or TPOT, requests running, replicas up and demand together ({shown}{', '.join(missing)} had no data): no calibration points"
+    one = shapes[0] if len(shapes) == 1 else (None, None)
+    return ObservedLlm(**tokens, accelerator=one[0], gpus_per_replica=one[1], hours=hours, note=note)
 
 
-def _llm_hours(cells: Mapping[str, Mapping[tuple[int, int], float]]) -> tuple[LlmHour, ...]:
+def _llm_hours(cells: Mapping[str, Mapping[tuple[int, int], float]], accelerator: str, gpus: int, allocation: str | None) -> tuple[LlmHour, ...]:
     per: list[list[dict[str, float]]] = [[] for _ in range(24)]
     for c, rps in sorted(cells["demand_hourly"].items()):
         reps, running = cells["replicas_hourly"].get(c, 0.0), cells["concurrency"].get(c, 0.0)
@@ -261,7 +270,7 @@ def _llm_hours(cells: Mapping[str, Mapping[tuple[int, int], float]]) -> tuple[Ll
     for h, rows in enumerate(per):
         if rows:
             keys = sorted({k for r in rows for k in r})
-            out.append(LlmHour(hour=h, **{k: _sig(statistics.median(r[k] for r in rows if k in r)) for k in keys}))
+            out.append(LlmHour(hour=h, accelerator=accelerator, gpus_per_replica=gpus, allocation=allocation, **{k: _sig(statistics.median(r[k] for r in rows if k in r)) for k in keys}))
     return tuple(out)
 
 

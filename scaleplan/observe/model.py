@@ -97,10 +97,14 @@ class ObservedExtra(StrictModel):
 
 
 class LlmHour(StrictModel):
-    """One UTC hour of an LLM service on one serving shape: the medians across days of that
-    hour's means. ``optimize --observed`` calibrates the LLM model with these points."""
+    """One UTC hour of an LLM service on one serving shape (service-wide, or one allocation's
+    pods): the medians across days of that hour's means. ``optimize --observed`` calibrates
+    the LLM model with these points."""
 
     hour: int = Field(ge=0, le=23)
+    accelerator: str | None = Field(default=None, description="The serving shape's accelerator (None: the one of ObservedLlm).")
+    gpus_per_replica: int | None = Field(default=None, ge=1)
+    allocation: str | None = Field(default=None, description="The allocation whose pods' series gave the point (plans with several shapes); None: service-wide.")
     replicas: float = Field(gt=0, description="Replicas up (the hour's mean).")
     rps_per_replica: float = Field(gt=0, description="Requests/s one replica completed.")
     concurrency_per_replica: float = Field(gt=0, description="Requests running on one replica (the engine's gauge, the hour's mean).")
@@ -116,9 +120,9 @@ class ObservedLlm(StrictModel):
 
     prompt_tokens: float | None = Field(default=None, gt=0, description="Mean prompt tokens per request over the range (request-weighted).")
     output_tokens: float | None = Field(default=None, gt=0, description="Mean generated tokens per request over the range (request-weighted).")
-    accelerator: str | None = Field(default=None, description="The one serving shape the running plan used (None: several, or none).")
+    accelerator: str | None = Field(default=None, description="The one serving shape the running plan used (None: several, each hour names its own, or none).")
     gpus_per_replica: int | None = Field(default=None, ge=1)
-    hours: tuple[LlmHour, ...] = Field(default=(), description="Per UTC hour with TTFT or TPOT, requests running, replicas and demand: the calibration points.")
+    hours: tuple[LlmHour, ...] = Field(default=(), description="Per UTC hour (and allocation, with several shapes) with TTFT or TPOT, requests running, replicas and demand: the calibration points.")
     note: str | None = Field(default=None, description="Why there are no calibration points, when there are none.")
 
 

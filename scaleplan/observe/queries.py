@@ -145,18 +145,29 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
             out.append(Query(name, f"{agg}(avg_over_time({metric}{{{selector}}}[1h]))", "gauge", False, hourly=True, unit="", source=f"{engine} {metric}"))
     if engine is not None:
         out += _llm_queries(em, selector, engine, step, hour_range)
+        if len(deployments) > 1:  # per allocation: the LLM model's calibration points per shape
+            for alloc, dep in sorted(deployments.items()):
+                psel = f'{selector},pod=~"{dep}-[a-z0-9]+-[a-z0-9]+"'
+                out += _llm_queries(em, psel, engine, step, hour_range, alloc=alloc, dep=dep)
     return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step, hour_range=hour_range), engine, selector)
 
 
-def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_range: str) -> list[Query]:
+def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_range: str, *, alloc: str | None = None, dep: str | None = None) -> list[Query]:
     """Hourly means an LLM plan is checked and calibrated with (``optimize --observed``): tokens
     per request (the prompt and generation histograms' sum / count), mean TTFT and TPOT, and
-    the replicas up (the hour's mean, as the demand's)."""
-    out = [Query("replicas_hourly", f"avg_over_time((count(up{{{selector}}} == 1))[{hour_range}:{step}])", "gauge", False, hourly=True, unit="pods", source="up of the ServiceMonitor's targets")]
+    the replicas up (the hour's mean, as the demand's). With ``alloc``: the same over one
+    allocation's pods (``<name>@<allocation>``), with its demand and requests running."""
+    at = f"@{alloc}" if alloc is not None else ""
+    whose = f" of {dep}'s pods" if dep is not None else ""
+    out = [Query(f"replicas_hourly{at}", f"avg_over_time((count(up{{{selector}}} == 1))[{hour_range}:{step}])", "gauge", False, hourly=True, unit="pods", source=f"up of the ServiceMonitor's targets{whose}", allocation=alloc)]
+    if alloc is not None:
+        out.append(Query(f"demand_hourly{at}", f"avg_over_time((sum(rate({em.requests}{{{selector}}}[2m])))[{hour_range}:{step}])", "rate", False, hourly=True, unit="rps", source=f"{em.requests}{whose}", allocation=alloc))
+        if em.running is not None:
+            out.append(Query(f"concurrency{at}", f"sum(avg_over_time({em.running}{{{selector}}}[1h]))", "gauge", False, hourly=True, source=f"{engine} {em.running}{whose}", allocation=alloc))
     for name, metric, unit in (("prompt_tokens", em.prompt_tokens, "tokens"), ("output_tokens", em.output_tokens, "tokens"), ("ttft_mean", em.ttft, "s"), ("tpot_mean", em.tpot, "s")):
         if metric is not None:
             mean = f"sum(increase({metric}_sum{{{selector}}}[1h])) / sum(increase({metric}_count{{{selector}}}[1h]))"
-            out.append(Query(name, mean, "gauge", False, hourly=True, unit=unit, source=f"{engine} {metric} (sum / count)"))
+            out.append(Query(f"{name}{at}", mean, "gauge", False, hourly=True, unit=unit, source=f"{engine} {metric} (sum / count){whose}", allocation=alloc))
     return out
 
 

@@ -117,12 +117,15 @@ def llm_points(spec: Spec, observed: Observed) -> tuple[list[Measurement], str]:
     llm = observed.llm
     if llm is None:
         return [], f"{observed.metadata.service}'s Observed file has no LLM series (observe asks the engine for them when the plan names one)"
-    if not llm.hours or llm.accelerator is None or llm.gpus_per_replica is None:
+    if not llm.hours:
         return [], llm.note or "no hour had the series the calibration needs"
     mix = spec_token_mix(spec)
     out: list[Measurement] = []
     how: set[str] = set()
     for h in llm.hours:
+        acc, gpus = h.accelerator or llm.accelerator, h.gpus_per_replica or llm.gpus_per_replica
+        if acc is None or gpus is None:
+            continue
         toks: tuple[float, float] | None = None
         for p, o, where in ((h.prompt_tokens, h.output_tokens, "observed tokens"), (llm.prompt_tokens, llm.output_tokens, "observed tokens"), (*(mix or (None, None)), "the spec's class mix")):
             if p and o:
@@ -134,10 +137,12 @@ def llm_points(spec: Spec, observed: Observed) -> tuple[list[Measurement], str]:
         mean_s = h.concurrency_per_replica / h.rps_per_replica
         lat = Percentiles(p50=mean_s * 1000, p90=mean_s * 1000, p95=mean_s * 1000, p99=mean_s * 1000, mean=mean_s * 1000)
         out.append(Measurement(
-            device="observed", accelerator=llm.accelerator, gpus=llm.gpus_per_replica, batch_size=max(1, round(h.concurrency_per_replica)),
+            device="observed", accelerator=acc, gpus=gpus, batch_size=max(1, round(h.concurrency_per_replica)),
             concurrency=max(1, round(h.concurrency_per_replica)), latency_ms=lat, throughput_rps=h.rps_per_replica, offered_rps=h.rps_per_replica,
             ttft_ms=_mean_only(h.ttft_ms), tpot_ms=_mean_only(h.tpot_ms), input_tokens=max(1, round(toks[0])), output_tokens=max(1, round(toks[1])),
         ))
+    if not out:
+        return [], "no hour names its serving shape"
     return out, " and ".join(sorted(how))
 
 
@@ -154,10 +159,9 @@ def llm_calibration(spec: Spec, profile: Profile, observed: Observed, source: st
         cap = observed.capacity
         seen = f"; observed {cap.rps_per_replica:g} rps per replica against the plan's {cap.planned_rps_per_replica:g} (see the risks)" if cap.rps_per_replica is not None else ""
         return profile, [f"capacity: not calibrated: an LLM plan's capacity comes from the LLM model (docs/llm.md), not from the profile's throughput, and observe calibrates it only with hourly mean TTFT/TPOT and requests running on one serving shape; {how}{seen}"]
-    llm = observed.llm
-    assert llm is not None
+    shapes = ", ".join(sorted({f"{m.accelerator} x{m.gpus}" for m in points}))
     label = (
-        f"capacity: the LLM model is calibrated with {len(points)} observed hour(s) on {llm.accelerator} x{llm.gpus_per_replica} from {source} "
+        f"capacity: the LLM model is calibrated with {len(points)} observed hour(s) on {shapes} from {source} "
         f"(mean TTFT/TPOT at the mean requests running per replica, {how}; the fit is the 'calibration:' warning); "
         "the profile's throughput is not scaled: an LLM plan's capacity comes from the model (docs/llm.md)"
     )

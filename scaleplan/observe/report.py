@@ -53,7 +53,8 @@ def _llm_lines(obs: Observed) -> list[str]:
     if llm.prompt_tokens is not None and llm.output_tokens is not None:
         lines.append(f"tokens per request: prompt {llm.prompt_tokens:g}, output {llm.output_tokens:g} (mean)")
     if llm.hours:
-        lines.append(f"LLM model calibration points: {len(llm.hours)} hour(s) on {llm.accelerator} x{llm.gpus_per_replica}")
+        shapes = sorted({f"{h.accelerator or llm.accelerator} x{h.gpus_per_replica or llm.gpus_per_replica}" for h in llm.hours})
+        lines += textwrap.wrap(f"LLM model calibration points: {len(llm.hours)} hour(s) on {', '.join(shapes)}", 80, subsequent_indent="  ", break_long_words=False)
     elif llm.note:
         lines += textwrap.wrap(f"LLM model calibration points: none; {llm.note}", 80, subsequent_indent="  ", break_long_words=False)
     return lines
