@@ -26,7 +26,9 @@ least 32), at the rows' (mean) lengths; Poisson rows the stated count (500 when 
 The replica runs the engine's scheduler (``scaleplan.llm.closed_loop.SCHEDULER``: SGLang's
 prefill steps carry no decodes, TensorRT-LLM prefills prompts whole) and, for InferenceX's SGLang
 rows, the launch scripts' flags (``server_flags``: chunked-prefill size, max running requests,
-scheduler receive interval).
+scheduler receive interval); TensorRT-LLM (and NIM) replicas admit a request only when the KV
+cache holds its prompt and whole completion (GUARANTEED_NO_EVICT,
+``EngineSettings.reserves_completion``).
 
 Calibration (on the group's lowest-load row only): the TPOT is fitted by the LLM model's
 per-step overhead scale (the fixed cost of a scheduler step: launches, sampling, the CPU side;
@@ -386,7 +388,7 @@ def simulate_row(
     f = server_flags(r)
     cfg = eng.ReplicaConfig(
         seqs, kv, 16, f.budget or budget, 10**9, ModelStep(d), chunked, mixed,
-        f.recv_interval,
+        f.recv_interval, d.settings.reserves_completion,
     )
     res = eng.run(
         times, inp, out, [cfg], [0], [(0.0, frozenset({0}))], lambda k, t, v: 0,

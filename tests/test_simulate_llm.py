@@ -547,3 +547,27 @@ def test_a_failure_counts_only_the_replicas_running_when_it_strikes() -> None:
     at1 = recovery(plan, topo, FailureEvent("spot", 1.0, 1, 1, frozenset(lost), ()), None)
     assert at0.delay_s == pytest.approx(90 + 120 + 15) and "15 GiB" in at0.basis
     assert at1.delay_s == pytest.approx(90 + 120 + 500)
+
+
+def test_reserving_the_completion_admits_fewer_and_never_preempts() -> None:
+    # 8 requests of 100 + 400 tokens at once; the KV cache holds 1,200 tokens: with the prompt
+    # alone admitted (vLLM) all 8 start and the growing contexts preempt; reserving the whole
+    # completion (TensorRT-LLM's GUARANTEED_NO_EVICT) runs two at a time, none preempted
+    step = eng.LinearStep(0.01, 0.0001, 0.001)
+    n = 8
+    serving = [(0.0, frozenset({0}))]
+
+    def run(reserve: bool) -> eng.EngineResult:
+        cfg = eng.ReplicaConfig(8, 1200, 16, 4096, 100_000, step, reserve_completion=reserve)
+        inp, out = np.full(n, 100), np.full(n, 400)
+        return eng.run(np.zeros(n), inp, out, [cfg], [0], serving, lambda i, t, v: 0)
+
+    prompt_only, reserved = run(False), run(True)
+    assert prompt_only.preemptions[0] > 0
+    assert reserved.preemptions[0] == 0
+    assert (reserved.outcome == eng.OK).all()
+    firsts = np.sort(reserved.t_first)
+    # two start together; the next two only when the first pair has finished
+    assert firsts[1] == firsts[0] and firsts[2] >= reserved.t_done.min() - 1e-12
+    live = [int(((reserved.t_first <= t) & (reserved.t_done > t)).sum()) for t in reserved.t_first]
+    assert max(live) == 2

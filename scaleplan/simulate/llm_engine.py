@@ -65,10 +65,8 @@ class LinearStep:
     per_context_token_s: float = 0.0
 
     def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: int) -> float:
-        return (
-            self.base_s + self.per_prefill_token_s * prefill_tokens
-            + self.per_decode_seq_s * decode_seqs + self.per_context_token_s * context_tokens
-        )
+        return (self.base_s + self.per_prefill_token_s * prefill_tokens
+                + self.per_decode_seq_s * decode_seqs + self.per_context_token_s * context_tokens)
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,8 @@ class ReplicaConfig:
     step that prefills runs no decodes, and they stall for it: SGLang without mixed chunks).
     ``recv_interval`` is SGLang's ``--scheduler-recv-interval`` (default 1): a busy scheduler
     takes new requests in only after that many decode steps, or after any step that prefilled;
-    an idle one at once.
+    an idle one at once. ``reserve_completion``: admission reserves KV for the prompt and the
+    whole completion, so nothing is preempted (TensorRT-LLM's GUARANTEED_NO_EVICT).
     """
 
     max_num_seqs: int
@@ -94,6 +93,7 @@ class ReplicaConfig:
     chunked: bool = True
     mixed: bool = True
     recv_interval: int = 1
+    reserve_completion: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,8 @@ class EngineResult:
 class _Rep:
     __slots__ = (
         "alloc", "busy_s", "cap", "cfg", "d", "heap", "inbox", "kv_pref", "n_dec", "preempt",
-        "prefill", "prefilled", "recv", "running", "s", "seq_steps", "stall", "stepping", "steps",
-        "token", "waiting",
+        "prefill", "prefilled", "recv", "reserved", "running", "s", "seq_steps", "stall",
+        "stepping", "steps", "token", "waiting",
     )
 
     def __init__(self, cfg: ReplicaConfig, alloc: int) -> None:
@@ -149,6 +149,7 @@ class _Rep:
         self.s = 0  # sum over decoding seqs of (length at join - counter at join)
         self.n_dec = 0
         self.kv_pref = 0  # tokens reserved by sequences still in prefill
+        self.reserved = 0  # prompt + whole completion of the running (reserve_completion)
         self.stepping = False
         self.token = 0  # invalidates a scheduled step end when the replica fails
         self.preempt = 0
@@ -197,17 +198,9 @@ class _Engine:
     )
 
     def __init__(
-        self,
-        times: F64,
-        inp: I64,
-        out: I64,
-        configs: Sequence[ReplicaConfig],
-        alloc_of: Sequence[int],
-        serving: Sequence[tuple[float, frozenset[int]]],
-        outages: Sequence[Outage],
-        sample_t: F64 | None,
-        closed_loop: int,
-        frontend_s: float = 0.0,
+        self, times: F64, inp: I64, out: I64, configs: Sequence[ReplicaConfig],
+        alloc_of: Sequence[int], serving: Sequence[tuple[float, frozenset[int]]],
+        outages: Sequence[Outage], sample_t: F64 | None, closed_loop: int, frontend_s: float = 0.0,
     ) -> None:
         n = len(times)
         nrep = len(configs)
@@ -326,7 +319,7 @@ class _Engine:
         r.running.clear()
         r.prefill = []
         r.heap = []
-        r.s = r.n_dec = r.kv_pref = 0
+        r.s = r.n_dec = r.kv_pref = r.reserved = 0
         r.stepping = r.stall = False
         r.token += 1
 
@@ -413,13 +406,16 @@ class _Engine:
         while budget > 0 and r.waiting and len(r.running) < max_seqs:
             v = r.waiting[0]
             need = inl[v] + gen[v]
-            if r.s + r.n_dec * (r.d + 1) + r.kv_pref + need + (len(r.running) + 1) * half > cap:
+            full = inl[v] + self.outl[v] if r.cfg.reserve_completion else 0
+            used = r.reserved + full if full else r.s + r.n_dec * (r.d + 1) + r.kv_pref + need
+            if used + (len(r.running) + 1) * half > cap:
                 break
             if not r.cfg.chunked and need > budget and p_tokens > 0:
                 break  # a whole prompt waits for a step with room (one alone may overrun)
             r.waiting.popleft()
             r.running[v] = None
             r.kv_pref += need
+            r.reserved += full
             take = min(need, budget) if r.cfg.chunked else need
             r.prefill.append([v, need, need, take])
             budget -= take
@@ -480,6 +476,8 @@ class _Engine:
         self.t_done[v] = t
         self.outcome[v] = OK
         del r.running[v]
+        if r.cfg.reserve_completion:
+            r.reserved -= self.inl[v] + self.outl[v]
         if self.closed_loop:
             self.release(t)
 
