@@ -71,6 +71,31 @@ def summary_table(plan: Plan, seconds: float, *, wide: bool = False) -> str:
     return table_text(cols, rows, wide=wide, title=title)
 
 
+def llm_lines(plan: Plan) -> list[Line]:
+    """LLM plans: per serving shape (GPU, TP, sequences at once) the TTFT and TPOT the model
+    predicts for each class at the planned concurrency, against the SLO (the plan's
+    ``allocations[].llm.classes``; bands and KV cache in plan.yaml's explanation)."""
+    slo = plan.spec.slo
+    shapes: dict[tuple[object, ...], str] = {}
+    for a in plan.allocations:
+        if a.llm is None or not a.llm.classes:
+            continue
+        x = a.llm
+        per = "; ".join(
+            f"{c} TTFT {p.ttft_ms:.0f} ms, TPOT {p.tpot_ms:.3g} ms" for c, p in x.classes.items()
+        )
+        key = (a.accelerator, a.gpus_per_replica, x.max_num_seqs, per)
+        shape = f"{a.accelerator} x{a.gpus_per_replica}, {x.max_num_seqs} seqs"
+        shapes.setdefault(key, f"  - {shape}: {per}")
+    if not shapes:
+        return []
+    targets = (("TTFT", slo.ttft_ms), ("TPOT", slo.tpot_ms))
+    limits = ", ".join(f"{name} {v:g} ms" for name, v in targets if v is not None)
+    limits = limits or f"e2e {slo.latency_ms:g} ms"
+    head = f"predicted per class at the planned concurrency (SLO p{slo.percentile}: {limits}):"
+    return [Line(head), *(Line(t) for t in shapes.values())]
+
+
 def summary_lines(
     plan: Plan, written: Sequence[str], changes: PlanDiff | None = None, plan_file: str = ""
 ) -> list[Line]:
@@ -85,6 +110,7 @@ def summary_lines(
     cost = f"${plan.cost_per_hour:.4f}/h, ${plan.cost_per_month:,.2f}/month"
     lines.append(Line(f"cost: {cost}, {per_m} per million requests"))
     lines += [Line(t) for t in plan.explanation if t.startswith("Average utilization")]
+    lines += llm_lines(plan)
     if plan.binding_constraints:
         lines.append(Line("binding constraints:"))
         lines += [Line(f"  - {b}", whole=True) for b in plan.binding_constraints]

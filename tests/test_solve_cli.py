@@ -31,6 +31,29 @@ def test_human_summary(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-
     assert "binding constraints:" in out and "savings against naive baselines:" in out
     assert "next best:" in out and "cheapest-single-type" in out
     assert "wrote" in out
+    assert "predicted per class" not in out  # not an LLM plan
+
+
+def test_llm_summary_says_the_predicted_ttft_and_tpot(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An LLM plan's terminal summary showed no TTFT/TPOT at all (they were only in plan.yaml):
+    one line per serving shape, each class at the planned concurrency, under the SLO."""
+    import yaml
+
+    spec = EMB.parent / "llm-chat" / "spec.yaml"
+    out = cli(["optimize", str(spec), "--out", str(tmp_path), "--no-manifests"]).stdout
+    plan = yaml.safe_load((tmp_path / "plan.yaml").read_text())
+    head = "predicted per class at the planned concurrency (SLO p95: TTFT 2500 ms, TPOT 90 ms):"
+    assert head in out
+    shown = out.split(head)[1].split("binding constraints:")[0]
+    for a in plan["allocations"]:
+        llm = a["llm"]
+        short = llm["classes"]["short"]
+        shape = f"{a['accelerator']} x{a['gpus_per_replica']}, {llm['max_num_seqs']} seqs"
+        assert f"{shape}: short TTFT {short['ttft_ms']:.0f} ms" in shown
+    shapes = {(a["accelerator"], a["gpus_per_replica"]) for a in plan["allocations"]}
+    assert len(shown.strip().splitlines()) == len(shapes)
+    first = plan["explanation"][0]
+    assert first.startswith("The cheapest plan that holds p95 TTFT <= 2500 ms, TPOT <= 90 ms and")
 
 
 def test_manifests_written_when_renderer_exists(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -42,8 +42,12 @@ def explain(
     peak_w = peak_window(rps)
     monthly = o.cost * HOURS_PER_MONTH
     when = f"at hour {peak_w}" if len(rps) == 24 else "flat over the day"
+    slo = spec.slo
+    targets = (("TTFT", slo.ttft_ms), ("TPOT", slo.tpot_ms))
+    token_slos = [f"{n} <= {v:g} ms" for n, v in targets if v is not None]
+    holds = f"p{pct} {', '.join(token_slos)} and end-to-end" if token_slos else f"p{pct}"
     lines = [
-        f"The cheapest plan that holds p{pct} <= {spec.slo.latency_ms:g} ms costs "
+        f"The cheapest plan that holds {holds} <= {slo.latency_ms:g} ms costs "
         f"${o.cost:.2f}/h (${monthly:,.0f}/month): {describe(o)} at peak.",
         f"Demand peaks at {rps[peak_w]:g} rps {when}; the plan sizes for "
         f"{spec.traffic.headroom:.0%} headroom on top.",
