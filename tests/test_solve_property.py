@@ -122,6 +122,7 @@ def instances(draw: st.DrawFn, routing: str, loss: bool) -> tuple[WindowProblem,
         survive_spot_loss=loss or draw(st.booleans()),
         backend_groups=backend_groups(cands) if routing == "gateway-api" else (),
         spot_by_capacity=routing == "gateway-api" and draw(st.booleans()),
+        delivered_util=draw(st.sampled_from(DELIVERED)) if routing == "gateway-api" else None,
     )
     slowest = min(min(c.cap(x) or 1 for x in classes) for c in cands)
     ub = math.ceil(2 * sum(demand_t) * (1 + headroom) / slowest) + 3
@@ -188,6 +189,42 @@ def group_limit(p: WindowProblem, ns: Sequence[int], ks: Sequence[int]) -> tuple
     return top, min(top, od / (1 + p.headroom))
 
 
+# WindowProblem.delivered_util drawn for gateway-api instances: (lo, hi, margin) of the
+# branch and bound over u = demand / capacity (scaleplan.solve.delivered)
+DELIVERED = [None, (0.0, 1.0, 0.0), (0.3, 0.7, 0.0), (0.5, 0.9, 0.05), (0.2, 0.5, -0.05)]
+
+
+def delivered_rows_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
+    """The delivered_util rows by hand: capacity x hi >= D, and per backend group what is left
+    of (1 - lo) of its capacity, less margin x D when in use (always when margin < 0, where
+    the solver may take it), at least each loss: a node of any member in use (n+1), the worst
+    zone's ceil(n/Z) nodes of every member (zone), its spot capacity (survive_loss); a group
+    without those rules has none."""
+    if p.delivered_util is None:
+        return True
+    lo, hi, margin = p.delivered_util
+    cands, d = p.candidates, p.demand[0]
+    node = [c.replicas_per_node * (c.cap(p.classes[0]) or 0.0) for c in cands]
+    cap = [n * a for n, a in zip(ns, node, strict=True)]
+    if hi * sum(cap) < d - EPS:
+        return False
+    for g in set(p.backend_groups):
+        ks = [k for k in range(len(ns)) if p.backend_groups[k] == g]
+        used = any(ns[k] for k in ks)
+        left = (1 - lo) * sum(cap[k] for k in ks) - (margin * d if used or margin < 0 else 0.0)
+        lost = []  # the rows of the group: n+1 one per member (u_k = 0 when not in use)
+        if p.redundancy == "n+1":
+            lost += [0.0, *(node[k] for k in ks if ns[k])]
+        if p.redundancy == "zone":
+            lost.append(sum(node[k] * math.ceil(ns[k] / cands[k].zones) for k in ks))
+        spot = [k for k in ks if cands[k].capacity_type == "spot"]
+        if p.survive_spot_loss and spot:
+            lost.append(sum(cap[k] for k in spot))
+        if any(left < v - EPS for v in lost):
+            return False
+    return True
+
+
 def weighted_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
     """gateway-api / inference-pool, one class: is there a routing of the demand for ``ns``?
 
@@ -200,7 +237,7 @@ def weighted_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
     groups = p.backend_groups or (0,) * K
     members = [[k for k in range(K) if groups[k] == g] for g in sorted(set(groups))]
     limits = [group_limit(p, ns, ks) for ks in members]
-    if sum(top for top, _ in limits) < d - EPS:
+    if sum(top for top, _ in limits) < d - EPS or not delivered_rows_ok(p, ns):
         return False
     f = p.spot_max_fraction
     if f is not None and p.spot_by_capacity:  # as the route delivers it: by capacity, per pod

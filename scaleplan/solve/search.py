@@ -31,8 +31,8 @@ class Outcome:
     shares: list[float] | None = None
     lower: float | None = None
     proven: bool = True
-    # a heuristic step after the search (static.hold_rounded_spot), said in the plan's
-    # warnings; the plan is then measured against the search's optimum (``bound``)
+    # a step after the search (static.hold_rounded_spot, delivered.hold_delivered_loss), said
+    # in the plan's warnings; the plan is then measured against the bound it found (``bound``)
     note: str = ""
     stats: tuple[SolveStat, ...] = ()  # solver runs behind ``sols``
 
@@ -50,10 +50,12 @@ def search_windows(
     quotas: bool = True,
     max_replicas: bool = True,
     tie_break: bool = True,
+    delivered: tuple[float, float, float] | None = None,
 ) -> Outcome:
     """Every window's cheapest plan over ``cands`` (weighted per window; no static weights).
 
-    ``quotas`` / ``max_replicas`` False drop those rules (diagnosis asks what they cost).
+    ``quotas`` / ``max_replicas`` False drop those rules (diagnosis asks what they cost);
+    ``delivered``: :attr:`WindowProblem.delivered_util` (``scaleplan.solve.delivered``).
     """
     classes = pb.classes
     pl = pb.spec.placement
@@ -82,6 +84,7 @@ def search_windows(
         # max_fraction 0 (a spot pod in a Service with a weight gets requests: none may run)
         spot_by_capacity=gateway
         and (not pb.static_weights(rps) or len(set(groups)) == 1 or pl.spot.max_fraction == 0),
+        delivered_util=delivered,
     )
     runs: list[SolveStat] = []
     cache = solve_windows(

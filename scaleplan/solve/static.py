@@ -17,6 +17,7 @@ from dataclasses import replace
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.kube.weights import peak_window
 from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.delivered import hold_delivered_loss, rounded_spot_share
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, quota_scopes
 from scaleplan.solve.search import Outcome, search_windows, shape_groups
@@ -204,16 +205,6 @@ def _windows_at_split(
     return sols
 
 
-def _rounded_share(split: Split, o: Outcome) -> float:
-    """The largest share of requests on spot pods, over ``o``'s windows, as the HTTPRoute
-    delivers it at its integer weights (:func:`spot_share`, :func:`group_weights`)."""
-    return max(
-        (spot_share(o.cands, split.groups, group_weights(split, x.replicas), x.replicas)
-         for x in o.sols),
-        default=0.0,
-    )
-
-
 def _tightened(
     pb: Problem, o: Outcome, rps: Sequence[float], over: float, deadline: float, tie_break: bool
 ) -> Outcome | None:
@@ -232,7 +223,7 @@ def _tightened(
         t = search_windows(tight, o.cands, rps, deadline=deadline, tie_break=tie_break)
         if not t.solved:
             return None
-        over = _rounded_share(Split(pb, t.cands), t)
+        over = rounded_spot_share(Split(pb, t.cands), t)
         if over <= f + 1e-9:
             return t
     return None
@@ -254,7 +245,7 @@ def hold_rounded_spot(
     if not (o.solved and one_window and spot.allowed and spot.max_fraction < 1):
         return o
     split = Split(pb, o.cands)
-    over = _rounded_share(split, o)
+    over = rounded_spot_share(split, o)
     if over <= spot.max_fraction + 1e-9:
         return o
     best = _tightened(pb, o, rps, over, deadline, tie_break)
@@ -468,8 +459,9 @@ def solve_plan(
     deadline: float,
     tie_break: bool = True,
 ) -> Outcome:
-    """:func:`search_windows`, then (static HTTPRoute weights) :func:`best_static`; an outcome
-    that cannot be re-planned for static weights comes back infeasible."""
+    """:func:`search_windows`, then (static HTTPRoute weights) :func:`best_static`, or over one
+    window :func:`hold_rounded_spot` and :func:`scaleplan.solve.delivered.hold_delivered_loss`;
+    an outcome that cannot be re-planned for static weights comes back infeasible."""
     static = pb.static_weights(rps)
     if static:
         cands = [c for c in cands if pb.mixed_capacity(c) is not None]
@@ -478,7 +470,8 @@ def solve_plan(
         return o
     try:
         if not static:
-            return hold_rounded_spot(pb, o, rps, deadline, tie_break=tie_break)
+            o = hold_rounded_spot(pb, o, rps, deadline, tie_break=tie_break)
+            return hold_delivered_loss(pb, o, rps, deadline, tie_break=tie_break)
         return best_static(pb, o, rps, deadline)
     except InfeasibleError:
         return Outcome(cands, o.sols, "infeasible", math.inf, math.inf)

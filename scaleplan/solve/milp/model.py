@@ -34,6 +34,7 @@ from scaleplan.solve.milp.weighted import balanced_routing, build_weighted
 from scaleplan.solve.milp.window import (
     WindowProblem,
     WindowSolution,
+    delivered_ok,
     even_need,
     mixed_capacities,
     node_bounds,
@@ -297,7 +298,7 @@ class WindowModel(Formulation):
         set is a subset of the quieter one's). Feasibility with the node and replica counts fixed
         is :func:`even_feasible` (routing: service) or a small LP over the routing of the
         candidates in use (:func:`balanced_routing`, PuLP + the same solver), after
-        :func:`spot_by_capacity_ok` on the counts.
+        :func:`spot_by_capacity_ok` and :func:`delivered_ok` on the counts.
         """
         t0 = time.perf_counter()
         p = self.p
@@ -307,7 +308,7 @@ class WindowModel(Formulation):
                 return None
             routing = even_routing(p, sol.replicas, demand)
         else:
-            if not spot_by_capacity_ok(p, sol.replicas):
+            if not spot_by_capacity_ok(p, sol.replicas) or not delivered_ok(p, sol, demand):
                 return None
             routing = balanced_routing(self, sol, demand, solver=self.solver_name, stats=self.stats)
             if routing is None:

@@ -90,6 +90,49 @@ def build_weighted(fm: Formulation) -> None:
             for k in range(K):
                 terms = [(fm.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active if (ci, k) in fm.y]
                 add([*terms, (fm.r[k], -1.0), (fm.m[k], float(cands[k].replicas_per_node))], LE, f"zone_{k}")
+    _add_delivered_loss(fm)
+
+
+def _add_delivered_loss(fm: Formulation) -> None:
+    """:attr:`WindowProblem.delivered_util` (lo, hi, margin), one active class: capacity
+    sum_k w_k r_k >= D / hi (a total row), and per backend group g, what survives each loss at
+    least lo of its capacity plus margin x D (either sign) when g is in use (binary v_g), in
+    capacity (w_k = :func:`route_caps`, one per group):
+    (1 - lo) sum_{j in g} w_j r_j - margin D v_g >= w_k q_k u_k per member k (n+1),
+    >= sum_{k in g} w_k q_k m_k (zone), >= sum_{k in g spot} w_k r_k (survive_loss).
+    With margin >= what rounding adds to a share, a plan in the interval survives them at the
+    route's integer weights (every pod loaded at u <= hi); with margin <= minus what it takes,
+    every plan that does and has u in the interval is in it."""
+    import pulp
+
+    p, K = fm.p, fm.K
+    if p.delivered_util is None or not fm.single or not p.backend_groups:
+        return
+    lo, hi, margin = p.delivered_util
+    GE, caps, cands = pulp.LpConstraintGE, route_caps(p), p.candidates
+    cap = [(fm.r[k], hi * a) for k, a in enumerate(caps) if a]
+    fm.total_rows.append(fm.add(cap, GE, "dlv_cap"))
+    extra = margin * sum(p.demand)
+    for g, ks in group_members(p.backend_groups, range(K)).items():
+        used: list[tuple[Any, float]] = []
+        if extra:
+            v = fm.prob.add_variable(f"dlv_v{g}", cat="Binary")
+            ub = float(sum(fm.peak_ub[k] for k in ks))
+            fm.add([*[(fm.n[k], -1.0) for k in ks], (v, ub)], GE, f"dlv_used_g{g}")
+            used = [(v, -extra)]
+        kept = [*[(fm.r[j], (1 - lo) * caps[j]) for j in ks if caps[j]], *used]
+        q = [caps[k] * cands[k].replicas_per_node for k in ks]
+        if fm.u:
+            for k, qk in zip(ks, q, strict=True):
+                fm.add([*kept, (fm.u[k], -qk)], GE, f"dlv_n1_g{g}_{k}")
+        if fm.m:
+            zone = [(fm.m[k], -qk) for k, qk in zip(ks, q, strict=True)]
+            fm.add([*kept, *zone], GE, f"dlv_zone_g{g}")
+        if p.survive_spot_loss and any(cands[k].capacity_type == "spot" for k in ks):
+            # one term per variable (PuLP keeps the last of repeated ones): spot pods count
+            # (1 - lo) w - w, on-demand ones (1 - lo) w
+            od = [(j, (cands[j].capacity_type == "on-demand") - lo) for j in ks if caps[j]]
+            fm.add([*[(fm.r[j], c * caps[j]) for j, c in od], *used], GE, f"dlv_spot_g{g}")
 
 
 def _add_spot_by_capacity(fm: Formulation) -> None:

@@ -50,6 +50,13 @@ class WindowProblem:
     # pods, so the share of requests on spot pods as delivered is spot capacity / capacity;
     # spot.max_fraction then also holds on that (the routing y alone is not what is delivered)
     spot_by_capacity: bool = False
+    # routing: gateway-api over one demand window, one class: the route's capacity weights
+    # load every pod at u = D / C (C: the capacity, :func:`route_caps`), so a backend group
+    # survives losing L of its r pods (a node, a zone, its spot pods) iff r - L >= u r, which
+    # is bilinear. (lo, hi, margin): the rows of an interval of u, C >= D / hi and, per group
+    # in use, a (r_g - L_g) >= lo a r_g + margin D (margin: what the route's integer weights
+    # may add to a group's share; ``scaleplan.solve.delivered``); None: no rows
+    delivered_util: tuple[float, float, float] | None = None
 
 
 @dataclass
@@ -93,6 +100,36 @@ def spot_by_capacity_ok(p: WindowProblem, replicas: Sequence[int]) -> bool:
     cap = [r * a for r, a in zip(replicas, route_caps(p), strict=True)]
     spot = sum(v for v, c in zip(cap, p.candidates, strict=True) if c.capacity_type == "spot")
     return spot <= f * sum(cap) + 1e-9 * max(1.0, spot)
+
+
+def delivered_ok(p: WindowProblem, sol: WindowSolution, demand: Sequence[float]) -> bool:
+    """The rows of :attr:`WindowProblem.delivered_util` on ``sol``'s counts for ``demand``
+    (True without them): C >= D / hi, and per backend group what survives each loss
+    ((1 - lo) C_g - margin x peak demand, when in use) at least the lost capacity."""
+    if p.delivered_util is None or not p.backend_groups:
+        return True
+    if sum(1 for d in p.demand if d > 0) != 1:
+        return True
+    lo, hi, margin = p.delivered_util
+    caps, cands, tol = route_caps(p), p.candidates, 1e-6 * max(1.0, sum(demand))
+    if hi * sum(r * a for r, a in zip(sol.replicas, caps, strict=True)) < sum(demand) - tol:
+        return False
+    for ks in group_members(p.backend_groups, range(len(cands))).values():
+        used = any(sol.nodes[k] for k in ks)
+        left = (1 - lo) * sum(sol.replicas[k] * caps[k] for k in ks)
+        left -= margin * sum(p.demand) if used or margin < 0 else 0.0
+        node = {k: caps[k] * cands[k].replicas_per_node for k in ks}
+        lost: list[float] = []
+        if p.redundancy == "n+1":
+            lost += [0.0, *(node[k] for k in ks if sol.nodes[k])]
+        elif p.redundancy == "zone":
+            lost.append(sum(node[k] * math.ceil(sol.nodes[k] / cands[k].zones) for k in ks))
+        spot = [k for k in ks if cands[k].capacity_type == "spot"]
+        if p.survive_spot_loss and spot:
+            lost.append(sum(sol.replicas[k] * caps[k] for k in spot))
+        if any(left < v - tol for v in lost):
+            return False
+    return True
 
 
 def on_demand_factor(p: WindowProblem) -> float:

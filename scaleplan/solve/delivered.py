@@ -1,0 +1,231 @@
+"""Losses on a plan over one demand window as the ``routing: gateway-api`` HTTPRoute delivers it.
+
+Render weighs each backend Service by its pods' capacity at the peak (``kube.weights``;
+:func:`scaleplan.solve.split.group_weights` on candidates) and kube-proxy spreads a Service's
+share evenly over its pods, whatever split the MILP's routing assumed, so every pod is loaded
+at u = demand / capacity. :func:`hold_delivered_loss` checks n+1, zone and
+spot.survive_loss per backend Service at that share (bilinear in the replica counts, so not a
+MILP row) and, when a Service falls short, runs a branch and bound over u, each node one
+search with ``WindowProblem.delivered_util``. :func:`rounded_spot_share` is spot.max_fraction
+at the route's integer weights (``static.hold_rounded_spot`` holds it).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.problem import Problem
+from scaleplan.solve.search import Outcome, search_windows
+from scaleplan.solve.split import Split, group_weights, spot_share
+
+# searches the branch and bound of hold_delivered_loss may run per pass (each one MILP)
+MAX_LOSS_SEARCHES = 40
+
+
+def rounded_spot_share(split: Split, o: Outcome) -> float:
+    """The largest share of requests on spot pods, over ``o``'s windows, as the HTTPRoute
+    delivers it at its integer weights (:func:`spot_share`, :func:`group_weights`)."""
+    return max(
+        (spot_share(o.cands, split.groups, group_weights(split, x.replicas), x.replicas)
+         for x in o.sols),
+        default=0.0,
+    )
+
+
+
+# what largest-remainder rounding can add to a backend's share of the requests: its weight is
+# at most one point over its exact share (kube.weights.largest_remainder)
+ROUNDING = 0.01
+
+
+@dataclass(frozen=True)
+class Short:
+    """A backend group that does not survive a loss as delivered: the rule, the share of its
+    pods' capacity left after the loss (``kept``), the load the route's integer weights put on
+    it (``load``, of its capacity), that load before rounding (``u``: demand / capacity, every
+    pod's) and what one unit of demand share adds to it (``unit``: demand / its capacity)."""
+
+    rule: str
+    kept: float
+    load: float
+    u: float
+    unit: float
+
+
+def _lost(c: Candidate, reps: int, nodes: int, rule: str) -> int:
+    """Pods of one candidate a loss takes: its largest node (n+1), what its nodes, spread over
+    its zones in turn from the first, put in the first zone (zone, as the simulator lays them
+    out), all of them when spot (survive_loss)."""
+    q = c.replicas_per_node
+    if rule == "n+1":
+        return min(q, reps)
+    if rule == "zone":
+        return sum(min(q, reps - j * q) for j in range(0, max(nodes, 0), max(c.zones, 1)))
+    return reps if c.capacity_type == "spot" else 0
+
+
+def _rules(pb: Problem) -> list[str]:
+    pl = pb.spec.placement
+    rules: list[str] = [pl.redundancy] if pl.redundancy in ("n+1", "zone") else []
+    return [*rules, "spot"] if pl.spot.allowed and pl.spot.survive_loss else rules
+
+
+def loss_short(pb: Problem, o: Outcome, rps: Sequence[float]) -> Short | None:
+    """The worst backend group of ``o`` (demand ``rps[w]`` in window w) whose pods left after
+    a loss (n+1, zone, survive_loss) do not carry the share the route's integer weights send
+    it (:func:`group_weights`); None when every group survives every loss in every window."""
+    split, cands = Split(pb, o.cands), o.cands
+    worst: Short | None = None
+    for x, d in zip(o.sols, rps, strict=True):
+        reps = x.replicas
+        shares = group_weights(split, reps)
+        cap = sum(r * split.wcap[k] for k, r in enumerate(reps) if split.mcap[k] > 0)
+        for g, ks in split.members.items():
+            pods = sum(reps[k] for k in ks)
+            if pods <= 0 or shares.get(g, 0.0) <= 0:
+                continue
+            unit = d / (min(split.mcap[k] for k in ks if reps[k]) * pods)
+            for rule in _rules(pb):
+                lost = [_lost(cands[k], reps[k], x.nodes[k], rule) for k in ks if reps[k]]
+                kept = 1 - (max(lost) if rule == "n+1" else sum(lost)) / pods
+                load = shares[g] * unit
+                if kept < load - 1e-9 and (worst is None or load - kept > worst.load - worst.kept):
+                    worst = Short(rule, kept, load, d / cap if cap > 0 else math.inf, unit)
+    return worst
+
+
+def _spot_ok(pb: Problem, o: Outcome) -> bool:
+    """``o`` keeps spot.max_fraction at the route's integer weights (:func:`rounded_spot_share`)."""
+    return rounded_spot_share(Split(pb, o.cands), o) <= pb.spec.placement.spot.max_fraction + 1e-9
+
+
+def _lower(o: Outcome) -> float:
+    return o.cost if o.status == "optimal" else o.bound
+
+
+@dataclass(order=True)
+class _Node:
+    lower: float  # a lower bound on every plan with u in [lo, hi] that holds (margin 0)
+    lo: float
+    hi: float
+    o: Outcome | None = field(default=None, compare=False)  # its plan, when already searched
+
+
+def _split_at(short: Short, margin: float) -> float | None:
+    """Where to split u so that neither half keeps the plan: below its u (C >= D / m excludes
+    it), above what survives less the margin's load (the rows ask kept >= m + margin x unit);
+    None when no such point exists (the group falls short only by the weights' rounding and
+    the rows leave it no margin)."""
+    top = short.kept - margin * short.unit
+    return (top + short.u) / 2 if top < short.u - 1e-12 else None
+
+
+@dataclass
+class _Search:
+    """One branch and bound's state: the plan that holds, the bound over what it set aside."""
+
+    best: Outcome | None = None
+    open_lb: float = math.inf
+    searches: int = 0
+
+    def keep(self, t: Outcome) -> None:
+        if self.best is None or t.cost < self.best.cost - 1e-9:
+            self.best = t
+
+
+def _branch(
+    pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, tie_break: bool,
+    margin: float,
+) -> _Search:
+    """Best-first branch and bound over u = demand / capacity (every pod's load as the route
+    delivers it before rounding; ``WindowProblem.delivered_util``): each node's search is a
+    relaxation of the plans with u in its interval that hold the rules at the capacity shares
+    and at the integer weights (``margin`` 0; with +:data:`ROUNDING` a restriction to plans
+    that hold at any rounding), a plan that holds as delivered closes it, one that does not
+    splits it at :func:`_split_at`; a node that cannot split, or is not searched within the
+    limits, stays open (``open_lb``)."""
+    run = _Search()
+    heap = [_Node(_lower(o), 0.0, 1.0, o)]
+    while heap:
+        node = heapq.heappop(heap)
+        if run.best is not None and node.lower >= run.best.cost - 1e-9:
+            break
+        t = node.o
+        if t is None:
+            if run.searches >= MAX_LOSS_SEARCHES or time.perf_counter() > deadline:
+                run.open_lb = min(run.open_lb, node.lower)
+                continue
+            run.searches += 1
+            t = search_windows(
+                pb, o.cands, rps, deadline=deadline, tie_break=tie_break,
+                delivered=(node.lo, node.hi, margin),
+            )
+            if not t.solved:
+                if t.status != "infeasible":
+                    run.open_lb = min(run.open_lb, node.lower)
+                continue
+        short = loss_short(pb, t, rps)
+        if short is None and _spot_ok(pb, t):
+            run.keep(t)
+            if t.status != "optimal":
+                run.open_lb = min(run.open_lb, _lower(t))
+            continue
+        m = _split_at(short, margin) if short is not None else None
+        lb = max(node.lower, _lower(t))
+        if m is None or not node.lo <= m <= node.hi:
+            run.open_lb = min(run.open_lb, lb)
+            continue
+        heapq.heappush(heap, _Node(lb, node.lo, m))
+        heapq.heappush(heap, _Node(lb, m, node.hi))
+    cut = run.best.cost - 1e-9 if run.best is not None else math.inf
+    run.open_lb = min([run.open_lb, *(n.lower for n in heap if n.lower < cut)])
+    return run
+
+
+def hold_delivered_loss(
+    pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, *, tie_break: bool = True
+) -> Outcome:
+    """routing: gateway-api over one demand window, one request class: n+1, zone and
+    spot.survive_loss as the HTTPRoute delivers them. The MILP checks each backend group's loss
+    against its own routing, but render sends the group its capacity share (a lone A10G spot
+    pod the MILP added for min_replicas and routed nothing gets 39 % of the requests, all lost
+    with it). ``o`` itself when it holds (or the rules do not apply). Else a branch and bound
+    (:func:`_branch`, margin 0: its bound holds for every plan that keeps the rules at the
+    capacity shares and at the integer weights) and, when that leaves nodes open below its
+    best plan (a group short within the rounding), one whose rows ask what rounding can add.
+    ``optimal`` when the best plan meets the bound; ``feasible`` with its gap otherwise; ``o``
+    with a warning when neither finds a plan that holds."""
+    one_class = sum(1 for _, s in pb.classes if s > 0) == 1
+    applies = pb.spec.kubernetes.routing == "gateway-api" and not pb.static_weights(rps)
+    short = loss_short(pb, o, rps) if o.solved and applies and one_class else None
+    if short is None or not _rules(pb):
+        return o
+    exact = _branch(pb, o, rps, deadline, tie_break, 0.0)
+    best, lower = exact.best, min(exact.open_lb, exact.best.cost if exact.best else math.inf)
+    if best is None or exact.open_lb < best.cost - 1e-9:
+        rounded = _branch(pb, o, rps, deadline, tie_break, ROUNDING)
+        if rounded.best is not None and (best is None or rounded.best.cost < best.cost - 1e-9):
+            best = rounded.best
+    words = {"n+1": "redundancy n+1", "zone": "redundancy zone", "spot": "spot.survive_loss"}
+    what = (
+        f"{words[short.rule]} as the HTTPRoute delivers it: the cheapest plan that holds it "
+        f"against the MILP's own routing (${o.cost:.2f}/h) loads a backend at "
+        f"{short.load:.1%} of its pods' capacity, and {short.kept:.1%} is left after the loss"
+    )
+    if best is None:
+        note = f"{what}; no plan that holds it was found within the search limit"
+        return replace(o, note=f"{o.note}; {note}" if o.note else note)
+    lower = max(min(lower, best.cost), _lower(o))
+    if best.cost <= lower + 1e-9 and best.status == "optimal" and o.status == "optimal":
+        return replace(best, bound=best.cost, stats=o.stats, note=o.note)
+    gap = (best.cost - lower) / best.cost if best.cost > 0 else 0.0
+    note = f"{what}; this plan holds it and is feasible, within {gap:.2%} of the bound"
+    note = f"{o.note}; {note}" if o.note else note
+    return replace(
+        best, status="feasible", bound=lower, proven=o.proven, note=note, stats=o.stats
+    )
