@@ -119,3 +119,29 @@ def test_user_catalog_overrides_prices(cli, tmp_path: Path) -> None:  # type: ig
     res = cli(["optimize", str(EMB / "spec.yaml"), "--catalog", str(tmp_path / "cat.yaml"), "--out", str(tmp_path / "o"), "--json", "--no-alternatives", "--no-manifests"])
     doc = json.loads(res.stdout)
     assert str(tmp_path / "cat.yaml") in doc["metadata"]["inputs"]["catalogs"]
+
+
+def test_arm64_allocations_are_named_in_the_warnings(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A plan on arm64 (Graviton) hosts says so: the image must be built for arm64 and the CPU
+    capacity is the profile's CPU points as measured (on x86 here); the tutorial's spec planned
+    an amd64 image on c7g from x86 measurements in silence. With the example's exclude line,
+    no such warning."""
+    import shutil
+
+    for f in ("spec.yaml", "profile.yaml"):
+        shutil.copy(EMB / f, tmp_path / f)
+    text = (EMB / "spec.yaml").read_text(encoding="utf-8")
+    assert "  exclude: [c7g*, m7g*, g5g*]\n" in text
+    (tmp_path / "spec.yaml").write_text(text.replace("  exclude: [c7g*, m7g*, g5g*]\n", ""))
+
+    def plan(spec: Path, out: str) -> dict:  # type: ignore[type-arg]
+        args = ["--out", str(tmp_path / out), "--no-alternatives", "--no-manifests", "--json"]
+        return json.loads(cli(["optimize", str(spec), *args]).stdout)  # type: ignore[no-any-return]
+
+    doc = plan(tmp_path / "spec.yaml", "a")
+    arm = sorted({t for a in doc["allocations"] if (t := a["instance_type"]).startswith("c7g")})
+    assert arm, [a["instance_type"] for a in doc["allocations"]]  # the cheapest CPU hosts are arm64
+    said = [w for w in doc["warnings"] if "arm64" in w]
+    assert len(said) == 1 and all(t in said[0] for t in arm), doc["warnings"]
+    doc = plan(EMB / "spec.yaml", "b")
+    assert not [w for w in doc["warnings"] if "arm64" in w], doc["warnings"]

@@ -287,6 +287,13 @@ def _warnings(
             f"capacity on {', '.join(est)} rests on estimated or scaled profile points, "
             "not measurements"
         )
+    arm = sorted({c.row.instance_type for c in used if c.row.cpu_arch == "arm64"})
+    if arm:  # nothing in a spec or profile says the image or the measured CPU is arm64
+        warnings.append(
+            f"{', '.join(arm)}: arm64 hosts; the image must be built for linux/arm64, and CPU "
+            "capacity is the profile's CPU points as measured, whatever CPU that was (leave "
+            "them out with placement.exclude otherwise)"
+        )
     if best.note:  # a repair after the search (its own words), not the time limit
         warnings.append(best.note)
     if (best.status != "optimal") if best.shares is None and not best.note else not best.proven:
