@@ -166,13 +166,15 @@ VLLM_TOKEN_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)  # TTFT / TPOT 
 VLLM_LENGTH_BUCKETS = (64.0, 256.0, 1024.0, 4096.0)
 
 
-def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = 1767225600, days: int = 2, prefix: str = "") -> None:
+def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = 1767225600, days: int = 2, prefix: str = "", waiting: Sequence[float] | None = None) -> None:
     """A vLLM service in OpenMetrics, series per pod (as a ServiceMonitor labels them): per UTC
     hour of day ``hours[h]`` = (requests/s per pod, requests running per pod, mean TTFT s, mean
     TPOT s, prompt tokens, generated tokens) for every pod. Written: ``vllm:request_success_total``,
     the e2e latency, TTFT, TPOT, prompt and generation token histograms (exponential around the
     mean; ``_sum`` / ``_count`` give the mean exactly), ``vllm:num_requests_running`` and ``up``.
-    The mean e2e latency is running / rate (Little's law). Files: ``<prefix>dayNN.om``."""
+    The mean e2e latency is running / rate (Little's law). ``waiting[h]``: requests waiting per
+    pod in hour ``h`` (``vllm:num_requests_waiting``; not written when None). Files:
+    ``<prefix>dayNN.om``."""
     hists = (
         ("vllm:e2e_request_latency_seconds", VLLM_LATENCY_BUCKETS, lambda h: h[1] / h[0]),
         ("vllm:time_to_first_token_seconds", VLLM_TOKEN_BUCKETS, lambda h: h[2]),
@@ -213,6 +215,10 @@ def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[s
                 lines += [f"{name}_count{{{lab}}} {s[name][len(buckets)]:.4f} {t}" for t, _, s, _ in chunk]
         lines.append("# TYPE vllm:num_requests_running gauge")
         lines += [f"vllm:num_requests_running{{{lab}}} {r:g} {t}" for lab in labs for t, _, _, r in chunk]
+        if waiting is not None:
+            lines.append("# TYPE vllm:num_requests_waiting gauge")
+            at = [(t, waiting[((t - 1 - start) % 86400) // 3600]) for t, *_ in chunk]
+            lines += [f"vllm:num_requests_waiting{{{lab}}} {w:g} {t}" for lab in labs for t, w in at]
         lines.append("# TYPE up gauge")
         lines += [f"up{{{lab}}} 1 {t}" for lab in labs for t, *_ in chunk]
         lines.append("# EOF")

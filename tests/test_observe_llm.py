@@ -200,3 +200,43 @@ def test_two_shapes_calibrate_from_each_allocations_pods(cli, tables: Catalog, t
     fit = next(x for x in w if x.startswith("calibration: compute"))
     c, m = (float(x) for x in re.findall(r"(?:compute|memory) x([0-9.]+)", fit))
     assert 0.5 <= c <= 0.75 and 0.5 <= m <= 0.75, fit
+
+
+def test_an_hours_admission_wait_is_taken_out_of_its_ttft() -> None:
+    """vLLM's TTFT runs from arrival, so an hour with requests waiting for admission holds their
+    wait, which the model's prediction at the requests running does not: the calibration took
+    it as slow prefill. The wait (waiting / requests per second, Little's law) comes off; an
+    hour whose wait is most of its TTFT gives no TTFT point."""
+    from scaleplan.observe.model import LlmHour
+    from scaleplan.observe.replan import _engine_ttft
+
+    def hour(waiting: float | None) -> LlmHour:
+        return LlmHour(hour=0, replicas=2, rps_per_replica=2.0, concurrency_per_replica=20.0, waiting_per_replica=waiting, ttft_ms=500.0, tpot_ms=30.0)
+
+    assert _engine_ttft(hour(None)) == 500.0 and _engine_ttft(hour(0.0)) == 500.0
+    assert _engine_ttft(hour(0.4)) == pytest.approx(300.0)  # 0.4 waiting / 2 rps = 200 ms
+    assert _engine_ttft(hour(0.6)) is None  # 300 ms of 500: queue-bound
+
+
+@needs_prometheus
+def test_observe_reads_the_waiting_queue(cli, tables: Catalog, tmp_path) -> None:
+    truth = _truth(tables)
+    waiting = [0.1 * h[0] for h in truth]  # 100 ms of admission wait in every hour
+    inflated = [(r, n, ttft + 0.1, tpot, p, o) for r, n, ttft, tpot, p, o in truth]
+    history_vllm(tmp_path / "om", namespace="llm", service="chat-l40s-x1", pods=PODS, hours=inflated, start=START, days=2, waiting=waiting)
+    create_blocks(tmp_path / "om", tmp_path / "tsdb")
+    with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
+        args = ["observe", "--prometheus", url, "--plan", str(EXAMPLE / "plan.yaml"), "--end", "2026-01-03T00:00:00Z", "--since", "2d"]
+        doc = json.loads(cli([*args, "--json"]).stdout)
+    from scaleplan.observe.model import LlmHour
+    from scaleplan.observe.replan import _engine_ttft
+
+    checked = 0
+    for h in doc["llm"]["hours"]:
+        want = truth[h["hour"]]
+        assert h["waiting_per_replica"] == pytest.approx(0.1 * want[0], rel=0.02)
+        engine = _engine_ttft(LlmHour.model_validate(h))
+        if engine is not None:
+            assert engine == pytest.approx(want[2] * 1000, rel=0.04)  # the engine's own TTFT
+            checked += 1
+    assert checked >= 12

@@ -213,6 +213,7 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
 
 
 LLM_SERIES = ("demand_hourly", "replicas_hourly", "concurrency", "prompt_tokens", "output_tokens", "ttft_mean", "tpot_mean")
+WAITING = "waiting_hourly"  # optional: requests waiting for admission (a TTFT holds their wait)
 
 
 def _llm(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedLlm | None:
@@ -222,7 +223,7 @@ def _llm(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedLlm | None:
     without the engine's queries."""
     if "replicas_hourly" not in queries.by_name():
         return None
-    cells = {k: _cells(fetched.series.get(k, ())) for k in LLM_SERIES}
+    cells = {k: _cells(fetched.series.get(k, ())) for k in (*LLM_SERIES, WAITING)}
     demand = cells["demand_hourly"]
 
     def weighted(key: str) -> float | None:
@@ -243,7 +244,8 @@ def _llm(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedLlm | None:
         hours = ()
         missing = []
         for a in sorted(live, key=lambda x: x.name):
-            own = {k: _cells(fetched.series.get(f"{k}@{a.name}", ())) for k in LLM_SERIES}
+            keys = (*LLM_SERIES, WAITING)
+            own = {k: _cells(fetched.series.get(f"{k}@{a.name}", ())) for k in keys}
             hours += _llm_hours(own, a.accelerator, a.gpus_per_replica, a.name)
             missing += [f"{k}@{a.name}" for k in LLM_SERIES if not own[k]]
     note = None
@@ -261,6 +263,9 @@ def _llm_hours(cells: Mapping[str, Mapping[tuple[int, int], float]], accelerator
         if not all(math.isfinite(x) and x > 0 for x in (rps, reps, running)) or not (c in cells["ttft_mean"] or c in cells["tpot_mean"]):
             continue
         row = {"rps_per_replica": rps / reps, "concurrency_per_replica": running / reps, "replicas": reps}
+        waiting = cells.get(WAITING, {}).get(c)
+        if waiting is not None and math.isfinite(waiting) and waiting >= 0:
+            row["waiting_per_replica"] = waiting / reps
         for key, name, scale in (("prompt_tokens", "prompt_tokens", 1.0), ("output_tokens", "output_tokens", 1.0), ("ttft_mean", "ttft_ms", 1000.0), ("tpot_mean", "tpot_ms", 1000.0)):
             v = cells[key].get(c)
             if v is not None and v > 0 and math.isfinite(v):

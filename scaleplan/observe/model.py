@@ -108,6 +108,10 @@ class LlmHour(StrictModel):
     replicas: float = Field(gt=0, description="Replicas up (the hour's mean).")
     rps_per_replica: float = Field(gt=0, description="Requests/s one replica completed.")
     concurrency_per_replica: float = Field(gt=0, description="Requests running on one replica (the engine's gauge, the hour's mean).")
+    waiting_per_replica: float | None = Field(
+        default=None, ge=0,
+        description="Requests waiting for admission on one replica (the hour's mean); their wait, waiting / requests per second (Little's law), is part of the observed TTFT.",
+    )
     prompt_tokens: float | None = Field(default=None, gt=0, description="Mean prompt tokens per request.")
     output_tokens: float | None = Field(default=None, gt=0, description="Mean generated tokens per request.")
     ttft_ms: float | None = Field(default=None, gt=0, description="Mean time to first token.")

@@ -160,6 +160,10 @@ def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_
     at = f"@{alloc}" if alloc is not None else ""
     whose = f" of {dep}'s pods" if dep is not None else ""
     out = [Query(f"replicas_hourly{at}", f"avg_over_time((count(up{{{selector}}} == 1))[{hour_range}:{step}])", "gauge", False, hourly=True, unit="pods", source=f"up of the ServiceMonitor's targets{whose}", allocation=alloc)]
+    if em.waiting is not None:  # the queue ahead of admission, which a TTFT holds
+        promql = f"sum(avg_over_time({em.waiting}{{{selector}}}[1h]))"
+        source = f"{engine} {em.waiting}{whose}"
+        out.append(Query(f"waiting_hourly{at}", promql, "gauge", False, hourly=True, source=source, allocation=alloc))
     if alloc is not None:
         out.append(Query(f"demand_hourly{at}", f"avg_over_time((sum(rate({em.requests}{{{selector}}}[2m])))[{hour_range}:{step}])", "rate", False, hourly=True, unit="rps", source=f"{em.requests}{whose}", allocation=alloc))
         if em.running is not None:

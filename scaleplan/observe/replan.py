@@ -17,7 +17,7 @@ import statistics
 from dataclasses import dataclass
 
 from scaleplan.errors import InputError, Problem
-from scaleplan.observe.model import Observed
+from scaleplan.observe.model import LlmHour, Observed
 from scaleplan.plan import HOURS_PER_MONTH, Plan
 from scaleplan.profile.model import Measurement, Percentiles, Profile
 from scaleplan.spec import Spec
@@ -135,15 +135,32 @@ def llm_points(spec: Spec, observed: Observed) -> tuple[list[Measurement], str]:
         if toks is None:
             return [], "tokens per request are unknown: neither observed nor stated in traffic.classes"
         mean_s = h.concurrency_per_replica / h.rps_per_replica
+        ttft = _engine_ttft(h)
         lat = Percentiles(p50=mean_s * 1000, p90=mean_s * 1000, p95=mean_s * 1000, p99=mean_s * 1000, mean=mean_s * 1000)
         out.append(Measurement(
             device="observed", accelerator=acc, gpus=gpus, batch_size=max(1, round(h.concurrency_per_replica)),
             concurrency=max(1, round(h.concurrency_per_replica)), latency_ms=lat, throughput_rps=h.rps_per_replica, offered_rps=h.rps_per_replica,
-            ttft_ms=_mean_only(h.ttft_ms), tpot_ms=_mean_only(h.tpot_ms), input_tokens=max(1, round(toks[0])), output_tokens=max(1, round(toks[1])),
+            ttft_ms=_mean_only(ttft), tpot_ms=_mean_only(h.tpot_ms), input_tokens=max(1, round(toks[0])), output_tokens=max(1, round(toks[1])),
         ))
     if not out:
         return [], "no hour names its serving shape"
     return out, " and ".join(sorted(how))
+
+
+QUEUE_DOMINATED = 0.5  # an hour whose admission wait is more than this share of its TTFT
+
+
+def _engine_ttft(h: LlmHour) -> float | None:
+    """An hour's TTFT without the wait for admission, which the model's prediction at the
+    requests running does not hold: the mean wait is requests waiting / requests per second
+    (Little's law). None (no TTFT point) when the wait is most of it: a queue-bound hour says
+    little about prefill speed."""
+    if h.ttft_ms is None:
+        return None
+    wait_ms = 1000.0 * (h.waiting_per_replica or 0.0) / h.rps_per_replica
+    if wait_ms > QUEUE_DOMINATED * h.ttft_ms:
+        return None
+    return h.ttft_ms - wait_ms
 
 
 def _mean_only(ms: float | None) -> Percentiles | None:
