@@ -38,6 +38,8 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         problems += _check_classes(g.spec, g.profile, g.lines.line_of(("traffic", "classes")))
     if g.spec is not None and g.spec.model.architecture is not None:
         problems += _check_model(g.spec, Path(g.file).parent, g.lines)
+    # by line with gather_inputs' own (it sorts only what it found)
+    problems.sort(key=lambda p: (p.line is None, p.line or 0))
     if problems:
         raise SpecError(g.file, problems)
     # a valid spec always names a profile
