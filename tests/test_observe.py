@@ -462,19 +462,27 @@ def test_engine_metric_names(tables: Catalog, running) -> None:
 def test_keda_engine_triggers_are_not_read_as_demand(tables: Catalog) -> None:
     """An LLM plan autoscaled by KEDA on the engine's own metrics (requests in flight, KV-cache
     use): observe summed those trigger queries as the demand in req/s (new-user trial,
-    2026-12-05); the demand is the engine's completed-request rate."""
-    from pathlib import Path
+    2026-12-05); the demand is the engine's completed-request rate. (A one-window plan, such as
+    examples/llm-chat's, renders no ScaledObject, so it has no trigger to misread: the plan
+    here scales its spot allocation by the hour.)"""
+    from llm_render_helpers import LLM_PLANS
 
     from scaleplan.observe.queries import build_queries
-    from scaleplan.plan import read_plan
+    from scaleplan.render import render_report
 
-    plan = read_plan(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
+    plan = LLM_PLANS["vllm-70b"]()
     assert plan.spec.kubernetes.autoscaler.type == "keda-prometheus"
     assert plan.spec.model.engine == "vllm"
+    triggers = [
+        t["name"] for o in render_report(plan, tables).objects if o.kind == "ScaledObject"
+        for t in o.obj["spec"]["triggers"]
+    ]
+    assert "in-flight" in triggers and "requests" not in triggers, triggers
     demand = build_queries(plan, tables).by_name()["demand"]
-    assert demand.promql.startswith('sum(rate(vllm:request_success_total{namespace="llm"')
+    assert demand.promql.startswith('sum(rate(vllm:request_success_total{namespace=')
     assert "num_requests_running" not in demand.promql and "kv_cache" not in demand.promql
     assert demand.source == "vllm:request_success_total of the ServiceMonitor's targets"
+
 
 @needs_prometheus
 def test_capacity_per_allocation_from_its_pods(cli, running, tmp_path) -> None:
