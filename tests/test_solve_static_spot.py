@@ -269,3 +269,15 @@ def test_hourly_gateway_spot_plan_tries_the_all_on_demand_plan() -> None:
     assert plan.status == "feasible" and (plan.gap or 0) > 0
     assert not any("time limit" in w for w in plan.warnings)
     assert _under_weight(plan) == []
+
+
+def test_the_all_on_demand_baseline_is_the_plan_that_competed(tmp_path: Path) -> None:
+    """The static step's on-demand competitor (best_static) is what the all-on-demand baseline
+    solves; the baseline reuses it instead of solving it a second time. It must still be the
+    no-spot plan's cost (and the candidates it ran on, the baseline's)."""
+    sp, prof, cat = _vision(tmp_path, {"allowed": True, "max_fraction": 0.5})
+    plan = solve(sp, prof, cat, options=SolveOptions()).plan
+    base = {b.name: b.cost_per_hour for b in plan.baselines}
+    no_spot = solve(_without_spot(sp), prof, cat, options=FAST).plan
+    assert base["all-on-demand"] == pytest.approx(no_spot.cost_per_hour, abs=1e-6)
+    assert plan.cost_per_hour <= no_spot.cost_per_hour + 1e-9

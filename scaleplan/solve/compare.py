@@ -168,7 +168,11 @@ def baselines(
         out.append(mk("fastest-accelerator", f"only the fastest accelerator ({fastest})", o))
     if pb.spec.placement.spot.allowed:
         od = [c for c in cands if c.capacity_type == "on-demand"]
-        out.append(mk("all-on-demand", "all on-demand (no spot)", solve_in_time(od)))
+        # static weights: the plan itself already solved it (static._on_demand_plan)
+        known = best.on_demand
+        mixed = [c for c in od if pb.mixed_capacity(c) is not None]
+        o = known if known is not None and known.cands == mixed else solve_in_time(od)
+        out.append(mk("all-on-demand", "all on-demand (no spot)", o))
     else:
         out.append(mk("all-on-demand", "all on-demand (no spot)", best))
     return out

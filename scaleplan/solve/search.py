@@ -35,6 +35,9 @@ class Outcome:
     # in the plan's warnings; the plan is then measured against the bound it found (``bound``)
     note: str = ""
     stats: tuple[SolveStat, ...] = ()  # solver runs behind ``sols``
+    # static weights with spot candidates: the plan over the on-demand candidates alone that
+    # competed (static._on_demand_plan), as solve_plan returns it: the all-on-demand baseline
+    on_demand: Outcome | None = None
 
     @property
     def solved(self) -> bool:

@@ -380,12 +380,14 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
             tries.append(replan_static(pb, dyn, rps, start))
     ok = [t for t, reason in tries if reason is None]
     ok += _shape_plans(pb, dyn, rps, _shapes_in(dyn, ok), deadline)
-    ok += _on_demand_plan(pb, dyn, rps, deadline)
+    od, od_plan = _on_demand_plan(pb, dyn, rps, deadline)
+    ok += od
     if not ok:
         reason = tries[0][1]
         assert reason is not None
         raise InfeasibleError([reason])
-    return min(ok, key=lambda t: round(t.cost, 9))  # first on ties: the MILP's own mix
+    best = min(ok, key=lambda t: round(t.cost, 9))  # first on ties: the MILP's own mix
+    return replace(best, on_demand=od_plan) if od_plan is not None else best
 
 
 def _shapes_in(dyn: Outcome, plans: Sequence[Outcome]) -> list[int]:
@@ -428,27 +430,29 @@ def _shape_plans(
 
 def _on_demand_plan(
     pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
-) -> list[Outcome]:
+) -> tuple[list[Outcome], Outcome | None]:
     """With spot candidates: the static-weight plan over the on-demand candidates alone (what
     the all-on-demand baseline solves), measured against ``dyn``. Every plan all on-demand is
     one allowed spot, but the starts above are drawn from optima with spot in them and can all
     miss the on-demand mix the baseline starts from (an L4 + T4 day at $2.08/h beside $2.25/h
-    for L4 alone). [] when there is no spot candidate or no such plan."""
+    for L4 alone). [] when there is no spot candidate or no such plan; and that plan as
+    :func:`solve_plan` returns it over those candidates (the all-on-demand baseline, which
+    :func:`scaleplan.solve.compare.baselines` then need not solve again), else None."""
     od = [c for c in dyn.cands if c.capacity_type == "on-demand"]
     if not od or len(od) == len(dyn.cands) or time.perf_counter() > deadline:
-        return []
+        return [], None
     o = search_windows(pb, od, rps, deadline=deadline, tie_break=False)
     if not o.solved:
-        return []
+        return [], o
     try:
         best = best_static(pb, o, rps, deadline)
     except InfeasibleError:
-        return []
+        return [], Outcome(od, o.sols, "infeasible", math.inf, math.inf)
     lower = min(dyn.cost if dyn.status == "optimal" else dyn.bound, best.cost)
     proven = dyn.status == "optimal"
     status = "optimal" if proven and best.cost - lower <= 1e-9 else "feasible"
     s = best.shares or Split(pb, od).shares(best.sols[peak_window(rps)].replicas)[0]
-    return [replace(best, status=status, bound=lower, shares=s, lower=lower, proven=proven)]
+    return [replace(best, status=status, bound=lower, shares=s, lower=lower, proven=proven)], best
 
 
 def solve_plan(
