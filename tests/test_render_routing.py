@@ -63,6 +63,19 @@ def test_largest_remainder() -> None:
     )
 
 
+def test_largest_remainder_ties_do_not_depend_on_names() -> None:
+    """Backends of different capacity whose remainders tie (600 and 1000 rps: 37.5 and 62.5)
+    are rounded the same whatever they are called: the optimizer rounds its candidate groups
+    (solve.split.group_weights, keyed by group number) and render its Services (keyed by name),
+    and they must agree on which backend gets the point. With ties by key, a T4 backend (group
+    0, 'svc-g4dn-xlarge-od') and an A10G one shared by spot and on-demand pods (group 1,
+    'svc-a10g-x1') at 600 and 1000 rps would get 38/62 in the optimizer's sizing and spot
+    check, 37/63 in the HTTPRoute."""
+    assert largest_remainder({"a": 600.0, "b": 1000.0}) == {"a": 37, "b": 63}
+    assert largest_remainder({"a": 1000.0, "b": 600.0}) == {"a": 63, "b": 37}
+    assert largest_remainder({"000000": 600.0, "000001": 1000.0}) == {"000000": 37, "000001": 63}
+
+
 def test_gateway_route_weights_follow_peak_capacity(tables: Catalog) -> None:
     p = PLANS["gateway-mix"]()
     route = _route(p)

@@ -23,8 +23,10 @@ def peak_window(rps: Sequence[float]) -> int:
 
 def largest_remainder(values: dict[str, float], total: int = WEIGHT_TOTAL) -> dict[str, int]:
     """Integers proportional to ``values`` summing to ``total`` (at least the number of positive
-    values); each positive value gets >= 1, zero values get 0. Ties go by key, so the result is
-    deterministic."""
+    values); each positive value gets >= 1, zero values get 0. Equal remainders go to the larger
+    value, then by key, so the result is deterministic and, unless the values are equal too,
+    does not depend on the keys (the optimizer's group numbers and render's Service names must
+    round alike: :func:`scaleplan.solve.split.group_weights`)."""
     pos = {k: v for k, v in values.items() if v > 0 and math.isfinite(v)}
     out = dict.fromkeys(values, 0)
     if not pos:
@@ -36,7 +38,10 @@ def largest_remainder(values: dict[str, float], total: int = WEIGHT_TOTAL) -> di
         out[k] = max(1, math.floor(q + 1e-9))
     left = total - sum(out[k] for k in pos)
     if left > 0:
-        order = sorted(pos, key=lambda k: (-(quota[k] - math.floor(quota[k] + 1e-9)), k))
+        # remainders equal to 1e-9 tie whatever the float noise of the sum (its order follows
+        # the keys')
+        rem = {k: round(quota[k] - math.floor(quota[k] + 1e-9), 9) for k in pos}
+        order = sorted(pos, key=lambda k: (-rem[k], -pos[k], k))
         for k in order[:left]:
             out[k] += 1
     while left < 0:  # minimums of 1 overshot the total: take from the largest
