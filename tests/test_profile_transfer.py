@@ -114,6 +114,25 @@ def test_import_formats(
         assert m["latency_ms"]["p50"] == pytest.approx(166.478, rel=1e-4)  # median_e2el_ms
 
 
+def test_import_skips_non_finite_request_lengths(tmp_path: Path, cli) -> None:
+    """A per-request length that is not a finite number (json reads NaN, Infinity) is left out
+    of the run's mean lengths like a failed request's; round() of it was an internal error
+    (exit 70)."""
+    import json
+
+    src = FORMATS / "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+    data = json.loads(src.read_text(encoding="utf-8"))
+    data["input_lens"][0], data["output_lens"][1] = float("nan"), float("inf")
+    bad = tmp_path / "nan.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "imp.yaml"
+    cli(["profile", "import", str(bad), "--accelerator", "H100", "--out", str(out)])
+    (m,) = validate_profile_file(out)["measurements"]
+    pairs = [(i, o) for i, o in zip(data["input_lens"], data["output_lens"], strict=True)][2:]
+    assert m["input_tokens"] == round(sum(i for i, _ in pairs) / len(pairs))
+    assert m["output_tokens"] == round(sum(o for _, o in pairs) / len(pairs))
+
+
 def test_import_sweep_and_failures(tmp_path: Path, cli) -> None:
     files = [str(FORMATS / f) for f in ("vllm_bench_serve_v0.25.1.json", "vllm_bench_serve_all_failed_v0.25.1.json")]
     r = cli(["profile", "import", *files, "--accelerator", "L4"])

@@ -148,12 +148,9 @@ def _vllm_tokens(d: dict[str, Any], completed: int) -> tuple[int, int] | None:
     """A vLLM result's mean lengths: its per-request arrays, else its totals over the completed."""
     ins, outs = d.get("input_lens"), d.get("output_lens")
     if isinstance(ins, list) and isinstance(outs, list) and ins and len(ins) == len(outs):
-        num = (int, float)
-        pairs = [
-            (float(i), float(o))
-            for i, o in zip(ins, outs, strict=True)
-            if isinstance(i, num) and isinstance(o, num) and o > 0
-        ]
+        # finite numbers only (json reads NaN and Infinity), completed requests only (o > 0)
+        both = [(_num(i), _num(o)) for i, o in zip(ins, outs, strict=True)]
+        pairs = [(i, o) for i, o in both if i is not None and o is not None and o > 0]
         if pairs:
             return _mean_tokens(sum(i for i, _ in pairs), sum(o for _, o in pairs), len(pairs))
     total_in, total_out = _num(d.get("total_input_tokens")), _num(d.get("total_output_tokens"))
