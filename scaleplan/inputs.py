@@ -305,6 +305,7 @@ def llm_profile_inputs(
     from scaleplan.spec import read_spec
 
     classes = [default_class]
+    spec_lines: LineMap | None = None  # set when the classes are the spec's
     if spec_path is not None:
         from scaleplan.spec_checks import context_problems
 
@@ -331,6 +332,7 @@ def llm_profile_inputs(
                 TokenClass(c.name, c.input_tokens or 1, c.output_tokens or 1)
                 for c in sp.traffic.classes
             ]
+            spec_lines = doc.lines
         if model is None:
             if sp.model.architecture is None:
                 raise InputError(
@@ -380,9 +382,10 @@ def llm_profile_inputs(
     if why is not None:
         from scaleplan.llm.serving import CONTEXT_HINT
 
-        from_spec = spec_path is not None and len(classes) > 1
-        where = "traffic.classes" if from_spec else "--input-tokens"
-        raise InputError(spec_path, [Problem(where, why, hint=CONTEXT_HINT)])
+        if spec_lines is not None:  # the spec's classes (one or several), at their line
+            problem = Problem("traffic.classes", why, hint=CONTEXT_HINT)
+            raise InputError(spec_path, with_lines([problem], spec_lines))
+        raise InputError(None, [Problem("--input-tokens", why, hint=CONTEXT_HINT)])
     return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table)
 
 

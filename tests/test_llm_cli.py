@@ -127,6 +127,22 @@ def test_a_class_longer_than_the_context_is_refused_everywhere(
     assert not (tmp_path / "out").exists()
 
 
+def test_profile_llm_names_a_one_class_spec_s_class(cli, tmp_path: Path) -> None:
+    """profile llm --spec whose only class is longer than the model's context names the spec's
+    traffic.classes and its line, as with several classes; it said '--input-tokens', an option
+    not given, with no line."""
+    one = LONG_SPEC.replace("ARCH", "llama-2-7b").replace("{ENGINE}", "{}")
+    one = one.replace("share: 0.8", "share: 1.0")
+    one = one.replace("    - {name: chat, share: 0.2, input_tokens: 500, output_tokens: 800}\n", "")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(one)
+    line = one.splitlines().index("  classes:") + 1
+    args = ["profile", "llm", "--spec", str(spec), "--accelerators", "H100", "--gpus", "1"]
+    err = cli([*args, "--out", str(tmp_path / "x.yaml")], exit_code=3).stderr
+    assert f"{spec}:{line}: traffic.classes: class 'rag' needs 6,300 tokens" in err, err
+    assert "--input-tokens" not in err, err
+
+
 def test_validate_reads_the_architecture_as_optimize_does(cli, tmp_path: Path) -> None:
     """An unknown preset passed validate and failed optimize (validate promises that a spec it
     passes is not refused by optimize before the solve)."""
