@@ -71,6 +71,11 @@ def summary_table(plan: Plan, seconds: float, *, wide: bool = False) -> str:
     return table_text(cols, rows, wide=wide, title=title)
 
 
+def _tpot(ms: float) -> str:
+    """A TPOT in ms to 3 significant digits, whole ms from 1,000 up (not 1.23e+03)."""
+    return f"{ms:.3g}" if ms < 1000 else f"{ms:,.0f}"
+
+
 def llm_lines(plan: Plan) -> list[Line]:
     """LLM plans: per serving shape (GPU, TP, sequences at once) the TTFT and TPOT the model
     predicts for each class at the planned concurrency, against the SLO (the plan's
@@ -82,7 +87,8 @@ def llm_lines(plan: Plan) -> list[Line]:
             continue
         x = a.llm
         per = "; ".join(
-            f"{c} TTFT {p.ttft_ms:.0f} ms, TPOT {p.tpot_ms:.3g} ms" for c, p in x.classes.items()
+            f"{c} TTFT {p.ttft_ms:.0f} ms, TPOT {_tpot(p.tpot_ms)} ms"
+            for c, p in x.classes.items()
         )
         key = (a.accelerator, a.gpus_per_replica, x.max_num_seqs, per)
         shape = f"{a.accelerator} x{a.gpus_per_replica}, {x.max_num_seqs} seqs"

@@ -145,3 +145,20 @@ def test_arm64_allocations_are_named_in_the_warnings(cli, tmp_path: Path) -> Non
     assert len(said) == 1 and all(t in said[0] for t in arm), doc["warnings"]
     doc = plan(EMB / "spec.yaml", "b")
     assert not [w for w in doc["warnings"] if "arm64" in w], doc["warnings"]
+
+
+def test_llm_summary_writes_a_slow_tpot_in_whole_ms() -> None:
+    """A TPOT of a second or more reads '1,234 ms' in the summary, not '1.23e+03 ms' (plans
+    with only an end-to-end SLO can run that slow)."""
+    from llm_render_helpers import LLM_PLANS
+
+    from scaleplan.plan_report import llm_lines
+
+    plan = LLM_PLANS["vllm-70b"]()
+    a = plan.allocations[0]
+    assert a.llm is not None
+    slow = a.llm.classes["default"].model_copy(update={"tpot_ms": 1234.4, "ttft_ms": 15234.0})
+    llm = a.llm.model_copy(update={"classes": {"default": slow}})
+    plan = plan.model_copy(update={"allocations": (a.model_copy(update={"llm": llm}),)})
+    text = "\n".join(line.text for line in llm_lines(plan))
+    assert "default TTFT 15234 ms, TPOT 1,234 ms" in text and "e+" not in text, text
