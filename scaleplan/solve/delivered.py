@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.solve.split import Split, group_weights, spot_share
@@ -70,15 +71,29 @@ def _lost(c: Candidate, reps: int, nodes: int, rule: str) -> int:
 
 
 def _rules(pb: Problem) -> list[str]:
+    """The rules checked per backend group: traffic.headroom (its pods' capacity over the
+    share the integer weights send it: the weights' rounding can add a point to a share the
+    capacity rows held exactly), then n+1 / zone and survive_loss when the spec asks."""
     pl = pb.spec.placement
-    rules: list[str] = [pl.redundancy] if pl.redundancy in ("n+1", "zone") else []
+    rules = ["headroom", *([pl.redundancy] if pl.redundancy in ("n+1", "zone") else [])]
     return [*rules, "spot"] if pl.spot.allowed and pl.spot.survive_loss else rules
 
 
+def _kept(pb: Problem, c: Sequence[Candidate], x: WindowSolution, ks: Sequence[int], rule: str,
+          pods: int) -> float:
+    """The share of a group's pods' capacity left to carry its load under ``rule``: 1 / (1 +
+    headroom) for headroom, else what a loss leaves (:func:`_lost`)."""
+    if rule == "headroom":
+        return 1 / (1 + pb.spec.traffic.headroom)
+    lost = [_lost(c[k], x.replicas[k], x.nodes[k], rule) for k in ks if x.replicas[k]]
+    return 1 - (max(lost) if rule == "n+1" else sum(lost)) / pods
+
+
 def loss_short(pb: Problem, o: Outcome, rps: Sequence[float]) -> Short | None:
-    """The worst backend group of ``o`` (demand ``rps[w]`` in window w) whose pods left after
-    a loss (n+1, zone, survive_loss) do not carry the share the route's integer weights send
-    it (:func:`group_weights`); None when every group survives every loss in every window."""
+    """The worst backend group of ``o`` (demand ``rps[w]`` in window w) whose pods do not
+    carry the share the route's integer weights send it (:func:`group_weights`) with headroom,
+    or after a loss (n+1, zone, survive_loss); None when every group holds every rule in every
+    window."""
     split, cands = Split(pb, o.cands), o.cands
     worst: Short | None = None
     for x, d in zip(o.sols, rps, strict=True):
@@ -91,8 +106,7 @@ def loss_short(pb: Problem, o: Outcome, rps: Sequence[float]) -> Short | None:
                 continue
             unit = d / (min(split.mcap[k] for k in ks if reps[k]) * pods)
             for rule in _rules(pb):
-                lost = [_lost(cands[k], reps[k], x.nodes[k], rule) for k in ks if reps[k]]
-                kept = 1 - (max(lost) if rule == "n+1" else sum(lost)) / pods
+                kept = _kept(pb, cands, x, ks, rule, pods)
                 load = shares[g] * unit
                 if kept < load - 1e-9 and (worst is None or load - kept > worst.load - worst.kept):
                     worst = Short(rule, kept, load, d / cap if cap > 0 else math.inf, unit)
@@ -203,7 +217,7 @@ def hold_delivered_loss(
     one_class = sum(1 for _, s in pb.classes if s > 0) == 1
     applies = pb.spec.kubernetes.routing == "gateway-api" and not pb.static_weights(rps)
     short = loss_short(pb, o, rps) if o.solved and applies and one_class else None
-    if short is None or not _rules(pb):
+    if short is None:
         return o
     exact = _branch(pb, o, rps, deadline, tie_break, 0.0)
     best, lower = exact.best, min(exact.open_lb, exact.best.cost if exact.best else math.inf)
@@ -211,11 +225,16 @@ def hold_delivered_loss(
         rounded = _branch(pb, o, rps, deadline, tie_break, ROUNDING)
         if rounded.best is not None and (best is None or rounded.best.cost < best.cost - 1e-9):
             best = rounded.best
-    words = {"n+1": "redundancy n+1", "zone": "redundancy zone", "spot": "spot.survive_loss"}
+    words = {"n+1": "redundancy n+1", "zone": "redundancy zone", "spot": "spot.survive_loss",
+             "headroom": "traffic.headroom"}
+    left = (
+        f"headroom {pb.spec.traffic.headroom:g} allows {short.kept:.1%}" if short.rule == "headroom"
+        else f"{short.kept:.1%} is left after the loss"
+    )
     what = (
         f"{words[short.rule]} as the HTTPRoute delivers it: the cheapest plan that holds it "
         f"against the MILP's own routing (${o.cost:.2f}/h) loads a backend at "
-        f"{short.load:.1%} of its pods' capacity, and {short.kept:.1%} is left after the loss"
+        f"{short.load:.1%} of its pods' capacity at its integer weight, and {left}"
     )
     if best is None:
         note = f"{what}; no plan that holds it was found within the search limit"

@@ -99,7 +99,8 @@ def _add_delivered_loss(fm: Formulation) -> None:
     least lo of its capacity plus margin x D (either sign) when g is in use (binary v_g), in
     capacity (w_k = :func:`route_caps`, one per group):
     (1 - lo) sum_{j in g} w_j r_j - margin D v_g >= w_k q_k u_k per member k (n+1),
-    >= sum_{k in g} w_k q_k m_k (zone), >= sum_{k in g spot} w_k r_k (survive_loss).
+    >= sum_{k in g} w_k q_k m_k (zone), >= sum_{k in g spot} w_k r_k (survive_loss),
+    >= h / (1 + h) sum_{j in g} w_j r_j (traffic.headroom, :func:`_headroom_slack`).
     With margin >= what rounding adds to a share, a plan in the interval survives them at the
     route's integer weights (every pod loaded at u <= hi); with margin <= minus what it takes,
     every plan that does and has u in the interval is in it."""
@@ -121,6 +122,8 @@ def _add_delivered_loss(fm: Formulation) -> None:
             fm.add([*[(fm.n[k], -1.0) for k in ks], (v, ub)], GE, f"dlv_used_g{g}")
             used = [(v, -extra)]
         kept = [*[(fm.r[j], (1 - lo) * caps[j]) for j in ks if caps[j]], *used]
+        if slack := _headroom_slack(p):  # else implied: lo <= 1 / (1 + h), margin <= 0
+            fm.add([*[(fm.r[j], slack * caps[j]) for j in ks if caps[j]], *used], GE, f"dlv_h_g{g}")
         q = [caps[k] * cands[k].replicas_per_node for k in ks]
         if fm.u:
             for k, qk in zip(ks, q, strict=True):
@@ -133,6 +136,17 @@ def _add_delivered_loss(fm: Formulation) -> None:
             # (1 - lo) w - w, on-demand ones (1 - lo) w
             od = [(j, (cands[j].capacity_type == "on-demand") - lo) for j in ks if caps[j]]
             fm.add([*[(fm.r[j], c * caps[j]) for j, c in od], *used], GE, f"dlv_spot_g{g}")
+
+
+def _headroom_slack(p: WindowProblem) -> float:
+    """traffic.headroom in :attr:`WindowProblem.delivered_util`'s rows: a group carries its
+    share with headroom h iff what it keeps, (1 - lo) C_g - margin D, is at least h / (1 + h)
+    of C_g; the row's coefficient 1 / (1 + h) - lo, or 0 when the row is implied (margin <= 0
+    and lo <= 1 / (1 + h): the capacity share u C_g is within C_g / (1 + h))."""
+    assert p.delivered_util is not None
+    lo, _, margin = p.delivered_util
+    slack = 1 / (1 + p.headroom) - lo
+    return slack if margin > 0 or slack < 0 else 0.0
 
 
 def _add_spot_by_capacity(fm: Formulation) -> None:

@@ -105,7 +105,8 @@ def spot_by_capacity_ok(p: WindowProblem, replicas: Sequence[int]) -> bool:
 def delivered_ok(p: WindowProblem, sol: WindowSolution, demand: Sequence[float]) -> bool:
     """The rows of :attr:`WindowProblem.delivered_util` on ``sol``'s counts for ``demand``
     (True without them): C >= D / hi, and per backend group what survives each loss
-    ((1 - lo) C_g - margin x peak demand, when in use) at least the lost capacity."""
+    ((1 - lo) C_g - margin x peak demand, when in use) at least the lost capacity, and at
+    least h / (1 + h) C_g (traffic.headroom)."""
     if p.delivered_util is None or not p.backend_groups:
         return True
     if sum(1 for d in p.demand if d > 0) != 1:
@@ -127,6 +128,8 @@ def delivered_ok(p: WindowProblem, sol: WindowSolution, demand: Sequence[float])
         spot = [k for k in ks if cands[k].capacity_type == "spot"]
         if p.survive_spot_loss and spot:
             lost.append(sum(sol.replicas[k] * caps[k] for k in spot))
+        if used:  # traffic.headroom: h / (1 + h) of the group's capacity is spare
+            lost.append(p.headroom / (1 + p.headroom) * sum(sol.replicas[k] * caps[k] for k in ks))
         if any(left < v - tol for v in lost):
             return False
     return True
