@@ -4,6 +4,7 @@ rendered integer weight, gets at most capacity / (1 + headroom) of its pods' cap
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import pytest
@@ -12,9 +13,15 @@ from solve_helpers import catalog, point, profile, row, spec
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError
 from scaleplan.kube.backends import backend_weights, backends
+from scaleplan.kube.weights import peak_window
 from scaleplan.plan import Plan
 from scaleplan.profile.model import Profile
 from scaleplan.solve import SolveOptions, solve
+from scaleplan.solve.candidates import build_candidates
+from scaleplan.solve.diagnose import serving_candidates
+from scaleplan.solve.problem import Problem, demand_windows
+from scaleplan.solve.search import search_windows
+from scaleplan.solve.static import replan_static
 from scaleplan.spec import Spec
 
 FAST = SolveOptions(alternatives=False)
@@ -111,11 +118,29 @@ def _random_case(rng: random.Random) -> tuple[Spec, Profile, Catalog]:
     return sp, profile(*points), catalog(*rows)
 
 
+def _routing_off(plan: Plan) -> list[tuple[str, float, float]]:
+    """Hourly: (allocation, its recorded routing share, what render delivers to it at the
+    peak: its backend's integer weight x its share of the backend's pods) where they differ."""
+    by, pw = {a.name: a for a in plan.allocations}, peak_window(plan.demand.rps)
+    weights = backend_weights(plan)
+    total, out = sum(weights.values()), []
+    for b in backends(plan):
+        pods = sum(by[m].replicas_per_window[pw] for m in b.members)
+        for m in b.members:
+            got = sum(by[m].routing.values())
+            want = weights[b.service] / total * by[m].replicas_per_window[pw] / pods
+            if abs(got - want) > 1e-4:
+                out.append((m, got, want))
+    return out
+
+
 def test_random_gateway_plans_keep_headroom_at_their_integer_weights() -> None:
     """200 random small cases (the kind of probe this change was measured with): before it, 7
     of them ran a backend over capacity / (1 + headroom) at its integer weight (35 of 1000 in
-    the probe, all single-window, by 0.2-9 %): none does, in any window."""
-    over = []
+    the probe, all single-window, by 0.2-9 %): none does, in any window. And each hourly
+    plan's recorded routing is what render delivers at the peak (3 of its 50 hourly plans
+    recorded the capacity shares before, a fraction of a point off the integer weights)."""
+    over, off = [], []
     for seed in range(200):
         sp, prof, cat = _random_case(random.Random(seed))
         try:
@@ -124,4 +149,30 @@ def test_random_gateway_plans_keep_headroom_at_their_integer_weights() -> None:
             continue
         if bad := over_headroom(plan):
             over.append((seed, bad))
-    assert over == []
+        if sp.traffic.hourly_rps and (bad_routing := _routing_off(plan)):
+            off.append((seed, bad_routing))
+    assert over == [] and off == []
+
+
+def test_hourly_routing_is_what_render_writes_after_the_min_replicas_top_up() -> None:
+    """The static re-plan from 1 A10G + 1 L4: the stable peak is 4 A10G + 3 L4 (capacity
+    shares 54/46) and min_replicas 8 tops the largest share up to 5 + 3, whose capacity
+    render weighs 60/40. The plan recorded 54/46 (the split before the top-up); it now
+    records the weights render writes, and its peak shares are those of 5 + 3."""
+    levels = [4, 1, 1, 2, 1, 1, 1, 3, 1, 3, 3, 3, 4, 3, 2, 4, 3, 2, 3, 3, 3, 2, 3, 3]
+    hourly = {"peak_rps": None, "hourly_rps": [500.0 * x for x in levels], "headroom": 0.2}
+    sp = _spec(hourly, min_replicas=8)
+    cat = catalog(row("g5.xlarge", "A10G", 1, 0.82), row("g6.xlarge", "L4", 1, 0.88))
+    prof = profile(point("A10G", 8, 20.0, 357.0), point("L4", 8, 20.0, 398.0))
+    rps, _ = demand_windows(sp)
+    pb = Problem.of(sp, FAST)
+    cands, _ = build_candidates(sp, prof, cat, max_util=None, spec_dir=".")
+    cands = serving_candidates(pb, cands, rps)
+    dyn = search_windows(pb, cands, rps, deadline=time.perf_counter() + 60)
+    out, reason = replan_static(pb, dyn, rps, [1, 1])
+    assert reason is None
+    peak = out.sols[peak_window(rps)]
+    assert peak.replicas == [5, 3]
+    assert peak.routing[0] == pytest.approx([0.6, 0.4])
+    caps = [r * (pb.mixed_capacity(c) or 0.0) for r, c in zip(peak.replicas, cands, strict=True)]
+    assert out.shares == pytest.approx([v / sum(caps) for v in caps])

@@ -178,7 +178,9 @@ def _windows_at_split(
     """Every window's plan at the split the peak replicas ``r_peak`` imply. Pods of one
     serving shape share one backend Service, which spreads its weight's requests evenly over
     them whatever the window: each window then holds spot.max_fraction as delivered
-    (:func:`hold_spot_share`), and its routing is that delivery (group share x pod share)."""
+    (:func:`hold_spot_share`), and its routing is that delivery: the route's integer weight
+    of the group (:func:`group_weights` on the peak after its min_replicas top-up and spot
+    repair, what render writes) x its pod share."""
     pb = split.pb
     pl = pb.spec.placement
     pw = peak_window(rps)
@@ -188,8 +190,7 @@ def _windows_at_split(
     reps_w = {pw: _window_reps(split, r_peak, s, e, peak, peak)}
     if spot_rule and not hold_spot_share(split, None, reps_w[pw], peak):
         return static_reason(f"window {pw} then sends more than spot.max_fraction to spot pods")
-    weights = group_weights(split, reps_w[pw])
-    share = {g: sum(s[k] for k in ks) for g, ks in split.members.items()}
+    weights = group_weights(split, reps_w[pw])  # render's, from the repaired peak
     sols: list[WindowSolution] = []
     for w, d in enumerate(rps):
         if w not in reps_w:
@@ -198,7 +199,7 @@ def _windows_at_split(
                 return static_reason(
                     f"window {w} then sends more than spot.max_fraction to spot pods"
                 )
-        sol = _window_solution(split, w, d, reps_w[w], share)
+        sol = _window_solution(split, w, d, reps_w[w], weights)
         if isinstance(sol, InfeasibleReason):
             return sol
         sols.append(sol)
@@ -282,7 +283,7 @@ def replan_static(
     sols = _windows_at_split(split, r_peak, rps)
     if isinstance(sols, InfeasibleReason):
         return o, sols
-    s, _ = split.shares(r_peak)
+    s, _ = split.shares(sols[pw].replicas)  # the peak as rendered, after its repair
     cost = sum(x.cost for x in sols) / len(sols)
     lower = o.cost if o.status == "optimal" else o.bound
     lower = min(lower, cost)
