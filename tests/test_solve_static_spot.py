@@ -46,6 +46,26 @@ def _without_spot(sp: Spec) -> Spec:
     return sp.model_copy(update={"placement": sp.placement.model_copy(update={"spot": spot})})
 
 
+def _hourly_gateway(
+    curve: list[float], *, redundancy: str, max_fraction: float, min_replicas: int = 2,
+    survive_loss: bool = False,
+) -> Spec:
+    """A spec of the hourly ``curve`` (p95 100 ms, headroom 0.2) routed by gateway-api with spot
+    allowed up to ``max_fraction``, on AWS us-east-1."""
+    return spec(
+        traffic={"peak_rps": None, "hourly_rps": curve, "headroom": 0.2},
+        slo={"latency_ms": 100, "percentile": 95},
+        placement={
+            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": min_replicas,
+            "redundancy": redundancy,
+            "spot": {"allowed": True, "max_fraction": max_fraction, "survive_loss": survive_loss},
+        },
+        kubernetes={
+            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}
+        },
+    )
+
+
 def _vision(tmp_path: Path, spot: dict[str, Any]) -> tuple[Spec, Any, Any]:
     """examples/vision-daily (zone, 24 hourly windows) under gateway-api with ``spot``."""
     src = ROOT / "examples" / "vision-daily"
@@ -133,17 +153,9 @@ def test_hourly_gateway_spot_plan_costs_at_most_the_all_on_demand_plan(
 ) -> None:
     """Any plan all on-demand is a plan allowed spot, so the spot-allowed plan is never dearer;
     the static-weights plan says it is a heuristic (feasible, gap > 0) unless it is the bound."""
-    sp = spec(
-        traffic={"peak_rps": None, "hourly_rps": CURVES[curve], "headroom": 0.2},
-        slo={"latency_ms": 100, "percentile": 95},
-        placement={
-            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": min_replicas,
-            "redundancy": redundancy,
-            "spot": {"allowed": True, "max_fraction": max_fraction, "survive_loss": survive},
-        },
-        kubernetes={
-            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}
-        },
+    sp = _hourly_gateway(
+        CURVES[curve], redundancy=redundancy, max_fraction=max_fraction,
+        min_replicas=min_replicas, survive_loss=survive,
     )
     cat = {1: ONE_SHAPE, 2: TWO_SHAPES, 3: THREE_SHAPES}[shapes]
     try:
@@ -199,17 +211,7 @@ def test_hourly_gateway_types_are_sized_for_their_service_weight() -> None:
     prof = profile(point("A10G", 8, 20.0, 500.0), point("T4", 8, 20.0, 250.0))
     levels = [4, 4, 3, 3, 1, 1, 2, 3, 3, 3, 1, 4, 2, 1, 2, 2, 1, 4, 1, 3, 2, 2, 1, 1]
     curve = [800.0 * x for x in levels]
-    sp = spec(
-        traffic={"peak_rps": None, "hourly_rps": curve, "headroom": 0.2},
-        slo={"latency_ms": 100, "percentile": 95},
-        placement={
-            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 2, "redundancy": "none",
-            "spot": {"allowed": True, "max_fraction": 0.3},
-        },
-        kubernetes={
-            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}
-        },
-    )
+    sp = _hourly_gateway(curve, redundancy="none", max_fraction=0.3)
     plan = solve(sp, prof, cat, options=FAST).plan
     assert len(backends(plan)) == 2
     assert _under_weight(plan) == []
@@ -225,17 +227,7 @@ def test_hourly_gateway_one_shape_plan_holds_max_fraction_in_its_search() -> Non
         row("g6.xlarge", "L4", 1, 1.0, spot=0.7), row("g5.xlarge", "A10G", 1, 1.05, spot=0.8)
     )
     levels = [3, 2, 1, 3, 4, 3, 1, 3, 3, 1, 1, 1, 1, 3, 1, 1, 4, 3, 1, 4, 1, 2, 3, 1]
-    sp = spec(
-        traffic={"peak_rps": None, "hourly_rps": [800.0 * x for x in levels], "headroom": 0.2},
-        slo={"latency_ms": 100, "percentile": 95},
-        placement={
-            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 2, "redundancy": "zone",
-            "spot": {"allowed": True, "max_fraction": 0.3},
-        },
-        kubernetes={
-            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}
-        },
-    )
+    sp = _hourly_gateway([800.0 * x for x in levels], redundancy="zone", max_fraction=0.3)
     prof = profile(point("L4", 8, 20.0, 400.0), point("A10G", 8, 20.0, 500.0))
     plan = solve(sp, prof, cat, options=FAST).plan
     on_demand = solve(_without_spot(sp), prof, cat, options=FAST).plan
@@ -251,17 +243,7 @@ def test_hourly_gateway_spot_plan_tries_the_all_on_demand_plan() -> None:
     all-on-demand $2.075/h. The plan over the on-demand candidates alone is now tried too,
     measured against the same bound (feasible, not 'stopped by the time limit')."""
     cat, prof = THREE_SHAPES, PROFILE
-    sp = spec(
-        traffic={"peak_rps": None, "hourly_rps": CURVES["steps"], "headroom": 0.2},
-        slo={"latency_ms": 100, "percentile": 95},
-        placement={
-            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 2, "redundancy": "none",
-            "spot": {"allowed": True, "max_fraction": 0.2},
-        },
-        kubernetes={
-            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}
-        },
-    )
+    sp = _hourly_gateway(CURVES["steps"], redundancy="none", max_fraction=0.2)
     plan = solve(sp, prof, cat, options=FAST).plan
     on_demand = solve(_without_spot(sp), prof, cat, options=FAST).plan
     assert plan.cost_per_hour == pytest.approx(on_demand.cost_per_hour)
