@@ -263,3 +263,39 @@ def test_the_all_on_demand_baseline_is_the_plan_that_competed(tmp_path: Path) ->
     no_spot = solve(_without_spot(sp), prof, cat, options=FAST).plan
     assert base["all-on-demand"] == pytest.approx(no_spot.cost_per_hour, abs=1e-6)
     assert plan.cost_per_hour <= no_spot.cost_per_hour + 1e-9
+
+
+def test_hourly_gateway_zone_gives_a_one_zone_type_no_share() -> None:
+    """redundancy zone with a type whose catalog row lists one zone: no number of its pods
+    survives losing that zone, so at the static split it gets no share. The MILP put cheap
+    one-zone L4 pods in for min_replicas (no traffic), and sizing them for their capacity share
+    looped for ever in Split.need (optimize hung); the plan is the A10G one."""
+    import signal
+
+    def hung(*_: object) -> None:
+        raise TimeoutError("the static-weights re-plan did not return")
+
+    sp = spec(
+        traffic={"peak_rps": None, "hourly_rps": [50.0] * 12 + [100.0] * 12, "headroom": 0.2},
+        slo={"latency_ms": 100, "percentile": 95},
+        placement={
+            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 6,
+            "redundancy": "zone",
+        },
+        kubernetes={
+            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}
+        },
+    )
+    cat = catalog(
+        row("g6.xlarge", "L4", 1, 0.1, zones=("us-east-1a",)), row("g5.xlarge", "A10G", 1, 3.0)
+    )
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        plan = solve(sp, PROFILE, cat, options=FAST).plan
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert [a.instance_type for a in plan.allocations if a.replicas] == ["g5.xlarge"]
+    assert all(r >= 6 for r in plan.allocations[0].replicas_per_window)
+    assert _under_weight(plan) == []

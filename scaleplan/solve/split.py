@@ -91,6 +91,8 @@ class Split:
         if pl.redundancy == "n+1":
             r = max(r, math.ceil(load / m - 1e-9) + q)
         elif pl.redundancy == "zone":
+            if c.zones < 2:  # it would loop for ever: losing its one zone loses every pod
+                raise ValueError(f"{c.row.instance_type} runs in one zone: no share holds zone")
             while (r - q * math.ceil(math.ceil(r / q) / c.zones)) * m < load - 1e-9:
                 r += 1
         return r

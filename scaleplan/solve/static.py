@@ -100,6 +100,10 @@ def _stable_peak(split: Split, r_peak: list[int], peak: float) -> list[int] | In
     then drop the dearest node while what is left is stable too (the spot rule's added
     on-demand pods may be spare once the spot pods they allowed to convert have)."""
     pl, cands = split.pb.spec.placement, split.cands
+    if pl.redundancy == "zone":  # no number of pods in one zone survives losing it: no share
+        r_peak[:] = [0 if c.zones < 2 else r for r, c in zip(r_peak, cands, strict=True)]
+        if not any(r_peak):
+            return static_reason("every type in use runs in one zone, and redundancy is zone")
     spot_rule = (
         pl.spot.allowed
         and pl.spot.max_fraction < 1
