@@ -483,6 +483,21 @@ def test_replica_delta_shows_an_llm_plans_margin(cli, tmp_path: Path) -> None:
     assert "give --arrivals bursty or --trace, not both" in res.stderr
 
 
+def test_replica_delta_beyond_a_window_says_so_on_the_first_line(cli, tmp_path: Path) -> None:
+    """--replica-delta -10 on a plan of 3 replicas runs 1 (one is kept): the first line said
+    '10 replica(s) fewer per window than planned' where 2 were removed (only a note at the end
+    said otherwise)."""
+    plan = llm_plan(rps=4.0, replicas=3)
+    p = tmp_path / "plan.yaml"
+    p.write_text(dump_plan(plan))
+    res = cli(["simulate", str(p), "--duration", "60", "--replica-delta", "-10"], exit_code=1)
+    first = res.stdout.splitlines()[1]
+    assert "up to 10 replica(s) fewer per window than planned (a window keeps one)" in first
+    res = cli(["simulate", str(p), "--duration", "60", "--replica-delta", "-2"], exit_code=1)
+    first = res.stdout.splitlines()[1]
+    assert ", 2 replica(s) fewer per window than planned;" in first, first
+
+
 def test_bursty_arrivals_for_llm_plans(cli, tmp_path: Path) -> None:
     """--arrivals bursty replays the request-level simulator's MMPP (1.5x the rate 20 % of the
     time) for LLM plans: same mean rate, counts per 5 s that spread more than Poisson's, and

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -127,7 +127,8 @@ def simulate_llm(
     )
     notes: list[str] = list(wl.notes)
     topo = topology(plan, opts.replica_delta)
-    if _floored(plan, topo, opts.replica_delta, wl.segments):
+    floored = _floored(plan, topo, opts.replica_delta, wl.segments)
+    if floored:
         notes.append(
             f"--replica-delta {opts.replica_delta}: a window with no more replicas than that"
             " keeps one running"
@@ -148,7 +149,8 @@ def simulate_llm(
         wl.times, wl.inp, wl.out, [cfgs[ai] for ai in alloc_of], alloc_of, serving, route,
         outages=outages, sample_t=sample_times(segs), frontend_s=frontend_s,
     )
-    return _report(plan, name, seed, opts, trace is None, wl, res, serving, alloc_of, cfgs, sources, replacement, routing_desc, notes)
+    out = _report(plan, name, seed, opts, trace is None, wl, res, serving, alloc_of, cfgs, sources, replacement, routing_desc, notes)
+    return replace(out, replica_floor=True) if floored else out
 
 
 def _options(

@@ -128,6 +128,8 @@ class LlmSimResult:
     series_preemptions: tuple[int, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
     replica_delta: int = 0  # replicas added (removed) in every window: a what-if, not the plan
+    # a negative replica_delta kept one replica running in a window that had no more
+    replica_floor: bool = False
 
     @property
     def ok(self) -> bool:

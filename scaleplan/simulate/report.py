@@ -149,10 +149,13 @@ def report_png(res: SimResult | LlmSimResult) -> bytes:
     return llm_png_bytes(res) if isinstance(res, LlmSimResult) else png_bytes(res)
 
 
-def _delta(delta: int) -> str:
-    """What ``--replica-delta`` changed, for a report's first line ('' when nothing)."""
+def _delta(delta: int, floor: bool = False) -> str:
+    """What ``--replica-delta`` changed, for a report's first line ('' when nothing); ``floor``:
+    a window had no more replicas than it removes, and kept one."""
     if not delta:
         return ""
+    if floor:
+        return f", up to {-delta} replica(s) fewer per window than planned (a window keeps one)"
     return f", {abs(delta)} replica(s) {'more' if delta > 0 else 'fewer'} per window than planned"
 
 
@@ -293,7 +296,7 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
         Text("LLM plan: simulated token by token (continuous batching, chunked prefill, KV cache; docs/simulate.md)"),
         Text(
             f"{res.plan}: {res.requests} requests, {res.arrivals} arrivals, {res.lengths} lengths, routing {res.routing}, seed {res.seed}"
-            f"{_delta(res.replica_delta)}; "
+            f"{_delta(res.replica_delta, res.replica_floor)}; "
             f"SLO p{pct}: {slo}; attainment {_pct(res.attainment)} (target {_pct(res.target)}), goodput {res.goodput_rps:.3g} req/s -> "
             f"{'holds' if res.ok else 'FAILS'}"
         ),
