@@ -299,3 +299,46 @@ def test_hourly_gateway_zone_gives_a_one_zone_type_no_share() -> None:
     assert [a.instance_type for a in plan.allocations if a.replicas] == ["g5.xlarge"]
     assert all(r >= 6 for r in plan.allocations[0].replicas_per_window)
     assert _under_weight(plan) == []
+
+
+@pytest.mark.xfail(strict=True, reason="open: route_caps / Split.wcap weigh every shape at the "
+                   "class with the most demand, render at the class it carries most of")
+def test_single_window_two_classes_hold_max_fraction_as_delivered() -> None:
+    """spot.max_fraction as the HTTPRoute delivers it, with two request classes that favour
+    different GPUs (review, 2026-12-05). The MILP's spot row (route_caps) and the rounding
+    check (Split.wcap) weigh each backend by its capacity for the class with the most demand
+    ('a', first on ties), but render weighs it by capacity_rps_per_replica, the capacity for
+    the class the shape carries most of (assemble._main_classes: 'b' on the T4s). The plan
+    routes 20 % to spot pods in the MILP; render gives the T4 Service (3 on-demand + 3 spot)
+    67 %, so 33.5 % of the requests land on spot pods at max_fraction 0.2, with no warning."""
+    caps = {"L4": (600.0, 150.0), "A10G": (600.0, 150.0), "T4": (150.0, 400.0)}
+    prof = profile(*[
+        point(acc, 8, 20.0, cap, request_class=cls)
+        for acc, pair in caps.items() for cls, cap in zip("ab", pair, strict=True)
+    ])
+    cat = catalog(
+        row("g6.xlarge", "L4", 1, 1.0, spot=0.3), row("g5.xlarge", "A10G", 1, 1.2, spot=0.4),
+        row("g4dn.xlarge", "T4", 1, 0.6, spot=0.2),
+    )
+    sp = spec(
+        traffic={"peak_rps": 1500.0, "headroom": 0.2,
+                 "classes": [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}]},
+        slo={"latency_ms": 100, "percentile": 95},
+        placement={
+            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 2,
+            "redundancy": "n+1", "spot": {"allowed": True, "max_fraction": 0.2},
+        },
+        kubernetes={
+            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}
+        },
+    )
+    plan = solve(sp, prof, cat, options=FAST).plan
+    weights = backend_weights(plan)
+    by = {a.name: a for a in plan.allocations}
+    spot = 0.0
+    for b in backends(plan):
+        pods = [by[m] for m in b.members]
+        n = sum(a.replicas for a in pods)
+        on_spot = sum(a.replicas for a in pods if a.capacity_type == "spot")
+        spot += weights[b.service] / sum(weights.values()) * on_spot / n
+    assert spot <= 0.2 + 1e-9 or any("max_fraction" in w for w in plan.warnings), spot
