@@ -385,7 +385,8 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
             tries.append(replan_static(pb, dyn, rps, start))
     ok = [t for t, reason in tries if reason is None]
     ok += _shape_plans(pb, dyn, rps, _shapes_in(dyn, ok), deadline)
-    od, od_plan = _on_demand_plan(pb, dyn, rps, deadline)
+    incumbent = min((t.cost for t in ok), default=math.inf)
+    od, od_plan = _on_demand_plan(pb, dyn, rps, deadline, incumbent)
     ok += od
     if not ok:
         reason = tries[0][1]
@@ -434,7 +435,7 @@ def _shape_plans(
 
 
 def _on_demand_plan(
-    pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
+    pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float, incumbent: float = math.inf
 ) -> tuple[list[Outcome], Outcome | None]:
     """With spot candidates: the static-weight plan over the on-demand candidates alone (what
     the all-on-demand baseline solves), measured against ``dyn``. Every plan all on-demand is
@@ -442,13 +443,18 @@ def _on_demand_plan(
     miss the on-demand mix the baseline starts from (an L4 + T4 day at $2.08/h beside $2.25/h
     for L4 alone). [] when there is no spot candidate or no such plan; and that plan as
     :func:`solve_plan` returns it over those candidates (the all-on-demand baseline, which
-    :func:`scaleplan.solve.compare.baselines` then need not solve again), else None."""
+    :func:`scaleplan.solve.compare.baselines` then need not solve again), else None. Its
+    static re-plan is skipped when the per-window optimum over the on-demand candidates (a
+    lower bound on it) is no cheaper than ``incumbent``, the best static plan found so far: it
+    could not win (a plan is taken only when strictly cheaper)."""
     od = [c for c in dyn.cands if c.capacity_type == "on-demand"]
     if not od or len(od) == len(dyn.cands) or time.perf_counter() > deadline:
         return [], None
     o = search_windows(pb, od, rps, deadline=deadline, tie_break=False)
     if not o.solved:
         return [], o
+    if round(o.cost if o.status == "optimal" else o.bound, 9) >= round(incumbent, 9):
+        return [], None
     try:
         best = best_static(pb, o, rps, deadline)
     except InfeasibleError:
