@@ -301,8 +301,6 @@ def test_hourly_gateway_zone_gives_a_one_zone_type_no_share() -> None:
     assert _under_weight(plan) == []
 
 
-@pytest.mark.xfail(strict=True, reason="open: route_caps / Split.wcap weigh every shape at the "
-                   "class with the most demand, render at the class it carries most of")
 def test_single_window_two_classes_hold_max_fraction_as_delivered() -> None:
     """spot.max_fraction as the HTTPRoute delivers it, with two request classes that favour
     different GPUs (review, 2026-12-05). The MILP's spot row (route_caps) and the rounding

@@ -78,27 +78,28 @@ def _zones(spec: Spec, c: Candidate) -> tuple[str, ...]:
 
 def _main_classes(pb: Problem, o: Outcome, rps: Sequence[float], used_idx: Sequence[int]) -> dict[int, str]:
     """Per used candidate, the class whose operating point its allocation reports: the class
-    with the most load over the day **summed over the candidates of one serving shape**
-    (:meth:`Candidate.serving_shape`), so that allocations that share a gateway-api backend
-    Service (same shape) report the same operating point and capacity per replica, and render
-    groups them as the solver did (ties go to the earlier class)."""
-    classes, W = pb.classes, len(rps)
-    order = [x for x, _ in classes]
-    load: dict[tuple[object, ...], dict[str, float]] = {}
+    with the most demand that its serving shape (:meth:`Candidate.serving_shape`) serves (ties
+    go to the earlier class). An HTTPRoute sends every backend Service the whole class mix, so
+    this is the weight basis the optimizer holds spot shares, losses and headroom at
+    (:func:`scaleplan.solve.milp.window.route_caps`) and render then writes; the allocations of
+    one shape report the same operating point and capacity per replica, and render groups them
+    as the solver did. (It was the class each shape *carried* most under the MILP's per-class
+    routing, which a route cannot deliver: render and the optimizer then weighed a shape at
+    different classes, and a two-class plan held 33 % of its requests on spot at
+    max_fraction 0.2.)"""
+    order = [x for x, _ in pb.classes]
+    demand = {cls: share * sum(rps) for cls, share in pb.classes}
+    served: dict[tuple[object, ...], set[str]] = {}
     for k in used_idx:
         c = o.cands[k]
-        by_class = load.setdefault(c.serving_shape, {})
-        for ci, (cls, share) in enumerate(classes):
-            if c.cap(cls) is None:
-                continue
-            by_class[cls] = by_class.get(cls, 0.0) + sum(
-                rps[w] * share * (o.sols[w].routing[ci][k] if o.sols[w].routing else 0.0)
-                for w in range(W)
-            )
-    main: dict[tuple[object, ...], str] = {
-        shape: max(by, key=lambda cl: (round(by[cl], 9), -order.index(cl)))
-        for shape, by in load.items()
-    }
+        own = (cls for cls in order if c.cap(cls) is not None)
+        served.setdefault(c.serving_shape, set()).update(own)
+
+    def first_by_demand(cls_set: set[str]) -> str:
+        ranked = sorted(cls_set, key=order.index)
+        return max(ranked, key=lambda cl: (round(demand[cl], 9), -order.index(cl)))
+
+    main = {shape: first_by_demand(cls_set) for shape, cls_set in served.items() if cls_set}
     return {k: main[o.cands[k].serving_shape] for k in used_idx}
 
 
