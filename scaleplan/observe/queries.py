@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Literal
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.plan import Plan
-from scaleplan.render.engine import EngineMetrics, metrics_of
+from scaleplan.render.engine import REQUEST_RATE_TRIGGER, EngineMetrics, metrics_of, pods_of
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
@@ -86,7 +86,7 @@ def _rendered(plan: Plan, catalog: Catalog) -> tuple[list[str], list[str], dict[
     for o in report.objects:
         if o.kind == "ScaledObject":
             for trig in o.obj.get("spec", {}).get("triggers", []):
-                if trig.get("type") == "prometheus" and trig.get("name") == "requests":
+                if trig.get("type") == "prometheus" and trig.get("name") == REQUEST_RATE_TRIGGER:
                     query = str(trig["metadata"]["query"])
                     if query not in rates:  # once: allocations behind one Service share its rate
                         rates.append(query)
@@ -130,7 +130,7 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
         # several allocations behind the Service(s): capacity per allocation from its pods'
         # series (the ServiceMonitor labels every series with the pod it came from)
         for alloc, dep in sorted(deployments.items()):
-            psel = f'{selector},pod=~"{dep}-[a-z0-9]+-[a-z0-9]+"'
+            psel = f'{selector},pod=~"{pods_of(dep)}"'
             out.append(Query(f"demand@{alloc}", f"sum(rate({em.requests}{{{psel}}}[2m]))", "rate", False, unit="rps", source=f"{em.requests} of {dep}'s pods", allocation=alloc))
             out.append(Query(f"replicas@{alloc}", f"count(up{{{psel}}} == 1)", "count", False, unit="pods", source=f"up of {dep}'s pods", allocation=alloc))
             out.append(Query(f"latency@{alloc}", f"histogram_quantile({q:g}, sum by (le) (rate({em.latency}_bucket{{{psel}}}[{LATENCY_WINDOW}])))", "latency", False, unit="s", source=f"{em.latency} of {dep}'s pods", allocation=alloc))
@@ -147,7 +147,7 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
         out += _llm_queries(em, selector, engine, step, hour_range)
         if len(deployments) > 1:  # per allocation: the LLM model's calibration points per shape
             for alloc, dep in sorted(deployments.items()):
-                psel = f'{selector},pod=~"{dep}-[a-z0-9]+-[a-z0-9]+"'
+                psel = f'{selector},pod=~"{pods_of(dep)}"'
                 out += _llm_queries(em, psel, engine, step, hour_range, alloc=alloc, dep=dep)
     return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step, hour_range=hour_range), engine, selector)
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from scaleplan.plan import Plan
 from scaleplan.render.allocations import Alloc, fixed_replicas
-from scaleplan.render.engine import METRICS
+from scaleplan.render.engine import METRICS, REQUEST_RATE_TRIGGER, pods_of
 from scaleplan.render.metadata import Entry, Obj, meta
 from scaleplan.render.resources import number_quantity, number_text
 
@@ -175,7 +175,7 @@ def _engine_triggers(plan: Plan, al: Alloc) -> list[Obj]:
     prom = spec.kubernetes.autoscaler.prometheus
     em = METRICS[al.server.engine]
     running, waiting, kv = em.running, em.waiting, em.kv_cache
-    sel = f'namespace="{spec.kubernetes.namespace}",pod=~"{al.name}-[a-z0-9]+-[a-z0-9]+"'
+    sel = f'namespace="{spec.kubernetes.namespace}",pod=~"{pods_of(al.name)}"'
     per_replica = al.server.max_num_seqs or max(1, al.a.operating_point.batch_size)
     out: list[Obj] = [
         {
@@ -205,7 +205,7 @@ def _request_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
             f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{spec.metadata.name}"}}[2m]))'
         )
         threshold = per_replica / share
-    return {"type": "prometheus", "name": "requests", "metadata": {"serverAddress": prom.server_address, "query": query, "threshold": number_text(threshold)}}
+    return {"type": "prometheus", "name": REQUEST_RATE_TRIGGER, "metadata": {"serverAddress": prom.server_address, "query": query, "threshold": number_text(threshold)}}
 
 
 def _kafka_trigger(plan: Plan, al: Alloc, share: float) -> Obj:

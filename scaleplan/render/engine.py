@@ -80,6 +80,17 @@ METRICS: dict[str, EngineMetrics] = {
 }
 
 
+# the name of the KEDA Prometheus trigger render writes on a request rate (observe reads those
+# triggers' queries as the demand; the engine triggers, in flight and KV use, are not rates)
+REQUEST_RATE_TRIGGER = "requests"
+
+
+def pods_of(deployment: str) -> str:
+    """A PromQL regex for the pods of one Deployment: ``<deployment>-<ReplicaSet hash>-<suffix>``
+    (render's KEDA triggers and observe's per-allocation queries select them so)."""
+    return f"{deployment}-[a-z0-9]+-[a-z0-9]+"
+
+
 def metrics_of(engine: str | None) -> EngineMetrics:
     """The engine's metric names; the generic HTTP ones for any other server (or none)."""
     return METRICS.get(engine or "", HTTP_METRICS)
