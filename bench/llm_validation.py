@@ -211,19 +211,16 @@ def trtllm_bench_limits(kv_requests: int, i: int, o: int, pp: int) -> tuple[int,
     [2,048, 32,768], rounded up."""
     raw_bs = min(kv_requests, 4096) / pp
     raw_tok = min(raw_bs * (1 + i / o), 32768)
-    if raw_bs < 256:
-        bs = max(64, 32 * math.ceil(raw_bs / 32))
-    elif raw_bs < 1024:
-        bs = 128 * math.ceil(raw_bs / 128)
-    else:
-        bs = 256 * math.ceil(raw_bs / 256)
-    if raw_tok < 4096:
-        tok = max(2048, 256 * math.ceil(raw_tok / 256))
-    elif raw_tok < 8192:
-        tok = 512 * math.ceil(raw_tok / 512)
-    else:
-        tok = 1024 * math.ceil(raw_tok / 1024)
+    bs = max(64, _round_up(raw_bs, ((256, 32), (1024, 128)), 256))
+    tok = max(2048, _round_up(raw_tok, ((4096, 256), (8192, 512)), 1024))
     return bs, tok
+
+
+def _round_up(x: float, ladder: tuple[tuple[int, int], ...], last: int) -> int:
+    """``x`` rounded up to the step of the first ``(below, step)`` rung it is below, else to a
+    multiple of ``last`` (trtllm-bench's ladder)."""
+    step = next((s for below, s in ladder if x < below), last)
+    return step * math.ceil(x / step)
 
 
 def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:
