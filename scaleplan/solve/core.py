@@ -21,7 +21,6 @@ from scaleplan.profile.model import Profile
 from scaleplan.solve.assemble import allocations, assemble_plan, utilization
 from scaleplan.solve.candidates import Candidate, build_candidates
 from scaleplan.solve.compare import compare, spot_loss_cost
-from scaleplan.solve.delivered import hold_delivered_loss
 from scaleplan.solve.diagnose import (
     budget_reason,
     diagnose_candidates,
@@ -33,7 +32,7 @@ from scaleplan.solve.explain import explain
 from scaleplan.solve.milp import SolveStat
 from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
 from scaleplan.solve.search import Outcome, search_windows
-from scaleplan.solve.static import best_static, hold_rounded_spot
+from scaleplan.solve.static import after_search
 from scaleplan.spec import Spec
 
 
@@ -88,11 +87,7 @@ def _cheapest(
         raise InfeasibleError([time_limit_reason(options)])
     if best.status == "infeasible":
         raise InfeasibleError(diagnose_milp(pb, cands, rps, deadline + options.time_limit))
-    if pb.static_weights(rps):
-        best = best_static(pb, best, rps, deadline)
-    else:  # one window: spot.max_fraction at the integer weights, losses as delivered
-        best = hold_rounded_spot(pb, best, rps, deadline)
-        best = hold_delivered_loss(pb, best, rps, deadline)
+    best = after_search(pb, best, rps, deadline)
     budget = pb.spec.placement.budget_per_hour
     if budget is not None and best.cost > budget + 1e-9:
         raise InfeasibleError([budget_reason(budget, best)])

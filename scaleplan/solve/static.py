@@ -474,19 +474,26 @@ def solve_plan(
     deadline: float,
     tie_break: bool = True,
 ) -> Outcome:
-    """:func:`search_windows`, then (static HTTPRoute weights) :func:`best_static`, or over one
-    window :func:`hold_rounded_spot` and :func:`scaleplan.solve.delivered.hold_delivered_loss`;
-    an outcome that cannot be re-planned for static weights comes back infeasible."""
-    static = pb.static_weights(rps)
-    if static:
+    """:func:`search_windows`, then :func:`after_search`; an outcome that cannot be re-planned
+    for static weights (or held as delivered) comes back infeasible."""
+    if pb.static_weights(rps):
         cands = [c for c in cands if pb.mixed_capacity(c) is not None]
     o = search_windows(pb, cands, rps, deadline=deadline, tie_break=tie_break)
     if not o.solved:
         return o
     try:
-        if not static:
-            o = hold_rounded_spot(pb, o, rps, deadline, tie_break=tie_break)
-            return hold_delivered_loss(pb, o, rps, deadline, tie_break=tie_break)
-        return best_static(pb, o, rps, deadline)
+        return after_search(pb, o, rps, deadline, tie_break=tie_break)
     except InfeasibleError:
         return Outcome(cands, o.sols, "infeasible", math.inf, math.inf)
+
+
+def after_search(
+    pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, *, tie_break: bool = True
+) -> Outcome:
+    """What follows :func:`search_windows` on a solved outcome: static HTTPRoute weights
+    :func:`best_static`, else (one window) :func:`hold_rounded_spot` then
+    :func:`scaleplan.solve.delivered.hold_delivered_loss`; InfeasibleError as they raise it."""
+    if pb.static_weights(rps):
+        return best_static(pb, o, rps, deadline)
+    o = hold_rounded_spot(pb, o, rps, deadline, tie_break=tie_break)
+    return hold_delivered_loss(pb, o, rps, deadline, tie_break=tie_break)
