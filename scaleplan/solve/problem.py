@@ -55,12 +55,16 @@ class Problem:
         weights cannot change by hour, so the plan must serve every window at the peak's split."""
         return self.spec.kubernetes.routing == "gateway-api" and len(set(rps)) > 1
 
+    def with_spot(self, **update: object) -> Problem:
+        """The same question with placement.spot's fields ``update``d."""
+        spot = self.spec.placement.spot.model_copy(update=update)
+        pl = self.spec.placement.model_copy(update={"spot": spot})
+        return replace(self, spec=self.spec.model_copy(update={"placement": pl}))
+
     def without_survive_loss(self) -> Problem:
         """The same question with placement.spot.survive_loss off (what the rule costs, and
         whether it is what leaves no plan)."""
-        spot = self.spec.placement.spot.model_copy(update={"survive_loss": False})
-        pl = self.spec.placement.model_copy(update={"spot": spot})
-        return replace(self, spec=self.spec.model_copy(update={"placement": pl}))
+        return self.with_spot(survive_loss=False)
 
     def mixed_capacity(self, c: Candidate) -> float | None:
         """Per-replica capacity of ``c`` at the class mix (see :func:`mixed_capacity`)."""

@@ -222,9 +222,7 @@ def _tightened(
         if g <= 0:
             return None
         g = max(0.0, g - max(over - f, 1e-3))
-        lowered = spot.model_copy(update={"max_fraction": g})
-        pl = pb.spec.placement.model_copy(update={"spot": lowered})
-        tight = replace(pb, spec=pb.spec.model_copy(update={"placement": pl}))
+        tight = pb.with_spot(max_fraction=g)
         t = search_windows(tight, o.cands, rps, deadline=deadline, tie_break=tie_break)
         if not t.solved:
             return None
