@@ -89,18 +89,12 @@ def _main_classes(pb: Problem, o: Outcome, rps: Sequence[float], used_idx: Seque
     max_fraction 0.2.)"""
     order = [x for x, _ in pb.classes]
     demand = {cls: share * sum(rps) for cls, share in pb.classes}
-    served: dict[tuple[object, ...], set[str]] = {}
-    for k in used_idx:
-        c = o.cands[k]
-        own = (cls for cls in order if c.cap(cls) is not None)
-        served.setdefault(c.serving_shape, set()).update(own)
 
-    def first_by_demand(cls_set: set[str]) -> str:
-        ranked = sorted(cls_set, key=order.index)
-        return max(ranked, key=lambda cl: (round(demand[cl], 9), -order.index(cl)))
+    def first_by_demand(c: Candidate) -> str:  # one shape, one set of points: one answer
+        own = [cls for cls in order if c.cap(cls) is not None]
+        return max(own, key=lambda cl: (round(demand[cl], 9), -order.index(cl)))
 
-    main = {shape: first_by_demand(cls_set) for shape, cls_set in served.items() if cls_set}
-    return {k: main[o.cands[k].serving_shape] for k in used_idx}
+    return {k: first_by_demand(o.cands[k]) for k in used_idx}
 
 
 def allocations(
