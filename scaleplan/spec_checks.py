@@ -11,7 +11,8 @@ writes the manifests, and nothing render would refuse reaches a plan.yaml.
 * :func:`routing_problems`: the Gateway that ``gateway-api`` and ``inference-pool`` routing
   attach to, and the autoscaler's strings (:func:`autoscaler_problems`);
 * :func:`class_token_problems`: the classes' tokens that ``model.architecture`` needs (the solve
-  refuses a class without them; here with its line, before solving);
+  refuses a class without them; here with its line, before solving), and
+  :func:`context_problems`: a class longer than ``model.engine_config.max_model_len``;
 * :func:`spec_warnings`: settings that are valid but have no effect as written (``validate``
   and ``optimize`` print them, one line each with its fix; nothing is refused).
 
@@ -74,7 +75,8 @@ class SpecProblem:
 def spec_problems(spec: Spec) -> list[SpecProblem]:
     """Every check of this module, in the order of the spec's fields."""
     k8s = spec.kubernetes
-    out = metadata_problems(spec.metadata) + class_token_problems(spec) + container_problems(k8s)
+    out = metadata_problems(spec.metadata) + context_problems(spec) + class_token_problems(spec)
+    out += container_problems(k8s)
     out += engine_arg_problems(spec.model, k8s)
     return out + routing_problems(k8s) + autoscaler_problems(k8s)
 
@@ -96,7 +98,9 @@ def class_token_problems(spec: Spec) -> list[SpecProblem]:
     """With ``model.architecture`` the optimizer predicts every class from its tokens (the
     profile's measured points only calibrate the model, whatever their classes), so each class
     needs ``input_tokens`` and ``output_tokens``."""
-    return context_problems(spec) + ([] if spec.model.architecture is None else [
+    if spec.model.architecture is None:
+        return []
+    return [
         SpecProblem(
             ("traffic", "classes", i), f"traffic.classes[{i}]",
             f"class {c.name!r} lacks input_tokens or output_tokens, which model.architecture "
@@ -105,7 +109,7 @@ def class_token_problems(spec: Spec) -> list[SpecProblem]:
         )
         for i, c in enumerate(spec.traffic.classes)
         if not (c.input_tokens and c.output_tokens)
-    ])
+    ]
 
 
 def context_problems(spec: Spec) -> list[SpecProblem]:
