@@ -136,7 +136,7 @@ def llm_points(spec: Spec, observed: Observed) -> tuple[list[Measurement], str]:
             return [], "tokens per request are unknown: neither observed nor stated in traffic.classes"
         mean_s = h.concurrency_per_replica / h.rps_per_replica
         ttft = _engine_ttft(h)
-        lat = Percentiles(p50=mean_s * 1000, p90=mean_s * 1000, p95=mean_s * 1000, p99=mean_s * 1000, mean=mean_s * 1000)
+        lat = _flat(mean_s * 1000)
         out.append(Measurement(
             device="observed", accelerator=acc, gpus=gpus, batch_size=max(1, round(h.concurrency_per_replica)),
             concurrency=max(1, round(h.concurrency_per_replica)), latency_ms=lat, throughput_rps=h.rps_per_replica, offered_rps=h.rps_per_replica,
@@ -163,8 +163,13 @@ def _engine_ttft(h: LlmHour) -> float | None:
     return h.ttft_ms - wait_ms
 
 
+def _flat(ms: float) -> Percentiles:
+    """Only a mean is known: every percentile is the mean (the calibration reads means)."""
+    return Percentiles(p50=ms, p90=ms, p95=ms, p99=ms, mean=ms)
+
+
 def _mean_only(ms: float | None) -> Percentiles | None:
-    return None if ms is None else Percentiles(p50=ms, p90=ms, p95=ms, p99=ms, mean=ms)
+    return None if ms is None else _flat(ms)
 
 
 def llm_calibration(spec: Spec, profile: Profile, observed: Observed, source: str) -> tuple[Profile, list[str]]:
