@@ -81,7 +81,7 @@ def llm_lines(plan: Plan) -> list[Line]:
     predicts for each class at the planned concurrency, against the SLO (the plan's
     ``allocations[].llm.classes``; bands and KV cache in plan.yaml's explanation)."""
     slo = plan.spec.slo
-    shapes: dict[tuple[object, ...], str] = {}
+    shapes: dict[str, None] = {}  # one line per serving shape, in plan order
     for a in plan.allocations:
         if a.llm is None or not a.llm.classes:
             continue
@@ -90,16 +90,15 @@ def llm_lines(plan: Plan) -> list[Line]:
             f"{c} TTFT {p.ttft_ms:.0f} ms, TPOT {_tpot(p.tpot_ms)} ms"
             for c, p in x.classes.items()
         )
-        key = (a.accelerator, a.gpus_per_replica, x.max_num_seqs, per)
         shape = f"{a.accelerator} x{a.gpus_per_replica}, {x.max_num_seqs} seqs"
-        shapes.setdefault(key, f"  - {shape}: {per}")
+        shapes[f"  - {shape}: {per}"] = None
     if not shapes:
         return []
     targets = (("TTFT", slo.ttft_ms), ("TPOT", slo.tpot_ms))
     limits = ", ".join(f"{name} {v:g} ms" for name, v in targets if v is not None)
     limits = limits or f"e2e {slo.latency_ms:g} ms"
     head = f"predicted per class at the planned concurrency (SLO p{slo.percentile}: {limits}):"
-    return [Line(head), *(Line(t) for t in shapes.values())]
+    return [Line(head), *(Line(t) for t in shapes)]
 
 
 def summary_lines(
