@@ -29,7 +29,7 @@ def refresh(
     endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help="Custom EC2 endpoint (e.g. a moto server). The Price List API always uses its us-east-1 endpoint.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Fetch and compare, but write nothing.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result (difference, warnings) as JSON on stdout.")] = False,
-    max_attempts: Annotated[int, number_option("--max-attempts", example="1", integer=True, min=1, max=20, help="Attempts per API call (botocore adaptive retry mode).")] = 8,
+    max_attempts: Annotated[int, number_option("--max-attempts", integer=True, min=1, max=20, help="Attempts per API call (botocore adaptive retry mode).")] = 8,
 ) -> None:
     """Rebuild AWS catalog rows (types, zones, on-demand and spot prices) from the AWS APIs."""
     with handle_errors():

@@ -43,7 +43,7 @@ JsonSummary = Annotated[bool, typer.Option("--json", help="Print a JSON summary 
 def number_option(
     *decls: str,
     what: str = "a number",
-    example: str,
+    example: str = "",
     min: float | None = None,
     max: float | None = None,
     integer: bool = False,
@@ -51,7 +51,8 @@ def number_option(
 ) -> Any:
     """A float option whose value must be a finite number (``nan``/``inf`` are usage errors that
     say so, exit 2) within ``[min, max]``, or with ``integer`` a whole number; ``what`` and
-    ``example`` word the message (``--time-limit: nan is not a number of seconds; give e.g. 60``).
+    ``example`` word a float's message (``--time-limit: nan is not a number of seconds; give
+    e.g. 60``; a whole number's example is its positive lower bound, else 1: :func:`whole_number`).
     Every float and bounded int option is declared with it; --help shows the bounds as typer's."""
 
     def parse(value: str | float) -> float:

@@ -25,7 +25,7 @@ def simulate(
     trace: Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Arrival times, seconds from the start of the day, one per line (implies --arrivals trace).")] = None,
     duration: Annotated[float | None, number_option("--duration", what="a number of seconds", example="60", help="Simulated seconds per window (a compressed day); default 60, for LLM plans long enough for --min-requests per class.")] = None,
     windows: Annotated[str, typer.Option("--windows", help="Windows to simulate: all, peak, 8-18, 0,12,23.")] = "all",
-    seed: Annotated[int, number_option("--seed", example="1", integer=True, min=0, max=2**63 - 1, help="Random seed (0 to 2^63-1); the same seed gives identical output.")] = 0,
+    seed: Annotated[int, number_option("--seed", integer=True, min=0, max=2**63 - 1, help="Random seed (0 to 2^63-1); the same seed gives identical output.")] = 0,
     fail: Annotated[str | None, typer.Option("--fail", help="Lose capacity: node (the largest node), zone (the largest zone) or spot (all spot).")] = None,
     fail_at: Annotated[float | None, number_option("--fail-at", what="a number of seconds", example="10", help="When (simulated seconds) the capacity is lost; default 10% into the peak window.")] = None,
     policy: Annotated[str, typer.Option("--policy", help="Load balancing: auto (what the rendered manifests do: round-robin for routing: service, weighted for gateway-api), weighted (the plan's capacity-weighted routing), round-robin, least-outstanding.")] = "auto",
