@@ -44,11 +44,16 @@ def fetch(prom: Prometheus, queries: QuerySet, start: float, end: float, step_s:
     h0 = math.ceil((start + 3600) / 3600) * 3600.0
     h1 = math.floor(end / 3600) * 3600.0
     series: dict[str, Points] = {}
+    # one PromQL under two names (an LLM plan's queue and waiting_hourly) is asked for once
+    asked: dict[tuple[str, bool], Points] = {}
     for q in queries.queries:
         if progress is not None:
             progress(q.name)
-        if q.hourly:
-            series[q.name] = _range(prom, q, h0, h1, 3600.0) if h1 >= h0 else ()
+        key = (q.promql, q.hourly)
+        if key in asked and (asked[key] or not q.required):
+            series[q.name] = asked[key]
+        elif q.hourly:
+            series[q.name] = asked[key] = _range(prom, q, h0, h1, 3600.0) if h1 >= h0 else ()
         else:
-            series[q.name] = _range(prom, q, start, end, step_s)
+            series[q.name] = asked[key] = _range(prom, q, start, end, step_s)
     return Fetched(series=series, start=start, end=end, step_s=step_s, prometheus=prom.shown)
