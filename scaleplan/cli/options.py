@@ -51,9 +51,8 @@ def number_option(
 ) -> Any:
     """A float option whose value must be a finite number (``nan``/``inf`` are usage errors that
     say so, exit 2) within ``[min, max]``, or with ``integer`` a whole number; ``what`` and
-    ``example`` word a float's message (``--time-limit: nan is not a number of seconds; give
-    e.g. 60``; a whole number's example is its positive lower bound, else 1: :func:`whole_number`).
-    Every float and bounded int option is declared with it; --help shows the bounds as typer's."""
+    ``example`` word a float's message (``--time-limit: nan is not a number of seconds; give e.g.
+    60``). Every float and bounded int option is declared with it; --help shows typer's bounds."""
 
     def parse(value: str | float) -> float:
         try:
