@@ -89,12 +89,12 @@ def _kept(pb: Problem, c: Sequence[Candidate], x: WindowSolution, ks: Sequence[i
     return 1 - (max(lost) if rule == "n+1" else sum(lost)) / pods
 
 
-def loss_short(pb: Problem, o: Outcome, rps: Sequence[float]) -> Short | None:
-    """The worst backend group of ``o`` (demand ``rps[w]`` in window w) whose pods do not
-    carry the share the route's integer weights send it (:func:`group_weights`) with headroom,
-    or after a loss (n+1, zone, survive_loss); None when every group holds every rule in every
-    window."""
-    split, cands = Split(pb, o.cands), o.cands
+def loss_short(split: Split, o: Outcome, rps: Sequence[float]) -> Short | None:
+    """The worst backend group of ``o`` (demand ``rps[w]`` in window w; ``split`` over its
+    candidates) whose pods do not carry the share the route's integer weights send it
+    (:func:`group_weights`) with headroom, or after a loss (n+1, zone, survive_loss); None when
+    every group holds every rule in every window."""
+    pb, cands, rules = split.pb, o.cands, _rules(split.pb)
     worst: Short | None = None
     for x, d in zip(o.sols, rps, strict=True):
         reps = x.replicas
@@ -105,17 +105,17 @@ def loss_short(pb: Problem, o: Outcome, rps: Sequence[float]) -> Short | None:
             if pods <= 0 or shares.get(g, 0.0) <= 0:
                 continue
             unit = d / (min(split.mcap[k] for k in ks if reps[k]) * pods)
-            for rule in _rules(pb):
+            load = shares[g] * unit
+            for rule in rules:
                 kept = _kept(pb, cands, x, ks, rule, pods)
-                load = shares[g] * unit
                 if kept < load - 1e-9 and (worst is None or load - kept > worst.load - worst.kept):
                     worst = Short(rule, kept, load, d / cap if cap > 0 else math.inf, unit)
     return worst
 
 
-def _spot_ok(pb: Problem, o: Outcome) -> bool:
+def _spot_ok(split: Split, o: Outcome) -> bool:
     """``o`` keeps spot.max_fraction at the route's integer weights (:func:`rounded_spot_share`)."""
-    return rounded_spot_share(Split(pb, o.cands), o) <= pb.spec.placement.spot.max_fraction + 1e-9
+    return rounded_spot_share(split, o) <= split.pb.spec.placement.spot.max_fraction + 1e-9
 
 
 def _lower(o: Outcome) -> float:
@@ -153,7 +153,7 @@ class _Search:
 
 
 def _branch(
-    pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, tie_break: bool,
+    split: Split, o: Outcome, rps: Sequence[float], deadline: float, tie_break: bool,
     margin: float,
 ) -> _Search:
     """Best-first branch and bound over u = demand / capacity (every pod's load as the route
@@ -162,7 +162,7 @@ def _branch(
     and at the integer weights (``margin`` 0; with +:data:`ROUNDING` a restriction to plans
     that hold at any rounding), a plan that holds as delivered closes it, one that does not
     splits it at :func:`_split_at`; a node that cannot split, or is not searched within the
-    limits, stays open (``open_lb``)."""
+    limits, stays open (``open_lb``). ``split``: over ``o.cands``, every node's candidates."""
     run = _Search()
     heap = [_Node(_lower(o), 0.0, 1.0, o)]
     while heap:
@@ -176,15 +176,15 @@ def _branch(
                 continue
             run.searches += 1
             t = search_windows(
-                pb, o.cands, rps, deadline=deadline, tie_break=tie_break,
+                split.pb, o.cands, rps, deadline=deadline, tie_break=tie_break,
                 delivered=(node.lo, node.hi, margin),
             )
             if not t.solved:
                 if t.status != "infeasible":
                     run.open_lb = min(run.open_lb, node.lower)
                 continue
-        short = loss_short(pb, t, rps)
-        if short is None and _spot_ok(pb, t):
+        short = loss_short(split, t, rps)
+        if short is None and _spot_ok(split, t):
             run.keep(t)
             if t.status != "optimal":
                 run.open_lb = min(run.open_lb, _lower(t))
@@ -216,13 +216,16 @@ def hold_delivered_loss(
     with a warning when neither finds a plan that holds."""
     one_class = sum(1 for _, s in pb.classes if s > 0) == 1
     applies = pb.spec.kubernetes.routing == "gateway-api" and not pb.static_weights(rps)
-    short = loss_short(pb, o, rps) if o.solved and applies and one_class else None
+    if not (o.solved and applies and one_class):
+        return o
+    split = Split(pb, o.cands)
+    short = loss_short(split, o, rps)
     if short is None:
         return o
-    exact = _branch(pb, o, rps, deadline, tie_break, 0.0)
+    exact = _branch(split, o, rps, deadline, tie_break, 0.0)
     best, lower = exact.best, min(exact.open_lb, exact.best.cost if exact.best else math.inf)
     if best is None or exact.open_lb < best.cost - 1e-9:
-        rounded = _branch(pb, o, rps, deadline, tie_break, ROUNDING)
+        rounded = _branch(split, o, rps, deadline, tie_break, ROUNDING)
         if rounded.best is not None and (best is None or rounded.best.cost < best.cost - 1e-9):
             best = rounded.best
     words = {"n+1": "redundancy n+1", "zone": "redundancy zone", "spot": "spot.survive_loss",
