@@ -378,14 +378,12 @@ def llm_profile_inputs(
                 ],
             )
         accs.append(a)
-    why = s.over_context(classes)
-    if why is not None:
-        from scaleplan.llm.serving import CONTEXT_HINT
-
+    where = "--input-tokens" if spec_lines is None else "traffic.classes"
+    over = s.over_context(classes, where)
+    if over is not None:
         if spec_lines is not None:  # the spec's classes (one or several), at their line
-            problem = Problem("traffic.classes", why, hint=CONTEXT_HINT)
-            raise InputError(spec_path, with_lines([problem], spec_lines))
-        raise InputError(None, [Problem("--input-tokens", why, hint=CONTEXT_HINT)])
+            raise InputError(spec_path, with_lines([over], spec_lines))
+        raise InputError(None, [over])
     return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table)
 
 

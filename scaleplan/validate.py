@@ -61,7 +61,7 @@ def _check_model(spec: Spec, base: Path, lines: LineMap) -> list[Problem]:
     model's context."""
     from scaleplan.errors import InputError
     from scaleplan.inputs import with_lines
-    from scaleplan.llm.serving import CONTEXT_HINT, TokenClass, setup_from_spec
+    from scaleplan.llm.serving import TokenClass, setup_from_spec
 
     try:
         s = setup_from_spec(spec.model, base)
@@ -72,10 +72,8 @@ def _check_model(spec: Spec, base: Path, lines: LineMap) -> list[Problem]:
         for c in spec.traffic.classes
         if c.input_tokens and c.output_tokens
     ]
-    why = s.over_context(classes)
-    if why is None:
-        return []
-    return with_lines([Problem("traffic.classes", why, hint=CONTEXT_HINT)], lines)
+    too_long = s.over_context(classes)
+    return [] if too_long is None else with_lines([too_long], lines)
 
 
 def _check_classes(spec: Spec, profile: Profile, line: int) -> list[Problem]:

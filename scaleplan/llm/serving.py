@@ -70,18 +70,22 @@ class LlmSetup:
     def engine(self) -> str:
         return self.settings.engine
 
-    def over_context(self, classes: Sequence[TokenClass]) -> str | None:
-        """Why the model cannot take the longest class (its prompt and completion exceed the
-        architecture's context, ``max_position_embeddings``); None when every class fits."""
+    def over_context(
+        self, classes: Sequence[TokenClass], where: str = "traffic.classes"
+    ) -> Problem | None:
+        """The problem, at ``where``, when the model cannot take the longest class (its prompt
+        and completion exceed the architecture's context, ``max_position_embeddings``); None
+        when every class fits."""
         ctx = self.arch.max_position_embeddings
         longest = max(classes, key=lambda c: c.tokens, default=None)
         if not ctx or longest is None or longest.tokens <= ctx:
             return None
-        return (
+        why = (
             f"class {longest.name!r} needs {longest.tokens:,} tokens ({longest.input_tokens:,}"
             f" prompt + {longest.output_tokens:,} completion), more than {self.arch.name}'s"
             f" context of {ctx:,}: the server would reject every such request"
         )
+        return Problem(where, why, hint=CONTEXT_HINT)
 
     def model_len(self, classes: Sequence[TokenClass]) -> int:
         if self.max_model_len is not None:

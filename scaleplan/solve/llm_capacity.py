@@ -73,12 +73,11 @@ def llm_context(spec: Spec, profile: Profile, accelerators: Sequence[Accelerator
         toks = [(m.input_tokens, m.output_tokens) for m in profile.measurements if m.input_tokens and m.output_tokens]
         i, o = toks[0] if toks else (1024, 256)
         classes = (TokenClass("default", i, o),)
-    why = s.over_context(classes)
-    if why is not None:
-        from scaleplan.errors import Problem, SpecError
-        from scaleplan.llm.serving import CONTEXT_HINT
+    too_long = s.over_context(classes)
+    if too_long is not None:
+        from scaleplan.errors import SpecError
 
-        raise SpecError(None, [Problem("traffic.classes", why, hint=CONTEXT_HINT)])
+        raise SpecError(None, [too_long])
     # indices in the skipped-point notes count the measured points only
     measured = [m for m in profile.measurements if m.source in ("measured", "imported")]
     cal, notes = calibration_from(s, measured, {a.name: a for a in accelerators}, classes)
