@@ -118,10 +118,6 @@ def _spot_ok(split: Split, o: Outcome) -> bool:
     return rounded_spot_share(split, o) <= split.pb.spec.placement.spot.max_fraction + 1e-9
 
 
-def _lower(o: Outcome) -> float:
-    return o.cost if o.status == "optimal" else o.bound
-
-
 @dataclass(order=True)
 class _Node:
     lower: float  # a lower bound on every plan with u in [lo, hi] that holds (margin 0)
@@ -164,7 +160,7 @@ def _branch(
     splits it at :func:`_split_at`; a node that cannot split, or is not searched within the
     limits, stays open (``open_lb``). ``split``: over ``o.cands``, every node's candidates."""
     run = _Search()
-    heap = [_Node(_lower(o), 0.0, 1.0, o)]
+    heap = [_Node(o.floor, 0.0, 1.0, o)]
     while heap:
         node = heapq.heappop(heap)
         if run.best is not None and node.lower >= run.best.cost - 1e-9:
@@ -187,10 +183,10 @@ def _branch(
         if short is None and _spot_ok(split, t):
             run.keep(t)
             if t.status != "optimal":
-                run.open_lb = min(run.open_lb, _lower(t))
+                run.open_lb = min(run.open_lb, t.floor)
             continue
         m = _split_at(short, margin) if short is not None else None
-        lb = max(node.lower, _lower(t))
+        lb = max(node.lower, t.floor)
         if m is None or not node.lo <= m <= node.hi:
             run.open_lb = min(run.open_lb, lb)
             continue
@@ -242,7 +238,7 @@ def hold_delivered_loss(
     if best is None:
         note = f"{what}; no plan that holds it was found within the search limit"
         return replace(o, note=f"{o.note}; {note}" if o.note else note)
-    lower = max(min(lower, best.cost), _lower(o))
+    lower = max(min(lower, best.cost), o.floor)
     if best.cost <= lower + 1e-9 and best.status == "optimal" and o.status == "optimal":
         return replace(best, bound=best.cost, stats=o.stats, note=o.note)
     gap = (best.cost - lower) / best.cost if best.cost > 0 else 0.0

@@ -43,6 +43,12 @@ class Outcome:
     def solved(self) -> bool:
         return self.status in ("optimal", "feasible")
 
+    @property
+    def floor(self) -> float:
+        """A lower bound on every plan over its candidates: its cost when optimal, else the
+        solver's ``bound``."""
+        return self.cost if self.status == "optimal" else self.bound
+
 
 def search_windows(
     pb: Problem,

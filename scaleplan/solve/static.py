@@ -254,7 +254,7 @@ def hold_rounded_spot(
     best = _tightened(pb, o, rps, over, deadline, tie_break)
     if best is None:
         raise InfeasibleError([_rounding_reason()])
-    lower = min(o.cost if o.status == "optimal" else o.bound, best.cost)
+    lower = min(o.floor, best.cost)
     gap = (best.cost - lower) / best.cost if best.cost > 0 else 0.0
     note = (
         f"spot.max_fraction {spot.max_fraction:g}: the HTTPRoute's integer weights put "
@@ -287,7 +287,7 @@ def replan_static(
         return o, sols
     s, _ = split.shares(sols[pw].replicas)  # the peak as rendered, after its repair
     cost = sum(x.cost for x in sols) / len(sols)
-    lower = o.cost if o.status == "optimal" else o.bound
+    lower = o.floor
     lower = min(lower, cost)
     gap = (cost - lower) / cost if cost > 0 else 0.0
     status = "optimal" if gap <= 1e-9 and o.status == "optimal" else "feasible"
@@ -413,7 +413,7 @@ def _shape_plans(
     optimum over every candidate. (The static re-plan sizes each instance and capacity type
     of one shape for its own share, and spare, every hour.)"""
     groups = shape_groups(dyn.cands)
-    lower = dyn.cost if dyn.status == "optimal" else dyn.bound
+    lower = dyn.floor
     proven = dyn.status == "optimal"
     out: list[Outcome] = []
     for g in shapes[:MAX_ALTERNATIVE_SOLVES]:
@@ -451,13 +451,13 @@ def _on_demand_plan(
     o = search_windows(pb, od, rps, deadline=deadline, tie_break=False)
     if not o.solved:
         return [], o
-    if round(o.cost if o.status == "optimal" else o.bound, 9) >= round(incumbent, 9):
+    if round(o.floor, 9) >= round(incumbent, 9):
         return [], None
     try:
         best = best_static(pb, o, rps, deadline)
     except InfeasibleError:
         return [], Outcome(od, o.sols, "infeasible", math.inf, math.inf)
-    lower = min(dyn.cost if dyn.status == "optimal" else dyn.bound, best.cost)
+    lower = min(dyn.floor, best.cost)
     proven = dyn.status == "optimal"
     status = "optimal" if proven and best.cost - lower <= 1e-9 else "feasible"
     s = best.shares or Split(pb, od).shares(best.sols[peak_window(rps)].replicas)[0]
