@@ -66,12 +66,19 @@ class Split:
             return None
         cands = self.cands
         for ks in self.members.values():
-            if not any(reps[k] and cands[k].capacity_type == "spot" for k in ks):
-                continue
-            od = [k for k in ks if cands[k].capacity_type == "on-demand" and self.mcap[k] > 0]
-            if sum(reps[k] * self.mcap[k] for k in od) < sum(e[k] for k in ks) * d - 1e-9:
+            if not self.spot_loss_ok(ks, reps, sum(e[k] for k in ks) * d):
+                od = [k for k in ks if cands[k].capacity_type == "on-demand" and self.mcap[k] > 0]
                 return ks, od
         return None
+
+    def spot_loss_ok(self, ks: Sequence[int], reps: Sequence[int], load: float) -> bool:
+        """Backend group ``ks`` survives losing its spot pods: it has none in ``reps``, or its
+        on-demand pods alone carry ``load``."""
+        cands = self.cands
+        if not any(reps[k] and cands[k].capacity_type == "spot" for k in ks):
+            return True
+        od = sum(reps[k] * self.mcap[k] for k in ks if cands[k].capacity_type == "on-demand")
+        return od >= load - 1e-9
 
     def cheapest(self, ks: Sequence[int]) -> int:
         """The candidate among ``ks`` with the lowest price per request/s."""
@@ -230,10 +237,8 @@ def window_ok(
             continue
         if not group_carries(split, ks, reps, load):
             return False
-        if pl.spot.survive_loss and any(reps[k] and cands[k].capacity_type == "spot" for k in ks):
-            od = sum(reps[k] * split.mcap[k] for k in ks if cands[k].capacity_type == "on-demand")
-            if od < load - 1e-9:
-                return False
+        if pl.spot.survive_loss and not split.spot_loss_ok(ks, reps, load):
+            return False
     return True
 
 
