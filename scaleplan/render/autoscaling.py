@@ -132,15 +132,13 @@ def _cron_triggers(plan: Plan, al: Alloc, warnings: list[str]) -> list[Obj]:
     return out
 
 
-def _own_pods_signal(plan: Plan, al: Alloc) -> bool:
-    """The rendered triggers read metrics only this allocation's pods give: the engine's own
-    (in flight, KV use) or, under gateway-api, the request rate of a backend Service no other
-    allocation serves. At 0 replicas there is then no signal to scale up on."""
+def _own_backend_rate(plan: Plan, al: Alloc) -> bool:
+    """The request trigger reads a rate only this allocation's pods give: under gateway-api,
+    that of a backend Service no other allocation serves (the engine triggers, in flight and
+    KV use, are its own pods' too). At 0 replicas there is then no signal to scale up on."""
     ks = plan.spec.kubernetes.autoscaler
     if ks.type != "keda-prometheus" or ks.prometheus.query is not None:
         return False
-    if al.server is not None and al.server.engine in METRICS:
-        return True
     return plan.spec.kubernetes.routing == "gateway-api" and al.backend_share >= 1.0
 
 
@@ -252,7 +250,8 @@ def _scaled_object(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Obj, Obj
     share = al.share if al.share > 0 else 1.0
     auth: Obj | None = None
     triggers: list[Obj]
-    if ks.type == "keda-prometheus" and ks.prometheus.query is None and al.server is not None and al.server.engine in METRICS:
+    engine = ks.type == "keda-prometheus" and ks.prometheus.query is None and al.server is not None and al.server.engine in METRICS
+    if engine:
         triggers = _engine_triggers(plan, al)
     elif ks.type == "keda-prometheus":
         triggers = [_request_trigger(plan, al, share)]
@@ -263,7 +262,7 @@ def _scaled_object(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Obj, Obj
         triggers = [trig]
     if ks.cron:
         triggers += _cron_triggers(plan, al, warnings)
-    elif al.min_replicas == 0 and _own_pods_signal(plan, al):
+    elif al.min_replicas == 0 and (engine or _own_backend_rate(plan, al)):
         triggers += _from_zero(plan, al, warnings)
     so_spec: Obj = {
         "scaleTargetRef": _target_ref(al),
