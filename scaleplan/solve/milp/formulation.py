@@ -58,9 +58,8 @@ class Formulation:
         self.spot_share = 0.0
         if p.spot_max_fraction is not None and p.spot_max_fraction < 1:
             self.spot_share = 1 - p.spot_max_fraction
-        # survive_spot_loss without backend groups: the routing z_ck of the demand over the
-        # on-demand candidates once spot is lost, and its rows sum_k z_ck = D_c (per window)
-        self.z: dict[tuple[int, int], Any] = {}
+        # survive_spot_loss without backend groups: the rows sum_k z_ck = D_c (per window) of
+        # the routing z_ck of the demand over the on-demand candidates once spot is lost
         self.loss_route: dict[int, Any] = {}
         self.total_rows: list[Any] = []  # rows whose right-hand side is the total demand
         # routing: service: capacity cuts (row, factor): sum_k mcap_k x_k >= factor x total demand

@@ -210,8 +210,8 @@ def _add_spot_loss(fm: Formulation) -> None:
             fm.add([*load.get(g, []), *[(fm.r[k], -1.0) for k in od]], LE, f"spotloss_g{g}")
         return
     od_ks = [k for k in range(K) if cands[k].capacity_type == "on-demand"]
-    fm.z = {(ci, k): fm.prob.add_variable(f"z{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in od_ks}
-    by_class, by_k = _pool_terms(p, fm.z)
+    z = {(ci, k): fm.prob.add_variable(f"z{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in od_ks}
+    by_class, by_k = _pool_terms(p, z)
     fm.loss_route = {ci: fm.add(by_class.get(ci, []), EQ, f"lossroute{ci}") for ci in fm.active}
     for k in od_ks:
         fm.add([*by_k.get(k, []), (fm.r[k], -1.0)], LE, f"spotloss{k}")
