@@ -402,21 +402,22 @@ class _Engine:
         sequences and attention pairs with their first chunks added."""
         cap = r.cap
         max_seqs = r.cfg.max_num_seqs
-        inl, gen = self.inl, self.gen
+        inl, gen, outl = self.inl, self.gen, self.outl
+        reserve, chunked = r.cfg.reserve_completion, r.cfg.chunked
         while budget > 0 and r.waiting and len(r.running) < max_seqs:
             v = r.waiting[0]
             need = inl[v] + gen[v]
-            full = inl[v] + self.outl[v] if r.cfg.reserve_completion else 0
+            full = inl[v] + outl[v] if reserve else 0
             used = r.reserved + full if full else r.s + r.n_dec * (r.d + 1) + r.kv_pref + need
             if used + (len(r.running) + 1) * half > cap:
                 break
-            if not r.cfg.chunked and need > budget and p_tokens > 0:
+            if not chunked and need > budget and p_tokens > 0:
                 break  # a whole prompt waits for a step with room (one alone may overrun)
             r.waiting.popleft()
             r.running[v] = None
             r.kv_pref += need
             r.reserved += full
-            take = min(need, budget) if r.cfg.chunked else need
+            take = min(need, budget) if chunked else need
             r.prefill.append([v, need, need, take])
             budget -= take
             p_tokens += take
