@@ -94,8 +94,7 @@ class EngineSettings:
     @staticmethod
     def of(engine: str = "vllm", **overrides: float | int | None) -> EngineSettings:
         d = ENGINES[engine]
-        s = EngineSettings(engine, d.gpu_memory_utilization, d.block_size, d.max_num_seqs, d.max_num_batched_tokens, d.cuda_graph_reserve_gib, d.fraction_of_free)
-        s = replace(s, reserves_completion=d.reserves_completion)
+        s = EngineSettings(engine, d.gpu_memory_utilization, d.block_size, d.max_num_seqs, d.max_num_batched_tokens, d.cuda_graph_reserve_gib, d.fraction_of_free, reserves_completion=d.reserves_completion)
         upd = {k: v for k, v in overrides.items() if v is not None and k in ("gpu_memory_utilization", "block_size", "max_num_seqs", "max_num_batched_tokens", "cuda_graph_reserve_gib")}
         if "max_num_seqs" in upd:
             upd["max_num_seqs_set"] = True
