@@ -58,30 +58,37 @@ class Topology:
     n_replicas: int
     alloc_of: I64  # global replica id -> allocation index
     zone_of: tuple[str, ...]  # global replica id -> zone
+    # windows where a negative replica_delta removed fewer than asked (one replica kept running)
+    floored: frozenset[int] = frozenset()
 
     def serving(self, window: int) -> list[int]:
         """The global ids of the replicas that run in ``window``, allocation by allocation."""
         return [self.offsets[ai] + j for ai in range(len(self.counts)) for j in range(self.counts[ai][window])]
 
 
-def _adjust(counts: list[list[int]], windows: int, delta: int) -> None:
-    """Add (remove) ``|delta|`` replicas per window, each time at the allocation with the most."""
+def _adjust(counts: list[list[int]], windows: int, delta: int) -> frozenset[int]:
+    """Add (remove) ``|delta|`` replicas per window, each time at the allocation with the most;
+    the windows with replicas where a removal stopped short (one keeps running)."""
+    floored: set[int] = set()
     for w in range(windows):
         for _ in range(abs(delta)):
             best = max(range(len(counts)), key=lambda a: (counts[a][w], -a))
             if delta < 0:
                 if sum(c[w] for c in counts) <= 1 or counts[best][w] == 0:
+                    if counts[best][w]:
+                        floored.add(w)
                     break
                 counts[best][w] -= 1
             else:
                 counts[best][w] += 1
+    return frozenset(floored)
 
 
 def topology(plan: Plan, delta: int) -> Topology:
     """The plan's replicas, ``delta`` more (fewer) per window; nodes fill zones in turn."""
     windows = plan.demand.windows
     counts = [list(a.replicas_per_window) for a in plan.allocations]
-    _adjust(counts, windows, delta)
+    floored = _adjust(counts, windows, delta)
     offsets: list[int] = []
     alloc_of: list[int] = []
     zone_of: list[str] = []
@@ -99,6 +106,7 @@ def topology(plan: Plan, delta: int) -> Topology:
         n_replicas=len(alloc_of),
         alloc_of=np.array(alloc_of, dtype=np.int64),
         zone_of=tuple(zone_of),
+        floored=floored,
     )
 
 

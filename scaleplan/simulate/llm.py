@@ -127,7 +127,7 @@ def simulate_llm(
     )
     notes: list[str] = list(wl.notes)
     topo = topology(plan, opts.replica_delta)
-    floored = _floored(plan, topo, opts.replica_delta, wl.segments)
+    floored = any(w in topo.floored for _, _, w in wl.segments)
     if floored:
         notes.append(
             f"--replica-delta {opts.replica_delta}: a window with no more replicas than that"
@@ -208,18 +208,6 @@ def _failure(
     return Replacement(
         failure, event.at_s, event.window, event.lost, lost, back.delay_s, back.basis
     )
-
-
-def _floored(plan: Plan, topo: Topology, delta: int, segs: tuple[Segment, ...]) -> bool:
-    """A negative ``delta`` removed fewer replicas than asked in a simulated window (one keeps
-    running, :func:`~scaleplan.simulate.layout.topology`)."""
-    if delta >= 0:
-        return False
-    for _, _, w in segs:
-        planned = sum(a.replicas_per_window[w] for a in plan.allocations)
-        if planned and sum(c[w] for c in topo.counts) > planned + delta:
-            return True
-    return False
 
 
 def _trace_span_s(wl: Workload, res: eng.EngineResult) -> float:
