@@ -102,7 +102,7 @@ class Replay:
     ) -> None:
         self.i, self.o, self.budget, self.cap = i, o, max(budget, 1), max(cap, 1)
         self.chunked, self.mixed = SCHEDULER.get(engine, (True, True))
-        self.lengths, self.replace = lengths, not lengths
+        self.lengths = lengths
         self.rem: dict[int, int] = {}  # running request -> prompt tokens still to prefill
         self.gen: dict[int, int] = {}  # running request -> tokens generated
         self.prompt: dict[int, int] = {}  # running request -> its prompt and output tokens
@@ -162,7 +162,7 @@ class Replay:
         del self.rem[k], self.gen[k], self.prompt[k], self.out[k]
         self.done += 1
         self.finished += self.measuring
-        if self.replace:
+        if not self.lengths:  # a closed loop: the client sends its next request
             self.queue.append((self.p + 1 + ARRIVAL_LAG, self.next_id))
             self.next_id += 1
 
