@@ -53,16 +53,10 @@ def burst_calendar(
     engine's scheduler until the last one ends; the whole run's pass groups."""
     n = len(lengths)
     r = Replay(n, 1, 1, budget, cap, engine, lengths=lengths)
-    r.measuring = True
     # every call advances at least one pass; the run takes at most one pass per prompt chunk
     # and one per output token of every request
     limit = 2 * sum(o + i // max(budget, 1) + 2 for i, o in lengths) + 2
-    calls = 0
-    while r.done < n:
-        r.step()
-        calls += 1
-        if calls > limit:
-            raise RuntimeError(f"burst replay did not end ({n} requests)")
+    r.run(n, limit, f"burst replay did not end ({n} requests)")
     return Calendar(pass_groups(r.acc, exact_decodes=False), max(r.first, 1), max(r.finished, 1))
 
 

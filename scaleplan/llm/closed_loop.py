@@ -166,6 +166,17 @@ class Replay:
             self.queue.append((self.p + 1 + ARRIVAL_LAG, self.next_id))
             self.next_id += 1
 
+    def run(self, stop: int, limit: int, failure: str, *, warm: int = 0) -> None:
+        """Step until ``stop`` requests have ended, measuring from the ``warm``-th on;
+        RuntimeError(``failure``) after ``limit`` steps."""
+        calls = 0
+        while self.done < stop:
+            self.measuring = self.done >= warm
+            self.step()
+            calls += 1
+            if calls > limit:
+                raise RuntimeError(failure)
+
     def step(self) -> None:
         """One pass, or a run of identical decode-only passes."""
         self.admit()
@@ -239,13 +250,7 @@ def calendar(n: int, i: int, o: int, budget: int, cap: int, engine: str) -> Cale
     # every call advances at least one pass; a generation takes at most O passes plus one
     # prefill pass per prompt chunk (and the arrival lag)
     limit = 2 * (WARMUP + MEASURED + 1) * (o + n * (i // max(budget, 1) + 2) + ARRIVAL_LAG + 1)
-    calls = 0
-    while r.done < stop:
-        r.measuring = r.done >= warm
-        r.step()
-        calls += 1
-        if calls > limit:
-            raise RuntimeError(f"closed-loop replay did not converge (N={n}, {i}/{o} tokens)")
+    r.run(stop, limit, f"closed-loop replay did not converge (N={n}, {i}/{o} tokens)", warm=warm)
     return Calendar(pass_groups(r.acc), max(r.first, 1), max(r.finished, 1))
 
 
