@@ -180,14 +180,14 @@ def recovery(
     allocation on on-demand nodes where the flavor renders a fallback for spot pods
     (:func:`~scaleplan.kube.capacity.spot_falls_back_on_demand`) and never where spot pods
     are pinned to spot nodes (none left to start)."""
+    if replace_after_s is not None:
+        return Recovery(float(replace_after_s), "given (--replace-after)")
     allocs = plan.allocations
     model_gib = plan.spec.model.memory_gib or 0.0
     # the replicas running when it struck set the delay (a zone's or spot's replicas of later
     # windows only come up with them); all the lost ones when none was running
     struck = sorted(event.lost & set(topo.serving(event.window))) or sorted(event.lost)
     delays = [replacement_delay(allocs[int(topo.alloc_of[g])], model_gib) for g in struck]
-    if replace_after_s is not None:
-        return Recovery(float(replace_after_s), "given (--replace-after)")
     if not delays:
         return Recovery(0.0, "nothing lost")
     delay, basis = max(delays, key=lambda d: d[0])
