@@ -166,7 +166,7 @@ VLLM_TOKEN_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)  # TTFT / TPOT 
 VLLM_LENGTH_BUCKETS = (64.0, 256.0, 1024.0, 4096.0)
 
 
-def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = 1767225600, days: int = 2, prefix: str = "", waiting: Sequence[float] | None = None) -> None:
+def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = 1767225600, days: int = 2, prefix: str = "", waiting: Sequence[float] | None = None, engine: str = "vllm") -> None:
     """A vLLM service in OpenMetrics, series per pod (as a ServiceMonitor labels them): per UTC
     hour of day ``hours[h]`` = (requests/s per pod, requests running per pod, mean TTFT s, mean
     TPOT s, prompt tokens, generated tokens) for every pod. Written: ``vllm:request_success_total``,
@@ -174,14 +174,24 @@ def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[s
     mean; ``_sum`` / ``_count`` give the mean exactly), ``vllm:num_requests_running`` and ``up``.
     The mean e2e latency is running / rate (Little's law). ``waiting[h]``: requests waiting per
     pod in hour ``h`` (``vllm:num_requests_waiting``; not written when None). Files:
-    ``<prefix>dayNN.om``."""
-    hists = (
-        ("vllm:e2e_request_latency_seconds", VLLM_LATENCY_BUCKETS, lambda h: h[1] / h[0]),
-        ("vllm:time_to_first_token_seconds", VLLM_TOKEN_BUCKETS, lambda h: h[2]),
-        ("vllm:time_per_output_token_seconds", VLLM_TOKEN_BUCKETS, lambda h: h[3]),
-        ("vllm:request_prompt_tokens", VLLM_LENGTH_BUCKETS, lambda h: h[4]),
-        ("vllm:request_generation_tokens", VLLM_LENGTH_BUCKETS, lambda h: h[5]),
+    ``<prefix>dayNN.om``. ``engine``: whose metric names (``scaleplan.render.engine.METRICS``,
+    the table render and observe use); a metric the engine does not export is not written
+    (TGI: no TTFT histogram, so its TTFT column is ignored)."""
+    from scaleplan.render.engine import METRICS
+
+    em = METRICS[engine]
+    want = (
+        (em.latency, VLLM_LATENCY_BUCKETS, lambda h: h[1] / h[0]),
+        (em.ttft, VLLM_TOKEN_BUCKETS, lambda h: h[2]),
+        (em.tpot, VLLM_TOKEN_BUCKETS, lambda h: h[3]),
+        (em.prompt_tokens, VLLM_LENGTH_BUCKETS, lambda h: h[4]),
+        (em.output_tokens, VLLM_LENGTH_BUCKETS, lambda h: h[5]),
     )
+    hists = [(name, b, f) for name, b, f in want if name is not None]
+    assert em.running is not None and (waiting is None or em.waiting is not None)
+    # OpenMetrics names a counter's family without its _total sample suffix; TGI's counter has
+    # none (its exporter writes the Prometheus text format), so it goes in untyped
+    counter = f"# TYPE {em.requests.removesuffix('_total')} counter" if em.requests.endswith("_total") else f"# TYPE {em.requests} unknown"
     per_day = 86400 // SCRAPE_S
     state = {name: [0.0] * (len(b) + 2) for name, b, _ in hists}  # buckets..., +Inf (= count), sum
     count = 0.0
@@ -203,8 +213,8 @@ def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[s
     for d in range(days):
         chunk = rows[d * per_day : (d + 1) * per_day]
         labs = [f'namespace="{namespace}",service="{service}",pod="{p}"' for p in pods]
-        lines = ["# TYPE vllm:request_success counter"]
-        lines += [f"vllm:request_success_total{{{lab}}} {c:.3f} {t}" for lab in labs for t, c, _, _ in chunk]
+        lines = [counter]
+        lines += [f"{em.requests}{{{lab}}} {c:.3f} {t}" for lab in labs for t, c, _, _ in chunk]
         for name, buckets, _ in hists:
             lines.append(f"# TYPE {name} histogram")
             les = [f"{le:g}" for le in buckets] + ["+Inf"]
@@ -213,12 +223,12 @@ def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[s
                     lines += [f'{name}_bucket{{{lab},le="{le}"}} {s[name][i]:.4f} {t}' for t, _, s, _ in chunk]
                 lines += [f"{name}_sum{{{lab}}} {s[name][-1]:.6f} {t}" for t, _, s, _ in chunk]
                 lines += [f"{name}_count{{{lab}}} {s[name][len(buckets)]:.4f} {t}" for t, _, s, _ in chunk]
-        lines.append("# TYPE vllm:num_requests_running gauge")
-        lines += [f"vllm:num_requests_running{{{lab}}} {r:g} {t}" for lab in labs for t, _, _, r in chunk]
+        lines.append(f"# TYPE {em.running} gauge")
+        lines += [f"{em.running}{{{lab}}} {r:g} {t}" for lab in labs for t, _, _, r in chunk]
         if waiting is not None:
-            lines.append("# TYPE vllm:num_requests_waiting gauge")
+            lines.append(f"# TYPE {em.waiting} gauge")
             at = [(t, waiting[((t - 1 - start) % 86400) // 3600]) for t, *_ in chunk]
-            lines += [f"vllm:num_requests_waiting{{{lab}}} {w:g} {t}" for lab in labs for t, w in at]
+            lines += [f"{em.waiting}{{{lab}}} {w:g} {t}" for lab in labs for t, w in at]
         lines.append("# TYPE up gauge")
         lines += [f"up{{{lab}}} 1 {t}" for lab in labs for t, *_ in chunk]
         lines.append("# EOF")

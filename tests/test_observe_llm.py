@@ -29,15 +29,16 @@ START = 1767225600  # 2026-01-01T00:00:00Z
 needs_prometheus = pytest.mark.skipif(binaries() is None, reason="prometheus/promtool not installed (Debian package 'prometheus'; .ci/run installs it)")
 
 
-def _truth(tables: Catalog, accelerator: str = "L40S", peak: int = 24) -> list[tuple[float, float, float, float, float, float]]:
+def _truth(tables: Catalog, accelerator: str = "L40S", peak: int = 24, spec_file: Path = EXAMPLE / "spec.yaml") -> list[tuple[float, float, float, float, float, float]]:
     """Per UTC hour: (requests/s per pod, running per pod, TTFT s, TPOT s, prompt, output) of
-    one GPU serving the example's model under the TRUE scales (open loop, as production)."""
+    one GPU serving the example's model (or ``spec_file``'s) under the TRUE scales (open loop,
+    as production)."""
     from scaleplan.llm.perf import Calibration, serve_class
     from scaleplan.llm.serving import TokenClass, setup_from_spec, size
     from scaleplan.spec import read_spec
 
-    spec, _ = read_spec(EXAMPLE / "spec.yaml")
-    s = setup_from_spec(spec.model, EXAMPLE)
+    spec, _ = read_spec(spec_file)
+    s = setup_from_spec(spec.model, spec_file.parent)
     acc = tables.accelerator(accelerator)
     assert acc is not None
     d = size(s, acc, 1, [TokenClass("observed", PROMPT, OUTPUT)]).deployment
@@ -200,6 +201,47 @@ def test_two_shapes_calibrate_from_each_allocations_pods(cli, tables: Catalog, t
     fit = next(x for x in w if x.startswith("calibration: compute"))
     c, m = (float(x) for x in re.findall(r"(?:compute|memory) x([0-9.]+)", fit))
     assert 0.5 <= c <= 0.75 and 0.5 <= m <= 0.75, fit
+
+
+@needs_prometheus
+def test_observe_tgi_and_replan(cli, tables: Catalog, tmp_path) -> None:
+    """The same service on TGI, whose metric names differ and which exports no TTFT histogram:
+    observe reads tokens, TPOT, requests running and replicas from TGI's series, the hours carry
+    no TTFT, and optimize --observed calibrates the model from TPOT alone (memory recovered;
+    compute, which TPOT hardly sees at this load, stays near its prior) and says so."""
+    from scaleplan.plan import dump_plan, read_plan
+
+    work = tmp_path / "tgi"
+    work.mkdir()
+    for name in ("spec.yaml", "profile.yaml"):
+        (work / name).write_text((EXAMPLE / name).read_text().replace("  engine: vllm\n", "  engine: tgi\n"))
+    plan = read_plan(EXAMPLE / "plan.yaml")
+    tgi = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": plan.spec.model.model_copy(update={"engine": "tgi"})})})
+    (work / "plan.yaml").write_text(dump_plan(tgi))
+    truth = _truth(tables, spec_file=work / "spec.yaml")
+    history_vllm(tmp_path / "om", namespace="llm", service="chat-l40s-x1", pods=PODS, hours=truth, start=START, days=2, engine="tgi")
+    assert "tgi_request_mean_time_per_token_duration_sum" in (tmp_path / "om" / "day00.om").read_text()
+    create_blocks(tmp_path / "om", tmp_path / "tsdb")
+    out = tmp_path / "observed.yaml"
+    with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
+        r = cli(["observe", "--prometheus", url, "--plan", str(work / "plan.yaml"), "--end", "2026-01-03T00:00:00Z", "--since", "2d", "--out", str(out)])
+    said = " ".join(r.stdout.split())
+    assert "tokens per request: prompt 1500, output 200" in said
+    assert "LLM model calibration points: 24 hour(s) on L40S x1 (TPOT only: tgi exports no TTFT histogram" in said
+    doc = yaml.safe_load(out.read_text())
+    assert doc["metadata"]["engine"] == "tgi" and len(doc["llm"]["hours"]) == 24
+    for h in doc["llm"]["hours"]:
+        rps, n, _, tpot, _, _ = truth[h["hour"]]
+        assert "ttft_ms" not in h and h["tpot_ms"] == pytest.approx(tpot * 1000, rel=0.01)
+        assert h["concurrency_per_replica"] == pytest.approx(n, rel=0.01) and h["rps_per_replica"] == pytest.approx(rps, rel=0.03)
+    new = tmp_path / "new"
+    cli(["optimize", str(work / "spec.yaml"), "--observed", str(out), "--out", str(new), "--no-alternatives", "--no-manifests"])
+    w = yaml.safe_load((new / "plan.yaml").read_text())["warnings"]
+    label = next(x for x in w if x.startswith("capacity: the LLM model is calibrated with 24 observed hour(s) on L40S x1"))
+    assert "mean TPOT at the mean requests running per replica" in label and "TPOT only" in label
+    fit = next(x for x in w if x.startswith("calibration: compute"))
+    c, m = (float(x) for x in re.findall(r"(?:compute|memory) x([0-9.]+)", fit))
+    assert 0.5 <= m <= 0.8 and c > 0.85, fit  # memory found (truth 0.6); compute unseen: its prior
 
 
 def test_an_hours_admission_wait_is_taken_out_of_its_ttft() -> None:

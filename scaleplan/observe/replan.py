@@ -172,6 +172,17 @@ def _mean_only(ms: float | None) -> Percentiles | None:
     return None if ms is None else _flat(ms)
 
 
+def tpot_only(obs: Observed) -> str:
+    """What to say when no calibration hour has a TTFT (TGI exports no TTFT histogram): the fit
+    then sees decode only, and prefill speed (the compute scale) stays at its prior."""
+    llm = obs.llm
+    if llm is None or not llm.hours or any(h.ttft_ms is not None for h in llm.hours):
+        return ""
+    engine = obs.metadata.engine
+    why = f"{engine} exports no TTFT histogram" if engine == "tgi" else "no hour had a mean TTFT"
+    return f"TPOT only: {why}, so the fit sees decode alone and prefill speed (the compute scale) stays near its prior"
+
+
 def llm_calibration(spec: Spec, profile: Profile, observed: Observed, source: str) -> tuple[Profile, list[str]]:
     """An LLM plan's capacity comes from the LLM model (docs/llm.md), calibrated only by
     measured points: scaling the profile's throughput would change nothing (its estimated
@@ -182,9 +193,11 @@ def llm_calibration(spec: Spec, profile: Profile, observed: Observed, source: st
         seen = f"; observed {cap.rps_per_replica:g} rps per replica against the plan's {cap.planned_rps_per_replica:g} (see the risks)" if cap.rps_per_replica is not None else ""
         return profile, [f"capacity: not calibrated: an LLM plan's capacity comes from the LLM model (docs/llm.md), not from the profile's throughput, and observe calibrates it only with hourly mean TTFT/TPOT and requests running on one serving shape; {how}{seen}"]
     shapes = ", ".join(sorted({f"{m.accelerator} x{m.gpus}" for m in points}))
+    only = tpot_only(observed)
+    means = f"mean TPOT at the mean requests running per replica, {how}; {only}" if only else f"mean TTFT/TPOT at the mean requests running per replica, {how}"
     label = (
         f"capacity: the LLM model is calibrated with {len(points)} observed hour(s) on {shapes} from {source} "
-        f"(mean TTFT/TPOT at the mean requests running per replica, {how}; the fit is the 'calibration:' warning); "
+        f"({means}; the fit is the 'calibration:' warning); "
         "the profile's throughput is not scaled: an LLM plan's capacity comes from the model (docs/llm.md)"
     )
     meta = profile.metadata.model_copy(update={"notes": (*profile.metadata.notes, label)})

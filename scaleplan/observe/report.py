@@ -46,6 +46,8 @@ def _llm_lines(obs: Observed) -> list[str]:
     """LLM plans: mean tokens per request, and the hours the LLM model can be calibrated with."""
     import textwrap
 
+    from scaleplan.observe.replan import tpot_only
+
     llm = obs.llm
     if llm is None:
         return []
@@ -54,7 +56,8 @@ def _llm_lines(obs: Observed) -> list[str]:
         lines.append(f"tokens per request: prompt {llm.prompt_tokens:g}, output {llm.output_tokens:g} (mean)")
     if llm.hours:
         shapes = sorted({f"{h.accelerator or llm.accelerator} x{h.gpus_per_replica or llm.gpus_per_replica}" for h in llm.hours})
-        lines += textwrap.wrap(f"LLM model calibration points: {len(llm.hours)} hour(s) on {', '.join(shapes)}", 80, subsequent_indent="  ", break_long_words=False)
+        only = f" ({tpot_only(obs)})" if tpot_only(obs) else ""
+        lines += textwrap.wrap(f"LLM model calibration points: {len(llm.hours)} hour(s) on {', '.join(shapes)}{only}", 80, subsequent_indent="  ", break_long_words=False)
     elif llm.note:
         lines += textwrap.wrap(f"LLM model calibration points: none; {llm.note}", 80, subsequent_indent="  ", break_long_words=False)
     return lines
