@@ -29,7 +29,10 @@ START = 1767225600  # 2026-01-01T00:00:00Z
 needs_prometheus = pytest.mark.skipif(binaries() is None, reason="prometheus/promtool not installed (Debian package 'prometheus'; .ci/run installs it)")
 
 
-def _truth(tables: Catalog, accelerator: str = "L40S", peak: int = 24, spec_file: Path = EXAMPLE / "spec.yaml") -> list[tuple[float, float, float, float, float, float]]:
+Hour = tuple[float, float, float, float, float, float]
+
+
+def _truth(tables: Catalog, accelerator: str = "L40S", peak: int = 24, spec_file: Path | None = None) -> list[Hour]:
     """Per UTC hour: (requests/s per pod, running per pod, TTFT s, TPOT s, prompt, output) of
     one GPU serving the example's model (or ``spec_file``'s) under the TRUE scales (open loop,
     as production)."""
@@ -37,6 +40,7 @@ def _truth(tables: Catalog, accelerator: str = "L40S", peak: int = 24, spec_file
     from scaleplan.llm.serving import TokenClass, setup_from_spec, size
     from scaleplan.spec import read_spec
 
+    spec_file = spec_file or EXAMPLE / "spec.yaml"
     spec, _ = read_spec(spec_file)
     s = setup_from_spec(spec.model, spec_file.parent)
     acc = tables.accelerator(accelerator)
@@ -63,7 +67,8 @@ def test_engine_token_and_mean_queries(tables: Catalog) -> None:
     assert "vllm:time_to_first_token_seconds_sum" in qs["ttft_mean"].promql and "vllm:time_per_output_token_seconds_count" in qs["tpot_mean"].promql
     assert qs["replicas_hourly"].promql.startswith(f"avg_over_time((count(up{{{sel}}} == 1))[")
     assert all(not qs[n].required and qs[n].hourly for n in ("prompt_tokens", "output_tokens", "ttft_mean", "tpot_mean", "replicas_hourly"))
-    tgi = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": plan.spec.model.model_copy(update={"engine": "tgi"})})})
+    model = plan.spec.model.model_copy(update={"engine": "tgi"})
+    tgi = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": model})})
     tq = build_queries(tgi, tables).by_name()
     assert "tgi_request_input_length_sum" in tq["prompt_tokens"].promql and "ttft_mean" not in tq
     sg = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": plan.spec.model.model_copy(update={"engine": "sglang"})})})
@@ -214,30 +219,38 @@ def test_observe_tgi_and_replan(cli, tables: Catalog, tmp_path) -> None:
     work = tmp_path / "tgi"
     work.mkdir()
     for name in ("spec.yaml", "profile.yaml"):
-        (work / name).write_text((EXAMPLE / name).read_text().replace("  engine: vllm\n", "  engine: tgi\n"))
+        text = (EXAMPLE / name).read_text()
+        (work / name).write_text(text.replace("  engine: vllm\n", "  engine: tgi\n"))
     plan = read_plan(EXAMPLE / "plan.yaml")
-    tgi = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": plan.spec.model.model_copy(update={"engine": "tgi"})})})
+    model = plan.spec.model.model_copy(update={"engine": "tgi"})
+    tgi = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": model})})
     (work / "plan.yaml").write_text(dump_plan(tgi))
     truth = _truth(tables, spec_file=work / "spec.yaml")
-    history_vllm(tmp_path / "om", namespace="llm", service="chat-l40s-x1", pods=PODS, hours=truth, start=START, days=2, engine="tgi")
-    assert "tgi_request_mean_time_per_token_duration_sum" in (tmp_path / "om" / "day00.om").read_text()
+    om = tmp_path / "om"
+    history_vllm(om, namespace="llm", service="chat-l40s-x1", pods=PODS, hours=truth, engine="tgi")
+    assert "tgi_request_mean_time_per_token_duration_sum" in (om / "day00.om").read_text()
     create_blocks(tmp_path / "om", tmp_path / "tsdb")
     out = tmp_path / "observed.yaml"
     with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
-        r = cli(["observe", "--prometheus", url, "--plan", str(work / "plan.yaml"), "--end", "2026-01-03T00:00:00Z", "--since", "2d", "--out", str(out)])
+        args = ["--plan", str(work / "plan.yaml"), "--end", "2026-01-03T00:00:00Z", "--since", "2d"]
+        r = cli(["observe", "--prometheus", url, *args, "--out", str(out)])
     said = " ".join(r.stdout.split())
     assert "tokens per request: prompt 1500, output 200" in said
-    assert "LLM model calibration points: 24 hour(s) on L40S x1 (TPOT only: tgi exports no TTFT histogram" in said
+    points = "LLM model calibration points: 24 hour(s) on L40S x1"
+    assert f"{points} (TPOT only: tgi exports no TTFT histogram" in said
     doc = yaml.safe_load(out.read_text())
     assert doc["metadata"]["engine"] == "tgi" and len(doc["llm"]["hours"]) == 24
     for h in doc["llm"]["hours"]:
         rps, n, _, tpot, _, _ = truth[h["hour"]]
         assert "ttft_ms" not in h and h["tpot_ms"] == pytest.approx(tpot * 1000, rel=0.01)
-        assert h["concurrency_per_replica"] == pytest.approx(n, rel=0.01) and h["rps_per_replica"] == pytest.approx(rps, rel=0.03)
+        assert h["concurrency_per_replica"] == pytest.approx(n, rel=0.01)
+        assert h["rps_per_replica"] == pytest.approx(rps, rel=0.03)
     new = tmp_path / "new"
-    cli(["optimize", str(work / "spec.yaml"), "--observed", str(out), "--out", str(new), "--no-alternatives", "--no-manifests"])
+    opts = ["--out", str(new), "--no-alternatives", "--no-manifests"]
+    cli(["optimize", str(work / "spec.yaml"), "--observed", str(out), *opts])
     w = yaml.safe_load((new / "plan.yaml").read_text())["warnings"]
-    label = next(x for x in w if x.startswith("capacity: the LLM model is calibrated with 24 observed hour(s) on L40S x1"))
+    calibrated = "capacity: the LLM model is calibrated with 24 observed hour(s) on L40S x1"
+    label = next(x for x in w if x.startswith(calibrated))
     assert "mean TPOT at the mean requests running per replica" in label and "TPOT only" in label
     fit = next(x for x in w if x.startswith("calibration: compute"))
     c, m = (float(x) for x in re.findall(r"(?:compute|memory) x([0-9.]+)", fit))

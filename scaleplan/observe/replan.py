@@ -180,7 +180,10 @@ def tpot_only(obs: Observed) -> str:
         return ""
     engine = obs.metadata.engine
     why = f"{engine} exports no TTFT histogram" if engine == "tgi" else "no hour had a mean TTFT"
-    return f"TPOT only: {why}, so the fit sees decode alone and prefill speed (the compute scale) stays near its prior"
+    return (
+        f"TPOT only: {why}, so the fit sees decode alone and prefill speed "
+        "(the compute scale) stays near its prior"
+    )
 
 
 def llm_calibration(spec: Spec, profile: Profile, observed: Observed, source: str) -> tuple[Profile, list[str]]:
@@ -194,7 +197,8 @@ def llm_calibration(spec: Spec, profile: Profile, observed: Observed, source: st
         return profile, [f"capacity: not calibrated: an LLM plan's capacity comes from the LLM model (docs/llm.md), not from the profile's throughput, and observe calibrates it only with hourly mean TTFT/TPOT and requests running on one serving shape; {how}{seen}"]
     shapes = ", ".join(sorted({f"{m.accelerator} x{m.gpus}" for m in points}))
     only = tpot_only(observed)
-    means = f"mean TPOT at the mean requests running per replica, {how}; {only}" if only else f"mean TTFT/TPOT at the mean requests running per replica, {how}"
+    means = f"mean {'TPOT' if only else 'TTFT/TPOT'} at the mean requests running per replica, {how}"
+    means += f"; {only}" if only else ""
     label = (
         f"capacity: the LLM model is calibrated with {len(points)} observed hour(s) on {shapes} from {source} "
         f"({means}; the fit is the 'calibration:' warning); "
