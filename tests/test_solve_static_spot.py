@@ -340,3 +340,79 @@ def test_single_window_two_classes_hold_max_fraction_as_delivered() -> None:
         on_spot = sum(a.replicas for a in pods if a.capacity_type == "spot")
         spot += weights[b.service] / sum(weights.values()) * on_spot / n
     assert spot <= 0.2 + 1e-9 or any("max_fraction" in w for w in plan.warnings), spot
+
+
+def _on_demand_search(sp: Spec, cat: Any) -> tuple[Any, list[Any], Any]:
+    """(problem, on-demand candidates, their per-window search) for an hourly ``sp``."""
+    import time
+
+    from scaleplan.solve.candidates import build_candidates
+    from scaleplan.solve.diagnose import serving_candidates
+    from scaleplan.solve.problem import Problem, demand_windows
+    from scaleplan.solve.search import search_windows
+
+    rps, _ = demand_windows(sp)
+    pb = Problem.of(sp, FAST)
+    cands, _ = build_candidates(sp, PROFILE, cat, max_util=None)
+    cands = serving_candidates(pb, cands, rps)
+    od = [c for c in cands if c.capacity_type == "on-demand" and pb.mixed_capacity(c)]
+    o = search_windows(pb, od, rps, deadline=time.perf_counter() + 60, tie_break=False)
+    return pb, od, o
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(
+    shapes=st.sampled_from([2, 3]),
+    redundancy=st.sampled_from(["none", "n+1", "zone"]),
+    min_replicas=st.integers(0, 3),
+    curve=st.sampled_from(sorted(CURVES)),
+)
+def test_capacity_bound_is_at_most_every_windows_optimum(
+    shapes: int, redundancy: str, min_replicas: int, curve: str
+) -> None:
+    """static._on_demand_plan skips its search when capacity_bound already loses, so the bound
+    must be at most each window's optimum over the same candidates (at the demand the search
+    states), whatever the redundancy and min_replicas."""
+    from scaleplan.solve.problem import capacity_bound
+
+    sp = _hourly_gateway(
+        CURVES[curve], redundancy=redundancy, max_fraction=0.5, min_replicas=min_replicas
+    )
+    pb, od, o = _on_demand_search(sp, {2: TWO_SHAPES, 3: THREE_SHAPES}[shapes])
+    assert o.status == "optimal"
+    for d, x in zip(CURVES[curve], o.sols, strict=True):
+        bound = capacity_bound(pb, od, [d], as_searched=True)
+        assert bound is not None and bound <= x.cost + 1e-9, (d, bound, x.cost)
+    whole = capacity_bound(pb, od, CURVES[curve], as_searched=True)
+    assert whole is not None and whole <= o.floor + 1e-9
+
+
+def test_on_demand_competitor_is_not_searched_when_its_capacity_bound_loses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three shapes, spot up to 1.0, the ramp: the static plan found costs $0.86/h and no plan
+    all on-demand can cost less than capacity_bound's $1.92/h, so the on-demand candidates
+    are not searched at all (4d79f2d searched them, 24 windows, for a $2.33/h bound); the
+    plan is the one that search led to (the competitor could not win)."""
+    from scaleplan.solve import problem, static
+
+    sp = _hourly_gateway(CURVES["ramp"], redundancy="none", max_fraction=1.0)
+    searched: list[int] = []
+    search = static.search_windows
+
+    def counting(pb: Any, cands: Any, rps: Any, **kw: Any) -> Any:
+        if len(cands) > 1 and all(c.capacity_type == "on-demand" for c in cands):
+            searched.append(len(cands))
+        return search(pb, cands, rps, **kw)
+
+    monkeypatch.setattr(static, "search_windows", counting)
+    plan = solve(sp, PROFILE, THREE_SHAPES, options=FAST).plan
+    assert searched == []
+    monkeypatch.setattr(static, "capacity_bound", lambda *a, **kw: None)  # as before
+    before = solve(sp, PROFILE, THREE_SHAPES, options=FAST).plan
+    assert searched == [3]
+    assert plan.cost_per_hour == pytest.approx(0.8625)
+    assert plan.model_dump() == before.model_dump()
+    pb, od, o = _on_demand_search(sp, THREE_SHAPES)
+    bound = problem.capacity_bound(pb, od, CURVES["ramp"], as_searched=True)
+    assert bound == pytest.approx(1.925, abs=1e-3) and o.floor == pytest.approx(2.331, abs=1e-3)

@@ -15,7 +15,7 @@ from scaleplan.plan import Alternative, Baseline
 from scaleplan.solve.assemble import rounded
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.placement import CPU
-from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem
+from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, capacity_bound
 from scaleplan.solve.prune import prune, prune_rules
 from scaleplan.solve.search import Outcome, describe
 from scaleplan.solve.static import solve_plan
@@ -47,19 +47,6 @@ def spot_loss_cost(
     return o.cost if o.solved else None
 
 
-def _single_type_bound(pb: Problem, gs: list[Candidate], rps: Sequence[float]) -> float | None:
-    """A lower bound on one instance type's mean cost per hour; None: it misses a class."""
-    h = pb.spec.traffic.headroom
-    lb = 0.0
-    for v in rps:
-        for cls, share in pb.classes:
-            per = [k.price / (k.replicas_per_node * cap) for k in gs if (cap := k.cap(cls))]
-            if not per:
-                return None
-            lb += v * share * (1 + h) * min(per)
-    return lb / len(rps)
-
-
 def alternatives(
     pb: Problem, unpruned: list[Candidate], rps: Sequence[float], best: Outcome, deadline: float
 ) -> tuple[list[Alternative], list[Outcome], bool]:
@@ -75,7 +62,7 @@ def alternatives(
     groups = {key: prune(gs, prune_rules(pb.spec, gs)) for key, gs in groups.items()}
     lbs = []
     for key, gs in groups.items():
-        lb = _single_type_bound(pb, gs, rps)
+        lb = capacity_bound(pb, gs, rps)
         if lb is not None:
             lbs.append((lb, key))
     lbs.sort()

@@ -99,6 +99,31 @@ def mixed_capacity(spec: Spec, c: Candidate, classes: Classes | None = None) -> 
     return 1.0 / inv if inv > 0 else None
 
 
+def capacity_bound(
+    pb: Problem, cands: Sequence[Candidate], rps: Sequence[float], *, as_searched: bool = False
+) -> float | None:
+    """A lower bound on the mean cost per hour of any plan over ``cands`` for the demand
+    ``rps`` (requests/s per window); None when no candidate serves some class.
+
+    Every plan carries each window's requests of class c, D_c, with headroom h: y_kc of them
+    on candidate k take (1 + h) y_kc / cap_kc of its replicas, and a replica costs price_k /
+    replicas_per_node_k, so the window costs at least (1 + h) sum_c D_c min_k price_k /
+    (replicas_per_node_k cap_kc). That is the window MILP's route, load and packing rows
+    alone relaxed to reals, so it is at most the window's optimum (and at most its LP bound).
+    ``as_searched``: D_c as :func:`scaleplan.solve.search.search_windows` states it (rounded
+    to 1e-9), so the bound is exactly that relaxation's; else ``rps`` x share, unrounded."""
+    h = pb.spec.traffic.headroom
+    lb = 0.0
+    for v in rps:
+        for cls, share in pb.classes:
+            per = [k.price / (k.replicas_per_node * cap) for k in cands if (cap := k.cap(cls))]
+            if not per:
+                return None
+            d = round(v * share, 9) if as_searched else v * share
+            lb += d * (1 + h) * min(per)
+    return lb / len(rps)
+
+
 def quota_scopes(spec: Spec, cands: Sequence[Candidate]) -> tuple[QuotaScope, ...]:
     """The spec's GPU quotas as index sets over ``cands``."""
     out = []

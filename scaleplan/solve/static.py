@@ -19,7 +19,12 @@ from scaleplan.kube.weights import peak_window
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.delivered import hold_delivered_loss, rounded_spot_share
 from scaleplan.solve.milp import WindowSolution
-from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, quota_scopes
+from scaleplan.solve.problem import (
+    MAX_ALTERNATIVE_SOLVES,
+    Problem,
+    capacity_bound,
+    quota_scopes,
+)
 from scaleplan.solve.search import Outcome, search_windows, shape_groups
 from scaleplan.solve.split import (
     Split,
@@ -441,12 +446,19 @@ def _on_demand_plan(
     miss the on-demand mix the baseline starts from (an L4 + T4 day at $2.08/h beside $2.25/h
     for L4 alone). [] when there is no spot candidate or no such plan; and that plan as
     :func:`solve_plan` returns it over those candidates (the all-on-demand baseline, which
-    :func:`scaleplan.solve.compare.baselines` then need not solve again), else None. Its
-    static re-plan is skipped when the per-window optimum over the on-demand candidates (a
-    lower bound on it) is no cheaper than ``incumbent``, the best static plan found so far: it
-    could not win (a plan is taken only when strictly cheaper)."""
+    :func:`scaleplan.solve.compare.baselines` then need not solve again), else None. It is
+    skipped when a lower bound on it is no cheaper than ``incumbent``, the best static plan
+    found so far: it could not win (a plan is taken only when strictly cheaper). First
+    :func:`capacity_bound` (no solve), then the per-window optimum over the on-demand
+    candidates (the search its static re-plan starts from)."""
     od = [c for c in dyn.cands if c.capacity_type == "on-demand"]
     if not od or len(od) == len(dyn.cands) or time.perf_counter() > deadline:
+        return [], None
+    # exact: the bound is at most each window's LP relaxation over ``od`` at the demand the
+    # search states, so at most the per-window optimum, which bounds every static plan over
+    # ``od`` (replan_static measures against it); the margin covers the bound's float sums
+    cap = capacity_bound(pb, od, rps, as_searched=True)
+    if cap is not None and cap - 1e-9 * max(1.0, cap) >= incumbent:
         return [], None
     o = search_windows(pb, od, rps, deadline=deadline, tie_break=False)
     if not o.solved:
