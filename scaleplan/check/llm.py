@@ -29,8 +29,14 @@ from scaleplan.llm.engine_flags import (
     ENGINES,
     FLAGS,
     KV_WRITTEN,
+    PLANNED,
+    POSITIONAL_MODEL,
+    bad_value,
+    model_named,
+    model_words,
     parse_flags,
     parse_number,
+    positional_model,
     same_value,
 )
 from scaleplan.render import engine as engines
@@ -128,25 +134,66 @@ def _plan_flags(ctx: Context, rule: Rule) -> Iterator[Finding]:
         server = engines.server_settings(plan, a)
         if server is None:
             continue
-        table = FLAGS[server.engine]
         for c in containers(w):
             if not gpus(c) and a.gpus_per_replica > 0:
                 continue
             got = parse_flags(_argv(c), (server.engine,))
-            for setting in ("tensor_parallel", "pipeline_parallel", "max_num_seqs", "max_model_len", "gpu_memory_utilization"):
-                planned = server.value(setting)
-                flags = table.get(setting)
-                if planned is None or not flags or (setting == "pipeline_parallel" and planned == 1 and setting not in got):
-                    continue
-                want = engines.value_text(setting, planned)
-                use = got.get(setting)
-                if use is None:
-                    yield w.finding(rule, f"{c.label()} has no {flags[0]}; the plan runs allocation {a.name} with {flags[0]} {want}", _flags_path(c))
-                elif not same_value(setting, use.value, want):
-                    yield w.finding(rule, f"{c.label()} runs {use.flag} {use.value} but the plan has {flags[0]} {want} for allocation {a.name}", _flags_path(c))
+            for setting in PLANNED:
+                msg = _flag_message(c, server, setting, got, a.name)
+                if msg is not None:
+                    yield w.finding(rule, msg, _flags_path(c))
             kv = _kv_message(c, server, a.name)
             if kv is not None:
                 yield w.finding(rule, kv, _flags_path(c))
+
+
+# what a server told other than the plan's value does to the capacity the plan counts on
+_LOWER = {
+    "max_num_seqs": (
+        "each replica serves at most {got} requests at once, fewer than the {want} the plan's "
+        "replica count counts on (the rest wait; TGI refuses them)"
+    ),
+    "max_model_len": "requests longer than {got} tokens are refused",
+    "gpu_memory_utilization": "the KV cache is smaller than the plan sized: fewer sequences fit",
+    "max_num_batched_tokens": "prefill takes more steps than the plan's TTFT assumes",
+}
+_HIGHER = {
+    "max_num_seqs": (
+        "each replica admits up to {got} sequences at once, more than the {want} at which the "
+        "plan predicted TPOT, so TPOT exceeds the plan"
+    ),
+    "gpu_memory_utilization": (
+        "the engine takes more GPU memory than the plan left free and may fail to start"
+    ),
+}
+
+
+def _flag_message(
+    c: Container, server: engines.ServerSettings, setting: str, got: Mapping[str, Any], name: str
+) -> str | None:
+    """The finding for one planned setting of the container: missing, unreadable (the engine
+    would not start) or other than the plan's value (with what that does to capacity)."""
+    planned = server.value(setting)
+    flags = FLAGS[server.engine].get(setting)
+    if planned is None or not flags:
+        return None
+    if setting == "pipeline_parallel" and planned == 1 and setting not in got:
+        return None
+    flag, want = flags[0], engines.value_text(setting, planned)
+    plans = f"the plan has {flag} {want} for allocation {name}"
+    use = got.get(setting)
+    if use is None:
+        return f"{c.label()} has no {flag}; {plans}"
+    shown = f"{c.label()} runs {use.flag} {use.value}"
+    bad = bad_value(setting, use.value)
+    if bad is not None:
+        return f"{shown}: {bad}, so {server.engine} would not start; {plans}"
+    if same_value(setting, use.value, want):
+        return None
+    x = parse_number(use.value) or 0.0
+    effect = (_LOWER if x < planned else _HIGHER).get(setting)
+    why = f": {effect.format(got=use.value, want=want)}" if effect else ""
+    return f"{shown} but {plans}{why}"
 
 
 def _kv_message(c: Container, server: engines.ServerSettings, name: str) -> str | None:
@@ -177,11 +224,12 @@ def _names_model(c: Container, engine: str) -> bool:
     """Whether the server is told its model: the engine's model flag, a positional model after a
     ``serve`` command (``vllm serve M``, ``trtllm-serve M``), or a model environment variable."""
     argv = _argv(c)
-    if "model" in parse_flags(argv, (engine,)):
+    if model_named(engine, argv):
         return True
-    for i, tok in enumerate(argv[:-1]):
-        if tok.endswith("serve") and not argv[i + 1].startswith("-"):
-            return True
+    if engine not in POSITIONAL_MODEL:  # `vllm serve M` (trtllm-serve: model_named, exactly)
+        for i, tok in enumerate(argv[:-1]):
+            if tok.endswith("serve") and not argv[i + 1].startswith("-"):
+                return True
     return any(str(e.get("name")) in _MODEL_ENV and (e.get("value") or e.get("valueFrom")) for e in as_list(c.data.get("env")) if isinstance(e, Mapping))
 
 
@@ -191,8 +239,7 @@ def _model_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
     if plan is None or plan.spec.model.engine is None:
         return
     engine = plan.spec.model.engine
-    flags = FLAGS[engine].get("model")
-    flag = flags[0] if flags else "model after the serve command"
+    flag = model_words(engine).removeprefix("a ")
     for w in ctx.workloads:
         a = _allocation(ctx, w)
         if a is None:
@@ -205,8 +252,10 @@ def _model_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
 
 def _target_dirs(c: Container, engine: str | None) -> list[str]:
     """Where the server writes or reads the weights: HF_HOME and an absolute model path."""
-    got = parse_flags(_argv(c), (engine,) if engine else ENGINES)
-    model = got.get("model")
+    argv = _argv(c)
+    model = parse_flags(argv, (engine,) if engine else ENGINES).get("model")
+    if model is None and engine is not None:
+        model = positional_model(engine, argv)  # trtllm-serve /models/weights
     if model is not None and model.value.startswith("/"):
         return [model.value]  # a local path: the weights are there, not in the HF cache
     return [str(e["value"]) for e in (as_map(x) for x in as_list(c.data.get("env"))) if e.get("name") == "HF_HOME" and isinstance(e.get("value"), str)]

@@ -308,7 +308,8 @@ RULES: tuple[Rule, ...] = (
         "error",
         "plan",
         "The model server names no model (no model flag, no positional model after serve, no MODEL_ID environment variable), so it starts its engine's default model and serves something other than what the plan sized.",
-        "set model.source in the spec and re-render, or pass the model (--model for vLLM) in spec.kubernetes.args",
+        "set model.source in the spec and re-render, or pass the model in spec.kubernetes.args "
+        "(--model for vLLM; after trtllm-serve for trtllm)",
         needs_plan=True,
     ),
     R(

@@ -7,7 +7,13 @@ the spec checks (:mod:`scaleplan.spec_checks`) refuse a flag in ``kubernetes.arg
 contradicts the spec's own model settings, before anything is solved or rendered.
 
 * :data:`FLAGS`: each engine's spelling of each setting (first = the one render writes; the
-  others are accepted aliases);
+  others are accepted aliases); :data:`PLANNED`: the settings the plan sizes, which render writes
+  and check reads back;
+* :data:`LAUNCHER` / :data:`POSITIONAL_MODEL`: the words that start an engine's server where its
+  image has no entrypoint for it, and the engines that take the model as a positional argument
+  after them (:func:`positional_model` finds it);
+* :func:`bad_value`: why a planned setting's value cannot be what the engine reads (not a
+  number, not a whole number, a memory fraction outside (0, 1]);
 * :data:`KV_VALUES` / :data:`KV_WRITTEN`: the KV-cache precision values each engine takes, by
   what they store, and the one render writes for an fp8 KV cache;
 * :func:`parse_flags`: the settings given in an argument list (``--flag v`` or ``--flag=v``);
@@ -25,19 +31,28 @@ from dataclasses import dataclass
 
 __all__ = [
     "ENGINES",
+    "ENGINE_DEFAULTS",
     "FLAGS",
     "KV_VALUES",
     "KV_WRITTEN",
+    "LAUNCHER",
     "NUMERIC",
+    "PLANNED",
+    "POSITIONAL_MODEL",
     "PP_FLAGS",
     "TP_FLAGS",
     "Conflict",
     "FlagUse",
+    "bad_value",
     "kv_flag_conflict",
     "kv_stored",
     "kv_text",
+    "launch_end",
+    "model_named",
+    "model_words",
     "parse_flags",
     "parse_number",
+    "positional_model",
     "same_value",
 ]
 
@@ -46,7 +61,12 @@ ENGINES = ("vllm", "sglang", "tgi", "trtllm")
 
 # setting -> flag spellings per engine (first = written). Sources: vLLM `vllm serve --help`
 # (EngineArgs), SGLang `python -m sglang.launch_server --help` (ServerArgs), TGI
-# `text-generation-launcher --help`, TensorRT-LLM `trtllm-serve serve --help`.
+# `text-generation-launcher --help`, TensorRT-LLM `trtllm-serve serve --help`
+# (tensorrt_llm/commands/serve.py, releases 0.18 to 1.x: `trtllm-serve [serve] MODEL`, the model
+# positional; --tp_size / --pp_size alias --tensor_parallel_size / --pipeline_parallel_size;
+# --kv_cache_free_gpu_memory_fraction, aliased --free_gpu_memory_fraction from 1.1, is the KV
+# cache's fraction of the memory free after weights and buffers, which is what the plan's
+# gpu_memory_utilization means for trtllm: scaleplan.llm.memory, fraction_of_free).
 FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
     "vllm": {
         "tensor_parallel": ("--tensor-parallel-size", "-tp"),
@@ -90,16 +110,37 @@ FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "quantization": ("--quantize",),
     },
     "trtllm": {
-        "tensor_parallel": ("--tp_size",),
-        "pipeline_parallel": ("--pp_size",),
+        "tensor_parallel": ("--tp_size", "--tensor_parallel_size"),
+        "pipeline_parallel": ("--pp_size", "--pipeline_parallel_size"),
         "max_num_seqs": ("--max_batch_size",),
         "max_model_len": ("--max_seq_len",),
+        "gpu_memory_utilization": (
+            "--kv_cache_free_gpu_memory_fraction", "--free_gpu_memory_fraction",
+        ),
         "max_num_batched_tokens": ("--max_num_tokens",),
         "host": ("--host",),
         "port": ("--port",),
+        # the PyTorch backend: the default from 1.0, written so that older releases (whose
+        # default built a TensorRT engine at start) run the same; a user's --backend is kept
+        "backend": ("--backend",),
         "kv_cache_dtype": ("--kv_cache_dtype",),  # read, never written: see KV_WRITTEN
     },
 }
+# the words that start the server, written at the head of the container's args where the spec's
+# args do not already hold them: the engines whose images have no entrypoint that starts it
+# (lmsysorg/sglang: none; nvcr.io/nvidia/tensorrt-llm/release: a shell wrapper that runs its
+# arguments). vllm/vllm-openai (`vllm serve`) and TGI (`text-generation-launcher`) images start
+# the server from their entrypoint and take flags only.
+LAUNCHER: dict[str, tuple[str, ...]] = {
+    "sglang": ("python3", "-m", "sglang.launch_server"),
+    "trtllm": ("trtllm-serve",),
+}
+# engines that take the model as a positional argument after the launcher (no model flag);
+# trtllm-serve's optional `serve` subcommand may come between
+POSITIONAL_MODEL: dict[str, tuple[str, ...]] = {"trtllm": ("serve",)}
+# the planned values written per engine that are the engine's choice, not the plan's: a user's
+# flag with another value is kept, not a conflict
+ENGINE_DEFAULTS: dict[str, dict[str, str]] = {"trtllm": {"backend": "pytorch"}}
 # every spelling of a tensor-parallel / shard flag, any engine (check reads unlabelled manifests)
 TP_FLAGS: frozenset[str] = frozenset(f for e in FLAGS.values() for f in e["tensor_parallel"])
 PP_FLAGS: frozenset[str] = frozenset(
@@ -116,6 +157,10 @@ NUMERIC = (
     "max_num_batched_tokens",
     "port",
 )
+# the settings the plan sizes: render writes each one the plan states (pipeline parallel only
+# when > 1), check reads each back and names a missing or different one
+PLANNED = NUMERIC[:-1]
+_WHOLE = frozenset(PLANNED) - {"gpu_memory_utilization"}
 
 # KV-cache precision: each engine's --kv-cache-dtype values by what one element stores ("16-bit":
 # the activation dtype, the engines' default; None: the checkpoint decides). Sources: vLLM
@@ -182,6 +227,60 @@ def parse_flags(args: Sequence[str], engines: Sequence[str] = ENGINES) -> dict[s
                 out[setting] = FlagUse(setting, flag, "", i)
         i += 1
     return out
+
+
+def bad_value(setting: str, value: str) -> str | None:
+    """Why ``value`` cannot be what the engine reads for a planned ``setting`` (the engines
+    refuse to start on it); None when it can."""
+    x = parse_number(value)
+    if x is None:
+        return f"{value!r} is not a number"
+    if setting in _WHOLE and (x != int(x) or x < 1):
+        return f"{value!r} is not a whole number of at least 1"
+    if setting == "gpu_memory_utilization" and not 0 < x <= 1:
+        return f"{value!r} is not a fraction in (0, 1]"
+    return None
+
+
+def positional_model(engine: str, args: Sequence[str]) -> FlagUse | None:
+    """The model ``args`` name positionally after ``engine``'s launcher (``trtllm-serve M``,
+    ``trtllm-serve serve M``), with its index; None when the engine takes no positional model,
+    the launcher is not in ``args`` or no word follows it."""
+    subcommands = POSITIONAL_MODEL.get(engine)
+    i = launch_end(engine, args)
+    if subcommands is None or i is None:
+        return None
+    words = [str(a) for a in args]
+    if i < len(words) and words[i] in subcommands:
+        i += 1
+    if i < len(words) and not words[i].startswith("-"):
+        return FlagUse("model", "", words[i], i)
+    return None
+
+
+def launch_end(engine: str, args: Sequence[str]) -> int | None:
+    """The index just after ``engine``'s launcher in ``args``, found by its last word (a path
+    ending in it counts: /usr/local/bin/trtllm-serve; `python -m sglang.launch_server` as well as
+    `python3 -m ...`); None when the engine has no launcher or ``args`` do not hold it."""
+    launcher = LAUNCHER.get(engine)
+    if not launcher:
+        return None
+    for i, a in enumerate(args):
+        if str(a).rsplit("/", 1)[-1] == launcher[-1]:
+            return i + 1
+    return None
+
+
+def model_named(engine: str, args: Sequence[str]) -> bool:
+    """Whether ``args`` name the model the way ``engine`` reads it: its model flag, or the
+    positional model after its launcher."""
+    return "model" in parse_flags(args, (engine,)) or positional_model(engine, args) is not None
+
+
+def model_words(engine: str) -> str:
+    """How ``engine`` is told its model, for messages: "--model", "a model after trtllm-serve"."""
+    flags = FLAGS[engine].get("model")
+    return flags[0] if flags else f"a model after {LAUNCHER[engine][-1]}"
 
 
 def same_value(setting: str, a: str, b: str) -> bool:

@@ -17,7 +17,15 @@ from dataclasses import dataclass, replace
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube import backends, safety
-from scaleplan.llm.engine_flags import FLAGS, Conflict, parse_flags, parse_number
+from scaleplan.llm.engine_flags import (
+    POSITIONAL_MODEL,
+    Conflict,
+    bad_value,
+    model_named,
+    model_words,
+    parse_flags,
+    parse_number,
+)
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render import engine as engines
 from scaleplan.render import serving
@@ -183,13 +191,10 @@ def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list
     if server.engine == "tgi" and server.pipeline_parallel > 1:
         return al, [Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism {server.pipeline_parallel}, which TGI does not support", hint="use engine vllm, sglang or trtllm, or plan with model.engine_config.pipeline_parallel: 1", path=("spec", "model", "engine"))]
     model_arg = storage.model_arg
-    if model_arg is None and "model" in FLAGS[server.engine] and "model" not in parse_flags(user, (server.engine,)):
-        warnings.append(f"allocation {al.name}: neither model.source nor a {FLAGS[server.engine]['model'][0]} argument names the model, so {server.engine} starts with its default model; set model.source")
-    if server.engine == "trtllm" and model_arg is not None:
-        warnings.append(f"allocation {al.name}: trtllm-serve takes the model as a positional argument; put {model_arg} in spec.kubernetes.args")
-        model_arg = None
+    if model_arg is None and not model_named(server.engine, user):
+        warnings.append(f"allocation {al.name}: neither model.source nor {model_words(server.engine)} in spec.kubernetes.args names the model, so {server.engine} {'does not start' if server.engine in POSITIONAL_MODEL else 'starts with its default model'}; set model.source")
     planned = engines.engine_flags(server, port=k8s.port, model=model_arg, revision=storage.revision)
-    args, conflicts = engines.merge_args(user, planned, server.engine)
+    args, conflicts = engines.merge_args(user, planned, server.engine, model_arg)
     problems = [_conflict_problem(a, server, c) for c in conflicts]  # the KV dtype: plan_checks
     return replace(al, server=server, args=tuple(args), storage=storage), problems
 
@@ -216,6 +221,11 @@ def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: Conflict
     else:  # concurrency, context length, memory: the plan's operating point or engine_config
         why = "the plan and the spec's model.engine_config"
     fld = _SETTING_FIELD.get(c.setting)
+    bad = bad_value(c.setting, c.user_value) if fld is not None else None
+    if bad is not None:
+        return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value}: {bad}, so {server.engine} would not start; allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=f"remove {c.flag} from spec.kubernetes.args: render writes it from {why}", path=(*_ARGS, c.index))
+    if c.setting == "model" and not c.flag.startswith("-"):  # a positional model (trtllm-serve M)
+        return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts model.source: allocation {a.name} was sized for the model at {c.planned_value}", hint=f"remove {c.user_value} from spec.kubernetes.args (render writes the model model.source names after {c.flag}), or change model.source", path=(*_ARGS, c.index))
     if c.setting == "tensor_parallel":
         fix_hint = f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan ({a.gpus_per_replica} GPUs per replica)"
     elif fld is not None:

@@ -15,8 +15,11 @@ engine facts in :mod:`scaleplan.llm.engine_flags`, below both (the spec checks u
   checkpoint's to decide.
 * :data:`METRICS`: each engine's Prometheus metric names (render's monitoring and ``observe``
   query them);
-* :func:`merge_args`: the user's ``kubernetes.args`` merged with the planned flags; a user flag
-  that contradicts the plan is a :class:`~scaleplan.llm.engine_flags.Conflict` (render: exit 3).
+* :func:`merge_args`: the user's ``kubernetes.args`` merged with the planned flags, behind the
+  engine's launcher (``python3 -m sglang.launch_server``; ``trtllm-serve <model>``, which takes
+  the model positionally) where the args do not start the server themselves; a user flag (or
+  positional model) that contradicts the plan is a
+  :class:`~scaleplan.llm.engine_flags.Conflict` (render: exit 3).
 """
 
 from __future__ import annotations
@@ -26,13 +29,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleplan.llm.engine_flags import (
+    ENGINE_DEFAULTS,
     FLAGS,
     KV_WRITTEN,
-    NUMERIC,
+    LAUNCHER,
+    PLANNED,
+    POSITIONAL_MODEL,
     Conflict,
     kv_flag_conflict,
     kv_text,
+    launch_end,
     parse_flags,
+    positional_model,
     same_value,
 )
 from scaleplan.llm.memory import kv_precision
@@ -97,7 +105,7 @@ def metrics_of(engine: str | None) -> EngineMetrics:
 
 
 # the order of the planned flags on the server's command line
-ORDER = ("model", "revision", "host", "port", *NUMERIC[:-1], "kv_cache_dtype")
+ORDER = ("model", "revision", "host", "port", "backend", *PLANNED, "kv_cache_dtype")
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,8 @@ def engine_flags(s: ServerSettings, *, port: int, model: str | None = None, revi
             v = "0.0.0.0"  # SGLang and trtllm-serve listen on localhost by default
         elif setting == "port":
             v = str(port)
+        elif setting in ENGINE_DEFAULTS.get(s.engine, {}):
+            v = ENGINE_DEFAULTS[s.engine][setting]
         elif setting == "pipeline_parallel" and s.pipeline_parallel == 1:
             v = None  # the engines' default; keeps single-stage args short
         elif setting == "kv_cache_dtype":
@@ -187,9 +197,16 @@ def engine_flags(s: ServerSettings, *, port: int, model: str | None = None, revi
     return out
 
 
-def merge_args(user: Sequence[str], planned: Sequence[tuple[str, str, str]], engine: str) -> tuple[list[str], list[Conflict]]:
+def merge_args(
+    user: Sequence[str],
+    planned: Sequence[tuple[str, str, str]],
+    engine: str,
+    model: str | None = None,
+) -> tuple[list[str], list[Conflict]]:
     """The user's args followed by every planned flag the user did not already give with the
-    same value; a user flag with another value is a conflict."""
+    same value, behind the engine's launcher (and, for trtllm-serve, the positional ``model``)
+    where the user's args do not hold it; a user flag with another value is a conflict, and so
+    is a positional model other than ``model``. A conflict's index is in ``user``."""
     given = parse_flags(user, (engine,))
     out = list(user)
     conflicts: list[Conflict] = []
@@ -199,9 +216,38 @@ def merge_args(user: Sequence[str], planned: Sequence[tuple[str, str, str]], eng
             out += [flag, value]
         elif setting == "kv_cache_dtype":
             continue  # by what the values store (fp8_e4m3 is fp8): kv_conflict
+        elif setting in ENGINE_DEFAULTS.get(engine, {}):
+            continue  # the engine's choice, not the plan's: the user's value stays
         elif not same_value(setting, use.value, value):
             conflicts.append(Conflict(setting, use.index, use.flag, use.value, flag, value))
-    return out, conflicts
+    return _launched(out, engine, model, conflicts), conflicts
+
+
+def _launched(
+    args: list[str], engine: str, model: str | None, conflicts: list[Conflict]
+) -> list[str]:
+    """``args`` behind the engine's launcher (prepended when they do not hold it) and, for an
+    engine that takes the model positionally, with ``model`` after it (a different one given:
+    a conflict, appended to ``conflicts``)."""
+    launcher = LAUNCHER.get(engine)
+    if not launcher:
+        return args
+    shift = 0
+    if launch_end(engine, args) is None:
+        args = [*launcher, *args]
+        shift = len(launcher)
+    if engine not in POSITIONAL_MODEL or model is None:
+        return args
+    named = positional_model(engine, args)
+    if named is None:
+        at = launch_end(engine, args) or 0
+        if at < len(args) and args[at] in POSITIONAL_MODEL[engine]:
+            at += 1  # after trtllm-serve's `serve` subcommand
+        return [*args[:at], model, *args[at:]]
+    if named.value != model:
+        word = launcher[-1]
+        conflicts.append(Conflict("model", named.index - shift, word, named.value, word, model))
+    return args
 
 
 def kv_planned_text(s: ServerSettings) -> str:

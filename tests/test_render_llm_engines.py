@@ -1,0 +1,258 @@
+"""Each engine's server command against the plan: the launcher and the model (trtllm-serve takes
+it positionally), every planned flag in the engine's spelling and read back by check from the
+same table, a hand-edited flag that contradicts the plan, and unreadable flag values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llm_render_helpers import LLM_PLANS
+from tables_helpers import shipped_tables
+from typer.testing import CliRunner
+
+from scaleplan.catalog.model import Catalog
+from scaleplan.check import RULES, check_paths, check_text
+from scaleplan.cli import app
+from scaleplan.errors import PlanError
+from scaleplan.llm.engine_flags import FLAGS, PLANNED, parse_flags, positional_model
+from scaleplan.plan import Plan, dump_plan
+from scaleplan.plan_outputs import write_manifests
+from scaleplan.render import engine as engines
+from scaleplan.render import render, render_report
+from scaleplan.yamlio import dump_yaml_all
+
+ALL_RULES = [r.id for r in RULES]
+ENGINE_PLANS = {"vllm": "vllm-70b", "sglang": "sglang", "tgi": "tgi", "trtllm": "trtllm"}
+
+
+def _with_spec(plan: Plan, **updates: Any) -> Plan:
+    data = plan.model_dump(mode="json", exclude_none=True)
+    for path, value in updates.items():
+        node = data["spec"]
+        keys = path.split(".")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return Plan.model_validate(data)
+
+
+def _objects(plan: Plan) -> list[dict[str, Any]]:
+    return [o.obj for o in render_report(plan, shipped_tables()).objects]
+
+
+def _container(obj: dict[str, Any]) -> dict[str, Any]:
+    c: dict[str, Any] = obj["spec"]["template"]["spec"]["containers"][0]
+    return c
+
+
+def _deployments(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in objs if o["kind"] == "Deployment"]
+
+
+def _plan_findings(objs: list[dict[str, Any]], plan: Plan, tables: Catalog, rule: str) -> list[str]:
+    report = check_text(dump_yaml_all(objs), plan=plan, enabled_rules=ALL_RULES, catalog=tables)
+    return [f.message for f in report.findings if f.rule == rule]
+
+
+def _set_flag(objs: list[dict[str, Any]], engine: str, setting: str, value: str | None) -> str:
+    """Every Deployment's ``setting`` flag set to ``value`` (None: removed); the flag's name."""
+    for dep in _deployments(objs):
+        args = _container(dep)["args"]
+        use = parse_flags(args, (engine,))[setting]
+        if value is None:
+            del args[use.index : use.index + 2]
+        else:
+            args[use.index + 1] = value
+    return FLAGS[engine][setting][0]
+
+
+def _trt(**spec: Any) -> Plan:
+    return _with_spec(LLM_PLANS["trtllm"](), **spec)
+
+
+# --- trtllm-serve: the positional model -------------------------------------------------------
+
+
+def test_trtllm_without_args_names_the_model_and_passes_check(
+    tables: Catalog, tmp_path: Path
+) -> None:
+    """The defect: with no spec args, trtllm-serve got flags only and no model; check failed
+    (engine-model-missing) until the user wrote `trtllm-serve <model>` into the args by hand."""
+    plan = _trt(**{"kubernetes.args": []})
+    report = render_report(plan, tables)
+    assert not [w for w in report.warnings if "positional" in w]
+    args = _container(_deployments([o.obj for o in report.objects])[0])["args"]
+    assert args[:2] == ["trtllm-serve", "/models/weights"]
+    flags = dict(zip(args[2::2], args[3::2], strict=True))
+    assert flags == {
+        "--host": "0.0.0.0", "--port": "8000", "--backend": "pytorch", "--tp_size": "8",
+        "--max_batch_size": "32", "--max_seq_len": "16384",
+        "--kv_cache_free_gpu_memory_fraction": "0.85", "--max_num_tokens": "8192",
+    }
+    write_manifests(tmp_path / "m", render(plan, tables))
+    report = check_paths([tmp_path / "m"], plan=plan, enabled_rules=ALL_RULES, catalog=tables)
+    found = report.findings
+    assert found == (), [(f.rule, f.message) for f in found]
+
+
+@pytest.mark.parametrize(
+    ("user", "want"),
+    [
+        (["trtllm-serve"], ["trtllm-serve", "/models/weights"]),
+        (["trtllm-serve", "serve"], ["trtllm-serve", "serve", "/models/weights"]),
+        (
+            ["/usr/local/bin/trtllm-serve", "--log_level", "info"],
+            ["/usr/local/bin/trtllm-serve", "/models/weights", "--log_level", "info"],
+        ),
+        (["--backend", "tensorrt"], ["trtllm-serve", "/models/weights", "--backend", "tensorrt"]),
+        (["trtllm-serve", "/models/weights"], ["trtllm-serve", "/models/weights"]),
+    ],
+)
+def test_trtllm_launcher_and_model_placement(user: list[str], want: list[str]) -> None:
+    args = _container(_deployments(_objects(_trt(**{"kubernetes.args": user})))[0])["args"]
+    assert args[: len(want)] == want
+    assert args.count("/models/weights") == 1 and sum(a.endswith("trtllm-serve") for a in args) == 1
+    assert args.count("--backend") == 1  # a user's --backend is the user's choice, not a conflict
+
+
+def test_trtllm_other_positional_model_exits_3(tables: Catalog, tmp_path: Path) -> None:
+    plan = _trt(**{"kubernetes.args": ["trtllm-serve", "/models/other"]})
+    with pytest.raises(PlanError) as e:
+        render(plan, tables)
+    [p] = [p for p in e.value.problems if "/models/other" in p.message]
+    assert p.where == "spec.kubernetes.args[1]" and "/models/weights" in p.message
+    assert "model.source" in p.hint
+    pf = tmp_path / "plan.yaml"
+    pf.write_text(dump_plan(plan), encoding="utf-8")
+    r = CliRunner().invoke(app, ["render", str(pf), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 3 and "/models/other" in r.output and not (tmp_path / "out").exists()
+
+
+def test_trtllm_without_model_fails_check(tables: Catalog) -> None:
+    plan = LLM_PLANS["trtllm"]()
+    objs = _objects(plan)
+    assert not _plan_findings(objs, plan, tables, "engine-model-missing")
+    for dep in _deployments(objs):
+        _container(dep)["args"].remove("/models/weights")
+    found = _plan_findings(objs, plan, tables, "engine-model-missing")
+    assert found and "names no model (no model after trtllm-serve)" in found[0]
+    # `trtllm-serve serve` is the subcommand, not a model
+    for dep in _deployments(objs):
+        _container(dep)["args"].insert(1, "serve")
+    assert _plan_findings(objs, plan, tables, "engine-model-missing")
+
+
+def test_positional_model_reader() -> None:
+    assert positional_model("trtllm", ["trtllm-serve", "m", "--tp_size", "2"]) is not None
+    assert positional_model("trtllm", ["trtllm-serve", "serve", "m"]).value == "m"  # type: ignore[union-attr]
+    assert positional_model("trtllm", ["trtllm-serve", "serve", "--tp_size", "2"]) is None
+    assert positional_model("trtllm", ["--tp_size", "2"]) is None
+    assert positional_model("vllm", ["serve", "m"]) is None  # vLLM's model is its --model flag
+
+
+def test_sglang_gets_its_launcher() -> None:
+    """lmsysorg/sglang has no entrypoint that starts the server: render writes it."""
+    args = _container(_deployments(_objects(LLM_PLANS["sglang"]()))[0])["args"]
+    assert args[:5] == ["python3", "-m", "sglang.launch_server", "--model-path", "/models/weights"]
+    user = ["python", "-m", "sglang.launch_server", "--trust-remote-code"]
+    plan = _with_spec(LLM_PLANS["sglang"](), **{"kubernetes.args": user})
+    args = _container(_deployments(_objects(plan))[0])["args"]
+    assert args[:4] == user and args.count("sglang.launch_server") == 1
+
+
+# --- every engine: the flags are the plan's capacity, and check reads them back ---------------
+
+
+@pytest.mark.parametrize("engine", list(ENGINE_PLANS))
+def test_rendered_flags_are_the_plans_capacity(engine: str) -> None:
+    """Each planned setting the engine has a flag for is written with the plan's value (the
+    concurrency the plan sized = what the server is told), in the table's spelling."""
+    plan = LLM_PLANS[ENGINE_PLANS[engine]]()
+    deps = {d["metadata"]["name"]: d for d in _deployments(_objects(plan))}
+    for a in plan.allocations:
+        server = engines.server_settings(plan, a)
+        assert server is not None and server.engine == engine
+        got = parse_flags(_container(deps[a.name])["args"], (engine,))
+        seqs = a.llm.max_num_seqs if a.llm is not None else a.operating_point.batch_size
+        assert float(got["max_num_seqs"].value) == seqs
+        assert got["max_num_seqs"].flag == FLAGS[engine]["max_num_seqs"][0]
+        for setting in PLANNED:
+            planned = server.value(setting)
+            if planned is None or setting not in FLAGS[engine]:
+                continue
+            if setting == "pipeline_parallel" and planned == 1:
+                continue
+            assert float(got[setting].value) == pytest.approx(planned), setting
+
+
+@pytest.mark.parametrize("engine", list(ENGINE_PLANS))
+def test_lower_max_batch_fails_check_with_its_effect(tables: Catalog, engine: str) -> None:
+    plan = LLM_PLANS[ENGINE_PLANS[engine]]()
+    objs = _objects(plan)
+    assert not _plan_findings(objs, plan, tables, "engine-plan-flags")
+    flag = _set_flag(objs, engine, "max_num_seqs", "4")
+    found = _plan_findings(objs, plan, tables, "engine-plan-flags")
+    assert found and all(f"runs {flag} 4 but the plan has {flag} " in m for m in found)
+    assert "serves at most 4 requests at once, fewer than the" in found[0]
+    _set_flag(objs, engine, "max_num_seqs", "100000")
+    assert "more than the" in _plan_findings(objs, plan, tables, "engine-plan-flags")[0]
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang", "trtllm"])
+def test_step_token_budget_is_read_back(tables: Catalog, engine: str) -> None:
+    plan = LLM_PLANS[ENGINE_PLANS[engine]]()
+    if engine == "sglang":  # the profile-only plan states no budget: plan one in engine_config
+        plan = _with_spec(plan, **{"model.engine_config": {"max_num_batched_tokens": 4096}})
+    objs = _objects(plan)
+    flag = _set_flag(objs, engine, "max_num_batched_tokens", None)
+    found = _plan_findings(objs, plan, tables, "engine-plan-flags")
+    assert found and f"has no {flag}" in found[0]
+
+
+def test_trtllm_memory_fraction_is_read_back(tables: Catalog) -> None:
+    plan = LLM_PLANS["trtllm"]()
+    objs = _objects(plan)
+    _set_flag(objs, "trtllm", "gpu_memory_utilization", "0.5")
+    found = _plan_findings(objs, plan, tables, "engine-plan-flags")
+    flag = "--kv_cache_free_gpu_memory_fraction"
+    assert found and f"{flag} 0.5 but the plan has {flag} 0.85" in found[0]
+    assert "fewer sequences fit" in found[0]
+    # the alias of later releases reads the same
+    for dep in _deployments(objs):
+        args = _container(dep)["args"]
+        i = args.index("--kv_cache_free_gpu_memory_fraction")
+        args[i : i + 2] = ["--free_gpu_memory_fraction=0.85"]
+    assert not _plan_findings(objs, plan, tables, "engine-plan-flags")
+
+
+# --- bad input: a flag value the engine cannot read ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "why"),
+    [
+        ("max_num_seqs", "lots", "'lots' is not a number"),
+        ("max_num_seqs", "1.5", "'1.5' is not a whole number of at least 1"),
+        ("gpu_memory_utilization", "85", "'85' is not a fraction in (0, 1]"),
+    ],
+)
+def test_unreadable_flag_value_fails_check(
+    tables: Catalog, setting: str, value: str, why: str
+) -> None:
+    plan = LLM_PLANS["trtllm"]()
+    objs = _objects(plan)
+    flag = _set_flag(objs, "trtllm", setting, value)
+    found = _plan_findings(objs, plan, tables, "engine-plan-flags")
+    assert found and f"runs {flag} {value}: {why}, so trtllm would not start" in found[0]
+
+
+def test_unreadable_flag_value_in_spec_args_exits_3(tables: Catalog) -> None:
+    plan = _trt(**{"kubernetes.args": ["--kv_cache_free_gpu_memory_fraction", "1.5"]})
+    with pytest.raises(PlanError) as e:
+        render(plan, tables)
+    [p] = e.value.problems
+    assert "'1.5' is not a fraction in (0, 1]" in p.message
+    assert "--kv_cache_free_gpu_memory_fraction 0.85" in p.message
+    assert p.where == "spec.kubernetes.args[0]"
