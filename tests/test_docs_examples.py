@@ -157,6 +157,14 @@ SETUP: dict[tuple[str, str], list[tuple[str, ...]]] = {
     (REND, "scaleplan render plan.yaml --out deploy"): [  # "llm-chat-pool with args: [...]"
         ("copy", "examples/llm-chat-pool/plan.yaml", "plan.yaml"),
         ("set", "plan.yaml", "spec.kubernetes.args", "[--tensor-parallel-size, '2']")],
+    (REND, "scaleplan validate trtllm-chat/spec.yaml"): [  # "copy examples/llm-chat ... set"
+        ("copy", "examples/llm-chat", "trtllm-chat"),
+        ("set", "trtllm-chat/spec.yaml", "model.engine", "trtllm"),
+        ("set", "trtllm-chat/spec.yaml", "kubernetes.image",
+         "nvcr.io/nvidia/tensorrt-llm/release:1.0.0")],
+    (REND, "scaleplan check trtllm-chat/deploy/ --plan"): [  # "--max_batch_size 48 -> 16"
+        ("replace", "trtllm-chat/deploy/deployment-chat-g6e-xlarge-od.yaml",
+         "- --max_batch_size\n        - '48'", "- --max_batch_size\n        - '16'")],
     (SIM, "scaleplan simulate plan.yaml --fail node --json"): [
         ("copy", "examples/vision-daily/plan.yaml", "plan.yaml")],
     (SIM, "scaleplan simulate plan.yaml --trace arrivals.txt"): [
