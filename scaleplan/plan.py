@@ -154,6 +154,14 @@ class Plan(StrictModel):
     warnings: tuple[str, ...] = ()
     explanation: tuple[str, ...] = ()
     spec: Spec = Field(description="The normalised spec this plan answers.")
+    architecture: dict[str, int | float | str | bool | None] | None = Field(
+        default=None,
+        description=(
+            "When spec.model.architecture is a config.json path: the architecture facts the "
+            "plan was sized with (as scaleplan read the file), so that simulate needs neither "
+            "the file nor the spec's folder. Absent for a preset, which the spec names."
+        ),
+    )
 
 
 def plan_json_schema() -> dict[str, Any]:

@@ -10,6 +10,7 @@ and the file lacks is named in the error.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import json
@@ -332,10 +333,43 @@ def preset(name: str) -> Architecture:
     return architecture_from_config(row, key, file=f"preset {key}", source=str(row.get("source", "")))
 
 
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)
+}
+_RECORD_NEEDS = ("name", "hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim")
+
+
+def from_record(record: Mapping[str, Any]) -> Architecture:
+    """An :class:`Architecture` from its recorded fields (``dataclasses.asdict``, as a plan keeps
+    a config.json architecture); ValueError naming the first field that is missing, unknown or
+    of the wrong type."""
+    fields = {f.name: str(f.type) for f in dataclasses.fields(Architecture)}
+    for key in record:
+        if key not in fields:
+            raise ValueError(f"unknown field {key!r}")
+    for key, typ in fields.items():
+        if key not in record:
+            if key in (*_RECORD_NEEDS, "intermediate_size", "vocab_size"):
+                raise ValueError(f"{key!r} is missing")
+            continue
+        v = record[key]
+        base, _, rest = typ.partition(" | ")
+        if v is None and rest == "None":
+            continue
+        ok = _RECORD_TYPES.get(base, (object,))
+        if not isinstance(v, ok) or (isinstance(v, bool) and bool not in ok):
+            raise ValueError(f"{key!r} must be {typ}, not {v!r}")
+    return Architecture(**record)
+
+
+def is_config_path(ref: str) -> bool:
+    """``model.architecture`` names a config.json (or a folder holding one), not a preset."""
+    return ref.endswith(".json") or ("/" in ref and not resolve_preset(ref)) or ref.startswith(".")
+
+
 def load_architecture(ref: str, base: Path | None = None) -> Architecture:
     """A preset name, or a path (relative to ``base``) to a config.json / a folder holding one."""
-    looks_like_path = ref.endswith(".json") or ("/" in ref and not resolve_preset(ref)) or ref.startswith(".")
-    if looks_like_path:
+    if is_config_path(ref):
         p = Path(ref)
         if base is not None and not p.is_absolute():
             p = base / p

@@ -129,13 +129,16 @@ def setup(
     return LlmSetup(arch=arch, dtype=d, kv_dtype=kv, settings=settings, max_model_len=max_model_len, pipeline_parallel=pipeline_parallel or 1)
 
 
-def setup_from_spec(model: ModelSpec, base: Path | None = None) -> LlmSetup:
-    """:func:`setup` from a spec's ``model`` section (``architecture`` set)."""
+def setup_from_spec(
+    model: ModelSpec, base: Path | None = None, arch: Architecture | None = None
+) -> LlmSetup:
+    """:func:`setup` from a spec's ``model`` section (``architecture`` set); ``arch``: the
+    architecture already read (a plan's recorded facts), instead of resolving the reference."""
     assert model.architecture is not None
     ec = model.engine_config or EngineConfig()
     try:
         return setup(
-            model.architecture,
+            arch or model.architecture,
             dtype=model.dtype,
             kv_cache_dtype=model.kv_cache_dtype,
             engine=model.engine,

@@ -175,11 +175,28 @@ class ModelStep:
         return line[0] + line[1] * context_tokens
 
 
-def model_deployment(plan: Plan, a: Allocation) -> tuple[Any, str]:
+def recorded_architecture(plan: Plan, name: str | None = None) -> Any:
+    """The architecture a plan recorded (``Plan.architecture``, a config.json spec's), or None
+    (a preset, resolved by name; or a plan written before plans recorded it, whose config.json
+    path resolves from the current folder). PlanError when the record is not an architecture."""
+    if plan.architecture is None:
+        return None
+    from scaleplan.llm.arch import from_record
+
+    try:
+        return from_record(plan.architecture)
+    except ValueError as exc:
+        said = f"is not an LLM architecture record: {exc}"
+        hint = "run 'scaleplan optimize' again to write the plan afresh"
+        raise PlanError(name, [Problem("architecture", said, hint=hint)]) from None
+
+
+def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, str]:
     """The LLM model's deployment of one allocation (spec model + accelerator + TP), or (None,
     why not). Calibration: when the plan's per-class predictions differ from the uncalibrated
     model's by more than 2 %, the model is calibrated to them (:func:`scaleplan.llm.calibrate.calibrate`)
-    so the simulation runs the model the optimizer planned on."""
+    so the simulation runs the model the optimizer planned on. ``arch``: the plan's recorded
+    architecture (:func:`recorded_architecture`), else the spec's reference is resolved."""
     if plan.spec.model.architecture is None:
         return None, "the spec has no model.architecture"
     from scaleplan.catalog.files import load_accelerators
@@ -194,7 +211,7 @@ def model_deployment(plan: Plan, a: Allocation) -> tuple[Any, str]:
         return None, f"accelerator {a.accelerator} is not in the accelerator table"
     toks = [TokenClass(n, i, o) for n, (i, o) in class_tokens(plan).items() if i is not None and o is not None]
     try:
-        s = setup_from_spec(plan.spec.model)
+        s = setup_from_spec(plan.spec.model, arch=arch)
         shape = size(s, acc, max(a.gpus_per_replica, 1), toks)
     except (ScaleplanError, Refusal, ValueError, KeyError) as exc:
         return None, f"the LLM model cannot size it ({exc})"
@@ -230,6 +247,7 @@ def steps_for_plan(
     steps: list[eng.StepTime] = []
     sources: list[str] = []
     problems: list[Problem] = []
+    arch = recorded_architecture(plan, name)  # a bad record is an error, not a fall-back to points
     for k, a in enumerate(plan.allocations):
         if step_override is not None:
             st = step_override(a)
@@ -237,8 +255,9 @@ def steps_for_plan(
                 steps.append(st)
                 sources.append("given step model")
                 continue
+        unsized = ""
         if source in ("auto", "model"):
-            d, why = model_deployment(plan, a)
+            d, why = model_deployment(plan, a, arch)
             if d is not None:
                 steps.append(ModelStep(d))
                 sources.append(why)
@@ -246,6 +265,8 @@ def steps_for_plan(
             if source == "model":
                 problems.append(Problem(f"allocations[{k}] ({a.name})", f"no LLM model step times: {why}", hint="give the spec a model.architecture the LLM model can size here, or use --steps points"))
                 continue
+            if plan.spec.model.architecture is not None:  # said where the source is shown
+                unsized = f" (the LLM model could not be used: {why})"
         pts, src = _points_for(plan, a, (profile_pts or {}).get(a.name))
         if not pts:
             problems.append(Problem(
@@ -256,7 +277,7 @@ def steps_for_plan(
             ))
             continue
         steps.append(step_from_points(pts))
-        sources.append(src)
+        sources.append(src + unsized)
     if problems:
         raise PlanError(name, problems)
     return steps, sources

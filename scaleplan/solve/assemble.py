@@ -333,8 +333,11 @@ def assemble_plan(
     comparison: tuple[Sequence[Alternative], Sequence[Baseline]],
     candidate_warnings: Sequence[str],
     explanation: Sequence[str],
+    *,
+    architecture: dict[str, object] | None = None,
 ) -> Plan:
-    """The hashed plan: costs, demand, allocations, binding constraints, comparison, warnings."""
+    """The hashed plan: costs, demand, allocations, binding constraints, comparison, warnings
+    (and a config.json architecture's facts: ``llm_capacity.recorded_architecture``)."""
     spec, options = pb.spec, pb.options
     alts, baselines = comparison
     mean_rps = sum(rps) / len(rps)
@@ -366,6 +369,7 @@ def assemble_plan(
         warnings=tuple(_warnings(best, allocs, candidate_warnings, gap)),
         explanation=tuple(explanation),
         spec=spec,
+        architecture=architecture,
     )
     spot_warning = _spot_loss_warning(plan)
     if spot_warning is not None:

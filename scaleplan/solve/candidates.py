@@ -130,6 +130,7 @@ class Diagnostics:
     warnings: list[str] = field(default_factory=list)
     unpruned: list[Candidate] = field(default_factory=list)  # every candidate, before pruning
     llm_refusals: list[str] = field(default_factory=list)  # LLM shapes that cannot serve, with the arithmetic
+    architecture: dict[str, object] | None = None  # a config.json architecture, for the plan
 
 
 def classes_of(spec: Spec) -> tuple[tuple[str, float], ...]:
@@ -512,12 +513,14 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
         LlmShapePoints,
         left_out,
         llm_context,
+        recorded_architecture,
         shape_points,
         slo_miss,
     )
 
     ctx = llm_context(spec, profile, catalog.accelerators, spec_dir)
     assert ctx is not None
+    diag.architecture = recorded_architecture(spec, ctx)
     diag.warnings.extend(ctx.notes)
     classes = [c for c, _ in classes_of(spec)]
     modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}

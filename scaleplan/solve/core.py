@@ -118,7 +118,10 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     explanation = explain(
         pb, allocs, best, rps, comparison, models, util, spot_loss_base=without_survive
     )
-    plan = assemble_plan(pb, best, rps, window_hours, allocs, comparison, diag.warnings, explanation)
+    plan = assemble_plan(
+        pb, best, rps, window_hours, allocs, comparison, diag.warnings, explanation,
+        architecture=diag.architecture,
+    )
     return SolveResult(
         plan=plan,
         solve_seconds=solve_seconds,

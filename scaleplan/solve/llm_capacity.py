@@ -57,6 +57,20 @@ def token_classes(spec: Spec) -> tuple[TokenClass, ...] | None:
     return tuple(out)
 
 
+def recorded_architecture(spec: Spec, ctx: LlmContext) -> dict[str, object] | None:
+    """What the plan records of a config.json architecture (``Plan.architecture``): its facts,
+    with the path as the spec gives it, so that ``simulate`` needs neither the file nor the
+    spec's folder. None for a preset (the spec's name resolves it from the shipped table)."""
+    import dataclasses
+
+    from scaleplan.llm.arch import is_config_path
+
+    ref = spec.model.architecture
+    if ref is None or not is_config_path(ref):
+        return None
+    return dataclasses.asdict(dataclasses.replace(ctx.setup.arch, source=f"config.json: {ref}"))
+
+
 def llm_context(spec: Spec, profile: Profile, accelerators: Sequence[Accelerator], base: Path | None) -> LlmContext | None:
     """None unless the spec names an architecture. Raises InputError (bad architecture, a
     class without tokens)."""
