@@ -256,3 +256,16 @@ def test_unreadable_flag_value_in_spec_args_exits_3(tables: Catalog) -> None:
     assert "'1.5' is not a fraction in (0, 1]" in p.message
     assert "--kv_cache_free_gpu_memory_fraction 0.85" in p.message
     assert p.where == "spec.kubernetes.args[0]"
+
+
+def test_trtllm_says_the_revision_is_not_written(tables: Catalog) -> None:
+    """A pinned Hugging Face revision has no flag scaleplan writes for trtllm-serve: say so
+    instead of dropping it silently."""
+    src = {"uri": "meta-llama/Llama-3.1-405B-Instruct-FP8", "revision": "v1.2"}
+    report = render_report(_trt(**{"model.source": src, "kubernetes.args": []}), tables)
+    args = _container(_deployments([o.obj for o in report.objects])[0])["args"]
+    assert args[:2] == ["trtllm-serve", "meta-llama/Llama-3.1-405B-Instruct-FP8"]
+    assert "v1.2" not in args
+    assert any("model.source.revision v1.2 is not written" in w for w in report.warnings)
+    vllm = render_report(_with_spec(LLM_PLANS["vllm-70b"](), **{"model.source": src}), tables)
+    assert not any("revision" in w for w in vllm.warnings)

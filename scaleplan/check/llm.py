@@ -151,7 +151,7 @@ def _plan_flags(ctx: Context, rule: Rule) -> Iterator[Finding]:
 _LOWER = {
     "max_num_seqs": (
         "each replica serves at most {got} requests at once, fewer than the {want} the plan's "
-        "replica count counts on (the rest wait; TGI refuses them)"
+        "replica count counts on (the rest wait or are refused)"
     ),
     "max_model_len": "requests longer than {got} tokens are refused",
     "gpu_memory_utilization": "the KV cache is smaller than the plan sized: fewer sequences fit",

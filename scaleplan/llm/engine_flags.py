@@ -44,6 +44,7 @@ __all__ = [
     "Conflict",
     "FlagUse",
     "bad_value",
+    "engine_has",
     "kv_flag_conflict",
     "kv_stored",
     "kv_text",
@@ -269,6 +270,11 @@ def launch_end(engine: str, args: Sequence[str]) -> int | None:
         if str(a).rsplit("/", 1)[-1] == launcher[-1]:
             return i + 1
     return None
+
+
+def engine_has(engine: str, setting: str) -> bool:
+    """Whether scaleplan knows ``engine``'s flag for ``setting``."""
+    return setting in FLAGS[engine]
 
 
 def model_named(engine: str, args: Sequence[str]) -> bool:

@@ -21,6 +21,7 @@ from scaleplan.llm.engine_flags import (
     POSITIONAL_MODEL,
     Conflict,
     bad_value,
+    engine_has,
     model_named,
     model_words,
     parse_flags,
@@ -193,6 +194,14 @@ def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list
     model_arg = storage.model_arg
     if model_arg is None and not model_named(server.engine, user):
         warnings.append(f"allocation {al.name}: neither model.source nor {model_words(server.engine)} in spec.kubernetes.args names the model, so {server.engine} {'does not start' if server.engine in POSITIONAL_MODEL else 'starts with its default model'}; set model.source")
+    if storage.revision is not None and not engine_has(server.engine, "revision"):
+        warnings.append(
+            f"allocation {al.name}: model.source.revision {storage.revision} is not written: "
+            f"scaleplan writes no revision flag for {server.engine} (not every trtllm-serve "
+            "release has --revision), so the server loads the repository's default branch; "
+            "serve a local copy of that revision (s3://, gs:// or pvc://), or add --revision "
+            "to spec.kubernetes.args if your release has it"
+        )
     planned = engines.engine_flags(server, port=k8s.port, model=model_arg, revision=storage.revision)
     args, conflicts = engines.merge_args(user, planned, server.engine, model_arg)
     problems = [_conflict_problem(a, server, c) for c in conflicts]  # the KV dtype: plan_checks
