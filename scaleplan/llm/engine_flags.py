@@ -65,7 +65,7 @@ ENGINES = ("vllm", "sglang", "tgi", "trtllm")
 # `text-generation-launcher --help`, TensorRT-LLM `trtllm-serve serve --help`
 # (tensorrt_llm/commands/serve.py, releases 0.18 to 1.x: `trtllm-serve [serve] MODEL`, the model
 # positional; --tp_size / --pp_size alias --tensor_parallel_size / --pipeline_parallel_size;
-# --kv_cache_free_gpu_memory_fraction, aliased --free_gpu_memory_fraction from 1.1, is the KV
+# --kv_cache_free_gpu_memory_fraction (aliased --free_gpu_memory_fraction on main) is the KV
 # cache's fraction of the memory free after weights and buffers, which is what the plan's
 # gpu_memory_utilization means for trtllm: scaleplan.llm.memory, fraction_of_free).
 FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
