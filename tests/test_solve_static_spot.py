@@ -387,32 +387,41 @@ def test_capacity_bound_is_at_most_every_windows_optimum(
     assert whole is not None and whole <= o.floor + 1e-9
 
 
-def test_on_demand_competitor_is_not_searched_when_its_capacity_bound_loses(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("redundancy", "max_fraction", "curve"),
+    [("none", 1.0, "ramp"), ("none", 0.5, "ramp"), ("zone", 1.0, "steps")],
+)
+def test_static_competitors_are_not_searched_when_their_capacity_bound_loses(
+    monkeypatch: pytest.MonkeyPatch, redundancy: str, max_fraction: float, curve: str
 ) -> None:
-    """Three shapes, spot up to 1.0, the ramp: the static plan found costs $0.86/h and no plan
-    all on-demand can cost less than capacity_bound's $1.92/h, so the on-demand candidates
-    are not searched at all (4d79f2d searched them, 24 windows, for a $2.33/h bound); the
-    plan is the one that search led to (the competitor could not win)."""
+    """best_static's competitors that capacity_bound says cannot beat the plan found (a shape's
+    own plan, the plan all on-demand) are not searched; the plan is the one the searches led
+    to (a competitor is taken only when strictly cheaper). Three shapes, spot up to 1.0, the
+    ramp: the static plan costs $0.86/h and no plan all on-demand less than the bound's
+    $1.92/h, so the on-demand candidates are not searched (4d79f2d searched them, 24 windows,
+    for a $2.33/h bound)."""
     from scaleplan.solve import problem, static
 
-    sp = _hourly_gateway(CURVES["ramp"], redundancy="none", max_fraction=1.0)
+    sp = _hourly_gateway(CURVES[curve], redundancy=redundancy, max_fraction=max_fraction)
     searched: list[int] = []
     search = static.search_windows
 
     def counting(pb: Any, cands: Any, rps: Any, **kw: Any) -> Any:
-        if len(cands) > 1 and all(c.capacity_type == "on-demand" for c in cands):
-            searched.append(len(cands))
+        searched.append(len(cands) if all(c.capacity_type == "on-demand" for c in cands) else 0)
         return search(pb, cands, rps, **kw)
 
     monkeypatch.setattr(static, "search_windows", counting)
     plan = solve(sp, PROFILE, THREE_SHAPES, options=FAST).plan
-    assert searched == []
-    monkeypatch.setattr(static, "capacity_bound", lambda *a, **kw: None)  # as before
+    now = list(searched)
+    searched.clear()
+    monkeypatch.setattr(static, "_cannot_win", lambda *a: False)  # as before
     before = solve(sp, PROFILE, THREE_SHAPES, options=FAST).plan
-    assert searched == [3]
-    assert plan.cost_per_hour == pytest.approx(0.8625)
     assert plan.model_dump() == before.model_dump()
-    pb, od, o = _on_demand_search(sp, THREE_SHAPES)
-    bound = problem.capacity_bound(pb, od, CURVES["ramp"], as_searched=True)
-    assert bound == pytest.approx(1.925, abs=1e-3) and o.floor == pytest.approx(2.331, abs=1e-3)
+    assert len(now) < len(searched)
+    if (redundancy, max_fraction, curve) == ("none", 1.0, "ramp"):
+        assert 3 not in now and 3 in searched  # the three on-demand candidates
+        assert plan.cost_per_hour == pytest.approx(0.8625)
+        pb, od, o = _on_demand_search(sp, THREE_SHAPES)
+        bound = problem.capacity_bound(pb, od, CURVES["ramp"], as_searched=True)
+        assert bound == pytest.approx(1.925, abs=1e-3)
+        assert o.floor == pytest.approx(2.331, abs=1e-3)

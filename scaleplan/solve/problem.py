@@ -110,8 +110,9 @@ def capacity_bound(
     replicas_per_node_k, so the window costs at least (1 + h) sum_c D_c min_k price_k /
     (replicas_per_node_k cap_kc). That is the window MILP's route, load and packing rows
     alone relaxed to reals, so it is at most the window's optimum (and at most its LP bound).
-    ``as_searched``: D_c as :func:`scaleplan.solve.search.search_windows` states it (rounded
-    to 1e-9), so the bound is exactly that relaxation's; else ``rps`` x share, unrounded."""
+    ``as_searched``: D_c the smaller of ``rps`` x share and that as
+    :func:`scaleplan.solve.search.search_windows` states it (rounded to 1e-9), so it bounds
+    plans sized at either; else ``rps`` x share."""
     h = pb.spec.traffic.headroom
     lb = 0.0
     for v in rps:
@@ -119,7 +120,7 @@ def capacity_bound(
             per = [k.price / (k.replicas_per_node * cap) for k in cands if (cap := k.cap(cls))]
             if not per:
                 return None
-            d = round(v * share, 9) if as_searched else v * share
+            d = min(v * share, round(v * share, 9)) if as_searched else v * share
             lb += d * (1 + h) * min(per)
     return lb / len(rps)
 

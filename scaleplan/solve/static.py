@@ -387,7 +387,8 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
                 start[k] = one.sols[0].replicas[j]
             tries.append(replan_static(pb, dyn, rps, start))
     ok = [t for t, reason in tries if reason is None]
-    ok += _shape_plans(pb, dyn, rps, _shapes_in(dyn, ok), deadline)
+    incumbent = min((t.cost for t in ok), default=math.inf)
+    ok += _shape_plans(pb, dyn, rps, _shapes_in(dyn, ok), deadline, incumbent)
     incumbent = min((t.cost for t in ok), default=math.inf)
     od, od_plan = _on_demand_plan(pb, dyn, rps, deadline, incumbent)
     ok += od
@@ -409,14 +410,32 @@ def _shapes_in(dyn: Outcome, plans: Sequence[Outcome]) -> list[int]:
     return sorted(out)
 
 
+def _cannot_win(
+    pb: Problem, cands: Sequence[Candidate], rps: Sequence[float], incumbent: float
+) -> bool:
+    """No plan the static step builds over ``cands`` (:func:`best_static`,
+    :func:`_shape_plans`) can cost less than ``incumbent``: :func:`capacity_bound` (no solve)
+    is at least it. Exact: every window of such a plan is a window MILP's plan, which routes
+    the demand as the search states it with headroom, or one sized or repaired at the split
+    (:meth:`Split.need`, :func:`window_ok`), whose pods carry the demand with headroom at
+    their capacity for the class mix; either costs at least the bound (it takes the smaller
+    demand), the second within the spec's 1e-6 on the shares' sum, which the margin covers
+    with the bound's float sums and the checks' 1e-9 tolerances."""
+    cap = capacity_bound(pb, cands, rps, as_searched=True)
+    return cap is not None and cap - 2e-6 * max(1.0, cap) >= incumbent
+
+
 def _shape_plans(
-    pb: Problem, dyn: Outcome, rps: Sequence[float], shapes: Sequence[int], deadline: float
+    pb: Problem, dyn: Outcome, rps: Sequence[float], shapes: Sequence[int], deadline: float,
+    incumbent: float = math.inf,
 ) -> list[Outcome]:
     """The weighted per-window optimum over each of ``shapes``' candidates alone as one
     backend Service (weight 100; :func:`_one_backend_sols`: spot pods within max_fraction in
     every window, repaired where they are not), measured against ``dyn``, the per-window
     optimum over every candidate. (The static re-plan sizes each instance and capacity type
-    of one shape for its own share, and spare, every hour.)"""
+    of one shape for its own share, and spare, every hour.) A shape whose plan could not be
+    strictly cheaper than ``incumbent`` or a plan before it (:func:`_cannot_win`) is not
+    searched: it could not be taken."""
     groups = shape_groups(dyn.cands)
     lower = dyn.floor
     proven = dyn.status == "optimal"
@@ -425,6 +444,8 @@ def _shape_plans(
         if time.perf_counter() > deadline:
             break
         sub = [c for c, gc in zip(dyn.cands, groups, strict=True) if gc == g]
+        if _cannot_win(pb, sub, rps, min([incumbent, *(o.cost for o in out)])):
+            continue
         one = search_windows(pb, sub, rps, deadline=deadline, tie_break=False)
         sols = _one_backend_sols(pb, one, rps) if one.solved else None
         if sols is None:
@@ -454,11 +475,7 @@ def _on_demand_plan(
     od = [c for c in dyn.cands if c.capacity_type == "on-demand"]
     if not od or len(od) == len(dyn.cands) or time.perf_counter() > deadline:
         return [], None
-    # exact: the bound is at most each window's LP relaxation over ``od`` at the demand the
-    # search states, so at most the per-window optimum, which bounds every static plan over
-    # ``od`` (replan_static measures against it); the margin covers the bound's float sums
-    cap = capacity_bound(pb, od, rps, as_searched=True)
-    if cap is not None and cap - 1e-9 * max(1.0, cap) >= incumbent:
+    if _cannot_win(pb, od, rps, incumbent):
         return [], None
     o = search_windows(pb, od, rps, deadline=deadline, tie_break=False)
     if not o.solved:
