@@ -52,3 +52,53 @@ def candidate(name: str, price: float, cap: float, *, rpn: int = 1, spot: bool =
     r = row(f"{name}.x", "L4", rpn, price)
     op = OpPoint(batch_size=1, latency=LAT, throughput_rps=cap, max_utilization=1.0, capacity_rps=cap, source="measured", service_ms=10.0, request_class=None, estimated=False, latency_at_slo=10.0)
     return Candidate(row=r, capacity_type="spot" if spot else "on-demand", price=price, accelerator="L4", gpus_per_replica=1, threads=0, replicas_per_node=rpn, cpu_per_replica=1.0, memory_gib_per_replica=1.0, points=((cls, op),), zones=zones)
+
+
+def delivered_utilization(plan: Any, cands: Any) -> dict[str, float]:
+    """routing: gateway-api over one window: per backend Service, the worst utilization of its
+    pods as the rendered HTTPRoute delivers the demand. The route sends backend b the share
+    W_b / sum W of EVERY request class (``backend_weights``, render's), spread evenly over its
+    pods, so a pod carries sum_c W_b D_c / (pods_b cap_c) of its capacity, cap_c its candidate's
+    per-class capacity (``cands``, derated to the SLO): that times (1 + headroom), and that
+    load over the pods left after losing its largest node (n+1), what its nodes put in the
+    first zone (zone) or its spot pods (survive_loss). Above 1: overloaded (inf: a class it
+    does not serve)."""
+    from scaleplan.kube.backends import backend_weights, backends
+
+    def cand(a: Any) -> Any:
+        return next(
+            c for c in cands
+            if (c.row.instance_type, c.capacity_type, c.gpus_per_replica, c.row.region)
+            == (a.instance_type, a.capacity_type, a.gpus_per_replica, a.region)
+        )
+
+    by = {a.name: a for a in plan.allocations}
+    weights = backend_weights(plan)
+    total, pl, (d,) = sum(weights.values()), plan.spec.placement, plan.demand.rps
+    classes = plan.demand.classes or {"default": 1.0}
+    out: dict[str, float] = {}
+    for b in backends(plan):
+        ms = [by[m] for m in b.members]
+        pods = sum(a.replicas for a in ms)
+        if pods == 0 or weights[b.service] == 0:
+            continue
+        c = cand(ms[0])  # one backend, one serving shape: one capacity per class
+        share = weights[b.service] / total
+        need = sum(
+            share * d * s / c.cap(cl) if c.cap(cl) else float("inf") for cl, s in classes.items()
+        )
+        lost = []
+        if pl.redundancy == "n+1":
+            lost.append(max(min(a.replicas_per_node, a.replicas) for a in ms))
+        if pl.redundancy == "zone":
+            lost.append(sum(
+                min(a.replicas_per_node, a.replicas - j * a.replicas_per_node)
+                for a in ms for j in range(0, a.nodes, max(len(a.zones), 1))
+            ))
+        if pl.spot.survive_loss:
+            lost.append(sum(a.replicas for a in ms if a.capacity_type == "spot"))
+        worst = need / pods * (1 + plan.demand.headroom)
+        for n in lost:
+            worst = max(worst, need / (pods - n) if pods > n else float("inf"))
+        out[b.service] = worst
+    return out

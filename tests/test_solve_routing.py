@@ -118,9 +118,13 @@ def test_even_split_needs_a_type_that_serves_every_class() -> None:
         solve(sp, prof, cat, options=FAST)
     assert ei.value.reasons[0].code == "routing"
     assert "gateway-api" in ei.value.reasons[0].fix
+    # an HTTPRoute cannot tell classes apart either: the L4 backend would get its weight's share
+    # of class b, which it does not serve (before, a plan of 1 L4 for a + 1 A10G for b)
     sp_gw = spec(traffic={"peak_rps": 10, "headroom": 0.0, "classes": [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}]}, kubernetes={"image": "example.com/svc:1.0", **GW})
-    plan = solve(sp_gw, prof, cat, options=FAST).plan
-    assert len(plan.allocations) == 2
+    with pytest.raises(InfeasibleError) as ei:
+        solve(sp_gw, prof, cat, options=FAST)
+    assert ei.value.reasons[0].code == "routing"
+    assert "cannot tell request classes apart" in ei.value.reasons[0].message
 
 
 # --- gateway-api over an hourly curve: the HTTPRoute's weights are static (peak mix) ---------

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from scaleplan.kube.weights import peak_window
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.problem import Problem
@@ -92,13 +93,16 @@ def _kept(pb: Problem, c: Sequence[Candidate], x: WindowSolution, ks: Sequence[i
 def loss_short(split: Split, o: Outcome, rps: Sequence[float]) -> Short | None:
     """The worst backend group of ``o`` (demand ``rps[w]`` in window w; ``split`` over its
     candidates) whose pods do not carry the share the route's integer weights send it
-    (:func:`group_weights`) with headroom, or after a loss (n+1, zone, survive_loss); None when
-    every group holds every rule in every window."""
+    (:func:`group_weights` at the peak window, fixed all day) with headroom, or after a loss
+    (n+1, zone, survive_loss); None when every group holds every rule in every window. The
+    share is of every request class (an HTTPRoute cannot tell them apart), so a pod's load is
+    W_g D / pods_g at its capacity for the class mix (``Split.mcap``): sum_c W_g D_c /
+    (pods_g cap_c), whatever per-class split the MILP's routing assumed."""
     pb, cands, rules = split.pb, o.cands, _rules(split.pb)
     worst: Short | None = None
+    shares = group_weights(split, o.sols[peak_window(rps)].replicas) if o.sols else {}
     for x, d in zip(o.sols, rps, strict=True):
         reps = x.replicas
-        shares = group_weights(split, reps)
         cap = sum(r * split.wcap[k] for k, r in enumerate(reps) if split.mcap[k] > 0)
         for g, ks in split.members.items():
             pods = sum(reps[k] for k in ks)
@@ -200,7 +204,8 @@ def _branch(
 def hold_delivered_loss(
     pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, *, tie_break: bool = True
 ) -> Outcome:
-    """routing: gateway-api over one demand window, one request class: n+1, zone and
+    """routing: gateway-api over one demand window, one request class (several go through
+    the static-weights re-plan, :attr:`Problem.mixed_stream`): n+1, zone and
     spot.survive_loss as the HTTPRoute delivers them. The MILP checks each backend group's loss
     against its own routing, but render sends the group its capacity share (a lone A10G spot
     pod the MILP added for min_replicas and routed nothing gets 39 % of the requests, all lost
@@ -210,9 +215,8 @@ def hold_delivered_loss(
     best plan (a group short within the rounding), one whose rows ask what rounding can add.
     ``optimal`` when the best plan meets the bound; ``feasible`` with its gap otherwise; ``o``
     with a warning when neither finds a plan that holds."""
-    one_class = sum(1 for _, s in pb.classes if s > 0) == 1
     applies = pb.spec.kubernetes.routing == "gateway-api" and not pb.static_weights(rps)
-    if not (o.solved and applies and one_class):
+    if not (o.solved and applies):  # several classes: static weights (Problem.mixed_stream)
         return o
     split = Split(pb, o.cands)
     short = loss_short(split, o, rps)

@@ -141,8 +141,9 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
 def serving_candidates(pb: Problem, cands: list[Candidate], rps: Sequence[float]) -> list[Candidate]:
     """The candidates that serve every request class where routing sends them every class.
 
-    routing: service (one Service sends every replica every class) and static HTTPRoute
-    weights (every allocation gets every class at a fixed share) both need that; raises
+    routing: service (one Service sends every replica every class) and gateway-api with
+    several classes (an HTTPRoute cannot tell them apart: every backend gets every class at its
+    weight's share, :attr:`Problem.mixed_stream`) both need that; raises
     :class:`InfeasibleError` when no candidate does.
     """
     names = ", ".join(c for c, _ in pb.classes)
@@ -157,10 +158,10 @@ def serving_candidates(pb: Problem, cands: list[Candidate], rps: Sequence[float]
     if pb.static_weights(rps):
         cands = _serving(pb, cands, InfeasibleReason(
             "routing",
-            "kubernetes.routing is gateway-api with hourly traffic: the HTTPRoute's weights are "
-            "fixed, so every allocation receives every request class "
+            "kubernetes.routing is gateway-api: an HTTPRoute cannot tell request classes apart, "
+            "so every backend Service receives its weight's share of every request class "
             f"({names}), but no allowed instance type serves them all within the SLO",
-            "set traffic.peak_rps (one window), or profile one accelerator that serves every class",
+            "profile one accelerator that serves every class within the SLO, or relax the SLO",
         ))
     return cands
 

@@ -157,11 +157,13 @@ def _type_label(o: Outcome, k: int) -> str:
 def routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome, rps: Sequence[float]) -> str:
     """How traffic reaches the replicas: weighted HTTPRoute or one evenly spread Service."""
     if not pb.even_split:
-        return _weighted_routing_line(pb, allocs, o)
+        return _weighted_routing_line(pb, allocs, o, rps)
     return _even_routing_line(pb, o, rps)
 
 
-def _weighted_routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome) -> str:
+def _weighted_routing_line(
+    pb: Problem, allocs: Sequence[Allocation], o: Outcome, rps: Sequence[float]
+) -> str:
     gw = pb.spec.kubernetes.gateway
     where = f"{gw.namespace + '/' if gw and gw.namespace else ''}{gw.name if gw else '?'}"
     if pb.spec.kubernetes.routing == "inference-pool":
@@ -200,6 +202,21 @@ def _weighted_routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome
     by_share = sorted(split.items(), key=lambda kv: (-kv[1], kv[0]))
     weights = ", ".join(f"{t} {v:.0%}" for t, v in by_share)
     extra = (o.cost - o.lower) / o.lower if o.lower > 0 else 0.0
+    if not pb.hourly_weights(rps):  # one window, several classes (Problem.mixed_stream)
+        per_class = (
+            f"the plan costs {extra:.1%} more than if each class could be routed to the shapes "
+            f"that serve it best (${o.cost:.2f}/h against ${o.lower:.2f}/h)."
+        )
+        if len(group_allocations(allocs)) == 1:
+            return (
+                f"{line} One backend Service takes every request of every class, so the "
+                f"route's weight binds nothing; {per_class}"
+            )
+        return (
+            f"{line} An HTTPRoute cannot tell request classes apart: its weights ({weights}) "
+            "send each backend that share of every class, and each is sized for the class mix "
+            f"at that share; {per_class}"
+        )
     if gateway and len(group_allocations(allocs)) == 1:  # one backend: weight 100 all day
         return (
             f"{line} One backend Service takes every request in every hour, so weights fixed "

@@ -3,8 +3,9 @@
 Every phase of a solve (search, static re-planning, diagnosis, assembly, explanation,
 comparison) reads one :class:`Problem`: the spec, the options and the request classes,
 computed once from the spec and passed on. The routing predicates (:meth:`Problem.even_split`,
-:meth:`Problem.static_weights`), the capacity of a replica at the traffic's class mix and the
-quota scopes over a candidate list live here because every phase needs them.
+:meth:`Problem.static_weights`, :attr:`Problem.mixed_stream`), the capacity of a replica at
+the traffic's class mix and the quota scopes over a candidate list live here because every
+phase needs them.
 """
 
 from __future__ import annotations
@@ -51,9 +52,28 @@ class Problem:
         return self.spec.kubernetes.routing == "service"
 
     def static_weights(self, rps: Sequence[float]) -> bool:
-        """routing: gateway-api over more than one distinct demand window: one HTTPRoute whose
-        weights cannot change by hour, so the plan must serve every window at the peak's split."""
+        """routing: gateway-api over more than one distinct demand window, or with more than
+        one request class: one HTTPRoute whose weights can change neither by hour nor by class,
+        so the plan must serve every window at the peak's split (:meth:`hourly_weights`) and
+        every backend takes its weight's share of every class (:meth:`mixed_stream`)."""
+        return self.hourly_weights(rps) or self.mixed_stream
+
+    def hourly_weights(self, rps: Sequence[float]) -> bool:
+        """routing: gateway-api over more than one distinct demand window: the HTTPRoute's
+        weights cannot change by hour."""
         return self.spec.kubernetes.routing == "gateway-api" and len(set(rps)) > 1
+
+    @property
+    def mixed_stream(self) -> bool:
+        """routing: gateway-api with more than one request class: an HTTPRoute cannot tell the
+        classes apart (the spec states no header or path per class), so each backend Service
+        receives its weight's share of every class, the class mix, and must carry it at its
+        capacity for that mix (:meth:`mixed_capacity`), whatever per-class split the MILP's
+        routing assumed."""
+        return (
+            self.spec.kubernetes.routing == "gateway-api"
+            and sum(1 for _, s in self.classes if s > 0) > 1
+        )
 
     def with_spot(self, **update: object) -> Problem:
         """The same question with placement.spot's fields ``update``d."""

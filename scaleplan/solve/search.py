@@ -88,11 +88,12 @@ def search_windows(
         even=pb.even_split,
         survive_spot_loss=pl.spot.survive_loss,
         backend_groups=groups,
-        # one window, or one serving shape (one Service of weight 100 in every window, whose
-        # spot pods' share of its pods is then the share of the requests they get), or
-        # max_fraction 0 (a spot pod in a Service with a weight gets requests: none may run)
+        # one window (several classes too: the route's capacity share is each class's), or
+        # one serving shape (one Service of weight 100 in every window, whose spot pods' share
+        # of its pods is then the share of the requests they get), or max_fraction 0 (a spot
+        # pod in a Service with a weight gets requests: none may run)
         spot_by_capacity=gateway
-        and (not pb.static_weights(rps) or len(set(groups)) == 1 or pl.spot.max_fraction == 0),
+        and (not pb.hourly_weights(rps) or len(set(groups)) == 1 or pl.spot.max_fraction == 0),
         delivered_util=delivered,
     )
     runs: list[SolveStat] = []

@@ -17,7 +17,7 @@ from dataclasses import replace
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.kube.weights import peak_window
 from scaleplan.solve.candidates import Candidate
-from scaleplan.solve.delivered import hold_delivered_loss, rounded_spot_share
+from scaleplan.solve.delivered import hold_delivered_loss, loss_short, rounded_spot_share
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.problem import (
     MAX_ALTERNATIVE_SOLVES,
@@ -521,6 +521,23 @@ def after_search(
     :func:`best_static`, else (one window) :func:`hold_rounded_spot` then
     :func:`scaleplan.solve.delivered.hold_delivered_loss`; InfeasibleError as they raise it."""
     if pb.static_weights(rps):
-        return best_static(pb, o, rps, deadline)
+        return _checked(pb, best_static(pb, o, rps, deadline), rps)
     o = hold_rounded_spot(pb, o, rps, deadline, tie_break=tie_break)
     return hold_delivered_loss(pb, o, rps, deadline, tie_break=tie_break)
+
+
+def _checked(pb: Problem, o: Outcome, rps: Sequence[float]) -> Outcome:
+    """A static-weights plan checked as the HTTPRoute delivers it (:func:`loss_short`: every
+    backend's share of every class at the peak's integer weights, with headroom and after the
+    losses the spec asks it to survive). The re-plan sizes every type for that by construction,
+    so a shortfall is a defect of it: said in the plan's warnings, not hidden."""
+    short = loss_short(Split(pb, o.cands), o, rps)
+    if short is None:
+        return o
+    rule = {"headroom": "traffic.headroom", "spot": "spot.survive_loss"}.get(short.rule, short.rule)
+    note = (
+        f"as the HTTPRoute delivers it, a backend carries {short.load:.1%} of its pods' "
+        f"capacity for the class mix where {rule} leaves {short.kept:.1%} (a defect of the "
+        "static-weights re-plan: check the plan with scaleplan simulate)"
+    )
+    return replace(o, note=f"{o.note}; {note}" if o.note else note)

@@ -1,0 +1,181 @@
+"""routing: gateway-api with several request classes: the HTTPRoute cannot tell them apart.
+
+Render weighs each backend Service by capacity (``kube.weights``) and the route sends it that
+share of every request, whatever its class, so a plan must hold the class mix at each backend
+(``Problem.mixed_stream``). Before, the MILP routed each class to the types that serve it best
+and recorded that split; a type fast at one class and slow at the other got its weight's share
+of both. ``delivered_utilization`` computes what the rendered route delivers, from the plan and
+the candidates' per-class capacities; the "before" plans are solved with the per-class path
+(``mixed_stream`` patched off), exactly what the optimizer returned before the fix.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from solve_helpers import catalog, delivered_utilization, point, profile, row, spec
+
+from scaleplan.catalog.files import load_catalog
+from scaleplan.plan import read_plan
+from scaleplan.profile.model import read_profile
+from scaleplan.simulate.llm import simulate_llm
+from scaleplan.solve import SolveOptions, solve
+from scaleplan.solve.candidates import build_candidates
+from scaleplan.solve.problem import Problem
+from scaleplan.solve.search import search_windows
+from scaleplan.solve.static import _checked, solve_plan
+from scaleplan.spec import read_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = SolveOptions(alternatives=False)
+GW = {"image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}}
+
+
+def _per_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The optimizer as it was: gateway-api plans routed per class over one window."""
+    monkeypatch.setattr(Problem, "mixed_stream", property(lambda self: False))
+
+
+def _two_class() -> tuple[object, object, object]:
+    # L4: 100 rps of short, 10 of long; A10G: 20 of short, 60 of long (half and half, 60 rps)
+    sp = spec(
+        traffic={
+            "peak_rps": 60,
+            "headroom": 0.2,
+            "classes": [{"name": "short", "share": 0.5}, {"name": "long", "share": 0.5}],
+        },
+        slo={"latency_ms": 500, "percentile": 95},
+        placement={
+            "providers": ["aws"],
+            "regions": ["us-east-1"],
+            "min_replicas": 0,
+            "accelerators": ["L4", "A10G"],
+        },
+        kubernetes=GW,
+    )
+    prof = profile(
+        point("L4", 1, 10, 100, request_class="short"),
+        point("L4", 1, 100, 10, request_class="long"),
+        point("A10G", 1, 50, 20, request_class="short"),
+        point("A10G", 1, 16.7, 60, request_class="long"),
+    )
+    cat = catalog(row("g6.xlarge", "L4", 1, 0.8048), row("g5.xlarge", "A10G", 1, 1.006))
+    return sp, prof, cat
+
+
+def test_per_class_plan_overloads_a_backend_the_mixed_stream_plan_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """1 L4 (short) + 1 A10G (long) at $1.81/h: render weighs them 85/15 by their short-class
+    capacity, so the L4 gets 25.5 rps of long requests at 10 rps each: about 4x its capacity
+    (x 1.2 headroom). Each type is now sized for its share of the mix: 3 A10G, $3.02/h (a mix
+    would be weighed by short-class capacity too, and load the L4 the same way)."""
+    sp, prof, cat = _two_class()
+    cands, _ = build_candidates(sp, prof, cat)  # type: ignore[arg-type]
+    with monkeypatch.context() as m:
+        _per_class(m)
+        old = solve(sp, prof, cat, options=FAST).plan  # type: ignore[arg-type]
+    assert {a.instance_type: a.replicas for a in old.allocations} == {
+        "g6.xlarge": 1,
+        "g5.xlarge": 1,
+    }
+    assert old.allocations[1].routing == {"short": 1.0, "long": pytest.approx(0.0424, abs=1e-3)}
+    before = delivered_utilization(old, cands)
+    assert max(before.values()) > 4  # the L4 backend
+    new = solve(sp, prof, cat, options=FAST).plan  # type: ignore[arg-type]
+    after = delivered_utilization(new, cands)
+    assert max(after.values()) <= 1 + 1e-9
+    assert {a.instance_type: a.replicas for a in new.allocations} == {"g5.xlarge": 3}
+    assert new.cost_per_hour == pytest.approx(3.018)
+    for a in new.allocations:  # recorded as delivered: the same share of every class
+        assert a.routing["short"] == a.routing["long"]
+    line = next(x for x in new.explanation if x.startswith("Routing: gateway-api"))
+    assert "every request of every class" in line
+
+
+def test_a_plan_short_as_delivered_says_so() -> None:
+    """After the static-weights re-plan the plan is checked as the route delivers it; the re-plan
+    sizes for that by construction, so a shortfall would be its defect, said in the plan's
+    warnings: here the per-class MILP's own plan, which the check finds."""
+    sp, prof, cat = _two_class()
+    cands, _ = build_candidates(sp, prof, cat)  # type: ignore[arg-type]
+    pb = Problem.of(sp, FAST)  # type: ignore[arg-type]
+    per_class = search_windows(pb, cands, [60.0], deadline=time.perf_counter() + 30)
+    assert per_class.status == "optimal"
+    checked = _checked(pb, per_class, [60.0])
+    assert "as the HTTPRoute delivers it, a backend carries" in checked.note
+    assert (
+        _checked(pb, solve_plan(pb, cands, [60.0], deadline=time.perf_counter() + 30), [60.0]).note
+        == ""
+    )
+
+
+def test_llm_two_classes_simulated_as_rendered(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """llm-chat with two token-length classes (70 % 128/64 tokens, 30 % 6000/1024) at 12 rps on
+    L4, L40S and H100: the per-class plan (1 L4 for short requests, 2 L40S and 3 H100 for long
+    ones, $25.17/h) gives the L4 backend weight 6 of every class, long requests its KV cache
+    does not take within the SLO; the simulator, which replays the route, fails it (long TTFT
+    p95 in minutes). The plan for the mix (4 H100, $27.52/h) holds as delivered and simulated."""
+    src = ROOT / "examples" / "llm-chat"
+    text = (src / "spec.yaml").read_text(encoding="utf-8")
+    for old, new in [
+        (
+            "    - {name: short, share: 0.6, input_tokens: 256, output_tokens: 128}\n"
+            "    - {name: medium, share: 0.3, input_tokens: 1024, output_tokens: 256}\n"
+            "    - {name: long, share: 0.1, input_tokens: 4096, output_tokens: 512}\n",
+            "    - {name: short, share: 0.7, input_tokens: 128, output_tokens: 64}\n"
+            "    - {name: long, share: 0.3, input_tokens: 6000, output_tokens: 1024}\n",
+        ),
+        (
+            "  spot:\n    allowed: true\n    max_fraction: 0.5\n  redundancy: n+1\n",
+            "  redundancy: none\n",
+        ),
+        ("  peak_rps: 6\n", "  peak_rps: 12\n"),
+        ("accelerators: [L4, A10G, L40S, A100-80GB, H100]", "accelerators: [L4, L40S, H100]"),
+        ("max_gpus_per_replica: 2", "max_gpus_per_replica: 1"),
+    ]:
+        assert old in text
+        text = text.replace(old, new)
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(text, encoding="utf-8")
+    cli(
+        [
+            "profile",
+            "llm",
+            "--spec",
+            str(spec_path),
+            "--accelerators",
+            "L4,L40S,H100",
+            "--gpus",
+            "1",
+            "--out",
+            str(tmp_path / "profile.yaml"),
+        ]
+    )
+    sp, _ = read_spec(spec_path)
+    prof = read_profile(tmp_path / "profile.yaml")
+    cands, _ = build_candidates(sp, prof, load_catalog([]), spec_dir=str(tmp_path))
+    args = ["optimize", str(spec_path), "--no-manifests", "--no-alternatives", "--out"]
+    with monkeypatch.context() as m:
+        _per_class(m)
+        cli([*args, str(tmp_path / "old")])
+    old = read_plan(tmp_path / "old" / "plan.yaml")
+    assert sorted(a.instance_type for a in old.allocations) == [
+        "g6.xlarge",
+        "g6e.xlarge",
+        "p5.4xlarge",
+    ]
+    assert max(delivered_utilization(old, cands).values()) == float("inf")  # L4 gets long ones
+    sim_old = simulate_llm(old)
+    assert not sim_old.ok
+    assert not next(c for c in sim_old.classes if c.name == "long").holds
+    cli([*args, str(tmp_path / "new")])
+    new = read_plan(tmp_path / "new" / "plan.yaml")
+    assert max(delivered_utilization(new, cands).values()) <= 1 + 1e-9
+    assert new.cost_per_hour > old.cost_per_hour  # the old one was under-provisioned
+    sim_new = simulate_llm(new)
+    assert sim_new.ok, sim_new.attainment
