@@ -161,6 +161,11 @@ def _spec_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
     """The spec settings the two plans answer differently (routing, SLO, traffic, ...), by path."""
     a = _flatten(before.spec.model_dump(mode="json", exclude_none=True))
     b = _flatten(after.spec.model_dump(mode="json", exclude_none=True))
+    if before.architecture is not None and after.architecture is not None:
+        # a config.json the plans recorded (a plan written before records were kept has none:
+        # that is no change of the model); the file can change under the same path
+        a.update(_flatten(before.architecture, "architecture"))
+        b.update(_flatten(after.architecture, "architecture"))
     return tuple(FieldChange(k, a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k))
 
 

@@ -122,3 +122,17 @@ def test_a_preset_plan_records_nothing() -> None:
 
     examples = Path(__file__).resolve().parents[1] / "examples"
     assert read_plan(examples / "llm-chat" / "plan.yaml").architecture is None
+
+
+def test_a_changed_config_shows_in_the_plan_diff(cli, planned: Path) -> None:
+    """The same path, another model: optimize's change list (and scaleplan diff) name the
+    architecture fields that moved, beside the allocations they resized."""
+    before = planned.with_name("before.yaml")
+    before.write_text(planned.read_text())
+    cfg = planned.parents[1] / "config.json"
+    cfg.write_text(json.dumps({**CONFIG, "num_hidden_layers": 40}))
+    spec = str(planned.parents[1] / "spec.yaml")
+    r = cli(["optimize", spec, "--out", str(planned.parent), "--no-alternatives", "--no-manifests"])
+    assert "architecture.num_layers: 32 -> 40" in r.stdout
+    d = json.loads(cli(["diff", str(before), str(planned), "--json"]).stdout)
+    assert {"field": "architecture.num_layers", "before": 32, "after": 40} in d["spec"]
