@@ -556,10 +556,11 @@ def test_a_failure_counts_only_the_replicas_running_when_it_strikes() -> None:
     topo = topology(plan, 0)
     lost, _ = lost_replicas(plan, topo, "spot", 0)
     assert len(lost) == 4  # the spot replicas of window 1 stay down until replaced
-    assert lost_by_allocation(topo, frozenset(lost), 0) == {"llm-1": 2}
-    assert lost_by_allocation(topo, frozenset(lost), 1) == {"llm-0": 2, "llm-1": 2}
-    at0 = recovery(plan, topo, FailureEvent("spot", 1.0, 0, 0, frozenset(lost), ()), None)
-    at1 = recovery(plan, topo, FailureEvent("spot", 1.0, 1, 1, frozenset(lost), ()), None)
+    ev0 = FailureEvent("spot", 1.0, 0, 0, frozenset(lost), ())
+    ev1 = FailureEvent("spot", 1.0, 1, 1, frozenset(lost), ())
+    assert lost_by_allocation(topo, ev0) == {"llm-1": 2}
+    assert lost_by_allocation(topo, ev1) == {"llm-0": 2, "llm-1": 2}
+    at0, at1 = recovery(plan, topo, ev0, None), recovery(plan, topo, ev1, None)
     assert at0.delay_s == pytest.approx(90 + 120 + 15) and "15 GiB" in at0.basis
     assert at1.delay_s == pytest.approx(90 + 120 + 500)
 

@@ -409,7 +409,7 @@ def _failure_stats(
     red = plan.spec.placement.redundancy
     v = outage_attainment(times, out.within, event.at_s, event.at_s + back.delay_s, out.target)
     return FailureStats(
-        mode=event.mode, at_s=event.at_s, window=event.window, lost=lost_by_allocation(topo, event.lost, event.window),
+        mode=event.mode, at_s=event.at_s, window=event.window, lost=lost_by_allocation(topo, event),
         replacement_s=back.delay_s, replacement_basis=back.basis,
         back_at_s=event.at_s + back.delay_s,
         requests_after=v.requests_after, failed_requests=int(hit.sum()),

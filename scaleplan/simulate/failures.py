@@ -40,6 +40,12 @@ class FailureEvent:
     lost: frozenset[int]
     notes: tuple[str, ...]
 
+    def struck(self, topo: Topology) -> list[int]:
+        """The lost replicas that were running when it struck (sorted). A zone or spot loss also
+        keeps that capacity's replicas of later windows down until replacements serve; they
+        were not running then, so they are not counted as lost."""
+        return sorted(self.lost & set(topo.serving(self.window)))
+
 
 def failure_time(plan: Plan, segments: list[Segment] | tuple[Segment, ...], fail_at_s: float | None) -> float:
     """``fail_at_s`` checked against the simulated horizon (outside it: an
@@ -107,13 +113,11 @@ def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tup
     return {g for g in range(topo.n_replicas) if topo.zone_of[g] == zone}, notes
 
 
-def lost_by_allocation(topo: Topology, lost: frozenset[int], window: int) -> dict[str, int]:
-    """Replicas lost per allocation name: those running in ``window``, the failure's. (A zone
-    or spot loss also keeps that capacity's replicas of later windows down until replacements
-    serve; they were not running when it struck, so they are not counted as lost.)"""
-    running = set(topo.serving(window))
+def lost_by_allocation(topo: Topology, event: FailureEvent) -> dict[str, int]:
+    """Replicas lost per allocation name: those running when it struck
+    (:meth:`FailureEvent.struck`)."""
     out: dict[str, int] = {}
-    for g in sorted(lost & running):
+    for g in event.struck(topo):
         nm = topo.names[int(topo.alloc_of[g])]
         out[nm] = out.get(nm, 0) + 1
     return out
@@ -186,7 +190,7 @@ def recovery(
     model_gib = plan.spec.model.memory_gib or 0.0
     # the replicas running when it struck set the delay (a zone's or spot's replicas of later
     # windows only come up with them); all the lost ones when none was running
-    struck = sorted(event.lost & set(topo.serving(event.window))) or sorted(event.lost)
+    struck = event.struck(topo) or sorted(event.lost)
     delays = [replacement_delay(allocs[int(topo.alloc_of[g])], model_gib) for g in struck]
     if not delays:
         return Recovery(0.0, "nothing lost")

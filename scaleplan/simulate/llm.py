@@ -204,7 +204,7 @@ def _failure(
     event = place_failure(plan, topo, segs, failure, fail_at_s)
     notes.extend(event.notes)
     back = recovery(plan, topo, event, replace_after_s)
-    lost = lost_by_allocation(topo, event.lost, event.window)
+    lost = lost_by_allocation(topo, event)
     return Replacement(
         failure, event.at_s, event.window, event.lost, lost, back.delay_s, back.basis
     )
