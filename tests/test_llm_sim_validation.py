@@ -112,3 +112,21 @@ def test_rows_faster_than_their_calibration_row_are_counted(bench: ModuleType) -
     ]
     groups = {"1": ("a",), "2": ("a",), "3": ("a",), "4": ("b",), "5": ("b",), "6": ("b",)}
     assert bench.ttft_below_calibration(results, groups) == 1
+
+
+def test_tensorrt_rows_of_an_unnamed_client_replay_a_steady_state(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    from dataclasses import replace
+
+    rows = _rows(bench, shared_dir)
+    # aiconfigurator's other collection: TensorRT-LLM at fixed lengths, client not named
+    trt = rows["2567"]  # Qwen3-235B-A22B FP8, 4 x H100, 256/128, 128 clients
+    assert trt.client == "" and bench.steady_state(trt)
+    assert not bench.steady_state(rows["2773"])  # SGLang, same collection: lockstep start
+    assert not bench.steady_state(rows["1153"])  # InferenceX's client (random lengths)
+    d, kv, seqs, budget, _ = bench.deployment(trt)
+    steady = bench.simulate_row(trt, d, kv, seqs, budget)
+    # the same loop with every client starting at t = 0 prefills cohorts: a longer TTFT
+    lockstep = bench.simulate_row(replace(trt, client="lockstep"), d, kv, seqs, budget)
+    assert steady[0] < 0.8 * lockstep[0]

@@ -310,6 +310,28 @@ def test_closed_loop_keeps_n_in_flight() -> None:
     assert res4.t_done[-1] < res.t_done[-1] / 2
 
 
+def test_closed_loop_clients_start_at_their_own_times() -> None:
+    """A closed loop's N clients send their first requests at ``times[:N]`` (a steady state's
+    spread phases); each later request still goes out when an earlier one ends."""
+    step = eng.LinearStep(0.01, 0.0001, 0.001)
+    cfg = eng.ReplicaConfig(8, 100_000, 16, 4096, 100_000, step)
+    n, c = 12, 3
+    one = (0.01 + 100 * 0.0001) + 10 * (0.01 + 0.001)  # a lone request's prefill and decodes
+    times = np.zeros(n)
+    times[:c] = [0.0, one / 3, 2 * one / 3]
+    inp, out, serving = np.full(n, 100), np.full(n, 11), [(0.0, frozenset({0}))]
+    res = eng.run(times, inp, out, [cfg], [0], serving, lambda i, t, v: 0, closed_loop=c)
+    assert np.allclose(res.arrival[:c], times[:c])
+    # the first client's request ends before the others start decoding with it: it runs alone
+    assert res.t_first[0] == pytest.approx(0.01 + 100 * 0.0001, rel=1e-12)
+    # later requests arrive when earlier ones end, in order
+    assert np.all(np.diff(res.arrival) >= 0)
+    assert np.allclose(np.sort(res.arrival[c:]), np.sort(res.t_done)[: n - c])
+    # the lockstep start (all at t = 0) prefills the three prompts together instead
+    lock = eng.run(np.zeros(n), inp, out, [cfg], [0], serving, lambda i, t, v: 0, closed_loop=c)
+    assert lock.t_first[0] == pytest.approx(0.01 + 300 * 0.0001, rel=1e-12)
+
+
 def test_frontend_latency_is_in_ttft_and_delays_the_scheduler() -> None:
     step = eng.LinearStep(0.01, 0.0001, 0.001)
     cfg = eng.ReplicaConfig(8, 100_000, 16, 4096, 100_000, step)

@@ -215,7 +215,8 @@ class _Engine:
         self.closed_loop = closed_loop
         if closed_loop > 0:
             self.ready = min(closed_loop, n)
-            self.tl = [self.tl[0] if n else 0.0] * n
+            first = self.tl[: self.ready]  # each client's first send time; later ones released
+            self.tl = first + [first[-1] if n else 0.0] * (n - self.ready)
         self.inl: list[int] = inp.tolist()
         self.outl: list[int] = out.tolist()
         self.gen = [0] * n
@@ -556,8 +557,8 @@ def run(
     request fails). ``outages`` take replicas down (their requests fail) and bring them back.
     Every admitted request is run to completion (the loop ends when no work is left).
     ``closed_loop = N`` > 0 runs a closed loop instead (a benchmark client with N requests in
-    flight): the first N requests arrive at ``times[0]``, each later one when an earlier one
-    ends; ``EngineResult.arrival`` holds the arrival times used.
+    flight): the first N requests arrive at ``times[:N]`` (the clients' start times), each later
+    one when an earlier one ends; ``EngineResult.arrival`` holds the arrival times used.
     ``frontend_s`` is the time from a request being sent (its arrival; in a closed loop the end
     of the earlier request) to its replica's scheduler seeing it: the HTTP server, tokenization
     and the scheduler's receive loop. Arrivals stay the send times, so TTFT includes it (0: the
