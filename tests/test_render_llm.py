@@ -109,7 +109,9 @@ def test_engine_spellings() -> None:
     assert _flag(sg, "--tp-size") == "2" and _flag(sg, "--max-running-requests") == "8"
     assert _flag(sg, "--host") == "0.0.0.0" and _flag(sg, "--model-path") == "/models/weights"
     tgi = _args(next(iter(_deployments(LLM_PLANS["tgi"]()).values())))
-    assert _flag(tgi, "--num-shard") == "4" and _flag(tgi, "--max-concurrent-requests") == "128"
+    # TGI: the batch is --max-batch-size; --max-concurrent-requests (queued + running) is 4x it
+    assert _flag(tgi, "--num-shard") == "4" and _flag(tgi, "--max-batch-size") == "128"
+    assert _flag(tgi, "--max-concurrent-requests") == "512" and _flag(tgi, "--max-input-tokens") == "4095"
     assert _flag(tgi, "--max-total-tokens") == "4096" and _flag(tgi, "--model-id") == "/models/mistral-7b"
     trt = _args(next(iter(_deployments(LLM_PLANS["trtllm"]()).values())))
     assert trt[:2] == ["trtllm-serve", "/models/weights"]

@@ -269,3 +269,101 @@ def test_trtllm_says_the_revision_is_not_written(tables: Catalog) -> None:
     assert any("model.source.revision v1.2 is not written" in w for w in report.warnings)
     vllm = render_report(_with_spec(LLM_PLANS["vllm-70b"](), **{"model.source": src}), tables)
     assert not any("revision" in w for w in vllm.warnings)
+
+
+# --- TGI: the running batch is --max-batch-size; --max-concurrent-requests queues past it ------
+
+
+def _tgi_with_batch(seqs: int) -> Plan:
+    data = LLM_PLANS["tgi"]().model_dump(mode="json", exclude_none=True)
+    data["allocations"][0]["llm"]["max_num_seqs"] = seqs
+    return Plan.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("seqs", "in_flight"), [(24, "128"), (32, "128"), (33, "132"), (128, "512")]
+)
+def test_tgi_batch_is_max_batch_size_and_requests_queue_past_it(
+    tables: Catalog, seqs: int, in_flight: str
+) -> None:
+    """The defect: the plan's batch went out as --max-concurrent-requests, TGI's limit on every
+    request in flight, so a replica refused (HTTP 429) what the plan and the simulator queue.
+    Now the batch is --max-batch-size and the in-flight limit is TGI's default 128 or 4x the
+    batch, whichever is larger; check passes the rendered manifest."""
+    plan = _tgi_with_batch(seqs)
+    objs = _objects(plan)
+    args = _container(_deployments(objs)[0])["args"]
+    got = dict(zip(args[::2], args[1::2], strict=True))
+    assert got["--max-batch-size"] == str(seqs) and got["--max-concurrent-requests"] == in_flight
+    assert got["--max-input-tokens"] == "4095" and got["--max-total-tokens"] == "4096"
+    assert args.count("--max-concurrent-requests") == 1
+    assert not _plan_findings(objs, plan, tables, "engine-plan-flags")
+
+
+def test_tgi_in_flight_limit_at_or_below_the_batch_fails_check(tables: Catalog) -> None:
+    plan = _tgi_with_batch(24)
+    objs = _objects(plan)
+    _set_flag(objs, "tgi", "max_concurrent_requests", "24")
+    [msg] = _plan_findings(objs, plan, tables, "engine-plan-flags")
+    assert "runs --max-concurrent-requests 24, at or below the planned batch of 24" in msg
+    assert "(--max-batch-size)" in msg
+    assert "refuses every request past that many in flight (HTTP 429) instead of queueing it" in msg
+    assert "the plan has --max-concurrent-requests 128" in msg
+    _set_flag(objs, "tgi", "max_concurrent_requests", "25")  # any queue at all is the user's choice
+    assert not _plan_findings(objs, plan, tables, "engine-plan-flags")
+    _set_flag(objs, "tgi", "max_concurrent_requests", None)  # TGI's default, 128 > 24: queues
+    assert not _plan_findings(objs, plan, tables, "engine-plan-flags")
+    plan = _tgi_with_batch(128)  # ... but not above a batch of 128
+    objs = _objects(plan)
+    _set_flag(objs, "tgi", "max_concurrent_requests", None)
+    [msg] = _plan_findings(objs, plan, tables, "engine-plan-flags")
+    assert "has no --max-concurrent-requests (TGI's default is 128)" in msg
+    assert "at or below the planned batch of 128" in msg
+    _set_flag(objs, "tgi", "max_num_seqs", "12")  # a hand-lowered batch: as on every engine
+    found = _plan_findings(objs, plan, tables, "engine-plan-flags")
+    assert any("runs --max-batch-size 12 but the plan has --max-batch-size 128" in m for m in found)
+
+
+def test_tgi_input_limit_is_read_back(tables: Catalog) -> None:
+    plan = _tgi_with_batch(24)
+    objs = _objects(plan)
+    _set_flag(objs, "tgi", "max_input_tokens", None)
+    [msg] = _plan_findings(objs, plan, tables, "engine-plan-flags")
+    assert "has no --max-input-tokens; the plan has --max-input-tokens 4095" in msg
+    for dep in _deployments(objs):
+        _container(dep)["args"] += ["--max-input-tokens", "4096"]
+    [msg] = _plan_findings(objs, plan, tables, "engine-plan-flags")
+    assert "TGI refuses to start: its --max-input-tokens must be below --max-total-tokens" in msg
+    _set_flag(objs, "tgi", "max_input_tokens", "1000")
+    [msg] = _plan_findings(objs, plan, tables, "engine-plan-flags")
+    assert "prompts longer than 1000 tokens are refused (HTTP 422)" in msg
+
+
+def test_tgi_in_flight_limit_in_spec_args(tables: Catalog) -> None:
+    """A user's --max-concurrent-requests above the batch is kept (the queue's depth is theirs
+    to choose); at or below it, render refuses the spec (exit 3) and says what it would do."""
+    base = _tgi_with_batch(24)
+    plan = _with_spec(base, **{"kubernetes.args": ["--max-concurrent-requests", "300"]})
+    args = _container(_deployments(_objects(plan))[0])["args"]
+    assert args[:2] == ["--max-concurrent-requests", "300"]
+    assert args.count("--max-concurrent-requests") == 1
+    plan = _with_spec(base, **{"kubernetes.args": ["--max-concurrent-requests", "24"]})
+    with pytest.raises(PlanError) as e:
+        render(plan, tables)
+    [p] = e.value.problems
+    assert p.where == "spec.kubernetes.args[0]"
+    assert "refuses every request past that many in flight (HTTP 429)" in p.message
+    assert "needs --max-concurrent-requests 128" in p.message
+
+
+def test_tgi_profile_only_plan_gets_a_prefill_budget() -> None:
+    """Without a planned step budget TGI's launcher, given --max-batch-size, takes
+    max_batch_size x max_input_tokens as its prefill budget: render writes the budget it takes
+    without one (--max-input-tokens + 50)."""
+    spec = {"model.engine": "tgi", "model.engine_config": {"max_model_len": 8192}}
+    plan = _with_spec(LLM_PLANS["sglang"](), **spec, **{"kubernetes.args": []})
+    assert plan.allocations[0].llm is None
+    args = _container(_deployments(_objects(plan))[0])["args"]
+    got = dict(zip(args[::2], args[1::2], strict=True))
+    assert got["--max-batch-prefill-tokens"] == "8241" and got["--max-input-tokens"] == "8191"
+    assert got["--max-batch-size"] == "8" and got["--max-concurrent-requests"] == "128"

@@ -26,17 +26,21 @@ from scaleplan.check.workloads import (
     str_map,
 )
 from scaleplan.llm.engine_flags import (
+    AT_LEAST_ABOVE,
+    DERIVED_SETTINGS,
     ENGINES,
     FLAGS,
     KV_WRITTEN,
     PLANNED,
     POSITIONAL_MODEL,
+    TGI_MAX_CONCURRENT_DEFAULT,
     bad_value,
     model_named,
     model_words,
     parse_flags,
     parse_number,
     positional_model,
+    queues,
     same_value,
 )
 from scaleplan.render import engine as engines
@@ -138,8 +142,9 @@ def _plan_flags(ctx: Context, rule: Rule) -> Iterator[Finding]:
             if not gpus(c) and a.gpus_per_replica > 0:
                 continue
             got = parse_flags(_argv(c), (server.engine,))
-            for setting in PLANNED:
-                msg = _flag_message(c, server, setting, got, a.name)
+            for setting in (*PLANNED, *DERIVED_SETTINGS):
+                read = _queue_message if setting in AT_LEAST_ABOVE else _flag_message
+                msg = read(c, server, setting, got, a.name)
                 if msg is not None:
                     yield w.finding(rule, msg, _flags_path(c))
             kv = _kv_message(c, server, a.name)
@@ -154,6 +159,7 @@ _LOWER = {
         "replica count counts on (the rest wait or are refused)"
     ),
     "max_model_len": "requests longer than {got} tokens are refused",
+    "max_input_tokens": "prompts longer than {got} tokens are refused (HTTP 422)",
     "gpu_memory_utilization": "the KV cache is smaller than the plan sized: fewer sequences fit",
     "max_num_batched_tokens": "prefill takes more steps than the plan's TTFT assumes",
 }
@@ -164,6 +170,9 @@ _HIGHER = {
     ),
     "gpu_memory_utilization": (
         "the engine takes more GPU memory than the plan left free and may fail to start"
+    ),
+    "max_input_tokens": (
+        "TGI refuses to start: its --max-input-tokens must be below --max-total-tokens"
     ),
 }
 
@@ -194,6 +203,38 @@ def _flag_message(
     effect = (_LOWER if x < planned else _HIGHER).get(setting)
     why = f": {effect.format(got=use.value, want=want)}" if effect else ""
     return f"{shown} but {plans}{why}"
+
+
+def _queue_message(
+    c: Container, server: engines.ServerSettings, setting: str, got: Mapping[str, Any], name: str
+) -> str | None:
+    """The finding for TGI's in-flight limit: unreadable, or at or below the planned batch (left
+    out: TGI's default), so that the server refuses requests the plan counts on queueing. Any
+    value above the batch serves as planned (the queue's depth is the user's choice)."""
+    want, batch = server.value(setting), server.max_num_seqs
+    flags = FLAGS[server.engine].get(setting)
+    if want is None or batch is None or not flags:
+        return None
+    flag, want_text = flags[0], engines.value_text(setting, want)
+    plans = f"the plan has {flag} {want_text} for allocation {name}"
+    use = got.get(setting)
+    limit = None
+    if use is not None:
+        bad = bad_value(setting, use.value)
+        if bad is not None:
+            stop = f"so {server.engine} would not start"
+            return f"{c.label()} runs {use.flag} {use.value}: {bad}, {stop}; {plans}"
+        limit = parse_number(use.value)
+    if queues(server.engine, limit, batch):
+        return None
+    default = f"has no {flag} (TGI's default is {TGI_MAX_CONCURRENT_DEFAULT})"
+    shown = f"runs {use.flag} {use.value}" if use is not None else default
+    batch_flag = FLAGS[server.engine]["max_num_seqs"][0]
+    return (
+        f"{c.label()} {shown}, at or below the planned batch of {batch} ({batch_flag}): TGI "
+        "refuses every request past that many in flight (HTTP 429) instead of queueing it, "
+        f"but the plan's replica count counts on them waiting; {plans}"
+    )
 
 
 def _kv_message(c: Container, server: engines.ServerSettings, name: str) -> str | None:

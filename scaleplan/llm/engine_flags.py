@@ -8,7 +8,9 @@ contradicts the spec's own model settings, before anything is solved or rendered
 
 * :data:`FLAGS`: each engine's spelling of each setting (first = the one render writes; the
   others are accepted aliases); :data:`PLANNED`: the settings the plan sizes, which render writes
-  and check reads back;
+  and check reads back; :data:`DERIVED` / :func:`derived_value`: the settings that follow from
+  planned ones (TGI's --max-concurrent-requests above its --max-batch-size, --max-input-tokens
+  below its --max-total-tokens), written and read back the same way; :func:`queues`;
 * :data:`LAUNCHER` / :data:`POSITIONAL_MODEL`: the words that start an engine's server where its
   image has no entrypoint for it, and the engines that take the model as a positional argument
   after them (:func:`positional_model` finds it);
@@ -30,6 +32,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AT_LEAST_ABOVE",
+    "DERIVED",
+    "DERIVED_SETTINGS",
     "ENGINES",
     "ENGINE_DEFAULTS",
     "FLAGS",
@@ -40,10 +45,13 @@ __all__ = [
     "PLANNED",
     "POSITIONAL_MODEL",
     "PP_FLAGS",
+    "QUEUE_MULTIPLE",
+    "TGI_MAX_CONCURRENT_DEFAULT",
     "TP_FLAGS",
     "Conflict",
     "FlagUse",
     "bad_value",
+    "derived_value",
     "engine_has",
     "kv_flag_conflict",
     "kv_stored",
@@ -54,6 +62,8 @@ __all__ = [
     "parse_flags",
     "parse_number",
     "positional_model",
+    "prefill_fallback",
+    "queues",
     "same_value",
 ]
 
@@ -100,8 +110,10 @@ FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "tgi": {
         "tensor_parallel": ("--num-shard",),
-        "max_num_seqs": ("--max-concurrent-requests",),
+        "max_num_seqs": ("--max-batch-size",),  # the running batch: see the TGI notes under PLANNED
         "max_model_len": ("--max-total-tokens",),
+        "max_input_tokens": ("--max-input-tokens",),  # derived: DERIVED
+        "max_concurrent_requests": ("--max-concurrent-requests",),  # derived: DERIVED
         "gpu_memory_utilization": ("--cuda-memory-fraction",),
         "max_num_batched_tokens": ("--max-batch-prefill-tokens",),
         "port": ("--port",),
@@ -161,7 +173,71 @@ NUMERIC = (
 # the settings the plan sizes: render writes each one the plan states (pipeline parallel only
 # when > 1), check reads each back and names a missing or different one
 PLANNED = NUMERIC[:-1]
-_WHOLE = frozenset(PLANNED) - {"gpu_memory_utilization"}
+
+# TGI's two limits on requests (huggingface/text-generation-inference, read 2026-12-05):
+# * --max-batch-size bounds the running batch. backends/v3/src/backend.rs (batching_task) hands
+#   max_batch_size to queue.next_batch as the new batch's max size, and the room left in it
+#   (max_batch_size minus the running batch) when it adds to a running batch, on every hardware
+#   target; backends/v3/src/queue.rs stops filling a batch at that size and leaves the rest
+#   queued. (The launcher's help, launcher/src/main.rs, calls it a flag "for hardware targets
+#   that do not support unpadded inference"; the v3 backend applies it regardless.) It is what
+#   the plan's max_num_seqs means: the sequences one replica runs at once.
+# * --max-concurrent-requests (default 128) bounds every request in flight, queued and
+#   running: router/src/infer/mod.rs (Infer::generate_stream) takes a semaphore permit per
+#   request with try_acquire and answers the rest at once with InferError::Overloaded (HTTP
+#   429) instead of queueing them. Render writes it above the batch so a replica queues, as
+#   the plan and the simulator assume: TGI's default, or QUEUE_MULTIPLE x the batch when that
+#   is larger. Past it TGI refuses requests (429s): by then a newcomer would wait behind
+#   QUEUE_MULTIPLE - 1 whole batches, far past any latency objective the plan holds.
+# * --max-input-tokens: written as max_model_len - 1, the longest prompt a --max-total-tokens
+#   sequence leaves room for, and TGI 3's own default given --max-total-tokens
+#   (server/text_generation_server/models/model.py, warmup). Left out, the 2.x launcher read
+#   (launcher/src/main.rs) defaults it to min(max_position_embeddings, 4096) - 1: it refuses to
+#   start when --max-total-tokens is at or below that ("max_input_tokens must be <
+#   max_total_tokens"), and above it refuses longer prompts (HTTP 422) the plan counts as served.
+TGI_MAX_CONCURRENT_DEFAULT = 128
+QUEUE_MULTIPLE = 4
+# settings an engine is told that follow from planned ones rather than being sized by the plan:
+# engine -> setting -> the planned setting it follows from (render writes derived_value of it,
+# check reads it back)
+DERIVED: dict[str, dict[str, str]] = {
+    "tgi": {"max_input_tokens": "max_model_len", "max_concurrent_requests": "max_num_seqs"},
+}
+DERIVED_SETTINGS = ("max_input_tokens", "max_concurrent_requests")
+# derived settings where any value above the planned one they follow from serves as planned (a
+# deeper or shallower queue), and a value at or below it does not
+AT_LEAST_ABOVE = frozenset({"max_concurrent_requests"})
+_WHOLE = frozenset(PLANNED) - {"gpu_memory_utilization"} | frozenset(DERIVED_SETTINGS)
+
+
+def derived_value(setting: str, base: float) -> int:
+    """The value render writes for derived ``setting`` from the planned value it follows from
+    (``base``): --max-concurrent-requests from the batch, --max-input-tokens from the context."""
+    if setting == "max_concurrent_requests":
+        return max(TGI_MAX_CONCURRENT_DEFAULT, QUEUE_MULTIPLE * int(base))
+    if setting == "max_input_tokens":
+        return max(1, int(base) - 1)
+    raise KeyError(setting)
+
+
+def prefill_fallback(engine: str, max_model_len: int | None) -> int | None:
+    """The step token budget to write where neither the plan nor the spec states one (plans from
+    a profile alone): for TGI, what its launcher takes without --max-batch-size, the
+    --max-input-tokens written + 50 (launcher/src/main.rs); with --max-batch-size and no
+    --max-batch-prefill-tokens it would take max_batch_size x max_input_tokens instead. None for
+    the other engines, and for TGI without a context length (then TGI's own defaults apply)."""
+    if engine != "tgi" or max_model_len is None:
+        return None
+    return derived_value("max_input_tokens", max_model_len) + 50
+
+
+def queues(engine: str, in_flight: float | None, batch: float) -> bool:
+    """Whether a server whose in-flight limit is ``in_flight`` (None: the flag left out, the
+    engine's default) queues requests past its running batch of ``batch`` instead of refusing
+    them: the limit must be above the batch."""
+    limit = in_flight if in_flight is not None else TGI_MAX_CONCURRENT_DEFAULT
+    return engine != "tgi" or limit > batch
+
 
 # KV-cache precision: each engine's --kv-cache-dtype values by what one element stores ("16-bit":
 # the activation dtype, the engines' default; None: the checkpoint decides). Sources: vLLM
@@ -290,7 +366,7 @@ def model_words(engine: str) -> str:
 
 
 def same_value(setting: str, a: str, b: str) -> bool:
-    if setting in NUMERIC:
+    if setting in NUMERIC or setting in DERIVED_SETTINGS:
         x, y = parse_number(a), parse_number(b)
         if x is None or y is None:
             return False

@@ -18,6 +18,7 @@ from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube import backends, safety
 from scaleplan.llm.engine_flags import (
+    DERIVED_SETTINGS,
     POSITIONAL_MODEL,
     Conflict,
     bad_value,
@@ -222,7 +223,29 @@ def _user_parallelism_problems(a: Allocation, user: Sequence[str]) -> list[Probl
     return [Problem(f"spec.kubernetes.args[{tp.index}]", f"{tp.flag} {tp.value}{shown_pp} contradicts the plan: allocation {a.name} runs {a.gpus_per_replica} GPU(s) per replica ({a.instance_type}), so the server would not start or would leave GPUs idle", hint=f"remove {tp.flag} from spec.kubernetes.args and set model.engine, so that render writes it from the plan (here {a.gpus_per_replica})", path=(*_ARGS, tp.index))]
 
 
+def _derived_problem(a: Allocation, server: engines.ServerSettings, c: Conflict) -> Problem:
+    """A user's TGI --max-concurrent-requests at or below the batch, or --max-input-tokens other
+    than the context length less one (both derived from planned settings: engine_flags)."""
+    where, path = f"spec.kubernetes.args[{c.index}]", (*_ARGS, c.index)
+    bad = bad_value(c.setting, c.user_value)
+    if bad is not None:
+        why = f"{bad}, so {server.engine} would not start"
+    elif c.setting == "max_concurrent_requests":
+        why = (
+            f"at or below the batch of {server.max_num_seqs} the plan runs, TGI refuses every "
+            "request past that many in flight (HTTP 429) instead of queueing it as the plan assumes"
+        )
+    else:
+        why = f"the plan serves prompts up to {c.planned_value} tokens (max_model_len - 1)"
+    fix = f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan"
+    if c.setting == "max_concurrent_requests":
+        fix += f", or give a value above the batch ({server.max_num_seqs})"
+    return Problem(where, f"{c.flag} {c.user_value}: {why}; allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=fix, path=path)
+
+
 def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: Conflict) -> Problem:
+    if c.setting in DERIVED_SETTINGS:
+        return _derived_problem(a, server, c)
     if server.from_plan:
         why = "the plan"
     elif c.setting in ("tensor_parallel", "pipeline_parallel"):

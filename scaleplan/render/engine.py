@@ -9,7 +9,11 @@ engine facts in :mod:`scaleplan.llm.engine_flags`, below both (the spec checks u
   the plan's ``llm`` section when it has one; otherwise (plans from a profile alone) tensor
   parallel = ``gpus_per_replica``, concurrency = the operating point's batch size, and the rest
   from ``model.engine_config`` where the spec states it.
-* :func:`engine_flags`: the planned flags of one server, in a fixed order.
+  TGI from a profile alone with a context length but no step budget gets the prefill budget its
+  launcher takes without --max-batch-size (:func:`~scaleplan.llm.engine_flags.prefill_fallback`).
+* :func:`engine_flags`: the planned flags of one server, in a fixed order, then the ones derived
+  from them (TGI's --max-input-tokens and --max-concurrent-requests:
+  :data:`~scaleplan.llm.engine_flags.DERIVED`).
 * :func:`kv_conflict`: a KV-cache dtype flag that contradicts the plan's
   (``model.kv_cache_dtype``); :func:`precision_notes` says where the server's precision is the
   checkpoint's to decide.
@@ -29,6 +33,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleplan.llm.engine_flags import (
+    AT_LEAST_ABOVE,
+    DERIVED,
+    DERIVED_SETTINGS,
     ENGINE_DEFAULTS,
     FLAGS,
     KV_WRITTEN,
@@ -36,11 +43,14 @@ from scaleplan.llm.engine_flags import (
     PLANNED,
     POSITIONAL_MODEL,
     Conflict,
+    derived_value,
     kv_flag_conflict,
     kv_text,
     launch_end,
     parse_flags,
+    parse_number,
     positional_model,
+    prefill_fallback,
     same_value,
 )
 from scaleplan.llm.memory import kv_precision
@@ -105,7 +115,9 @@ def metrics_of(engine: str | None) -> EngineMetrics:
 
 
 # the order of the planned flags on the server's command line
-ORDER = ("model", "revision", "host", "port", "backend", *PLANNED, "kv_cache_dtype")
+ORDER = (
+    "model", "revision", "host", "port", "backend", *PLANNED, *DERIVED_SETTINGS, "kv_cache_dtype",
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,12 @@ class ServerSettings:
     kv_cache_dtype: str = "16-bit"  # the KV cache the plan sized: "fp8" or "16-bit" (the default)
 
     def value(self, setting: str) -> float | None:
+        """The planned value of ``setting``, or of a setting derived from a planned one
+        (:data:`~scaleplan.llm.engine_flags.DERIVED`: TGI's request and prompt limits)."""
+        base = DERIVED.get(self.engine, {}).get(setting)
+        if base is not None:
+            b = getattr(self, base, None)
+            return None if b is None else float(derived_value(setting, float(b)))
         v = getattr(self, setting, None)
         return None if v is None else float(v)
 
@@ -147,15 +165,16 @@ def server_settings(plan: Plan, a: Allocation) -> ServerSettings | None:
     if gpus % pp:
         pp = 1
     seqs = (ec.max_num_seqs if ec else None) or a.operating_point.batch_size
+    ctx = ec.max_model_len if ec else None
     return ServerSettings(
         engine,
         tp,
         pp,
         seqs,
-        ec.max_model_len if ec else None,
+        ctx,
         ec.gpu_memory_utilization if ec else None,
         ec.block_size if ec else None,
-        ec.max_num_batched_tokens if ec else None,
+        (ec.max_num_batched_tokens if ec else None) or prefill_fallback(engine, ctx),
         from_plan=False,
         kv_cache_dtype=kv,
     )
@@ -206,10 +225,12 @@ def merge_args(
     """The user's args followed by every planned flag the user did not already give with the
     same value, behind the engine's launcher (and, for trtllm-serve, the positional ``model``)
     where the user's args do not hold it; a user flag with another value is a conflict, and so
-    is a positional model other than ``model``. A conflict's index is in ``user``."""
+    is a positional model other than ``model``; TGI's --max-concurrent-requests is the user's
+    to choose above the batch, a conflict at or below it. A conflict's index is in ``user``."""
     given = parse_flags(user, (engine,))
     out = list(user)
     conflicts: list[Conflict] = []
+    values = {setting: value for setting, _, value in planned}
     for setting, flag, value in planned:
         use = given.get(setting)
         if use is None:
@@ -218,9 +239,20 @@ def merge_args(
             continue  # by what the values store (fp8_e4m3 is fp8): kv_conflict
         elif setting in ENGINE_DEFAULTS.get(engine, {}):
             continue  # the engine's choice, not the plan's: the user's value stays
+        elif setting in AT_LEAST_ABOVE:
+            # a deeper or shallower queue is the user's choice; at or below the batch it refuses
+            # requests the plan queues
+            base = values.get(DERIVED[engine][setting])
+            if base is not None and not _above(use.value, base):
+                conflicts.append(Conflict(setting, use.index, use.flag, use.value, flag, value))
         elif not same_value(setting, use.value, value):
             conflicts.append(Conflict(setting, use.index, use.flag, use.value, flag, value))
     return _launched(out, engine, model, conflicts), conflicts
+
+
+def _above(value: str, base: str) -> bool:
+    x, b = parse_number(value), parse_number(base)
+    return x is not None and b is not None and x > b
 
 
 def _launched(
