@@ -22,19 +22,21 @@ def _optimize(cli, out: Path) -> dict:  # type: ignore[no-untyped-def,type-arg]
     return json.loads(res.stdout)  # type: ignore[no-any-return]
 
 
-def test_readme_example_as_one_httproute_delivers_it(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_readme_example_costs_no_more_than_melange(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli(["import", "melange", str(DATA / "example.json"), "--out", str(tmp_path)])
     spec, _ = read_spec(tmp_path / "spec.yaml")
     assert spec.traffic.headroom == 0 and spec.placement.redundancy == "none" and spec.placement.min_replicas == 0
     assert [c.share for c in spec.traffic.classes] == pytest.approx([0.2, 0.1, 0.5, 0.2])
     doc = _optimize(cli, tmp_path)
     # routing: gateway-api: one HTTPRoute sends each backend its weight's share of every bucket
-    # (Mélange's README_COST assumes a router that sends each bucket to its own GPU type). The
-    # per-bucket plan, 1 x A100-80GB + 1 x A10G ($4.68/h), weighs them 89/11 and loads the A10G
-    # at 132 % of its capacity for the mix; Mélange's 3 x A10G + 1 x A100-80GB at 109 %.
-    # At those weights (capacity for the largest bucket) no mix holds cheaper than 2 x A100.
-    assert doc["cost_per_hour"] == pytest.approx(7.34) and README_COST < 7.34
-    assert doc["status"] == "feasible"  # against the per-bucket bound, $4.68/h
+    # (Mélange's README_COST assumes a router that sends each bucket to its own GPU type). Our
+    # former per-bucket plan, 1 x A100-80GB + 1 x A10G ($4.68/h), loaded the A10G at 132 % of
+    # its capacity for the mix as rendered. Weighed by capacity for the mix, 1 x A100-80GB +
+    # 2 x A10G ($5.69/h) holds it (pods at 94 % and 96 %), proven against the MILP with the
+    # buckets merged; still below Mélange's own answer.
+    assert doc["status"] == "optimal"
+    assert doc["cost_per_hour"] <= README_COST + 1e-9
+    assert doc["cost_per_hour"] == pytest.approx(5.69)
     assert all(a["operating_point"]["max_utilization"] == 1.0 for a in doc["allocations"])
 
 

@@ -70,8 +70,9 @@ def test_per_class_plan_overloads_a_backend_the_mixed_stream_plan_holds(
 ) -> None:
     """1 L4 (short) + 1 A10G (long) at $1.81/h: render weighs them 85/15 by their short-class
     capacity, so the L4 gets 25.5 rps of long requests at 10 rps each: about 4x its capacity
-    (x 1.2 headroom). Each type is now sized for its share of the mix: 3 A10G, $3.02/h (a mix
-    would be weighed by short-class capacity too, and load the L4 the same way)."""
+    (x 1.2 headroom). Each type is now sized for its share of the mix, and weighed by its
+    capacity for it: 3 A10G, $3.02/h (the L4 serves 17.3 rps of the mix at $0.80/h, the A10G
+    25.7 at $1.006/h: a mix costs more)."""
     sp, prof, cat = _two_class()
     cands, _ = build_candidates(sp, prof, cat)  # type: ignore[arg-type]
     with monkeypatch.context() as m:
@@ -89,6 +90,10 @@ def test_per_class_plan_overloads_a_backend_the_mixed_stream_plan_holds(
     assert max(after.values()) <= 1 + 1e-9
     assert {a.instance_type: a.replicas for a in new.allocations} == {"g5.xlarge": 3}
     assert new.cost_per_hour == pytest.approx(3.018)
+    assert new.status == "optimal"  # against the MILP with the classes merged (per class: $1.81)
+    # its capacity per replica is the mix's, 1 / (0.5 / 16.86 + 0.5 / 56.95): render weighs by it
+    (a10g,) = new.allocations
+    assert a10g.capacity_rps_per_replica == pytest.approx(1 / (0.5 / 16.86 + 0.5 / 56.95), abs=1e-3)
     for a in new.allocations:  # recorded as delivered: the same share of every class
         assert a.routing["short"] == a.routing["long"]
     line = next(x for x in new.explanation if x.startswith("Routing: gateway-api"))
@@ -119,7 +124,9 @@ def test_llm_two_classes_simulated_as_rendered(
     L4, L40S and H100: the per-class plan (1 L4 for short requests, 2 L40S and 3 H100 for long
     ones, $25.17/h) gives the L4 backend weight 6 of every class, long requests its KV cache
     does not take within the SLO; the simulator, which replays the route, fails it (long TTFT
-    p95 in minutes). The plan for the mix (4 H100, $27.52/h) holds as delivered and simulated."""
+    p95 in minutes). The plan for the mix (3 L40S + 3 H100, $26.22/h, weighed 14/86 by their
+    capacity for the mix: both at 82 % of it) holds as delivered and simulated, proven optimal
+    against the MILP with the classes merged."""
     src = ROOT / "examples" / "llm-chat"
     text = (src / "spec.yaml").read_text(encoding="utf-8")
     for old, new in [
@@ -177,5 +184,7 @@ def test_llm_two_classes_simulated_as_rendered(
     new = read_plan(tmp_path / "new" / "plan.yaml")
     assert max(delivered_utilization(new, cands).values()) <= 1 + 1e-9
     assert new.cost_per_hour > old.cost_per_hour  # the old one was under-provisioned
+    assert new.status == "optimal" and new.cost_per_hour == pytest.approx(26.223)
+    assert sorted(a.instance_type for a in new.allocations) == ["g6e.xlarge", "p5.4xlarge"]
     sim_new = simulate_llm(new)
     assert sim_new.ok, sim_new.attainment

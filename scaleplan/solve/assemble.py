@@ -80,13 +80,15 @@ def _main_classes(pb: Problem, o: Outcome, rps: Sequence[float], used_idx: Seque
     """Per used candidate, the class whose operating point its allocation reports: the class
     with the most demand that its serving shape (:meth:`Candidate.serving_shape`) serves (ties
     go to the earlier class). An HTTPRoute sends every backend Service the whole class mix, so
-    this is the weight basis the optimizer holds spot shares, losses and headroom at
-    (:func:`scaleplan.solve.milp.window.route_caps`) and render then writes; the allocations of
-    one shape report the same operating point and capacity per replica, and render groups them
-    as the solver did. (It was the class each shape *carried* most under the MILP's per-class
-    routing, which a route cannot deliver: render and the optimizer then weighed a shape at
-    different classes, and a two-class plan held 33 % of its requests on spot at
-    max_fraction 0.2.)"""
+    under gateway-api with several classes the allocation's ``capacity_rps_per_replica``, the
+    weight basis the optimizer holds spot shares, losses and headroom at
+    (:func:`scaleplan.solve.milp.window.route_caps`) and render then writes, is its capacity
+    for the mix (:meth:`Problem.mix_weight`), beside this class's operating point; the
+    allocations of one shape report the same operating point and capacity per replica, and
+    render groups them as the solver did. (It was the class each shape *carried* most under
+    the MILP's per-class routing, which a route cannot deliver: render and the optimizer then
+    weighed a shape at different classes, and a two-class plan held 33 % of its requests on
+    spot at max_fraction 0.2.)"""
     order = [x for x, _ in pb.classes]
     demand = {cls: share * sum(rps) for cls, share in pb.classes}
 
@@ -121,6 +123,7 @@ def allocations(
         main_cls = main_of[k]
         pt = c.point(main_cls)
         assert pt is not None
+        cap = pb.mix_weight(c) if pb.mixed_stream else pt.capacity_rps  # render's weight basis
         models[name] = pt.queueing
         op = OperatingPoint(
             batch_size=pt.batch_size,
@@ -148,7 +151,7 @@ def allocations(
                 cpu_per_replica=c.cpu_per_replica,
                 memory_gib_per_replica=c.memory_gib_per_replica,
                 price_per_node_hour=c.price,
-                capacity_rps_per_replica=pt.capacity_rps,
+                capacity_rps_per_replica=cap,
                 replicas=max(reps),
                 nodes=max(nodes),
                 replicas_per_window=reps,

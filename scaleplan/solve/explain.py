@@ -89,10 +89,16 @@ def _allocation_lines(pb: Problem, a: Allocation, models: Mapping[str, str]) -> 
         shape = f"{a.gpus_per_replica} x {a.accelerator} per replica"
     else:
         shape = f"CPU only, {a.cpu_per_replica:g} vCPU per replica"
+    serves = f"so one replica serves {a.capacity_rps_per_replica:g} rps."
+    if pb.mixed_stream:  # the capacity is the mix's (Problem.mix_weight), the point one class's
+        serves = (
+            f"for class {op.request_class}; the HTTPRoute sends it every class, and at the "
+            f"traffic's class mix one replica serves {a.capacity_rps_per_replica:g} rps."
+        )
     lines = [
         f"{a.name}: {a.instance_type} ({shape}, {a.replicas_per_node} replica(s) per node, "
         f"{a.capacity_type}) runs batch {op.batch_size} at p{pct} {lat:g} ms; {derate}, "
-        f"so one replica serves {a.capacity_rps_per_replica:g} rps."
+        f"{serves}"
     ]
     if a.estimated:
         lines.append(

@@ -10,6 +10,7 @@ phase needs them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -89,6 +90,16 @@ class Problem:
     def mixed_capacity(self, c: Candidate) -> float | None:
         """Per-replica capacity of ``c`` at the class mix (see :func:`mixed_capacity`)."""
         return mixed_capacity(self.spec, c, self.classes)
+
+    def mix_weight(self, c: Candidate) -> float:
+        """:attr:`mixed_stream`: what one replica of ``c`` adds to its backend's HTTPRoute
+        weight, the plan's ``capacity_rps_per_replica``: its capacity for the class mix, floored
+        to 4 decimals as every capacity is (0 when it misses a class). A backend receives the
+        mix, so weights in proportion to it load every pod alike (D / capacity), as one class's
+        capacity does with one class; the largest class's capacity, the basis before, loaded a
+        type slow at the other classes more than a type fast at them."""
+        m = self.mixed_capacity(c)
+        return math.floor(m * 10_000 + 1e-9) / 10_000 if m else 0.0
 
 
 def demand_windows(spec: Spec) -> tuple[tuple[float, ...], float]:

@@ -24,9 +24,10 @@ class Split:
     """One candidate list's traffic shares and per-window replica needs at a fixed split.
 
     The renderer weights each allocation by (replicas at the peak window) x
-    capacity_rps_per_replica (the capacity for the class it carries most of, here the largest
-    class), rounded to integers summing to 100. The gateway sends that share s_k of every
-    request class to type k in every window, so each type is sized on its own: replicas
+    capacity_rps_per_replica (with several classes its capacity for the class mix,
+    :meth:`Problem.mix_weight`; else the largest class's), rounded to integers summing to 100.
+    The gateway sends that share s_k of every request class to type k in every window, so each
+    type is sized on its own: replicas
     covering e_k D_w (1+h) at its capacity for the class mix (e_k = the larger of s_k and its
     rounded weight), n+1: e_k D_w after losing one of its nodes, zone: after losing its
     largest zone share.
@@ -37,7 +38,9 @@ class Split:
         self.pb = pb
         self.cands = cands
         self.mcap = [pb.mixed_capacity(c) or 0.0 for c in cands]
-        self.wcap = [c.cap(main) or 0.0 for c in cands]
+        # the weight basis: several classes, the capacity for the mix (Problem.mix_weight)
+        mix = pb.mixed_stream
+        self.wcap = [pb.mix_weight(c) if mix else c.cap(main) or 0.0 for c in cands]
         self.groups = shape_groups(cands)  # backend Service of each candidate
         self.members = group_members(self.groups, range(len(cands)))  # Service -> candidates
 

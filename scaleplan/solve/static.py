@@ -361,7 +361,14 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
         assert sols is not None  # within max_fraction: nothing to repair
         return replace(dyn, sols=sols)
     pw = peak_window(rps)
+    mix = _mix_relaxation(pb, cands, rps, deadline) if pb.mixed_stream else None
+    if mix is not None and mix.floor > dyn.floor:  # the tighter bound of the two relaxations
+        dyn = replace(dyn, cost=mix.floor, bound=mix.floor) if dyn.status == "optimal" else (
+            replace(dyn, bound=mix.floor)
+        )
     tries: list[tuple[Outcome, InfeasibleReason | None]] = [replan_static(pb, dyn, rps)]
+    if mix is not None:
+        tries.append(replan_static(pb, dyn, rps, mix.sols[pw].replicas))
     groups: dict[tuple[str, str], list[int]] = {}
     for k, c in enumerate(cands):
         groups.setdefault((c.row.provider, c.row.instance_type), []).append(k)
@@ -398,6 +405,29 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
         raise InfeasibleError([reason])
     best = min(ok, key=lambda t: round(t.cost, 9))  # first on ties: the MILP's own mix
     return replace(best, on_demand=od_plan) if od_plan is not None else best
+
+
+def _mix_relaxation(
+    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
+) -> Outcome | None:
+    """:attr:`Problem.mixed_stream`: the per-window weighted MILP with the request classes
+    merged into one, each candidate at its capacity for the class mix (every backend receives
+    the mix, so every type's routing is one share of every class): a relaxation of every
+    static-weights plan (each type carries its share of the mix with headroom and its own
+    spare, which the one-class group rows ask less than) and, unlike the per-class MILP, one
+    that does not route a class to the types that serve it best; its peak replicas are a start
+    for :func:`replan_static` (at the route's weights, :meth:`Problem.mix_weight`, they load
+    every pod alike). None when it finds no plan. ``cands``: they all serve every class."""
+    one = replace(pb, classes=(("mix", 1.0),))
+    merged = [
+        replace(c, points=(("mix", replace(c.points[0][1], capacity_rps=m)),))
+        for c in cands
+        if (m := pb.mixed_capacity(c)) is not None
+    ]
+    if len(merged) < len(cands):  # a candidate that misses a class: not the static re-plan's
+        return None
+    o = search_windows(one, merged, rps, deadline=deadline, tie_break=False)
+    return o if o.solved else None
 
 
 def _shapes_in(dyn: Outcome, plans: Sequence[Outcome]) -> list[int]:

@@ -83,11 +83,13 @@ def group_members(groups: Sequence[int], ks: Iterable[int]) -> dict[int, list[in
 
 def route_caps(p: WindowProblem) -> list[float]:
     """Per candidate, what one replica adds to its backend's HTTPRoute weight
-    (:func:`scaleplan.kube.weights.route_weights`: replicas x capacity_rps_per_replica): its
-    capacity for the class with the most demand that it serves (the first on ties), the
-    operating point a backend carrying the traffic's class mix reports; 0 when it serves none."""
+    (:func:`scaleplan.kube.weights.route_weights`: replicas x capacity_rps_per_replica): with
+    several active classes its capacity for their mix, floored to 4 decimals
+    (``Problem.mix_weight``: a backend receives every class); with one, its capacity for it;
+    0 when it serves none."""
     active = [ci for ci, d in enumerate(p.demand) if d > 0]
-    active.sort(key=lambda ci: (-p.demand[ci], ci))
+    if len(active) > 1:
+        return [math.floor(m * 10_000 + 1e-9) / 10_000 for m in mixed_capacities(p, p.demand)]
     return [next((a for ci in active if (a := c.cap(p.classes[ci]))), 0.0) for c in p.candidates]
 
 
