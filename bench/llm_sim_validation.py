@@ -321,6 +321,9 @@ class Flags:
     recv_interval: int = 1  # SGLang --scheduler-recv-interval
     kv_dtype: str | None = None  # SGLang --kv-cache-dtype (None: the row's, else the default)
     memory: float | None = None  # SGLang --mem-fraction-static
+    # TensorRT-LLM batch_wait_timeout_iters (delayed context batching); bench/llm_validation.py
+    # models it (perf.held_back_ms), the simulator's kernel does not replay it yet
+    batch_wait_iters: int = 0
 
 
 def server_flags(r: Row) -> Flags:
@@ -332,7 +335,10 @@ def server_flags(r: Row) -> Flags:
     --mem-fraction-static 0.85 / 0.82 / 0.95 (H200 0.82). ``single_node/dsr1_fp*_b300.sh`` reuse
     the B200 recipes as-is (their own note). Their --max-running-requests is the sweep's largest
     concurrency (the scripts say so), so it never binds and is not replayed. The same
-    DeepSeek-V3 architecture's rows ran the same scripts."""
+    DeepSeek-V3 architecture's rows ran the same scripts. TensorRT-LLM rows:
+    :func:`trtllm_flags`."""
+    if r.client == "inferencex" and _engine(r.engine) == "trtllm":
+        return trtllm_flags(r)
     if r.client != "inferencex" or _engine(r.engine) != "sglang":
         return Flags()
     recv = 30 if (r.concurrency or 0) >= 16 else 10
@@ -367,6 +373,24 @@ def steady_state(r: Row) -> bool:
         _engine(r.engine) == "trtllm" and not r.client and r.range_ratio >= 1.0 and not r.sample
         and r.concurrency is not None
     )
+
+
+def trtllm_flags(r: Row) -> Flags:
+    """The delayed context batching of InferenceX's TensorRT-LLM launch scripts
+    (SemiAnalysisAI/InferenceX, ``benchmarks/``): ``70b_fp8_b200_trt_slurm.sh``,
+    ``70b_fp4_b200_trt_slurm.sh`` and ``70b_fp8_h200_trt_slurm.sh`` write
+    ``batch_wait_timeout_iters: 20`` (with ``batch_wait_max_tokens_ratio: 0.9``) for 1K / 1K
+    tokens below TP 8 ("will improve the performance, by default they are all zeros");
+    ``dsr1_fp8_b200_trt.sh`` writes ``batch_wait_timeout_iters: 40`` (ratio 0.8) for 1K / 1K
+    tokens at 64-255 clients. Other rows run without it."""
+    io = (round(r.isl), round(r.osl))
+    if r.model.startswith("Llama-3.1-70B") and io == (1024, 1024) and r.tp < 8:
+        return Flags(batch_wait_iters=20)
+    deepseek_fp8 = (r.model.startswith("DeepSeek") and _dtype(r, "") == "fp8"
+                    and r.gpu_family == "B200")
+    if deepseek_fp8 and io == (1024, 1024) and 64 <= (r.concurrency or 0) < 256:
+        return Flags(batch_wait_iters=40)
+    return Flags()
 
 
 def requests_of(r: Row) -> int:

@@ -59,7 +59,15 @@ from scaleplan.llm.perf import (  # noqa: E402
 from scaleplan.llm.serving import hardware_for  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from llm_sim_validation import sampled_lengths, sharegpt_sample  # noqa: E402
+from llm_sim_validation import (  # noqa: E402
+    INFERENCEX,
+    INFERENCEX_RANGE_RATIO,
+    Flags,
+    read_rows,
+    sampled_lengths,
+    server_flags,
+    sharegpt_sample,
+)
 
 GPU = {"A10G": "A10G", "A100": "A100-80GB", "L40S": "L40S", "H100": "H100", "H200": "H200", "B200": "B200", "B300": "B300"}
 MODEL = {"mistral-7b (version not stated)": "mistral-7b-instruct-v0.2"}
@@ -146,6 +154,11 @@ def classify(r: dict[str, str]) -> Case | str:
         return "tokens not stated"
     mode = r["benchmark_mode"].split(" ")[0]
     kv = "fp8" if (r["kv_cache_dtype"].lower().startswith("fp8") or (eng == "trtllm" and d in ("fp8", "nvfp4"))) else ("fp16" if d == "fp16" else "bf16")
+    kv = SERVER_FLAGS.get(r["row_id"], Flags()).kv_dtype or kv  # the launch script's KV cache
+    if r["source_id"] == "aiconfigurator_silicon_sample" and INFERENCEX.search(r["notes"]):
+        # InferenceX draws each request's lengths uniformly from [int(0.8 L), L]
+        # (--random-range-ratio 0.8): the row's tokens are the nominal L, the run's mean is lower
+        i, o = round(mean_drawn(i)), round(mean_drawn(o))
     meas: dict[str, float] = {}
     ttft = first(r, "ttft_ms_mean", "ttft_ms_p50", "ttft_ms_unspecified_stat")
     tpot = first(r, "tpot_ms_mean", "tpot_ms_p50", "tpot_ms_unspecified_stat")
@@ -184,6 +197,11 @@ def classify(r: dict[str, str]) -> Case | str:
     return Case(r, m, acc, d, kv, eng, tp, pp, mode, int(i), int(o), n, rate, meas, held_out(r["row_id"]))
 
 
+def mean_drawn(nominal: float) -> float:
+    """Mean of the uniform integers in [int(L x ratio), L] that InferenceX's client draws."""
+    return (int(nominal * INFERENCEX_RANGE_RATIO) + nominal) / 2.0
+
+
 ACCS = {a.name: a for a in load_accelerators()}
 
 
@@ -191,7 +209,10 @@ def deployment(c: Case, cal: Calibration | None = None) -> tuple[Deployment, obj
     arch = preset(c.preset)
     hw = hardware_for(ACCS[c.acc])
     util = 0.95 if c.engine == "trtllm" else None  # trtllm-bench: kv_cache_free_gpu_mem_fraction 0.95
-    st = EngineSettings.of(c.engine, gpu_memory_utilization=util)
+    f = SERVER_FLAGS.get(c.row["row_id"], Flags())  # the run's launch flags (InferenceX scripts)
+    st = EngineSettings.of(c.engine, gpu_memory_utilization=f.memory or util,
+                           max_num_batched_tokens=f.budget, recv_interval=f.recv_interval,
+                           batch_wait_iters=f.batch_wait_iters)
     mem = memory_plan(arch, hw.memory_gib, dtype=c.dtype, kv_dtype=c.kv, settings=st, tp=c.tp, pp=c.pp, max_model_len=c.i + c.o, accelerator=c.acc)
     if c.engine == "trtllm" and c.mode == "offline_max_throughput":
         # trtllm-bench builds its engine with the batch and step limits its heuristic takes from
@@ -271,6 +292,10 @@ def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:
 
 
 SHAREGPT: tuple[tuple[int, int], ...] = ()  # (prompt, output) per request of a stored ShareGPT run
+# row id -> the server flags its run's launch script set (llm_sim_validation.server_flags:
+# SGLang's receive interval, prefill budget, memory fraction and KV cache; TensorRT-LLM's
+# delayed context batching); rows without one run the engine's defaults
+SERVER_FLAGS: dict[str, Flags] = {}
 BURST_SEED = 0
 _LENGTHS: dict[str, tuple[tuple[int, int], ...]] = {}
 
@@ -417,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     global CLOSED_LOOP, BURST, BURST_CALIBRATION, SHAREGPT
     CLOSED_LOOP, BURST, BURST_CALIBRATION = a.closed_loop, a.burst, a.burst_calibration
     SHAREGPT = sharegpt_sample(a.data.parent)
+    SERVER_FLAGS.update({r.row_id: server_flags(r) for r in read_rows(a.data.parent)})
     t0 = time.perf_counter()
     with (a.data / "llm_serving_measurements.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))

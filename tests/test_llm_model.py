@@ -302,3 +302,39 @@ def test_trtllm_admission_reserves_the_whole_completion() -> None:
         assert s.reserves_completion is (engine == "trtllm")
         by_hand = int(m.kv_gib_per_gpu * GIB // ((128 + held) * 131_072))
         assert saturation_concurrency(d, m, 128, 2048) == by_hand
+
+
+def test_a_scheduler_that_polls_every_k_steps_delays_the_first_token_by_k_half_steps() -> None:
+    # SGLang --scheduler-recv-interval K: a busy scheduler takes new requests in every K decode
+    # steps, so a prompt sent at a random moment waits K/2 steps instead of the running step's half
+    a, hw = preset("llama-3.1-8b"), hardware_for(ACCS["H100"])
+    every = Deployment(a, hw, "bf16", "bf16", EngineSettings.of("sglang"))
+    polled = Deployment(a, hw, "bf16", "bf16", EngineSettings.of("sglang", recv_interval=30))
+    one, thirty = serve_class(every, 1024, 512, 16), serve_class(polled, 1024, 512, 16)
+    assert thirty.tpot_ms == pytest.approx(one.tpot_ms)  # the steps themselves are the same
+    # 512 decode steps per generation (the prompts fit the budget): a step is one TPOT
+    assert thirty.ttft_ms - one.ttft_ms == pytest.approx(0.5 * 29 * one.tpot_ms)
+    # a lone request finds the scheduler idle: no wait
+    alone = serve_class(every, 1024, 512, 1).ttft_ms
+    assert serve_class(polled, 1024, 512, 1).ttft_ms == pytest.approx(alone)
+
+
+def test_delayed_context_batching_holds_prompts_back() -> None:
+    from scaleplan.llm.perf import REQUEST_OVERHEAD_MS, held_back_ms
+
+    # nobody joins: the whole window; one joiner on average: (1 + 1/2) / 2 of it
+    assert held_back_ms(100.0, 0.0) == pytest.approx(100.0)
+    assert held_back_ms(100.0, 0.01) == pytest.approx(75.0)
+    # TensorRT-LLM batch_wait_timeout_iters = 20: the window is 20 decode steps; the arrivals
+    # during it are the closed loop's completions (N per cycle)
+    a, hw = preset("llama-3.1-70b"), hardware_for(ACCS["H100"])
+    plain = Deployment(a, hw, "fp8", "fp8", EngineSettings.of("trtllm"), tp=4)
+    held = Deployment(a, hw, "fp8", "fp8", EngineSettings.of("trtllm", batch_wait_iters=20), tp=4)
+    p, h = serve_class(plain, 1024, 1024, 8), serve_class(held, 1024, 1024, 8)
+    assert h.tpot_ms == pytest.approx(p.tpot_ms)
+    before = p.ttft_ms - REQUEST_OVERHEAD_MS["trtllm"]
+    expected = held_back_ms(20 * p.tpot_ms, 8 / (before + 1023 * p.tpot_ms))
+    assert h.ttft_ms - p.ttft_ms == pytest.approx(expected)
+    assert 10 * p.tpot_ms < expected < 20 * p.tpot_ms
+    alone = serve_class(plain, 1024, 1024, 1).ttft_ms
+    assert serve_class(held, 1024, 1024, 1).ttft_ms == pytest.approx(alone)

@@ -130,3 +130,19 @@ def test_tensorrt_rows_of_an_unnamed_client_replay_a_steady_state(
     # the same loop with every client starting at t = 0 prefills cohorts: a longer TTFT
     lockstep = bench.simulate_row(replace(trt, client="lockstep"), d, kv, seqs, budget)
     assert steady[0] < 0.8 * lockstep[0]
+
+
+def test_inferencex_tensorrt_llm_rows_carry_the_launch_scripts_delayed_batching(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    rows = _rows(bench, shared_dir)
+    # 70b_*_trt_slurm.sh: batch_wait_timeout_iters 20 at 1K / 1K below TP 8 (row 1867: TP 1)
+    assert bench.server_flags(rows["1867"]) == bench.Flags(batch_wait_iters=20)
+    # dsr1_fp8_b200_trt.sh: 40 at 1K / 1K from 64 to 255 clients (row 1390: 64 clients)
+    assert bench.server_flags(rows["1390"]) == bench.Flags(batch_wait_iters=40)
+    # the same script below 64 clients, and 1K / 8K tokens, run without it
+    ix = [r for r in rows.values() if r.client == "inferencex"]
+    trt = [r for r in ix if bench._engine(r.engine) == "trtllm"]
+    assert all(bench.server_flags(r) == bench.Flags() for r in trt if r.osl == 8192)
+    short = [r for r in trt if r.model.startswith("DeepSeek") and r.isl == r.osl == 1024]
+    assert any(bench.server_flags(r) == bench.Flags() for r in short if (r.concurrency or 0) < 64)

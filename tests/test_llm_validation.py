@@ -44,3 +44,34 @@ def test_offline_trtllm_rows_run_at_what_the_cache_holds_at_full_length(
     assert limits == bench.trtllm_bench_limits(full, 128, 4096, 1)
     # GUARANTEED_NO_EVICT: the prompt plus the whole completion is reserved per request
     assert bench.saturation_concurrency(d, mem, c.i, c.o) == pytest.approx(full, abs=1)
+
+
+def test_inferencex_rows_run_as_its_client_and_launch_scripts_ran_them(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    import csv
+
+    path = shared_dir / "data" / "llm" / "llm_serving_measurements.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = {r["row_id"]: r for r in csv.DictReader(fh)}
+    sim_rows = bench.read_rows(shared_dir / "data")
+    bench.SERVER_FLAGS.update({r.row_id: bench.server_flags(r) for r in sim_rows})
+    # Llama-3.1-70B NVFP4 on one B200, TensorRT-LLM, 1,024 / 1,024 tokens, 8 clients: InferenceX
+    # draws lengths uniformly from [819, 1024] (mean 921.5), and its launch script holds context
+    # batches back for up to 20 steps at 1K / 1K below TP 8
+    c = bench.classify(rows["1867"])
+    assert (c.i, c.o) == (922, 922)
+    d, _ = bench.deployment(c)
+    assert d.settings.batch_wait_iters == 20 and d.settings.recv_interval == 1
+    # the same model at TP 8 runs without it
+    tp8 = next(r for r in rows.values() if r["source_id"] == "aiconfigurator_silicon_sample"
+               and r["model"] == "Llama-3.1-70B" and r["engine"].startswith("TensorRT-LLM")
+               and r["tp"] == "8" and (r["input_tokens"], r["output_tokens"]) == ("1024", "1024"))
+    assert bench.deployment(bench.classify(tp8))[0].settings.batch_wait_iters == 0
+    # DeepSeek-R1 NVFP4 SGLang on B200 at 32 clients: receives every 30 decode steps, FP8 KV
+    c = bench.classify(rows["1156"])
+    d, _ = bench.deployment(c)
+    assert (d.settings.recv_interval, d.settings.max_num_batched_tokens, c.kv) == (30, 16384, "fp8")
+    # rows of other collections keep their stated lengths and the engine's defaults
+    c = bench.classify(rows["269"])
+    assert (c.i, c.o) == (128, 4096)

@@ -77,6 +77,13 @@ ENGINES: dict[str, EngineDefaults] = {
 }
 
 
+# the settings a spec, a profile or a validation row may set on an engine's defaults
+OVERRIDABLE = (
+    "gpu_memory_utilization", "block_size", "max_num_seqs", "max_num_batched_tokens",
+    "cuda_graph_reserve_gib", "recv_interval", "batch_wait_iters",
+)
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """The settings one replica runs with: the engine's defaults with the spec's overrides."""
@@ -90,12 +97,18 @@ class EngineSettings:
     fraction_of_free: bool
     max_num_seqs_set: bool = False  # the user fixed max_num_seqs
     reserves_completion: bool = False  # admission reserves KV for prompt + whole completion
+    # decode steps between the scheduler's polls for new requests while it is busy (SGLang
+    # --scheduler-recv-interval; 1 = every step, every engine's default)
+    recv_interval: int = 1
+    # decode steps a context request may be held back so that more prompts join its prefill
+    # batch (TensorRT-LLM batch_wait_timeout_iters; 0 = off, the default)
+    batch_wait_iters: int = 0
 
     @staticmethod
     def of(engine: str = "vllm", **overrides: float | int | None) -> EngineSettings:
         d = ENGINES[engine]
         s = EngineSettings(engine, d.gpu_memory_utilization, d.block_size, d.max_num_seqs, d.max_num_batched_tokens, d.cuda_graph_reserve_gib, d.fraction_of_free, reserves_completion=d.reserves_completion)
-        upd = {k: v for k, v in overrides.items() if v is not None and k in ("gpu_memory_utilization", "block_size", "max_num_seqs", "max_num_batched_tokens", "cuda_graph_reserve_gib")}
+        upd = {k: v for k, v in overrides.items() if v is not None and k in OVERRIDABLE}
         if "max_num_seqs" in upd:
             upd["max_num_seqs_set"] = True
         return replace(s, **upd) if upd else s  # type: ignore[arg-type]

@@ -403,13 +403,17 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
         t = step_time_ms(d, prefill_tokens=chunk + other_prefill, prefill_seqs=1.0 + (other_prefill / i), prefill_pairs=pairs + other_prefill * i / 2.0, decode_seqs=min(decode, others), context_tokens_total=min(decode, others) * ctx)
         ttft += t.ms
     if others:
-        ttft += 0.5 * st.ms
+        # the running step's half; a scheduler that polls for new requests only every K decode
+        # steps while busy (SGLang --scheduler-recv-interval) takes a prompt in K/2 steps later
+        ttft += 0.5 * max(d.settings.recv_interval, 1) * st.ms
     if others and not open_loop:
         # arrivals cluster: requests that finish in the same step come back together, so a
         # prompt waits for about (sqrt(N) - 1) / 2 others' prefills, weighted by how the
         # engine's scheduler keeps such cohorts together (CLUSTERING; docs/llm.md)
         alone = sum(step_time_ms(d, prefill_tokens=chunk, prefill_pairs=chunk * (c * chunk) + chunk * chunk / 2.0).ms for c in range(chunks))
         ttft += CLUSTERING[d.settings.engine] * (math.sqrt(n) - 1.0) / 2.0 * alone
+    if others and d.settings.batch_wait_iters > 0:
+        ttft += held_back_ms(d.settings.batch_wait_iters * st.ms, n / (ttft + (o - 1) * tpot))
     ttft += REQUEST_OVERHEAD_MS[d.settings.engine]
     cycle_ms = ttft + (o - 1) * tpot
     rps = n / (cycle_ms / 1000.0)
@@ -418,6 +422,16 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
         d, concurrency=n, output_tokens=o, ttft_ms=ttft, tpot_ms=tpot, throughput_rps=rps,
         bound=st.bound, basis=eff.basis,
     )
+
+
+def held_back_ms(hold_ms: float, arrivals_per_ms: float) -> float:
+    """Mean wait of a prompt that a delayed-batching scheduler holds back for ``hold_ms`` so that
+    more prompts join its prefill batch (TensorRT-LLM ``batch_wait_timeout_iters``; its token
+    threshold is not modelled, so the window always runs to its end): the first prompt of a
+    window waits all of it, those that arrive during it (``arrivals_per_ms`` x ``hold_ms`` of
+    them, Poisson) half of it on average."""
+    joining = arrivals_per_ms * hold_ms
+    return hold_ms * (1.0 + joining / 2.0) / (1.0 + joining)
 
 
 def static_batch(d: Deployment, input_tokens: int, output_tokens: int, batch: int) -> tuple[float, float]:
