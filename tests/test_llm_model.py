@@ -292,14 +292,15 @@ def test_open_loop_points_have_no_arrival_clustering_wait() -> None:
 
 def test_trtllm_admission_reserves_the_whole_completion() -> None:
     # TensorRT-LLM's GUARANTEED_NO_EVICT admits a request only when the KV cache holds its
-    # prompt and its whole completion; vLLM admits on the prompt and grows (half the
+    # prompt and its whole completion, and so does TGI's v3 queue (blocks for the prompt +
+    # max_new_tokens before admission); vLLM and SGLang admit on the prompt and grow (half the
     # completion resident on average when every request is queued at once)
     a, hw = preset("llama-3.1-8b"), hardware_for(ACCS["H100"])
-    for engine, held in (("trtllm", 2048), ("vllm", 1024)):
+    for engine, held in (("trtllm", 2048), ("tgi", 2048), ("vllm", 1024), ("sglang", 1024)):
         s = EngineSettings.of(engine, max_num_seqs=100_000)
         m = memory_plan(a, 80, dtype="bf16", kv_dtype="bf16", settings=s, tp=1, max_model_len=4096)
         d = Deployment(a, hw, "bf16", "bf16", s)
-        assert s.reserves_completion is (engine == "trtllm")
+        assert s.reserves_completion is (engine in ("trtllm", "tgi"))
         by_hand = int(m.kv_gib_per_gpu * GIB // ((128 + held) * 131_072))
         assert saturation_concurrency(d, m, 128, 2048) == by_hand
 

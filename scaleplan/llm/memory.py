@@ -55,8 +55,12 @@ class EngineDefaults:
     fraction_of_free: bool = False  # TensorRT-LLM: KV fraction of the memory left after weights
     # TensorRT-LLM's capacity scheduler (GUARANTEED_NO_EVICT, the default of its executor,
     # trtllm-serve and trtllm-bench) admits a request only when the KV cache holds its prompt
-    # plus its whole completion; vLLM, SGLang and TGI admit on the prompt and grow blocks as
-    # tokens come (preempting when the cache runs out)
+    # plus its whole completion; so does TGI's v3 queue (backends/v3/src/queue.rs, next_batch:
+    # it allocates blocks for the prompt + max_new_tokens before admitting a request, and a
+    # request without max_new_tokens gets the rest of --max-total-tokens, router/src/
+    # validation.rs; the model takes the class's completion, i.e. clients that send max_tokens);
+    # vLLM and SGLang admit on the prompt and grow blocks as tokens come (preempting when the
+    # cache runs out)
     reserves_completion: bool = False
 
 
@@ -67,8 +71,9 @@ ENGINES: dict[str, EngineDefaults] = {
     # SGLang: --mem-fraction-static ~0.88 on 80 GB parts, page size 1, --max-running-requests
     # bounded by the KV pool, --chunked-prefill-size 8192.
     "sglang": EngineDefaults("sglang", 0.88, 1, 1024, 8192, 1.0),
-    # TGI: --cuda-memory-fraction 1.0 with its warm-up measuring activations; block 16.
-    "tgi": EngineDefaults("tgi", 0.95, 16, 128, 4096, 1.5),
+    # TGI: --cuda-memory-fraction 1.0 with its warm-up measuring activations; block 16; its v3
+    # queue reserves prompt + max_new_tokens at admission.
+    "tgi": EngineDefaults("tgi", 0.95, 16, 128, 4096, 1.5, reserves_completion=True),
     # TensorRT-LLM (trtllm-serve): kv_cache_free_gpu_mem_fraction 0.9, tokens_per_block 32,
     # max_batch_size 2048, max_num_tokens 8192; capacity scheduler GUARANTEED_NO_EVICT.
     "trtllm": EngineDefaults(

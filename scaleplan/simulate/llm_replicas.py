@@ -122,7 +122,7 @@ def replica_config(plan: Plan, a: Allocation, step: eng.StepTime) -> eng.Replica
         return eng.ReplicaConfig(seqs, 10**12, 16, budget, 10**9, step, chunked, mixed)
     budget = llm.max_num_batched_tokens or max(DEFAULT_TOKEN_BUDGET, llm.max_model_len)
     kv = llm.kv_cache_tokens if llm.kv_cache_tokens > 0 else 10**12
-    # TensorRT-LLM reserves a request's whole completion at admission (scaleplan.llm.memory)
+    # TensorRT-LLM and TGI reserve a request's whole completion at admission (scaleplan.llm.memory)
     reserve = ENGINES.get(plan.spec.model.engine or "vllm", ENGINES["vllm"]).reserves_completion
     return eng.ReplicaConfig(
         llm.max_num_seqs, kv, llm.block_size, budget, llm.max_model_len, step, chunked, mixed,
