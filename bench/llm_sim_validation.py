@@ -364,11 +364,12 @@ def steady_state(r: Row) -> bool:
     the whole run (all C prompts, or as many as one step's token budget admits, prefilled
     together every round), whereas a real run's clients drift apart as their network and
     front-end times vary. On these rows the lockstep replay's TTFT grew with load unlike the
-    measured one (Qwen3-235B-A22B FP8, 4 x H100, 256/128 tokens: 294 ms measured at 128 clients,
-    1,067 ms simulated, calibrated at 8 clients). Chosen on the training third (docs/simulate.md):
-    the SGLang and vLLM rows of the same collection keep the lockstep start, because their
-    measured TTFT and TPOT grow as cohorts do (SGLang's TPOT would double with a prefill step for
-    each lone arrival); the steady state lost 11 of their 50 training rows and gained none."""
+    measured one (Qwen3-235B-A22B FP8, 4 x H100, 256/128 tokens, calibrated at 8 clients: 294 ms
+    measured at 128 clients, 1,067 ms simulated). Not derived from a stated setting: chosen on the
+    training third (docs/simulate.md); the SGLang and vLLM rows of the same collection keep the
+    lockstep start; SGLang's measured TTFT and TPOT grow as cohorts do (its TPOT would double with
+    a prefill step for each lone arrival), and on their 50 training rows the steady state gave 13
+    agreeing rows instead of 24 (6 gained, 17 lost)."""
     return (
         _engine(r.engine) == "trtllm" and not r.client and r.range_ratio >= 1.0 and not r.sample
         and r.concurrency is not None
