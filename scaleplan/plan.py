@@ -96,6 +96,12 @@ class Allocation(StrictModel):
     routing: dict[str, float] = Field(default_factory=dict, description="Request class -> share of that class's peak demand routed here.")
     zones: tuple[str, ...] = ()
     operating_point: OperatingPoint
+    class_points: dict[str, OperatingPoint] | None = Field(
+        default=None,
+        description="Request class -> its operating point on this allocation (plans with "
+        "several classes, not LLM plans, whose llm.classes say it); simulate serves each "
+        "request at its class's.",
+    )
     estimated: bool = Field(default=False, description="Capacity rests on an estimated (not measured) profile point.")
     llm: LlmServing | None = Field(default=None, description="LLM server configuration and predictions (LLM plans only).")
     cost_per_hour: float = Field(ge=0, description="Average over the windows.")

@@ -20,6 +20,7 @@ from solve_helpers import catalog, delivered_utilization, point, profile, row, s
 from scaleplan.catalog.files import load_catalog
 from scaleplan.plan import read_plan
 from scaleplan.profile.model import read_profile
+from scaleplan.simulate import simulate
 from scaleplan.simulate.llm import simulate_llm
 from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.candidates import build_candidates
@@ -98,6 +99,13 @@ def test_per_class_plan_overloads_a_backend_the_mixed_stream_plan_holds(
         assert a.routing["short"] == a.routing["long"]
     line = next(x for x in new.explanation if x.startswith("Routing: gateway-api"))
     assert "every request of every class" in line
+    # the simulator replays the route and serves each request at its class's operating point
+    # (class_points): the L4 saturates on long requests (15 % within the SLO); 3 A10G hold
+    assert set(old.allocations[1].class_points or {}) == {"short", "long"}
+    sim_old, sim_new = simulate(old), simulate(new)
+    assert sim_old.policy == "static-weights" and not sim_old.meets_slo
+    assert sim_old.attainment < 0.5
+    assert sim_new.meets_slo, sim_new.attainment
 
 
 def test_a_plan_short_as_delivered_says_so() -> None:

@@ -55,6 +55,8 @@ from scaleplan.simulate.serving import (
     Served,
     ServiceDist,
     ServiceModels,
+    class_scales,
+    request_classes,
     resolve_policy,
     serve,
     service_draws,
@@ -127,7 +129,11 @@ def simulate(
         notes.extend(event.notes)
     outage = _Outage.of(event, back)
     epochs = _epochs(segments, topo, outage)
-    svc = ServiceModels(tuple(m for m, _ in fitted), tuple(s for _, s in fitted), opts.service, service_draws(rng, opts.service, len(times)))
+    models = tuple(m for m, _ in fitted)
+    draw = service_draws(rng, opts.service, len(times))
+    scale = class_scales(plan, models)  # () unless allocations record each class's point
+    req_cls = request_classes(plan, rng, len(times)) if scale else None
+    svc = ServiceModels(models, tuple(s for _, s in fitted), opts.service, draw, req_cls, scale)
     served = serve(plan, topo, opts.policy, times, svc, epochs, rng)
     out = _outcomes(plan, topo, times, served, outage, notes)
     busy = _busy(plan, topo, segments, epochs, served, outage)

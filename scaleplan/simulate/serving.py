@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from scaleplan.plan import Allocation, Plan
+from scaleplan.plan import Allocation, OperatingPoint, Plan
 from scaleplan.simulate.engine import ReplicaModel, fifo_batches, least_outstanding
 from scaleplan.simulate.layout import Topology
 
@@ -53,7 +53,7 @@ def service_model(alloc: Allocation, *, fixed_fraction: float, timeout_s: float)
     lognormal through the point's p50 and p99 latency, sigma = ln(p99 / p50) / z(0.99).
     """
     op = alloc.operating_point
-    mean_ms = op.service_ms if op.service_ms is not None else 1000.0 * op.batch_size / op.throughput_rps
+    mean_ms = _mean_ms(op)
     p50, p99 = op.latency_ms.p50, op.latency_ms.p99
     sigma = math.log(p99 / p50) / Z99 if p50 > 0 and p99 > p50 else 0.0
     return ReplicaModel(s_full=mean_ms / 1000.0, batch=op.batch_size, fixed_fraction=fixed_fraction, timeout=timeout_s), sigma
@@ -72,20 +72,60 @@ def service_draws(rng: np.random.Generator, service: ServiceDist, n: int) -> F64
 @dataclass(frozen=True)
 class ServiceModels:
     """Per allocation: the replica's batching model and the lognormal shape of its service time;
-    per request: the service-time draws (standard normal for lognormal, else the multiplier)."""
+    per request: the service-time draws (standard normal for lognormal, else the multiplier).
+    Plans whose allocations record each class's operating point (``class_points``): per request
+    its class (index into the sorted class names, :func:`request_classes`) and per allocation
+    each class's full-batch service time over the main point's (``scale``), which a request's
+    multiplier carries (a batch takes its opener's, as with the draws)."""
 
     models: tuple[ReplicaModel, ...]
     sigmas: tuple[float, ...]
     service: ServiceDist
     draw: F64
+    cls: I64 | None = None
+    scale: tuple[F64, ...] = ()
 
     def multipliers(self, idx: I64 | slice, ai: int) -> F64:
-        """Service-time multipliers (mean 1) of requests ``idx`` on allocation ``ai``."""
+        """Service-time multipliers (mean 1 at the main class) of requests ``idx`` on
+        allocation ``ai``."""
         d = self.draw[idx]
         if self.service != "lognormal":
-            return d
-        s = self.sigmas[ai]
-        return np.exp(s * d - 0.5 * s * s) if s > 0 else np.ones(len(d))
+            m = d
+        else:
+            s = self.sigmas[ai]
+            m = np.exp(s * d - 0.5 * s * s) if s > 0 else np.ones(len(d))
+        return m * self.scale[ai][self.cls[idx]] if self.cls is not None and self.scale else m
+
+
+def request_classes(plan: Plan, rng: np.random.Generator, n: int) -> I64:
+    """Each of ``n`` requests' class, drawn in the traffic's proportions: an index into the
+    sorted class names (all 0 without classes)."""
+    classes = sorted(plan.demand.classes)
+    if not classes:
+        return np.zeros(n, dtype=np.int64)
+    p = np.array([plan.demand.classes[c] for c in classes])
+    return rng.choice(len(classes), size=n, p=p / p.sum())
+
+
+def class_scales(plan: Plan, models: tuple[ReplicaModel, ...]) -> tuple[F64, ...]:
+    """Per allocation, per class (sorted names): the class's full-batch mean service time over
+    the allocation's main point's (:func:`service_model`), from ``class_points``; () when no
+    allocation records them. A class an allocation does not record runs at its main point."""
+    if not any(a.class_points for a in plan.allocations):
+        return ()
+    classes = sorted(plan.demand.classes)
+    out = []
+    for a, m in zip(plan.allocations, models, strict=True):
+        pts = a.class_points or {}
+        out.append(np.array([
+            (_mean_ms(pts[c]) / 1000.0 / m.s_full) if c in pts else 1.0 for c in classes
+        ]))
+    return tuple(out)
+
+
+def _mean_ms(op: OperatingPoint) -> float:
+    """A point's full-batch mean service time (ms): ``service_ms``, else batch / throughput."""
+    return op.service_ms if op.service_ms is not None else 1000.0 * op.batch_size / op.throughput_rps
 
 
 @dataclass(frozen=True)
@@ -113,7 +153,7 @@ def serve(plan: Plan, topo: Topology, policy: Policy, times: F64, svc: ServiceMo
         rep_sigmas = [svc.sigmas[int(ai)] for ai in topo.alloc_of] if svc.service == "lognormal" else None
         batches, rep = least_outstanding(times, svc.draw, rep_models, epochs, sigmas=rep_sigmas)
         return Served(batches.start, batches.finish, rep, np.zeros(n, dtype=bool), (), batches.b_replica, batches.b_launch, batches.b_finish, batches.b_size)
-    rep, static_dropped, static_drops = _assign(plan, topo, policy, times, epochs, rng)
+    rep, static_dropped, static_drops = _assign(plan, topo, policy, times, epochs, rng, svc.cls)
     start = np.full(n, math.inf)
     finish = np.full(n, math.inf)
     b_rep_l: list[I64] = []
@@ -144,10 +184,11 @@ def serve(plan: Plan, topo: Topology, policy: Policy, times: F64, svc: ServiceMo
     )
 
 
-def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list[Epoch], rng: np.random.Generator) -> tuple[I64, NDArray[np.bool_], list[tuple[str, int]]]:
+def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list[Epoch], rng: np.random.Generator, req_cls: I64 | None = None) -> tuple[I64, NDArray[np.bool_], list[tuple[str, int]]]:
     """Routing decided up front (round-robin, weighted, static weights): the replica of every
     request (-1: none), which requests the static weights sent to a backend without pods, and
-    how many per backend (its name, the count)."""
+    how many per backend (its name, the count). ``req_cls``: each request's class when drawn
+    already (:func:`request_classes`; weighted routes by it)."""
     n = len(times)
     na = len(plan.allocations)
     rep = np.full(n, -1, dtype=np.int64)
@@ -156,7 +197,10 @@ def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list
     ep_lo = np.searchsorted(ep_of, np.arange(len(epochs)), side="left")
     ep_hi = np.searchsorted(ep_of, np.arange(len(epochs)), side="right")
     classes = sorted(plan.demand.classes)
-    cls = rng.choice(len(classes), size=n, p=np.array([plan.demand.classes[c] for c in classes]) / sum(plan.demand.classes.values())) if (classes and policy == "weighted") else np.zeros(n, dtype=np.int64)
+    if req_cls is not None:
+        cls = req_cls
+    else:
+        cls = rng.choice(len(classes), size=n, p=np.array([plan.demand.classes[c] for c in classes]) / sum(plan.demand.classes.values())) if (classes and policy == "weighted") else np.zeros(n, dtype=np.int64)
     static = _StaticRoute.of(plan, n) if policy == "static-weights" else None
     rr_global = 0
     rr_alloc = [0] * na

@@ -27,7 +27,7 @@ from scaleplan.plan import (
     PlanMeta,
     plan_to_dict,
 )
-from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.candidates import Candidate, OpPoint
 from scaleplan.solve.placement import assumed_zones
 from scaleplan.solve.problem import Problem, quota_scopes
 from scaleplan.solve.search import Outcome
@@ -99,6 +99,28 @@ def _main_classes(pb: Problem, o: Outcome, rps: Sequence[float], used_idx: Seque
     return {k: first_by_demand(o.cands[k]) for k in used_idx}
 
 
+def _operating_point(pt: OpPoint, cls: str | None) -> OperatingPoint:
+    """The plan's record of one candidate point (of class ``cls``)."""
+    return OperatingPoint(
+        batch_size=pt.batch_size,
+        latency_ms=pt.latency,
+        throughput_rps=pt.throughput_rps,
+        max_utilization=pt.max_utilization,
+        source=pt.source,
+        service_ms=pt.service_ms,
+        request_class=cls,
+    )
+
+
+def _class_points(pb: Problem, c: Candidate) -> dict[str, OperatingPoint] | None:
+    """Several request classes, not an LLM plan (its ``llm.classes`` say it): each class's
+    operating point on ``c``, so that ``simulate`` serves a request at its own class's service
+    time, not the main class's; None otherwise (one class: the operating point is it)."""
+    if pb.spec.model.architecture is not None or sum(1 for _, s in pb.classes if s > 0) < 2:
+        return None
+    return {cls: _operating_point(p, cls) for cls, _ in pb.classes if (p := c.point(cls))}
+
+
 def allocations(
     pb: Problem, o: Outcome, rps: Sequence[float]
 ) -> tuple[list[Allocation], dict[str, str]]:
@@ -125,15 +147,7 @@ def allocations(
         assert pt is not None
         cap = pb.mix_weight(c) if pb.mixed_stream else pt.capacity_rps  # render's weight basis
         models[name] = pt.queueing
-        op = OperatingPoint(
-            batch_size=pt.batch_size,
-            latency_ms=pt.latency,
-            throughput_rps=pt.throughput_rps,
-            max_utilization=pt.max_utilization,
-            source=pt.source,
-            service_ms=pt.service_ms,
-            request_class=main_cls if spec.traffic.classes else None,
-        )
+        op = _operating_point(pt, main_cls if spec.traffic.classes else None)
         allocs.append(
             Allocation(
                 name=name,
@@ -159,6 +173,7 @@ def allocations(
                 routing=routing,
                 zones=_zones(spec, c),
                 operating_point=op,
+                class_points=_class_points(pb, c),
                 estimated=c.estimated,
                 llm=c.llm,
                 cost_per_hour=rounded(sum(n * c.price for n in nodes) / W),
