@@ -321,9 +321,11 @@ class Flags:
     recv_interval: int = 1  # SGLang --scheduler-recv-interval
     kv_dtype: str | None = None  # SGLang --kv-cache-dtype (None: the row's, else the default)
     memory: float | None = None  # SGLang --mem-fraction-static
-    # TensorRT-LLM batch_wait_timeout_iters (delayed context batching); bench/llm_validation.py
-    # models it (perf.held_back_ms), the simulator's kernel does not replay it yet
+    # TensorRT-LLM batch_wait_timeout_iters and batch_wait_max_tokens_ratio (delayed context
+    # batching); bench/llm_validation.py models the first (perf.held_back_ms), the simulator's
+    # kernel replays both (ReplicaConfig.batch_wait, scaleplan.simulate.llm_wait)
     batch_wait_iters: int = 0
+    batch_wait_ratio: float = 0.0
 
 
 def server_flags(r: Row) -> Flags:
@@ -386,11 +388,11 @@ def trtllm_flags(r: Row) -> Flags:
     tokens at 64-255 clients. Other rows run without it."""
     io = (round(r.isl), round(r.osl))
     if r.model.startswith("Llama-3.1-70B") and io == (1024, 1024) and r.tp < 8:
-        return Flags(batch_wait_iters=20)
+        return Flags(batch_wait_iters=20, batch_wait_ratio=0.9)
     deepseek_fp8 = (r.model.startswith("DeepSeek") and _dtype(r, "") == "fp8"
                     and r.gpu_family == "B200")
     if deepseek_fp8 and io == (1024, 1024) and 64 <= (r.concurrency or 0) < 256:
-        return Flags(batch_wait_iters=40)
+        return Flags(batch_wait_iters=40, batch_wait_ratio=0.8)
     return Flags()
 
 
@@ -434,7 +436,7 @@ def simulate_row(
     f = server_flags(r)
     cfg = eng.ReplicaConfig(
         seqs, kv, 16, f.budget or budget, 10**9, ModelStep(d), chunked, mixed,
-        f.recv_interval, d.settings.reserves_completion,
+        f.recv_interval, d.settings.reserves_completion, (f.batch_wait_iters, f.batch_wait_ratio),
     )
     res = eng.run(
         times, inp, out, [cfg], [0], [(0.0, frozenset({0}))], lambda k, t, v: 0,

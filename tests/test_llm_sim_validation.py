@@ -137,9 +137,11 @@ def test_inferencex_tensorrt_llm_rows_carry_the_launch_scripts_delayed_batching(
 ) -> None:
     rows = _rows(bench, shared_dir)
     # 70b_*_trt_slurm.sh: batch_wait_timeout_iters 20 at 1K / 1K below TP 8 (row 1867: TP 1)
-    assert bench.server_flags(rows["1867"]) == bench.Flags(batch_wait_iters=20)
+    want = bench.Flags(batch_wait_iters=20, batch_wait_ratio=0.9)
+    assert bench.server_flags(rows["1867"]) == want
     # dsr1_fp8_b200_trt.sh: 40 at 1K / 1K from 64 to 255 clients (row 1390: 64 clients)
-    assert bench.server_flags(rows["1390"]) == bench.Flags(batch_wait_iters=40)
+    want = bench.Flags(batch_wait_iters=40, batch_wait_ratio=0.8)
+    assert bench.server_flags(rows["1390"]) == want
     # the same script below 64 clients, and 1K / 8K tokens, run without it
     ix = [r for r in rows.values() if r.client == "inferencex"]
     trt = [r for r in ix if bench._engine(r.engine) == "trtllm"]

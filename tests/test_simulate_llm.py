@@ -609,3 +609,25 @@ def test_reserving_the_completion_admits_fewer_and_never_preempts() -> None:
     assert firsts[1] == firsts[0] and firsts[2] >= reserved.t_done.min() - 1e-12
     live = [int(((reserved.t_first <= t) & (reserved.t_done > t)).sum()) for t in reserved.t_first]
     assert max(live) == 2
+
+
+def test_delayed_context_batching_holds_prompts_back() -> None:
+    """TensorRT-LLM's batch_wait_timeout_iters / batch_wait_max_tokens_ratio: while sequences
+    decode, new prompts wait up to that many steps unless they and the decodes fill the ratio of
+    the token budget; an idle replica prefills at once (scaleplan.simulate.llm_wait)."""
+    step = eng.LinearStep(0.01, 0.0001, 0.001)
+    serving = [(0.0, frozenset({0}))]
+
+    def first_token(prompt: int, wait: tuple[int, float]) -> tuple[float, float]:
+        cfg = eng.ReplicaConfig(8, 100_000, 16, 1000, 100_000, step, False, True, 1, True, wait)
+        times, inp, out = np.array([0.0, 0.05]), np.array([100, prompt]), np.array([50, 2])
+        res = eng.run(times, inp, out, [cfg], [0], serving, lambda i, t, v: 0)
+        return res.t_first[0], res.t_first[1]
+
+    lone0, lone = first_token(100, (0, 0.0))
+    held0, held = first_token(100, (5, 0.9))
+    assert held0 == lone0  # nothing decodes when the first prompt comes: no wait
+    decode_step = 0.01 + 0.001  # one sequence decoding
+    assert held - lone == pytest.approx(5 * decode_step, rel=0.05)
+    # 950 prompt tokens and one decode reach 0.9 x 1000: the prompt goes at once
+    assert first_token(950, (5, 0.9))[1] == first_token(950, (0, 0.0))[1]

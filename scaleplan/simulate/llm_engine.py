@@ -31,6 +31,8 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from scaleplan.simulate.llm_wait import check_frontend, held_back
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
@@ -94,6 +96,7 @@ class ReplicaConfig:
     mixed: bool = True
     recv_interval: int = 1
     reserve_completion: bool = False
+    batch_wait: tuple[int, float] = (0, 0.0)  # TensorRT-LLM delayed context batching: llm_wait
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,9 @@ class EngineResult:
 
 class _Rep:
     __slots__ = (
-        "alloc", "busy_s", "cap", "cfg", "d", "heap", "inbox", "kv_pref", "n_dec", "preempt",
-        "prefill", "prefilled", "recv", "reserved", "running", "s", "seq_steps", "stall",
-        "stepping", "steps", "token", "waiting",
+        "alloc", "busy_s", "cap", "cfg", "d", "heap", "held", "inbox", "kv_pref", "n_dec",
+        "preempt", "prefill", "prefilled", "recv", "reserved", "running", "s", "seq_steps",
+        "stall", "stepping", "steps", "token", "waiting",
     )
 
     def __init__(self, cfg: ReplicaConfig, alloc: int) -> None:
@@ -140,6 +143,7 @@ class _Rep:
         self.waiting: deque[int] = deque()
         self.inbox: list[int] = []  # sent, not yet taken in by the scheduler (recv_interval)
         self.recv = 0  # decode steps since the scheduler last took requests in
+        self.held = 0  # steps new prompts were held back in a row (batch_wait)
         self.prefilled = False  # the last step prefilled
         self.stall = False  # the running step prefills only: decodes wait (mixed = False)
         self.prefill: list[list[int]] = []  # [rid, tokens left, tokens reserved, scheduled now]
@@ -349,7 +353,8 @@ class _Engine:
                 p_tokens += take
                 p_seqs += 1
                 pairs += take * (e[2] - e[1]) + take * take * 0.5
-        if budget > 0 and r.waiting and len(r.running) < cfg.max_num_seqs:
+        room = budget > 0 and len(r.waiting) > 0 and len(r.running) < cfg.max_num_seqs
+        if room and not held_back(r, budget, self.inl, self.gen):
             p_tokens, p_seqs, pairs = self._admit(r, budget, p_tokens, p_seqs, pairs, half)
         if r.n_dec == 0 and p_tokens == 0:
             r.stepping = False
@@ -530,11 +535,6 @@ class _Engine:
         )
 
 
-def _check_frontend(frontend_s: float) -> None:
-    if not (frontend_s >= 0.0 and math.isfinite(frontend_s)):
-        raise ValueError(f"frontend_s must be a finite number of seconds >= 0, not {frontend_s}")
-
-
 def run(
     times: F64,
     inp: I64,
@@ -564,7 +564,7 @@ def run(
     and the scheduler's receive loop. Arrivals stay the send times, so TTFT includes it (0: the
     scheduler sees a request when it is sent).
     """
-    _check_frontend(frontend_s)
+    check_frontend(frontend_s)
     e = _Engine(
         times, inp, out, configs, alloc_of, serving, outages, sample_t, closed_loop, frontend_s
     )
