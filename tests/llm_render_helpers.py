@@ -88,3 +88,16 @@ LLM_PLANS: dict[str, Callable[[], Plan]] = {
     "trtllm": _trtllm,
     "inference-pool": _inference_pool,
 }
+
+
+def with_spec(plan: Plan, **updates: Any) -> Plan:
+    """The plan with spec fields replaced by dotted path (validated again, as a user's spec
+    would be)."""
+    data = plan.model_dump(mode="json", exclude_none=True)
+    for path, value in updates.items():
+        node = data["spec"]
+        keys = path.split(".")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return Plan.model_validate(data)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llm_render_helpers import LLM_PLANS
+from llm_render_helpers import LLM_PLANS, with_spec
 from render_helpers import GOLDEN, KUBE_VERSIONS
 from tables_helpers import shipped_tables
 from typer.testing import CliRunner
@@ -38,18 +38,6 @@ def _args(dep: dict[str, Any]) -> list[str]:
 
 def _flag(args: list[str], flag: str) -> str | None:
     return args[args.index(flag) + 1] if flag in args else None
-
-
-def _with_spec(plan: Plan, **updates: Any) -> Plan:
-    """The plan with spec fields replaced (validated again, as a user's spec would be)."""
-    data = plan.model_dump(mode="json", exclude_none=True)
-    for path, value in updates.items():
-        node = data["spec"]
-        keys = path.split(".")
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
-    return Plan.model_validate(data)
 
 
 @pytest.mark.parametrize("name", list(LLM_PLANS))
@@ -255,19 +243,19 @@ def test_contradiction_says_what_the_planned_value_comes_from(tables: Catalog) -
     said it contradicted "the plan's GPUs per replica" (new-user trial of issue 16)."""
     from llm_blackbox_helpers import blackbox_plan
 
-    pool = _with_spec(blackbox_plan(), **{"model.engine": "vllm", "kubernetes.args": []})
+    pool = with_spec(blackbox_plan(), **{"model.engine": "vllm", "kubernetes.args": []})
     with pytest.raises(PlanError) as e:
-        render(_with_spec(pool, **{"kubernetes.args": ["--max-num-seqs", "512"]}), tables)
+        render(with_spec(pool, **{"kubernetes.args": ["--max-num-seqs", "512"]}), tables)
     msgs = [p.message for p in e.value.problems if "--max-num-seqs 512" in p.message]
     assert msgs and all("contradicts the plan and the spec's model.engine_config" in m for m in msgs)
     assert not any("GPUs per replica" in m for m in msgs)
     with pytest.raises(PlanError) as e:
-        render(_with_spec(pool, **{"kubernetes.args": ["--tensor-parallel-size", "2"]}), tables)
+        render(with_spec(pool, **{"kubernetes.args": ["--tensor-parallel-size", "2"]}), tables)
     assert any("contradicts the plan's GPUs per replica" in p.message for p in e.value.problems)
 
 
 def test_contradicting_flag_exits_3(tables: Catalog, tmp_path: Path) -> None:
-    plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--tensor-parallel-size", "8"]})
+    plan = with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--tensor-parallel-size", "8"]})
     with pytest.raises(PlanError) as e:
         render(plan, tables)
     msg = str(e.value) + " ".join(p.message for p in e.value.problems)
@@ -275,7 +263,7 @@ def test_contradicting_flag_exits_3(tables: Catalog, tmp_path: Path) -> None:
     code, out, dest = _render_cli(plan, tmp_path)
     assert code == 3 and "--tensor-parallel-size 8" in out and not dest.exists()
     # the same value is fine, and written once
-    ok = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--max-model-len=8192"]})
+    ok = with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--max-model-len=8192"]})
     args = _args(next(iter(_deployments(ok).values())))
     assert args.count("--max-model-len") == 0 and args.count("--max-model-len=8192") == 1
 
@@ -291,10 +279,10 @@ def test_tp_flag_without_engine_exits_3(tables: Catalog) -> None:
 
 
 def test_literal_token_exits_3(tmp_path: Path) -> None:
-    plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.env": {"HF_TOKEN": "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"}})
+    plan = with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.env": {"HF_TOKEN": "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"}})
     code, out, dest = _render_cli(plan, tmp_path)
     assert code == 3 and "HF_TOKEN" in out and "Secret" in out and not dest.exists()
-    plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.env": {"MY_VAR": "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"}})
+    plan = with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.env": {"MY_VAR": "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"}})
     (tmp_path / "b").mkdir()
     code, out, dest = _render_cli(plan, tmp_path / "b")
     assert code == 3 and "MY_VAR" in out and not dest.exists()
@@ -351,7 +339,7 @@ def test_kv_cache_dtype_fp8_is_written_in_each_engines_words(tables: Catalog, na
     engine = plan.spec.model.engine
     assert engine is not None
     default = render_report(plan, tables)
-    fp8 = render_report(_with_spec(plan, **{"model.kv_cache_dtype": "fp8"}), tables)
+    fp8 = render_report(with_spec(plan, **{"model.kv_cache_dtype": "fp8"}), tables)
     for report in (default, fp8):
         for o in report.objects:
             if o.kind == "Deployment" and o.name in {a.name for a in plan.allocations}:  # not the endpoint picker
@@ -368,7 +356,7 @@ def test_kv_cache_dtype_fp8_is_written_in_each_engines_words(tables: Catalog, na
 
 
 def test_kv_flag_that_contradicts_the_plan_exits_3(tables: Catalog, tmp_path: Path) -> None:
-    fp8 = _with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["--kv-cache-dtype", "auto"]})
+    fp8 = with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["--kv-cache-dtype", "auto"]})
     with pytest.raises(PlanError) as e:
         render(fp8, tables)
     (p,) = e.value.problems  # one spec value, however many allocations
@@ -378,7 +366,7 @@ def test_kv_flag_that_contradicts_the_plan_exits_3(tables: Catalog, tmp_path: Pa
     code, out, dest = _render_cli(fp8, tmp_path)
     assert code == 3 and "--kv-cache-dtype auto contradicts the plan's KV cache" in out and not dest.exists()
     # the plan sized 16 bits (auto): an fp8 flag contradicts it the other way
-    sixteen = _with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--kv-cache-dtype=fp8"]})
+    sixteen = with_spec(LLM_PLANS["vllm-70b"](), **{"kubernetes.args": ["--kv-cache-dtype=fp8"]})
     with pytest.raises(PlanError) as e:
         render(sixteen, tables)
     msg = e.value.problems[0].message
@@ -386,21 +374,21 @@ def test_kv_flag_that_contradicts_the_plan_exits_3(tables: Catalog, tmp_path: Pa
     assert "sized for a 16-bit KV cache (no --kv-cache-dtype)" in msg and "twice the sequences" in msg
     assert "set model.kv_cache_dtype: fp8" in e.value.problems[0].hint
     # trtllm-serve's own flag is read where the user gives it
-    trt = _with_spec(LLM_PLANS["trtllm"](), **{"kubernetes.args": ["trtllm-serve", "/models/weights", "--kv_cache_dtype", "fp8"]})
+    trt = with_spec(LLM_PLANS["trtllm"](), **{"kubernetes.args": ["trtllm-serve", "/models/weights", "--kv_cache_dtype", "fp8"]})
     with pytest.raises(PlanError) as e:
         render(trt, tables)
     assert "--kv_cache_dtype fp8 contradicts the plan's KV cache" in e.value.problems[0].message
 
 
 def test_kv_flag_that_stores_the_same_precision_is_kept_once(tables: Catalog) -> None:
-    plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["--kv-cache-dtype=fp8_e5m2"]})
+    plan = with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["--kv-cache-dtype=fp8_e5m2"]})
     for dep in _deployments(plan).values():
         args = _args(dep)
         assert args[0] == "--kv-cache-dtype=fp8_e5m2" and "--kv-cache-dtype" not in args
-    sg = _with_spec(LLM_PLANS["sglang"](), **{"model.kv_cache_dtype": "bf16", "kubernetes.args": ["--kv-cache-dtype", "bfloat16"]})
+    sg = with_spec(LLM_PLANS["sglang"](), **{"model.kv_cache_dtype": "bf16", "kubernetes.args": ["--kv-cache-dtype", "bfloat16"]})
     args = _args(next(iter(_deployments(sg).values())))
     assert args.count("--kv-cache-dtype") == 1 and _flag(args, "--kv-cache-dtype") == "bfloat16"
-    trt = _with_spec(LLM_PLANS["trtllm"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["trtllm-serve", "/models/weights", "--kv_cache_dtype", "fp8"]})
+    trt = with_spec(LLM_PLANS["trtllm"](), **{"model.kv_cache_dtype": "fp8", "kubernetes.args": ["trtllm-serve", "/models/weights", "--kv_cache_dtype", "fp8"]})
     report = render_report(trt, tables)
     assert not [w for w in report.warnings if "KV-cache precision" in w]
 
@@ -425,7 +413,7 @@ def test_checkpoint_named_with_another_precision_warns(tables: Catalog) -> None:
         ("int4-gptq", "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4", True),
     ]
     for dtype, uri, warned in cases:
-        plan = _with_spec(base, **{"model.dtype": dtype, "model.source": {"uri": uri, "secret": "hf-token"}})
+        plan = with_spec(base, **{"model.dtype": dtype, "model.source": {"uri": uri, "secret": "hf-token"}})
         notes = [w for w in render_report(plan, tables).warnings if "config.json" in w]
         assert bool(notes) == warned, (dtype, uri, notes)
         if warned:
@@ -433,7 +421,7 @@ def test_checkpoint_named_with_another_precision_warns(tables: Catalog) -> None:
 
 
 def test_check_reads_the_kv_cache_precision_against_the_plan(tables: Catalog) -> None:
-    plan = _with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8"})
+    plan = with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8"})
     text = _rendered_text(plan)
     flag = "        - --kv-cache-dtype\n        - fp8\n"
     assert text.count(flag) == 2
@@ -541,7 +529,7 @@ def test_a_quantization_flag_that_loads_another_precision_warns(tables: Catalog)
         updates: dict[str, Any] = {"kubernetes.args": args}
         if dtype is not None:
             updates["model.dtype"] = dtype
-        report = render_report(_with_spec(LLM_PLANS[name](), **updates), tables)
+        report = render_report(with_spec(LLM_PLANS[name](), **updates), tables)
         warnings = [w for w in report.warnings if "weights, but model.dtype" in w]
         if note is None:
             assert warnings == [], (name, dtype, args, warnings)
@@ -570,7 +558,7 @@ def test_an_allocation_at_zero_on_its_own_pods_metrics_gets_the_plans_cron(table
     assert od.name not in sos  # 2 replicas all day: fixed, no autoscaler
     assert any(w.startswith(f"allocation {sp.name}: minReplicaCount 0") for w in report.warnings)
     query = "sum(rate(gateway_requests_total[2m]))"
-    own = _with_spec(plan, **{"kubernetes.autoscaler.prometheus.query": query})
+    own = with_spec(plan, **{"kubernetes.autoscaler.prometheus.query": query})
     report = render_report(own, tables)
     so = [o.obj["spec"] for o in report.objects if o.name == sp.name and o.kind == "ScaledObject"]
     assert not [t for t in so[0]["triggers"] if t["type"] == "cron"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llm_render_helpers import LLM_PLANS
+from llm_render_helpers import LLM_PLANS, with_spec
 from tables_helpers import shipped_tables
 from typer.testing import CliRunner
 
@@ -25,17 +25,6 @@ from scaleplan.yamlio import dump_yaml_all
 
 ALL_RULES = [r.id for r in RULES]
 ENGINE_PLANS = {"vllm": "vllm-70b", "sglang": "sglang", "tgi": "tgi", "trtllm": "trtllm"}
-
-
-def _with_spec(plan: Plan, **updates: Any) -> Plan:
-    data = plan.model_dump(mode="json", exclude_none=True)
-    for path, value in updates.items():
-        node = data["spec"]
-        keys = path.split(".")
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
-    return Plan.model_validate(data)
 
 
 def _objects(plan: Plan) -> list[dict[str, Any]]:
@@ -69,7 +58,7 @@ def _set_flag(objs: list[dict[str, Any]], engine: str, setting: str, value: str 
 
 
 def _trt(**spec: Any) -> Plan:
-    return _with_spec(LLM_PLANS["trtllm"](), **spec)
+    return with_spec(LLM_PLANS["trtllm"](), **spec)
 
 
 # --- trtllm-serve: the positional model -------------------------------------------------------
@@ -157,7 +146,7 @@ def test_sglang_gets_its_launcher() -> None:
     args = _container(_deployments(_objects(LLM_PLANS["sglang"]()))[0])["args"]
     assert args[:5] == ["python3", "-m", "sglang.launch_server", "--model-path", "/models/weights"]
     user = ["python", "-m", "sglang.launch_server", "--trust-remote-code"]
-    plan = _with_spec(LLM_PLANS["sglang"](), **{"kubernetes.args": user})
+    plan = with_spec(LLM_PLANS["sglang"](), **{"kubernetes.args": user})
     args = _container(_deployments(_objects(plan))[0])["args"]
     assert args[:4] == user and args.count("sglang.launch_server") == 1
 
@@ -204,7 +193,7 @@ def test_lower_max_batch_fails_check_with_its_effect(tables: Catalog, engine: st
 def test_step_token_budget_is_read_back(tables: Catalog, engine: str) -> None:
     plan = LLM_PLANS[ENGINE_PLANS[engine]]()
     if engine == "sglang":  # the profile-only plan states no budget: plan one in engine_config
-        plan = _with_spec(plan, **{"model.engine_config": {"max_num_batched_tokens": 4096}})
+        plan = with_spec(plan, **{"model.engine_config": {"max_num_batched_tokens": 4096}})
     objs = _objects(plan)
     flag = _set_flag(objs, engine, "max_num_batched_tokens", None)
     found = _plan_findings(objs, plan, tables, "engine-plan-flags")
@@ -267,7 +256,7 @@ def test_trtllm_says_the_revision_is_not_written(tables: Catalog) -> None:
     assert args[:2] == ["trtllm-serve", "meta-llama/Llama-3.1-405B-Instruct-FP8"]
     assert "v1.2" not in args
     assert any("model.source.revision v1.2 is not written" in w for w in report.warnings)
-    vllm = render_report(_with_spec(LLM_PLANS["vllm-70b"](), **{"model.source": src}), tables)
+    vllm = render_report(with_spec(LLM_PLANS["vllm-70b"](), **{"model.source": src}), tables)
     assert not any("revision" in w for w in vllm.warnings)
 
 
@@ -343,11 +332,11 @@ def test_tgi_in_flight_limit_in_spec_args(tables: Catalog) -> None:
     """A user's --max-concurrent-requests above the batch is kept (the queue's depth is theirs
     to choose); at or below it, render refuses the spec (exit 3) and says what it would do."""
     base = _tgi_with_batch(24)
-    plan = _with_spec(base, **{"kubernetes.args": ["--max-concurrent-requests", "300"]})
+    plan = with_spec(base, **{"kubernetes.args": ["--max-concurrent-requests", "300"]})
     args = _container(_deployments(_objects(plan))[0])["args"]
     assert args[:2] == ["--max-concurrent-requests", "300"]
     assert args.count("--max-concurrent-requests") == 1
-    plan = _with_spec(base, **{"kubernetes.args": ["--max-concurrent-requests", "24"]})
+    plan = with_spec(base, **{"kubernetes.args": ["--max-concurrent-requests", "24"]})
     with pytest.raises(PlanError) as e:
         render(plan, tables)
     [p] = e.value.problems
@@ -361,7 +350,7 @@ def test_tgi_profile_only_plan_gets_a_prefill_budget() -> None:
     max_batch_size x max_input_tokens as its prefill budget: render writes the budget it takes
     without one (--max-input-tokens + 50)."""
     spec = {"model.engine": "tgi", "model.engine_config": {"max_model_len": 8192}}
-    plan = _with_spec(LLM_PLANS["sglang"](), **spec, **{"kubernetes.args": []})
+    plan = with_spec(LLM_PLANS["sglang"](), **spec, **{"kubernetes.args": []})
     assert plan.allocations[0].llm is None
     args = _container(_deployments(_objects(plan))[0])["args"]
     got = dict(zip(args[::2], args[1::2], strict=True))
