@@ -148,3 +148,25 @@ def test_inferencex_tensorrt_llm_rows_carry_the_launch_scripts_delayed_batching(
     assert all(bench.server_flags(r) == bench.Flags() for r in trt if r.osl == 8192)
     short = [r for r in trt if r.model.startswith("DeepSeek") and r.isl == r.osl == 1024]
     assert any(bench.server_flags(r) == bench.Flags() for r in short if (r.concurrency or 0) < 64)
+
+
+def test_groups_the_lockstep_replay_cannot_calibrate_replay_a_steady_state(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    from dataclasses import replace
+
+    gs = bench.groups(bench.read_rows(shared_dir / "data"))
+    # vLLM, Qwen3-32B on 2 x H100, 1,024/1,024, 16 clients (other collection): 187 ms measured
+    vllm = next(rs for rs in gs.values() if rs[0].row_id == "3046")[0]
+    d, kv, seqs, budget, _ = bench.deployment(vllm)
+    lock = bench.calibrate_on(vllm, d, kv, seqs, budget)
+    assert lock.ttft > 1.5 * vllm.ttft  # the cohort's prefill alone takes longer
+    assert bench.lockstep_too_slow(vllm, lock)
+    steady = replace(vllm, client=bench.STEADY)
+    assert bench.steady_state(steady)
+    fit = bench.calibrate_on(steady, d, kv, seqs, budget)
+    assert fit.ttft == pytest.approx(vllm.ttft, rel=0.05)  # within 2.5 % (lockstep: +107 %)
+    # a fit that reached its row, and a row of a named client, keep the lockstep start
+    assert not bench.lockstep_too_slow(vllm, replace(lock, ttft=vllm.ttft))
+    ix = next(rs for rs in gs.values() if rs[0].row_id == "1153")[0]
+    assert not bench.lockstep_too_slow(ix, replace(lock, ttft=10 * ix.ttft))
