@@ -40,6 +40,9 @@ from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 API_VERSION = "scaleplan/v1"
 DNS1123 = names.DNS_LABEL
+HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")  # Gateway API HTTPHeaderName
+HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,4094}[\x21-\x7e])?")
+MAX_CLASS_MATCHES = 127  # HTTPRoute: 128 matches at most, one of them the header-less rule's
 PERCENTILES = (50, 90, 95, 99)
 MAX_RPS = 1e7  # requests/s: peak_rps and every hourly_rps value (keeps the MILP well scaled)
 Provider = Literal["aws", "gcp", "azure", "onprem"]
@@ -401,6 +404,7 @@ class Kubernetes(_Model):
     routing: Literal["service", "gateway-api", "inference-pool"] = Field(default="service", description="How requests reach replicas. service: one Service spreads requests evenly over all pods, so the optimizer only mixes replica types that can each take an even share; gateway-api: one Service per serving shape (allocations with the same GPU, capacity and server settings share one) and a Gateway API HTTPRoute with capacity weights, so mixes of fast and slow replicas are allowed; inference-pool: a Gateway API Inference Extension InferencePool over every allocation's pods, whose endpoint picker sends each request to the pod with the shortest queue / most free KV cache (LLMs).")
     gateway: Gateway | None = Field(default=None, description="The Gateway the HTTPRoute attaches to (required with routing: gateway-api and inference-pool).")
     endpoint_picker_image: str | None = Field(default=None, description="routing: inference-pool: image of the endpoint picker (EPP) the InferencePool names (default: registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0).")
+    class_header: str | None = Field(default=None, min_length=1, max_length=256, description="routing: gateway-api with several traffic.classes: the HTTP request header that names each request's class (set by the client or an upstream gateway), e.g. X-Request-Class. The HTTPRoute then has one rule per class matching the header's value (the class name) with that class's own backend weights, and the optimizer routes each class on its own (a type fast at one class need not take the others); requests without the header fall to a last rule weighted by capacity for the class mix. One demand window only (peak_rps or a flat curve): a route's weights cannot change by hour. Unset: the route is class-blind and every backend is planned for the class mix.")
 
     @field_validator("namespace")
     @classmethod
@@ -414,10 +418,19 @@ class Kubernetes(_Model):
     def _image(cls, v: str | None) -> str | None:
         return None if v is None else check_image(v)
 
+    @field_validator("class_header")
+    @classmethod
+    def _class_header(cls, v: str | None) -> str | None:
+        if v is not None and not HEADER_NAME.fullmatch(v):
+            raise ValueError(fix(f"must be an HTTP header name (RFC 7230 token: letters, digits and !#$%&'*+-.^_`|~, no spaces or ':'); got {shown(v)}", "e.g. X-Request-Class"))
+        return v
+
     @model_validator(mode="after")
     def _gateway(self) -> Kubernetes:
         if self.routing in ("gateway-api", "inference-pool") and self.gateway is None:
             raise ValueError(fix(f"routing: {self.routing} needs a 'gateway' section", "add gateway: {name: <your Gateway>, namespace: <its namespace>}", at="gateway"))
+        if self.class_header is not None and self.routing != "gateway-api":
+            raise ValueError(fix(f"class_header routes request classes with HTTPRoute header matches, which only routing: gateway-api renders (routing is {self.routing})", "set routing: gateway-api, or remove class_header", at="class_header"))
         return self
 
 
@@ -450,6 +463,24 @@ class Spec(_Model):
 
     @model_validator(mode="after")
     def _llm(self) -> Spec:
+        return self
+
+    @model_validator(mode="after")
+    def _class_header(self) -> Spec:
+        """kubernetes.class_header: one HTTPRoute header match per class (Gateway API allows
+        128 matches, one is the header-less rule's), class names usable as header values, one
+        window."""
+        if self.kubernetes.class_header is None:
+            return self
+        hdr = self.kubernetes.class_header
+        for i, c in enumerate(self.traffic.classes):
+            if not HEADER_VALUE.fullmatch(c.name):
+                raise ValueError(fix(f"kubernetes.class_header: class name {shown(c.name)} is sent as the {hdr} header's value, which must be printable ASCII without leading or trailing spaces (at most 4096 characters)", "rename the class", at=f"traffic.classes[{i}].name"))
+        if len(self.traffic.classes) > MAX_CLASS_MATCHES:
+            raise ValueError(fix(f"kubernetes.class_header: {len(self.traffic.classes)} request classes need {len(self.traffic.classes)} header matches in the HTTPRoute beside its header-less rule, and Gateway API allows 128 matches in all", f"merge classes down to {MAX_CLASS_MATCHES}", at="kubernetes.class_header"))
+        rps = self.traffic.hourly_rps
+        if rps is not None and len(set(rps)) > 1:
+            raise ValueError(fix("kubernetes.class_header is supported over one demand window only (traffic.peak_rps, or a flat hourly_rps): an HTTPRoute's per-class weights cannot change by hour, and static per-class weights over a daily curve are not planned yet", "plan with traffic.peak_rps (the plan then runs its peak all day), or remove class_header (the class-blind route plans every backend for the class mix over the curve)", at="kubernetes.class_header"))
         return self
 
 

@@ -190,8 +190,8 @@ STDIN: dict[tuple[str, str], tuple[str, str]] = {
 
 # (doc file, command prefix) -> text its output holds, for what a comment beside it claims.
 CLAIMS: dict[tuple[str, str], tuple[str, ...]] = {
-    (R, "scaleplan optimize out/melange/spec.yaml"): ("cost: $5.6900/h",),  # "$5.69/h"
-    (OPT, "scaleplan optimize /tmp/mel/spec.yaml"): ("cost: $5.6900/h",),
+    (R, "scaleplan optimize out/melange/spec.yaml"): ("cost: $4.6800/h",),  # "$4.68/h"
+    (OPT, "scaleplan optimize /tmp/mel/spec.yaml"): ("cost: $4.6800/h",),
     (REND, "scaleplan check deploy/chat"): ("passed: 0 error(s), 0 warning(s)", "drift checked"),
     (REND, "scaleplan check out/pool/manifests"): ("passed: 0 error(s), 0 warning(s)",),
     (SIM, "scaleplan simulate examples/llm-chat/plan.yaml"): ("LLM plan: simulated token",),

@@ -37,6 +37,7 @@ GW = {"image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"nam
 def _per_class(monkeypatch: pytest.MonkeyPatch) -> None:
     """The optimizer as it was: gateway-api plans routed per class over one window."""
     monkeypatch.setattr(Problem, "mixed_stream", property(lambda self: False))
+    monkeypatch.setattr(Problem, "mix_basis", property(lambda self: False))  # main-class weights
 
 
 def _two_class() -> tuple[object, object, object]:

@@ -136,14 +136,27 @@ def facts_of(kind: str, data: Mapping[str, Any]) -> Facts:
                 (pr.get("kind", "Gateway"), f"{pr.get('namespace', '')}/{pr.get('name')}"),
             )
         for i, rule in enumerate(as_list(get(data, ("spec", "rules")))):
+            rule_key = _rule_key(as_map(rule))
             for j, ref in enumerate(as_list(as_map(rule).get("backendRefs"))):
                 b = as_map(ref)
                 path = ("spec", "rules", i, "backendRefs", j, "weight")
-                facts[f"backendRefs[{b.get('name')}].weight"] = (path, b.get("weight", 1))
+                facts[f"{rule_key}backendRefs[{b.get('name')}].weight"] = (path, b.get("weight", 1))
     elif kind == "PodDisruptionBudget":
         _put(facts, data, "minAvailable", ("spec", "minAvailable"), always=True)
         _put(facts, data, "maxUnavailable", ("spec", "maxUnavailable"), always=True)
     return facts
+
+
+def _rule_key(rule: Mapping[str, Any]) -> str:
+    """An HTTPRoute rule's name in drift facts: '' for a rule without header matches (the
+    class-blind route, or kubernetes.class_header's fallback), else ``rules[Header=value]``
+    (a rule per request class), so each class's weights are compared with its own rule's."""
+    heads = sorted(
+        f"{as_map(h).get('name')}={as_map(h).get('value')}"
+        for m in as_list(rule.get("matches"))
+        for h in as_list(as_map(m).get("headers"))
+    )
+    return f"rules[{','.join(heads)}]." if heads else ""
 
 
 def _hpa_metric_facts(facts: Facts, data: Mapping[str, Any]) -> None:

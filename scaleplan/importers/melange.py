@@ -38,6 +38,11 @@ from scaleplan.names import unknown_hint
 from scaleplan.profile.model import Profile
 from scaleplan.spec import Spec
 
+# Mélange's router sends each request-size bucket to the GPU types chosen for it: the imported
+# spec says every request names its bucket (the class) in this header, so the HTTPRoute routes
+# per class (kubernetes.class_header) and the two tools solve the same problem.
+CLASS_HEADER = "X-Request-Class"
+
 REGION = "melange"
 SLO_MS = 1000.0  # placeholder SLO: the tables already hold SLO-meeting rates
 
@@ -206,7 +211,7 @@ def to_scaleplan(p: Problem_, base: Catalog, *, name: str) -> Imported:
         "traffic": {"peak_rps": p.rate, "headroom": 0.0, "classes": classes},
         "slo": {"latency_ms": p.slo_ms, "percentile": p.percentile},
         "placement": {"providers": ["onprem"], "regions": [REGION], "redundancy": "none", "min_replicas": 0, "max_gpus_per_replica": 1, "catalogs": ["catalog.yaml"]},
-        "kubernetes": {"image": "registry.example.com/imported/model:0.0.0", "autoscaler": {"type": "none"}, "routing": "gateway-api", "gateway": {"name": "inference-gateway"}},
+        "kubernetes": {"image": "registry.example.com/imported/model:0.0.0", "autoscaler": {"type": "none"}, "routing": "gateway-api", "gateway": {"name": "inference-gateway"}, **({"class_header": CLASS_HEADER} if len(classes) > 1 else {})},
     }
     try:
         spec = Spec.model_validate(spec_data)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from scaleplan.kube import names, safety
 from scaleplan.kube.safety import BACKEND_LABEL
-from scaleplan.kube.weights import route_weights
+from scaleplan.kube.weights import class_weights, route_weights
 
 if TYPE_CHECKING:
     from scaleplan.plan import Allocation, Plan
@@ -35,6 +35,7 @@ __all__ = [
     "BACKEND_LABEL",
     "Backend",
     "allocation_service",
+    "backend_class_weights",
     "backend_of",
     "backend_weights",
     "backends",
@@ -131,6 +132,12 @@ def backend_weights(plan: Plan) -> dict[str, int]:
     """The HTTPRoute's ``backendRefs[].weight`` per backend Service: the sum of its members'
     capacity at the plan's peak window, scaled by :func:`scaleplan.kube.weights.route_weights`."""
     return route_weights(plan, {m: b.service for b in backends(plan) for m in b.members})
+
+
+def backend_class_weights(plan: Plan) -> dict[str, dict[str, int]]:
+    """``kubernetes.class_header``: request class -> its HTTPRoute rule's weight per backend
+    Service (:func:`scaleplan.kube.weights.class_weights`, members of a backend adding up)."""
+    return class_weights(plan, {m: b.service for b in backends(plan) for m in b.members})
 
 
 def weighted_backends(plan: Plan) -> list[tuple[Backend, tuple[int, ...], int]]:

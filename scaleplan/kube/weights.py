@@ -67,3 +67,32 @@ def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, 
         cap[key] = cap.get(key, 0.0) + n * a.capacity_rps_per_replica
     return largest_remainder(cap)
 
+
+
+def class_routed(plan: Plan) -> bool:
+    """``kubernetes.class_header`` with ``routing: gateway-api`` and more than one request
+    class: the HTTPRoute has one rule per class (:func:`class_weights`) before its
+    header-less rule (:func:`route_weights`)."""
+    k8s = plan.spec.kubernetes
+    active = sum(1 for v in plan.demand.classes.values() if v > 0)
+    return k8s.routing == "gateway-api" and k8s.class_header is not None and active > 1
+
+
+def class_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, dict[str, int]]:
+    """Request class -> the integer weights of that class's HTTPRoute rule, per allocation name
+    (or ``names[allocation name]``, members of one backend adding up): the plan's own per-class
+    routing (``Allocation.routing``, the share of the class's peak demand each allocation
+    serves), scaled to :data:`WEIGHT_TOTAL` by largest remainder. Every backend is listed (0
+    where it takes none of the class). Classes in the spec's order."""
+    out: dict[str, dict[str, int]] = {}
+    live = [a for a in plan.allocations if a.replicas > 0]
+    keys = [names.get(a.name, a.name) if names else a.name for a in live]
+    for c in plan.spec.traffic.classes:
+        share = dict.fromkeys(keys, 0.0)
+        for a in plan.allocations:
+            if a.replicas <= 0:
+                continue
+            key = names.get(a.name, a.name) if names else a.name
+            share[key] += a.routing.get(c.name, 0.0)
+        out[c.name] = largest_remainder(share)
+    return out

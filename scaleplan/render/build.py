@@ -67,7 +67,7 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
     built.objects += [("PodDisruptionBudget", al.name, pdb(plan, al)) for al in allocs]
     built.objects += autoscaler_objects(plan, allocs, w)
     if k8s.routing == "gateway-api":
-        built.objects.append(("HTTPRoute", plan.spec.metadata.name, http_route(plan, allocs, w)))
+        built.objects.append(("HTTPRoute", plan.spec.metadata.name, http_route(plan, allocs, w, src)))
     if k8s.routing == "inference-pool":
         built.objects += inference_pool(plan)
     if k8s.service_monitor:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from scaleplan.errors import PlanError, Problem
+from scaleplan.kube.backends import backend_class_weights
+from scaleplan.kube.weights import class_routed
 from scaleplan.plan import Plan
 from scaleplan.render import routing
 from scaleplan.render.allocations import Alloc
@@ -63,16 +65,47 @@ def _first_of_backend(allocs: Sequence[Alloc]) -> list[Alloc]:
     return out
 
 
-def _route_spec(k8s: Kubernetes, gw: Gateway, backend_refs: list[Obj]) -> Obj:
+def _route_spec(k8s: Kubernetes, gw: Gateway, backend_refs: list[Obj], class_refs: dict[tuple[str, ...], list[Obj]] | None = None) -> Obj:
+    """The route: with ``class_refs`` (``kubernetes.class_header``) one rule per set of
+    classes with the same weights, matching the header's values, first; then the header-less
+    rule over ``backend_refs``."""
     parent: Obj = {"group": GATEWAY_GROUP, "kind": "Gateway", "name": gw.name, "namespace": gw.namespace or k8s.namespace}
     rspec: Obj = {"parentRefs": [parent]}
     if gw.hostnames:
         rspec["hostnames"] = list(gw.hostnames)
-    rspec["rules"] = [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": backend_refs}]
+    prefix: Obj = {"type": "PathPrefix", "value": "/"}
+    rules: list[Obj] = [
+        {"matches": [{"path": dict(prefix), "headers": [{"type": "Exact", "name": k8s.class_header, "value": c}]} for c in group], "backendRefs": refs}
+        for group, refs in (class_refs or {}).items()
+    ]
+    rspec["rules"] = [*rules, {"matches": [{"path": prefix}], "backendRefs": backend_refs}]
     return rspec
 
 
-def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> Obj:
+MATCHES_PER_RULE = 64  # Gateway API HTTPRoute: matches per rule
+MAX_RULES = 16  # rules per route
+
+
+def class_rules(plan: Plan, services: Sequence[str], source: str) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
+    """``kubernetes.class_header``: (class names, weight per backend in ``services`` order) per
+    HTTPRoute rule, classes with the same weights sharing a rule (in the spec's class order; at
+    most 64 matches a rule). PlanError when the route would need more than 15 such rules beside
+    the header-less one (Gateway API allows 16)."""
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for cls, cw in backend_class_weights(plan).items():
+        groups.setdefault(tuple(cw.get(svc, 0) for svc in services), []).append(cls)
+    out = [
+        (tuple(names[i : i + MATCHES_PER_RULE]), ws)
+        for ws, names in groups.items()
+        for i in range(0, len(names), MATCHES_PER_RULE)
+    ]
+    if len(out) > MAX_RULES - 1:
+        msg = f"kubernetes.class_header: the plan routes its {len(plan.spec.traffic.classes)} classes with {len(out)} distinct sets of backend weights, and an HTTPRoute holds {MAX_RULES} rules, one of them the header-less one"
+        raise PlanError(source, [Problem("allocations", msg, hint="merge request classes, or remove kubernetes.class_header (a class-blind route) and optimize again")])
+    return out
+
+
+def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source: str = "plan") -> Obj:
     """routing: gateway-api: one HTTPRoute on the spec's Gateway, weighted by peak capacity."""
     spec = plan.spec
     k8s = spec.kubernetes
@@ -98,8 +131,16 @@ def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> Obj:
         for al in firsts
     ]
     peak = routing.peak_window(plan)
-    extra = {ANN_ROUTE_BASIS: f"capacity at peak window {peak}: replicas x capacity_rps_per_replica, scaled to {routing.WEIGHT_TOTAL}"}
-    return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": meta(plan, name, name, extra_ann=extra), "spec": _route_spec(k8s, gw, refs)}
+    basis = f"capacity at peak window {peak}: replicas x capacity_rps_per_replica, scaled to {routing.WEIGHT_TOTAL}"
+    class_refs: dict[tuple[str, ...], list[Obj]] | None = None
+    if class_routed(plan):
+        class_refs = {
+            group: [{"kind": "Service", "name": al.service, "port": port, "weight": w} for al, w in zip(firsts, ws, strict=True)]
+            for group, ws in class_rules(plan, [al.service for al in firsts], source)
+        }
+        basis = f"rules matching {k8s.class_header}: each class's planned routing, scaled to {routing.WEIGHT_TOTAL}; the last rule (no header): {basis}"
+    extra = {ANN_ROUTE_BASIS: basis}
+    return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": meta(plan, name, name, extra_ann=extra), "spec": _route_spec(k8s, gw, refs, class_refs)}
 
 
 def inference_pool(plan: Plan) -> list[Entry]:

@@ -143,7 +143,7 @@ def simulate_llm(
     serving = [(t0, frozenset(topo.serving(w))) for t0, _, w in segs]
     replacement = _failure(plan, topo, segs, failure, fail_at_s, replace_after_s, notes) if failure is not None else None
     outages = [eng.Outage(replacement.lost_ids, replacement.at_s, replacement.at_s + replacement.delay_s)] if replacement is not None else []
-    route, routing_desc = route_as_rendered(plan, opts.picker, rng.random(len(wl.times)), alloc_of, notes)
+    route, routing_desc = route_as_rendered(plan, opts.picker, rng.random(len(wl.times)), alloc_of, notes, [wl.names[c] for c in wl.cls])
     frontend_s = _request_path_s(steps, notes)
     res = eng.run(
         wl.times, wl.inp, wl.out, [cfgs[ai] for ai in alloc_of], alloc_of, serving, route,

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from scaleplan.kube.weights import class_routed
 from scaleplan.plan import Plan
 from scaleplan.simulate import llm_engine as eng
 
@@ -25,35 +26,54 @@ PICKERS: tuple[Picker, ...] = ("queue", "kv")
 Router = Callable[[int, float, eng.ReplicaView], int]
 
 
-def route_as_rendered(plan: Plan, picker: Picker, u: NDArray[np.float64], alloc_of: Sequence[int], notes: list[str]) -> tuple[Router, str]:
+def route_as_rendered(plan: Plan, picker: Picker, u: NDArray[np.float64], alloc_of: Sequence[int], notes: list[str], req_class: Sequence[str] | None = None) -> tuple[Router, str]:
     """(router, description) for the plan's ``kubernetes.routing``; ``u`` holds one uniform
-    draw per request (the static weights' pick)."""
+    draw per request (the static weights' pick); ``req_class`` each request's class name (a
+    ``kubernetes.class_header`` route picks by that class's rule)."""
     routing: str = str(plan.spec.kubernetes.routing)
     if routing == "gateway-api":
+        if class_routed(plan) and req_class is not None:
+            hdr = plan.spec.kubernetes.class_header
+            return _static_weights(plan, u, alloc_of, notes, req_class), f"gateway-api (HTTPRoute rule per {hdr} value, static weights)"
         return _static_weights(plan, u, alloc_of, notes), "gateway-api (HTTPRoute static weights)"
     if routing == "inference-pool":
         return _endpoint_picker(picker), f"inference-pool ({'shortest queue' if picker == 'queue' else 'most free KV'})"
     return _even_split(), "service (even split over all pods)"
 
 
-def _static_weights(plan: Plan, u: NDArray[np.float64], alloc_of: Sequence[int], notes: list[str]) -> Router:
+def _picks(wvec: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Backend index per draw ``u`` under weights ``wvec`` (all alike when none is positive)."""
+    if wvec.sum() <= 0:
+        wvec = np.ones(len(wvec))
+    cum = np.cumsum(wvec) / wvec.sum()
+    return np.minimum(np.searchsorted(cum, u, side="right"), len(wvec) - 1)
+
+
+def _static_weights(plan: Plan, u: NDArray[np.float64], alloc_of: Sequence[int], notes: list[str], req_class: Sequence[str] | None = None) -> Router:
     """The HTTPRoute's weights pick the backend (:mod:`scaleplan.kube.backends`: an allocation,
     or the allocations of one serving shape behind one Service); the backend's running replicas,
-    of any of its allocations, take turns. A backend with no running replica fails the request."""
-    from scaleplan.kube.backends import weighted_backends
+    of any of its allocations, take turns. A backend with no running replica fails the request.
+    ``req_class``: each request's class, routed by its class's rule's weights."""
+    from scaleplan.kube.backends import backend_class_weights, weighted_backends
 
     table = weighted_backends(plan)
     bs = [b for b, _, _ in table]
     wvec = np.array([w for _, _, w in table], dtype=np.float64)
-    if wvec.sum() <= 0:
-        wvec = np.ones(len(bs))
-    cum = np.cumsum(wvec) / wvec.sum()
-    picks = np.minimum(np.searchsorted(cum, u, side="right"), len(bs) - 1)
+    picks = _picks(wvec, u)
+    shown = [f"{b.service} ({' + '.join(b.members)})" if b.shared else b.members[0] for b in bs]
+    if req_class is not None:
+        per_class = backend_class_weights(plan)
+        cls_arr = np.asarray(req_class)
+        for cname, cw in per_class.items():
+            mask = cls_arr == cname
+            cvec = np.array([float(cw.get(b.service, 0)) for b in bs])
+            picks[mask] = _picks(cvec, u[mask])
+            notes.append(f"routing: HTTPRoute rule {plan.spec.kubernetes.class_header}: {cname}: " + ", ".join(f"{name} {int(cvec[k])}" for k, name in enumerate(shown)))
     backend_pick: list[int] = picks.tolist()
     backend_of_alloc = {ai: bi for bi, (_, members, _) in enumerate(table) for ai in members}
     rr_b = [0] * len(bs)
-    shown = [f"{b.service} ({' + '.join(b.members)})" if b.shared else b.members[0] for b in bs]
-    notes.append("routing: HTTPRoute static weights " + ", ".join(f"{name} {int(wvec[k])}" for k, name in enumerate(shown)) + " (a share whose backend has no running replica fails)")
+    if req_class is None:
+        notes.append("routing: HTTPRoute static weights " + ", ".join(f"{name} {int(wvec[k])}" for k, name in enumerate(shown)) + " (a share whose backend has no running replica fails)")
 
     def route(i: int, t: float, view: eng.ReplicaView) -> int:
         bi = backend_pick[i]

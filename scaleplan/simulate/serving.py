@@ -202,6 +202,9 @@ def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list
     else:
         cls = rng.choice(len(classes), size=n, p=np.array([plan.demand.classes[c] for c in classes]) / sum(plan.demand.classes.values())) if (classes and policy == "weighted") else np.zeros(n, dtype=np.int64)
     static = _StaticRoute.of(plan, n) if policy == "static-weights" else None
+    if static is not None and static.by_class:  # a rule per class (kubernetes.class_header)
+        cls = req_cls if req_cls is not None else request_classes(plan, rng, n)
+        static.classes = [static.by_class.get(c) for c in classes]
     rr_global = 0
     rr_alloc = [0] * na
     u = rng.random(n) if policy in ("weighted", "static-weights") else np.empty(0)
@@ -217,7 +220,7 @@ def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list
         act_arr = np.array(act, dtype=np.int64)
         per_alloc = [act_arr[topo.alloc_of[act_arr] == ai] for ai in range(na)]
         if static is not None:
-            static.assign(rep, lo, u[lo:hi], per_alloc)
+            static.assign(rep, lo, u[lo:hi], per_alloc, cls[lo:hi])
             continue
         alloc_choice = np.full(hi - lo, -1, dtype=np.int64)
         for ci in range(len(classes) if classes else 1):
@@ -254,28 +257,42 @@ class _StaticRoute:
     (kube-proxy over the Service's ready endpoints). A backend with no running replica fails
     its requests (a Service without endpoints)."""
 
-    def __init__(self, names: list[str], members: list[list[int]], weights: F64, n: int) -> None:
+    def __init__(self, names: list[str], members: list[list[int]], weights: F64, n: int, by_class: dict[str, F64] | None = None) -> None:
         self.names = names
         self.members = members
         self.cum = np.cumsum(weights) / weights.sum() if weights.sum() > 0 else np.empty(0)
+        # kubernetes.class_header: class -> its rule's cumulative weights; ``classes`` the
+        # same per class index (sorted names; None: no rule, the header-less one applies)
+        self.by_class = {c: np.cumsum(w) / w.sum() for c, w in (by_class or {}).items() if w.sum() > 0}
+        self.classes: list[F64 | None] = []
         self.rr = [0] * len(names)
         self.drops = [0] * len(names)
         self.dropped = np.zeros(n, dtype=bool)
 
     @classmethod
     def of(cls, plan: Plan, n: int) -> _StaticRoute:
-        from scaleplan.kube.backends import weighted_backends
+        from scaleplan.kube.backends import backend_class_weights, weighted_backends
+        from scaleplan.kube.weights import class_routed
 
         table = weighted_backends(plan)
         names = [b.service if b.shared else b.members[0] for b, _, _ in table]
         weights = np.array([float(w) for _, _, w in table])
-        return cls(names, [list(members) for _, members, _ in table], weights, n)
+        by_class: dict[str, F64] = {}
+        if class_routed(plan):
+            by_class = {c: np.array([float(cw.get(b.service, 0)) for b, _, _ in table]) for c, cw in backend_class_weights(plan).items()}
+        return cls(names, [list(members) for _, members, _ in table], weights, n, by_class)
 
-    def assign(self, rep: I64, lo: int, u: F64, per_alloc: list[I64]) -> None:
-        """Route the requests ``lo``, ``lo + 1``, ... (their draws ``u``) of one epoch."""
+    def assign(self, rep: I64, lo: int, u: F64, per_alloc: list[I64], req_cls: I64 | None = None) -> None:
+        """Route the requests ``lo``, ``lo + 1``, ... (their draws ``u``; ``req_cls`` their
+        class indices, used when the route has a rule per class) of one epoch."""
         if not len(self.cum):
             return
         choice = np.minimum(np.searchsorted(self.cum, u, side="right"), len(self.cum) - 1)
+        if self.classes and req_cls is not None:
+            for ci, cum in enumerate(self.classes):
+                mask = req_cls == ci
+                if cum is not None and mask.any():
+                    choice[mask] = np.minimum(np.searchsorted(cum, u[mask], side="right"), len(cum) - 1)
         for bi, members in enumerate(self.members):
             sel_idx = np.flatnonzero(choice == bi)
             if not len(sel_idx):

@@ -145,7 +145,7 @@ def allocations(
         main_cls = main_of[k]
         pt = c.point(main_cls)
         assert pt is not None
-        cap = pb.mix_weight(c) if pb.mixed_stream else pt.capacity_rps  # render's weight basis
+        cap = pb.mix_weight(c) if pb.mix_basis else pt.capacity_rps  # render's weight basis
         models[name] = pt.queueing
         op = _operating_point(pt, main_cls if spec.traffic.classes else None)
         allocs.append(

@@ -215,7 +215,11 @@ def hold_delivered_loss(
     best plan (a group short within the rounding), one whose rows ask what rounding can add.
     ``optimal`` when the best plan meets the bound; ``feasible`` with its gap otherwise; ``o``
     with a warning when neither finds a plan that holds."""
-    applies = pb.spec.kubernetes.routing == "gateway-api" and not pb.static_weights(rps)
+    applies = (
+        pb.spec.kubernetes.routing == "gateway-api"
+        and not pb.static_weights(rps)
+        and not pb.class_routed  # a rule per class delivers the MILP's own routing
+    )
     if not (o.solved and applies):  # several classes: static weights (Problem.mixed_stream)
         return o
     split = Split(pb, o.cands)

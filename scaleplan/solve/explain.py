@@ -95,6 +95,13 @@ def _allocation_lines(pb: Problem, a: Allocation, models: Mapping[str, str]) -> 
             f"for class {op.request_class}; the HTTPRoute sends it every class, and at the "
             f"traffic's class mix one replica serves {a.capacity_rps_per_replica:g} rps."
         )
+    elif pb.class_routed:
+        serves = (
+            f"for class {op.request_class}; the HTTPRoute's rule per "
+            f"{pb.spec.kubernetes.class_header} value sends it its classes' planned shares, and "
+            f"at the class mix (the header-less rule's weight basis) one replica serves "
+            f"{a.capacity_rps_per_replica:g} rps."
+        )
     lines = [
         f"{a.name}: {a.instance_type} ({shape}, {a.replicas_per_node} replica(s) per node, "
         f"{a.capacity_type}) runs batch {op.batch_size} at p{pct} {lat:g} ms; {derate}, "
@@ -197,6 +204,15 @@ def _weighted_routing_line(
             "e.g. to a spot reclaim, leaves its share to the others); the route weights each "
             "Service by its allocations' routing share (in proportion to capacity), so replicas "
             "of very different speed can serve side by side."
+        )
+    if pb.class_routed:
+        hdr = pb.spec.kubernetes.class_header
+        return (
+            f"{line} Each request names its class in the {hdr} header, and the HTTPRoute has "
+            f"one rule per {hdr} value with that class's planned routing as its weights, so "
+            "each class goes to the shapes chosen for it; requests without the header fall to "
+            "a last rule weighted by capacity for the class mix (not planned for: every request "
+            "is assumed to carry the header)."
         )
     if o.shares is None or o.lower is None:
         return line

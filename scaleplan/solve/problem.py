@@ -65,16 +65,31 @@ class Problem:
         return self.spec.kubernetes.routing == "gateway-api" and len(set(rps)) > 1
 
     @property
-    def mixed_stream(self) -> bool:
-        """routing: gateway-api with more than one request class: an HTTPRoute cannot tell the
-        classes apart (the spec states no header or path per class), so each backend Service
-        receives its weight's share of every class, the class mix, and must carry it at its
-        capacity for that mix (:meth:`mixed_capacity`), whatever per-class split the MILP's
-        routing assumed."""
+    def mix_basis(self) -> bool:
+        """routing: gateway-api with more than one request class: backends are weighed by
+        their capacity for the class mix (:meth:`mix_weight`), the class-blind route's weights
+        and, with :attr:`class_routed`, its header-less fallback rule's."""
         return (
             self.spec.kubernetes.routing == "gateway-api"
             and sum(1 for _, s in self.classes if s > 0) > 1
         )
+
+    @property
+    def class_routed(self) -> bool:
+        """:attr:`mix_basis` with ``kubernetes.class_header``: every request names its class
+        in that header and the HTTPRoute has one rule per class with that class's weights, so
+        the MILP's per-class routing is what the route delivers (one window only: the spec
+        refuses class_header over a curve)."""
+        return self.mix_basis and self.spec.kubernetes.class_header is not None
+
+    @property
+    def mixed_stream(self) -> bool:
+        """routing: gateway-api with more than one request class and no
+        ``kubernetes.class_header``: an HTTPRoute cannot tell the classes apart, so each
+        backend Service receives its weight's share of every class, the class mix, and must
+        carry it at its capacity for that mix (:meth:`mixed_capacity`), whatever per-class split
+        the MILP's routing assumed."""
+        return self.mix_basis and not self.class_routed
 
     def with_spot(self, **update: object) -> Problem:
         """The same question with placement.spot's fields ``update``d."""

@@ -1,0 +1,180 @@
+"""kubernetes.class_header: every request names its class in a header and the HTTPRoute has a
+rule per class, so gateway-api plans route each class on its own (Problem.class_routed).
+
+The two-class toy of test_solve_mixed_stream (L4: 100 rps short / 10 long; A10G: 20 / 60):
+class-blind, every backend takes the mix (3 A10G, $3.02/h); with the header the per-class plan
+(1 L4 + 1 A10G, $1.81/h) is what the route delivers, class by class, at its integer weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from solve_helpers import catalog, point, profile, row, spec
+
+from scaleplan.check.schema_cache import validate_object
+from scaleplan.kube.backends import backend_class_weights, backends
+from scaleplan.plan import Plan
+from scaleplan.plan_outputs import write_manifests
+from scaleplan.render import render
+from scaleplan.simulate import simulate
+from scaleplan.solve import SolveOptions, solve
+from scaleplan.solve.candidates import build_candidates
+from scaleplan.yamlio import parse_yaml_documents
+
+FAST = SolveOptions(alternatives=False)
+GW = {"image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}}
+HDR = "X-Request-Class"
+
+
+def _two_class(header: str | None = HDR) -> tuple[Any, Any, Any]:
+    sp = spec(
+        traffic={
+            "peak_rps": 60,
+            "headroom": 0.2,
+            "classes": [{"name": "short", "share": 0.5}, {"name": "long", "share": 0.5}],
+        },
+        slo={"latency_ms": 500, "percentile": 95},
+        placement={
+            "providers": ["aws"],
+            "regions": ["us-east-1"],
+            "min_replicas": 0,
+            "accelerators": ["L4", "A10G"],
+        },
+        kubernetes={**GW, **({"class_header": header} if header else {})},
+    )
+    prof = profile(
+        point("L4", 1, 10, 100, request_class="short"),
+        point("L4", 1, 100, 10, request_class="long"),
+        point("A10G", 1, 50, 20, request_class="short"),
+        point("A10G", 1, 16.7, 60, request_class="long"),
+    )
+    cat = catalog(row("g6.xlarge", "L4", 1, 0.8048), row("g5.xlarge", "A10G", 1, 1.006))
+    return sp, prof, cat
+
+
+def _delivered_per_class(plan: Plan, cands: Any) -> dict[str, float]:
+    """Per backend: its pods' load as the class rules deliver it, at their integer weights:
+    sum over classes of weight_c / 100 x D_c x (1 + headroom) / (pods x cap_c)."""
+    weights = backend_class_weights(plan)
+    by = {a.name: a for a in plan.allocations}
+    (d,) = plan.demand.rps
+    out: dict[str, float] = {}
+    for b in backends(plan):
+        ms = [by[m] for m in b.members]
+        c = next(
+            c
+            for c in cands
+            if (c.row.instance_type, c.capacity_type) == (ms[0].instance_type, ms[0].capacity_type)
+        )
+        pods = sum(a.replicas for a in ms)
+        load = 0.0
+        for cls, share in plan.demand.classes.items():
+            w = weights[cls].get(b.service, 0) / sum(weights[cls].values())
+            if w:
+                load += w * d * share * (1 + plan.demand.headroom) / (pods * c.cap(cls))
+        out[b.service] = load
+    return out
+
+
+def test_per_class_plan_is_cheaper_than_the_mix_and_delivered_per_class() -> None:
+    sp, prof, cat = _two_class()
+    cands, _ = build_candidates(sp, prof, cat)
+    routed = solve(sp, prof, cat, options=FAST).plan
+    blind = solve(_two_class(None)[0], prof, cat, options=FAST).plan
+    assert blind.cost_per_hour == pytest.approx(3.018)
+    assert {a.instance_type: a.replicas for a in routed.allocations} == {
+        "g6.xlarge": 1,
+        "g5.xlarge": 1,
+    }
+    assert (
+        routed.cost_per_hour == pytest.approx(1.8108)
+        and routed.cost_per_hour < blind.cost_per_hour - 1
+    )
+    assert routed.status == "optimal"
+    load = _delivered_per_class(routed, cands)
+    assert max(load.values()) <= 1 + 1e-9, load
+    # the same plan through a class-blind route: the L4 takes its capacity share of long requests
+    line = next(x for x in routed.explanation if x.startswith("Routing: gateway-api"))
+    assert f"in the {HDR} header" in line
+
+
+def test_rendered_route_validates_and_carries_the_class_weights() -> None:
+    sp, prof, cat = _two_class()
+    plan = solve(sp, prof, cat, options=FAST).plan
+    files = render(plan, cat)
+    (text,) = [t for name, t in files.items() if name.startswith("httproute-")]
+    (route,) = [d.data for d in parse_yaml_documents(text, "route")]
+    assert validate_object(route, "1.37") == []
+    rules = route["spec"]["rules"]
+    assert len(rules) == 3 and sum(len(r["matches"]) for r in rules) <= 128
+    want = backend_class_weights(plan)
+    for rule, cls in zip(rules[:2], ("short", "long"), strict=True):
+        (m,) = rule["matches"]
+        assert m["headers"] == [{"type": "Exact", "name": HDR, "value": cls}]
+        assert {b["name"]: b["weight"] for b in rule["backendRefs"]} == want[cls]
+    assert "headers" not in rules[2]["matches"][0]  # the header-less fallback, by capacity
+    assert want["short"] != want["long"]
+
+
+def test_check_catches_a_hand_edited_class_weight(tmp_path: Path) -> None:
+    from scaleplan.check import RULES, check_paths
+
+    sp, prof, cat = _two_class()
+    plan = solve(sp, prof, cat, options=FAST).plan
+    out = tmp_path / "out"
+    write_manifests(out, render(plan, cat))
+    rules = [r.id for r in RULES]
+
+    def findings() -> Any:
+        return check_paths(
+            [out], plan=plan, kube_version="1.37", enabled_rules=rules, catalog=cat
+        ).findings
+
+    assert findings() == ()
+    route_file = next(out.glob("httproute-*.yaml"))
+    doc = yaml.safe_load(route_file.read_text(encoding="utf-8"))
+    refs = doc["spec"]["rules"][1]["backendRefs"]  # class "long"
+    refs[0]["weight"], refs[1]["weight"] = refs[1]["weight"], refs[0]["weight"]
+    route_file.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    found = findings()
+    assert [(f.rule, f.kind) for f in found] == [("drift", "HTTPRoute")] * 2  # both swapped
+    assert all(f"rules[{HDR}=long].backendRefs[" in f.message for f in found)
+
+
+def test_simulate_routes_each_class_by_its_rule(tmp_path: Path) -> None:
+    sp, prof, cat = _two_class()
+    plan = solve(sp, prof, cat, options=FAST).plan
+    res = simulate(plan)
+    assert res.policy == "static-weights"
+    assert res.meets_slo, res.attainment
+    # the same plan replayed through a class-blind route overloads the L4 with long requests
+    blind = plan.model_copy(update={"spec": _two_class(None)[0]})
+    assert not simulate(blind).meets_slo
+
+
+@pytest.mark.parametrize(
+    ("header", "hourly", "words"),
+    [
+        ("X Request Class", False, "must be an HTTP header name"),
+        ("X-Request-Class:", False, "must be an HTTP header name"),
+        (HDR, True, "one demand window only"),
+    ],
+)
+def test_bad_class_header_is_exit_3(
+    cli: Any, tmp_path: Path, header: str, hourly: bool, words: str
+) -> None:
+    sp = _two_class()[0]
+    data = sp.model_dump(mode="json", exclude_none=True)
+    data["kubernetes"]["class_header"] = header
+    if hourly:
+        data["traffic"].pop("peak_rps")
+        data["traffic"]["hourly_rps"] = [30.0] * 12 + [60.0] * 12
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    res = cli(["validate", str(path)], exit_code=3)
+    assert words in res.stdout + res.stderr, res.stdout + res.stderr
+    assert "class_header" in res.stdout + res.stderr
