@@ -116,6 +116,7 @@ def test_rendered_route_validates_and_carries_the_class_weights() -> None:
         (m,) = rule["matches"]
         assert m["headers"] == [{"type": "Exact", "name": HDR, "value": cls}]
         assert {b["name"]: b["weight"] for b in rule["backendRefs"]} == want[cls]
+        assert sum(want[cls].values()) == 10_000  # the plan's 4-decimal routing, exactly
     assert "headers" not in rules[2]["matches"][0]  # the header-less fallback, by capacity
     assert want["short"] != want["long"]
 
@@ -178,3 +179,63 @@ def test_bad_class_header_is_exit_3(
     res = cli(["validate", str(path)], exit_code=3)
     assert words in res.stdout + res.stderr, res.stdout + res.stderr
     assert "class_header" in res.stdout + res.stderr
+
+
+def test_llm_per_class_plan_simulated_by_class_rules(cli: Any, tmp_path: Path) -> None:
+    """test_solve_mixed_stream's llm-chat variant (70 % 128/64 tokens, 30 % 6000/1024, 12 rps
+    on L4, L40S, H100) with the class header: the per-class plan (the L4 for short requests
+    only) is the plan, cheaper than the mix plan ($26.22/h), and the LLM simulator, routing each
+    request by its class's rule, holds it (class-blind, the same plan failed: the L4 got long
+    requests)."""
+    from scaleplan.plan import read_plan
+    from scaleplan.simulate.llm import simulate_llm
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "examples" / "llm-chat" / "spec.yaml").read_text(encoding="utf-8")
+    for old, new in [
+        (
+            "    - {name: short, share: 0.6, input_tokens: 256, output_tokens: 128}\n"
+            "    - {name: medium, share: 0.3, input_tokens: 1024, output_tokens: 256}\n"
+            "    - {name: long, share: 0.1, input_tokens: 4096, output_tokens: 512}\n",
+            "    - {name: short, share: 0.7, input_tokens: 128, output_tokens: 64}\n"
+            "    - {name: long, share: 0.3, input_tokens: 6000, output_tokens: 1024}\n",
+        ),
+        (
+            "  spot:\n    allowed: true\n    max_fraction: 0.5\n  redundancy: n+1\n",
+            "  redundancy: none\n",
+        ),
+        ("  peak_rps: 6\n", "  peak_rps: 12\n"),
+        ("accelerators: [L4, A10G, L40S, A100-80GB, H100]", "accelerators: [L4, L40S, H100]"),
+        ("max_gpus_per_replica: 2", "max_gpus_per_replica: 1"),
+        ("  routing: gateway-api\n", f"  routing: gateway-api\n  class_header: {HDR}\n"),
+    ]:
+        assert old in text
+        text = text.replace(old, new)
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(text, encoding="utf-8")
+    prof = str(tmp_path / "profile.yaml")
+    cli(
+        [
+            "profile",
+            "llm",
+            "--spec",
+            str(spec_path),
+            "--accelerators",
+            "L4,L40S,H100",
+            "--gpus",
+            "1",
+            "--out",
+            prof,
+        ]
+    )
+    res = cli(["optimize", str(spec_path), "--no-alternatives", "--out", str(tmp_path / "p")])
+    assert "weight is 0" not in res.stdout + res.stderr  # the L4 is reached by its class's rule
+    plan = read_plan(tmp_path / "p" / "plan.yaml")
+    assert plan.status == "optimal" and plan.cost_per_hour < 26.223 - 0.5
+    l4 = [a for a in plan.allocations if a.accelerator == "L4"]
+    assert l4 and all(a.routing.get("long", 0.0) == 0.0 for a in l4)
+    route = (tmp_path / "p" / "manifests").glob("httproute-*.yaml")
+    assert "value: long" in next(route).read_text(encoding="utf-8")
+    sim = simulate_llm(plan)
+    assert sim.ok, sim.attainment
+    assert any(f"HTTPRoute rule {HDR}: long" in n for n in sim.notes)

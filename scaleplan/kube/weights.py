@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from scaleplan.plan import Plan
 
 WEIGHT_TOTAL = 100
+# kubernetes.class_header's per-class rules: the plan records each class's routing to 4
+# decimals, and weights out of 10,000 carry it exactly (out of 100, rounding loaded a backend
+# of the 8x8 Mélange anchor, planned at 99.95 %, at 100.6 %); Gateway API allows 1,000,000
+CLASS_WEIGHT_TOTAL = 10_000
 
 
 def peak_window(rps: Sequence[float]) -> int:
@@ -56,11 +60,18 @@ def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, 
     per ``names[allocation name]``, whose allocations' capacities add up: several allocations
     behind one backend, :mod:`scaleplan.kube.backends`): capacity at the plan's peak window
     (replicas in that window x ``capacity_rps_per_replica``), scaled to :data:`WEIGHT_TOTAL` by
-    largest remainder. Allocations with replicas in some window but none at the peak get 0."""
+    largest remainder. Allocations with replicas in some window but none at the peak get 0, and
+    with :func:`class_routed` (this is then the header-less rule) those that miss a class, unless
+    none serves every class."""
     w = peak_window(plan.demand.rps)
     cap: dict[str, float] = {}
+    # kubernetes.class_header: this is the header-less rule, which may carry any class: only
+    # allocations that serve every class (when any does)
+    classes = [c for c, v in plan.demand.classes.items() if v > 0]
+    full = [a for a in plan.allocations if a.replicas > 0 and all(c in a.routing for c in classes)]
+    only_full = class_routed(plan) and bool(full)
     for a in plan.allocations:
-        if a.replicas <= 0:
+        if a.replicas <= 0 or (only_full and a not in full):
             continue
         key = names.get(a.name, a.name) if names else a.name
         n = a.replicas_per_window[w] if 0 <= w < len(a.replicas_per_window) else a.replicas
@@ -82,7 +93,7 @@ def class_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, 
     """Request class -> the integer weights of that class's HTTPRoute rule, per allocation name
     (or ``names[allocation name]``, members of one backend adding up): the plan's own per-class
     routing (``Allocation.routing``, the share of the class's peak demand each allocation
-    serves), scaled to :data:`WEIGHT_TOTAL` by largest remainder. Every backend is listed (0
+    serves), scaled to :data:`CLASS_WEIGHT_TOTAL` by largest remainder. Every backend is listed (0
     where it takes none of the class). Classes in the spec's order."""
     out: dict[str, dict[str, int]] = {}
     live = [a for a in plan.allocations if a.replicas > 0]
@@ -94,5 +105,5 @@ def class_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, 
                 continue
             key = names.get(a.name, a.name) if names else a.name
             share[key] += a.routing.get(c.name, 0.0)
-        out[c.name] = largest_remainder(share)
+        out[c.name] = largest_remainder(share, CLASS_WEIGHT_TOTAL)
     return out

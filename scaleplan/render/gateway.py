@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube.backends import backend_class_weights
-from scaleplan.kube.weights import class_routed
+from scaleplan.kube.weights import CLASS_WEIGHT_TOTAL, class_routed
 from scaleplan.plan import Plan
 from scaleplan.render import routing
 from scaleplan.render.allocations import Alloc
@@ -115,16 +115,20 @@ def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source:
     weights = routing.route_weights(plan, {al.a.name: al.service for al in allocs})
     total = sum(weights.values()) or 1
     firsts = _first_of_backend(allocs)
+    by_class = backend_class_weights(plan) if class_routed(plan) else {}
     for al in firsts:
         members = [x for x in allocs if x.service == al.service]
         shared = f"backend {al.service} ({', '.join(x.name for x in members)})"
         who = f"allocation {al.name}" if len(members) == 1 else shared
-        if weights.get(al.service, 0) == 0:
+        share = weights.get(al.service, 0) / total
+        if by_class:  # the class rules' share (the header-less rule skips a type missing a class)
+            share = sum(plan.demand.classes.get(c, 0.0) * cw.get(al.service, 0) / (sum(cw.values()) or 1) for c, cw in by_class.items())
+        if share <= 0:
             warnings.append(f"{who}: no replicas in the plan's peak window, so its HTTPRoute weight is 0 (its pods get no requests through the Gateway)")
         elif k8s.flavor in ("eks", "gke", "aks") and all(
             x.a.capacity_type == "spot" for x in members
         ):
-            warnings.append(f"{who} runs on spot nodes only: when the spot capacity is reclaimed, its HTTPRoute weight still sends {weights[al.service] / total:.0%} of requests to a Service without pods, and they fail; use flavor eks-karpenter (an on-demand fallback NodePool) or routing: inference-pool")
+            warnings.append(f"{who} runs on spot nodes only: when the spot capacity is reclaimed, its HTTPRoute weight still sends {share:.0%} of requests to a Service without pods, and they fail; use flavor eks-karpenter (an on-demand fallback NodePool) or routing: inference-pool")
     port = k8s.port
     refs = [
         {"kind": "Service", "name": al.service, "port": port, "weight": weights.get(al.service, 0)}
@@ -138,7 +142,7 @@ def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source:
             group: [{"kind": "Service", "name": al.service, "port": port, "weight": w} for al, w in zip(firsts, ws, strict=True)]
             for group, ws in class_rules(plan, [al.service for al in firsts], source)
         }
-        basis = f"rules matching {k8s.class_header}: each class's planned routing, scaled to {routing.WEIGHT_TOTAL}; the last rule (no header): {basis}"
+        basis = f"rules matching {k8s.class_header}: each class's planned routing, scaled to {CLASS_WEIGHT_TOTAL}; the last rule (no header): {basis}"
     extra = {ANN_ROUTE_BASIS: basis}
     return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": meta(plan, name, name, extra_ann=extra), "spec": _route_spec(k8s, gw, refs, class_refs)}
 

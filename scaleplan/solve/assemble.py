@@ -145,7 +145,9 @@ def allocations(
         main_cls = main_of[k]
         pt = c.point(main_cls)
         assert pt is not None
-        cap = pb.mix_weight(c) if pb.mix_basis else pt.capacity_rps  # render's weight basis
+        # render's weight basis: the mix's; a type that misses a class (class_routed: it takes only
+        # its classes' rules) keeps its main class's, and the header-less rule leaves it out
+        cap = (pb.mix_weight(c) or pt.capacity_rps) if pb.mix_basis else pt.capacity_rps
         models[name] = pt.queueing
         op = _operating_point(pt, main_cls if spec.traffic.classes else None)
         allocs.append(
