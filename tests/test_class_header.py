@@ -239,3 +239,40 @@ def test_llm_per_class_plan_simulated_by_class_rules(cli: Any, tmp_path: Path) -
     sim = simulate_llm(plan)
     assert sim.ok, sim.attainment
     assert any(f"HTTPRoute rule {HDR}: long" in n for n in sim.notes)
+
+
+def test_spot_loss_share_reads_the_class_rules() -> None:
+    """A spot L4 for the short class (and 4.24 % of the long one): a spot loss fails what its
+    class rules send, 0.5 x 1 + 0.5 x 0.0424 = 52 % of the requests, not its capacity weight
+    in the header-less rule (about 85 %)."""
+    from scaleplan.kube.backends import backend_weights, spot_loss_share
+
+    sp, prof, _ = _two_class()
+    pl = sp.placement.model_copy(
+        update={"spot": sp.placement.spot.model_copy(update={"allowed": True, "max_fraction": 1.0})}
+    )
+    sp = sp.model_copy(update={"placement": pl})
+    cat = catalog(row("g6.xlarge", "L4", 1, 0.8048, spot=0.3), row("g5.xlarge", "A10G", 1, 1.006))
+    plan = solve(sp, prof, cat, options=FAST).plan
+    spot = [a for a in plan.allocations if a.capacity_type == "spot"]
+    assert [a.instance_type for a in spot] == ["g6.xlarge"]
+    assert spot[0].routing == {"short": 1.0, "long": pytest.approx(0.0424)}
+    assert spot_loss_share(plan) == pytest.approx(0.5 + 0.5 * 0.0424, abs=1e-4)
+    w = backend_weights(plan)
+    assert max(w.values()) / sum(w.values()) > 0.6  # the header-less rule's capacity weight
+    note = next(x for x in plan.warnings if "spot allocations" in x)
+    assert "(52% of requests)" in note
+
+
+def test_render_refuses_more_rules_than_a_route_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scaleplan.errors import PlanError
+    from scaleplan.render import gateway
+
+    sp, prof, cat = _two_class()
+    plan = solve(sp, prof, cat, options=FAST).plan
+    svcs = [b.service for b in backends(plan)]
+    many = {f"c{i}": {svcs[0]: 10_000 - i, svcs[1]: i} for i in range(16)}
+    monkeypatch.setattr(gateway, "backend_class_weights", lambda p: many)
+    with pytest.raises(PlanError) as err:
+        gateway.class_rules(plan, svcs, "plan")
+    assert "16 distinct sets of backend weights" in str(err.value.problems[0].message)

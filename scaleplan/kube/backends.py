@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from scaleplan.kube import names, safety
 from scaleplan.kube.safety import BACKEND_LABEL
-from scaleplan.kube.weights import class_weights, route_weights
+from scaleplan.kube.weights import class_routed, class_weights, route_weights
 
 if TYPE_CHECKING:
     from scaleplan.plan import Allocation, Plan
@@ -41,6 +41,7 @@ __all__ = [
     "backends",
     "group_allocations",
     "losable",
+    "request_shares",
     "shape_key",
     "spot_loss_share",
     "weighted_backends",
@@ -158,13 +159,27 @@ def losable(plan: Plan, backend: Backend) -> bool:
     return all(m in spot for m in backend.members)
 
 
-def spot_loss_share(plan: Plan) -> float:
-    """Share of requests the static HTTPRoute weights send to backends whose members all run on
-    spot: what fails while the spot capacity is reclaimed (those Services have no pods until
-    replacements are ready). A spot allocation that shares its backend with on-demand members
-    loses nothing: its siblings take its share."""
+def request_shares(plan: Plan) -> dict[str, float]:
+    """Backend Service -> the share of all requests the rendered HTTPRoute sends it: its
+    weight over the total; with ``kubernetes.class_header`` (:func:`class_routed`) the class
+    rules' weights, each class at its share of the traffic (every request carries the header)."""
+    if class_routed(plan):
+        out: dict[str, float] = {}
+        for cls, cw in backend_class_weights(plan).items():
+            total_c = sum(cw.values())
+            share = plan.demand.classes.get(cls, 0.0) / (sum(plan.demand.classes.values()) or 1.0)
+            for svc, w in cw.items():
+                out[svc] = out.get(svc, 0.0) + (share * w / total_c if total_c else 0.0)
+        return out
     weights = backend_weights(plan)
     total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    return sum(weights.get(b.service, 0) for b in backends(plan) if losable(plan, b)) / total
+    return {svc: (w / total if total > 0 else 0.0) for svc, w in weights.items()}
+
+
+def spot_loss_share(plan: Plan) -> float:
+    """Share of requests the static HTTPRoute weights send to backends whose members all run on
+    spot (:func:`request_shares`): what fails while the spot capacity is reclaimed (those
+    Services have no pods until replacements are ready). A spot allocation that shares its
+    backend with on-demand members loses nothing: its siblings take its share."""
+    shares = request_shares(plan)
+    return sum(shares.get(b.service, 0.0) for b in backends(plan) if losable(plan, b))

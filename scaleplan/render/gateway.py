@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from scaleplan.errors import PlanError, Problem
-from scaleplan.kube.backends import backend_class_weights
+from scaleplan.kube.backends import backend_class_weights, request_shares
 from scaleplan.kube.weights import CLASS_WEIGHT_TOTAL, class_routed
 from scaleplan.plan import Plan
 from scaleplan.render import routing
@@ -113,16 +113,13 @@ def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source:
     assert gw is not None
     name = spec.metadata.name
     weights = routing.route_weights(plan, {al.a.name: al.service for al in allocs})
-    total = sum(weights.values()) or 1
     firsts = _first_of_backend(allocs)
-    by_class = backend_class_weights(plan) if class_routed(plan) else {}
+    shares = request_shares(plan)
     for al in firsts:
         members = [x for x in allocs if x.service == al.service]
         shared = f"backend {al.service} ({', '.join(x.name for x in members)})"
         who = f"allocation {al.name}" if len(members) == 1 else shared
-        share = weights.get(al.service, 0) / total
-        if by_class:  # the class rules' share (the header-less rule skips a type missing a class)
-            share = sum(plan.demand.classes.get(c, 0.0) * cw.get(al.service, 0) / (sum(cw.values()) or 1) for c, cw in by_class.items())
+        share = shares.get(al.service, 0.0)  # with class rules, theirs (kube.backends.request_shares)
         if share <= 0:
             warnings.append(f"{who}: no replicas in the plan's peak window, so its HTTPRoute weight is 0 (its pods get no requests through the Gateway)")
         elif k8s.flavor in ("eks", "gke", "aks") and all(

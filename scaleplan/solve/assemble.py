@@ -322,18 +322,27 @@ def _spot_loss_warning(plan: Plan) -> str | None:
     are ready; say so (the plan cannot keep the SLO through it, whatever its spare capacity). A
     spot allocation behind one Service with on-demand allocations of its shape loses nothing
     (:mod:`scaleplan.kube.backends`)."""
-    from scaleplan.kube.backends import backend_weights, backends, losable, spot_loss_share
+    from scaleplan.kube.backends import (
+        backend_weights,
+        backends,
+        losable,
+        request_shares,
+        spot_loss_share,
+    )
+    from scaleplan.kube.weights import class_routed
 
     if plan.spec.kubernetes.routing != "gateway-api":
         return None
     share = spot_loss_share(plan)
     if share <= 0:
         return None
-    weights = backend_weights(plan)
+    shares, weights = request_shares(plan), backend_weights(plan)
+    routed = class_routed(plan)  # a rule per class: the share of requests its rules send
     names = ", ".join(
-        f"{' + '.join(b.members)} (weight {weights.get(b.service, 0)})"
+        f"{' + '.join(b.members)} "
+        + (f"({shares[b.service]:.0%} of requests)" if routed else f"(weight {weights[b.service]})")
         for b in backends(plan)
-        if losable(plan, b) and weights.get(b.service, 0) > 0
+        if losable(plan, b) and shares.get(b.service, 0.0) > 0
     )
     return (
         f"routing: gateway-api: the HTTPRoute's static weights send {share:.0%} of requests to "
