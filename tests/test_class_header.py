@@ -97,6 +97,13 @@ def test_per_class_plan_is_cheaper_than_the_mix_and_delivered_per_class() -> Non
     assert routed.status == "optimal"
     load = _delivered_per_class(routed, cands)
     assert max(load.values()) <= 1 + 1e-9, load
+    # capacity_rps_per_replica (the autoscaler's per-pod rate, the header-less rule's basis) is
+    # the capacity at the class mix each allocation is routed: the same load as delivered
+    (d,) = routed.demand.rps
+    for b, a in zip(backends(routed), routed.allocations, strict=True):
+        routed_rps = d * sum(a.routing.get(c, 0.0) * s for c, s in routed.demand.classes.items())
+        util = routed_rps * 1.2 / (a.replicas * a.capacity_rps_per_replica)
+        assert util == pytest.approx(load[b.service], rel=1e-3)
     # the same plan through a class-blind route: the L4 takes its capacity share of long requests
     line = next(x for x in routed.explanation if x.startswith("Routing: gateway-api"))
     assert f"in the {HDR} header" in line
@@ -258,8 +265,10 @@ def test_spot_loss_share_reads_the_class_rules() -> None:
     assert [a.instance_type for a in spot] == ["g6.xlarge"]
     assert spot[0].routing == {"short": 1.0, "long": pytest.approx(0.0424)}
     assert spot_loss_share(plan) == pytest.approx(0.5 + 0.5 * 0.0424, abs=1e-4)
+    # the header-less rule weighs by replicas x capacity at each one's routed class mix: the
+    # planned load (52/48), not the L4's capacity for the whole mix
     w = backend_weights(plan)
-    assert max(w.values()) / sum(w.values()) > 0.6  # the header-less rule's capacity weight
+    assert sorted(w.values()) == [48, 52]
     note = next(x for x in plan.warnings if "spot allocations" in x)
     assert "(52% of requests)" in note
 

@@ -10,6 +10,7 @@ by ``observe`` when it relabels a plan).
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Sequence
 
@@ -29,7 +30,7 @@ from scaleplan.plan import (
 )
 from scaleplan.solve.candidates import Candidate, OpPoint
 from scaleplan.solve.placement import assumed_zones
-from scaleplan.solve.problem import Problem, quota_scopes
+from scaleplan.solve.problem import Classes, Problem, quota_scopes
 from scaleplan.solve.search import Outcome
 from scaleplan.spec import Spec
 from scaleplan.yamlio import dump_yaml
@@ -121,6 +122,20 @@ def _class_points(pb: Problem, c: Candidate) -> dict[str, OperatingPoint] | None
     return {cls: _operating_point(p, cls) for cls, _ in pb.classes if (p := c.point(cls))}
 
 
+def _routed_capacity(c: Candidate, routing: dict[str, float], classes: Classes) -> float:
+    """:attr:`Problem.class_routed`: one replica's capacity at the class mix the class rules
+    send it (its ``routing`` share of each class's demand, at the class's traffic share):
+    sum_c r_c s_c / sum_c (r_c s_c / cap_c), floored to 4 decimals; 0 when it is routed
+    nothing. What its pods serve as delivered, so the autoscaler's per-pod rate and the
+    header-less rule's weights (in proportion to the planned load) use it."""
+    load = inv = 0.0
+    for cls, share in classes:
+        r, cap = routing.get(cls, 0.0) * share, c.cap(cls)
+        if r > 0 and cap:
+            load, inv = load + r, inv + r / cap
+    return math.floor(load / inv * 10_000 + 1e-9) / 10_000 if inv > 0 else 0.0
+
+
 def allocations(
     pb: Problem, o: Outcome, rps: Sequence[float]
 ) -> tuple[list[Allocation], dict[str, str]]:
@@ -145,9 +160,12 @@ def allocations(
         main_cls = main_of[k]
         pt = c.point(main_cls)
         assert pt is not None
-        # render's weight basis: the mix's; a type that misses a class (class_routed: it takes only
-        # its classes' rules) keeps its main class's, and the header-less rule leaves it out
-        cap = (pb.mix_weight(c) or pt.capacity_rps) if pb.mix_basis else pt.capacity_rps
+        # render's weight basis (and the autoscaler's per-pod rate): the class mix's; with a rule
+        # per class, the mix of classes the route sends this allocation
+        if pb.class_routed:
+            cap = _routed_capacity(c, routing, classes) or pb.mix_weight(c) or pt.capacity_rps
+        else:
+            cap = (pb.mix_weight(c) or pt.capacity_rps) if pb.mix_basis else pt.capacity_rps
         models[name] = pt.queueing
         op = _operating_point(pt, main_cls if spec.traffic.classes else None)
         allocs.append(

@@ -99,7 +99,7 @@ def _allocation_lines(pb: Problem, a: Allocation, models: Mapping[str, str]) -> 
         serves = (
             f"for class {op.request_class}; the HTTPRoute's rule per "
             f"{pb.spec.kubernetes.class_header} value sends it its classes' planned shares, and "
-            f"at the class mix (the header-less rule's weight basis) one replica serves "
+            f"at the class mix they send it one replica serves "
             f"{a.capacity_rps_per_replica:g} rps."
         )
     lines = [
@@ -211,7 +211,7 @@ def _weighted_routing_line(
             f"{line} Each request names its class in the {hdr} header, and the HTTPRoute has "
             f"one rule per {hdr} value with that class's planned routing as its weights, so "
             "each class goes to the shapes chosen for it; requests without the header fall to "
-            "a last rule weighted by capacity for the class mix (not planned for: every request "
+            "a last rule weighted like the planned load (not planned for: every request "
             "is assumed to carry the header)."
         )
     if o.shares is None or o.lower is None:

@@ -66,9 +66,10 @@ class Problem:
 
     @property
     def mix_basis(self) -> bool:
-        """routing: gateway-api with more than one request class: backends are weighed by
-        their capacity for the class mix (:meth:`mix_weight`), the class-blind route's weights
-        and, with :attr:`class_routed`, its header-less fallback rule's."""
+        """routing: gateway-api with more than one request class: the class-blind route weighs
+        backends by their capacity for the class mix (:meth:`mix_weight`); with
+        :attr:`class_routed`, by their capacity at the classes routed to them (falling back to
+        the mix's for an allocation routed nothing)."""
         return (
             self.spec.kubernetes.routing == "gateway-api"
             and sum(1 for _, s in self.classes if s > 0) > 1
