@@ -151,6 +151,10 @@ def test_check_catches_a_hand_edited_class_weight(tmp_path: Path) -> None:
     found = findings()
     assert [(f.rule, f.kind) for f in found] == [("drift", "HTTPRoute")] * 2  # both swapped
     assert all(f"rules[{HDR}=long].backendRefs[" in f.message for f in found)
+    del doc["spec"]["rules"][1]  # the class's rule gone: its requests would take the fallback
+    route_file.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    found = findings()
+    assert found and all("is (unset), the plan renders" in f.message for f in found)
 
 
 def test_simulate_routes_each_class_by_its_rule(tmp_path: Path) -> None:
