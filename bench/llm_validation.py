@@ -41,7 +41,7 @@ except ImportError:  # a bare checkout: run from its source tree
 from scaleplan.catalog.files import load_accelerators  # noqa: E402
 from scaleplan.catalog.peaks import proxy_band  # noqa: E402
 from scaleplan.llm.arch import preset  # noqa: E402
-from scaleplan.llm.burst import burst  # noqa: E402
+from scaleplan.llm.burst import burst, kv_tokens  # noqa: E402
 from scaleplan.llm.calibrate import LIGHT_PRIOR, Observed, calibrate  # noqa: E402
 from scaleplan.llm.closed_loop import closed_loop  # noqa: E402
 from scaleplan.llm.memory import EngineSettings, Refusal, memory_plan  # noqa: E402
@@ -253,9 +253,10 @@ def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:
         out["ttft"] = static_batch(d, c.i, 1, c.n)[0]
     elif c.mode == "online_burst_all_at_once" and BURST == "replay":
         # every request at t = 0: the engine's scheduler replayed over the run's own lengths
-        # (llm.burst); at most what the KV cache holds at the mean lengths runs at once
+        # (llm.burst); at most what the KV cache holds at the mean lengths runs at once, or, for
+        # an engine that admits by tokens and preempts (vLLM), the cache counted in tokens
         cap = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
-        b = burst(d, burst_lengths(c), cap=cap)
+        b = burst(d, burst_lengths(c), cap=cap, kv=kv_tokens(d, mem))  # type: ignore[arg-type]
         out.update(tok_s=b.output_tokens_per_s, tpot=b.tpot_ms, ttft=b.ttft_ms)
     elif c.mode in ("offline_max_throughput", "online_burst_all_at_once") or (c.mode == "online_poisson_qps" and c.rate is None):
         n = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]

@@ -103,3 +103,33 @@ def test_calibration_reads_a_burst_point_through_the_replay() -> None:
 def test_an_empty_burst_is_refused() -> None:
     with pytest.raises(ValueError):
         burst(_h100(100, 3), [])
+
+
+def test_vllm_admits_by_kv_tokens_and_preempts_the_latest() -> None:
+    """vLLM holds the cache in tokens: a cache of 8 x 2,100 tokens runs at most 8 of these
+    2,048 / 64-token requests at once (the count cap is then only max_num_seqs), and a
+    preempted request resumes where it stopped; every request still ends with its tokens."""
+    from scaleplan.llm.burst import PreemptingReplay
+
+    lengths = ((2048, 64),) * 32
+    r = PreemptingReplay(32, 8192, 256, "vllm", lengths, kv=8 * 2100)
+    most = 0
+    for _ in range(10_000):
+        if r.done == 32:
+            break
+        r.step()
+        most = max(most, len(r.rem))
+        assert r.used() <= 8 * 2100 + 8192
+    assert r.done == 32 and 1 < most <= 9
+    d = _h100(2048, 64)
+    ample = burst(d, lengths, cap=8, kv=10**9)
+    tight = burst(d, lengths, cap=256, kv=8 * 2100)
+    assert tight.output_tokens_per_s < ample.output_tokens_per_s
+    counted = burst(d, lengths, cap=8)
+    assert tight.output_tokens_per_s == pytest.approx(counted.output_tokens_per_s, rel=0.25)
+
+
+def test_engines_that_do_not_preempt_ignore_the_token_count() -> None:
+    d = _h100(2048, 64, "sglang")
+    lengths = [(2048, 64)] * 32
+    assert burst(d, lengths, cap=8, kv=8 * 2100) == burst(d, lengths, cap=8)

@@ -29,7 +29,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleplan.llm.closed_loop import Calendar, Replay, pass_groups, price
+from scaleplan.llm.memory import MemoryPlan, kv_bytes_per_token_per_gpu
 from scaleplan.llm.perf import REQUEST_OVERHEAD_MS, Deployment, efficiency
+
+# engines whose scheduler admits a prompt by the KV blocks of the chunk it schedules and, when
+# the cache is full, preempts the latest-admitted running request (vLLM V1); its blocks stay in
+# the prefix cache (on by default in V1), so it resumes where it stopped. The other engines keep
+# the count cap (TensorRT-LLM reserves the whole completion; SGLang admits against an estimate
+# of the completions)
+PREEMPTS = frozenset({"vllm"})
 
 
 @dataclass(frozen=True)
@@ -45,32 +53,113 @@ class BurstPerf:
     basis: str
 
 
+class PreemptingReplay(Replay):
+    """A burst through a scheduler that holds the KV cache in tokens (``kv``): every pass the
+    running requests' next tokens (one per decode, the prompt chunks) must fit; where they do
+    not, the latest-admitted running request is preempted (its cache freed, back at the head of
+    the queue; readmitted where it stopped, its blocks found in the prefix cache); a waiting
+    request is admitted when the pass has budget for a chunk of it and the cache room for it.
+    Requests preempted after their first token keep their share of the per-request TPOT while
+    they wait."""
+
+    def __init__(self, n: int, budget: int, cap: int, engine: str,
+                 lengths: tuple[tuple[int, int], ...], kv: int) -> None:
+        super().__init__(n, 1, 1, budget, cap, engine, lengths=lengths)
+        self.kv = max(kv, 1)
+        self.resume: dict[int, int] = {}  # preempted request -> tokens generated before
+        self.held: dict[int, tuple[int, int, int, int]] = {}  # preempted -> (rem, gen, prompt, out)
+        self.preemptions = 0
+
+    def used(self) -> int:
+        return sum(self.prompt[k] - max(left, 0) + self.gen[k] for k, left in self.rem.items())
+
+    def need(self) -> int:
+        """Tokens the running requests add to the cache in the next pass."""
+        decoders = sum(1 for left in self.rem.values() if left <= 0)
+        return decoders + sum(c for _, c in self.prefill_chunks(self.budget - decoders))
+
+    def admit(self) -> None:
+        while self.rem and self.used() + self.need() > self.kv and len(self.rem) > 1:
+            k = next(reversed(self.rem))  # the latest admitted
+            self.held[k] = (self.rem[k], self.gen[k], self.prompt[k], self.out[k])
+            del self.rem[k], self.gen[k], self.prompt[k], self.out[k]
+            if self.held[k][1]:
+                self.resume[k] = self.held[k][1]
+            self.queue.appendleft((0, k))
+            self.preemptions += 1
+        while self.queue and len(self.rem) < self.cap and self.queue[0][0] <= self.p:
+            k = self.queue[0][1]
+            need = self.need()
+            left = self.budget - need  # a request is admitted only with a chunk in this pass
+            if k in self.held:
+                # its blocks are still in the prefix cache: readmitted where it stopped
+                rem, gen, prompt, out = self.held[k]
+            else:
+                i, o = self.lengths[k]
+                prompt, out, rem, gen = max(i, 1), max(o, 1), max(i, 1), 0
+            first = prompt - max(rem, 0) + gen + min(max(rem, 0), max(left, 0))
+            if self.rem and (left <= 0 or self.used() + need + first > self.kv):
+                break
+            self.queue.popleft()
+            self.held.pop(k, None)
+            self.prompt[k], self.out[k], self.rem[k], self.gen[k] = prompt, out, rem, gen
+
+    def per_token(self) -> float:
+        """Sum of 1 / (O - 1) over the requests between first and last token, the preempted
+        ones (waiting or recomputing) included."""
+        o = self.lengths
+        between = {*self.resume, *(k for k, left in self.rem.items() if left <= 0)}
+        return sum(1.0 / (o[k][1] - 1) for k in between if o[k][1] > 1)
+
+    def max_run(self, decoders: int) -> int:
+        """Decode-only passes before the cache is full."""
+        return max((self.kv - self.used()) // max(decoders, 1), 1)
+
+    def finish(self, k: int) -> None:
+        self.resume.pop(k, None)
+        super().finish(k)
+
+
 @functools.lru_cache(maxsize=512)
 def burst_calendar(
-    lengths: tuple[tuple[int, int], ...], budget: int, cap: int, engine: str
+    lengths: tuple[tuple[int, int], ...], budget: int, cap: int, engine: str, kv: int = 0
 ) -> Calendar:
     """Replay ``lengths`` (prompt, output) requests, all waiting at the first pass, through the
-    engine's scheduler until the last one ends; the whole run's pass groups."""
+    engine's scheduler until the last one ends; the whole run's pass groups. ``kv``: the KV
+    cache in tokens, for the engines that preempt (``PREEMPTS``); 0: the count cap alone."""
     n = len(lengths)
-    r = Replay(n, 1, 1, budget, cap, engine, lengths=lengths)
+    r: Replay = (PreemptingReplay(n, budget, cap, engine, lengths, kv) if kv and engine in PREEMPTS
+                 else Replay(n, 1, 1, budget, cap, engine, lengths=lengths))
     # every call advances at least one pass; the run takes at most one pass per prompt chunk
-    # and one per output token of every request
-    limit = 2 * sum(o + i // max(budget, 1) + 2 for i, o in lengths) + 2
+    # and one per output token of every request (x 20: a safety stop, preempted requests
+    # resume and can wait out passes)
+    limit = 20 * sum(o + i // max(budget, 1) + 2 for i, o in lengths) + 2
     r.run(n, limit, f"burst replay did not end ({n} requests)")
     return Calendar(pass_groups(r.acc, exact_decodes=False), max(r.first, 1), max(r.finished, 1))
 
 
+def kv_tokens(d: Deployment, mem: MemoryPlan) -> int:
+    """Tokens the KV cache of ``mem`` holds (every layer's KV counted, as the count cap does)."""
+    per_token = kv_bytes_per_token_per_gpu(d.arch, d.kv_dtype, d.tp, d.pp)
+    return int(mem.kv_gib_per_gpu * 2**30 // per_token)
+
+
 def burst(
-    d: Deployment, lengths: Sequence[tuple[int, int]], *, cap: int | None = None
+    d: Deployment, lengths: Sequence[tuple[int, int]], *, cap: int | None = None,
+    kv: int = 0,
 ) -> BurstPerf:
     """Mean TTFT, mean TPOT and output tokens/s of ``lengths`` (prompt, output) requests sent
-    at once to deployment ``d`` (at most ``cap`` sequences running: default ``max_num_seqs``)."""
+    at once to deployment ``d`` (at most ``cap`` sequences running: default ``max_num_seqs``).
+    ``kv``: the KV cache in tokens (:func:`kv_tokens`); for the engines that admit by tokens and
+    preempt (``PREEMPTS``) it replaces ``cap``, the others ignore it."""
     reqs = tuple((max(int(i), 1), max(int(o), 1)) for i, o in lengths)
     if not reqs:
         raise ValueError("a burst needs at least one request")
     s = d.settings
-    running = min(cap or s.max_num_seqs, s.max_num_seqs)
-    cal = burst_calendar(reqs, s.max_num_batched_tokens, running, s.engine)
+    # an engine that preempts holds the cache in tokens (kv): only max_num_seqs caps the count
+    by_tokens = kv and s.engine in PREEMPTS
+    running = s.max_num_seqs if by_tokens else min(cap or s.max_num_seqs, s.max_num_seqs)
+    cal = burst_calendar(reqs, s.max_num_batched_tokens, running, s.engine, kv)
     t = price(d, cal)
     decoded = sum(1 for _, o in reqs if o > 1)
     out_tokens = sum(o for _, o in reqs)

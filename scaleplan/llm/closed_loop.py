@@ -195,6 +195,11 @@ class Replay:
         else:
             self._decode_run(decoders, waiting, in_decode)
 
+    def max_run(self, decoders: int) -> int:
+        """Most identical decode-only passes in one run (no limit here; a replay that holds the
+        KV cache in tokens stops a run where the cache fills)."""
+        return 1 << 62
+
     def _mixed_pass(
         self, chunks: list[tuple[int, int]], decoders: list[int], waiting: int, in_decode: int
     ) -> None:
@@ -222,7 +227,7 @@ class Replay:
         self.p += 1
 
     def _decode_run(self, decoders: list[int], waiting: int, in_decode: int) -> None:
-        run = min(self.out[k] - self.gen[k] for k in decoders)
+        run = min(min(self.out[k] - self.gen[k] for k in decoders), self.max_run(len(decoders)))
         if self.queue and len(self.rem) < self.cap:
             run = min(run, max(self.queue[0][0] - self.p, 1))
         d = len(decoders)
