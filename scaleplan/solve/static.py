@@ -551,9 +551,15 @@ def after_search(
     pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, *, tie_break: bool = True
 ) -> Outcome:
     """What follows :func:`search_windows` on a solved outcome: static HTTPRoute weights
-    :func:`best_static`, else (one window) :func:`hold_rounded_spot` then
-    :func:`scaleplan.solve.delivered.hold_delivered_loss`; InfeasibleError as they raise it."""
+    :func:`best_static` (one window with several classes:
+    :func:`scaleplan.solve.mixwindow.mixed_one_window`), else (one window)
+    :func:`hold_rounded_spot` then :func:`scaleplan.solve.delivered.hold_delivered_loss`;
+    InfeasibleError as they raise it."""
     if pb.static_weights(rps):
+        if pb.mixed_stream and not pb.hourly_weights(rps):  # exact: the one-class plan
+            from scaleplan.solve.mixwindow import mixed_one_window  # it uses best_static
+
+            return _checked(pb, mixed_one_window(pb, o, rps, deadline, tie_break), rps)
         return _checked(pb, best_static(pb, o, rps, deadline), rps)
     o = hold_rounded_spot(pb, o, rps, deadline, tie_break=tie_break)
     return hold_delivered_loss(pb, o, rps, deadline, tie_break=tie_break)
