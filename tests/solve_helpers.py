@@ -102,3 +102,33 @@ def delivered_utilization(plan: Any, cands: Any) -> dict[str, float]:
             worst = max(worst, need / (pods - n) if pods > n else float("inf"))
         out[b.service] = worst
     return out
+
+
+def two_class_llm_chat(*extra: tuple[str, str]) -> str:
+    """examples/llm-chat's spec with two token-length classes (70 % 128/64 tokens, 30 %
+    6000/1024) at 12 rps on L4, L40S and H100, one GPU per replica, no spot and no redundancy
+    (and ``extra`` replacements): the case where the per-class and the mix plans differ."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "spec.yaml"
+    text = example.read_text(encoding="utf-8")
+    for old, new in [
+        (
+            "    - {name: short, share: 0.6, input_tokens: 256, output_tokens: 128}\n"
+            "    - {name: medium, share: 0.3, input_tokens: 1024, output_tokens: 256}\n"
+            "    - {name: long, share: 0.1, input_tokens: 4096, output_tokens: 512}\n",
+            "    - {name: short, share: 0.7, input_tokens: 128, output_tokens: 64}\n"
+            "    - {name: long, share: 0.3, input_tokens: 6000, output_tokens: 1024}\n",
+        ),
+        (
+            "  spot:\n    allowed: true\n    max_fraction: 0.5\n  redundancy: n+1\n",
+            "  redundancy: none\n",
+        ),
+        ("  peak_rps: 6\n", "  peak_rps: 12\n"),
+        ("accelerators: [L4, A10G, L40S, A100-80GB, H100]", "accelerators: [L4, L40S, H100]"),
+        ("max_gpus_per_replica: 2", "max_gpus_per_replica: 1"),
+        *extra,
+    ]:
+        assert old in text
+        text = text.replace(old, new)
+    return text

@@ -15,7 +15,15 @@ import time
 from pathlib import Path
 
 import pytest
-from solve_helpers import catalog, delivered_utilization, point, profile, row, spec
+from solve_helpers import (
+    catalog,
+    delivered_utilization,
+    point,
+    profile,
+    row,
+    spec,
+    two_class_llm_chat,
+)
 
 from scaleplan.catalog.files import load_catalog
 from scaleplan.plan import read_plan
@@ -136,26 +144,7 @@ def test_llm_two_classes_simulated_as_rendered(
     p95 in minutes). The plan for the mix (3 L40S + 3 H100, $26.22/h, weighed 14/86 by their
     capacity for the mix: both at 82 % of it) holds as delivered and simulated, proven optimal
     against the MILP with the classes merged."""
-    src = ROOT / "examples" / "llm-chat"
-    text = (src / "spec.yaml").read_text(encoding="utf-8")
-    for old, new in [
-        (
-            "    - {name: short, share: 0.6, input_tokens: 256, output_tokens: 128}\n"
-            "    - {name: medium, share: 0.3, input_tokens: 1024, output_tokens: 256}\n"
-            "    - {name: long, share: 0.1, input_tokens: 4096, output_tokens: 512}\n",
-            "    - {name: short, share: 0.7, input_tokens: 128, output_tokens: 64}\n"
-            "    - {name: long, share: 0.3, input_tokens: 6000, output_tokens: 1024}\n",
-        ),
-        (
-            "  spot:\n    allowed: true\n    max_fraction: 0.5\n  redundancy: n+1\n",
-            "  redundancy: none\n",
-        ),
-        ("  peak_rps: 6\n", "  peak_rps: 12\n"),
-        ("accelerators: [L4, A10G, L40S, A100-80GB, H100]", "accelerators: [L4, L40S, H100]"),
-        ("max_gpus_per_replica: 2", "max_gpus_per_replica: 1"),
-    ]:
-        assert old in text
-        text = text.replace(old, new)
+    text = two_class_llm_chat()
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(text, encoding="utf-8")
     cli(
