@@ -471,6 +471,22 @@ def test_a_plans_replicas_run_its_engines_scheduler() -> None:
         assert (cfg.chunked, cfg.mixed, cfg.recv_interval) == (chunked, mixed, 1), engine
 
 
+def test_a_plans_replicas_take_the_receive_interval_of_their_engine_settings() -> None:
+    """The kernel's receive interval is the deployment's EngineSettings.recv_interval (the LLM
+    model's, dad59e6), not a second setting: 1 (off) unless set, as in every plan today."""
+    from types import SimpleNamespace
+
+    from scaleplan.llm.memory import EngineSettings
+    from scaleplan.simulate.llm_replicas import ModelStep, replica_config
+
+    plan = llm_plan()
+    a = plan.allocations[0]
+    for settings, want in ((EngineSettings.of("sglang"), 1),
+                           (EngineSettings.of("sglang", recv_interval=30), 30)):
+        step = ModelStep(SimpleNamespace(settings=settings))
+        assert replica_config(plan, a, step).recv_interval == want
+
+
 def test_replica_delta_shows_an_llm_plans_margin(cli, tmp_path: Path) -> None:
     """--replica-delta was refused for LLM plans, so their margin could not be seen (new-user
     trial, 2026-12-05): a plan of 3 replicas that holds fails with 2 fewer, and the window

@@ -31,7 +31,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from scaleplan.simulate.llm_wait import check_frontend, held_back
+from scaleplan.simulate.llm_wait import check_frontend, held_back, receive
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -82,8 +82,9 @@ class ReplicaConfig:
     step that prefills runs no decodes, and they stall for it: SGLang without mixed chunks).
     ``recv_interval`` is SGLang's ``--scheduler-recv-interval`` (default 1): a busy scheduler
     takes new requests in only after that many decode steps, or after any step that prefilled;
-    an idle one at once. ``reserve_completion``: admission reserves KV for the prompt and the
-    whole completion, so nothing is preempted (TensorRT-LLM's GUARANTEED_NO_EVICT).
+    an idle one at once (SGLang's rule, cited: ``llm_wait.receive``). ``reserve_completion``:
+    admission reserves KV for the prompt and the whole completion, so nothing is preempted
+    (TensorRT-LLM's GUARANTEED_NO_EVICT).
     """
 
     max_num_seqs: int
@@ -337,7 +338,7 @@ class _Engine:
         r = self.reps[g]
         cfg = r.cfg
         if cfg.recv_interval > 1:
-            self._receive(r)
+            receive(r)
         half = cfg.block_size * 0.5
         if r.running and r.s + r.n_dec * (r.d + 1) + r.kv_pref + len(r.running) * half > r.cap:
             self._preempt(r, half)
@@ -368,18 +369,6 @@ class _Engine:
         r.seq_steps += n_dec
         r.busy_s += dt
         heapq.heappush(self.events, (t + dt, 3, g, r.token))
-
-    def _receive(self, r: _Rep) -> None:
-        """SGLang's receive skipping, at the start of each step: a counter grows by 1 for a
-        decode step just run and by the whole interval for one that prefilled; when it reaches
-        ``recv_interval`` the requests sent meanwhile join the queue and it restarts. An idle
-        scheduler takes them at once."""
-        r.recv += r.cfg.recv_interval if r.prefilled else 1
-        idle = r.n_dec == 0 and not r.prefill and not r.waiting
-        if r.recv >= r.cfg.recv_interval or idle:
-            r.waiting.extend(r.inbox)
-            r.inbox = []
-            r.recv = 0
 
     def _preempt(self, r: _Rep, half: float) -> None:
         """Free KV for this step's decode tokens: the most recently admitted sequences go back

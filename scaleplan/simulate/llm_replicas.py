@@ -106,7 +106,8 @@ def replica_config(plan: Plan, a: Allocation, step: eng.StepTime) -> eng.Replica
     """The engine settings of one allocation's replicas, from its ``llm`` section (without one:
     the operating point's batch as ``max_num_seqs``, KV cache not limiting), scheduled as the
     spec's engine schedules (``scaleplan.llm.closed_loop.SCHEDULER``: chunked prefill, prefill
-    steps that carry decodes or not)."""
+    steps that carry decodes or not), with the receive interval of the deployment's engine
+    settings (``EngineSettings.recv_interval``: 1, every engine's default, unless set)."""
     from scaleplan.llm.closed_loop import SCHEDULER
     from scaleplan.llm.memory import ENGINES
 
@@ -124,9 +125,10 @@ def replica_config(plan: Plan, a: Allocation, step: eng.StepTime) -> eng.Replica
     kv = llm.kv_cache_tokens if llm.kv_cache_tokens > 0 else 10**12
     # TensorRT-LLM and TGI reserve a request's whole completion at admission (scaleplan.llm.memory)
     reserve = ENGINES.get(plan.spec.model.engine or "vllm", ENGINES["vllm"]).reserves_completion
+    recv = step.deployment.settings.recv_interval if isinstance(step, ModelStep) else 1
     return eng.ReplicaConfig(
         llm.max_num_seqs, kv, llm.block_size, budget, llm.max_model_len, step, chunked, mixed,
-        reserve_completion=reserve,
+        max(int(recv), 1), reserve,
     )
 
 
