@@ -270,3 +270,52 @@ def test_render_refuses_more_rules_than_a_route_holds(monkeypatch: pytest.Monkey
     with pytest.raises(PlanError) as err:
         gateway.class_rules(plan, svcs, "plan")
     assert "16 distinct sets of backend weights" in str(err.value.problems[0].message)
+
+
+def test_spot_max_fraction_reads_the_class_rules() -> None:
+    """spot.max_fraction at the route's integer weights (static.hold_rounded_spot) with a rule
+    per class: the share of requests on spot pods is what the class rules send them
+    (kube.backends.class_rule_spot_share), not the header-less rule's capacity weights. Short
+    (70 %) on L4s, long (30 %) mostly on A10Gs, n+1, 300 rps, max_fraction 0.3: the MILP's plan
+    (3 on-demand + 2 spot L4, 3 A10G, $5.83/h) sends 21.8 % of the requests to spot; measured by
+    the L4's short-class capacity weight it read 36.0 %, and the repair bought an all-on-demand
+    plan ($6.24/h, 'feasible')."""
+    from scaleplan.kube.backends import backends, request_shares
+
+    sp = spec(
+        traffic={
+            "peak_rps": 300,
+            "headroom": 0.2,
+            "classes": [{"name": "short", "share": 0.7}, {"name": "long", "share": 0.3}],
+        },
+        slo={"latency_ms": 500, "percentile": 95},
+        placement={
+            "providers": ["aws"],
+            "regions": ["us-east-1"],
+            "min_replicas": 0,
+            "accelerators": ["L4", "A10G"],
+            "redundancy": "n+1",
+            "spot": {"allowed": True, "max_fraction": 0.3},
+        },
+        kubernetes={**GW, "class_header": HDR},
+    )
+    prof = profile(
+        point("L4", 1, 10, 100, request_class="short"),
+        point("L4", 1, 100, 10, request_class="long"),
+        point("A10G", 1, 50, 20, request_class="short"),
+        point("A10G", 1, 16.7, 60, request_class="long"),
+    )
+    cat = catalog(
+        row("g6.xlarge", "L4", 1, 0.8048, spot=0.2), row("g5.xlarge", "A10G", 1, 1.006, spot=0.9)
+    )
+    plan = solve(sp, prof, cat, options=FAST).plan
+    by, shares = {a.name: a for a in plan.allocations}, request_shares(plan)
+    delivered = 0.0
+    for b in backends(plan):
+        ms = [by[m] for m in b.members]
+        spot = sum(a.replicas for a in ms if a.capacity_type == "spot")
+        delivered += shares[b.service] * spot / sum(a.replicas for a in ms)
+    assert 0.0 < delivered <= 0.3 + 1e-9
+    assert plan.status == "optimal"
+    assert plan.cost_per_hour == pytest.approx(5.8324, abs=1e-4)
+    assert not any("integer weights put" in w for w in plan.warnings)

@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING
 
 from scaleplan.kube import names, safety
 from scaleplan.kube.safety import BACKEND_LABEL
-from scaleplan.kube.weights import class_routed, class_weights, route_weights
+from scaleplan.kube.weights import (
+    CLASS_WEIGHT_TOTAL,
+    class_routed,
+    class_weights,
+    largest_remainder,
+    route_weights,
+)
 
 if TYPE_CHECKING:
     from scaleplan.plan import Allocation, Plan
@@ -39,6 +45,7 @@ __all__ = [
     "backend_of",
     "backend_weights",
     "backends",
+    "class_rule_spot_share",
     "group_allocations",
     "losable",
     "request_shares",
@@ -174,6 +181,32 @@ def request_shares(plan: Plan) -> dict[str, float]:
     weights = backend_weights(plan)
     total = sum(weights.values())
     return {svc: (w / total if total > 0 else 0.0) for svc, w in weights.items()}
+
+
+def class_rule_spot_share(
+    allocations: Sequence[Allocation], classes: Sequence[tuple[str, float]]
+) -> float:
+    """``kubernetes.class_header``: the share of all requests the class rules send to spot
+    pods. Class c (traffic share s_c) weighs each backend (:func:`group_allocations`) by its
+    members' ``routing`` share of c, out of :data:`CLASS_WEIGHT_TOTAL` (as
+    :func:`scaleplan.kube.weights.class_weights` does), and kube-proxy spreads a backend's
+    requests evenly over its pods: sum_c s_c sum_b W_cb spot_b / pods_b. The optimizer holds
+    spot.max_fraction with it (``solve.delivered.rounded_spot_share``) before a Plan exists."""
+    groups = group_allocations(allocations)
+    total = sum(s for _, s in classes) or 1.0
+    out = 0.0
+    for cls, s in classes:
+        w = largest_remainder(
+            {f"{i:06d}": sum(a.routing.get(cls, 0.0) for a in g) for i, g in enumerate(groups)},
+            CLASS_WEIGHT_TOTAL,
+        )
+        tot = sum(w.values())
+        for i, g in enumerate(groups):
+            pods = sum(a.replicas for a in g)
+            spot = sum(a.replicas for a in g if a.capacity_type == "spot")
+            if tot and pods:
+                out += s / total * w[f"{i:06d}"] / tot * spot / pods
+    return out
 
 
 def spot_loss_share(plan: Plan) -> float:

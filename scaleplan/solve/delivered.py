@@ -29,9 +29,21 @@ from scaleplan.solve.split import Split, group_weights, spot_share
 MAX_LOSS_SEARCHES = 40
 
 
-def rounded_spot_share(split: Split, o: Outcome) -> float:
+def rounded_spot_share(split: Split, o: Outcome, rps: Sequence[float] | None = None) -> float:
     """The largest share of requests on spot pods, over ``o``'s windows, as the HTTPRoute
-    delivers it at its integer weights (:func:`spot_share`, :func:`group_weights`)."""
+    delivers it at its integer weights (:func:`spot_share`, :func:`group_weights`). With
+    ``kubernetes.class_header`` (:attr:`Problem.class_routed`; one window, ``rps`` its demand)
+    the class rules send the requests, each class by the MILP's own routing: the share is
+    theirs, on the allocations as assembled (``kube.backends.class_rule_spot_share``), not the
+    capacity weights of the header-less rule, which no request with the header follows."""
+    if split.pb.class_routed:
+        from scaleplan.kube.backends import class_rule_spot_share
+        from scaleplan.solve.assemble import allocations  # assemble sits above this module
+
+        assert rps is not None, "class rules: the share needs the plan's demand"
+        if not o.sols:
+            return 0.0
+        return class_rule_spot_share(allocations(split.pb, o, rps)[0], split.pb.classes)
     return max(
         (spot_share(o.cands, split.groups, group_weights(split, x.replicas), x.replicas)
          for x in o.sols),

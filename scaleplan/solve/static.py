@@ -231,7 +231,7 @@ def _tightened(
         t = search_windows(tight, o.cands, rps, deadline=deadline, tie_break=tie_break)
         if not t.solved:
             return None
-        over = rounded_spot_share(Split(pb, t.cands), t)
+        over = rounded_spot_share(Split(pb, t.cands), t, rps)
         if over <= f + 1e-9:
             return t
     return None
@@ -253,7 +253,7 @@ def hold_rounded_spot(
     if not (o.solved and one_window and spot.allowed and spot.max_fraction < 1):
         return o
     split = Split(pb, o.cands)
-    over = rounded_spot_share(split, o)
+    over = rounded_spot_share(split, o, rps)
     if over <= spot.max_fraction + 1e-9:
         return o
     best = _tightened(pb, o, rps, over, deadline, tie_break)
