@@ -88,7 +88,7 @@ def delivered_utilization(plan: Any, cands: Sequence[Candidate]) -> dict[str, fl
     HTTPRoute delivers one window's demand: its share W_b / sum W of every class over its
     pods at the candidate's per-class capacities, times (1 + headroom), and over the pods
     left after its n+1 / zone / survive_loss loss (inf: none left, or a class it does not
-    serve). The same check as tests/solve_helpers.delivered_utilization."""
+    serve). The tests' oracle too (tests/solve_helpers.delivered_utilization loads it)."""
 
     def cand(a: Any) -> Candidate:
         return next(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from scaleplan.catalog.files import load_accelerators
@@ -56,52 +57,19 @@ def candidate(name: str, price: float, cap: float, *, rpn: int = 1, spot: bool =
 
 def delivered_utilization(plan: Any, cands: Any) -> dict[str, float]:
     """routing: gateway-api over one window: per backend Service, the worst utilization of its
-    pods as the rendered HTTPRoute delivers the demand. The route sends backend b the share
-    W_b / sum W of EVERY request class (``backend_weights``, render's), spread evenly over its
-    pods, so a pod carries sum_c W_b D_c / (pods_b cap_c) of its capacity, cap_c its candidate's
-    per-class capacity (``cands``, derated to the SLO): that times (1 + headroom), and that
-    load over the pods left after losing its largest node (n+1), what its nodes put in the
-    first zone (zone) or its spot pods (survive_loss). Above 1: overloaded (inf: a class it
-    does not serve)."""
-    from scaleplan.kube.backends import backend_weights, backends
+    pods as the rendered HTTPRoute delivers the demand (every class at the backend's weight
+    share, over its pods, with headroom and after the losses the spec claims to survive). One
+    copy: bench/mixed_stream_sweep.py's check, which the sweep's figures rest on."""
+    return _sweep().delivered_utilization(plan, cands)  # type: ignore[no-any-return]
 
-    def cand(a: Any) -> Any:
-        return next(
-            c for c in cands
-            if (c.row.instance_type, c.capacity_type, c.gpus_per_replica, c.row.region)
-            == (a.instance_type, a.capacity_type, a.gpus_per_replica, a.region)
-        )
 
-    by = {a.name: a for a in plan.allocations}
-    weights = backend_weights(plan)
-    total, pl, (d,) = sum(weights.values()), plan.spec.placement, plan.demand.rps
-    classes = plan.demand.classes or {"default": 1.0}
-    out: dict[str, float] = {}
-    for b in backends(plan):
-        ms = [by[m] for m in b.members]
-        pods = sum(a.replicas for a in ms)
-        if pods == 0 or weights[b.service] == 0:
-            continue
-        c = cand(ms[0])  # one backend, one serving shape: one capacity per class
-        share = weights[b.service] / total
-        need = sum(
-            share * d * s / c.cap(cl) if c.cap(cl) else float("inf") for cl, s in classes.items()
-        )
-        lost = []
-        if pl.redundancy == "n+1":
-            lost.append(max(min(a.replicas_per_node, a.replicas) for a in ms))
-        if pl.redundancy == "zone":
-            lost.append(sum(
-                min(a.replicas_per_node, a.replicas - j * a.replicas_per_node)
-                for a in ms for j in range(0, a.nodes, max(len(a.zones), 1))
-            ))
-        if pl.spot.survive_loss:
-            lost.append(sum(a.replicas for a in ms if a.capacity_type == "spot"))
-        worst = need / pods * (1 + plan.demand.headroom)
-        for n in lost:
-            worst = max(worst, need / (pods - n) if pods > n else float("inf"))
-        out[b.service] = worst
-    return out
+@functools.cache
+def _sweep() -> Any:
+    from pathlib import Path
+
+    from conftest import load_script
+
+    return load_script(Path(__file__).resolve().parents[1] / "bench" / "mixed_stream_sweep.py")
 
 
 def two_class_llm_chat(*extra: tuple[str, str]) -> str:
