@@ -100,3 +100,35 @@ def two_class_llm_chat(*extra: tuple[str, str]) -> str:
         assert old in text
         text = text.replace(old, new)
     return text
+
+
+GATEWAY = {"image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}}
+
+
+def two_class_toy(header: str | None = None) -> tuple[Spec, Profile, Catalog]:
+    """Two classes half and half at 60 rps, gateway-api: L4 serves 100 rps of short and 10 of
+    long, A10G 20 of short and 60 of long (the per-class plan and the mix plan differ);
+    ``header``: ``kubernetes.class_header``."""
+    sp = spec(
+        traffic={
+            "peak_rps": 60,
+            "headroom": 0.2,
+            "classes": [{"name": "short", "share": 0.5}, {"name": "long", "share": 0.5}],
+        },
+        slo={"latency_ms": 500, "percentile": 95},
+        placement={
+            "providers": ["aws"],
+            "regions": ["us-east-1"],
+            "min_replicas": 0,
+            "accelerators": ["L4", "A10G"],
+        },
+        kubernetes={**GATEWAY, **({"class_header": header} if header else {})},
+    )
+    prof = profile(
+        point("L4", 1, 10, 100, request_class="short"),
+        point("L4", 1, 100, 10, request_class="long"),
+        point("A10G", 1, 50, 20, request_class="short"),
+        point("A10G", 1, 16.7, 60, request_class="long"),
+    )
+    cat = catalog(row("g6.xlarge", "L4", 1, 0.8048), row("g5.xlarge", "A10G", 1, 1.006))
+    return sp, prof, cat

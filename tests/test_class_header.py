@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 import yaml
-from solve_helpers import catalog, point, profile, row, spec, two_class_llm_chat
+from solve_helpers import (
+    GATEWAY,
+    catalog,
+    point,
+    profile,
+    row,
+    spec,
+    two_class_llm_chat,
+    two_class_toy,
+)
 
 from scaleplan.check.schema_cache import validate_object
 from scaleplan.kube.backends import backend_class_weights, backends
@@ -26,34 +35,12 @@ from scaleplan.solve.candidates import build_candidates
 from scaleplan.yamlio import parse_yaml_documents
 
 FAST = SolveOptions(alternatives=False)
-GW = {"image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}}
+GW = GATEWAY
 HDR = "X-Request-Class"
 
 
 def _two_class(header: str | None = HDR) -> tuple[Any, Any, Any]:
-    sp = spec(
-        traffic={
-            "peak_rps": 60,
-            "headroom": 0.2,
-            "classes": [{"name": "short", "share": 0.5}, {"name": "long", "share": 0.5}],
-        },
-        slo={"latency_ms": 500, "percentile": 95},
-        placement={
-            "providers": ["aws"],
-            "regions": ["us-east-1"],
-            "min_replicas": 0,
-            "accelerators": ["L4", "A10G"],
-        },
-        kubernetes={**GW, **({"class_header": header} if header else {})},
-    )
-    prof = profile(
-        point("L4", 1, 10, 100, request_class="short"),
-        point("L4", 1, 100, 10, request_class="long"),
-        point("A10G", 1, 50, 20, request_class="short"),
-        point("A10G", 1, 16.7, 60, request_class="long"),
-    )
-    cat = catalog(row("g6.xlarge", "L4", 1, 0.8048), row("g5.xlarge", "A10G", 1, 1.006))
-    return sp, prof, cat
+    return two_class_toy(header)
 
 
 def _delivered_per_class(plan: Plan, cands: Any) -> dict[str, float]:

@@ -16,13 +16,10 @@ from pathlib import Path
 
 import pytest
 from solve_helpers import (
-    catalog,
+    GATEWAY,
     delivered_utilization,
-    point,
-    profile,
-    row,
-    spec,
     two_class_llm_chat,
+    two_class_toy,
 )
 
 from scaleplan.catalog.files import load_catalog
@@ -39,7 +36,7 @@ from scaleplan.spec import read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = SolveOptions(alternatives=False)
-GW = {"image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}}
+GW = GATEWAY
 
 
 def _per_class(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,29 +47,7 @@ def _per_class(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _two_class() -> tuple[object, object, object]:
     # L4: 100 rps of short, 10 of long; A10G: 20 of short, 60 of long (half and half, 60 rps)
-    sp = spec(
-        traffic={
-            "peak_rps": 60,
-            "headroom": 0.2,
-            "classes": [{"name": "short", "share": 0.5}, {"name": "long", "share": 0.5}],
-        },
-        slo={"latency_ms": 500, "percentile": 95},
-        placement={
-            "providers": ["aws"],
-            "regions": ["us-east-1"],
-            "min_replicas": 0,
-            "accelerators": ["L4", "A10G"],
-        },
-        kubernetes=GW,
-    )
-    prof = profile(
-        point("L4", 1, 10, 100, request_class="short"),
-        point("L4", 1, 100, 10, request_class="long"),
-        point("A10G", 1, 50, 20, request_class="short"),
-        point("A10G", 1, 16.7, 60, request_class="long"),
-    )
-    cat = catalog(row("g6.xlarge", "L4", 1, 0.8048), row("g5.xlarge", "A10G", 1, 1.006))
-    return sp, prof, cat
+    return two_class_toy()
 
 
 def test_per_class_plan_overloads_a_backend_the_mixed_stream_plan_holds(
