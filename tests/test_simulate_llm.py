@@ -647,3 +647,23 @@ def test_delayed_context_batching_holds_prompts_back() -> None:
     assert held - lone == pytest.approx(5 * decode_step, rel=0.05)
     # 950 prompt tokens and one decode reach 0.9 x 1000: the prompt goes at once
     assert first_token(950, (5, 0.9))[1] == first_token(950, (0, 0.0))[1]
+
+
+def test_points_at_one_load_are_said_to_be_pessimistic() -> None:
+    """--steps points through the plan's own predictions (every class at the planned
+    concurrency): the step source says the run is pessimistic (docs/simulate.md); points at
+    several concurrencies, or at concurrency 1, say nothing more."""
+    from pathlib import Path
+
+    from scaleplan.plan import read_plan
+    from scaleplan.simulate.llm_replicas import Point, _one_load, steps_for_plan
+
+    plan = read_plan(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
+    _, sources = steps_for_plan(plan, "plan.yaml", source="points")
+    assert sources and all(
+        s.startswith("plan predictions (llm.classes) (all at concurrency ")
+        and s.endswith(": pessimistic, the prompt cost is read from a TTFT under load)")
+        for s in sources
+    ), sources
+    assert _one_load([Point(1, 512, 128, 50.0, 20.0), Point(16, 512, 128, 90.0, 25.0)]) == ""
+    assert _one_load([Point(1, 512, 128, 50.0, 20.0)]) == ""

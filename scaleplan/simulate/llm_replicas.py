@@ -63,6 +63,18 @@ def step_from_points(points: Sequence[Point]) -> eng.LinearStep:
     return eng.LinearStep(base_s=float(a), per_prefill_token_s=float(np.median(ks)), per_decode_seq_s=float(b))
 
 
+def _one_load(points: Sequence[Point]) -> str:
+    """What to say when every point is at one concurrency above 1 (the plan's own predictions
+    are at the planned concurrency): the prompt cost is then read from a TTFT under load, which
+    holds waiting and shared steps, and every step is charged the loaded TPOT, so the run is
+    pessimistic, often by a factor (docs/simulate.md, "Step times")."""
+    loads = {p.concurrency for p in points}
+    if len(loads) != 1 or min(loads) <= 1:
+        return ""
+    said = "pessimistic, the prompt cost is read from a TTFT under load"
+    return f" (all at concurrency {min(loads)}: {said})"
+
+
 def class_tokens(plan: Plan) -> dict[str, tuple[int | None, int | None]]:
     """(input tokens, output tokens) per spec class name (None where the spec gives none)."""
     return {c.name: (c.input_tokens, c.output_tokens) for c in plan.spec.traffic.classes}
@@ -279,7 +291,7 @@ def steps_for_plan(
             ))
             continue
         steps.append(step_from_points(pts))
-        sources.append(src + unsized)
+        sources.append(src + unsized + _one_load(pts))
     if problems:
         raise PlanError(name, problems)
     return steps, sources
