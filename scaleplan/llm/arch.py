@@ -336,29 +336,29 @@ def preset(name: str) -> Architecture:
 _RECORD_TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)
 }
-_RECORD_NEEDS = ("name", "hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim")
 
 
 def from_record(record: Mapping[str, Any]) -> Architecture:
     """An :class:`Architecture` from its recorded fields (``dataclasses.asdict``, as a plan keeps
     a config.json architecture); ValueError naming the first field that is missing, unknown or
     of the wrong type."""
-    fields = {f.name: str(f.type) for f in dataclasses.fields(Architecture)}
+    fields = dataclasses.fields(Architecture)
+    names = {f.name for f in fields}
     for key in record:
-        if key not in fields:
+        if key not in names:
             raise ValueError(f"unknown field {key!r}")
-    for key, typ in fields.items():
-        if key not in record:
-            if key in (*_RECORD_NEEDS, "intermediate_size", "vocab_size"):
-                raise ValueError(f"{key!r} is missing")
+    for f in fields:
+        if f.name not in record:
+            if f.default is dataclasses.MISSING:  # a field without a default must be recorded
+                raise ValueError(f"{f.name!r} is missing")
             continue
-        v = record[key]
+        v, typ = record[f.name], str(f.type)
         base, _, rest = typ.partition(" | ")
         if v is None and rest == "None":
             continue
         ok = _RECORD_TYPES.get(base, (object,))
         if not isinstance(v, ok) or (isinstance(v, bool) and bool not in ok):
-            raise ValueError(f"{key!r} must be {typ}, not {v!r}")
+            raise ValueError(f"{f.name!r} must be {typ}, not {v!r}")
     return Architecture(**record)
 
 

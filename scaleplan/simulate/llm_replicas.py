@@ -189,7 +189,7 @@ class ModelStep:
         return line[0] + line[1] * context_tokens
 
 
-def recorded_architecture(plan: Plan, name: str | None = None) -> Any:
+def plan_architecture(plan: Plan, name: str | None = None) -> Any:
     """The architecture a plan recorded (``Plan.architecture``, a config.json spec's), or None
     (a preset, resolved by name; or a plan written before plans recorded it, whose config.json
     path resolves from the current folder). PlanError when the record is not an architecture."""
@@ -210,7 +210,7 @@ def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, 
     why not). Calibration: when the plan's per-class predictions differ from the uncalibrated
     model's by more than 2 %, the model is calibrated to them (:func:`scaleplan.llm.calibrate.calibrate`)
     so the simulation runs the model the optimizer planned on. ``arch``: the plan's recorded
-    architecture (:func:`recorded_architecture`), else the spec's reference is resolved."""
+    architecture (:func:`plan_architecture`), else the spec's reference is resolved."""
     if plan.spec.model.architecture is None:
         return None, "the spec has no model.architecture"
     from scaleplan.catalog.files import load_accelerators
@@ -261,7 +261,7 @@ def steps_for_plan(
     steps: list[eng.StepTime] = []
     sources: list[str] = []
     problems: list[Problem] = []
-    arch = recorded_architecture(plan, name)  # a bad record is an error, not a fall-back to points
+    arch = plan_architecture(plan, name)  # a bad record is an error, not a fall-back to points
     for k, a in enumerate(plan.allocations):
         if step_override is not None:
             st = step_override(a)

@@ -384,7 +384,7 @@ def assemble_plan(
     architecture: dict[str, object] | None = None,
 ) -> Plan:
     """The hashed plan: costs, demand, allocations, binding constraints, comparison, warnings
-    (and a config.json architecture's facts: ``llm_capacity.recorded_architecture``)."""
+    (and a config.json architecture's facts: ``llm_capacity.architecture_record``)."""
     spec, options = pb.spec, pb.options
     alts, baselines = comparison
     mean_rps = sum(rps) / len(rps)

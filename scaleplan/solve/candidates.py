@@ -511,16 +511,16 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
     from scaleplan.llm.hardware import hardware, missing_facts
     from scaleplan.solve.llm_capacity import (
         LlmShapePoints,
+        architecture_record,
         left_out,
         llm_context,
-        recorded_architecture,
         shape_points,
         slo_miss,
     )
 
     ctx = llm_context(spec, profile, catalog.accelerators, spec_dir)
     assert ctx is not None
-    diag.architecture = recorded_architecture(spec, ctx)
+    diag.architecture = architecture_record(spec, ctx)
     diag.warnings.extend(ctx.notes)
     classes = [c for c, _ in classes_of(spec)]
     modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}

@@ -57,7 +57,7 @@ def token_classes(spec: Spec) -> tuple[TokenClass, ...] | None:
     return tuple(out)
 
 
-def recorded_architecture(spec: Spec, ctx: LlmContext) -> dict[str, object] | None:
+def architecture_record(spec: Spec, ctx: LlmContext) -> dict[str, object] | None:
     """What the plan records of a config.json architecture (``Plan.architecture``): its facts,
     with the path as the spec gives it, so that ``simulate`` needs neither the file nor the
     spec's folder. None for a preset (the spec's name resolves it from the shipped table)."""
