@@ -166,9 +166,9 @@ VLLM_TOKEN_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)  # TTFT / TPOT 
 VLLM_LENGTH_BUCKETS = (64.0, 256.0, 1024.0, 4096.0)
 
 
-def history_vllm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = 1767225600, days: int = 2, prefix: str = "", waiting: Sequence[float] | None = None, engine: str = "vllm") -> None:
-    """A vLLM service in OpenMetrics, series per pod (as a ServiceMonitor labels them): per UTC
-    hour of day ``hours[h]`` = (requests/s per pod, requests running per pod, mean TTFT s, mean
+def history_llm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = 1767225600, days: int = 2, prefix: str = "", waiting: Sequence[float] | None = None, engine: str = "vllm") -> None:
+    """An LLM service (vLLM by default) in OpenMetrics, series per pod (as a ServiceMonitor
+    labels them): per UTC hour of day ``hours[h]`` = (requests/s per pod, requests running per pod, mean TTFT s, mean
     TPOT s, prompt tokens, generated tokens) for every pod. Written: ``vllm:request_success_total``,
     the e2e latency, TTFT, TPOT, prompt and generation token histograms (exponential around the
     mean; ``_sum`` / ``_count`` give the mean exactly), ``vllm:num_requests_running`` and ``up``.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from observe_helpers import BASE, binaries, create_blocks, history_vllm, prometheus_server
+from observe_helpers import BASE, binaries, create_blocks, history_llm, prometheus_server
 
 from scaleplan.catalog.model import Catalog
 
@@ -133,7 +133,7 @@ def test_observe_vllm_and_replan(cli, tables: Catalog, tmp_path) -> None:
     hourly TTFT / TPOT / running; optimize --observed calibrates the model with them and warns
     about the prompt length (not about the output, which matches the classes)."""
     truth = _truth(tables)
-    history_vllm(tmp_path / "om", namespace="llm", service="chat-l40s-x1", pods=PODS, hours=truth, start=START, days=2)
+    history_llm(tmp_path / "om", namespace="llm", service="chat-l40s-x1", pods=PODS, hours=truth, start=START, days=2)
     create_blocks(tmp_path / "om", tmp_path / "tsdb")
     out = tmp_path / "observed.yaml"
     with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
@@ -187,7 +187,7 @@ def test_two_shapes_calibrate_from_each_allocations_pods(cli, tables: Catalog, t
     truth = {"A10G": _truth(tables, "A10G", peak=12), "L40S": _truth(tables)}
     for acc, alloc in (("A10G", a10), ("L40S", od)):
         pods = [f"{alloc.name}-5c7b9d8f4-x000{i}" for i in (1, 2)]
-        history_vllm(tmp_path / "om", namespace="llm", service=by_acc[acc], pods=pods, hours=truth[acc], start=START, days=2, prefix=f"{acc}-")
+        history_llm(tmp_path / "om", namespace="llm", service=by_acc[acc], pods=pods, hours=truth[acc], start=START, days=2, prefix=f"{acc}-")
     create_blocks(tmp_path / "om", tmp_path / "tsdb")
     out = tmp_path / "observed.yaml"
     with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
@@ -227,7 +227,7 @@ def test_observe_tgi_and_replan(cli, tables: Catalog, tmp_path) -> None:
     (work / "plan.yaml").write_text(dump_plan(tgi))
     truth = _truth(tables, spec_file=work / "spec.yaml")
     om = tmp_path / "om"
-    history_vllm(om, namespace="llm", service="chat-l40s-x1", pods=PODS, hours=truth, engine="tgi")
+    history_llm(om, namespace="llm", service="chat-l40s-x1", pods=PODS, hours=truth, engine="tgi")
     assert "tgi_request_mean_time_per_token_duration_sum" in (om / "day00.om").read_text()
     create_blocks(tmp_path / "om", tmp_path / "tsdb")
     out = tmp_path / "observed.yaml"
@@ -278,7 +278,7 @@ def test_observe_reads_the_waiting_queue(cli, tables: Catalog, tmp_path) -> None
     truth = _truth(tables)
     waiting = [0.1 * h[0] for h in truth]  # 100 ms of admission wait in every hour
     inflated = [(r, n, ttft + 0.1, tpot, p, o) for r, n, ttft, tpot, p, o in truth]
-    history_vllm(tmp_path / "om", namespace="llm", service="chat-l40s-x1", pods=PODS, hours=inflated, start=START, days=2, waiting=waiting)
+    history_llm(tmp_path / "om", namespace="llm", service="chat-l40s-x1", pods=PODS, hours=inflated, start=START, days=2, waiting=waiting)
     create_blocks(tmp_path / "om", tmp_path / "tsdb")
     with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
         args = ["observe", "--prometheus", url, "--plan", str(EXAMPLE / "plan.yaml"), "--end", "2026-01-03T00:00:00Z", "--since", "2d"]
