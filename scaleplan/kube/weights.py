@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from scaleplan.plan import Plan
+    from scaleplan.plan import Allocation, Plan
 
 WEIGHT_TOTAL = 100
 # kubernetes.class_header's per-class rules: the plan records each class's routing to 4
@@ -68,10 +68,13 @@ def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, 
     # kubernetes.class_header: this is the header-less rule, which may carry any class: only
     # allocations that serve every class (when any does)
     classes = [c for c, v in plan.demand.classes.items() if v > 0]
-    full = [a for a in plan.allocations if a.replicas > 0 and all(c in a.routing for c in classes)]
-    only_full = class_routed(plan) and bool(full)
+
+    def full(a: Allocation) -> bool:
+        return all(c in a.routing for c in classes)
+
+    only_full = class_routed(plan) and any(a.replicas > 0 and full(a) for a in plan.allocations)
     for a in plan.allocations:
-        if a.replicas <= 0 or (only_full and a not in full):
+        if a.replicas <= 0 or (only_full and not full(a)):
             continue
         key = names.get(a.name, a.name) if names else a.name
         n = a.replicas_per_window[w] if 0 <= w < len(a.replicas_per_window) else a.replicas
@@ -100,10 +103,7 @@ def class_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, 
     keys = [names.get(a.name, a.name) if names else a.name for a in live]
     for c in plan.spec.traffic.classes:
         share = dict.fromkeys(keys, 0.0)
-        for a in plan.allocations:
-            if a.replicas <= 0:
-                continue
-            key = names.get(a.name, a.name) if names else a.name
+        for a, key in zip(live, keys, strict=True):
             share[key] += a.routing.get(c.name, 0.0)
         out[c.name] = largest_remainder(share, CLASS_WEIGHT_TOTAL)
     return out
