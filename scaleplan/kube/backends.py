@@ -172,9 +172,10 @@ def request_shares(plan: Plan) -> dict[str, float]:
     rules' weights, each class at its share of the traffic (every request carries the header)."""
     if class_routed(plan):
         out: dict[str, float] = {}
+        demand = sum(plan.demand.classes.values()) or 1.0
         for cls, cw in backend_class_weights(plan).items():
             total_c = sum(cw.values())
-            share = plan.demand.classes.get(cls, 0.0) / (sum(plan.demand.classes.values()) or 1.0)
+            share = plan.demand.classes.get(cls, 0.0) / demand
             for svc, w in cw.items():
                 out[svc] = out.get(svc, 0.0) + (share * w / total_c if total_c else 0.0)
         return out
@@ -193,19 +194,23 @@ def class_rule_spot_share(
     requests evenly over its pods: sum_c s_c sum_b W_cb spot_b / pods_b. The optimizer holds
     spot.max_fraction with it (``solve.delivered.rounded_spot_share``) before a Plan exists."""
     groups = group_allocations(allocations)
+    keys = [f"{i:06d}" for i in range(len(groups))]
+    # per group, the same for every class: its key, pods and spot pods
+    pods = [
+        (k, sum(a.replicas for a in g), sum(a.replicas for a in g if a.capacity_type == "spot"))
+        for k, g in zip(keys, groups, strict=True)
+    ]
     total = sum(s for _, s in classes) or 1.0
     out = 0.0
     for cls, s in classes:
         w = largest_remainder(
-            {f"{i:06d}": sum(a.routing.get(cls, 0.0) for a in g) for i, g in enumerate(groups)},
+            {k: sum(a.routing.get(cls, 0.0) for a in g) for k, g in zip(keys, groups, strict=True)},
             CLASS_WEIGHT_TOTAL,
         )
         tot = sum(w.values())
-        for i, g in enumerate(groups):
-            pods = sum(a.replicas for a in g)
-            spot = sum(a.replicas for a in g if a.capacity_type == "spot")
-            if tot and pods:
-                out += s / total * w[f"{i:06d}"] / tot * spot / pods
+        for k, n, spot in pods:
+            if tot and n:
+                out += s / total * w[k] / tot * spot / n
     return out
 
 
