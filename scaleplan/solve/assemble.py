@@ -10,7 +10,6 @@ by ``observe`` when it relabels a plan).
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Sequence
 
@@ -28,7 +27,7 @@ from scaleplan.plan import (
     PlanMeta,
     plan_to_dict,
 )
-from scaleplan.solve.candidates import Candidate, OpPoint
+from scaleplan.solve.candidates import Candidate, OpPoint, floor4
 from scaleplan.solve.placement import assumed_zones
 from scaleplan.solve.problem import Classes, Problem, quota_scopes
 from scaleplan.solve.search import Outcome
@@ -133,7 +132,7 @@ def _routed_capacity(c: Candidate, routing: dict[str, float], classes: Classes) 
         r, cap = routing.get(cls, 0.0) * share, c.cap(cls)
         if r > 0 and cap:
             load, inv = load + r, inv + r / cap
-    return math.floor(load / inv * 10_000 + 1e-9) / 10_000 if inv > 0 else 0.0
+    return floor4(load / inv) if inv > 0 else 0.0
 
 
 def allocations(

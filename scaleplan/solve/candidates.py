@@ -159,7 +159,8 @@ def _slo_check(spec: Spec, m: Measurement) -> tuple[float, str, float]:
     return budget, "", lat
 
 
-def _floor4(x: float) -> float:
+def floor4(x: float) -> float:
+    """A capacity floored to 4 decimals, as every capacity in a plan is."""
     return math.floor(x * 10_000 + 1e-9) / 10_000
 
 
@@ -190,7 +191,7 @@ def _evaluate(spec: Spec, m: Measurement, util_override: float | None, scale: fl
         queueing = "continuous"
         slots = m.concurrency or m.batch_size
         u = max_utilization(budget, slots, tput, spec.slo.percentile)
-    cap = _floor4(tput * u)
+    cap = floor4(tput * u)
     if cap <= 0:
         return None
     source: Literal["measured", "estimated", "imported", "scaled", "calibrated"] = "scaled" if scaled else m.source

@@ -10,12 +10,11 @@ phase needs them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from scaleplan.plan import InputHashes
-from scaleplan.solve.candidates import Candidate, classes_of
+from scaleplan.solve.candidates import Candidate, classes_of, floor4
 from scaleplan.solve.milp import QuotaScope, SolverName
 from scaleplan.solve.prune import in_quota_scope
 from scaleplan.spec import Spec
@@ -115,7 +114,7 @@ class Problem:
         capacity does with one class; the largest class's capacity, the basis before, loaded a
         type slow at the other classes more than a type fast at them."""
         m = self.mixed_capacity(c)
-        return math.floor(m * 10_000 + 1e-9) / 10_000 if m else 0.0
+        return floor4(m) if m else 0.0
 
 
 def demand_windows(spec: Spec) -> tuple[tuple[float, ...], float]:

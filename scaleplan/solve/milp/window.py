@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.candidates import Candidate, floor4
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def route_caps(p: WindowProblem) -> list[float]:
     0 when it serves none."""
     active = [ci for ci, d in enumerate(p.demand) if d > 0]
     if len(active) > 1:
-        return [math.floor(m * 10_000 + 1e-9) / 10_000 for m in mixed_capacities(p, p.demand)]
+        return [floor4(m) for m in mixed_capacities(p, p.demand)]
     return [next((a for ci in active if (a := c.cap(p.classes[ci]))), 0.0) for c in p.candidates]
 
 
