@@ -36,8 +36,6 @@ def mixed_one_window(
     more than the exact one (llm-chat: $5.40/h against $4.56/h). InfeasibleError as
     :func:`best_static` raises it when neither has a plan."""
     exact = _one_window_mix(pb, o, rps, deadline, tie_break)
-    if exact is not None and loss_short(Split(pb, o.cands), exact, rps) is not None:
-        exact = None
     if exact is not None and exact.status == "optimal":
         return exact
     try:
@@ -81,7 +79,8 @@ def _one_window_mix(
     route delivers, the same share of every class; ``shares`` / ``lower`` compare it with
     ``o``, the per-class optimum a route cannot deliver (the explanation says what the
     difference costs; no ``lower`` where that MILP's plan costs more). None when the merged
-    search or its loss steps find no plan (the static re-plan, a heuristic, is tried then).
+    search or its loss steps find no plan, or its plan leaves a backend short as delivered
+    (:func:`loss_short`; the static re-plan, a heuristic, is tried then).
 
     Why it is exact. The route sends backend Service g the share W_g of every class; its
     pods_g pods, of one serving shape, share it evenly, so a pod carries sum_c W_g D_c /
@@ -118,4 +117,5 @@ def _one_window_mix(
     proven = t.proven if t.note else t.status == "optimal"
     # the per-class MILP's plan is no bound where its conservative multi-class rows cost more
     lower = o.floor if o.floor <= t.cost + 1e-9 else None
-    return replace(t, cands=o.cands, sols=sols, shares=shares, lower=lower, proven=proven)
+    out = replace(t, cands=o.cands, sols=sols, shares=shares, lower=lower, proven=proven)
+    return out if loss_short(split, out, rps) is None else None
