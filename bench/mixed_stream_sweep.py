@@ -28,7 +28,7 @@ from typing import Any
 from scaleplan.catalog.files import load_accelerators
 from scaleplan.catalog.model import Catalog, InstanceRow
 from scaleplan.errors import InfeasibleError
-from scaleplan.kube.backends import backend_weights, backends
+from scaleplan.kube.backends import backend_weights, backends, request_shares
 from scaleplan.profile.model import Profile
 from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.candidates import Candidate, build_candidates
@@ -127,16 +127,16 @@ def delivered_utilization(plan: Any, cands: Sequence[Candidate]) -> dict[str, fl
 
 
 def spot_request_share(plan: Any) -> float:
-    """The share of requests the class-blind route sends to spot pods: sum_b W_b spot_b / pods_b."""
-    weights = backend_weights(plan)
-    total = sum(weights.values())
+    """The share of requests the class-blind route sends to spot pods: sum_b W_b spot_b / pods_b
+    (W_b / sum W: ``kube.backends.request_shares``)."""
+    shares = request_shares(plan)
     by = {a.name: a for a in plan.allocations}
     share = 0.0
     for b in backends(plan):
         pods = sum(by[m].replicas for m in b.members)
         spot = sum(by[m].replicas for m in b.members if by[m].capacity_type == "spot")
-        if pods and total:
-            share += weights[b.service] / total * spot / pods
+        if pods:
+            share += shares[b.service] * spot / pods
     return share
 
 
