@@ -203,7 +203,8 @@ QUEUE_MULTIPLE = 4
 DERIVED: dict[str, dict[str, str]] = {
     "tgi": {"max_input_tokens": "max_model_len", "max_concurrent_requests": "max_num_seqs"},
 }
-DERIVED_SETTINGS = ("max_input_tokens", "max_concurrent_requests")
+# every derived setting, in the order render writes them (after the planned ones)
+DERIVED_SETTINGS = tuple(dict.fromkeys(s for e in DERIVED.values() for s in e))
 # derived settings where any value above the planned one they follow from serves as planned (a
 # deeper or shallower queue), and a value at or below it does not
 AT_LEAST_ABOVE = frozenset({"max_concurrent_requests"})
