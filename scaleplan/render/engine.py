@@ -51,6 +51,7 @@ from scaleplan.llm.engine_flags import (
     parse_number,
     positional_model,
     prefill_fallback,
+    queues,
     same_value,
 )
 from scaleplan.llm.memory import kv_precision
@@ -241,18 +242,16 @@ def merge_args(
             continue  # the engine's choice, not the plan's: the user's value stays
         elif setting in AT_LEAST_ABOVE:
             # a deeper or shallower queue is the user's choice; at or below the batch it refuses
-            # requests the plan queues
+            # requests the plan queues (queues: the rule check reads the manifests back with)
             base = values.get(DERIVED[engine][setting])
-            if base is not None and not _above(use.value, base):
+            limit, batch = parse_number(use.value), parse_number(base or "")
+            if base is not None and (
+                limit is None or batch is None or not queues(engine, limit, batch)
+            ):
                 conflicts.append(Conflict(setting, use.index, use.flag, use.value, flag, value))
         elif not same_value(setting, use.value, value):
             conflicts.append(Conflict(setting, use.index, use.flag, use.value, flag, value))
     return _launched(out, engine, model, conflicts), conflicts
-
-
-def _above(value: str, base: str) -> bool:
-    x, b = parse_number(value), parse_number(base)
-    return x is not None and b is not None and x > b
 
 
 def _launched(
