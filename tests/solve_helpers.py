@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 from scaleplan.catalog.files import load_accelerators
@@ -100,6 +101,29 @@ def two_class_llm_chat(*extra: tuple[str, str]) -> str:
         assert old in text
         text = text.replace(old, new)
     return text
+
+
+def profiled_spec(cli: Any, tmp_path: Path, text: str) -> Path:
+    """``text`` (a spec such as :func:`two_class_llm_chat`'s) written to tmp_path/spec.yaml and
+    profiled there by ``profile llm --spec`` on L4, L40S and H100, one GPU each, to
+    tmp_path/profile.yaml (through the tests' ``cli`` fixture); the spec's path."""
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(text, encoding="utf-8")
+    cli(
+        [
+            "profile",
+            "llm",
+            "--spec",
+            str(spec_path),
+            "--accelerators",
+            "L4,L40S,H100",
+            "--gpus",
+            "1",
+            "--out",
+            str(tmp_path / "profile.yaml"),
+        ]
+    )
+    return spec_path
 
 
 GATEWAY = {"image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}}

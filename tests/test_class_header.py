@@ -18,6 +18,7 @@ from solve_helpers import (
     catalog,
     point,
     profile,
+    profiled_spec,
     row,
     spec,
     two_class_llm_chat,
@@ -189,24 +190,7 @@ def test_llm_per_class_plan_simulated_by_class_rules(cli: Any, tmp_path: Path) -
     from scaleplan.simulate.llm import simulate_llm
 
     header = ("  routing: gateway-api\n", f"  routing: gateway-api\n  class_header: {HDR}\n")
-    text = two_class_llm_chat(header)
-    spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(text, encoding="utf-8")
-    prof = str(tmp_path / "profile.yaml")
-    cli(
-        [
-            "profile",
-            "llm",
-            "--spec",
-            str(spec_path),
-            "--accelerators",
-            "L4,L40S,H100",
-            "--gpus",
-            "1",
-            "--out",
-            prof,
-        ]
-    )
+    spec_path = profiled_spec(cli, tmp_path, two_class_llm_chat(header))
     res = cli(["optimize", str(spec_path), "--no-alternatives", "--out", str(tmp_path / "p")])
     assert "weight is 0" not in res.stdout + res.stderr  # the L4 is reached by its class's rule
     plan = read_plan(tmp_path / "p" / "plan.yaml")

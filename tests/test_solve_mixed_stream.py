@@ -18,6 +18,7 @@ import pytest
 from solve_helpers import (
     GATEWAY,
     delivered_utilization,
+    profiled_spec,
     two_class_llm_chat,
     two_class_toy,
 )
@@ -119,23 +120,7 @@ def test_llm_two_classes_simulated_as_rendered(
     p95 in minutes). The plan for the mix (3 L40S + 3 H100, $26.22/h, weighed 14/86 by their
     capacity for the mix: both at 82 % of it) holds as delivered and simulated, proven optimal
     against the MILP with the classes merged."""
-    text = two_class_llm_chat()
-    spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(text, encoding="utf-8")
-    cli(
-        [
-            "profile",
-            "llm",
-            "--spec",
-            str(spec_path),
-            "--accelerators",
-            "L4,L40S,H100",
-            "--gpus",
-            "1",
-            "--out",
-            str(tmp_path / "profile.yaml"),
-        ]
-    )
+    spec_path = profiled_spec(cli, tmp_path, two_class_llm_chat())
     sp, _ = read_spec(spec_path)
     prof = read_profile(tmp_path / "profile.yaml")
     cands, _ = build_candidates(sp, prof, load_catalog([]), spec_dir=str(tmp_path))
