@@ -56,7 +56,8 @@ def _llm_lines(obs: Observed) -> list[str]:
         lines.append(f"tokens per request: prompt {llm.prompt_tokens:g}, output {llm.output_tokens:g} (mean)")
     if llm.hours:
         shapes = sorted({f"{h.accelerator or llm.accelerator} x{h.gpus_per_replica or llm.gpus_per_replica}" for h in llm.hours})
-        only = f" ({tpot_only(obs)})" if tpot_only(obs) else ""
+        why = tpot_only(obs)
+        only = f" ({why})" if why else ""
         lines += textwrap.wrap(f"LLM model calibration points: {len(llm.hours)} hour(s) on {', '.join(shapes)}{only}", 80, subsequent_indent="  ", break_long_words=False)
     elif llm.note:
         lines += textwrap.wrap(f"LLM model calibration points: none; {llm.note}", 80, subsequent_indent="  ", break_long_words=False)
