@@ -36,10 +36,10 @@ from scaleplan.llm.engine_flags import (
     TGI_MAX_CONCURRENT_DEFAULT,
     bad_value,
     model_named,
+    model_use,
     model_words,
     parse_flags,
     parse_number,
-    positional_model,
     queues,
     same_value,
 )
@@ -294,9 +294,8 @@ def _model_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
 def _target_dirs(c: Container, engine: str | None) -> list[str]:
     """Where the server writes or reads the weights: HF_HOME and an absolute model path."""
     argv = _argv(c)
-    model = parse_flags(argv, (engine,) if engine else ENGINES).get("model")
-    if model is None and engine is not None:
-        model = positional_model(engine, argv)  # trtllm-serve /models/weights
+    # trtllm-serve /models/weights: positional (model_use)
+    model = model_use(engine, argv) if engine else parse_flags(argv, ENGINES).get("model")
     if model is not None and model.value.startswith("/"):
         return [model.value]  # a local path: the weights are there, not in the HF cache
     return [str(e["value"]) for e in (as_map(x) for x in as_list(c.data.get("env"))) if e.get("name") == "HF_HOME" and isinstance(e.get("value"), str)]

@@ -58,6 +58,7 @@ __all__ = [
     "kv_text",
     "launch_end",
     "model_named",
+    "model_use",
     "model_words",
     "parse_flags",
     "parse_number",
@@ -354,10 +355,15 @@ def engine_has(engine: str, setting: str) -> bool:
     return setting in FLAGS[engine]
 
 
+def model_use(engine: str, args: Sequence[str]) -> FlagUse | None:
+    """Where ``args`` name the model the way ``engine`` reads it: its model flag, else the
+    positional model after its launcher; None when they do not."""
+    return parse_flags(args, (engine,)).get("model") or positional_model(engine, args)
+
+
 def model_named(engine: str, args: Sequence[str]) -> bool:
-    """Whether ``args`` name the model the way ``engine`` reads it: its model flag, or the
-    positional model after its launcher."""
-    return "model" in parse_flags(args, (engine,)) or positional_model(engine, args) is not None
+    """Whether ``args`` name the model the way ``engine`` reads it (:func:`model_use`)."""
+    return model_use(engine, args) is not None
 
 
 def model_words(engine: str) -> str:
