@@ -34,6 +34,7 @@ from scaleplan.llm.engine_flags import (
     PLANNED,
     POSITIONAL_MODEL,
     TGI_MAX_CONCURRENT_DEFAULT,
+    FlagUse,
     bad_value,
     model_named,
     model_use,
@@ -193,16 +194,23 @@ def _flag_message(
     use = got.get(setting)
     if use is None:
         return f"{c.label()} has no {flag}; {plans}"
-    shown = f"{c.label()} runs {use.flag} {use.value}"
-    bad = bad_value(setting, use.value)
-    if bad is not None:
-        return f"{shown}: {bad}, so {server.engine} would not start; {plans}"
+    unreadable = _unreadable(c, server.engine, use, plans)
+    if unreadable is not None:
+        return unreadable
     if same_value(setting, use.value, want):
         return None
     x = parse_number(use.value) or 0.0
     effect = (_LOWER if x < planned else _HIGHER).get(setting)
     why = f": {effect.format(got=use.value, want=want)}" if effect else ""
-    return f"{shown} but {plans}{why}"
+    return f"{c.label()} runs {use.flag} {use.value} but {plans}{why}"
+
+
+def _unreadable(c: Container, engine: str, use: FlagUse, plans: str) -> str | None:
+    """The finding for a planned setting's value the engine cannot read (it would not start)."""
+    bad = bad_value(use.setting, use.value)
+    if bad is None:
+        return None
+    return f"{c.label()} runs {use.flag} {use.value}: {bad}, so {engine} would not start; {plans}"
 
 
 def _queue_message(
@@ -220,10 +228,9 @@ def _queue_message(
     use = got.get(setting)
     limit = None
     if use is not None:
-        bad = bad_value(setting, use.value)
-        if bad is not None:
-            stop = f"so {server.engine} would not start"
-            return f"{c.label()} runs {use.flag} {use.value}: {bad}, {stop}; {plans}"
+        unreadable = _unreadable(c, server.engine, use, plans)
+        if unreadable is not None:
+            return unreadable
         limit = parse_number(use.value)
     if queues(server.engine, limit, batch):
         return None
