@@ -256,7 +256,7 @@ def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:
         # (llm.burst); at most what the KV cache holds at the mean lengths runs at once, or, for
         # an engine that admits by tokens and preempts (vLLM), the cache counted in tokens
         cap = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
-        b = burst(d, burst_lengths(c), cap=cap, kv=kv_tokens(d, mem))  # type: ignore[arg-type]
+        b = burst(d, burst_lengths(c), cap=cap, kv=kv_tokens(mem))  # type: ignore[arg-type]
         out.update(tok_s=b.output_tokens_per_s, tpot=b.tpot_ms, ttft=b.ttft_ms)
     elif c.mode in ("offline_max_throughput", "online_burst_all_at_once") or (c.mode == "online_poisson_qps" and c.rate is None):
         n = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleplan.llm.closed_loop import Calendar, Replay, pass_groups, price
-from scaleplan.llm.memory import MemoryPlan, kv_bytes_per_token_per_gpu
+from scaleplan.llm.memory import GIB, MemoryPlan
 from scaleplan.llm.perf import REQUEST_OVERHEAD_MS, Deployment, efficiency
 
 # engines whose scheduler admits a prompt by the KV blocks of the chunk it schedules and, when
@@ -138,10 +138,10 @@ def burst_calendar(
     return Calendar(pass_groups(r.acc, exact_decodes=False), max(r.first, 1), max(r.finished, 1))
 
 
-def kv_tokens(d: Deployment, mem: MemoryPlan) -> int:
-    """Tokens the KV cache of ``mem`` holds (every layer's KV counted, as the count cap does)."""
-    per_token = kv_bytes_per_token_per_gpu(d.arch, d.kv_dtype, d.tp, d.pp)
-    return int(mem.kv_gib_per_gpu * 2**30 // per_token)
+def kv_tokens(mem: MemoryPlan) -> int:
+    """Tokens the KV cache of ``mem`` holds, not rounded down to whole blocks (every layer's KV
+    counted, as the count cap does): the plan's own bytes per token, not computed again."""
+    return int(mem.kv_gib_per_gpu * GIB // mem.kv_bytes_per_token_per_gpu)
 
 
 def burst(
