@@ -200,7 +200,7 @@ def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list
     if req_cls is not None:
         cls = req_cls
     else:
-        cls = rng.choice(len(classes), size=n, p=np.array([plan.demand.classes[c] for c in classes]) / sum(plan.demand.classes.values())) if (classes and policy == "weighted") else np.zeros(n, dtype=np.int64)
+        cls = request_classes(plan, rng, n) if policy == "weighted" else np.zeros(n, dtype=np.int64)
     static = _StaticRoute.of(plan, n) if policy == "static-weights" else None
     if static is not None and static.by_class:  # a rule per class (kubernetes.class_header)
         cls = req_cls if req_cls is not None else request_classes(plan, rng, n)
