@@ -9,6 +9,7 @@ Pure: the result depends only on the arguments (the generator's state included).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -202,9 +203,8 @@ def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list
     else:
         cls = request_classes(plan, rng, n) if policy == "weighted" else np.zeros(n, dtype=np.int64)
     static = _StaticRoute.of(plan, n) if policy == "static-weights" else None
-    if static is not None and static.by_class:  # a rule per class (kubernetes.class_header)
+    if static is not None and static.classes:  # a rule per class (kubernetes.class_header)
         cls = req_cls if req_cls is not None else request_classes(plan, rng, n)
-        static.classes = [static.by_class.get(c) for c in classes]
     rr_global = 0
     rr_alloc = [0] * na
     u = rng.random(n) if policy in ("weighted", "static-weights") else np.empty(0)
@@ -257,14 +257,17 @@ class _StaticRoute:
     (kube-proxy over the Service's ready endpoints). A backend with no running replica fails
     its requests (a Service without endpoints)."""
 
-    def __init__(self, names: list[str], members: list[list[int]], weights: F64, n: int, by_class: dict[str, F64] | None = None) -> None:
+    def __init__(
+        self, names: list[str], members: list[list[int]], weights: F64, n: int,
+        by_class: dict[str, F64] | None = None, class_names: Sequence[str] = (),
+    ) -> None:
         self.names = names
         self.members = members
         self.cum = np.cumsum(weights) / weights.sum() if weights.sum() > 0 else np.empty(0)
-        # kubernetes.class_header: class -> its rule's cumulative weights; ``classes`` the
-        # same per class index (sorted names; None: no rule, the header-less one applies)
-        self.by_class = {c: np.cumsum(w) / w.sum() for c, w in (by_class or {}).items() if w.sum() > 0}
-        self.classes: list[F64 | None] = []
+        # kubernetes.class_header: per class index (``class_names``, the sorted class names) its
+        # rule's cumulative weights (None: no rule, the header-less one applies); [] without rules
+        rules = {c: np.cumsum(w) / w.sum() for c, w in (by_class or {}).items() if w.sum() > 0}
+        self.classes: list[F64 | None] = [rules.get(c) for c in class_names] if rules else []
         self.rr = [0] * len(names)
         self.drops = [0] * len(names)
         self.dropped = np.zeros(n, dtype=bool)
@@ -280,7 +283,8 @@ class _StaticRoute:
         by_class: dict[str, F64] = {}
         if class_routed(plan):
             by_class = {c: np.array([float(cw.get(b.service, 0)) for b, _, _ in table]) for c, cw in backend_class_weights(plan).items()}
-        return cls(names, [list(members) for _, members, _ in table], weights, n, by_class)
+        members = [list(m) for _, m, _ in table]
+        return cls(names, members, weights, n, by_class, sorted(plan.demand.classes))
 
     def assign(self, rep: I64, lo: int, u: F64, per_alloc: list[I64], req_cls: I64 | None = None) -> None:
         """Route the requests ``lo``, ``lo + 1``, ... (their draws ``u``; ``req_cls`` their
