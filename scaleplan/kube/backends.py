@@ -24,11 +24,10 @@ from typing import TYPE_CHECKING
 from scaleplan.kube import names, safety
 from scaleplan.kube.safety import BACKEND_LABEL
 from scaleplan.kube.weights import (
-    CLASS_WEIGHT_TOTAL,
     class_routed,
     class_weights,
-    largest_remainder,
     route_weights,
+    rule_weights,
 )
 
 if TYPE_CHECKING:
@@ -189,10 +188,10 @@ def class_rule_spot_share(
 ) -> float:
     """``kubernetes.class_header``: the share of all requests the class rules send to spot
     pods. Class c (traffic share s_c) weighs each backend (:func:`group_allocations`) by its
-    members' ``routing`` share of c, out of :data:`CLASS_WEIGHT_TOTAL` (as
-    :func:`scaleplan.kube.weights.class_weights` does), and kube-proxy spreads a backend's
-    requests evenly over its pods: sum_c s_c sum_b W_cb spot_b / pods_b. The optimizer holds
-    spot.max_fraction with it (``solve.delivered.rounded_spot_share``) before a Plan exists."""
+    members' ``routing`` share of c (:func:`scaleplan.kube.weights.rule_weights`, the weights
+    render writes), and kube-proxy spreads a backend's requests evenly over its pods: sum_c s_c
+    sum_b W_cb spot_b / pods_b. The optimizer holds spot.max_fraction with it
+    (``solve.delivered.rounded_spot_share``) before a Plan exists."""
     groups = group_allocations(allocations)
     keys = [f"{i:06d}" for i in range(len(groups))]
     # per group, the same for every class: its key, pods and spot pods
@@ -200,13 +199,13 @@ def class_rule_spot_share(
         (k, sum(a.replicas for a in g), sum(a.replicas for a in g if a.capacity_type == "spot"))
         for k, g in zip(keys, groups, strict=True)
     ]
+    members = [a for g in groups for a in g]
+    member_keys = [k for k, g in zip(keys, groups, strict=True) for _ in g]
+    weights = rule_weights(members, member_keys, [cls for cls, _ in classes])
     total = sum(s for _, s in classes) or 1.0
     out = 0.0
     for cls, s in classes:
-        w = largest_remainder(
-            {k: sum(a.routing.get(cls, 0.0) for a in g) for k, g in zip(keys, groups, strict=True)},
-            CLASS_WEIGHT_TOTAL,
-        )
+        w = weights[cls]
         tot = sum(w.values())
         for k, n, spot in pods:
             if tot and n:

@@ -98,12 +98,23 @@ def class_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, 
     routing (``Allocation.routing``, the share of the class's peak demand each allocation
     serves), scaled to :data:`CLASS_WEIGHT_TOTAL` by largest remainder. Every backend is listed (0
     where it takes none of the class). Classes in the spec's order."""
-    out: dict[str, dict[str, int]] = {}
     live = [a for a in plan.allocations if a.replicas > 0]
     keys = [names.get(a.name, a.name) if names else a.name for a in live]
-    for c in plan.spec.traffic.classes:
+    return rule_weights(live, keys, [c.name for c in plan.spec.traffic.classes])
+
+
+def rule_weights(
+    allocations: Sequence[Allocation], keys: Sequence[str], classes: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Class -> its HTTPRoute rule's integer weights per key: the ``routing`` share of the
+    class of ``allocations[i]`` adds to ``keys[i]`` (the allocations of one backend sharing a
+    key), scaled to :data:`CLASS_WEIGHT_TOTAL` by largest remainder; every key listed, 0 where
+    it takes none of the class. The one rule for :func:`class_weights` (from a plan) and
+    :func:`scaleplan.kube.backends.class_rule_spot_share` (before a plan exists)."""
+    out: dict[str, dict[str, int]] = {}
+    for c in classes:
         share = dict.fromkeys(keys, 0.0)
-        for a, key in zip(live, keys, strict=True):
-            share[key] += a.routing.get(c.name, 0.0)
-        out[c.name] = largest_remainder(share, CLASS_WEIGHT_TOTAL)
+        for a, key in zip(allocations, keys, strict=True):
+            share[key] += a.routing.get(c, 0.0)
+        out[c] = largest_remainder(share, CLASS_WEIGHT_TOTAL)
     return out
