@@ -28,6 +28,7 @@ from pydantic import (
 
 from scaleplan.errors import Problem, SpecError
 from scaleplan.kube import names
+from scaleplan.kube.weights import HTTPROUTE_MAX_MATCHES
 from scaleplan.problems import (
     fix,
     format_json_schema,
@@ -42,7 +43,7 @@ API_VERSION = "scaleplan/v1"
 DNS1123 = names.DNS_LABEL
 HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")  # Gateway API HTTPHeaderName
 HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,4094}[\x21-\x7e])?")
-MAX_CLASS_MATCHES = 127  # HTTPRoute: 128 matches at most, one of them the header-less rule's
+MAX_CLASS_MATCHES = HTTPROUTE_MAX_MATCHES - 1  # one of the route's matches: the header-less rule
 PERCENTILES = (50, 90, 95, 99)
 MAX_RPS = 1e7  # requests/s: peak_rps and every hourly_rps value (keeps the MILP well scaled)
 Provider = Literal["aws", "gcp", "azure", "onprem"]
@@ -468,8 +469,8 @@ class Spec(_Model):
     @model_validator(mode="after")
     def _class_header(self) -> Spec:
         """kubernetes.class_header: one HTTPRoute header match per class (Gateway API allows
-        128 matches, one is the header-less rule's), class names usable as header values, one
-        window."""
+        :data:`HTTPROUTE_MAX_MATCHES`, one is the header-less rule's), class names usable as
+        header values, one window."""
         if self.kubernetes.class_header is None:
             return self
         hdr = self.kubernetes.class_header
@@ -477,7 +478,7 @@ class Spec(_Model):
             if not HEADER_VALUE.fullmatch(c.name):
                 raise ValueError(fix(f"kubernetes.class_header: class name {shown(c.name)} is sent as the {hdr} header's value, which must be printable ASCII without leading or trailing spaces (at most 4096 characters)", "rename the class", at=f"traffic.classes[{i}].name"))
         if len(self.traffic.classes) > MAX_CLASS_MATCHES:
-            raise ValueError(fix(f"kubernetes.class_header: {len(self.traffic.classes)} request classes need {len(self.traffic.classes)} header matches in the HTTPRoute beside its header-less rule, and Gateway API allows 128 matches in all", f"merge classes down to {MAX_CLASS_MATCHES}", at="kubernetes.class_header"))
+            raise ValueError(fix(f"kubernetes.class_header: {len(self.traffic.classes)} request classes need {len(self.traffic.classes)} header matches in the HTTPRoute beside its header-less rule, and Gateway API allows {HTTPROUTE_MAX_MATCHES} matches in all", f"merge classes down to {MAX_CLASS_MATCHES}", at="kubernetes.class_header"))
         rps = self.traffic.hourly_rps
         if rps is not None and len(set(rps)) > 1:
             raise ValueError(fix("kubernetes.class_header is supported over one demand window only (traffic.peak_rps, or a flat hourly_rps): an HTTPRoute's per-class weights cannot change by hour, and static per-class weights over a daily curve are not planned yet", "plan with traffic.peak_rps (the plan then runs its peak all day), or remove class_header (the class-blind route plans every backend for the class mix over the curve)", at="kubernetes.class_header"))

@@ -16,6 +16,12 @@ WEIGHT_TOTAL = 100
 # decimals, and weights out of 10,000 carry it exactly (out of 100, rounding loaded a backend
 # of the 8x8 Mélange anchor, planned at 99.95 %, at 100.6 %); Gateway API allows 1,000,000
 CLASS_WEIGHT_TOTAL = 10_000
+# Gateway API's HTTPRoute validation (gateway.networking.k8s.io/v1): rules in a route, matches in
+# one rule, and matches over all its rules (the spec's class_header check and render's class
+# rules both read these)
+HTTPROUTE_MAX_RULES = 16
+HTTPROUTE_MAX_RULE_MATCHES = 64
+HTTPROUTE_MAX_MATCHES = 128
 
 
 def peak_window(rps: Sequence[float]) -> int:

@@ -18,7 +18,12 @@ from collections.abc import Sequence
 
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube.backends import backend_class_weights, request_shares
-from scaleplan.kube.weights import CLASS_WEIGHT_TOTAL, class_routed
+from scaleplan.kube.weights import (
+    CLASS_WEIGHT_TOTAL,
+    HTTPROUTE_MAX_RULE_MATCHES,
+    HTTPROUTE_MAX_RULES,
+    class_routed,
+)
 from scaleplan.plan import Plan
 from scaleplan.render import routing
 from scaleplan.render.allocations import Alloc
@@ -82,25 +87,21 @@ def _route_spec(k8s: Kubernetes, gw: Gateway, backend_refs: list[Obj], class_ref
     return rspec
 
 
-MATCHES_PER_RULE = 64  # Gateway API HTTPRoute: matches per rule
-MAX_RULES = 16  # rules per route
-
-
 def class_rules(plan: Plan, services: Sequence[str], source: str) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
     """``kubernetes.class_header``: (class names, weight per backend in ``services`` order) per
     HTTPRoute rule, classes with the same weights sharing a rule (in the spec's class order; at
-    most 64 matches a rule). PlanError when the route would need more than 15 such rules beside
-    the header-less one (Gateway API allows 16)."""
+    most :data:`HTTPROUTE_MAX_RULE_MATCHES` matches a rule). PlanError when the route would need
+    more such rules than :data:`HTTPROUTE_MAX_RULES` less the header-less one."""
     groups: dict[tuple[int, ...], list[str]] = {}
     for cls, cw in backend_class_weights(plan).items():
         groups.setdefault(tuple(cw.get(svc, 0) for svc in services), []).append(cls)
     out = [
-        (tuple(names[i : i + MATCHES_PER_RULE]), ws)
+        (tuple(names[i : i + HTTPROUTE_MAX_RULE_MATCHES]), ws)
         for ws, names in groups.items()
-        for i in range(0, len(names), MATCHES_PER_RULE)
+        for i in range(0, len(names), HTTPROUTE_MAX_RULE_MATCHES)
     ]
-    if len(out) > MAX_RULES - 1:
-        msg = f"kubernetes.class_header: the plan routes its {len(plan.spec.traffic.classes)} classes with {len(out)} distinct sets of backend weights, and an HTTPRoute holds {MAX_RULES} rules, one of them the header-less one"
+    if len(out) > HTTPROUTE_MAX_RULES - 1:
+        msg = f"kubernetes.class_header: the plan routes its {len(plan.spec.traffic.classes)} classes with {len(out)} distinct sets of backend weights, and an HTTPRoute holds {HTTPROUTE_MAX_RULES} rules, one of them the header-less one"
         raise PlanError(source, [Problem("allocations", msg, hint="merge request classes, or remove kubernetes.class_header (a class-blind route) and optimize again")])
     return out
 
