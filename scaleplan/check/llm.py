@@ -33,9 +33,9 @@ from scaleplan.llm.engine_flags import (
     KV_WRITTEN,
     PLANNED,
     POSITIONAL_MODEL,
-    TGI_MAX_CONCURRENT_DEFAULT,
     FlagUse,
     bad_value,
+    in_flight_default,
     model_named,
     model_use,
     model_words,
@@ -234,7 +234,7 @@ def _queue_message(
         limit = parse_number(use.value)
     if queues(server.engine, limit, batch):
         return None
-    default = f"has no {flag} (TGI's default is {TGI_MAX_CONCURRENT_DEFAULT})"
+    default = f"has no {flag} (TGI's default is {in_flight_default(server.engine)})"
     shown = f"runs {use.flag} {use.value}" if use is not None else default
     batch_flag = FLAGS[server.engine]["max_num_seqs"][0]
     return (

@@ -29,15 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleplan.llm.closed_loop import Calendar, Replay, pass_groups, price
-from scaleplan.llm.memory import GIB, MemoryPlan
+from scaleplan.llm.memory import ENGINES, GIB, MemoryPlan
 from scaleplan.llm.perf import REQUEST_OVERHEAD_MS, Deployment, efficiency
 
-# engines whose scheduler admits a prompt by the KV blocks of the chunk it schedules and, when
-# the cache is full, preempts the latest-admitted running request (vLLM V1); its blocks stay in
-# the prefix cache (on by default in V1), so it resumes where it stopped. The other engines keep
-# the count cap (TensorRT-LLM reserves the whole completion; SGLang admits against an estimate
-# of the completions)
-PREEMPTS = frozenset({"vllm"})
+# engines whose scheduler preempts when the KV cache is full (the engine table's preempts)
+PREEMPTS = frozenset(e for e, d in ENGINES.items() if d.preempts)
 
 
 @dataclass(frozen=True)

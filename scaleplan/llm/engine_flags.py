@@ -21,7 +21,8 @@ contradicts the spec's own model settings, before anything is solved or rendered
 * :func:`parse_flags`: the settings given in an argument list (``--flag v`` or ``--flag=v``);
 * :func:`kv_flag_conflict`: a KV-cache flag that stores another precision than planned.
 
-Pure; imports nothing of scaleplan.
+Pure; of scaleplan it imports only the engine facts table
+(:data:`scaleplan.llm.memory.ENGINES`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from scaleplan.llm.memory import ENGINES as ENGINE_TABLE
 
 __all__ = [
     "AT_LEAST_ABOVE",
@@ -46,13 +49,13 @@ __all__ = [
     "POSITIONAL_MODEL",
     "PP_FLAGS",
     "QUEUE_MULTIPLE",
-    "TGI_MAX_CONCURRENT_DEFAULT",
     "TP_FLAGS",
     "Conflict",
     "FlagUse",
     "bad_value",
     "derived_value",
     "engine_has",
+    "in_flight_default",
     "kv_flag_conflict",
     "kv_stored",
     "kv_text",
@@ -183,8 +186,9 @@ PLANNED = NUMERIC[:-1]
 #   queued. (The launcher's help, launcher/src/main.rs, calls it a flag "for hardware targets
 #   that do not support unpadded inference"; the v3 backend applies it regardless.) It is what
 #   the plan's max_num_seqs means: the sequences one replica runs at once.
-# * --max-concurrent-requests (default 128) bounds every request in flight, queued and
-#   running: router/src/infer/mod.rs (Infer::generate_stream) takes a semaphore permit per
+# * --max-concurrent-requests (default 128: the engine table's max_concurrent_requests, read
+#   with in_flight_default) bounds every request in flight, queued and running:
+#   router/src/infer/mod.rs (Infer::generate_stream) takes a semaphore permit per
 #   request with try_acquire and answers the rest at once with InferError::Overloaded (HTTP
 #   429) instead of queueing them. Render writes it above the batch so a replica queues, as
 #   the plan and the simulator assume: TGI's default, or QUEUE_MULTIPLE x the batch when that
@@ -196,7 +200,6 @@ PLANNED = NUMERIC[:-1]
 #   (launcher/src/main.rs) defaults it to min(max_position_embeddings, 4096) - 1: it refuses to
 #   start when --max-total-tokens is at or below that ("max_input_tokens must be <
 #   max_total_tokens"), and above it refuses longer prompts (HTTP 422) the plan counts as served.
-TGI_MAX_CONCURRENT_DEFAULT = 128
 QUEUE_MULTIPLE = 4
 # settings an engine is told that follow from planned ones rather than being sized by the plan:
 # engine -> setting -> the planned setting it follows from (render writes derived_value of it,
@@ -215,8 +218,10 @@ _WHOLE = frozenset(PLANNED) - {"gpu_memory_utilization"} | frozenset(DERIVED_SET
 def derived_value(setting: str, base: float) -> int:
     """The value render writes for derived ``setting`` from the planned value it follows from
     (``base``): --max-concurrent-requests from the batch, --max-input-tokens from the context."""
-    if setting == "max_concurrent_requests":
-        return max(TGI_MAX_CONCURRENT_DEFAULT, QUEUE_MULTIPLE * int(base))
+    if setting == "max_concurrent_requests":  # TGI's
+        default = in_flight_default("tgi")
+        assert default is not None
+        return max(default, QUEUE_MULTIPLE * int(base))
     if setting == "max_input_tokens":
         return max(1, int(base) - 1)
     raise KeyError(setting)
@@ -237,8 +242,18 @@ def queues(engine: str, in_flight: float | None, batch: float) -> bool:
     """Whether a server whose in-flight limit is ``in_flight`` (None: the flag left out, the
     engine's default) queues requests past its running batch of ``batch`` instead of refusing
     them: the limit must be above the batch."""
-    limit = in_flight if in_flight is not None else TGI_MAX_CONCURRENT_DEFAULT
-    return engine != "tgi" or limit > batch
+    default = in_flight_default(engine)
+    if default is None:
+        return True
+    limit = in_flight if in_flight is not None else default
+    return limit > batch
+
+
+def in_flight_default(engine: str) -> int | None:
+    """The engine's limit on requests in flight where its flag is left out (the engine table's
+    ``max_concurrent_requests``: TGI's 128); None: the engine queues whatever it is sent."""
+    d = ENGINE_TABLE.get(engine)
+    return d.max_concurrent_requests if d is not None else None
 
 
 # KV-cache precision: each engine's --kv-cache-dtype values by what one element stores ("16-bit":

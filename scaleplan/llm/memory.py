@@ -62,18 +62,31 @@ class EngineDefaults:
     # vLLM and SGLang admit on the prompt and grow blocks as tokens come (preempting when the
     # cache runs out)
     reserves_completion: bool = False
+    # the scheduler admits a prompt by the KV blocks of the chunk it schedules and, when the
+    # cache is full, preempts the latest-admitted running request (vLLM V1); its blocks stay in
+    # the prefix cache (on by default in V1), so it resumes where it stopped. The other engines
+    # keep the count cap (TensorRT-LLM reserves the whole completion; SGLang admits against an
+    # estimate of the completions). scaleplan.llm.burst replays it
+    preempts: bool = False
+    # requests in flight (queued and running) past which the server refuses a newcomer (HTTP
+    # 429) instead of queueing it, when its flag is left out: TGI's --max-concurrent-requests
+    # (router/src/infer/mod.rs; scaleplan.llm.engine_flags, which render and check read it
+    # with); None: no such limit
+    max_concurrent_requests: int | None = None
 
 
 ENGINES: dict[str, EngineDefaults] = {
     # vLLM (V1): --gpu-memory-utilization 0.9, --block-size 16, --max-num-seqs 256,
     # chunked prefill with an 8192-token step budget; CUDA graphs take ~0.5-1.5 GiB.
-    "vllm": EngineDefaults("vllm", 0.9, 16, 256, 8192, 1.0),
+    "vllm": EngineDefaults("vllm", 0.9, 16, 256, 8192, 1.0, preempts=True),
     # SGLang: --mem-fraction-static ~0.88 on 80 GB parts, page size 1, --max-running-requests
     # bounded by the KV pool, --chunked-prefill-size 8192.
     "sglang": EngineDefaults("sglang", 0.88, 1, 1024, 8192, 1.0),
     # TGI: --cuda-memory-fraction 1.0 with its warm-up measuring activations; block 16; its v3
-    # queue reserves prompt + max_new_tokens at admission.
-    "tgi": EngineDefaults("tgi", 0.95, 16, 128, 4096, 1.5, reserves_completion=True),
+    # queue reserves prompt + max_new_tokens at admission; --max-concurrent-requests 128.
+    "tgi": EngineDefaults(
+        "tgi", 0.95, 16, 128, 4096, 1.5, reserves_completion=True, max_concurrent_requests=128
+    ),
     # TensorRT-LLM (trtllm-serve): kv_cache_free_gpu_mem_fraction 0.9, tokens_per_block 32,
     # max_batch_size 2048, max_num_tokens 8192; capacity scheduler GUARANTEED_NO_EVICT.
     "trtllm": EngineDefaults(
