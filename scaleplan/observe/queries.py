@@ -142,7 +142,7 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
             out.append(Query(name, f"histogram_quantile({q:g}, sum by (le) (increase({metric}_bucket{{{selector}}}[1h])))", kind, False, hourly=True, unit=unit, source=f"{engine} {metric}"))  # type: ignore[arg-type]
     for name, metric, agg in (("concurrency", em.running, "sum"), ("queue", em.waiting, "sum"), ("kv_cache", em.kv_cache, "avg")):
         if metric is not None and engine is not None:
-            out.append(Query(name, f"{agg}(avg_over_time({metric}{{{selector}}}[1h]))", "gauge", False, hourly=True, unit="", source=f"{engine} {metric}"))
+            out.append(Query(name, _hourly_gauge(metric, selector, agg), "gauge", False, hourly=True, unit="", source=f"{engine} {metric}"))
     if engine is not None:
         out += _llm_queries(em, selector, engine, step, hour_range)
         if len(deployments) > 1:  # per allocation: the LLM model's calibration points per shape
@@ -161,18 +161,25 @@ def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_
     whose = f" of {dep}'s pods" if dep is not None else ""
     out = [Query(f"replicas_hourly{at}", f"avg_over_time((count(up{{{selector}}} == 1))[{hour_range}:{step}])", "gauge", False, hourly=True, unit="pods", source=f"up of the ServiceMonitor's targets{whose}", allocation=alloc)]
     if em.waiting is not None:  # the queue ahead of admission, which a TTFT holds
-        promql = f"sum(avg_over_time({em.waiting}{{{selector}}}[1h]))"
         source = f"{engine} {em.waiting}{whose}"
-        out.append(Query(f"waiting_hourly{at}", promql, "gauge", False, hourly=True, source=source, allocation=alloc))
+        out.append(Query(f"waiting_hourly{at}", _hourly_gauge(em.waiting, selector), "gauge", False, hourly=True, source=source, allocation=alloc))
     if alloc is not None:
         out.append(Query(f"demand_hourly{at}", f"avg_over_time((sum(rate({em.requests}{{{selector}}}[2m])))[{hour_range}:{step}])", "rate", False, hourly=True, unit="rps", source=f"{em.requests}{whose}", allocation=alloc))
         if em.running is not None:
-            out.append(Query(f"concurrency{at}", f"sum(avg_over_time({em.running}{{{selector}}}[1h]))", "gauge", False, hourly=True, source=f"{engine} {em.running}{whose}", allocation=alloc))
+            out.append(Query(f"concurrency{at}", _hourly_gauge(em.running, selector), "gauge", False, hourly=True, source=f"{engine} {em.running}{whose}", allocation=alloc))
     for name, metric, unit in (("prompt_tokens", em.prompt_tokens, "tokens"), ("output_tokens", em.output_tokens, "tokens"), ("ttft_mean", em.ttft, "s"), ("tpot_mean", em.tpot, "s")):
         if metric is not None:
             mean = f"sum(increase({metric}_sum{{{selector}}}[1h])) / sum(increase({metric}_count{{{selector}}}[1h]))"
             out.append(Query(f"{name}{at}", mean, "gauge", False, hourly=True, unit=unit, source=f"{engine} {metric} (sum / count){whose}", allocation=alloc))
     return out
+
+
+def _hourly_gauge(metric: str, selector: str, agg: str = "sum") -> str:
+    """An engine gauge's mean over each hour, summed (``agg``) over the pods ``selector``
+    picks: the PromQL of ``concurrency``, ``queue`` and ``kv_cache`` and of the LLM
+    calibration's ``waiting_hourly`` (the same series as ``queue``; fetch asks for it once)
+    and per-allocation ``concurrency@``."""
+    return f"{agg}(avg_over_time({metric}{{{selector}}}[1h]))"
 
 
 def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str, quantile: float, step: str, hour_range: str) -> tuple[Query, ...]:
