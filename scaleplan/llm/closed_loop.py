@@ -37,17 +37,15 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from scaleplan.llm.memory import ENGINES
 from scaleplan.llm.perf import REQUEST_OVERHEAD_MS, ClassPerf, Deployment, efficiency, step_time_ms
 
 ARRIVAL_LAG = 1  # passes a replacement request misses after its predecessor's last one
 WARMUP = 2  # generations (N completions each) replayed before measuring
 MEASURED = 3  # generations measured
-# engine -> (chunked prefill, prefill passes also carry decodes)
+# engine -> (chunked prefill, prefill passes also carry decodes), from the engine table
 SCHEDULER: dict[str, tuple[bool, bool]] = {
-    "vllm": (True, True),
-    "tgi": (True, True),
-    "trtllm": (False, True),
-    "sglang": (True, False),
+    e: (d.chunked_prefill, d.mixed_passes) for e, d in ENGINES.items()
 }
 
 

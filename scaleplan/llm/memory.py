@@ -73,6 +73,12 @@ class EngineDefaults:
     # (router/src/infer/mod.rs; scaleplan.llm.engine_flags, which render and check read it
     # with); None: no such limit
     max_concurrent_requests: int | None = None
+    # how the scheduler builds a pass (scaleplan.llm.closed_loop.SCHEDULER, the simulator's
+    # kernel): prompts prefilled in chunks within the token budget (TensorRT-LLM: whole
+    # prompts), and prefill passes that also carry the decodes (SGLang: a prefill pass stalls
+    # them)
+    chunked_prefill: bool = True
+    mixed_passes: bool = True
 
 
 ENGINES: dict[str, EngineDefaults] = {
@@ -81,7 +87,7 @@ ENGINES: dict[str, EngineDefaults] = {
     "vllm": EngineDefaults("vllm", 0.9, 16, 256, 8192, 1.0, preempts=True),
     # SGLang: --mem-fraction-static ~0.88 on 80 GB parts, page size 1, --max-running-requests
     # bounded by the KV pool, --chunked-prefill-size 8192.
-    "sglang": EngineDefaults("sglang", 0.88, 1, 1024, 8192, 1.0),
+    "sglang": EngineDefaults("sglang", 0.88, 1, 1024, 8192, 1.0, mixed_passes=False),
     # TGI: --cuda-memory-fraction 1.0 with its warm-up measuring activations; block 16; its v3
     # queue reserves prompt + max_new_tokens at admission; --max-concurrent-requests 128.
     "tgi": EngineDefaults(
@@ -90,7 +96,8 @@ ENGINES: dict[str, EngineDefaults] = {
     # TensorRT-LLM (trtllm-serve): kv_cache_free_gpu_mem_fraction 0.9, tokens_per_block 32,
     # max_batch_size 2048, max_num_tokens 8192; capacity scheduler GUARANTEED_NO_EVICT.
     "trtllm": EngineDefaults(
-        "trtllm", 0.9, 32, 2048, 8192, 1.0, fraction_of_free=True, reserves_completion=True
+        "trtllm", 0.9, 32, 2048, 8192, 1.0, fraction_of_free=True, reserves_completion=True,
+        chunked_prefill=False,
     ),
 }
 
