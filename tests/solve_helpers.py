@@ -148,11 +148,16 @@ def two_class_toy(header: str | None = None) -> tuple[Spec, Profile, Catalog]:
         },
         kubernetes={**GATEWAY, **({"class_header": header} if header else {})},
     )
-    prof = profile(
+    cat = catalog(row("g6.xlarge", "L4", 1, 0.8048), row("g5.xlarge", "A10G", 1, 1.006))
+    return sp, two_class_profile(), cat
+
+
+def two_class_profile() -> Profile:
+    """The two-class toy's profile: L4 serves 100 rps of short and 10 of long, A10G 20 of short
+    and 60 of long."""
+    return profile(
         point("L4", 1, 10, 100, request_class="short"),
         point("L4", 1, 100, 10, request_class="long"),
         point("A10G", 1, 50, 20, request_class="short"),
         point("A10G", 1, 16.7, 60, request_class="long"),
     )
-    cat = catalog(row("g6.xlarge", "L4", 1, 0.8048), row("g5.xlarge", "A10G", 1, 1.006))
-    return sp, prof, cat

@@ -16,12 +16,11 @@ import yaml
 from solve_helpers import (
     GATEWAY,
     catalog,
-    point,
-    profile,
     profiled_spec,
     row,
     spec,
     two_class_llm_chat,
+    two_class_profile,
     two_class_toy,
 )
 
@@ -270,16 +269,10 @@ def test_spot_max_fraction_reads_the_class_rules() -> None:
         },
         kubernetes={**GW, "class_header": HDR},
     )
-    prof = profile(
-        point("L4", 1, 10, 100, request_class="short"),
-        point("L4", 1, 100, 10, request_class="long"),
-        point("A10G", 1, 50, 20, request_class="short"),
-        point("A10G", 1, 16.7, 60, request_class="long"),
-    )
     cat = catalog(
         row("g6.xlarge", "L4", 1, 0.8048, spot=0.2), row("g5.xlarge", "A10G", 1, 1.006, spot=0.9)
     )
-    plan = solve(sp, prof, cat, options=FAST).plan
+    plan = solve(sp, two_class_profile(), cat, options=FAST).plan
     by, shares = {a.name: a for a in plan.allocations}, request_shares(plan)
     delivered = 0.0
     for b in backends(plan):
