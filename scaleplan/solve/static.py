@@ -420,7 +420,13 @@ def _mix_relaxation(
     spare, which the one-class group rows ask less than) and, unlike the per-class MILP, one
     that does not route a class to the types that serve it best; its peak replicas are a start
     for :func:`replan_static` (at the route's weights, :meth:`Problem.mix_weight`, they load
-    every pod alike). None when it finds no plan. ``cands``: they all serve every class."""
+    every pod alike). None when it finds no plan. ``cands``: they all serve every class.
+
+    Not :func:`scaleplan.solve.mixwindow._merged`, the exact one-window question, which weighs
+    each candidate at its route weight (the capacity floored, :meth:`Problem.mix_weight`) and
+    keeps its own points so its backend groups are the route's: a relaxation may take the
+    unfloored capacity and coarser groups (candidates alike at the mix share one, fewer spare
+    rows), each only lowering its bound; unified, the bounds and the plans they start move."""
     one = replace(pb, classes=(("mix", 1.0),))
     merged = [
         replace(c, points=(("mix", replace(c.points[0][1], capacity_rps=m)),))
