@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from scaleplan.errors import OptionError
@@ -50,6 +50,21 @@ def _csv(
     if not vals or not all(ok(v) for v in vals):
         raise OptionError(f"values must be {rule}; got {text!r}", option=option)
     return sorted(set(vals))
+
+
+def choice(text: str | None, allowed: Sequence[str], option: str) -> str | None:
+    """One of ``allowed`` (case and surrounding blanks ignored: ``FP8`` is ``fp8``), or None
+    when not given; anything else is a usage error with the closest allowed values."""
+    if text is None:
+        return None
+    key = text.strip().lower()
+    if key in allowed:
+        return key
+    from scaleplan.names import close_matches
+
+    close = close_matches(key, allowed)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    raise OptionError(f"{text!r} is not one of {', '.join(allowed)}{hint}", option=option)
 
 
 def int_list(text: str | None, option: str) -> list[int] | None:

@@ -151,3 +151,30 @@ def test_validate_reads_the_architecture_as_optimize_does(cli, tmp_path: Path) -
     _profile(cli, tmp_path)
     res = cli(["validate", str(spec)], exit_code=3)
     assert "model.architecture" in res.stderr and "did you mean 'llama-3.1-8b'" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--dtype", "fp4"], "--dtype: 'fp4' is not one of bf16, fp16, fp8, int8, int4-awq, int4-gptq"),
+        (["--kv-cache-dtype", "fp4"], "--kv-cache-dtype: 'fp4' is not one of auto, bf16, fp16, fp8"),
+        (["--engine", "vllmm"], "--engine: 'vllmm' is not one of vllm, sglang, tgi, trtllm (did you mean 'vllm'?)"),
+    ],
+)
+def test_profile_llm_bad_model_options_are_usage_errors(cli, tmp_path: Path, args: list[str], said: str) -> None:
+    """--dtype fp4 (or FP8) was an internal error (exit 70, KeyError) and --engine vllmm an
+    invalid-input error naming 'engine' (exit 3); a bad option value is exit 2 naming the option
+    and its values (new-user trial, 2026-12-05)."""
+    out = tmp_path / "p.yaml"
+    r = cli(["profile", "llm", "llama-3.1-8b", "--accelerators", "H100", "--gpus", "1", *args, "--out", str(out)], exit_code=2)
+    assert said in " ".join(r.stderr.split()), r.stderr
+    assert not out.exists()
+
+
+def test_profile_llm_model_options_ignore_case(cli) -> None:
+    """Preset and accelerator names ignore case; --dtype FP8 and --engine TRTLLM now do too."""
+    base = ["profile", "llm", "llama-3.1-8b", "--accelerators", "H100", "--gpus", "1", "--concurrency", "1", "--json"]
+    upper = json.loads(cli([*base, "--dtype", "FP8", "--kv-cache-dtype", "FP8", "--engine", "TRTLLM"]).stdout)
+    lower = json.loads(cli([*base, "--dtype", "fp8", "--kv-cache-dtype", "fp8", "--engine", "trtllm"]).stdout)
+    assert upper["measurements"] == lower["measurements"]
+    assert "fp8 on H100 TP1, trtllm" in upper["measurements"][0]["estimate"]["basis"]

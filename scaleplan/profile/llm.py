@@ -7,7 +7,7 @@ command line prints the result.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, get_args
 
 if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
@@ -45,9 +45,17 @@ def llm_profile_file(
     from scaleplan.inputs import llm_profile_inputs
     from scaleplan.llm.estimate import llm_profile
     from scaleplan.llm.serving import TokenClass
-    from scaleplan.option_values import int_list, names, split_values
+    from scaleplan.option_values import choice, int_list, names, split_values
     from scaleplan.profile.model import dump_profile, read_profile
+    from scaleplan.spec import Engine, KvCacheDtype, LlmDtype
     from scaleplan.yamlio import atomic_write
+
+    # usage errors (exit 2) before anything is read: a value the model has no row for was an
+    # internal error (KeyError 'fp4'), and 'FP8' / 'TRTLLM' were refused though names of
+    # presets and accelerators ignore case
+    dtype = choice(dtype, get_args(LlmDtype), "--dtype")
+    kv_cache_dtype = choice(kv_cache_dtype, get_args(KvCacheDtype), "--kv-cache-dtype")
+    engine = choice(engine, get_args(Engine), "--engine")
 
     inp = llm_profile_inputs(
         model, spec, default_class=TokenClass("default", input_tokens, output_tokens),
