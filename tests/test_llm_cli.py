@@ -178,3 +178,27 @@ def test_profile_llm_model_options_ignore_case(cli) -> None:
     lower = json.loads(cli([*base, "--dtype", "fp8", "--kv-cache-dtype", "fp8", "--engine", "trtllm"]).stdout)
     assert upper["measurements"] == lower["measurements"]
     assert "fp8 on H100 TP1, trtllm" in upper["measurements"][0]["estimate"]["basis"]
+
+
+@pytest.mark.parametrize(
+    ("ref", "said"),
+    [
+        ("meta-llama/Llama-3.1-8B-Instruct", "did you mean 'llama-3.1-8b'? An instruct or chat variant has its base model's architecture"),
+        ("Qwen/Qwen2.5-7B", "did you mean 'qwen2.5-7b-instruct'?"),
+        ("mistralai/Foo-7B", "download the model's config.json and give its path"),
+    ],
+)
+def test_a_hugging_face_id_that_is_no_preset_gets_a_did_you_mean(cli, tmp_path: Path, ref: str, said: str) -> None:
+    """meta-llama/Llama-3.1-8B-Instruct (the model examples/llm-chat serves) was read as a path:
+    'config.json not found (check the path ...)', though the docs say Hugging Face ids work. It
+    is no preset (the preset is the base model's id): the error says so and names the preset of
+    the same architecture, in profile llm and in a spec's model.architecture (new-user trial)."""
+    r = cli(["profile", "llm", ref, "--accelerators", "H100", "--gpus", "1", "--out", str(tmp_path / "p.yaml")], exit_code=3)
+    err = " ".join(r.stderr.split())
+    assert f"'{ref}' is no shipped preset" in err and said in err and "not found" not in err, err
+    assert not (tmp_path / "p.yaml").exists()
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", ref).replace("{ENGINE}", "{}"))
+    _profile(cli, tmp_path)
+    err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
+    assert "model.architecture" in err and said in err, err

@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -320,15 +321,31 @@ def resolve_preset(name: str) -> str | None:
     return None
 
 
+_VARIANT = re.compile(r"-(instruct|chat|it|base|hf)$")
+
+
+def _preset_hint(name: str, otherwise: str) -> str:
+    """The fix for a name that is no preset: the preset of the same model with or without its
+    variant suffix (an -Instruct or -chat model has its base model's architecture), else the
+    closest names; else ``otherwise``; then where the list is."""
+    names = preset_names()
+    key = _norm(name)
+    base = _VARIANT.sub("", key)
+    same = [n for n in (base, f"{base}-instruct", f"{base}-chat", f"{base}-it") if n != key and n in names]
+    if same:
+        hint = f"did you mean {same[0]!r}? An instruct or chat variant has its base model's architecture"
+    else:
+        close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else otherwise
+    return f"{hint}{' ' if hint.endswith('?') else '; '}`scaleplan profile llm --list` shows all {len(names)} presets"
+
+
 @functools.lru_cache(maxsize=64)
 def preset(name: str) -> Architecture:
     """A shipped preset by name; unknown names raise InputError with did-you-mean."""
     key = resolve_preset(name)
     if key is None:
-        names = preset_names()
-        close = difflib.get_close_matches(_norm(name), names, n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "give a preset name or the path to a config.json"
-        raise InputError(None, [Problem("architecture", f"unknown LLM preset {name!r}", hint=f"{hint} (`scaleplan profile llm --list` shows all {len(names)})")])
+        raise InputError(None, [Problem("architecture", f"unknown LLM preset {name!r}", hint=_preset_hint(name, "give a preset name or the path to a config.json"))])
     row = _preset_rows()[key]
     return architecture_from_config(row, key, file=f"preset {key}", source=str(row.get("source", "")))
 
@@ -375,5 +392,13 @@ def load_architecture(ref: str, base: Path | None = None) -> Architecture:
             p = base / p
         if p.is_dir():
             p = p / "config.json"
+        if not p.exists() and _repo_id(ref):  # a Hugging Face id that is no preset: not a path
+            problem = f"{ref!r} is no shipped preset, and {p} is no file or folder"
+            raise InputError(None, [Problem("architecture", problem, hint=_preset_hint(ref, "download the model's config.json and give its path"))])
         return from_hf_config(p)
     return preset(ref)
+
+
+def _repo_id(ref: str) -> bool:
+    """``owner/name``, as Hugging Face names a model (not ``./x``, ``/x`` or ``x.json``)."""
+    return ref.count("/") == 1 and not ref.startswith((".", "/")) and not ref.endswith((".json", "/"))
