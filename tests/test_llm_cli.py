@@ -202,3 +202,17 @@ def test_a_hugging_face_id_that_is_no_preset_gets_a_did_you_mean(cli, tmp_path: 
     _profile(cli, tmp_path)
     err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
     assert "model.architecture" in err and said in err, err
+
+
+def test_profile_llm_says_why_a_concurrency_is_left_out(cli, tmp_path: Path) -> None:
+    """A concurrency above the spec's max_num_seqs was left out with 'the KV cache holds 64
+    sequences' (it holds about 900 of these); and a TP degree that splits no GPU's heads said
+    its reason once per accelerator (new-user trial, 2026-12-05)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{max_num_seqs: 64, max_model_len: 8192}"))
+    args = ["profile", "llm", "--spec", str(spec), "--accelerators", "H100", "--gpus", "1", "--concurrency", "8,128"]
+    err = " ".join(cli([*args, "--out", str(tmp_path / "p.yaml")]).stderr.split())
+    assert "concurrency 128 left out: the engine's max_num_seqs is 64 (model.engine_config.max_num_seqs)" in err, err
+    assert "KV cache holds 64" not in err, err
+    r = cli(["profile", "llm", "llama-3.1-8b", "--accelerators", "H100,L4,L40S", "--gpus", "3", "--out", str(tmp_path / "q.yaml")], exit_code=3)
+    assert " ".join(r.stderr.split()).count("do not split over 3 GPUs") == 1, r.stderr

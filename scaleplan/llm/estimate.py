@@ -107,7 +107,7 @@ def estimate_points(
                 cap = max_concurrency(shape, s, cls)
                 skipped = [n for n in concurrencies if n > cap]
                 if skipped:
-                    notes.append(f"{acc.name} x{g} class {cls.name}: concurrency {','.join(map(str, skipped))} left out: the KV cache holds {cap} sequences of {cls.tokens:,} tokens ({mem.kv_cache_tokens:,} tokens)")
+                    notes.append(f"{acc.name} x{g} class {cls.name}: concurrency {','.join(map(str, skipped))} left out: {_holds(shape, s, cls, cap)}")
                 for n in concurrencies:
                     if n > cap:
                         continue
@@ -115,6 +115,16 @@ def estimate_points(
                     basis = f"{s.arch.name} {s.dtype} on {acc.name} TP{shape.tp}{f' PP{shape.pp}' if shape.pp > 1 else ''}, {s.engine}: roofline step model ({p.basis}); KV cache {mem.kv_cache_tokens:,} tokens"
                     out.append(class_measurement(shape, cls, p, basis=basis, rounded=True, peak_memory_gib=used, pipeline_parallel=shape.pp if shape.pp > 1 else None))
     return EstimateResult(tuple(out), tuple(refusals), tuple(notes))
+
+
+def _holds(shape: Shape, s: LlmSetup, cls: TokenClass, cap: int) -> str:
+    """Why a replica runs at most ``cap`` sequences of the class: its KV cache, or the engine's
+    ``max_num_seqs`` where the cache would hold more (it said "the KV cache holds 64" for a
+    cache of 161 sequences under max_num_seqs 64)."""
+    mem = shape.memory
+    if shape.memory.max_sequences(cls.tokens, s.arch, s.kv_dtype) > cap:
+        return f"the engine's max_num_seqs is {cap} (model.engine_config.max_num_seqs); the KV cache ({mem.kv_cache_tokens:,} tokens) would hold more"
+    return f"the KV cache holds {cap} sequences of {cls.tokens:,} tokens ({mem.kv_cache_tokens:,} tokens)"
 
 
 def observed_from_profile(
@@ -218,7 +228,8 @@ def llm_profile(
     notes[:0] = [w for w in (proxy_warning(hardware_for(a)) for a in accelerators) if w]
     result = estimate_points(s, accelerators, gpus, classes, concurrencies, calibrations={a.name: cal for a in accelerators} if cal else None)
     if not result.measurements:
-        raise InputError(None, [Problem("MODEL", "no shape can serve: " + "; ".join(result.refusals or result.notes))])
+        reasons = dict.fromkeys(result.refusals or result.notes)  # once each: a TP split fails alike on every GPU
+        raise InputError(None, [Problem("MODEL", "no shape can serve: " + "; ".join(reasons))])
     notes.extend(result.refusals)
     notes.extend(result.notes)
     keep = [m for m in measured if m.source in ("measured", "imported")]
