@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from scaleplan.errors import InputError, Problem, SpecError, input_error
+from scaleplan.errors import InputError, OptionError, Problem, SpecError, input_error
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Accelerator, Catalog
@@ -289,6 +289,7 @@ def llm_profile_inputs(
     spec_path: str | None,
     *,
     default_class: TokenClass,
+    tokens_given: str | None = None,
     dtype: str | None,
     kv_cache_dtype: str | None,
     engine: str | None,
@@ -301,6 +302,7 @@ def llm_profile_inputs(
     spec is given."""
     from scaleplan.catalog.files import load_accelerators, load_catalog
     from scaleplan.catalog.model import resolve_name
+    from scaleplan.llm.arch import load_architecture
     from scaleplan.llm.serving import TokenClass, setup, setup_from_spec
     from scaleplan.spec import read_spec
 
@@ -333,27 +335,34 @@ def llm_profile_inputs(
                 for c in sp.traffic.classes
             ]
             spec_lines = doc.lines
-        if model is None:
-            if sp.model.architecture is None:
-                raise InputError(
-                    spec_path,
-                    [
-                        Problem(
-                            "model.architecture",
-                            "missing",
-                            hint="give MODEL on the command line or set model.architecture",
-                        )
-                    ],
-                )
-            s = setup_from_spec(sp.model, Path(spec_path).parent)
-            model = sp.model.architecture
-        else:
-            s = setup(
-                model,
-                dtype=dtype or sp.model.dtype,
-                kv_cache_dtype=kv_cache_dtype or sp.model.kv_cache_dtype,
-                engine=engine or sp.model.engine,
+        if model is None and sp.model.architecture is None:
+            raise InputError(
+                spec_path,
+                [
+                    Problem(
+                        "model.architecture",
+                        "missing",
+                        hint="give MODEL on the command line or set model.architecture",
+                    )
+                ],
             )
+        if tokens_given and sp.traffic.classes:
+            raise OptionError(
+                "the spec's traffic.classes give every class its tokens; drop the option, "
+                "or --spec to plan one class of these tokens",
+                option=tokens_given,
+            )
+        # the spec's model settings (engine_config included), each option given overriding its
+        # own; MODEL (relative to the current folder) overriding model.architecture
+        given = {"dtype": dtype, "kv_cache_dtype": kv_cache_dtype, "engine": engine}
+        settings = sp.model.model_copy(
+            update={k: v for k, v in given.items() if v is not None}
+            | ({"architecture": model} if model is not None else {})
+        )
+        arch = load_architecture(model) if model is not None else None
+        s = setup_from_spec(settings, Path(spec_path).parent, arch)
+        model = model or sp.model.architecture
+        assert model is not None
     else:
         assert model is not None
         s = setup(model, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine)

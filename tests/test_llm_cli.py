@@ -216,3 +216,25 @@ def test_profile_llm_says_why_a_concurrency_is_left_out(cli, tmp_path: Path) -> 
     assert "KV cache holds 64" not in err, err
     r = cli(["profile", "llm", "llama-3.1-8b", "--accelerators", "H100,L4,L40S", "--gpus", "3", "--out", str(tmp_path / "q.yaml")], exit_code=3)
     assert " ".join(r.stderr.split()).count("do not split over 3 GPUs") == 1, r.stderr
+
+
+def test_profile_llm_options_override_the_spec_and_none_is_ignored(cli, tmp_path: Path) -> None:
+    """profile llm --spec ignored --engine, --dtype and --kv-cache-dtype without MODEL (the spec's
+    were used, silently), ignored the spec's engine_config with MODEL (another KV cache than
+    optimize sizes), and ignored a typed --input-tokens (the spec's classes were used): the
+    options now override the spec's own settings, and typed tokens with classes are exit 2."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{gpu_memory_utilization: 0.8, max_model_len: 8192}"))
+    base = ["profile", "llm", "--spec", str(spec), "--accelerators", "H100", "--gpus", "1", "--concurrency", "8", "--json"]
+
+    def bases(args: list[str]) -> set[str]:
+        return {m["estimate"]["basis"] for m in json.loads(cli(args).stdout)["measurements"]}
+
+    spec_only = bases(base)
+    assert bases(["profile", "llm", "llama-3.1-8b", *base[2:]]) == spec_only  # MODEL keeps engine_config
+    assert bases(base[:2] + ["llama-3.1-8b"] + base[4:]) != spec_only  # without the spec: 0.9, another cache
+    over = bases([*base, "--engine", "sglang", "--dtype", "fp8"])
+    assert all("llama-3.1-8b fp8 on H100 TP1, sglang" in b for b in over), over
+    for opt in ("--input-tokens", "--output-tokens"):
+        r = cli([*base, opt, "100"], exit_code=2)
+        assert f"{opt}: the spec's traffic.classes give every class its tokens" in " ".join(r.stderr.split()), r.stderr

@@ -46,8 +46,10 @@ def profile_llm(
             return
         if model is None and spec is None:
             raise typer.BadParameter("give MODEL (a preset or a config.json), or --spec with model.architecture", param_hint="MODEL")
+        sources = {o: ctx.get_parameter_source(o[2:].replace("-", "_")) for o in ("--input-tokens", "--output-tokens")}
+        typed = [o for o, src in sources.items() if src is not None and src.name == "COMMANDLINE"]
         prof, notes, text = llm_profile_file(
-            model, spec, input_tokens=input_tokens, output_tokens=output_tokens, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
+            model, spec, input_tokens=input_tokens, output_tokens=output_tokens, tokens_given=typed[0] if typed else None, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
             accelerators=accelerators, gpus=gpus, concurrency=concurrency, calibrate=calibrate, catalogs=catalog, out=out, command=command_line(argv(ctx)),
         )
         if json_out:

@@ -27,6 +27,7 @@ def llm_profile_file(
     *,
     input_tokens: int,
     output_tokens: int,
+    tokens_given: str | None = None,
     dtype: str | None,
     kv_cache_dtype: str | None,
     engine: str | None,
@@ -41,7 +42,8 @@ def llm_profile_file(
     """The profile of MODEL and/or the spec's model (the caller checks that one is given) on
     ``accelerators`` x ``gpus`` x the traffic classes x ``concurrency`` (the comma lists as
     typed), calibrated on the ``calibrate`` profile's points when given; written to ``out``
-    unless it is '-'."""
+    unless it is '-'. ``tokens_given``: --input-tokens or --output-tokens, when typed (with a
+    spec whose classes give the tokens, a usage error)."""
     from scaleplan.inputs import llm_profile_inputs
     from scaleplan.llm.estimate import llm_profile
     from scaleplan.llm.serving import TokenClass
@@ -59,6 +61,7 @@ def llm_profile_file(
 
     inp = llm_profile_inputs(
         model, spec, default_class=TokenClass("default", input_tokens, output_tokens),
+        tokens_given=tokens_given,
         dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
         accelerators=names(accelerators), catalogs=split_values(catalogs),
     )
