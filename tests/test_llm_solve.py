@@ -176,3 +176,16 @@ def test_a_named_accelerator_left_out_is_said_with_its_reason() -> None:
     )
     assert warned[0].endswith(" ms against 250 ms)")
     assert not left_out(llm_spec("llama-3.1-8b", one(1024), accs=["L40S", "H100"]))
+
+
+def test_a_dtype_no_allowed_accelerator_runs_gets_the_dtype_fix() -> None:
+    """fp8 on A100s only: the diagnosis said 'allow larger accelerators or more GPUs per
+    replica, shorten max_model_len, or use a smaller dtype / an fp8 KV cache', none of which
+    helps; the fix is the dtype or the accelerator (new-user trial, 2026-12-05)."""
+    cat = catalog(row("p4d.24xlarge", "A100", 8, 32.0, vcpus=96, mem=1152))
+    s = llm_spec("llama-3.1-8b", [{"name": "c", "share": 1.0, "input_tokens": 1024, "output_tokens": 256}], accs=["A100"], dtype="fp8")
+    with pytest.raises(InfeasibleError) as e:
+        solve(s, estimated_profile(), cat, options=OPTS)
+    reason = e.value.reasons[0]
+    assert "has no FP8 tensor cores" in reason.message
+    assert "set model.dtype" in reason.fix and "larger accelerators" not in reason.fix

@@ -45,15 +45,17 @@ def diagnose_candidates(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]
     if diag.llm_refusals and diag.shapes_fitting == 0:
         more = len(diag.llm_refusals) - 3
         shown = "; ".join(diag.llm_refusals[:3]) + (f"; and {more} more" if more > 0 else "")
-        return [
-            InfeasibleReason(
-                "memory",
-                f"no allowed shape can serve the model: {shown}",
-                "allow larger accelerators or more GPUs per replica "
-                "(placement.max_gpus_per_replica), shorten max_model_len, or use a smaller "
-                "dtype / an fp8 KV cache",
+        fix = (
+            "allow larger accelerators or more GPUs per replica "
+            "(placement.max_gpus_per_replica), shorten max_model_len, or use a smaller "
+            "dtype / an fp8 KV cache"
+        )
+        if all("tensor cores" in r for r in diag.llm_refusals):  # the dtype, not the memory
+            fix = (
+                "set model.dtype to a precision these accelerators run, or allow in "
+                "placement.accelerators one that runs this one (the reason says which)"
             )
-        ]
+        return [InfeasibleReason("memory", f"no allowed shape can serve the model: {shown}", fix)]
     common = diag.placement_accelerators & diag.profile_accelerators
     if not common:
         prof = ", ".join(sorted(diag.profile_accelerators)) or "none"
