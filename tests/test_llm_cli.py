@@ -232,7 +232,7 @@ def test_profile_llm_options_override_the_spec_and_none_is_ignored(cli, tmp_path
 
     spec_only = bases(base)
     assert bases(["profile", "llm", "llama-3.1-8b", *base[2:]]) == spec_only  # MODEL keeps engine_config
-    assert bases(base[:2] + ["llama-3.1-8b"] + base[4:]) != spec_only  # without the spec: 0.9, another cache
+    assert bases([*base[:2], "llama-3.1-8b", *base[4:]]) != spec_only  # without the spec: 0.9, another cache
     over = bases([*base, "--engine", "sglang", "--dtype", "fp8"])
     assert all("llama-3.1-8b fp8 on H100 TP1, sglang" in b for b in over), over
     for opt in ("--input-tokens", "--output-tokens"):

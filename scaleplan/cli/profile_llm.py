@@ -15,8 +15,8 @@ def profile_llm(
     model: Annotated[str | None, typer.Argument(metavar="MODEL", help="Preset name (e.g. llama-3.1-8b) or path to a Hugging Face config.json.")] = None,
     accelerators: Annotated[str, typer.Option("--accelerators", "-a", help="Accelerators, e.g. H100,L40S,L4.")] = "H100,L40S,L4",
     gpus: Annotated[str, typer.Option("--gpus", help="GPUs per replica (TP x PP), e.g. 1,2,4,8.")] = "1,2,4,8",
-    input_tokens: Annotated[int, number_option("--input-tokens", integer=True, min=1, help="Prompt tokens per request (one class; --spec gives several).")] = 1024,
-    output_tokens: Annotated[int, number_option("--output-tokens", integer=True, min=1, help="Completion tokens per request.")] = 256,
+    input_tokens: Annotated[int | None, number_option("--input-tokens", integer=True, min=1, help="Prompt tokens per request (default 1024; one class: a spec's classes give their own).")] = None,
+    output_tokens: Annotated[int | None, number_option("--output-tokens", integer=True, min=1, help="Completion tokens per request (default 256).")] = None,
     concurrency: Annotated[str, typer.Option("--concurrency", help="Sequences in flight per replica, e.g. 1,8,32,128.")] = "1,8,32,128",
     dtype: Annotated[str | None, typer.Option("--dtype", help="bf16, fp16, fp8, int8, int4-awq, int4-gptq (default: the model's).")] = None,
     kv_cache_dtype: Annotated[str | None, typer.Option("--kv-cache-dtype", help="auto, bf16, fp16, fp8.")] = None,
@@ -46,10 +46,8 @@ def profile_llm(
             return
         if model is None and spec is None:
             raise typer.BadParameter("give MODEL (a preset or a config.json), or --spec with model.architecture", param_hint="MODEL")
-        sources = {o: ctx.get_parameter_source(o[2:].replace("-", "_")) for o in ("--input-tokens", "--output-tokens")}
-        typed = [o for o, src in sources.items() if src is not None and src.name == "COMMANDLINE"]
         prof, notes, text = llm_profile_file(
-            model, spec, input_tokens=input_tokens, output_tokens=output_tokens, tokens_given=typed[0] if typed else None, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
+            model, spec, input_tokens=input_tokens, output_tokens=output_tokens, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
             accelerators=accelerators, gpus=gpus, concurrency=concurrency, calibrate=calibrate, catalogs=catalog, out=out, command=command_line(argv(ctx)),
         )
         if json_out:

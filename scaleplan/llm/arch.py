@@ -331,13 +331,18 @@ def _preset_hint(name: str, otherwise: str) -> str:
     names = preset_names()
     key = _norm(name)
     base = _VARIANT.sub("", key)
-    same = [n for n in (base, f"{base}-instruct", f"{base}-chat", f"{base}-it") if n != key and n in names]
+    variants = (base, f"{base}-instruct", f"{base}-chat", f"{base}-it")
+    same = [n for n in variants if n != key and n in names]
     if same:
-        hint = f"did you mean {same[0]!r}? An instruct or chat variant has its base model's architecture"
+        hint = (
+            f"did you mean {same[0]!r}? An instruct or chat variant has its base model's "
+            "architecture"
+        )
     else:
         close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else otherwise
-    return f"{hint}{' ' if hint.endswith('?') else '; '}`scaleplan profile llm --list` shows all {len(names)} presets"
+    sep = " " if hint.endswith("?") else "; "
+    return f"{hint}{sep}`scaleplan profile llm --list` shows all {len(names)} presets"
 
 
 @functools.lru_cache(maxsize=64)
@@ -345,7 +350,8 @@ def preset(name: str) -> Architecture:
     """A shipped preset by name; unknown names raise InputError with did-you-mean."""
     key = resolve_preset(name)
     if key is None:
-        raise InputError(None, [Problem("architecture", f"unknown LLM preset {name!r}", hint=_preset_hint(name, "give a preset name or the path to a config.json"))])
+        hint = _preset_hint(name, "give a preset name or the path to a config.json")
+        raise InputError(None, [Problem("architecture", f"unknown LLM preset {name!r}", hint=hint)])
     row = _preset_rows()[key]
     return architecture_from_config(row, key, file=f"preset {key}", source=str(row.get("source", "")))
 
@@ -394,11 +400,13 @@ def load_architecture(ref: str, base: Path | None = None) -> Architecture:
             p = p / "config.json"
         if not p.exists() and _repo_id(ref):  # a Hugging Face id that is no preset: not a path
             problem = f"{ref!r} is no shipped preset, and {p} is no file or folder"
-            raise InputError(None, [Problem("architecture", problem, hint=_preset_hint(ref, "download the model's config.json and give its path"))])
+            hint = _preset_hint(ref, "download the model's config.json and give its path")
+            raise InputError(None, [Problem("architecture", problem, hint=hint)])
         return from_hf_config(p)
     return preset(ref)
 
 
 def _repo_id(ref: str) -> bool:
     """``owner/name``, as Hugging Face names a model (not ``./x``, ``/x`` or ``x.json``)."""
-    return ref.count("/") == 1 and not ref.startswith((".", "/")) and not ref.endswith((".json", "/"))
+    plain = not ref.startswith((".", "/")) and not ref.endswith((".json", "/"))
+    return ref.count("/") == 1 and plain

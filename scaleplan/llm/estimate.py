@@ -107,7 +107,9 @@ def estimate_points(
                 cap = max_concurrency(shape, s, cls)
                 skipped = [n for n in concurrencies if n > cap]
                 if skipped:
-                    notes.append(f"{acc.name} x{g} class {cls.name}: concurrency {','.join(map(str, skipped))} left out: {_holds(shape, s, cls, cap)}")
+                    left = ",".join(map(str, skipped))
+                    why = _holds(shape, s, cls, cap)
+                    notes.append(f"{acc.name} x{g} class {cls.name}: concurrency {left} left out: {why}")
                 for n in concurrencies:
                     if n > cap:
                         continue
@@ -123,8 +125,12 @@ def _holds(shape: Shape, s: LlmSetup, cls: TokenClass, cap: int) -> str:
     cache of 161 sequences under max_num_seqs 64)."""
     mem = shape.memory
     if shape.memory.max_sequences(cls.tokens, s.arch, s.kv_dtype) > cap:
-        return f"the engine's max_num_seqs is {cap} (model.engine_config.max_num_seqs); the KV cache ({mem.kv_cache_tokens:,} tokens) would hold more"
-    return f"the KV cache holds {cap} sequences of {cls.tokens:,} tokens ({mem.kv_cache_tokens:,} tokens)"
+        return (
+            f"the engine's max_num_seqs is {cap} (model.engine_config.max_num_seqs); the KV "
+            f"cache ({mem.kv_cache_tokens:,} tokens) would hold more"
+        )
+    held = f"{cap} sequences of {cls.tokens:,} tokens ({mem.kv_cache_tokens:,} tokens)"
+    return f"the KV cache holds {held}"
 
 
 def observed_from_profile(
@@ -228,7 +234,8 @@ def llm_profile(
     notes[:0] = [w for w in (proxy_warning(hardware_for(a)) for a in accelerators) if w]
     result = estimate_points(s, accelerators, gpus, classes, concurrencies, calibrations={a.name: cal for a in accelerators} if cal else None)
     if not result.measurements:
-        reasons = dict.fromkeys(result.refusals or result.notes)  # once each: a TP split fails alike on every GPU
+        # once each: a TP degree that splits no head count fails alike on every GPU
+        reasons = dict.fromkeys(result.refusals or result.notes)
         raise InputError(None, [Problem("MODEL", "no shape can serve: " + "; ".join(reasons))])
     notes.extend(result.refusals)
     notes.extend(result.notes)

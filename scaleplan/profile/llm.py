@@ -25,9 +25,8 @@ def llm_profile_file(
     model: str | None,
     spec: str | None,
     *,
-    input_tokens: int,
-    output_tokens: int,
-    tokens_given: str | None = None,
+    input_tokens: int | None,
+    output_tokens: int | None,
     dtype: str | None,
     kv_cache_dtype: str | None,
     engine: str | None,
@@ -42,8 +41,8 @@ def llm_profile_file(
     """The profile of MODEL and/or the spec's model (the caller checks that one is given) on
     ``accelerators`` x ``gpus`` x the traffic classes x ``concurrency`` (the comma lists as
     typed), calibrated on the ``calibrate`` profile's points when given; written to ``out``
-    unless it is '-'. ``tokens_given``: --input-tokens or --output-tokens, when typed (with a
-    spec whose classes give the tokens, a usage error)."""
+    unless it is '-'. ``input_tokens``/``output_tokens``: the options as typed (None: not
+    given, 1,024 and 256; given with a spec whose classes give the tokens, a usage error)."""
     from scaleplan.inputs import llm_profile_inputs
     from scaleplan.llm.estimate import llm_profile
     from scaleplan.llm.serving import TokenClass
@@ -59,9 +58,10 @@ def llm_profile_file(
     kv_cache_dtype = choice(kv_cache_dtype, get_args(KvCacheDtype), "--kv-cache-dtype")
     engine = choice(engine, get_args(Engine), "--engine")
 
+    default = TokenClass("default", input_tokens or 1024, output_tokens or 256)
+    typed = "--input-tokens" if input_tokens else "--output-tokens" if output_tokens else None
     inp = llm_profile_inputs(
-        model, spec, default_class=TokenClass("default", input_tokens, output_tokens),
-        tokens_given=tokens_given,
+        model, spec, default_class=default, tokens_given=typed,
         dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
         accelerators=names(accelerators), catalogs=split_values(catalogs),
     )
