@@ -116,14 +116,14 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
         rate_expr = " + ".join(f"({r})" for r in rates) if len(rates) > 1 else rates[0]
         rate_src = "the rendered ScaledObjects' prometheus triggers"
     else:
-        rate_expr = f"sum(rate({em.requests}{{{selector}}}[2m]))"
+        rate_expr = _request_rate(em.requests, selector)
         rate_src = f"{em.requests} of the ServiceMonitor's targets"
     hist = f"{em.latency}_bucket{{{selector}}}"
     out: list[Query] = [
         Query("demand", rate_expr, "rate", True, unit="rps", source=rate_src),
-        Query("demand_hourly", f"avg_over_time(({rate_expr})[{hour_range}:{step}])", "rate", True, hourly=True, unit="rps", source=rate_src),
-        Query("replicas", f"count(up{{{selector}}} == 1)", "count", True, unit="pods", source="up of the ServiceMonitor's targets"),
-        Query("latency", f"histogram_quantile({q:g}, sum by (le) (rate({hist}[{LATENCY_WINDOW}])))", "latency", True, unit="s", source=f"{em.latency} histogram"),
+        Query("demand_hourly", _hour_mean(rate_expr, hour_range, step), "rate", True, hourly=True, unit="rps", source=rate_src),
+        Query("replicas", _pods_up(selector), "count", True, unit="pods", source="up of the ServiceMonitor's targets"),
+        Query("latency", _latency_quantile(q, em.latency, selector), "latency", True, unit="s", source=f"{em.latency} histogram"),
         Query("latency_hourly", f"histogram_quantile({q:g}, sum by (le) (increase({hist}[1h])))", "latency", True, hourly=True, unit="s", source=f"{em.latency} histogram"),
     ]
     if len(deployments) > 1:
@@ -131,9 +131,9 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
         # series (the ServiceMonitor labels every series with the pod it came from)
         for alloc, dep in sorted(deployments.items()):
             psel = f'{selector},pod=~"{pods_of(dep)}"'
-            out.append(Query(f"demand@{alloc}", f"sum(rate({em.requests}{{{psel}}}[2m]))", "rate", False, unit="rps", source=f"{em.requests} of {dep}'s pods", allocation=alloc))
-            out.append(Query(f"replicas@{alloc}", f"count(up{{{psel}}} == 1)", "count", False, unit="pods", source=f"up of {dep}'s pods", allocation=alloc))
-            out.append(Query(f"latency@{alloc}", f"histogram_quantile({q:g}, sum by (le) (rate({em.latency}_bucket{{{psel}}}[{LATENCY_WINDOW}])))", "latency", False, unit="s", source=f"{em.latency} of {dep}'s pods", allocation=alloc))
+            out.append(Query(f"demand@{alloc}", _request_rate(em.requests, psel), "rate", False, unit="rps", source=f"{em.requests} of {dep}'s pods", allocation=alloc))
+            out.append(Query(f"replicas@{alloc}", _pods_up(psel), "count", False, unit="pods", source=f"up of {dep}'s pods", allocation=alloc))
+            out.append(Query(f"latency@{alloc}", _latency_quantile(q, em.latency, psel), "latency", False, unit="s", source=f"{em.latency} of {dep}'s pods", allocation=alloc))
     pods = "|".join(sorted(deployments.values()))
     if any(a.gpus_per_replica > 0 for a in plan.allocations):
         out.append(Query("gpu_utilization", f'avg(avg_over_time({GPU_UTIL}{{namespace="{ns}",pod=~"({pods})-.*"}}[1h]))', "gauge", False, hourly=True, unit="%", source="DCGM exporter"))
@@ -159,12 +159,12 @@ def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_
     allocation's pods (``<name>@<allocation>``), with its demand and requests running."""
     at = f"@{alloc}" if alloc is not None else ""
     whose = f" of {dep}'s pods" if dep is not None else ""
-    out = [Query(f"replicas_hourly{at}", f"avg_over_time((count(up{{{selector}}} == 1))[{hour_range}:{step}])", "gauge", False, hourly=True, unit="pods", source=f"up of the ServiceMonitor's targets{whose}", allocation=alloc)]
+    out = [Query(f"replicas_hourly{at}", _hour_mean(_pods_up(selector), hour_range, step), "gauge", False, hourly=True, unit="pods", source=f"up of the ServiceMonitor's targets{whose}", allocation=alloc)]
     if em.waiting is not None:  # the queue ahead of admission, which a TTFT holds
         source = f"{engine} {em.waiting}{whose}"
         out.append(Query(f"waiting_hourly{at}", _hourly_gauge(em.waiting, selector), "gauge", False, hourly=True, source=source, allocation=alloc))
     if alloc is not None:
-        out.append(Query(f"demand_hourly{at}", f"avg_over_time((sum(rate({em.requests}{{{selector}}}[2m])))[{hour_range}:{step}])", "rate", False, hourly=True, unit="rps", source=f"{em.requests}{whose}", allocation=alloc))
+        out.append(Query(f"demand_hourly{at}", _hour_mean(_request_rate(em.requests, selector), hour_range, step), "rate", False, hourly=True, unit="rps", source=f"{em.requests}{whose}", allocation=alloc))
         if em.running is not None:
             out.append(Query(f"concurrency{at}", _hourly_gauge(em.running, selector), "gauge", False, hourly=True, source=f"{engine} {em.running}{whose}", allocation=alloc))
     for name, metric, unit in (("prompt_tokens", em.prompt_tokens, "tokens"), ("output_tokens", em.output_tokens, "tokens"), ("ttft_mean", em.ttft, "s"), ("tpot_mean", em.tpot, "s")):
@@ -172,6 +172,30 @@ def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_
             mean = f"sum(increase({metric}_sum{{{selector}}}[1h])) / sum(increase({metric}_count{{{selector}}}[1h]))"
             out.append(Query(f"{name}{at}", mean, "gauge", False, hourly=True, unit=unit, source=f"{engine} {metric} (sum / count){whose}", allocation=alloc))
     return out
+
+
+def _request_rate(metric: str, selector: str) -> str:
+    """Requests per second over the pods ``selector`` picks (the request counter's 2-minute
+    rate, summed)."""
+    return f"sum(rate({metric}{{{selector}}}[2m]))"
+
+
+def _pods_up(selector: str) -> str:
+    """The pods ``selector`` picks that are up (scraped)."""
+    return f"count(up{{{selector}}} == 1)"
+
+
+def _hour_mean(expr: str, hour_range: str, step: str) -> str:
+    """``expr``'s mean over each hour: a subquery over the steps in (t-1h, t] (``hour_range``
+    is one step short of an hour: Prometheus 2.x includes the left edge)."""
+    return f"avg_over_time(({expr})[{hour_range}:{step}])"
+
+
+def _latency_quantile(q: float, metric: str, selector: str) -> str:
+    """The ``q`` quantile of latency histogram ``metric`` over :data:`LATENCY_WINDOW`, the pods
+    ``selector`` picks pooled."""
+    rate = f"rate({metric}_bucket{{{selector}}}[{LATENCY_WINDOW}])"
+    return f"histogram_quantile({q:g}, sum by (le) ({rate}))"
 
 
 def _hourly_gauge(metric: str, selector: str, agg: str = "sum") -> str:
@@ -200,7 +224,7 @@ def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str,
         out.append(Query(x.name, text, x.kind, x.required, x.hourly, x.unit, source="override", allocation=x.allocation))
     if "demand" in overrides and "demand_hourly" not in overrides:  # the hourly mean of the new rate
         rate = next(x for x in out if x.name == "demand").promql
-        out = [Query(x.name, f"avg_over_time(({rate})[{hour_range}:{step}])", x.kind, x.required, x.hourly, x.unit, "override") if x.name == "demand_hourly" else x for x in out]
+        out = [Query(x.name, _hour_mean(rate, hour_range, step), x.kind, x.required, x.hourly, x.unit, "override") if x.name == "demand_hourly" else x for x in out]
     return tuple(out)
 
 
