@@ -33,7 +33,7 @@ from scaleplan.solve.candidates import build_candidates
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import search_windows
 from scaleplan.solve.static import _checked, solve_plan
-from scaleplan.spec import read_spec
+from scaleplan.spec import Spec, read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = SolveOptions(alternatives=False)
@@ -146,3 +146,36 @@ def test_llm_two_classes_simulated_as_rendered(
     assert sorted(a.instance_type for a in new.allocations) == ["g6e.xlarge", "p5.4xlarge"]
     sim_new = simulate_llm(new)
     assert sim_new.ok, sim_new.attainment
+
+
+def test_routing_service_records_each_replica_s_capacity_for_the_mix() -> None:
+    """routing: service with several classes: one Service sends every pod the class mix, and
+    the even split is sized at each type's capacity for it. The plan recorded the main class's
+    capacity instead (capacity_rps_per_replica, 'so one replica serves ... rps' in its
+    explanation), and render set the HPA's per-pod rate from it: a Qwen2.5-7B plan with a
+    6,000-token class beside a 1,500-token one targeted 19.3 rps per pod where a pod holds
+    11.0 (new-user trial, 2026-12-05). Both now say the mix's capacity."""
+    from scaleplan.render import render
+
+    toy, prof, cat = two_class_toy()
+    over = toy.model_dump(mode="json", exclude_none=True)
+    over["kubernetes"] = {"image": "example.com/svc:1.0", "routing": "service"}
+    over["traffic"] = {  # a curve: replicas vary, so render writes an HPA
+        "hourly_rps": [30] * 12 + [60] * 12, "headroom": 0.2, "classes": over["traffic"]["classes"]
+    }
+    sp = Spec.model_validate(over)
+    plan = solve(sp, prof, cat, options=FAST).plan
+    shares = {"short": 0.5, "long": 0.5}
+    for a in plan.allocations:
+        assert a.class_points is not None
+        caps = {c: p.throughput_rps * p.max_utilization for c, p in a.class_points.items()}
+        mix = 1 / sum(s / caps[c] for c, s in shares.items())
+        assert a.capacity_rps_per_replica == pytest.approx(mix, abs=1e-4), (a.name, caps)
+        assert a.capacity_rps_per_replica < max(caps.values())
+        assert f"at the traffic's class mix one replica serves {a.capacity_rps_per_replica:g}" in " ".join(plan.explanation)
+    files = render(plan, cat)
+    hpa = {f: t for f, t in files.items() if f.startswith("hpa-")}
+    assert hpa, sorted(files)
+    for f, text in hpa.items():
+        a = next(a for a in plan.allocations if a.name in f)
+        assert f"averageValue: {round(a.capacity_rps_per_replica * 1000)}m" in text, text

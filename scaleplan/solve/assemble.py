@@ -160,11 +160,16 @@ def allocations(
         pt = c.point(main_cls)
         assert pt is not None
         # render's weight basis (and the autoscaler's per-pod rate): the class mix's; with a rule
-        # per class, the mix of classes the route sends this allocation
+        # per class, the mix of classes the route sends this allocation; routing: service
+        # sends every pod the mix too, and the even split was sized at its capacity for it
+        # (milp.window.even_need): the main class's capacity set the HPA's per-pod rate 1.75x
+        # above what a pod holds with a 6,000-token class in the mix (new-user trial)
         if pb.class_routed:
             cap = _routed_capacity(c, routing, classes) or pb.mix_weight(c) or pt.capacity_rps
+        elif pb.mix_basis or pb.even_mix:
+            cap = pb.mix_weight(c) or pt.capacity_rps
         else:
-            cap = (pb.mix_weight(c) or pt.capacity_rps) if pb.mix_basis else pt.capacity_rps
+            cap = pt.capacity_rps
         models[name] = pt.queueing
         op = _operating_point(pt, main_cls if spec.traffic.classes else None)
         allocs.append(

@@ -90,9 +90,10 @@ def _allocation_lines(pb: Problem, a: Allocation, models: Mapping[str, str]) -> 
     else:
         shape = f"CPU only, {a.cpu_per_replica:g} vCPU per replica"
     serves = f"so one replica serves {a.capacity_rps_per_replica:g} rps."
-    if pb.mixed_stream:  # the capacity is the mix's (Problem.mix_weight), the point one class's
+    if pb.mixed_stream or pb.even_mix:  # the capacity is the mix's (Problem.mix_weight)
+        sender = "HTTPRoute" if pb.mixed_stream else "Service"
         serves = (
-            f"for class {op.request_class}; the HTTPRoute sends it every class, and at the "
+            f"for class {op.request_class}; the {sender} sends it every class, and at the "
             f"traffic's class mix one replica serves {a.capacity_rps_per_replica:g} rps."
         )
     elif pb.class_routed:

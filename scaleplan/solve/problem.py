@@ -51,6 +51,13 @@ class Problem:
         """routing: service (the default): one Service spreads requests evenly over all pods."""
         return self.spec.kubernetes.routing == "service"
 
+    @property
+    def even_mix(self) -> bool:
+        """routing: service with more than one request class: the Service sends every pod the
+        class mix, so a replica serves its capacity for the mix (:meth:`mix_weight`), the
+        capacity the even split is sized at (``milp.window.even_need``)."""
+        return self.even_split and sum(1 for _, s in self.classes if s > 0) > 1
+
     def static_weights(self, rps: Sequence[float]) -> bool:
         """routing: gateway-api over more than one distinct demand window, or with more than
         one request class: one HTTPRoute whose weights can change neither by hour nor by class,
