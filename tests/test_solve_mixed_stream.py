@@ -172,7 +172,8 @@ def test_routing_service_records_each_replica_s_capacity_for_the_mix() -> None:
         mix = 1 / sum(s / caps[c] for c, s in shares.items())
         assert a.capacity_rps_per_replica == pytest.approx(mix, abs=1e-4), (a.name, caps)
         assert a.capacity_rps_per_replica < max(caps.values())
-        assert f"at the traffic's class mix one replica serves {a.capacity_rps_per_replica:g}" in " ".join(plan.explanation)
+        said = f"at the traffic's class mix one replica serves {a.capacity_rps_per_replica:g}"
+        assert said in " ".join(plan.explanation)
     files = render(plan, cat)
     hpa = {f: t for f, t in files.items() if f.startswith("hpa-")}
     assert hpa, sorted(files)
