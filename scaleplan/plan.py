@@ -11,12 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from scaleplan.catalog.model import CapacityType
 from scaleplan.errors import PlanError, Problem
 from scaleplan.problems import (
     StrictModel,
+    fix,
     format_json_schema,
     refuse_other_kind,
     validate_document,
@@ -168,6 +169,31 @@ class Plan(StrictModel):
             "the file nor the spec's folder. Absent for a preset, which the spec names."
         ),
     )
+
+    @model_validator(mode="after")
+    def _every_class_routed(self) -> Plan:
+        """With ``kubernetes.class_header`` each request class has its own HTTPRoute rule, whose
+        weights are the allocations' ``routing`` shares of that class: a class with demand that
+        no live allocation takes would get a rule of zero weights, which a Gateway answers with
+        HTTP 500 (no backend). ``optimize`` routes every class; a hand-edited plan may not."""
+        k8s = self.spec.kubernetes
+        if k8s.routing != "gateway-api" or k8s.class_header is None or self.status == "infeasible":
+            return self
+        live = [a for a in self.allocations if a.replicas > 0]
+        if not live or sum(1 for v in self.demand.classes.values() if v > 0) < 2:
+            return self
+        for c, share in self.demand.classes.items():
+            if share > 0 and not any(a.routing.get(c, 0.0) > 0 for a in live):
+                raise ValueError(fix(
+                    f"kubernetes.class_header: request class {c!r} ({share:.0%} of the demand) is "
+                    "routed to no allocation with replicas (its routing share is 0 in every one), "
+                    "so its HTTPRoute rule would have only zero weights and a Gateway would answer "
+                    "its requests with HTTP 500",
+                    f"optimize the spec again, which routes every class, or give {c!r} a routing "
+                    "share in the allocations that serve it",
+                    at="allocations",
+                ))
+        return self
 
 
 def plan_json_schema() -> dict[str, Any]:

@@ -283,3 +283,32 @@ def test_spot_max_fraction_reads_the_class_rules() -> None:
     assert plan.status == "optimal"
     assert plan.cost_per_hour == pytest.approx(5.8324, abs=1e-4)
     assert not any("integer weights put" in w for w in plan.warnings)
+
+
+def test_plan_routing_a_class_nowhere_is_exit_3(cli: Any, tmp_path: Path) -> None:
+    """A hand-edited plan whose allocations route one class nowhere would render that class's
+    HTTPRoute rule with zero weights only (a Gateway answers it with HTTP 500): render, check
+    --plan and simulate refuse the plan (exit 3) naming the class, and write nothing."""
+    from scaleplan.plan import dump_plan
+
+    sp, prof, cat = _two_class()
+    plan = solve(sp, prof, cat, options=FAST).plan
+    data = yaml.safe_load(dump_plan(plan))
+    for a in data["allocations"]:
+        a["routing"].pop("long", None)
+    bad = tmp_path / "plan.yaml"
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    (tmp_path / "m").mkdir()
+    for args in (
+        ["render", str(bad), "--out", str(tmp_path / "out")],
+        ["simulate", str(bad)],
+        ["check", str(tmp_path / "m"), "--plan", str(bad)],
+    ):
+        res = cli(args, exit_code=3)
+        err = " ".join((res.stdout + res.stderr).split())
+        assert "request class 'long'" in err and "routed to no allocation" in err, err
+        assert "allocations" in err and "optimize the spec again, which" in err, err
+    assert not (tmp_path / "out").exists()
+    data["allocations"][0]["routing"]["long"] = 1.0  # routed again: the plan reads
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert Plan.model_validate(data).allocations
