@@ -189,3 +189,20 @@ def test_a_dtype_no_allowed_accelerator_runs_gets_the_dtype_fix() -> None:
     reason = e.value.reasons[0]
     assert "has no FP8 tensor cores" in reason.message
     assert "set model.dtype" in reason.fix and "larger accelerators" not in reason.fix
+
+
+def test_an_accelerator_the_model_cannot_size_is_said_only_when_named() -> None:
+    """With no placement.accelerators, every AWS LLM plan warned 'AWS-Inferentia is left out: the
+    accelerator table lacks architecture generation ...' for five accelerators nobody asked for
+    (new-user trial, 2026-12-05); as for any other accelerator left out, only a named one is
+    said."""
+    cat = catalog(*CAT.rows, row("inf2.xlarge", "AWS-Inferentia2", 1, 0.76, vcpus=4, mem=16))
+    one = [{"name": "c", "share": 1.0, "input_tokens": 1024, "output_tokens": 256}]
+
+    def lacks(accs: list[str]) -> list[str]:
+        warnings = solve(llm_spec("llama-3.1-8b", one, accs=accs), estimated_profile(), cat, options=OPTS).plan.warnings
+        return [w for w in warnings if "accelerator table lacks" in w]
+
+    assert lacks([]) == []
+    said = lacks(["L40S", "AWS-Inferentia2"])
+    assert len(said) == 1 and said[0].startswith("AWS-Inferentia2 is left out: the accelerator table lacks"), said

@@ -526,7 +526,10 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
     classes = [c for c, _ in classes_of(spec)]
     modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}
     diag.profile_accelerators = modelled
-    for name in sorted({r.accelerator for r in rows if r.accelerator and r.accelerator not in modelled}):
+    # said for the accelerators placement names, as any other left out (llm_capacity.left_out);
+    # with none named, every AWS LLM plan warned of Inferentia, Trainium and the like
+    named = set(spec.placement.accelerators or ())
+    for name in sorted({r.accelerator for r in rows if r.accelerator in named and r.accelerator not in modelled}):
         a = catalog.accelerator(name)
         diag.warnings.append(f"{name} is left out: the accelerator table lacks {missing_facts(a) if a else 'its specs'}, which the LLM model needs (add them with --catalog)")
     caps = _capacity_types(spec)
