@@ -32,7 +32,9 @@ cache holds its prompt and whole completion (GUARANTEED_NO_EVICT,
 
 Calibration (on the group's lowest-load row only): the TPOT is fitted by the LLM model's
 per-step overhead scale (the fixed cost of a scheduler step: launches, sampling, the CPU side;
-memory efficiency moves only when no overhead is left), the TTFT by its compute efficiency
+memory efficiency moves only when no overhead is left and compute is not slowed: a TPOT below
+what the steps take with no overhead first undoes a compute slowdown the TTFT fit made, since a
+closed loop's TPOT holds its prefill steps), the TTFT by its compute efficiency
 scale within the model's physical range, and what TTFT the slowest physical compute still leaves
 unexplained (or what slowing compute below half the tables' efficiency would) by a front-end
 latency per request (HTTP, tokenization, the scheduler's receive
@@ -503,13 +505,17 @@ class Fit:
 
 
 def calibrate_on(r: Row, d: Any, kv: int, seqs: int, budget: int) -> Fit:
-    """Fit the row's TPOT by the per-step overhead scale (memory efficiency only once no overhead
-    is left) and its TTFT by the compute efficiency scale within the model's physical range and
-    no lower than :data:`MIN_COMPUTE_SCALE` of the tables', the rest by a front-end latency per
-    request; on the simulated row, until both are within 1 %."""
+    """Fit the row's TPOT by the per-step overhead scale and its TTFT by the compute efficiency
+    scale within the model's physical range and no lower than :data:`MIN_COMPUTE_SCALE` of the
+    tables', the rest by a front-end latency per request; on the simulated row, until both are
+    within 1 %. When the TPOT asks for less than no overhead, a compute scale the TTFT fit
+    lowered rises first (the loop's TPOT carries the prefill work that shares or stalls its
+    steps, so the row says prefill is that fast) and the TTFT fit may not lower it again; only
+    compute at the tables' own efficiency leaves it to memory efficiency."""
     from scaleplan.llm.perf import MAX_COMPUTE, MIN_COMPUTE, Calibration, efficiency, step_time_ms
 
     c = m = o = 1.0
+    floor = MIN_COMPUTE_SCALE  # the lowest compute scale the TTFT fit may still use
     fe = 0.0
     tt = tp = math.nan
     k = 0
@@ -529,7 +535,13 @@ def calibrate_on(r: Row, d: Any, kv: int, seqs: int, budget: int) -> Fit:
             o_new = o + (r.tpot - tp) / unit
             if o_new < MIN_OVERHEAD_SCALE:
                 o_new = MIN_OVERHEAD_SCALE
-                m *= ep  # no overhead left to remove: the memory-bound part must be faster
+                if c < 1.0:
+                    # the closed loop's TPOT holds its prefill steps: a TPOT that the steps
+                    # exceed with no overhead left says prefill is faster than the TTFT fit
+                    # made it; compute gives back first (and stays), TTFT goes to front end
+                    floor = c = min(c * ep, 1.0)
+                else:
+                    m *= ep  # no overhead left to remove: the memory-bound part must be faster
             elif o_new > MAX_OVERHEAD_SCALE:
                 o_new = MAX_OVERHEAD_SCALE
                 m *= ep  # no more overhead than the product's calibration allows: slower memory
@@ -540,10 +552,10 @@ def calibrate_on(r: Row, d: Any, kv: int, seqs: int, budget: int) -> Fit:
         if r.ttft:
             eff = efficiency(d.hw, d.settings.engine, d.dtype, cal).compute
             if tt < r.ttft:
-                if eff <= MIN_COMPUTE * (1 + 1e-9) or c <= MIN_COMPUTE_SCALE * (1 + 1e-9):
+                if eff <= MIN_COMPUTE * (1 + 1e-9) or c <= floor * (1 + 1e-9):
                     fe += (r.ttft - tt) / 1000.0
                 else:
-                    c = max(c * et, MIN_COMPUTE_SCALE)
+                    c = max(c * et, floor)
             elif fe > 0:
                 fe = max(fe - (tt - r.ttft) / 1000.0, 0.0)
             elif eff < MAX_COMPUTE * (1 - 1e-9):

@@ -170,3 +170,23 @@ def test_groups_the_lockstep_replay_cannot_calibrate_replay_a_steady_state(
     assert not bench.lockstep_too_slow(vllm, replace(lock, ttft=vllm.ttft))
     ix = next(rs for rs in gs.values() if rs[0].row_id == "1153")[0]
     assert not bench.lockstep_too_slow(ix, replace(lock, ttft=10 * ix.ttft))
+
+
+def test_tpot_without_overhead_left_undoes_the_ttft_fits_slow_compute(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    # Qwen3-32B FP8, TensorRT-LLM, one H100, 1,024/128 tokens at 8 clients (the other
+    # collection): 272 ms / 18.7 ms. Slowing compute to the floor for the TTFT made the loop's
+    # prefill steps alone take most of the TPOT: the fit ran the overhead to its floor and sped
+    # memory up to x1.25 instead (compute x0.5). The TPOT says prefill is faster than that.
+    rows = bench.read_rows(shared_dir / "data")
+    group = next(rs for rs in bench.groups(rows).values() if rs[0].row_id == "2855")
+    base = group[0]
+    d, kv, seqs, budget, _ = bench.deployment(base)
+    fit = bench.calibrate_on(base, d, kv, seqs, budget)
+    cal = fit.deployment.calibration
+    assert cal.overhead == pytest.approx(bench.MIN_OVERHEAD_SCALE)
+    assert cal.compute > 1.5 * bench.MIN_COMPUTE_SCALE
+    assert cal.memory < 1.1
+    assert fit.ttft == pytest.approx(base.ttft, rel=0.02)
+    assert fit.tpot == pytest.approx(base.tpot, rel=0.02)
