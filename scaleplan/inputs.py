@@ -433,7 +433,9 @@ _HINTS: dict[_Kind, str] = {
 }
 
 
-def _missing(kind: _Kind, where: str, ref: str, path: Path, line: int) -> Problem | None:
+def _missing(
+    kind: _Kind, where: str, ref: str, path: Path, line: int, hint: str = ""
+) -> Problem | None:
     """A problem when ``path`` cannot be used or does not exist; None when it exists."""
     try:
         exists = path.exists()
@@ -449,7 +451,7 @@ def _missing(kind: _Kind, where: str, ref: str, path: Path, line: int) -> Proble
     return Problem(
         where,
         f"{kind} file {ref!r} not found (looked for {path.absolute()})",
-        hint=_HINTS[kind],
+        hint=hint or _HINTS[kind],
         line=line,
     )
 
@@ -487,7 +489,13 @@ def _referenced_profile(
         return None, None, []  # the spec's own validation reports it
     path = (Path(file).parent / ref).absolute()  # no resolve(): a symlink loop raised RuntimeError
     line = doc.lines.line_of(("model", "profile"))
-    missing = _missing("profile", "model.profile", ref, path, line)
+    llm = ""  # an LLM spec's profile comes from its architecture: say the command that writes it
+    if isinstance(raw, dict) and raw.get("architecture"):
+        import shlex
+
+        args = f"--spec {shlex.quote(file)} --out {shlex.quote(str(Path(file).parent / ref))}"
+        llm = f"create it from model.architecture: scaleplan profile llm {args}"
+    missing = _missing("profile", "model.profile", ref, path, line, llm)
     if missing is not None:
         return None, None, [missing]
     try:

@@ -238,3 +238,19 @@ def test_profile_llm_options_override_the_spec_and_none_is_ignored(cli, tmp_path
     for opt in ("--input-tokens", "--output-tokens"):
         r = cli([*base, opt, "100"], exit_code=2)
         assert f"{opt}: the spec's traffic.classes give every class its tokens" in " ".join(r.stderr.split()), r.stderr
+
+
+def test_a_missing_llm_profile_names_the_command_that_writes_it(cli, tmp_path: Path) -> None:
+    """An architecture-only LLM spec without its profile said 'run `scaleplan profile` to create
+    it', the command for measuring a model; the hint is now the profile llm command line, and
+    running it as printed makes the spec valid (new-user trial, 2026-12-05)."""
+    import shlex
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{}"))
+    err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
+    said = "create it from model.architecture: scaleplan profile llm --spec "
+    assert said in err, err
+    command = err.split("model.architecture: scaleplan ")[1].rstrip(")")
+    cli(shlex.split(command))
+    cli(["validate", str(spec)])
