@@ -405,7 +405,7 @@ class Kubernetes(_Model):
     routing: Literal["service", "gateway-api", "inference-pool"] = Field(default="service", description="How requests reach replicas. service: one Service spreads requests evenly over all pods, so the optimizer only mixes replica types that can each take an even share; gateway-api: one Service per serving shape (allocations with the same GPU, capacity and server settings share one) and a Gateway API HTTPRoute with capacity weights, so mixes of fast and slow replicas are allowed; inference-pool: a Gateway API Inference Extension InferencePool over every allocation's pods, whose endpoint picker sends each request to the pod with the shortest queue / most free KV cache (LLMs).")
     gateway: Gateway | None = Field(default=None, description="The Gateway the HTTPRoute attaches to (required with routing: gateway-api and inference-pool).")
     endpoint_picker_image: str | None = Field(default=None, description="routing: inference-pool: image of the endpoint picker (EPP) the InferencePool names (default: registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0).")
-    class_header: str | None = Field(default=None, min_length=1, max_length=256, description="routing: gateway-api with several traffic.classes: the HTTP request header that names each request's class (set by the client or an upstream gateway), e.g. X-Request-Class. The HTTPRoute then has one rule per class matching the header's value (the class name) with that class's own backend weights, and the optimizer routes each class on its own (a type fast at one class need not take the others); requests without the header fall to a last rule weighted like the planned load (replicas x capacity at each one's routed class mix), over the allocations that serve every class. One demand window only (peak_rps or a flat curve): a route's weights cannot change by hour. Unset: the route is class-blind and every backend is planned for the class mix.")
+    class_header: str | None = Field(default=None, min_length=1, max_length=256, description="routing: gateway-api with several traffic.classes: the HTTP request header that names each request's class (set by the client or an upstream gateway), e.g. X-Request-Class. The HTTPRoute then has one rule per class matching the header's value (the class name) with that class's own backend weights, and the optimizer routes each class on its own (a type fast at one class need not take the others); requests without the header fall to a last rule weighted like the planned load (replicas x capacity at each one's routed class mix), over the allocations that serve every class. Over a daily curve (hourly_rps) a route's weights cannot change by hour: they are fixed all day (the peak window's per-class routing, or the class-blind route's weights for every class when that day is cheaper) and the autoscaler scales each allocation by hour (a heuristic, measured against the per-hour per-class optimum). Unset: the route is class-blind and every backend is planned for the class mix.")
 
     @field_validator("namespace")
     @classmethod
@@ -470,7 +470,7 @@ class Spec(_Model):
     def _class_header(self) -> Spec:
         """kubernetes.class_header: one HTTPRoute header match per class (Gateway API allows
         :data:`HTTPROUTE_MAX_MATCHES`, one is the header-less rule's), class names usable as
-        header values, one window."""
+        header values."""
         if self.kubernetes.class_header is None:
             return self
         hdr = self.kubernetes.class_header
@@ -479,9 +479,6 @@ class Spec(_Model):
                 raise ValueError(fix(f"kubernetes.class_header: class name {shown(c.name)} is sent as the {hdr} header's value, which must be printable ASCII without leading or trailing spaces (at most 4096 characters)", "rename the class", at=f"traffic.classes[{i}].name"))
         if len(self.traffic.classes) > MAX_CLASS_MATCHES:
             raise ValueError(fix(f"kubernetes.class_header: {len(self.traffic.classes)} request classes need {len(self.traffic.classes)} header matches in the HTTPRoute beside its header-less rule, and Gateway API allows {HTTPROUTE_MAX_MATCHES} matches in all", f"merge classes down to {MAX_CLASS_MATCHES}", at="kubernetes.class_header"))
-        rps = self.traffic.hourly_rps
-        if rps is not None and len(set(rps)) > 1:
-            raise ValueError(fix("kubernetes.class_header is supported over one demand window only (traffic.peak_rps, or a flat hourly_rps): an HTTPRoute's per-class weights cannot change by hour, and static per-class weights over a daily curve are not planned yet", "plan with traffic.peak_rps (the plan then runs its peak all day), or remove class_header (the class-blind route plans every backend for the class mix over the curve)", at="kubernetes.class_header"))
         return self
 
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scaleplan.kube.backends import backend_weights, backends
-from scaleplan.kube.weights import WEIGHT_TOTAL, largest_remainder
+from scaleplan.kube.backends import backend_weights, backends, request_shares
+from scaleplan.kube.weights import WEIGHT_TOTAL, class_routed, largest_remainder
 from scaleplan.kube.weights import peak_window as _peak_window
 from scaleplan.kube.weights import route_weights as _route_weights
 from scaleplan.plan import Allocation, Plan
@@ -129,6 +129,7 @@ class WeightShortfall:
     load_rps: float
     capacity_rps: float
     shared_by: tuple[str, ...] = ()
+    class_rules: bool = False  # kubernetes.class_header: the rules' weights, one per class
 
     @property
     def no_pods(self) -> bool:
@@ -139,8 +140,9 @@ class WeightShortfall:
         who = f"allocation {self.allocation}"
         if self.shared_by:
             who = f"backend {self.allocation} ({', '.join(self.shared_by)})"
+        fixed = "its rules' per-class weights are fixed all day" if self.class_rules else "weights are fixed at the peak window's capacity mix"
         return (
-            f"the HTTPRoute's weights are fixed at the peak window's capacity mix, but in window {self.window} "
+            f"the HTTPRoute's {fixed}, but in window {self.window} "
             f"they send {who} {self.load_rps:.4g} rps while {effect}"
         )
 
@@ -154,9 +156,13 @@ def static_weight_shortfalls(plan: Plan) -> list[WeightShortfall]:
     share. A backend counts as overloaded when its load under the static weights exceeds both its
     capacity and what the plan itself loads its capacity with in that window, by more than 5 % plus
     one weight unit (so rounding the weights to integers, or a plan that is tight everywhere,
-    raises no false alarm). A backend with weight but no pods in a window is always reported."""
+    raises no false alarm). A backend with weight but no pods in a window is always reported.
+    With ``kubernetes.class_header`` a backend's share is what the class rules send it
+    (:func:`scaleplan.kube.backends.request_shares`), not the header-less rule's."""
     weights = backend_weights(plan)
     total = sum(weights.values())
+    shares = request_shares(plan)  # weights / total, or the class rules' shares
+    rules = class_routed(plan)
     out: list[WeightShortfall] = []
     if total <= 0:
         return out
@@ -169,14 +175,14 @@ def static_weight_shortfalls(plan: Plan) -> list[WeightShortfall]:
         planned = sum(_replicas_at(a, w) * a.capacity_rps_per_replica for a in plan.allocations)
         plan_util = demand / planned if planned > 0 else math.inf
         for b, members in groups:
-            load = weights.get(b.service, 0) / total * demand
+            load = shares.get(b.service, 0.0) * demand
             if load <= 1e-12:
                 continue
             cap = sum(_replicas_at(a, w) * a.capacity_rps_per_replica for a in members)
             # slack: 5 % and one weight unit's worth of traffic (integer weights round shares)
             if cap <= 0 or load > cap * max(1.0, plan_util) * 1.05 + demand / total:
                 if b.shared:
-                    out.append(WeightShortfall(w, b.service, load, cap, b.members))
+                    out.append(WeightShortfall(w, b.service, load, cap, b.members, rules))
                 else:
-                    out.append(WeightShortfall(w, b.members[0], load, cap))
+                    out.append(WeightShortfall(w, b.members[0], load, cap, class_rules=rules))
     return out

@@ -214,7 +214,7 @@ def _weighted_routing_line(
             "each class goes to the shapes chosen for it; requests without the header fall to "
             "a last rule weighted like the planned load (not planned for: every request "
             "is assumed to carry the header)."
-        )
+        ) + (_class_rules_day(o, allocs) if pb.class_rules_by_hour(rps) else "")
     if o.shares is None or o.lower is None:
         return line
     split: dict[str, float] = {}
@@ -250,6 +250,35 @@ def _weighted_routing_line(
         f"{line} HTTPRoute weights are fixed at the peak mix ({weights}); other hours scale each "
         f"type to its share; the day costs {extra:.1%} more than if weights could change hourly "
         f"(${o.cost:.2f}/h against ${o.lower:.2f}/h)."
+    )
+
+
+def _class_rules_day(o: Outcome, allocs: Sequence[Allocation]) -> str:
+    """``kubernetes.class_header`` over a curve (:mod:`scaleplan.solve.rulecurve`): which
+    weights the rules hold all day and what they cost against hourly per-class routing."""
+    lower = o.lower if o.lower is not None else o.bound
+    extra = (o.cost - lower) / lower if lower > 0 else 0.0
+    one_set = all(len(set(a.routing.values())) <= 1 for a in allocs)
+    weights = (
+        "one set of weights for every class, the class-blind route's plan for this curve "
+        "(cheaper over the day than the peak window's per-class routing)"
+        if one_set
+        else "the peak window's per-class routing"
+    )
+    held = (
+        f" The rules' weights cannot change by hour: they hold {weights}, and every other hour "
+        "scales each backend's pods to its fixed share of that hour's demand at its fixed "
+        "class mix"
+    )
+    if o.status == "optimal":  # the heuristic's day meets the per-hour bound
+        return (
+            f"{held}; the day costs what it would if each hour's classes could be routed on "
+            f"their own (${o.cost:.2f}/h), so it is optimal."
+        )
+    return (
+        f"{held} (a heuristic, not proven optimal); the day costs {extra:.1%} more than if "
+        f"each hour's classes could be routed on their own (${o.cost:.2f}/h against "
+        f"${lower:.2f}/h)."
     )
 
 

@@ -62,8 +62,15 @@ class Problem:
         """routing: gateway-api over more than one distinct demand window, or with more than
         one request class: one HTTPRoute whose weights can change neither by hour nor by class,
         so the plan must serve every window at the peak's split (:meth:`hourly_weights`) and
-        every backend takes its weight's share of every class (:meth:`mixed_stream`)."""
-        return self.hourly_weights(rps) or self.mixed_stream
+        every backend takes its weight's share of every class (:meth:`mixed_stream`). Not
+        with :attr:`class_routed`: its weights are per class (over a curve,
+        :meth:`class_rules_by_hour`)."""
+        return (self.hourly_weights(rps) and not self.class_routed) or self.mixed_stream
+
+    def class_rules_by_hour(self, rps: Sequence[float]) -> bool:
+        """:attr:`class_routed` over more than one distinct demand window: the HTTPRoute's
+        per-class weights cannot change by hour (:mod:`scaleplan.solve.rulecurve`)."""
+        return self.class_routed and self.hourly_weights(rps)
 
     def hourly_weights(self, rps: Sequence[float]) -> bool:
         """routing: gateway-api over more than one distinct demand window: the HTTPRoute's
@@ -85,8 +92,8 @@ class Problem:
     def class_routed(self) -> bool:
         """:attr:`mix_basis` with ``kubernetes.class_header``: every request names its class
         in that header and the HTTPRoute has one rule per class with that class's weights, so
-        the MILP's per-class routing is what the route delivers (one window only: the spec
-        refuses class_header over a curve)."""
+        the MILP's per-class routing is what the route delivers (over a curve, one routing
+        fixed all day: :meth:`class_rules_by_hour`)."""
         return self.mix_basis and self.spec.kubernetes.class_header is not None
 
     @property

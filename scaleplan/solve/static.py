@@ -560,7 +560,12 @@ def after_search(
     :func:`best_static` (one window with several classes:
     :func:`scaleplan.solve.mixwindow.mixed_one_window`), else (one window)
     :func:`hold_rounded_spot` then :func:`scaleplan.solve.delivered.hold_delivered_loss`;
-    InfeasibleError as they raise it."""
+    InfeasibleError as they raise it. ``kubernetes.class_header`` over a curve:
+    :func:`scaleplan.solve.rulecurve.class_rules_day`."""
+    if pb.class_rules_by_hour(rps):
+        from scaleplan.solve.rulecurve import class_rules_day  # it uses this module
+
+        return class_rules_day(pb, o, rps, deadline, tie_break)
     if pb.static_weights(rps):
         if pb.mixed_stream and not pb.hourly_weights(rps):  # exact: the one-class plan
             from scaleplan.solve.mixwindow import mixed_one_window  # it uses best_static

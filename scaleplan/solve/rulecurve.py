@@ -1,0 +1,319 @@
+"""``kubernetes.class_header`` over a daily curve: per-class HTTPRoute weights fixed all day.
+
+The HTTPRoute has one rule per request class, and its weights cannot change by hour; the
+autoscaler changes each Deployment's replica count. Class shares are the same every hour
+(``traffic.classes``), so under fixed per-class weights W_cg (the share of class c that
+backend Service g receives) backend g receives the share S_g = sum_c s_c W_cg of every hour's
+demand D_w, always at the same class mix, whose per-pod capacity m_g is fixed too: every
+hour's load on g is S_g D_w at m_g, and the rules (headroom, n+1 / zone, survive_loss,
+spot.max_fraction as delivered, min_replicas) read only those, as one class does.
+
+:func:`class_rules_day` (docs/optimizer.md, "Class header over a daily curve") is a
+heuristic. Two weight sets compete and the cheaper day is kept: the peak window's per-class
+optimum as the one-window ``class_header`` plan makes it (the search over the peak alone, then
+spot.max_fraction at the rules' integer weights, :func:`scaleplan.solve.static.hold_rounded_spot`),
+and the class-blind route's plan over the curve with every class at its weights (:func:`_blind`:
+one weight set for every class delivers what the class-blind route does, so the day never
+costs more than that plan). Every window is sized at the fixed rules (:func:`_day`): the peak's
+pods of each type scaled to the hour's demand (or the class-blind plan's own pods), grown
+where a backend falls short of a rule (:func:`_grow`), then the dearest node dropped while
+every rule still holds (:func:`scaleplan.solve.split.trim_nodes`). The day is measured against
+the per-window per-class optimum over the same candidates (each hour routed on its own, which
+one HTTPRoute cannot deliver): ``optimal`` only when it meets it, else ``feasible`` with the
+gap.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from scaleplan.errors import InfeasibleError, InfeasibleReason
+from scaleplan.kube.weights import CLASS_WEIGHT_TOTAL, largest_remainder, peak_window
+from scaleplan.solve.candidates import Candidate, floor4
+from scaleplan.solve.milp import WindowSolution
+from scaleplan.solve.milp.window import group_members
+from scaleplan.solve.problem import Problem
+from scaleplan.solve.search import Outcome, search_windows
+from scaleplan.solve.split import (
+    Split,
+    group_carries,
+    group_weights,
+    spot_share,
+    spot_step,
+    trim_nodes,
+    window_ok,
+)
+from scaleplan.solve.static import _window_solution, hold_rounded_spot, solve_plan
+
+
+class RuleSplit(Split):
+    """:class:`Split` over the backends the class rules weigh: ``groups[k]`` candidate k's
+    backend Service as render groups the plan's allocations
+    (:func:`scaleplan.kube.backends.group_allocations`; candidates that are no allocation are
+    alone and take nothing), ``mcap[k]`` one pod's capacity at the class mix its backend's
+    rules send it (the weights as rendered; floored to 4 decimals)."""
+
+    def __init__(
+        self, pb: Problem, cands: list[Candidate], groups: Sequence[int], mcap: Sequence[float]
+    ) -> None:
+        self.pb = pb
+        self.cands = cands
+        self.mcap = list(mcap)
+        self.wcap = list(mcap)
+        self.groups = tuple(groups)
+        self.members = group_members(self.groups, [k for k, m in enumerate(mcap) if m > 0])
+
+    def spot_loss_ok(self, ks: Sequence[int], reps: Sequence[int], load: float) -> bool:
+        """:meth:`Split.spot_loss_ok`, but a backend of spot members only holds: the peak plan
+        routed its classes apart from the on-demand pods of its shape, so render gives it a
+        Service of its own that no on-demand pod can join, at any hour (the plan's warnings
+        say what its share of the requests loses to a spot reclaim, as over one window)."""
+        if all(self.cands[k].capacity_type == "spot" for k in ks):
+            return True
+        return super().spot_loss_ok(ks, reps, load)
+
+
+def _rules(
+    pb: Problem, plan: Outcome, rps: Sequence[float]
+) -> tuple[RuleSplit, dict[int, float], dict[str, dict[int, float]]]:
+    """The class rules of ``plan`` (windows ``rps``; its peak window's routing, what the plan
+    records) as render writes them: the split over its backends (its allocations grouped as
+    render groups them), each backend's share S_g of all requests, and per class each
+    backend's share W_cg of it (the 4-decimal routing scaled to :data:`CLASS_WEIGHT_TOTAL` by
+    largest remainder, as :func:`scaleplan.kube.weights.class_weights` and
+    ``class_rule_spot_share`` do)."""
+    from scaleplan.kube.backends import group_allocations
+    from scaleplan.solve.assemble import allocations  # assemble sits above this module
+
+    cands = plan.cands
+    allocs = allocations(pb, plan, rps)[0]
+    used = [k for k in range(len(cands)) if any(x.nodes[k] for x in plan.sols)]
+    k_of = {a.name: k for a, k in zip(allocs, used, strict=True)}
+    backends = group_allocations(allocs)
+    groups = [len(backends) + k for k in range(len(cands))]  # unused: a group of its own
+    for g, members in enumerate(backends):
+        for a in members:
+            groups[k_of[a.name]] = g
+    total = sum(s for _, s in pb.classes) or 1.0
+    weights: dict[str, dict[int, float]] = {}
+    for cls, _ in pb.classes:
+        keyed = {
+            f"{g:06d}": sum(a.routing.get(cls, 0.0) for a in m) for g, m in enumerate(backends)
+        }
+        w = largest_remainder(keyed, CLASS_WEIGHT_TOTAL)
+        tot = sum(w.values())
+        weights[cls] = {g: w[f"{g:06d}"] / tot if tot else 0.0 for g in range(len(backends))}
+    share = {
+        g: sum(s / total * weights[cls][g] for cls, s in pb.classes) for g in range(len(backends))
+    }
+    mcap = [0.0] * len(cands)
+    for g, members in enumerate(backends):
+        c = cands[k_of[members[0].name]]
+        inv = sum(
+            s / total * weights[cls][g] / cap
+            for cls, s in pb.classes
+            if weights[cls][g] > 0 and (cap := c.cap(cls))
+        )
+        m = floor4(share[g] / inv) if inv > 0 else members[0].capacity_rps_per_replica
+        for a in members:
+            mcap[k_of[a.name]] = m
+    return RuleSplit(pb, cands, groups, mcap), share, weights
+
+
+def _grow(split: Split, share: dict[int, float], reps: list[int], d: float) -> bool:
+    """One step toward :func:`window_ok` at the backends' shares ``share`` of demand ``d``
+    (in place): min_replicas on the largest share, spot.max_fraction as delivered
+    (:func:`spot_step`), then the first backend short of headroom or its n+1 / zone spare
+    (its cheapest member grows) or of survive_loss (its cheapest on-demand member grows).
+    False when no step applies."""
+    pl, cands = split.pb.spec.placement, split.cands
+    if sum(reps) < pl.min_replicas or (d > 0 and not any(reps)):
+        top = max(share, key=lambda g: (share[g], -g))
+        reps[split.cheapest(split.members[top])] += 1
+        return True
+    f = pl.spot.max_fraction
+    if pl.spot.allowed and spot_share(cands, split.groups, share, reps) > f + 1e-9:
+        step = spot_step(split, share, reps, d)
+        if step is None:
+            return False
+        reps[step[0]] += 1
+        if step[1] is not None:
+            reps[step[1]] -= 1
+        return True
+    for g, ks in split.members.items():
+        load = share.get(g, 0.0) * d
+        if load <= 0:
+            continue
+        if not group_carries(split, ks, reps, load):
+            reps[split.cheapest(ks)] += 1
+            return True
+        if pl.spot.survive_loss and not split.spot_loss_ok(ks, reps, load):
+            od = [k for k in ks if cands[k].capacity_type == "on-demand"]
+            if not od:
+                return False
+            reps[split.cheapest(od)] += 1
+            return True
+    return False
+
+
+def _size(
+    split: Split, share: dict[int, float], start: Sequence[int], d: float, trim: bool
+) -> list[int] | None:
+    """One window's pods at the fixed rules: ``start`` (but none of a candidate the rules do
+    not route to: it is no allocation of the peak) grown until every rule holds as delivered
+    (:func:`window_ok`), then (``trim``) the dearest node dropped while they still do; None
+    when no step makes them hold."""
+    reps = [r if m > 0 else 0 for r, m in zip(start, split.mcap, strict=True)]
+    for _ in range(10_000):
+        if window_ok(split, share, reps, d):
+            break
+        if not _grow(split, share, reps, d):
+            return None
+    else:
+        return None
+    if not trim:
+        return reps
+    return trim_nodes(split.cands, reps, lambda v: window_ok(split, share, v, d))
+
+
+def _routed(
+    pb: Problem, split: RuleSplit, weights: dict[str, dict[int, float]], sol: WindowSolution,
+    d: float,
+) -> WindowSolution:
+    """``sol`` with its routing as the class rules deliver it: class c's share of backend g,
+    W_cg, spread over g's pods (kube-proxy), so candidate k gets W_cg r_k / pods_g of it."""
+    pods = {g: sum(sol.replicas[k] for k in ks) for g, ks in split.members.items()}
+    routing = [
+        [
+            weights[cls].get(g, 0.0) * r / pods[g] if r and d > 0 and pods.get(g) else 0.0
+            for r, g in zip(sol.replicas, split.groups, strict=True)
+        ]
+        for cls, _ in pb.classes
+    ]
+    return replace(sol, routing=routing)
+
+
+def _peak_plan(
+    pb: Problem, cands: list[Candidate], peak: float, deadline: float, tie_break: bool
+) -> Outcome:
+    """The one-window ``class_header`` plan at the peak: the per-class search, then
+    spot.max_fraction at the rules' integer weights (InfeasibleError as that raises it)."""
+    one = search_windows(pb, cands, [peak], deadline=deadline, tie_break=tie_break)
+    if not one.solved:
+        raise InfeasibleError([_reason("the peak window alone has no plan within the limits")])
+    return hold_rounded_spot(pb, one, [peak], deadline, tie_break=tie_break)
+
+
+def _reason(message: str) -> InfeasibleReason:
+    return InfeasibleReason(
+        "routing",
+        "kubernetes.class_header over a daily curve: the HTTPRoute's per-class weights are "
+        f"fixed all day, and {message}",
+        "relax placement.max_replicas or the quotas, set traffic.peak_rps (one window), or "
+        "remove class_header (a class-blind route)",
+    )
+
+
+def _day(
+    pb: Problem, plan: Outcome, plan_rps: Sequence[float], rps: Sequence[float],
+    starts: Sequence[Sequence[int]],
+) -> tuple[list[WindowSolution], list[float]] | InfeasibleReason:
+    """Every window of ``rps`` at the class rules of ``plan`` (windows ``plan_rps``: the peak
+    alone, or the day), whose peak window's pods are the peak's: window w's pods from
+    ``starts[w]`` by :func:`_size` (peak windows not trimmed: grown only where a rule does not
+    hold as delivered); with each candidate's share of all requests at the peak."""
+    peak = max(rps)
+    split, share, weights = _rules(pb, plan, plan_rps)
+    peak_sol = plan.sols[peak_window(plan_rps)]
+    sols: list[WindowSolution] = []
+    for w, d in enumerate(rps):
+        reps = _size(split, share, starts[w], d, trim=d < peak)
+        if reps is None:
+            return _reason(f"window {w} cannot be sized to hold every rule")
+        if reps == list(peak_sol.replicas) and d >= peak:
+            sols.append(peak_sol)  # the peak's own plan: its routing is what the rules send
+            continue
+        sol = _window_solution(split, w, d, reps, share)
+        if isinstance(sol, InfeasibleReason):
+            return sol
+        sol = _routed(pb, split, weights, sol, d)
+        sols.append(replace(sol, routing=peak_sol.routing) if d >= peak else sol)
+    pods = {g: sum(peak_sol.replicas[k] for k in ks) for g, ks in split.members.items()}
+    shares = [
+        share.get(g, 0.0) * r / pods[g] if r and pods.get(g) else 0.0
+        for r, g in zip(peak_sol.replicas, split.groups, strict=True)
+    ]
+    return sols, shares
+
+
+def _blind(
+    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float, tie_break: bool
+) -> Outcome | None:
+    """The class-blind route's plan over the curve (:func:`scaleplan.solve.static.solve_plan`
+    with class_header unset, over the candidates that serve every class) as class rules: its
+    peak window with every class routed at the route's weights (:func:`group_weights`: each
+    backend its weight's share of every class, spread over its pods); None
+    when it has no plan. Rules with one weight set for every class deliver what the
+    class-blind route does, so that plan is one the class rules can run."""
+    k8s = pb.spec.kubernetes.model_copy(update={"class_header": None})
+    blind = replace(pb, spec=pb.spec.model_copy(update={"kubernetes": k8s}))
+    serving = [c for c in cands if blind.mixed_capacity(c) is not None]
+    if not serving or time.perf_counter() > deadline:
+        return None
+    ob = solve_plan(blind, serving, rps, deadline=deadline, tie_break=tie_break)
+    if not ob.solved:
+        return None
+    pw = peak_window(rps)
+    split = Split(blind, ob.cands)
+    x = ob.sols[pw]
+    weights = group_weights(split, x.replicas)
+    pods = {g: sum(x.replicas[k] for k in ks) for g, ks in split.members.items()}
+    row = [
+        weights.get(g, 0.0) * r / pods[g] if r and pods.get(g) else 0.0
+        for r, g in zip(x.replicas, split.groups, strict=True)
+    ]
+    sols = list(ob.sols)
+    sols[pw] = replace(x, routing=[list(row) for _ in pb.classes])
+    return replace(ob, sols=sols, status="feasible", note="")
+
+
+def class_rules_day(
+    pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, tie_break: bool = True
+) -> Outcome:
+    """:meth:`Problem.class_rules_by_hour`: the cheaper day of the peak window's per-class
+    weights and the class-blind route's (the module's heuristic), measured against ``o``, the
+    per-window per-class optimum over the same candidates (a lower bound a route with hourly
+    weights could reach). InfeasibleError when neither has a plan whose every window holds."""
+    pw = peak_window(rps)
+    peak = rps[pw]
+    tries: list[tuple[Outcome, tuple[list[WindowSolution], list[float]] | InfeasibleReason]] = []
+    failed: InfeasibleError | None = None
+    try:
+        pk = _peak_plan(pb, o.cands, peak, deadline, tie_break)
+        r_peak = pk.sols[0].replicas
+        scaled = [[min(r, math.ceil(r * d / peak - 1e-9)) for r in r_peak] for d in rps]
+        tries.append((pk, _day(pb, pk, [peak], rps, scaled)))
+    except InfeasibleError as exc:  # the class-blind weights may still hold
+        failed = exc
+    blind = _blind(pb, o.cands, rps, deadline, tie_break)
+    if blind is not None:
+        tries.append((blind, _day(pb, blind, rps, rps, [x.replicas for x in blind.sols])))
+    days = [(p, d) for p, d in tries if not isinstance(d, InfeasibleReason)]
+    if not days:
+        if failed is not None:  # the peak alone has no plan
+            raise failed
+        reason = tries[0][1]
+        assert isinstance(reason, InfeasibleReason)
+        raise InfeasibleError([reason])
+    pk, (sols, shares) = min(days, key=lambda t: round(sum(x.cost for x in t[1][0]), 9))
+    cost = sum(x.cost for x in sols) / len(sols)
+    lower = min(o.floor, cost)
+    proven = o.status == "optimal"
+    status = "optimal" if proven and cost <= lower + 1e-9 else "feasible"
+    return Outcome(
+        pk.cands, sols, status, cost, lower, shares=shares, lower=lower, proven=proven,
+        note=pk.note, stats=o.stats,
+    )
