@@ -209,11 +209,16 @@ def _value(v: Any) -> str:
 def _field_lines(f: FieldChange, width: int) -> list[str]:
     """``field: before -> after`` in ``width`` columns; a long list (an hourly curve) wraps
     between its items, never inside a number."""
+    return _wrapped(f"{f.field}: {_value(f.before)} -> {_value(f.after)}", width)
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """An item's text indented under its allocation, in ``width`` columns, wrapped between
+    words only (an instance type, a region or a number stays whole)."""
     import textwrap
 
     return textwrap.wrap(
-        f"{f.field}: {_value(f.before)} -> {_value(f.after)}", width,
-        initial_indent=" " * 6, subsequent_indent=" " * 8, break_long_words=False, break_on_hyphens=False,
+        text, width, initial_indent=" " * 6, subsequent_indent=" " * 8, break_long_words=False, break_on_hyphens=False,
     )
 
 
@@ -224,10 +229,9 @@ def diff_lines(diff: PlanDiff, width: int = 80) -> list[str]:
     lines: list[str] = []
     for c in diff.changes:
         lines.append(f"  {SYMBOL[c.action]} {c.name}")
-        if c.action == "add" and c.after is not None:
-            lines.append(f"      {_shape(c.after)}")
-        elif c.action == "remove" and c.before is not None:
-            lines.append(f"      {_shape(c.before)}")
+        shown = c.after if c.action == "add" else c.before if c.action == "remove" else None
+        if shown is not None:
+            lines.extend(_wrapped(_shape(shown), width))
         else:
             for f in c.fields:
                 if f.field in ("replicas_per_window", "nodes_per_window"):

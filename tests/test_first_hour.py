@@ -541,3 +541,23 @@ def test_emitted_profile_jobs_pass_check(cli, tmp_path: Path) -> None:
     (jobs / "profile-l4.yaml").write_text(yaml.safe_dump(job), encoding="utf-8")
     res = cli(["check", str(jobs / "profile-l4.yaml"), "--json"], exit_code=1)
     assert "gpu-node-selector" in {f["rule"] for f in json.loads(res.stdout)["findings"]}
+
+
+def test_plandiff_wraps_an_added_or_removed_allocation_at_80_columns() -> None:
+    """An added or removed allocation's line ('gcp/us-central1 a2-ultragpu-4g on-demand, 2 x
+    A100-80GB, 2 replicas, $11.7833/h') ran to 85 columns while the field lines beside it
+    wrapped at 80 (new-user trial, 2026-12-05); it now wraps between words like them."""
+    from scaleplan.plan import read_plan
+    from scaleplan.plandiff import diff_lines, diff_plans
+
+    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    a = plan.allocations[0].model_copy(update={
+        "name": "chat-standard-nc80adis-h100-v5-od", "provider": "azure", "region": "southeastasia",
+        "instance_type": "standard_nc80adis_h100_v5",
+        "replicas": 12, "cost_per_hour": 123.4567,
+    })
+    other = plan.model_copy(update={"allocations": (a, *plan.allocations[1:])})
+    lines = diff_lines(diff_plans(plan, other))
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    text = "\n".join(lines)
+    assert "azure/southeastasia standard_nc80adis_h100_v5 " in text and "$123.4567/h" in text, text
