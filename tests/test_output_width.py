@@ -268,3 +268,14 @@ def test_profile_llm_table_is_plain_and_keeps_class_names_whole(tmp_path: Path) 
     assert_fits(text.split("\n", 1)[1])  # the title holds the --out path, whole
     assert "chat-long-context" in tokens(text), text
     assert not re.search("[\u2500-\u257f]", text), text  # no box-drawing characters
+
+
+def test_profile_llm_table_writes_long_times_in_whole_ms(tmp_path: Path) -> None:
+    """A TTFT of 10 s or more read '1.055e+04' in the profile llm table (SGLang on one A100,
+    6,000-token prompts, 32 at once; new-user trial, 2026-12-05): whole ms with separators."""
+    args = ["llama-3.1-8b", "--engine", "sglang", "--accelerators", "A100-80GB", "--gpus", "1"]
+    args += ["--input-tokens", "6000", "--output-tokens", "500", "--concurrency", "1,32"]
+    text = piped("profile", "llm", *args, "--out", str(tmp_path / "p.yaml"))
+    assert "e+" not in text, text
+    slow = [line.split() for line in text.splitlines() if line.endswith("estimated") and " 32 " in line]
+    assert slow and "," in slow[0][4], text  # TTFT ms, e.g. 10,550

@@ -37,6 +37,12 @@ def profile_summary(
     return doc
 
 
+def _figure(value: float, digits: int) -> str:
+    """A time or rate to ``digits`` significant digits, whole with separators from 1,000 up
+    ('10,550', never '1.055e+04')."""
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.{digits}g}"
+
+
 def profile_table(profile: Profile) -> str:
     """One row per point: accelerator, device, batch, p50/p99, rate, peak memory, source (a
     plain table, :mod:`scaleplan.table`: no cell cut)."""
@@ -44,11 +50,11 @@ def profile_table(profile: Profile) -> str:
     cols = [Column("accel"), Column("device"), *right, Column("source")]
     rows = []
     for m in profile.measurements:
-        rate = f"{m.throughput_rps:,.0f}" if m.throughput_rps >= 1000 else f"{m.throughput_rps:.4g}"
+        rate = _figure(m.throughput_rps, 4)
         mem = "-" if m.peak_memory_gib is None else f"{m.peak_memory_gib:.3g}"
         rows.append([
-            m.accelerator, m.device, str(m.batch_size), f"{m.latency_ms.p50:.4g}",
-            f"{m.latency_ms.p99:.4g}", rate, mem, m.source,
+            m.accelerator, m.device, str(m.batch_size), _figure(m.latency_ms.p50, 4),
+            _figure(m.latency_ms.p99, 4), rate, mem, m.source,
         ])
     return table_text(cols, rows, title=f"{profile.metadata.model}: {len(rows)} point(s)")
 
@@ -60,8 +66,8 @@ def llm_profile_table(profile: Profile, out: str) -> str:
     cols = [Column("accel"), Column("gpus", "right"), Column("class"), *right, Column("source")]
     rows = []
     for m in profile.measurements:
-        ttft = f"{m.ttft_ms.p50:.4g}" if m.ttft_ms else "-"
-        tpot = f"{m.tpot_ms.p50:.3g}" if m.tpot_ms else "-"
+        ttft = _figure(m.ttft_ms.p50, 4) if m.ttft_ms else "-"
+        tpot = _figure(m.tpot_ms.p50, 3) if m.tpot_ms else "-"
         toks = m.throughput_rps * (m.output_tokens or 1)
         rows.append([
             m.accelerator, str(m.gpus), m.request_class or "-",
