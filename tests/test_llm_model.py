@@ -339,3 +339,47 @@ def test_delayed_context_batching_holds_prompts_back() -> None:
     assert 10 * p.tpot_ms < expected < 20 * p.tpot_ms
     alone = serve_class(plain, 1024, 1024, 1).ttft_ms
     assert serve_class(held, 1024, 1024, 1).ttft_ms == pytest.approx(alone)
+
+
+QWEN_7B = {  # Qwen/Qwen2.5-7B-Instruct's config.json (the fields the model reads)
+    "architectures": ["Qwen2ForCausalLM"], "hidden_size": 3584, "intermediate_size": 18944,
+    "max_position_embeddings": 32768, "num_attention_heads": 28, "num_hidden_layers": 28,
+    "num_key_value_heads": 4, "sliding_window": 131072, "use_sliding_window": False,
+    "tie_word_embeddings": False, "vocab_size": 152064,
+}
+
+
+@pytest.mark.parametrize(
+    ("torch_dtype", "quantization_config", "native"),
+    [
+        # Qwen/Qwen2.5-7B-Instruct-AWQ
+        ("float16", {"bits": 4, "group_size": 128, "quant_method": "awq", "version": "gemm", "zero_point": True}, "int4-awq"),
+        # Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4 / -Int8
+        ("float16", {"bits": 4, "group_size": 128, "desc_act": False, "quant_method": "gptq"}, "int4-gptq"),
+        ("float16", {"bits": 8, "group_size": 128, "desc_act": False, "quant_method": "gptq"}, "int8"),
+        # RedHatAI ...-FP8-dynamic and ...-quantized.w4a16 (llm-compressor)
+        ("bfloat16", {"quant_method": "compressed-tensors", "format": "float-quantized", "config_groups": {"group_0": {"targets": ["Linear"], "weights": {"num_bits": 8, "type": "float", "strategy": "channel"}}}}, "fp8"),
+        ("bfloat16", {"quant_method": "compressed-tensors", "format": "pack-quantized", "config_groups": {"group_0": {"targets": ["Linear"], "weights": {"num_bits": 4, "type": "int", "group_size": 128}}}}, "int4-gptq"),
+        # nvidia ...-FP8 (ModelOpt)
+        ("bfloat16", {"quant_method": "modelopt", "quant_algo": "FP8"}, "fp8"),
+        # none, or one the model does not price: the torch_dtype, as before
+        ("bfloat16", None, "bf16"),
+        ("float16", {"quant_method": "bitsandbytes", "load_in_4bit": True}, "fp16"),
+    ],
+)
+def test_config_json_reads_the_checkpoint_s_quantization(
+    tmp_path: Path, torch_dtype: str, quantization_config: dict[str, object] | None, native: str
+) -> None:
+    """A quantized checkpoint's config.json states its precision in quantization_config; AWQ,
+    GPTQ, llm-compressor and ModelOpt checkpoints were read as their 16-bit torch_dtype, so
+    Qwen2.5-7B-Instruct-AWQ was sized with 14.2 GiB of weights instead of about 5.2
+    (new-user trial, 2026-12-05). Only fp8 and mxfp4 methods were recognised."""
+    cfg: dict[str, object] = {**QWEN_7B, "torch_dtype": torch_dtype}
+    if quantization_config is not None:
+        cfg["quantization_config"] = quantization_config
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(cfg))
+    arch = from_hf_config(p)
+    assert arch.native_dtype == native
+    weights = weight_bytes(arch, arch.native_dtype) / GIB
+    assert weights < 6 if native.startswith("int4") else weights > 6.5

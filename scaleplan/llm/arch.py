@@ -170,6 +170,46 @@ def _int(cfg: Mapping[str, Any], *keys: str) -> int | None:
     return None
 
 
+def _quantized(q: Mapping[str, Any]) -> str | None:
+    """The weights' precision a Hugging Face ``quantization_config`` states, among those the
+    model prices (:data:`scaleplan.llm.memory.BYTES_PER_PARAM`); None when it states none of
+    them. AWQ and GPTQ checkpoints were read as their 16-bit ``torch_dtype`` (a 4-bit
+    Qwen2.5-7B-Instruct-AWQ as 14.2 GiB of weights instead of 5.2)."""
+    method = str(q.get("quant_method", "")).lower()
+    bits = q.get("bits", q.get("w_bit", 4))
+    if method == "awq" and bits == 4:
+        return "int4-awq"
+    if method == "gptq":
+        return {4: "int4-gptq", 8: "int8"}.get(bits) if isinstance(bits, int) else None
+    if method == "modelopt":  # NVIDIA ModelOpt checkpoints: quant_algo FP8 / NVFP4
+        return {"FP8": "fp8", "NVFP4": "nvfp4"}.get(str(q.get("quant_algo", "")).upper())
+    if method == "compressed-tensors":  # llm-compressor (RedHatAI ...-FP8, -W4A16, -W8A8)
+        groups = q.get("config_groups")
+        first = next(iter(groups.values()), None) if isinstance(groups, Mapping) else None
+        w = first.get("weights") if isinstance(first, Mapping) else None
+        if isinstance(w, Mapping):
+            kinds: dict[tuple[Any, Any], str] = {
+                (8, "float"): "fp8", (8, "int"): "int8", (4, "int"): "int4-gptq"
+            }
+            return kinds.get((w.get("num_bits"), w.get("type")))
+    return None
+
+
+def _native_dtype(cfg: Mapping[str, Any]) -> str:
+    """The checkpoint's own weight precision: its quantization (``quantization_config``, or a
+    preset's ``native_quantization``), else its ``torch_dtype``."""
+    q = cfg.get("quantization_config")
+    quant = q.get("quant_method") if isinstance(q, Mapping) else cfg.get("native_quantization")
+    if isinstance(quant, str) and quant.startswith("mxfp4"):
+        return "mxfp4"
+    if isinstance(quant, str) and quant.startswith("fp8"):
+        return "fp8"
+    if isinstance(q, Mapping) and (stated := _quantized(q)) is not None:
+        return stated
+    td = cfg.get("torch_dtype") or cfg.get("dtype")
+    return _DTYPES.get(td, "bf16") if isinstance(td, str) else "bf16"
+
+
 def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | None = None, source: str = "") -> Architecture:
     """Build an :class:`Architecture` from config.json fields (pure); raises InputError naming
     every missing field."""
@@ -212,17 +252,7 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
     pattern = cfg.get("attention_layer_pattern")
     if isinstance(pattern, str) and "sliding_attentionx" in pattern:
         sliding_layers = int(pattern.split("sliding_attentionx")[1].split(";")[0].split()[0])
-    native = "bf16"
-    q = cfg.get("quantization_config")
-    quant = q.get("quant_method") if isinstance(q, Mapping) else cfg.get("native_quantization")
-    if isinstance(quant, str) and quant.startswith("mxfp4"):
-        native = "mxfp4"
-    elif isinstance(quant, str) and quant.startswith("fp8"):
-        native = "fp8"
-    else:
-        td = cfg.get("torch_dtype") or cfg.get("dtype")
-        if isinstance(td, str):
-            native = _DTYPES.get(td, "bf16")
+    native = _native_dtype(cfg)
     params_b = cfg.get("total_params_b")
     arch = Architecture(
         name=name,
