@@ -340,10 +340,16 @@ def server_flags(r: Row) -> Flags:
     --mem-fraction-static 0.85 / 0.82 / 0.95 (H200 0.82). ``single_node/dsr1_fp*_b300.sh`` reuse
     the B200 recipes as-is (their own note). Their --max-running-requests is the sweep's largest
     concurrency (the scripts say so), so it never binds and is not replayed. The same
-    DeepSeek-V3 architecture's rows ran the same scripts. TensorRT-LLM rows:
-    :func:`trtllm_flags`."""
+    DeepSeek-V3 architecture's rows ran the same scripts. InferenceX's vLLM Llama-3.1-70B
+    scripts (``70b_fp8_h100_slurm.sh``, ``70b_fp8_h200_slurm.sh``, ``70b_fp8_b200_docker.sh``,
+    ``70b_fp4_b200_docker.sh``) write ``kv-cache-dtype: fp8`` into their config.yaml (their 0.9
+    memory share, 8,192-token budget and max-num-seqs of the concurrency or 512 are the LLM
+    model's vLLM defaults or never bind). TensorRT-LLM rows: :func:`trtllm_flags`."""
     if r.client == "inferencex" and _engine(r.engine) == "trtllm":
         return trtllm_flags(r)
+    vllm_70b = _engine(r.engine) == "vllm" and r.model.startswith("Llama-3.1-70B")
+    if r.client == "inferencex" and vllm_70b:
+        return Flags(kv_dtype="fp8")
     if r.client != "inferencex" or _engine(r.engine) != "sglang":
         return Flags()
     recv = 30 if (r.concurrency or 0) >= 16 else 10

@@ -82,8 +82,24 @@ def test_inferencex_sglang_rows_replay_the_launch_scripts_flags(
     assert kv > 0
     # rows of other engines or collections run the LLM model's engine defaults
     ix = [r for r in rows.values() if r.client == "inferencex"]
-    other = next(r for r in ix if bench._engine(r.engine) == "vllm")
+    vllm = [r for r in ix if bench._engine(r.engine) == "vllm"]
+    other = next(r for r in vllm if r.model.startswith("gpt-oss"))
     assert bench.server_flags(other) == bench.Flags()
+
+
+def test_inferencex_vllm_llama_rows_replay_the_scripts_fp8_kv_cache(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    rows = _rows(bench, shared_dir)
+    # Llama-3.1-70B NVFP4 on vLLM, one B200, 8,192/1,024 tokens, 64 clients: the 70b vLLM
+    # scripts' config.yaml sets kv-cache-dtype fp8. With the 16-bit default the replay's cache
+    # held fewer than the 64 clients' sequences and queued them (TTFT 15.4 s against 1.9 s
+    # measured); at FP8 it holds them all
+    r = rows["2024"]
+    assert bench.server_flags(r) == bench.Flags(kv_dtype="fp8")
+    d, kv, *_ = bench.deployment(r)
+    assert d.kv_dtype == "fp8"
+    assert kv >= 64 * (r.isl + r.osl)
 
 
 def test_tensorrt_llm_fp8_and_fp4_checkpoints_replay_an_fp8_kv_cache(
@@ -94,8 +110,9 @@ def test_tensorrt_llm_fp8_and_fp4_checkpoints_replay_an_fp8_kv_cache(
     # and trtllm's KV dtype "auto" follows it, as bench/llm_validation.py assumes
     d, *_ = bench.deployment(rows["1867"])
     assert d.kv_dtype == "fp8"
-    # the same model on vLLM keeps the 16-bit default (--kv-cache-dtype auto)
-    d, *_ = bench.deployment(rows["2011"])
+    # vLLM keeps the 16-bit default (--kv-cache-dtype auto) unless a script sets it (the
+    # InferenceX Llama-3.1-70B scripts do: below); Qwen3-32B of the other collection does not
+    d, *_ = bench.deployment(rows["3037"])
     assert d.kv_dtype == "bf16"
 
 
