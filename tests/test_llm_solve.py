@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -206,3 +207,24 @@ def test_an_accelerator_the_model_cannot_size_is_said_only_when_named() -> None:
     assert lacks([]) == []
     said = lacks(["L40S", "AWS-Inferentia2"])
     assert len(said) == 1 and said[0].startswith("AWS-Inferentia2 is left out: the accelerator table lacks"), said
+
+
+def test_an_unreachable_slo_names_the_metric_no_shape_meets() -> None:
+    """TPOT <= 3 ms beside TTFT <= 1,500 ms, two classes, one GPU per replica: every shape misses
+    the TPOT, and an H100 meets the long class's TTFT. The diagnosis said 'no accelerator meets
+    p95 TTFT <= 1500 ms for class rag: the best is L4 at 1829 ms' with 'relax slo.ttft_ms to at
+    least 1830 ms' (the first metric the first shape missed) and '3.37612 ms' (new-user trial,
+    2026-12-05); it now names the TPOT for both classes, once, and the TTFT not at all."""
+    cat = catalog(*CAT.rows, row("p5.4xlarge", "H100", 1, 6.88, vcpus=16, mem=256))
+    classes = [
+        {"name": "chat", "share": 0.8, "input_tokens": 1500, "output_tokens": 300},
+        {"name": "rag", "share": 0.2, "input_tokens": 6000, "output_tokens": 500},
+    ]
+    s = llm_spec("qwen2.5-7b-instruct", classes, accs=["L4", "L40S", "H100"], ttft=1500, tpot=3, maxg=1)
+    with pytest.raises(InfeasibleError) as e:
+        solve(s, estimated_profile(), cat, options=OPTS)
+    reasons = e.value.reasons
+    assert [(r.details["class"], r.details["metric"]) for r in reasons] == [("chat", "tpot"), ("rag", "tpot")], reasons
+    assert all(r.details["accelerator"] == "H100" for r in reasons)
+    assert all("relax slo.tpot_ms to at least" in r.fix and "ttft" not in r.fix for r in reasons)
+    assert re.search(r"the best is H100 at \d+(\.\d{1,2})? ms at batch 1;", str(e.value)), str(e.value)

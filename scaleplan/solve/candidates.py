@@ -126,6 +126,8 @@ class Diagnostics:
     shapes_fitting: int = 0
     # best latency among points that fit but miss the SLO: class -> (acc, metric, value, batch)
     slo_best: dict[str, tuple[str, str, float, int]] = field(default_factory=dict)
+    # LLM specs: the class's other SLO metrics that no shape meets either, alike
+    slo_more: dict[str, list[tuple[str, str, float, int]]] = field(default_factory=dict)
     unserved_classes: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
     unpruned: list[Candidate] = field(default_factory=list)  # every candidate, before pruning
@@ -511,12 +513,14 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
     """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency."""
     from scaleplan.llm.hardware import hardware, missing_facts
     from scaleplan.solve.llm_capacity import (
+        LlmMisses,
         LlmShapePoints,
         architecture_record,
         left_out,
         llm_context,
         shape_points,
         slo_miss,
+        slo_misses,
     )
 
     ctx = llm_context(spec, profile, catalog.accelerators, spec_dir)
@@ -540,6 +544,7 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
     sized: set[str] = set()
     why_not: dict[str, str] = {}  # accelerator -> its first refusal (memory, dtype)
     missed: dict[str, tuple[int, str, str, float]] = {}  # accelerator -> (GPUs, class, metric, ms)
+    misses = LlmMisses()
     for r in rows:
         acc = r.accelerator
         if acc is None or acc not in modelled:
@@ -565,7 +570,10 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
                     cur = diag.slo_best.get(cls)
                     if cur is None or (cur[1] == metric and val < cur[2]):
                         diag.slo_best[cls] = (acc, metric, val, 1)
+                    misses.note(cls, acc, slo_misses(spec, p))
                 continue
+            for cls, _ in res.points:
+                misses.note(cls, acc, {})
             pts: dict[str, OpPoint] = {}
             for cls, m in res.points:
                 op = _evaluate(spec, m, max_util, 1.0, False, "llm-estimate")
@@ -576,9 +584,11 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
             shape = _gpu_shape(r, g, flavor, pts)
             if shape is not None:
                 out.extend(_priced(r, caps, acc, [shape], classes, res.serving))
+    misses.diagnose(diag)
     diag.warnings.extend(_proxy_warnings(catalog, sized))
     diag.warnings.extend(left_out(spec, {c.accelerator for c in out}, why_not, missed))
     return _finish(spec, out, classes, diag, best_mem)
+
 
 
 def _proxy_warnings(catalog: Catalog, sized: set[str]) -> list[str]:

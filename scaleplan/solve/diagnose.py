@@ -20,7 +20,8 @@ from scaleplan.spec import Spec
 
 
 def _fmt_ms(v: float) -> str:
-    return f"{v:g} ms" if v < 100 else f"{v:.0f} ms"
+    """A time to 3 significant digits below 100 ms ('3.38 ms', not '3.37612 ms'), whole ms above."""
+    return f"{v:.3g} ms" if v < 100 else f"{v:.0f} ms"
 
 
 def diagnose_candidates(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
@@ -103,16 +104,14 @@ def _memory_reason(diag: Diagnostics, required: float) -> InfeasibleReason:
 def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
     """The unserved classes (or the first class) with the best point the profile offers."""
     reasons = []
-    pct = spec.slo.percentile
     classes = diag.unserved_classes or tuple(diag.slo_best)
     need: dict[str, int] = {}  # one SLO serves every class: the fix is the largest class's best
     for cls in classes:
-        if (b := diag.slo_best.get(cls)) is not None:
+        for b in _bests(diag, cls):
             need[b[1]] = max(need.get(b[1], 0), math.ceil(b[2]))
     for cls in classes:
-        best = diag.slo_best.get(cls)
         where = f" for class {cls}" if spec.traffic.classes else ""
-        if best is None:
+        if not _bests(diag, cls):
             ok = sorted(diag.placement_accelerators & diag.profile_accelerators)
             reasons.append(
                 InfeasibleReason(
@@ -122,22 +121,35 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
                 )
             )
             continue
-        acc, metric, val, batch = best
-        target = {"latency": spec.slo.latency_ms, "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms}[metric]
-        field = {"latency": "slo.latency_ms", "ttft": "slo.ttft_ms", "tpot": "slo.tpot_ms"}[metric]
-        name = {"latency": f"p{pct}", "ttft": f"p{pct} TTFT", "tpot": f"p{pct} TPOT"}[metric]
-        reasons.append(
-            InfeasibleReason(
-                "slo-unreachable",
-                f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: "
-                f"the best is {acc} at {_fmt_ms(val)} at batch {batch}",
-                f"relax {field} to at least {need[metric]} ms, or profile a faster accelerator",
-                {"class": cls, "accelerator": acc, "metric": metric, "value_ms": val, "batch_size": batch},
-            )
-        )
+        for best in _bests(diag, cls):
+            reasons.append(_slo_reason(spec, cls, where, best, need))
         if not diag.unserved_classes:
             break
     return reasons
+
+
+def _bests(diag: Diagnostics, cls: str) -> list[tuple[str, str, float, int]]:
+    """The class's closest misses: the first metric, then (LLM) every other no shape meets."""
+    best = diag.slo_best.get(cls)
+    return [best, *diag.slo_more.get(cls, [])] if best is not None else []
+
+
+def _slo_reason(
+    spec: Spec, cls: str, where: str, best: tuple[str, str, float, int], need: dict[str, int]
+) -> InfeasibleReason:
+    """One metric no point meets for the class, with the closest point and the fix."""
+    pct = spec.slo.percentile
+    acc, metric, val, batch = best
+    target = {"latency": spec.slo.latency_ms, "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms}[metric]
+    field = {"latency": "slo.latency_ms", "ttft": "slo.ttft_ms", "tpot": "slo.tpot_ms"}[metric]
+    name = {"latency": f"p{pct}", "ttft": f"p{pct} TTFT", "tpot": f"p{pct} TPOT"}[metric]
+    return InfeasibleReason(
+        "slo-unreachable",
+        f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: "
+        f"the best is {acc} at {_fmt_ms(val)} at batch {batch}",
+        f"relax {field} to at least {need[metric]} ms, or profile a faster accelerator",
+        {"class": cls, "accelerator": acc, "metric": metric, "value_ms": val, "batch_size": batch},
+    )
 
 
 def serving_candidates(pb: Problem, cands: list[Candidate], rps: Sequence[float]) -> list[Candidate]:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.llm.estimate import calibration_from, class_measurement
@@ -33,6 +34,9 @@ from scaleplan.llm.serving import (
 from scaleplan.plan import Allocation, LlmClassPrediction, LlmServing
 from scaleplan.profile.model import Measurement, Profile
 from scaleplan.spec import Spec
+
+if TYPE_CHECKING:
+    from scaleplan.solve.candidates import Diagnostics
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,28 @@ def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
     (:func:`scaleplan.llm.serving.slo_verdict`, the test the shapes were sized with)."""
     miss, value = slo_verdict(p, ttft_ms=spec.slo.ttft_ms, tpot_ms=spec.slo.tpot_ms, latency_ms=spec.slo.latency_ms, percentile=spec.slo.percentile, conservative=spec.placement.conservative)
     return miss or "latency", value
+
+
+SLO_METRICS = ("ttft", "tpot", "latency")
+
+
+def slo_misses(spec: Spec, p: ClassPerf) -> dict[str, float]:
+    """Every SLO metric a concurrency-1 prediction misses, with its value as tested: each
+    metric alone through :func:`scaleplan.llm.serving.slo_verdict` (which stops at the first
+    miss; the diagnosis needs to know which metrics no shape meets)."""
+    slo, out = spec.slo, {}
+    limits = {"ttft": slo.ttft_ms, "tpot": slo.tpot_ms, "latency": slo.latency_ms}
+    for metric, limit in limits.items():
+        if limit is None:
+            continue
+        one = {k: (limit if k == metric else None) for k in limits}
+        miss, value = slo_verdict(
+            p, ttft_ms=one["ttft"], tpot_ms=one["tpot"], latency_ms=one["latency"],
+            percentile=slo.percentile, conservative=spec.placement.conservative,
+        )
+        if miss is not None:
+            out[metric] = value
+    return out
 
 
 def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | str | dict[str, ClassPerf]:
@@ -213,3 +239,31 @@ def left_out(
         elif acc in why_not:
             notes.append(f"{acc} is left out: {why_not[acc]}")
     return notes
+
+
+@dataclass
+class LlmMisses:
+    """Per class, the SLO metrics each LLM shape misses with one sequence, so that the
+    diagnosis names a metric no shape meets. It named the first metric the first shape missed:
+    'no accelerator meets p95 TTFT <= 1500 ms for class rag: the best is L4 at 1829 ms' (relax
+    slo.ttft_ms to 1,830) when an H100 met that TTFT and every shape missed the TPOT."""
+
+    best: dict[str, dict[str, tuple[str, float]]] = field(default_factory=dict)
+    met: dict[str, set[str]] = field(default_factory=dict)
+
+    def note(self, cls: str, acc: str, missed: dict[str, float]) -> None:
+        """One shape's misses for ``cls`` (empty: it serves the class)."""
+        self.met.setdefault(cls, set()).update(m for m in SLO_METRICS if m not in missed)
+        per = self.best.setdefault(cls, {})
+        for metric, value in missed.items():
+            if metric not in per or value < per[metric][1]:
+                per[metric] = (acc, value)
+
+    def diagnose(self, diag: Diagnostics) -> None:
+        """``diag.slo_best`` (and ``slo_more``) per class: the metrics no shape meets, best
+        value first; a class whose every metric some shape meets keeps the first miss."""
+        for cls, per in self.best.items():
+            out = [m for m in SLO_METRICS if m in per and m not in self.met.get(cls, set())]
+            found = [(per[m][0], m, per[m][1], 1) for m in out]
+            if found:
+                diag.slo_best[cls], diag.slo_more[cls] = found[0], found[1:]
