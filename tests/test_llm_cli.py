@@ -254,3 +254,14 @@ def test_a_missing_llm_profile_names_the_command_that_writes_it(cli, tmp_path: P
     command = err.split("model.architecture: scaleplan ")[1].rstrip(")")
     cli(shlex.split(command))
     cli(["validate", str(spec)])
+
+
+@pytest.mark.parametrize("mode", [["--json"], ["--out", "-"]])
+def test_profile_llm_says_what_it_left_out_in_every_mode(cli, mode: list[str]) -> None:
+    """With --json or --out - the points left out (128 sequences do not fit one L4) were only
+    in the profile's metadata.notes; the table mode said them on stderr. Now every mode does,
+    and stdout keeps only the document (new-user trial, 2026-12-05)."""
+    args = ["profile", "llm", "llama-3.1-8b", "--accelerators", "L4", "--gpus", "1", "--concurrency", "1,128", *mode]
+    r = cli(args)
+    assert "note: L4 x1 class default: concurrency 128 left out" in " ".join(r.stderr.split()), r.stderr
+    assert "note:" not in r.stdout

@@ -50,13 +50,13 @@ def profile_llm(
             model, spec, input_tokens=input_tokens, output_tokens=output_tokens, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
             accelerators=accelerators, gpus=gpus, concurrency=concurrency, calibrate=calibrate, catalogs=catalog, out=out, command=command_line(argv(ctx)),
         )
+        warn(notes, "note")  # on stderr in every mode: --json and --out - said nothing
         if json_out:
             emit_json(prof.model_dump(mode="json", exclude_none=True))
             return
         if out == "-":
             typer.echo(text, nl=False)
             return
-        warn(notes, "note")
         from scaleplan.profile.report import llm_profile_table
 
         print_text(llm_profile_table(prof, out))
