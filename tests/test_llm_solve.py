@@ -228,3 +228,15 @@ def test_an_unreachable_slo_names_the_metric_no_shape_meets() -> None:
     assert all(r.details["accelerator"] == "H100" for r in reasons)
     assert all("relax slo.tpot_ms to at least" in r.fix and "ttft" not in r.fix for r in reasons)
     assert re.search(r"the best is H100 at \d+(\.\d{1,2})? ms at batch 1;", str(e.value)), str(e.value)
+
+
+def test_an_llm_slo_miss_says_to_allow_faster_gpus_not_to_profile() -> None:
+    """An LLM spec is sized from its architecture on every GPU the catalog offers; 'or profile a
+    faster accelerator' (the black-box fix) sent the user to measure something the optimizer
+    already predicts. The fix names placement (new-user trial, 2026-12-05)."""
+    one = [{"name": "c", "share": 1.0, "input_tokens": 8000, "output_tokens": 256}]
+    s = llm_spec("llama-3.1-8b", one, accs=["L4"], ttft=200, tpot=1000, maxg=1)
+    with pytest.raises(InfeasibleError) as e:
+        solve(s, estimated_profile(), CAT, options=OPTS)
+    fix = e.value.reasons[0].fix
+    assert "placement.accelerators" in fix and "profile" not in fix, fix

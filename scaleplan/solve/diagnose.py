@@ -143,11 +143,18 @@ def _slo_reason(
     target = {"latency": spec.slo.latency_ms, "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms}[metric]
     field = {"latency": "slo.latency_ms", "ttft": "slo.ttft_ms", "tpot": "slo.tpot_ms"}[metric]
     name = {"latency": f"p{pct}", "ttft": f"p{pct} TTFT", "tpot": f"p{pct} TPOT"}[metric]
+    # an LLM spec is sized on every GPU the catalog has: profiling changes nothing, placement does
+    faster = "profile a faster accelerator"
+    if spec.model.architecture is not None:
+        faster = (
+            "allow faster accelerators (placement.accelerators) or more GPUs per replica "
+            "(placement.max_gpus_per_replica)"
+        )
     return InfeasibleReason(
         "slo-unreachable",
         f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: "
         f"the best is {acc} at {_fmt_ms(val)} at batch {batch}",
-        f"relax {field} to at least {need[metric]} ms, or profile a faster accelerator",
+        f"relax {field} to at least {need[metric]} ms, or {faster}",
         {"class": cls, "accelerator": acc, "metric": metric, "value_ms": val, "batch_size": batch},
     )
 
