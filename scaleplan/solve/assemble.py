@@ -164,7 +164,7 @@ def allocations(
         # sends every pod the mix too, and the even split was sized at its capacity for it
         # (milp.window.even_need): the main class's capacity set the HPA's per-pod rate 1.75x
         # above what a pod holds with a 6,000-token class in the mix (new-user trial)
-        if pb.class_routed:
+        if pb.class_routed or pb.pool_mix:
             cap = _routed_capacity(c, routing, classes) or pb.mix_weight(c) or pt.capacity_rps
         elif pb.mix_basis or pb.even_mix:
             cap = pb.mix_weight(c) or pt.capacity_rps

@@ -96,6 +96,12 @@ def _allocation_lines(pb: Problem, a: Allocation, models: Mapping[str, str]) -> 
             f"for class {op.request_class}; the {sender} sends it every class, and at the "
             f"traffic's class mix one replica serves {a.capacity_rps_per_replica:g} rps."
         )
+    elif pb.pool_mix:
+        serves = (
+            f"for class {op.request_class}; the InferencePool sends it the classes the plan "
+            f"routes to it, and at that mix one replica serves {a.capacity_rps_per_replica:g} "
+            "rps."
+        )
     elif pb.class_routed:
         serves = (
             f"for class {op.request_class}; the HTTPRoute's rule per "

@@ -58,6 +58,16 @@ class Problem:
         capacity the even split is sized at (``milp.window.even_need``)."""
         return self.even_split and sum(1 for _, s in self.classes if s > 0) > 1
 
+    @property
+    def pool_mix(self) -> bool:
+        """routing: inference-pool with more than one request class: the pool's endpoint
+        picker is class-blind (queue length, KV cache), so a pod serves the classes the plan
+        routes to it, and its capacity is its capacity at that mix (as :attr:`class_routed`)."""
+        return (
+            self.spec.kubernetes.routing == "inference-pool"
+            and sum(1 for _, s in self.classes if s > 0) > 1
+        )
+
     def static_weights(self, rps: Sequence[float]) -> bool:
         """routing: gateway-api over more than one distinct demand window, or with more than
         one request class: one HTTPRoute whose weights can change neither by hour nor by class,
