@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from scaleplan._version import __version__
+from scaleplan.startup import resume_gc
 
 app = typer.Typer(
     name="scaleplan",
@@ -39,6 +40,7 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """scaleplan: spec -> profile -> catalog -> optimize -> render -> check."""
+    resume_gc()  # start-up is over: the command's work is collected as usual (scaleplan.startup)
 
 
 # Command modules, in help order. Each exposes ``register(app)``.
@@ -97,9 +99,6 @@ def _plain_metavars() -> None:
         label = label.removesuffix(" range")
         return words.get(label, label if "|" in label else label.upper())
 
-    def argument_type(self: Any, ctx: Any) -> str | None:
-        return None
-
     def usage_name(self: Any) -> str:
         # usage lines: SPEC, [SPEC], FILES... (typer writes {SPEC}, {target}, {FILES...}...)
         name = str(self.display_name_raw).upper()
@@ -109,7 +108,7 @@ def _plain_metavars() -> None:
 
     param.display_type = display_type
     W.__init__ = functools.partialmethod(W.__init__, break_on_hyphens=False)  # type: ignore[method-assign, assignment]
-    core.TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign]
+    core.TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
     if hasattr(core.TyperArgument, "_usage_display_name"):
         core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
 

@@ -1,0 +1,70 @@
+"""The command-line process starts with the cyclic GC paused and runs its command with it on
+(scaleplan.startup, issue 20)."""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from scaleplan.startup import resume_gc
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_PROBE = """
+import gc, json, sys
+from scaleplan.__main__ import main
+seen = {}
+import scaleplan.plan_outputs as po
+write = po.write_solved
+def spy(*a, **k):  # the command's own work
+    seen["work"] = [gc.isenabled(), gc.get_freeze_count()]
+    return write(*a, **k)
+po.write_solved = spy
+sys.argv = ["scaleplan", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+print(json.dumps(seen), file=sys.stderr)
+"""
+
+
+_HELP = """
+import gc, sys
+from scaleplan.__main__ import main
+sys.argv = ["scaleplan", "--help"]
+try:
+    main()
+except SystemExit:
+    print(gc.isenabled())
+"""
+
+
+def _run(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-c", code, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+
+
+def test_a_command_runs_with_the_collector_on_and_start_up_frozen(tmp_path: Path) -> None:
+    example = ROOT / "tests" / "data" / "melange" / "example.json"
+    args = ["optimize", "--melange", str(example), "--out", str(tmp_path / "o"), "--json"]
+    proc = _run(_PROBE, json.dumps(args))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    enabled, frozen = json.loads(proc.stderr.strip().splitlines()[-1])["work"]
+    assert enabled
+    assert frozen > 10_000  # the modules, classes and command tree built while starting
+
+
+def test_help_runs_paused() -> None:
+    proc = _run(_HELP)
+    assert proc.stdout.strip().splitlines()[-1] == "False"  # paused for the whole of --help
+
+
+def test_resume_without_a_pause_changes_nothing() -> None:
+    frozen = gc.get_freeze_count()
+    resume_gc()  # a test process calling the app: never paused
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
