@@ -36,6 +36,20 @@ class Line(NamedTuple):
     text: str
     whole: bool = False
 
+    def wrapped(self, width: int) -> str:
+        """The text wrapped at ``width`` between words, continuation lines indented under the
+        item's text (a ``  - `` list item's continuation starts under its first word, not at
+        column 0, where the terminal's own wrap left an LLM plan's 'ms' of its last class)."""
+        import textwrap
+
+        lead = len(self.text) - len(self.text.lstrip(" "))
+        indent = lead + (2 if self.text[lead:].startswith("- ") else 0)
+        lines = textwrap.wrap(
+            self.text, max(width, indent + 20), subsequent_indent=" " * indent,
+            break_long_words=False, break_on_hyphens=False,
+        )
+        return "\n".join(lines) or self.text
+
 
 def table_lines(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False

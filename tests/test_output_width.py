@@ -279,3 +279,40 @@ def test_profile_llm_table_writes_long_times_in_whole_ms(tmp_path: Path) -> None
     assert "e+" not in text, text
     slow = [line.split() for line in text.splitlines() if line.endswith("estimated") and " 32 " in line]
     assert slow and "," in slow[0][4], text  # TTFT ms, e.g. 10,550
+
+
+def on_terminal(*args: str, cwd: Path | None = None) -> str:
+    """Run ``scaleplan ARGS`` with stdout on a pseudo-terminal 80 columns wide (as a user's
+    terminal), colour off; its stdout as text."""
+    import pty
+
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    env.pop("_TYPER_FORCE_DISABLE_TERMINAL", None)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "scaleplan", *args], stdout=follower, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert proc.wait(timeout=600) == 0
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_optimize_on_a_terminal_wraps_llm_classes_under_their_shape(tmp_path: Path) -> None:
+    """On an 80-column terminal the LLM per-class line (three classes: ~120 characters) was
+    wrapped by the terminal's soft wrap at column 0, leaving '34.2 ms; long TTFT ...' under
+    the list's dash (new-user trial, 2026-12-05); continuation lines now start under the
+    item's text and every wrapped line fits."""
+    text = on_terminal("optimize", str(EXAMPLES / "llm-chat" / "spec.yaml"), "--out", str(tmp_path), "--no-manifests")
+    lines = text.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.startswith("  - L40S x1, "))
+    assert len(lines[i]) <= 80 and lines[i + 1].startswith("    ") and lines[i + 1].strip(), text
+    shape = " ".join(line.strip() for line in lines[i:i + 3] if line.startswith("  "))
+    assert "long TTFT 1733 ms, TPOT 69.7 ms" in shape, text

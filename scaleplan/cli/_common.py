@@ -26,11 +26,10 @@ from scaleplan.errors import (
     ScaleplanError,
 )
 from scaleplan.interrupts import caused_by_interrupt, watch_sigint
+from scaleplan.table import Line
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
-
-    from scaleplan.table import Line
 
 
 _PIPE_WIDTH = 10_000
@@ -177,10 +176,10 @@ def print_lines(lines: Iterable[Line | str], *, whole: bool = False) -> None:
     """Report lines on stdout, each wrapped at the terminal's width unless printed whole (a
     :class:`~scaleplan.table.Line` says which; a plain string follows ``whole``); in a pipe
     every line is printed whole."""
-    con = stdout_console()
-    pipe = piped()
+    con, pipe = stdout_console(), piped()
     for line in lines:
         text, keep = (line, whole) if isinstance(line, str) else (line.text, line.whole)
+        text = text if keep or pipe else Line(text).wrapped(con.width)  # a hanging indent
         con.print(text, markup=False, soft_wrap=keep or pipe)
     print_text("")  # flush
 
