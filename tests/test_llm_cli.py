@@ -265,3 +265,25 @@ def test_profile_llm_says_what_it_left_out_in_every_mode(cli, mode: list[str]) -
     r = cli(args)
     assert "note: L4 x1 class default: concurrency 128 left out" in " ".join(r.stderr.split()), r.stderr
     assert "note:" not in r.stdout
+
+
+def test_calibrating_on_another_model_s_points_is_said(cli, tmp_path: Path) -> None:
+    """A vLLM benchmark of facebook/opt-125m (imported) calibrated a Llama-3.1-8B profile and an
+    LLM plan without a word (new-user trial, 2026-12-05): the measured model's name is now
+    compared with the architecture's, in profile llm --calibrate and in optimize; the same
+    model under its Hugging Face id is not warned about."""
+    data = Path(__file__).parent / "data" / "profile_formats" / "vllm_bench_serve_v0.25.1.json"
+    measured = tmp_path / "measured.yaml"
+    cli(["profile", "import", str(data), "--accelerator", "L40S", "-o", str(measured)])
+    args = ["profile", "llm", "llama-3.1-8b", "--accelerators", "L40S", "--gpus", "1", "--concurrency", "8"]
+    err = " ".join(cli([*args, "--calibrate", str(measured), "--out", str(tmp_path / "p.yaml")]).stderr.split())
+    said = "calibration: the measured points are of 'facebook/opt-125m', the model planned is 'llama-3.1-8b'"
+    assert said in err, err
+    same = tmp_path / "same.yaml"
+    same.write_text(measured.read_text().replace("model: facebook/opt-125m", "model: meta-llama/Llama-3.1-8B-Instruct"))
+    err = cli([*args, "--calibrate", str(same), "--out", str(tmp_path / "q.yaml")]).stderr
+    assert "the measured points are of" not in err, err
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{}").replace("profile.yaml", "measured.yaml"))
+    res = cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-manifests", "--no-alternatives"])
+    assert said in " ".join(res.stderr.split()), res.stderr

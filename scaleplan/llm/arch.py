@@ -375,6 +375,24 @@ def _preset_hint(name: str, otherwise: str) -> str:
     return f"{hint}{sep}`scaleplan profile llm --list` shows all {len(names)} presets"
 
 
+def another_model(measured: str | None, arch: Architecture) -> str | None:
+    """A note when points measured on the model named ``measured`` (a profile's
+    ``metadata.model``) are about to calibrate ``arch`` and the names say they are another model
+    (``facebook/opt-125m`` for Qwen2.5-7B); None when the names agree (ignoring the owner, case,
+    an -Instruct/-chat suffix, one name inside the other) or either is unknown."""
+    if not measured or not arch.name:
+        return None
+    a, b = (_VARIANT.sub("", _norm(x)) for x in (measured, arch.name))
+    preset_of = resolve_preset(measured)
+    if a == b or a in b or b in a or (preset_of and preset_of == resolve_preset(arch.name)):
+        return None
+    return (
+        f"calibration: the measured points are of {measured!r}, the model planned is "
+        f"{arch.name!r}: they calibrate its efficiency only if they measured the same model "
+        "(check the measured profile)"
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def preset(name: str) -> Architecture:
     """A shipped preset by name; unknown names raise InputError with did-you-mean."""

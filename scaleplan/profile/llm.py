@@ -44,6 +44,7 @@ def llm_profile_file(
     unless it is '-'. ``input_tokens``/``output_tokens``: the options as typed (None: not
     given, 1,024 and 256; given with a spec whose classes give the tokens, a usage error)."""
     from scaleplan.inputs import llm_profile_inputs
+    from scaleplan.llm.arch import another_model
     from scaleplan.llm.estimate import llm_profile
     from scaleplan.llm.serving import TokenClass
     from scaleplan.option_values import choice, int_list, names, split_values
@@ -65,12 +66,15 @@ def llm_profile_file(
         dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
         accelerators=names(accelerators), catalogs=split_values(catalogs),
     )
-    measured = read_profile(calibrate).measurements if calibrate else ()
+    cal = read_profile(calibrate) if calibrate else None
+    measured = cal.measurements if cal is not None else ()
+    other = another_model(cal.metadata.model, inp.setup.arch) if cal is not None else None
     prof, notes = llm_profile(
         inp.setup, inp.accelerators, int_list(gpus, "--gpus") or [1], inp.classes,
         int_list(concurrency, "--concurrency") or [1], model_ref=inp.model, measured=measured,
         table=inp.table, command=command,
     )
+    notes = (other, *notes) if other else notes
     text = dump_profile(prof)
     if out != "-":
         atomic_write(out, text)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scaleplan.catalog.model import Accelerator
+from scaleplan.llm.arch import another_model
 from scaleplan.llm.estimate import calibration_from, class_measurement
 from scaleplan.llm.memory import Refusal
 from scaleplan.llm.perf import Calibration, ClassPerf
@@ -99,6 +100,8 @@ def llm_context(spec: Spec, profile: Profile, accelerators: Sequence[Accelerator
     # indices in the skipped-point notes count the measured points only
     measured = [m for m in profile.measurements if m.source in ("measured", "imported")]
     cal, notes = calibration_from(s, measured, {a.name: a for a in accelerators}, classes)
+    other = another_model(profile.metadata.model, s.arch) if measured else None
+    notes = [other, *notes] if other else notes
     return LlmContext(setup=s, classes=classes, calibration=cal, notes=tuple(notes))
 
 
