@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render_helpers import FLAVORS, KUBE_VERSIONS, PLANS, with_flavor
+from render_helpers import FLAVORS, KUBE_VERSIONS, PLANS, alloc, plan, spec, with_flavor
 from tables_helpers import shipped_tables
 
 from scaleplan.catalog.model import Catalog
@@ -233,3 +233,30 @@ def test_kubectl_kustomize_builds(tables: Catalog, tmp_path: Path, flavor: str) 
             assert "namespace" not in o["metadata"]
         else:
             assert o["metadata"]["namespace"] == "inference"
+
+
+REGIONS_WARNING = (
+    "the plan puts replicas in 2 regions (us-east-1, us-west-2), but flavor {} renders for one "
+    "cluster, which runs in one region, and the manifests select no region: every replica would "
+    "run in the cluster's region, at its prices, not the plan's; set placement.regions to the "
+    "cluster's region (one spec per cluster) and run scaleplan optimize again"
+)
+
+
+def test_plan_over_several_regions_on_one_cluster_is_warned(tables: Catalog) -> None:
+    """An EKS/GKE/AKS cluster runs in one region and the manifests select none: a plan over
+    two regions would run everything in the cluster's region, at prices the plan did not count."""
+    s = spec("emb", autoscaler="none")
+    cpu = {"family": "c7i", "accelerator": "CPU", "accelerators_per_node": 0, "gpus_per_replica": 0}
+    east = alloc("emb-c7i-xlarge-us-east-1-od", instance_type="c7i.xlarge", cpu=3.5, **cpu)
+    west = {**east, "name": "emb-c7i-xlarge-us-west-2-od", "region": "us-west-2"}
+    west["zones"] = ["us-west-2a"]
+    two = plan("two-regions", s, [east, west])
+
+    def regions_warnings(p: Plan, flavor: str) -> list[str]:
+        return [w for w in render_report(with_flavor(p, flavor), tables).warnings if "regions" in w]
+
+    for flavor in ("eks", "eks-karpenter"):
+        assert regions_warnings(two, flavor) == [REGIONS_WARNING.format(flavor)]
+    assert regions_warnings(two, "generic") == []
+    assert regions_warnings(plan("one-region", s, [east]), "eks") == []

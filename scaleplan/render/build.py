@@ -31,6 +31,7 @@ from scaleplan.render.monitoring import monitoring_objects
 from scaleplan.render.nodes import CLUSTER_PLACEHOLDER, interchangeable_types, karpenter_objects
 from scaleplan.render.plan_checks import plan_problems, revalidate
 from scaleplan.render.workloads import deployment, pdb, service
+from scaleplan.spec import PROVIDER_OF_FLAVOR
 
 
 @dataclass
@@ -49,6 +50,7 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
     built = Built()
     w = built.warnings
     live = _admit(plan, src, w)
+    _one_region(plan, [a for _, a in live], w)
     allocs = derive_allocations(plan, live, accelerator_table(catalog.accelerators), w, src)
     k8s = plan.spec.kubernetes
     if k8s.flavor == "eks-karpenter":
@@ -91,6 +93,23 @@ def _admit(plan: Plan, src: str, warnings: list[str]) -> list[tuple[int, Allocat
     if not live:
         raise PlanError(src, [Problem("allocations", "the plan has no allocation with replicas", hint="run scaleplan optimize again")])
     return live
+
+
+def _one_region(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> None:
+    """eks, eks-karpenter, gke and aks render for one cluster, and a cluster runs in one
+    region; the manifests select no region, so the replicas of a plan over several regions
+    would all run in the cluster's own region, at prices the plan did not count."""
+    flavor = plan.spec.kubernetes.flavor
+    regions = sorted({a.region for a in live})
+    if flavor not in PROVIDER_OF_FLAVOR or len(regions) < 2:
+        return
+    warnings.append(
+        f"the plan puts replicas in {len(regions)} regions ({', '.join(regions)}), but flavor "
+        f"{flavor} renders for one cluster, which runs in one region, and the manifests select "
+        "no region: every replica would run in the cluster's region, at its prices, not the "
+        "plan's; set placement.regions to the cluster's region (one spec per cluster) and run "
+        "scaleplan optimize again"
+    )
 
 
 def _node_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> list[Entry]:
