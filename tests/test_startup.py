@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from scaleplan.startup import resume_gc
 
 ROOT = Path(__file__).resolve().parents[1]
 
 _PROBE = """
-import gc, json, sys
+import gc, json, os, sys
 from scaleplan.__main__ import main
 seen = {}
 import scaleplan.plan_outputs as po
 write = po.write_solved
 def spy(*a, **k):  # the command's own work
     seen["work"] = [gc.isenabled(), gc.get_freeze_count()]
+    seen["blas"] = [os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task"))]
     return write(*a, **k)
 po.write_solved = spy
 sys.argv = ["scaleplan", *json.loads(sys.argv[1])]
@@ -43,19 +48,38 @@ except SystemExit:
 """
 
 
-def _run(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+Env = dict[str, str] | None
+
+
+def _run(code: str, *args: str, env: Env = None) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-c", code, *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+
+
+def _optimize(tmp_path: Path, env: Env = None) -> dict[str, Any]:
+    example = ROOT / "tests" / "data" / "melange" / "example.json"
+    args = ["optimize", "--melange", str(example), "--out", str(tmp_path / "o"), "--json"]
+    proc = _run(_PROBE, json.dumps(args), env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dict(json.loads(proc.stderr.strip().splitlines()[-1]))
 
 
 def test_a_command_runs_with_the_collector_on_and_start_up_frozen(tmp_path: Path) -> None:
-    example = ROOT / "tests" / "data" / "melange" / "example.json"
-    args = ["optimize", "--melange", str(example), "--out", str(tmp_path / "o"), "--json"]
-    proc = _run(_PROBE, json.dumps(args))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    enabled, frozen = json.loads(proc.stderr.strip().splitlines()[-1])["work"]
+    enabled, frozen = _optimize(tmp_path)["work"]
     assert enabled
     assert frozen > 10_000  # the modules, classes and command tree built while starting
+
+
+BLAS_VARS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+NO_TASKS = not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2
+
+
+@pytest.mark.skipif(NO_TASKS, reason="Linux's /proc and two CPUs (one: OpenBLAS starts no worker)")
+def test_optimize_loads_numpy_without_blas_threads_and_leaves_no_variable(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_VARS}
+    assert _optimize(tmp_path, env)["blas"] == [None, 1]  # no OpenBLAS worker, nothing for children
+    # a thread count the user set is kept: OpenBLAS starts its worker as asked
+    assert _optimize(tmp_path, {**env, "OPENBLAS_NUM_THREADS": "2"})["blas"] == ["2", 2]
 
 
 def test_help_runs_paused() -> None:

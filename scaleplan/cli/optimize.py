@@ -8,15 +8,9 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import (
-    emit_json,
-    handle_errors,
-    print_lines,
-    print_text,
-    quiet_fd1,
-    warn,
-)
+from scaleplan.cli._common import emit_json, handle_errors, print_lines, print_text, quiet_fd1, warn
 from scaleplan.cli.options import number_option
+from scaleplan.startup import command_imports
 
 
 class SolverChoice(StrEnum):
@@ -46,11 +40,14 @@ def optimize(
     if (spec is None) == (melange is None):
         raise typer.BadParameter("give a spec file or --melange FILE (one of them)", param_hint="SPEC")
     with handle_errors():
-        from scaleplan.errors import InfeasibleError
-        from scaleplan.inputs import optimize_inputs, solve_inputs
-        from scaleplan.plan_outputs import write_solved
-        from scaleplan.plan_report import plan_json, summary_lines, summary_table
-        from scaleplan.solve import SolveOptions
+        with command_imports(blas=False):  # numpy only for highspy (scaleplan.startup)
+            import pulp  # noqa: F401
+
+            from scaleplan.errors import InfeasibleError
+            from scaleplan.inputs import optimize_inputs, solve_inputs
+            from scaleplan.plan_outputs import write_solved
+            from scaleplan.plan_report import plan_json, summary_lines, summary_table
+            from scaleplan.solve import SolveOptions
 
         inp, obs, warnings = optimize_inputs(spec, melange, catalog or [], observed, out)
         warn(warnings)
