@@ -63,10 +63,14 @@ def _argv(command: str, target: str, manifest: Path) -> list[str]:
 def test_unwritable_out_is_exit_3_with_the_path(cli, keep: Path, command: str) -> None:
     manifest = keep.parent / "cm.yaml"
     manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\ndata:\n  k: v\n")
-    for target, says in ((str(keep / "o.yaml"), f"{keep} is a file, not a folder"), ("/proc/nope/o.yaml", "cannot write here")):
+    # an existing folder given as the output file said "Is a directory (choose a writable folder
+    # you own (not /proc, ...))" on profile llm (new-user trial, 2026-12-05)
+    folder = (str(keep.parent), "folder")
+    for target, says in ((str(keep / "o.yaml"), f"{keep} is a file, not a folder"), ("/proc/nope/o.yaml", "cannot write here"), folder):
         t0 = time.monotonic()
         res = cli(_argv(command, target, manifest), exit_code=3)
         assert says in res.stderr and "internal error" not in res.stderr, res.stderr
+        assert "not /proc" not in res.stderr or target.startswith("/proc"), res.stderr
         assert keep.read_text() == "mine: 1\n"
         if command == "observe":
             assert "127.0.0.1:9" not in res.stderr and time.monotonic() - t0 < 30  # refused before any query
