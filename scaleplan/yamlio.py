@@ -397,13 +397,20 @@ def cannot_write_error(path: str | Path, exc: OSError) -> InputError | ExternalE
     )
 
 
-def check_writable(path: str | Path) -> None:
+def folder_not_file(path: str | Path, example: str) -> InputError:
+    """A folder given where an output file goes; the hint names ``example`` inside it."""
+    p = Path(path)
+    return InputError(str(p), [Problem("", "is a folder, expected a file path", hint=f"give a file path such as {p / example}")])
+
+
+def check_writable(path: str | Path, *, example: str = "FILE") -> None:
     """Refuse, before any work is done, an output file ``path`` that cannot be written: it is a
-    folder, a part of its folder path is a file, or the nearest existing folder takes no new
-    file (probed with a temporary file, removed at once; nothing else is created)."""
+    folder (the hint names ``example`` in it), a part of its folder path is a file, or the
+    nearest existing folder takes no new file (probed with a temporary file, removed at once;
+    nothing else is created)."""
     p = Path(path)
     if p.is_dir():
-        raise InputError(str(p), [Problem("", "is a folder, expected a file path", hint="give a file path such as DIR/observed.yaml")])
+        raise folder_not_file(p, example)
     anc = p.parent
     while not (anc.exists() or anc.is_symlink()) and anc != anc.parent:
         anc = anc.parent
@@ -417,16 +424,19 @@ def check_writable(path: str | Path) -> None:
         raise cannot_write_error(p, exc) from None
 
 
-def atomic_write(path: str | Path, text: str) -> None:
+def atomic_write(path: str | Path, text: str, *, example: str = "FILE") -> None:
     """Write ``text`` (UTF-8, LF line ends) to ``path`` via a temporary file and a rename."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), example=example)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes, *, example: str = "FILE") -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename; a path
-    that cannot be written is an :class:`InputError` (exit 3), never a half-written file."""
+    that cannot be written is an :class:`InputError` (exit 3), never a half-written file; a
+    folder at ``path`` is named as such (the hint names ``example`` in it)."""
     try:
         _atomic_write_bytes(Path(path), data)
+    except IsADirectoryError:
+        raise folder_not_file(path, example) from None
     except OSError as exc:
         raise cannot_write_error(path, exc) from None
 

@@ -116,3 +116,21 @@ def test_observe_takes_missing_parent_folders_as_the_others_do(cli, tmp_path: Pa
     res = cli(_argv("observe", str(target), tmp_path / "unused.yaml"), exit_code=5)
     assert "127.0.0.1:9" in res.stderr, res.stderr
     assert not (tmp_path / "new").exists()
+
+
+FILE_NAMES = {"check": "check.txt", "profile llm": "profile.yaml", "observe": "observed.yaml"}
+
+
+@pytest.mark.parametrize("command", list(FILE_NAMES))
+def test_a_folder_as_the_output_file_is_named_as_such(cli, tmp_path: Path, command: str) -> None:
+    """``check --output reports/`` (a folder where a file goes) said "cannot write here: Is a
+    directory (choose a writable folder you own ...)", and profile's hint named observe's file:
+    every file output now says the folder is not a file, with a file name fitting the command."""
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    res = cli(_argv(command, str(folder), manifest), exit_code=3)
+    says = f"{folder}: is a folder, expected a file path"
+    assert f"{says} (give a file path such as {folder / FILE_NAMES[command]})" in res.stderr
+    assert list(folder.iterdir()) == []

@@ -205,7 +205,7 @@ def refresh_catalog(
     diff = diff_rows(baseline, reparsed.instances, scope={("aws", r) for r in regions})
     written = False
     if not dry_run and target is not None:
-        atomic_write(target, text)
+        atomic_write(target, text, example="catalog.yaml")
         written = True
     return RefreshOutcome(
         regions=tuple(regions), target=target, written=written, dry_run=dry_run,

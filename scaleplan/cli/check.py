@@ -140,7 +140,8 @@ def _write_report(report: CheckReport, fmt: str, threshold: Severity, output: st
     from scaleplan.outputs import check_out_path
     from scaleplan.yamlio import atomic_write
 
-    atomic_write(check_out_path(output, "--output"), text)
+    ext = {"text": "txt", "github": "txt", "junit": "xml"}.get(fmt, fmt)
+    atomic_write(check_out_path(output, "--output"), text, example=f"check.{ext}")
     typer.echo(summary_line(report, threshold), err=True)
 
 

@@ -60,7 +60,7 @@ def _show(res: SimResult | LlmSimResult, png: str | None, json_out: bool) -> Non
         from scaleplan.simulate.report import report_png
         from scaleplan.yamlio import atomic_write_bytes
 
-        atomic_write_bytes(png, report_png(res))
+        atomic_write_bytes(png, report_png(res), example="simulate.png")
     if json_out:
         emit_json(res.to_dict())
     else:

@@ -74,7 +74,7 @@ def observe_plan(
     from scaleplan.yamlio import atomic_write, check_writable
 
     if out is not None:  # before the queries run: a path that cannot be written fails now, exit 3
-        check_writable(check_out_path(out))
+        check_writable(check_out_path(out), example="observed.yaml")
     auth = auth_from_env(env, token_file=a.token_file)
     opts = ClientOptions(
         timeout_s=a.timeout, deadline_s=a.deadline, max_bytes=int(a.max_mib * 1048576),

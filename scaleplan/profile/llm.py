@@ -77,5 +77,5 @@ def llm_profile_file(
     notes = (other, *notes) if other else notes
     text = dump_profile(prof)
     if out != "-":
-        atomic_write(out, text)
+        atomic_write(out, text, example="profile.yaml")
     return LlmProfileResult(prof, notes, text)

@@ -47,7 +47,8 @@ def measure_model(
     from scaleplan.profile.measure import SweepResult, run_sweep
 
     if out != "-":
-        check_writable(out)  # before the sweep: a wrong --out must not cost the measuring time
+        # before the sweep: a wrong --out must not cost the measuring time
+        check_writable(out, example="profile.yaml")
     partial = f"{out}.partial" if out != "-" else out
 
     def checkpoint(res: SweepResult) -> None:
@@ -91,7 +92,7 @@ def measure_endpoint(
     from scaleplan.profile.endpoint import run_endpoint_sweep
 
     if out != "-":
-        check_writable(out)
+        check_writable(out, example="profile.yaml")
     res = run_endpoint_sweep(opts, log=log)
     if not res.measurements:
         if res.interrupted:
@@ -120,7 +121,7 @@ def write_profile_file(profile: Profile, out: str) -> None:
     text = dump_profile(profile)
     check_out_path(out)
     try:
-        atomic_write(out, text)
+        atomic_write(out, text, example="profile.yaml")
     except OSError as exc:
         hint = "choose a writable path you own (not /proc, not a read-only mount)"
         problem = Problem("", f"cannot write the profile: {exc.strerror or exc}", hint=hint)
