@@ -272,6 +272,9 @@ def optimize_inputs(
     return inp, obs, (*((stale,) if stale else ()), *spec_warnings(inp.spec))
 
 
+DEFAULT_LLM_ACCELERATORS = ("H100", "L40S", "L4")  # profile llm without --accelerators or a spec
+
+
 @dataclass(frozen=True)
 class LlmProfileInputs:
     """What ``profile llm`` estimates: the serving setup, the token classes, the accelerators
@@ -282,6 +285,7 @@ class LlmProfileInputs:
     classes: tuple[TokenClass, ...]
     accelerators: tuple[Accelerator, ...]
     table: dict[str, Accelerator]
+    notes: tuple[str, ...] = ()  # the spec's accelerators left out
 
 
 def llm_profile_inputs(
@@ -293,13 +297,16 @@ def llm_profile_inputs(
     dtype: str | None,
     kv_cache_dtype: str | None,
     engine: str | None,
-    accelerators: Sequence[str],
+    accelerators: Sequence[str] | None,
     catalogs: Sequence[str],
 ) -> LlmProfileInputs:
     """``profile llm``: MODEL (a preset or a config.json) and/or a spec's model settings and
     traffic classes, with the accelerators resolved against the accelerator table (the shipped
     one, or the ``--catalog`` files' when given). The caller checks that one of MODEL and the
-    spec is given."""
+    spec is given. With a spec, the options given (``dtype``, ``kv_cache_dtype``, ``engine``,
+    MODEL) override its model settings, ``tokens_given`` (``--input-tokens`` or
+    ``--output-tokens``, when typed) is a usage error where its classes give the tokens, and
+    ``accelerators`` not given are its placement's GPUs (else :data:`DEFAULT_LLM_ACCELERATORS`)."""
     from scaleplan.catalog.files import load_accelerators, load_catalog
     from scaleplan.catalog.model import resolve_name
     from scaleplan.llm.arch import load_architecture
@@ -308,10 +315,12 @@ def llm_profile_inputs(
 
     classes = [default_class]
     spec_lines: LineMap | None = None  # set when the classes are the spec's
+    placed: list[str] = []  # the spec's placement.accelerators (GPUs)
     if spec_path is not None:
         from scaleplan.spec_checks import context_problems
 
         sp, doc = read_spec(spec_path)
+        placed = [a for a in sp.placement.accelerators if a.lower() != "cpu"]
         too_long = context_problems(sp)  # a class the server would reject, as optimize says
         if too_long:
             raise InputError(spec_path, [p.in_spec(doc.lines) for p in too_long])
@@ -372,7 +381,8 @@ def llm_profile_inputs(
         for a in (load_catalog(list(catalogs)).accelerators if catalogs else load_accelerators())
     }
     accs = []
-    for name in accelerators:
+    # not given: the GPUs the spec allows (a 405B model placed on B200 fits none of the defaults)
+    for name in accelerators if accelerators is not None else placed or DEFAULT_LLM_ACCELERATORS:
         canonical = resolve_name(tuple(table.values()), name)
         a = table.get(canonical) if canonical else None
         if a is None:
@@ -387,13 +397,36 @@ def llm_profile_inputs(
                 ],
             )
         accs.append(a)
+    notes: tuple[str, ...] = ()
+    if accelerators is None and placed:  # the spec's GPUs: one the model cannot run is left out
+        accs, notes = _runnable(accs, s.dtype)
     where = "--input-tokens" if spec_lines is None else "traffic.classes"
     over = s.over_context(classes, where)
     if over is not None:
         if spec_lines is not None:  # the spec's classes (one or several), at their line
             raise InputError(spec_path, with_lines([over], spec_lines))
         raise InputError(None, [over])
-    return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table)
+    return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table, notes)
+
+
+def _runnable(accs: Sequence[Accelerator], dtype: str) -> tuple[list[Accelerator], tuple[str, ...]]:
+    """The accelerators the LLM model can size and that run ``dtype``, and a note for each
+    other one (as optimize leaves them out: an fp8 spec that also allows an A10G)."""
+    from scaleplan.llm.hardware import UnsupportedDtype, hardware, missing_facts
+
+    keep, notes = [], []
+    for a in accs:
+        hw = hardware(a)
+        if hw is None:
+            notes.append(f"{a.name} is left out: the accelerator table lacks {missing_facts(a)}")
+            continue
+        try:
+            hw.compute_peak_tflops(dtype)
+        except UnsupportedDtype as exc:
+            notes.append(f"{a.name} is left out: {dtype}: {exc}")
+            continue
+        keep.append(a)
+    return keep, tuple(notes)
 
 
 def llm_profile_points(

@@ -9,6 +9,8 @@ import pytest
 
 from scaleplan.profile.model import read_profile
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_profile_llm_writes_estimated_points(cli, tmp_path: Path) -> None:
     out = tmp_path / "p.yaml"
@@ -287,3 +289,29 @@ def test_calibrating_on_another_model_s_points_is_said(cli, tmp_path: Path) -> N
     spec.write_text(LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{}").replace("profile.yaml", "measured.yaml"))
     res = cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-manifests", "--no-alternatives"])
     assert said in " ".join(res.stderr.split()), res.stderr
+
+
+def test_profile_llm_spec_takes_the_spec_s_accelerators(cli, tmp_path: Path) -> None:
+    """Llama-3.1-405B placed on B200 and H200: the command validate prints for the missing
+    profile ('profile llm --spec SPEC --out PROFILE') failed with exit 3, because --accelerators
+    defaulted to H100,L40S,L4, on none of which 756 GiB of weights fit (new-user trial,
+    2026-12-05). Without --accelerators, a spec's placement.accelerators are profiled."""
+    spec = tmp_path / "spec.yaml"
+    text = LONG_SPEC.replace("ARCH", "llama-3.1-405b").replace("{ENGINE}", "{max_model_len: 8192}")
+    spec.write_text(text.replace("accelerators: [H100]", "accelerators: [B200, H200]"))
+    cli(["profile", "llm", "--spec", str(spec), "--concurrency", "1", "--out", str(tmp_path / "profile.yaml")])
+    accs = {m.accelerator for m in read_profile(tmp_path / "profile.yaml").measurements}
+    assert accs == {"B200", "H200"}, accs
+    cli(["validate", str(spec)])
+
+
+def test_profile_llm_spec_leaves_out_a_placed_gpu_that_cannot_run_the_dtype(cli, tmp_path: Path) -> None:
+    """examples/llm-moe (fp8) allows an A10G beside L4, L40S and H100: profiled from the spec's
+    placement, the A10G is left out with a note (as optimize does), not a refusal of the run;
+    named on the command line it is still refused (exit 3)."""
+    spec = ROOT / "examples" / "llm-moe" / "spec.yaml"
+    out = tmp_path / "p.yaml"
+    r = cli(["profile", "llm", "--spec", str(spec), "--gpus", "1", "--concurrency", "1", "--out", str(out)])
+    assert "note: A10G is left out: fp8: A10G (Ampere) has no FP8 tensor cores" in " ".join(r.stderr.split()), r.stderr
+    assert {m.accelerator for m in read_profile(out).measurements} == {"L40S", "H100"}  # 29 GiB: no L4
+    cli(["profile", "llm", "--spec", str(spec), "--accelerators", "A10G,H100", "--gpus", "1", "--out", str(tmp_path / "q.yaml")], exit_code=3)

@@ -13,7 +13,7 @@ from scaleplan.cli.options import AcceleratorCatalogs, number_option
 def profile_llm(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Argument(metavar="MODEL", help="Preset name (e.g. llama-3.1-8b) or path to a Hugging Face config.json.")] = None,
-    accelerators: Annotated[str, typer.Option("--accelerators", "-a", help="Accelerators, e.g. H100,L40S,L4.")] = "H100,L40S,L4",
+    accelerators: Annotated[str | None, typer.Option("--accelerators", "-a", help="Accelerators, e.g. H100,L40S,L4 (default: the --spec's placement.accelerators, else H100,L40S,L4).")] = None,
     gpus: Annotated[str, typer.Option("--gpus", help="GPUs per replica (TP x PP), e.g. 1,2,4,8.")] = "1,2,4,8",
     input_tokens: Annotated[int | None, number_option("--input-tokens", integer=True, min=1, help="Prompt tokens per request (default 1024; one class: a spec's classes give their own).")] = None,
     output_tokens: Annotated[int | None, number_option("--output-tokens", integer=True, min=1, help="Completion tokens per request (default 256).")] = None,

@@ -30,7 +30,7 @@ def llm_profile_file(
     dtype: str | None,
     kv_cache_dtype: str | None,
     engine: str | None,
-    accelerators: str,
+    accelerators: str | None,
     gpus: str,
     concurrency: str,
     calibrate: str | None,
@@ -64,7 +64,7 @@ def llm_profile_file(
     inp = llm_profile_inputs(
         model, spec, default_class=default, tokens_given=typed,
         dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
-        accelerators=names(accelerators), catalogs=split_values(catalogs),
+        accelerators=names(accelerators) if accelerators else None, catalogs=split_values(catalogs),
     )
     cal = read_profile(calibrate) if calibrate else None
     measured = cal.measurements if cal is not None else ()
@@ -74,7 +74,7 @@ def llm_profile_file(
         int_list(concurrency, "--concurrency") or [1], model_ref=inp.model, measured=measured,
         table=inp.table, command=command,
     )
-    notes = (other, *notes) if other else notes
+    notes = (*inp.notes, *((other,) if other else ()), *notes)
     text = dump_profile(prof)
     if out != "-":
         atomic_write(out, text, example="profile.yaml")
