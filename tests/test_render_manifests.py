@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render_helpers import FLAVORS, KUBE_VERSIONS, PLANS, alloc, plan, spec, with_flavor
+from render_helpers import FLAVORS, HOURS, KUBE_VERSIONS, PLANS, alloc, plan, spec, with_flavor
 from tables_helpers import shipped_tables
 
 from scaleplan.catalog.model import Catalog
@@ -260,3 +260,26 @@ def test_plan_over_several_regions_on_one_cluster_is_warned(tables: Catalog) -> 
         assert regions_warnings(two, flavor) == [REGIONS_WARNING.format(flavor)]
     assert regions_warnings(two, "generic") == []
     assert regions_warnings(plan("one-region", s, [east]), "eks") == []
+
+
+def test_autoscaler_none_says_what_fixed_peak_replicas_cost(tables: Catalog) -> None:
+    """autoscaler none renders replicas = the peak all day; the plan's cost follows its hourly
+    counts, so a plan of 2-4 replicas priced at their average was deployed at 4 all day silently."""
+    day = tuple(2 + 2 * (h >= 12) for h in range(HOURS))
+    varying = alloc("emb-g6-xlarge-od", price=1.0, per_hour=day)
+    p = plan("varying", spec("emb", autoscaler="none"), [varying])
+    assert p.allocations[0].cost_per_hour == 3.0
+    fixed = [w for w in render_report(p, tables).warnings if w.startswith("autoscaler none")]
+    assert fixed == [
+        "autoscaler none: every Deployment runs its peak replica count all day, $4.0000/h, but the "
+        "plan's cost ($3.0000/h) has the replicas follow the hourly demand; choose an autoscaler "
+        "(hpa, keda-prometheus) to get the plan's cost, or plan for a flat traffic.peak_rps"
+    ]
+    assert [d["spec"]["replicas"] for d in by_kind(objects(p), "Deployment")] == [4]
+
+    def warned(q: Plan) -> list[str]:
+        return [w for w in render_report(q, tables).warnings if "autoscaler none" in w]
+
+    flat = alloc("emb-g6-xlarge-od", price=1.0, per_hour=(4,) * HOURS)
+    assert warned(plan("flat", spec("emb", autoscaler="none"), [flat])) == []
+    assert warned(plan("scaled", spec("emb", autoscaler="hpa"), [varying])) == []

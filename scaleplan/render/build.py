@@ -51,6 +51,7 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
     w = built.warnings
     live = _admit(plan, src, w)
     _one_region(plan, [a for _, a in live], w)
+    _fixed_cost(plan, [a for _, a in live], w)
     allocs = derive_allocations(plan, live, accelerator_table(catalog.accelerators), w, src)
     k8s = plan.spec.kubernetes
     if k8s.flavor == "eks-karpenter":
@@ -109,6 +110,23 @@ def _one_region(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> 
         "no region: every replica would run in the cluster's region, at its prices, not the "
         "plan's; set placement.regions to the cluster's region (one spec per cluster) and run "
         "scaleplan optimize again"
+    )
+
+
+def _fixed_cost(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> None:
+    """autoscaler none renders every Deployment at its peak count all day, while the plan's
+    cost follows its hourly counts: say what the manifests cost when the two differ."""
+    if plan.spec.kubernetes.autoscaler.type != "none":
+        return
+    fixed = sum(a.price_per_node_hour * a.nodes for a in live)
+    planned = sum(a.cost_per_hour for a in live)
+    if fixed <= planned * 1.005 + 1e-9:
+        return
+    warnings.append(
+        f"autoscaler none: every Deployment runs its peak replica count all day, "
+        f"${fixed:.4f}/h, but the plan's cost (${planned:.4f}/h) has the replicas follow the "
+        "hourly demand; choose an autoscaler (hpa, keda-prometheus) to get the plan's cost, or "
+        "plan for a flat traffic.peak_rps"
     )
 
 
