@@ -19,6 +19,19 @@ _CONTROL_NL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+# rich's ``Console.print(text, markup=False, soft_wrap=True)`` writes a line as it is (then a
+# newline) unless it holds something rich rewrites: an emoji code (``:name:``), a tab (expanded)
+# or a control character (dropped); see :func:`printed_as_is`
+_EMOJI_CODE = re.compile(r":\S*:")
+
+
+def printed_as_is(text: str) -> bool:
+    """``text`` is printable (no control character, tab, line break or other non-printing
+    character: ``str.isprintable``) and holds no ``:...:`` that rich could read as an emoji
+    code: rich, printing it softly wrapped without markup, writes exactly these characters."""
+    return text.isprintable() and not _EMOJI_CODE.search(text)
+
+
 def _escape(m: re.Match[str]) -> str:
     c = ord(m.group())
     return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"

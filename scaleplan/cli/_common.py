@@ -26,6 +26,7 @@ from scaleplan.errors import (
     ScaleplanError,
 )
 from scaleplan.interrupts import caused_by_interrupt, watch_sigint
+from scaleplan.safetext import printed_as_is
 from scaleplan.table import Line
 
 if TYPE_CHECKING:
@@ -176,9 +177,12 @@ def print_lines(lines: Iterable[Line | str], *, whole: bool = False) -> None:
     """Report lines on stdout, each wrapped at the terminal's width unless printed whole (a
     :class:`~scaleplan.table.Line` says which; a plain string follows ``whole``); in a pipe
     every line is printed whole."""
+    items = [(line, whole) if isinstance(line, str) else (line.text, line.whole) for line in lines]
+    utf8 = str(getattr(sys.stdout, "encoding", "")).lower() in ("utf-8", "utf8")
+    if utf8 and piped() and all(printed_as_is(t) for t, _ in items):
+        return print_text("".join(f"{text}\n" for text, _ in items))  # rich's bytes, without rich
     con, pipe = stdout_console(), piped()
-    for line in lines:
-        text, keep = (line, whole) if isinstance(line, str) else (line.text, line.whole)
+    for text, keep in items:
         text = text if keep or pipe else Line(text).wrapped(con.width)  # a hanging indent
         con.print(text, markup=False, soft_wrap=keep or pipe)
     print_text("")  # flush
