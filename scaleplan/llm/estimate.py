@@ -3,7 +3,7 @@ count, request class and concurrency, each with its basis and uncertainty band."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator
@@ -86,16 +86,25 @@ def estimate_points(
     concurrencies: Sequence[int],
     *,
     calibrations: dict[str, Calibration] | None = None,
+    node_gpus: Mapping[str, int] | None = None,
 ) -> EstimateResult:
     """Predict every (accelerator, GPUs, class, concurrency) that fits. ``calibrations`` maps an
     accelerator to its calibration (points then carry ``source: calibrated``); missing ones use
-    the architecture-only factors."""
+    the architecture-only factors. ``node_gpus``: the most of an accelerator one node holds; a
+    replica of more would span nodes, which the model does not price (docs/llm.md, Limits)."""
     out: list[Measurement] = []
     refusals: list[str] = []
     notes: list[str] = []
     for acc in accelerators:
         cal = (calibrations or {}).get(acc.name)
         for g in gpus:
+            most = (node_gpus or {}).get(acc.name)
+            if most is not None and g > most:
+                refusals.append(
+                    f"{acc.name} x{g}: no instance in the catalogs holds more than {most} "
+                    f"{acc.name}; a replica across nodes is not modelled (docs/llm.md, Limits)"
+                )
+                continue
             try:
                 shape = size(s, acc, g, classes, calibration=cal)
             except Refusal as exc:
@@ -214,6 +223,7 @@ def llm_profile(
     measured: Sequence[Measurement] = (),
     table: dict[str, Accelerator] | None = None,
     command: str | None = None,
+    node_gpus: Mapping[str, int] | None = None,
 ) -> tuple[Profile, tuple[str, ...]]:
     """The whole ``scaleplan profile llm`` result: a Profile (estimated or calibrated points,
     plus the measured points it was calibrated on) and notes (refusals, skipped points).
@@ -232,7 +242,8 @@ def llm_profile(
             raise InputError(None, [Problem("--dtype", f"{s.dtype}: {exc}", hint=f"drop {acc.name} from --accelerators or pick a dtype it runs (bf16/fp16, int8, int4-awq)")]) from None
     cal, notes = calibration_from(s, measured, dict(table or {a.name: a for a in accelerators}), classes)
     notes[:0] = [w for w in (proxy_warning(hardware_for(a)) for a in accelerators) if w]
-    result = estimate_points(s, accelerators, gpus, classes, concurrencies, calibrations={a.name: cal for a in accelerators} if cal else None)
+    cals = {a.name: cal for a in accelerators} if cal else None
+    result = estimate_points(s, accelerators, gpus, classes, concurrencies, calibrations=cals, node_gpus=node_gpus)
     if not result.measurements:
         # once each: a TP degree that splits no head count fails alike on every GPU
         reasons = dict.fromkeys(result.refusals or result.notes)

@@ -21,6 +21,18 @@ class LlmProfileResult(NamedTuple):
     text: str
 
 
+def _node_gpus(catalogs: list[str]) -> dict[str, int]:
+    """Per accelerator, the most one instance of the catalogs (shipped and ``--catalog``) holds:
+    a replica of more GPUs spans nodes (TP16 on H100 was priced as one NVLink domain)."""
+    from scaleplan.catalog.files import load_catalog
+
+    most: dict[str, int] = {}
+    for r in load_catalog(catalogs).rows:
+        if r.accelerator:
+            most[r.accelerator] = max(most.get(r.accelerator, 0), r.accelerator_count)
+    return most
+
+
 def llm_profile_file(
     model: str | None,
     spec: str | None,
@@ -69,10 +81,12 @@ def llm_profile_file(
     cal = read_profile(calibrate) if calibrate else None
     measured = cal.measurements if cal is not None else ()
     other = another_model(cal.metadata.model, inp.setup.arch) if cal is not None else None
+    sizes = int_list(gpus, "--gpus") or [1]
     prof, notes = llm_profile(
-        inp.setup, inp.accelerators, int_list(gpus, "--gpus") or [1], inp.classes,
+        inp.setup, inp.accelerators, sizes, inp.classes,
         int_list(concurrency, "--concurrency") or [1], model_ref=inp.model, measured=measured,
         table=inp.table, command=command,
+        node_gpus=_node_gpus(split_values(catalogs)) if max(sizes) > 1 else None,
     )
     notes = (*inp.notes, *((other,) if other else ()), *notes)
     text = dump_profile(prof)
