@@ -283,3 +283,19 @@ def test_autoscaler_none_says_what_fixed_peak_replicas_cost(tables: Catalog) -> 
     flat = alloc("emb-g6-xlarge-od", price=1.0, per_hour=(4,) * HOURS)
     assert warned(plan("flat", spec("emb", autoscaler="none"), [flat])) == []
     assert warned(plan("scaled", spec("emb", autoscaler="hpa"), [varying])) == []
+
+
+def test_fixed_replicas_warning_says_what_render_did(tables) -> None:  # type: ignore[no-untyped-def]
+    """'the plan keeps 2 replica(s) all day; fixed replicas, no hpa autoscaler' left a user
+    asking whether something was missing (new-user trial, 2026-12-05): the warning says what
+    render wrote, why, and how to say so in the spec (which silences it)."""
+    from scaleplan.plan import read_plan
+    from scaleplan.render import render_report
+
+    plan = read_plan(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
+    kind = plan.spec.kubernetes.autoscaler.type
+    said = [w for w in render_report(plan, tables).warnings if "in every hour" in w]
+    assert said and all(
+        f"so its Deployment has fixed replicas and no {kind} object is written" in w
+        and "kubernetes.autoscaler.type: none" in w for w in said
+    ), said

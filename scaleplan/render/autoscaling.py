@@ -32,7 +32,12 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
     for al in allocs:
         if fixed_replicas(plan, al):
             if ks.type != "none":
-                warnings.append(f"allocation {al.name}: the plan keeps {al.max_replicas} replica(s) all day; fixed replicas, no {ks.type} autoscaler")
+                warnings.append(
+                    f"allocation {al.name}: the plan keeps {al.max_replicas} replica(s) in every "
+                    f"hour, so its Deployment has fixed replicas and no {ks.type} object is "
+                    "written (an autoscaler with min = max could never scale); set "
+                    "kubernetes.autoscaler.type: none to say so"
+                )
         elif ks.type == "hpa":
             out.append(("HorizontalPodAutoscaler", al.name, _hpa(plan, al, warnings)))
         elif ks.type.startswith("keda-"):
