@@ -137,6 +137,7 @@ class Summary:
     below_min: list[int] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     gaps: list[float] = field(default_factory=list)  # plan.gap: (cost - bound) / cost
+    gaps_by: dict[str, list[float]] = field(default_factory=dict)  # the same per redundancy
     vs_blind: list[float] = field(default_factory=list)  # plan over the class-blind plan, - 1
     simulated: int = 0
     sim_missed: list[tuple[int, float, bool]] = field(default_factory=list)  # case, attain, blind
@@ -163,6 +164,8 @@ class Summary:
             "statuses: " + ", ".join(f"{s} {n}" for s, n in sorted(self.statuses.items())),
             f"gap to the per-hour per-class bound, (cost - bound) / cost ({len(gaps)}): "
             f"{pct(gaps)}",
+            *[f"  redundancy {r} ({len(v)}): {pct(sorted(v))}"
+              for r, v in sorted(self.gaps_by.items())],
             f"cost against the class-blind plan ({len(blind)} with both): {pct(blind)}",
             *([f"simulated at the peak and quietest hour: {self.simulated}, SLO missed in "
                f"{len(self.sim_missed)}"] if self.simulated else []),
@@ -206,6 +209,7 @@ def sweep(cases: int, seed: int, sim: bool = False) -> Summary:
             s.below_min.append(i)
         if plan.cost_per_hour > 0:
             s.gaps.append(plan.gap or 0.0)
+            s.gaps_by.setdefault(sp.placement.redundancy, []).append(plan.gap or 0.0)
         try:
             blind = solve(blind_sp, prof, cat, options=FAST).plan
         except InfeasibleError:

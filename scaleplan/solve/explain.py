@@ -220,7 +220,7 @@ def _weighted_routing_line(
             "each class goes to the shapes chosen for it; requests without the header fall to "
             "a last rule weighted like the planned load (not planned for: every request "
             "is assumed to carry the header)."
-        ) + (_class_rules_day(o, allocs) if pb.class_rules_by_hour(rps) else "")
+        ) + (_class_rules_day(pb, o, rps) if pb.class_rules_by_hour(rps) else "")
     if o.shares is None or o.lower is None:
         return line
     split: dict[str, float] = {}
@@ -259,32 +259,42 @@ def _weighted_routing_line(
     )
 
 
-def _class_rules_day(o: Outcome, allocs: Sequence[Allocation]) -> str:
+def _class_rules_day(pb: Problem, o: Outcome, rps: Sequence[float]) -> str:
     """``kubernetes.class_header`` over a curve (:mod:`scaleplan.solve.rulecurve`): which
     weights the rules hold all day and what they cost against hourly per-class routing."""
     lower = o.lower if o.lower is not None else o.bound
     extra = (o.cost - lower) / lower if lower > 0 else 0.0
-    one_set = all(len(set(a.routing.values())) <= 1 for a in allocs)
-    weights = (
-        "one set of weights for every class, the class-blind route's plan for this curve "
-        "(cheaper over the day than the peak window's per-class routing)"
-        if one_set
-        else "the peak window's per-class routing"
-    )
+    hour = "hour {}" if len(rps) == 24 else "window {}"
+    if o.rules_hour is None:
+        weights = (
+            "one set of weights for every class, the class-blind route's plan for this curve "
+            "(cheaper over the day than any hour's per-class routing tried)"
+        )
+    elif o.rules_hour == peak_window(rps):
+        weights = f"the per-class routing planned for the peak ({hour.format(o.rules_hour)})"
+    else:
+        weights = (
+            f"the per-class routing planned for {hour.format(o.rules_hour)} (cheaper over the "
+            "day than the peak's)"
+        )
     held = (
-        f" The rules' weights cannot change by hour: they hold {weights}, and every other hour "
-        "scales each backend's pods to its fixed share of that hour's demand at its fixed "
-        "class mix"
+        f" The rules' weights cannot change by hour: they hold {weights}, and each hour sizes "
+        "each backend's pods for its fixed share of that hour's demand at its fixed class mix"
     )
-    if o.status == "optimal":  # the heuristic's day meets the per-hour bound
+    red = pb.spec.placement.redundancy
+    # n+1 / zone left out: the per-class MILP's rows keep a spare node per type where one
+    # Service needs one, so with them it bounds no plan (solve.rulecurve._bound)
+    bound = "each hour's classes routed on their own" + (
+        f", redundancy {red} left out" if red != "none" else ""
+    )
+    if o.status == "optimal":  # the heuristic's day meets the bound
         return (
-            f"{held}; the day costs what it would if each hour's classes could be routed on "
-            f"their own (${o.cost:.2f}/h), so it is optimal."
+            f"{held}; the day costs what a lower bound on any plan does (${o.cost:.2f}/h: "
+            f"{bound}), so it is optimal."
         )
     return (
-        f"{held} (a heuristic, not proven optimal); the day costs {extra:.1%} more than if "
-        f"each hour's classes could be routed on their own (${o.cost:.2f}/h against "
-        f"${lower:.2f}/h)."
+        f"{held} (a heuristic, not proven optimal); the day costs {extra:.1%} more than a "
+        f"lower bound on any plan (${o.cost:.2f}/h against ${lower:.2f}/h: {bound})."
     )
 
 

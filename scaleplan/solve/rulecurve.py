@@ -9,18 +9,19 @@ hour's load on g is S_g D_w at m_g, and the rules (headroom, n+1 / zone, survive
 spot.max_fraction as delivered, min_replicas) read only those, as one class does.
 
 :func:`class_rules_day` (docs/optimizer.md, "Class header over a daily curve") is a
-heuristic. Two weight sets compete and the cheaper day is kept: the peak window's per-class
-optimum as the one-window ``class_header`` plan makes it (the search over the peak alone, then
-spot.max_fraction at the rules' integer weights, :func:`scaleplan.solve.static.hold_rounded_spot`),
-and the class-blind route's plan over the curve with every class at its weights (:func:`_blind`:
-one weight set for every class delivers what the class-blind route does, so the day never
-costs more than that plan). Every window is sized at the fixed rules (:func:`_day`): the peak's
-pods of each type scaled to the hour's demand (or the class-blind plan's own pods), grown
-where a backend falls short of a rule (:func:`_grow`), then the dearest node dropped while
-every rule still holds (:func:`scaleplan.solve.split.trim_nodes`). The day is measured against
-the per-window per-class optimum over the same candidates (each hour routed on its own, which
-one HTTPRoute cannot deliver): ``optimal`` only when it meets it, else ``feasible`` with the
-gap.
+heuristic. Weight sets compete and the cheapest day is kept: the peak window's per-class
+optimum as the one-window ``class_header`` plan makes it (the search over the peak alone,
+then spot.max_fraction at the rules' integer weights,
+:func:`scaleplan.solve.static.hold_rounded_spot`), the per-class optimum of each other demand
+level (:func:`_other_hours`), and the class-blind route's plan over the curve with every class
+at its weights (:func:`_blind`: one weight set for every class delivers what the class-blind
+route does, so the day never costs more than that plan). Every window is sized at the fixed
+rules (:func:`_day`): the source hour's pods of each type scaled to the hour's demand (or the
+class-blind plan's own pods), grown where a backend falls short of a rule (:func:`_grow`),
+then the dearest node dropped while every rule still holds
+(:func:`scaleplan.solve.split.trim_nodes`). The day is measured against the per-window
+per-class optimum over the same candidates (each hour routed on its own, which one HTTPRoute
+cannot deliver): ``optimal`` only when it meets it, else ``feasible`` with the gap.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from scaleplan.kube.weights import CLASS_WEIGHT_TOTAL, largest_remainder, peak_w
 from scaleplan.solve.candidates import Candidate, floor4
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.milp.window import group_members
-from scaleplan.solve.problem import Problem
-from scaleplan.solve.search import Outcome, search_windows
+from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, capacity_bound
+from scaleplan.solve.search import Outcome, search_windows, shape_groups
 from scaleplan.solve.split import (
     Split,
     group_carries,
@@ -47,6 +48,10 @@ from scaleplan.solve.split import (
     window_ok,
 )
 from scaleplan.solve.static import _window_solution, hold_rounded_spot, solve_plan
+
+# one day at fixed class rules: each window's solution, each candidate's share of all requests
+# at the peak, whether the per-class MILP's optimum bounds it (:func:`_provable`)
+Day = tuple[list[WindowSolution], list[float], bool]
 
 
 class RuleSplit(Split):
@@ -123,20 +128,42 @@ def _rules(
     return RuleSplit(pb, cands, groups, mcap), share, weights
 
 
-def _grow(split: Split, share: dict[int, float], reps: list[int], d: float) -> bool:
-    """One step toward :func:`window_ok` at the backends' shares ``share`` of demand ``d``
-    (in place): min_replicas on the largest share, spot.max_fraction as delivered
-    (:func:`spot_step`), then the first backend short of headroom or its n+1 / zone spare
-    (its cheapest member grows) or of survive_loss (its cheapest on-demand member grows).
-    False when no step applies."""
+def _holds(
+    split: Split, share: dict[int, float], weights: dict[str, dict[int, float]],
+    reps: Sequence[int], d: float,
+) -> bool:
+    """One window's pods ``reps`` hold every rule as the class rules deliver demand ``d``:
+    :func:`window_ok` at the backends' shares of all requests (headroom, n+1 / zone,
+    survive_loss, spot.max_fraction of all requests, min_replicas), and spot.max_fraction of
+    each class's requests too (``weights``: each rule's backend shares), as the per-class
+    MILP the day is measured against holds it, so that its optimum bounds the day."""
+    if not window_ok(split, share, reps, d):
+        return False
+    pl = split.pb.spec.placement
+    if not pl.spot.allowed:
+        return True
+    f = pl.spot.max_fraction
+    return all(spot_share(split.cands, split.groups, w, reps) <= f + 1e-9 for w in weights.values())
+
+
+def _grow(
+    split: Split, share: dict[int, float], weights: dict[str, dict[int, float]], reps: list[int],
+    d: float,
+) -> bool:
+    """One step toward :func:`_holds` (in place): min_replicas on the largest share, the first
+    class rule over spot.max_fraction as delivered (:func:`spot_step` at its weights), then
+    the first backend short of headroom or its n+1 / zone spare (its cheapest member grows)
+    or of survive_loss (its cheapest on-demand member grows). False when no step applies."""
     pl, cands = split.pb.spec.placement, split.cands
     if sum(reps) < pl.min_replicas or (d > 0 and not any(reps)):
         top = max(share, key=lambda g: (share[g], -g))
         reps[split.cheapest(split.members[top])] += 1
         return True
     f = pl.spot.max_fraction
-    if pl.spot.allowed and spot_share(cands, split.groups, share, reps) > f + 1e-9:
-        step = spot_step(split, share, reps, d)
+    for w in (share, *weights.values()) if pl.spot.allowed else ():
+        if spot_share(cands, split.groups, w, reps) <= f + 1e-9:
+            continue
+        step = spot_step(split, w, reps, d)
         if step is None:
             return False
         reps[step[0]] += 1
@@ -160,23 +187,44 @@ def _grow(split: Split, share: dict[int, float], reps: list[int], d: float) -> b
 
 
 def _size(
-    split: Split, share: dict[int, float], start: Sequence[int], d: float, trim: bool
+    split: Split, share: dict[int, float], weights: dict[str, dict[int, float]],
+    start: Sequence[int], d: float, trim: bool,
 ) -> list[int] | None:
     """One window's pods at the fixed rules: ``start`` (but none of a candidate the rules do
-    not route to: it is no allocation of the peak) grown until every rule holds as delivered
-    (:func:`window_ok`), then (``trim``) the dearest node dropped while they still do; None
-    when no step makes them hold."""
+    not route to: it is no allocation of the plan) grown until every rule holds as delivered
+    (:func:`_holds`), then (``trim``) the dearest node dropped while they still do; None when
+    no step makes them hold."""
     reps = [r if m > 0 else 0 for r, m in zip(start, split.mcap, strict=True)]
     for _ in range(10_000):
-        if window_ok(split, share, reps, d):
+        if _holds(split, share, weights, reps, d):
             break
-        if not _grow(split, share, reps, d):
+        if not _grow(split, share, weights, reps, d):
             return None
     else:
         return None
     if not trim:
         return reps
-    return trim_nodes(split.cands, reps, lambda v: window_ok(split, share, v, d))
+    return trim_nodes(split.cands, reps, lambda v: _holds(split, share, weights, v, d))
+
+
+def _provable(split: RuleSplit, sols: Sequence[WindowSolution]) -> bool:
+    """Every rule the per-class MILP holds (n+1 / zone aside, :func:`_bound`) the day holds as
+    delivered, so that its optimum bounds the day: False when survive_loss is waived for a
+    backend of spot members only (:meth:`RuleSplit.spot_loss_ok`), or where the MILP holds
+    spot pods to max_fraction of all pods (one serving shape, or max_fraction 0:
+    ``WindowProblem.spot_by_capacity``) and a window has more."""
+    pl, cands = split.pb.spec.placement, split.cands
+    spot = [k for k, c in enumerate(cands) if c.capacity_type == "spot"]
+    f = pl.spot.max_fraction
+    one_shape = len(set(shape_groups(cands))) == 1  # the MILP then holds spot pods <= f pods
+    for x in sols if pl.spot.allowed and (one_shape or f <= 0) else ():
+        if sum(x.replicas[k] for k in spot) > f * sum(x.replicas) + 1e-9:
+            return False
+    if not pl.spot.survive_loss:
+        return True
+    return not any(
+        all(cands[k].capacity_type == "spot" for k in ks) for ks in split.members.values()
+    )
 
 
 def _routed(
@@ -217,23 +265,29 @@ def _reason(message: str) -> InfeasibleReason:
     )
 
 
-def _day(
-    pb: Problem, plan: Outcome, plan_rps: Sequence[float], rps: Sequence[float],
-    starts: Sequence[Sequence[int]],
-) -> tuple[list[WindowSolution], list[float]] | InfeasibleReason:
-    """Every window of ``rps`` at the class rules of ``plan`` (windows ``plan_rps``: the peak
-    alone, or the day), whose peak window's pods are the peak's: window w's pods from
-    ``starts[w]`` by :func:`_size` (peak windows not trimmed: grown only where a rule does not
-    hold as delivered); with each candidate's share of all requests at the peak."""
+def _windows(
+    pb: Problem, rules: tuple[RuleSplit, dict[int, float], dict[str, dict[int, float]]],
+    peak_sol: WindowSolution, rps: Sequence[float], starts: Sequence[Sequence[int]],
+    trim: Sequence[bool], keep: Sequence[WindowSolution | None],
+) -> list[WindowSolution] | InfeasibleReason:
+    """Every window of ``rps`` at ``rules``: window w's pods from ``starts[w]`` by
+    :func:`_size` (trimmed with ``trim[w]``), or ``keep[w]`` when it holds them as it is;
+    peak windows record ``peak_sol``'s routing, the rules' (what the plan records), the
+    others the routing the rules deliver (:func:`_routed`). ``peak_sol`` itself where it is
+    the peak's plan (not another hour's) and the peak's pods are its own."""
+    split, share, weights = rules
     peak = max(rps)
-    split, share, weights = _rules(pb, plan, plan_rps)
-    peak_sol = plan.sols[peak_window(plan_rps)]
+    own_peak = sum(peak_sol.demand) >= peak - 1e-6 * max(1.0, peak)
     sols: list[WindowSolution] = []
     for w, d in enumerate(rps):
-        reps = _size(split, share, starts[w], d, trim=d < peak)
+        kept = keep[w]
+        if kept is not None and _holds(split, share, weights, kept.replicas, d):
+            sols.append(kept)
+            continue
+        reps = _size(split, share, weights, starts[w], d, trim=trim[w])
         if reps is None:
             return _reason(f"window {w} cannot be sized to hold every rule")
-        if reps == list(peak_sol.replicas) and d >= peak:
+        if reps == list(peak_sol.replicas) and d >= peak and own_peak:
             sols.append(peak_sol)  # the peak's own plan: its routing is what the rules send
             continue
         sol = _window_solution(split, w, d, reps, share)
@@ -241,12 +295,41 @@ def _day(
             return sol
         sol = _routed(pb, split, weights, sol, d)
         sols.append(replace(sol, routing=peak_sol.routing) if d >= peak else sol)
-    pods = {g: sum(peak_sol.replicas[k] for k in ks) for g, ks in split.members.items()}
+    return sols
+
+
+def _day(
+    pb: Problem, plan: Outcome, plan_rps: Sequence[float], rps: Sequence[float],
+    starts: Sequence[Sequence[int]], trim_peak: bool = False,
+) -> Day | InfeasibleReason:
+    """Every window of ``rps`` at the class rules of ``plan`` (windows ``plan_rps``: one
+    window, or the day; the routing of its busiest window): window w's pods from ``starts[w]``
+    by :func:`_size` (peak windows trimmed only with ``trim_peak``: else they are the peak
+    plan's pods, grown only where a rule does not hold as delivered). Then checked at the
+    rules render writes from the day's own allocations, and grown where one does not hold: a
+    member the sizing left without pods in every window is no allocation, and the class
+    weights of its backend's rules are what its mates record. With each candidate's share of
+    all requests at the peak and whether the per-class MILP bounds it (:func:`_provable`)."""
+    peak = max(rps)
+    peak_sol = plan.sols[peak_window(plan_rps)]
+    trim = [trim_peak or d < peak for d in rps]
+    none: list[WindowSolution | None] = [None] * len(rps)
+    sols = _windows(pb, _rules(pb, plan, plan_rps), peak_sol, rps, starts, trim, none)
+    if isinstance(sols, InfeasibleReason):
+        return sols
+    rules = _rules(pb, replace(plan, sols=sols), rps)  # as rendered from this day
+    grown = [list(x.replicas) for x in sols]
+    sols = _windows(pb, rules, peak_sol, rps, grown, [False] * len(rps), sols)
+    if isinstance(sols, InfeasibleReason):
+        return sols
+    split, share, _ = rules
+    at_peak = sols[peak_window(rps)].replicas
+    pods = {g: sum(at_peak[k] for k in ks) for g, ks in split.members.items()}
     shares = [
         share.get(g, 0.0) * r / pods[g] if r and pods.get(g) else 0.0
-        for r, g in zip(peak_sol.replicas, split.groups, strict=True)
+        for r, g in zip(at_peak, split.groups, strict=True)
     ]
-    return sols, shares
+    return sols, shares, _provable(split, sols)
 
 
 def _blind(
@@ -280,24 +363,67 @@ def _blind(
     return replace(ob, sols=sols, status="feasible", note="")
 
 
+def _other_hours(
+    pb: Problem, o: Outcome, rps: Sequence[float], deadline: float
+) -> list[tuple[Outcome, Day | InfeasibleReason]]:
+    """The per-class optimum of each other demand level (``o``'s window MILPs, the busiest
+    first, at most :data:`MAX_ALTERNATIVE_SOLVES`, within the deadline) as the rules held all
+    day: its routing, each window's pods its own scaled to the hour's demand (:func:`_day`).
+    Weights cheapest at the peak can cost more over the day than those of a quieter hour (a
+    type the peak's plan routes a sliver of a class to keeps a pod, and its spare, every
+    hour). Each is the one-window outcome of its hour, ``rules_hour`` set."""
+    peak = max(rps)
+    out: list[tuple[Outcome, Day | InfeasibleReason]] = []
+    for d_w in sorted(set(rps) - {peak}, reverse=True)[:MAX_ALTERNATIVE_SOLVES]:
+        w = list(rps).index(d_w)
+        src = o.sols[w]
+        if d_w <= 0 or not src.routing or time.perf_counter() > deadline:
+            continue
+        one = Outcome(o.cands, [src], "feasible", src.cost, src.cost, rules_hour=w)
+        starts = [[math.ceil(r * d / d_w - 1e-9) for r in src.replicas] for d in rps]
+        out.append((one, _day(pb, one, [d_w], rps, starts, trim_peak=True)))
+    return out
+
+
+def _bound(
+    pb: Problem, o: Outcome, rps: Sequence[float], deadline: float
+) -> tuple[float, bool]:
+    """A lower bound on every day at fixed class rules over ``o``'s candidates, and whether it
+    is proven (its searches optimal): ``o``'s (the per-window per-class MILP: each hour routed
+    on its own, every rule a day holds as delivered a row it relaxes, :func:`_provable`), but
+    under n+1 / zone that MILP's multi-class rows keep a spare node per type where one backend
+    Service needs one (docs/optimizer.md, "One window, several classes"), which no fixed route
+    need pay: the same search without redundancy then, else :func:`capacity_bound`."""
+    if pb.spec.placement.redundancy == "none":
+        return o.floor, o.status == "optimal"
+    pl = pb.spec.placement.model_copy(update={"redundancy": "none"})
+    relaxed = replace(pb, spec=pb.spec.model_copy(update={"placement": pl}))
+    t = search_windows(relaxed, o.cands, rps, deadline=deadline, tie_break=False)
+    if t.solved:
+        return t.floor, t.status == "optimal"
+    return capacity_bound(pb, o.cands, rps, as_searched=True) or 0.0, False
+
+
 def class_rules_day(
     pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, tie_break: bool = True
 ) -> Outcome:
-    """:meth:`Problem.class_rules_by_hour`: the cheaper day of the peak window's per-class
-    weights and the class-blind route's (the module's heuristic), measured against ``o``, the
-    per-window per-class optimum over the same candidates (a lower bound a route with hourly
-    weights could reach). InfeasibleError when neither has a plan whose every window holds."""
+    """:meth:`Problem.class_rules_by_hour`: the cheapest day of the peak window's per-class
+    weights, each other demand level's and the class-blind route's (the module's heuristic;
+    the first on ties), measured against ``o``, the per-window per-class optimum over the same
+    candidates, or with n+1 / zone, that optimum without them (:func:`_bound`).
+    InfeasibleError when none has a plan whose every window holds."""
     pw = peak_window(rps)
     peak = rps[pw]
-    tries: list[tuple[Outcome, tuple[list[WindowSolution], list[float]] | InfeasibleReason]] = []
+    tries: list[tuple[Outcome, Day | InfeasibleReason]] = []
     failed: InfeasibleError | None = None
     try:
-        pk = _peak_plan(pb, o.cands, peak, deadline, tie_break)
+        pk = replace(_peak_plan(pb, o.cands, peak, deadline, tie_break), rules_hour=pw)
         r_peak = pk.sols[0].replicas
         scaled = [[min(r, math.ceil(r * d / peak - 1e-9)) for r in r_peak] for d in rps]
         tries.append((pk, _day(pb, pk, [peak], rps, scaled)))
     except InfeasibleError as exc:  # the class-blind weights may still hold
         failed = exc
+    tries += _other_hours(pb, o, rps, deadline)
     blind = _blind(pb, o.cands, rps, deadline, tie_break)
     if blind is not None:
         tries.append((blind, _day(pb, blind, rps, rps, [x.replicas for x in blind.sols])))
@@ -308,12 +434,12 @@ def class_rules_day(
         reason = tries[0][1]
         assert isinstance(reason, InfeasibleReason)
         raise InfeasibleError([reason])
-    pk, (sols, shares) = min(days, key=lambda t: round(sum(x.cost for x in t[1][0]), 9))
+    pk, (sols, shares, provable) = min(days, key=lambda t: round(sum(x.cost for x in t[1][0]), 9))
     cost = sum(x.cost for x in sols) / len(sols)
-    lower = min(o.floor, cost)
-    proven = o.status == "optimal"
-    status = "optimal" if proven and cost <= lower + 1e-9 else "feasible"
+    floor, proven = _bound(pb, o, rps, deadline)
+    lower = min(floor, cost)
+    status = "optimal" if proven and provable and cost <= lower + 1e-9 else "feasible"
     return Outcome(
         pk.cands, sols, status, cost, lower, shares=shares, lower=lower, proven=proven,
-        note=pk.note, stats=o.stats,
+        note=pk.note, stats=o.stats, rules_hour=pk.rules_hour,
     )

@@ -38,6 +38,9 @@ class Outcome:
     # static weights with spot candidates: the plan over the on-demand candidates alone that
     # competed (static._on_demand_plan), as solve_plan returns it: the all-on-demand baseline
     on_demand: Outcome | None = None
+    # kubernetes.class_header over a curve (solve.rulecurve): the window whose per-class
+    # routing the HTTPRoute's rules hold all day; None: the class-blind route's weights
+    rules_hour: int | None = None
 
     @property
     def solved(self) -> bool:
