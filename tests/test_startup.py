@@ -92,3 +92,39 @@ def test_resume_without_a_pause_changes_nothing() -> None:
     resume_gc()  # a test process calling the app: never paused
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen
+
+
+_REGISTERED = """
+import sys
+from scaleplan.__main__ import main
+sys.argv = ["scaleplan", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    import scaleplan.cli as cli
+    names = [i.name for i in (*cli.app.registered_commands, *cli.app.registered_groups)]
+    print(exc.code, sorted(names), file=sys.stderr)
+"""
+
+
+def _registered(*args: str) -> tuple[str, str]:
+    proc = _run(_REGISTERED, *args)
+    return proc.stderr.strip().splitlines()[-1], proc.stdout + proc.stderr
+
+
+def test_a_process_running_one_command_registers_its_module_alone() -> None:
+    assert _registered("optimize", "--help")[0] == "0 ['optimize']"
+    assert _registered("catalog", "--help")[0] == "0 ['catalog']"  # a group, and its subcommands
+    assert _registered("validate", "--help")[0] == "0 ['schema', 'validate']"  # the first module
+
+
+_NAMES = ["catalog", "check", "diff", "import", "observe", "optimize", "profile", "render"]
+ALL = str([*_NAMES, "schema", "simulate", "validate"])
+
+
+@pytest.mark.parametrize("args", [["--help"], ["importer"], ["optimise"]])
+def test_anything_else_registers_every_module(args: list[str]) -> None:
+    line, out = _registered(*args)
+    assert line.endswith(ALL)
+    if args == ["optimise"]:  # a misspelt command: the same error and suggestion as ever
+        assert "No such command 'optimise'" in out

@@ -1,8 +1,8 @@
 """The ``scaleplan`` command line: a thin typer shell over the pure core.
 
-Each command group lives in its own module and is added here. Command functions import the
-core lazily so that ``scaleplan --help`` imports none of pulp, boto3, torch or
-kubernetes_validate.
+Each command group lives in its own module and is added here (a command-line process running
+one command, that command's module alone). Command functions import the core lazily so that
+``scaleplan --help`` imports none of pulp, boto3, torch or kubernetes_validate.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from scaleplan._version import __version__
-from scaleplan.startup import resume_gc
+from scaleplan.startup import command_modules, resume_gc
 
 app = typer.Typer(
     name="scaleplan",
@@ -21,9 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
-    # Plain click help, not rich's: typer.rich_utils imports rich.markdown/markdown_it and
-    # rich.traceback (~0.15 s), which alone would break the 0.25 s budget for `--help`
-    # (docs/benchmarks/help.md). Rich still draws tables and errors.
+    # Plain click help, not rich's: typer.rich_utils imports rich.markdown/markdown_it and rich.
+    # traceback (~0.15 s), breaking the 0.25 s `--help` budget (docs/benchmarks/help.md).
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -49,7 +48,7 @@ COMMAND_MODULES = ("basic", "catalog", "profile", "optimize", "render", "check",
 
 def _register() -> None:
     import importlib
-    for name in COMMAND_MODULES:
+    for name in command_modules(COMMAND_MODULES, app):  # in a process running one: its own alone
         importlib.import_module(f"scaleplan.cli.{name}").register(app)
     _resolve_annotations(app)
 
