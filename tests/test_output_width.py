@@ -316,3 +316,14 @@ def test_optimize_on_a_terminal_wraps_llm_classes_under_their_shape(tmp_path: Pa
     assert len(lines[i]) <= 80 and lines[i + 1].startswith("    ") and lines[i + 1].strip(), text
     shape = " ".join(line.strip() for line in lines[i:i + 3] if line.startswith("  "))
     assert "long TTFT 1733 ms, TPOT 69.7 ms" in shape, text
+
+
+def test_profile_llm_list_fits_80_columns() -> None:
+    """profile llm --list printed one description per preset, up to 85 characters
+    ('qwen3-235b-a22b: MoE GQA, 94 layers, 235.1B params (22.2B active, 8+0 of 128 experts)');
+    it is a table now, every preset name whole (new-user trial, 2026-12-05)."""
+    from scaleplan.llm.arch import preset_list
+
+    text = piped("profile", "llm", "--list")
+    assert_fits(text)
+    assert {r["name"] for r in preset_list()} <= tokens(text), text

@@ -35,14 +35,14 @@ def profile_llm(
         from scaleplan.llm.arch import preset_list
         from scaleplan.profile.build import command_line
         from scaleplan.profile.llm import llm_profile_file
+        from scaleplan.profile.report import llm_profile_table, preset_table
 
         if list_presets:
             rows = preset_list()
             if json_out:
                 emit_json(rows)
             else:
-                for r in rows:
-                    typer.echo(r["description"])
+                print_text(preset_table([r["name"] for r in rows]))
             return
         if model is None and spec is None:
             raise typer.BadParameter("give MODEL (a preset or a config.json), or --spec with model.architecture", param_hint="MODEL")
@@ -57,6 +57,4 @@ def profile_llm(
         if out == "-":
             typer.echo(text, nl=False)
             return
-        from scaleplan.profile.report import llm_profile_table
-
         print_text(llm_profile_table(prof, out))

@@ -59,6 +59,28 @@ def profile_table(profile: Profile) -> str:
     return table_text(cols, rows, title=f"{profile.metadata.model}: {len(rows)} point(s)")
 
 
+def preset_table(names: Sequence[str]) -> str:
+    """``profile llm --list``: the shipped presets, one row each (kind, attention, layers,
+    parameters, active parameters, experts used + shared of all), in 80 columns; the one-line
+    descriptions ran to 85 ('qwen3-235b-a22b: MoE GQA, 94 layers, 235.1B params (...)')."""
+    from scaleplan.llm.arch import preset
+
+    cols = [
+        Column("preset"), Column("kind"), Column("attn"), Column("layers", "right"),
+        Column("params", "right"), Column("active", "right"), Column("experts", "right"),
+    ]
+    rows = []
+    for name in names:
+        a = preset(name)
+        attn = "MLA" if a.is_mla else ("GQA" if a.num_kv_heads < a.num_heads else "MHA")
+        moe = f"{a.experts_per_token}+{a.shared_experts}/{a.num_experts}" if a.is_moe else "-"
+        rows.append([
+            name, "MoE" if a.is_moe else "dense", attn, str(a.num_layers),
+            f"{a.total_params / 1e9:.1f}B", f"{a.active_params / 1e9:.1f}B", moe,
+        ])
+    return table_text(cols, rows)
+
+
 def llm_profile_table(profile: Profile, out: str) -> str:
     """``profile llm``: TTFT, TPOT and tokens/s per accelerator, GPUs, class and concurrency
     (a plain table: a class name is never cut)."""
