@@ -1,10 +1,11 @@
-"""Optional dependencies: the core install is lean; two commands need an extra.
+"""Optional dependencies: the core install is lean; some commands need an extra.
 
 ``catalog refresh`` needs boto3 (the ``[aws]`` extra) and profiling an HTTP endpoint needs
 aiohttp (``[http]``). :func:`require` names the extra when the library is missing, before any
-work is done, with install commands that work for this project: there is no PyPI package (and no
-published repository URL), so a bare ``pip install 'scaleplan[aws]'`` would fail (or install a
-stranger's package of that name).
+work is done; torch, onnxruntime and matplotlib targets and ``simulate --png`` name theirs with
+:func:`install_hint`. Both give install commands that work for this project: there is no
+PyPI package (and no published repository URL), so a bare ``pip install 'scaleplan[aws]'``
+would fail (or install a stranger's package of that name).
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import importlib.util
 
 from scaleplan.errors import ExitCode, ScaleplanError
 
-EXTRAS = {"boto3": "aws", "aiohttp": "http"}
+EXTRAS = {
+    "boto3": "aws",
+    "aiohttp": "http",
+    "torch": "torch",
+    "onnxruntime": "onnx",
+    "matplotlib": "plot",
+}
 
 
 class MissingExtra(ScaleplanError):

@@ -405,6 +405,34 @@ def test_missing_extra_names_it(cli, tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "git+" not in text and "github.com" not in text
 
 
+
+EMBEDDING_PLAN = ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "extra"),
+    [
+        ("torch", ["profile", "{tmp}/m.pt", "--input-shape", "8", "-o", "{tmp}/p.yaml"], "torch"),
+        ("onnxruntime", ["profile", "{tmp}/m.onnx", "--out", "{tmp}/p.yaml"], "onnx"),
+        ("matplotlib", ["simulate", str(EMBEDDING_PLAN), "--png", "{tmp}/s.png"], "plot"),
+    ],
+)
+def test_missing_model_and_plot_extras_name_an_install_that_works(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, args: list[str], extra: str
+) -> None:
+    """torch, onnxruntime and matplotlib said "pip install 'scaleplan[torch]'": scaleplan is not
+    on PyPI, so that fails or installs a stranger's package; they now say what boto3 says."""
+    import sys
+
+    (tmp_path / "m.pt").write_bytes(b"")
+    (tmp_path / "m.onnx").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    res = cli([a.replace("{tmp}", str(tmp_path)) for a in args], exit_code=3)
+    text = " ".join(res.stderr.split())
+    assert f"pip install '/path/to/scaleplan[{extra}]'" in text and "not on PyPI yet" in text, text
+    assert f"pip install 'scaleplan[{extra}]'" not in text and "Traceback" not in text
+    assert not (tmp_path / "s.png").exists() and not (tmp_path / "p.yaml").exists()
+
 def test_core_install_is_lean_and_dev_pulls_the_extras() -> None:
     import tomllib
 

@@ -51,6 +51,10 @@ def simulate(
             batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, profile=profile, lengths=lengths,
             length_sigma=length_sigma, min_requests=min_requests, replace_after=replace_after, picker=picker, steps=steps,
         )
+        if png is not None:  # before simulating: a missing matplotlib or a bad path fails at once
+            from scaleplan.simulate.report import check_png
+
+            check_png(png)
         _show(simulate_file(plan_file, args), png, json_out)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from scaleplan.errors import ExternalError, ProfileError
+from scaleplan.extras import install_hint
 
 Runner = Callable[[], object]
 
@@ -139,7 +140,7 @@ def _torch() -> Any:
     try:
         return importlib.import_module("torch")
     except ImportError:
-        raise ProfileError(None, message="this target needs torch, which is not installed", hint="pip install 'scaleplan[torch]'") from None
+        raise ProfileError(None, message="this target needs torch, which is not installed", hint=install_hint("torch")) from None
 
 
 def _torch_dtype(torch: Any, dtype: str) -> Any:
@@ -330,7 +331,7 @@ def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str 
     try:
         import onnxruntime as ort
     except ImportError:
-        raise ProfileError(str(path), message="profiling an ONNX file needs onnxruntime, which is not installed", hint="pip install 'scaleplan[onnx]'") from None
+        raise ProfileError(str(path), message="profiling an ONNX file needs onnxruntime, which is not installed", hint=install_hint("onnxruntime")) from None
     import numpy as np
 
     label = name or path.stem

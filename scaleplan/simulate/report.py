@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from scaleplan.errors import InputError, Problem
+from scaleplan.extras import install_hint
 from scaleplan.simulate.llm_results import LlmSimResult
 from scaleplan.simulate.results import FailureVerdict, SimResult
 
@@ -217,12 +218,20 @@ def renderables(res: SimResult) -> list[RenderableType]:
     return out
 
 
+def check_png(path: str) -> None:
+    """Refuse ``--png`` before simulating: matplotlib missing, or a path that cannot be written."""
+    from scaleplan.yamlio import check_writable
+
+    _pyplot()
+    check_writable(path, example="simulate.png")
+
+
 def _pyplot() -> Any:
     """matplotlib's pyplot on the Agg backend, or InputError naming the extra to install."""
     try:
         import matplotlib
     except ModuleNotFoundError:
-        raise InputError(None, [Problem("--png", "matplotlib is not installed", hint="pip install 'scaleplan[plot]' (or drop --png)")]) from None
+        raise InputError(None, [Problem("--png", "matplotlib is not installed", hint=f"{install_hint('matplotlib')}; or drop --png")]) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
