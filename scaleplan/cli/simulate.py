@@ -49,12 +49,8 @@ def simulate(
         args = SimulateArgs(
             arrivals=arrivals, trace=trace, duration=duration, windows=windows, seed=seed, fail=fail, fail_at=fail_at, policy=policy,
             batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, profile=profile, lengths=lengths,
-            length_sigma=length_sigma, min_requests=min_requests, replace_after=replace_after, picker=picker, steps=steps,
+            length_sigma=length_sigma, min_requests=min_requests, replace_after=replace_after, picker=picker, steps=steps, png=png,
         )
-        if png is not None:  # before simulating: a missing matplotlib or a bad path fails at once
-            from scaleplan.simulate.report import check_png
-
-            check_png(png)
         _show(simulate_file(plan_file, args), png, json_out)
 
 

@@ -41,6 +41,7 @@ class SimulateArgs:
     replace_after: float | None = None
     picker: str = "queue"
     steps: str = "auto"
+    png: str | None = None  # checked before simulating (matplotlib, a writable path); cli writes it
 
 
 def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
@@ -61,6 +62,10 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
         policy=a.policy, fail=a.fail, arrivals=a.arrivals, trace=a.trace, duration=a.duration,
         batch_timeout_ms=a.batch_timeout_ms, fixed_fraction=a.fixed_fraction,
     )
+    if a.png is not None:  # a missing matplotlib or a bad path fails before the simulation
+        from scaleplan.simulate.report import check_png
+
+        check_png(a.png)
     plan = read_plan(plan_file)
     check_simulatable(plan, plan_file)
     sel = select_windows(a.windows, plan.demand.windows, plan.demand.rps)
