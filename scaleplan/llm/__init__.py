@@ -17,32 +17,66 @@ Public API:
   :func:`~scaleplan.llm.calibrate.calibrate` (fit efficiency scales to measured points).
 """
 
-from scaleplan.llm.arch import Architecture, from_hf_config, load_architecture, preset, preset_names
-from scaleplan.llm.memory import (
-    EngineSettings,
-    MemoryPlan,
-    Refusal,
-    kv_bytes_per_token,
-    memory_plan,
-    weight_bytes,
-)
-from scaleplan.llm.perf import (
-    Calibration,
-    ClassPerf,
-    Deployment,
-    StepTime,
-    serve_class,
-    step_time_ms,
-)
-from scaleplan.llm.serving import (
-    LlmSetup,
-    Shape,
-    TokenClass,
-    best_concurrency,
-    setup,
-    setup_from_spec,
-    size,
-)
+from typing import TYPE_CHECKING
+
+# The names below load with their module on first use (PEP 562): the spec checks and the
+# renderer need only engine_flags and memory.kv_precision, and importing the package for them
+# loaded perf and serving too, ~10 ms of every optimize, render and check (issue 20).
+_NAMES = {
+    "arch": ["Architecture", "from_hf_config", "load_architecture", "preset", "preset_names"],
+    "memory": ["EngineSettings", "MemoryPlan", "Refusal", "kv_bytes_per_token", "memory_plan"],
+    "perf": ["Calibration", "ClassPerf", "Deployment", "StepTime", "serve_class", "step_time_ms"],
+    "serving": ["LlmSetup", "Shape", "TokenClass", "best_concurrency", "setup", "setup_from_spec"],
+}
+_NAMES["memory"].append("weight_bytes")
+_NAMES["serving"].append("size")
+_MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
+
+if TYPE_CHECKING:
+    from scaleplan.llm.arch import (
+        Architecture,
+        from_hf_config,
+        load_architecture,
+        preset,
+        preset_names,
+    )
+    from scaleplan.llm.memory import (
+        EngineSettings,
+        MemoryPlan,
+        Refusal,
+        kv_bytes_per_token,
+        memory_plan,
+        weight_bytes,
+    )
+    from scaleplan.llm.perf import (
+        Calibration,
+        ClassPerf,
+        Deployment,
+        StepTime,
+        serve_class,
+        step_time_ms,
+    )
+    from scaleplan.llm.serving import (
+        LlmSetup,
+        Shape,
+        TokenClass,
+        best_concurrency,
+        setup,
+        setup_from_spec,
+        size,
+    )
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Architecture",
