@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from profile_helpers import ROOT, validate_profile_file, write_numpy_factory
 from signal_helpers import sigint_default
@@ -147,3 +148,14 @@ def test_unwritable_out_is_refused_before_measuring(tmp_path: Path, cli) -> None
     r = cli(["profile", target, "--device", "cpu", "--batch-sizes", "1", "--time-budget", "0.1", "--out", str(out)], exit_code=3)
     assert "is a file, not a folder" in r.stderr and ".partial" not in r.stderr
     assert "measured cpu batch" not in r.stderr
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("lm", "llm"), ("estimat", "estimate")])
+def test_a_misspelt_profile_command_gets_a_did_you_mean(cli, typed: str, meant: str) -> None:
+    """'scaleplan profile lm llama-3.1-8b' was run as 'profile run lm ...': 'Got unexpected
+    extra argument(s) (llama-3.1-8b)' under run's usage (new-user trial, 2026-12-05). A bare
+    word close to a command is a misspelt command (exit 2, did you mean), as at the top level;
+    the usage names llm too."""
+    r = cli(["profile", typed, "llama-3.1-8b"], exit_code=2)
+    assert f"No such command '{typed}'. Did you mean '{meant}'?" in r.stderr, r.stderr
+    assert "llm|estimate|merge|import" in r.stderr

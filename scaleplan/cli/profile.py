@@ -7,6 +7,7 @@ subcommand name to ``run``.
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -40,13 +41,15 @@ class ProfileGroup(typer.core.TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         ctx.meta[ARGV_KEY] = list(args)
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+        # a bare word close to a command ('lm') is a misspelt command, not run's TARGET
+        typo = bool(args) and args[0].isidentifier() and get_close_matches(args[0], list(self.commands), 1, 0.75)
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h") and not typo:
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
     def format_usage(self, ctx: Any, formatter: Any) -> None:
         formatter.write_usage(ctx.command_path, "TARGET [OPTIONS]   (measure; see 'run --help')")
-        formatter.write_usage(ctx.command_path, "estimate|merge|import ... [OPTIONS]")
+        formatter.write_usage(ctx.command_path, "llm|estimate|merge|import ... [OPTIONS]")
 
 
 def argv(ctx: Any) -> list[str]:
