@@ -299,3 +299,20 @@ def test_fixed_replicas_warning_says_what_render_did(tables) -> None:  # type: i
         f"so its Deployment has fixed replicas and no {kind} object is written" in w
         and "kubernetes.autoscaler.type: none" in w for w in said
     ), said
+
+
+def test_fixed_replicas_warning_advises_type_none_only_when_nothing_scales(tables: Catalog) -> None:
+    """'set kubernetes.autoscaler.type: none to say so' on the one flat allocation of a plan
+    whose others scale by the hour would pin every Deployment at its peak all day."""
+    flat = alloc("emb-g6-xlarge-od", per_hour=(2,) * HOURS)
+    hours = tuple(1 + h % 3 for h in range(HOURS))
+    day = alloc("emb-g6-2xlarge-od", instance_type="g6.2xlarge", per_hour=hours)
+
+    def said(allocations: list[dict[str, Any]]) -> list[str]:
+        p = plan("mixed", spec("emb", autoscaler="hpa"), allocations)
+        return [w for w in render_report(p, tables).warnings if "in every hour" in w]
+
+    mixed = said([flat, day])
+    assert len(mixed) == 1 and "autoscaler.type: none" not in mixed[0], mixed
+    assert mixed[0].endswith("keep the hpa: the plan's other allocations scale by the hour")
+    assert said([flat])[0].endswith("set kubernetes.autoscaler.type: none to say so")

@@ -29,14 +29,19 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
     ks = plan.spec.kubernetes.autoscaler
     out: list[Entry] = []
     auths: dict[str, Obj] = {}
+    # type none fixes every Deployment at its peak: advise it only when none of them scales
+    say_so = (
+        "set kubernetes.autoscaler.type: none to say so"
+        if all(fixed_replicas(plan, al) for al in allocs)
+        else f"keep the {ks.type}: the plan's other allocations scale by the hour"
+    )
     for al in allocs:
         if fixed_replicas(plan, al):
             if ks.type != "none":
                 warnings.append(
                     f"allocation {al.name}: the plan keeps {al.max_replicas} replica(s) in every "
                     f"hour, so its Deployment has fixed replicas and no {ks.type} object is "
-                    "written (an autoscaler with min = max could never scale); set "
-                    "kubernetes.autoscaler.type: none to say so"
+                    f"written (an autoscaler with min = max could never scale); {say_so}"
                 )
         elif ks.type == "hpa":
             out.append(("HorizontalPodAutoscaler", al.name, _hpa(plan, al, warnings)))
