@@ -240,8 +240,9 @@ class Traffic(_Model):
             if abs(total - 1.0) > 1e-6:
                 raise ValueError(fix(f"classes' shares sum to {total:g}, not 1", "scale the shares so that they add up to 1", at="classes"))
             names = [c.name for c in self.classes]
-            if len(set(names)) != len(names):
-                raise ValueError(fix("class names must be unique", "rename the duplicate class", at="classes"))
+            if dup := sorted({n for n in names if names.count(n) > 1}):
+                twice = ", ".join(repr(n) for n in dup)
+                raise ValueError(fix(f"class names must be unique: {twice} is given more than once", "rename the duplicate class", at="classes"))
         return self
 
     def rps_per_hour(self) -> tuple[float, ...]:

@@ -329,3 +329,12 @@ def test_profile_llm_leaves_out_a_replica_larger_than_any_node(cli, tmp_path: Pa
     assert "H100-NVL x8: no instance in the catalogs holds more than 2 H100-NVL" in err, err
     shapes = {(m.accelerator, m.gpus) for m in read_profile(out).measurements}
     assert shapes == {("H100", 2), ("H100", 8), ("H100-NVL", 2)}, shapes
+
+
+def test_a_duplicate_class_name_is_named(cli, tmp_path: Path) -> None:
+    """Two classes named alike said 'class names must be unique' without the name, at the
+    classes' first line (new-user trial, 2026-12-05): the name is in the message."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{}").replace("{name: chat,", "{name: rag,"))
+    err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
+    assert "traffic.classes: class names must be unique: 'rag' is given more than once" in err, err
