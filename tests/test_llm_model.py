@@ -383,3 +383,20 @@ def test_config_json_reads_the_checkpoint_s_quantization(
     assert arch.native_dtype == native
     weights = weight_bytes(arch, arch.native_dtype) / GIB
     assert weights < 6 if native.startswith("int4") else weights > 6.5
+
+
+def test_a_field_a_config_json_leaves_at_its_default_points_to_transformers(tmp_path: Path) -> None:
+    """google/gemma-3-4b-it's config.json keeps in text_config only what differs from
+    transformers' Gemma3TextConfig defaults (no num_attention_heads, num_key_value_heads,
+    head_dim or vocab_size); the fix said to add them 'from the model's Hugging Face
+    config.json', where they are not (new-user trial, 2026-12-05). It names the model_type whose
+    defaults hold them, and the KV-head and head-size fields that a head count alone gets wrong."""
+    text = {"hidden_size": 2560, "intermediate_size": 10240, "model_type": "gemma3_text", "num_hidden_layers": 34, "sliding_window": 1024}
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps({"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3", "text_config": text, "torch_dtype": "bfloat16"}))
+    with pytest.raises(InputError) as e:
+        from_hf_config(p)
+    hints = {x.where: x.hint for x in e.value.problems}
+    assert set(hints) == {"num_attention_heads", "vocab_size"}
+    assert all("transformers' configuration class for model_type 'gemma3_text'" in h for h in hints.values()), hints
+    assert "num_key_value_heads and head_dim" in hints["num_attention_heads"]

@@ -216,11 +216,18 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
     if isinstance(cfg.get("text_config"), Mapping):  # multimodal wrappers keep the LM here
         cfg = {**cfg, **cfg["text_config"]}
     problems: list[Problem] = []
+    # a config.json leaves out what equals its transformers class's default (Gemma 3's
+    # text_config has no num_attention_heads, num_key_value_heads, head_dim or vocab_size)
+    kind = cfg.get("model_type")
+    where = "the model's Hugging Face config.json"
+    if isinstance(kind, str):
+        where += f" (left out there: the default of transformers' configuration class for model_type {kind!r})"
 
     def need(*keys: str) -> int:
         v = _int(cfg, *keys)
         if v is None or v == 0:
-            problems.append(Problem(keys[0], "missing (or not a positive number)", hint=f"add '{keys[0]}' from the model's Hugging Face config.json"))
+            also = "; add num_key_value_heads and head_dim too if they are left out" if keys[0] == "num_attention_heads" else ""
+            problems.append(Problem(keys[0], "missing (or not a positive number)", hint=f"add '{keys[0]}' from {where}{also}"))
             return 0
         return v
 
