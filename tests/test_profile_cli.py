@@ -159,3 +159,20 @@ def test_a_misspelt_profile_command_gets_a_did_you_mean(cli, typed: str, meant: 
     r = cli(["profile", typed, "llama-3.1-8b"], exit_code=2)
     assert f"No such command '{typed}'. Did you mean '{meant}'?" in r.stderr, r.stderr
     assert "llm|estimate|merge|import" in r.stderr
+
+
+def test_onnx_on_cuda_without_torch_says_torch_finds_the_gpus(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install '.[onnx]'` has no torch; `--device cuda` said only 'torch is not installed'
+    and hinted 'a CUDA build of torch' as if the target were a torch model."""
+    import sys
+
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
+    out = str(tmp_path / "p.yaml")
+    r = cli(["profile", str(model), "--device", "cuda", "--out", out], exit_code=5)
+    text = " ".join(r.stderr.split())
+    assert "scaleplan finds and names GPUs through torch (for .onnx targets too)" in text, text
+    assert "pip install torch (a CUDA build) beside onnxruntime-gpu" in text

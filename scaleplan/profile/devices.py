@@ -104,6 +104,21 @@ def enumerate_cuda() -> list[str]:
     return [f"cuda:{i}" for i in range(cuda_count())]
 
 
+def _no_cuda() -> tuple[str, str]:
+    """Why no GPU was found, and the fix; onnxruntime-gpu alone is not enough for .onnx
+    targets: scaleplan finds and names the GPUs through torch."""
+    if _torch() is None:
+        return (
+            "torch is not installed, and scaleplan finds and names GPUs through torch "
+            "(for .onnx targets too)",
+            "pip install torch (a CUDA build) beside onnxruntime-gpu, or use --device cpu",
+        )
+    return (
+        "torch sees no CUDA GPU (torch.cuda.is_available() is False)",
+        "run on a machine with an NVIDIA GPU and a CUDA build of torch, or use --device cpu",
+    )
+
+
 def resolve_devices(spec: str) -> list[str]:
     """``auto|cpu|cuda|cuda:N|all`` (comma lists allowed) -> concrete device names.
 
@@ -123,8 +138,8 @@ def resolve_devices(spec: str) -> list[str]:
             out.extend(["cpu", *gpus])
         elif part == "cuda" or part.startswith("cuda:"):
             if not gpus:
-                why = "torch is not installed" if _torch() is None else "torch sees no CUDA GPU (torch.cuda.is_available() is False)"
-                raise ExternalError(f"--device {part}: no CUDA device available: {why}", hint="run on a machine with an NVIDIA GPU and a CUDA build of torch, or use --device cpu")
+                why, hint = _no_cuda()
+                raise ExternalError(f"--device {part}: no CUDA device available: {why}", hint=hint)
             if part == "cuda":
                 out.append(gpus[0])
             else:
