@@ -16,8 +16,8 @@ repository root, ``python -m`` would put the root first on sys.path and the base
 silently run this checkout's code), and its bytecode is compiled first (``compileall``), as
 ``pip install`` does: with PYTHONDONTWRITEBYTECODE set, every run would otherwise compile
 scaleplan's ~70 modules from source (~80 ms CPU) while the libraries' bytecode is installed.
-The parsed-file cache is warm (one untimed run first). Prints median / min wall and median CPU
-(user+sys) per command, the ratio of medians to the typer app, and the load average.
+The parsed-file cache is warm (one untimed run first). Prints median, quartiles and min wall and
+median CPU (user+sys) per command, the ratio of medians to the typer app, and the load average.
 Targets (issue 20): the Mélange example under 0.5 s wall and under 1.3x the typer app.
 """
 
@@ -92,10 +92,12 @@ def main() -> int:
     print(f"load average (1 min) during the runs: median {statistics.median(loads):.2f}, min {min(loads):.2f}, max {max(loads):.2f}")
     base = statistics.median(walls["typer app --help (5 lines)"])
     print(f"bytecode compiled for {', '.join(map(str, checkouts))}; PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
-    print(f"{'command':<40} {'median s':>9} {'min s':>7} {'cpu s':>7} {'x typer':>8}")
+    head = f"{'median s':>9} {'p25-p75 s':>12} {'min s':>7} {'cpu s':>7} {'x typer':>8}"
+    print(f"{'command':<40} {head}")
     for name in cmds:
-        med = statistics.median(walls[name])
-        print(f"{name:<40} {med:>9.3f} {min(walls[name]):>7.3f} {statistics.median(cpus[name]):>7.3f} {med / base:>8.2f}")
+        w, med = walls[name], statistics.median(walls[name])
+        q1, _, q3 = statistics.quantiles(w, n=4) if len(w) > 1 else (med, med, med)
+        print(f"{name:<40} {med:>9.3f} {q1:>6.3f}-{q3:.3f} {min(walls[name]):>7.3f} {statistics.median(cpus[name]):>7.3f} {med / base:>8.2f}")
     return 0
 
 
