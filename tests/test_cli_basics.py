@@ -237,6 +237,9 @@ def test_float_option_messages(cli) -> None:
     assert "--time-limit: must be between 1 and 86400; got 0" in zero
     cheap = err("catalog", "list", "--max-price", "cheap")
     assert "--max-price: 'cheap' is not a price in $/hour; give e.g. 10" in cheap
+    # a negative bound listed "0 instance types", exit 0, as if nothing were that cheap
+    for option, value in (("--max-price", "-1"), ("--min-gpu-memory", "-5")):
+        assert f"{option}: must be >= 0; got {value}" in err("catalog", "list", option, value)
     quantile = err("observe", "--quantile", "2", "--prometheus", "http://x", "--plan", "p.yaml")
     assert "--quantile: must be between 0.01 and 1; got 2" in quantile
     rates = err("profile", "run", "http://127.0.0.1:1/x", "--rate", "1,inf")  # a list of numbers
