@@ -25,6 +25,7 @@ from scaleplan.llm import (
     step_time_ms,
     weight_bytes,
 )
+from scaleplan.llm.arch import architecture_from_config
 from scaleplan.llm.calibrate import Observed, calibrate
 from scaleplan.llm.memory import GIB, EngineSettings, kv_bytes_per_token_per_gpu
 from scaleplan.llm.perf import Calibration, Deployment, saturation_concurrency
@@ -400,3 +401,48 @@ def test_a_field_a_config_json_leaves_at_its_default_points_to_transformers(tmp_
     assert set(hints) == {"num_attention_heads", "vocab_size"}
     assert all("transformers' configuration class for model_type 'gemma3_text'" in h for h in hints.values()), hints
     assert "num_key_value_heads and head_dim" in hints["num_attention_heads"]
+
+
+GEMMA3_27B = {  # google/gemma-3-27b-it's text_config (the fields the KV cache needs)
+    "model_type": "gemma3",
+    "text_config": {
+        "model_type": "gemma3_text", "hidden_size": 5376, "num_hidden_layers": 62,
+        "num_attention_heads": 32, "num_key_value_heads": 16, "head_dim": 128,
+        "intermediate_size": 21504, "vocab_size": 262208, "sliding_window": 1024,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("cfg", "sliding"),
+    [
+        (GEMMA3_27B, 52),  # every 6th layer global (transformers' default pattern 6): 10 of 62
+        ({**GEMMA3_27B, "text_config": {**GEMMA3_27B["text_config"], "sliding_window_pattern": 2}}, 31),
+        ({"model_type": "gemma2", "sliding_window": 4096, "num_hidden_layers": 42}, 21),
+        ({"model_type": "mistral", "sliding_window": 4096, "num_hidden_layers": 32}, 32),
+        ({"model_type": "mistral", "sliding_window": None, "num_hidden_layers": 32}, 0),
+        ({"model_type": "qwen2", "sliding_window": 32768, "use_sliding_window": False,
+          "num_hidden_layers": 28}, 0),
+        ({"model_type": "llama", "num_hidden_layers": 32}, 0),
+        ({"sliding_window": 128, "layer_types": ["sliding_attention", "full_attention"] * 12,
+          "num_hidden_layers": 24}, 12),
+    ],
+)
+def test_sliding_window_layers_read_from_config(cfg: dict, sliding: int) -> None:
+    base = {"hidden_size": 4096, "num_attention_heads": 32, "num_key_value_heads": 8,
+            "intermediate_size": 14336, "vocab_size": 32000}
+    arch = architecture_from_config({**base, **cfg}, "m")
+    assert arch.sliding_layers == sliding
+    assert arch.sliding_window == (None if not sliding else
+                                   (cfg.get("text_config") or cfg)["sliding_window"])
+
+
+def test_gemma3_kv_of_a_long_sequence_by_hand() -> None:
+    """Gemma 3 27B in bf16, one 8,192-token sequence on one GPU: 10 global layers hold all
+    8,192 tokens, 52 sliding layers 1,024, at 2 x 16 KV heads x 128 x 2 bytes = 8,192 bytes a
+    token a layer: 10 x 8,192 x 8,192 + 52 x 1,024 x 8,192 = 1,107,296,256 bytes (all-global
+    would be 4,160,749,568)."""
+    from scaleplan.llm.memory import sequence_kv_bytes_per_gpu
+
+    arch = architecture_from_config(GEMMA3_27B, "gemma-3-27b")
+    assert sequence_kv_bytes_per_gpu(arch, "bf16", 8192, tp=1) == 1_107_296_256

@@ -252,13 +252,7 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
     kv_heads = _int(cfg, "num_key_value_heads", "num_kv_heads", "multi_query_group_num") or heads
     head_dim = _int(cfg, "head_dim") or hidden // heads
     sliding = _int(cfg, "sliding_window")
-    sliding_layers = 0
-    lt = cfg.get("layer_types")
-    if isinstance(lt, list):
-        sliding_layers = sum(1 for t in lt if isinstance(t, str) and "sliding" in t)
-    pattern = cfg.get("attention_layer_pattern")
-    if isinstance(pattern, str) and "sliding_attentionx" in pattern:
-        sliding_layers = int(pattern.split("sliding_attentionx")[1].split(";")[0].split()[0])
+    sliding_layers = _sliding_layers(cfg, layers)
     native = _native_dtype(cfg)
     params_b = cfg.get("total_params_b")
     arch = Architecture(
@@ -294,6 +288,34 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
         if abs(tied.total_params / 1e9 - arch.stated_params_b) < abs(arch.total_params / 1e9 - arch.stated_params_b):
             arch = tied
     return arch
+
+
+def _sliding_layers(cfg: Mapping[str, Any], layers: int) -> int:
+    """How many of ``layers`` attend over a sliding window (``sliding_window`` tokens), as the
+    model's transformers configuration class lays them out when config.json says:
+    ``layer_types`` (each layer named), this repository's ``attention_layer_pattern``
+    (``sliding_attentionxN; ...``, or Gemma 2's "interleaved" description),
+    ``sliding_window_pattern`` P (Gemma 3: every P-th layer global, the others sliding; 6 when
+    a ``gemma3`` config leaves it out), Gemma 2 (alternating, the first sliding) or Mistral
+    (every layer, when ``sliding_window`` is set). ``use_sliding_window: false`` (Qwen2 and
+    the like) means none, whatever ``sliding_window`` says. 0 without a window."""
+    if not _int(cfg, "sliding_window") or cfg.get("use_sliding_window") is False:
+        return 0
+    lt = cfg.get("layer_types")
+    if isinstance(lt, list):
+        return sum(1 for t in lt if isinstance(t, str) and "sliding" in t)
+    pattern = cfg.get("attention_layer_pattern")
+    if isinstance(pattern, str) and "sliding_attentionx" in pattern:
+        return int(pattern.split("sliding_attentionx")[1].split(";")[0].split()[0])
+    kind = str(cfg.get("model_type") or "")
+    every = _int(cfg, "sliding_window_pattern") or (6 if kind.startswith("gemma3") else 0)
+    if every > 1:
+        return sum(1 for i in range(layers) if (i + 1) % every)
+    if kind == "gemma2" or (isinstance(pattern, str) and "interleaved" in pattern):
+        return (layers + 1) // 2
+    if kind in ("mistral", "mixtral"):
+        return layers
+    return 0
 
 
 def from_hf_config(path: str | Path) -> Architecture:
