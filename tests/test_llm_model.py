@@ -403,7 +403,8 @@ def test_a_field_a_config_json_leaves_at_its_default_points_to_transformers(tmp_
     assert "num_key_value_heads and head_dim" in hints["num_attention_heads"]
 
 
-GEMMA3_27B = {  # google/gemma-3-27b-it's text_config (the fields the KV cache needs)
+PATTERN = "sliding_window_pattern"
+GEMMA3_27B: dict = {  # google/gemma-3-27b-it's text_config (the fields the KV cache needs)
     "model_type": "gemma3",
     "text_config": {
         "model_type": "gemma3_text", "hidden_size": 5376, "num_hidden_layers": 62,
@@ -417,7 +418,7 @@ GEMMA3_27B = {  # google/gemma-3-27b-it's text_config (the fields the KV cache n
     ("cfg", "sliding"),
     [
         (GEMMA3_27B, 52),  # every 6th layer global (transformers' default pattern 6): 10 of 62
-        ({**GEMMA3_27B, "text_config": {**GEMMA3_27B["text_config"], "sliding_window_pattern": 2}}, 31),
+        ({**GEMMA3_27B, "text_config": {**GEMMA3_27B["text_config"], PATTERN: 2}}, 31),
         ({"model_type": "gemma2", "sliding_window": 4096, "num_hidden_layers": 42}, 21),
         ({"model_type": "mistral", "sliding_window": 4096, "num_hidden_layers": 32}, 32),
         ({"model_type": "mistral", "sliding_window": None, "num_hidden_layers": 32}, 0),
