@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -404,7 +405,7 @@ def test_a_field_a_config_json_leaves_at_its_default_points_to_transformers(tmp_
 
 
 PATTERN = "sliding_window_pattern"
-GEMMA3_27B: dict = {  # google/gemma-3-27b-it's text_config (the fields the KV cache needs)
+GEMMA3_27B: dict[str, Any] = {  # google/gemma-3-27b-it's text_config (the fields the KV cache needs)
     "model_type": "gemma3",
     "text_config": {
         "model_type": "gemma3_text", "hidden_size": 5376, "num_hidden_layers": 62,
@@ -429,7 +430,7 @@ GEMMA3_27B: dict = {  # google/gemma-3-27b-it's text_config (the fields the KV c
           "num_hidden_layers": 24}, 12),
     ],
 )
-def test_sliding_window_layers_read_from_config(cfg: dict, sliding: int) -> None:
+def test_sliding_window_layers_read_from_config(cfg: dict[str, Any], sliding: int) -> None:
     base = {"hidden_size": 4096, "num_attention_heads": 32, "num_key_value_heads": 8,
             "intermediate_size": 14336, "vocab_size": 32000}
     arch = architecture_from_config({**base, **cfg}, "m")
