@@ -405,7 +405,7 @@ def test_a_field_a_config_json_leaves_at_its_default_points_to_transformers(tmp_
 
 
 PATTERN = "sliding_window_pattern"
-GEMMA3_27B: dict[str, Any] = {  # google/gemma-3-27b-it's text_config (the fields the KV cache needs)
+GEMMA3_27B: dict[str, Any] = {  # google/gemma-3-27b-it's text_config (what the KV cache needs)
     "model_type": "gemma3",
     "text_config": {
         "model_type": "gemma3_text", "hidden_size": 5376, "num_hidden_layers": 62,
