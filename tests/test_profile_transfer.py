@@ -339,3 +339,18 @@ def test_held_out_validation_meets_the_targets() -> None:
         within += abs(est / pub - 1) <= 0.25
         inside += low <= est / pub <= high
     assert within / len(test) >= 0.8 and inside / len(test) >= 0.9
+
+
+def test_estimate_from_an_http_endpoint_warns_that_it_scales_network_time(
+    tmp_path: Path, cli
+) -> None:
+    """A black-box endpoint measured on L4 (7.5 ms at concurrency 16, mostly not compute) was
+    estimated onto H100 at 0.88 ms without a word: the roofline scaled the HTTP time too."""
+    pts = [_pt("L4", c, 5.5 + c * 0.13, "http://10.0.0.5:8080/predict") for c in (1, 4, 16)]
+    src = _write(tmp_path, "http.yaml", pts, kind="endpoint")
+    r = cli(["profile", "estimate", str(src), "-a", "H100", "--out", str(tmp_path / "e.yaml")])
+    said = " ".join(r.stderr.split())
+    assert "H100 estimated from an HTTP endpoint measured on L4: its latency includes" in said
+    assert "measure the endpoint on H100 before relying on the plan" in said
+    model = _write(tmp_path, "model.yaml", [_pt("L4", c, 5.5 + c * 0.13) for c in (1, 4, 16)])
+    assert "HTTP endpoint" not in cli(["profile", "estimate", str(model), "-a", "H100"]).stderr

@@ -314,6 +314,22 @@ def _from_cpu(points: list[Measurement], dst: Accelerator, flops: float, dtype: 
     return out
 
 
+ENDPOINT_WARNING = (
+    "{done} estimated from an HTTP endpoint measured on {src}: its latency includes the network, "
+    "HTTP and the server's own queueing and batching, and batch_size is the concurrency, yet the "
+    "roofline scales all of it by the GPUs' ratio (optimistic on a faster GPU); measure the "
+    "endpoint on {done} before relying on the plan"
+)
+
+
+def _endpoint_caveat(profile: Profile, src: str | None, done: list[str]) -> list[str]:
+    """A roofline transfer of a black-box HTTP endpoint's points (not an LLM server's: their
+    TTFT/TPOT transfer is docs/llm.md's) scales the whole request time."""
+    if not done or src is None or profile.metadata.kind != "endpoint":
+        return []
+    return [ENDPOINT_WARNING.format(src=src, done=", ".join(done))]
+
+
 def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, flops_per_sample: float | None = None, options: TransferOptions | None = None) -> EstimateResult:
     """The input profile plus estimated points for each target accelerator (pure)."""
     if not targets:
@@ -383,6 +399,7 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
         if pts:
             done.append(dst.name)
         new += pts
+    warnings += _endpoint_caveat(profile, src_name, done)
     keep = [m for m in profile.measurements if not (m.source == "estimated" and m.accelerator in done)]
     notes = list(profile.metadata.notes)
     if done:
