@@ -47,6 +47,17 @@ def test_disable_and_enable(cli, tmp_path: Path) -> None:  # type: ignore[no-unt
     assert "unknown rule 'no-such-rule'" in r.stderr
 
 
+def test_enabling_a_plan_rule_without_the_plan_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
+    """`--enable drift` without --plan passed (exit 0) with the drift check silently left out:
+    a CI gate that asked for drift must not pass without it."""
+    r = cli(["check", str(CLEAN), "--enable", "drift,image-tag"], exit_code=3)
+    said = " ".join(r.stderr.split())
+    assert "rule 'drift' compares the manifests with the plan, and no --plan was given" in said
+    assert "add --plan PLAN, or drop --enable drift" in said
+    cli(["check", str(CLEAN), "--enable", "drift", "--disable", "drift"])  # disabled wins
+    cli(["check", str(CLEAN)])  # the plan rules are only skipped when nobody asked for them
+
+
 def test_list_rules_text_and_json(cli) -> None:  # type: ignore[no-untyped-def]
     from scaleplan.check import RULES
 

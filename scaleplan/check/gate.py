@@ -16,6 +16,24 @@ if TYPE_CHECKING:
     from scaleplan.check.model import CheckReport, Severity
 
 
+def _refuse_plan_rules(enabled: set[str]) -> None:
+    from scaleplan.check.rules import RULES_BY_ID
+
+    asked = sorted(i for i in enabled if RULES_BY_ID[i].needs_plan)
+    if asked:
+        raise InputError(
+            None,
+            [
+                Problem(
+                    "--enable",
+                    f"rule {i!r} compares the manifests with the plan, and no --plan was given",
+                    hint=f"add --plan PLAN, or drop --enable {i}",
+                )
+                for i in asked
+            ],
+        )
+
+
 def gate_report(
     paths: Sequence[str],
     *,
@@ -29,10 +47,13 @@ def gate_report(
     """The report over ``paths`` (with drift and the plan-aware rules when ``plan_file`` is
     given), with ``catalog``'s tables (or the function's that returns them, called when first
     needed); InputError when the paths hold no Kubernetes object (a CI gate over nothing must
-    not pass)."""
+    not pass), or when ``enabled`` asks for a rule that needs the plan without one (it would
+    be left out, and the gate would pass without the check it was told to run)."""
     from scaleplan.check.engine import check_paths, select_rules
 
     select_rules(list(disabled), list(enabled), plan=plan_file is not None)
+    if plan_file is None:
+        _refuse_plan_rules(set(enabled) - set(disabled))
     plan_obj = None
     if plan_file is not None:
         from scaleplan.plan import read_plan
