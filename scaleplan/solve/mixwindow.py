@@ -15,8 +15,8 @@ from dataclasses import replace
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.kube.weights import peak_window
-from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.delivered import hold_delivered_loss, loss_short
+from scaleplan.solve.mixbound import merged_mix
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.solve.split import Split, group_weights
@@ -53,27 +53,13 @@ def mixed_one_window(
     return exact
 
 
-def _merged(pb: Problem, cands: Sequence[Candidate]) -> tuple[Problem, list[Candidate]] | None:
-    """:attr:`Problem.mixed_stream` as one class: the question with the request classes merged
-    into one (``mix``), each candidate at its capacity for the class mix as the route weighs it
-    (:meth:`Problem.mix_weight`); every candidate keeps its own points after the merged one, so
-    its serving shape, and backend group, is its own. None when a candidate misses a class."""
-    merged = []
-    for c in cands:
-        w = pb.mix_weight(c)
-        if w <= 0:
-            return None
-        point = replace(c.points[0][1], capacity_rps=w)
-        merged.append(replace(c, points=(("mix", point), *c.points)))
-    return replace(pb, classes=(("mix", 1.0),)), merged
-
-
 def _one_window_mix(
     pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, tie_break: bool
 ) -> Outcome | None:
     """routing: gateway-api over one window with several classes, exactly: weighed by capacity
     for the mix (:meth:`Problem.mix_weight`) every backend's pods carry D / capacity of the mix,
-    so the plan is the one-class plan at those capacities (:func:`_merged`): the search, then
+    so the plan is the one-class plan at those capacities
+    (:func:`scaleplan.solve.mixbound.merged_mix`): the search, then
     spot.max_fraction at the route's integer weights (:func:`hold_rounded_spot`) and the losses
     as delivered (:func:`hold_delivered_loss`), as one class has them. Its routing is what the
     route delivers, the same share of every class; ``shares`` / ``lower`` compare it with
@@ -93,7 +79,7 @@ def _one_window_mix(
     solves (MILP with the per-Service loss rows, then the route's integer weights). The per-class
     capacities enter only through m_g; load adds across classes on a pod (the model's
     assumption everywhere, docs/optimizer.md)."""
-    m = _merged(pb, o.cands)
+    m = merged_mix(pb, o.cands)
     if m is None:
         return None
     one, merged = m

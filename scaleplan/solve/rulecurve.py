@@ -36,8 +36,8 @@ from scaleplan.kube.weights import CLASS_WEIGHT_TOTAL, largest_remainder, peak_w
 from scaleplan.solve.candidates import Candidate, floor4
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.milp.window import group_members
-from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, capacity_bound
-from scaleplan.solve.search import Outcome, search_windows, shape_groups
+from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem
+from scaleplan.solve.search import Outcome, floor_without_redundancy, search_windows, shape_groups
 from scaleplan.solve.split import (
     Split,
     group_carries,
@@ -396,12 +396,7 @@ def _bound(
     need pay: the same search without redundancy then, else :func:`capacity_bound`."""
     if pb.spec.placement.redundancy == "none":
         return o.floor, o.status == "optimal"
-    pl = pb.spec.placement.model_copy(update={"redundancy": "none"})
-    relaxed = replace(pb, spec=pb.spec.model_copy(update={"placement": pl}))
-    t = search_windows(relaxed, o.cands, rps, deadline=deadline, tie_break=False)
-    if t.solved:
-        return t.floor, t.status == "optimal"
-    return capacity_bound(pb, o.cands, rps, as_searched=True) or 0.0, False
+    return floor_without_redundancy(pb, o.cands, rps, deadline)
 
 
 def class_rules_day(

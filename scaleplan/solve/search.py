@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import SolveStat, WindowProblem, WindowSolution, solve_windows
-from scaleplan.solve.problem import Problem, quota_scopes
+from scaleplan.solve.problem import Problem, capacity_bound, quota_scopes
 
 
 @dataclass
@@ -114,6 +114,22 @@ def search_windows(
     cost = sum(s.cost for s in sols) / w
     bound = sum((s.bound if s.bound is not None else 0.0) for s in sols) / w
     return Outcome(cands, sols, status, cost, bound, stats=tuple(runs))
+
+
+def floor_without_redundancy(
+    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
+) -> tuple[float, bool]:
+    """A lower bound on every plan over ``cands`` whose other rules :func:`search_windows`
+    relaxes, and whether it is proven (its searches optimal): that search with
+    placement.redundancy none (a plan holding n+1 / zone holds every other row), else
+    :func:`capacity_bound` (unproven). Where the search's multi-class n+1 / zone rows are no
+    relaxation of the plans (a spare node per type where one backend Service needs one)."""
+    pl = pb.spec.placement.model_copy(update={"redundancy": "none"})
+    relaxed = replace(pb, spec=pb.spec.model_copy(update={"placement": pl}))
+    t = search_windows(relaxed, cands, rps, deadline=deadline, tie_break=False)
+    if t.solved:
+        return t.floor, t.status == "optimal"
+    return capacity_bound(pb, cands, rps, as_searched=True) or 0.0, False
 
 
 def shape_groups(cands: Sequence[Candidate]) -> tuple[int, ...]:

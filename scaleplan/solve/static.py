@@ -19,6 +19,7 @@ from scaleplan.kube.weights import peak_window
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.delivered import hold_delivered_loss, loss_short, rounded_spot_share
 from scaleplan.solve.milp import WindowSolution
+from scaleplan.solve.mixbound import mix_bounded, mix_relaxation, per_type_spares, shape_search
 from scaleplan.solve.problem import (
     MAX_ALTERNATIVE_SOLVES,
     Problem,
@@ -342,7 +343,7 @@ def _one_backend_sols(
         if isinstance(sol, InfeasibleReason):
             return None
         if reps == list(x.replicas):  # unchanged: the MILP's nodes (zone spreads may add some)
-            sol = replace(x, routing=sol.routing)
+            sol = replace(x, routing=sol.routing, demand=sol.demand)
         sols.append(sol)
     return sols
 
@@ -354,22 +355,33 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
     type in the HTTPRoute keeps its share, and its own n+1 / zone spare, in every hour), each
     shape's own per-window plan (:func:`_shape_plans`) and the plan on the on-demand candidates
     alone (:func:`_on_demand_plan`). A weighted optimum over one serving shape
-    (:func:`_one_backend`) is returned as it is."""
+    (:func:`_one_backend`) is returned as it is, but with several classes under n+1 / zone
+    (:func:`per_type_spares`: that optimum is then no bound, and its plan pays a spare per
+    type), where it competes and every plan is measured against :func:`mix_bounded`."""
     cands = dyn.cands
-    if _one_backend(pb, dyn):
+    spares = per_type_spares(pb)
+    if _one_backend(pb, dyn) and not spares:
         sols = _one_backend_sols(pb, dyn, rps)
         assert sols is not None  # within max_fraction: nothing to repair
         return replace(dyn, sols=sols)
     pw = peak_window(rps)
-    # one window only: over a day it is one more search of every window (168 MILPs), for a
-    # bound little tighter than the per-class one (bench: gaps 1.39 -> 1.37 %, 4.00 -> 3.56 %)
+    # one window, or a day under n+1 / zone (where the per-class MILP bounds nothing): over a
+    # day it is one more search of every window (168 MILPs), for a bound little tighter than
+    # the per-class one without redundancy (bench: gaps 1.39 -> 1.37 %, 4.00 -> 3.56 %)
     one_window = pb.mixed_stream and not pb.hourly_weights(rps)
-    mix = _mix_relaxation(pb, cands, rps, deadline) if one_window else None
-    if mix is not None and mix.floor > dyn.floor:  # the tighter bound of the two relaxations
+    mix = mix_relaxation(pb, cands, rps, deadline) if one_window or spares else None
+    first = dyn
+    if spares:
+        dyn = mix_bounded(pb, dyn, mix, rps, deadline)
+    elif mix is not None and mix.floor > dyn.floor:  # the tighter bound of the two relaxations
         dyn = replace(dyn, cost=mix.floor, bound=mix.floor) if dyn.status == "optimal" else (
             replace(dyn, bound=mix.floor)
         )
     tries: list[tuple[Outcome, InfeasibleReason | None]] = [replan_static(pb, dyn, rps)]
+    if spares and _one_backend(pb, first):  # a plan, measured against the valid bound
+        sols = _one_backend_sols(pb, first, rps)
+        assert sols is not None  # within max_fraction: nothing to repair
+        tries.append((_measured(pb, first.cands, sols, dyn, rps), None))
     if mix is not None:
         tries.append(replan_static(pb, dyn, rps, mix.sols[pw].replicas))
     groups: dict[tuple[str, str], list[int]] = {}
@@ -410,35 +422,6 @@ def best_static(pb: Problem, dyn: Outcome, rps: Sequence[float], deadline: float
     return replace(best, on_demand=od_plan) if od_plan is not None else best
 
 
-def _mix_relaxation(
-    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
-) -> Outcome | None:
-    """:attr:`Problem.mixed_stream`: the per-window weighted MILP with the request classes
-    merged into one, each candidate at its capacity for the class mix (every backend receives
-    the mix, so every type's routing is one share of every class): a relaxation of every
-    static-weights plan (each type carries its share of the mix with headroom and its own
-    spare, which the one-class group rows ask less than) and, unlike the per-class MILP, one
-    that does not route a class to the types that serve it best; its peak replicas are a start
-    for :func:`replan_static` (at the route's weights, :meth:`Problem.mix_weight`, they load
-    every pod alike). None when it finds no plan. ``cands``: they all serve every class.
-
-    Not :func:`scaleplan.solve.mixwindow._merged`, the exact one-window question, which weighs
-    each candidate at its route weight (the capacity floored, :meth:`Problem.mix_weight`) and
-    keeps its own points so its backend groups are the route's: a relaxation may take the
-    unfloored capacity and coarser groups (candidates alike at the mix share one, fewer spare
-    rows), each only lowering its bound; unified, the bounds and the plans they start move."""
-    one = replace(pb, classes=(("mix", 1.0),))
-    merged = [
-        replace(c, points=(("mix", replace(c.points[0][1], capacity_rps=m)),))
-        for c in cands
-        if (m := pb.mixed_capacity(c)) is not None
-    ]
-    if len(merged) < len(cands):  # a candidate that misses a class: not the static re-plan's
-        return None
-    o = search_windows(one, merged, rps, deadline=deadline, tie_break=False)
-    return o if o.solved else None
-
-
 def _shapes_in(dyn: Outcome, plans: Sequence[Outcome]) -> list[int]:
     """The serving shapes (:func:`scaleplan.solve.search.shape_groups`) the weighted optimum
     uses in some window, and the shape of each of ``plans`` that uses one only."""
@@ -476,8 +459,6 @@ def _shape_plans(
     strictly cheaper than ``incumbent`` or a plan before it (:func:`_cannot_win`) is not
     searched: it could not be taken."""
     groups = shape_groups(dyn.cands)
-    lower = dyn.floor
-    proven = dyn.status == "optimal"
     out: list[Outcome] = []
     for g in shapes[:MAX_ALTERNATIVE_SOLVES]:
         if time.perf_counter() > deadline:
@@ -485,16 +466,29 @@ def _shape_plans(
         sub = [c for c, gc in zip(dyn.cands, groups, strict=True) if gc == g]
         if _cannot_win(pb, sub, rps, min([incumbent, *(o.cost for o in out)])):
             continue
-        one = search_windows(pb, sub, rps, deadline=deadline, tie_break=False)
+        if per_type_spares(pb):  # the class-mix question: one spare per Service
+            one = shape_search(pb, sub, rps, deadline)
+        else:
+            one = search_windows(pb, sub, rps, deadline=deadline, tie_break=False)
         sols = _one_backend_sols(pb, one, rps) if one.solved else None
         if sols is None:
             continue
-        cost = sum(x.cost for x in sols) / len(sols)
-        lo = min(lower, cost)
-        status = "optimal" if proven and cost - lo <= 1e-9 else "feasible"
-        s, _ = Split(pb, sub).shares(sols[peak_window(rps)].replicas)
-        out.append(Outcome(sub, sols, status, cost, lo, shares=s, lower=lo, proven=proven))
+        out.append(_measured(pb, sub, sols, dyn, rps))
     return out
+
+
+def _measured(
+    pb: Problem, cands: list[Candidate], sols: list[WindowSolution], dyn: Outcome,
+    rps: Sequence[float],
+) -> Outcome:
+    """A one-backend day ``sols`` over ``cands`` measured against ``dyn``'s floor, a lower
+    bound on every plan (``optimal`` only when it meets that bound and the bound is proven)."""
+    cost = sum(x.cost for x in sols) / len(sols)
+    lo = min(dyn.floor, cost)
+    proven = dyn.status == "optimal"
+    status = "optimal" if proven and cost - lo <= 1e-9 else "feasible"
+    s, _ = Split(pb, cands).shares(sols[peak_window(rps)].replicas)
+    return Outcome(cands, sols, status, cost, lo, shares=s, lower=lo, proven=proven)
 
 
 def _on_demand_plan(
