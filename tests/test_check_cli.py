@@ -58,6 +58,14 @@ def test_enabling_a_plan_rule_without_the_plan_is_refused(cli) -> None:  # type:
     cli(["check", str(CLEAN)])  # the plan rules are only skipped when nobody asked for them
 
 
+def test_a_plan_given_as_the_manifests_says_where_it_goes(cli) -> None:  # type: ignore[no-untyped-def]
+    """`scaleplan check plan.yaml` said only 'no Kubernetes objects found (pass the rendered
+    manifests ...)': it now names what it skipped and that a plan goes with --plan."""
+    plan = Path(__file__).resolve().parents[1] / "examples" / "embedding-cpu-gpu" / "plan.yaml"
+    said = " ".join(cli(["check", str(plan)], exit_code=3).stderr.split())
+    assert "no Kubernetes objects found" in said
+    assert "scaleplan Plan, not a Kubernetes manifest; a plan goes with --plan PLAN" in said, said
+
 def test_list_rules_text_and_json(cli) -> None:  # type: ignore[no-untyped-def]
     from scaleplan.check import RULES
 

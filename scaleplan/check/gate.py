@@ -90,6 +90,9 @@ def gate_report(
             "pass the rendered manifests (files or folders); "
             "empty input and files of only '---' hold no objects"
         )
+        own = [n.removeprefix("skipped ") for n in report.notes if n.startswith("skipped ")]
+        if own:  # `check plan.yaml`: say what was given and where a plan goes
+            hint = f"skipped {'; '.join(own)}; a plan goes with --plan PLAN; {hint}"
         raise InputError(", ".join(paths), [Problem("", "no Kubernetes objects found", hint=hint)])
     return report
 
