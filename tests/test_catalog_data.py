@@ -230,3 +230,14 @@ def test_bad_user_catalog_through_cli(cli, tmp_path: Path) -> None:
     result = cli(["catalog", "list", "--catalog", str(p)], exit_code=3)
     assert f"{p}" in result.stderr and "instances[0].accelerator" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unknown_accelerator_in_a_user_catalog_names_its_line(tmp_path: Path) -> None:
+    """The schema's errors had lines ('user.yaml:18: instances[0].price_ondemand') but an
+    unknown accelerator, found after parsing, had none: it now points at its line too."""
+    p = user_file(tmp_path, [{}, {"itype": "second", "acc": "voodoo-5500"}])
+    with pytest.raises(CatalogError) as info:
+        load_catalog([p], shipped=False)
+    line = next(i for i, t in enumerate(p.read_text().splitlines(), 1) if "voodoo-5500" in t)
+    said = f"{p}:{line}: instances[1].accelerator: unknown accelerator 'voodoo-5500'"
+    assert said in str(info.value)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 from scaleplan.cache import load_model
 from scaleplan.catalog.model import Accelerator, AcceleratorFile, Catalog, CatalogFile, InstanceRow
-from scaleplan.errors import CatalogError, Problem
+from scaleplan.errors import CatalogError, InputError, Problem
 from scaleplan.problems import validate_document
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
@@ -95,7 +96,7 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
             if r.accelerator is not None:
                 canonical = probe.resolve(r.accelerator)
                 if canonical is None or canonical == "CPU":
-                    problems.append(Problem(f"instances[{i}].accelerator", f"unknown accelerator {r.accelerator!r}", hint="use a name from `scaleplan catalog accelerators` or add its specs under 'accelerators:' in this file"))
+                    problems.append(Problem(f"instances[{i}].accelerator", f"unknown accelerator {r.accelerator!r}", hint="use a name from `scaleplan catalog accelerators` or add its specs under 'accelerators:' in this file", path=("instances", i, "accelerator")))
                     continue
                 if canonical != r.accelerator:
                     r = r.model_copy(update={"accelerator": canonical})
@@ -121,4 +122,23 @@ def load_catalog(extra: Sequence[str | Path] = (), *, shipped: bool = True, prov
                 files.append((str(p), read_catalog_file(p)))
     for user_file in extra:
         files.append((str(user_file), read_catalog_file(user_file)))
-    return merge(files, load_accelerators())
+    try:
+        return merge(files, load_accelerators())
+    except CatalogError as exc:
+        raise _with_lines(exc) from None
+
+
+def _with_lines(exc: CatalogError) -> CatalogError:
+    """``exc`` with the line of each problem that names its YAML path: merge works on parsed
+    (cached) rows, so the file is read again for its lines, only on this error path."""
+    if exc.file is None or not any(p.path and p.line is None for p in exc.problems):
+        return exc
+    try:
+        doc = load_yaml(exc.file, what="catalog")
+    except InputError:  # it parsed a moment ago; keep the error as it was
+        return exc
+    located = [
+        replace(p, line=doc.lines.line_of(p.path)) if p.path and p.line is None else p
+        for p in exc.problems
+    ]
+    return CatalogError(exc.file, located)
