@@ -410,6 +410,12 @@ def score(results: list[tuple[Case, dict[str, float], Bands]]) -> dict[str, dict
     return out
 
 
+# A (generation, engine) pair is fitted only from this many training rows; below it the
+# generation x engine factors stand unscaled (docs/llm.md, "Efficiency factors"). Not tuned: no
+# pair has between 3 and 19 training rows, so any threshold in that range gives the same table.
+MIN_FIT_ROWS = 10
+
+
 def fit_factors(train: list[Case]) -> int:
     """Fit (compute, memory, overhead) scales per (generation, engine) on training rows only."""
     from scaleplan.llm import perf
@@ -421,6 +427,9 @@ def fit_factors(train: list[Case]) -> int:
     print("FITTED_SCALES = {")
     for key in sorted(groups):
         cs = sorted(groups[key], key=lambda x: int(x.row["row_id"]))
+        if len(cs) < MIN_FIT_ROWS:  # too little evidence: the documented factors stand
+            print(f"    # {key!r}: not fitted, {len(cs)} training rows (< {MIN_FIT_ROWS})")
+            continue
         step = max(1, len(cs) // 120)
         cal, _ = calibrate([observed(x) for x in cs[::step][:120]], prior=LIGHT_PRIOR)
         print(f"    {key!r}: ({cal.compute:.3f}, {cal.memory:.3f}, {cal.overhead:.3f}),  # {len(cs)} training rows")

@@ -69,10 +69,10 @@ ENGINE_EFFICIENCY: dict[str, tuple[float, float, float]] = {
 PER_SEQUENCE_US: dict[str, float] = {"vllm": 20.0, "sglang": 20.0, "tgi": 20.0, "trtllm": 20.0}
 # Scales per (generation, engine) on the two tables above, fitted by
 # `python bench/llm_validation.py --fit` on the TRAINING two thirds of shared/data/llm only
-# (held-out rows never seen); (compute, memory, per-step overhead). Missing pairs: 1.0.
+# (held-out rows never seen); (compute, memory, per-step overhead). Missing pairs: 1.0, also
+# pairs with fewer than 10 training rows (the bench's MIN_FIT_ROWS: Ampere x SGLang has 2).
 FITTED_SCALES: dict[tuple[str, str], tuple[float, float, float]] = {  # FIT-BEGIN
     ("ada", "trtllm"): (1.228, 0.855, 0.210),  # 32 training rows
-    ("ampere", "sglang"): (0.350, 1.228, 4.760),  # 2 training rows
     ("ampere", "trtllm"): (1.535, 0.745, 1.190),  # 54 training rows
     ("ampere", "vllm"): (2.274, 1.228, 4.760),  # 20 training rows
     ("blackwell", "sglang"): (0.294, 1.228, 1.680),  # 67 training rows
