@@ -20,7 +20,7 @@ from scaleplan.solve.mixbound import merged_mix
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.solve.split import Split, group_weights
-from scaleplan.solve.static import _window_solution, best_static, hold_rounded_spot
+from scaleplan.solve.static import best_static, hold_rounded_spot, window_solution
 
 
 def mixed_one_window(
@@ -95,7 +95,7 @@ def _one_window_mix(
     weights = group_weights(split, t.sols[peak_window(rps)].replicas)
     sols = []
     for w, (x, d) in enumerate(zip(t.sols, rps, strict=True)):
-        sol = _window_solution(split, w, d, list(x.replicas), weights)
+        sol = window_solution(split, w, d, list(x.replicas), weights)
         if isinstance(sol, InfeasibleReason):
             return None
         sols.append(replace(x, routing=sol.routing, demand=sol.demand))

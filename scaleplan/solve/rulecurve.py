@@ -47,7 +47,7 @@ from scaleplan.solve.split import (
     trim_nodes,
     window_ok,
 )
-from scaleplan.solve.static import _window_solution, hold_rounded_spot, solve_plan
+from scaleplan.solve.static import hold_rounded_spot, solve_plan, window_solution
 
 # one day at fixed class rules: each window's solution, each candidate's share of all requests
 # at the peak, whether the per-class MILP's optimum bounds it (:func:`_provable`)
@@ -290,7 +290,7 @@ def _windows(
         if reps == list(peak_sol.replicas) and d >= peak and own_peak:
             sols.append(peak_sol)  # the peak's own plan: its routing is what the rules send
             continue
-        sol = _window_solution(split, w, d, reps, share)
+        sol = window_solution(split, w, d, reps, share)
         if isinstance(sol, InfeasibleReason):
             return sol
         sol = _routed(pb, split, weights, sol, d)

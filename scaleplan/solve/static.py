@@ -149,7 +149,7 @@ def _window_reps(
     return reps
 
 
-def _window_solution(
+def window_solution(
     split: Split, w: int, d: float, reps: list[int], share: dict[int, float]
 ) -> WindowSolution | InfeasibleReason:
     """Window ``w``'s solution for replicas ``reps``: nodes, cost, max_replicas and quotas
@@ -209,7 +209,7 @@ def _windows_at_split(
                 return static_reason(
                     f"window {w} then sends more than spot.max_fraction to spot pods"
                 )
-        sol = _window_solution(split, w, d, reps_w[w], weights)
+        sol = window_solution(split, w, d, reps_w[w], weights)
         if isinstance(sol, InfeasibleReason):
             return sol
         sols.append(sol)
@@ -339,7 +339,7 @@ def _one_backend_sols(
         reps = list(x.replicas)
         if not hold_spot_share(split, one, reps, d):
             return None
-        sol = _window_solution(split, w, d, reps, one)
+        sol = window_solution(split, w, d, reps, one)
         if isinstance(sol, InfeasibleReason):
             return None
         if reps == list(x.replicas):  # unchanged: the MILP's nodes (zone spreads may add some)
