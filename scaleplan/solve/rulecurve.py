@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
-from scaleplan.kube.weights import CLASS_WEIGHT_TOTAL, largest_remainder, peak_window
+from scaleplan.kube.weights import peak_window, rule_weights
 from scaleplan.solve.candidates import Candidate, floor4
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.milp.window import group_members
@@ -44,6 +44,7 @@ from scaleplan.solve.split import (
     group_weights,
     spot_share,
     spot_step,
+    spread,
     trim_nodes,
     window_ok,
 )
@@ -87,9 +88,9 @@ def _rules(
     """The class rules of ``plan`` (windows ``rps``; its peak window's routing, what the plan
     records) as render writes them: the split over its backends (its allocations grouped as
     render groups them), each backend's share S_g of all requests, and per class each
-    backend's share W_cg of it (the 4-decimal routing scaled to :data:`CLASS_WEIGHT_TOTAL` by
-    largest remainder, as :func:`scaleplan.kube.weights.class_weights` and
-    ``class_rule_spot_share`` do)."""
+    backend's share W_cg of it (its rule's integer weights,
+    :func:`scaleplan.kube.weights.rule_weights`, the one rule ``class_weights`` and
+    ``class_rule_spot_share`` read, over their total)."""
     from scaleplan.kube.backends import group_allocations
     from scaleplan.solve.assemble import allocations  # assemble sits above this module
 
@@ -103,12 +104,10 @@ def _rules(
         for a in members:
             groups[k_of[a.name]] = g
     total = sum(s for _, s in pb.classes) or 1.0
+    keys = [f"{g:06d}" for g, m in enumerate(backends) for _ in m]
+    flat = [a for m in backends for a in m]
     weights: dict[str, dict[int, float]] = {}
-    for cls, _ in pb.classes:
-        keyed = {
-            f"{g:06d}": sum(a.routing.get(cls, 0.0) for a in m) for g, m in enumerate(backends)
-        }
-        w = largest_remainder(keyed, CLASS_WEIGHT_TOTAL)
+    for cls, w in rule_weights(flat, keys, [cls for cls, _ in pb.classes]).items():
         tot = sum(w.values())
         weights[cls] = {g: w[f"{g:06d}"] / tot if tot else 0.0 for g in range(len(backends))}
     share = {
@@ -232,13 +231,10 @@ def _routed(
     d: float,
 ) -> WindowSolution:
     """``sol`` with its routing as the class rules deliver it: class c's share of backend g,
-    W_cg, spread over g's pods (kube-proxy), so candidate k gets W_cg r_k / pods_g of it."""
-    pods = {g: sum(sol.replicas[k] for k in ks) for g, ks in split.members.items()}
+    W_cg, spread over g's pods (kube-proxy), so candidate k gets W_cg r_k / pods_g of it
+    (:func:`spread`)."""
     routing = [
-        [
-            weights[cls].get(g, 0.0) * r / pods[g] if r and d > 0 and pods.get(g) else 0.0
-            for r, g in zip(sol.replicas, split.groups, strict=True)
-        ]
+        spread(split, weights[cls], sol.replicas) if d > 0 else [0.0] * len(sol.replicas)
         for cls, _ in pb.classes
     ]
     return replace(sol, routing=routing)
@@ -323,13 +319,7 @@ def _day(
     if isinstance(sols, InfeasibleReason):
         return sols
     split, share, _ = rules
-    at_peak = sols[peak_window(rps)].replicas
-    pods = {g: sum(at_peak[k] for k in ks) for g, ks in split.members.items()}
-    shares = [
-        share.get(g, 0.0) * r / pods[g] if r and pods.get(g) else 0.0
-        for r, g in zip(at_peak, split.groups, strict=True)
-    ]
-    return sols, shares, _provable(split, sols)
+    return sols, spread(split, share, sols[peak_window(rps)].replicas), _provable(split, sols)
 
 
 def _blind(
@@ -352,12 +342,7 @@ def _blind(
     pw = peak_window(rps)
     split = Split(blind, ob.cands)
     x = ob.sols[pw]
-    weights = group_weights(split, x.replicas)
-    pods = {g: sum(x.replicas[k] for k in ks) for g, ks in split.members.items()}
-    row = [
-        weights.get(g, 0.0) * r / pods[g] if r and pods.get(g) else 0.0
-        for r, g in zip(x.replicas, split.groups, strict=True)
-    ]
+    row = spread(split, group_weights(split, x.replicas), x.replicas)
     sols = list(ob.sols)
     sols[pw] = replace(x, routing=[list(row) for _ in pb.classes])
     return replace(ob, sols=sols, status="feasible", note="")

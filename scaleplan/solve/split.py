@@ -124,6 +124,16 @@ def spot_share(
     return sum(weights.get(g, 0.0) * spot.get(g, 0) / n for g, n in pods.items() if n > 0)
 
 
+def spread(split: Split, share: dict[int, float], reps: Sequence[int]) -> list[float]:
+    """Each candidate's part of all requests when backend Service g gets ``share[g]`` and
+    spreads it evenly over its pods in ``reps`` (kube-proxy): share_g r_k / pods_g."""
+    pods = {g: sum(reps[k] for k in ks) for g, ks in split.members.items()}
+    return [
+        share.get(g, 0.0) * r / pods[g] if r and pods.get(g) else 0.0
+        for r, g in zip(reps, split.groups, strict=True)
+    ]
+
+
 def group_weights(split: Split, peak_reps: Sequence[int]) -> dict[int, float]:
     """Each backend Service's HTTPRoute weight / 100: its members' capacity at the peak window,
     rounded as :func:`scaleplan.kube.weights.route_weights` rounds it."""

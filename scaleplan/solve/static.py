@@ -33,6 +33,7 @@ from scaleplan.solve.split import (
     hold_spot_share,
     spot_share,
     spot_step,
+    spread,
     trim_nodes,
 )
 
@@ -157,7 +158,6 @@ def window_solution(
     pb, cands = split.pb, split.cands
     K = len(cands)
     pl = pb.spec.placement
-    groups = split.groups
     nodes = [math.ceil(reps[k] / cands[k].replicas_per_node) for k in range(K)]
     if pl.max_replicas is not None and sum(reps) > pl.max_replicas:
         return static_reason(
@@ -170,8 +170,7 @@ def window_solution(
             return static_reason(
                 f"window {w} then needs {used} GPUs in quota {q.label}, more than its {q.limit}"
             )
-    pods = {g: sum(reps[k] for k in ks) for g, ks in split.members.items()}
-    x = [share.get(groups[k], 0.0) * r / pods[groups[k]] if r else 0.0 for k, r in enumerate(reps)]
+    x = spread(split, share, reps)
     routing = [
         [x[k] if (d > 0 and cands[k].cap(cls)) else 0.0 for k in range(K)] for cls, _ in pb.classes
     ]
