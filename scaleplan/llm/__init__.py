@@ -24,12 +24,15 @@ from typing import TYPE_CHECKING
 # loaded perf and serving too, ~10 ms of every optimize, render and check (issue 20).
 _NAMES = {
     "arch": ["Architecture", "from_hf_config", "load_architecture", "preset", "preset_names"],
-    "memory": ["EngineSettings", "MemoryPlan", "Refusal", "kv_bytes_per_token", "memory_plan"],
+    "memory": [
+        "EngineSettings", "MemoryPlan", "Refusal", "kv_bytes_per_token", "memory_plan",
+        "weight_bytes",
+    ],
     "perf": ["Calibration", "ClassPerf", "Deployment", "StepTime", "serve_class", "step_time_ms"],
-    "serving": ["LlmSetup", "Shape", "TokenClass", "best_concurrency", "setup", "setup_from_spec"],
+    "serving": [
+        "LlmSetup", "Shape", "TokenClass", "best_concurrency", "setup", "setup_from_spec", "size",
+    ],
 }
-_NAMES["memory"].append("weight_bytes")
-_NAMES["serving"].append("size")
 _MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
 
 if TYPE_CHECKING:

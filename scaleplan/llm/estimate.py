@@ -117,7 +117,7 @@ def estimate_points(
                 skipped = [n for n in concurrencies if n > cap]
                 if skipped:
                     left = ",".join(map(str, skipped))
-                    why = _holds(shape, s, cls, cap)
+                    why = _cap_reason(shape, s, cls, cap)
                     notes.append(f"{acc.name} x{g} class {cls.name}: concurrency {left} left out: {why}")
                 for n in concurrencies:
                     if n > cap:
@@ -128,12 +128,12 @@ def estimate_points(
     return EstimateResult(tuple(out), tuple(refusals), tuple(notes))
 
 
-def _holds(shape: Shape, s: LlmSetup, cls: TokenClass, cap: int) -> str:
+def _cap_reason(shape: Shape, s: LlmSetup, cls: TokenClass, cap: int) -> str:
     """Why a replica runs at most ``cap`` sequences of the class: its KV cache, or the engine's
     ``max_num_seqs`` where the cache would hold more (it said "the KV cache holds 64" for a
     cache of 161 sequences under max_num_seqs 64)."""
     mem = shape.memory
-    if shape.memory.max_sequences(cls.tokens, s.arch, s.kv_dtype) > cap:
+    if mem.max_sequences(cls.tokens, s.arch, s.kv_dtype) > cap:
         return (
             f"the engine's max_num_seqs is {cap} (model.engine_config.max_num_seqs); the KV "
             f"cache ({mem.kv_cache_tokens:,} tokens) would hold more"

@@ -590,7 +590,6 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
     return _finish(spec, out, classes, diag, best_mem)
 
 
-
 def _proxy_warnings(catalog: Catalog, sized: set[str]) -> list[str]:
     """The proxied-peak warning of every accelerator a shape was sized on (docs/llm.md)."""
     from scaleplan.llm.hardware import hardware, proxy_warning
