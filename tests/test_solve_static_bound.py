@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from solve_helpers import GATEWAY, catalog, row, spec, two_class_profile
+from solve_helpers import catalog, row, two_class_toy
 
 from scaleplan.catalog.files import load_catalog
 from scaleplan.kube.backends import backend_class_weights, backends
@@ -34,30 +34,16 @@ CURVE = [60.0] * 12 + [20.0] * 12
 def _toy(redundancy: str, max_fraction: float) -> tuple[Spec, Any, Any]:
     """test_class_header's two-class toy (L4: 100 rps short / 10 long; A10G: 20 / 60), class
     blind, over two demand levels, with spot L4 $0.30/h and A10G $0.45/h."""
-    sp = spec(
-        traffic={
-            "peak_rps": 60,
-            "headroom": 0.2,
-            "classes": [{"name": "short", "share": 0.5}, {"name": "long", "share": 0.5}],
-        },
-        slo={"latency_ms": 500, "percentile": 95},
-        placement={
-            "providers": ["aws"],
-            "regions": ["us-east-1"],
-            "min_replicas": 0,
-            "accelerators": ["L4", "A10G"],
-            "redundancy": redundancy,
-            "spot": {"allowed": True, "max_fraction": max_fraction, "survive_loss": False},
-        },
-        kubernetes=GATEWAY,
-    )
+    sp, prof, _ = two_class_toy()
     data = sp.model_dump(mode="json", exclude_none=True)
+    spot = {"allowed": True, "max_fraction": max_fraction, "survive_loss": False}
+    data["placement"] |= {"redundancy": redundancy, "spot": spot}
     data["traffic"].pop("peak_rps")
     data["traffic"]["hourly_rps"] = CURVE
     cat = catalog(
         row("g6.xlarge", "L4", 1, 0.8048, spot=0.30), row("g5.xlarge", "A10G", 1, 1.006, spot=0.45)
     )
-    return Spec.model_validate(data), two_class_profile(), cat
+    return Spec.model_validate(data), prof, cat
 
 
 def _brute(sp: Spec, prof: Any, cat: Any, n: int = 7) -> float:
