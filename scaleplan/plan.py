@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from scaleplan.catalog.model import CapacityType
 from scaleplan.errors import PlanError, Problem
+from scaleplan.kube.weights import class_routed
 from scaleplan.problems import (
     StrictModel,
     fix,
@@ -176,11 +177,10 @@ class Plan(StrictModel):
         weights are the allocations' ``routing`` shares of that class: a class with demand that
         no live allocation takes would get a rule of zero weights, which a Gateway answers with
         HTTP 500 (no backend). ``optimize`` routes every class; a hand-edited plan may not."""
-        k8s = self.spec.kubernetes
-        if k8s.routing != "gateway-api" or k8s.class_header is None or self.status == "infeasible":
+        if not class_routed(self) or self.status == "infeasible":  # one rule per active class
             return self
         live = [a for a in self.allocations if a.replicas > 0]
-        if not live or sum(1 for v in self.demand.classes.values() if v > 0) < 2:
+        if not live:
             return self
         for c, share in self.demand.classes.items():
             if share > 0 and not any(a.routing.get(c, 0.0) > 0 for a in live):
