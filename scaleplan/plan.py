@@ -144,6 +144,12 @@ class PlanMeta(StrictModel):
     inputs: InputHashes
 
 
+# the words a feasible plan's explanation uses for where its gap comes from
+# (scaleplan.solve.explain.gap_line), which the text report's headline reads
+GAP_FROM_SEARCH = "a longer --time-limit may close it"
+GAP_FROM_BOUND = "not unfinished search"
+
+
 class Plan(StrictModel):
     apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
     kind: Literal["Plan"] = "Plan"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from scaleplan.plan import GAP_FROM_BOUND, GAP_FROM_SEARCH
 from scaleplan.table import Column, Line, table_text
 
 if TYPE_CHECKING:
@@ -68,7 +69,23 @@ def summary_table(plan: Plan, seconds: float, *, wide: bool = False) -> str:
         f"Plan for {plan.metadata.name}: {plan.status}, gap {plan.gap or 0:.2%}, "
         f"solved in {seconds:.2f} s"
     )
+    why = gap_reason(plan)
+    if why:
+        title += f"\n  gap: {why}"
     return table_text(cols, rows, wide=wide, title=title)
+
+
+def gap_reason(plan: Plan) -> str | None:
+    """A feasible plan's gap in a few words (under 80 columns), from its explanation's gap
+    sentence (``scaleplan.solve.explain.gap_line``); None for an optimal plan."""
+    if plan.status != "feasible":
+        return None
+    line = next((s for s in plan.explanation if s.startswith("Gap ")), "")
+    if GAP_FROM_BOUND in line:
+        return "heuristic vs a loose bound, not the time limit (see explanation)"
+    if GAP_FROM_SEARCH in line:
+        return "the MILP stopped at the time limit; a longer --time-limit may help"
+    return None
 
 
 def _tpot(ms: float) -> str:

@@ -30,7 +30,7 @@ from scaleplan.plan import (
 from scaleplan.solve.candidates import Candidate, OpPoint, floor4
 from scaleplan.solve.placement import assumed_zones
 from scaleplan.solve.problem import Classes, Problem, quota_scopes
-from scaleplan.solve.search import Outcome
+from scaleplan.solve.search import Outcome, outcome_gap
 from scaleplan.spec import Spec
 from scaleplan.yamlio import dump_yaml
 
@@ -298,11 +298,7 @@ def binding(pb: Problem, o: Outcome, rps: Sequence[float]) -> list[str]:
 
 
 def _gap(best: Outcome) -> float:
-    if best.status == "optimal":
-        return 0.0
-    if best.cost <= 0:
-        return 0.0
-    return rounded(max(0.0, (best.cost - best.bound) / best.cost), 6)
+    return rounded(outcome_gap(best), 6)
 
 
 def _warnings(
@@ -333,8 +329,14 @@ def _warnings(
         )
     if best.note:  # a repair after the search (its own words), not the time limit
         warnings.append(best.note)
-    if (best.status != "optimal") if best.shares is None and not best.note else not best.proven:
-        warnings.append(f"stopped by the time limit: the plan is feasible, within {gap:.2%} of optimal")
+    if best.shares is None and not best.note:  # the MILP's own plan
+        if best.status != "optimal":
+            warnings.append(f"stopped by the time limit: the plan is feasible, within {gap:.2%} of optimal")
+    elif not best.proven:  # a heuristic step's plan (the explanation's gap line)
+        warnings.append(
+            "stopped by the time limit: the search behind the lower bound this plan is measured "
+            f"against did not finish; the gap ({gap:.2%}) is that and the bound's looseness"
+        )
     return warnings
 
 

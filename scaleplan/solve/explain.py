@@ -13,9 +13,17 @@ from collections.abc import Mapping, Sequence
 
 from scaleplan.kube.backends import group_allocations
 from scaleplan.kube.weights import peak_window
-from scaleplan.plan import HOURS_PER_MONTH, Allocation, Alternative, Baseline
+from scaleplan.plan import (
+    GAP_FROM_BOUND,
+    GAP_FROM_SEARCH,
+    HOURS_PER_MONTH,
+    Allocation,
+    Alternative,
+    Baseline,
+)
+from scaleplan.solve.mixbound import per_type_spares
 from scaleplan.solve.problem import Problem
-from scaleplan.solve.search import Outcome, describe
+from scaleplan.solve.search import Outcome, describe, outcome_gap
 
 _QUEUE_TEXT = {
     "discrete": "the dynamic-batching queueing model (batches launch when the replica is free)",
@@ -49,6 +57,7 @@ def explain(
     lines = [
         f"The cheapest plan that holds {holds} <= {slo.latency_ms:g} ms costs "
         f"${o.cost:.2f}/h (${monthly:,.0f}/month): {describe(o)} at peak.",
+        *([gap] if (gap := gap_line(pb, o, rps)) else []),
         f"Demand peaks at {rps[peak_w]:g} rps {when}; the plan sizes for "
         f"{spec.traffic.headroom:.0%} headroom on top.",
     ]
@@ -70,6 +79,75 @@ def explain(
         lines.extend(llm_explanation(spec, allocs))
     lines.append(f"Average utilization of the provisioned capacity over the day: {util:.0%}.")
     return lines
+
+
+def gap_line(pb: Problem, o: Outcome, rps: Sequence[float]) -> str | None:
+    """A ``feasible`` plan: where its gap comes from and whether ``--time-limit`` can close it.
+    Either the MILP search stopped at the time limit (unfinished search), or a heuristic step
+    after the search is measured against a lower bound that leaves something out
+    (:func:`bound_leaves_out`): then the gap is that bound's looseness, which more time does
+    not remove. None for an optimal plan."""
+    if o.status == "optimal":
+        return None
+    head = f"Gap {outcome_gap(o):.2%} (status feasible): "
+    what = bound_leaves_out(pb, o, rps)
+    if what is None:
+        return head + (
+            f"the MILP search stopped at the time limit ({pb.options.time_limit:g} s) before it "
+            f"proved this plan optimal; the gap is unfinished search, and {GAP_FROM_SEARCH}."
+        )
+    also = "" if o.proven else (
+        " The search behind that bound also stopped at the time limit: a longer --time-limit "
+        "may tighten the bound a little, not put back what it leaves out."
+    )
+    return head + (
+        "this plan comes from a heuristic step after the search, measured against a lower "
+        f"bound that leaves out: {what}. The gap is that bound's looseness, {GAP_FROM_BOUND}, "
+        "so a longer --time-limit does not close it." + also
+    )
+
+
+def bound_leaves_out(pb: Problem, o: Outcome, rps: Sequence[float]) -> str | None:
+    """What the lower bound a heuristic plan is measured against leaves out, in words; None
+    when the plan is the MILP's own (its gap is the time limit's). The paths: the rules'
+    weights fixed over a curve (``solve.rulecurve``), static HTTPRoute weights over a curve
+    (``solve.static.best_static``, with ``solve.mixbound`` under n+1 / zone), and the one-window
+    repairs as the route delivers its integer weights (``static.hold_rounded_spot``,
+    ``delivered.hold_delivered_loss``)."""
+    pl = pb.spec.placement
+    loss = pl.spot.allowed and pl.spot.survive_loss
+    if pb.class_rules_by_hour(rps):
+        red = f", and redundancy {pl.redundancy}" if pl.redundancy != "none" else ""
+        return (
+            "per-class rules that hold one set of weights all day (the bound routes each hour's "
+            f"classes on their own{red})"
+        )
+    if pb.hourly_weights(rps) and o.shares is not None:
+        parts = [
+            "HTTPRoute weights fixed over the day (the bound is the per-window optimum, whose "
+            "routing may change every hour)"
+        ]
+        if pb.mixed_stream:
+            parts.append("one class mix sent to every backend")
+        if per_type_spares(pb):
+            parts.append(
+                f"redundancy {pl.redundancy} as one spare per backend Service (the bound merges "
+                "the classes, or drops the redundancy)"
+            )
+        if loss:
+            parts.append(
+                "spot.survive_loss held at those fixed weights (the bound holds it with each "
+                "hour's own routing)"
+            )
+        return "; ".join(parts)
+    if o.note or (pb.mixed_stream and o.proven):  # one window: a repair's plan, or one
+        # measured against the exact one-class plan's repaired bound (solve.mixwindow)
+        return (
+            "the HTTPRoute's integer weights (the bound is the cheapest plan before the route's "
+            "weights are rounded and spot.max_fraction, n+1, zone and spot.survive_loss are "
+            "checked as it delivers them; the warnings say which moved)"
+        )
+    return None
 
 
 def _allocation_lines(pb: Problem, a: Allocation, models: Mapping[str, str]) -> list[str]:

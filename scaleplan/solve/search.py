@@ -53,6 +53,15 @@ class Outcome:
         return self.cost if self.status == "optimal" else self.bound
 
 
+def outcome_gap(o: Outcome) -> float:
+    """The plan's relative gap, ``(cost - bound) / cost`` (0 when optimal or free): against
+    the MILP's own bound, or against the lower bound a heuristic step measures itself by
+    (``scaleplan.solve.explain.gap_line`` says which)."""
+    if o.status == "optimal" or o.cost <= 0:
+        return 0.0
+    return max(0.0, (o.cost - o.bound) / o.cost)
+
+
 def search_windows(
     pb: Problem,
     cands: list[Candidate],
