@@ -156,7 +156,11 @@ class Plan(StrictModel):
     metadata: PlanMeta
     status: Status
     solver: str
-    gap: float | None = Field(default=None, ge=0, description="Proven relative optimality gap.")
+    gap: float | None = Field(default=None, ge=0, description=(
+            "(cost - lower bound) / cost: the MILP's own bound when it stopped at the time "
+            "limit, else the bound a heuristic step is measured against; the explanation's "
+            "'Gap' line says which."
+        ))
     cost_per_hour: float = Field(ge=0)
     cost_per_month: float = Field(ge=0)
     cost_per_million_requests: float | None = None

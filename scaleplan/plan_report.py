@@ -28,6 +28,7 @@ def plan_json(
     doc = plan_to_dict(plan)
     doc["solve_seconds"] = round(result.solve_seconds, 4)
     doc["solve_stats"] = result.stats_dict()
+    doc["gap_reason"] = gap_reason(plan)  # null when optimal; the explanation's gap line
     doc["files"] = list(wrote.written)
     doc["render_warnings"] = list(wrote.render_warnings)
     if wrote.changes is not None:

@@ -6,6 +6,7 @@ gap 5.70%" with nothing saying that --time-limit could not change it."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from pathlib import Path
@@ -152,3 +153,16 @@ def test_headline_reason_fits_80_columns(tmp_path: Path) -> None:
 
 def replace_line(s: str) -> str:
     return f"Gap 1.00% (status feasible): ... {GAP_FROM_SEARCH}." if s.startswith("Gap ") else s
+
+
+def test_optimize_report_and_json_say_the_reason(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    spec = _example(tmp_path, "vision-daily", VISION_SPOT_GATEWAY)
+    out = tmp_path / "out"
+    text = cli(["optimize", str(spec), "--out", str(out), "--no-manifests"]).stdout.splitlines()
+    head = next(i for i, s in enumerate(text) if s.startswith("Plan for vision: feasible, gap "))
+    reason = "  gap: heuristic vs a loose bound, not the time limit (see explanation)"
+    assert text[head + 1] == reason and len(reason) <= 80
+    args = ["optimize", str(spec), "--out", str(out), "--json", "--no-manifests"]
+    doc = json.loads(cli(args).stdout)
+    assert doc["gap_reason"] == reason.removeprefix("  gap: ")
+    assert any(s.startswith("Gap ") and GAP_FROM_BOUND in s for s in doc["explanation"])
