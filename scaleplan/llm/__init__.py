@@ -13,7 +13,7 @@ Public API:
 * :func:`~scaleplan.llm.closed_loop.closed_loop` and :func:`~scaleplan.llm.burst.burst`
   (benchmarks replayed through the engine's scheduler: N clients in a closed loop, N requests
   sent at once);
-* :func:`~scaleplan.llm.estimate.estimate_profile` (``scaleplan profile llm``) and
+* :func:`~scaleplan.llm.estimate.llm_profile` (``scaleplan profile llm``) and
   :func:`~scaleplan.llm.calibrate.calibrate` (fit efficiency scales to measured points).
 """
 

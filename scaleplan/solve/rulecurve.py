@@ -378,7 +378,8 @@ def _bound(
     on its own, every rule a day holds as delivered a row it relaxes, :func:`_provable`), but
     under n+1 / zone that MILP's multi-class rows keep a spare node per type where one backend
     Service needs one (docs/optimizer.md, "One window, several classes"), which no fixed route
-    need pay: the same search without redundancy then, else :func:`capacity_bound`."""
+    need pay: :func:`floor_without_redundancy` (the same search without redundancy, else
+    :func:`scaleplan.solve.problem.capacity_bound`)."""
     if pb.spec.placement.redundancy == "none":
         return o.floor, o.status == "optimal"
     return floor_without_redundancy(pb, o.cands, rps, deadline)
