@@ -113,7 +113,15 @@ def test_class_rules_over_a_curve_name_the_rules_fixed_all_day(tmp_path: Path) -
     line = gap_line(Problem.of(sp, SolveOptions()), _outcome(lower=1.5, rules_hour=5), rps)
     assert line is not None and GAP_FROM_BOUND in line
     assert "per-class rules that hold one set of weights all day" in line
-    assert "redundancy n+1" in line  # the bound leaves it out (solve.rulecurve)
+    assert "redundancy n+1 (the per-class search keeps a spare per type" in line
+    assert "survive_loss" not in line  # not asked for
+    loss = _spec(tmp_path, "llm-chat", {
+        "  peak_rps: 6\n": CURVE,
+        "  routing: gateway-api\n": "  routing: gateway-api\n  class_header: x-class\n",
+        "    max_fraction: 0.5\n": "    max_fraction: 0.5\n    survive_loss: true\n",
+    })
+    held = gap_line(Problem.of(loss, SolveOptions()), _outcome(lower=1.5, rules_hour=5), rps)
+    assert held is not None and "spot.survive_loss held at the rules' fixed weights" in held
 
 
 def test_class_blind_route_over_a_curve_names_the_class_mix_and_spares(tmp_path: Path) -> None:

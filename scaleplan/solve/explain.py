@@ -117,11 +117,21 @@ def bound_leaves_out(pb: Problem, o: Outcome, rps: Sequence[float]) -> str | Non
     pl = pb.spec.placement
     loss = pl.spot.allowed and pl.spot.survive_loss
     if pb.class_rules_by_hour(rps):
-        red = f", and redundancy {pl.redundancy}" if pl.redundancy != "none" else ""
-        return (
-            "per-class rules that hold one set of weights all day (the bound routes each hour's "
-            f"classes on their own{red})"
-        )
+        parts = [
+            "per-class rules that hold one set of weights all day (the bound routes each "
+            "hour's classes on their own)"
+        ]
+        if pl.redundancy != "none":  # solve.rulecurve._bound: the search without it
+            parts.append(
+                f"redundancy {pl.redundancy} (the per-class search keeps a spare per type, "
+                "which bounds no plan, so the bound drops it)"
+            )
+        if loss:
+            parts.append(
+                "spot.survive_loss held at the rules' fixed weights (the bound holds it with "
+                "each hour's own routing)"
+            )
+        return "; ".join(parts)
     if pb.hourly_weights(rps) and o.shares is not None:
         parts = [
             "HTTPRoute weights fixed over the day (the bound is the per-window optimum, whose "
