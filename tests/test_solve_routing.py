@@ -201,7 +201,8 @@ def test_gateway_hourly_mix_keeps_its_weights_all_day() -> None:
     assert route_weights(plan) == {a.name: (91 if a.instance_type == "g6.xlarge" else 9) for a in plan.allocations}
     assert plan.cost_per_hour == pytest.approx(1.2)
     assert plan.status == "feasible" and plan.gap == pytest.approx(0.25, abs=1e-6)
-    line = next(x for x in plan.explanation if x.startswith("Routing:") and "HTTPRoute weights" in x)
+    routing = (x for x in plan.explanation if x.startswith("Routing:"))
+    line = next(x for x in routing if "HTTPRoute weights" in x)
     assert "(g6.xlarge 91%, c7i.large 9%)" in line and "33.3% more" in line
     for a in plan.allocations:  # what render writes: its integer weight, 91 or 9
         assert a.routing["default"] == pytest.approx(route_weights(plan)[a.name] / 100, abs=1e-9)
