@@ -174,3 +174,13 @@ def test_optimize_report_and_json_say_the_reason(cli, tmp_path: Path) -> None:  
     doc = json.loads(cli(args).stdout)
     assert doc["gap_reason"] == reason.removeprefix("  gap: ")
     assert any(s.startswith("Gap ") and GAP_FROM_BOUND in s for s in doc["explanation"])
+
+
+def test_a_finished_search_is_never_blamed_on_the_time_limit(tmp_path: Path) -> None:
+    """A feasible plan from a step the heuristic list does not know (a one-window plan, no
+    repair note) whose search finished: the line says the search finished, never 'time limit'."""
+    sp = _spec(tmp_path, "vision-daily", {})
+    rps, _ = demand_windows(sp)
+    line = gap_line(Problem.of(sp, SolveOptions()), _outcome(proven=True), rps)
+    assert line is not None and "which finished" in line and GAP_FROM_BOUND in line
+    assert "time limit (" not in line and GAP_FROM_SEARCH not in line

@@ -91,6 +91,11 @@ def gap_line(pb: Problem, o: Outcome, rps: Sequence[float]) -> str | None:
         return None
     head = f"Gap {outcome_gap(o):.2%} (status feasible): "
     what = bound_leaves_out(pb, o, rps)
+    if what is None and o.proven:  # a step after a finished search that the list above misses
+        return head + (
+            "this plan comes from a step after the search, which finished; the gap is to that "
+            f"search's bound, {GAP_FROM_BOUND}, so a longer --time-limit does not close it."
+        )
     if what is None:
         return head + (
             f"the MILP search stopped at the time limit ({pb.options.time_limit:g} s) before it "
