@@ -40,8 +40,8 @@ from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem
 from scaleplan.solve.search import Outcome, floor_without_redundancy, search_windows, shape_groups
 from scaleplan.solve.split import (
     Split,
-    group_carries,
     group_weights,
+    short_backend,
     spot_share,
     spot_step,
     spread,
@@ -169,20 +169,15 @@ def _grow(
         if step[1] is not None:
             reps[step[1]] -= 1
         return True
-    for g, ks in split.members.items():
-        load = share.get(g, 0.0) * d
-        if load <= 0:
-            continue
-        if not group_carries(split, ks, reps, load):
-            reps[split.cheapest(ks)] += 1
-            return True
-        if pl.spot.survive_loss and not split.spot_loss_ok(ks, reps, load):
-            od = [k for k in ks if cands[k].capacity_type == "on-demand"]
-            if not od:
-                return False
-            reps[split.cheapest(od)] += 1
-            return True
-    return False
+    short = short_backend(split, share, reps, d)
+    if short is None:
+        return False
+    ks, loss = short  # loss: survive_loss, which its on-demand members alone must hold
+    grow = [k for k in ks if cands[k].capacity_type == "on-demand"] if loss else ks
+    if not grow:
+        return False
+    reps[split.cheapest(grow)] += 1
+    return True
 
 
 def _size(

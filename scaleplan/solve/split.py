@@ -244,15 +244,26 @@ def window_ok(
     cands = split.cands
     if pl.spot.allowed and spot_share(cands, split.groups, w, reps) > pl.spot.max_fraction + 1e-9:
         return False
+    return short_backend(split, w, reps, d) is None
+
+
+def short_backend(
+    split: Split, weights: dict[int, float], reps: Sequence[int], d: float
+) -> tuple[list[int], bool] | None:
+    """The first backend group with a share (``weights[g]`` of demand ``d``) that its pods in
+    ``reps`` do not carry with headroom and its n+1 / zone spare (:func:`group_carries`;
+    False), or under survive_loss with their on-demand pods alone (True): its members and
+    which; None when every group carries its share."""
+    pl = split.pb.spec.placement
     for g, ks in split.members.items():
-        load = w.get(g, 0.0) * d
+        load = weights.get(g, 0.0) * d
         if load <= 0:
             continue
         if not group_carries(split, ks, reps, load):
-            return False
+            return ks, False
         if pl.spot.survive_loss and not split.spot_loss_ok(ks, reps, load):
-            return False
-    return True
+            return ks, True
+    return None
 
 
 def trim_nodes(
