@@ -192,6 +192,24 @@ def test_alternatives_and_baselines() -> None:
     assert plan.alternatives[0].description.endswith(("xlarge", "spot"))
 
 
+def test_all_on_demand_baseline_left_out_when_it_is_the_plan() -> None:
+    """A plan without spot (not allowed, or spot dearer than on-demand) is its own all-on-demand
+    baseline: listing it ("saves 0%") read as a second plan. A plan that buys spot keeps it."""
+    prof = profile(point("L4", 4, 40, 30))
+    opts = SolveOptions(max_utilization=1.0)
+    cheap = catalog(row("g6.xlarge", "L4", 1, 0.8, spot=0.3))
+    dear = catalog(row("g6.xlarge", "L4", 1, 0.8, spot=0.9))
+    allowed = spec(placement={"spot": {"allowed": True}})
+    no_spot = solve(spec(), prof, cheap, options=opts).plan
+    dear_spot = solve(allowed, prof, dear, options=opts).plan
+    for plan in (no_spot, dear_spot):
+        assert [b.name for b in plan.baselines] == ["cheapest-single-type", "fastest-accelerator"]
+    spot = solve(allowed, prof, cheap, options=opts).plan
+    base = {b.name: b for b in spot.baselines}
+    assert base["all-on-demand"].cost_per_hour == pytest.approx(3.2)
+    assert (base["all-on-demand"].savings_fraction or 0) > 0
+
+
 def test_budget_ok_when_above_cost() -> None:
     cat = catalog(row("g6.xlarge", "L4", 1, 1.0))
     plan = solve(spec(placement={"budget_per_hour": 4.0}), profile(point("L4", 4, 40, 30)), cat, options=FAST).plan

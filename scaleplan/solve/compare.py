@@ -2,7 +2,8 @@
 
 :func:`alternatives` finds the cheapest single-instance-type plans (a lower bound orders the
 types, then exact solves); :func:`baselines` prices the cheapest single type, only the fastest
-accelerator and all on-demand, each with what the plan saves against it. Both share the
+accelerator and all on-demand (left out when it is the plan itself), each with what the plan
+saves against it. Both share the
 command's ``--time-limit`` with the main solve; what does not fit in it is left out.
 """
 
@@ -110,7 +111,8 @@ def baselines(
     singles: list[Outcome] | None,
     deadline: float,
 ) -> list[Baseline]:
-    """The cheapest single type, only the fastest accelerator, all on-demand.
+    """The cheapest single type, only the fastest accelerator, all on-demand (left out when
+    it is the plan: spot not allowed, or the plan holds no spot and costs the same).
 
     ``singles`` is None when the time limit stopped the single-type search before it found
     one. A baseline the time limit left unsolved says so; "(infeasible)" is kept for
@@ -153,13 +155,22 @@ def baselines(
         only = [c for c in unpruned if c.accelerator == fastest]
         o = solve_in_time(prune(only, prune_rules(pb.spec, only)))
         out.append(mk("fastest-accelerator", f"only the fastest accelerator ({fastest})", o))
+    # all on-demand: left out when it is the plan itself (spot not allowed, or the plan holds
+    # no spot and the on-demand solve found the same nodes at the same cost): "saves 0%
+    # against all on-demand" would read as a second plan
     if pb.spec.placement.spot.allowed:
         od = [c for c in cands if c.capacity_type == "on-demand"]
         # static weights: the plan itself already solved it (static._on_demand_plan)
         known = best.on_demand
         mixed = [c for c in od if pb.mixed_capacity(c) is not None]
         o = known if known is not None and known.cands == mixed else solve_in_time(od)
-        out.append(mk("all-on-demand", "all on-demand (no spot)", o))
-    else:
-        out.append(mk("all-on-demand", "all on-demand (no spot)", best))
+        if not _is_the_plan(o, best):
+            out.append(mk("all-on-demand", "all on-demand (no spot)", o))
     return out
+
+
+def _is_the_plan(o: Outcome | _Skipped | None, best: Outcome) -> bool:
+    """Whether a baseline's solve found the plan itself: the same nodes at peak, same cost."""
+    if not isinstance(o, Outcome) or not o.solved:
+        return False
+    return describe(o) == describe(best) and round(o.cost, 9) == round(best.cost, 9)
