@@ -124,6 +124,9 @@ class InfeasibleReason:
     message: str
     fix: str
     details: dict[str, object] = field(default_factory=dict)
+    # the spec field the reason is about ("" when none): optimize names the spec file's line
+    # of it (scaleplan.inputs.solve_inputs), as it does for a bad value
+    where: str = ""
 
 
 class InfeasibleError(ScaleplanError):
@@ -146,6 +149,7 @@ class InfeasibleError(ScaleplanError):
             "hint": self.hint,
             "reasons": [
                 {"code": r.code, "message": r.message, "fix": r.fix, "details": r.details}
+                | ({"where": r.where} if r.where else {})
                 for r in self.reasons
             ],
         }

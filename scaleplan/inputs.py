@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from scaleplan.errors import InputError, OptionError, Problem, SpecError, input_error
+from scaleplan.errors import (
+    InfeasibleError,
+    InputError,
+    OptionError,
+    Problem,
+    SpecError,
+    input_error,
+)
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Accelerator, Catalog
@@ -77,6 +84,24 @@ def solve_inputs(inp: Inputs, options: SolveOptions) -> SolveResult:
         return solve(inp.spec, inp.profile, inp.catalog, options=options)
     except InputError as exc:
         raise in_spec_file(exc, inp) from None
+    except InfeasibleError as exc:
+        raise infeasible_in_spec_file(exc, inp) from None
+
+
+def infeasible_in_spec_file(exc: InfeasibleError, inp: Inputs) -> InfeasibleError:
+    """Each reason about a spec field (``where``: placement.budget_per_hour) led by the spec
+    file and the field's line, as a bad value is (``spec.yaml:14: ...``); the line is also in
+    the reason's details."""
+    if inp.lines is None or not any(r.where for r in exc.reasons):
+        return exc
+    out = []
+    for r in exc.reasons:
+        if r.where:
+            line = inp.lines.line_of(tuple(r.where.split(".")))
+            at = f"{inp.source}:{line}: {r.message}"
+            r = replace(r, message=at, details={**r.details, "line": line})
+        out.append(r)
+    return InfeasibleError(out)
 
 
 def in_spec_file(exc: InputError, inp: Inputs) -> InputError:

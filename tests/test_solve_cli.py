@@ -162,3 +162,25 @@ def test_llm_summary_writes_a_slow_tpot_in_whole_ms() -> None:
     plan = plan.model_copy(update={"allocations": (a.model_copy(update={"llm": llm}),)})
     text = "\n".join(line.text for line in llm_lines(plan))
     assert "default TTFT 15234 ms, TPOT 1,234 ms" in text and "e+" not in text, text
+
+
+def test_budget_line_and_dollars(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A budget that rules every plan out read "placement.budget_per_hour is 0.05, the
+    cheapest plan costs 0.43": no $/h and no spec line (ux2 finding 13). It names the spec
+    file and the field's line, as a bad value does, both figures in $/h and the budget that
+    holds the cheapest plan; --json carries the field and line too."""
+    text = (EMB / "spec.yaml").read_text().replace(
+        "  redundancy: n+1\n", "  redundancy: n+1\n  budget_per_hour: 0.05\n"
+    )
+    line = text.splitlines().index("  budget_per_hour: 0.05") + 1
+    sp = tmp_path / "spec.yaml"
+    sp.write_text(text.replace("profile: profile.yaml", f"profile: {EMB / 'profile.yaml'}"))
+    out = str(tmp_path / "out")
+    args = ["optimize", str(sp), "--out", out, "--no-alternatives", "--no-manifests"]
+    err = cli(args, exit_code=4).stderr
+    assert f"{sp}:{line}: placement.budget_per_hour is $0.05/h, the cheapest plan costs $" in err
+    assert "raise placement.budget_per_hour to at least " in err and "/h), or relax" in err
+    doc = json.loads(cli([*args, "--json"], exit_code=4).stdout)
+    reason = doc["reasons"][0]
+    assert reason["code"] == "budget" and reason["where"] == "placement.budget_per_hour"
+    assert reason["details"]["line"] == line

@@ -65,8 +65,9 @@ def test_quota_reason_with_numbers() -> None:
 def test_budget_reason() -> None:
     err = reasons(spec(placement={"budget_per_hour": 2.0}), profile(point("L4", 4, 40, 30)))
     assert err.reasons[0].code == "budget"
-    assert "placement.budget_per_hour is 2.00, the cheapest plan costs 3.20" in str(err)
-    assert "raise placement.budget_per_hour to 3.20" in err.hint
+    assert "placement.budget_per_hour is $2.00/h, the cheapest plan costs $3.20/h" in str(err)
+    assert "raise placement.budget_per_hour to at least 3.20 ($3.20/h)" in err.hint
+    assert err.reasons[0].where == "placement.budget_per_hour"
 
 
 def test_memory_reason() -> None:

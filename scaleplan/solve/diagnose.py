@@ -203,13 +203,18 @@ def time_limit_reason(options: SolveOptions) -> InfeasibleReason:
 
 
 def budget_reason(budget: float, best: Outcome) -> InfeasibleReason:
+    """The cheapest plan costs more than placement.budget_per_hour: both in $/h (the plan's
+    cost averaged over the day, as the budget is) and the budget that holds it, in cents up."""
+    need = math.ceil(round(best.cost * 100, 6)) / 100
+    have = f"{budget:.2f}" if abs(budget - round(budget, 2)) < 1e-9 else f"{budget:g}"
     return InfeasibleReason(
         "budget",
-        f"placement.budget_per_hour is {budget:.2f}, the cheapest plan costs {best.cost:.2f} "
-        f"({describe(best)})",
-        f"raise placement.budget_per_hour to {math.ceil(best.cost * 100) / 100:.2f}, or relax "
+        f"placement.budget_per_hour is ${have}/h, the cheapest plan costs ${best.cost:.2f}/h "
+        f"averaged over the day ({describe(best)})",
+        f"raise placement.budget_per_hour to at least {need:.2f} (${need:.2f}/h), or relax "
         "the SLO, headroom or redundancy",
         {"budget": budget, "cost": best.cost},
+        where="placement.budget_per_hour",
     )
 
 
