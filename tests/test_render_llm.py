@@ -4,6 +4,7 @@ inference-pool routing mode, golden manifests, strict validation, check rules, a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -418,6 +419,49 @@ def test_checkpoint_named_with_another_precision_warns(tables: Catalog) -> None:
         assert bool(notes) == warned, (dtype, uri, notes)
         if warned:
             assert f"model.dtype is {dtype} but the checkpoint {uri}" in notes[0]
+
+
+def test_quantized_dtype_on_a_checkpoint_named_without_precision_warns(tables: Catalog) -> None:
+    """model.dtype int4-awq served from Qwen/Qwen2.5-7B-Instruct (a bf16 checkpoint whose name
+    states no precision): the server loads 14 GiB of bf16 weights where the plan sized ~5 GiB.
+    Warned when the plan knows the architecture's own precision (a preset, or a config.json's
+    record) and it differs; not for a natively quantized model named without one (DeepSeek-V3's
+    fp8), nor when the plan does not know the architecture (the case above), nor when a
+    --quantization flag takes charge of the weights."""
+    base = LLM_PLANS["vllm-70b"]()
+
+    def notes(arch: str | None, dtype: str, uri: str, args: list[str] | None = None) -> list[str]:
+        source = {"uri": uri, "secret": "hf-token"}
+        up: dict[str, object] = {"model.dtype": dtype, "model.source": source}
+        if arch is not None:
+            up["model.architecture"] = arch
+        if args is not None:
+            up["kubernetes.args"] = args
+        shown = render_report(with_spec(base, **up), tables).warnings
+        return [w for w in shown if "names no precision" in w]
+
+    qwen = "Qwen/Qwen2.5-7B-Instruct"
+    (warned,) = notes("qwen2.5-7b-instruct", "int4-awq", qwen)
+    assert f"model.source.uri {qwen} names no precision and the architecture is bf16" in warned
+    assert "the plan sized int4-awq weights" in warned
+    assert "point model.source.uri at an AWQ checkpoint" in warned
+    assert notes("llama-3.1-70b", "fp8", "meta-llama/Llama-3.1-70B-Instruct")
+    assert not notes("deepseek-v3", "fp8", "deepseek-ai/DeepSeek-V3")  # natively fp8
+    assert not notes(None, "int4-awq", qwen)  # the plan does not know the architecture
+    assert not notes("qwen2.5-7b-instruct", "bf16", qwen)  # not quantized: what the name holds
+    assert not notes("qwen2.5-7b-instruct", "int4-awq", "Qwen/Qwen2.5-7B-Instruct-AWQ")
+    llama = "meta-llama/Llama-3.1-70B-Instruct"
+    assert not notes("llama-3.1-70b", "fp8", llama, ["--quantization", "fp8"])
+    # a config.json architecture: the plan's record of it says the precision
+    up = {"model.dtype": "int8", "model.architecture": "./qwen/config.json",
+          "model.source": {"uri": qwen, "secret": "hf-token"}}
+    rec = with_spec(base, **up)
+    from scaleplan.llm.arch import preset
+
+    record = dataclasses.asdict(preset("qwen2.5-7b-instruct"))
+    shown = render_report(rec.model_copy(update={"architecture": record}), tables).warnings
+    assert any("names no precision and the architecture is bf16" in w for w in shown)
+    assert not any("names no precision" in w for w in render_report(rec, tables).warnings)
 
 
 def test_check_reads_the_kv_cache_precision_against_the_plan(tables: Catalog) -> None:

@@ -114,6 +114,9 @@ def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accel
         warnings += engines.precision_notes(
             model.engine, model.dtype, model.kv_cache_dtype, uri, k8s_args
         )
+        native = engines.native_precision(plan)
+        unstated = engines.unstated_precision_note(model.engine, model.dtype, uri, native, k8s_args)
+        warnings += [unstated] if unstated else []
     problems: list[Problem] = []
     for j, al in enumerate(allocs):
         allocs[j], probs = server_args(plan, al, warnings)

@@ -68,6 +68,7 @@ __all__ = [
     "merge_args",
     "metrics_of",
     "named_precision",
+    "native_precision",
     "precision_notes",
     "server_settings",
 ]
@@ -323,6 +324,55 @@ def named_precision(uri: str) -> str | None:
         if word in words:
             return precision
     return None
+
+
+# a quantized model.dtype -> the checkpoint to point model.source.uri at
+_QUANTIZED_CHECKPOINT = {
+    "fp8": "an FP8", "int8": "an INT8 (W8A16)", "int4-awq": "an AWQ", "int4-gptq": "a GPTQ"
+}
+
+
+def native_precision(plan: Plan) -> str | None:
+    """The weight precision of the planned architecture's own checkpoint (its config.json's
+    quantization_config / torch_dtype, a preset's ``native_quantization``), when the plan knows
+    it: a config.json architecture's record (``Plan.architecture``) or a shipped preset by
+    name; None without an architecture, or for a config.json plan written before plans
+    recorded it (render reads no files of the spec's)."""
+    if plan.architecture is not None:
+        v = plan.architecture.get("native_dtype")
+        return v if isinstance(v, str) else None
+    ref = plan.spec.model.architecture
+    if ref is None:
+        return None
+    from scaleplan.llm.arch import is_config_path, preset, resolve_preset
+
+    if is_config_path(ref) or resolve_preset(ref) is None:
+        return None
+    return preset(ref).native_dtype
+
+
+def unstated_precision_note(
+    engine: str, dtype: str | None, uri: str | None, native: str | None, args: Sequence[str]
+) -> str | None:
+    """A quantized ``model.dtype`` served from a checkpoint whose name states no precision,
+    while the architecture's own checkpoint is of another precision (``native``: Qwen2.5-7B is
+    bf16): the repository named is most likely that one, and the engine loads what its
+    config.json states, not what the plan sized. None when the name states a precision (then
+    :func:`precision_notes` checks it), the architecture's precision is unknown or agrees
+    (DeepSeek-V3's fp8 checkpoint is named without one), or ``args`` set a quantization."""
+    if dtype not in _QUANTIZED_CHECKPOINT or uri is None or native is None:
+        return None
+    if named_precision(uri) is not None or native == dtype or native in _AGREES[dtype]:
+        return None
+    if "quantization" in parse_flags(args, (engine,)):
+        return None
+    return (
+        f"model.source.uri {uri} names no precision and the architecture is {native}; the plan "
+        f"sized {dtype} weights: {engine} loads the precision the checkpoint's config.json "
+        f"states, so a {native} checkpoint would take more memory per GPU than the plan sized "
+        f"(or not fit); point model.source.uri at {_QUANTIZED_CHECKPOINT[dtype]} checkpoint of "
+        f"the model, or set model.dtype: {native} and run scaleplan optimize again"
+    )
 
 
 def precision_notes(
