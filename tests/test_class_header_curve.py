@@ -90,6 +90,8 @@ def test_curve_plan_holds_every_hour_at_its_fixed_class_rules() -> None:
     line = next(x for x in plan.explanation if x.startswith("Routing: gateway-api"))
     assert "cannot change by hour" in line and "per-class routing planned for the peak" in line
     assert "not proven optimal" in line and "($6.99/h against $6.94/h: each hour's" in line
+    # the headline's gap, (cost - bound) / cost, not (cost - bound) / bound a second way
+    assert f"gap {plan.gap:.2%} to a lower bound on any plan" in line and "more than" not in line
     assert not any("time limit" in w for w in plan.warnings)
 
 
@@ -217,6 +219,8 @@ def test_a_quieter_hours_routing_can_hold_the_day() -> None:
     line = next(x for x in plan.explanation if x.startswith("Routing: gateway-api"))
     assert "per-class routing planned for hour 16 (cheaper over the day than the peak's)" in line
     assert plan.status == "feasible" and "not proven optimal" in line
+    assert plan.gap == pytest.approx(0.2 / 0.75, abs=0.01)  # (0.75 - 0.55) / 0.75, not / 0.55
+    assert f"gap {plan.gap:.2%} to a lower bound on any plan" in line
     assert "($0.75/h against $0.55/h: each hour's classes routed on their own, redundancy n+1 " \
         "left out)" in line
     assert plan.cost_per_hour == pytest.approx(0.75, abs=1e-6)

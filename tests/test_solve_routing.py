@@ -175,7 +175,9 @@ def test_gateway_hourly_llm_chat_plans_with_static_weights(cli, tmp_path: Path) 
     # per-type split that the route does not have
     assert len(backends(plan)) == 1
     line = next(x for x in plan.explanation if x.startswith("Routing: gateway-api"))
-    assert "One backend Service takes every request in every hour" in line and "more than the per-window optimum" in line
+    assert "One backend Service takes every request in every hour" in line
+    # the gap as the headline states it, (cost - bound) / cost, not a second figure
+    assert f"gap {plan.gap:.2%} to the per-window optimum" in line and "more than" not in line
     assert "HTTPRoute weights are fixed at the peak mix" not in line
     res = simulate(plan)
     assert res.policy == "static-weights"
@@ -203,7 +205,9 @@ def test_gateway_hourly_mix_keeps_its_weights_all_day() -> None:
     assert plan.status == "feasible" and plan.gap == pytest.approx(0.25, abs=1e-6)
     routing = (x for x in plan.explanation if x.startswith("Routing:"))
     line = next(x for x in routing if "HTTPRoute weights" in x)
-    assert "(g6.xlarge 91%, c7i.large 9%)" in line and "33.3% more" in line
+    assert "(g6.xlarge 91%, c7i.large 9%)" in line
+    # the headline's gap, (1.20 - 0.90) / 1.20; it read "33.3% more" ((1.20 - 0.90) / 0.90)
+    assert "gap 25.00% to the day if weights could change hourly ($1.20/h against $0.90/h)" in line
     for a in plan.allocations:  # what render writes: its integer weight, 91 or 9
         assert a.routing["default"] == pytest.approx(route_weights(plan)[a.name] / 100, abs=1e-9)
 

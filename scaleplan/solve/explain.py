@@ -323,11 +323,11 @@ def _weighted_routing_line(
             split[label] = split.get(label, 0.0) + o.shares[k]
     by_share = sorted(split.items(), key=lambda kv: (-kv[1], kv[0]))
     weights = ", ".join(f"{t} {v:.0%}" for t, v in by_share)
-    extra = (o.cost - o.lower) / o.lower if o.lower > 0 else 0.0
+    gap = _gap_to(o.cost, o.lower)
     if not pb.hourly_weights(rps):  # one window, several classes (Problem.mixed_stream)
         per_class = (
-            f"the plan costs {extra:.1%} more than if each class could be routed to the shapes "
-            f"that serve it best (${o.cost:.2f}/h against ${o.lower:.2f}/h)."
+            f"gap {gap:.2%} to the plan if each class could be routed to the shapes that "
+            f"serve it best (${o.cost:.2f}/h against ${o.lower:.2f}/h)."
         )
         if len(group_allocations(allocs)) == 1:
             return (
@@ -342,21 +342,26 @@ def _weighted_routing_line(
     if gateway and len(group_allocations(allocs)) == 1:  # one backend: weight 100 all day
         return (
             f"{line} One backend Service takes every request in every hour, so weights fixed "
-            f"over the day bind nothing; the day costs {extra:.1%} more than the per-window "
-            f"optimum over every serving shape (${o.cost:.2f}/h against ${o.lower:.2f}/h)."
+            f"over the day bind nothing; gap {gap:.2%} to the per-window optimum over every "
+            f"serving shape (${o.cost:.2f}/h against ${o.lower:.2f}/h)."
         )
     return (
         f"{line} HTTPRoute weights are fixed at the peak mix ({weights}); other hours scale each "
-        f"type to its share; the day costs {extra:.1%} more than if weights could change hourly "
+        f"type to its share; gap {gap:.2%} to the day if weights could change hourly "
         f"(${o.cost:.2f}/h against ${o.lower:.2f}/h)."
     )
+
+
+def _gap_to(cost: float, lower: float) -> float:
+    """The day's gap to ``lower`` as the plan's headline states one (``outcome_gap``):
+    ``(cost - lower) / cost``, so a Routing line and the headline give the same number."""
+    return max(0.0, (cost - lower) / cost) if cost > 0 else 0.0
 
 
 def _class_rules_day(pb: Problem, o: Outcome, rps: Sequence[float]) -> str:
     """``kubernetes.class_header`` over a curve (:mod:`scaleplan.solve.rulecurve`): which
     weights the rules hold all day and what they cost against hourly per-class routing."""
     lower = o.lower if o.lower is not None else o.bound
-    extra = (o.cost - lower) / lower if lower > 0 else 0.0
     hour = "hour {}" if len(rps) == 24 else "window {}"
     if o.rules_hour is None:
         weights = (
@@ -386,7 +391,7 @@ def _class_rules_day(pb: Problem, o: Outcome, rps: Sequence[float]) -> str:
             f"{bound}), so it is optimal."
         )
     return (
-        f"{held} (a heuristic, not proven optimal); the day costs {extra:.1%} more than a "
+        f"{held} (a heuristic, not proven optimal); gap {_gap_to(o.cost, lower):.2%} to a "
         f"lower bound on any plan (${o.cost:.2f}/h against ${lower:.2f}/h: {bound})."
     )
 
