@@ -97,7 +97,8 @@ def infeasible_in_spec_file(exc: InfeasibleError, inp: Inputs) -> InfeasibleErro
     out = []
     for r in exc.reasons:
         if r.where:
-            line = inp.lines.line_of(tuple(r.where.split(".")))
+            key = tuple(int(k) if k.isdigit() else k for k in r.where.split("."))
+            line = inp.lines.line_of(key)  # placement.quotas.0.max_gpus: a list's index
             at = f"{inp.source}:{line}: {r.message}"
             r = replace(r, message=at, details={**r.details, "line": line})
         out.append(r)

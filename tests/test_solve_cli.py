@@ -184,3 +184,32 @@ def test_budget_line_and_dollars(cli, tmp_path: Path) -> None:  # type: ignore[n
     reason = doc["reasons"][0]
     assert reason["code"] == "budget" and reason["where"] == "placement.budget_per_hour"
     assert reason["details"]["line"] == line
+
+
+@pytest.mark.parametrize(
+    ("field", "add", "key", "code", "says"),
+    [
+        ("max_replicas", "  max_replicas: 1\n", "  max_replicas: 1", "max-replicas",
+         "placement.max_replicas is 1, the cheapest plan needs "),
+        ("quotas", "  quotas:\n    - provider: aws\n      max_gpus: 1\n", "      max_gpus: 1",
+         "quota", "quota aws/*/* is 1 GPUs, the cheapest plan needs "),
+    ],
+)
+def test_placement_reasons_name_their_spec_line(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, field: str, add: str, key: str, code: str, says: str
+) -> None:
+    """The quota and max_replicas reasons name the spec file and the field's line, as the
+    budget reason does (8b62f9f): they read "placement.max_replicas is 1, ..." with no line."""
+    text = (EMB / "spec.yaml").read_text()
+    text = text.replace("  redundancy: n+1\n", "  redundancy: n+1\n" + add)
+    if field == "quotas":  # GPUs only, so the quota binds every plan
+        text = text.replace("accelerators: [cpu, T4, L4, A10G]", "accelerators: [T4, L4, A10G]")
+    line = text.splitlines().index(key) + 1
+    sp = tmp_path / "spec.yaml"
+    sp.write_text(text.replace("profile: profile.yaml", f"profile: {EMB / 'profile.yaml'}"))
+    out = str(tmp_path / "out")
+    args = ["optimize", str(sp), "--out", out, "--no-alternatives", "--no-manifests"]
+    err = cli(args, exit_code=4).stderr
+    assert f"{sp}:{line}: {says}" in err, err
+    reason = json.loads(cli([*args, "--json"], exit_code=4).stdout)["reasons"][0]
+    assert reason["code"] == code and reason["details"]["line"] == line

@@ -60,6 +60,7 @@ def test_quota_reason_with_numbers() -> None:
     assert err.reasons[0].code == "quota"
     assert "quota aws/us-east-1/g6 is 32 GPUs, the cheapest plan needs 40" in str(err)
     assert "raise the quota aws/us-east-1/g6 to 40 GPUs" in err.hint
+    assert err.reasons[0].where == "placement.quotas.0.max_gpus"  # optimize names its line
 
 
 def test_budget_reason() -> None:
@@ -94,6 +95,7 @@ def test_max_replicas_reason() -> None:
     err = reasons(spec(placement={"max_replicas": 2, "accelerators": ["L4"], "exclude": ["g6.12xlarge"]}), profile(point("L4", 4, 40, 30)))
     assert err.reasons[0].code == "max-replicas"
     assert "placement.max_replicas is 2, the cheapest plan needs 4 replicas" in str(err)
+    assert err.reasons[0].where == "placement.max_replicas"
 
 
 def test_unknown_accelerator_in_allow_list_is_a_spec_error() -> None:

@@ -264,6 +264,7 @@ def _survive_loss_reason(
         "replacements serve), or allow on-demand instance types (placement, quotas, "
         "max_replicas)",
         {"peak_rps": peak, "without_survive_loss": describe(relaxed)},
+        where="placement.spot.survive_loss",
     )
 
 
@@ -278,7 +279,7 @@ def _rule_reasons(
         relaxed = search_windows(pb, cands, [peak], deadline=deadline, quotas=False, tie_break=False)
         if relaxed.solved:
             sol = relaxed.sols[0]
-            for q in quota_scopes(pb.spec, cands):
+            for i, q in enumerate(quota_scopes(pb.spec, cands)):  # placement.quotas' order
                 used = sum(cands[k].gpus_per_node * sol.nodes[k] for k in q.members)
                 if used > q.limit:
                     reasons.append(
@@ -288,6 +289,7 @@ def _rule_reasons(
                             f"raise the quota {q.label} to {used} GPUs, or allow other regions "
                             "or families",
                             {"quota": q.label, "limit": q.limit, "needed": used},
+                            where=f"placement.quotas.{i}.max_gpus",
                         )
                     )
             if reasons:
@@ -307,15 +309,17 @@ def _rule_reasons(
                     f"{need} replicas at peak ({peak:g} rps)",
                     f"raise placement.max_replicas to {need}, or relax the SLO or headroom",
                     {"limit": pl.max_replicas, "needed": need},
+                    where="placement.max_replicas",
                 )
             ]
     if pl.spot.allowed and not any(c.capacity_type == "on-demand" for c in cands):
         return [
             InfeasibleReason(
                 "spot",
-                "only spot prices are known for the candidates, but spot.max_fraction is "
-                f"{pl.spot.max_fraction:g}",
+                "only spot prices are known for the candidates, but placement.spot.max_fraction "
+                f"is {pl.spot.max_fraction:g}",
                 "set placement.spot.max_fraction to 1 or add on-demand prices",
+                where="placement.spot.max_fraction",
             )
         ]
     if pl.redundancy == "zone":
