@@ -184,6 +184,41 @@ def test_emit_jobs(tmp_path: Path, cli) -> None:
     cli(["profile", "x:f", "--emit-jobs", str(tmp_path / "j3"), "--accelerators", "L4"], exit_code=2)
 
 
+
+@pytest.mark.parametrize("gpus", ["1", "4"])
+def test_emitted_jobs_pass_our_own_check(tmp_path: Path, cli, gpus: str) -> None:
+    """`profile --emit-jobs` wrote Jobs that `scaleplan check` flagged (no securityContext, no
+    CPU limit: 12 warnings for three accelerators; /dev/shm missing for --gpus 4, an error):
+    our own output passes our own gate, --fail-on warning."""
+    import kubernetes_validate
+
+    out = tmp_path / "jobs"
+    cli(["profile", "mypkg.models:factory", "--emit-jobs", str(out), "--accelerators", "L4,A10G,cpu", "--gpus", gpus, "--image", "ghcr.io/me/model:1"])
+    r = cli(["check", str(out), "--fail-on", "warning"])
+    assert "0 error(s), 0 warning(s) in 3 object(s)" in r.stdout
+    for name in ("profile-l4.yaml", "profile-cpu.yaml"):
+        kubernetes_validate.validate(yaml.safe_load((out / name).read_text()), "1.30.0", strict=True)
+    gpu = yaml.safe_load((out / "profile-l4.yaml").read_text())["spec"]["template"]["spec"]
+    res = gpu["containers"][0]["resources"]
+    n = int(gpus)
+    assert res["limits"]["nvidia.com/gpu"] == n and res["requests"]["cpu"] == str(2 * n)
+    assert res["limits"]["cpu"] == str(4 * n) and res["limits"]["memory"] == f"{32 * n}Gi"
+    assert gpu["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    # a CPU Job measures at the threads its CPU limit gives it
+    cpu = yaml.safe_load((out / "profile-cpu.yaml").read_text())["spec"]["template"]["spec"]["containers"][0]
+    assert cpu["resources"]["limits"]["cpu"] == "2" and "--threads 2 --device cpu" in cpu["command"][2]
+
+
+def test_emit_jobs_notes_a_local_target_runs_in_the_image(tmp_path: Path, cli) -> None:
+    """A file TARGET is read inside the image, not here: the CLI says so (stderr, every mode)."""
+    base = ["--accelerators", "L4", "--image", "ghcr.io/me/model:1"]
+    r = cli(["profile", "models/net.py:factory", "--emit-jobs", str(tmp_path / "a"), *base])
+    assert "note: the Jobs run TARGET inside the image: models/net.py must exist in the image, resolved from the image's working directory" in r.stderr
+    r = cli(["profile", "/models/net.onnx", "--emit-jobs", str(tmp_path / "b"), "--json", *base])
+    assert "/models/net.onnx must exist in the image, readable by uid 65532" in r.stderr
+    r = cli(["profile", "mypkg.models:factory", "--emit-jobs", str(tmp_path / "c"), *base])
+    assert "note:" not in r.stderr
+
 # --- CPU -> GPU sanity: MiniLM-like numbers (5.7e8 FLOP/sample, 22.7 M params) ---------------
 
 MINILM_FLOPS = 5.736e8

@@ -206,13 +206,13 @@ def _run_endpoint(target: str, *, out: str, json_out: bool, info: RunInfo, paylo
 
 
 def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str | None, namespace: str, gpus: int, ctx: Any, *, json_out: bool = False) -> None:
-    from scaleplan.profile.jobs import jobs_summary, write_jobs
+    from scaleplan.profile.jobs import image_path_notes, jobs_summary, write_jobs
 
     accs = names(accelerators)
     files = write_jobs(out_dir, target, accs, image=image, namespace=namespace, gpus=gpus, argv=argv(ctx))
+    warn(image_path_notes(target), "note")  # on stderr in every mode
     if json_out:
-        emit_json(jobs_summary(out_dir, accs, files))
-        return
+        return emit_json(jobs_summary(out_dir, accs, files))
     print_lines([f"wrote {len(files)} file(s) to {out_dir}: {', '.join(sorted(files))}"])
 
 

@@ -73,42 +73,146 @@ def render_jobs(target: str, *, accelerators: Sequence[str], image: str, namespa
     if problems:
         raise InputError(None, problems)
     for canonical in names:
-        job_name = f"scaleplan-profile-{_dns(canonical)}"
-        out_file = f"/tmp/profile-{_dns(canonical)}.yaml"
-        labels = {"app.kubernetes.io/name": "scaleplan-profile", "app.kubernetes.io/managed-by": "scaleplan", "scaleplan.dev/accelerator": _dns(canonical)}
-        device = "cpu" if canonical == "CPU" else ("cuda" if gpus == 1 else "all")
-        prof_cmd = ["scaleplan", "profile", target, *extra_args, "--device", device, "--out", out_file]
-        script = f"{shlex.join(prof_cmd)} && echo {shlex.quote(MARKER)} && cat {out_file}"
-        container: dict[str, Any] = {
-            "name": "profile",
-            "image": image,
-            "command": ["/bin/sh", "-c", script],
-            "env": [{"name": "NO_COLOR", "value": "1"}],
-            "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"memory": "32Gi"}},
-        }
-        pod: dict[str, Any] = {"restartPolicy": "Never"}
-        if canonical != "CPU":
-            acc = cat.accelerator(canonical)
-            assert acc is not None
-            container["resources"]["limits"][acc.k8s_resource] = gpus
-            terms = []
-            for key, value in (("nvidia.com/gpu.product", acc.gpu_product), ("cloud.google.com/gke-accelerator", acc.gke_accelerator), ("karpenter.k8s.aws/instance-gpu-name", acc.karpenter_gpu_name)):
-                if value:
-                    terms.append({"matchExpressions": [{"key": key, "operator": "In", "values": [value]}]})
-            if not terms:
-                raise InputError(None, [Problem("--accelerators", f"{canonical}: the catalog has no node label for it", hint="add gpu_product / gke_accelerator / karpenter_gpu_name to its specs in a catalog file")])
-            pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
-            pod["tolerations"] = [{"key": acc.k8s_resource, "operator": "Exists", "effect": "NoSchedule"}]
-        pod["containers"] = [container]
-        job = {
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": {"name": job_name, "namespace": namespace, "labels": labels},
-            "spec": {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400, "activeDeadlineSeconds": 7200, "template": {"metadata": {"labels": labels}, "spec": pod}},
-        }
-        files[f"profile-{_dns(canonical)}.yaml"] = dump_yaml(job)
+        files[f"profile-{_dns(canonical)}.yaml"] = dump_yaml(
+            _job(cat, canonical, target, image=image, namespace=namespace, gpus=gpus, extra_args=extra_args)
+        )
     files["kustomization.yaml"] = dump_yaml({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(k for k in files if k != "kustomization.yaml")})
     return dict(sorted(files.items()))
+
+
+# the non-root user and group the Job runs as (render.workloads.RUN_AS: the same uid as the
+# serving pods); HOME points at the /tmp emptyDir, so torch / Hugging Face / Triton caches
+# write there under the read-only root filesystem
+RUN_AS = 65532
+CPU_THREADS = 2  # a CPU Job's default --threads, and its CPU request and limit
+
+
+def _threads(extra_args: Sequence[str]) -> int | None:
+    """The user's ``--threads N`` among the forwarded options, if any."""
+    for i, a in enumerate(extra_args):
+        value = a.split("=", 1)[1] if a.startswith("--threads=") else (
+            extra_args[i + 1] if a == "--threads" and i + 1 < len(extra_args) else ""
+        )
+        if value.isdigit() and int(value) >= 1:  # the CLI checked it: a whole number >= 1
+            return int(value)
+    return None
+
+
+def _resources(gpus: int, threads: int | None) -> dict[str, Any]:
+    """Requests and limits. A GPU Job: per GPU 2 CPUs requested (4 the limit) and 8 GiB of
+    memory requested (32 GiB the limit), so a 1-GPU Job still fits the smallest GPU nodes
+    (g6.xlarge: 4 vCPU, 16 GiB). A CPU Job: its CPU request and limit are the threads it
+    measures with, so the point's ``threads`` is the CPU the container really has."""
+    if threads is not None:  # CPU
+        return {
+            "requests": {"cpu": str(threads), "memory": "8Gi"},
+            "limits": {"cpu": str(threads), "memory": "32Gi"},
+        }
+    return {
+        "requests": {"cpu": str(2 * gpus), "memory": f"{8 * gpus}Gi"},
+        "limits": {"cpu": str(4 * gpus), "memory": f"{32 * gpus}Gi"},
+    }
+
+
+def _job(cat: Any, canonical: str, target: str, *, image: str, namespace: str, gpus: int, extra_args: Sequence[str]) -> dict[str, Any]:
+    """One accelerator's Job: non-root (uid 65532), no privilege escalation, seccomp
+    RuntimeDefault, read-only root filesystem with an emptyDir at /tmp (the profile's file and
+    HOME's caches), /dev/shm in memory for several GPUs (NCCL), CPU and memory limits."""
+    job_name = f"scaleplan-profile-{_dns(canonical)}"
+    out_file = f"/tmp/profile-{_dns(canonical)}.yaml"
+    labels = {"app.kubernetes.io/name": "scaleplan-profile", "app.kubernetes.io/managed-by": "scaleplan", "scaleplan.dev/accelerator": _dns(canonical)}
+    cpu = canonical == "CPU"
+    args = list(extra_args)
+    threads = None
+    if cpu:
+        threads = _threads(args)
+        if threads is None:
+            threads = CPU_THREADS
+            args += ["--threads", str(threads)]
+    device = "cpu" if cpu else ("cuda" if gpus == 1 else "all")
+    prof_cmd = ["scaleplan", "profile", target, *args, "--device", device, "--out", out_file]
+    script = f"{shlex.join(prof_cmd)} && echo {shlex.quote(MARKER)} && cat {out_file}"
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
+    if not cpu and gpus > 1:  # shared memory for NCCL between the GPUs' workers
+        mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
+        volumes.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{min(64, 8 * gpus)}Gi"}})
+    container: dict[str, Any] = {
+        "name": "profile",
+        "image": image,
+        "command": ["/bin/sh", "-c", script],
+        "env": [{"name": "NO_COLOR", "value": "1"}, {"name": "HOME", "value": "/tmp"}],
+        "resources": _resources(gpus, threads),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": mounts,
+    }
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "fsGroup": RUN_AS,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    if not cpu:
+        acc = cat.accelerator(canonical)
+        assert acc is not None
+        container["resources"]["limits"][acc.k8s_resource] = gpus
+        terms = []
+        for key, value in (("nvidia.com/gpu.product", acc.gpu_product), ("cloud.google.com/gke-accelerator", acc.gke_accelerator), ("karpenter.k8s.aws/instance-gpu-name", acc.karpenter_gpu_name)):
+            if value:
+                terms.append({"matchExpressions": [{"key": key, "operator": "In", "values": [value]}]})
+        if not terms:
+            raise InputError(None, [Problem("--accelerators", f"{canonical}: the catalog has no node label for it", hint="add gpu_product / gke_accelerator / karpenter_gpu_name to its specs in a catalog file")])
+        pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
+        pod["tolerations"] = [{"key": acc.k8s_resource, "operator": "Exists", "effect": "NoSchedule"}]
+    pod["containers"] = [container]
+    pod["volumes"] = volumes
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": job_name, "namespace": namespace, "labels": labels},
+        "spec": {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400, "activeDeadlineSeconds": 7200, "template": {"metadata": {"labels": labels}, "spec": pod}},
+    }
+
+
+def local_file(target: str) -> str | None:
+    """The local file a TARGET names (``path/to/file.py:factory``, ``model.onnx``, a
+    TorchScript file), as :func:`scaleplan.profile.targets.load_workload` reads it; None for a
+    module path (``pkg.mod:factory``) or a URL."""
+    if target.lower().startswith(("http://", "https://")):
+        return None
+    if target.lower().endswith((".onnx", ".pt", ".pth", ".pt2", ".torchscript")):
+        return target
+    mod_part = target.rpartition(":")[0]
+    if mod_part.endswith(".py") or "/" in mod_part or "\\" in mod_part:
+        return mod_part
+    return None
+
+
+def image_path_notes(target: str) -> list[str]:
+    """``--emit-jobs`` with a local file as TARGET: the Job runs it inside the image (a note;
+    none for a module path)."""
+    path = local_file(target)
+    if path is None:
+        return []
+    where = "" if path.startswith("/") else (
+        ", resolved from the image's working directory (WORKDIR: /models in the Dockerfile), "
+        "not from this one"
+    )
+    return [
+        f"the Jobs run TARGET inside the image: {path} must exist in the image{where}, "
+        f"readable by uid {RUN_AS} (docs/profile.md)"
+    ]
 
 
 def not_job_files(folder: Path) -> list[Path]:
