@@ -14,9 +14,38 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from scaleplan.errors import Problem
 from scaleplan.kube import names
+
+# the non-root user and group the pods scaleplan writes run as: render's Deployments and
+# profile --emit-jobs' Jobs (one uid, so that an image built for one runs as the other)
+RUN_AS = 65532
+
+
+def pod_security_context() -> dict[str, Any]:
+    """A pod's securityContext: non-root as :data:`RUN_AS` (user, group and fsGroup), under
+    the container runtime's default seccomp profile."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS,
+        "runAsGroup": RUN_AS,
+        "fsGroup": RUN_AS,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security_context(read_only_root: bool) -> dict[str, Any]:
+    """A container's securityContext: unprivileged, no privilege escalation, every capability
+    dropped, non-root, and the root filesystem read-only when ``read_only_root``."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "readOnlyRootFilesystem": read_only_root,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
 
 # Names are checked with the patterns of scaleplan/kube/names.py (one validator, fullmatch).
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scaleplan.errors import InputError, OptionError, Problem
+from scaleplan.kube.safety import RUN_AS, container_security_context, pod_security_context
 from scaleplan.yamlio import dump_yaml
 
 MARKER = "# --- scaleplan profile result ---"
@@ -80,10 +81,9 @@ def render_jobs(target: str, *, accelerators: Sequence[str], image: str, namespa
     return dict(sorted(files.items()))
 
 
-# the non-root user and group the Job runs as (render.workloads.RUN_AS: the same uid as the
-# serving pods); HOME points at the /tmp emptyDir, so torch / Hugging Face / Triton caches
-# write there under the read-only root filesystem
-RUN_AS = 65532
+# the Job runs as kube.safety.RUN_AS, the serving pods' non-root uid; HOME points at the /tmp
+# emptyDir, so torch / Hugging Face / Triton caches write there under the read-only root
+# filesystem
 CPU_THREADS = 2  # a CPU Job's default --threads, and its CPU request and limit
 
 
@@ -143,25 +143,13 @@ def _job(cat: Any, canonical: str, target: str, *, image: str, namespace: str, g
         "command": ["/bin/sh", "-c", script],
         "env": [{"name": "NO_COLOR", "value": "1"}, {"name": "HOME", "value": "/tmp"}],
         "resources": _resources(gpus, threads),
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": container_security_context(read_only_root=True),
         "volumeMounts": mounts,
     }
     pod: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUN_AS,
-            "runAsGroup": RUN_AS,
-            "fsGroup": RUN_AS,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": pod_security_context(),
     }
     if not cpu:
         acc = cat.accelerator(canonical)

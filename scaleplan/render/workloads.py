@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from scaleplan.kube.backends import BACKEND_LABEL
+from scaleplan.kube.safety import container_security_context, pod_security_context
 from scaleplan.plan import Plan
 from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc, fixed_replicas
@@ -24,7 +25,6 @@ from scaleplan.render.nodes import node_affinity, scheduling
 CONTAINER = "server"
 ANN_ALLOCATION = "scaleplan.dev/allocation"
 ANN_IGNORE = "scaleplan.dev/ignore"
-RUN_AS = 65532  # the non-root user and group every pod runs as
 
 
 def _probe(path: str, period: int, failures: int) -> Obj:
@@ -54,13 +54,7 @@ def _container(plan: Plan, al: Alloc) -> Obj:
     c["readinessProbe"] = _probe(probes.readiness_path or probes.path, 10, 3)
     c["livenessProbe"] = _probe(probes.path, 15, 3)
     c["lifecycle"] = {"preStop": {"sleep": {"seconds": 5}}}
-    c["securityContext"] = {
-        "allowPrivilegeEscalation": False,
-        "privileged": False,
-        "readOnlyRootFilesystem": k8s.read_only_root_filesystem,
-        "runAsNonRoot": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
+    c["securityContext"] = container_security_context(k8s.read_only_root_filesystem)
     mounts = [{"name": "tmp", "mountPath": "/tmp"}]
     if al.a.gpus_per_replica > 1:
         mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
@@ -93,13 +87,7 @@ def _pod(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 60,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUN_AS,
-            "runAsGroup": RUN_AS,
-            "fsGroup": RUN_AS,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": pod_security_context(),
     }
     if sel:
         pod["nodeSelector"] = sel
