@@ -14,6 +14,7 @@ files.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -389,7 +390,7 @@ def cannot_write_error(path: str | Path, exc: OSError) -> InputError | ExternalE
     for anc in (p, *p.parents):
         if anc != p and (anc.exists() or anc.is_symlink()) and not anc.is_dir():
             return InputError(str(p), [Problem("", f"cannot write here: {anc} is a file, not a folder", hint="give a path inside a folder")])
-    if p.is_dir():  # an output file named like a folder that exists
+    if exc.errno == errno.EISDIR and p.is_dir():  # an output file named like a folder
         return InputError(str(p), [Problem("", "cannot write here: it is a folder, not a file", hint="give the path of a file (in that folder or elsewhere)")])
     return InputError(
         str(p),
