@@ -425,7 +425,7 @@ def llm_profile_inputs(
         accs.append(a)
     notes: tuple[str, ...] = ()
     if accelerators is None and placed:  # the spec's GPUs: one the model cannot run is left out
-        accs, notes = _runnable(accs, s.dtype)
+        accs, notes = _runnable(accs, s.dtype, spec_path, doc.lines)
     where = "--input-tokens" if spec_lines is None else "traffic.classes"
     over = s.over_context(classes, where)
     if over is not None:
@@ -435,9 +435,12 @@ def llm_profile_inputs(
     return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table, notes)
 
 
-def _runnable(accs: Sequence[Accelerator], dtype: str) -> tuple[list[Accelerator], tuple[str, ...]]:
+def _runnable(
+    accs: Sequence[Accelerator], dtype: str, spec_path: str | Path, lines: LineMap
+) -> tuple[list[Accelerator], tuple[str, ...]]:
     """The accelerators the LLM model can size and that run ``dtype``, and a note for each
-    other one (as optimize leaves them out: an fp8 spec that also allows an A10G)."""
+    other one (as optimize leaves them out: an fp8 spec that also allows an A10G); when every
+    one is left out, an InputError at the spec's placement.accelerators saying why."""
     from scaleplan.llm.hardware import UnsupportedDtype, hardware, missing_facts
 
     keep, notes = [], []
@@ -452,6 +455,10 @@ def _runnable(accs: Sequence[Accelerator], dtype: str) -> tuple[list[Accelerator
             notes.append(f"{a.name} is left out: {dtype}: {exc}")
             continue
         keep.append(a)
+    if not keep:  # not an empty 'no shape can serve' later: each one's reason, at its line
+        why = Problem("placement.accelerators", "none can serve the model: " + "; ".join(notes),
+                      hint=f"allow an accelerator that runs {dtype}, or change model.dtype")
+        raise InputError(spec_path, with_lines([why], lines))
     return keep, tuple(notes)
 
 

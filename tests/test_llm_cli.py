@@ -317,6 +317,25 @@ def test_profile_llm_spec_leaves_out_a_placed_gpu_that_cannot_run_the_dtype(cli,
     cli(["profile", "llm", "--spec", str(spec), "--accelerators", "A10G,H100", "--gpus", "1", "--out", str(tmp_path / "q.yaml")], exit_code=3)
 
 
+def test_profile_llm_spec_whose_every_placed_gpu_is_left_out_says_why(
+    cli, tmp_path: Path
+) -> None:
+    """examples/llm-moe (fp8) placed on A10G and A100-80GB only: every GPU is left out, and the
+    refusal said 'MODEL: no shape can serve: ' with no reason (review, 2026-12-05). It names
+    placement.accelerators at its line, each GPU's reason and the fix; nothing is written."""
+    src = (ROOT / "examples" / "llm-moe" / "spec.yaml").read_text(encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    line = next(ln for ln in src.splitlines() if ln.strip().startswith("accelerators:"))
+    spec.write_text(src.replace(line, "  accelerators: [A10G, A100-80GB]"), encoding="utf-8")
+    out = tmp_path / "p.yaml"
+    r = cli(["profile", "llm", "--spec", str(spec), "--gpus", "1", "--out", str(out)], exit_code=3)
+    err = " ".join(r.stderr.split())
+    assert "placement.accelerators: none can serve the model:" in err, err
+    assert "A10G is left out: fp8" in err and "A100-80GB is left out: fp8" in err, err
+    assert "runs fp8, or change model.dtype" in err and f"{spec}:" in err, err
+    assert not out.exists()
+
+
 def test_profile_llm_leaves_out_a_replica_larger_than_any_node(cli, tmp_path: Path) -> None:
     """--gpus 16 on H100 gave 'TP16' predictions, all-reduce priced on NVLink, though no H100
     instance holds more than 8 and docs/llm.md says a replica across nodes is not modelled
