@@ -436,7 +436,7 @@ def llm_profile_inputs(
 
 
 def _runnable(
-    accs: Sequence[Accelerator], dtype: str, spec_path: str | Path, lines: LineMap
+    accs: Sequence[Accelerator], dtype: str, spec_path: str | None, lines: LineMap
 ) -> tuple[list[Accelerator], tuple[str, ...]]:
     """The accelerators the LLM model can size and that run ``dtype``, and a note for each
     other one (as optimize leaves them out: an fp8 spec that also allows an A10G); when every
