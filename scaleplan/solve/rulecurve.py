@@ -281,7 +281,7 @@ def _windows(
         if reps == list(peak_sol.replicas) and d >= peak and own_peak:
             sols.append(peak_sol)  # the peak's own plan: its routing is what the rules send
             continue
-        sol = window_solution(split, w, d, reps, share)
+        sol = window_solution(split, w, d, reps, share, _reason)
         if isinstance(sol, InfeasibleReason):
             return sol
         sol = _routed(pb, split, weights, sol, d)

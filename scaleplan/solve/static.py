@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
@@ -151,23 +151,27 @@ def _window_reps(
 
 
 def window_solution(
-    split: Split, w: int, d: float, reps: list[int], share: dict[int, float]
+    split: Split, w: int, d: float, reps: list[int], share: dict[int, float],
+    reason: Callable[[str], InfeasibleReason] | None = None,
 ) -> WindowSolution | InfeasibleReason:
     """Window ``w``'s solution for replicas ``reps``: nodes, cost, max_replicas and quotas
-    checked; routing as delivered, backend group g's share (``share``) over its pods evenly."""
+    checked (a breach worded by ``reason``, :func:`static_reason` by default: the route's
+    weights fixed at the peak's split); routing as delivered, backend group g's share
+    (``share``) over its pods evenly."""
+    reason = reason or static_reason
     pb, cands = split.pb, split.cands
     K = len(cands)
     pl = pb.spec.placement
     nodes = [math.ceil(reps[k] / cands[k].replicas_per_node) for k in range(K)]
     if pl.max_replicas is not None and sum(reps) > pl.max_replicas:
-        return static_reason(
+        return reason(
             f"window {w} then needs {sum(reps)} replicas, more than "
             f"placement.max_replicas = {pl.max_replicas}"
         )
     for q in quota_scopes(pb.spec, cands):
         used = sum(cands[k].gpus_per_node * nodes[k] for k in q.members)
         if used > q.limit:
-            return static_reason(
+            return reason(
                 f"window {w} then needs {used} GPUs in quota {q.label}, more than its {q.limit}"
             )
     x = spread(split, share, reps)
