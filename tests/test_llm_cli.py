@@ -289,6 +289,12 @@ def test_calibrating_on_another_model_s_points_is_said(cli, tmp_path: Path) -> N
     spec.write_text(LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{}").replace("profile.yaml", "measured.yaml"))
     res = cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-manifests", "--no-alternatives"])
     assert said in " ".join(res.stderr.split()), res.stderr
+    # a profile of estimates only calibrates nothing: no note about its model (review, 12-05)
+    est = tmp_path / "est.yaml"
+    cli(["profile", "llm", "qwen3-8b", "--accelerators", "L40S", "--concurrency", "8",
+         "--out", str(est)])
+    err = cli([*args, "--calibrate", str(est), "--out", str(tmp_path / "r.yaml")]).stderr
+    assert "the measured points are of" not in err, err
 
 
 def test_profile_llm_spec_takes_the_spec_s_accelerators(cli, tmp_path: Path) -> None:

@@ -80,7 +80,9 @@ def llm_profile_file(
     )
     cal = read_profile(calibrate) if calibrate else None
     measured = cal.measurements if cal is not None else ()
-    other = another_model(cal.metadata.model, inp.setup.arch) if cal is not None else None
+    # as optimize (solve.llm_capacity): only measured or imported points calibrate
+    fits = any(m.source in ("measured", "imported") for m in measured)
+    other = another_model(cal.metadata.model, inp.setup.arch) if cal is not None and fits else None
     sizes = int_list(gpus, "--gpus") or [1]
     prof, notes = llm_profile(
         inp.setup, inp.accelerators, sizes, inp.classes,

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube.backends import backend_class_weights, request_shares
+from scaleplan.kube.safety import RUN_AS
 from scaleplan.kube.weights import (
     CLASS_WEIGHT_TOTAL,
     HTTPROUTE_MAX_RULE_MATCHES,
@@ -196,7 +197,7 @@ def _endpoint_picker(plan: Plan, epp: str) -> list[Entry]:
         "serviceAccountName": epp,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 130,
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [_epp_container(plan)],
     }
     dep = {
