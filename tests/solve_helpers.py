@@ -129,15 +129,18 @@ def profiled_spec(cli: Any, tmp_path: Path, text: str) -> Path:
 GATEWAY = {"image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"}}
 
 
-def two_class_toy(header: str | None = None) -> tuple[Spec, Profile, Catalog]:
-    """Two classes half and half at 60 rps, gateway-api: L4 serves 100 rps of short and 10 of
-    long, A10G 20 of short and 60 of long (the per-class plan and the mix plan differ);
-    ``header``: ``kubernetes.class_header``."""
-    sp = spec(
+def two_class_spec(
+    header: str | None = None, *, peak_rps: float = 60, shares: tuple[float, float] = (0.5, 0.5),
+    **placement: Any,
+) -> Spec:
+    """The two-class toy's spec: classes short and long (``shares``) at ``peak_rps``,
+    gateway-api on L4 and A10G in one region; ``header``: ``kubernetes.class_header``;
+    ``placement``: more placement fields (redundancy, spot...)."""
+    return spec(
         traffic={
-            "peak_rps": 60,
+            "peak_rps": peak_rps,
             "headroom": 0.2,
-            "classes": [{"name": "short", "share": 0.5}, {"name": "long", "share": 0.5}],
+            "classes": [{"name": c, "share": x} for c, x in zip(("short", "long"), shares, strict=True)],
         },
         slo={"latency_ms": 500, "percentile": 95},
         placement={
@@ -145,9 +148,17 @@ def two_class_toy(header: str | None = None) -> tuple[Spec, Profile, Catalog]:
             "regions": ["us-east-1"],
             "min_replicas": 0,
             "accelerators": ["L4", "A10G"],
+            **placement,
         },
         kubernetes={**GATEWAY, **({"class_header": header} if header else {})},
     )
+
+
+def two_class_toy(header: str | None = None) -> tuple[Spec, Profile, Catalog]:
+    """Two classes half and half at 60 rps, gateway-api: L4 serves 100 rps of short and 10 of
+    long, A10G 20 of short and 60 of long (the per-class plan and the mix plan differ);
+    ``header``: ``kubernetes.class_header``."""
+    sp = two_class_spec(header)
     cat = catalog(row("g6.xlarge", "L4", 1, 0.8048), row("g5.xlarge", "A10G", 1, 1.006))
     return sp, two_class_profile(), cat
 

@@ -18,9 +18,9 @@ from solve_helpers import (
     catalog,
     profiled_spec,
     row,
-    spec,
     two_class_llm_chat,
     two_class_profile,
+    two_class_spec,
     two_class_toy,
 )
 
@@ -246,22 +246,9 @@ def test_spot_max_fraction_reads_the_class_rules() -> None:
     plan ($6.24/h, 'feasible')."""
     from scaleplan.kube.backends import backends, request_shares
 
-    sp = spec(
-        traffic={
-            "peak_rps": 300,
-            "headroom": 0.2,
-            "classes": [{"name": "short", "share": 0.7}, {"name": "long", "share": 0.3}],
-        },
-        slo={"latency_ms": 500, "percentile": 95},
-        placement={
-            "providers": ["aws"],
-            "regions": ["us-east-1"],
-            "min_replicas": 0,
-            "accelerators": ["L4", "A10G"],
-            "redundancy": "n+1",
-            "spot": {"allowed": True, "max_fraction": 0.3},
-        },
-        kubernetes={**GW, "class_header": HDR},
+    sp = two_class_spec(
+        HDR, peak_rps=300, shares=(0.7, 0.3), redundancy="n+1",
+        spot={"allowed": True, "max_fraction": 0.3},
     )
     cat = catalog(
         row("g6.xlarge", "L4", 1, 0.8048, spot=0.2), row("g5.xlarge", "A10G", 1, 1.006, spot=0.9)
