@@ -140,7 +140,9 @@ def two_class_spec(
         traffic={
             "peak_rps": peak_rps,
             "headroom": 0.2,
-            "classes": [{"name": c, "share": x} for c, x in zip(("short", "long"), shares, strict=True)],
+            "classes": [
+                {"name": c, "share": x} for c, x in zip(("short", "long"), shares, strict=True)
+            ],
         },
         slo={"latency_ms": 500, "percentile": 95},
         placement={
