@@ -66,6 +66,36 @@ def test_a_plan_given_as_the_manifests_says_where_it_goes(cli) -> None:  # type:
     assert "no Kubernetes objects found" in said
     assert "scaleplan Plan, not a Kubernetes manifest; a plan goes with --plan PLAN" in said, said
 
+
+def test_the_gate_decides_on_the_skipped_documents_not_the_notes_wording(
+    monkeypatch: pytest.MonkeyPatch, tables
+) -> None:  # type: ignore[no-untyped-def]
+    """The gate named what it skipped by matching 'skipped ' at the start of the report's notes:
+    it reads CheckReport.skipped, so the notes' wording does not steer it (nor --only-manifests'
+    pass over nothing)."""
+    from scaleplan.check.gate import gate_report
+    from scaleplan.check.model import CheckReport
+    from scaleplan.errors import InputError
+
+    reworded = property(lambda r: tuple(f"left out: {s}" for s in r.skipped))
+    monkeypatch.setattr(CheckReport, "notes", reworded)
+    plan = Path(__file__).resolve().parents[1] / "examples" / "embedding-cpu-gpu" / "plan.yaml"
+
+    def gate(only_manifests: bool) -> CheckReport:
+        return gate_report(
+            [str(plan)], plan_file=None, kube_version="1.31", disabled=(), enabled=(),
+            only_manifests=only_manifests, catalog=tables,
+        )
+
+    with pytest.raises(InputError) as exc:
+        gate(False)
+    hint = exc.value.problems[0].hint
+    assert hint.startswith(f"skipped {plan} (document 1): scaleplan Plan"), hint
+    assert "a plan goes with --plan PLAN" in hint
+    report = gate(True)  # the hook given no manifest: nothing to check, and it passes
+    assert report.objects == 0 and report.skipped and report.notes[0].startswith("left out: ")
+
+
 def test_list_rules_text_and_json(cli) -> None:  # type: ignore[no-untyped-def]
     from scaleplan.check import RULES
 

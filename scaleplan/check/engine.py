@@ -225,7 +225,7 @@ def check_paths(
     if skipped:
         import dataclasses
 
-        report = dataclasses.replace(report, notes=(*report.notes, *(f"skipped {s}" for s in skipped)))
+        report = dataclasses.replace(report, skipped=(*report.skipped, *skipped))
     return report
 
 

@@ -83,16 +83,15 @@ def gate_report(
                 )
             ],
         ) from None
-    if report.objects == 0 and not (only_manifests and report.notes):
+    if report.objects == 0 and not (only_manifests and report.skipped):
         # the pre-commit hook (--only-manifests) given only files that are not manifests (a
         # spec, a values file) has nothing to check
         hint = (
             "pass the rendered manifests (files or folders); "
             "empty input and files of only '---' hold no objects"
         )
-        own = [n.removeprefix("skipped ") for n in report.notes if n.startswith("skipped ")]
-        if own:  # `check plan.yaml`: say what was given and where a plan goes
-            hint = f"skipped {'; '.join(own)}; a plan goes with --plan PLAN; {hint}"
+        if report.skipped:  # `check plan.yaml`: say what was given and where a plan goes
+            hint = f"skipped {'; '.join(report.skipped)}; a plan goes with --plan PLAN; {hint}"
         raise InputError(", ".join(paths), [Problem("", "no Kubernetes objects found", hint=hint)])
     return report
 

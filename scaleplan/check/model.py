@@ -165,7 +165,14 @@ class CheckReport:
     kube_version: str
     rules: tuple[Rule, ...]  # the rules that ran
     drift_checked: bool = False
-    notes: tuple[str, ...] = field(default=())
+    # the documents left out, each "FILE (document N): why" (scaleplan's own files; with
+    # --only-manifests, anything that is not a Kubernetes object): the gate decides on these
+    skipped: tuple[str, ...] = field(default=())
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The report's notes as written (text and JSON): one per skipped document."""
+        return tuple(f"skipped {s}" for s in self.skipped)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
