@@ -1,18 +1,21 @@
 """Optional dependencies: the core install is lean; some commands need an extra.
 
-``catalog refresh`` needs boto3 (the ``[aws]`` extra) and profiling an HTTP endpoint needs
-aiohttp (``[http]``). :func:`require` names the extra when the library is missing, before any
-work is done; torch, onnxruntime and matplotlib targets and ``simulate --png`` name theirs with
-:func:`install_hint`. Both give install commands that work for this project: there is no
-PyPI package (and no published repository URL), so a bare ``pip install 'scaleplan[aws]'``
-would fail (or install a stranger's package of that name).
+``catalog refresh`` needs boto3 (the ``[aws]`` extra), profiling an HTTP endpoint aiohttp
+(``[http]``), a torch target torch (``[torch]``), an ONNX file onnxruntime (``[onnx]``) and
+``simulate --png`` matplotlib (``[plot]``). Every one of them that is missing is the same
+failure: :class:`MissingExtra`, exit 5 (``EXTERNAL``: the command line and the input files are
+right, the environment lacks a library; rerunning the same command after the install works),
+raised by :func:`require` or :func:`missing` before any work is done. The hint gives install
+commands that work for this project: there is no PyPI package (and no published repository
+URL), so a bare ``pip install 'scaleplan[aws]'`` would fail (or install a stranger's package of
+that name).
 """
 
 from __future__ import annotations
 
 import importlib.util
 
-from scaleplan.errors import ExitCode, ScaleplanError
+from scaleplan.errors import ExternalError
 
 EXTRAS = {
     "boto3": "aws",
@@ -23,10 +26,16 @@ EXTRAS = {
 }
 
 
-class MissingExtra(ScaleplanError):
-    """A command needs an optional dependency that is not installed (exit 2, like a usage error)."""
+class MissingExtra(ExternalError):
+    """A command needs an optional dependency that is not installed: exit 5 (``EXTERNAL``), the
+    same for every extra (docs/cli.md, "Exit codes")."""
 
-    exit_code = ExitCode.USAGE
+
+def missing(module: str, what: str, *, alternative: str = "") -> MissingExtra:
+    """The error for ``what`` (a command or target, as the user knows it) needing ``module``;
+    ``alternative`` is another way out, added to the install hint (``or drop --png``)."""
+    hint = install_hint(module) + (f"; {alternative}" if alternative else "")
+    return MissingExtra(f"{what} needs {module}, which is not installed", hint=hint)
 
 
 def require(module: str, what: str) -> None:
@@ -34,10 +43,7 @@ def require(module: str, what: str) -> None:
     try:
         importlib.import_module(module)  # the command imports it next anyway
     except ImportError:
-        raise MissingExtra(
-            f"{what} needs {module}, which is not installed",
-            hint=install_hint(module),
-        ) from None
+        raise missing(module, what) from None
 
 
 def install_hint(module: str) -> str:

@@ -394,7 +394,7 @@ def test_missing_extra_names_it(cli, tmp_path: Path, monkeypatch: pytest.MonkeyP
     import sys
 
     monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
-    res = cli([a.replace("{tmp}", str(tmp_path)) for a in args], exit_code=2)
+    res = cli([a.replace("{tmp}", str(tmp_path)) for a in args], exit_code=5)
     assert extra in res.stderr and "Traceback" not in res.stderr
     # an install command that works: scaleplan is not on PyPI and its repository is not
     # published, so the extra comes from the source folder (README's form), never bare or by URL
@@ -427,7 +427,7 @@ def test_missing_model_and_plot_extras_name_an_install_that_works(
     (tmp_path / "m.pt").write_bytes(b"")
     (tmp_path / "m.onnx").write_bytes(b"")
     monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
-    res = cli([a.replace("{tmp}", str(tmp_path)) for a in args], exit_code=3)
+    res = cli([a.replace("{tmp}", str(tmp_path)) for a in args], exit_code=5)
     text = " ".join(res.stderr.split())
     assert f"pip install '/path/to/scaleplan[{extra}]'" in text and "not on PyPI yet" in text, text
     assert f"pip install 'scaleplan[{extra}]'" not in text and "Traceback" not in text

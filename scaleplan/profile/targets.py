@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from scaleplan.errors import ExternalError, ProfileError
-from scaleplan.extras import install_hint
+from scaleplan.extras import missing
 
 Runner = Callable[[], object]
 
@@ -140,7 +140,7 @@ def _torch() -> Any:
     try:
         return importlib.import_module("torch")
     except ImportError:
-        raise ProfileError(None, message="this target needs torch, which is not installed", hint=install_hint("torch")) from None
+        raise missing("torch", "this target") from None
 
 
 def _torch_dtype(torch: Any, dtype: str) -> Any:
@@ -331,7 +331,7 @@ def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str 
     try:
         import onnxruntime as ort
     except ImportError:
-        raise ProfileError(str(path), message="profiling an ONNX file needs onnxruntime, which is not installed", hint=install_hint("onnxruntime")) from None
+        raise missing("onnxruntime", "profiling an ONNX file") from None
     import numpy as np
 
     label = name or path.stem

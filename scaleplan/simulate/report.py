@@ -6,8 +6,7 @@ import io
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from scaleplan.errors import InputError, Problem
-from scaleplan.extras import install_hint
+from scaleplan.extras import missing
 from scaleplan.simulate.llm_results import LlmSimResult
 from scaleplan.simulate.results import FailureVerdict, SimResult
 
@@ -227,11 +226,11 @@ def check_png(path: str) -> None:
 
 
 def _pyplot() -> Any:
-    """matplotlib's pyplot on the Agg backend, or InputError naming the extra to install."""
+    """matplotlib's pyplot on the Agg backend, or MissingExtra naming the extra to install."""
     try:
         import matplotlib
     except ModuleNotFoundError:
-        raise InputError(None, [Problem("--png", "matplotlib is not installed", hint=f"{install_hint('matplotlib')}; or drop --png")]) from None
+        raise missing("matplotlib", "--png", alternative="or drop --png") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
