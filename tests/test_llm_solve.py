@@ -90,7 +90,7 @@ def test_70b_gets_tp_shapes_from_a_tp8_only_measurement() -> None:
     cands, diag = build_candidates(s, tp8_only_profile(), CAT)
     shapes = {c.gpus_per_replica for c in diag.unpruned}
     assert shapes == {2, 4, 8}  # TP1 refused (131 GiB of weights), TP2 and TP4 derived downward
-    assert any("does not fit" in r and "TP1" in r for r in diag.llm_refusals)
+    assert any("does not fit" in r.message and "TP1" in r.message for r in diag.llm_refusals)
     assert all(c.estimated for c in cands)
     assert any("calibration: compute" in w for w in diag.warnings)
     plan = solve(s, tp8_only_profile(), CAT, options=OPTS).plan
@@ -190,6 +190,47 @@ def test_a_dtype_no_allowed_accelerator_runs_gets_the_dtype_fix() -> None:
     reason = e.value.reasons[0]
     assert "has no FP8 tensor cores" in reason.message
     assert "set model.dtype" in reason.fix and "larger accelerators" not in reason.fix
+
+
+def test_the_dtype_fix_is_decided_on_the_refusals_cause_not_their_wording() -> None:
+    """The diagnosis chose the dtype fix when every refusal's text held 'tensor cores': it reads
+    each refusal's typed cause (Refusal.dtype, set where the dtype's peak is refused), so a
+    reworded refusal keeps its fix, and a memory refusal that mentions tensor cores does not
+    get the dtype's."""
+    from scaleplan.llm.memory import ShapeRefusal
+    from scaleplan.solve.candidates import Diagnostics
+    from scaleplan.solve.diagnose import diagnose_candidates
+
+    one = [{"name": "c", "share": 1.0, "input_tokens": 1024, "output_tokens": 256}]
+    s = llm_spec("llama-3.1-8b", one, accs=["A100"])
+
+    def fix(*refusals: ShapeRefusal) -> str:
+        diag = Diagnostics(rows_after_placement=1, llm_refusals=list(refusals))
+        (reason,) = diagnose_candidates(s, diag)
+        assert reason.code == "memory" and refusals[0].message in reason.message
+        return reason.fix
+
+    reworded = ShapeRefusal("A100 cannot run fp8 matrix multiplies", dtype=True)
+    assert fix(reworded).startswith("set model.dtype")
+    memory = ShapeRefusal("TP1 does not fit, tensor cores or not")
+    assert fix(memory).startswith("allow larger accelerators")
+    mixed = fix(ShapeRefusal("no FP8 tensor cores", dtype=True), ShapeRefusal("does not fit"))
+    assert mixed.startswith("allow larger accelerators")
+
+
+def test_a_refusal_says_whether_the_dtype_is_its_cause() -> None:
+    """size() marks the compute dtype's refusal (no tensor cores for it) as the dtype's; an fp8
+    KV cache a Volta cannot hold, or weights that do not fit, are not."""
+    from scaleplan.llm.memory import Refusal
+
+    def refusal(acc: str, arch: str = "llama-3.1-8b", **kw: Any) -> Refusal:
+        with pytest.raises(Refusal) as e:
+            size(setup(arch, **kw), ACCS[acc], 1, [TokenClass("c", 1024, 256)])
+        return e.value
+
+    assert refusal("A100", dtype="fp8").dtype
+    assert not refusal("V100", dtype="fp16", kv_cache_dtype="fp8").dtype
+    assert not refusal("L4", arch="llama-3.1-70b").dtype  # the weights do not fit
 
 
 def test_an_accelerator_the_model_cannot_size_is_said_only_when_named() -> None:

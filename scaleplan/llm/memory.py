@@ -140,7 +140,26 @@ class EngineSettings:
 
 
 class Refusal(Exception):
-    """A shape that cannot serve: the message carries the arithmetic."""
+    """A shape that cannot serve: the message carries the arithmetic. ``dtype``: the accelerator
+    has no tensor cores for the model's dtype (the fix is another dtype or accelerator, not
+    more memory)."""
+
+    def __init__(self, message: str, *, dtype: bool = False) -> None:
+        super().__init__(message)
+        self.dtype = dtype
+
+
+@dataclass(frozen=True)
+class ShapeRefusal:
+    """A :class:`Refusal` as data (the solver keeps the first of each): its message, and
+    whether the dtype, not the memory, is the cause."""
+
+    message: str
+    dtype: bool = False
+
+    @classmethod
+    def of(cls, exc: Refusal) -> ShapeRefusal:
+        return cls(str(exc), exc.dtype)
 
 
 def weight_bytes(arch: Architecture, dtype: str) -> float:

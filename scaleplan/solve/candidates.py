@@ -28,6 +28,7 @@ from scaleplan.solve.queueing import max_utilization, max_utilization_discrete
 from scaleplan.spec import Spec
 
 if TYPE_CHECKING:
+    from scaleplan.llm.memory import ShapeRefusal
     from scaleplan.plan import LlmServing
 
 TP_EFFICIENCY = 0.9  # throughput kept per doubling of GPUs when scaling an unmeasured TP degree
@@ -131,7 +132,7 @@ class Diagnostics:
     unserved_classes: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
     unpruned: list[Candidate] = field(default_factory=list)  # every candidate, before pruning
-    llm_refusals: list[str] = field(default_factory=list)  # LLM shapes that cannot serve, with the arithmetic
+    llm_refusals: list[ShapeRefusal] = field(default_factory=list)  # LLM shapes that cannot serve, with the arithmetic
     architecture: dict[str, object] | None = None  # a config.json architecture, for the plan
 
 
@@ -512,6 +513,7 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
 def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: list[InstanceRow], diag: Diagnostics, max_util: float | None, spec_dir: Path | None) -> tuple[list[Candidate], Diagnostics]:
     """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency."""
     from scaleplan.llm.hardware import hardware, missing_facts
+    from scaleplan.llm.memory import ShapeRefusal
     from scaleplan.solve.llm_capacity import (
         LlmMisses,
         LlmShapePoints,
@@ -555,10 +557,10 @@ def _build_llm_candidates(spec: Spec, profile: Profile, catalog: Catalog, rows: 
         best_mem = _roomiest(best_mem, acc, gmem, maxg)
         for g in _gpu_counts(r, maxg):
             res = shape_points(ctx, spec, accel, g, gmem)
-            if isinstance(res, str):
-                why_not.setdefault(acc, res)
-                if res not in refused:
-                    refused.add(res)
+            if isinstance(res, ShapeRefusal):
+                why_not.setdefault(acc, res.message)
+                if res.message not in refused:
+                    refused.add(res.message)
                     diag.llm_refusals.append(res)
                 continue
             diag.shapes_fitting += 1

@@ -45,13 +45,14 @@ def diagnose_candidates(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]
         ]
     if diag.llm_refusals and diag.shapes_fitting == 0:
         more = len(diag.llm_refusals) - 3
-        shown = "; ".join(diag.llm_refusals[:3]) + (f"; and {more} more" if more > 0 else "")
+        shown = "; ".join(r.message for r in diag.llm_refusals[:3])
+        shown += f"; and {more} more" if more > 0 else ""
         fix = (
             "allow larger accelerators or more GPUs per replica "
             "(placement.max_gpus_per_replica), shorten max_model_len, or use a smaller "
             "dtype / an fp8 KV cache"
         )
-        if all("tensor cores" in r for r in diag.llm_refusals):  # the dtype, not the memory
+        if all(r.dtype for r in diag.llm_refusals):  # the dtype, not the memory
             fix = (
                 "set model.dtype to a precision these accelerators run, or allow in "
                 "placement.accelerators one that runs this one (the reason says which)"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from scaleplan.catalog.model import Accelerator
 from scaleplan.llm.arch import another_model
 from scaleplan.llm.estimate import calibration_from, class_measurement
-from scaleplan.llm.memory import Refusal
+from scaleplan.llm.memory import Refusal, ShapeRefusal
 from scaleplan.llm.perf import Calibration, ClassPerf
 from scaleplan.llm.serving import (
     LlmSetup,
@@ -143,18 +143,18 @@ def slo_misses(spec: Spec, p: ClassPerf) -> dict[str, float]:
     return out
 
 
-def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | str | dict[str, ClassPerf]:
-    """The shape's points; a refusal message (str) when it cannot serve; or, when some class
+def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
+    """The shape's points; the refusal when it cannot serve; or, when some class
     misses the SLO even at concurrency 1, the concurrency-1 predictions of those classes."""
     return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib, spec.placement.conservative)
 
 
 @functools.lru_cache(maxsize=4096)
-def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, latency: float, pct: int, acc: Accelerator, gpus: int, gmem: float | None, conservative: bool = False) -> LlmShapePoints | str | dict[str, ClassPerf]:
+def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, latency: float, pct: int, acc: Accelerator, gpus: int, gmem: float | None, conservative: bool = False) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
     try:
         shape = size(ctx.setup, acc, gpus, ctx.classes, gpu_memory_gib=gmem, calibration=ctx.calibration)
     except Refusal as exc:
-        return str(exc)
+        return ShapeRefusal.of(exc)
     best: dict[str, ClassPerf] = {}
     misses: dict[str, ClassPerf] = {}
     for cls in ctx.classes:
