@@ -19,6 +19,7 @@ from scaleplan.catalog.model import InstanceRow
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube import safety
 from scaleplan.kube.capacity import spot_falls_back_on_demand
+from scaleplan.kube.zones import ZONE_KEY, spread_nodes, spread_zones
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc
@@ -93,19 +94,24 @@ def _gke(al: Alloc, machine: str, sel: dict[str, str], tol: list[Obj], warnings:
 
 
 def node_affinity(plan: Plan, al: Alloc) -> Obj | None:
-    """eks-karpenter spot allocations: the spot NodePool (weight 50) or its on-demand fallback
-    (weight 10), on any of the interchangeable instance types; Karpenter tries spot first."""
-    if al.a.capacity_type != "spot" or not spot_falls_back_on_demand(plan.spec.kubernetes.flavor):
+    """The required node affinity, one term: eks-karpenter spot allocations take the spot
+    NodePool (weight 50) or its on-demand fallback (weight 10), on any of the interchangeable
+    instance types (Karpenter tries spot first); under redundancy: zone the pods may only use
+    the plan's zones (:func:`scaleplan.kube.zones.spread_zones`), the domains of their spread."""
+    exprs: list[Obj] = []
+    if al.a.capacity_type == "spot" and spot_falls_back_on_demand(plan.spec.kubernetes.flavor):
+        assert al.nodepool is not None
+        types = list(al.types) or [machine_type(al.a.instance_type)]
+        pools = [al.nodepool, fallback_pool(al.nodepool)]
+        exprs.append({"key": "karpenter.sh/nodepool", "operator": "In", "values": pools})
+        exprs.append({"key": "node.kubernetes.io/instance-type", "operator": "In", "values": types})
+    zones = spread_zones(plan.spec.placement.redundancy, al.a.zones)
+    if zones:
+        exprs.append({"key": ZONE_KEY, "operator": "In", "values": list(zones)})
+    if not exprs:
         return None
-    assert al.nodepool is not None
-    types = list(al.types) or [machine_type(al.a.instance_type)]
-    term = {
-        "matchExpressions": [
-            {"key": "karpenter.sh/nodepool", "operator": "In", "values": [al.nodepool, fallback_pool(al.nodepool)]},
-            {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": types},
-        ]
-    }
-    return {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}
+    terms = [{"matchExpressions": exprs}]
+    return {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}
 
 
 # --- Karpenter ------------------------------------------------------------------------------
@@ -161,16 +167,26 @@ def _karpenter_group(plan: Plan, name: str, members: Sequence[Alloc], cluster: s
     return out
 
 
-def _limits(members: Sequence[Alloc], nodes_extra: int) -> Obj:
+def _limits(redundancy: str, members: Sequence[Alloc], nodes_extra: int) -> Obj:
     """The group's peak nodes' CPU, memory and accelerators, plus ``nodes_extra`` of its biggest node."""
     gpu_res = members[0].resource
     biggest = max(members, key=lambda m: (m.a.vcpus_per_node, m.a.memory_gib_per_node)).a
-    cpu = sum(m.a.nodes * m.a.vcpus_per_node for m in members) + nodes_extra * biggest.vcpus_per_node
-    mem = sum(m.a.nodes * m.a.memory_gib_per_node for m in members) + nodes_extra * biggest.memory_gib_per_node
+    nodes = [(_peak_nodes(redundancy, m), m.a) for m in members] + [(nodes_extra, biggest)]
+    cpu = sum(n * a.vcpus_per_node for n, a in nodes)
+    mem = sum(n * a.memory_gib_per_node for n, a in nodes)
     lim: Obj = {"cpu": str(cpu), "memory": f"{math.ceil(mem)}Gi"}
     if gpu_res is not None:
-        lim[gpu_res] = str(sum(m.a.nodes * m.a.accelerators_per_node for m in members) + nodes_extra * biggest.accelerators_per_node)
+        lim[gpu_res] = str(sum(n * a.accelerators_per_node for n, a in nodes))
     return lim
+
+
+def _peak_nodes(redundancy: str, m: Alloc) -> int:
+    """The plan's peak nodes, or more where the enforced zone spread needs more (its pods spread
+    evenly over the zones fill their nodes less than round-robin nodes do; render warns)."""
+    zones = spread_zones(redundancy, m.a.zones)
+    if not zones:
+        return m.a.nodes
+    return max(m.a.nodes, spread_nodes(m.max_replicas, m.a.replicas_per_node, len(zones)))
 
 
 def _node_pool(plan: Plan, name: str, members: Sequence[Alloc], pool_name: str, capacity: str, weight: int | None) -> Obj:
@@ -202,7 +218,7 @@ def _node_pool(plan: Plan, name: str, members: Sequence[Alloc], pool_name: str, 
             },
         },
         "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m", "budgets": [{"nodes": "10%"}]},
-        "limits": _limits(members, 1),
+        "limits": _limits(plan.spec.placement.redundancy, members, 1),
     }
     if weight is not None:
         pspec["weight"] = weight

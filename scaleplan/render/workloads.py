@@ -16,6 +16,7 @@ import math
 
 from scaleplan.kube.backends import BACKEND_LABEL
 from scaleplan.kube.safety import container_security_context, pod_security_context
+from scaleplan.kube.zones import ZONE_KEY, spread_nodes, spread_zones
 from scaleplan.plan import Plan
 from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc, fixed_replicas
@@ -80,6 +81,30 @@ def _volumes(plan: Plan, al: Alloc) -> list[Obj]:
     return volumes
 
 
+def _zone_spread(plan: Plan, al: Alloc, match: dict[str, str], warnings: list[str]) -> Obj:
+    """maxSkew 1 over the zones; a hard constraint (DoNotSchedule, minDomains = the plan's zone
+    count) where the plan relies on it (redundancy: zone), best effort (ScheduleAnyway: a scarce
+    GPU is not left idle for the sake of the spread) elsewhere."""
+    c: Obj = {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "ScheduleAnyway"}
+    zones = spread_zones(plan.spec.placement.redundancy, al.a.zones)
+    if zones:
+        c["whenUnsatisfiable"] = "DoNotSchedule"
+        c["minDomains"] = len(zones)
+        a = al.a
+        need = spread_nodes(al.max_replicas, a.replicas_per_node, len(zones))
+        if need > a.nodes:
+            warnings.append(
+                f"allocation {al.name}: the zone spread the plan relies on (maxSkew 1 over "
+                f"{len(zones)} zones) puts its {al.max_replicas} peak replicas on {need} nodes of "
+                f"{a.replicas_per_node}, not the plan's {a.nodes}: {need - a.nodes} more node(s) "
+                f"at peak, ${(need - a.nodes) * a.price_per_node_hour:.4f}/h the plan does not "
+                "count"
+            )
+    c["labelSelector"] = {"matchLabels": dict(match)}
+    c["matchLabelKeys"] = ["pod-template-hash"]
+    return c
+
+
 def _pod(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
     sel, tol = scheduling(plan, al, warnings)
     match = selector(plan.spec, al.name)
@@ -102,15 +127,7 @@ def _pod(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
             {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": dict(match)}, "topologyKey": "kubernetes.io/hostname"}}
         ]
     }
-    pod["topologySpreadConstraints"] = [
-        {
-            "maxSkew": 1,
-            "topologyKey": "topology.kubernetes.io/zone",
-            "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": {"matchLabels": dict(match)},
-            "matchLabelKeys": ["pod-template-hash"],
-        }
-    ]
+    pod["topologySpreadConstraints"] = [_zone_spread(plan, al, match, warnings)]
     st = al.storage or serving.Storage()
     if st.init:
         pod["initContainers"] = st.init

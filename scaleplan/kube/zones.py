@@ -1,0 +1,32 @@
+"""The zone spread a plan relies on: render enforces it, check flags manifests that do not.
+
+Under ``placement.redundancy: zone`` the optimizer sizes each allocation's spare for losing the
+worst of its ``zones`` (node i in zone i mod Z, at most ceil(n/Z) nodes in any zone) and
+``simulate --fail zone`` takes one down; a pod spread of ``maxSkew: 1`` over those zones loses at
+most ceil(R/Z) replicas, no more than that. So the spread must be a hard constraint there
+(``whenUnsatisfiable: DoNotSchedule``, ``minDomains`` = Z, the pods held to those zones). Under
+``none`` and ``n+1`` no zone loss is planned for: the spread stays best effort, so that a
+scarce GPU in a zone that already has its share is used rather than left idle.
+docs/render.md, "Deployments". Pure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+ZONE_KEY = "topology.kubernetes.io/zone"
+
+
+def spread_zones(redundancy: str, zones: Sequence[str]) -> tuple[str, ...]:
+    """The zones an allocation's replicas must be spread over ((): the plan does not rely on
+    the spread): its ``zones`` under ``redundancy: zone``."""
+    return tuple(zones) if redundancy == "zone" else ()
+
+
+def spread_nodes(replicas: int, replicas_per_node: int, zones: int) -> int:
+    """Nodes ``replicas`` take when spread with maxSkew 1 over ``zones`` zones (as even as they
+    go: R mod Z zones hold one more), ``replicas_per_node`` to a node and nodes never shared
+    across zones. More than ceil(R/q) when q > 1 and the zones' shares are not whole nodes."""
+    base, extra = divmod(replicas, max(zones, 1))
+    return sum(math.ceil((base + (z < extra)) / replicas_per_node) for z in range(max(zones, 1)))
