@@ -448,3 +448,51 @@ def test_gemma3_kv_of_a_long_sequence_by_hand() -> None:
 
     arch = architecture_from_config(GEMMA3_27B, "gemma-3-27b")
     assert sequence_kv_bytes_per_gpu(arch, "bf16", 8192, tp=1) == 1_107_296_256
+
+
+def test_pipeline_parallel_keeps_one_micro_batch_per_stage_in_flight() -> None:
+    # PP4: a step moves every sequence one token on; with at least 4 sequences the engine keeps
+    # 4 micro-batches in flight, so the step lasts one micro-batch's pass through all stages
+    from scaleplan.llm.perf import _serial_step
+
+    a, hw = preset("llama-3.1-8b"), hardware_for(ACCS["L40S"])
+    s = EngineSettings.of("vllm")
+    pp4 = Deployment(a, hw, "bf16", "bf16", s, tp=1, pp=4)
+    whole = step_time_ms(pp4, decode_seqs=64, context_tokens_total=64 * 1024)
+    micro = _serial_step(pp4, 0.0, 0.0, 0.0, 16.0, 16 * 1024)
+    serial = _serial_step(pp4, 0.0, 0.0, 0.0, 64.0, 64 * 1024)
+    host = whole.overhead_ms - micro.overhead_ms  # the host's per-sequence work is for all 64
+    assert host > 0
+    assert whole.ms == pytest.approx(micro.ms + host)
+    # decode is weight-bound: each stage reads its weights once per micro-batch, so the gain
+    # is the KV reads only; compute-bound prompt steps gain about PP-fold
+    assert micro.memory_ms < whole.ms < serial.ms
+    prompts = step_time_ms(pp4, prefill_tokens=8 * 2048, prefill_seqs=8).ms
+    assert prompts < 0.4 * _serial_step(pp4, 8 * 2048, 8.0, 8 * 2048**2 / 2, 0.0, 0.0).ms
+    # one sequence cannot be split: it passes the stages one after another
+    one = step_time_ms(pp4, decode_seqs=1, context_tokens_total=1024).ms
+    assert one == pytest.approx(_serial_step(pp4, 0.0, 0.0, 0.0, 1.0, 1024).ms)
+
+
+def test_trtllm_bounds_each_micro_batch_vllm_every_sequence() -> None:
+    from scaleplan.llm.perf import max_in_flight
+
+    a, hw = preset("llama-3.1-8b"), hardware_for(ACCS["L40S"])
+    for engine, per_micro in (("trtllm", True), ("vllm", False), ("sglang", False), ("tgi", False)):
+        s = EngineSettings.of(engine, max_num_seqs=100)
+        pp4 = Deployment(a, hw, "bf16", "bf16", s, tp=1, pp=4)
+        assert max_in_flight(pp4) == (400 if per_micro else 100)
+        assert max_in_flight(Deployment(a, hw, "bf16", "bf16", s, tp=1, pp=1)) == 100
+
+
+def test_rtx_pro_6000_is_modelled_from_its_data_sheet_peaks() -> None:
+    # NVIDIA: 4,000 AI TOPS (FP4, with sparsity) -> dense FP4 2,000, FP8 1,000, FP16 500; GDDR7
+    # 1,792 GB/s; PCIe Gen5 between GPUs (no NVLink)
+    hw = hardware_for(ACCS["RTXPRO6000"])
+    peaks = (hw.fp16_tflops, hw.fp8_tflops, hw.fp4_tflops)
+    assert (hw.generation, *peaks) == ("blackwell", 500, 1000, 2000)
+    assert (hw.bandwidth_gbs, hw.link_kind, hw.link_gbs, hw.memory_gib) == (1792, "pcie", 50.0, 96)
+    # Llama-3.1-70B in fp8 fits one 96 GB card (~67 GiB of weights) with room for a KV cache
+    s = setup("llama-3.1-70b", dtype="fp8", kv_cache_dtype="fp8")
+    shape = size(s, ACCS["RTXPRO6000"], 1, [TokenClass("c", 1024, 256)])
+    assert shape.memory.kv_gib_per_gpu > 10

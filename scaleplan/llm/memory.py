@@ -79,6 +79,10 @@ class EngineDefaults:
     # them)
     chunked_prefill: bool = True
     mixed_passes: bool = True
+    # with pipeline parallel, max_num_seqs bounds each micro-batch (TensorRT-LLM schedules one
+    # batch per PP stage, each up to max_batch_size; trtllm-bench sizes it as the KV cache's
+    # requests / PP) rather than every sequence in flight (vLLM's and SGLang's running queue)
+    seqs_per_micro_batch: bool = False
 
 
 ENGINES: dict[str, EngineDefaults] = {
@@ -97,7 +101,7 @@ ENGINES: dict[str, EngineDefaults] = {
     # max_batch_size 2048, max_num_tokens 8192; capacity scheduler GUARANTEED_NO_EVICT.
     "trtllm": EngineDefaults(
         "trtllm", 0.9, 32, 2048, 8192, 1.0, fraction_of_free=True, reserves_completion=True,
-        chunked_prefill=False,
+        chunked_prefill=False, seqs_per_micro_batch=True,
     ),
 }
 

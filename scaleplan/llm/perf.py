@@ -36,6 +36,7 @@ from scaleplan.llm.arch import Architecture
 from scaleplan.llm.hardware import Hardware
 from scaleplan.llm.memory import (
     BYTES_PER_PARAM,
+    ENGINES,
     EngineSettings,
     MemoryPlan,
     kv_bytes_per_token_per_gpu,
@@ -282,11 +283,35 @@ def step_time_ms(
     ``context_tokens_total`` tokens of context in all. Fractional values are allowed (steady
     state averages).
     """
-    arch, hw = d.arch, d.hw
-    eff = efficiency(hw, d.settings.engine, d.dtype, d.calibration)
     p, dseq = max(prefill_tokens, 0.0), max(decode_seqs, 0.0)
     pseqs = prefill_seqs if prefill_seqs > 0 else (1.0 if p > 0 else 0.0)
     pairs = prefill_pairs if prefill_pairs is not None else (p * p / (2.0 * pseqs) if pseqs else 0.0)
+    micro = micro_batches(d, dseq + pseqs)
+    if micro > 1.0:
+        # PP: the engine keeps up to PP micro-batches in flight, one per stage; a step (every
+        # sequence one token further) lasts as long as one micro-batch's pass through all
+        # stages, the others overlapping it (docs/llm.md, "Pipeline parallel")
+        one = _serial_step(
+            d, p / micro, pseqs / micro, pairs / micro, dseq / micro, context_tokens_total / micro
+        )
+        # the host's per-sequence work is for every sequence of the step
+        eff = efficiency(d.hw, d.settings.engine, d.dtype, d.calibration)
+        host = eff.per_sequence_ms * (dseq + pseqs) * (1.0 - 1.0 / micro)
+        return replace(one, ms=one.ms + host, overhead_ms=one.overhead_ms + host)
+    return _serial_step(d, p, pseqs, pairs, dseq, context_tokens_total)
+
+
+def micro_batches(d: Deployment, sequences: float) -> float:
+    """Micro-batches in flight in one step: one per pipeline stage, at most one per sequence."""
+    return max(1.0, min(float(d.pp), sequences))
+
+
+def _serial_step(
+    d: Deployment, p: float, pseqs: float, pairs: float, dseq: float, context_tokens_total: float
+) -> StepTime:
+    """One batch through every layer (all PP stages one after another)."""
+    arch, hw = d.arch, d.hw
+    eff = efficiency(hw, d.settings.engine, d.dtype, d.calibration)
     tokens = p + dseq
     if tokens <= 0:
         return StepTime(0.0, 0.0, 0.0, 0.0, 0.0)
@@ -451,4 +476,11 @@ def saturation_concurrency(d: Deployment, mem: MemoryPlan, input_tokens: int, ou
     held = output_tokens if d.settings.reserves_completion else output_tokens / 2.0
     per_seq = (input_tokens + held) * kv_bytes_per_token_per_gpu(d.arch, d.kv_dtype, d.tp, d.pp)
     fits = int(mem.kv_gib_per_gpu * 2**30 // max(per_seq, 1.0))
-    return max(1, min(fits, d.settings.max_num_seqs))
+    return max(1, min(fits, max_in_flight(d)))
+
+
+def max_in_flight(d: Deployment) -> int:
+    """Sequences the scheduler may run at once: max_num_seqs, per PP micro-batch where the
+    engine bounds each micro-batch (:attr:`EngineDefaults.seqs_per_micro_batch`)."""
+    per_micro = ENGINES[d.settings.engine].seqs_per_micro_batch
+    return d.settings.max_num_seqs * (d.pp if per_micro else 1)
