@@ -1,9 +1,9 @@
 """Validate a spec together with the files it references (the profile, the catalogs).
 
 Every problem is gathered before anything is raised: a spec with a bad percentile *and* a
-missing profile file reports both, so that users fix everything in one go. The reading and
-the wording of missing or invalid referenced files live in :mod:`scaleplan.inputs`, shared
-with ``optimize``.
+missing profile file reports both, so that users fix everything in one go. The reading lives
+in :mod:`scaleplan.inputs` and the wording of missing or invalid referenced files in
+:mod:`scaleplan.referenced_files`, shared with ``optimize``.
 """
 
 from __future__ import annotations

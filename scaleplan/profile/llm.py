@@ -1,6 +1,6 @@
 """``scaleplan profile llm``: a profile predicted from a model's architecture (docs/llm.md),
 from the command's options to the profile file: the inputs assembled
-(:func:`scaleplan.inputs.llm_profile_inputs`), the profile to calibrate on read, the LLM
+(:func:`scaleplan.llm_inputs.llm_profile_inputs`), the profile to calibrate on read, the LLM
 model's prediction (:func:`scaleplan.llm.estimate.llm_profile`) and the file written. The
 command line prints the result.
 """
@@ -55,10 +55,10 @@ def llm_profile_file(
     typed), calibrated on the ``calibrate`` profile's points when given; written to ``out``
     unless it is '-'. ``input_tokens``/``output_tokens``: the options as typed (None: not
     given, 1,024 and 256; given with a spec whose classes give the tokens, a usage error)."""
-    from scaleplan.inputs import llm_profile_inputs
     from scaleplan.llm.arch import another_model
     from scaleplan.llm.estimate import llm_profile
     from scaleplan.llm.serving import TokenClass
+    from scaleplan.llm_inputs import llm_profile_inputs
     from scaleplan.option_values import choice, int_list, names, split_values
     from scaleplan.profile.model import dump_profile, read_profile
     from scaleplan.spec import Engine, KvCacheDtype, LlmDtype

@@ -99,7 +99,7 @@ def _simulate_llm(
     windows: tuple[int, ...] | None, fail: Failure | None,
 ) -> LlmSimResult:
     """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
-    from scaleplan.inputs import llm_profile_points
+    from scaleplan.llm_inputs import llm_profile_points
     from scaleplan.simulate.llm import simulate_llm
     from scaleplan.simulate.llm_trace import read_llm_trace
 

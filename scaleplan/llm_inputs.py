@@ -1,0 +1,212 @@
+"""The LLM commands' inputs: ``profile llm``'s serving setup, token classes and accelerators
+(from MODEL and/or a spec, the options overriding it), and the TTFT/TPOT points ``simulate``
+reads for an LLM plan's allocations that carry none (``--profile``, else the spec's profile
+next to the plan). The arithmetic is the LLM room's (:mod:`scaleplan.llm`); this reads files
+and resolves names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scaleplan.errors import InputError, OptionError, Problem
+from scaleplan.inputs import with_lines
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Accelerator
+    from scaleplan.llm.serving import LlmSetup, TokenClass
+    from scaleplan.plan import Plan
+    from scaleplan.simulate.llm_replicas import Point
+    from scaleplan.yamlio import LineMap
+
+
+DEFAULT_LLM_ACCELERATORS = ("H100", "L40S", "L4")  # profile llm without --accelerators or a spec
+
+
+@dataclass(frozen=True)
+class LlmProfileInputs:
+    """What ``profile llm`` estimates: the serving setup, the token classes, the accelerators
+    asked for (resolved) and the accelerator table they come from."""
+
+    model: str  # the MODEL argument, else the spec's model.architecture
+    setup: LlmSetup
+    classes: tuple[TokenClass, ...]
+    accelerators: tuple[Accelerator, ...]
+    table: dict[str, Accelerator]
+    notes: tuple[str, ...] = ()  # the spec's accelerators left out
+
+
+def llm_profile_inputs(
+    model: str | None,
+    spec_path: str | None,
+    *,
+    default_class: TokenClass,
+    tokens_given: str | None = None,
+    dtype: str | None,
+    kv_cache_dtype: str | None,
+    engine: str | None,
+    accelerators: Sequence[str] | None,
+    catalogs: Sequence[str],
+) -> LlmProfileInputs:
+    """``profile llm``: MODEL (a preset or a config.json) and/or a spec's model settings and
+    traffic classes, with the accelerators resolved against the accelerator table (the shipped
+    one, or the ``--catalog`` files' when given). The caller checks that one of MODEL and the
+    spec is given. With a spec, the options given (``dtype``, ``kv_cache_dtype``, ``engine``,
+    MODEL) override its model settings, ``tokens_given`` (``--input-tokens`` or
+    ``--output-tokens``, when typed) is a usage error where its classes give the tokens, and
+    ``accelerators`` not given are its placement's GPUs (else :data:`DEFAULT_LLM_ACCELERATORS`)."""
+    from scaleplan.catalog.files import load_accelerators, load_catalog
+    from scaleplan.catalog.model import resolve_name
+    from scaleplan.llm.arch import load_architecture
+    from scaleplan.llm.serving import TokenClass, setup, setup_from_spec
+    from scaleplan.spec import read_spec
+
+    classes = [default_class]
+    spec_lines: LineMap | None = None  # set when the classes are the spec's
+    placed: list[str] = []  # the spec's placement.accelerators (GPUs)
+    if spec_path is not None:
+        from scaleplan.spec_checks import context_problems
+
+        sp, doc = read_spec(spec_path)
+        placed = [a for a in sp.placement.accelerators if a.lower() != "cpu"]
+        too_long = context_problems(sp)  # a class the server would reject, as optimize says
+        if too_long:
+            raise InputError(spec_path, [p.in_spec(doc.lines) for p in too_long])
+        if sp.traffic.classes:
+            missing = [
+                c.name for c in sp.traffic.classes if not (c.input_tokens and c.output_tokens)
+            ]
+            if missing:
+                raise InputError(
+                    spec_path,
+                    [
+                        Problem(
+                            "traffic.classes",
+                            f"class(es) {', '.join(missing)} lack input_tokens/output_tokens",
+                            hint="give every class its tokens",
+                        )
+                    ],
+                )
+            classes = [
+                TokenClass(c.name, c.input_tokens or 1, c.output_tokens or 1)
+                for c in sp.traffic.classes
+            ]
+            spec_lines = doc.lines
+        if model is None and sp.model.architecture is None:
+            raise InputError(
+                spec_path,
+                [
+                    Problem(
+                        "model.architecture",
+                        "missing",
+                        hint="give MODEL on the command line or set model.architecture",
+                    )
+                ],
+            )
+        if tokens_given and sp.traffic.classes:
+            raise OptionError(
+                "the spec's traffic.classes give every class its tokens; drop the option, "
+                "or --spec to plan one class of these tokens",
+                option=tokens_given,
+            )
+        # the spec's model settings (engine_config included), each option given overriding its
+        # own; MODEL (relative to the current folder) overriding model.architecture
+        given = {"dtype": dtype, "kv_cache_dtype": kv_cache_dtype, "engine": engine}
+        settings = sp.model.model_copy(
+            update={k: v for k, v in given.items() if v is not None}
+            | ({"architecture": model} if model is not None else {})
+        )
+        arch = load_architecture(model) if model is not None else None
+        s = setup_from_spec(settings, Path(spec_path).parent, arch)
+        model = model or sp.model.architecture
+        assert model is not None
+    else:
+        assert model is not None
+        s = setup(model, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine)
+    # only accelerator specs are needed: the instance catalogs load only with --catalog
+    table = {
+        a.name: a
+        for a in (load_catalog(list(catalogs)).accelerators if catalogs else load_accelerators())
+    }
+    accs = []
+    # not given: the GPUs the spec allows (a 405B model placed on B200 fits none of the defaults)
+    for name in accelerators if accelerators is not None else placed or DEFAULT_LLM_ACCELERATORS:
+        canonical = resolve_name(tuple(table.values()), name)
+        a = table.get(canonical) if canonical else None
+        if a is None:
+            raise InputError(
+                None,
+                [
+                    Problem(
+                        "--accelerators",
+                        f"unknown accelerator {name!r}",
+                        hint=f"use one of: {', '.join(table)}",
+                    )
+                ],
+            )
+        accs.append(a)
+    notes: tuple[str, ...] = ()
+    if accelerators is None and placed:  # the spec's GPUs: one the model cannot run is left out
+        accs, notes = _runnable(accs, s.dtype, spec_path, doc.lines)
+    where = "--input-tokens" if spec_lines is None else "traffic.classes"
+    over = s.over_context(classes, where)
+    if over is not None:
+        if spec_lines is not None:  # the spec's classes (one or several), at their line
+            raise InputError(spec_path, with_lines([over], spec_lines))
+        raise InputError(None, [over])
+    return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table, notes)
+
+
+def _runnable(
+    accs: Sequence[Accelerator], dtype: str, spec_path: str | None, lines: LineMap
+) -> tuple[list[Accelerator], tuple[str, ...]]:
+    """The accelerators the LLM model can size and that run ``dtype``, and a note for each
+    other one (as optimize leaves them out: an fp8 spec that also allows an A10G); when every
+    one is left out, an InputError at the spec's placement.accelerators saying why."""
+    from scaleplan.llm.hardware import UnsupportedDtype, hardware, missing_facts
+
+    keep, notes = [], []
+    for a in accs:
+        hw = hardware(a)
+        if hw is None:
+            notes.append(f"{a.name} is left out: the accelerator table lacks {missing_facts(a)}")
+            continue
+        try:
+            hw.compute_peak_tflops(dtype)
+        except UnsupportedDtype as exc:
+            notes.append(f"{a.name} is left out: {dtype}: {exc}")
+            continue
+        keep.append(a)
+    if not keep:  # not an empty 'no shape can serve' later: each one's reason, at its line
+        why = Problem("placement.accelerators", "none can serve the model: " + "; ".join(notes),
+                      hint=f"allow an accelerator that runs {dtype}, or change model.dtype")
+        raise InputError(spec_path, with_lines([why], lines))
+    return keep, tuple(notes)
+
+
+def llm_profile_points(
+    plan: Plan, plan_file: str, given: str | None
+) -> tuple[dict[str, list[Point]] | None, tuple[str, ...]]:
+    """``simulate`` of LLM plans: TTFT/TPOT points for the allocations without ``llm.classes``,
+    from the ``--profile`` file, else the spec's profile next to the plan when it is there
+    (with a note saying so); None when no allocation needs them or there is no profile."""
+    from scaleplan.profile.model import read_profile
+    from scaleplan.simulate.llm_replicas import profile_points
+
+    needs = [a for a in plan.allocations if a.llm is None or not a.llm.classes]
+    if not needs:
+        return None, ()
+    notes: tuple[str, ...] = ()
+    if given is not None:
+        prof = read_profile(given)
+    else:
+        guess = Path(plan_file).parent / plan.spec.model.profile
+        if not guess.is_file():
+            return None, ()
+        prof = read_profile(guess)
+        notes = (f"TTFT/TPOT points read from the spec's profile next to the plan: {guess}",)
+    toks = {c.name: (c.input_tokens, c.output_tokens) for c in plan.spec.traffic.classes}
+    pts = {a.name: profile_points(prof, a.accelerator, a.gpus_per_replica, toks) for a in needs}
+    return pts, notes
