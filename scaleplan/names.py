@@ -38,12 +38,18 @@ def close_matches(name: str, known: Iterable[str], n: int = 3) -> list[str]:
     return out
 
 
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``did you mean 'L40S' or 'L4'?``; empty when no known name is close."""
+    close = close_matches(name, known)
+    return "did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
+
+
 def unknown_hint(name: str, known: Iterable[str], what: str, see: str = "") -> str:
     """``did you mean 'L40S' or 'L4'?`` or, with nothing close, the known names (or where to look)."""
     names = sorted(set(known))
-    close = close_matches(name, names)
+    close = did_you_mean(name, names)
     if close:
-        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+        return close
     if not names:
         return see or f"no {what} are known"
     if len(names) <= _MAX_LISTED:

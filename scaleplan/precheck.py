@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import Problem
-from scaleplan.names import REGION_STYLES, unknown_hint
+from scaleplan.names import REGION_STYLES, did_you_mean, unknown_hint
 from scaleplan.spec import Spec
 from scaleplan.yamlio import LineMap, PathKey
 
@@ -39,8 +39,8 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
             continue
         elsewhere = sorted(p for p, regs in by_provider.items() if region in regs) or _region_style(region, pl.providers)
         hint = unknown_hint(region, ours, "regions", "see `scaleplan catalog list --provider " + ",".join(pl.providers) + "`")
-        if elsewhere:
-            close = hint if hint.startswith("did you mean") else ""
+        if elsewhere:  # the other cloud's name, and only a close name of ours (not our list)
+            close = did_you_mean(region, ours)
             hint = f"it is a {'/'.join(elsewhere)} region name; placement.providers is [{', '.join(pl.providers)}]" + (f"; {close}" if close else "")
         problems.append(Problem(f"placement.regions[{i}]", f"unknown region {region!r} for providers {', '.join(pl.providers)}", hint=hint, line=at(("placement", "regions", i))))
     names = catalog.accelerator_names()

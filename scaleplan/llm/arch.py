@@ -395,13 +395,13 @@ def _preset_hint(name: str, otherwise: str) -> str:
     if same:
         hint = (
             f"did you mean {same[0]!r}? An instruct or chat variant has its base model's "
-            "architecture"
+            "architecture; "
         )
+    elif close := difflib.get_close_matches(key, names, n=3, cutoff=0.5):  # a question first
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? "
     else:
-        close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else otherwise
-    sep = " " if hint.endswith("?") else "; "
-    return f"{hint}{sep}`scaleplan profile llm --list` shows all {len(names)} presets"
+        hint = f"{otherwise}; "
+    return f"{hint}`scaleplan profile llm --list` shows all {len(names)} presets"
 
 
 def another_model(measured: str | None, arch: Architecture) -> str | None:

@@ -1,0 +1,47 @@
+"""Hints built from parts, decided on the parts rather than on the text built: placement.regions
+named in another cloud's format (the cloud, and a close name of the spec's providers only when
+there is one, never their whole list); a preset name's hint before the preset list."""
+
+from __future__ import annotations
+
+import pytest
+from solve_helpers import spec
+
+from scaleplan.catalog.model import Catalog
+from scaleplan.precheck import placement_problems
+
+
+def _hint(tables: Catalog, region: str) -> str:
+    (p,) = placement_problems(spec(placement={"providers": ["aws"], "regions": [region]}), tables)
+    assert p.where == "placement.regions[0]"
+    return p.hint
+
+
+def test_another_clouds_region_says_so_with_a_close_name_only_when_one_is(tables: Catalog) -> None:
+    said = "it is a gcp region name; placement.providers is [aws]"
+    assert _hint(tables, "us-central1") == f"{said}; did you mean 'us-east-1'?"
+    assert _hint(tables, "southamerica-east1") == said
+
+
+def test_the_close_name_is_decided_on_the_matches_not_on_the_hints_wording(
+    tables: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """precheck kept unknown_hint's text when it started with 'did you mean': it asks for the
+    close names themselves, so the other hint's wording does not decide."""
+    import scaleplan.precheck as precheck
+
+    monkeypatch.setattr(precheck, "unknown_hint", lambda *a, **k: "perhaps another region")
+    assert _hint(tables, "us-central1").endswith("; did you mean 'us-east-1'?")
+    assert "perhaps" not in _hint(tables, "southamerica-east1")
+
+
+def test_a_preset_hint_joins_its_sentences_by_which_hint_it_is_not_its_last_character() -> None:
+    """_preset_hint chose ' ' or '; ' before the preset list by whether the hint ended in '?':
+    a question (the close names) is followed by a sentence, anything else by '; '."""
+    from scaleplan.llm.arch import _preset_hint, preset_names
+
+    n = len(preset_names())
+    listed = f"`scaleplan profile llm --list` shows all {n} presets"
+    assert _preset_hint("qqqqqqqqqq", "a config.json path?") == f"a config.json path?; {listed}"
+    assert _preset_hint("llama-3.1-8c", "x").endswith(f"? {listed}")
+    assert _preset_hint("llama-3.1-8b-instruct", "x").endswith(f"architecture; {listed}")
