@@ -237,8 +237,8 @@ def test_render_refuses_more_rules_than_a_route_holds(monkeypatch: pytest.Monkey
 
 
 def test_spot_max_fraction_reads_the_class_rules() -> None:
-    """spot.max_fraction at the route's integer weights (static.hold_rounded_spot) with a rule
-    per class: the share of requests on spot pods is what the class rules send them
+    """spot.max_fraction at the route's integer weights (spot_rounding.hold_rounded_spot) with a
+    rule per class: the share of requests on spot pods is what the class rules send them
     (kube.backends.class_rule_spot_share), not the header-less rule's capacity weights. Short
     (70 %) on L4s, long (30 %) mostly on A10Gs, n+1, 300 rps, max_fraction 0.3: the MILP's plan
     (3 on-demand + 2 spot L4, 3 A10G, $5.83/h) sends 21.8 % of the requests to spot; measured by

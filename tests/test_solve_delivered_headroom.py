@@ -20,8 +20,8 @@ from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.candidates import build_candidates
 from scaleplan.solve.diagnose import serving_candidates
 from scaleplan.solve.problem import Problem, demand_windows
+from scaleplan.solve.replan import replan_static
 from scaleplan.solve.search import search_windows
-from scaleplan.solve.static import replan_static
 from scaleplan.spec import Spec
 
 FAST = SolveOptions(alternatives=False)

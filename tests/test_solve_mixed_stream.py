@@ -29,10 +29,10 @@ from scaleplan.profile.model import read_profile
 from scaleplan.simulate import simulate
 from scaleplan.simulate.llm import simulate_llm
 from scaleplan.solve import SolveOptions, solve
+from scaleplan.solve.after_search import _checked, solve_plan
 from scaleplan.solve.candidates import build_candidates
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import search_windows
-from scaleplan.solve.static import _checked, solve_plan
 from scaleplan.spec import Spec, read_spec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -181,8 +181,8 @@ def test_vision_static_replan_from_a_spot_peak_drops_the_spare_pod(tmp_path: Pat
     from scaleplan.solve.candidates import build_candidates
     from scaleplan.solve.diagnose import serving_candidates
     from scaleplan.solve.problem import Problem, demand_windows
+    from scaleplan.solve.replan import replan_static
     from scaleplan.solve.search import search_windows
-    from scaleplan.solve.static import replan_static
 
     sp, prof, cat = _vision(tmp_path, {"allowed": True, "max_fraction": 0.0})
     rps, _ = demand_windows(sp)

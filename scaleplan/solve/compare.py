@@ -13,13 +13,13 @@ import time
 from collections.abc import Sequence
 
 from scaleplan.plan import Alternative, Baseline
+from scaleplan.solve.after_search import solve_plan
 from scaleplan.solve.assemble import rounded
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.placement import CPU
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, capacity_bound
 from scaleplan.solve.prune import prune, prune_rules
 from scaleplan.solve.search import Outcome, describe
-from scaleplan.solve.static import solve_plan
 
 
 def compare(

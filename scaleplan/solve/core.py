@@ -18,6 +18,7 @@ from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError
 from scaleplan.plan import Alternative, Baseline, Plan
 from scaleplan.profile.model import Profile
+from scaleplan.solve.after_search import after_search
 from scaleplan.solve.assemble import allocations, assemble_plan, utilization
 from scaleplan.solve.candidates import Candidate, build_candidates
 from scaleplan.solve.compare import compare, spot_loss_cost
@@ -32,7 +33,6 @@ from scaleplan.solve.explain import explain
 from scaleplan.solve.milp import SolveStat
 from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
 from scaleplan.solve.search import Outcome, search_windows
-from scaleplan.solve.static import after_search
 from scaleplan.spec import Spec
 
 

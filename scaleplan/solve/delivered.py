@@ -7,7 +7,7 @@ at u = demand / capacity. :func:`hold_delivered_loss` checks n+1, zone and
 spot.survive_loss per backend Service at that share (bilinear in the replica counts, so not a
 MILP row) and, when a Service falls short, runs a branch and bound over u, each node one
 search with ``WindowProblem.delivered_util``. :func:`rounded_spot_share` is spot.max_fraction
-at the route's integer weights (``static.hold_rounded_spot`` holds it).
+at the route's integer weights (``spot_rounding.hold_rounded_spot`` holds it).
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ def bound_leaves_out(pb: Problem, o: Outcome, rps: Sequence[float]) -> str | Non
     when the plan is the MILP's own (its gap is the time limit's). The paths: the rules'
     weights fixed over a curve (``solve.rulecurve``), static HTTPRoute weights over a curve
     (``solve.static.best_static``, with ``solve.mixbound`` under n+1 / zone), and the one-window
-    repairs as the route delivers its integer weights (``static.hold_rounded_spot``,
+    repairs as the route delivers its integer weights (``spot_rounding.hold_rounded_spot``,
     ``delivered.hold_delivered_loss``)."""
     pl = pb.spec.placement
     loss = pl.spot.allowed and pl.spot.survive_loss

@@ -26,7 +26,7 @@ def mix_relaxation(
     static-weights plan (each type carries its share of the mix with headroom and its own
     spare, which the one-class group rows ask less than) and, unlike the per-class MILP, one
     that does not route a class to the types that serve it best; its peak replicas are a start
-    for :func:`scaleplan.solve.static.replan_static` (at the route's weights,
+    for :func:`scaleplan.solve.replan.replan_static` (at the route's weights,
     :meth:`Problem.mix_weight`, they load every pod alike). None when it finds no plan.
     ``cands``: they all serve every class.
 

@@ -18,9 +18,11 @@ from scaleplan.kube.weights import peak_window
 from scaleplan.solve.delivered import hold_delivered_loss, loss_short
 from scaleplan.solve.mixbound import merged_mix
 from scaleplan.solve.problem import Problem
+from scaleplan.solve.replan import window_solution
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.solve.split import Split, group_weights
-from scaleplan.solve.static import best_static, hold_rounded_spot, window_solution
+from scaleplan.solve.spot_rounding import hold_rounded_spot
+from scaleplan.solve.static import best_static
 
 
 def mixed_one_window(

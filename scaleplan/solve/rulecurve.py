@@ -12,7 +12,7 @@ spot.max_fraction as delivered, min_replicas) read only those, as one class does
 heuristic. Weight sets compete and the cheapest day is kept: the peak window's per-class
 optimum as the one-window ``class_header`` plan makes it (the search over the peak alone,
 then spot.max_fraction at the rules' integer weights,
-:func:`scaleplan.solve.static.hold_rounded_spot`), the per-class optimum of each other demand
+:func:`scaleplan.solve.spot_rounding.hold_rounded_spot`), the per-class optimum of each other demand
 level (:func:`_other_hours`), and the class-blind route's plan over the curve with every class
 at its weights (:func:`_blind`: one weight set for every class delivers what the class-blind
 route does, so the day never costs more than that plan). Every window is sized at the fixed
@@ -33,10 +33,12 @@ from dataclasses import replace
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.kube.weights import peak_window, rule_weights
+from scaleplan.solve.after_search import solve_plan
 from scaleplan.solve.candidates import Candidate, floor4
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.milp.window import group_members
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem
+from scaleplan.solve.replan import window_solution
 from scaleplan.solve.search import Outcome, floor_without_redundancy, search_windows, shape_groups
 from scaleplan.solve.split import (
     Split,
@@ -48,7 +50,7 @@ from scaleplan.solve.split import (
     trim_nodes,
     window_ok,
 )
-from scaleplan.solve.static import hold_rounded_spot, solve_plan, window_solution
+from scaleplan.solve.spot_rounding import hold_rounded_spot
 
 # one day at fixed class rules: each window's solution, each candidate's share of all requests
 # at the peak, whether the per-class MILP's optimum bounds it (:func:`_provable`)
@@ -320,7 +322,7 @@ def _day(
 def _blind(
     pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float, tie_break: bool
 ) -> Outcome | None:
-    """The class-blind route's plan over the curve (:func:`scaleplan.solve.static.solve_plan`
+    """The class-blind route's plan over the curve (:func:`scaleplan.solve.after_search.solve_plan`
     with class_header unset, over the candidates that serve every class) as class rules: its
     peak window with every class routed at the route's weights (:func:`group_weights`: each
     backend its weight's share of every class, spread over its pods); None

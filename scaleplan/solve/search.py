@@ -31,7 +31,7 @@ class Outcome:
     shares: list[float] | None = None
     lower: float | None = None
     proven: bool = True
-    # a step after the search (static.hold_rounded_spot, delivered.hold_delivered_loss), said
+    # a step after the search (spot_rounding.hold_rounded_spot, delivered.hold_delivered_loss), said
     # in the plan's warnings; the plan is then measured against the bound it found (``bound``)
     note: str = ""
     stats: tuple[SolveStat, ...] = ()  # solver runs behind ``sols``

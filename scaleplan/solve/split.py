@@ -1,7 +1,7 @@
 """One fixed HTTPRoute split: each type's share and needs, and spot as the route delivers it.
 
 :class:`Split` holds a candidate list's traffic shares and per-window replica needs at a
-fixed split (what the static-weights re-plan in :mod:`scaleplan.solve.static` sizes with);
+fixed split (what the static-weights re-plan in :mod:`scaleplan.solve.replan` sizes with);
 :func:`spot_share` is the share of requests that lands on spot pods when each backend Service
 spreads its weight evenly over its pods, and :func:`hold_spot_share` repairs a window over
 spot.max_fraction one pod at a time, then drops the nodes the repair left spare
