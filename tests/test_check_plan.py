@@ -245,3 +245,47 @@ def test_compare_scaled_object_bounds_and_unrendered_selector() -> None:
         "nodeSelector.karpenter.sh/capacity-type is 'spot', the plan renders none",
     ]
     assert compare(objs(want), objs(want), RULES_BY_ID["drift"]) == []
+
+
+def _vision_docs(plan: Plan, tables: Catalog) -> Docs:
+    return [dict(o.obj) for o in render_mod.render_report(plan, tables).objects]
+
+
+def _zone_findings(docs: Docs, plan: Plan, tables: Catalog) -> list[str]:
+    from scaleplan.yamlio import dump_yaml_all
+
+    report = check_text(dump_yaml_all(docs), "z.yaml", plan=plan, catalog=tables)
+    return [f.message for f in report.findings if f.rule == "zone-spread-not-enforced"]
+
+
+@pytest.mark.skipif("vision-daily" not in EXAMPLES, reason="examples/vision-daily not there")
+def test_zone_spread_not_enforced(tables: Catalog) -> None:
+    """vision-daily survives a zone loss only with each allocation's replicas spread over its
+    3 zones: its rendered manifests pass; a best-effort, skewed, domain-less or missing zone
+    spread on a Deployment is flagged; the same manifests of an n+1 plan are not."""
+    plan = read_plan(ROOT / "examples" / "vision-daily" / "plan.yaml")
+    assert plan.spec.placement.redundancy == "zone" and len(plan.allocations) == 2
+    assert _zone_findings(_vision_docs(plan, tables), plan, tables) == []
+
+    def first_spread(docs: Docs) -> dict[str, object]:
+        d: dict[str, object] = pod(docs)["topologySpreadConstraints"][0]
+        return d
+
+    edits = {
+        "ScheduleAnyway": lambda c: c.update(whenUnsatisfiable="ScheduleAnyway"),
+        "maxSkew: 2": lambda c: c.update(maxSkew=2),
+        "minDomains: unset": lambda c: c.pop("minDomains"),
+        "minDomains: 2": lambda c: c.update(minDomains=2),
+        "no topologySpreadConstraint": lambda c: c.update(topologyKey="kubernetes.io/hostname"),
+    }
+    for words, edit in edits.items():
+        docs = _vision_docs(plan, tables)
+        edit(first_spread(docs))
+        (msg,) = _zone_findings(docs, plan, tables)
+        assert words in msg and "over its 3 zones (us-central1-a, us-central1-b, us-" in msg
+    # an n+1 plan's best-effort spread is what render writes for it: not flagged
+    n1 = plan.spec.placement.model_copy(update={"redundancy": "n+1"})
+    n1_plan = plan.model_copy(update={"spec": plan.spec.model_copy(update={"placement": n1})})
+    docs = _vision_docs(plan, tables)
+    first_spread(docs).update(whenUnsatisfiable="ScheduleAnyway")
+    assert _zone_findings(docs, n1_plan, tables) == []

@@ -1,15 +1,25 @@
 """Plan-aware placement rules: node selectors, NodePools and node classes of another cloud than
 the plan's cluster flavor (``flavor-mismatch``), and workloads that can only run on spot
-capacity where the plan requires on-demand (``spot-only-capacity``).
+capacity where the plan requires on-demand (``spot-only-capacity``), and Deployments of a
+zone-redundant plan whose zone spread is only best effort (``zone-spread-not-enforced``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from scaleplan.check.context import Context, RuleFn, nodepool_requirement, registrar, spot_only
 from scaleplan.check.model import Finding, Rule
-from scaleplan.check.workloads import INSTANCE_TYPE_KEYS, SCALABLE_KINDS, pod_spec_path
+from scaleplan.check.workloads import (
+    INSTANCE_TYPE_KEYS,
+    SCALABLE_KINDS,
+    as_list,
+    as_map,
+    get,
+    pod_spec_path,
+)
+from scaleplan.kube.zones import ZONE_KEY, spread_zones
 
 IMPLS: dict[str, RuleFn] = {}
 impl = registrar(IMPLS)
@@ -121,6 +131,57 @@ def _spot_only_capacity(ctx: Context, rule: Rule) -> Iterator[Finding]:
             yield w.finding(
                 rule, f"every workload runs on spot only, but the plan {why}", ctx.selection(w).path
             )
+
+
+@impl("zone-spread-not-enforced")
+def _zone_spread_not_enforced(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    plan = ctx.plan
+    if plan is None:
+        return
+    by_name = {a.name: a for a in plan.allocations}
+    for w in ctx.workloads:
+        alloc = by_name.get(w.name)
+        path = pod_spec_path(w)
+        if alloc is None or w.kind not in SCALABLE_KINDS or path is None:
+            continue
+        zones = spread_zones(plan.spec.placement.redundancy, alloc.zones)
+        if not zones:
+            continue
+        tsc = as_list(as_map(get(w.data, path)).get("topologySpreadConstraints"))
+        why = _spread_gap([as_map(c) for c in tsc], len(zones))
+        if why:
+            yield w.finding(
+                rule,
+                f"the plan survives losing a zone only with {alloc.name}'s replicas spread "
+                f"over its {len(zones)} zones ({', '.join(zones)}), but {why}",
+                (*path, "topologySpreadConstraints") if tsc else path,
+            )
+
+
+def _spread_gap(constraints: list[Mapping[str, Any]], zones: int) -> str | None:
+    """Why no constraint enforces a maxSkew-1 spread over ``zones`` zones (None: one does)."""
+    on_zone = [c for c in constraints if c.get("topologyKey") == ZONE_KEY]
+    if not on_zone:
+        return f"the pod has no topologySpreadConstraint on {ZONE_KEY}"
+    gaps = []
+    for c in on_zone:
+        min_domains = c.get("minDomains")
+        if c.get("whenUnsatisfiable", "DoNotSchedule") != "DoNotSchedule":
+            gaps.append(
+                f"whenUnsatisfiable: {c.get('whenUnsatisfiable')} (best effort: the scheduler "
+                "may stack the replicas in one zone)"
+            )
+        elif c.get("maxSkew") != 1:
+            gaps.append(f"maxSkew: {c.get('maxSkew')} (one zone may hold more than its share)")
+        elif not isinstance(min_domains, int) or min_domains < zones:
+            gaps.append(
+                f"minDomains: {min_domains if min_domains is not None else 'unset'} (the "
+                "scheduler counts only zones that already hold a node, so fewer zones may take "
+                f"every pod; set it to {zones})"
+            )
+        else:
+            return None
+    return "its zone spread is " + "; ".join(gaps)
 
 
 # the LLM serving rules live in their own module; importing it registers them

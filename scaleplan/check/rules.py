@@ -345,6 +345,19 @@ RULES: tuple[Rule, ...] = (
         needs_plan=True,
     ),
     R(
+        "zone-spread-not-enforced",
+        "error",
+        "plan",
+        "The plan survives losing a zone (redundancy: zone) only with the workload's replicas "
+        "spread evenly over its zones, but the pod's zone spread is missing or best effort "
+        "(whenUnsatisfiable: ScheduleAnyway, maxSkew above 1, minDomains unset or below the "
+        "plan's zone count), so the scheduler may stack replicas in one zone and a zone loss "
+        "takes more than the plan survives.",
+        "re-render from the plan: a topologySpreadConstraint on topology.kubernetes.io/zone "
+        "with maxSkew: 1, whenUnsatisfiable: DoNotSchedule and minDomains: the plan's zone count",
+        needs_plan=True,
+    ),
+    R(
         "drift",
         "error",
         "plan",
