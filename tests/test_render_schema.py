@@ -134,3 +134,32 @@ def test_unknown_kinds() -> None:
         assert len(errs) == 1 and "cannot be validated" in errs[0], errs
     assert validate_object({"kind": "Deployment"}, "1.37") == ["apiVersion: 'apiVersion' is missing or not a string"]
     assert "must be a mapping" in validate_object([], "1.37")[0]  # type: ignore[arg-type]
+
+
+def test_unknown_kind_is_decided_on_the_issues_flag_not_its_wording(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check told unknown-kind from schema by the issue's message starting with 'no schema
+    for kind': SchemaIssue.unknown_kind says it, so a reworded issue keeps its rule and a
+    schema message that happens to start so stays schema's."""
+    from scaleplan.check import schema_cache
+    from scaleplan.check.loader import objects_from_documents
+    from scaleplan.check.rules import RULES_BY_ID
+    from scaleplan.check.schema import schema_findings
+    from scaleplan.check.schema_cache import SchemaIssue
+    from scaleplan.yamlio import parse_yaml_documents
+
+    text = "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: x}\n"
+    objs = objects_from_documents(parse_yaml_documents(text, "m.yaml", what="manifest"))
+
+    def rules() -> list[str]:
+        found = schema_findings(objs, "1.37", RULES_BY_ID["schema"], RULES_BY_ID["unknown-kind"])
+        return [f.rule for f in found]
+
+    assert rules() == ["unknown-kind"]
+    (issue,) = schema_issues(dict(objs[0].data), "1.37")
+    assert issue.unknown_kind and issue.path == ("kind",)
+    reworded = SchemaIssue(("kind",), "this kind is known to no schema", unknown_kind=True)
+    lookalike = SchemaIssue(("kind",), "no schema for kind values but these: Deployment")
+    monkeypatch.setattr(schema_cache, "schema_issues", lambda obj, v: [reworded, lookalike])
+    assert rules() == ["unknown-kind", "schema"]

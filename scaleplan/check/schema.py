@@ -9,8 +9,6 @@ from collections.abc import Iterable
 from scaleplan.check.model import Finding, K8sObject, Rule
 from scaleplan.yamlio import format_path
 
-_UNKNOWN_PREFIX = "no schema for kind"
-
 
 def supported_versions() -> tuple[str, ...]:
     from scaleplan.check.schema_cache import supported_versions as sv
@@ -29,7 +27,7 @@ def schema_findings(
     out: list[Finding] = []
     for o in objects:
         for issue in schema_issues(dict(o.data), kube_version):
-            if issue.path == ("kind",) and issue.message.startswith(_UNKNOWN_PREFIX):
+            if issue.unknown_kind:
                 if unknown_rule is not None:
                     out.append(
                         o.finding(

@@ -66,10 +66,12 @@ _MAX_ISSUES = 50
 
 @dataclass(frozen=True, order=True)
 class SchemaIssue:
-    """One schema violation: where (a path into the object) and what."""
+    """One schema violation: where (a path into the object) and what. ``unknown_kind``: no
+    schema knows the object's kind (the ``unknown-kind`` rule's, not ``schema``'s)."""
 
     path: tuple[str | int, ...]
     message: str
+    unknown_kind: bool = False
 
     def render(self) -> str:
         where = format_path(self.path)
@@ -291,7 +293,7 @@ def schema_issues(obj: Any, kube_version: str) -> list[SchemaIssue]:
     assert isinstance(api_version, str) and isinstance(kind, str)
     validator = _validator(version, api_version, kind)
     if validator is None:
-        return [SchemaIssue(("kind",), f"no schema for kind {kind} with apiVersion {api_version} in Kubernetes {version} or the bundled CRDs; it cannot be validated")]
+        return [SchemaIssue(("kind",), f"no schema for kind {kind} with apiVersion {api_version} in Kubernetes {version} or the bundled CRDs; it cannot be validated", unknown_kind=True)]
     issues: list[SchemaIssue] = []
     for err in validator.iter_errors(obj):
         issues.append(SchemaIssue(tuple(err.absolute_path), _message(err)))
