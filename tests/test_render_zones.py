@@ -118,3 +118,18 @@ def test_spread_needing_more_nodes_than_the_plan_is_warned_and_fits_the_nodepool
     ]
     (pool,) = [o.obj for o in report.objects if o.kind == "NodePool"]
     assert pool["spec"]["limits"] == {"cpu": str(4 * 8), "memory": f"{4 * 16}Gi"}  # 3 nodes + 1
+
+
+def test_zone_plan_without_zones_is_warned(tables: Catalog) -> None:
+    """A hand-written zone plan whose allocation lists no zones: nothing to enforce the spread
+    over, so it stays best effort, and render says so rather than claim the zone survival."""
+    p = zone_redundant(PLANS["single-gpu"]())
+    p = p.model_copy(update={"allocations": (p.allocations[0].model_copy(update={"zones": ()}),)})
+    report = render_report(p, tables)
+    (pod,) = deployments(p, tables).values()
+    assert pod["topologySpreadConstraints"][0]["whenUnsatisfiable"] == "ScheduleAnyway"
+    assert [w for w in report.warnings if "lists no zones" in w] == [
+        "allocation resnet-g6-xlarge-on-demand: redundancy zone, but the plan lists no zones for "
+        "it, so its zone spread stays best effort (ScheduleAnyway) and a zone loss may take more "
+        "than the plan's spare; run scaleplan optimize again (it writes each allocation's zones)"
+    ]

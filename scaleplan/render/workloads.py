@@ -87,6 +87,12 @@ def _zone_spread(plan: Plan, al: Alloc, match: dict[str, str], warnings: list[st
     GPU is not left idle for the sake of the spread) elsewhere."""
     c: Obj = {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "ScheduleAnyway"}
     zones = spread_zones(plan.spec.placement.redundancy, al.a.zones)
+    if plan.spec.placement.redundancy == "zone" and not zones:
+        warnings.append(
+            f"allocation {al.name}: redundancy zone, but the plan lists no zones for it, so its "
+            "zone spread stays best effort (ScheduleAnyway) and a zone loss may take more than "
+            "the plan's spare; run scaleplan optimize again (it writes each allocation's zones)"
+        )
     if zones:
         c["whenUnsatisfiable"] = "DoNotSchedule"
         c["minDomains"] = len(zones)
