@@ -2,23 +2,36 @@
 time limit (a longer --time-limit may close it), or a heuristic step measured against a lower
 bound that leaves something out (the gap is that bound's looseness; more time does not close
 it). The user's case: routing: gateway-api with spot.survive_loss over a day read "feasible,
-gap 5.70%" with nothing saying that --time-limit could not change it."""
+gap 5.70%" with nothing saying that --time-limit could not change it.
+
+What the bound leaves out is recorded by the step that made the plan (``Outcome.omits``,
+scaleplan.solve.omission) and the line renders that record: the tests below run each step and
+check what it recorded, and that the line changes with the record."""
 
 from __future__ import annotations
 
 import json
 import math
 import shutil
+import time
+from dataclasses import replace
 from pathlib import Path
 
+from solve_helpers import catalog, point, profile, row, spec
+
 from scaleplan.catalog.files import load_catalog
+from scaleplan.catalog.model import Catalog
 from scaleplan.plan import GAP_FROM_BOUND, GAP_FROM_SEARCH
 from scaleplan.plan_report import gap_reason
-from scaleplan.profile.model import read_profile
+from scaleplan.profile.model import Profile, read_profile
 from scaleplan.solve import solve
-from scaleplan.solve.explain import gap_line
+from scaleplan.solve.after_search import after_search
+from scaleplan.solve.candidates import build_candidates
+from scaleplan.solve.diagnose import serving_candidates
+from scaleplan.solve.explain import bound_leaves_out, gap_line
+from scaleplan.solve.omission import Left, Omission
 from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
-from scaleplan.solve.search import Outcome
+from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.spec import Spec, read_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +67,26 @@ def _outcome(
     return Outcome([], [], status, cost, bound, **kw)  # type: ignore[arg-type]
 
 
+def _planned(
+    sp: Spec, prof: Profile, cat: Catalog | None = None
+) -> tuple[Problem, Outcome]:
+    """The plan's outcome as solve makes it: the search, then the step after it
+    (``static.after_search``), with what that step recorded."""
+    pb = Problem.of(sp, SolveOptions(alternatives=False))
+    rps, _ = demand_windows(sp)
+    cands, _ = build_candidates(sp, prof, cat or load_catalog([]))
+    cands = serving_candidates(pb, cands, rps)
+    deadline = time.perf_counter() + pb.options.time_limit
+    o = search_windows(pb, cands, rps, deadline=deadline)
+    return pb, after_search(pb, o, rps, deadline)
+
+
+def _example_planned(tmp_path: Path, name: str, edits: dict[str, str]) -> tuple[Problem, Outcome]:
+    path = _example(tmp_path, name, edits)
+    sp, _ = read_spec(path)
+    return _planned(sp, read_profile(tmp_path / "profile.yaml"))
+
+
 def test_user_case_says_the_gap_is_the_bounds_not_the_time_limits(tmp_path: Path) -> None:
     path = _example(tmp_path, "vision-daily", VISION_SPOT_GATEWAY)
     sp, _ = read_spec(path)
@@ -76,8 +109,7 @@ def test_user_case_says_the_gap_is_the_bounds_not_the_time_limits(tmp_path: Path
 def test_milp_stopped_at_the_time_limit(tmp_path: Path) -> None:
     sp = _spec(tmp_path, "vision-daily", {})
     pb = Problem.of(sp, SolveOptions(time_limit=7))
-    rps, _ = demand_windows(sp)
-    line = gap_line(pb, _outcome(proven=False), rps)
+    line = gap_line(pb, _outcome(proven=False))
     assert line is not None
     assert line.startswith("Gap 25.00% (status feasible): the MILP search stopped at the time")
     assert "(7 s)" in line and GAP_FROM_SEARCH in line and GAP_FROM_BOUND not in line
@@ -85,63 +117,129 @@ def test_milp_stopped_at_the_time_limit(tmp_path: Path) -> None:
 
 def test_optimal_has_no_gap_line(tmp_path: Path) -> None:
     sp = _spec(tmp_path, "vision-daily", VISION_SPOT_GATEWAY)
-    rps, _ = demand_windows(sp)
-    assert gap_line(Problem.of(sp, SolveOptions()), _outcome("optimal", 2.0, 2.0), rps) is None
+    assert gap_line(Problem.of(sp, SolveOptions()), _outcome("optimal", 2.0, 2.0)) is None
 
 
-def test_static_weights_over_a_curve_name_the_fixed_weights(tmp_path: Path) -> None:
-    sp = _spec(tmp_path, "vision-daily", VISION_SPOT_GATEWAY)
-    pb = Problem.of(sp, SolveOptions())
-    rps, _ = demand_windows(sp)
-    line = gap_line(pb, _outcome(shares=[1.0], lower=1.5), rps)
+def test_static_weights_over_a_curve_record_the_fixed_weights(tmp_path: Path) -> None:
+    """best_static (vision-daily, gateway-api, spot with survive_loss) records the route's
+    weights fixed all day and survive_loss at those weights; the line names both."""
+    pb, o = _example_planned(tmp_path, "vision-daily", VISION_SPOT_GATEWAY)
+    assert o.status == "feasible" and o.proven
+    assert o.omits == (Omission(Left.WEIGHTS_FIXED_ALL_DAY), Omission(Left.WEIGHTS_SPOT_LOSS))
+    line = gap_line(pb, o)
     assert line is not None and "HTTPRoute weights fixed over the day" in line
+    assert "spot.survive_loss held at those fixed weights" in line
     assert "time limit" not in line  # the bound's search was proven
-    unproven = gap_line(pb, _outcome(shares=[1.0], lower=1.5, proven=False), rps)
+    unproven = gap_line(pb, replace(o, proven=False))
     assert unproven is not None and unproven.startswith(line)
     assert "search behind that bound also stopped at the time limit" in unproven
 
 
 CURVE = "  hourly_rps: [" + ", ".join(["2"] * 12 + ["6"] * 12) + "]\n"
+HEADER = {"  routing: gateway-api\n": "  routing: gateway-api\n  class_header: x-class\n"}
+SURVIVE = {"    max_fraction: 0.5\n": "    max_fraction: 0.5\n    survive_loss: true\n"}
 
 
-def test_class_rules_over_a_curve_name_the_rules_fixed_all_day(tmp_path: Path) -> None:
-    sp = _spec(tmp_path, "llm-chat", {
-        "  peak_rps: 6\n": CURVE,
-        "  routing: gateway-api\n": "  routing: gateway-api\n  class_header: x-class\n",
-    })
-    rps, _ = demand_windows(sp)
-    line = gap_line(Problem.of(sp, SolveOptions()), _outcome(lower=1.5, rules_hour=5), rps)
+def test_class_rules_over_a_curve_record_the_rules_fixed_all_day(tmp_path: Path) -> None:
+    """rulecurve.class_rules_day (llm-chat over a day with a class header, n+1) records the
+    rules' one weight set and the redundancy its bound drops; with survive_loss, that too."""
+    pb, o = _example_planned(tmp_path, "llm-chat", {"  peak_rps: 6\n": CURVE, **HEADER})
+    rules, red = Omission(Left.RULES_FIXED_ALL_DAY), Omission(Left.RULES_REDUNDANCY, "n+1")
+    assert o.status == "feasible" and o.omits == (rules, red)
+    line = gap_line(pb, o)
     assert line is not None and GAP_FROM_BOUND in line
     assert "per-class rules that hold one set of weights all day" in line
     assert "redundancy n+1 (the per-class search keeps a spare per type" in line
     assert "survive_loss" not in line  # not asked for
-    loss = _spec(tmp_path, "llm-chat", {
-        "  peak_rps: 6\n": CURVE,
-        "  routing: gateway-api\n": "  routing: gateway-api\n  class_header: x-class\n",
-        "    max_fraction: 0.5\n": "    max_fraction: 0.5\n    survive_loss: true\n",
-    })
-    held = gap_line(Problem.of(loss, SolveOptions()), _outcome(lower=1.5, rules_hour=5), rps)
-    assert held is not None and "spot.survive_loss held at the rules' fixed weights" in held
+    pb, held = _example_planned(
+        tmp_path, "llm-chat", {"  peak_rps: 6\n": CURVE, **HEADER, **SURVIVE}
+    )
+    assert held.omits == (rules, red, Omission(Left.RULES_SPOT_LOSS))
+    line = gap_line(pb, held)
+    assert line is not None and "spot.survive_loss held at the rules' fixed weights" in line
 
 
-def test_class_blind_route_over_a_curve_names_the_class_mix_and_spares(tmp_path: Path) -> None:
-    sp = _spec(tmp_path, "llm-chat", {"  peak_rps: 6\n": CURVE})
-    rps, _ = demand_windows(sp)
-    line = gap_line(Problem.of(sp, SolveOptions()), _outcome(shares=[1.0], lower=1.5), rps)
+def test_class_blind_route_over_a_curve_records_the_class_mix_and_spares(tmp_path: Path) -> None:
+    """best_static with mix_bounded (llm-chat over a day, no header, n+1) records the fixed
+    weights, the class mix every backend receives and the spare per backend Service."""
+    pb, o = _example_planned(tmp_path, "llm-chat", {"  peak_rps: 6\n": CURVE})
+    assert o.status == "feasible" and o.omits == (
+        Omission(Left.WEIGHTS_FIXED_ALL_DAY),
+        Omission(Left.CLASS_MIX),
+        Omission(Left.SPARE_PER_BACKEND, "n+1"),
+    )
+    line = gap_line(pb, o)
     assert line is not None and GAP_FROM_BOUND in line
     assert "one class mix sent to every backend" in line
     assert "redundancy n+1 as one spare per backend Service" in line
     assert "survive_loss" not in line  # not asked for in llm-chat
 
 
-def test_one_window_repair_names_the_integer_weights(tmp_path: Path) -> None:
-    sp = _spec(tmp_path, "llm-chat", {})  # one window, gateway-api
-    rps, _ = demand_windows(sp)
-    pb = Problem.of(sp, SolveOptions())
-    repaired = _outcome(note="spot.max_fraction 0.5: the HTTPRoute's integer weights ...")
-    line = gap_line(pb, repaired, rps)
+def test_one_window_rounding_repair_records_the_integer_weights() -> None:
+    """static.hold_rounded_spot (the toy of test_solve_spot_loss: the route's 70/30 weights
+    send 35.0 % to spot against max_fraction 0.349) records the route's integer weights."""
+    cat = catalog(
+        row("g6.xlarge", "L4", 1, 1.0, spot=0.44), row("g5.xlarge", "A10G", 1, 1.37, spot=0.44)
+    )
+    prof = profile(point("L4", 8, 20.0, 304.0), point("A10G", 8, 20.0, 451.0))
+    sp = spec(
+        traffic={"peak_rps": 2230.0, "headroom": 0.0},
+        slo={"latency_ms": 100, "percentile": 95},
+        placement={
+            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 0,
+            "redundancy": "zone", "spot": {"allowed": True, "max_fraction": 0.349},
+        },
+        kubernetes={"image": "example.com/svc:1.0", "routing": "gateway-api",
+                    "gateway": {"name": "gw"}},
+    )
+    pb, o = _planned(sp, prof, cat)
+    assert o.status == "feasible" and "integer weights put 35.0%" in o.note
+    assert o.omits == (Omission(Left.INTEGER_WEIGHTS),)
+    line = gap_line(pb, o)
     assert line is not None and GAP_FROM_BOUND in line
     assert "the HTTPRoute's integer weights" in line
+
+
+def test_one_window_loss_repair_records_the_integer_weights() -> None:
+    """delivered.hold_delivered_loss (test_solve_delivered_headroom's toy: the T4 Service's
+    68.55 % rounds to 69, over its headroom; 4 T4 + 3 L4 hold it, feasible) records the
+    route's integer weights."""
+    cat = catalog(row("g6.xlarge", "L4", 1, 1.22), row("g4dn.xlarge", "T4", 4, 4.49))
+    prof = profile(point("L4", 8, 20.0, 447.0), point("T4", 8, 20.0, 487.0))
+    sp = spec(
+        traffic={"peak_rps": 2454.0, "headroom": 0.1}, slo={"latency_ms": 100, "percentile": 95},
+        kubernetes={"image": "example.com/svc:1.0", "routing": "gateway-api",
+                    "gateway": {"name": "gw"}},
+    )
+    pb, o = _planned(sp, prof, cat)
+    assert o.status == "feasible" and o.note.startswith("traffic.headroom as the HTTPRoute")
+    assert o.omits == (Omission(Left.INTEGER_WEIGHTS),)
+    line = gap_line(pb, o)
+    assert line is not None and "the HTTPRoute's integer weights" in line
+
+
+def test_the_line_renders_the_record(tmp_path: Path) -> None:
+    """The line is the step's record, not recognised from the spec: the same outcome with
+    another record reads that record, with none it is no heuristic's, and every omission has
+    words of its own (in the record's order, the redundancy it names filled in)."""
+    pb, o = _example_planned(tmp_path, "vision-daily", VISION_SPOT_GATEWAY)
+    line = gap_line(pb, o)
+    other = gap_line(pb, replace(o, omits=(Omission(Left.CLASS_MIX),)))
+    assert line is not None and other is not None and other != line
+    assert "one class mix sent to every backend" in other
+    assert "HTTPRoute weights fixed over the day" not in other
+    bare = gap_line(pb, replace(o, omits=()))
+    assert bare is not None and "heuristic step" not in bare
+    assert "which finished" in bare  # o.proven: the fallback for a step that recorded nothing
+    words = {x: bound_leaves_out(_outcome(omits=(Omission(x, "zone"),))) for x in Left}
+    assert all(w for w in words.values()) and len(set(words.values())) == len(Left)
+    assert "redundancy zone" in (words[Left.SPARE_PER_BACKEND] or "")
+    assert "redundancy zone" in (words[Left.RULES_REDUNDANCY] or "")
+    two = (Omission(Left.WEIGHTS_SPOT_LOSS), Omission(Left.WEIGHTS_FIXED_ALL_DAY))
+    assert bound_leaves_out(_outcome(omits=two)) == (
+        f"{words[Left.WEIGHTS_SPOT_LOSS]}; {words[Left.WEIGHTS_FIXED_ALL_DAY]}"
+    )
+    assert bound_leaves_out(_outcome()) is None
 
 
 def test_headline_reason_fits_80_columns(tmp_path: Path) -> None:
@@ -177,10 +275,9 @@ def test_optimize_report_and_json_say_the_reason(cli, tmp_path: Path) -> None:  
 
 
 def test_a_finished_search_is_never_blamed_on_the_time_limit(tmp_path: Path) -> None:
-    """A feasible plan from a step the heuristic list does not know (a one-window plan, no
-    repair note) whose search finished: the line says the search finished, never 'time limit'."""
+    """A feasible plan from a step that recorded nothing (a one-window plan, no repair note)
+    whose search finished: the line says the search finished, never 'time limit'."""
     sp = _spec(tmp_path, "vision-daily", {})
-    rps, _ = demand_windows(sp)
-    line = gap_line(Problem.of(sp, SolveOptions()), _outcome(proven=True), rps)
+    line = gap_line(Problem.of(sp, SolveOptions()), _outcome(proven=True))
     assert line is not None and "which finished" in line and GAP_FROM_BOUND in line
     assert "time limit (" not in line and GAP_FROM_SEARCH not in line

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from scaleplan.kube.weights import peak_window
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import WindowSolution
+from scaleplan.solve.omission import INTEGER_WEIGHTS
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.solve.split import Split, group_weights, spot_share
@@ -257,13 +258,14 @@ def hold_delivered_loss(
     )
     if best is None:
         note = f"{what}; no plan that holds it was found within the search limit"
-        return replace(o, note=f"{o.note}; {note}" if o.note else note)
+        return replace(o, note=f"{o.note}; {note}" if o.note else note, omits=INTEGER_WEIGHTS)
     lower = max(min(lower, best.cost), o.floor)
     if best.cost <= lower + 1e-9 and best.status == "optimal" and o.status == "optimal":
-        return replace(best, bound=best.cost, stats=o.stats, note=o.note)
+        return replace(best, bound=best.cost, stats=o.stats, note=o.note, omits=o.omits)
     gap = (best.cost - lower) / best.cost if best.cost > 0 else 0.0
     note = f"{what}; this plan holds it and is feasible, within {gap:.2%} of the bound"
     note = f"{o.note}; {note}" if o.note else note
     return replace(
-        best, status="feasible", bound=lower, proven=o.proven, note=note, stats=o.stats
+        best, status="feasible", bound=lower, proven=o.proven, note=note, stats=o.stats,
+        omits=INTEGER_WEIGHTS,
     )

@@ -21,7 +21,7 @@ from scaleplan.plan import (
     Alternative,
     Baseline,
 )
-from scaleplan.solve.mixbound import per_type_spares
+from scaleplan.solve.omission import Left
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, describe, outcome_gap
 
@@ -57,7 +57,7 @@ def explain(
     lines = [
         f"The cheapest plan that holds {holds} <= {slo.latency_ms:g} ms costs "
         f"${o.cost:.2f}/h (${monthly:,.0f}/month): {describe(o)} at peak.",
-        *([gap] if (gap := gap_line(pb, o, rps)) else []),
+        *([gap] if (gap := gap_line(pb, o)) else []),
         f"Demand peaks at {rps[peak_w]:g} rps {when}; the plan sizes for "
         f"{spec.traffic.headroom:.0%} headroom on top.",
     ]
@@ -81,17 +81,17 @@ def explain(
     return lines
 
 
-def gap_line(pb: Problem, o: Outcome, rps: Sequence[float]) -> str | None:
+def gap_line(pb: Problem, o: Outcome) -> str | None:
     """A ``feasible`` plan: where its gap comes from and whether ``--time-limit`` can close it.
     Either the MILP search stopped at the time limit (unfinished search), or a heuristic step
-    after the search is measured against a lower bound that leaves something out
-    (:func:`bound_leaves_out`): then the gap is that bound's looseness, which more time does
-    not remove. None for an optimal plan."""
+    after the search is measured against a lower bound that leaves something out (as the step
+    recorded it, :func:`bound_leaves_out`): then the gap is that bound's looseness, which more
+    time does not remove. None for an optimal plan."""
     if o.status == "optimal":
         return None
     head = f"Gap {outcome_gap(o):.2%} (status feasible): "
-    what = bound_leaves_out(pb, o, rps)
-    if what is None and o.proven:  # a step after a finished search that the list above misses
+    what = bound_leaves_out(o)
+    if what is None and o.proven:  # a step after a finished search that recorded nothing
         return head + (
             "this plan comes from a step after the search, which finished; the gap is to that "
             f"search's bound, {GAP_FROM_BOUND}, so a longer --time-limit does not close it."
@@ -112,57 +112,50 @@ def gap_line(pb: Problem, o: Outcome, rps: Sequence[float]) -> str | None:
     )
 
 
-def bound_leaves_out(pb: Problem, o: Outcome, rps: Sequence[float]) -> str | None:
-    """What the lower bound a heuristic plan is measured against leaves out, in words; None
-    when the plan is the MILP's own (its gap is the time limit's). The paths: the rules'
-    weights fixed over a curve (``solve.rulecurve``), static HTTPRoute weights over a curve
-    (``solve.static.best_static``, with ``solve.mixbound`` under n+1 / zone), and the one-window
-    repairs as the route delivers its integer weights (``spot_rounding.hold_rounded_spot``,
-    ``delivered.hold_delivered_loss``)."""
-    pl = pb.spec.placement
-    loss = pl.spot.allowed and pl.spot.survive_loss
-    if pb.class_rules_by_hour(rps):
-        parts = [
-            "per-class rules that hold one set of weights all day (the bound routes each "
-            "hour's classes on their own)"
-        ]
-        if pl.redundancy != "none":  # solve.rulecurve._bound: the search without it
-            parts.append(
-                f"redundancy {pl.redundancy} (the per-class search keeps a spare per type, "
-                "which bounds no plan, so the bound drops it)"
-            )
-        if loss:
-            parts.append(
-                "spot.survive_loss held at the rules' fixed weights (the bound holds it with "
-                "each hour's own routing)"
-            )
-        return "; ".join(parts)
-    if pb.hourly_weights(rps) and o.shares is not None:
-        parts = [
-            "HTTPRoute weights fixed over the day (the bound is the per-window optimum, whose "
-            "routing may change every hour)"
-        ]
-        if pb.mixed_stream:
-            parts.append("one class mix sent to every backend")
-        if per_type_spares(pb):
-            parts.append(
-                f"redundancy {pl.redundancy} as one spare per backend Service (the bound merges "
-                "the classes, or drops the redundancy)"
-            )
-        if loss:
-            parts.append(
-                "spot.survive_loss held at those fixed weights (the bound holds it with each "
-                "hour's own routing)"
-            )
-        return "; ".join(parts)
-    if o.note or (pb.mixed_stream and o.proven):  # one window: a repair's plan, or one
-        # measured against the exact one-class plan's repaired bound (solve.mixwindow)
-        return (
-            "the HTTPRoute's integer weights (the bound is the cheapest plan before the route's "
-            "weights are rounded and spot.max_fraction, n+1, zone and spot.survive_loss are "
-            "checked as it delivers them; the warnings say which moved)"
-        )
-    return None
+# what each recorded omission (scaleplan.solve.omission) reads as; {red}: its redundancy
+_LEFT_OUT = {
+    Left.RULES_FIXED_ALL_DAY: (
+        "per-class rules that hold one set of weights all day (the bound routes each hour's "
+        "classes on their own)"
+    ),
+    Left.RULES_REDUNDANCY: (
+        "redundancy {red} (the per-class search keeps a spare per type, which bounds no plan, "
+        "so the bound drops it)"
+    ),
+    Left.RULES_SPOT_LOSS: (
+        "spot.survive_loss held at the rules' fixed weights (the bound holds it with each "
+        "hour's own routing)"
+    ),
+    Left.WEIGHTS_FIXED_ALL_DAY: (
+        "HTTPRoute weights fixed over the day (the bound is the per-window optimum, whose "
+        "routing may change every hour)"
+    ),
+    Left.CLASS_MIX: "one class mix sent to every backend",
+    Left.SPARE_PER_BACKEND: (
+        "redundancy {red} as one spare per backend Service (the bound merges the classes, or "
+        "drops the redundancy)"
+    ),
+    Left.WEIGHTS_SPOT_LOSS: (
+        "spot.survive_loss held at those fixed weights (the bound holds it with each hour's "
+        "own routing)"
+    ),
+    Left.INTEGER_WEIGHTS: (
+        "the HTTPRoute's integer weights (the bound is the cheapest plan before the route's "
+        "weights are rounded and spot.max_fraction, n+1, zone and spot.survive_loss are "
+        "checked as it delivers them; the warnings say which moved)"
+    ),
+}
+
+
+def bound_leaves_out(o: Outcome) -> str | None:
+    """What the lower bound a heuristic plan is measured against leaves out, in words: the
+    omissions the step that made the plan recorded (``Outcome.omits``; the steps:
+    ``solve.rulecurve.class_rules_day``, ``solve.static`` with ``solve.mixbound``,
+    ``spot_rounding.hold_rounded_spot``, ``delivered.hold_delivered_loss``, ``solve.mixwindow``).
+    None when it recorded none: the plan is the MILP's own (its gap is the time limit's)."""
+    if not o.omits:
+        return None
+    return "; ".join(_LEFT_OUT[x.left].format(red=x.redundancy) for x in o.omits)
 
 
 def _allocation_lines(pb: Problem, a: Allocation, models: Mapping[str, str]) -> list[str]:

@@ -17,6 +17,7 @@ from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.kube.weights import peak_window
 from scaleplan.solve.delivered import hold_delivered_loss, loss_short
 from scaleplan.solve.mixbound import merged_mix
+from scaleplan.solve.omission import INTEGER_WEIGHTS
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.replan import window_solution
 from scaleplan.solve.search import Outcome, search_windows
@@ -51,7 +52,8 @@ def mixed_one_window(
     if heur.cost < exact.cost - 1e-9:  # the loss step's plan was not optimal: measured anew
         bound = exact.bound
         status = "optimal" if exact.proven and heur.cost <= bound + 1e-9 else "feasible"
-        return replace(heur, status=status, bound=bound, proven=exact.proven)
+        omits = INTEGER_WEIGHTS if exact.proven else ()  # measured against the exact plan's bound
+        return replace(heur, status=status, bound=bound, proven=exact.proven, omits=omits)
     return exact
 
 

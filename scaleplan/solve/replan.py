@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from scaleplan.errors import InfeasibleReason
 from scaleplan.kube.weights import peak_window
 from scaleplan.solve.milp import WindowSolution
+from scaleplan.solve.mixbound import per_type_spares
+from scaleplan.solve.omission import INTEGER_WEIGHTS, Left, Omission
 from scaleplan.solve.problem import Problem, quota_scopes
 from scaleplan.solve.search import Outcome
 from scaleplan.solve.split import (
@@ -208,7 +210,8 @@ def replan_static(
     are re-derived until they are stable (:class:`Split` says how each type is sized);
     min_replicas tops up the largest share. Types outside the peak get no traffic and no
     replicas. ``o`` (the per-window weighted optimum over the same candidates) is the lower
-    bound the result is measured against.
+    bound the result is measured against; the result records what it leaves out
+    (:func:`static_omits`).
     """
     split = Split(pb, o.cands)
     pw = peak_window(rps)
@@ -225,4 +228,30 @@ def replan_static(
     gap = (cost - lower) / cost if cost > 0 else 0.0
     status = "optimal" if gap <= 1e-9 and o.status == "optimal" else "feasible"
     proven = o.status == "optimal"
-    return Outcome(o.cands, sols, status, cost, lower, shares=s, lower=lower, proven=proven), None
+    omits = static_omits(pb, rps, proven)
+    return Outcome(
+        o.cands, sols, status, cost, lower, shares=s, lower=lower, proven=proven, omits=omits
+    ), None
+
+
+def static_omits(pb: Problem, rps: Sequence[float], proven: bool) -> tuple[Omission, ...]:
+    """What the bound a static-weights plan is measured against (the per-window weighted
+    optimum, or :func:`scaleplan.solve.mixbound.mix_bounded`'s) leaves out. Over several
+    windows: the route's weights fixed all day (the bound routes each hour on its own); with
+    several classes and no header, the class mix every backend receives; under
+    :func:`per_type_spares`, n+1 / zone as one spare per backend Service (the bound merges the
+    classes, or drops the redundancy); with spot.survive_loss, the loss held at those fixed
+    weights (the bound holds it with each hour's routing). Over one window (several classes,
+    :mod:`scaleplan.solve.mixwindow`): the route's integer weights, where the bound's search
+    finished (else its gap is the time limit's)."""
+    pl = pb.spec.placement
+    if not pb.hourly_weights(rps):
+        return INTEGER_WEIGHTS if proven else ()
+    out = [Omission(Left.WEIGHTS_FIXED_ALL_DAY)]
+    if pb.mixed_stream:
+        out.append(Omission(Left.CLASS_MIX))
+    if per_type_spares(pb):
+        out.append(Omission(Left.SPARE_PER_BACKEND, pl.redundancy))
+    if pl.spot.allowed and pl.spot.survive_loss:
+        out.append(Omission(Left.WEIGHTS_SPOT_LOSS))
+    return tuple(out)

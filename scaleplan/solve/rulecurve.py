@@ -37,6 +37,7 @@ from scaleplan.solve.after_search import solve_plan
 from scaleplan.solve.candidates import Candidate, floor4
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.milp.window import group_members
+from scaleplan.solve.omission import Left, Omission
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem
 from scaleplan.solve.replan import window_solution
 from scaleplan.solve.search import Outcome, floor_without_redundancy, search_windows, shape_groups
@@ -369,17 +370,29 @@ def _other_hours(
 
 def _bound(
     pb: Problem, o: Outcome, rps: Sequence[float], deadline: float
-) -> tuple[float, bool]:
-    """A lower bound on every day at fixed class rules over ``o``'s candidates, and whether it
-    is proven (its searches optimal): ``o``'s (the per-window per-class MILP: each hour routed
-    on its own, every rule a day holds as delivered a row it relaxes, :func:`_provable`), but
-    under n+1 / zone that MILP's multi-class rows keep a spare node per type where one backend
-    Service needs one (docs/optimizer.md, "One window, several classes"), which no fixed route
-    need pay: :func:`floor_without_redundancy` (the same search without redundancy, else
-    :func:`scaleplan.solve.problem.capacity_bound`)."""
-    if pb.spec.placement.redundancy == "none":
-        return o.floor, o.status == "optimal"
-    return floor_without_redundancy(pb, o.cands, rps, deadline)
+) -> tuple[float, bool, tuple[Omission, ...]]:
+    """A lower bound on every day at fixed class rules over ``o``'s candidates, whether it
+    is proven (its searches optimal), and what it leaves out besides the rules' one weight set
+    all day: ``o``'s (the per-window per-class MILP: each hour routed on its own, every rule a
+    day holds as delivered a row it relaxes, :func:`_provable`), but under n+1 / zone that
+    MILP's multi-class rows keep a spare node per type where one backend Service needs one
+    (docs/optimizer.md, "One window, several classes"), which no fixed route need pay:
+    :func:`floor_without_redundancy` (the same search without redundancy, else
+    :func:`scaleplan.solve.problem.capacity_bound`), which leaves the redundancy out."""
+    red = pb.spec.placement.redundancy
+    if red == "none":
+        return o.floor, o.status == "optimal", ()
+    floor, proven = floor_without_redundancy(pb, o.cands, rps, deadline)
+    return floor, proven, (Omission(Left.RULES_REDUNDANCY, red),)
+
+
+def _omits(pb: Problem, dropped: tuple[Omission, ...]) -> tuple[Omission, ...]:
+    """What the day's bound leaves out: the rules' one weight set all day (it routes each
+    hour's classes on their own), what :func:`_bound` ``dropped``, and spot.survive_loss held
+    at the rules' fixed weights (it holds the loss with each hour's own routing)."""
+    spot = pb.spec.placement.spot
+    loss = (Omission(Left.RULES_SPOT_LOSS),) if spot.allowed and spot.survive_loss else ()
+    return (Omission(Left.RULES_FIXED_ALL_DAY), *dropped, *loss)
 
 
 def class_rules_day(
@@ -414,10 +427,10 @@ def class_rules_day(
         raise InfeasibleError([reason])
     pk, (sols, shares, provable) = min(days, key=lambda t: round(sum(x.cost for x in t[1][0]), 9))
     cost = sum(x.cost for x in sols) / len(sols)
-    floor, proven = _bound(pb, o, rps, deadline)
+    floor, proven, dropped = _bound(pb, o, rps, deadline)
     lower = min(floor, cost)
     status = "optimal" if proven and provable and cost <= lower + 1e-9 else "feasible"
     return Outcome(
         pk.cands, sols, status, cost, lower, shares=shares, lower=lower, proven=proven,
-        note=pk.note, stats=o.stats, rules_hour=pk.rules_hour,
+        note=pk.note, stats=o.stats, rules_hour=pk.rules_hour, omits=_omits(pb, dropped),
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import SolveStat, WindowProblem, WindowSolution, solve_windows
+from scaleplan.solve.omission import Omission
 from scaleplan.solve.problem import Problem, capacity_bound, quota_scopes
 
 
@@ -41,6 +42,9 @@ class Outcome:
     # kubernetes.class_header over a curve (solve.rulecurve): the window whose per-class
     # routing the HTTPRoute's rules hold all day; None: the class-blind route's weights
     rules_hour: int | None = None
+    # what the lower bound ``bound`` leaves out, as the heuristic step that measured the plan
+    # against it records it (scaleplan.solve.omission); () for the MILP's own plan
+    omits: tuple[Omission, ...] = ()
 
     @property
     def solved(self) -> bool:

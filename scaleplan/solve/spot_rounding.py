@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.solve.delivered import rounded_spot_share
+from scaleplan.solve.omission import INTEGER_WEIGHTS
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.solve.split import Split
@@ -58,7 +59,8 @@ def hold_rounded_spot(
     its weights are rounded to integers; rounding (:func:`group_weights`) can move a backend's
     weight by a point and the share over the limit. Then the search again with max_fraction
     lowered by the overshoot (:func:`_tightened`): a heuristic step, so the plan is
-    ``feasible``, measured against ``o``, and says so in its ``note``. ``o`` itself when it
+    ``feasible``, measured against ``o``, says so in its ``note`` and records what that bound
+    leaves out: the route's integer weights. ``o`` itself when it
     holds the limit as delivered (or the rule does not apply); InfeasibleError when the
     tightened search finds no plan that holds it."""
     spot = pb.spec.placement.spot
@@ -81,4 +83,7 @@ def hold_rounded_spot(
         f"and is feasible, within {gap:.2%} of that plan (not proven optimal)"
     )
     proven = o.status == "optimal"
-    return replace(best, status="feasible", bound=lower, proven=proven, note=note, stats=o.stats)
+    return replace(
+        best, status="feasible", bound=lower, proven=proven, note=note, stats=o.stats,
+        omits=INTEGER_WEIGHTS,
+    )

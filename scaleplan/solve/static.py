@@ -21,7 +21,7 @@ from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.mixbound import mix_bounded, mix_relaxation, per_type_spares, shape_search
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, capacity_bound
-from scaleplan.solve.replan import replan_static, window_solution
+from scaleplan.solve.replan import replan_static, static_omits, window_solution
 from scaleplan.solve.search import Outcome, search_windows, shape_groups
 from scaleplan.solve.split import Split, hold_spot_share, spot_share
 
@@ -213,7 +213,8 @@ def _measured(
     proven = dyn.status == "optimal"
     status = "optimal" if proven and cost - lo <= 1e-9 else "feasible"
     s, _ = Split(pb, cands).shares(sols[peak_window(rps)].replicas)
-    return Outcome(cands, sols, status, cost, lo, shares=s, lower=lo, proven=proven)
+    omits = static_omits(pb, rps, proven)
+    return Outcome(cands, sols, status, cost, lo, shares=s, lower=lo, proven=proven, omits=omits)
 
 
 def _on_demand_plan(
@@ -248,4 +249,8 @@ def _on_demand_plan(
     proven = dyn.status == "optimal"
     status = "optimal" if proven and best.cost - lower <= 1e-9 else "feasible"
     s = best.shares or Split(pb, od).shares(best.sols[peak_window(rps)].replicas)[0]
-    return [replace(best, status=status, bound=lower, shares=s, lower=lower, proven=proven)], best
+    omits = static_omits(pb, rps, proven)
+    plan = replace(
+        best, status=status, bound=lower, shares=s, lower=lower, proven=proven, omits=omits
+    )
+    return [plan], best
