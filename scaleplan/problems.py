@@ -234,10 +234,10 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
             hint = f"did you mean {close[0]!r}?"
         return msg, hint
     if typ == "value_error":
-        msg = msg.removeprefix("Value error, ")
-        if _FIX_SEP in msg:
-            msg, hint = msg.split(_FIX_SEP, 1)
-        return msg, hint
+        fixed = _fixed(err)
+        if fixed is not None:
+            return fixed.message, fixed.hint
+        return msg.removeprefix("Value error, "), hint
     if typ == "assertion_error":
         return msg.removeprefix("Assertion failed, "), ""
     if typ in _TYPE_OF:
@@ -302,10 +302,8 @@ def problems_from_validation(
         more = 0
     for i, err in enumerate(errors):
         loc, union = _clean_loc(tuple(err["loc"]))
-        if err["type"] == "value_error":
-            msg, at = _split_at(err["msg"])
-            err = {**err, "msg": msg}
-            loc = (*loc, *at)
+        if err["type"] == "value_error" and (fixed := _fixed(err)) is not None:
+            loc = (*loc, *fixed.at)
         inp = err.get("input")
         if err["type"] == "too_short" and isinstance(inp, list | tuple) and len(inp) >= (err.get("ctx") or {}).get("min_length", 0):
             continue  # long enough as written: its items failed, and those errors say why
@@ -335,20 +333,33 @@ def problems_from_validation(
     return problems
 
 
+class Fixed(str):
+    """A validator's ValueError message with its fix, as fields that pydantic carries through
+    (the error it keeps in ``ctx['error']``): :func:`problems_from_validation` reads them and
+    never the text, which is ``message | fix: hint`` (`` | at: key`` with a key) where a pydantic
+    error is printed whole."""
+
+    message: str
+    hint: str
+    at: PathKey  # the key below the validated model the problem is about; () for the model's
+
+
 def fix(message: str, hint: str, *, at: str = "") -> str:
-    """Build a ValueError message that carries a fix hint through pydantic.
+    """Build a ValueError message that carries a fix hint through pydantic (a :class:`Fixed`).
 
     ``at`` names the key below the validated model that the problem is about (a model
     validator on ``traffic`` says ``at="classes"``), so that the message points there.
     """
-    return f"{message}{_FIX_SEP}{hint}" + (f"{_AT_SEP}{at}" if at else "")
+    out = Fixed(f"{message}{_FIX_SEP}{hint}" + (f"{_AT_SEP}{at}" if at else ""))
+    out.message, out.hint, out.at = message, hint, tuple(at.split(".")) if at else ()
+    return out
 
 
-def _split_at(msg: str) -> tuple[str, PathKey]:
-    if _AT_SEP not in msg:
-        return msg, ()
-    msg, at = msg.rsplit(_AT_SEP, 1)
-    return msg, tuple(at.split("."))
+def _fixed(err: Any) -> Fixed | None:
+    """The :class:`Fixed` a ``value_error`` was raised with (None: a plain ValueError)."""
+    exc = (err.get("ctx") or {}).get("error")
+    arg = exc.args[0] if isinstance(exc, ValueError) and exc.args else None
+    return arg if isinstance(arg, Fixed) else None
 
 
 def _numeric(ann: Any) -> bool:
