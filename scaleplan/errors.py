@@ -199,6 +199,13 @@ class OptionError(ScaleplanError):
         self.option = option
 
 
+def option_error(problems: list[Problem] | tuple[Problem, ...]) -> OptionError:
+    """A usage error (exit 2) from problems found in values given on the command line (``where``
+    names the option): every problem with its hint, named by the first one's option."""
+    message = "; ".join(f"{p.message} ({p.hint})" if p.hint else p.message for p in problems)
+    return OptionError(message, option=problems[0].where)
+
+
 def input_error(file: str, where: str, message: str, hint: str = "") -> InputError:
     """An :class:`InputError` with one problem (an option's value that names a bad input)."""
     return InputError(file, [Problem(where, message, hint=hint)])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scaleplan.errors import InputError, OptionError, Problem
+from scaleplan.errors import InputError, OptionError, Problem, option_error
 from scaleplan.inputs import with_lines
 
 if TYPE_CHECKING:
@@ -136,16 +136,13 @@ def llm_profile_inputs(
         canonical = resolve_name(tuple(table.values()), name)
         a = table.get(canonical) if canonical else None
         if a is None:
-            raise InputError(
-                None,
-                [
-                    Problem(
-                        "--accelerators",
-                        f"unknown accelerator {name!r}",
-                        hint=f"use one of: {', '.join(table)}",
-                    )
-                ],
-            )
+            # given on the command line: a usage error; else the spec's placement.accelerators
+            where = "--accelerators" if accelerators is not None else "placement.accelerators"
+            hint = f"use one of: {', '.join(table)}"
+            problem = Problem(where, f"unknown accelerator {name!r}", hint=hint)
+            if accelerators is not None:
+                raise option_error([problem])
+            raise InputError(spec_path, [problem])
         accs.append(a)
     notes: tuple[str, ...] = ()
     if accelerators is None and placed:  # the spec's GPUs: one the model cannot run is left out

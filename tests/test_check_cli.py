@@ -43,14 +43,15 @@ def test_disable_and_enable(cli, tmp_path: Path) -> None:  # type: ignore[no-unt
     p = _write(tmp_path, "a.yaml", ERROR)
     cli(["check", str(p), "--disable", "image-tag"], exit_code=0)
     cli(["check", str(p), "--disable", "cpu-limit-missing,image-tag"], exit_code=0)
-    r = cli(["check", str(p), "--disable", "no-such-rule"], exit_code=3)
+    r = cli(["check", str(p), "--disable", "no-such-rule"], exit_code=2)  # usage, as --format's
     assert "unknown rule 'no-such-rule'" in r.stderr
 
 
 def test_enabling_a_plan_rule_without_the_plan_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
     """`--enable drift` without --plan passed (exit 0) with the drift check silently left out:
-    a CI gate that asked for drift must not pass without it."""
-    r = cli(["check", str(CLEAN), "--enable", "drift,image-tag"], exit_code=3)
+    a CI gate that asked for drift must not pass without it. Two options that cannot be
+    combined: a usage error (2; it was 3, an input-file code)."""
+    r = cli(["check", str(CLEAN), "--enable", "drift,image-tag"], exit_code=2)
     said = " ".join(r.stderr.split())
     assert "rule 'drift' compares the manifests with the plan, and no --plan was given" in said
     assert "add --plan PLAN, or drop --enable drift" in said

@@ -240,7 +240,7 @@ def test_credentials_sent_but_never_printed(cli, running, tmp_path, monkeypatch)
     assert "pa55-word-SECRET" not in r.stdout + r.stderr and srv.headers[0] not in r.stdout + r.stderr
     assert "rejected the credentials given (basic, from SCALEPLAN_PROMETHEUS_USER" in r.stderr
     # credentials in the URL are refused without echoing them
-    r = cli(["observe", "--prometheus", "http://bob:hunter2-SECRET@127.0.0.1:9/", "--plan", str(running), "--end", END, "--json"], exit_code=3)
+    r = cli(["observe", "--prometheus", "http://bob:hunter2-SECRET@127.0.0.1:9/", "--plan", str(running), "--end", END, "--json"], exit_code=2)  # usage
     assert "hunter2-SECRET" not in r.stdout + r.stderr
     assert "credentials" in r.stderr
 

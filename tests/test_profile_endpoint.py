@@ -95,6 +95,6 @@ def test_bad_payload_and_url(tmp_path: Path, cli) -> None:
     assert "not valid JSON" in r.stderr
     r = cli(["profile", "http://127.0.0.1:1/x", "--payload", str(tmp_path / "missing.json")], exit_code=3)
     assert "payload not found" in r.stderr
-    r = cli(["profile", "http://127.0.0.1:1/generate", "--openai"], exit_code=3)
+    r = cli(["profile", "http://127.0.0.1:1/generate", "--openai"], exit_code=2)  # --openai with a URL it cannot use: usage
     assert "/v1/completions" in r.stderr
     cli(["profile", "http://127.0.0.1:1/x", "--concurrency", "1", "--rate", "2"], exit_code=2)

@@ -11,7 +11,7 @@ from profile_helpers import FORMATS, validate_profile_file
 
 from scaleplan.catalog.files import load_catalog
 from scaleplan.catalog.model import Catalog
-from scaleplan.errors import InputError
+from scaleplan.errors import OptionError
 from scaleplan.profile.build import make_profile
 from scaleplan.profile.estimate import TransferOptions, estimate_profile
 from scaleplan.profile.model import Measurement, Percentiles, Profile, dump_profile
@@ -58,8 +58,8 @@ def test_estimate_from_cpu_needs_flops(tmp_path: Path, cli) -> None:
 
 def test_estimate_bad_inputs(tmp_path: Path, cli) -> None:
     src = _write(tmp_path, "h.yaml", [_pt("H100", 1, 2.0)])
-    r = cli(["profile", "estimate", str(src), "-a", "Z9000"], exit_code=3)
-    assert "unknown accelerator 'Z9000'" in r.stderr
+    r = cli(["profile", "estimate", str(src), "-a", "Z9000"], exit_code=2)  # a bad option value
+    assert "Invalid value for --accelerators: unknown accelerator 'Z9000'" in " ".join(r.stderr.split())
     r = cli(["profile", "estimate", str(src), "-a", "H100"])
     assert "already measured" in r.stderr
     r = cli(["profile", "estimate", str(tmp_path / "none.yaml"), "-a", "L4"], exit_code=3)
@@ -142,8 +142,8 @@ def test_import_sweep_and_failures(tmp_path: Path, cli) -> None:
     assert "every request failed" in r.stderr
     r = cli(["profile", "import", files[0]], exit_code=3)
     assert "--accelerator" in r.stderr
-    r = cli(["profile", "import", files[0], "--accelerator", "Z9"], exit_code=3)
-    assert "unknown accelerator" in r.stderr
+    r = cli(["profile", "import", files[0], "--accelerator", "Z9"], exit_code=2)
+    assert "Invalid value for --accelerator: unknown accelerator 'Z9'" in " ".join(r.stderr.split())
     r = cli(["profile", "import", files[0], "--format", "aiperf", "--accelerator", "L4"], exit_code=3)
     assert "looks like a vllm file" in r.stderr
     junk = tmp_path / "j.json"
@@ -179,8 +179,8 @@ def test_emit_jobs(tmp_path: Path, cli) -> None:
     for name in files:
         if name != "kustomization.yaml":
             kubernetes_validate.validate(yaml.safe_load((out / name).read_text()), "1.30.0", strict=True)
-    r = cli(["profile", "x:f", "--emit-jobs", str(tmp_path / "j2"), "--accelerators", "Q7", "--image", "i"], exit_code=3)
-    assert "unknown accelerator 'Q7'" in r.stderr
+    r = cli(["profile", "x:f", "--emit-jobs", str(tmp_path / "j2"), "--accelerators", "Q7", "--image", "i"], exit_code=2)
+    assert "Invalid value for --accelerators: unknown accelerator 'Q7'" in " ".join(r.stderr.split())
     cli(["profile", "x:f", "--emit-jobs", str(tmp_path / "j3"), "--accelerators", "L4"], exit_code=2)
 
 
@@ -279,9 +279,10 @@ def test_cpu_transfer_overrides_and_weights(catalog: Catalog) -> None:
     img = _est(_cpu_profile(input_shape="3x224x224", dtype="float32"), catalog, "T4")["T4"]
     assert img[64].latency_ms.p50 > base[64].latency_ms.p50 + 3.0
     assert "602112 B/sample" in (img[64].estimate.basis if img[64].estimate else "")
-    with pytest.raises(InputError, match="gpu-dtype"):
+    with pytest.raises(OptionError, match="unknown dtype 'fp8'") as bad:  # usage (exit 2)
         _est(_cpu_profile(), catalog, "T4", gpu_dtype="fp8")
-    with pytest.raises(InputError, match="fraction"):
+    assert bad.value.option == "--gpu-dtype"
+    with pytest.raises(OptionError, match="fraction"):
         _est(_cpu_profile(), catalog, "T4", compute_efficiency=1.5)
 
 
@@ -315,9 +316,9 @@ def test_estimate_cli_cpu_flags(tmp_path: Path, cli) -> None:
     assert set(est) == {("T4", 1), ("T4", 64), ("A10G", 1), ("A10G", 64)}
     assert data["metadata"]["weights_gib"] == 0.0423
     assert "--overhead-ms 1.5" in est[("T4", 1)]["estimate"]["basis"] and "648 B/sample" in est[("T4", 1)]["estimate"]["basis"]
-    r = cli(["profile", "estimate", str(src), "-a", "T4", "--gpu-dtype", "fp4"], exit_code=3)
+    r = cli(["profile", "estimate", str(src), "-a", "T4", "--gpu-dtype", "fp4"], exit_code=2)
     assert "--gpu-dtype" in r.stderr and "Traceback" not in r.stderr
-    r = cli(["profile", "estimate", str(src), "-a", "T4", "--memory-efficiency", "0"], exit_code=3)
+    r = cli(["profile", "estimate", str(src), "-a", "T4", "--memory-efficiency", "0"], exit_code=2)
     assert "--memory-efficiency" in r.stderr
     cli(["profile", "estimate", str(src), "-a", "T4", "--overhead-ms", "-1"], exit_code=2)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator, Catalog, InstanceRow
-from scaleplan.errors import InputError, OptionError, Problem
+from scaleplan.errors import InputError, OptionError, Problem, option_error
 
 SORT_KEYS = ("price", "gpu-price", "gpu-memory", "name", "region")
 
@@ -133,8 +133,7 @@ def list_rows(
         catalog, providers=providers, regions=regions, accelerators=accelerators
     )
     if problems:
-        message = "; ".join(f"{p.message} ({p.hint})" for p in problems)
-        raise OptionError(message, option=problems[0].where)
+        raise option_error(problems)
     rows = filter_rows(
         catalog, providers=providers, regions=regions, accelerators=accelerators,
         min_gpu_memory=min_gpu_memory, max_price=max_price, spot=spot, include_cpu=include_cpu,

@@ -21,7 +21,7 @@ from scaleplan.check import (
 from scaleplan.check.context import Context, InstanceTable, RuleFn
 from scaleplan.check.model import CheckReport, Finding, K8sObject, Rule
 from scaleplan.check.rules import RULES, RULES_BY_ID
-from scaleplan.errors import InputError, Problem
+from scaleplan.errors import InputError, Problem, option_error
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
@@ -88,8 +88,7 @@ def select_rules(
     dis, en = set(disabled), set(enabled)
     unknown = sorted((dis | en) - set(RULES_BY_ID))
     if unknown:
-        raise InputError(
-            None,
+        raise option_error(
             [
                 Problem(
                     "--disable/--enable",
@@ -97,7 +96,7 @@ def select_rules(
                     hint="see `scaleplan check --list-rules`",
                 )
                 for u in unknown
-            ],
+            ]
         )
     out = []
     for r in RULES:

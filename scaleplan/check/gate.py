@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from scaleplan.errors import CheckFailed, InputError, OptionError, Problem
+from scaleplan.errors import CheckFailed, InputError, OptionError, Problem, option_error
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
@@ -21,8 +21,7 @@ def _refuse_plan_rules(enabled: set[str]) -> None:
 
     asked = sorted(i for i in enabled if RULES_BY_ID[i].needs_plan)
     if asked:
-        raise InputError(
-            None,
+        raise option_error(
             [
                 Problem(
                     "--enable",
@@ -30,7 +29,7 @@ def _refuse_plan_rules(enabled: set[str]) -> None:
                     hint=f"add --plan PLAN, or drop --enable {i}",
                 )
                 for i in asked
-            ],
+            ]
         )
 
 

@@ -23,7 +23,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from scaleplan.errors import InputError, Problem, ProfileError
+from scaleplan.errors import InputError, Problem, ProfileError, option_error
 from scaleplan.profile.model import Measurement, Percentiles, Profile
 from scaleplan.profile.stats import percentile, round_sig
 
@@ -335,9 +335,9 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
     from scaleplan.profile.devices import normalize_accelerator
 
     if fmt not in FORMATS:
-        raise InputError(None, [Problem("--format", f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")])
+        raise option_error([Problem("--format", f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")])
     if not files:
-        raise InputError(None, [Problem("FILES", "no file given", hint="pass the benchmark's result JSON file(s)")])
+        raise option_error([Problem("FILES", "no file given", hint="pass the benchmark's result JSON file(s)")])
     loaded: dict[str, Any] = {}
     if fmt == "auto":
         loaded[files[0]] = _load_json(files[0])
@@ -354,7 +354,7 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
     if known.resolve(accelerator) is None:
         from scaleplan.names import unknown_hint
 
-        raise InputError(None, [Problem("--accelerator", f"unknown accelerator {accelerator!r}", hint=unknown_hint(accelerator, known.accelerator_names(), "accelerators", "use a name from `scaleplan catalog accelerators`"))])
+        raise option_error([Problem("--accelerator", f"unknown accelerator {accelerator!r}", hint=unknown_hint(accelerator, known.accelerator_names(), "accelerators", "use a name from `scaleplan catalog accelerators`"))])
     warnings: list[str] = []
     notes: list[str] = []
     points: list[Measurement] = []

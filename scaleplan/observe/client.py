@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaleplan.errors import ExternalError, InputError, Problem
+from scaleplan.errors import ExternalError, InputError, Problem, option_error
 
 ENV_TOKEN = "SCALEPLAN_PROMETHEUS_TOKEN"
 ENV_TOKEN_FILE = "SCALEPLAN_PROMETHEUS_TOKEN_FILE"
@@ -111,9 +111,9 @@ class Prometheus:
     def __init__(self, url: str, *, auth: Auth | None = None, options: ClientOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         p = urllib.parse.urlsplit(url)
         if p.scheme not in ("http", "https") or not p.hostname:
-            raise InputError(None, [Problem("--prometheus", f"{_redact(url) or url!r} is not an http(s) URL", hint="pass e.g. http://prometheus.monitoring.svc:9090")])
+            raise option_error([Problem("--prometheus", f"{_redact(url) or url!r} is not an http(s) URL", hint="pass e.g. http://prometheus.monitoring.svc:9090")])
         if p.username or p.password:
-            raise InputError(None, [Problem("--prometheus", "the URL carries credentials", hint=f"put them in {ENV_USER}/{ENV_PASSWORD} or a token in {ENV_TOKEN} instead")])
+            raise option_error([Problem("--prometheus", "the URL carries credentials", hint=f"put them in {ENV_USER}/{ENV_PASSWORD} or a token in {ENV_TOKEN} instead")])
         self.base = url.rstrip("/")
         self.shown = _redact(self.base)
         self.auth = auth or Auth("none")

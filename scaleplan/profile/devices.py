@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import Any
 
-from scaleplan.errors import ExternalError, InputError, Problem
+from scaleplan.errors import ExternalError, Problem, option_error
 from scaleplan.profile.model import DeviceInfo
 
 
@@ -126,6 +126,7 @@ def resolve_devices(spec: str) -> list[str]:
     is an external failure (exit 5) with a clear message.
     """
     parts = [p.strip().lower() for p in spec.split(",") if p.strip()]
+    _check_device_words(parts)  # a bad word is a usage error whether or not there is a GPU
     # only look for GPUs (importing torch) when the request can involve one
     gpus = enumerate_cuda() if any(p != "cpu" for p in parts) else []
     out: list[str] = []
@@ -144,16 +145,21 @@ def resolve_devices(spec: str) -> list[str]:
                 out.append(gpus[0])
             else:
                 idx = part.split(":", 1)[1]
-                if not idx.isdigit():
-                    raise InputError(None, [Problem("--device", f"bad device {part!r}", hint="use auto, cpu, cuda, cuda:N or all")])
                 if f"cuda:{idx}" not in gpus:
                     raise ExternalError(f"--device {part}: only {len(gpus)} CUDA device(s) visible ({', '.join(gpus)})", hint="pick an index that exists, or check CUDA_VISIBLE_DEVICES")
                 out.append(f"cuda:{idx}")
-        else:
-            raise InputError(None, [Problem("--device", f"bad device {part!r}", hint="use auto, cpu, cuda, cuda:N or all")])
-    if not out:
-        raise InputError(None, [Problem("--device", "no device given", hint="use auto, cpu, cuda, cuda:N or all")])
     return list(dict.fromkeys(out))
+
+
+def _check_device_words(parts: list[str]) -> None:
+    """``--device``'s words: auto, cpu, cuda, cuda:N or all (usage error, exit 2, otherwise)."""
+    hint = "use auto, cpu, cuda, cuda:N or all"
+    for part in parts:
+        index = part.removeprefix("cuda:") if part.startswith("cuda:") else None
+        if part not in ("auto", "cpu", "cuda", "all") and not (index and index.isdigit()):
+            raise option_error([Problem("--device", f"bad device {part!r}", hint=hint)])
+    if not parts:
+        raise option_error([Problem("--device", "no device given", hint=hint)])
 
 
 def device_info(device: str) -> DeviceInfo:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from scaleplan.errors import ExternalError, ProfileError
+from scaleplan.errors import ExternalError, OptionError, ProfileError
 from scaleplan.profile.model import Measurement, Percentiles
 from scaleplan.profile.stats import round_sig, summarize_ms
 
@@ -84,7 +84,7 @@ def parse_headers(items: list[str]) -> dict[str, str]:
     for h in items:
         name, sep, value = h.partition(":")
         if not sep or not name.strip():
-            raise ProfileError(None, message=f"--header {h!r}: expected 'Name: value'", hint="e.g. --header 'Authorization: Bearer TOKEN'")
+            raise OptionError(f"{h!r}: expected 'Name: value' (e.g. --header 'Authorization: Bearer TOKEN')", option="--header")
         out[name.strip()] = value.strip()
     return out
 
@@ -106,7 +106,7 @@ def load_payload(path: str | None, *, openai: bool, url: str, model_name: str | 
     if openai:
         chat = urlsplit(url).path.rstrip("/").endswith("chat/completions")
         if not urlsplit(url).path.rstrip("/").endswith("completions"):
-            raise ProfileError(None, message=f"--openai: {url} is not a /v1/completions or /v1/chat/completions URL", hint="e.g. http://localhost:8000/v1/chat/completions")
+            raise OptionError(f"{url} is not a /v1/completions or /v1/chat/completions URL (e.g. http://localhost:8000/v1/chat/completions)", option="--openai")
         body = dict(body or {})
         if model_name:
             body["model"] = model_name

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 from scaleplan.catalog.model import Accelerator, Catalog
 from scaleplan.catalog.peaks import FP8_DTYPES, PROXY_WIDEN, peak_with_proxy
-from scaleplan.errors import InputError, Problem, ProfileError
+from scaleplan.errors import Problem, ProfileError, option_error
 from scaleplan.profile.build import sorted_measurements
 from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
 from scaleplan.profile.stats import round_sig
@@ -333,13 +333,13 @@ def _endpoint_caveat(profile: Profile, src: str | None, done: list[str]) -> list
 def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, flops_per_sample: float | None = None, options: TransferOptions | None = None) -> EstimateResult:
     """The input profile plus estimated points for each target accelerator (pure)."""
     if not targets:
-        raise InputError(None, [Problem("--accelerators", "no accelerator given", hint="e.g. --accelerators L4,A10G,H100")])
+        raise option_error([Problem("--accelerators", "no accelerator given", hint="e.g. --accelerators L4,A10G,H100")])
     opts = options or TransferOptions()
     if opts.gpu_dtype is not None and opts.gpu_dtype.lower() not in GPU_DTYPES:
-        raise InputError(None, [Problem("--gpu-dtype", f"unknown dtype {opts.gpu_dtype!r}", hint=f"one of {', '.join(GPU_DTYPES)}")])
+        raise option_error([Problem("--gpu-dtype", f"unknown dtype {opts.gpu_dtype!r}", hint=f"one of {', '.join(GPU_DTYPES)}")])
     for name, v in (("--compute-efficiency", opts.compute_efficiency), ("--memory-efficiency", opts.memory_efficiency)):
         if not 0 < v <= 1:
-            raise InputError(None, [Problem(name, f"{v:g} is not a fraction of peak", hint="a number in (0, 1], e.g. 0.5")])
+            raise option_error([Problem(name, f"{v:g} is not a fraction of peak", hint="a number in (0, 1], e.g. 0.5")])
     warnings: list[str] = []
     resolved: list[Accelerator] = []
     problems: list[Problem] = []
@@ -354,7 +354,7 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
         else:
             resolved.append(acc)
     if problems:
-        raise InputError(None, problems)
+        raise option_error(problems)
     basis_pts = [m for m in profile.measurements if m.source in ("measured", "imported")]
     gpu_groups: dict[str, list[Measurement]] = defaultdict(list)
     for m in basis_pts:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scaleplan.errors import InputError, OptionError, Problem
+from scaleplan.errors import InputError, OptionError, Problem, option_error
 from scaleplan.kube.safety import RUN_AS, container_security_context, pod_security_context
 from scaleplan.yamlio import dump_yaml
 
@@ -72,7 +72,7 @@ def render_jobs(target: str, *, accelerators: Sequence[str], image: str, namespa
             continue
         names.append(canonical)
     if problems:
-        raise InputError(None, problems)
+        raise option_error(problems)
     for canonical in names:
         files[f"profile-{_dns(canonical)}.yaml"] = dump_yaml(
             _job(cat, canonical, target, image=image, namespace=namespace, gpus=gpus, extra_args=extra_args)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from scaleplan.errors import ProfileError
+from scaleplan.errors import ProfileError, ScaleplanError
 from scaleplan.profile.model import DeviceInfo, Measurement
 from scaleplan.profile.point import measure_point, measure_window
 from scaleplan.profile.probes import (
@@ -274,7 +274,7 @@ def _first_point(workload: Workload, opts: SweepOptions, device: str, timer: Tim
         return point
     except KeyboardInterrupt:
         raise
-    except ProfileError:
+    except ScaleplanError:  # its own errors (a bad option too) as they are
         raise
     except Exception as exc:
         free_cuda(device)

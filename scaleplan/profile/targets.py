@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaleplan.errors import ExternalError, ProfileError
+from scaleplan.errors import ExternalError, OptionError, ProfileError, ScaleplanError
 from scaleplan.extras import missing
 
 Runner = Callable[[], object]
@@ -41,9 +41,9 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
     try:
         dims = tuple(int(p) for p in parts)
     except ValueError:
-        raise ProfileError(None, message=f"--input-shape {text!r}: expected dimensions such as 3x224x224", hint="give the per-sample shape without the batch axis, e.g. --input-shape 3x224x224") from None
+        raise OptionError(f"{text!r}: expected dimensions such as 3x224x224 (the per-sample shape, without the batch axis)", option="--input-shape") from None
     if not dims or any(d <= 0 for d in dims):
-        raise ProfileError(None, message=f"--input-shape {text!r}: dimensions must be positive integers", hint="e.g. --input-shape 3x224x224")
+        raise OptionError(f"{text!r}: dimensions must be positive integers (e.g. 3x224x224)", option="--input-shape")
     return dims
 
 
@@ -143,9 +143,13 @@ def _torch() -> Any:
         raise missing("torch", "this target") from None
 
 
-def _torch_dtype(torch: Any, dtype: str) -> Any:
+def _check_dtype(dtype: str) -> None:
     if dtype not in DTYPES:
-        raise ProfileError(None, message=f"--dtype {dtype!r} is not supported", hint=f"use one of {', '.join(DTYPES)}")
+        raise OptionError(f"{dtype!r} is not supported (use one of {', '.join(DTYPES)})", option="--dtype")
+
+
+def _torch_dtype(torch: Any, dtype: str) -> Any:
+    _check_dtype(dtype)
     return getattr(torch, dtype)
 
 
@@ -295,7 +299,7 @@ def torchscript_workload(path: Path, *, input_shape: tuple[int, ...] | None, dty
             warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated in torch 2.13, still supported
             module = torch.jit.load(str(path), map_location="cpu")
         return torch_module_workload(module, name=label, target=str(path), input_shape=input_shape, dtype=dtype, framework="torchscript")
-    except ProfileError:
+    except ScaleplanError:  # its own errors (a bad --dtype too) as they are
         raise
     except Exception as exc:
         errors.append(f"TorchScript: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
@@ -425,8 +429,10 @@ def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str 
 
 
 def load_workload(target: str, *, input_shape: str | None, dtype: str, name: str | None, threads: int | None) -> Workload:
-    """Dispatch on the target's form; every failure is a ProfileError (exit 3)."""
+    """Dispatch on the target's form; a bad --input-shape or --dtype is a usage error (exit 2),
+    checked first; every other failure is a ProfileError (exit 3)."""
     shape = parse_shape(input_shape)
+    _check_dtype(dtype)
     lower = target.lower()
     if lower.endswith(".onnx"):
         p = Path(target)

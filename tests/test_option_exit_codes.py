@@ -1,0 +1,72 @@
+"""A bad command line exits 2 (USAGE) in every command, printed as the parser prints its own
+(``Invalid value for OPTION: ...``): bad option values and options that cannot be combined.
+Each case below exited 3 (INVALID_INPUT, an input-file code) before; docs/cli.md, "Exit codes".
+An option that contradicts the content of an input file stays 3 (the last cases)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = str(ROOT / "examples" / "llm-chat" / "plan.yaml")
+MEASURED = str(ROOT / "examples" / "embedding-cpu-gpu" / "profile-cpu-measured.yaml")
+MANIFESTS = str(ROOT / "tests" / "data" / "check" / "clean" / "app.yaml")
+VLLM = str(ROOT / "tests" / "data" / "profile_formats" / "vllm_bench_serve_v0.25.1.json")
+
+FACTORY = """
+import torch
+
+def factory():
+    return torch.nn.Linear(4, 2)
+"""
+
+F = "{tmp}/m.py:factory"  # a torch factory
+URL = "http://127.0.0.1:9"
+EST = ["profile", "estimate", MEASURED, "-a", "L4"]
+OBS = ["observe", "--plan", PLAN, "--out", "{tmp}/o.yaml", "--prometheus"]
+
+USAGE = [  # (command line, the option named, a fragment of the message)
+    (["check", MANIFESTS, "--enable", "drift"], "--enable", "no --plan was given"),
+    (["check", MANIFESTS, "--enable", "nosuch"], "--disable/--enable", "unknown rule 'nosuch'"),
+    (["profile", F, "--device", "tpu"], "--device", "bad device 'tpu'"),
+    (["profile", F, "--device", "cuda:x"], "--device", "bad device 'cuda:x'"),
+    (["profile", F, "--device", ","], "--device", "no device given"),
+    (["profile", F, "--input-shape", "0x4"], "--input-shape", "must be positive integers"),
+    (["profile", F, "--device", "cpu", "--dtype", "int3"], "--dtype", "'int3' is not supported"),
+    (["profile", f"{URL}/v1/completions", "--header", "x"], "--header", "expected 'Name: value'"),
+    (["profile", f"{URL}/predict", "--openai"], "--openai", "is not a /v1/completions"),
+    ([*EST, "--gpu-dtype", "fp5"], "--gpu-dtype", "unknown dtype 'fp5'"),
+    ([*EST, "--compute-efficiency", "2"], "--compute-efficiency", "not a fraction of peak"),
+    ([*EST[:3], "-a", "Z9000"], "--accelerators", "unknown accelerator 'Z9000'"),
+    (["profile", "llm", "llama-3.1-8b", "-a", "Z9000"], "--accelerators", "unknown accelerator"),
+    (["profile", "import", VLLM, "--format", "csv"], "--format", "unknown format 'csv'"),
+    ([*OBS, "ftp://prom:9090"], "--prometheus", "is not an http(s) URL"),
+    ([*OBS, "http://me:pw@prom:9090"], "--prometheus", "the URL carries credentials"),
+]
+
+
+@pytest.mark.parametrize(("args", "option", "fragment"), USAGE, ids=[c[2][:30] for c in USAGE])
+def test_a_bad_command_line_is_a_usage_error(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, args: list[str], option: str, fragment: str
+) -> None:
+    (tmp_path / "m.py").write_text(FACTORY)
+    res = cli([a.replace("{tmp}", str(tmp_path)) for a in args], exit_code=2)
+    said = " ".join(res.stderr.split())
+    assert f"Invalid value for {option}:" in said and fragment in said, said
+    assert not (tmp_path / "o.yaml").exists()
+
+
+def test_an_option_against_an_input_file_stays_invalid_input(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """The result file does not say which accelerator served it and no --accelerator was
+    given: the file's content decides, so exit 3 (as for a bad file)."""
+    doc = json.loads(Path(VLLM).read_text())
+    for key in [k for k in doc if "gpu" in k.lower() or "accelerator" in k.lower()]:
+        doc.pop(key)
+    (tmp_path / "r.json").write_text(json.dumps(doc))
+    res = cli(["profile", "import", str(tmp_path / "r.json")], exit_code=3)
+    assert "do not say which accelerator" in " ".join(res.stderr.split())
