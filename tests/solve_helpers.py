@@ -9,7 +9,8 @@ from typing import Any
 from scaleplan.catalog.files import load_accelerators
 from scaleplan.catalog.model import Catalog, InstanceRow
 from scaleplan.profile.model import Percentiles, Profile
-from scaleplan.solve.candidates import Candidate, OpPoint
+from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.oppoints import OpPoint
 from scaleplan.spec import Spec
 
 LAT = Percentiles(p50=10, p90=10, p95=10, p99=10)

@@ -223,22 +223,24 @@ def test_gpu_shapes_and_prices_one_path_for_measured_and_llm_candidates() -> Non
     divide a node, the replica shape with its even CPU/memory split, a row priced per capacity."""
     from solve_helpers import LAT
 
-    from scaleplan.solve.candidates import OpPoint, _gpu_counts, _gpu_shape, _priced
+    from scaleplan.solve.candidates import priced
+    from scaleplan.solve.oppoints import OpPoint
+    from scaleplan.solve.shapes import gpu_counts, gpu_shape
 
     big = row("p4d.24xlarge", "A100", 8, 32.0, spot=12.0, vcpus=96, mem=1152.0)
-    assert _gpu_counts(big, 8) == [1, 2, 4, 8]
-    assert _gpu_counts(row("g.6x", "L4", 6, 3.0), 4) == [1, 2, 3]
+    assert gpu_counts(big, 8) == [1, 2, 4, 8]
+    assert gpu_counts(row("g.6x", "L4", 6, 3.0), 4) == [1, 2, 3]
     op = OpPoint(
         batch_size=1, latency=LAT, throughput_rps=10.0, max_utilization=1.0, capacity_rps=10.0,
         source="measured", service_ms=10.0, request_class=None, estimated=False,
         latency_at_slo=10.0,
     )
-    shape = _gpu_shape(big, 2, "eks", {"default": op})
+    shape = gpu_shape(big, 2, "eks", {"default": op})
     assert shape is not None and shape[:3] == (2, 0, 4) and 0 < shape[4] <= 96 / 4
     tiny = row("g.tiny", "L4", 4, 1.0, vcpus=1, mem=2.0)  # 4 replicas on 1 vCPU / 2 GiB
-    assert _gpu_shape(tiny, 1, "eks", {"default": op}) is None
-    both = _priced(big, ["on-demand", "spot"], "A100", [shape], ["default"])
+    assert gpu_shape(tiny, 1, "eks", {"default": op}) is None
+    both = priced(big, ["on-demand", "spot"], "A100", [shape], ["default"])
     assert [(c.capacity_type, c.price) for c in both] == [("on-demand", 32.0), ("spot", 12.0)]
     no_spot = row("p4d.od", "A100", 8, 32.0, vcpus=96, mem=1152.0)
-    priced = _priced(no_spot, ["on-demand", "spot"], "A100", [shape], ["default"])
-    assert [c.capacity_type for c in priced] == ["on-demand"]
+    only = priced(no_spot, ["on-demand", "spot"], "A100", [shape], ["default"])
+    assert [c.capacity_type for c in only] == ["on-demand"]

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from solve_helpers import LAT, catalog, point, profile, row, spec
 
 from scaleplan.solve import SolveOptions, solve
-from scaleplan.solve.candidates import Candidate, OpPoint
+from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import QuotaScope, WindowProblem, solve_window
 from scaleplan.solve.milp.solver import TIE_EPS
+from scaleplan.solve.oppoints import OpPoint
 from scaleplan.solve.prune import TIE_MARGIN, PruneRules, prune, zone_losses_per_region
 from scaleplan.solve.search import shape_groups
 

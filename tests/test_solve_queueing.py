@@ -12,7 +12,7 @@ from simulate_helpers import allocation, make_plan
 
 from scaleplan.profile.model import Measurement, Percentiles
 from scaleplan.simulate import simulate
-from scaleplan.solve.candidates import server_model
+from scaleplan.solve.oppoints import server_model
 from scaleplan.solve.queueing import discrete_latency_ms, max_utilization, max_utilization_discrete
 
 # (batch, full-batch mean service ms = p50, p99 ms, SLO ms, percentile)

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from solve_helpers import LAT, row
 
-from scaleplan.solve.candidates import Candidate, OpPoint
+from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import QuotaScope, WindowProblem, solve_window, solve_windows
+from scaleplan.solve.oppoints import OpPoint
 from scaleplan.solve.prune import PruneRules, prune
 
 CLASSES = ("a", "b")

@@ -27,7 +27,8 @@ from scaleplan.plan import (
     PlanMeta,
     plan_to_dict,
 )
-from scaleplan.solve.candidates import Candidate, OpPoint, floor4
+from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.oppoints import OpPoint, floor4
 from scaleplan.solve.placement import assumed_zones
 from scaleplan.solve.problem import Classes, Problem, quota_scopes
 from scaleplan.solve.search import Outcome, outcome_gap

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from scaleplan.plan import InputHashes
-from scaleplan.solve.candidates import Candidate, classes_of, floor4
+from scaleplan.solve.candidates import Candidate, classes_of
 from scaleplan.solve.milp import QuotaScope, SolverName
+from scaleplan.solve.oppoints import floor4
 from scaleplan.solve.prune import in_quota_scope
 from scaleplan.spec import Spec
 

@@ -34,10 +34,11 @@ from dataclasses import replace
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.kube.weights import peak_window, rule_weights
 from scaleplan.solve.after_search import solve_plan
-from scaleplan.solve.candidates import Candidate, floor4
+from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import WindowSolution
 from scaleplan.solve.milp.window import group_members
 from scaleplan.solve.omission import Left, Omission
+from scaleplan.solve.oppoints import floor4
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem
 from scaleplan.solve.replan import window_solution
 from scaleplan.solve.search import Outcome, floor_without_redundancy, search_windows, shape_groups

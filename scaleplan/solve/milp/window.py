@@ -12,7 +12,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from scaleplan.solve.candidates import Candidate, floor4
+from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.oppoints import floor4
 
 
 @dataclass(frozen=True)

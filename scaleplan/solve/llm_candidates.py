@@ -1,0 +1,120 @@
+"""Candidates of an LLM spec (``model.architecture`` set): every GPU shape the LLM room sizes
+(:mod:`scaleplan.solve.llm_capacity`), at its SLO concurrency, with the diagnostics of the
+shapes it refuses or that miss the SLO.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scaleplan.catalog.model import Catalog, InstanceRow
+from scaleplan.profile.model import Profile
+from scaleplan.solve.candidates import (
+    Candidate,
+    Diagnostics,
+    capacity_types,
+    classes_of,
+    finish_candidates,
+    priced,
+)
+from scaleplan.solve.oppoints import OpPoint, evaluate
+from scaleplan.solve.shapes import gpu_counts, gpu_room, gpu_shape, roomiest
+from scaleplan.spec import Spec
+
+
+def build_llm_candidates(
+    spec: Spec, profile: Profile, catalog: Catalog, rows: list[InstanceRow], diag: Diagnostics,
+    max_util: float | None, spec_dir: Path | None,
+) -> tuple[list[Candidate], Diagnostics]:
+    """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency."""
+    from scaleplan.llm.hardware import hardware, missing_facts
+    from scaleplan.llm.memory import ShapeRefusal
+    from scaleplan.solve.llm_capacity import (
+        LlmMisses,
+        LlmShapePoints,
+        architecture_record,
+        left_out,
+        llm_context,
+        shape_points,
+        slo_miss,
+        slo_misses,
+    )
+
+    ctx = llm_context(spec, profile, catalog.accelerators, spec_dir)
+    assert ctx is not None
+    diag.architecture = architecture_record(spec, ctx)
+    diag.warnings.extend(ctx.notes)
+    classes = [c for c, _ in classes_of(spec)]
+    modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}
+    diag.profile_accelerators = modelled
+    # said for the accelerators placement names, as any other left out (llm_capacity.left_out);
+    # with none named, every AWS LLM plan warned of Inferentia, Trainium and the like
+    named = set(spec.placement.accelerators or ())
+    unmodelled = {r.accelerator for r in rows if r.accelerator in named}
+    for name in sorted(x for x in unmodelled if x not in modelled):
+        a = catalog.accelerator(name)
+        lacks = missing_facts(a) if a else "its specs"
+        diag.warnings.append(
+            f"{name} is left out: the accelerator table lacks {lacks}, which the LLM model "
+            "needs (add them with --catalog)"
+        )
+    caps = capacity_types(spec)
+    flavor = spec.kubernetes.flavor
+    out: list[Candidate] = []
+    best_mem: tuple[str, float, int] | None = None
+    refused: set[str] = set()
+    sized: set[str] = set()
+    why_not: dict[str, str] = {}  # accelerator -> its first refusal (memory, dtype)
+    missed: dict[str, tuple[int, str, str, float]] = {}  # accelerator -> (GPUs, class, metric, ms)
+    misses = LlmMisses()
+    for r in rows:
+        acc = r.accelerator
+        if acc is None or acc not in modelled:
+            continue
+        accel = catalog.accelerator(acc)
+        assert accel is not None
+        gmem, maxg = gpu_room(spec, r, accel)
+        best_mem = roomiest(best_mem, acc, gmem, maxg)
+        for g in gpu_counts(r, maxg):
+            res = shape_points(ctx, spec, accel, g, gmem)
+            if isinstance(res, ShapeRefusal):
+                why_not.setdefault(acc, res.message)
+                if res.message not in refused:
+                    refused.add(res.message)
+                    diag.llm_refusals.append(res)
+                continue
+            diag.shapes_fitting += 1
+            sized.add(acc)
+            if not isinstance(res, LlmShapePoints):
+                for cls, p in res.items():
+                    metric, val = slo_miss(spec, p)
+                    missed.setdefault(acc, (g, cls, metric, val))
+                    cur = diag.slo_best.get(cls)
+                    if cur is None or (cur[1] == metric and val < cur[2]):
+                        diag.slo_best[cls] = (acc, metric, val, 1)
+                    misses.note(cls, acc, slo_misses(spec, p))
+                continue
+            for cls, _ in res.points:
+                misses.note(cls, acc, {})
+            pts: dict[str, OpPoint] = {}
+            for cls, m in res.points:
+                op = evaluate(spec, m, max_util, 1.0, False, "llm-estimate")
+                if op is not None:
+                    pts[cls] = op
+            if not pts:
+                continue
+            shape = gpu_shape(r, g, flavor, pts)
+            if shape is not None:
+                out.extend(priced(r, caps, acc, [shape], classes, res.serving))
+    misses.diagnose(diag)
+    diag.warnings.extend(_proxy_warnings(catalog, sized))
+    diag.warnings.extend(left_out(spec, {c.accelerator for c in out}, why_not, missed))
+    return finish_candidates(spec, out, classes, diag, best_mem)
+
+
+def _proxy_warnings(catalog: Catalog, sized: set[str]) -> list[str]:
+    """The proxied-peak warning of every accelerator a shape was sized on (docs/llm.md)."""
+    from scaleplan.llm.hardware import hardware, proxy_warning
+
+    hws = [hardware(a) for a in catalog.accelerators if a.name in sized]
+    return [w for w in (proxy_warning(h) for h in hws if h is not None) if w]

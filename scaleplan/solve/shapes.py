@@ -1,0 +1,104 @@
+"""Replica shapes on one instance row: the GPUs per replica that divide its GPUs and hold the
+model (:func:`gpu_shapes`), or the CPU threads per replica measured on CPU that fit it
+(:func:`cpu_shapes`), each with replicas per node, the CPU and memory a replica requests and
+its operating points (:class:`scaleplan.solve.oppoints.BestPoints`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from scaleplan.catalog.model import Accelerator, InstanceRow
+from scaleplan.kube import capacity as kube_capacity
+from scaleplan.solve.oppoints import BestPoints, OpPoint
+from scaleplan.spec import Spec
+
+if TYPE_CHECKING:
+    from scaleplan.solve.candidates import Diagnostics
+
+
+# (GPUs, threads, replicas per node, points, CPU, memory)
+Shape = tuple[int, int, int, dict[str, OpPoint], float, float]
+
+
+def gpu_shape(r: InstanceRow, gpus: int, flavor: str, pts: dict[str, OpPoint]) -> Shape | None:
+    """The shape of replicas of ``gpus`` GPUs on ``r``: as many per node as its GPUs hold, each
+    requesting the node's allocatable CPU and memory split evenly (the requests the renderer
+    writes); None when that is below the minimum a replica needs."""
+    rpn = r.accelerator_count // gpus
+    cpu_rep, mem_rep = kube_capacity.allocatable_per_replica(
+        r.vcpus, r.memory_gib, rpn, flavor=flavor
+    )
+    if cpu_rep < kube_capacity.MIN_CPU or mem_rep < kube_capacity.MIN_MEMORY_GIB:
+        return None
+    return gpus, 0, rpn, pts, cpu_rep, mem_rep
+
+
+def gpu_counts(r: InstanceRow, maxg: int) -> list[int]:
+    """GPUs per replica that divide ``r``'s GPUs, up to ``maxg``."""
+    return [g for g in range(1, maxg + 1) if r.accelerator_count % g == 0]
+
+
+def gpu_room(spec: Spec, r: InstanceRow, accel: Accelerator | None) -> tuple[float, int]:
+    """GiB per GPU of ``r`` (the row's own figure, else the accelerator's) and the most GPUs a
+    replica may take on it."""
+    gmem = r.accelerator_memory_gib or (accel.memory_gib if accel else 0.0)
+    return gmem, min(r.accelerator_count, spec.placement.max_gpus_per_replica)
+
+
+Roomiest = tuple[str, float, int]  # (accelerator, GiB per GPU, GPUs per replica at most)
+
+
+def roomiest(best: Roomiest | None, acc: str, gmem: float, maxg: int) -> Roomiest:
+    """The accelerator whose largest replica has the most GPU memory so far (for the memory
+    diagnosis): ``best`` or ``(acc, gmem, maxg)``."""
+    return (acc, gmem, maxg) if best is None or gmem * maxg > best[1] * best[2] else best
+
+
+def cpu_shapes(
+    r: InstanceRow, flavor: str, cpu_mem: dict[int, float], points: BestPoints, diag: Diagnostics
+) -> list[Shape]:
+    """The thread counts per replica measured on CPU that fit ``r`` (``cpu_mem``: threads ->
+    memory a replica needs), with their points."""
+    # what the workload's pods can request next to system-reserved resources and DaemonSets
+    alloc_cpu = kube_capacity.allocatable_cpu(r.vcpus)
+    alloc_mem = kube_capacity.allocatable_memory_gib(r.memory_gib, flavor=flavor)
+    shapes: list[Shape] = []
+    for t, need in cpu_mem.items():
+        mem_rep = max(0.25, math.ceil(max(need, 0.25) * 4) / 4)
+        fits = alloc_cpu > 0 and alloc_mem > 0
+        rpn = min(int(alloc_cpu // t), int(alloc_mem // mem_rep)) if fits else 0
+        if rpn < 1:
+            continue
+        pts = points.cpu(t)
+        diag.shapes_fitting += 1
+        if pts:
+            shapes.append((0, t, rpn, pts, float(t), mem_rep))
+    return shapes
+
+
+def gpu_shapes(
+    r: InstanceRow,
+    acc: str,
+    gmem: float,
+    maxg: int,
+    mem_req: float | None,
+    flavor: str,
+    points: BestPoints,
+    diag: Diagnostics,
+) -> list[Shape]:
+    """The GPU counts per replica (at most ``maxg``) that divide ``r``'s GPUs, hold the model
+    in ``gmem`` GiB per GPU and leave each replica the CPU and memory it needs, with points."""
+    shapes: list[Shape] = []
+    for g in gpu_counts(r, maxg):
+        if mem_req is not None and g * gmem < mem_req:
+            continue
+        diag.shapes_fitting += 1
+        pts = points.gpu(acc, g)
+        if not pts:
+            continue
+        shape = gpu_shape(r, g, flavor, pts)
+        if shape is not None:
+            shapes.append(shape)
+    return shapes
