@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scaleplan.errors import InputError, OptionError, Problem, option_error
+from scaleplan.errors import InputError, Problem, input_error, option_error
 from scaleplan.inputs import with_lines
 
 if TYPE_CHECKING:
@@ -55,7 +55,8 @@ def llm_profile_inputs(
     one, or the ``--catalog`` files' when given). The caller checks that one of MODEL and the
     spec is given. With a spec, the options given (``dtype``, ``kv_cache_dtype``, ``engine``,
     MODEL) override its model settings, ``tokens_given`` (``--input-tokens`` or
-    ``--output-tokens``, when typed) is a usage error where its classes give the tokens, and
+    ``--output-tokens``, when typed) is refused (exit 3, at the spec) where its classes give
+    the tokens, and
     ``accelerators`` not given are its placement's GPUs (else :data:`DEFAULT_LLM_ACCELERATORS`)."""
     from scaleplan.catalog.files import load_accelerators, load_catalog
     from scaleplan.catalog.model import resolve_name
@@ -106,10 +107,12 @@ def llm_profile_inputs(
                 ],
             )
         if tokens_given and sp.traffic.classes:
-            raise OptionError(
-                "the spec's traffic.classes give every class its tokens; drop the option, "
-                "or --spec to plan one class of these tokens",
-                option=tokens_given,
+            # the option against the spec's content: invalid input (exit 3), naming the spec
+            raise input_error(
+                spec_path,
+                tokens_given,
+                "the spec's traffic.classes give every class its tokens",
+                "drop the option, or --spec to plan one class of these tokens",
             )
         # the spec's model settings (engine_config included), each option given overriding its
         # own; MODEL (relative to the current folder) overriding model.architecture

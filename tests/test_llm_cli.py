@@ -224,7 +224,8 @@ def test_profile_llm_options_override_the_spec_and_none_is_ignored(cli, tmp_path
     """profile llm --spec ignored --engine, --dtype and --kv-cache-dtype without MODEL (the spec's
     were used, silently), ignored the spec's engine_config with MODEL (another KV cache than
     optimize sizes), and ignored a typed --input-tokens (the spec's classes were used): the
-    options now override the spec's own settings, and typed tokens with classes are exit 2."""
+    options now override the spec's own settings, and typed tokens with classes are refused at
+    the spec (exit 3: the option against the spec's content; it was 2)."""
     spec = tmp_path / "spec.yaml"
     spec.write_text(LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{gpu_memory_utilization: 0.8, max_model_len: 8192}"))
     base = ["profile", "llm", "--spec", str(spec), "--accelerators", "H100", "--gpus", "1", "--concurrency", "8", "--json"]
@@ -238,8 +239,8 @@ def test_profile_llm_options_override_the_spec_and_none_is_ignored(cli, tmp_path
     over = bases([*base, "--engine", "sglang", "--dtype", "fp8"])
     assert all("llama-3.1-8b fp8 on H100 TP1, sglang" in b for b in over), over
     for opt in ("--input-tokens", "--output-tokens"):
-        r = cli([*base, opt, "100"], exit_code=2)
-        assert f"{opt}: the spec's traffic.classes give every class its tokens" in " ".join(r.stderr.split()), r.stderr
+        r = cli([*base, opt, "100"], exit_code=3)
+        assert f"{spec}: {opt}: the spec's traffic.classes give every class its tokens" in " ".join(r.stderr.split()), r.stderr
 
 
 def test_a_missing_llm_profile_names_the_command_that_writes_it(cli, tmp_path: Path) -> None:

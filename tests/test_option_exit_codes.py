@@ -70,3 +70,25 @@ def test_an_option_against_an_input_file_stays_invalid_input(  # type: ignore[no
     (tmp_path / "r.json").write_text(json.dumps(doc))
     res = cli(["profile", "import", str(tmp_path / "r.json")], exit_code=3)
     assert "do not say which accelerator" in " ".join(res.stderr.split())
+
+
+EMBED_PLAN = str(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["simulate", EMBED_PLAN, "--lengths", "lognormal"], "apply to LLM plans only"),
+        (["simulate", EMBED_PLAN, "--steps", "model"], "apply to LLM plans only"),
+        (["simulate", PLAN, "--fixed-fraction", "0.3"], "--fixed-fraction does not apply to LLM"),
+        (["simulate", PLAN, "--picker", "kv"], "--picker applies to plans with kubernetes.routing"),
+    ],
+)
+def test_an_option_the_plan_does_not_take_is_invalid_input(  # type: ignore[no-untyped-def]
+    cli, args: list[str], fragment: str
+) -> None:
+    """An option that does not apply to this kind of plan conflicts with the plan file's
+    content: exit 3 at the plan (it was 2, a usage error)."""
+    res = cli(args, exit_code=3)
+    said = " ".join(res.stderr.split())
+    assert f"{args[1]}: " in said and fragment in said and "Usage:" not in res.stderr, said

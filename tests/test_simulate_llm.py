@@ -287,13 +287,16 @@ def test_cli_bad_input_exits_3(cli, tmp_path: Path) -> None:
     absurd.write_text(dump_plan(llm_plan(rps=1e9)))
     res = cli(["simulate", str(absurd)], exit_code=3)
     assert "requests; the limit is" in res.stderr
-    res = cli(["simulate", str(good), "--policy", "round-robin"], exit_code=2)
+    # a request-level option against an LLM plan: the plan's content decides, exit 3 (was 2)
+    res = cli(["simulate", str(good), "--policy", "round-robin"], exit_code=3)
+    assert f"{good}: --policy does not apply to LLM plans" in " ".join(res.stderr.split())
 
 
 def test_cli_picker_needs_an_inference_pool(cli) -> None:
-    """--picker kv on a gateway-api plan was silently ignored (new-user trial of issue 16)."""
+    """--picker kv on a gateway-api plan was silently ignored (new-user trial of issue 16); it is
+    refused at the plan (exit 3: the option against the plan's routing; it was 2)."""
     examples = Path(__file__).resolve().parents[1] / "examples"
-    res = cli(["simulate", str(examples / "llm-chat" / "plan.yaml"), "--picker", "kv"], exit_code=2)
+    res = cli(["simulate", str(examples / "llm-chat" / "plan.yaml"), "--picker", "kv"], exit_code=3)
     assert "kubernetes.routing: inference-pool" in res.stderr and "gateway-api" in res.stderr
 
 

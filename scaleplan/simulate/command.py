@@ -46,7 +46,8 @@ class SimulateArgs:
 
 def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
     """Simulate the plan in ``plan_file``: options that no simulation takes are usage errors
-    (exit 2), checked before the plan is read; a plan that cannot be simulated is bad input."""
+    (exit 2), checked before the plan is read; a plan that cannot be simulated, or that an
+    option does not apply to, is bad input (exit 3)."""
     from scaleplan.plan import read_plan
     from scaleplan.simulate import check_simulatable, read_trace
     from scaleplan.simulate import simulate as run
@@ -71,15 +72,15 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
     sel = select_windows(a.windows, plan.demand.windows, plan.demand.rps)
     if is_llm_plan(plan):
         llm = check_llm(
-            plan, policy=a.policy, batch_timeout_ms=a.batch_timeout_ms,
+            plan, plan_file, policy=a.policy, batch_timeout_ms=a.batch_timeout_ms,
             fixed_fraction=a.fixed_fraction, arrivals=a.arrivals, lengths=a.lengths,
             picker=a.picker, steps=a.steps, length_sigma=a.length_sigma,
             min_requests=a.min_requests, replace_after=a.replace_after,
         )
         return _simulate_llm(plan, plan_file, llm, a, windows=sel, fail=chosen.fail)
     check_request_level(
-        profile=a.profile, lengths=a.lengths, replace_after=a.replace_after, picker=a.picker,
-        steps=a.steps,
+        plan_file, profile=a.profile, lengths=a.lengths, replace_after=a.replace_after,
+        picker=a.picker, steps=a.steps,
     )
     source = read_trace(a.trace) if a.trace is not None else a.arrivals
     try:

@@ -2,15 +2,18 @@
 windows it simulates (``--windows``).
 
 A value no simulation takes is an :class:`~scaleplan.errors.OptionError` (exit 2, named by
-its option once), windows the plan does not have included. The LLM-only checks import
-the token-level simulator's tables only when the plan is an LLM plan.
+its option once), windows the plan does not have included. An option that does not apply to
+this kind of plan (a token-level option on a request-level plan, a request-level one on an LLM
+plan, ``--picker`` without an endpoint picker) conflicts with the plan file's content: an
+:class:`~scaleplan.errors.InputError` at the plan (exit 3; docs/cli.md, "Exit codes"). The
+LLM-only checks import the token-level simulator's tables only when the plan is an LLM plan.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from scaleplan.errors import OptionError
+from scaleplan.errors import OptionError, input_error
 
 if TYPE_CHECKING:
     from scaleplan.plan import Plan
@@ -111,20 +114,22 @@ def select_windows(text: str, nwin: int, rps: tuple[float, ...]) -> tuple[int, .
 
 
 def check_request_level(
-    *, profile: str | None, lengths: str, replace_after: float | None, picker: str, steps: str
+    plan_file: str, *, profile: str | None, lengths: str, replace_after: float | None,
+    picker: str, steps: str,
 ) -> None:
     """A request-level plan takes none of the token-level options; ``--replace-after`` both
     simulators take (checked here for the request-level one)."""
     token_level = profile is not None or lengths != "fixed" or picker != "queue" or steps != "auto"
     if token_level:
         message = "--profile, --lengths, --picker and --steps apply to LLM plans only"
-        raise OptionError(message, option="--profile")
+        raise input_error(plan_file, "", message, "drop them: this plan is simulated by request")
     if replace_after is not None and not 0 <= replace_after <= 86400:
         raise OptionError("must be between 0 and 86400 seconds", option="--replace-after")
 
 
 def check_llm(
     plan: Plan,
+    plan_file: str,
     *,
     policy: str,
     batch_timeout_ms: float,
@@ -154,16 +159,16 @@ def check_llm(
             "(they are simulated token by token; "
             "routing follows the plan's kubernetes.routing)"
         )
-        raise OptionError(message, option=unused[0].split()[0])
+        raise input_error(plan_file, "", message, f"drop {', '.join(unused)}")
     chosen_lengths = _one_of(lengths, LENGTHS, "--lengths")
     chosen_picker = _one_of(picker, PICKERS, "--picker")
     routing = plan.spec.kubernetes.routing
     if picker != "queue" and routing != "inference-pool":
         message = (
-            "applies to plans with kubernetes.routing: inference-pool (an endpoint picker); "
-            f"this plan routes by {routing}, simulated as rendered"
+            "--picker applies to plans with kubernetes.routing: inference-pool (an endpoint "
+            f"picker); this plan routes by {routing}, simulated as rendered"
         )
-        raise OptionError(message, option="--picker")
+        raise input_error(plan_file, "", message, "drop --picker")
     # a trace brings its own times (--arrivals trace is implied by --trace)
     process: ArrivalProcess = "poisson"
     if arrivals != "trace":
