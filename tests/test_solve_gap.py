@@ -16,7 +16,9 @@ import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import pytest
 from solve_helpers import catalog, point, profile, row, spec
 
 from scaleplan.catalog.files import load_catalog
@@ -281,3 +283,36 @@ def test_a_finished_search_is_never_blamed_on_the_time_limit(tmp_path: Path) -> 
     line = gap_line(Problem.of(sp, SolveOptions()), _outcome(proven=True))
     assert line is not None and "which finished" in line and GAP_FROM_BOUND in line
     assert "time limit (" not in line and GAP_FROM_SEARCH not in line
+
+
+def test_the_milps_own_plan_stopped_at_the_time_limit_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan that is the search's own (vision-daily, routing: service: no step after it),
+    whose windows the MILP did not prove (the time limit; simulated: every window 'feasible'
+    with a bound 10 % under its cost): the gap line and the report blame the time limit. The
+    search's outcome said proven (the field's default), so the line read 'a step after the
+    search, which finished ... a longer --time-limit does not close it'."""
+    from scaleplan.solve import search
+
+    real = search.solve_windows
+
+    def stopped(*a: Any, **kw: Any) -> Any:
+        return {
+            d: replace(s, status="feasible", bound=0.9 * s.cost) if s.status == "optimal" else s
+            for d, s in real(*a, **kw).items()
+        }
+
+    monkeypatch.setattr(search, "solve_windows", stopped)
+    path = _example(tmp_path, "vision-daily", {})
+    sp, _ = read_spec(path)
+    plan = solve(
+        sp, read_profile(tmp_path / "profile.yaml"), load_catalog([]),
+        options=SolveOptions(alternatives=False),
+    ).plan
+    assert plan.status == "feasible" and plan.gap == pytest.approx(0.1, abs=1e-6)
+    line = next(s for s in plan.explanation if s.startswith("Gap "))
+    assert "the MILP search stopped at the time limit" in line and GAP_FROM_SEARCH in line
+    assert gap_reason(plan) == "the MILP stopped at the time limit; a longer --time-limit may help"
+    warned = "stopped by the time limit: the plan is feasible"
+    assert any(w.startswith(warned) for w in plan.warnings)

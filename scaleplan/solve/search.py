@@ -126,7 +126,10 @@ def search_windows(
     w = len(sols)
     cost = sum(s.cost for s in sols) / w
     bound = sum((s.bound if s.bound is not None else 0.0) for s in sols) / w
-    return Outcome(cands, sols, status, cost, bound, stats=tuple(runs))
+    # proven: the search finished (Outcome.proven defaults to True, which made the gap line of
+    # the MILP's own plan stopped at the time limit read "a step after a finished search")
+    proven = status == "optimal"
+    return Outcome(cands, sols, status, cost, bound, proven=proven, stats=tuple(runs))
 
 
 def floor_without_redundancy(
