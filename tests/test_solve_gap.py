@@ -28,9 +28,10 @@ from scaleplan.plan_report import gap_reason
 from scaleplan.profile.model import Profile, read_profile
 from scaleplan.solve import solve
 from scaleplan.solve.after_search import after_search
+from scaleplan.solve.assemble import allocations
 from scaleplan.solve.candidates import build_candidates
 from scaleplan.solve.diagnose import serving_candidates
-from scaleplan.solve.explain import bound_leaves_out, gap_line
+from scaleplan.solve.explain import bound_leaves_out, gap_line, routing_line
 from scaleplan.solve.omission import Left, Omission
 from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
 from scaleplan.solve.search import Outcome, search_windows
@@ -153,6 +154,11 @@ def test_class_rules_over_a_curve_record_the_rules_fixed_all_day(tmp_path: Path)
     assert "per-class rules that hold one set of weights all day" in line
     assert "redundancy n+1 (the per-class search keeps a spare per type" in line
     assert "survive_loss" not in line  # not asked for
+    rps, _ = demand_windows(pb.spec)
+    route = routing_line(pb, allocations(pb, o, rps)[0], o, rps)
+    assert "each hour's classes routed on their own, redundancy n+1 left out" in route
+    unrecorded = replace(o, omits=(rules,))  # the routing line reads the record too
+    assert "left out" not in routing_line(pb, allocations(pb, o, rps)[0], unrecorded, rps)
     pb, held = _example_planned(
         tmp_path, "llm-chat", {"  peak_rps: 6\n": CURVE, **HEADER, **SURVIVE}
     )

@@ -306,7 +306,7 @@ def _weighted_routing_line(
             "each class goes to the shapes chosen for it; requests without the header fall to "
             "a last rule weighted like the planned load (not planned for: every request "
             "is assumed to carry the header)."
-        ) + (_class_rules_day(pb, o, rps) if pb.class_rules_by_hour(rps) else "")
+        ) + (_class_rules_day(o, rps) if pb.class_rules_by_hour(rps) else "")
     if o.shares is None or o.lower is None:
         return line
     split: dict[str, float] = {}
@@ -351,7 +351,7 @@ def _gap_to(cost: float, lower: float) -> float:
     return max(0.0, (cost - lower) / cost) if cost > 0 else 0.0
 
 
-def _class_rules_day(pb: Problem, o: Outcome, rps: Sequence[float]) -> str:
+def _class_rules_day(o: Outcome, rps: Sequence[float]) -> str:
     """``kubernetes.class_header`` over a curve (:mod:`scaleplan.solve.rulecurve`): which
     weights the rules hold all day and what they cost against hourly per-class routing."""
     lower = o.lower if o.lower is not None else o.bound
@@ -372,11 +372,11 @@ def _class_rules_day(pb: Problem, o: Outcome, rps: Sequence[float]) -> str:
         f" The rules' weights cannot change by hour: they hold {weights}, and each hour sizes "
         "each backend's pods for its fixed share of that hour's demand at its fixed class mix"
     )
-    red = pb.spec.placement.redundancy
-    # n+1 / zone left out: the per-class MILP's rows keep a spare node per type where one
-    # Service needs one, so with them it bounds no plan (solve.rulecurve._bound)
-    bound = "each hour's classes routed on their own" + (
-        f", redundancy {red} left out" if red != "none" else ""
+    # n+1 / zone left out, as class_rules_day recorded it: the per-class MILP's rows keep a
+    # spare node per type where one Service needs one, so with them it bounds no plan
+    dropped = [x.redundancy for x in o.omits if x.left is Left.RULES_REDUNDANCY]
+    bound = "each hour's classes routed on their own" + "".join(
+        f", redundancy {red} left out" for red in dropped
     )
     if o.status == "optimal":  # the heuristic's day meets the bound
         return (
