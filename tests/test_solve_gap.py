@@ -322,3 +322,21 @@ def test_the_milps_own_plan_stopped_at_the_time_limit_says_so(
     assert gap_reason(plan) == "the MILP stopped at the time limit; a longer --time-limit may help"
     warned = "stopped by the time limit: the plan is feasible"
     assert any(w.startswith(warned) for w in plan.warnings)
+
+
+def test_one_window_mix_records_the_integer_weights_for_the_static_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """mixwindow.mixed_one_window, where the static re-plan undercuts the exact plan (whose
+    loss step did not finish proven): the static plan, measured against the exact plan's bound,
+    records the route's integer weights where that bound is proven, nothing where it is not
+    (its gap is then the time limit's)."""
+    from scaleplan.solve import mixwindow
+
+    heur = _outcome(cost=2.5, bound=2.0, shares=[1.0])
+    monkeypatch.setattr(mixwindow, "best_static", lambda *a: heur)
+    for proven, omits in ((True, (Omission(Left.INTEGER_WEIGHTS),)), (False, ())):
+        exact = _outcome(cost=3.0, bound=2.2, proven=proven, omits=(Omission(Left.CLASS_MIX),))
+        monkeypatch.setattr(mixwindow, "_one_window_mix", lambda *a, e=exact: e)
+        out = mixwindow.mixed_one_window(None, heur, [1.0], 0.0, True)  # type: ignore[arg-type]
+        assert out.cost == 2.5 and out.bound == 2.2 and out.omits == omits
