@@ -149,9 +149,9 @@ def _pruned(base: WindowProblem, region_scoped: bool) -> WindowProblem:
         c.row.key: ((0,) if base.quotas and c.row.region == "us-east-1" else ())
         for c in base.candidates
     }
-    # what losses_per_backend says of such a spec
-    single = sum(1 for d in base.demand if d > 0) <= 1
-    per_group = base.survive_spot_loss or (base.redundancy in ("n+1", "zone") and single)
+    # what losses_per_backend says of such a spec (several classes too: the class-blind route
+    # plans them as one class per backend group)
+    per_group = base.survive_spot_loss or base.redundancy in ("n+1", "zone")
     shape_scoped = bool(base.backend_groups) and per_group
     rules = PruneRules(region_scoped=region_scoped, quota_of=quota_of, shape_scoped=shape_scoped)
     kept = prune(list(base.candidates), rules)

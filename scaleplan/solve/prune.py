@@ -33,18 +33,24 @@ def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
 def losses_per_backend(spec: Spec) -> bool:
     """Whether a loss is absorbed within each backend group (one Service per serving shape):
     under ``routing: gateway-api`` the static HTTPRoute weights keep sending a group its
-    share, so with spot.survive_loss (a spot loss) and with n+1 / zone and one request class
-    (the exact single-class rows, per group there) each group's own members carry it. A
-    candidate of one shape then cannot stand in for one of another (moving it changes two
-    groups' rows), so pruning stays within each shape. (Several classes: every type keeps its
-    own n+1 / zone spare, no row couples a group.)"""
+    share, so with spot.survive_loss (a spot loss) and with n+1 / zone each group's own
+    members carry it: the one-class rows are per group, and several classes without
+    ``kubernetes.class_header`` are planned as that one-class question at each type's
+    capacity for the class mix (``mixwindow``, the static weights over a curve), per group as
+    well. A candidate of one shape then cannot stand in for one of another (moving it changes
+    two groups' rows: an on-demand group whose spare rested on a spot sibling of its shape
+    would need a spare of its own), so pruning stays within each shape. Regions are part of
+    the shape: before, g6e.xlarge in two regions kept the on-demand row of one and the cheaper
+    spot row of the other, and llm-chat without g6e.2xlarge cost $5.44/h over both regions
+    against $4.60/h in one. (With a class header the one-window per-class MILP keeps a spare
+    per type, which merging would not break, but its daily-curve heuristic and the checks as
+    delivered read the route's groups, so it is scoped the same way.)"""
     if spec.kubernetes.routing != "gateway-api":
         return False
     spot = spec.placement.spot
     if spot.allowed and spot.survive_loss:
         return True
-    one_class = sum(1 for c in spec.traffic.classes if c.share > 0) <= 1
-    return spec.placement.redundancy in ("n+1", "zone") and one_class
+    return spec.placement.redundancy in ("n+1", "zone")
 
 
 def zone_losses_per_region(spec: Spec) -> bool:
