@@ -160,7 +160,7 @@ def _mkdir(folder: Path) -> None:
     if not folder.is_dir():
         raise InputError(
             str(folder),
-            [Problem("", "output path exists and is not a folder", hint="pass a folder path")],
+            [Problem("", "is a file, expected a folder", hint="pass a folder path")],
         )
 
 

@@ -69,7 +69,7 @@ def write_manifests(out: Path, files: Mapping[str, str]) -> None:
 
     if out.exists() and not out.is_dir():
         raise InputError(
-            str(out), [Problem("", "--out exists and is not a folder", hint="choose a folder path")]
+            str(out), [Problem("", "--out is a file, expected a folder", hint="pass a folder path")]
         )
     replace_folder(out, files, foreign=not_rendered_by_us)
 

@@ -191,8 +191,11 @@ def test_catalog_list_unknown_region_or_provider(cli, flag: str, value: str, hin
 
 
 def test_catalog_show_did_you_mean(cli) -> None:
-    res = cli(["catalog", "show", "g6.xlarg"], exit_code=3)
+    """An unknown name on the command line is a usage error, as in `catalog list` (it was 3)."""
+    res = cli(["catalog", "show", "g6.xlarg"], exit_code=2)
     assert "'g6.xlarge'" in res.stderr
+    said = " ".join(res.stderr.split())
+    assert "Invalid value for INSTANCE_TYPE: no instance type 'g6.xlarg'" in said
 
 
 @pytest.mark.parametrize(

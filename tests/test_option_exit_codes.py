@@ -92,3 +92,24 @@ def test_an_option_the_plan_does_not_take_is_invalid_input(  # type: ignore[no-u
     res = cli(args, exit_code=3)
     said = " ".join(res.stderr.split())
     assert f"{args[1]}: " in said and fragment in said and "Usage:" not in res.stderr, said
+
+
+def test_an_output_path_of_the_wrong_kind_is_3_in_every_command(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """A folder where an output file goes, or a file where an output folder goes: exit 3 with
+    one wording per case (catalog refresh said "is a directory" with exit 2; render said
+    "--out exists and is not a folder")."""
+    folder, file = tmp_path / "d", tmp_path / "f"
+    folder.mkdir()
+    file.write_text("mine\n")
+    refresh = ["catalog", "refresh", "--provider", "aws", "--regions", "us-east-1", "--dry-run"]
+    llm = ["profile", "llm", "llama-3.1-8b"]
+    for args in ([*refresh, "--out", str(folder)], [*llm, "--out", str(folder)]):
+        said = " ".join(cli(args, exit_code=3).stderr.split())
+        assert f"{folder}: is a folder, expected a file path" in said, said
+    spec = str(ROOT / "examples" / "llm-chat" / "spec.yaml")
+    for args in (["render", PLAN, "--out", str(file)], ["optimize", spec, "--out", str(file)]):
+        said = " ".join(cli(args, exit_code=3).stderr.split())
+        assert f"{file}: --out is a file, expected a folder (pass a folder path)" in said, said
+    assert file.read_text() == "mine\n" and not any(folder.iterdir())

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator, Catalog, InstanceRow
-from scaleplan.errors import InputError, OptionError, Problem, option_error
+from scaleplan.errors import OptionError, Problem, option_error
 
 SORT_KEYS = ("price", "gpu-price", "gpu-memory", "name", "region")
 
@@ -151,8 +151,8 @@ def row_dict(r: InstanceRow) -> dict[str, object]:
 
 
 def instance_rows(catalog: Catalog, instance_type: str) -> list[InstanceRow]:
-    """``catalog show``: the rows of one instance type (every region); InputError with a
-    did-you-mean when no catalog has it."""
+    """``catalog show``: the rows of one instance type (every region); a usage error (exit 2,
+    as ``catalog list``'s unknown names) with a did-you-mean when no catalog has it."""
     rows = [r for r in catalog.rows if r.instance_type == instance_type]
     if not rows:
         from scaleplan.names import unknown_hint
@@ -160,7 +160,7 @@ def instance_rows(catalog: Catalog, instance_type: str) -> list[InstanceRow]:
         known = {r.instance_type for r in catalog.rows}
         hint = unknown_hint(instance_type, known, "instance types", "see `scaleplan catalog list`")
         message = f"no instance type {instance_type!r} in the catalogs"
-        raise InputError("catalog", [Problem("instance_type", message, hint=hint)])
+        raise option_error([Problem("INSTANCE_TYPE", message, hint=hint)])
     return rows
 
 

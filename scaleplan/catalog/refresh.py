@@ -87,7 +87,7 @@ def resolve_out(out: Path | None, dry_run: bool) -> Path | None:
             raise OptionError(
                 "no catalog to update: pass --out FILE (e.g. --out my-aws.yaml; then use it with "
                 "--catalog FILE); ./catalogs/aws.yaml is the default only when it exists in the "
-                "current directory",
+                "current folder",
                 option="--out",
             )
     if is_shipped(out):
@@ -96,9 +96,10 @@ def resolve_out(out: Path | None, dry_run: bool) -> Path | None:
             "and pass it with --catalog FILE"
         )
         raise OptionError(message, option="--out")
-    if out.is_dir():
-        message = f"{out} is a directory; give a file path such as {out / 'aws.yaml'}"
-        raise OptionError(message, option="--out")
+    if out.is_dir():  # an output path that cannot be written: exit 3, as in every command
+        from scaleplan.yamlio import folder_not_file
+
+        raise folder_not_file(out, "aws.yaml")
     return out
 
 
