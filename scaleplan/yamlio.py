@@ -2,7 +2,7 @@
 
 Everything scaleplan reads goes through :func:`read_text` and :func:`parse_yaml` /
 :func:`parse_yaml_documents`. They never execute anything (``yaml.SafeLoader`` only), and they
-turn every way a file can be bad (missing, a directory, too large, binary, not UTF-8, bad
+turn every way a file can be bad (missing, a folder, too large, binary, not UTF-8, bad
 syntax, ``!!python`` tags, duplicate keys, alias bombs, absurd nesting) into an
 :class:`~scaleplan.errors.InputError` that names the file, the line and the fix.
 
@@ -82,11 +82,11 @@ def read_text(path: str | Path, *, what: str = "file", max_bytes: int = MAX_BYTE
     try:
         st = p.stat()  # follows symlinks: a loop or a 5,000-character name raises OSError here
     except FileNotFoundError:
-        raise InputError(name, [Problem("", f"{what} not found", hint="check the path; relative paths are resolved from the current directory")]) from None
+        raise InputError(name, [Problem("", f"{what} not found", hint="check the path; relative paths are resolved from the current folder")]) from None
     except OSError as exc:
         raise InputError(name[:300], [Problem("", f"cannot read {what}: {exc.strerror or exc}", hint="check the path (a symlink loop? a name too long?)")]) from None
     if stat.S_ISDIR(st.st_mode):
-        raise InputError(name, [Problem("", f"{what} is a directory, expected a file", hint="pass the path of a YAML file")])
+        raise InputError(name, [Problem("", f"{what} is a folder, expected a file", hint="pass the path of a YAML file")])
     if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the read forever
         raise InputError(name, [Problem("", f"{what} is not a regular file (a pipe, socket or device)", hint="pass a file; for a pipe, use '-' where the command reads standard input")])
     try:

@@ -144,7 +144,9 @@ def test_memory_variant_picks_80gb_a100() -> None:
 )
 def test_unusable_accelerators_are_skipped_with_reason(it: dict[str, object], needle: str) -> None:
     r = type_spec(it, CAT, FIX)
+    # worded as every other note about a thing left out ("X: skipped, why" before)
     assert isinstance(r, str) and needle in r
+    assert r.startswith(f"{it['InstanceType']} is left out: ")
 
 
 def test_neuron_memory_guard_rejects_wrong_alias() -> None:

@@ -213,7 +213,7 @@ def test_emit_jobs_notes_a_local_target_runs_in_the_image(tmp_path: Path, cli) -
     """A file TARGET is read inside the image, not here: the CLI says so (stderr, every mode)."""
     base = ["--accelerators", "L4", "--image", "ghcr.io/me/model:1"]
     r = cli(["profile", "models/net.py:factory", "--emit-jobs", str(tmp_path / "a"), *base])
-    assert "note: the Jobs run TARGET inside the image: models/net.py must exist in the image, resolved from the image's working directory" in r.stderr
+    assert "note: the Jobs run TARGET inside the image: models/net.py must exist in the image, resolved from the image's working folder" in r.stderr
     r = cli(["profile", "/models/net.onnx", "--emit-jobs", str(tmp_path / "b"), "--json", *base])
     assert "/models/net.onnx must exist in the image, readable by uid 65532" in r.stderr
     r = cli(["profile", "mypkg.models:factory", "--emit-jobs", str(tmp_path / "c"), *base])

@@ -172,7 +172,7 @@ def test_missing_file_and_directory(cli, tmp_path: Path) -> None:
     result = cli(["validate", str(tmp_path / "nope.yaml")], exit_code=3)
     assert "spec not found" in result.stderr
     result = cli(["validate", str(tmp_path)], exit_code=3)
-    assert "is a directory" in result.stderr
+    assert "spec is a folder, expected a file" in result.stderr
 
 
 def test_unreadable_file(cli, tmp_path: Path) -> None:

@@ -146,14 +146,14 @@ def type_spec(it: Mapping[str, Any], catalog: Catalog, fix: Fixups) -> TypeSpec 
     else:
         api_name, count, acc_mem, part = acc
         if part < 1.0 or count < 1:
-            return f"{name}: skipped, fractional accelerator ({api_name} partition {part:g})"
+            return f"{name} is left out: fractional accelerator ({api_name} partition {part:g})"
         accelerator, why = resolve_accelerator(family, api_name, acc_mem, catalog, fix)
         if accelerator is None:
-            return f"{name}: skipped, {why}"
+            return f"{name} is left out: {why}"
     if arch is None:
-        return f"{name}: skipped, unsupported architecture {archs}"
+        return f"{name} is left out: unsupported architecture {archs}"
     if vcpus <= 0 or mem_mib <= 0:
-        return f"{name}: skipped, the API gives no vCPU or memory size"
+        return f"{name} is left out: the API gives no vCPU or memory size"
     return TypeSpec(
         instance_type=name,
         family=family,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def refresh(
     regions: Annotated[str, typer.Option("--regions", help="Comma-separated AWS regions to refresh, e.g. us-east-1,us-west-2.")],
     provider: Annotated[str, typer.Option("--provider", help="Cloud provider; only 'aws' is supported.")] = "aws",
-    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Catalog file to update (created if missing). Default: ./catalogs/aws.yaml when it exists in the current directory.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Catalog file to update (created if missing). Default: ./catalogs/aws.yaml when it exists in the current folder.")] = None,
     aws_profile: Annotated[str | None, typer.Option("--aws-profile", help="boto3 profile (default: AWS_PROFILE / the default credential chain).")] = None,
     endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help="Custom EC2 endpoint (e.g. a moto server). The Price List API always uses its us-east-1 endpoint.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Fetch and compare, but write nothing.")] = False,

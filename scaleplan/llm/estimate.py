@@ -160,7 +160,7 @@ def observed_from_profile(
         label = f"measurements[{i}] ({m.accelerator} x{m.gpus}, concurrency {m.concurrency or m.batch_size})"
         acc = accelerators.get(m.accelerator)
         if acc is None:
-            skipped.append(f"{label}: accelerator not in the table")
+            skipped.append(f"{label} is left out: accelerator not in the table")
             continue
         if m.input_tokens and m.output_tokens:
             cls = TokenClass(m.request_class or "measured", m.input_tokens, m.output_tokens)
@@ -169,12 +169,12 @@ def observed_from_profile(
         elif len(classes) == 1:
             cls = classes[0]
         else:
-            skipped.append(f"{label}: its tokens are unknown (give input_tokens/output_tokens or a request_class of the spec)")
+            skipped.append(f"{label} is left out: its tokens are unknown (give input_tokens/output_tokens or a request_class of the spec)")
             continue
         try:
             shape = size(s, acc, m.gpus, [cls])
         except Refusal as exc:
-            skipped.append(f"{label}: {exc}")
+            skipped.append(f"{label} is left out: {exc}")
             continue
         ttft = (m.ttft_ms.mean or m.ttft_ms.p50) if m.ttft_ms else None
         tpot = (m.tpot_ms.mean or m.tpot_ms.p50) if m.tpot_ms else None
@@ -206,7 +206,7 @@ def calibration_from(
     """The calibration the measured / imported points give (None when they give none), and
     notes: the points skipped and the fit (profile llm, the optimizer)."""
     obs, skipped = observed_from_profile(s, measured, accelerators, classes)
-    notes = [f"calibration: skipped {x}" for x in skipped]
+    notes = [f"calibration: {x}" for x in skipped]
     fitted, cal_notes = calibrate(obs)
     notes.extend(cal_notes)
     return (fitted if fitted.calibrated else None), notes

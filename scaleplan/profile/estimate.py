@@ -194,7 +194,7 @@ def _from_gpu(points: list[Measurement], src: Accelerator, dst: Accelerator, dty
         if not calibrated:
             how += f"; generation {'/'.join(g for g in (gen_s, gen_d) if g) or 'unknown'} not in the validation set: efficiency 1, wide band"
         if p.peak_memory_gib is not None and p.peak_memory_gib > dst.memory_gib:
-            warnings.append(f"{dst.name}: batch {p.batch_size} needs {p.peak_memory_gib:.3g} GiB, more than its {dst.memory_gib:g} GiB; left out")
+            warnings.append(f"{dst.name}: batch {p.batch_size} is left out: it needs {p.peak_memory_gib:.3g} GiB, more than its {dst.memory_gib:g} GiB")
             continue
         basis = f"roofline from {src.name} batch {p.batch_size} ({p.source} on {p.device}; GPU calibration): {bound}-bound (compute share {f:.2f}, {split}); {how}; latency x{s:.3g}"
         ttft = _scale(p.ttft_ms, r_cmp)

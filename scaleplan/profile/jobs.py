@@ -194,7 +194,7 @@ def image_path_notes(target: str) -> list[str]:
     if path is None:
         return []
     where = "" if path.startswith("/") else (
-        ", resolved from the image's working directory (WORKDIR: /models in the Dockerfile), "
+        ", resolved from the image's working folder (WORKDIR: /models in the Dockerfile), "
         "not from this one"
     )
     return [

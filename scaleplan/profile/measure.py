@@ -323,12 +323,12 @@ def _stop_note(opts: SweepOptions, device: str, batches: list[int], i: int, m: M
     bs = batches[i]
     note: str | None = None
     if opts.slo_ms is not None and m.latency_ms.at(opts.slo_percentile) > opts.slo_ms:
-        note = f"{device}: batch {bs} p{opts.slo_percentile} {m.latency_ms.at(opts.slo_percentile):.4g} ms exceeds the SLO {opts.slo_ms:g} ms; larger batches skipped"
+        note = f"{device}: batch {bs} p{opts.slo_percentile} {m.latency_ms.at(opts.slo_percentile):.4g} ms exceeds the SLO {opts.slo_ms:g} ms; larger batches are left out"
     elif opts.batch_sizes is None and opts.stop_at_plateau:
         # the fast calls' rate: one window's sustained rate is too noisy to stop on
         quiet = m.throughput_quiet_rps or m.throughput_rps
         if plateau.stalled(quiet) and i + 1 < len(batches):
-            note = f"{device}: throughput stopped growing by batch {bs} (two doublings under +{opts.plateau_gain:.0%}); larger batches skipped"
+            note = f"{device}: throughput stopped growing by batch {bs} (two doublings under +{opts.plateau_gain:.0%}); larger batches are left out"
     if note is None and device == "cpu" and i + 1 < len(batches) and m.peak_memory_gib is not None:
         avail = host_available_gib()
         # only what the point added to the process scales with the batch (the

@@ -101,7 +101,7 @@ def load_factory(target: str) -> Callable[[], Any]:
     if mod_part.endswith(".py") or "/" in mod_part or "\\" in mod_part:
         path = Path(mod_part)
         if not path.is_file():
-            raise ProfileError(mod_part, message=f"{mod_part}: file not found (target {target!r})", hint="check the path; it is resolved from the current directory")
+            raise ProfileError(mod_part, message=f"{mod_part}: file not found (target {target!r})", hint="check the path; it is resolved from the current folder")
         mod_name = f"_scaleplan_target_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(mod_name, path)
         if spec is None or spec.loader is None:
