@@ -65,3 +65,35 @@ def test_missing_extra_exits_external_naming_the_extra(tmp_path: Path, module: s
     assert f"pip install '/path/to/scaleplan[{EXTRAS[module]}]'" in said, said
     assert "Traceback" not in res.stderr and "Usage:" not in res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.pt"]  # nothing written
+
+
+# import guards that are not about an extra, by file
+NOT_EXTRAS = {
+    "scaleplan/profile/devices.py",  # torch absent: no GPU found, `--device cuda` says so (exit 5)
+    "scaleplan/profile/targets.py",  # the user's own factory module (a target that fails: 3)
+}
+
+
+def test_every_import_guard_raises_the_one_missing_extra_error() -> None:
+    """Each `except ImportError/ModuleNotFoundError` in scaleplan raises extras.missing()
+    (exit 5) or is one of the documented non-extras above: a guard with its own error type
+    (InputError, ProfileError, MissingExtra as 2) is the inconsistency this file is about."""
+    import ast
+
+    odd = []
+    for path in sorted((ROOT / "scaleplan").rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ExceptHandler) or node.type is None:
+                continue
+            names = {n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)}
+            if not names & {"ImportError", "ModuleNotFoundError"}:
+                continue
+            calls = {
+                c.func.id
+                for c in ast.walk(node)
+                if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)
+            }
+            if "missing" not in calls and rel not in NOT_EXTRAS and rel != "scaleplan/extras.py":
+                odd.append(f"{rel}:{node.lineno}")
+    assert not odd, odd

@@ -58,30 +58,18 @@ def gate_report(
         from scaleplan.plan import read_plan
 
         plan_obj = read_plan(plan_file)
-    try:
-        report = check_paths(
-            list(paths),
-            plan=plan_obj,
-            plan_file=plan_file,
-            kube_version=kube_version,
-            disabled_rules=list(disabled),
-            enabled_rules=list(enabled),
-            only_manifests=only_manifests,
-            catalog=catalog,
-        )
-    except InputError:
-        raise
-    except ModuleNotFoundError as exc:  # the renderer is needed for drift
-        raise InputError(
-            plan_file,
-            [
-                Problem(
-                    "",
-                    f"cannot check drift: {exc}",
-                    hint="install scaleplan with the renderer, or drop --plan",
-                )
-            ],
-        ) from None
+    # the renderer that drift compares with is part of every install: a module missing here
+    # is a broken install (exit 70), not a bad input
+    report = check_paths(
+        list(paths),
+        plan=plan_obj,
+        plan_file=plan_file,
+        kube_version=kube_version,
+        disabled_rules=list(disabled),
+        enabled_rules=list(enabled),
+        only_manifests=only_manifests,
+        catalog=catalog,
+    )
     if report.objects == 0 and not (only_manifests and report.skipped):
         # the pre-commit hook (--only-manifests) given only files that are not manifests (a
         # spec, a values file) has nothing to check
