@@ -491,8 +491,22 @@ def test_rtx_pro_6000_is_modelled_from_its_data_sheet_peaks() -> None:
     hw = hardware_for(ACCS["RTXPRO6000"])
     peaks = (hw.fp16_tflops, hw.fp8_tflops, hw.fp4_tflops)
     assert (hw.generation, *peaks) == ("blackwell", 500, 1000, 2000)
-    assert (hw.bandwidth_gbs, hw.link_kind, hw.link_gbs, hw.memory_gib) == (1792, "pcie", 50.0, 96)
+    # its 96 GB as the driver reports them: 97,887 MiB
+    assert (hw.bandwidth_gbs, hw.link_kind, hw.link_gbs) == (1792, "pcie", 50.0)
+    assert hw.memory_gib == 95.593
     # Llama-3.1-70B in fp8 fits one 96 GB card (~67 GiB of weights) with room for a KV cache
     s = setup("llama-3.1-70b", dtype="fp8", kv_cache_dtype="fp8")
     shape = size(s, ACCS["RTXPRO6000"], 1, [TokenClass("c", 1024, 256)])
     assert shape.memory.kv_gib_per_gpu > 10
+
+
+def test_kv_cache_sized_on_the_memory_the_driver_reports() -> None:
+    # an L4 is sold as 24 GB; CUDA reports 23,034 MiB, which vLLM's 0.9 multiplies
+    s = setup("llama-3.1-8b")
+    shape = size(s, ACCS["L4"], 1, [TokenClass("c", 1024, 256)])
+    assert shape.hw.memory_gib == round(23034 / 1024, 3)
+    m = shape.memory
+    by_hand = 0.9 * 23034 / 1024 - m.weights_gib_per_gpu - m.reserve_gib_per_gpu
+    assert m.kv_gib_per_gpu == pytest.approx(by_hand, abs=0.01)
+    box = 0.9 * 24 - m.weights_gib_per_gpu - m.reserve_gib_per_gpu  # the box's "24 GB"
+    assert by_hand < box - 1.2

@@ -99,6 +99,16 @@ def family_of(provider: str, instance_type: str) -> str:
 PEAKS = Path(__file__).resolve().parent / "data" / "accelerator_peaks.csv"
 
 
+CUDA_MEMORY = Path(__file__).resolve().parent / "data" / "accelerator_memory.csv"
+
+
+def _cuda_memory() -> dict[str, dict[str, str]]:
+    """The memory each accelerator's driver reports (nvidia-smi's total, MiB), from
+    tools/data/accelerator_memory.csv: what an engine's memory fraction multiplies."""
+    with CUDA_MEMORY.open() as fh:
+        return {r["accelerator"]: r for r in csv.DictReader(fh)}
+
+
 def _peaks() -> dict[str, dict[str, str]]:
     """Dtype peaks and generations from vendor data sheets (tools/data/accelerator_peaks.csv),
     filling what the shared specs leave blank; a shared value is never overridden."""
@@ -109,6 +119,7 @@ def _peaks() -> dict[str, dict[str, str]]:
 def build_accelerators(data: Path, date: str) -> dict[str, object]:
     out = []
     peaks = _peaks()
+    cuda = _cuda_memory()
     with (data / "gpu_specs.csv").open() as fh:
         for r in csv.DictReader(fh):
             name = r["accelerator"]
@@ -129,6 +140,10 @@ def build_accelerators(data: Path, date: str) -> dict[str, object]:
                 acc["generation"] = extra["generation"]
             if filled:
                 acc["peaks_source"] = f"{', '.join(filled)}: {extra['source']} (tools/data/accelerator_peaks.csv)"
+            if name in cuda:
+                acc["cuda_memory_gib"] = round(int(cuda[name]["cuda_memory_mib"]) / 1024, 3)
+                src = cuda[name]["source"]
+                acc["cuda_memory_source"] = f"{src} (tools/data/accelerator_memory.csv)"
             if r["interconnect"]:
                 acc["interconnect"] = r["interconnect"]
             acc["k8s_resource"] = meta.get("resource", "nvidia.com/gpu")
@@ -149,6 +164,11 @@ def build_accelerators(data: Path, date: str) -> dict[str, object]:
                 "V100 and A100 figures are SXM; Azure NC A100 v4 and NCv3 use PCIe parts.",
                 "B200 memory is HGX B200's 180 GB per GPU.",
                 "generation, fp8_tflops and the peaks named in an entry's peaks_source come from tools/data/accelerator_peaks.csv (vendor data sheets, dense = half the sparse figure); shared/data values are never overridden.",
+                (
+                    "memory_gib is the vendor's figure (GB on the box); cuda_memory_gib is what "
+                    "the driver reports (nvidia-smi's total, tools/data/accelerator_memory.csv), "
+                    "what an engine's memory fraction multiplies and the LLM model sizes with."
+                ),
             ],
         },
         "accelerators": out,

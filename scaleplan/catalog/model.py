@@ -34,6 +34,15 @@ class Accelerator(_Model):
     vendor: str = "nvidia"
     aliases: tuple[str, ...] = ()
     memory_gib: float = Field(gt=0)
+    cuda_memory_gib: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Memory the driver reports (nvidia-smi's total), GiB: what an engine's memory "
+            "fraction multiplies; the LLM memory model sizes with it (else memory_gib)."
+        ),
+    )
+    cuda_memory_source: str | None = Field(default=None, description="cuda_memory_gib's source.")
     memory_bandwidth_gbs: float | None = Field(default=None, gt=0)
     fp16_tflops: float | None = Field(default=None, gt=0, description="Dense FP16 tensor TFLOPS.")
     bf16_tflops: float | None = Field(default=None, gt=0)

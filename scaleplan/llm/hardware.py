@@ -108,7 +108,7 @@ def hardware(acc: Accelerator) -> Hardware | None:
     return Hardware(
         name=acc.name,
         generation=gen,
-        memory_gib=acc.memory_gib,
+        memory_gib=acc.cuda_memory_gib or acc.memory_gib,
         bandwidth_gbs=acc.memory_bandwidth_gbs,
         fp16_tflops=float(fp16),
         fp8_tflops=float(fp8) if fp8 is not None else None,

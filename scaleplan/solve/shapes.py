@@ -41,9 +41,10 @@ def gpu_counts(r: InstanceRow, maxg: int) -> list[int]:
 
 
 def gpu_room(spec: Spec, r: InstanceRow, accel: Accelerator | None) -> tuple[float, int]:
-    """GiB per GPU of ``r`` (the row's own figure, else the accelerator's) and the most GPUs a
-    replica may take on it."""
-    gmem = r.accelerator_memory_gib or (accel.memory_gib if accel else 0.0)
+    """GiB per GPU of ``r`` (what the driver reports when the accelerator table knows it, else
+    the row's own figure, else the table's) and the most GPUs a replica may take on it."""
+    cuda = accel.cuda_memory_gib if accel else None
+    gmem = cuda or r.accelerator_memory_gib or (accel.memory_gib if accel else 0.0)
     return gmem, min(r.accelerator_count, spec.placement.max_gpus_per_replica)
 
 
