@@ -35,7 +35,7 @@ class LlmProfileInputs:
     classes: tuple[TokenClass, ...]
     accelerators: tuple[Accelerator, ...]
     table: dict[str, Accelerator]
-    notes: tuple[str, ...] = ()  # the spec's accelerators left out
+    notes: tuple[str, ...] = ()  # fields the config.json leaves out; accelerators left out
 
 
 def llm_profile_inputs(
@@ -55,18 +55,19 @@ def llm_profile_inputs(
     one, or the ``--catalog`` files' when given). The caller checks that one of MODEL and the
     spec is given. With a spec, the options given (``dtype``, ``kv_cache_dtype``, ``engine``,
     MODEL) override its model settings, ``tokens_given`` (``--input-tokens`` or
-    ``--output-tokens``, when typed) is refused (exit 3, at the spec) where its classes give
-    the tokens, and
-    ``accelerators`` not given are its placement's GPUs (else :data:`DEFAULT_LLM_ACCELERATORS`)."""
+    ``--output-tokens``, when typed) is refused (exit 3, at the spec) where its classes give the
+    tokens, and ``accelerators`` not given are its placement's GPUs (else
+    :data:`DEFAULT_LLM_ACCELERATORS`)."""
     from scaleplan.catalog.files import load_accelerators, load_catalog
     from scaleplan.catalog.model import resolve_name
-    from scaleplan.llm.arch import load_architecture
+    from scaleplan.llm.arch import config_notes, load_architecture
     from scaleplan.llm.serving import TokenClass, setup, setup_from_spec
     from scaleplan.spec import read_spec
 
     classes = [default_class]
     spec_lines: LineMap | None = None  # set when the classes are the spec's
     placed: list[str] = []  # the spec's placement.accelerators (GPUs)
+    base: Path | None = None  # what a relative config.json path is relative to
     if spec_path is not None:
         from scaleplan.spec_checks import context_problems
 
@@ -76,20 +77,11 @@ def llm_profile_inputs(
         if too_long:
             raise InputError(spec_path, [p.in_spec(doc.lines) for p in too_long])
         if sp.traffic.classes:
-            missing = [
-                c.name for c in sp.traffic.classes if not (c.input_tokens and c.output_tokens)
-            ]
+            toks = [(c.name, c.input_tokens and c.output_tokens) for c in sp.traffic.classes]
+            missing = [name for name, given in toks if not given]
             if missing:
-                raise InputError(
-                    spec_path,
-                    [
-                        Problem(
-                            "traffic.classes",
-                            f"class(es) {', '.join(missing)} lack input_tokens/output_tokens",
-                            hint="give every class its tokens",
-                        )
-                    ],
-                )
+                lack = f"class(es) {', '.join(missing)} lack input_tokens/output_tokens"
+                raise input_error(spec_path, "traffic.classes", lack, "give every class its tokens")
             classes = [
                 TokenClass(c.name, c.input_tokens or 1, c.output_tokens or 1)
                 for c in sp.traffic.classes
@@ -123,6 +115,7 @@ def llm_profile_inputs(
         )
         arch = load_architecture(model) if model is not None else None
         s = setup_from_spec(settings, Path(spec_path).parent, arch)
+        base = None if model is not None else Path(spec_path).parent  # the config.json's folder
         model = model or sp.model.architecture
         assert model is not None
     else:
@@ -150,6 +143,7 @@ def llm_profile_inputs(
     notes: tuple[str, ...] = ()
     if accelerators is None and placed:  # the spec's GPUs: one the model cannot run is left out
         accs, notes = _runnable(accs, s.dtype, spec_path, doc.lines)
+    notes = (*config_notes(model, base), *notes)
     where = "--input-tokens" if spec_lines is None else "traffic.classes"
     over = s.over_context(classes, where)
     if over is not None:

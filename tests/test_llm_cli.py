@@ -364,3 +364,29 @@ def test_a_duplicate_class_name_is_named(cli, tmp_path: Path) -> None:
     spec.write_text(LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{}").replace("{name: chat,", "{name: rag,"))
     err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
     assert "traffic.classes: class names must be unique: 'rag' is given more than once" in err, err
+
+
+def test_profile_llm_config_without_kv_heads_takes_the_class_default(cli, tmp_path: Path) -> None:
+    """A hand-written Mistral config.json without num_key_value_heads was sized as multi-head
+    attention (32 KV heads, 4x the KV bytes of MistralConfig's default 8), silently (UX review 3,
+    #7): it takes transformers' class default for its model_type and says so; a model_type whose
+    class takes the head count (llama) says that."""
+    cfg = {
+        "model_type": "mistral", "hidden_size": 5120, "num_hidden_layers": 40,
+        "num_attention_heads": 32, "head_dim": 128, "intermediate_size": 14336,
+        "vocab_size": 131072, "max_position_embeddings": 1024000, "torch_dtype": "bfloat16",
+    }
+    args = ["--accelerators", "H100", "--gpus", "1", "--concurrency", "1", "--out", "-"]
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps({**cfg, "num_key_value_heads": 8}))
+    stated = cli(["profile", "llm", str(p), *args])
+    p.write_text(json.dumps(cfg))
+    left_out = cli(["profile", "llm", str(p), *args])
+    assert "KV cache 310,064 tokens" in left_out.stdout
+    assert left_out.stdout == stated.stdout
+    note = "note: config.json has no num_key_value_heads: assumed 8 (the default of transformers'"
+    assert note in " ".join(left_out.stderr.split())
+    assert "num_key_value_heads" not in stated.stderr
+    p.write_text(json.dumps({**cfg, "model_type": "llama"}))
+    mha = cli(["profile", "llm", str(p), *args])
+    assert "assumed 32 (= num_attention_heads, multi-head attention" in " ".join(mha.stderr.split())

@@ -210,6 +210,87 @@ def _native_dtype(cfg: Mapping[str, Any]) -> str:
     return _DTYPES.get(td, "bf16") if isinstance(td, str) else "bf16"
 
 
+KV_HEAD_KEYS = ("num_key_value_heads", "num_kv_heads", "multi_query_group_num")
+
+# What transformers' configuration class for a model_type takes for a field its config.json
+# leaves out, where that is a number of its own (read from
+# src/transformers/models/<type>/configuration_<type>.py). A model_type not named here takes
+# num_attention_heads KV heads (LlamaConfig, Phi3Config: multi-head attention) and a head size
+# of hidden_size // num_attention_heads, as those classes do.
+CLASS_DEFAULTS: dict[str, dict[str, int]] = {
+    "mistral": {"num_key_value_heads": 8},
+    "mixtral": {"num_key_value_heads": 8},
+    "qwen2": {"num_key_value_heads": 32},
+    "qwen2_moe": {"num_key_value_heads": 16},
+    "qwen3": {"num_key_value_heads": 32, "head_dim": 128},
+    "qwen3_moe": {"num_key_value_heads": 4},
+    "gemma": {"num_key_value_heads": 16, "head_dim": 256},
+    "gemma2": {"num_key_value_heads": 4, "head_dim": 256},
+    "gemma3": {"num_key_value_heads": 4, "head_dim": 256},  # its text_config: Gemma3TextConfig
+    "gemma3_text": {"num_key_value_heads": 4, "head_dim": 256},
+    "gpt_oss": {"num_key_value_heads": 8, "head_dim": 64},
+}
+
+
+@dataclass(frozen=True)
+class Assumed:
+    """A field a config.json leaves out and the value the model takes for it (``why``: whose
+    default that is)."""
+
+    field: str
+    value: int
+    why: str
+
+    def note(self) -> str:
+        return f"config.json has no {self.field}: assumed {self.value} ({self.why})"
+
+
+def assumed_fields(cfg: Mapping[str, Any]) -> list[Assumed]:
+    """The KV-head count and head size a config.json (its ``text_config`` merged) leaves out,
+    each with the value :func:`architecture_from_config` takes: the default of transformers'
+    configuration class for its ``model_type`` (:data:`CLASS_DEFAULTS`), else the head count
+    (multi-head attention). An MLA model (``kv_lora_rank``) caches no per-head KV: none."""
+    if isinstance(cfg.get("text_config"), Mapping):
+        cfg = {**cfg, **cfg["text_config"]}
+    heads = _int(cfg, "num_attention_heads", "n_head")
+    if not heads or _int(cfg, "kv_lora_rank"):
+        return []
+    kind = cfg.get("model_type") if isinstance(cfg.get("model_type"), str) else None
+    defaults = CLASS_DEFAULTS.get(kind, {}) if kind else {}
+    cls = f"transformers' configuration class for model_type {kind!r}" if kind else None
+    out = []
+    if _int(cfg, *KV_HEAD_KEYS) is None:
+        if "num_key_value_heads" in defaults:
+            why = f"the default of {cls}"
+            out.append(Assumed("num_key_value_heads", defaults["num_key_value_heads"], why))
+        else:
+            why = f"= num_attention_heads, multi-head attention, as {cls} takes it" if cls else (
+                "= num_attention_heads, multi-head attention; a model with grouped-query "
+                "attention states it in its config.json"
+            )
+            out.append(Assumed("num_key_value_heads", heads, why))
+    if _int(cfg, "head_dim") is None and "head_dim" in defaults:
+        out.append(Assumed("head_dim", defaults["head_dim"], f"the default of {cls}"))
+    return out
+
+
+def config_notes(ref: str, base: Path | None = None) -> tuple[str, ...]:
+    """The notes for the fields the config.json that ``ref`` names (as
+    :func:`load_architecture` resolves it) leaves out; none for a preset."""
+    if not is_config_path(ref):
+        return ()
+    p = Path(ref)
+    if base is not None and not p.is_absolute():
+        p = base / p
+    if p.is_dir():
+        p = p / "config.json"
+    try:
+        cfg = json.loads(read_text(p, what="config.json"))
+    except (InputError, json.JSONDecodeError):  # load_architecture said so already
+        return ()
+    return tuple(a.note() for a in assumed_fields(cfg)) if isinstance(cfg, dict) else ()
+
+
 def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | None = None, source: str = "") -> Architecture:
     """Build an :class:`Architecture` from config.json fields (pure); raises InputError naming
     every missing field."""
@@ -247,10 +328,16 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
         problems.append(Problem("num_experts_per_tok", f"missing: an MoE model with {experts} experts must say how many each token uses", hint="add 'num_experts_per_tok' from config.json"))
     if kv_lora and not _int(cfg, "qk_rope_head_dim"):
         problems.append(Problem("qk_rope_head_dim", "missing: MLA (kv_lora_rank set) needs qk_rope_head_dim, qk_nope_head_dim and v_head_dim", hint="add them from config.json"))
+    problems += [
+        Problem(a.field, f"missing: {a.why}, which does not divide num_attention_heads ({heads})",
+                hint=f"add '{a.field}' from the model's Hugging Face config.json")
+        for a in assumed_fields(cfg) if a.field == "num_key_value_heads" and heads % a.value
+    ]
     if problems:
         raise InputError(file, problems)
-    kv_heads = _int(cfg, "num_key_value_heads", "num_kv_heads", "multi_query_group_num") or heads
-    head_dim = _int(cfg, "head_dim") or hidden // heads
+    assumed = {a.field: a.value for a in assumed_fields(cfg)}
+    kv_heads = _int(cfg, *KV_HEAD_KEYS) or assumed.get("num_key_value_heads", heads)
+    head_dim = _int(cfg, "head_dim") or assumed.get("head_dim", hidden // heads)
     sliding = _int(cfg, "sliding_window")
     sliding_layers = _sliding_layers(cfg, layers)
     native = _native_dtype(cfg)
