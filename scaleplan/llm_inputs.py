@@ -142,7 +142,7 @@ def llm_profile_inputs(
         accs.append(a)
     notes: tuple[str, ...] = ()
     if accelerators is None and placed:  # the spec's GPUs: one the model cannot run is left out
-        accs, notes = _runnable(accs, s.dtype, spec_path, doc.lines)
+        accs, notes = runnable(accs, s.dtype, s.kv_dtype, spec_path, doc.lines)
     notes = (*config_notes(model, base), *notes)
     where = "--input-tokens" if spec_lines is None else "traffic.classes"
     over = s.over_context(classes, where)
@@ -153,15 +153,18 @@ def llm_profile_inputs(
     return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table, notes)
 
 
-def _runnable(
-    accs: Sequence[Accelerator], dtype: str, spec_path: str | None, lines: LineMap
+def runnable(
+    accs: Sequence[Accelerator], dtype: str, kv_dtype: str, spec_path: str | None, lines: LineMap
 ) -> tuple[list[Accelerator], tuple[str, ...]]:
-    """The accelerators the LLM model can size and that run ``dtype``, and a note for each
-    other one (as optimize leaves them out: an fp8 spec that also allows an A10G); when every
-    one is left out, an InputError at the spec's placement.accelerators saying why."""
+    """The accelerators the LLM model can size and that run ``dtype`` and a ``kv_dtype`` KV
+    cache (the model's own checks: :meth:`~scaleplan.llm.hardware.Hardware.compute_peak_tflops`,
+    :meth:`~scaleplan.llm.hardware.Hardware.check_kv_dtype`), and a note for each other one (as
+    optimize leaves them out: an fp8 spec that also allows an A10G); when every one is left
+    out, an InputError at the spec's placement.accelerators saying why (``profile llm --spec``
+    and ``validate``)."""
     from scaleplan.llm.hardware import UnsupportedDtype, hardware, missing_facts
 
-    keep, notes = [], []
+    keep, notes, kv = [], [], ""
     for a in accs:
         hw = hardware(a)
         if hw is None:
@@ -172,10 +175,17 @@ def _runnable(
         except UnsupportedDtype as exc:
             notes.append(f"{a.name} is left out: {dtype}: {exc}")
             continue
+        try:
+            hw.check_kv_dtype(kv_dtype)
+        except UnsupportedDtype as exc:
+            notes.append(f"{a.name} is left out: kv_cache_dtype {kv_dtype}: {exc}")
+            kv = f" with an {kv_dtype} KV cache"  # only fp8 is refused
+            continue
         keep.append(a)
     if not keep:  # not an empty 'no shape can serve' later: each one's reason, at its line
+        fields = "model.dtype" + (" or model.kv_cache_dtype" if kv else "")
         why = Problem("placement.accelerators", "none can serve the model: " + "; ".join(notes),
-                      hint=f"allow an accelerator that runs {dtype}, or change model.dtype")
+                      hint=f"allow an accelerator that runs {dtype}{kv}, or change {fields}")
         raise InputError(spec_path, with_lines([why], lines))
     return keep, tuple(notes)
 

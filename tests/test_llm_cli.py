@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -382,11 +383,63 @@ def test_profile_llm_config_without_kv_heads_takes_the_class_default(cli, tmp_pa
     stated = cli(["profile", "llm", str(p), *args])
     p.write_text(json.dumps(cfg))
     left_out = cli(["profile", "llm", str(p), *args])
-    assert "KV cache 310,064 tokens" in left_out.stdout
-    assert left_out.stdout == stated.stdout
+    assert left_out.stdout == stated.stdout  # sized as with num_key_value_heads: 8
     note = "note: config.json has no num_key_value_heads: assumed 8 (the default of transformers'"
     assert note in " ".join(left_out.stderr.split())
     assert "num_key_value_heads" not in stated.stderr
     p.write_text(json.dumps({**cfg, "model_type": "llama"}))
     mha = cli(["profile", "llm", str(p), *args])
     assert "assumed 32 (= num_attention_heads, multi-head attention" in " ".join(mha.stderr.split())
+
+    def kv_tokens(out: str) -> int:
+        found = re.search(r"KV cache ([\d,]+) tokens", out)
+        assert found is not None
+        return int(found[1].replace(",", ""))
+
+    assert kv_tokens(mha.stdout) < kv_tokens(stated.stdout) / 3  # 4x the KV bytes per token
+
+
+@pytest.mark.parametrize(
+    ("accs", "model", "said", "fix"),
+    [
+        ("[A100]", "  dtype: fp8\n",
+         "none can serve the model: A100 is left out: fp8: A100 (Ampere) has no FP8 tensor cores",
+         "(allow an accelerator that runs fp8, or change model.dtype)"),
+        ("[T4]", "  dtype: fp16\n  kv_cache_dtype: fp8\n",
+         "none can serve the model: T4 is left out: kv_cache_dtype fp8: T4 cannot hold an fp8 KV"
+         " cache",
+         "runs fp16 with an fp8 KV cache, or change model.dtype or model.kv_cache_dtype)"),
+    ],
+)
+def test_validate_refuses_a_dtype_no_allowed_gpu_runs(
+    cli, tmp_path: Path, accs: str, model: str, said: str, fix: str
+) -> None:
+    """validate said 'ok' to model.dtype fp8 with only A100 allowed, and optimize then exited 4
+    (UX review 3, #10): the contradiction is in the spec, so validate reports it (exit 3, the
+    spec's line and field, the fix) with the LLM model's own check, as profile llm --spec does.
+    One GPU of the list that runs it is enough (the others are left out by optimize)."""
+    text = LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{}")
+    text = text.replace("accelerators: [H100]", f"accelerators: {accs}")
+    text = text.replace("  engine: vllm\n", f"  engine: vllm\n{model}")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    _profile(cli, tmp_path)
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if x.startswith("placement:"))
+    res = cli(["validate", str(spec)], exit_code=3)
+    err = " ".join(res.stderr.split())
+    assert f"{spec}:{line}: placement.accelerators: {said}" in err, err
+    assert fix in err, err
+    spec.write_text(text.replace(accs, accs[:-1] + ", H100]"))
+    cli(["validate", str(spec)])
+
+
+def test_the_dtype_fix_lists_only_the_dtypes_the_part_runs(cli) -> None:
+    """T4 refused bf16 with 'pick a dtype it runs (bf16/fp16, int8, int4-awq)', bf16 among them
+    (UX review 3, #15): the list is the dtypes the model's own check lets the part run."""
+    args = ["profile", "llm", "llama-3.1-8b", "--gpus", "1", "--out", "-"]
+    t4 = " ".join(cli([*args, "--accelerators", "L4,A10G,T4"], exit_code=3).stderr.split())
+    assert "T4 (Turing) has no BF16 tensor cores" in t4
+    assert "pick a dtype it runs (fp16, int8, int4-awq, int4-gptq))" in t4, t4
+    a100 = cli([*args, "--accelerators", "A100", "--dtype", "fp8"], exit_code=3).stderr
+    a100 = " ".join(a100.split())
+    assert "pick a dtype it runs (bf16, fp16, int8, int4-awq, int4-gptq))" in a100, a100

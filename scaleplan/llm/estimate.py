@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import get_args
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
@@ -25,6 +26,7 @@ from scaleplan.llm.serving import (
 )
 from scaleplan.profile.build import make_profile
 from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
+from scaleplan.spec import LlmDtype
 
 
 def class_measurement(
@@ -239,7 +241,8 @@ def llm_profile(
         try:
             hw.compute_peak_tflops(s.dtype)
         except UnsupportedDtype as exc:
-            raise InputError(None, [Problem("--dtype", f"{s.dtype}: {exc}", hint=f"drop {acc.name} from --accelerators or pick a dtype it runs (bf16/fp16, int8, int4-awq)")]) from None
+            runs = ", ".join(hw.runs(get_args(LlmDtype)))
+            raise InputError(None, [Problem("--dtype", f"{s.dtype}: {exc}", hint=f"drop {acc.name} from --accelerators or pick a dtype it runs ({runs})")]) from None
     cal, notes = calibration_from(s, measured, dict(table or {a.name: a for a in accelerators}), classes)
     notes[:0] = [w for w in (proxy_warning(hardware_for(a)) for a in accelerators) if w]
     cals = {a.name: cal for a in accelerators} if cal else None

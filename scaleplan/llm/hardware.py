@@ -20,6 +20,7 @@ the TTFT band widens (:mod:`scaleplan.llm.perf`, docs/llm.md "Proxied peaks").
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator
@@ -73,6 +74,23 @@ class Hardware:
         if dtype == "bf16" and self.generation in ("volta", "turing"):
             raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no BF16 tensor cores; serve it in fp16")
         return self.fp16_tflops
+
+    def check_kv_dtype(self, kv_dtype: str) -> None:
+        """Raise :class:`UnsupportedDtype` when the part cannot hold a KV cache of ``kv_dtype``
+        (an fp8 KV cache before Ampere)."""
+        if kv_dtype == "fp8" and self.fp8_tflops is None and self.generation in ("volta", "turing"):
+            raise UnsupportedDtype(f"{self.name} cannot hold an fp8 KV cache")
+
+    def runs(self, dtypes: Iterable[str]) -> list[str]:
+        """Those of ``dtypes`` the part runs (:meth:`compute_peak_tflops` takes them)."""
+        out = []
+        for d in dtypes:
+            try:
+                self.compute_peak_tflops(d)
+            except UnsupportedDtype:
+                continue
+            out.append(d)
+        return out
 
 
 def generation_of(acc: Accelerator) -> str | None:

@@ -199,8 +199,10 @@ def size(s: LlmSetup, acc: Accelerator, gpus: int, classes: Sequence[TokenClass]
         hw.compute_peak_tflops(s.dtype)
     except UnsupportedDtype as exc:  # no tensor cores for the dtype
         raise Refusal(f"{s.arch.name} in {s.dtype}: {exc}", dtype=True) from None
-    if s.kv_dtype == "fp8" and hw.fp8_tflops is None and hw.generation in ("volta", "turing"):
-        raise Refusal(f"{s.arch.name} in {s.dtype}: {hw.name} cannot hold an fp8 KV cache")
+    try:
+        hw.check_kv_dtype(s.kv_dtype)
+    except UnsupportedDtype as exc:
+        raise Refusal(f"{s.arch.name} in {s.dtype}: {exc}") from None
     if s.arch.num_heads % tp and tp > 1:
         raise Refusal(f"TP{tp}: {s.arch.name}'s {s.arch.num_heads} attention heads do not split over {tp} GPUs")
     mem = memory_plan(
