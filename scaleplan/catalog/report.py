@@ -66,16 +66,19 @@ def instance_table(rows: Sequence[InstanceRow], acc: Accelerator | None, *, wide
 
 
 def accelerators_table(accs: Sequence[Accelerator], *, wide: bool) -> str:
-    """``catalog accelerators``: memory, bandwidth and dense tensor throughput."""
+    """``catalog accelerators``: memory (the vendor's GB and what the driver reports, which the
+    LLM model sizes with), bandwidth and dense tensor throughput."""
     cols = [
-        Column("name"), Column("memory GiB", "right"), Column("GB/s", "right"),
+        Column("name"), Column("memory GB", "right"), Column("CUDA GiB", "right"),
+        Column("GB/s", "right"),
         Column("FP16 TFLOPS", "right"), Column("BF16 TFLOPS", "right"),
         Column("INT8 TOPS", "right", wide=True), Column("TDP W", "right", wide=True),
         Column("interconnect", wide=True), Column("aliases", wide=True),
     ]
     body = [
         [
-            a.name, _num(a.memory_gib), _num(a.memory_bandwidth_gbs), _num(a.fp16_tflops),
+            a.name, _num(a.memory_gib), _num(a.cuda_memory_gib), _num(a.memory_bandwidth_gbs),
+            _num(a.fp16_tflops),
             _num(a.bf16_tflops), _num(a.int8_tops), _num(a.tdp_watts), a.interconnect or "-",
             ", ".join(a.aliases),
         ]
