@@ -38,9 +38,9 @@ def test_the_close_name_is_decided_on_the_matches_not_on_the_hints_wording(
 def test_a_preset_hint_joins_its_sentences_by_which_hint_it_is_not_its_last_character() -> None:
     """_preset_hint chose ' ' or '; ' before the preset list by whether the hint ended in '?':
     a question (the close names) is followed by a sentence, anything else by '; '."""
-    from scaleplan.llm.arch import _preset_hint, preset_names
+    from scaleplan.llm.arch import _preset_hint, preset_list
 
-    n = len(preset_names())
+    n = len(preset_list())
     listed = f"`scaleplan profile llm --list` shows all {n} presets"
     assert _preset_hint("qqqqqqqqqq", "a config.json path?") == f"a config.json path?; {listed}"
     assert _preset_hint("llama-3.1-8c", "x").endswith(f"? {listed}")

@@ -443,3 +443,17 @@ def test_the_dtype_fix_lists_only_the_dtypes_the_part_runs(cli) -> None:
     a100 = cli([*args, "--accelerators", "A100", "--dtype", "fp8"], exit_code=3).stderr
     a100 = " ".join(a100.split())
     assert "pick a dtype it runs (bf16, fp16, int8, int4-awq, int4-gptq))" in a100, a100
+
+
+def test_the_preset_count_is_what_list_shows_and_a_broken_preset_says_so(cli) -> None:
+    """'--list shows all 27 presets' over a list of 25 rows (GPT-J-6B and Falcon-180B do not
+    load), and for those two 'add intermediate_size from the model's Hugging Face config.json',
+    though a shipped preset is not the user's to edit (UX review 3, #16)."""
+    rows = cli(["profile", "llm", "--list"]).stdout.strip().splitlines()[1:]
+    typo = " ".join(cli(["profile", "llm", "lama-3.1-8b"], exit_code=3).stderr.split())
+    assert f"`scaleplan profile llm --list` shows all {len(rows)} presets" in typo, typo
+    for name in ("gpt-j-6b", "falcon-180b"):
+        assert not any(r.split()[0] == name for r in rows)
+        err = " ".join(cli(["profile", "llm", name], exit_code=3).stderr.split())
+        assert f"the preset '{name}' cannot be sized (missing intermediate_size)" in err, err
+        assert err.endswith("(give the model's config.json)"), err

@@ -488,7 +488,7 @@ def _preset_hint(name: str, otherwise: str) -> str:
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? "
     else:
         hint = f"{otherwise}; "
-    return f"{hint}`scaleplan profile llm --list` shows all {len(names)} presets"
+    return f"{hint}`scaleplan profile llm --list` shows all {len(preset_list())} presets"
 
 
 def another_model(measured: str | None, arch: Architecture) -> str | None:
@@ -517,7 +517,14 @@ def preset(name: str) -> Architecture:
         hint = _preset_hint(name, "give a preset name or the path to a config.json")
         raise InputError(None, [Problem("architecture", f"unknown LLM preset {name!r}", hint=hint)])
     row = _preset_rows()[key]
-    return architecture_from_config(row, key, file=f"preset {key}", source=str(row.get("source", "")))
+    source = str(row.get("source", ""))
+    try:
+        return architecture_from_config(row, key, file=f"preset {key}", source=source)
+    except InputError as exc:  # a shipped row its source left incomplete: not the user's to edit
+        missing = ", ".join(p.where for p in exc.problems)
+        problem = f"the preset {key!r} cannot be sized (missing {missing})"
+        fix = "give the model's config.json"
+        raise InputError(None, [Problem("architecture", problem, hint=fix)]) from None
 
 
 _RECORD_TYPES: dict[str, tuple[type, ...]] = {
