@@ -10,7 +10,8 @@ carry the demand without headroom).
 All three routings, as WindowProblem expresses them:
 * service (even): one Service gives every replica D(1+h)/R with the traffic's class mix, so
   every type in use must take that share; after losing a node, a zone or all spot, the
-  survivors split evenly too. These instances also have two request classes and types that
+  survivors split evenly too; the share of requests on spot is spot pods / pods, at most
+  max_fraction. These instances also have two request classes and types that
   serve only one of them.
 * inference-pool (weighted, no backend groups): capacity adds up and the endpoint picker moves
   a lost node's, zone's or spot's load to any replica left.
@@ -159,6 +160,8 @@ def even_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
     checks = [fits(R, 1 + p.headroom)]
     if f is not None and f < 1:
         checks.append(fits(od, (1 - f) * (1 + p.headroom)))
+        # as delivered: the Service gives every pod the same share, so spot pods <= f x pods
+        checks.append(R - od <= f * R + EPS)
     if p.survive_spot_loss:  # every spot replica lost: the on-demand ones split the demand
         checks.append(fits(od, 1.0))
     if p.redundancy == "n+1":

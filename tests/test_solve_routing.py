@@ -110,6 +110,36 @@ def test_spot_under_even_split() -> None:
     assert sol.nodes == [2, 2]  # on-demand replicas alone take half of the demand at an even split
 
 
+def test_spot_max_fraction_holds_as_the_service_delivers_it() -> None:
+    """One Service gives every pod the same share: spot pods / pods is the share of requests
+    on spot. The rows on theta held f on the capacity the demand needs, so the spare pods of
+    n+1 could be spot: 3 on-demand + 2 spot at f = 0.3 put 40 % of the requests on spot."""
+    od, sp_ = candidate("od", 1.0, 100.0), candidate("sp", 0.3, 100.0, spot=True)
+    p = WindowProblem(candidates=[od, sp_], classes=("default",), demand=(400.0,), headroom=0.0, redundancy="n+1", spot_max_fraction=0.3, even=True)
+    sol = solve_window(p, tie_break=False)
+    assert sol.nodes == [4, 1] and sol.cost == pytest.approx(4.3)
+    assert sol.routing[0][1] == pytest.approx(0.2)  # 1 of 5 pods: 20 % of the requests
+    assert not even_feasible(p, [3, 2], [3, 2], (400.0,))  # 40 % on spot
+    assert not even_feasible(p, [4, 2], [4, 2], (400.0,))  # 33.3 % (UX review 3, #4)
+    assert even_feasible(p, [4, 1], [4, 1], (400.0,))
+    # pods of other shapes behind the Service count too: 2 slow on-demand pods dilute the spot
+    slow = candidate("slow", 0.1, 100.0, rpn=2)
+    q = WindowProblem(candidates=[od, sp_, slow], classes=("default",), demand=(400.0,), headroom=0.0, redundancy="n+1", spot_max_fraction=0.3, even=True)
+    assert even_feasible(q, [3, 2, 1], [3, 2, 2], (400.0,))  # 2 of 7 pods on spot: 28.6 %
+    assert not even_feasible(q, [2, 2, 1], [2, 2, 2], (400.0,))  # 2 of 6: 33.3 %
+
+
+def test_service_plan_keeps_spot_requests_within_max_fraction() -> None:
+    """The whole solve, and simulate's count of requests per allocation, under routing: service."""
+    sp = spec(traffic={"peak_rps": 400, "headroom": 0.0}, placement={"providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 0, "redundancy": "n+1", "spot": {"allowed": True, "max_fraction": 0.3}})
+    prof = profile(point("L4", 8, 10, 100, offered_rps=100))
+    cat = catalog(row("g6.xlarge", "L4", 1, 1.0, spot=0.3))
+    plan = solve(sp, prof, cat, options=FAST).plan
+    reps = {a.capacity_type: a.replicas for a in plan.allocations}
+    assert reps == {"on-demand": 4, "spot": 1}  # before: 3 + 2 (40 % of the requests on spot)
+    assert plan.cost_per_hour == pytest.approx(4.3)
+
+
 def test_even_split_needs_a_type_that_serves_every_class() -> None:
     sp = spec(traffic={"peak_rps": 10, "headroom": 0.0, "classes": [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}]})
     prof = profile(point("L4", 1, 10, 100, request_class="a", offered_rps=100), point("A10G", 1, 10, 100, request_class="b", offered_rps=100))

@@ -22,7 +22,8 @@ def build_even(fm: Formulation) -> None:
 
     u_k (k in use) >= n_k/U_k; theta >= need_k u_k (need_k per window, a coefficient);
     (1+h) theta <= R; spot: F theta <= R_on-demand with F = (1-f)(1+h), at least 1 with
-    survive_spot_loss (:func:`on_demand_factor`); n+1: theta <= R - Q with
+    survive_spot_loss (:func:`on_demand_factor`), and spot.max_fraction as delivered:
+    R_spot <= f R (:func:`spot_pods_ok`); n+1: theta <= R - Q with
     Q >= q_k u_k (the largest node in use); zone: theta <= R - L with L >= the replicas one
     zone of a region holds (sum of q_k m_k, Z_k m_k >= n_k). theta only appears where it
     hurts, so it equals the max at the optimum: exact, and only K coefficients change.
@@ -49,6 +50,10 @@ def build_even(fm: Formulation) -> None:
     if od_factor > 0:
         od = [(fm.r[k], -1.0) for k in range(K) if cands[k].capacity_type == "on-demand"]
         add([(theta, od_factor), *od], LE, "spot")
+    f = p.spot_max_fraction
+    if f is not None and f < 1:  # as delivered: the Service gives every pod the same share
+        pods = [(fm.r[k], f if cands[k].capacity_type == "on-demand" else f - 1) for k in range(K)]
+        add(pods, GE, "spotpods")
     if p.redundancy == "n+1":
         q = fm.prob.add_variable("q_lost", lowBound=0)
         for k in range(K):
@@ -105,6 +110,19 @@ def even_cuts(fm: Formulation) -> None:
             fm.cap_rows.append((add([*caps, *lost], GE, f"capzone{ri}"), 1.0))
 
 
+def spot_pods_ok(p: WindowProblem, replicas: Sequence[int]) -> bool:
+    """spot.max_fraction as routing: service delivers it: one Service gives every pod the
+    same share of the requests, whatever its shape, so the share on spot is spot pods / all
+    pods, R_spot <= f R. (The rows on theta hold f on the capacity the demand needs, so
+    spare pods for n+1 could tip it: 4 on-demand + 2 spot pods at f = 0.3 put 33.3 % of
+    the requests on spot, UX review 3, #4.) True when no spot candidate can appear."""
+    f = p.spot_max_fraction
+    if f is None or f >= 1:
+        return True
+    spot = sum(r for r, c in zip(replicas, p.candidates, strict=True) if c.capacity_type == "spot")
+    return spot <= f * sum(replicas) + 1e-9 * max(1, spot)
+
+
 def even_routing(p: WindowProblem, replicas: Sequence[int], demand: Sequence[float]) -> list[list[float]]:
     """routing: service: every class reaches replica type k in proportion r_k / R."""
     total = sum(replicas)
@@ -135,6 +153,8 @@ def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int
         od = float(sum(replicas[k] for k in used if cands[k].capacity_type == "on-demand"))
         if od_factor * theta > od + tol:
             return False
+    if not spot_pods_ok(p, replicas):
+        return False
     if p.redundancy == "n+1" and used:
         if theta > R - max(cands[k].replicas_per_node for k in used) + tol:
             return False
