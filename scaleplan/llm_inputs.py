@@ -59,7 +59,6 @@ def llm_profile_inputs(
     tokens, and ``accelerators`` not given are its placement's GPUs (else
     :data:`DEFAULT_LLM_ACCELERATORS`)."""
     from scaleplan.catalog.files import load_accelerators, load_catalog
-    from scaleplan.catalog.model import resolve_name
     from scaleplan.llm.arch import config_notes, load_architecture
     from scaleplan.llm.serving import TokenClass, setup, setup_from_spec
     from scaleplan.spec import read_spec
@@ -126,20 +125,11 @@ def llm_profile_inputs(
         a.name: a
         for a in (load_catalog(list(catalogs)).accelerators if catalogs else load_accelerators())
     }
-    accs = []
     # not given: the GPUs the spec allows (a 405B model placed on B200 fits none of the defaults)
-    for name in accelerators if accelerators is not None else placed or DEFAULT_LLM_ACCELERATORS:
-        canonical = resolve_name(tuple(table.values()), name)
-        a = table.get(canonical) if canonical else None
-        if a is None:
-            # given on the command line: a usage error; else the spec's placement.accelerators
-            where = "--accelerators" if accelerators is not None else "placement.accelerators"
-            hint = f"use one of: {', '.join(table)}"
-            problem = Problem(where, f"unknown accelerator {name!r}", hint=hint)
-            if accelerators is not None:
-                raise option_error([problem])
-            raise InputError(spec_path, [problem])
-        accs.append(a)
+    names = accelerators if accelerators is not None else placed or DEFAULT_LLM_ACCELERATORS
+    accs = _resolve(names, table, given=accelerators is not None, spec_path=spec_path)
+    if dtype is not None and accelerators is not None:
+        _refuse_dtype_on(accs, s.dtype)
     notes: tuple[str, ...] = ()
     if accelerators is None and placed:  # the spec's GPUs: one the model cannot run is left out
         accs, notes = runnable(accs, s.dtype, s.kv_dtype, spec_path, doc.lines)
@@ -151,6 +141,46 @@ def llm_profile_inputs(
             raise InputError(spec_path, with_lines([over], spec_lines))
         raise InputError(None, [over])
     return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table, notes)
+
+
+def _resolve(
+    names: Sequence[str], table: dict[str, Accelerator], *, given: bool, spec_path: str | None
+) -> list[Accelerator]:
+    """The accelerators named; an unknown one given with ``--accelerators`` is a usage error
+    (exit 2), one of the spec's placement.accelerators bad input (exit 3)."""
+    from scaleplan.catalog.model import resolve_name
+
+    accs = []
+    for name in names:
+        canonical = resolve_name(tuple(table.values()), name)
+        a = table.get(canonical) if canonical else None
+        if a is None:
+            where = "--accelerators" if given else "placement.accelerators"
+            hint = f"use one of: {', '.join(table)}"
+            problem = Problem(where, f"unknown accelerator {name!r}", hint=hint)
+            raise option_error([problem]) if given else InputError(spec_path, [problem])
+        accs.append(a)
+    return accs
+
+
+def _refuse_dtype_on(accs: Sequence[Accelerator], dtype: str) -> None:
+    """``--dtype`` and ``--accelerators`` that cannot be combined (fp8 on an A10G): a usage
+    error (exit 2); a dtype from the spec or the model against them is the estimate's (3)."""
+    from typing import get_args
+
+    from scaleplan.llm.hardware import UnsupportedDtype, hardware
+    from scaleplan.spec import LlmDtype
+
+    for a in accs:
+        hw = hardware(a)
+        if hw is None:  # a table without the facts: the estimate says so (exit 3)
+            continue
+        try:
+            hw.compute_peak_tflops(dtype)
+        except UnsupportedDtype as exc:
+            runs = ", ".join(hw.runs(get_args(LlmDtype)))
+            hint = f"drop {a.name} from --accelerators or pick a dtype it runs ({runs})"
+            raise option_error([Problem("--dtype", f"{dtype}: {exc}", hint=hint)]) from None
 
 
 def runnable(

@@ -26,6 +26,7 @@ def factory():
 F = "{tmp}/m.py:factory"  # a torch factory
 URL = "http://127.0.0.1:9"
 EST = ["profile", "estimate", MEASURED, "-a", "L4"]
+LLM = ["profile", "llm", "llama-3.1-8b"]
 OBS = ["observe", "--plan", PLAN, "--out", "{tmp}/o.yaml", "--prometheus"]
 
 USAGE = [  # (command line, the option named, a fragment of the message)
@@ -41,7 +42,8 @@ USAGE = [  # (command line, the option named, a fragment of the message)
     ([*EST, "--gpu-dtype", "fp5"], "--gpu-dtype", "unknown dtype 'fp5'"),
     ([*EST, "--compute-efficiency", "2"], "--compute-efficiency", "not a fraction of peak"),
     ([*EST[:3], "-a", "Z9000"], "--accelerators", "unknown accelerator 'Z9000'"),
-    (["profile", "llm", "llama-3.1-8b", "-a", "Z9000"], "--accelerators", "unknown accelerator"),
+    ([*LLM, "-a", "Z9000"], "--accelerators", "unknown accelerator"),
+    ([*LLM, "--dtype", "fp8", "-a", "A10G"], "--dtype", "no FP8 tensor"),
     (["profile", "import", VLLM, "--format", "csv"], "--format", "unknown format 'csv'"),
     ([*OBS, "ftp://prom:9090"], "--prometheus", "is not an http(s) URL"),
     ([*OBS, "http://me:pw@prom:9090"], "--prometheus", "the URL carries credentials"),
@@ -70,6 +72,10 @@ def test_an_option_against_an_input_file_stays_invalid_input(  # type: ignore[no
     (tmp_path / "r.json").write_text(json.dumps(doc))
     res = cli(["profile", "import", str(tmp_path / "r.json")], exit_code=3)
     assert "do not say which accelerator" in " ".join(res.stderr.split())
+    # the spec's fp8 on --accelerators A10G: the file's dtype decides (--dtype fp8 -a A10G: 2)
+    moe = str(ROOT / "examples" / "llm-moe" / "spec.yaml")
+    res = cli(["profile", "llm", "--spec", moe, "-a", "A10G"], exit_code=3)
+    assert "A10G (Ampere) has no FP8 tensor cores" in " ".join(res.stderr.split())
 
 
 EMBED_PLAN = str(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml")
