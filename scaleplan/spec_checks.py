@@ -5,6 +5,8 @@ writes the manifests, and nothing render would refuse reaches a plan.yaml.
 
 * :func:`metadata_problems`: the labels and annotations put on every object;
 * :func:`container_problems`: what the container is started with (env, args, probe paths);
+* :func:`engine_image_problems`: a ``kubernetes.image`` that is a known image of another engine
+  than ``model.engine`` (the pods could not start);
 * :func:`engine_arg_problems`: engine flags in ``kubernetes.args`` that contradict the spec's
   own model settings (the KV-cache precision); the flags that contradict values only the solve
   decides (tensor parallelism, concurrency) are render's (:mod:`scaleplan.render.allocations`);
@@ -28,7 +30,14 @@ from dataclasses import dataclass
 
 from scaleplan.errors import Problem
 from scaleplan.kube import names, safety
-from scaleplan.llm.engine_flags import kv_flag_conflict, kv_stored, kv_text
+from scaleplan.llm.engine_flags import (
+    engine_image,
+    image_engine,
+    image_mismatch,
+    kv_flag_conflict,
+    kv_stored,
+    kv_text,
+)
 from scaleplan.llm.memory import kv_precision
 from scaleplan.spec import Kubernetes, Metadata, ModelSpec, Spec
 from scaleplan.yamlio import LineMap
@@ -40,6 +49,7 @@ __all__ = [
     "class_token_problems",
     "container_problems",
     "engine_arg_problems",
+    "engine_image_problems",
     "metadata_problems",
     "routing_problems",
     "spec_problems",
@@ -77,6 +87,7 @@ def spec_problems(spec: Spec) -> list[SpecProblem]:
     k8s = spec.kubernetes
     out = metadata_problems(spec.metadata) + context_problems(spec) + class_token_problems(spec)
     out += container_problems(k8s)
+    out += engine_image_problems(spec.model, k8s)
     out += engine_arg_problems(spec.model, k8s)
     return out + routing_problems(k8s) + autoscaler_problems(k8s)
 
@@ -188,6 +199,27 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
                 hint="use an absolute path such as /health, without spaces or quotes",
             ))
     return out
+
+
+def engine_image_problems(model: ModelSpec, k8s: Kubernetes) -> list[SpecProblem]:
+    """``kubernetes.image`` is a known image of another engine than ``model.engine``
+    (:data:`scaleplan.llm.engine_flags.IMAGES`): render would write that engine's server
+    command and flags into an image that cannot run them. A custom image is not judged."""
+    if model.engine is None:
+        return []
+    why = image_mismatch(model.engine, k8s.image)
+    if why is None:
+        return []
+    other = image_engine(k8s.image)
+    return [
+        SpecProblem(
+            ("kubernetes", "image"),
+            "kubernetes.image",
+            f"model.engine is {model.engine}, but {why}",
+            hint=f"set kubernetes.image to the {model.engine} image "
+            f"({engine_image(model.engine)}), or model.engine: {other} if the service runs {other}",
+        )
+    ]
 
 
 def engine_arg_problems(model: ModelSpec, k8s: Kubernetes) -> list[SpecProblem]:

@@ -157,7 +157,12 @@ def _tp_gpus_without_shm(docs: Docs) -> None:
 # (case id, rule that must fire, mutation)
 CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
     ("tp-flag-vs-gpus", "engine-parallel-gpus", _set(f"{C}.args", ["--tensor-parallel-size", "2"])),
-    ("tp-shard-flag-vs-gpus", "engine-parallel-gpus", _set(f"{C}.args", ["--num-shard=4"])),
+    # TGI's flag in TGI's image (in the vLLM image it is engine-image-mismatch too)
+    ("tp-shard-flag-vs-gpus", "engine-parallel-gpus", lambda docs: container(docs).update(
+        image="ghcr.io/huggingface/text-generation-inference:3.3.5", args=["--num-shard=4"])),
+    ("sglang-in-vllm-image", "engine-image-mismatch", lambda docs: container(docs).update(
+        image="vllm/vllm-openai:v0.11.0",
+        args=["python3", "-m", "sglang.launch_server", "--tp-size", "1"])),
     ("tp-without-shm", "shm-missing", _tp_gpus_without_shm),
     ("replicas-string", "schema", _set("spec.replicas", "two")),
     ("unknown-container-field", "schema", _set(f"{C}.gpuCount", 1)),

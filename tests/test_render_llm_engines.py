@@ -356,3 +356,93 @@ def test_tgi_profile_only_plan_gets_a_prefill_budget() -> None:
     got = dict(zip(args[::2], args[1::2], strict=True))
     assert got["--max-batch-prefill-tokens"] == "8241" and got["--max-input-tokens"] == "8191"
     assert got["--max-batch-size"] == "8" and got["--max-concurrent-requests"] == "128"
+
+
+# --- the image of another engine (UX review 3, #5) --------------------------------------------
+
+ENGINE_IMAGES = {
+    "vllm": "vllm/vllm-openai:v0.11.0",
+    "sglang": "lmsysorg/sglang:v0.5.3-cu126",
+    "tgi": "ghcr.io/huggingface/text-generation-inference:3.3.5",
+    "trtllm": "nvcr.io/nvidia/tensorrt-llm/release:1.0.0",
+}
+
+
+def test_engine_image_table() -> None:
+    from scaleplan.llm.engine_flags import IMAGES, args_engine, image_engine
+
+    assert set(IMAGES) == set(FLAGS)  # one entry per engine, next to its flags
+    for engine, image in ENGINE_IMAGES.items():
+        assert image_engine(image) == engine
+    assert image_engine("docker.io/vllm/vllm-openai@sha256:" + "a" * 64) == "vllm"
+    assert image_engine("docker.io/lmsysorg/sglang:latest-cu126") == "sglang"
+    assert image_engine("ghcr.io/example/server:1.2.3") is None  # custom: not judged
+    assert image_engine("registry.local/vllm/vllm-openai:v1") is None  # a mirror is a custom image
+    assert args_engine(["python3", "-m", "sglang.launch_server", "--tp-size", "2"]) == "sglang"
+    assert args_engine(["trtllm-serve", "/models/weights"]) == "trtllm"
+    assert args_engine(["--model-id", "m", "--num-shard", "4"]) == "tgi"
+    assert args_engine(["--model", "m", "--max-num-seqs", "8"]) == "vllm"
+    assert args_engine(["--port", "8000"]) is None
+
+
+@pytest.mark.parametrize("engine", ["sglang", "tgi", "trtllm"])
+def test_another_engines_image_is_refused_and_fails_check(
+    tables: Catalog, tmp_path: Path, engine: str
+) -> None:
+    """The vLLM image with model.engine sglang/tgi/trtllm ran `vllm serve python3 -m
+    sglang.launch_server ...`: every pod crash-looped, and render and check passed."""
+    plan = LLM_PLANS[ENGINE_PLANS[engine]]()
+    good = with_spec(plan, **{"kubernetes.image": ENGINE_IMAGES[engine]})
+    assert not _plan_findings(_objects(good), good, tables, "engine-image-mismatch")
+    bad = with_spec(plan, **{"kubernetes.image": "vllm/vllm-openai:v0.11.0"})
+    with pytest.raises(PlanError) as e:
+        render(bad, tables)
+    (p,) = e.value.problems
+    assert p.where == "spec.kubernetes.image" and p.path == ("spec", "kubernetes", "image")
+    assert f"model.engine is {engine}, but vllm/vllm-openai:v0.11.0 is the vllm image" in p.message
+    assert "crash-loop" in p.message and ENGINE_IMAGES[engine].split(":")[0] in p.hint
+    # manifests written with the wrong image (an old render, a hand edit): check finds it,
+    # from the args alone and with the plan
+    objs = _objects(good)
+    for dep in _deployments(objs):
+        _container(dep)["image"] = "vllm/vllm-openai:v0.11.0"
+    text = dump_yaml_all(objs)
+    report = check_text(text, enabled_rules=ALL_RULES, catalog=tables)
+    found = [f for f in report.findings if f.rule == "engine-image-mismatch"]
+    assert len(found) == len(_deployments(objs)) and all(f.severity == "error" for f in found)
+    want = f"its args start {engine}, but vllm/vllm-openai:v0.11.0 is the vllm image"
+    assert want in found[0].message
+    assert _plan_findings(objs, good, tables, "engine-image-mismatch")
+
+
+def test_vllm_args_in_another_engines_image_fail_check(tables: Catalog) -> None:
+    plan = LLM_PLANS["vllm-70b"]()
+    objs = _objects(plan)
+    assert not _plan_findings(objs, plan, tables, "engine-image-mismatch")  # custom image
+    for dep in _deployments(objs):
+        _container(dep)["image"] = ENGINE_IMAGES["sglang"]
+    found = _plan_findings(objs, plan, tables, "engine-image-mismatch")
+    assert found and "it has no entrypoint: the args are run as the command" in found[0]
+
+
+def test_validate_names_the_image_of_another_engine(tmp_path: Path) -> None:
+    import shutil
+
+    from render_helpers import ROOT
+
+    example = ROOT / "examples" / "llm-moe"
+    for name in ("spec.yaml", "profile.yaml"):
+        shutil.copy(example / name, tmp_path / name)
+    spec = tmp_path / "spec.yaml"
+    text = spec.read_text(encoding="utf-8")
+    image = "  image: vllm/vllm-openai:v0.11.0"
+    assert "engine: vllm" in text and image in text.splitlines()
+    line = text.splitlines().index(image) + 1
+    spec.write_text(text.replace("engine: vllm", "engine: sglang"), encoding="utf-8")
+    r = CliRunner().invoke(app, ["validate", str(spec)])
+    assert r.exit_code == 3, r.output
+    assert f"{spec}:{line}: kubernetes.image: model.engine is sglang" in r.output
+    assert "set kubernetes.image to the sglang image (lmsysorg/sglang:<version>)" in r.output
+    custom = text.replace("engine: vllm", "engine: sglang")
+    spec.write_text(custom.replace(image, "  image: ghcr.io/acme/sglang:0.5.3"), encoding="utf-8")
+    assert CliRunner().invoke(app, ["validate", str(spec)]).exit_code == 0  # a custom image passes

@@ -34,7 +34,10 @@ from scaleplan.llm.engine_flags import (
     PLANNED,
     POSITIONAL_MODEL,
     FlagUse,
+    args_engine,
     bad_value,
+    engine_image,
+    image_mismatch,
     in_flight_default,
     model_named,
     model_use,
@@ -100,6 +103,21 @@ def _pod(w: K8sObject) -> Mapping[str, Any]:
 
 def _volumes(w: K8sObject) -> dict[str, Mapping[str, Any]]:
     return {str(v.get("name")): v for v in (as_map(x) for x in as_list(_pod(w).get("volumes"))) if v.get("name")}
+
+
+@impl("engine-image-mismatch")
+def _image_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    planned = ctx.plan.spec.model.engine if ctx.plan is not None else None
+    for w in ctx.workloads:
+        for c in containers(w):
+            image = str(c.data.get("image") or "")
+            started = args_engine(_argv(c))
+            engine = started or (planned if _allocation(ctx, w) is not None else None)
+            why = image_mismatch(engine, image) if engine and image else None
+            if engine and why:
+                runs = "its args start" if started else "the plan's model.engine is"
+                msg = f"{c.label()}: {runs} {engine}, but {why} (use {engine_image(engine)})"
+                yield w.finding(rule, msg, (*c.path, "image"))
 
 
 @impl("shm-missing")

@@ -289,6 +289,13 @@ RULES: tuple[Rule, ...] = (
         "make --tensor-parallel-size (x --pipeline-parallel-size) equal the container's GPU limit, or re-render from the plan",
     ),
     R(
+        "engine-image-mismatch",
+        "error",
+        "gpu",
+        "The container's image is a known image of another serving engine than the one its command and args start (or than the plan's model.engine): the vLLM and TGI images' entrypoints read the args as their own flags and the SGLang and TensorRT-LLM images run them as a command, so the server cannot start and the pod crash-loops.",
+        "use the engine's image (vllm/vllm-openai, lmsysorg/sglang, ghcr.io/huggingface/text-generation-inference, nvcr.io/nvidia/tensorrt-llm/release), or set model.engine to the image's engine and re-render",
+    ),
+    R(
         "shm-missing",
         "error",
         "gpu",

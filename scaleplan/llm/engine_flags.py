@@ -19,7 +19,10 @@ contradicts the spec's own model settings, before anything is solved or rendered
 * :data:`KV_VALUES` / :data:`KV_WRITTEN`: the KV-cache precision values each engine takes, by
   what they store, and the one render writes for an fp8 KV cache;
 * :func:`parse_flags`: the settings given in an argument list (``--flag v`` or ``--flag=v``);
-* :func:`kv_flag_conflict`: a KV-cache flag that stores another precision than planned.
+* :func:`kv_flag_conflict`: a KV-cache flag that stores another precision than planned;
+* :data:`IMAGES` / :func:`image_engine` / :func:`args_engine` / :func:`image_mismatch`: the
+  image repositories each engine ships its server in, and a container whose image is a known
+  image of another engine than the one its arguments (or the spec) start: it cannot start.
 
 Pure; of scaleplan it imports only the engine facts table
 (:data:`scaleplan.llm.memory.ENGINES`).
@@ -41,6 +44,7 @@ __all__ = [
     "ENGINES",
     "ENGINE_DEFAULTS",
     "FLAGS",
+    "IMAGES",
     "KV_VALUES",
     "KV_WRITTEN",
     "LAUNCHER",
@@ -52,9 +56,14 @@ __all__ = [
     "TP_FLAGS",
     "Conflict",
     "FlagUse",
+    "args_engine",
     "bad_value",
     "derived_value",
     "engine_has",
+    "engine_image",
+    "image_engine",
+    "image_mismatch",
+    "image_repository",
     "in_flight_default",
     "kv_flag_conflict",
     "kv_stored",
@@ -151,6 +160,25 @@ FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
 LAUNCHER: dict[str, tuple[str, ...]] = {
     "sglang": ("python3", "-m", "sglang.launch_server"),
     "trtllm": ("trtllm-serve",),
+}
+# the image repositories each engine's server ships in (first = the one messages name;
+# docs/render.md, "Engine flags"), and what such an image does with the container's args: the
+# vLLM and TGI images' entrypoints start their server and read the args as its flags; the SGLang
+# image has no entrypoint and the TensorRT-LLM image's runs its args as a command, so both need
+# the launcher words at the head of args. An image of one engine cannot start another's server:
+# `vllm serve python3 -m sglang.launch_server ...` exits at once. Images not listed (a custom
+# build) are not judged.
+IMAGES: dict[str, tuple[str, ...]] = {
+    "vllm": ("vllm/vllm-openai",),
+    "sglang": ("lmsysorg/sglang",),
+    "tgi": ("ghcr.io/huggingface/text-generation-inference",),
+    "trtllm": ("nvcr.io/nvidia/tensorrt-llm/release",),
+}
+_ENTRYPOINT: dict[str, str] = {
+    "vllm": "its entrypoint runs `vllm serve` with the args as vLLM flags",
+    "tgi": "its entrypoint runs `text-generation-launcher` with the args as TGI flags",
+    "sglang": "it has no entrypoint: the args are run as the command",
+    "trtllm": "its entrypoint runs the args as a command",
 }
 # engines that take the model as a positional argument after the launcher (no model flag);
 # trtllm-serve's optional `serve` subcommand may come between
@@ -436,3 +464,67 @@ def kv_flag_conflict(engine: str, stored: str, args: Sequence[str]) -> Conflict 
     flag = FLAGS[engine]["kv_cache_dtype"][0]
     want = KV_WRITTEN.get(engine, "fp8") if stored == "fp8" else "(none)"
     return Conflict("kv_cache_dtype", use.index, use.flag, use.value, flag, want)
+
+
+_DOCKER_HUB = ("docker.io/library/", "docker.io/", "index.docker.io/", "registry-1.docker.io/")
+
+
+def image_repository(image: str) -> str:
+    """The repository of an image reference, without tag, digest or Docker Hub's host:
+    'docker.io/vllm/vllm-openai:v0.11.0' -> 'vllm/vllm-openai'."""
+    ref = image.strip().lower().split("@", 1)[0]
+    head, _, last = ref.rpartition("/")
+    last = last.split(":", 1)[0]
+    repo = f"{head}/{last}" if head else last
+    for prefix in _DOCKER_HUB:
+        if repo.startswith(prefix):
+            return repo[len(prefix):]
+    return repo
+
+
+def image_engine(image: str) -> str | None:
+    """The engine whose server ``image`` ships (:data:`IMAGES`), None for any other image."""
+    repo = image_repository(image)
+    return next((e for e, repos in IMAGES.items() if repo in repos), None)
+
+
+def args_engine(argv: Sequence[str]) -> str | None:
+    """The engine a container's command and args start: its launcher words
+    (``python3 -m sglang.launch_server``, ``trtllm-serve``, ``vllm serve``,
+    ``text-generation-launcher``), else the one engine whose own flags they use; None when they
+    name none or several."""
+    words = [str(w) for w in argv]
+    for i, w in enumerate(words):
+        base = w.rsplit("/", 1)[-1]
+        if base == "sglang.launch_server" or base.startswith("sglang.launch_server"):
+            return "sglang"
+        if base == "trtllm-serve":
+            return "trtllm"
+        if base == "text-generation-launcher":
+            return "tgi"
+        if base == "vllm" and i + 1 < len(words) and words[i + 1] == "serve":
+            return "vllm"
+    own: set[str] = set()
+    for e in ENGINES:
+        others = {f for o in ENGINES if o != e for fl in FLAGS[o].values() for f in fl}
+        mine = {f for fl in FLAGS[e].values() for f in fl} - others
+        if any(w.split("=", 1)[0] in mine for w in words):
+            own.add(e)
+    return own.pop() if len(own) == 1 else None
+
+
+def image_mismatch(engine: str, image: str) -> str | None:
+    """Why ``image`` cannot run ``engine``'s server, or None when it is that engine's image or
+    an image scaleplan does not know."""
+    other = image_engine(image)
+    if other is None or other == engine:
+        return None
+    return (
+        f"{image} is the {other} image ({_ENTRYPOINT[other]}), so a {engine} server cannot start "
+        f"in it: every pod would crash-loop"
+    )
+
+
+def engine_image(engine: str) -> str:
+    """The image repository to name in a fix for ``engine`` ('lmsysorg/sglang:<version>')."""
+    return f"{IMAGES[engine][0]}:<version>"

@@ -20,6 +20,7 @@ from scaleplan.spec_checks import (
     autoscaler_problems,
     container_problems,
     engine_arg_problems,
+    engine_image_problems,
     metadata_problems,
     routing_problems,
 )
@@ -43,7 +44,8 @@ def plan_problems(plan: Plan) -> list[Problem]:
     k8s = spec.kubernetes
     out = [p.in_plan() for p in metadata_problems(spec.metadata)]
     out += [p.in_plan() for p in container_problems(k8s)]
-    out += [p.in_plan() for p in engine_arg_problems(spec.model, k8s)]
+    engine = engine_image_problems(spec.model, k8s) + engine_arg_problems(spec.model, k8s)
+    out += [p.in_plan() for p in engine]
     out += safety.text_problems(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
     out += [p.in_plan() for p in routing_problems(k8s) + autoscaler_problems(k8s)]
     out += _allocation_problems(plan)
