@@ -14,6 +14,7 @@ from scaleplan.catalog.model import Catalog
 from scaleplan.errors import Problem
 from scaleplan.names import REGION_STYLES, did_you_mean, unknown_hint
 from scaleplan.spec import Spec
+from scaleplan.wording import article
 from scaleplan.yamlio import LineMap, PathKey
 
 _GLOB = "*?["
@@ -41,7 +42,7 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
         hint = unknown_hint(region, ours, "regions", "see `scaleplan catalog list --provider " + ",".join(pl.providers) + "`")
         if elsewhere:  # the other cloud's name, and only a close name of ours (not our list)
             close = did_you_mean(region, ours)
-            hint = f"it is a {'/'.join(elsewhere)} region name; placement.providers is [{', '.join(pl.providers)}]" + (f"; {close}" if close else "")
+            hint = f"it is {article('/'.join(elsewhere))} region name; placement.providers is [{', '.join(pl.providers)}]" + (f"; {close}" if close else "")
         problems.append(Problem(f"placement.regions[{i}]", f"unknown region {region!r} for providers {', '.join(pl.providers)}", hint=hint, line=at(("placement", "regions", i))))
     names = catalog.accelerator_names()
     for i, name in enumerate(pl.accelerators):

@@ -204,8 +204,8 @@ def _file_ref(v: str) -> str:
 class RequestClass(_Model):
     name: str = Field(description="Class name; matches `request_class` in the profile's measurements.")
     share: float = Field(gt=0, le=1, description="Share of requests in this class; shares sum to 1.")
-    input_tokens: int | None = Field(default=None, ge=1, description="Typical prompt length (documentation; LLM services).")
-    output_tokens: int | None = Field(default=None, ge=1, description="Typical completion length (documentation; LLM services).")
+    input_tokens: int | None = Field(default=None, ge=1, description="Prompt length in tokens of the class's requests. With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")
+    output_tokens: int | None = Field(default=None, ge=1, description="Completion length in tokens of the class's requests. With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")
 
 
 class Traffic(_Model):

@@ -56,6 +56,14 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
     }
 
 
+def ok_line(result: dict[str, Any]) -> str:
+    """The summary of a valid spec: 'ok (chat: 1 profile point on 1 accelerator)'."""
+    from scaleplan.wording import counted
+
+    points = counted(result["measurements"], "profile point")
+    return f"ok ({result['name']}: {points} on {counted(result['accelerators'], 'accelerator')})"
+
+
 def _check_model(spec: Spec, file: str, lines: LineMap, catalog: Catalog | None) -> list[Problem]:
     """What optimize refuses about ``model.architecture`` before it sizes anything: a preset or
     config.json it cannot read, settings the model does not take, a ``model.dtype`` (or

@@ -187,7 +187,7 @@ def test_unreadable_file(cli, tmp_path: Path) -> None:
 
 def test_good_spec_validates(cli) -> None:
     result = cli(["validate", str(GOOD)])
-    assert "ok (resnet50: 3 profile points, 2 accelerators)" in result.stdout
+    assert "ok (resnet50: 3 profile points on 2 accelerators)" in result.stdout
     assert result.stderr == ""
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator, Catalog, InstanceRow
 from scaleplan.errors import OptionError, Problem, option_error
+from scaleplan.wording import article
 
 SORT_KEYS = ("price", "gpu-price", "gpu-memory", "name", "region")
 
@@ -49,7 +50,7 @@ def filter_problems(
     for reg in regions:
         if reg not in ours:
             elsewhere = sorted({r.provider for r in catalog.rows if r.region == reg})
-            hint = f"it is a {'/'.join(elsewhere)} region" if elsewhere else unknown_hint(reg, ours, "regions", "see `scaleplan catalog list --sort region`")
+            hint = f"it is {article('/'.join(elsewhere))} region" if elsewhere else unknown_hint(reg, ours, "regions", "see `scaleplan catalog list --sort region`")
             problems.append(Problem("--region", f"unknown region {reg!r}" + (f" for {', '.join(providers)}" if providers else ""), hint=hint))
     for a in accelerators:
         if catalog.resolve(a) is None:

@@ -32,11 +32,11 @@ def validate(
 ) -> None:
     """Check a spec, the files it references and its names against the catalogs; report every problem at once (exit 3 if any). Runs every check optimize runs before solving."""
     with handle_errors():
-        from scaleplan.validate import validate_spec_file
+        from scaleplan.validate import ok_line, validate_spec_file
 
         result = validate_spec_file(spec, list(catalog or []))
         if json_out:
             emit_json(result)
         else:
             warn(result["warnings"])
-            print_lines([f"{spec}: ok ({result['name']}: {result['measurements']} profile points, {result['accelerators']} accelerators)"])
+            print_lines([f"{spec}: {ok_line(result)}"])

@@ -260,8 +260,9 @@ def memory_plan(
         usable = f"{settings.gpu_memory_utilization:g} x {gpu_memory_gib:g} = {budget:.1f} GiB usable - {weights:.1f} weights - {reserve:.1f} reserve"
     if weights + reserve >= (gpu_memory_gib if settings.fraction_of_free else budget):
         raise Refusal(
-            f"{shape} does not fit: weights need {weights:.1f} GiB per GPU "
-            f"({weight_bytes(arch, dtype) / GIB:.1f} GiB / {tp * pp} GPUs) + {reserve:.1f} GiB runtime reserve, "
+            f"{shape} does not fit: weights need {weights:.1f} GiB per GPU"
+            + (f" ({weight_bytes(arch, dtype) / GIB:.1f} GiB / {tp * pp} GPUs)" if tp * pp > 1 else "")
+            + f" + {reserve:.1f} GiB runtime reserve, "
             f"but {settings.gpu_memory_utilization:g} x {gpu_memory_gib:g} GiB = {budget:.1f} GiB is usable"
         )
     per_tok = kv_bytes_per_token_per_gpu(arch, kv_dtype, tp, pp)

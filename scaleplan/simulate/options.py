@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from scaleplan.errors import OptionError, input_error
+from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from scaleplan.plan import Plan
@@ -108,7 +109,8 @@ def select_windows(text: str, nwin: int, rps: tuple[float, ...]) -> tuple[int, .
         how = "use all, peak, a window number, a range such as 8-18, or a comma list"
         raise OptionError(f"cannot read {text!r} ({how})", option="--windows") from None
     if not out or any(w < 0 or w >= nwin for w in out):
-        message = f"{text!r} selects windows outside 0..{nwin - 1} (the plan has {nwin} windows)"
+        has = counted(nwin, "window")
+        message = f"{text!r} selects windows outside 0..{nwin - 1} (the plan has {has})"
         raise OptionError(message, option="--windows")
     return tuple(dict.fromkeys(out))
 

@@ -1,0 +1,18 @@
+"""Small grammar for messages: a count with its noun in the right number, a noun's article.
+One place, so that no message reads '1 GPUs' or 'a aws region'."""
+
+from __future__ import annotations
+
+
+def counted(n: int, noun: str, nouns: str | None = None) -> str:
+    """``n`` (thousands separated) and ``noun``, plural (``nouns``, else ``noun`` + 's')
+    unless ``n`` is 1: '1 GPU', '2 GPUs', '1,324 replicas'."""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+
+
+def article(word: str) -> str:
+    """``word`` with 'a' or 'an' by how it is said: its first vowel, or an acronym's first
+    letter ('an aws', 'a gcp', 'an H100', 'a T4', 'an SLO')."""
+    acronym = word[:1].isupper() and (word[1:2].isupper() or word[1:2].isdigit())
+    vowel = word[:1] in "FHLMNRSX" if acronym else word[:1].lower() in "aeio"
+    return f"{'an' if vowel or word[:1] in 'AEIO' else 'a'} {word}"
