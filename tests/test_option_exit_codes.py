@@ -71,7 +71,9 @@ def test_an_option_against_an_input_file_stays_invalid_input(  # type: ignore[no
         doc.pop(key)
     (tmp_path / "r.json").write_text(json.dumps(doc))
     res = cli(["profile", "import", str(tmp_path / "r.json")], exit_code=3)
-    assert "do not say which accelerator" in " ".join(res.stderr.split())
+    said = " ".join(res.stderr.split())
+    named = f"{tmp_path / 'r.json'}: --accelerator: the result file does not say"
+    assert f"{named} which accelerator" in said, said
     # the spec's fp8 on --accelerators A10G: the file's dtype decides (--dtype fp8 -a A10G: 2)
     moe = str(ROOT / "examples" / "llm-moe" / "spec.yaml")
     res = cli(["profile", "llm", "--spec", moe, "-a", "A10G"], exit_code=3)

@@ -139,7 +139,8 @@ def test_import_sweep_and_failures(tmp_path: Path, cli) -> None:
     assert "every request failed" in r.stderr
     assert len(yaml.safe_load(r.stdout)["measurements"]) == 1
     r = cli(["profile", "import", files[1], "--accelerator", "L4"], exit_code=3)
-    assert "every request failed" in r.stderr
+    # the file named (UX review 3, #17: 'no successful run in the given file(s)' named none)
+    assert f"{files[1]}: no successful run: every request failed" in " ".join(r.stderr.split())
     r = cli(["profile", "import", files[0]], exit_code=3)
     assert "--accelerator" in r.stderr
     r = cli(["profile", "import", files[0], "--accelerator", "Z9"], exit_code=2)

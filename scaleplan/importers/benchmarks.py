@@ -346,7 +346,9 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
     if fmt in ("melange", "aibrix"):
         return _melange(files, fmt, accelerator, gpus, name)
     if accelerator is None:
-        raise InputError(None, [Problem("--accelerator", "the result files do not say which accelerator served the benchmark", hint="pass --accelerator, e.g. --accelerator H100 (and --gpus for tensor parallel)")])
+        # the option the file's content asks for: exit 3, naming the file(s) (docs/cli.md)
+        said = "the result file does not" if len(files) == 1 else "the result files do not"
+        raise InputError(", ".join(files), [Problem("--accelerator", f"{said} say which accelerator served the benchmark", hint="pass --accelerator, e.g. --accelerator H100 (and --gpus for tensor parallel)")])
     acc = normalize_accelerator(accelerator)
     from scaleplan.catalog.files import accelerator_catalog
 
@@ -379,7 +381,9 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
         if mn:
             models.append(mn)
     if not points:
-        raise ProfileError(files[0], message="no successful run in the given file(s): every request failed", hint="import result files of runs that completed requests")
+        where = "" if len(files) == 1 else f"in any of the {len(files)} files"
+        problem = Problem("", f"no successful run{where and ' ' + where}: every request failed", hint="import result files of runs that completed requests")
+        raise ProfileError(", ".join(files), [problem])
     model = name or (models[0] if models else Path(files[0]).stem)
     return (
         make_profile(
