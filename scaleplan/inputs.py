@@ -279,10 +279,13 @@ def optimize_inputs(
     catalogs: Sequence[str],
     observed: str | None,
     out: str | None,
+    force: bool = False,
 ) -> tuple[Inputs, ObservedInputs | None, tuple[str, ...]]:
     """``optimize``: ``--out`` checked first (a folder path, before anything is read), then
-    :func:`command_inputs`, and the warnings about them (a catalog whose prices are stale for
-    the spec's providers, :func:`scaleplan.spec_checks.spec_warnings`)."""
+    :func:`command_inputs`; without ``--out`` (and ``--force``), the default folder must not
+    hold another service's plan (:func:`scaleplan.plan_outputs.check_default_out`, before the
+    solve); and the warnings about the inputs (a catalog whose prices are stale for the spec's
+    providers, :func:`scaleplan.spec_checks.spec_warnings`)."""
     from datetime import UTC, datetime
 
     from scaleplan.catalog.freshness import stale_warning
@@ -291,6 +294,10 @@ def optimize_inputs(
     if out is not None:
         check_out_dir(out)
     inp, obs = command_inputs(spec, melange, catalogs, observed)
+    if out is None and not force:
+        from scaleplan.plan_outputs import check_default_out, default_out_dir
+
+        check_default_out(default_out_dir(inp.source), inp.spec.metadata.name)
     from scaleplan.spec_checks import spec_warnings
 
     stale = stale_warning(inp.catalog, datetime.now(UTC), providers=inp.spec.placement.providers)

@@ -113,6 +113,45 @@ def write_plan_outputs(
     )
 
 
+def default_out_dir(source: str) -> Path:
+    """``optimize``'s output folder without ``--out``: ``out`` next to the spec (or Mélange
+    config)."""
+    return Path(source).parent / "out"
+
+
+def check_default_out(out_dir: Path, name: str) -> None:
+    """Refuse (exit 3) to write service ``name``'s plan into the default folder ``out_dir``
+    when the plan already there is another service's (its ``metadata.name``): two specs in one
+    folder share the default ``out/``, and the second would silently replace the first's plan
+    and manifests. The same name (a re-plan) is allowed; so is an unreadable plan (its changes
+    are not shown, with a warning) and any folder given with ``--out``, or ``--force``."""
+    plan_file = out_dir / "plan.yaml"
+    if not plan_file.is_file():
+        return
+    from scaleplan.yamlio import load_yaml
+
+    try:
+        data = load_yaml(plan_file, what="plan").data
+    except InputError:
+        return
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    other = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(other, str) or other == name:
+        return
+    raise InputError(
+        str(plan_file),
+        [
+            Problem(
+                "metadata.name",
+                f"the default output folder {out_dir} holds the plan of service {other!r}, "
+                f"not {name!r}: writing there would replace its plan.yaml and manifests",
+                hint=f"pass --out for this service (e.g. --out {out_dir.parent / f'out-{name}'}), "
+                "or --force to replace the other service's plan",
+            )
+        ],
+    )
+
+
 def write_solved(
     plan: Plan,
     inp: Inputs,
@@ -129,7 +168,7 @@ def write_solved(
         from scaleplan.observe.replan import label_plan
 
         plan = label_plan(plan, obs.labels)
-    out_dir = Path(out) if out is not None else Path(inp.source).parent / "out"
+    out_dir = Path(out) if out is not None else default_out_dir(inp.source)
     wrote = write_plan_outputs(
         out_dir, plan, inp.catalog, manifests=manifests, spec_file=spec_file, spec_lines=inp.lines
     )

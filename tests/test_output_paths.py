@@ -151,3 +151,44 @@ def test_a_folder_that_cannot_be_written_keeps_the_real_reason(tmp_path: Path) -
     assert "Permission denied" in str(denied) and "folder, not a file" not in str(denied)
     isdir = cannot_write_error(tmp_path, IsADirectoryError(errno.EISDIR, "Is a directory"))
     assert "it is a folder, not a file" in str(isdir)
+
+
+def _two_specs_one_folder(tmp_path: Path) -> Path:
+    """examples/llm-chat copied into ``tmp_path``, and ``tmp_path/out/plan.yaml`` written by
+    another service (a plan's header is all the check reads)."""
+    import shutil
+
+    for name in ("spec.yaml", "profile.yaml"):
+        shutil.copy(ROOT / "examples" / "llm-chat" / name, tmp_path / name)
+    (tmp_path / "out" / "manifests").mkdir(parents=True)
+    other = "apiVersion: scaleplan/v1\nkind: Plan\nmetadata:\n  name: rag70b\n"
+    (tmp_path / "out" / "plan.yaml").write_text(other)
+    return tmp_path / "spec.yaml"
+
+
+def test_default_out_of_another_service_is_refused_before_solving(cli, tmp_path: Path) -> None:
+    """UX review 3, #8: two specs in one folder both wrote the default out/, and the second
+    silently replaced the first service's plan and manifests."""
+    spec = _two_specs_one_folder(tmp_path)
+    before = (tmp_path / "out" / "plan.yaml").read_text()
+    r = cli(["optimize", str(spec), "--no-alternatives"], exit_code=3)
+    out = tmp_path / "out"
+    want = f"error: {out / 'plan.yaml'}: metadata.name: the default output folder {out} holds"
+    assert f"{want} the plan of service 'rag70b', not 'chat'" in r.stderr, r.stderr
+    assert f"--out {tmp_path / 'out-chat'}" in r.stderr and "--force" in r.stderr
+    assert (out / "plan.yaml").read_text() == before and not any((out / "manifests").iterdir())
+
+
+def test_default_out_same_service_or_forced_or_given_is_allowed(tmp_path: Path) -> None:
+    from scaleplan.inputs import optimize_inputs
+
+    spec = _two_specs_one_folder(tmp_path)
+    with pytest.raises(InputError, match="holds the plan of service 'rag70b'"):
+        optimize_inputs(str(spec), None, [], None, None)
+    optimize_inputs(str(spec), None, [], None, None, force=True)
+    optimize_inputs(str(spec), None, [], None, str(tmp_path / "out"))  # --out: the user's choice
+    plan = tmp_path / "out" / "plan.yaml"
+    plan.write_text(plan.read_text().replace("rag70b", "chat"))  # a re-plan of the same service
+    optimize_inputs(str(spec), None, [], None, None)
+    plan.write_text("not: [a plan\n")  # unreadable: optimize warns that its changes are not shown
+    optimize_inputs(str(spec), None, [], None, None)

@@ -26,7 +26,8 @@ def optimize(
     spec: Annotated[str | None, typer.Argument(metavar="SPEC", help="Spec file (YAML); or give --melange instead.", show_default=False)] = None,
     catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="Extra catalog file (repeatable); later rows override the shipped ones.")] = None,
     out: Annotated[str | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder for plan.yaml (and manifests/); default: 'out' next to the spec.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object on stdout.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Without --out: write into the default 'out' even when it holds another service's plan.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object on stdout (plan.yaml and manifests are written as without it).")] = False,
     time_limit: Annotated[float, number_option("--time-limit", what="a number of seconds", example="60", min=1.0, max=86400.0, help="Seconds the solver may run in total; past it the best plan found is returned with status 'feasible'.")] = 60.0,
     max_utilization: Annotated[float | None, number_option("--max-utilization", what="a fraction", example="0.8", min=0.01, max=1.0, help="Run each replica at most this busy instead of the queueing model's value; 1.0 turns derating off.")] = None,
     solver: Annotated[SolverChoice, typer.Option("--solver", help="MILP solver: highs (default) or cbc.")] = SolverChoice.highs,
@@ -49,7 +50,7 @@ def optimize(
             from scaleplan.plan_report import plan_json, summary_lines, summary_table
             from scaleplan.solve import SolveOptions
 
-        inp, obs, warnings = optimize_inputs(spec, melange, catalog or [], observed, out)
+        inp, obs, warnings = optimize_inputs(spec, melange, catalog or [], observed, out, force)
         warn(warnings)
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inp.hashes, spec_dir=str(Path(inp.source).parent))
         try:
@@ -68,6 +69,5 @@ def optimize(
         print_lines(summary_lines(plan, wrote.written, wrote.changes, str(wrote.plan_file)))
         if obs is not None:
             from scaleplan.observe.report import replan_lines
-
             print_lines(replan_lines(obs.observed, plan))  # long risk lines wrap at the width
 
