@@ -132,6 +132,8 @@ def summary_lines(
         per_m = f"${plan.cost_per_million_requests:.4f}"
     cost = f"${plan.cost_per_hour:.4f}/h, ${plan.cost_per_month:,.2f}/month"
     lines.append(Line(f"cost: {cost}, {per_m} per million requests"))
+    # a plan out of proportion (scaleplan.solve.sanity) is said again under its cost
+    lines += [Line(f"WARNING: {w}") for w in plan.warnings if w.startswith("out of proportion:")]
     lines += [Line(t) for t in plan.explanation if t.startswith("Average utilization")]
     lines += llm_lines(plan)
     if plan.binding_constraints:

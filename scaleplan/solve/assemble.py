@@ -389,9 +389,11 @@ def assemble_plan(
     explanation: Sequence[str],
     *,
     architecture: dict[str, object] | None = None,
+    sanity: str | None = None,
 ) -> Plan:
     """The hashed plan: costs, demand, allocations, binding constraints, comparison, warnings
-    (and a config.json architecture's facts: ``llm_capacity.architecture_record``)."""
+    (and a config.json architecture's facts: ``llm_capacity.architecture_record``); ``sanity``:
+    the plan-out-of-proportion warning (``scaleplan.solve.sanity``), first."""
     spec, options = pb.spec, pb.options
     alts, baselines = comparison
     mean_rps = sum(rps) / len(rps)
@@ -420,7 +422,7 @@ def assemble_plan(
         binding_constraints=tuple(binding(pb, best, rps)),
         alternatives=tuple(alts),
         baselines=tuple(baselines),
-        warnings=tuple(_warnings(best, allocs, candidate_warnings, gap)),
+        warnings=(*([sanity] if sanity else []), *_warnings(best, allocs, candidate_warnings, gap)),
         explanation=tuple(explanation),
         spec=spec,
         architecture=architecture,

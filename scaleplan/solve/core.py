@@ -32,6 +32,7 @@ from scaleplan.solve.diagnose import (
 from scaleplan.solve.explain import explain
 from scaleplan.solve.milp import SolveStat
 from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
+from scaleplan.solve.sanity import relax_costs, sanity_warning, used_candidates
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.spec import Spec
 
@@ -100,8 +101,9 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     deadline = t0 + options.time_limit
     pb = Problem.of(spec, options)
     cands, diag = build_candidates(spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir)
-    if not cands or diag.unserved_classes:
-        raise InfeasibleError(diagnose_candidates(spec, diag))
+    if not cands or diag.unserved_classes:  # with what relaxing an unreachable SLO costs
+        reasons = diagnose_candidates(spec, diag)
+        raise InfeasibleError(relax_costs(reasons, spec, profile, catalog, rps, options))
     cands = serving_candidates(pb, cands, rps)
     best, runs = _cheapest(pb, cands, rps, deadline)
     solve_seconds = time.perf_counter() - t0
@@ -113,6 +115,8 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
         # command's limit, not one per solve); what does not fit in it is left out
         comparison = compare(pb, cands, diag.unpruned, rps, best, deadline)
     without_survive = spot_loss_cost(pb, cands, rps, deadline)
+    used = used_candidates(best)
+    sanity = sanity_warning(spec, allocs, used, best.cost, profile, catalog, rps, options)
     alt_seconds = time.perf_counter() - t_alt
     util = utilization(pb, best, rps)
     explanation = explain(
@@ -120,7 +124,7 @@ def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[f
     )
     plan = assemble_plan(
         pb, best, rps, window_hours, allocs, comparison, diag.warnings, explanation,
-        architecture=diag.architecture,
+        architecture=diag.architecture, sanity=sanity,
     )
     return SolveResult(
         plan=plan,

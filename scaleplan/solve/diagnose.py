@@ -156,7 +156,10 @@ def _slo_reason(
         f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: "
         f"the best is {acc} at {_fmt_ms(val)} at batch {batch}",
         f"relax {field} to at least {need[metric]} ms, or {faster}",
-        {"class": cls, "accelerator": acc, "metric": metric, "value_ms": val, "batch_size": batch},
+        {
+            "class": cls, "accelerator": acc, "metric": metric, "value_ms": val,
+            "batch_size": batch, "relax_to_ms": need[metric],
+        },
     )
 
 

@@ -42,6 +42,9 @@ class OpPoint:
     latency_at_slo: float
     # the server model used for the derating
     queueing: Literal["discrete", "continuous", "none"] = "continuous"
+    # the SLO metric whose room above the point's own time bounds the queueing wait (and so
+    # max_utilization): slo.ttft_ms when its room is the smaller, else slo.latency_ms
+    wait_bound: Literal["ttft", "latency"] = "latency"
 
 
 def _slo_check(spec: Spec, m: Measurement) -> tuple[float, str, float]:
@@ -106,6 +109,12 @@ def evaluate(
     source: Literal["measured", "estimated", "imported", "scaled", "calibrated"] = (
         "scaled" if scaled else m.source
     )
+    slo = spec.slo
+    ttft_room = (
+        slo.ttft_ms - m.ttft_ms.at(slo.percentile)
+        if slo.ttft_ms is not None and m.ttft_ms is not None
+        else math.inf
+    )
     return OpPoint(
         batch_size=m.batch_size,
         latency=m.latency_ms,
@@ -118,6 +127,7 @@ def evaluate(
         estimated=m.source in ("estimated", "calibrated") or scaled,
         latency_at_slo=lat,
         queueing=queueing,
+        wait_bound="ttft" if ttft_room < slo.latency_ms - lat else "latency",
     )
 
 

@@ -33,6 +33,9 @@ class SolveOptions:
     alternatives: bool = True  # alternatives and baselines (extra solves)
     inputs: InputHashes | None = None
     spec_dir: str | None = None  # resolves a model.architecture config.json path
+    # a plan out of proportion, or an SLO no shape meets, is solved again at relaxed values of
+    # the SLO field behind it to say what they cost (scaleplan.solve.sanity, a few seconds)
+    relax: bool = True
 
 
 @dataclass(frozen=True)

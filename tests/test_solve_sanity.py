@@ -1,0 +1,137 @@
+"""Plans out of proportion (scaleplan.solve.sanity): a loud warning with what relaxing the SLO
+costs, solved; and the infeasibility hint's relax value with its cost (UX review 3, #3).
+
+The spec is the review's: Llama-3.1-8B chat on GKE us-central1 (L4/T4/A100), two classes,
+20 rps, n+1, spot <= 30 %. At p95 TTFT 93 ms (the value the old hint named) it solved to
+1,324 TP8 replicas at one sequence each, $31,644.83/h, without a word.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from scaleplan.errors import InfeasibleError
+from scaleplan.inputs import load_inputs
+from scaleplan.plan import Plan
+from scaleplan.solve import SolveOptions, solve
+from scaleplan.solve.sanity import REGION_GPUS, nice_up
+
+SPEC = """\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata:
+  name: chat8b
+model:
+  profile: profile.yaml
+  architecture: llama-3.1-8b
+  dtype: bf16
+  engine: vllm
+  source: {uri: meta-llama/Llama-3.1-8B-Instruct, secret: hf-token}
+traffic:
+  peak_rps: 20
+  headroom: 0.2
+  classes:
+    - {name: chat, share: 0.9, input_tokens: 800, output_tokens: 300}
+    - {name: summarize, share: 0.1, input_tokens: 3000, output_tokens: 200}
+slo:
+  percentile: 95
+  latency_ms: 30000
+  ttft_ms: TTFT
+  tpot_ms: 50
+placement:
+  regions: [us-central1]
+  accelerators: [L4, T4, A100]
+  spot: {allowed: true, max_fraction: 0.3}
+  redundancy: n+1
+QUOTAS
+kubernetes:
+  namespace: llm
+  image: vllm/vllm-openai:v0.11.0
+  port: 8000
+  flavor: gke
+"""
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The spec profiled once by ``profile llm --spec`` (as the review did)."""
+    from typer.testing import CliRunner
+
+    from scaleplan.cli import app
+
+    d = tmp_path_factory.mktemp("sanity")
+    (d / "base.yaml").write_text(
+        SPEC.replace("TTFT", "800").replace("QUOTAS\n", ""), encoding="utf-8"
+    )
+    r = CliRunner().invoke(
+        app, ["profile", "llm", "--spec", str(d / "base.yaml"), "--out", str(d / "profile.yaml")]
+    )
+    assert r.exit_code == 0, r.stderr
+    return d
+
+
+def _solve(folder: Path, ttft: float, quotas: str = "", relax: bool = True) -> Plan:
+    path = folder / f"t{ttft:g}{'q' if quotas else ''}.yaml"
+    path.write_text(SPEC.replace("TTFT", f"{ttft:g}").replace("QUOTAS\n", quotas), encoding="utf-8")
+    inp = load_inputs(str(path))
+    opts = SolveOptions(alternatives=False, time_limit=30, spec_dir=str(folder), relax=relax)
+    return solve(inp.spec, inp.profile, inp.catalog, options=opts).plan
+
+
+def _reps(plan: Plan) -> int:
+    return sum(a.replicas for a in plan.allocations)
+
+
+def test_a_plan_out_of_proportion_warns_with_the_solved_cost_of_relaxing(folder: Path) -> None:
+    plan = _solve(folder, 93)
+    assert plan.cost_per_hour == pytest.approx(31644.829, abs=0.01)  # the review's plan
+    w = plan.warnings[0]  # first, loud
+    assert w.startswith("out of proportion: 1,324 replicas, $31,644.83/h")
+    assert "at most 5% busy (p95 TTFT 93 ms" in w
+    assert "runs 1 sequence(s) at a time where its KV cache holds 671" in w
+    assert f"10,592 A100 GPUs in gcp/us-central1, more than the {REGION_GPUS}" in w
+    # the relaxed values' figures are the solver's: solve them again and compare
+    ladder = re.findall(
+        r"at (\d+) ms: ([\d,]+) replicas, \$([\d,]+)/h", w.split("Relax slo.ttft_ms (solved): ")[1]
+    )
+    assert [v for v, _, _ in ladder] == ["140", "190", "560"]
+    for v, reps, cost in ladder:
+        again = _solve(folder, float(v), relax=False)
+        assert _reps(again) == int(reps.replace(",", ""))
+        assert round(again.cost_per_hour) == int(cost.replace(",", ""))
+    assert _reps(_solve(folder, 190, relax=False)) == 51  # sane: 408 A100s, each >= 10 % busy
+
+
+def test_a_plan_in_proportion_has_no_such_warning(folder: Path) -> None:
+    plan = _solve(folder, 800)
+    assert not any(w.startswith("out of proportion") for w in plan.warnings)
+    assert _reps(plan) == 6
+
+
+def test_a_declared_quota_silences_the_region_finding_only(folder: Path) -> None:
+    quotas = "  quotas:\n    - {provider: gcp, region: us-central1, max_gpus: 20000}\n"
+    w = _solve(folder, 93, quotas, relax=False).warnings[0]
+    assert w.startswith("out of proportion: 1,324 replicas")
+    assert "at most 5% busy" in w and "A100 GPUs in gcp/us-central1" not in w
+    assert "Relax" not in w  # relax=False: no ladder
+
+
+def test_the_infeasible_hint_says_what_the_value_it_names_costs(folder: Path) -> None:
+    with pytest.raises(InfeasibleError) as ei:
+        _solve(folder, 20)
+    fix = ei.value.reasons[0].fix
+    # it named 93 ms alone, where the plan is 1,324 replicas at $31,645/h
+    assert fix.startswith(
+        "relax slo.ttft_ms to at least 93 ms (at 93 ms: 1,324 replicas, $31,645/h, each replica "
+        "at most 5% busy; at 190 ms: 51 replicas, $1,224/h; at 560 ms: 4 replicas, $52/h), or "
+    )
+    with pytest.raises(InfeasibleError) as plain:
+        _solve(folder, 20, relax=False)
+    assert plain.value.reasons[0].fix.startswith("relax slo.ttft_ms to at least 93 ms, or ")
+
+
+def test_nice_up() -> None:
+    assert [nice_up(v) for v in (139.5, 186, 744, 93, 0.123)] == [140, 190, 750, 93, 0.13]
