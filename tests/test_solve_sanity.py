@@ -73,11 +73,15 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def _solve(folder: Path, ttft: float, quotas: str = "", relax: bool = True) -> Plan:
+def _solve(
+    folder: Path, ttft: float, quotas: str = "", relax: bool = True, util: float | None = None
+) -> Plan:
     path = folder / f"t{ttft:g}{'q' if quotas else ''}.yaml"
     path.write_text(SPEC.replace("TTFT", f"{ttft:g}").replace("QUOTAS\n", quotas), encoding="utf-8")
     inp = load_inputs(str(path))
-    opts = SolveOptions(alternatives=False, time_limit=30, spec_dir=str(folder), relax=relax)
+    opts = SolveOptions(
+        alternatives=False, time_limit=30, spec_dir=str(folder), relax=relax, max_utilization=util
+    )
     return solve(inp.spec, inp.profile, inp.catalog, options=opts).plan
 
 
@@ -135,3 +139,10 @@ def test_the_infeasible_hint_says_what_the_value_it_names_costs(folder: Path) ->
 
 def test_nice_up() -> None:
     assert [nice_up(v) for v in (139.5, 186, 744, 93, 0.123)] == [140, 190, 750, 93, 0.13]
+
+
+def test_a_utilization_the_user_sets_is_not_blamed_on_the_slo(folder: Path) -> None:
+    """--max-utilization 0.05 at TTFT 800 ms: 5 % busy is the user's choice, not the SLO's."""
+    plan = _solve(folder, 800, util=0.05, relax=False)
+    assert all(a.operating_point.max_utilization == 0.05 for a in plan.allocations)
+    assert not any("busy" in w for w in plan.warnings)

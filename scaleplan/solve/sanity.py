@@ -105,14 +105,16 @@ def findings(
     out: list[str] = []
     metric: str | None = None
     pct = spec.slo.percentile
+    # the queueing model's derating only: --max-utilization (queueing "none") is the user's
     low = [
-        (a, c)
+        (a, pt)
         for a, c in zip(allocs, used, strict=True)
         if a.operating_point.max_utilization < LOW_UTILIZATION
+        and (pt := c.point(a.operating_point.request_class or "") or c.points[0][1]).queueing
+        != "none"
     ]
     if low:
-        a, c = min(low, key=lambda ac: ac[0].operating_point.max_utilization)
-        pt = c.point(a.operating_point.request_class or "") or c.points[0][1]
+        a, pt = min(low, key=lambda ap: ap[0].operating_point.max_utilization)
         metric = pt.wait_bound
         limit = spec.slo.ttft_ms if metric == "ttft" else spec.slo.latency_ms
         name = "TTFT" if metric == "ttft" else "latency"
