@@ -140,3 +140,27 @@ def test_a_closed_stdout_keeps_the_verdicts_exit_code(plan_file: Path, tmp_path:
     extra = ["--json"] if as_json else []
     assert _closed_stdout("simulate", str(plan_file), "--duration", "10", *extra) == 0
     assert _closed_stdout("simulate", str(tight), "--duration", "20", "--replica-delta", "-1", *extra) == 1
+
+
+def test_a_spot_loss_says_whether_the_plan_claims_to_survive_it(cli, tmp_path: Path) -> None:
+    """--fail spot ended 'redundancy 'n+1' claim tested', though n+1 claims one node's loss,
+    not all spot's (UX review 3, #18): the line says a spot loss was tested and whether
+    placement.spot.survive_loss claims it; --json's claim_tested follows."""
+    src = Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml"
+    args = ["simulate", "--fail", "spot", "--duration", "600", "--seed", "1"]
+    off = cli([*args, str(src)], exit_code=None)
+    assert off.exit_code in (0, 1), off.stderr
+    said = " ".join(off.stdout.split())
+    assert "spot loss tested (placement.spot.survive_loss is off: not claimed)" in said, said
+    assert "'n+1' claim tested" not in said
+    on = tmp_path / "plan.yaml"
+    text = src.read_text()
+    spot = "      max_fraction: 0.5\n"
+    on.write_text(text.replace(spot, spot + "      survive_loss: true\n", 1))
+    res = cli([*args, str(on)], exit_code=None)
+    said = " ".join(res.stdout.split())
+    assert "spot loss tested (placement.spot.survive_loss claims to survive it)" in said, said
+    data = json.loads(cli([*args, str(on), "--json"], exit_code=None).stdout)
+    assert data["failure"]["claim_tested"] is True
+    data = json.loads(cli([*args, str(src), "--json"], exit_code=None).stdout)
+    assert data["failure"]["claim_tested"] is False

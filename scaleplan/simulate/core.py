@@ -30,6 +30,7 @@ from scaleplan.simulate.failures import (
     outage_attainment,
     place_failure,
     recovery,
+    survives_spot_loss,
 )
 from scaleplan.simulate.layout import (
     Segment,
@@ -422,6 +423,7 @@ def _failure_stats(
         static_weight_failures=int((served.static_dropped & after).sum()),
         attainment_after=v.attainment_after,
         latency_after_ms=latency_stats(out.lat_ms[after & out.done]),
-        redundancy=red, claim_tested=claim_tested(event.mode, red), holds=v.holds,
+        redundancy=red, claim_tested=claim_tested(event.mode, red, survives_spot_loss(plan)),
+        holds=v.holds,
         requests_during=v.requests_during, attainment_during=v.attainment_during,
     )

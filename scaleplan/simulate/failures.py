@@ -151,9 +151,31 @@ def outage_attainment(
     return OutageAttainment(n_after, att_after, n_during, att_during, holds)
 
 
-def claim_tested(mode: Failure, redundancy: str) -> bool:
-    """Whether the spec's ``placement.redundancy`` claims to survive this failure."""
-    return (mode == "node" and redundancy in ("n+1", "zone")) or (mode == "zone" and redundancy == "zone") or mode == "spot"
+def claim_tested(mode: Failure, redundancy: str, survive_loss: bool = False) -> bool:
+    """Whether the spec claims to survive this failure: ``placement.redundancy`` a node's or a
+    zone's loss, ``placement.spot.survive_loss`` (``survive_loss``) the loss of all spot."""
+    if mode == "spot":
+        return survive_loss
+    return (mode == "node" and redundancy in ("n+1", "zone")) or (mode == "zone" and redundancy == "zone")
+
+
+def survives_spot_loss(plan: Plan) -> bool:
+    """The plan's spec claims to survive the loss of all spot (``spot.allowed`` and
+    ``spot.survive_loss``: without spot the field has no effect)."""
+    spot = plan.spec.placement.spot
+    return bool(spot.allowed and spot.survive_loss)
+
+
+def claim_said(mode: str, redundancy: str, claimed: bool) -> str:
+    """What the failure tested and whether the plan claims to survive it (the report's last
+    words after 'holds' / 'FAILS')."""
+    if mode == "spot":
+        if claimed:
+            return "spot loss tested (placement.spot.survive_loss claims to survive it)"
+        return "spot loss tested (placement.spot.survive_loss is off: not claimed)"
+    if claimed:
+        return f"redundancy '{redundancy}' claim tested"
+    return f"redundancy '{redundancy}' does not claim to survive this"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from scaleplan.plan import Plan
 from scaleplan.simulate import llm_engine as eng
-from scaleplan.simulate.failures import Failure, claim_tested, outage_attainment
+from scaleplan.simulate.failures import Failure, claim_tested, outage_attainment, survives_spot_loss
 from scaleplan.simulate.layout import Segment, segment_of
 from scaleplan.simulate.llm_results import (
     LlmAllocStats,
@@ -179,6 +179,6 @@ def failure_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, 
         replacement_s=rep.delay_s, replacement_basis=rep.basis, back_at_s=rep.at_s + rep.delay_s,
         requests_after=v.requests_after, failed_requests=int((res.outcome == eng.FAILED).sum()),
         attainment_after=v.attainment_after, redundancy=red,
-        claim_tested=claim_tested(rep.mode, red),
+        claim_tested=claim_tested(rep.mode, red, survives_spot_loss(plan)),
         holds=v.holds, requests_during=v.requests_during, attainment_during=v.attainment_during,
     )

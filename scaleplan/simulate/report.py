@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from scaleplan.extras import missing
+from scaleplan.simulate.failures import claim_said
 from scaleplan.simulate.llm_results import LlmSimResult
 from scaleplan.simulate.results import FailureVerdict, SimResult
 
@@ -203,7 +204,7 @@ def renderables(res: SimResult) -> list[RenderableType]:
     if res.failure is not None:
         f = res.failure
         lost = ", ".join(f"{k} x{v}" for k, v in f.lost.items()) or "nothing"
-        claim = f"redundancy '{f.redundancy}' claim tested" if f.claim_tested else f"redundancy '{f.redundancy}' does not claim to survive this"
+        claim = claim_said(f.mode, f.redundancy, f.claim_tested)
         out.append(Text(
             f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost};"
             f" replacements serve {_back(f)}; {f.failed_requests} requests lost"
@@ -352,7 +353,7 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     if res.failure is not None:
         f = res.failure
         lost = ", ".join(f"{k} x{v}" for k, v in f.lost.items()) or "nothing"
-        claim = f"redundancy '{f.redundancy}' claim tested" if f.claim_tested else f"redundancy '{f.redundancy}' does not claim to survive this"
+        claim = claim_said(f.mode, f.redundancy, f.claim_tested)
         out.append(Text(
             f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost};"
             f" replacements serve {_back(f)}; "
