@@ -39,6 +39,13 @@ USAGE = [  # (command line, the option named, a fragment of the message)
     (["profile", F, "--device", "cpu", "--dtype", "int3"], "--dtype", "'int3' is not supported"),
     (["profile", f"{URL}/v1/completions", "--header", "x"], "--header", "expected 'Name: value'"),
     (["profile", f"{URL}/predict", "--openai"], "--openai", "is not a /v1/completions"),
+    # an option of the other kind of TARGET was silently ignored (exit 0, or 5 unreachable)
+    (["profile", F, "--concurrency", "4"], "--concurrency", "does not apply to a model"),
+    (["profile", F, "--header", "A: b", "--seed", "3"], "--header", "--header, --seed do not"),
+    (["profile", f"{URL}/x", "--device", "cpu"], "--device", "not apply to an HTTP endpoint"),
+    (["profile", f"{URL}/x", "--batch-sizes=1,2"], "--batch-sizes", "not apply to an HTTP"),
+    (["profile", f"{URL}/x", "--max-tokens", "5"], "--max-tokens", "to --openai requests only"),
+    (["profile", f"{URL}/x", "--rate", "1", "--concurrency", "2"], "--rate", "not both"),
     ([*EST, "--gpu-dtype", "fp5"], "--gpu-dtype", "unknown dtype 'fp5'"),
     ([*EST, "--compute-efficiency", "2"], "--compute-efficiency", "not a fraction of peak"),
     ([*EST[:3], "-a", "Z9000"], "--accelerators", "unknown accelerator 'Z9000'"),

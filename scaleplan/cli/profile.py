@@ -147,14 +147,15 @@ def run(
     """Measure TARGET: latency percentiles, throughput and peak memory per device and batch size (or per concurrency for endpoints)."""
     with handle_errors():
         from scaleplan.profile.build import run_info
+        from scaleplan.profile.run_options import check_run_options, is_endpoint
 
         info = run_info(argv(ctx))
-        if slo_percentile not in (50, 90, 95, 99):
-            raise typer.BadParameter("must be 50, 90, 95 or 99", param_hint="--slo-percentile")
+        check_run_options(target, argv(ctx), slo_percentile=slo_percentile,
+                          concurrency=concurrency, rate=rate)
         if emit_jobs is not None:
             _emit_jobs(target, emit_jobs, accelerators, image, namespace, gpus, ctx, json_out=json_out)
             return
-        if target.lower().startswith(("http://", "https://")):
+        if is_endpoint(target):
             from scaleplan.extras import require
 
             require("aiohttp", "profiling an HTTP endpoint")
@@ -190,8 +191,6 @@ def _run_endpoint(target: str, *, out: str, json_out: bool, info: RunInfo, paylo
     from scaleplan.profile.endpoint import EndpointOptions, load_payload, parse_headers
     from scaleplan.profile.run import measure_endpoint
 
-    if concurrency and rate:
-        raise typer.BadParameter("give --concurrency or --rate, not both", param_hint="--rate")
     body = load_payload(payload, openai=openai, url=target, model_name=model_name, max_tokens=max_tokens)
     acc = normalize_accelerator(accelerator) if accelerator else "unknown"
     err = stderr_console()
