@@ -391,7 +391,7 @@ def cannot_write_error(path: str | Path, exc: OSError) -> InputError | ExternalE
         if anc != p and (anc.exists() or anc.is_symlink()) and not anc.is_dir():
             return InputError(str(p), [Problem("", f"cannot write here: {anc} is a file, not a folder", hint="give a path inside a folder")])
     if exc.errno == errno.EISDIR and p.is_dir():  # an output file named like a folder
-        return InputError(str(p), [Problem("", "cannot write here: it is a folder, not a file", hint="give the path of a file (in that folder or elsewhere)")])
+        return InputError(str(p), [Problem("", "is a folder, expected a file path", hint="give the path of a file (in that folder or elsewhere)")])
     return InputError(
         str(p),
         [Problem("", f"cannot write here: {exc.strerror or exc}", hint="choose a writable folder you own (not /proc, not a read-only mount)")],

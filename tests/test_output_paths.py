@@ -138,7 +138,8 @@ def test_a_folder_as_the_output_file_is_named_as_such(cli, tmp_path: Path, comma
 
 def test_a_folder_that_cannot_be_written_keeps_the_real_reason(tmp_path: Path) -> None:
     """A writer that fails inside an existing --out folder (read-only mount, no permission)
-    reports that reason; 'it is a folder, not a file' only answers EISDIR (a file path that
+    reports that reason; 'is a folder, expected a file path' (the words of every command's
+    check of an output file, yamlio.folder_not_file) only answers EISDIR (a file path that
     names an existing folder). Found in review: every failure to write into an --out folder
     read 'it is a folder, not a file' after 03852d1."""
     import errno
@@ -146,11 +147,11 @@ def test_a_folder_that_cannot_be_written_keeps_the_real_reason(tmp_path: Path) -
     from scaleplan.yamlio import cannot_write_error
 
     ro = cannot_write_error(tmp_path, OSError(errno.EROFS, "Read-only file system"))
-    assert "Read-only file system" in str(ro) and "folder, not a file" not in str(ro)
+    assert "Read-only file system" in str(ro) and "is a folder" not in str(ro)
     denied = cannot_write_error(tmp_path, PermissionError(errno.EACCES, "Permission denied"))
-    assert "Permission denied" in str(denied) and "folder, not a file" not in str(denied)
+    assert "Permission denied" in str(denied) and "is a folder" not in str(denied)
     isdir = cannot_write_error(tmp_path, IsADirectoryError(errno.EISDIR, "Is a directory"))
-    assert "it is a folder, not a file" in str(isdir)
+    assert f"{tmp_path}: is a folder, expected a file path" in str(isdir)
 
 
 def _two_specs_one_folder(tmp_path: Path) -> Path:

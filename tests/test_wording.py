@@ -1,5 +1,5 @@
 """One wording per situation in what users read (messages, notes, docs): "folder", never
-"directory"; a thing not used is "X is left out: why", never "skipped, why", "...; left out"
+"directory"; an output file path that is a folder "is a folder, expected a file path"; a thing not used is "X is left out: why", never "skipped, why", "...; left out"
 or "omitted". Scans the string literals of scaleplan/ (docstrings and comments are not read
 by users) and the docs."""
 
@@ -16,6 +16,8 @@ BANNED = {
     "skipped, why": re.compile(r": skipped, "),
     "...; left out": re.compile(r"; left out\b"),
     "omitted": re.compile(r"\bomitted\b", re.IGNORECASE),
+    # an output file path that names a folder: "is a folder, expected a file path"
+    "folder, not a file": re.compile(r"folder, not a file"),
 }
 # literals that are not user-facing words: typer's type names, an OSError's errno text
 ALLOWED = {"directory", "Not a directory"}
