@@ -1,6 +1,7 @@
 """One wording per situation in what users read (messages, notes, docs): "folder", never
-"directory"; an output file path that is a folder "is a folder, expected a file path"; a thing not used is "X is left out: why", never "skipped, why", "...; left out"
-or "omitted". Scans the string literals of scaleplan/ (docstrings and comments are not read
+"directory"; an output file path that is a folder "is a folder, expected a file path"; a
+thing not used is "X is left out: why", never "skipped, why", "...; left out" or
+"omitted". Scans the string literals of scaleplan/ (docstrings and comments are not read
 by users) and the docs."""
 
 from __future__ import annotations
