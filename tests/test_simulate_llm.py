@@ -18,6 +18,7 @@ from scaleplan.simulate.llm_replicas import Point, step_from_points
 from scaleplan.simulate.llm_trace import parse_llm_trace
 
 FORMATS = Path("/work/shared/data/formats")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _one(step: eng.StepTime, inp: int, out: int, *, seqs: int = 8, kv: int = 100_000, budget: int = 4096) -> tuple[float, float]:
@@ -670,3 +671,43 @@ def test_points_at_one_load_are_said_to_be_pessimistic() -> None:
     ), sources
     assert _one_load([Point(1, 512, 128, 50.0, 20.0), Point(16, 512, 128, 90.0, 25.0)]) == ""
     assert _one_load([Point(1, 512, 128, 50.0, 20.0)]) == ""
+
+
+def test_a_trace_of_arrival_times_takes_the_class_mix(cli, tmp_path: Path) -> None:
+    """simulate --help says a trace is one arrival time per line; on an LLM plan that was
+    refused with 'the trace has no a time column (timestamp), ... (columns: 0.0072)' (UX review
+    3, #9). The simulator has the class mix: it draws each request's class and tokens, says so;
+    a CSV without the token columns is refused naming the header an LLM trace needs."""
+    plan = ROOT / "examples" / "llm-chat" / "plan.yaml"
+    times = tmp_path / "times.txt"
+    times.write_text("".join(f"{0.05 * k:.4f}\n" for k in range(300)))
+    res = cli(["simulate", str(plan), "--trace", str(times), "--json"], exit_code=None)
+    assert res.exit_code in (0, 1), res.stderr
+    data = json.loads(res.stdout)
+    assert data["requests"] == 300 and data["lengths"] == "fixed"
+    assert {c["name"] for c in data["classes"]} <= {"short", "medium", "long"}
+    said = " ".join(data["notes"])
+    assert "arrival times only" in said and "drawn by the spec's shares" in said, said
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,foo\n0.1,2\n")
+    err = " ".join(cli(["simulate", str(plan), "--trace", str(bad)], exit_code=3).stderr.split())
+    no = "the trace has no input_tokens or output_tokens column"
+    assert f"{no} (its columns: timestamp, foo)" in err, err
+    assert "header timestamp,input_tokens,output_tokens[,class]" in err, err
+    assert "no a " not in err
+    helped = " ".join(cli(["simulate", "--help"]).stdout.split())
+    assert "timestamp,input_tokens,output_tokens[,class]" in helped
+
+
+def test_trace_requests_without_a_class_are_labelled_trace(cli, tmp_path: Path) -> None:
+    """A vLLM result's requests (no class) were labelled with the spec class nearest in token
+    counts: a 12-token answer read as 'summarize', finishing in 175 ms (UX review 3, #19). They
+    are 'trace', with a note; a request naming a spec class keeps it."""
+    plan = ROOT / "examples" / "llm-chat" / "plan.yaml"
+    t = tmp_path / "t.csv"
+    t.write_text("timestamp,input_tokens,output_tokens,class\n0.1,300,20,\n0.2,256,128,short\n")
+    res = cli(["simulate", str(plan), "--trace", str(t), "--json"], exit_code=None)
+    data = json.loads(res.stdout)
+    assert {c["name"]: c["requests"] for c in data["classes"]} == {"short": 1, "trace": 1}
+    said = " ".join(data["notes"])
+    assert "1 of the trace's requests name no class: they are labelled 'trace'" in said, said

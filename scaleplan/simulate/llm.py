@@ -120,7 +120,8 @@ def simulate_llm(
     )
     steps, sources = steps_for_plan(plan, name, profile_pts=profile_pts, step_override=step_override, source=opts.steps_source)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    wl = from_trace(plan, trace, rng) if trace is not None else generate(
+    drawn = (opts.lengths, opts.length_sigma)
+    wl = from_trace(plan, trace, rng, *drawn) if trace is not None else generate(
         plan, name, rng=rng, windows=windows, duration_s=duration_s, min_per_class=min_requests,
         lengths=opts.lengths, sigma=opts.length_sigma, rate_scale=opts.rate_scale,
         arrivals=opts.arrivals,
@@ -240,7 +241,7 @@ def _report(
     slo = plan.spec.slo
     n = len(wl.times)
     return LlmSimResult(
-        plan=name, plan_hash=plan.metadata.plan_hash, mode="llm", arrivals=wl.kind, routing=routing_desc, lengths=opts.lengths if generated else "trace",
+        plan=name, plan_hash=plan.metadata.plan_hash, mode="llm", arrivals=wl.kind, routing=routing_desc, lengths=opts.lengths if generated or wl.drawn else "trace",
         seed=seed, windows_simulated=tuple(s[2] for s in segs), window_seconds=tuple(s[1] - s[0] for s in segs),
         slo_percentile=o.pct, slo_ttft_ms=slo.ttft_ms, slo_tpot_ms=slo.tpot_ms, slo_e2e_ms=slo.latency_ms, target=o.target,
         requests=n, completed=int(o.ok.sum()), failed=int((res.outcome == eng.FAILED).sum()), rejected=rejected,

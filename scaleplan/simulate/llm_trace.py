@@ -6,6 +6,9 @@ Read formats (docs/simulate.md, "LLM traces"):
   ``arrival_time``, ``t``; seconds) and token counts (``input_tokens`` / ``prompt_tokens`` /
   ``input_len``; ``output_tokens`` / ``completion_tokens`` / ``output_len``), optionally a
   ``class`` column: a gateway log or a request log.
+* One arrival time per line (the request-level simulator's trace, :func:`scaleplan.simulate.
+  arrivals.parse_trace`): no token counts, so each request's class is drawn by the spec's
+  shares and its tokens as ``--lengths`` draws them (``lengths_given`` False).
 * A vLLM serving-benchmark result saved with per-request arrays (``input_lens``,
   ``output_lens``; ``benchmark_serving.py --save-result`` or ``vllm bench serve
   --save-detailed``): the token counts are replayed; it holds no arrival times, so arrivals are
@@ -35,6 +38,10 @@ IN_KEYS = ("input_tokens", "prompt_tokens", "input_len", "input_length", "isl", 
 OUT_KEYS = ("output_tokens", "completion_tokens", "output_len", "output_length", "osl", "num_completion_tokens")
 CLASS_KEYS = ("class", "request_class")
 EPOCH_S = 1e8
+HEADER_HINT = (
+    f"an LLM trace is a CSV with the header {TIME_KEYS[0]},{IN_KEYS[0]},{OUT_KEYS[0]}[,class], "
+    "or one arrival time per line (docs/simulate.md, Arrivals)"
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class LlmTrace:
     classes: tuple[str | None, ...]
     rate: float | None = None  # vLLM result without times: Poisson rate (inf = all at once)
     notes: tuple[str, ...] = ()
+    lengths_given: bool = True  # False: arrival times only (classes and tokens drawn)
 
 
 def _bad(name: str, message: str, hint: str, line: int | None = None) -> InputError:
@@ -77,9 +85,11 @@ def _num(name: str, v: Any, what: str, line: int, *, integer: bool) -> float:
 
 def _rows(name: str, rows: list[tuple[int, dict[str, Any]]], keys: list[str]) -> LlmTrace:
     tk, ik, ok_, ck = _pick(keys, TIME_KEYS), _pick(keys, IN_KEYS), _pick(keys, OUT_KEYS), _pick(keys, CLASS_KEYS)
-    missing = [w for w, k in (("a time column (timestamp)", tk), ("input_tokens", ik), ("output_tokens", ok_)) if k is None]
+    named = (("time (timestamp)", tk), ("input_tokens", ik), ("output_tokens", ok_))
+    missing = [w for w, k in named if k is None]
     if missing:
-        raise _bad(name, f"the trace has no {', '.join(missing)} (columns: {', '.join(keys) or 'none'})", f"name the columns {TIME_KEYS[0]}, {IN_KEYS[0]}, {OUT_KEYS[0]} (optionally class)")
+        has = f"its columns: {', '.join(keys) or 'none'}"
+        raise _bad(name, f"the trace has no {' or '.join(missing)} column ({has})", HEADER_HINT)
     assert tk is not None and ik is not None and ok_ is not None
     t = np.array([_num(name, r.get(tk), "time", ln, integer=False) for ln, r in rows], dtype=np.float64)
     i = np.array([_num(name, r.get(ik), "input_tokens", ln, integer=True) for ln, r in rows], dtype=np.int64)
@@ -108,6 +118,20 @@ def _vllm_result(name: str, d: dict[str, Any]) -> LlmTrace:
         raise _bad(name, f"request_rate {raw!r} must be > 0", "vLLM writes a number or 'inf'")
     note = f"vLLM result without arrival times: {len(i)} requests replayed {'all at once' if math.isinf(rate) else f'as Poisson arrivals at {rate:g} req/s'}"
     return LlmTrace(name, np.zeros(len(i)), i, o, (None,) * len(i), rate=rate, notes=(note,))
+
+
+def _times_only(text: str, name: str) -> LlmTrace:
+    """Arrival times only, read as the request-level simulator reads them."""
+    from scaleplan.simulate.arrivals import parse_trace
+
+    t = parse_trace(text, name).times
+    n = len(t)
+    note = (
+        f"the trace gives arrival times only: each of its {n} requests' class is drawn by the"
+        " spec's shares and its tokens as --lengths draws them"
+    )
+    zero = np.zeros(n, dtype=np.int64)
+    return LlmTrace(name, t, zero, zero, (None,) * n, notes=(note,), lengths_given=False)
 
 
 def parse_llm_trace(text: str, name: str) -> LlmTrace:
@@ -143,6 +167,8 @@ def parse_llm_trace(text: str, name: str) -> LlmTrace:
         raise _bad(name, "the trace has no requests", "give one request per line: timestamp,input_tokens,output_tokens")
     reader = csv.reader(io.StringIO("\n".join(s for _, s in lines)))
     table = list(reader)
+    if all(len(r) == 1 for r in table):  # one arrival time per line: the tokens are drawn
+        return _times_only(text, name)
     header = [h.strip() for h in table[0]]
     rows = [(lines[k][0], dict(zip(header, r, strict=False))) for k, r in enumerate(table[1:], start=1)]
     if not rows:

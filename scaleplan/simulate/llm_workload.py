@@ -45,6 +45,7 @@ class Workload:
     segments: tuple[Segment, ...]
     kind: str
     notes: tuple[str, ...] = ()
+    drawn: bool = False  # a trace of arrival times only: the classes and tokens were drawn
 
 
 def _lengths(rng: np.random.Generator, mean: int, n: int, lengths: Lengths, sigma: float) -> I64:
@@ -72,16 +73,7 @@ def generate(
     simulator's MMPP) arrivals per window of a compressed day; each window lasts ``duration_s``
     or, by default, long enough for ``min_per_class`` requests of the rarest class (at least
     60 s, at most the real window)."""
-    classes = plan.spec.traffic.classes
-    toks = class_tokens(plan)
-    if not classes:
-        raise PlanError(name, [Problem("spec.traffic.classes", "an LLM plan needs request classes with input_tokens and output_tokens to simulate tokens", hint="add traffic.classes with input_tokens/output_tokens to the spec and re-run 'scaleplan optimize', or simulate with --trace FILE")])
-    bad = [c for c, (i, o) in toks.items() if i is None or o is None]
-    if bad:
-        raise PlanError(name, [Problem("spec.traffic.classes", f"class(es) {', '.join(bad)} have no input_tokens/output_tokens", hint="give every class input_tokens and output_tokens (or simulate with --trace FILE)")])
-    names = tuple(c.name for c in classes)
-    shares = np.array([c.share for c in classes], dtype=np.float64)
-    shares = shares / shares.sum()
+    names, shares = _class_mix(plan, name)
     nwin = plan.demand.windows
     sel = tuple(range(nwin)) if windows is None else windows
     wsec = plan.demand.window_hours * 3600.0
@@ -105,7 +97,29 @@ def generate(
     rates = [(t0, t1, plan.demand.rps[w] * rate_scale) for t0, t1, w in segs]
     parts_t = [process(rng, t0, t1, rate) for t0, t1, rate in rates if rate > 0]
     times = np.concatenate(parts_t) if parts_t else np.empty(0)
-    n = len(times)
+    cls, inp, out = _draw(plan, rng, len(times), names, shares, lengths, sigma)
+    return Workload(times, cls, inp, out, names, tuple(segs), arrivals)
+
+
+def _class_mix(plan: Plan, name: str) -> tuple[tuple[str, ...], F64]:
+    """The spec's class names and shares (summing to 1); PlanError when a class lacks tokens."""
+    classes = plan.spec.traffic.classes
+    toks = class_tokens(plan)
+    if not classes:
+        raise PlanError(name, [Problem("spec.traffic.classes", "an LLM plan needs request classes with input_tokens and output_tokens to simulate tokens", hint="add traffic.classes with input_tokens/output_tokens to the spec and re-run 'scaleplan optimize', or simulate with --trace FILE")])
+    bad = [c for c, (i, o) in toks.items() if i is None or o is None]
+    if bad:
+        raise PlanError(name, [Problem("spec.traffic.classes", f"class(es) {', '.join(bad)} have no input_tokens/output_tokens", hint="give every class input_tokens and output_tokens (or simulate with --trace FILE)")])
+    shares = np.array([c.share for c in classes], dtype=np.float64)
+    return tuple(c.name for c in classes), shares / shares.sum()
+
+
+def _draw(
+    plan: Plan, rng: np.random.Generator, n: int, names: tuple[str, ...], shares: F64,
+    lengths: Lengths, sigma: float,
+) -> tuple[I64, I64, I64]:
+    """``n`` requests' classes (by ``shares``) and token counts (:func:`_lengths`)."""
+    toks = class_tokens(plan)
     cls = rng.choice(len(names), size=n, p=shares).astype(np.int64) if n else np.empty(0, dtype=np.int64)
     inp = np.empty(n, dtype=np.int64)
     out = np.empty(n, dtype=np.int64)
@@ -115,16 +129,41 @@ def generate(
         assert i0 is not None and o0 is not None
         inp[m] = _lengths(rng, i0, int(m.sum()), lengths, sigma)
         out[m] = _lengths(rng, o0, int(m.sum()), lengths, sigma)
-    return Workload(times, cls, inp, out, names, tuple(segs), arrivals)
+    return cls, inp, out
 
 
-def from_trace(plan: Plan, trace: LlmTrace, rng: np.random.Generator) -> Workload:
-    """A trace's requests; classes by name, else the spec class nearest in (log) token counts;
-    times are seconds from the start of the day (real windows)."""
+def _drawn(
+    plan: Plan, trace: LlmTrace, rng: np.random.Generator, lengths: Lengths, sigma: float
+) -> Workload:
+    """A trace of arrival times only: each request's class and tokens drawn as :func:`generate`
+    draws them."""
+    names, shares = _class_mix(plan, trace.name)
+    cls, inp, out = _draw(plan, rng, len(trace.times), names, shares, lengths, sigma)
+    segs = tuple(trace_segments(plan, trace.times))
+    kind = f"trace:{trace.name}"
+    return Workload(trace.times, cls, inp, out, names, segs, kind, trace.notes, drawn=True)
+
+
+def from_trace(
+    plan: Plan, trace: LlmTrace, rng: np.random.Generator,
+    lengths: Lengths = "fixed", sigma: float = 0.5,
+) -> Workload:
+    """A trace's requests, times in seconds from the start of the day (real windows). Classes by
+    name (a name not in the spec: the spec class nearest in (log) token counts); a request
+    without one is labelled 'trace' (its lengths are the trace's, not a class's). Arrival times
+    only: classes drawn by the spec's shares, tokens as :func:`generate` draws them."""
+    if not trace.lengths_given:
+        return _drawn(plan, trace, rng, lengths, sigma)
     toks = {c: (i, o) for c, (i, o) in class_tokens(plan).items() if i is not None and o is not None}
-    names = tuple(toks) or ("trace",)
+    bare = sum(c is None for c in trace.classes)
+    names = (*toks, "trace") if bare or not toks else tuple(toks)
     times = trace.times
     notes = list(trace.notes)
+    if bare and toks:
+        notes.append(
+            f"{bare} of the trace's requests name no class: they are labelled 'trace' (their"
+            " lengths are the trace's; no spec class's)"
+        )
     if trace.rate is not None:
         n = len(trace.input_tokens)
         times = np.zeros(n) if math.isinf(trace.rate) else np.cumsum(rng.exponential(1.0 / trace.rate, n))
@@ -138,13 +177,18 @@ def from_trace(plan: Plan, trace: LlmTrace, rng: np.random.Generator) -> Workloa
         nearest = np.argmin((ri[:, None] - li[None, :]) ** 2 + (ro[:, None] - lo[None, :]) ** 2, axis=1)
         index = {c: k for k, c in enumerate(names)}
         for k, c in enumerate(trace.classes):
-            if c is not None and c in index:
+            if c is None:
+                cls[k] = len(toks)  # 'trace'
+            elif c in index:
                 cls[k] = index[c]
             else:
-                if c is not None:
-                    unknown.add(c)
+                unknown.add(c)
                 cls[k] = int(nearest[k])
     if unknown:
         notes.append(f"trace classes not in the spec ({', '.join(sorted(unknown))}) were matched to the nearest spec class by token counts")
+    used = sorted(set(cls.tolist()))  # the classes the trace's requests have, in spec order
+    cls = np.searchsorted(np.array(used, dtype=np.int64), cls).astype(np.int64)
     segs = tuple(trace_segments(plan, times))
-    return Workload(times, cls, trace.input_tokens, trace.output_tokens, names, segs, f"trace:{trace.name}", tuple(notes))
+    kept = tuple(names[k] for k in used)
+    ins, outs = trace.input_tokens, trace.output_tokens
+    return Workload(times, cls, ins, outs, kept, segs, f"trace:{trace.name}", tuple(notes))
