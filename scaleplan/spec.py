@@ -391,11 +391,17 @@ class Gateway(_Model):
     hostnames: tuple[str, ...] = Field(default=(), description="Hostnames the route matches (default: all).")
 
 
+class NodeReserve(_Model):
+    cpu: float = Field(ge=0, le=64, description="CPU cores the DaemonSets on one node request together.")
+    memory_gib: float = Field(ge=0, le=1024, description="GiB of memory the DaemonSets on one node request together.")
+
+
 class Kubernetes(_Model):
     namespace: str = Field(default="default", description="Namespace of the rendered objects (DNS-1123 label).")
     image: str = Field(description="Container image by tag or digest (never 'latest').")
     port: int = Field(default=8080, ge=1, le=65535, description="Container port the server listens on (HTTP).")
     flavor: Flavor = Field(default="generic", description="Cluster flavour: decides node selectors, tolerations and Karpenter NodePools.")
+    node_reserve: NodeReserve | None = Field(default=None, description="What the DaemonSets on one node request together (CPU cores, memory GiB), subtracted with the kubelet's reservation from each node before GPU replicas get the rest. Default: the flavor's estimate (0.7 CPU; memory 1.25 GiB on eks, eks-karpenter and gke, 1.5 GiB on aks and generic; docs/render.md). Set it to what `kubectl describe node` lists for the DaemonSets of your GPU nodes; render then sizes every GPU replica's requests with it.")
     autoscaler: Autoscaler = Field(default_factory=Autoscaler, json_schema_extra=_autoscaler_schema, description="How replicas scale: a mapping, or just the type (`autoscaler: none`).")
     probes: Probes = Field(default_factory=Probes, description="Liveness, readiness and startup probe settings.")
     args: tuple[str, ...] = Field(default=(), description="Container args.")

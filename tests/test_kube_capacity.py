@@ -26,16 +26,38 @@ FLAVORS = ["eks", "eks-karpenter", "gke", "aks", "generic"]
 
 def test_known_values_g5_xlarge() -> None:
     assert kc.reserved_cpu(4) == pytest.approx(0.08)
-    assert kc.allocatable_cpu(4) == pytest.approx(3.67)
-    # EKS: 255 MiB + 11 MiB x 110 pods + 100 MiB eviction + 0.5 GiB DaemonSets
-    assert kc.allocatable_memory_gib(16, flavor="eks") == pytest.approx(16 - (255 + 1210 + 100) / 1024 - 0.5)
+    assert kc.allocatable_cpu(4) == pytest.approx(3.22)  # 4 - 0.08 kubelet - 0.7 DaemonSets
+    # EKS: 255 MiB + 11 MiB x 110 pods + 100 MiB eviction + 1.25 GiB DaemonSets
+    assert kc.allocatable_memory_gib(16, flavor="eks") == pytest.approx(16 - (255 + 1210 + 100) / 1024 - 1.25)
     # GKE table: 1 + 0.8 + 0.8 GiB on 16 GiB, + eviction + DaemonSets
-    assert kc.allocatable_memory_gib(16, flavor="gke") == pytest.approx(16 - 2.6 - 100 / 1024 - 0.5)
-    assert kc.allocatable_per_replica(4, 16, 1, flavor="eks-karpenter") == (3.67, 13.97)
-    assert kc.allocatable_per_replica(4, 16, 2, flavor="gke") == (1.835, 6.4)
+    assert kc.allocatable_memory_gib(16, flavor="gke") == pytest.approx(16 - 2.6 - 100 / 1024 - 1.25)
+    assert kc.allocatable_memory_gib(16, flavor="aks") == pytest.approx(16 - 2.6 - 100 / 1024 - 1.5)
+    assert kc.allocatable_per_replica(4, 16, 1, flavor="eks-karpenter") == (3.22, 13.22)
+    assert kc.allocatable_per_replica(4, 16, 2, flavor="gke") == (1.61, 6.02)
     # more pods on EKS reserve more memory
     assert kc.allocatable_memory_gib(64, flavor="eks", max_pods=250) < kc.allocatable_memory_gib(64, flavor="eks")
     assert kc.is_eks("eks-karpenter") and not kc.is_eks("gke")
+
+
+def test_daemonset_reserve_per_flavor_and_from_the_spec() -> None:
+    """UX review 3, #11: 0.25 CPU / 0.5 GiB for every DaemonSet of a managed GPU node pool was
+    less than GKE's or AKS's system DaemonSets request alone (a 48-vCPU node's pod asked 47560m
+    and could stay Pending). The reserve is per flavor, and the spec can give its own."""
+    assert set(kc.DAEMONSET_RESERVE) == set(FLAVORS)
+    for flavor in FLAVORS:
+        r = kc.daemonset_reserve(flavor)
+        assert r.cpu >= 0.6 and r.memory_gib >= 1.0  # what the sources add up to (capacity.py)
+        # the optimizer packs CPU-only replicas with allocatable_cpu(vcpus), no flavor: equal
+        assert kc.allocatable_cpu(48, flavor=flavor) == kc.allocatable_cpu(48)
+    assert kc.daemonset_reserve(None) == kc.daemonset_reserve("generic") == kc.DAEMONSET_RESERVE["generic"]
+    generic = kc.DAEMONSET_RESERVE["generic"]
+    assert all(generic.memory_gib >= r.memory_gib for r in kc.DAEMONSET_RESERVE.values())
+    mine = kc.NodeReserve(cpu=1.5, memory_gib=3.0)
+    assert kc.daemonset_reserve("gke", mine) is mine
+    assert kc.allocatable_cpu(48, flavor="aks", reserve=mine) == pytest.approx(48 - kc.reserved_cpu(48) - 1.5)
+    # the AKS node of the review: 48 vCPU, 440 GiB, one A100 replica
+    cpu, mem = kc.allocatable_per_replica(48, 440, 1, flavor="aks")
+    assert (cpu, mem) == (47.11, 422.84)  # was 47.56 and 423.84
 
 
 def test_tiny_node_leaves_nothing() -> None:
@@ -90,11 +112,11 @@ def test_optimizer_requests_fit_the_allocatable_model(flavor: str) -> None:
             assert c.cpu_per_replica == c.threads
         else:
             assert (c.cpu_per_replica, c.memory_gib_per_replica) == kc.allocatable_per_replica(c.row.vcpus, c.row.memory_gib, c.replicas_per_node, flavor=flavor)
-    # 4 vCPU leave 3.67 allocatable: one 2-thread replica, no 4-thread one (raw vCPUs would allow 2 and 1)
+    # 4 vCPU leave 3.22 allocatable: one 2-thread replica, no 4-thread one (raw vCPUs would allow 2 and 1)
     assert ("c7i.xlarge", 2, 1) in seen
     assert not any(it == "c7i.xlarge" and t == 4 for it, t, _ in seen)
     assert ("c7i.2xlarge", 4, 1) in seen and ("c7i.2xlarge", 2, 3) in seen
-    # 2 vCPU leave 1.68 allocatable: no 2-thread replica (raw vCPUs would allow one)
+    # 2 vCPU leave 1.23 allocatable: no 2-thread replica (raw vCPUs would allow one)
     assert not any(it == "c7i.large" for it, _, _ in seen)
 
 
@@ -113,6 +135,32 @@ def test_old_plan_is_still_capped_with_a_warning(tables: Catalog) -> None:
     # capped back to what the plan's own sizing fits
     capped = f"CPU {a.vcpus_per_node - 0.2:g} -> {round(a.cpu_per_replica * 1000)}m"
     assert any("requests capped" in w and capped in w for w in warnings), (capped, warnings)
+
+
+def test_spec_node_reserve_sizes_every_gpu_replica(tables: Catalog) -> None:
+    """kubernetes.node_reserve: the engineer's own DaemonSet requests. GPU replicas take the
+    node's rest under it (more or less than the flavor's estimate), with no capping warning."""
+    from llm_render_helpers import with_spec
+
+    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+
+    def requests(p: object) -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
+        report = render_report(p, tables)  # type: ignore[arg-type]
+        out = {}
+        for o in report.objects:
+            if o.kind == "Deployment":
+                r = o.obj["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]
+                out[o.name] = (r["cpu"], r["memory"])
+        return out, report.warnings
+
+    default, _ = requests(plan)
+    for cpu, mem in ((2.5, 4.0), (0.3, 0.75)):
+        mine, warnings = requests(with_spec(plan, **{"kubernetes.node_reserve": {"cpu": cpu, "memory_gib": mem}}))
+        assert not [w for w in warnings if "capped" in w], warnings
+        for a in plan.allocations:
+            want = kc.allocatable_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node, flavor=plan.spec.kubernetes.flavor, reserve=kc.NodeReserve(cpu, mem))
+            assert mine[a.name] == (cpu_quantity(want[0]), memory_quantity(want[1])), a.name
+            assert mine[a.name] != default[a.name]
 
 
 def test_solve_does_not_import_render() -> None:

@@ -6,11 +6,15 @@ node DaemonSets (CNI, kube-proxy, log and metrics agents, the NVIDIA device plug
 exporter) take their share. This module estimates what is left:
 
 * CPU: the reservation table all three managed services publish (6 % of the first core, 1 % of
-  the second, 0.5 % of cores 3-4, 0.25 % above 4), then a fixed DaemonSet allowance.
+  the second, 0.5 % of cores 3-4, 0.25 % above 4), then the flavor's DaemonSet reserve.
 * Memory: on ``eks*`` flavors the EKS AMI formula (255 MiB + 11 MiB per pod, ``max_pods``
   110 by default); elsewhere GKE's (and AKS's before 1.29) tiered table (25 % of the first
   4 GiB, 20 % of the next 4, 10 % of the next 8, 6 % up to 128 GiB, 2 % above); plus the
-  100 MiB ``eviction-hard`` threshold and a fixed DaemonSet allowance.
+  100 MiB ``eviction-hard`` threshold and the flavor's DaemonSet reserve.
+* DaemonSets (:data:`DAEMONSET_RESERVE`, :func:`daemonset_reserve`): what the system
+  DaemonSets of a managed GPU node pool request, per flavor, with room for a node exporter;
+  ``spec.kubernetes.node_reserve`` replaces it (docs/render.md, "Requests and system-reserved
+  resources", gives the sources).
 
 It is a neutral module (pure functions, no imports from ``solve`` or ``render``): the optimizer
 sizes each replica's requests with it (so the plan's ``cpu_per_replica`` and
@@ -26,13 +30,63 @@ system-reserved resources").
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Protocol
 
-DAEMONSET_CPU = 0.25  # cores: CNI + kube-proxy + node/DCGM exporters + log agent
-DAEMONSET_MEMORY_GIB = 0.5
 EVICTION_MEMORY_GIB = 100 / 1024  # eviction-hard memory.available<100Mi
 EKS_MAX_PODS = 110
 MIN_CPU = 0.1  # smallest CPU request (cores) the renderer writes
 MIN_MEMORY_GIB = 0.125  # smallest memory request (GiB) the renderer writes
+
+
+class Reserve(Protocol):
+    """CPU cores and GiB of memory the node's DaemonSets request (``spec.kubernetes.node_reserve``
+    has this shape)."""
+
+    @property
+    def cpu(self) -> float: ...
+
+    @property
+    def memory_gib(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class NodeReserve:
+    cpu: float  # cores
+    memory_gib: float
+
+
+# What the DaemonSets on one node of a managed GPU node pool request, per flavor (requests, not
+# usage: the scheduler counts requests), rounded up. Measured per-node DaemonSet requests on
+# default clusters (2i2c-org/infrastructure, deployer/commands/generate/resource_allocation/
+# daemonset_requests.yaml; each includes a node exporter): GKE 344m / 596Mi (calico-node,
+# fluentbit-gke, gke-metadata-server, gke-metrics-agent, ip-masq-agent, netd, pdcsi-node), EKS
+# 170-195m / 250Mi (aws-node, ebs-csi-node, kube-proxy), AKS 226m / 300Mi (cloud-node-manager,
+# csi-azuredisk-node, csi-azurefile-node, kube-proxy). On top: GKE's kube-proxy, a static pod
+# that requests 100m (2i2c-org/infrastructure#4072); AKS Container Insights' ama-logs, 170m /
+# 600Mi (ama-logs 75m/325Mi, its prometheus sidecar 75m/225Mi, token adapter 20m/50Mi:
+# Azure/AKS#5413, microsoft/Docker-Provider#1236); EKS Container Insights' cloudwatch-agent and
+# fluent-bit, about 300m / 300Mi (aws-samples/amazon-cloudwatch-container-insights manifests);
+# and on every GPU node the NVIDIA device plugin and DCGM exporter, allowed 0.2 CPU / 0.5 GiB.
+# The CPU estimates all come to 0.6-0.7 cores, so every flavor reserves 0.7: the optimizer packs
+# CPU-only replicas with allocatable_cpu(vcpus) alone, which must agree with what render
+# subtracts (tests/test_kube_capacity.py holds them equal). generic: the largest of them.
+DAEMONSET_RESERVE: dict[str, NodeReserve] = {
+    "eks": NodeReserve(0.7, 1.25),
+    "eks-karpenter": NodeReserve(0.7, 1.25),
+    "gke": NodeReserve(0.7, 1.25),
+    "aks": NodeReserve(0.7, 1.5),
+    "generic": NodeReserve(0.7, 1.5),
+}
+
+
+def daemonset_reserve(flavor: str | None = None, override: Reserve | None = None) -> Reserve:
+    """What the DaemonSets on one node request: ``override`` (``spec.kubernetes.node_reserve``)
+    when given, else the flavor's estimate (:data:`DAEMONSET_RESERVE`; an unknown or missing
+    flavor takes ``generic``'s, the largest)."""
+    if override is not None:
+        return override
+    return DAEMONSET_RESERVE.get(flavor or "generic", DAEMONSET_RESERVE["generic"])
 
 
 def is_eks(flavor: str) -> bool:
@@ -69,16 +123,19 @@ def reserved_memory_gib(memory_gib: float, *, eks: bool = False, max_pods: int =
     return 0.25 * _band(m, 0, 4) + 0.2 * _band(m, 4, 8) + 0.1 * _band(m, 8, 16) + 0.06 * _band(m, 16, 128) + 0.02 * max(0.0, m - 128) + EVICTION_MEMORY_GIB
 
 
-def allocatable_cpu(vcpus: float) -> float:
-    """Cores the workload's pods can request on a node with ``vcpus``: node allocatable
-    minus the DaemonSet allowance (may be <= 0 on tiny nodes)."""
-    return vcpus - reserved_cpu(vcpus) - DAEMONSET_CPU
+def allocatable_cpu(vcpus: float, *, flavor: str | None = None, reserve: Reserve | None = None) -> float:
+    """Cores the workload's pods can request on a node with ``vcpus``: node allocatable minus
+    the DaemonSets' requests (:func:`daemonset_reserve`; may be <= 0 on tiny nodes)."""
+    return vcpus - reserved_cpu(vcpus) - daemonset_reserve(flavor, reserve).cpu
 
 
-def allocatable_memory_gib(memory_gib: float, *, flavor: str, max_pods: int = EKS_MAX_PODS) -> float:
+def allocatable_memory_gib(
+    memory_gib: float, *, flavor: str, max_pods: int = EKS_MAX_PODS, reserve: Reserve | None = None
+) -> float:
     """GiB the workload's pods can request on a node with ``memory_gib`` on ``flavor``: node
-    allocatable minus the DaemonSet allowance (may be <= 0 on tiny nodes)."""
-    return memory_gib - reserved_memory_gib(memory_gib, eks=is_eks(flavor), max_pods=max_pods) - DAEMONSET_MEMORY_GIB
+    allocatable minus the DaemonSets' requests (may be <= 0 on tiny nodes)."""
+    system = reserved_memory_gib(memory_gib, eks=is_eks(flavor), max_pods=max_pods)
+    return memory_gib - system - daemonset_reserve(flavor, reserve).memory_gib
 
 
 def floor_millicores(cores: float) -> float:
@@ -92,11 +149,19 @@ def floor_centi_gib(gib: float) -> float:
     return math.floor(gib * 100 + 1e-6) / 100
 
 
-def allocatable_per_replica(vcpus: float, memory_gib: float, replicas_per_node: int, *, flavor: str, max_pods: int = EKS_MAX_PODS) -> tuple[float, float]:
+def allocatable_per_replica(
+    vcpus: float,
+    memory_gib: float,
+    replicas_per_node: int,
+    *,
+    flavor: str,
+    max_pods: int = EKS_MAX_PODS,
+    reserve: Reserve | None = None,
+) -> tuple[float, float]:
     """(cores, GiB) each of ``replicas_per_node`` replicas can request on such a node, split
     evenly and rounded down to whole millicores and 0.01 GiB. Either may be <= 0 when the node is
     too small."""
     n = max(1, replicas_per_node)
-    cpu = allocatable_cpu(vcpus) / n
-    mem = allocatable_memory_gib(memory_gib, flavor=flavor, max_pods=max_pods) / n
+    cpu = allocatable_cpu(vcpus, flavor=flavor, reserve=reserve) / n
+    mem = allocatable_memory_gib(memory_gib, flavor=flavor, max_pods=max_pods, reserve=reserve) / n
     return floor_millicores(cpu), floor_centi_gib(mem)

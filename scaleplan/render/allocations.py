@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube import backends, safety
+from scaleplan.kube import capacity as kube_capacity
 from scaleplan.llm.engine_flags import (
     DERIVED_SETTINGS,
     POSITIONAL_MODEL,
@@ -162,15 +163,17 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
             )
         resource = accel.k8s_resource if accel else "nvidia.com/gpu"
     # plans from the current optimizer already fit (scaleplan.kube.capacity); cap old or hand-edited ones
-    cpu_fit, mem_fit = fit_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node, flavor=k8s.flavor)
-    cpu = min(a.cpu_per_replica, cpu_fit)
-    mem = min(a.memory_gib_per_replica, mem_fit)
+    cpu_fit, mem_fit = fit_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node, flavor=k8s.flavor, reserve=k8s.node_reserve)
+    cpu, mem = min(a.cpu_per_replica, cpu_fit), min(a.memory_gib_per_replica, mem_fit)
+    own = gpu and k8s.node_reserve is not None  # the spec's own DaemonSet reserve: GPU replicas take the rest
+    if own:
+        cpu, mem = kube_capacity.floor_millicores(cpu_fit), kube_capacity.floor_centi_gib(mem_fit)
     capped = []
     if cpu < a.cpu_per_replica * 0.999:
         capped.append(f"CPU {a.cpu_per_replica:g} -> {cpu_quantity(max(cpu, MIN_CPU))}")
     if mem < a.memory_gib_per_replica * 0.999:
         capped.append(f"memory {a.memory_gib_per_replica:g}Gi -> {memory_quantity(max(mem, MIN_MEMORY_GIB))}")
-    if capped:
+    if capped and not own:
         warnings.append(f"allocation {name}: requests capped so that {a.replicas_per_node} replica(s) fit next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
     lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
     nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None

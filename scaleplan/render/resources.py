@@ -16,11 +16,21 @@ MIN_CPU = kube_capacity.MIN_CPU
 MIN_MEMORY_GIB = kube_capacity.MIN_MEMORY_GIB
 
 
-def fit_per_replica(vcpus: float, memory_gib: float, replicas_per_node: int, *, flavor: str) -> tuple[float, float]:
+def fit_per_replica(
+    vcpus: float,
+    memory_gib: float,
+    replicas_per_node: int,
+    *,
+    flavor: str,
+    reserve: kube_capacity.Reserve | None = None,
+) -> tuple[float, float]:
     """(cores, GiB) each of ``replicas_per_node`` replicas can request on such a node
-    (``scaleplan.kube.capacity``, unrounded): the renderer caps requests above it."""
+    (``scaleplan.kube.capacity``, unrounded; ``reserve``: ``spec.kubernetes.node_reserve``):
+    the renderer caps requests above it."""
     n = max(1, replicas_per_node)
-    return kube_capacity.allocatable_cpu(vcpus) / n, kube_capacity.allocatable_memory_gib(memory_gib, flavor=flavor) / n
+    cpu = kube_capacity.allocatable_cpu(vcpus, flavor=flavor, reserve=reserve)
+    mem = kube_capacity.allocatable_memory_gib(memory_gib, flavor=flavor, reserve=reserve)
+    return cpu / n, mem / n
 
 
 def cpu_quantity(cores: float) -> str:
