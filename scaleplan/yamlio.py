@@ -86,7 +86,7 @@ def read_text(path: str | Path, *, what: str = "file", max_bytes: int = MAX_BYTE
     except OSError as exc:
         raise InputError(name[:300], [Problem("", f"cannot read {what}: {exc.strerror or exc}", hint="check the path (a symlink loop? a name too long?)")]) from None
     if stat.S_ISDIR(st.st_mode):
-        raise InputError(name, [Problem("", f"{what} is a folder, expected a file", hint="pass the path of a YAML file")])
+        raise InputError(name, [Problem("", f"{what} is a folder, expected a file", hint="pass the path of a file in it")])
     if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the read forever
         raise InputError(name, [Problem("", f"{what} is not a regular file (a pipe, socket or device)", hint="pass a file; for a pipe, use '-' where the command reads standard input")])
     try:

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLAN = str(ROOT / "examples" / "llm-chat" / "plan.yaml")
 MEASURED = str(ROOT / "examples" / "embedding-cpu-gpu" / "profile-cpu-measured.yaml")
 MANIFESTS = str(ROOT / "tests" / "data" / "check" / "clean" / "app.yaml")
+MELANGE = str(ROOT / "tests" / "data" / "melange" / "example.json")
 VLLM = str(ROOT / "tests" / "data" / "profile_formats" / "vllm_bench_serve_v0.25.1.json")
 
 FACTORY = """
@@ -27,6 +28,7 @@ F = "{tmp}/m.py:factory"  # a torch factory
 URL = "http://127.0.0.1:9"
 EST = ["profile", "estimate", MEASURED, "-a", "L4"]
 LLM = ["profile", "llm", "llama-3.1-8b"]
+IMP = ["import", "melange", MELANGE, "--out", "{tmp}/o"]
 OBS = ["observe", "--plan", PLAN, "--out", "{tmp}/o.yaml", "--prometheus"]
 
 USAGE = [  # (command line, the option named, a fragment of the message)
@@ -52,6 +54,8 @@ USAGE = [  # (command line, the option named, a fragment of the message)
     ([*LLM, "-a", "Z9000"], "--accelerators", "unknown accelerator"),
     ([*LLM, "--dtype", "fp8", "-a", "A10G"], "--dtype", "no FP8 tensor"),
     (["profile", "import", VLLM, "--format", "csv"], "--format", "unknown format 'csv'"),
+    ([*IMP, "--rate", "0"], "--rate", "must be > 0"),
+    ([*IMP, "--name", "Bad_Name"], "--name", "DNS-1123"),
     ([*OBS, "ftp://prom:9090"], "--prometheus", "is not an http(s) URL"),
     ([*OBS, "http://me:pw@prom:9090"], "--prometheus", "the URL carries credentials"),
 ]
@@ -65,7 +69,7 @@ def test_a_bad_command_line_is_a_usage_error(  # type: ignore[no-untyped-def]
     res = cli([a.replace("{tmp}", str(tmp_path)) for a in args], exit_code=2)
     said = " ".join(res.stderr.split())
     assert f"Invalid value for {option}:" in said and fragment in said, said
-    assert not (tmp_path / "o.yaml").exists()
+    assert not (tmp_path / "o.yaml").exists() and not (tmp_path / "o").exists()
 
 
 def test_an_option_against_an_input_file_stays_invalid_input(  # type: ignore[no-untyped-def]

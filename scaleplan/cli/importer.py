@@ -8,7 +8,6 @@ import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_lines
 from scaleplan.cli.options import JsonSummary, number_option
-from scaleplan.errors import input_error
 
 import_app = typer.Typer(help="Convert other tools' inputs into scaleplan files.", no_args_is_help=True)
 
@@ -35,9 +34,6 @@ def melange(
             import_summary,
             write_import,
         )
-
-        if rate is not None and rate <= 0:
-            raise input_error("--rate", "", "must be > 0", "give the total request rate in req/s")
         from scaleplan.outputs import check_out_path
 
         check_out_path(out)

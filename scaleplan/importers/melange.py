@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from scaleplan.catalog.model import Accelerator, Catalog, CatalogFile, InstanceRow, Provenance
-from scaleplan.errors import InputError, Problem
+from scaleplan.errors import InputError, OptionError, Problem, option_error
 from scaleplan.names import unknown_hint
 from scaleplan.profile.model import Profile
 from scaleplan.spec import Spec
@@ -238,9 +238,29 @@ def load_json(path: str) -> Any:
         raise _err(path, "", f"JSON holds a value that cannot be read: {str(exc)[:100]}", "check the file") from None
 
 
+def _check_options(rate: float | None, name: str | None) -> None:
+    """``--rate`` and ``--name`` as typed: a bad value is a usage error (exit 2), refused before
+    any file is read (it was an invalid spec built from the file, exit 3)."""
+    from dataclasses import replace
+
+    from scaleplan.problems import problems_from_validation
+    from scaleplan.spec import MAX_RPS, Metadata
+
+    if rate is not None and not (math.isfinite(rate) and 0 < rate <= MAX_RPS):
+        message = f"must be > 0 and at most {MAX_RPS:,.0f} requests/s; got {rate:g}"
+        raise OptionError(message, option="--rate")
+    if name is not None:
+        try:
+            Metadata.model_validate({"name": name})
+        except ValidationError as exc:
+            problems = problems_from_validation(exc, Metadata)
+            raise option_error([replace(p, where="--name") for p in problems]) from None
+
+
 def import_files(paths: Sequence[str], base: Catalog, *, rate: float | None = None, name: str | None = None, need_rate: bool = True) -> Imported:
     """One Mélange config, or one or more AIBrix profiles (then ``rate`` is required, unless
     ``need_rate`` is False: only the spec's traffic depends on it, not the profile)."""
+    _check_options(rate, name)
     docs = [(p, load_json(p)) for p in paths]
     first = docs[0][1]
     svc = name or _dns(paths[0].rsplit("/", 1)[-1].rsplit(".", 1)[0])
