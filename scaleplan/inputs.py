@@ -298,7 +298,9 @@ def optimize_inputs(
         from scaleplan.plan_outputs import check_default_out, default_out_dir
 
         check_default_out(default_out_dir(inp.source), inp.spec.metadata.name)
+    from scaleplan.llm_inputs import spec_config_notes
     from scaleplan.spec_checks import spec_warnings
 
     stale = stale_warning(inp.catalog, datetime.now(UTC), providers=inp.spec.placement.providers)
-    return inp, obs, (*((stale,) if stale else ()), *spec_warnings(inp.spec))
+    assumed = spec_config_notes(inp.spec, inp.source) if spec is not None else ()
+    return inp, obs, (*((stale,) if stale else ()), *spec_warnings(inp.spec), *assumed)

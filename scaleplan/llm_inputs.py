@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from scaleplan.llm.serving import LlmSetup, TokenClass
     from scaleplan.plan import Plan
     from scaleplan.simulate.llm_replicas import Point
+    from scaleplan.spec import Spec
     from scaleplan.yamlio import LineMap
 
 
@@ -181,6 +182,16 @@ def _refuse_dtype_on(accs: Sequence[Accelerator], dtype: str) -> None:
             runs = ", ".join(hw.runs(get_args(LlmDtype)))
             hint = f"drop {a.name} from --accelerators or pick a dtype it runs ({runs})"
             raise option_error([Problem("--dtype", f"{dtype}: {exc}", hint=hint)]) from None
+
+
+def spec_config_notes(spec: Spec, spec_file: str) -> tuple[str, ...]:
+    """The fields the config.json of the spec's ``model.architecture`` leaves out and the values
+    assumed for them (:func:`scaleplan.llm.arch.config_notes`; none for a preset): ``validate``
+    and ``optimize`` warn with them, as ``profile llm`` notes them."""
+    from scaleplan.llm.arch import config_notes
+
+    ref = spec.model.architecture
+    return config_notes(ref, Path(spec_file).parent) if ref is not None else ()
 
 
 def runnable(

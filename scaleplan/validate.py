@@ -43,6 +43,8 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
     problems.sort(key=lambda p: (p.line is None, p.line or 0))
     if problems:
         raise SpecError(g.file, problems)
+    from scaleplan.llm_inputs import spec_config_notes
+
     # a valid spec always names a profile
     assert g.spec is not None and g.profile is not None and g.profile_path is not None
     return {
@@ -52,7 +54,7 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "profile": str(g.profile_path),
         "measurements": len(g.profile.measurements),
         "accelerators": len(g.profile.accelerators()),
-        "warnings": spec_warnings(g.spec),
+        "warnings": [*spec_warnings(g.spec), *spec_config_notes(g.spec, g.file)],
     }
 
 

@@ -458,3 +458,23 @@ def test_the_preset_count_is_what_list_shows_and_a_broken_preset_says_so(cli) ->
         err = " ".join(cli(["profile", "llm", name], exit_code=3).stderr.split())
         assert f"the preset '{name}' cannot be sized (missing intermediate_size)" in err, err
         assert err.endswith("(give the model's config.json)"), err
+
+
+def test_validate_and_optimize_warn_of_a_kv_head_count_assumed(cli, tmp_path: Path) -> None:
+    """A spec whose model.architecture is a config.json without num_key_value_heads: validate
+    and optimize say which value they assumed, as profile llm does (UX review 3, #7)."""
+    cfg = {
+        "model_type": "mistral", "hidden_size": 4096, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "intermediate_size": 14336, "vocab_size": 32768,
+        "max_position_embeddings": 32768, "torch_dtype": "bfloat16",
+    }
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", "./config.json").replace("{ENGINE}", "{}"))
+    _profile(cli, tmp_path)
+    said = "warning: config.json has no num_key_value_heads: assumed 8 (the default of"
+    res = cli(["validate", str(spec)])
+    assert said in " ".join(res.stderr.split()), res.stderr
+    res = cli(["optimize", str(spec), "--out", str(tmp_path / "out")], exit_code=None)
+    assert res.exit_code in (0, 4), res.stderr
+    assert said in " ".join(res.stderr.split()), res.stderr
