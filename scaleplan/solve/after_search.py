@@ -6,7 +6,8 @@ static-weights plan (:func:`scaleplan.solve.static.best_static`; one window with
 classes: :func:`scaleplan.solve.mixwindow.mixed_one_window`), checked as the route delivers
 it; over one window: spot.max_fraction and the losses as the route delivers its integer
 weights (:mod:`scaleplan.solve.spot_rounding`, :mod:`scaleplan.solve.delivered`);
-``kubernetes.class_header`` over a curve: :mod:`scaleplan.solve.rulecurve`.
+``kubernetes.class_header`` over a curve: :mod:`scaleplan.solve.rulecurve`. Every routing, then:
+the rendered autoscaler's replica floor over the day (:mod:`scaleplan.solve.floors`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import replace
 from scaleplan.errors import InfeasibleError
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.delivered import hold_delivered_loss, loss_short
+from scaleplan.solve.floors import hold_floors
 from scaleplan.solve.mixwindow import mixed_one_window
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, search_windows
@@ -55,7 +57,16 @@ def after_search(
     :func:`scaleplan.solve.mixwindow.mixed_one_window`), else (one window)
     :func:`hold_rounded_spot` then :func:`scaleplan.solve.delivered.hold_delivered_loss`;
     InfeasibleError as they raise it. ``kubernetes.class_header`` over a curve:
-    :func:`scaleplan.solve.rulecurve.class_rules_day`."""
+    :func:`scaleplan.solve.rulecurve.class_rules_day`. Then the rendered autoscaler's replica
+    floor over the day (:func:`scaleplan.solve.floors.hold_floors`)."""
+    done = _after(pb, o, rps, deadline, tie_break)
+    return hold_floors(pb, done, rps, deadline, cands=o.cands, tie_break=tie_break)
+
+
+def _after(
+    pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, tie_break: bool
+) -> Outcome:
+    """:func:`after_search` before the replica floor."""
     if pb.class_rules_by_hour(rps):
         from scaleplan.solve.rulecurve import class_rules_day  # it uses solve_plan
 

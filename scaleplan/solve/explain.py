@@ -144,6 +144,11 @@ _LEFT_OUT = {
         "weights are rounded and spot.max_fraction, n+1, zone and spot.survive_loss are "
         "checked as it delivers them; the warnings say which moved)"
     ),
+    Left.REPLICA_FLOOR: (
+        "the autoscaler's replica floor (an HPA keeps at least 1 replica of every allocation in "
+        "use in every hour; the bound is the per-window optimum, which may idle an allocation at "
+        "0 replicas)"
+    ),
 }
 
 

@@ -26,6 +26,7 @@ class Left(Enum):
     SPARE_PER_BACKEND = "spare_per_backend"  # n+1 / zone as one spare per backend Service
     WEIGHTS_SPOT_LOSS = "weights_spot_loss"  # survive_loss at the route's fixed weights
     INTEGER_WEIGHTS = "integer_weights"  # one window: the route's weights rounded, rules rechecked
+    REPLICA_FLOOR = "replica_floor"  # an HPA's minReplicas held in every hour (solve.floors)
 
 
 @dataclass(frozen=True)

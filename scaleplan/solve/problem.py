@@ -45,10 +45,25 @@ class Problem:
     spec: Spec
     options: SolveOptions
     classes: Classes
+    # the candidates (by id) that keep :meth:`replica_floor` replicas in every window: the
+    # allocations a floor-holding plan uses (``scaleplan.solve.floors``); empty: none
+    floored: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, spec: Spec, options: SolveOptions) -> Problem:
         return cls(spec=spec, options=options, classes=classes_of(spec))
+
+    def replica_floor(self, rps: Sequence[float]) -> int:
+        """The replicas an allocation in use keeps in every window as rendered: 1 under
+        ``kubernetes.autoscaler.type: hpa`` (an HPA's minReplicas is at least 1) when the demand
+        varies by window; 0 otherwise (KEDA scales to 0; ``none`` and one window keep the
+        plan's own counts)."""
+        hpa = self.spec.kubernetes.autoscaler.type == "hpa"
+        return 1 if hpa and len(set(rps)) > 1 else 0
+
+    def with_floors(self, cands: Sequence[Candidate]) -> Problem:
+        """The same question with every candidate of ``cands`` held at its replica floor."""
+        return replace(self, floored=frozenset(id(c) for c in cands))
 
     @property
     def even_split(self) -> bool:

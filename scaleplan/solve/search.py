@@ -111,6 +111,7 @@ def search_windows(
         spot_by_capacity=gateway
         and (not pb.hourly_weights(rps) or len(set(groups)) == 1 or pl.spot.max_fraction == 0),
         delivered_util=delivered,
+        floors=_floors(pb, cands, rps),
     )
     runs: list[SolveStat] = []
     cache = solve_windows(
@@ -130,6 +131,15 @@ def search_windows(
     # the MILP's own plan stopped at the time limit read "a step after a finished search")
     proven = status == "optimal"
     return Outcome(cands, sols, status, cost, bound, proven=proven, stats=tuple(runs))
+
+
+def _floors(pb: Problem, cands: Sequence[Candidate], rps: Sequence[float]) -> tuple[int, ...]:
+    """:attr:`WindowProblem.floors`: :meth:`Problem.replica_floor` for the candidates
+    ``pb.floored`` names, 0 for the others; () when none is held."""
+    f = pb.replica_floor(rps) if pb.floored else 0
+    if not f or not any(id(c) in pb.floored for c in cands):
+        return ()
+    return tuple(f if id(c) in pb.floored else 0 for c in cands)
 
 
 def floor_without_redundancy(

@@ -34,8 +34,12 @@ class Formulation:
         self.peak_ub = peak_ub
         prob = pulp.LpProblem("window", pulp.LpMinimize)
         self.prob = prob
-        self.n = [prob.add_variable(f"n{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
-        self.r = [prob.add_variable(f"r{k}", lowBound=0, upBound=peak_ub[k] * cands[k].replicas_per_node, cat="Integer") for k in range(K)]
+        # a replica floor (WindowProblem.floors) is a lower bound on r_k and on n_k
+        lo_r = [p.floors[k] if p.floors else 0 for k in range(K)]
+        peak_ub = [max(peak_ub[k], p.floor_nodes(k)) for k in range(K)]
+        self.peak_ub = peak_ub
+        self.n = [prob.add_variable(f"n{k}", lowBound=p.floor_nodes(k), upBound=peak_ub[k], cat="Integer") for k in range(K)]
+        self.r = [prob.add_variable(f"r{k}", lowBound=lo_r[k], upBound=peak_ub[k] * cands[k].replicas_per_node, cat="Integer") for k in range(K)]
         self.active = [ci for ci, d in enumerate(p.demand) if d > 0]
         self.single = len(self.active) == 1
         self.y: dict[tuple[int, int], Any] = {}

@@ -78,6 +78,7 @@ class WindowModel(Formulation):
         ub = node_bounds(p, demand)
         if cutoff is not None:  # no plan within the cutoff holds more nodes of k than it pays for
             ub = [_within(ub[k], cands[k].price, cutoff) for k in range(self.K)]
+        ub = [max(ub[k], p.floor_nodes(k)) for k in range(self.K)]  # a floor is kept anyway
         for ci, con in self.route.items():
             con.constant = -float(demand[ci])
         for ci, con in self.spot.items():

@@ -58,6 +58,15 @@ class WindowProblem:
     # in use, a (r_g - L_g) >= lo a r_g + margin D (margin: what the route's integer weights
     # may add to a group's share; ``scaleplan.solve.delivered``); None: no rows
     delivered_util: tuple[float, float, float] | None = None
+    # per candidate, the replicas it keeps in this window whatever the demand (empty: none):
+    # the rendered autoscaler's floor (an HPA's minReplicas >= 1) for an allocation the plan
+    # uses in some window (``scaleplan.solve.floors``)
+    floors: tuple[int, ...] = ()
+
+    def floor_nodes(self, k: int) -> int:
+        """The nodes candidate ``k``'s replica floor needs (0 without one)."""
+        f = self.floors[k] if self.floors else 0
+        return math.ceil(f / self.candidates[k].replicas_per_node) if f else 0
 
 
 @dataclass

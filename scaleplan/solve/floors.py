@@ -1,0 +1,148 @@
+"""The rendered autoscaler's replica floor, held over the day.
+
+Windows are solved separately, so an allocation may run 0 replicas in quiet hours. The renderer
+cannot always take it there: an HPA's ``minReplicas`` is at least 1 (``Problem.replica_floor``),
+so every allocation the plan uses in any hour runs at least 1 replica in every hour, and a plan
+that idles allocations costs more as deployed than it says. The floor couples the windows (an
+allocation used anywhere is held everywhere), so :func:`hold_floors` is a step after the search:
+over the allocations the per-window plan uses, it re-plans with each of them held at its floor in
+every window (``WindowProblem.floors``, a lower bound on r_k and n_k: the floor pods serve
+traffic, and under routing: service they take their even share), then drops allocations one at
+a time while that is cheaper. The plan is measured against the per-window optimum, which lets
+allocations idle (``Left.REPLICA_FLOOR``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.omission import Left, Omission
+from scaleplan.solve.problem import Problem
+from scaleplan.solve.search import Outcome
+
+COST_TOL = 1e-6
+
+
+def used_candidates(o: Outcome) -> list[Candidate]:
+    """The candidates with a replica in some window, in candidate order."""
+    return [c for k, c in enumerate(o.cands) if any(s.replicas[k] for s in o.sols)]
+
+
+def below_floor(pb: Problem, o: Outcome, rps: Sequence[float]) -> list[Candidate]:
+    """The candidates in use that run fewer than the replica floor in some window."""
+    f = pb.replica_floor(rps)
+    if not f or not o.solved:
+        return []
+    return [
+        c for k, c in enumerate(o.cands)
+        if any(s.replicas[k] for s in o.sols) and any(s.replicas[k] < f for s in o.sols)
+    ]
+
+
+def hold_floors(
+    pb: Problem,
+    o: Outcome,
+    rps: Sequence[float],
+    deadline: float,
+    *,
+    cands: Sequence[Candidate] = (),
+    tie_break: bool = True,
+) -> Outcome:
+    """``o`` when every allocation it uses keeps the replica floor in every window; else the
+    cheapest floor-holding plan found over subsets of the allocations it uses (all of them,
+    then dropping one at a time while that is cheaper), ``feasible`` against ``o``'s bound
+    (``optimal`` when it costs no more), with a note saying what the floor costs. When no
+    subset can hold it (max_replicas, quotas), ``o`` with a warning giving the floor's cost.
+    ``cands``: the candidates the search had (``o``'s own when empty): with spot, the plan over
+    their on-demand ones competes too."""
+    short = below_floor(pb, o, rps)
+    if not short or pb.floored:  # a floored re-plan (plan_over checks it) does not recurse
+        return o
+    from scaleplan.solve.after_search import solve_plan  # after_search calls this step
+
+    def plan_over(sub: list[Candidate]) -> Outcome:
+        t = solve_plan(pb.with_floors(sub), sub, rps, deadline=deadline, tie_break=tie_break)
+        if t.solved and below_floor(pb, t, rps):  # a step that re-planned without the floors
+            return replace(t, status="infeasible", cost=math.inf)
+        return t
+
+    # from the allocations the plan uses and, with static weights over spot, from those of the
+    # on-demand plan that competed (a plan allowed spot is never dearer than all on-demand)
+    seeds = [used_candidates(o)]
+    if o.on_demand is not None and o.on_demand.solved:
+        seeds.append(used_candidates(o.on_demand))
+    found = [_descend(plan_over, seed, deadline) for seed in seeds]
+    if o.on_demand is None and any(c.capacity_type == "spot" for c in seeds[0]):
+        od = [c for c in (cands or o.cands) if c.capacity_type != "spot"]
+        t = solve_plan(pb, od, rps, deadline=deadline, tie_break=tie_break) if od else None
+        if t is not None and t.solved and not below_floor(pb, t, rps):
+            found.append(t)
+    best = min(found, key=_cost)
+    f = pb.replica_floor(rps)
+    if not best.solved:
+        return replace(o, note=_join(o.note, _unheld(pb, o, rps, short)))
+    exact = best.cost <= o.floor + COST_TOL
+    floor_left = () if exact else (Omission(Left.REPLICA_FLOOR),)
+    note = (
+        f"kubernetes.autoscaler.type hpa: an HPA's minReplicas is at least {f}, so every "
+        f"allocation in use keeps {f} replica(s) in every hour; the plan holds that "
+        f"(${best.cost:.2f}/h against ${o.cost:.2f}/h for a plan that idles allocations at 0 "
+        "replicas, which needs an autoscaler that scales to 0: keda-prometheus)"
+    )
+    return replace(
+        best,
+        status="optimal" if exact and best.status == "optimal" else "feasible",
+        bound=min(o.floor, best.cost),
+        proven=best.proven and o.proven,
+        note=_join(best.note, note),
+        # the bound is o's: it leaves out what o's step recorded, and the floor
+        omits=tuple(dict.fromkeys(o.omits + best.omits + floor_left)),
+        stats=o.stats + best.stats,
+    )
+
+
+def _cost(o: Outcome) -> float:
+    return o.cost if o.solved else math.inf
+
+
+def _descend(
+    plan_over: Callable[[list[Candidate]], Outcome], cur: list[Candidate], deadline: float
+) -> Outcome:
+    """The floor-holding plan over ``cur``, then over ``cur`` less one allocation at a time
+    while the cheapest of those is cheaper."""
+    best = plan_over(cur)
+    while len(cur) > 1 and time.perf_counter() < deadline:
+        subs = [cur[:i] + cur[i + 1:] for i in range(len(cur))]
+        trials = [(t, sub) for sub in subs if (t := plan_over(sub)).solved]
+        if not trials:
+            break
+        t, sub = min(trials, key=lambda ts: ts[0].cost)
+        if best.solved and t.cost >= best.cost - COST_TOL:
+            break
+        best, cur = t, sub
+    return best
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}; {b}" if a else b
+
+
+def _unheld(pb: Problem, o: Outcome, rps: Sequence[float], short: list[Candidate]) -> str:
+    """No plan holds the floor: what the rendered floor costs above the plan."""
+    f, w = pb.replica_floor(rps), len(o.sols)
+    ids = {id(c) for c in short}
+    extra = 0.0
+    for k, c in enumerate(o.cands):
+        if id(c) in ids:
+            need = math.ceil(f / c.replicas_per_node)
+            extra += sum(max(0, need - s.nodes[k]) * c.price for s in o.sols) / w
+    return (
+        f"kubernetes.autoscaler.type hpa keeps at least {f} replica(s) of every allocation in "
+        f"use in every hour, and no plan within the spec's limits holds that: as rendered the "
+        f"floors add about ${extra:.2f}/h to the plan's ${o.cost:.2f}/h (use an autoscaler that "
+        "scales to 0: keda-prometheus)"
+    )
