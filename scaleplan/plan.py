@@ -181,6 +181,17 @@ class Plan(StrictModel):
         ),
     )
 
+    def below_hpa_floor(self) -> tuple[Allocation, ...]:
+        """kubernetes.autoscaler.type hpa: the allocations in use that the plan takes to 0
+        replicas in some hours. An HPA's minReplicas is at least 1, so as rendered each keeps 1
+        replica in every hour; optimize holds that floor (solve/floors.py), so only a plan
+        written before it (or one no plan could hold it for) has any."""
+        if self.spec.kubernetes.autoscaler.type != "hpa":
+            return ()
+        return tuple(
+            a for a in self.allocations if a.replicas and min(a.replicas_per_window, default=1) == 0
+        )
+
     @model_validator(mode="after")
     def _every_class_routed(self) -> Plan:
         """With ``kubernetes.class_header`` each request class has its own HTTPRoute rule, whose

@@ -288,17 +288,42 @@ def test_autoscaler_none_says_what_fixed_peak_replicas_cost(tables: Catalog) -> 
 def test_fixed_replicas_warning_says_what_render_did(tables) -> None:  # type: ignore[no-untyped-def]
     """'the plan keeps 2 replica(s) all day; fixed replicas, no hpa autoscaler' left a user
     asking whether something was missing (new-user trial, 2026-12-05): the warning says what
-    render wrote, why, and how to say so in the spec (which silences it)."""
+    render wrote, why, and how to say so in the spec (which silences it). One warning for the
+    plan, and none for a plan of one demand window (every count is the same all day by
+    construction: it was printed on every run of every peak_rps spec, review 3 #21)."""
     from scaleplan.plan import read_plan
-    from scaleplan.render import render_report
 
-    plan = read_plan(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
-    kind = plan.spec.kubernetes.autoscaler.type
-    said = [w for w in render_report(plan, tables).warnings if "in every hour" in w]
-    assert said and all(
-        f"so its Deployment has fixed replicas and no {kind} object is written" in w
-        and "kubernetes.autoscaler.type: none" in w for w in said
-    ), said
+    one_window = read_plan(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
+    assert len(set(one_window.demand.rps)) == 1
+    assert not [w for w in render_report(one_window, tables).warnings if "in every hour" in w]
+    flat = alloc("emb-g6-xlarge-od", per_hour=(2,) * HOURS)
+    flat2 = alloc("emb-g6-2xlarge-od", instance_type="g6.2xlarge", per_hour=(3,) * HOURS)
+    p = plan("flat", spec("emb", autoscaler="hpa"), [flat, flat2])
+    said = [w for w in render_report(p, tables).warnings if "in every hour" in w]
+    assert len(said) == 1, said
+    assert "emb-g6-2xlarge-od (3), emb-g6-xlarge-od (2)" in said[0]
+    assert "Deployments have fixed replicas and no hpa object is written" in said[0]
+    assert "kubernetes.autoscaler.type: none" in said[0]
+
+
+def test_hpa_floor_above_the_plan_is_said_with_its_cost(tables: Catalog) -> None:
+    """An allocation the plan takes from 0 to 1 replica by hour under an HPA was rendered
+    fixed at 1 all day with 'the plan keeps 1 replica(s) in every hour' (false: its count
+    varies), and one going 0..4 got minReplicas 1: the floors cost more than the plan, unsaid
+    (review 3 #1). Plans now hold the floor; a plan that does not gets the cost."""
+    hours = tuple(0 if h < 9 else 1 for h in range(HOURS))
+    idle = alloc("emb-g6-xlarge-od", price=1.0, per_hour=hours)
+    busy = alloc("emb-g6-2xlarge-od", instance_type="g6.2xlarge", price=2.0, per_hour=tuple(0 if h < 9 else 4 for h in range(HOURS)))
+    p = plan("idle", spec("emb", autoscaler="hpa"), [idle, busy])
+    warnings = render_report(p, tables).warnings
+    assert not [w for w in warnings if "in every hour:" in w], warnings  # not 'keeps 1 replica'
+    floor = [w for w in warnings if "cannot scale below minReplicas 1" in w]
+    assert len(floor) == 1 and "emb-g6-xlarge-od, emb-g6-2xlarge-od" in floor[0]
+    planned = idle["cost_per_hour"] + busy["cost_per_hour"]
+    rendered = planned + 9 / 24 * (1.0 + 2.0)  # 1 node of each in the 9 idle hours
+    assert f"${rendered:.4f}/h against the plan's ${planned:.4f}/h" in floor[0]
+    keda = plan("idle", spec("emb", autoscaler={"type": "keda-prometheus"}), [idle, busy])
+    assert not [w for w in render_report(keda, tables).warnings if "minReplicas" in w]
 
 
 def test_fixed_replicas_warning_advises_type_none_only_when_nothing_scales(tables: Catalog) -> None:
@@ -314,5 +339,6 @@ def test_fixed_replicas_warning_advises_type_none_only_when_nothing_scales(table
 
     mixed = said([flat, day])
     assert len(mixed) == 1 and "autoscaler.type: none" not in mixed[0], mixed
+    assert "emb-g6-xlarge-od (2)" in mixed[0] and "emb-g6-2xlarge-od" not in mixed[0]
     assert mixed[0].endswith("keep the hpa: the plan's other allocations scale by the hour")
     assert said([flat])[0].endswith("set kubernetes.autoscaler.type: none to say so")

@@ -35,15 +35,24 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
         if all(fixed_replicas(plan, al) for al in allocs)
         else f"keep the {ks.type}: the plan's other allocations scale by the hour"
     )
+    # one demand window: every count is the same all day by construction, nothing to say; an
+    # allocation an HPA's floor of 1 holds constant (the plan takes it to 0) is said, with
+    # its cost, by build._floor_cost
+    kept = [
+        al for al in allocs
+        if fixed_replicas(plan, al) and al.min_replicas >= al.max_replicas
+    ]
+    if kept and ks.type != "none" and len(set(plan.demand.rps)) > 1:
+        names = ", ".join(f"{al.name} ({al.max_replicas})" for al in kept)
+        warnings.append(
+            f"the plan keeps these allocations at one replica count in every hour: {names}; "
+            f"their Deployments have fixed replicas and no {ks.type} object is written (an "
+            f"autoscaler with min = max could never scale); {say_so}"
+        )
     for al in allocs:
         if fixed_replicas(plan, al):
-            if ks.type != "none":
-                warnings.append(
-                    f"allocation {al.name}: the plan keeps {al.max_replicas} replica(s) in every "
-                    f"hour, so its Deployment has fixed replicas and no {ks.type} object is "
-                    f"written (an autoscaler with min = max could never scale); {say_so}"
-                )
-        elif ks.type == "hpa":
+            continue
+        if ks.type == "hpa":
             out.append(("HorizontalPodAutoscaler", al.name, _hpa(plan, al, warnings)))
         elif ks.type.startswith("keda-"):
             so, auth = _scaled_object(plan, al, warnings)

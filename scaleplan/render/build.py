@@ -16,6 +16,7 @@ Pure: the accelerator table and the AWS rows for the interchangeable spot types 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -52,6 +53,7 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
     live = _admit(plan, src, w)
     _one_region(plan, [a for _, a in live], w)
     _fixed_cost(plan, [a for _, a in live], w)
+    _floor_cost(plan, [a for _, a in live], w)
     allocs = derive_allocations(plan, live, accelerator_table(catalog.accelerators), w, src)
     k8s = plan.spec.kubernetes
     if k8s.flavor == "eks-karpenter":
@@ -127,6 +129,31 @@ def _fixed_cost(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> 
         f"${fixed:.4f}/h, but the plan's cost (${planned:.4f}/h) has the replicas follow the "
         "hourly demand; choose an autoscaler (hpa, keda-prometheus) to get the plan's cost, or "
         "plan for a flat traffic.peak_rps"
+    )
+
+
+def _floor_cost(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> None:
+    """autoscaler hpa: an HPA cannot go below minReplicas 1, so an allocation the plan takes
+    to 0 replicas in some hours keeps 1 replica (and its node) in those hours as rendered. Plans
+    hold that floor (solve/floors.py); one written before, or one no plan within the spec's
+    limits could hold it for, costs more as rendered: say which and how much."""
+    names_idle = {a.name for a in plan.below_hpa_floor()}
+    idle = [a for a in live if a.name in names_idle]
+    if not idle:
+        return
+    extra = 0.0
+    for a in idle:
+        need = math.ceil(1 / a.replicas_per_node)
+        short = sum(max(0, need - n) for n in a.nodes_per_window)
+        extra += short * a.price_per_node_hour / len(a.nodes_per_window)
+    planned = sum(a.cost_per_hour for a in live)
+    names = ", ".join(a.name for a in idle)
+    warnings.append(
+        f"autoscaler hpa: an HPA cannot scale below minReplicas 1, but the plan takes {names} "
+        f"to 0 replicas in some hours; as rendered each keeps 1 replica in every hour, "
+        f"${planned + extra:.4f}/h against the plan's ${planned:.4f}/h (re-run scaleplan "
+        "optimize: plans hold that floor; or use kubernetes.autoscaler.type: keda-prometheus, "
+        "which scales to 0)"
     )
 
 
