@@ -290,3 +290,39 @@ def test_zone_spread_not_enforced(tables: Catalog) -> None:
     docs = _vision_docs(plan, tables)
     first_spread(docs).update(whenUnsatisfiable="ScheduleAnyway")
     assert _zone_findings(docs, n1_plan, tables) == []
+
+
+def test_floor_above_plan_names_the_hours_and_the_cost(tables: Catalog, tmp_path: Path) -> None:
+    """An hpa plan that takes an allocation to 0 in some hours (written before the optimizer
+    held the HPA's floor): its HPA keeps minReplicas 1, which check --plan reports with the
+    hours and what it adds (review 3 #1: check said 'passed' against the plan)."""
+    from render_helpers import PLANS
+
+    from scaleplan.plan_outputs import write_manifests
+
+    plan = PLANS["spot-mix"]()
+    idle = next(a for a in plan.allocations if min(a.replicas_per_window) == 0)
+    write_manifests(tmp_path, render_mod.render(plan, tables))
+    report = check_paths([tmp_path], plan=plan, catalog=tables)
+    found = [f for f in report.findings if f.rule == "floor-above-plan"]
+    assert [(f.kind, f.name) for f in found] == [("HorizontalPodAutoscaler", idle.name)]
+    hours = sum(1 for r in idle.replicas_per_window if r == 0)
+    extra = hours * idle.price_per_node_hour / len(idle.replicas_per_window)
+    assert f"minReplicas 1 keeps 1 replica(s) of {idle.name} in every hour" in found[0].message
+    assert f"fewer in {hours} of 24 hour(s) (as few as 0): about ${extra:.2f}/h" in found[0].message
+    assert found[0].severity == "warning"
+    # simulate replays the plan's counts, so it says that it does not see the floor pods
+    from scaleplan.simulate.layout import hpa_floor_note
+
+    (note,) = hpa_floor_note(plan)
+    assert f"minReplicas 1 of {idle.name} in every hour" in note
+    # a plan that holds the floor: nothing to say
+    held = tuple(max(1, r) for r in idle.replicas_per_window)
+    ok = plan.model_copy(update={"allocations": tuple(
+        a.model_copy(update={"replicas_per_window": held, "nodes_per_window": held}) if a is idle else a
+        for a in plan.allocations
+    )})
+    write_manifests(tmp_path / "ok", render_mod.render(ok, tables))
+    report = check_paths([tmp_path / "ok"], plan=ok, catalog=tables)
+    assert not [f for f in report.findings if f.rule == "floor-above-plan"]
+    assert hpa_floor_note(ok) == []

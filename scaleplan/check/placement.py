@@ -1,11 +1,14 @@
 """Plan-aware placement rules: node selectors, NodePools and node classes of another cloud than
 the plan's cluster flavor (``flavor-mismatch``), and workloads that can only run on spot
-capacity where the plan requires on-demand (``spot-only-capacity``), and Deployments of a
-zone-redundant plan whose zone spread is only best effort (``zone-spread-not-enforced``).
+capacity where the plan requires on-demand (``spot-only-capacity``), Deployments of a
+zone-redundant plan whose zone spread is only best effort (``zone-spread-not-enforced``), and
+workloads whose deployed replica floor is above the plan's lowest hourly count
+(``floor-above-plan``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,6 +21,7 @@ from scaleplan.check.workloads import (
     as_map,
     get,
     pod_spec_path,
+    target_ref,
 )
 from scaleplan.kube.zones import ZONE_KEY, spread_zones
 
@@ -156,6 +160,51 @@ def _zone_spread_not_enforced(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 f"over its {len(zones)} zones ({', '.join(zones)}), but {why}",
                 (*path, "topologySpreadConstraints") if tsc else path,
             )
+
+
+# the lowest replica count an autoscaler object holds: (field, its default when absent)
+_FLOOR_FIELDS = {
+    "HorizontalPodAutoscaler": ("minReplicas", 1),
+    "ScaledObject": ("minReplicaCount", 0),
+}
+
+
+@impl("floor-above-plan")
+def _floor_above_plan(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    plan = ctx.plan
+    if plan is None:
+        return
+    by_name = {a.name: a for a in plan.allocations}
+    scalers = {
+        target_ref(o)[1]: o for o in ctx.of_kind(*_FLOOR_FIELDS) if target_ref(o)[0] == "Deployment"
+    }
+    for w in ctx.workloads:
+        a = by_name.get(w.name)
+        if a is None or w.kind != "Deployment" or not a.replicas_per_window:
+            continue
+        obj = scalers.get(w.name)
+        if obj is not None:
+            field, default = _FLOOR_FIELDS[obj.kind]
+            path: tuple[str, ...] = ("spec", field)
+            value = get(obj.data, path)
+            value = default if value is None else value
+        else:
+            obj, path, value = w, ("spec", "replicas"), get(w.data, ("spec", "replicas"))
+        low = min(a.replicas_per_window)
+        # above the plan's peak is no floor but a different count: drift says that
+        if not isinstance(value, int) or isinstance(value, bool) or not low < value <= a.replicas:
+            continue
+        hours = sum(1 for r in a.replicas_per_window if r < value)
+        need = math.ceil(value / a.replicas_per_node)
+        extra = sum(max(0, need - n) for n in a.nodes_per_window) * a.price_per_node_hour
+        extra /= len(a.nodes_per_window)
+        yield obj.finding(
+            rule,
+            f"{path[-1]} {value} keeps {value} replica(s) of {a.name} in every hour, but the "
+            f"plan runs fewer in {hours} of {len(a.replicas_per_window)} hour(s) (as few as "
+            f"{low}): about ${extra:.2f}/h above the plan's ${a.cost_per_hour:.2f}/h for it",
+            path,
+        )
 
 
 def _spread_gap(constraints: list[Mapping[str, Any]], zones: int) -> str | None:

@@ -365,6 +365,18 @@ RULES: tuple[Rule, ...] = (
         needs_plan=True,
     ),
     R(
+        "floor-above-plan",
+        "warning",
+        "plan",
+        "A workload's lowest replica count as deployed (an HPA's minReplicas, which is at least "
+        "1, a ScaledObject's minReplicaCount, or fixed replicas) is above the plan's lowest "
+        "hourly count, so it keeps nodes in hours the plan runs fewer and the deployment costs "
+        "more than the plan says.",
+        "re-run scaleplan optimize (plans hold the HPA's floor of 1 replica in every hour), or "
+        "use an autoscaler that scales to 0 (kubernetes.autoscaler.type: keda-prometheus)",
+        needs_plan=True,
+    ),
+    R(
         "drift",
         "error",
         "plan",

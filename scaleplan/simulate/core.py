@@ -36,6 +36,7 @@ from scaleplan.simulate.layout import (
     Segment,
     Topology,
     check_simulatable,
+    hpa_floor_note,
     segment_of,
     topology,
     trace_segments,
@@ -120,7 +121,7 @@ def simulate(
         batch_timeout_ms, fixed_fraction, replica_delta, windows, service,
     )
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    notes: list[str] = []
+    notes: list[str] = hpa_floor_note(plan)
     topo = topology(plan, opts.replica_delta)
     fitted = _service_models(plan, opts, notes)
     segments, times, kind = _arrivals(plan, opts, rng)

@@ -126,3 +126,15 @@ def segment_of(segments: list[Segment] | tuple[Segment, ...], t: F64) -> I64:
     """Index of the segment each time falls in."""
     starts = np.array([s[0] for s in segments])
     return np.searchsorted(starts, t, side="right") - 1
+
+
+def hpa_floor_note(plan: Plan) -> list[str]:
+    """A note for a plan whose HPA floors the simulation does not see (Plan.below_hpa_floor)."""
+    idle = plan.below_hpa_floor()
+    if not idle:
+        return []
+    return [
+        f"autoscaler hpa keeps minReplicas 1 of {', '.join(a.name for a in idle)} in every hour "
+        "as rendered, but this plan runs 0 there in some hours and the simulation replays the "
+        "plan's counts, not those floor pods (re-run scaleplan optimize: plans hold the floor)"
+    ]

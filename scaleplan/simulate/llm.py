@@ -37,7 +37,13 @@ from scaleplan.simulate.failures import (
     place_failure,
     recovery,
 )
-from scaleplan.simulate.layout import Segment, Topology, check_simulatable, topology
+from scaleplan.simulate.layout import (
+    Segment,
+    Topology,
+    check_simulatable,
+    hpa_floor_note,
+    topology,
+)
 from scaleplan.simulate.llm_replicas import (
     STEP_SOURCES,
     ModelStep,
@@ -126,7 +132,7 @@ def simulate_llm(
         lengths=opts.lengths, sigma=opts.length_sigma, rate_scale=opts.rate_scale,
         arrivals=opts.arrivals,
     )
-    notes: list[str] = list(wl.notes)
+    notes: list[str] = [*hpa_floor_note(plan), *wl.notes]
     topo = topology(plan, opts.replica_delta)
     floored = any(w in topo.floored for _, _, w in wl.segments)
     if floored:
