@@ -30,8 +30,11 @@ TWO_SHAPES = catalog(row("g6.xlarge", "L4", 1, 1.0, spot=0.5), row("g5.xlarge", 
 PROFILE = profile(point("L4", 8, 20.0, 400.0), point("A10G", 8, 20.0, 500.0))
 
 
-def _spec(routing: str, survive: bool, traffic: dict[str, Any] | None = None, **placement: Any) -> Spec:
-    k8s: dict[str, Any] = {"image": "example.com/svc:1.0", "routing": routing}
+def _spec(
+    routing: str, survive: bool, traffic: dict[str, Any] | None = None, *, autoscaler: str = "hpa",
+    **placement: Any,
+) -> Spec:
+    k8s: dict[str, Any] = {"image": "example.com/svc:1.0", "routing": routing, "autoscaler": autoscaler}
     if routing != "service":
         k8s["gateway"] = {"name": "gw"}
     spot = {"allowed": True, "max_fraction": 0.5, "survive_loss": survive}
@@ -207,10 +210,12 @@ def test_gateway_hourly_one_serving_shape_keeps_the_per_window_plan(survive: boo
     """Spot and on-demand L4 share one backend Service (weight 100): weights fixed over the
     day bind nothing, so each window's plan is as cheap as the window planned alone. (The
     static re-plan sized each type for its own peak share in every hour: +6 % without
-    survive_loss, +10 % with it.)"""
+    survive_loss, +10 % with it.) Under KEDA: an HPA's floor would keep the spot pods the
+    quiet hours' plans drop (solve/floors.py)."""
     curve = [300.0] * 8 + [PEAK] * 8 + [600.0] * 8
     hourly = {"peak_rps": None, "hourly_rps": curve, "headroom": 0.2}
-    plan = solve(_spec("gateway-api", survive, hourly), PROFILE, ONE_SHAPE, options=FAST).plan
+    keda = "keda-prometheus"
+    plan = solve(_spec("gateway-api", survive, hourly, autoscaler=keda), PROFILE, ONE_SHAPE, options=FAST).plan
     alone = {
         d: solve(_spec("gateway-api", survive, {"peak_rps": d, "headroom": 0.2}), PROFILE,
                  ONE_SHAPE, options=FAST).plan.cost_per_hour
