@@ -319,7 +319,9 @@ def test_floor_above_plan_names_the_hours_and_the_cost(tables: Catalog, tmp_path
     # a plan that holds the floor: nothing to say
     held = tuple(max(1, r) for r in idle.replicas_per_window)
     ok = plan.model_copy(update={"allocations": tuple(
-        a.model_copy(update={"replicas_per_window": held, "nodes_per_window": held}) if a is idle else a
+        a.model_copy(update={"replicas_per_window": held, "nodes_per_window": held})
+        if a is idle
+        else a
         for a in plan.allocations
     )})
     write_manifests(tmp_path / "ok", render_mod.render(ok, tables))

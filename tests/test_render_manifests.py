@@ -293,7 +293,8 @@ def test_fixed_replicas_warning_says_what_render_did(tables) -> None:  # type: i
     construction: it was printed on every run of every peak_rps spec, review 3 #21)."""
     from scaleplan.plan import read_plan
 
-    one_window = read_plan(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
+    root = Path(__file__).resolve().parents[1]
+    one_window = read_plan(root / "examples" / "llm-chat" / "plan.yaml")
     assert len(set(one_window.demand.rps)) == 1
     assert not [w for w in render_report(one_window, tables).warnings if "in every hour" in w]
     flat = alloc("emb-g6-xlarge-od", per_hour=(2,) * HOURS)
@@ -313,7 +314,8 @@ def test_hpa_floor_above_the_plan_is_said_with_its_cost(tables: Catalog) -> None
     (review 3 #1). Plans now hold the floor; a plan that does not gets the cost."""
     hours = tuple(0 if h < 9 else 1 for h in range(HOURS))
     idle = alloc("emb-g6-xlarge-od", price=1.0, per_hour=hours)
-    busy = alloc("emb-g6-2xlarge-od", instance_type="g6.2xlarge", price=2.0, per_hour=tuple(0 if h < 9 else 4 for h in range(HOURS)))
+    busy_hours = tuple(0 if h < 9 else 4 for h in range(HOURS))
+    busy = alloc("emb-g6-2xlarge-od", instance_type="g6.2xlarge", price=2.0, per_hour=busy_hours)
     p = plan("idle", spec("emb", autoscaler="hpa"), [idle, busy])
     warnings = render_report(p, tables).warnings
     assert not [w for w in warnings if "in every hour:" in w], warnings  # not 'keeps 1 replica'

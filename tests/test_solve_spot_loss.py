@@ -34,7 +34,9 @@ def _spec(
     routing: str, survive: bool, traffic: dict[str, Any] | None = None, *, autoscaler: str = "hpa",
     **placement: Any,
 ) -> Spec:
-    k8s: dict[str, Any] = {"image": "example.com/svc:1.0", "routing": routing, "autoscaler": autoscaler}
+    k8s: dict[str, Any] = {
+        "image": "example.com/svc:1.0", "routing": routing, "autoscaler": autoscaler
+    }
     if routing != "service":
         k8s["gateway"] = {"name": "gw"}
     spot = {"allowed": True, "max_fraction": 0.5, "survive_loss": survive}
@@ -215,7 +217,8 @@ def test_gateway_hourly_one_serving_shape_keeps_the_per_window_plan(survive: boo
     curve = [300.0] * 8 + [PEAK] * 8 + [600.0] * 8
     hourly = {"peak_rps": None, "hourly_rps": curve, "headroom": 0.2}
     keda = "keda-prometheus"
-    plan = solve(_spec("gateway-api", survive, hourly, autoscaler=keda), PROFILE, ONE_SHAPE, options=FAST).plan
+    sp = _spec("gateway-api", survive, hourly, autoscaler=keda)
+    plan = solve(sp, PROFILE, ONE_SHAPE, options=FAST).plan
     alone = {
         d: solve(_spec("gateway-api", survive, {"peak_rps": d, "headroom": 0.2}), PROFILE,
                  ONE_SHAPE, options=FAST).plan.cost_per_hour
