@@ -300,7 +300,7 @@ def test_a_finished_search_is_never_blamed_on_the_time_limit(tmp_path: Path) -> 
 def test_the_milps_own_plan_stopped_at_the_time_limit_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A plan that is the search's own (vision-daily, routing: service: no step after it),
+    """A plan that is the search's own (vision-daily, routing: service, KEDA: no step after it),
     whose windows the MILP did not prove (the time limit; simulated: every window 'feasible'
     with a bound 10 % under its cost): the gap line and the report blame the time limit. The
     search's outcome said proven (the field's default), so the line read 'a step after the
@@ -316,7 +316,8 @@ def test_the_milps_own_plan_stopped_at_the_time_limit_says_so(
         }
 
     monkeypatch.setattr(search, "solve_windows", stopped)
-    path = _example(tmp_path, "vision-daily", {})
+    # under KEDA: with the default hpa the replica floor's step (solve/floors.py) follows
+    path = _example(tmp_path, "vision-daily", {"    type: hpa\n": "    type: keda-prometheus\n"})
     sp, _ = read_spec(path)
     plan = solve(
         sp, read_profile(tmp_path / "profile.yaml"), load_catalog([]),
