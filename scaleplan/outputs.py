@@ -39,29 +39,20 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from scaleplan.errors import InputError, Problem
+from scaleplan.errors import InputError, OptionError, Problem
 from scaleplan.yamlio import cannot_write_error, current_umask, foreign_files_problem
 
 LOCK_NAME = ".scaleplan.lock"
 
 
 def check_out_path(value: str, option: str = "--out") -> Path:
-    """Refuse an empty ``--out`` (it would write into the current folder) or a NUL byte."""
+    """Refuse an empty ``--out`` (it would write into the current folder) or a NUL byte: bad
+    option values, exit 2."""
     if not value.strip():
-        raise InputError(
-            option,
-            [
-                Problem(
-                    "",
-                    f"{option} is empty",
-                    hint="give a folder or file path; use '.' for the current folder",
-                )
-            ],
-        )
+        message = "must not be empty (give a folder or file path; use '.' for the current folder)"
+        raise OptionError(message, option=option)
     if "\x00" in value:
-        raise InputError(
-            option, [Problem("", f"{option} contains a NUL byte", hint="give a plain path")]
-        )
+        raise OptionError("contains a NUL byte (give a plain path)", option=option)
     return Path(value)
 
 
