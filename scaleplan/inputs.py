@@ -154,6 +154,9 @@ def gather_inputs(path: str | Path, catalogs: Sequence[str] = ()) -> Gathered:
             [*map(str, spec_catalogs), *catalogs], providers=spec.placement.providers
         )
         problems += placement_problems(spec, catalog, doc.lines)
+        from scaleplan.llm_inputs import dtype_problems  # its module imports this one
+
+        problems += dtype_problems(spec, file, doc.lines, catalog)
     if spec is not None:
         # what render would refuse in the spec's own values, before anything is solved: optimize
         # --no-manifests wrote a literal HF_TOKEN from kubernetes.env into plan.yaml

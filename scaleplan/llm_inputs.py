@@ -15,7 +15,7 @@ from scaleplan.errors import InputError, Problem, input_error, option_error
 from scaleplan.inputs import with_lines
 
 if TYPE_CHECKING:
-    from scaleplan.catalog.model import Accelerator
+    from scaleplan.catalog.model import Accelerator, Catalog
     from scaleplan.llm.serving import LlmSetup, TokenClass
     from scaleplan.plan import Plan
     from scaleplan.simulate.llm_replicas import Point
@@ -182,6 +182,29 @@ def _refuse_dtype_on(accs: Sequence[Accelerator], dtype: str) -> None:
             runs = ", ".join(hw.runs(get_args(LlmDtype)))
             hint = f"drop {a.name} from --accelerators or pick a dtype it runs ({runs})"
             raise option_error([Problem("--dtype", f"{dtype}: {exc}", hint=hint)]) from None
+
+
+def dtype_problems(spec: Spec, file: str, lines: LineMap, catalog: Catalog) -> list[Problem]:
+    """The spec's ``model.dtype`` (or the checkpoint's own) or ``kv_cache_dtype`` that none of
+    the GPUs in ``placement.accelerators`` runs (:func:`runnable`, the LLM model's checks), at
+    placement.accelerators: ``validate`` and ``optimize`` refuse it before solving (exit 3). None
+    without ``model.architecture``, with a name the catalog does not know (placement's own
+    problem) or a model the LLM model cannot read (``validate`` says why; ``optimize``'s solve)."""
+    from scaleplan.llm.serving import setup_from_spec
+
+    named = [a for a in spec.placement.accelerators if a.upper() != "CPU"]
+    gpus = [catalog.accelerator(a) for a in named]
+    if spec.model.architecture is None or not gpus or not all(gpus):
+        return []
+    try:
+        s = setup_from_spec(spec.model, Path(file).parent)
+    except InputError:
+        return []
+    try:
+        runnable([a for a in gpus if a], s.dtype, s.kv_dtype, file, lines)
+    except InputError as exc:
+        return list(exc.problems)
+    return []
 
 
 def spec_config_notes(spec: Spec, spec_file: str) -> tuple[str, ...]:

@@ -17,7 +17,6 @@ from scaleplan.inputs import gather_inputs
 from scaleplan.spec_checks import spec_warnings
 
 if TYPE_CHECKING:
-    from scaleplan.catalog.model import Catalog
     from scaleplan.profile.model import Profile
     from scaleplan.spec import Spec
     from scaleplan.yamlio import LineMap
@@ -38,7 +37,7 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
     if g.spec is not None and g.profile is not None and g.spec.model.architecture is None:
         problems += _check_classes(g.spec, g.profile, g.lines.line_of(("traffic", "classes")))
     if g.spec is not None and g.spec.model.architecture is not None:
-        problems += _check_model(g.spec, g.file, g.lines, g.catalog)
+        problems += _check_model(g.spec, g.file, g.lines)
     # by line with gather_inputs' own (it sorts only what it found)
     problems.sort(key=lambda p: (p.line is None, p.line or 0))
     if problems:
@@ -66,29 +65,18 @@ def ok_line(result: dict[str, Any]) -> str:
     return f"ok ({result['name']}: {points} on {counted(result['accelerators'], 'accelerator')})"
 
 
-def _check_model(spec: Spec, file: str, lines: LineMap, catalog: Catalog | None) -> list[Problem]:
+def _check_model(spec: Spec, file: str, lines: LineMap) -> list[Problem]:
     """What optimize refuses about ``model.architecture`` before it sizes anything: a preset or
-    config.json it cannot read, settings the model does not take, a ``model.dtype`` (or
-    ``kv_cache_dtype``) that none of the GPUs in ``placement.accelerators`` runs (the LLM
-    model's own check, :func:`scaleplan.llm_inputs.runnable`), a class longer than the
-    model's context."""
+    config.json it cannot read, settings the model does not take, a class longer than the
+    model's context (a dtype no allowed GPU runs: gather_inputs, for optimize too)."""
     from scaleplan.errors import InputError
     from scaleplan.inputs import with_lines
     from scaleplan.llm.serving import TokenClass, setup_from_spec
-    from scaleplan.llm_inputs import runnable
 
     try:
         s = setup_from_spec(spec.model, Path(file).parent)
     except InputError as exc:
         return with_lines(exc.problems, lines)
-    # the GPUs allowed (unknown names are placement_problems'; no GPU named: nothing to say)
-    named = [a for a in spec.placement.accelerators if a.upper() != "CPU"] if catalog else []
-    gpus = [catalog.accelerator(a) for a in named] if catalog else []
-    if gpus and all(gpus):
-        try:
-            runnable([a for a in gpus if a], s.dtype, s.kv_dtype, file, lines)
-        except InputError as exc:
-            return list(exc.problems)
     classes = [
         TokenClass(c.name, c.input_tokens, c.output_tokens)
         for c in spec.traffic.classes

@@ -416,8 +416,9 @@ def test_validate_refuses_a_dtype_no_allowed_gpu_runs(
     cli, tmp_path: Path, accs: str, model: str, said: str, fix: str
 ) -> None:
     """validate said 'ok' to model.dtype fp8 with only A100 allowed, and optimize then exited 4
-    (UX review 3, #10): the contradiction is in the spec, so validate reports it (exit 3, the
-    spec's line and field, the fix) with the LLM model's own check, as profile llm --spec does.
+    (UX review 3, #10): the contradiction is in the spec, so validate and optimize report it
+    (exit 3, the spec's line and field, the fix) before solving, with the LLM model's own check,
+    as profile llm --spec does.
     One GPU of the list that runs it is enough (the others are left out by optimize)."""
     text = LONG_SPEC.replace("ARCH", "llama-3.1-8b").replace("{ENGINE}", "{}")
     text = text.replace("accelerators: [H100]", f"accelerators: {accs}")
@@ -426,10 +427,11 @@ def test_validate_refuses_a_dtype_no_allowed_gpu_runs(
     spec.write_text(text)
     _profile(cli, tmp_path)
     line = next(i for i, x in enumerate(text.splitlines(), 1) if x.startswith("placement:"))
-    res = cli(["validate", str(spec)], exit_code=3)
-    err = " ".join(res.stderr.split())
-    assert f"{spec}:{line}: placement.accelerators: {said}" in err, err
-    assert fix in err, err
+    for args in (["validate", str(spec)], ["optimize", str(spec), "--out", str(tmp_path / "o")]):
+        err = " ".join(cli(args, exit_code=3).stderr.split())
+        assert f"{spec}:{line}: placement.accelerators: {said}" in err, err
+        assert fix in err, err
+    assert not (tmp_path / "o").exists()  # refused before solving: nothing written
     spec.write_text(text.replace(accs, accs[:-1] + ", H100]"))
     cli(["validate", str(spec)])
 
