@@ -18,10 +18,10 @@ class ExitCode(IntEnum):
 
     OK = 0
     FINDINGS = 1  # `check` found problems at or above --fail-on, or drift against the plan
-    USAGE = 2  # bad command line (typer/click's own code)
-    INVALID_INPUT = 3  # spec, profile, catalog, plan or manifest file is unreadable or invalid
+    USAGE = 2  # bad command line: a bad option value, options that cannot be combined (typer's code)
+    INVALID_INPUT = 3  # an input file is unreadable or invalid, or an option contradicts it
     INFEASIBLE = 4  # no plan meets the SLO / quotas / budget
-    EXTERNAL = 5  # cloud API, device, HTTP endpoint or credentials failed
+    EXTERNAL = 5  # cloud API, device, HTTP endpoint or credentials failed; an extra is missing
     INTERNAL = 70  # a bug in scaleplan; please report it
     INTERRUPTED = 130  # Ctrl-C
 
