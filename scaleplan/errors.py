@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     FINDINGS = 1  # `check` found problems at or above --fail-on, or drift against the plan
-    USAGE = 2  # bad command line: a bad option value, options that cannot be combined (typer's code)
+    USAGE = 2  # bad command line: a bad option value, options that cannot be combined
     INVALID_INPUT = 3  # an input file is unreadable or invalid, or an option contradicts it
     INFEASIBLE = 4  # no plan meets the SLO / quotas / budget
     EXTERNAL = 5  # cloud API, device, HTTP endpoint or credentials failed; an extra is missing
