@@ -74,3 +74,24 @@ def test_single_window_has_no_floor_step() -> None:
     plan = solve(spec, inp.profile, inp.catalog, options=SolveOptions(time_limit=30)).plan
     assert plan.status == "optimal"
     assert not any("minReplicas" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize("routing", ["service", "inference-pool"])
+def test_autoscaler_none_plans_the_peak_all_day(routing: str, tables: Any) -> None:
+    """autoscaler none renders each Deployment at its peak count all day; the plan's hourly
+    counts (vision-daily: $1.82/h, T4 by night, L4 by day) were what render warned about
+    ($3.5+/h as rendered). The plan is now the peak hour's plan in every hour: one count all
+    day, proven optimal (any plan with one count all day serves the peak), and it costs what
+    render writes, so render has nothing to warn about."""
+    from scaleplan.render import render_report
+
+    gw = {"gateway": {"name": "gw", "namespace": "infra"}} if routing != "service" else {}
+    plan = _plan(routing=routing, autoscaler={"type": "none"}, **gw)
+    assert plan.status == "optimal"
+    for a in plan.allocations:
+        assert len(set(a.replicas_per_window)) == 1, (a.name, a.replicas_per_window)
+    fixed = sum(a.price_per_node_hour * a.nodes for a in plan.allocations)
+    assert plan.cost_per_hour == pytest.approx(fixed, abs=1e-4)
+    assert any("autoscaler.type none: every Deployment runs its peak" in w for w in plan.warnings)
+    warnings = render_report(plan, tables).warnings
+    assert not [w for w in warnings if "autoscaler none" in w or "in every hour" in w], warnings

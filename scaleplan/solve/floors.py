@@ -59,13 +59,19 @@ def hold_floors(
     subset can hold it (max_replicas, quotas), ``o`` with a warning giving the floor's cost.
     ``cands``: the candidates the search had (``o``'s own when empty): with spot, the plan over
     their on-demand ones competes too."""
+    if pb.floored:  # a floored re-plan (plan_over checks it) does not recurse
+        return o
+    if pb.spec.kubernetes.autoscaler.type == "none" and len(set(rps)) > 1:
+        return hold_peak(pb, o, rps, deadline, cands=cands, tie_break=tie_break)
     short = below_floor(pb, o, rps)
-    if not short or pb.floored:  # a floored re-plan (plan_over checks it) does not recurse
+    if not short:
         return o
     from scaleplan.solve.after_search import solve_plan  # after_search calls this step
 
     def plan_over(sub: list[Candidate]) -> Outcome:
-        t = solve_plan(pb.with_floors(sub), sub, rps, deadline=deadline, tie_break=tie_break)
+        f = pb.replica_floor(rps)
+        held = pb.with_floors([(c, f) for c in sub])
+        t = solve_plan(held, sub, rps, deadline=deadline, tie_break=tie_break)
         if t.solved and below_floor(pb, t, rps):  # a step that re-planned without the floors
             return replace(t, status="infeasible", cost=math.inf)
         return t
@@ -102,6 +108,57 @@ def hold_floors(
         # the bound is o's: it leaves out what o's step recorded, and the floor
         omits=tuple(dict.fromkeys(o.omits + best.omits + floor_left)),
         stats=o.stats + best.stats,
+    )
+
+
+def hold_peak(
+    pb: Problem,
+    o: Outcome,
+    rps: Sequence[float],
+    deadline: float,
+    *,
+    cands: Sequence[Candidate] = (),
+    tie_break: bool = True,
+) -> Outcome:
+    """kubernetes.autoscaler.type none over several windows: render fixes every Deployment at
+    its peak count all day, so the plan is the cheapest plan of the peak window held in every
+    window (every rule is monotone in demand: a plan that serves the peak serves every hour, and
+    any plan with one count all day must serve the peak). Its status and bound are the peak
+    window's; ``o`` (with a note) when the held plan cannot be made or is not one count all day."""
+    from scaleplan.solve.after_search import solve_plan  # after_search calls this step
+
+    if all(len({s.nodes[k] for s in o.sols}) == 1 for k in range(len(o.cands))):
+        return o
+    pool = list(cands or o.cands)
+    peak = max(rps)
+    one = solve_plan(pb, pool, [peak], deadline=deadline, tie_break=tie_break)
+    if not one.solved:
+        return o
+    sol = one.sols[0]
+    held = [(c, sol.replicas[k]) for k, c in enumerate(one.cands) if sol.nodes[k]]
+    used = [c for c, _ in held]
+    t = solve_plan(pb.with_floors(held), used, rps, deadline=deadline, tie_break=tie_break)
+    if not t.solved or any(len({s.nodes[k] for s in t.sols}) > 1 for k in range(len(t.cands))):
+        note = (
+            "kubernetes.autoscaler.type none renders every Deployment at its peak count all "
+            "day, and the plan's peak could not be held in every hour: its hourly cost is below "
+            "the manifests' (render says by how much)"
+        )
+        return replace(o, note=_join(o.note, note))
+    note = (
+        f"kubernetes.autoscaler.type none: every Deployment runs its peak count all day, so the "
+        f"plan holds the peak hour's plan in every hour (${t.cost:.2f}/h against ${o.cost:.2f}/h "
+        "for replicas that follow the hourly demand, which needs an autoscaler: hpa, "
+        "keda-prometheus)"
+    )
+    return replace(
+        t,
+        status=one.status,
+        bound=one.floor,
+        proven=one.proven,
+        note=_join(one.note, note),
+        omits=one.omits,
+        stats=o.stats + one.stats + t.stats,
     )
 
 

@@ -45,9 +45,9 @@ class Problem:
     spec: Spec
     options: SolveOptions
     classes: Classes
-    # the candidates (by id) that keep :meth:`replica_floor` replicas in every window: the
-    # allocations a floor-holding plan uses (``scaleplan.solve.floors``); empty: none
-    floored: frozenset[int] = frozenset()
+    # (candidate id, replicas) the candidates keep in every window: the allocations a
+    # floor-holding plan uses (``scaleplan.solve.floors``); empty: none
+    floored: frozenset[tuple[int, int]] = frozenset()
 
     @classmethod
     def of(cls, spec: Spec, options: SolveOptions) -> Problem:
@@ -61,9 +61,10 @@ class Problem:
         hpa = self.spec.kubernetes.autoscaler.type == "hpa"
         return 1 if hpa and len(set(rps)) > 1 else 0
 
-    def with_floors(self, cands: Sequence[Candidate]) -> Problem:
-        """The same question with every candidate of ``cands`` held at its replica floor."""
-        return replace(self, floored=frozenset(id(c) for c in cands))
+    def with_floors(self, floors: Sequence[tuple[Candidate, int]]) -> Problem:
+        """The same question with each candidate of ``floors`` held at its replicas in every
+        window."""
+        return replace(self, floored=frozenset((id(c), f) for c, f in floors if f > 0))
 
     @property
     def even_split(self) -> bool:

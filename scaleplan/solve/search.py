@@ -111,7 +111,7 @@ def search_windows(
         spot_by_capacity=gateway
         and (not pb.hourly_weights(rps) or len(set(groups)) == 1 or pl.spot.max_fraction == 0),
         delivered_util=delivered,
-        floors=_floors(pb, cands, rps),
+        floors=_floors(pb, cands),
     )
     runs: list[SolveStat] = []
     cache = solve_windows(
@@ -133,13 +133,13 @@ def search_windows(
     return Outcome(cands, sols, status, cost, bound, proven=proven, stats=tuple(runs))
 
 
-def _floors(pb: Problem, cands: Sequence[Candidate], rps: Sequence[float]) -> tuple[int, ...]:
-    """:attr:`WindowProblem.floors`: :meth:`Problem.replica_floor` for the candidates
-    ``pb.floored`` names, 0 for the others; () when none is held."""
-    f = pb.replica_floor(rps) if pb.floored else 0
-    if not f or not any(id(c) in pb.floored for c in cands):
+def _floors(pb: Problem, cands: Sequence[Candidate]) -> tuple[int, ...]:
+    """:attr:`WindowProblem.floors`: the replicas ``pb.floored`` holds each candidate at, 0
+    for the others; () when none is held."""
+    held = dict(pb.floored)
+    if not held or not any(id(c) in held for c in cands):
         return ()
-    return tuple(f if id(c) in pb.floored else 0 for c in cands)
+    return tuple(held.get(id(c), 0) for c in cands)
 
 
 def floor_without_redundancy(
