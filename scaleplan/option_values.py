@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from scaleplan.errors import OptionError
 
@@ -150,3 +150,12 @@ def _bounds(lo: float | None, hi: float | None, *, whole: bool = False) -> str:
     if a is not None and b is not None:
         return f"between {a} and {b}"
     return f">= {a}" if a is not None else f"<= {b}"
+
+
+def typed_options(ctx: Any) -> list[str]:
+    """The options typed on the command line of a click/typer context ``ctx`` (defaults and
+    environment left out), each as its first flag; duck-typed so that this module needs no
+    command-line library."""
+    params = [p for p in ctx.command.params if getattr(p, "param_type_name", "") == "option"]
+    sources = {p.opts[0]: ctx.get_parameter_source(p.name or "") for p in params}
+    return [flag for flag, src in sources.items() if getattr(src, "name", "") == "COMMANDLINE"]

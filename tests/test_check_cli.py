@@ -120,6 +120,21 @@ def test_list_rules_refuses_paths(cli, tmp_path: Path) -> None:  # type: ignore[
         assert r.stdout == ""
 
 
+def test_list_rules_refuses_options_only_a_check_uses(cli) -> None:  # type: ignore[no-untyped-def]
+    """`--list-rules --plan P --enable drift`, `--fail-on warning` or `--format sarif` listed the
+    rules (exit 0) and ignored the options, while a PATH was refused: each is exit 2 now."""
+    plan = str(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
+    for extra, named in (
+        (["--plan", plan, "--enable", "drift"], "--plan, --enable are for a check"),
+        (["--fail-on", "warning"], "--fail-on is for a check"),
+        (["--format", "sarif"], "--format is for a check"),
+        (["--kube-version", "1.30", "--only-manifests"], "--kube-version, --only-manifests are"),
+    ):
+        r = cli(["check", "--list-rules", *extra], exit_code=2)
+        assert named in " ".join(r.stderr.split()) and r.stdout == "", r.stderr
+    cli(["check", "--list-rules", "--format", "json", "-w"])  # json and wide still list
+
+
 def test_json_output_only_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     p = _write(tmp_path, "a.yaml", ERROR)
     r = cli(["check", str(p), "--format", "json"], exit_code=1)

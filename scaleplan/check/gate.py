@@ -133,15 +133,35 @@ def kube_version_option(kube_version: str) -> str:
         raise OptionError(message.rstrip("; "), option="--kube-version") from None
 
 
-def list_rules_wide(output: str | None, wide: bool, paths: Sequence[str] | None = None) -> bool:
+# what only a check uses: given with --list-rules, they would be ignored
+CHECK_ONLY = (
+    "--plan", "--kube-version", "--catalog", "--fail-on", "--disable", "--enable",
+    "--only-manifests",
+)
+
+
+def list_rules_wide(
+    output: str | None, wide: bool, paths: Sequence[str] | None = None, typed: Sequence[str] = (),
+    fmt: str = "text",
+) -> bool:
     """``--list-rules`` writes no file: ``-o wide`` is the wide table (as on the catalog
     commands); any other -o value is refused (a usage error), never ignored. It checks
     nothing either: a PATH beside it is refused too (docs/ci.md once showed
-    ``check --list-rules [--json]``, which listed the rules and dropped '[--json]')."""
+    ``check --list-rules [--json]``, which listed the rules and dropped '[--json]'), and so is
+    an option only a check uses (``typed``: the options given), or a --format but json."""
     if paths:
         message = (
             f"--list-rules lists the rules and checks nothing; got PATH {paths[0]!r} "
             "(drop it, or drop --list-rules)"
+        )
+        raise OptionError(message, option="--list-rules")
+    ignored = [o for o in typed if o in CHECK_ONLY]
+    ignored += ["--format"] if fmt not in ("text", "json") else []
+    if ignored:
+        verb, it = ("is", "it") if len(ignored) == 1 else ("are", "them")
+        message = (
+            f"--list-rules lists the rules and checks nothing; {', '.join(ignored)} {verb} for "
+            f"a check (drop {it}, or drop --list-rules; the rules list as text or --json)"
         )
         raise OptionError(message, option="--list-rules")
     if output is None or output == "wide":

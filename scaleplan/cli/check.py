@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_text
-from scaleplan.option_values import split_values
+from scaleplan.option_values import split_values, typed_options
 
 if TYPE_CHECKING:
     from scaleplan.check.model import CheckReport, Severity
@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
 
 
 def check(
+    ctx: typer.Context,
     paths: Annotated[
         list[str] | None,
         typer.Argument(
@@ -109,7 +110,8 @@ def check(
             fmt = "json"
         threshold = report_threshold(fmt, fail_on)
         if list_rules:
-            _list_rules(json_out or fmt == "json", wide=list_rules_wide(output, wide, paths))
+            wide_rules = list_rules_wide(output, wide, paths, typed_options(ctx), fmt)
+            _list_rules(json_out or fmt == "json", wide=wide_rules)
             return
         if not paths:
             raise typer.BadParameter(
