@@ -249,6 +249,9 @@ def test_print_queries_and_bad_flags(cli, running, tmp_path) -> None:
     r = cli(["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(running), "--print-queries", "--json"])
     qs = json.loads(r.stdout)
     assert qs["replicas"] == 'count(up{namespace="search",service="ranker"} == 1)'
+    # --out beside --print-queries was ignored (exit 0, no file): two options that cannot be combined
+    r = cli(["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(running), "--print-queries", "--out", str(tmp_path / "o.yaml")], exit_code=2)
+    assert "--print-queries writes no file" in r.stderr and not (tmp_path / "o.yaml").exists()
     cli(["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(running), "--step", "7m", "--json"], exit_code=2)
     cli(["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(running), "--since", "fortnight", "--json"], exit_code=2)
     q = tmp_path / "q.yaml"

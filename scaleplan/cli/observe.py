@@ -42,6 +42,8 @@ def observe(
             ca_file=ca_file, insecure=insecure, timeout=timeout, deadline=deadline, max_mib=max_mib,
         )
         planned = plan_queries(args)
+        if show_queries and out is not None:  # it sends nothing, so it writes nothing
+            raise typer.BadParameter("--print-queries writes no file", param_hint="--out")
         if show_queries:
             if json_out:
                 emit_json({q.name: q.promql for q in planned.queries.queries})
