@@ -38,10 +38,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Inputs:
-    """What ``optimize`` solves: a valid spec, its profile, the merged catalog, the hashes."""
+    """What ``optimize`` solves: a valid spec, its profile (None: an LLM spec planned from its
+    architecture alone), the merged catalog, the hashes."""
 
     spec: Spec
-    profile: Profile
+    profile: Profile | None
     catalog: Catalog
     hashes: InputHashes
     source: str  # the file the inputs came from (spec or Mélange config); out/ goes next to it
@@ -193,20 +194,16 @@ def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:
     g = gather_inputs(spec_path, catalogs)
     if g.problems:
         raise SpecError(spec_path, g.problems)
-    assert (
-        g.spec is not None
-        and g.profile is not None
-        and g.profile_path is not None
-        and g.catalog is not None
-    )
+    assert g.spec is not None and g.catalog is not None
+    # no profile only where the spec may leave it out (model.architecture: ModelSpec checks)
+    assert (g.profile is None) == (g.profile_path is None) == (g.spec.model.profile is None)
     hashes = {f"shipped/{p.name}": sha256_file(p) for p in shipped_paths()}
     for rel, path in zip(g.spec.placement.catalogs, g.spec_catalogs, strict=True):
         hashes[f"spec/{rel}"] = sha256_file(path)
     for extra in catalogs:
         hashes[str(extra)] = sha256_file(extra)
-    inputs = InputHashes(
-        spec=sha256_file(spec_path), profile=sha256_file(g.profile_path), catalogs=hashes
-    )
+    profile = sha256_file(g.profile_path) if g.profile_path is not None else None
+    inputs = InputHashes(spec=sha256_file(spec_path), profile=profile, catalogs=hashes)
     return Inputs(g.spec, g.profile, g.catalog, inputs, spec_path, g.lines)
 
 

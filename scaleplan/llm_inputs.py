@@ -269,6 +269,8 @@ def llm_profile_points(
     notes: tuple[str, ...] = ()
     if given is not None:
         prof = read_profile(given)
+    elif plan.spec.model.profile is None:  # planned from the architecture alone
+        return None, ()
     else:
         guess = Path(plan_file).parent / plan.spec.model.profile
         if not guess.is_file():

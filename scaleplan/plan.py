@@ -132,7 +132,11 @@ class Baseline(StrictModel):
 
 class InputHashes(StrictModel):
     spec: str
-    profile: str
+    profile: str | None = Field(
+        default=None,
+        description="sha256 of the spec's profile; absent when the spec names none (an LLM "
+        "planned from its architecture alone).",
+    )
     catalogs: dict[str, str] = Field(default_factory=dict)
     observed: str | None = Field(default=None, description="sha256 of the Observed file the plan was re-planned from (optimize --observed).")
 

@@ -37,6 +37,7 @@ from scaleplan.problems import (
     refuse_other_kind,
     shown,
 )
+from scaleplan.spec_defaults import llm_latency_default
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 API_VERSION = "scaleplan/v1"
@@ -174,7 +175,7 @@ class ModelSource(_Model):
 
 
 class ModelSpec(_Model):
-    profile: str = Field(description="Path to the profile file (scaleplan profile output), relative to the spec file.")
+    profile: str | None = Field(default=None, description="Path to the profile file (scaleplan profile output), relative to the spec file. Required unless model.architecture is set: an LLM planned from its architecture needs no profile (its measured points, when given, calibrate the model; estimated ones are not read).")
     memory_gib: float | None = Field(default=None, gt=0, le=4096, description="Accelerator memory one replica needs (weights + KV cache + activations). Default: the profile's peak memory.")
     name: str | None = Field(default=None, description="Model name for labels and reports; default: the profile's.")
     architecture: str | None = Field(default=None, description="LLM architecture: a shipped preset name (e.g. llama-3.1-8b; `scaleplan profile llm --list`) or a path to a Hugging Face config.json, relative to the spec file. Makes capacity and memory follow token lengths and the KV cache.")
@@ -186,8 +187,23 @@ class ModelSpec(_Model):
 
     @field_validator("profile")
     @classmethod
-    def _profile_path(cls, v: str) -> str:
-        return _file_ref(v)
+    def _profile_path(cls, v: str | None) -> str | None:
+        return None if v is None else _file_ref(v)
+
+    @model_validator(mode="after")
+    def _profile_or_architecture(self) -> ModelSpec:
+        """Capacity comes from a profile's points or from an LLM architecture: one is needed."""
+        if self.profile is None and self.architecture is None:
+            raise ValueError(fix(
+                "the model needs a profile (where capacity comes from), or an LLM architecture "
+                "(capacity then comes from the LLM model); this spec gives neither",
+                "add 'profile: PATH' (a `scaleplan profile` output, relative to the spec file), "
+                "or, for an LLM, 'architecture: NAME' (a preset such as llama-3.1-8b, "
+                "`scaleplan profile llm --list`, or a config.json path) with each traffic "
+                "class's input_tokens and output_tokens",
+                at="profile",
+            ))
+        return self
 
 
 def _file_ref(v: str) -> str:
@@ -258,7 +274,7 @@ class Traffic(_Model):
 
 
 class Slo(_Model):
-    latency_ms: float = Field(gt=0, le=3_600_000, description="End-to-end latency target in milliseconds at `percentile`.")
+    latency_ms: float = Field(gt=0, le=3_600_000, description="End-to-end latency target in milliseconds at `percentile`. Required, except for an LLM spec (model.architecture) that sets ttft_ms and tpot_ms and each class's output_tokens: there it defaults to ttft_ms + tpot_ms x the longest class's output_tokens, which any shape meeting TTFT and TPOT meets (docs/llm.md).")
     percentile: int = Field(default=95, description="Percentile the target applies to: 50, 90, 95 or 99.", json_schema_extra={"enum": list(PERCENTILES)})
     ttft_ms: float | None = Field(default=None, gt=0, description="LLM: time-to-first-token target (ms) at `percentile`.")
     tpot_ms: float | None = Field(default=None, gt=0, description="LLM: time-per-output-token target (ms) at `percentile`.")
@@ -469,6 +485,20 @@ class Spec(_Model):
             return data
         return {**data, "placement": {**placement, "providers": [cloud]}}
 
+    @model_validator(mode="before")
+    @classmethod
+    def _llm_latency_default(cls, data: Any) -> Any:
+        """``slo.latency_ms`` of an LLM spec defaults from its TTFT/TPOT targets
+        (:func:`llm_latency_default`); any other spec states it."""
+        if not isinstance(data, dict) or not isinstance(slo := data.get("slo"), dict):
+            return data
+        if "latency_ms" in slo:
+            return data
+        default = llm_latency_default(data)
+        if default is None:
+            return data
+        return {**data, "slo": {**slo, "latency_ms": default}}
+
     @model_validator(mode="after")
     def _llm(self) -> Spec:
         return self
@@ -490,7 +520,14 @@ class Spec(_Model):
 
 
 def spec_json_schema() -> dict[str, Any]:
-    return format_json_schema(Spec, "spec", "scaleplan InferenceService spec v1")
+    schema = format_json_schema(Spec, "spec", "scaleplan InferenceService spec v1")
+    # slo.latency_ms defaults for an LLM spec (llm_latency_default), which the schema's
+    # per-object 'required' cannot express: the description says when it is needed
+    slo = schema["$defs"]["Slo"]
+    slo["required"] = [k for k in slo.get("required", []) if k != "latency_ms"]
+    if not slo["required"]:
+        del slo["required"]
+    return schema
 
 
 def parse_spec(doc: Document) -> Spec:
@@ -545,7 +582,3 @@ def read_spec(path: str | Path) -> tuple[Spec, Document]:
     """Read and validate a spec file. Files it references are checked by the caller."""
     doc = load_yaml(path, what="spec")
     return parse_spec(doc), doc
-
-
-def profile_path(spec: Spec, spec_file: str | Path) -> Path:
-    return (Path(spec_file).parent / spec.model.profile).absolute()  # no resolve(): a symlink loop raised RuntimeError

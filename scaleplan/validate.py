@@ -44,25 +44,41 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         raise SpecError(g.file, problems)
     from scaleplan.llm_inputs import spec_config_notes
 
-    # a valid spec always names a profile
-    assert g.spec is not None and g.profile is not None and g.profile_path is not None
-    return {
+    # a valid spec names a profile, or an architecture (ModelSpec)
+    assert g.spec is not None and (g.profile is None) == (g.profile_path is None)
+    out: dict[str, Any] = {
         "file": g.file,
         "valid": True,
         "name": g.spec.metadata.name,
-        "profile": str(g.profile_path),
-        "measurements": len(g.profile.measurements),
-        "accelerators": len(g.profile.accelerators()),
+        "profile": str(g.profile_path) if g.profile_path is not None else None,
+        "measurements": len(g.profile.measurements) if g.profile is not None else 0,
+        "accelerators": len(g.profile.accelerators()) if g.profile is not None else 0,
+        "architecture": g.spec.model.architecture,
         "warnings": [*spec_warnings(g.spec), *spec_config_notes(g.spec, g.file)],
     }
+    if ("slo", "latency_ms") not in g.lines.lines:  # from TTFT/TPOT: llm_latency_default
+        out["latency_ms_default"] = g.spec.slo.latency_ms
+    return out
 
 
 def ok_line(result: dict[str, Any]) -> str:
-    """The summary of a valid spec: 'ok (chat: 1 profile point on 1 accelerator)'."""
+    """The summary of a valid spec: 'ok (chat: 1 profile point on 1 accelerator)', or for an
+    LLM spec without a profile 'ok (chat: planned from architecture llama-3.1-8b, no profile:
+    capacity is estimated, uncalibrated)'; a defaulted slo.latency_ms is said."""
     from scaleplan.wording import counted
 
-    points = counted(result["measurements"], "profile point")
-    return f"ok ({result['name']}: {points} on {counted(result['accelerators'], 'accelerator')})"
+    if result["profile"] is None:
+        what = (
+            f"planned from architecture {result['architecture']}, no profile: capacity is "
+            "estimated, uncalibrated"
+        )
+    else:
+        points = counted(result["measurements"], "profile point")
+        what = f"{points} on {counted(result['accelerators'], 'accelerator')}"
+    if result.get("latency_ms_default") is not None:
+        ms = result["latency_ms_default"]
+        what += f"; slo.latency_ms {ms:g} ms (ttft_ms + tpot_ms x longest output)"
+    return f"ok ({result['name']}: {what})"
 
 
 def _check_model(spec: Spec, file: str, lines: LineMap) -> list[Problem]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from scaleplan.errors import InputError, Problem
 from scaleplan.observe.model import LlmHour, Observed
 from scaleplan.plan import HOURS_PER_MONTH, Plan
-from scaleplan.profile.model import Measurement, Percentiles, Profile
+from scaleplan.profile.model import Measurement, Percentiles, Profile, ProfileMeta
 from scaleplan.spec import Spec
 
 CAPACITY_TOLERANCE = 0.05  # |ratio - 1| below this: the profile is right, nothing to calibrate
@@ -29,11 +29,11 @@ TOKEN_TOLERANCE = 0.2  # |observed / spec mix - 1| above this: the spec's token 
 @dataclass(frozen=True)
 class Replan:
     spec: Spec
-    profile: Profile
+    profile: Profile | None  # None: an LLM spec without a profile, with nothing observed to add
     labels: tuple[str, ...]  # what was changed, and from where (goes into the plan's warnings)
 
 
-def apply_observed(spec: Spec, profile: Profile, observed: Observed, *, source: str) -> Replan:
+def apply_observed(spec: Spec, profile: Profile | None, observed: Observed, *, source: str) -> Replan:
     """The spec with the observed curve, the profile calibrated by the observed capacity."""
     md = observed.metadata
     if md.service != spec.metadata.name:
@@ -50,6 +50,7 @@ def apply_observed(spec: Spec, profile: Profile, observed: Observed, *, source: 
     if spec.model.architecture is not None:
         new_profile, more = llm_calibration(spec, profile, observed, source)
     else:
+        assert profile is not None  # a spec without model.architecture names one (ModelSpec)
         new_profile, more = _scaled_profile(profile, observed, source)
     labels += more
     labels += token_labels(spec, observed)
@@ -186,7 +187,9 @@ def tpot_only(obs: Observed) -> str:
     )
 
 
-def llm_calibration(spec: Spec, profile: Profile, observed: Observed, source: str) -> tuple[Profile, list[str]]:
+def llm_calibration(
+    spec: Spec, profile: Profile | None, observed: Observed, source: str
+) -> tuple[Profile | None, list[str]]:
     """An LLM plan's capacity comes from the LLM model (docs/llm.md), calibrated only by
     measured points: scaling the profile's throughput would change nothing (its estimated
     points are not read). The observed hours join the profile as measured points instead."""
@@ -204,6 +207,11 @@ def llm_calibration(spec: Spec, profile: Profile, observed: Observed, source: st
         f"({means}; the fit is the 'calibration:' warning); "
         "the profile's throughput is not scaled: an LLM plan's capacity comes from the model (docs/llm.md)"
     )
+    if profile is None:  # the spec names none (architecture only): the observed hours are one
+        arch = spec.model.architecture
+        name = spec.model.name or arch or spec.metadata.name
+        meta = ProfileMeta(model=name, kind="llm-endpoint", architecture=arch, notes=(label,))
+        return Profile(metadata=meta, measurements=tuple(points)), [label]
     meta = profile.metadata.model_copy(update={"notes": (*profile.metadata.notes, label)})
     new = profile.model_copy(update={"metadata": meta, "measurements": (*profile.measurements, *points)})
     return Profile.model_validate(new.model_dump(mode="python")), [label]

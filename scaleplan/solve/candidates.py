@@ -193,7 +193,7 @@ def _by_accelerator(
     return by_acc
 
 
-def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util: float | None = None, spec_dir: str | Path | None = None) -> tuple[list[Candidate], Diagnostics]:
+def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, max_util: float | None = None, spec_dir: str | Path | None = None) -> tuple[list[Candidate], Diagnostics]:
     """All candidates (sorted, with exact-duplicate dominated ones removed) and diagnostics.
 
     With ``model.architecture`` set, GPU capacity comes from the LLM room
@@ -208,7 +208,11 @@ def build_candidates(spec: Spec, profile: Profile, catalog: Catalog, *, max_util
         from scaleplan.solve.llm_candidates import build_llm_candidates  # it uses this module
 
         return build_llm_candidates(spec, profile, catalog, rows, diag, max_util, Path(spec_dir) if spec_dir is not None else None)
+    if profile is None:  # the spec refuses it (ModelSpec); a library caller may not
+        from scaleplan.errors import Problem, SpecError
 
+        why = "no profile: without model.architecture capacity comes from a profile's points"
+        raise SpecError(None, [Problem("model.profile", why, hint="pass the spec's profile")])
     by_acc = _by_accelerator(profile, catalog, diag)
     mem_req = spec.model.memory_gib
     if mem_req is None:

@@ -70,7 +70,7 @@ class SolveResult:
         }
 
 
-def solve(spec: Spec, profile: Profile, catalog: Catalog, *, options: SolveOptions | None = None) -> SolveResult:
+def solve(spec: Spec, profile: Profile | None, catalog: Catalog, *, options: SolveOptions | None = None) -> SolveResult:
     """The cheapest plan that holds the spec's SLO; raises InfeasibleError with reasons."""
     rps, window_hours = demand_windows(spec)
     return solve_demand(spec, profile, catalog, rps, window_hours, options=options or SolveOptions())
@@ -95,7 +95,7 @@ def _cheapest(
     return best, runs
 
 
-def solve_demand(spec: Spec, profile: Profile, catalog: Catalog, rps: Sequence[float], window_hours: float, *, options: SolveOptions) -> SolveResult:
+def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float], window_hours: float, *, options: SolveOptions) -> SolveResult:
     """Like :func:`solve` with an explicit demand curve (any number of windows)."""
     t0 = time.perf_counter()
     deadline = t0 + options.time_limit

@@ -23,8 +23,8 @@ from scaleplan.spec import Spec
 
 
 def build_llm_candidates(
-    spec: Spec, profile: Profile, catalog: Catalog, rows: list[InstanceRow], diag: Diagnostics,
-    max_util: float | None, spec_dir: Path | None,
+    spec: Spec, profile: Profile | None, catalog: Catalog, rows: list[InstanceRow],
+    diag: Diagnostics, max_util: float | None, spec_dir: Path | None,
 ) -> tuple[list[Candidate], Diagnostics]:
     """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency."""
     from scaleplan.llm.hardware import hardware, missing_facts

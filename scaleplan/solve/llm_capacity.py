@@ -76,12 +76,14 @@ def architecture_record(spec: Spec, ctx: LlmContext) -> dict[str, object] | None
     return dataclasses.asdict(dataclasses.replace(ctx.setup.arch, source=f"config.json: {ref}"))
 
 
-def llm_context(spec: Spec, profile: Profile, accelerators: Sequence[Accelerator], base: Path | None) -> LlmContext | None:
+def llm_context(spec: Spec, profile: Profile | None, accelerators: Sequence[Accelerator], base: Path | None) -> LlmContext | None:
     """None unless the spec names an architecture. Raises InputError (bad architecture, a
     class without tokens)."""
     if spec.model.architecture is None:
         return None
     s = setup_from_spec(spec.model, base)
+    # no profile (an architecture-only spec): nothing measured, the model is uncalibrated
+    points = profile.measurements if profile is not None else ()
     classes = token_classes(spec)
     if classes is None:
         from scaleplan.errors import Problem, SpecError
@@ -89,7 +91,7 @@ def llm_context(spec: Spec, profile: Profile, accelerators: Sequence[Accelerator
         if spec.traffic.classes:
             raise SpecError(None, [Problem("traffic.classes", "with model.architecture every class needs input_tokens and output_tokens", hint="give each class its typical prompt and completion length")])
         # one class from the profile's tokens, else a chat-like default
-        toks = [(m.input_tokens, m.output_tokens) for m in profile.measurements if m.input_tokens and m.output_tokens]
+        toks = [(m.input_tokens, m.output_tokens) for m in points if m.input_tokens and m.output_tokens]
         i, o = toks[0] if toks else (1024, 256)
         classes = (TokenClass("default", i, o),)
     too_long = s.over_context(classes)
@@ -98,9 +100,11 @@ def llm_context(spec: Spec, profile: Profile, accelerators: Sequence[Accelerator
 
         raise SpecError(None, [too_long])
     # indices in the skipped-point notes count the measured points only
-    measured = [m for m in profile.measurements if m.source in ("measured", "imported")]
+    measured = [m for m in points if m.source in ("measured", "imported")]
     cal, notes = calibration_from(s, measured, {a.name: a for a in accelerators}, classes)
-    other = another_model(profile.metadata.model, s.arch) if measured else None
+    other = None
+    if profile is not None and measured:
+        other = another_model(profile.metadata.model, s.arch)
     notes = [other, *notes] if other else notes
     return LlmContext(setup=s, classes=classes, calibration=cal, notes=tuple(notes))
 

@@ -155,7 +155,7 @@ def _with_slo(spec: Spec, values: dict[str, float]) -> Spec:
 
 def probe(
     spec: Spec,
-    profile: Profile,
+    profile: Profile | None,
     catalog: Catalog,
     rps: Sequence[float],
     options: SolveOptions,
@@ -197,7 +197,7 @@ def used_candidates(o: Outcome) -> list[Candidate]:
 
 def relax_ladder(
     spec: Spec,
-    profile: Profile,
+    profile: Profile | None,
     catalog: Catalog,
     rps: Sequence[float],
     options: SolveOptions,
@@ -252,7 +252,7 @@ def sanity_warning(
     allocs: Sequence[Allocation],
     used: Sequence[Candidate],
     cost: float,
-    profile: Profile,
+    profile: Profile | None,
     catalog: Catalog,
     rps: Sequence[float],
     options: SolveOptions,
@@ -281,7 +281,7 @@ def sanity_warning(
 def relax_costs(
     reasons: Sequence[InfeasibleReason],
     spec: Spec,
-    profile: Profile,
+    profile: Profile | None,
     catalog: Catalog,
     rps: Sequence[float],
     options: SolveOptions,
