@@ -112,6 +112,7 @@ TP_ARG = "- --tensor-parallel-size\n        - '{}'"
 # ("write", name, text), ("replace", file, old, new), ("set", YAML file, dotted key, YAML value).
 SETUP: dict[tuple[str, str], list[tuple[str, ...]]] = {
     (R, "scaleplan profile estimate profile.yaml"): [("copy", CPU_MEASURED, "profile.yaml")],
+    (R, "scaleplan validate chat.yaml"): [("block", "chat.yaml")],  # the shortest LLM spec
     (R, "scaleplan profile import vllm_bench_result.json"): [
         ("copy", f"{FORMATS}/vllm_bench_serve_v0.25.1.json", "vllm_bench_result.json")],
     (R, "scaleplan optimize spec.yaml --catalog my-aws.yaml"): [
@@ -191,6 +192,8 @@ STDIN: dict[tuple[str, str], tuple[str, str]] = {
 # (doc file, command prefix) -> text its output holds, for what a comment beside it claims.
 CLAIMS: dict[tuple[str, str], tuple[str, ...]] = {
     (R, "scaleplan optimize out/melange/spec.yaml"): ("cost: $4.6800/h",),  # "$4.68/h"
+    (R, "scaleplan validate chat.yaml"): ("planned from architecture llama-3.1-8b, no profile",),
+    (R, "scaleplan optimize chat.yaml"): ("rests on estimated",),
     (OPT, "scaleplan optimize /tmp/mel/spec.yaml"): ("cost: $4.6800/h",),
     (REND, "scaleplan check deploy/chat"): ("passed: 0 error(s), 0 warning(s)", "drift checked"),
     (REND, "scaleplan check out/pool/manifests"): ("passed: 0 error(s), 0 warning(s)",),

@@ -104,6 +104,12 @@ def test_llm_replan_calibrates_the_model_not_the_profile(tables: Catalog) -> Non
                       hours=tuple(LlmHour(hour=h, replicas=2, rps_per_replica=r, concurrency_per_replica=n, prompt_tokens=p, output_tokens=o, ttft_ms=ttft * 1000, tpot_ms=tpot * 1000) for h, (r, n, ttft, tpot, p, o) in enumerate(truth)))
     rp2 = apply_observed(inp.spec, inp.profile, bare.model_copy(update={"llm": llm}), source="o.yaml")
     added = [m for m in rp2.profile.measurements if m.device == "observed"]
+    # a spec without a profile (architecture only): the observed hours are the whole profile
+    assert apply_observed(inp.spec, None, bare, source="o.yaml").profile is None
+    with_llm = bare.model_copy(update={"llm": llm})
+    alone = apply_observed(inp.spec, None, with_llm, source="o.yaml").profile
+    assert alone is not None and list(alone.measurements) == added
+    assert alone.metadata.architecture == inp.spec.model.architecture
     assert len(added) == 24 and all(m.source == "measured" and m.offered_rps == m.throughput_rps and m.input_tokens == PROMPT for m in added)
     assert any(x.startswith("capacity: the LLM model is calibrated with 24 observed hour(s) on L40S x1 from o.yaml") for x in rp2.labels)
     tokens = [x for x in rp2.labels if x.startswith("tokens:")]
