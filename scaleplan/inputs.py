@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from scaleplan.errors import (
     InfeasibleError,
     InputError,
+    OptionError,
     Problem,
     SpecError,
-    input_error,
 )
 from scaleplan.referenced_files import referenced_catalogs, referenced_profile
 
@@ -255,13 +255,12 @@ def command_inputs(
     """``optimize``'s inputs: the spec's (or the Mélange config's, which holds its own GPUs and
     prices: no ``--catalog``), re-planned from the Observed file when given."""
     if melange is not None:
-        if catalogs:
-            raise input_error(
-                "--catalog",
-                "",
-                "--catalog does not apply to --melange (the config holds its own GPUs and prices)",
-                "drop --catalog, or import the config with `scaleplan import melange` and edit "
-                "its catalog.yaml",
+        if catalogs:  # two options that cannot be combined: a usage error (exit 2)
+            raise OptionError(
+                "does not apply to --melange (the config holds its own GPUs and prices); drop "
+                "--catalog, or import the config with `scaleplan import melange` and edit its "
+                "catalog.yaml",
+                option="--catalog",
             )
         inp = melange_inputs(melange)
     else:

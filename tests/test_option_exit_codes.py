@@ -56,6 +56,7 @@ USAGE = [  # (command line, the option named, a fragment of the message)
     (["profile", "import", VLLM, "--format", "csv"], "--format", "unknown format 'csv'"),
     ([*IMP, "--rate", "0"], "--rate", "must be > 0"),
     ([*IMP, "--name", "Bad_Name"], "--name", "DNS-1123"),
+    (["optimize", "--melange", MELANGE, "--catalog", "c.yaml"], "--catalog", "not apply to"),
     ([*OBS, "ftp://prom:9090"], "--prometheus", "is not an http(s) URL"),
     ([*OBS, "http://me:pw@prom:9090"], "--prometheus", "the URL carries credentials"),
 ]
