@@ -79,12 +79,16 @@ def referenced_profile(
         return None, None, []  # the spec's own validation reports it
     path = (Path(file).parent / ref).absolute()  # no resolve(): a symlink loop raised RuntimeError
     line = doc.lines.line_of(("model", "profile"))
-    llm = ""  # an LLM spec's profile comes from its architecture: say the command that writes it
+    llm = ""  # an LLM spec's profile is optional: say so, and the command that writes one
     if isinstance(raw, dict) and raw.get("architecture"):
         import shlex
 
         args = f"--spec {shlex.quote(file)} --out {shlex.quote(str(Path(file).parent / ref))}"
-        llm = f"create it from model.architecture: scaleplan profile llm {args}"
+        llm = (
+            "remove model.profile (with model.architecture it is optional: only measured "
+            "points calibrate the model), or create it from model.architecture: scaleplan "
+            f"profile llm {args}"
+        )
     missing = _missing("profile", "model.profile", ref, path, line, llm)
     if missing is not None:
         return None, None, [missing]

@@ -256,6 +256,7 @@ def test_a_missing_llm_profile_names_the_command_that_writes_it(cli, tmp_path: P
     err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
     said = "create it from model.architecture: scaleplan profile llm --spec "
     assert said in err, err
+    assert "remove model.profile (with model.architecture it is optional" in err, err
     command = err.split("model.architecture: scaleplan ")[1].rstrip(")")
     cli(shlex.split(command))
     cli(["validate", str(spec)])
