@@ -126,7 +126,10 @@ def summary_lines(
     baselines, the next-best plans, the changes against the previous plan, the files written."""
     lines: list[Line] = []
     if any(a.estimated for a in plan.allocations):
-        lines.append(Line("* capacity from estimated profile points"))
+        what = "estimated profile points"
+        if plan.spec.model.profile is None:  # an LLM planned from its architecture alone
+            what = "the LLM model's estimates (no profile: uncalibrated)"
+        lines.append(Line(f"* capacity from {what}"))
     per_m = "n/a"
     if plan.cost_per_million_requests is not None:
         per_m = f"${plan.cost_per_million_requests:.4f}"

@@ -193,7 +193,7 @@ STDIN: dict[tuple[str, str], tuple[str, str]] = {
 CLAIMS: dict[tuple[str, str], tuple[str, ...]] = {
     (R, "scaleplan optimize out/melange/spec.yaml"): ("cost: $4.6800/h",),  # "$4.68/h"
     (R, "scaleplan validate chat.yaml"): ("planned from architecture llama-3.1-8b, no profile",),
-    (R, "scaleplan optimize chat.yaml"): ("rests on estimated",),
+    (R, "scaleplan optimize chat.yaml"): ("architecture-only estimates",),
     (OPT, "scaleplan optimize /tmp/mel/spec.yaml"): ("cost: $4.6800/h",),
     (REND, "scaleplan check deploy/chat"): ("passed: 0 error(s), 0 warning(s)", "drift checked"),
     (REND, "scaleplan check out/pool/manifests"): ("passed: 0 error(s), 0 warning(s)",),

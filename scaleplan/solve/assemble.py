@@ -303,7 +303,8 @@ def _gap(best: Outcome) -> float:
 
 
 def _warnings(
-    best: Outcome, allocs: Sequence[Allocation], candidate_warnings: Sequence[str], gap: float
+    best: Outcome, allocs: Sequence[Allocation], candidate_warnings: Sequence[str], gap: float,
+    no_profile: bool = False,
 ) -> list[str]:
     warnings = sorted(set(candidate_warnings))
     used = [c for k, c in enumerate(best.cands) if any(s.nodes[k] for s in best.sols)]
@@ -316,7 +317,13 @@ def _warnings(
             "that the instance types are offered there, or list the zones in the catalog"
         )
     est = sorted({a.accelerator for a in allocs if a.estimated})
-    if est:
+    if est and no_profile:  # an LLM spec planned from its architecture alone
+        warnings.append(
+            f"capacity on {', '.join(est)} rests on the LLM model's architecture-only "
+            "estimates, not measurements: the spec names no model.profile, so nothing "
+            "calibrates them (docs/llm.md, Calibration)"
+        )
+    elif est:
         warnings.append(
             f"capacity on {', '.join(est)} rests on estimated or scaled profile points, "
             "not measurements"
@@ -409,6 +416,7 @@ def assemble_plan(
         classes=dict(pb.classes) if spec.traffic.classes else {},
     )
     per_million = rounded(best.cost / (mean_rps * 3600) * 1e6, 4) if mean_rps > 0 else None
+    warned = _warnings(best, allocs, candidate_warnings, gap, spec.model.profile is None)
     plan = Plan(
         metadata=meta,
         status="optimal" if best.status == "optimal" else "feasible",
@@ -422,7 +430,7 @@ def assemble_plan(
         binding_constraints=tuple(binding(pb, best, rps)),
         alternatives=tuple(alts),
         baselines=tuple(baselines),
-        warnings=(*([sanity] if sanity else []), *_warnings(best, allocs, candidate_warnings, gap)),
+        warnings=(*([sanity] if sanity else []), *warned),
         explanation=tuple(explanation),
         spec=spec,
         architecture=architecture,
