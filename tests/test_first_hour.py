@@ -149,7 +149,7 @@ spec: {}
     # the article agrees with the cloud's name ("an aws", "an azure", never "a azure")
     assert any("eks.amazonaws.com/capacityType, an aws node label" in m for m in msgs)
     assert any("is an aws node class" in m for m in msgs)
-    from scaleplan.check.placement import _a
+    from scaleplan.wording import article as _a
 
     assert [_a(c) for c in ("azure", "aws", "gcp", "onprem")] == ["an azure", "an aws", "a gcp", "an onprem"]
 

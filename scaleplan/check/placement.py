@@ -24,6 +24,7 @@ from scaleplan.check.workloads import (
     target_ref,
 )
 from scaleplan.kube.zones import ZONE_KEY, spread_zones
+from scaleplan.wording import article
 
 IMPLS: dict[str, RuleFn] = {}
 impl = registrar(IMPLS)
@@ -73,7 +74,7 @@ def _flavor_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
         for key in sorted(sel.keys()):
             other = _label_cloud(key)
             if other is not None and other != cloud:
-                yield w.finding(rule, f"the pod selects {key}, {_a(other)} node label, but flavor {flavor} runs {cloud} nodes", sel.path)
+                yield w.finding(rule, f"the pod selects {key}, {article(other)} node label, but flavor {flavor} runs {cloud} nodes", sel.path)
         types: set[str] = set()
         for k in INSTANCE_TYPE_KEYS:
             types |= sel.values(k) or set()
@@ -83,7 +84,7 @@ def _flavor_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for o in ctx.objects:
         group_cloud = _CLOUD_GROUPS.get(o.group)
         if group_cloud is not None and group_cloud != cloud:
-            yield o.finding(rule, f"{o.kind} ({o.group}) is {_a(group_cloud)} node class, but flavor {flavor} runs {cloud} nodes")
+            yield o.finding(rule, f"{o.kind} ({o.group}) is {article(group_cloud)} node class, but flavor {flavor} runs {cloud} nodes")
         if o.kind == "NodePool" and o.group == "karpenter.sh":
             if cloud not in _KARPENTER_CLOUDS:
                 yield o.finding(rule, f"Karpenter NodePools do not run on {flavor} ({cloud})")
@@ -232,10 +233,3 @@ def _spread_gap(constraints: list[Mapping[str, Any]], zones: int) -> str | None:
             return None
     return "its zone spread is " + "; ".join(gaps)
 
-
-# the LLM serving rules live in their own module; importing it registers them
-
-
-def _a(word: str) -> str:
-    """``word`` with its article: "an aws", "an azure", "a gcp"."""
-    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
