@@ -149,7 +149,7 @@ def floor_centi_gib(gib: float) -> float:
     return math.floor(gib * 100 + 1e-6) / 100
 
 
-def allocatable_per_replica(
+def allocatable_share(
     vcpus: float,
     memory_gib: float,
     replicas_per_node: int,
@@ -159,9 +159,26 @@ def allocatable_per_replica(
     reserve: Reserve | None = None,
 ) -> tuple[float, float]:
     """(cores, GiB) each of ``replicas_per_node`` replicas can request on such a node, split
-    evenly and rounded down to whole millicores and 0.01 GiB. Either may be <= 0 when the node is
-    too small."""
+    evenly, unrounded (the renderer caps requests above it). Either may be <= 0 when the node
+    is too small."""
     n = max(1, replicas_per_node)
     cpu = allocatable_cpu(vcpus, flavor=flavor, reserve=reserve) / n
     mem = allocatable_memory_gib(memory_gib, flavor=flavor, max_pods=max_pods, reserve=reserve) / n
+    return cpu, mem
+
+
+def allocatable_per_replica(
+    vcpus: float,
+    memory_gib: float,
+    replicas_per_node: int,
+    *,
+    flavor: str,
+    max_pods: int = EKS_MAX_PODS,
+    reserve: Reserve | None = None,
+) -> tuple[float, float]:
+    """:func:`allocatable_share` rounded down to whole millicores and 0.01 GiB (the requests
+    the optimizer plans)."""
+    cpu, mem = allocatable_share(
+        vcpus, memory_gib, replicas_per_node, flavor=flavor, max_pods=max_pods, reserve=reserve
+    )
     return floor_millicores(cpu), floor_centi_gib(mem)

@@ -27,10 +27,9 @@ def fit_per_replica(
     """(cores, GiB) each of ``replicas_per_node`` replicas can request on such a node
     (``scaleplan.kube.capacity``, unrounded; ``reserve``: ``spec.kubernetes.node_reserve``):
     the renderer caps requests above it."""
-    n = max(1, replicas_per_node)
-    cpu = kube_capacity.allocatable_cpu(vcpus, flavor=flavor, reserve=reserve)
-    mem = kube_capacity.allocatable_memory_gib(memory_gib, flavor=flavor, reserve=reserve)
-    return cpu / n, mem / n
+    return kube_capacity.allocatable_share(
+        vcpus, memory_gib, replicas_per_node, flavor=flavor, reserve=reserve
+    )
 
 
 def cpu_quantity(cores: float) -> str:
