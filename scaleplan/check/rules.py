@@ -11,6 +11,7 @@ plan rules are scaleplan's own.
 from __future__ import annotations
 
 from scaleplan.check.model import Rule
+from scaleplan.llm.engine_flags import IMAGES
 
 R = Rule
 RULES: tuple[Rule, ...] = (
@@ -293,7 +294,7 @@ RULES: tuple[Rule, ...] = (
         "error",
         "gpu",
         "The container's image is a known image of another serving engine than the one its command and args start (or than the plan's model.engine): the vLLM and TGI images' entrypoints read the args as their own flags and the SGLang and TensorRT-LLM images run them as a command, so the server cannot start and the pod crash-loops.",
-        "use the engine's image (vllm/vllm-openai, lmsysorg/sglang, ghcr.io/huggingface/text-generation-inference, nvcr.io/nvidia/tensorrt-llm/release), or set model.engine to the image's engine and re-render",
+        f"use the engine's image ({', '.join(repos[0] for repos in IMAGES.values())}), or set model.engine to the image's engine and re-render",
     ),
     R(
         "shm-missing",

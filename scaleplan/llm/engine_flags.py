@@ -496,9 +496,9 @@ def args_engine(argv: Sequence[str]) -> str | None:
     words = [str(w) for w in argv]
     for i, w in enumerate(words):
         base = w.rsplit("/", 1)[-1]
-        if base == "sglang.launch_server" or base.startswith("sglang.launch_server"):
+        if base.startswith(LAUNCHER["sglang"][-1]):
             return "sglang"
-        if base == "trtllm-serve":
+        if base == LAUNCHER["trtllm"][-1]:
             return "trtllm"
         if base == "text-generation-launcher":
             return "tgi"
