@@ -257,7 +257,7 @@ def test_print_queries_and_bad_flags(cli, running, tmp_path) -> None:
     q = tmp_path / "q.yaml"
     q.write_text("latencyy: up\n")
     r = cli(["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(running), "--queries", str(q), "--json"], exit_code=3)
-    assert "latencyy" in r.stderr
+    assert f"{q}: latencyy: no query named 'latencyy'" in " ".join(r.stderr.split())
 
 
 @needs_prometheus

@@ -47,6 +47,7 @@ class Planned(NamedTuple):
 def plan_queries(a: ObserveArgs) -> Planned:
     """``--step``, ``--since``, the plan and ``--queries`` read and checked; the queries built
     (nothing is sent yet: ``--print-queries`` stops here)."""
+    from scaleplan.errors import InputError
     from scaleplan.inputs import load_tables
     from scaleplan.observe.queries import build_queries, read_overrides
     from scaleplan.observe.timerange import since_seconds, step_seconds
@@ -56,7 +57,12 @@ def plan_queries(a: ObserveArgs) -> Planned:
     since_s = since_seconds(a.since, step_s)
     running = read_plan(a.plan)
     overrides = read_overrides(a.queries) if a.queries is not None else {}
-    qs = build_queries(running, load_tables(), overrides, step_s=step_s)
+    try:
+        qs = build_queries(running, load_tables(), overrides, step_s=step_s)
+    except InputError as exc:  # an override the plan's queries cannot take: named by its file
+        if exc.file != "--queries":
+            raise
+        raise InputError(a.queries, exc.problems, hint=exc.hint) from None
     return Planned(running, qs, step_s, since_s)
 
 
