@@ -136,6 +136,16 @@ def _routed_capacity(c: Candidate, routing: dict[str, float], classes: Classes) 
     return floor4(load / inv) if inv > 0 else 0.0
 
 
+def allocated_indices(o: Outcome) -> list[int]:
+    """The indices of ``o``'s candidates that become allocations (a node in some window)."""
+    return [k for k in range(len(o.cands)) if any(s.nodes[k] for s in o.sols)]
+
+
+def allocated_candidates(o: Outcome) -> list[Candidate]:
+    """The candidates ``o`` runs, in the order of :func:`allocations`."""
+    return [o.cands[k] for k in allocated_indices(o)]
+
+
 def allocations(
     pb: Problem, o: Outcome, rps: Sequence[float]
 ) -> tuple[list[Allocation], dict[str, str]]:
@@ -143,7 +153,7 @@ def allocations(
     spec, classes = pb.spec, pb.classes
     W = len(rps)
     peak_w = peak_window(rps)
-    used_idx = [k for k in range(len(o.cands)) if any(s.nodes[k] for s in o.sols)]
+    used_idx = allocated_indices(o)
     used = [o.cands[k] for k in used_idx]
     models: dict[str, str] = {}
     allocs = []

@@ -19,7 +19,12 @@ from scaleplan.errors import InfeasibleError
 from scaleplan.plan import Alternative, Baseline, Plan
 from scaleplan.profile.model import Profile
 from scaleplan.solve.after_search import after_search
-from scaleplan.solve.assemble import allocations, assemble_plan, utilization
+from scaleplan.solve.assemble import (
+    allocated_candidates,
+    allocations,
+    assemble_plan,
+    utilization,
+)
 from scaleplan.solve.candidates import Candidate, build_candidates
 from scaleplan.solve.compare import compare, spot_loss_cost
 from scaleplan.solve.diagnose import (
@@ -32,7 +37,7 @@ from scaleplan.solve.diagnose import (
 from scaleplan.solve.explain import explain
 from scaleplan.solve.milp import SolveStat
 from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
-from scaleplan.solve.sanity import relax_costs, sanity_warning, used_candidates
+from scaleplan.solve.sanity import relax_costs, sanity_warning
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.spec import Spec
 
@@ -115,7 +120,7 @@ def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Seq
         # command's limit, not one per solve); what does not fit in it is left out
         comparison = compare(pb, cands, diag.unpruned, rps, best, deadline)
     without_survive = spot_loss_cost(pb, cands, rps, deadline)
-    used = used_candidates(best)
+    used = allocated_candidates(best)
     sanity = sanity_warning(spec, allocs, used, best.cost, profile, catalog, rps, options)
     alt_seconds = time.perf_counter() - t_alt
     util = utilization(pb, best, rps)

@@ -22,7 +22,6 @@ from scaleplan.plan import Allocation
 from scaleplan.profile.model import Profile
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.problem import SolveOptions
-from scaleplan.solve.search import Outcome
 from scaleplan.spec import Spec
 
 # a replica whose SLO leaves it at most this busy (max_utilization of its operating point):
@@ -164,7 +163,7 @@ def probe(
     """The cheapest plan for ``spec`` (no alternatives, no relax ladder); None when none."""
     from scaleplan.errors import InfeasibleError
     from scaleplan.solve.after_search import solve_plan
-    from scaleplan.solve.assemble import allocations
+    from scaleplan.solve.assemble import allocated_candidates, allocations
     from scaleplan.solve.candidates import build_candidates
     from scaleplan.solve.diagnose import serving_candidates
     from scaleplan.solve.problem import Problem
@@ -183,16 +182,11 @@ def probe(
     if not o.solved:
         return None
     allocs, _ = allocations(pb, o, rps)
-    used = used_candidates(o)
+    used = allocated_candidates(o)
     found, _ = findings(spec, allocs, used)
     busy = min((a.operating_point.max_utilization for a in allocs), default=1.0)
     peak = max(sum(s.replicas) for s in o.sols)
     return Probe(0.0, peak, o.cost, busy, not found)
-
-
-def used_candidates(o: Outcome) -> list[Candidate]:
-    """The candidates a plan runs, in the order of its allocations."""
-    return [c for k, c in enumerate(o.cands) if any(s.nodes[k] for s in o.sols)]
 
 
 def relax_ladder(
