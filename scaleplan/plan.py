@@ -8,6 +8,8 @@ dates, so identical inputs give a byte-identical file (``solve_seconds`` only ap
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -107,6 +109,23 @@ class Allocation(StrictModel):
     estimated: bool = Field(default=False, description="Capacity rests on an estimated (not measured) profile point.")
     llm: LlmServing | None = Field(default=None, description="LLM server configuration and predictions (LLM plans only).")
     cost_per_hour: float = Field(ge=0, description="Average over the windows.")
+
+    def floor_cost(self, floor: int) -> float:
+        """What holding ``floor`` replicas in every window adds per hour (:func:`floor_cost`)."""
+        return floor_cost(
+            floor, self.replicas_per_node, self.nodes_per_window, self.price_per_node_hour
+        )
+
+
+def floor_cost(
+    floor: int, replicas_per_node: int, nodes_per_window: Sequence[int], price: float
+) -> float:
+    """What a replica floor adds per hour, averaged over the windows: the nodes ``floor``
+    replicas need beyond each window's own, at ``price`` per node-hour (0 without windows)."""
+    if not nodes_per_window:
+        return 0.0
+    need = math.ceil(floor / replicas_per_node)
+    return sum(max(0, need - n) for n in nodes_per_window) * price / len(nodes_per_window)
 
 
 class Demand(StrictModel):

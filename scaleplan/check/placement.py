@@ -8,7 +8,6 @@ workloads whose deployed replica floor is above the plan's lowest hourly count
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -196,9 +195,7 @@ def _floor_above_plan(ctx: Context, rule: Rule) -> Iterator[Finding]:
         if not isinstance(value, int) or isinstance(value, bool) or not low < value <= a.replicas:
             continue
         hours = sum(1 for r in a.replicas_per_window if r < value)
-        need = math.ceil(value / a.replicas_per_node)
-        extra = sum(max(0, need - n) for n in a.nodes_per_window) * a.price_per_node_hour
-        extra /= len(a.nodes_per_window)
+        extra = a.floor_cost(value)
         yield obj.finding(
             rule,
             f"{path[-1]} {value} keeps {value} replica(s) of {a.name} in every hour, but the "

@@ -16,7 +16,6 @@ Pure: the accelerator table and the AWS rows for the interchangeable spot types 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -141,11 +140,7 @@ def _floor_cost(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> 
     idle = [a for a in live if a.name in names_idle]
     if not idle:
         return
-    extra = 0.0
-    for a in idle:
-        need = math.ceil(1 / a.replicas_per_node)
-        short = sum(max(0, need - n) for n in a.nodes_per_window)
-        extra += short * a.price_per_node_hour / len(a.nodes_per_window)
+    extra = sum(a.floor_cost(1) for a in idle)
     planned = sum(a.cost_per_hour for a in live)
     names = ", ".join(a.name for a in idle)
     warnings.append(

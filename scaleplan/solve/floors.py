@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from scaleplan.plan import floor_cost
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.omission import Left, Omission
 from scaleplan.solve.problem import Problem
@@ -190,13 +191,13 @@ def _join(a: str, b: str) -> str:
 
 def _unheld(pb: Problem, o: Outcome, rps: Sequence[float], short: list[Candidate]) -> str:
     """No plan holds the floor: what the rendered floor costs above the plan."""
-    f, w = pb.replica_floor(rps), len(o.sols)
+    f = pb.replica_floor(rps)
     ids = {id(c) for c in short}
-    extra = 0.0
-    for k, c in enumerate(o.cands):
-        if id(c) in ids:
-            need = math.ceil(f / c.replicas_per_node)
-            extra += sum(max(0, need - s.nodes[k]) * c.price for s in o.sols) / w
+    extra = sum(
+        floor_cost(f, c.replicas_per_node, [s.nodes[k] for s in o.sols], c.price)
+        for k, c in enumerate(o.cands)
+        if id(c) in ids
+    )
     return (
         f"kubernetes.autoscaler.type hpa keeps at least {f} replica(s) of every allocation in "
         f"use in every hour, and no plan within the spec's limits holds that: as rendered the "
