@@ -40,7 +40,12 @@ from types import FrameType
 from typing import Any
 
 from scaleplan.errors import InputError, OptionError, Problem
-from scaleplan.yamlio import cannot_write_error, current_umask, foreign_files_problem
+from scaleplan.yamlio import (
+    cannot_write_error,
+    current_umask,
+    file_not_folder,
+    foreign_files_problem,
+)
 
 LOCK_NAME = ".scaleplan.lock"
 
@@ -60,9 +65,7 @@ def check_out_dir(value: str) -> Path:
     """An output folder (``optimize --out``): :func:`check_out_path`, and not an existing file."""
     path = check_out_path(value)
     if path.exists() and not path.is_dir():
-        raise InputError(
-            value, [Problem("", "--out is a file, expected a folder", hint="pass a folder path")]
-        )
+        raise file_not_folder(value)
     return path
 
 
@@ -149,10 +152,7 @@ def _mkdir(folder: Path) -> None:
     except OSError as exc:
         raise cannot_write_error(folder, exc) from None
     if not folder.is_dir():
-        raise InputError(
-            str(folder),
-            [Problem("", "is a file, expected a folder", hint="pass a folder path")],
-        )
+        raise file_not_folder(folder, option="")
 
 
 SYNC_BATCH = 32  # files open at once while their fsyncs run together

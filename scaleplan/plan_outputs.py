@@ -66,11 +66,10 @@ def write_manifests(out: Path, files: Mapping[str, str]) -> None:
     transaction ``optimize`` uses (locked, every file fsynced, all or nothing); refused when
     DIR holds files scaleplan did not write."""
     from scaleplan.outputs import replace_folder
+    from scaleplan.yamlio import file_not_folder
 
     if out.exists() and not out.is_dir():
-        raise InputError(
-            str(out), [Problem("", "--out is a file, expected a folder", hint="pass a folder path")]
-        )
+        raise file_not_folder(out)
     replace_folder(out, files, foreign=not_rendered_by_us)
 
 
@@ -91,12 +90,10 @@ def write_plan_outputs(
     with: :attr:`scaleplan.inputs.Inputs.lines`), not the plan in memory."""
     from scaleplan.outputs import commit_outputs
     from scaleplan.plan import dump_plan
+    from scaleplan.yamlio import file_not_folder
 
     if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(
-            str(out_dir),
-            [Problem("", "--out is a file, expected a folder", hint="pass a folder path")],
-        )
+        raise file_not_folder(out_dir)
     plan_file = out_dir / "plan.yaml"
     changes, unreadable = _changes(plan_file, plan)
     render_warnings: tuple[str, ...] = ()

@@ -404,6 +404,13 @@ def folder_not_file(path: str | Path, example: str) -> InputError:
     return InputError(str(p), [Problem("", "is a folder, expected a file path", hint=f"give a file path such as {p / example}")])
 
 
+def file_not_folder(path: str | Path, option: str = "--out") -> InputError:
+    """A file given where an output folder goes (``option``: the option that named it, or "")."""
+    what = f"{option} is a file" if option else "is a file"
+    problem = Problem("", f"{what}, expected a folder", hint="pass a folder path")
+    return InputError(str(path), [problem])
+
+
 def check_writable(path: str | Path, *, example: str = "FILE") -> None:
     """Refuse, before any work is done, an output file ``path`` that cannot be written: it is a
     folder (the hint names ``example`` in it), a part of its folder path is a file, or the

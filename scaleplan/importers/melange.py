@@ -297,11 +297,11 @@ def write_import(res: Imported, out: str, *, force: bool) -> list[str]:
 
     from scaleplan.outputs import commit_outputs
     from scaleplan.profile.model import dump_profile
-    from scaleplan.yamlio import dump_yaml
+    from scaleplan.yamlio import dump_yaml, file_not_folder
 
     d = Path(out)
     if d.exists() and not d.is_dir():
-        raise _err(out, "", "--out is a file, expected a folder", "pass a folder path")
+        raise file_not_folder(out)
     existing = [n for n in IMPORT_FILES if (d / n).exists()]
     if existing and not force:
         exist = "exists" if len(existing) == 1 else "exist"
