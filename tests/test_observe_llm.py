@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -67,11 +68,10 @@ def test_engine_token_and_mean_queries(tables: Catalog) -> None:
     assert "vllm:time_to_first_token_seconds_sum" in qs["ttft_mean"].promql and "vllm:time_per_output_token_seconds_count" in qs["tpot_mean"].promql
     assert qs["replicas_hourly"].promql.startswith(f"avg_over_time((count(up{{{sel}}} == 1))[")
     assert all(not qs[n].required and qs[n].hourly for n in ("prompt_tokens", "output_tokens", "ttft_mean", "tpot_mean", "replicas_hourly"))
-    model = plan.spec.model.model_copy(update={"engine": "tgi"})
-    tgi = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": model})})
+    tgi = _on_engine(plan, "tgi")
     tq = build_queries(tgi, tables).by_name()
     assert "tgi_request_input_length_sum" in tq["prompt_tokens"].promql and "ttft_mean" not in tq
-    sg = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": plan.spec.model.model_copy(update={"engine": "sglang"})})})
+    sg = _on_engine(plan, "sglang")
     assert "prompt_tokens" not in build_queries(sg, tables).by_name()  # SGLang: token counters only
 
 
@@ -214,6 +214,18 @@ def test_two_shapes_calibrate_from_each_allocations_pods(cli, tables: Catalog, t
     assert 0.5 <= c <= 0.75 and 0.5 <= m <= 0.75, fit
 
 
+VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
+IMAGES = {"tgi": "ghcr.io/huggingface/text-generation-inference:3.3.4", "sglang": "lmsysorg/sglang:v0.5.4"}
+
+
+def _on_engine(plan: Any, engine: str) -> Any:
+    """The plan served by ``engine`` in that engine's image (a vLLM image cannot start it)."""
+    model = plan.spec.model.model_copy(update={"engine": engine})
+    k8s = plan.spec.kubernetes.model_copy(update={"image": IMAGES[engine]})
+    spec = plan.spec.model_copy(update={"model": model, "kubernetes": k8s})
+    return plan.model_copy(update={"spec": spec})
+
+
 @needs_prometheus
 def test_observe_tgi_and_replan(cli, tables: Catalog, tmp_path) -> None:
     """The same service on TGI, whose metric names differ and which exports no TTFT histogram:
@@ -226,10 +238,9 @@ def test_observe_tgi_and_replan(cli, tables: Catalog, tmp_path) -> None:
     work.mkdir()
     for name in ("spec.yaml", "profile.yaml"):
         text = (EXAMPLE / name).read_text()
-        (work / name).write_text(text.replace("  engine: vllm\n", "  engine: tgi\n"))
-    plan = read_plan(EXAMPLE / "plan.yaml")
-    model = plan.spec.model.model_copy(update={"engine": "tgi"})
-    tgi = plan.model_copy(update={"spec": plan.spec.model_copy(update={"model": model})})
+        text = text.replace("  engine: vllm\n", "  engine: tgi\n").replace(VLLM_IMAGE, IMAGES["tgi"])
+        (work / name).write_text(text)
+    tgi = _on_engine(read_plan(EXAMPLE / "plan.yaml"), "tgi")
     (work / "plan.yaml").write_text(dump_plan(tgi))
     truth = _truth(tables, spec_file=work / "spec.yaml")
     om = tmp_path / "om"
