@@ -299,7 +299,9 @@ def relax_costs(
     for r in reasons:
         m = str(r.details.get("metric", ""))
         if r.code == "slo-unreachable" and m in texts:
-            at = f"to at least {need[m]:g} ms"
+            # the words diagnose._slo_reason wrote (its int, as written: :g would print 1e6 ms
+            # as 1e+06 and match nothing)
+            at = f"to at least {r.details['relax_to_ms']} ms"
             r = replace(r, fix=r.fix.replace(at, f"{at} ({texts[m]})", 1))
         out.append(r)
     return out
