@@ -1,9 +1,11 @@
 """Resource arithmetic: requests that fit a node, and Kubernetes quantity strings.
 
-The node-allocatable model (system-reserved resources, eviction threshold, DaemonSet allowance)
-lives in the neutral module ``scaleplan.kube.capacity``, shared with the optimizer: plans from
-the current optimizer already request what fits, so the renderer caps only old or hand-edited
-plans (with a warning; docs/render.md, "Requests and system-reserved resources").
+The node-allocatable model (system-reserved resources, eviction threshold, the flavor's DaemonSet
+reserve) lives in the neutral module ``scaleplan.kube.capacity``, shared with the optimizer: plans
+from the current optimizer already request what fits, so the renderer caps only old or
+hand-edited plans (with a warning; docs/render.md, "Requests and system-reserved resources"). A
+spec's ``kubernetes.node_reserve``, which the optimizer does not read, sizes GPU replicas'
+requests here (:mod:`scaleplan.render.allocations`).
 """
 
 from __future__ import annotations
