@@ -10,6 +10,10 @@ every window (``WindowProblem.floors``, a lower bound on r_k and n_k: the floor 
 traffic, and under routing: service they take their even share), then drops allocations one at
 a time while that is cheaper. The plan is measured against the per-window optimum, which lets
 allocations idle (``Left.REPLICA_FLOOR``).
+
+``kubernetes.autoscaler.type: none`` over several windows renders every Deployment at its peak
+count all day: :func:`hold_floors` hands such a plan to :func:`hold_peak`, the peak hour's plan
+held in every hour.
 """
 
 from __future__ import annotations
@@ -59,7 +63,8 @@ def hold_floors(
     (``optimal`` when it costs no more), with a note saying what the floor costs. When no
     subset can hold it (max_replicas, quotas), ``o`` with a warning giving the floor's cost.
     ``cands``: the candidates the search had (``o``'s own when empty): with spot, the plan over
-    their on-demand ones competes too."""
+    their on-demand ones competes too. autoscaler ``none`` over several windows:
+    :func:`hold_peak`."""
     if pb.floored:  # a floored re-plan (plan_over checks it) does not recurse
         return o
     if pb.spec.kubernetes.autoscaler.type == "none" and len(set(rps)) > 1:
