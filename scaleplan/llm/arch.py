@@ -279,11 +279,7 @@ def config_notes(ref: str, base: Path | None = None) -> tuple[str, ...]:
     :func:`load_architecture` resolves it) leaves out; none for a preset."""
     if not is_config_path(ref):
         return ()
-    p = Path(ref)
-    if base is not None and not p.is_absolute():
-        p = base / p
-    if p.is_dir():
-        p = p / "config.json"
+    p = _config_file(ref, base)
     try:
         cfg = json.loads(read_text(p, what="config.json"))
     except (InputError, json.JSONDecodeError):  # load_architecture said so already
@@ -561,14 +557,19 @@ def is_config_path(ref: str) -> bool:
     return ref.endswith(".json") or ("/" in ref and not resolve_preset(ref)) or ref.startswith(".")
 
 
+def _config_file(ref: str, base: Path | None = None) -> Path:
+    """The config.json a ``model.architecture`` path names: relative to ``base``, and a folder's
+    config.json."""
+    p = Path(ref)
+    if base is not None and not p.is_absolute():
+        p = base / p
+    return p / "config.json" if p.is_dir() else p
+
+
 def load_architecture(ref: str, base: Path | None = None) -> Architecture:
     """A preset name, or a path (relative to ``base``) to a config.json / a folder holding one."""
     if is_config_path(ref):
-        p = Path(ref)
-        if base is not None and not p.is_absolute():
-            p = base / p
-        if p.is_dir():
-            p = p / "config.json"
+        p = _config_file(ref, base)
         if not p.exists() and _repo_id(ref):  # a Hugging Face id that is no preset: not a path
             problem = f"{ref!r} is no shipped preset, and {p} is no file or folder"
             hint = _preset_hint(ref, "download the model's config.json and give its path")
