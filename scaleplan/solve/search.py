@@ -32,8 +32,9 @@ class Outcome:
     shares: list[float] | None = None
     lower: float | None = None
     proven: bool = True
-    # a step after the search (spot_rounding.hold_rounded_spot, delivered.hold_delivered_loss), said
-    # in the plan's warnings; the plan is then measured against the bound it found (``bound``)
+    # what a step after the search says of its plan, in the plan's warnings (the steps of
+    # after_search: spot_rounding, delivered, rulecurve, floors, the static re-plan's check);
+    # the plan is then measured against the bound it found (``bound``)
     note: str = ""
     stats: tuple[SolveStat, ...] = ()  # solver runs behind ``sols``
     # static weights with spot candidates: the plan over the on-demand candidates alone that
