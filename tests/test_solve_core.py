@@ -235,10 +235,11 @@ def test_gpu_shapes_and_prices_one_path_for_measured_and_llm_candidates() -> Non
         source="measured", service_ms=10.0, request_class=None, estimated=False,
         latency_at_slo=10.0,
     )
-    shape = gpu_shape(big, 2, "eks", {"default": op})
+    eks = spec(kubernetes={"image": "example.com/svc:1.0", "flavor": "eks"}).kubernetes
+    shape = gpu_shape(big, 2, eks, {"default": op})
     assert shape is not None and shape[:3] == (2, 0, 4) and 0 < shape[4] <= 96 / 4
     tiny = row("g.tiny", "L4", 4, 1.0, vcpus=1, mem=2.0)  # 4 replicas on 1 vCPU / 2 GiB
-    assert gpu_shape(tiny, 1, "eks", {"default": op}) is None
+    assert gpu_shape(tiny, 1, eks, {"default": op}) is None
     both = priced(big, ["on-demand", "spot"], "A100", [shape], ["default"])
     assert [(c.capacity_type, c.price) for c in both] == [("on-demand", 32.0), ("spot", 12.0)]
     no_spot = row("p4d.od", "A100", 8, 32.0, vcpus=96, mem=1152.0)

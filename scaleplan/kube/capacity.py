@@ -13,8 +13,8 @@ exporter) take their share. This module estimates what is left:
   100 MiB ``eviction-hard`` threshold and the flavor's DaemonSet reserve.
 * DaemonSets (:data:`DAEMONSET_RESERVE`, :func:`daemonset_reserve`): what the system
   DaemonSets of a managed GPU node pool request, per flavor, with room for a node exporter;
-  ``spec.kubernetes.node_reserve`` replaces it (docs/render.md, "Requests and system-reserved
-  resources", gives the sources).
+  ``spec.kubernetes.node_reserve`` replaces it, for the optimizer and the renderer alike
+  (docs/render.md, "Requests and system-reserved resources", gives the sources).
 
 It is a neutral module (pure functions, no imports from ``solve`` or ``render``): the optimizer
 sizes each replica's requests with it (so the plan's ``cpu_per_replica`` and
@@ -68,9 +68,9 @@ class NodeReserve:
 # Azure/AKS#5413, microsoft/Docker-Provider#1236); EKS Container Insights' cloudwatch-agent and
 # fluent-bit, about 300m / 300Mi (aws-samples/amazon-cloudwatch-container-insights manifests);
 # and on every GPU node the NVIDIA device plugin and DCGM exporter, allowed 0.2 CPU / 0.5 GiB.
-# The CPU estimates all come to 0.6-0.7 cores, so every flavor reserves 0.7: the optimizer packs
-# CPU-only replicas with allocatable_cpu(vcpus) alone, which must agree with what render
-# subtracts (tests/test_kube_capacity.py holds them equal). generic: the largest of them.
+# The CPU estimates all come to 0.6-0.7 cores, so every flavor reserves 0.7. The optimizer
+# (solve/shapes.py) packs CPU-only replicas and sizes GPU replicas with the same flavor and
+# spec.kubernetes.node_reserve as render, so plan and manifests agree. generic: the largest.
 DAEMONSET_RESERVE: dict[str, NodeReserve] = {
     "eks": NodeReserve(0.7, 1.25),
     "eks-karpenter": NodeReserve(0.7, 1.25),

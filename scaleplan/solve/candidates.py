@@ -230,16 +230,16 @@ def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, m
 
     out: list[Candidate] = []
     best_mem: tuple[str, float, int] | None = None
-    flavor = spec.kubernetes.flavor
+    k8s = spec.kubernetes
     for r in rows:
         acc = r.accelerator or CPU
         if acc not in by_acc:
             continue
         if acc == CPU:
-            shapes = cpu_shapes(r, flavor, cpu_mem, points, diag)
+            shapes = cpu_shapes(r, k8s, cpu_mem, points, diag)
         else:
             gmem, maxg = gpu_room(spec, r, catalog.accelerator(acc))
             best_mem = roomiest(best_mem, acc, gmem, maxg)
-            shapes = gpu_shapes(r, acc, gmem, maxg, mem_req, flavor, points, diag)
+            shapes = gpu_shapes(r, acc, gmem, maxg, mem_req, k8s, points, diag)
         out.extend(priced(r, caps, acc, shapes, classes))
     return finish_candidates(spec, out, classes, diag, best_mem)

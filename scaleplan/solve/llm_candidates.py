@@ -59,7 +59,6 @@ def build_llm_candidates(
             "needs (add them with --catalog)"
         )
     caps = capacity_types(spec)
-    flavor = spec.kubernetes.flavor
     out: list[Candidate] = []
     best_mem: tuple[str, float, int] | None = None
     refused: set[str] = set()
@@ -103,7 +102,7 @@ def build_llm_candidates(
                     pts[cls] = op
             if not pts:
                 continue
-            shape = gpu_shape(r, g, flavor, pts)
+            shape = gpu_shape(r, g, spec.kubernetes, pts)
             if shape is not None:
                 out.extend(priced(r, caps, acc, [shape], classes, res.serving))
     misses.diagnose(diag)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from scaleplan.catalog.model import Accelerator, InstanceRow
 from scaleplan.kube import capacity as kube_capacity
 from scaleplan.solve.oppoints import BestPoints, OpPoint
-from scaleplan.spec import Spec
+from scaleplan.spec import Kubernetes, Spec
 
 if TYPE_CHECKING:
     from scaleplan.solve.candidates import Diagnostics
@@ -22,13 +22,14 @@ if TYPE_CHECKING:
 Shape = tuple[int, int, int, dict[str, OpPoint], float, float]
 
 
-def gpu_shape(r: InstanceRow, gpus: int, flavor: str, pts: dict[str, OpPoint]) -> Shape | None:
+def gpu_shape(r: InstanceRow, gpus: int, k8s: Kubernetes, pts: dict[str, OpPoint]) -> Shape | None:
     """The shape of replicas of ``gpus`` GPUs on ``r``: as many per node as its GPUs hold, each
-    requesting the node's allocatable CPU and memory split evenly (the requests the renderer
-    writes); None when that is below the minimum a replica needs."""
+    requesting the node's allocatable CPU and memory (on ``k8s.flavor``, under
+    ``k8s.node_reserve`` when set) split evenly (the requests the renderer writes); None when
+    that is below the minimum a replica needs."""
     rpn = r.accelerator_count // gpus
     cpu_rep, mem_rep = kube_capacity.allocatable_per_replica(
-        r.vcpus, r.memory_gib, rpn, flavor=flavor
+        r.vcpus, r.memory_gib, rpn, flavor=k8s.flavor, reserve=k8s.node_reserve
     )
     if cpu_rep < kube_capacity.MIN_CPU or mem_rep < kube_capacity.MIN_MEMORY_GIB:
         return None
@@ -58,13 +59,19 @@ def roomiest(best: Roomiest | None, acc: str, gmem: float, maxg: int) -> Roomies
 
 
 def cpu_shapes(
-    r: InstanceRow, flavor: str, cpu_mem: dict[int, float], points: BestPoints, diag: Diagnostics
+    r: InstanceRow,
+    k8s: Kubernetes,
+    cpu_mem: dict[int, float],
+    points: BestPoints,
+    diag: Diagnostics,
 ) -> list[Shape]:
     """The thread counts per replica measured on CPU that fit ``r`` (``cpu_mem``: threads ->
     memory a replica needs), with their points."""
     # what the workload's pods can request next to system-reserved resources and DaemonSets
-    alloc_cpu = kube_capacity.allocatable_cpu(r.vcpus)
-    alloc_mem = kube_capacity.allocatable_memory_gib(r.memory_gib, flavor=flavor)
+    # (the flavor's estimate, or the spec's kubernetes.node_reserve: what render fits them to)
+    flavor, reserve = k8s.flavor, k8s.node_reserve
+    alloc_cpu = kube_capacity.allocatable_cpu(r.vcpus, flavor=flavor, reserve=reserve)
+    alloc_mem = kube_capacity.allocatable_memory_gib(r.memory_gib, flavor=flavor, reserve=reserve)
     shapes: list[Shape] = []
     for t, need in cpu_mem.items():
         mem_rep = max(0.25, math.ceil(max(need, 0.25) * 4) / 4)
@@ -85,7 +92,7 @@ def gpu_shapes(
     gmem: float,
     maxg: int,
     mem_req: float | None,
-    flavor: str,
+    k8s: Kubernetes,
     points: BestPoints,
     diag: Diagnostics,
 ) -> list[Shape]:
@@ -99,7 +106,7 @@ def gpu_shapes(
         pts = points.gpu(acc, g)
         if not pts:
             continue
-        shape = gpu_shape(r, g, flavor, pts)
+        shape = gpu_shape(r, g, k8s, pts)
         if shape is not None:
             shapes.append(shape)
     return shapes
