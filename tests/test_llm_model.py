@@ -500,6 +500,38 @@ def test_rtx_pro_6000_is_modelled_from_its_data_sheet_peaks() -> None:
     assert shape.memory.kv_gib_per_gpu > 10
 
 
+def test_gh200_and_gb200_are_modelled_from_their_data_sheets() -> None:
+    from scaleplan.catalog.files import accelerator_catalog
+
+    # GH200 480GB: its 96 GB HBM3 Hopper GPU (the 480 GB is the Grace CPU's LPDDR5X), the
+    # H100 SXM's peaks at 4 TB/s; nvidia-smi reports 97,871 MiB
+    gh = hardware_for(ACCS["GH200"])
+    assert (gh.generation, gh.fp16_tflops, gh.fp8_tflops, gh.fp4_tflops) == ("hopper", 989.5, 1979, None)
+    assert (gh.bandwidth_gbs, gh.memory_gib) == (4000, round(97871 / 1024, 3))
+    # GB200: one GPU of an NVL72, the rack's figures / 72 (dense = half the sparse figure):
+    # 360 PFLOPS FP16 -> 2,500, 720 PFLOPS FP8 -> 5,000; 13.4 TB / 576 TB/s -> 186 GB, 8 TB/s
+    gb = hardware_for(ACCS["GB200"])
+    peaks = (gb.fp16_tflops, gb.fp8_tflops, gb.fp4_tflops)
+    assert (gb.generation, *peaks) == ("blackwell", 2500, 5000, 10000)
+    assert (gb.bandwidth_gbs, gb.link_kind, gb.link_gbs) == (8000, "nvlink", 900.0)
+    assert (ACCS["GB200"].memory_gib, gb.memory_gib) == (186, round(189471 / 1024, 3))
+    for name in ("GH200", "GB200"):
+        assert "tools/data/accelerators_extra.csv" in (ACCS[name].source or "")
+        assert "data sheet" in (ACCS[name].peaks_source or "")
+    # the names the measurements, nvidia-smi and GPU feature discovery use
+    cat = accelerator_catalog()
+    assert cat.resolve("NVIDIA GH200 480GB") == "GH200"
+    assert cat.resolve("GB200") == "GB200"
+    assert cat.resolve_product("NVIDIA-GH200-480GB") == "GH200"
+    assert cat.resolve_product("NVIDIA-GB200") == "GB200"
+    # Hopper runs no NVFP4; DeepSeek-R1's 128 heads do not split over an NVL72's TP 36
+    s = setup("llama-3.1-8b", dtype="nvfp4")
+    with pytest.raises(Refusal):
+        size(s, ACCS["GH200"], 1, [TokenClass("c", 1024, 256)])
+    with pytest.raises(Refusal, match="attention heads"):
+        size(setup("deepseek-r1", dtype="fp8"), ACCS["GB200"], 36, [TokenClass("c", 1024, 256)])
+
+
 def test_kv_cache_sized_on_the_memory_the_driver_reports() -> None:
     # an L4 is sold as 24 GB; CUDA reports 23,034 MiB, which vLLM's 0.9 multiplies
     s = setup("llama-3.1-8b")

@@ -4,9 +4,11 @@
     python tools/build_catalogs.py --data ../shared/data --out catalogs --date 2026-11-29
 
 Inputs: gpu_instances.csv, cpu_instances.csv, gpu_specs.csv (their README documents sources,
-commits and caveats). Outputs: catalogs/aws.yaml, gcp.yaml, azure.yaml (instance rows) and
-catalogs/accelerators.yaml (specs and aliases). Known-bad rows (GCP A3 H100/H200 prices) are
-kept but flagged ``suspect-price`` so the optimizer skips them unless asked.
+commits and caveats), and tools/data/*.csv (dtype peaks, driver memory totals, and the
+accelerators shared/data lacks, each from a vendor data sheet with its source). Outputs:
+catalogs/aws.yaml, gcp.yaml, azure.yaml (instance rows) and catalogs/accelerators.yaml (specs
+and aliases). Known-bad rows (GCP A3 H100/H200 prices) are kept but flagged ``suspect-price``
+so the optimizer skips them unless asked.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ ACCEL_META: dict[str, dict[str, object]] = {
     "H200": {"aliases": ["nvidia-h200-141gb", "NVIDIA H200", "h200-141gb", "NVIDIA H200 NVL"], "gpu_product": "NVIDIA-H200", "gke": "nvidia-h200-141gb", "karpenter": "h200"},
     "B200": {"aliases": ["nvidia-b200", "NVIDIA B200"], "gpu_product": "NVIDIA-B200", "gke": "nvidia-b200", "karpenter": "b200"},
     "B300": {"aliases": ["nvidia-b300", "NVIDIA B300"], "gpu_product": "NVIDIA-B300", "karpenter": "b300"},
+    "GH200": {"aliases": ["NVIDIA GH200 480GB", "nvidia-gh200", "gh200-480gb", "gh200"], "gpu_product": "NVIDIA-GH200-480GB"},
+    "GB200": {"aliases": ["NVIDIA GB200", "nvidia-gb200", "gb200"], "gpu_product": "NVIDIA-GB200", "gke": "nvidia-gb200"},
     "RTXPRO6000": {"aliases": ["NVIDIA RTX PRO 6000 Blackwell Server Edition", "rtx-pro-6000", "rtx pro 6000"], "gpu_product": "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition", "karpenter": "rtx-pro-6000"},
     "AWS-Inferentia": {"aliases": ["inferentia", "inferentia1"], "vendor": "aws", "resource": "aws.amazon.com/neuron", "karpenter": "inferentia"},
     "AWS-Inferentia2": {"aliases": ["inferentia2"], "vendor": "aws", "resource": "aws.amazon.com/neuron", "karpenter": "inferentia2"},
@@ -102,6 +106,25 @@ PEAKS = Path(__file__).resolve().parent / "data" / "accelerator_peaks.csv"
 CUDA_MEMORY = Path(__file__).resolve().parent / "data" / "accelerator_memory.csv"
 
 
+EXTRA = Path(__file__).resolve().parent / "data" / "accelerators_extra.csv"
+SHARED_SOURCE = "shared/data/gpu_specs.csv (see its README for per-accelerator sources)"
+
+
+def _spec_rows(data: Path) -> list[tuple[dict[str, str], str]]:
+    """Each accelerator's spec row and its source: shared/data/gpu_specs.csv, then the parts
+    it lacks from tools/data/accelerators_extra.csv (the same columns plus a per-row vendor
+    data-sheet source; GH200, GB200). A name in both is an error, not an override."""
+    with (data / "gpu_specs.csv").open() as fh:
+        rows = [(r, SHARED_SOURCE) for r in csv.DictReader(fh)]
+    shared = {r["accelerator"] for r, _ in rows}
+    with EXTRA.open() as fh:
+        for r in csv.DictReader(fh):
+            if r["accelerator"] in shared:
+                raise SystemExit(f"{EXTRA.name}: {r['accelerator']} is already in gpu_specs.csv")
+            rows.append((r, f"{r['source']} (tools/data/accelerators_extra.csv)"))
+    return rows
+
+
 def _cuda_memory() -> dict[str, dict[str, str]]:
     """The memory each accelerator's driver reports (nvidia-smi's total, MiB), from
     tools/data/accelerator_memory.csv: what an engine's memory fraction multiplies."""
@@ -120,38 +143,37 @@ def build_accelerators(data: Path, date: str) -> dict[str, object]:
     out = []
     peaks = _peaks()
     cuda = _cuda_memory()
-    with (data / "gpu_specs.csv").open() as fh:
-        for r in csv.DictReader(fh):
-            name = r["accelerator"]
-            meta = ACCEL_META[name]
-            acc: dict[str, object] = {"name": name, "vendor": meta.get("vendor", "nvidia"), "aliases": meta["aliases"], "memory_gib": _clean(_num(r["memory_gib"]))}
-            for key, col in (("memory_bandwidth_gbs", "memory_bandwidth_gbs"), ("fp16_tflops", "fp16_tflops_dense"), ("bf16_tflops", "bf16_tflops_dense"), ("int8_tops", "int8_tops_dense"), ("tdp_watts", "tdp_watts")):
-                v = _num(r[col])
-                if v is not None:
-                    acc[key] = _clean(v)
-            extra = peaks.get(name, {})
-            filled = []
-            for key, col in (("fp16_tflops", "fp16_tflops_dense"), ("bf16_tflops", "bf16_tflops_dense"), ("fp8_tflops", "fp8_tflops_dense"), ("int8_tops", "int8_tops_dense")):
-                v = _num(extra.get(col) or "")
-                if v is not None and key not in acc:
-                    acc[key] = _clean(v)
-                    filled.append(key)
-            if extra.get("generation"):
-                acc["generation"] = extra["generation"]
-            if filled:
-                acc["peaks_source"] = f"{', '.join(filled)}: {extra['source']} (tools/data/accelerator_peaks.csv)"
-            if name in cuda:
-                acc["cuda_memory_gib"] = round(int(cuda[name]["cuda_memory_mib"]) / 1024, 3)
-                src = cuda[name]["source"]
-                acc["cuda_memory_source"] = f"{src} (tools/data/accelerator_memory.csv)"
-            if r["interconnect"]:
-                acc["interconnect"] = r["interconnect"]
-            acc["k8s_resource"] = meta.get("resource", "nvidia.com/gpu")
-            for key, mk in (("gpu_product", "gpu_product"), ("gke_accelerator", "gke"), ("karpenter_gpu_name", "karpenter")):
-                if mk in meta:
-                    acc[key] = meta[mk]
-            acc["source"] = "shared/data/gpu_specs.csv (see its README for per-accelerator sources)"
-            out.append(acc)
+    for r, source in _spec_rows(data):
+        name = r["accelerator"]
+        meta = ACCEL_META[name]
+        acc: dict[str, object] = {"name": name, "vendor": meta.get("vendor", "nvidia"), "aliases": meta["aliases"], "memory_gib": _clean(_num(r["memory_gib"]))}
+        for key, col in (("memory_bandwidth_gbs", "memory_bandwidth_gbs"), ("fp16_tflops", "fp16_tflops_dense"), ("bf16_tflops", "bf16_tflops_dense"), ("int8_tops", "int8_tops_dense"), ("tdp_watts", "tdp_watts")):
+            v = _num(r[col])
+            if v is not None:
+                acc[key] = _clean(v)
+        extra = peaks.get(name, {})
+        filled = []
+        for key, col in (("fp16_tflops", "fp16_tflops_dense"), ("bf16_tflops", "bf16_tflops_dense"), ("fp8_tflops", "fp8_tflops_dense"), ("int8_tops", "int8_tops_dense")):
+            v = _num(extra.get(col) or "")
+            if v is not None and key not in acc:
+                acc[key] = _clean(v)
+                filled.append(key)
+        if extra.get("generation"):
+            acc["generation"] = extra["generation"]
+        if filled:
+            acc["peaks_source"] = f"{', '.join(filled)}: {extra['source']} (tools/data/accelerator_peaks.csv)"
+        if name in cuda:
+            acc["cuda_memory_gib"] = round(int(cuda[name]["cuda_memory_mib"]) / 1024, 3)
+            src = cuda[name]["source"]
+            acc["cuda_memory_source"] = f"{src} (tools/data/accelerator_memory.csv)"
+        if r["interconnect"]:
+            acc["interconnect"] = r["interconnect"]
+        acc["k8s_resource"] = meta.get("resource", "nvidia.com/gpu")
+        for key, mk in (("gpu_product", "gpu_product"), ("gke_accelerator", "gke"), ("karpenter_gpu_name", "karpenter")):
+            if mk in meta:
+                acc[key] = meta[mk]
+        acc["source"] = source
+        out.append(acc)
     doc = {
         "apiVersion": "scaleplan/v1",
         "kind": "AcceleratorSpecs",
@@ -163,6 +185,12 @@ def build_accelerators(data: Path, date: str) -> dict[str, object]:
                 "Empty fields mean unsupported or not found; nothing was guessed.",
                 "V100 and A100 figures are SXM; Azure NC A100 v4 and NCv3 use PCIe parts.",
                 "B200 memory is HGX B200's 180 GB per GPU.",
+                (
+                    "GH200 (the 96 GB HBM3 GPU of the GH200 480GB superchip) and GB200 (one GPU "
+                    "of a GB200 NVL72: the rack's figures / 72) are not in shared/data; their "
+                    "rows come from vendor data sheets in tools/data/accelerators_extra.csv, "
+                    "each with its source."
+                ),
                 "generation, fp8_tflops and the peaks named in an entry's peaks_source come from tools/data/accelerator_peaks.csv (vendor data sheets, dense = half the sparse figure); shared/data values are never overridden.",
                 (
                     "memory_gib is the vendor's figure (GB on the box); cuda_memory_gib is what "
