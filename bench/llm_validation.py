@@ -71,7 +71,8 @@ from llm_sim_validation import (  # noqa: E402
 
 GPU = {
     "A10G": "A10G", "A100": "A100-80GB", "L40S": "L40S", "H100": "H100", "H200": "H200",
-    "B200": "B200", "B300": "B300", "RTX PRO 6000 Blackwell": "RTXPRO6000",
+    "B200": "B200", "B300": "B300", "RTX PRO 6000 Blackwell": "RTXPRO6000", "GH200": "GH200",
+    "GB200": "GB200",
 }
 MODEL = {"mistral-7b (version not stated)": "mistral-7b-instruct-v0.2"}
 ENGINE = {"vllm": "vllm", "sglang": "sglang", "tensorrt-llm": "trtllm", "nvidia nim": "trtllm"}
