@@ -446,3 +446,30 @@ def test_validate_names_the_image_of_another_engine(tmp_path: Path) -> None:
     custom = text.replace("engine: vllm", "engine: sglang")
     spec.write_text(custom.replace(image, "  image: ghcr.io/acme/sglang:0.5.3"), encoding="utf-8")
     assert CliRunner().invoke(app, ["validate", str(spec)]).exit_code == 0  # a custom image passes
+
+
+def test_trtllm_batch_flag_bounds_each_pipeline_micro_batch(tables: Catalog) -> None:
+    """TensorRT-LLM's --max_batch_size bounds each of its PP micro-batches, not every sequence in
+    flight (memory.ENGINES seqs_per_micro_batch): a replica planned to run 32 sequences at PP 2
+    is told 16, which check reads back as the plan's; vLLM's --max-num-seqs stays the count."""
+    from llm_render_helpers import alloc, llm, with_llm
+    from llm_render_helpers import plan as make_plan
+
+    base = _trt()
+    node = {
+        "instance_type": "p5.48xlarge", "family": "p5", "accelerator": "H100",
+        "accelerators_per_node": 8, "gpus_per_replica": 8, "vcpus": 192, "memory": 2048,
+        "cpu": 180, "mem_replica": 1800, "capacity": 1.5,
+    }
+    section = llm(4, pp=2, seqs=32, ctx=16384, gmu=0.85, weights_per_gpu=50.2)
+    a = with_llm(alloc("llama405b-p5-48xlarge-on-demand", **node), section)
+    pp2 = make_plan("trtllm", base.spec, [a])
+    objs = _objects(pp2)
+    got = parse_flags(_container(_deployments(objs)[0])["args"], ("trtllm",))
+    assert (got["max_num_seqs"].value, got["pipeline_parallel"].value) == ("16", "2")
+    assert not _plan_findings(objs, pp2, tables, "engine-plan-flags")
+    _set_flag(objs, "trtllm", "max_num_seqs", "32")  # the count itself: twice the planned sequences
+    found = _plan_findings(objs, pp2, tables, "engine-plan-flags")
+    assert found and "--max_batch_size 32 but the plan has --max_batch_size 16" in found[0]
+    assert engines.ServerSettings("vllm", 4, 2, 32).value("max_num_seqs") == 32
+    assert engines.ServerSettings("trtllm", 8, 1, 32).value("max_num_seqs") == 32

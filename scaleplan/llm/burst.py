@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from scaleplan.llm.closed_loop import Calendar, Replay, pass_groups, price
 from scaleplan.llm.memory import ENGINES, GIB, MemoryPlan
-from scaleplan.llm.perf import REQUEST_OVERHEAD_MS, Deployment, efficiency
+from scaleplan.llm.perf import REQUEST_OVERHEAD_MS, Deployment, efficiency, max_in_flight
 
 # engines whose scheduler preempts when the KV cache is full (the engine table's preempts)
 PREEMPTS = frozenset(e for e, d in ENGINES.items() if d.preempts)
@@ -154,7 +154,8 @@ def burst(
     s = d.settings
     # an engine that preempts holds the cache in tokens (kv): only max_num_seqs caps the count
     by_tokens = kv and s.engine in PREEMPTS
-    running = s.max_num_seqs if by_tokens else min(cap or s.max_num_seqs, s.max_num_seqs)
+    most = max_in_flight(d)
+    running = most if by_tokens else min(cap or most, most)
     cal = burst_calendar(reqs, s.max_num_batched_tokens, running, s.engine, kv)
     t = price(d, cal)
     decoded = sum(1 for _, o in reqs if o > 1)

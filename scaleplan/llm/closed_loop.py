@@ -38,7 +38,14 @@ from collections import deque
 from dataclasses import dataclass
 
 from scaleplan.llm.memory import ENGINES
-from scaleplan.llm.perf import REQUEST_OVERHEAD_MS, ClassPerf, Deployment, efficiency, step_time_ms
+from scaleplan.llm.perf import (
+    REQUEST_OVERHEAD_MS,
+    ClassPerf,
+    Deployment,
+    efficiency,
+    max_in_flight,
+    step_time_ms,
+)
 
 ARRIVAL_LAG = 1  # passes a replacement request misses after its predecessor's last one
 WARMUP = 2  # generations (N completions each) replayed before measuring
@@ -287,7 +294,8 @@ def closed_loop(
     (at most ``cap`` sequences running: default ``max_num_seqs``)."""
     i, o, n = max(input_tokens, 1), max(output_tokens, 1), max(clients, 1)
     s = d.settings
-    running = min(cap or s.max_num_seqs, s.max_num_seqs)
+    most = max_in_flight(d)
+    running = min(cap or most, most)
     cal = calendar(n, i, o, s.max_num_batched_tokens, running, s.engine)
     t = price(d, cal)
     ttft_ms = t.waiting_ms / cal.first_tokens + REQUEST_OVERHEAD_MS[s.engine]

@@ -58,6 +58,7 @@ __all__ = [
     "FlagUse",
     "args_engine",
     "bad_value",
+    "batch_flag",
     "derived_value",
     "engine_has",
     "engine_image",
@@ -241,6 +242,17 @@ DERIVED_SETTINGS = tuple(dict.fromkeys(s for e in DERIVED.values() for s in e))
 # deeper or shallower queue), and a value at or below it does not
 AT_LEAST_ABOVE = frozenset({"max_concurrent_requests"})
 _WHOLE = frozenset(PLANNED) - {"gpu_memory_utilization"} | frozenset(DERIVED_SETTINGS)
+
+
+def batch_flag(engine: str, sequences: int, pipeline_parallel: int) -> int:
+    """The engine's batch flag for a replica planned to run ``sequences`` at once: the count
+    itself, or, where the engine bounds each pipeline micro-batch rather than every sequence
+    in flight (TensorRT-LLM's --max_batch_size: ``EngineDefaults.seqs_per_micro_batch``), the
+    share of one micro-batch, rounded up."""
+    d = ENGINE_TABLE.get(engine)
+    if d is None or not d.seqs_per_micro_batch or pipeline_parallel <= 1:
+        return sequences
+    return -(-sequences // pipeline_parallel)
 
 
 def derived_value(setting: str, base: float) -> int:

@@ -27,6 +27,7 @@ from scaleplan.llm.perf import (
     Calibration,
     ClassPerf,
     Deployment,
+    max_in_flight,
     serve_class,
 )
 from scaleplan.spec import EngineConfig, ModelSpec
@@ -221,8 +222,10 @@ def size(s: LlmSetup, acc: Accelerator, gpus: int, classes: Sequence[TokenClass]
 
 
 def max_concurrency(shape: Shape, s: LlmSetup, cls: TokenClass) -> int:
-    """Most sequences of the class one replica runs: KV cache at full length, max_num_seqs."""
-    return min(shape.memory.max_sequences(cls.tokens, s.arch, s.kv_dtype), s.settings.max_num_seqs)
+    """Most sequences of the class one replica runs: KV cache at full length, max_num_seqs (per
+    PP micro-batch where the engine bounds each one: :func:`~scaleplan.llm.perf.max_in_flight`)."""
+    held = shape.memory.max_sequences(cls.tokens, s.arch, s.kv_dtype)
+    return min(held, max_in_flight(shape.deployment))
 
 
 def predict(shape: Shape, cls: TokenClass, concurrency: int) -> ClassPerf:

@@ -43,6 +43,7 @@ from scaleplan.llm.engine_flags import (
     PLANNED,
     POSITIONAL_MODEL,
     Conflict,
+    batch_flag,
     derived_value,
     kv_flag_conflict,
     kv_text,
@@ -145,7 +146,11 @@ class ServerSettings:
             b = getattr(self, base, None)
             return None if b is None else float(derived_value(setting, float(b)))
         v = getattr(self, setting, None)
-        return None if v is None else float(v)
+        if v is None:
+            return None
+        if setting == "max_num_seqs" and self.from_plan:
+            return float(batch_flag(self.engine, int(v), self.pipeline_parallel))
+        return float(v)
 
 
 def server_settings(plan: Plan, a: Allocation) -> ServerSettings | None:
