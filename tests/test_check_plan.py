@@ -146,6 +146,38 @@ def test_drift_a_deleted_pool_or_node_class(tables: Catalog, tmp_path: Path, nam
     assert f"the plan renders {kind}/{obj} but the checked manifests have none" in drift, drift
 
 
+@pytest.mark.skipif("embedding-cpu-gpu" not in EXAMPLES, reason="examples/embedding-cpu-gpu not there")
+@pytest.mark.parametrize(
+    ("pattern", "repl", "needle"),
+    [
+        (None, None, "the plan renders Service/embedder but the checked manifests have none"),
+        (r"(targetPort: )\S+$", r"\g<1>9999", "ports[http].targetPort is 9999, the plan renders 'http'"),
+        (r"(port: )8080$", r"\g<1>80", "ports[http].port is 80, the plan renders 8080"),
+        (
+            r"^(  selector:)$",
+            r"\1\n    app.kubernetes.io/instance: embedder-g4dn-xlarge-od",
+            "selector.app.kubernetes.io/instance is 'embedder-g4dn-xlarge-od', the plan renders none",
+        ),
+    ],
+    ids=["deleted", "target-port", "port", "narrowed-selector"],
+)
+def test_drift_in_the_service_traffic_arrives_through(
+    tables: Catalog, tmp_path: Path, pattern: str | None, repl: str | None, needle: str
+) -> None:
+    """Under routing: service every request arrives through the one Service: deleting it, or
+    pointing it at another port or at some of the pods only, is drift (it passed before)."""
+    plan_file = ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"
+    plan = _render(plan_file, tmp_path / "out")
+    if pattern is None:
+        (tmp_path / "out" / "service-embedder.yaml").unlink()
+    else:
+        assert _edit(tmp_path / "out", "service-*.yaml", pattern, repl or "") is not None
+    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file), catalog=tables)
+    drift = [f.message for f in report.findings if f.rule == "drift"]
+    assert any(needle in m for m in drift), drift
+    assert report.failed("error")
+
+
 # --- spot-only capacity: the hand-written clean set against a plan built from an example ------
 
 

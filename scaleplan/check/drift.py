@@ -5,8 +5,9 @@ compared with the checked object of the same kind and name, field by field, on w
 capacity and cost: replicas, images, GPU requests and limits, node selection (instance type,
 capacity type, GPU labels, NodePool), autoscaler bounds, targets and triggers (KEDA trigger
 queries and thresholds, HPA metric targets), NodePool limits/requirements and node class,
-EC2NodeClass root volumes and AMIs, InferencePool selector, ports and endpoint picker, and
-HTTPRoute parents and backend weights.
+EC2NodeClass root volumes and AMIs, InferencePool selector, ports and endpoint picker,
+HTTPRoute parents and backend weights, and each Service's selector and ports (whether traffic
+arrives, and at which pods).
 Formatting, ordering, comments and fields outside that list do not count as drift.
 """
 
@@ -43,6 +44,7 @@ DRIFT_KINDS = frozenset(
         "HTTPRoute",
         "EC2NodeClass",
         "InferencePool",
+        "Service",
     }
 )
 NODE_REQUIREMENT_KEYS = frozenset(
@@ -129,22 +131,29 @@ def facts_of(kind: str, data: Mapping[str, Any]) -> Facts:
                     (rq.get("operator"), sorted(str(v) for v in as_list(rq.get("values")))),
                 )
     elif kind == "HTTPRoute":
-        for i, ref in enumerate(as_list(get(data, ("spec", "parentRefs")))):
-            pr = as_map(ref)
-            facts[f"parentRefs[{i}]"] = (
-                ("spec", "parentRefs", i),
-                (pr.get("kind", "Gateway"), f"{pr.get('namespace', '')}/{pr.get('name')}"),
-            )
-        for i, rule in enumerate(as_list(get(data, ("spec", "rules")))):
-            rule_key = _rule_key(as_map(rule))
-            for j, ref in enumerate(as_list(as_map(rule).get("backendRefs"))):
-                b = as_map(ref)
-                path = ("spec", "rules", i, "backendRefs", j, "weight")
-                facts[f"{rule_key}backendRefs[{b.get('name')}].weight"] = (path, b.get("weight", 1))
+        _route_facts(facts, data)
+    elif kind == "Service":
+        _service_facts(facts, data)
     elif kind == "PodDisruptionBudget":
         _put(facts, data, "minAvailable", ("spec", "minAvailable"), always=True)
         _put(facts, data, "maxUnavailable", ("spec", "maxUnavailable"), always=True)
     return facts
+
+
+def _route_facts(facts: Facts, data: Mapping[str, Any]) -> None:
+    """The HTTPRoute's parent Gateways and each rule's per-backend weights."""
+    for i, ref in enumerate(as_list(get(data, ("spec", "parentRefs")))):
+        pr = as_map(ref)
+        facts[f"parentRefs[{i}]"] = (
+            ("spec", "parentRefs", i),
+            (pr.get("kind", "Gateway"), f"{pr.get('namespace', '')}/{pr.get('name')}"),
+        )
+    for i, rule in enumerate(as_list(get(data, ("spec", "rules")))):
+        rule_key = _rule_key(as_map(rule))
+        for j, ref in enumerate(as_list(as_map(rule).get("backendRefs"))):
+            b = as_map(ref)
+            path = ("spec", "rules", i, "backendRefs", j, "weight")
+            facts[f"{rule_key}backendRefs[{b.get('name')}].weight"] = (path, b.get("weight", 1))
 
 
 def _rule_key(rule: Mapping[str, Any]) -> str:
@@ -207,6 +216,17 @@ def _inference_pool_facts(facts: Facts, data: Mapping[str, Any]) -> None:
     _put(facts, data, "endpointPickerRef.name", ("spec", "endpointPickerRef", "name"), always=True)
     _put(facts, data, "endpointPickerRef.port", ("spec", "endpointPickerRef", "port", "number"))
     _put(facts, data, "endpointPickerRef.failureMode", ("spec", "endpointPickerRef", "failureMode"))
+
+
+def _service_facts(facts: Facts, data: Mapping[str, Any]) -> None:
+    """Which pods the Service sends traffic to, and on which ports (keyed by port name)."""
+    for k in as_map(get(data, ("spec", "selector"))):
+        _put(facts, data, f"selector.{k}", ("spec", "selector", str(k)))
+    for i, port in enumerate(as_list(get(data, ("spec", "ports")))):
+        pm = as_map(port)
+        name = pm.get("name") or i
+        for field in ("port", "targetPort"):
+            _put(facts, data, f"ports[{name}].{field}", ("spec", "ports", i, field), always=True)
 
 
 def _norm(v: Any) -> Any:
@@ -307,7 +327,7 @@ def compare(
                         "backendRefs[",
                         "triggers[",
                         "metrics[",
-                        "selector.matchLabels.",
+                        "selector.",
                         "blockDeviceMappings[",
                         "amiSelectorTerms[",
                         "targetPorts[",
