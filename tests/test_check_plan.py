@@ -146,17 +146,22 @@ def test_drift_a_deleted_pool_or_node_class(tables: Catalog, tmp_path: Path, nam
     assert f"the plan renders {kind}/{obj} but the checked manifests have none" in drift, drift
 
 
-@pytest.mark.skipif("embedding-cpu-gpu" not in EXAMPLES, reason="examples/embedding-cpu-gpu not there")
+@pytest.mark.skipif("embedding-cpu-gpu" not in EXAMPLES, reason="no embedding-cpu-gpu example")
 @pytest.mark.parametrize(
     ("pattern", "repl", "needle"),
     [
         (None, None, "the plan renders Service/embedder but the checked manifests have none"),
-        (r"(targetPort: )\S+$", r"\g<1>9999", "ports[http].targetPort is 9999, the plan renders 'http'"),
+        (
+            r"(targetPort: )\S+$",
+            r"\g<1>9999",
+            "ports[http].targetPort is 9999, the plan renders 'http'",
+        ),
         (r"(port: )8080$", r"\g<1>80", "ports[http].port is 80, the plan renders 8080"),
         (
             r"^(  selector:)$",
             r"\1\n    app.kubernetes.io/instance: embedder-g4dn-xlarge-od",
-            "selector.app.kubernetes.io/instance is 'embedder-g4dn-xlarge-od', the plan renders none",
+            "selector.app.kubernetes.io/instance is 'embedder-g4dn-xlarge-od',"
+            " the plan renders none",
         ),
     ],
     ids=["deleted", "target-port", "port", "narrowed-selector"],
