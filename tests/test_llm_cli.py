@@ -443,7 +443,7 @@ def test_the_dtype_fix_lists_only_the_dtypes_the_part_runs(cli) -> None:
     args = ["profile", "llm", "llama-3.1-8b", "--gpus", "1", "--out", "-"]
     t4 = " ".join(cli([*args, "--accelerators", "L4,A10G,T4"], exit_code=3).stderr.split())
     assert "T4 (Turing) has no BF16 tensor cores" in t4
-    assert "pick a dtype it runs (fp16, int8, int4-awq, int4-gptq))" in t4, t4
+    assert "pick a dtype it runs with --dtype (fp16, int8, int4-awq, int4-gptq))" in t4, t4
     a100 = cli([*args, "--accelerators", "A100", "--dtype", "fp8"], exit_code=2).stderr
     a100 = " ".join(a100.split())
     assert "pick a dtype it runs (bf16, fp16, int8, int4-awq, int4-gptq))" in a100, a100

@@ -89,7 +89,10 @@ def test_an_option_against_an_input_file_stays_invalid_input(  # type: ignore[no
     # the spec's fp8 on --accelerators A10G: the file's dtype decides (--dtype fp8 -a A10G: 2)
     moe = str(ROOT / "examples" / "llm-moe" / "spec.yaml")
     res = cli(["profile", "llm", "--spec", moe, "-a", "A10G"], exit_code=3)
-    assert "A10G (Ampere) has no FP8 tensor cores" in " ".join(res.stderr.split())
+    said = " ".join(res.stderr.split())
+    assert "A10G (Ampere) has no FP8 tensor cores" in said
+    assert "--dtype: fp8" not in said, said  # no --dtype was given: the spec's or model's
+    assert "--accelerators: fp8 (" in said and "runs with --dtype (bf16, fp16" in said, said
 
 
 EMBED_PLAN = str(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml")

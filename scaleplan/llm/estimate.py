@@ -241,8 +241,14 @@ def llm_profile(
         try:
             hw.compute_peak_tflops(s.dtype)
         except UnsupportedDtype as exc:
+            # --dtype against --accelerators is refused before (a usage error): here the dtype
+            # is the model's own precision or the spec's model.dtype
             runs = ", ".join(hw.runs(get_args(LlmDtype)))
-            raise InputError(None, [Problem("--dtype", f"{s.dtype}: {exc}", hint=f"drop {acc.name} from --accelerators or pick a dtype it runs ({runs})")]) from None
+            own = s.dtype == s.arch.native_dtype
+            whose = f"{s.arch.name}'s own precision" if own else "the spec's model.dtype"
+            hint = f"drop {acc.name} from --accelerators or pick a dtype it runs with --dtype ({runs})"
+            problem = Problem("--accelerators", f"{s.dtype} ({whose}): {exc}", hint=hint)
+            raise InputError(None, [problem]) from None
     cal, notes = calibration_from(s, measured, dict(table or {a.name: a for a in accelerators}), classes)
     notes[:0] = [w for w in (proxy_warning(hardware_for(a)) for a in accelerators) if w]
     cals = {a.name: cal for a in accelerators} if cal else None
