@@ -173,3 +173,19 @@ def test_optimize_melange_bad_input(cli, tmp_path: Path, args: list[str], code: 
     res = cli(args, exit_code=code)
     assert needle in res.stdout + res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_distribution_not_summing_to_1_keeps_melanges_bucket_rates(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Mélange's solver plans workload_distribution[i][j] x total_request_rate per bucket, with no
+    normalisation: a distribution summing to 2 is twice the load. The import used to normalise
+    the shares and keep the rate (a silently halved problem); now the per-bucket rates are
+    Mélange's, and a note says so."""
+    cfg = json.loads((DATA / "example.json").read_text())
+    cfg["workload_distribution"] = [[2 * x for x in row] for row in cfg["workload_distribution"]]
+    f = tmp_path / "doubled.json"
+    f.write_text(json.dumps(cfg))
+    res = cli(["import", "melange", str(f), "--out", str(tmp_path / "o")])
+    spec, _ = read_spec(tmp_path / "o" / "spec.yaml")
+    assert spec.traffic.peak_rps == pytest.approx(60.0)
+    assert [c.share for c in spec.traffic.classes] == pytest.approx([0.2, 0.1, 0.5, 0.2])
+    assert "workload_distribution sums to 2" in res.stdout + res.stderr

@@ -63,6 +63,7 @@ class Problem_:
     slo_ms: float
     percentile: int
     source: str
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,13 @@ def parse_melange(data: Any, file: str) -> Problem_:
         raise _err(file, "workload_distribution", "all shares are 0", "give at least one positive share")
     labels = [[(f"i{i}", f"o{j}") for j in range(len(wd[0]))] for i in range(len(wd))]
     dist = {labels[i][j]: wd[i][j] / total for i in range(len(wd)) for j in range(len(wd[0])) if wd[i][j] > 0}
+    notes: tuple[str, ...] = ()
+    if not math.isclose(total, 1.0, rel_tol=1e-9):  # Mélange: share x rate per bucket, unnormalised
+        notes = (
+            f"workload_distribution sums to {total:g}, not 1: Mélange plans each bucket at share x "
+            f"total_request_rate, so the spec's peak_rps is {float(rate):g} x {total:g} = "
+            f"{float(rate) * total:g} req/s (the shares normalised)",
+        )
     gpus = []
     for name in sorted(gi):
         g = gi[name]
@@ -130,7 +138,10 @@ def parse_melange(data: Any, file: str) -> Problem_:
             raise _err(file, f"gpu_info.{name}.tputs", f"is {len(t)}x{len(t[0])}, the workload distribution is {len(wd)}x{len(wd[0])}", "the matrices must have the same shape")
         tp = {labels[i][j]: t[i][j] for i in range(len(t)) for j in range(len(t[0])) if t[i][j] > 0}
         gpus.append(GpuTable(name=str(name), cost=_cost(file, f"gpu_info.{name}.cost", g.get("cost")), tputs=tp))
-    return Problem_(gpus=tuple(gpus), distribution=dist, rate=float(rate), slo_ms=SLO_MS, percentile=95, source=file)
+    return Problem_(
+        gpus=tuple(gpus), distribution=dist, rate=float(rate) * total, slo_ms=SLO_MS, percentile=95,
+        source=file, notes=notes,
+    )
 
 
 def parse_aibrix(docs: Sequence[tuple[str, Any]], rate: float, distribution: list[list[float]] | None = None) -> Problem_:
@@ -187,7 +198,7 @@ def to_scaleplan(p: Problem_, base: Catalog, *, name: str) -> Imported:
     accs: list[Accelerator] = []
     rows: list[InstanceRow] = []
     ms: list[dict[str, Any]] = []
-    notes = []
+    notes = list(p.notes)
     lat = {"p50": p.slo_ms, "p90": p.slo_ms, "p95": p.slo_ms, "p99": p.slo_ms}
     for g in p.gpus:
         canonical = base.resolve(g.name) or base.resolve(g.name.rsplit("-", 1)[-1])  # AIBrix: "simulator-llama2-7b-a100"
