@@ -36,6 +36,9 @@ Status = Literal["optimal", "feasible", "infeasible"]
 # Most replicas (and nodes) one allocation may hold: spec placement.max_replicas' own bound; keeps
 # render, check and simulate bounded in time and memory (simulate of 10^7 replicas took 8 GB).
 MAX_REPLICAS = 100_000
+#: An HPA cannot scale below this many replicas (autoscaling/v2 minReplicas >= 1; KEDA may go
+#: to 0): what the optimizer holds (solve/floors.py), render writes and check compares.
+HPA_MIN_REPLICAS = 1
 
 
 class OperatingPoint(StrictModel):
@@ -211,8 +214,10 @@ class Plan(StrictModel):
         written before it (or one no plan could hold it for) has any."""
         if self.spec.kubernetes.autoscaler.type != "hpa":
             return ()
+        floor = HPA_MIN_REPLICAS
         return tuple(
-            a for a in self.allocations if a.replicas and min(a.replicas_per_window, default=1) == 0
+            a for a in self.allocations
+            if a.replicas and min(a.replicas_per_window, default=floor) < floor
         )
 
     @model_validator(mode="after")

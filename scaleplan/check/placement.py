@@ -23,6 +23,7 @@ from scaleplan.check.workloads import (
     target_ref,
 )
 from scaleplan.kube.zones import ZONE_KEY, spread_zones
+from scaleplan.plan import HPA_MIN_REPLICAS
 from scaleplan.wording import article
 
 IMPLS: dict[str, RuleFn] = {}
@@ -164,7 +165,7 @@ def _zone_spread_not_enforced(ctx: Context, rule: Rule) -> Iterator[Finding]:
 
 # the lowest replica count an autoscaler object holds: (field, its default when absent)
 _FLOOR_FIELDS = {
-    "HorizontalPodAutoscaler": ("minReplicas", 1),
+    "HorizontalPodAutoscaler": ("minReplicas", HPA_MIN_REPLICAS),
     "ScaledObject": ("minReplicaCount", 0),
 }
 

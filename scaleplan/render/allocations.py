@@ -29,7 +29,7 @@ from scaleplan.llm.engine_flags import (
     parse_flags,
     parse_number,
 )
-from scaleplan.plan import Allocation, Plan
+from scaleplan.plan import HPA_MIN_REPLICAS, Allocation, Plan
 from scaleplan.render import engine as engines
 from scaleplan.render import serving
 from scaleplan.render.resources import (
@@ -281,5 +281,5 @@ def fixed_replicas(plan: Plan, al: Alloc) -> bool:
     kind = plan.spec.kubernetes.autoscaler.type
     if kind == "none":
         return True
-    low = max(1, al.min_replicas) if kind == "hpa" else al.min_replicas  # HPA minReplicas >= 1
+    low = max(HPA_MIN_REPLICAS, al.min_replicas) if kind == "hpa" else al.min_replicas
     return low >= al.max_replicas

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from scaleplan.plan import Plan
+from scaleplan.plan import HPA_MIN_REPLICAS, Plan
 from scaleplan.render.allocations import Alloc, fixed_replicas
 from scaleplan.render.engine import METRICS, REQUEST_RATE_TRIGGER, pods_of
 from scaleplan.render.metadata import Entry, Obj, meta
@@ -101,7 +101,7 @@ def _hpa(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
         m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or RPS_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
     spec: Obj = {
         "scaleTargetRef": _target_ref(al),
-        "minReplicas": max(1, al.min_replicas),
+        "minReplicas": max(HPA_MIN_REPLICAS, al.min_replicas),
         "maxReplicas": max(1, al.max_replicas, al.min_replicas),
         "metrics": [m],
         "behavior": _behavior(plan),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import PlanError, Problem
-from scaleplan.plan import Allocation, Plan
+from scaleplan.plan import HPA_MIN_REPLICAS, Allocation, Plan
 from scaleplan.render import routing
 from scaleplan.render.allocations import Alloc, accelerator_table, derive_allocations
 from scaleplan.render.autoscaling import autoscaler_objects
@@ -140,7 +140,7 @@ def _floor_cost(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> 
     idle = [a for a in live if a.name in names_idle]
     if not idle:
         return
-    extra = sum(a.floor_cost(1) for a in idle)
+    extra = sum(a.floor_cost(HPA_MIN_REPLICAS) for a in idle)
     planned = sum(a.cost_per_hour for a in live)
     names = ", ".join(a.name for a in idle)
     warnings.append(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from scaleplan.plan import InputHashes
+from scaleplan.plan import HPA_MIN_REPLICAS, InputHashes
 from scaleplan.solve.candidates import Candidate, classes_of
 from scaleplan.solve.milp import QuotaScope, SolverName
 from scaleplan.solve.oppoints import floor4
@@ -59,7 +59,7 @@ class Problem:
         varies by window; 0 otherwise (KEDA scales to 0; ``none`` and one window keep the
         plan's own counts)."""
         hpa = self.spec.kubernetes.autoscaler.type == "hpa"
-        return 1 if hpa and len(set(rps)) > 1 else 0
+        return HPA_MIN_REPLICAS if hpa and len(set(rps)) > 1 else 0
 
     def with_floors(self, floors: Sequence[tuple[Candidate, int]]) -> Problem:
         """The same question with each candidate of ``floors`` held at its replicas in every
