@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 from scaleplan.plan import HPA_MIN_REPLICAS, Plan
 from scaleplan.render.allocations import Alloc, fixed_replicas
@@ -19,9 +20,14 @@ from scaleplan.render.engine import METRICS, REQUEST_RATE_TRIGGER, pods_of
 from scaleplan.render.metadata import Entry, Obj, meta
 from scaleplan.render.resources import number_quantity, number_text
 
+T = TypeVar("T")
 GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL"
 RPS_METRIC = "http_requests_per_second"
 KV_TARGET = 0.9  # scale out before the KV cache fills and the engine starts preempting sequences
+# the request-rate trigger of an allocation the plan runs in some hours only: its own name, so
+# that observe (which reads the Service's rate from the "requests" triggers) never takes a
+# query gated by the hour for the Service's rate
+PLANNED_HOURS_TRIGGER = "requests-in-planned-hours"
 
 
 def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> list[Entry]:
@@ -109,9 +115,9 @@ def _hpa(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
     return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(plan, al.name, al.name), "spec": spec}
 
 
-def _runs(counts: Sequence[int]) -> list[tuple[int, int, int]]:
-    """Runs of equal counts: (start window, windows, count)."""
-    runs: list[tuple[int, int, int]] = []
+def _runs(counts: Sequence[T]) -> list[tuple[int, int, T]]:
+    """Runs of equal values: (start window, windows, value)."""
+    runs: list[tuple[int, int, T]] = []
     i = 0
     while i < len(counts):
         j = i
@@ -225,6 +231,72 @@ def _request_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
     return {"type": "prometheus", "name": REQUEST_RATE_TRIGGER, "metadata": {"serverAddress": prom.server_address, "query": query, "threshold": number_text(threshold)}}
 
 
+def planned_hours(plan: Plan, al: Alloc) -> dict[str, list[tuple[int, int]]] | None:
+    """The whole UTC hours, as runs [start, end), in which the plan runs ``al``, grouped by the
+    request-rate threshold that gives the plan's replicas there (the capacity the plan runs in
+    that hour per replica of ``al``: ``threshold -> runs``). None when the plan runs ``al`` in
+    every window, or the windows are not whole hours tiling a day: nothing to gate."""
+    d = plan.demand
+    counts = list(al.a.replicas_per_window)
+    if all(counts) or not any(counts) or abs(d.windows * d.window_hours - 24) > 1e-6:
+        return None
+    if abs(d.window_hours - round(d.window_hours)) > 1e-6:
+        return None
+    h = round(d.window_hours)
+    by_threshold = [
+        number_text(window_capacity(plan, w) / n) if n > 0 else "" for w, n in enumerate(counts)
+    ]
+    out: dict[str, list[tuple[int, int]]] = {}
+    for start, length, key in _runs(by_threshold):
+        if key:
+            out.setdefault(key, []).append((start * h, (start + length) * h))
+    return out
+
+
+def _gated_request_triggers(
+    query: str, groups: dict[str, list[tuple[int, int]]], server: str
+) -> list[Obj]:
+    """The request-rate triggers of an allocation the plan runs in some hours only, behind one
+    Service that every allocation shares (routing: service): each query answers only in its
+    hours (``and on() (hour() ...)``, UTC, as the cron triggers), so KEDA takes the allocation to
+    minReplicaCount outside them instead of scaling it on the Service's rate all day (a CPU
+    allocation planned for the night would otherwise run beside the day's GPU pods and get its
+    even share of the peak). Within its hours a trigger's threshold is the capacity the plan runs
+    there per replica of the allocation, so at a demand that fills the plan's capacity KEDA asks
+    for the plan's replicas; hours with another threshold get a trigger of their own (KEDA takes
+    the largest, and only one answers at a time)."""
+    out: list[Obj] = []
+    for i, (threshold, runs) in enumerate(sorted(groups.items(), key=lambda kv: kv[1][0])):
+        gate = " or ".join(f"(hour() >= {s} and hour() < {e})" for s, e in runs)
+        name = PLANNED_HOURS_TRIGGER if len(groups) == 1 else f"{PLANNED_HOURS_TRIGGER}-{i + 1}"
+        out.append({
+            "type": "prometheus",
+            "name": name,
+            "metadata": {
+                "serverAddress": server,
+                "query": f"({query}) and on() ({gate})",
+                "threshold": threshold,
+            },
+        })
+    return out
+
+
+def window_capacity(plan: Plan, w: int) -> float:
+    """Requests/s the plan's allocations serve in window ``w`` (replicas x capacity each)."""
+    return sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in plan.allocations)
+
+
+def _rate_triggers(plan: Plan, al: Alloc, share: float) -> list[Obj]:
+    """The request-rate trigger, or, under one shared Service (not gateway-api) for an
+    allocation the plan runs in some hours only, one gated to its hours per threshold."""
+    trig = _request_trigger(plan, al, share)
+    groups = planned_hours(plan, al) if plan.spec.kubernetes.routing != "gateway-api" else None
+    if not groups:
+        return [trig]
+    md = trig["metadata"]
+    return _gated_request_triggers(md["query"], groups, md["serverAddress"])
+
+
 def _kafka_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
     kf = plan.spec.kubernetes.autoscaler.kafka
     assert kf is not None
@@ -273,7 +345,7 @@ def _scaled_object(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Obj, Obj
     if engine:
         triggers = _engine_triggers(plan, al)
     elif ks.type == "keda-prometheus":
-        triggers = [_request_trigger(plan, al, share)]
+        triggers = _rate_triggers(plan, al, share)
     elif ks.type == "keda-kafka":
         triggers = [_kafka_trigger(plan, al, share)]
     else:
