@@ -197,6 +197,29 @@ def test_later_user_file_wins_and_price_multiplier_scales_only_its_rows(tmp_path
     assert rows["other"].price_ondemand == 4.0  # untouched by b.yaml's multiplier
 
 
+def test_a_reserved_price_row_keeps_the_spot_price_and_zones_it_does_not_state(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """docs/catalog.md: a reserved-instance price is one row with the same key and a lower
+    price_ondemand. That row replaced the shipped one whole, so its spot price (and zones)
+    vanished and plans silently stopped using spot on the type (UX review 4, #7); a row that
+    states price_spot: null still says there is no spot offer."""
+    base = next(
+        r for r in catalog.rows if r.provider == "aws" and r.price_spot and r.accelerator == "L4"
+    )
+    key = {
+        "provider": "aws", "region": base.region, "itype": base.instance_type,
+        "family": base.family, "acc": "L4", "count": base.accelerator_count,
+    }
+    ri = user_file(tmp_path, [{**key, "price": 0.3}], name="ri.yaml")
+    row = {r.key: r for r in load_catalog([ri]).rows}[base.key]
+    assert (row.price_ondemand, row.price_spot, row.zones) == (0.3, base.price_spot, base.zones)
+    no_spot = tmp_path / "nospot.yaml"
+    stated = "price_ondemand: 0.3\n    price_spot: null\n"
+    no_spot.write_text(ri.read_text().replace("price_ondemand: 0.3\n", stated))
+    assert {r.key: r for r in load_catalog([no_spot]).rows}[base.key].price_spot is None
+
+
 def test_user_file_with_its_own_accelerator(tmp_path: Path) -> None:
     extra = "accelerators:\n  - name: MI300X\n    vendor: amd\n    aliases: [amd-mi300x]\n    memory_gib: 192\n"
     p = user_file(tmp_path, [{"acc": "amd-mi300x"}], extra=extra)

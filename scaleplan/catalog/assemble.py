@@ -148,9 +148,17 @@ def catalog_text(cf: CatalogFile, now: datetime) -> str:
         data["price_multiplier"] = cf.price_multiplier
     if cf.accelerators:
         data["accelerators"] = [_clean(a.model_dump(exclude_defaults=True)) for a in cf.accelerators]
-    data["instances"] = [_clean({k: v for k, v in r.model_dump(exclude_none=True).items() if v != ()}) for r in cf.instances]
+    data["instances"] = [_instance(r) for r in cf.instances]
     header = f"# Written by `scaleplan catalog refresh` at {utc_iso(now)}; refresh again rather than editing prices by hand.\n"
     return header + dump_yaml(data)
+
+
+def _instance(r: InstanceRow) -> Any:
+    """One row, nulls and empty lists left out except ``price_spot``: a refreshed row with no
+    spot offer says so (``null``), since a row that leaves a field out keeps the value of the
+    row it replaces (catalog.files.INHERITED: the shipped row's spot price would come back)."""
+    d = {k: v for k, v in r.model_dump().items() if (v is not None and v != ()) or k == "price_spot"}
+    return _clean(d)
 
 
 def utc_iso(now: datetime) -> str:

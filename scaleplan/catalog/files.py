@@ -2,7 +2,8 @@
 
 ``load_catalog(paths)`` reads the shipped catalogs (``catalogs/`` in the repo, installed as the
 ``scaleplan.catalogs`` package) and then each user file in order: a later row replaces an
-earlier one with the same (provider, region, instance_type); a file's ``price_multiplier``
+earlier one with the same (provider, region, instance_type), keeping what it does not state of
+the spot price and zones (``INHERITED``); a file's ``price_multiplier``
 scales its own rows. Every row's accelerator must resolve to an accelerator with specs.
 """
 
@@ -81,6 +82,13 @@ def _scaled(row: InstanceRow, mult: float, fetched: str | None) -> InstanceRow:
     return row.model_copy(update=upd) if upd else row
 
 
+# what a later row with the same (provider, region, instance type) keeps from the row it
+# replaces when it does not state it: a reserved-instance price (docs/catalog.md: one row with the
+# same key and a lower price_ondemand) must not drop the type's spot price or its zones. A row
+# that states `price_spot: null` still says the type has no spot offer.
+INHERITED = ("price_spot", "price_spot_median", "zones")
+
+
 def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accelerator]) -> Catalog:
     """Pure merge of parsed catalog files; checks that every accelerator resolves."""
     accs: dict[str, Accelerator] = {a.name: a for a in accelerators}
@@ -100,7 +108,12 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
                     continue
                 if canonical != r.accelerator:
                     r = r.model_copy(update={"accelerator": canonical})
-            rows[r.key] = _scaled(r, f.price_multiplier, f.provenance.build_date)
+            row = _scaled(r, f.price_multiplier, f.provenance.build_date)
+            prev = rows.get(r.key)
+            if prev is not None:  # a row that re-prices one keeps what it does not state
+                kept = {k: getattr(prev, k) for k in INHERITED if k not in r.model_fields_set}
+                row = row.model_copy(update=kept) if kept else row
+            rows[r.key] = row
         if problems:
             raise CatalogError(name, problems)
     ordered = tuple(rows[k] for k in sorted(rows))
