@@ -231,11 +231,14 @@ def _request_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
     return {"type": "prometheus", "name": REQUEST_RATE_TRIGGER, "metadata": {"serverAddress": prom.server_address, "query": query, "threshold": number_text(threshold)}}
 
 
-def planned_hours(plan: Plan, al: Alloc) -> dict[str, list[tuple[int, int]]] | None:
+def planned_hours(
+    plan: Plan, al: Alloc, per_replica: float
+) -> dict[str, list[tuple[int, int]]] | None:
     """The whole UTC hours, as runs [start, end), in which the plan runs ``al``, grouped by the
-    request-rate threshold that gives the plan's replicas there (the capacity the plan runs in
-    that hour per replica of ``al``: ``threshold -> runs``). None when the plan runs ``al`` in
-    every window, or the windows are not whole hours tiling a day: nothing to gate."""
+    request-rate threshold that gives the plan's replicas there (``per_replica``, the rate one
+    replica is scaled for, times the capacity the plan runs in that hour over ``al``'s own:
+    ``threshold -> runs``). None when the plan runs ``al`` in every window, or the windows are
+    not whole hours tiling a day: nothing to gate."""
     d = plan.demand
     counts = list(al.a.replicas_per_window)
     if all(counts) or not any(counts) or abs(d.windows * d.window_hours - 24) > 1e-6:
@@ -243,8 +246,10 @@ def planned_hours(plan: Plan, al: Alloc) -> dict[str, list[tuple[int, int]]] | N
     if abs(d.window_hours - round(d.window_hours)) > 1e-6:
         return None
     h = round(d.window_hours)
+    own = al.a.capacity_rps_per_replica
     by_threshold = [
-        number_text(window_capacity(plan, w) / n) if n > 0 else "" for w, n in enumerate(counts)
+        number_text(per_replica * window_capacity(plan, w) / (n * own)) if n > 0 else ""
+        for w, n in enumerate(counts)
     ]
     out: dict[str, list[tuple[int, int]]] = {}
     for start, length, key in _runs(by_threshold):
@@ -290,7 +295,11 @@ def _rate_triggers(plan: Plan, al: Alloc, share: float) -> list[Obj]:
     """The request-rate trigger, or, under one shared Service (not gateway-api) for an
     allocation the plan runs in some hours only, one gated to its hours per threshold."""
     trig = _request_trigger(plan, al, share)
-    groups = planned_hours(plan, al) if plan.spec.kubernetes.routing != "gateway-api" else None
+    prom = plan.spec.kubernetes.autoscaler.prometheus
+    per_replica = prom.threshold if prom.threshold is not None else al.a.capacity_rps_per_replica
+    groups = None
+    if plan.spec.kubernetes.routing != "gateway-api":
+        groups = planned_hours(plan, al, per_replica)
     if not groups:
         return [trig]
     md = trig["metadata"]
