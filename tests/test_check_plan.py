@@ -131,6 +131,22 @@ def test_drift_missing_object_and_cli_exit_1(tmp_path: Path, cli) -> None:  # ty
     assert "drift from the plan" in r.stderr
 
 
+def test_manifests_of_another_plan_say_so_first(tables: Catalog, tmp_path: Path) -> None:
+    """Manifests checked against a plan they were not rendered from: one first finding names
+    the two plan hashes (UX review 4, #11: 38 drift errors, none saying why), then the
+    differences; against their own plan, nothing of the kind."""
+    ex = ROOT / "examples"
+    _render(ex / "llm-chat" / "plan.yaml", tmp_path / "out")
+    other = read_plan(ex / "llm-chat-pool" / "plan.yaml")
+    report = check_paths([tmp_path / "out"], plan=other, catalog=tables)
+    first = report.findings[0]
+    assert first.rule == "drift" and "rendered from another plan" in first.message, first
+    assert other.metadata.plan_hash[:12] in first.message and len(report.findings) > 1
+    mine = read_plan(ex / "llm-chat" / "plan.yaml")
+    own = check_paths([tmp_path / "out"], plan=mine, catalog=tables)
+    assert not any("another plan" in f.message for f in own.findings)
+
+
 @pytest.mark.skipif("llm-chat-pool" not in EXAMPLES, reason="examples/llm-chat-pool not there")
 @pytest.mark.parametrize(
     "name", ["inferencepool-chat.yaml", "ec2nodeclass-chat-g6e-on-demand.yaml"]

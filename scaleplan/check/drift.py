@@ -13,7 +13,7 @@ Formatting, ordering, comments and fields outside that list do not count as drif
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.check.model import Finding, K8sObject, Rule
@@ -357,8 +357,36 @@ def drift_findings(
     plan_file: str | None = None,
 ) -> list[Finding]:
     """Findings for the objects ``plan`` renders (with ``catalog``) that ``objects`` lack or
-    hold differently."""
-    return compare(list(objects), rendered_objects(plan, catalog), rule, plan_file=plan_file)
+    hold differently; first, when the objects scaleplan stamped all carry another plan's hash,
+    one finding that says so (manifests checked against a plan they were not rendered from
+    otherwise read as dozens of unrelated differences)."""
+    objs = list(objects)
+    first = _other_plan(objs, plan, rule)
+    return first + compare(objs, rendered_objects(plan, catalog), rule, plan_file=plan_file)
+
+
+def _other_plan(objects: Sequence[K8sObject], plan: Plan, rule: Rule) -> list[Finding]:
+    from scaleplan.render.metadata import ANN_PLAN_HASH
+
+    stamped = [
+        (o, str(h)) for o in objects
+        if (h := ((o.data.get("metadata") or {}).get("annotations") or {}).get(ANN_PLAN_HASH))
+    ]
+    mine = plan.metadata.plan_hash
+    if not stamped or any(h == mine for _, h in stamped):
+        return []
+    o, theirs = stamped[0]
+    return [
+        o.finding(
+            rule,
+            f"the checked manifests were rendered from another plan ({ANN_PLAN_HASH} "
+            f"{theirs[:12]}, this plan's {mine[:12]}): the differences below are against a plan "
+            "they did not come from",
+            ("metadata", "annotations", ANN_PLAN_HASH),
+            hint="re-render them from this plan (scaleplan render PLAN --out DIR), or check them "
+            "against the plan they were rendered from",
+        )
+    ]
 
 
 __all__ = ["compare", "drift_findings", "facts_of", "format_path", "rendered_objects"]
