@@ -113,8 +113,8 @@ def test_spread_needing_more_nodes_than_the_plan_is_warned_and_fits_the_nodepool
     warned = [w for w in report.warnings if "zone spread" in w]
     assert warned == [
         "allocation embed-c7i-2xlarge-on-demand: the zone spread the plan relies on (maxSkew 1 "
-        "over 3 zones) puts its 4 peak replicas on 3 nodes of 2, not the plan's 2: 1 more "
-        "node(s) at peak, $0.5000/h the plan does not count"
+        "over 3 zones) puts its 4 peak replicas on 3 nodes (2 replicas a node), not the plan's "
+        "2: 1 more node at peak, $0.5000/h the plan does not count"
     ]
     (pool,) = [o.obj for o in report.objects if o.kind == "NodePool"]
     assert pool["spec"]["limits"] == {"cpu": str(4 * 8), "memory": f"{4 * 16}Gi"}  # 3 nodes + 1

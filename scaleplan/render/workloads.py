@@ -22,6 +22,7 @@ from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc, fixed_replicas
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Obj, labels, meta, selector
 from scaleplan.render.nodes import node_affinity, scheduling
+from scaleplan.wording import counted
 
 CONTAINER = "server"
 ANN_ALLOCATION = "scaleplan.dev/allocation"
@@ -101,10 +102,10 @@ def _zone_spread(plan: Plan, al: Alloc, match: dict[str, str], warnings: list[st
         if need > a.nodes:
             warnings.append(
                 f"allocation {al.name}: the zone spread the plan relies on (maxSkew 1 over "
-                f"{len(zones)} zones) puts its {al.max_replicas} peak replicas on {need} nodes of "
-                f"{a.replicas_per_node}, not the plan's {a.nodes}: {need - a.nodes} more node(s) "
-                f"at peak, ${(need - a.nodes) * a.price_per_node_hour:.4f}/h the plan does not "
-                "count"
+                f"{len(zones)} zones) puts its {al.max_replicas} peak replicas on {need} nodes "
+                f"({a.replicas_per_node} replicas a node), not the plan's {a.nodes}: "
+                f"{counted(need - a.nodes, 'more node')} at peak, "
+                f"${(need - a.nodes) * a.price_per_node_hour:.4f}/h the plan does not count"
             )
     c["labelSelector"] = {"matchLabels": dict(match)}
     c["matchLabelKeys"] = ["pod-template-hash"]
