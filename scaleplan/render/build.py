@@ -50,9 +50,10 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
     built = Built()
     w = built.warnings
     live = _admit(plan, src, w)
-    _one_region(plan, [a for _, a in live], w)
-    _fixed_cost(plan, [a for _, a in live], w)
-    _floor_cost(plan, [a for _, a in live], w)
+    admitted = [a for _, a in live]
+    _one_region(plan, admitted, w)
+    _fixed_cost(plan, admitted, w)
+    _floor_cost(plan, admitted, w)
     allocs = derive_allocations(plan, live, accelerator_table(catalog.accelerators), w, src)
     k8s = plan.spec.kubernetes
     if k8s.flavor == "eks-karpenter":
