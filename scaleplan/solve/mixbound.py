@@ -9,7 +9,7 @@ multi-class n+1 / zone rows keep one per type (:func:`per_type_spares`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from scaleplan.solve.candidates import Candidate
@@ -39,15 +39,11 @@ def mix_relaxation(
     group is the route's: the search holds spot capacity <= max_fraction x capacity when there
     is one group (:func:`search_windows`), which a day of two Services at fixed weights need
     not hold off-peak, so coarser groups could make it no relaxation."""
-    one = replace(pb, classes=(("mix", 1.0),))
-    own = pb.hourly_weights(rps)
-    merged = []
-    for c in cands:
-        m = pb.mixed_capacity(c)
-        if m is None:  # a candidate that misses a class: not the static re-plan's
-            return None
-        point = replace(c.points[0][1], capacity_rps=m)
-        merged.append(replace(c, points=(("mix", point), *(c.points if own else ()))))
+    # a candidate that misses a class (None): not the static re-plan's
+    m = _merged(pb, cands, pb.mixed_capacity, keep_points=pb.hourly_weights(rps))
+    if m is None:
+        return None
+    one, merged = m
     o = search_windows(one, merged, rps, deadline=deadline, tie_break=False)
     return o if o.solved else None
 
@@ -87,13 +83,23 @@ def merged_mix(pb: Problem, cands: Sequence[Candidate]) -> tuple[Problem, list[C
     into one (``mix``), each candidate at its capacity for the class mix as the route weighs it
     (:meth:`Problem.mix_weight`); every candidate keeps its own points after the merged one, so
     its serving shape, and backend group, is its own. None when a candidate misses a class."""
+    return _merged(pb, cands, lambda c: w if (w := pb.mix_weight(c)) > 0 else None)
+
+
+def _merged(
+    pb: Problem, cands: Sequence[Candidate], capacity: Callable[[Candidate], float | None],
+    keep_points: bool = True,
+) -> tuple[Problem, list[Candidate]] | None:
+    """``pb`` with its request classes merged into one (``mix``), and each candidate with a
+    first point at ``capacity(c)`` for the mix, then (``keep_points``) its own points; None
+    when ``capacity`` gives None for a candidate."""
     merged = []
     for c in cands:
-        w = pb.mix_weight(c)
-        if w <= 0:
+        m = capacity(c)
+        if m is None:
             return None
-        point = replace(c.points[0][1], capacity_rps=w)
-        merged.append(replace(c, points=(("mix", point), *c.points)))
+        point = replace(c.points[0][1], capacity_rps=m)
+        merged.append(replace(c, points=(("mix", point), *(c.points if keep_points else ()))))
     return replace(pb, classes=(("mix", 1.0),)), merged
 
 
