@@ -23,7 +23,7 @@ from scaleplan.plan import (
 )
 from scaleplan.solve.omission import Left
 from scaleplan.solve.problem import Problem
-from scaleplan.solve.search import Outcome, describe, outcome_gap
+from scaleplan.solve.search import Outcome, describe, gap_to, outcome_gap
 
 _QUEUE_TEXT = {
     "discrete": "the dynamic-batching queueing model (batches launch when the replica is free)",
@@ -321,7 +321,7 @@ def _weighted_routing_line(
             split[label] = split.get(label, 0.0) + o.shares[k]
     by_share = sorted(split.items(), key=lambda kv: (-kv[1], kv[0]))
     weights = ", ".join(f"{t} {v:.0%}" for t, v in by_share)
-    gap = _gap_to(o.cost, o.lower)
+    gap = gap_to(o.cost, o.lower)
     if not pb.hourly_weights(rps):  # one window, several classes (Problem.mixed_stream)
         per_class = (
             f"gap {gap:.2%} to the plan if each class could be routed to the shapes that "
@@ -348,12 +348,6 @@ def _weighted_routing_line(
         f"type to its share; gap {gap:.2%} to the day if weights could change hourly "
         f"(${o.cost:.2f}/h against ${o.lower:.2f}/h)."
     )
-
-
-def _gap_to(cost: float, lower: float) -> float:
-    """The day's gap to ``lower`` as the plan's headline states one (``outcome_gap``):
-    ``(cost - lower) / cost``, so a Routing line and the headline give the same number."""
-    return max(0.0, (cost - lower) / cost) if cost > 0 else 0.0
 
 
 def _class_rules_day(o: Outcome, rps: Sequence[float]) -> str:
@@ -389,7 +383,7 @@ def _class_rules_day(o: Outcome, rps: Sequence[float]) -> str:
             f"{bound}), so it is optimal."
         )
     return (
-        f"{held} (a heuristic, not proven optimal); gap {_gap_to(o.cost, lower):.2%} to a "
+        f"{held} (a heuristic, not proven optimal); gap {gap_to(o.cost, lower):.2%} to a "
         f"lower bound on any plan (${o.cost:.2f}/h against ${lower:.2f}/h: {bound})."
     )
 

@@ -62,9 +62,13 @@ def outcome_gap(o: Outcome) -> float:
     """The plan's relative gap, ``(cost - bound) / cost`` (0 when optimal or free): against
     the MILP's own bound, or against the lower bound a heuristic step measures itself by
     (``scaleplan.solve.explain.gap_line`` says which)."""
-    if o.status == "optimal" or o.cost <= 0:
-        return 0.0
-    return max(0.0, (o.cost - o.bound) / o.cost)
+    return 0.0 if o.status == "optimal" else gap_to(o.cost, o.bound)
+
+
+def gap_to(cost: float, lower: float) -> float:
+    """A cost's relative gap to a lower bound, ``(cost - lower) / cost`` (0 when free): the
+    one arithmetic of the plan's headline gap (:func:`outcome_gap`) and the Routing lines'."""
+    return max(0.0, (cost - lower) / cost) if cost > 0 else 0.0
 
 
 def search_windows(
