@@ -72,21 +72,24 @@ class Problem:
         return self.spec.kubernetes.routing == "service"
 
     @property
+    def several_classes(self) -> bool:
+        """More than one request class with a share of the traffic: what :attr:`even_mix`,
+        :attr:`pool_mix` and :attr:`mix_basis` ask of each routing."""
+        return sum(1 for _, s in self.classes if s > 0) > 1
+
+    @property
     def even_mix(self) -> bool:
         """routing: service with more than one request class: the Service sends every pod the
         class mix, so a replica serves its capacity for the mix (:meth:`mix_weight`), the
         capacity the even split is sized at (``milp.window.even_need``)."""
-        return self.even_split and sum(1 for _, s in self.classes if s > 0) > 1
+        return self.even_split and self.several_classes
 
     @property
     def pool_mix(self) -> bool:
         """routing: inference-pool with more than one request class: the pool's endpoint
         picker is class-blind (queue length, KV cache), so a pod serves the classes the plan
         routes to it, and its capacity is its capacity at that mix (as :attr:`class_routed`)."""
-        return (
-            self.spec.kubernetes.routing == "inference-pool"
-            and sum(1 for _, s in self.classes if s > 0) > 1
-        )
+        return self.spec.kubernetes.routing == "inference-pool" and self.several_classes
 
     def static_weights(self, rps: Sequence[float]) -> bool:
         """routing: gateway-api over more than one distinct demand window, or with more than
@@ -113,10 +116,7 @@ class Problem:
         backends by their capacity for the class mix (:meth:`mix_weight`); with
         :attr:`class_routed`, by their capacity at the classes routed to them (falling back to
         the mix's for an allocation routed nothing)."""
-        return (
-            self.spec.kubernetes.routing == "gateway-api"
-            and sum(1 for _, s in self.classes if s > 0) > 1
-        )
+        return self.spec.kubernetes.routing == "gateway-api" and self.several_classes
 
     @property
     def class_routed(self) -> bool:
