@@ -286,19 +286,20 @@ def step_time_ms(
     p, dseq = max(prefill_tokens, 0.0), max(decode_seqs, 0.0)
     pseqs = prefill_seqs if prefill_seqs > 0 else (1.0 if p > 0 else 0.0)
     pairs = prefill_pairs if prefill_pairs is not None else (p * p / (2.0 * pseqs) if pseqs else 0.0)
+    eff = efficiency(d.hw, d.settings.engine, d.dtype, d.calibration)
     micro = micro_batches(d, dseq + pseqs)
     if micro > 1.0:
         # PP: the engine keeps up to PP micro-batches in flight, one per stage; a step (every
         # sequence one token further) lasts as long as one micro-batch's pass through all
         # stages, the others overlapping it (docs/llm.md, "Pipeline parallel")
         one = _serial_step(
-            d, p / micro, pseqs / micro, pairs / micro, dseq / micro, context_tokens_total / micro
+            d, p / micro, pseqs / micro, pairs / micro, dseq / micro, context_tokens_total / micro,
+            eff=eff,
         )
         # the host's per-sequence work is for every sequence of the step
-        eff = efficiency(d.hw, d.settings.engine, d.dtype, d.calibration)
         host = eff.per_sequence_ms * (dseq + pseqs) * (1.0 - 1.0 / micro)
         return replace(one, ms=one.ms + host, overhead_ms=one.overhead_ms + host)
-    return _serial_step(d, p, pseqs, pairs, dseq, context_tokens_total)
+    return _serial_step(d, p, pseqs, pairs, dseq, context_tokens_total, eff=eff)
 
 
 def micro_batches(d: Deployment, sequences: float) -> float:
@@ -307,11 +308,20 @@ def micro_batches(d: Deployment, sequences: float) -> float:
 
 
 def _serial_step(
-    d: Deployment, p: float, pseqs: float, pairs: float, dseq: float, context_tokens_total: float
+    d: Deployment,
+    p: float,
+    pseqs: float,
+    pairs: float,
+    dseq: float,
+    context_tokens_total: float,
+    *,
+    eff: Efficiency | None = None,
 ) -> StepTime:
-    """One batch through every layer (all PP stages one after another)."""
+    """One batch through every layer (all PP stages one after another). step_time_ms passes
+    the ``eff`` it computed once (it runs per simulator step)."""
     arch, hw = d.arch, d.hw
-    eff = efficiency(hw, d.settings.engine, d.dtype, d.calibration)
+    if eff is None:
+        eff = efficiency(hw, d.settings.engine, d.dtype, d.calibration)
     tokens = p + dseq
     if tokens <= 0:
         return StepTime(0.0, 0.0, 0.0, 0.0, 0.0)
