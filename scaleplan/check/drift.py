@@ -368,10 +368,8 @@ def drift_findings(
 def _other_plan(objects: Sequence[K8sObject], plan: Plan, rule: Rule) -> list[Finding]:
     from scaleplan.render.metadata import ANN_PLAN_HASH
 
-    stamped = [
-        (o, str(h)) for o in objects
-        if (h := ((o.data.get("metadata") or {}).get("annotations") or {}).get(ANN_PLAN_HASH))
-    ]
+    path = ("metadata", "annotations", ANN_PLAN_HASH)
+    stamped = [(o, str(h)) for o in objects if (h := get(o.data, path))]
     mine = plan.metadata.plan_hash
     if not stamped or any(h == mine for _, h in stamped):
         return []
@@ -382,7 +380,7 @@ def _other_plan(objects: Sequence[K8sObject], plan: Plan, rule: Rule) -> list[Fi
             f"the checked manifests were rendered from another plan ({ANN_PLAN_HASH} "
             f"{theirs[:12]}, this plan's {mine[:12]}): the differences below are against a plan "
             "they did not come from",
-            ("metadata", "annotations", ANN_PLAN_HASH),
+            path,
             hint="re-render them from this plan (scaleplan render PLAN --out DIR), or check them "
             "against the plan they were rendered from",
         )
