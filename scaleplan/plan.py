@@ -207,6 +207,10 @@ class Plan(StrictModel):
         ),
     )
 
+    def capacity_rps_at(self, w: int) -> float:
+        """Requests/s the plan's allocations serve in window ``w`` (replicas x capacity each)."""
+        return sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in self.allocations)
+
     def below_hpa_floor(self) -> tuple[Allocation, ...]:
         """kubernetes.autoscaler.type hpa: the allocations in use that the plan takes to 0
         replicas in some hours. An HPA's minReplicas is at least 1, so as rendered each keeps 1

@@ -96,7 +96,7 @@ def planned_capacity(plan: Plan) -> float:
     reps = sum(a.replicas_per_window[w] for a in plan.allocations)
     if reps <= 0:
         return max(a.capacity_rps_per_replica for a in plan.allocations)
-    return sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in plan.allocations) / reps
+    return plan.capacity_rps_at(w) / reps
 
 
 def _demand(fetched: Fetched, q: float, plan: Plan, queries: QuerySet) -> tuple[ObservedDemand, list[str]]:

@@ -248,7 +248,7 @@ def planned_hours(
     h = round(d.window_hours)
     own = al.a.capacity_rps_per_replica
     by_threshold = [
-        number_text(per_replica * window_capacity(plan, w) / (n * own)) if n > 0 else ""
+        number_text(per_replica * plan.capacity_rps_at(w) / (n * own)) if n > 0 else ""
         for w, n in enumerate(counts)
     ]
     out: dict[str, list[tuple[int, int]]] = {}
@@ -284,11 +284,6 @@ def _gated_request_triggers(
             },
         })
     return out
-
-
-def window_capacity(plan: Plan, w: int) -> float:
-    """Requests/s the plan's allocations serve in window ``w`` (replicas x capacity each)."""
-    return sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in plan.allocations)
 
 
 def _rate_triggers(plan: Plan, al: Alloc, share: float) -> list[Obj]:

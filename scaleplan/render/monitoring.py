@@ -90,7 +90,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     le = _num(spec.slo.latency_ms / 1000.0)
     budget = 1 - spec.slo.percentile / 100
     allocs = plan.allocations
-    capacity = _hourly(plan, lambda w: sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in allocs))
+    capacity = _hourly(plan, plan.capacity_rps_at)
     replicas = _hourly(plan, lambda w: float(sum(a.replicas_per_window[w] for a in allocs)))
     cost = _hourly(plan, lambda w: sum(a.nodes_per_window[w] * a.price_per_node_hour for a in allocs))
     demand = _hourly(plan, lambda w: plan.demand.rps[w])
