@@ -128,14 +128,23 @@ def _runs(counts: Sequence[T]) -> list[tuple[int, int, T]]:
     return runs
 
 
+def _window_steps(plan: Plan, per_hour: int) -> int | None:
+    """A demand window's length in steps of 1/``per_hour`` h (60: minutes, 1: hours) when the
+    windows tile a day in whole steps, else None."""
+    d = plan.demand
+    n = d.window_hours * per_hour
+    if abs(d.windows * d.window_hours - 24) > 1e-6 or abs(n - round(n)) > 1e-6:
+        return None
+    return round(n)
+
+
 def _cron_triggers(plan: Plan, al: Alloc, warnings: list[str]) -> list[Obj]:
     """One KEDA cron trigger per run of windows whose planned count is above minReplicaCount."""
     d = plan.demand
-    minutes = d.window_hours * 60
-    if abs(d.windows * d.window_hours - 24) > 1e-6 or abs(minutes - round(minutes)) > 1e-6:
+    step = _window_steps(plan, 60)
+    if step is None:
         warnings.append(f"allocation {al.name}: the plan's {d.windows} windows of {d.window_hours:g} h do not tile a day in whole minutes; no cron triggers")
         return []
-    step = round(minutes)
     out: list[Obj] = []
     for start, length, count in _runs(list(al.a.replicas_per_window)):
         if count <= al.min_replicas:
@@ -239,13 +248,10 @@ def planned_hours(
     replica is scaled for, times the capacity the plan runs in that hour over ``al``'s own:
     ``threshold -> runs``). None when the plan runs ``al`` in every window, or the windows are
     not whole hours tiling a day: nothing to gate."""
-    d = plan.demand
     counts = list(al.a.replicas_per_window)
-    if all(counts) or not any(counts) or abs(d.windows * d.window_hours - 24) > 1e-6:
+    h = _window_steps(plan, 1)
+    if all(counts) or not any(counts) or h is None:
         return None
-    if abs(d.window_hours - round(d.window_hours)) > 1e-6:
-        return None
-    h = round(d.window_hours)
     own = al.a.capacity_rps_per_replica
     by_threshold = [
         number_text(per_replica * plan.capacity_rps_at(w) / (n * own)) if n > 0 else ""
