@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube.backends import backend_class_weights, request_shares
-from scaleplan.kube.safety import RUN_AS
+from scaleplan.kube.safety import RUN_AS, container_security_context
 from scaleplan.kube.weights import (
     CLASS_WEIGHT_TOTAL,
     HTTPROUTE_MAX_RULE_MATCHES,
@@ -247,5 +247,5 @@ def _epp_container(plan: Plan) -> Obj:
         "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
         "readinessProbe": health,
         "livenessProbe": dict(health, initialDelaySeconds=5),
-        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+        "securityContext": container_security_context(read_only_root=True),
     }

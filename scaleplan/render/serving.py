@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from scaleplan.kube.safety import container_security_context
 from scaleplan.plan import Allocation, Plan
 from scaleplan.spec import ModelSource
 
@@ -181,7 +182,7 @@ def _loader(src: ModelSource, size_gib: int) -> Obj:
         "command": copy,
         "env": env,
         "resources": {"requests": {"cpu": "1", "memory": mem}, "limits": {"cpu": "2", "memory": mem}},
-        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+        "securityContext": container_security_context(read_only_root=True),
         "volumeMounts": mounts,
     }
 
