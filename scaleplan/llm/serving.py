@@ -31,6 +31,7 @@ from scaleplan.llm.perf import (
     serve_class,
 )
 from scaleplan.spec import EngineConfig, ModelSpec
+from scaleplan.wording import counted
 
 # Tail factors: the model predicts means; p90/p95/p99 add the spread continuous batching shows
 # (prompts of other requests landing in the same steps). docs/llm.md.
@@ -194,7 +195,7 @@ def size(s: LlmSetup, acc: Accelerator, gpus: int, classes: Sequence[TokenClass]
     hw = hardware_for(acc)
     pp = s.pipeline_parallel
     if gpus % pp:
-        raise Refusal(f"{gpus} GPUs is not a multiple of pipeline_parallel {pp}")
+        raise Refusal(f"{counted(gpus, 'GPU')} is not a multiple of pipeline_parallel {pp}")
     tp = gpus // pp
     try:
         hw.compute_peak_tflops(s.dtype)
