@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scaleplan.errors import ExternalError, InputError, Interrupted, Problem
+from scaleplan.errors import ExternalError, Interrupted
 from scaleplan.yamlio import check_writable
 
 if TYPE_CHECKING:
@@ -120,9 +120,4 @@ def write_profile_file(profile: Profile, out: str) -> None:
 
     text = dump_profile(profile)
     check_out_path(out)
-    try:
-        atomic_write(out, text, example="profile.yaml")
-    except OSError as exc:
-        hint = "choose a writable path you own (not /proc, not a read-only mount)"
-        problem = Problem("", f"cannot write the profile: {exc.strerror or exc}", hint=hint)
-        raise InputError(out, [problem]) from None
+    atomic_write(out, text, example="profile.yaml")  # an unwritable path: its InputError
