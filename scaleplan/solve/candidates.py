@@ -20,6 +20,8 @@ from scaleplan.solve.oppoints import BestPoints, OpPoint
 from scaleplan.solve.placement import (
     CPU,
     DEFAULT_ZONES,
+    flagged_out,
+    flagged_rows,
     placement_rows,
 )
 from scaleplan.solve.prune import prune, prune_rules
@@ -100,6 +102,7 @@ class Diagnostics:
 
     rows_total: int = 0
     rows_after_placement: int = 0
+    rows_flagged: int = 0  # rows the placement takes but for their flags (include_flagged off)
     placement_accelerators: set[str] = field(default_factory=set)
     profile_accelerators: set[str] = field(default_factory=set)
     memory_required: float | None = None
@@ -203,6 +206,8 @@ def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, m
     classes = [c for c, _ in classes_of(spec)]
     rows = placement_rows(spec, catalog)
     diag.rows_after_placement = len(rows)
+    diag.rows_flagged = len(flagged_rows(spec, catalog))
+    diag.warnings.extend(flagged_out(spec, catalog))
     diag.placement_accelerators = {r.accelerator or CPU for r in rows}
     if spec.model.architecture is not None:
         from scaleplan.solve.llm_candidates import build_llm_candidates  # it uses this module

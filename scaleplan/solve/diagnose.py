@@ -35,14 +35,18 @@ def diagnose_candidates(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]
             bits.append(f"accelerators {', '.join(pl.accelerators)}")
         if pl.exclude:
             bits.append(f"exclude {', '.join(pl.exclude)}")
-        return [
-            InfeasibleReason(
-                "no-candidates",
-                f"no catalog row matches placement ({'; '.join(bits)})",
-                "widen placement.providers, placement.regions or placement.accelerators, "
-                "or add a catalog with --catalog",
+        said = f"no catalog row matches placement ({'; '.join(bits)})"
+        fix = (
+            "widen placement.providers, placement.regions or placement.accelerators, "
+            "or add a catalog with --catalog"
+        )
+        if diag.rows_flagged:  # they exist: say why they are not used
+            said += (
+                f" except {diag.rows_flagged} flagged as suspect, which are left out "
+                "(docs/catalog.md)"
             )
-        ]
+            fix = f"set placement.include_flagged: true to plan with them, or {fix}"
+        return [InfeasibleReason("no-candidates", said, fix)]
     if diag.llm_refusals and diag.shapes_fitting == 0:
         more = len(diag.llm_refusals) - 3
         shown = "; ".join(r.message for r in diag.llm_refusals[:3])

@@ -66,21 +66,50 @@ def _excluded(row: InstanceRow, patterns: Sequence[str], excluded_acc: set[str])
     return False
 
 
+def _placed(spec: Spec, r: InstanceRow, allowed: set[str] | None, excluded: set[str]) -> bool:
+    """Whether the placement takes the row, its flags aside."""
+    pl = spec.placement
+    if r.provider not in pl.providers or (pl.regions and r.region not in pl.regions):
+        return False
+    if allowed is not None and (r.accelerator or CPU) not in allowed:
+        return False
+    return not _excluded(r, pl.exclude, excluded)
+
+
 def placement_rows(spec: Spec, catalog: Catalog) -> list[InstanceRow]:
     allowed, excluded = resolve_allow(spec, catalog)
-    pl = spec.placement
+    flagged_ok = spec.placement.include_flagged
+    return [
+        r for r in catalog.rows
+        if (flagged_ok or not r.flags) and _placed(spec, r, allowed, excluded)
+    ]
+
+
+def flagged_rows(spec: Spec, catalog: Catalog) -> list[InstanceRow]:
+    """The rows the placement takes but for their flags (none with ``include_flagged``)."""
+    if spec.placement.include_flagged:
+        return []
+    allowed, excluded = resolve_allow(spec, catalog)
+    return [r for r in catalog.rows if r.flags and _placed(spec, r, allowed, excluded)]
+
+
+def flagged_out(spec: Spec, catalog: Catalog) -> list[str]:
+    """A warning per accelerator named in ``placement.accelerators`` whose rows are left out
+    for their flags (docs/catalog.md: flagged, not silently used). Before (UX review 5) a GKE
+    spec allowing H100 was planned on A100s at 4x the cost without a word."""
+    named = set(resolve_allow(spec, catalog)[0] or ())
+    by_acc: dict[str, list[InstanceRow]] = {}
+    for r in flagged_rows(spec, catalog):
+        if (r.accelerator or CPU) in named:
+            by_acc.setdefault(r.accelerator or CPU, []).append(r)
     out = []
-    for r in catalog.rows:
-        if r.provider not in pl.providers:
-            continue
-        if pl.regions and r.region not in pl.regions:
-            continue
-        if r.flags and not pl.include_flagged:
-            continue
-        acc = r.accelerator or CPU
-        if allowed is not None and acc not in allowed:
-            continue
-        if _excluded(r, pl.exclude, excluded):
-            continue
-        out.append(r)
+    for acc in sorted(by_acc):
+        rows = by_acc[acc]
+        where = ", ".join(sorted({f"{r.provider} {r.region}" for r in rows}))
+        types = ", ".join(sorted({r.instance_type for r in rows}))
+        flags = ", ".join(sorted({f for r in rows for f in r.flags}))
+        out.append(
+            f"{acc} is left out in {where}: its catalog rows ({types}) are flagged {flags} "
+            "(docs/catalog.md); set placement.include_flagged: true to plan with them"
+        )
     return out

@@ -1,0 +1,62 @@
+"""Catalog rows flagged as suspect (GCP A3 prices) are left out unless
+``placement.include_flagged``, but never silently (UX review 5, #1): an accelerator the spec
+names whose rows are all flagged got no word, so a GKE spec allowing H100 was planned on
+A100s at 4x the cost, and an H100-only spec was told no catalog row matches its placement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scaleplan.catalog.files import load_catalog
+from scaleplan.solve.placement import flagged_out
+from scaleplan.spec import parse_spec_text
+
+SPEC = """\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata: {name: chat}
+model: {architecture: llama-3.1-8b, engine: vllm}
+traffic:
+  peak_rps: 4
+  classes: [{name: chat, share: 1.0, input_tokens: 512, output_tokens: 128}]
+slo: {ttft_ms: 2000, tpot_ms: 60}
+placement:
+  providers: [gcp]
+  regions: [us-central1]
+  accelerators: [ACCS]
+kubernetes: {image: vllm/vllm-openai:v0.11.0, flavor: gke}
+"""
+
+
+def _spec(accs: str, extra: str = ""):
+    text = SPEC.replace("ACCS", accs)
+    if extra:
+        text = text.replace("  accelerators:", f"  {extra}\n  accelerators:")
+    return parse_spec_text(text, "s.yaml")
+
+
+def test_a_named_accelerator_left_out_for_its_flags_is_said() -> None:
+    cat = load_catalog()
+    said = flagged_out(_spec("L4, H100"), cat)
+    assert len(said) == 1
+    w = said[0]
+    assert w.startswith("H100 is left out in gcp us-central1:")
+    assert "a3-highgpu-8g" in w and "suspect-price" in w
+    assert "placement.include_flagged: true" in w
+    assert flagged_out(_spec("L4, H100", "include_flagged: true"), cat) == []
+    assert flagged_out(_spec("L4"), cat) == []  # not named: nothing to say
+
+
+def test_optimize_warns_and_the_empty_placement_names_the_flag(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("s.yaml").write_text(SPEC.replace("ACCS", "L4, H100"), encoding="utf-8")
+    res = cli(["optimize", "s.yaml", "--out", "o"])
+    assert "H100 is left out in gcp us-central1" in res.stdout + res.stderr
+    Path("h.yaml").write_text(SPEC.replace("ACCS", "H100"), encoding="utf-8")
+    res = cli(["optimize", "h.yaml", "--out", "o2"], exit_code=4)
+    out = res.stdout + res.stderr
+    assert "flagged" in out and "placement.include_flagged: true" in out
