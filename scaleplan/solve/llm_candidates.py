@@ -5,7 +5,9 @@ shapes it refuses or that miss the SLO.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scaleplan.catalog.model import Catalog, InstanceRow
 from scaleplan.profile.model import Profile
@@ -20,6 +22,10 @@ from scaleplan.solve.candidates import (
 from scaleplan.solve.oppoints import OpPoint, evaluate
 from scaleplan.solve.shapes import gpu_counts, gpu_room, gpu_shape, roomiest
 from scaleplan.spec import Spec
+
+if TYPE_CHECKING:
+    from scaleplan.llm.perf import ClassPerf
+    from scaleplan.solve.llm_capacity import LlmMisses
 
 
 def build_llm_candidates(
@@ -37,7 +43,6 @@ def build_llm_candidates(
         llm_context,
         shape_points,
         slo_miss,
-        slo_misses,
     )
 
     ctx = llm_context(spec, profile, catalog.accelerators, spec_dir)
@@ -85,16 +90,13 @@ def build_llm_candidates(
             diag.shapes_fitting += 1
             sized.add(acc)
             if not isinstance(res, LlmShapePoints):
-                for cls, p in res.items():
-                    metric, val = slo_miss(spec, p)
-                    missed.setdefault(acc, (g, cls, metric, val))
-                    cur = diag.slo_best.get(cls)
-                    if cur is None or (cur[1] == metric and val < cur[2]):
-                        diag.slo_best[cls] = (acc, metric, val, 1)
-                    misses.note(cls, acc, slo_misses(spec, p))
+                cls, first = next(iter(res.items()))
+                missed.setdefault(acc, (g, cls, *slo_miss(spec, first)))
+                _note_misses(spec, diag, misses, acc, res.items())
                 continue
             for cls, _ in res.points:
                 misses.note(cls, acc, {})
+            _note_misses(spec, diag, misses, acc, res.misses)  # a class it cannot serve
             pts: dict[str, OpPoint] = {}
             for cls, m in res.points:
                 op = evaluate(spec, m, max_util, 1.0, False, "llm-estimate")
@@ -109,6 +111,22 @@ def build_llm_candidates(
     diag.warnings.extend(_proxy_warnings(catalog, sized))
     diag.warnings.extend(left_out(spec, {c.accelerator for c in out}, why_not, missed))
     return finish_candidates(spec, out, classes, diag, best_mem)
+
+
+def _note_misses(
+    spec: Spec, diag: Diagnostics, misses: LlmMisses, acc: str,
+    unserved: Iterable[tuple[str, ClassPerf]],
+) -> None:
+    """Record, for the diagnosis, what one shape misses for each class it cannot serve (before
+    UX review 5, only shapes that served no class were recorded: "the best" was the slowest)."""
+    from scaleplan.solve.llm_capacity import slo_miss, slo_misses
+
+    for cls, p in unserved:
+        metric, val = slo_miss(spec, p)
+        cur = diag.slo_best.get(cls)
+        if cur is None or (cur[1] == metric and val < cur[2]):
+            diag.slo_best[cls] = (acc, metric, val, 1)
+        misses.note(cls, acc, slo_misses(spec, p))
 
 
 def _proxy_warnings(catalog: Catalog, sized: set[str]) -> list[str]:

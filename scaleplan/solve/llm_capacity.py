@@ -116,6 +116,9 @@ class LlmShapePoints:
 
     points: tuple[tuple[str, Measurement], ...]
     serving: LlmServing
+    # the classes the shape cannot serve even one at a time, with that prediction (the
+    # diagnosis of an infeasible spec weighs them with every other shape's misses)
+    misses: tuple[tuple[str, ClassPerf], ...] = ()
 
 
 def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
@@ -192,7 +195,7 @@ def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, laten
         weights_gib_per_gpu=round(mem.weights_gib_per_gpu, 3),
         classes=preds,
     )
-    return LlmShapePoints(points=tuple(points), serving=serving)
+    return LlmShapePoints(points=tuple(points), serving=serving, misses=tuple(misses.items()))
 
 
 def llm_explanation(spec: Spec, allocations: Sequence[Allocation]) -> list[str]:
