@@ -74,9 +74,12 @@ def _brute_force(cands: list, sp: object, red: str) -> float:
         # more on-demand pods of a shape than it needs alone never pay (it alone is then no
         # dearer), nor, with max_fraction <= 0.5, more spot pods
         top = math.ceil(d * (1 + h) / mcap[acc]) + (red == "n+1")
+        # (a shape may keep its spot row alone: spot capped as delivered keeps a slower spot
+        # row that a faster shape's spot row would otherwise replace, prune.spot_capped)
         options.append([
-            (od * prices["on-demand"] + n * prices.get("spot", 0.0), od + n, n, mcap[acc])
-            for od in range(top + 1) for n in range(top + 1 if "spot" in prices else 1)
+            (od * prices.get("on-demand", 0.0) + n * prices.get("spot", 0.0), od + n, n, mcap[acc])
+            for od in range(top + 1 if "on-demand" in prices else 1)
+            for n in range(top + 1 if "spot" in prices else 1)
         ])
     best = math.inf
     for pick in itertools.product(*options):

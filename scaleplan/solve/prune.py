@@ -27,7 +27,20 @@ def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
         exact_only=spec.placement.max_replicas is not None,
         quota_of={c.row.key: quota_members(spec, c.row) for c in cands},
         shape_scoped=losses_per_backend(spec),
+        spot_capped=spot_capped(spec),
     )
+
+
+def spot_capped(spec: Spec) -> bool:
+    """Whether spot.max_fraction may hold on capacity as the route delivers it
+    (``WindowProblem.spot_by_capacity``: routing: gateway-api over one demand window, or one
+    serving shape, or max_fraction 0): spot capacity <= max_fraction x capacity is not
+    monotone in the replicas, so a spot candidate may only be replaced by a spot one whose
+    nodes carry exactly its capacity (or by an on-demand one). Known from the spec alone, so
+    it holds for every gateway-api spec that allows spot below a fraction of 1."""
+    spot = spec.placement.spot
+    frac = spot.max_fraction
+    return spec.kubernetes.routing == "gateway-api" and spot.allowed and (frac is None or frac < 1)
 
 
 def losses_per_backend(spec: Spec) -> bool:
@@ -39,7 +52,8 @@ def losses_per_backend(spec: Spec) -> bool:
     capacity for the class mix (``mixwindow``, the static weights over a curve), per group as
     well. A candidate of one shape then cannot stand in for one of another (moving it changes
     two groups' rows: an on-demand group whose spare rested on a spot sibling of its shape
-    would need a spare of its own), so pruning stays within each shape. Regions are part of
+    would need a spare of its own), so candidates are pruned within each shape and whole
+    shapes against each other (:func:`prune_shapes`). Regions are part of
     the shape: before, g6e.xlarge in two regions kept the on-demand row of one and the cheaper
     spot row of the other, and llm-chat without g6e.2xlarge cost $5.44/h over both regions
     against $4.60/h in one. (With a class header the one-window per-class MILP keeps a spare
@@ -97,8 +111,12 @@ class PruneRules:
     exact_only: bool = False
     # row key -> the quotas that hold it
     quota_of: dict[tuple[str, str, str], tuple[int, ...]] = field(default_factory=dict)
-    # losses absorbed per backend group (losses_per_backend): prune within each serving shape
+    # losses absorbed per backend group (losses_per_backend): prune within each serving shape,
+    # then whole shapes (prune_shapes)
     shape_scoped: bool = False
+    # spot capacity capped as the route delivers it (spot_capped): a spot candidate is only
+    # replaced by a spot one whose nodes carry exactly its capacity (or an on-demand one)
+    spot_capped: bool = False
 
 
 def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candidate]:
@@ -110,8 +128,10 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
     capacity for every class k serves and at least as many zones, both are in the same quotas
     (and then c nodes of j hold no more GPUs than one of k), and, where zone losses are counted
     per region (:func:`zone_losses_per_region`), both are in the same region (where losses
-    are absorbed per backend group, :func:`losses_per_backend`, the same serving shape).
-    Replacing each
+    are absorbed per backend group, :func:`losses_per_backend`, the same serving shape; whole
+    shapes are then pruned across shapes and regions, :func:`prune_shapes`); where spot is
+    capped as delivered (:func:`spot_capped`) a spot k is replaced by an on-demand j or a spot
+    j of exactly its capacity. Replacing each
     node of k by c nodes of j (routing k's traffic to j) then keeps every constraint satisfied
     (coverage, spot share, quotas, min replicas, n+1 and zone losses: docs/optimizer.md,
     "Pruning") at no higher cost, so some optimal plan avoids k. Regions are otherwise
@@ -133,10 +153,115 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
     for gkey, members in groups.items():
         chosen: list[Candidate] = []
         for k in members:
-            if not any(_dominates(j, k, rules.exact_only, bool(gkey[0])) for j in chosen):
+            if not any(_replaces(j, k, rules, bool(gkey[0])) for j in chosen):
                 chosen.append(k)
         kept.extend(chosen)
+    if rules.shape_scoped:
+        kept = prune_shapes(kept, rules)
     return sorted(kept, key=lambda c: c.sort_key)
+
+
+def prune_shapes(cands: list[Candidate], rules: PruneRules) -> list[Candidate]:
+    """Drop whole serving shapes (backend groups) that another kept shape dominates, where
+    losses are absorbed per backend group (:func:`losses_per_backend`; ``cands`` already
+    pruned within each shape by :func:`prune`).
+
+    Shape h dominates shape g when every member k of g has a member j of h that dominates it
+    as :func:`prune` asks within a shape (c = ceil(q_k / q_j) nodes of j cost no more than one
+    of k, strictly less by the tie-break's charges when c > 1; j on-demand or k spot; j at
+    least k's per-replica capacity for every class k serves and at least as many zones; the
+    same quotas, c nodes of j holding no more GPUs than one of k; with ``exact_only``
+    identical replicas per node and capacities), and, where spot capacity is capped as the
+    route delivers it (``spot_capped``), a spot k only has a spot j whose c nodes carry
+    exactly k's capacity (else an on-demand j). Regions need not match: the gateway-api rows
+    are per backend group, and a group is one region.
+
+    *Why it is exact.* Take an optimal plan that uses g and move all of g to h at once: each
+    node of a member k becomes c_k nodes of its j = phi(k), and g's routed load goes to the j's
+    (each j takes at least what k took: a_j >= a_k per class). Every row of a candidate or of
+    the whole plan holds as in :func:`prune` (load, route, spot share, spot loss over the
+    on-demand candidates, quotas, min replicas; the per-type n+1 / zone rows of several
+    classes; cost c_k p_j <= p_k per node). The group rows: all members of a shape have the
+    same per-replica capacity a_g, so with one class (or the class mix, a monotone function of
+    the per-class capacities) group g's n+1 row is a_g (R_g - Q_g) >= Y_g (R_g: its replicas,
+    Q_g the most replicas of one node in use in it, Y_g its load), its zone row
+    a_g (R_g - sum_k q_k m_k) >= Y_g (m_k >= n_k / Z_k). The image g' of g has
+    R_g' - R_g = sum_k (c_k q_j - q_k) n_k >= 0, and its largest node q_j* <= Q_g + (c q_j* -
+    q_k*) <= Q_g + (R_g' - R_g) (c q_j >= q_k, and q_j <= q_k when c > 1), so
+    R_g' - Q_g' >= R_g - Q_g; for zone, with Z_j >= Z_k, m_j grows by at most
+    c_k ceil(n_k / Z_k) per k, and R_g' - R_g >= sum_k (c_k q_j - q_k) ceil(n_k / Z_k), so
+    R_g' minus its zone loss does not fall either; a_h >= a_g. g' then merges with what the
+    plan already ran of h, and merging two groups never breaks a group row: h's and g''s rows
+    add up, and the merged group's largest node is at most the sum of their largest nodes
+    (ceil((n + n') / Z) <= ceil(n / Z) + ceil(n' / Z) for zone). The spot-loss row of the
+    merged group is the sum of both (a group without a spot member has only on-demand pods,
+    which carry its load). Spot capacity capped as delivered (spot_by_capacity: spot
+    capacity <= f x capacity): on-demand j only add capacity, and a spot k goes only to a
+    spot j of exactly its capacity. So the moved plan is feasible at no higher cost; doing it
+    for every used pruned shape (each has a kept dominator, which is never moved) gives an
+    optimal plan over the kept shapes. Where spot is capped, at least two shapes are kept when
+    there were two (the search caps spot as delivered over a curve too when one shape is
+    left, a row the full list did not have).
+
+    Candidate by candidate across shapes this is not exact (moving one member out of g takes
+    its spare from the members that stay): hence whole shapes. Not covered: the search of
+    ``WindowProblem.delivered_util`` (a step after the search that measures itself against
+    its own bound) and, as for pruning within a shape, its rows that grow with a larger node.
+    """
+    shapes: dict[tuple[object, ...], list[Candidate]] = {}
+    for c in cands:
+        shapes.setdefault(c.serving_shape, []).append(c)
+    if len(shapes) < 2:
+        return cands
+    order = sorted(shapes.values(), key=_shape_rank)
+    kept: list[list[Candidate]] = []
+    for g in order:
+        if not any(_shape_dominates(h, g, rules) for h in kept):
+            kept.append(g)
+    if rules.spot_capped and len(kept) == 1:
+        # one serving shape turns the delivered spot cap on over a curve too (search's
+        # spot_by_capacity): keep a second one, so that the rows stay those of the full list
+        kept.append(next(g for g in order if g is not kept[0]))
+    return [c for g in kept for c in g]
+
+
+def _shape_rank(members: list[Candidate]) -> tuple[object, ...]:
+    """A dominating shape's members are no dearer per replica than the ones they replace, and
+    at least as fast: try such shapes first (the order only decides how much is pruned)."""
+    per_replica = min(c.price / c.replicas_per_node for c in members)
+    od = [c.price / c.replicas_per_node for c in members if c.capacity_type == "on-demand"]
+    speed = sum(p.capacity_rps for _, p in members[0].points)
+    return (per_replica, min(od, default=float("inf")), -speed, min(c.sort_key for c in members))
+
+
+def _shape_dominates(h: list[Candidate], g: list[Candidate], rules: PruneRules) -> bool:
+    """Every member of shape ``g`` has a dominating member in shape ``h`` (:func:`prune_shapes`)."""
+    a = h[0]
+    for cls, p in g[0].points:  # one capacity per class for all of a shape's members
+        cap = a.cap(cls)
+        if cap is None or cap < p.capacity_rps:
+            return False
+    return all(any(_stands_in(j, k, rules) for j in h) for k in g)
+
+
+def _stands_in(j: Candidate, k: Candidate, rules: PruneRules) -> bool:
+    """``j`` replaces ``k`` across shapes: both in the same quotas, and :func:`_replaces`."""
+    quotas = rules.quota_of.get(k.row.key, ())
+    return rules.quota_of.get(j.row.key, ()) == quotas and _replaces(j, k, rules, bool(quotas))
+
+
+def _replaces(j: Candidate, k: Candidate, rules: PruneRules, quotas: bool) -> bool:
+    """``j`` dominates ``k`` (:func:`_dominates`) and, where spot capacity is capped as the
+    route delivers it (:func:`spot_capped`), a spot ``k`` goes to an on-demand ``j`` or to a
+    spot ``j`` whose c nodes carry exactly its capacity (c q_j = q_k, equal capacities)."""
+    if not _dominates(j, k, rules.exact_only, quotas):
+        return False
+    if rules.spot_capped and k.capacity_type == "spot" and j.capacity_type == "spot":
+        c = -(-k.replicas_per_node // j.replicas_per_node)
+        if c * j.replicas_per_node != k.replicas_per_node:
+            return False
+        return all(j.cap(cls) == p.capacity_rps for cls, p in k.points)
+    return True
 
 
 def _dominates(j: Candidate, k: Candidate, exact: bool = False, quotas: bool = False) -> bool:
