@@ -44,3 +44,16 @@ def test_the_best_miss_counts_shapes_that_serve_another_class(
     best = rag[0]
     assert best["accelerator"] == "L40S"
     assert 1500 < best["value_ms"] < 2500 and best["relax_to_ms"] < 2500
+
+
+def test_an_unreachable_llm_latency_names_its_metric(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # beside 'p95 TTFT <= ...' and 'p95 TPOT <= ...' the third read 'p95 <= 610 ms' (UX 5, #7)
+    monkeypatch.chdir(tmp_path)
+    slo = "slo: {ttft_ms: 1500, tpot_ms: 40}"
+    text = SPEC.replace(slo, slo[:-1] + ", latency_ms: 500}")
+    Path("s.yaml").write_text(text, encoding="utf-8")
+    res = cli(["optimize", "s.yaml", "--out", "o"], exit_code=4)
+    said = "no accelerator meets p95 end-to-end latency <= 500 ms for class"
+    assert said in res.stderr + res.stdout

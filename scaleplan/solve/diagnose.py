@@ -147,7 +147,9 @@ def _slo_reason(
     acc, metric, val, batch = best
     target = {"latency": spec.slo.latency_ms, "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms}[metric]
     field = {"latency": "slo.latency_ms", "ttft": "slo.ttft_ms", "tpot": "slo.tpot_ms"}[metric]
-    name = {"latency": f"p{pct}", "ttft": f"p{pct} TTFT", "tpot": f"p{pct} TPOT"}[metric]
+    # an LLM spec has three metrics: its latency is end to end (a profile's is the only one)
+    e2e = " end-to-end latency" if spec.model.architecture is not None else ""
+    name = {"latency": f"p{pct}{e2e}", "ttft": f"p{pct} TTFT", "tpot": f"p{pct} TPOT"}[metric]
     # an LLM spec is sized on every GPU the catalog has: profiling changes nothing, placement does
     faster = "profile a faster accelerator"
     if spec.model.architecture is not None:
