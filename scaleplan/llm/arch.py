@@ -574,6 +574,10 @@ def load_architecture(ref: str, base: Path | None = None) -> Architecture:
             problem = f"{ref!r} is no shipped preset, and {p} is no file or folder"
             hint = _preset_hint(ref, "download the model's config.json and give its path")
             raise InputError(None, [Problem("architecture", problem, hint=hint)])
+        if not p.exists() and base is not None:  # a spec's: say the path tried and from where
+            hint = "check the path; a relative model.architecture is resolved from the spec's"
+            said = Problem("architecture", f"config.json not found: {p}", hint=f"{hint} folder")
+            raise InputError(None, [said])
         return from_hf_config(p)
     return preset(ref)
 
