@@ -102,6 +102,13 @@ def spec_warnings(spec: Spec) -> list[str]:
             "no effect (the plan uses no spot capacity): set spot.allowed: true to plan spot "
             "replicas that may be lost, or drop survive_loss"
         )
+    for field in ("ttft_ms", "tpot_ms"):  # seconds typed into a millisecond field (UX review 5)
+        v = getattr(spec.slo, field)
+        if v is not None and v < 1:
+            out.append(
+                f"slo.{field} is {v:g} ms, below 1 ms, which no engine reaches; the field is in "
+                f"milliseconds: did you mean {v * 1000:g} ms?"
+            )
     return out
 
 
