@@ -351,6 +351,31 @@ QWEN_7B = {  # Qwen/Qwen2.5-7B-Instruct's config.json (the fields the model read
 }
 
 
+def test_sglang_cohort_prefilled_in_one_pass_waits_twice_the_serial_wait() -> None:
+    from scaleplan.llm.perf import CLUSTERING, cohort_wait, step_time_ms
+
+    # a cohort of sqrt(16) = 4 prompts served one after another waits (4 - 1) / 2 prefills; the
+    # engines with decodes in every pass (vLLM, TGI) and TensorRT-LLM keep that at any length
+    for engine in ("vllm", "tgi", "trtllm"):
+        assert cohort_wait(16, 7372, 8192, engine) == pytest.approx(1.5)
+    # SGLang runs every waiting prompt that fits the budget in one prefill pass: 8 prompts of
+    # 1,024 fit 8,192, the cohort waits 3 prefills at the pass's end (twice 1.5: the weight's unit)
+    assert cohort_wait(16, 1024, 8192, "sglang") == pytest.approx(1.5)
+    # one prompt fills the budget: served one by one, mean end (1+2+3+4)/4 = 2.5, wait 1.5 = half
+    assert cohort_wait(16, 7372, 8192, "sglang") == pytest.approx(0.75)
+    # two a pass: ends at 2, 2, 4, 4, mean 3, wait 2 = 1.0 in the weight's unit
+    assert cohort_wait(16, 4096, 8192, "sglang") == pytest.approx(1.0)
+    assert cohort_wait(1, 7372, 8192, "sglang") == 0.0
+    # through serve_class: a budget that holds the cohort gives the serial-unit wait back
+    a, hw = preset("llama-3.1-8b"), hardware_for(ACCS["H100"])
+    small = Deployment(a, hw, "bf16", "bf16", EngineSettings.of("sglang"))
+    large = Deployment(a, hw, "bf16", "bf16", EngineSettings.of("sglang", max_num_batched_tokens=32768))
+    lo, hi = serve_class(small, 7372, 922, 16), serve_class(large, 7372, 922, 16)
+    assert lo.tpot_ms == pytest.approx(hi.tpot_ms)
+    alone = step_time_ms(small, prefill_tokens=7372).ms
+    assert hi.ttft_ms - lo.ttft_ms == pytest.approx(CLUSTERING["sglang"] * (1.5 - 0.75) * alone)
+
+
 @pytest.mark.parametrize(
     ("torch_dtype", "quantization_config", "native"),
     [

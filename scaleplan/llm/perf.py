@@ -117,8 +117,8 @@ ROUTING_SKEW = 1.0
 # waiting prompts, so a cohort's prompts spread over decode steps; TensorRT-LLM schedules
 # whole contexts (chunked context off by default) into its in-flight batches; SGLang runs
 # all waiting prompts as one prefill batch with the decodes paused (mixed chunks off by
-# default), so cohorts that finish together are prefilled together again. Chosen on the
-# training rows (docs/llm.md).
+# default), so cohorts that finish together are prefilled together again (cohort_wait: only
+# as many as fit one prefill pass's budget). Chosen on the training rows (docs/llm.md).
 CLUSTERING: dict[str, float] = {"vllm": 1.5, "tgi": 2.0, "trtllm": 2.0, "sglang": 3.0}
 ACT_BYTES = 2  # activations and all-reduce payloads are 16-bit
 
@@ -446,7 +446,7 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
         # prompt waits for about (sqrt(N) - 1) / 2 others' prefills, weighted by how the
         # engine's scheduler keeps such cohorts together (CLUSTERING; docs/llm.md)
         alone = sum(step_time_ms(d, prefill_tokens=chunk, prefill_pairs=chunk * (c * chunk) + chunk * chunk / 2.0).ms for c in range(chunks))
-        ttft += CLUSTERING[d.settings.engine] * (math.sqrt(n) - 1.0) / 2.0 * alone
+        ttft += CLUSTERING[d.settings.engine] * cohort_wait(n, i, budget, d.settings.engine) * alone
     if others and d.settings.batch_wait_iters > 0:
         ttft += held_back_ms(d.settings.batch_wait_iters * st.ms, n / (ttft + (o - 1) * tpot))
     ttft += REQUEST_OVERHEAD_MS[d.settings.engine]
@@ -457,6 +457,31 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
         d, concurrency=n, output_tokens=o, ttft_ms=ttft, tpot_ms=tpot, throughput_rps=rps,
         bound=st.bound, basis=eff.basis,
     )
+
+
+def cohort_wait(n: int, input_tokens: int, budget: int, engine: str) -> float:
+    """Lone prefills a closed loop's prompt waits for the others of its cohort, per unit of
+    the engine's clustering weight (CLUSTERING): a cohort of about sqrt(N) prompts arrives
+    together and, served one prompt after another, waits (sqrt(N) - 1) / 2 prefills.
+
+    An engine whose prefill passes carry no decodes (SGLang, mixed chunks off by default)
+    runs every waiting prompt that fits the pass's token budget (--chunked-prefill-size) in
+    one prefill batch, whose first tokens all come at its end: a cohort of m prompts that
+    fits one pass waits m - 1 prefills, twice the serial (m - 1) / 2; SGLang's weight was
+    chosen on prompts that fit (1-4K tokens in an 8K budget), so there the wait is as before.
+    Where one prompt fills the budget each pass holds one prompt and the cohort is served one
+    after another: half that wait; in between K = budget // I prompts a pass. TensorRT-LLM
+    also packs whole contexts up to max_num_tokens but keeps the serial form: the same rule
+    lost training rows there (docs/llm.md, "Cohorts in one prefill pass")."""
+    m = math.sqrt(max(n, 1))
+    serial = (m - 1.0) / 2.0
+    if serial <= 0.0 or ENGINES[engine].mixed_passes:
+        return serial
+    k = max(1, budget // max(input_tokens, 1))
+    full = math.floor(m / k)  # passes of k prompts, then one with the rest
+    rest = m - full * k
+    mean_done = (k * k * full * (full + 1) / 2.0 + rest * m) / m  # in lone prefills
+    return (mean_done - 1.0) / 2.0
 
 
 def held_back_ms(hold_ms: float, arrivals_per_ms: float) -> float:
