@@ -369,7 +369,8 @@ def test_sglang_cohort_prefilled_in_one_pass_waits_twice_the_serial_wait() -> No
     # through serve_class: a budget that holds the cohort gives the serial-unit wait back
     a, hw = preset("llama-3.1-8b"), hardware_for(ACCS["H100"])
     small = Deployment(a, hw, "bf16", "bf16", EngineSettings.of("sglang"))
-    large = Deployment(a, hw, "bf16", "bf16", EngineSettings.of("sglang", max_num_batched_tokens=32768))
+    wide = EngineSettings.of("sglang", max_num_batched_tokens=32768)
+    large = Deployment(a, hw, "bf16", "bf16", wide)
     lo, hi = serve_class(small, 7372, 922, 16), serve_class(large, 7372, 922, 16)
     assert lo.tpot_ms == pytest.approx(hi.tpot_ms)
     alone = step_time_ms(small, prefill_tokens=7372).ms
