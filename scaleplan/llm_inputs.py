@@ -80,7 +80,11 @@ def llm_profile_inputs(
             toks = [(c.name, c.input_tokens and c.output_tokens) for c in sp.traffic.classes]
             missing = [name for name, given in toks if not given]
             if missing:
-                lack = f"class(es) {', '.join(missing)} lack input_tokens/output_tokens"
+                one = len(missing) == 1
+                lack = (
+                    f"{'class' if one else 'classes'} {', '.join(missing)} "
+                    f"{'lacks' if one else 'lack'} input_tokens/output_tokens"
+                )
                 raise input_error(spec_path, "traffic.classes", lack, "give every class its tokens")
             classes = [
                 TokenClass(c.name, c.input_tokens or 1, c.output_tokens or 1)

@@ -329,7 +329,7 @@ def problems_from_validation(
             more += len(errors) - i - 1
             break
     if more:
-        problems.append(Problem("", f"... and {more:,} more problem(s) not listed", hint=f"fix the first {MAX_PROBLEMS} and run again"))
+        problems.append(Problem("", f"... and {more:,} more {'problem' if more == 1 else 'problems'} not listed", hint=f"fix the first {MAX_PROBLEMS} and run again"))
     return problems
 
 

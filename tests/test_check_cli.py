@@ -22,14 +22,14 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_clean_exits_0(cli) -> None:  # type: ignore[no-untyped-def]
     r = cli(["check", str(CLEAN)])
-    assert "passed: 0 error(s), 0 warning(s) in 5 object(s)" in r.stdout
+    assert "passed: 0 errors, 0 warnings in 5 objects" in r.stdout
 
 
 def test_error_exits_1_with_file_and_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     p = _write(tmp_path, "a.yaml", ERROR)
     r = cli(["check", str(p)], exit_code=1)
     assert f"{p}:" in r.stdout and "[image-tag] Deployment/llm-g6-xlarge" in r.stdout
-    assert "1 finding(s) at or above error" in r.stderr
+    assert "1 finding at or above error" in r.stderr
 
 
 def test_fail_on_threshold(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -161,7 +161,7 @@ def test_directory_recursion_and_stdin(cli, tmp_path: Path) -> None:  # type: ig
     (d / "kustomization.yaml").write_text("resources: [app.yml]\n")  # skipped: not a manifest
     (d / "notes.txt").write_text("not yaml")
     r = cli(["check", str(tmp_path / "m")])
-    assert "5 object(s) from 1 file(s)" in r.stdout
+    assert "5 objects from 1 file" in r.stdout
     r = cli(["check", "-"], input=ERROR, exit_code=1)
     assert "-:" in r.stdout
 

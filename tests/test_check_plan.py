@@ -361,8 +361,8 @@ def test_floor_above_plan_names_the_hours_and_the_cost(tables: Catalog, tmp_path
     assert [(f.kind, f.name) for f in found] == [("HorizontalPodAutoscaler", idle.name)]
     hours = sum(1 for r in idle.replicas_per_window if r == 0)
     extra = hours * idle.price_per_node_hour / len(idle.replicas_per_window)
-    assert f"minReplicas 1 keeps 1 replica(s) of {idle.name} in every hour" in found[0].message
-    assert f"fewer in {hours} of 24 hour(s) (as few as 0): about ${extra:.2f}/h" in found[0].message
+    assert f"minReplicas 1 keeps 1 replica of {idle.name} in every hour" in found[0].message
+    assert f"fewer in {hours} of 24 hours (as few as 0): about ${extra:.2f}/h" in found[0].message
     assert found[0].severity == "warning"
     # simulate replays the plan's counts, so it says that it does not see the floor pods
     from scaleplan.simulate.layout import hpa_floor_note

@@ -197,7 +197,7 @@ def test_llm_curve_plan_renders_without_shortfalls_and_simulates(cli: Any, tmp_p
         assert sim.ok, (hour, sim.attainment)
     out = tmp_path / "p"
     res = cli(["check", str(out / "manifests"), "--plan", str(out / "plan.yaml")])
-    assert "passed: 0 error(s), 0 warning(s)" in res.stdout
+    assert "passed: 0 errors, 0 warnings" in res.stdout
 
 
 def test_a_quieter_hours_routing_can_hold_the_day() -> None:

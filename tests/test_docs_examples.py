@@ -75,7 +75,7 @@ SKIP: list[tuple[str, str, str]] = [
 
 # (doc file, command prefix) -> (the exit code its doc states in prose, the doc's words).
 EXIT_CODES: dict[tuple[str, str], tuple[int, str]] = {
-    (CI, "scaleplan check deploy/chat-70b"): (1, "FAILED: 2 error(s) (1: findings, cli.md)"),
+    (CI, "scaleplan check deploy/chat-70b"): (1, "FAILED: 2 errors (1: findings, cli.md)"),
     (OBS, "scaleplan observe --prometheus http://127.0.0.1:9 "): (5, "Every failure exits **5**"),
     (SIM, "scaleplan simulate plan.yaml --lengths lognormal"): (1, "so it FAILS (exit 1)"),
     (SPEC, "scaleplan validate broken.yaml"): (3, "exit code 3 if there is any"),
@@ -195,8 +195,8 @@ CLAIMS: dict[tuple[str, str], tuple[str, ...]] = {
     (R, "scaleplan validate chat.yaml"): ("planned from architecture llama-3.1-8b, no profile",),
     (R, "scaleplan optimize chat.yaml"): ("architecture-only estimates",),
     (OPT, "scaleplan optimize /tmp/mel/spec.yaml"): ("cost: $4.6800/h",),
-    (REND, "scaleplan check deploy/chat"): ("passed: 0 error(s), 0 warning(s)", "drift checked"),
-    (REND, "scaleplan check out/pool/manifests"): ("passed: 0 error(s), 0 warning(s)",),
+    (REND, "scaleplan check deploy/chat"): ("passed: 0 errors, 0 warnings", "drift checked"),
+    (REND, "scaleplan check out/pool/manifests"): ("passed: 0 errors, 0 warnings",),
     (SIM, "scaleplan simulate examples/llm-chat/plan.yaml"): ("LLM plan: simulated token",),
 }
 

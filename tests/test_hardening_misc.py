@@ -49,4 +49,4 @@ def test_did_you_mean_is_bounded_for_200000_unknown_keys() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     n, _, last = r.stdout.strip().partition(" ")
-    assert int(n) <= 51 and "more problem(s) not listed" in last
+    assert int(n) <= 51 and "more problems not listed" in last

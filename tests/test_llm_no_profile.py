@@ -60,7 +60,7 @@ def test_readme_shortest_llm_spec_end_to_end(
     assert any(said in w for w in plan.warnings)
     cli(["render", "out/chat/plan.yaml", "--out", "out/chat/manifests"])
     res = cli(["check", "out/chat/manifests", "--plan", "out/chat/plan.yaml"])
-    assert "passed: 0 error(s)" in res.stdout and "drift checked" in res.stdout
+    assert "passed: 0 errors" in res.stdout and "drift checked" in res.stdout
     res = cli(["simulate", "out/chat/plan.yaml"])
     assert "LLM plan: simulated token by token" in res.stdout and "e2e <= 19000 ms" in res.stdout
     assert "read from the spec's profile" not in res.stdout

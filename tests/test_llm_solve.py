@@ -173,7 +173,7 @@ def test_a_named_accelerator_left_out_is_said_with_its_reason() -> None:
     warned = left_out(llm_spec("llama-3.1-8b", one(4096), accs=["L4", "H100"], ttft=250, maxg=1))
     assert len(warned) == 1 and warned[0].startswith(
         "L4 is left out: no shape holds the SLO even with one request at a time "
-        "(1 GPU(s), class c: p95 TTFT "
+        "(1 GPU, class c: p95 TTFT "
     )
     assert warned[0].endswith(" ms against 250 ms)")
     assert not left_out(llm_spec("llama-3.1-8b", one(1024), accs=["L40S", "H100"]))

@@ -111,7 +111,7 @@ def test_llm_replan_calibrates_the_model_not_the_profile(tables: Catalog) -> Non
     assert alone is not None and list(alone.measurements) == added
     assert alone.metadata.architecture == inp.spec.model.architecture
     assert len(added) == 24 and all(m.source == "measured" and m.offered_rps == m.throughput_rps and m.input_tokens == PROMPT for m in added)
-    assert any(x.startswith("capacity: the LLM model is calibrated with 24 observed hour(s) on L40S x1 from o.yaml") for x in rp2.labels)
+    assert any(x.startswith("capacity: the LLM model is calibrated with 24 observed hours on L40S x1 from o.yaml") for x in rp2.labels)
     tokens = [x for x in rp2.labels if x.startswith("tokens:")]
     assert tokens == ["tokens: the observed mean prompt was 1500 tokens per request, the spec's class mix plans 870.4 (+72%); this plan still uses traffic.classes: set their input_tokens (or shares) so that the share-weighted mean is about 1500, and optimize again"]
     assert rp2.spec.traffic.classes == inp.spec.traffic.classes  # never changed silently
@@ -165,7 +165,7 @@ def test_observe_vllm_and_replan(cli, tables: Catalog, tmp_path) -> None:
     o = cli(["optimize", str(EXAMPLE / "spec.yaml"), "--observed", str(out), "--out", str(new), "--no-alternatives", "--no-manifests"])
     plan = yaml.safe_load((new / "plan.yaml").read_text())
     w = plan["warnings"]
-    assert any(x.startswith("capacity: the LLM model is calibrated with 24 observed hour(s) on L40S x1") for x in w)
+    assert any(x.startswith("capacity: the LLM model is calibrated with 24 observed hours on L40S x1") for x in w)
     assert any(x.startswith("calibration: compute x") for x in w)
     assert [x for x in w if x.startswith("tokens:")] == [next(x for x in w if x.startswith("tokens: the observed mean prompt was 1500 tokens"))]
     assert "profile throughput" not in o.stderr + o.stdout
@@ -198,7 +198,7 @@ def test_two_shapes_calibrate_from_each_allocations_pods(cli, tables: Catalog, t
     out = tmp_path / "observed.yaml"
     with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
         r = cli(["observe", "--prometheus", url, "--plan", str(plan_file), "--end", "2026-01-03T00:00:00Z", "--since", "2d", "--out", str(out)])
-    assert "LLM model calibration points: 48 hour(s) on A10G x1, L40S x1" in r.stdout
+    assert "LLM model calibration points: 48 hours on A10G x1, L40S x1" in r.stdout
     llm = read_observed(out).llm
     assert llm is not None and llm.accelerator is None and len(llm.hours) == 48
     for h in llm.hours:
@@ -208,7 +208,7 @@ def test_two_shapes_calibrate_from_each_allocations_pods(cli, tables: Catalog, t
     new = tmp_path / "new"
     cli(["optimize", str(EXAMPLE / "spec.yaml"), "--observed", str(out), "--out", str(new), "--no-alternatives", "--no-manifests"])
     w = yaml.safe_load((new / "plan.yaml").read_text())["warnings"]
-    assert any(x.startswith("capacity: the LLM model is calibrated with 48 observed hour(s) on A10G x1, L40S x1") for x in w), w
+    assert any(x.startswith("capacity: the LLM model is calibrated with 48 observed hours on A10G x1, L40S x1") for x in w), w
     fit = next(x for x in w if x.startswith("calibration: compute"))
     c, m = (float(x) for x in re.findall(r"(?:compute|memory) x([0-9.]+)", fit))
     assert 0.5 <= c <= 0.75 and 0.5 <= m <= 0.75, fit
@@ -253,7 +253,7 @@ def test_observe_tgi_and_replan(cli, tables: Catalog, tmp_path) -> None:
         r = cli(["observe", "--prometheus", url, *args, "--out", str(out)])
     said = " ".join(r.stdout.split())
     assert "tokens per request: prompt 1500, output 200" in said
-    points = "LLM model calibration points: 24 hour(s) on L40S x1"
+    points = "LLM model calibration points: 24 hours on L40S x1"
     assert f"{points} (TPOT only: tgi exports no TTFT histogram" in said
     doc = yaml.safe_load(out.read_text())
     assert doc["metadata"]["engine"] == "tgi" and len(doc["llm"]["hours"]) == 24
@@ -266,7 +266,7 @@ def test_observe_tgi_and_replan(cli, tables: Catalog, tmp_path) -> None:
     opts = ["--out", str(new), "--no-alternatives", "--no-manifests"]
     cli(["optimize", str(work / "spec.yaml"), "--observed", str(out), *opts])
     w = yaml.safe_load((new / "plan.yaml").read_text())["warnings"]
-    calibrated = "capacity: the LLM model is calibrated with 24 observed hour(s) on L40S x1"
+    calibrated = "capacity: the LLM model is calibrated with 24 observed hours on L40S x1"
     label = next(x for x in w if x.startswith(calibrated))
     assert "mean TPOT at the mean requests running per replica" in label and "TPOT only" in label
     fit = next(x for x in w if x.startswith("calibration: compute"))

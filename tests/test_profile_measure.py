@@ -255,7 +255,7 @@ def test_verdict_statuses_and_falling_throughput() -> None:
     # 8 -> 16 falls beyond both CIs; 4 -> 8 does not (batch 4's CI is +-20 %)
     assert [(f.small, f.large) for f in v.falling] == [(8, 16)]
     text = "\n".join(v.lines())
-    assert text.startswith("verdict: 2 of 5 point(s) ok") and "1 contended" in text and "falls from batch 8" in text
+    assert text.startswith("verdict: 2 of 5 points ok") and "1 contended" in text and "falls from batch 8" in text
     assert all(len(line) <= 80 for line in v.lines())
     ok = profile_verdict(make_profile(model="x", measurements=[m(1, 100, 0.02), m(2, 190, 0.03)]), 0.05)
     assert ok.ok and not ok.falling and ok.to_json()["ok"] is True
@@ -398,7 +398,7 @@ def test_verdict_on_the_terminal_and_strict_exit(tmp_path: Path, cli) -> None:
     out = tmp_path / "b.yaml"
     args = ["profile", target, "--device", "cpu", "--batch-sizes", "1,2", "--time-budget", "0.4", "--window-ms", "60", "--out", str(out)]
     r = cli(args)
-    assert "verdict: 0 of 2 point(s) ok" in r.stderr and "contended" in r.stderr
+    assert "verdict: 0 of 2 points ok" in r.stderr and "contended" in r.stderr
     data = validate_profile_file(out)
     for m in data["measurements"]:
         assert m["contended"] is True and m["median_over_fast"] > 2

@@ -196,7 +196,7 @@ def test_emitted_jobs_pass_our_own_check(tmp_path: Path, cli, gpus: str) -> None
     out = tmp_path / "jobs"
     cli(["profile", "mypkg.models:factory", "--emit-jobs", str(out), "--accelerators", "L4,A10G,cpu", "--gpus", gpus, "--image", "ghcr.io/me/model:1"])
     r = cli(["check", str(out), "--fail-on", "warning"])
-    assert "0 error(s), 0 warning(s) in 3 object(s)" in r.stdout
+    assert "0 errors, 0 warnings in 3 objects" in r.stdout
     for name in ("profile-l4.yaml", "profile-cpu.yaml"):
         kubernetes_validate.validate(yaml.safe_load((out / name).read_text()), "1.30.0", strict=True)
     gpu = yaml.safe_load((out / "profile-l4.yaml").read_text())["spec"]["template"]["spec"]

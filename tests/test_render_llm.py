@@ -193,7 +193,7 @@ def test_changed_tensor_parallel_fails_check(tables: Catalog) -> None:
     # without the plan, the GPU rule alone still catches it
     report = check_text(edited, enabled_rules=ALL_RULES, catalog=tables)
     msgs = [f.message for f in report.findings if f.rule == "engine-parallel-gpus"]
-    assert msgs and "--tensor-parallel-size 8 but requests 4 GPU(s)" in msgs[0]
+    assert msgs and "--tensor-parallel-size 8 but requests 4 GPUs" in msgs[0]
 
 
 def test_shm_and_concurrency_rules(tables: Catalog) -> None:
@@ -276,7 +276,7 @@ def test_tp_flag_without_engine_exits_3(tables: Catalog) -> None:
     data["spec"]["kubernetes"]["args"] = ["--model", "/models/llama", "--tensor-parallel-size", "8"]
     with pytest.raises(PlanError) as e:
         render(Plan.model_validate(data), tables)
-    assert any("--tensor-parallel-size 8" in p.message and "4 GPU(s)" in p.message for p in e.value.problems)
+    assert any("--tensor-parallel-size 8" in p.message and "4 GPUs" in p.message for p in e.value.problems)
 
 
 def test_literal_token_exits_3(tmp_path: Path) -> None:

@@ -507,7 +507,7 @@ def test_replica_delta_shows_an_llm_plans_margin(cli, tmp_path: Path) -> None:
     p = tmp_path / "plan.yaml"
     p.write_text(dump_plan(plan))
     res = cli(["simulate", str(p), "--duration", "200", "--replica-delta", "-2"], exit_code=1)
-    assert "2 replica(s) fewer per window than planned" in res.stdout
+    assert "2 replicas fewer per window than planned" in res.stdout
     args = ["simulate", str(p), "--duration", "200", "--replica-delta", "-2", "--json"]
     data = json.loads(cli(args, exit_code=1).stdout)
     assert data["replica_delta"] == -2 and data["windows"][0]["replicas"] == 1
@@ -534,10 +534,10 @@ def test_replica_delta_beyond_a_window_says_so_on_the_first_line(cli, tmp_path: 
     p.write_text(dump_plan(plan))
     res = cli(["simulate", str(p), "--duration", "60", "--replica-delta", "-10"], exit_code=1)
     first = res.stdout.splitlines()[1]
-    assert "up to 10 replica(s) fewer per window than planned (a window keeps one)" in first
+    assert "up to 10 replicas fewer per window than planned (a window keeps one)" in first
     res = cli(["simulate", str(p), "--duration", "60", "--replica-delta", "-2"], exit_code=1)
     first = res.stdout.splitlines()[1]
-    assert ", 2 replica(s) fewer per window than planned;" in first, first
+    assert ", 2 replicas fewer per window than planned;" in first, first
 
 
 def test_bursty_arrivals_for_llm_plans(cli, tmp_path: Path) -> None:

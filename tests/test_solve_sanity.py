@@ -95,7 +95,7 @@ def test_a_plan_out_of_proportion_warns_with_the_solved_cost_of_relaxing(folder:
     w = plan.warnings[0]  # first, loud
     assert w.startswith("out of proportion: 1,324 replicas, $31,644.83/h")
     assert "at most 5% busy (p95 TTFT 93 ms" in w
-    assert "runs 1 sequence(s) at a time where its KV cache holds 671" in w
+    assert "runs 1 sequence at a time where its KV cache holds 671" in w
     assert f"10,592 A100 GPUs in gcp/us-central1, more than the {REGION_GPUS}" in w
     # the relaxed values' figures are the solver's: solve them again and compare
     ladder = re.findall(

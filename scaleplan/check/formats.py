@@ -17,6 +17,7 @@ from scaleplan._version import __version__
 from scaleplan.check.model import SEVERITY_RANK, CheckReport, Finding, Rule, Severity
 from scaleplan.check.rules import RULES
 from scaleplan.safetext import printable, xml_text
+from scaleplan.wording import counted
 
 FORMATS = ("text", "json", "junit", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -64,7 +65,7 @@ def text(report: CheckReport, *, fail_on: Severity = "error") -> str:
     verdict = "FAILED" if report.failed(fail_on) else "passed"
     drift = ", drift checked against the plan" if report.drift_checked else ""
     lines.append(
-        f"{verdict}: {s['errors']} error(s), {s['warnings']} warning(s) in {s['objects']} object(s) from {s['files']} file(s) "
+        f"{verdict}: {counted(s['errors'], 'error')}, {counted(s['warnings'], 'warning')} in {counted(s['objects'], 'object')} from {counted(s['files'], 'file')} "
         f"(Kubernetes {report.kube_version}, {len(report.rules)} rules, fail on {fail_on}{drift})"
     )
     return "\n".join(lines) + "\n"
@@ -240,7 +241,7 @@ def github(report: CheckReport) -> str:
         )
     s = report.summary()
     lines.append(
-        f"scaleplan check: {s['errors']} error(s), {s['warnings']} warning(s) in {s['objects']} object(s)"
+        f"scaleplan check: {counted(s['errors'], 'error')}, {counted(s['warnings'], 'warning')} in {counted(s['objects'], 'object')}"
     )
     return "\n".join(lines) + "\n"
 

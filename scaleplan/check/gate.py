@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from scaleplan.errors import CheckFailed, InputError, OptionError, Problem, option_error
+from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
@@ -90,7 +91,7 @@ def gate_failure(report: CheckReport, threshold: Severity) -> CheckFailed | None
         return None
     drift = " (including drift from the plan)" if any(f.rule == "drift" for f in bad) else ""
     hint = "fix them, or silence one per object with the annotation scaleplan.dev/ignore: <rule-id>"
-    return CheckFailed(f"{len(bad)} finding(s) at or above {threshold}{drift}", hint=hint)
+    return CheckFailed(f"{counted(len(bad), 'finding')} at or above {threshold}{drift}", hint=hint)
 
 
 def junit_clock() -> tuple[str, str]:

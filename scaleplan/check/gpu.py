@@ -23,6 +23,7 @@ from scaleplan.check.workloads import (
     quantity_int,
     tolerations,
 )
+from scaleplan.wording import counted
 
 IMPLS: dict[str, RuleFn] = {}
 impl = registrar(IMPLS)
@@ -61,7 +62,7 @@ def _gpu_node_selector(ctx: Context, rule: Rule) -> Iterator[Finding]:
             assert path is not None
             yield w.finding(
                 rule,
-                f"the pod requests {n} GPU(s) but selects no GPU node label (nodeSelector, or required nodeAffinity: one term, or ORed terms that each select one)",
+                f"the pod requests {counted(n, 'GPU')} but selects no GPU node label (nodeSelector, or required nodeAffinity: one term, or ORed terms that each select one)",
                 path,
             )
 
@@ -84,7 +85,7 @@ def _gpu_toleration(ctx: Context, rule: Rule) -> Iterator[Finding]:
             assert path is not None
             yield w.finding(
                 rule,
-                f"the pod requests {n} GPU(s) but tolerates no GPU taint (nvidia.com/gpu)",
+                f"the pod requests {counted(n, 'GPU')} but tolerates no GPU taint (nvidia.com/gpu)",
                 (*path, "tolerations") if tolerations(w) else path,
             )
 
@@ -114,7 +115,7 @@ def _gpu_exceeds(ctx: Context, rule: Rule) -> Iterator[Finding]:
             desc = ", ".join(f"{t}: {c}" for t, c in known.items())
             yield w.finding(
                 rule,
-                f"the pod requests {n} GPU(s) but the selected instance types have at most {most} ({desc})",
+                f"the pod requests {counted(n, 'GPU')} but the selected instance types have at most {most} ({desc})",
                 sel.path,
             )
 

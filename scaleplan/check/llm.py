@@ -49,6 +49,7 @@ from scaleplan.llm.engine_flags import (
 )
 from scaleplan.render import engine as engines
 from scaleplan.render import serving
+from scaleplan.wording import counted
 
 IMPLS: dict[str, RuleFn] = {}
 impl = registrar(IMPLS)
@@ -93,7 +94,7 @@ def _parallel_gpus(ctx: Context, rule: Rule) -> Iterator[Finding]:
         ppv = parse_number(pp.value) if pp else 1.0
         if tpv is None or ppv is None or tpv * ppv != n:
             shown = f"{tp.flag} {tp.value}" + (f" x {pp.flag} {pp.value}" if pp else "")
-            yield w.finding(rule, f"{c.label()} runs {shown} but requests {n} GPU(s)", _flags_path(c))
+            yield w.finding(rule, f"{c.label()} runs {shown} but requests {counted(n, 'GPU')}", _flags_path(c))
 
 
 def _pod(w: K8sObject) -> Mapping[str, Any]:
@@ -132,7 +133,7 @@ def _shm_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 ed = as_map(vols.get(str(m.get("name")), {}).get("emptyDir"))
                 ok = ed.get("medium") == "Memory"
         if not ok:
-            yield w.finding(rule, f"{c.label()} runs {n} GPU(s) but mounts no memory-backed emptyDir at /dev/shm", (*c.path, "volumeMounts") if "volumeMounts" in c.data else c.path)
+            yield w.finding(rule, f"{c.label()} runs {counted(n, 'GPU')} but mounts no memory-backed emptyDir at /dev/shm", (*c.path, "volumeMounts") if "volumeMounts" in c.data else c.path)
 
 
 def _allocation(ctx: Context, w: K8sObject) -> Any:
@@ -376,7 +377,7 @@ def _weights_volume(ctx: Context, rule: Rule) -> Iterator[Finding]:
                     root = _root_volume_gib(ctx, w)
                     need = weights * a.replicas_per_node
                     if root is not None and need > root:
-                        yield w.finding(rule, f"{c.label()} downloads {weights:.0f} GiB of weights into {where}, an emptyDir on the node's {root:.0f} GiB root volume, and {a.replicas_per_node} replica(s) per node need {need:.0f} GiB", (*c.path, "volumeMounts"))
+                        yield w.finding(rule, f"{c.label()} downloads {weights:.0f} GiB of weights into {where}, an emptyDir on the node's {root:.0f} GiB root volume, and {counted(a.replicas_per_node, 'replica')} per node need {need:.0f} GiB", (*c.path, "volumeMounts"))
                 elif size is not None and size < weights:
                     yield w.finding(rule, f"{c.label()} keeps {weights:.1f} GiB of weights in {where}, which holds {size:.1f} GiB", (*c.path, "volumeMounts"))
                 break

@@ -24,7 +24,7 @@ from scaleplan.check.workloads import (
 )
 from scaleplan.kube.zones import ZONE_KEY, spread_zones
 from scaleplan.plan import HPA_MIN_REPLICAS
-from scaleplan.wording import article
+from scaleplan.wording import article, counted
 
 IMPLS: dict[str, RuleFn] = {}
 impl = registrar(IMPLS)
@@ -199,8 +199,9 @@ def _floor_above_plan(ctx: Context, rule: Rule) -> Iterator[Finding]:
         extra = a.floor_cost(value)
         yield obj.finding(
             rule,
-            f"{path[-1]} {value} keeps {value} replica(s) of {a.name} in every hour, but the "
-            f"plan runs fewer in {hours} of {len(a.replicas_per_window)} hour(s) (as few as "
+            f"{path[-1]} {value} keeps {counted(value, 'replica')} of {a.name} in every hour, "
+            f"but the plan runs fewer in {hours} of "
+            f"{counted(len(a.replicas_per_window), 'hour')} (as few as "
             f"{low}): about ${extra:.2f}/h above the plan's ${a.cost_per_hour:.2f}/h for it",
             path,
         )

@@ -24,6 +24,7 @@ from scaleplan.cli._common import (
 from scaleplan.cli.options import AcceleratorCatalogs, JsonOnStdout, number_option
 from scaleplan.cli.profile_llm import profile_llm
 from scaleplan.option_values import int_list, names, number_list, split_values
+from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from scaleplan.profile.build import RunInfo
@@ -212,7 +213,7 @@ def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str |
     warn(image_path_notes(target), "note")  # on stderr in every mode
     if json_out:
         return emit_json(jobs_summary(out_dir, accs, files))
-    print_lines([f"wrote {len(files)} file(s) to {out_dir}: {', '.join(sorted(files))}"])
+    print_lines([f"wrote {counted(len(files), 'file')} to {out_dir}: {', '.join(sorted(files))}"])
 
 
 @app.command("estimate")

@@ -29,6 +29,7 @@ from scaleplan.llm.perf import (
     serve_class,
     static_batch,
 )
+from scaleplan.wording import counted
 
 GRID = tuple(round(0.35 * 1.25**k, 4) for k in range(0, 9))  # 0.35 .. 2.09
 OVERHEAD_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -115,7 +116,7 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
     bounds = [p for p in points if p.lower_bound]
     notes: list[str] = []
     if bounds:
-        notes.append(f"{len(bounds)} point(s) did not saturate the server (achieved < {SATURATION:g} x offered): used as lower bounds on throughput, not as capacity")
+        notes.append(f"{counted(len(bounds), 'point')} did not saturate the server (achieved < {SATURATION:g} x offered): used as lower bounds on throughput, not as capacity")
     if not usable:
         if bounds:
             notes.append(
@@ -149,7 +150,7 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
     assert best is not None
     fitted = best[1]
     accs = sorted({p.deployment.hw.name for p in usable})
-    what = basis or f"{len(usable)} measured point(s) on {', '.join(accs)}"
+    what = basis or f"{counted(len(usable), 'measured point')} on {', '.join(accs)}"
     cal = Calibration(compute=fitted.compute, memory=fitted.memory, overhead=fitted.overhead, basis=what, points=len(usable), band=BAND_CALIBRATED, ttft_band=TTFT_BAND_CALIBRATED)
     for p in bounds:
         if p.output_tokens_per_s:

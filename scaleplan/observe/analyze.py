@@ -34,6 +34,7 @@ from scaleplan.observe.model import (
 )
 from scaleplan.observe.queries import QuerySet
 from scaleplan.plan import Plan
+from scaleplan.wording import counted
 
 Points = Sequence[tuple[float, float]]
 BAND = (0.8, 1.25)
@@ -113,7 +114,7 @@ def _demand(fetched: Fetched, q: float, plan: Plan, queries: QuerySet) -> tuple[
     notes: list[str] = []
     few = min(len(v) for v in hours)
     if few < 7:
-        notes.append(f"some hours were seen on only {few} day(s); the {q:g} quantile across days rests on few days")
+        notes.append(f"some hours were seen on only {counted(few, 'day')}; the {q:g} quantile across days rests on few days")
     days = len({d for d, _ in cells})
     return ObservedDemand(hourly_rps=curve, quantile=q, days_seen=tuple(len(v) for v in hours), days=days, peak_rps=max(curve), planned_rps=tuple(_sig(x) for x in planned24)), notes
 

@@ -21,6 +21,7 @@ from scaleplan.observe.model import LlmHour, Observed
 from scaleplan.plan import HOURS_PER_MONTH, Plan
 from scaleplan.profile.model import Measurement, Percentiles, Profile, ProfileMeta
 from scaleplan.spec import Spec
+from scaleplan.wording import counted
 
 CAPACITY_TOLERANCE = 0.05  # |ratio - 1| below this: the profile is right, nothing to calibrate
 TOKEN_TOLERANCE = 0.2  # |observed / spec mix - 1| above this: the spec's token lengths are off
@@ -46,7 +47,7 @@ def apply_observed(spec: Spec, profile: Profile | None, observed: Observed, *, s
     data = spec.model_dump(mode="python")
     data["traffic"] = traffic
     new_spec = Spec.model_validate(data)
-    labels = [f"demand: the observed hourly curve from {source} (p{observed.demand.quantile * 100:g} across {observed.demand.days} day(s), {md.start} .. {md.end}; peak {observed.demand.peak_rps:g} rps) replaces the spec's traffic"]
+    labels = [f"demand: the observed hourly curve from {source} (p{observed.demand.quantile * 100:g} across {counted(observed.demand.days, 'day')}, {md.start} .. {md.end}; peak {observed.demand.peak_rps:g} rps) replaces the spec's traffic"]
     if spec.model.architecture is not None:
         new_profile, more = llm_calibration(spec, profile, observed, source)
     else:
@@ -203,7 +204,7 @@ def llm_calibration(
     means = f"mean {'TPOT' if only else 'TTFT/TPOT'} at the mean requests running per replica, {how}"
     means += f"; {only}" if only else ""
     label = (
-        f"capacity: the LLM model is calibrated with {len(points)} observed hour(s) on {shapes} from {source} "
+        f"capacity: the LLM model is calibrated with {counted(len(points), 'observed hour')} on {shapes} from {source} "
         f"({means}; the fit is the 'calibration:' warning); "
         "the profile's throughput is not scaled: an LLM plan's capacity comes from the model (docs/llm.md)"
     )
@@ -319,7 +320,7 @@ def risks(observed: Observed) -> list[str]:
             out.append(f"observed demand was above the running plan's demand in {len(over)} of 24 hours (peak {observed.demand.peak_rps:g} vs {max(planned):g} rps)")
     few = min(observed.demand.days_seen)
     if few < 7:
-        out.append(f"the curve rests on as few as {few} day(s) per hour; observe longer (--since 14d) before trusting it")
+        out.append(f"the curve rests on as few as {counted(few, 'day')} per hour; observe longer (--since 14d) before trusting it")
     return out
 
 

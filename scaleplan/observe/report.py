@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from scaleplan.observe.model import Observed
 from scaleplan.plan import Plan
+from scaleplan.wording import counted
 
 
 def observed_lines(obs: Observed, out: str | None) -> list[str]:
@@ -14,7 +15,7 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     c = obs.capacity
     s = obs.slo
     lines = [
-        f"{obs.metadata.service} ({obs.metadata.namespace}), {d.days} day(s)",
+        f"{obs.metadata.service} ({obs.metadata.namespace}), {counted(d.days, 'day')}",
         f"  {obs.metadata.start} .. {obs.metadata.end}",
         f"demand (p{d.quantile * 100:g} across days), rps per UTC hour:",
     ]
@@ -58,7 +59,7 @@ def _llm_lines(obs: Observed) -> list[str]:
         shapes = sorted({f"{h.accelerator or llm.accelerator} x{h.gpus_per_replica or llm.gpus_per_replica}" for h in llm.hours})
         why = tpot_only(obs)
         only = f" ({why})" if why else ""
-        lines += textwrap.wrap(f"LLM model calibration points: {len(llm.hours)} hour(s) on {', '.join(shapes)}{only}", 80, subsequent_indent="  ", break_long_words=False)
+        lines += textwrap.wrap(f"LLM model calibration points: {counted(len(llm.hours), 'hour')} on {', '.join(shapes)}{only}", 80, subsequent_indent="  ", break_long_words=False)
     elif llm.note:
         lines += textwrap.wrap(f"LLM model calibration points: none; {llm.note}", 80, subsequent_indent="  ", break_long_words=False)
     return lines

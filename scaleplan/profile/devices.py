@@ -19,6 +19,7 @@ from typing import Any
 
 from scaleplan.errors import ExternalError, Problem, option_error
 from scaleplan.profile.model import DeviceInfo
+from scaleplan.wording import counted
 
 
 def _torch() -> Any | None:
@@ -146,7 +147,7 @@ def resolve_devices(spec: str) -> list[str]:
             else:
                 idx = part.split(":", 1)[1]
                 if f"cuda:{idx}" not in gpus:
-                    raise ExternalError(f"--device {part}: only {len(gpus)} CUDA device(s) visible ({', '.join(gpus)})", hint="pick an index that exists, or check CUDA_VISIBLE_DEVICES")
+                    raise ExternalError(f"--device {part}: only {counted(len(gpus), 'CUDA device')} visible ({', '.join(gpus)})", hint="pick an index that exists, or check CUDA_VISIBLE_DEVICES")
                 out.append(f"cuda:{idx}")
     return list(dict.fromkeys(out))
 

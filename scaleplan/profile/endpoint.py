@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from scaleplan.errors import ExternalError, OptionError, ProfileError
 from scaleplan.profile.model import Measurement, Percentiles
 from scaleplan.profile.stats import round_sig, summarize_ms
+from scaleplan.wording import counted
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # one response (or SSE stream): more is an error, never buffered
 MAX_COMPLETION_TOKENS = 10_000_000  # usage.completion_tokens above this is not a real count
@@ -365,7 +366,7 @@ def run_endpoint_sweep(opts: EndpointOptions, *, log: Callable[[str], None] | No
         levels = [(c, None) for c in (opts.concurrency or [1, 2, 4, 8, 16, 32, 64])]
     for i, (conc, rate) in enumerate(levels):
         label = f"concurrency {conc}" if conc is not None else f"rate {rate:g}/s"
-        say(f"{opts.url}: {label} for {opts.requests} request(s)" if opts.requests else f"{opts.url}: {label} for {opts.duration_s:g} s")
+        say(f"{opts.url}: {label} for {counted(opts.requests, 'request')}" if opts.requests else f"{opts.url}: {label} for {opts.duration_s:g} s")
         t_wall = time.monotonic()
         try:
             lv = asyncio.run(_level(opts, concurrency=conc, rate=rate))

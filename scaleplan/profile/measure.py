@@ -60,6 +60,7 @@ from scaleplan.profile.sustained import (
     to_measurement,
 )
 from scaleplan.profile.targets import Runner, Workload, is_oom
+from scaleplan.wording import counted
 
 # A point the first pass kept: (its index in SweepResult.measurements, the point, threads).
 Kept = tuple[int, PointResult, int | None]
@@ -170,7 +171,7 @@ def _sweep(workload: Workload, opts: SweepOptions, device_info: Callable[[str], 
             _sweep_device(workload, opts, device, device_info(device), prog, on_point, res)
     except KeyboardInterrupt:
         res.interrupted = True
-        res.notes.append(f"interrupted (Ctrl-C) after {len(res.measurements)} measurement(s); the sweep is incomplete")
+        res.notes.append(f"interrupted (Ctrl-C) after {counted(len(res.measurements), 'measurement')}; the sweep is incomplete")
 
 
 def _sweep_device(workload: Workload, opts: SweepOptions, device: str, info: DeviceInfo, prog: Progress, on_point: Callable[[SweepResult], None] | None, res: SweepResult) -> None:

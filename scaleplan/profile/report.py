@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaleplan.profile.model import Profile
 from scaleplan.table import Column, table_text
+from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -56,7 +57,7 @@ def profile_table(profile: Profile) -> str:
             m.accelerator, m.device, str(m.batch_size), _figure(m.latency_ms.p50, 4),
             _figure(m.latency_ms.p99, 4), rate, mem, m.source,
         ])
-    return table_text(cols, rows, title=f"{profile.metadata.model}: {len(rows)} point(s)")
+    return table_text(cols, rows, title=f"{profile.metadata.model}: {counted(len(rows), 'point')}")
 
 
 def preset_table(names: Sequence[str]) -> str:
@@ -95,7 +96,8 @@ def llm_profile_table(profile: Profile, out: str) -> str:
             m.accelerator, str(m.gpus), m.request_class or "-",
             str(m.concurrency or m.batch_size), ttft, tpot, f"{toks:,.0f}", m.source,
         ])
-    return table_text(cols, rows, title=f"{profile.metadata.model}: {len(rows)} point(s) -> {out}")
+    title = f"{profile.metadata.model}: {counted(len(rows), 'point')} -> {out}"
+    return table_text(cols, rows, title=title)
 
 
 class RichProgress:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.errors import ExternalError, Interrupted
+from scaleplan.wording import counted
 from scaleplan.yamlio import check_writable
 
 if TYPE_CHECKING:
@@ -72,7 +73,8 @@ def measure_model(
         Path(partial).unlink(missing_ok=True)
     if res.interrupted:
         where = f"{partial} ({out} is unchanged)" if keep_old else out if out != "-" else "stdout"
-        raise Interrupted(f"interrupted: kept {len(res.measurements)} measured point(s) in {where}")
+        kept = counted(len(res.measurements), "measured point")
+        raise Interrupted(f"interrupted: kept {kept} in {where}")
     return profile
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from scaleplan.errors import ExternalError, OptionError, ProfileError, ScaleplanError
 from scaleplan.extras import missing
+from scaleplan.wording import counted
 
 Runner = Callable[[], object]
 
@@ -375,7 +376,7 @@ def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str 
         rest = shape[1:]
         if any(not isinstance(d, int) for d in rest):
             if input_shape is None or len(input_shape) != len(rest):
-                raise ProfileError(str(path), message=f"{path}: input {inp.name!r} has dynamic dimensions {shape} beyond the batch axis", hint=f"pass --input-shape with {len(rest)} dimension(s) (without the batch axis)")
+                raise ProfileError(str(path), message=f"{path}: input {inp.name!r} has dynamic dimensions {shape} beyond the batch axis", hint=f"pass --input-shape with {counted(len(rest), 'dimension')} (without the batch axis)")
             rest = list(input_shape)
         specs.append((inp.name, [int(d) for d in rest if isinstance(d, int)], dt))
     rng = np.random.default_rng(0)

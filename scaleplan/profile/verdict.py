@@ -24,6 +24,7 @@ from typing import Literal
 
 from scaleplan.errors import ExternalError
 from scaleplan.profile.model import Measurement, Profile
+from scaleplan.wording import counted
 
 Status = Literal["ok", "wide", "unstable", "contended"]
 
@@ -88,7 +89,7 @@ class Verdict:
         return sum(1 for p in self.points if p.status == status)
 
     def headline(self) -> list[str]:
-        out = [f"verdict: {self.count('ok')} of {len(self.points)} point(s) ok (stable, CI within +-{self.target_ci:.0%})"]
+        out = [f"verdict: {self.count('ok')} of {counted(len(self.points), 'point')} ok (stable, CI within +-{self.target_ci:.0%})"]
         parts = [f"{k} {st}" for st in ("wide", "unstable", "contended") if (k := self.count(st))]
         if self.falling:
             parts.append("throughput falls as batch grows")

@@ -40,6 +40,7 @@ from scaleplan.render.resources import (
     memory_quantity,
 )
 from scaleplan.spec import PROVIDER_OF_FLAVOR
+from scaleplan.wording import counted
 
 _ARGS: tuple[str | int, ...] = ("spec", "kubernetes", "args")  # Problem.path of an argument
 
@@ -174,7 +175,7 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
     if mem < a.memory_gib_per_replica * 0.999:
         capped.append(f"memory {a.memory_gib_per_replica:g}Gi -> {memory_quantity(max(mem, MIN_MEMORY_GIB))}")
     if capped and not own:
-        warnings.append(f"allocation {name}: requests capped so that {a.replicas_per_node} replica(s) fit next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
+        warnings.append(f"allocation {name}: requests capped so that {counted(a.replicas_per_node, 'replica')} fit next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
     lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
     nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
     svc = backends.allocation_service(a.name)
@@ -226,7 +227,7 @@ def _user_parallelism_problems(a: Allocation, user: Sequence[str]) -> list[Probl
     if tp is None or (tpv is not None and ppv is not None and tpv * ppv == a.gpus_per_replica):
         return []
     shown_pp = f" x {pp.flag} {pp.value}" if pp else ""
-    return [Problem(f"spec.kubernetes.args[{tp.index}]", f"{tp.flag} {tp.value}{shown_pp} contradicts the plan: allocation {a.name} runs {a.gpus_per_replica} GPU(s) per replica ({a.instance_type}), so the server would not start or would leave GPUs idle", hint=f"remove {tp.flag} from spec.kubernetes.args and set model.engine, so that render writes it from the plan (here {a.gpus_per_replica})", path=(*_ARGS, tp.index))]
+    return [Problem(f"spec.kubernetes.args[{tp.index}]", f"{tp.flag} {tp.value}{shown_pp} contradicts the plan: allocation {a.name} runs {counted(a.gpus_per_replica, 'GPU')} per replica ({a.instance_type}), so the server would not start or would leave GPUs idle", hint=f"remove {tp.flag} from spec.kubernetes.args and set model.engine, so that render writes it from the plan (here {a.gpus_per_replica})", path=(*_ARGS, tp.index))]
 
 
 def _derived_problem(a: Allocation, server: engines.ServerSettings, c: Conflict) -> Problem:

@@ -10,6 +10,7 @@ from scaleplan.extras import missing
 from scaleplan.simulate.failures import claim_said
 from scaleplan.simulate.llm_results import LlmSimResult
 from scaleplan.simulate.results import FailureVerdict, SimResult
+from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType
@@ -156,8 +157,10 @@ def _delta(delta: int, floor: bool = False) -> str:
     if not delta:
         return ""
     if floor:
-        return f", up to {-delta} replica(s) fewer per window than planned (a window keeps one)"
-    return f", {abs(delta)} replica(s) {'more' if delta > 0 else 'fewer'} per window than planned"
+        fewer = counted(-delta, "replica")
+        return f", up to {fewer} fewer per window than planned (a window keeps one)"
+    changed = counted(abs(delta), "replica")
+    return f", {changed} {'more' if delta > 0 else 'fewer'} per window than planned"
 
 
 def renderables(res: SimResult) -> list[RenderableType]:

@@ -33,6 +33,7 @@ from scaleplan.solve.placement import assumed_zones
 from scaleplan.solve.problem import Classes, Problem, quota_scopes
 from scaleplan.solve.search import Outcome, outcome_gap
 from scaleplan.spec import Spec
+from scaleplan.wording import counted
 from scaleplan.yamlio import dump_yaml
 
 _DNS = re.compile(r"[^a-z0-9-]+")
@@ -275,7 +276,7 @@ def binding(pb: Problem, o: Outcome, rps: Sequence[float]) -> list[str]:
         ws = [w for w, t in enumerate(tot) if t == pl.min_replicas]
         out.append(
             f"placement.min_replicas = {pl.min_replicas} sets the replica count in {len(ws)} "
-            f"of {W} window(s)"
+            f"of {counted(W, 'window')}"
         )
     if pl.max_replicas is not None and any(t >= pl.max_replicas for t in tot):
         out.append(f"placement.max_replicas = {pl.max_replicas} is reached")

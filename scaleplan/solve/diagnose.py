@@ -17,6 +17,7 @@ from scaleplan.solve.candidates import Candidate, Diagnostics
 from scaleplan.solve.problem import Problem, SolveOptions, quota_scopes
 from scaleplan.solve.search import Outcome, describe, search_windows
 from scaleplan.spec import Spec
+from scaleplan.wording import counted
 
 
 def _fmt_ms(v: float) -> str:
@@ -92,7 +93,7 @@ def _memory_reason(diag: Diagnostics, required: float) -> InfeasibleReason:
     if diag.memory_best is not None:
         acc, gib, g = diag.memory_best
         have = (
-            f"the largest allowed is {acc} with {gib:g} GiB x {g} GPU(s) per replica "
+            f"the largest allowed is {acc} with {gib:g} GiB x {counted(g, 'GPU')} per replica "
             f"= {gib * g:g} GiB"
         )
     else:

@@ -24,6 +24,7 @@ from scaleplan.plan import (
 from scaleplan.solve.omission import Left
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, describe, gap_to, outcome_gap
+from scaleplan.wording import counted
 
 _QUEUE_TEXT = {
     "discrete": "the dynamic-batching queueing model (batches launch when the replica is free)",
@@ -201,7 +202,8 @@ def _allocation_lines(pb: Problem, a: Allocation, models: Mapping[str, str]) -> 
             f"{a.capacity_rps_per_replica:g} rps."
         )
     lines = [
-        f"{a.name}: {a.instance_type} ({shape}, {a.replicas_per_node} replica(s) per node, "
+        f"{a.name}: {a.instance_type} ({shape}, "
+        f"{counted(a.replicas_per_node, 'replica')} per node, "
         f"{a.capacity_type}) runs batch {op.batch_size} at p{pct} {lat:g} ms; {derate}, "
         f"{serves}"
     ]
@@ -225,7 +227,9 @@ def _rule_lines(pb: Problem, allocs: Sequence[Allocation]) -> list[str]:
         )
     elif pl.redundancy == "zone":
         spread = "; ".join(
-            f"{a.name}: {a.nodes} node(s) over {', '.join(a.zones)}" for a in allocs if a.zones
+            f"{a.name}: {counted(a.nodes, 'node')} over {', '.join(a.zones)}"
+            for a in allocs
+            if a.zones
         )
         lines.append(
             "Redundancy zone: nodes are spread round-robin over the zones (node i in zone i mod 3, "
@@ -411,7 +415,7 @@ def _even_routing_line(pb: Problem, o: Outcome, rps: Sequence[float]) -> str:
         )
     else:
         what = f"{slow} serves {cap:.4g} rps per replica{mix}"
-    windows = f"; {mixes} of {W} window(s) mix replica types" if W > 1 else ""
+    windows = f"; {mixes} of {counted(W, 'window')} mix replica types" if W > 1 else ""
     return (
         f"Routing: service: one Service spreads requests evenly over all {total} pods at peak "
         f"(kube-proxy), so each replica takes {each:.4g} rps with headroom; {what}{windows}. "

@@ -35,6 +35,7 @@ from scaleplan.llm.serving import (
 from scaleplan.plan import Allocation, LlmClassPrediction, LlmServing
 from scaleplan.profile.model import Measurement, Profile
 from scaleplan.spec import Spec
+from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from scaleplan.solve.candidates import Diagnostics
@@ -244,7 +245,8 @@ def left_out(
             pct = spec.slo.percentile
             notes.append(
                 f"{acc} is left out: no shape holds the SLO even with one request at a time "
-                f"({g} GPU(s), class {cls}: p{pct} {name} {val:.0f} ms against {slo[metric]:g} ms)"
+                f"({counted(g, 'GPU')}, class {cls}: p{pct} {name} {val:.0f} ms "
+                f"against {slo[metric]:g} ms)"
             )
         elif acc in why_not:
             notes.append(f"{acc} is left out: {why_not[acc]}")

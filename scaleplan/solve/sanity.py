@@ -23,6 +23,7 @@ from scaleplan.profile.model import Profile
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.problem import SolveOptions
 from scaleplan.spec import Spec
+from scaleplan.wording import counted
 
 # a replica whose SLO leaves it at most this busy (max_utilization of its operating point):
 # the queueing wait the SLO allows is shorter than a slot frees, so replicas idle to keep it
@@ -131,7 +132,8 @@ def findings(
             and seqs >= BATCH_ROOM * a.llm.max_num_seqs
         ):
             out.append(
-                f"{a.accelerator} x{a.gpus_per_replica} runs {a.llm.max_num_seqs} sequence(s) at a "
+                f"{a.accelerator} x{a.gpus_per_replica} runs "
+                f"{counted(a.llm.max_num_seqs, 'sequence')} at a "
                 f"time where its KV cache holds {seqs:,}: the SLO, not the memory, sets the batch"
             )
             if metric is None:
