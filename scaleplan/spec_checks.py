@@ -10,6 +10,8 @@ writes the manifests, and nothing render would refuse reaches a plan.yaml.
 * :func:`engine_arg_problems`: engine flags in ``kubernetes.args`` that contradict the spec's
   own model settings (the KV-cache precision); the flags that contradict values only the solve
   decides (tensor parallelism, concurrency) are render's (:mod:`scaleplan.render.allocations`);
+* :func:`engine_config_problems`: ``model.engine_config`` values the engine refuses (a vLLM
+  block size it does not take);
 * :func:`routing_problems`: the Gateway that ``gateway-api`` and ``inference-pool`` routing
   attach to, and the autoscaler's strings (:func:`autoscaler_problems`);
 * :func:`class_token_problems`: the classes' tokens that ``model.architecture`` needs (the solve
@@ -49,6 +51,7 @@ __all__ = [
     "class_token_problems",
     "container_problems",
     "engine_arg_problems",
+    "engine_config_problems",
     "engine_image_problems",
     "metadata_problems",
     "routing_problems",
@@ -88,7 +91,7 @@ def spec_problems(spec: Spec) -> list[SpecProblem]:
     out = metadata_problems(spec.metadata) + context_problems(spec) + class_token_problems(spec)
     out += container_problems(k8s)
     out += engine_image_problems(spec.model, k8s)
-    out += engine_arg_problems(spec.model, k8s)
+    out += engine_arg_problems(spec.model, k8s) + engine_config_problems(spec.model)
     return out + routing_problems(k8s) + autoscaler_problems(k8s)
 
 
@@ -225,6 +228,27 @@ def engine_image_problems(model: ModelSpec, k8s: Kubernetes) -> list[SpecProblem
             f"model.engine is {model.engine}, but {why}",
             hint=f"set kubernetes.image to the {model.engine} image "
             f"({engine_image(model.engine)}), or model.engine: {other} if the service runs {other}",
+        )
+    ]
+
+
+VLLM_BLOCK_SIZES = (1, 8, 16, 32, 64, 128, 256)  # vllm.config.cache.BlockSize (256 since 0.11.1)
+
+
+def engine_config_problems(model: ModelSpec) -> list[SpecProblem]:
+    """``model.engine_config`` values the engine refuses at start-up: render would write them
+    as its flags and every pod would crash-loop (UX review 5: ``block_size: 7`` on vLLM)."""
+    bs = model.engine_config.block_size if model.engine_config is not None else None
+    if model.engine != "vllm" or bs is None or bs in VLLM_BLOCK_SIZES:
+        return []
+    sizes = ", ".join(str(b) for b in VLLM_BLOCK_SIZES[:-1])
+    return [
+        SpecProblem(
+            ("model", "engine_config", "block_size"),
+            "model.engine_config.block_size",
+            f"vLLM takes a KV block size of {sizes} (256 from v0.11.1) tokens, not block_size "
+            f"{bs}: the server would refuse --block-size {bs} at start-up",
+            hint="use 16 (vLLM's default) or leave block_size out",
         )
     ]
 
