@@ -385,3 +385,15 @@ def test_rule_can_be_disabled_per_run_and_per_object(
 
     report = check_text(mutated(annotate), "x.yaml", catalog=tables)
     assert report.findings == (), [f.message for f in report.findings]
+
+
+def test_parallel_gpus_fix_names_the_containers_own_flags(tables: Catalog) -> None:
+    # UX review 5: a TGI or SGLang container was told to fix '--tensor-parallel-size', vLLM's flag
+    def tgi(docs: Docs) -> None:
+        container(docs).update(
+            image="ghcr.io/huggingface/text-generation-inference:3.3.5", args=["--num-shard=4"]
+        )
+
+    report = check_text(mutated(tgi), "tgi.yaml", catalog=tables)
+    (f,) = [f for f in report.findings if f.rule == "engine-parallel-gpus"]
+    assert "--num-shard" in f.hint and "--tensor-parallel-size" not in f.hint

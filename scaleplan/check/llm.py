@@ -94,7 +94,11 @@ def _parallel_gpus(ctx: Context, rule: Rule) -> Iterator[Finding]:
         ppv = parse_number(pp.value) if pp else 1.0
         if tpv is None or ppv is None or tpv * ppv != n:
             shown = f"{tp.flag} {tp.value}" + (f" x {pp.flag} {pp.value}" if pp else "")
-            yield w.finding(rule, f"{c.label()} runs {shown} but requests {counted(n, 'GPU')}", _flags_path(c))
+            # the container's own flags (SGLang --tp-size, TGI --num-shard), not vLLM's
+            fix = f"make {tp.flag}" + (f" x {pp.flag}" if pp else "")
+            fix += f" equal the container's GPU limit ({n}), or re-render from the plan"
+            said = f"{c.label()} runs {shown} but requests {counted(n, 'GPU')}"
+            yield w.finding(rule, said, _flags_path(c), hint=fix)
 
 
 def _pod(w: K8sObject) -> Mapping[str, Any]:
