@@ -207,3 +207,12 @@ def test_tpot_without_overhead_left_undoes_the_ttft_fits_slow_compute(
     assert cal.memory < 1.1
     assert fit.ttft == pytest.approx(base.ttft, rel=0.02)
     assert fit.tpot == pytest.approx(base.tpot, rel=0.02)
+
+
+def test_calibration_row_rules_pick_by_load(bench: ModuleType) -> None:
+    # a group's rows come sorted by load: the lowest, the lower or the upper median
+    assert [bench.calibration_index(n) for n in (2, 3, 4)] == [0, 0, 0]
+    assert [bench.calibration_index(n, "median") for n in (2, 3, 4, 5)] == [0, 1, 1, 2]
+    assert [bench.calibration_index(n, "upper-median") for n in (2, 3, 4, 5)] == [1, 1, 2, 2]
+    with pytest.raises(ValueError, match="calibration row rule"):
+        bench.calibration_index(3, "highest")
