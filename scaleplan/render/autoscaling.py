@@ -19,6 +19,7 @@ from scaleplan.render.allocations import Alloc, fixed_replicas
 from scaleplan.render.engine import METRICS, REQUEST_RATE_TRIGGER, pods_of
 from scaleplan.render.metadata import Entry, Obj, meta
 from scaleplan.render.resources import number_quantity, number_text
+from scaleplan.wording import counted
 
 T = TypeVar("T")
 GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL"
@@ -105,6 +106,8 @@ def _hpa(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
     else:
         target_v = hs.target if hs.target is not None else al.a.capacity_rps_per_replica
         m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or RPS_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
+        if hs.target is None:
+            warnings.extend(_spare_dropped(plan, al, target_v))
     spec: Obj = {
         "scaleTargetRef": _target_ref(al),
         "minReplicas": max(HPA_MIN_REPLICAS, al.min_replicas),
@@ -113,6 +116,34 @@ def _hpa(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
         "behavior": _behavior(plan),
     }
     return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(plan, al.name, al.name), "spec": spec}
+
+
+def _spare_dropped(plan: Plan, al: Alloc, target: float) -> list[str]:
+    """An ``rps`` HPA at the SLO-safe capacity runs, under load, the pods the demand alone
+    needs: at the peak it drops the headroom and the redundancy spare the plan counts (UX
+    review 5: 2 pods at 20 rps where the plan runs 3). Say so, with the per-pod target that
+    holds the plan's peak count (its pods' planned load at the peak)."""
+    d = plan.demand
+    peak = max(range(len(d.rps)), key=lambda w: d.rps[w])
+    planned = al.a.replicas_per_window[peak] if al.a.replicas_per_window else al.a.replicas
+    load = d.rps[peak] * sum(share * al.a.routing.get(c, 0.0) for c, share in d.classes.items())
+    if planned < 1 or load <= 0 or target <= 0:
+        return []
+    settles = max(1, math.ceil(load / target - 1e-9))
+    if settles >= planned:
+        return []
+    hold = math.ceil(load / planned * 1e4) / 1e4  # ceil(load / hold) = planned
+    redundancy = plan.spec.placement.redundancy
+    kept = [f"the {d.headroom:.0%} headroom"] if d.headroom > 0 else []
+    kept += [f"the {redundancy} spare"] if redundancy != "none" else []
+    why = f" ({' and '.join(kept)})" if kept else ""
+    return [
+        f"allocation {al.name}: its HPA targets {number_text(target)} rps a pod (the SLO-safe "
+        f"capacity), so at the peak's {d.rps[peak]:g} rps it settles at {counted(settles, 'pod')} "
+        f"where the plan runs {planned}{why}: a node lost at the peak overloads the rest "
+        f"until its replacement serves; set kubernetes.autoscaler.hpa.target: {hold:g} (the "
+        "plan's load per pod at the peak) to hold the plan's peak count"
+    ]
 
 
 def _runs(counts: Sequence[T]) -> list[tuple[int, int, T]]:
