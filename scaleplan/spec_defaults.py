@@ -8,7 +8,28 @@ from typing import Any
 
 
 def _number(v: Any) -> float | None:
+    """A positive number as validation reads it (``800``, ``800.0``, ``"800"``); else None."""
+    if isinstance(v, str):
+        try:
+            v = float(v.strip())
+        except ValueError:
+            return None
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and v > 0 else None
+
+
+def _tokens(v: Any) -> int | None:
+    """A whole token count as validation reads it (``300``, ``300.0``, ``"300"``); None when it
+    is missing or no number (then validation names the field)."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, str):
+        try:
+            return int(v.strip())
+        except ValueError:
+            return None
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v if isinstance(v, int) else None
 
 
 def llm_latency_default(data: dict[str, Any]) -> float | None:
@@ -29,8 +50,9 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
         return None
     outs: list[int] = []
     for c in classes:
-        o = c.get("output_tokens") if isinstance(c, dict) else None
-        if not isinstance(o, int) or isinstance(o, bool) or o < 1:
+        o = _tokens(c.get("output_tokens")) if isinstance(c, dict) else None
+        if o is None:
             return None
-        outs.append(o)
-    return round(ttft + tpot * max(outs), 3)
+        if o >= 1:  # below 1 the field's own check refuses it: no second problem here
+            outs.append(o)
+    return round(ttft + tpot * max(outs, default=1), 3)
