@@ -225,6 +225,29 @@ class Plan(StrictModel):
         )
 
     @model_validator(mode="after")
+    def _windows_agree(self) -> Plan:
+        """Every per-window list has one entry per window: ``demand.rps`` and each
+        allocation's ``replicas_per_window``. Render, check and simulate index them by window;
+        a hand-edited plan with a short list would otherwise be read as something it never
+        said (e.g. the peak count in the missing hours)."""
+        n = self.demand.windows
+        if len(self.demand.rps) != n:
+            raise ValueError(fix(
+                f"demand.rps has {len(self.demand.rps)} values but demand.windows is {n}",
+                "give one demand value per window, or optimize the spec again",
+                at="demand.rps",
+            ))
+        for i, a in enumerate(self.allocations):
+            if len(a.replicas_per_window) != n:
+                raise ValueError(fix(
+                    f"allocation {a.name} has {len(a.replicas_per_window)} replicas_per_window "
+                    f"values but demand.windows is {n}",
+                    "give one replica count per window, or optimize the spec again",
+                    at=f"allocations.{i}.replicas_per_window",
+                ))
+        return self
+
+    @model_validator(mode="after")
     def _every_class_routed(self) -> Plan:
         """With ``kubernetes.class_header`` each request class has its own HTTPRoute rule, whose
         weights are the allocations' ``routing`` shares of that class: a class with demand that

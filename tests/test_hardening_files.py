@@ -78,3 +78,29 @@ def test_unwritable_output_paths_are_bad_input(tmp_path: Path, cli, where: str) 
     assert "cannot write" in r.stderr
     spec = example_copy(tmp_path)
     cli(["optimize", str(spec), "--out", str(out), "--no-alternatives"], exit_code=3)
+
+
+@pytest.mark.parametrize("cut", ["replicas", "demand"])
+def test_a_plan_with_a_short_per_window_list_is_refused_by_every_reader(tmp_path: Path, cli, cut: str) -> None:
+    """A hand-edited plan whose replicas_per_window (or demand.rps) is shorter than
+    demand.windows was rendered with the peak count in the missing hours and simulated with a
+    different message per command; the plan model now refuses it once, naming the field and
+    its line, and nothing is written."""
+    import yaml
+
+    src = Path(__file__).parent.parent / "examples" / "vision-daily" / "plan.yaml"
+    doc = yaml.safe_load(src.read_text())
+    if cut == "replicas":
+        doc["allocations"][0]["replicas_per_window"] = doc["allocations"][0]["replicas_per_window"][:20]
+        field = "allocations.0.replicas_per_window"
+    else:
+        doc["demand"]["rps"] = doc["demand"]["rps"][:20]
+        field = "demand.rps"
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = tmp_path / "out"
+    for args in (["render", str(plan), "--out", str(out)], ["simulate", str(plan)], ["diff", str(src), str(plan)]):
+        r = cli(args, exit_code=3)
+        assert field in r.stderr and "20 " in r.stderr and "demand.windows is 24" in r.stderr, r.stderr
+        assert f"{plan}:" in r.stderr, r.stderr
+    assert not out.exists()

@@ -83,8 +83,7 @@ def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, 
         if a.replicas <= 0 or (only_full and not full(a)):
             continue
         key = names.get(a.name, a.name) if names else a.name
-        n = a.replicas_per_window[w] if 0 <= w < len(a.replicas_per_window) else a.replicas
-        cap[key] = cap.get(key, 0.0) + n * a.capacity_rps_per_replica
+        cap[key] = cap.get(key, 0.0) + a.replicas_per_window[w] * a.capacity_rps_per_replica
     return largest_remainder(cap)
 
 

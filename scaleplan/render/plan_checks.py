@@ -66,8 +66,6 @@ def _allocation_problems(plan: Plan) -> list[Problem]:
             out += safety.check_label_value(label, f"{base}.{fld}")
         for j, z in enumerate(a.zones):
             out += safety.check_label_value(z, f"{base}.zones[{j}]")
-        if len(a.replicas_per_window) != plan.demand.windows:
-            out.append(Problem(f"{base}.replicas_per_window", f"has {len(a.replicas_per_window)} values for {plan.demand.windows} demand windows", hint=_REGENERATE))
         if a.gpus_per_replica > 0 and a.accelerator.upper() == "CPU":
             out.append(Problem(f"{base}.gpus_per_replica", "a CPU-only allocation cannot have GPUs per replica", hint=_REGENERATE))
         if a.gpus_per_replica > max(a.accelerators_per_node, 0) and a.accelerator.upper() != "CPU":

@@ -26,7 +26,7 @@ from scaleplan.kube.backends import backend_weights, backends, request_shares
 from scaleplan.kube.weights import WEIGHT_TOTAL, class_routed, largest_remainder
 from scaleplan.kube.weights import peak_window as _peak_window
 from scaleplan.kube.weights import route_weights as _route_weights
-from scaleplan.plan import Allocation, Plan
+from scaleplan.plan import Plan
 
 __all__ = [
     "MIX_RATIO",
@@ -45,12 +45,6 @@ MIX_RATIO = 1.5
 def peak_window(plan: Plan) -> int:
     """Index of the window with the highest demand (the first one on ties; 0 without demand)."""
     return _peak_window(plan.demand.rps)
-
-
-def _replicas_at(a: Allocation, window: int) -> int:
-    if 0 <= window < len(a.replicas_per_window):
-        return a.replicas_per_window[window]
-    return a.replicas
 
 
 def route_weights(plan: Plan, names: dict[str, str] | None = None) -> dict[str, int]:
@@ -74,10 +68,10 @@ class UnevenMix:
     def message(self, plan: Plan) -> str:
         w = self.window
         where = f"in window {w} " if plan.demand.windows > 1 else ""
-        pods = sum(_replicas_at(a, w) for a in plan.allocations)
-        planned = sum(_replicas_at(a, w) * a.capacity_rps_per_replica for a in plan.allocations)
+        pods = sum(a.replicas_per_window[w] for a in plan.allocations)
+        planned = plan.capacity_rps_at(w)
         even_cap = pods * self.slow_rps
-        rps = plan.demand.rps[w] if w < len(plan.demand.rps) else 0.0
+        rps = plan.demand.rps[w]
         need = rps * (1 + plan.demand.headroom)
         if need > even_cap:
             effect = f"; this window's demand plus headroom ({need:.3g} rps) overloads them"
@@ -100,7 +94,7 @@ def uneven_mix(plan: Plan, ratio: float = MIX_RATIO) -> UnevenMix | None:
     order = [peak, *[i for i in range(plan.demand.windows) if i != peak]]
     for w in order:
         live = sorted(
-            (a for a in plan.allocations if _replicas_at(a, w) > 0),
+            (a for a in plan.allocations if a.replicas_per_window[w] > 0),
             key=lambda a: (a.capacity_rps_per_replica, a.name),
         )
         if len(live) < 2:
@@ -169,16 +163,16 @@ def static_weight_shortfalls(plan: Plan) -> list[WeightShortfall]:
     by_name = {a.name: a for a in plan.allocations}
     groups = [(b, [by_name[m] for m in b.members]) for b in backends(plan)]
     for w in range(plan.demand.windows):
-        demand = plan.demand.rps[w] if w < len(plan.demand.rps) else 0.0
+        demand = plan.demand.rps[w]
         if demand <= 0:
             continue
-        planned = sum(_replicas_at(a, w) * a.capacity_rps_per_replica for a in plan.allocations)
+        planned = plan.capacity_rps_at(w)
         plan_util = demand / planned if planned > 0 else math.inf
         for b, members in groups:
             load = shares.get(b.service, 0.0) * demand
             if load <= 1e-12:
                 continue
-            cap = sum(_replicas_at(a, w) * a.capacity_rps_per_replica for a in members)
+            cap = sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in members)
             # slack: 5 % and one weight unit's worth of traffic (integer weights round shares)
             if cap <= 0 or load > cap * max(1.0, plan_util) * 1.05 + demand / total:
                 if b.shared:

@@ -28,14 +28,6 @@ def check_simulatable(plan: Plan, name: str = "<plan>") -> None:
     if not plan.allocations:
         raise PlanError(name, [Problem("allocations", "the plan has no allocations, so there is nothing to simulate", hint="run 'scaleplan optimize' to produce a plan with allocations")])
     problems: list[Problem] = []
-    w = plan.demand.windows
-    if len(plan.demand.rps) != w:
-        problems.append(Problem("demand.rps", f"has {len(plan.demand.rps)} values but demand.windows is {w}", hint="give one rate per window"))
-    for i, a in enumerate(plan.allocations):
-        if len(a.replicas_per_window) != w:
-            problems.append(Problem(f"allocations[{i}].replicas_per_window", f"has {len(a.replicas_per_window)} values but demand.windows is {w}", hint="give one replica count per window"))
-        if any(r < 0 for r in a.replicas_per_window):
-            problems.append(Problem(f"allocations[{i}].replicas_per_window", "replica counts must be >= 0", hint="fix the plan or run 'scaleplan optimize' again"))
     if any(not math.isfinite(x) or x < 0 for x in plan.demand.rps):
         problems.append(Problem("demand.rps", "rates must be finite and >= 0", hint="fix the plan or run 'scaleplan optimize' again"))
     if problems:
