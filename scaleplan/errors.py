@@ -95,6 +95,19 @@ class InputError(ScaleplanError):
                 message = "\n".join(lines)
         super().__init__(message, hint=hint)
 
+    def to_json(self) -> list[dict[str, object]]:
+        """``validate --json``: every problem as ``{file, line, where, message, hint}`` (one
+        built from the message and hint when the error has no problem list: a file that is
+        missing or unreadable)."""
+        if not self.problems:
+            return [{"file": self.file, "line": None, "where": "", "message": self.message,
+                     "hint": self.hint}]
+        return [
+            {"file": self.file, "line": p.line, "where": p.where, "message": p.message,
+             "hint": p.hint}
+            for p in self.problems
+        ]
+
 
 class SpecError(InputError):
     """The deployment spec is invalid."""

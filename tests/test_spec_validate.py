@@ -198,10 +198,21 @@ def test_good_spec_json_is_pure_json(cli) -> None:
     assert Path(data["profile"]) == (GOOD.parent / "profile.yaml").resolve()
 
 
-def test_json_flag_on_a_bad_spec_keeps_stdout_empty(cli) -> None:
-    result = cli(["validate", str(SPECS / "bad-percentile-97.yaml"), "--json"], exit_code=3)
-    assert result.stdout == ""
+def test_json_flag_on_a_bad_spec_prints_its_problems_as_json(cli, tmp_path: Path) -> None:
+    """UX review 4, #12: `validate --json` on an invalid spec left stdout empty, so a CI job
+    that annotates spec errors could not read them; now one JSON object with every problem
+    (file, line, YAML path, message, hint), the text error on stderr and exit 3 as before."""
+    bad = SPECS / "bad-percentile-97.yaml"
+    result = cli(["validate", str(bad), "--json"], exit_code=3)
+    data = json.loads(result.stdout)
+    assert data["valid"] is False and data["file"] == str(bad)
+    (p,) = [p for p in data["problems"] if p["where"] == "slo.percentile"]
+    assert p["line"] == line_of(bad, "percentile: 97") and "97" in p["message"] and p["hint"]
     assert "slo.percentile" in result.stderr
+    missing = tmp_path / "nope.yaml"
+    result = cli(["validate", str(missing), "--json"], exit_code=3)
+    (p,) = json.loads(result.stdout)["problems"]
+    assert p["file"] == str(missing) and p["line"] is None and "not found" in p["message"]
 
 
 def test_read_spec_normalises(tmp_path: Path) -> None:

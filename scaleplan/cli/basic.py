@@ -32,9 +32,15 @@ def validate(
 ) -> None:
     """Check a spec, the files it references and its names against the catalogs; report every problem at once (exit 3 if any). Runs every check optimize runs before solving."""
     with handle_errors():
+        from scaleplan.errors import InputError
         from scaleplan.validate import ok_line, validate_spec_file
 
-        result = validate_spec_file(spec, list(catalog or []))
+        try:
+            result = validate_spec_file(spec, list(catalog or []))
+        except InputError as exc:
+            if json_out:  # stdout still holds one JSON object; the error goes to stderr as usual
+                emit_json({"file": spec, "valid": False, "problems": exc.to_json()})
+            raise
         if json_out:
             emit_json(result)
         else:
