@@ -109,6 +109,20 @@ class InputError(ScaleplanError):
         ]
 
 
+def infeasible_json(err: ScaleplanError) -> dict[str, object] | None:
+    """``optimize --json`` when no plan exists (:meth:`InfeasibleError.to_json`); None for any
+    other failure, which leaves stdout empty."""
+    return err.to_json() if isinstance(err, InfeasibleError) else None
+
+
+def invalid_json(file: str, err: ScaleplanError) -> dict[str, object] | None:
+    """``validate --json`` when ``file`` is refused: ``{file, valid: false, problems}``; None
+    for a failure that is not bad input."""
+    if not isinstance(err, InputError):
+        return None
+    return {"file": file, "valid": False, "problems": err.to_json()}
+
+
 class SpecError(InputError):
     """The deployment spec is invalid."""
 
@@ -147,17 +161,20 @@ class InfeasibleError(ScaleplanError):
 
     exit_code = ExitCode.INFEASIBLE
 
-    def __init__(self, reasons: list[InfeasibleReason] | tuple[InfeasibleReason, ...]) -> None:
+    def __init__(
+        self, reasons: list[InfeasibleReason] | tuple[InfeasibleReason, ...], *, name: str = ""
+    ) -> None:
         self.reasons = tuple(reasons)
+        self.name = name  # the spec's metadata.name, once the inputs layer knows it
         msg = "no plan meets the spec: " + "; ".join(r.message for r in self.reasons)
         hint = "; ".join(dict.fromkeys(r.fix for r in self.reasons if r.fix))  # each fix once
         super().__init__(msg, hint=hint)
 
-    def to_json(self, name: str) -> dict[str, object]:
-        """``optimize --json``: the one JSON object on stdout when spec ``name`` has no plan."""
+    def to_json(self) -> dict[str, object]:
+        """``optimize --json``: the one JSON object on stdout when the spec has no plan."""
         return {
             "status": "infeasible",
-            "name": name,
+            "name": self.name,
             "message": self.message,
             "hint": self.hint,
             "reasons": [

@@ -93,7 +93,7 @@ def infeasible_in_spec_file(exc: InfeasibleError, inp: Inputs) -> InfeasibleErro
     file and the field's line, as a bad value is (``spec.yaml:14: ...``); the line is also in
     the reason's details."""
     if inp.lines is None or not any(r.where for r in exc.reasons):
-        return exc
+        return InfeasibleError(exc.reasons, name=inp.spec.metadata.name)
     out = []
     for r in exc.reasons:
         if r.where:
@@ -102,7 +102,7 @@ def infeasible_in_spec_file(exc: InfeasibleError, inp: Inputs) -> InfeasibleErro
             at = f"{inp.source}:{line}: {r.message}"
             r = replace(r, message=at, details={**r.details, "line": line})
         out.append(r)
-    return InfeasibleError(out)
+    return InfeasibleError(out, name=inp.spec.metadata.name)
 
 
 def in_spec_file(exc: InputError, inp: Inputs) -> InputError:

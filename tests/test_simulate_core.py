@@ -257,7 +257,7 @@ def test_unsimulatable_plans() -> None:
         simulate(make_plan([allocation(replicas=(0,))]))
     # a per-window list of the wrong length no longer reaches simulate: the plan model
     # refuses it (tests/test_hardening_files.py, through the CLI with its line)
-    with pytest.raises(ValueError, match="2 replicas_per_window values but demand.windows is 1"):
+    with pytest.raises(ValueError, match=r"2 replicas_per_window values but demand\.windows is 1"):
         make_plan([allocation(replicas=(1, 1))], rps=(10.0,))
 
 

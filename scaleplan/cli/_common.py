@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -101,8 +101,9 @@ def fail(err: ScaleplanError) -> NoReturn:
 
 
 @contextlib.contextmanager
-def handle_errors() -> Iterator[None]:
-    """Map every failure to a documented exit code; tracebacks only with SCALEPLAN_DEBUG=1."""
+def handle_errors(as_json: Callable[[ScaleplanError], object] | None = None) -> Iterator[None]:
+    """Map every failure to a documented exit code; tracebacks only with SCALEPLAN_DEBUG=1.
+    ``as_json`` (``--json``): the failure as the JSON object stdout holds, or None for none."""
     watch_sigint()
     try:
         yield
@@ -111,6 +112,8 @@ def handle_errors() -> Iterator[None]:
     except OptionError as err:  # a bad option value the core refused: typer's usage error, exit 2
         raise typer.BadParameter(err.message, param_hint=err.option) from None
     except ScaleplanError as err:
+        if as_json is not None and (obj := as_json(err)) is not None:
+            emit_json(obj)
         if os.environ.get("SCALEPLAN_DEBUG") and err.message and not isinstance(err, Interrupted):
             traceback.print_exc()
         fail(err)

@@ -8,6 +8,7 @@ import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_lines, warn
 from scaleplan.cli.options import JsonResult
+from scaleplan.errors import invalid_json
 
 
 def register(app: typer.Typer) -> None:
@@ -31,16 +32,10 @@ def validate(
     json_out: JsonResult = False,
 ) -> None:
     """Check a spec, the files it references and its names against the catalogs; report every problem at once (exit 3 if any). Runs every check optimize runs before solving."""
-    with handle_errors():
-        from scaleplan.errors import InputError
+    with handle_errors((lambda e: invalid_json(spec, e)) if json_out else None):
         from scaleplan.validate import ok_line, validate_spec_file
 
-        try:
-            result = validate_spec_file(spec, list(catalog or []))
-        except InputError as exc:
-            if json_out:  # stdout still holds one JSON object; the error goes to stderr as usual
-                emit_json({"file": spec, "valid": False, "problems": exc.to_json()})
-            raise
+        result = validate_spec_file(spec, list(catalog or []))
         if json_out:
             emit_json(result)
         else:

@@ -10,6 +10,7 @@ import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_lines, print_text, quiet_fd1, warn
 from scaleplan.cli.options import number_option
+from scaleplan.errors import infeasible_json
 from scaleplan.startup import command_imports
 
 
@@ -40,11 +41,10 @@ def optimize(
     """Find the cheapest deployment that holds the SLO and write OUT/plan.yaml (exit 4 if none exists)."""
     if (spec is None) == (melange is None):
         raise typer.BadParameter("give a spec file or --melange FILE (one of them)", param_hint="SPEC")
-    with handle_errors():
+    with handle_errors(infeasible_json if json_out else None):  # stdout: one object even then
         with command_imports(blas=False):  # numpy only for highspy (scaleplan.startup)
             import pulp  # noqa: F401
 
-            from scaleplan.errors import InfeasibleError
             from scaleplan.inputs import optimize_inputs, solve_inputs
             from scaleplan.plan_outputs import write_solved
             from scaleplan.plan_report import plan_json, summary_lines, summary_table
@@ -53,13 +53,8 @@ def optimize(
         inp, obs, warnings = optimize_inputs(spec, melange, catalog or [], observed, out, force)
         warn(warnings)
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inp.hashes, spec_dir=str(Path(inp.source).parent))
-        try:
-            with quiet_fd1():
-                result = solve_inputs(inp, opts)
-        except InfeasibleError as exc:
-            if json_out:  # stdout still holds one JSON object; the error goes to stderr as usual
-                emit_json(exc.to_json(inp.spec.metadata.name))
-            raise
+        with quiet_fd1():
+            result = solve_inputs(inp, opts)
         plan, wrote = write_solved(result.plan, inp, obs, out, manifests=manifests, spec_file=spec)
         warn(wrote.warnings)
         if json_out:
