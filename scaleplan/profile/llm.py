@@ -91,7 +91,7 @@ def llm_profile_file(
         node_gpus=_node_gpus(split_values(catalogs)) if max(sizes) > 1 else None,
     )
     notes = (*inp.notes, *((other,) if other else ()), *notes)
-    text = dump_profile(prof)
+    text = dump_profile(prof, out)
     if out != "-":
         atomic_write(out, text, example="profile.yaml")
     return LlmProfileResult(prof, notes, text)

@@ -179,5 +179,12 @@ def parse_profile_text(text: str, name: str = "<profile>") -> Profile:
     return parse_profile(parse_yaml(text, name, what="profile"))
 
 
-def dump_profile(profile: Profile) -> str:
-    return dump_yaml(profile.model_dump(mode="json", exclude_none=True))
+def dump_profile(profile: Profile, path: str | None = None) -> str:
+    """The profile's file text: YAML, or JSON for a ``path`` that ends in .json (it was YAML
+    there too until UX review 5, which JSON tools refuse; either reads back)."""
+    data = profile.model_dump(mode="json", exclude_none=True)
+    if path is not None and path.lower().endswith(".json"):
+        import json
+
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return dump_yaml(data)

@@ -120,6 +120,6 @@ def write_profile_file(profile: Profile, out: str) -> None:
     from scaleplan.profile.model import dump_profile
     from scaleplan.yamlio import atomic_write
 
-    text = dump_profile(profile)
+    text = dump_profile(profile, out)
     check_out_path(out)
     atomic_write(out, text, example="profile.yaml")  # an unwritable path: its InputError
