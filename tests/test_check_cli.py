@@ -255,13 +255,14 @@ def test_help_does_not_import_heavy_modules() -> None:
     assert out.stdout.strip() == ""
 
 
-def test_ci_md_exit_code_table_matches_rule_option_errors(cli) -> None:  # type: ignore[no-untyped-def]
+def test_ci_md_exit_table_matches_rule_option_errors(cli) -> None:  # type: ignore[no-untyped-def]
     """docs/ci.md's exit-code table listed an unknown rule id and a plan rule enabled without
     --plan under 3 (input) after both became usage errors (2), as its own options paragraph and
     cli.md say; a CI script written from the table read the wrong code."""
     text = (Path(__file__).resolve().parents[1] / "docs" / "ci.md").read_text()
     table = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
-    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
+    lines = [line for line in table.splitlines() if line.startswith("| ")]
+    rows = {line.split("|")[1].strip(): line for line in lines}
     assert "unknown rule id" in rows["2"] and "without `--plan`" in rows["2"]
     assert "unknown rule" not in rows["3"] and "without `--plan`" not in rows["3"]
     cli(["check", str(CLEAN), "--enable", "no-such-rule"], exit_code=int(rows["2"].split("|")[1]))
