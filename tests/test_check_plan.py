@@ -381,3 +381,30 @@ def test_floor_above_plan_names_the_hours_and_the_cost(tables: Catalog, tmp_path
     report = check_paths([tmp_path / "ok"], plan=ok, catalog=tables)
     assert not [f for f in report.findings if f.rule == "floor-above-plan"]
     assert hpa_floor_note(ok) == []
+
+
+def test_drift_finds_objects_an_overlay_moved_to_another_namespace(
+    tables: Catalog, tmp_path: Path
+) -> None:
+    """UX review 6, #1: `kustomize build overlays/prod | scaleplan check - --plan` with the
+    usual prod overlay (`namespace: search-prod`, a new image tag) reported every object as
+    "the checked manifests have none" and never the image change. The objects are found by kind
+    and name (as ci.md says), the move is one drift finding each at metadata.namespace, and
+    the other differences are compared as usual."""
+    import re
+
+    plan_file = ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"
+    plan = _render(plan_file, tmp_path / "out")
+    for f in sorted((tmp_path / "out").glob("*.yaml")):
+        text = re.sub(r"^(  namespace: )search$", r"\1search-prod", f.read_text(), flags=re.M)
+        f.write_text(text.replace("embedder:1.4.2", "embedder:1.4.3"))
+    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file), catalog=tables)
+    msgs = [f.message for f in report.findings]
+    assert not any("have none" in m for m in msgs), msgs
+    moved = [f for f in report.findings if f.path == "metadata.namespace"]
+    assert len(moved) == report.objects, msgs
+    assert all(f.rule == "drift" and f.file != str(plan_file) for f in moved)
+    assert moved[0].message == "metadata.namespace is 'search-prod', the plan renders 'search'"
+    assert "kubernetes.namespace: search-prod" in moved[0].hint
+    images = [m for m in msgs if ".image is 'ghcr.io/example/embedder:1.4.3'" in m]
+    assert len(images) == 3, msgs

@@ -269,6 +269,17 @@ def rendered_objects(plan: Plan, catalog: Catalog) -> list[K8sObject]:
     return out
 
 
+def _namespace_moved(act: K8sObject, exp: K8sObject, rule: Rule) -> Finding:
+    return act.finding(
+        rule,
+        f"metadata.namespace is {act.namespace!r}, the plan renders {exp.namespace!r}",
+        ("metadata", "namespace"),
+        hint=f"set kubernetes.namespace: {act.namespace} in the spec and re-plan (the plan's"
+        " Prometheus queries, and observe's, select the namespace it names), or keep the"
+        " rendered namespace",
+    )
+
+
 def compare(
     actual: Iterable[K8sObject],
     expected: Iterable[K8sObject],
@@ -284,11 +295,18 @@ def compare(
     for exp in expected:
         if exp.kind not in DRIFT_KINDS:
             continue
+        same_name = index.get((exp.kind, exp.name), [])
         cands = [
             o
-            for o in index.get((exp.kind, exp.name), [])
+            for o in same_name
             if not exp.namespace or not o.namespace or o.namespace == exp.namespace
         ]
+        if not cands and same_name:
+            # moved to another namespace (a kustomize overlay's `namespace:`): the object is
+            # there; say what moved, then compare it as usual (the plan's queries and selectors
+            # name its namespace, so a move is drift, but not a missing object)
+            cands = same_name[:1]
+            out.append(_namespace_moved(cands[0], exp, rule))
         if not cands:
             out.append(
                 Finding(
