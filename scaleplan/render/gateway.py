@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube.backends import backend_class_weights, request_shares
-from scaleplan.kube.safety import RUN_AS, container_security_context
+from scaleplan.kube.safety import container_security_context, pod_security_context
 from scaleplan.kube.weights import (
     CLASS_WEIGHT_TOTAL,
     HTTPROUTE_MAX_RULE_MATCHES,
@@ -197,7 +197,7 @@ def _endpoint_picker(plan: Plan, epp: str) -> list[Entry]:
         "serviceAccountName": epp,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 130,
-        "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": pod_security_context(),
         "containers": [_epp_container(plan)],
     }
     dep = {
