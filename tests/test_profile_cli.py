@@ -176,3 +176,22 @@ def test_onnx_on_cuda_without_torch_says_torch_finds_the_gpus(
     text = " ".join(r.stderr.split())
     assert "scaleplan finds and names GPUs through torch (for .onnx targets too)" in text, text
     assert "pip install torch (a CUDA build) beside onnxruntime-gpu" in text
+
+
+def test_factory_missing_module_says_install_it(tmp_path: Path, cli) -> None:
+    """UX review 6, #3: a factory importing a module that is not installed (the MiniLM example
+    without `.[examples]`) got "hint: fix the factory; it must take no arguments ...": the
+    factory was right, the package was missing. Also for a file whose top-level import fails."""
+    (tmp_path / "m.py").write_text(
+        "def factory():\n    import no_such_pkg_xyz.sub\n    return None\n"
+    )
+    r = cli(["profile", f"{tmp_path / 'm.py'}:factory", "--device", "cpu"], exit_code=3)
+    said = " ".join(r.stderr.split())
+    assert "ModuleNotFoundError: No module named 'no_such_pkg_xyz'" in said
+    assert "install the package that provides the module 'no_such_pkg_xyz'" in said
+    assert "fix the factory" not in said
+    (tmp_path / "t.py").write_text("import no_such_pkg_xyz\n\ndef factory():\n    return None\n")
+    r = cli(["profile", f"{tmp_path / 't.py'}:factory", "--device", "cpu"], exit_code=3)
+    said = " ".join(r.stderr.split())
+    assert "install the package that provides the module 'no_such_pkg_xyz'" in said, said
+    assert "fix the module" not in said

