@@ -286,3 +286,19 @@ def test_default_out_is_catalogs_aws_yaml_in_cwd(env: FaultProxy, monkeypatch: p
     run_cli(["catalog", "refresh", "--regions", "us-east-1", "--endpoint-url", env.url, "--max-attempts", "2"])
     assert target.read_bytes() != raw
     assert any(r.source == "aws-api" for r in read_catalog_file(target).instances)
+
+
+def test_pricing_connection_failure_does_not_point_at_endpoint_url() -> None:
+    """UX review 6, #4: the documented moto recipe stops at the Pricing step with
+    "hint: check the network, --endpoint-url and the region", but --endpoint-url is EC2 only:
+    the hint sent the user to an option that cannot help. EC2 failures keep it."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from scaleplan.catalog.aws import translate_error
+
+    exc = EndpointConnectionError(endpoint_url="https://api.pricing.us-east-1.amazonaws.com/")
+    pricing = translate_error(exc, "Pricing GetProducts (us-east-1, page 1)")
+    assert "--endpoint-url applies to EC2 only" in (pricing.hint or "")
+    assert "check the network, --endpoint-url" not in (pricing.hint or "")
+    ec2 = translate_error(exc, "EC2 DescribeInstanceTypes (us-east-1, page 1)")
+    assert "check the network, --endpoint-url and the region" in (ec2.hint or "")

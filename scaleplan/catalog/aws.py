@@ -70,6 +70,19 @@ def redact(text: str) -> str:
     return text if len(text) <= 300 else text[:300] + "..."
 
 
+def _connection_hint(where: str) -> str:
+    """--endpoint-url redirects EC2 only: a Price List failure is AWS's own endpoint."""
+    if where.startswith("Pricing"):
+        return (
+            "check the network (the Price List API is AWS's own us-east-1 endpoint; --endpoint-url"
+            " applies to EC2 only, so a local moto server cannot answer it); the existing catalog"
+            " was left untouched"
+        )
+    return (
+        "check the network, --endpoint-url and the region; the existing catalog was left untouched"
+    )
+
+
 def translate_error(exc: Exception, where: str) -> ExternalError:
     """Map a botocore exception to an ExternalError saying what failed (never a secret)."""
     from botocore import exceptions as bx
@@ -94,7 +107,7 @@ def translate_error(exc: Exception, where: str) -> ExternalError:
     if isinstance(exc, bx.ProfileNotFound):
         return ExternalError(f"AWS profile not found: {redact(str(exc))}", hint="check --aws-profile / AWS_PROFILE against ~/.aws/config; the existing catalog was left untouched")
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError | bx.ReadTimeoutError | bx.ConnectTimeoutError | bx.ConnectionError | bx.HTTPClientError):
-        return ExternalError(f"{where}: the connection to AWS failed after all retries ({type(exc).__name__}: {redact(str(exc))})", hint="check the network, --endpoint-url and the region; the existing catalog was left untouched")
+        return ExternalError(f"{where}: the connection to AWS failed after all retries ({type(exc).__name__}: {redact(str(exc))})", hint=_connection_hint(where))
     if isinstance(exc, bx.BotoCoreError):
         return ExternalError(f"{where}: {type(exc).__name__}: {redact(str(exc))}", hint="the existing catalog was left untouched")
     raise exc
