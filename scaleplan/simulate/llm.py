@@ -61,6 +61,8 @@ from scaleplan.simulate.llm_summary import (
     failure_stats,
     outcomes,
     sample_times,
+    span_rate,
+    window_rate,
     window_stats,
 )
 from scaleplan.simulate.llm_trace import LlmTrace
@@ -236,8 +238,8 @@ def _report(
     """The result: outcomes per request summarised per class, window, allocation and failure."""
     o = outcomes(plan, wl, res)
     segs = wl.segments
-    total_s = float(sum(t1 - t0 for t0, t1, _ in segs)) if generated else _trace_span_s(wl, res)
-    cstats = class_stats(plan, wl, res, o, total_s)
+    rate = window_rate(wl.times, segs) if generated else span_rate(_trace_span_s(wl, res))
+    cstats = class_stats(plan, wl, res, o, rate)
     wstats = window_stats(plan, wl, res, o, serving, opts.rate_scale if generated else None, notes)
     astats = alloc_stats(plan, segs, serving, alloc_of, cfgs, sources, res)
     fstats = failure_stats(plan, wl, res, o, replacement) if replacement is not None else None
@@ -251,7 +253,7 @@ def _report(
         seed=seed, windows_simulated=tuple(s[2] for s in segs), window_seconds=tuple(s[1] - s[0] for s in segs),
         slo_percentile=o.pct, slo_ttft_ms=slo.ttft_ms, slo_tpot_ms=slo.tpot_ms, slo_e2e_ms=slo.latency_ms, target=o.target,
         requests=n, completed=int(o.ok.sum()), failed=int((res.outcome == eng.FAILED).sum()), rejected=rejected,
-        attainment=float(o.good.mean()) if n else 1.0, goodput_rps=float(o.good.sum()) / total_s if total_s > 0 else 0.0,
+        attainment=float(o.good.mean()) if n else 1.0, goodput_rps=rate(o.good),
         meets_slo=all(c.holds for c in cstats), saturated=any(w.saturated for w in wstats), classes=tuple(cstats), windows=tuple(wstats),
         allocations=tuple(astats), failure=fstats, series_t_s=tuple(res.sample_t.tolist()), series_waiting=tuple(res.sample_waiting.tolist()),
         series_running=tuple(res.sample_running.tolist()), series_kv_used=tuple(res.sample_kv_used.tolist()),
