@@ -11,17 +11,20 @@ and faster accelerators at nearby prices."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from solve_helpers import LAT, row
+from solve_helpers import LAT, row, spec
 
 from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.diagnose import serving_candidates
 from scaleplan.solve.milp import QuotaScope, WindowProblem, solve_window
 from scaleplan.solve.oppoints import OpPoint
-from scaleplan.solve.prune import PruneRules, prune
-from scaleplan.solve.search import shape_groups
+from scaleplan.solve.problem import Problem, SolveOptions
+from scaleplan.solve.prune import PruneRules, prune, prune_rules
+from scaleplan.solve.search import search_windows, shape_groups
 
 CLASSES = ("a", "b")
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -251,3 +254,82 @@ def test_spot_capped_as_delivered_keeps_a_slower_spot_row() -> None:
                 replace(base, candidates=kept, backend_groups=shape_groups(kept)), tie_break=False
             )
             assert (abs(got.cost - full.cost) < 1e-6) is capped, (capped, got.cost, full.cost)
+
+
+def test_spot_capped_keeps_a_spot_row_of_fewer_classes() -> None:
+    """With two classes the delivered spot cap weighs a pod by its capacity for the class mix
+    (``route_caps``), 0 for a type that misses a class: a spot A10G serving class a only adds
+    no spot capacity there, a spot L4 of the same class-a capacity that also serves b does.
+    So an L4 shape serving both classes must not take the A10G shape's spot row (kubernetes.
+    class_header over one window: 2 spot A10G + 2 on-demand L4 at $2.40/h; without the A10G
+    shape the cap allows no spot pod and the plan is 3 on-demand L4, $2.70/h)."""
+    cands = [
+        _cand("g5.xlarge", "A10G", "us-east-1", 1.0, (10.0, 0.0), 1, False, 3),
+        _cand("g5.xlarge", "A10G", "us-east-1", 0.3, (10.0, 0.0), 1, True, 3),
+        _cand("g6.xlarge", "L4", "us-east-1", 0.9, (10.0, 10.0), 1, False, 3),
+        _cand("g6.xlarge", "L4", "us-east-1", 0.29, (10.0, 10.0), 1, True, 3),
+        _cand("g4dn.xlarge", "T4", "us-east-1", 0.95, (10.0, 10.0), 1, False, 3),
+        _cand("g4dn.xlarge", "T4", "us-east-1", 0.295, (10.0, 10.0), 1, True, 3),
+    ]
+    cands.sort(key=lambda c: c.sort_key)
+    base = WindowProblem(
+        candidates=cands,
+        classes=CLASSES,
+        demand=(10.0, 0.1),
+        headroom=0.0,
+        redundancy="n+1",
+        spot_max_fraction=0.4,
+        backend_groups=shape_groups(cands),
+        spot_by_capacity=True,
+    )
+    full = solve_window(base, tie_break=False)
+    kept = prune(list(cands), PruneRules(shape_scoped=True, spot_capped=True))
+    got = solve_window(
+        replace(base, candidates=kept, backend_groups=shape_groups(kept)), tie_break=False
+    )
+    assert full.status == got.status == "optimal"
+    assert abs(full.cost - 2.4) < 1e-6
+    assert abs(got.cost - full.cost) < 1e-6, [c.label for c in kept]
+
+
+def test_the_second_shape_kept_for_the_spot_cap_serves_every_class() -> None:
+    """Spot capped over a curve, gateway-api without a class header: the search keeps the
+    candidates that serve every class (``serving_candidates``) after pruning, and one serving
+    shape left turns the delivered spot cap on (``search_windows``' spot_by_capacity). Two
+    shapes that serve every class must stay: an A10G shape of class a only, dominated by the
+    L4 one and next in rank (or kept for its spot row), left the L4 shape alone ($2.25/h
+    against $2.09/h with the T4)."""
+    cands = [
+        _cand("g6.xlarge", "L4", "us-east-1", 0.9, (10.0, 10.0), 1, False, 3),
+        _cand("g6.xlarge", "L4", "us-east-1", 0.29, (10.0, 10.0), 1, True, 3),
+        _cand("g5.xlarge", "A10G", "us-east-1", 1.0, (10.0, 0.0), 1, False, 3),
+        _cand("g5.xlarge", "A10G", "us-east-1", 0.291, (10.0, 0.0), 1, True, 3),
+        _cand("g4dn.xlarge", "T4", "us-east-1", 0.95, (10.0, 10.0), 1, False, 3),
+        _cand("g4dn.xlarge", "T4", "us-east-1", 0.295, (10.0, 10.0), 1, True, 3),
+    ]
+    cands.sort(key=lambda c: c.sort_key)
+    curve = [15.0, 10.0] * 12
+    sp = spec(
+        traffic={
+            "peak_rps": None, "hourly_rps": curve, "headroom": 0.0,
+            "classes": [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}],
+        },
+        placement={
+            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 0,
+            "redundancy": "n+1", "spot": {"allowed": True, "max_fraction": 0.4},
+        },
+        kubernetes={
+            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"},
+        },
+    )
+    pb = Problem.of(sp, SolveOptions(alternatives=False))
+
+    def searched(cs: list[Candidate]) -> float:
+        serving = serving_candidates(pb, cs, curve)
+        o = search_windows(pb, serving, curve, deadline=time.perf_counter() + 60)
+        assert o.status == "optimal"
+        return o.cost
+
+    full = searched(cands)
+    assert abs(full - 2.09) < 1e-6
+    assert abs(searched(prune(list(cands), prune_rules(sp, cands))) - full) < 1e-6

@@ -28,6 +28,7 @@ def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
         quota_of={c.row.key: quota_members(spec, c.row) for c in cands},
         shape_scoped=losses_per_backend(spec),
         spot_capped=spot_capped(spec),
+        classes=tuple(c.name for c in spec.traffic.classes) or ("default",),
     )
 
 
@@ -117,6 +118,9 @@ class PruneRules:
     # spot capacity capped as the route delivers it (spot_capped): a spot candidate is only
     # replaced by a spot one whose nodes carry exactly its capacity (or an on-demand one)
     spot_capped: bool = False
+    # the spec's request classes: where several classes share a class-blind route only the
+    # candidates serving all of them are searched (``diagnose.serving_candidates``)
+    classes: tuple[str, ...] = ()
 
 
 def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candidate]:
@@ -197,11 +201,14 @@ def prune_shapes(cands: list[Candidate], rules: PruneRules) -> list[Candidate]:
     merged group is the sum of both (a group without a spot member has only on-demand pods,
     which carry its load). Spot capacity capped as delivered (spot_by_capacity: spot
     capacity <= f x capacity): on-demand j only add capacity, and a spot k goes only to a
-    spot j of exactly its capacity. So the moved plan is feasible at no higher cost; doing it
-    for every used pruned shape (each has a kept dominator, which is never moved) gives an
-    optimal plan over the kept shapes. Where spot is capped, at least two shapes are kept when
-    there were two (the search caps spot as delivered over a curve too when one shape is
-    left, a row the full list did not have).
+    spot j of exactly its capacity for the same classes (the row weighs a pod by its
+    capacity for the class mix, 0 for one that misses a class). So the moved plan is
+    feasible at no higher cost; doing it for every used pruned shape (each has a kept
+    dominator, which is never moved) gives an optimal plan over the kept shapes. Where spot
+    is capped, at least two shapes are kept when there were two, and two that serve every
+    class (the search caps spot as delivered over a curve too when one shape is left, a row
+    the full list did not have; under a class-blind route with several classes it searches
+    only the shapes that serve every class).
 
     Candidate by candidate across shapes this is not exact (moving one member out of g takes
     its spare from the members that stay): hence whole shapes. Not covered: the search of
@@ -218,11 +225,28 @@ def prune_shapes(cands: list[Candidate], rules: PruneRules) -> list[Candidate]:
     for g in order:
         if not any(_shape_dominates(h, g, rules) for h in kept):
             kept.append(g)
-    if rules.spot_capped and len(kept) == 1:
-        # one serving shape turns the delivered spot cap on over a curve too (search's
-        # spot_by_capacity): keep a second one, so that the rows stay those of the full list
-        kept.append(next(g for g in order if g is not kept[0]))
+    if rules.spot_capped:
+        kept = _two_shapes(kept, order, rules)
     return [c for g in kept for c in g]
+
+
+def _two_shapes(
+    kept: list[list[Candidate]], order: list[list[Candidate]], rules: PruneRules
+) -> list[list[Candidate]]:
+    """Spot capped as delivered: one serving shape turns the delivered spot cap on over a
+    curve too (search's spot_by_capacity), so at least two shapes stay where there were two,
+    and two that serve every class where there were two: under a class-blind route with
+    several classes only those are searched (``diagnose.serving_candidates``, after pruning)."""
+
+    def every(g: list[Candidate]) -> bool:
+        return all(g[0].cap(c) for c in rules.classes)
+
+    for wanted in (every, lambda g: True):
+        have = sum(1 for g in kept if wanted(g))
+        if have < 2:
+            more = [g for g in order if wanted(g) and all(g is not h for h in kept)]
+            kept = kept + more[: 2 - have]
+    return kept
 
 
 def _shape_rank(members: list[Candidate]) -> tuple[object, ...]:
@@ -253,14 +277,18 @@ def _stands_in(j: Candidate, k: Candidate, rules: PruneRules) -> bool:
 def _replaces(j: Candidate, k: Candidate, rules: PruneRules, quotas: bool) -> bool:
     """``j`` dominates ``k`` (:func:`_dominates`) and, where spot capacity is capped as the
     route delivers it (:func:`spot_capped`), a spot ``k`` goes to an on-demand ``j`` or to a
-    spot ``j`` whose c nodes carry exactly its capacity (c q_j = q_k, equal capacities)."""
+    spot ``j`` whose c nodes carry exactly its capacity (c q_j = q_k, equal capacities for
+    the same classes)."""
     if not _dominates(j, k, rules.exact_only, quotas):
         return False
     if rules.spot_capped and k.capacity_type == "spot" and j.capacity_type == "spot":
         c = -(-k.replicas_per_node // j.replicas_per_node)
         if c * j.replicas_per_node != k.replicas_per_node:
             return False
-        return all(j.cap(cls) == p.capacity_rps for cls, p in k.points)
+        # the same classes too: with several classes the cap weighs a pod by its capacity
+        # for the class mix (milp.window.route_caps), 0 for one that misses a class
+        same = len(j.points) == len(k.points)
+        return same and all(j.cap(cls) == p.capacity_rps for cls, p in k.points)
     return True
 
 
