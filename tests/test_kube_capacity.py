@@ -135,6 +135,8 @@ def test_old_plan_is_still_capped_with_a_warning(tables: Catalog) -> None:
     # capped back to what the plan's own sizing fits
     capped = f"CPU {a.vcpus_per_node - 0.2:g} -> {round(a.cpu_per_replica * 1000)}m"
     assert any("requests capped" in w and capped in w for w in warnings), (capped, warnings)
+    assert a.replicas_per_node == 1
+    assert any("so that 1 replica fits next to" in w for w in warnings), warnings
 
 
 def test_spec_node_reserve_sizes_every_gpu_replica(tables: Catalog) -> None:

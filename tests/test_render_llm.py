@@ -228,6 +228,22 @@ def test_weights_volume_too_small(tables: Catalog) -> None:
     assert found and "131.6 GiB of weights" in found[0].message and "100.0 GiB" in found[0].message
 
 
+def test_weights_on_the_root_volume_counts_replicas_per_node(tables: Catalog) -> None:
+    """An emptyDir without a size fills the node's root volume: the replicas on one node
+    need their weights each, said with the verb agreeing ('1 replica per node needs')."""
+    plan = LLM_PLANS["vllm-70b"]()
+    text = _rendered_text(plan).replace("emptyDir:\n          sizeLimit: 147Gi", "emptyDir: {}")
+    cases = ((2, "2 replicas per node need 263 GiB"), (1, "1 replica per node needs 132 GiB"))
+    for rpn, words in cases:
+        allocs = tuple(a.model_copy(update={"replicas_per_node": rpn}) for a in plan.allocations)
+        found = [
+            f.message
+            for f in _findings(text, tables, plan.model_copy(update={"allocations": allocs}))
+            if f.rule == "weights-volume-small"
+        ]
+        assert found and all("130 GiB root volume" in m and words in m for m in found), found
+
+
 # --- bad input: exit 3, nothing written --------------------------------------------------------
 
 

@@ -381,7 +381,7 @@ def _weights_volume(ctx: Context, rule: Rule) -> Iterator[Finding]:
                     root = _root_volume_gib(ctx, w)
                     need = weights * a.replicas_per_node
                     if root is not None and need > root:
-                        yield w.finding(rule, f"{c.label()} downloads {weights:.0f} GiB of weights into {where}, an emptyDir on the node's {root:.0f} GiB root volume, and {counted(a.replicas_per_node, 'replica')} per node need {need:.0f} GiB", (*c.path, "volumeMounts"))
+                        yield w.finding(rule, f"{c.label()} downloads {weights:.0f} GiB of weights into {where}, an emptyDir on the node's {root:.0f} GiB root volume, and {counted(a.replicas_per_node, 'replica')} per node {'needs' if a.replicas_per_node == 1 else 'need'} {need:.0f} GiB", (*c.path, "volumeMounts"))
                 elif size is not None and size < weights:
                     yield w.finding(rule, f"{c.label()} keeps {weights:.1f} GiB of weights in {where}, which holds {size:.1f} GiB", (*c.path, "volumeMounts"))
                 break

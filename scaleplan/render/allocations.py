@@ -175,7 +175,7 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
     if mem < a.memory_gib_per_replica * 0.999:
         capped.append(f"memory {a.memory_gib_per_replica:g}Gi -> {memory_quantity(max(mem, MIN_MEMORY_GIB))}")
     if capped and not own:
-        warnings.append(f"allocation {name}: requests capped so that {counted(a.replicas_per_node, 'replica')} fit next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
+        warnings.append(f"allocation {name}: requests capped so that {counted(a.replicas_per_node, 'replica')} {'fits' if a.replicas_per_node == 1 else 'fit'} next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
     lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
     nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
     svc = backends.allocation_service(a.name)
