@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
 from scaleplan.errors import InputError, Problem
+from scaleplan.wording import counted
 from scaleplan.yamlio import Document, LineMap, PathKey, format_path
 
 _FIX_SEP = " | fix: "
@@ -329,7 +330,7 @@ def problems_from_validation(
             more += len(errors) - i - 1
             break
     if more:
-        problems.append(Problem("", f"... and {more:,} more {'problem' if more == 1 else 'problems'} not listed", hint=f"fix the first {MAX_PROBLEMS} and run again"))
+        problems.append(Problem("", f"... and {counted(more, 'more problem')} not listed", hint=f"fix the first {MAX_PROBLEMS} and run again"))
     return problems
 
 

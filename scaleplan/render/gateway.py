@@ -32,6 +32,7 @@ from scaleplan.render.engine import METRICS
 from scaleplan.render.metadata import COMPONENT, Entry, Obj, labels, meta
 from scaleplan.render.workloads import backend_service
 from scaleplan.spec import Gateway, Kubernetes
+from scaleplan.wording import counted
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 POOL_GROUP = "inference.networking.k8s.io"
@@ -51,7 +52,7 @@ def backend_services(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], s
     fix_hint = "optimize with a scaleplan that plans gateway-api with weights fixed over the day, or use routing: service"
     dead = [x for x in shorts if x.no_pods]
     if dead:
-        raise PlanError(source, [Problem("allocations", dead[0].message() + (f" (and {len(dead) - 1} more such {'window' if len(dead) == 2 else 'windows'})" if len(dead) > 1 else ""), hint=fix_hint)])
+        raise PlanError(source, [Problem("allocations", dead[0].message() + (f" (and {counted(len(dead) - 1, 'more such window')})" if len(dead) > 1 else ""), hint=fix_hint)])
     if shorts:
         warnings.append(shorts[0].message() + (f" (and {len(shorts) - 1} more) " if len(shorts) > 1 else " ") + f"; {fix_hint}")
     services = [al.service for al in allocs if not al.shared_backend]
