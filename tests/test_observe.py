@@ -679,3 +679,49 @@ def test_observed_refuses_booleans_and_non_finite_numbers(tmp_path, old, new) ->
     with pytest.raises(InputError) as e:
         read_observed(bad)
     assert old.split(":")[0] in str(e.value) and str(bad) in str(e.value)
+
+
+def test_capacity_is_not_extrapolated_from_a_light_load_floor(tables: Catalog, running) -> None:
+    """UX review 6, #11: a service whose light-load p95 sits at 0.81x the SLO (48.5 ms for
+    60 ms) and that jumps from 10-17 rps per replica (fine) to 120-200 (saturated, p95 clamped
+    at the top bucket) had its 468 light-load steps "near the limit": the regression over
+    latencies 48.4-48.8 ms read at 60 ms gave 223 rps per replica, above every load ever seen
+    and 5.6x the true 40, and optimize --observed would have scaled the profile by x5.3.
+    Points that span less than their distance to the SLO give no estimate."""
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(running)
+    slo_s = plan.spec.slo.latency_ms / 1000
+    qs = build_queries(plan, tables)
+    t0 = 1767225600.0
+    hours = [(t0 + 3600 * (h + 1), 10.0 + h) for h in range(24)]
+    steps = [(t0 + 300 * k, 0.0) for k in range(288)]
+    light = [(10.0 + (k % 8), slo_s * (0.807 + 0.0008 * (k % 8))) for k in range(288)]
+    pairs = list(enumerate(zip(steps, light, strict=True)))
+    demand = [(t, 2 * x if k % 3 else 2 * (120 + k % 80)) for k, ((t, _), (x, _)) in pairs]
+    latency = [(t, lat if k % 3 else 2.5) for k, ((t, _), (_, lat)) in pairs]
+    series = {
+        "demand_hourly": hours,
+        "latency_hourly": [(t, 0.1) for t, _ in hours],
+        "demand": demand,
+        "replicas": [(t, 2.0) for t, _ in steps],
+        "latency": latency,
+    }
+    fetched = Fetched(series, t0, t0 + 86400, 300.0, "http://x")
+    obs = analyze(plan, qs, fetched)
+    cap = obs.capacity
+    assert cap.rps_per_replica is None and cap.method == "none", cap
+    assert cap.max_rps_per_replica == pytest.approx(199)
+    from scaleplan.observe.report import observed_lines
+
+    lines = observed_lines(obs, None)
+    assert "  at most 199 rps per replica seen, at p95 2500 ms (above the SLO);" in lines, lines
+    assert max(len(line) for line in lines) <= 80
+    # the same light points spread up to the SLO still give the regression's reading
+    spread = [(t, slo_s * (0.8 + 0.05 * (k % 8))) for k, (t, _) in enumerate(steps)]
+    load = [(t, 2 * (20.0 + 5 * (k % 8))) for k, (t, _) in enumerate(steps)]
+    fetched = Fetched({**fetched.series, "demand": load, "latency": spread}, t0, t0 + 86400, 300.0, "http://x")
+    cap = analyze(plan, qs, fetched).capacity
+    assert cap.method == "regression" and cap.rps_per_replica == pytest.approx(40, rel=0.05), cap

@@ -5,8 +5,10 @@
 - Capacity: per step, requests/s per replica (demand / replicas up) against the latency
   percentile. Steps whose latency lies within a band around the SLO are "near the limit";
   requests/s per replica is regressed on latency over them and read at the SLO (the median of
-  the band when there are too few points to regress). With no point near the limit there is
-  no capacity estimate, only the highest load seen: never an extrapolation.
+  the band when there are too few points to regress). With no point near the limit, or points
+  whose latencies span less than their distance to the SLO (the regression would read the SLO
+  off far outside them), there is no capacity estimate, only the highest load seen: never an
+  extrapolation.
 - SLO: the hourly latency percentile per (day, hour), counted against the target overall and
   in the peak hours (demand at or above 80 % of the curve's peak).
 """
@@ -143,6 +145,11 @@ def _estimate(demand: Points, replicas: Points, latency: Points, slo: float) -> 
     if len(near) >= MIN_REGRESSION_POINTS and statistics.pstdev([lat for _, lat in near]) > 1e-9:
         xs = [lat for _, lat in near]
         ys = [x for x, _ in near]
+        reach = max(xs) - min(xs)
+        if slo > max(xs) + reach or slo < min(xs) - reach:
+            # the points crowd a sliver of the band (e.g. a light-load floor at 0.8x the SLO, then
+            # saturation): the line read at the SLO would extrapolate farther than they span
+            return _Estimate(None, "none", len(near), top_x, top_lat)
         mx, my = statistics.fmean(xs), statistics.fmean(ys)
         sxx = sum((a - mx) ** 2 for a in xs)
         slope = sum((a - mx) * (b - my) for a, b in zip(xs, ys, strict=True)) / sxx

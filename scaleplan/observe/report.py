@@ -33,7 +33,14 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     else:
         lines.append("capacity: not measured (the service never ran near its limit)")
         seen = f"at most {c.max_rps_per_replica:g} rps per replica seen"
-        lines.append(f"  {seen}; the plan assumed {c.planned_rps_per_replica:g}")
+        assumed = f"the plan assumed {c.planned_rps_per_replica:g}"
+        if c.latency_at_max_ms is not None and c.latency_at_max_ms > s.latency_ms:
+            # it ran past its limit, never near it: the load seen is no capacity either
+            at = f"p{s.percentile} {c.latency_at_max_ms:g} ms"
+            lines.append(f"  {seen}, at {at} (above the SLO);")
+            lines.append(f"  {assumed}")
+        else:
+            lines.append(f"  {seen}; {assumed}")
     slo = f"SLO p{s.percentile} {s.latency_ms:g} ms"
     lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} hours,")
     lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
