@@ -342,7 +342,7 @@ def test_infeasible_optimize_json_is_a_json_object(cli, tmp_path: Path) -> None:
     spec = write_spec(tmp_path, placement="  budget_per_hour: 0.0001")
     res = cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--json"], exit_code=4)
     doc = json.loads(res.stdout)
-    assert doc["status"] == "infeasible"
+    assert doc["status"] == "infeasible" and doc["name"] == "emb"  # the spec's metadata.name
     assert doc["reasons"] and doc["reasons"][0]["code"]
     assert doc["reasons"][0]["message"] and doc["reasons"][0]["fix"]
 
