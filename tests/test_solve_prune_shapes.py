@@ -256,6 +256,20 @@ def test_spot_capped_as_delivered_keeps_a_slower_spot_row() -> None:
             assert (abs(got.cost - full.cost) < 1e-6) is capped, (capped, got.cost, full.cost)
 
 
+def _class_a_only(a10g_spot: float) -> list[Candidate]:
+    """An A10G shape that serves class a only (spot at ``a10g_spot``) beside an L4 and a T4
+    shape that serve a and b at the A10G's class-a capacity, the L4 the cheapest."""
+    cands = [
+        _cand("g5.xlarge", "A10G", "us-east-1", 1.0, (10.0, 0.0), 1, False, 3),
+        _cand("g5.xlarge", "A10G", "us-east-1", a10g_spot, (10.0, 0.0), 1, True, 3),
+        _cand("g6.xlarge", "L4", "us-east-1", 0.9, (10.0, 10.0), 1, False, 3),
+        _cand("g6.xlarge", "L4", "us-east-1", 0.29, (10.0, 10.0), 1, True, 3),
+        _cand("g4dn.xlarge", "T4", "us-east-1", 0.95, (10.0, 10.0), 1, False, 3),
+        _cand("g4dn.xlarge", "T4", "us-east-1", 0.295, (10.0, 10.0), 1, True, 3),
+    ]
+    return sorted(cands, key=lambda c: c.sort_key)
+
+
 def test_spot_capped_keeps_a_spot_row_of_fewer_classes() -> None:
     """With two classes the delivered spot cap weighs a pod by its capacity for the class mix
     (``route_caps``), 0 for a type that misses a class: a spot A10G serving class a only adds
@@ -263,15 +277,7 @@ def test_spot_capped_keeps_a_spot_row_of_fewer_classes() -> None:
     So an L4 shape serving both classes must not take the A10G shape's spot row (kubernetes.
     class_header over one window: 2 spot A10G + 2 on-demand L4 at $2.40/h; without the A10G
     shape the cap allows no spot pod and the plan is 3 on-demand L4, $2.70/h)."""
-    cands = [
-        _cand("g5.xlarge", "A10G", "us-east-1", 1.0, (10.0, 0.0), 1, False, 3),
-        _cand("g5.xlarge", "A10G", "us-east-1", 0.3, (10.0, 0.0), 1, True, 3),
-        _cand("g6.xlarge", "L4", "us-east-1", 0.9, (10.0, 10.0), 1, False, 3),
-        _cand("g6.xlarge", "L4", "us-east-1", 0.29, (10.0, 10.0), 1, True, 3),
-        _cand("g4dn.xlarge", "T4", "us-east-1", 0.95, (10.0, 10.0), 1, False, 3),
-        _cand("g4dn.xlarge", "T4", "us-east-1", 0.295, (10.0, 10.0), 1, True, 3),
-    ]
-    cands.sort(key=lambda c: c.sort_key)
+    cands = _class_a_only(0.3)
     base = WindowProblem(
         candidates=cands,
         classes=CLASSES,
@@ -299,15 +305,7 @@ def test_the_second_shape_kept_for_the_spot_cap_serves_every_class() -> None:
     shapes that serve every class must stay: an A10G shape of class a only, dominated by the
     L4 one and next in rank (or kept for its spot row), left the L4 shape alone ($2.25/h
     against $2.09/h with the T4)."""
-    cands = [
-        _cand("g6.xlarge", "L4", "us-east-1", 0.9, (10.0, 10.0), 1, False, 3),
-        _cand("g6.xlarge", "L4", "us-east-1", 0.29, (10.0, 10.0), 1, True, 3),
-        _cand("g5.xlarge", "A10G", "us-east-1", 1.0, (10.0, 0.0), 1, False, 3),
-        _cand("g5.xlarge", "A10G", "us-east-1", 0.291, (10.0, 0.0), 1, True, 3),
-        _cand("g4dn.xlarge", "T4", "us-east-1", 0.95, (10.0, 10.0), 1, False, 3),
-        _cand("g4dn.xlarge", "T4", "us-east-1", 0.295, (10.0, 10.0), 1, True, 3),
-    ]
-    cands.sort(key=lambda c: c.sort_key)
+    cands = _class_a_only(0.291)
     curve = [15.0, 10.0] * 12
     sp = spec(
         traffic={
