@@ -408,3 +408,28 @@ def test_drift_finds_objects_an_overlay_moved_to_another_namespace(
     assert "kubernetes.namespace: search-prod" in moved[0].hint
     images = [m for m in msgs if ".image is 'ghcr.io/example/embedder:1.4.3'" in m]
     assert len(images) == 3, msgs
+
+
+def test_drift_finds_objects_an_overlay_renamed_with_a_prefix(
+    tables: Catalog, tmp_path: Path
+) -> None:
+    """UX review 6, #12: an overlay's `namePrefix: prod-` made every object "the checked
+    manifests have none". Each is found (one object of its kind whose name is the rendered one
+    with a prefix), the rename is one drift finding at metadata.name, the rest is compared."""
+    import re
+
+    plan_file = ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"
+    plan = _render(plan_file, tmp_path / "out")
+    for f in sorted((tmp_path / "out").glob("*.yaml")):
+        text = re.sub(r"^(  name: )(embedder)", r"\1prod-\2", f.read_text(), flags=re.M)
+        f.write_text(text.replace("cpu: 3220m", "cpu: 3000m"))
+    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file), catalog=tables)
+    msgs = [f.message for f in report.findings]
+    assert not any("have none" in m for m in msgs), msgs
+    renamed = [f for f in report.findings if f.path == "metadata.name"]
+    assert len(renamed) == report.objects, msgs
+    assert renamed[0].file != str(plan_file) and "namePrefix" in renamed[0].hint
+    assert any(
+        m == "metadata.name is 'prod-embedder', the plan renders 'embedder'" for m in msgs
+    ), msgs
+    assert any("requests.cpu is '3000m', the plan renders '3220m'" in m for m in msgs), msgs

@@ -280,6 +280,56 @@ def _namespace_moved(act: K8sObject, exp: K8sObject, rule: Rule) -> Finding:
     )
 
 
+def _renamed(
+    exp: K8sObject, index: Mapping[tuple[str, str], list[K8sObject]], rendered: set[tuple[str, str]]
+) -> list[K8sObject]:
+    """The one object of ``exp``'s kind and namespace whose name is ``exp``'s with a prefix or
+    suffix (a kustomize overlay's namePrefix/nameSuffix) and that the plan renders under no
+    name of its own; none when that is not one object."""
+    found = [
+        o
+        for (kind, name), objs in index.items()
+        if kind == exp.kind
+        and name != exp.name
+        and (name.endswith(exp.name) or name.startswith(exp.name))
+        and (kind, name) not in rendered
+        for o in objs
+        if not exp.namespace or not o.namespace or o.namespace == exp.namespace
+    ]
+    return found if len(found) == 1 else []
+
+
+def _match(
+    exp: K8sObject,
+    index: Mapping[tuple[str, str], list[K8sObject]],
+    rendered: set[tuple[str, str]],
+    rule: Rule,
+) -> tuple[list[K8sObject], list[Finding]]:
+    """The checked object(s) standing for ``exp``: same kind and name in its namespace; else
+    moved to another namespace (a kustomize overlay's `namespace:`) or renamed with a prefix or
+    suffix (`namePrefix`/`nameSuffix`), each said as one drift finding and then compared as
+    usual: the object is there, and the plan's queries and selectors name its namespace and
+    names, so the move is drift but not a missing object."""
+    same_name = index.get((exp.kind, exp.name), [])
+    cands = [
+        o for o in same_name if not exp.namespace or not o.namespace or o.namespace == exp.namespace
+    ]
+    if cands:
+        return cands, []
+    if same_name:
+        return same_name[:1], [_namespace_moved(same_name[0], exp, rule)]
+    renamed = _renamed(exp, index, rendered)
+    if renamed:
+        act = renamed[0]
+        msg = f"metadata.name is {act.name!r}, the plan renders {exp.name!r}"
+        hint = (
+            "render under the name you deploy (the spec's metadata.name) and re-plan, or drop the"
+            " overlay's namePrefix/nameSuffix: the plan's queries and selectors use its names"
+        )
+        return renamed, [act.finding(rule, msg, ("metadata", "name"), hint=hint)]
+    return [], []
+
+
 def compare(
     actual: Iterable[K8sObject],
     expected: Iterable[K8sObject],
@@ -291,22 +341,14 @@ def compare(
     index: dict[tuple[str, str], list[K8sObject]] = {}
     for o in actual:
         index.setdefault((o.kind, o.name), []).append(o)
+    expected = list(expected)
+    rendered = {(e.kind, e.name) for e in expected}
     out: list[Finding] = []
     for exp in expected:
         if exp.kind not in DRIFT_KINDS:
             continue
-        same_name = index.get((exp.kind, exp.name), [])
-        cands = [
-            o
-            for o in same_name
-            if not exp.namespace or not o.namespace or o.namespace == exp.namespace
-        ]
-        if not cands and same_name:
-            # moved to another namespace (a kustomize overlay's `namespace:`): the object is
-            # there; say what moved, then compare it as usual (the plan's queries and selectors
-            # name its namespace, so a move is drift, but not a missing object)
-            cands = same_name[:1]
-            out.append(_namespace_moved(cands[0], exp, rule))
+        cands, moved = _match(exp, index, rendered, rule)
+        out.extend(moved)
         if not cands:
             out.append(
                 Finding(
