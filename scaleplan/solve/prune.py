@@ -40,8 +40,7 @@ def spot_capped(spec: Spec) -> bool:
     nodes carry exactly its capacity (or by an on-demand one). Known from the spec alone, so
     it holds for every gateway-api spec that allows spot below a fraction of 1."""
     spot = spec.placement.spot
-    frac = spot.max_fraction
-    return spec.kubernetes.routing == "gateway-api" and spot.allowed and (frac is None or frac < 1)
+    return spec.kubernetes.routing == "gateway-api" and spot.allowed and spot.max_fraction < 1
 
 
 def losses_per_backend(spec: Spec) -> bool:
