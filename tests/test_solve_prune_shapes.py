@@ -331,3 +331,40 @@ def test_the_second_shape_kept_for_the_spot_cap_serves_every_class() -> None:
     full = searched(cands)
     assert abs(full - 2.09) < 1e-6
     assert abs(searched(prune(list(cands), prune_rules(sp, cands))) - full) < 1e-6
+
+
+def test_pruning_without_group_losses_keeps_two_shapes_under_a_spot_cap() -> None:
+    """gateway-api over a curve without n+1, zone or survive_loss prunes candidate by
+    candidate across shapes; where that leaves one serving shape the search caps spot as
+    delivered (spot_by_capacity), a row the full list does not have: L4 on-demand and spot
+    dominating the T4 rows left the L4 alone, $1.35/h against $1.045/h searched."""
+    cands = sorted(
+        [
+            _cand("g6.xlarge", "L4", "us-east-1", 0.9, (10.0,), 1, False, 3),
+            _cand("g6.xlarge", "L4", "us-east-1", 0.29, (10.0,), 1, True, 3),
+            _cand("g4dn.xlarge", "T4", "us-east-1", 0.95, (10.0,), 1, False, 3),
+            _cand("g4dn.xlarge", "T4", "us-east-1", 0.295, (10.0,), 1, True, 3),
+        ],
+        key=lambda c: c.sort_key,
+    )
+    curve = [15.0, 10.0] * 12
+    sp = spec(
+        traffic={
+            "peak_rps": None, "hourly_rps": curve, "headroom": 0.0,
+            "classes": [{"name": "a", "share": 1.0}],
+        },
+        placement={
+            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 0,
+            "spot": {"allowed": True, "max_fraction": 0.4},
+        },
+        kubernetes={
+            "image": "example.com/svc:1.0", "routing": "gateway-api", "gateway": {"name": "gw"},
+        },
+    )
+    pb = Problem.of(sp, SolveOptions(alternatives=False))
+    kept = prune(list(cands), prune_rules(sp, cands))
+    end = time.perf_counter() + 60
+    costs = [search_windows(pb, cs, curve, deadline=end) for cs in (cands, kept)]
+    assert [o.status for o in costs] == ["optimal", "optimal"]
+    assert abs(costs[0].cost - 1.045) < 1e-6
+    assert abs(costs[1].cost - costs[0].cost) < 1e-6, [c.label for c in kept]

@@ -134,7 +134,8 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
     are absorbed per backend group, :func:`losses_per_backend`, the same serving shape; whole
     shapes are then pruned across shapes and regions, :func:`prune_shapes`); where spot is
     capped as delivered (:func:`spot_capped`) a spot k is replaced by an on-demand j or a spot
-    j of exactly its capacity. Replacing each
+    j of exactly its capacity, and two serving shapes stay where there were two
+    (:func:`_two_shapes`). Replacing each
     node of k by c nodes of j (routing k's traffic to j) then keeps every constraint satisfied
     (coverage, spot share, quotas, min replicas, n+1 and zone losses: docs/optimizer.md,
     "Pruning") at no higher cost, so some optimal plan avoids k. Regions are otherwise
@@ -161,7 +162,18 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
         kept.extend(chosen)
     if rules.shape_scoped:
         kept = prune_shapes(kept, rules)
+    elif rules.spot_capped:  # pruned candidate by candidate: shapes of cands come back whole
+        full = sorted(_by_shape(cands).values(), key=_shape_rank)
+        kept = [c for g in _two_shapes(list(_by_shape(kept).values()), full, rules) for c in g]
     return sorted(kept, key=lambda c: c.sort_key)
+
+
+def _by_shape(cands: Sequence[Candidate]) -> dict[tuple[object, ...], list[Candidate]]:
+    """``cands`` by serving shape (backend group), in order."""
+    shapes: dict[tuple[object, ...], list[Candidate]] = {}
+    for c in cands:
+        shapes.setdefault(c.serving_shape, []).append(c)
+    return shapes
 
 
 def prune_shapes(cands: list[Candidate], rules: PruneRules) -> list[Candidate]:
@@ -214,9 +226,7 @@ def prune_shapes(cands: list[Candidate], rules: PruneRules) -> list[Candidate]:
     ``WindowProblem.delivered_util`` (a step after the search that measures itself against
     its own bound) and, as for pruning within a shape, its rows that grow with a larger node.
     """
-    shapes: dict[tuple[object, ...], list[Candidate]] = {}
-    for c in cands:
-        shapes.setdefault(c.serving_shape, []).append(c)
+    shapes = _by_shape(cands)
     if len(shapes) < 2:
         return cands
     order = sorted(shapes.values(), key=_shape_rank)
@@ -235,7 +245,10 @@ def _two_shapes(
     """Spot capped as delivered: one serving shape turns the delivered spot cap on over a
     curve too (search's spot_by_capacity), so at least two shapes stay where there were two,
     and two that serve every class where there were two: under a class-blind route with
-    several classes only those are searched (``diagnose.serving_candidates``, after pruning)."""
+    several classes only those are searched (``diagnose.serving_candidates``, after pruning).
+    ``kept`` and ``order`` (every shape, in rank) are lists of one shape's candidates each;
+    missing shapes come from ``order``. Also where candidates are pruned one by one across
+    shapes (no per-group losses: :func:`prune`)."""
 
     def every(g: list[Candidate]) -> bool:
         return all(g[0].cap(c) for c in rules.classes)
@@ -243,7 +256,8 @@ def _two_shapes(
     for wanted in (every, lambda g: True):
         have = sum(1 for g in kept if wanted(g))
         if have < 2:
-            more = [g for g in order if wanted(g) and all(g is not h for h in kept)]
+            seen = {g[0].serving_shape for g in kept}
+            more = [g for g in order if wanted(g) and g[0].serving_shape not in seen]
             kept = kept + more[: 2 - have]
     return kept
 
