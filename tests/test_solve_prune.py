@@ -139,8 +139,9 @@ def problems(draw: st.DrawFn) -> tuple[WindowProblem, list[float], bool]:
         survive_spot_loss=survive,
         backend_groups=groups,
     )
-    # what zone_losses_per_region says of such a spec: routing: service, or one active class
-    region_scoped = redundancy == "zone" and (even or ncls == 1)
+    # what zone_losses_per_region says of such a spec: routing: service or inference-pool (no
+    # backend groups), or one active class
+    region_scoped = redundancy == "zone" and (even or ncls == 1 or not groups)
     return base, [rps], region_scoped
 
 

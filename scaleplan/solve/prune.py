@@ -70,15 +70,17 @@ def losses_per_backend(spec: Spec) -> bool:
 def zone_losses_per_region(spec: Spec) -> bool:
     """Whether the spec's zone rule counts a zone's losses over a whole region.
 
-    It does under ``routing: service`` (the survivors of a zone split the traffic evenly) and
-    with one request class under weighted routing (capacity summed over the region). With
-    several classes under weighted routing every type keeps its own zone spare for its own
-    load (``zone, several`` in docs/optimizer.md): no row couples candidates of one region, so
-    regions are interchangeable for pruning as they are under n+1.
+    It does under ``routing: service`` (the survivors of a zone split the traffic evenly),
+    under ``inference-pool`` (a routing of the demand over what a region's zone loss leaves,
+    ``milp.weighted._add_pool_losses`` with several classes) and with one request class under
+    gateway-api (capacity summed over the region). With several classes under gateway-api
+    every type keeps its own zone spare for its own load (``zone, several`` in
+    docs/optimizer.md): no row couples candidates of one region, so regions are
+    interchangeable for pruning as they are under n+1.
     """
     if spec.placement.redundancy != "zone":
         return False
-    if spec.kubernetes.routing == "service":
+    if spec.kubernetes.routing in ("service", "inference-pool"):
         return True
     classes = spec.traffic.classes
     return sum(1 for c in classes if c.share > 0) <= 1

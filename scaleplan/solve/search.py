@@ -113,8 +113,13 @@ def search_windows(
         # one serving shape (one Service of weight 100 in every window, whose spot pods' share
         # of its pods is then the share of the requests they get), or max_fraction 0 (a spot
         # pod in a Service with a weight gets requests: none may run)
-        spot_by_capacity=gateway
-        and (not pb.hourly_weights(rps) or len(set(groups)) == 1 or pl.spot.max_fraction == 0),
+        # inference-pool: the endpoint picker balances load over every pod (shortest queue,
+        # free KV cache), so spot pods get their share of the capacity in every window
+        spot_by_capacity=(
+            gateway
+            and (not pb.hourly_weights(rps) or len(set(groups)) == 1 or pl.spot.max_fraction == 0)
+        )
+        or pb.spec.kubernetes.routing == "inference-pool",
         delivered_util=delivered,
         floors=_floors(pb, cands),
     )

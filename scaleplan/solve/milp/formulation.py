@@ -65,6 +65,9 @@ class Formulation:
         # survive_spot_loss without backend groups: the rows sum_k z_ck = D_c (per window) of
         # the routing z_ck of the demand over the on-demand candidates once spot is lost
         self.loss_route: dict[int, Any] = {}
+        # inference-pool, several classes, n+1 / zone: (class, row sum_j z^s_cj = D_c) of every
+        # loss scenario s's routing (``weighted._add_pool_losses``), per window
+        self.class_rows: list[tuple[int, Any]] = []
         self.total_rows: list[Any] = []  # rows whose right-hand side is the total demand
         # routing: service: capacity cuts (row, factor): sum_k mcap_k x_k >= factor x total demand
         # with mcap_k the requests/s a replica of k takes at the traffic's class mix

@@ -83,7 +83,7 @@ class WindowModel(Formulation):
             con.constant = -float(demand[ci])
         for ci, con in self.spot.items():
             con.constant = -self.spot_share * float(demand[ci])
-        for ci, con in self.loss_route.items():
+        for ci, con in [*self.loss_route.items(), *self.class_rows]:
             con.constant = -float(demand[ci])
         total = float(sum(demand))
         for con in self.total_rows:
@@ -129,7 +129,7 @@ class WindowModel(Formulation):
 
         h = self._highs
         inf = highspy.kHighsInf
-        rows = [*self.route.values(), *self.spot.values(), *self.loss_route.values(), *self.total_rows, *(c for c, _ in self.cap_rows), self.cutoff_row, *([self.any_row] if self.any_row is not None else [])]
+        rows = [*self.route.values(), *self.spot.values(), *self.loss_route.values(), *(c for _, c in self.class_rows), *self.total_rows, *(c for c, _ in self.cap_rows), self.cutoff_row, *([self.any_row] if self.any_row is not None else [])]
         for con in rows:
             lb, ub = con.getLb(), con.getUb()
             lb = -inf if lb is None or lb <= -1e29 else lb

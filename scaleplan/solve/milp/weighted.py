@@ -26,7 +26,13 @@ from scaleplan.solve.milp.solver import (
     make_solver,
     pulp_stat,
 )
-from scaleplan.solve.milp.window import WindowProblem, WindowSolution, group_members, route_caps
+from scaleplan.solve.milp.window import (
+    WindowProblem,
+    WindowSolution,
+    group_members,
+    mixed_capacities,
+    route_caps,
+)
 
 
 def build_weighted(fm: Formulation) -> None:
@@ -66,9 +72,7 @@ def build_weighted(fm: Formulation) -> None:
                 ck = cands[k].cap(cls) or 0.0
                 fm.total_rows.append(add([*capsum, (fm.u[k], -ck * cands[k].replicas_per_node)], GE, f"nplus1_{k}"))
         else:
-            for k in range(K):
-                terms = [(fm.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active if (ci, k) in fm.y]
-                add([*terms, (fm.r[k], -1.0), (fm.u[k], float(cands[k].replicas_per_node))], LE, f"nplus1_{k}")
+            _add_class_spares(fm, fm.u, "nplus1")
     elif p.redundancy == "zone" and fm.active:
         fm.m = [prob.add_variable(f"m{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
         for k in range(K):
@@ -87,10 +91,60 @@ def build_weighted(fm: Formulation) -> None:
                 lost = [(fm.m[k], -(cands[k].cap(cls) or 0.0) * cands[k].replicas_per_node) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
                 fm.total_rows.append(add([*capsum, *lost], GE, f"zone_{ri}"))
         else:
-            for k in range(K):
-                terms = [(fm.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active if (ci, k) in fm.y]
-                add([*terms, (fm.r[k], -1.0), (fm.m[k], float(cands[k].replicas_per_node))], LE, f"zone_{k}")
+            _add_class_spares(fm, fm.m, "zone")
     _add_delivered_loss(fm)
+
+
+def _add_class_spares(fm: Formulation, lost: list[Any], name: str) -> None:
+    """n+1 (``lost`` = u, a node of k) or zone (``lost`` = m, k's nodes in the worst zone)
+    with several classes. gateway-api: every type keeps ``lost`` nodes of spare replicas for
+    its own routed load, sum_c y_ck / a_ck <= r_k - q_k lost_k (the static route keeps a
+    type's share on it). inference-pool (no backend groups): the endpoint picker moves a lost
+    pod's load to any pod left, so the exact rows are :func:`_add_pool_losses`."""
+    import pulp
+
+    p, cands = fm.p, fm.p.candidates
+    if not p.backend_groups:
+        _add_pool_losses(fm, lost, name)
+        return
+    for k in range(fm.K):
+        terms = [(fm.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active if (ci, k) in fm.y]
+        fm.add([*terms, (fm.r[k], -1.0), (lost[k], float(cands[k].replicas_per_node))], pulp.LpConstraintLE, f"{name}_{k}")
+
+
+def loss_scenarios(p: WindowProblem, name: str) -> list[list[int]]:
+    """The candidates one loss takes nodes of: each candidate alone (``nplus1``), or every
+    candidate of one provider/region (``zone``: its worst zone, m_k nodes of each)."""
+    if name == "nplus1":
+        return [[k] for k in range(len(p.candidates))]
+    regions: dict[tuple[str, str], list[int]] = {}
+    for k, c in enumerate(p.candidates):
+        regions.setdefault((c.row.provider, c.row.region), []).append(k)
+    return [regions[r] for r in sorted(regions)]
+
+
+def _add_pool_losses(fm: Formulation, lost: list[Any], name: str) -> None:
+    """inference-pool, several classes, n+1 / zone exactly: per loss scenario s
+    (:func:`loss_scenarios`) a routing z^s_cj of the whole demand over what is left, without
+    headroom: sum_j z^s_cj = D_c (per window, ``fm.class_rows``) and
+    sum_c z^s_cj / a_cj <= r_j - q_j lost_j [j in s]. Before, the gateway-api rows (a spare
+    node per type in use) stood here too: a plan that mixes types paid a spare node per type
+    (llm-chat-pool: 2 spot + 2 on-demand L40S, $5.40/h, where 1 + 2, $4.56/h, holds)."""
+    import pulp
+
+    p, cands = fm.p, fm.p.candidates
+    LE, EQ = pulp.LpConstraintLE, pulp.LpConstraintEQ
+    for s, ks in enumerate(loss_scenarios(p, name)):
+        z = {(ci, k): fm.prob.add_variable(f"{name}z{s}_{ci}_{k}", lowBound=0) for (ci, k) in fm.y}
+        by_class, by_k = _pool_terms(p, z)
+        for ci in fm.active:
+            fm.class_rows.append((ci, fm.add(by_class.get(ci, []), EQ, f"{name}route{s}_{ci}")))
+        for k in range(fm.K):
+            terms = by_k.get(k, [])
+            if k in ks:
+                terms = [*terms, (lost[k], float(cands[k].replicas_per_node))]
+            if terms:
+                fm.add([*terms, (fm.r[k], -1.0)], LE, f"{name}cap{s}_{k}")
 
 
 def _add_delivered_loss(fm: Formulation) -> None:
@@ -252,6 +306,57 @@ def _add_lp_spot_loss(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], s
             lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), LE, f"spotloss{k}", float(sol.replicas[k])))
 
 
+def _route_vars(fm: Formulation, lp: Any, used: Sequence[int], demand: Sequence[float], share: list[float] | None) -> dict[tuple[int, int], Any]:
+    """The routing LP's y_ck (requests/s of class c on candidate k in ``used``); with
+    ``share``, each fixed to share_k x D_c."""
+    y = {(ci, k): lp.add_variable(f"y{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in used and demand[ci] > 0}
+    if share is not None:
+        for (ci, k), v in y.items():
+            v.lowBound = v.upBound = share[k] * demand[ci]
+    return y
+
+
+def _add_lp_losses(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], sol: WindowSolution, demand: Sequence[float], used: Sequence[int]) -> None:
+    """The routing LP's loss rows with ``sol``'s counts fixed: gateway-api's per-group n+1 /
+    zone (one class), spot.survive_loss, inference-pool's n+1 / zone (several classes)."""
+    import pulp
+
+    p = fm.p
+    if fm.single and p.backend_groups and p.redundancy in ("n+1", "zone"):
+        for g, ks in group_members(p.backend_groups, used).items():  # each absorbs its own loss
+            load = [(v, 1.0) for (_, k), v in y.items() if p.backend_groups[k] == g]
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(load), pulp.LpConstraintLE, f"spare_g{g}", _left_after_loss(fm, sol, ks) + FEAS_TOL))
+    if p.survive_spot_loss and p.spot_max_fraction is not None:
+        _add_lp_spot_loss(fm, lp, y, sol, demand, used)
+    if not fm.single and not p.backend_groups and p.redundancy in ("n+1", "zone"):
+        _add_lp_pool_losses(fm, lp, sol, demand, used)
+
+
+def _add_lp_pool_losses(fm: Formulation, lp: Any, sol: WindowSolution, demand: Sequence[float], used: Sequence[int]) -> None:
+    """The rows of :func:`_add_pool_losses` with ``sol``'s counts fixed, in the routing LP:
+    per loss scenario that takes nodes of a candidate in use, a routing of ``demand`` over the
+    replicas left (a node of k under n+1, ceil(n_k / Z_k) nodes of each in the region under
+    zone)."""
+    import pulp
+
+    p, cands = fm.p, fm.p.candidates
+    LE, EQ = pulp.LpConstraintLE, pulp.LpConstraintEQ
+    name = "nplus1" if p.redundancy == "n+1" else "zone"
+    inuse = set(used)
+    for s, ks in enumerate(loss_scenarios(p, name)):
+        if not inuse.intersection(ks):
+            continue
+        z = {(ci, k): lp.add_variable(f"{name}z{s}_{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in inuse and demand[ci] > 0}
+        by_class, by_k = _pool_terms(p, z)
+        for ci in fm.active:
+            if demand[ci] > 0:
+                lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(by_class.get(ci, [])), EQ, f"{name}route{s}_{ci}", float(demand[ci])))
+        for k in used:
+            nodes = 1 if name == "nplus1" else math.ceil(sol.nodes[k] / cands[k].zones)
+            spare = cands[k].replicas_per_node * nodes if k in ks else 0
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(by_k.get(k, [])), LE, f"{name}cap{s}_{k}", float(sol.replicas[k] - spare)))
+
+
 def _left_after_loss(fm: Formulation, sol: WindowSolution, ks: Sequence[int]) -> float:
     """One active class: the capacity (requests/s) of ``sol``'s replicas of candidates ``ks``
     left after the worst lost node (n+1) or zone (zone): the exact single-class rows of the
@@ -283,7 +388,31 @@ def balanced_routing(
     A small LP over the routing of the candidates in use (PuLP + the same solver): minimise
     the largest utilisation t of any allocation in use (with headroom); None when no routing
     serves ``demand`` with these counts. The LP's run is appended to ``stats``.
+    inference-pool with several classes: first the routing its class-blind endpoint picker
+    delivers, every class split over the replicas in proportion to their capacity for the
+    class mix (each pod then serves the mix); the free LP only when that one fails a rule
+    (its verdict is the free LP's: the proportional routing is one of its routings).
     """
+    if not fm.single and not fm.p.even and not fm.p.backend_groups:
+        caps = mixed_capacities(fm.p, demand)
+        total = sum(caps[k] * sol.replicas[k] for k in range(fm.K))
+        if total > 0:
+            share = [caps[k] * sol.replicas[k] / total for k in range(fm.K)]
+            fixed = _balanced(fm, sol, demand, solver, stats, share)
+            if fixed is not None:
+                return fixed
+    return _balanced(fm, sol, demand, solver, stats, None)
+
+
+def _balanced(
+    fm: Formulation,
+    sol: WindowSolution,
+    demand: Sequence[float],
+    solver: SolverName,
+    stats: list[SolveStat],
+    share: list[float] | None,
+) -> list[list[float]] | None:
+    """:func:`balanced_routing`'s LP; ``share``: every class's routing fixed to share_k of it."""
     import pulp
 
     p, cands = fm.p, fm.p.candidates
@@ -293,7 +422,7 @@ def balanced_routing(
     if fm.single and not p.backend_groups and _left_after_loss(fm, sol, used) < total - FEAS_TOL:
         return None
     lp = pulp.LpProblem("reroute", pulp.LpMinimize)
-    y = {(ci, k): lp.add_variable(f"y{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in used and demand[ci] > 0}
+    y = _route_vars(fm, lp, used, demand, share)
     # balanced routing: minimise the largest utilisation t of any allocation (with
     # headroom); a negligible charge by name rank makes ties deterministic
     t = lp.add_variable("t", lowBound=0, upBound=1)
@@ -312,17 +441,12 @@ def balanced_routing(
     for k in used:
         terms = [(v, 1.0 / (cands[k].cap(p.classes[c]) or 1.0)) for (c, kk), v in y.items() if kk == k]
         lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([*[(v, (1 + h) * a) for v, a in terms], (t, -float(sol.replicas[k]))]), pulp.LpConstraintLE, f"load{k}", 0.0))
-        if not fm.single and p.redundancy in ("n+1", "zone"):
+        if not fm.single and p.backend_groups and p.redundancy in ("n+1", "zone"):
             spare = cands[k].replicas_per_node * (1 if p.redundancy == "n+1" else math.ceil(sol.nodes[k] / cands[k].zones))
             lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"spare{k}", float(sol.replicas[k] - spare)))
     if not y:
         return None
-    if fm.single and p.backend_groups and p.redundancy in ("n+1", "zone"):
-        for g, ks in group_members(p.backend_groups, used).items():  # each absorbs its own loss
-            load = [(v, 1.0) for (_, k), v in y.items() if p.backend_groups[k] == g]
-            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(load), pulp.LpConstraintLE, f"spare_g{g}", _left_after_loss(fm, sol, ks) + FEAS_TOL))
-    if p.survive_spot_loss and p.spot_max_fraction is not None:
-        _add_lp_spot_loss(fm, lp, y, sol, demand, used)
+    _add_lp_losses(fm, lp, y, sol, demand, used)
     t_lp, c_lp = time.perf_counter(), time.process_time()
     lp.solve(make_solver(solver, 60.0) if solver != "highs" else lp_solver())
     ok = lp.sol_status == pulp.LpSolutionOptimal
