@@ -16,10 +16,10 @@ from scaleplan.solve.milp import WindowProblem, solve_windows
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _pool(redundancy: str) -> WindowProblem:
+def _pool(redundancy: str, spot_region: str = "us-east-1") -> WindowProblem:
     # both types serve class a at 10 rps and b at 5 rps a replica: 8 rps at the 9 : 3 mix
     od = _cand("od.x", "us-east-1", 2.0, (10.0, 5.0), 1, False)
-    spot = _cand("sp.x", "us-east-1", 1.0, (10.0, 5.0), 1, True)
+    spot = _cand("sp.x", spot_region, 1.0, (10.0, 5.0), 1, True)
     return WindowProblem(
         candidates=[od, spot],
         classes=("a", "b"),
@@ -41,6 +41,16 @@ def test_n_plus_1_mixes_types_without_a_spare_per_type() -> None:
     assert sol.nodes == [2, 1] and abs(sol.cost - 5.0) < 1e-6, sol
     assert sol.routing is not None  # the class-blind picker's split: a third of every class on spot
     assert [round(r[1], 4) for r in sol.routing] == [0.3333, 0.3333]
+
+
+def test_a_zone_loss_is_rerouted_over_every_region() -> None:
+    # on-demand in us-east-1, spot in us-west-2, three zones each: a zone of us-east-1 takes one
+    # of 2 on-demand pods, one of us-west-2 the spot pod; either way 2 pods (16 rps) are left
+    # for 12: 1 spot + 2 on-demand, $5. Per type the spot pod carried nothing: $6
+    p = _pool("zone", spot_region="us-west-2")
+    sol = solve_windows(p, [p.demand], tie_break=False)[p.demand]
+    assert sol.status == "optimal"
+    assert sol.nodes == [2, 1] and abs(sol.cost - 5.0) < 1e-6, sol
 
 
 def test_llm_chat_pool_plans_the_mix_without_a_spare_per_type(cli, tmp_path: Path) -> None:
