@@ -725,3 +725,15 @@ def test_capacity_is_not_extrapolated_from_a_light_load_floor(tables: Catalog, r
     fetched = Fetched({**fetched.series, "demand": load, "latency": spread}, t0, t0 + 86400, 300.0, "http://x")
     cap = analyze(plan, qs, fetched).capacity
     assert cap.method == "regression" and cap.rps_per_replica == pytest.approx(40, rel=0.05), cap
+
+
+def test_since_under_a_day_is_a_usage_error(cli, running) -> None:  # type: ignore[no-untyped-def]
+    """UX review 6, #9: observe.md offered `--since 12h`, which ran every query and then
+    failed (exit 5, "no data for UTC hour(s) ..."): a curve needs every UTC hour. Refused as an
+    option (exit 2) before anything is sent (the port is closed: a query would be exit 5)."""
+    base = ["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(running), "--json"]
+    r = cli([*base, "--since", "12h"], exit_code=2)
+    said = " ".join(r.stderr.split())
+    assert "12h is under a day: the demand curve needs every UTC hour" in said, said
+    cli([*base, "--since", "23h", "--step", "30m"], exit_code=2)
+    cli([*base, "--since", "1d"], exit_code=5)  # accepted, then the closed port

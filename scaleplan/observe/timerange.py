@@ -1,6 +1,7 @@
 """The time range ``observe`` queries: ``--step`` (a divisor of an hour, at most 30m),
-``--since`` (at least one step) and ``--end`` (ISO 8601 or unix time; default now, on a step).
-A bad value is an :class:`~scaleplan.errors.OptionError` (exit 2)."""
+``--since`` (at least a day: the curve needs every UTC hour) and ``--end`` (ISO 8601 or
+unix time; default now, on a step). A bad value is an
+:class:`~scaleplan.errors.OptionError` (exit 2)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,16 @@ def step_seconds(step: str) -> float:
 
 
 def since_seconds(since: str, step_s: float) -> float:
-    """``--since`` in seconds, at least one step."""
+    """``--since`` in seconds, at least a day (and so at least one step): the demand curve
+    needs a mean for every UTC hour, and a shorter range leaves hours without one, which
+    failed only after every query had run (exit 5)."""
     since_s = duration_s(since, "--since")
-    if since_s < step_s:
-        raise OptionError("must be at least --step", option="--since")
+    if since_s < max(step_s, 86400.0):
+        message = (
+            f"{since} is under a day: the demand curve needs every UTC hour"
+            " (e.g. 1d, 14d, 2w)"
+        )
+        raise OptionError(message, option="--since")
     return since_s
 
 
