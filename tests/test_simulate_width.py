@@ -76,3 +76,13 @@ def test_a_table_too_wide_for_any_layout_prints_its_rows_one_by_one() -> None:
     con.print(table)
     wide = con.export_text()
     assert name in wide.split() and "266009" in wide.split() and "reqs:" not in wide
+
+
+def test_simulate_md_says_which_example_goes_row_by_row() -> None:
+    """UX review 6, #7: simulate.md said vision-daily's tables list their rows one by one at
+    80 columns; they fit compact there (a header row), and go row by row at 60."""
+    doc = " ".join((ROOT / "docs" / "simulate.md").read_text().split())
+    assert "vision-daily at 80 columns" not in doc and "vision-daily at 60 columns" in doc
+    args = (str(EXAMPLES / "vision-daily" / "plan.yaml"), "--duration", "2", "--windows", "0-1")
+    assert "\nallocation " in simulate(*args, columns=80)
+    assert "  capacity: on-demand" in simulate(*args, columns=60)
