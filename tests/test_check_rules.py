@@ -397,3 +397,24 @@ def test_parallel_gpus_fix_names_the_containers_own_flags(tables: Catalog) -> No
     report = check_text(mutated(tgi), "tgi.yaml", catalog=tables)
     (f,) = [f for f in report.findings if f.rule == "engine-parallel-gpus"]
     assert "--num-shard" in f.hint and "--tensor-parallel-size" not in f.hint
+
+
+def test_api_rejects_container_resource_names_the_server_refuses(tables: Catalog) -> None:
+    """UX review 6, #8: `requests.cpux` (a typo) or a bare `gpu` passed schema and api-rejects
+    (only cpu-request-missing fired); the API server refuses any container resource name that
+    is neither standard (cpu, memory, ephemeral-storage, hugepages-*) nor domain-qualified."""
+
+    def edit(d: Docs) -> None:
+        res = container(d)["resources"]
+        res["requests"]["cpux"] = res["requests"]["cpu"]
+        res["limits"]["gpu"] = 1
+
+    report = check_text(mutated(edit), "res.yaml", catalog=tables)
+    found = [f for f in report.findings if f.rule == "api-rejects"]
+    msgs = sorted(f.message for f in found)
+    assert len(found) == 2, found
+    assert "resources.limits 'gpu' is not a standard container resource" in msgs[0], msgs
+    assert "resources.requests 'cpux' is not a standard container resource" in msgs[1], msgs
+    assert {f.path.rsplit(".", 1)[-1] for f in found} == {"gpu", "cpux"}
+    clean = check_text(dump_yaml_all(clean_docs()), "clean.yaml", catalog=tables)
+    assert not [f for f in clean.findings if f.rule == "api-rejects"]

@@ -1,5 +1,6 @@
 """``api-rejects``: values the API server rejects although the OpenAPI schema allows them (object
-names, namespaces and labels that are not valid Kubernetes names; int32 fields out of range).
+names, namespaces and labels that are not valid Kubernetes names; int32 fields out of range;
+container resource names that are neither standard nor a domain-qualified extended resource).
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.check.context import Context, RuleFn, registrar
-from scaleplan.check.model import Finding, Rule
+from scaleplan.check.model import Finding, K8sObject, Rule
+from scaleplan.check.workloads import as_map, containers
 from scaleplan.kube import names
 
 if TYPE_CHECKING:
@@ -46,6 +48,43 @@ def _walk_ints(node: Any, path: PathKey) -> Iterator[tuple[PathKey, int]]:
             yield from _walk_ints(v, (*path, i))
 
 
+# The API server's container resource names without a domain (validateContainerResourceName:
+# cpu, memory, ephemeral-storage and hugepages-<size>); any other name needs a domain.
+_CONTAINER_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
+
+
+def container_resource_problem(name: str) -> str | None:
+    """Why the API server rejects ``name`` as a container resource, or None."""
+    if not names.is_label_key(name):
+        return "is not a qualified name"
+    if "/" not in name:
+        if name in _CONTAINER_RESOURCES or name.startswith("hugepages-"):
+            return None
+        return (
+            "is not a standard container resource (cpu, memory, ephemeral-storage,"
+            " hugepages-<size>) and has no domain (extended resources are domain/name)"
+        )
+    if "kubernetes.io/" in name:
+        return None
+    if name.startswith("requests.") or not names.is_label_key(f"requests.{name}"):
+        return "does not follow the extended resource name standard"
+    return None
+
+
+def _resource_names(o: K8sObject, rule: Rule) -> Iterator[Finding]:
+    for c in containers(o, init=True):
+        res = as_map(c.data.get("resources"))
+        for section in ("requests", "limits"):
+            for key in as_map(res.get(section)):
+                problem = container_resource_problem(str(key))
+                if problem is not None:
+                    yield o.finding(
+                        rule,
+                        f"{c.label()} resources.{section} {str(key)!r} {problem}",
+                        (*c.path, "resources", section, str(key)),
+                    )
+
+
 @impl("api-rejects")
 def _api_rejects(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for o in ctx.objects:
@@ -76,6 +115,7 @@ def _api_rejects(ctx: Context, rule: Rule) -> Iterator[Finding]:
                         f"label {str(k)!r}: {str(v)!r} is not a valid Kubernetes label",
                         ("metadata", "labels", str(k)),
                     )
+        yield from _resource_names(o, rule)
         for path, v in _walk_ints(o.data, ()):
             if not -(2**31) <= v <= names.INT32_MAX:
                 yield o.finding(

@@ -34,8 +34,8 @@ RULES: tuple[Rule, ...] = (
         "api-rejects",
         "error",
         "schema",
-        "A value the API server rejects although the OpenAPI schema allows it: an object name, namespace, label key or value that is not a valid Kubernetes name (a trailing newline included), or an int32 field (replicas, ports, probe timings) beyond 2147483647.",
-        "use a DNS-1123 name (lower-case letters, digits, '-' and '.'; at most 253 characters, 63 for labels) and int32 numbers",
+        "A value the API server rejects although the OpenAPI schema allows it: an object name, namespace, label key or value that is not a valid Kubernetes name (a trailing newline included), an int32 field (replicas, ports, probe timings) beyond 2147483647, or a container resource name that is neither cpu, memory, ephemeral-storage or hugepages-<size> nor domain-qualified (a typo such as 'cpux' or 'gpu').",
+        "use a DNS-1123 name (lower-case letters, digits, '-' and '.'; at most 253 characters, 63 for labels) and int32 numbers; spell resources cpu, memory or vendor.com/name (nvidia.com/gpu)",
     ),
     # resources
     R(
