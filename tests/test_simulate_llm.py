@@ -59,6 +59,24 @@ def test_single_request_matches_the_llm_performance_model() -> None:
         assert c.tpot_ms.p50 == pytest.approx(want.tpot_ms, rel=0.01)
 
 
+def test_a_plans_open_loop_predictions_run_the_model_uncalibrated() -> None:
+    """The optimizer predicts Poisson traffic with the open-loop form (llm.serving.predict), and
+    so does the simulator when it checks the plan's predictions against the model: a plan as
+    the optimizer writes it runs the model as is, not recalibrated to a closed-loop TTFT."""
+    from scaleplan.llm.perf import serve_class
+    from scaleplan.simulate.llm_replicas import model_deployment
+
+    bare = llm_plan(architecture="llama-3.1-8b", predictions=False, budget=8192, accelerator="H100")
+    d, _ = model_deployment(bare, bare.allocations[0])
+    assert d is not None
+    p = serve_class(d, 1000, 300, 16, open_loop=True)
+    assert p.ttft_ms < 0.9 * serve_class(d, 1000, 300, 16).ttft_ms  # a closed-loop wait to skip
+    cls = (("chat", 1.0, 1000, 300, p.ttft_ms, p.tpot_ms, 16),)
+    plan = llm_plan(architecture="llama-3.1-8b", classes=cls, budget=8192, accelerator="H100")
+    _, why = model_deployment(plan, plan.allocations[0])
+    assert why.startswith("LLM model (H100 TP1") and "calibrated to the plan" not in why
+
+
 def test_chunked_prefill_splits_a_long_prompt_into_budget_steps() -> None:
     step = eng.LinearStep(0.01, 0.0001, 0.001)
     ttft, _ = _one(step, 5000, 10, budget=2048)

@@ -230,7 +230,13 @@ def max_concurrency(shape: Shape, s: LlmSetup, cls: TokenClass) -> int:
 
 
 def predict(shape: Shape, cls: TokenClass, concurrency: int) -> ClassPerf:
-    return serve_class(shape.deployment, cls.input_tokens, cls.output_tokens, concurrency)
+    """The class at ``concurrency`` sequences in flight as a plan serves it: traffic planned at a
+    rate (Poisson arrivals), so the open-loop form without the closed-loop clustering wait
+    (``serve_class(open_loop=True)``); queueing is the planner's (solve/queueing.py). Until
+    2026-12-05 (UX review 5, #11) the optimizer kept the closed-loop wait, which sized SGLang
+    plans at twice what the simulator of those plans needed."""
+    d = shape.deployment
+    return serve_class(d, cls.input_tokens, cls.output_tokens, concurrency, open_loop=True)
 
 
 def at_percentile(perf: ClassPerf, percentile: int) -> tuple[float, float]:

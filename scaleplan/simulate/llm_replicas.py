@@ -238,9 +238,10 @@ def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, 
             t = by.get(cname)
             if t is None:
                 continue
-            p = serve_class(d, t.input_tokens, t.output_tokens, pred.concurrency)
+            # the plan predicted for Poisson arrivals (llm.serving.predict): the open-loop form
+            p = serve_class(d, t.input_tokens, t.output_tokens, pred.concurrency, open_loop=True)
             off = max(off, abs(math.log(p.ttft_ms / pred.ttft_ms)), abs(math.log(p.tpot_ms / pred.tpot_ms)))
-            obs.append(Observed(d, t.input_tokens, t.output_tokens, pred.concurrency, ttft_ms=pred.ttft_ms, tpot_ms=pred.tpot_ms, label=cname))
+            obs.append(Observed(d, t.input_tokens, t.output_tokens, pred.concurrency, ttft_ms=pred.ttft_ms, tpot_ms=pred.tpot_ms, kind="open_loop", label=cname))
         if obs and off > math.log(1.02):
             cal, _ = calibrate(obs, basis="the plan's per-class predictions", prior=LIGHT_PRIOR)
             return d.with_calibration(cal), f"LLM model ({shape.hw.name} TP{shape.tp}), calibrated to the plan's predictions"
