@@ -4,11 +4,15 @@ Windows are solved separately, so an allocation may run 0 replicas in quiet hour
 cannot always take it there: an HPA's ``minReplicas`` is at least 1 (``Problem.replica_floor``),
 so every allocation the plan uses in any hour runs at least 1 replica in every hour, and a plan
 that idles allocations costs more as deployed than it says. The floor couples the windows (an
-allocation used anywhere is held everywhere), so :func:`hold_floors` is a step after the search:
+allocation used anywhere is held everywhere), so :func:`hold_floors` is a step after the search.
+Where the windows are the per-window MILP's own (routing: service, inference-pool) it is exact
+(:func:`hold_jointly`: a branch and bound over the set of allocations in use,
+:mod:`scaleplan.solve.floorbranch`), proven optimal for the plan as rendered: the floor pods
+serve traffic, and under routing: service they take their even share. Under static HTTPRoute
+weights and class rules over a curve (their own steps re-plan the windows) it is a heuristic:
 over the allocations the per-window plan uses, it re-plans with each of them held at its floor in
-every window (``WindowProblem.floors``, a lower bound on r_k and n_k: the floor pods serve
-traffic, and under routing: service they take their even share), then drops allocations one at
-a time while that is cheaper. The plan is measured against the per-window optimum, which lets
+every window (``WindowProblem.floors``, a lower bound on r_k and n_k), then drops allocations one
+at a time while that is cheaper, measured against the per-window optimum, which lets
 allocations idle (``Left.REPLICA_FLOOR``).
 
 ``kubernetes.autoscaler.type: none`` over several windows renders every Deployment at its peak
@@ -25,9 +29,12 @@ from dataclasses import replace
 
 from scaleplan.plan import floor_cost
 from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.milp import WindowModel
+from scaleplan.solve.milp.formulation import node_charges
+from scaleplan.solve.milp.solver import SolveStat
 from scaleplan.solve.omission import Left, Omission
 from scaleplan.solve.problem import Problem
-from scaleplan.solve.search import Outcome
+from scaleplan.solve.search import Outcome, window_problem
 
 COST_TOL = 1e-6
 
@@ -57,10 +64,12 @@ def hold_floors(
     cands: Sequence[Candidate] = (),
     tie_break: bool = True,
 ) -> Outcome:
-    """``o`` when every allocation it uses keeps the replica floor in every window; else the
-    cheapest floor-holding plan found over subsets of the allocations it uses (all of them,
-    then dropping one at a time while that is cheaper), ``feasible`` against ``o``'s bound
-    (``optimal`` when it costs no more), with a note saying what the floor costs. When no
+    """``o`` when every allocation it uses keeps the replica floor in every window; else,
+    where :func:`jointly`, the cheapest floor-holding plan (:func:`hold_jointly`, proven);
+    otherwise (or when that search finds nothing in time) the cheapest floor-holding plan found
+    over subsets of the allocations it uses (all of them, then dropping one at a time while
+    that is cheaper), ``feasible`` against ``o``'s bound (``optimal`` when it costs no more);
+    either with a note saying what the floor costs. When no
     subset can hold it (max_replicas, quotas), ``o`` with a warning giving the floor's cost.
     ``cands``: the candidates the search had (``o``'s own when empty): with spot, the plan over
     their on-demand ones competes too. autoscaler ``none`` over several windows:
@@ -82,7 +91,12 @@ def hold_floors(
             return replace(t, status="infeasible", cost=math.inf)
         return t
 
-    # from the allocations the plan uses and, with static weights over spot, from those of the
+    if jointly(pb, rps):  # exact: a branch and bound over the allocations in use
+        held = hold_jointly(pb, o, rps, deadline, tie_break=tie_break)
+        if held is not None:
+            return held
+    # a heuristic (static weights, class rules, or the exact search stopped): from the
+    # allocations the plan uses and, with static weights over spot, from those of the
     # on-demand plan that competed (a plan allowed spot is never dearer than all on-demand)
     seeds = [used_candidates(o)]
     if o.on_demand is not None and o.on_demand.solved:
@@ -94,26 +108,95 @@ def hold_floors(
         if t is not None and t.solved and not below_floor(pb, t, rps):
             found.append(t)
     best = min(found, key=_cost)
-    f = pb.replica_floor(rps)
     if not best.solved:
         return replace(o, note=_join(o.note, _unheld(pb, o, rps, short)))
     exact = best.cost <= o.floor + COST_TOL
     floor_left = () if exact else (Omission(Left.REPLICA_FLOOR),)
-    note = (
-        f"kubernetes.autoscaler.type hpa: an HPA's minReplicas is at least {f}, so every "
-        f"allocation in use keeps {f} replica(s) in every hour; the plan holds that "
-        f"(${best.cost:.2f}/h against ${o.cost:.2f}/h for a plan that idles allocations at 0 "
-        "replicas, which needs an autoscaler that scales to 0: keda-prometheus)"
-    )
     return replace(
         best,
         status="optimal" if exact and best.status == "optimal" else "feasible",
         bound=min(o.floor, best.cost),
         proven=best.proven and o.proven,
-        note=_join(best.note, note),
+        note=_join(best.note, _held_note(pb, rps, best.cost, o.cost)),
         # the bound is o's: it leaves out what o's step recorded, and the floor
         omits=tuple(dict.fromkeys(o.omits + best.omits + floor_left)),
         stats=o.stats + best.stats,
+    )
+
+
+def jointly(pb: Problem, rps: Sequence[float]) -> bool:
+    """Whether :func:`hold_jointly` states the floor exactly: every routing whose windows are
+    the per-window MILP's own (routing: service, inference-pool); not static HTTPRoute weights
+    or a class header over a curve (their own steps re-plan the windows)."""
+    return not pb.static_weights(rps) and not pb.class_rules_by_hour(rps)
+
+
+def hold_jointly(
+    pb: Problem, o: Outcome, rps: Sequence[float], deadline: float, *, tie_break: bool = True
+) -> Outcome | None:
+    """The cheapest plan over ``o``'s candidates that holds the replica floor
+    (:func:`scaleplan.solve.floorbranch.branch_floors` from ``o``'s windows, its bounds),
+    proven optimal unless the time limit stops the search; None when it finds no plan in
+    time or a window MILP does not finish (the heuristic then plans)."""
+    from scaleplan.solve.floorbranch import branch_floors
+
+    base, demands = window_problem(pb, o.cands, rps)
+    model = WindowModel(base, solver=pb.options.solver, tie_break=tie_break)
+    root = dict(zip(demands, o.sols, strict=True))
+    got = branch_floors(model, demands, pb.replica_floor(rps), root, deadline=deadline)
+    if got.sols is None or got.status == "unknown":
+        return None
+    t = replace(o, sols=[got.sols[d] for d in demands])
+    cost = sum(s.cost for s in t.sols) / len(t.sols)
+    # the bound is on the objective (cost + the tie-break's charges): a plan's cost is at
+    # least min(price / charge) of it
+    charges = node_charges(o.cands, tie_break)
+    ratio = min((c.price / ch for c, ch in zip(o.cands, charges, strict=True)), default=0.0)
+    dual = got.bound / len(rps) * max(0.0, ratio)
+    bound = cost if got.status == "optimal" else max(o.floor, min(dual, cost))
+    return _held(pb, o, rps, t, got.status, bound, got.stats)
+
+
+def _held(
+    pb: Problem,
+    o: Outcome,
+    rps: Sequence[float],
+    t: Outcome,
+    status: str,
+    bound: float,
+    stats: tuple[SolveStat, ...],
+) -> Outcome:
+    """The floor-holding plan ``t`` (its candidates and windows) at ``status`` and ``bound``
+    (a bound on floor-holding plans), with ``o``'s note and the floor's."""
+    cost = sum(s.cost for s in t.sols) / len(t.sols)
+    # a bound at or below o's leaves out what o's step recorded, and the floor
+    proven = status == "optimal" or bound > o.floor + COST_TOL
+    omits = o.omits if proven else (*o.omits, Omission(Left.REPLICA_FLOOR))
+    return Outcome(
+        t.cands,
+        t.sols,
+        status,
+        cost,
+        bound,
+        proven=status == "optimal",
+        note=_join(o.note, _held_note(pb, rps, cost, o.cost)),
+        stats=o.stats + stats,
+        omits=tuple(dict.fromkeys(omits)),
+    )
+
+
+def _charged(charges: Sequence[float], nodes: Sequence[int]) -> float:
+    """A window plan's objective in the window MILP: its nodes at ``charges``."""
+    return sum(c * n for c, n in zip(charges, nodes, strict=True))
+
+
+def _held_note(pb: Problem, rps: Sequence[float], cost: float, idle: float) -> str:
+    f = pb.replica_floor(rps)
+    return (
+        f"kubernetes.autoscaler.type hpa: an HPA's minReplicas is at least {f}, so every "
+        f"allocation in use keeps {f} replica(s) in every hour; the plan holds that "
+        f"(${cost:.2f}/h against ${idle:.2f}/h for a plan that idles allocations at 0 "
+        "replicas, which needs an autoscaler that scales to 0: keda-prometheus)"
     )
 
 

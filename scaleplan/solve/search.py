@@ -87,6 +87,43 @@ def search_windows(
     ``quotas`` / ``max_replicas`` False drop those rules (diagnosis asks what they cost);
     ``delivered``: :attr:`WindowProblem.delivered_util` (``scaleplan.solve.delivered``).
     """
+    if not rps:
+        return Outcome(cands, [], "infeasible", math.inf, math.inf)
+    base, demands = window_problem(
+        pb, cands, rps, quotas=quotas, max_replicas=max_replicas, delivered=delivered
+    )
+    runs: list[SolveStat] = []
+    cache = solve_windows(
+        base, demands, solver=pb.options.solver, deadline=deadline, tie_break=tie_break, stats=runs
+    )
+    sols = [cache[d] for d in demands]
+    statuses = {s.status for s in sols}
+    if statuses & {"infeasible", "unknown"}:
+        unknown = "unknown" in statuses and "infeasible" not in statuses
+        status = "unknown" if unknown else "infeasible"
+        return Outcome(cands, sols, status, math.inf, math.inf, stats=tuple(runs))
+    status = "optimal" if statuses == {"optimal"} else "feasible"
+    w = len(sols)
+    cost = sum(s.cost for s in sols) / w
+    bound = sum((s.bound if s.bound is not None else 0.0) for s in sols) / w
+    # proven: the search finished (Outcome.proven defaults to True, which made the gap line of
+    # the MILP's own plan stopped at the time limit read "a step after a finished search")
+    proven = status == "optimal"
+    return Outcome(cands, sols, status, cost, bound, proven=proven, stats=tuple(runs))
+
+
+def window_problem(
+    pb: Problem,
+    cands: list[Candidate],
+    rps: Sequence[float],
+    *,
+    quotas: bool = True,
+    max_replicas: bool = True,
+    delivered: tuple[float, float, float] | None = None,
+) -> tuple[WindowProblem, list[tuple[float, ...]]]:
+    """The spec's placement rules over ``cands`` as the peak window's :class:`WindowProblem`,
+    and every window's demand per class (``rps`` x share, rounded to 1e-9), in ``rps``'s order:
+    what :func:`search_windows` solves (the arguments are its)."""
     classes = pb.classes
     pl = pb.spec.placement
     scopes = quota_scopes(pb.spec, cands) if quotas else ()
@@ -94,9 +131,7 @@ def search_windows(
     demands = [tuple(round(v * s, 9) for _, s in classes) for v in rps]
     gateway = pb.spec.kubernetes.routing == "gateway-api"
     groups = shape_groups(cands) if gateway else ()
-    if not demands:
-        return Outcome(cands, [], "infeasible", math.inf, math.inf)
-    base = WindowProblem(
+    return WindowProblem(
         candidates=cands,
         classes=tuple(c for c, _ in classes),
         demand=max(demands, key=lambda d: (sum(d), d)),
@@ -122,25 +157,7 @@ def search_windows(
         or pb.spec.kubernetes.routing == "inference-pool",
         delivered_util=delivered,
         floors=_floors(pb, cands),
-    )
-    runs: list[SolveStat] = []
-    cache = solve_windows(
-        base, demands, solver=pb.options.solver, deadline=deadline, tie_break=tie_break, stats=runs
-    )
-    sols = [cache[d] for d in demands]
-    statuses = {s.status for s in sols}
-    if statuses & {"infeasible", "unknown"}:
-        unknown = "unknown" in statuses and "infeasible" not in statuses
-        status = "unknown" if unknown else "infeasible"
-        return Outcome(cands, sols, status, math.inf, math.inf, stats=tuple(runs))
-    status = "optimal" if statuses == {"optimal"} else "feasible"
-    w = len(sols)
-    cost = sum(s.cost for s in sols) / w
-    bound = sum((s.bound if s.bound is not None else 0.0) for s in sols) / w
-    # proven: the search finished (Outcome.proven defaults to True, which made the gap line of
-    # the MILP's own plan stopped at the time limit read "a step after a finished search")
-    proven = status == "optimal"
-    return Outcome(cands, sols, status, cost, bound, proven=proven, stats=tuple(runs))
+    ), demands
 
 
 def _floors(pb: Problem, cands: Sequence[Candidate]) -> tuple[int, ...]:

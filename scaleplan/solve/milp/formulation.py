@@ -9,10 +9,21 @@ row whose right-hand side or coefficients change per window. The routing rules c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp.solver import TIE_EPS
 from scaleplan.solve.milp.window import WindowProblem, node_bounds
+
+
+def node_charges(cands: Sequence[Candidate], tie_break: bool) -> list[float]:
+    """The objective's charge per node of each candidate: its price and, with ``tie_break``,
+    a deterministic tie-break inside one solve: a tiny per-node charge, growing with the
+    candidate's rank in name order, prefers fewer nodes and then earlier names among plans
+    whose cost differs by less than TIE_EPS per node."""
+    K = len(cands)
+    return [c.price + (TIE_EPS * (1 + (k + 1) / (K + 1)) if tie_break else 0.0) for k, c in enumerate(cands)]
 
 
 class Formulation:
@@ -49,13 +60,8 @@ class Formulation:
                 if cands[k].cap(cls):
                     self.y[ci, k] = prob.add_variable(f"y{ci}_{k}", lowBound=0)
         self.cost_expr = pulp.LpAffineExpression([(self.n[k], cands[k].price) for k in range(K)])
-        if tie_break:
-            # deterministic tie-break inside one solve: a tiny per-node charge, growing with the
-            # candidate's rank in name order, prefers fewer nodes and then earlier names among
-            # plans whose cost differs by less than TIE_EPS per node
-            prob.setObjective(pulp.LpAffineExpression([(self.n[k], cands[k].price + TIE_EPS * (1 + (k + 1) / (K + 1))) for k in range(K)]))
-        else:
-            prob.setObjective(self.cost_expr)
+        charges = node_charges(cands, tie_break)
+        prob.setObjective(pulp.LpAffineExpression([(self.n[k], charges[k]) for k in range(K)]))
         self._add_bounds()
         self.route: dict[int, Any] = {}
         self.spot: dict[int, Any] = {}

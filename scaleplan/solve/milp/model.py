@@ -68,6 +68,10 @@ class WindowModel(Formulation):
         self._highs: Any = None
         self._solver: Any = None
         self.stats: list[SolveStat] = []  # one per solver run, in order
+        # per candidate index, the (nodes, replicas) it keeps at least, over p.floors; and the
+        # candidates kept at 0 (``scaleplan.solve.floorbranch`` branches on both)
+        self.held: dict[int, tuple[int, int]] = {}
+        self.barred: frozenset[int] = frozenset()
 
     # -- per-window updates -----------------------------------------------------------------
 
@@ -78,7 +82,7 @@ class WindowModel(Formulation):
         ub = node_bounds(p, demand)
         if cutoff is not None:  # no plan within the cutoff holds more nodes of k than it pays for
             ub = [_within(ub[k], cands[k].price, cutoff) for k in range(self.K)]
-        ub = [max(ub[k], p.floor_nodes(k)) for k in range(self.K)]  # a floor is kept anyway
+        ub = self._floor_bounds(ub)
         for ci, con in self.route.items():
             con.constant = -float(demand[ci])
         for ci, con in self.spot.items():
@@ -109,6 +113,19 @@ class WindowModel(Formulation):
                 self.used[k].expr[self.u[k]] = -float(ub[k])
         self.cutoff_row.constant = -(cutoff + COST_TOL) if cutoff is not None else -1e30
         return ub
+
+    def _floor_bounds(self, ub: list[int]) -> list[int]:
+        """Set the lower bounds of n_k and r_k (``p.floors``, :attr:`held`; 0 when
+        :attr:`barred`) and return the node bounds ``ub`` with them (0 when barred)."""
+        p = self.p
+        out = list(ub)
+        for k in range(self.K):
+            lo = self.held.get(k, (p.floor_nodes(k), p.floors[k] if p.floors else 0))
+            out[k] = max(out[k], lo[0])  # a floor is kept anyway
+            if k in self.barred:
+                out[k], lo = 0, (0, 0)
+            self.n[k].lowBound, self.r[k].lowBound = lo
+        return out
 
     def _rescale_caps(self, mc: list[float]) -> None:
         """Demand whose class mix differs from the peak's: rewrite the cuts' coefficients."""

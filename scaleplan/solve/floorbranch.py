@@ -1,0 +1,178 @@
+"""The replica floor held exactly: a branch and bound over the set of allocations in use.
+
+An HPA's minReplicas is at least 1 (``Problem.replica_floor``), so a plan is a set S of
+allocations, each holding the floor in every window, and per window the cheapest plan over S
+with every member of S at its floor or more. :func:`branch_floors` searches over S: a node
+holds some candidates (at the floor in every window) and bars others (0 in every window) and
+leaves the rest free, as the per-window MILP states them (``WindowModel.held``,
+``WindowModel.barred``). Relaxing "a free candidate used in one window is held in all" leaves
+the windows independent, so a node's bound is the sum of its windows' optima, each one window
+MILP (the root's are the search's own). A node whose windows' plans use every candidate they
+use at the floor in every window is a floor-holding plan, optimal for the node: the incumbent
+when cheaper. Otherwise it branches on a candidate used below the floor in some window: held,
+or barred. A child re-solves only the windows whose plan breaks its new rule, each with a
+cutoff (the incumbent less every other window's bound), so a child that cannot beat the
+incumbent is cut at its first window that cannot. Everything is in the MILP's objective (cost
+plus the tie-break's charges, so the plan is the one the tie-break ranks first), each window
+proven within HiGHS's gap; the tree exhausted, the incumbent is optimal.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from scaleplan.solve.milp import WindowModel, WindowSolution
+from scaleplan.solve.milp.formulation import node_charges
+from scaleplan.solve.milp.solver import TIE_EPS, SolveStat
+
+Demand = tuple[float, ...]
+
+
+@dataclass
+class Branched:
+    """The search's answer: the plan per distinct demand (None: no floor-holding plan found),
+    ``optimal`` when the tree was exhausted, and a lower bound on every floor-holding plan's
+    objective summed over the windows."""
+
+    status: str  # optimal | feasible | unknown (a window MILP stopped or failed)
+    sols: dict[Demand, WindowSolution] | None
+    bound: float
+    stats: tuple[SolveStat, ...] = ()
+
+
+@dataclass
+class _Node:
+    held: frozenset[int]
+    barred: frozenset[int]
+    sols: dict[Demand, WindowSolution]  # the parent's, until the node is evaluated
+    fresh: bool  # sols are this node's own (the root)
+
+
+def branch_floors(
+    model: WindowModel,
+    demands: Sequence[Demand],
+    floor: int,
+    root: dict[Demand, WindowSolution],
+    *,
+    deadline: float,
+) -> Branched:
+    """The floor-holding plan over ``model``'s candidates with the least objective summed over
+    ``demands`` (one per window), from ``root`` (every distinct demand's optimum without the
+    floor, solved by ``model``'s formulation and tie-break)."""
+    mult = Counter(demands)
+    charges = node_charges(model.p.candidates, model.tie_break)
+    cands = model.p.candidates
+    need = {k: (math.ceil(floor / c.replicas_per_node), floor) for k, c in enumerate(cands)}
+
+    def obj(s: WindowSolution) -> float:
+        return sum(c * n for c, n in zip(charges, s.nodes, strict=True))
+
+    def lb(s: WindowSolution) -> float:
+        if s.status != "optimal":
+            return s.bound if s.bound is not None else -math.inf
+        v = obj(s)
+        return v - max(TIE_EPS / 10, 1e-7 * v)
+
+    def total(sols: dict[Demand, WindowSolution]) -> float:
+        return sum(lb(sols[d]) * mult[d] for d in mult)
+
+    inc: dict[Demand, WindowSolution] | None = None
+    inc_obj = math.inf
+    stack = [_Node(frozenset(), frozenset(), dict(root), True)]
+    open_lb = math.inf  # the least bound of the nodes left when the time limit stops it
+    while stack:
+        node = stack.pop()
+        tol = max(TIE_EPS / 10, 1e-7 * abs(inc_obj)) if inc is not None else 0.0
+        if time.perf_counter() > deadline:
+            open_lb = min([total(node.sols), *(total(n.sols) for n in stack)])
+            break
+        if not node.fresh:
+            got = _evaluate(model, node, need, mult, inc_obj - tol, lb, deadline)
+            if got is None:
+                continue
+            if isinstance(got, str):  # a window MILP that did not finish
+                return Branched("unknown", inc, -math.inf, tuple(model.stats))
+            node.sols = got
+        if total(node.sols) >= inc_obj - tol:
+            continue
+        k = _branch_on(node, need, cands)
+        if k is None:  # every candidate in use holds the floor: the node's own optimum
+            inc, inc_obj = node.sols, sum(obj(node.sols[d]) * mult[d] for d in mult)
+            continue
+        stack.append(_Node(node.held, node.barred | {k}, node.sols, False))
+        stack.append(_Node(node.held | {k}, node.barred, node.sols, False))
+    status = "optimal" if not stack and open_lb == math.inf else "feasible"
+    bound = inc_obj if status == "optimal" else min(open_lb, inc_obj)
+    if inc is not None:  # the windows' balanced routing, as solve_windows gives it
+        inc = {d: model.reroute(s, d, reused=False) or s for d, s in inc.items()}
+    return Branched(status, inc, bound, tuple(model.stats))
+
+
+def _branch_on(
+    node: _Node, need: dict[int, tuple[int, int]], cands: Sequence[object]
+) -> int | None:
+    """A candidate some window uses and some window holds below the floor (None: none): the
+    one held in the most windows, so that holding it is the cheaper child, tried first."""
+    sols = list(node.sols.values())
+    best: tuple[int, int] | None = None
+    for k in range(len(cands)):
+        if k in node.held or not any(s.nodes[k] for s in sols):
+            continue
+        ok = sum(1 for s in sols if s.nodes[k] >= need[k][0] and s.replicas[k] >= need[k][1])
+        if ok < len(sols) and (best is None or ok > best[0]):
+            best = (ok, k)
+    return None if best is None else best[1]
+
+
+def _evaluate(
+    model: WindowModel,
+    node: _Node,
+    need: dict[int, tuple[int, int]],
+    mult: Counter[Demand],
+    limit: float,
+    lb: Callable[[WindowSolution], float],
+    deadline: float,
+) -> dict[Demand, WindowSolution] | str | None:
+    """The node's windows: its parent's plan where it keeps the node's rules, else re-solved
+    with them, each under the cutoff that leaves ``limit`` (the incumbent's objective) within
+    reach. None: no plan under it (pruned); "unknown": a window MILP that did not finish."""
+    model.held = {k: need[k] for k in node.held}
+    model.barred = node.barred
+    sols = dict(node.sols)
+
+    def breaks(s: WindowSolution) -> bool:
+        return any(s.nodes[k] for k in node.barred) or any(
+            s.nodes[k] < need[k][0] or s.replicas[k] < need[k][1] for k in node.held
+        )
+
+    todo = [d for d in sols if breaks(sols[d])]
+    # the windows a rule costs most in first: the quietest (a held floor weighs most there)
+    todo.sort(key=lambda d: (sum(d), d))
+    running = sum(lb(sols[d]) * mult[d] for d in sols)
+    prev: WindowSolution | None = None
+    for d in todo:
+        room = (limit - running) / mult[d] + lb(sols[d])
+        if room < lb(sols[d]):
+            return None
+        # a quieter window's optimum under the same rules that serves this one is optimal
+        # here too (every rule is monotone in demand), as in solve_windows
+        quieter = prev is not None and all(a <= b for a, b in zip(prev.demand, d, strict=True))
+        s = model.reroute(prev, d) if prev is not None and quieter else None
+        if s is None:
+            # the cutoff row is on cost, at most the objective (the tie-break's charges >= 0)
+            left = max(1.0, deadline - time.perf_counter())
+            s = model.solve(d, time_limit=left, cutoff=room if room < math.inf else None)
+        if s.status == "infeasible":
+            return None
+        if s.status != "optimal":
+            return "unknown"
+        prev = s
+        running += (lb(s) - lb(sols[d])) * mult[d]
+        sols[d] = s
+        if running >= limit:
+            return None
+    return sols
