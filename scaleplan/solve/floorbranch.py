@@ -163,9 +163,7 @@ def _evaluate(
         quieter = prev is not None and all(a <= b for a, b in zip(prev.demand, d, strict=True))
         s = model.reroute(prev, d) if prev is not None and quieter else None
         if s is None:
-            # the cutoff row is on cost, at most the objective (the tie-break's charges >= 0)
-            left = max(1.0, deadline - time.perf_counter())
-            s = model.solve(d, time_limit=left, cutoff=room if room < math.inf else None)
+            s = _solve(model, d, room, prev, deadline)
         if s.status == "infeasible":
             return None
         if s.status != "optimal":
@@ -176,3 +174,29 @@ def _evaluate(
         if running >= limit:
             return None
     return sols
+
+
+def _solve(
+    model: WindowModel,
+    d: Demand,
+    room: float,
+    prev: WindowSolution | None,
+    deadline: float,
+) -> WindowSolution:
+    """Window ``d``'s optimum under the model's rules and the cost cutoff ``room`` (the cutoff
+    row is on cost, at most the objective: the tie-break's charges are >= 0); from a quieter
+    window's plan scaled up (``WindowModel.scale_up``: it keeps every held and barred rule), as
+    HiGHS's start and a tighter cutoff when it is within ``room``, as in solve_windows."""
+    left = max(1.0, deadline - time.perf_counter())
+    cutoff = room if room < math.inf else None
+    up = model.scale_up(prev, d) if prev is not None else None
+    # a plan's cost is at most its objective, so one as good as ``up`` costs at most up's
+    # objective (its cost: the tie-break could then miss a plan ranked before it)
+    charges = node_charges(model.p.candidates, model.tie_break)
+    top = sum(c * n for c, n in zip(charges, up.nodes, strict=True)) if up is not None else 0.0
+    if up is not None and (cutoff is None or top <= cutoff):
+        s = model.solve(d, time_limit=left, cutoff=top, start=up)
+        if s.status != "infeasible":
+            return s
+        # numerically at the cutoff: solved again under ``room`` alone
+    return model.solve(d, time_limit=left, cutoff=cutoff)
