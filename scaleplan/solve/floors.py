@@ -35,6 +35,7 @@ from scaleplan.solve.milp.solver import SolveStat
 from scaleplan.solve.omission import Left, Omission
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, window_problem
+from scaleplan.wording import counted
 
 COST_TOL = 1e-6
 
@@ -194,7 +195,7 @@ def _held_note(pb: Problem, rps: Sequence[float], cost: float, idle: float) -> s
     f = pb.replica_floor(rps)
     return (
         f"kubernetes.autoscaler.type hpa: an HPA's minReplicas is at least {f}, so every "
-        f"allocation in use keeps {f} replica(s) in every hour; the plan holds that "
+        f"allocation in use keeps {counted(f, 'replica')} in every hour; the plan holds that "
         f"(${cost:.2f}/h against ${idle:.2f}/h for a plan that idles allocations at 0 "
         "replicas, which needs an autoscaler that scales to 0: keda-prometheus)"
     )
@@ -287,8 +288,8 @@ def _unheld(pb: Problem, o: Outcome, rps: Sequence[float], short: list[Candidate
         if id(c) in ids
     )
     return (
-        f"kubernetes.autoscaler.type hpa keeps at least {f} replica(s) of every allocation in "
-        f"use in every hour, and no plan within the spec's limits holds that: as rendered the "
-        f"floors add about ${extra:.2f}/h to the plan's ${o.cost:.2f}/h (use an autoscaler that "
-        "scales to 0: keda-prometheus)"
+        f"kubernetes.autoscaler.type hpa keeps at least {counted(f, 'replica')} of every "
+        "allocation in use in every hour, and no plan within the spec's limits holds that: as "
+        f"rendered the floors add about ${extra:.2f}/h to the plan's ${o.cost:.2f}/h (use an "
+        "autoscaler that scales to 0: keda-prometheus)"
     )
