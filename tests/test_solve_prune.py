@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from solve_helpers import LAT, catalog, point, profile, row, spec
@@ -15,7 +16,13 @@ from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import QuotaScope, WindowProblem, solve_window
 from scaleplan.solve.milp.solver import TIE_EPS
 from scaleplan.solve.oppoints import OpPoint
-from scaleplan.solve.prune import TIE_MARGIN, PruneRules, prune, zone_losses_per_region
+from scaleplan.solve.prune import (
+    TIE_MARGIN,
+    PruneRules,
+    prune,
+    spot_capped,
+    zone_losses_per_region,
+)
 from scaleplan.solve.search import shape_groups
 
 CLASSES = ("a", "b")
@@ -219,6 +226,36 @@ def test_which_zone_rules_count_losses_per_region() -> None:
         spec(placement={"redundancy": "zone"}, kubernetes=gw, traffic=two)
     )
     assert not zone_losses_per_region(spec(placement={"redundancy": "n+1"}))
+
+
+def test_inference_pool_caps_spot_as_the_picker_delivers_it_when_pruning() -> None:
+    # inference-pool plans spot.max_fraction on capacity (search: spot_by_capacity, 061bc0e),
+    # which is not monotone in the replicas: a spot t0.x (4 rps) may not go to a cheaper spot
+    # t1.x of more capacity (10 rps). With n+1 the optimum is t0 spot + t2 on-demand, $0.43/h
+    # (spot half the capacity); over t1 + t2 spot would be 10/14 > 0.5: two t2, $0.44/h
+    pool = {"routing": "inference-pool", "gateway": {"name": "gw"}}
+    s = spec(placement={"spot": {"allowed": True, "max_fraction": 0.5}}, kubernetes=pool)
+    t0 = _cand("t0.x", "us-east-1", 0.21, (4.0, 0.0), 1, True)
+    t1 = _cand("t1.x", "us-east-1", 0.20, (10.0, 0.0), 1, True)
+    t2 = _cand("t2.x", "us-east-1", 0.22, (4.0, 0.0), 1, False)
+    base = WindowProblem(
+        candidates=[t0, t1, t2],
+        classes=CLASSES[:1],
+        demand=(1.0,),
+        headroom=0.0,
+        redundancy="n+1",
+        spot_max_fraction=0.5,
+        quotas=(),
+        min_replicas=0,
+        even=False,
+        spot_by_capacity=True,
+    )
+    kept = prune([t0, t1, t2], PruneRules(spot_capped=spot_capped(s)))
+    full = solve_window(base, tie_break=False)
+    got = solve_window(replace(base, candidates=kept), tie_break=False)
+    assert full.cost == pytest.approx(0.43)
+    assert got.cost == pytest.approx(full.cost)
+    assert spot_capped(s)
 
 
 def test_a_solve_reports_candidates_before_and_after_pruning() -> None:

@@ -35,12 +35,14 @@ def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
 def spot_capped(spec: Spec) -> bool:
     """Whether spot.max_fraction may hold on capacity as the route delivers it
     (``WindowProblem.spot_by_capacity``: routing: gateway-api over one demand window, or one
-    serving shape, or max_fraction 0): spot capacity <= max_fraction x capacity is not
-    monotone in the replicas, so a spot candidate may only be replaced by a spot one whose
-    nodes carry exactly its capacity (or by an on-demand one). Known from the spec alone, so
-    it holds for every gateway-api spec that allows spot below a fraction of 1."""
+    serving shape, or max_fraction 0; inference-pool always, its picker balances load over
+    every pod): spot capacity <= max_fraction x capacity is not monotone in the replicas, so a
+    spot candidate may only be replaced by a spot one whose nodes carry exactly its capacity
+    (or by an on-demand one). Known from the spec alone, so it holds for every gateway-api or
+    inference-pool spec that allows spot below a fraction of 1."""
     spot = spec.placement.spot
-    return spec.kubernetes.routing == "gateway-api" and spot.allowed and spot.max_fraction < 1
+    weighted = spec.kubernetes.routing in ("gateway-api", "inference-pool")
+    return weighted and spot.allowed and spot.max_fraction < 1
 
 
 def losses_per_backend(spec: Spec) -> bool:
