@@ -145,6 +145,8 @@ def problems(draw: st.DrawFn) -> tuple[WindowProblem, list[float], bool]:
         even=even,
         survive_spot_loss=survive,
         backend_groups=groups,
+        # inference-pool (weighted, no groups): spot.max_fraction on capacity, as search plans it
+        spot_by_capacity=not even and not groups and spot_f is not None,
     )
     # what zone_losses_per_region says of such a spec: routing: service or inference-pool (no
     # backend groups), or one active class
@@ -161,7 +163,12 @@ def _pruned(base: WindowProblem, region_scoped: bool) -> WindowProblem:
     # plans them as one class per backend group)
     per_group = base.survive_spot_loss or base.redundancy in ("n+1", "zone")
     shape_scoped = bool(base.backend_groups) and per_group
-    rules = PruneRules(region_scoped=region_scoped, quota_of=quota_of, shape_scoped=shape_scoped)
+    rules = PruneRules(
+        region_scoped=region_scoped,
+        quota_of=quota_of,
+        shape_scoped=shape_scoped,
+        spot_capped=base.spot_by_capacity,  # what prune.spot_capped says of such a spec
+    )
     kept = prune(list(base.candidates), rules)
     quotas = tuple(
         replace(q, members=tuple(i for i, c in enumerate(kept) if c.row.region == "us-east-1"))
