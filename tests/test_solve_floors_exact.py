@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,52 @@ def test_floor_plan_is_the_brute_force_optimum(rps: list[float], redundancy: str
     assert held.cost <= old.cost + 1e-4
     # and no cheaper than the per-window optimum that idles allocations
     assert held.cost >= o.cost - 1e-9
+
+
+def _random_case(seed: int) -> tuple[Problem, list[Candidate], list[float]]:
+    """A seeded random case: vision-daily (routing: service or inference-pool, spot or not)
+    or llm-chat-pool (three classes, inference-pool, under an HPA), a random redundancy,
+    min_replicas and curve, and 4-6 serving candidates drawn at random (not the cheapest)."""
+    rng = random.Random(seed)
+    red = rng.choice(["zone", "n+1", "none"])
+    spot = {"allowed": rng.random() < 0.6, "max_fraction": rng.choice([0.3, 0.5, 1.0])}
+    if rng.random() < 0.5:
+        example, peak = "vision-daily", 4400.0
+        over: dict[str, Any] = {"placement": {"redundancy": red, "min_replicas": rng.randint(1, 3)}}
+        if rng.random() < 0.5:
+            over["placement"]["spot"] = spot
+        if rng.random() < 0.5:
+            over["kubernetes"] = {"routing": "inference-pool", "gateway": {"name": "g"}}
+    else:
+        example, peak = "llm-chat-pool", 6.0
+        hpa = {"type": "hpa", "hpa": {"metric": "gpu", "target": 70}}
+        over = {
+            "placement": {"redundancy": red, "min_replicas": rng.randint(1, 2), "spot": spot},
+            "kubernetes": {"autoscaler": hpa},
+        }
+    rps = [round(rng.uniform(0.05, 1.0) * peak, 2) for _ in range(rng.randint(3, 7))]
+    inp = load_inputs(str(ROOT / "examples" / example / "spec.yaml"))
+    data = inp.spec.model_dump(mode="json", exclude_none=True)
+    for section, values in over.items():
+        data[section].update(values)
+    spec = type(inp.spec).model_validate(data)
+    pb = Problem.of(spec, SolveOptions(time_limit=60))
+    cands, _ = build_candidates(spec, inp.profile, inp.catalog)
+    serving = serving_candidates(pb, cands, rps)
+    return pb, rng.sample(serving, min(len(serving), rng.randint(4, 6))), rps
+
+
+# seeds whose per-window plan idles an allocation somewhere (the branch and bound runs)
+SEEDS = (1001, 1002, 1004, 1005, 1009, 1017, 1021, 1035, 1051, 1059, 1067, 1077, 1084, 1087)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_floor_plan_is_the_brute_force_optimum_on_random_cases(seed: int) -> None:
+    pb, cands, rps = _random_case(seed)
+    o = search_windows(pb, cands, rps, deadline=time.perf_counter() + 60)
+    assert o.solved and below_floor(pb, o, rps)  # the case exercises the search
+    held = hold_floors(pb, o, rps, time.perf_counter() + 60, cands=cands)
+    brute = _brute(pb, cands, rps)
+    assert held.status == "optimal" and held.bound == pytest.approx(held.cost)
+    assert not below_floor(pb, held, rps)
+    assert held.cost == pytest.approx(brute, abs=1e-4)
