@@ -433,3 +433,32 @@ def test_drift_finds_objects_an_overlay_renamed_with_a_prefix(
         m == "metadata.name is 'prod-embedder', the plan renders 'embedder'" for m in msgs
     ), msgs
     assert any("requests.cpu is '3000m', the plan renders '3220m'" in m for m in msgs), msgs
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "namespace"),
+    [("prod-", "-v2", "search"), ("prod-", "", "search-prod")],
+)
+def test_drift_finds_objects_an_overlay_renamed_and_moved(
+    tables: Catalog, tmp_path: Path, prefix: str, suffix: str, namespace: str
+) -> None:
+    """An overlay that sets namePrefix and nameSuffix together, or namePrefix with `namespace:`
+    (the usual prod overlay): every object is still found and compared, each change one drift
+    finding, instead of every object "the checked manifests have none"."""
+    import re
+
+    plan_file = ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"
+    plan = _render(plan_file, tmp_path / "out")
+    for f in sorted((tmp_path / "out").glob("*.yaml")):
+        name = rf"\1{prefix}\2{suffix}"
+        text = re.sub(r"^(  name: )(embedder\S*)$", name, f.read_text(), flags=re.M)
+        text = re.sub(r"^(  namespace: )search$", rf"\1{namespace}", text, flags=re.M)
+        f.write_text(text)
+    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file), catalog=tables)
+    msgs = [f.message for f in report.findings]
+    assert not any("have none" in m for m in msgs), msgs
+    renamed = [f for f in report.findings if f.path == "metadata.name"]
+    assert len(renamed) == report.objects, msgs
+    assert f"metadata.name is '{prefix}embedder{suffix}', the plan renders 'embedder'" in msgs
+    moved = [f for f in report.findings if f.path == "metadata.namespace"]
+    assert len(moved) == (report.objects if namespace != "search" else 0), msgs

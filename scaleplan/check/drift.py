@@ -283,19 +283,27 @@ def _namespace_moved(act: K8sObject, exp: K8sObject, rule: Rule) -> Finding:
 def _renamed(
     exp: K8sObject, index: Mapping[tuple[str, str], list[K8sObject]], rendered: set[tuple[str, str]]
 ) -> list[K8sObject]:
-    """The one object of ``exp``'s kind and namespace whose name is ``exp``'s with a prefix or
-    suffix (a kustomize overlay's namePrefix/nameSuffix) and that the plan renders under no
-    name of its own; none when that is not one object."""
+    """The object of ``exp``'s kind whose name is ``exp``'s with a prefix, a suffix or both (a
+    kustomize overlay's namePrefix/nameSuffix) and that the plan renders under no name of its
+    own: in ``exp``'s namespace, else in any (the overlay's `namespace:` too); of several, the
+    one with the least added (another rendered name may hold ``exp``'s: embedder in
+    embedder-g4dn); none when that is not one object."""
+
+    def near(o: K8sObject) -> bool:
+        return not exp.namespace or not o.namespace or o.namespace == exp.namespace
+
     found = [
         o
         for (kind, name), objs in index.items()
         if kind == exp.kind
         and name != exp.name
-        and (name.endswith(exp.name) or name.startswith(exp.name))
+        and exp.name in name
         and (kind, name) not in rendered
         for o in objs
-        if not exp.namespace or not o.namespace or o.namespace == exp.namespace
     ]
+    found = [o for o in found if near(o)] or found
+    least = min((len(o.name) for o in found), default=0)
+    found = [o for o in found if len(o.name) == least]
     return found if len(found) == 1 else []
 
 
@@ -326,7 +334,10 @@ def _match(
             "render under the name you deploy (the spec's metadata.name) and re-plan, or drop the"
             " overlay's namePrefix/nameSuffix: the plan's queries and selectors use its names"
         )
-        return renamed, [act.finding(rule, msg, ("metadata", "name"), hint=hint)]
+        found = [act.finding(rule, msg, ("metadata", "name"), hint=hint)]
+        if exp.namespace and act.namespace and act.namespace != exp.namespace:
+            found.append(_namespace_moved(act, exp, rule))
+        return renamed, found
     return [], []
 
 
