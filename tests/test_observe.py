@@ -718,6 +718,9 @@ def test_capacity_is_not_extrapolated_from_a_light_load_floor(tables: Catalog, r
 
     lines = observed_lines(obs, None)
     assert "  at most 199 rps per replica seen, at p95 2500 ms (above the SLO);" in lines, lines
+    # its light-load steps were near the limit, in a sliver: not "never ran near its limit"
+    assert not any("never ran near" in line for line in lines), lines
+    assert "  over its 192 points to read it at the SLO)" in lines, lines
     assert max(len(line) for line in lines) <= 80
     # the same light points spread up to the SLO still give the regression's reading
     spread = [(t, slo_s * (0.8 + 0.05 * (k % 8))) for k, (t, _) in enumerate(steps)]

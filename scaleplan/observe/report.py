@@ -31,7 +31,11 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
             f"  the plan assumed {c.planned_rps_per_replica:g} ({(c.ratio or 0) - 1:+.0%})"
         )
     else:
-        lines.append("capacity: not measured (the service never ran near its limit)")
+        if c.points_near_limit:  # near the SLO, in too thin a latency sliver to read it at
+            lines.append("capacity: not measured (the latency near the limit spans too little")
+            lines.append(f"  over its {c.points_near_limit} points to read it at the SLO)")
+        else:
+            lines.append("capacity: not measured (the service never ran near its limit)")
         seen = f"at most {c.max_rps_per_replica:g} rps per replica seen"
         assumed = f"the plan assumed {c.planned_rps_per_replica:g}"
         if c.latency_at_max_ms is not None and c.latency_at_max_ms > s.latency_ms:
