@@ -123,3 +123,33 @@ def test_floor_plan_is_the_brute_force_optimum_on_random_cases(seed: int) -> Non
     assert held.status == "optimal" and held.bound == pytest.approx(held.cost)
     assert not below_floor(pb, held, rps)
     assert held.cost == pytest.approx(brute, abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", [1017, 1067])  # seeds that stop one after a leaf
+def test_a_window_milp_stopped_keeps_the_incumbent(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window MILP of the branch and bound that does not finish (the time limit) after the
+    search has a floor-holding plan: that plan, `feasible` against a valid bound, not the
+    heuristic's from scratch (before, the incumbent was dropped)."""
+    from scaleplan.solve import floors
+    from scaleplan.solve.milp import WindowModel, WindowSolution
+
+    pb, cands, rps = _random_case(seed)
+    o = search_windows(pb, cands, rps, deadline=time.perf_counter() + 60)
+    brute = _brute(pb, cands, rps)
+    solve = WindowModel.solve
+    seen: list[object] = []
+
+    def stopping(self: WindowModel, demand: Any, **kw: Any) -> WindowSolution:
+        if seen and self.held and len(seen) > 2:  # after the search's first leaves
+            return WindowSolution(status="unknown", demand=tuple(demand))
+        seen.append(demand)
+        return solve(self, demand, **kw)
+
+    monkeypatch.setattr(WindowModel, "solve", stopping)
+    monkeypatch.setattr(floors, "_descend", lambda *a, **k: pytest.fail("the heuristic ran"))
+    held = floors.hold_jointly(pb, o, rps, time.perf_counter() + 60)
+    assert held is not None and not below_floor(pb, held, rps)
+    assert held.bound <= brute + 1e-4 <= held.cost + 2e-4
+    assert held.status == "feasible" or held.cost == pytest.approx(brute, abs=1e-4)

@@ -94,8 +94,12 @@ def branch_floors(
             got = _evaluate(model, node, need, mult, inc_obj - tol, lb, deadline)
             if got is None:
                 continue
-            if isinstance(got, str):  # a window MILP that did not finish
-                return Branched("unknown", inc, -math.inf, tuple(model.stats))
+            if isinstance(got, str):  # a window MILP that did not finish (the time limit)
+                if inc is None:
+                    return Branched("unknown", None, -math.inf, tuple(model.stats))
+                # the incumbent stands, against this node's parent's bound and the open nodes'
+                open_lb = min([total(node.sols), *(total(n.sols) for n in stack)])
+                break
             node.sols = got
         if total(node.sols) >= inc_obj - tol:
             continue

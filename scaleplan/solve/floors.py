@@ -137,8 +137,8 @@ def hold_jointly(
 ) -> Outcome | None:
     """The cheapest plan over ``o``'s candidates that holds the replica floor
     (:func:`scaleplan.solve.floorbranch.branch_floors` from ``o``'s windows, its bounds),
-    proven optimal unless the time limit stops the search; None when it finds no plan in
-    time or a window MILP does not finish (the heuristic then plans)."""
+    proven optimal unless the time limit stops the search (or a window MILP, which it does
+    not let finish); None when it finds no plan before that (the heuristic then plans)."""
     from scaleplan.solve.floorbranch import branch_floors
 
     base, demands = window_problem(pb, o.cands, rps)
