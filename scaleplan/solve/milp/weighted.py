@@ -287,7 +287,7 @@ def _add_lp_spot_loss(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], s
     import pulp
 
     p, cands = fm.p, fm.p.candidates
-    LE, EQ = pulp.LpConstraintLE, pulp.LpConstraintEQ
+    LE = pulp.LpConstraintLE
     if p.backend_groups:
         load = group_load(p, y)
         for g, od in loss_groups(p, used):
@@ -295,15 +295,24 @@ def _add_lp_spot_loss(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], s
                 lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(load[g]), LE, f"spotloss_g{g}", float(sum(sol.replicas[k] for k in od))))
         return
     od_ks = [k for k in used if cands[k].capacity_type == "on-demand"]
-    z = {(ci, k): lp.add_variable(f"z{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in od_ks and demand[ci] > 0}
-    by_class, by_k = _pool_terms(p, z)
+    _lp_route_left(fm, lp, demand, {k: float(sol.replicas[k]) for k in od_ks}, ("z", "lossroute", "spotloss"))
+
+
+def _lp_route_left(fm: Formulation, lp: Any, demand: Sequence[float], left: dict[int, float], names: tuple[str, str, str]) -> None:
+    """In the routing LP, a routing z_ck of ``demand`` over what a loss leaves: per class with
+    demand sum_k z_ck = D_c, per candidate k of ``left`` sum_c z_ck / a_ck <= left[k]
+    (:func:`_pool_terms`); ``names``: the prefixes of the z's, the class rows, the capacity rows."""
+    import pulp
+
+    z = {(ci, k): lp.add_variable(f"{names[0]}{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in left and demand[ci] > 0}
+    by_class, by_k = _pool_terms(fm.p, z)
     for ci in fm.active:
         if demand[ci] > 0:
-            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(by_class.get(ci, [])), EQ, f"lossroute{ci}", float(demand[ci])))
-    for k in od_ks:
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(by_class.get(ci, [])), pulp.LpConstraintEQ, f"{names[1]}{ci}", float(demand[ci])))
+    for k, cap in left.items():
         terms = by_k.get(k, [])
-        if terms:
-            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), LE, f"spotloss{k}", float(sol.replicas[k])))
+        if terms or cap < 0:  # a row without terms holds unless fewer than 0 replicas are left
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"{names[2]}{k}", cap))
 
 
 def _route_vars(fm: Formulation, lp: Any, used: Sequence[int], demand: Sequence[float], share: list[float] | None) -> dict[tuple[int, int], Any]:
@@ -337,24 +346,17 @@ def _add_lp_pool_losses(fm: Formulation, lp: Any, sol: WindowSolution, demand: S
     per loss scenario that takes nodes of a candidate in use, a routing of ``demand`` over the
     replicas left (a node of k under n+1, ceil(n_k / Z_k) nodes of each in the region under
     zone)."""
-    import pulp
-
     p, cands = fm.p, fm.p.candidates
-    LE, EQ = pulp.LpConstraintLE, pulp.LpConstraintEQ
     name = "nplus1" if p.redundancy == "n+1" else "zone"
     inuse = set(used)
     for s, ks in enumerate(loss_scenarios(p, name)):
         if not inuse.intersection(ks):
             continue
-        z = {(ci, k): lp.add_variable(f"{name}z{s}_{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in inuse and demand[ci] > 0}
-        by_class, by_k = _pool_terms(p, z)
-        for ci in fm.active:
-            if demand[ci] > 0:
-                lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(by_class.get(ci, [])), EQ, f"{name}route{s}_{ci}", float(demand[ci])))
+        left: dict[int, float] = {}
         for k in used:
             nodes = 1 if name == "nplus1" else math.ceil(sol.nodes[k] / cands[k].zones)
-            spare = cands[k].replicas_per_node * nodes if k in ks else 0
-            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(by_k.get(k, [])), LE, f"{name}cap{s}_{k}", float(sol.replicas[k] - spare)))
+            left[k] = float(sol.replicas[k] - (cands[k].replicas_per_node * nodes if k in ks else 0))
+        _lp_route_left(fm, lp, demand, left, (f"{name}z{s}_", f"{name}route{s}_", f"{name}cap{s}_"))
 
 
 def _left_after_loss(fm: Formulation, sol: WindowSolution, ks: Sequence[int]) -> float:
