@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from check_helpers import Docs, by_kind, clean_docs, mutated, pod
@@ -27,6 +29,21 @@ def _render(plan_path: Path, out: Path) -> Plan:
     write_manifests(out, render_mod.render(plan, shipped_tables()))
     return plan
 
+
+
+EMBEDDING_PLAN = str(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml")
+
+
+def _overlaid(tables: Catalog, tmp_path: Path, edit: Callable[[str], str]) -> tuple[Any, list[str]]:
+    """embedding-cpu-gpu's rendered manifests, each file through ``edit`` (an overlay's
+    changes), checked against its plan: the report and its messages, every object found."""
+    plan = _render(Path(EMBEDDING_PLAN), tmp_path / "out")
+    for f in sorted((tmp_path / "out").glob("*.yaml")):
+        f.write_text(edit(f.read_text()))
+    report = check_paths([tmp_path / "out"], plan=plan, plan_file=EMBEDDING_PLAN, catalog=tables)
+    msgs = [f.message for f in report.findings]
+    assert not any("have none" in m for m in msgs), msgs  # not "the checked manifests have none"
+    return report, msgs
 
 @pytest.mark.skipif(not EXAMPLES, reason="no examples/*/plan.yaml yet")
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -393,17 +410,14 @@ def test_drift_finds_objects_an_overlay_moved_to_another_namespace(
     the other differences are compared as usual."""
     import re
 
-    plan_file = ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"
-    plan = _render(plan_file, tmp_path / "out")
-    for f in sorted((tmp_path / "out").glob("*.yaml")):
-        text = re.sub(r"^(  namespace: )search$", r"\1search-prod", f.read_text(), flags=re.M)
-        f.write_text(text.replace("embedder:1.4.2", "embedder:1.4.3"))
-    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file), catalog=tables)
-    msgs = [f.message for f in report.findings]
-    assert not any("have none" in m for m in msgs), msgs
+    def edit(text: str) -> str:
+        text = re.sub(r"^(  namespace: )search$", r"\1search-prod", text, flags=re.M)
+        return text.replace("embedder:1.4.2", "embedder:1.4.3")
+
+    report, msgs = _overlaid(tables, tmp_path, edit)
     moved = [f for f in report.findings if f.path == "metadata.namespace"]
     assert len(moved) == report.objects, msgs
-    assert all(f.rule == "drift" and f.file != str(plan_file) for f in moved)
+    assert all(f.rule == "drift" and f.file != EMBEDDING_PLAN for f in moved)
     assert moved[0].message == "metadata.namespace is 'search-prod', the plan renders 'search'"
     assert "kubernetes.namespace: search-prod" in moved[0].hint
     images = [m for m in msgs if ".image is 'ghcr.io/example/embedder:1.4.3'" in m]
@@ -418,17 +432,14 @@ def test_drift_finds_objects_an_overlay_renamed_with_a_prefix(
     with a prefix), the rename is one drift finding at metadata.name, the rest is compared."""
     import re
 
-    plan_file = ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"
-    plan = _render(plan_file, tmp_path / "out")
-    for f in sorted((tmp_path / "out").glob("*.yaml")):
-        text = re.sub(r"^(  name: )(embedder)", r"\1prod-\2", f.read_text(), flags=re.M)
-        f.write_text(text.replace("cpu: 3220m", "cpu: 3000m"))
-    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file), catalog=tables)
-    msgs = [f.message for f in report.findings]
-    assert not any("have none" in m for m in msgs), msgs
+    def edit(text: str) -> str:
+        text = re.sub(r"^(  name: )(embedder)", r"\1prod-\2", text, flags=re.M)
+        return text.replace("cpu: 3220m", "cpu: 3000m")
+
+    report, msgs = _overlaid(tables, tmp_path, edit)
     renamed = [f for f in report.findings if f.path == "metadata.name"]
     assert len(renamed) == report.objects, msgs
-    assert renamed[0].file != str(plan_file) and "namePrefix" in renamed[0].hint
+    assert renamed[0].file != EMBEDDING_PLAN and "namePrefix" in renamed[0].hint
     assert any(
         m == "metadata.name is 'prod-embedder', the plan renders 'embedder'" for m in msgs
     ), msgs
@@ -447,16 +458,11 @@ def test_drift_finds_objects_an_overlay_renamed_and_moved(
     finding, instead of every object "the checked manifests have none"."""
     import re
 
-    plan_file = ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"
-    plan = _render(plan_file, tmp_path / "out")
-    for f in sorted((tmp_path / "out").glob("*.yaml")):
-        name = rf"\1{prefix}\2{suffix}"
-        text = re.sub(r"^(  name: )(embedder\S*)$", name, f.read_text(), flags=re.M)
-        text = re.sub(r"^(  namespace: )search$", rf"\1{namespace}", text, flags=re.M)
-        f.write_text(text)
-    report = check_paths([tmp_path / "out"], plan=plan, plan_file=str(plan_file), catalog=tables)
-    msgs = [f.message for f in report.findings]
-    assert not any("have none" in m for m in msgs), msgs
+    def edit(text: str) -> str:
+        text = re.sub(r"^(  name: )(embedder\S*)$", rf"\1{prefix}\2{suffix}", text, flags=re.M)
+        return re.sub(r"^(  namespace: )search$", rf"\1{namespace}", text, flags=re.M)
+
+    report, msgs = _overlaid(tables, tmp_path, edit)
     renamed = [f for f in report.findings if f.path == "metadata.name"]
     assert len(renamed) == report.objects, msgs
     assert f"metadata.name is '{prefix}embedder{suffix}', the plan renders 'embedder'" in msgs
