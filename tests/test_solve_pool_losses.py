@@ -6,12 +6,18 @@ $4.56/h, holds; ux5 review, finding 5), and spot pods get their capacity's share
 
 from __future__ import annotations
 
+import itertools
+import math
+from dataclasses import replace
 from pathlib import Path
 
-from test_solve_prune import _cand
+import pytest
+from hypothesis import given, settings
+from test_solve_prune import _cand, problems
 
 from scaleplan.plan import read_plan
-from scaleplan.solve.milp import WindowProblem, solve_windows
+from scaleplan.solve.milp import WindowModel, WindowProblem, solve_window, solve_windows
+from scaleplan.solve.milp.window import WindowSolution
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,3 +70,36 @@ def test_llm_chat_pool_plans_the_mix_without_a_spare_per_type(cli, tmp_path: Pat
     for a in plan.allocations:
         share = 1 / 3 if a.capacity_type == "spot" else 2 / 3
         assert all(abs(v - share) < 1e-4 for v in a.routing.values()), a.routing
+
+
+@settings(max_examples=800, deadline=None, derandomize=True)
+@given(problems())
+def test_pool_losses_milp_is_the_cheapest_plan_the_routing_lp_passes(
+    inst: tuple[WindowProblem, list[float], bool],
+) -> None:
+    """inference-pool with several classes (weighted, no backend groups; spot on capacity): the
+    MILP's optimum is the cheapest node count (up to 3 of each of at most 4 candidates) whose
+    fixed-count routing LP (``WindowModel.reroute``: n+1 / zone per loss scenario, spot share,
+    min replicas) passes, and its own plan passes it: the MILP rows and the LP's are one rule."""
+    base, _, _ = inst
+    if base.even or base.backend_groups or len(base.classes) < 2 or len(base.candidates) > 4:
+        return
+    if base.quotas:
+        return
+    base = replace(base, spot_by_capacity=base.spot_max_fraction is not None)
+    full = solve_window(base, tie_break=False)
+    if full.status != "optimal" or max(full.nodes) > 3:
+        return
+    model = WindowModel(base, tie_break=False)
+    assert model.reroute(full, base.demand) is not None
+    cands = base.candidates
+    best = math.inf
+    for ns in itertools.product(range(4), repeat=len(cands)):
+        cost = sum(c.price * n for c, n in zip(cands, ns, strict=True))
+        reps = [n * c.replicas_per_node for c, n in zip(cands, ns, strict=True)]
+        if not any(ns) or cost >= best - 1e-9 or sum(reps) < base.min_replicas:
+            continue
+        trial = WindowSolution(status="feasible", nodes=list(ns), replicas=reps, cost=cost)
+        if model.reroute(trial, base.demand) is not None:
+            best = cost
+    assert best == pytest.approx(full.cost, abs=1e-6), (full.nodes, base.redundancy)
