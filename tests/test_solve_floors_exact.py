@@ -11,6 +11,7 @@ import itertools
 import math
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ from scaleplan.inputs import load_inputs
 from scaleplan.solve import SolveOptions
 from scaleplan.solve.candidates import Candidate, build_candidates
 from scaleplan.solve.core import serving_candidates
-from scaleplan.solve.floors import _descend, below_floor, hold_floors, used_candidates
+from scaleplan.solve.floors import (
+    _descend,
+    below_floor,
+    hold_floors,
+    hold_jointly,
+    used_candidates,
+)
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, search_windows
 
@@ -153,3 +160,24 @@ def test_a_window_milp_stopped_keeps_the_incumbent(
     assert held is not None and not below_floor(pb, held, rps)
     assert held.bound <= brute + 1e-4 <= held.cost + 2e-4
     assert held.status == "feasible" or held.cost == pytest.approx(brute, abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:6])
+def test_a_window_the_search_did_not_prove_is_not_proven_by_the_floor(seed: int) -> None:
+    """The search's windows are the root of the branch and bound: one the search stopped
+    before proving (`feasible`, a bound below its cost) and that the floor plan keeps leaves
+    that plan `feasible`, its bound no higher than that window's."""
+    pb, cands, rps = _random_case(seed)
+    o = search_windows(pb, cands, rps, deadline=time.perf_counter() + 60)
+    brute = _brute(pb, cands, rps)
+    # the busiest window as if its MILP had stopped at a 10 % gap
+    k = max(range(len(rps)), key=lambda i: rps[i])
+    weak = replace(o.sols[k], status="feasible", bound=0.9 * o.sols[k].cost)
+    sols = [weak if s is o.sols[k] else s for s in o.sols]
+    bound = sum(s.bound if s.bound is not None else s.cost for s in sols) / len(sols)
+    o = replace(o, sols=sols, status="feasible", bound=bound, proven=False)
+    held = hold_jointly(pb, o, rps, time.perf_counter() + 60)
+    assert held is not None and not below_floor(pb, held, rps)
+    assert held.bound <= brute + 1e-4 and held.cost >= brute - 1e-4
+    kept = any(s is weak or s.nodes == weak.nodes for s in held.sols)
+    assert not kept or (held.status == "feasible" and held.bound < held.cost - 1e-6)

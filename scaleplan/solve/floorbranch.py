@@ -84,6 +84,7 @@ def branch_floors(
     inc_obj = math.inf
     stack = [_Node(frozenset(), frozenset(), dict(root), True)]
     open_lb = math.inf  # the least bound of the nodes left when the time limit stops it
+    leaf_lb = math.inf  # the least bound of the floor-holding nodes found with such a window
     while stack:
         node = stack.pop()
         tol = max(TIE_EPS / 10, 1e-7 * abs(inc_obj)) if inc is not None else 0.0
@@ -106,11 +107,15 @@ def branch_floors(
         k = _branch_on(node, need, cands)
         if k is None:  # every candidate in use holds the floor: the node's own optimum
             inc, inc_obj = node.sols, sum(obj(node.sols[d]) * mult[d] for d in mult)
+            if any(s.status != "optimal" for s in node.sols.values()):
+                # it keeps a root window the search did not prove: its optimum may be lower
+                leaf_lb = min(leaf_lb, total(node.sols))
             continue
         stack.append(_Node(node.held, node.barred | {k}, node.sols, False))
         stack.append(_Node(node.held | {k}, node.barred, node.sols, False))
-    status = "optimal" if not stack and open_lb == math.inf else "feasible"
-    bound = inc_obj if status == "optimal" else min(open_lb, inc_obj)
+    proven = inc is None or leaf_lb >= inc_obj - max(TIE_EPS / 10, 1e-7 * abs(inc_obj))
+    status = "optimal" if not stack and open_lb == math.inf and proven else "feasible"
+    bound = inc_obj if status == "optimal" else min(open_lb, inc_obj, leaf_lb)
     if inc is not None:  # the windows' balanced routing, as solve_windows gives it
         inc = {d: model.reroute(s, d, reused=False) or s for d, s in inc.items()}
     return Branched(status, inc, bound, tuple(model.stats))
