@@ -481,3 +481,15 @@ def test_validate_and_optimize_warn_of_a_kv_head_count_assumed(cli, tmp_path: Pa
     res = cli(["optimize", str(spec), "--out", str(tmp_path / "out")], exit_code=None)
     assert res.exit_code in (0, 4), res.stderr
     assert said in " ".join(res.stderr.split()), res.stderr
+
+
+def test_profile_llm_says_its_ttft_is_open_loop(cli, tmp_path) -> None:
+    """84c2471 made estimates take the open-loop TTFT (what plans size for); a user comparing
+    `--concurrency 8` with a closed-loop benchmark of 8 clients saw a lower TTFT and nothing
+    said why. A note says so whenever a concurrency above 1 is estimated (at 1 the two agree)."""
+    base = ["profile", "llm", "llama-3.1-8b", "--accelerators", "L40S", "--gpus", "1"]
+    r = cli([*base, "--concurrency", "1,8", "--out", str(tmp_path / "a.yaml")])
+    said = " ".join(r.stderr.split())
+    assert "note: TTFT is for requests arriving at a rate (Poisson), as plans are sized" in said
+    alone = cli([*base, "--concurrency", "1", "--out", str(tmp_path / "b.yaml")]).stderr
+    assert "arriving at a rate" not in alone

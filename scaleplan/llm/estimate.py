@@ -259,6 +259,12 @@ def llm_profile(
         raise InputError(None, [Problem("MODEL", "no shape can serve: " + "; ".join(reasons))])
     notes.extend(result.refusals)
     notes.extend(result.notes)
+    if any(c > 1 for c in concurrencies):
+        notes.append(
+            "TTFT is for requests arriving at a rate (Poisson), as plans are sized; a benchmark of "
+            "N clients in a closed loop, whose requests end and return together, measures more at "
+            "the same concurrency (docs/llm.md, arrival clustering)"
+        )
     keep = [m for m in measured if m.source in ("measured", "imported")]
     prof = make_profile(
         model=s.arch.name,
