@@ -339,14 +339,14 @@ class Placement(_Model):
 
 class HpaSettings(_Model):
     metric: Literal["cpu", "gpu", "rps"] = Field(default="rps", description="cpu: CPU utilization; gpu: DCGM GPU utilization (custom metric); rps: requests per second per pod (custom metric).")
-    target: float | None = Field(default=None, gt=0, description="Target per pod: utilization percent for cpu/gpu, requests/s for rps (default: the plan's capacity per replica).")
+    target: float | None = Field(default=None, gt=0, description="Target per pod: utilization percent for cpu/gpu, requests/s for rps (default: the plan's capacity per replica over traffic.headroom, capacity / (1 + headroom)).")
     metric_name: str | None = Field(default=None, description="Custom metric name (default: DCGM_FI_DEV_GPU_UTIL for gpu, http_requests_per_second for rps).")
 
 
 class PrometheusSettings(_Model):
     server_address: str = Field(default="http://prometheus.monitoring.svc:9090", description="Prometheus URL KEDA queries.")
     query: str | None = Field(default=None, description="PromQL returning the service's total request rate; default: sum(rate(http_requests_total{service=...}[1m])).")
-    threshold: float | None = Field(default=None, gt=0, description="Per-replica target of the query value (default: capacity per replica).")
+    threshold: float | None = Field(default=None, gt=0, description="Per-replica target of the query value (default: capacity per replica over traffic.headroom; gated hours: the plan's demand per replica there, docs/render.md).")
 
 
 class KafkaSettings(_Model):

@@ -197,17 +197,19 @@ def test_render_one_service_and_one_backend_ref_for_a_shared_backend(tables: Cat
         }
         sel = services["chat-l4-x1"]["spec"]["selector"]
         assert all(pod_labels.get(k) == v for k, v in sel.items()) == member
-    # each member scales on the shared Service's rate at its own share of the backend (half)
+    # each member scales on the shared Service's rate at its own share of the backend (half), of
+    # its capacity over the traffic's headroom (20 %)
+    assert p.demand.headroom == 0.2
     scaled = {
         o.name: o.obj["spec"]["triggers"][0]["metadata"] for o in objs if o.kind == "ScaledObject"
     }
     for name in ("chat-g6-xlarge-od", "chat-g6-2xlarge-spot"):
         assert 'service="chat-l4-x1"' in scaled[name]["query"] and float(
             scaled[name]["threshold"]
-        ) == pytest.approx(25.0)
+        ) == pytest.approx(25.0 / 1.2, abs=1e-3)
     assert 'service="chat-g5-xlarge-od"' in scaled["chat-g5-xlarge-od"]["query"] and float(
         scaled["chat-g5-xlarge-od"]["threshold"]
-    ) == pytest.approx(5.0)
+    ) == pytest.approx(5.0 / 1.2, abs=1e-3)
     # the recorded demand counts the shared Service's rate once
     (rule,) = [o.obj for o in objs if o.kind == "PrometheusRule"]
     demand = next(

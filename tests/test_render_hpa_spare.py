@@ -1,7 +1,9 @@
-"""An ``rps`` HPA targets each pod's SLO-safe capacity, so under load it runs pods for the
-demand alone: at the peak it drops the plan's headroom and n+1 spare. render says so, with the
-target that holds the plan's peak count (UX review 5, #4): a Mistral-7B plan of 3 H100 pods at
-20 rps got an HPA at 10.17 rps a pod, which settles at 2."""
+"""An ``rps`` HPA's default target is each pod's SLO-safe capacity over the traffic's headroom,
+so under load it runs the capacity the plan prices, headroom included (UX review 5, #4: a
+Mistral-7B plan of 3 H100 pods at the 20 rps peak got an HPA at the full 10.17 rps a pod, which
+settles at 2; 10.75 rps a pod since the review's fixes). Where the plan runs more than that at
+the peak (an n+1 spare the headroom does not cover), render still says so, with the target that
+holds the plan's peak count."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from scaleplan.render.resources import number_quantity
 
 SPEC = """\
 apiVersion: scaleplan/v1
@@ -38,28 +42,76 @@ kubernetes:
 """
 
 
-def test_an_rps_hpa_that_drops_the_plans_spare_at_peak_is_warned(
+def _optimize(cli, spec: str, out: str) -> tuple[dict, dict, str]:
+    """The plan's one allocation, its HPA (as rendered) and what optimize printed."""
+    Path(f"{out}.yaml").write_text(spec, encoding="utf-8")
+    res = cli(["optimize", f"{out}.yaml", "--out", out])
+    plan = yaml.safe_load(Path(f"{out}/plan.yaml").read_text(encoding="utf-8"))
+    (a,) = plan["allocations"]
+    (hpa_file,) = Path(f"{out}/manifests").glob("hpa-*.yaml")
+    hpa = yaml.safe_load(hpa_file.read_text(encoding="utf-8"))
+    return a, hpa, res.stdout + res.stderr
+
+
+def _milli(q: str) -> float:
+    return float(q[:-1]) / 1000 if q.endswith("m") else float(q)
+
+
+def test_an_rps_hpa_keeps_the_plans_headroom_at_the_peak(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """At the 20 rps peak the plan runs 3 pods (20 x 1.2 / 10.75 = 2.23); the HPA's target is
+    10.75 / 1.2, so the HPA asks for ceil(20 / 8.955) = 3, not ceil(20 / 10.75) = 2 (the old
+    target, the capacity itself); nothing to warn about."""
     monkeypatch.chdir(tmp_path)
-    Path("s.yaml").write_text(SPEC, encoding="utf-8")
-    res = cli(["optimize", "s.yaml", "--out", "o"])
-    plan = yaml.safe_load(Path("o/plan.yaml").read_text(encoding="utf-8"))
-    (a,) = plan["allocations"]
+    a, hpa, out = _optimize(cli, SPEC, "o")
     peak = max(a["replicas_per_window"])
     cap = a["capacity_rps_per_replica"]
-    assert math.ceil(20 / cap) < peak  # the HPA's settled count at the 20 rps peak
-    out = res.stdout + res.stderr
+    assert peak == 3 and math.ceil(20 / cap) == 2  # what the old target (the capacity) gave
+    (metric,) = hpa["spec"]["metrics"]
+    target = metric["pods"]["target"]["averageValue"]
+    assert target == number_quantity(cap / 1.2)
+    # in every hour the HPA asks for the pods demand x (1 + headroom) needs, never more than
+    # the plan runs; where that is the plan's count (the peak among them) it asks for the
+    # plan's count; below it only where n+1 needs a spare the headroom does not cover (14 rps:
+    # 16.8 rps fits 2 pods, n+1 needs 3)
+    held = []
+    for w, n in enumerate(a["replicas_per_window"]):
+        rps = yaml.safe_load(SPEC)["traffic"]["hourly_rps"][w]
+        asks = max(hpa["spec"]["minReplicas"], math.ceil(rps / _milli(target) - 1e-9))
+        assert asks == max(hpa["spec"]["minReplicas"], math.ceil(rps * 1.2 / cap - 1e-9)) <= n
+        if asks < n:
+            assert math.ceil(rps / cap) + 1 == n, (w, rps, asks, n)  # the n+1 spare
+        held.append(asks == n)
+    rates = yaml.safe_load(SPEC)["traffic"]["hourly_rps"]
+    assert held[rates.index(20)] and held[rates.index(18)], held
+    assert "its HPA targets" not in out
+    # an explicit target still wins
+    given = SPEC.replace("{type: hpa}", "{type: hpa, hpa: {target: 9.5}}")
+    _, hpa2, _ = _optimize(cli, given, "o2")
+    assert hpa2["spec"]["metrics"][0]["pods"]["target"]["averageValue"] == "9500m"
+
+
+def test_an_rps_hpa_that_drops_an_n1_spare_the_headroom_does_not_cover_is_warned(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a 25 rps peak the headroom needs 3 pods (30 / 10.75) and n+1 4 (2 carry 21.5 < 25):
+    the HPA, at 10.75 / 1.2 a pod, settles at 3 and render says so, naming the n+1 spare."""
+    monkeypatch.chdir(tmp_path)
+    spec = SPEC.replace("20,20,19", "25,20,19")
+    a, _, out = _optimize(cli, spec, "o")
+    peak = max(a["replicas_per_window"])
+    cap = a["capacity_rps_per_replica"]
+    assert math.ceil(25 * 1.2 / cap) == 3 and peak == 4
     said = re.search(r"warning: allocation mistral-p5-4xlarge-od: its HPA targets ([\d.]+) rps "
-                     r"a pod .* at the peak's 20 rps it settles at (\d+) pods? where the plan runs "
-                     r"(\d+) .*hpa.target: ([\d.]+)", out)
+                     r"a pod \(the SLO-safe capacity over the 20% headroom\), so at the peak's 25 "
+                     r"rps it settles at (\d+) pods? where the plan runs (\d+) \(the n\+1 spare\)"
+                     r".*hpa.target: ([\d.]+)", out)
     assert said, out
-    assert float(said[1]) == pytest.approx(cap, abs=1e-3)
-    assert int(said[2]) == math.ceil(20 / cap) and int(said[3]) == peak
+    assert float(said[1]) == pytest.approx(cap / 1.2, abs=1e-3)
+    assert int(said[2]) == 3 and int(said[3]) == peak
     target = float(said[4])
-    assert math.ceil(20 / target) == peak  # the suggested target holds the plan's peak count
-    # with that target given, nothing to say
-    given = SPEC.replace("{type: hpa}", f"{{type: hpa, hpa: {{target: {target}}}}}")
-    Path("t.yaml").write_text(given, encoding="utf-8")
-    res = cli(["optimize", "t.yaml", "--out", "o2"])
-    assert "its HPA targets" not in res.stdout + res.stderr
+    assert math.ceil(25 / target) == peak  # the suggested target holds the plan's peak count
+    given = spec.replace("{type: hpa}", f"{{type: hpa, hpa: {{target: {target}}}}}")
+    _, _, out2 = _optimize(cli, given, "o2")
+    assert "its HPA targets" not in out2

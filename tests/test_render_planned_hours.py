@@ -41,8 +41,10 @@ def _rate_triggers() -> dict[str, list[dict[str, Any]]]:
 
 def test_each_allocation_answers_only_in_its_planned_hours_at_the_plans_replicas() -> None:
     """In every hour exactly the triggers of the allocations the plan runs answer, one each, and
-    at a demand equal to the hour's planned capacity ceil(demand / threshold) is the plan's
-    count."""
+    at the plan's own demand in that hour ceil(demand / threshold) is the plan's count, its
+    headroom and n+1 spare included (UX review 5, #4: thresholds of the hour's capacity per
+    replica asked for the demand's share of the capacity, e.g. 1 g4dn pod of the 2 the plan
+    runs at 1,600 rps), and never above the hour's capacity over the headroom per replica."""
     plan = read_plan(EMBED)
     trigs = _rate_triggers()
     assert trigs and all(t["name"] != REQUEST_RATE_TRIGGER for ts in trigs.values() for t in ts)
@@ -61,8 +63,10 @@ def test_each_allocation_answers_only_in_its_planned_hours_at_the_plans_replicas
             ]
             assert len(answering) == (1 if n > 0 else 0), (a.name, hour, n, answering)
             if n > 0:
-                wanted = math.ceil(cap[hour] / float(answering[0]["metadata"]["threshold"]) - 1e-3)
+                threshold = float(answering[0]["metadata"]["threshold"])
+                wanted = math.ceil(plan.demand.rps[hour] / threshold - 1e-9)
                 assert wanted == n, (a.name, hour, n, wanted)
+                assert threshold <= cap[hour] / (1 + plan.demand.headroom) / n + 1.1e-3
 
 
 def _ranges(query: str) -> list[tuple[int, int]]:
@@ -85,7 +89,10 @@ def test_the_gate_is_open_in_planned_hours_only_as_prometheus_evaluates_it(tmp_p
     night = next(
         t for t in trigs[cpu] if any(s <= 2 < e for s, e in _ranges(t["metadata"]["query"]))
     )
-    exprs = {cpu: night["metadata"]["query"], gpu: trigs[gpu][0]["metadata"]["query"]}
+    noon = next(
+        t for t in trigs[gpu] if any(s <= 12 < e for s, e in _ranges(t["metadata"]["query"]))
+    )
+    exprs = {cpu: night["metadata"]["query"], gpu: noon["metadata"]["query"]}
     rules = {
         "groups": [
             {
@@ -145,3 +152,60 @@ def test_the_gate_is_open_in_planned_hours_only_as_prometheus_evaluates_it(tmp_p
         timeout=60,
     )
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_at_any_demand_the_plan_covers_each_hour_asks_for_the_plans_count() -> None:
+    """The same property over demands the plan's counts cover (each hour's rate drawn between a
+    tenth and all of what the capacity holds with headroom, seeded): ceil(demand / threshold) is
+    the plan's count in every planned hour, whether the hour's range is its own or shared with
+    its neighbours', and the threshold is never above the capacity over the headroom."""
+    import random
+
+    base = read_plan(EMBED)
+    h = base.demand.headroom
+    rng = random.Random(5)
+    for _ in range(20):
+        cap = [base.capacity_rps_at(w) for w in range(24)]
+        rps = tuple(round(c / (1 + h) * rng.uniform(0.1, 1.0), 3) for c in cap)
+        plan = base.model_copy(update={"demand": base.demand.model_copy(update={"rps": rps})})
+        trigs = {
+            o.name: [t for t in o.obj["spec"]["triggers"] if t["type"] == "prometheus"]
+            for o in render_report(plan, shipped_tables()).objects
+            if o.kind == "ScaledObject"
+        }
+        for a in plan.allocations:
+            for hour, n in enumerate(a.replicas_per_window if a.name in trigs else ()):
+                if n == 0:
+                    continue
+                (t,) = [
+                    t for t in trigs[a.name]
+                    if any(s <= hour < e for s, e in _ranges(t["metadata"]["query"]))
+                ]
+                threshold = float(t["metadata"]["threshold"])
+                assert math.ceil(rps[hour] / threshold - 1e-9) == n, (a.name, hour, rps[hour], n)
+                assert threshold <= cap[hour] / (1 + h) / n + 1.1e-3
+
+
+def test_a_spec_threshold_still_wins_in_planned_hours() -> None:
+    """prometheus.threshold from the spec: the rate one replica is scaled for, times the hour's
+    capacity over the allocation's own (at a demand that fills the capacity, the plan's count);
+    neither the demand nor the headroom enters."""
+    base = read_plan(EMBED)
+    k8s = base.spec.kubernetes
+    prom = k8s.autoscaler.prometheus.model_copy(update={"threshold": 30.0})
+    auto = k8s.autoscaler.model_copy(update={"prometheus": prom})
+    spec = base.spec.model_copy(
+        update={"kubernetes": k8s.model_copy(update={"autoscaler": auto})}
+    )
+    plan = base.model_copy(update={"spec": spec})
+    for o in render_report(plan, shipped_tables()).objects:
+        if o.kind != "ScaledObject":
+            continue
+        a = next(x for x in plan.allocations if x.name == o.name)
+        for t in o.obj["spec"]["triggers"]:
+            if t["type"] != "prometheus":
+                continue
+            for s, _ in _ranges(t["metadata"]["query"]):
+                n = a.replicas_per_window[s]
+                want = 30.0 * plan.capacity_rps_at(s) / (n * a.capacity_rps_per_replica)
+                assert float(t["metadata"]["threshold"]) == pytest.approx(want, abs=1e-3)

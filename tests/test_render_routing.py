@@ -138,12 +138,15 @@ def test_gateway_objects(tables: Catalog) -> None:
             == 8000
         )
         assert dep["metadata"]["name"] in name
-    # HPAs scale each allocation on its own per-pod request rate, target = its capacity per replica
+    # HPAs scale each allocation on its own per-pod request rate, target = its capacity per
+    # replica over the traffic's headroom (the headroom the plan holds)
     for hpa in _objs(p, "HorizontalPodAutoscaler"):
         a = next(x for x in p.allocations if x.name == hpa["spec"]["scaleTargetRef"]["name"])
         value = str(hpa["spec"]["metrics"][0]["pods"]["target"]["averageValue"])
         rps = float(value[:-1]) / 1000 if value.endswith("m") else float(value)
-        assert rps == pytest.approx(a.capacity_rps_per_replica, rel=1e-3)
+        assert rps == pytest.approx(
+            a.capacity_rps_per_replica / (1 + p.demand.headroom), rel=1e-3
+        )
     # ServiceMonitor scrapes through the per-allocation Services
     (sm,) = _objs(p, "ServiceMonitor")
     assert all(
@@ -177,7 +180,9 @@ def test_gateway_keda_prometheus_scales_on_own_service() -> None:
         a = next(x for x in p.allocations if x.name == so["spec"]["scaleTargetRef"]["name"])
         meta = so["spec"]["triggers"][0]["metadata"]
         assert f'service="{a.name}"' in meta["query"]
-        assert float(meta["threshold"]) == pytest.approx(a.capacity_rps_per_replica, rel=1e-3)
+        assert float(meta["threshold"]) == pytest.approx(
+            a.capacity_rps_per_replica / (1 + p.demand.headroom), rel=1e-3
+        )
 
 
 def test_schema_rejects_bad_routes() -> None:

@@ -4,8 +4,10 @@
 day the spec's autoscaler: an HPA on CPU, GPU (DCGM) or requests per second; or a KEDA
 ScaledObject on a Prometheus query (for LLM servers the engine's own in-flight and KV-cache
 metrics), Kafka lag or RabbitMQ queue length, with cron triggers that follow the plan's day
-(``autoscaler.cron``), plus the TriggerAuthentication RabbitMQ needs. Thresholds come from
-the plan's capacity per replica (docs/render.md, "Autoscaling"). Pure.
+(``autoscaler.cron``), plus the TriggerAuthentication RabbitMQ needs. Request-rate targets
+come from the plan's capacity per replica over the traffic's headroom (:func:`rate_target`), or
+in the hours a gated trigger answers, the plan's demand per replica there; queue thresholds from
+the capacity per replica (docs/render.md, "Autoscaling"). Pure.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def _hpa(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
         target_v = hs.target if hs.target is not None else 70.0
         m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or GPU_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
     else:
-        target_v = hs.target if hs.target is not None else al.a.capacity_rps_per_replica
+        target_v = rate_target(plan, al, hs.target)
         m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or RPS_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
         if hs.target is None:
             warnings.extend(_spare_dropped(plan, al, target_v))
@@ -118,11 +120,24 @@ def _hpa(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
     return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(plan, al.name, al.name), "spec": spec}
 
 
+def rate_target(plan: Plan, al: Alloc, explicit: float | None) -> float:
+    """The request rate per replica that ``al``'s autoscaler scales at (an ``rps`` HPA's
+    AverageValue, the basis of KEDA's request-rate thresholds): the spec's own figure when it
+    gives one (``hpa.target``, ``prometheus.threshold``), else the replica's SLO-safe capacity
+    over the traffic's headroom, so that under load the autoscaler runs demand x (1 +
+    headroom) of capacity, as the plan does (UX review 5 #4: at the SLO-safe capacity itself
+    it ran the demand alone, 2 pods at 20 rps where the plan runs 3). Render and check (which
+    re-renders) both take it from here."""
+    if explicit is not None:
+        return explicit
+    return al.a.capacity_rps_per_replica / (1.0 + plan.demand.headroom)
+
+
 def _spare_dropped(plan: Plan, al: Alloc, target: float) -> list[str]:
-    """An ``rps`` HPA at the SLO-safe capacity runs, under load, the pods the demand alone
-    needs: at the peak it drops the headroom and the redundancy spare the plan counts (UX
-    review 5: 2 pods at 20 rps where the plan runs 3). Say so, with the per-pod target that
-    holds the plan's peak count (its pods' planned load at the peak)."""
+    """An ``rps`` HPA at capacity / (1 + headroom) runs, under load, the pods the demand and
+    its headroom need: where the plan runs more at the peak (the redundancy spare that the
+    headroom does not cover), it drops them. Say so, with the per-pod target that holds the
+    plan's peak count (its pods' planned load at the peak)."""
     d = plan.demand
     peak = max(range(len(d.rps)), key=lambda w: d.rps[w])
     planned = al.a.replicas_per_window[peak] if al.a.replicas_per_window else al.a.replicas
@@ -134,15 +149,19 @@ def _spare_dropped(plan: Plan, al: Alloc, target: float) -> list[str]:
         return []
     hold = math.ceil(load / planned * 1e4) / 1e4  # ceil(load / hold) = planned
     redundancy = plan.spec.placement.redundancy
-    kept = [f"the {d.headroom:.0%} headroom"] if d.headroom > 0 else []
-    kept += [f"the {redundancy} spare"] if redundancy != "none" else []
-    why = f" ({' and '.join(kept)})" if kept else ""
+    why = (
+        f" (the {redundancy} spare): a node lost at the peak overloads the rest until its "
+        "replacement serves"
+        if redundancy != "none"
+        else ""
+    )
+    basis = f" over the {d.headroom:.0%} headroom" if d.headroom > 0 else ""
     return [
         f"allocation {al.name}: its HPA targets {number_text(target)} rps a pod (the SLO-safe "
-        f"capacity), so at the peak's {d.rps[peak]:g} rps it settles at {counted(settles, 'pod')} "
-        f"where the plan runs {planned}{why}: a node lost at the peak overloads the rest "
-        f"until its replacement serves; set kubernetes.autoscaler.hpa.target: {hold:g} (the "
-        "plan's load per pod at the peak) to hold the plan's peak count"
+        f"capacity{basis}), so at the peak's {d.rps[peak]:g} rps it settles at "
+        f"{counted(settles, 'pod')} where the plan runs {planned}{why}; set "
+        f"kubernetes.autoscaler.hpa.target: {hold:g} (the plan's load per pod at the peak) to "
+        "hold the plan's peak count"
     ]
 
 
@@ -256,10 +275,10 @@ def _request_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
     """keda-prometheus on the request rate: the spec's query, or the Service's."""
     spec = plan.spec
     prom = spec.kubernetes.autoscaler.prometheus
-    per_replica = prom.threshold if prom.threshold is not None else al.a.capacity_rps_per_replica
+    per_replica = rate_target(plan, al, prom.threshold)
     if prom.query is None and spec.kubernetes.routing == "gateway-api":
         # each backend Service gets its own weighted share of the requests: scale on that
-        # Service's rate, one replica per capacity_rps_per_replica; an allocation that shares
+        # Service's rate, one replica per rate_target; an allocation that shares
         # its backend with others of its shape takes its share of that rate (backend_share)
         query = f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{al.service}"}}[2m]))'
         threshold = per_replica / (al.backend_share if al.backend_share > 0 else 1.0)
@@ -272,26 +291,62 @@ def _request_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
 
 
 def planned_hours(
-    plan: Plan, al: Alloc, per_replica: float
+    plan: Plan, al: Alloc, explicit: float | None
 ) -> dict[str, list[tuple[int, int]]] | None:
     """The whole UTC hours, as runs [start, end), in which the plan runs ``al``, grouped by the
-    request-rate threshold that gives the plan's replicas there (``per_replica``, the rate one
-    replica is scaled for, times the capacity the plan runs in that hour over ``al``'s own:
-    ``threshold -> runs``). None when the plan runs ``al`` in every window, or the windows are
-    not whole hours tiling a day: nothing to gate."""
+    request-rate threshold that gives the plan's replicas there (``threshold -> runs``). None
+    when the plan runs ``al`` in every window, or the windows are not whole hours tiling a day:
+    nothing to gate. The thresholds are :func:`_hour_thresholds`'."""
     counts = list(al.a.replicas_per_window)
     h = _window_steps(plan, 1)
     if all(counts) or not any(counts) or h is None:
         return None
-    own = al.a.capacity_rps_per_replica
     by_threshold = [
-        number_text(per_replica * plan.capacity_rps_at(w) / (n * own)) if n > 0 else ""
-        for w, n in enumerate(counts)
+        "" if t is None else number_text(t) for t in _hour_thresholds(plan, al, explicit)
     ]
     out: dict[str, list[tuple[int, int]]] = {}
     for start, length, key in _runs(by_threshold):
         if key:
             out.setdefault(key, []).append((start * h, (start + length) * h))
+    return out
+
+
+def _hour_thresholds(plan: Plan, al: Alloc, explicit: float | None) -> list[float | None]:
+    """Per window, the Service's request rate per replica of ``al`` at which a trigger gated to
+    it asks for the plan's count there, ``n`` (None where the plan runs no ``al``).
+
+    By default any threshold in [demand / n, demand / (n - 1)) makes KEDA ask for exactly ``n``
+    at the plan's own demand in the window, so the hour keeps the plan's headroom, its
+    redundancy spare and its node rounding (the capacity over the headroom, :func:`rate_target`,
+    would ask for the demand's share of the capacity with headroom: fewer wherever the plan runs
+    more than that, e.g. an n+1 spare). Consecutive windows whose ranges meet share one, the
+    range's least (the most replicas at any other rate), so that they share a trigger; it is
+    rounded up to KEDA's three decimals and never above the window's capacity over the headroom
+    per replica, as the plan holds demand x (1 + headroom) in every window. A window without
+    demand, and a spec's own ``prometheus.threshold`` (the rate one replica is scaled for), take
+    that rate times the capacity the plan runs in the window over ``al``'s own: at a demand that
+    fills it, the plan's count."""
+    out: list[float | None] = []
+    lo_run, hi_run, start = 0.0, 0.0, -1  # the open run of mergeable windows from ``start``
+    for w, n in enumerate(al.a.replicas_per_window):
+        demand = plan.demand.rps[w]
+        # the rate target (explicit, or the capacity over the headroom) at the window's capacity
+        by_capacity = rate_target(plan, al, explicit) * plan.capacity_rps_at(w)
+        by_capacity /= max(n, 1) * al.a.capacity_rps_per_replica
+        if n <= 0 or explicit is not None or demand <= 0:
+            start = -1
+            out.append(by_capacity if n > 0 else None)
+            continue
+        lo = math.ceil(demand / n * 1000 - 1e-6) / 1000
+        # below demand / (n - 1), and not above the capacity over the headroom (a merged run
+        # takes the least of its windows' ranges; the 1.1e-3 lets lo's rounding up through)
+        hi = min(demand / (n - 1) if n > 1 else math.inf, by_capacity + 1.1e-3)
+        if start >= 0 and max(lo_run, lo) < min(hi_run, hi):
+            lo_run, hi_run = max(lo_run, lo), min(hi_run, hi)
+            out[start:] = [lo_run] * (w - start)
+        else:
+            lo_run, hi_run, start = lo, hi, w
+        out.append(lo_run)
     return out
 
 
@@ -303,8 +358,8 @@ def _gated_request_triggers(
     hours (``and on() (hour() ...)``, UTC, as the cron triggers), so KEDA takes the allocation to
     minReplicaCount outside them instead of scaling it on the Service's rate all day (a CPU
     allocation planned for the night would otherwise run beside the day's GPU pods and get its
-    even share of the peak). Within its hours a trigger's threshold is the capacity the plan runs
-    there per replica of the allocation, so at a demand that fills the plan's capacity KEDA asks
+    even share of the peak). Within its hours a trigger's threshold is the plan's demand there
+    per replica of the allocation (:func:`_hour_thresholds`), so at the plan's demand KEDA asks
     for the plan's replicas; hours with another threshold get a trigger of their own (KEDA takes
     the largest, and only one answers at a time)."""
     out: list[Obj] = []
@@ -328,10 +383,9 @@ def _rate_triggers(plan: Plan, al: Alloc, share: float) -> list[Obj]:
     allocation the plan runs in some hours only, one gated to its hours per threshold."""
     trig = _request_trigger(plan, al, share)
     prom = plan.spec.kubernetes.autoscaler.prometheus
-    per_replica = prom.threshold if prom.threshold is not None else al.a.capacity_rps_per_replica
     groups = None
     if plan.spec.kubernetes.routing != "gateway-api":
-        groups = planned_hours(plan, al, per_replica)
+        groups = planned_hours(plan, al, prom.threshold)
     if not groups:
         return [trig]
     md = trig["metadata"]
