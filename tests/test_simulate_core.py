@@ -409,3 +409,21 @@ def test_both_simulators_bring_a_loss_back_at_the_same_time() -> None:
         assert (req.lost, req.at_s, req.replacement_s, req.back_at_s, req.replacement_basis) == (
             tok.lost, tok.at_s, tok.replacement_s, tok.back_at_s, tok.replacement_basis,
         ), (flavor, mode)
+
+
+def test_no_window_or_allocation_reads_more_than_fully_busy() -> None:
+    """vision-daily's replicas run ~100 % busy (a batch launches whenever one is free): a batch
+    running past its window's end was counted whole in that window, and a replica the next
+    window no longer runs was busy there draining its queue with no running time counted, so
+    windows read 100.01 % (UX review 6 #6). Busy time now splits at the window's end and a
+    draining replica's time counts as running."""
+    from pathlib import Path
+
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(Path(__file__).parent.parent / "examples" / "vision-daily" / "plan.yaml")
+    res = simulate(plan, duration_s=20.0, seed=1)
+    utils = [w.utilization for w in res.windows if w.utilization is not None]
+    assert len(utils) == 24 and max(utils) <= 1.0 + 1e-12, max(utils)
+    assert max(utils) > 0.99  # the busy windows are still read as (nearly) fully busy
+    assert all(a.utilization is not None and a.utilization <= 1.0 + 1e-12 for a in res.allocations)

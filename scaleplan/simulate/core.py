@@ -311,8 +311,8 @@ def _outcomes(
 
 @dataclass(frozen=True)
 class _Busy:
-    """Per batch: busy seconds, segment and allocation; active replica-seconds per (segment,
-    allocation)."""
+    """Per batch: busy seconds, segment and allocation, then one row per batch that ran into
+    the next segment (its time there); running replica-seconds per (segment, allocation)."""
 
     b_busy: F64
     b_seg: I64
@@ -334,7 +334,6 @@ def _busy(
         is_lost[sorted(outage.lost)] = True
         cut = is_lost[served.b_rep] & (served.b_launch < outage.back_s)
         b_end = np.where(cut, np.minimum(b_end, outage.at_s), b_end)
-    b_busy = np.maximum(b_end - np.minimum(served.b_launch, b_end), 0.0)
     b_seg = np.searchsorted(seg_starts, served.b_launch, side="right") - 1
     b_alloc = topo.alloc_of[served.b_rep] if len(served.b_rep) else np.empty(0, dtype=np.int64)
     active_s = np.zeros((len(segments), len(plan.allocations)))
@@ -344,6 +343,31 @@ def _busy(
         k = int(np.searchsorted(seg_starts, t0, side="right") - 1)
         for g in act:
             active_s[k, int(topo.alloc_of[g])] += t1 - t0
+    # a batch running past its segment's end is busy there up to the end and in the next
+    # segment for the rest; a replica the plan no longer runs that still works off its queue
+    # is draining, and its busy time counts as running time too: no window reads more than
+    # 100 % busy (UX review 6 #6: 100.01 % where a window scaled down)
+    seg_ends = np.array([s[1] for s in segments])
+    own_end = np.minimum(b_end, seg_ends[b_seg]) if len(b_seg) else b_end
+    b_busy = np.maximum(own_end - np.minimum(served.b_launch, own_end), 0.0)
+    b_from = np.minimum(served.b_launch, own_end)
+    b_rep = served.b_rep
+    follows = np.append(np.isclose(seg_starts[1:], seg_ends[:-1]), False)
+    crosses = (b_end > own_end) & follows[b_seg] if len(b_seg) else np.zeros(0, dtype=bool)
+    carry = np.flatnonzero(crosses)
+    if len(carry):
+        b_busy = np.concatenate([b_busy, b_end[carry] - own_end[carry]])
+        b_from = np.concatenate([b_from, own_end[carry]])
+        b_seg = np.concatenate([b_seg, b_seg[carry] + 1])
+        b_alloc = np.concatenate([b_alloc, b_alloc[carry]])
+        b_rep = np.concatenate([b_rep, b_rep[carry]])
+    if len(b_seg) and epochs:
+        running = np.zeros((len(epochs), max(topo.n_replicas, 1)), dtype=bool)
+        for e, (_, act) in enumerate(epochs):
+            running[e, sorted(act)] = True
+        ep = np.searchsorted(np.array([e[0] for e in epochs]), b_from, side="right") - 1
+        draining = ~running[np.maximum(ep, 0), b_rep] & (b_busy > 0)
+        np.add.at(active_s, (b_seg[draining], b_alloc[draining]), b_busy[draining])
     return _Busy(b_busy, b_seg, b_alloc, active_s)
 
 
@@ -402,7 +426,7 @@ def _alloc_stats(plan: Plan, svc: ServiceModels, times: F64, served: Served, out
             requests=cnt, attainment=float(out.within[m].mean()) if cnt else None,
             latency_ms=latency_stats(out.lat_ms[m & out.done]),
             utilization=float(busy.b_busy[bm].sum()) / act_a if act_a > 0 else None,
-            mean_batch=float(served.b_size[bm].mean()) if bm.any() else None,
+            mean_batch=float(served.b_size[bm[: len(served.b_size)]].mean()) if bm.any() else None,
             queue_mean=float(qa.mean()) if len(qa) else 0.0, queue_max=int(qa.max()) if len(qa) else 0,
         ))
     return stats
