@@ -250,9 +250,7 @@ def batch_flag(engine: str, sequences: int, pipeline_parallel: int) -> int:
     in flight (TensorRT-LLM's --max_batch_size: ``EngineDefaults.seqs_per_micro_batch``), the
     share of one micro-batch, rounded up."""
     d = ENGINE_TABLE.get(engine)
-    if d is None or not d.seqs_per_micro_batch or pipeline_parallel <= 1:
-        return sequences
-    return -(-sequences // pipeline_parallel)
+    return sequences if d is None else -(-sequences // d.batch_groups(pipeline_parallel))
 
 
 def derived_value(setting: str, base: float) -> int:

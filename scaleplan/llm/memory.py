@@ -84,6 +84,12 @@ class EngineDefaults:
     # requests / PP) rather than every sequence in flight (vLLM's and SGLang's running queue)
     seqs_per_micro_batch: bool = False
 
+    def batch_groups(self, pipeline_parallel: int) -> int:
+        """How many groups max_num_seqs bounds one by one: the PP micro-batches where the engine
+        bounds each (:attr:`seqs_per_micro_batch`), else 1 (every sequence in flight).
+        perf.max_in_flight multiplies by it, engine_flags.batch_flag divides by it."""
+        return max(pipeline_parallel, 1) if self.seqs_per_micro_batch else 1
+
 
 ENGINES: dict[str, EngineDefaults] = {
     # vLLM (V1): --gpu-memory-utilization 0.9, --block-size 16, --max-num-seqs 256,

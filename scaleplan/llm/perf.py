@@ -517,5 +517,4 @@ def saturation_concurrency(d: Deployment, mem: MemoryPlan, input_tokens: int, ou
 def max_in_flight(d: Deployment) -> int:
     """Sequences the scheduler may run at once: max_num_seqs, per PP micro-batch where the
     engine bounds each micro-batch (:attr:`EngineDefaults.seqs_per_micro_batch`)."""
-    per_micro = ENGINES[d.settings.engine].seqs_per_micro_batch
-    return d.settings.max_num_seqs * (d.pp if per_micro else 1)
+    return d.settings.max_num_seqs * ENGINES[d.settings.engine].batch_groups(d.pp)
