@@ -318,7 +318,7 @@ def _warnings(
     no_profile: bool = False,
 ) -> list[str]:
     warnings = sorted(set(candidate_warnings))
-    used = [c for k, c in enumerate(best.cands) if any(s.nodes[k] for s in best.sols)]
+    used = allocated_candidates(best)
     assumed = sorted(
         {(a.provider, a.region, a.zones) for a, c in zip(allocs, used, strict=True) if a.zones and not c.row.zones}
     )

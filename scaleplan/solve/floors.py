@@ -186,11 +186,6 @@ def _held(
     )
 
 
-def _charged(charges: Sequence[float], nodes: Sequence[int]) -> float:
-    """A window plan's objective in the window MILP: its nodes at ``charges``."""
-    return sum(c * n for c, n in zip(charges, nodes, strict=True))
-
-
 def _held_note(pb: Problem, rps: Sequence[float], cost: float, idle: float) -> str:
     f = pb.replica_floor(rps)
     return (

@@ -42,7 +42,6 @@ class Formulation:
         K = len(cands)
         self.K = K
         peak_ub = node_bounds(p, p.demand)
-        self.peak_ub = peak_ub
         prob = pulp.LpProblem("window", pulp.LpMinimize)
         self.prob = prob
         # a replica floor (WindowProblem.floors) is a lower bound on r_k and on n_k

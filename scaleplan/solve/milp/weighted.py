@@ -346,17 +346,23 @@ def _add_lp_pool_losses(fm: Formulation, lp: Any, sol: WindowSolution, demand: S
     per loss scenario that takes nodes of a candidate in use, a routing of ``demand`` over the
     replicas left (a node of k under n+1, ceil(n_k / Z_k) nodes of each in the region under
     zone)."""
-    p, cands = fm.p, fm.p.candidates
+    p = fm.p
     name = "nplus1" if p.redundancy == "n+1" else "zone"
     inuse = set(used)
     for s, ks in enumerate(loss_scenarios(p, name)):
         if not inuse.intersection(ks):
             continue
-        left: dict[int, float] = {}
-        for k in used:
-            nodes = 1 if name == "nplus1" else math.ceil(sol.nodes[k] / cands[k].zones)
-            left[k] = float(sol.replicas[k] - (cands[k].replicas_per_node * nodes if k in ks else 0))
+        left = {
+            k: float(sol.replicas[k] - (_lost_replicas(p, sol, k) if k in ks else 0)) for k in used
+        }
         _lp_route_left(fm, lp, demand, left, (f"{name}z{s}_", f"{name}route{s}_", f"{name}cap{s}_"))
+
+
+def _lost_replicas(p: WindowProblem, sol: WindowSolution, k: int) -> int:
+    """The replicas of candidate ``k`` one loss takes with ``sol``'s counts: a node under n+1,
+    its nodes in the worst zone (ceil(n_k / Z_k)) under zone."""
+    c = p.candidates[k]
+    return c.replicas_per_node * (1 if p.redundancy == "n+1" else math.ceil(sol.nodes[k] / c.zones))
 
 
 def _left_after_loss(fm: Formulation, sol: WindowSolution, ks: Sequence[int]) -> float:
@@ -444,7 +450,7 @@ def _balanced(
         terms = [(v, 1.0 / (cands[k].cap(p.classes[c]) or 1.0)) for (c, kk), v in y.items() if kk == k]
         lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([*[(v, (1 + h) * a) for v, a in terms], (t, -float(sol.replicas[k]))]), pulp.LpConstraintLE, f"load{k}", 0.0))
         if not fm.single and p.backend_groups and p.redundancy in ("n+1", "zone"):
-            spare = cands[k].replicas_per_node * (1 if p.redundancy == "n+1" else math.ceil(sol.nodes[k] / cands[k].zones))
+            spare = _lost_replicas(p, sol, k)
             lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"spare{k}", float(sol.replicas[k] - spare)))
     if not y:
         return None
