@@ -301,7 +301,7 @@ def best_concurrency(
         miss, _ = slo_verdict(p, ttft_ms=ttft_ms, tpot_ms=tpot_ms, latency_ms=latency_ms, percentile=percentile, conservative=conservative)
         return p if miss is None else None
 
-    best: ClassPerf | None = None
+    kept: list[ClassPerf] = []  # the predictions that meet the SLO, in the order tried
     held, missed = 0, 0
     for n in sorted(set(ladder)):
         p = meets(n)
@@ -309,8 +309,7 @@ def best_concurrency(
             missed = n
             break  # latency rises with concurrency: no higher N meets it either
         held = n
-        if best is None or p.throughput_rps > best.throughput_rps:
-            best = p
+        kept.append(p)
     while missed - held > 1:  # the SLO breaks between two rungs: find where
         mid = (held + missed) // 2
         p = meets(mid)
@@ -318,6 +317,5 @@ def best_concurrency(
             missed = mid
             continue
         held = mid
-        if best is None or p.throughput_rps > best.throughput_rps:
-            best = p
-    return best
+        kept.append(p)
+    return max(kept, key=lambda p: p.throughput_rps, default=None)
