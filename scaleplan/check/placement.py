@@ -20,7 +20,6 @@ from scaleplan.check.workloads import (
     as_map,
     get,
     pod_spec_path,
-    target_ref,
 )
 from scaleplan.kube.zones import ZONE_KEY, spread_zones
 from scaleplan.plan import HPA_MIN_REPLICAS
@@ -176,14 +175,12 @@ def _floor_above_plan(ctx: Context, rule: Rule) -> Iterator[Finding]:
     if plan is None:
         return
     by_name = {a.name: a for a in plan.allocations}
-    scalers = {
-        target_ref(o)[1]: o for o in ctx.of_kind(*_FLOOR_FIELDS) if target_ref(o)[0] == "Deployment"
-    }
     for w in ctx.workloads:
         a = by_name.get(w.name)
         if a is None or w.kind != "Deployment" or not a.replicas_per_window:
             continue
-        obj = scalers.get(w.name)
+        scaling = ctx.scaling[id(w)]  # its HPAs and ScaledObjects, matched once by the context
+        obj = next(iter((*scaling.hpas, *scaling.scaled_objects)), None)
         if obj is not None:
             field, default = _FLOOR_FIELDS[obj.kind]
             path: tuple[str, ...] = ("spec", field)
