@@ -217,8 +217,7 @@ def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, 
     from scaleplan.errors import ScaleplanError
     from scaleplan.llm.calibrate import LIGHT_PRIOR, Observed, calibrate
     from scaleplan.llm.memory import Refusal
-    from scaleplan.llm.perf import serve_class
-    from scaleplan.llm.serving import TokenClass, setup_from_spec, size
+    from scaleplan.llm.serving import TokenClass, predict, setup_from_spec, size
 
     acc = next((x for x in load_accelerators() if x.name == a.accelerator), None)
     if acc is None:
@@ -238,8 +237,7 @@ def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, 
             t = by.get(cname)
             if t is None:
                 continue
-            # the plan predicted for Poisson arrivals (llm.serving.predict): the open-loop form
-            p = serve_class(d, t.input_tokens, t.output_tokens, pred.concurrency, open_loop=True)
+            p = predict(shape, t, pred.concurrency)  # as the plan predicted it (open loop)
             off = max(off, abs(math.log(p.ttft_ms / pred.ttft_ms)), abs(math.log(p.tpot_ms / pred.tpot_ms)))
             obs.append(Observed(d, t.input_tokens, t.output_tokens, pred.concurrency, ttft_ms=pred.ttft_ms, tpot_ms=pred.tpot_ms, kind="open_loop", label=cname))
         if obs and off > math.log(1.02):
