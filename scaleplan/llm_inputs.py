@@ -171,10 +171,7 @@ def _resolve(
 def _refuse_dtype_on(accs: Sequence[Accelerator], dtype: str) -> None:
     """``--dtype`` and ``--accelerators`` that cannot be combined (fp8 on an A10G): a usage
     error (exit 2); a dtype from the spec or the model against them is the estimate's (3)."""
-    from typing import get_args
-
     from scaleplan.llm.hardware import UnsupportedDtype, hardware
-    from scaleplan.spec import LlmDtype
 
     for a in accs:
         hw = hardware(a)
@@ -183,7 +180,7 @@ def _refuse_dtype_on(accs: Sequence[Accelerator], dtype: str) -> None:
         try:
             hw.compute_peak_tflops(dtype)
         except UnsupportedDtype as exc:
-            runs = ", ".join(hw.runs(get_args(LlmDtype)))
+            runs = ", ".join(hw.runs())
             hint = f"drop {a.name} from --accelerators or pick a dtype it runs ({runs})"
             raise option_error([Problem("--dtype", f"{dtype}: {exc}", hint=hint)]) from None
 

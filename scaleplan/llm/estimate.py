@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import get_args
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
@@ -26,7 +25,6 @@ from scaleplan.llm.serving import (
 )
 from scaleplan.profile.build import make_profile
 from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
-from scaleplan.spec import LlmDtype
 
 
 def class_measurement(
@@ -243,7 +241,7 @@ def llm_profile(
         except UnsupportedDtype as exc:
             # --dtype against --accelerators is refused before (a usage error): here the dtype
             # is the model's own precision or the spec's model.dtype
-            runs = ", ".join(hw.runs(get_args(LlmDtype)))
+            runs = ", ".join(hw.runs())
             own = s.dtype == s.arch.native_dtype
             whose = f"{s.arch.name}'s own precision" if own else "the spec's model.dtype"
             hint = f"drop {acc.name} from --accelerators or pick a dtype it runs with --dtype ({runs})"

@@ -81,8 +81,15 @@ class Hardware:
         if kv_dtype == "fp8" and self.fp8_tflops is None and self.generation in ("volta", "turing"):
             raise UnsupportedDtype(f"{self.name} cannot hold an fp8 KV cache")
 
-    def runs(self, dtypes: Iterable[str]) -> list[str]:
-        """Those of ``dtypes`` the part runs (:meth:`compute_peak_tflops` takes them)."""
+    def runs(self, dtypes: Iterable[str] | None = None) -> list[str]:
+        """Those of ``dtypes`` (default: every weight dtype a spec may name) the part runs
+        (:meth:`compute_peak_tflops` takes them)."""
+        if dtypes is None:
+            from typing import get_args
+
+            from scaleplan.spec import LlmDtype
+
+            dtypes = get_args(LlmDtype)
         out = []
         for d in dtypes:
             try:
