@@ -514,13 +514,20 @@ def args_engine(argv: Sequence[str]) -> str | None:
             return "tgi"
         if base == "vllm" and i + 1 < len(words) and words[i + 1] == "serve":
             return "vllm"
-    own: set[str] = set()
-    for e in ENGINES:
-        others = {f for o in ENGINES if o != e for fl in FLAGS[o].values() for f in fl}
-        mine = {f for fl in FLAGS[e].values() for f in fl} - others
-        if any(w.split("=", 1)[0] in mine for w in words):
-            own.add(e)
+    own = {_ONE_ENGINE[f] for w in words if (f := w.split("=", 1)[0]) in _ONE_ENGINE}
     return own.pop() if len(own) == 1 else None
+
+
+def _flag_owners() -> dict[str, str]:
+    """Each flag only one engine takes, and that engine (:func:`args_engine`)."""
+    owners: dict[str, set[str]] = {}
+    for e in ENGINES:
+        for f in {f for fl in FLAGS[e].values() for f in fl}:
+            owners.setdefault(f, set()).add(e)
+    return {f: next(iter(es)) for f, es in owners.items() if len(es) == 1}
+
+
+_ONE_ENGINE = _flag_owners()
 
 
 def image_mismatch(engine: str, image: str) -> str | None:
