@@ -391,17 +391,19 @@ def cannot_write_error(path: str | Path, exc: OSError) -> InputError | ExternalE
         if anc != p and (anc.exists() or anc.is_symlink()) and not anc.is_dir():
             return InputError(str(p), [Problem("", f"cannot write here: {anc} is a file, not a folder", hint="give a path inside a folder")])
     if exc.errno == errno.EISDIR and p.is_dir():  # an output file named like a folder
-        return InputError(str(p), [Problem("", "is a folder, expected a file path", hint="give the path of a file (in that folder or elsewhere)")])
+        return folder_not_file(p, None)
     return InputError(
         str(p),
         [Problem("", f"cannot write here: {exc.strerror or exc}", hint="choose a writable folder you own (not /proc, not a read-only mount)")],
     )
 
 
-def folder_not_file(path: str | Path, example: str) -> InputError:
-    """A folder given where an output file goes; the hint names ``example`` inside it."""
+def folder_not_file(path: str | Path, example: str | None) -> InputError:
+    """A folder given where an output file goes; the hint names ``example`` inside it (None:
+    no example, any file will do)."""
     p = Path(path)
-    return InputError(str(p), [Problem("", "is a folder, expected a file path", hint=f"give a file path such as {p / example}")])
+    hint = f"give a file path such as {p / example}" if example is not None else "give the path of a file (in that folder or elsewhere)"
+    return InputError(str(p), [Problem("", "is a folder, expected a file path", hint=hint)])
 
 
 def file_not_folder(path: str | Path, option: str = "--out") -> InputError:
