@@ -317,6 +317,7 @@ class _Busy:
     b_busy: F64
     b_seg: I64
     b_alloc: I64
+    batch_alloc: I64  # per batch as served (b_alloc without the rows past a window's end)
     active_s: F64
 
 
@@ -335,7 +336,8 @@ def _busy(
         cut = is_lost[served.b_rep] & (served.b_launch < outage.back_s)
         b_end = np.where(cut, np.minimum(b_end, outage.at_s), b_end)
     b_seg = np.searchsorted(seg_starts, served.b_launch, side="right") - 1
-    b_alloc = topo.alloc_of[served.b_rep] if len(served.b_rep) else np.empty(0, dtype=np.int64)
+    empty = np.empty(0, dtype=np.int64)
+    b_alloc = batch_alloc = topo.alloc_of[served.b_rep] if len(served.b_rep) else empty
     active_s = np.zeros((len(segments), len(plan.allocations)))
     ep_bounds = [*[e[0] for e in epochs], horizon]
     for e, (t0, act) in enumerate(epochs):
@@ -368,7 +370,7 @@ def _busy(
         ep = np.searchsorted(np.array([e[0] for e in epochs]), b_from, side="right") - 1
         draining = ~running[np.maximum(ep, 0), b_rep] & (b_busy > 0)
         np.add.at(active_s, (b_seg[draining], b_alloc[draining]), b_busy[draining])
-    return _Busy(b_busy, b_seg, b_alloc, active_s)
+    return _Busy(b_busy, b_seg, b_alloc, batch_alloc, active_s)
 
 
 def _sample_times(segments: list[Segment]) -> F64:
@@ -418,7 +420,7 @@ def _alloc_stats(plan: Plan, svc: ServiceModels, times: F64, served: Served, out
         m = out.req_alloc == ai
         cnt = int(m.sum())
         qa = _queue_at(times, served.start, sample_t, out.done & m)
-        bm = busy.b_alloc == ai
+        bm, own = busy.b_alloc == ai, busy.batch_alloc == ai
         act_a = float(busy.active_s[:, ai].sum())
         stats.append(AllocationStats(
             name=a.name, accelerator=a.accelerator, capacity_type=a.capacity_type,
@@ -426,7 +428,7 @@ def _alloc_stats(plan: Plan, svc: ServiceModels, times: F64, served: Served, out
             requests=cnt, attainment=float(out.within[m].mean()) if cnt else None,
             latency_ms=latency_stats(out.lat_ms[m & out.done]),
             utilization=float(busy.b_busy[bm].sum()) / act_a if act_a > 0 else None,
-            mean_batch=float(served.b_size[bm[: len(served.b_size)]].mean()) if bm.any() else None,
+            mean_batch=float(served.b_size[own].mean()) if own.any() else None,
             queue_mean=float(qa.mean()) if len(qa) else 0.0, queue_max=int(qa.max()) if len(qa) else 0,
         ))
     return stats
