@@ -33,7 +33,7 @@ from scaleplan.check.workloads import (
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
-    from scaleplan.plan import Plan
+    from scaleplan.plan import Allocation, Plan
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,14 @@ class Context:
 
     def of_kind(self, *kinds: str) -> Iterator[K8sObject]:
         return (o for o in self.objects if o.kind in kinds)
+
+    @functools.cached_property
+    def _allocations(self) -> dict[str, Allocation]:
+        return {a.name: a for a in self.plan.allocations} if self.plan is not None else {}
+
+    def allocation(self, w: K8sObject) -> Allocation | None:
+        """The plan's allocation of ``w``'s name (None: no plan, or none of that name)."""
+        return self._allocations.get(w.name)
 
     @functools.cached_property
     def _nodepools(self) -> dict[str, K8sObject]:

@@ -100,7 +100,6 @@ def _spot_only_capacity(ctx: Context, rule: Rule) -> Iterator[Finding]:
     plan = ctx.plan
     if plan is None:
         return
-    by_name = {a.name: a for a in plan.allocations}
     spot = plan.spec.placement.spot
     requires_on_demand = (
         (not spot.allowed)
@@ -111,12 +110,12 @@ def _spot_only_capacity(ctx: Context, rule: Rule) -> Iterator[Finding]:
     unmatched_all_spot = (
         requires_on_demand
         and gpu_ws
-        and all(spot_only(ctx, w) for w in gpu_ws if w.name not in by_name)
+        and all(spot_only(ctx, w) for w in gpu_ws if ctx.allocation(w) is None)
     )
     for w in gpu_ws:
         if not spot_only(ctx, w):
             continue
-        alloc = by_name.get(w.name)
+        alloc = ctx.allocation(w)
         path = pod_spec_path(w)
         assert path is not None
         if alloc is not None:
@@ -142,9 +141,8 @@ def _zone_spread_not_enforced(ctx: Context, rule: Rule) -> Iterator[Finding]:
     plan = ctx.plan
     if plan is None:
         return
-    by_name = {a.name: a for a in plan.allocations}
     for w in ctx.workloads:
-        alloc = by_name.get(w.name)
+        alloc = ctx.allocation(w)
         path = pod_spec_path(w)
         if alloc is None or w.kind not in SCALABLE_KINDS or path is None:
             continue
@@ -174,9 +172,8 @@ def _floor_above_plan(ctx: Context, rule: Rule) -> Iterator[Finding]:
     plan = ctx.plan
     if plan is None:
         return
-    by_name = {a.name: a for a in plan.allocations}
     for w in ctx.workloads:
-        a = by_name.get(w.name)
+        a = ctx.allocation(w)
         if a is None or w.kind != "Deployment" or not a.replicas_per_window:
             continue
         scaling = ctx.scaling[id(w)]  # its HPAs and ScaledObjects, matched once by the context
