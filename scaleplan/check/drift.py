@@ -26,6 +26,7 @@ from scaleplan.check.workloads import (
     is_gpu_resource,
     node_selector_terms,
     pod_spec_path,
+    same_namespace,
 )
 from scaleplan.yamlio import PathKey, format_path
 
@@ -288,10 +289,6 @@ def _renamed(
     own: in ``exp``'s namespace, else in any (the overlay's `namespace:` too); of several, the
     one with the least added (another rendered name may hold ``exp``'s: embedder in
     embedder-g4dn); none when that is not one object."""
-
-    def near(o: K8sObject) -> bool:
-        return not exp.namespace or not o.namespace or o.namespace == exp.namespace
-
     found = [
         o
         for (kind, name), objs in index.items()
@@ -301,7 +298,7 @@ def _renamed(
         and (kind, name) not in rendered
         for o in objs
     ]
-    found = [o for o in found if near(o)] or found
+    found = [o for o in found if same_namespace(o, exp)] or found
     least = min((len(o.name) for o in found), default=0)
     found = [o for o in found if len(o.name) == least]
     return found if len(found) == 1 else []
@@ -319,9 +316,7 @@ def _match(
     usual: the object is there, and the plan's queries and selectors name its namespace and
     names, so the move is drift but not a missing object."""
     same_name = index.get((exp.kind, exp.name), [])
-    cands = [
-        o for o in same_name if not exp.namespace or not o.namespace or o.namespace == exp.namespace
-    ]
+    cands = [o for o in same_name if same_namespace(o, exp)]
     if cands:
         return cands, []
     if same_name:
