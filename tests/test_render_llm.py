@@ -623,3 +623,34 @@ def test_an_allocation_at_zero_on_its_own_pods_metrics_gets_the_plans_cron(table
     so = [o.obj["spec"] for o in report.objects if o.name == sp.name and o.kind == "ScaledObject"]
     assert not [t for t in so[0]["triggers"] if t["type"] == "cron"]
     assert not [w for w in report.warnings if "minReplicaCount 0" in w]
+
+
+def test_preset_without_source_warns_with_the_presets_repository(cli, tmp_path: Path) -> None:
+    """A preset spec without model.source: the renderer's warning gives a source to copy, the
+    repository the preset was read from (ux5 #12), and check still refuses the manifests."""
+    example = Path(__file__).parent.parent / "examples" / "llm-chat"
+    text = (example / "spec.yaml").read_text()
+    source = "  source: {uri: meta-llama/Llama-3.1-8B-Instruct, secret: hf-token}\n"
+    assert source in text
+    (tmp_path / "spec.yaml").write_text(text.replace(source, ""))
+    (tmp_path / "profile.yaml").write_text((example / "profile.yaml").read_text())
+    out = tmp_path / "out"
+    res = cli(["optimize", str(tmp_path / "spec.yaml"), "--out", str(out), "--no-alternatives"])
+    err = " ".join(res.stderr.split())
+    assert (
+        "so vllm starts with its default model; set model.source, e.g. "
+        "`model.source: {uri: meta-llama/Llama-3.1-8B}` (the preset's repository" in err
+    )
+    assert "a gated repository also needs `secret`" in err
+    plan = str(out / "plan.yaml")
+    res = cli(["check", str(out / "manifests"), "--plan", plan], exit_code=1)
+    assert "engine-model-missing" in res.stdout
+
+
+def test_preset_repository() -> None:
+    from scaleplan.llm.arch import preset_repository
+
+    assert preset_repository("mistral-7b-instruct-v0.2") == "mistralai/Mistral-7B-Instruct-v0.2"
+    assert preset_repository("Meta-Llama-3.1-8B") == "meta-llama/Llama-3.1-8B"
+    assert preset_repository("./config.json") is None
+    assert preset_repository("no-such-model") is None

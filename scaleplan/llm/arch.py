@@ -505,6 +505,14 @@ def another_model(measured: str | None, arch: Architecture) -> str | None:
     )
 
 
+def preset_repository(name: str) -> str | None:
+    """The Hugging Face repository a preset's figures were read from (``hf_repo_id``), or None
+    for a name that is no preset (a config.json path) or a row without one."""
+    key = resolve_preset(name)
+    repo = _preset_rows()[key].get("hf_repo_id") if key is not None else None
+    return str(repo) if repo else None
+
+
 @functools.lru_cache(maxsize=64)
 def preset(name: str) -> Architecture:
     """A shipped preset by name; unknown names raise InputError with did-you-mean."""

@@ -201,7 +201,7 @@ def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list
         return al, [Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism {server.pipeline_parallel}, which TGI does not support", hint="use engine vllm, sglang or trtllm, or plan with model.engine_config.pipeline_parallel: 1", path=("spec", "model", "engine"))]
     model_arg = storage.model_arg
     if model_arg is None and not model_named(server.engine, user):
-        warnings.append(f"allocation {al.name}: neither model.source nor {model_words(server.engine)} in spec.kubernetes.args names the model, so {server.engine} {'does not start' if server.engine in POSITIONAL_MODEL else 'starts with its default model'}; set model.source")
+        warnings.append(f"allocation {al.name}: neither model.source nor {model_words(server.engine)} in spec.kubernetes.args names the model, so {server.engine} {'does not start' if server.engine in POSITIONAL_MODEL else 'starts with its default model'}; set model.source{_source_example(spec.model.architecture)}")
     if storage.revision is not None and not engine_has(server.engine, "revision"):
         warnings.append(
             f"allocation {al.name}: model.source.revision {storage.revision} is not written: "
@@ -284,3 +284,19 @@ def fixed_replicas(plan: Plan, al: Alloc) -> bool:
         return True
     low = max(HPA_MIN_REPLICAS, al.min_replicas) if kind == "hpa" else al.min_replicas
     return low >= al.max_replicas
+
+
+def _source_example(architecture: str | None) -> str:
+    """For a preset: the source that serves the repository its figures came from, as an example
+    (the user picks the checkpoint: a preset of a base model also sizes its Instruct variant)."""
+    if not architecture:
+        return ""
+    from scaleplan.llm.arch import preset_repository
+
+    repo = preset_repository(architecture)
+    if repo is None:
+        return ""
+    return (
+        f", e.g. `model.source: {{uri: {repo}}}` (the preset's repository; an -Instruct variant "
+        "or a fine-tune of it has the same architecture; a gated repository also needs `secret`)"
+    )
