@@ -83,6 +83,9 @@ def test_observe_recovers_curve_and_capacity(cli, synthetic, running, tmp_path) 
     assert obs["capacity"]["ratio"] < 0.9  # the profile over-states capacity
     # the busiest hours ran past the true capacity: some peak hours were above the SLO
     assert 0 < obs["slo"]["peak_hours_above"] < obs["slo"]["peak_hours_seen"]
+    # ... by less than the histogram's range: the worst hour is a value, not a bound
+    assert obs["slo"]["worst_hour_ms"] < 2500 and obs["slo"]["worst_beyond_buckets"] is False
+    assert abs(obs["extras"]["latency_beyond_top_bucket"]["max"]) < 1e-6  # float residue
     assert obs["slo"]["hours_seen"] == 14 * 24
     assert set(obs["queries"]) >= {"demand", "demand_hourly", "replicas", "latency", "latency_hourly"}
     # the demand query is the one the rendered ScaledObject/ServiceMonitor depend on
@@ -606,6 +609,16 @@ def test_docs_local_recipe_generator_and_observe(cli, running, tmp_path) -> None
     doc = json.loads(r.stdout)
     assert doc["demand"]["days"] == 4
     assert abs(doc["capacity"]["rps_per_replica"] / 90 - 1) <= 0.10, doc["capacity"]
+    # 90 rps a replica saturates the peak hours past the histogram's 2.5 s bucket: the worst
+    # hour's p95 is histogram_quantile's clamp, reported as a lower bound (UX review 6, #5)
+    slo = doc["slo"]
+    assert slo["worst_hour_ms"] == 2500 and slo["worst_beyond_buckets"] is True, slo
+    assert doc["extras"]["latency_beyond_top_bucket"]["max"] > 0.05
+    from scaleplan.observe.model import Observed
+    from scaleplan.observe.replan import risks
+
+    said = risks(Observed.model_validate(doc))
+    assert any("(worst >= 2500 ms, beyond the histogram's largest bucket)" in x for x in said), said
 
 
 def _observed_doc() -> str:

@@ -34,7 +34,7 @@ from scaleplan.observe.model import (
     ObservedMeta,
     ObservedSlo,
 )
-from scaleplan.observe.queries import QuerySet
+from scaleplan.observe.queries import BEYOND_TOP_BUCKET, QuerySet
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
@@ -207,11 +207,18 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
     top = max(curve) if curve else 0.0
     peak = tuple(h for h in range(24) if top > 0 and curve[h] >= PEAK_FRACTION * top)
     above = [k for k, v in cells.items() if v > slo.latency_ms]
+    beyond = _cells([p for p in fetched.series.get(BEYOND_TOP_BUCKET, ()) if math.isfinite(p[1])])
+    worst = max(cells.values()) if cells else None
+    # the worst hour's percentile fell in the +Inf bucket: histogram_quantile gave the largest
+    # finite bound (a small tolerance: the increases are extrapolated floats)
+    tail = 1 - slo.percentile / 100 + 1e-9
+    clamped = any(v == worst and beyond.get(k, 0.0) > tail for k, v in cells.items())
     return ObservedSlo(
         percentile=slo.percentile,
         latency_ms=slo.latency_ms,
         hourly_latency_ms=hourly,
-        worst_hour_ms=_sig(max(cells.values())) if cells else None,
+        worst_hour_ms=_sig(worst) if worst is not None else None,
+        worst_beyond_buckets=clamped,
         hours_seen=len(cells),
         hours_above=len(above),
         peak_hours=peak,

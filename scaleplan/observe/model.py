@@ -80,6 +80,11 @@ class ObservedSlo(StrictModel):
     latency_ms: float = Field(gt=0, description="The spec's target.")
     hourly_latency_ms: Hourly = Field(description="Per UTC hour: the median across days of that hour's latency percentile (None: no data).")
     worst_hour_ms: float | None = None
+    worst_beyond_buckets: bool = Field(
+        default=False,
+        description="The worst hour's percentile lay beyond the latency histogram's largest "
+        "finite bucket: worst_hour_ms is that bucket's bound, a lower bound.",
+    )
     hours_seen: int = Field(ge=0, description="(day, hour) cells with latency data.")
     hours_above: int = Field(ge=0, description="Cells whose hourly latency percentile was above the target.")
     peak_hours: tuple[int, ...] = Field(description="Hours of day with demand at or above 80 % of the curve's peak.")

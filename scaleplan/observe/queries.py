@@ -125,6 +125,8 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
         Query("replicas", _pods_up(selector), "count", True, unit="pods", source="up of the ServiceMonitor's targets"),
         Query("latency", _latency_quantile(q, em.latency, selector), "latency", True, unit="s", source=f"{em.latency} histogram"),
         Query("latency_hourly", f"histogram_quantile({q:g}, sum by (le) (increase({hist}[1h])))", "latency", True, hourly=True, unit="s", source=f"{em.latency} histogram"),
+        Query(BEYOND_TOP_BUCKET, _beyond_top_bucket(em.latency, selector), "gauge", False,
+              hourly=True, unit="fraction", source=f"{em.latency} histogram"),
     ]
     if len(deployments) > 1:
         # several allocations behind the Service(s): capacity per allocation from its pods'
@@ -206,6 +208,21 @@ def _hourly_gauge(metric: str, selector: str, agg: str = "sum") -> str:
     return f"{agg}(avg_over_time({metric}{{{selector}}}[1h]))"
 
 
+BEYOND_TOP_BUCKET = "latency_beyond_top_bucket"
+
+
+def _beyond_top_bucket(histogram: str, selector: str) -> str:
+    """The hour's share of requests slower than the histogram's largest finite bucket (the
+    ``+Inf`` count less the largest finite one; buckets are cumulative). Where it exceeds
+    1 - the SLO's quantile, ``histogram_quantile`` returned that bucket's bound: the hour's
+    percentile was at least that, not that."""
+    def inc(le: str) -> str:
+        return f'increase({histogram}_bucket{{{selector},le{le}"+Inf"}}[1h])'
+
+    total = f"sum({inc('=')})"
+    return f"({total} - max(sum by (le) ({inc('!=')}))) / {total}"
+
+
 def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str, quantile: float, step: str, hour_range: str) -> tuple[Query, ...]:
     known = {x.name for x in queries}
     bad = [Problem(name, f"no query named {name!r}", hint=f"use one of: {', '.join(sorted(known))}") for name in sorted(overrides) if name not in known]
@@ -222,6 +239,8 @@ def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str,
         except (KeyError, IndexError, ValueError) as exc:
             raise InputError("--queries", [Problem(x.name, f"template cannot be filled: {exc}", hint="use only {selector}, {quantile}, {window} and {step}; write other braces as {{ and }}")]) from None
         out.append(Query(x.name, text, x.kind, x.required, x.hourly, x.unit, source="override", allocation=x.allocation))
+    if "latency_hourly" in overrides and BEYOND_TOP_BUCKET not in overrides:  # another histogram
+        out = [x for x in out if x.name != BEYOND_TOP_BUCKET]
     if "demand" in overrides and "demand_hourly" not in overrides:  # the hourly mean of the new rate
         rate = next(x for x in out if x.name == "demand").promql
         out = [Query(x.name, _hour_mean(rate, hour_range, step), x.kind, x.required, x.hourly, x.unit, "override") if x.name == "demand_hourly" else x for x in out]

@@ -288,7 +288,10 @@ def risks(observed: Observed) -> list[str]:
     out: list[str] = []
     s = observed.slo
     if s.peak_hours_above:
-        out.append(f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms) in {s.peak_hours_above} of {s.peak_hours_seen} peak hours (worst {s.worst_hour_ms:g} ms)")
+        worst = f"{s.worst_hour_ms:g} ms"
+        if s.worst_beyond_buckets:  # histogram_quantile's clamp: the hour was at least this slow
+            worst = f">= {worst}, beyond the histogram's largest bucket"
+        out.append(f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms) in {s.peak_hours_above} of {s.peak_hours_seen} peak hours (worst {worst})")
     elif s.hours_above:
         out.append(f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms) in {s.hours_above} of {s.hours_seen} hours")
     c = observed.capacity
