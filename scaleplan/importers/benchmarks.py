@@ -54,6 +54,10 @@ def detect(data: Any) -> str | None:
         return "genai-perf"
     if "request_throughput" in data and ("median_ttft_ms" in data or "mean_ttft_ms" in data):
         return "vllm"
+    if "model_id" in data and "num_prompts" in data:
+        # every vLLM generation writes both: a result that lacks a field it needs is still
+        # vLLM's, and vllm_point names the field (it was "not a recognised benchmark result")
+        return "vllm"
     return None
 
 
@@ -69,6 +73,34 @@ def _num(v: Any) -> float | None:
             return None
         return f if math.isfinite(f) else None
     return None
+
+
+def _field(d: dict[str, Any], key: str, file: str, *, where: str | None = None, inf: bool = False) -> float | None:
+    """The number at ``key`` (None when absent or null); a value that is no finite, non-negative
+    number is refused, naming the file and the field (exit 3): it was dropped without a word,
+    leaving a point without its mean TTFT or its tail. ``inf``: an infinite value is one
+    (vLLM's ``request_rate`` "inf")."""
+    v = d.get(key)
+    if v is None:
+        return None
+    f: float | None = None
+    if not isinstance(v, bool) and isinstance(v, (int, float, str)):
+        try:
+            f = float(v)
+        except ValueError:
+            f = None
+    if f is None:
+        why = f"{v!r} is not a number"
+    elif inf and f == math.inf:
+        return f
+    elif not math.isfinite(f):
+        why = f"{v} is not a finite number"
+    elif f < 0:
+        why = f"{v!r} is negative"
+    else:
+        return f
+    hint = "the benchmark writes a count, a rate or milliseconds here: import its file unedited"
+    raise InputError(file, [Problem(where or key, why, hint=hint)])
 
 
 def _pcts(p50: float, p99: float, mean: float | None, p90: float | None = None, p95: float | None = None) -> tuple[Percentiles, bool]:
@@ -89,12 +121,11 @@ def _from_samples(values_ms: list[float]) -> Percentiles:
     return Percentiles(p50=round_sig(percentile(xs, 50)), p90=round_sig(percentile(xs, 90)), p95=round_sig(percentile(xs, 95)), p99=round_sig(percentile(xs, 99)), mean=round_sig(sum(xs) / len(xs)))
 
 
-def _vllm_metric(d: dict[str, Any], metric: str) -> tuple[Percentiles, bool] | None:
-    med = _num(d.get(f"median_{metric}_ms"))
-    p99 = _num(d.get(f"p99_{metric}_ms"))
+def _vllm_metric(d: dict[str, Any], metric: str, file: str) -> tuple[Percentiles, bool] | None:
+    med, p99, mean, p90, p95 = (_field(d, f"{s}_{metric}_ms", file) for s in ("median", "p99", "mean", "p90", "p95"))
     if med is None or p99 is None:
         return None
-    return _pcts(med, p99, _num(d.get(f"mean_{metric}_ms")), _num(d.get(f"p90_{metric}_ms")), _num(d.get(f"p95_{metric}_ms")))
+    return _pcts(med, p99, mean, p90, p95)
 
 
 def _imported(
@@ -144,7 +175,7 @@ def _mean_tokens(
     return max(1, round(total_in / n)), max(1, round(total_out / n))
 
 
-def _vllm_tokens(d: dict[str, Any], completed: int) -> tuple[int, int] | None:
+def _vllm_tokens(d: dict[str, Any], completed: int, file: str) -> tuple[int, int] | None:
     """A vLLM result's mean lengths: its per-request arrays, else its totals over the completed."""
     ins, outs = d.get("input_lens"), d.get("output_lens")
     if isinstance(ins, list) and isinstance(outs, list) and ins and len(ins) == len(outs):
@@ -153,18 +184,34 @@ def _vllm_tokens(d: dict[str, Any], completed: int) -> tuple[int, int] | None:
         pairs = [(i, o) for i, o in both if i is not None and o is not None and o > 0]
         if pairs:
             return _mean_tokens(sum(i for i, _ in pairs), sum(o for _, o in pairs), len(pairs))
-    total_in, total_out = _num(d.get("total_input_tokens")), _num(d.get("total_output_tokens"))
+    total_in, total_out = _field(d, "total_input_tokens", file), _field(d, "total_output_tokens", file)
     return _mean_tokens(total_in, total_out, completed)
 
 
-def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, notes: list[str]) -> Measurement | None:
-    completed = int(_num(d.get("completed")) or 0)
-    failed = int(_num(d.get("failed")) or 0)
-    thr = _num(d.get("request_throughput")) or 0.0
-    if completed <= 0 or thr <= 0:
+def _vllm_counts(d: dict[str, Any], file: str) -> tuple[int, int, float] | None:
+    """(completed, failed, request_throughput); None when no request completed (every request
+    failed: no measurement). A missing count or throughput is named: it said "every request
+    failed" of a run that had completed its requests."""
+    completed, thr = _field(d, "completed", file), _field(d, "request_throughput", file)
+    failed = int(_field(d, "failed", file) or 0)
+    hint = "import the JSON that `vllm bench serve --save-result` wrote, unedited"
+    if completed is None:
+        raise InputError(file, [Problem("completed", "missing: a vLLM result counts the requests that completed", hint=hint)])
+    if completed < 1:
         return None
-    ttft = _vllm_metric(d, "ttft")
-    tpot = _vllm_metric(d, "tpot")
+    if not thr:
+        why = "missing" if thr is None else f"0 although {completed:g} requests completed"
+        raise InputError(file, [Problem("request_throughput", why, hint=hint)])
+    return int(completed), failed, thr
+
+
+def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, notes: list[str]) -> Measurement | None:
+    counts = _vllm_counts(d, file)
+    if counts is None:
+        return None
+    completed, failed, thr = counts
+    ttft = _vllm_metric(d, "ttft", file)
+    tpot = _vllm_metric(d, "tpot", file)
     interp = False
     lat: Percentiles | None = None
     ttfts, itls, outs = d.get("ttfts"), d.get("itls"), d.get("output_lens")
@@ -186,12 +233,12 @@ def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, not
                 if tp:
                     tpot = (_from_samples(tp), False)
     if lat is None:
-        e2el = _vllm_metric(d, "e2el")
+        e2el = _vllm_metric(d, "e2el", file)
         if e2el is not None:
             lat, interp = e2el
         elif ttft is not None and tpot is not None:
             # no end-to-end figure: TTFT + TPOT x (mean output tokens - 1), per percentile (conservative)
-            out_tokens = (_num(d.get("total_output_tokens")) or 0.0) / completed
+            out_tokens = (_field(d, "total_output_tokens", file) or 0.0) / completed
             k = max(out_tokens - 1.0, 0.0)
             t, tq = ttft[0], tpot[0]
             lat = Percentiles(
@@ -211,8 +258,9 @@ def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, not
         interp = True
     if interp:
         notes.append(f"{file}: p90/p95 interpolated between the median and p99 (the file has neither)")
-    mc = _num(d.get("max_concurrency"))
-    rate = _num(d.get("request_rate"))
+    mc = _field(d, "max_concurrency", file)
+    rate = _field(d, "request_rate", file, inf=True)
+    rate = rate if rate is not None and math.isfinite(rate) else None
     conc = int(mc) if mc and mc >= 1 else None
     return _imported(
         accelerator=accelerator,
@@ -225,25 +273,45 @@ def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, not
         ttft_ms=ttft[0] if ttft else None,
         tpot_ms=tpot[0] if tpot else None,
         samples=completed,
-        tokens=_vllm_tokens(d, completed),
+        tokens=_vllm_tokens(d, completed, file),
     )
 
 
 _UNITS_MS = {"ms": 1.0, "s": 1000.0, "sec": 1000.0, "us": 0.001, "ns": 1e-6}
 
 
-def _aiperf_metric(d: dict[str, Any], name: str) -> Percentiles | None:
+def _aiperf_metric(d: dict[str, Any], name: str, file: str) -> Percentiles | None:
     m = d.get(name)
     if not isinstance(m, dict):
         return None
-    f = _UNITS_MS.get(str(m.get("unit", "ms")).lower())
-    if f is None:
+    unit = str(m.get("unit", "ms"))
+    f = _UNITS_MS.get(unit.lower())
+    if f is None:  # it said "every request failed"
+        raise InputError(file, [Problem(f"{name}.unit", f"unknown unit {unit!r}", hint=f"a time in {', '.join(_UNITS_MS)}")])
+    ms: dict[str, float | None] = {}
+    for k in ("p50", "p90", "p95", "p99", "avg"):
+        v = _field(m, k, file, where=f"{name}.{k}")
+        ms[k] = None if v is None else v * f
+    p50, p99 = ms["p50"], ms["p99"]
+    if p50 is None or p99 is None:
         return None
-    vals = {k: _num(m.get(k)) for k in ("p50", "p90", "p95", "p99", "avg")}
-    if vals["p50"] is None or vals["p99"] is None:
-        return None
-    p, _ = _pcts(vals["p50"] * f, vals["p99"] * f, vals["avg"] * f if vals["avg"] is not None else None, vals["p90"] * f if vals["p90"] is not None else None, vals["p95"] * f if vals["p95"] is not None else None)
+    p, _ = _pcts(p50, p99, ms["avg"], ms["p90"], ms["p95"])
     return p
+
+
+def _aiperf_avg(d: dict[str, Any], name: str, file: str) -> float | None:
+    m = d.get(name)
+    return _field(m, "avg", file, where=f"{name}.avg") if isinstance(m, dict) else None
+
+
+def _aiperf_missing(d: dict[str, Any], missing: list[str], file: str) -> InputError:
+    """The metrics an export lacks, named with its schema: an export of another layout (its
+    metrics not top-level objects) said "every request failed"."""
+    sv, av = d.get("schema_version"), d.get("aiperf_version")
+    this = f"this export (schema_version {sv}, aiperf {av})" if sv or av else "this export"
+    why = f"missing: {this} has no top-level metric object of that name"
+    hint = "import profile_export_aiperf.json of AIPerf (schema_version 1.x) or profile_export_genai_perf.json of GenAI-Perf, whose metrics are top-level {unit, avg, p50, ...} objects"
+    return InputError(file, [Problem(", ".join(missing), why, hint=hint)])
 
 
 def _aiperf_concurrency(d: dict[str, Any]) -> int | None:
@@ -264,17 +332,18 @@ def _aiperf_concurrency(d: dict[str, Any]) -> int | None:
 
 
 def aiperf_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, notes: list[str]) -> Measurement | None:
-    rt = d.get("request_throughput")
-    thr = _num(rt.get("avg")) if isinstance(rt, dict) else None
-    lat = _aiperf_metric(d, "request_latency")
-    if not thr or thr <= 0 or lat is None:
-        return None
-    count_obj = d.get("request_count")
-    count = _num(count_obj.get("avg")) if isinstance(count_obj, dict) else None
+    thr = _aiperf_avg(d, "request_throughput", file)
+    lat = _aiperf_metric(d, "request_latency", file)
+    count = _aiperf_avg(d, "request_count", file)
     errs = 0
     for e in d.get("error_summary") or []:
         if isinstance(e, dict):
             errs += int(_num(e.get("count")) or 0)
+    if (not count and errs > 0) or count == 0 or thr == 0:
+        return None  # no request completed: no measurement
+    missing = [k for k, v in (("request_throughput", thr), ("request_latency", lat)) if v is None]
+    if missing or thr is None or lat is None:
+        raise _aiperf_missing(d, missing, file)
     conc = _aiperf_concurrency(d)
     total = (count or 0) + errs
     return _imported(
@@ -284,8 +353,8 @@ def aiperf_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, n
         thr=thr,
         conc=conc,
         error_rate=round_sig(errs / total, 4) if total > 0 else None,
-        ttft_ms=_aiperf_metric(d, "time_to_first_token"),
-        tpot_ms=_aiperf_metric(d, "inter_token_latency"),
+        ttft_ms=_aiperf_metric(d, "time_to_first_token", file),
+        tpot_ms=_aiperf_metric(d, "inter_token_latency", file),
         samples=int(count) if count and count >= 1 else None,
         tokens=_aiperf_tokens(d),
     )
@@ -370,7 +439,7 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
         if kind is None or not isinstance(data, dict):
             raise InputError(f, [Problem("", "not a recognised benchmark result (vLLM, AIPerf or GenAI-Perf JSON)", hint="pass --format, or check the file")])
         if (kind in ("aiperf", "genai-perf") and detect(data) == "vllm") or (kind == "vllm" and detect(data) in ("aiperf", "genai-perf")):
-            raise InputError(f, [Problem("", f"this looks like a {detect(data)} file, not {kind}", hint=f"use --format {detect(data)} or --format auto")])
+            raise InputError(f, [Problem("", f"this looks like {'an' if str(detect(data))[0] in 'aeiou' else 'a'} {detect(data)} file, not {kind}", hint=f"use --format {detect(data)} or --format auto")])
         kinds.add(kind)
         m = vllm_point(data, file=f, accelerator=acc, gpus=gpus, notes=notes) if kind == "vllm" else aiperf_point(data, file=f, accelerator=acc, gpus=gpus, notes=notes)
         if m is None:

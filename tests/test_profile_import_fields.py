@@ -1,0 +1,123 @@
+"""`profile import` of result files that lack a field, hold a value that is no number, or come
+from another export layout: exit 3 naming the file and the field, never "every request failed"
+(which sent a user to re-run a benchmark that had succeeded) and never a silently dropped value.
+The files are the real vLLM v0.25.1 and AIPerf 0.10.0 results with one field changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from profile_helpers import FORMATS
+
+VLLM = FORMATS / "vllm_bench_serve_v0.25.1.json"
+AIPERF = FORMATS / "aiperf_profile_export_aiperf.json"
+
+
+def _variant(tmp_path: Path, src: Path, name: str, change: Any) -> Path:
+    data = json.loads(src.read_text(encoding="utf-8"))
+    change(data)
+    out = tmp_path / name
+    out.write_text(json.dumps(data), encoding="utf-8")  # NaN as json writes it
+    return out
+
+
+def _err(r: Any) -> str:
+    return " ".join(r.stderr.split())
+
+
+def test_vllm_result_without_completed_names_the_field(tmp_path: Path, cli) -> None:
+    f = _variant(tmp_path, VLLM, "nocompleted.json", lambda d: d.pop("completed"))
+    r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
+    assert f"{f}: completed:" in _err(r) and "missing" in _err(r)
+    assert "every request failed" not in r.stderr
+
+
+def test_vllm_result_without_latency_is_recognised_as_vllm(tmp_path: Path, cli) -> None:
+    def drop(d: dict[str, Any]) -> None:
+        for k in [k for k in d if k.endswith(("_ttft_ms", "_tpot_ms", "_itl_ms", "_e2el_ms"))]:
+            d.pop(k)
+
+    f = _variant(tmp_path, VLLM, "nolat.json", drop)
+    r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
+    assert "a vLLM result without TTFT/TPOT or e2el percentiles" in _err(r)
+    assert "not a recognised benchmark result" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("mean_ttft_ms", "fast", "'fast' is not a number"),
+        ("p99_tpot_ms", float("nan"), "nan is not a finite number"),
+        ("request_throughput", -5.2, "-5.2 is negative"),
+        ("completed", True, "True is not a number"),
+    ],
+)
+def test_vllm_value_that_is_no_number_is_refused(
+    tmp_path: Path, cli, key: str, value: Any, said: str
+) -> None:
+    """It was dropped without a word: a string mean TTFT left the point without its mean, a NaN
+    p99 without its tail, a negative throughput became 'every request failed'."""
+    f = _variant(tmp_path, VLLM, "bad.json", lambda d: d.__setitem__(key, value))
+    r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
+    assert f"{f}: {key}: {said}" in _err(r)
+
+
+def test_vllm_infinite_request_rate_and_null_concurrency_still_import(tmp_path: Path, cli) -> None:
+    """What vLLM itself writes: request_rate "inf", max_concurrency null, request_goodput null."""
+    f = _variant(
+        tmp_path, VLLM, "ok.json", lambda d: d.update(max_concurrency=None, request_goodput=None)
+    )
+    r = cli(["profile", "import", str(f), "--accelerator", "H100", "--json"])
+    (m,) = json.loads(r.stdout)["measurements"]
+    assert m["throughput_rps"] > 0 and "offered_rps" not in m
+
+
+def test_aiperf_export_of_another_layout_names_the_metrics(tmp_path: Path, cli) -> None:
+    """An export whose metrics are not top-level objects (another schema version) said 'every
+    request failed'."""
+
+    def nest(d: dict[str, Any]) -> None:
+        metrics = {
+            k: d.pop(k) for k in [k for k, v in d.items() if isinstance(v, dict) and "unit" in v]
+        }
+        d.update(schema_version="2.0", aiperf_version="1.2.0", metrics=metrics)
+
+    f = _variant(tmp_path, AIPERF, "aiperf_v2.json", nest)
+    r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
+    err = _err(r)
+    assert f"{f}: request_throughput, request_latency: missing" in err
+    assert "schema_version 2.0" in err and "every request failed" not in err
+
+
+def test_aiperf_unknown_unit_is_named(tmp_path: Path, cli) -> None:
+    f = _variant(
+        tmp_path, AIPERF, "minutes.json", lambda d: d["request_latency"].update(unit="minutes")
+    )
+    r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
+    assert f"{f}: request_latency.unit: unknown unit 'minutes'" in _err(r)
+
+
+def test_aiperf_run_where_every_request_failed_is_no_measurement(tmp_path: Path, cli) -> None:
+    """No latency record and errors in the summary: every request failed (a warning beside a
+    good run), not a missing field."""
+
+    def fail(d: dict[str, Any]) -> None:
+        for k in [k for k, v in d.items() if isinstance(v, dict) and "unit" in v]:
+            d.pop(k)
+        d["error_summary"] = [
+            {"error_details": {"code": 500, "type": "Internal Server Error"}, "count": 96}
+        ]
+
+    f = _variant(tmp_path, AIPERF, "failed.json", fail)
+    r = cli(["profile", "import", str(f), str(AIPERF), "--accelerator", "H100"])
+    assert f"{f}: no completed request (every request failed)" in _err(r)
+
+
+def test_wrong_format_names_the_format_with_its_article(cli) -> None:
+    r = cli(
+        ["profile", "import", str(AIPERF), "--format", "vllm", "--accelerator", "H100"], exit_code=3
+    )
+    assert "this looks like an aiperf file, not vllm" in _err(r)
