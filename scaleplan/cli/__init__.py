@@ -42,14 +42,23 @@ def _root(
     resume_gc()  # start-up is over: the command's work is collected as usual (scaleplan.startup)
 
 
-# Command modules, in help order. Each exposes ``register(app)``.
-COMMAND_MODULES = ("basic", "catalog", "profile", "optimize", "render", "check", "simulate", "diff", "importer", "observe")
+# Command modules, in help order, and the commands each holds (its functions of those names);
+# a module holding a command group (catalog, profile, import) adds it in its ``register(app)``.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "basic": ("schema", "validate"), "catalog": (), "profile": (), "optimize": ("optimize",),
+    "render": ("render",), "check": ("check",), "simulate": ("simulate",), "diff": ("diff",),
+    "importer": (), "observe": ("observe",),
+}
 
 
 def _register() -> None:
     import importlib
-    for name in command_modules(COMMAND_MODULES, app):  # in a process running one: its own alone
-        importlib.import_module(f"scaleplan.cli.{name}").register(app)
+    for name in command_modules(tuple(COMMAND_MODULES), app):  # running one: its own alone
+        module = importlib.import_module(f"scaleplan.cli.{name}")
+        for command in COMMAND_MODULES[name]:
+            app.command(command)(getattr(module, command))
+        if not COMMAND_MODULES[name]:
+            module.register(app)
     _resolve_annotations(app)
 
 

@@ -11,11 +11,6 @@ from scaleplan.cli.options import JsonResult
 from scaleplan.errors import invalid_json
 
 
-def register(app: typer.Typer) -> None:
-    app.command("schema")(schema)
-    app.command("validate")(validate)
-
-
 def schema(
     what: Annotated[str, typer.Argument(metavar="KIND", help="Which schema: spec, profile, plan, catalog, observed.", show_default=False)],
 ) -> None:

@@ -14,10 +14,6 @@ if TYPE_CHECKING:
     from scaleplan.check.model import CheckReport, Severity
 
 
-def register(app: typer.Typer) -> None:
-    app.command("check")(check)
-
-
 def check(
     ctx: typer.Context,
     paths: Annotated[

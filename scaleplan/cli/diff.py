@@ -9,10 +9,6 @@ import typer
 from scaleplan.cli._common import emit_json, handle_errors
 
 
-def register(app: typer.Typer) -> None:
-    app.command("diff")(diff)
-
-
 def diff(
     before: Annotated[str, typer.Argument(metavar="PLAN_A", help="The old plan file.", show_default=False)],
     after: Annotated[str, typer.Argument(metavar="PLAN_B", help="The new plan file.", show_default=False)],

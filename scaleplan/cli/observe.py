@@ -11,10 +11,6 @@ from scaleplan.cli._common import emit_json, handle_errors, print_lines, warn
 from scaleplan.cli.options import number_option
 
 
-def register(app: typer.Typer) -> None:
-    app.command("observe")(observe)
-
-
 def observe(
     prometheus: Annotated[str, typer.Option("--prometheus", help="Prometheus base URL (credentials: SCALEPLAN_PROMETHEUS_TOKEN[_FILE] or SCALEPLAN_PROMETHEUS_USER + _PASSWORD[_FILE]).", show_default=False)],
     plan: Annotated[str, typer.Option("--plan", metavar="FILE", help="The running plan (plan.yaml).", show_default=False)],

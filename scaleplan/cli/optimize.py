@@ -19,10 +19,6 @@ class SolverChoice(StrEnum):
     cbc = "cbc"
 
 
-def register(app: typer.Typer) -> None:
-    app.command("optimize")(optimize)
-
-
 def optimize(
     spec: Annotated[str | None, typer.Argument(metavar="SPEC", help="Spec file (YAML); or give --melange instead.", show_default=False)] = None,
     catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="Extra catalog file (repeatable); later rows override the shipped ones.")] = None,

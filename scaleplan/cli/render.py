@@ -16,10 +16,6 @@ from scaleplan.cli._common import (
 from scaleplan.cli.options import JsonSummary
 
 
-def register(app: typer.Typer) -> None:
-    app.command("render")(render)
-
-
 def render(
     plan: Annotated[str, typer.Argument(metavar="PLAN", help="Plan file written by scaleplan optimize.", show_default=False)],
     out_arg: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Output folder (replaced atomically; it may only hold files scaleplan render wrote).")],

@@ -15,10 +15,6 @@ if TYPE_CHECKING:
     from scaleplan.simulate.results import SimResult
 
 
-def register(app: typer.Typer) -> None:
-    app.command("simulate")(simulate)
-
-
 def simulate(
     plan_file: Annotated[str, typer.Argument(metavar="PLAN", help="Plan file written by 'scaleplan optimize'.")],
     arrivals: Annotated[str, typer.Option("--arrivals", help="poisson, bursty (MMPP: 1.5x bursts 20% of the time) or trace (with --trace FILE).")] = "poisson",
