@@ -8,6 +8,7 @@ subcommand name to ``run``.
 from __future__ import annotations
 
 from difflib import get_close_matches
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -23,13 +24,14 @@ from scaleplan.cli._common import (
 )
 from scaleplan.cli.options import AcceleratorCatalogs, JsonOnStdout, number_option
 from scaleplan.cli.profile_llm import profile_llm
-from scaleplan.option_values import int_list, names, number_list, split_values
+from scaleplan.option_values import int_list, names
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from scaleplan.profile.build import RunInfo
     from scaleplan.profile.measure import SweepOptions
     from scaleplan.profile.model import Profile
+    from scaleplan.profile.run import Write
     from scaleplan.profile.targets import Workload
 
 ARGV_KEY = "scaleplan.profile.argv"
@@ -153,14 +155,25 @@ def run(
         info = run_info(argv(ctx))
         check_run_options(target, argv(ctx), slo_percentile=slo_percentile,
                           concurrency=concurrency, rate=rate)
+        write = partial(_write_profile, json_out=json_out)  # a profile to a file, or stdout
         if emit_jobs is not None:
             _emit_jobs(target, emit_jobs, accelerators, image, namespace, gpus, ctx, json_out=json_out)
             return
         if is_endpoint(target):
-            from scaleplan.extras import require
+            from scaleplan.profile.run import measure_endpoint
+            from scaleplan.profile.run_options import endpoint_options
 
-            require("aiohttp", "profiling an HTTP endpoint")
-            _run_endpoint(target, out=out, json_out=json_out, info=info, payload=payload, concurrency=int_list(concurrency, "--concurrency"), rate=number_list(rate, "--rate"), requests=requests, duration=time_budget, timeout=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name, max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus, name=name, seed=seed, follow_redirects=follow_redirects)
+            endpoint, warnings = endpoint_options(
+                target, payload=payload, concurrency=concurrency, rate=rate, requests=requests,
+                duration_s=time_budget, timeout_s=timeout, max_error_rate=max_error_rate,
+                slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name,
+                max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus,
+                seed=seed, follow_redirects=follow_redirects,
+            )
+            warn(warnings)
+            log = partial(stderr_console().print, markup=False, highlight=False, soft_wrap=True)
+            profile = measure_endpoint(endpoint, info, name=name, out=out, write=write, log=log)
+            _summary(profile, out, json_out)
             return
         from scaleplan.profile.devices import resolve_devices
         from scaleplan.profile.measure import SweepOptions
@@ -170,39 +183,21 @@ def run(
         devices = resolve_devices(device)
         workload = load_workload(target, input_shape=input_shape, dtype=dtype, name=name, threads=threads)
         opts = SweepOptions(devices=devices, batch_sizes=sizes, max_batch=max_batch, time_budget_s=time_budget, window_s=window_ms / 1000.0, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span_s=min_span, interleave=interleave, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
-        _run_model(target, workload, opts, info, out=out, json_out=json_out, strict=strict)
+        _run_model(target, workload, opts, info, out=out, write=write, json_out=json_out, strict=strict)
 
 
-def _run_model(target: str, workload: Workload, opts: SweepOptions, info: RunInfo, *, out: str, json_out: bool, strict: bool) -> None:
+def _run_model(target: str, workload: Workload, opts: SweepOptions, info: RunInfo, *, out: str, write: Write, json_out: bool, strict: bool) -> None:
     from scaleplan.profile.report import RichProgress
     from scaleplan.profile.run import measure_model
     from scaleplan.profile.verdict import profile_verdict
 
-    profile = measure_model(target, workload, opts, info, out=out, write=lambda p, path: _write_profile(p, path, json_out), progress=lambda: RichProgress(stderr_console()))
+    profile = measure_model(target, workload, opts, info, out=out, write=write, progress=lambda: RichProgress(stderr_console()))
     verdict = profile_verdict(profile, opts.target_ci)
     _summary(profile, out, json_out, verdict.to_json())
     for line in verdict.lines():
         stderr_console().print(line, markup=False, highlight=False)
     if strict and not verdict.ok:
         raise verdict.strict_error()
-
-
-def _run_endpoint(target: str, *, out: str, json_out: bool, info: RunInfo, payload: str | None, concurrency: list[int] | None, rate: list[float] | None, requests: int | None, duration: float, timeout: float, max_error_rate: float, slo_ms: float | None, slo_percentile: int, openai: bool, model_name: str | None, max_tokens: int, headers: list[str], accelerator: str | None, gpus: int, name: str | None, seed: int, follow_redirects: bool = False) -> None:
-    from scaleplan.profile.devices import normalize_accelerator
-    from scaleplan.profile.endpoint import EndpointOptions, load_payload, parse_headers
-    from scaleplan.profile.run import measure_endpoint
-
-    body = load_payload(payload, openai=openai, url=target, model_name=model_name, max_tokens=max_tokens)
-    acc = normalize_accelerator(accelerator) if accelerator else "unknown"
-    err = stderr_console()
-    if accelerator is None:
-        err.print("warning: no --accelerator given; points are recorded with accelerator 'unknown' (pass e.g. --accelerator L4 so the optimizer can use them)", markup=False)
-    opts = EndpointOptions(url=target, body=body, headers=parse_headers(headers), concurrency=concurrency, rates=rate, requests=requests, duration_s=duration, timeout_s=timeout, max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, accelerator=acc, gpus=gpus, seed=seed, follow_redirects=follow_redirects)
-    def log(msg: str) -> None:
-        err.print(msg, markup=False, highlight=False, soft_wrap=True)
-
-    profile = measure_endpoint(opts, body, info, name=name, out=out, write=lambda p, path: _write_profile(p, path, json_out), log=log)
-    _summary(profile, out, json_out)
 
 
 def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str | None, namespace: str, gpus: int, ctx: Any, *, json_out: bool = False) -> None:
@@ -234,25 +229,17 @@ def estimate(
 ) -> None:
     """Roofline transfer of measured points to accelerators you do not have (source: estimated, with an uncertainty band)."""
     with handle_errors():
-        from scaleplan.catalog.files import load_catalog
-        from scaleplan.profile.estimate import TransferOptions, estimate_profile
-        from scaleplan.profile.model import read_profile
+        from scaleplan.profile.command import estimate_file
 
-        prof = read_profile(profile_path)
-        cat = load_catalog(split_values(catalog))
-        opts = TransferOptions(
-            overhead_ms=overhead_ms,
-            compute_efficiency=compute_efficiency,
-            memory_efficiency=memory_efficiency,
-            weights_gib=weights_gib,
-            input_bytes_per_sample=input_bytes,
-            host_ms_per_sample=host_ms_per_sample,
-            gpu_dtype=gpu_dtype,
+        prof, warnings = estimate_file(
+            profile_path, accelerators, catalog, flops_per_sample=flops_per_sample,
+            weights_gib=weights_gib, overhead_ms=overhead_ms, host_ms_per_sample=host_ms_per_sample,
+            input_bytes=input_bytes, compute_efficiency=compute_efficiency,
+            memory_efficiency=memory_efficiency, gpu_dtype=gpu_dtype,
         )
-        result = estimate_profile(prof, names(accelerators), cat, flops_per_sample=flops_per_sample, options=opts)
-        warn(result.warnings)
-        _write_profile(result.profile, out, json_out)
-        _summary(result.profile, out, json_out)
+        warn(warnings)
+        _write_profile(prof, out, json_out)
+        _summary(prof, out, json_out)
 
 
 @app.command("merge")
@@ -264,11 +251,9 @@ def merge(
 ) -> None:
     """Merge profiles: measurements of all files (a later file's point replaces an earlier identical one)."""
     with handle_errors():
-        from scaleplan.profile.merge import merge_profiles
-        from scaleplan.profile.model import read_profile
+        from scaleplan.profile.command import merge_files
 
-        profs = [(f, read_profile(f)) for f in files]
-        merged, warnings = merge_profiles(profs, name=name)
+        merged, warnings = merge_files(files, name=name)
         warn(warnings)
         _write_profile(merged, out, json_out)
         _summary(merged, out, json_out)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scaleplan.errors import ExternalError, Interrupted
 from scaleplan.wording import counted
@@ -80,7 +80,6 @@ def measure_model(
 
 def measure_endpoint(
     opts: EndpointOptions,
-    body: dict[str, Any] | None,
     info: RunInfo,
     *,
     name: str | None,
@@ -106,7 +105,7 @@ def measure_endpoint(
                 "(curl -d @payload.json URL), and --timeout"
             ),
         )
-    profile = endpoint_profile(res, opts.url, body, openai=opts.openai, name=name, info=info)
+    profile = endpoint_profile(res, opts.url, opts.body, openai=opts.openai, name=name, info=info)
     write(profile, out)
     if res.interrupted:
         raise Interrupted("")  # the sweep said so in the log

@@ -6,8 +6,12 @@ silently ignored (docs/cli.md, "Exit codes")."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from scaleplan.errors import OptionError
+
+if TYPE_CHECKING:
+    from scaleplan.profile.endpoint import EndpointOptions
 
 ENDPOINT_ONLY = (
     "--payload", "--concurrency", "--rate", "--requests", "--timeout", "--max-error-rate",
@@ -61,3 +65,37 @@ def check_run_options(
             raise OptionError(f"{extra[0]} applies to --openai requests only", option=extra[0])
     if concurrency and rate:
         raise OptionError("give --concurrency or --rate, not both", option="--rate")
+
+
+def endpoint_options(
+    url: str, *, payload: str | None, concurrency: str | None, rate: str | None,
+    requests: int | None, duration_s: float, timeout_s: float, max_error_rate: float,
+    slo_ms: float | None, slo_percentile: int, openai: bool, model_name: str | None,
+    max_tokens: int, headers: Sequence[str], accelerator: str | None, gpus: int, seed: int,
+    follow_redirects: bool,
+) -> tuple[EndpointOptions, list[str]]:
+    """``profile URL``'s options as one :class:`EndpointOptions` (the request body read from
+    ``--payload``, the levels and headers parsed, the accelerator's catalog name), and the
+    warnings to print (no ``--accelerator``). Needs aiohttp (a MissingExtra otherwise)."""
+    from scaleplan.extras import require
+    from scaleplan.option_values import int_list, number_list
+    from scaleplan.profile.devices import normalize_accelerator
+    from scaleplan.profile.endpoint import EndpointOptions, load_payload, parse_headers
+
+    require("aiohttp", "profiling an HTTP endpoint")
+    levels = int_list(concurrency, "--concurrency")
+    rates = number_list(rate, "--rate")
+    body = load_payload(payload, openai=openai, url=url, model_name=model_name,
+                        max_tokens=max_tokens)
+    warnings = [] if accelerator is not None else [
+        "no --accelerator given; points are recorded with accelerator 'unknown' "
+        "(pass e.g. --accelerator L4 so the optimizer can use them)"
+    ]
+    opts = EndpointOptions(
+        url=url, body=body, headers=parse_headers(list(headers)), concurrency=levels, rates=rates,
+        requests=requests, duration_s=duration_s, timeout_s=timeout_s,
+        max_error_rate=max_error_rate, slo_ms=slo_ms, slo_percentile=slo_percentile,
+        openai=openai, accelerator=normalize_accelerator(accelerator) if accelerator else "unknown",
+        gpus=gpus, seed=seed, follow_redirects=follow_redirects,
+    )
+    return opts, warnings

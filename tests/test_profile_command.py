@@ -1,0 +1,88 @@
+"""The core side of ``profile estimate``, ``profile merge`` and ``profile URL``: the commands'
+options assembled into one call (scaleplan.profile.command, run_options.endpoint_options)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scaleplan.errors import OptionError
+from scaleplan.profile.build import make_profile
+from scaleplan.profile.command import estimate_file, merge_files
+from scaleplan.profile.model import Measurement, Percentiles, dump_profile
+from scaleplan.profile.run_options import endpoint_options
+
+
+def _profile(tmp_path: Path, name: str, points: list[tuple[str, int, float]]) -> str:
+    ms = [
+        Measurement(device="cuda:0", accelerator=acc, batch_size=bs, source="measured",
+                    latency_ms=Percentiles(p50=p50, p90=p50, p95=p50, p99=p50, mean=p50),
+                    throughput_rps=bs / p50 * 1000, peak_memory_gib=2.0)
+        for acc, bs, p50 in points
+    ]
+    path = tmp_path / name
+    path.write_text(dump_profile(make_profile(model="m", measurements=ms)), encoding="utf-8")
+    return str(path)
+
+
+ESTIMATE = {
+    "flops_per_sample": None, "weights_gib": None, "overhead_ms": None, "host_ms_per_sample": 0.0,
+    "input_bytes": None, "compute_efficiency": 0.5, "memory_efficiency": 0.75, "gpu_dtype": None,
+}
+
+
+def test_estimate_file_adds_points_for_each_accelerator(tmp_path: Path) -> None:
+    src = _profile(tmp_path, "a.yaml", [("H100", 1, 2.0), ("H100", 8, 4.0)])
+    prof, _ = estimate_file(src, "L4,nvidia-tesla-t4", None, **ESTIMATE)  # type: ignore[arg-type]
+    est = {(m.accelerator, m.batch_size) for m in prof.measurements if m.source == "estimated"}
+    assert est == {("L4", 1), ("L4", 8), ("T4", 1), ("T4", 8)}
+
+
+def test_estimate_file_passes_the_transfer_options_on(tmp_path: Path) -> None:
+    src = _profile(tmp_path, "a.yaml", [("H100", 1, 2.0)])
+    with pytest.raises(OptionError) as err:
+        estimate_file(src, "L4", [], **{**ESTIMATE, "gpu_dtype": "float3"})  # type: ignore[arg-type]
+    assert err.value.option == "--gpu-dtype"
+    with pytest.raises(OptionError) as err:
+        estimate_file(src, "L4", [], **{**ESTIMATE, "memory_efficiency": 1.5})  # type: ignore[arg-type]
+    assert err.value.option == "--memory-efficiency"
+
+
+def test_merge_files_later_file_wins(tmp_path: Path) -> None:
+    a = _profile(tmp_path, "a.yaml", [("L4", 1, 3.0), ("L4", 2, 3.5)])
+    b = _profile(tmp_path, "b.yaml", [("A10G", 1, 2.5), ("L4", 2, 3.4)])
+    merged, warnings = merge_files([a, b], name="n")
+    keys = [(m.accelerator, m.batch_size, m.latency_ms.p50) for m in merged.measurements]
+    assert keys == [("A10G", 1, 2.5), ("L4", 1, 3.0), ("L4", 2, 3.4)]
+    assert merged.metadata.model == "n" and any("replaces the point" in w for w in warnings)
+
+
+ENDPOINT = {
+    "payload": None, "concurrency": "1,4", "rate": None, "requests": None, "duration_s": 6.0,
+    "timeout_s": 30.0, "max_error_rate": 0.1, "slo_ms": None, "slo_percentile": 99,
+    "openai": False, "model_name": None, "max_tokens": 64, "headers": ["X-A: b"],
+    "accelerator": None, "gpus": 2, "seed": 7, "follow_redirects": False,
+}
+
+
+def test_endpoint_options_assembled_and_warned() -> None:
+    pytest.importorskip("aiohttp")
+    opts, warnings = endpoint_options("http://h:1/p", **ENDPOINT)  # type: ignore[arg-type]
+    assert (opts.concurrency, opts.headers, opts.gpus, opts.seed) == ([1, 4], {"X-A": "b"}, 2, 7)
+    assert opts.accelerator == "unknown" and opts.body is None
+    assert len(warnings) == 1 and warnings[0].startswith("no --accelerator given")
+    opts, warnings = endpoint_options("http://h:1/v1/completions", **{  # type: ignore[arg-type]
+        **ENDPOINT, "accelerator": "nvidia-l4", "openai": True, "model_name": "x"})
+    assert opts.accelerator == "L4" and warnings == []
+    assert opts.body is not None and opts.body["model"] == "x" and opts.body["stream"] is True
+
+
+def test_endpoint_options_refuse_bad_values() -> None:
+    pytest.importorskip("aiohttp")
+    with pytest.raises(OptionError) as err:
+        endpoint_options("http://h:1/p", **{**ENDPOINT, "headers": ["nocolon"]})  # type: ignore[arg-type]
+    assert err.value.option == "--header"
+    with pytest.raises(OptionError) as err:
+        endpoint_options("http://h:1/p", **{**ENDPOINT, "concurrency": "1,x"})  # type: ignore[arg-type]
+    assert err.value.option == "--concurrency"
