@@ -142,6 +142,51 @@ def list_rows(
     return sort_rows(rows, sort, spot=spot)
 
 
+def list_instances(
+    catalog_files: Sequence[str],
+    *,
+    providers: Sequence[str],
+    regions: Sequence[str],
+    accelerators: Sequence[str],
+    min_gpu_memory: float | None,
+    max_price: float | None,
+    spot: bool,
+    include_cpu: bool,
+    sort: str,
+) -> list[InstanceRow]:
+    """``catalog list`` from its options: ``--sort`` checked before any catalog is read, the
+    shipped catalogs and ``catalog_files`` loaded, then :func:`list_rows`."""
+    from scaleplan.catalog.files import load_catalog
+
+    check_sort(sort)
+    return list_rows(
+        load_catalog(catalog_files), providers=providers, regions=regions,
+        accelerators=accelerators, min_gpu_memory=min_gpu_memory, max_price=max_price,
+        spot=spot, include_cpu=include_cpu, sort=sort,
+    )
+
+
+def show_instance(
+    catalog_files: Sequence[str], instance_type: str
+) -> tuple[list[InstanceRow], Accelerator | None]:
+    """``catalog show``: the rows of ``instance_type`` (:func:`instance_rows`) in the shipped
+    catalogs and ``catalog_files``, and the specs of its accelerator (None for a CPU type)."""
+    from scaleplan.catalog.files import load_catalog
+
+    cat = load_catalog(catalog_files)
+    rows = instance_rows(cat, instance_type)
+    return rows, cat.accelerator(rows[0].accelerator) if rows[0].accelerator else None
+
+
+def instance_json(
+    instance_type: str, rows: Sequence[InstanceRow], acc: Accelerator | None
+) -> dict[str, object]:
+    """``catalog show --json``: the accelerator's specs and the rows of every region."""
+    spec = acc.model_dump(mode="json", exclude_none=True) if acc else None
+    regions = [row_dict(r) for r in rows]
+    return {"instance_type": instance_type, "accelerator": spec, "regions": regions}
+
+
 def row_dict(r: InstanceRow) -> dict[str, object]:
     v = view(r)
     d = r.model_dump(mode="json", exclude_none=True)

@@ -8,6 +8,8 @@ import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_text
 from scaleplan.cli.options import CatalogFiles, JsonTable, OutputWide, Wide, number_option
+from scaleplan.option_values import split_values
+from scaleplan.table import wide_flag  # the plain-text tables' module, loaded with _common
 
 app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azure and your own catalogs).", no_args_is_help=True)
 
@@ -36,21 +38,17 @@ def list_(
 ) -> None:
     """Table of instance types: accelerator x count, GPU memory, vCPU, RAM, on-demand and spot $/h, $/GPU-hour."""
     with handle_errors():
-        from scaleplan.catalog.files import load_catalog
-        from scaleplan.catalog.query import check_sort, list_rows, row_dict
-        from scaleplan.option_values import split_values
+        from scaleplan.catalog.query import list_instances, row_dict
 
-        check_sort(sort)
-        cat = load_catalog(split_values(catalog))
-        rows = list_rows(
-            cat, providers=split_values(provider), regions=split_values(region), accelerators=split_values(accelerator),
-            min_gpu_memory=min_gpu_memory, max_price=max_price, spot=spot, include_cpu=not gpu_only, sort=sort,
+        rows = list_instances(
+            split_values(catalog), providers=split_values(provider), regions=split_values(region),
+            accelerators=split_values(accelerator), min_gpu_memory=min_gpu_memory,
+            max_price=max_price, spot=spot, include_cpu=not gpu_only, sort=sort,
         )
         if json_out:
             emit_json({"count": len(rows), "instances": [row_dict(r) for r in rows]})
             return
         from scaleplan.catalog.report import instances_table
-        from scaleplan.table import wide_flag
 
         print_text(instances_table(rows, wide=wide_flag(output, wide)))
 
@@ -65,18 +63,13 @@ def show(
 ) -> None:
     """Specs and prices of one instance type in every region."""
     with handle_errors():
-        from scaleplan.catalog.files import load_catalog
-        from scaleplan.catalog.query import instance_rows, row_dict
-        from scaleplan.option_values import split_values
+        from scaleplan.catalog.query import instance_json, show_instance
 
-        cat = load_catalog(split_values(catalog))
-        rows = instance_rows(cat, instance_type)
-        acc = cat.accelerator(rows[0].accelerator) if rows[0].accelerator else None
+        rows, acc = show_instance(split_values(catalog), instance_type)
         if json_out:
-            emit_json({"instance_type": instance_type, "accelerator": acc.model_dump(mode="json", exclude_none=True) if acc else None, "regions": [row_dict(r) for r in rows]})
+            emit_json(instance_json(instance_type, rows, acc))
             return
         from scaleplan.catalog.report import instance_table
-        from scaleplan.table import wide_flag
 
         print_text(instance_table(rows, acc, wide=wide_flag(output, wide)))
 
@@ -92,6 +85,5 @@ def accelerators(json_out: JsonTable = False, wide: Wide = False, output: Output
             emit_json({"accelerators": [a.model_dump(mode="json", exclude_none=True) for a in accs]})
             return
         from scaleplan.catalog.report import accelerators_table
-        from scaleplan.table import wide_flag
 
         print_text(accelerators_table(accs, wide=wide_flag(output, wide)))

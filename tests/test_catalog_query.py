@@ -1,0 +1,41 @@
+"""``catalog list`` and ``catalog show`` from their options (scaleplan.catalog.query)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scaleplan.catalog.query import instance_json, list_instances, show_instance
+from scaleplan.errors import OptionError
+
+LIST = {
+    "providers": ["aws"], "regions": [], "accelerators": ["L4"], "min_gpu_memory": None,
+    "max_price": None, "spot": False, "include_cpu": True, "sort": "price",
+}
+
+
+def test_list_instances_filters_and_sorts() -> None:
+    rows = list_instances([], **LIST)  # type: ignore[arg-type]
+    assert rows and {r.provider for r in rows} == {"aws"}
+    assert {r.accelerator for r in rows} == {"L4"}
+    prices = [r.price_ondemand if r.price_ondemand is not None else float("inf") for r in rows]
+    assert prices == sorted(prices)
+
+
+def test_list_instances_checks_sort_before_reading_a_catalog(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("rows: [", encoding="utf-8")
+    with pytest.raises(OptionError) as err:
+        list_instances([str(broken)], **{**LIST, "sort": "size"})  # type: ignore[arg-type]
+    assert err.value.option == "--sort"
+
+
+def test_show_instance_rows_accelerator_and_json() -> None:
+    rows, acc = show_instance([], "g6.xlarge")
+    assert rows and {r.instance_type for r in rows} == {"g6.xlarge"}
+    assert acc is not None and acc.name == "L4"
+    doc = instance_json("g6.xlarge", rows, acc)
+    assert doc["accelerator"]["name"] == "L4" and len(doc["regions"]) == len(rows)  # type: ignore[index]
+    with pytest.raises(OptionError):
+        show_instance([], "g6.nosuch")
