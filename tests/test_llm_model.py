@@ -27,7 +27,7 @@ from scaleplan.llm import (
     weight_bytes,
 )
 from scaleplan.llm.arch import architecture_from_config
-from scaleplan.llm.calibrate import Observed, calibrate
+from scaleplan.llm.calibrate import Observed, calibrate, unsaturated
 from scaleplan.llm.memory import GIB, EngineSettings, kv_bytes_per_token_per_gpu
 from scaleplan.llm.perf import Calibration, Deployment, saturation_concurrency
 from scaleplan.llm.serving import hardware_for
@@ -200,6 +200,12 @@ def test_unsaturated_points_are_lower_bounds_not_fitted() -> None:
     # "estimated" without a word)
     none = "calibration: none; every measured point is a lower bound"
     assert any(n.startswith(none) for n in notes)
+    # its advice must name a run that is not a lower bound again: it said "a request rate
+    # above what it serves", which achieves less than it offers, what unsaturated() calls a
+    # lower bound (ux7: the 70B vLLM run at 16 rps that served 6.3)
+    advice = next(n for n in notes if n.startswith(none))
+    assert unsaturated(6.3, 40.0) and "rate above" not in advice
+    assert "--max-concurrency" in advice
 
 
 def test_unknown_preset_did_you_mean() -> None:

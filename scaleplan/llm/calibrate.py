@@ -121,8 +121,9 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
         if bounds:
             notes.append(
                 "calibration: none; every measured point is a lower bound, so the estimates stay"
-                " architecture-only (measure a run that saturates the server: a request rate above"
-                " what it serves, or a fixed --max-concurrency)"
+                " architecture-only (measure with a fixed --max-concurrency, a closed loop; an"
+                f" open-loop run counts only when it serves at least {SATURATION:g} x the rate it"
+                " offers; offering more than the server serves gives a lower bound again)"
             )
         return Calibration(), tuple(notes)
 
