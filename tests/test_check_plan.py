@@ -468,3 +468,39 @@ def test_drift_finds_objects_an_overlay_renamed_and_moved(
     assert f"metadata.name is '{prefix}embedder{suffix}', the plan renders 'embedder'" in msgs
     moved = [f for f in report.findings if f.path == "metadata.namespace"]
     assert len(moved) == (report.objects if namespace != "search" else 0), msgs
+
+
+@pytest.mark.skipif("embedding-kafka" not in EXAMPLES, reason="examples/embedding-kafka not there")
+@pytest.mark.parametrize("edit", ["drop", "threshold-only"])
+def test_drift_flags_a_scaled_object_that_lost_the_spare(
+    tables: Catalog, tmp_path: Path, edit: str
+) -> None:
+    """embedding-kafka (n+1) renders each ScaledObject a scalingModifiers formula that adds a
+    node of replicas to the lag's count; a hand-edited manifest without it (or with a formula
+    of the lag over its threshold alone, which drops the spare) is drift, at the formula."""
+    import yaml
+
+    from scaleplan.yamlio import dump_yaml_all
+
+    plan_file = ROOT / "examples" / "embedding-kafka" / "plan.yaml"
+    out = tmp_path / "out"
+    plan = _render(plan_file, out)
+    (path, *_) = sorted(out.glob("scaledobject-*.yaml"))
+    doc = yaml.safe_load(path.read_text())
+    mods = doc["spec"]["advanced"]["scalingModifiers"]
+    if edit == "drop":
+        del doc["spec"]["advanced"]["scalingModifiers"]
+    else:
+        (trig,) = doc["spec"]["triggers"]
+        mods["formula"] = f"lag / {trig['metadata']['lagThreshold']}"
+    path.write_text(dump_yaml_all([doc]))
+    report = check_paths([out], plan=plan, plan_file=str(plan_file), catalog=tables)
+    drift = [f for f in report.findings if f.rule == "drift"]
+    labels = ["scalingModifiers.formula"]
+    if edit == "drop":  # its target and metric type went with it
+        labels += ["scalingModifiers.metricType", "scalingModifiers.target"]
+    assert [f.message.split(" is ")[0] for f in drift] == labels, drift
+    assert drift[0].file == str(path)
+    if edit == "drop":
+        said = "scalingModifiers.formula is (unset), the plan renders 'float(lag <= 0 ? 0"
+        assert said in drift[0].message

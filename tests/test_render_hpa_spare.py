@@ -111,6 +111,10 @@ def test_an_rps_hpa_that_drops_an_n1_spare_the_headroom_does_not_cover_is_warned
     assert float(said[1]) == pytest.approx(cap / 1.2, abs=1e-3)
     assert int(said[2]) == 3 and int(said[3]) == peak
     target = float(said[4])
+    # and names the fix that holds the spare at any rate: KEDA on the request rate, whose
+    # formula adds it (a vLLM plan's KEDA default scales on the engine's metrics, which do not)
+    assert ("or use KEDA (kubernetes.autoscaler.type: keda-prometheus with "
+            "autoscaler.prometheus.query: the Service's request rate)") in " ".join(out.split())
     assert math.ceil(25 / target) == peak  # the suggested target holds the plan's peak count
     given = spec.replace("{type: hpa}", f"{{type: hpa, hpa: {{target: {target}}}}}")
     _, _, out2 = _optimize(cli, given, "o2")

@@ -4,8 +4,9 @@ The plan is rendered in memory (:func:`scaleplan.render.render`) and each render
 compared with the checked object of the same kind and name, field by field, on what decides
 capacity and cost: replicas, images, GPU requests and limits, node selection (instance type,
 capacity type, GPU labels, NodePool), autoscaler bounds, targets and triggers (KEDA trigger
-queries and thresholds, HPA metric targets), NodePool limits/requirements and node class,
-EC2NodeClass root volumes and AMIs, InferencePool selector, ports and endpoint picker,
+queries and thresholds, a ScaledObject's scalingModifiers formula, HPA metric targets),
+NodePool limits/requirements and node class, EC2NodeClass root volumes and AMIs,
+InferencePool selector, ports and endpoint picker,
 HTTPRoute parents and backend weights, and each Service's selector and ports (whether traffic
 arrives, and at which pods).
 Formatting, ordering, comments and fields outside that list do not count as drift.
@@ -114,6 +115,7 @@ def facts_of(kind: str, data: Mapping[str, Any]) -> Facts:
         _put(facts, data, "scaleTargetRef.name", ("spec", "scaleTargetRef", "name"))
         _put(facts, data, "fallback.replicas", ("spec", "fallback", "replicas"))
         _trigger_facts(facts, data)
+        _modifier_facts(facts, data)
     elif kind == "EC2NodeClass":
         _node_class_facts(facts, data)
     elif kind == "InferencePool":
@@ -192,6 +194,19 @@ def _trigger_facts(facts: Facts, data: Mapping[str, Any]) -> None:
             if v is not None:
                 shown = " ".join(str(v).split()) if field == "query" else v
                 facts[f"triggers[{name}].{field}"] = (path, shown)
+
+
+def _modifier_facts(facts: Facts, data: Mapping[str, Any]) -> None:
+    """The ScaledObject's scalingModifiers (the formula that runs the plan's count, its
+    redundancy spare included, from the triggers' metrics): the formula (whitespace-insensitive,
+    compared also where neither side has one, so that a manifest that lost it is drift),
+    target, metric type and activation target."""
+    base = ("spec", "advanced", "scalingModifiers")
+    formula = get(data, (*base, "formula"))
+    shown = " ".join(str(formula).split()) if formula is not None else None
+    facts["scalingModifiers.formula"] = ((*base, "formula"), shown)
+    for field in ("target", "metricType", "activationTarget"):
+        _put(facts, data, f"scalingModifiers.{field}", (*base, field))
 
 
 def _node_class_facts(facts: Facts, data: Mapping[str, Any]) -> None:
@@ -392,6 +407,7 @@ def compare(
                         "limits.",
                         "backendRefs[",
                         "triggers[",
+                        "scalingModifiers.",
                         "metrics[",
                         "selector.",
                         "blockDeviceMappings[",

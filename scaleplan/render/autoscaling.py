@@ -7,7 +7,10 @@ metrics), Kafka lag or RabbitMQ queue length, with cron triggers that follow the
 (``autoscaler.cron``), plus the TriggerAuthentication RabbitMQ needs. Request-rate targets
 come from the plan's capacity per replica over the traffic's headroom (:func:`rate_target`), or
 in the hours a gated trigger answers, the plan's demand per replica there; queue thresholds from
-the capacity per replica (docs/render.md, "Autoscaling"). Pure.
+the capacity per replica. Under n+1 / zone a ScaledObject with one request-rate, Kafka or
+RabbitMQ trigger gets a scalingModifiers formula that runs the plan's count, its redundancy
+spare included (:mod:`scaleplan.render.spare`); an rps HPA, which cannot add the spare, gets a
+warning where it drops it (docs/render.md, "Autoscaling"). Pure.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from scaleplan.render.allocations import Alloc, fixed_replicas
 from scaleplan.render.engine import METRICS, REQUEST_RATE_TRIGGER, pods_of
 from scaleplan.render.metadata import Entry, Obj, meta
 from scaleplan.render.resources import number_quantity, number_text
+from scaleplan.render.spare import scaling_modifiers
 from scaleplan.wording import counted
 
 T = TypeVar("T")
@@ -156,12 +160,17 @@ def _spare_dropped(plan: Plan, al: Alloc, target: float) -> list[str]:
         else ""
     )
     basis = f" over the {d.headroom:.0%} headroom" if d.headroom > 0 else ""
+    keda = "kubernetes.autoscaler.type: keda-prometheus"
+    if al.server is not None and al.server.engine in METRICS:  # its KEDA default: the engine's
+        keda += " with autoscaler.prometheus.query: the Service's request rate"
     return [
         f"allocation {al.name}: its HPA targets {number_text(target)} rps a pod (the SLO-safe "
         f"capacity{basis}), so at the peak's {d.rps[peak]:g} rps it settles at "
         f"{counted(settles, 'pod')} where the plan runs {planned}{why}; set "
         f"kubernetes.autoscaler.hpa.target: {hold:g} (the plan's load per pod at the peak) to "
-        "hold the plan's peak count"
+        "hold the plan's peak count (in other hours the demand over that target, not the plan's "
+        f"count), or use KEDA ({keda}), whose ScaledObject runs the plan's count, spare "
+        "included, at any request rate (an HPA cannot add a constant)"
     ]
 
 
@@ -431,6 +440,29 @@ def _rabbitmq_trigger(plan: Plan, al: Alloc, share: float) -> tuple[Obj, Obj | N
     return trig, auth
 
 
+def _spare_modifiers(plan: Plan, al: Alloc, triggers: Sequence[Obj]) -> Obj | None:
+    """The formula that runs the plan's count, its redundancy spare included, from the one
+    trigger of an allocation that has a request-rate (ungated), Kafka-lag or RabbitMQ-queue
+    trigger alone (:mod:`scaleplan.render.spare`): the threshold alone asks for the demand with
+    its headroom, not the spare. None for the rest: the hour-gated triggers ask for the plan's
+    count at the plan's demand by their thresholds, cron triggers hold it as a floor in the
+    plan's hours, and the engine triggers are left as they are (docs/render.md)."""
+    if len(triggers) != 1:
+        return None
+    (trig,) = triggers
+    md = trig["metadata"]
+    kind = trig["type"]
+    field = {"prometheus": "threshold", "kafka": "lagThreshold", "rabbitmq": "value"}.get(kind)
+    if field is None or (kind == "prometheus" and trig["name"] != REQUEST_RATE_TRIGGER):
+        return None
+    t_h = float(md[field])
+    t_0 = t_h
+    if kind == "prometheus" and plan.spec.kubernetes.autoscaler.prometheus.threshold is None:
+        # the capacity itself: the optimizer's loss rows carry no headroom
+        t_0 = t_h * (1.0 + plan.demand.headroom)
+    return scaling_modifiers(plan, al, trig["name"], t_h, t_0)
+
+
 def _scaled_object(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Obj, Obj | None]:
     ks = plan.spec.kubernetes.autoscaler
     share = al.share if al.share > 0 else 1.0
@@ -450,6 +482,10 @@ def _scaled_object(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Obj, Obj
         triggers += _cron_triggers(plan, al, warnings)
     elif al.min_replicas == 0 and (engine or _own_backend_rate(plan, al)):
         triggers += _from_zero(plan, al, warnings)
+    advanced: Obj = {"horizontalPodAutoscalerConfig": {"behavior": _behavior(plan)}}
+    mods = _spare_modifiers(plan, al, triggers)
+    if mods is not None:
+        advanced["scalingModifiers"] = mods
     so_spec: Obj = {
         "scaleTargetRef": _target_ref(al),
         "pollingInterval": 15,
@@ -457,7 +493,7 @@ def _scaled_object(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Obj, Obj
         "minReplicaCount": al.min_replicas,
         "maxReplicaCount": max(1, al.max_replicas, al.min_replicas),
         "fallback": {"failureThreshold": 3, "replicas": max(1, al.max_replicas)},
-        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": _behavior(plan)}},
+        "advanced": advanced,
         "triggers": triggers,
     }
     so = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": meta(plan, al.name, al.name), "spec": so_spec}

@@ -1,0 +1,98 @@
+"""The plan's redundancy spare in a KEDA ScaledObject (``spec.advanced.scalingModifiers``).
+
+Under ``redundancy: n+1`` / ``zone`` the optimizer runs, per allocation and hour, the more of
+the nodes the demand and its headroom need and the nodes the demand alone needs plus those a
+loss takes: with ``q`` replicas a node, ``x_h`` / ``x_0`` the demand in replicas with / without
+the headroom and ``m = ceil(x_0 / q)``::
+
+    nodes = max(ceil(x_h / q), m + spare(m))
+
+``spare(m)`` is 1 node under n+1 and ``ceil(m / (Z - 1))`` nodes under zone over Z zones (the
+fewest ``n`` with ``n - ceil(n / Z) >= m``: the nodes left after the worst zone carry the
+demand). A threshold alone asks for ``ceil(x_h)`` pods and so drops that spare wherever the
+headroom does not cover it, and an HPA cannot add a constant. KEDA's formula can: it is
+written here as the plan's count itself, a step function of the trigger's metric (a chain of
+``metric <= bound ? count : ...``; comparisons and ternaries are in KEDA's formula language in
+every release with scalingModifiers, 2.12 on, where ``ceil`` is not), and the HPA under it,
+at target 1 AverageValue, asks for ``ceil(count) = count`` pods. The count being a whole number
+also keeps the HPA's 10 % tolerance from holding a pod too few below 11 pods (a fractional
+``x + 1`` at 3.2 from 3 pods is within it). Pure; docs/render.md, "Autoscaling".
+"""
+
+from __future__ import annotations
+
+import math
+
+from scaleplan.plan import Plan
+from scaleplan.render.allocations import Alloc
+from scaleplan.render.metadata import Obj
+from scaleplan.render.resources import number_text
+from scaleplan.solve.placement import DEFAULT_ZONES
+
+EPS = 1e-9
+MAX_STEPS = 1000  # a formula of at most this many bounds (the HPA caps at maxReplicaCount)
+
+
+def zones_of(al: Alloc) -> int:
+    """The zones the plan spreads ``al``'s nodes over (the optimizer's default when the
+    region lists none)."""
+    return len(al.a.zones) if al.a.zones else DEFAULT_ZONES
+
+
+def spare_nodes(redundancy: str, m: int, zones: int) -> int:
+    """The nodes beyond ``m`` that the plan runs so that ``m`` are left after a loss."""
+    if m <= 0 or redundancy == "none":
+        return 0
+    if redundancy == "zone" and zones >= 2:
+        return math.ceil(m / (zones - 1))
+    return 1
+
+
+def planned_count(plan: Plan, al: Alloc, x_h: float, x_0: float) -> int:
+    """The replicas the plan's rule runs for ``al`` at a load of ``x_h`` replicas with the
+    headroom and ``x_0`` without: whole nodes, the headroom's or the demand's plus a loss."""
+    q = al.a.replicas_per_node
+    m = max(0, math.ceil(x_0 / q - EPS))
+    spare = spare_nodes(plan.spec.placement.redundancy, m, zones_of(al))
+    return q * max(math.ceil(x_h / q - EPS), m + spare, 0)
+
+
+def steps(plan: Plan, al: Alloc, t_h: float, t_0: float) -> list[tuple[float, int]]:
+    """``(bound, count)`` pairs, bounds rising: at a metric in (previous bound, bound] the plan's
+    rule runs ``count`` replicas (``planned_count`` at ``metric / t_h``, ``metric / t_0``: the
+    trigger's threshold with and without the headroom), at most maxReplicaCount, which the last
+    count is and holds above the last bound. The first pair is (0, 0)."""
+    q = al.a.replicas_per_node
+    top = max(1, al.max_replicas, al.min_replicas)
+    bounds = sorted({k * q * t for t in (t_h, t_0) for k in range(1, top // q + 2)})
+    out: list[tuple[float, int]] = [(0.0, 0)]
+    for b in bounds[:MAX_STEPS]:
+        n = min(top, planned_count(plan, al, b / t_h, b / t_0))
+        if n == out[-1][1]:
+            out[-1] = (b, n)
+        else:
+            out.append((b, n))
+        if n >= top:
+            break
+    return out
+
+
+def formula(var: str, chain: list[tuple[float, int]]) -> str:
+    """``chain`` as a KEDA formula on the trigger named ``var``: ``var <= b1 ? n1 : ... : nK``
+    (the last count above the last bound), wrapped in ``float()`` as KEDA 2.12 needs."""
+    *head, (_, last) = chain
+    parts = [f"{var} <= {number_text(b)} ? {n}" for b, n in head]
+    return "float(" + " : ".join([*parts, str(last)]) + ")"
+
+
+def scaling_modifiers(plan: Plan, al: Alloc, var: str, t_h: float, t_0: float) -> Obj | None:
+    """The ScaledObject's ``advanced.scalingModifiers`` that runs the plan's count, its spare
+    included, from the trigger named ``var`` (threshold ``t_h``, ``t_0`` without the headroom);
+    None without redundancy (the threshold alone then asks for the plan's rule)."""
+    if plan.spec.placement.redundancy == "none" or t_h <= 0 or t_0 <= 0:
+        return None
+    return {
+        "formula": formula(var, steps(plan, al, t_h, t_0)),
+        "target": "1",
+        "metricType": "AverageValue",
+    }
