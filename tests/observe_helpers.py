@@ -28,9 +28,10 @@ from observe_demo import (  # the generator the docs' recipe runs
     Truth,
     _mu,
     history,
+    history_llm,
 )
 
-__all__ = ["BASE", "DAY_FACTORS", "SCRAPE_S", "Truth", "_mu", "history"]
+__all__ = ["BASE", "DAY_FACTORS", "SCRAPE_S", "Truth", "_mu", "history", "history_llm"]
 
 
 def binaries() -> tuple[str, str] | None:
@@ -159,77 +160,3 @@ def history_pods(outdir: Path, *, namespace: str, service: str, allocations: Seq
         lines.append("# EOF")
         (outdir / f"day{d:02d}.om").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [p for p, _ in pods]
-
-
-VLLM_LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
-VLLM_TOKEN_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)  # TTFT / TPOT (seconds)
-VLLM_LENGTH_BUCKETS = (64.0, 256.0, 1024.0, 4096.0)
-
-
-def history_llm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = 1767225600, days: int = 2, prefix: str = "", waiting: Sequence[float] | None = None, engine: str = "vllm") -> None:
-    """An LLM service (vLLM by default) in OpenMetrics, series per pod (as a ServiceMonitor
-    labels them): per UTC hour of day ``hours[h]`` = (requests/s per pod, requests running per pod, mean TTFT s, mean
-    TPOT s, prompt tokens, generated tokens) for every pod. Written: ``vllm:request_success_total``,
-    the e2e latency, TTFT, TPOT, prompt and generation token histograms (exponential around the
-    mean; ``_sum`` / ``_count`` give the mean exactly), ``vllm:num_requests_running`` and ``up``.
-    The mean e2e latency is running / rate (Little's law). ``waiting[h]``: requests waiting per
-    pod in hour ``h`` (``vllm:num_requests_waiting``; not written when None). Files:
-    ``<prefix>dayNN.om``. ``engine``: whose metric names (``scaleplan.render.engine.METRICS``,
-    the table render and observe use); a metric the engine does not export is not written
-    (TGI: no TTFT histogram, so its TTFT column is ignored)."""
-    from scaleplan.render.engine import METRICS
-
-    em = METRICS[engine]
-    want = (
-        (em.latency, VLLM_LATENCY_BUCKETS, lambda h: h[1] / h[0]),
-        (em.ttft, VLLM_TOKEN_BUCKETS, lambda h: h[2]),
-        (em.tpot, VLLM_TOKEN_BUCKETS, lambda h: h[3]),
-        (em.prompt_tokens, VLLM_LENGTH_BUCKETS, lambda h: h[4]),
-        (em.output_tokens, VLLM_LENGTH_BUCKETS, lambda h: h[5]),
-    )
-    hists = [(name, b, f) for name, b, f in want if name is not None]
-    assert em.running is not None and (waiting is None or em.waiting is not None)
-    # OpenMetrics names a counter's family without its _total sample suffix; TGI's counter has
-    # none (its exporter writes the Prometheus text format), so it goes in untyped
-    counter = f"# TYPE {em.requests.removesuffix('_total')} counter" if em.requests.endswith("_total") else f"# TYPE {em.requests} unknown"
-    per_day = 86400 // SCRAPE_S
-    state = {name: [0.0] * (len(b) + 2) for name, b, _ in hists}  # buckets..., +Inf (= count), sum
-    count = 0.0
-    rows: list[tuple[int, float, dict[str, list[float]], float]] = []
-    for k in range(days * per_day):
-        t = start + k * SCRAPE_S
-        hour = ((t - 1 - start) % 86400) // 3600
-        h = hours[hour]
-        n = h[0] * SCRAPE_S if k > 0 else 0.0
-        count += n
-        for name, buckets, mean in hists:
-            st, m = state[name], mean(h)
-            for i, le in enumerate(buckets):
-                st[i] += n * (1 - math.exp(-le / m))
-            st[len(buckets)] += n
-            st[-1] += n * m
-        rows.append((t, count, {name: list(st) for name, st in state.items()}, h[1]))
-    outdir.mkdir(parents=True, exist_ok=True)
-    for d in range(days):
-        chunk = rows[d * per_day : (d + 1) * per_day]
-        labs = [f'namespace="{namespace}",service="{service}",pod="{p}"' for p in pods]
-        lines = [counter]
-        lines += [f"{em.requests}{{{lab}}} {c:.3f} {t}" for lab in labs for t, c, _, _ in chunk]
-        for name, buckets, _ in hists:
-            lines.append(f"# TYPE {name} histogram")
-            les = [f"{le:g}" for le in buckets] + ["+Inf"]
-            for lab in labs:
-                for i, le in enumerate(les):
-                    lines += [f'{name}_bucket{{{lab},le="{le}"}} {s[name][i]:.4f} {t}' for t, _, s, _ in chunk]
-                lines += [f"{name}_sum{{{lab}}} {s[name][-1]:.6f} {t}" for t, _, s, _ in chunk]
-                lines += [f"{name}_count{{{lab}}} {s[name][len(buckets)]:.4f} {t}" for t, _, s, _ in chunk]
-        lines.append(f"# TYPE {em.running} gauge")
-        lines += [f"{em.running}{{{lab}}} {r:g} {t}" for lab in labs for t, _, _, r in chunk]
-        if waiting is not None:
-            lines.append(f"# TYPE {em.waiting} gauge")
-            at = [(t, waiting[((t - 1 - start) % 86400) // 3600]) for t, *_ in chunk]
-            lines += [f"{em.waiting}{{{lab}}} {w:g} {t}" for lab in labs for t, w in at]
-        lines.append("# TYPE up gauge")
-        lines += [f"up{{{lab}}} 1 {t}" for lab in labs for t, *_ in chunk]
-        lines.append("# EOF")
-        (outdir / f"{prefix}day{d:02d}.om").write_text("\n".join(lines) + "\n", encoding="utf-8")

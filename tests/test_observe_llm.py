@@ -312,3 +312,36 @@ def test_observe_reads_the_waiting_queue(cli, tables: Catalog, tmp_path) -> None
             assert engine == pytest.approx(want[2] * 1000, rel=0.04)  # the engine's own TTFT
             checked += 1
     assert checked >= 12
+
+
+@needs_prometheus
+def test_docs_local_recipe_for_an_llm_plan(cli, tmp_path) -> None:
+    """docs/observe.md "Try it locally" on an LLM plan: tools/observe_demo.py wrote the
+    http_requests_total history of a black-box service, and observe (which asks an LLM plan's
+    engine for vllm:request_success_total) exited 5 with "no data" (ux7). It now writes the
+    engine's series per pod, served at --slowdown x the plan's predicted TTFT and TPOT, and
+    observe reads them back."""
+    import subprocess
+    import sys
+
+    plan_file = EXAMPLE / "plan.yaml"
+    plan = yaml.safe_load(plan_file.read_text())
+    demo = tmp_path / "demo"
+    tool = Path(__file__).resolve().parents[1] / "tools" / "observe_demo.py"
+    proc = subprocess.run([sys.executable, str(tool), "--plan", str(plan_file), "--out", str(demo), "--days", "1", "--slowdown", "1.5"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "vllm metrics" in proc.stdout and "history ends 2026-01-02T00:00:00Z" in proc.stdout
+    create_blocks(demo / "om", demo / "tsdb")
+    with prometheus_server(demo / "tsdb", demo) as url:
+        r = cli(["observe", "--prometheus", url, "--plan", str(plan_file), "--since", "1d", "--end", "2026-01-02T00:00:00Z", "--json"])
+    llm = json.loads(r.stdout)["llm"]
+    shares = {c["name"]: c["share"] for c in plan["spec"]["traffic"]["classes"]}
+    want = {round(sum(shares[c] * p["ttft_ms"] for c, p in a["llm"]["classes"].items()) * 1.5, 1) for a in plan["allocations"]}
+    assert len(llm["hours"]) == 24
+    for h in llm["hours"]:
+        assert min(want) * 0.98 <= h["ttft_ms"] <= max(want) * 1.02, (h, want)
+    assert llm["prompt_tokens"] == pytest.approx(sum(shares[c["name"]] * c["input_tokens"] for c in plan["spec"]["traffic"]["classes"]), rel=0.01)
+    bad = subprocess.run([sys.executable, str(tool), "--plan", str(plan_file), "--out", str(tmp_path / "d2"), "--capacity", "90"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 2 and "--slowdown" in bad.stderr
