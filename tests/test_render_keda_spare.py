@@ -164,12 +164,27 @@ def test_no_formula_without_redundancy_or_where_the_triggers_hold_the_count(mist
     engine triggers are written as before, without a formula."""
     bare = mistral.model_copy(update={"spec": mistral.spec.model_copy(update={
         "placement": mistral.spec.placement.model_copy(update={"redundancy": "none"})})})
-    bare = _with(bare, type="keda-prometheus", prometheus={"query": QUERY})
-    (so,) = _scaled_objects(bare).values()
+    (so,) = _scaled_objects(_with(bare, type="keda-prometheus",
+                                  prometheus={"query": QUERY})).values()
     assert "scalingModifiers" not in so["spec"]["advanced"]
-    (so,) = _scaled_objects(_with(mistral, type="keda-prometheus")).values()  # vLLM's metrics
+    engine = _with(mistral, type="keda-prometheus")  # vLLM's own metrics
+    (so,) = _scaled_objects(engine).values()
     assert {t["name"] for t in so["spec"]["triggers"]} >= {"in-flight"}
     assert "scalingModifiers" not in so["spec"]["advanced"]
+    # and render says so, with the fix that holds it (a request-rate query: the formula)
+    said = [w for w in render_report(engine, shipped_tables()).warnings if "in flight" in w]
+    assert said == [
+        "1 ScaledObject scales on the engine's requests in flight and KV-cache use, which ask for "
+        "the pods the load fills, not the plan's n+1 spare: mistral-p5-4xlarge-od (4 at the "
+        "peak); only minReplicaCount holds it. To hold it at any rate set "
+        "kubernetes.autoscaler.prometheus.query to the Service's request rate (the ScaledObject "
+        "then runs the plan's count, spare included), or cron: true (the plan's count as a "
+        "floor in its hours)"
+    ]
+    assert not [w for w in render_report(_with(mistral, type="keda-prometheus", cron=True),
+                                         shipped_tables()).warnings if "in flight" in w]
+    assert not [w for w in render_report(_with(bare, type="keda-prometheus"),
+                                         shipped_tables()).warnings if "in flight" in w]
     emb = read_plan(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml")  # gated + cron
     for so in _scaled_objects(emb).values():
         assert "scalingModifiers" not in so["spec"]["advanced"]

@@ -24,7 +24,7 @@ from scaleplan.render.allocations import Alloc, fixed_replicas
 from scaleplan.render.engine import METRICS, REQUEST_RATE_TRIGGER, pods_of
 from scaleplan.render.metadata import Entry, Obj, meta
 from scaleplan.render.resources import number_quantity, number_text
-from scaleplan.render.spare import scaling_modifiers
+from scaleplan.render.spare import engine_spare_dropped, scaling_modifiers
 from scaleplan.wording import counted
 
 T = TypeVar("T")
@@ -62,6 +62,7 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
             f"their Deployments have fixed replicas and no {ks.type} object is written (an "
             f"autoscaler with min = max could never scale); {say_so}"
         )
+    scaled: list[tuple[Alloc, Obj]] = []
     for al in allocs:
         if fixed_replicas(plan, al):
             continue
@@ -72,6 +73,8 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
             if auth is not None:
                 auths[auth["metadata"]["name"]] = auth
             out.append(("ScaledObject", al.name, so))
+            scaled.append((al, so))
+    warnings.extend(engine_spare_dropped(plan, scaled))
     for name in sorted(auths):
         out.append(("TriggerAuthentication", name, auths[name]))
     if auths:

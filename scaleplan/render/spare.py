@@ -22,12 +22,14 @@ also keeps the HPA's 10 % tolerance from holding a pod too few below 11 pods (a 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from scaleplan.plan import Plan
 from scaleplan.render.allocations import Alloc
 from scaleplan.render.metadata import Obj
 from scaleplan.render.resources import number_text
 from scaleplan.solve.placement import DEFAULT_ZONES
+from scaleplan.wording import counted
 
 EPS = 1e-9
 MAX_STEPS = 1000  # a formula of at most this many bounds (the HPA caps at maxReplicaCount)
@@ -96,3 +98,30 @@ def scaling_modifiers(plan: Plan, al: Alloc, var: str, t_h: float, t_0: float) -
         "target": "1",
         "metricType": "AverageValue",
     }
+
+
+def engine_spare_dropped(plan: Plan, scaled: Sequence[tuple[Alloc, Obj]]) -> list[str]:
+    """One warning naming the ScaledObjects (with their allocations) that scale on an LLM
+    engine's own metrics (requests in flight, KV-cache use) under n+1 / zone with no cron
+    floor: those ask for the pods the load fills, not the plan's spare, and no formula is
+    written for them (docs/render.md, "the redundancy spare")."""
+    redundancy = plan.spec.placement.redundancy
+    if redundancy == "none":
+        return []
+    names = []
+    for al, so in scaled:
+        kinds = {(t["type"], t.get("name")) for t in so["spec"]["triggers"]}
+        if ("prometheus", "in-flight") in kinds and not any(k == "cron" for k, _ in kinds):
+            names.append(f"{al.name} ({max(al.a.replicas_per_window, default=al.a.replicas)} "
+                         f"at the peak)")
+    if not names:
+        return []
+    return [
+        f"{counted(len(names), 'ScaledObject')} {'scales' if len(names) == 1 else 'scale'} on "
+        "the engine's requests in flight and "
+        f"KV-cache use, which ask for the pods the load fills, not the plan's {redundancy} "
+        f"spare: {', '.join(names)}; only minReplicaCount holds it. To hold it at any rate set "
+        "kubernetes.autoscaler.prometheus.query to the Service's request rate (the ScaledObject "
+        "then runs the plan's count, spare included), or cron: true (the plan's count as a "
+        "floor in its hours)"
+    ]
