@@ -17,6 +17,7 @@ from scaleplan.inputs import gather_inputs
 from scaleplan.spec_checks import spec_warnings
 
 if TYPE_CHECKING:
+    from scaleplan.inputs import Gathered
     from scaleplan.profile.model import Profile
     from scaleplan.spec import Spec
     from scaleplan.yamlio import LineMap
@@ -54,11 +55,28 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "measurements": len(g.profile.measurements) if g.profile is not None else 0,
         "accelerators": len(g.profile.accelerators()) if g.profile is not None else 0,
         "architecture": g.spec.model.architecture,
-        "warnings": [*spec_warnings(g.spec), *spec_config_notes(g.spec, g.file)],
+        "warnings": [*spec_warnings(g.spec), *spec_config_notes(g.spec, g.file), *_calibration_notes(g)],
     }
     if ("slo", "latency_ms") not in g.lines.lines:  # from TTFT/TPOT: llm_latency_default
         out["latency_ms_default"] = g.spec.slo.latency_ms
     return out
+
+
+def _calibration_notes(g: Gathered) -> list[str]:
+    """What the profile's points do to an LLM spec's model, as ``optimize`` warns it: points
+    left out (a model the GPU cannot hold, unknown tokens), points of another model, lower
+    bounds, the fitted scales. Said here too: validate said only "ok (N profile points)" of a
+    profile none of whose points could calibrate the model."""
+    from scaleplan.errors import InputError
+    from scaleplan.solve.llm_capacity import llm_context
+
+    if g.spec is None or g.profile is None or g.catalog is None or g.spec.model.architecture is None:
+        return []
+    try:
+        ctx = llm_context(g.spec, g.profile, g.catalog.accelerators, Path(g.file).parent)
+    except InputError:  # _check_model reported it
+        return []
+    return list(ctx.notes) if ctx is not None else []
 
 
 def ok_line(result: dict[str, Any]) -> str:

@@ -1,0 +1,57 @@
+"""`validate` of an LLM spec whose profile cannot calibrate the model says so, as `optimize`
+warns: a point the model cannot size on its GPU (a 70B run imported as one L4) and points of
+another model. It said only "ok (...: 3 profile points on 1 accelerator)" (ux7), and the user
+learnt at optimize time that none of them counted, or that another model's runs had moved the
+efficiency scales. Real result files, imported by `profile import`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from profile_helpers import FORMATS
+
+SPEC = """apiVersion: scaleplan/v1
+kind: InferenceService
+metadata: {{name: chat}}
+model:
+  profile: profile.yaml
+  architecture: {arch}
+  engine: vllm
+traffic:
+  peak_rps: 4
+  classes:
+    - {{name: chat, share: 1.0, input_tokens: 512, output_tokens: 256}}
+slo: {{ttft_ms: 2000, tpot_ms: 60}}
+placement:
+  providers: [aws]
+  accelerators: [H100, L40S]
+kubernetes: {{image: vllm/vllm-openai:v0.11.0}}
+"""
+
+
+def _spec(tmp_path: Path, cli, result: str, arch: str, *import_args: str) -> Path:
+    cli(["profile", "import", str(FORMATS / result), *import_args, "--out", str(tmp_path / "profile.yaml")])
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.format(arch=arch), encoding="utf-8")
+    return spec
+
+
+def test_validate_says_a_point_the_model_cannot_size_is_left_out(tmp_path: Path, cli) -> None:
+    result = "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+    spec = _spec(tmp_path, cli, result, "llama-3.3-70b-instruct", "--accelerator", "L4", "--gpus", "1")
+    r = cli(["validate", str(spec)])
+    err = " ".join(r.stderr.split())
+    assert "ok (chat: 1 profile point on 1 accelerator" in r.stdout
+    assert "warning: calibration: measurements[0] (L4 x1, concurrency 41) is left out: llama-3.3-70b" in err
+    assert "does not fit" in err
+    j = json.loads(cli(["validate", str(spec), "--json"]).stdout)
+    assert any("is left out" in w for w in j["warnings"])
+
+
+def test_validate_says_the_points_are_of_another_model(tmp_path: Path, cli) -> None:
+    spec = _spec(tmp_path, cli, "vllm_bench_serve_v0.25.1.json", "llama-3.1-8b", "--accelerator", "H100")
+    r = cli(["validate", str(spec)])
+    err = " ".join(r.stderr.split())
+    assert "the measured points are of 'facebook/opt-125m', the model planned is 'llama-3.1-8b'" in err
+    assert "warning: calibration: compute x" in err  # what optimize applies, said before it runs
