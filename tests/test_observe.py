@@ -753,3 +753,21 @@ def test_since_under_a_day_is_a_usage_error(cli, running) -> None:  # type: igno
     assert "12h is under a day: the demand curve needs every UTC hour" in said, said
     cli([*base, "--since", "23h", "--step", "30m"], exit_code=2)
     cli([*base, "--since", "1d"], exit_code=5)  # accepted, then the closed port
+
+
+def test_check_outputs_refuses_outputs_that_do_not_go_together() -> None:
+    from scaleplan.errors import OptionError
+    from scaleplan.observe.command import check_outputs
+
+    check_outputs(print_queries=True, out=None, json_out=False)
+    check_outputs(print_queries=False, out="o.yaml", json_out=False)
+    check_outputs(print_queries=False, out=None, json_out=True)
+    both = {"print_queries": True, "out": "o.yaml", "json_out": True}
+    neither = {"print_queries": False, "out": None, "json_out": False}
+    for kw, message in (
+        (both, "--print-queries writes no file"),
+        (neither, "give --out FILE and/or --json"),
+    ):
+        with pytest.raises(OptionError) as err:
+            check_outputs(**kw)  # type: ignore[arg-type]
+        assert (err.value.message, err.value.option) == (message, "--out")

@@ -31,31 +31,27 @@ def observe(
 ) -> None:
     """Query Prometheus for the service a plan deployed; write what it really did (exit 5 if a query fails)."""
     with handle_errors():
-        from scaleplan.observe.command import ObserveArgs, observe_plan, plan_queries
+        from scaleplan.observe.command import ObserveArgs, check_outputs, observe_plan, plan_queries
 
         args = ObserveArgs(
             prometheus=prometheus, plan=plan, since=since, step=step, end=end, quantile=quantile, queries=queries, token_file=token_file,
             ca_file=ca_file, insecure=insecure, timeout=timeout, deadline=deadline, max_mib=max_mib,
         )
         planned = plan_queries(args)
-        if show_queries and out is not None:  # it sends nothing, so it writes nothing
-            raise typer.BadParameter("--print-queries writes no file", param_hint="--out")
+        check_outputs(print_queries=show_queries, out=out, json_out=json_out)
         if show_queries:
             if json_out:
                 emit_json({q.name: q.promql for q in planned.queries.queries})
             else:
                 print_lines((f"{q.name}: {q.promql}" for q in planned.queries.queries), whole=True)
             return
-        if out is None and not json_out:
-            raise typer.BadParameter("give --out FILE and/or --json", param_hint="--out")
+        from scaleplan.observe.report import observed_lines, observed_notes
+
         obs = observe_plan(planned, args, out, os.environ)
-        missing = [f"no data for optional series: {', '.join(obs.missing)}"] if obs.missing else []
-        warn([*obs.notes, *missing], "note")
+        warn(observed_notes(obs), "note")
         if json_out:
             from scaleplan.observe.model import observed_to_dict
 
             emit_json(observed_to_dict(obs))
             return
-        from scaleplan.observe.report import observed_lines
-
         print_lines(observed_lines(obs, out), whole=True)

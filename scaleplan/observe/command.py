@@ -44,6 +44,18 @@ class Planned(NamedTuple):
     since_s: float
 
 
+def check_outputs(*, print_queries: bool, out: str | None, json_out: bool) -> None:
+    """OptionError (exit 2) for outputs that do not go together: ``--print-queries`` sends
+    nothing, so it writes no ``--out`` file; a run that queries needs ``--out`` and/or
+    ``--json``."""
+    from scaleplan.errors import OptionError
+
+    if print_queries and out is not None:
+        raise OptionError("--print-queries writes no file", option="--out")
+    if not print_queries and out is None and not json_out:
+        raise OptionError("give --out FILE and/or --json", option="--out")
+
+
 def plan_queries(a: ObserveArgs) -> Planned:
     """``--step``, ``--since``, the plan and ``--queries`` read and checked; the queries built
     (nothing is sent yet: ``--print-queries`` stops here)."""

@@ -9,6 +9,12 @@ from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
 
+def observed_notes(obs: Observed) -> list[str]:
+    """``observe``'s notes (stderr): the analysis's, then the optional series without data."""
+    missing = [f"no data for optional series: {', '.join(obs.missing)}"] if obs.missing else []
+    return [*obs.notes, *missing]
+
+
 def observed_lines(obs: Observed, out: str | None) -> list[str]:
     """``observe``: demand per UTC hour, measured capacity against the plan's, SLO hours."""
     d = obs.demand
