@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from scaleplan.errors import InputError, PlanError, Problem, SpecError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from scaleplan.catalog.model import Catalog
     from scaleplan.inputs import Inputs, ObservedInputs
     from scaleplan.plan import Plan
     from scaleplan.plandiff import PlanDiff
-    from scaleplan.render import RenderResult
+    from scaleplan.render import Layout, RenderResult
     from scaleplan.yamlio import LineMap
 
 SOLVED_PLAN = "the solved plan"  # what render's errors name in optimize: no plan file exists yet
@@ -147,6 +147,36 @@ def check_default_out(out_dir: Path, name: str) -> None:
             )
         ],
     )
+
+
+class Rendered(NamedTuple):
+    """What ``render`` wrote: the plan, its manifests, the folder and the layout."""
+
+    plan: Plan
+    result: RenderResult
+    out: Path
+    layout: Layout
+
+
+def render_plan_file(
+    plan_file: str, out: str, layout: str, catalogs: Sequence[str]
+) -> Rendered:
+    """``render``: ``--layout`` and the ``--out`` path checked, the plan read, the manifests
+    rendered with the accelerators the plan was optimized with (the shipped ones and
+    ``catalogs``; rows only of the providers the plan uses) and written into ``out``."""
+    from scaleplan.inputs import load_tables
+    from scaleplan.outputs import check_out_path
+    from scaleplan.plan import read_plan
+    from scaleplan.render import layout_option, render_report
+
+    chosen = layout_option(layout)
+    out_dir = check_out_path(out)
+    plan = read_plan(plan_file)
+    providers = sorted({a.provider for a in plan.allocations})
+    tables = load_tables(list(catalogs), providers=providers)
+    result = render_report(plan, tables, layout=chosen, source=plan_file)
+    write_manifests(out_dir, result.files)
+    return Rendered(plan, result, out_dir, chosen)
 
 
 def write_solved(

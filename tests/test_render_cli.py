@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from render_helpers import PLANS
 
 from scaleplan.catalog.model import Catalog
+from scaleplan.errors import OptionError
 from scaleplan.plan import dump_plan
+from scaleplan.plan_outputs import render_plan_file
 from scaleplan.render import HEADER, render
 
 
@@ -85,3 +88,16 @@ def test_render_into_optimizes_folder_names_the_plan_not_the_lock(cli: Any, tmp_
     assert "did not write: plan.yaml" in " ".join(r.stderr.split())
     assert ".scaleplan.lock" not in r.stderr
     assert (out / "plan.yaml").is_file()
+
+
+def test_render_plan_file_checks_options_first_then_writes(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-plan.yaml")
+    with pytest.raises(OptionError) as err:  # before the (missing) plan is read
+        render_plan_file(missing, str(tmp_path / "m"), "one-file", [])
+    assert err.value.option == "--layout"
+    with pytest.raises(OptionError) as err:
+        render_plan_file(missing, " ", "files", [])
+    assert err.value.option == "--out"
+    done = render_plan_file(str(plan_file(tmp_path)), str(tmp_path / "m"), "single", [])
+    assert done.layout == "single" and done.out == tmp_path / "m"
+    assert sorted(p.name for p in done.out.iterdir()) == sorted(done.result.files)

@@ -26,24 +26,14 @@ def render(
 ) -> None:
     """Write Kubernetes manifests (Deployments, Service, HPA or KEDA, PDBs, node pools) and a kustomization.yaml."""
     with handle_errors():
-        from scaleplan.render import layout_option
+        from scaleplan.plan_outputs import render_plan_file
+        from scaleplan.render import objects_table, render_summary
 
-        chosen = layout_option(layout)
-        from scaleplan.inputs import load_tables
-        from scaleplan.outputs import check_out_path
-        from scaleplan.plan import read_plan
-        from scaleplan.plan_outputs import write_manifests
-        from scaleplan.render import objects_table, render_report, render_summary
-
-        out = check_out_path(out_arg)
-        p = read_plan(plan)
-        # the accelerators the plan was optimized with; rows only of the providers it uses
-        tables = load_tables(catalog or [], providers=sorted({a.provider for a in p.allocations}))
-        result = render_report(p, tables, layout=chosen, source=plan)
-        write_manifests(out, result.files)
-        warn(result.warnings)
+        done = render_plan_file(plan, out_arg, layout, catalog or [])
+        warn(done.result.warnings)
         if json_out:
-            emit_json(render_summary(p, result, str(out), chosen))
+            emit_json(render_summary(done.plan, done.result, str(done.out), done.layout))
             return
         # --wide, or a pipe without COLUMNS: the table; else at most the width (records if need be)
-        print_text(objects_table(result, str(out), wide=wide, width=None if wide else stdout_console().width))
+        width = None if wide else stdout_console().width
+        print_text(objects_table(done.result, str(done.out), wide=wide, width=width))
