@@ -302,3 +302,29 @@ def test_pricing_connection_failure_does_not_point_at_endpoint_url() -> None:
     assert "check the network, --endpoint-url" not in (pricing.hint or "")
     ec2 = translate_error(exc, "EC2 DescribeInstanceTypes (us-east-1, page 1)")
     assert "check the network, --endpoint-url and the region" in (ec2.hint or "")
+
+
+def test_refresh_command_checks_options_before_needing_boto3(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each bad option is a usage error raised before boto3 is required or any API called."""
+    from scaleplan.catalog import refresh as rf
+    from scaleplan.errors import OptionError
+
+    def no_boto3(module: str, what: str) -> None:
+        raise AssertionError("boto3 required before the options were checked")
+
+    monkeypatch.setattr("scaleplan.extras.require", no_boto3)
+    kw: dict[str, Any] = {
+        "profile": None, "endpoint_url": None, "dry_run": True, "max_attempts": 1,
+        "progress": None,
+    }
+    for provider, regions, endpoint, option in (
+        ("gcp", "us-east-1", None, "--provider"),
+        ("aws", "", None, "--regions"),
+        ("aws", "us-east-1", "ftp://x", "--endpoint-url"),
+    ):
+        out = tmp_path / "aws.yaml"
+        with pytest.raises(OptionError) as err:
+            rf.refresh_command(provider, regions, out, **{**kw, "endpoint_url": endpoint})
+        assert err.value.option == option

@@ -213,3 +213,29 @@ def refresh_catalog(
         compared_with=baseline_name, rows=len(result.new_rows), calls=result.calls,
         catalog_rows=len(result.catalog.instances), diff=diff, warnings=result.warnings,
     )
+
+
+def refresh_command(
+    provider: str,
+    regions: str,
+    out: Path | None,
+    *,
+    profile: str | None,
+    endpoint_url: str | None,
+    dry_run: bool,
+    max_attempts: int,
+    progress: Progress,
+) -> RefreshOutcome:
+    """``catalog refresh`` from its options: the provider, the regions, the endpoint and the
+    file to update checked (usage errors before boto3 is needed), then :func:`refresh_catalog`."""
+    from scaleplan.extras import require
+
+    check_provider(provider)
+    region_list = parse_regions(regions)
+    check_endpoint_url(endpoint_url)
+    target = resolve_out(out, dry_run)
+    require("boto3", "catalog refresh")
+    return refresh_catalog(
+        region_list, target, profile=profile, endpoint_url=endpoint_url, dry_run=dry_run,
+        max_attempts=max_attempts, progress=progress,
+    )

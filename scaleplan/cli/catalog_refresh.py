@@ -10,15 +10,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_lines, stderr_console, warn
 from scaleplan.cli.options import number_option
-
-if TYPE_CHECKING:
-    from scaleplan.catalog.refresh import RefreshOutcome
 
 
 def refresh(
@@ -33,19 +30,19 @@ def refresh(
 ) -> None:
     """Rebuild AWS catalog rows (types, zones, on-demand and spot prices) from the AWS APIs."""
     with handle_errors():
-        from scaleplan.catalog import refresh as rf
-        from scaleplan.extras import require
+        from scaleplan.catalog.refresh import refresh_command
 
-        rf.check_provider(provider)
-        region_list = rf.parse_regions(regions)
-        rf.check_endpoint_url(endpoint_url)
-        target = rf.resolve_out(out, dry_run)
-        require("boto3", "catalog refresh")
-        outcome = rf.refresh_catalog(region_list, target, profile=aws_profile, endpoint_url=endpoint_url, dry_run=dry_run, max_attempts=max_attempts, progress=_progress)
+        outcome = refresh_command(
+            provider, regions, out, profile=aws_profile, endpoint_url=endpoint_url,
+            dry_run=dry_run, max_attempts=max_attempts, progress=_progress,
+        )
         if json_out:
             emit_json(outcome.to_dict())
             return
-        _report(outcome)
+        from scaleplan.catalog.report import refresh_lines
+
+        warn(outcome.warnings)
+        print_lines(refresh_lines(outcome))
 
 
 @contextlib.contextmanager
@@ -56,10 +53,3 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=stderr_console(), transient=True) as bar:
         task = bar.add_task("AWS catalog refresh", total=total)
         yield lambda msg: bar.update(task, advance=1, description=msg)
-
-
-def _report(outcome: RefreshOutcome) -> None:
-    from scaleplan.catalog.report import refresh_lines
-
-    warn(outcome.warnings)
-    print_lines(refresh_lines(outcome))
