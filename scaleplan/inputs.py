@@ -284,12 +284,15 @@ def optimize_inputs(
     :func:`command_inputs`; without ``--out`` (and ``--force``), the default folder must not
     hold another service's plan (:func:`scaleplan.plan_outputs.check_default_out`, before the
     solve); and the warnings about the inputs (a catalog whose prices are stale for the spec's
-    providers, :func:`scaleplan.spec_checks.spec_warnings`)."""
+    providers, :func:`scaleplan.spec_checks.spec_warnings`). A spec and ``--melange`` together,
+    or neither, is a usage error."""
     from datetime import UTC, datetime
 
     from scaleplan.catalog.freshness import stale_warning
     from scaleplan.outputs import check_out_dir
 
+    if (spec is None) == (melange is None):
+        raise OptionError("give a spec file or --melange FILE (one of them)", option="SPEC")
     if out is not None:
         check_out_dir(out)
     inp, obs = command_inputs(spec, melange, catalogs, observed)

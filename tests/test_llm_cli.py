@@ -493,3 +493,17 @@ def test_profile_llm_says_its_ttft_is_open_loop(cli, tmp_path) -> None:
     assert "note: TTFT is for requests arriving at a rate (Poisson), as plans are sized" in said
     alone = cli([*base, "--concurrency", "1", "--out", str(tmp_path / "b.yaml")]).stderr
     assert "arriving at a rate" not in alone
+
+
+def test_llm_profile_file_needs_a_model_or_a_spec(tmp_path: Path) -> None:
+    """Neither MODEL nor --spec: a usage error naming MODEL, before anything is read."""
+    from scaleplan.errors import OptionError
+    from scaleplan.profile.llm import llm_profile_file
+
+    with pytest.raises(OptionError) as err:
+        llm_profile_file(
+            None, None, input_tokens=None, output_tokens=None, dtype="nope", kv_cache_dtype=None,
+            engine=None, accelerators=None, gpus="1", concurrency="1", calibrate=None,
+            catalogs=None, out=str(tmp_path / "p.yaml"), command="",
+        )
+    assert err.value.option == "MODEL" and not (tmp_path / "p.yaml").exists()

@@ -193,3 +193,14 @@ def test_default_out_same_service_or_forced_or_given_is_allowed(tmp_path: Path) 
     optimize_inputs(str(spec), None, [], None, None)
     plan.write_text("not: [a plan\n")  # unreadable: optimize warns that its changes are not shown
     optimize_inputs(str(spec), None, [], None, None)
+
+
+def test_optimize_inputs_needs_a_spec_or_melange_not_both(tmp_path: Path) -> None:
+    """A usage error (exit 2) before --out or any file is read."""
+    from scaleplan.errors import OptionError
+    from scaleplan.inputs import optimize_inputs
+
+    for spec, melange in ((None, None), ("spec.yaml", "config.json")):
+        with pytest.raises(OptionError) as err:
+            optimize_inputs(spec, melange, [], None, "")
+        assert err.value.option == "SPEC" and "one of them" in err.value.message

@@ -35,8 +35,6 @@ def optimize(
     melange: Annotated[str | None, typer.Option("--melange", metavar="FILE", help="Plan a Mélange config (JSON) directly, as `import melange` would state it, in one process.")] = None,
 ) -> None:
     """Find the cheapest deployment that holds the SLO and write OUT/plan.yaml (exit 4 if none exists)."""
-    if (spec is None) == (melange is None):
-        raise typer.BadParameter("give a spec file or --melange FILE (one of them)", param_hint="SPEC")
     with handle_errors(infeasible_json if json_out else None):  # stdout: one object even then
         with command_imports(blas=False):  # numpy only for highspy (scaleplan.startup)
             import pulp  # noqa: F401

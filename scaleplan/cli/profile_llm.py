@@ -44,8 +44,6 @@ def profile_llm(
             else:
                 print_text(preset_table([r["name"] for r in rows]))
             return
-        if model is None and spec is None:
-            raise typer.BadParameter("give MODEL (a preset or a config.json), or --spec with model.architecture", param_hint="MODEL")
         prof, notes, text = llm_profile_file(
             model, spec, input_tokens=input_tokens, output_tokens=output_tokens, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
             accelerators=accelerators, gpus=gpus, concurrency=concurrency, calibrate=calibrate, catalogs=catalog, out=out, command=command_line(argv(ctx)),

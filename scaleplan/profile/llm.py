@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple, get_args
 
+from scaleplan.errors import OptionError
+
 if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
 
@@ -50,7 +52,7 @@ def llm_profile_file(
     out: str,
     command: str,
 ) -> LlmProfileResult:
-    """The profile of MODEL and/or the spec's model (the caller checks that one is given) on
+    """The profile of MODEL and/or the spec's model (neither: a usage error) on
     ``accelerators`` x ``gpus`` x the traffic classes x ``concurrency`` (the comma lists as
     typed), calibrated on the ``calibrate`` profile's points when given; written to ``out``
     unless it is '-'. ``input_tokens``/``output_tokens``: the options as typed (None: not
@@ -64,6 +66,9 @@ def llm_profile_file(
     from scaleplan.spec import Engine, KvCacheDtype, LlmDtype
     from scaleplan.yamlio import atomic_write
 
+    if model is None and spec is None:
+        message = "give MODEL (a preset or a config.json), or --spec with model.architecture"
+        raise OptionError(message, option="MODEL")
     # usage errors (exit 2) before anything is read: a value the model has no row for was an
     # internal error (KeyError 'fp4'), and 'FP8' / 'TRTLLM' were refused though names of
     # presets and accelerators ignore case
