@@ -267,3 +267,18 @@ def test_ci_md_exit_table_matches_rule_option_errors(cli) -> None:  # type: igno
     assert "unknown rule" not in rows["3"] and "without `--plan`" not in rows["3"]
     cli(["check", str(CLEAN), "--enable", "no-such-rule"], exit_code=int(rows["2"].split("|")[1]))
     cli(["check", str(CLEAN), "--enable", "drift"], exit_code=2)
+
+
+def test_gate_report_refuses_no_path_then_a_bad_kube_version_first(tables) -> None:  # type: ignore[no-untyped-def]
+    """Usage errors (exit 2) before any file is read: no PATH, then --kube-version."""
+    from scaleplan.check.gate import gate_report
+    from scaleplan.errors import OptionError
+
+    kw = {"plan_file": None, "disabled": (), "enabled": (), "only_manifests": False}
+    with pytest.raises(OptionError) as err:
+        gate_report([], kube_version="9.9", catalog=tables, **kw)  # type: ignore[arg-type]
+    assert err.value.option == "PATH"
+    with pytest.raises(OptionError) as err:
+        gate_report(["nothing.yaml"], kube_version="9.9", catalog=tables, **kw)  # type: ignore[arg-type]
+    assert err.value.option == "--kube-version"
+    assert "unsupported Kubernetes version" in err.value.message

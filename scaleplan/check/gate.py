@@ -48,9 +48,14 @@ def gate_report(
     given), with ``catalog``'s tables (or the function's that returns them, called when first
     needed); InputError when the paths hold no Kubernetes object (a CI gate over nothing must
     not pass), or when ``enabled`` asks for a rule that needs the plan without one (it would
-    be left out, and the gate would pass without the check it was told to run)."""
+    be left out, and the gate would pass without the check it was told to run). No path, or
+    a ``kube_version`` the checker does not know, is a usage error (exit 2), checked first."""
     from scaleplan.check.engine import check_paths, select_rules
 
+    if not paths:
+        message = "give at least one manifest file or folder (or - for stdin)"
+        raise OptionError(message, option="PATH")
+    kube_version = kube_version_option(kube_version)
     select_rules(list(disabled), list(enabled), plan=plan_file is not None)
     if plan_file is None:
         _refuse_plan_rules(set(enabled) - set(disabled))

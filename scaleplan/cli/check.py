@@ -109,17 +109,11 @@ def check(
             wide_rules = list_rules_wide(output, wide, paths, typed_options(ctx), fmt)
             _list_rules(json_out or fmt == "json", wide=wide_rules)
             return
-        if not paths:
-            raise typer.BadParameter(
-                "give at least one manifest file or folder (or - for stdin)", param_hint="PATH"
-            )
-
-        from scaleplan.check.gate import gate_failure, gate_report, kube_version_option
+        from scaleplan.check.gate import gate_failure, gate_report
         from scaleplan.inputs import load_tables
 
-        version = kube_version_option(kube_version)
         tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
-        report = gate_report(paths, plan_file=plan, kube_version=version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables)
+        report = gate_report(paths or [], plan_file=plan, kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables)
         _write_report(report, fmt, threshold, output)
         failure = gate_failure(report, threshold)
         if failure is not None:
