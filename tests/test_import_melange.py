@@ -189,3 +189,16 @@ def test_distribution_not_summing_to_1_keeps_melanges_bucket_rates(cli, tmp_path
     assert spec.traffic.peak_rps == pytest.approx(60.0)
     assert [c.share for c in spec.traffic.classes] == pytest.approx([0.2, 0.1, 0.5, 0.2])
     assert "workload_distribution sums to 2" in res.stdout + res.stderr
+
+
+def test_import_melange_checks_out_first_then_writes_three_files(tmp_path: Path) -> None:
+    from scaleplan.errors import OptionError
+    from scaleplan.importers.melange import import_melange
+
+    with pytest.raises(OptionError) as err:  # before the (missing) file is read
+        import_melange([str(tmp_path / "none.json")], " ", rate=None, name=None, force=False)
+    assert err.value.option == "--out"
+    config = str(DATA / "example.json")
+    res, written = import_melange([config], str(tmp_path / "o"), rate=None, name="svc", force=False)
+    assert sorted(Path(w).name for w in written) == ["catalog.yaml", "profile.yaml", "spec.yaml"]
+    assert res.spec.metadata.name == "svc"

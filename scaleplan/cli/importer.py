@@ -27,19 +27,9 @@ def melange(
 ) -> None:
     """State a Mélange problem for scaleplan: no headroom, no redundancy, no derating."""
     with handle_errors():
-        from scaleplan.catalog.files import load_catalog
-        from scaleplan.importers.melange import (
-            import_files,
-            import_lines,
-            import_summary,
-            write_import,
-        )
-        from scaleplan.outputs import check_out_path
+        from scaleplan.importers.melange import import_lines, import_melange, import_summary
 
-        check_out_path(out)
-        base = load_catalog(providers=())  # accelerator names only
-        res = import_files(files, base, rate=rate, name=name)
-        written = write_import(res, out, force=force)
+        res, written = import_melange(files, out, rate=rate, name=name, force=force)
         if json_out:
             emit_json(import_summary(res, written))
             return

@@ -333,6 +333,21 @@ def write_import(res: Imported, out: str, *, force: bool) -> list[str]:
     return [str(d / n) for n in IMPORT_FILES]
 
 
+def import_melange(
+    paths: Sequence[str], out: str, *, rate: float | None, name: str | None, force: bool
+) -> tuple[Imported, list[str]]:
+    """``import melange``: ``--out`` checked (a usage error before anything is read), the files
+    turned into scaleplan's files with the shipped accelerator names, written into ``out``
+    (:func:`write_import`); the result and the paths written."""
+    from scaleplan.catalog.files import load_catalog
+    from scaleplan.outputs import check_out_path
+
+    check_out_path(out)
+    base = load_catalog(providers=())  # accelerator names only
+    res = import_files(paths, base, rate=rate, name=name)
+    return res, write_import(res, out, force=force)
+
+
 def import_summary(res: Imported, written: list[str]) -> dict[str, object]:
     """``import melange --json``: the files written, the classes, GPU types and notes."""
     return {
