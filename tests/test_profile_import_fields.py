@@ -121,3 +121,51 @@ def test_wrong_format_names_the_format_with_its_article(cli) -> None:
         ["profile", "import", str(AIPERF), "--format", "vllm", "--accelerator", "H100"], exit_code=3
     )
     assert "this looks like an aiperf file, not vllm" in _err(r)
+
+
+def test_import_and_merge_tables_show_gpus_per_replica(tmp_path: Path, cli) -> None:
+    """Runs at TP2 and TP4 merged into one profile printed as identical-looking rows (ACCEL
+    H100, BATCH 8, twice): the table had no GPUs column (ux7). A profile of one-GPU points keeps
+    its columns."""
+    sweep = FORMATS / "vllm_bench_sweep_run0_v0.25.1.json"
+    for gpus in ("2", "4"):
+        cli(
+            [
+                "profile",
+                "import",
+                str(sweep),
+                "--accelerator",
+                "H100",
+                "--gpus",
+                gpus,
+                "--out",
+                str(tmp_path / f"tp{gpus}.yaml"),
+            ]
+        )
+    r = cli(
+        [
+            "profile",
+            "merge",
+            str(tmp_path / "tp2.yaml"),
+            str(tmp_path / "tp4.yaml"),
+            "--out",
+            str(tmp_path / "m.yaml"),
+        ]
+    )
+    header, *rows = [
+        x for x in r.stderr.splitlines() + r.stdout.splitlines() if x.startswith(("ACCEL", "H100"))
+    ]
+    assert header.split()[:3] == ["ACCEL", "GPUS", "DEVICE"]
+    assert sorted(row.split()[1] for row in rows) == ["2", "4"]
+    one = cli(
+        [
+            "profile",
+            "import",
+            str(sweep),
+            "--accelerator",
+            "H100",
+            "--out",
+            str(tmp_path / "one.yaml"),
+        ]
+    )
+    assert "GPUS" not in one.stdout + one.stderr

@@ -48,14 +48,18 @@ def profile_table(profile: Profile) -> str:
     """One row per point: accelerator, device, batch, p50/p99, rate, peak memory, source (a
     plain table, :mod:`scaleplan.table`: no cell cut)."""
     right = (Column(h, "right") for h in ("batch", "p50 ms", "p99 ms", "req/s", "GiB"))
-    cols = [Column("accel"), Column("device"), *right, Column("source")]
+    # GPUs per replica when any point has several: TP2 and TP4 runs of one GPU type looked
+    # like the same point twice
+    tp = any(m.gpus > 1 for m in profile.measurements)
+    gpus = [Column("gpus", "right")] if tp else []
+    cols = [Column("accel"), *gpus, Column("device"), *right, Column("source")]
     rows = []
     for m in profile.measurements:
         rate = _figure(m.throughput_rps, 4)
         mem = "-" if m.peak_memory_gib is None else f"{m.peak_memory_gib:.3g}"
         rows.append([
-            m.accelerator, m.device, str(m.batch_size), _figure(m.latency_ms.p50, 4),
-            _figure(m.latency_ms.p99, 4), rate, mem, m.source,
+            m.accelerator, *([str(m.gpus)] if tp else []), m.device, str(m.batch_size),
+            _figure(m.latency_ms.p50, 4), _figure(m.latency_ms.p99, 4), rate, mem, m.source,
         ])
     return table_text(cols, rows, title=f"{profile.metadata.model}: {counted(len(rows), 'point')}")
 
