@@ -76,10 +76,13 @@ class ObservedInputs:
 
 
 def solve_inputs(inp: Inputs, options: SolveOptions) -> SolveResult:
-    """``optimize``'s solve; a problem it finds with the spec (named by field only: the solve
-    is pure) is named by the spec file and line (:func:`in_spec_file`)."""
+    """``optimize``'s solve, with the inputs' hashes (the plan records them) and the spec's
+    folder (a model.architecture path is relative to it) added to ``options``; a problem it
+    finds with the spec (named by field only: the solve is pure) is named by the spec file and
+    line (:func:`in_spec_file`)."""
     from scaleplan.solve import solve
 
+    options = replace(options, inputs=inp.hashes, spec_dir=str(Path(inp.source).parent))
     try:
         return solve(inp.spec, inp.profile, inp.catalog, options=options)
     except InputError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,7 +45,7 @@ def optimize(
 
         inp, obs, warnings = optimize_inputs(spec, melange, catalog or [], observed, out, force)
         warn(warnings)
-        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives, inputs=inp.hashes, spec_dir=str(Path(inp.source).parent))
+        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives)
         with quiet_fd1():
             result = solve_inputs(inp, opts)
         plan, wrote = write_solved(result.plan, inp, obs, out, manifests=manifests, spec_file=spec)
