@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import handle_errors, print_text, warn
+from scaleplan.cli._common import emit_json, handle_errors, print_text, warn
 from scaleplan.cli.options import AcceleratorCatalogs, number_option
 
 
@@ -30,7 +30,6 @@ def profile_llm(
 ) -> None:
     """Estimate TTFT, TPOT, throughput and KV-cache capacity from a model's architecture (source: estimated, or calibrated with --calibrate)."""
     with handle_errors():
-        from scaleplan.cli._common import emit_json
         from scaleplan.cli.profile import argv
         from scaleplan.llm.arch import preset_list
         from scaleplan.profile.build import command_line
