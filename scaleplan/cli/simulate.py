@@ -28,6 +28,7 @@ def simulate(
     batch_timeout_ms: Annotated[float, number_option("--batch-timeout-ms", what="a number of milliseconds", example="5", help="Dynamic batching: longest wait for a batch to fill (0 = launch at once).")] = 0.0,
     fixed_fraction: Annotated[float, number_option("--fixed-fraction", what="a fraction", example="0.5", help="Share of a full batch's service time that does not shrink with smaller batches.")] = 0.5,
     replica_delta: Annotated[int, typer.Option("--replica-delta", help="Add (or, negative, remove) replicas in every window, e.g. -1 to see the margin.")] = 0,
+    replicas: Annotated[str, typer.Option("--replicas", help="Replicas per window: plan (the plan's counts) or autoscaler (what the rendered HPAs / ScaledObjects run at each window's planned rate).")] = "plan",
     png: Annotated[str | None, typer.Option("--png", metavar="FILE", help="Also write latency percentiles and replicas over the day as a PNG (needs matplotlib).")] = None,
     profile: Annotated[str | None, typer.Option("--profile", metavar="FILE", help="LLM plans: TTFT/TPOT points for allocations without llm.classes (default: the spec's profile next to the plan, if there).")] = None,
     lengths: Annotated[str, typer.Option("--lengths", help="LLM plans: token lengths per class: fixed (the spec's) or lognormal (mean = the spec's).")] = "fixed",
@@ -44,7 +45,7 @@ def simulate(
 
         args = SimulateArgs(
             arrivals=arrivals, trace=trace, duration=duration, windows=windows, seed=seed, fail=fail, fail_at=fail_at, policy=policy,
-            batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, profile=profile, lengths=lengths,
+            batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, replicas=replicas, profile=profile, lengths=lengths,
             length_sigma=length_sigma, min_requests=min_requests, replace_after=replace_after, picker=picker, steps=steps, png=png,
         )
         _show(simulate_file(plan_file, args), png, json_out)
@@ -53,10 +54,9 @@ def simulate(
 def _show(res: SimResult | LlmSimResult, png: str | None, json_out: bool) -> None:
     """The PNG (when asked), then the JSON or the tables; exit 1 when the plan misses its SLO."""
     if png is not None:
-        from scaleplan.simulate.report import report_png
-        from scaleplan.yamlio import atomic_write_bytes
+        from scaleplan.simulate.report import write_png
 
-        atomic_write_bytes(png, report_png(res), example="simulate.png")
+        write_png(png, res)
     if json_out:
         emit_json(res.to_dict())
     else:

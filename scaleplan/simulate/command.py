@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from scaleplan.plan import Plan
     from scaleplan.simulate.failures import Failure
     from scaleplan.simulate.llm_results import LlmSimResult
-    from scaleplan.simulate.options import LlmChoices
+    from scaleplan.simulate.options import Choices, LlmChoices
     from scaleplan.simulate.results import SimResult
 
 
@@ -34,6 +34,7 @@ class SimulateArgs:
     batch_timeout_ms: float = 0.0
     fixed_fraction: float = 0.5
     replica_delta: int = 0
+    replicas: str = "plan"  # plan, or autoscaler: what the rendered autoscalers run (replay)
     profile: str | None = None
     lengths: str = "fixed"
     length_sigma: float = 0.5
@@ -49,15 +50,8 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
     (exit 2), checked before the plan is read; a plan that cannot be simulated, or that an
     option does not apply to, is bad input (exit 3)."""
     from scaleplan.plan import read_plan
-    from scaleplan.simulate import check_simulatable, read_trace
-    from scaleplan.simulate import simulate as run
-    from scaleplan.simulate.llm import is_llm_plan
-    from scaleplan.simulate.options import (
-        check_llm,
-        check_options,
-        check_request_level,
-        select_windows,
-    )
+    from scaleplan.simulate import check_simulatable
+    from scaleplan.simulate.options import check_options, select_windows
 
     chosen = check_options(
         policy=a.policy, fail=a.fail, arrivals=a.arrivals, trace=a.trace, duration=a.duration,
@@ -67,9 +61,57 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
         from scaleplan.simulate.report import check_png
 
         check_png(a.png)
+    if a.replicas not in ("plan", "autoscaler"):
+        from scaleplan.errors import OptionError
+
+        raise OptionError(f"must be plan or autoscaler; got {a.replicas!r}", option="--replicas")
     plan = read_plan(plan_file)
     check_simulatable(plan, plan_file)
+    replayed = _autoscaled(plan, plan_file) if a.replicas == "autoscaler" else None
+    if replayed is not None:
+        plan, note = replayed
+        check_simulatable(plan, plan_file)
     sel = select_windows(a.windows, plan.demand.windows, plan.demand.rps)
+    res = _run(plan, plan_file, a, chosen, sel)
+    if replayed is None:
+        return res
+    import dataclasses
+
+    return dataclasses.replace(res, notes=(note, *res.notes))
+
+
+def _autoscaled(plan: Plan, plan_file: str) -> tuple[Plan, str]:
+    """``--replicas autoscaler``: the plan with the counts its rendered autoscalers run at each
+    window's planned rate (:mod:`scaleplan.render.replay`), and the note that says so."""
+    from scaleplan.inputs import load_tables
+    from scaleplan.render.replay import (
+        Unreplayable,
+        autoscaled_counts,
+        replay_note,
+        with_counts,
+    )
+
+    tables = load_tables([], providers=sorted({a.provider for a in plan.allocations}))
+    try:
+        counts = autoscaled_counts(plan, tables)
+    except Unreplayable as exc:
+        raise input_error(
+            plan_file, "spec.kubernetes.autoscaler",
+            f"--replicas autoscaler cannot replay {exc}",
+            "simulate the plan's counts (--replicas plan), or render a request-rate autoscaler",
+        ) from None
+    return with_counts(plan, counts), replay_note(plan, counts)
+
+
+def _run(
+    plan: Plan, plan_file: str, a: SimulateArgs, chosen: Choices, sel: tuple[int, ...] | None
+) -> SimResult | LlmSimResult:
+    """The simulator the plan's kind needs, with the options checked."""
+    from scaleplan.simulate import read_trace
+    from scaleplan.simulate import simulate as run
+    from scaleplan.simulate.llm import is_llm_plan
+    from scaleplan.simulate.options import check_llm, check_request_level
+
     if is_llm_plan(plan):
         llm = check_llm(
             plan, plan_file, policy=a.policy, batch_timeout_ms=a.batch_timeout_ms,

@@ -221,6 +221,13 @@ def renderables(res: SimResult) -> list[RenderableType]:
     return out
 
 
+def write_png(path: str, res: SimResult | LlmSimResult) -> None:
+    """``--png``: the result's PNG (:func:`report_png`) written to ``path`` atomically."""
+    from scaleplan.yamlio import atomic_write_bytes
+
+    atomic_write_bytes(path, report_png(res), example="simulate.png")
+
+
 def check_png(path: str) -> None:
     """Refuse ``--png`` before simulating: matplotlib missing, or a path that cannot be written."""
     from scaleplan.yamlio import check_writable

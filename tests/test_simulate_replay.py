@@ -1,0 +1,100 @@
+"""``simulate --replicas autoscaler`` replays the counts the rendered autoscalers run at each
+window's planned rate (scaleplan/render/replay.py), not the plan's: an rps HPA drops a zone
+spare the plan runs, a ScaledObject with the spare formula holds it, hour-gated triggers with
+cron floors give the plan's count; metrics the planned rate does not give are refused."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from tables_helpers import shipped_tables
+
+from scaleplan.plan import Plan, dump_plan, read_plan
+from scaleplan.render.replay import Unreplayable, autoscaled_counts, formula_count
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _with(plan: Plan, **autoscaler: Any) -> Plan:
+    k8s = plan.spec.kubernetes
+    if "hpa" in autoscaler:
+        autoscaler["hpa"] = k8s.autoscaler.hpa.model_copy(update=autoscaler["hpa"])
+    asc = k8s.autoscaler.model_copy(update=autoscaler)
+    spec = plan.spec.model_copy(update={"kubernetes": k8s.model_copy(update={"autoscaler": asc})})
+    return plan.model_copy(update={"spec": spec})
+
+
+def _vision() -> Plan:
+    return read_plan(ROOT / "examples" / "vision-daily" / "plan.yaml")
+
+
+def test_an_rps_hpa_replays_fewer_pods_than_the_zone_plan_and_keda_the_plans() -> None:
+    plan = _vision()
+    (a,) = plan.allocations
+    cap, rates = a.capacity_rps_per_replica, plan.demand.rps
+    rps_hpa = _with(plan, hpa={"metric": "rps", "target": None})
+    hpa = autoscaled_counts(rps_hpa, shipped_tables())[a.name]
+    lo = 2  # the plan's lowest count, the HPA's minReplicas
+    for w, n in enumerate(hpa):  # ceil(rate / (capacity / 1.2)), within [2, 5]
+        assert n == max(lo, min(5, math.ceil(rates[w] * 1.2 / cap - 1e-6))), w
+    peak = rates.index(max(rates))
+    assert hpa[peak] == 3 and a.replicas_per_window[peak] == 5
+    keda = autoscaled_counts(_with(plan, type="keda-prometheus"), shipped_tables())[a.name]
+    assert keda == a.replicas_per_window
+
+
+def test_gated_triggers_with_cron_floors_replay_the_plans_counts() -> None:
+    plan = read_plan(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml")
+    counts = autoscaled_counts(plan, shipped_tables())
+    assert {a.name: a.replicas_per_window for a in plan.allocations} == counts
+    # without the cron floors, the gated thresholds alone still ask for the plan's count
+    assert autoscaled_counts(_with(plan, cron=False), shipped_tables()) == counts
+
+
+@pytest.mark.parametrize(
+    ("example", "update", "why"),
+    [
+        ("embedding-kafka", {}, "kafka"),
+        ("vision-daily", {}, "gpu utilization"),
+    ],
+)
+def test_metrics_the_planned_rate_does_not_give_are_refused(
+    example: str, update: dict[str, Any], why: str
+) -> None:
+    plan = _with(read_plan(ROOT / "examples" / example / "plan.yaml"), **update)
+    with pytest.raises(Unreplayable, match=why):
+        autoscaled_counts(plan, shipped_tables())
+
+
+def test_formula_count_reads_the_chain() -> None:
+    f = "float(requests <= 0 ? 0 : requests <= 10.746 ? 2 : requests <= 21.492 ? 3 : 4)"
+    assert [formula_count(f, {"requests": r}) for r in (0, 5, 10.746, 11, 21.5, 99)] == [
+        0, 2, 2, 3, 4, 4]
+
+
+def test_simulate_replays_the_autoscalers_counts(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """The CLI: the peak window of vision-daily under an rps HPA runs the HPA's 3 pods, says
+    so in a note, and the plan's own counts are the default; a refused replay exits 3."""
+    plan = _with(_vision(), hpa={"metric": "rps", "target": None})
+    path = tmp_path / "plan.yaml"
+    path.write_text(dump_plan(plan), encoding="utf-8")
+    args = ["simulate", str(path), "--windows", "peak", "--duration", "20", "--json"]
+    own = json.loads(cli(args, exit_code=None).stdout)
+    rep = json.loads(cli([*args, "--replicas", "autoscaler"], exit_code=None).stdout)
+    (note,) = [n for n in rep["notes"] if n.startswith("replicas:")]
+    assert "vision-g2-standard-4-od in " in note and "3 where the plan runs 5" in note, note
+    assert not [n for n in own["notes"] if n.startswith("replicas:")]
+    assert json.dumps(own) != json.dumps(rep)
+    kafka = ROOT / "examples" / "embedding-kafka" / "plan.yaml"
+    res = cli(["simulate", str(kafka), "--replicas", "autoscaler"], exit_code=3)
+    assert "--replicas autoscaler cannot replay a ScaledObject on kafka" in " ".join(
+        (res.stdout + res.stderr).split())
+    cli(["simulate", str(kafka), "--replicas", "hpa"], exit_code=2)
+    assert yaml.safe_load(path.read_text())["allocations"][0]["replicas_per_window"][12] == 5
