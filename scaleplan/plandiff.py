@@ -199,6 +199,11 @@ def _shape(a: Allocation) -> str:
 
 
 def _value(v: Any) -> str:
+    """A value as the spec writes it (YAML's true, false, null; it printed Python's True)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
     if isinstance(v, tuple):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, float):

@@ -592,3 +592,16 @@ def test_plandiff_wraps_an_added_or_removed_allocation_at_80_columns() -> None:
     assert all(len(line) <= 80 for line in lines), "\n".join(lines)
     text = "\n".join(lines)
     assert "azure/southeastasia standard_nc80adis_h100_v5 " in text and "$123.4567/h" in text, text
+
+
+def test_plandiff_writes_spec_values_as_the_spec_does() -> None:
+    """`~ spec  placement.include_flagged: False -> True` (ux7): the diff printed Python's
+    repr of a spec's booleans and null; a user greps the spec for `true`, `false`, `null`."""
+    from scaleplan.plan import read_plan
+    from scaleplan.plandiff import diff_lines, diff_plans
+
+    plan = read_plan(ROOT / "examples" / "llm-70b-tp" / "plan.yaml")
+    placement = plan.spec.placement.model_copy(update={"include_flagged": not plan.spec.placement.include_flagged})
+    after = plan.model_copy(update={"spec": plan.spec.model_copy(update={"placement": placement})})
+    lines = diff_lines(diff_plans(plan, after))
+    assert "      placement.include_flagged: false -> true" in lines, lines
