@@ -169,3 +169,27 @@ def test_import_and_merge_tables_show_gpus_per_replica(tmp_path: Path, cli) -> N
         ]
     )
     assert "GPUS" not in one.stdout + one.stderr
+
+
+def test_a_result_file_where_a_profile_is_read_says_import_it(tmp_path: Path, cli) -> None:
+    """`profile llm --calibrate vllm_result.json` and a spec's `model.profile:` naming it printed
+    40 problems ('date: unknown key', 'mean_ttft_ms: unknown key', ...) (ux7): one line now
+    says what the file is and the command that converts it."""
+    r = cli(["profile", "llm", "llama-3.1-8b", "--accelerators", "H100", "--gpus", "1",
+             "--calibrate", str(VLLM)], exit_code=3)
+    err = _err(r)
+    assert f"{VLLM}: this is a vLLM benchmark result, not a profile" in err
+    assert f"scaleplan profile import {VLLM} --accelerator" in err
+    assert "unknown key" not in err and err.count("error:") == 1
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "apiVersion: scaleplan/v1\nkind: InferenceService\nmetadata: {name: chat}\n"
+        f"model: {{profile: {AIPERF}, architecture: llama-3.1-8b}}\n"
+        "traffic:\n  peak_rps: 4\n"
+        "  classes: [{name: c, share: 1.0, input_tokens: 512, output_tokens: 128}]\n"
+        "slo: {ttft_ms: 2000, tpot_ms: 60}\nkubernetes: {image: vllm/vllm-openai:v0.11.0}\n",
+        encoding="utf-8",
+    )
+    r = cli(["validate", str(spec)], exit_code=3)
+    assert "this is an AIPerf benchmark result, not a profile" in _err(r)
+    assert "unknown key" not in r.stderr

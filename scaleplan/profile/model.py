@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from scaleplan.cache import load_model
-from scaleplan.errors import ProfileError
+from scaleplan.errors import Problem, ProfileError
 from scaleplan.problems import (
     StrictModel,
     fix,
@@ -161,8 +161,28 @@ def profile_json_schema() -> dict[str, Any]:
     return format_json_schema(Profile, "profile", "scaleplan Profile v1")
 
 
+_RESULTS = {"vllm": "a vLLM", "aiperf": "an AIPerf", "genai-perf": "a GenAI-Perf", "melange": "a Mélange", "aibrix": "an AIBrix"}
+
+
+def _refuse_benchmark_result(doc: Document) -> None:
+    """A benchmark result where a profile is read (``--calibrate result.json``, a spec's
+    ``model.profile``): one problem naming the command that converts it, instead of one
+    'unknown key' per field of the result (40 for a vLLM file)."""
+    from scaleplan.importers.benchmarks import detect
+
+    if not isinstance(doc.data, dict) or "kind" in doc.data:
+        return
+    fmt = detect(doc.data)
+    if fmt is None:
+        return
+    gpu = "" if fmt in ("melange", "aibrix") else " --accelerator GPU (and --gpus N for tensor parallel)"
+    hint = f"convert it: scaleplan profile import {doc.file}{gpu} --out profile.yaml, and name profile.yaml"
+    raise ProfileError(doc.file, [Problem("", f"this is {_RESULTS[fmt]} benchmark result, not a profile", hint=hint)])
+
+
 def parse_profile(doc: Document) -> Profile:
     refuse_other_kind(doc, "Profile", ProfileError)
+    _refuse_benchmark_result(doc)
     return validate_document(Profile, doc, ProfileError)
 
 
