@@ -193,3 +193,19 @@ def test_a_result_file_where_a_profile_is_read_says_import_it(tmp_path: Path, cl
     r = cli(["validate", str(spec)], exit_code=3)
     assert "this is an AIPerf benchmark result, not a profile" in _err(r)
     assert "unknown key" not in r.stderr
+
+
+def test_results_of_different_models_are_not_one_profile(tmp_path: Path, cli) -> None:
+    """opt-125m (vLLM) and qwen3.6-nvfp4 (AIPerf) imported together made one profile named
+    after the first file, whose points then calibrate one model (ux7). Exit 3 naming each
+    file's model; --name says they are one model served under two names."""
+    r = cli(["profile", "import", str(VLLM), str(AIPERF), "--accelerator", "H100"], exit_code=3)
+    err = _err(r)
+    assert "the files measured different models" in err
+    assert f"{VLLM.name}: facebook/opt-125m" in err and f"{AIPERF.name}: qwen3.6-nvfp4" in err
+    assert "--name" in err
+    ok = cli(["profile", "import", str(VLLM), str(AIPERF), "--accelerator", "H100", "--name", "m"])
+    assert "different models" in ok.stderr  # said, and imported as the name given
+    sweep = FORMATS / "vllm_bench_sweep_run0_v0.25.1.json"
+    same = cli(["profile", "import", str(VLLM), str(sweep), "--accelerator", "H100"])
+    assert "different models" not in same.stderr

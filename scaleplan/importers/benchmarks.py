@@ -398,6 +398,20 @@ def _melange(files: list[str], fmt: str, accelerator: str | None, gpus: int, nam
     return prof, warnings
 
 
+def _one_model(named: list[tuple[str, str]], name: str | None) -> list[str]:
+    """Results of different models (as the files name them, ignoring case) are no one profile:
+    its points calibrate one model. Exit 3 naming each file's model; with ``--name`` (one
+    model served under several names) a warning. They were merged under the first name."""
+    if len({m.lower() for _, m in named}) < 2:
+        return []
+    which = "; ".join(f"{Path(f).name}: {m}" for f, m in named)
+    said = f"the files measured different models ({which})"
+    if name is not None:
+        return [f"{said}; imported as {name!r} (--name)"]
+    hint = "import each model's runs into its own profile (a profile calibrates one model), or pass --name NAME if they are one model served under different names"
+    raise InputError(", ".join(f for f, _ in named), [Problem("", said, hint=hint)])
+
+
 def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None, gpus: int = 1, name: str | None = None) -> tuple[Profile, list[str]]:
     """Profile from benchmark result files; warnings for skipped runs."""
     from scaleplan.profile.build import make_profile
@@ -430,6 +444,7 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
     notes: list[str] = []
     points: list[Measurement] = []
     models: list[str] = []
+    named: list[tuple[str, str]] = []  # (file, the model it measured)
     kinds: set[str] = set()
     for f in files:
         data = loaded.pop(f) if f in loaded else _load_json(f)
@@ -449,10 +464,12 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
         mn = _model_name(data, kind)
         if mn:
             models.append(mn)
+            named.append((f, mn))
     if not points:
         where = "" if len(files) == 1 else f"in any of the {len(files)} files"
         problem = Problem("", f"no successful run{where and ' ' + where}: every request failed", hint="import result files of runs that completed requests")
         raise ProfileError(", ".join(files), [problem])
+    warnings += _one_model(named, name)
     model = name or (models[0] if models else Path(files[0]).stem)
     return (
         make_profile(
