@@ -441,12 +441,23 @@ def fit_factors(train: list[Case]) -> int:
     return 0
 
 
+def split_cases(cases: list[Case], split: str = "both") -> tuple[list[Case], list[Case]]:
+    """(training rows, held-out rows) in row order; with ``split == "train"`` no held-out row
+    is returned, so that a candidate change is chosen without scoring or printing the
+    held-out third (issue 15's discipline: that third is scored once per accepted change;
+    the usability check still runs the model on every row, its result unseen)."""
+    train = [c for c in cases if not c.test]
+    test = [c for c in cases if c.test] if split == "both" else []
+    return train, test
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "llm")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--rows", action="store_true", help="print every usable row's prediction")
     ap.add_argument("--fit", action="store_true", help="fit the per-(generation, engine) scales on the training rows and print them (for scaleplan/llm/perf.py)")
+    ap.add_argument("--split", choices=("both", "train"), default="both", help="score the held-out third too (both) or the training rows alone (train: for choosing a change without seeing the held-out rows)")
     ap.add_argument("--closed-loop", choices=("steady", "replay"), default="steady", help="how closed-loop rows are modelled (docs/llm.md)")
     ap.add_argument("--burst", choices=("replay", "steady"), default="replay",
                     help="how burst rows (all requests at t = 0) are modelled (docs/llm.md)")
@@ -476,11 +487,12 @@ def main(argv: list[str] | None = None) -> int:
             unusable[f"not modelled: {type(exc).__name__}: {str(exc)[:60]}"] += 1
             continue
         cases.append(c)
-    train = [c for c in cases if not c.test]
-    test = [c for c in cases if c.test]
+    train, test = split_cases(cases, a.split)
     if a.fit:
         return fit_factors(train)
-    report: dict[str, object] = {"rows": len(rows), "usable": len(cases), "train": len(train), "held_out": len(test), "unusable": dict(unusable.most_common())}
+    usable = len(cases)
+    cases = [c for c in cases if not c.test or test]  # row order kept
+    report: dict[str, object] = {"rows": len(rows), "usable": usable, "train": len(train), "held_out": len(test), "unusable": dict(unusable.most_common())}
 
     arch_only = {name: score([(c, predict(c), bands_for(c, ARCH_BANDS)) for c in part]) for name, part in (("train", train), ("held_out", test))}
     report["architecture_only"] = arch_only
@@ -528,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.rows:
         for rec in rows_out:
             print(json.dumps(rec))
-    print(f"rows {len(rows)}, usable {len(cases)} (train {len(train)}, held out {len(test)}); {report['seconds']} s")
+    held = f"held out {len(test)}" if test else "held out not scored (--split train)"
+    print(f"rows {len(rows)}, usable {usable} (train {len(train)}, {held}); {report['seconds']} s")
     print("unusable:")
     for why, k in unusable.most_common():
         print(f"  {k:5d}  {why}")

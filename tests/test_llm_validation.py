@@ -75,3 +75,13 @@ def test_inferencex_rows_run_as_its_client_and_launch_scripts_ran_them(
     # rows of other collections keep their stated lengths and the engine's defaults
     c = bench.classify(rows["269"])
     assert (c.i, c.o) == (128, 4096)
+
+
+def test_split_train_leaves_the_held_out_third_unscored(bench: ModuleType) -> None:
+    from types import SimpleNamespace
+
+    cases = [SimpleNamespace(test=t, name=i) for i, t in enumerate((False, True, False, True))]
+    train, test = bench.split_cases(cases, "both")
+    assert [c.name for c in train] == [0, 2] and [c.name for c in test] == [1, 3]
+    train, test = bench.split_cases(cases, "train")
+    assert [c.name for c in train] == [0, 2] and test == []
