@@ -209,3 +209,25 @@ def test_results_of_different_models_are_not_one_profile(tmp_path: Path, cli) ->
     sweep = FORMATS / "vllm_bench_sweep_run0_v0.25.1.json"
     same = cli(["profile", "import", str(VLLM), str(sweep), "--accelerator", "H100"])
     assert "different models" not in same.stderr
+
+
+def test_imported_profile_is_the_same_from_any_folder(tmp_path: Path, cli) -> None:
+    """The notes named each file as the command line gave it ('runs/x.json' from one folder,
+    'x.json' from another) while imported_from names it by its file name: the same results gave
+    two different profiles (ux7)."""
+    import os
+    import shutil
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    shutil.copy(VLLM, runs / "r.json")
+    cli(["profile", "import", str(runs / "r.json"), "--accelerator", "H100", "--out", str(tmp_path / "a.yaml")])
+    here = os.getcwd()
+    try:
+        os.chdir(runs)
+        cli(["profile", "import", "r.json", "--accelerator", "H100", "--out", str(tmp_path / "b.yaml")])
+    finally:
+        os.chdir(here)
+    a = (tmp_path / "a.yaml").read_text(encoding="utf-8")
+    assert a == (tmp_path / "b.yaml").read_text(encoding="utf-8")
+    assert "- 'r.json: p90/p95 interpolated" in a

@@ -249,7 +249,7 @@ def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, not
                 mean=round_sig(t.mean + k * tq.mean) if t.mean is not None and tq.mean is not None else None,
             )
             interp = True
-            notes.append(f"{file}: no end-to-end latency in the file; latency = TTFT + TPOT x {k:.4g} (mean output tokens - 1)")
+            notes.append(f"{Path(file).name}: no end-to-end latency in the file; latency = TTFT + TPOT x {k:.4g} (mean output tokens - 1)")
         else:
             raise ProfileError(file, message=f"{file}: a vLLM result without TTFT/TPOT or e2el percentiles", hint="save the result with --save-result (and --percentile-metrics ttft,tpot,e2el)")
     if ttft is not None and ttft[1]:
@@ -257,7 +257,7 @@ def vllm_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, not
     if tpot is not None and tpot[1]:
         interp = True
     if interp:
-        notes.append(f"{file}: p90/p95 interpolated between the median and p99 (the file has neither)")
+        notes.append(f"{Path(file).name}: p90/p95 interpolated between the median and p99 (the file has neither)")
     mc = _field(d, "max_concurrency", file)
     rate = _field(d, "request_rate", file, inf=True)
     rate = rate if rate is not None and math.isfinite(rate) else None
