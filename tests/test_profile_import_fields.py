@@ -175,8 +175,20 @@ def test_a_result_file_where_a_profile_is_read_says_import_it(tmp_path: Path, cl
     """`profile llm --calibrate vllm_result.json` and a spec's `model.profile:` naming it printed
     40 problems ('date: unknown key', 'mean_ttft_ms: unknown key', ...) (ux7): one line now
     says what the file is and the command that converts it."""
-    r = cli(["profile", "llm", "llama-3.1-8b", "--accelerators", "H100", "--gpus", "1",
-             "--calibrate", str(VLLM)], exit_code=3)
+    r = cli(
+        [
+            "profile",
+            "llm",
+            "llama-3.1-8b",
+            "--accelerators",
+            "H100",
+            "--gpus",
+            "1",
+            "--calibrate",
+            str(VLLM),
+        ],
+        exit_code=3,
+    )
     err = _err(r)
     assert f"{VLLM}: this is a vLLM benchmark result, not a profile" in err
     assert f"scaleplan profile import {VLLM} --accelerator" in err
@@ -221,11 +233,31 @@ def test_imported_profile_is_the_same_from_any_folder(tmp_path: Path, cli) -> No
     runs = tmp_path / "runs"
     runs.mkdir()
     shutil.copy(VLLM, runs / "r.json")
-    cli(["profile", "import", str(runs / "r.json"), "--accelerator", "H100", "--out", str(tmp_path / "a.yaml")])
+    cli(
+        [
+            "profile",
+            "import",
+            str(runs / "r.json"),
+            "--accelerator",
+            "H100",
+            "--out",
+            str(tmp_path / "a.yaml"),
+        ]
+    )
     here = os.getcwd()
     try:
         os.chdir(runs)
-        cli(["profile", "import", "r.json", "--accelerator", "H100", "--out", str(tmp_path / "b.yaml")])
+        cli(
+            [
+                "profile",
+                "import",
+                "r.json",
+                "--accelerator",
+                "H100",
+                "--out",
+                str(tmp_path / "b.yaml"),
+            ]
+        )
     finally:
         os.chdir(here)
     a = (tmp_path / "a.yaml").read_text(encoding="utf-8")
