@@ -26,7 +26,7 @@ from scaleplan.errors import (
     ScaleplanError,
 )
 from scaleplan.interrupts import caused_by_interrupt, watch_sigint
-from scaleplan.safetext import printed_as_is
+from scaleplan.safetext import printable, printed_as_is
 from scaleplan.table import Line
 
 if TYPE_CHECKING:
@@ -91,8 +91,6 @@ def fail(err: ScaleplanError) -> NoReturn:
         raise typer.Exit(int(err.exit_code))
     from rich.text import Text
 
-    from scaleplan.safetext import printable
-
     # messages quote files, servers and catalogs: never let their ESC/OSC reach the terminal
     con.print(Text("error: ", style="bold red") + Text(printable(str(err), keep_newlines=True)), soft_wrap=True)
     if err.hint:
@@ -133,8 +131,6 @@ def handle_errors(as_json: Callable[[ScaleplanError], object] | None = None) -> 
         if os.environ.get("SCALEPLAN_DEBUG"):
             traceback.print_exc()
         con = stderr_console()
-        from scaleplan.safetext import printable
-
         con.print(f"error: internal error: {type(exc).__name__}: {printable(str(exc), keep_newlines=True)}", markup=False, soft_wrap=True)
         con.print("hint: this is a bug in scaleplan; rerun with SCALEPLAN_DEBUG=1 and report the traceback", markup=False, soft_wrap=True)
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
