@@ -86,3 +86,19 @@ def test_endpoint_options_refuse_bad_values() -> None:
     with pytest.raises(OptionError) as err:
         endpoint_options("http://h:1/p", **{**ENDPOINT, "concurrency": "1,x"})  # type: ignore[arg-type]
     assert err.value.option == "--concurrency"
+
+
+def test_write_jobs_returns_files_accelerators_and_notes(tmp_path: Path) -> None:
+    from scaleplan.profile.jobs import jobs_line, jobs_summary, write_jobs
+
+    out = str(tmp_path / "jobs")
+    with pytest.raises(OptionError) as err:
+        write_jobs(out, "m.onnx", None, image="img", namespace="ns", gpus=1, argv=[])
+    assert err.value.option == "--accelerators"
+    jobs = write_jobs(out, "m.onnx", "L4,nvidia-l4", image="img", namespace="ns", gpus=1, argv=[])
+    assert jobs.accelerators == ["L4", "nvidia-l4"] and sorted(jobs.files) == sorted(
+        p.name for p in (tmp_path / "jobs").iterdir()
+    )
+    assert jobs.notes and "m.onnx must exist in the image" in jobs.notes[0]
+    assert jobs_summary(out, jobs)["accelerators"] == ["L4"]
+    assert jobs_line(out, jobs).startswith(f"wrote {len(jobs.files)} files to {out}: ")

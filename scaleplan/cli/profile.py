@@ -24,8 +24,7 @@ from scaleplan.cli._common import (
 )
 from scaleplan.cli.options import AcceleratorCatalogs, JsonOnStdout, number_option
 from scaleplan.cli.profile_llm import profile_llm
-from scaleplan.option_values import int_list, names
-from scaleplan.wording import counted
+from scaleplan.option_values import int_list
 
 if TYPE_CHECKING:
     from scaleplan.profile.build import RunInfo
@@ -157,8 +156,14 @@ def run(
                           concurrency=concurrency, rate=rate)
         write = partial(_write_profile, json_out=json_out)  # a profile to a file, or stdout
         if emit_jobs is not None:
-            _emit_jobs(target, emit_jobs, accelerators, image, namespace, gpus, ctx, json_out=json_out)
-            return
+            from scaleplan.profile.jobs import jobs_line, jobs_summary, write_jobs
+
+            jobs = write_jobs(emit_jobs, target, accelerators, image=image, namespace=namespace,
+                              gpus=gpus, argv=argv(ctx))
+            warn(jobs.notes, "note")  # on stderr in every mode
+            if json_out:
+                return emit_json(jobs_summary(emit_jobs, jobs))
+            return print_lines([jobs_line(emit_jobs, jobs)])
         if is_endpoint(target):
             from scaleplan.profile.run import measure_endpoint
             from scaleplan.profile.run_options import endpoint_options
@@ -198,17 +203,6 @@ def _run_model(target: str, workload: Workload, opts: SweepOptions, info: RunInf
         stderr_console().print(line, markup=False, highlight=False)
     if strict and not verdict.ok:
         raise verdict.strict_error()
-
-
-def _emit_jobs(target: str, out_dir: str, accelerators: str | None, image: str | None, namespace: str, gpus: int, ctx: Any, *, json_out: bool = False) -> None:
-    from scaleplan.profile.jobs import image_path_notes, jobs_summary, write_jobs
-
-    accs = names(accelerators)
-    files = write_jobs(out_dir, target, accs, image=image, namespace=namespace, gpus=gpus, argv=argv(ctx))
-    warn(image_path_notes(target), "note")  # on stderr in every mode
-    if json_out:
-        return emit_json(jobs_summary(out_dir, accs, files))
-    print_lines([f"wrote {counted(len(files), 'file')} to {out_dir}: {', '.join(sorted(files))}"])
 
 
 @app.command("estimate")

@@ -14,10 +14,11 @@ import re
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from scaleplan.errors import InputError, OptionError, Problem, option_error
 from scaleplan.kube.safety import RUN_AS, container_security_context, pod_security_context
+from scaleplan.wording import counted
 from scaleplan.yamlio import dump_yaml
 
 MARKER = "# --- scaleplan profile result ---"
@@ -208,23 +209,34 @@ def not_job_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.iterdir()) if not (p.name.startswith("profile-") or p.name == "kustomization.yaml")]
 
 
+class EmittedJobs(NamedTuple):
+    """What ``--emit-jobs`` wrote: the files by name, the accelerators as given, the notes."""
+
+    files: dict[str, str]
+    accelerators: list[str]
+    notes: list[str]
+
+
 def write_jobs(
     out_dir: str,
     target: str,
-    accelerators: Sequence[str],
+    accelerators: str | None,
     *,
     image: str | None,
     namespace: str,
     gpus: int,
     argv: Sequence[str],
-) -> dict[str, str]:
-    """``profile TARGET --emit-jobs DIR``: the Jobs for ``accelerators``, forwarding the user's
-    measurement options in ``argv`` (--accelerators and --image are required: usage errors),
-    written into ``out_dir`` in one transaction (``outputs.replace_folder``: a folder holding
-    other files is refused); the files written, by name."""
+) -> EmittedJobs:
+    """``profile TARGET --emit-jobs DIR``: the Jobs for ``accelerators`` (``--accelerators`` as
+    typed, a comma list), forwarding the user's measurement options in ``argv``
+    (--accelerators and --image are required: usage errors), written into ``out_dir`` in one
+    transaction (``outputs.replace_folder``: a folder holding other files is refused); the
+    files written, by name, and the notes on a local file TARGET (:func:`image_path_notes`)."""
+    from scaleplan.option_values import names
     from scaleplan.outputs import replace_folder
 
-    if not accelerators:
+    accs = names(accelerators)
+    if not accs:
         message = "--emit-jobs needs --accelerators, e.g. --accelerators L4,A10G,A100"
         raise OptionError(message, option="--accelerators")
     if not image:
@@ -234,16 +246,14 @@ def write_jobs(
         )
         raise OptionError(message, option="--image")
     files = render_jobs(
-        target, accelerators=accelerators, image=image, namespace=namespace, gpus=gpus,
+        target, accelerators=accs, image=image, namespace=namespace, gpus=gpus,
         extra_args=forwarded_args(argv),
     )
     replace_folder(Path(out_dir), files, foreign=not_job_files)
-    return files
+    return EmittedJobs(files, accs, image_path_notes(target))
 
 
-def jobs_summary(
-    out_dir: str, accelerators: Sequence[str], files: dict[str, str]
-) -> dict[str, object]:
+def jobs_summary(out_dir: str, jobs: EmittedJobs) -> dict[str, object]:
     """``--emit-jobs --json``: the folder, the canonical accelerator names the Jobs were written
     for (render_jobs checked them), the files and how to apply them."""
     from scaleplan.catalog.files import accelerator_catalog
@@ -251,7 +261,12 @@ def jobs_summary(
     cat = accelerator_catalog()
     return {
         "out": str(out_dir),
-        "accelerators": list(dict.fromkeys(cat.resolve(a) or a for a in accelerators)),
-        "files": sorted(files),
+        "accelerators": list(dict.fromkeys(cat.resolve(a) or a for a in jobs.accelerators)),
+        "files": sorted(jobs.files),
         "apply": f"kubectl apply -k {out_dir}",
     }
+
+
+def jobs_line(out_dir: str, jobs: EmittedJobs) -> str:
+    """``--emit-jobs``: the one line saying what was written where."""
+    return f"wrote {counted(len(jobs.files), 'file')} to {out_dir}: {', '.join(sorted(jobs.files))}"
