@@ -106,9 +106,12 @@ def check(
             fmt = "json"
         threshold = report_threshold(fmt, fail_on)
         if list_rules:
+            from scaleplan.check.formats import rules_json, rules_table
+
             wide_rules = list_rules_wide(output, wide, paths, typed_options(ctx), fmt)
-            _list_rules(json_out or fmt == "json", wide=wide_rules)
-            return
+            if fmt == "json":
+                return emit_json(rules_json())
+            return print_text(rules_table(wide=wide_rules))
         from scaleplan.check.gate import gate_failure, gate_report
         from scaleplan.inputs import load_tables
 
@@ -135,12 +138,3 @@ def _write_report(report: CheckReport, fmt: str, threshold: Severity, output: st
     ext = {"text": "txt", "github": "txt", "junit": "xml"}.get(fmt, fmt)
     atomic_write(check_out_path(output, "--output"), text, example=f"check.{ext}")
     typer.echo(summary_line(report, threshold), err=True)
-
-
-def _list_rules(as_json: bool, *, wide: bool = False) -> None:
-    from scaleplan.check.formats import rules_json, rules_table
-
-    if as_json:
-        emit_json(rules_json())
-        return
-    print_text(rules_table(wide=wide))
