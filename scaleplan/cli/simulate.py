@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_renderables
 from scaleplan.cli.options import JsonResult, number_option
 from scaleplan.errors import TargetMissed
-
-if TYPE_CHECKING:
-    from scaleplan.simulate.llm_results import LlmSimResult
-    from scaleplan.simulate.results import SimResult
 
 
 def simulate(
@@ -48,20 +44,16 @@ def simulate(
             batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, replicas=replicas, profile=profile, lengths=lengths,
             length_sigma=length_sigma, min_requests=min_requests, replace_after=replace_after, picker=picker, steps=steps, png=png,
         )
-        _show(simulate_file(plan_file, args), png, json_out)
+        res = simulate_file(plan_file, args)
+        if png is not None:  # the PNG first, then the JSON or the tables; exit 1 below target
+            from scaleplan.simulate.report import write_png
 
+            write_png(png, res)
+        if json_out:
+            emit_json(res.to_dict())
+        else:
+            from scaleplan.simulate.report import report_renderables
 
-def _show(res: SimResult | LlmSimResult, png: str | None, json_out: bool) -> None:
-    """The PNG (when asked), then the JSON or the tables; exit 1 when the plan misses its SLO."""
-    if png is not None:
-        from scaleplan.simulate.report import write_png
-
-        write_png(png, res)
-    if json_out:
-        emit_json(res.to_dict())
-    else:
-        from scaleplan.simulate.report import report_renderables
-
-        print_renderables(report_renderables(res))
-    if not res.ok:
-        raise TargetMissed()
+            print_renderables(report_renderables(res))
+        if not res.ok:
+            raise TargetMissed()
