@@ -27,11 +27,7 @@ from scaleplan.cli.profile_llm import profile_llm
 from scaleplan.option_values import int_list
 
 if TYPE_CHECKING:
-    from scaleplan.profile.build import RunInfo
-    from scaleplan.profile.measure import SweepOptions
     from scaleplan.profile.model import Profile
-    from scaleplan.profile.run import Write
-    from scaleplan.profile.targets import Workload
 
 ARGV_KEY = "scaleplan.profile.argv"
 
@@ -182,27 +178,22 @@ def run(
             return
         from scaleplan.profile.devices import resolve_devices
         from scaleplan.profile.measure import SweepOptions
+        from scaleplan.profile.report import RichProgress
+        from scaleplan.profile.run import measure_model
         from scaleplan.profile.targets import load_workload
+        from scaleplan.profile.verdict import profile_verdict
 
         sizes = int_list(batch_sizes, "--batch-sizes")
         devices = resolve_devices(device)
         workload = load_workload(target, input_shape=input_shape, dtype=dtype, name=name, threads=threads)
         opts = SweepOptions(devices=devices, batch_sizes=sizes, max_batch=max_batch, time_budget_s=time_budget, window_s=window_ms / 1000.0, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span_s=min_span, interleave=interleave, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
-        _run_model(target, workload, opts, info, out=out, write=write, json_out=json_out, strict=strict)
-
-
-def _run_model(target: str, workload: Workload, opts: SweepOptions, info: RunInfo, *, out: str, write: Write, json_out: bool, strict: bool) -> None:
-    from scaleplan.profile.report import RichProgress
-    from scaleplan.profile.run import measure_model
-    from scaleplan.profile.verdict import profile_verdict
-
-    profile = measure_model(target, workload, opts, info, out=out, write=write, progress=lambda: RichProgress(stderr_console()))
-    verdict = profile_verdict(profile, opts.target_ci)
-    _summary(profile, out, json_out, verdict.to_json())
-    for line in verdict.lines():
-        stderr_console().print(line, markup=False, highlight=False)
-    if strict and not verdict.ok:
-        raise verdict.strict_error()
+        profile = measure_model(target, workload, opts, info, out=out, write=write, progress=lambda: RichProgress(stderr_console()))
+        verdict = profile_verdict(profile, opts.target_ci)
+        _summary(profile, out, json_out, verdict.to_json())
+        for line in verdict.lines():
+            stderr_console().print(line, markup=False, highlight=False)
+        if strict and not verdict.ok:
+            raise verdict.strict_error()
 
 
 @app.command("estimate")
