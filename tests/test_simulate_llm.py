@@ -256,6 +256,17 @@ def test_bad_traces(text: str, msg: str) -> None:
     assert msg in str(err.value.problems[0].message) + str(err.value)
 
 
+def test_an_aggregate_export_as_a_trace_is_named_for_what_it_is() -> None:
+    """`simulate --trace profile_export_aiperf.json` said "this vLLM result has no per-request
+    input_lens/output_lens arrays" of an AIPerf file (ux7)."""
+    aiperf = ROOT / "tests" / "data" / "profile_formats" / "aiperf_profile_export_aiperf.json"
+    with pytest.raises(InputError) as err:
+        parse_llm_trace(aiperf.read_text(encoding="utf-8"), str(aiperf))
+    p = err.value.problems[0]
+    assert "this is an AIPerf aggregate export, not a trace" in p.message and "vLLM" not in p.message
+    assert "timestamp,input_tokens,output_tokens" in p.hint
+
+
 def test_plan_without_ttft_tpot_data() -> None:
     plan = llm_plan()
     a = plan.allocations[0]

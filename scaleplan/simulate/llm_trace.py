@@ -103,6 +103,19 @@ def _rows(name: str, rows: list[tuple[int, dict[str, Any]]], keys: list[str]) ->
     return LlmTrace(name, t[order], i[order], o[order], tuple(c[k] for k in order.tolist()), notes=tuple(notes))
 
 
+_AGGREGATES = {"aiperf": "an AIPerf", "genai-perf": "a GenAI-Perf", "melange": "a Mélange", "aibrix": "an AIBrix"}
+
+
+def _refuse_aggregate(name: str, d: dict[str, Any]) -> None:
+    """An AIPerf / GenAI-Perf export (or a Mélange / AIBrix table) holds aggregates, no
+    request: named for what it is (it was called "this vLLM result")."""
+    from scaleplan.importers.benchmarks import detect
+
+    fmt = detect(d)
+    if fmt in _AGGREGATES:
+        raise _bad(name, f"this is {_AGGREGATES[fmt]} aggregate export, not a trace: it holds no request's arrival or lengths", "give a CSV trace with timestamp,input_tokens,output_tokens, or a vLLM result saved with --save-detailed; `scaleplan profile import` reads aggregate exports")
+
+
 def _vllm_result(name: str, d: dict[str, Any]) -> LlmTrace:
     ins, outs = d.get("input_lens"), d.get("output_lens")
     if not isinstance(ins, list) or not isinstance(outs, list) or len(ins) != len(outs):
@@ -144,6 +157,7 @@ def parse_llm_trace(text: str, name: str) -> LlmTrace:
         except json.JSONDecodeError:
             doc = None
         if isinstance(doc, dict):
+            _refuse_aggregate(name, doc)
             return _vllm_result(name, doc)
         rows: list[tuple[int, dict[str, Any]]] = []
         keys: list[str] = []
