@@ -9,6 +9,7 @@ command's ``--time-limit`` with the main solve; what does not fit in it is left 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 
@@ -70,7 +71,11 @@ def alternatives(
     found: list[Outcome] = []
     cut = False
     for solves, (lb, key) in enumerate(lbs):
-        if solves >= MAX_ALTERNATIVE_SOLVES:
+        # past the cap, only types whose bound is below the cheapest found are solved: the
+        # bound is loose at low demand (no whole nodes in it), so the cheapest single type,
+        # the baseline, can come after the cap (a CPU type behind 12 GPU types)
+        cheapest = min((o.cost for o in found), default=math.inf)
+        if solves >= MAX_ALTERNATIVE_SOLVES and lb >= cheapest - 1e-9:
             break
         if len(found) >= 4 and lb >= sorted(o.cost for o in found)[3]:
             break
