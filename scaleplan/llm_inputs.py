@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from scaleplan.catalog.model import Accelerator, Catalog
     from scaleplan.llm.serving import LlmSetup, TokenClass
     from scaleplan.plan import Plan
+    from scaleplan.profile.model import Measurement, Profile
     from scaleplan.simulate.llm_replicas import Point
     from scaleplan.spec import Spec
     from scaleplan.yamlio import LineMap
@@ -281,3 +282,38 @@ def llm_profile_points(
     toks = {c.name: (c.input_tokens, c.output_tokens) for c in plan.spec.traffic.classes}
     pts = {a.name: profile_points(prof, a.accelerator, a.gpus_per_replica, toks) for a in needs}
     return pts, notes
+
+
+def calibrating_points(
+    profile: Profile | None, s: LlmSetup
+) -> tuple[tuple[Measurement, ...], tuple[str, ...]]:
+    """The profile's points that may calibrate ``s`` (``profile llm --calibrate``, a spec's
+    ``model.profile``), and notes. Points measured in another precision than the model planned
+    (the profile's ``metadata.dtype``) are left out: they were sized as runs of the planned
+    precision (fp8 runs calibrating a bf16 plan moved memory to x1.67 and predicted bf16 about
+    as fast as fp8). A profile of imported points that does not record its precision is said."""
+    from typing import get_args
+
+    from scaleplan.spec import LlmDtype
+
+    if profile is None:
+        return (), ()
+    points = tuple(profile.measurements)
+    if not any(m.source in ("measured", "imported") for m in points):
+        return points, ()
+    dtype = (profile.metadata.dtype or "").strip().lower()
+    if dtype in get_args(LlmDtype) and dtype != s.dtype:
+        note = (
+            f"calibration: none; the profile's points were measured in {dtype} (metadata.dtype), "
+            f"the model planned is {s.dtype}: another precision runs at another speed, so they "
+            f"are left out (measure {s.dtype}, or plan model.dtype: {dtype})"
+        )
+        return tuple(m for m in points if m.source not in ("measured", "imported")), (note,)
+    if not dtype:
+        note = (
+            "calibration: the profile does not record the precision its points ran in "
+            f"(metadata.dtype; `profile import --dtype`): they are taken as {s.dtype} runs, "
+            "the model planned"
+        )
+        return points, (note,)
+    return points, ()

@@ -251,14 +251,14 @@ def import_(
     accelerator: Annotated[str | None, typer.Option("--accelerator", help="Accelerator the benchmark ran on (L4, H100, ...); the files do not say.")] = None,
     gpus: Annotated[int, number_option("--gpus", integer=True, min=1, help="Accelerators per replica (tensor parallel degree) in the benchmark.")] = 1,
     name: Annotated[str | None, typer.Option("--name", help="Model name (default: from the files).")] = None,
+    dtype: Annotated[str | None, typer.Option("--dtype", help="Precision the benchmark served: bf16, fp16, fp8, int8, int4-awq, int4-gptq (recorded as metadata.dtype; LLM calibration leaves out points of another precision).")] = None,
     out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Profile to write ('-' = stdout).")] = "-",
     json_out: JsonOnStdout = False,
 ) -> None:
     """Turn vLLM bench serve / benchmark_serving, AIPerf / GenAI-Perf (and Mélange / AIBrix) results into profile points."""
     with handle_errors():
         from scaleplan.importers.benchmarks import import_files
-
-        prof, warnings = import_files(files, fmt=format, accelerator=accelerator, gpus=gpus, name=name)
+        prof, warnings = import_files(files, fmt=format, accelerator=accelerator, gpus=gpus, name=name, dtype=dtype)
         warn(warnings)
         _write_profile(prof, out, json_out)
         _summary(prof, out, json_out)

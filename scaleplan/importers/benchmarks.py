@@ -412,11 +412,18 @@ def _one_model(named: list[tuple[str, str]], name: str | None) -> list[str]:
     raise InputError(", ".join(f for f, _ in named), [Problem("", said, hint=hint)])
 
 
-def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None, gpus: int = 1, name: str | None = None) -> tuple[Profile, list[str]]:
-    """Profile from benchmark result files; warnings for skipped runs."""
+def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None, gpus: int = 1, name: str | None = None, dtype: str | None = None) -> tuple[Profile, list[str]]:
+    """Profile from benchmark result files; warnings for skipped runs. ``dtype``: the precision
+    the benchmark served (``--dtype``), recorded as ``metadata.dtype`` (an LLM calibration
+    leaves out points of another precision than the plan's)."""
+    from typing import get_args
+
+    from scaleplan.option_values import choice
     from scaleplan.profile.build import make_profile
     from scaleplan.profile.devices import normalize_accelerator
+    from scaleplan.spec import LlmDtype
 
+    dtype = choice(dtype, get_args(LlmDtype), "--dtype")
     if fmt not in FORMATS:
         raise option_error([Problem("--format", f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")])
     if not files:
@@ -477,6 +484,7 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
             measurements=points,
             target=None,
             kind="imported",
+            dtype=dtype,
             notes=sorted(set(notes)),
             imported_from=", ".join(f"{Path(f).name}" for f in files) + f" ({', '.join(sorted(kinds))})",
         ),

@@ -60,7 +60,7 @@ def llm_profile_file(
     from scaleplan.llm.arch import another_model
     from scaleplan.llm.estimate import llm_profile
     from scaleplan.llm.serving import TokenClass
-    from scaleplan.llm_inputs import llm_profile_inputs
+    from scaleplan.llm_inputs import calibrating_points, llm_profile_inputs
     from scaleplan.option_values import choice, int_list, names, split_values
     from scaleplan.profile.model import dump_profile, read_profile
     from scaleplan.spec import Engine, KvCacheDtype, LlmDtype
@@ -84,7 +84,7 @@ def llm_profile_file(
         accelerators=names(accelerators) if accelerators else None, catalogs=split_values(catalogs),
     )
     cal = read_profile(calibrate) if calibrate else None
-    measured = cal.measurements if cal is not None else ()
+    measured, precision = calibrating_points(cal, inp.setup)
     # as optimize (solve.llm_capacity): only measured or imported points calibrate
     fits = any(m.source in ("measured", "imported") for m in measured)
     other = another_model(cal.metadata.model, inp.setup.arch) if cal is not None and fits else None
@@ -95,7 +95,7 @@ def llm_profile_file(
         table=inp.table, command=command,
         node_gpus=_node_gpus(split_values(catalogs)) if max(sizes) > 1 else None,
     )
-    notes = (*inp.notes, *((other,) if other else ()), *notes)
+    notes = (*inp.notes, *((other,) if other else ()), *precision, *notes)
     text = dump_profile(prof, out)
     if out != "-":
         atomic_write(out, text, example="profile.yaml")

@@ -83,8 +83,11 @@ def llm_context(spec: Spec, profile: Profile | None, accelerators: Sequence[Acce
     if spec.model.architecture is None:
         return None
     s = setup_from_spec(spec.model, base)
-    # no profile (an architecture-only spec): nothing measured, the model is uncalibrated
-    points = profile.measurements if profile is not None else ()
+    # no profile (an architecture-only spec): nothing measured, the model is uncalibrated;
+    # points of another precision than the plan's are left out (llm_inputs)
+    from scaleplan.llm_inputs import calibrating_points
+
+    points, precision = calibrating_points(profile, s)
     classes = token_classes(spec)
     if classes is None:
         from scaleplan.errors import Problem, SpecError
@@ -106,7 +109,7 @@ def llm_context(spec: Spec, profile: Profile | None, accelerators: Sequence[Acce
     other = None
     if profile is not None and measured:
         other = another_model(profile.metadata.model, s.arch)
-    notes = [other, *notes] if other else notes
+    notes = [*([other] if other else []), *precision, *notes]
     return LlmContext(setup=s, classes=classes, calibration=cal, notes=tuple(notes))
 
 

@@ -1,0 +1,96 @@
+"""Measured points of another precision than the plan's do not calibrate it (ux7).
+
+Llama-3.1-70B fp8 runs on H100 (a vLLM result of the shared formats, imported) calibrating a
+bf16 plan moved the memory scale to x1.67 and predicted bf16 TPOT about as fast as the fp8
+runs: the points were sized as bf16 runs. `profile import --dtype` records the precision
+(metadata.dtype); `profile llm --calibrate` and `optimize` leave such points out of the fit,
+saying why, and say when a profile of imported points does not record its precision."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from profile_helpers import FORMATS
+
+RUN = FORMATS / "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+ARGS = [
+    "--accelerators",
+    "H100",
+    "--gpus",
+    "8",
+    "--concurrency",
+    "16",
+    "--input-tokens",
+    "180",
+    "--output-tokens",
+    "215",
+]
+
+
+def _imported(tmp_path: Path, cli, *dtype: str) -> Path:
+    """The run as a closed loop of 16 clients (its own run offered 16 rps and served less: a
+    lower bound, which calibrates nothing either way)."""
+    data = json.loads(RUN.read_text(encoding="utf-8"))
+    data.update(max_concurrency=16, request_rate="inf")
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "measured.yaml"
+    cli(
+        [
+            "profile",
+            "import",
+            str(run),
+            "--accelerator",
+            "H100",
+            "--gpus",
+            "8",
+            *dtype,
+            "--out",
+            str(out),
+        ]
+    )
+    return out
+
+
+def _sources(r) -> set[str]:  # type: ignore[no-untyped-def]
+    return {m["source"] for m in json.loads(r.stdout)["measurements"] if m["device"] != "imported"}
+
+
+def test_import_records_the_precision(tmp_path: Path, cli) -> None:
+    doc = yaml.safe_load(_imported(tmp_path, cli, "--dtype", "bf16").read_text(encoding="utf-8"))
+    assert doc["metadata"]["dtype"] == "bf16"
+    r = cli(["profile", "import", str(RUN), "--accelerator", "H100", "--dtype", "fp3"], exit_code=2)
+    assert "--dtype" in r.stderr
+
+
+def test_points_of_another_precision_do_not_calibrate(tmp_path: Path, cli) -> None:
+    prof = _imported(tmp_path, cli, "--dtype", "bf16")
+    same = cli(
+        ["profile", "llm", "llama-3.3-70b-instruct", *ARGS, "--calibrate", str(prof), "--json"]
+    )
+    assert _sources(same) == {"calibrated"}
+    other = cli(
+        [
+            "profile",
+            "llm",
+            "llama-3.3-70b-instruct",
+            "--dtype",
+            "fp8",
+            *ARGS,
+            "--calibrate",
+            str(prof),
+            "--json",
+        ]
+    )
+    assert _sources(other) == {"estimated"}
+    err = " ".join(other.stderr.split())
+    assert "were measured in bf16 (metadata.dtype), the model planned is fp8" in err
+
+
+def test_a_profile_without_its_precision_is_said(tmp_path: Path, cli) -> None:
+    prof = _imported(tmp_path, cli)
+    r = cli(["profile", "llm", "llama-3.3-70b-instruct", *ARGS, "--calibrate", str(prof), "--json"])
+    assert _sources(r) == {"calibrated"}  # taken as the plan's precision, and said
+    assert "does not record the precision its points ran in" in " ".join(r.stderr.split())
