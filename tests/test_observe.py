@@ -581,7 +581,7 @@ def test_optimize_observed_report_fits_80_columns(tables: Catalog, running, tmp_
     assert proc.returncode == 0, proc.stderr
     report = proc.stdout[proc.stdout.index("change against the running plan"):]
     assert [line for line in report.splitlines() if len(line) > 80] == []
-    assert "traffic.hourly_rps: None -> [" in report
+    assert "traffic.hourly_rps: null -> [" in report  # the spec's word (it said None)
     words = {w.strip("[],") for w in report.split()}
     assert {f"{v:.4g}" for v in obs.demand.hourly_rps} <= words  # every number whole
     assert "risks seen in the running service:" in report
