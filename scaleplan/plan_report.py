@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from scaleplan.plan import GAP_FROM_BOUND, GAP_FROM_SEARCH
+from scaleplan.plan import GAP_FROM_BOUND, GAP_FROM_SEARCH, HOURS_PER_MONTH
 from scaleplan.table import Column, Line, table_text
 
 if TYPE_CHECKING:
@@ -133,8 +133,12 @@ def summary_lines(
     per_m = "n/a"
     if plan.cost_per_million_requests is not None:
         per_m = f"${plan.cost_per_million_requests:.4f}"
-    cost = f"${plan.cost_per_hour:.4f}/h, ${plan.cost_per_month:,.2f}/month"
-    lines.append(Line(f"cost: {cost}, {per_m} per million requests"))
+    # what the figures are, where they are read: the mean of the windows (not the peak
+    # hour), a 730-hour month, the nodes' prices and nothing else (docs/optimizer.md)
+    month = f"${plan.cost_per_month:,.2f}/month ({HOURS_PER_MONTH:g} h)"
+    lines.append(Line(f"cost: ${plan.cost_per_hour:.4f}/h averaged over the day, {month},"))
+    lines.append(Line(f"  {per_m} per million requests; a row's $/h is its mean over the day"))
+    lines.append(Line("  instance prices only: no disks, load balancers, control plane, egress"))
     # a plan out of proportion (scaleplan.solve.sanity) is said again under its cost
     lines += [Line(f"WARNING: {w}") for w in plan.warnings if w.startswith("out of proportion:")]
     lines += [Line(t) for t in plan.explanation if t.startswith("Average utilization")]

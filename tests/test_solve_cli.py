@@ -250,3 +250,19 @@ def test_cheapest_single_type_baseline_is_the_cheapest(cli, tmp_path: Path) -> N
     assert "c7i.xlarge" in single["description"]
     # and no single-type alternative is listed below the plan's cost
     assert all(a["cost_per_hour"] >= doc["cost_per_hour"] - 1e-6 for a in doc["alternatives"])
+
+
+def test_cost_lines_say_what_the_figures_are(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The summary's $/h is the mean over the day's windows (the embedding example's node-hours
+    x price / 24, not its peak hour), its month 730 hours, and it counts instance prices only;
+    a reader signing a budget on it is told so where the figure is, in 80 columns."""
+    res = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path), "--no-manifests"])
+    lines = res.stdout.splitlines()
+    at = next(i for i, t in enumerate(lines) if t.startswith("cost: $"))
+    block = "\n".join(lines[at : at + 3])
+    assert "cost: $0.6941/h averaged over the day, $506.72/month (730 h)" in block
+    assert "$0.2753 per million requests" in block
+    assert "instance prices only" in block and "disks" in block and "load balancers" in block
+    assert all(len(t) <= 80 for t in lines[at : at + 3])
+    # the table's $/h column is that same mean, per allocation
+    assert "mean over the day" in res.stdout
