@@ -42,12 +42,12 @@ def _root(
     resume_gc()  # start-up is over: the command's work is collected as usual (scaleplan.startup)
 
 
-# Command modules, in help order, and the commands each holds (its functions of those names);
-# a module holding a command group (catalog, profile, import) adds it in its ``register(app)``.
-COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "basic": ("schema", "validate"), "catalog": (), "profile": (), "optimize": ("optimize",),
-    "render": ("render",), "check": ("check",), "simulate": ("simulate",), "diff": ("diff",),
-    "importer": (), "observe": ("observe",),
+# Command modules, in help order: the commands each holds (its functions of those names), or
+# the name of the command group it holds (its ``app``).
+COMMAND_MODULES: dict[str, tuple[str, ...] | str] = {
+    "basic": ("schema", "validate"), "catalog": "catalog", "profile": "profile",
+    "optimize": ("optimize",), "render": ("render",), "check": ("check",),
+    "simulate": ("simulate",), "diff": ("diff",), "importer": "import", "observe": ("observe",),
 }
 
 
@@ -55,10 +55,12 @@ def _register() -> None:
     import importlib
     for name in command_modules(tuple(COMMAND_MODULES), app):  # running one: its own alone
         module = importlib.import_module(f"scaleplan.cli.{name}")
-        for command in COMMAND_MODULES[name]:
+        held = COMMAND_MODULES[name]
+        if isinstance(held, str):
+            app.add_typer(module.app, name=held)
+            continue
+        for command in held:
             app.command(command)(getattr(module, command))
-        if not COMMAND_MODULES[name]:
-            module.register(app)
     _resolve_annotations(app)
 
 

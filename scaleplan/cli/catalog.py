@@ -7,18 +7,12 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_text
+from scaleplan.cli.catalog_refresh import refresh
 from scaleplan.cli.options import CatalogFiles, JsonTable, OutputWide, Wide, number_option
 from scaleplan.option_values import split_values
 from scaleplan.table import wide_flag  # the plain-text tables' module, loaded with _common
 
 app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azure and your own catalogs).", no_args_is_help=True)
-
-
-def register(root: typer.Typer) -> None:
-    from scaleplan.cli.catalog_refresh import refresh
-
-    app.command("refresh")(refresh)  # after list, show and accelerators in help
-    root.add_typer(app, name="catalog")
 
 
 @app.command("list")
@@ -87,3 +81,6 @@ def accelerators(json_out: JsonTable = False, wide: Wide = False, output: Output
         from scaleplan.catalog.report import accelerators_table
 
         print_text(accelerators_table(accs, wide=wide_flag(output, wide)))
+
+
+app.command("refresh")(refresh)  # after list, show and accelerators in help

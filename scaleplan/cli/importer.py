@@ -9,14 +9,10 @@ import typer
 from scaleplan.cli._common import emit_json, handle_errors, print_lines
 from scaleplan.cli.options import JsonSummary, number_option
 
-import_app = typer.Typer(help="Convert other tools' inputs into scaleplan files.", no_args_is_help=True)
+app = typer.Typer(help="Convert other tools' inputs into scaleplan files.", no_args_is_help=True)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(import_app, name="import")
-
-
-@import_app.command("melange")
+@app.command("melange")
 def melange(
     files: Annotated[list[str], typer.Argument(help="One Mélange config JSON, or one or more AIBrix gpu-optimizer profile JSON files.")],
     out: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Folder for spec.yaml, profile.yaml and catalog.yaml.")],

@@ -66,10 +66,6 @@ app = typer.Typer(
 )
 
 
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="profile")
-
-
 def _write_profile(profile: Profile, out: str, json_out: bool) -> None:
     """A profile into ``out``, or ('-') on stdout: YAML, or JSON with ``--json``."""
     if out != "-":
