@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors
+from scaleplan.cli._common import emit_json, handle_errors, print_lines
 
 
 def diff(
@@ -23,6 +23,4 @@ def diff(
         if json_out:
             emit_json({"before": before, "after": after, **d.to_dict()})
             return
-        typer.echo(f"{before} -> {after}")
-        for line in diff_lines(d):
-            typer.echo(line)
+        print_lines([f"{before} -> {after}", *diff_lines(d)], whole=True)
