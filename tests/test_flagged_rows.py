@@ -60,3 +60,22 @@ def test_optimize_warns_and_the_empty_placement_names_the_flag(
     res = cli(["optimize", "h.yaml", "--out", "o2"], exit_code=4)
     out = res.stdout + res.stderr
     assert "flagged" in out and "placement.include_flagged: true" in out
+
+
+def test_catalog_list_and_show_mark_flagged_rows_in_80_columns(cli) -> None:  # type: ignore[no-untyped-def]
+    """docs/catalog.md: `catalog list` shows flagged rows with the flag. The 80-column table
+    showed a3-highgpu-1g at 5.3833 $/h like any other row (the flag only with -o wide), and
+    `catalog show` not at all: a reader pricing H100s on GCP read a suspect price as a
+    list price. Both now mark the row (after its first cell, so no column widens) and say what
+    the mark means."""
+    out = cli(["catalog", "list", "--provider", "gcp", "--accelerator", "H100"]).stdout
+    row = next(t for t in out.splitlines() if t.startswith("a3-highgpu-1g") and "us-central1" in t)
+    assert row.startswith("a3-highgpu-1g !") and "5.3833" in row
+    assert "! flagged (suspect-price)" in out and "include_flagged" in out
+    assert max(len(t) for t in out.splitlines()) <= 80
+    ok = cli(["catalog", "list", "--provider", "aws", "--accelerator", "L4"]).stdout
+    assert "!" not in ok  # unflagged rows: no mark, no footnote
+    shown = cli(["catalog", "show", "a3-highgpu-1g"]).stdout
+    line = next(t for t in shown.splitlines() if t.startswith("us-central1"))
+    assert line.startswith("us-central1 !") and "5.3833" in line
+    assert "! flagged (suspect-price)" in shown

@@ -24,8 +24,27 @@ def _num(v: float | None) -> str:
     return "-" if v is None else f"{v:g}"
 
 
+def _flag_note(rows: Sequence[InstanceRow]) -> str:
+    """The footnote under a table whose flagged rows are marked ``!`` after their first cell
+    (the flags column is only in the wide table, and a flagged price must not read as a list
+    price; the mark goes after the name, a word of its own, so no column widens)."""
+    flags = sorted({f for r in rows for f in r.flags})
+    if not flags:
+        return ""
+    return (
+        f"! flagged ({', '.join(flags)}): optimize leaves these rows out unless\n"
+        "  placement.include_flagged: true (docs/catalog.md)\n"
+    )
+
+
+def _marked(name: str, r: InstanceRow) -> str:
+    return f"{name} !" if r.flags else name
+
+
 def instances_table(rows: Sequence[InstanceRow], *, wide: bool) -> str:
-    """``catalog list``: one line per instance type and region."""
+    """``catalog list``: one line per instance type and region; a flagged row is marked
+    ``!``, with a footnote."""
+    note = _flag_note(rows)
     cols = [
         Column("instance type"), Column("provider", wide=True), Column("region"),
         Column("accelerator"), Column("GPU mem", "right", wide=True),
@@ -39,15 +58,17 @@ def instances_table(rows: Sequence[InstanceRow], *, wide: bool) -> str:
         acc = f"{r.accelerator} x{r.accelerator_count}" if r.accelerator else "CPU"
         gpu_mem = f"{v.gpu_memory_gib:g}" if r.accelerator else "-"
         body.append([
-            r.instance_type, r.provider, r.region, acc, gpu_mem, str(r.vcpus),
+            _marked(r.instance_type, r), r.provider, r.region, acc, gpu_mem, str(r.vcpus),
             f"{r.memory_gib:g}", _money(r.price_ondemand), _money(r.price_spot),
             _money(v.price_per_gpu_hour), ",".join(r.flags),
         ])
-    return table_text(cols, body, wide=wide, title=f"{len(rows)} instance types")
+    return table_text(cols, body, wide=wide, title=f"{len(rows)} instance types") + note
 
 
 def instance_table(rows: Sequence[InstanceRow], acc: Accelerator | None, *, wide: bool) -> str:
-    """``catalog show``: the instance type's specs, then its prices in every region."""
+    """``catalog show``: the instance type's specs, then its prices in every region (a flagged
+    region marked ``!``, with a footnote)."""
+    note = _flag_note(rows)
     cols = [
         Column("region"), Column("on-demand $/h", "right"), Column("spot $/h", "right"),
         Column("spot discount", "right"), Column("flags", wide=True), Column("source", wide=True),
@@ -58,11 +79,12 @@ def instance_table(rows: Sequence[InstanceRow], acc: Accelerator | None, *, wide
         if r.price_spot is not None and r.price_ondemand:
             disc = f"{1 - r.price_spot / r.price_ondemand:.0%}"
         body.append([
-            r.region, _money(r.price_ondemand), _money(r.price_spot), disc, ",".join(r.flags),
+            _marked(r.region, r), _money(r.price_ondemand), _money(r.price_spot), disc,
+            ",".join(r.flags),
             r.source or "",
         ])
     title = "\n".join(describe_instance(rows[0], acc))
-    return table_text(cols, body, wide=wide, title=title)
+    return table_text(cols, body, wide=wide, title=title) + note
 
 
 def accelerators_table(accs: Sequence[Accelerator], *, wide: bool) -> str:
