@@ -263,3 +263,23 @@ def test_imported_profile_is_the_same_from_any_folder(tmp_path: Path, cli) -> No
     a = (tmp_path / "a.yaml").read_text(encoding="utf-8")
     assert a == (tmp_path / "b.yaml").read_text(encoding="utf-8")
     assert "- 'r.json: p90/p95 interpolated" in a
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"completed": 1e308, "request_throughput": 1e308}, "throughput_rps"),
+        ({"max_concurrency": 1e18}, "batch_size"),
+        ({"median_ttft_ms": 1e300, "p99_ttft_ms": 1e300}, "ttft_ms"),
+    ],
+)
+def test_a_value_out_of_any_range_is_bad_input_not_an_internal_error(
+    tmp_path: Path, cli, change: dict[str, Any], field: str
+) -> None:
+    """A throughput of 1e308 or a concurrency of 1e18 was exit 70 ('internal error:
+    ValidationError ... for Measurement'): a number no run measures is bad input (exit 3)."""
+    f = _variant(tmp_path, VLLM, "huge.json", lambda d: d.update(change))
+    r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
+    err = _err(r)
+    assert f"{f}: " in err and field in err and "out of range" in err
+    assert "internal error" not in err

@@ -122,10 +122,15 @@ def _from_samples(values_ms: list[float]) -> Percentiles:
 
 
 def _vllm_metric(d: dict[str, Any], metric: str, file: str) -> tuple[Percentiles, bool] | None:
+    from pydantic import ValidationError
+
     med, p99, mean, p90, p95 = (_field(d, f"{s}_{metric}_ms", file) for s in ("median", "p99", "mean", "p90", "p95"))
     if med is None or p99 is None:
         return None
-    return _pcts(med, p99, mean, p90, p95)
+    try:
+        return _pcts(med, p99, mean, p90, p95)
+    except ValidationError as exc:
+        raise _out_of_range(file, exc, prefix=f"{metric}_ms ") from None
 
 
 def _imported(
@@ -295,7 +300,12 @@ def _aiperf_metric(d: dict[str, Any], name: str, file: str) -> Percentiles | Non
     p50, p99 = ms["p50"], ms["p99"]
     if p50 is None or p99 is None:
         return None
-    p, _ = _pcts(p50, p99, ms["avg"], ms["p90"], ms["p95"])
+    from pydantic import ValidationError
+
+    try:
+        p, _ = _pcts(p50, p99, ms["avg"], ms["p90"], ms["p95"])
+    except ValidationError as exc:
+        raise _out_of_range(file, exc, prefix=f"{name} ") from None
     return p
 
 
@@ -398,6 +408,28 @@ def _melange(files: list[str], fmt: str, accelerator: str | None, gpus: int, nam
     return prof, warnings
 
 
+def _point(kind: str, data: dict[str, Any], *, file: str, accelerator: str, gpus: int, notes: list[str]) -> Measurement | None:
+    """The file's point; a value no run measures (a throughput of 1e308, a concurrency of 1e18)
+    is bad input naming the file and the point's field, not an internal error (exit 70)."""
+    from pydantic import ValidationError
+
+    read = vllm_point if kind == "vllm" else aiperf_point
+    try:
+        return read(data, file=file, accelerator=accelerator, gpus=gpus, notes=notes)
+    except ValidationError as exc:
+        raise _out_of_range(file, exc) from None
+
+
+def _out_of_range(file: str, exc: Any, prefix: str = "") -> InputError:
+    """A pydantic ValidationError of a point's values as bad input, each value named (with
+    ``prefix``: the metric whose percentiles they are)."""
+    problems = [
+        Problem(prefix + ".".join(str(x) for x in e["loc"]), f"{e.get('input')!r} is out of range for the point ({e['msg']})", hint="check the result file's values: no run measures that")
+        for e in exc.errors()
+    ]
+    return InputError(file, problems)
+
+
 def _one_model(named: list[tuple[str, str]], name: str | None) -> list[str]:
     """Results of different models (as the files name them, ignoring case) are no one profile:
     its points calibrate one model. Exit 3 naming each file's model; with ``--name`` (one
@@ -463,7 +495,7 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
         if (kind in ("aiperf", "genai-perf") and detect(data) == "vllm") or (kind == "vllm" and detect(data) in ("aiperf", "genai-perf")):
             raise InputError(f, [Problem("", f"this looks like {'an' if str(detect(data))[0] in 'aeiou' else 'a'} {detect(data)} file, not {kind}", hint=f"use --format {detect(data)} or --format auto")])
         kinds.add(kind)
-        m = vllm_point(data, file=f, accelerator=acc, gpus=gpus, notes=notes) if kind == "vllm" else aiperf_point(data, file=f, accelerator=acc, gpus=gpus, notes=notes)
+        m = _point(kind, data, file=f, accelerator=acc, gpus=gpus, notes=notes)
         if m is None:
             warnings.append(f"{f}: no completed request (every request failed); no point imported")
             continue
