@@ -129,18 +129,19 @@ def even_routing(p: WindowProblem, replicas: Sequence[int], demand: Sequence[flo
     return [[(r / total if total and d > 0 else 0.0) for r in replicas] for d in demand]
 
 
-def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int], demand: Sequence[float]) -> bool:
+def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int], demand: Sequence[float], needs: Sequence[float | None] | None = None) -> bool:
     """Do these node and replica counts serve ``demand`` when one Service splits it evenly?
 
     The same rules as the even model: with theta = the largest need_k (replicas type k alone
     would need) over the types in use, (1+h) theta <= R; spot: F theta <= R on on-demand
     (:func:`on_demand_factor`); n+1: theta <= R - (the largest node's replicas); zone:
     theta <= R - (the most replicas one zone of one region holds, ceil(n_k/Z_k) nodes of each
-    type there). Quotas and replica bounds are the caller's.
+    type there). Quotas and replica bounds are the caller's. ``needs``: :func:`even_need` of
+    ``demand`` when the caller has it (``WindowModel.needs``).
     """
     cands = p.candidates
     used = [k for k in range(len(cands)) if nodes[k] > 0]
-    needs = even_need(p, demand)
+    needs = even_need(p, demand) if needs is None else needs
     if any(needs[k] is None for k in used):
         return False
     theta = max((needs[k] or 0.0 for k in used), default=0.0)

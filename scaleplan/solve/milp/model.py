@@ -73,14 +73,25 @@ class WindowModel(Formulation):
         self.held: dict[int, tuple[int, int]] = {}
         self.barred: frozenset[int] = frozenset()
         self.charges = node_charges(p.candidates, tie_break)
+        self._needs: dict[tuple[float, ...], list[float | None]] = {}
 
     # -- per-window updates -----------------------------------------------------------------
+
+    def needs(self, demand: Sequence[float]) -> list[float | None]:
+        """:func:`even_need` for ``demand``, computed once per demand vector (the bounds, the
+        capacity cuts, the need rows and every plan checked against a window ask for it)."""
+        key = tuple(demand)
+        got = self._needs.get(key)
+        if got is None:
+            got = self._needs[key] = even_need(self.p, demand)
+        return got
 
     def _set(self, demand: Sequence[float], cutoff: float | None) -> list[int]:
         """Point the PuLP model at ``demand``; return the node bounds used."""
         p = self.p
         cands = p.candidates
-        ub = node_bounds(p, demand)
+        needs = self.needs(demand) if p.even else None
+        ub = node_bounds(p, demand, needs)
         if cutoff is not None:  # no plan within the cutoff holds more nodes of k than it pays for
             ub = [_within(ub[k], cands[k].price, cutoff) for k in range(self.K)]
         ub = self._floor_bounds(ub)
@@ -94,15 +105,14 @@ class WindowModel(Formulation):
         for con in self.total_rows:
             con.constant = -total
         if self.cap_rows:
-            mc = mixed_capacities(p, demand)
+            mc = mixed_capacities(p, demand, needs)
             if any(abs(a - b) > 1e-10 * max(1.0, b) for a, b in zip(mc, self.mcap, strict=True)):
                 self._rescale_caps(mc)
             for con, f in self.cap_rows:  # a hair below: mcap is the peak's, exact up to rounding
                 con.constant = -f * total * (1 - 1e-8)
         if self.any_row is not None:
             self.any_row.constant = -1.0 if total > 0 else 0.0
-        if self.need_rows:
-            needs = even_need(p, demand)
+        if self.need_rows and needs is not None:  # routing: service (the even model)
             for k, con in self.need_rows.items():
                 con.expr[self.u[k]] = -float(needs[k] or 0.0)
         for k in range(self.K):
@@ -356,7 +366,7 @@ class WindowModel(Formulation):
         p = self.p
         routing: list[list[float]] | None
         if p.even:
-            if not even_feasible(p, sol.nodes, sol.replicas, demand):
+            if not even_feasible(p, sol.nodes, sol.replicas, demand, self.needs(demand)):
                 return None
             routing = even_routing(p, sol.replicas, demand)
         else:

@@ -177,14 +177,17 @@ def even_need(p: WindowProblem, demand: Sequence[float]) -> list[float | None]:
     return out
 
 
-def node_bounds(p: WindowProblem, demand: Sequence[float]) -> list[int]:
+def node_bounds(
+    p: WindowProblem, demand: Sequence[float], needs: Sequence[float | None] | None = None
+) -> list[int]:
     """Upper bound on nodes per candidate: twice what it alone would need, plus spares.
 
     Under an even split a type may be mixed with slower ones, so its bound is taken from the
     slowest usable type's need (twice, plus two of the largest node's replicas for n+1/zone).
+    ``needs``: :func:`even_need` of ``demand`` when the caller has it.
     """
     if p.even:
-        needs = even_need(p, demand)
+        needs = even_need(p, demand) if needs is None else needs
         usable = [v for v in needs if v is not None]
         if not usable:
             return [0] * len(needs)
@@ -203,7 +206,11 @@ def node_bounds(p: WindowProblem, demand: Sequence[float]) -> list[int]:
     return ub
 
 
-def mixed_capacities(p: WindowProblem, demand: Sequence[float]) -> list[float]:
-    """Requests/s one replica of each candidate takes at ``demand``'s class mix (0: cannot)."""
+def mixed_capacities(
+    p: WindowProblem, demand: Sequence[float], needs: Sequence[float | None] | None = None
+) -> list[float]:
+    """Requests/s one replica of each candidate takes at ``demand``'s class mix (0: cannot);
+    ``needs``: :func:`even_need` of ``demand`` when the caller has it."""
     total = float(sum(demand))
-    return [total / v if v and total > 0 else 0.0 for v in even_need(p, demand)]
+    needs = even_need(p, demand) if needs is None else needs
+    return [total / v if v and total > 0 else 0.0 for v in needs]
