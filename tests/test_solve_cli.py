@@ -266,3 +266,23 @@ def test_cost_lines_say_what_the_figures_are(cli, tmp_path: Path) -> None:  # ty
     assert all(len(t) <= 80 for t in lines[at : at + 3])
     # the table's $/h column is that same mean, per allocation
     assert "mean over the day" in res.stdout
+
+
+def test_explanation_names_the_peak_hours_nodes(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The explanation's first line listed each type's most nodes in any hour 'at peak': for
+    the embedding example '5 x c7i.xlarge + 3 x c7i.large + 2 x g4dn.xlarge at peak', when the
+    peak hour (10) runs 2 x g4dn.xlarge alone and the CPU nodes run in other hours. It now
+    names the peak hour's nodes, and the day's most per type apart, and that the $/h is the
+    mean over the day."""
+    cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path), "--no-manifests"])
+    import yaml
+
+    plan = yaml.safe_load((tmp_path / "plan.yaml").read_text())
+    first = plan["explanation"][0]
+    peak = plan["demand"]["rps"].index(max(plan["demand"]["rps"]))
+    at_peak = {a["instance_type"]: a["nodes_per_window"][peak] for a in plan["allocations"]}
+    assert at_peak == {"c7i.large": 0, "c7i.xlarge": 0, "g4dn.xlarge": 2}
+    assert "2 x g4dn.xlarge at the peak hour" in first, first
+    assert "5 x c7i.xlarge + 3 x c7i.large + 2 x g4dn.xlarge at peak" not in first
+    assert "most nodes of each type in any hour: 5 x c7i.xlarge + 3 x c7i.large + 2 x g4dn.xlarge" in first
+    assert "$0.69/h averaged over the day ($507/month)" in first

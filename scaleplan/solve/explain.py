@@ -32,6 +32,23 @@ _QUEUE_TEXT = {
 }
 
 
+def _nodes_line(o: Outcome, peak_w: int) -> str:
+    """The peak hour's nodes per instance type, and (when another hour runs more of some type)
+    the most of each type in any hour, which :func:`describe` gives: a plan whose mix changes
+    over the day must not read as running every type's most nodes at once at its peak."""
+    day = describe(o)
+    at: dict[str, int] = {}
+    for k, c in enumerate(o.cands):
+        n = o.sols[peak_w].nodes[k] if peak_w < len(o.sols) else 0
+        if n:
+            label = c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
+            at[label] = at.get(label, 0) + n
+    peak = " + ".join(f"{n} x {t}" for t, n in sorted(at.items(), key=lambda kv: (-kv[1], kv[0])))
+    if peak == day:
+        return f"{day} at peak"
+    return f"{peak or 'nothing'} at the peak hour; most nodes of each type in any hour: {day}"
+
+
 def explain(
     pb: Problem,
     allocs: Sequence[Allocation],
@@ -57,7 +74,7 @@ def explain(
     holds = f"p{pct} {', '.join(token_slos)} and end-to-end" if token_slos else f"p{pct}"
     lines = [
         f"The cheapest plan that holds {holds} <= {slo.latency_ms:g} ms costs "
-        f"${o.cost:.2f}/h (${monthly:,.0f}/month): {describe(o)} at peak.",
+        f"${o.cost:.2f}/h averaged over the day (${monthly:,.0f}/month): {_nodes_line(o, peak_w)}.",
         *([gap] if (gap := gap_line(pb, o)) else []),
         f"Demand peaks at {rps[peak_w]:g} rps {when}; the plan sizes for "
         f"{spec.traffic.headroom:.0%} headroom on top.",
