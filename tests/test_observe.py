@@ -771,3 +771,26 @@ def test_check_outputs_refuses_outputs_that_do_not_go_together() -> None:
         with pytest.raises(OptionError) as err:
             check_outputs(**kw)  # type: ignore[arg-type]
         assert (err.value.message, err.value.option) == (message, "--out")
+
+
+def test_a_service_that_ran_above_its_limit_is_not_said_never_near_it(tables: Catalog, running) -> None:
+    """Every step's p95 at twice the SLO: the report said 'capacity: not measured (the service
+    never ran near its limit)' over 'at p95 ... ms (above the SLO)' (ux7): it ran past it."""
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.observe.report import observed_lines
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(running)
+    slo_s = plan.spec.slo.latency_ms / 1000
+    t0 = 1767225600.0
+    hours = [(t0 + 3600 * (h + 1), 10.0 + h) for h in range(24)]
+    steps = [(t0 + 300 * k, 20.0 + k % 8) for k in range(288)]
+    series = {"demand_hourly": hours, "latency_hourly": [(t, 2 * slo_s) for t, _ in hours],
+              "demand": steps, "replicas": [(t, 2.0) for t, _ in steps],
+              "latency": [(t, 2 * slo_s) for t, _ in steps]}
+    obs = analyze(plan, build_queries(plan, tables), Fetched(series, t0, t0 + 86400, 300.0, "http://x"))
+    lines = observed_lines(obs, None)
+    assert obs.capacity.rps_per_replica is None and not obs.capacity.points_near_limit
+    assert "capacity: not measured (the service ran above its limit, never near it)" in lines, lines
+    assert not any("never ran near" in line for line in lines), lines

@@ -40,6 +40,9 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
         if c.points_near_limit:  # near the SLO, in too thin a latency sliver to read it at
             lines.append("capacity: not measured (the latency near the limit spans too little")
             lines.append(f"  over its {c.points_near_limit} points to read it at the SLO)")
+        elif c.latency_at_max_ms is not None and c.latency_at_max_ms > s.latency_ms:
+            # past the limit at the most load seen: "never ran near it" read as a contradiction
+            lines.append("capacity: not measured (the service ran above its limit, never near it)")
         else:
             lines.append("capacity: not measured (the service never ran near its limit)")
         seen = f"at most {c.max_rps_per_replica:g} rps per replica seen"
