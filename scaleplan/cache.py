@@ -32,6 +32,8 @@ from scaleplan._version import __version__
 from scaleplan.yamlio import MAX_BYTES  # the largest input file scaleplan reads
 
 M = TypeVar("M", bound=BaseModel)
+# 2: entries hold only the fields a file states (exclude_unset); 1 held every field
+CACHE_FORMAT = 2
 
 
 def cache_dir() -> Path | None:
@@ -51,7 +53,9 @@ def cache_dir() -> Path | None:
 @functools.lru_cache(maxsize=16)
 def _model_tag(model: type[BaseModel]) -> str:
     """Changes whenever the model's source file or scaleplan's version does."""
-    h = hashlib.sha256(f"{__version__}/{model.__module__}.{model.__qualname__}".encode())
+    # CACHE_FORMAT: entries written before it (every field, stated or not) are misses
+    name = f"{model.__module__}.{model.__qualname__}"
+    h = hashlib.sha256(f"{CACHE_FORMAT}/{__version__}/{name}".encode())
     src = getattr(sys.modules.get(model.__module__), "__file__", None)
     if src:
         with contextlib.suppress(OSError):
@@ -84,11 +88,20 @@ def load_model(path: str | Path, model: type[M], parse: Callable[[str | Path], M
     except Exception:  # a miss: absent, unreadable, corrupt or from another model version
         pass
     obj = parse(path)
-    data = obj.model_dump_json(by_alias=True).encode("utf-8")
+    # only the fields the file states: which ones it left out is part of the model (a catalog
+    # row that re-prices a type keeps the spot price it does not state, catalog.files.merge);
+    # a dump of every field read back as a file stating `price_spot: null`
+    data = obj.model_dump_json(by_alias=True, exclude_unset=True).encode("utf-8")
     with contextlib.suppress(Exception):
-        if model.model_validate_json(data) == obj:  # only what reads back exactly is kept
+        back = model.model_validate_json(data)
+        if back == obj and _stated(back) == _stated(obj):  # only what reads back exactly
             _store(entry, data)
     return obj
+
+
+def _stated(obj: BaseModel) -> object:
+    """The fields ``obj`` states, nested (pydantic's ``==`` does not compare them)."""
+    return obj.model_dump(exclude_unset=True)
 
 
 def _store(entry: Path, data: bytes) -> None:
