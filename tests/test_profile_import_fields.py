@@ -283,3 +283,13 @@ def test_a_value_out_of_any_range_is_bad_input_not_an_internal_error(
     err = _err(r)
     assert f"{f}: " in err and field in err and "out of range" in err
     assert "internal error" not in err
+
+
+def test_import_says_when_gpus_span_nodes(cli) -> None:
+    """`--accelerator H100 --gpus 16` was taken without a word, and the LLM calibration then
+    sized the run as one 16-GPU node (ux7); `profile llm --gpus 16` leaves such a shape out."""
+    r = cli(["profile", "import", str(VLLM), "--accelerator", "H100", "--gpus", "16"])
+    err = _err(r)
+    assert "--gpus 16: no instance in the catalogs holds 16 H100 (at most 8)" in err
+    ok = cli(["profile", "import", str(VLLM), "--accelerator", "H100", "--gpus", "8"])
+    assert "--gpus" not in ok.stderr

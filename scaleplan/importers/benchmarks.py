@@ -430,6 +430,19 @@ def _out_of_range(file: str, exc: Any, prefix: str = "") -> InputError:
     return InputError(file, problems)
 
 
+def _spans_nodes(accelerator: str, gpus: int) -> list[str]:
+    """A warning when no catalog instance holds ``gpus`` of the accelerator: a multi-node run,
+    which the LLM model sizes as one node (``profile llm`` leaves such a --gpus out)."""
+    if gpus == 1:
+        return []
+    from scaleplan.catalog.files import load_catalog
+
+    most = max((r.accelerator_count for r in load_catalog().rows if r.accelerator == accelerator), default=0)
+    if not most or gpus <= most:
+        return []
+    return [f"--gpus {gpus}: no instance in the catalogs holds {gpus} {accelerator} (at most {most}): a replica across nodes, which the LLM model does not model (its calibration sizes these points as one node)"]
+
+
 def _one_model(named: list[tuple[str, str]], name: str | None) -> list[str]:
     """Results of different models (as the files name them, ignoring case) are no one profile:
     its points calibrate one model. Exit 3 naming each file's model; with ``--name`` (one
@@ -479,7 +492,7 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
         from scaleplan.names import unknown_hint
 
         raise option_error([Problem("--accelerator", f"unknown accelerator {accelerator!r}", hint=unknown_hint(accelerator, known.accelerator_names(), "accelerators", "use a name from `scaleplan catalog accelerators`"))])
-    warnings: list[str] = []
+    warnings: list[str] = _spans_nodes(acc, gpus)
     notes: list[str] = []
     points: list[Measurement] = []
     models: list[str] = []
