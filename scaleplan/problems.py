@@ -229,8 +229,12 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
         msg = f"must be {vals[0]!r}" if len(vals) == 1 else "must be one of " + ", ".join(vals)
         msg += f"; got {shown(inp)}"
         close = difflib.get_close_matches(str(inp), vals, n=1, cutoff=0.5) if isinstance(inp, str) else []
+        # a prefix of several values ('keda'): each of them, not the shortest close one
+        starts = [v for v in vals if isinstance(inp, str) and inp and v.startswith(inp)]
         if len(vals) == 1 and loc:
             hint = f"write '{loc[-1]}: {vals[0]}'"
+        elif len(starts) > 1:
+            hint = f"did you mean {', '.join(repr(v) for v in starts[:-1])} or {starts[-1]!r}?"
         elif close:
             hint = f"did you mean {close[0]!r}?"
         return msg, hint

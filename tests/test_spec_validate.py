@@ -418,3 +418,15 @@ def test_validate_lists_model_problems_in_line_order(cli, tmp_path: Path) -> Non
     err = cli(["validate", str(tmp_path / "spec.yaml")], exit_code=3).stderr
     lines = [int(n) for n in re.findall(r"^  - line (\d+):", err, re.M)]
     assert len(lines) == 2 and lines == sorted(lines), err
+
+
+def test_a_choice_that_starts_several_values_names_them_all() -> None:
+    """`kubernetes.autoscaler: keda` got "did you mean 'keda-kafka'?" (the shortest close
+    name), for an LLM service whose README says "HPA or KEDA" and means keda-prometheus (ux7):
+    a prefix of several values names each."""
+    text = (ROOT / "examples" / "llm-chat" / "spec.yaml").read_text(encoding="utf-8")
+    text = text.replace("    type: keda-prometheus\n", "    type: keda\n", 1)
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(text, "spec.yaml")
+    (p,) = [p for p in err.value.problems if p.where.startswith("kubernetes.autoscaler")]
+    assert p.hint == "did you mean 'keda-prometheus', 'keda-kafka' or 'keda-rabbitmq'?", p.hint
