@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from scaleplan.plan import Allocation, Plan
+from scaleplan.plan import HOURS_PER_MONTH, Allocation, Plan
 
 Action = Literal["add", "remove", "resize", "change"]
 SYMBOL: dict[Action, str] = {"add": "+", "remove": "-", "resize": "~", "change": "~"}
@@ -87,6 +87,9 @@ class PlanDiff:
     status_after: str
     unchanged: tuple[str, ...] = ()
     spec_changes: tuple[FieldChange, ...] = ()
+    # each plan's cost_per_month as its plan.yaml states it (cost_per_hour x 730, rounded)
+    month_before: float = 0.0
+    month_after: float = 0.0
 
     @property
     def empty(self) -> bool:
@@ -109,6 +112,7 @@ class PlanDiff:
             "changed": not self.empty,
             "summary": {"add": self.count("add"), "change": self.count("resize", "change"), "remove": self.count("remove")},
             "cost_per_hour": {"before": round(self.cost_before, 6), "after": round(self.cost_after, 6), "delta": round(self.cost_delta, 6), "delta_fraction": round(frac, 6) if frac is not None else None},
+            "cost_per_month": {"before": self.month_before, "after": self.month_after, "delta": round(self.month_after - self.month_before, 2)},
             "status": {"before": self.status_before, "after": self.status_after},
             "allocations": [c.to_dict() for c in self.changes],
             "unchanged": list(self.unchanged),
@@ -190,7 +194,10 @@ def diff_plans(before: Plan, after: Plan) -> PlanDiff:
                 changes.append(AllocationChange("resize", name, a, b, size))
             else:
                 unchanged.append(name)
-    return PlanDiff(tuple(changes), before.cost_per_hour, after.cost_per_hour, before.status, after.status, tuple(unchanged), _spec_changes(before, after))
+    return PlanDiff(
+        tuple(changes), before.cost_per_hour, after.cost_per_hour, before.status, after.status,
+        tuple(unchanged), _spec_changes(before, after), before.cost_per_month, after.cost_per_month,
+    )
 
 
 def _shape(a: Allocation) -> str:
@@ -227,8 +234,10 @@ def _wrapped(text: str, width: int) -> list[str]:
     )
 
 
-def diff_lines(diff: PlanDiff, width: int = 80) -> list[str]:
-    """The diff as Terraform-plan style text lines (``+`` add, ``-`` remove, ``~`` change)."""
+def diff_lines(diff: PlanDiff, width: int = 80, *, monthly: bool = True) -> list[str]:
+    """The diff as Terraform-plan style text lines (``+`` add, ``-`` remove, ``~`` change);
+    ``monthly``: with the two plans' monthly costs (``optimize --observed`` says them itself,
+    after its hourly table)."""
     if diff.empty:
         return ["No changes: the plan is the same as before."]
     lines: list[str] = []
@@ -256,6 +265,12 @@ def diff_lines(diff: PlanDiff, width: int = 80) -> list[str]:
     pct = f", {frac:+.1%}" if frac is not None else ""
     sign = "+" if diff.cost_delta >= 0 else "-"
     lines.append(f"cost: ${diff.cost_before:.4f}/h -> ${diff.cost_after:.4f}/h ({sign}${abs(diff.cost_delta):.4f}/h{pct})")
+    month = diff.month_after - diff.month_before
+    if monthly:
+        lines.append(
+            f"monthly: ${diff.month_before:,.2f} -> ${diff.month_after:,.2f} "
+            f"({'+' if month >= 0 else '-'}${abs(month):,.2f}/month, {HOURS_PER_MONTH:g} h)"
+        )
     if diff.status_before != diff.status_after:
         lines.append(f"status: {diff.status_before} -> {diff.status_after}")
     lines.append(f"Plan: {diff.count('add')} to add, {diff.count('resize', 'change')} to change, {diff.count('remove')} to remove.")

@@ -605,3 +605,21 @@ def test_plandiff_writes_spec_values_as_the_spec_does() -> None:
     after = plan.model_copy(update={"spec": plan.spec.model_copy(update={"placement": placement})})
     lines = diff_lines(diff_plans(plan, after))
     assert "      placement.include_flagged: false -> true" in lines, lines
+
+
+def test_diff_states_the_monthly_cost_of_each_plan_and_the_delta(cli) -> None:  # type: ignore[no-untyped-def]
+    """A budget is signed per month: `diff` gave only $/h. It now states each plan's
+    cost_per_month (as plan.yaml has it, 730 h) and the delta, in the text and --json."""
+    from scaleplan.plan import read_plan
+
+    a = ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"
+    b = ROOT / "examples" / "vision-daily" / "plan.yaml"
+    pa, pb = read_plan(a), read_plan(b)
+    doc = json.loads(cli(["diff", str(a), str(b), "--json"]).stdout)
+    month = doc["cost_per_month"]
+    assert month["before"] == pa.cost_per_month and month["after"] == pb.cost_per_month
+    assert month["delta"] == pytest.approx(pb.cost_per_month - pa.cost_per_month, abs=0.005)
+    text = cli(["diff", str(a), str(b)]).stdout
+    delta = pb.cost_per_month - pa.cost_per_month
+    want = f"monthly: ${pa.cost_per_month:,.2f} -> ${pb.cost_per_month:,.2f} (+${delta:,.2f}/month, 730 h)"
+    assert want in text.splitlines(), text

@@ -93,7 +93,7 @@ def replan_lines(observed: Observed, plan: Plan) -> list[str]:
 
     running = observed.running_plan
     lines = [f"change against the running plan ({running.metadata.plan_hash[:12]}):"]
-    lines += diff_lines(diff_plans(running, plan))
+    lines += diff_lines(diff_plans(running, plan), monthly=False)  # said below
     lines.append("replicas per UTC hour, running -> new:")
     for c in hourly_changes(running, plan):
         lines.append(f"  {c.key}")
