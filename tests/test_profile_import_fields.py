@@ -293,3 +293,39 @@ def test_import_says_when_gpus_span_nodes(cli) -> None:
     assert "--gpus 16: no instance in the catalogs holds 16 H100 (at most 8)" in err
     ok = cli(["profile", "import", str(VLLM), "--accelerator", "H100", "--gpus", "8"])
     assert "--gpus" not in ok.stderr
+
+
+def test_tables_mark_an_unsaturated_open_loop_rate_as_a_lower_bound(tmp_path: Path, cli) -> None:
+    """The 70B run offered 16 rps and served 6.33: the calibration takes it as a lower bound
+    (docs/llm.md), but `profile import` and `profile llm` printed '6.333' req/s and '1,355'
+    tok/s beside the measured points, read as the capacity (ux7)."""
+    run = FORMATS / "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+    out = tmp_path / "p.yaml"
+    r = cli(
+        ["profile", "import", str(run), "--accelerator", "A100", "--gpus", "8", "--out", str(out)]
+    )
+    text = r.stdout + r.stderr
+    row = next(x for x in text.splitlines() if x.startswith("A100"))
+    assert ">=6.333" in row.split()
+    assert "a lower bound on capacity" in text
+    r = cli(
+        [
+            "profile",
+            "llm",
+            "llama-3.3-70b-instruct",
+            "--accelerators",
+            "A100",
+            "--gpus",
+            "8",
+            "--concurrency",
+            "8",
+            "--calibrate",
+            str(out),
+            "--out",
+            str(tmp_path / "l.yaml"),
+        ]
+    )
+    row = next(x for x in (r.stdout + r.stderr).splitlines() if "imported" in x)
+    assert any(cell.startswith(">=") for cell in row.split()), row
+    closed = cli(["profile", "import", str(VLLM), "--accelerator", "H100"])
+    assert ">=" not in closed.stdout + closed.stderr

@@ -44,6 +44,23 @@ def _figure(value: float, digits: int) -> str:
     return f"{value:,.0f}" if value >= 1000 else f"{value:.{digits}g}"
 
 
+BOUND_NOTE = (
+    ">= a lower bound on capacity, not the capacity: an open-loop run that served less\n"
+    "   than 0.95 x the rate it offered (the LLM calibration leaves it out; docs/llm.md)"
+)
+
+
+def _bound(m: Measurement) -> bool:
+    """Whether the point is a lower bound on capacity, as the LLM calibration reads it."""
+    from scaleplan.llm.calibrate import unsaturated
+
+    return bool(m.lower_bound) or unsaturated(m.throughput_rps, m.offered_rps)
+
+
+def _with_bound_note(table: str, points: Sequence[Measurement]) -> str:
+    return f"{table.rstrip()}\n{BOUND_NOTE}\n" if any(_bound(m) for m in points) else table
+
+
 def profile_table(profile: Profile) -> str:
     """One row per point: accelerator, device, batch, p50/p99, rate, peak memory, source (a
     plain table, :mod:`scaleplan.table`: no cell cut)."""
@@ -55,13 +72,14 @@ def profile_table(profile: Profile) -> str:
     cols = [Column("accel"), *gpus, Column("device"), *right, Column("source")]
     rows = []
     for m in profile.measurements:
-        rate = _figure(m.throughput_rps, 4)
+        rate = (">=" if _bound(m) else "") + _figure(m.throughput_rps, 4)
         mem = "-" if m.peak_memory_gib is None else f"{m.peak_memory_gib:.3g}"
         rows.append([
             m.accelerator, *([str(m.gpus)] if tp else []), m.device, str(m.batch_size),
             _figure(m.latency_ms.p50, 4), _figure(m.latency_ms.p99, 4), rate, mem, m.source,
         ])
-    return table_text(cols, rows, title=f"{profile.metadata.model}: {counted(len(rows), 'point')}")
+    title = f"{profile.metadata.model}: {counted(len(rows), 'point')}"
+    return _with_bound_note(table_text(cols, rows, title=title), profile.measurements)
 
 
 def preset_table(names: Sequence[str]) -> str:
@@ -98,10 +116,11 @@ def llm_profile_table(profile: Profile, out: str) -> str:
         toks = m.throughput_rps * (m.output_tokens or 1)
         rows.append([
             m.accelerator, str(m.gpus), m.request_class or "-",
-            str(m.concurrency or m.batch_size), ttft, tpot, f"{toks:,.0f}", m.source,
+            str(m.concurrency or m.batch_size), ttft, tpot,
+            (">=" if _bound(m) else "") + f"{toks:,.0f}", m.source,
         ])
     title = f"{profile.metadata.model}: {counted(len(rows), 'point')} -> {out}"
-    return table_text(cols, rows, title=title)
+    return _with_bound_note(table_text(cols, rows, title=title), profile.measurements)
 
 
 class RichProgress:
