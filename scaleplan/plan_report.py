@@ -139,6 +139,8 @@ def summary_lines(
     lines.append(Line(f"cost: ${plan.cost_per_hour:.4f}/h averaged over the day, {month},"))
     lines.append(Line(f"  {per_m} per million requests; a row's $/h is its mean over the day"))
     lines.append(Line("  instance prices only: no disks, load balancers, control plane, egress"))
+    if any(a.capacity_type == "spot" for a in plan.allocations):  # docs/catalog.md, caveats
+        lines.append(Line("  spot at the cheapest zone's price in the catalog; it changes hourly"))
     # a plan out of proportion (scaleplan.solve.sanity) is said again under its cost
     lines += [Line(f"WARNING: {w}") for w in plan.warnings if w.startswith("out of proportion:")]
     lines += [Line(t) for t in plan.explanation if t.startswith("Average utilization")]

@@ -286,3 +286,16 @@ def test_explanation_names_the_peak_hours_nodes(cli, tmp_path: Path) -> None:  #
     assert "5 x c7i.xlarge + 3 x c7i.large + 2 x g4dn.xlarge at peak" not in first
     assert "most nodes of each type in any hour: 5 x c7i.xlarge + 3 x c7i.large + 2 x g4dn.xlarge" in first
     assert "$0.69/h averaged over the day ($507/month)" in first
+
+
+def test_a_plan_on_spot_says_its_spot_price_is_the_cheapest_zones(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The catalogs' spot price is the minimum over a region's zones (docs/catalog.md), and a
+    plan spreads its spot nodes over the zones: its spot cost is the optimistic end. The
+    summary says so under the cost of a plan that buys spot, and only there."""
+    (tmp_path / "profile.yaml").write_bytes((EMB / "profile.yaml").read_bytes())
+    (tmp_path / "spec.yaml").write_text(BASELINE_SPEC)
+    out = cli(["optimize", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "o"), "--no-alternatives", "--no-manifests"]).stdout
+    assert any(a.endswith(" spot") or " spot " in a for a in out.splitlines() if a.startswith("c7i"))
+    assert "spot at the cheapest zone's price" in out
+    plain = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path / "e"), "--no-alternatives", "--no-manifests"]).stdout
+    assert "spot at the cheapest zone's price" not in plain
