@@ -219,7 +219,10 @@ class WindowModel(Formulation):
             prob.solve(make_solver(self.solver_name, time_limit, gap_abs=TIE_EPS / 10 if self.tie_break else None))
         else:
             if self._highs is None:
-                solver = make_solver("highs", time_limit, gap_abs=TIE_EPS / 10 if self.tie_break else None)
+                # zone models solve faster without HiGHS's restarts, the others with them (solver.py)
+                gap = TIE_EPS / 10 if self.tie_break else None
+                restart = self.p.redundancy != "zone"
+                solver = make_solver("highs", time_limit, gap_abs=gap, restart=restart)
                 solver.createAndConfigureSolver(prob)
                 solver.buildSolverModel(prob)
                 self._solver, self._highs = solver, prob.solverModel

@@ -38,7 +38,7 @@ def pulp_stat(kind: str, prob: Any, seconds: float, status: str, cpu: float) -> 
     return SolveStat(kind, len(prob.constraints), len(cols), sum(1 for v in cols if v.cat == "Integer"), nz, seconds, status, cpu)
 
 
-def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_abs: float | None = None) -> Any:
+def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_abs: float | None = None, *, restart: bool = True) -> Any:
     import pulp
 
     tl = max(1.0, float(time_limit))
@@ -49,10 +49,12 @@ def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_
     # 30-45 % of the solve on the Mélange anchor and the zone cases and never found the plan
     # first there; feasibility jump costs every MILP a fixed ~7 ms of CPU and ~20 ms of wall
     # clock however small (0.7 ms without it on a 4-column MILP), four of them in a two-type
-    # plan (docs/benchmarks/speed.md). Restarts (presolve again once the root fixed some 10-40 %
-    # of the integer columns, then redo the root's cuts and sub-MIPs) ran 3-5 times per window
-    # MILP of the zone case and cost a fifth of the search there. Switching them off changes
-    # no proof, only the search
+    # plan (docs/benchmarks/speed.md). ``restart`` False: no restarts (presolve again once the
+    # root fixed some 10-40 % of the integer columns, then redo the root's cuts and sub-MIPs):
+    # they ran 3-5 times per window MILP of the zone models (121 candidates under routing:
+    # service) and cost a fifth of that search, where the small n+1 models of the 168-window
+    # case ran 30 % slower without them (docs/benchmarks.md). Either changes no proof, only the
+    # search
     return pulp.HiGHS(
         msg=False,
         timeLimit=tl,
@@ -60,7 +62,7 @@ def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_
         gapAbs=gap_abs,
         mip_heuristic_run_root_reduced_cost=False,
         mip_heuristic_run_feasibility_jump=False,
-        mip_allow_restart=False,
+        mip_allow_restart=restart,
     )
 
 
