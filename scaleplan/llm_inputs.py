@@ -299,16 +299,18 @@ def calibrating_points(
     if profile is None:
         return (), ()
     points = tuple(profile.measurements)
-    if not any(m.source in ("measured", "imported") for m in points):
+    # the running service's hours (optimize --observed) ran the plan's precision
+    own = [m for m in points if m.source in ("measured", "imported") and m.device != "observed"]
+    if not own:
         return points, ()
     dtype = (profile.metadata.dtype or "").strip().lower()
     if dtype in get_args(LlmDtype) and dtype != s.dtype:
         note = (
-            f"calibration: none; the profile's points were measured in {dtype} (metadata.dtype), "
+            f"calibration: the profile's points were measured in {dtype} (metadata.dtype), "
             f"the model planned is {s.dtype}: another precision runs at another speed, so they "
             f"are left out (measure {s.dtype}, or plan model.dtype: {dtype})"
         )
-        return tuple(m for m in points if m.source not in ("measured", "imported")), (note,)
+        return tuple(m for m in points if not any(m is o for o in own)), (note,)
     if not dtype:
         note = (
             "calibration: the profile does not record the precision its points ran in "

@@ -94,3 +94,42 @@ def test_a_profile_without_its_precision_is_said(tmp_path: Path, cli) -> None:
     r = cli(["profile", "llm", "llama-3.3-70b-instruct", *ARGS, "--calibrate", str(prof), "--json"])
     assert _sources(r) == {"calibrated"}  # taken as the plan's precision, and said
     assert "does not record the precision its points ran in" in " ".join(r.stderr.split())
+
+
+def test_observed_hours_ran_the_plans_precision() -> None:
+    """`optimize --observed` adds the running service's hours to the spec's profile (device
+    'observed'): they ran the plan's precision, so a profile of another precision leaves out
+    only its own points, and hours alone draw no 'does not record the precision' note."""
+    from scaleplan.llm.serving import setup
+    from scaleplan.llm_inputs import calibrating_points
+    from scaleplan.profile.build import make_profile
+    from scaleplan.profile.model import Measurement, Percentiles
+
+    def point(device: str, source: str) -> Measurement:
+        lat = Percentiles(p50=900.0, p90=950.0, p95=980.0, p99=990.0, mean=900.0)
+        return Measurement(
+            device=device,
+            accelerator="H100",
+            batch_size=8,
+            latency_ms=lat,
+            throughput_rps=4.0,
+            source=source,
+            input_tokens=512,
+            output_tokens=128,
+        )
+
+    s = setup("llama-3.1-8b", dtype="bf16")
+    both = make_profile(
+        model="llama-3.1-8b",
+        measurements=[point("imported", "imported"), point("observed", "measured")],
+        kind="imported",
+        dtype="fp8",
+    )
+    kept, notes = calibrating_points(both, s)
+    assert [m.device for m in kept] == ["observed"]
+    assert len(notes) == 1 and "measured in fp8" in notes[0]
+    hours = make_profile(
+        model="llama-3.1-8b", measurements=[point("observed", "measured")], kind="llm-endpoint"
+    )
+    kept, notes = calibrating_points(hours, s)
+    assert [m.device for m in kept] == ["observed"] and notes == ()
