@@ -113,11 +113,36 @@ def test_spread_needing_more_nodes_than_the_plan_is_warned_and_fits_the_nodepool
     warned = [w for w in report.warnings if "zone spread" in w]
     assert warned == [
         "allocation embed-c7i-2xlarge-on-demand: the zone spread the plan relies on (maxSkew 1 "
-        "over 3 zones) puts its 4 peak replicas on 3 nodes (2 replicas a node), not the plan's "
-        "2: 1 more node at peak, $0.5000/h the plan does not count"
+        "over 3 zones) needs more nodes than the plan counts in 24 of 24 hours (hour 0: 4 "
+        "replicas on 3 nodes, 2 replicas a node, not the plan's 2): $0.5000/h averaged over the "
+        "day ($365.00/month) the plan does not count"
     ]
     (pool,) = [o.obj for o in report.objects if o.kind == "NodePool"]
     assert pool["spec"]["limits"] == {"cpu": str(4 * 8), "memory": f"{4 * 16}Gi"}  # 3 nodes + 1
+
+
+def test_spread_needing_more_nodes_off_peak_is_warned_with_the_days_mean(tables: Catalog) -> None:
+    """6 replicas, 2 to a node, over 3 zones fit the plan's 3 nodes at peak (2/2/2), but the 8
+    hours at 4 replicas take 3 nodes (2/1/1) where the plan counts 2: render only compared the
+    peak and said nothing of the 8 node-hours a day ($0.1667/h averaged, $121.67/month) the
+    plan's cost leaves out. The warning now covers every window, in the plan's own units."""
+    s = spec("embed", flavor="eks-karpenter", autoscaler="none")
+    s = s.model_copy(update={"placement": s.placement.model_copy(update={"redundancy": "zone"})})
+    a = alloc(
+        "embed-c7i-2xlarge-on-demand", instance_type="c7i.2xlarge", family="c7i",
+        accelerator="CPU", accelerators_per_node=0, gpus_per_replica=0, replicas_per_node=2,
+        vcpus=8, memory=16, cpu=3.5, mem_replica=6.0, capacity=40.0, price=0.5,
+        per_hour=(4,) * 8 + (6,) * (HOURS - 8), zones=("us-east-1a", "us-east-1b", "us-east-1c"),
+    )
+    p = plan("zone-cpu", s, [a])
+    assert p.allocations[0].nodes == 3 and p.allocations[0].nodes_per_window[0] == 2
+    warned = [w for w in render_report(p, tables).warnings if "zone spread" in w]
+    assert warned == [
+        "allocation embed-c7i-2xlarge-on-demand: the zone spread the plan relies on (maxSkew 1 "
+        "over 3 zones) needs more nodes than the plan counts in 8 of 24 hours (hour 0: 4 "
+        "replicas on 3 nodes, 2 replicas a node, not the plan's 2): $0.1667/h averaged over the "
+        "day ($121.67/month) the plan does not count"
+    ]
 
 
 def test_zone_plan_without_zones_is_warned(tables: Catalog) -> None:

@@ -17,12 +17,11 @@ import math
 from scaleplan.kube.backends import BACKEND_LABEL
 from scaleplan.kube.safety import container_security_context, pod_security_context
 from scaleplan.kube.zones import ZONE_KEY, spread_nodes, spread_zones
-from scaleplan.plan import Plan
+from scaleplan.plan import HOURS_PER_MONTH, Plan
 from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc, fixed_replicas
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Obj, labels, meta, selector
 from scaleplan.render.nodes import node_affinity, scheduling
-from scaleplan.wording import counted
 
 CONTAINER = "server"
 ANN_ALLOCATION = "scaleplan.dev/allocation"
@@ -97,19 +96,34 @@ def _zone_spread(plan: Plan, al: Alloc, match: dict[str, str], warnings: list[st
     if zones:
         c["whenUnsatisfiable"] = "DoNotSchedule"
         c["minDomains"] = len(zones)
-        a = al.a
-        need = spread_nodes(al.max_replicas, a.replicas_per_node, len(zones))
-        if need > a.nodes:
-            warnings.append(
-                f"allocation {al.name}: the zone spread the plan relies on (maxSkew 1 over "
-                f"{len(zones)} zones) puts its {al.max_replicas} peak replicas on {need} nodes "
-                f"({a.replicas_per_node} replicas a node), not the plan's {a.nodes}: "
-                f"{counted(need - a.nodes, 'more node')} at peak, "
-                f"${(need - a.nodes) * a.price_per_node_hour:.4f}/h the plan does not count"
-            )
+        warnings.extend(_spread_cost(plan, al, len(zones)))
     c["labelSelector"] = {"matchLabels": dict(match)}
     c["matchLabelKeys"] = ["pod-template-hash"]
     return c
+
+
+def _spread_cost(plan: Plan, al: Alloc, zones: int) -> list[str]:
+    """What the enforced zone spread costs beyond the plan's nodes, over every window (off-peak
+    windows too: their replicas need not fill whole nodes per zone either), in the plan's
+    units: the mean over the windows per hour, and per month."""
+    a = al.a
+    extra = [
+        max(0, spread_nodes(r, a.replicas_per_node, zones) - n)
+        for r, n in zip(a.replicas_per_window, a.nodes_per_window, strict=True)
+    ]
+    if not any(extra):
+        return []
+    w = max(range(len(extra)), key=lambda i: (extra[i], a.replicas_per_window[i]))
+    mean = sum(extra) * a.price_per_node_hour / len(extra)
+    unit = "hours" if len(extra) == 24 and plan.demand.window_hours == 1 else "windows"
+    where = f"{unit[:-1]} {w}: {a.replicas_per_window[w]} replicas on {a.nodes_per_window[w] + extra[w]} nodes"
+    return [
+        f"allocation {al.name}: the zone spread the plan relies on (maxSkew 1 over {zones} "
+        f"zones) needs more nodes than the plan counts in {sum(1 for e in extra if e)} of "
+        f"{len(extra)} {unit} ({where}, {a.replicas_per_node} replicas a node, not the plan's "
+        f"{a.nodes_per_window[w]}): ${mean:.4f}/h averaged over the day "
+        f"(${mean * HOURS_PER_MONTH:,.2f}/month) the plan does not count"
+    ]
 
 
 def _pod(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
