@@ -195,3 +195,32 @@ def test_factory_missing_module_says_install_it(tmp_path: Path, cli) -> None:
     said = " ".join(r.stderr.split())
     assert "install the package that provides the module 'no_such_pkg_xyz'" in said, said
     assert "fix the module" not in said
+
+
+QUICK_CPU = [
+    "--device", "cpu", "--threads", "1", "--batch-sizes", "1", "--time-budget", "0.3",
+    "--min-span", "0.1",
+]
+
+
+def test_merge_refuses_profiles_of_two_models(tmp_path: Path, cli) -> None:
+    """Two real CPU profiles of different models (a numpy factory and an ONNX MLP): a merge kept
+    the first one's name, target and FLOPs over the other's points (exit 0, one warning); a
+    profile holds one model's points, as ``profile import`` already says (exit 3)."""
+    from profile_helpers import build_onnx_mlp
+
+    factory = write_numpy_factory(tmp_path / "vision.py")
+    onnx = build_onnx_mlp(tmp_path / "text.onnx")
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    cli(["profile", factory, *QUICK_CPU, "--out", str(a)])
+    cli(["profile", str(onnx), *QUICK_CPU, "--out", str(b)])
+    r = cli(["profile", "merge", str(a), str(b), "--out", str(tmp_path / "m.yaml")], exit_code=3)
+    assert "different models" in r.stderr
+    assert "a.yaml: vision" in r.stderr and "b.yaml: text" in r.stderr
+    assert "--name" in r.stderr and not (tmp_path / "m.yaml").exists()
+    # one model profiled under two names (say, a re-export): --name says so, with a warning
+    r = cli(["profile", "merge", str(a), str(b), "--name", "both", "--out",
+             str(tmp_path / "m.yaml")])
+    merged = validate_profile_file(tmp_path / "m.yaml")
+    assert merged["metadata"]["model"] == "both" and "different models" in r.stderr
+

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from scaleplan.errors import ProfileError
+from scaleplan.errors import Problem, ProfileError
 from scaleplan.profile.build import sorted_measurements
 from scaleplan.profile.model import DeviceInfo, Measurement, Profile, ProfileMeta
 
 
 def _key(m: Measurement) -> tuple[object, ...]:
     return (m.accelerator, m.gpus, m.request_class, m.source, m.batch_size, m.concurrency, m.offered_rps)
+
+
+def _one_model(profiles: Sequence[tuple[str, Profile]], name: str | None) -> list[str]:
+    """Profiles of different models are no one profile: it kept the first file's name, target
+    and FLOPs over the other model's points. Exit 3 naming each file's model (as ``profile
+    import`` does); with ``--name`` (one model profiled under several names) a warning."""
+    if len({p.metadata.model for _, p in profiles}) < 2:
+        return []
+    which = "; ".join(f"{Path(f).name}: {p.metadata.model}" for f, p in profiles)
+    said = f"the files profile different models ({which})"
+    if name is not None:
+        return [f"{said}; merged as {name!r} (--name)"]
+    hint = (
+        "merge each model's profiles into its own file (a profile holds one model's points), "
+        "or pass --name NAME if they are one model profiled under different names"
+    )
+    raise ProfileError(", ".join(f for f, _ in profiles), [Problem("", said, hint=hint)])
 
 
 def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None = None) -> tuple[Profile, list[str]]:
@@ -24,9 +42,7 @@ def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None 
     devices: dict[tuple[object, ...], DeviceInfo] = {}
     frameworks: dict[str, str] = {}
     notes: list[str] = []
-    models = sorted({p.metadata.model for _, p in profiles})
-    if len(models) > 1 and name is None:
-        warnings.append(f"the files profile different models ({', '.join(models)}); the merged profile is named {first.model!r} (use --name)")
+    warnings += _one_model(profiles, name)
     dtypes = {p.metadata.dtype for _, p in profiles}
     for file, prof in profiles:
         for m in prof.measurements:
