@@ -224,3 +224,18 @@ def test_merge_refuses_profiles_of_two_models(tmp_path: Path, cli) -> None:
     merged = validate_profile_file(tmp_path / "m.yaml")
     assert merged["metadata"]["model"] == "both" and "different models" in r.stderr
 
+
+
+def test_onnx_fixed_shape_refuses_another_input_shape(tmp_path: Path, cli) -> None:
+    """The graph fixes the per-sample shape ([N, 32]): ``--input-shape 3x4`` was ignored without
+    a word and the profile measured 32 while the user believed 3x4 (exit 2 now); the graph's
+    own shape is accepted."""
+    from profile_helpers import build_onnx_mlp
+
+    onnx = build_onnx_mlp(tmp_path / "mlp.onnx")
+    r = cli(["profile", str(onnx), *QUICK_CPU, "--input-shape", "3x4"], exit_code=2)
+    assert "--input-shape" in r.stderr and "'x'" in r.stderr and "32" in r.stderr
+    assert "Traceback" not in r.stderr
+    out = tmp_path / "p.yaml"
+    cli(["profile", str(onnx), *QUICK_CPU, "--input-shape", "32", "--out", str(out)])
+    assert validate_profile_file(out)["metadata"]["input_shape"] == "32"

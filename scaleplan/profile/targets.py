@@ -354,6 +354,27 @@ _ORT_DTYPES = {
 }
 
 
+def _fixed_shape_check(
+    path: Path, inputs: Any, specs: list[tuple[str, list[int], str]], shape: tuple[int, ...] | None
+) -> None:
+    """``--input-shape`` for a graph whose inputs all have fixed per-sample shapes: the graph's
+    shape is measured whatever the option says, so another shape is refused (it was ignored
+    without a word, and the user believed the profile measured it)."""
+    if shape is None or not specs:
+        return
+    if any(not isinstance(d, int) for inp in inputs for d in list(inp.shape)[1:]):
+        return  # the option filled the dynamic dimensions
+    name, rest, _ = specs[0]
+    if list(shape) != rest:
+        fixed = "x".join(map(str, rest)) or "a scalar"
+        given = "x".join(map(str, shape))
+        raise OptionError(
+            f"{path}: the graph fixes input {name!r} at {fixed} per sample, not {given}; drop "
+            "--input-shape (it fills dynamic dimensions only), or export the model with that shape",
+            option="--input-shape",
+        )
+
+
 def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str | None, threads: int | None) -> Workload:
     try:
         import onnxruntime as ort
@@ -401,6 +422,7 @@ def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str 
                 raise ProfileError(str(path), message=f"{path}: input {inp.name!r} has dynamic dimensions {shape} beyond the batch axis", hint=f"pass --input-shape with {counted(len(rest), 'dimension')} (without the batch axis)")
             rest = list(input_shape)
         specs.append((inp.name, [int(d) for d in rest if isinstance(d, int)], dt))
+    _fixed_shape_check(path, inputs, specs, input_shape)
     rng = np.random.default_rng(0)
 
     def make(bs: int) -> dict[str, Any]:
