@@ -654,3 +654,30 @@ def test_preset_repository() -> None:
     assert preset_repository("Meta-Llama-3.1-8B") == "meta-llama/Llama-3.1-8B"
     assert preset_repository("./config.json") is None
     assert preset_repository("no-such-model") is None
+
+
+@pytest.mark.parametrize(
+    ("source", "threshold"),
+    [
+        # the server downloads 131.6 GiB itself: 600 s + 131.6 x (10 s download + 1 s load)
+        ({"uri": "meta-llama/Llama-3.1-70B-Instruct", "secret": "hf-token"}, 205),
+        # an init container copies them before the probe starts: the load alone
+        ({"uri": "s3://models/llama-70b"}, 74),
+        ({"uri": "pvc://weights/llama-70b"}, 74),
+    ],
+)
+def test_default_startup_window_follows_the_weights(source: dict[str, str], threshold: int) -> None:
+    """UX review 7, #24: a 70B spec without kubernetes.probes got the 600 s default, too short
+    to download and load its weights (the pod restarts before it serves). An explicit
+    startup_seconds is kept as given."""
+    from llm_render_helpers import with_spec
+
+    updates = {"kubernetes.probes": {"path": "/health"}, "model.source": source}
+    plan = with_spec(LLM_PLANS["vllm-70b"](), **updates)
+    dep = next(iter(_deployments(plan).values()))
+    probe = dep["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+    assert (probe["periodSeconds"], probe["failureThreshold"]) == (10, threshold)
+    assert dep["spec"]["progressDeadlineSeconds"] == 10 * threshold + 300
+    explicit = with_spec(plan, **{"kubernetes.probes": {"path": "/health", "startup_seconds": 900}})
+    pod = next(iter(_deployments(explicit).values()))["spec"]["template"]["spec"]
+    assert pod["containers"][0]["startupProbe"]["failureThreshold"] == 90

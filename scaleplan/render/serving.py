@@ -73,6 +73,25 @@ def weights_gib(plan: Plan, a: Allocation, accel_memory_gib: float | None) -> tu
     return None, "unknown"
 
 
+STARTUP_S = 600  # engine start, CUDA graphs and compilation: the start-up window of any server
+DOWNLOAD_GIB_PER_S = 0.1  # a server downloading from Hugging Face: ~100 MiB/s, a cautious rate
+LOAD_GIB_PER_S = 1.0  # weights read from local disk into GPU memory (simulate's replacement delay)
+
+
+def startup_seconds(explicit: int | None, st: Storage | None) -> int:
+    """How long the startup probe waits: the spec's ``kubernetes.probes.startup_seconds``, else
+    600 s plus the weights' load and, when the server downloads them itself (a Hugging Face
+    source or none: no init container copies them first, no volume holds them), their download,
+    rounded up to the probe's 10 s period. An init container's copy runs before the probe."""
+    if explicit is not None:
+        return explicit
+    if st is None or st.weights_gib is None:
+        return STARTUP_S
+    downloads = st.cache_gib is not None and not st.init  # not a PVC's, not an init copy's
+    per_gib = 1 / LOAD_GIB_PER_S + (1 / DOWNLOAD_GIB_PER_S if downloads else 0)
+    return 10 * math.ceil((STARTUP_S + st.weights_gib * per_gib) / 10 - 1e-9)
+
+
 def cache_size_gib(weights: float) -> int:
     """The model cache volume: the weights plus 10 % and 2 GiB, rounded up to whole GiB."""
     return max(1, math.ceil(weights * WEIGHTS_MARGIN + WEIGHTS_EXTRA_GIB - 1e-9))

@@ -51,7 +51,8 @@ def _container(plan: Plan, al: Alloc) -> Obj:
         c["env"] = env
     c["ports"] = [{"name": PORT_NAME, "containerPort": k8s.port, "protocol": "TCP"}]
     c["resources"] = res
-    c["startupProbe"] = _probe(probes.path, 10, max(1, math.ceil(probes.startup_seconds / 10)))
+    startup = serving.startup_seconds(probes.startup_seconds, al.storage)
+    c["startupProbe"] = _probe(probes.path, 10, max(1, math.ceil(startup / 10)))
     c["readinessProbe"] = _probe(probes.readiness_path or probes.path, 10, 3)
     c["livenessProbe"] = _probe(probes.path, 15, 3)
     c["lifecycle"] = {"preStop": {"sleep": {"seconds": 5}}}
@@ -169,7 +170,8 @@ def deployment(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
     if fixed_replicas(plan, al):
         dspec["replicas"] = al.max_replicas
     dspec["revisionHistoryLimit"] = 5
-    dspec["progressDeadlineSeconds"] = max(600, k8s.probes.startup_seconds + 300)
+    startup = serving.startup_seconds(k8s.probes.startup_seconds, al.storage)
+    dspec["progressDeadlineSeconds"] = max(600, startup + 300)
     dspec["selector"] = {"matchLabels": dict(selector(spec, al.name))}
     dspec["strategy"] = strategy
     pod_labels = labels(spec, al.name)

@@ -18,6 +18,7 @@ import numpy as np
 from scaleplan.errors import OptionError, PlanError, Problem
 from scaleplan.kube.capacity import spot_falls_back_on_demand
 from scaleplan.plan import Allocation, Plan
+from scaleplan.render.serving import LOAD_GIB_PER_S
 from scaleplan.simulate.layout import Segment, Topology, segment_of
 
 Failure = Literal["node", "zone", "spot"]
@@ -26,7 +27,7 @@ FAILURES: tuple[Failure, ...] = ("node", "zone", "spot")
 # time until a replacement replica serves: node start + image pull + weight load (overridable)
 NODE_START_S = 90.0
 IMAGE_PULL_S = 120.0
-WEIGHT_LOAD_GIB_PER_S = 1.0
+WEIGHT_LOAD_GIB_PER_S = LOAD_GIB_PER_S
 
 
 @dataclass(frozen=True)
