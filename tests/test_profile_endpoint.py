@@ -38,15 +38,51 @@ def test_model_server_rate_sweep(tmp_path: Path, cli) -> None:
 
 
 def test_error_server_stops_sweep(tmp_path: Path, cli) -> None:
+    """2 of 3 requests fail at the first level: past --max-error-rate, that level is no capacity
+    to plan on. It was kept in the profile (exit 0) and the optimizer, which reads no
+    error_rate, planned on it; now it is left out, and with no level left the run exits 5."""
     out = tmp_path / "err.yaml"
     with serve("errors") as url:
         # a fixed count, a multiple of 3: exactly 2 of every 3 consecutive requests fail (a time
         # budget gave 17 requests under load and 12/17 = 0.706)
-        cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--concurrency", "1,2,4", "--requests", "30", *QUICK, "--out", str(out)])
-    data = yaml.safe_load(out.read_text())
-    assert len(data["measurements"]) == 1  # 2 of 3 requests fail: the sweep stops at the first level
-    assert 0.6 < data["measurements"][0]["error_rate"] < 0.7
-    assert any("HTTP 500" in n and "sweep stopped" in n for n in data["metadata"]["notes"])
+        r = cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--concurrency", "1,2,4",
+                 "--requests", "30", *QUICK, "--out", str(out)], exit_code=5)
+    assert "error rate 66.7% above 10%" in r.stderr and "HTTP 500" in r.stderr
+    assert "--max-error-rate" in r.stderr and not out.exists()
+
+
+def test_overloaded_level_is_left_out_of_the_profile(tmp_path: Path, cli) -> None:
+    """A real server that answers 503 while it is busy with another request (an overloaded
+    replica): concurrency 1 is clean, concurrency 8 mostly fails. The profile keeps the clean
+    level and leaves the failing one out, naming it in a note."""
+    import asyncio
+
+    from aiohttp import web
+    from profile_helpers import aiohttp_server
+
+    busy = {"n": 0}
+
+    async def predict(request: web.Request) -> web.Response:
+        await request.read()
+        if busy["n"]:
+            return web.Response(status=503, text="busy")
+        busy["n"] += 1
+        try:
+            await asyncio.sleep(0.01)
+        finally:
+            busy["n"] -= 1
+        return web.json_response({"ok": True})
+
+    out = tmp_path / "over.yaml"
+    with aiohttp_server(lambda app: app.router.add_post("/predict", predict)) as port:
+        r = cli(["profile", f"http://127.0.0.1:{port}/predict", "--payload", _payload(tmp_path),
+                 "--concurrency", "1,8", "--requests", "40", *QUICK, "--out", str(out)])
+    data = validate_profile_file(out)
+    assert [m["concurrency"] for m in data["measurements"]] == [1]
+    assert data["measurements"][0]["error_rate"] == 0
+    note = next(n for n in data["metadata"]["notes"] if "concurrency 8" in n)
+    assert "above 10%" in note and "left out of the profile" in note and "HTTP 503" in note
+    assert "left out" in r.stderr
 
 
 def test_all_errors_exit_5(tmp_path: Path, cli) -> None:

@@ -384,13 +384,21 @@ def run_endpoint_sweep(opts: EndpointOptions, *, log: Callable[[str], None] | No
             out.notes.append(note)
             say(note)
             break
-        out.measurements.append(m)
-        say(f"measured {label}: p50 {m.latency_ms.p50:.4g} ms, p99 {m.latency_ms.p99:.4g} ms, {m.throughput_rps:.4g} req/s, errors {m.error_rate or 0:.1%}" + (f", TTFT p50 {m.ttft_ms.p50:.4g} ms" if m.ttft_ms else "") + (f", TPOT p50 {m.tpot_ms.p50:.4g} ms" if m.tpot_ms else ""))
+        lat = m.latency_ms
+        figures = f"p50 {lat.p50:.4g} ms, p99 {lat.p99:.4g} ms, {m.throughput_rps:.4g} req/s"
+        say(f"measured {label}: {figures}, errors {m.error_rate or 0:.1%}" + (f", TTFT p50 {m.ttft_ms.p50:.4g} ms" if m.ttft_ms else "") + (f", TPOT p50 {m.tpot_ms.p50:.4g} ms" if m.tpot_ms else ""))
         if (m.error_rate or 0) > opts.max_error_rate:
-            note = f"{label}: error rate {m.error_rate:.1%} above {opts.max_error_rate:.0%} ({errs}); sweep stopped"
+            # no capacity to plan on (the optimizer reads no error_rate): left out, its
+            # figures kept in the note
+            note = (
+                f"{label}: error rate {m.error_rate:.1%} above {opts.max_error_rate:.0%} ({errs}; "
+                f"the successful ones: {figures}); left out of the profile (--max-error-rate); "
+                "sweep stopped"
+            )
             out.notes.append(note)
             say(note)
             break
+        out.measurements.append(m)
         if opts.slo_ms is not None:
             v = m.latency_ms.at(opts.slo_percentile)
             if v > FAR_PAST_SLO * opts.slo_ms:

@@ -99,10 +99,10 @@ def measure_endpoint(
         if res.interrupted:
             raise Interrupted("interrupted before any level was measured; nothing written")
         raise ExternalError(
-            f"{opts.url}: no successful request at any level ({'; '.join(res.notes)})",
+            f"{opts.url}: no level to profile ({'; '.join(res.notes)})",
             hint=(
                 "check that the endpoint answers a request with this --payload "
-                "(curl -d @payload.json URL), and --timeout"
+                "(curl -d @payload.json URL), --timeout, and --max-error-rate"
             ),
         )
     profile = endpoint_profile(res, opts.url, opts.body, openai=opts.openai, name=name, info=info)
