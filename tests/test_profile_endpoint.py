@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
 from profile_helpers import free_port, serve, validate_profile_file
 
 QUICK = ["--time-budget", "0.3", "--accelerator", "cpu"]
