@@ -299,3 +299,46 @@ def test_a_plan_on_spot_says_its_spot_price_is_the_cheapest_zones(cli, tmp_path:
     assert "spot at the cheapest zone's price" in out
     plain = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path / "e"), "--no-alternatives", "--no-manifests"]).stdout
     assert "spot at the cheapest zone's price" not in plain
+
+
+@pytest.mark.parametrize("extra", [
+    "  spot: {allowed: true, max_fraction: 0.5}\n",
+    "  spot: {allowed: true, max_fraction: 0.3}\n  redundancy: n+1\n",
+    "  redundancy: zone\n",
+    "  spot: {allowed: true, max_fraction: 1.0}\n",
+])
+def test_single_type_bound_is_a_lower_bound(tmp_path: Path, extra: str) -> None:
+    """solve.compare.single_type_bound orders and stops the single-type solves (the
+    alternatives and the cheapest-single-type baseline), so it must never exceed what a
+    type's plan costs: checked on every type of the shipped us-east-1 catalog that the
+    embedding profile serves, each solved exactly."""
+    import time
+
+    from scaleplan.inputs import load_inputs
+    from scaleplan.solve import SolveOptions
+    from scaleplan.solve.after_search import solve_plan
+    from scaleplan.solve.candidates import build_candidates
+    from scaleplan.solve.compare import single_type_bound
+    from scaleplan.solve.problem import Problem, demand_windows
+    from scaleplan.solve.prune import prune, prune_rules
+
+    (tmp_path / "profile.yaml").write_bytes((EMB / "profile.yaml").read_bytes())
+    text = BASELINE_SPEC.replace("  spot: {allowed: true, max_fraction: 0.5}\n", extra)
+    (tmp_path / "spec.yaml").write_text(text)
+    inp = load_inputs(str(tmp_path / "spec.yaml"))
+    pb = Problem.of(inp.spec, SolveOptions())
+    rps, _ = demand_windows(inp.spec)
+    _, diag = build_candidates(inp.spec, inp.profile, inp.catalog)
+    groups: dict[str, list] = {}
+    for c in diag.unpruned:
+        groups.setdefault(c.row.instance_type, []).append(c)
+    checked = 0
+    for name, gs in sorted(groups.items()):
+        gs = prune(gs, prune_rules(inp.spec, gs))
+        lb = single_type_bound(pb, gs, rps)
+        o = solve_plan(pb, gs, rps, deadline=time.perf_counter() + 30, tie_break=False)
+        if lb is None or not o.solved:
+            continue
+        assert lb <= o.cost + 1e-9, (name, lb, o.cost)
+        checked += 1
+    assert checked >= 20

@@ -64,7 +64,7 @@ def alternatives(
     groups = {key: prune(gs, prune_rules(pb.spec, gs)) for key, gs in groups.items()}
     lbs = []
     for key, gs in groups.items():
-        lb = capacity_bound(pb, gs, rps)
+        lb = single_type_bound(pb, gs, rps)
         if lb is not None:
             lbs.append((lb, key))
     lbs.sort()
@@ -72,8 +72,8 @@ def alternatives(
     cut = False
     for solves, (lb, key) in enumerate(lbs):
         # past the cap, only types whose bound is below the cheapest found are solved: the
-        # bound is loose at low demand (no whole nodes in it), so the cheapest single type,
-        # the baseline, can come after the cap (a CPU type behind 12 GPU types)
+        # bound can still be loose, and the cheapest single type (the baseline) must not be
+        # one the cap left unsolved (a CPU type behind 12 GPU types)
         cheapest = min((o.cost for o in found), default=math.inf)
         if solves >= MAX_ALTERNATIVE_SOLVES and lb >= cheapest - 1e-9:
             break
@@ -101,6 +101,31 @@ def alternatives(
             )
         )
     return alts, found, cut
+
+
+def single_type_bound(pb: Problem, gs: Sequence[Candidate], rps: Sequence[float]) -> float | None:
+    """A lower bound on the mean cost per hour of a plan over one instance type's candidates
+    ``gs``, tighter than :func:`capacity_bound` where that is loose: a window with demand runs
+    whole nodes, one of them on-demand unless spot.max_fraction is 1, two with n+1 or zone
+    (losing the only node loses everything); and with one class, on-demand capacity carries
+    at least 1 - max_fraction of it. None when no candidate serves some class."""
+    lb = capacity_bound(pb, gs, rps)
+    od = [c for c in gs if c.capacity_type == "on-demand"]
+    if lb is None or not od or not rps:
+        return lb
+    spot = pb.spec.placement.spot
+    f = spot.max_fraction if spot.allowed else 1.0
+    floor = min(c.price for c in (od if f < 1 else gs))
+    if pb.spec.placement.redundancy in ("n+1", "zone"):
+        floor += min(c.price for c in gs)
+    total = 0.0
+    for v in rps:
+        w = capacity_bound(pb, gs, [v]) or 0.0
+        w_od = capacity_bound(pb, od, [v]) if len(pb.classes) == 1 and f < 1 else None
+        if w_od is not None:
+            w = max(w, (1 - f) * w_od + f * w)
+        total += max(w, floor) if v > 0 else w
+    return max(lb, total / len(rps))
 
 
 class _Skipped:
