@@ -187,9 +187,16 @@ class Plan(StrictModel):
             "limit, else the bound a heuristic step is measured against; the explanation's "
             "'Gap' line says which."
         ))
-    cost_per_hour: float = Field(ge=0)
-    cost_per_month: float = Field(ge=0)
-    cost_per_million_requests: float | None = None
+    cost_per_hour: float = Field(ge=0, description=(
+        "USD per hour, the mean over the day's windows (not the peak hour): the allocations' "
+        "node-hours x price_per_node_hour over the day, over its hours. Node prices only: no "
+        "disks, load balancers, control plane or data transfer (docs/optimizer.md, 'The plan')."
+    ))
+    cost_per_month: float = Field(ge=0, description="cost_per_hour x 730 hours, USD.")
+    cost_per_million_requests: float | None = Field(default=None, description=(
+        "USD per million requests: the day's cost over the day's requests (the demand curve, "
+        "without headroom)."
+    ))
     demand: Demand
     allocations: tuple[Allocation, ...]
     binding_constraints: tuple[str, ...] = ()

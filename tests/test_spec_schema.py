@@ -143,3 +143,14 @@ def test_file_formats_build_on_one_strict_base() -> None:
         OperatingPoint.model_validate({"batch_size": True})
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         InstanceRow.model_validate({**row, "colour": "red"})
+
+
+def test_plan_schema_says_what_the_cost_fields_are(schemas: dict[str, dict[str, object]]) -> None:
+    """An editor hovering plan.yaml's costs reads what they are: the mean over the day's
+    windows (not the peak), a 730-hour month, requests without headroom, node prices only."""
+    props = schemas["plan"]["properties"]
+    assert isinstance(props, dict)
+    hour = props["cost_per_hour"]["description"]
+    assert "mean" in hour and "peak" in hour and "node" in hour
+    assert "730" in props["cost_per_month"]["description"]
+    assert "headroom" in props["cost_per_million_requests"]["description"]
