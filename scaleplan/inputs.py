@@ -29,7 +29,7 @@ from scaleplan.referenced_files import referenced_catalogs, referenced_profile
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
     from scaleplan.observe.model import Observed
-    from scaleplan.plan import InputHashes
+    from scaleplan.plan import InputHashes, Plan
     from scaleplan.profile.model import Profile
     from scaleplan.solve import SolveOptions, SolveResult
     from scaleplan.spec import Spec
@@ -89,6 +89,20 @@ def solve_inputs(inp: Inputs, options: SolveOptions) -> SolveResult:
         raise in_spec_file(exc, inp) from None
     except InfeasibleError as exc:
         raise infeasible_in_spec_file(exc, inp) from None
+
+
+def noisy_plan_points(inp: Inputs, plan: Plan) -> list[str]:
+    """``optimize``'s warning when the plan's capacity rests on profile points measured
+    contended or unstable (:func:`scaleplan.profile.verdict.noisy_plan_points`)."""
+    if inp.profile is None:
+        return []
+    from scaleplan.profile.verdict import noisy_plan_points as noisy
+
+    used = (
+        (a.accelerator, a.operating_point.batch_size, a.operating_point.request_class)
+        for a in plan.allocations
+    )
+    return noisy(inp.profile, used, inp.spec.model.profile or "the profile")
 
 
 def infeasible_in_spec_file(exc: InfeasibleError, inp: Inputs) -> InfeasibleError:
@@ -191,7 +205,7 @@ def load_tables(
 def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:
     """The spec, its profile and the catalogs, with the input hashes; SpecError on any problem."""
     from scaleplan.catalog.files import shipped_paths
-    from scaleplan.plan import InputHashes
+    from scaleplan.plan import InputHashes, Plan
     from scaleplan.yamlio import sha256_file
 
     g = gather_inputs(spec_path, catalogs)
@@ -215,7 +229,7 @@ def melange_inputs(path: str) -> Inputs:
     without the files): the plan's input hashes are the config's."""
     from scaleplan.catalog.files import load_catalog, merge
     from scaleplan.importers.melange import import_files, load_json
-    from scaleplan.plan import InputHashes
+    from scaleplan.plan import InputHashes, Plan
     from scaleplan.yamlio import sha256_file
 
     doc = load_json(path)

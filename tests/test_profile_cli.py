@@ -239,3 +239,32 @@ def test_onnx_fixed_shape_refuses_another_input_shape(tmp_path: Path, cli) -> No
     out = tmp_path / "p.yaml"
     cli(["profile", str(onnx), *QUICK_CPU, "--input-shape", "32", "--out", str(out)])
     assert validate_profile_file(out)["metadata"]["input_shape"] == "32"
+
+
+def test_optimize_says_when_the_plan_rests_on_unstable_or_contended_points(
+    tmp_path: Path, cli
+) -> None:
+    """A real CPU profile whose points ran out of budget (0.3 s of windows cannot span the 5 s
+    a point needs: ``stable: false``, deterministic on any host): the profile's verdict said
+    so, and ``optimize`` planned on it without a word. It now warns, naming the points."""
+    target = write_numpy_factory(tmp_path / "m.py")
+    prof = tmp_path / "profile.yaml"
+    cli(["profile", target, "--device", "cpu", "--threads", "1", "--batch-sizes", "1,4",
+         "--time-budget", "0.3", "--out", str(prof)])
+    points = validate_profile_file(prof)["measurements"]
+    assert all(p["stable"] is False for p in points)
+    (tmp_path / "spec.yaml").write_text(
+        "apiVersion: scaleplan/v1\nkind: InferenceService\nmetadata: {name: m}\n"
+        "model: {profile: profile.yaml}\ntraffic: {peak_rps: 50}\n"
+        "slo: {latency_ms: 200, percentile: 95}\n"
+        "placement: {regions: [us-east-1], exclude: [c7g*, m7g*, g5g*]}\n"
+        "kubernetes: {flavor: eks, image: 'ghcr.io/example/m:1'}\n",
+        encoding="utf-8",
+    )
+    r = cli(["optimize", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "out"),
+             "--no-alternatives"])
+    said = " ".join(r.stderr.split())
+    # contended wins over unstable when the host was busy too: either is named
+    assert "profile.yaml" in said and "CPU batch" in said
+    assert "unstable (the time budget ran out" in said or "measured on a busy host" in said
+    assert "re-measure" in said

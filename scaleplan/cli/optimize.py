@@ -38,7 +38,7 @@ def optimize(
         with command_imports(blas=False):  # numpy only for highspy (scaleplan.startup)
             import pulp  # noqa: F401
 
-            from scaleplan.inputs import optimize_inputs, solve_inputs
+            from scaleplan.inputs import noisy_plan_points, optimize_inputs, solve_inputs
             from scaleplan.plan_outputs import write_solved
             from scaleplan.plan_report import plan_json, summary_lines, summary_table
             from scaleplan.solve import SolveOptions
@@ -49,7 +49,7 @@ def optimize(
         with quiet_fd1():
             result = solve_inputs(inp, opts)
         plan, wrote = write_solved(result.plan, inp, obs, out, manifests=manifests, spec_file=spec)
-        warn(wrote.warnings)
+        warn([*wrote.warnings, *noisy_plan_points(inp, plan)])
         if json_out:
             emit_json(plan_json(plan, result, wrote, obs))
             return

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -153,3 +154,32 @@ def profile_verdict(profile: Profile, target_ci: float) -> Verdict:
             if hi_b < lo_a:
                 falling.append(Falling(dev, a.batch_size, b.batch_size, a.throughput_rps, b.throughput_rps))
     return Verdict(points=verdicts, falling=tuple(falling), target_ci=target_ci)
+
+
+def noisy_plan_points(
+    profile: Profile, used: Iterable[tuple[str, int, str | None]], profile_file: str
+) -> list[str]:
+    """Warnings for a plan whose capacity rests on measured points the verdict did not pass:
+    ``contended`` (a busy host's rate) or ``unstable`` (the budget ran out first). ``used``:
+    the plan's (accelerator, batch size, request class) operating points. The profile's verdict
+    said so when it was measured; ``optimize`` planned on them without a word."""
+    keys = set(used)
+    bad: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for m in profile.measurements:
+        if m.source != "measured" or (m.accelerator, m.batch_size, m.request_class) not in keys:
+            continue
+        status = point_status(m, target_ci=1.0)
+        if status in ("contended", "unstable") and m.batch_size not in bad[(m.accelerator, status)]:
+            bad[(m.accelerator, status)].append(m.batch_size)
+    why = {
+        "contended": ("measured on a busy host (its rate is what that load left)",
+                      "on a quiet host"),
+        "unstable": ("unstable (the time budget ran out before its windows agreed)",
+                     "with a longer --time-budget"),
+    }
+    return [
+        f"{profile_file}: the plan's capacity on {acc} rests on {counted(len(bs), 'point')} "
+        f"{why[status][0]}: {acc} batch {', '.join(map(str, sorted(bs)))}; re-measure "
+        f"{why[status][1]} before relying on the plan (docs/profile.md, The verdict)"
+        for (acc, status), bs in sorted(bad.items())
+    ]
