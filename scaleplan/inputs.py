@@ -205,7 +205,7 @@ def load_tables(
 def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:
     """The spec, its profile and the catalogs, with the input hashes; SpecError on any problem."""
     from scaleplan.catalog.files import shipped_paths
-    from scaleplan.plan import InputHashes, Plan
+    from scaleplan.plan import InputHashes
     from scaleplan.yamlio import sha256_file
 
     g = gather_inputs(spec_path, catalogs)
@@ -229,7 +229,7 @@ def melange_inputs(path: str) -> Inputs:
     without the files): the plan's input hashes are the config's."""
     from scaleplan.catalog.files import load_catalog, merge
     from scaleplan.importers.melange import import_files, load_json
-    from scaleplan.plan import InputHashes, Plan
+    from scaleplan.plan import InputHashes
     from scaleplan.yamlio import sha256_file
 
     doc = load_json(path)
