@@ -133,3 +133,31 @@ def test_bad_payload_and_url(tmp_path: Path, cli) -> None:
     r = cli(["profile", "http://127.0.0.1:1/generate", "--openai"], exit_code=2)  # --openai with a URL it cannot use: usage
     assert "/v1/completions" in r.stderr
     cli(["profile", "http://127.0.0.1:1/x", "--concurrency", "1", "--rate", "2"], exit_code=2)
+
+
+def test_timed_out_requests_count_in_the_latency_tail(tmp_path: Path, cli) -> None:
+    """A real server whose every 20th request takes 1 s, profiled with --timeout 0.3: 5 % of
+    requests time out (under --max-error-rate, so the level is kept). Their latency was left
+    out of the percentiles, so p99 read like the fast requests' (a few ms) and an SLO at p99
+    looked met; a timed-out request now counts at its time to the timeout, a lower bound."""
+    import asyncio
+
+    from aiohttp import web
+    from profile_helpers import aiohttp_server
+
+    seen = {"n": 0}
+
+    async def predict(request: web.Request) -> web.Response:
+        await request.read()
+        seen["n"] += 1
+        await asyncio.sleep(1.0 if seen["n"] % 20 == 0 else 0.002)
+        return web.json_response({"ok": True})
+
+    out = tmp_path / "tail.yaml"
+    with aiohttp_server(lambda app: app.router.add_post("/predict", predict)) as port:
+        cli(["profile", f"http://127.0.0.1:{port}/predict", "--payload", _payload(tmp_path),
+             "--concurrency", "1", "--requests", "40", "--timeout", "0.3", *QUICK,
+             "--out", str(out)])
+    m = validate_profile_file(out)["measurements"][0]
+    assert m["error_rate"] == 0.05 and m["samples"] == 38
+    assert m["latency_ms"]["p99"] >= 290 and m["latency_ms"]["p50"] < 100

@@ -326,14 +326,16 @@ def level_measurement(lv: LevelResult, opts: EndpointOptions) -> Measurement | N
     if not ok or lv.wall_s <= 0:
         return None
     n = len(lv.results)
-    lat = [r.latency_s for r in ok]
+    # a timed-out request is the slow tail: it counts at its time to the timeout (a lower
+    # bound), else p99 reads like the fast requests' while some never answered in time
+    lat = [r.latency_s for r in lv.results if r.ok or r.error == "timeout"]
     thr = len(ok) / lv.wall_s
     ttft = [r.ttft_s for r in ok if r.ttft_s is not None]
     tpot = [r.tpot_s for r in ok if r.tpot_s is not None]
     if lv.concurrency is not None:
         batch = lv.concurrency
     else:  # open loop: mean requests in flight (Little's law)
-        batch = max(1, round(thr * (sum(lat) / len(lat))))
+        batch = max(1, round(thr * (sum(r.latency_s for r in ok) / len(ok))))
     return Measurement(
         device=opts.url,
         accelerator=opts.accelerator,
