@@ -73,7 +73,7 @@ def _calibration_notes(g: Gathered) -> list[str]:
     if g.spec is None or g.profile is None or g.catalog is None or g.spec.model.architecture is None:
         return []
     try:
-        ctx = llm_context(g.spec, g.profile, g.catalog.accelerators, Path(g.file).parent)
+        ctx = llm_context(g.spec, g.profile, g.catalog.accelerators, Path(g.file).parent, g.catalog.node_gpus())
     except InputError:  # _check_model reported it
         return []
     return list(ctx.notes) if ctx is not None else []

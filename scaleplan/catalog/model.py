@@ -158,6 +158,14 @@ class Catalog(_Model):
         """Canonical accelerator for a product string a device or cloud API reports."""
         return resolve_product(self.accelerators, name)
 
+    def node_gpus(self) -> dict[str, int]:
+        """Per accelerator, the most one instance holds: a replica of more spans nodes."""
+        most: dict[str, int] = {}
+        for r in self.rows:
+            if r.accelerator:
+                most[r.accelerator] = max(most.get(r.accelerator, 0), r.accelerator_count)
+        return most
+
     def accelerator_names(self) -> list[str]:
         """Every name and alias a user may type for an accelerator (for did-you-mean)."""
         out = ["cpu"]

@@ -147,10 +147,12 @@ def observed_from_profile(
     measured: Sequence[Measurement],
     accelerators: dict[str, Accelerator],
     classes: Sequence[TokenClass],
+    node_gpus: Mapping[str, int] | None = None,
 ) -> tuple[list[Observed], list[str]]:
     """Measured / imported profile points as calibration observations. Each needs its tokens
     (``input_tokens``/``output_tokens`` on the point, or its ``request_class`` among
-    ``classes``, or the only class) and an accelerator the table knows."""
+    ``classes``, or the only class), an accelerator the table knows and, with ``node_gpus``,
+    a GPU count one node holds (as :func:`estimate_points` leaves such shapes out)."""
     obs: list[Observed] = []
     skipped: list[str] = []
     by_name = {c.name: c for c in classes}
@@ -161,6 +163,14 @@ def observed_from_profile(
         acc = accelerators.get(m.accelerator)
         if acc is None:
             skipped.append(f"{label} is left out: accelerator not in the table")
+            continue
+        most = (node_gpus or {}).get(acc.name)
+        if most is not None and m.gpus > most:
+            # it calibrated as one 16-GPU NVLink node, a shape profile llm --gpus 16 leaves out
+            skipped.append(
+                f"{label} is left out: no instance in the catalogs holds more than {most} "
+                f"{acc.name}; a replica across nodes is not modelled (docs/llm.md, Limits)"
+            )
             continue
         if m.input_tokens and m.output_tokens:
             cls = TokenClass(m.request_class or "measured", m.input_tokens, m.output_tokens)
@@ -202,10 +212,11 @@ def calibration_from(
     measured: Sequence[Measurement],
     accelerators: dict[str, Accelerator],
     classes: Sequence[TokenClass],
+    node_gpus: Mapping[str, int] | None = None,
 ) -> tuple[Calibration | None, list[str]]:
     """The calibration the measured / imported points give (None when they give none), and
     notes: the points skipped and the fit (profile llm, the optimizer)."""
-    obs, skipped = observed_from_profile(s, measured, accelerators, classes)
+    obs, skipped = observed_from_profile(s, measured, accelerators, classes, node_gpus)
     notes = [f"calibration: {x}" for x in skipped]
     fitted, cal_notes = calibrate(obs)
     notes.extend(cal_notes)
@@ -247,7 +258,7 @@ def llm_profile(
             hint = f"drop {acc.name} from --accelerators or pick a dtype it runs with --dtype ({runs})"
             problem = Problem("--accelerators", f"{s.dtype} ({whose}): {exc}", hint=hint)
             raise InputError(None, [problem]) from None
-    cal, notes = calibration_from(s, measured, dict(table or {a.name: a for a in accelerators}), classes)
+    cal, notes = calibration_from(s, measured, dict(table or {a.name: a for a in accelerators}), classes, node_gpus)
     notes[:0] = [w for w in (proxy_warning(hardware_for(a)) for a in accelerators) if w]
     cals = {a.name: cal for a in accelerators} if cal else None
     result = estimate_points(s, accelerators, gpus, classes, concurrencies, calibrations=cals, node_gpus=node_gpus)

@@ -28,11 +28,7 @@ def _node_gpus(catalogs: list[str]) -> dict[str, int]:
     a replica of more GPUs spans nodes (TP16 on H100 was priced as one NVLink domain)."""
     from scaleplan.catalog.files import load_catalog
 
-    most: dict[str, int] = {}
-    for r in load_catalog(catalogs).rows:
-        if r.accelerator:
-            most[r.accelerator] = max(most.get(r.accelerator, 0), r.accelerator_count)
-    return most
+    return load_catalog(catalogs).node_gpus()
 
 
 def llm_profile_file(
@@ -93,7 +89,13 @@ def llm_profile_file(
         inp.setup, inp.accelerators, sizes, inp.classes,
         int_list(concurrency, "--concurrency") or [1], model_ref=inp.model, measured=measured,
         table=inp.table, command=command,
-        node_gpus=_node_gpus(split_values(catalogs)) if max(sizes) > 1 else None,
+        # measured points of several GPUs are checked against the nodes too (a TP16 H100 run
+        # calibrated as one node)
+        node_gpus=(
+            _node_gpus(split_values(catalogs))
+            if max(sizes) > 1 or any(m.gpus > 1 for m in measured)
+            else None
+        ),
     )
     notes = (*inp.notes, *((other,) if other else ()), *precision, *notes)
     text = dump_profile(prof, out)

@@ -45,7 +45,7 @@ def build_llm_candidates(
         slo_miss,
     )
 
-    ctx = llm_context(spec, profile, catalog.accelerators, spec_dir)
+    ctx = llm_context(spec, profile, catalog.accelerators, spec_dir, catalog.node_gpus())
     assert ctx is not None
     diag.architecture = architecture_record(spec, ctx)
     diag.warnings.extend(ctx.notes)

@@ -13,7 +13,7 @@ accelerators; open-loop points that did not saturate are lower bounds, never cap
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,9 +77,16 @@ def architecture_record(spec: Spec, ctx: LlmContext) -> dict[str, object] | None
     return dataclasses.asdict(dataclasses.replace(ctx.setup.arch, source=f"config.json: {ref}"))
 
 
-def llm_context(spec: Spec, profile: Profile | None, accelerators: Sequence[Accelerator], base: Path | None) -> LlmContext | None:
+def llm_context(
+    spec: Spec,
+    profile: Profile | None,
+    accelerators: Sequence[Accelerator],
+    base: Path | None,
+    node_gpus: Mapping[str, int] | None = None,
+) -> LlmContext | None:
     """None unless the spec names an architecture. Raises InputError (bad architecture, a
-    class without tokens)."""
+    class without tokens). ``node_gpus``: the most of an accelerator one catalog instance
+    holds (measured points of more calibrate nothing)."""
     if spec.model.architecture is None:
         return None
     s = setup_from_spec(spec.model, base)
@@ -105,7 +112,7 @@ def llm_context(spec: Spec, profile: Profile | None, accelerators: Sequence[Acce
         raise SpecError(None, [too_long])
     # indices in the skipped-point notes count the measured points only
     measured = [m for m in points if m.source in ("measured", "imported")]
-    cal, notes = calibration_from(s, measured, {a.name: a for a in accelerators}, classes)
+    cal, notes = calibration_from(s, measured, {a.name: a for a in accelerators}, classes, node_gpus)
     other = None
     if profile is not None and measured:
         other = another_model(profile.metadata.model, s.arch)

@@ -1,0 +1,45 @@
+"""Measured points of a GPU count no catalog node holds calibrate nothing (ux7 18), as
+`profile llm --gpus N` leaves such a shape out. The file is the real 70B vLLM result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from profile_helpers import FORMATS
+
+from scaleplan.importers.benchmarks import import_files
+
+RUN_70B = FORMATS / "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+VLLM = FORMATS / "vllm_bench_serve_v0.25.1.json"
+
+
+def _variant(tmp_path: Path, src: Path, name: str, change: Any) -> Path:
+    data = json.loads(src.read_text(encoding="utf-8"))
+    change(data)
+    out = tmp_path / name
+    out.write_text(json.dumps(data), encoding="utf-8")
+    return out
+
+
+def _point(path: Path, accelerator: str = "A100", gpus: int = 8):
+    prof, _ = import_files([str(path)], accelerator=accelerator, gpus=gpus)
+    return prof.measurements[0]
+
+
+def test_points_of_a_tp_degree_no_node_holds_calibrate_nothing(tmp_path: Path, cli) -> None:
+    """ux7 18: the 70B run imported as TP16 H100 calibrated the model as one 16-GPU node
+    (compute x0.98, memory x0.93, overhead x1.68), while `profile llm --gpus 16` leaves that
+    shape out: no catalog instance holds more than 8 H100."""
+    def calibrate(gpus: str) -> str:
+        out = tmp_path / f"p{gpus}.yaml"
+        cli(["profile", "import", str(RUN_70B), "--accelerator", "H100", "--gpus", gpus, "--out", str(out)])
+        args = ["profile", "llm", "llama-3.3-70b-instruct", "--accelerators", "H100", "--gpus", "8", "--concurrency", "8", "--calibrate", str(out), "--out", "-"]
+        r = cli(args)
+        return " ".join(r.stderr.split())
+
+    text = calibrate("16")
+    assert "(H100 x16, concurrency 41) is left out: no instance in the catalogs holds more than 8 H100" in text
+    assert "measured point on H100" not in text
+    assert "left out: no instance in the catalogs" not in calibrate("8")
