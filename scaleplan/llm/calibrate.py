@@ -7,8 +7,11 @@ minimise the squared log error over the usable points, on a fixed grid (determin
 applies them to every accelerator: one measured GPU type calibrates the others. The scales
 are per model and engine, never per accelerator.
 
-Points that did not saturate the server (an open-loop run that achieved less than it offered,
-``lower_bound: true``) say nothing about capacity: they are left out of the fit and reported.
+An open-loop run (arrivals at an offered rate) is read by :func:`open_loop_reading`: one that
+served what it offered is a steady point at its Little's-law concurrency; one that served less
+is a lower bound on capacity (its drain tail, or a queue too short-lived to hold the rate down),
+whose TTFT and TPOT still join the fit but whose rate does not, unless a queue held it at the
+capacity for most of a long run; a queued run's TTFT (queueing) is left out.
 """
 
 from __future__ import annotations
@@ -45,7 +48,12 @@ CAP = 1.5**2
 # 120 rows, the simulator reproducing a plan's own predictions).
 PRIOR = 2.0
 LIGHT_PRIOR = 1e-3
-SATURATION = 0.95  # achieved / offered below this: the run did not saturate the server
+SATURATION = 0.95  # achieved / offered below this: the run served less than it offered
+# An open-loop run that served less than it offered is overloaded (a queue grew) when its mean
+# TTFT holds at least QUEUED x the mean wait its shortfall implies, and its rate is the capacity
+# only when its drain tail (one request's time in service) is at most DRAIN of the run.
+QUEUED = 0.25
+DRAIN = 0.05
 
 
 MeasuredAs = Literal["steady", "open_loop", "closed_loop", "static", "burst"]
@@ -64,6 +72,8 @@ class Observed:
     output_tokens_per_s: float | None = None
     lower_bound: bool = False
     label: str = ""
+    # the TTFT holds queueing (an overloaded open-loop run): left out of the fit
+    queued: bool = False
     # how the point was measured: "steady" (``concurrency`` in flight, replaced as they end: a
     # closed loop or a full queue), "open_loop" (arrivals at a rate, ``concurrency`` in flight
     # on average), "closed_loop" (the scheduler replay of ``concurrency`` lockstep clients; at
@@ -92,19 +102,63 @@ def predicted(obs: Observed, cal: Calibration) -> tuple[float, float, float]:
     return p.ttft_ms, p.tpot_ms, p.output_tokens_per_s
 
 
-def unsaturated(throughput_rps: float, offered_rps: float | None) -> bool:
-    """Whether an open-loop point achieved clearly less than it offered (a lower bound)."""
-    return offered_rps is not None and math.isfinite(offered_rps) and throughput_rps < SATURATION * offered_rps
+@dataclass(frozen=True)
+class OpenLoopReading:
+    """How an open-loop run's figures read (:func:`open_loop_reading`)."""
+
+    lower_bound: bool = False  # its rate is not the capacity (the server may serve more)
+    queued: bool = False  # its TTFT holds queueing, not a service time
+    running: int | None = None  # sequences in service (Little's law without the wait), when queued
+
+
+def open_loop_reading(
+    throughput_rps: float,
+    offered_rps: float | None,
+    *,
+    requests: int | None = None,
+    latency_ms: float | None = None,
+    ttft_ms: float | None = None,
+) -> OpenLoopReading:
+    """What an open-loop run of ``requests`` at ``offered_rps`` that served ``throughput_rps``
+    (completed / duration) with mean end-to-end latency and TTFT says of capacity.
+
+    A run that served at least :data:`SATURATION` x its rate kept up: a steady point. One that
+    served less either could not keep up (a queue grew: its TTFT holds the wait) or is short: its
+    duration D = requests / served ends with a drain tail after the last arrival at A =
+    requests / offered. Overloaded at capacity X, the backlog after the drain of one request's
+    service S grows to D - A - S, and requests wait half of it on average: a mean TTFT under
+    :data:`QUEUED` x that is no queue (the 70B run: 16 rps offered, 6.33 served over 200 prompts,
+    D 31.6 s, A 12.5 s, S 6.8 s, wait implied 6.2 s, TTFT 60 ms: its rate is its drain tail).
+    Only a queued run whose drain is at most :data:`DRAIN` of the run served at its capacity;
+    anything else, or a run whose count or latency is unknown, is a lower bound."""
+    if offered_rps is None or not math.isfinite(offered_rps) or throughput_rps >= SATURATION * offered_rps:
+        return OpenLoopReading()
+    if not (requests and latency_ms and ttft_ms is not None):
+        return OpenLoopReading(lower_bound=True)
+    duration, arrivals = requests / throughput_rps, requests / offered_rps
+    service = max(latency_ms - ttft_ms, 0.0) / 1000.0
+    backlog = duration - arrivals - service
+    if backlog <= 0 or ttft_ms / 1000.0 < QUEUED * backlog / 2:
+        return OpenLoopReading(lower_bound=True)
+    running = max(1, round(throughput_rps * service))
+    return OpenLoopReading(lower_bound=service > DRAIN * duration, queued=True, running=running)
+
+
+def unsaturated(throughput_rps: float, offered_rps: float | None, **run: float | int | None) -> bool:
+    """Whether an open-loop point's rate is a lower bound on capacity, not the capacity
+    (:func:`open_loop_reading`; ``run``: its requests, latency_ms and ttft_ms where known)."""
+    return open_loop_reading(throughput_rps, offered_rps, **run).lower_bound  # type: ignore[arg-type]
 
 
 def _errors(obs: Observed, cal: Calibration) -> list[float]:
     ttft, tpot, tok_s = predicted(obs, cal)
     errs = []
-    if obs.ttft_ms:
+    # a lower bound's rate and a queued run's TTFT say nothing of the model's service times
+    if obs.ttft_ms and not obs.queued:
         errs.append(math.log(ttft / obs.ttft_ms))
     if obs.tpot_ms and obs.output_tokens > 1 and obs.kind != "static":
         errs.append(math.log(tpot / obs.tpot_ms))
-    if obs.output_tokens_per_s:
+    if obs.output_tokens_per_s and not obs.lower_bound:
         errs.append(math.log(obs.output_tokens_per_s / tok_s))
     return errs
 
@@ -112,18 +166,28 @@ def _errors(obs: Observed, cal: Calibration) -> list[float]:
 def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRIOR) -> tuple[Calibration, tuple[str, ...]]:
     """Fitted scales and notes (lower bounds left out, and whether the fit still respects them);
     ``prior`` weighs the pull towards the documented factors (:data:`PRIOR`)."""
-    usable = [p for p in points if not p.lower_bound and (p.ttft_ms or p.tpot_ms or p.output_tokens_per_s)]
+    def values(p: Observed) -> bool:  # anything left to fit once a bound's rate and a queue's TTFT are out
+        tpot = p.tpot_ms and p.output_tokens > 1 and p.kind != "static"
+        return bool((p.ttft_ms and not p.queued) or tpot or (p.output_tokens_per_s and not p.lower_bound))
+
+    usable = [p for p in points if values(p)]
     bounds = [p for p in points if p.lower_bound]
     notes: list[str] = []
     if bounds:
-        notes.append(f"{counted(len(bounds), 'point')} did not saturate the server (achieved < {SATURATION:g} x offered): used as lower bounds on throughput, not as capacity")
+        timed = sum(1 for p in bounds if p in usable)
+        kept = f"; {'its' if len(bounds) == 1 else 'their'} TTFT and TPOT join the fit" if timed == len(bounds) else f"; the TTFT and TPOT of {timed} join the fit" if timed else ""
+        notes.append(
+            f"{counted(len(bounds), 'open-loop point')} served less than offered without a queue at"
+            " the capacity for most of the run (a drain tail, docs/llm.md): lower bounds on"
+            f" throughput, not the capacity{kept}"
+        )
     if not usable:
         if bounds:
             notes.append(
                 "calibration: none; every measured point is a lower bound, so the estimates stay"
                 " architecture-only (measure with a fixed --max-concurrency, a closed loop; an"
-                f" open-loop run counts only when it serves at least {SATURATION:g} x the rate it"
-                " offers; offering more than the server serves gives a lower bound again)"
+                f" open-loop run counts when it serves at least {SATURATION:g} x the rate it"
+                " offers, or offers more for long enough that a queue holds it at the capacity)"
             )
         return Calibration(), tuple(notes)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
-from scaleplan.llm.calibrate import Observed, calibrate, unsaturated
+from scaleplan.llm.calibrate import Observed, OpenLoopReading, calibrate, open_loop_reading
 from scaleplan.llm.hardware import UnsupportedDtype, proxy_warning
 from scaleplan.llm.memory import GIB, Refusal, weight_bytes
 from scaleplan.llm.perf import Calibration, ClassPerf
@@ -142,6 +142,16 @@ def _cap_reason(shape: Shape, s: LlmSetup, cls: TokenClass, cap: int) -> str:
     return f"the KV cache holds {held}"
 
 
+def point_reading(m: Measurement) -> OpenLoopReading:
+    """How a profile point's rate and TTFT read (:func:`scaleplan.llm.calibrate.open_loop_reading`:
+    a lower bound, a queued run, or neither): the calibration and the profile tables alike."""
+    ttft = (m.ttft_ms.mean or m.ttft_ms.p50) if m.ttft_ms else None
+    reading = open_loop_reading(m.throughput_rps, m.offered_rps, requests=m.samples, latency_ms=m.latency_ms.mean, ttft_ms=ttft)
+    if m.lower_bound and not reading.lower_bound:
+        return OpenLoopReading(lower_bound=True, queued=reading.queued, running=reading.running)
+    return reading
+
+
 def observed_from_profile(
     s: LlmSetup,
     measured: Sequence[Measurement],
@@ -188,20 +198,23 @@ def observed_from_profile(
             continue
         ttft = (m.ttft_ms.mean or m.ttft_ms.p50) if m.ttft_ms else None
         tpot = (m.tpot_ms.mean or m.tpot_ms.p50) if m.tpot_ms else None
-        bound = bool(m.lower_bound) or unsaturated(m.throughput_rps, m.offered_rps)
+        run = point_reading(m)
         obs.append(
             Observed(
                 deployment=shape.deployment,
                 input_tokens=cls.input_tokens,
                 output_tokens=cls.output_tokens,
-                concurrency=m.concurrency or m.batch_size,
+                # a queued run holds its running sequences in service, the rest wait
+                concurrency=run.running or m.concurrency or m.batch_size,
                 ttft_ms=ttft or None,
                 tpot_ms=tpot or None,
                 output_tokens_per_s=m.throughput_rps * cls.output_tokens,
-                lower_bound=bound,
+                lower_bound=run.lower_bound,
+                queued=run.queued,
                 label=label,
-                # a sweep at an offered rate is open loop: its arrivals do not cluster
-                kind="open_loop" if m.offered_rps is not None else "steady",
+                # a sweep at an offered rate is open loop: its arrivals do not cluster (with a
+                # queue, the engine's batch is refilled as sequences end: steady)
+                kind="open_loop" if m.offered_rps is not None and not run.queued else "steady",
             )
         )
     return obs, skipped

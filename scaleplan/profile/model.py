@@ -94,7 +94,7 @@ class Measurement(StrictModel):
     pipeline_parallel: int | None = Field(default=None, ge=1, le=64, description="LLM: pipeline-parallel degree of the replica (gpus = tensor x pipeline parallel); None = 1.")
     input_tokens: int | None = Field(default=None, ge=1, description="LLM: prompt tokens per request at this point.")
     output_tokens: int | None = Field(default=None, ge=1, description="LLM: completion tokens per request at this point.")
-    lower_bound: bool | None = Field(default=None, description="True when the point did not saturate the server (an open-loop run that achieved less than it offered): its throughput is a lower bound on capacity, never the capacity.")
+    lower_bound: bool | None = Field(default=None, description="True when the point's rate is a lower bound on capacity, never the capacity (an open-loop run that served less than it offered without a queue for most of it: its drain tail; docs/llm.md, Calibration).")
 
 
     def throughput_low_rps(self) -> float:

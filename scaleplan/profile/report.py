@@ -46,15 +46,15 @@ def _figure(value: float, digits: int) -> str:
 
 BOUND_NOTE = (
     ">= a lower bound on capacity, not the capacity: an open-loop run that served less\n"
-    "   than 0.95 x the rate it offered (the LLM calibration leaves it out; docs/llm.md)"
+    "   than it offered without a queue for most of it (a drain tail; docs/llm.md)"
 )
 
 
 def _bound(m: Measurement) -> bool:
     """Whether the point is a lower bound on capacity, as the LLM calibration reads it."""
-    from scaleplan.llm.calibrate import unsaturated
+    from scaleplan.llm.estimate import point_reading
 
-    return bool(m.lower_bound) or unsaturated(m.throughput_rps, m.offered_rps)
+    return point_reading(m).lower_bound
 
 
 def _with_bound_note(table: str, points: Sequence[Measurement]) -> str:

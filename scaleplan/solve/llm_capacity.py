@@ -7,7 +7,8 @@ only the profiled ones), and the concurrency is the highest that holds the TTFT 
 latency SLO at the spec's percentile with the upper end of the uncertainty band. One replica
 runs one ``max_num_seqs``: the smallest of the classes' concurrencies, and every class is
 predicted at it. Measured points in the profile calibrate the model (one calibration for all
-accelerators; open-loop points that did not saturate are lower bounds, never capacity).
+accelerators; an open-loop point that served less than it offered is a lower bound, never
+the capacity, unless a queue held it there).
 """
 
 from __future__ import annotations
