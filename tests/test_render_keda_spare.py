@@ -209,3 +209,22 @@ def test_the_rendered_scaled_objects_are_valid_keda(mistral: Plan) -> None:
             formula = so["spec"]["advanced"]["scalingModifiers"]["formula"]
             evaluate(formula, dict.fromkeys(names, 1.0))
             assert yaml.safe_load(yaml.safe_dump(so)) == so
+
+
+def test_a_formula_past_its_step_cap_still_reaches_max_replica_count(mistral: Plan) -> None:
+    """The formula holds at most MAX_STEPS bounds; a peak of 700 one-pod nodes needs more. Past
+    its last bound the formula asks for maxReplicaCount (more than the plan's rule there, never
+    fewer): it asked for the count at its last bound, 586, so KEDA never went past it."""
+    (a,) = mistral.allocations
+    per_window = tuple(700 if n == 4 else n for n in a.replicas_per_window)  # the peak's
+    big = a.model_copy(update={"replicas": 700, "nodes": 700, "replicas_per_window": per_window,
+                               "nodes_per_window": per_window})
+    plan = _with(mistral.model_copy(update={"allocations": (big,)}), type="keda-prometheus",
+                 prometheus={"query": QUERY})
+    (so,) = _scaled_objects(plan).values()
+    assert so["spec"]["maxReplicaCount"] == 700
+    cap = a.capacity_rps_per_replica
+    for d in (700 * cap, 2000 * cap):
+        assert _asks(so, d) == 700, d
+    for d in (10.5 * cap, 300.5 * cap):  # below the cap, the plan's rule: n+1 with one pod a node
+        assert _asks(so, d) == max(math.ceil(d * 1.2 / cap - 1e-9), math.ceil(d / cap - 1e-9) + 1)

@@ -63,7 +63,8 @@ def steps(plan: Plan, al: Alloc, t_h: float, t_0: float) -> list[tuple[float, in
     """``(bound, count)`` pairs, bounds rising: at a metric in (previous bound, bound] the plan's
     rule runs ``count`` replicas (``planned_count`` at ``metric / t_h``, ``metric / t_0``: the
     trigger's threshold with and without the headroom), at most maxReplicaCount, which the last
-    count is and holds above the last bound. The first pair is (0, 0)."""
+    count is and holds above the last bound. The first pair is (0, 0). Past MAX_STEPS bounds
+    the chain ends on maxReplicaCount (more than the rule there, never fewer)."""
     q = al.a.replicas_per_node
     top = max(1, al.max_replicas, al.min_replicas)
     bounds = sorted({k * q * t for t in (t_h, t_0) for k in range(1, top // q + 2)})
@@ -75,7 +76,8 @@ def steps(plan: Plan, al: Alloc, t_h: float, t_0: float) -> list[tuple[float, in
         else:
             out.append((b, n))
         if n >= top:
-            break
+            return out
+    out.append((math.inf, top))  # capped before the rule reached top
     return out
 
 
