@@ -102,3 +102,24 @@ def test_write_jobs_returns_files_accelerators_and_notes(tmp_path: Path) -> None
     assert jobs.notes and "m.onnx must exist in the image" in jobs.notes[0]
     assert jobs_summary(out, jobs)["accelerators"] == ["L4"]
     assert jobs_line(out, jobs).startswith(f"wrote {len(jobs.files)} files to {out}: ")
+
+
+def test_merge_takes_model_names_as_import_does(tmp_path: Path) -> None:
+    """One rule for 'the same model' (profile.merge.same_model): import took vLLM's
+    'Org/Model' and AIPerf's 'org/model' as one model (names ignoring case) while merge refused
+    the two profiles it had written apart (exit 3)."""
+    from scaleplan.errors import ProfileError
+    from scaleplan.profile.model import read_profile
+
+    a = _profile(tmp_path, "a.yaml", [("L4", 1, 3.0)])
+    b = _profile(tmp_path, "b.yaml", [("L4", 2, 3.5)])
+    for path, model in ((a, "Org/Model-8B"), (b, "org/model-8b")):
+        prof = read_profile(path)
+        meta = prof.metadata.model_copy(update={"model": model})
+        Path(path).write_text(dump_profile(prof.model_copy(update={"metadata": meta})), "utf-8")
+    merged, warnings = merge_files([a, b], name=None)
+    assert merged.metadata.model == "Org/Model-8B" and len(merged.measurements) == 2
+    assert not any("different models" in w for w in warnings)
+    c = _profile(tmp_path, "c.yaml", [("L4", 4, 4.0)])  # model "m"
+    with pytest.raises(ProfileError, match="different models"):
+        merge_files([a, c], name=None)

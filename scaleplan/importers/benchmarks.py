@@ -447,7 +447,9 @@ def _one_model(named: list[tuple[str, str]], name: str | None) -> list[str]:
     """Results of different models (as the files name them, ignoring case) are no one profile:
     its points calibrate one model. Exit 3 naming each file's model; with ``--name`` (one
     model served under several names) a warning. They were merged under the first name."""
-    if len({m.lower() for _, m in named}) < 2:
+    from scaleplan.profile.merge import same_model
+
+    if same_model(m for _, m in named):
         return []
     which = "; ".join(f"{Path(f).name}: {m}" for f, m in named)
     said = f"the files measured different models ({which})"

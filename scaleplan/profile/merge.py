@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from scaleplan.errors import Problem, ProfileError
@@ -14,11 +14,18 @@ def _key(m: Measurement) -> tuple[object, ...]:
     return (m.accelerator, m.gpus, m.request_class, m.source, m.batch_size, m.concurrency, m.offered_rps)
 
 
+def same_model(models: Iterable[str]) -> bool:
+    """Whether ``models`` name one model, compared ignoring case (vLLM's ``model_id`` and
+    AIPerf's ``input_config.models`` spell one Hugging Face repository either way): the rule
+    ``profile import`` and ``profile merge`` both refuse files by."""
+    return len({m.lower() for m in models}) < 2
+
+
 def _one_model(profiles: Sequence[tuple[str, Profile]], name: str | None) -> list[str]:
     """Profiles of different models are no one profile: it kept the first file's name, target
     and FLOPs over the other model's points. Exit 3 naming each file's model (as ``profile
     import`` does); with ``--name`` (one model profiled under several names) a warning."""
-    if len({p.metadata.model for _, p in profiles}) < 2:
+    if same_model(p.metadata.model for _, p in profiles):
         return []
     which = "; ".join(f"{Path(f).name}: {p.metadata.model}" for f, p in profiles)
     said = f"the files profile different models ({which})"
