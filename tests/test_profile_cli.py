@@ -268,3 +268,26 @@ def test_optimize_says_when_the_plan_rests_on_unstable_or_contended_points(
     assert "profile.yaml" in said and "CPU batch" in said
     assert "unstable (the time budget ran out" in said or "measured on a busy host" in said
     assert "re-measure" in said
+
+
+def test_a_profile_from_a_newer_scaleplan_says_so(tmp_path: Path, cli) -> None:
+    """A real profile as a newer scaleplan would write it (a later version, a key this one does
+    not know): the unknown key was named with no word on why, so the user edited the file
+    instead of upgrading. The error now says which version wrote it."""
+    import yaml
+
+    target = write_numpy_factory(tmp_path / "m.py")
+    prof = tmp_path / "p.yaml"
+    cli(["profile", target, *QUICK_CPU, "--out", str(prof)])
+    doc = yaml.safe_load(prof.read_text())
+    doc["metadata"]["scaleplan_version"] = "9.1.0"
+    doc["measurements"][0]["power_w"] = 70.0
+    prof.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    r = cli(["profile", "merge", str(prof), "--out", str(tmp_path / "m.yaml")], exit_code=3)
+    said = " ".join(r.stderr.split())
+    assert "power_w" in said and "written by scaleplan 9.1.0" in said and "upgrade" in said
+    # the same file from this version: no word about versions
+    doc["metadata"]["scaleplan_version"] = "0.0.1"
+    prof.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    r = cli(["profile", "merge", str(prof), "--out", str(tmp_path / "m.yaml")], exit_code=3)
+    assert "power_w" in r.stderr and "written by" not in r.stderr

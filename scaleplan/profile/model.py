@@ -180,10 +180,40 @@ def _refuse_benchmark_result(doc: Document) -> None:
     raise ProfileError(doc.file, [Problem("", f"this is {_RESULTS[fmt]} benchmark result, not a profile", hint=hint)])
 
 
+def _newer_writer(doc: Document) -> str | None:
+    """The scaleplan version that wrote the file, when it is newer than this one."""
+    from scaleplan._version import __version__
+
+    meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
+    wrote = meta.get("scaleplan_version") if isinstance(meta, dict) else None
+
+    def parts(v: object) -> tuple[int, ...] | None:
+        try:
+            return tuple(int(x) for x in str(v).split("+")[0].split("."))
+        except ValueError:
+            return None
+
+    mine, theirs = parts(__version__), parts(wrote)
+    return str(wrote) if mine and theirs and theirs > mine else None
+
+
 def parse_profile(doc: Document) -> Profile:
     refuse_other_kind(doc, "Profile", ProfileError)
     _refuse_benchmark_result(doc)
-    return validate_document(Profile, doc, ProfileError)
+    try:
+        return validate_document(Profile, doc, ProfileError)
+    except ProfileError as exc:
+        # a newer scaleplan's file: the unknown key is no typo to fix but a version to upgrade
+        newer = _newer_writer(doc)
+        if newer is None or not exc.problems:
+            raise
+        from scaleplan._version import __version__
+
+        hint = (
+            f"the file was written by scaleplan {newer}, newer than this one ({__version__}): "
+            "upgrade scaleplan, or write the profile again with this version"
+        )
+        raise ProfileError(exc.file, exc.problems, hint=hint) from None
 
 
 def read_profile(path: str | Path) -> Profile:
