@@ -161,3 +161,19 @@ def test_timed_out_requests_count_in_the_latency_tail(tmp_path: Path, cli) -> No
     m = validate_profile_file(out)["measurements"][0]
     assert m["error_rate"] == 0.05 and m["samples"] == 38
     assert m["latency_ms"]["p99"] >= 290 and m["latency_ms"]["p50"] < 100
+
+
+def test_emit_jobs_refuses_an_endpoint(tmp_path: Path, cli) -> None:
+    """``--emit-jobs`` with a URL wrote Jobs on GPU nodes whose command, ``scaleplan profile URL
+    --device cuda``, is itself refused (exit 2: --device does not apply to an endpoint), so
+    every Job failed in the cluster. An endpoint is profiled from where it can be reached,
+    with no GPU: refused here (exit 2), nothing written."""
+    with serve("model") as url:
+        target = f"{url}/predict"
+        # the command such a Job ran, against a real server: refused before any request
+        r = cli(["profile", target, "--device", "cuda", *QUICK], exit_code=2)
+        assert "--device does not apply to an HTTP endpoint" in " ".join(r.stderr.split())
+        r = cli(["profile", target, "--emit-jobs", str(tmp_path / "jobs"), "--accelerators", "L4",
+                 "--image", "r/p:1"], exit_code=2)
+    said = " ".join(r.stderr.split())
+    assert "--emit-jobs" in said and "endpoint" in said and not (tmp_path / "jobs").exists()

@@ -235,6 +235,15 @@ def write_jobs(
     from scaleplan.option_values import names
     from scaleplan.outputs import replace_folder
 
+    from scaleplan.profile.run_options import is_endpoint
+
+    if is_endpoint(target):  # its Job ran `profile URL --device cuda`: refused, every Job failed
+        message = (
+            "--emit-jobs runs a model on the cluster's GPUs; a URL is an endpoint, profiled "
+            "from where it can be reached, with no GPU: run scaleplan profile URL there "
+            "(--accelerator names what serves it)"
+        )
+        raise OptionError(message, option="--emit-jobs")
     accs = names(accelerators)
     if not accs:
         message = "--emit-jobs needs --accelerators, e.g. --accelerators L4,A10G,A100"
