@@ -234,7 +234,6 @@ def write_jobs(
     files written, by name, and the notes on a local file TARGET (:func:`image_path_notes`)."""
     from scaleplan.option_values import names
     from scaleplan.outputs import replace_folder
-
     from scaleplan.profile.run_options import is_endpoint
 
     if is_endpoint(target):  # its Job ran `profile URL --device cuda`: refused, every Job failed
