@@ -123,3 +123,32 @@ def test_merge_takes_model_names_as_import_does(tmp_path: Path) -> None:
     c = _profile(tmp_path, "c.yaml", [("L4", 4, 4.0)])  # model "m"
     with pytest.raises(ProfileError, match="different models"):
         merge_files([a, c], name=None)
+
+
+def test_merge_refuses_profiles_of_two_precisions(tmp_path: Path) -> None:
+    """An fp8 and a bf16 import merged left metadata.dtype unset (a warning), and the LLM
+    calibration then took the fp8 points as runs of a bf16 plan, the mix the precision rule
+    leaves out of one profile (llm_inputs.calibrating_points). Exit 3 naming each file's
+    precision; torch dtypes (float32, float16) merge as before, dtype unset with a warning."""
+    from scaleplan.errors import ProfileError
+    from scaleplan.profile.model import read_profile
+
+    def with_dtype(path: str, dtype: str | None) -> str:
+        prof = read_profile(path)
+        meta = prof.metadata.model_copy(update={"dtype": dtype})
+        Path(path).write_text(dump_profile(prof.model_copy(update={"metadata": meta})), "utf-8")
+        return path
+
+    a = with_dtype(_profile(tmp_path, "a.yaml", [("H100", 1, 3.0)]), "fp8")
+    b = with_dtype(_profile(tmp_path, "b.yaml", [("H100", 2, 3.5)]), "BF16")
+    with pytest.raises(ProfileError) as err:
+        merge_files([a, b], name=None)
+    said = str(err.value.problems[0].message)
+    assert "different precisions" in said and "a.yaml: fp8" in said and "b.yaml: bf16" in said
+    c = with_dtype(_profile(tmp_path, "c.yaml", [("H100", 4, 4.0)]), "fp8")
+    merged, _ = merge_files([a, c], name=None)
+    assert merged.metadata.dtype == "fp8"
+    t1 = with_dtype(_profile(tmp_path, "t1.yaml", [("L4", 1, 3.0)]), "float32")
+    t2 = with_dtype(_profile(tmp_path, "t2.yaml", [("L4", 2, 3.0)]), "float16")
+    merged, warnings = merge_files([t1, t2], name=None)
+    assert merged.metadata.dtype is None and any("different dtypes" in w for w in warnings)

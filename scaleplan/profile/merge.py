@@ -38,6 +38,30 @@ def _one_model(profiles: Sequence[tuple[str, Profile]], name: str | None) -> lis
     raise ProfileError(", ".join(f for f, _ in profiles), [Problem("", said, hint=hint)])
 
 
+def _one_precision(profiles: Sequence[tuple[str, Profile]]) -> None:
+    """Profiles measured in two LLM precisions (``metadata.dtype`` bf16, fp8, ...; ignoring
+    case, as the calibration reads it) are no one profile: merged, the dtype was left unset and
+    an LLM calibration took every point as a run of the planned precision, the other one's too
+    (``llm_inputs.calibrating_points`` leaves out only a whole profile of another precision).
+    Exit 3 naming each file's precision. Other dtypes (a torch profile's float32) are not LLM
+    precisions: merged with a warning, the dtype unset."""
+    from typing import get_args
+
+    from scaleplan.spec import LlmDtype
+
+    said_as = [(f, (p.metadata.dtype or "").strip().lower()) for f, p in profiles]
+    llm = [(f, d) for f, d in said_as if d in get_args(LlmDtype)]
+    if len({d for _, d in llm}) < 2:
+        return
+    which = "; ".join(f"{Path(f).name}: {d}" for f, d in llm)
+    hint = (
+        "merge each precision's profiles into its own file (`profile import --dtype` records it):"
+        " an LLM calibration leaves out the points of another precision than the plan's"
+    )
+    said = f"the files were measured in different precisions ({which})"
+    raise ProfileError(", ".join(f for f, _ in profiles), [Problem("", said, hint=hint)])
+
+
 def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None = None) -> tuple[Profile, list[str]]:
     """All measurements of all files; a later file's point replaces an earlier one with the same
     (accelerator, gpus, request class, source, batch, concurrency, rate). Returns warnings too."""
@@ -50,6 +74,7 @@ def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None 
     frameworks: dict[str, str] = {}
     notes: list[str] = []
     warnings += _one_model(profiles, name)
+    _one_precision(profiles)
     dtypes = {p.metadata.dtype for _, p in profiles}
     for file, prof in profiles:
         for m in prof.measurements:
