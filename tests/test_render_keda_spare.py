@@ -228,3 +228,19 @@ def test_a_formula_past_its_step_cap_still_reaches_max_replica_count(mistral: Pl
         assert _asks(so, d) == 700, d
     for d in (10.5 * cap, 300.5 * cap):  # below the cap, the plan's rule: n+1 with one pod a node
         assert _asks(so, d) == max(math.ceil(d * 1.2 / cap - 1e-9), math.ceil(d / cap - 1e-9) + 1)
+
+
+def test_the_engine_warning_names_only_the_metrics_the_triggers_read(mistral: Plan) -> None:
+    """TGI exports no KV-cache use: its ScaledObject has the in-flight trigger alone, and the
+    warning does not name a KV-cache trigger it does not have."""
+    plan = _with(mistral, type="keda-prometheus")
+    k8s = plan.spec.kubernetes.model_copy(
+        update={"image": "ghcr.io/huggingface/text-generation-inference:3.3.4"})
+    model = plan.spec.model.model_copy(update={"engine": "tgi"})
+    tgi = plan.model_copy(update={"spec": plan.spec.model_copy(
+        update={"kubernetes": k8s, "model": model})})
+    (so,) = _scaled_objects(tgi).values()
+    assert [t["name"] for t in so["spec"]["triggers"]] == ["in-flight"]
+    (said,) = [w for w in render_report(tgi, shipped_tables()).warnings if "in flight" in w]
+    assert said.startswith("1 ScaledObject scales on the engine's requests in flight, which "
+                           "ask for the pods the load fills, not the plan's n+1 spare"), said

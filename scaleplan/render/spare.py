@@ -111,17 +111,19 @@ def engine_spare_dropped(plan: Plan, scaled: Sequence[tuple[Alloc, Obj]]) -> lis
     if redundancy == "none":
         return []
     names = []
+    kv = False  # TGI exports no KV-cache use: its objects read the requests in flight alone
     for al, so in scaled:
         kinds = {(t["type"], t.get("name")) for t in so["spec"]["triggers"]}
         if ("prometheus", "in-flight") in kinds and not any(k == "cron" for k, _ in kinds):
             names.append(f"{al.name} ({max(al.a.replicas_per_window, default=al.a.replicas)} "
                          f"at the peak)")
+            kv = kv or ("prometheus", "kv-cache") in kinds
     if not names:
         return []
     return [
         f"{counted(len(names), 'ScaledObject')} {'scales' if len(names) == 1 else 'scale'} on "
-        "the engine's requests in flight and "
-        f"KV-cache use, which ask for the pods the load fills, not the plan's {redundancy} "
+        f"the engine's requests in flight{' and KV-cache use' if kv else ''}, "
+        f"which ask for the pods the load fills, not the plan's {redundancy} "
         f"spare: {', '.join(names)}; only minReplicaCount holds it. To hold it at any rate set "
         "kubernetes.autoscaler.prometheus.query to the Service's request rate (the ScaledObject "
         "then runs the plan's count, spare included), or cron: true (the plan's count as a "
