@@ -214,8 +214,7 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
             best = (v, Calibration(compute=c, memory=m, overhead=o))
     assert best is not None
     fitted = best[1]
-    accs = sorted({p.deployment.hw.name for p in usable})
-    what = basis or f"{counted(len(usable), 'measured point')} on {', '.join(accs)}"
+    what = basis or measured_basis(usable)
     cal = Calibration(compute=fitted.compute, memory=fitted.memory, overhead=fitted.overhead, basis=what, points=len(usable), band=BAND_CALIBRATED, ttft_band=TTFT_BAND_CALIBRATED)
     for p in bounds:
         if p.output_tokens_per_s:
@@ -223,4 +222,53 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
             if pred < p.output_tokens_per_s:
                 notes.append(f"{p.label or p.deployment.hw.name}: the calibrated capacity {pred:.0f} tok/s is below the lower bound {p.output_tokens_per_s:.0f} tok/s measured")
     notes.append(f"calibration: compute x{cal.compute:.2f}, memory x{cal.memory:.2f}, step overhead x{cal.overhead:.2f} from {what}")
+    clustered = clustered_ttft(usable, cal)
+    if clustered:
+        notes.append(clustered)
     return cal, tuple(notes)
+
+
+def measured_basis(points: Sequence[Observed]) -> str:
+    """'6 measured points on H100 (TP2 and TP4, 8-64 sequences)': what a calibration rests on,
+    as the plan's warning and the notes say it."""
+    accs = sorted({p.deployment.hw.name for p in points})
+    shapes = sorted({(p.deployment.tp, p.deployment.pp) for p in points})
+    tps = [f"TP{t}" + (f" PP{q}" if q > 1 else "") for t, q in shapes]
+    tp = tps[0] if len(tps) == 1 else f"{', '.join(tps[:-1])} and {tps[-1]}"
+    lo, hi = min(p.concurrency for p in points), max(p.concurrency for p in points)
+    seqs = f"{lo} sequences" if lo == hi else f"{lo}-{hi} sequences"
+    return f"{counted(len(points), 'measured point')} on {', '.join(accs)} ({tp}, {seqs})"
+
+
+def clustered_ttft(points: Sequence[Observed], cal: Calibration) -> str | None:
+    """What the calibrated model says of the closed-loop points' TTFT, as measured (their
+    clients send as requests end, so arrivals cluster and a prompt waits for the others'
+    prefills) and for requests arriving at a rate at the same concurrency, as plans are sized
+    (ux7: TP2 at 64 clients measured 415 ms, the plan's prediction at that concurrency is about
+    100 ms; the fit reproduces the 415 as measured). None without such points."""
+    rows: list[tuple[float, float, float, float]] = []
+    top: Observed | None = None
+    for p in points:
+        if p.kind not in ("steady", "closed_loop") or not p.ttft_ms or p.queued:
+            continue
+        as_measured = predicted(p, cal)[0]
+        at_rate = predicted(Observed(p.deployment, p.input_tokens, p.output_tokens, p.concurrency, kind="open_loop"), cal)[0]
+        rows.append((p.concurrency, p.ttft_ms, as_measured, at_rate))
+        if top is None or (p.concurrency, p.ttft_ms) > (top.concurrency, top.ttft_ms or 0.0):
+            top = p
+    if not rows or top is None:
+        return None
+
+    def span(i: int) -> str:
+        lo, hi = min(r[i] for r in rows), max(r[i] for r in rows)
+        return f"{lo:,.0f} ms" if round(lo) == round(hi) else f"{lo:,.0f}-{hi:,.0f} ms"
+
+    n, meas, model, rate = max(rows, key=lambda r: (r[0], r[1]))
+    where = f"{top.deployment.hw.name} TP{top.deployment.tp} at {n:.0f}"
+    return (
+        f"TTFT of the {counted(len(rows), 'closed-loop point')} (clients that send as their"
+        f" requests end: arrivals cluster): measured {span(1)}, the calibrated model {span(2)}"
+        f" as measured; for requests arriving at a rate, as plans are sized, it predicts"
+        f" {span(3)} at the same concurrency ({where}: measured {meas:,.0f} ms, model"
+        f" {model:,.0f} ms as measured, {rate:,.0f} ms at a rate; docs/llm.md, arrival clustering)"
+    )
