@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from scaleplan.catalog.files import load_accelerators
 from scaleplan.llm import setup
 from scaleplan.llm.calibrate import calibrate, predicted
@@ -36,3 +38,16 @@ def test_calibrated_ttft_reproduces_the_closed_loop_points_and_says_the_open_loo
     assert "TTFT of the 3 closed-loop points" in text
     assert "(H100 TP8 at 64: measured 185 ms, model 251 ms as measured, 66 ms at a rate;" in text
 
+
+def test_a_plan_on_a_calibrated_model_says_what_it_rests_on(tmp_path: Path, cli) -> None:
+    """The plan warned 'capacity on H100 rests on estimated or scaled profile points, not
+    measurements' of a model calibrated on measured H100 points."""
+    out = tmp_path / "out"
+    cli(["optimize", str(EXAMPLE / "spec.yaml"), "--out", str(out), "--no-manifests", "--no-alternatives"])
+    warnings = yaml.safe_load((out / "plan.yaml").read_text(encoding="utf-8"))["warnings"]
+    said = [w for w in warnings if w.startswith("capacity on H100")]
+    assert said == [
+        "capacity on H100 rests on the LLM model's predictions, calibrated on 3 measured points "
+        "on H100 (TP8, 8-64 sequences); planned as H100 TP2 with 74 sequences per replica "
+        "(docs/llm.md, Calibration)"
+    ]

@@ -313,9 +313,23 @@ def _gap(best: Outcome) -> float:
     return rounded(outcome_gap(best), 6)
 
 
+def _calibrated_warning(allocs: Sequence[Allocation], calibration: str) -> str:
+    """'capacity on H100 rests on the LLM model's predictions, calibrated on 6 measured points on
+    H100 (TP2, 8-64 sequences); planned as H100 TP2 with 229 sequences per replica': it said
+    "estimated or scaled profile points, not measurements" of a plan calibrated on its own shape."""
+    accs = sorted({a.accelerator for a in allocs})
+    shapes = sorted({(a.accelerator, a.llm.tensor_parallel, a.llm.pipeline_parallel, a.llm.max_num_seqs) for a in allocs if a.llm})
+    planned = ", ".join(f"{acc} TP{tp}{f' PP{pp}' if pp > 1 else ''} with {n} sequences per replica" for acc, tp, pp, n in shapes)
+    return (
+        f"capacity on {', '.join(accs)} rests on the LLM model's predictions, calibrated on "
+        f"{calibration}; planned as {planned} (docs/llm.md, Calibration)"
+    )
+
+
 def _warnings(
     best: Outcome, allocs: Sequence[Allocation], candidate_warnings: Sequence[str], gap: float,
     no_profile: bool = False,
+    calibration: str | None = None,
 ) -> list[str]:
     warnings = sorted(set(candidate_warnings))
     used = allocated_candidates(best)
@@ -327,7 +341,10 @@ def _warnings(
             f"zones assumed for {prov}/{region} (the catalog lists none): {', '.join(zs)}; check "
             "that the instance types are offered there, or list the zones in the catalog"
         )
-    est = sorted({a.accelerator for a in allocs if a.estimated})
+    calibrated = [a for a in allocs if a.estimated and a.llm is not None and calibration]
+    if calibrated:  # an LLM plan on a calibrated model: what it rests on, and where it is planned
+        warnings.append(_calibrated_warning(calibrated, calibration or ""))
+    est = sorted({a.accelerator for a in allocs if a.estimated and a not in calibrated})
     if est and no_profile:  # an LLM spec planned from its architecture alone
         warnings.append(
             f"capacity on {', '.join(est)} rests on the LLM model's architecture-only "
@@ -408,6 +425,7 @@ def assemble_plan(
     *,
     architecture: dict[str, object] | None = None,
     sanity: str | None = None,
+    calibration: str | None = None,
 ) -> Plan:
     """The hashed plan: costs, demand, allocations, binding constraints, comparison, warnings
     (and a config.json architecture's facts: ``llm_capacity.architecture_record``); ``sanity``:
@@ -427,7 +445,7 @@ def assemble_plan(
         classes=dict(pb.classes) if spec.traffic.classes else {},
     )
     per_million = rounded(best.cost / (mean_rps * 3600) * 1e6, 4) if mean_rps > 0 else None
-    warned = _warnings(best, allocs, candidate_warnings, gap, spec.model.profile is None)
+    warned = _warnings(best, allocs, candidate_warnings, gap, spec.model.profile is None, calibration)
     plan = Plan(
         metadata=meta,
         status="optimal" if best.status == "optimal" else "feasible",

@@ -117,6 +117,7 @@ class Diagnostics:
     unpruned: list[Candidate] = field(default_factory=list)  # every candidate, before pruning
     llm_refusals: list[ShapeRefusal] = field(default_factory=list)  # LLM shapes that cannot serve, with the arithmetic
     architecture: dict[str, object] | None = None  # a config.json architecture, for the plan
+    llm_calibration: str | None = None  # what the LLM model was calibrated on (Calibration.basis)
 
 
 def classes_of(spec: Spec) -> tuple[tuple[str, float], ...]:

@@ -129,7 +129,7 @@ def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Seq
     )
     plan = assemble_plan(
         pb, best, rps, window_hours, allocs, comparison, diag.warnings, explanation,
-        architecture=diag.architecture, sanity=sanity,
+        architecture=diag.architecture, sanity=sanity, calibration=diag.llm_calibration,
     )
     return SolveResult(
         plan=plan,

@@ -48,6 +48,7 @@ def build_llm_candidates(
     ctx = llm_context(spec, profile, catalog.accelerators, spec_dir, catalog.node_gpus())
     assert ctx is not None
     diag.architecture = architecture_record(spec, ctx)
+    diag.llm_calibration = ctx.calibration.basis if ctx.calibration else None
     diag.warnings.extend(ctx.notes)
     classes = [c for c, _ in classes_of(spec)]
     modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}
