@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from scaleplan.solve.milp import WindowModel, WindowSolution
-from scaleplan.solve.milp.formulation import node_charges
 from scaleplan.solve.milp.solver import TIE_EPS, SolveStat
 
 Demand = tuple[float, ...]
@@ -64,12 +63,9 @@ def branch_floors(
     ``demands`` (one per window), from ``root`` (every distinct demand's optimum without the
     floor, solved by ``model``'s formulation and tie-break)."""
     mult = Counter(demands)
-    charges = node_charges(model.p.candidates, model.tie_break)
+    obj = model.objective
     cands = model.p.candidates
     need = {k: (math.ceil(floor / c.replicas_per_node), floor) for k, c in enumerate(cands)}
-
-    def obj(s: WindowSolution) -> float:
-        return sum(c * n for c, n in zip(charges, s.nodes, strict=True))
 
     def lb(s: WindowSolution) -> float:
         if s.status != "optimal":
@@ -201,8 +197,7 @@ def _solve(
     up = model.scale_up(prev, d) if prev is not None else None
     # a plan's cost is at most its objective, so one as good as ``up`` costs at most up's
     # objective (its cost: the tie-break could then miss a plan ranked before it)
-    charges = node_charges(model.p.candidates, model.tie_break)
-    top = sum(c * n for c, n in zip(charges, up.nodes, strict=True)) if up is not None else 0.0
+    top = model.objective(up) if up is not None else 0.0
     if up is not None and (cutoff is None or top <= cutoff):
         s = model.solve(d, time_limit=left, cutoff=top, start=up)
         if s.status != "infeasible":
