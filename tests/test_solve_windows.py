@@ -105,3 +105,42 @@ def test_a_quieter_plan_is_not_reused_when_a_loss_no_longer_fits() -> None:
             got = solve_windows(base, demands)
             assert (sum(got[demands[0]].nodes), sum(got[demands[1]].nodes)) == want, (redundancy, ncls)
             assert not got[demands[1]].reused
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(problems())
+def test_windows_break_ties_as_fresh_solves(
+    inst: tuple[WindowProblem, list[tuple[float, ...]]],
+) -> None:
+    """With the tie-break (what optimize runs), the search's starts and cutoffs (the quieter
+    plan scaled up, WindowModel.pool_start's plan over the candidates in use) must not change
+    which of two equal-cost plans a window gets: the same nodes as a fresh MILP per window."""
+    base, demands = inst
+    got = solve_windows(base, demands)
+    for d in demands:
+        fresh = solve_window(WindowProblem(**{**base.__dict__, "demand": d}))
+        assert got[d].status == fresh.status
+        if fresh.status == "optimal":
+            assert got[d].nodes == fresh.nodes, (d, got[d].nodes, fresh.nodes)
+
+
+def test_pool_start_bars_the_rest_for_one_solve_only() -> None:
+    """pool_start solves over the pool alone and gives the model back as it was: the barred
+    set restored, the next solve over every candidate; nothing to do when the pool is all."""
+    from scaleplan.solve.milp import WindowModel
+
+    cheap = _cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 2)
+    dear = _cand(1, "us-east-1", 3.0, (40.0, 0.0), 1, False, 2)
+    p = WindowProblem(
+        candidates=[cheap, dear], classes=CLASSES[:1], demand=(35.0,), headroom=0.0,
+        redundancy="none", spot_max_fraction=None,
+    )
+    model = WindowModel(p)
+    assert model.pool_start((35.0,), {0, 1}, time_limit=10, cutoff=None) is None
+    only = model.pool_start((35.0,), {1}, time_limit=10, cutoff=None)
+    assert only is not None and only.nodes == [0, 1] and model.barred == frozenset()
+    whole = model.solve((35.0,), time_limit=10)
+    assert whole.nodes == [0, 1] and model.objective(whole) > whole.cost
+    four = model.pool_start((35.0,), {0}, time_limit=10, cutoff=None)
+    assert four is not None and four.nodes == [4, 0]
+    assert model.solve((35.0,), time_limit=10).nodes == [0, 1]
