@@ -206,13 +206,16 @@ def _shape(a: Allocation) -> str:
 
 
 def _value(v: Any) -> str:
-    """A value as the spec writes it (YAML's true, false, null; it printed Python's True)."""
+    """A value as the spec writes it (YAML's true, false, null, a flow list and mapping; it
+    printed Python's True, and a list's mappings as dict reprs with quoted keys)."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
         return "null"
-    if isinstance(v, tuple):
+    if isinstance(v, (tuple, list)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_value(x)}" for k, x in v.items()) + "}"
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)

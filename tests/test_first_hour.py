@@ -623,3 +623,24 @@ def test_diff_states_the_monthly_cost_of_each_plan_and_the_delta(cli) -> None:  
     delta = pb.cost_per_month - pa.cost_per_month
     want = f"monthly: ${pa.cost_per_month:,.2f} -> ${pb.cost_per_month:,.2f} (+${delta:,.2f}/month, 730 h)"
     assert want in text.splitlines(), text
+
+
+def test_plandiff_writes_a_list_of_mappings_as_the_spec_does() -> None:
+    """14a70b8 wrote a spec's own booleans and null as YAML, but an item of a list of mappings
+    (traffic.classes, placement.quotas) still printed Python's dict repr:
+    `[{'name': 'chat', 'share': 0.8, ...}]`, quoted keys and True / None inside."""
+    from scaleplan.plan import read_plan
+    from scaleplan.plandiff import FieldChange, diff_lines, diff_plans
+
+    plan = read_plan(ROOT / "examples" / "llm-70b-tp" / "plan.yaml")
+    chat, summ = plan.spec.traffic.classes
+    classes = (chat.model_copy(update={"share": 0.7}), summ.model_copy(update={"share": 0.3}))
+    traffic = plan.spec.traffic.model_copy(update={"classes": classes})
+    after = plan.model_copy(update={"spec": plan.spec.model_copy(update={"traffic": traffic})})
+    text = " ".join(" ".join(diff_lines(diff_plans(plan, after), width=400)).split())
+    assert "traffic.classes: [{name: chat, share: 0.8, input_tokens: 1024," in text, text
+    assert "'" not in text.split("traffic.classes:")[1].split("Plan:")[0], text
+    diff = diff_plans(plan, plan)
+    change = FieldChange("x", ({"on": True, "at": None, "hours": [1, 2]},), ())
+    diff = diff.__class__(**{**diff.__dict__, "spec_changes": (change,)})
+    assert "      x: [{on: true, at: null, hours: [1, 2]}] -> []" in diff_lines(diff, width=400)
