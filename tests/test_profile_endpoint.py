@@ -177,3 +177,18 @@ def test_emit_jobs_refuses_an_endpoint(tmp_path: Path, cli) -> None:
                  "--image", "r/p:1"], exit_code=2)
     said = " ".join(r.stderr.split())
     assert "--emit-jobs" in said and "endpoint" in said and not (tmp_path / "jobs").exists()
+
+
+def test_endpoint_table_fits_80_columns_with_a_long_url(tmp_path: Path, cli) -> None:
+    """An in-cluster URL is long (http://embedder.default.svc.cluster.local:8080/v1/embed):
+    the table's DEVICE column held it whole and the rows ran past 80 columns (110 here). A
+    table that cannot fit is printed as records (scaleplan.table), the URL whole on its line."""
+    with serve("model") as url:
+        long_url = f"{url}/predict?deployment=embedder-production-canary-eu-west-1"
+        r = cli(["profile", long_url, "--payload", _payload(tmp_path), "--concurrency", "1",
+                 "--requests", "5", "--name", "embedder", *QUICK,
+                 "--out", str(tmp_path / "p.yaml")])
+    lines = r.stdout.splitlines()
+    assert long_url in lines  # whole, on its own line
+    assert all(len(line) <= 80 for line in lines if line != long_url), r.stdout
+    assert any(line.strip().startswith("p99 ms: ") for line in lines)

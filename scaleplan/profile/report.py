@@ -79,7 +79,10 @@ def profile_table(profile: Profile) -> str:
             _figure(m.latency_ms.p50, 4), _figure(m.latency_ms.p99, 4), rate, mem, m.source,
         ])
     title = f"{profile.metadata.model}: {counted(len(rows), 'point')}"
-    return _with_bound_note(table_text(cols, rows, title=title), profile.measurements)
+    # an endpoint's DEVICE is its URL (an in-cluster one runs past 80 columns): then records,
+    # each point under its URL, whole
+    table = table_text(cols, rows, title=title, width=80, key=cols.index(Column("device")))
+    return _with_bound_note(table, profile.measurements)
 
 
 def preset_table(names: Sequence[str]) -> str:
