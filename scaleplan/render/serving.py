@@ -92,6 +92,16 @@ def startup_seconds(explicit: int | None, st: Storage | None) -> int:
     return 10 * math.ceil((STARTUP_S + st.weights_gib * per_gib) / 10 - 1e-9)
 
 
+def copy_seconds(st: Storage | None) -> int:
+    """How long an init container's copy of the weights (s3://, gs://) may take, at the
+    download's cautious rate, rounded up to 10 s: it runs before the startup probe, so the
+    rollout's progressDeadlineSeconds waits for it on top of the probe's window. 0 without one."""
+    if st is None or not st.init:
+        return 0
+    gib = st.weights_gib if st.weights_gib is not None else float(st.cache_gib or 0)
+    return 10 * math.ceil(gib / DOWNLOAD_GIB_PER_S / 10 - 1e-9)
+
+
 def cache_size_gib(weights: float) -> int:
     """The model cache volume: the weights plus 10 % and 2 GiB, rounded up to whole GiB."""
     return max(1, math.ceil(weights * WEIGHTS_MARGIN + WEIGHTS_EXTRA_GIB - 1e-9))

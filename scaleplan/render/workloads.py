@@ -171,7 +171,7 @@ def deployment(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
         dspec["replicas"] = al.max_replicas
     dspec["revisionHistoryLimit"] = 5
     startup = serving.startup_seconds(k8s.probes.startup_seconds, al.storage)
-    dspec["progressDeadlineSeconds"] = max(600, startup + 300)
+    dspec["progressDeadlineSeconds"] = max(600, startup + 300) + serving.copy_seconds(al.storage)
     dspec["selector"] = {"matchLabels": dict(selector(spec, al.name))}
     dspec["strategy"] = strategy
     pod_labels = labels(spec, al.name)
