@@ -1,4 +1,5 @@
-"""Pure catalog queries for ``scaleplan catalog list/show`` and the optimizer."""
+"""Catalog queries for ``scaleplan catalog list/show`` and the optimizer: pure, except
+:func:`list_instances` and :func:`show_instance`, which read the catalog files they query."""
 
 from __future__ import annotations
 
@@ -116,32 +117,6 @@ def check_sort(key: str) -> None:
         raise OptionError(f"must be one of {', '.join(SORT_KEYS)}; got {key!r}", option="--sort")
 
 
-def list_rows(
-    catalog: Catalog,
-    *,
-    providers: Sequence[str],
-    regions: Sequence[str],
-    accelerators: Sequence[str],
-    min_gpu_memory: float | None,
-    max_price: float | None,
-    spot: bool,
-    include_cpu: bool,
-    sort: str,
-) -> list[InstanceRow]:
-    """``catalog list``: the rows that pass the filters, sorted. A provider, region or
-    accelerator that no row has is a usage error naming the first such option."""
-    problems = filter_problems(
-        catalog, providers=providers, regions=regions, accelerators=accelerators
-    )
-    if problems:
-        raise option_error(problems)
-    rows = filter_rows(
-        catalog, providers=providers, regions=regions, accelerators=accelerators,
-        min_gpu_memory=min_gpu_memory, max_price=max_price, spot=spot, include_cpu=include_cpu,
-    )
-    return sort_rows(rows, sort, spot=spot)
-
-
 def list_instances(
     catalog_files: Sequence[str],
     *,
@@ -155,15 +130,23 @@ def list_instances(
     sort: str,
 ) -> list[InstanceRow]:
     """``catalog list`` from its options: ``--sort`` checked before any catalog is read, the
-    shipped catalogs and ``catalog_files`` loaded, then :func:`list_rows`."""
+    shipped catalogs and ``catalog_files`` loaded, then the rows that pass the filters, sorted.
+    A provider, region or accelerator that no row has is a usage error naming the first such
+    option."""
     from scaleplan.catalog.files import load_catalog
 
     check_sort(sort)
-    return list_rows(
-        load_catalog(catalog_files), providers=providers, regions=regions,
-        accelerators=accelerators, min_gpu_memory=min_gpu_memory, max_price=max_price,
-        spot=spot, include_cpu=include_cpu, sort=sort,
+    catalog = load_catalog(catalog_files)
+    problems = filter_problems(
+        catalog, providers=providers, regions=regions, accelerators=accelerators
     )
+    if problems:
+        raise option_error(problems)
+    rows = filter_rows(
+        catalog, providers=providers, regions=regions, accelerators=accelerators,
+        min_gpu_memory=min_gpu_memory, max_price=max_price, spot=spot, include_cpu=include_cpu,
+    )
+    return sort_rows(rows, sort, spot=spot)
 
 
 def show_instance(

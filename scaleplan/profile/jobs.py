@@ -1,4 +1,5 @@
-"""Kubernetes Jobs that run ``scaleplan profile`` in a cluster, one per accelerator type (pure).
+"""Kubernetes Jobs that run ``scaleplan profile`` in a cluster, one per accelerator type (pure,
+except :func:`write_jobs`, which writes the Jobs' folder).
 
 Each Job selects nodes of its accelerator with a node affinity whose terms are ORed: the GPU
 feature discovery label ``nvidia.com/gpu.product``, GKE's ``cloud.google.com/gke-accelerator``
