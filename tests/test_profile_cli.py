@@ -291,3 +291,12 @@ def test_a_profile_from_a_newer_scaleplan_says_so(tmp_path: Path, cli) -> None:
     prof.write_text(yaml.safe_dump(doc), encoding="utf-8")
     r = cli(["profile", "merge", str(prof), "--out", str(tmp_path / "m.yaml")], exit_code=3)
     assert "power_w" in r.stderr and "written by" not in r.stderr
+
+
+def test_progress_lines_write_rates_whole(tmp_path: Path, cli) -> None:
+    """A real numpy model sustains over 10,000 samples/s on any CPU: its progress line said
+    '1.166e+04/s' where the table and the verdict say '11,660'."""
+    target = write_numpy_factory(tmp_path / "m.py")
+    r = cli(["profile", target, *QUICK_CPU, "--out", str(tmp_path / "p.yaml")])
+    line = next(x for x in r.stderr.splitlines() if x.startswith("measured cpu batch 1:"))
+    assert "e+" not in line and "," in line.split("ms, ")[-1], line

@@ -387,7 +387,8 @@ def run_endpoint_sweep(opts: EndpointOptions, *, log: Callable[[str], None] | No
             say(note)
             break
         lat = m.latency_ms
-        figures = f"p50 {lat.p50:.4g} ms, p99 {lat.p99:.4g} ms, {m.throughput_rps:.4g} req/s"
+        rps = f"{m.throughput_rps:,.0f}" if m.throughput_rps >= 1000 else f"{m.throughput_rps:.4g}"
+        figures = f"p50 {lat.p50:.4g} ms, p99 {lat.p99:.4g} ms, {rps} req/s"
         say(f"measured {label}: {figures}, errors {m.error_rate or 0:.1%}" + (f", TTFT p50 {m.ttft_ms.p50:.4g} ms" if m.ttft_ms else "") + (f", TPOT p50 {m.tpot_ms.p50:.4g} ms" if m.tpot_ms else ""))
         if (m.error_rate or 0) > opts.max_error_rate:
             # no capacity to plan on (the optimizer reads no error_rate): left out, its

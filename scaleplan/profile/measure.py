@@ -450,4 +450,7 @@ def _interleave(
 
 def describe(point: Measurement) -> str:
     ci = f" +-{point.throughput_ci_rel:.1%}" if point.throughput_ci_rel is not None else ""
-    return f"{point.device} batch {point.batch_size}: p50 {point.latency_ms.p50:.4g} ms, p99 {point.latency_ms.p99:.4g} ms, {point.throughput_rps:.4g}/s{ci} ({point.samples} samples)"
+    rps = point.throughput_rps
+    rate = f"{rps:,.0f}" if rps >= 1000 else f"{rps:.4g}"  # as the table: never 1.166e+04
+    lat = point.latency_ms
+    return f"{point.device} batch {point.batch_size}: p50 {lat.p50:.4g} ms, p99 {lat.p99:.4g} ms, {rate}/s{ci} ({point.samples} samples)"
