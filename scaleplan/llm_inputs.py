@@ -284,14 +284,86 @@ def llm_profile_points(
     return pts, notes
 
 
+def _kv_bytes_class(kv: str, dtype: str) -> str:
+    """'8-bit' or '16-bit': what a KV-cache precision costs per element (``auto`` follows the
+    model's precision, as :func:`scaleplan.llm.serving.setup` resolves it: 16-bit but for
+    fp8 KV); bf16 and fp16 caches are alike."""
+    resolved = kv if kv not in ("", "auto") else ("fp16" if dtype == "fp16" else "bf16")
+    return "8-bit" if resolved == "fp8" else "16-bit"
+
+
+def _precision_misfit(m: Measurement, meta: str, s: LlmSetup) -> tuple[str, str] | None:
+    """('dtype', 'fp8') when the point ran another precision than the plan's (its own dtype,
+    else the profile's ``meta``), ('kv', 'fp8') when its recorded KV cache is of another size;
+    None when it fits (or records neither)."""
+    from typing import get_args
+
+    from scaleplan.spec import LlmDtype
+
+    d = (m.dtype or "").strip().lower() or meta
+    if d in get_args(LlmDtype) and d != s.dtype:
+        return "dtype", d
+    kv = (m.kv_cache_dtype or "").strip().lower()
+    if kv and _kv_bytes_class(kv, d or s.dtype) != _kv_bytes_class(s.kv_dtype, s.dtype):
+        return "kv", kv
+    return None
+
+
+def _precision_notes(
+    dropped: list[tuple[str, str]], own: int, unknown: int, s: LlmSetup
+) -> list[str]:
+    """What :func:`calibrating_points` says of the points it left out and of those that
+    record no precision."""
+    from scaleplan.wording import counted
+
+    notes: list[str] = []
+    dtypes = sorted({v for k, v in dropped if k == "dtype"})
+    kvs = sorted({v for k, v in dropped if k == "kv"})
+    n_d = sum(1 for k, _ in dropped if k == "dtype")
+    if dtypes and n_d == own:
+        notes.append(
+            f"calibration: the profile's points were measured in {', '.join(dtypes)} "
+            f"(metadata.dtype), the model planned is {s.dtype}: another precision runs at "
+            f"another speed, so they are left out (measure {s.dtype}, or plan model.dtype: "
+            f"{dtypes[0]})"
+        )
+    elif dtypes:
+        notes.append(
+            f"calibration: {counted(n_d, 'point')} of {own} measured in {', '.join(dtypes)} "
+            f"(their dtype) left out: the model planned is {s.dtype}, and another precision "
+            "runs at another speed"
+        )
+    if kvs:
+        n_kv = len(dropped) - n_d
+        notes.append(
+            f"calibration: {counted(n_kv, 'point')} with a {', '.join(kvs)} KV cache "
+            f"(kv_cache_dtype) left out: the plan's KV cache is {s.kv_dtype}, and a cache of "
+            "another size holds other sequences and reads at another speed"
+        )
+    if unknown and unknown == own:
+        notes.append(
+            "calibration: the profile does not record the precision its points ran in "
+            f"(metadata.dtype; `profile import --dtype`): they are taken as {s.dtype} runs, "
+            "the model planned"
+        )
+    elif unknown:
+        notes.append(
+            f"calibration: {counted(unknown, 'point')} record no precision (dtype): taken as "
+            f"{s.dtype} runs, the model planned"
+        )
+    return notes
+
+
 def calibrating_points(
     profile: Profile | None, s: LlmSetup
 ) -> tuple[tuple[Measurement, ...], tuple[str, ...]]:
     """The profile's points that may calibrate ``s`` (``profile llm --calibrate``, a spec's
     ``model.profile``), and notes. Points measured in another precision than the model planned
-    (the profile's ``metadata.dtype``) are left out: they were sized as runs of the planned
-    precision (fp8 runs calibrating a bf16 plan moved memory to x1.67 and predicted bf16 about
-    as fast as fp8). A profile of imported points that does not record its precision is said."""
+    (each point's ``dtype``, else the profile's ``metadata.dtype``) are left out: they were
+    sized as runs of the planned precision (fp8 runs calibrating a bf16 plan moved memory to
+    x1.67 and predicted bf16 about as fast as fp8); so are points whose recorded KV cache
+    (``kv_cache_dtype``) is of another size than the plan's. Points that record no precision
+    are said."""
     from typing import get_args
 
     from scaleplan.spec import LlmDtype
@@ -303,19 +375,15 @@ def calibrating_points(
     own = [m for m in points if m.source in ("measured", "imported") and m.device != "observed"]
     if not own:
         return points, ()
-    dtype = (profile.metadata.dtype or "").strip().lower()
-    if dtype in get_args(LlmDtype) and dtype != s.dtype:
-        note = (
-            f"calibration: the profile's points were measured in {dtype} (metadata.dtype), "
-            f"the model planned is {s.dtype}: another precision runs at another speed, so they "
-            f"are left out (measure {s.dtype}, or plan model.dtype: {dtype})"
-        )
-        return tuple(m for m in points if not any(m is o for o in own)), (note,)
-    if not dtype:
-        note = (
-            "calibration: the profile does not record the precision its points ran in "
-            f"(metadata.dtype; `profile import --dtype`): they are taken as {s.dtype} runs, "
-            "the model planned"
-        )
-        return points, (note,)
-    return points, ()
+    meta = (profile.metadata.dtype or "").strip().lower()
+    meta = meta if meta in get_args(LlmDtype) else ""
+    dropped: list[tuple[str, str]] = []
+    drop: list[Measurement] = []
+    for m in own:
+        misfit = _precision_misfit(m, meta, s)
+        if misfit is not None:
+            dropped.append(misfit)
+            drop.append(m)
+    unknown = sum(1 for m in own if not m.dtype and not meta and not any(m is o for o in drop))
+    notes = _precision_notes(dropped, len(own), unknown, s)
+    return tuple(m for m in points if not any(m is o for o in drop)), tuple(notes)

@@ -133,3 +133,47 @@ def test_observed_hours_ran_the_plans_precision() -> None:
     )
     kept, notes = calibrating_points(hours, s)
     assert [m.device for m in kept] == ["observed"] and notes == ()
+
+
+def _imported_as(tmp_path: Path, cli, name: str, clients: int, *opts: str) -> Path:
+    """The run as a closed loop of ``clients``, imported with ``opts`` (--dtype, ...)."""
+    data = json.loads(RUN.read_text(encoding="utf-8"))
+    data.update(max_concurrency=clients, request_rate="inf")
+    run = tmp_path / f"{name}.json"
+    run.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / f"{name}.yaml"
+    cli(["profile", "import", str(run), "--accelerator", "H100", "--gpus", "8", *opts, "--out", str(out)])
+    return out
+
+
+def test_a_merged_profile_of_two_precisions_keeps_each_points(tmp_path: Path, cli) -> None:
+    """ux7 19: merged, fp8 and bf16 runs lost their precision (metadata.dtype unset; later the
+    merge was refused). Each point now records its own, and the fit takes only the points of
+    the plan's precision."""
+    fp8 = _imported_as(tmp_path, cli, "fp8", 16, "--dtype", "fp8")
+    bf16 = _imported_as(tmp_path, cli, "bf16", 16, "--dtype", "bf16")
+    merged = tmp_path / "merged.yaml"
+    r = cli(["profile", "merge", str(fp8), str(bf16), "--out", str(merged)])
+    assert "each point keeps its own" in " ".join(r.stderr.split())
+    doc = yaml.safe_load(merged.read_text(encoding="utf-8"))
+    assert doc["metadata"].get("dtype") is None
+    assert sorted(m["dtype"] for m in doc["measurements"]) == ["bf16", "fp8"]
+    for plan in ("bf16", "fp8"):
+        r = cli(["profile", "llm", "llama-3.3-70b-instruct", "--dtype", plan, *ARGS, "--calibrate", str(merged), "--json"])
+        err = " ".join(r.stderr.split())
+        other = "fp8" if plan == "bf16" else "bf16"
+        assert f"1 point of 2 measured in {other} (their dtype) left out: the model planned is {plan}" in err
+        assert "from 1 measured point on H100" in err
+
+
+def test_points_with_a_kv_cache_of_another_size_do_not_calibrate(tmp_path: Path, cli) -> None:
+    """The KV-cache precision a run used was not recorded at all; an fp8 cache holds twice
+    the sequences of a bf16 one and reads at another speed."""
+    prof = _imported_as(tmp_path, cli, "kv", 16, "--dtype", "bf16", "--kv-cache-dtype", "fp8")
+    doc = yaml.safe_load(prof.read_text(encoding="utf-8"))
+    assert doc["measurements"][0]["kv_cache_dtype"] == "fp8"
+    r = cli(["profile", "llm", "llama-3.3-70b-instruct", *ARGS, "--calibrate", str(prof), "--json"])
+    assert _sources(r) == {"estimated"}
+    assert "1 point with a fp8 KV cache (kv_cache_dtype) left out: the plan's KV cache is bf16" in " ".join(r.stderr.split())
+    same = cli(["profile", "llm", "llama-3.3-70b-instruct", "--kv-cache-dtype", "fp8", *ARGS, "--calibrate", str(prof), "--json"])
+    assert _sources(same) == {"calibrated"}

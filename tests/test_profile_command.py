@@ -125,12 +125,12 @@ def test_merge_takes_model_names_as_import_does(tmp_path: Path) -> None:
         merge_files([a, c], name=None)
 
 
-def test_merge_refuses_profiles_of_two_precisions(tmp_path: Path) -> None:
+def test_merge_keeps_each_points_precision(tmp_path: Path) -> None:
     """An fp8 and a bf16 import merged left metadata.dtype unset (a warning), and the LLM
-    calibration then took the fp8 points as runs of a bf16 plan, the mix the precision rule
-    leaves out of one profile (llm_inputs.calibrating_points). Exit 3 naming each file's
-    precision; torch dtypes (float32, float16) merge as before, dtype unset with a warning."""
-    from scaleplan.errors import ProfileError
+    calibration then took the fp8 points as runs of a bf16 plan; then the merge was refused
+    (exit 3). Each point now keeps its profile's precision (measurements[].dtype), which the
+    calibration reads (ux7 19); torch dtypes (float32, float16) merge as before, dtype unset
+    with a warning."""
     from scaleplan.profile.model import read_profile
 
     def with_dtype(path: str, dtype: str | None) -> str:
@@ -141,13 +141,14 @@ def test_merge_refuses_profiles_of_two_precisions(tmp_path: Path) -> None:
 
     a = with_dtype(_profile(tmp_path, "a.yaml", [("H100", 1, 3.0)]), "fp8")
     b = with_dtype(_profile(tmp_path, "b.yaml", [("H100", 2, 3.5)]), "BF16")
-    with pytest.raises(ProfileError) as err:
-        merge_files([a, b], name=None)
-    said = str(err.value.problems[0].message)
+    merged, warnings = merge_files([a, b], name=None)
+    said = " ".join(warnings)
     assert "different precisions" in said and "a.yaml: fp8" in said and "b.yaml: bf16" in said
+    assert merged.metadata.dtype is None
+    assert sorted(str(m.dtype) for m in merged.measurements) == ["bf16", "fp8"]
     c = with_dtype(_profile(tmp_path, "c.yaml", [("H100", 4, 4.0)]), "fp8")
     merged, _ = merge_files([a, c], name=None)
-    assert merged.metadata.dtype == "fp8"
+    assert merged.metadata.dtype == "fp8" and {m.dtype for m in merged.measurements} == {None}
     t1 = with_dtype(_profile(tmp_path, "t1.yaml", [("L4", 1, 3.0)]), "float32")
     t2 = with_dtype(_profile(tmp_path, "t2.yaml", [("L4", 2, 3.0)]), "float16")
     merged, warnings = merge_files([t1, t2], name=None)

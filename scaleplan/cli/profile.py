@@ -68,15 +68,14 @@ app = typer.Typer(
 
 def _write_profile(profile: Profile, out: str, json_out: bool) -> None:
     """A profile into ``out``, or ('-') on stdout: YAML, or JSON with ``--json``."""
-    if out != "-":
-        from scaleplan.profile.run import write_profile_file
+    from scaleplan.profile.model import dump_profile
+    from scaleplan.profile.run import write_profile_file
 
+    if out != "-":
         write_profile_file(profile, out)
     elif json_out:
         emit_json(profile.model_dump(mode="json", exclude_none=True))
     else:
-        from scaleplan.profile.model import dump_profile
-
         typer.echo(dump_profile(profile), nl=False)
 
 
@@ -247,14 +246,15 @@ def import_(
     accelerator: Annotated[str | None, typer.Option("--accelerator", help="Accelerator the benchmark ran on (L4, H100, ...); the files do not say.")] = None,
     gpus: Annotated[int, number_option("--gpus", integer=True, min=1, help="Accelerators per replica (tensor parallel degree) in the benchmark.")] = 1,
     name: Annotated[str | None, typer.Option("--name", help="Model name (default: from the files).")] = None,
-    dtype: Annotated[str | None, typer.Option("--dtype", help="Precision the benchmark served: bf16, fp16, fp8, int8, int4-awq, int4-gptq (recorded as metadata.dtype; LLM calibration leaves out points of another precision).")] = None,
+    dtype: Annotated[str | None, typer.Option("--dtype", help="Precision the benchmark served: bf16, fp16, fp8, int8, int4-awq, int4-gptq (recorded as metadata.dtype and on each point; LLM calibration leaves out points of another precision).")] = None,
+    kv_cache_dtype: Annotated[str | None, typer.Option("--kv-cache-dtype", help="KV-cache precision the benchmark ran with: auto, bf16, fp16, fp8 (recorded on each point; LLM calibration leaves out points whose KV cache is of another size).")] = None,
     out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Profile to write ('-' = stdout).")] = "-",
     json_out: JsonOnStdout = False,
 ) -> None:
     """Turn vLLM bench serve / benchmark_serving, AIPerf / GenAI-Perf (and Mélange / AIBrix) results into profile points."""
     with handle_errors():
         from scaleplan.importers.benchmarks import import_files
-        prof, warnings = import_files(files, fmt=format, accelerator=accelerator, gpus=gpus, name=name, dtype=dtype)
+        prof, warnings = import_files(files, fmt=format, accelerator=accelerator, gpus=gpus, name=name, dtype=dtype, kv_cache_dtype=kv_cache_dtype)
         warn(warnings)
         _write_profile(prof, out, json_out)
         _summary(prof, out, json_out)

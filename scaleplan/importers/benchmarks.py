@@ -459,18 +459,20 @@ def _one_model(named: list[tuple[str, str]], name: str | None) -> list[str]:
     raise InputError(", ".join(f for f, _ in named), [Problem("", said, hint=hint)])
 
 
-def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None, gpus: int = 1, name: str | None = None, dtype: str | None = None) -> tuple[Profile, list[str]]:
+def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None, gpus: int = 1, name: str | None = None, dtype: str | None = None, kv_cache_dtype: str | None = None) -> tuple[Profile, list[str]]:
     """Profile from benchmark result files; warnings for skipped runs. ``dtype``: the precision
-    the benchmark served (``--dtype``), recorded as ``metadata.dtype`` (an LLM calibration
-    leaves out points of another precision than the plan's)."""
+    the benchmark served (``--dtype``), recorded as ``metadata.dtype`` and on each point;
+    ``kv_cache_dtype`` (``--kv-cache-dtype``) on each point (an LLM calibration leaves out
+    points of another precision than the plan's)."""
     from typing import get_args
 
     from scaleplan.option_values import choice
     from scaleplan.profile.build import make_profile
     from scaleplan.profile.devices import normalize_accelerator
-    from scaleplan.spec import LlmDtype
+    from scaleplan.spec import KvCacheDtype, LlmDtype
 
     dtype = choice(dtype, get_args(LlmDtype), "--dtype")
+    kv_cache_dtype = choice(kv_cache_dtype, get_args(KvCacheDtype), "--kv-cache-dtype")
     if fmt not in FORMATS:
         raise option_error([Problem("--format", f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")])
     if not files:
@@ -514,6 +516,8 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
         if m is None:
             warnings.append(f"{f}: no completed request (every request failed); no point imported")
             continue
+        if dtype or kv_cache_dtype:  # per point: a merge with runs of another precision keeps it
+            m = m.model_copy(update={"dtype": dtype, "kv_cache_dtype": kv_cache_dtype})
         points.append(m)
         mn = _model_name(data, kind)
         if mn:

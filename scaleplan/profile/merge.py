@@ -11,7 +11,8 @@ from scaleplan.profile.model import DeviceInfo, Measurement, Profile, ProfileMet
 
 
 def _key(m: Measurement) -> tuple[object, ...]:
-    return (m.accelerator, m.gpus, m.request_class, m.source, m.batch_size, m.concurrency, m.offered_rps)
+    # an fp8 and a bf16 run at one concurrency are two points
+    return (m.accelerator, m.gpus, m.request_class, m.source, m.batch_size, m.concurrency, m.offered_rps, m.dtype, m.kv_cache_dtype)
 
 
 def same_model(models: Iterable[str]) -> bool:
@@ -38,28 +39,26 @@ def _one_model(profiles: Sequence[tuple[str, Profile]], name: str | None) -> lis
     raise ProfileError(", ".join(f for f, _ in profiles), [Problem("", said, hint=hint)])
 
 
-def _one_precision(profiles: Sequence[tuple[str, Profile]]) -> None:
-    """Profiles measured in two LLM precisions (``metadata.dtype`` bf16, fp8, ...; ignoring
-    case, as the calibration reads it) are no one profile: merged, the dtype was left unset and
-    an LLM calibration took every point as a run of the planned precision, the other one's too
-    (``llm_inputs.calibrating_points`` leaves out only a whole profile of another precision).
-    Exit 3 naming each file's precision. Other dtypes (a torch profile's float32) are not LLM
-    precisions: merged with a warning, the dtype unset."""
+def _llm_precision(prof: Profile) -> str | None:
+    """The profile's ``metadata.dtype`` when it names an LLM precision (ignoring case, as the
+    calibration reads it); None for none or a torch dtype (float32)."""
     from typing import get_args
 
     from scaleplan.spec import LlmDtype
 
-    said_as = [(f, (p.metadata.dtype or "").strip().lower()) for f, p in profiles]
-    llm = [(f, d) for f, d in said_as if d in get_args(LlmDtype)]
-    if len({d for _, d in llm}) < 2:
-        return
-    which = "; ".join(f"{Path(f).name}: {d}" for f, d in llm)
-    hint = (
-        "merge each precision's profiles into its own file (`profile import --dtype` records it):"
-        " an LLM calibration leaves out the points of another precision than the plan's"
-    )
-    said = f"the files were measured in different precisions ({which})"
-    raise ProfileError(", ".join(f for f, _ in profiles), [Problem("", said, hint=hint)])
+    d = (prof.metadata.dtype or "").strip().lower()
+    return d if d in get_args(LlmDtype) else None
+
+
+def _with_precision(prof: Profile) -> list[Measurement]:
+    """The profile's points, each carrying its profile's LLM precision where it records none:
+    merged with runs of another precision, the profile-level dtype is unset, and it was lost
+    (the merge left it unset with a warning, and the calibration took the fp8 points as runs of
+    a bf16 plan; then refused the merge). Points keep it, and the calibration reads each's."""
+    d = _llm_precision(prof)
+    if d is None:
+        return list(prof.measurements)
+    return [m if m.dtype else m.model_copy(update={"dtype": d}) for m in prof.measurements]
 
 
 def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None = None) -> tuple[Profile, list[str]]:
@@ -74,10 +73,10 @@ def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None 
     frameworks: dict[str, str] = {}
     notes: list[str] = []
     warnings += _one_model(profiles, name)
-    _one_precision(profiles)
     dtypes = {p.metadata.dtype for _, p in profiles}
     for file, prof in profiles:
-        for m in prof.measurements:
+        # one dtype stays the merged profile's; with several each point keeps its own
+        for m in _with_precision(prof) if len(dtypes) > 1 else prof.measurements:
             k = _key(m)
             if k in points:
                 warnings.append(f"{file}: {m.accelerator} batch {m.batch_size} ({m.source}) replaces the point from {points[k][0]}")
@@ -110,6 +109,14 @@ def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None 
         flops_per_sample=next((p.metadata.flops_per_sample for _, p in profiles if p.metadata.flops_per_sample), None),
         weights_gib=next((p.metadata.weights_gib for _, p in profiles if p.metadata.weights_gib), None),
     )
-    if len(dtypes) > 1:
+    llm = {f: dt for f, p in profiles if (dt := _llm_precision(p))}
+    if len(set(llm.values())) > 1:
+        which = "; ".join(f"{Path(f).name}: {dt}" for f, dt in llm.items())
+        warnings.append(
+            f"the files were measured in different precisions ({which}): metadata.dtype left "
+            "unset, each point keeps its own (measurements[].dtype); an LLM calibration fits "
+            "the points of the plan's precision"
+        )
+    elif len(dtypes) > 1:
         warnings.append(f"the files use different dtypes ({', '.join(sorted(str(d) for d in dtypes))}); dtype left unset")
     return Profile(metadata=meta, measurements=sorted_measurements(m for _, m in points.values())), warnings

@@ -95,6 +95,8 @@ class Measurement(StrictModel):
     input_tokens: int | None = Field(default=None, ge=1, description="LLM: prompt tokens per request at this point.")
     output_tokens: int | None = Field(default=None, ge=1, description="LLM: completion tokens per request at this point.")
     lower_bound: bool | None = Field(default=None, description="True when the point's rate is a lower bound on capacity, never the capacity (an open-loop run that served less than it offered without a queue for most of it: its drain tail; docs/llm.md, Calibration).")
+    dtype: str | None = Field(default=None, description="LLM: precision the point's weights and compute ran in (bf16, fp8, ...; `profile import --dtype`); None: the profile's metadata.dtype. An LLM calibration fits only points of the plan's precision.")
+    kv_cache_dtype: str | None = Field(default=None, description="LLM: precision of the KV cache the point ran with (auto, bf16, fp16, fp8; `profile import --kv-cache-dtype`); None: not recorded. An LLM calibration leaves out a point whose KV cache is of another size than the plan's.")
 
 
     def throughput_low_rps(self) -> float:
