@@ -300,3 +300,27 @@ def test_progress_lines_write_rates_whole(tmp_path: Path, cli) -> None:
     r = cli(["profile", target, *QUICK_CPU, "--out", str(tmp_path / "p.yaml")])
     line = next(x for x in r.stderr.splitlines() if x.startswith("measured cpu batch 1:"))
     assert "e+" not in line and "," in line.split("ms, ")[-1], line
+
+
+def test_emit_jobs_forwards_options_given_before_the_target(tmp_path: Path, cli) -> None:
+    """``profile --batch-sizes 1,4 --time-budget 0.3 m.py:factory --emit-jobs ...``: the Job's
+    command dropped the first value after an option as if it were the TARGET
+    ('--batch-sizes --time-budget 0.3 m.py:factory'), so the Job failed in the cluster. The
+    Job's command, run here with --device cpu for cuda, measures what was asked."""
+    import shlex
+
+    import yaml
+
+    target = write_numpy_factory(tmp_path / "m.py")
+    jobs = tmp_path / "jobs"
+    cli(["profile", "--batch-sizes", "1,4", "--time-budget", "0.3", "--threads", "1", target,
+         "--min-span", "0.1", "--emit-jobs", str(jobs), "--accelerators", "L4", "--image", "r/p:1"])
+    job = yaml.safe_load((jobs / "profile-l4.yaml").read_text())
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"][2].split(" && ")[0]
+    args = shlex.split(command)
+    assert args[:3] == ["scaleplan", "profile", target] and args.count(target) == 1
+    args[args.index("--device") + 1] = "cpu"
+    out = tmp_path / "p.yaml"
+    args[args.index("--out") + 1] = str(out)
+    cli(args[1:])
+    assert [m["batch_size"] for m in validate_profile_file(out)["measurements"]] == [1, 4]

@@ -28,8 +28,10 @@ MARKER = "# --- scaleplan profile result ---"
 _DROP_WITH_VALUE = {"--emit-jobs", "--accelerators", "--image", "--namespace", "--device", "--out", "-o"}
 
 
-def forwarded_args(argv: Sequence[str]) -> list[str]:
-    """The user's measurement options, minus the target and the options the Job sets itself."""
+def forwarded_args(argv: Sequence[str], target: str) -> list[str]:
+    """The user's measurement options, minus the target and the options the Job sets itself.
+    The target is dropped by its value: options may come before it, and the first word that
+    is no option was then an option's value ('--batch-sizes 1,8 m.py:factory' lost '1,8')."""
     args = list(argv)
     if args and args[0] == "run":
         args = args[1:]
@@ -42,7 +44,7 @@ def forwarded_args(argv: Sequence[str]) -> list[str]:
         if name in _DROP_WITH_VALUE:
             i += 1 if "=" in a else 2
             continue
-        if skip_target and not a.startswith("-"):
+        if skip_target and a == target:
             skip_target = False
             i += 1
             continue
@@ -256,7 +258,7 @@ def write_jobs(
         raise OptionError(message, option="--image")
     files = render_jobs(
         target, accelerators=accs, image=image, namespace=namespace, gpus=gpus,
-        extra_args=forwarded_args(argv),
+        extra_args=forwarded_args(argv, target),
     )
     replace_folder(Path(out_dir), files, foreign=not_job_files)
     return EmittedJobs(files, accs, image_path_notes(target))
