@@ -794,3 +794,12 @@ def test_a_service_that_ran_above_its_limit_is_not_said_never_near_it(tables: Ca
     assert obs.capacity.rps_per_replica is None and not obs.capacity.points_near_limit
     assert "capacity: not measured (the service ran above its limit, never near it)" in lines, lines
     assert not any("never ran near" in line for line in lines), lines
+    # the same run's note on stderr and optimize --observed's label said it never ran near it
+    from scaleplan.observe.replan import apply_observed
+    from scaleplan.profile.model import read_profile
+
+    assert not any("never ran near" in n for n in obs.notes), obs.notes
+    assert any("ran above its latency limit, never near it" in n for n in obs.notes), obs.notes
+    labels = apply_observed(plan.spec, read_profile(DATA / "profile.yaml"), obs, source="o").labels
+    said = [x for x in labels if x.startswith("capacity:")]
+    assert said and "ran above its latency limit, never near it" in said[0], said

@@ -302,7 +302,7 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
     demand, notes = _demand(fetched, quantile_q, plan, queries)
     capacity = _capacity(fetched, plan, queries)
     if capacity.rps_per_replica is None:
-        notes.append(f"the service never ran near its latency limit (within {BAND[0]:g}-{BAND[1]:g} x the SLO): no capacity estimate; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
+        notes.append(f"the service {capacity.not_near_limit(plan.spec.slo.latency_ms)} (within {BAND[0]:g}-{BAND[1]:g} x the SLO): no capacity estimate; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
     extras: dict[str, ObservedExtra] = {}
     missing: list[str] = []
     for q in queries.queries:

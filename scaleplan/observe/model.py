@@ -74,6 +74,19 @@ class ObservedCapacity(StrictModel):
     instance_types: tuple[str, ...] = ()
     allocations: tuple[AllocationCapacity, ...] = Field(default=(), description="Per allocation, when the plan has several and their pods' series were found.")
 
+    def ran_above_limit(self, slo_ms: float) -> bool:
+        """Whether the latency at the most load seen was above the SLO's ``slo_ms``: a service
+        with no capacity estimate then ran past its limit, not below it all along."""
+        return self.latency_at_max_ms is not None and self.latency_at_max_ms > slo_ms
+
+    def not_near_limit(self, slo_ms: float) -> str:
+        """How a service with no capacity estimate ran against its latency limit, as the notes,
+        the report and ``optimize --observed`` say it ("never ran near it" of a service that
+        ran above it read as a contradiction, ux7)."""
+        if self.ran_above_limit(slo_ms):
+            return "ran above its latency limit, never near it"
+        return "never ran near its latency limit"
+
 
 class ObservedSlo(StrictModel):
     percentile: int

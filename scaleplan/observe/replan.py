@@ -71,7 +71,7 @@ def _scaled_profile(profile: Profile, observed: Observed, source: str) -> tuple[
         return new, [label]
     if cap.ratio is not None:
         return profile, [f"capacity: observed {cap.rps_per_replica:g} rps per replica is within {CAPACITY_TOLERANCE:.0%} of the plan's {cap.planned_rps_per_replica:g}; the profile is kept"]
-    return profile, [f"capacity: not calibrated; the service never ran near its latency limit in {source} (at most {cap.max_rps_per_replica:g} rps per replica seen)"]
+    return profile, [f"capacity: not calibrated; the service {cap.not_near_limit(observed.slo.latency_ms)} in {source} (at most {cap.max_rps_per_replica:g} rps per replica seen)"]
 
 
 def spec_token_mix(spec: Spec) -> tuple[float, float] | None:

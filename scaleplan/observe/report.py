@@ -40,15 +40,13 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
         if c.points_near_limit:  # near the SLO, in too thin a latency sliver to read it at
             lines.append("capacity: not measured (the latency near the limit spans too little")
             lines.append(f"  over its {c.points_near_limit} points to read it at the SLO)")
-        elif c.latency_at_max_ms is not None and c.latency_at_max_ms > s.latency_ms:
-            # past the limit at the most load seen: "never ran near it" read as a contradiction
+        elif c.ran_above_limit(s.latency_ms):
             lines.append("capacity: not measured (the service ran above its limit, never near it)")
         else:
             lines.append("capacity: not measured (the service never ran near its limit)")
         seen = f"at most {c.max_rps_per_replica:g} rps per replica seen"
         assumed = f"the plan assumed {c.planned_rps_per_replica:g}"
-        if c.latency_at_max_ms is not None and c.latency_at_max_ms > s.latency_ms:
-            # it ran past its limit, never near it: the load seen is no capacity either
+        if c.ran_above_limit(s.latency_ms):  # the load seen is no capacity either
             at = f"p{s.percentile} {c.latency_at_max_ms:g} ms"
             lines.append(f"  {seen}, at {at} (above the SLO);")
             lines.append(f"  {assumed}")
