@@ -36,17 +36,10 @@ def _nodes_line(o: Outcome, peak_w: int) -> str:
     """The peak hour's nodes per instance type, and (when another hour runs more of some type)
     the most of each type in any hour, which :func:`describe` gives: a plan whose mix changes
     over the day must not read as running every type's most nodes at once at its peak."""
-    day = describe(o)
-    at: dict[str, int] = {}
-    for k, c in enumerate(o.cands):
-        n = o.sols[peak_w].nodes[k] if peak_w < len(o.sols) else 0
-        if n:
-            label = c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
-            at[label] = at.get(label, 0) + n
-    peak = " + ".join(f"{n} x {t}" for t, n in sorted(at.items(), key=lambda kv: (-kv[1], kv[0])))
+    day, peak = describe(o), describe(o, peak_w)
     if peak == day:
         return f"{day} at peak"
-    return f"{peak or 'nothing'} at the peak hour; most nodes of each type in any hour: {day}"
+    return f"{peak} at the peak hour; most nodes of each type in any hour: {day}"
 
 
 def explain(

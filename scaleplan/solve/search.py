@@ -192,11 +192,16 @@ def shape_groups(cands: Sequence[Candidate]) -> tuple[int, ...]:
     return tuple(ids.setdefault(c.serving_shape, len(ids)) for c in cands)
 
 
-def describe(o: Outcome) -> str:
-    """The outcome's peak nodes per instance type, largest first: ``3 x g5.xlarge + ...``."""
+def describe(o: Outcome, window: int | None = None) -> str:
+    """The outcome's peak nodes per instance type, largest first: ``3 x g5.xlarge + ...``;
+    the most of each candidate in any window, or its nodes in ``window`` (an index of
+    ``o.sols``) when given."""
     peak_nodes: dict[str, int] = {}
     for k, c in enumerate(o.cands):
-        n = max((s.nodes[k] for s in o.sols), default=0)
+        if window is None:
+            n = max((s.nodes[k] for s in o.sols), default=0)
+        else:
+            n = o.sols[window].nodes[k] if window < len(o.sols) else 0
         if n:
             label = c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
             peak_nodes[label] = peak_nodes.get(label, 0) + n
