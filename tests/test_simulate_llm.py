@@ -146,14 +146,19 @@ def test_httproute_weights_are_replayed_and_a_lost_allocation_errors() -> None:
     share = res.allocations[1].requests / res.requests
     assert share == pytest.approx(w["llm-1"] / 100, abs=0.03)
     # eks-karpenter renders an on-demand fallback NodePool beside each spot pool: the lost
-    # replicas come back after node start + image pull + weight load, and the route's share
-    # errors only until then
+    # replicas come back after node start + image pull + the download of the Hugging Face
+    # source's 15 GiB (100 MiB/s) + weight load, and the route's share errors only until then
     assert plan.spec.kubernetes.flavor == "eks-karpenter"
+    assert plan.spec.model.source is not None and plan.spec.model.source.kind == "hf"
     res = simulate_llm(plan, duration_s=500.0, failure="spot", fail_at_s=100.0)
-    assert res.failure is not None and res.failure.replacement_s == pytest.approx(225.0)
+    assert res.failure is not None
+    assert res.failure.replacement_s == pytest.approx(90 + 120 + 150 + 15)
     assert "fallback NodePool" in res.failure.replacement_basis
+    assert "download at 0.1 GiB/s" in res.failure.replacement_basis
     after = res.failure.requests_after
-    assert 0.3 * after < res.failure.failed_requests < 0.7 * after
+    expected = w["llm-1"] / 100 * 375 / 400  # its share, for the 375 of the 400 s after
+    failed = res.failure.failed_requests
+    assert abs(failed / after - expected) < 0.1, (failed, after, expected)
     assert not res.ok
     # other flavors pin spot pods to spot nodes: nothing comes back
     k8s = plan.spec.kubernetes.model_copy(update={"flavor": "eks"})
@@ -632,8 +637,14 @@ def test_a_failure_counts_only_the_replicas_running_when_it_strikes() -> None:
     assert lost_by_allocation(topo, ev0) == {"llm-1": 2}
     assert lost_by_allocation(topo, ev1) == {"llm-0": 2, "llm-1": 2}
     at0, at1 = recovery(plan, topo, ev0, None), recovery(plan, topo, ev1, None)
-    assert at0.delay_s == pytest.approx(90 + 120 + 15) and "15 GiB" in at0.basis
-    assert at1.delay_s == pytest.approx(90 + 120 + 500)
+    # node start + image pull + download (100 MiB/s: the Hugging Face source) + load (1 GiB/s)
+    assert at0.delay_s == pytest.approx(90 + 120 + 150 + 15) and "15 GiB" in at0.basis
+    assert at1.delay_s == pytest.approx(90 + 120 + 5000 + 500)
+    # weights on a PersistentVolume are attached, not downloaded
+    data = plan.model_dump(mode="json", exclude_none=True)
+    data["spec"]["model"]["source"] = {"uri": "pvc://weights/llm"}
+    pvc = type(plan).model_validate(data)
+    assert recovery(pvc, topo, ev0, None).delay_s == pytest.approx(90 + 120 + 15)
 
 
 def test_reserving_the_completion_admits_fewer_and_never_preempts() -> None:

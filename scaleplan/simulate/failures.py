@@ -18,7 +18,7 @@ import numpy as np
 from scaleplan.errors import OptionError, PlanError, Problem
 from scaleplan.kube.capacity import spot_falls_back_on_demand
 from scaleplan.plan import Allocation, Plan
-from scaleplan.render.serving import LOAD_GIB_PER_S
+from scaleplan.render.serving import DOWNLOAD_GIB_PER_S, LOAD_GIB_PER_S
 from scaleplan.simulate.layout import Segment, Topology, segment_of
 
 Failure = Literal["node", "zone", "spot"]
@@ -188,13 +188,19 @@ class Recovery:
     basis: str
 
 
-def replacement_delay(a: Allocation, model_gib: float) -> tuple[float, str]:
-    """Seconds until a replacement of a replica of ``a`` serves, and how that was reckoned."""
+def replacement_delay(
+    a: Allocation, model_gib: float, *, fetched: bool = False
+) -> tuple[float, str]:
+    """Seconds until a replacement of a replica of ``a`` serves, and how that was reckoned.
+    ``fetched``: the weights come from a remote ``model.source`` (Hugging Face, s3://, gs://),
+    so a new node downloads them first, at the rate render sizes its windows with."""
     gib = a.llm.weights_gib_per_gpu * max(a.gpus_per_replica, 1) if a.llm is not None else model_gib
     load = gib / WEIGHT_LOAD_GIB_PER_S
-    return NODE_START_S + IMAGE_PULL_S + load, (
+    fetch = gib / DOWNLOAD_GIB_PER_S if fetched else 0.0
+    fetch_text = f" + download at {DOWNLOAD_GIB_PER_S:g} GiB/s" if fetched else ""
+    return NODE_START_S + IMAGE_PULL_S + fetch + load, (
         f"node start {NODE_START_S:g} s + image pull {IMAGE_PULL_S:g} s"
-        f" + weight load {gib:.3g} GiB at {WEIGHT_LOAD_GIB_PER_S:g} GiB/s"
+        f"{fetch_text} + weight load {gib:.3g} GiB at {WEIGHT_LOAD_GIB_PER_S:g} GiB/s"
     )
 
 
@@ -211,10 +217,14 @@ def recovery(
         return Recovery(float(replace_after_s), "given (--replace-after)")
     allocs = plan.allocations
     model_gib = plan.spec.model.memory_gib or 0.0
+    source = plan.spec.model.source
+    fetched = source is not None and source.kind != "pvc"  # a PVC is attached, not copied
     # the replicas running when it struck set the delay (a zone's or spot's replicas of later
     # windows only come up with them); all the lost ones when none was running
     struck = event.struck(topo) or sorted(event.lost)
-    delays = [replacement_delay(allocs[int(topo.alloc_of[g])], model_gib) for g in struck]
+    delays = [
+        replacement_delay(allocs[int(topo.alloc_of[g])], model_gib, fetched=fetched) for g in struck
+    ]
     if not delays:
         return Recovery(0.0, "nothing lost")
     delay, basis = max(delays, key=lambda d: d[0])
