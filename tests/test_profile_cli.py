@@ -316,7 +316,7 @@ def test_emit_jobs_forwards_options_given_before_the_target(tmp_path: Path, cli)
     cli(["profile", "--batch-sizes", "1,4", "--time-budget", "0.3", "--threads", "1", target,
          "--min-span", "0.1", "--emit-jobs", str(jobs), "--accelerators", "L4", "--image", "r/p:1"])
     job = yaml.safe_load((jobs / "profile-l4.yaml").read_text())
-    command = job["spec"]["template"]["spec"]["containers"][0]["command"][2].split(" && ")[0]
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"][2].split("; rc=")[0]
     args = shlex.split(command)
     assert args[:3] == ["scaleplan", "profile", target] and args.count(target) == 1
     args[args.index("--device") + 1] = "cpu"
@@ -324,3 +324,29 @@ def test_emit_jobs_forwards_options_given_before_the_target(tmp_path: Path, cli)
     args[args.index("--out") + 1] = str(out)
     cli(args[1:])
     assert [m["batch_size"] for m in validate_profile_file(out)["measurements"]] == [1, 4]
+
+
+def test_a_strict_job_still_prints_its_profile(tmp_path: Path, cli) -> None:
+    """``--strict`` writes the profile either way and exits 5 when a point is unstable; the
+    Job's script chained ``profile && echo MARKER && cat``, so a strict Job's log held no
+    profile (and the emptyDir went with the pod). The CPU Job's own script, run here with
+    sh: 0.3 s cannot span the 5 s a point needs, so it is unstable on any host."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    target = write_numpy_factory(tmp_path / "m.py")
+    jobs = tmp_path / "jobs"
+    cli(["profile", target, "--batch-sizes", "1", "--time-budget", "0.3", "--threads", "1",
+         "--strict", "--emit-jobs", str(jobs), "--accelerators", "cpu", "--image", "r/p:1"])
+    job = yaml.safe_load((jobs / "profile-cpu.yaml").read_text())
+    script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    script = script.replace("/tmp/profile-cpu.yaml", str(tmp_path / "p.yaml"))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert done.returncode == 5, done.stderr  # --strict: the Job still fails
+    log = done.stdout.split("# --- scaleplan profile result ---\n")
+    assert len(log) == 2 and yaml.safe_load(log[1])["kind"] == "Profile"

@@ -135,7 +135,12 @@ def _job(cat: Any, canonical: str, target: str, *, image: str, namespace: str, g
             args += ["--threads", str(threads)]
     device = "cpu" if cpu else ("cuda" if gpus == 1 else "all")
     prof_cmd = ["scaleplan", "profile", target, *args, "--device", device, "--out", out_file]
-    script = f"{shlex.join(prof_cmd)} && echo {shlex.quote(MARKER)} && cat {out_file}"
+    # the profile is printed whenever it was written (--strict writes it and exits 5), and
+    # the Job ends with the profiler's exit code
+    script = (
+        f"{shlex.join(prof_cmd)}; rc=$?; if [ -f {out_file} ]; then echo {shlex.quote(MARKER)}"
+        f" && cat {out_file}; fi; exit $rc"
+    )
     mounts = [{"name": "tmp", "mountPath": "/tmp"}]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {}}]
     if not cpu and gpus > 1:  # shared memory for NCCL between the GPUs' workers
