@@ -437,7 +437,7 @@ def _spans_nodes(accelerator: str, gpus: int) -> list[str]:
         return []
     from scaleplan.catalog.files import load_catalog
 
-    most = max((r.accelerator_count for r in load_catalog().rows if r.accelerator == accelerator), default=0)
+    most = load_catalog().node_gpus().get(accelerator, 0)
     if not most or gpus <= most:
         return []
     return [f"--gpus {gpus}: no instance in the catalogs holds {gpus} {accelerator} (at most {most}): a replica across nodes, which the LLM model does not model (its calibration sizes these points as one node)"]
