@@ -46,7 +46,7 @@ def test_error_server_stops_sweep(tmp_path: Path, cli) -> None:
         # budget gave 17 requests under load and 12/17 = 0.706)
         r = cli(["profile", f"{url}/predict", "--payload", _payload(tmp_path), "--concurrency", "1,2,4",
                  "--requests", "30", *QUICK, "--out", str(out)], exit_code=5)
-    assert "error rate 66.7% above 10%" in r.stderr and "HTTP 500" in r.stderr
+    assert "error rate 66.7% above --max-error-rate 10%" in r.stderr and "HTTP 500" in r.stderr
     assert "--max-error-rate" in r.stderr and not out.exists()
 
 
@@ -80,7 +80,8 @@ def test_overloaded_level_is_left_out_of_the_profile(tmp_path: Path, cli) -> Non
     assert [m["concurrency"] for m in data["measurements"]] == [1]
     assert data["measurements"][0]["error_rate"] == 0
     note = next(n for n in data["metadata"]["notes"] if "concurrency 8" in n)
-    assert "above 10%" in note and "left out of the profile" in note and "HTTP 503" in note
+    assert "above --max-error-rate 10%" in note and "HTTP 503" in note
+    assert note.startswith("concurrency 8 is left out of the profile: ")
     assert "left out" in r.stderr
 
 

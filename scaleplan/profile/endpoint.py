@@ -394,9 +394,9 @@ def run_endpoint_sweep(opts: EndpointOptions, *, log: Callable[[str], None] | No
             # no capacity to plan on (the optimizer reads no error_rate): left out, its
             # figures kept in the note
             note = (
-                f"{label}: error rate {m.error_rate:.1%} above {opts.max_error_rate:.0%} ({errs}; "
-                f"the successful ones: {figures}); left out of the profile (--max-error-rate); "
-                "sweep stopped"
+                f"{label} is left out of the profile: error rate {m.error_rate:.1%} above "
+                f"--max-error-rate {opts.max_error_rate:.0%} ({errs}; the successful ones: "
+                f"{figures}); sweep stopped"
             )
             out.notes.append(note)
             say(note)
