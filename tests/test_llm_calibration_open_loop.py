@@ -49,7 +49,7 @@ def test_a_lower_bound_keeps_its_ttft_and_tpot_in_the_fit(tmp_path: Path, cli) -
     r = cli(args)
     text = " ".join((r.stdout + r.stderr).split())
     assert "calibration: none" not in text
-    assert "lower bounds on throughput, not the capacity; its TTFT and TPOT join the fit" in text
+    assert "a lower bound on throughput, not the capacity; its TTFT and TPOT join the fit" in text
     assert "from 1 measured point on A100" in text
     row = next(x for x in (r.stdout + r.stderr).splitlines() if "imported" in x)
     assert any(cell.startswith(">=") for cell in row.split()), row

@@ -195,7 +195,7 @@ def test_unsaturated_points_are_lower_bounds_not_fitted() -> None:
     d = size(s, ACCS["H100"], 1, [cls]).deployment
     cal, notes = calibrate([Observed(d, 1024, 256, 64, output_tokens_per_s=6.3 * 256, lower_bound=True)])
     assert not cal.calibrated
-    assert any("lower bounds" in n for n in notes)
+    assert any("a lower bound on throughput, not the capacity" in n for n in notes)
     # and it says that nothing was calibrated (profile llm --calibrate kept every point
     # "estimated" without a word)
     none = "calibration: none; every measured point is a lower bound"

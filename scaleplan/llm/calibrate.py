@@ -178,7 +178,7 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
         kept = f"; {'its' if len(bounds) == 1 else 'their'} TTFT and TPOT join the fit" if timed == len(bounds) else f"; the TTFT and TPOT of {timed} join the fit" if timed else ""
         notes.append(
             f"{counted(len(bounds), 'open-loop point')} served less than offered without a queue at"
-            " the capacity for most of the run (a drain tail, docs/llm.md): lower bounds on"
+            f" the capacity for most of the run (a drain tail, docs/llm.md): {'a lower bound' if len(bounds) == 1 else 'lower bounds'} on"
             f" throughput, not the capacity{kept}"
         )
     if not usable:
