@@ -177,3 +177,32 @@ def test_points_with_a_kv_cache_of_another_size_do_not_calibrate(tmp_path: Path,
     assert "1 point with a fp8 KV cache (kv_cache_dtype) left out: the plan's KV cache is bf16" in " ".join(r.stderr.split())
     same = cli(["profile", "llm", "llama-3.3-70b-instruct", "--kv-cache-dtype", "fp8", *ARGS, "--calibrate", str(prof), "--json"])
     assert _sources(same) == {"calibrated"}
+
+
+def test_a_profile_of_another_precision_still_gives_the_traffics_tokens() -> None:
+    """A spec without traffic.classes takes its one class's tokens from the profile's points;
+    points of another precision are left out of the calibration only: the class fell back to
+    the chat-like 1024 / 256 when every point was fp8 and the plan bf16 (the profile's runs
+    still say what the traffic is)."""
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.profile.build import make_profile
+    from scaleplan.profile.model import Measurement, Percentiles
+    from scaleplan.solve.llm_capacity import llm_context
+    from scaleplan.spec import Spec
+
+    spec = Spec.model_validate({
+        "apiVersion": "scaleplan/v1", "kind": "InferenceService", "metadata": {"name": "chat"},
+        "model": {"architecture": "llama-3.1-8b", "engine": "vllm", "dtype": "bf16"},
+        "traffic": {"peak_rps": 6}, "slo": {"latency_ms": 20000},
+        "kubernetes": {"image": "vllm/vllm-openai:v0.11.0"},
+    })
+    lat = Percentiles(p50=900.0, p90=950.0, p95=980.0, p99=990.0, mean=900.0)
+    point = Measurement(device="imported", accelerator="H100", batch_size=8, latency_ms=lat,
+                        throughput_rps=4.0, source="imported", input_tokens=700,
+                        output_tokens=90)
+    for dtype in ("bf16", "fp8"):
+        prof = make_profile(model="llama-3.1-8b", measurements=[point], kind="imported",
+                            dtype=dtype)
+        ctx = llm_context(spec, prof, load_accelerators(), None)
+        assert ctx is not None
+        assert [(c.input_tokens, c.output_tokens) for c in ctx.classes] == [(700, 90)], dtype

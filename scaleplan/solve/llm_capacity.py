@@ -102,8 +102,10 @@ def llm_context(
 
         if spec.traffic.classes:
             raise SpecError(None, [Problem("traffic.classes", "with model.architecture every class needs input_tokens and output_tokens", hint="give each class its typical prompt and completion length")])
-        # one class from the profile's tokens, else a chat-like default
-        toks = [(m.input_tokens, m.output_tokens) for m in points if m.input_tokens and m.output_tokens]
+        # one class from the profile's tokens (every point's: another precision's runs still
+        # say what the traffic is), else a chat-like default
+        every = profile.measurements if profile is not None else ()
+        toks = [(m.input_tokens, m.output_tokens) for m in every if m.input_tokens and m.output_tokens]
         i, o = toks[0] if toks else (1024, 256)
         classes = (TokenClass("default", i, o),)
     too_long = s.over_context(classes)
