@@ -15,6 +15,25 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMATS = ROOT / "tests" / "data" / "profile_formats"
+RUN_70B = FORMATS / "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+
+
+def variant(tmp_path: Path, src: Path, name: str, change: Callable[[Any], None]) -> Path:
+    """A copy of the result file ``src`` in ``tmp_path`` as ``name``, with ``change`` applied to
+    its JSON (NaN written as json writes it)."""
+    data = json.loads(src.read_text(encoding="utf-8"))
+    change(data)
+    out = tmp_path / name
+    out.write_text(json.dumps(data), encoding="utf-8")
+    return out
+
+
+def imported_point(path: Path, accelerator: str = "A100", gpus: int = 8) -> Any:
+    """The one point ``profile import`` makes of the result file ``path``."""
+    from scaleplan.importers.benchmarks import import_files
+
+    prof, _ = import_files([str(path)], accelerator=accelerator, gpus=gpus)
+    return prof.measurements[0]
 
 
 def free_port() -> int:

@@ -3,29 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-from profile_helpers import FORMATS
+from profile_helpers import FORMATS, RUN_70B
 
-from scaleplan.importers.benchmarks import import_files
-
-RUN_70B = FORMATS / "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
 VLLM = FORMATS / "vllm_bench_serve_v0.25.1.json"
-
-
-def _variant(tmp_path: Path, src: Path, name: str, change: Any) -> Path:
-    data = json.loads(src.read_text(encoding="utf-8"))
-    change(data)
-    out = tmp_path / name
-    out.write_text(json.dumps(data), encoding="utf-8")
-    return out
-
-
-def _point(path: Path, accelerator: str = "A100", gpus: int = 8):
-    prof, _ = import_files([str(path)], accelerator=accelerator, gpus=gpus)
-    return prof.measurements[0]
 
 
 def test_points_of_a_tp_degree_no_node_holds_calibrate_nothing(tmp_path: Path, cli) -> None:

@@ -6,36 +6,20 @@ the real vLLM results of tests/data/profile_formats, imported and fitted by the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from profile_helpers import FORMATS
+from profile_helpers import FORMATS, RUN_70B, imported_point, variant
 
-from scaleplan.importers.benchmarks import import_files
 from scaleplan.llm.estimate import point_reading
 
-RUN_70B = FORMATS / "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
 VLLM = FORMATS / "vllm_bench_serve_v0.25.1.json"
-
-
-def _variant(tmp_path: Path, src: Path, name: str, change: Any) -> Path:
-    data = json.loads(src.read_text(encoding="utf-8"))
-    change(data)
-    out = tmp_path / name
-    out.write_text(json.dumps(data), encoding="utf-8")
-    return out
-
-
-def _point(path: Path, accelerator: str = "A100", gpus: int = 8):
-    prof, _ = import_files([str(path)], accelerator=accelerator, gpus=gpus)
-    return prof.measurements[0]
 
 
 def test_the_70b_run_is_a_drain_tail_not_a_queue() -> None:
     """16 rps offered, 6.33 served over 200 prompts: the arrivals end at 12.5 s, the run at
     31.6 s; had a queue held it at 6.33 rps, requests would wait seconds, but TTFT is 60 ms."""
-    m = _point(RUN_70B)
+    m = imported_point(RUN_70B)
     r = point_reading(m)
     assert r.lower_bound and not r.queued
 
@@ -62,25 +46,25 @@ def test_an_overloaded_run_holds_queueing_and_a_long_one_is_the_capacity(tmp_pat
     at 40 rps offered and 5.18 served, a queue makes requests wait about a minute: with that
     TTFT recorded the run served at its capacity (a drain of 0.1 %); with 216 ms it was no
     queue, and its rate stays a lower bound."""
-    short = _variant(tmp_path, VLLM, "short.json", lambda d: d.update(request_rate=40.0))
-    r = point_reading(_point(short, "H100", 1))
+    short = variant(tmp_path, VLLM, "short.json", lambda d: d.update(request_rate=40.0))
+    r = point_reading(imported_point(short, "H100", 1))
     assert r.queued and r.lower_bound and r.running == 1
 
     def longer(d: dict[str, Any]) -> None:
         d.update(request_rate=40.0, num_prompts=800, completed=800, total_input_tokens=25600, total_output_tokens=12800)
 
-    long = _variant(tmp_path, VLLM, "long.json", longer)
-    r = point_reading(_point(long, "H100", 1))
+    long = variant(tmp_path, VLLM, "long.json", longer)
+    r = point_reading(imported_point(long, "H100", 1))
     assert r.lower_bound and not r.queued
 
     def queued(d: dict[str, Any]) -> None:
         longer(d)
         d.update(mean_ttft_ms=60_000.0, median_ttft_ms=60_000.0, p99_ttft_ms=110_000.0)
 
-    r = point_reading(_point(_variant(tmp_path, VLLM, "queued.json", queued), "H100", 1))
+    r = point_reading(imported_point(variant(tmp_path, VLLM, "queued.json", queued), "H100", 1))
     assert r.queued and not r.lower_bound
     # a run that served what it offered kept up: a steady point, as before
-    kept = _variant(tmp_path, VLLM, "kept.json", lambda d: d.update(request_rate=5.2))
-    r = point_reading(_point(kept, "H100", 1))
+    kept = variant(tmp_path, VLLM, "kept.json", lambda d: d.update(request_rate=5.2))
+    r = point_reading(imported_point(kept, "H100", 1))
     assert not r.lower_bound and not r.queued
 

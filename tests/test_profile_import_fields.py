@@ -10,18 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from profile_helpers import FORMATS
+from profile_helpers import FORMATS, variant
 
 VLLM = FORMATS / "vllm_bench_serve_v0.25.1.json"
 AIPERF = FORMATS / "aiperf_profile_export_aiperf.json"
-
-
-def _variant(tmp_path: Path, src: Path, name: str, change: Any) -> Path:
-    data = json.loads(src.read_text(encoding="utf-8"))
-    change(data)
-    out = tmp_path / name
-    out.write_text(json.dumps(data), encoding="utf-8")  # NaN as json writes it
-    return out
 
 
 def _err(r: Any) -> str:
@@ -29,7 +21,7 @@ def _err(r: Any) -> str:
 
 
 def test_vllm_result_without_completed_names_the_field(tmp_path: Path, cli) -> None:
-    f = _variant(tmp_path, VLLM, "nocompleted.json", lambda d: d.pop("completed"))
+    f = variant(tmp_path, VLLM, "nocompleted.json", lambda d: d.pop("completed"))
     r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
     assert f"{f}: completed:" in _err(r) and "missing" in _err(r)
     assert "every request failed" not in r.stderr
@@ -40,7 +32,7 @@ def test_vllm_result_without_latency_is_recognised_as_vllm(tmp_path: Path, cli) 
         for k in [k for k in d if k.endswith(("_ttft_ms", "_tpot_ms", "_itl_ms", "_e2el_ms"))]:
             d.pop(k)
 
-    f = _variant(tmp_path, VLLM, "nolat.json", drop)
+    f = variant(tmp_path, VLLM, "nolat.json", drop)
     r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
     assert "a vLLM result without TTFT/TPOT or e2el percentiles" in _err(r)
     assert "not a recognised benchmark result" not in r.stderr
@@ -60,14 +52,14 @@ def test_vllm_value_that_is_no_number_is_refused(
 ) -> None:
     """It was dropped without a word: a string mean TTFT left the point without its mean, a NaN
     p99 without its tail, a negative throughput became 'every request failed'."""
-    f = _variant(tmp_path, VLLM, "bad.json", lambda d: d.__setitem__(key, value))
+    f = variant(tmp_path, VLLM, "bad.json", lambda d: d.__setitem__(key, value))
     r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
     assert f"{f}: {key}: {said}" in _err(r)
 
 
 def test_vllm_infinite_request_rate_and_null_concurrency_still_import(tmp_path: Path, cli) -> None:
     """What vLLM itself writes: request_rate "inf", max_concurrency null, request_goodput null."""
-    f = _variant(
+    f = variant(
         tmp_path, VLLM, "ok.json", lambda d: d.update(max_concurrency=None, request_goodput=None)
     )
     r = cli(["profile", "import", str(f), "--accelerator", "H100", "--json"])
@@ -85,7 +77,7 @@ def test_aiperf_export_of_another_layout_names_the_metrics(tmp_path: Path, cli) 
         }
         d.update(schema_version="2.0", aiperf_version="1.2.0", metrics=metrics)
 
-    f = _variant(tmp_path, AIPERF, "aiperf_v2.json", nest)
+    f = variant(tmp_path, AIPERF, "aiperf_v2.json", nest)
     r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
     err = _err(r)
     assert f"{f}: request_throughput, request_latency: missing" in err
@@ -93,7 +85,7 @@ def test_aiperf_export_of_another_layout_names_the_metrics(tmp_path: Path, cli) 
 
 
 def test_aiperf_unknown_unit_is_named(tmp_path: Path, cli) -> None:
-    f = _variant(
+    f = variant(
         tmp_path, AIPERF, "minutes.json", lambda d: d["request_latency"].update(unit="minutes")
     )
     r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
@@ -111,7 +103,7 @@ def test_aiperf_run_where_every_request_failed_is_no_measurement(tmp_path: Path,
             {"error_details": {"code": 500, "type": "Internal Server Error"}, "count": 96}
         ]
 
-    f = _variant(tmp_path, AIPERF, "failed.json", fail)
+    f = variant(tmp_path, AIPERF, "failed.json", fail)
     r = cli(["profile", "import", str(f), str(AIPERF), "--accelerator", "H100"])
     assert f"{f}: no completed request (every request failed)" in _err(r)
 
@@ -278,7 +270,7 @@ def test_a_value_out_of_any_range_is_bad_input_not_an_internal_error(
 ) -> None:
     """A throughput of 1e308 or a concurrency of 1e18 was exit 70 ('internal error:
     ValidationError ... for Measurement'): a number no run measures is bad input (exit 3)."""
-    f = _variant(tmp_path, VLLM, "huge.json", lambda d: d.update(change))
+    f = variant(tmp_path, VLLM, "huge.json", lambda d: d.update(change))
     r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
     err = _err(r)
     assert f"{f}: " in err and field in err and "out of range" in err
