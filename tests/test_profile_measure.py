@@ -430,3 +430,30 @@ def test_threads_reach_numpy_blas(tmp_path: Path, cli) -> None:
     lines = [ln.split() for ln in seen.read_text().splitlines()]
     assert lines and all(ln for ln in lines)  # numpy's BLAS was seen in every call
     assert {n for ln in lines for n in ln} == {"1"}
+
+
+@pytest.mark.torch
+def test_pt2_exported_with_a_fixed_batch_measures_that_batch(tmp_path: Path, cli) -> None:
+    """A .pt2 exported without a batch Dim holds a graph for batch 1 only: ``--batch-sizes 1,4``
+    measured 1, then failed at 4 with torch's 'Guard failed: x.size()[0] == 1' in a note
+    (and ``--batch-sizes 4`` alone exited 3 with it). As for an ONNX graph with a fixed batch
+    axis, only that batch is measured, and the note says why; a dynamic Dim measures both."""
+    import torch
+
+    mod = torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.ReLU())
+    static = tmp_path / "static.pt2"
+    torch.export.save(torch.export.export(mod, (torch.randn(1, 16),)), str(static))
+    out = tmp_path / "s.yaml"
+    cli(["profile", str(static), *FAST, "--batch-sizes", "1,4", "--out", str(out)])
+    data = validate_profile_file(out)
+    assert [m["batch_size"] for m in data["measurements"]] == [1]
+    assert any("batch axis is fixed at 1" in n for n in data["metadata"]["notes"])
+    assert not any("Guard failed" in n for n in data["metadata"]["notes"])
+    dyn = tmp_path / "dyn.pt2"
+    batch = torch.export.Dim("batch", min=1, max=64)
+    ep = torch.export.export(mod, (torch.randn(2, 16),), dynamic_shapes=({0: batch},))
+    torch.export.save(ep, str(dyn))
+    cli(["profile", str(dyn), *FAST, "--batch-sizes", "1,4", "--out", str(out)])
+    data = validate_profile_file(out)
+    assert [m["batch_size"] for m in data["measurements"]] == [1, 4]
+    assert data["metadata"]["input_shape"] == "16"

@@ -217,7 +217,7 @@ def _device_batches(workload: Workload, opts: SweepOptions, res: SweepResult) ->
     batches = list(opts.batch_sizes or default_batches(opts.max_batch))
     if workload.fixed_batch is not None:
         if opts.batch_sizes and batches != [workload.fixed_batch]:
-            res.notes.append(f"{workload.target}: the graph's batch axis is fixed at {workload.fixed_batch}; only that batch size was measured")
+            res.notes.append(f"{workload.target}: the graph's batch axis is fixed at {workload.fixed_batch}; only that batch size was measured (export the model with a dynamic batch axis to measure others)")
         batches = [workload.fixed_batch]
     return batches
 

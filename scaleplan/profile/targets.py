@@ -331,15 +331,20 @@ def torchscript_workload(path: Path, *, input_shape: tuple[int, ...] | None, dty
     except Exception as exc:
         errors.append(f"torch.export: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         raise ProfileError(str(path), message=f"{path}: not a TorchScript or torch.export file ({'; '.join(errors)})", hint="save the model with torch.jit.save or torch.export.save") from None
-    if input_shape is None:
-        # the exported graph carries example shapes: take the first user input's, minus the batch axis
-        with contextlib.suppress(Exception):
-            for node in ep.graph.nodes:
-                if node.op == "placeholder" and node.name in set(ep.graph_signature.user_inputs):
-                    shape = tuple(int(d) for d in node.meta["val"].shape)
-                    input_shape = shape[1:] or (1,)
-                    break
-    return torch_module_workload(ep.module(), name=label, target=str(path), input_shape=input_shape, dtype=dtype, framework="torch.export")
+    # the exported graph carries example shapes: the first user input's, minus the batch axis;
+    # a batch axis that is a plain int (no torch.export.Dim) is fixed: the graph runs no other
+    fixed_batch: int | None = None
+    with contextlib.suppress(Exception):
+        for node in ep.graph.nodes:
+            if node.op == "placeholder" and node.name in set(ep.graph_signature.user_inputs):
+                raw = tuple(node.meta["val"].shape)
+                fixed_batch = raw[0] if raw and isinstance(raw[0], int) else None
+                if input_shape is None:
+                    input_shape = tuple(int(d) for d in raw[1:]) or (1,)
+                break
+    wl = torch_module_workload(ep.module(), name=label, target=str(path), input_shape=input_shape, dtype=dtype, framework="torch.export")
+    wl.fixed_batch = fixed_batch
+    return wl
 
 
 _ORT_DTYPES = {
