@@ -644,3 +644,18 @@ def test_plandiff_writes_a_list_of_mappings_as_the_spec_does() -> None:
     change = FieldChange("x", ({"on": True, "at": None, "hours": [1, 2]},), ())
     diff = diff.__class__(**{**diff.__dict__, "spec_changes": (change,)})
     assert "      x: [{on: true, at: null, hours: [1, 2]}] -> []" in diff_lines(diff, width=400)
+
+
+def test_optimize_observed_and_diff_state_one_monthly_delta() -> None:
+    """diff (ee2f860) states the monthly delta from each plan's cost_per_month (rounded to the
+    cent); optimize --observed printed those two figures beside a delta of its own, from the
+    hourly costs x 730: '$100.00 -> $200.00 (+$100.01/month)'."""
+    from scaleplan.observe.replan import monthly_delta
+    from scaleplan.plan import read_plan
+    from scaleplan.plandiff import diff_plans
+
+    plan = read_plan(ROOT / "examples" / "llm-70b-tp" / "plan.yaml")
+    before = plan.model_copy(update={"cost_per_hour": 0.13698, "cost_per_month": 100.0})
+    after = plan.model_copy(update={"cost_per_hour": 0.273978, "cost_per_month": 200.0})
+    delta = diff_plans(before, after).to_dict()["cost_per_month"]["delta"]  # type: ignore[index]
+    assert delta == 100.0 and round(monthly_delta(before, after), 2) == delta

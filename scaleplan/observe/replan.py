@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.observe.model import LlmHour, Observed
-from scaleplan.plan import HOURS_PER_MONTH, Plan
+from scaleplan.plan import Plan
 from scaleplan.profile.model import Measurement, Percentiles, Profile, ProfileMeta
 from scaleplan.spec import Spec
 from scaleplan.wording import counted
@@ -280,7 +280,9 @@ def hourly_changes(before: Plan, after: Plan) -> list[HourlyChange]:
 
 
 def monthly_delta(before: Plan, after: Plan) -> float:
-    return (after.cost_per_hour - before.cost_per_hour) * HOURS_PER_MONTH
+    """The change of cost per month as the two plans state it (``cost_per_month``), as ``diff``
+    computes it: the report prints those two figures beside it."""
+    return after.cost_per_month - before.cost_per_month
 
 
 def risks(observed: Observed) -> list[str]:
