@@ -457,3 +457,17 @@ def test_pt2_exported_with_a_fixed_batch_measures_that_batch(tmp_path: Path, cli
     data = validate_profile_file(out)
     assert [m["batch_size"] for m in data["measurements"]] == [1, 4]
     assert data["metadata"]["input_shape"] == "16"
+
+
+@pytest.mark.torch
+def test_a_model_file_refusing_its_inputs_is_not_told_of_a_factory(tmp_path: Path, cli) -> None:
+    """A .pt2 fed another per-sample shape than it was exported with fails at its first batch
+    (exit 3): the hint said "check the factory's inputs" to a user who has no factory."""
+    import torch
+
+    mod = torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.ReLU())
+    pt2 = tmp_path / "m.pt2"
+    torch.export.save(torch.export.export(mod, (torch.randn(1, 16),)), str(pt2))
+    r = cli(["profile", str(pt2), *FAST, "--batch-sizes", "1", "--input-shape", "8"], exit_code=3)
+    said = " ".join(r.stderr.split())
+    assert "factory" not in said and "--input-shape" in said and "Traceback" not in said

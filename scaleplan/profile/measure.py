@@ -286,7 +286,9 @@ def _first_point(workload: Workload, opts: SweepOptions, device: str, timer: Tim
             return None
         msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         if not any(m.device == device for m in res.measurements):
-            raise ProfileError(None, message=f"{workload.target}: running the model on {device} at batch {bs} raised {msg}", hint="check the factory's inputs (--input-shape, --dtype) with a plain Python call first") from None
+            factory = workload.framework in ("torch", "python")  # else a model file
+            what = "the factory's inputs" if factory else "the inputs the file was exported for"
+            raise ProfileError(None, message=f"{workload.target}: running the model on {device} at batch {bs} raised {msg}", hint=f"check {what} (--input-shape, --dtype) with a plain Python call first") from None
         fail_note = f"{device}: batch {bs} failed ({msg}); sweep stopped there"
         res.notes.append(fail_note)
         prog.point_done(device, None, fail_note)
