@@ -645,6 +645,12 @@ def test_a_failure_counts_only_the_replicas_running_when_it_strikes() -> None:
     data["spec"]["model"]["source"] = {"uri": "pvc://weights/llm"}
     pvc = type(plan).model_validate(data)
     assert recovery(pvc, topo, ev0, None).delay_s == pytest.approx(90 + 120 + 15)
+    # no model.source under model.engine: the engine downloads the model it is named itself
+    # (render sizes its startup probe with that download), so a new node downloads it too
+    del data["spec"]["model"]["source"]
+    named = type(plan).model_validate(data)
+    assert named.spec.model.engine is not None
+    assert recovery(named, topo, ev0, None).delay_s == pytest.approx(90 + 120 + 150 + 15)
 
 
 def test_reserving_the_completion_admits_fewer_and_never_preempts() -> None:

@@ -92,6 +92,15 @@ def startup_seconds(explicit: int | None, st: Storage | None) -> int:
     return 10 * math.ceil((STARTUP_S + st.weights_gib * per_gib) / 10 - 1e-9)
 
 
+def fetches_weights(plan: Plan) -> bool:
+    """Whether a pod on a new node fetches the weights over the network before it loads them,
+    as :func:`model_storage` lays them out: a Hugging Face, s3:// or gs:// ``model.source``, or
+    none under ``model.engine`` (the engine downloads the model it is named); not a pvc://
+    source (attached) nor a server with neither (its weights are in the image)."""
+    src = plan.spec.model.source
+    return src.kind != "pvc" if src is not None else plan.spec.model.engine is not None
+
+
 def copy_seconds(st: Storage | None) -> int:
     """How long an init container's copy of the weights (s3://, gs://) may take, at the
     download's cautious rate, rounded up to 10 s: it runs before the startup probe, so the

@@ -18,7 +18,7 @@ import numpy as np
 from scaleplan.errors import OptionError, PlanError, Problem
 from scaleplan.kube.capacity import spot_falls_back_on_demand
 from scaleplan.plan import Allocation, Plan
-from scaleplan.render.serving import DOWNLOAD_GIB_PER_S, LOAD_GIB_PER_S
+from scaleplan.render.serving import DOWNLOAD_GIB_PER_S, LOAD_GIB_PER_S, fetches_weights
 from scaleplan.simulate.layout import Segment, Topology, segment_of
 
 Failure = Literal["node", "zone", "spot"]
@@ -192,8 +192,8 @@ def replacement_delay(
     a: Allocation, model_gib: float, *, fetched: bool = False
 ) -> tuple[float, str]:
     """Seconds until a replacement of a replica of ``a`` serves, and how that was reckoned.
-    ``fetched``: the weights come from a remote ``model.source`` (Hugging Face, s3://, gs://),
-    so a new node downloads them first, at the rate render sizes its windows with."""
+    ``fetched``: a new node fetches the weights first (:func:`scaleplan.render.serving.
+    fetches_weights`), at the rate render sizes its windows with."""
     gib = a.llm.weights_gib_per_gpu * max(a.gpus_per_replica, 1) if a.llm is not None else model_gib
     load = gib / WEIGHT_LOAD_GIB_PER_S
     fetch = gib / DOWNLOAD_GIB_PER_S if fetched else 0.0
@@ -217,8 +217,7 @@ def recovery(
         return Recovery(float(replace_after_s), "given (--replace-after)")
     allocs = plan.allocations
     model_gib = plan.spec.model.memory_gib or 0.0
-    source = plan.spec.model.source
-    fetched = source is not None and source.kind != "pvc"  # a PVC is attached, not copied
+    fetched = fetches_weights(plan)  # a PVC is attached, not copied
     # the replicas running when it struck set the delay (a zone's or spot's replicas of later
     # windows only come up with them); all the lost ones when none was running
     struck = event.struck(topo) or sorted(event.lost)
