@@ -202,3 +202,14 @@ def test_import_melange_checks_out_first_then_writes_three_files(tmp_path: Path)
     res, written = import_melange([config], str(tmp_path / "o"), rate=None, name="svc", force=False)
     assert sorted(Path(w).name for w in written) == ["catalog.yaml", "profile.yaml", "spec.yaml"]
     assert res.spec.metadata.name == "svc"
+
+
+def test_profile_import_records_the_precision_of_aibrix_tables_too(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """--dtype and --kv-cache-dtype were dropped without a word for Mélange / AIBrix files (the
+    --accelerator beside them was said ignored): an AIBrix llama2-7b table then calibrated a
+    plan of any precision. Each point records them, as for vLLM and AIPerf results."""
+    out = tmp_path / "a.yaml"
+    res = cli(["profile", "import", str(DATA / "simulator-llama2-7b-a100.json"), "--dtype", "fp16", "--kv-cache-dtype", "fp8", "--out", str(out)])
+    prof = read_profile(out)
+    assert prof.metadata.dtype == "fp16" and "dtype" not in res.stderr
+    assert {(m.dtype, m.kv_cache_dtype) for m in prof.measurements} == {("fp16", "fp8")}

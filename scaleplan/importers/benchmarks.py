@@ -396,13 +396,19 @@ def _model_name(d: dict[str, Any], fmt: str) -> str | None:
     return None
 
 
-def _melange(files: list[str], fmt: str, accelerator: str | None, gpus: int, name: str | None) -> tuple[Profile, list[str]]:
+def _melange(files: list[str], fmt: str, accelerator: str | None, gpus: int, name: str | None, dtype: str | None, kv_cache_dtype: str | None) -> tuple[Profile, list[str]]:
     """Mélange / AIBrix tables name their GPUs and hold per-bucket rates: the profile part of
-    ``scaleplan import melange``."""
+    ``scaleplan import melange``; ``--dtype`` / ``--kv-cache-dtype`` recorded as for the other
+    formats (they were dropped without a word)."""
     from scaleplan.catalog.files import accelerator_catalog
     from scaleplan.importers.melange import import_profile
 
     prof, warnings = import_profile(files, accelerator_catalog(), name=name)
+    if dtype or kv_cache_dtype:
+        said = {"dtype": dtype, "kv_cache_dtype": kv_cache_dtype}
+        points = [m.model_copy(update=said) for m in prof.measurements]
+        meta = prof.metadata.model_copy(update={"dtype": dtype})
+        prof = prof.model_copy(update={"metadata": meta, "measurements": tuple(points)})
     if accelerator is not None or gpus != 1:
         warnings.append(f"--accelerator/--gpus ignored: {fmt} files name their GPUs (one GPU per replica)")
     return prof, warnings
@@ -483,7 +489,7 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
         first = detect(loaded[files[0]])
         fmt = first if first in ("melange", "aibrix") else fmt
     if fmt in ("melange", "aibrix"):
-        return _melange(files, fmt, accelerator, gpus, name)
+        return _melange(files, fmt, accelerator, gpus, name, dtype, kv_cache_dtype)
     if accelerator is None:
         # the option the file's content asks for: exit 3, naming the file(s) (docs/cli.md)
         said = "the result file does not" if len(files) == 1 else "the result files do not"
