@@ -350,3 +350,20 @@ def test_a_strict_job_still_prints_its_profile(tmp_path: Path, cli) -> None:
     assert done.returncode == 5, done.stderr  # --strict: the Job still fails
     log = done.stdout.split("# --- scaleplan profile result ---\n")
     assert len(log) == 2 and yaml.safe_load(log[1])["kind"] == "Profile"
+
+
+def test_estimate_refuses_zero_flops_per_sample(tmp_path: Path, cli) -> None:
+    """A real ONNX profile has no counted FLOPs; ``--flops-per-sample 0`` was read as none given,
+    and the error told the user to pass --flops-per-sample (exit 3). A count of 0 is a bad
+    value (exit 2, naming the option); a positive one estimates."""
+    from profile_helpers import build_onnx_mlp
+
+    prof = tmp_path / "p.yaml"
+    cli(["profile", str(build_onnx_mlp(tmp_path / "m.onnx")), *QUICK_CPU, "--out", str(prof)])
+    r = cli(["profile", "estimate", str(prof), "--accelerators", "L4", "--flops-per-sample", "0"],
+            exit_code=2)
+    assert "--flops-per-sample" in r.stderr and "> 0" in r.stderr
+    cli(["profile", "estimate", str(prof), "--accelerators", "L4", "--flops-per-sample", "4096",
+         "--out", str(tmp_path / "e.yaml")])
+    assert any(m["source"] == "estimated"
+               for m in validate_profile_file(tmp_path / "e.yaml")["measurements"])

@@ -22,10 +22,13 @@ def estimate_file(
     """The profile at ``profile_path`` plus estimated points for ``accelerators`` (a comma
     list), with the accelerator specs of the shipped catalogs and ``catalogs``."""
     from scaleplan.catalog.files import load_catalog
+    from scaleplan.errors import OptionError
     from scaleplan.option_values import names, split_values
     from scaleplan.profile.estimate import TransferOptions, estimate_profile
     from scaleplan.profile.model import read_profile
 
+    if flops_per_sample is not None and flops_per_sample <= 0:  # it read as "none given"
+        raise OptionError(f"must be > 0; got {flops_per_sample:g}", option="--flops-per-sample")
     prof = read_profile(profile_path)
     cat = load_catalog(split_values(list(catalogs or [])))
     opts = TransferOptions(
