@@ -193,3 +193,18 @@ def test_endpoint_table_fits_80_columns_with_a_long_url(tmp_path: Path, cli) -> 
     assert long_url in lines  # whole, on its own line
     assert all(len(line) <= 80 for line in lines if line != long_url), r.stdout
     assert any(line.strip().startswith("p99 ms: ") for line in lines)
+
+
+def test_progress_figures_of_ten_seconds_and_more_are_whole() -> None:
+    """An LLM endpoint's latencies run past 10 s (long outputs): the progress line and the
+    note of a level past --max-error-rate wrote p99 '1.235e+04 ms' (c8cae4b fixed the rate
+    alone), where the table writes 12,346; the model profiler's progress line did too."""
+    from scaleplan.profile.endpoint import level_figures
+    from scaleplan.profile.measure import describe
+    from scaleplan.profile.model import Measurement, Percentiles
+
+    lat = Percentiles(p50=10_500.0, p90=11_000.0, p95=12_000.0, p99=12_345.6, mean=10_600.0)
+    m = Measurement(device="http://x", accelerator="H100", batch_size=64, latency_ms=lat,
+                    throughput_rps=12_345.6, source="measured")
+    assert level_figures(m) == "p50 10,500 ms, p99 12,346 ms, 12,346 req/s"
+    assert describe(m).startswith("http://x batch 64: p50 10,500 ms, p99 12,346 ms, 12,346/s")

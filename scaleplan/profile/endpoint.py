@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from scaleplan.errors import ExternalError, OptionError, ProfileError
 from scaleplan.profile.model import Measurement, Percentiles
-from scaleplan.profile.stats import round_sig, summarize_ms
+from scaleplan.profile.stats import figure, round_sig, summarize_ms
 from scaleplan.wording import counted
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # one response (or SSE stream): more is an error, never buffered
@@ -321,6 +321,13 @@ def _pct(values_s: list[float]) -> Percentiles:
     return Percentiles(**{k: round_sig(v) for k, v in s.items()})
 
 
+def level_figures(m: Measurement) -> str:
+    """A level's latency and rate as its progress line and its note write them (an LLM's
+    seconds whole: '12,346 ms', as the table, never '1.235e+04')."""
+    lat = m.latency_ms
+    return f"p50 {figure(lat.p50)} ms, p99 {figure(lat.p99)} ms, {figure(m.throughput_rps)} req/s"
+
+
 def level_measurement(lv: LevelResult, opts: EndpointOptions) -> Measurement | None:
     ok = [r for r in lv.results if r.ok]
     if not ok or lv.wall_s <= 0:
@@ -386,10 +393,8 @@ def run_endpoint_sweep(opts: EndpointOptions, *, log: Callable[[str], None] | No
             out.notes.append(note)
             say(note)
             break
-        lat = m.latency_ms
-        rps = f"{m.throughput_rps:,.0f}" if m.throughput_rps >= 1000 else f"{m.throughput_rps:.4g}"
-        figures = f"p50 {lat.p50:.4g} ms, p99 {lat.p99:.4g} ms, {rps} req/s"
-        say(f"measured {label}: {figures}, errors {m.error_rate or 0:.1%}" + (f", TTFT p50 {m.ttft_ms.p50:.4g} ms" if m.ttft_ms else "") + (f", TPOT p50 {m.tpot_ms.p50:.4g} ms" if m.tpot_ms else ""))
+        figures = level_figures(m)
+        say(f"measured {label}: {figures}, errors {m.error_rate or 0:.1%}" + (f", TTFT p50 {figure(m.ttft_ms.p50)} ms" if m.ttft_ms else "") + (f", TPOT p50 {figure(m.tpot_ms.p50)} ms" if m.tpot_ms else ""))
         if (m.error_rate or 0) > opts.max_error_rate:
             # no capacity to plan on (the optimizer reads no error_rate): left out, its
             # figures kept in the note

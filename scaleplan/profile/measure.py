@@ -49,7 +49,7 @@ from scaleplan.profile.probes import (
     memory_for,
     timer_for,
 )
-from scaleplan.profile.stats import percentile
+from scaleplan.profile.stats import figure, percentile
 from scaleplan.profile.sustained import (
     OTHERS_SHARE,
     PointResult,
@@ -452,7 +452,5 @@ def _interleave(
 
 def describe(point: Measurement) -> str:
     ci = f" +-{point.throughput_ci_rel:.1%}" if point.throughput_ci_rel is not None else ""
-    rps = point.throughput_rps
-    rate = f"{rps:,.0f}" if rps >= 1000 else f"{rps:.4g}"  # as the table: never 1.166e+04
-    lat = point.latency_ms
-    return f"{point.device} batch {point.batch_size}: p50 {lat.p50:.4g} ms, p99 {lat.p99:.4g} ms, {rate}/s{ci} ({point.samples} samples)"
+    lat, rate = point.latency_ms, figure(point.throughput_rps)  # as the table: never 1.166e+04
+    return f"{point.device} batch {point.batch_size}: p50 {figure(lat.p50)} ms, p99 {figure(lat.p99)} ms, {rate}/s{ci} ({point.samples} samples)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.profile.model import Profile
+from scaleplan.profile.stats import figure
 from scaleplan.table import Column, table_text
 from scaleplan.wording import counted
 
@@ -36,12 +37,6 @@ def profile_summary(
     if verdict is not None:
         doc["verdict"] = verdict
     return doc
-
-
-def _figure(value: float, digits: int) -> str:
-    """A time or rate to ``digits`` significant digits, whole with separators from 1,000 up
-    ('10,550', never '1.055e+04')."""
-    return f"{value:,.0f}" if value >= 1000 else f"{value:.{digits}g}"
 
 
 BOUND_NOTE = (
@@ -72,11 +67,11 @@ def profile_table(profile: Profile) -> str:
     cols = [Column("accel"), *gpus, Column("device"), *right, Column("source")]
     rows = []
     for m in profile.measurements:
-        rate = (">=" if _bound(m) else "") + _figure(m.throughput_rps, 4)
+        rate = (">=" if _bound(m) else "") + figure(m.throughput_rps, 4)
         mem = "-" if m.peak_memory_gib is None else f"{m.peak_memory_gib:.3g}"
         rows.append([
             m.accelerator, *([str(m.gpus)] if tp else []), m.device, str(m.batch_size),
-            _figure(m.latency_ms.p50, 4), _figure(m.latency_ms.p99, 4), rate, mem, m.source,
+            figure(m.latency_ms.p50, 4), figure(m.latency_ms.p99, 4), rate, mem, m.source,
         ])
     title = f"{profile.metadata.model}: {counted(len(rows), 'point')}"
     # an endpoint's DEVICE is its URL (an in-cluster one runs past 80 columns): then records,
@@ -114,8 +109,8 @@ def llm_profile_table(profile: Profile, out: str) -> str:
     cols = [Column("accel"), Column("gpus", "right"), Column("class"), *right, Column("source")]
     rows = []
     for m in profile.measurements:
-        ttft = _figure(m.ttft_ms.p50, 4) if m.ttft_ms else "-"
-        tpot = _figure(m.tpot_ms.p50, 3) if m.tpot_ms else "-"
+        ttft = figure(m.ttft_ms.p50, 4) if m.ttft_ms else "-"
+        tpot = figure(m.tpot_ms.p50, 3) if m.tpot_ms else "-"
         toks = m.throughput_rps * (m.output_tokens or 1)
         rows.append([
             m.accelerator, str(m.gpus), m.request_class or "-",

@@ -13,6 +13,12 @@ from collections.abc import Sequence
 Z95 = 1.959963984540054
 
 
+def figure(value: float, digits: int = 4) -> str:
+    """A time or rate to ``digits`` significant digits, whole with separators from 1,000 up
+    ('10,550', never '1.055e+04'): every profile table, verdict and progress line writes so."""
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.{digits}g}"
+
+
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (``q`` in 0..100) of an already sorted sequence."""
     n = len(sorted_values)

@@ -25,6 +25,7 @@ from typing import Literal
 
 from scaleplan.errors import ExternalError
 from scaleplan.profile.model import Measurement, Profile
+from scaleplan.profile.stats import figure
 from scaleplan.wording import counted
 
 Status = Literal["ok", "wide", "unstable", "contended"]
@@ -49,7 +50,7 @@ class PointVerdict:
             "unstable": "unstable: windows never agreed",
             "contended": self._contended(),
         }[self.status]
-        return f"  {self.device} batch {self.batch_size}: {_rate(self.throughput_rps)} req/s {ci}  {why}"
+        return f"  {self.device} batch {self.batch_size}: {figure(self.throughput_rps)} req/s {ci}  {why}"
 
     def _contended(self) -> str:
         if self.others_cpus is None:
@@ -66,7 +67,7 @@ class Falling:
     large_rps: float
 
     def line(self) -> str:
-        return f"  {self.device}: throughput falls from batch {self.small} ({_rate(self.small_rps)}/s) to batch {self.large} ({_rate(self.large_rps)}/s)"
+        return f"  {self.device}: throughput falls from batch {self.small} ({figure(self.small_rps)}/s) to batch {self.large} ({figure(self.large_rps)}/s)"
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,6 @@ class Verdict:
             "points": [{"device": p.device, "batch_size": p.batch_size, "throughput_rps": p.throughput_rps, "throughput_ci_rel": p.ci_rel, "status": p.status, "median_over_fast": p.median_over_fast, "slowdown": round(p.slowdown, 3), "others_cpus": p.others_cpus} for p in self.points],
             "falling": [{"device": f.device, "from_batch": f.small, "to_batch": f.large, "from_rps": f.small_rps, "to_rps": f.large_rps} for f in self.falling],
         }
-
-
-def _rate(x: float) -> str:
-    return f"{x:,.0f}" if x >= 1000 else f"{x:.4g}"
 
 
 def slowdown(m: Measurement) -> float:
