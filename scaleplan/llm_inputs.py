@@ -284,27 +284,22 @@ def llm_profile_points(
     return pts, notes
 
 
-def _kv_bytes_class(kv: str, dtype: str) -> str:
-    """'8-bit' or '16-bit': what a KV-cache precision costs per element (``auto`` follows the
-    model's precision, as :func:`scaleplan.llm.serving.setup` resolves it: 16-bit but for
-    fp8 KV); bf16 and fp16 caches are alike."""
-    resolved = kv if kv not in ("", "auto") else ("fp16" if dtype == "fp16" else "bf16")
-    return "8-bit" if resolved == "fp8" else "16-bit"
-
-
 def _precision_misfit(m: Measurement, meta: str, s: LlmSetup) -> tuple[str, str] | None:
     """('dtype', 'fp8') when the point ran another precision than the plan's (its own dtype,
     else the profile's ``meta``), ('kv', 'fp8') when its recorded KV cache is of another size;
     None when it fits (or records neither)."""
     from typing import get_args
 
+    from scaleplan.llm.memory import kv_precision
     from scaleplan.spec import LlmDtype
 
     d = (m.dtype or "").strip().lower() or meta
     if d in get_args(LlmDtype) and d != s.dtype:
         return "dtype", d
     kv = (m.kv_cache_dtype or "").strip().lower()
-    if kv and _kv_bytes_class(kv, d or s.dtype) != _kv_bytes_class(s.kv_dtype, s.dtype):
+    # the cache's bytes an element, as the LLM model reads them (auto follows the model's
+    # precision: 16-bit but for an fp8 KV cache)
+    if kv and kv_precision(kv) != kv_precision(s.kv_dtype):
         return "kv", kv
     return None
 
