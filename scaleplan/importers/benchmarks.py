@@ -1,6 +1,6 @@
 """Import LLM serving benchmark results as profile points.
 
-Formats (real examples in ``tests/data/formats/``):
+Formats (real examples in ``tests/data/profile_formats/``):
 
 - **vLLM** ``benchmark_serving.py --save-result`` (old) and ``vllm bench serve --save-result``
   / ``vllm bench sweep serve`` (v0.25+): one run per file, with ``{mean,median,std,p99}`` for
