@@ -342,3 +342,28 @@ def test_single_type_bound_is_a_lower_bound(tmp_path: Path, extra: str) -> None:
         assert lb <= o.cost + 1e-9, (name, lb, o.cost)
         checked += 1
     assert checked >= 20
+
+
+def test_describe_counts_a_types_shapes_together_in_each_hour() -> None:
+    """describe gives 'the most nodes of each type in any hour' (the explanation's first line,
+    the alternatives, the baselines): two serving shapes of one type (or its two regions) that
+    run in different hours are not that type's most at once. It summed each candidate's own
+    most: 2 nodes of one shape at night and 3 of another at the peak read '5 x g6e.xlarge',
+    where no hour ran more than 3."""
+    from types import SimpleNamespace
+
+    from scaleplan.solve.milp.window import WindowSolution
+    from scaleplan.solve.search import Outcome, describe
+
+    def cand(t: str, cap: str = "on-demand") -> SimpleNamespace:
+        return SimpleNamespace(row=SimpleNamespace(instance_type=t), capacity_type=cap)
+
+    g6e = cand("g6e.xlarge")
+    cands = [g6e, cand("g6e.xlarge"), cand("g6e.xlarge", "spot"), cand("c7i.large")]
+    night, peak = [2, 0, 1, 4], [1, 3, 1, 0]
+    sols = [WindowSolution("optimal", nodes=night), WindowSolution("optimal", nodes=peak)]
+    o = Outcome(cands, sols, "optimal", 1.0, 1.0)  # type: ignore[arg-type]
+    assert describe(o) == "4 x c7i.large + 4 x g6e.xlarge + 1 x g6e.xlarge spot"
+    assert describe(o, 0) == "4 x c7i.large + 2 x g6e.xlarge + 1 x g6e.xlarge spot"
+    assert describe(o, 1) == "4 x g6e.xlarge + 1 x g6e.xlarge spot"
+    assert describe(o, 2) == "nothing"

@@ -194,16 +194,18 @@ def shape_groups(cands: Sequence[Candidate]) -> tuple[int, ...]:
 
 def describe(o: Outcome, window: int | None = None) -> str:
     """The outcome's peak nodes per instance type, largest first: ``3 x g5.xlarge + ...``;
-    the most of each candidate in any window, or its nodes in ``window`` (an index of
-    ``o.sols``) when given."""
+    the most of each type (spot apart) in any window, or its nodes in ``window`` (an index of
+    ``o.sols``) when given. A type's candidates (its serving shapes, its regions) count together
+    in each window: shapes that run in different hours are not the type's most at once."""
+    sols = o.sols if window is None else o.sols[window : window + 1]
     peak_nodes: dict[str, int] = {}
-    for k, c in enumerate(o.cands):
-        if window is None:
-            n = max((s.nodes[k] for s in o.sols), default=0)
-        else:
-            n = o.sols[window].nodes[k] if window < len(o.sols) else 0
-        if n:
-            label = c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
-            peak_nodes[label] = peak_nodes.get(label, 0) + n
+    for s in sols:
+        here: dict[str, int] = {}
+        for k, c in enumerate(o.cands):
+            if s.nodes[k]:
+                label = c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
+                here[label] = here.get(label, 0) + s.nodes[k]
+        for label, n in here.items():
+            peak_nodes[label] = max(peak_nodes.get(label, 0), n)
     by_size = sorted(peak_nodes.items(), key=lambda kv: (-kv[1], kv[0]))
     return " + ".join(f"{n} x {t}" for t, n in by_size) or "nothing"
