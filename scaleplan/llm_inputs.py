@@ -359,9 +359,7 @@ def calibrating_points(
     x1.67 and predicted bf16 about as fast as fp8); so are points whose recorded KV cache
     (``kv_cache_dtype``) is of another size than the plan's. Points that record no precision
     are said."""
-    from typing import get_args
 
-    from scaleplan.spec import LlmDtype
 
     if profile is None:
         return (), ()
@@ -370,8 +368,7 @@ def calibrating_points(
     own = [m for m in points if m.source in ("measured", "imported") and m.device != "observed"]
     if not own:
         return points, ()
-    meta = (profile.metadata.dtype or "").strip().lower()
-    meta = meta if meta in get_args(LlmDtype) else ""
+    meta = profile.metadata.llm_precision() or ""
     dropped: list[tuple[str, str]] = []
     drop: list[Measurement] = []
     for m in own:

@@ -39,23 +39,12 @@ def _one_model(profiles: Sequence[tuple[str, Profile]], name: str | None) -> lis
     raise ProfileError(", ".join(f for f, _ in profiles), [Problem("", said, hint=hint)])
 
 
-def _llm_precision(prof: Profile) -> str | None:
-    """The profile's ``metadata.dtype`` when it names an LLM precision (ignoring case, as the
-    calibration reads it); None for none or a torch dtype (float32)."""
-    from typing import get_args
-
-    from scaleplan.spec import LlmDtype
-
-    d = (prof.metadata.dtype or "").strip().lower()
-    return d if d in get_args(LlmDtype) else None
-
-
 def _with_precision(prof: Profile) -> list[Measurement]:
     """The profile's points, each carrying its profile's LLM precision where it records none:
     merged with runs of another precision, the profile-level dtype is unset, and it was lost
     (the merge left it unset with a warning, and the calibration took the fp8 points as runs of
     a bf16 plan; then refused the merge). Points keep it, and the calibration reads each's."""
-    d = _llm_precision(prof)
+    d = prof.metadata.llm_precision()
     if d is None:
         return list(prof.measurements)
     return [m if m.dtype else m.model_copy(update={"dtype": d}) for m in prof.measurements]
@@ -109,7 +98,7 @@ def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None 
         flops_per_sample=next((p.metadata.flops_per_sample for _, p in profiles if p.metadata.flops_per_sample), None),
         weights_gib=next((p.metadata.weights_gib for _, p in profiles if p.metadata.weights_gib), None),
     )
-    llm = {f: dt for f, p in profiles if (dt := _llm_precision(p))}
+    llm = {f: dt for f, p in profiles if (dt := p.metadata.llm_precision())}
     if len(set(llm.values())) > 1:
         which = "; ".join(f"{Path(f).name}: {dt}" for f, dt in llm.items())
         warnings.append(

@@ -135,6 +135,17 @@ class ProfileMeta(StrictModel):
     weights_gib: float | None = Field(default=None, ge=0, description="Size of the model's weights (parameters and buffers), when known.")
     architecture: str | None = Field(default=None, description="LLM: the architecture preset or config.json the points were estimated for (`scaleplan profile llm`).")
 
+    def llm_precision(self) -> str | None:
+        """``dtype`` when it names an LLM precision (bf16, fp8, ...; ignoring case and spaces),
+        as the calibration and ``profile merge`` read it; None when unset or another kind of
+        dtype (a torch profile's float32)."""
+        from typing import get_args
+
+        from scaleplan.spec import LlmDtype
+
+        d = (self.dtype or "").strip().lower()
+        return d if d in get_args(LlmDtype) else None
+
 
 class Profile(StrictModel):
     apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
