@@ -51,3 +51,22 @@ def test_a_plan_on_a_calibrated_model_says_what_it_rests_on(tmp_path: Path, cli)
         "on H100 (TP8, 8-64 sequences); planned as H100 TP2 with 74 sequences per replica "
         "(docs/llm.md, Calibration)"
     ]
+
+
+def test_a_queued_lower_bound_says_only_its_tpot_joins_the_fit() -> None:
+    """An overloaded open-loop run too short to hold the capacity is a lower bound whose TTFT
+    holds queueing (left out of the fit, 99cae78): the note said 'its TTFT and TPOT join the
+    fit' of it as of a drain tail."""
+    from dataclasses import replace
+
+    prof = read_profile(str(EXAMPLE / "profile.yaml"))
+    s = setup("llama-3.1-70b", dtype="fp8", kv_cache_dtype="fp8")
+    accs = {a.name: a for a in load_accelerators()}
+    obs, _ = observed_from_profile(s, prof.measurements, accs, [TokenClass("chat", 1024, 1024)])
+    queued = replace(obs[0], lower_bound=True, queued=True)
+    text = " ".join(" ".join(calibrate([queued, *obs[1:]])[1]).split())
+    assert "TTFT and TPOT join the fit" not in text, text
+    assert "a lower bound on throughput, not the capacity; its TPOT joins the fit" in text, text
+    drained = replace(obs[0], lower_bound=True)  # no queue: its TTFT is a service time
+    text = " ".join(" ".join(calibrate([drained, *obs[1:]])[1]).split())
+    assert "a lower bound on throughput, not the capacity; its TTFT and TPOT join the fit" in text

@@ -174,8 +174,15 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
     bounds = [p for p in points if p.lower_bound]
     notes: list[str] = []
     if bounds:
-        timed = sum(1 for p in bounds if p in usable)
-        kept = f"; {'its' if len(bounds) == 1 else 'their'} TTFT and TPOT join the fit" if timed == len(bounds) else f"; the TTFT and TPOT of {timed} join the fit" if timed else ""
+        timed = [p for p in bounds if p in usable]
+        # a queued run's TTFT holds its wait: only its TPOT joins (_errors)
+        queued = sum(1 for p in timed if p.queued)
+        what = (
+            "TTFT and TPOT join" if not queued else "TPOT joins" if queued == len(timed)
+            else "TPOT and, where no queue held them, TTFT join"
+        )
+        whose = "its" if len(bounds) == 1 else "their" if len(timed) == len(bounds) else f"of {len(timed)}, the"
+        kept = f"; {whose} {what} the fit" if timed else ""
         notes.append(
             f"{counted(len(bounds), 'open-loop point')} served less than offered without a queue at"
             f" the capacity for most of the run (a drain tail, docs/llm.md): {'a lower bound' if len(bounds) == 1 else 'lower bounds'} on"
