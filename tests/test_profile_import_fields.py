@@ -321,3 +321,17 @@ def test_tables_mark_an_unsaturated_open_loop_rate_as_a_lower_bound(tmp_path: Pa
     assert any(cell.startswith(">=") for cell in row.split()), row
     closed = cli(["profile", "import", str(VLLM), "--accelerator", "H100"])
     assert ">=" not in closed.stdout + closed.stderr
+
+
+def test_aiperf_sequence_lengths_that_are_no_number_are_named(tmp_path: Path, cli) -> None:
+    """The vLLM totals of tokens are refused when no number (241478e); AIPerf's mean sequence
+    lengths were dropped without a word, leaving the point without its tokens (an LLM
+    calibration then sized it at the spec's class or left it out)."""
+    f = variant(
+        tmp_path, AIPERF, "isl.json", lambda d: d["input_sequence_length"].update(avg="n/a")
+    )
+    r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
+    assert f"{f}: input_sequence_length.avg: 'n/a' is not a number" in _err(r)
+    g = variant(tmp_path, AIPERF, "osl.json", lambda d: d["output_sequence_length"].update(avg=-3))
+    r = cli(["profile", "import", str(g), "--accelerator", "H100"], exit_code=3)
+    assert f"{g}: output_sequence_length.avg: -3 is negative" in _err(r)

@@ -366,16 +366,17 @@ def aiperf_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, n
         ttft_ms=_aiperf_metric(d, "time_to_first_token", file),
         tpot_ms=_aiperf_metric(d, "inter_token_latency", file),
         samples=int(count) if count and count >= 1 else None,
-        tokens=_aiperf_tokens(d),
+        tokens=_aiperf_tokens(d, file),
     )
 
 
-def _aiperf_tokens(d: dict[str, Any]) -> tuple[int, int] | None:
-    """An AIPerf / GenAI-Perf export's mean input and output sequence lengths."""
+def _aiperf_tokens(d: dict[str, Any], file: str) -> tuple[int, int] | None:
+    """An AIPerf / GenAI-Perf export's mean input and output sequence lengths (a value that is
+    no number is named, as :func:`_field` does)."""
     ins, outs = d.get("input_sequence_length"), d.get("output_sequence_length")
     if not (isinstance(ins, dict) and isinstance(outs, dict)):
         return None
-    return _mean_tokens(_num(ins.get("avg")), _num(outs.get("avg")), 1.0)
+    return _mean_tokens(_aiperf_avg(d, "input_sequence_length", file), _aiperf_avg(d, "output_sequence_length", file), 1.0)
 
 
 def _model_name(d: dict[str, Any], fmt: str) -> str | None:
