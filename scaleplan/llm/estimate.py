@@ -98,12 +98,9 @@ def estimate_points(
     for acc in accelerators:
         cal = (calibrations or {}).get(acc.name)
         for g in gpus:
-            most = (node_gpus or {}).get(acc.name)
-            if most is not None and g > most:
-                refusals.append(
-                    f"{acc.name} x{g}: no instance in the catalogs holds more than {most} "
-                    f"{acc.name}; a replica across nodes is not modelled (docs/llm.md, Limits)"
-                )
+            too_many = beyond_one_node(acc.name, g, node_gpus)
+            if too_many:
+                refusals.append(f"{acc.name} x{g}: {too_many}")
                 continue
             try:
                 shape = size(s, acc, g, classes, calibration=cal)
@@ -126,6 +123,18 @@ def estimate_points(
                     basis = f"{s.arch.name} {s.dtype} on {acc.name} TP{shape.tp}{f' PP{shape.pp}' if shape.pp > 1 else ''}, {s.engine}: roofline step model ({p.basis}); KV cache {mem.kv_cache_tokens:,} tokens"
                     out.append(class_measurement(shape, cls, p, basis=basis, rounded=True, peak_memory_gib=used, pipeline_parallel=shape.pp if shape.pp > 1 else None))
     return EstimateResult(tuple(out), tuple(refusals), tuple(notes))
+
+
+def beyond_one_node(accelerator: str, gpus: int, node_gpus: Mapping[str, int] | None) -> str | None:
+    """Why ``gpus`` of ``accelerator`` per replica is not modelled (more than any catalog node
+    holds: the estimates leave the shape out, the calibration its points), or None."""
+    most = (node_gpus or {}).get(accelerator)
+    if most is None or gpus <= most:
+        return None
+    return (
+        f"no instance in the catalogs holds more than {most} {accelerator}; a replica across "
+        "nodes is not modelled (docs/llm.md, Limits)"
+    )
 
 
 def _cap_reason(shape: Shape, s: LlmSetup, cls: TokenClass, cap: int) -> str:
@@ -174,13 +183,10 @@ def observed_from_profile(
         if acc is None:
             skipped.append(f"{label} is left out: accelerator not in the table")
             continue
-        most = (node_gpus or {}).get(acc.name)
-        if most is not None and m.gpus > most:
+        too_many = beyond_one_node(acc.name, m.gpus, node_gpus)
+        if too_many:
             # it calibrated as one 16-GPU NVLink node, a shape profile llm --gpus 16 leaves out
-            skipped.append(
-                f"{label} is left out: no instance in the catalogs holds more than {most} "
-                f"{acc.name}; a replica across nodes is not modelled (docs/llm.md, Limits)"
-            )
+            skipped.append(f"{label} is left out: {too_many}")
             continue
         if m.input_tokens and m.output_tokens:
             cls = TokenClass(m.request_class or "measured", m.input_tokens, m.output_tokens)
