@@ -335,3 +335,14 @@ def test_aiperf_sequence_lengths_that_are_no_number_are_named(tmp_path: Path, cl
     g = variant(tmp_path, AIPERF, "osl.json", lambda d: d["output_sequence_length"].update(avg=-3))
     r = cli(["profile", "import", str(g), "--accelerator", "H100"], exit_code=3)
     assert f"{g}: output_sequence_length.avg: -3 is negative" in _err(r)
+
+
+def test_aiperf_error_count_that_is_no_number_is_named(tmp_path: Path, cli) -> None:
+    """An error_summary count that is no number was read as 0 errors: the point's error rate
+    (and whether any request completed) went unsaid."""
+    def errors(d: dict[str, Any]) -> None:
+        d["error_summary"] = [{"error_details": {"code": 500}, "count": "many"}]
+
+    f = variant(tmp_path, AIPERF, "errs.json", errors)
+    r = cli(["profile", "import", str(f), "--accelerator", "H100"], exit_code=3)
+    assert f"{f}: error_summary[0].count: 'many' is not a number" in _err(r)

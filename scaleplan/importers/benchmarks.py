@@ -346,9 +346,9 @@ def aiperf_point(d: dict[str, Any], *, file: str, accelerator: str, gpus: int, n
     lat = _aiperf_metric(d, "request_latency", file)
     count = _aiperf_avg(d, "request_count", file)
     errs = 0
-    for e in d.get("error_summary") or []:
+    for i, e in enumerate(d.get("error_summary") or []):
         if isinstance(e, dict):
-            errs += int(_num(e.get("count")) or 0)
+            errs += int(_field(e, "count", file, where=f"error_summary[{i}].count") or 0)
     if (not count and errs > 0) or count == 0 or thr == 0:
         return None  # no request completed: no measurement
     missing = [k for k, v in (("request_throughput", thr), ("request_latency", lat)) if v is None]
