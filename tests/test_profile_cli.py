@@ -367,3 +367,20 @@ def test_estimate_refuses_zero_flops_per_sample(tmp_path: Path, cli) -> None:
          "--out", str(tmp_path / "e.yaml")])
     assert any(m["source"] == "estimated"
                for m in validate_profile_file(tmp_path / "e.yaml")["measurements"])
+
+
+def test_merged_notes_say_which_file_they_came_from(tmp_path: Path, cli) -> None:
+    """The cluster Jobs' profiles all measure on 'cuda:0', so their notes ('cuda:0: batch 8:
+    contended ...') merged into one list said nothing of which GPU they were about; nor did a
+    replaced point's note. Two real CPU profiles of one model: each carried note names its
+    file."""
+    target = write_numpy_factory(tmp_path / "m.py")
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    cli(["profile", target, *QUICK_CPU, "--out", str(a)])
+    cli(["profile", target, *QUICK_CPU, "--batch-sizes", "4", "--out", str(b)])  # the last wins
+    cli(["profile", "merge", str(a), str(b), "--out", str(tmp_path / "m.yaml")])
+    notes = validate_profile_file(tmp_path / "m.yaml")["metadata"]["notes"]
+    point_notes = [n for n in notes if ": batch " in n]
+    assert any(n.startswith("a.yaml: cpu: batch 1:") for n in point_notes), notes
+    assert any(n.startswith("b.yaml: cpu: batch 4:") for n in point_notes), notes
+    assert all(n.startswith(("a.yaml: ", "b.yaml: ")) for n in point_notes), notes

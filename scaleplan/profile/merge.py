@@ -77,7 +77,10 @@ def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None 
                 warnings.append(f"{file}: {fw} {v} differs from {frameworks[fw]} in an earlier file; the first is kept")
                 continue
             frameworks.setdefault(fw, v)
+        # each note names its file: the cluster Jobs' profiles all measure on cuda:0, so
+        # their notes ('cuda:0: batch 8: contended ...') said nothing of which GPU they were about
         for n in prof.metadata.notes:
+            n = f"{Path(file).name}: {n}" if len(profiles) > 1 else n
             if n not in notes:
                 notes.append(n)
     notes.append("merged from " + ", ".join(f for f, _ in profiles))
