@@ -384,3 +384,16 @@ def test_merged_notes_say_which_file_they_came_from(tmp_path: Path, cli) -> None
     assert any(n.startswith("a.yaml: cpu: batch 1:") for n in point_notes), notes
     assert any(n.startswith("b.yaml: cpu: batch 4:") for n in point_notes), notes
     assert all(n.startswith(("a.yaml: ", "b.yaml: ")) for n in point_notes), notes
+
+
+def test_a_one_window_point_has_no_interval_in_its_notes(tmp_path: Path, cli) -> None:
+    """0.3 s of budget holds one 500 ms window: a real point with one window has no interval.
+    The verdict says 'CI n/a'; the notes said 'CI +-inf% over 1 windows'."""
+    target = write_numpy_factory(tmp_path / "m.py")
+    out = tmp_path / "p.yaml"
+    cli(["profile", target, *QUICK_CPU, "--out", str(out)])
+    data = validate_profile_file(out)
+    assert data["measurements"][0]["windows"] == 1
+    notes = " ".join(data["metadata"]["notes"])
+    assert "unstable" in notes and "inf%" not in notes and "1 windows" not in notes
+    assert "no interval (1 window)" in notes

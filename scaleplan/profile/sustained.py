@@ -27,6 +27,7 @@ from scaleplan.profile.stats import (
     round_sig,
     summarize_ms,
 )
+from scaleplan.wording import counted
 
 SERVICE_Q = 0.1  # percentile of per-call times taken as the service time (quiet rate = batch / it)
 OTHERS_SHARE = 0.25  # share of the host's other CPUs the rest of the host kept busy above which a point is contended
@@ -226,6 +227,14 @@ def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: in
     )
 
 
+def _interval(rel: float, windows: int, lead: str = "") -> str:
+    """'+-4.2%, over 5 windows' (with ``lead``: 'CI +-4.2% over 5 windows'); one window has
+    none (the notes said '+-inf% over 1 windows')."""
+    if not math.isfinite(rel):
+        return f"no interval ({counted(windows, 'window')})"
+    return f"{lead}+-{rel:.1%}{'' if lead else ','} over {counted(windows, 'window')}"
+
+
 def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: float, contention_cpus: float = OTHERS_SHARE, sweep_others: float | None = None) -> list[str]:
     """The notes a finished point's statistics call for: contended (the host slowed it past
     ``contention_ratio``, or other processes kept more than ``contention_cpus`` CPUs busy while
@@ -237,7 +246,7 @@ def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: f
         others = f"; other processes kept {busy:.2f} CPUs busy meanwhile" if busy is not None else ""
         if sweep_others is not None:
             others += f" ({sweep_others:.2f} over the sweep)"
-        notes.append(f"{device}: batch {p.batch_size}: contended: the median call is {p.median_over_fast():.3g}x the fast calls and the quiet rate {p.quiet_throughput() / p.throughput():.3g}x the sustained one{others} (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load, and its interval (+-{p.interval_rel(True):.1%}, over {len(p.windows)} windows: a contended point measures for its whole budget) the spread of one window, where another run beside the same load can land; throughput_quiet_rps what the model costs when nothing interferes")
+        notes.append(f"{device}: batch {p.batch_size}: contended: the median call is {p.median_over_fast():.3g}x the fast calls and the quiet rate {p.quiet_throughput() / p.throughput():.3g}x the sustained one{others} (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load, and its interval ({_interval(p.interval_rel(True), len(p.windows))}: a contended point measures for its whole budget) the spread of one window, where another run beside the same load can land; throughput_quiet_rps what the model costs when nothing interferes")
     if not p.settled:
-        notes.append(f"{device}: batch {p.batch_size}: unstable: the budget ({rule.time_budget_s:g} s) ran out before {rule.stable_windows} windows agreed within +-{rule.stability:.0%} with a CI within +-{rule.target_ci:.0%} over at least {rule.min_span_s:g} s (CI +-{p.throughput_ci_rel():.1%} over {len(p.windows)} windows)")
+        notes.append(f"{device}: batch {p.batch_size}: unstable: the budget ({rule.time_budget_s:g} s) ran out before {rule.stable_windows} windows agreed within +-{rule.stability:.0%} with a CI within +-{rule.target_ci:.0%} over at least {rule.min_span_s:g} s ({_interval(p.throughput_ci_rel(), len(p.windows), 'CI ')})")
     return notes
