@@ -12,7 +12,7 @@ from scaleplan.table import Column, Line, table_text
 
 if TYPE_CHECKING:
     from scaleplan.inputs import ObservedInputs
-    from scaleplan.plan import Plan
+    from scaleplan.plan import Baseline, Plan
     from scaleplan.plan_outputs import PlanOutputs
     from scaleplan.plandiff import PlanDiff
     from scaleplan.solve import SolveResult
@@ -154,7 +154,7 @@ def summary_lines(
             if bl.cost_per_hour is None:
                 lines.append(Line(f"  - {bl.name}: {bl.description}", whole=True))
             else:
-                saves = f"saves {bl.savings_fraction or 0:.0%} ({bl.description})"
+                saves = _saves(plan, bl)
                 lines.append(Line(f"  - {bl.name}: ${bl.cost_per_hour:.4f}/h, {saves}", whole=True))
     for i, alt in enumerate(plan.alternatives):
         label = "next best" if i == 0 else "then"
@@ -167,3 +167,14 @@ def summary_lines(
         lines += [Line(t, whole=True) for t in diff_lines(changes)]
     lines += [Line(f"wrote {w}") for w in written]
     return lines
+
+
+def _saves(plan: Plan, bl: Baseline) -> str:
+    """What the plan saves against baseline ``bl``: "the same cost" where the baseline costs
+    what the plan does (it read "saves 0%"), one decimal under 1 % (0.4 % is not 0 %)."""
+    frac = bl.savings_fraction or 0.0
+    cost = bl.cost_per_hour
+    if cost is not None and round(cost, 4) == round(plan.cost_per_hour, 4):
+        return f"the same cost as the plan ({bl.description})"
+    share = f"{frac:.1%}" if abs(frac) < 0.01 else f"{frac:.0%}"
+    return f"saves {share} ({bl.description})"

@@ -659,3 +659,24 @@ def test_optimize_observed_and_diff_state_one_monthly_delta() -> None:
     after = plan.model_copy(update={"cost_per_hour": 0.273978, "cost_per_month": 200.0})
     delta = diff_plans(before, after).to_dict()["cost_per_month"]["delta"]  # type: ignore[index]
     assert delta == 100.0 and round(monthly_delta(before, after), 2) == delta
+
+
+def test_baselines_say_the_same_cost_and_small_savings_to_a_tenth() -> None:
+    """A baseline that costs what the plan does read "saves 0%", as if it were a second, equally
+    good plan; a 0.4 % saving read "saves 0%" too (ux8 #13)."""
+    from scaleplan.plan import read_plan
+    from scaleplan.plan_report import summary_lines
+
+    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    def baseline(factor: float, saved: float):  # type: ignore[no-untyped-def]
+        update = {"cost_per_hour": plan.cost_per_hour * factor, "savings_fraction": saved}
+        return plan.baselines[0].model_copy(update=update)
+
+    same = baseline(1.0, 0.0)
+    shown = plan.model_copy(update={"baselines": (same, baseline(1.004, 0.004), baseline(2, 0.5))})
+    text = [line.text for line in summary_lines(shown, [])]
+    name = plan.baselines[0].name
+    cost = f"${plan.cost_per_hour:.4f}/h"
+    assert f"  - {name}: {cost}, the same cost as the plan ({same.description})" in text, text
+    assert any(t.startswith(f"  - {name}: ") and ", saves 0.4% (" in t for t in text), text
+    assert any(t.startswith(f"  - {name}: ") and ", saves 50% (" in t for t in text), text
