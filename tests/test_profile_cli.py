@@ -362,7 +362,9 @@ def test_estimate_refuses_zero_flops_per_sample(tmp_path: Path, cli) -> None:
     cli(["profile", str(build_onnx_mlp(tmp_path / "m.onnx")), *QUICK_CPU, "--out", str(prof)])
     r = cli(["profile", "estimate", str(prof), "--accelerators", "L4", "--flops-per-sample", "0"],
             exit_code=2)
-    assert "--flops-per-sample" in r.stderr and "> 0" in r.stderr
+    assert "--flops-per-sample" in r.stderr and "must be >= 1; got 0" in r.stderr
+    # --help states the bound the value is held to (it said x>=0.0 while 0 was refused)
+    assert "[x>=1.0]" in cli(["profile", "estimate", "--help"]).stdout
     cli(["profile", "estimate", str(prof), "--accelerators", "L4", "--flops-per-sample", "4096",
          "--out", str(tmp_path / "e.yaml")])
     assert any(m["source"] == "estimated"

@@ -196,7 +196,7 @@ def estimate(
     profile_path: Annotated[str, typer.Argument(metavar="PROFILE", help="Profile with measured points.")],
     accelerators: Annotated[str, typer.Option("--accelerators", "-a", help="Accelerators to estimate, e.g. L4,A10G,H100.")],
     out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Output profile ('-' = stdout): the input plus estimated points.")] = "-",
-    flops_per_sample: Annotated[float | None, number_option("--flops-per-sample", what="a number of FLOPs", example="4e9", min=0.0, help="Model FLOPs per sample, when the profile has only CPU points and no counted FLOPs.")] = None,
+    flops_per_sample: Annotated[float | None, number_option("--flops-per-sample", what="a number of FLOPs", example="4e9", min=1.0, help="Model FLOPs per sample, when the profile has only CPU points and no counted FLOPs.")] = None,
     weights_gib: Annotated[float | None, number_option("--weights-gib", what="a number of GiB", example="0.5", min=0.0, help="Model weights size on the GPU (default: metadata.weights_gib; unknown = no memory term, wider band).")] = None,
     overhead_ms: Annotated[float | None, number_option("--overhead-ms", what="a number of milliseconds", example="2", min=0.0, help="CPU transfer: fixed per-batch GPU overhead, ms (default 2 = 150 kernels x 10 us + 0.5 ms host).")] = None,
     host_ms_per_sample: Annotated[float, number_option("--host-ms-per-sample", what="a number of milliseconds", example="0.1", min=0.0, help="CPU transfer: host work per sample inside fn (tokenization...), ms.")] = 0.0,
