@@ -266,6 +266,42 @@ def test_render_import_check_fails_on_a_violation(tmp_path: Path) -> None:
     ]
 
 
+def direct_imports_of(package: Path, rooms: tuple[str, ...], target: str) -> list[str]:
+    """``module -> dependency`` for each module of ``rooms`` (package prefixes) that imports a
+    module of ``target`` itself (anywhere in the file)."""
+    graph = import_graph(package)
+    inside = tuple(f"{r}." for r in rooms)
+    return sorted(
+        f"{mod} -> {dep}"
+        for mod, deps in graph.items() if mod in rooms or mod.startswith(inside)
+        for dep in deps if dep == target or dep.startswith(f"{target}.")
+    )
+
+
+def test_render_and_check_do_not_import_the_solver() -> None:
+    """Data flows one way: solve -> plan -> render -> check. render and check read the plan,
+    never the optimizer's modules (render/spare.py took the default zone count from
+    solve.placement; it lives in kube/zones.py, below both)."""
+    rooms = ("scaleplan.render", "scaleplan.check")
+    assert direct_imports_of(ROOT / "scaleplan", rooms, "scaleplan.solve") == []
+
+
+def test_direct_import_check_fails_on_a_violation(tmp_path: Path) -> None:
+    package = tmp_path / "scaleplan"
+    for sub in ("render", "solve"):
+        (package / sub).mkdir(parents=True)
+        (package / sub / "__init__.py").write_text("", encoding="utf-8")
+    (package / "solve" / "placement.py").write_text("X = 1\n", encoding="utf-8")
+    (package / "render" / "spare.py").write_text(
+        "def f() -> None:\n    from scaleplan.solve.placement import X\n", encoding="utf-8"
+    )
+    found = direct_imports_of(package, ("scaleplan.render",), "scaleplan.solve")
+    assert found == [
+        "scaleplan.render.spare -> scaleplan.solve",
+        "scaleplan.render.spare -> scaleplan.solve.placement",
+    ]
+
+
 WRITERS = (
     "scaleplan.outputs",
     "scaleplan.yamlio.atomic_write",

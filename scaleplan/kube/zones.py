@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 
 ZONE_KEY = "topology.kubernetes.io/zone"
+DEFAULT_ZONES = 3  # the zones a region is assumed to span when its catalog row lists none
 
 
 def spread_zones(redundancy: str, zones: Sequence[str]) -> tuple[str, ...]:

@@ -24,11 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from scaleplan.kube.zones import DEFAULT_ZONES
 from scaleplan.plan import Plan
 from scaleplan.render.allocations import Alloc
 from scaleplan.render.metadata import Obj
 from scaleplan.render.resources import number_text
-from scaleplan.solve.placement import DEFAULT_ZONES
 from scaleplan.wording import counted
 
 EPS = 1e-9

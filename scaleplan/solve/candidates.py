@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scaleplan.catalog.model import CapacityType, Catalog, InstanceRow
+from scaleplan.kube.zones import DEFAULT_ZONES
 from scaleplan.profile.model import Measurement, Profile
 from scaleplan.solve.oppoints import BestPoints, OpPoint
 from scaleplan.solve.placement import (
     CPU,
-    DEFAULT_ZONES,
     flagged_out,
     flagged_rows,
     placement_rows,

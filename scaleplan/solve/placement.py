@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from scaleplan.catalog.model import Catalog, InstanceRow
 from scaleplan.errors import Problem, SpecError
+from scaleplan.kube.zones import DEFAULT_ZONES
 from scaleplan.spec import Spec
 
-DEFAULT_ZONES = 3
 CPU = "CPU"
 
 
