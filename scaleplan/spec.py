@@ -390,7 +390,7 @@ class Autoscaler(_Model):
 class Probes(_Model):
     path: str = Field(default="/health", description="HTTP path for liveness and startup probes.")
     readiness_path: str | None = Field(default=None, description="HTTP path for readiness (default: path).")
-    startup_seconds: int | None = Field(default=None, ge=10, le=7200, description="Longest start-up the startup probe waits for. Default: 600 s, plus the download and load of an LLM's weights that the server fetches itself (docs/render.md).")
+    startup_seconds: int | None = Field(default=None, ge=10, le=86400, description="Longest start-up the startup probe waits for. Default: 600 s, plus the download and load of an LLM's weights that the server fetches itself (docs/render.md).")
 
 
 def _autoscaler_schema(schema: dict[str, Any]) -> None:

@@ -687,4 +687,8 @@ def test_default_startup_window_follows_the_weights(
     dep = next(iter(_deployments(explicit).values()))
     pod = dep["spec"]["template"]["spec"]
     assert pod["containers"][0]["startupProbe"]["failureThreshold"] == 90
+    # the default can pass 2 h (a 405B model from Hugging Face): a hand-set value may too
+    longer = with_spec(plan, **{"kubernetes.probes": {"path": "/health", "startup_seconds": 9000}})
+    pod = next(iter(_deployments(longer).values()))["spec"]["template"]["spec"]
+    assert pod["containers"][0]["startupProbe"]["failureThreshold"] == 900
     assert dep["spec"]["progressDeadlineSeconds"] == 900 + copy + 300
