@@ -13,6 +13,7 @@ import ast
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -247,14 +248,25 @@ def test_spec_checks_problems_kube_llm_do_not_import_render() -> None:
     assert reaches_render(ROOT / "scaleplan") == []
 
 
+def fake_package(root: Path, files: Mapping[str, str]) -> Path:
+    """A ``scaleplan`` package under ``root`` with ``files`` (path inside it -> source), each
+    sub-package given an ``__init__.py``."""
+    package = root / "scaleplan"
+    for name, source in files.items():
+        path = package / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent != package:
+            (path.parent / "__init__.py").touch()
+        path.write_text(source, encoding="utf-8")
+    return package
+
+
 def test_render_import_check_fails_on_a_violation(tmp_path: Path) -> None:
-    package = tmp_path / "scaleplan"
-    for sub in ("render", "kube"):
-        (package / sub).mkdir(parents=True)
-        (package / sub / "__init__.py").write_text("", encoding="utf-8")
-    (package / "render" / "engine.py").write_text("X = 1\n", encoding="utf-8")
-    (package / "kube" / "names.py").write_text("X = 1\n", encoding="utf-8")
-    (package / "spec_checks.py").write_text("from scaleplan.kube import names\n", encoding="utf-8")
+    package = fake_package(tmp_path, {
+        "render/engine.py": "X = 1\n",
+        "kube/names.py": "X = 1\n",
+        "spec_checks.py": "from scaleplan.kube import names\n",
+    })
     assert reaches_render(package) == []
     # inside a function, through another module of a lower room
     (package / "kube" / "names.py").write_text(
@@ -287,14 +299,10 @@ def test_render_and_check_do_not_import_the_solver() -> None:
 
 
 def test_direct_import_check_fails_on_a_violation(tmp_path: Path) -> None:
-    package = tmp_path / "scaleplan"
-    for sub in ("render", "solve"):
-        (package / sub).mkdir(parents=True)
-        (package / sub / "__init__.py").write_text("", encoding="utf-8")
-    (package / "solve" / "placement.py").write_text("X = 1\n", encoding="utf-8")
-    (package / "render" / "spare.py").write_text(
-        "def f() -> None:\n    from scaleplan.solve.placement import X\n", encoding="utf-8"
-    )
+    package = fake_package(tmp_path, {
+        "solve/placement.py": "X = 1\n",
+        "render/spare.py": "def f() -> None:\n    from scaleplan.solve.placement import X\n",
+    })
     found = direct_imports_of(package, ("scaleplan.render",), "scaleplan.solve")
     assert found == [
         "scaleplan.render.spare -> scaleplan.solve",
