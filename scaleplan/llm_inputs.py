@@ -359,8 +359,6 @@ def calibrating_points(
     x1.67 and predicted bf16 about as fast as fp8); so are points whose recorded KV cache
     (``kv_cache_dtype``) is of another size than the plan's. Points that record no precision
     are said."""
-
-
     if profile is None:
         return (), ()
     points = tuple(profile.measurements)
@@ -369,13 +367,7 @@ def calibrating_points(
     if not own:
         return points, ()
     meta = profile.metadata.llm_precision() or ""
-    dropped: list[tuple[str, str]] = []
-    drop: list[Measurement] = []
-    for m in own:
-        misfit = _precision_misfit(m, meta, s)
-        if misfit is not None:
-            dropped.append(misfit)
-            drop.append(m)
-    unknown = sum(1 for m in own if not m.dtype and not meta and not any(m is o for o in drop))
-    notes = _precision_notes(dropped, len(own), unknown, s)
-    return tuple(m for m in points if not any(m is o for o in drop)), tuple(notes)
+    misfits = {id(m): f for m in own if (f := _precision_misfit(m, meta, s)) is not None}
+    unknown = sum(1 for m in own if not m.dtype and not meta and id(m) not in misfits)
+    notes = _precision_notes(list(misfits.values()), len(own), unknown, s)
+    return tuple(m for m in points if id(m) not in misfits), tuple(notes)
