@@ -1,9 +1,10 @@
 """A ScaledObject holds the plan's redundancy spare (n+1: a node; zone: the worst zone's
 nodes) that its threshold alone drops: ``advanced.scalingModifiers`` writes the plan's count as
 a step function of the trigger's metric, and the HPA under it (target 1, AverageValue) asks for
-that count. These tests evaluate the rendered formula the way KEDA does and the HPA's count
-from it (tests/keda_formula.py) at several demand levels, against the plan's own rule and the
-plan's counts; the threshold alone is evaluated beside it, ceil(metric / threshold)."""
+that count. These tests read the rendered formula back (scaleplan.render.formula, the one reader
+simulate and check use too: it refuses anything outside what render writes), evaluate it and the
+HPA's count from it (:func:`hpa_replicas`) at several demand levels, against the plan's own rule
+and the plan's counts; the threshold alone is evaluated beside it, ceil(metric / threshold)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from typing import Any
 
 import pytest
 import yaml
-from keda_formula import evaluate, hpa_replicas
 from tables_helpers import shipped_tables
 from test_render_hpa_spare import SPEC
 
 from scaleplan.plan import Plan, read_plan
 from scaleplan.render import render_report
+from scaleplan.render.formula import parse_formula
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERY = 'sum(rate(http_requests_total{namespace="inference",service="mistral"}[2m]))'
@@ -39,6 +40,24 @@ def _scaled_objects(plan: Plan) -> dict[str, dict[str, Any]]:
     return {
         o.obj["spec"]["scaleTargetRef"]["name"]: o.obj for o in objs if o.kind == "ScaledObject"
     }
+
+
+def evaluate(formula: str, env: dict[str, float]) -> float:
+    """The formula's value with the triggers' metrics ``env`` (trigger name -> value)."""
+    return parse_formula(formula).count(env)
+
+
+def hpa_replicas(
+    value: float, target: float, current: int, lo: int, hi: int, tolerance: float = 0.1
+) -> int:
+    """The HPA's count for an External metric at ``value`` against an AverageValue ``target``
+    from ``current`` pods (KEDA hands the composite metric as milli-units), within [lo, hi]."""
+    milli = math.floor(value * 1000) / 1000
+    if current > 0 and abs(1.0 - milli / (target * current)) <= tolerance:
+        want = current
+    else:
+        want = math.ceil(milli / target)
+    return max(lo, min(hi, want))
 
 
 def _asks(so: dict[str, Any], metric: float, current: int = 0) -> int:

@@ -69,12 +69,10 @@ def test_each_allocation_answers_only_in_its_planned_hours_at_the_plans_replicas
                 assert threshold <= cap[hour] / (1 + plan.demand.headroom) / n + 1.1e-3
 
 
-def _ranges(query: str) -> list[tuple[int, int]]:
-    import re
+def _ranges(query: str) -> tuple[tuple[int, int], ...]:
+    from scaleplan.render.formula import gate_runs
 
-    return [
-        (int(s), int(e)) for s, e in re.findall(r"hour\(\) >= (\d+) and hour\(\) < (\d+)", query)
-    ]
+    return gate_runs(query)
 
 
 @needs_promtool

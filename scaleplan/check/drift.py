@@ -200,13 +200,27 @@ def _modifier_facts(facts: Facts, data: Mapping[str, Any]) -> None:
     """The ScaledObject's scalingModifiers (the formula that runs the plan's count, its
     redundancy spare included, from the triggers' metrics): the formula (whitespace-insensitive,
     compared also where neither side has one, so that a manifest that lost it is drift),
-    target, metric type and activation target."""
+    target, metric type and activation target. A formula is read as render writes it
+    (:mod:`scaleplan.render.formula`): one that writes the same chain is the same however it is
+    spaced; one outside that subset is shown with the reason it cannot be read."""
     base = ("spec", "advanced", "scalingModifiers")
     formula = get(data, (*base, "formula"))
-    shown = " ".join(str(formula).split()) if formula is not None else None
-    facts["scalingModifiers.formula"] = ((*base, "formula"), shown)
+    facts["scalingModifiers.formula"] = ((*base, "formula"), _formula_fact(formula))
     for field in ("target", "metricType", "activationTarget"):
         _put(facts, data, f"scalingModifiers.{field}", (*base, field))
+
+
+def _formula_fact(formula: object) -> str | tuple[str, str] | None:
+    """A formula as render writes it, or, outside that subset, its text (quoted) and why it
+    cannot be read (:func:`_show` writes a pair as ``text (why)``)."""
+    from scaleplan.render.formula import FormulaError, parse_formula
+
+    if formula is None:
+        return None
+    try:
+        return parse_formula(str(formula)).text()
+    except FormulaError as exc:
+        return repr(" ".join(str(formula).split())), f"(not read: {exc.reason})"
 
 
 def _node_class_facts(facts: Facts, data: Mapping[str, Any]) -> None:

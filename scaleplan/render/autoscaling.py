@@ -22,6 +22,7 @@ from typing import TypeVar
 from scaleplan.plan import HPA_MIN_REPLICAS, Plan
 from scaleplan.render.allocations import Alloc, fixed_replicas
 from scaleplan.render.engine import METRICS, REQUEST_RATE_TRIGGER, pods_of
+from scaleplan.render.formula import PLANNED_HOURS_TRIGGER, gated_query
 from scaleplan.render.metadata import Entry, Obj, meta
 from scaleplan.render.resources import number_quantity, number_text
 from scaleplan.render.spare import engine_spare_dropped, scaling_modifiers
@@ -31,10 +32,6 @@ T = TypeVar("T")
 GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL"
 RPS_METRIC = "http_requests_per_second"
 KV_TARGET = 0.9  # scale out before the KV cache fills and the engine starts preempting sequences
-# the request-rate trigger of an allocation the plan runs in some hours only: its own name, so
-# that observe (which reads the Service's rate from the "requests" triggers) never takes a
-# query gated by the hour for the Service's rate
-PLANNED_HOURS_TRIGGER = "requests-in-planned-hours"
 
 
 def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> list[Entry]:
@@ -376,14 +373,13 @@ def _gated_request_triggers(
     the largest, and only one answers at a time)."""
     out: list[Obj] = []
     for i, (threshold, runs) in enumerate(sorted(groups.items(), key=lambda kv: kv[1][0])):
-        gate = " or ".join(f"(hour() >= {s} and hour() < {e})" for s, e in runs)
         name = PLANNED_HOURS_TRIGGER if len(groups) == 1 else f"{PLANNED_HOURS_TRIGGER}-{i + 1}"
         out.append({
             "type": "prometheus",
             "name": name,
             "metadata": {
                 "serverAddress": server,
-                "query": f"({query}) and on() ({gate})",
+                "query": gated_query(query, runs),
                 "threshold": threshold,
             },
         })

@@ -11,15 +11,19 @@ nothing to replay and :class:`Unreplayable` says which and why. Pure.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.plan import Allocation, Plan
+from scaleplan.render.formula import (
+    PLANNED_HOURS_TRIGGER,
+    FormulaError,
+    gate_runs,
+    in_gate,
+    parse_formula,
+)
 
-GATE = re.compile(r"hour\(\) >= (\d+) and hour\(\) < (\d+)")
-STEP = re.compile(r"(\w+) <= ([\d.]+) \? (\d+)")
 Obj = Mapping[str, Any]
 
 
@@ -34,12 +38,12 @@ def _quantity(q: object) -> float:
 
 def formula_count(formula: str, metrics: Mapping[str, float]) -> int:
     """The count of a formula :mod:`scaleplan.render.spare` writes (``var <= bound ? n : ...
-    : last``) at ``metrics`` (trigger name -> value)."""
-    body = formula.removeprefix("float(").removesuffix(")")
-    for var, bound, n in STEP.findall(body):
-        if metrics.get(var, 0.0) <= float(bound):
-            return int(n)
-    return int(body.rsplit(":", 1)[-1])
+    : last``) at ``metrics`` (trigger name -> value), read by :mod:`scaleplan.render.formula`;
+    :class:`Unreplayable` for a formula outside the subset render writes."""
+    try:
+        return parse_formula(formula).count(metrics)
+    except FormulaError as exc:
+        raise Unreplayable(f"a ScaledObject's scalingModifiers: {exc}") from None
 
 
 def _cron_active(md: Mapping[str, str], minute: int) -> bool:
@@ -59,10 +63,12 @@ def _trigger_metric(plan: Plan, trig: Obj, w: int) -> float:
             "from the pods' load, not the planned rate"
         )
     rate = plan.demand.rps[w]
-    gates = GATE.findall(str(trig["metadata"].get("query", "")))
-    if gates:
-        hour = int(w * plan.demand.window_hours)
-        rate = rate if any(int(s) <= hour < int(e) for s, e in gates) else 0.0
+    if name == PLANNED_HOURS_TRIGGER or name.startswith(f"{PLANNED_HOURS_TRIGGER}-"):
+        try:
+            runs = gate_runs(str(trig["metadata"].get("query", "")))
+        except FormulaError as exc:
+            raise Unreplayable(f"a trigger gated to the plan's hours: {exc}") from None
+        rate = rate if in_gate(runs, int(w * plan.demand.window_hours)) else 0.0
     return rate
 
 

@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from scaleplan.kube.zones import DEFAULT_ZONES
 from scaleplan.plan import Plan
 from scaleplan.render.allocations import Alloc
+from scaleplan.render.formula import step_formula
 from scaleplan.render.metadata import Obj
-from scaleplan.render.resources import number_text
 from scaleplan.wording import counted
 
 EPS = 1e-9
@@ -83,10 +83,9 @@ def steps(plan: Plan, al: Alloc, t_h: float, t_0: float) -> list[tuple[float, in
 
 def formula(var: str, chain: list[tuple[float, int]]) -> str:
     """``chain`` as a KEDA formula on the trigger named ``var``: ``var <= b1 ? n1 : ... : nK``
-    (the last count above the last bound), wrapped in ``float()`` as KEDA 2.12 needs."""
-    *head, (_, last) = chain
-    parts = [f"{var} <= {number_text(b)} ? {n}" for b, n in head]
-    return "float(" + " : ".join([*parts, str(last)]) + ")"
+    (the last count above the last bound), wrapped in ``float()`` as KEDA 2.12 needs; written
+    (and read back) by :mod:`scaleplan.render.formula`."""
+    return step_formula(var, chain).text()
 
 
 def scaling_modifiers(plan: Plan, al: Alloc, var: str, t_h: float, t_0: float) -> Obj | None:

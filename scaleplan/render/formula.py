@@ -1,0 +1,153 @@
+"""The two expressions render writes for KEDA and reads back: the scalingModifiers formula that
+runs the plan's count (:mod:`scaleplan.render.spare`) and the hour gate of a request-rate
+trigger the plan runs in some hours only (:mod:`scaleplan.render.autoscaling`). Each is written
+and parsed here, and nowhere else: ``simulate --replicas autoscaler`` (:mod:`scaleplan.render.
+replay`) evaluates them, ``check --plan`` reads a manifest's formula with them, and so do the
+tests.
+
+The subset is exactly what render writes, and anything else is refused
+(:class:`FormulaError`, a ``ValueError``) rather than evaluated by a guess::
+
+    formula := "float(" (NAME "<=" BOUND "?" COUNT ":")* COUNT ")"
+    gate    := "(hour() >= " H " and hour() < " H ")" (" or " that)*
+
+NAME is one trigger's name (the same in every step), BOUND a non-negative decimal, bounds
+rising, COUNT a whole number; spaces around the operators are free in the formula. At a metric
+in (previous bound, bound] the formula is that step's count, above the last bound the last
+count. A gated query is ``(QUERY) and on() (gate)``, hours in [0, 24). Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from scaleplan.render.resources import number_text
+
+# the request-rate trigger of an allocation the plan runs in some hours only (this, or this-1,
+# this-2, ...): its own name, so that observe (which reads the Service's rate from the
+# "requests" triggers) never takes a query gated by the hour for the Service's rate
+PLANNED_HOURS_TRIGGER = "requests-in-planned-hours"
+SUBSET = "float(NAME <= BOUND ? COUNT : ... : COUNT)"
+_STEP = re.compile(r"\s*([A-Za-z_]\w*)\s*<=\s*(\d+(?:\.\d+)?)\s*\?\s*(\d+)\s*:")
+_LAST = re.compile(r"\s*(\d+)\s*")
+_WRAP = re.compile(r"\s*float\s*\((.*)\)\s*", re.DOTALL)
+_RUN = re.compile(r"\(hour\(\) >= (\d+) and hour\(\) < (\d+)\)")
+_GATE_JOIN = " and on() ("
+
+
+class FormulaError(ValueError):
+    """An expression outside the subset render writes: it is refused, not evaluated.
+    ``reason``: why, without the expression."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+def _bound_text(b: float) -> str:
+    """A bound as render writes it (three decimals at most), or exactly where that would
+    round it (a hand-written bound read back)."""
+    s = number_text(b)
+    return s if float(s) == b else repr(b)
+
+
+@dataclass(frozen=True)
+class StepFormula:
+    """``float(var <= b1 ? n1 : var <= b2 ? n2 : ... : last)``: ``steps`` are (bound, count)
+    pairs, bounds rising."""
+
+    var: str
+    steps: tuple[tuple[float, int], ...]
+    last: int
+
+    def text(self) -> str:
+        """The formula as render writes it."""
+        parts = [f"{self.var} <= {_bound_text(b)} ? {n}" for b, n in self.steps]
+        return "float(" + " : ".join([*parts, str(self.last)]) + ")"
+
+    def count(self, metrics: Mapping[str, float]) -> int:
+        """The formula's value with the triggers' metrics (trigger name -> value)."""
+        if self.var not in metrics:
+            names = ", ".join(sorted(metrics)) or "none"
+            raise FormulaError(
+                f"the formula reads {self.var!r}, which names no trigger of the ScaledObject "
+                f"(its triggers: {names})"
+            )
+        value = metrics[self.var]
+        return next((n for b, n in self.steps if value <= b), self.last)
+
+    def breakpoints(self) -> tuple[float, ...]:
+        """The bounds, where the count changes just above."""
+        return tuple(b for b, _ in self.steps)
+
+
+def step_formula(var: str, chain: Sequence[tuple[float, int]]) -> StepFormula:
+    """``chain`` ((bound, count) pairs, bounds rising; the last count holds above the last
+    bound) as render writes it: bounds to KEDA's three decimals."""
+    *head, (_, last) = chain
+    return StepFormula(var, tuple((float(number_text(b)), int(n)) for b, n in head), int(last))
+
+
+def _refuse(text: str, why: str) -> FormulaError:
+    reason = f"{why}; scaleplan reads only the chain render writes, {SUBSET}"
+    return FormulaError(f"cannot read the formula {' '.join(text.split())!r}: {reason}", reason)
+
+
+def parse_formula(text: str) -> StepFormula:
+    """The :class:`StepFormula` that ``text`` writes; :class:`FormulaError` when ``text`` is not
+    in the subset render writes."""
+    wrap = _WRAP.fullmatch(text)
+    if wrap is None:
+        raise _refuse(text, "it is not wrapped in float(...)")
+    body, pos = wrap.group(1), 0
+    var: str | None = None
+    steps: list[tuple[float, int]] = []
+    while (m := _STEP.match(body, pos)) is not None:
+        name, bound = m.group(1), float(m.group(2))
+        if var is not None and name != var:
+            raise _refuse(text, f"it reads {var!r} and {name!r}, not one trigger")
+        if steps and bound < steps[-1][0]:
+            raise _refuse(text, f"its bounds fall ({number_text(steps[-1][0])}, then {m.group(2)})")
+        var = name
+        steps.append((bound, int(m.group(3))))
+        pos = m.end()
+    last = _LAST.fullmatch(body, pos)
+    if last is None:
+        raise _refuse(text, f"{body[pos:].strip()[:40]!r} is not a step nor a last count")
+    if var is None:
+        raise _refuse(text, "it has no step on a trigger")
+    return StepFormula(var, tuple(steps), int(last.group(1)))
+
+
+def gate_text(runs: Sequence[tuple[int, int]]) -> str:
+    """The hours [start, end) of ``runs`` as a PromQL condition on ``hour()`` (UTC)."""
+    return " or ".join(f"(hour() >= {s} and hour() < {e})" for s, e in runs)
+
+
+def gated_query(query: str, runs: Sequence[tuple[int, int]]) -> str:
+    """``query`` answering only in the hours of ``runs`` (no result outside them)."""
+    return f"({query}){_GATE_JOIN}{gate_text(runs)})"
+
+
+def gate_runs(query: str) -> tuple[tuple[int, int], ...]:
+    """The hour runs of a query :func:`gated_query` wrote; :class:`FormulaError` for any
+    other."""
+    head, sep, gate = query.rpartition(_GATE_JOIN)
+    runs = gate.removesuffix(")").split(" or ")
+    found = [_RUN.fullmatch(r) for r in runs]
+    if not sep or not head.startswith("(") or not gate.endswith(")") or None in found:
+        raise FormulaError(
+            f"cannot read the hours of the query {' '.join(query.split())!r}: scaleplan reads "
+            "only the gate render writes, (QUERY) and on() ((hour() >= H and hour() < H) or ...)"
+        )
+    out = tuple((int(m.group(1)), int(m.group(2))) for m in found if m is not None)
+    if any(not 0 <= s < e <= 24 for s, e in out):
+        raise FormulaError(f"the query's hours {out} are not runs within a day [0, 24)")
+    return out
+
+
+def in_gate(runs: Sequence[tuple[int, int]], hour: int) -> bool:
+    """Whether a query gated to ``runs`` answers at ``hour`` (UTC)."""
+    return any(s <= hour < e for s, e in runs)
