@@ -321,7 +321,7 @@ class Placement(_Model):
     min_replicas: int = Field(default=1, ge=0, le=100_000, description="Fewest replicas at any hour.")
     max_replicas: int | None = Field(default=None, ge=1, le=100_000, description="Most replicas at any hour.")
     budget_per_hour: float | None = Field(default=None, gt=0, description="Most the plan may cost per hour (USD, averaged over the day).")
-    include_flagged: bool = Field(default=False, description="Also use catalog rows flagged as suspect (e.g. GCP A3 prices).")
+    include_flagged: bool = Field(default=False, description="Also use catalog rows flagged as suspect (GCP A3 prices; rows priced below a row they contain: docs/catalog.md).")
     conservative: bool = Field(default=False, description="Plan on the lower end of each measured point's sustained-throughput 95% CI (throughput_rps x (1 - throughput_ci_rel)) instead of throughput_rps itself; with model.architecture, check the SLO against the upper end of the LLM model's uncertainty bands.")
     catalogs: tuple[str, ...] = Field(default=(), description="Extra catalog files, relative to the spec file, loaded after the shipped catalogs and before any --catalog (e.g. written by `scaleplan import melange`).")
 

@@ -104,7 +104,10 @@ def test_suspect_gcp_a3_rows_are_flagged(catalog: Catalog) -> None:
     assert all("suspect-price" in r.flags for r in a3)
     assert {r.accelerator for r in a3} <= {"H100", "H200"}
     flagged = {(r.provider, r.family) for r in catalog.rows if r.flags}
-    assert flagged == {("gcp", "a3")}
+    # and the A2 rows priced below a row they contain (tests/test_price_inversion.py)
+    assert flagged == {("gcp", "a3"), ("gcp", "a2")}
+    a2 = [r for r in catalog.rows if r.family == "a2" and r.flags]
+    assert all(r.flags == ("price-inversion",) for r in a2)
     header = (CATALOGS / "gcp.yaml").read_text().split("instances:", 1)[0]
     assert "suspect-price" in header  # the provenance caveats say why
 

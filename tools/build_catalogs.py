@@ -7,8 +7,10 @@ Inputs: gpu_instances.csv, cpu_instances.csv, gpu_specs.csv (their README docume
 commits and caveats), and tools/data/*.csv (dtype peaks, driver memory totals, and the
 accelerators shared/data lacks, each from a vendor data sheet with its source). Outputs:
 catalogs/aws.yaml, gcp.yaml, azure.yaml (instance rows) and catalogs/accelerators.yaml (specs
-and aliases). Known-bad rows (GCP A3 H100/H200 prices) are kept but flagged ``suspect-price``
-so the optimizer skips them unless asked.
+and aliases). Known-bad rows (GCP A3 H100/H200 prices) are kept but flagged ``suspect-price``,
+and rows priced on demand below a row of the same region they contain (the rule of
+scaleplan.catalog.consistency) are flagged ``price-inversion``, so the optimizer skips them
+unless asked.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scaleplan.catalog.model import AcceleratorFile, CatalogFile
+from scaleplan.catalog.consistency import PRICE_INVERSION, price_inversions
+from scaleplan.catalog.model import Accelerator, AcceleratorFile, CatalogFile, InstanceRow
 from scaleplan.yamlio import atomic_write, dump_yaml
 
 COMMITS = {
@@ -44,6 +47,15 @@ CAVEATS = {
         "Rows are VM price + attached GPU price in the same region; N1 + GPU rows are named <n1 type>+<N>x<GPU> and are not GCP machine-type names.",
         "GCP A3 (H100/H200) GPU prices in the source are internally inconsistent (a3-highgpu-8g: $43.07/h in us-central1 vs $111.82/h in europe-west4); those rows are flagged suspect-price and excluded unless placement.include_flagged is true.",
         "a4-highgpu-8g (B200) and g4-standard (RTX PRO 6000) were excluded: their source prices are ambiguous.",
+        (
+            "The source's A100 80GB GPU price looks wrong: a2-ultragpu = A2 VM part (which matches "
+            "the A2 vCPU and memory rates) + A100 80GB GPU part, and that GPU part's on-demand "
+            "price is below its own spot price in both regions (us-central1: $1.8462/h on-demand, "
+            "$2.1604/h spot), while third-party pages quote about $5.07/h for a2-ultragpu-1g in "
+            "us-central1. The us-central1 rows undercut the a2-highgpu rows they contain and are "
+            "flagged price-inversion; the europe-west4 rows are priced above theirs and are not "
+            "flagged, but rest on the same GPU row: verify them before use."
+        ),
     ],
     "azure": [
         "The Azure source (SkyPilot catalog v6) is older than AWS/GCP (v9); on-demand prices may have changed.",
@@ -205,7 +217,49 @@ def build_accelerators(data: Path, date: str) -> dict[str, object]:
     return doc
 
 
-def build_provider(data: Path, provider: str, date: str) -> dict[str, object]:
+Found = dict[tuple[str, str, str], InstanceRow]
+
+
+def _key(row: dict[str, object]) -> tuple[str, str, str]:
+    return (str(row["provider"]), str(row["region"]), str(row["instance_type"]))
+
+
+def _inversion_caveat(rows: list[dict[str, object]], found: Found) -> list[str]:
+    """The caveat naming the rows flagged price-inversion and the rows they undercut."""
+    named = []
+    for row in rows:
+        small = found.get(_key(row))
+        if small is not None:
+            named.append(
+                f"{row['region']} {row['instance_type']} ${row['price_ondemand']}/h < "
+                f"{small.instance_type} ${small.price_ondemand}/h"
+            )
+    if not named:
+        return []
+    return [
+        "Rows priced on demand below a row of the same region that they contain (GPUs of the "
+        "same generation, as many or more and as good on every spec figure, as many vCPUs and "
+        "as much memory) are flagged price-inversion and excluded unless "
+        "placement.include_flagged is true (docs/catalog.md): " + "; ".join(named) + "."
+    ]
+
+
+def _flag_inversions(rows: list[dict[str, object]], accs: dict[str, Accelerator]) -> Found:
+    """Flag price-inversion on the rows priced below a row they contain (after any other
+    flag, before ``source`` as every flagged row writes them)."""
+    found = price_inversions([InstanceRow.model_validate(row) for row in rows], accs)
+    for row in rows:
+        if _key(row) in found:
+            source = row.pop("source")
+            prior = row.get("flags")
+            row["flags"] = [*(prior if isinstance(prior, list) else []), PRICE_INVERSION]
+            row["source"] = source
+    return found
+
+
+def build_provider(
+    data: Path, provider: str, date: str, accs: dict[str, Accelerator]
+) -> dict[str, object]:
     rows: list[dict[str, object]] = []
     with (data / "gpu_instances.csv").open() as fh:
         for r in csv.DictReader(fh):
@@ -254,6 +308,7 @@ def build_provider(data: Path, provider: str, date: str) -> dict[str, object]:
                 }
             )
     rows = [{k: v for k, v in row.items() if v is not None} for row in rows]
+    found = _flag_inversions(rows, accs)
     rows.sort(key=lambda x: (str(x["region"]), str(x.get("accelerator", "")), str(x["family"]), float(x["vcpus"]), str(x["instance_type"])))  # type: ignore[arg-type]
     doc = {
         "apiVersion": "scaleplan/v1",
@@ -263,7 +318,7 @@ def build_provider(data: Path, provider: str, date: str) -> dict[str, object]:
             "commits": COMMITS[provider],
             "build_date": date,
             "builder": "tools/build_catalogs.py",
-            "caveats": CAVEATS["all"] + CAVEATS[provider],
+            "caveats": CAVEATS["all"] + CAVEATS[provider] + _inversion_caveat(rows, found),
         },
         "instances": rows,
     }
@@ -278,9 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--date", required=True, help="Build date to record (YYYY-MM-DD); explicit so rebuilds are reproducible.")
     args = ap.parse_args(argv)
     header = "# Generated by tools/build_catalogs.py from shared/data; do not edit by hand.\n"
-    atomic_write(args.out / "accelerators.yaml", header + dump_yaml(build_accelerators(args.data, args.date)))
+    accelerators = build_accelerators(args.data, args.date)
+    atomic_write(args.out / "accelerators.yaml", header + dump_yaml(accelerators))
+    accs = {a.name: a for a in AcceleratorFile.model_validate(accelerators).accelerators}
     for provider in ("aws", "gcp", "azure"):
-        atomic_write(args.out / f"{provider}.yaml", header + dump_yaml(build_provider(args.data, provider, args.date)))
+        doc = build_provider(args.data, provider, args.date, accs)
+        atomic_write(args.out / f"{provider}.yaml", header + dump_yaml(doc))
     return 0
 
 

@@ -82,7 +82,7 @@ class InstanceRow(_Model):
     price_spot: float | None = Field(default=None, ge=0, le=MAX_PRICE, description="USD per hour; null if unknown or not offered.")
     price_spot_median: float | None = Field(default=None, ge=0, le=MAX_PRICE)
     zones: tuple[str, ...] = ()
-    flags: tuple[str, ...] = Field(default=(), description="Known data problems (suspect-price, ...): excluded unless placement.include_flagged.")
+    flags: tuple[str, ...] = Field(default=(), description="Known data problems (suspect-price, price-inversion): excluded unless placement.include_flagged.")
     source: str | None = None
     fetched_at: str | None = None
 
