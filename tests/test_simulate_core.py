@@ -355,29 +355,34 @@ def _with_flavor(plan, flavor: str):  # type: ignore[no-untyped-def]
     return plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
 
 
+DAY = 1800.0  # simulated seconds: the spot loss at 100 s is back at 910 s
+
+
 def test_a_spot_loss_comes_back_where_render_falls_back_on_demand() -> None:
     """The request-level simulator follows the rendered manifests' failure story, as the
     token-level one does: on eks-karpenter the lost spot pods come back on the on-demand
-    fallback NodePool after node start + image pull + weight load, so the HTTPRoute's static
-    share fails only until then; flavors that pin spot pods to spot nodes get nothing back."""
+    fallback NodePool after node start + image pull + the rendered startup probe's window (600 s
+    for a server without a model source), so the HTTPRoute's static share fails only until
+    then; flavors that pin spot pods to spot nodes get nothing back."""
     from scaleplan.simulate.failures import replacement_delay
 
     gw = _gateway_od_and_spot(flavor="eks-karpenter")
-    delay, _ = replacement_delay(gw.allocations[1], gw.spec.model.memory_gib or 0.0)
-    res = simulate(gw, duration_s=900, seed=5, failure="spot", fail_at_s=100.0)
+    delay, _ = replacement_delay(gw, gw.allocations[1])
+    assert delay == 90 + 120 + 600
+    res = simulate(gw, duration_s=DAY, seed=5, failure="spot", fail_at_s=100.0)
     f = res.failure
     assert f is not None and f.lost == {"gw-spot": 2}
     assert f.back_at_s == pytest.approx(100.0 + delay)
     assert "fallback NodePool" in f.replacement_basis
     # the static 40 % fails for the outage only, then the replacements serve their share
     assert f.static_weight_failures == pytest.approx(0.40 * 200.0 * delay, rel=0.08)
-    assert res.allocations[1].requests == pytest.approx(0.40 * 200.0 * (900 - delay), rel=0.05)
+    assert res.allocations[1].requests == pytest.approx(0.40 * 200.0 * (DAY - delay), rel=0.05)
     outage_share = 0.40 * 200.0 * delay / f.requests_after
     assert f.attainment_after == pytest.approx(1.0 - outage_share, abs=0.01)
     # pinned to spot nodes (eks, gke, aks): the share fails for the rest of the run
     for flavor in ("eks", "gke"):
         pinned = simulate(
-            _with_flavor(gw, flavor), duration_s=900, seed=5, failure="spot", fail_at_s=100.0
+            _with_flavor(gw, flavor), duration_s=DAY, seed=5, failure="spot", fail_at_s=100.0
         )
         p = pinned.failure
         assert p is not None and p.back_at_s == math.inf
@@ -385,7 +390,7 @@ def test_a_spot_loss_comes_back_where_render_falls_back_on_demand() -> None:
         assert p.static_weight_failures == pytest.approx(0.40 * p.requests_after, rel=0.08)
     # --replace-after overrides the story, in both directions
     given = simulate(
-        _with_flavor(gw, "gke"), duration_s=900, seed=5, failure="spot", fail_at_s=100.0,
+        _with_flavor(gw, "gke"), duration_s=DAY, seed=5, failure="spot", fail_at_s=100.0,
         replace_after_s=50.0,
     )
     assert given.failure is not None and given.failure.back_at_s == pytest.approx(150.0)

@@ -146,17 +146,18 @@ def test_httproute_weights_are_replayed_and_a_lost_allocation_errors() -> None:
     share = res.allocations[1].requests / res.requests
     assert share == pytest.approx(w["llm-1"] / 100, abs=0.03)
     # eks-karpenter renders an on-demand fallback NodePool beside each spot pool: the lost
-    # replicas come back after node start + image pull + the download of the Hugging Face
-    # source's 15 GiB (100 MiB/s) + weight load, and the route's share errors only until then
+    # replicas come back after node start + image pull + the startup probe's window (the
+    # spec's 900 s), and the route's share errors only until then
     assert plan.spec.kubernetes.flavor == "eks-karpenter"
-    assert plan.spec.model.source is not None and plan.spec.model.source.kind == "hf"
-    res = simulate_llm(plan, duration_s=500.0, failure="spot", fail_at_s=100.0)
+    assert plan.spec.kubernetes.probes.startup_seconds == 900
+    res = simulate_llm(plan, duration_s=1600.0, failure="spot", fail_at_s=100.0)
     assert res.failure is not None
-    assert res.failure.replacement_s == pytest.approx(90 + 120 + 150 + 15)
+    assert res.failure.replacement_s == pytest.approx(90 + 120 + 900)
     assert "fallback NodePool" in res.failure.replacement_basis
-    assert "download at 0.1 GiB/s" in res.failure.replacement_basis
+    assert "window 900 s (the spec's kubernetes.probes.startup_seconds)" in (
+        res.failure.replacement_basis)
     after = res.failure.requests_after
-    expected = w["llm-1"] / 100 * 375 / 400  # its share, for the 375 of the 400 s after
+    expected = w["llm-1"] / 100 * 1110 / 1500  # its share, for the 1,110 of the 1,500 s after
     failed = res.failure.failed_requests
     assert abs(failed / after - expected) < 0.1, (failed, after, expected)
     assert not res.ok
@@ -628,7 +629,11 @@ def test_a_failure_counts_only_the_replicas_running_when_it_strikes() -> None:
         "capacity_type": "spot", "replicas_per_window": (2, 2), "nodes_per_window": (2, 2),
     })
     demand = plan.demand.model_copy(update={"rps": (2.0, 2.0), "windows": 2})
-    plan = plan.model_copy(update={"allocations": (later, now), "demand": demand})
+    probes = plan.spec.kubernetes.probes.model_copy(update={"startup_seconds": None})
+    k8s = plan.spec.kubernetes.model_copy(update={"probes": probes})  # the window by the weights
+    spec = plan.spec.model_copy(update={"kubernetes": k8s})
+    plan = plan.model_copy(update={"allocations": (later, now), "demand": demand, "spec": spec})
+    assert plan.spec.model.source is not None and plan.spec.model.source.kind == "hf"
     topo = topology(plan, 0)
     lost, _ = lost_replicas(plan, topo, "spot", 0)
     assert len(lost) == 4  # the spot replicas of window 1 stay down until replaced
@@ -637,20 +642,21 @@ def test_a_failure_counts_only_the_replicas_running_when_it_strikes() -> None:
     assert lost_by_allocation(topo, ev0) == {"llm-1": 2}
     assert lost_by_allocation(topo, ev1) == {"llm-0": 2, "llm-1": 2}
     at0, at1 = recovery(plan, topo, ev0, None), recovery(plan, topo, ev1, None)
-    # node start + image pull + download (100 MiB/s: the Hugging Face source) + load (1 GiB/s)
-    assert at0.delay_s == pytest.approx(90 + 120 + 150 + 15) and "15 GiB" in at0.basis
-    assert at1.delay_s == pytest.approx(90 + 120 + 5000 + 500)
+    # node start + image pull + the startup probe's window: engine start 600 s + download
+    # (100 MiB/s: the Hugging Face source) + load (1 GiB/s), to 10 s
+    assert at0.delay_s == pytest.approx(90 + 120 + 770) and "15 GiB" in at0.basis
+    assert at1.delay_s == pytest.approx(90 + 120 + 600 + 5000 + 500)
     # weights on a PersistentVolume are attached, not downloaded
     data = plan.model_dump(mode="json", exclude_none=True)
     data["spec"]["model"]["source"] = {"uri": "pvc://weights/llm"}
     pvc = type(plan).model_validate(data)
-    assert recovery(pvc, topo, ev0, None).delay_s == pytest.approx(90 + 120 + 15)
+    assert recovery(pvc, topo, ev0, None).delay_s == pytest.approx(90 + 120 + 620)
     # no model.source under model.engine: the engine downloads the model it is named itself
     # (render sizes its startup probe with that download), so a new node downloads it too
     del data["spec"]["model"]["source"]
     named = type(plan).model_validate(data)
     assert named.spec.model.engine is not None
-    assert recovery(named, topo, ev0, None).delay_s == pytest.approx(90 + 120 + 150 + 15)
+    assert recovery(named, topo, ev0, None).delay_s == pytest.approx(90 + 120 + 770)
 
 
 def test_reserving_the_completion_admits_fewer_and_never_preempts() -> None:

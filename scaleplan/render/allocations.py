@@ -190,7 +190,7 @@ def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list
     a = al.a
     user = list(k8s.args)
     server = engines.server_settings(plan, a)
-    storage = serving.model_storage(plan, a, al.accel.memory_gib if al.accel else None, llm=server is not None or spec.model.source is not None)
+    storage = serving.model_storage(plan, a, al.accel.memory_gib if al.accel else None, llm=serving.serves_model(plan))
     for note in storage.notes:
         warnings.append(f"allocation {al.name}: {note}")
     if server is None:

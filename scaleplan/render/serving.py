@@ -75,7 +75,13 @@ def weights_gib(plan: Plan, a: Allocation, accel_memory_gib: float | None) -> tu
 
 STARTUP_S = 600  # engine start, CUDA graphs and compilation: the start-up window of any server
 DOWNLOAD_GIB_PER_S = 0.1  # a server downloading from Hugging Face: ~100 MiB/s, a cautious rate
-LOAD_GIB_PER_S = 1.0  # weights read from local disk into GPU memory (simulate's replacement delay)
+LOAD_GIB_PER_S = 1.0  # weights read from local disk into GPU memory
+
+
+def serves_model(plan: Plan) -> bool:
+    """Whether the pods get the model's storage (:func:`model_storage`'s cache, source and
+    init copy): ``model.engine`` is named or a ``model.source`` given."""
+    return plan.spec.model.engine is not None or plan.spec.model.source is not None
 
 
 def startup_seconds(explicit: int | None, st: Storage | None) -> int:
@@ -83,22 +89,23 @@ def startup_seconds(explicit: int | None, st: Storage | None) -> int:
     600 s plus the weights' load and, when the server downloads them itself (a Hugging Face
     source or none: no init container copies them first, no volume holds them), their download,
     rounded up to the probe's 10 s period. An init container's copy runs before the probe."""
+    return startup_window(explicit, st)[0]
+
+
+def startup_window(explicit: int | None, st: Storage | None) -> tuple[int, str]:
+    """:func:`startup_seconds` and how it was reckoned, in words."""
     if explicit is not None:
-        return explicit
+        return explicit, "the spec's kubernetes.probes.startup_seconds"
+    engine = f"engine start-up {STARTUP_S} s"
     if st is None or st.weights_gib is None:
-        return STARTUP_S
+        return STARTUP_S, engine
+    w = st.weights_gib
     downloads = st.cache_gib is not None and not st.init  # not a PVC's, not an init copy's
     per_gib = 1 / LOAD_GIB_PER_S + (1 / DOWNLOAD_GIB_PER_S if downloads else 0)
-    return 10 * math.ceil((STARTUP_S + st.weights_gib * per_gib) / 10 - 1e-9)
-
-
-def fetches_weights(plan: Plan) -> bool:
-    """Whether a pod on a new node fetches the weights over the network before it loads them,
-    as :func:`model_storage` lays them out: a Hugging Face, s3:// or gs:// ``model.source``, or
-    none under ``model.engine`` (the engine downloads the model it is named); not a pvc://
-    source (attached) nor a server with neither (its weights are in the image)."""
-    src = plan.spec.model.source
-    return src.kind != "pvc" if src is not None else plan.spec.model.engine is not None
+    fetch = f" + download {w:.3g} GiB at {DOWNLOAD_GIB_PER_S:g} GiB/s" if downloads else ""
+    said = f"{engine}{fetch} + weight load {w:.3g} GiB at {LOAD_GIB_PER_S:g} GiB/s"
+    said += ", rounded up to 10 s"
+    return 10 * math.ceil((STARTUP_S + w * per_gib) / 10 - 1e-9), said
 
 
 def copy_seconds(st: Storage | None) -> int:
@@ -109,6 +116,23 @@ def copy_seconds(st: Storage | None) -> int:
         return 0
     gib = st.weights_gib if st.weights_gib is not None else float(st.cache_gib or 0)
     return 10 * math.ceil(gib / DOWNLOAD_GIB_PER_S / 10 - 1e-9)
+
+
+def serving_after(plan: Plan, a: Allocation, accel_memory_gib: float | None) -> tuple[int, str]:
+    """Seconds from a new pod's start (its node up, its image pulled) until it serves, as the
+    rendered pod of ``a`` budgets them, and how, in words: the init container's copy of s3:// or
+    gs:// weights (:func:`copy_seconds`), then the startup probe's window
+    (:func:`startup_seconds`). The one reckoning behind render's windows and simulate's
+    replacement delay (docs/simulate.md, "Failures")."""
+    st = model_storage(plan, a, accel_memory_gib, llm=serves_model(plan))
+    window, said = startup_window(plan.spec.kubernetes.probes.startup_seconds, st)
+    copy = copy_seconds(st)
+    said = f"the rendered startup probe's window {window} s ({said})"
+    if copy:
+        gib = st.weights_gib if st.weights_gib is not None else float(st.cache_gib or 0)
+        said = (f"the init container's copy {copy} s ({gib:.3g} GiB at "
+                f"{DOWNLOAD_GIB_PER_S:g} GiB/s, rounded up to 10 s) + {said}")
+    return copy + window, said
 
 
 def cache_size_gib(weights: float) -> int:

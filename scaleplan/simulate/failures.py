@@ -18,16 +18,16 @@ import numpy as np
 from scaleplan.errors import OptionError, PlanError, Problem
 from scaleplan.kube.capacity import spot_falls_back_on_demand
 from scaleplan.plan import Allocation, Plan
-from scaleplan.render.serving import DOWNLOAD_GIB_PER_S, LOAD_GIB_PER_S, fetches_weights
+from scaleplan.render.serving import serves_model, serving_after
 from scaleplan.simulate.layout import Segment, Topology, segment_of
 
 Failure = Literal["node", "zone", "spot"]
 FAILURES: tuple[Failure, ...] = ("node", "zone", "spot")
 
-# time until a replacement replica serves: node start + image pull + weight load (overridable)
+# time until a replacement replica serves: node start + image pull + what the rendered pod
+# budgets from its start until it serves (render.serving.serving_after; --replace-after: given)
 NODE_START_S = 90.0
 IMAGE_PULL_S = 120.0
-WEIGHT_LOAD_GIB_PER_S = LOAD_GIB_PER_S
 
 
 @dataclass(frozen=True)
@@ -189,19 +189,29 @@ class Recovery:
 
 
 def replacement_delay(
-    a: Allocation, model_gib: float, *, fetched: bool = False
+    plan: Plan, a: Allocation, accel_memory_gib: float | None = None
 ) -> tuple[float, str]:
-    """Seconds until a replacement of a replica of ``a`` serves, and how that was reckoned.
-    ``fetched``: a new node fetches the weights first (:func:`scaleplan.render.serving.
-    fetches_weights`), at the rate render sizes its windows with."""
-    gib = a.llm.weights_gib_per_gpu * max(a.gpus_per_replica, 1) if a.llm is not None else model_gib
-    load = gib / WEIGHT_LOAD_GIB_PER_S
-    fetch = gib / DOWNLOAD_GIB_PER_S if fetched else 0.0
-    fetch_text = f" + download at {DOWNLOAD_GIB_PER_S:g} GiB/s" if fetched else ""
-    return NODE_START_S + IMAGE_PULL_S + fetch + load, (
-        f"node start {NODE_START_S:g} s + image pull {IMAGE_PULL_S:g} s"
-        f"{fetch_text} + weight load {gib:.3g} GiB at {WEIGHT_LOAD_GIB_PER_S:g} GiB/s"
+    """Seconds until a replacement of a replica of ``a`` serves, and how that was reckoned:
+    node start + image pull + what the rendered pod budgets from its start until it serves
+    (:func:`scaleplan.render.serving.serving_after`: an init container's copy of the weights,
+    then the startup probe's window, engine start-up included), so simulate and render share
+    one reckoning. ``accel_memory_gib``: the accelerator's memory, which render sizes the
+    weights by when neither the plan's LLM section nor ``model.memory_gib`` gives them."""
+    after, said = serving_after(plan, a, accel_memory_gib)
+    return NODE_START_S + IMAGE_PULL_S + after, (
+        f"node start {NODE_START_S:g} s + image pull {IMAGE_PULL_S:g} s + {said}"
     )
+
+
+def _accel_memory_gib(plan: Plan, a: Allocation) -> float | None:
+    """The shipped accelerator table's memory of ``a``'s accelerator, where render would size
+    the weights by it (a served model, no LLM section, no ``model.memory_gib``); else None."""
+    if a.llm is not None or plan.spec.model.memory_gib is not None or not serves_model(plan):
+        return None
+    from scaleplan.catalog.files import load_accelerators
+
+    acc = next((x for x in load_accelerators() if x.name == a.accelerator), None)
+    return acc.memory_gib if acc is not None else None
 
 
 def recovery(
@@ -215,15 +225,11 @@ def recovery(
     are pinned to spot nodes (none left to start)."""
     if replace_after_s is not None:
         return Recovery(float(replace_after_s), "given (--replace-after)")
-    allocs = plan.allocations
-    model_gib = plan.spec.model.memory_gib or 0.0
-    fetched = fetches_weights(plan)  # a PVC is attached, not copied
     # the replicas running when it struck set the delay (a zone's or spot's replicas of later
     # windows only come up with them); all the lost ones when none was running
     struck = event.struck(topo) or sorted(event.lost)
-    delays = [
-        replacement_delay(allocs[int(topo.alloc_of[g])], model_gib, fetched=fetched) for g in struck
-    ]
+    allocs = [plan.allocations[i] for i in sorted({int(topo.alloc_of[g]) for g in struck})]
+    delays = [replacement_delay(plan, a, _accel_memory_gib(plan, a)) for a in allocs]
     if not delays:
         return Recovery(0.0, "nothing lost")
     delay, basis = max(delays, key=lambda d: d[0])

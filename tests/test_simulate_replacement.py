@@ -1,0 +1,104 @@
+"""simulate's default replacement delay (after --fail node / zone / spot) is what the rendered
+pod budgets: node start + image pull + the init container's copy of s3:// / gs:// weights + the
+startup probe's window, engine start-up (CUDA graphs, compilation) included. Both come from one
+reckoning (scaleplan.render.serving.serving_after), so each case here reads the window and the
+copy off the rendered Deployment itself: periodSeconds x failureThreshold of its startupProbe,
+and progressDeadlineSeconds - max(600, window + 300) for the copy (docs/render.md, Probes).
+Before, the delay left the engine's start-up out: llm-chat's lost spot pod served again after
+375 s where its probe allows 900 s, vision-daily's after 213 s where it allows 600 s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tables_helpers import shipped_tables
+
+from scaleplan.plan import Plan, read_plan
+from scaleplan.render import render_report
+from scaleplan.simulate.failures import FailureEvent, lost_replicas, recovery
+from scaleplan.simulate.layout import topology
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAT = ROOT / "examples" / "llm-chat" / "plan.yaml"
+VISION = ROOT / "examples" / "vision-daily" / "plan.yaml"
+NODE_START, IMAGE_PULL = 90, 120
+
+
+def _edited(path: Path, startup: int | None = None, source: str | None = None) -> Plan:
+    data = read_plan(path).model_dump(mode="json", exclude_none=True)
+    probes = data["spec"]["kubernetes"].setdefault("probes", {})
+    probes.pop("startup_seconds", None)
+    if startup is not None:
+        probes["startup_seconds"] = startup
+    if source is not None:
+        data["spec"]["model"]["source"] = {"uri": source}
+    return Plan.model_validate(data)
+
+
+def _rendered_start(plan: Plan, name: str) -> tuple[int, int]:
+    """(startup probe window, init copy) seconds of ``name``'s rendered Deployment."""
+    dep: dict[str, Any] = next(
+        o.obj for o in render_report(plan, shipped_tables()).objects
+        if o.kind == "Deployment" and o.name == name
+    )
+    pod = dep["spec"]["template"]["spec"]
+    (server,) = [c for c in pod["containers"] if "startupProbe" in c]
+    probe = server["startupProbe"]
+    window = probe["periodSeconds"] * probe["failureThreshold"]
+    copy = dep["spec"]["progressDeadlineSeconds"] - max(600, window + 300)
+    return window, copy
+
+
+CASES: dict[str, tuple[Path, dict[str, Any]]] = {
+    "llm-chat (the spec's 900 s)": (CHAT, {}),
+    "llm-chat, window by the weights (Hugging Face download)": (CHAT, {"startup": None}),
+    "llm-chat from s3 (init copy)": (CHAT, {"startup": None, "source": "s3://bucket/llm"}),
+    "llm-chat from a PVC": (CHAT, {"startup": None, "source": "pvc://weights/llm"}),
+    "vision-daily (no engine, no source)": (VISION, {}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_default_replacement_delay_is_the_rendered_pods_start(case: str) -> None:
+    path, edit = CASES[case]
+    plan = _edited(path, **edit) if edit else read_plan(path)
+    topo = topology(plan, 0)
+    w = max(range(plan.demand.windows), key=lambda k: plan.demand.rps[k])
+    lost, _ = lost_replicas(plan, topo, "node", w)
+    event = FailureEvent("node", 1.0, 0, w, frozenset(lost), ())
+    back = recovery(plan, topo, event, None)
+    (alloc,) = {plan.allocations[int(topo.alloc_of[g])].name for g in event.struck(topo)}
+    window, copy = _rendered_start(plan, alloc)
+    assert back.delay_s == NODE_START + IMAGE_PULL + copy + window, (case, back.basis)
+    assert f"startup probe's window {window} s" in back.basis
+    assert ("init container's copy" in back.basis) == (copy > 0)
+    if "s3" in case:
+        assert copy == 150  # 15 GiB at 0.1 GiB/s
+    if "startup" not in edit:
+        assert window in (900, 600)
+    # the request-level and token-level runs report the same
+    assert recovery(plan, topo, event, 42.0).delay_s == 42.0
+
+
+def test_the_report_states_the_engine_start_up() -> None:
+    """The failure line says where the delay comes from, engine start-up included."""
+    from scaleplan.simulate import simulate
+
+    res = simulate(read_plan(VISION), duration_s=60.0, seed=0, failure="node")
+    f = res.failure
+    assert f is not None and f.replacement_s == NODE_START + IMAGE_PULL + 600
+    assert f.replacement_basis == (
+        "node start 90 s + image pull 120 s + the rendered startup probe's window 600 s "
+        "(engine start-up 600 s)"
+    )
+    chat = _edited(CHAT, startup=None)
+    topo = topology(chat, 0)
+    lost, _ = lost_replicas(chat, topo, "node", 0)
+    back = recovery(chat, topo, FailureEvent("node", 1.0, 0, 0, frozenset(lost), ()), None)
+    assert back.basis == (
+        "node start 90 s + image pull 120 s + the rendered startup probe's window 770 s "
+        "(engine start-up 600 s + download 15 GiB at 0.1 GiB/s + weight load 15 GiB at "
+        "1 GiB/s, rounded up to 10 s)"
+    )
