@@ -31,8 +31,10 @@ class PlanOutputs:
     written: tuple[str, ...]  # the paths written, plan.yaml first
     plan_file: Path
     changes: PlanDiff | None  # against the plan that was in the folder, when there was one
-    warnings: tuple[str, ...]  # an unreadable previous plan, the plan's, the renderer's
+    warnings: tuple[str, ...]  # an unreadable previous plan, the plan's, the renderer's, prices'
     render_warnings: tuple[str, ...]
+    # date-based (never in plan.yaml): spot prices the plan rests on that may not hold
+    price_warnings: tuple[str, ...] = ()
 
 
 def not_rendered_by_us(directory: Path) -> list[Path]:
@@ -199,7 +201,27 @@ def write_solved(
     wrote = write_plan_outputs(
         out_dir, plan, inp.catalog, manifests=manifests, spec_file=spec_file, spec_lines=inp.lines
     )
+    priced = spot_price_notes(plan, inp.catalog)
+    if priced:
+        wrote = replace(wrote, warnings=(*wrote.warnings, *priced), price_warnings=priced)
     return plan, wrote
+
+
+def spot_price_notes(plan: Plan, catalog: Catalog) -> tuple[str, ...]:
+    """The warning when the plan's spot allocations rest on catalog spot prices that may not
+    hold today (:func:`scaleplan.catalog.freshness.spot_price_warnings`): a date-based note,
+    so it is printed and in ``--json``, never in plan.yaml."""
+    from datetime import UTC, datetime
+
+    from scaleplan.catalog.freshness import spot_price_warnings
+
+    by_key = {r.key: r for r in catalog.rows}
+    used = [
+        by_key[key]
+        for a in plan.allocations
+        if a.capacity_type == "spot" and (key := (a.provider, a.region, a.instance_type)) in by_key
+    ]
+    return tuple(spot_price_warnings(used, datetime.now(UTC)))
 
 
 def _render(

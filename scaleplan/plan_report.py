@@ -31,6 +31,7 @@ def plan_json(
     doc["gap_reason"] = gap_reason(plan)  # null when optimal; the explanation's gap line
     doc["files"] = list(wrote.written)
     doc["render_warnings"] = list(wrote.render_warnings)
+    doc["price_warnings"] = list(wrote.price_warnings)  # date-based: never in plan.yaml
     if wrote.changes is not None:
         doc["changes"] = wrote.changes.to_dict()
     if obs is not None:  # scaleplan.observe is imported only for --observed

@@ -64,6 +64,22 @@ CAVEATS = {
     ],
 }
 
+# When the source observed each provider's prices, where the data shows it (provenance
+# prices_as_of: the date optimize's price-age warnings read). The source's commit dates are
+# not recorded (shared/data/README.md); AWS and GCP (catalog v9, seeded in July 2026) have
+# no date of their own and keep the build date.
+PRICES_AS_OF = {
+    "azure": (
+        "2024-08-27",
+        "prices_as_of (2024-08-27) is an estimate, as the source's commit date is not recorded: "
+        "the westus2 Standard_NC96ads_A100_v4 prices here (14.692/h on demand, 2.463848/h spot) "
+        "are those of SkyPilot's v5 Azure catalog under review on 2024-08-27 "
+        "(skypilot-catalog PR #79); catalog v6 began in December 2024 and no newer Azure "
+        "file was available. "
+        "optimize warns when a plan's spot capacity rests on prices older than 30 days.",
+    ),
+}
+
 # Accelerator naming for Kubernetes and aliases. Data only; tests check every catalog row resolves.
 ACCEL_META: dict[str, dict[str, object]] = {
     "T4": {"aliases": ["nvidia-tesla-t4", "Tesla T4", "NVIDIA T4", "t4"], "gpu_product": "Tesla-T4", "gke": "nvidia-tesla-t4", "karpenter": "t4"},
@@ -317,8 +333,12 @@ def build_provider(
             "source": "github.com/skypilot-org/skypilot-catalog, via shared/data (gpu_instances.csv, cpu_instances.csv; see shared/data/README.md)",
             "commits": COMMITS[provider],
             "build_date": date,
+            **({"prices_as_of": PRICES_AS_OF[provider][0]} if provider in PRICES_AS_OF else {}),
             "builder": "tools/build_catalogs.py",
-            "caveats": CAVEATS["all"] + CAVEATS[provider] + _inversion_caveat(rows, found),
+            "caveats": [
+                *CAVEATS["all"], *CAVEATS[provider], *_inversion_caveat(rows, found),
+                *PRICES_AS_OF.get(provider, ())[1:],
+            ],
         },
         "instances": rows,
     }

@@ -78,16 +78,18 @@ def row_sort_key(r: InstanceRow) -> tuple[str, str, str, str, int, str]:
 def merge_rows(current: CatalogFile | None, new_rows: Sequence[InstanceRow], regions: Sequence[str]) -> list[InstanceRow]:
     """Rows of ``current`` outside the refreshed (aws, region)s, plus ``new_rows``.
 
-    Kept rows without ``fetched_at`` get the old file's build date so their age stays visible.
+    Kept rows without ``fetched_at`` get the date of the old file's prices (its
+    ``prices_as_of``, else its build date) so their age stays visible.
     """
     refreshed = set(regions)
     kept: list[InstanceRow] = []
     if current is not None:
+        dated = current.provenance.prices_as_of or current.provenance.build_date
         for r in current.instances:
             if r.provider == "aws" and r.region in refreshed:
                 continue
-            if r.fetched_at is None and current.provenance.build_date:
-                r = r.model_copy(update={"fetched_at": current.provenance.build_date})
+            if r.fetched_at is None and dated:
+                r = r.model_copy(update={"fetched_at": dated})
             kept.append(r)
     return sorted([*kept, *new_rows], key=row_sort_key)
 

@@ -108,7 +108,8 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
                     continue
                 if canonical != r.accelerator:
                     r = r.model_copy(update={"accelerator": canonical})
-            row = _scaled(r, f.price_multiplier, f.provenance.build_date)
+            dated = f.provenance.prices_as_of or f.provenance.build_date
+            row = _scaled(r, f.price_multiplier, dated)
             prev = rows.get(r.key)
             if prev is not None:  # a row that re-prices one keeps what it does not state
                 kept = {k: getattr(prev, k) for k in INHERITED if k not in r.model_fields_set}

@@ -63,6 +63,15 @@ class Provenance(_Model):
     source: str
     commits: dict[str, str] = Field(default_factory=dict)
     build_date: str | None = None
+    prices_as_of: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description=(
+            "Date (YYYY-MM-DD) the source observed these prices, where known: the date of a "
+            "row without its own fetched_at (else build_date), which optimize's price-age "
+            "warnings read."
+        ),
+    )
     builder: str | None = None
     caveats: tuple[str, ...] = ()
 
