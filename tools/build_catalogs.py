@@ -233,6 +233,17 @@ def build_accelerators(data: Path, date: str) -> dict[str, object]:
     return doc
 
 
+# Node labels that belong to a machine type, not to its accelerator (UX review 10): GKE names
+# A3 Mega's accelerator type nvidia-h100-mega-80gb (A3 High's is nvidia-h100-80gb; GKE docs,
+# "About GPUs in GKE"), and Azure NC A100 v4 and NCv3 carry PCIe parts, which GPU feature
+# discovery labels with the driver's PCIe product name (the accelerator specs are SXM's).
+ROW_LABELS: tuple[tuple[str, str, str, str], ...] = (
+    ("gcp", r"a3-megagpu-", "gke_accelerator", "nvidia-h100-mega-80gb"),
+    ("azure", r"Standard_NC\d+ads_A100_v4$", "gpu_product", "NVIDIA-A100-80GB-PCIe"),
+    ("azure", r"Standard_NC\d+r?s_v3$", "gpu_product", "Tesla-V100-PCIE-16GB"),
+)
+
+
 Found = dict[tuple[str, str, str], InstanceRow]
 
 
@@ -300,6 +311,9 @@ def build_provider(
                 "price_ondemand": _clean(_num(r["price_ondemand_usd_hour"])),
                 "price_spot": _clean(_num(r["price_spot_usd_hour"])),
             }
+            for prov, pattern, key, value in ROW_LABELS:
+                if prov == provider and re.match(pattern, it):
+                    row[key] = value
             if flags:
                 row["flags"] = flags
             row["source"] = "shared/data/gpu_instances.csv"

@@ -87,6 +87,8 @@ def _scaled(row: InstanceRow, mult: float, fetched: str | None) -> InstanceRow:
 # same key and a lower price_ondemand) must not drop the type's spot price or its zones. A row
 # that states `price_spot: null` still says the type has no spot offer.
 INHERITED = ("price_spot", "price_spot_median", "zones")
+# kept too while the later row names the same accelerator: the type's own node labels
+INHERITED_LABELS = ("gke_accelerator", "gpu_product")
 
 
 def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accelerator]) -> Catalog:
@@ -112,7 +114,8 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
             row = _scaled(r, f.price_multiplier, dated)
             prev = rows.get(r.key)
             if prev is not None:  # a row that re-prices one keeps what it does not state
-                kept = {k: getattr(prev, k) for k in INHERITED if k not in r.model_fields_set}
+                keep = INHERITED + (INHERITED_LABELS if prev.accelerator == row.accelerator else ())
+                kept = {k: getattr(prev, k) for k in keep if k not in r.model_fields_set}
                 row = row.model_copy(update=kept) if kept else row
             rows[r.key] = row
         if problems:

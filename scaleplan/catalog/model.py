@@ -91,6 +91,20 @@ class InstanceRow(_Model):
     price_spot: float | None = Field(default=None, ge=0, le=MAX_PRICE, description="USD per hour; null if unknown or not offered.")
     price_spot_median: float | None = Field(default=None, ge=0, le=MAX_PRICE)
     zones: tuple[str, ...] = ()
+    gke_accelerator: str | None = Field(
+        default=None,
+        description=(
+            "This machine type's cloud.google.com/gke-accelerator value where it is not its "
+            "accelerator's (A3 Mega: nvidia-h100-mega-80gb)."
+        ),
+    )
+    gpu_product: str | None = Field(
+        default=None,
+        description=(
+            "This type's nvidia.com/gpu.product value where it is not its accelerator's "
+            "(a PCIe part: NVIDIA-A100-80GB-PCIe)."
+        ),
+    )
     flags: tuple[str, ...] = Field(default=(), description="Known data problems (suspect-price, price-inversion): excluded unless placement.include_flagged.")
     source: str | None = None
     fetched_at: str | None = None

@@ -55,6 +55,7 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
     _fixed_cost(plan, admitted, w)
     _floor_cost(plan, admitted, w)
     allocs = derive_allocations(plan, live, accelerator_table(catalog.accelerators), w, src)
+    allocs = [_row_labels(al, catalog) for al in allocs]
     k8s = plan.spec.kubernetes
     if k8s.flavor == "eks-karpenter":
         aws = [r for r in catalog.rows if r.provider == "aws"]
@@ -78,6 +79,25 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
     if k8s.service_monitor:
         built.objects += monitoring_objects(plan, built.objects, w)
     return built
+
+
+def _row_labels(al: Alloc, catalog: Catalog) -> Alloc:
+    """The allocation's accelerator with the node labels its catalog row states for itself: a
+    label that belongs to the machine type, not to the accelerator (GKE's A3 Mega:
+    ``nvidia-h100-mega-80gb``; a PCIe part's product name), docs/catalog.md."""
+    if al.accel is None:
+        return al
+    a = al.a
+    row = next(
+        (r for r in catalog.rows
+         if (r.provider, r.region, r.instance_type) == (a.provider, a.region, a.instance_type)),
+        None,
+    )
+    if row is None:
+        return al
+    own = {"gke_accelerator": row.gke_accelerator, "gpu_product": row.gpu_product}
+    upd = {k: v for k, v in own.items() if v is not None}
+    return replace(al, accel=al.accel.model_copy(update=upd)) if upd else al
 
 
 def _admit(plan: Plan, src: str, warnings: list[str]) -> list[tuple[int, Allocation]]:
