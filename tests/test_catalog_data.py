@@ -267,3 +267,57 @@ def test_unknown_accelerator_in_a_user_catalog_names_its_line(tmp_path: Path) ->
     line = next(i for i, t in enumerate(p.read_text().splitlines(), 1) if "voodoo-5500" in t)
     said = f"{p}:{line}: instances[1].accelerator: unknown accelerator 'voodoo-5500'"
     assert said in str(info.value)
+
+
+ZONED = """\
+apiVersion: scaleplan/v1
+kind: Catalog
+provenance: {{source: my team}}
+instances:
+- {{provider: {provider}, region: {region}, instance_type: box, family: box, vcpus: 4,
+   memory_gib: 16, price_ondemand: 1.0, zones: {zones}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("provider", "region", "zones", "bad", "example"),
+    [
+        # UX review 10: a typo and another region's zone were taken, and the plan counted 4 zones
+        ("gcp", "us-central1", "[us-central1-b, us-centrl1-c, us-central1-f]", "us-centrl1-c",
+         "us-central1-a"),
+        ("gcp", "us-central1", "[us-central1-b, europe-west4-a]", "europe-west4-a",
+         "us-central1-a"),
+        ("azure", "eastus", "[eastus-1, eastus2-2]", "eastus2-2", "eastus-1"),
+        ("aws", "us-east-1", "[us-east-1a, us-west-2b]", "us-west-2b", "us-east-1a"),
+    ],
+)
+def test_a_cloud_rows_zones_belong_to_its_region(
+    tmp_path: Path, provider: str, region: str, zones: str, bad: str, example: str
+) -> None:
+    p = tmp_path / "zones.yaml"
+    p.write_text(ZONED.format(provider=provider, region=region, zones=zones), encoding="utf-8")
+    with pytest.raises(CatalogError) as info:
+        load_catalog([p])
+    (pr,) = info.value.problems
+    assert pr.where == "instances[0].zones", pr.where
+    assert f"{bad!r} is not a zone of {provider} region {region}" in pr.message
+    assert example in pr.message or example in (pr.hint or "")
+    assert "line 6" in str(info.value) or ":6:" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("provider", "region", "zones"),
+    [
+        ("gcp", "us-central1", "[us-central1-a, us-central1-f]"),
+        ("azure", "eastus", "[eastus-1, eastus-2, eastus-3]"),
+        ("aws", "us-west-2", "[us-west-2a, us-west-2-lax-1a]"),  # a Local Zone
+        ("onprem", "dc1", "[rack-a, rack-b]"),  # a provider of your own: any names
+    ],
+)
+def test_zones_of_the_region_are_taken(
+    tmp_path: Path, provider: str, region: str, zones: str
+) -> None:
+    p = tmp_path / "zones.yaml"
+    p.write_text(ZONED.format(provider=provider, region=region, zones=zones), encoding="utf-8")
+    cat = load_catalog([p], shipped=False)
+    assert cat.rows[0].zones == tuple(z.strip() for z in zones.strip("[]").split(","))

@@ -76,6 +76,11 @@ class Provenance(_Model):
     caveats: tuple[str, ...] = ()
 
 
+# a zone of region R is R, this separator and the zone's own part (topology.kubernetes.io/zone)
+ZONE_SEPARATOR = {"aws": "", "gcp": "-", "azure": "-"}
+ZONE_EXAMPLE = {"aws": "{region}a", "gcp": "{region}-a", "azure": "{region}-1"}
+
+
 class InstanceRow(_Model):
     provider: str = Field(description="aws, gcp, azure or any name for your own (onprem).")
     region: str
@@ -108,6 +113,25 @@ class InstanceRow(_Model):
     flags: tuple[str, ...] = Field(default=(), description="Known data problems (suspect-price, price-inversion): excluded unless placement.include_flagged.")
     source: str | None = None
     fetched_at: str | None = None
+
+    @model_validator(mode="after")
+    def _zones_of_the_region(self) -> InstanceRow:
+        """A cloud's zone names start with their region's (UX review 10: a misspelt zone, or
+        another region's, was taken, and the plan spread over zones that do not exist)."""
+        sep = ZONE_SEPARATOR.get(self.provider)
+        if sep is None:  # a provider of your own names its zones as it likes
+            return self
+        prefix = self.region + sep
+        for z in self.zones:
+            if not z.startswith(prefix) or len(z) == len(prefix):
+                example = ZONE_EXAMPLE[self.provider].format(region=self.region)
+                raise ValueError(fix(
+                    f"{z!r} is not a zone of {self.provider} region {self.region}",
+                    f"{self.provider} zones of {self.region} are named like {example} "
+                    "(the node label topology.kubernetes.io/zone); list only this region's",
+                    at="zones",
+                ))
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> InstanceRow:
