@@ -43,6 +43,9 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
         if elsewhere:  # the other cloud's name, and only a close name of ours (not our list)
             close = did_you_mean(region, ours)
             hint = f"it is {article('/'.join(elsewhere))} region name; placement.providers is [{', '.join(pl.providers)}]" + (f"; {close}" if close else "")
+        else:
+            close = did_you_mean(region, ours)
+            hint += _uncovered_region(region, pl.providers, after_question=bool(close))
         problems.append(Problem(f"placement.regions[{i}]", f"unknown region {region!r} for providers {', '.join(pl.providers)}", hint=hint, line=at(("placement", "regions", i))))
     names = catalog.accelerator_names()
     for i, name in enumerate(pl.accelerators):
@@ -74,6 +77,22 @@ def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str
         if q.family.lower() not in {f.lower() for f in families}:
             out.append(Problem(f"{where}.family", f"unknown instance family {q.family!r} for provider {q.provider}", hint=unknown_hint(q.family, families, "families", f"see `scaleplan catalog list --provider {q.provider}`"), line=at(("placement", "quotas", i, "family"))))
     return out
+
+
+def _uncovered_region(region: str, providers: tuple[str, ...], *, after_question: bool) -> str:
+    """The fix for a region named like one of ``providers``' own that no catalog row has: the
+    shipped gcp and azure catalogs cover two regions each (UX review 10: "did you mean
+    'europe-west4'?" alone read as a typo to a GKE user in europe-west1). A sentence after the
+    close names' question, else a clause after the known names."""
+    own = [p for p, rx in REGION_STYLES if p in providers and rx.fullmatch(region)]
+    if not own:
+        return ""
+    said = (
+        f"f {region} is {article(own[0])} region the catalogs do not cover, add its "
+        "instance types and prices in a catalog of yours (placement.catalogs or --catalog; "
+        "docs/catalog.md)"
+    )
+    return f" I{said}" if after_question else f"; i{said}"
 
 
 def _region_style(region: str, providers: tuple[str, ...]) -> list[str]:

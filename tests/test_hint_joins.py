@@ -9,6 +9,7 @@ from solve_helpers import spec
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.precheck import placement_problems
+from scaleplan.wording import article
 
 
 def _hint(tables: Catalog, region: str) -> str:
@@ -45,3 +46,25 @@ def test_a_preset_hint_joins_its_sentences_by_which_hint_it_is_not_its_last_char
     assert _preset_hint("qqqqqqqqqq", "a config.json path?") == f"a config.json path?; {listed}"
     assert _preset_hint("llama-3.1-8c", "x").endswith(f"? {listed}")
     assert _preset_hint("llama-3.1-8b-instruct", "x").endswith(f"architecture; {listed}")
+
+
+@pytest.mark.parametrize(
+    ("provider", "region", "close"),
+    [("gcp", "europe-west1", "did you mean 'europe-west4'?"), ("azure", "westeurope", "")],
+)
+def test_a_real_looking_region_the_catalogs_lack_names_the_catalog_fix(
+    tables: Catalog, provider: str, region: str, close: str
+) -> None:
+    """UX review 10: a GKE user in europe-west1 read "did you mean 'europe-west4'?" as a typo;
+    the shipped gcp and azure catalogs cover two regions each, so the hint also says how to
+    plan a region they do not cover."""
+    sp = spec(placement={"providers": [provider], "regions": [region]})
+    (p,) = placement_problems(sp, tables)
+    assert p.where == "placement.regions[0]"
+    assert close in p.hint
+    assert (
+        ("did you mean 'europe-west4'? If " if close else "known regions: eastus, westus2; if ")
+        + f"{region} is {article(provider)} region the catalogs do not cover, add its "
+        "instance types and prices in a catalog of yours (placement.catalogs or --catalog; "
+        "docs/catalog.md)"
+    ) in p.hint
