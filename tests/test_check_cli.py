@@ -282,3 +282,17 @@ def test_gate_report_refuses_no_path_then_a_bad_kube_version_first(tables) -> No
         gate_report(["nothing.yaml"], kube_version="9.9", catalog=tables, **kw)  # type: ignore[arg-type]
     assert err.value.option == "--kube-version"
     assert "unsupported Kubernetes version" in err.value.message
+
+
+def test_a_kustomize_overlay_folder_says_to_build_it(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """UX review 10: `check overlays/prod` (a folder holding only kustomization.yaml) said the
+    folder "holds no *.yaml files"; it holds one, which check skips: say so, and how to check
+    the overlay's output (docs/ci.md)."""
+    overlay = tmp_path / "overlays" / "prod"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text("resources: [../../base]\n", encoding="utf-8")
+    r = cli(["check", str(overlay)], exit_code=3)
+    said = " ".join(r.stderr.split())
+    assert "no *.yaml" not in said
+    assert "holds only kustomization.yaml, which check does not build" in said
+    assert f"kubectl kustomize {overlay} | scaleplan check -" in said

@@ -52,34 +52,7 @@ def collect_files(paths: Sequence[str | Path]) -> list[str]:
                 ],
             )
         if p.is_dir():
-            found: list[str] = []
-            for root, dirs, files in os.walk(p, followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    if f.endswith(YAML_SUFFIXES) and f not in KUSTOMIZATION_NAMES:
-                        found.append(str(Path(root) / f))
-                if len(out) + len(found) > MAX_FILES:
-                    raise ManifestError(
-                        name,
-                        [
-                            Problem(
-                                "",
-                                f"more than {MAX_FILES:,} YAML files",
-                                hint="check a narrower folder",
-                            )
-                        ],
-                    )
-            if not found:
-                raise ManifestError(
-                    name,
-                    [
-                        Problem(
-                            "",
-                            "folder holds no *.yaml or *.yml files",
-                            hint="point check at the folder render wrote, or at manifest files",
-                        )
-                    ],
-                )
+            found = _folder_files(p, name, len(out))
             for f in found:
                 if f not in seen:
                     out.append(f)
@@ -91,6 +64,43 @@ def collect_files(paths: Sequence[str | Path]) -> list[str]:
                 out.append(name)
                 seen.add(name)
     return out
+
+
+def _folder_files(p: Path, name: str, before: int) -> list[str]:
+    """The YAML files under folder ``p`` (kustomizations left out), sorted; ManifestError for
+    a folder without any or with too many (``before``: files collected already)."""
+    found: list[str] = []
+    kustomizations: list[str] = []
+    for root, dirs, files in os.walk(p, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for f in sorted(files):
+            if f in KUSTOMIZATION_NAMES:
+                kustomizations.append(f)
+            elif f.endswith(YAML_SUFFIXES):
+                found.append(str(Path(root) / f))
+        if before + len(found) > MAX_FILES:
+            many = f"more than {MAX_FILES:,} YAML files"
+            too_many = Problem("", many, hint="check a narrower folder")
+            raise ManifestError(name, [too_many])
+    if not found:
+        raise ManifestError(name, [_empty_folder(name, kustomizations)])
+    return found
+
+
+def _empty_folder(name: str, kustomizations: list[str]) -> Problem:
+    """A folder without manifests; one holding only a kustomization (an overlay) is built first
+    (UX review 10: it was told it held no YAML files)."""
+    if kustomizations:
+        return Problem(
+            "",
+            f"folder holds only {kustomizations[0]}, which check does not build",
+            hint=f"check the overlay's output: kubectl kustomize {name} | scaleplan check -",
+        )
+    return Problem(
+        "",
+        "folder holds no *.yaml or *.yml files",
+        hint="point check at the folder render wrote, or at manifest files",
+    )
 
 
 def read_stdin(stream: IO[bytes], *, max_bytes: int = MAX_BYTES) -> str:
