@@ -79,3 +79,18 @@ def test_catalog_list_and_show_mark_flagged_rows_in_80_columns(cli) -> None:  # 
     line = next(t for t in shown.splitlines() if t.startswith("us-central1"))
     assert line.startswith("us-central1 !") and "5.3833" in line
     assert "! flagged (suspect-price)" in shown
+
+
+def test_a_named_accelerator_the_providers_do_not_offer_is_said() -> None:
+    """UX review 10: `accelerators: [nvidia-l4, nvidia-tesla-a100]` on azure (no L4 there) was
+    planned on A100s without a word about L4."""
+    from scaleplan.solve.placement import unoffered
+
+    cat = load_catalog()
+    text = SPEC.replace("ACCS", "nvidia-l4, nvidia-tesla-a100, cpu")
+    text = text.replace("[gcp]", "[azure]").replace("[us-central1]", "[eastus]")
+    text = text.replace("flavor: gke", "flavor: aks")
+    (said,) = unoffered(parse_spec_text(text, "s.yaml"), cat)
+    assert said.startswith("placement.accelerators[0]: L4 has no catalog row in azure eastus")
+    assert "scaleplan catalog list --accelerator L4" in said
+    assert unoffered(_spec("L4, H100"), cat) == []  # offered (H100 flagged: flagged_out says it)

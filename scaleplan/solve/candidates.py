@@ -23,6 +23,7 @@ from scaleplan.solve.placement import (
     flagged_out,
     flagged_rows,
     placement_rows,
+    unoffered,
 )
 from scaleplan.solve.prune import prune, prune_rules
 from scaleplan.solve.shapes import Shape, cpu_shapes, gpu_room, gpu_shapes, roomiest
@@ -209,6 +210,7 @@ def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, m
     diag.rows_after_placement = len(rows)
     diag.rows_flagged = len(flagged_rows(spec, catalog))
     diag.warnings.extend(flagged_out(spec, catalog))
+    diag.warnings.extend(unoffered(spec, catalog))
     diag.placement_accelerators = {r.accelerator or CPU for r in rows}
     if spec.model.architecture is not None:
         from scaleplan.solve.llm_candidates import build_llm_candidates  # it uses this module

@@ -113,3 +113,27 @@ def flagged_out(spec: Spec, catalog: Catalog) -> list[str]:
             "(docs/catalog.md); set placement.include_flagged: true to plan with them"
         )
     return out
+
+
+def unoffered(spec: Spec, catalog: Catalog) -> list[str]:
+    """A warning per accelerator named in ``placement.accelerators`` that no catalog row of the
+    spec's providers and regions has, flagged rows included (UX review 10: L4 allowed on azure,
+    which has none, was left out without a word; an empty placement is an error already)."""
+    pl = spec.placement
+    offered = {
+        r.accelerator or CPU for r in catalog.rows
+        if r.provider in pl.providers and (not pl.regions or r.region in pl.regions)
+    }
+    where = " ".join([", ".join(pl.providers), *([", ".join(pl.regions)] if pl.regions else [])])
+    out = []
+    for i, name in enumerate(pl.accelerators):
+        acc = catalog.resolve(name)
+        if acc is None or acc in offered:
+            continue
+        shown = "cpu" if acc == CPU else acc
+        out.append(
+            f"placement.accelerators[{i}]: {shown} has no catalog row in {where}, so the plan "
+            f"leaves it out (`scaleplan catalog list --accelerator {shown}` shows where it is "
+            "offered)"
+        )
+    return out
