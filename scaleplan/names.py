@@ -19,6 +19,13 @@ AWS_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
 GCP_REGION = re.compile(r"[a-z]+-[a-z]+\d+")
 AZURE_REGION = re.compile(r"[a-z]+\d*")
 REGION_STYLES = (("aws", AWS_REGION), ("gcp", GCP_REGION), ("azure", AZURE_REGION))
+# Instance type name formats (fullmatch): AWS g6.xlarge, GCP n1-standard-4 / a2-highgpu-1g (and
+# the catalog's n1-standard-4+1xT4), Azure Standard_NC24ads_A100_v4.
+INSTANCE_STYLES = (
+    ("aws", re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9-]+")),
+    ("gcp", re.compile(r"[a-z][a-z0-9]*-[a-z]+(-[a-z0-9]+)*(\+\d+x[A-Za-z0-9-]+)?")),
+    ("azure", re.compile(r"Standard_[A-Za-z0-9_-]+")),
+)
 
 
 def _key(name: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import Problem
-from scaleplan.names import REGION_STYLES, did_you_mean, unknown_hint
+from scaleplan.names import INSTANCE_STYLES, REGION_STYLES, did_you_mean, unknown_hint
 from scaleplan.spec import Spec
 from scaleplan.wording import article
 from scaleplan.yamlio import LineMap, PathKey
@@ -112,5 +112,10 @@ def _exclude_problems(spec: Spec, catalog: Catalog, at: Callable[[PathKey], int 
             continue  # a pattern may well match nothing in today's catalogs (a family to keep out)
         if pattern.lower() in lower or catalog.resolve(pattern) is not None:
             continue
-        out.append(Problem(f"placement.exclude[{i}]", f"unknown instance type, family or accelerator {pattern!r}", hint=unknown_hint(pattern, known, "names", "see `scaleplan catalog list`"), line=at(("placement", "exclude", i))))
+        hint = unknown_hint(pattern, known, "names", "see `scaleplan catalog list`")
+        other = [p for p, rx in INSTANCE_STYLES if rx.fullmatch(pattern)]
+        if len(other) == 1 and other[0] not in spec.placement.providers:  # as for regions
+            ours = ", ".join(spec.placement.providers)
+            hint = f"it is {article(other[0])} instance type name; placement.providers is [{ours}]"
+        out.append(Problem(f"placement.exclude[{i}]", f"unknown instance type, family or accelerator {pattern!r}", hint=hint, line=at(("placement", "exclude", i))))
     return out

@@ -68,3 +68,28 @@ def test_a_real_looking_region_the_catalogs_lack_names_the_catalog_fix(
         "instance types and prices in a catalog of yours (placement.catalogs or --catalog; "
         "docs/catalog.md)"
     ) in p.hint
+
+
+@pytest.mark.parametrize(
+    ("provider", "name", "cloud"),
+    [
+        ("azure", "a2-highgpu-1g", "gcp"),
+        ("azure", "g2-standard-8", "gcp"),
+        ("gcp", "Standard_NC24ads_A100_v4", "azure"),
+        ("gcp", "g6.xlarge", "aws"),
+        ("aws", "n1-standard-4+1xT4", "gcp"),
+    ],
+)
+def test_another_clouds_instance_type_in_exclude_says_so(
+    provider: str, name: str, cloud: str
+) -> None:
+    """UX review 10: `exclude: [g2-standard-8]` in an azure spec got "did you mean
+    'Standard_F8s_v2' or 'Standard_E8s_v5'..."; the region check already names the other cloud.
+    optimize reads only the spec's providers' catalogs, as here."""
+    from scaleplan.catalog.files import load_catalog
+
+    sp = spec(placement={"providers": [provider], "regions": [], "exclude": [name]})
+    (p,) = placement_problems(sp, load_catalog(providers=[provider]))
+    assert p.where == "placement.exclude[0]"
+    said = f"it is {article(cloud)} instance type name; placement.providers is [{provider}]"
+    assert p.hint == said
