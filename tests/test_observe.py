@@ -803,3 +803,88 @@ def test_a_service_that_ran_above_its_limit_is_not_said_never_near_it(tables: Ca
     labels = apply_observed(plan.spec, read_profile(DATA / "profile.yaml"), obs, source="o").labels
     said = [x for x in labels if x.startswith("capacity:")]
     assert said and "ran above its latency limit, never near it" in said[0], said
+
+
+# a histogram whose largest finite bucket is 200 ms, below the 250 ms SLO: the synthetic
+# service's buckets up to 0.2 s and +Inf only, in both queries that read the histogram's buckets
+TOP_200MS = 'le=~"0.05|0.1|0.15|0.2|\\\\+Inf"'
+
+
+def _bucket_increase(le: str) -> str:
+    """A --queries template: the hour's increase of the synthetic histogram's buckets ``le``."""
+    return f"increase(http_request_duration_seconds_bucket{{{{{{selector}},{le}}}}}[1h])"
+
+
+_ALL, _FINITE = _bucket_increase('le="+Inf"'), _bucket_increase(TOP_200MS + ',le!="+Inf"')
+SHORT_HISTOGRAM = yaml.safe_dump({
+    "latency_hourly": f"histogram_quantile({{quantile}}, sum by (le) "
+    f"({_bucket_increase(TOP_200MS)}))",
+    "latency_beyond_top_bucket": f"(sum({_ALL}) - max(sum by (le) ({_FINITE}))) / sum({_ALL})",
+}, width=1000)
+
+
+@needs_prometheus
+def test_a_top_bucket_below_the_slo_leaves_hours_undecided(  # type: ignore[no-untyped-def]
+    cli, synthetic, running, tmp_path
+) -> None:
+    """The synthetic service's busiest hours run past its true capacity, p95 above the 250 ms
+    SLO. Read from a histogram whose largest finite bucket is 200 ms, histogram_quantile clamps
+    their p95 to 200 ms: they read as within the SLO. observe said nothing (0 hours above, no
+    warning); now those hours are undecided, and the report and --json say so."""
+    url, _ = synthetic
+    queries = tmp_path / "queries.yaml"
+    queries.write_text(SHORT_HISTOGRAM, encoding="utf-8")
+    base = ["observe", "--prometheus", url, "--plan", str(running), "--end", END, "--since", "3d",
+            "--queries", str(queries)]
+    doc = json.loads(cli([*base, "--json"]).stdout)
+    slo = doc["slo"]
+    assert slo["worst_hour_ms"] == 200 and slo["worst_beyond_buckets"] is True, slo
+    assert slo["hours_above"] == 0  # a clamped 200 ms is no reading against 250 ms
+    assert slo["top_bucket_ms"] == 200 and 0 < slo["hours_undecided"] <= slo["hours_seen"], slo
+    assert 0 < slo["peak_hours_undecided"] <= slo["peak_hours_seen"], slo
+    (warning,) = doc["warnings"]
+    n, seen = slo["hours_undecided"], slo["hours_seen"]
+    assert warning.startswith(
+        "p95 lay beyond the latency histogram's largest finite bucket, 200 ms, below the SLO "
+        f"(250 ms), in {n} of {seen} hours ({slo['peak_hours_undecided']} of "
+        f"{slo['peak_hours_seen']} peak hours): histogram_quantile reads 200 ms there, so "
+        "whether those hours met the SLO cannot be told"), warning
+    # the text report says it too, in 80 columns
+    out = cli([*base, "--out", str(tmp_path / "o.yaml")]).stdout
+    said = " ".join(out.split())
+    assert f"warning: {warning}" in said, out
+    assert max(len(line) for line in out.splitlines() if not line.startswith("wrote ")) <= 80
+    # optimize --observed names it among the risks
+    from scaleplan.observe.model import Observed
+    from scaleplan.observe.replan import risks
+
+    said_risks = risks(Observed.model_validate(doc))
+    assert any("cannot be told" in r and "200 ms" in r for r in said_risks), said_risks
+    # the default queries (buckets up to 2.5 s) read those hours: no warning
+    full = json.loads(cli([*base[:-2], "--json"]).stdout)
+    assert full["slo"]["hours_undecided"] == 0 and full["warnings"] == []
+    assert 0 < full["slo"]["hours_above"] <= slo["hours_undecided"]  # some were above it
+
+
+def test_a_clamp_at_the_slo_is_above_it_and_below_it_undecided(tables: Catalog, running) -> None:
+    """An hour beyond the histogram's largest bucket reads as that bound: a bound at the SLO
+    means the hour was above it (beyond is slower); a bound below it decides nothing."""
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.queries import BEYOND_TOP_BUCKET, build_queries
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(running)
+    slo_s = plan.spec.slo.latency_ms / 1000
+    t0 = 1767225600.0
+    hours = [(t0 + 3600 * (h + 1), 10.0 + h) for h in range(24)]
+    steps = [(t0 + 300 * k, 20.0) for k in range(288)]
+    series = {"demand_hourly": hours, "demand": steps, "replicas": [(t, 2.0) for t, _ in steps],
+              "latency": [(t, slo_s / 2) for t, _ in steps],
+              BEYOND_TOP_BUCKET: [(t, 0.2 if h >= 20 else 0.0) for h, (t, _) in enumerate(hours)]}
+    qs = build_queries(plan, tables)
+    for bound, above, undecided in ((slo_s, 4, 0), (slo_s * 0.8, 0, 4)):
+        lat = [(t, bound if h >= 20 else slo_s / 2) for h, (t, _) in enumerate(hours)]
+        fetched = Fetched({**series, "latency_hourly": lat}, t0, t0 + 86400, 300.0, "http://x")
+        obs = analyze(plan, qs, fetched)
+        assert (obs.slo.hours_above, obs.slo.hours_undecided) == (above, undecided), obs.slo
+        assert bool(obs.warnings) == bool(undecided)

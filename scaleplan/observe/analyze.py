@@ -206,25 +206,48 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
     hourly = tuple(_sig(statistics.median(v)) if v else None for v in hours)
     top = max(curve) if curve else 0.0
     peak = tuple(h for h in range(24) if top > 0 and curve[h] >= PEAK_FRACTION * top)
-    above = [k for k, v in cells.items() if v > slo.latency_ms]
     beyond = _cells([p for p in fetched.series.get(BEYOND_TOP_BUCKET, ()) if math.isfinite(p[1])])
-    worst = max(cells.values()) if cells else None
-    # the worst hour's percentile fell in the +Inf bucket: histogram_quantile gave the largest
-    # finite bound (a small tolerance: the increases are extrapolated floats)
+    # an hour whose percentile fell in the +Inf bucket: histogram_quantile gave the largest
+    # finite bound, a lower bound (a small tolerance: the increases are extrapolated floats).
+    # At or above the target that bound says the hour was above it; below, nothing is known
     tail = 1 - slo.percentile / 100 + 1e-9
-    clamped = any(v == worst and beyond.get(k, 0.0) > tail for k, v in cells.items())
+    clamped = {k for k in cells if beyond.get(k, 0.0) > tail}
+    target = slo.latency_ms
+    above = [k for k, v in cells.items() if v > target or (k in clamped and v >= target)]
+    undecided = [k for k in clamped if cells[k] < target]
+    worst = max(cells.values()) if cells else None
     return ObservedSlo(
         percentile=slo.percentile,
         latency_ms=slo.latency_ms,
         hourly_latency_ms=hourly,
         worst_hour_ms=_sig(worst) if worst is not None else None,
-        worst_beyond_buckets=clamped,
+        worst_beyond_buckets=any(cells[k] == worst for k in clamped),
         hours_seen=len(cells),
         hours_above=len(above),
         peak_hours=peak,
         peak_hours_seen=sum(1 for (_, h) in cells if h in peak),
         peak_hours_above=sum(1 for (_, h) in above if h in peak),
+        top_bucket_ms=_sig(max(cells[k] for k in clamped)) if clamped else None,
+        hours_undecided=len(undecided),
+        peak_hours_undecided=sum(1 for (_, h) in undecided if h in peak),
     )
+
+
+def undecided_warning(s: ObservedSlo) -> list[str]:
+    """The warning of hours whose percentile the histogram cannot place against the target:
+    its largest finite bucket is below it, and they lay beyond that bucket."""
+    if not s.hours_undecided or s.top_bucket_ms is None:
+        return []
+    peak = ""
+    if s.peak_hours_undecided:
+        peak = f" ({s.peak_hours_undecided} of {s.peak_hours_seen} peak hours)"
+    top, target = f"{s.top_bucket_ms:g} ms", f"{s.latency_ms:g} ms"
+    return [
+        f"p{s.percentile} lay beyond the latency histogram's largest finite bucket, {top}, "
+        f"below the SLO ({target}), in {s.hours_undecided} of {s.hours_seen} hours{peak}: "
+        f"histogram_quantile reads {top} there, so whether those hours met the SLO cannot be "
+        f'told; add buckets at {target} and above (le="{s.latency_ms / 1000:g}", ...)'
+    ]
 
 
 LLM_SERIES = ("demand_hourly", "replicas_hourly", "concurrency", "prompt_tokens", "output_tokens", "ttft_mean", "tpot_mean")
@@ -320,6 +343,7 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
         hours = _by_hour(cells)
         vals = list(cells.values())
         extras[q.name] = ObservedExtra(unit="ms" if q.unit == "s" else q.unit, hourly=tuple(_sig(statistics.median(v)) if v else None for v in hours), mean=_sig(statistics.fmean(vals)), max=_sig(max(vals)))
+    slo = _slo(fetched, plan, demand.hourly_rps)
     meta = ObservedMeta(
         service=plan.spec.metadata.name,
         namespace=plan.spec.kubernetes.namespace,
@@ -335,10 +359,11 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
         queries={q.name: q.promql for q in queries.queries},
         demand=demand,
         capacity=capacity,
-        slo=_slo(fetched, plan, demand.hourly_rps),
+        slo=slo,
         extras=extras,
         llm=_llm(fetched, plan, queries),
         missing=tuple(missing),
         notes=tuple(notes),
+        warnings=tuple(undecided_warning(slo)),
         running_plan=plan,
     )

@@ -103,6 +103,18 @@ class ObservedSlo(StrictModel):
     peak_hours: tuple[int, ...] = Field(description="Hours of day with demand at or above 80 % of the curve's peak.")
     peak_hours_seen: int = Field(ge=0)
     peak_hours_above: int = Field(ge=0)
+    top_bucket_ms: float | None = Field(
+        default=None, gt=0,
+        description="The latency histogram's largest finite bucket, where some hour's "
+        "percentile lay beyond it (histogram_quantile returned this bound there).",
+    )
+    hours_undecided: int = Field(
+        default=0, ge=0,
+        description="Cells whose percentile lay beyond the histogram's largest finite bucket "
+        "while that bucket is below the target: their reading is the bucket's bound, so whether "
+        "they met the target cannot be told (not counted in hours_above).",
+    )
+    peak_hours_undecided: int = Field(default=0, ge=0)
 
 
 class ObservedExtra(StrictModel):
@@ -160,6 +172,11 @@ class Observed(StrictModel):
     llm: ObservedLlm | None = Field(default=None, description="LLM plans (an engine's metrics): tokens per request and the model's calibration points.")
     missing: tuple[str, ...] = Field(default=(), description="Optional queries that returned no data.")
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = Field(
+        default=(),
+        description="What the observation cannot tell (a latency histogram that stops below "
+        "the SLO).",
+    )
     running_plan: Plan = Field(description="The plan that was running (the --plan file).")
 
 

@@ -296,6 +296,7 @@ def risks(observed: Observed) -> list[str]:
         out.append(f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms) in {s.peak_hours_above} of {s.peak_hours_seen} peak hours (worst {worst})")
     elif s.hours_above:
         out.append(f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms) in {s.hours_above} of {s.hours_seen} hours")
+    out += observed.warnings  # hours the histogram cannot place against the SLO
     c = observed.capacity
     rated = [(a.instance_type, a.planned_rps_per_replica, a.rps_per_replica, a.ratio) for a in c.allocations if a.ratio is not None and a.rps_per_replica]
     if not rated and c.ratio is not None and c.rps_per_replica:

@@ -4,6 +4,8 @@ plan against the running one), as lines for the command line to print (JSON: ``m
 
 from __future__ import annotations
 
+import textwrap
+
 from scaleplan.observe.model import Observed
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
@@ -55,6 +57,10 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     slo = f"SLO p{s.percentile} {s.latency_ms:g} ms"
     lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} hours,")
     lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
+    for w in obs.warnings:  # what the observation cannot tell, on stdout beside the figures
+        lines += textwrap.wrap(
+            f"warning: {w}", 80, subsequent_indent="  ", break_long_words=False
+        )
     lines += _llm_lines(obs)
     if out is not None:
         lines.append(f"wrote {out}")
@@ -63,8 +69,6 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
 
 def _llm_lines(obs: Observed) -> list[str]:
     """LLM plans: mean tokens per request, and the hours the LLM model can be calibrated with."""
-    import textwrap
-
     from scaleplan.observe.replan import tpot_only
 
     llm = obs.llm
@@ -114,8 +118,6 @@ def replan_lines(observed: Observed, plan: Plan) -> list[str]:
     found = risks(observed)
     if found:
         lines.append("risks seen in the running service:")
-        import textwrap
-
         for r in found:  # wrapped between words, continuation lines indented under the text
             lines += textwrap.wrap(r, 80, initial_indent="  - ", subsequent_indent="    ", break_long_words=False)
     return lines
