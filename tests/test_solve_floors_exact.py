@@ -157,6 +157,8 @@ def test_a_window_milp_stopped_keeps_the_incumbent(
         return solve(self, demand, **kw)
 
     monkeypatch.setattr(WindowModel, "solve", stopping)
+    # the stop counts the window MILPs themselves, not the small ones for their starts
+    monkeypatch.setattr(WindowModel, "pool_start", lambda *a, **k: None)
     monkeypatch.setattr(floors, "_descend", lambda *a, **k: pytest.fail("the heuristic ran"))
     held = floors.hold_jointly(pb, o, rps, time.perf_counter() + 60)
     assert held is not None and not below_floor(pb, held, rps)
@@ -183,3 +185,34 @@ def test_a_window_the_search_did_not_prove_is_not_proven_by_the_floor(seed: int)
     assert held.bound <= brute + 1e-4 and held.cost >= brute - 1e-4
     kept = any(s is weak or s.nodes == weak.nodes for s in held.sols)
     assert not kept or (held.status == "feasible" and held.bound < held.cost - 1e-6)
+
+
+def test_pool_starts_change_no_floor_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node's window MILPs start from the plan over the candidates its plans use so far
+    (``WindowModel.pool_start``) when cheaper than the scaled-up one: only HiGHS's start and
+    cutoff change, so every random case gets the same plan, status and bound as without."""
+    from scaleplan.solve.milp import WindowModel
+
+    pooled = WindowModel.pool_start
+    calls: list[int] = []
+
+    def counting(self: WindowModel, *a: Any, **k: Any) -> Any:
+        calls.append(1)
+        return pooled(self, *a, **k)
+
+    exercised = 0
+    for seed in SEEDS:
+        pb, cands, rps = _random_case(seed)
+        o = search_windows(pb, cands, rps, deadline=time.perf_counter() + 60)
+        calls.clear()
+        with monkeypatch.context() as m:
+            m.setattr(WindowModel, "pool_start", counting)
+            got = hold_jointly(pb, o, rps, time.perf_counter() + 60)
+        with monkeypatch.context() as m:
+            m.setattr(WindowModel, "pool_start", lambda *a, **k: None)
+            old = hold_jointly(pb, o, rps, time.perf_counter() + 60)
+        assert got is not None and old is not None
+        assert (got.status, got.cost, got.bound) == (old.status, old.cost, old.bound)
+        assert [s.nodes for s in got.sols] == [s.nodes for s in old.sols]
+        exercised += bool(calls)
+    assert exercised >= len(SEEDS) // 2  # the branch and bound's nodes took such starts

@@ -3,6 +3,9 @@ cutoffs and cross-region pruning give the same optimal cost as a fresh MILP per 
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from solve_helpers import LAT, row
@@ -144,3 +147,35 @@ def test_pool_start_bars_the_rest_for_one_solve_only() -> None:
     four = model.pool_start((35.0,), {0}, time_limit=10, cutoff=None)
     assert four is not None and four.nodes == [4, 0]
     assert model.solve((35.0,), time_limit=10).nodes == [0, 1]
+
+
+
+def test_a_pool_start_runs_highs_without_its_sub_mips(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a pool start (``WindowModel.pool_start``: the optimum over a few candidates) HiGHS
+    runs without RINS and RENS (sub-MIPs around the start); they are back on for the next
+    solve, and the optimum is the same either way."""
+    import scaleplan.solve.milp.model as milp_model
+    from scaleplan.solve.milp import WindowModel
+
+    cheap = _cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 2)
+    dear = _cand(1, "us-east-1", 3.0, (40.0, 0.0), 1, False, 2)
+    p = WindowProblem(
+        candidates=[cheap, dear], classes=CLASSES[:1], demand=(35.0,), headroom=0.0,
+        redundancy="none", spot_max_fraction=None,
+    )
+    model = WindowModel(p)
+    seen: list[tuple[bool, ...]] = []
+    run = milp_model.run_interruptible
+
+    def recording(h: Any) -> None:
+        seen.append(tuple(h.getOptionValue(f"mip_heuristic_run_{n}")[1] for n in ("rins", "rens")))
+        run(h)
+
+    monkeypatch.setattr(milp_model, "run_interruptible", recording)
+    start = model.pool_start((35.0,), {1}, time_limit=10, cutoff=None)
+    assert start is not None and start.pooled
+    warm = model.solve((35.0,), time_limit=10, start=start, cutoff=model.objective(start))
+    cold = model.solve((35.0,), time_limit=10)
+    assert not cold.pooled and not model.reroute(start, (35.0,)).pooled  # type: ignore[union-attr]
+    assert seen == [(True, True), (False, False), (True, True)]
+    assert warm.nodes == cold.nodes == [0, 1]

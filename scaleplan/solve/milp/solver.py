@@ -38,7 +38,7 @@ def pulp_stat(kind: str, prob: Any, seconds: float, status: str, cpu: float) -> 
     return SolveStat(kind, len(prob.constraints), len(cols), sum(1 for v in cols if v.cat == "Integer"), nz, seconds, status, cpu)
 
 
-def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_abs: float | None = None, *, restart: bool = True) -> Any:
+def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_abs: float | None = None, *, restart: bool = True, reliable: bool = True) -> Any:
     import pulp
 
     tl = max(1.0, float(time_limit))
@@ -53,8 +53,11 @@ def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_
     # root fixed some 10-40 % of the integer columns, then redo the root's cuts and sub-MIPs):
     # they ran 3-5 times per window MILP of the zone models (121 candidates under routing:
     # service) and cost a fifth of that search, where the small n+1 models of the 168-window
-    # case ran 30 % slower without them (docs/benchmarks.md). Either changes no proof, only the
-    # search
+    # case ran 30 % slower without them (docs/benchmarks.md). ``reliable`` False: branch on
+    # pseudocosts without first strong-branching each column (mip_pscost_minreliable 0): on the
+    # zone models the strong branching was half the LP iterations of a window proof, and their
+    # search ran ~15 % faster without it (docs/benchmarks/optimizer.md). None changes a proof,
+    # only the search
     return pulp.HiGHS(
         msg=False,
         timeLimit=tl,
@@ -63,6 +66,7 @@ def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_
         mip_heuristic_run_root_reduced_cost=False,
         mip_heuristic_run_feasibility_jump=False,
         mip_allow_restart=restart,
+        **({} if reliable else {"mip_pscost_minreliable": 0}),
     )
 
 

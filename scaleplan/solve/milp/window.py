@@ -80,6 +80,9 @@ class WindowSolution:
     seconds: float = 0.0
     reused: bool = False  # the plan of a quieter window, checked feasible for this one
     demand: tuple[float, ...] = ()  # the per-class demand it was found for
+    # the optimum over a few candidates (``WindowModel.pool_start``): a start close to the
+    # whole MILP's optimum, so HiGHS skips the sub-MIPs that search near the start
+    pooled: bool = False
 
 
 def group_members(groups: Sequence[int], ks: Iterable[int]) -> dict[int, list[int]]:
