@@ -51,10 +51,18 @@ LOCK_NAME = ".scaleplan.lock"
 
 
 def check_out_path(value: str, option: str = "--out") -> Path:
-    """Refuse an empty ``--out`` (it would write into the current folder) or a NUL byte: bad
-    option values, exit 2."""
+    """Refuse an empty ``--out`` (it would write into the current folder), ``-`` (standard
+    output, where this command writes no file: it made a file or folder named '-') or a NUL
+    byte: bad option values, exit 2. A command that prints to stdout for ``-`` (``profile``,
+    ``render``, ``check --output``) decides so before calling this."""
     if not value.strip():
         message = "must not be empty (give a folder or file path; use '.' for the current folder)"
+        raise OptionError(message, option=option)
+    if value == "-":
+        message = (
+            "'-' is standard output, where this command writes no files (give a path; "
+            "./- names a file or folder called '-')"
+        )
         raise OptionError(message, option=option)
     if "\x00" in value:
         raise OptionError("contains a NUL byte (give a plain path)", option=option)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from scaleplan.errors import InputError, PlanError, Problem, SpecError
+from scaleplan.errors import InputError, OptionError, PlanError, Problem, SpecError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -152,32 +152,52 @@ def check_default_out(out_dir: Path, name: str) -> None:
 
 
 class Rendered(NamedTuple):
-    """What ``render`` wrote: the plan, its manifests, the folder and the layout."""
+    """What ``render`` wrote: the plan, its manifests, the folder and the layout. ``out`` is
+    None for ``--out -``: nothing was written, and ``stream`` is what goes to stdout."""
 
     plan: Plan
     result: RenderResult
-    out: Path
+    out: Path | None
     layout: Layout
+
+    @property
+    def stream(self) -> str | None:
+        """``--out -``: every object as one YAML stream (``--layout single``'s manifests.yaml,
+        for ``kubectl apply -f -`` or ``scaleplan check -``); None when written to a folder."""
+        from scaleplan.render import SINGLE_FILE
+
+        return self.result.files[SINGLE_FILE] if self.out is None else None
 
 
 def render_plan_file(
-    plan_file: str, out: str, layout: str, catalogs: Sequence[str]
+    plan_file: str, out: str, layout: str, catalogs: Sequence[str], *, json_out: bool = False
 ) -> Rendered:
     """``render``: ``--layout`` and the ``--out`` path checked, the plan read, the manifests
     rendered with the accelerators the plan was optimized with (the shipped ones and
-    ``catalogs``; rows only of the providers the plan uses) and written into ``out``."""
+    ``catalogs``; rows only of the providers the plan uses) and written into ``out``; ``-``
+    writes nothing and renders the one-stream layout for stdout (with ``--json``, which prints
+    the summary there, a usage error)."""
     from scaleplan.inputs import load_tables
     from scaleplan.outputs import check_out_path
     from scaleplan.plan import read_plan
     from scaleplan.render import layout_option, render_report
 
     chosen = layout_option(layout)
-    out_dir = check_out_path(out)
+    if out == "-" and json_out:
+        message = (
+            "--out - prints the manifests on stdout and --json prints the summary there "
+            "(drop one; --json with --out DIR)"
+        )
+        raise OptionError(message, option="--json")
+    out_dir = None if out == "-" else check_out_path(out)
+    if out_dir is None:  # one stream on stdout, whatever --layout says
+        chosen = "single"
     plan = read_plan(plan_file)
     providers = sorted({a.provider for a in plan.allocations})
     tables = load_tables(list(catalogs), providers=providers)
     result = render_report(plan, tables, layout=chosen, source=plan_file)
-    write_manifests(out_dir, result.files)
+    if out_dir is not None:
+        write_manifests(out_dir, result.files)
     return Rendered(plan, result, out_dir, chosen)
 
 

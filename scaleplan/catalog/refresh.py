@@ -90,6 +90,9 @@ def resolve_out(out: Path | None, dry_run: bool) -> Path | None:
                 "current folder",
                 option="--out",
             )
+    from scaleplan.outputs import check_out_path
+
+    check_out_path(str(out))  # '-' (standard output) is no catalog to update: exit 2
     if is_shipped(out):
         message = (
             f"{out} is the catalog installed with scaleplan; write your own file with --out FILE "

@@ -117,6 +117,21 @@ def junit_clock() -> tuple[str, str]:
 FORMATS = ("text", "json", "junit", "sarif", "github")
 
 
+def format_option(fmt: str, json_out: bool, typed: Sequence[str] = ()) -> str:
+    """``--format``, or ``json`` for ``--json`` (its alias); ``--json`` beside another
+    ``--format`` typed on the command line (``typed``) is a usage error: it printed JSON and
+    dropped the SARIF or JUnit report the job asked for."""
+    if not json_out:
+        return fmt
+    if "--format" in typed and fmt != "json":
+        message = (
+            f"--json is --format json; got --format {fmt} too (drop one: --format {fmt} "
+            "--output FILE writes that report, --json prints JSON)"
+        )
+        raise OptionError(message, option="--json")
+    return "json"
+
+
 def report_threshold(fmt: str, fail_on: str) -> Severity:
     """``--format`` checked, and ``--fail-on`` as the severity the gate fails at."""
     if fmt not in FORMATS:

@@ -100,10 +100,9 @@ def check(
     annotation scaleplan.dev/ignore: "rule-a,rule-b".
     """
     with handle_errors():
-        from scaleplan.check.gate import list_rules_wide, report_threshold
+        from scaleplan.check.gate import format_option, list_rules_wide, report_threshold
 
-        if json_out:
-            fmt = "json"
+        fmt = format_option(fmt, json_out, typed_options(ctx))
         threshold = report_threshold(fmt, fail_on)
         if list_rules:
             from scaleplan.check.formats import rules_json, rules_table
@@ -129,7 +128,7 @@ def _write_report(report: CheckReport, fmt: str, threshold: Severity, output: st
     from scaleplan.check.gate import report_text, summary_line
 
     text = report_text(report, fmt, threshold)
-    if output is None:
+    if output in (None, "-"):  # '-': standard output, as for every command's files
         print_text(text)
         return
     from scaleplan.outputs import check_out_path

@@ -6,19 +6,13 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import (
-    emit_json,
-    handle_errors,
-    print_text,
-    stdout_console,
-    warn,
-)
+from scaleplan.cli._common import emit_json, handle_errors, print_text, stdout_console, warn
 from scaleplan.cli.options import JsonSummary
 
 
 def render(
     plan: Annotated[str, typer.Argument(metavar="PLAN", help="Plan file written by scaleplan optimize.", show_default=False)],
-    out_arg: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Output folder (replaced atomically; it may only hold files scaleplan render wrote).")],
+    out_arg: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Output folder (replaced atomically; it may only hold files scaleplan render wrote); - prints every object as one YAML stream on stdout.")],
     layout: Annotated[str, typer.Option("--layout", help="files: one file per object; single: one combined manifests.yaml.")] = "files",
     json_out: JsonSummary = False,
     wide: Annotated[bool, typer.Option("--wide", "-w", help="Also the object names (the default fits 80 columns).")] = False,
@@ -29,8 +23,10 @@ def render(
         from scaleplan.plan_outputs import render_plan_file
         from scaleplan.render import objects_table, render_summary
 
-        done = render_plan_file(plan, out_arg, layout, catalog or [])
+        done = render_plan_file(plan, out_arg, layout, catalog or [], json_out=json_out)
         warn(done.result.warnings)
+        if done.stream is not None:  # --out -: the objects on stdout, nothing written
+            return print_text(done.stream)
         if json_out:
             emit_json(render_summary(done.plan, done.result, str(done.out), done.layout))
             return

@@ -241,9 +241,10 @@ def write_jobs(
     transaction (``outputs.replace_folder``: a folder holding other files is refused); the
     files written, by name, and the notes on a local file TARGET (:func:`image_path_notes`)."""
     from scaleplan.option_values import names
-    from scaleplan.outputs import replace_folder
+    from scaleplan.outputs import check_out_path, replace_folder
     from scaleplan.profile.run_options import is_endpoint
 
+    check_out_path(out_dir, "--emit-jobs")
     if is_endpoint(target):  # its Job ran `profile URL --device cuda`: refused, every Job failed
         message = (
             "--emit-jobs runs a model on the cluster's GPUs; a URL is an endpoint, profiled "
