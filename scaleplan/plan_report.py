@@ -32,8 +32,8 @@ def plan_json(
     doc["files"] = list(wrote.written)
     doc["render_warnings"] = list(wrote.render_warnings)
     doc["price_warnings"] = list(wrote.price_warnings)  # date-based: never in plan.yaml
-    if wrote.changes is not None:
-        doc["changes"] = wrote.changes.to_dict()
+    # null when --out held no plan: the key is there on every run, for a dashboard's reader
+    doc["changes"] = None if wrote.changes is None else wrote.changes.to_dict()
     if obs is not None:  # scaleplan.observe is imported only for --observed
         from scaleplan.observe.replan import replan_report
 

@@ -104,3 +104,23 @@ def test_check_json_with_another_format_is_a_usage_error(cli: Any, here: Path, f
     assert "--json" in res.stderr and f"--format {fmt}" in res.stderr, res.stderr
     ok = cli(["check", "cm.yaml", "--format", "json", "--json"])
     assert json.loads(ok.stdout)["summary"]["findings"] == 0
+
+
+def test_optimize_json_always_has_changes(cli: Any, tmp_path: Path) -> None:
+    """``changes`` was missing from the first run's JSON (no plan in --out yet) and an object on
+    the next: a dashboard reading ``.changes.summary`` needs the key on every run (null first)."""
+    out = str(tmp_path / "o")
+    argv = ["optimize", str(VISION / "spec.yaml"), "--out", out, "--json", "--no-alternatives"]
+    first = json.loads(cli(argv).stdout)
+    assert "changes" in first and first["changes"] is None
+    again = json.loads(cli(argv).stdout)
+    assert again["changes"]["summary"] == {"add": 0, "change": 0, "remove": 0}
+
+
+def test_simulate_json_names_its_mode_for_both_simulators(cli: Any) -> None:
+    """The LLM simulator's JSON said ``"mode": "llm"``; the request-level one said nothing."""
+    argv = ["simulate", str(VISION / "plan.yaml"), "--json", "--duration", "60"]
+    batch = json.loads(cli(argv).stdout)
+    assert batch["mode"] == "batch"
+    llm = json.loads(cli(["simulate", str(LLM_PLAN), "--json", "--min-requests", "200"]).stdout)
+    assert llm["mode"] == "llm"

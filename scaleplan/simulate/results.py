@@ -144,7 +144,8 @@ class SimResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, rounded to 6 significant digits so that output is byte-stable."""
-        return {"ok": self.ok, **jsonable(with_failure(dataclasses.asdict(self), self.failure))}
+        plain = jsonable(with_failure(dataclasses.asdict(self), self.failure))
+        return {"ok": self.ok, "mode": "batch", **plain}  # the LLM simulator's says "llm"
 
 
 def with_failure(plain: dict[str, Any], failure: FailureVerdict | None) -> dict[str, Any]:
