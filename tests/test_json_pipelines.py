@@ -124,3 +124,19 @@ def test_simulate_json_names_its_mode_for_both_simulators(cli: Any) -> None:
     assert batch["mode"] == "batch"
     llm = json.loads(cli(["simulate", str(LLM_PLAN), "--json", "--min-requests", "200"]).stdout)
     assert llm["mode"] == "llm"
+
+
+def test_validate_json_prints_its_warnings_on_stderr_too(cli: Any) -> None:
+    """``validate --json`` kept its warnings in the JSON only (stderr empty: a CI log showed
+    none), while ``optimize --json`` prints them on stderr and in ``warnings`` alike."""
+    spec = str(ROOT / "examples" / "llm-70b-tp" / "spec.yaml")
+    res = cli(["validate", spec, "--json"])
+    warnings = json.loads(res.stdout)["warnings"]
+    assert warnings and res.stderr == "".join(f"warning: {w}\n" for w in warnings)
+    assert cli(["validate", spec]).stderr == res.stderr
+
+
+def test_schema_takes_json_as_the_others_do(cli: Any) -> None:
+    """A pipeline that adds --json to every call got exit 2 from ``schema``, which always
+    prints JSON; --json is accepted and changes nothing."""
+    assert cli(["schema", "spec", "--json"]).stdout == cli(["schema", "spec"]).stdout

@@ -13,6 +13,7 @@ from scaleplan.errors import invalid_json
 
 def schema(
     what: Annotated[str, typer.Argument(metavar="KIND", help="Which schema: spec, profile, plan, catalog, observed.", show_default=False)],
+    json_out: Annotated[bool, typer.Option("--json", help="The schema is JSON anyway.")] = False,
 ) -> None:
     """Print the JSON Schema of a scaleplan file format (for editors' YAML language servers)."""
     with handle_errors():
@@ -31,8 +32,8 @@ def validate(
         from scaleplan.validate import ok_line, validate_spec_file
 
         result = validate_spec_file(spec, list(catalog or []))
+        warn(result["warnings"])  # on stderr with --json too, as optimize prints them
         if json_out:
             emit_json(result)
         else:
-            warn(result["warnings"])
             print_lines([f"{spec}: {ok_line(result)}"])
