@@ -73,6 +73,16 @@ class Document:
     lines: LineMap
 
 
+def _not_found_hint(name: str) -> str:
+    """A missing input's fix; '-' is standard input only where a command says so (``check``)."""
+    if name == "-":
+        return (
+            "'-' reads standard input only in `scaleplan check`; give this file's path "
+            "(./- for a file named '-')"
+        )
+    return "check the path; relative paths are resolved from the current folder"
+
+
 def read_text(path: str | Path, *, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
     """Read a UTF-8 text file with limits; raise InputError naming ``what`` otherwise."""
     p = Path(path)
@@ -82,7 +92,7 @@ def read_text(path: str | Path, *, what: str = "file", max_bytes: int = MAX_BYTE
     try:
         st = p.stat()  # follows symlinks: a loop or a 5,000-character name raises OSError here
     except FileNotFoundError:
-        raise InputError(name, [Problem("", f"{what} not found", hint="check the path; relative paths are resolved from the current folder")]) from None
+        raise InputError(name, [Problem("", f"{what} not found", hint=_not_found_hint(name))]) from None
     except OSError as exc:
         raise InputError(name[:300], [Problem("", f"cannot read {what}: {exc.strerror or exc}", hint="check the path (a symlink loop? a name too long?)")]) from None
     if stat.S_ISDIR(st.st_mode):

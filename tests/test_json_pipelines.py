@@ -140,3 +140,15 @@ def test_schema_takes_json_as_the_others_do(cli: Any) -> None:
     """A pipeline that adds --json to every call got exit 2 from ``schema``, which always
     prints JSON; --json is accepted and changes nothing."""
     assert cli(["schema", "spec", "--json"]).stdout == cli(["schema", "spec"]).stdout
+
+
+@pytest.mark.parametrize(
+    "argv", [["diff", str(LLM_PLAN), "-"], ["simulate", "-"], ["validate", "-"]]
+)
+def test_dash_as_an_input_file_says_which_command_reads_stdin(
+    cli: Any, here: Path, argv: list[str]
+) -> None:
+    """``diff PLAN -`` said "-: plan not found (check the path ...)": '-' is standard input only
+    for ``check``; the hint now says so (exit 3 as before)."""
+    res = cli(argv, exit_code=3, input="apiVersion: scaleplan/v1\n")
+    assert "standard input" in res.stderr and "scaleplan check" in res.stderr, res.stderr
