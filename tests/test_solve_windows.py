@@ -179,3 +179,36 @@ def test_a_pool_start_runs_highs_without_its_sub_mips(monkeypatch: pytest.Monkey
     assert not cold.pooled and not model.reroute(start, (35.0,)).pooled  # type: ignore[union-attr]
     assert seen == [(True, True), (False, False), (True, True)]
     assert warm.nodes == cold.nodes == [0, 1]
+
+
+def test_highs_status_and_columns_read_as_pulp_reads_them() -> None:
+    """The window MILP reads HiGHS's status and the node and replica columns itself
+    (``WindowModel._read_highs``): the same status and values as PuLP's findSolutionValues,
+    optimal and infeasible (a cutoff under the optimum), on a zone model over two regions."""
+    import pulp
+
+    from scaleplan.solve.milp import WindowModel
+
+    cands = [
+        _cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 3),
+        _cand(1, "us-west-2", 0.9, (9.0, 0.0), 1, True, 3),
+        _cand(2, "us-west-2", 3.0, (40.0, 0.0), 1, False, 3),
+    ]
+    p = WindowProblem(
+        candidates=cands, classes=CLASSES[:1], demand=(45.0,), headroom=0.2,
+        redundancy="zone", spot_max_fraction=0.5, even=True,
+    )
+    model = WindowModel(p)
+    best = model.solve((45.0,), time_limit=10)
+    assert best.status == "optimal" and sum(best.nodes) > 0
+    for cutoff, want in ((None, "optimal"), (best.cost - 0.5, "infeasible")):
+        got = model.solve((45.0,), time_limit=10, cutoff=cutoff)
+        assert got.status == want
+        mine = [v.varValue for v in (*model.n, *model.r)]
+        status, sol = model._solver.findSolutionValues(model.prob)
+        model.prob.assignStatus(status, sol)
+        theirs = {pulp.LpSolutionOptimal: "optimal", pulp.LpSolutionInfeasible: "infeasible"}
+        assert theirs[model.prob.sol_status] == want
+        if want == "optimal":
+            assert mine == [v.varValue for v in (*model.n, *model.r)]
+            assert got.nodes == best.nodes
