@@ -27,13 +27,18 @@ FLAVORS = ["eks", "eks-karpenter", "gke", "aks", "generic"]
 def test_known_values_g5_xlarge() -> None:
     assert kc.reserved_cpu(4) == pytest.approx(0.08)
     assert kc.allocatable_cpu(4) == pytest.approx(3.22)  # 4 - 0.08 kubelet - 0.7 DaemonSets
+    # the kubelet's capacity: 16 GiB less the page map (1/64), 15.75 GiB
+    cap = 15.75
     # EKS: 255 MiB + 11 MiB x 110 pods + 100 MiB eviction + 1.25 GiB DaemonSets
-    assert kc.allocatable_memory_gib(16, flavor="eks") == pytest.approx(16 - (255 + 1210 + 100) / 1024 - 1.25)
+    eks = (255 + 1210 + 100) / 1024
+    assert kc.allocatable_memory_gib(16, flavor="eks") == pytest.approx(cap - eks - 1.25)
     # GKE table: 1 + 0.8 + 0.8 GiB on 16 GiB, + eviction + DaemonSets
-    assert kc.allocatable_memory_gib(16, flavor="gke") == pytest.approx(16 - 2.6 - 100 / 1024 - 1.25)
-    assert kc.allocatable_memory_gib(16, flavor="aks") == pytest.approx(16 - 2.6 - 100 / 1024 - 1.5)
-    assert kc.allocatable_per_replica(4, 16, 1, flavor="eks-karpenter") == (3.22, 13.22)
-    assert kc.allocatable_per_replica(4, 16, 2, flavor="gke") == (1.61, 6.02)
+    gke = 2.6 + 100 / 1024
+    assert kc.allocatable_memory_gib(16, flavor="gke") == pytest.approx(cap - gke - 1.25)
+    assert kc.allocatable_memory_gib(16, flavor="aks") == pytest.approx(cap - gke - 1.5)
+    # 13.22 GiB before the page map
+    assert kc.allocatable_per_replica(4, 16, 1, flavor="eks-karpenter") == (3.22, 12.97)
+    assert kc.allocatable_per_replica(4, 16, 2, flavor="gke") == (1.61, 5.9)
     # more pods on EKS reserve more memory
     assert kc.allocatable_memory_gib(64, flavor="eks", max_pods=250) < kc.allocatable_memory_gib(64, flavor="eks")
     assert kc.is_eks("eks-karpenter") and not kc.is_eks("gke")
@@ -57,7 +62,38 @@ def test_daemonset_reserve_per_flavor_and_from_the_spec() -> None:
     assert kc.allocatable_cpu(48, flavor="aks", reserve=mine) == pytest.approx(48 - kc.reserved_cpu(48) - 1.5)
     # the AKS node of the review: 48 vCPU, 440 GiB, one A100 replica
     cpu, mem = kc.allocatable_per_replica(48, 440, 1, flavor="aks")
-    assert (cpu, mem) == (47.11, 422.84)  # was 47.56 and 423.84
+    assert (cpu, mem) == (47.11, 415.96)  # was 47.56 and 423.84, then 422.84 before the page map
+
+
+# Published `kubectl describe node` captures: (nominal GiB, the kubelet's capacity in Ki)
+CAPTURES = [
+    (15, 15406128),  # GKE n1-standard-4 (a GKE tutorial's node)
+    (16, 16403296),  # AKS Standard_D4s_v3 (Azure/AKS#1216)
+    (4, 4025836),  # AKS Standard_B2s (Azure/AKS#3525)
+    (16, 16038616),  # an EKS node of 16 GiB (Azure/AKS#1216, a comment comparing EKS)
+]
+
+
+@pytest.mark.parametrize(("nominal", "capacity_ki"), CAPTURES)
+def test_the_page_map_is_within_every_captured_gap(nominal: float, capacity_ki: int) -> None:
+    """The kubelet's capacity is below the nominal memory by the page map (1/64) and a fixed
+    part that does not grow with the node (75 to 465 MiB here): the model takes the page map
+    (never more than the gap) and leaves the fixed part to the reserves' margins."""
+    gap = nominal - capacity_ki / 1024**2
+    assert nominal * kc.PAGE_MAP_FRACTION <= gap
+    assert gap - nominal * kc.PAGE_MAP_FRACTION <= 0.5
+
+
+@pytest.mark.parametrize("nominal", [15.0, 170.0, 220.0, 1152.0, 2048.0])
+def test_one_replica_fits_below_the_page_map(nominal: float) -> None:
+    """UX review 10, F5: GPU replicas get "the rest of the node", which was sized from the
+    nominal memory: on a2-ultragpu-1g (170 GiB) 158.49 GiB asked on gke, where the kubelet has
+    at most 170 x 63/64 - 10.26 GiB reserved = 157.1 allocatable: Pending."""
+    for flavor in FLAVORS:
+        system = kc.reserved_memory_gib(nominal, eks=kc.is_eks(flavor))
+        _, mem = kc.allocatable_per_replica(96, nominal, 1, flavor=flavor)
+        ceiling = nominal * (1 - 1 / 64) - system - kc.daemonset_reserve(flavor).memory_gib
+        assert mem <= ceiling + 1e-9, flavor
 
 
 def test_tiny_node_leaves_nothing() -> None:
