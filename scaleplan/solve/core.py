@@ -90,7 +90,7 @@ def _cheapest(
     best = search_windows(pb, cands, rps, deadline=deadline)
     runs = best.stats
     if best.status == "unknown":
-        raise InfeasibleError([time_limit_reason(options)])
+        raise InfeasibleError([time_limit_reason(pb, cands, rps)])
     if best.status == "infeasible":
         raise InfeasibleError(diagnose_milp(pb, cands, rps, deadline + options.time_limit))
     best = after_search(pb, best, rps, deadline)

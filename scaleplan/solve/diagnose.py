@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.solve.candidates import Candidate, Diagnostics
-from scaleplan.solve.problem import Problem, SolveOptions, quota_scopes
+from scaleplan.solve.problem import Problem, quota_scopes
 from scaleplan.solve.search import Outcome, describe, search_windows
 from scaleplan.spec import Spec
 from scaleplan.wording import counted
@@ -205,11 +205,57 @@ def _serving(pb: Problem, cands: list[Candidate], reason: InfeasibleReason) -> l
     return serving
 
 
-def time_limit_reason(options: SolveOptions) -> InfeasibleReason:
+def cost_per_rps(c: Candidate, classes: Sequence[tuple[str, float]]) -> float:
+    """A candidate's price per request/s of the class mix one node serves (inf when a class
+    has no point on it): what ranks the regions a narrower search keeps."""
+    inv = 0.0
+    for name, share in classes:
+        cap = c.cap(name)
+        if share > 0 and not cap:
+            return math.inf
+        inv += share / cap if share > 0 and cap else 0.0
+    rps = c.replicas_per_node / inv if inv > 0 else 0.0
+    return c.price / rps if rps > 0 else math.inf
+
+
+def time_limit_reason(
+    pb: Problem, cands: Sequence[Candidate], rps: Sequence[float]
+) -> InfeasibleReason:
+    """No window found a plan in time: how big the search was (candidates, regions,
+    providers, distinct windows, zone redundancy) and what narrows it, first the regions with
+    the cheapest capacity per request/s."""
+    pl, limit = pb.spec.placement, pb.options.time_limit
+    best: dict[tuple[str, str], float] = {}
+    for c in cands:
+        key = (c.row.provider, c.row.region)
+        best[key] = min(best.get(key, math.inf), cost_per_rps(c, pb.classes))
+    ranked = sorted((v, r) for (_, r), v in best.items() if math.isfinite(v))
+    cheapest = list(dict.fromkeys(r for _, r in ranked))[:3]
+    providers = len({p for p, _ in best})
+    windows = len(set(rps))
+    spot = sum(1 for c in cands if c.capacity_type == "spot")
+    size = (
+        f"{counted(len(cands), 'candidate')} (instance type, serving shape and capacity type) in "
+        f"{counted(len(best), 'region')} of {counted(providers, 'provider')}, over "
+        f"{counted(windows, 'distinct demand window')}"
+        + (", with zone redundancy" if pl.redundancy == "zone" else "")
+    )
+    narrow = []
+    if cheapest and len(best) > len(cheapest):
+        narrow.append(
+            f"placement.regions: [{', '.join(cheapest)}] (the cheapest capacity per request/s)"
+        )
+    if spot:
+        narrow.append(f"placement.spot.allowed: false ({spot} of the candidates are spot)")
+    narrow.append("fewer placement.accelerators or placement.providers")
     return InfeasibleReason(
         "time-limit",
-        f"no plan was found within the time limit of {options.time_limit:g} s",
-        "raise --time-limit",
+        f"no plan was found within the time limit of {limit:g} s: the search held {size}",
+        f"narrow the search: {'; '.join(narrow)}; or raise --time-limit",
+        {
+            "candidates": len(cands), "regions": len(best), "providers": providers,
+            "windows": windows, "spot_candidates": spot, "cheapest_regions": cheapest,
+        },
     )
 
 

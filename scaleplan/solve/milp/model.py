@@ -13,6 +13,7 @@ by :func:`solve_windows`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -282,7 +283,11 @@ class WindowModel(Formulation):
         p, cands, K = self.p, self.p.candidates, self.K
         self._set(demand, cutoff)
         status = self._run(time_limit, start)
-        if status in ("infeasible", "unknown"):
+        if status == "unknown":  # out of time without a plan: what HiGHS proved of the cost
+            bound = self._bound(status, math.inf)
+            proved = bound if bound is not None and math.isfinite(bound) else None
+            return WindowSolution(status=status, bound=proved, seconds=time.perf_counter() - t0)
+        if status == "infeasible":
             return WindowSolution(status=status, seconds=time.perf_counter() - t0)
         nodes = [int_value(v) for v in self.n]
         reps = [int_value(v) for v in self.r]
@@ -431,6 +436,14 @@ class WindowModel(Formulation):
         return WindowSolution(status=sol.status, nodes=list(sol.nodes), replicas=list(sol.replicas), routing=routing, cost=sol.cost, bound=sol.bound, seconds=time.perf_counter() - t0, reused=reused, demand=tuple(demand))
 
 
+def kept_start(start: WindowSolution, bound: float | None = None) -> WindowSolution:
+    """A window's start plan kept as its plan when its solve ran out of time: feasible (a
+    pool's optimum is not the window's), with the lower ``bound`` the solves proved (None:
+    none), never above its cost."""
+    proved = min(bound, start.cost) if bound is not None else None
+    return dataclasses.replace(start, status="feasible", bound=proved)
+
+
 def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, solver: SolverName = "highs", deadline: float | None = None, tie_break: bool = True, stats: list[SolveStat] | None = None) -> dict[tuple[float, ...], WindowSolution]:
     """Solve every distinct demand vector in ``demands`` (per class, one per window).
 
@@ -439,8 +452,10 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
     falls as demand rises, and a quieter window's optimal plan that still fits a busier window
     is optimal there too (:meth:`WindowModel.reroute` checks the fit with a small routing LP).
     Otherwise the quieter plan scaled up to the new demand (:meth:`WindowModel.scale_up`) is a
-    feasible plan whose cost is passed to the MILP as a cutoff. After an infeasible or
-    unsolved window the busier ones are marked the same (they cannot do better).
+    feasible plan whose cost is passed to the MILP as a cutoff. A window whose MILP runs out of
+    time before beating that cutoff keeps the start as its plan (``feasible``, no bound: a
+    plan known to serve it). After an infeasible window, or one out of time with no start,
+    the busier ones are marked the same (they cannot do better).
     """
     end = deadline if deadline is not None else time.perf_counter() + 60.0
     model = WindowModel(base, solver=solver, tie_break=tie_break)
@@ -466,6 +481,12 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
             sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()), cutoff=cutoff, start=start)
             if sol.status == "infeasible" and start is not None:  # numerically at the cutoff
                 sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()))
+            if sol.status == "unknown" and start is not None:
+                # out of time before HiGHS beat the cutoff: the start (checked feasible for this
+                # demand) is the window's plan; failing here failed every busier window with it.
+                # Costs never fall as demand rises: a quieter window's bound holds here too
+                known = [b for b in (sol.bound, prev.bound if prev else None) if b is not None]
+                sol = kept_start(start, max(known) if known else None)
             if sol.status in ("optimal", "feasible"):
                 sol = model.reroute(sol, demand, reused=False) or sol
         out[demand] = sol

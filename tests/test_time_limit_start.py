@@ -1,0 +1,133 @@
+"""A window whose MILP runs out of time keeps the feasible plan it started from (FinOps review, #3).
+
+Three clouds x every region x zone redundancy x spot over a daily curve found no plan in 60 s:
+the windows are solved quietest first, each busier one from the quieter plan scaled up (a plan
+checked feasible for it, passed to HiGHS as a start and its cost as a cutoff). Once the time
+was nearly spent a window's solve had 1 s; HiGHS stopped without a plan better than the cutoff
+("unknown"), and the search failed every busier window with it, though it held a feasible plan
+for each. Reproduced with --time-limit 8 (``window 110 rps: start, cutoff -> unknown``): exit 4,
+"no plan was found within the time limit". The start now stands as that window's plan
+(``feasible``, no bound: the gap says so), and the busier windows go on from it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from scaleplan.catalog.files import load_catalog
+from scaleplan.errors import InfeasibleError
+from scaleplan.solve import SolveOptions, solve
+from scaleplan.solve.milp import model as milp_model
+from scaleplan.solve.milp.window import WindowSolution
+from scaleplan.spec import parse_spec_text
+
+SPEC = """\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata: {name: chat-day}
+model: {architecture: llama-3.1-8b, engine: vllm}
+traffic:
+  hourly_rps: [20, 15, 10, 10, 10, 15, 30, 60, 90, 110, 120, 120,
+               115, 110, 100, 95, 90, 85, 80, 70, 60, 45, 35, 25]
+  classes: [{name: chat, share: 1.0, input_tokens: 1024, output_tokens: 256}]
+slo: {ttft_ms: 3000, tpot_ms: 50}
+placement:
+  providers: [gcp]
+  regions: [us-central1]
+kubernetes: {image: vllm/vllm-openai:v0.11.0, flavor: gke, autoscaler: {type: keda-prometheus}}
+"""
+
+
+def test_a_window_out_of_time_keeps_its_feasible_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = parse_spec_text(SPEC, "s.yaml")
+    catalog = load_catalog(providers=["gcp"])
+    exact = solve(spec, None, catalog, options=SolveOptions(alternatives=False))
+    assert exact.plan.status == "optimal"
+    real = milp_model.WindowModel.solve
+    timed_out: list[float] = []
+
+    def out_of_time(self, demand, *, time_limit=60.0, cutoff=None, start=None):  # type: ignore[no-untyped-def]
+        """HiGHS stopped by its time limit before beating the cutoff: no plan of its own."""
+        if start is not None:
+            timed_out.append(sum(demand))
+            return WindowSolution(status="unknown", demand=tuple(demand))
+        return real(self, demand, time_limit=time_limit, cutoff=cutoff, start=start)
+
+    monkeypatch.setattr(milp_model.WindowModel, "solve", out_of_time)
+    try:
+        res = solve(spec, None, catalog, options=SolveOptions(alternatives=False))
+    except InfeasibleError as exc:  # before: the whole search failed with the first such window
+        pytest.fail(f"no plan: {exc}")
+    assert timed_out, "no window was solved from a start: the test does not exercise the fallback"
+    plan = res.plan
+    assert plan.status == "feasible"  # not proven optimal: the gap line says why
+    assert plan.cost_per_hour >= exact.plan.cost_per_hour - 1e-9
+    # every window is served: the plan's replicas cover the curve it was planned for
+    for w, rps in enumerate(plan.demand.rps):
+        allocs = plan.allocations
+        served = sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in allocs)
+        assert served >= rps - 1e-6, (w, rps, served)
+
+
+def test_the_start_kept_is_never_called_optimal() -> None:
+    """A start found in a restricted pool may be that pool's optimum, not the window's: kept
+    for a window out of time, it reads feasible, without a bound."""
+    from scaleplan.solve.milp.model import kept_start
+
+    start = WindowSolution(status="optimal", nodes=[1], replicas=[1], cost=2.0, bound=2.0)
+    kept = kept_start(start)
+    assert (kept.status, kept.bound, kept.cost, kept.nodes) == ("feasible", None, 2.0, [1])
+    assert start.status == "optimal"  # the caller's copy is left as it was
+    assert kept_start(start, 1.5).bound == 1.5  # what the solves proved of the window's cost
+    assert kept_start(start, 5.0).bound == 2.0  # never above the plan's own cost
+    assert dataclasses.is_dataclass(kept)
+
+
+MULTI = """\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata: {name: chat-zone}
+model: {architecture: llama-3.1-8b, engine: vllm}
+traffic:
+  peak_rps: 60
+  classes: [{name: chat, share: 1.0, input_tokens: 1024, output_tokens: 256}]
+slo: {ttft_ms: 3000, tpot_ms: 50}
+placement:
+  providers: [aws, gcp, azure]
+  spot: {allowed: true, max_fraction: 0.5}
+  redundancy: zone
+kubernetes: {image: vllm/vllm-openai:v0.11.0, flavor: generic}
+"""
+
+
+def test_no_plan_in_time_says_how_big_the_search_was_and_what_to_narrow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When no window finds a plan in time, the reason said only 'raise --time-limit'. It now
+    says what the search held (candidates, regions, providers, windows) and what narrows it:
+    the regions with the cheapest capacity per request/s, spot off, fewer accelerators."""
+    spec = parse_spec_text(MULTI, "s.yaml")
+    catalog = load_catalog()
+
+    def never(self, demand, *, time_limit=60.0, cutoff=None, start=None):  # type: ignore[no-untyped-def]
+        return WindowSolution(status="unknown", demand=tuple(demand))
+
+    monkeypatch.setattr(milp_model.WindowModel, "solve", never)
+    with pytest.raises(InfeasibleError) as err:
+        solve(spec, None, catalog, options=SolveOptions(alternatives=False, time_limit=5))
+    (reason,) = err.value.reasons
+    assert reason.code == "time-limit"
+    said = reason.message
+    assert "within the time limit of 5 s" in said
+    d = reason.details
+    assert isinstance(d["candidates"], int) and d["candidates"] > 10
+    assert d["providers"] == 3 and isinstance(d["regions"], int) and d["regions"] >= 6
+    assert f"{d['candidates']} candidates" in said and f"{d['regions']} regions" in said
+    assert "zone redundancy" in said
+    fix = reason.fix
+    cheapest = d["cheapest_regions"]
+    assert isinstance(cheapest, list) and 1 <= len(cheapest) <= 3
+    assert f"placement.regions: [{', '.join(cheapest)}]" in fix
+    assert "placement.spot.allowed: false" in fix and "placement.accelerators" in fix
+    assert "--time-limit" in fix
