@@ -4,6 +4,7 @@ Identifiers are never cut; ``wide`` adds the columns that do not fit 80 columns.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -31,10 +32,11 @@ def _flag_note(rows: Sequence[InstanceRow]) -> str:
     flags = sorted({f for r in rows for f in r.flags})
     if not flags:
         return ""
-    return (
-        f"! flagged ({', '.join(flags)}): optimize leaves these rows out unless\n"
-        "  placement.include_flagged: true (docs/catalog.md)\n"
+    note = (
+        f"! flagged ({', '.join(flags)}): optimize leaves these rows out unless"
+        " placement.include_flagged: true (docs/catalog.md)"
     )
+    return textwrap.fill(note, width=80, subsequent_indent="  ", break_on_hyphens=False) + "\n"
 
 
 def _marked(name: str, r: InstanceRow) -> str:
