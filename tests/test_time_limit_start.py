@@ -131,3 +131,53 @@ def test_no_plan_in_time_says_how_big_the_search_was_and_what_to_narrow(
     assert f"placement.regions: [{', '.join(cheapest)}]" in fix
     assert "placement.spot.allowed: false" in fix and "placement.accelerators" in fix
     assert "--time-limit" in fix
+
+
+SPOT_MIX = """\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata: {name: chat-mix}
+model: {architecture: llama-3.1-8b, engine: vllm}
+traffic:
+  peak_rps: 80
+  classes: [{name: chat, share: 1.0, input_tokens: 1024, output_tokens: 256}]
+slo: {ttft_ms: 3000, tpot_ms: 50}
+placement:
+  providers: [aws]
+  regions: [us-east-1, us-west-2]
+  accelerators: [RTXPRO6000]
+  spot: {allowed: true, max_fraction: 0.5}
+  redundancy: zone
+kubernetes: {image: vllm/vllm-openai:v0.11.0, flavor: generic}
+"""
+
+
+def test_a_scaled_up_start_tops_up_on_demand_to_keep_the_spot_share() -> None:
+    """The windows out of time above had no start where rounding every count up put more than
+    spot.max_fraction of the pods on spot (80 -> 85 rps: 10 on-demand pods, 4 + 2 + 2 spot
+    nodes: 14 of 24 pods on spot at f = 0.5): scale_up refused the plan and the window was
+    solved from nothing. The on-demand type in use now gets the nodes that restore the share."""
+    from scaleplan.solve.candidates import build_candidates
+    from scaleplan.solve.milp.model import WindowModel
+    from scaleplan.solve.problem import Problem
+    from scaleplan.solve.search import window_problem
+
+    spec = parse_spec_text(SPOT_MIX, "s.yaml")
+    cands, _ = build_candidates(spec, None, load_catalog(providers=["aws"]))
+    pb = Problem.of(spec, SolveOptions())
+    base, _ = window_problem(pb, cands, [85.0])
+    model = WindowModel(base)
+    label = {c.label: k for k, c in enumerate(cands)}
+    od = label["aws/us-east-1/g7e.2xlarge on-demand (1 GPU/replica)"]
+    spot = label["aws/us-west-2/g7e.12xlarge spot (1 GPU/replica)"]
+    assert cands[spot].replicas_per_node == 2 and cands[od].replicas_per_node == 1
+    nodes = [0] * len(cands)
+    nodes[od], nodes[spot] = 12, 6  # 12 on-demand pods, 12 spot pods: 50 % on spot
+    reps = [n * c.replicas_per_node for n, c in zip(nodes, cands, strict=True)]
+    prev = WindowSolution(status="optimal", nodes=nodes, replicas=reps, demand=(80.0,))
+    up = model.scale_up(prev, (85.0,))  # x 1.0625: 13 on-demand nodes, 7 spot nodes (14 pods)
+    assert up is not None, "the scaled-up plan was refused"
+    pods = up.replicas
+    assert pods[spot] == 14 and pods[od] == 14  # one on-demand node more: 14 of 28 on spot
+    on_spot = sum(n for n, c in zip(pods, cands, strict=True) if c.capacity_type == "spot")
+    assert on_spot <= 0.5 * sum(pods)

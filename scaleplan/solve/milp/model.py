@@ -391,8 +391,9 @@ class WindowModel(Formulation):
         reps = [nodes[k] * cands[k].replicas_per_node for k in range(self.K)]
         if p.max_replicas is not None:
             reps = [min(reps[k], math.ceil(sol.replicas[k] * lam - 1e-9)) for k in range(self.K)]
-            if sum(reps) > p.max_replicas:
-                return None
+        nodes, reps = self._on_demand_topped(nodes, reps)
+        if p.max_replicas is not None and sum(reps) > p.max_replicas:
+            return None
         for q in p.quotas:
             if sum(cands[k].gpus_per_node * nodes[k] for k in q.members) > q.limit:
                 return None
@@ -403,6 +404,30 @@ class WindowModel(Formulation):
             return None
         out.status, out.bound, out.reused = "feasible", None, False
         return out
+
+    def _on_demand_topped(self, nodes: list[int], reps: list[int]) -> tuple[list[int], list[int]]:
+        """``routing: service``: counts rounded up one by one can put more than
+        spot.max_fraction of the pods on spot (4 on-demand + 2 spot nodes of 2 pods at f = 0.5,
+        x 1.0625: 5 + 3 nodes, 6 of 11 pods on spot), and the scaled-up plan was refused. The
+        on-demand type in use with the cheapest pod gets the nodes that bring the share back
+        to f; the plan is then checked as before. Unchanged when the share holds."""
+        p, cands = self.p, self.p.candidates
+        f = p.spot_max_fraction
+        if not p.even or f is None or f >= 1 or f <= 0:
+            return nodes, reps
+        spot = sum(r for r, c in zip(reps, cands, strict=True) if c.capacity_type == "spot")
+        od = sum(reps) - spot
+        if spot <= f * (spot + od) + 1e-9 * max(1, spot):
+            return nodes, reps
+        used = [k for k in range(self.K) if nodes[k] > 0 and cands[k].capacity_type == "on-demand"]
+        if not used:
+            return nodes, reps
+        k = min(used, key=lambda k: (cands[k].price / cands[k].replicas_per_node, k))
+        add = math.ceil(math.ceil(spot * (1 - f) / f - od - 1e-9) / cands[k].replicas_per_node)
+        nodes, reps = list(nodes), list(reps)
+        nodes[k] += add
+        reps[k] += add * cands[k].replicas_per_node
+        return nodes, reps
 
     def reroute(self, sol: WindowSolution, demand: Sequence[float], *, reused: bool = True) -> WindowSolution | None:
         """``sol``'s nodes and replicas with the most balanced routing that serves ``demand``.
