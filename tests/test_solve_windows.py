@@ -212,3 +212,37 @@ def test_highs_status_and_columns_read_as_pulp_reads_them() -> None:
         if want == "optimal":
             assert mine == [v.varValue for v in (*model.n, *model.r)]
             assert got.nodes == best.nodes
+
+
+def test_a_zone_model_runs_highs_without_sub_mips_from_any_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Zone models skip RINS and RENS from any start (a scaled-up plan too), the others only
+    from a pool start; the optimum is the same."""
+    import scaleplan.solve.milp.model as milp_model
+    from scaleplan.solve.milp import WindowModel
+
+    seen: list[tuple[str, bool]] = []
+    run = milp_model.run_interruptible
+
+    def recording(h: Any) -> None:
+        seen.append((red, h.getOptionValue("mip_heuristic_run_rins")[1]))
+        run(h)
+
+    monkeypatch.setattr(milp_model, "run_interruptible", recording)
+    for red in ("zone", "n+1"):
+        cands = [_cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 3)]
+        p = WindowProblem(
+            candidates=cands, classes=CLASSES[:1], demand=(35.0,), headroom=0.0,
+            redundancy=red, spot_max_fraction=None,
+        )
+        model = WindowModel(p)
+        quiet = model.solve((20.0,), time_limit=10)
+        up = model.scale_up(quiet, (35.0,))
+        assert up is not None and not up.pooled
+        warm = model.solve((35.0,), time_limit=10, start=up, cutoff=model.objective(up))
+        assert warm.nodes == model.solve((35.0,), time_limit=10).nodes
+    assert seen == [
+        ("zone", True), ("zone", False), ("zone", True),
+        ("n+1", True), ("n+1", True), ("n+1", True),
+    ]
