@@ -172,7 +172,7 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
                 path, where, f"env name {safety.shown(key)} is not a valid variable name",
                 hint="use letters, digits and '_', not starting with a digit",
             ))
-        elif (safety.secretish_env(key) and value) or safety.token_value(value):
+        elif safety.literal_secret_env(key, value):
             out.append(SpecProblem(
                 path, where,
                 f"env {key} holds a literal secret or token; it would be written into the "
@@ -184,19 +184,21 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
         out += _at(path, safety.text_problems(
             value, where, what="env value", allow_newline=True, max_len=32768
         ))
+    flag_values = set(safety.secret_flag_values(k8s.args))
     for i, arg in enumerate(k8s.args):
         path = ("kubernetes", "args", i)
         where = f"kubernetes.args[{i}]"
         out += _at(path, safety.text_problems(
             arg, where, what="argument", allow_newline=True, max_len=32768
         ))
-        if safety.token_value(arg):
+        if safety.token_value(arg) or i in flag_values:
             out.append(SpecProblem(
                 path, where,
-                "argument holds a literal token; it would be written into the manifests in "
-                "clear text",
+                "argument holds a literal secret or token; it would be written into the manifests "
+                "in clear text",
                 hint="put the token in a Kubernetes Secret and hand it to the container from "
-                "the Secret (env valueFrom.secretKeyRef, e.g. with a kustomize patch); "
+                "the Secret (env valueFrom.secretKeyRef, e.g. with a kustomize patch; vLLM "
+                "reads --api-key from VLLM_API_KEY); "
                 "model.source.secret covers the model download's credentials (HF_TOKEN, AWS "
                 "keys)",
             ))

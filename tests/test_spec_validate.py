@@ -430,3 +430,61 @@ def test_a_choice_that_starts_several_values_names_them_all() -> None:
         parse_spec_text(text, "spec.yaml")
     (p,) = [p for p in err.value.problems if p.where.startswith("kubernetes.autoscaler")]
     assert p.hint == "did you mean 'keda-prometheus', 'keda-kafka' or 'keda-rabbitmq'?", p.hint
+
+
+@pytest.mark.parametrize(
+    ("args", "index"),
+    [
+        (["--api-key", "mysupersecretpassword"], 1),
+        (["serve", "--api-key=mysupersecretpassword"], 1),
+        (["--hf-token", "notshapedlikeatoken"], 1),
+        (["--password", "hunter2"], 1),
+    ],
+)
+def test_secret_flag_with_a_literal_value_is_refused(args: list[str], index: int) -> None:
+    """`kubernetes.args: [--api-key, mysupersecretpassword]` validated and rendered the password
+    into the Deployment: only hf_/sk-/AKIA-shaped values were caught in args, while env is
+    also checked by name (UX review 12, F2). A flag named like a secret with a literal value
+    is refused at the value, and the message never repeats it."""
+    from scaleplan.spec import Kubernetes
+    from scaleplan.spec_checks import container_problems
+
+    found = container_problems(Kubernetes.model_validate({"image": "a/b:1", "args": args}))
+    assert [p.where for p in found] == [f"kubernetes.args[{index}]"]
+    assert "literal" in found[0].message and "VLLM_API_KEY" in (found[0].hint or "")
+    assert all("hunter2" not in p.message and "mysupersecret" not in p.message for p in found)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--max-num-batched-tokens", "8192"],
+        ["--max-total-tokens", "4096", "--max-input-tokens", "4095"],
+        ["--tokenizer", "meta-llama/Llama-3.1-8B-Instruct", "--skip-tokenizer-init"],
+        ["--api-key"],  # no value: the server reads it from its environment
+        ["--api-key", "--port", "8000"],
+    ],
+)
+def test_token_count_flags_are_not_secrets(args: list[str]) -> None:
+    from scaleplan.spec import Kubernetes
+    from scaleplan.spec_checks import container_problems
+
+    assert container_problems(Kubernetes.model_validate({"image": "a/b:1", "args": args})) == []
+
+
+def test_tokenizer_and_token_count_env_are_not_secrets() -> None:
+    """`TOKENIZERS_PARALLELISM: "false"` (Hugging Face tokenizers) was refused as "a literal
+    secret or token": any name containing TOKEN counted, and GOOGLE_APPLICATION_CREDENTIALS
+    (the path of a mounted key file) too (UX review 12). A name holds a secret when TOKEN or KEY
+    is a word of it, and a file path is no secret."""
+    from scaleplan.spec import Kubernetes
+    from scaleplan.spec_checks import container_problems
+
+    env = {
+        "TOKENIZERS_PARALLELISM": "false", "MAX_TOKENS": "512", "HF_HOME": "/models/hf",
+        "GOOGLE_APPLICATION_CREDENTIALS": "/var/secrets/gcp/key.json",  # names the mounted file
+    }
+    assert container_problems(Kubernetes.model_validate({"image": "a/b:1", "env": env})) == []
+    for name in ("HF_TOKEN", "authToken", "NGC_APIKEY", "DB_PASSWORD", "HF_TOKEN_2"):
+        k8s = Kubernetes.model_validate({"image": "a/b:1", "env": {name: "x1"}})
+        assert [p.where for p in container_problems(k8s)] == [f"kubernetes.env[{name!r}]"]

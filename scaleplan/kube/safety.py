@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from scaleplan.errors import Problem
@@ -50,7 +51,18 @@ def container_security_context(read_only_root: bool) -> dict[str, Any]:
 # Names are checked with the patterns of scaleplan/kube/names.py (one validator, fullmatch).
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029]")
-_SECRETISH = re.compile(r"(?i)(secret|password|passwd|token|api_?key|access_?key|credential)")
+# "secret", "password" anywhere in a name; "token" and "key" only where no letter follows
+# (HF_TOKEN, WANDB_API_KEY, authToken), so that TOKENIZERS_PARALLELISM and MAX_TOKENS are no
+# secrets
+_SECRETISH = re.compile(
+    r"(?i)(secret|password|passwd|credential)"
+    r"|(?:token|api_?key|access_?key)(?:[^a-z]|$)"
+)
+# a command-line flag that takes a credential: --api-key, --hf-token, --password, --secret
+_SECRET_FLAG = re.compile(
+    r"(?i)--?(?:[a-z0-9]+[-_])*(?:api[-_]?key|token|password|passwd|secret|access[-_]?key"
+    r"|credentials?)"
+)
 # values that are credentials whatever the variable is called: Hugging Face, AWS access key ids,
 # GitHub, OpenAI-style and Slack tokens
 _TOKEN_VALUE = re.compile(
@@ -154,6 +166,38 @@ def sanitize_dns_label(name: str, max_len: int = 63) -> str:
 def secretish_env(name: str) -> bool:
     """Env names that hold secrets (kube-linter's env-var-secret names, plus tokens and keys)."""
     return bool(_SECRETISH.search(name))
+
+
+# an absolute path of two or more parts: a mounted file (GOOGLE_APPLICATION_CREDENTIALS,
+# CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE name the key file, they do not hold the key)
+_FILE_PATH = re.compile(r"/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+")
+
+
+def literal_secret_env(name: str, value: str) -> bool:
+    """An env variable that carries a credential in clear text: a token-shaped value, or a
+    value under a secret-like name that is not the path of a mounted file."""
+    if not value:
+        return False
+    if token_value(value):
+        return True
+    return secretish_env(name) and not _FILE_PATH.fullmatch(value)
+
+
+def secret_flag_values(args: Sequence[str]) -> list[int]:
+    """Indexes of the literal values handed to a flag named like a secret: ``--api-key X``
+    (X's index) and ``--api-key=X`` (its own). A flag followed by another flag, or by
+    nothing, takes no literal value (the server reads it from its environment)."""
+    out: list[int] = []
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if not _SECRET_FLAG.fullmatch(flag):
+            continue
+        if eq:
+            if value:
+                out.append(i)
+        elif i + 1 < len(args) and args[i + 1] and not args[i + 1].startswith("-"):
+            out.append(i + 1)
+    return out
 
 
 def token_value(value: str) -> bool:
