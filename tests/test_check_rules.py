@@ -43,6 +43,16 @@ C = "spec.template.spec.containers.0"
 P = "spec.template.spec"
 
 
+def _add_volume(vol: dict[str, Any]) -> Callable[[Docs], None]:
+    return lambda docs: pod(docs).setdefault("volumes", []).append(vol)
+
+
+def _env(name: str, value: str) -> Callable[[Docs], None]:
+    return lambda docs: container(docs).setdefault("env", []).append(
+        {"name": name, "value": value}
+    )
+
+
 def _scaled_object(target: str, **spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "keda.sh/v1alpha1",
@@ -271,6 +281,32 @@ CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
     ("host-network", "host-network", _set(f"{P}.hostNetwork", True)),
     ("host-pid", "host-pid", _set(f"{P}.hostPID", True)),
     ("host-ipc", "host-ipc", _set(f"{P}.hostIPC", True)),
+    (
+        "cap-add-sys-admin",
+        "dangerous-capabilities",
+        _set(f"{C}.securityContext.capabilities.add", ["SYS_ADMIN"]),
+    ),
+    (
+        "cap-add-net-raw",
+        "dangerous-capabilities",
+        _set(f"{C}.securityContext.capabilities.add", ["net_raw"]),
+    ),
+    (
+        "cap-drop-not-all",
+        "insecure-capabilities",
+        _set(f"{C}.securityContext.capabilities.drop", ["NET_RAW"]),
+    ),
+    ("seccomp-unset", "seccomp-profile", _del(f"{C}.securityContext.seccompProfile")),
+    (
+        "seccomp-unconfined",
+        "seccomp-profile",
+        _set(f"{C}.securityContext.seccompProfile", {"type": "Unconfined"}),
+    ),
+    ("host-path-volume", "host-path", _add_volume({"name": "h", "hostPath": {"path": "/var"}})),
+    ("host-port", "host-port", _set(f"{C}.ports.0.hostPort", 8000)),
+    ("env-literal-hf-token", "env-literal-secret", _env("HF_TOKEN", "hf_" + "a" * 34)),
+    ("env-named-like-a-secret", "env-literal-secret", _env("VLLM_API_KEY", "changeme")),
+    ("env-token-under-other-name", "env-literal-secret", _env("EXTRA", "sk-" + "b" * 24)),
     ("gpu-request-above-limit", "gpu-limit-request-mismatch", _gpu_resources(2, 1)),
     ("gpu-request-without-limit", "gpu-limit-request-mismatch", _gpu_resources(1, None)),
     ("gpu-no-node-selector", "gpu-node-selector", _del(f"{P}.nodeSelector")),
@@ -418,3 +454,32 @@ def test_api_rejects_container_resource_names_the_server_refuses(tables: Catalog
     assert {f.path.rsplit(".", 1)[-1] for f in found} == {"gpu", "cpux"}
     clean = check_text(dump_yaml_all(clean_docs()), "clean.yaml", catalog=tables)
     assert not [f for f in clean.findings if f.rule == "api-rejects"]
+
+
+def test_env_from_secrets_and_token_counts_are_not_literal_secrets(tables: Catalog) -> None:
+    """Only a literal value is a leak: a secretKeyRef, an empty value, cache paths, the path of a
+    mounted key file (render's gs:// loader sets one) and the engines' token-count flags
+    (--max-num-batched-tokens) are not (UX review 12, F1)."""
+
+    def fn(docs: Docs) -> None:
+        c = container(docs)
+        c["env"] = [
+            {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf", "key": "HF_TOKEN"}}},
+            {"name": "API_TOKEN", "value": ""},
+            {"name": "HF_HOME", "value": "/models/hf"},
+            {"name": "TOKENIZERS_PARALLELISM", "value": "false"},
+            {"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/gcp/key.json"},
+        ]
+        c["args"] = ["--max-num-batched-tokens", "8192", "--max-total-tokens", "4096"]
+
+    report = check_text(mutated(fn), "env.yaml", catalog=tables)
+    assert report.findings == ()
+
+
+def test_literal_token_in_args_is_a_literal_secret(tables: Catalog) -> None:
+    def fn(docs: Docs) -> None:
+        container(docs)["args"] = ["--api-key", "sk-" + "c" * 24]
+
+    report = check_text(mutated(fn), "args.yaml", catalog=tables)
+    assert [f.rule for f in report.findings] == ["env-literal-secret"]
+    assert "sk-" + "c" * 24 not in report.findings[0].message  # never echo the secret

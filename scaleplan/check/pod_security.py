@@ -1,5 +1,9 @@
 """Pod security rules, as Polaris defines them: running as root, privilege escalation, a writable
-root filesystem, privileged containers, and the host's network, PID and IPC namespaces.
+root filesystem, privileged containers, and the host's network, PID and IPC namespaces; then
+what the Pod Security Standards (baseline, restricted) reject beyond those: hostPath volumes,
+host ports, added and undropped capabilities and the seccomp profile
+(https://kubernetes.io/docs/concepts/security/pod-security-standards); and literal credentials
+in a container's env, args or command.
 """
 
 from __future__ import annotations
@@ -9,7 +13,8 @@ from typing import Any
 
 from scaleplan.check.context import Context, RuleFn, registrar
 from scaleplan.check.model import Finding, Rule
-from scaleplan.check.workloads import as_map, containers, get, pod_spec_path
+from scaleplan.check.workloads import as_list, as_map, containers, get, pod_spec_path
+from scaleplan.kube import safety
 
 IMPLS: dict[str, RuleFn] = {}
 impl = registrar(IMPLS)
@@ -109,3 +114,120 @@ def _host_rule(field_name: str) -> RuleFn:
 IMPLS["host-network"] = _host_rule("hostNetwork")
 IMPLS["host-pid"] = _host_rule("hostPID")
 IMPLS["host-ipc"] = _host_rule("hostIPC")
+
+
+# --- Pod Security Standards beyond Polaris's namespace checks ----------------------------
+
+# The capabilities the baseline standard lets a container add (restricted: NET_BIND_SERVICE
+# only, with drop: [ALL]).
+BASELINE_ADD = frozenset({
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+})
+# Polaris insecureCapabilities: drop ALL, or every one of these.
+_POLARIS_DROP = frozenset({"NET_ADMIN", *BASELINE_ADD, "NET_RAW"})
+_SECCOMP_OK = ("RuntimeDefault", "Localhost")
+
+
+@impl("host-path")
+def _host_path(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    for w in ctx.workloads:
+        path = pod_spec_path(w)
+        assert path is not None
+        for i, v in enumerate(as_list(as_map(get(w.data, path)).get("volumes"))):
+            if isinstance(v, Mapping) and "hostPath" in v:
+                host = as_map(v.get("hostPath")).get("path")
+                yield w.finding(
+                    rule,
+                    f"volume {v.get('name')!r} mounts the node's {host!r} (hostPath)",
+                    (*path, "volumes", i, "hostPath"),
+                )
+
+
+@impl("host-port")
+def _host_port(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    for w in ctx.workloads:
+        for c in containers(w, init=True):
+            for i, port in enumerate(as_list(c.data.get("ports"))):
+                hp = as_map(port).get("hostPort")
+                if hp not in (None, 0):
+                    yield w.finding(
+                        rule,
+                        f"{c.label()} binds host port {hp}",
+                        (*c.path, "ports", i, "hostPort"),
+                    )
+
+
+def _caps(c_data: Mapping[str, Any], key: str) -> list[str]:
+    caps = as_map(as_map(c_data.get("securityContext")).get("capabilities"))
+    return [str(x).upper() for x in as_list(caps.get(key)) if isinstance(x, str)]
+
+
+@impl("dangerous-capabilities")
+def _dangerous_caps(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    for w in ctx.workloads:
+        for c in containers(w, init=True):
+            bad = [cap for cap in _caps(c.data, "add") if cap not in BASELINE_ADD]
+            if bad:
+                yield w.finding(
+                    rule,
+                    f"{c.label()} adds {', '.join(bad)}",
+                    (*c.path, "securityContext", "capabilities", "add"),
+                )
+
+
+@impl("insecure-capabilities")
+def _insecure_caps(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    for w in ctx.workloads:
+        for c in containers(w, init=True):
+            drop = set(_caps(c.data, "drop"))
+            if "ALL" not in drop and not drop >= _POLARIS_DROP:
+                yield w.finding(
+                    rule,
+                    f"{c.label()} does not drop ALL capabilities",
+                    (*c.path, "securityContext"),
+                )
+
+
+@impl("seccomp-profile")
+def _seccomp(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    for w in ctx.workloads:
+        path = pod_spec_path(w)
+        assert path is not None
+        pod_sc = as_map(get(w.data, (*path, "securityContext")))
+        pod_type = as_map(pod_sc.get("seccompProfile")).get("type")
+        for c in containers(w, init=True):
+            own = as_map(as_map(c.data.get("securityContext")).get("seccompProfile"))
+            kind = own.get("type", pod_type)
+            if kind in _SECCOMP_OK:
+                continue
+            at = (*c.path, "securityContext", "seccompProfile") if own else c.path
+            what = f"seccompProfile {kind}" if kind is not None else "no seccomp profile"
+            yield w.finding(rule, f"{c.label()} runs with {what}", at)
+
+
+@impl("env-literal-secret")
+def _env_literal_secret(ctx: Context, rule: Rule) -> Iterator[Finding]:
+    for w in ctx.workloads:
+        for c in containers(w, init=True):
+            for i, e in enumerate(as_list(c.data.get("env"))):
+                e = as_map(e)
+                name, value = e.get("name"), e.get("value")
+                if not isinstance(name, str) or not isinstance(value, str):
+                    continue
+                if safety.literal_secret_env(name, value):
+                    yield w.finding(
+                        rule,
+                        f"{c.label()} sets env {name} to a literal secret (value not shown)",
+                        (*c.path, "env", i, "value"),
+                    )
+            for key in ("command", "args"):
+                words = [a if isinstance(a, str) else "" for a in as_list(c.data.get(key))]
+                flagged = set(safety.secret_flag_values(words))
+                for i, a in enumerate(words):
+                    if i in flagged or safety.token_value(a):
+                        yield w.finding(
+                            rule,
+                            f"{c.label()} passes a literal secret in {key}[{i}] (not shown)",
+                            (*c.path, key, i),
+                        )

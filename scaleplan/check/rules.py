@@ -246,6 +246,91 @@ RULES: tuple[Rule, ...] = (
         polaris=("hostIPCSet",),
         kube_linter=("host-ipc",),
     ),
+    R(
+        "host-path",
+        "error",
+        "security",
+        (
+            "The pod mounts a hostPath volume: the container reads (or writes) the node's files, "
+            "and Pod Security Admission (baseline and restricted) rejects the pod."
+        ),
+        (
+            "use an emptyDir, a PersistentVolumeClaim or a generic ephemeral volume instead of "
+            "hostPath"
+        ),
+    ),
+    R(
+        "host-port",
+        "error",
+        "security",
+        (
+            "A container binds a port on the node (hostPort): one replica per node at most, "
+            "reachable around the Service, and Pod Security Admission (baseline and restricted) "
+            "rejects the pod."
+        ),
+        "remove ports[].hostPort; reach the pods through their Service",
+    ),
+    R(
+        "dangerous-capabilities",
+        "error",
+        "security",
+        (
+            "A container adds a Linux capability that the Pod Security Standards' baseline forbids "
+            "(ALL, SYS_ADMIN, NET_ADMIN, NET_RAW, ...: anything but AUDIT_WRITE, CHOWN, "
+            "DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP,"
+            " SETUID, SYS_CHROOT); a namespace that enforces baseline or restricted rejects the "
+            "pod."
+        ),
+        (
+            "remove the capability from securityContext.capabilities.add; GPUs and NCCL need none "
+            "with the device plugin"
+        ),
+        polaris=("dangerousCapabilities",),
+    ),
+    R(
+        "insecure-capabilities",
+        "warning",
+        "security",
+        (
+            "A container does not drop all Linux capabilities (securityContext.capabilities.drop "
+            "lacks ALL); a namespace that enforces the restricted Pod Security Standard rejects the"
+            " pod."
+        ),
+        "set securityContext.capabilities.drop: [ALL]",
+        polaris=("insecureCapabilities",),
+    ),
+    R(
+        "seccomp-profile",
+        "warning",
+        "security",
+        (
+            "A container runs without a seccomp profile (neither it nor the pod sets "
+            "seccompProfile.type RuntimeDefault or Localhost) or with Unconfined; a namespace that "
+            "enforces the restricted Pod Security Standard rejects the pod (baseline rejects "
+            "Unconfined)."
+        ),
+        (
+            "set spec.securityContext.seccompProfile.type: RuntimeDefault on the pod, and no "
+            "Unconfined on a container"
+        ),
+    ),
+    R(
+        "env-literal-secret",
+        "error",
+        "security",
+        (
+            "A container's env value, argument or command holds a literal credential: a variable "
+            "named like a secret (HF_TOKEN, *SECRET*, *PASSWORD*, *_API_KEY, ...) with a value, a "
+            "flag named like one (--api-key, --token) followed by a value, or a value shaped like a"
+            " token (hf_..., AKIA..., ghp_..., sk-...); it is stored in clear text in the "
+            "manifests, in Git and in the API server."
+        ),
+        (
+            "put the credential in a Secret and read it with env valueFrom.secretKeyRef (scaleplan "
+            "render does so for model.source.secret: HF_TOKEN, AWS keys)"
+        ),
+        kube_linter=("env-var-secret",),
+    ),
     # gpu
     R(
         "gpu-limit-request-mismatch",
