@@ -128,6 +128,26 @@ def test_model_sources() -> None:
     assert init["command"][:3] == ["aws", "s3", "sync"] and all("valueFrom" not in e for e in init["env"])
 
 
+def test_loader_init_containers_have_tmp_and_take_temporary_aws_credentials() -> None:
+    """Under the read-only root filesystem the fetch-weights init container had no writable
+    /tmp (the server has one), and an s3 Secret holding temporary credentials lost its
+    AWS_SESSION_TOKEN: the copy failed with an invalid token (UX review 12, F7)."""
+    for name in ("sglang", "trtllm"):  # gs:// and s3://
+        dep = next(iter(_deployments(LLM_PLANS[name]()).values()))
+        init = dep["spec"]["template"]["spec"]["initContainers"][0]
+        assert init["securityContext"]["readOnlyRootFilesystem"] is True
+        assert {"name": "tmp", "mountPath": "/tmp"} in init["volumeMounts"]
+    plan = LLM_PLANS["trtllm"]()
+    uri = plan.spec.model.source.uri
+    plan = with_spec(plan, **{"model.source": {"uri": uri, "secret": "aws-reader"}})
+    init = next(iter(_deployments(plan).values()))["spec"]["template"]["spec"]["initContainers"][0]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in init["env"] if "valueFrom" in e}
+    assert refs["AWS_ACCESS_KEY_ID"] == {"name": "aws-reader", "key": "AWS_ACCESS_KEY_ID"}
+    assert refs["AWS_SESSION_TOKEN"] == {
+        "name": "aws-reader", "key": "AWS_SESSION_TOKEN", "optional": True
+    }
+
+
 def test_keda_engine_triggers(tables: Catalog) -> None:
     objs = render_report(LLM_PLANS["inference-pool"](), tables).objects
     sos = {o.name: o.obj for o in objs if o.kind == "ScaledObject"}

@@ -230,9 +230,18 @@ def _loader(src: ModelSource, size_gib: int) -> Obj:
     else:
         copy = ["gcloud", "storage", "rsync", "--recursive", src.uri, dest]
     env: list[Obj] = [{"name": "HOME", "value": CACHE_DIR}]
-    mounts: list[Obj] = [{"name": "model-cache", "mountPath": MODEL_DIR}, {"name": "cache", "mountPath": CACHE_DIR}]
+    # /tmp: the pod's writable emptyDir, as for the server (the root filesystem is read-only)
+    mounts: list[Obj] = [
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "model-cache", "mountPath": MODEL_DIR},
+        {"name": "cache", "mountPath": CACHE_DIR},
+    ]
     if src.secret and kind == "s3":
-        env += [_secret_env("AWS_ACCESS_KEY_ID", src.secret, "AWS_ACCESS_KEY_ID"), _secret_env("AWS_SECRET_ACCESS_KEY", src.secret, "AWS_SECRET_ACCESS_KEY")]
+        env += [_secret_env(k, src.secret, k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")]
+        # temporary (STS) credentials need their session token; long-lived keys have none
+        session = _secret_env("AWS_SESSION_TOKEN", src.secret, "AWS_SESSION_TOKEN")
+        session["valueFrom"]["secretKeyRef"]["optional"] = True
+        env.append(session)
     elif src.secret:
         env.append({"name": "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE", "value": "/var/run/secrets/model-source/key.json"})
         mounts.append({"name": "model-source-credentials", "mountPath": "/var/run/secrets/model-source", "readOnly": True})
