@@ -41,8 +41,9 @@ def plan_json(
     return doc
 
 
-def summary_table(plan: Plan, seconds: float, *, wide: bool = False) -> str:
-    """The plan's allocations, one per line, under a title with its status and solve time."""
+def summary_table(plan: Plan, *, wide: bool = False) -> str:
+    """The plan's allocations, one per line, under a title with its status and gap (no solve
+    time: identical inputs print identical bytes)."""
     cols = [
         Column("allocation", wide=True), Column("instance type"), Column("provider", wide=True),
         Column("region"), Column("per replica"), Column("capacity"), Column("replicas", "right"),
@@ -67,10 +68,8 @@ def summary_table(plan: Plan, seconds: float, *, wide: bool = False) -> str:
             a.name, a.instance_type, a.provider, a.region, shape, a.capacity_type, reps, nodes,
             f"{a.capacity_rps_per_replica:.4g}", f"{a.cost_per_hour:.4f}",
         ])
-    title = (
-        f"Plan for {plan.metadata.name}: {plan.status}, gap {plan.gap or 0:.2%}, "
-        f"solved in {seconds:.2f} s"
-    )
+    # no solve time: the same inputs print the same bytes (--json's solve_seconds has it)
+    title = f"Plan for {plan.metadata.name}: {plan.status}, gap {plan.gap or 0:.2%}"
     why = gap_reason(plan)
     if why:
         title += f"\n  gap: {why}"

@@ -287,3 +287,16 @@ def test_broken_pipe_is_quiet() -> None:
     proc.stderr.close()
     assert proc.wait(timeout=60) in (0, 1, 120, -13)  # 141/-13: SIGPIPE; never a traceback
     assert "Traceback" not in err
+
+
+def test_optimize_prints_the_same_bytes_for_the_same_inputs(cli, tmp_path) -> None:
+    """The summary carries no solve time (a wall-clock figure differs run to run: 0.32 s then
+    0.42 s in a new-user trial); --json's solve_seconds keeps it."""
+    spec = str(ROOT / "examples" / "embedding-cpu-gpu" / "spec.yaml")
+    outs = [
+        cli(["optimize", spec, "--out", str(tmp_path / d)]).stdout.replace(str(tmp_path / d), "OUT")
+        for d in ("a", "b")
+    ]
+    assert outs[0] == outs[1]
+    title = next(line for line in outs[0].splitlines() if line.startswith("Plan for "))
+    assert re.fullmatch(r"Plan for [\w.-]+: optimal, gap 0\.00%", title), title

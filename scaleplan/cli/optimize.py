@@ -53,7 +53,7 @@ def optimize(
         if json_out:
             emit_json(plan_json(plan, result, wrote, obs))
             return
-        print_text(summary_table(plan, result.solve_seconds, wide=wide))
+        print_text(summary_table(plan, wide=wide))
         print_lines(summary_lines(plan, wrote.written, wrote.changes, str(wrote.plan_file)))
         if obs is not None:
             from scaleplan.observe.report import replan_lines
