@@ -401,6 +401,9 @@ def _autoscaler_schema(schema: dict[str, Any]) -> None:
         schema["anyOf"] = [{"$ref": ref}, {"type": "string", "enum": types}]
 
 
+_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"  # a DNS-1123 subdomain (a Secret's name)
+
+
 class Gateway(_Model):
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", description="Name of the Gateway (gateway.networking.k8s.io) the HTTPRoute attaches to.")
     namespace: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", description="Namespace of the Gateway (default: the service's namespace).")
@@ -410,6 +413,11 @@ class Gateway(_Model):
 class NodeReserve(_Model):
     cpu: float = Field(ge=0, le=64, description="CPU cores the DaemonSets on one node request together.")
     memory_gib: float = Field(ge=0, le=1024, description="GiB of memory the DaemonSets on one node request together.")
+
+
+class SecretKey(_Model):
+    secret: str = Field(pattern=_SUBDOMAIN, description="Name of the Secret, in the namespace.")
+    key: str = Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$", description="Key in the Secret.")
 
 
 class Kubernetes(_Model):
@@ -422,6 +430,13 @@ class Kubernetes(_Model):
     probes: Probes = Field(default_factory=Probes, description="Liveness, readiness and startup probe settings.")
     args: tuple[str, ...] = Field(default=(), description="Container args.")
     env: dict[str, str] = Field(default_factory=dict, description="Container environment variables.")
+    secret_env: dict[str, SecretKey] | None = Field(
+        default=None,
+        description="Container environment variables read from Secrets (env "
+        "valueFrom.secretKeyRef), NAME: {secret, key}: credentials the server needs besides "
+        "the model download's (model.source.secret), e.g. VLLM_API_KEY. Wins over a variable "
+        "render sets itself.",
+    )
     service_monitor: bool = Field(default=False, description="Also render a Prometheus ServiceMonitor.")
     read_only_root_filesystem: bool = Field(default=True, description="Run the container with a read-only root filesystem.")
     cluster_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$", description="EKS cluster name (eks-karpenter: EC2NodeClass node role KarpenterNodeRole-<name> and karpenter.sh/discovery tags).")

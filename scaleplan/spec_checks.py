@@ -178,12 +178,25 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
                 f"env {key} holds a literal secret or token; it would be written into the "
                 "manifests in clear text",
                 hint="keep secrets out of the spec: put the token in a Kubernetes Secret and "
-                "name it in model.source.secret (HF_TOKEN, AWS keys), or mount it with a "
-                "kustomize patch (valueFrom.secretKeyRef)",
+                "name it in model.source.secret (HF_TOKEN, AWS keys) or in "
+                f"kubernetes.secret_env ({key}: {{secret: NAME, key: KEY}})",
             ))
         out += _at(path, safety.text_problems(
             value, where, what="env value", allow_newline=True, max_len=32768
         ))
+    for key in sorted(k8s.secret_env or {}):
+        path = ("kubernetes", "secret_env", key)
+        where = f"kubernetes.secret_env[{key!r}]"
+        if not names.C_IDENTIFIER.fullmatch(key) or len(key) > 256:
+            out.append(SpecProblem(
+                path, where, f"env name {safety.shown(key)} is not a valid variable name",
+                hint="use letters, digits and '_', not starting with a digit",
+            ))
+        elif key in k8s.env:
+            out.append(SpecProblem(
+                path, where, f"{key} is set both in kubernetes.env and from a Secret",
+                hint=f"keep one: remove {key} from kubernetes.env or from kubernetes.secret_env",
+            ))
     flag_values = set(safety.secret_flag_values(k8s.args))
     for i, arg in enumerate(k8s.args):
         path = ("kubernetes", "args", i)
@@ -196,8 +209,8 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
                 path, where,
                 "argument holds a literal secret or token; it would be written into the manifests "
                 "in clear text",
-                hint="put the token in a Kubernetes Secret and hand it to the container from "
-                "the Secret (env valueFrom.secretKeyRef, e.g. with a kustomize patch; vLLM "
+                hint="put the token in a Kubernetes Secret and hand it to the container with "
+                "kubernetes.secret_env (e.g. VLLM_API_KEY: {secret: NAME, key: KEY}: vLLM "
                 "reads --api-key from VLLM_API_KEY); "
                 "model.source.secret covers the model download's credentials (HF_TOKEN, AWS "
                 "keys)",

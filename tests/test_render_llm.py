@@ -712,3 +712,26 @@ def test_default_startup_window_follows_the_weights(
     pod = next(iter(_deployments(longer).values()))["spec"]["template"]["spec"]
     assert pod["containers"][0]["startupProbe"]["failureThreshold"] == 900
     assert dep["spec"]["progressDeadlineSeconds"] == 900 + copy + 300
+
+
+def test_secret_env_renders_secret_key_refs_and_wins() -> None:
+    """There was no way to hand the server a credential besides the model download's (vLLM's
+    VLLM_API_KEY): kubernetes.env takes only literal strings, which are refused for secrets,
+    and a kustomize patch then showed as drift (UX review 12, F3). kubernetes.secret_env
+    names a Secret and key per variable; it wins over a variable render sets itself."""
+    plan = with_spec(
+        LLM_PLANS["vllm-70b"](),
+        **{
+            "model.source": {"uri": "meta-llama/Llama-3.1-70B-Instruct", "secret": "hf-token"},
+            "kubernetes.secret_env": {
+                "VLLM_API_KEY": {"secret": "vllm-auth", "key": "api-key"},
+                "HF_TOKEN": {"secret": "org-hf", "key": "token"},
+            },
+        },
+    )
+    pod = next(iter(_deployments(plan).values()))["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert len(env) == len(pod["containers"][0]["env"])  # each variable once
+    ref = {"secretKeyRef": {"name": "vllm-auth", "key": "api-key"}}
+    assert env["VLLM_API_KEY"] == {"name": "VLLM_API_KEY", "valueFrom": ref}
+    assert env["HF_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "org-hf", "key": "token"}}

@@ -488,3 +488,25 @@ def test_tokenizer_and_token_count_env_are_not_secrets() -> None:
     for name in ("HF_TOKEN", "authToken", "NGC_APIKEY", "DB_PASSWORD", "HF_TOKEN_2"):
         k8s = Kubernetes.model_validate({"image": "a/b:1", "env": {name: "x1"}})
         assert [p.where for p in container_problems(k8s)] == [f"kubernetes.env[{name!r}]"]
+
+
+def test_secret_env_is_checked() -> None:
+    """kubernetes.secret_env (UX review 12, F3): a variable name must be one, a Secret name a
+    DNS subdomain, and a variable set both literally and from a Secret is ambiguous."""
+    from pydantic import ValidationError
+
+    from scaleplan.spec import Kubernetes
+    from scaleplan.spec_checks import container_problems
+
+    def k8s(**fields: object) -> Kubernetes:
+        return Kubernetes.model_validate({"image": "a/b:1", **fields})
+
+    ref = {"secret": "s", "key": "k"}
+    assert container_problems(k8s(secret_env={"VLLM_API_KEY": ref})) == []
+    both = k8s(env={"X_MODE": "1"}, secret_env={"X_MODE": ref, "BAD.NAME": ref})
+    assert [p.where for p in container_problems(both)] == [
+        "kubernetes.secret_env['BAD.NAME']", "kubernetes.secret_env['X_MODE']"
+    ]
+    for bad in ({"secret": "Bad_Name", "key": "k"}, {"secret": "s", "key": "a b"}):
+        with pytest.raises(ValidationError):
+            k8s(secret_env={"A": bad})

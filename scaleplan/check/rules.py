@@ -327,7 +327,7 @@ RULES: tuple[Rule, ...] = (
         ),
         (
             "put the credential in a Secret and read it with env valueFrom.secretKeyRef (scaleplan "
-            "render does so for model.source.secret: HF_TOKEN, AWS keys)"
+            "render writes it for model.source.secret and kubernetes.secret_env)"
         ),
         kube_linter=("env-var-secret",),
     ),

@@ -45,8 +45,14 @@ def _container(plan: Plan, al: Alloc) -> Obj:
     c: Obj = {"name": CONTAINER, "image": k8s.image, "imagePullPolicy": "IfNotPresent"}
     if al.args:
         c["args"] = list(al.args)
-    env = [{"name": k, "value": k8s.env[k]} for k in sorted(k8s.env)]
-    env += [e for e in st.env if e["name"] not in k8s.env]  # the spec's own value wins
+    env: list[Obj] = [{"name": k, "value": k8s.env[k]} for k in sorted(k8s.env)]
+    from_secrets = k8s.secret_env or {}
+    env += [
+        {"name": k, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
+        for k, ref in sorted(from_secrets.items())
+    ]
+    # the spec's own value wins
+    env += [e for e in st.env if e["name"] not in k8s.env and e["name"] not in from_secrets]
     if env:
         c["env"] = env
     c["ports"] = [{"name": PORT_NAME, "containerPort": k8s.port, "protocol": "TCP"}]
