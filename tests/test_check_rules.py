@@ -483,3 +483,21 @@ def test_literal_token_in_args_is_a_literal_secret(tables: Catalog) -> None:
     report = check_text(mutated(fn), "args.yaml", catalog=tables)
     assert [f.rule for f in report.findings] == ["env-literal-secret"]
     assert "sk-" + "c" * 24 not in report.findings[0].message  # never echo the secret
+
+
+def test_a_variable_reference_in_args_or_env_is_no_literal_secret(tables: Catalog) -> None:
+    """`args: [--api-key, $(VLLM_API_KEY)]` with VLLM_API_KEY from a secretKeyRef is the
+    Kubernetes way to hand a Secret to a flag (the kubelet expands $(NAME)); it was an
+    env-literal-secret error (review)."""
+
+    def fn(docs: Docs) -> None:
+        c = container(docs)
+        ref = {"secretKeyRef": {"name": "vllm", "key": "api-key"}}
+        c["env"] = [
+            {"name": "VLLM_API_KEY", "valueFrom": ref},
+            {"name": "HF_TOKEN", "value": "$(VLLM_API_KEY)"},
+        ]
+        c["args"] = ["--api-key", "$(VLLM_API_KEY)", "--hf-token=$(HF_TOKEN)"]
+
+    report = check_text(mutated(fn), "ref.yaml", catalog=tables)
+    assert [f.rule for f in report.findings] == []

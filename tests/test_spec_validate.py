@@ -510,3 +510,23 @@ def test_secret_env_is_checked() -> None:
     for bad in ({"secret": "Bad_Name", "key": "k"}, {"secret": "s", "key": "a b"}):
         with pytest.raises(ValidationError):
             k8s(secret_env={"A": bad})
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--api-key", "$(VLLM_API_KEY)"], {}),
+        (["--api-key=$(VLLM_API_KEY)", "--hf-token", "$(HF_TOKEN)"], {}),
+        ([], {"HF_TOKEN": "$(HF_TOKEN_FROM_SECRET)"}),
+    ],
+)
+def test_a_variable_reference_is_no_literal_secret(args: list[str], env: dict[str, str]) -> None:
+    """`kubernetes.args: [--api-key, $(VLLM_API_KEY)]` is how a Kubernetes container hands a
+    Secret's value (env valueFrom.secretKeyRef, e.g. kubernetes.secret_env) to a flag: the
+    kubelet expands $(NAME) from the container's env. It holds no credential, and the hint of
+    the literal-secret problem itself points there; it was refused (exit 3) as one (review)."""
+    from scaleplan.spec import Kubernetes
+    from scaleplan.spec_checks import container_problems
+
+    k8s = Kubernetes.model_validate({"image": "a/b:1", "args": args, "env": env})
+    assert container_problems(k8s) == []

@@ -171,12 +171,22 @@ def secretish_env(name: str) -> bool:
 # an absolute path of two or more parts: a mounted file (GOOGLE_APPLICATION_CREDENTIALS,
 # CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE name the key file, they do not hold the key)
 _FILE_PATH = re.compile(r"/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+")
+# a value that is wholly a reference to another variable: $(NAME), which the kubelet expands
+# from the container's env (how a Secret reaches a flag: --api-key $(VLLM_API_KEY)), or a
+# shell's $NAME / ${NAME}; it holds no credential
+_REFERENCE = re.compile(r"\$(?:\([A-Za-z_]\w*\)|\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)")
+
+
+def _literal(value: str) -> bool:
+    """A value given in clear text: not empty, not a variable reference."""
+    return bool(value) and not _REFERENCE.fullmatch(value)
 
 
 def literal_secret_env(name: str, value: str) -> bool:
     """An env variable that carries a credential in clear text: a token-shaped value, or a
-    value under a secret-like name that is not the path of a mounted file."""
-    if not value:
+    value under a secret-like name that is not the path of a mounted file nor a reference to
+    another variable (``$(NAME)``)."""
+    if not _literal(value):
         return False
     if token_value(value):
         return True
@@ -186,16 +196,17 @@ def literal_secret_env(name: str, value: str) -> bool:
 def secret_flag_values(args: Sequence[str]) -> list[int]:
     """Indexes of the literal values handed to a flag named like a secret: ``--api-key X``
     (X's index) and ``--api-key=X`` (its own). A flag followed by another flag, or by
-    nothing, takes no literal value (the server reads it from its environment)."""
+    nothing, takes no literal value (the server reads it from its environment), nor one
+    followed by a variable reference (``--api-key $(VLLM_API_KEY)``)."""
     out: list[int] = []
     for i, arg in enumerate(args):
         flag, eq, value = arg.partition("=")
         if not _SECRET_FLAG.fullmatch(flag):
             continue
         if eq:
-            if value:
+            if _literal(value):
                 out.append(i)
-        elif i + 1 < len(args) and args[i + 1] and not args[i + 1].startswith("-"):
+        elif i + 1 < len(args) and _literal(args[i + 1]) and not args[i + 1].startswith("-"):
             out.append(i + 1)
     return out
 
