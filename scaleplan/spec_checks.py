@@ -197,14 +197,14 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
                 path, where, f"{key} is set both in kubernetes.env and from a Secret",
                 hint=f"keep one: remove {key} from kubernetes.env or from kubernetes.secret_env",
             ))
-    flag_values = set(safety.secret_flag_values(k8s.args))
+    literal = safety.literal_secret_args(k8s.args)
     for i, arg in enumerate(k8s.args):
         path = ("kubernetes", "args", i)
         where = f"kubernetes.args[{i}]"
         out += _at(path, safety.text_problems(
             arg, where, what="argument", allow_newline=True, max_len=32768
         ))
-        if safety.token_value(arg) or i in flag_values:
+        if i in literal:
             out.append(SpecProblem(
                 path, where,
                 "argument holds a literal secret or token; it would be written into the manifests "

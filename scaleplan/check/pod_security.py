@@ -223,11 +223,9 @@ def _env_literal_secret(ctx: Context, rule: Rule) -> Iterator[Finding]:
                     )
             for key in ("command", "args"):
                 words = [a if isinstance(a, str) else "" for a in as_list(c.data.get(key))]
-                flagged = set(safety.secret_flag_values(words))
-                for i, a in enumerate(words):
-                    if i in flagged or safety.token_value(a):
-                        yield w.finding(
-                            rule,
-                            f"{c.label()} passes a literal secret in {key}[{i}] (not shown)",
-                            (*c.path, key, i),
-                        )
+                for i in sorted(safety.literal_secret_args(words)):
+                    yield w.finding(
+                        rule,
+                        f"{c.label()} passes a literal secret in {key}[{i}] (not shown)",
+                        (*c.path, key, i),
+                    )

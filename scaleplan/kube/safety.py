@@ -211,6 +211,14 @@ def secret_flag_values(args: Sequence[str]) -> list[int]:
     return out
 
 
+def literal_secret_args(args: Sequence[str]) -> set[int]:
+    """Indexes of the arguments (``args`` or ``command``) that carry a credential in clear
+    text: a token-shaped value anywhere (:func:`token_value`) or a secret flag's literal value
+    (:func:`secret_flag_values`). The one rule behind validate's refusal and check's
+    ``env-literal-secret``."""
+    return set(secret_flag_values(args)) | {i for i, a in enumerate(args) if token_value(a)}
+
+
 def token_value(value: str) -> bool:
     """A literal credential (an hf_..., AKIA..., ghp_..., sk-... token) in a value."""
     return bool(_TOKEN_VALUE.search(value))
