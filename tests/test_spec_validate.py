@@ -530,3 +530,17 @@ def test_a_variable_reference_is_no_literal_secret(args: list[str], env: dict[st
 
     k8s = Kubernetes.model_validate({"image": "a/b:1", "args": args, "env": env})
     assert container_problems(k8s) == []
+
+
+def test_a_switch_under_a_token_name_is_no_secret() -> None:
+    """`HF_HUB_DISABLE_IMPLICIT_TOKEN: "1"` (Hugging Face's switch that keeps the cached token
+    off requests) is a setting, not a credential, yet TOKEN as its last word made it one: exit 3
+    (review). A boolean word or 0/1 is never a credential; a value under such a name still is."""
+    from scaleplan.spec import Kubernetes
+    from scaleplan.spec_checks import container_problems
+
+    for value in ("1", "0", "true", "False", "yes", "off"):
+        env = {"HF_HUB_DISABLE_IMPLICIT_TOKEN": value}
+        assert container_problems(Kubernetes.model_validate({"image": "a/b:1", "env": env})) == []
+    k8s = Kubernetes.model_validate({"image": "a/b:1", "env": {"HF_TOKEN": "12"}})
+    assert [p.where for p in container_problems(k8s)] == ["kubernetes.env['HF_TOKEN']"]

@@ -182,15 +182,20 @@ def _literal(value: str) -> bool:
     return bool(value) and not _REFERENCE.fullmatch(value)
 
 
+# a switch, never a credential: HF_HUB_DISABLE_IMPLICIT_TOKEN: "1"
+_SWITCH = frozenset({"0", "1", "true", "false", "yes", "no", "on", "off"})
+
+
 def literal_secret_env(name: str, value: str) -> bool:
     """An env variable that carries a credential in clear text: a token-shaped value, or a
-    value under a secret-like name that is not the path of a mounted file nor a reference to
-    another variable (``$(NAME)``)."""
+    value under a secret-like name that is not the path of a mounted file, a reference to
+    another variable (``$(NAME)``) nor a switch (``1``, ``true``)."""
     if not _literal(value):
         return False
     if token_value(value):
         return True
-    return secretish_env(name) and not _FILE_PATH.fullmatch(value)
+    setting = _FILE_PATH.fullmatch(value) or value.lower() in _SWITCH
+    return secretish_env(name) and not setting
 
 
 def secret_flag_values(args: Sequence[str]) -> list[int]:
