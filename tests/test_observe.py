@@ -888,3 +888,29 @@ def test_a_clamp_at_the_slo_is_above_it_and_below_it_undecided(tables: Catalog, 
         obs = analyze(plan, qs, fetched)
         assert (obs.slo.hours_above, obs.slo.hours_undecided) == (above, undecided), obs.slo
         assert bool(obs.warnings) == bool(undecided)
+
+
+def test_the_undecided_warning_names_the_bound_below_the_slo(tables: Catalog, running) -> None:
+    """Hours clamped at two bounds (a deploy that added buckets mid-window): those at a bound
+    above the SLO are above it, those at one below undecided, and the warning names the bound
+    below the SLO. It named the largest clamp, above the SLO, as 'below the SLO' (review)."""
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.queries import BEYOND_TOP_BUCKET, build_queries
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(running)
+    slo_s = plan.spec.slo.latency_ms / 1000
+    t0 = 1767225600.0
+    hours = [(t0 + 3600 * (h + 1), 10.0 + h) for h in range(24)]
+    steps = [(t0 + 300 * k, 20.0) for k in range(288)]
+    low, high = slo_s * 0.8, slo_s * 1.2
+    lat = [(t, high if h >= 22 else low if h >= 20 else slo_s / 2)
+           for h, (t, _) in enumerate(hours)]
+    series = {"demand_hourly": hours, "demand": steps, "replicas": [(t, 2.0) for t, _ in steps],
+              "latency": [(t, slo_s / 2) for t, _ in steps], "latency_hourly": lat,
+              BEYOND_TOP_BUCKET: [(t, 0.2 if h >= 20 else 0.0) for h, (t, _) in enumerate(hours)]}
+    fetched = Fetched(series, t0, t0 + 86400, 300.0, "http://x")
+    obs = analyze(plan, build_queries(plan, tables), fetched)
+    assert (obs.slo.hours_above, obs.slo.hours_undecided) == (2, 2), obs.slo
+    (warning,) = obs.warnings
+    assert f"bucket, {low * 1000:g} ms, below the SLO" in warning, warning

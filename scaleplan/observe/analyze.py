@@ -227,7 +227,8 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
         peak_hours=peak,
         peak_hours_seen=sum(1 for (_, h) in cells if h in peak),
         peak_hours_above=sum(1 for (_, h) in above if h in peak),
-        top_bucket_ms=_sig(max(cells[k] for k in clamped)) if clamped else None,
+        # the undecided hours' bound when there are some (the warning's), else the clamps'
+        top_bucket_ms=_sig(max(cells[k] for k in undecided or clamped)) if clamped else None,
         hours_undecided=len(undecided),
         peak_hours_undecided=sum(1 for (_, h) in undecided if h in peak),
     )

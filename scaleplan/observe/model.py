@@ -106,7 +106,8 @@ class ObservedSlo(StrictModel):
     top_bucket_ms: float | None = Field(
         default=None, gt=0,
         description="The latency histogram's largest finite bucket, where some hour's "
-        "percentile lay beyond it (histogram_quantile returned this bound there).",
+        "percentile lay beyond it (histogram_quantile returned this bound there); of the "
+        "undecided hours when there are some (buckets that changed over the window).",
     )
     hours_undecided: int = Field(
         default=0, ge=0,
