@@ -194,3 +194,14 @@ def test_check_flags_a_formula_read_but_changed(tmp_path: Path) -> None:
     (msg,) = _check_with_formula(tmp_path, one_less)
     assert msg.startswith("scalingModifiers.formula is 'float(lag <= 0 ? 0 : "), msg
     assert "not read" not in msg
+
+
+def test_a_gate_that_covers_part_of_the_query_is_refused() -> None:
+    """`(a) or (b) and on() (gate)` gates b only (PromQL's `and` binds tighter than `or`): a
+    gate render does not write, read as gating the whole query (review). A parenthesis inside
+    a quoted label value does not count."""
+    gate = " and on() ((hour() >= 8 and hour() < 18))"
+    with pytest.raises(FormulaError):
+        gate_runs("(sum(rate(a[2m]))) or (sum(rate(b[2m])))" + gate)
+    quoted = '(sum(rate(x{path=~"/v1/(chat"}[2m])))' + gate
+    assert gate_runs(quoted) == ((8, 18),)

@@ -137,7 +137,7 @@ def gate_runs(query: str) -> tuple[tuple[int, int], ...]:
     head, sep, gate = query.rpartition(_GATE_JOIN)
     runs = gate.removesuffix(")").split(" or ")
     found = [_RUN.fullmatch(r) for r in runs]
-    if not sep or not head.startswith("(") or not gate.endswith(")") or None in found:
+    if not sep or not _one_group(head) or not gate.endswith(")") or None in found:
         raise FormulaError(
             f"cannot read the hours of the query {' '.join(query.split())!r}: scaleplan reads "
             "only the gate render writes, (QUERY) and on() ((hour() >= H and hour() < H) or ...)"
@@ -146,6 +146,33 @@ def gate_runs(query: str) -> tuple[tuple[int, int], ...]:
     if any(not 0 <= s < e <= 24 for s, e in out):
         raise FormulaError(f"the query's hours {out} are not runs within a day [0, 24)")
     return out
+
+
+def _one_group(text: str) -> bool:
+    """Whether ``text`` is one parenthesised group, ``(QUERY)``: the parenthesis it opens with
+    closes at its end (quoted label values skipped), so the gate covers all of it; ``(a) or
+    (b)`` is not one (PromQL's ``and`` binds tighter than ``or``: the gate would cover b only)."""
+    depth, quote, escaped = 0, "", False
+    for i, ch in enumerate(text):
+        if quote:  # inside a quoted string: only its closing quote (unescaped) counts
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+            continue
+        if ch in "\"'`":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+        elif depth == 0:
+            return False
+    return False
 
 
 def in_gate(runs: Sequence[tuple[int, int]], hour: int) -> bool:
