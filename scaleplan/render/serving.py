@@ -114,8 +114,12 @@ def copy_seconds(st: Storage | None) -> int:
     rollout's progressDeadlineSeconds waits for it on top of the probe's window. 0 without one."""
     if st is None or not st.init:
         return 0
-    gib = st.weights_gib if st.weights_gib is not None else float(st.cache_gib or 0)
-    return 10 * math.ceil(gib / DOWNLOAD_GIB_PER_S / 10 - 1e-9)
+    return 10 * math.ceil(_copied_gib(st) / DOWNLOAD_GIB_PER_S / 10 - 1e-9)
+
+
+def _copied_gib(st: Storage) -> float:
+    """What an init container copies: the weights, or the cache's size when they are unknown."""
+    return st.weights_gib if st.weights_gib is not None else float(st.cache_gib or 0)
 
 
 def serving_after(plan: Plan, a: Allocation, accel_memory_gib: float | None) -> tuple[int, str]:
@@ -129,8 +133,7 @@ def serving_after(plan: Plan, a: Allocation, accel_memory_gib: float | None) -> 
     copy = copy_seconds(st)
     said = f"the rendered startup probe's window {window} s ({said})"
     if copy:
-        gib = st.weights_gib if st.weights_gib is not None else float(st.cache_gib or 0)
-        said = (f"the init container's copy {copy} s ({gib:.3g} GiB at "
+        said = (f"the init container's copy {copy} s ({_copied_gib(st):.3g} GiB at "
                 f"{DOWNLOAD_GIB_PER_S:g} GiB/s, rounded up to 10 s) + {said}")
     return copy + window, said
 
