@@ -69,7 +69,7 @@ def check(
             "-o",
             "--output",
             metavar="FILE",
-            help="Write the report to this file (atomically) instead of stdout.",
+            help="Write the report to this file (atomically) instead of stdout (- is stdout).",
         ),
     ] = None,
     only_manifests: Annotated[
