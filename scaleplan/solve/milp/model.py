@@ -480,8 +480,9 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
     is optimal there too (:meth:`WindowModel.reroute` checks the fit with a small routing LP).
     Otherwise the quieter plan scaled up to the new demand (:meth:`WindowModel.scale_up`) is a
     feasible plan whose cost is passed to the MILP as a cutoff. A window whose MILP runs out of
-    time before beating that cutoff keeps the start as its plan (``feasible``, no bound: a
-    plan known to serve it). After an infeasible window, or one out of time with no start,
+    time before beating that cutoff keeps the start as its plan (``feasible``: a plan known to
+    serve it; its bound is what that MILP proved, or the quieter window's where no class asks
+    less). After an infeasible window, or one out of time with no start,
     the busier ones are marked the same (they cannot do better).
     """
     end = deadline if deadline is not None else time.perf_counter() + 60.0
@@ -493,8 +494,10 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
         if failed:
             out[demand] = WindowSolution(status=failed, demand=demand)
             continue
-        # only a plan proven optimal for a demand no larger in every class may be re-used
-        reusable = prev is not None and prev.status == "optimal" and all(b >= a for a, b in zip(prev.demand, demand, strict=True))
+        # windows go by total demand: only a quieter window asking no more of any class says
+        # anything of this one (its optimal plan, if it fits, is optimal here; its bound holds)
+        within = prev is not None and all(b >= a for a, b in zip(prev.demand, demand, strict=True))
+        reusable = prev is not None and within and prev.status == "optimal"
         sol = model.reroute(prev, demand) if prev is not None and reusable else None
         if sol is None:
             start = model.scale_up(prev, demand) if prev is not None else None
@@ -511,8 +514,9 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
             if sol.status == "unknown" and start is not None:
                 # out of time before HiGHS beat the cutoff: the start (checked feasible for this
                 # demand) is the window's plan; failing here failed every busier window with it.
-                # Costs never fall as demand rises: a quieter window's bound holds here too
-                known = [b for b in (sol.bound, prev.bound if prev else None) if b is not None]
+                # Costs never fall as demand rises: the quieter window's bound holds if within
+                quieter = prev.bound if prev is not None and within else None
+                known = [b for b in (sol.bound, quieter) if b is not None]
                 sol = kept_start(start, max(known) if known else None)
             if sol.status in ("optimal", "feasible"):
                 sol = model.reroute(sol, demand, reused=False) or sol
