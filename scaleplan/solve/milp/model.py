@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from scaleplan.solve.milp.even import build_even, even_feasible, even_routing
+from scaleplan.solve.milp.even import build_even, even_feasible, even_routing, spot_pods_ok
 from scaleplan.solve.milp.formulation import Formulation, node_charges
 from scaleplan.solve.milp.solver import (
     COST_TOL,
@@ -415,12 +415,10 @@ class WindowModel(Formulation):
         to f; the plan is then checked as before. Unchanged when the share holds."""
         p, cands = self.p, self.p.candidates
         f = p.spot_max_fraction
-        if not p.even or f is None or f >= 1 or f <= 0:
+        if not p.even or f is None or f <= 0 or spot_pods_ok(p, reps):  # f >= 1: always ok
             return nodes, reps
         spot = sum(r for r, c in zip(reps, cands, strict=True) if c.capacity_type == "spot")
         od = sum(reps) - spot
-        if spot <= f * (spot + od) + 1e-9 * max(1, spot):
-            return nodes, reps
         used = [k for k in range(self.K) if nodes[k] > 0 and cands[k].capacity_type == "on-demand"]
         if not used:
             return nodes, reps
