@@ -216,3 +216,45 @@ def test_pool_starts_change_no_floor_plan(monkeypatch: pytest.MonkeyPatch) -> No
         assert [s.nodes for s in got.sols] == [s.nodes for s in old.sols]
         exercised += bool(calls)
     assert exercised >= len(SEEDS) // 2  # the branch and bound's nodes took such starts
+
+
+def test_each_window_solve_of_the_floor_search_gets_the_time_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The floor branch's window solve measured the time left once, then ran the pool start
+    (9c26c36), the MILP and its re-solve each with all of it: with 100 s to the deadline and a
+    pool start taking 30, the MILP was still given 100 s and the search ran past --time-limit.
+    Each run now gets what is left when it starts."""
+    from types import SimpleNamespace
+
+    from scaleplan.solve import floorbranch
+    from scaleplan.solve.milp.window import WindowSolution
+
+    clock = [0.0]
+    limits: list[tuple[str, float]] = []
+
+    class Model:
+        def __init__(self) -> None:
+            self.held: dict[int, tuple[int, int]] = {}
+
+        def scale_up(self, prev: WindowSolution, d: tuple[float, ...]) -> WindowSolution:
+            return WindowSolution(status="feasible", nodes=[2], replicas=[2], cost=2.0)
+
+        def objective(self, s: WindowSolution) -> float:
+            return s.cost
+
+        def pool_start(self, d: Any, pool: Any, *, time_limit: float, **_: Any) -> None:
+            limits.append(("pool", time_limit))
+            clock[0] += 30.0
+            return None
+
+        def solve(self, d: Any, *, time_limit: float, **kw: Any) -> WindowSolution:
+            limits.append(("cutoff" if kw.get("start") else "room", time_limit))
+            clock[0] += 20.0
+            return WindowSolution(status="infeasible" if kw.get("start") else "optimal")
+
+    monkeypatch.setattr(floorbranch, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    prev = WindowSolution(status="optimal", nodes=[1], replicas=[1], cost=1.0, demand=(1.0,))
+    got = floorbranch._solve(Model(), (2.0,), math.inf, prev, 100.0, {0})  # type: ignore[arg-type]
+    assert got.status == "optimal"
+    assert limits == [("pool", 100.0), ("cutoff", 70.0), ("room", 50.0)]

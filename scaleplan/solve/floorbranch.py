@@ -197,7 +197,9 @@ def _solve(
     HiGHS's start and a tighter cutoff when it is within ``room``, as in solve_windows; and, as
     there, from the plan over the candidates ``pool`` (those the node's plans use so far) when
     it is cheaper still (``WindowModel.pool_start``: its plan keeps every rule too)."""
-    left = max(1.0, deadline - time.perf_counter())
+    def left() -> float:  # each run gets the time left when it starts
+        return max(1.0, deadline - time.perf_counter())
+
     cutoff = room if room < math.inf else None
     up = model.scale_up(prev, d) if prev is not None else None
     # a plan's cost is at most its objective, so one as good as ``up`` costs at most up's
@@ -206,12 +208,13 @@ def _solve(
     if up is not None and pool and (cutoff is None or top <= cutoff):
         # a node that bars a workhorse re-plans the busy windows around candidates its parent
         # did not use: the scaled-up start was 5-30 % dearer than the optimum there
-        better = model.pool_start(d, pool | set(model.held), time_limit=left, cutoff=top, start=up)
+        keep = pool | set(model.held)
+        better = model.pool_start(d, keep, time_limit=left(), cutoff=top, start=up)
         if better is not None and model.objective(better) < top:
             up, top = better, model.objective(better)
     if up is not None and (cutoff is None or top <= cutoff):
-        s = model.solve(d, time_limit=left, cutoff=top, start=up)
+        s = model.solve(d, time_limit=left(), cutoff=top, start=up)
         if s.status != "infeasible":
             return s
         # numerically at the cutoff: solved again under ``room`` alone
-    return model.solve(d, time_limit=left, cutoff=cutoff)
+    return model.solve(d, time_limit=left(), cutoff=cutoff)
