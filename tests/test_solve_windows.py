@@ -246,3 +246,77 @@ def test_a_zone_model_runs_highs_without_sub_mips_from_any_start(
         ("zone", True), ("zone", False), ("zone", True),
         ("n+1", True), ("n+1", True), ("n+1", True),
     ]
+
+
+def test_every_highs_status_reads_as_pulp_reads_it() -> None:
+    """``WindowModel._read_highs`` maps each HiGHS model status PuLP's findSolutionValues
+    knows (the time and iteration limits with and without a plan: its objective infinite or
+    not) to the status PuLP's ``sol_status`` gave before f2a8a4d, and reads the node and
+    replica columns PuLP read whenever it says there is a plan."""
+    import math
+
+    import highspy
+    import pulp
+
+    from scaleplan.solve.milp import WindowModel
+
+    cands = [
+        _cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 3),
+        _cand(1, "us-west-2", 0.9, (9.0, 0.0), 2, False, 3),
+    ]
+    p = WindowProblem(
+        candidates=cands, classes=CLASSES[:1], demand=(45.0,), headroom=0.2,
+        redundancy="n+1", spot_max_fraction=None,
+    )
+    model = WindowModel(p)
+    assert model.solve((45.0,), time_limit=10).status == "optimal"
+    real = model._highs
+
+    class Stopped:  # the solved model, as if HiGHS had stopped with ``status``
+        def __init__(self, status: Any, objective: float) -> None:
+            self.status, self.objective = status, objective
+
+        def getModelStatus(self) -> Any:
+            return self.status
+
+        def getObjectiveValue(self) -> float:
+            return self.objective
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    def pulp_reads() -> str:
+        status, sol = model._solver.findSolutionValues(model.prob)
+        model.prob.assignStatus(status, sol)
+        s = model.prob.sol_status
+        if s == pulp.LpSolutionOptimal:
+            return "optimal"
+        if s == pulp.LpSolutionIntegerFeasible:
+            return "feasible"
+        if s in (pulp.LpSolutionInfeasible, pulp.LpSolutionUnbounded):
+            return "infeasible"
+        return "infeasible" if model.prob.status == pulp.LpStatusInfeasible else "unknown"
+
+    st = highspy.HighsModelStatus
+    names = [n for n in dir(st) if n.startswith("k")]
+    seen = set()
+    for name in names:
+        for objective in (real.getObjectiveValue(), math.inf):
+            model._highs = model.prob.solverModel = Stopped(getattr(st, name), objective)
+            for v in model.prob.variables():
+                v.varValue = None
+            try:
+                theirs = pulp_reads()
+            except KeyError:  # a status PuLP does not know (kSolutionLimit, kMemoryLimit, ...)
+                assert model._read_highs() == "unknown", name
+                continue
+            pulp_cols = [v.varValue for v in (*model.n, *model.r)]
+            for v in model.prob.variables():
+                v.varValue = None
+            mine = model._read_highs()
+            assert mine == theirs, (name, objective)
+            if mine in ("optimal", "feasible"):
+                assert [v.varValue for v in (*model.n, *model.r)] == pulp_cols, name
+            seen.add(mine)
+    model._highs = model.prob.solverModel = real
+    assert seen == {"optimal", "feasible", "infeasible", "unknown"}
