@@ -205,17 +205,11 @@ def _serving(pb: Problem, cands: list[Candidate], reason: InfeasibleReason) -> l
     return serving
 
 
-def cost_per_rps(c: Candidate, classes: Sequence[tuple[str, float]]) -> float:
+def cost_per_rps(pb: Problem, c: Candidate) -> float:
     """A candidate's price per request/s of the class mix one node serves (inf when a class
     has no point on it): what ranks the regions a narrower search keeps."""
-    inv = 0.0
-    for name, share in classes:
-        cap = c.cap(name)
-        if share > 0 and not cap:
-            return math.inf
-        inv += share / cap if share > 0 and cap else 0.0
-    rps = c.replicas_per_node / inv if inv > 0 else 0.0
-    return c.price / rps if rps > 0 else math.inf
+    cap = pb.mixed_capacity(c)
+    return c.price / (c.replicas_per_node * cap) if cap else math.inf
 
 
 def time_limit_reason(
@@ -228,7 +222,7 @@ def time_limit_reason(
     best: dict[tuple[str, str], float] = {}
     for c in cands:
         key = (c.row.provider, c.row.region)
-        best[key] = min(best.get(key, math.inf), cost_per_rps(c, pb.classes))
+        best[key] = min(best.get(key, math.inf), cost_per_rps(pb, c))
     ranked = sorted((v, r) for (_, r), v in best.items() if math.isfinite(v))
     cheapest = list(dict.fromkeys(r for _, r in ranked))[:3]
     providers = len({p for p, _ in best})
