@@ -83,7 +83,8 @@ def stale_warning(catalog: Catalog, now: datetime, *, providers: Iterable[str] |
 
 def _spot_problems(r: InstanceRow, now: datetime, max_days: float) -> list[str]:
     """Why row ``r``'s spot price may not hold: its age, a discount past the documented one."""
-    assert r.price_spot is not None and r.price_ondemand
+    off = r.spot_discount
+    assert off is not None
     out = []
     stamp = parse_fetched_at(r.fetched_at) if r.fetched_at else None
     if stamp is not None and (age := _days_before(stamp, now)) > max_days:
@@ -92,7 +93,6 @@ def _spot_problems(r: InstanceRow, now: datetime, max_days: float) -> list[str]:
             f"{max_days:.0f} days)"
         )
     top = SPOT_MAX_DISCOUNT.get(r.provider)
-    off = 1.0 - r.price_spot / r.price_ondemand
     if top is not None and off > top + 1e-9:
         out.append(f"beyond the up to {top:.0%} off that {r.provider} documents for spot")
     return out
@@ -106,12 +106,12 @@ def spot_price_warnings(
     documented deepest discount (:data:`SPOT_MAX_DISCOUNT`); [] when none is."""
     said, providers, seen = [], set(), set()
     for r in sorted(rows, key=lambda r: r.key):
-        if r.key in seen or r.price_spot is None or not r.price_ondemand:
+        off = r.spot_discount
+        if r.key in seen or off is None:
             continue
         seen.add(r.key)
         why = _spot_problems(r, now, max_days)
         if why:
-            off = 1.0 - r.price_spot / r.price_ondemand
             said.append(
                 f"{r.provider} {r.region} {r.instance_type} at ${r.price_spot:.4f}/h, {off:.0%} "
                 f"below on-demand (${r.price_ondemand:.4f}/h): {' and '.join(why)}"

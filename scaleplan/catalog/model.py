@@ -148,6 +148,14 @@ class InstanceRow(_Model):
     def price(self, capacity: CapacityType) -> float | None:
         return self.price_ondemand if capacity == "on-demand" else self.price_spot
 
+    @property
+    def spot_discount(self) -> float | None:
+        """How far the spot price is below on-demand, a fraction of on-demand (None without
+        both prices)."""
+        if self.price_spot is None or not self.price_ondemand:
+            return None
+        return 1.0 - self.price_spot / self.price_ondemand
+
 
 class CatalogFile(_Model):
     apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"

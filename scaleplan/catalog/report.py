@@ -77,9 +77,8 @@ def instance_table(rows: Sequence[InstanceRow], acc: Accelerator | None, *, wide
     ]
     body = []
     for r in rows:
-        disc = "-"
-        if r.price_spot is not None and r.price_ondemand:
-            disc = f"{1 - r.price_spot / r.price_ondemand:.0%}"
+        off = r.spot_discount
+        disc = "-" if off is None else f"{off:.0%}"
         body.append([
             _marked(r.region, r), _money(r.price_ondemand), _money(r.price_spot), disc,
             ",".join(r.flags),
