@@ -7,7 +7,8 @@ was nearly spent a window's solve had 1 s; HiGHS stopped without a plan better t
 ("unknown"), and the search failed every busier window with it, though it held a feasible plan
 for each. Reproduced with --time-limit 8 (``window 110 rps: start, cutoff -> unknown``): exit 4,
 "no plan was found within the time limit". The start now stands as that window's plan
-(``feasible``, no bound: the gap says so), and the busier windows go on from it."""
+(``feasible``, with what the solves proved of its cost as its bound: the gap says how far
+it may be from the optimum), and the busier windows go on from it."""
 
 from __future__ import annotations
 
@@ -72,7 +73,8 @@ def test_a_window_out_of_time_keeps_its_feasible_start(monkeypatch: pytest.Monke
 
 def test_the_start_kept_is_never_called_optimal() -> None:
     """A start found in a restricted pool may be that pool's optimum, not the window's: kept
-    for a window out of time, it reads feasible, without a bound."""
+    for a window out of time, it reads feasible, its bound what the solves proved (none when
+    they proved nothing), never above its cost."""
     from scaleplan.solve.milp.model import kept_start
 
     start = WindowSolution(status="optimal", nodes=[1], replicas=[1], cost=2.0, bound=2.0)
