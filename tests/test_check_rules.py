@@ -291,6 +291,11 @@ CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
         "dangerous-capabilities",
         _set(f"{C}.securityContext.capabilities.add", ["net_raw"]),
     ),
+    (  # Pod Security Admission reads names as written: baseline allows CHOWN, not chown
+        "cap-add-allowed-name-in-lower-case",
+        "dangerous-capabilities",
+        _set(f"{C}.securityContext.capabilities.add", ["chown"]),
+    ),
     (
         "cap-drop-not-all",
         "insecure-capabilities",

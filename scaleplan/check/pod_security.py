@@ -158,20 +158,25 @@ def _host_port(ctx: Context, rule: Rule) -> Iterator[Finding]:
                     )
 
 
-def _caps(c_data: Mapping[str, Any], key: str) -> list[str]:
+def _caps(c_data: Mapping[str, Any], key: str, *, upper: bool = True) -> list[str]:
+    """The capabilities a container's securityContext adds or drops (``key``), upper-cased as
+    Polaris reads them, or as written (``upper=False``: as Pod Security Admission reads them)."""
     caps = as_map(as_map(c_data.get("securityContext")).get("capabilities"))
-    return [str(x).upper() for x in as_list(caps.get(key)) if isinstance(x, str)]
+    return [x.upper() if upper else x for x in as_list(caps.get(key)) if isinstance(x, str)]
 
 
 @impl("dangerous-capabilities")
 def _dangerous_caps(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for w in ctx.workloads:
         for c in containers(w, init=True):
-            bad = [cap for cap in _caps(c.data, "add") if cap not in BASELINE_ADD]
+            # as written: Pod Security Admission compares names exactly (chown is not CHOWN)
+            bad = [cap for cap in _caps(c.data, "add", upper=False) if cap not in BASELINE_ADD]
             if bad:
+                case = [cap for cap in bad if cap.upper() in BASELINE_ADD]
+                note = f" (baseline allows {', '.join(x.upper() for x in case)}, as written)"
                 yield w.finding(
                     rule,
-                    f"{c.label()} adds {', '.join(bad)}",
+                    f"{c.label()} adds {', '.join(bad)}{note if case else ''}",
                     (*c.path, "securityContext", "capabilities", "add"),
                 )
 
