@@ -121,3 +121,41 @@ def test_a_refresh_keeps_the_date_of_the_prices_it_does_not_fetch() -> None:
     cur = CatalogFile(provenance=prov, instances=(row("azure", 3.673, 0.444433, None),))
     kept = merge_rows(cur, [], ["us-east-1"])
     assert [r.fetched_at for r in kept] == ["2024-08-27"]
+
+
+def test_a_row_that_keeps_an_older_spot_price_keeps_its_date() -> None:
+    """A reserved or negotiated on-demand price for a shipped Azure type, in a catalog of the
+    user's own dated today, keeps the shipped spot price it does not state (files.INHERITED),
+    and took the new file's date with it: the August 2024 spot price read as today's and the
+    plan's spot capacity on it was not warned. The row now keeps the older date of the
+    prices it holds."""
+    from scaleplan.catalog.files import load_accelerators, merge
+    from scaleplan.catalog.model import CatalogFile, Provenance
+
+    itype = "Standard_NC24ads_A100_v4"
+    old = CatalogFile(
+        provenance=Provenance(source="old", build_date="2026-11-29", prices_as_of="2024-08-27"),
+        instances=(row("azure", 3.673, 0.444433, None, itype),),
+    )
+    # the user's row states no spot price (as a row read from YAML without price_spot)
+    mine = CatalogFile.model_validate({
+        "provenance": {"source": "mine", "build_date": "2026-12-04"},
+        "instances": [{
+            "provider": "azure", "region": "r1", "instance_type": itype, "family": "t",
+            "accelerator": "L4", "accelerator_count": 1, "vcpus": 8, "memory_gib": 32,
+            "price_ondemand": 3.0,
+        }],
+    })
+    merged = merge([("old", old), ("mine", mine)], load_accelerators())
+    (r,) = merged.rows
+    assert (r.price_ondemand, r.price_spot) == (3.0, 0.444433)
+    assert r.fetched_at == "2024-08-27"
+    said = spot_price_warnings([r], NOW)
+    assert said and "priced 2024-08-27" in said[0]
+    # a row that states its spot price too is dated by its own file
+    mine_spot = CatalogFile.model_validate({
+        **mine.model_dump(exclude_unset=True),
+        "instances": [{**mine.instances[0].model_dump(exclude_unset=True), "price_spot": 0.9}],
+    })
+    (r,) = merge([("old", old), ("mine", mine_spot)], load_accelerators()).rows
+    assert (r.price_spot, r.fetched_at) == (0.9, "2026-12-04")

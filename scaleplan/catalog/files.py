@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from scaleplan.cache import load_model
+from scaleplan.catalog.freshness import parse_fetched_at
 from scaleplan.catalog.model import Accelerator, AcceleratorFile, Catalog, CatalogFile, InstanceRow
 from scaleplan.errors import CatalogError, InputError, Problem
 from scaleplan.problems import validate_document
@@ -91,6 +92,13 @@ INHERITED = ("price_spot", "price_spot_median", "zones")
 INHERITED_LABELS = ("gke_accelerator", "gpu_product")
 
 
+def _older(a: str | None, b: str | None) -> bool:
+    """Whether date ``a`` is before ``b`` (a row's ``fetched_at``; False when either is
+    missing or unreadable)."""
+    da, db = (parse_fetched_at(v) if v else None for v in (a, b))
+    return da is not None and db is not None and da < db
+
+
 def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accelerator]) -> Catalog:
     """Pure merge of parsed catalog files; checks that every accelerator resolves."""
     accs: dict[str, Accelerator] = {a.name: a for a in accelerators}
@@ -116,6 +124,8 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
             if prev is not None:  # a row that re-prices one keeps what it does not state
                 keep = INHERITED + (INHERITED_LABELS if prev.accelerator == row.accelerator else ())
                 kept = {k: getattr(prev, k) for k in keep if k not in r.model_fields_set}
+                if kept.get("price_spot") is not None and _older(prev.fetched_at, row.fetched_at):
+                    kept["fetched_at"] = prev.fetched_at  # its prices are as old as the oldest
                 row = row.model_copy(update=kept) if kept else row
             rows[r.key] = row
         if problems:
