@@ -48,7 +48,7 @@ def test_a_plan_on_a_calibrated_model_says_what_it_rests_on(tmp_path: Path, cli)
     said = [w for w in warnings if w.startswith("capacity on H100")]
     assert said == [
         "capacity on H100 rests on the LLM model's predictions, calibrated on 3 measured points "
-        "on H100 (TP8, 8-64 sequences); planned as H100 TP2 with 74 sequences per replica "
+        "on H100 (TP8, 8-64 sequences); planned as H100 TP2 with 51 sequences per replica "
         "(docs/llm.md, Calibration)"
     ]
 

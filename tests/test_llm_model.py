@@ -378,9 +378,11 @@ def test_sglang_cohort_prefilled_in_one_pass_waits_twice_the_serial_wait() -> No
     wide = EngineSettings.of("sglang", max_num_batched_tokens=32768)
     large = Deployment(a, hw, "bf16", "bf16", wide)
     lo, hi = serve_class(small, 7372, 922, 16), serve_class(large, 7372, 922, 16)
-    assert lo.tpot_ms == pytest.approx(hi.tpot_ms)
+    # (two prompts in one step, 0.02 % of steps, run in two steps under the smaller budget)
+    assert lo.tpot_ms == pytest.approx(hi.tpot_ms, rel=1e-3)
     alone = step_time_ms(small, prefill_tokens=7372).ms
-    assert hi.ttft_ms - lo.ttft_ms == pytest.approx(CLUSTERING["sglang"] * (1.5 - 0.75) * alone)
+    wait = CLUSTERING["sglang"] * (1.5 - 0.75) * alone
+    assert hi.ttft_ms - lo.ttft_ms == pytest.approx(wait, rel=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -231,7 +231,7 @@ def test_observe_tgi_and_replan(cli, tables: Catalog, tmp_path) -> None:
     """The same service on TGI, whose metric names differ and which exports no TTFT histogram:
     observe reads tokens, TPOT, requests running and replicas from TGI's series, the hours carry
     no TTFT, and optimize --observed calibrates the model from TPOT alone (memory recovered;
-    compute, which TPOT hardly sees at this load, stays near its prior) and says so."""
+    compute, which TPOT sees only in the steps that carry a whole prompt, in part) and says so."""
     from scaleplan.plan import dump_plan, read_plan
 
     work = tmp_path / "tgi"
@@ -271,7 +271,9 @@ def test_observe_tgi_and_replan(cli, tables: Catalog, tmp_path) -> None:
     assert "mean TPOT at the mean requests running per replica" in label and "TPOT only" in label
     fit = next(x for x in w if x.startswith("calibration: compute"))
     c, m = (float(x) for x in re.findall(r"(?:compute|memory) x([0-9.]+)", fit))
-    assert 0.5 <= m <= 0.8 and c > 0.85, fit  # memory found (truth 0.6); compute unseen: its prior
+    # memory found (truth 0.6); compute (truth 0.6) partly: 0.72, its prior's 0.9+ until TPOT
+    # priced the decode steps with whole prompts in them (docs/llm.md, "Prompts arrive whole")
+    assert 0.5 <= m <= 0.8 and 0.6 <= c <= 0.8, fit
 
 
 def test_an_hours_admission_wait_is_taken_out_of_its_ttft() -> None:

@@ -424,7 +424,12 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
     bg_prefill = n * i / steps
     decode = n * min(o, steps) / steps if o > 1 else 0.0
     st = step_time_ms(d, prefill_tokens=bg_prefill, prefill_seqs=n / steps, prefill_pairs=(n / steps) * i * i / 2.0, decode_seqs=decode, context_tokens_total=decode * ctx)
-    tpot = st.ms * steps / o if o > 1 else st.ms
+    # prompts arrive whole: the mean step over the Poisson count of the other sequences' prompts
+    # (its own prompt is not in its decode steps; while the budget holds them)
+    step_ms = st.ms
+    if steps == float(o) > 1:
+        step_ms = _decode_step_ms(d, st.ms, (n - 1) / steps, i, decode, ctx)
+    tpot = step_ms * steps / o if o > 1 else st.ms
     # TTFT: the own prompt in budget-sized chunks, sharing each step with N-1 decoders and the
     # other sequences' prompt share that fits; plus half a step waiting for the running one
     chunks = math.ceil(i / budget)
@@ -440,7 +445,7 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
     if others:
         # the running step's half; a scheduler that polls for new requests only every K decode
         # steps while busy (SGLang --scheduler-recv-interval) takes a prompt in K/2 steps later
-        ttft += 0.5 * max(d.settings.recv_interval, 1) * st.ms
+        ttft += 0.5 * max(d.settings.recv_interval, 1) * step_ms
     if others and not open_loop:
         # arrivals cluster: requests that finish in the same step come back together, so a
         # prompt waits for about (sqrt(N) - 1) / 2 others' prefills, weighted by how the
@@ -448,7 +453,7 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
         alone = sum(step_time_ms(d, prefill_tokens=chunk, prefill_pairs=chunk * (c * chunk) + chunk * chunk / 2.0).ms for c in range(chunks))
         ttft += CLUSTERING[d.settings.engine] * cohort_wait(n, i, budget, d.settings.engine) * alone
     if others and d.settings.batch_wait_iters > 0:
-        ttft += held_back_ms(d.settings.batch_wait_iters * st.ms, n / (ttft + (o - 1) * tpot))
+        ttft += held_back_ms(d.settings.batch_wait_iters * step_ms, n / (ttft + (o - 1) * tpot))
     ttft += REQUEST_OVERHEAD_MS[d.settings.engine]
     cycle_ms = ttft + (o - 1) * tpot
     rps = n / (cycle_ms / 1000.0)
@@ -457,6 +462,46 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
         d, concurrency=n, output_tokens=o, ttft_ms=ttft, tpot_ms=tpot, throughput_rps=rps,
         bound=st.bound, basis=eff.basis,
     )
+
+
+# prompts a step beyond which the count is taken at its mean (its spread is under 10 %)
+MANY_PROMPTS = 100.0
+
+
+def _decode_step_ms(
+    d: Deployment, at_mean_ms: float, prompts: float, i: int, decode: float, ctx: float
+) -> float:
+    """Mean decode step (ms) of a sequence whose steps carry ``prompts`` of the other
+    sequences' prompts of ``i`` tokens on average (none: a lone sequence decodes alone).
+
+    Prompts arrive whole (independent arrivals: a Poisson count k a step), not as an even
+    share of every step. The step time is not linear in its tokens (dense GEMMs: max(compute,
+    weights read), convex; an MoE step's experts touched, concave), so the mean step is not
+    the step at the mean load (docs/llm.md, "Prompts arrive whole"); the simulator's kernel
+    runs such steps. k prompts that overflow the token budget run in budget-sized chunks over
+    the next steps, each of which would otherwise have decoded without a prompt: they add
+    their chunks' steps less as many prompt-free steps. A prompt longer than the budget keeps
+    the step at the mean load."""
+    budget = max(d.settings.max_num_batched_tokens, 1)
+    if i > budget or prompts > MANY_PROMPTS:
+        return at_mean_ms
+
+    def step(tokens: float) -> float:
+        return step_time_ms(d, prefill_tokens=tokens, prefill_seqs=tokens / i,
+                            prefill_pairs=tokens * i / 2.0, decode_seqs=decode,
+                            context_tokens_total=decode * ctx).ms
+
+    idle = step(0.0)
+    mean, mass, pk, k = 0.0, 0.0, math.exp(-prompts), 0
+    while mass < 1.0 - 1e-9 and k < 10_000:
+        full, rest = divmod(k * i, budget)
+        t = full * step(budget) + (step(rest) if rest or not full else 0.0)
+        chunks = full + (1 if rest else 0)
+        mean += pk * (t - max(chunks - 1, 0) * idle)
+        mass += pk
+        k += 1
+        pk *= prompts / k
+    return mean / mass
 
 
 def cohort_wait(n: int, input_tokens: int, budget: int, engine: str) -> float:
