@@ -74,6 +74,10 @@ def _sweep() -> Any:
     return load_script(Path(__file__).resolve().parents[1] / "bench" / "mixed_stream_sweep.py")
 
 
+# two_class_llm_chat at 20 rps: where the per-class plan puts the short class on an L4
+PEAK_20 = ("  peak_rps: 12\n", "  peak_rps: 20\n")
+
+
 def two_class_llm_chat(*extra: tuple[str, str]) -> str:
     """examples/llm-chat's spec with two token-length classes (70 % 128/64 tokens, 30 %
     6000/1024) at 12 rps on L4, L40S and H100, one GPU per replica, no spot and no redundancy

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from solve_helpers import (
     GATEWAY,
+    PEAK_20,
     catalog,
     profiled_spec,
     row,
@@ -174,20 +175,22 @@ def test_bad_class_header_is_exit_3(cli: Any, tmp_path: Path, header: str, words
 
 
 def test_llm_per_class_plan_simulated_by_class_rules(cli: Any, tmp_path: Path) -> None:
-    """test_solve_mixed_stream's llm-chat variant (70 % 128/64 tokens, 30 % 6000/1024, 12 rps
-    on L4, L40S, H100) with the class header: the per-class plan (the L4 for short requests
-    only) is the plan, cheaper than the mix plan ($24.36/h), and the LLM simulator, routing each
+    """test_solve_mixed_stream's llm-chat variant (70 % 128/64 tokens, 30 % 6000/1024, 20 rps
+    on L4, L40S, H100; 12 rps until a decode step carried whole prompts, docs/llm.md: at 12
+    the per-class plan is the H100s alone) with the class header: the per-class plan (the L4
+    for short requests only) is the plan, cheaper than the mix plan ($45.00/h), and the LLM
+    simulator, routing each
     request by its class's rule, holds it (class-blind, the same plan failed: the L4 got long
     requests)."""
     from scaleplan.plan import read_plan
     from scaleplan.simulate.llm import simulate_llm
 
     header = ("  routing: gateway-api\n", f"  routing: gateway-api\n  class_header: {HDR}\n")
-    spec_path = profiled_spec(cli, tmp_path, two_class_llm_chat(header))
+    spec_path = profiled_spec(cli, tmp_path, two_class_llm_chat(header, PEAK_20))
     res = cli(["optimize", str(spec_path), "--no-alternatives", "--out", str(tmp_path / "p")])
     assert "weight is 0" not in res.stdout + res.stderr  # the L4 is reached by its class's rule
     plan = read_plan(tmp_path / "p" / "plan.yaml")
-    assert plan.status == "optimal" and plan.cost_per_hour < 24.362 - 0.5
+    assert plan.status == "optimal" and plan.cost_per_hour < 45.002 - 0.5
     l4 = [a for a in plan.allocations if a.accelerator == "L4"]
     assert l4 and all(a.routing.get("long", 0.0) == 0.0 for a in l4)
     route = (tmp_path / "p" / "manifests").glob("httproute-*.yaml")

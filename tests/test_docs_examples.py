@@ -163,9 +163,9 @@ SETUP: dict[tuple[str, str], list[tuple[str, ...]]] = {
         ("set", "trtllm-chat/spec.yaml", "model.engine", "trtllm"),
         ("set", "trtllm-chat/spec.yaml", "kubernetes.image",
          "nvcr.io/nvidia/tensorrt-llm/release:1.0.0")],
-    (REND, "scaleplan check trtllm-chat/deploy/ --plan"): [  # "--max_batch_size 43 -> 16"
+    (REND, "scaleplan check trtllm-chat/deploy/ --plan"): [  # "--max_batch_size 42 -> 16"
         ("replace", "trtllm-chat/deploy/deployment-chat-g6e-xlarge-od.yaml",
-         "- --max_batch_size\n        - '43'", "- --max_batch_size\n        - '16'")],
+         "- --max_batch_size\n        - '42'", "- --max_batch_size\n        - '16'")],
     (SIM, "scaleplan simulate plan.yaml --fail node --json"): [
         ("copy", "examples/vision-daily/plan.yaml", "plan.yaml")],
     (SIM, "scaleplan simulate plan.yaml --trace arrivals.txt"): [

@@ -119,7 +119,8 @@ def test_an_llm_plan_no_longer_rests_on_the_mispriced_row(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The FinOps review's plan: 2 x a2-ultragpu-2g at $5.8916/h. It now plans on the A100
-    40 GB rows the 80 GB ones undercut ($7.3468/h); a spec that names A100-80GB is told why its
+    40 GB rows the 80 GB ones undercut ($11.0202/h; $7.3468/h before a decode step carried whole
+    prompts, docs/llm.md); a spec that names A100-80GB is told why its
     rows are left out, and include_flagged brings them back."""
     import json
 
@@ -127,7 +128,7 @@ def test_an_llm_plan_no_longer_rests_on_the_mispriced_row(
     Path("s.yaml").write_text(LLM.replace("ACCS\n", ""), encoding="utf-8")
     doc = json.loads(cli(["optimize", "s.yaml", "--out", "o", "--json", "--no-manifests"]).stdout)
     assert {a["instance_type"] for a in doc["allocations"]} <= {"a2-highgpu-1g", "a2-highgpu-2g"}
-    assert doc["cost_per_hour"] == pytest.approx(7.3468, abs=1e-4)
+    assert doc["cost_per_hour"] == pytest.approx(11.02016, abs=1e-4)
     named = LLM.replace("ACCS", "  accelerators: [A100-80GB, A100]")
     Path("n.yaml").write_text(named, encoding="utf-8")
     res = cli(["optimize", "n.yaml", "--out", "o2", "--no-manifests"])

@@ -25,7 +25,7 @@ model:
   engine: vllm
   source: {uri: mistralai/Mistral-7B-Instruct-v0.2, secret: hf-token}
 traffic:
-  hourly_rps: [4,3,3,2,2,2,3,5,9,14,18,20,20,19,18,17,16,15,13,11,9,7,6,5]
+  hourly_rps: [3,2,2,2,2,2,2,4,7,11,14,16,16,15,14,14,13,12,10,9,7,6,5,4]
   classes:
     - {name: chat, share: 0.8, input_tokens: 700, output_tokens: 300}
     - {name: summarize, share: 0.2, input_tokens: 3500, output_tokens: 150}
@@ -60,14 +60,15 @@ def _milli(q: str) -> float:
 def test_an_rps_hpa_keeps_the_plans_headroom_at_the_peak(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """At the 20 rps peak the plan runs 3 pods (20 x 1.2 / 10.75 = 2.23); the HPA's target is
-    10.75 / 1.2, so the HPA asks for ceil(20 / 8.955) = 3, not ceil(20 / 10.75) = 2 (the old
-    target, the capacity itself); nothing to warn about."""
+    """At the 16 rps peak the plan runs 3 pods (16 x 1.2 / 8.74 = 2.2); the HPA's target is
+    8.74 / 1.2, so the HPA asks for ceil(16 / 7.29) = 3, not ceil(16 / 8.74) = 2 (the old
+    target, the capacity itself); nothing to warn about. (The day peaked at 20 rps, 10.75 rps
+    a pod, until a decode step carried whole prompts: docs/llm.md.)"""
     monkeypatch.chdir(tmp_path)
     a, hpa, out = _optimize(cli, SPEC, "o")
     peak = max(a["replicas_per_window"])
     cap = a["capacity_rps_per_replica"]
-    assert peak == 3 and math.ceil(20 / cap) == 2  # what the old target (the capacity) gave
+    assert peak == 3 and math.ceil(16 / cap) == 2  # what the old target (the capacity) gave
     (metric,) = hpa["spec"]["metrics"]
     target = metric["pods"]["target"]["averageValue"]
     assert target == number_quantity(cap / 1.2)
@@ -84,7 +85,7 @@ def test_an_rps_hpa_keeps_the_plans_headroom_at_the_peak(
             assert math.ceil(rps / cap) + 1 == n, (w, rps, asks, n)  # the n+1 spare
         held.append(asks == n)
     rates = yaml.safe_load(SPEC)["traffic"]["hourly_rps"]
-    assert held[rates.index(20)] and held[rates.index(18)], held
+    assert held[rates.index(16)] and held[rates.index(15)], held
     assert "its HPA targets" not in out
     # an explicit target still wins
     given = SPEC.replace("{type: hpa}", "{type: hpa, hpa: {target: 9.5}}")
@@ -95,16 +96,16 @@ def test_an_rps_hpa_keeps_the_plans_headroom_at_the_peak(
 def test_an_rps_hpa_that_drops_an_n1_spare_the_headroom_does_not_cover_is_warned(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """At a 25 rps peak the headroom needs 3 pods (30 / 10.75) and n+1 4 (2 carry 21.5 < 25):
-    the HPA, at 10.75 / 1.2 a pod, settles at 3 and render says so, naming the n+1 spare."""
+    """At a 20 rps peak the headroom needs 3 pods (24 / 8.74) and n+1 4 (2 carry 17.5 < 20):
+    the HPA, at 8.74 / 1.2 a pod, settles at 3 and render says so, naming the n+1 spare."""
     monkeypatch.chdir(tmp_path)
-    spec = SPEC.replace("20,20,19", "25,20,19")
+    spec = SPEC.replace("16,16,15", "20,16,15")
     a, _, out = _optimize(cli, spec, "o")
     peak = max(a["replicas_per_window"])
     cap = a["capacity_rps_per_replica"]
-    assert math.ceil(25 * 1.2 / cap) == 3 and peak == 4
+    assert math.ceil(20 * 1.2 / cap) == 3 and peak == 4
     said = re.search(r"warning: allocation mistral-p5-4xlarge-od: its HPA targets ([\d.]+) rps "
-                     r"a pod \(the SLO-safe capacity over the 20% headroom\), so at the peak's 25 "
+                     r"a pod \(the SLO-safe capacity over the 20% headroom\), so at the peak's 20 "
                      r"rps it settles at (\d+) pods? where the plan runs (\d+) \(the n\+1 spare\)"
                      r".*hpa.target: ([\d.]+)", out)
     assert said, out
@@ -115,7 +116,7 @@ def test_an_rps_hpa_that_drops_an_n1_spare_the_headroom_does_not_cover_is_warned
     # formula adds it (a vLLM plan's KEDA default scales on the engine's metrics, which do not)
     assert ("or use KEDA (kubernetes.autoscaler.type: keda-prometheus with "
             "autoscaler.prometheus.query: the Service's request rate)") in " ".join(out.split())
-    assert math.ceil(25 / target) == peak  # the suggested target holds the plan's peak count
+    assert math.ceil(20 / target) == peak  # the suggested target holds the plan's peak count
     given = spec.replace("{type: hpa}", f"{{type: hpa, hpa: {{target: {target}}}}}")
     _, _, out2 = _optimize(cli, given, "o2")
     assert "its HPA targets" not in out2
