@@ -229,6 +229,15 @@ class Catalog(_Model):
         return out
 
 
+def with_row_labels(accel: Accelerator, row: InstanceRow) -> Accelerator:
+    """``accel`` with the GPU node labels ``row`` states for itself: a label that belongs to the
+    machine type, not to the accelerator (GKE's A3 Mega: ``nvidia-h100-mega-80gb``; a PCIe
+    part's product name), docs/catalog.md. render and ``profile --emit-jobs`` select by it."""
+    own = {"gke_accelerator": row.gke_accelerator, "gpu_product": row.gpu_product}
+    upd = {k: v for k, v in own.items() if v is not None}
+    return accel.model_copy(update=upd) if upd else accel
+
+
 @functools.lru_cache(maxsize=8)
 def _alias_table(accelerators: tuple[Accelerator, ...]) -> dict[str, str]:
     table: dict[str, str] = {}

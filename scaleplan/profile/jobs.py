@@ -3,7 +3,8 @@ except :func:`write_jobs`, which writes the Jobs' folder).
 
 Each Job selects nodes of its accelerator with a node affinity whose terms are ORed: the GPU
 feature discovery label ``nvidia.com/gpu.product``, GKE's ``cloud.google.com/gke-accelerator``
-and Karpenter's ``karpenter.k8s.aws/instance-gpu-name`` (whichever the catalog knows), so one
+and Karpenter's ``karpenter.k8s.aws/instance-gpu-name`` (whichever the catalog knows, with
+the labels catalog rows state for their own machine type, as render takes them), so one
 Job works on EKS, GKE and clusters with GPU feature discovery. It requests the GPUs
 (``nvidia.com/gpu``), tolerates the usual GPU taint, writes the profile to a file and prints
 it to stdout after a marker line, so ``kubectl logs`` yields it (see docs/profile.md).
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from scaleplan.catalog.model import with_row_labels
 from scaleplan.errors import InputError, OptionError, Problem, option_error
 from scaleplan.kube.safety import RUN_AS, container_security_context, pod_security_context
 from scaleplan.wording import counted
@@ -59,9 +61,9 @@ def _dns(name: str) -> str:
 
 def render_jobs(target: str, *, accelerators: Sequence[str], image: str, namespace: str = "default", gpus: int = 1, extra_args: Sequence[str] = ()) -> dict[str, str]:
     """``profile-<acc>.yaml`` per accelerator plus a kustomization.yaml; deterministic text."""
-    from scaleplan.catalog.files import accelerator_catalog
+    from scaleplan.catalog.files import load_catalog
 
-    cat = accelerator_catalog()
+    cat = load_catalog()  # the shipped rows: their own node labels (docs/catalog.md)
     problems: list[Problem] = []
     files: dict[str, str] = {}
     names: list[str] = []
@@ -164,10 +166,14 @@ def _job(cat: Any, canonical: str, target: str, *, image: str, namespace: str, g
         acc = cat.accelerator(canonical)
         assert acc is not None
         container["resources"]["limits"][acc.k8s_resource] = gpus
+        # the accelerator's labels, then those its catalog rows state for their own machine
+        # type, as render selects them (GKE's A3 Mega, Azure's PCIe parts)
+        variants = [acc, *(with_row_labels(acc, r) for r in cat.rows if r.accelerator == canonical)]
         terms = []
-        for key, value in (("nvidia.com/gpu.product", acc.gpu_product), ("cloud.google.com/gke-accelerator", acc.gke_accelerator), ("karpenter.k8s.aws/instance-gpu-name", acc.karpenter_gpu_name)):
-            if value:
-                terms.append({"matchExpressions": [{"key": key, "operator": "In", "values": [value]}]})
+        for key, field in (("nvidia.com/gpu.product", "gpu_product"), ("cloud.google.com/gke-accelerator", "gke_accelerator"), ("karpenter.k8s.aws/instance-gpu-name", "karpenter_gpu_name")):
+            values = list(dict.fromkeys(v for v in (getattr(x, field) for x in variants) if v))
+            if values:
+                terms.append({"matchExpressions": [{"key": key, "operator": "In", "values": values}]})
         if not terms:
             raise InputError(None, [Problem("--accelerators", f"{canonical}: the catalog has no node label for it", hint="add gpu_product / gke_accelerator / karpenter_gpu_name to its specs in a catalog file")])
         pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}

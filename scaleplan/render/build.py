@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from scaleplan.catalog.model import Catalog
+from scaleplan.catalog.model import Catalog, with_row_labels
 from scaleplan.errors import PlanError, Problem
 from scaleplan.plan import HPA_MIN_REPLICAS, Allocation, Plan
 from scaleplan.render import routing
@@ -82,9 +82,8 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
 
 
 def _row_labels(al: Alloc, catalog: Catalog) -> Alloc:
-    """The allocation's accelerator with the node labels its catalog row states for itself: a
-    label that belongs to the machine type, not to the accelerator (GKE's A3 Mega:
-    ``nvidia-h100-mega-80gb``; a PCIe part's product name), docs/catalog.md."""
+    """The allocation's accelerator with the node labels its catalog row states for itself
+    (:func:`scaleplan.catalog.model.with_row_labels`)."""
     if al.accel is None:
         return al
     a = al.a
@@ -93,11 +92,7 @@ def _row_labels(al: Alloc, catalog: Catalog) -> Alloc:
          if (r.provider, r.region, r.instance_type) == (a.provider, a.region, a.instance_type)),
         None,
     )
-    if row is None:
-        return al
-    own = {"gke_accelerator": row.gke_accelerator, "gpu_product": row.gpu_product}
-    upd = {k: v for k, v in own.items() if v is not None}
-    return replace(al, accel=al.accel.model_copy(update=upd)) if upd else al
+    return al if row is None else replace(al, accel=with_row_labels(al.accel, row))
 
 
 def _admit(plan: Plan, src: str, warnings: list[str]) -> list[tuple[int, Allocation]]:
