@@ -6,6 +6,7 @@ reader, by the replay (exit 3) and by check's drift finding, rather than evaluat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,8 @@ REFUSED = [
     ("float(lag <= 0 ? 0 : lag <= 10 ? 2 : 3) + 1", "not wrapped in float"),
     ("float(lag <= 0 ? 0 : other <= 10 ? 2 : 3)", "reads 'lag' and 'other', not one trigger"),
     ("float(lag <= 20 ? 2 : lag <= 10 ? 3 : 4)", "bounds fall (20, then 10)"),
+    ("float(lag <= 10 ? 2 : lag <= 10 ? 3 : 4)", "bounds repeat (10, then 10)"),
+    ("float(lag <= 10 ? 2 : lag <= 10.000 ? 3 : 4)", "bounds repeat (10, then 10.000)"),
     ("float(lag < 10 ? 2 : 3)", "is not a step nor a last count"),
     ("float(lag <= 10 ? 2.5 : 3)", "is not a step nor a last count"),
     ("float(lag <= -1 ? 2 : 3)", "is not a step nor a last count"),
@@ -205,3 +208,14 @@ def test_a_gate_that_covers_part_of_the_query_is_refused() -> None:
         gate_runs("(sum(rate(a[2m]))) or (sum(rate(b[2m])))" + gate)
     quoted = '(sum(rate(x{path=~"/v1/(chat"}[2m])))' + gate
     assert gate_runs(quoted) == ((8, 18),)
+
+
+def test_bounds_equal_at_three_decimals_are_written_once_and_read_back() -> None:
+    """Two rising bounds of a chain that KEDA's three decimals make equal (30 and 30 plus an
+    ulp, from two thresholds' multiples): the second step is never reached, so it is not
+    written, and the text reads back (a repeated bound is refused)."""
+    chain = [(0.0, 0), (30.0, 2), (30.000000000000004, 3), (40.0002, 4), (40.0004, 5),
+             (math.inf, 6)]
+    f = step_formula("lag", chain)
+    assert f.text() == "float(lag <= 0 ? 0 : lag <= 30 ? 2 : lag <= 40 ? 4 : 6)"
+    assert parse_formula(f.text()) == f

@@ -12,9 +12,10 @@ The subset is exactly what render writes, and anything else is refused
     gate    := "(hour() >= " H " and hour() < " H ")" (" or " that)*
 
 NAME is one trigger's name (the same in every step), BOUND a non-negative decimal, bounds
-rising, COUNT a whole number; spaces around the operators are free in the formula. At a metric
-in (previous bound, bound] the formula is that step's count, above the last bound the last
-count. A gated query is ``(QUERY) and on() (gate)``, hours in [0, 24). Pure.
+strictly rising (a repeated bound is refused too), COUNT a whole number; spaces around the
+operators are free in the formula. At a metric in (previous bound, bound] the formula is that
+step's count, above the last bound the last count. A gated query is ``(QUERY) and on()
+(gate)``, hours in [0, 24). Pure.
 """
 
 from __future__ import annotations
@@ -85,9 +86,15 @@ class StepFormula:
 
 def step_formula(var: str, chain: Sequence[tuple[float, int]]) -> StepFormula:
     """``chain`` ((bound, count) pairs, bounds rising; the last count holds above the last
-    bound) as render writes it: bounds to KEDA's three decimals."""
+    bound) as render writes it: bounds to KEDA's three decimals. A bound that equals the one
+    before at three decimals is left out with its step, which KEDA would never reach."""
     *head, (_, last) = chain
-    return StepFormula(var, tuple((float(number_text(b)), int(n)) for b, n in head), int(last))
+    out: list[tuple[float, int]] = []
+    for b, n in head:
+        bound = float(number_text(b))
+        if not out or bound > out[-1][0]:
+            out.append((bound, int(n)))
+    return StepFormula(var, tuple(out), int(last))
 
 
 def _refuse(text: str, why: str) -> FormulaError:
@@ -108,8 +115,10 @@ def parse_formula(text: str) -> StepFormula:
         name, bound = m.group(1), float(m.group(2))
         if var is not None and name != var:
             raise _refuse(text, f"it reads {var!r} and {name!r}, not one trigger")
-        if steps and bound < steps[-1][0]:
-            raise _refuse(text, f"its bounds fall ({number_text(steps[-1][0])}, then {m.group(2)})")
+        if steps and bound <= steps[-1][0]:  # a repeated bound's step is never reached
+            how = "fall" if bound < steps[-1][0] else "repeat"
+            prev = number_text(steps[-1][0])
+            raise _refuse(text, f"its bounds {how} ({prev}, then {m.group(2)})")
         var = name
         steps.append((bound, int(m.group(3))))
         pos = m.end()
