@@ -490,6 +490,24 @@ def test_literal_token_in_args_is_a_literal_secret(tables: Catalog) -> None:
     assert "sk-" + "c" * 24 not in report.findings[0].message  # never echo the secret
 
 
+def test_a_secret_flag_naming_a_mounted_file_is_no_literal_secret(tables: Catalog) -> None:
+    """`args: [--api-key-file, /path/to/file]` names the key's mounted file, as
+    GOOGLE_APPLICATION_CREDENTIALS does in env (exempt); it was an env-literal-secret error
+    (review). A literal after a secret flag still is one."""
+
+    def fn(docs: Docs) -> None:
+        args = ["--api-key-file", "/path/to/file", "--api-key", "/etc/secret/key"]
+        container(docs)["args"] = args
+
+    assert check_text(mutated(fn), "file.yaml", catalog=tables).findings == ()
+
+    def literal(docs: Docs) -> None:
+        container(docs)["args"] = ["--api-key-file", "/path/to/file", "--api-key", "hunter2"]
+
+    report = check_text(mutated(literal), "literal.yaml", catalog=tables)
+    assert [f.rule for f in report.findings] == ["env-literal-secret"]
+
+
 def test_a_variable_reference_in_args_or_env_is_no_literal_secret(tables: Catalog) -> None:
     """`args: [--api-key, $(VLLM_API_KEY)]` with VLLM_API_KEY from a secretKeyRef is the
     Kubernetes way to hand a Secret to a flag (the kubelet expands $(NAME)); it was an

@@ -532,6 +532,27 @@ def test_a_variable_reference_is_no_literal_secret(args: list[str], env: dict[st
     assert container_problems(k8s) == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--api-key-file", "/path/to/file"],
+        ["--api-key", "/etc/secret/key"],
+        ["serve", "--ssl-keyfile=/etc/tls/tls.key", "--hf-token", "/var/run/secrets/hf/token"],
+    ],
+)
+def test_a_secret_flag_naming_a_mounted_file_is_no_literal_secret(args: list[str]) -> None:
+    """`kubernetes.args: [--api-key-file, /path/to/file]` names the mounted file that holds the
+    key, as `GOOGLE_APPLICATION_CREDENTIALS: /var/secrets/key.json` does in env, which was
+    exempt; the flag's path was refused as a literal secret (exit 3, review). One rule for both
+    (kube.safety.names_mounted_file); a literal value after such a flag is still refused."""
+    from scaleplan.spec import Kubernetes
+    from scaleplan.spec_checks import container_problems
+
+    assert container_problems(Kubernetes.model_validate({"image": "a/b:1", "args": args})) == []
+    k8s = Kubernetes.model_validate({"image": "a/b:1", "args": [*args, "--api-key", "hunter2"]})
+    assert [p.where for p in container_problems(k8s)] == [f"kubernetes.args[{len(args) + 1}]"]
+
+
 def test_a_switch_under_a_token_name_is_no_secret() -> None:
     """`HF_HUB_DISABLE_IMPLICIT_TOKEN: "1"` (Hugging Face's switch that keeps the cached token
     off requests) is a setting, not a credential, yet TOKEN as its last word made it one: exit 3

@@ -177,6 +177,14 @@ _FILE_PATH = re.compile(r"/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+")
 _REFERENCE = re.compile(r"\$(?:\([A-Za-z_]\w*\)|\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)")
 
 
+def names_mounted_file(value: str) -> bool:
+    """A value that is the absolute path of a file (``/var/secrets/key.json``): a secret-like
+    env name or flag that names the mounted file holding the credential, not the credential.
+    The one exemption of env (:func:`literal_secret_env`) and args
+    (:func:`secret_flag_values`)."""
+    return bool(_FILE_PATH.fullmatch(value))
+
+
 def _literal(value: str) -> bool:
     """A value given in clear text: not empty, not a variable reference."""
     return bool(value) and not _REFERENCE.fullmatch(value)
@@ -194,7 +202,7 @@ def literal_secret_env(name: str, value: str) -> bool:
         return False
     if token_value(value):
         return True
-    setting = _FILE_PATH.fullmatch(value) or value.lower() in _SWITCH
+    setting = names_mounted_file(value) or value.lower() in _SWITCH
     return secretish_env(name) and not setting
 
 
@@ -202,17 +210,20 @@ def secret_flag_values(args: Sequence[str]) -> list[int]:
     """Indexes of the literal values handed to a flag named like a secret: ``--api-key X``
     (X's index) and ``--api-key=X`` (its own). A flag followed by another flag, or by
     nothing, takes no literal value (the server reads it from its environment), nor one
-    followed by a variable reference (``--api-key $(VLLM_API_KEY)``)."""
+    followed by a variable reference (``--api-key $(VLLM_API_KEY)``) or by a mounted file's
+    path (``--api-key /etc/secret/key``, :func:`names_mounted_file`)."""
     out: list[int] = []
     for i, arg in enumerate(args):
         flag, eq, value = arg.partition("=")
         if not _SECRET_FLAG.fullmatch(flag):
             continue
         if eq:
-            if _literal(value):
+            if _literal(value) and not names_mounted_file(value):
                 out.append(i)
-        elif i + 1 < len(args) and _literal(args[i + 1]) and not args[i + 1].startswith("-"):
-            out.append(i + 1)
+        elif i + 1 < len(args):
+            value = args[i + 1]
+            if _literal(value) and not value.startswith("-") and not names_mounted_file(value):
+                out.append(i + 1)
     return out
 
 
