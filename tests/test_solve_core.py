@@ -245,3 +245,20 @@ def test_gpu_shapes_and_prices_one_path_for_measured_and_llm_candidates() -> Non
     no_spot = row("p4d.od", "A100", 8, 32.0, vcpus=96, mem=1152.0)
     only = priced(no_spot, ["on-demand", "spot"], "A100", [shape], ["default"])
     assert [c.capacity_type for c in only] == ["on-demand"]
+
+
+def test_fastest_accelerator_baseline_names_a_profiled_accelerator_left_out_for_flags() -> None:
+    """GCP's H100 rows are flagged (suspect-price): the fastest-accelerator baseline took
+    A100-80GB as the fastest without a word (UX review). An accelerator the profile measured
+    whose every placed row is flagged is named as not compared; one it did not measure is not."""
+    suspect = {"flags": ("suspect-price",)}
+    h100 = row("p5.4xlarge", "H100", 1, 9.0).model_copy(update=suspect)
+    a100 = row("p4de.x", "A100-80GB", 1, 9.0).model_copy(update=suspect)  # not profiled
+    cat = catalog(row("g6.xlarge", "L4", 1, 0.8), row("g5.xlarge", "A10G", 1, 1.0), h100, a100)
+    points = (point("L4", 4, 40, 30), point("A10G", 4, 30, 45), point("H100", 4, 10, 200))
+    prof = profile(*points)
+    plan = solve(spec(), prof, cat, options=SolveOptions(max_utilization=1.0)).plan
+    (fastest,) = [b for b in plan.baselines if b.name == "fastest-accelerator"]
+    assert fastest.description.startswith(
+        "only the fastest accelerator (A10G; not compared: H100, whose rows are flagged):"
+    ), fastest.description

@@ -20,6 +20,7 @@ from scaleplan.profile.model import Measurement, Profile
 from scaleplan.solve.oppoints import BestPoints, OpPoint
 from scaleplan.solve.placement import (
     CPU,
+    flagged_only,
     flagged_out,
     flagged_rows,
     placement_rows,
@@ -104,6 +105,7 @@ class Diagnostics:
     rows_total: int = 0
     rows_after_placement: int = 0
     rows_flagged: int = 0  # rows the placement takes but for their flags (include_flagged off)
+    flagged_only: tuple[str, ...] = ()  # accelerators whose every placed row is flagged
     placement_accelerators: set[str] = field(default_factory=set)
     profile_accelerators: set[str] = field(default_factory=set)
     memory_required: float | None = None
@@ -209,6 +211,7 @@ def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, m
     rows = placement_rows(spec, catalog)
     diag.rows_after_placement = len(rows)
     diag.rows_flagged = len(flagged_rows(spec, catalog))
+    diag.flagged_only = tuple(flagged_only(spec, catalog))
     diag.warnings.extend(flagged_out(spec, catalog))
     diag.warnings.extend(unoffered(spec, catalog))
     diag.placement_accelerators = {r.accelerator or CPU for r in rows}

@@ -30,10 +30,12 @@ def compare(
     rps: Sequence[float],
     best: Outcome,
     deadline: float,
+    flagged: Sequence[str] = (),
 ) -> tuple[list[Alternative], list[Baseline]]:
-    """The plan's alternatives and baselines (extra solves until ``deadline``)."""
+    """The plan's alternatives and baselines (extra solves until ``deadline``); ``flagged``:
+    the accelerators left out for their catalog flags, which the baselines did not compare."""
     alts, singles, cut = alternatives(pb, unpruned, rps, best, deadline)
-    return alts, baselines(pb, cands, unpruned, rps, best, singles if singles or not cut else None, deadline)
+    return alts, baselines(pb, cands, unpruned, rps, best, singles if singles or not cut else None, deadline, flagged)
 
 
 def spot_loss_cost(
@@ -140,9 +142,12 @@ def baselines(
     best: Outcome,
     singles: list[Outcome] | None,
     deadline: float,
+    flagged: Sequence[str] = (),
 ) -> list[Baseline]:
     """The cheapest single type, only the fastest accelerator, all on-demand (left out when
-    it is the plan: spot not allowed, or the plan holds no spot and costs the same).
+    it is the plan: spot not allowed, or the plan holds no spot and costs the same). The
+    fastest accelerator is the fastest of the candidates: one ``flagged`` (its rows left out
+    for their catalog flags) is named as not compared, it may be faster.
 
     ``singles`` is None when the time limit stopped the single-type search before it found
     one. A baseline the time limit left unsolved says so; "(infeasible)" is kept for
@@ -184,7 +189,9 @@ def baselines(
         fastest = sorted(gpu, key=lambda c: (-speed(c), c.accelerator))[0].accelerator
         only = [c for c in unpruned if c.accelerator == fastest]
         o = solve_in_time(prune(only, prune_rules(pb.spec, only)))
-        out.append(mk("fastest-accelerator", f"only the fastest accelerator ({fastest})", o))
+        left = [a for a in flagged if a != CPU]
+        note = f"; not compared: {', '.join(left)}, whose rows are flagged" if left else ""
+        out.append(mk("fastest-accelerator", f"only the fastest accelerator ({fastest}{note})", o))
     # all on-demand: left out when it is the plan itself (spot not allowed, or the plan holds
     # no spot and the on-demand solve found the same nodes at the same cost): "saves 0%
     # against all on-demand" would read as a second plan

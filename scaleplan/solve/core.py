@@ -118,7 +118,13 @@ def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Seq
     if options.alternatives:
         # alternatives and baselines share --time-limit with the main solve (it is the
         # command's limit, not one per solve); what does not fit in it is left out
-        comparison = compare(pb, cands, diag.unpruned, rps, best, deadline)
+        # accelerators left out for their flags that could have served: profiled ones (an
+        # LLM spec's capacity model serves any)
+        flagged = [
+            a for a in diag.flagged_only
+            if spec.model.architecture is not None or a in diag.profile_accelerators
+        ]
+        comparison = compare(pb, cands, diag.unpruned, rps, best, deadline, flagged)
     without_survive = spot_loss_cost(pb, cands, rps, deadline)
     used = allocated_candidates(best)
     sanity = sanity_warning(spec, allocs, used, best.cost, profile, catalog, rps, options)

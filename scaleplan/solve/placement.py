@@ -93,6 +93,13 @@ def flagged_rows(spec: Spec, catalog: Catalog) -> list[InstanceRow]:
     return [r for r in catalog.rows if r.flags and _placed(spec, r, allowed, excluded)]
 
 
+def flagged_only(spec: Spec, catalog: Catalog) -> list[str]:
+    """The accelerators the placement takes but for their flags: every row of theirs it takes
+    is flagged, so no candidate has them (the fastest-accelerator baseline says so)."""
+    kept = {r.accelerator or CPU for r in placement_rows(spec, catalog)}
+    return sorted({r.accelerator or CPU for r in flagged_rows(spec, catalog)} - kept)
+
+
 def flagged_out(spec: Spec, catalog: Catalog) -> list[str]:
     """A warning per accelerator named in ``placement.accelerators`` whose rows are left out
     for their flags (docs/catalog.md: flagged, not silently used). Before (UX review 5) a GKE
