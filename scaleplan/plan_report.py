@@ -158,7 +158,7 @@ def summary_lines(
                 lines.append(Line(f"  - {bl.name}: ${bl.cost_per_hour:.4f}/h, {saves}", whole=True))
     for i, alt in enumerate(plan.alternatives):
         label = "next best" if i == 0 else "then"
-        cost = f"{alt.extra_cost_fraction:+.0%} (${alt.cost_per_hour:.4f}/h)"
+        cost = f"{_share(alt.extra_cost_fraction, '+')} (${alt.cost_per_hour:.4f}/h)"
         lines.append(Line(f"{label}: {alt.description}, {cost}"))
     if changes is not None:
         from scaleplan.plandiff import diff_lines
@@ -176,5 +176,10 @@ def _saves(plan: Plan, bl: Baseline) -> str:
     cost = bl.cost_per_hour
     if cost is not None and round(cost, 4) == round(plan.cost_per_hour, 4):
         return f"the same cost as the plan ({bl.description})"
-    share = f"{frac:.1%}" if abs(frac) < 0.01 else f"{frac:.0%}"
-    return f"saves {share} ({bl.description})"
+    return f"saves {_share(frac)} ({bl.description})"
+
+
+def _share(frac: float, sign: str = "") -> str:
+    """A percentage, whole, with one decimal under 1 % (0.4 % is not 0 %, "+0%" next to a
+    baseline that "saves 0.4%")."""
+    return f"{frac:{sign}.1%}" if abs(frac) < 0.01 else f"{frac:{sign}.0%}"

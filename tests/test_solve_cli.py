@@ -367,3 +367,13 @@ def test_describe_counts_a_types_shapes_together_in_each_hour() -> None:
     assert describe(o, 0) == "4 x c7i.large + 2 x g6e.xlarge + 1 x g6e.xlarge spot"
     assert describe(o, 1) == "4 x g6e.xlarge + 1 x g6e.xlarge spot"
     assert describe(o, 2) == "nothing"
+
+
+def test_an_alternative_under_one_percent_dearer_shows_its_tenth(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """llm-chat's next best costs 0.43 % more: it read '+0%' under a baseline line that says
+    'saves 0.4%' for the same plan."""
+    spec = ROOT / "examples" / "llm-chat" / "spec.yaml"
+    out = cli(["optimize", str(spec), "--out", str(tmp_path), "--no-manifests"]).stdout
+    nxt = next(line for line in out.splitlines() if line.startswith("next best:"))
+    assert nxt.endswith("+0.4% ($4.5817/h)"), nxt
+    assert "saves 0.4%" in out
