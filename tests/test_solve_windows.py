@@ -127,18 +127,23 @@ def test_windows_break_ties_as_fresh_solves(
             assert got[d].nodes == fresh.nodes, (d, got[d].nodes, fresh.nodes)
 
 
+def _cheap_and_dear() -> WindowProblem:
+    """One class at 35 rps over two on-demand types in one region: 10 rps for $1/h a node, 40
+    rps for $3/h (the pool-start tests)."""
+    cheap = _cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 2)
+    dear = _cand(1, "us-east-1", 3.0, (40.0, 0.0), 1, False, 2)
+    return WindowProblem(
+        candidates=[cheap, dear], classes=CLASSES[:1], demand=(35.0,), headroom=0.0,
+        redundancy="none", spot_max_fraction=None,
+    )
+
+
 def test_pool_start_bars_the_rest_for_one_solve_only() -> None:
     """pool_start solves over the pool alone and gives the model back as it was: the barred
     set restored, the next solve over every candidate; nothing to do when the pool is all."""
     from scaleplan.solve.milp import WindowModel
 
-    cheap = _cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 2)
-    dear = _cand(1, "us-east-1", 3.0, (40.0, 0.0), 1, False, 2)
-    p = WindowProblem(
-        candidates=[cheap, dear], classes=CLASSES[:1], demand=(35.0,), headroom=0.0,
-        redundancy="none", spot_max_fraction=None,
-    )
-    model = WindowModel(p)
+    model = WindowModel(_cheap_and_dear())
     assert model.pool_start((35.0,), {0, 1}, time_limit=10, cutoff=None) is None
     only = model.pool_start((35.0,), {1}, time_limit=10, cutoff=None)
     assert only is not None and only.nodes == [0, 1] and model.barred == frozenset()
@@ -149,7 +154,6 @@ def test_pool_start_bars_the_rest_for_one_solve_only() -> None:
     assert model.solve((35.0,), time_limit=10).nodes == [0, 1]
 
 
-
 def test_a_pool_start_runs_highs_without_its_sub_mips(monkeypatch: pytest.MonkeyPatch) -> None:
     """From a pool start (``WindowModel.pool_start``: the optimum over a few candidates) HiGHS
     runs without RINS and RENS (sub-MIPs around the start); they are back on for the next
@@ -157,13 +161,7 @@ def test_a_pool_start_runs_highs_without_its_sub_mips(monkeypatch: pytest.Monkey
     import scaleplan.solve.milp.model as milp_model
     from scaleplan.solve.milp import WindowModel
 
-    cheap = _cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 2)
-    dear = _cand(1, "us-east-1", 3.0, (40.0, 0.0), 1, False, 2)
-    p = WindowProblem(
-        candidates=[cheap, dear], classes=CLASSES[:1], demand=(35.0,), headroom=0.0,
-        redundancy="none", spot_max_fraction=None,
-    )
-    model = WindowModel(p)
+    model = WindowModel(_cheap_and_dear())
     seen: list[tuple[bool, ...]] = []
     run = milp_model.run_interruptible
 
