@@ -84,7 +84,7 @@ def merge_rows(current: CatalogFile | None, new_rows: Sequence[InstanceRow], reg
     refreshed = set(regions)
     kept: list[InstanceRow] = []
     if current is not None:
-        dated = current.provenance.prices_as_of or current.provenance.build_date
+        dated = current.provenance.prices_dated
         for r in current.instances:
             if r.provider == "aws" and r.region in refreshed:
                 continue

@@ -118,7 +118,7 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
                     continue
                 if canonical != r.accelerator:
                     r = r.model_copy(update={"accelerator": canonical})
-            dated = f.provenance.prices_as_of or f.provenance.build_date
+            dated = f.provenance.prices_dated
             row = _scaled(r, f.price_multiplier, dated)
             prev = rows.get(r.key)
             if prev is not None:  # a row that re-prices one keeps what it does not state

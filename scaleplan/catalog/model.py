@@ -75,6 +75,12 @@ class Provenance(_Model):
     builder: str | None = None
     caveats: tuple[str, ...] = ()
 
+    @property
+    def prices_dated(self) -> str | None:
+        """The date a row without its own ``fetched_at`` is priced at: ``prices_as_of`` where
+        the file states it, else its ``build_date``."""
+        return self.prices_as_of or self.build_date
+
 
 # a zone of region R is R, this separator and the zone's own part (topology.kubernetes.io/zone)
 ZONE_SEPARATOR = {"aws": "", "gcp": "-", "azure": "-"}
