@@ -8,13 +8,21 @@ in a container's env, args or command.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from scaleplan.check.context import Context, RuleFn, registrar
-from scaleplan.check.model import Finding, Rule
-from scaleplan.check.workloads import as_list, as_map, containers, get, pod_spec_path
+from scaleplan.check.model import Finding, K8sObject, Rule
+from scaleplan.check.workloads import (
+    Container,
+    as_list,
+    as_map,
+    containers,
+    get,
+    pod_spec_path,
+)
 from scaleplan.kube import safety
+from scaleplan.yamlio import PathKey
 
 IMPLS: dict[str, RuleFn] = {}
 impl = registrar(IMPLS)
@@ -87,26 +95,40 @@ IMPLS["writable-root-fs"] = _security_rule(
 )
 
 
+# Violations as (message, path): shared by these rules and the Pod Security Standards rules
+# (scaleplan.check.pss), which read the same fields the same way, in ephemeral containers too.
+Violation = tuple[str, PathKey]
+
+
+def privileged_in(cs: Iterable[Container]) -> Iterator[Violation]:
+    # Only containers can be privileged (PodSecurityContext has no such field; Polaris agrees).
+    for c in cs:
+        if as_map(c.data.get("securityContext")).get("privileged") is True:
+            yield f"{c.label()} sets privileged: true", (*c.path, "securityContext", "privileged")
+
+
+def host_namespaces(w: K8sObject, *fields: str) -> Iterator[Violation]:
+    """hostNetwork, hostPID and hostIPC set to true (``fields``: only those)."""
+    path = pod_spec_path(w)
+    assert path is not None
+    spec = as_map(get(w.data, path))
+    for name in fields or ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(name) is True:
+            yield f"the pod sets {name}: true", (*path, name)
+
+
 @impl("privileged")
 def _privileged(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for w in ctx.workloads:
-        # Only containers can be privileged (PodSecurityContext has no such field; Polaris agrees).
-        for c in containers(w, init=True):
-            if as_map(c.data.get("securityContext")).get("privileged") is True:
-                yield w.finding(
-                    rule,
-                    f"{c.label()} sets privileged: true",
-                    (*c.path, "securityContext", "privileged"),
-                )
+        for message, where in privileged_in(containers(w, init=True)):
+            yield w.finding(rule, message, where)
 
 
 def _host_rule(field_name: str) -> RuleFn:
     def fn(ctx: Context, rule: Rule) -> Iterator[Finding]:
         for w in ctx.workloads:
-            path = pod_spec_path(w)
-            assert path is not None
-            if as_map(get(w.data, path)).get(field_name) is True:
-                yield w.finding(rule, f"the pod sets {field_name}: true", (*path, field_name))
+            for message, where in host_namespaces(w, field_name):
+                yield w.finding(rule, message, where)
 
     return fn
 
@@ -126,66 +148,72 @@ BASELINE_ADD = frozenset({
 })
 # Polaris insecureCapabilities: drop ALL, or every one of these.
 _POLARIS_DROP = frozenset({"NET_ADMIN", *BASELINE_ADD, "NET_RAW"})
-_SECCOMP_OK = ("RuntimeDefault", "Localhost")
+SECCOMP_OK = ("RuntimeDefault", "Localhost")
+
+
+def host_path_volumes(w: K8sObject) -> Iterator[Violation]:
+    path = pod_spec_path(w)
+    assert path is not None
+    for i, v in enumerate(as_list(as_map(get(w.data, path)).get("volumes"))):
+        if isinstance(v, Mapping) and "hostPath" in v:
+            host = as_map(v.get("hostPath")).get("path")
+            message = f"volume {v.get('name')!r} mounts the node's {host!r} (hostPath)"
+            yield message, (*path, "volumes", i, "hostPath")
+
+
+def host_ports_in(cs: Iterable[Container]) -> Iterator[Violation]:
+    for c in cs:
+        for i, port in enumerate(as_list(c.data.get("ports"))):
+            hp = as_map(port).get("hostPort")
+            if hp not in (None, 0):
+                yield f"{c.label()} binds host port {hp}", (*c.path, "ports", i, "hostPort")
+
+
+def caps(c_data: Mapping[str, Any], key: str, *, upper: bool = True) -> list[str]:
+    """The capabilities a container's securityContext adds or drops (``key``), upper-cased as
+    Polaris reads them, or as written (``upper=False``: as Pod Security Admission reads them)."""
+    found = as_map(as_map(c_data.get("securityContext")).get("capabilities"))
+    return [x.upper() if upper else x for x in as_list(found.get(key)) if isinstance(x, str)]
+
+
+def added_beyond_baseline(cs: Iterable[Container]) -> Iterator[Violation]:
+    """Capabilities added that the baseline standard does not allow, as written: Pod Security
+    Admission compares names exactly (chown is not CHOWN)."""
+    for c in cs:
+        bad = [cap for cap in caps(c.data, "add", upper=False) if cap not in BASELINE_ADD]
+        if bad:
+            case = [cap for cap in bad if cap.upper() in BASELINE_ADD]
+            note = f" (baseline allows {', '.join(x.upper() for x in case)}, as written)"
+            message = f"{c.label()} adds {', '.join(bad)}{note if case else ''}"
+            yield message, (*c.path, "securityContext", "capabilities", "add")
 
 
 @impl("host-path")
 def _host_path(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for w in ctx.workloads:
-        path = pod_spec_path(w)
-        assert path is not None
-        for i, v in enumerate(as_list(as_map(get(w.data, path)).get("volumes"))):
-            if isinstance(v, Mapping) and "hostPath" in v:
-                host = as_map(v.get("hostPath")).get("path")
-                yield w.finding(
-                    rule,
-                    f"volume {v.get('name')!r} mounts the node's {host!r} (hostPath)",
-                    (*path, "volumes", i, "hostPath"),
-                )
+        for message, where in host_path_volumes(w):
+            yield w.finding(rule, message, where)
 
 
 @impl("host-port")
 def _host_port(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for w in ctx.workloads:
-        for c in containers(w, init=True):
-            for i, port in enumerate(as_list(c.data.get("ports"))):
-                hp = as_map(port).get("hostPort")
-                if hp not in (None, 0):
-                    yield w.finding(
-                        rule,
-                        f"{c.label()} binds host port {hp}",
-                        (*c.path, "ports", i, "hostPort"),
-                    )
-
-
-def _caps(c_data: Mapping[str, Any], key: str, *, upper: bool = True) -> list[str]:
-    """The capabilities a container's securityContext adds or drops (``key``), upper-cased as
-    Polaris reads them, or as written (``upper=False``: as Pod Security Admission reads them)."""
-    caps = as_map(as_map(c_data.get("securityContext")).get("capabilities"))
-    return [x.upper() if upper else x for x in as_list(caps.get(key)) if isinstance(x, str)]
+        for message, where in host_ports_in(containers(w, init=True)):
+            yield w.finding(rule, message, where)
 
 
 @impl("dangerous-capabilities")
 def _dangerous_caps(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for w in ctx.workloads:
-        for c in containers(w, init=True):
-            # as written: Pod Security Admission compares names exactly (chown is not CHOWN)
-            bad = [cap for cap in _caps(c.data, "add", upper=False) if cap not in BASELINE_ADD]
-            if bad:
-                case = [cap for cap in bad if cap.upper() in BASELINE_ADD]
-                note = f" (baseline allows {', '.join(x.upper() for x in case)}, as written)"
-                yield w.finding(
-                    rule,
-                    f"{c.label()} adds {', '.join(bad)}{note if case else ''}",
-                    (*c.path, "securityContext", "capabilities", "add"),
-                )
+        for message, where in added_beyond_baseline(containers(w, init=True)):
+            yield w.finding(rule, message, where)
 
 
 @impl("insecure-capabilities")
 def _insecure_caps(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for w in ctx.workloads:
         for c in containers(w, init=True):
-            drop = set(_caps(c.data, "drop"))
+            drop = set(caps(c.data, "drop"))
             if "ALL" not in drop and not drop >= _POLARIS_DROP:
                 yield w.finding(
                     rule,
@@ -204,7 +232,7 @@ def _seccomp(ctx: Context, rule: Rule) -> Iterator[Finding]:
         for c in containers(w, init=True):
             own = as_map(as_map(c.data.get("securityContext")).get("seccompProfile"))
             kind = own.get("type", pod_type)
-            if kind in _SECCOMP_OK:
+            if kind in SECCOMP_OK:
                 continue
             at = (*c.path, "securityContext", "seccompProfile") if own else c.path
             what = f"seccompProfile {kind}" if kind is not None else "no seccomp profile"

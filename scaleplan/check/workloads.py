@@ -131,16 +131,22 @@ class Container:
     data: Mapping[str, Any]
     path: PathKey
     init: bool
+    ephemeral: bool = False
 
     @property
     def name(self) -> str:
         return str(self.data.get("name", ""))
 
     def label(self) -> str:
-        return f"{'init container' if self.init else 'container'} {self.name!r}"
+        kind = "ephemeral container" if self.ephemeral else "init container" if self.init else ""
+        return f"{kind or 'container'} {self.name!r}"
 
 
-def containers(obj: K8sObject, *, init: bool = False) -> Iterator[Container]:
+def containers(
+    obj: K8sObject, *, init: bool = False, ephemeral: bool = False
+) -> Iterator[Container]:
+    """The pod's app containers, then (``init``) its init containers, then (``ephemeral``) its
+    ephemeral containers (debug containers: only the Pod Security Standards rules read them)."""
     path = pod_spec_path(obj)
     if path is None:
         return
@@ -151,6 +157,10 @@ def containers(obj: K8sObject, *, init: bool = False) -> Iterator[Container]:
         for i, c in enumerate(as_list(as_map(spec).get(key))):
             if isinstance(c, Mapping):
                 yield Container(c, (*path, key, i), is_init)
+    if ephemeral:
+        for i, c in enumerate(as_list(as_map(spec).get("ephemeralContainers"))):
+            if isinstance(c, Mapping):
+                yield Container(c, (*path, "ephemeralContainers", i), False, True)
 
 
 def is_gpu_resource(name: str) -> bool:
