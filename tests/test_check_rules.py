@@ -383,7 +383,8 @@ def test_clean_set_is_clean(tables: Catalog) -> None:
 def test_at_least_40_cases_cover_every_rule_without_a_plan() -> None:
     assert len(CASES) >= 40
     covered = {rule for _, rule, _ in CASES}
-    assert covered == {r.id for r in RULES if not r.needs_plan}
+    # the Pod Security Standards rules, off by default, have their own cases (test_check_pss.py)
+    assert covered == {r.id for r in RULES if not r.needs_plan and r.default}
 
 
 def test_route_to_existing_service_is_clean(tables: Catalog) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scaleplan.check.model import Finding, K8sObject, Rule
 from scaleplan.check.rules import RULES_BY_ID
@@ -66,6 +66,12 @@ class Context:
     instances: Callable[[], InstanceTable] = InstanceTable
     workloads: list[K8sObject] = field(default_factory=list)
     scaling: dict[int, Scaling] = field(default_factory=dict)
+    # Pod Security Standards (scaleplan.check.pss): --pod-security, the version latest means,
+    # the rules --enable named, and the namespaces' enforce labels (read once, by pss)
+    pod_security: str | None = None
+    kube_version: str = "1.37"
+    enabled: frozenset[str] = frozenset()
+    pss_namespaces: dict[str, Any] | None = None
     _selections: dict[int, NodeSelection] = field(default_factory=dict)
     _labels: dict[int, dict[str, str]] = field(default_factory=dict)
 

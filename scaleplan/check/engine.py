@@ -16,6 +16,7 @@ from scaleplan.check import (
     monitoring,
     placement,
     pod_security,
+    pss,
     selectors,
 )
 from scaleplan.check.context import Context, InstanceTable, RuleFn
@@ -51,6 +52,7 @@ IMPLS: dict[str, RuleFn] = _collect(
     placement.IMPLS,
     llm.IMPLS,
     monitoring.IMPLS,
+    pss.IMPLS,
 )
 
 
@@ -108,6 +110,23 @@ def select_rules(
     return tuple(out)
 
 
+def pod_security_level(level: str | None) -> str | None:
+    """``--pod-security``: baseline or restricted (None: not given); a usage error otherwise."""
+    if level is None or level in pss.LEVELS:
+        return level
+    message = f"must be baseline or restricted (the Pod Security Standards levels); got {level!r}"
+    raise option_error([Problem("--pod-security", message)])
+
+
+def _pss_enabled(
+    objects: Sequence[K8sObject], pod_security: str | None, enabled: Iterable[str]
+) -> list[str]:
+    """``enabled`` plus every Pod Security Standards rule when --pod-security is given or a
+    Namespace among ``objects`` enforces a level (they are off by default)."""
+    extra = [r.id for r in RULES if r.category == "pod-security"]
+    return [*enabled, *extra] if pod_security or pss.enforced(objects) else list(enabled)
+
+
 def _lazy(catalog: Catalog | Callable[[], Catalog]) -> Callable[[], Catalog]:
     """``catalog``, or the one a function returns, asked for once and only when a rule or the
     drift check first needs it."""
@@ -126,18 +145,29 @@ def check_objects(
     disabled_rules: Iterable[str] = (),
     enabled_rules: Iterable[str] = (),
     catalog: Catalog | Callable[[], Catalog],
+    pod_security: str | None = None,
 ) -> CheckReport:
     """Run every selected rule over already-parsed objects. ``catalog`` holds the tables the
     rules and the drift check look up (instance types; the accelerators and AWS rows the plan
     renders with): a Catalog, or a function that returns one, called only when first needed
     (reading the shipped catalogs is the slow part of a small check; pass
-    :func:`scaleplan.inputs.load_tables` itself)."""
+    :func:`scaleplan.inputs.load_tables` itself). ``pod_security`` (baseline, restricted)
+    checks every pod against that Pod Security Standard (:mod:`scaleplan.check.pss`)."""
     version = normalise_kube_version(kube_version)
-    rules = select_rules(disabled_rules, enabled_rules, plan=plan is not None)
+    level = pod_security_level(pod_security)
+    enabled_rules = list(enabled_rules)
+    rules = select_rules(
+        disabled_rules, _pss_enabled(objects, level, enabled_rules), plan=plan is not None
+    )
     ids = {r.id for r in rules}
     tables = _lazy(catalog)
     ctx = Context(
-        list(objects), plan=plan, instances=lambda: InstanceTable.from_catalog(tables())
+        list(objects),
+        plan=plan,
+        instances=lambda: InstanceTable.from_catalog(tables()),
+        pod_security=level,
+        kube_version=version,
+        enabled=frozenset(enabled_rules),
     )
     findings: list[Finding] = []
     if ids & {"schema", "unknown-kind"}:
@@ -201,6 +231,7 @@ def check_paths(
     catalog: Catalog | Callable[[], Catalog],
     stdin: IO[bytes] | None = None,
     only_manifests: bool = False,
+    pod_security: str | None = None,
 ) -> CheckReport:
     """Check manifest files/folders (``-`` = stdin) with ``catalog``'s tables (as in
     :func:`check_objects`). Unreadable input raises ManifestError (exit 3)."""
@@ -208,6 +239,7 @@ def check_paths(
 
     # Validate the options before reading anything (cheap errors first).
     normalise_kube_version(kube_version)
+    pod_security_level(pod_security)
     select_rules(disabled_rules, enabled_rules, plan=plan is not None)
     skipped: list[str] = []
     files, objects = load_objects(paths, stdin=stdin, only_manifests=only_manifests, skipped=skipped)
@@ -220,6 +252,7 @@ def check_paths(
         disabled_rules=disabled_rules,
         enabled_rules=enabled_rules,
         catalog=catalog,
+        pod_security=pod_security,
     )
     if skipped:
         import dataclasses

@@ -43,19 +43,22 @@ def gate_report(
     enabled: Sequence[str],
     only_manifests: bool,
     catalog: Catalog | Callable[[], Catalog],
+    pod_security: str | None = None,
 ) -> CheckReport:
     """The report over ``paths`` (with drift and the plan-aware rules when ``plan_file`` is
     given), with ``catalog``'s tables (or the function's that returns them, called when first
     needed); InputError when the paths hold no Kubernetes object (a CI gate over nothing must
     not pass), or when ``enabled`` asks for a rule that needs the plan without one (it would
     be left out, and the gate would pass without the check it was told to run). No path, or
-    a ``kube_version`` the checker does not know, is a usage error (exit 2), checked first."""
-    from scaleplan.check.engine import check_paths, select_rules
+    a ``kube_version`` the checker does not know, or a ``pod_security`` level that is neither
+    baseline nor restricted, is a usage error (exit 2), checked first."""
+    from scaleplan.check.engine import check_paths, pod_security_level, select_rules
 
     if not paths:
         message = "give at least one manifest file or folder (or - for stdin)"
         raise OptionError(message, option="PATH")
     kube_version = kube_version_option(kube_version)
+    pod_security_level(pod_security)
     select_rules(list(disabled), list(enabled), plan=plan_file is not None)
     if plan_file is None:
         _refuse_plan_rules(set(enabled) - set(disabled))
@@ -75,6 +78,7 @@ def gate_report(
         enabled_rules=list(enabled),
         only_manifests=only_manifests,
         catalog=catalog,
+        pod_security=pod_security,
     )
     if report.objects == 0 and not (only_manifests and report.skipped):
         # the pre-commit hook (--only-manifests) given only files that are not manifests (a
@@ -157,7 +161,7 @@ def kube_version_option(kube_version: str) -> str:
 # what only a check uses: given with --list-rules, they would be ignored
 CHECK_ONLY = (
     "--plan", "--kube-version", "--catalog", "--fail-on", "--disable", "--enable",
-    "--only-manifests",
+    "--only-manifests", "--pod-security",
 )
 
 

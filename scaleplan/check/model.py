@@ -24,7 +24,7 @@ class Rule:
 
     id: str
     severity: Severity
-    category: str  # schema, resources, image, probes, selectors, availability, autoscaling, monitoring, security, gpu, plan
+    category: str  # schema, resources, image, probes, selectors, availability, autoscaling, monitoring, security, gpu, plan, pod-security
     reason: str
     hint: str
     default: bool = True  # enabled unless --disable; False: only with --enable

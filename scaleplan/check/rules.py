@@ -11,6 +11,7 @@ plan rules are scaleplan's own.
 from __future__ import annotations
 
 from scaleplan.check.model import Rule
+from scaleplan.check.pss_rules import PSS_RULES
 from scaleplan.llm.engine_flags import IMAGES
 
 R = Rule
@@ -470,5 +471,7 @@ RULES: tuple[Rule, ...] = (
         "re-run `scaleplan render` from the plan, or re-plan and commit both",
         needs_plan=True,
     ),
+    # pod-security (scaleplan.check.pss_rules): off unless --pod-security or a Namespace asks
+    *PSS_RULES,
 )
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}

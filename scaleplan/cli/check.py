@@ -41,6 +41,8 @@ def check(
         ),
     ] = "1.37",
     catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="A catalog file beyond the shipped ones (repeatable), as the plan was optimized with.")] = None,
+    pod_security: Annotated[str | None, typer.Option("--pod-security", metavar="LEVEL", help=(
+        "Check every pod against this Pod Security Standard (baseline or restricted)."))] = None,
     fmt: Annotated[
         str,
         typer.Option(
@@ -115,7 +117,7 @@ def check(
         from scaleplan.inputs import load_tables
 
         tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
-        report = gate_report(paths or [], plan_file=plan, kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables)
+        report = gate_report(paths or [], plan_file=plan, kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
         _write_report(report, fmt, threshold, output)
         failure = gate_failure(report, threshold)
         if failure is not None:
