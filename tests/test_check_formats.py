@@ -138,3 +138,42 @@ def test_formats_are_deterministic(broken_report) -> None:  # type: ignore[no-un
     assert {"rule", "severity", "message", "hint", "file", "line", "kind", "name"} <= set(
         data["findings"][0]
     )
+
+
+def test_formats_carry_the_pod_security_rules(tables: Catalog, tmp_path: Path) -> None:
+    """--pod-security findings in SARIF (their rule in the driver, the result pointing at it),
+    JUnit (a failure typed error:RULE; the XSD still validates) and GitHub (an ::error at the
+    line of the field) as for any rule."""
+    import jsonschema
+    from lxml import etree
+
+    def unsafe(docs: Docs) -> None:
+        container(docs)["securityContext"].pop("allowPrivilegeEscalation")
+        pod(docs)["securityContext"]["sysctls"] = [{"name": "kernel.msgmax", "value": "1"}]
+
+    f = tmp_path / "dep.yaml"
+    f.write_text(mutated(unsafe))
+    report = check_paths([f], catalog=tables, pod_security="restricted")
+    pss = [x for x in report.findings if x.rule.startswith("pss-")]
+    assert {x.rule for x in pss} == {"pss-privilege-escalation", "pss-sysctls"}
+    doc = sarif(report)
+    schema = json.loads((FORMATS / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(doc)
+    rules = doc["runs"][0]["tool"]["driver"]["rules"]
+    by_id = {r["id"]: r for r in rules}
+    assert by_id["pss-sysctls"]["defaultConfiguration"] == {"level": "error", "enabled": False}
+    assert by_id["pss-sysctls"]["properties"]["category"] == "pod-security"
+    results = [r for r in doc["runs"][0]["results"] if r["ruleId"].startswith("pss-")]
+    assert len(results) == 2
+    for r in results:
+        assert rules[r["ruleIndex"]]["id"] == r["ruleId"] and r["level"] == "error"
+        assert "Pod Security restricted rejects the pod" in r["message"]["text"]
+    xsd = etree.XMLSchema(etree.parse(str(FORMATS / "JUnit.xsd")))
+    xml = junit(report, timestamp="2026-01-02T03:04:05", hostname="ci")
+    assert xsd.validate(etree.fromstring(xml.encode())), xsd.error_log
+    assert 'type="error:pss-sysctls"' in xml and 'type="error:pss-privilege-escalation"' in xml
+    lines = f.read_text().splitlines()
+    cmds = [c for c in github(report).splitlines() if "title=pss-" in c]
+    assert len(cmds) == 2 and all(c.startswith("::error file=") for c in cmds)
+    sysctl = next(c for c in cmds if "title=pss-sysctls" in c)
+    assert "name: kernel.msgmax" in lines[int(sysctl.split(",line=")[1].split(",")[0]) - 1]

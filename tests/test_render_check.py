@@ -1,5 +1,6 @@
-"""Rendered manifests pass ``scaleplan check`` (every rule, warnings included) with zero
-findings, also with --plan (drift and plan-aware rules), for every test plan, example and flavor."""
+"""Rendered manifests pass ``scaleplan check`` (every rule, warnings included, and the Pod
+Security Standards at restricted) with zero findings, also with --plan (drift and plan-aware
+rules), for every test plan, example and flavor."""
 
 from __future__ import annotations
 
@@ -30,8 +31,10 @@ def test_rendered_manifests_pass_check(tables: Catalog, tmp_path: Path, flavor: 
         out = tmp_path / name
         write_manifests(out, render(plan, tables, layout="single" if i % 2 else "files"))
         version = KUBE_VERSIONS[i % len(KUBE_VERSIONS)]
-        report = check.check_paths([out], plan=plan, kube_version=version, enabled_rules=_all_rules(), catalog=tables)
+        report = check.check_paths([out], plan=plan, kube_version=version, enabled_rules=_all_rules(), catalog=tables, pod_security="restricted")
         assert report.drift_checked
+        pss = {r.id for r in check.RULES if r.category == "pod-security"}
+        assert pss <= {r.id for r in report.rules}
         findings = list(report.findings)
         if name == "gateway-mix" and flavor in ("eks", "gke", "aks"):
             # a weighted route to spot-only pods: these flavors have no on-demand fallback pool,
@@ -59,3 +62,23 @@ def test_rendered_manifests_pass_check(tables: Catalog, tmp_path: Path, flavor: 
             assert rules == {"flavor-mismatch"}, [(f.rule, f.file, f.message) for f in findings]
             continue
         assert findings == [], [(f.rule, f.file, f.message) for f in findings]
+
+
+def test_every_golden_render_passes_pod_security_restricted(tables: Catalog) -> None:
+    """What render writes for every test plan, example and flavor, the LLM goldens included
+    (tests/golden/render/llm: the s3 and gs `fetch-weights` init containers, the inference
+    pool's endpoint picker), passes the restricted Pod Security Standard: each file is
+    byte-identical to render's output (test_render_golden.py)."""
+    golden = Path(__file__).parent / "golden" / "render"
+    files = sorted(golden.rglob("*.yaml"))
+    texts = [f.read_text(encoding="utf-8") for f in files]
+    assert len(files) >= 70 and sum("initContainers:" in t for t in texts) >= 2
+    assert any("kind: InferencePool" in t for t in texts)
+    pss = {r.id for r in check.RULES if r.category == "pod-security"}
+    workloads = 0
+    for f in files:
+        report = check.check_paths([f], catalog=tables, pod_security="restricted")
+        assert pss <= {r.id for r in report.rules}
+        assert [x for x in report.findings if x.rule in pss] == [], f
+        workloads += sum(t in f.read_text() for t in ("kind: Deployment", "kind: Job"))
+    assert workloads >= 70
