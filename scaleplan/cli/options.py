@@ -12,28 +12,19 @@ from scaleplan.errors import OptionError
 from scaleplan.option_values import finite_number, whole_number
 
 # catalog list, show and accelerators
-CatalogFiles = Annotated[
-    list[str] | None,
-    typer.Option("--catalog", metavar="FILE",
-                 help="Extra catalog file(s); later rows override earlier ones. Repeatable."),
-]
+CatalogFiles = Annotated[list[str] | None, typer.Option(
+    "--catalog", metavar="FILE",
+    help="Extra catalog file(s); later rows override earlier ones. Repeatable.")]
 JsonTable = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
 Wide = Annotated[
-    bool, typer.Option("--wide", "-w", help="All columns (the default fits 80 columns).")
-]
-OutputWide = Annotated[
-    str | None,
-    typer.Option(
-        "--output", "-o", metavar="wide", help="-o wide: all columns, as --wide (kubectl style)."
-    ),
-]
+    bool, typer.Option("--wide", "-w", help="All columns (the default fits 80 columns).")]
+OutputWide = Annotated[str | None, typer.Option(
+    "--output", "-o", metavar="wide", help="-o wide: all columns, as --wide (kubectl style).")]
 
 # profile estimate, merge and import; profile estimate and profile llm
 JsonOnStdout = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
-AcceleratorCatalogs = Annotated[
-    list[str] | None,
-    typer.Option("--catalog", metavar="FILE", help="Extra catalog file(s) with accelerator specs."),
-]
+AcceleratorCatalogs = Annotated[list[str] | None, typer.Option(
+    "--catalog", metavar="FILE", help="Extra catalog file(s) with accelerator specs.")]
 
 # validate and simulate; render and import melange
 JsonResult = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
