@@ -2,7 +2,8 @@
 
 The CLI catches :class:`ScaleplanError` in exactly one place and prints ``error: ...`` and
 ``hint: ...`` lines on stderr; the exit code comes from the error's type. Messages are plain
-text (no colour) so that library users and tests see the same words as the terminal.
+text (no colour) so that library users and tests see the same words as the terminal. Under
+``--json`` a failure is also one JSON object on stdout (:func:`error_json`, docs/cli.md).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass, field
 from enum import IntEnum, unique
+from typing import Any
 
 
 @unique
@@ -65,6 +67,15 @@ class ScaleplanError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def error_fields(self) -> dict[str, object]:
+        """The ``error`` object of a failure's JSON document: the exit code, its kind (the code's
+        name in docs/cli.md: ``invalid-input``), the message and hint stderr shows, and the
+        file, option and problems (each as ``validate --json`` gives it) where the error has
+        them (null, or no problems, where it has not)."""
+        kind = self.exit_code.name.lower().replace("_", "-")
+        return {"exit_code": int(self.exit_code), "kind": kind, "message": self.message,
+                "hint": self.hint, "file": None, "option": None, "problems": []}
+
 
 class InputError(ScaleplanError):
     """An input file (spec, profile, catalog, plan, manifest) is missing, unreadable or invalid.
@@ -95,6 +106,9 @@ class InputError(ScaleplanError):
                 message = "\n".join(lines)
         super().__init__(message, hint=hint)
 
+    def error_fields(self) -> dict[str, object]:
+        return super().error_fields() | {"file": self.file, "problems": self.to_json()}
+
     def to_json(self) -> list[dict[str, object]]:
         """``validate --json``: every problem as ``{file, line, where, message, hint}`` (one
         built from the message and hint when the error has no problem list: a file that is
@@ -109,15 +123,32 @@ class InputError(ScaleplanError):
         ]
 
 
-def infeasible_json(err: ScaleplanError) -> dict[str, object] | None:
-    """``optimize --json`` when no plan exists (:meth:`InfeasibleError.to_json`); None for any
-    other failure, which leaves stdout empty."""
-    return err.to_json() if isinstance(err, InfeasibleError) else None
+def error_json(err: ScaleplanError, document: dict[str, object] | None = None) -> dict[str, object]:
+    """The one JSON object stdout holds when a command fails under ``--json``: the command's
+    own document for the failure (``document``: validate's ``{file, valid, problems}``; for
+    no plan, optimize's :meth:`InfeasibleError.to_json`), its keys as they were, with an
+    ``error`` key (:meth:`ScaleplanError.error_fields`) beside them; or that key alone."""
+    if document is None and isinstance(err, InfeasibleError):
+        document = err.to_json()
+    return {**(document or {}), "error": err.error_fields()}
+
+
+def usage_json(exc: Any) -> dict[str, object]:
+    """:func:`error_json` of a usage error (exit 2) the command-line parser raised, its own (an
+    unknown option) or an :class:`OptionError` it reports: its message as the parser prints it
+    and the option that message names. Duck-typed (click's exceptions: ``format_message``,
+    ``option_name``, ``param_hint``, ``param``) so that this module needs no command-line
+    library."""
+    hint, param = getattr(exc, "param_hint", None), getattr(exc, "param", None)
+    option = getattr(exc, "option_name", None) or (hint if isinstance(hint, str) else None)
+    if option is None and param is not None:
+        option = (getattr(param, "opts", None) or [getattr(param, "name", None)])[0]
+    return error_json(OptionError(exc.format_message(), option=option or ""))
 
 
 def invalid_json(file: str, err: ScaleplanError) -> dict[str, object] | None:
     """``validate --json`` when ``file`` is refused: ``{file, valid: false, problems}``; None
-    for a failure that is not bad input."""
+    for a failure that is not bad input (:func:`error_json` adds its ``error``)."""
     if not isinstance(err, InputError):
         return None
     return {"file": file, "valid": False, "problems": err.to_json()}
@@ -207,6 +238,13 @@ class TargetMissed(ScaleplanError):
         super().__init__("")
 
 
+def internal_error(exc: BaseException) -> ScaleplanError:
+    """A bug in scaleplan (exit 70, the base class's code): an exception that no type here
+    covers, as the CLI reports it."""
+    hint = "this is a bug in scaleplan; rerun with SCALEPLAN_DEBUG=1 and report the traceback"
+    return ScaleplanError(f"internal error: {type(exc).__name__}: {exc}", hint=hint)
+
+
 class Interrupted(ScaleplanError):
     """Ctrl-C. ``message`` (printed as it is, without ``error:``) says what was kept, if
     anything; empty when the command already said so."""
@@ -227,6 +265,9 @@ class OptionError(ScaleplanError):
     def __init__(self, message: str, *, option: str) -> None:
         super().__init__(message)
         self.option = option
+
+    def error_fields(self) -> dict[str, object]:
+        return super().error_fields() | {"option": self.option or None}
 
 
 def option_error(problems: list[Problem] | tuple[Problem, ...]) -> OptionError:

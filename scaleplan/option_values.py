@@ -159,3 +159,18 @@ def typed_options(ctx: Any) -> list[str]:
     params = [p for p in ctx.command.params if getattr(p, "param_type_name", "") == "option"]
     sources = {p.opts[0]: ctx.get_parameter_source(p.name or "") for p in params}
     return [flag for flag, src in sources.items() if getattr(src, "name", "") == "COMMANDLINE"]
+
+
+def json_requested(argv: Sequence[str]) -> bool:
+    """Whether a command line asks for JSON on stdout: ``--json``, or ``check``'s ``--format
+    json`` (``-f json``, ``--format=json``, ``-fjson``), in the words as typed (words after
+    ``--`` are arguments). For a usage error found before the command runs (the command
+    itself knows its options)."""
+    words = list(argv[: list(argv).index("--")] if "--" in argv else argv)
+    if "--json" in words:
+        return True
+    value = [*words[1:], ""]  # the word after each
+    return words[:1] == ["check"] and any(
+        w in ("--format=json", "-fjson") or (w in ("--format", "-f") and value[i] == "json")
+        for i, w in enumerate(words)
+    )

@@ -117,7 +117,10 @@ def test_list_rules_refuses_paths(cli, tmp_path: Path) -> None:  # type: ignore[
     for extra in ([str(p)], ["[--json]"], ["--json", str(p)]):
         r = cli(["check", "--list-rules", *extra], exit_code=2)
         assert "--list-rules" in r.stderr and "checks nothing" in r.stderr
-        assert r.stdout == ""
+        if "--json" in extra:  # the usage error as JSON too (docs/cli.md)
+            assert json.loads(r.stdout)["error"]["exit_code"] == 2
+        else:
+            assert r.stdout == ""
 
 
 def test_list_rules_refuses_options_only_a_check_uses(cli) -> None:  # type: ignore[no-untyped-def]

@@ -77,6 +77,7 @@ SKIP: list[tuple[str, str, str]] = [
 EXIT_CODES: dict[tuple[str, str], tuple[int, str]] = {
     (CI, "scaleplan check deploy/chat-70b"): (1, "FAILED: 2 errors (1: findings, cli.md)"),
     (CI, "scaleplan check tests/data/check/pss/"): (1, "1 when one does (every `pss-*`"),
+    (R, "scaleplan validate missing.yaml --json"): (3, '"invalid-input", exit 3'),
     (OBS, "scaleplan observe --prometheus http://127.0.0.1:9 "): (5, "Every failure exits **5**"),
     (SIM, "scaleplan simulate plan.yaml --lengths lognormal"): (1, "so it FAILS (exit 1)"),
     (SPEC, "scaleplan validate broken.yaml"): (3, "exit code 3 if there is any"),

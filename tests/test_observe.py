@@ -218,7 +218,7 @@ def test_timeout_exit_5(cli, running, tmp_path) -> None:
 def test_not_prometheus_exit_5(cli, running, tmp_path) -> None:
     with _Server(status=200, body=b"<html>hello</html>") as srv:
         r = cli(["observe", "--prometheus", srv.url, "--plan", str(running), "--end", END, "--json"], exit_code=5)
-    assert "not JSON" in r.stderr and r.stdout == ""
+    assert "not JSON" in r.stderr and json.loads(r.stdout)["error"]["exit_code"] == 5
 
 
 def test_credentials_sent_but_never_printed(cli, running, tmp_path, monkeypatch) -> None:

@@ -13,9 +13,27 @@ from typing import Annotated, Any
 import typer
 
 from scaleplan._version import __version__
+from scaleplan.cli._common import json_usage
 from scaleplan.startup import command_modules, resume_gc
 
+
+class _Root(typer.core.TyperGroup):
+    """The command tree: under ``--json`` a usage error (exit 2) found while parsing or
+    running a command also prints its JSON object on stdout (``_common.json_usage``)."""
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        with json_usage(argv := list(args)):  # a copy: the parser consumes args
+            ctx = super().make_context(info_name, args, parent, **extra)
+        ctx.meta["scaleplan.argv"] = argv
+        return ctx
+
+    def invoke(self, ctx: Any) -> Any:
+        with json_usage(ctx.meta["scaleplan.argv"]):
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=_Root,
     name="scaleplan",
     help="Plan, price and render GPU/CPU inference deployments on Kubernetes at the lowest cost that holds a latency SLO.",
     no_args_is_help=True,

@@ -15,17 +15,21 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
 from scaleplan.errors import (
     DEVICE_ERRNOS,
-    ExitCode,
     ExternalError,
     Interrupted,
     OptionError,
     ScaleplanError,
+    error_json,
+    internal_error,
+    usage_json,
 )
 from scaleplan.interrupts import caused_by_interrupt, watch_sigint
+from scaleplan.option_values import json_requested
 from scaleplan.safetext import printable, printed_as_is
 from scaleplan.table import Line
 
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 
 
 _PIPE_WIDTH = 10_000
+_STDOUT = {"written": False}  # this run printed on stdout: a failure adds no JSON object
 
 
 def stdout_console() -> Console:
@@ -80,9 +85,12 @@ def warn(items: Iterable[str], kind: str = "warning") -> None:
         con.print(f"{kind}: {item}", markup=False, soft_wrap=True)
 
 
-def fail(err: ScaleplanError) -> NoReturn:
+def fail(err: ScaleplanError, json_out: bool = False, doc: dict[str, Any] | None = None) -> NoReturn:
     """Print a ScaleplanError as ``error: ...`` / ``hint: ...`` on stderr and exit with its code
-    (an :class:`Interrupted` as its bare message; an error without a message prints nothing)."""
+    (an :class:`Interrupted` as its bare message; an error without a message prints nothing);
+    ``json_out``: its JSON object on stdout too, unless the command printed there already."""
+    if json_out and not _STDOUT["written"]:  # never a second object after the command's own
+        emit_json(error_json(err, doc))
     if not err.message:
         raise typer.Exit(int(err.exit_code))
     con = stderr_console()
@@ -99,9 +107,10 @@ def fail(err: ScaleplanError) -> NoReturn:
 
 
 @contextlib.contextmanager
-def handle_errors(as_json: Callable[[ScaleplanError], object] | None = None) -> Iterator[None]:
+def handle_errors(json_out: bool = False, doc: Callable[[Any], Any] | None = None) -> Iterator[None]:
     """Map every failure to a documented exit code; tracebacks only with SCALEPLAN_DEBUG=1.
-    ``as_json`` (``--json``): the failure as the JSON object stdout holds, or None for none."""
+    ``json_out`` (``--json``): the failure as a JSON object on stdout too, ``doc`` the
+    command's own for it, if any (scaleplan.errors.error_json); usage errors: :func:`json_usage`."""
     watch_sigint()
     try:
         yield
@@ -110,30 +119,39 @@ def handle_errors(as_json: Callable[[ScaleplanError], object] | None = None) -> 
     except OptionError as err:  # a bad option value the core refused: typer's usage error, exit 2
         raise typer.BadParameter(err.message, param_hint=err.option) from None
     except ScaleplanError as err:
-        if as_json is not None and (obj := as_json(err)) is not None:
-            emit_json(obj)
         if os.environ.get("SCALEPLAN_DEBUG") and err.message and not isinstance(err, Interrupted):
             traceback.print_exc()
-        fail(err)
+        fail(err, json_out, doc(err) if doc else None)
     except KeyboardInterrupt:
-        fail(Interrupted("interrupted"))
+        fail(Interrupted("interrupted"), json_out)
     except BrokenPipeError:
         with contextlib.suppress(Exception):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         raise typer.Exit(0) from None
     except Exception as exc:  # the one place internal errors are turned into exit 70
         if caused_by_interrupt(exc):  # Ctrl-C inside an import or a C extension surfaced as another error
-            fail(Interrupted("interrupted"))
+            fail(Interrupted("interrupted"), json_out)
         if isinstance(exc, OSError) and exc.errno in DEVICE_ERRNOS:  # e.g. stdout on a full disk
             with contextlib.suppress(Exception):
                 sys.stdout = open(os.devnull, "w")  # noqa: SIM115
             fail(ExternalError(f"a write failed: {exc.strerror or exc}", hint="free space on the file system the output goes to (or raise its quota), or send the output elsewhere"))
         if os.environ.get("SCALEPLAN_DEBUG"):
             traceback.print_exc()
-        con = stderr_console()
-        con.print(f"error: internal error: {type(exc).__name__}: {printable(str(exc), keep_newlines=True)}", markup=False, soft_wrap=True)
-        con.print("hint: this is a bug in scaleplan; rerun with SCALEPLAN_DEBUG=1 and report the traceback", markup=False, soft_wrap=True)
-        raise typer.Exit(int(ExitCode.INTERNAL)) from None
+        fail(internal_error(exc), json_out)
+
+
+@contextlib.contextmanager
+def json_usage(argv: list[str]) -> Iterator[None]:
+    """A usage error (exit 2: the parser's own, before the command runs, or a value the command
+    refused) under ``--json`` (scaleplan.option_values.json_requested) prints its JSON object
+    on stdout too. Entered around the parse and the run, before either prints anything."""
+    _STDOUT["written"] = False
+    try:
+        yield
+    except UsageError as err:
+        if json_requested(argv) and not _STDOUT["written"]:
+            emit_json(usage_json(err))
+        raise
 
 
 def emit_json(obj: Any) -> None:
@@ -159,6 +177,7 @@ def quiet_fd1() -> Iterator[None]:
 
 def print_text(text: str) -> None:
     """Text on stdout as it is: tables are never wrapped or cut (scaleplan/table.py)."""
+    _STDOUT["written"] = True
     try:
         sys.stdout.write(text)
         sys.stdout.flush()

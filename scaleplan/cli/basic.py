@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -16,7 +17,7 @@ def schema(
     json_out: Annotated[bool, typer.Option("--json", help="The schema is JSON anyway.")] = False,
 ) -> None:
     """Print the JSON Schema of a scaleplan file format (for editors' YAML language servers)."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.schemas import json_schema
 
         emit_json(json_schema(what))
@@ -28,7 +29,7 @@ def validate(
     json_out: JsonResult = False,
 ) -> None:
     """Check a spec, the files it references and its names against the catalogs; report every problem at once (exit 3 if any). Runs every check optimize runs before solving."""
-    with handle_errors((lambda e: invalid_json(spec, e)) if json_out else None):
+    with handle_errors(json_out, partial(invalid_json, spec)):
         from scaleplan.validate import ok_line, validate_spec_file
 
         result = validate_spec_file(spec, list(catalog or []))

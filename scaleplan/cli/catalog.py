@@ -31,7 +31,7 @@ def list_(
     output: OutputWide = None,
 ) -> None:
     """Table of instance types: accelerator x count, GPU memory, vCPU, RAM, on-demand and spot $/h, $/GPU-hour."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.catalog.query import list_instances, row_dict
 
         rows = list_instances(
@@ -56,7 +56,7 @@ def show(
     output: OutputWide = None,
 ) -> None:
     """Specs and prices of one instance type in every region."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.catalog.query import instance_json, show_instance
 
         rows, acc = show_instance(split_values(catalog), instance_type)
@@ -71,7 +71,7 @@ def show(
 @app.command("accelerators")
 def accelerators(json_out: JsonTable = False, wide: Wide = False, output: OutputWide = None) -> None:
     """Accelerator models with memory, bandwidth and TFLOPS."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.catalog.files import load_accelerators
 
         accs = load_accelerators()

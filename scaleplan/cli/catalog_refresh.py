@@ -29,7 +29,7 @@ def refresh(
     max_attempts: Annotated[int, number_option("--max-attempts", integer=True, min=1, max=20, help="Attempts per API call (botocore adaptive retry mode).")] = 8,
 ) -> None:
     """Rebuild AWS catalog rows (types, zones, on-demand and spot prices) from the AWS APIs."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.catalog.refresh import refresh_command
 
         outcome = refresh_command(

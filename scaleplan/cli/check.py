@@ -69,7 +69,7 @@ def check(
     from the plan), 3 when an input cannot be read. Silence a rule for one object with the
     annotation scaleplan.dev/ignore: "rule-a,rule-b".
     """
-    with handle_errors():
+    with handle_errors(json_out or fmt == "json"):
         from scaleplan.check.gate import format_option, list_rules_wide, report_threshold
 
         fmt = format_option(fmt, json_out, typed_options(ctx))

@@ -15,7 +15,7 @@ def diff(
     json_out: Annotated[bool, typer.Option("--json", help="Print the changes as one JSON object.")] = False,
 ) -> None:
     """Allocations added, removed and resized, and the cost change, from PLAN_A to PLAN_B (exit 0 either way)."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.plan import read_plan
         from scaleplan.plandiff import diff_lines, diff_plans
 

@@ -22,7 +22,7 @@ def melange(
     force: Annotated[bool, typer.Option("--force", help="Replace spec.yaml, profile.yaml or catalog.yaml that already exist in --out.")] = False,
 ) -> None:
     """State a Mélange problem for scaleplan: no headroom, no redundancy, no derating."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.importers.melange import import_lines, import_melange, import_summary
 
         res, written = import_melange(files, out, rate=rate, name=name, force=force)

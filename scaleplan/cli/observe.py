@@ -30,7 +30,7 @@ def observe(
     show_queries: Annotated[bool, typer.Option("--print-queries", help="Only print the queries that would be sent, then exit.")] = False,
 ) -> None:
     """Query Prometheus for the service a plan deployed; write what it really did (exit 5 if a query fails)."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.observe.command import ObserveArgs, check_outputs, observe_plan, plan_queries
 
         args = ObserveArgs(

@@ -9,7 +9,6 @@ import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_lines, print_text, quiet_fd1, warn
 from scaleplan.cli.options import number_option
-from scaleplan.errors import infeasible_json
 from scaleplan.startup import command_imports
 
 
@@ -34,7 +33,7 @@ def optimize(
     melange: Annotated[str | None, typer.Option("--melange", metavar="FILE", help="Plan a Mélange config (JSON) directly, as `import melange` would state it, in one process.")] = None,
 ) -> None:
     """Find the cheapest deployment that holds the SLO and write OUT/plan.yaml (exit 4 if none exists)."""
-    with handle_errors(infeasible_json if json_out else None):  # stdout: one object even then
+    with handle_errors(json_out):  # stdout: one object even then
         with command_imports(blas=False):  # numpy only for highspy (scaleplan.startup)
             import pulp  # noqa: F401
 

@@ -138,7 +138,7 @@ def run(
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout (the profile with --out -, else a summary).")] = False,
 ) -> None:
     """Measure TARGET: latency percentiles, throughput and peak memory per device and batch size (or per concurrency for endpoints)."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.profile.build import run_info
         from scaleplan.profile.run_options import check_run_options, is_endpoint
 
@@ -208,7 +208,7 @@ def estimate(
     json_out: JsonOnStdout = False,
 ) -> None:
     """Roofline transfer of measured points to accelerators you do not have (source: estimated, with an uncertainty band)."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.profile.command import estimate_file
 
         prof, warnings = estimate_file(
@@ -230,7 +230,7 @@ def merge(
     json_out: JsonOnStdout = False,
 ) -> None:
     """Merge profiles: measurements of all files (a later file's point replaces an earlier identical one)."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.profile.command import merge_files
 
         merged, warnings = merge_files(files, name=name)
@@ -252,7 +252,7 @@ def import_(
     json_out: JsonOnStdout = False,
 ) -> None:
     """Turn vLLM bench serve / benchmark_serving, AIPerf / GenAI-Perf (and Mélange / AIBrix) results into profile points."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.importers.benchmarks import import_files
         prof, warnings = import_files(files, fmt=format, accelerator=accelerator, gpus=gpus, name=name, dtype=dtype, kv_cache_dtype=kv_cache_dtype)
         warn(warnings)

@@ -29,7 +29,7 @@ def profile_llm(
     json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON on stdout.")] = False,
 ) -> None:
     """Estimate TTFT, TPOT, throughput and KV-cache capacity from a model's architecture (source: estimated, or calibrated with --calibrate)."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.cli.profile import argv
         from scaleplan.llm.arch import preset_list
         from scaleplan.profile.build import command_line

@@ -19,7 +19,7 @@ def render(
     catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="A catalog file the plan was optimized with, beyond the shipped ones (repeatable): render takes the accelerators' extended resource, node labels and memory from it.")] = None,
 ) -> None:
     """Write Kubernetes manifests (Deployments, Service, HPA or KEDA, PDBs, node pools) and a kustomization.yaml."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.plan_outputs import render_plan_file
         from scaleplan.render import objects_table, render_summary
 

@@ -36,7 +36,7 @@ def simulate(
     json_out: JsonResult = False,
 ) -> None:
     """Simulate a plan's replicas over its demand curve; report SLO attainment (exit 1 if below target)."""
-    with handle_errors():
+    with handle_errors(json_out):
         from scaleplan.simulate.command import SimulateArgs, simulate_file
 
         args = SimulateArgs(
