@@ -15,6 +15,12 @@ cutoff (the incumbent less every other window's bound), so a child that cannot b
 incumbent is cut at its first window that cannot. Everything is in the MILP's objective (cost
 plus the tie-break's charges, so the plan is the one the tie-break ranks first), each window
 proven within HiGHS's gap; the tree exhausted, the incumbent is optimal.
+
+Interchangeable regions (:func:`scaleplan.solve.symmetry.region_orbits`) make a plan and its
+mirror in another region cost the same: at a node whose held and barred sets are unions of
+whole orbits, the barred child bars k's whole orbit (orbital branching). A plan of that node
+using another member j of the orbit but not k has a mirror (regions of j and k traded) that
+uses k, keeps the node's rules and costs the same: the held child holds it.
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scaleplan.solve.milp import WindowModel, WindowSolution
 from scaleplan.solve.milp.solver import TIE_EPS, SolveStat
+from scaleplan.solve.symmetry import region_orbits
 
 Demand = tuple[float, ...]
 
@@ -58,10 +65,14 @@ def branch_floors(
     root: dict[Demand, WindowSolution],
     *,
     deadline: float,
+    orbits: Mapping[int, tuple[int, ...]] | None = None,
 ) -> Branched:
     """The floor-holding plan over ``model``'s candidates with the least objective summed over
     ``demands`` (one per window), from ``root`` (every distinct demand's optimum without the
-    floor, solved by ``model``'s formulation and tie-break)."""
+    floor, solved by ``model``'s formulation and tie-break). ``orbits``: the candidates that
+    trading interchangeable regions maps into each other (None: ``region_orbits`` of the
+    model's problem; empty: no orbital branching)."""
+    orbits = region_orbits(model.p) if orbits is None else orbits
     mult = Counter(demands)
     obj = model.objective
     cands = model.p.candidates
@@ -107,7 +118,8 @@ def branch_floors(
                 # it keeps a root window the search did not prove: its optimum may be lower
                 leaf_lb = min(leaf_lb, total(node.sols))
             continue
-        stack.append(_Node(node.held, node.barred | {k}, node.sols, False))
+        bar = orbits.get(k, (k,)) if _invariant(node, orbits) else (k,)
+        stack.append(_Node(node.held, node.barred | set(bar), node.sols, False))
         stack.append(_Node(node.held | {k}, node.barred, node.sols, False))
     proven = inc is None or leaf_lb >= inc_obj - max(TIE_EPS / 10, 1e-7 * abs(inc_obj))
     status = "optimal" if not stack and open_lb == math.inf and proven else "feasible"
@@ -115,6 +127,16 @@ def branch_floors(
     if inc is not None:  # the windows' balanced routing, as solve_windows gives it
         inc = {d: model.reroute(s, d, reused=False) or s for d, s in inc.items()}
     return Branched(status, inc, bound, tuple(model.stats))
+
+
+def _invariant(node: _Node, orbits: Mapping[int, tuple[int, ...]]) -> bool:
+    """Whether the node's held and barred sets are unions of whole orbits (trading
+    interchangeable regions leaves them as they are)."""
+    return all(
+        s.isdisjoint(o) or s.issuperset(o)
+        for o in orbits.values()
+        for s in (node.held, node.barred)
+    )
 
 
 def _branch_on(
