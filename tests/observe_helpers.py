@@ -71,12 +71,13 @@ def _wait(p: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def prometheus_server(tsdb: Path, workdir: Path) -> Iterator[str]:
-    """Run prometheus on 127.0.0.1 over ``tsdb``; yield its base URL; stop it afterwards."""
+def prometheus_server(tsdb: Path, workdir: Path, config: str | None = None) -> Iterator[str]:
+    """Run prometheus on 127.0.0.1 over ``tsdb``; yield its base URL; stop it afterwards.
+    ``config``: its prometheus.yml (default: no scrapes, the history is in ``tsdb``)."""
     found = binaries()
     assert found is not None
     cfg = workdir / "prometheus.yml"
-    cfg.write_text("global:\n  scrape_interval: 1h\nscrape_configs: []\n", encoding="utf-8")
+    cfg.write_text(config or "global:\n  scrape_interval: 1h\nscrape_configs: []\n", encoding="utf-8")
     port = free_port()
     log = (workdir / "prometheus.log").open("wb")
     proc = subprocess.Popen(

@@ -164,7 +164,7 @@ def history_llm(outdir: Path, *, namespace: str, service: str, pods: Sequence[st
         lines += [f"{em.requests}{{{lab}}} {c:.3f} {t}" for lab in labs for t, c, _, _ in chunk]
         for name, buckets, _ in hists:
             lines.append(f"# TYPE {name} histogram")
-            les = [f"{le:g}" for le in buckets] + ["+Inf"]
+            les = [str(float(le)) for le in buckets] + ["+Inf"]  # "60.0": prometheus_client's spelling
             for lab in labs:
                 for i, le in enumerate(les):
                     lines += [f'{name}_bucket{{{lab},le="{le}"}} {s[name][i]:.4f} {t}' for t, _, s, _ in chunk]

@@ -32,6 +32,18 @@ def _num(x: float) -> str:
     return f"{x:.6g}"
 
 
+def le_matcher(seconds: float) -> str:
+    """The ``le`` matcher of the bucket at ``seconds``, as servers spell it. A whole number of
+    seconds is ``le="60"`` from Go clients but ``le="60.0"`` from Python's prometheus_client
+    (vLLM, SGLang, FastAPI instrumentators), and Prometheus 3 stores ``60.0`` whatever the
+    client (its migration guide, "le and quantile label values"): match both. Other bounds
+    (``0.25``) are spelled alike everywhere."""
+    le = _num(seconds)
+    if le.isdigit():
+        return f'le=~"{le}(\\\\.0)?"'
+    return f'le="{le}"'
+
+
 def _by_hour(values: Sequence[float]) -> str:
     """PromQL whose value is ``values[hour()]`` (UTC): runs of equal values, one term each."""
     if len(set(values)) == 1:
@@ -88,6 +100,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     labels = {"service": name, "namespace": spec.kubernetes.namespace}
     hist = _histogram(plan)
     le = _num(spec.slo.latency_ms / 1000.0)
+    at_slo = le_matcher(spec.slo.latency_ms / 1000.0)
     budget = 1 - spec.slo.percentile / 100
     allocs = plan.allocations
     capacity = _hourly(plan, plan.capacity_rps_at)
@@ -104,7 +117,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
         {"record": f"scaleplan:latency_p{spec.slo.percentile}_seconds:rate5m", "expr": f"histogram_quantile({_num(spec.slo.percentile / 100)}, sum by (le) (rate({hist}_bucket{{{sel}}}[5m])))", "labels": labels},
     ]
     sli = [
-        {"record": f"scaleplan:slo_latency_bad_ratio:rate{w}", "expr": f'1 - (sum(rate({hist}_bucket{{{sel},le="{le}"}}[{w}])) / sum(rate({hist}_count{{{sel}}}[{w}])))', "labels": labels}
+        {"record": f"scaleplan:slo_latency_bad_ratio:rate{w}", "expr": f'1 - (sum(rate({hist}_bucket{{{sel},{at_slo}}}[{w}])) / sum(rate({hist}_count{{{sel}}}[{w}])))', "labels": labels}
         for w in WINDOWS
     ]
     on = f'{{service="{name}",namespace="{spec.kubernetes.namespace}"}}'
@@ -142,12 +155,12 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     alerts.append(
         {
             "alert": f"{pascal}LatencySloBucketMissing",
-            "expr": f'absent({hist}_bucket{{{sel},le="{le}"}})',
+            "expr": f"absent({hist}_bucket{{{sel},{at_slo}}})",
             "for": "1h",
             "labels": {"severity": "warning", "service": name},
             "annotations": {
                 "summary": f"{name}: no latency histogram bucket at the SLO ({le} s)",
-                "description": f"The burn-rate alerts read {hist}_bucket{{le=\"{le}\"}}; add a bucket at the SLO to the server's histogram, or the alerts cannot fire.",
+                "description": f"The burn-rate alerts read {hist}_bucket{{{at_slo}}}; add a bucket at the SLO to the server's histogram, or the alerts cannot fire.",
             },
         }
     )
