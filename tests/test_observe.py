@@ -549,7 +549,7 @@ def test_llm_ttft_risk(tables: Catalog, running) -> None:
     fetched = Fetched({"demand_hourly": hours, "latency_hourly": [(t, 0.1) for t, _ in hours], "demand": steps, "replicas": [(t, 2.0) for t, _ in steps], "latency": [(t, 0.05) for t, _ in steps], "ttft": ttft}, 1767225600.0, 1767312000.0, 300.0, "http://x")
     obs = analyze(llm, qs, fetched)
     assert obs.extras["ttft"].max == 800 and "tpot" in obs.missing
-    assert "TTFT p95 (median across days) was above the SLO (500 ms) in 3 of 24 hours of the day" in risks(obs)
+    assert "TTFT p95 (median across days) was above the SLO (500 ms) in 3 of 24 hours of the day (worst 800 ms)" in risks(obs)
 
 
 def test_optimize_observed_report_fits_80_columns(tables: Catalog, running, tmp_path) -> None:

@@ -285,6 +285,20 @@ def monthly_delta(before: Plan, after: Plan) -> float:
     return after.cost_per_month - before.cost_per_month
 
 
+def token_slo_hours(observed: Observed) -> list[tuple[str, float, int, int, float]]:
+    """LLM plans: TTFT and TPOT (each UTC hour's median across days of the SLO percentile)
+    against the spec's ``ttft_ms`` / ``tpot_ms``: (what, target ms, hours above, hours seen,
+    worst ms), for each with a target and data."""
+    slo = observed.running_plan.spec.slo
+    out = []
+    for key, target, what in (("ttft", slo.ttft_ms, "TTFT"), ("tpot", slo.tpot_ms, "TPOT")):
+        extra = observed.extras.get(key)
+        hours = [v for v in extra.hourly if v is not None] if extra is not None else []
+        if target is not None and hours:
+            out.append((what, target, sum(1 for v in hours if v > target), len(hours), max(hours)))
+    return out
+
+
 def risks(observed: Observed) -> list[str]:
     """What the observation says about the running plan (and the new plan's inputs)."""
     out: list[str] = []
@@ -310,15 +324,10 @@ def risks(observed: Observed) -> list[str]:
             out.append(f"{source} under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
     if c.ratio is None and not rated:
         out.append(f"capacity was not observed near the latency limit (at most {c.max_rps_per_replica:g} rps per replica): the profile's capacity is unverified")
-    slo = observed.running_plan.spec.slo
-    for key, target, what in (("ttft", slo.ttft_ms, "TTFT"), ("tpot", slo.tpot_ms, "TPOT")):
-        extra = observed.extras.get(key)
-        if target is None or extra is None:
-            continue
-        hours = [v for v in extra.hourly if v is not None]
-        above = sum(1 for v in hours if v > target)
+    pct = observed.running_plan.spec.slo.percentile
+    for what, target, above, n_hours, top in token_slo_hours(observed):
         if above:
-            out.append(f"{what} p{slo.percentile} (median across days) was above the SLO ({target:g} ms) in {above} of {len(hours)} hours of the day")
+            out.append(f"{what} p{pct} (median across days) was above the SLO ({target:g} ms) in {above} of {n_hours} hours of the day (worst {top:g} ms)")
     planned = observed.demand.planned_rps
     if planned:
         over = [h for h in range(24) if observed.demand.hourly_rps[h] > planned[h] * 1.0001]

@@ -19,6 +19,8 @@ def observed_notes(obs: Observed) -> list[str]:
 
 def observed_lines(obs: Observed, out: str | None) -> list[str]:
     """``observe``: demand per UTC hour, measured capacity against the plan's, SLO hours."""
+    from scaleplan.observe.replan import token_slo_hours
+
     d = obs.demand
     c = obs.capacity
     s = obs.slo
@@ -57,6 +59,10 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     slo = f"SLO p{s.percentile} {s.latency_ms:g} ms"
     lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} hours,")
     lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
+    for what, target, above, n_hours, top in token_slo_hours(obs):  # LLM plans
+        slo_at = f"{what} p{s.percentile} {target:g} ms"
+        lines.append(f"{slo_at}: above in {above} of {n_hours} hours of the day")
+        lines.append(f"  (median across days), worst {top:g} ms")
     for w in obs.warnings:  # what the observation cannot tell, on stdout beside the figures
         lines += textwrap.wrap(
             f"warning: {w}", 80, subsequent_indent="  ", break_long_words=False
