@@ -19,7 +19,7 @@ class ExitCode(IntEnum):
     """Documented exit codes (docs/cli.md). Stable across releases."""
 
     OK = 0
-    FINDINGS = 1  # `check` found problems at or above --fail-on, or drift against the plan
+    FINDINGS = 1  # `check`: problems at or above --fail-on, or drift; `simulate`: plan misses
     USAGE = 2  # bad command line: a bad option value, options that cannot be combined
     INVALID_INPUT = 3  # an input file is unreadable or invalid, or an option contradicts it
     INFEASIBLE = 4  # no plan meets the SLO / quotas / budget

@@ -268,6 +268,10 @@ def test_exit_codes_match_docs() -> None:
     assert rows, "no exit-code table under '## Exit codes' in docs/cli.md"
     assert {int(code): name for code, name in rows} == {e.value: e.name for e in ExitCode}
     assert [int(c) for c, _ in rows] == [0, 1, 2, 3, 4, 5, 70, 130]
+    # every command that exits 1 is named in its row: check's findings and drift, and simulate's
+    # plan that does not hold (TargetMissed; the row named check alone, UX review 13, F4)
+    one = next(line for line in section.splitlines() if re.match(r"^\|\s*1\s*\|", line))
+    assert "`check`" in one and "`simulate`" in one, one
 
 
 def test_stdout_is_only_json_with_json_flag() -> None:
