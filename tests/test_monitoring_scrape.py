@@ -181,3 +181,42 @@ def test_burn_rate_rules_still_read_a_go_clients_spelling(tmp_path) -> None:
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(test), encoding="utf-8")
     r = _promtool("test", "rules", str(tmp_path / "test.yaml"))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@needs_prometheus
+def test_observe_names_the_underscore_spelling_of_the_vllm_series(cli, tmp_path) -> None:
+    """prometheus_client's own HTTP server (what vLLM's /metrics uses) answers a Prometheus 2
+    scrape, which asks for OpenMetrics 1.0 without an escaping scheme, with the names escaped:
+    ``vllm:request_success_total`` is stored as ``vllm_request_success_total``
+    (prometheus/client_python#1177). observe found "no data" and hinted at the ServiceMonitor;
+    it now says which spelling Prometheus has and how to rename it back (UX review 13, F3)."""
+    prometheus_client = pytest.importorskip("prometheus_client")
+    registry = prometheus_client.CollectorRegistry()
+    done = prometheus_client.Counter("vllm:request_success", "ok", registry=registry)
+    start = prometheus_client.start_http_server
+    server, thread = start(free_port(), addr="127.0.0.1", registry=registry)
+    port = server.server_address[1]
+    (tmp_path / "tsdb").mkdir()
+    scrape = (
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n"
+        f"- job_name: vllm\n  static_configs:\n  - targets: ['127.0.0.1:{port}']\n"
+        "    labels: {namespace: llm, service: chat-l40s-x1}\n"
+    )
+    plan = ROOT / "examples" / "llm-chat" / "plan.yaml"
+    try:
+        with prometheus_server(tmp_path / "tsdb", tmp_path, config=scrape) as url:
+            deadline = time.monotonic() + 60
+            while not _query(url, "count_over_time(vllm_request_success_total[1m]) >= 3"):
+                assert time.monotonic() < deadline, "Prometheus did not scrape the server"
+                done.inc(5)
+                time.sleep(0.5)
+            assert _query(url, "vllm:request_success_total") == []  # what observe asks for
+            end = str(int(time.time()) + 30)  # now rounded down to the step is before the scrapes
+            args = ["observe", "--prometheus", url, "--plan", str(plan), "--since", "1d"]
+            r = cli([*args, "--end", end, "--json"], exit_code=5)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    err = r.stderr
+    assert "no data in the range" in err and "vllm_request_success_total" in err, err
+    assert "metricRelabelings" in err and "vllm:$1" in err, err

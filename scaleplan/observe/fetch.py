@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Callable
 
 from scaleplan.observe.analyze import Fetched, Points
@@ -29,10 +30,41 @@ def _range(prom: Prometheus, q: Query, start: float, end: float, step: float) ->
             raise QueryFailed(
                 q.name, q.promql,
                 f"no data in the range {_iso(start)} .. {_iso(end)}: the series is missing (not scraped, renamed, or a different label set) or has no samples in that range",
-                hint="pass --end at a time the history covers (--end defaults to now), check that the ServiceMonitor scrapes the service and the metric names (docs/observe.md), or override the query with --queries",
+                hint=_escaped_names_hint(prom, q, start, end, step) or "pass --end at a time the history covers (--end defaults to now), check that the ServiceMonitor scrapes the service and the metric names (docs/observe.md), or override the query with --queries",
             )
         return ()
     return tuple(sorted(total.items()))
+
+
+_PREFIXED = re.compile(r"(?<![\w:])([A-Za-z_]\w*):(\w+)")  # vllm:request_success_total
+
+
+def _escaped_names_hint(prom: Prometheus, q: Query, start: float, end: float, step: float) -> str:
+    """An engine's ``prefix:name`` series stored as ``prefix_name``: Python's prometheus_client
+    escapes ':' to '_' when a Prometheus 2 scrapes it as OpenMetrics 1.0 without an escaping
+    scheme (prometheus/client_python#1177). Asked only once the query found nothing; "" when
+    the escaped spelling has no data either."""
+    escaped = _PREFIXED.sub(r"\1_\2", q.promql)
+    if escaped == q.promql:
+        return ""
+    since = max(start, end - step * (MAX_POINTS - 1))
+    try:
+        found = any(points for _, points in prom.query_range(q.name, escaped, since, end, step))
+    except QueryFailed:
+        return ""
+    if not found:
+        return ""
+    m = _PREFIXED.search(q.promql)
+    assert m is not None
+    pre, name = m.group(1), f"{m.group(1)}_{m.group(2)}"
+    return (
+        f"Prometheus has these series as {name} ('{pre}_', not '{pre}:'): the server's "
+        "prometheus_client escaped ':' for an OpenMetrics scrape by a Prometheus 2; rename them "
+        "back where they are scraped (ServiceMonitor endpoint metricRelabelings: sourceLabels "
+        f"[__name__], regex {pre}_(.+), targetLabel __name__, replacement {pre}:$1; the "
+        f"rendered autoscaler queries and PrometheusRule read '{pre}:' too), or scrape with "
+        "Prometheus 3 (docs/observe.md)"
+    )
 
 
 def _iso(t: float) -> str:
