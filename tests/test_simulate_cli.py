@@ -164,3 +164,15 @@ def test_a_spot_loss_says_whether_the_plan_claims_to_survive_it(cli, tmp_path: P
     assert data["failure"]["claim_tested"] is True
     data = json.loads(cli([*args, str(src), "--json"], exit_code=None).stdout)
     assert data["failure"]["claim_tested"] is False
+
+
+def test_a_zone_loss_on_a_plan_without_zones_names_the_spec_change(cli) -> None:
+    """`simulate --fail zone` on examples/llm-chat (redundancy n+1, no zones in the plan): the
+    hint said optimize writes zones "when the catalog has zones", but it writes them only for
+    `placement.redundancy: zone` (scaleplan/solve/assemble.py, _zones): an on-call reading it
+    went looking at the catalog (UX review 13, F5)."""
+    plan = Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml"
+    r = cli(["simulate", str(plan), "--fail", "zone"], exit_code=3)
+    assert "zone loss cannot be placed" in r.stderr
+    assert "placement.redundancy: zone" in r.stderr, r.stderr
+    assert "when the catalog has zones" not in r.stderr, r.stderr

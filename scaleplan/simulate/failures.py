@@ -98,7 +98,7 @@ def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tup
         return {topo.offsets[ai] + k for k in range(min(rpn, max(topo.counts[ai])))}, notes
     # zone: the zone holding the most capacity at the failure time
     if all(not a.zones for a in allocs):
-        raise PlanError(plan.metadata.name, [Problem("allocations[].zones", "no allocation lists its zones, so a zone loss cannot be placed", hint="simulate --fail node instead, or give the plan's allocations zones (scaleplan optimize writes them when the catalog has zones)")])
+        raise PlanError(plan.metadata.name, [Problem("allocations[].zones", "no allocation lists its zones, so a zone loss cannot be placed", hint="simulate --fail node instead, or re-plan with placement.redundancy: zone (optimize lists each allocation's zones only then: the catalog row's, else three assumed)")])
     cap_by_zone: dict[str, float] = {}
     for ai, a in enumerate(allocs):
         for k in range(topo.counts[ai][window]):
