@@ -96,7 +96,7 @@ def test_write_jobs_returns_files_accelerators_and_notes(tmp_path: Path) -> None
         write_jobs(out, "m.onnx", None, image="img", namespace="ns", gpus=1, argv=[])
     assert err.value.option == "--accelerators"
     jobs = write_jobs(out, "m.onnx", "L4,nvidia-l4", image="img", namespace="ns", gpus=1, argv=[])
-    assert jobs.accelerators == ["L4", "nvidia-l4"] and sorted(jobs.files) == sorted(
+    assert jobs.accelerators == ["L4"] and sorted(jobs.files) == sorted(
         p.name for p in (tmp_path / "jobs").iterdir()
     )
     assert jobs.notes and "m.onnx must exist in the image" in jobs.notes[0]

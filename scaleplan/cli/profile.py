@@ -22,7 +22,7 @@ from scaleplan.cli._common import (
     stderr_console,
     warn,
 )
-from scaleplan.cli.options import AcceleratorCatalogs, JsonOnStdout, number_option
+from scaleplan.cli.options import AcceleratorCatalogs, CatalogFiles, JsonOnStdout, number_option
 from scaleplan.cli.profile_llm import profile_llm
 from scaleplan.option_values import int_list
 
@@ -135,6 +135,7 @@ def run(
     accelerators: Annotated[str | None, typer.Option("--accelerators", help="--emit-jobs: accelerators, e.g. L4,A10G,A100.")] = None,
     image: Annotated[str | None, typer.Option("--image", help="--emit-jobs: container image with scaleplan and the model (see Dockerfile).")] = None,
     namespace: Annotated[str, typer.Option("--namespace", help="--emit-jobs: namespace of the Jobs.")] = "default",
+    catalog: CatalogFiles = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout (the profile with --out -, else a summary).")] = False,
 ) -> None:
     """Measure TARGET: latency percentiles, throughput and peak memory per device and batch size (or per concurrency for endpoints)."""
@@ -148,9 +149,8 @@ def run(
         write = partial(_write_profile, json_out=json_out)  # a profile to a file, or stdout
         if emit_jobs is not None:
             from scaleplan.profile.jobs import jobs_line, jobs_summary, write_jobs
-
             jobs = write_jobs(emit_jobs, target, accelerators, image=image, namespace=namespace,
-                              gpus=gpus, argv=argv(ctx))
+                              gpus=gpus, argv=argv(ctx), catalogs=catalog or ())
             warn(jobs.notes, "note")  # on stderr in every mode
             if json_out:
                 return emit_json(jobs_summary(emit_jobs, jobs))

@@ -4,7 +4,8 @@ except :func:`write_jobs`, which writes the Jobs' folder).
 Each Job selects nodes of its accelerator with a node affinity whose terms are ORed: the GPU
 feature discovery label ``nvidia.com/gpu.product``, GKE's ``cloud.google.com/gke-accelerator``
 and Karpenter's ``karpenter.k8s.aws/instance-gpu-name`` (whichever the catalog knows, with
-the labels catalog rows state for their own machine type, as render takes them), so one
+the labels catalog rows state for their own machine type, as render takes them; the shipped
+catalogs and the user's ``--catalog`` files), so one
 Job works on EKS, GKE and clusters with GPU feature discovery. It requests the GPUs
 (``nvidia.com/gpu``), tolerates the usual GPU taint, writes the profile to a file and prints
 it to stdout after a marker line, so ``kubectl logs`` yields it (see docs/profile.md).
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from scaleplan.catalog.model import with_row_labels
+from scaleplan.catalog.model import Catalog, with_row_labels
 from scaleplan.errors import InputError, OptionError, Problem, option_error
 from scaleplan.kube.safety import RUN_AS, container_security_context, pod_security_context
 from scaleplan.wording import counted
@@ -27,7 +28,9 @@ from scaleplan.yamlio import dump_yaml
 MARKER = "# --- scaleplan profile result ---"
 
 # options of `profile run` that the Job sets itself (value-taking)
-_DROP_WITH_VALUE = {"--emit-jobs", "--accelerators", "--image", "--namespace", "--device", "--out", "-o"}
+_DROP_WITH_VALUE = {
+    "--emit-jobs", "--accelerators", "--image", "--namespace", "--catalog", "--device", "--out", "-o",
+}
 
 
 def forwarded_args(argv: Sequence[str], target: str) -> list[str]:
@@ -59,13 +62,22 @@ def _dns(name: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
 
 
-def render_jobs(target: str, *, accelerators: Sequence[str], image: str, namespace: str = "default", gpus: int = 1, extra_args: Sequence[str] = ()) -> dict[str, str]:
-    """``profile-<acc>.yaml`` per accelerator plus a kustomization.yaml; deterministic text."""
-    from scaleplan.catalog.files import load_catalog
+def job_catalog(accelerators: Sequence[str], catalogs: Sequence[str] = ()) -> Catalog:
+    """What the Jobs of ``accelerators`` read: the shipped accelerator specs with the user's
+    ``--catalog`` files, merged after the shipped catalogs as every command merges them; their
+    rows state a machine type's own node labels. A CPU-only set with no ``--catalog`` reads the
+    accelerator table alone (a CPU Job selects no node label)."""
+    from scaleplan.catalog.files import accelerator_catalog, load_catalog
 
-    cat = load_catalog()  # the shipped rows: their own node labels (docs/catalog.md)
+    if not catalogs and all(a.strip().upper() == "CPU" for a in accelerators):
+        return accelerator_catalog()
+    return load_catalog(catalogs)
+
+
+def canonical_accelerators(cat: Catalog, accelerators: Sequence[str]) -> list[str]:
+    """``accelerators`` by their canonical names, once each; an unknown name is a usage error
+    (exit 2) with a did-you-mean."""
     problems: list[Problem] = []
-    files: dict[str, str] = {}
     names: list[str] = []
     for a in accelerators:
         canonical = cat.resolve(a)
@@ -74,12 +86,23 @@ def render_jobs(target: str, *, accelerators: Sequence[str], image: str, namespa
 
             problems.append(Problem("--accelerators", f"unknown accelerator {a!r}", hint=unknown_hint(a, cat.accelerator_names(), "accelerators", "use a name from `scaleplan catalog accelerators`, or cpu")))
             continue
-        if canonical in names:
-            continue
-        names.append(canonical)
+        if canonical not in names:
+            names.append(canonical)
     if problems:
         raise option_error(problems)
-    for canonical in names:
+    return names
+
+
+def render_jobs(
+    target: str, *, accelerators: Sequence[str], image: str, namespace: str = "default",
+    gpus: int = 1, extra_args: Sequence[str] = (), catalog: Catalog | None = None,
+) -> dict[str, str]:
+    """``profile-<acc>.yaml`` per accelerator plus a kustomization.yaml; deterministic text.
+    ``catalog``: the accelerators' specs and the rows whose node labels the Jobs select
+    (:func:`job_catalog`; by default the shipped catalogs')."""
+    cat = catalog if catalog is not None else job_catalog(accelerators)
+    files: dict[str, str] = {}
+    for canonical in canonical_accelerators(cat, accelerators):
         files[f"profile-{_dns(canonical)}.yaml"] = dump_yaml(
             _job(cat, canonical, target, image=image, namespace=namespace, gpus=gpus, extra_args=extra_args)
         )
@@ -120,7 +143,7 @@ def _resources(gpus: int, threads: int | None) -> dict[str, Any]:
     }
 
 
-def _job(cat: Any, canonical: str, target: str, *, image: str, namespace: str, gpus: int, extra_args: Sequence[str]) -> dict[str, Any]:
+def _job(cat: Catalog, canonical: str, target: str, *, image: str, namespace: str, gpus: int, extra_args: Sequence[str]) -> dict[str, Any]:
     """One accelerator's Job: non-root (uid 65532), no privilege escalation, seccomp
     RuntimeDefault, read-only root filesystem with an emptyDir at /tmp (the profile's file and
     HOME's caches), /dev/shm in memory for several GPUs (NCCL), CPU and memory limits."""
@@ -224,7 +247,8 @@ def not_job_files(folder: Path) -> list[Path]:
 
 
 class EmittedJobs(NamedTuple):
-    """What ``--emit-jobs`` wrote: the files by name, the accelerators as given, the notes."""
+    """What ``--emit-jobs`` wrote: the files by name, the accelerators by their canonical
+    names, the notes."""
 
     files: dict[str, str]
     accelerators: list[str]
@@ -240,12 +264,14 @@ def write_jobs(
     namespace: str,
     gpus: int,
     argv: Sequence[str],
+    catalogs: Sequence[str] = (),
 ) -> EmittedJobs:
     """``profile TARGET --emit-jobs DIR``: the Jobs for ``accelerators`` (``--accelerators`` as
     typed, a comma list), forwarding the user's measurement options in ``argv``
     (--accelerators and --image are required: usage errors), written into ``out_dir`` in one
     transaction (``outputs.replace_folder``: a folder holding other files is refused); the
-    files written, by name, and the notes on a local file TARGET (:func:`image_path_notes`)."""
+    files written, by name, and the notes on a local file TARGET (:func:`image_path_notes`).
+    ``catalogs``: the user's ``--catalog`` files (:func:`job_catalog`)."""
     from scaleplan.option_values import names
     from scaleplan.outputs import check_out_path, replace_folder
     from scaleplan.profile.run_options import is_endpoint
@@ -268,23 +294,21 @@ def write_jobs(
             "see docs/profile.md)"
         )
         raise OptionError(message, option="--image")
+    cat = job_catalog(accs, catalogs)
     files = render_jobs(
         target, accelerators=accs, image=image, namespace=namespace, gpus=gpus,
-        extra_args=forwarded_args(argv, target),
+        extra_args=forwarded_args(argv, target), catalog=cat,
     )
     replace_folder(Path(out_dir), files, foreign=not_job_files)
-    return EmittedJobs(files, accs, image_path_notes(target))
+    return EmittedJobs(files, canonical_accelerators(cat, accs), image_path_notes(target))
 
 
 def jobs_summary(out_dir: str, jobs: EmittedJobs) -> dict[str, object]:
     """``--emit-jobs --json``: the folder, the canonical accelerator names the Jobs were written
-    for (render_jobs checked them), the files and how to apply them."""
-    from scaleplan.catalog.files import accelerator_catalog
-
-    cat = accelerator_catalog()
+    for, the files and how to apply them."""
     return {
         "out": str(out_dir),
-        "accelerators": list(dict.fromkeys(cat.resolve(a) or a for a in jobs.accelerators)),
+        "accelerators": list(jobs.accelerators),
         "files": sorted(jobs.files),
         "apply": f"kubectl apply -k {out_dir}",
     }

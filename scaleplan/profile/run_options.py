@@ -24,6 +24,7 @@ MODEL_ONLY = (
     "--input-shape", "--dtype", "--threads", "--stop-at-plateau", "--no-stop-at-plateau",
 )
 OPENAI_ONLY = ("--model-name", "--max-tokens")
+JOBS_ONLY = ("--accelerators", "--image", "--namespace", "--catalog")
 
 
 def is_endpoint(target: str) -> bool:
@@ -47,8 +48,8 @@ def check_run_options(
     rate: str | None,
 ) -> None:
     """OptionError (exit 2) for an option that does not apply to TARGET's kind, an ``--openai``
-    option without ``--openai``, ``--concurrency`` with ``--rate``, or a percentile the
-    profile cannot hold."""
+    option without ``--openai``, a Jobs option without ``--emit-jobs``, ``--concurrency`` with
+    ``--rate``, or a percentile the profile cannot hold."""
     if slo_percentile not in (50, 90, 95, 99):
         raise OptionError("must be 50, 90, 95 or 99", option="--slo-percentile")
     typed = typed_options(args)
@@ -59,6 +60,10 @@ def check_run_options(
         verb, it = ("does", "it") if len(wrong) == 1 else ("do", "them")
         message = f"{', '.join(wrong)} {verb} not apply to {kind}; drop {it}"
         raise OptionError(message, option=wrong[0])
+    unused = [o for o in typed if o in JOBS_ONLY and "--emit-jobs" not in typed]
+    if unused:
+        message = f"{unused[0]} applies to --emit-jobs only (the Jobs it writes)"
+        raise OptionError(message, option=unused[0])
     if endpoint and "--openai" not in typed:
         extra = [o for o in typed if o in OPENAI_ONLY]
         if extra:
