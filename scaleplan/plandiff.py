@@ -9,6 +9,11 @@ Allocations are matched by name (``service-family-size-capacity``, stable across
 the same spec). An allocation whose replica or node counts differ is *resized*; one whose shape
 or placement differs (instance type, region, GPUs or CPU per replica, capacity per replica,
 price) is *changed*; both keep their name.
+
+Why a plan changed is said beside what changed: the recorded inputs whose sha256 moved
+(``metadata.inputs``: spec, profile, each catalog, an Observed file added or removed) and the
+warning lines one plan has and the other has not (a calibration, a proxied peak). They do not
+count as a change of the plan (``changed`` / ``empty`` read allocations, spec, cost, status).
 """
 
 from __future__ import annotations
@@ -90,6 +95,11 @@ class PlanDiff:
     # each plan's cost_per_month as its plan.yaml states it (cost_per_hour x 730, rounded)
     month_before: float = 0.0
     month_after: float = 0.0
+    # why: metadata.inputs hashes that differ (by key, catalogs as catalogs.<path>), and the
+    # warning lines only the new plan has (added) or only the old one had (removed)
+    input_changes: tuple[FieldChange, ...] = ()
+    warnings_added: tuple[str, ...] = ()
+    warnings_removed: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -117,6 +127,10 @@ class PlanDiff:
             "allocations": [c.to_dict() for c in self.changes],
             "unchanged": list(self.unchanged),
             "spec": [c.to_dict() for c in self.spec_changes],
+            "inputs": [c.to_dict() for c in self.input_changes],
+            "warnings": {
+                "added": list(self.warnings_added), "removed": list(self.warnings_removed),
+            },
         }
 
 
@@ -173,6 +187,14 @@ def _spec_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
     return tuple(FieldChange(k, a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k))
 
 
+def _input_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
+    """The recorded input hashes that differ, by key (``catalogs.<path>`` for a catalog)."""
+    a = _flatten(before.metadata.inputs.model_dump(mode="json", exclude_none=True))
+    b = _flatten(after.metadata.inputs.model_dump(mode="json", exclude_none=True))
+    keys = sorted(a.keys() | b.keys())
+    return tuple(FieldChange(k, a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k))
+
+
 def diff_plans(before: Plan, after: Plan) -> PlanDiff:
     """Allocations added, removed, resized and changed from ``before`` to ``after``, by name."""
     old = {a.name: a for a in before.allocations}
@@ -197,6 +219,9 @@ def diff_plans(before: Plan, after: Plan) -> PlanDiff:
     return PlanDiff(
         tuple(changes), before.cost_per_hour, after.cost_per_hour, before.status, after.status,
         tuple(unchanged), _spec_changes(before, after), before.cost_per_month, after.cost_per_month,
+        _input_changes(before, after),
+        tuple(w for w in after.warnings if w not in before.warnings),
+        tuple(w for w in before.warnings if w not in after.warnings),
     )
 
 
@@ -237,12 +262,49 @@ def _wrapped(text: str, width: int) -> list[str]:
     )
 
 
-def diff_lines(diff: PlanDiff, width: int = 80, *, monthly: bool = True) -> list[str]:
+def _hash(v: Any) -> str:
+    return str(v)[:12]
+
+
+def _input_line(f: FieldChange) -> str:
+    if f.before is None:
+        return f"{f.field}: added (sha256 {_hash(f.after)})"
+    if f.after is None:
+        return f"{f.field}: removed (was sha256 {_hash(f.before)})"
+    return f"{f.field}: {_hash(f.before)} -> {_hash(f.after)}"
+
+
+def cause_lines(diff: PlanDiff, width: int = 80) -> list[str]:
+    """Why the plans differ: ``~ inputs`` (the recorded sha256 that moved, first 12 digits)
+    and ``~ warnings`` (``+`` a line only the new plan has, ``-`` one only the old plan had)."""
+    import textwrap
+
+    lines: list[str] = []
+    if diff.input_changes:
+        lines.append("  ~ inputs")
+        for f in diff.input_changes:
+            lines.extend(_wrapped(_input_line(f), width))
+    if diff.warnings_added or diff.warnings_removed:
+        lines.append("  ~ warnings")
+        marked = [("+", w) for w in diff.warnings_added] + [("-", w) for w in diff.warnings_removed]
+        for sign, w in marked:
+            lines.extend(textwrap.wrap(
+                w, width, initial_indent=f"      {sign} ", subsequent_indent=" " * 8,
+                break_long_words=False, break_on_hyphens=False,
+            ))
+    return lines
+
+
+def diff_lines(
+    diff: PlanDiff, width: int = 80, *, monthly: bool = True, causes: bool = False,
+) -> list[str]:
     """The diff as Terraform-plan style text lines (``+`` add, ``-`` remove, ``~`` change);
     ``monthly``: with the two plans' monthly costs (``optimize --observed`` says them itself,
-    after its hourly table)."""
+    after its hourly table); ``causes``: with :func:`cause_lines` (``scaleplan diff``; optimize
+    prints the new plan's warnings itself)."""
+    why = cause_lines(diff, width) if causes else []
     if diff.empty:
-        return ["No changes: the plan is the same as before."]
+        return ["No changes: the plan is the same as before.", *why]
     lines: list[str] = []
     for c in diff.changes:
         lines.append(f"  {SYMBOL[c.action]} {c.name}")
@@ -264,6 +326,7 @@ def diff_lines(diff: PlanDiff, width: int = 80, *, monthly: bool = True) -> list
             lines.extend(_field_lines(f, width))
         if len(diff.spec_changes) > _SPEC_LINES:
             lines.append(f"      ... and {len(diff.spec_changes) - _SPEC_LINES} more (scaleplan diff --json lists all)")
+    lines += why
     frac = diff.cost_delta_fraction
     pct = f", {frac:+.1%}" if frac is not None else ""
     sign = "+" if diff.cost_delta >= 0 else "-"

@@ -14,7 +14,7 @@ def diff(
     after: Annotated[str, typer.Argument(metavar="PLAN_B", help="The new plan file.", show_default=False)],
     json_out: Annotated[bool, typer.Option("--json", help="Print the changes as one JSON object.")] = False,
 ) -> None:
-    """Allocations added, removed and resized, and the cost change, from PLAN_A to PLAN_B (exit 0 either way)."""
+    """Allocations added, removed and resized, the cost change, and the inputs and warnings that changed, from PLAN_A to PLAN_B (exit 0 either way)."""
     with handle_errors(json_out):
         from scaleplan.plan import read_plan
         from scaleplan.plandiff import diff_lines, diff_plans
@@ -23,4 +23,4 @@ def diff(
         if json_out:
             emit_json({"before": before, "after": after, **d.to_dict()})
             return
-        print_lines([f"{before} -> {after}", *diff_lines(d)], whole=True)
+        print_lines([f"{before} -> {after}", *diff_lines(d, causes=True)], whole=True)
