@@ -223,3 +223,21 @@ def test_a_kept_start_takes_no_bound_from_a_window_it_does_not_contain(
     kept = got[busy]
     assert kept.status == "feasible", "the test does not exercise the kept start"
     assert kept.bound is None or kept.bound <= best.cost + 1e-9, (kept.bound, best.cost)
+
+
+def test_windows_past_the_time_limit_run_no_milp() -> None:
+    """``--time-limit`` bounds the search: a window reached past it keeps its quieter window's
+    plan scaled up (``feasible``) without a MILP; only the quietest window, with no plan to
+    keep yet, runs one. Until 2026-12-06 every window's MILP had at least 1 s, so a 24-window
+    day past its limit ran 24 more MILPs (up to 24 s more; here each proved its window
+    optimal). A limit already spent when the search starts leaves exactly that one MILP."""
+    spec = parse_spec_text(SPEC, "s.yaml")
+    catalog = load_catalog(providers=["gcp"])
+    exact = solve(spec, None, catalog, options=SolveOptions(alternatives=False))
+    assert sum(1 for r in exact.stats if r.kind == "milp") > 1
+    res = solve(spec, None, catalog, options=SolveOptions(alternatives=False, time_limit=1e-9))
+    assert [r.kind for r in res.stats] == ["milp"]  # the quietest window's, no other
+    plan = res.plan
+    assert plan.status == "feasible" and plan.cost_per_hour >= exact.plan.cost_per_hour
+    said = " ".join(plan.explanation)
+    assert "stopped at the time limit" in said and "status feasible" in said

@@ -166,7 +166,8 @@ def _evaluate(
 ) -> dict[Demand, WindowSolution] | str | None:
     """The node's windows: its parent's plan where it keeps the node's rules, else re-solved
     with them, each under the cutoff that leaves ``limit`` (the incumbent's objective) within
-    reach. None: no plan under it (pruned); "unknown": a window MILP that did not finish."""
+    reach. None: no plan under it (pruned); "unknown": a window MILP that did not finish, or
+    was not started past the time limit."""
     model.held = {k: need[k] for k in node.held}
     model.barred = node.barred
     sols = dict(node.sols)
@@ -190,6 +191,8 @@ def _evaluate(
         # here too (every rule is monotone in demand), as in solve_windows
         quieter = prev is not None and all(a <= b for a, b in zip(prev.demand, d, strict=True))
         s = model.reroute(prev, d) if prev is not None and quieter else None
+        if s is None and time.perf_counter() >= deadline:
+            return "unknown"  # past the time limit: the window MILP is not started
         if s is None:
             s = _solve(model, d, room, prev, deadline, pool)
         if s.status == "infeasible":
@@ -219,8 +222,8 @@ def _solve(
     HiGHS's start and a tighter cutoff when it is within ``room``, as in solve_windows; and, as
     there, from the plan over the candidates ``pool`` (those the node's plans use so far) when
     it is cheaper still (``WindowModel.pool_start``: its plan keeps every rule too)."""
-    def left() -> float:  # each run gets the time left when it starts
-        return max(1.0, deadline - time.perf_counter())
+    def left() -> float:  # each run gets the time left when it starts (none: not started)
+        return max(0.0, deadline - time.perf_counter())
 
     cutoff = room if room < math.inf else None
     up = model.scale_up(prev, d) if prev is not None else None

@@ -23,6 +23,7 @@ from scaleplan.solve.milp.even import build_even, even_feasible, even_routing, s
 from scaleplan.solve.milp.formulation import Formulation, node_charges
 from scaleplan.solve.milp.solver import (
     COST_TOL,
+    MIN_RUN_SECONDS,
     TIE_EPS,
     SolverName,
     SolveStat,
@@ -242,7 +243,7 @@ class WindowModel(Formulation):
                 self._solver, self._highs = solver, prob.solverModel
             else:
                 self._push_highs()
-                self._highs.setOptionValue("time_limit", max(1.0, float(time_limit)))
+                self._highs.setOptionValue("time_limit", max(MIN_RUN_SECONDS, float(time_limit)))
             if start is not None:
                 self._give_start(start)
             # from a pool start (the optimum over the candidates the quieter windows use, most
@@ -469,6 +470,17 @@ def kept_start(start: WindowSolution, bound: float | None = None) -> WindowSolut
     return dataclasses.replace(start, status="feasible", bound=proved)
 
 
+# the quietest window's MILP runs at least this long, past the time limit too: it has no plan
+# to keep yet (every other window keeps its quieter window's plan scaled up once the limit is
+# reached, without a MILP), docs/optimizer.md "Time limit"
+FIRST_WINDOW_SECONDS = 1.0
+
+
+def run_seconds(deadline: float) -> float:
+    """Seconds left before ``deadline`` (0 once it has passed): a MILP's time limit."""
+    return max(0.0, deadline - time.perf_counter())
+
+
 def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, solver: SolverName = "highs", deadline: float | None = None, tie_break: bool = True, stats: list[SolveStat] | None = None) -> dict[tuple[float, ...], WindowSolution]:
     """Solve every distinct demand vector in ``demands`` (per class, one per window).
 
@@ -500,15 +512,21 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
         if sol is None:
             start = model.scale_up(prev, demand) if prev is not None else None
             cutoff = start.cost if start else None
-            if start is not None:  # the plan over what the quieter windows use, when cheaper
+            if start is not None and run_seconds(end) > 0:  # the plan over what the quieter
+                # windows use, when cheaper
                 pool = {k for v in out.values() for k, n in enumerate(v.nodes) if n}
-                better = model.pool_start(demand, pool, time_limit=max(1.0, end - time.perf_counter()), cutoff=cutoff, start=start)
+                better = model.pool_start(demand, pool, time_limit=run_seconds(end), cutoff=cutoff, start=start)
                 if better is not None and model.objective(better) < model.objective(start):
                     # its objective, not its cost: the tie-break's first plan may cost a hair more
                     start, cutoff = better, model.objective(better)
-            sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()), cutoff=cutoff, start=start)
+            if start is None:  # the quietest window: no plan yet to keep, at least 1 s
+                sol = model.solve(demand, time_limit=max(FIRST_WINDOW_SECONDS, run_seconds(end)), cutoff=cutoff)
+            elif run_seconds(end) > 0:
+                sol = model.solve(demand, time_limit=run_seconds(end), cutoff=cutoff, start=start)
+            else:  # past the time limit: no MILP, the window keeps its start (below)
+                sol = WindowSolution(status="unknown", demand=demand)
             if sol.status == "infeasible" and start is not None:  # numerically at the cutoff
-                sol = model.solve(demand, time_limit=max(1.0, end - time.perf_counter()))
+                sol = model.solve(demand, time_limit=max(FIRST_WINDOW_SECONDS, run_seconds(end)))
             if sol.status == "unknown" and start is not None:
                 # out of time before HiGHS beat the cutoff: the start (checked feasible for this
                 # demand) is the window's plan; failing here failed every busier window with it.
