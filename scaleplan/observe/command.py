@@ -46,14 +46,13 @@ class Planned(NamedTuple):
 
 def check_outputs(*, print_queries: bool, out: str | None, json_out: bool) -> None:
     """OptionError (exit 2) for outputs that do not go together: ``--print-queries`` sends
-    nothing, so it writes no ``--out`` file; a run that queries needs ``--out`` and/or
-    ``--json``."""
+    nothing, so it writes no ``--out`` file. Neither ``--out`` nor ``--json`` is a look: the
+    text report on stdout, no file written (``json_out`` changes nothing here)."""
     from scaleplan.errors import OptionError
 
+    del json_out  # every combination with --json goes
     if print_queries and out is not None:
         raise OptionError("--print-queries writes no file", option="--out")
-    if not print_queries and out is None and not json_out:
-        raise OptionError("give --out FILE and/or --json", option="--out")
 
 
 def plan_queries(a: ObserveArgs) -> Planned:

@@ -14,7 +14,30 @@ from scaleplan.observe.queries import Query, QuerySet
 MAX_POINTS = 10_000  # Prometheus refuses more than 11,000 points per series
 
 
-def _range(prom: Prometheus, q: Query, start: float, end: float, step: float) -> Points:
+def _no_data_hint(queries: QuerySet | None) -> str:
+    """What to check when a required query found nothing, by what the plan rendered to have
+    its pods scraped: the ServiceMonitor, or none (then the labels the queries assume)."""
+    head = "pass --end at a time the history covers (--end defaults to now), "
+    if queries is None or queries.monitor is not None:
+        what = queries.monitor if queries is not None else "ServiceMonitor"
+        return (
+            f"{head}check that the rendered {what} scrapes the service and the metric names "
+            "(docs/observe.md), or override the query with --queries"
+        )
+    return (
+        f"{head}and check how the pods are scraped: the plan rendered no ServiceMonitor "
+        "(kubernetes.service_monitor is off), yet the queries assume the labels a Prometheus "
+        f"Operator ServiceMonitor puts on its targets ({queries.selector}); a scrape by pod "
+        "annotations labels them otherwise (e.g. kubernetes_namespace, pod): give the queries "
+        "your labels with --queries, or render with kubernetes.service_monitor: true "
+        "(docs/observe.md)"
+    )
+
+
+def _range(
+    prom: Prometheus, q: Query, start: float, end: float, step: float,
+    queries: QuerySet | None = None,
+) -> Points:
     total: dict[float, float] = {}
     t0 = start
     seen_series = False
@@ -30,7 +53,7 @@ def _range(prom: Prometheus, q: Query, start: float, end: float, step: float) ->
             raise QueryFailed(
                 q.name, q.promql,
                 f"no data in the range {_iso(start)} .. {_iso(end)}: the series is missing (not scraped, renamed, or a different label set) or has no samples in that range",
-                hint=_escaped_names_hint(prom, q, start, end, step) or "pass --end at a time the history covers (--end defaults to now), check that the ServiceMonitor scrapes the service and the metric names (docs/observe.md), or override the query with --queries",
+                hint=_escaped_names_hint(prom, q, start, end, step) or _no_data_hint(queries),
             )
         return ()
     return tuple(sorted(total.items()))
@@ -85,7 +108,8 @@ def fetch(prom: Prometheus, queries: QuerySet, start: float, end: float, step_s:
         if key in asked and (asked[key] or not q.required):
             series[q.name] = asked[key]
         elif q.hourly:
-            series[q.name] = asked[key] = _range(prom, q, h0, h1, 3600.0) if h1 >= h0 else ()
+            hourly = _range(prom, q, h0, h1, 3600.0, queries) if h1 >= h0 else ()
+            series[q.name] = asked[key] = hourly
         else:
-            series[q.name] = asked[key] = _range(prom, q, start, end, step_s)
+            series[q.name] = asked[key] = _range(prom, q, start, end, step_s, queries)
     return Fetched(series=series, start=start, end=end, step_s=step_s, prometheus=prom.shown)

@@ -66,6 +66,9 @@ class QuerySet:
     queries: tuple[Query, ...]
     engine: str | None
     selector: str
+    # what the plan rendered to have the pods scraped ("ServiceMonitor"), None for nothing:
+    # the no-data hint says which labels the queries assume then
+    monitor: str | None = None
 
     def by_name(self) -> dict[str, Query]:
         return {q.name: q for q in self.queries}
@@ -151,7 +154,8 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
             for alloc, dep in sorted(deployments.items()):
                 psel = f'{selector},pod=~"{pods_of(dep)}"'
                 out += _llm_queries(em, psel, engine, step, hour_range, alloc=alloc, dep=dep)
-    return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step, hour_range=hour_range), engine, selector)
+    monitor = "ServiceMonitor" if spec.kubernetes.service_monitor else None
+    return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step, hour_range=hour_range), engine, selector, monitor)
 
 
 def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_range: str, *, alloc: str | None = None, dep: str | None = None) -> list[Query]:
