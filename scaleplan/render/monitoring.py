@@ -11,6 +11,13 @@ SLO (an alert says so when it has none). With a p95 target the error budget is 5
 requests; the burn-rate pairs (1h & 5m at 14.4, 6h & 30m at 6, 1d & 2h at 3, 3d & 6h at 1) are
 those of Google's SRE workbook, chapter "Alerting on SLOs". A pair whose threshold reaches 100 %
 of requests can never fire and is left out (low percentiles, e.g. p50, have a large budget).
+
+An LLM plan whose spec sets ``slo.ttft_ms`` / ``slo.tpot_ms`` gets the same burn-rate pairs on
+the engine's TTFT and inter-token latency histograms (:data:`TOKEN_HISTOGRAMS`). Where the
+engine's buckets are known and the SLO is not one of them (vLLM's inter-token buckets have
+0.075 and 0.1, no 0.09), the SLI counts against the largest bucket at or below the SLO: the
+observations between that bucket and the SLO count as slow, so the alert fires early, never
+late; the rule's annotations and a render warning say so. Never a bucket above the SLO.
 """
 
 from __future__ import annotations
@@ -26,6 +33,35 @@ WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # (long window, short window, burn-rate factor, for, severity)
 BURN = (("1h", "5m", 14.4, "2m", "critical"), ("6h", "30m", 6.0, "15m", "critical"), ("1d", "2h", 3.0, "1h", "warning"), ("3d", "6h", 1.0, "3h", "warning"))
 DASHBOARD_LABEL = "grafana_dashboard"
+
+
+# The engines' TTFT and per-token histograms (name without _bucket, bucket bounds in seconds
+# where scaleplan knows them, else None: the SLO itself is the bound, and the
+# ...SloBucketMissing alert says when the server has no such bucket). vLLM: the buckets of
+# vllm/v1/metrics/loggers.py in v0.11.0, the version the examples render; its per-token
+# histogram is vllm:inter_token_latency_seconds (v0.11 exports the same histogram under the
+# deprecated vllm:time_per_output_token_seconds too, hidden in v0.12, removed in v0.13).
+# SGLang: sglang:time_to_first_token_seconds and sglang:inter_token_latency_seconds, whose
+# buckets changed across releases (and can be configured): the SLO itself.
+_VLLM_TTFT_BUCKETS = (
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
+)
+_VLLM_ITL_BUCKETS = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    20.0, 40.0, 80.0,
+)
+Buckets = tuple[float, ...] | None
+TOKEN_HISTOGRAMS: dict[str, dict[str, tuple[str, Buckets]]] = {
+    "vllm": {
+        "ttft": ("vllm:time_to_first_token_seconds", _VLLM_TTFT_BUCKETS),
+        "tpot": ("vllm:inter_token_latency_seconds", _VLLM_ITL_BUCKETS),
+    },
+    "sglang": {
+        "ttft": ("sglang:time_to_first_token_seconds", None),
+        "tpot": ("sglang:inter_token_latency_seconds", None),
+    },
+}
 
 
 def _num(x: float) -> str:
@@ -164,11 +200,114 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
             },
         }
     )
+    token_sli, token_alerts = _token_slo_rules(plan, sel, labels, pascal, warnings)
+    alerts += token_alerts
     return [
         {"name": f"{name}.scaleplan.plan", "interval": "1m", "rules": plan_rules},
-        {"name": f"{name}.scaleplan.slo", "interval": "1m", "rules": sli},
+        {"name": f"{name}.scaleplan.slo", "interval": "1m", "rules": sli + token_sli},
         {"name": f"{name}.scaleplan.alerts", "rules": alerts},
     ]
+
+
+def slo_bucket(slo_s: float, buckets: Buckets) -> float:
+    """The bucket bound the SLI counts against: the SLO itself where the buckets are unknown or
+    have it, else the largest bucket at or below it (the SLO itself when none is: the server
+    then has no bucket to read, and the ...SloBucketMissing alert says so)."""
+    if buckets is None or any(abs(b - slo_s) < 1e-12 for b in buckets):
+        return slo_s
+    below = [b for b in buckets if b < slo_s]
+    return max(below) if below else slo_s
+
+
+def _token_slo_rules(
+    plan: Plan, sel: str, labels: dict[str, str], pascal: str, warnings: list[str],
+) -> tuple[list[Obj], list[Obj]]:
+    """TTFT and TPOT SLIs (one per window) and burn-rate and missing-bucket alerts, for an LLM
+    spec's ``slo.ttft_ms`` / ``slo.tpot_ms`` on an engine in :data:`TOKEN_HISTOGRAMS`."""
+    spec = plan.spec
+    name = spec.metadata.name
+    engine = spec.model.engine or ""
+    wanted = [(k, ms) for k, ms in (("ttft", spec.slo.ttft_ms), ("tpot", spec.slo.tpot_ms)) if ms]
+    if not wanted:
+        return [], []
+    if engine not in TOKEN_HISTOGRAMS:
+        warnings.append(
+            f"monitoring: no TTFT/TPOT SLO alerts: scaleplan knows no TTFT and per-token "
+            f"histograms of {engine or 'this server'} (vllm and sglang have them); the "
+            "burn-rate alerts read the end-to-end latency only"
+        )
+        return [], []
+    budget = 1 - spec.slo.percentile / 100
+    on = f'{{service="{name}",namespace="{spec.kubernetes.namespace}"}}'
+    sli: list[Obj] = []
+    alerts: list[Obj] = []
+    for key, ms in wanted:
+        hist, buckets = TOKEN_HISTOGRAMS[engine][key]
+        what = key.upper()
+        slo_s = ms / 1000.0
+        le_s = slo_bucket(slo_s, buckets)
+        at = le_matcher(le_s)
+        if le_s != slo_s:
+            counted = (
+                f"counted against the bucket le={_num(le_s)} s, the largest of {hist} at or "
+                f"below the {what} SLO ({ms:g} ms, not a bucket): observations between "
+                f"{_num(le_s * 1000)} and {ms:g} ms count as slow, so the alert fires early"
+            )
+            warnings.append(
+                f"monitoring: the {what} SLO {ms:g} ms is not a bucket of {hist}; the {what} "
+                f"burn-rate alerts count observations slower than {_num(le_s * 1000)} ms (the "
+                "largest bucket at or below the SLO) as slow, so they fire early, not late"
+            )
+        else:
+            counted = f"counted against the bucket le={_num(le_s)} s, the {what} SLO"
+        slower = f"the {what} SLO ({ms:g} ms)" if le_s == slo_s else (
+            f"{_num(le_s * 1000)} ms (the bucket below the {what} SLO, {ms:g} ms)"
+        )
+        rec = f"scaleplan:slo_{key}_bad_ratio:rate"
+        sli += [
+            {
+                "record": f"{rec}{w}",
+                "expr": f"1 - (sum(rate({hist}_bucket{{{sel},{at}}}[{w}])) / "
+                f"sum(rate({hist}_count{{{sel}}}[{w}])))",
+                "labels": labels,
+            }
+            for w in WINDOWS
+        ]
+        for long, short, factor, hold, severity in BURN:
+            threshold = factor * budget
+            if threshold >= 1:
+                continue  # said once, by the end-to-end pairs
+            alerts.append({
+                "alert": f"{pascal}{key.capitalize()}BudgetBurn",
+                "expr": f"{rec}{long}{on} > {_num(threshold)} and "
+                f"{rec}{short}{on} > {_num(threshold)}",
+                "for": hold,
+                "labels": {
+                    "severity": severity, "service": name, "long_window": long,
+                    "short_window": short,
+                },
+                "annotations": {
+                    "summary": f"{name}: {what} SLO error budget burning {factor:g}x too fast "
+                    f"({long} and {short} windows)",
+                    "description": f"More than {threshold:.1%} of {hist} observations were "
+                    f"slower than {slower} over the last {long} and {short} (the "
+                    f"p{spec.slo.percentile} SLO allows {budget:.0%}).",
+                    "bucket": counted,
+                },
+            })
+        alerts.append({
+            "alert": f"{pascal}{key.capitalize()}SloBucketMissing",
+            "expr": f"absent({hist}_bucket{{{sel},{at}}})",
+            "for": "1h",
+            "labels": {"severity": "warning", "service": name},
+            "annotations": {
+                "summary": f"{name}: no {what} histogram bucket at le={_num(le_s)} s",
+                "description": f"The {what} burn-rate alerts read {hist}_bucket{{{at}}}; a "
+                "server without that histogram or bucket (another engine version) leaves them "
+                "unable to fire.",
+            },
+        })
+    return sli, alerts
 
 
 def _panel(pid: int, title: str, unit: str, targets: list[tuple[str, str]], x: int, y: int, *, w: int = 12) -> Obj:

@@ -1,0 +1,143 @@
+"""TTFT and TPOT SLO alerts in the rendered PrometheusRule of an LLM plan (UX review 13, F10).
+
+examples/llm-chat states p95 TTFT 2500 ms and TPOT 90 ms. vLLM v0.11.0 (the image the example
+renders) exports vllm:time_to_first_token_seconds (2.5 is a bucket) and
+vllm:inter_token_latency_seconds, whose buckets have 0.075 and 0.1 but no 0.09: the TPOT SLI
+counts against le="0.075" (the largest bucket at or below the SLO: it fires early, never
+late), and render says so. promtool checks the rules and evaluates them (``promtool test
+rules``) on input series in vLLM's own bucket spelling (prometheus_client's)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from observe_helpers import binaries
+from tables_helpers import shipped_tables
+
+ROOT = Path(__file__).resolve().parents[1]
+# vllm/v1/metrics/loggers.py (v0.11.0): the TTFT and the per-token histograms' buckets
+TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
+                5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
+ITL_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0,
+               7.5, 10.0, 20.0, 40.0, 80.0)
+TTFT, ITL = "vllm:time_to_first_token_seconds", "vllm:inter_token_latency_seconds"
+
+needs_prometheus = pytest.mark.skipif(
+    binaries() is None,
+    reason="prometheus/promtool not installed (Debian package 'prometheus'; .ci/run installs it)",
+)
+
+
+def _render() -> tuple[list[dict], tuple[str, ...], str]:
+    """llm-chat's plan with kubernetes.service_monitor on: the rule groups, render's warnings
+    and the selector of the Service's targets."""
+    from scaleplan.plan import read_plan
+    from scaleplan.render import render_report
+
+    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    k8s = plan.spec.kubernetes.model_copy(update={"service_monitor": True})
+    plan = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    rep = render_report(plan, shipped_tables())
+    objs = {o.kind: o.obj for o in rep.objects}
+    svc = next(o.obj["metadata"]["name"] for o in rep.objects if o.kind == "Service")
+    return objs["PrometheusRule"]["spec"]["groups"], tuple(rep.warnings), \
+        f'namespace="llm",service="{svc}"'
+
+
+def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    found = binaries()
+    assert found is not None
+    return subprocess.run([found[1], *args], capture_output=True, text=True, timeout=120,
+                          check=False, cwd=cwd)
+
+
+def test_tpot_sli_counts_against_the_bucket_below_the_slo_and_says_so() -> None:
+    groups, warnings, sel = _render()
+    rules = {str(r.get("record") or r.get("alert")) + r.get("labels", {}).get("long_window", ""): r
+             for g in groups for r in g["rules"]}
+    tpot = rules["scaleplan:slo_tpot_bad_ratio:rate5m"]["expr"]
+    assert f'{ITL}_bucket{{{sel},le="0.075"}}' in tpot, tpot
+    assert 'le="0.1"' not in tpot and 'le="0.09"' not in tpot  # never rounded up
+    ttft = rules["scaleplan:slo_ttft_bad_ratio:rate5m"]["expr"]
+    assert f'{TTFT}_bucket{{{sel},le="2.5"}}' in ttft, ttft  # 2500 ms is a bucket
+    burn = rules["ChatTpotBudgetBurn1h"]
+    assert burn["expr"].startswith("scaleplan:slo_tpot_bad_ratio:rate1h{")
+    assert "le=0.075 s, the largest of vllm:inter_token_latency_seconds at or below the TPOT " \
+        "SLO (90 ms, not a bucket)" in burn["annotations"]["bucket"]
+    assert "fires early" in burn["annotations"]["bucket"]
+    assert rules["ChatTtftBudgetBurn1h"]["annotations"]["bucket"].endswith("the TTFT SLO")
+    said = [w for w in warnings if "TPOT SLO 90 ms" in w]
+    assert said == ["monitoring: the TPOT SLO 90 ms is not a bucket of " + ITL + "; the TPOT "
+                    "burn-rate alerts count observations slower than 75 ms (the largest bucket "
+                    "at or below the SLO) as slow, so they fire early, not late"], warnings
+    assert not any("TTFT SLO" in w for w in warnings)
+
+
+def _hist(name: str, buckets: tuple[float, ...], sel: str, per_min: int, at: float) -> list[dict]:
+    """A histogram as prometheus_client exposes it (``le="1.0"``), ``per_min`` observations a
+    minute, each ``at`` seconds, for 3 hours."""
+    out = []
+    for b in (*buckets, float("inf")):
+        le = "+Inf" if b == float("inf") else repr(b)
+        n = per_min if at <= b else 0
+        out.append({"series": f'{name}_bucket{{{sel},le="{le}"}}', "values": f"0+{n}x180"})
+    out.append({"series": f"{name}_count{{{sel}}}", "values": f"0+{per_min}x180"})
+    return out
+
+
+def _firing(alert: str, window: str | None = None) -> str:
+    w = f',long_window="{window}"' if window else ""
+    return f'count(ALERTS{{alertname="{alert}",alertstate="firing"{w}}})'
+
+
+def _case(
+    sel: str, ttft_at: float | None, itl_at: float | None, checks: list[tuple[str, Any]],
+) -> dict:
+    series = []
+    if ttft_at is not None:
+        series += _hist(TTFT, TTFT_BUCKETS, sel, 60, ttft_at)
+    if itl_at is not None:
+        series += _hist(ITL, ITL_BUCKETS, sel, 600, itl_at)
+    return {
+        "interval": "1m",
+        "input_series": series,
+        "promql_expr_test": [
+            {"expr": expr, "eval_time": "100m",
+             "exp_samples": [{"labels": "{}", "value": v}] if v is not None else []}
+            for expr, v in checks
+        ],
+    }
+
+
+@needs_prometheus
+def test_token_slo_alerts_fire_when_they_should_and_not_otherwise(tmp_path) -> None:
+    groups, _, sel = _render()
+    for g in groups:
+        g["interval"] = "1m"
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
+    r = _promtool("check", "rules", "rules.yaml", cwd=tmp_path)
+    assert r.returncode == 0 and "SUCCESS" in r.stdout, r.stdout + r.stderr
+    tests = [
+        # every token 200 ms (TPOT SLO 90 ms), first tokens 0.5 s (TTFT SLO 2.5 s): TPOT fires
+        _case(sel, 0.5, 0.2, [(_firing("ChatTpotBudgetBurn", "1h"), 1),
+                              (_firing("ChatTtftBudgetBurn"), None),
+                              (_firing("ChatTpotSloBucketMissing"), None),
+                              (_firing("ChatTtftSloBucketMissing"), None)]),
+        # first tokens 5 s: TTFT fires; tokens 50 ms: TPOT does not
+        _case(sel, 5.0, 0.05, [(_firing("ChatTtftBudgetBurn", "1h"), 1),
+                               (_firing("ChatTpotBudgetBurn"), None)]),
+        # tokens 80 ms: within the 90 ms SLO, above the 75 ms bucket: counted slow (fires
+        # early, as the annotation and render's warning say)
+        _case(sel, 0.5, 0.08, [(_firing("ChatTpotBudgetBurn", "1h"), 1)]),
+        # a server without the per-token histogram (a vLLM before 0.11): the bucket alert
+        _case(sel, 0.5, None, [(_firing("ChatTpotSloBucketMissing"), 1),
+                               (_firing("ChatTtftSloBucketMissing"), None)]),
+    ]
+    doc = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    r = _promtool("test", "rules", "test.yaml", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
