@@ -141,3 +141,40 @@ def test_token_slo_alerts_fire_when_they_should_and_not_otherwise(tmp_path) -> N
     (tmp_path / "test.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
     r = _promtool("test", "rules", "test.yaml", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _on_engine(engine: str, image: str) -> tuple[list[dict], tuple[str, ...]]:
+    from scaleplan.plan import read_plan
+    from scaleplan.render import render_report
+
+    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    k8s = plan.spec.kubernetes.model_copy(update={"service_monitor": True, "image": image})
+    model = plan.spec.model.model_copy(update={"engine": engine})
+    spec = plan.spec.model_copy(update={"kubernetes": k8s, "model": model})
+    rep = render_report(plan.model_copy(update={"spec": spec}), shipped_tables())
+    rule = next(o.obj for o in rep.objects if o.kind == "PrometheusRule")
+    return [r for g in rule["spec"]["groups"] for r in g["rules"]], tuple(rep.warnings)
+
+
+@needs_prometheus
+def test_sglang_reads_its_own_histograms_at_the_slo_and_tgi_gets_none(tmp_path) -> None:
+    """SGLang: sglang:time_to_first_token_seconds / sglang:inter_token_latency_seconds at the
+    SLO itself (its buckets changed across releases: scaleplan does not pick one), with a
+    warning; TGI: no TTFT histogram, no token alerts, and a warning says so."""
+    rules, warnings = _on_engine("sglang", "lmsysorg/sglang:v0.5.3")
+    by = {str(r.get("record") or r.get("alert")): r for r in rules}
+    assert 'sglang:inter_token_latency_seconds_bucket{namespace="llm",service=' in \
+        by["scaleplan:slo_tpot_bad_ratio:rate5m"]["expr"]
+    assert ',le="0.09"}' in by["scaleplan:slo_tpot_bad_ratio:rate5m"]["expr"]
+    assert ',le="2.5"}' in by["scaleplan:slo_ttft_bad_ratio:rate5m"]["expr"]
+    assert by["ChatTpotSloBucketMissing"]["expr"].startswith(
+        "absent(sglang:inter_token_latency_seconds_bucket{")
+    assert any("scaleplan does not know sglang's bucket bounds" in w for w in warnings), warnings
+    (tmp_path / "rules.yaml").write_text(
+        yaml.safe_dump({"groups": [{"name": "g", "rules": rules}]}), encoding="utf-8")
+    r = _promtool("check", "rules", "rules.yaml", cwd=tmp_path)
+    assert r.returncode == 0 and "SUCCESS" in r.stdout, r.stdout + r.stderr
+    rules, warnings = _on_engine("tgi", "ghcr.io/huggingface/text-generation-inference:3.3.6")
+    names = [str(r.get("record") or r.get("alert")) for r in rules]
+    assert not [n for n in names if "ttft" in n.lower() or "tpot" in n.lower()]
+    assert any(w.startswith("monitoring: no TTFT/TPOT SLO alerts") for w in warnings), warnings

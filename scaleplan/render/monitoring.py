@@ -237,6 +237,14 @@ def _token_slo_rules(
             "burn-rate alerts read the end-to-end latency only"
         )
         return [], []
+    if any(TOKEN_HISTOGRAMS[engine][k][1] is None for k, _ in wanted):
+        bounds = ", ".join(f"{k.upper()} le={_num(ms / 1000)}" for k, ms in wanted)
+        warnings.append(
+            f"monitoring: the TTFT/TPOT alerts read the {engine} histograms' buckets at the SLO "
+            f"({bounds} s); scaleplan does not know {engine}'s bucket bounds (they changed "
+            "across releases), so where the server has no such bucket the ...SloBucketMissing "
+            "alert fires and the burn-rate alerts cannot"
+        )
     budget = 1 - spec.slo.percentile / 100
     on = f'{{service="{name}",namespace="{spec.kubernetes.namespace}"}}'
     sli: list[Obj] = []
