@@ -112,3 +112,22 @@ def test_cli_exit_4_with_reason(cli, tmp_path: Path) -> None:  # type: ignore[no
     assert "the best is L4 at 34 ms at batch 1" in res.stderr
     assert "hint: relax slo.latency_ms" in res.stderr
     assert not (tmp_path / "out" / "plan.yaml").exists()
+
+
+def test_quota_need_on_zero_priced_nodes_is_the_fewest_nodes() -> None:
+    """Owned nodes priced at zero (docs/catalog.md, "Owned GPUs"): every plan costs $0, so the
+    quota's need must come from the plan optimize would make (its tie-break: fewest nodes),
+    not from any zero-cost plan the solver happens to return. UX review 14: a 40 rps 70B
+    spec on 6 owned 8 x A100 nodes said "needs 960" GPUs where 192 serve it (the same rows
+    at a chargeback price said 192)."""
+    owned = catalog(row("a100-8x", "A100-80GB", 8, 0.0, family="a100"),
+                    row("a100-4x", "A100-80GB", 4, 0.0, family="a100"))
+    pl = {"accelerators": ["A100-80GB"],
+          "quotas": [{"provider": "aws", "region": "us-east-1", "family": "a100",
+                      "max_gpus": 16}]}
+    err = reasons(spec(traffic={"peak_rps": 1000}, placement=pl),
+                  profile(point("A100-80GB", 4, 40, 30)), owned)
+    assert err.reasons[0].code == "quota"
+    # 1000 rps / 30 rps per replica: 34 one-GPU replicas, in the fewest nodes: 4 of 8 GPUs
+    # and 1 of 4, 36 GPUs (the least that holds them, too); without the tie-break it said 76
+    assert "quota aws/us-east-1/a100 is 16 GPUs, the cheapest plan needs 36" in str(err), err

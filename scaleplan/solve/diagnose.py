@@ -291,7 +291,7 @@ def _survive_loss_reason(
         return None
     peak = max(rps)
     relaxed = search_windows(
-        pb.without_survive_loss(), cands, [peak], deadline=deadline, tie_break=False
+        pb.without_survive_loss(), cands, [peak], deadline=deadline
     )
     if not relaxed.solved:
         return None
@@ -327,7 +327,9 @@ def _rule_reasons(
     peak = max(rps)
     reasons: list[InfeasibleReason] = []
     if pl.quotas:
-        relaxed = search_windows(pb, cands, [peak], deadline=deadline, quotas=False, tie_break=False)
+        # with the tie-break, as optimize plans: among plans of one cost (owned nodes at $0/h)
+        # the fewest nodes, not whichever the solver meets first (UX review 14)
+        relaxed = search_windows(pb, cands, [peak], deadline=deadline, quotas=False)
         if relaxed.solved:
             sol = relaxed.sols[0]
             for i, q in enumerate(quota_scopes(pb.spec, cands)):  # placement.quotas' order
@@ -346,9 +348,7 @@ def _rule_reasons(
             if reasons:
                 return reasons
     if pl.max_replicas is not None:
-        relaxed = search_windows(
-            pb, cands, [peak], deadline=deadline, max_replicas=False, tie_break=False
-        )
+        relaxed = search_windows(pb, cands, [peak], deadline=deadline, max_replicas=False)
         if relaxed.solved:
             sol = relaxed.sols[0]
             need = sum(sol.nodes[k] * cands[k].replicas_per_node for k in range(len(cands)))
