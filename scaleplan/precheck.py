@@ -63,6 +63,10 @@ def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str
     out: list[Problem] = []
     for i, q in enumerate(pl.quotas):
         where = f"placement.quotas[{i}]"
+        if q.max_gpus is None and q.max_nodes is None:
+            hint = "give max_gpus (GPUs), max_nodes (nodes, e.g. those you own of a type) or both"
+            line = at(("placement", "quotas", i))
+            out.append(Problem(where, "a quota with no limit limits nothing", hint=hint, line=line))
         if q.provider not in pl.providers:
             out.append(Problem(f"{where}.provider", f"quota for provider {q.provider!r}, which the plan does not use (placement.providers is [{', '.join(pl.providers)}]), so it would limit nothing", hint=f"remove the quota, or add {q.provider!r} to placement.providers (a cluster flavor that runs its nodes)", line=at(("placement", "quotas", i, "provider"))))
             continue

@@ -54,7 +54,6 @@ Flavor = Literal["eks", "eks-karpenter", "gke", "aks", "generic"]
 PROVIDER_OF_FLAVOR: dict[str, str] = {"eks": "aws", "eks-karpenter": "aws", "gke": "gcp", "aks": "azure"}
 ALL_CLOUDS: tuple[Provider, ...] = ("aws", "gcp", "azure")
 
-
 _IMAGE = names.IMAGE
 
 
@@ -306,7 +305,8 @@ class Quota(_Model):
     provider: Provider = Field(description="Cloud the quota applies to.")
     region: str | None = Field(default=None, description="Region; omit for all regions of the provider.")
     family: str | None = Field(default=None, description="Instance family (g6, p4d, a2, Standard_NC...); omit for all families.")
-    max_gpus: int = Field(ge=0, description="Most GPUs (accelerators) this scope may use.")
+    max_gpus: int | None = Field(None, ge=0, description="Most GPUs this scope may use.")
+    max_nodes: int | None = Field(None, ge=0, description="Most nodes (GPU or CPU) it may use.")
 
 
 class Placement(_Model):
@@ -316,7 +316,7 @@ class Placement(_Model):
     exclude: tuple[str, ...] = Field(default=(), description="Instance types, families (g5*) or accelerators to leave out.")
     spot: Spot = Field(default_factory=Spot, description="Whether and how much spot/preemptible capacity to use.")
     redundancy: Literal["none", "n+1", "zone"] = Field(default="none", description="none; n+1: survive losing any one node; zone: survive losing any one zone.")
-    quotas: tuple[Quota, ...] = Field(default=(), description="GPU quotas per provider, region and family: the plan stays within each.")
+    quotas: tuple[Quota, ...] = Field(default=(), description="GPU and node quotas per provider, region and family: the plan stays within each.")
     max_gpus_per_replica: int = Field(default=8, ge=1, le=64, description="Largest tensor-parallel group to consider.")
     min_replicas: int = Field(default=1, ge=0, le=100_000, description="Fewest replicas at any hour.")
     max_replicas: int | None = Field(default=None, ge=1, le=100_000, description="Most replicas at any hour.")

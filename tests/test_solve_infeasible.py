@@ -115,7 +115,7 @@ def test_cli_exit_4_with_reason(cli, tmp_path: Path) -> None:  # type: ignore[no
 
 
 def test_quota_need_on_zero_priced_nodes_is_the_fewest_nodes() -> None:
-    """Owned nodes priced at zero (docs/catalog.md, "Owned GPUs"): every plan costs $0, so the
+    """Owned nodes priced at zero (docs/catalog.md, "Owned nodes"): every plan costs $0, so the
     quota's need must come from the plan optimize would make (its tie-break: fewest nodes),
     not from any zero-cost plan the solver happens to return. UX review 14: a 40 rps 70B
     spec on 6 owned 8 x A100 nodes said "needs 960" GPUs where 192 serve it (the same rows

@@ -267,9 +267,10 @@ def binding(pb: Problem, o: Outcome, rps: Sequence[float]) -> list[str]:
     hour = "at hour {}" if W == 24 else "in window {}"
     for q in quota_scopes(pb.spec, o.cands):
         for w, s in enumerate(o.sols):
-            used = sum(o.cands[k].gpus_per_node * s.nodes[k] for k in q.members)
+            used = q.used(o.cands, s.nodes)
             if used >= q.limit and q.limit > 0:
-                out.append(f"quota {q.label}: {used} of {q.limit} GPUs used {hour.format(w)}")
+                of = f"{used} of {q.limit} {q.unit(q.limit)}"
+                out.append(f"quota {q.label}: {of} used {hour.format(w)}")
                 break
     tot = [sum(s.replicas) for s in o.sols]
     if pl.min_replicas > 0 and any(t == pl.min_replicas for t in tot):

@@ -332,17 +332,18 @@ def _rule_reasons(
         relaxed = search_windows(pb, cands, [peak], deadline=deadline, quotas=False)
         if relaxed.solved:
             sol = relaxed.sols[0]
-            for i, q in enumerate(quota_scopes(pb.spec, cands)):  # placement.quotas' order
-                used = sum(cands[k].gpus_per_node * sol.nodes[k] for k in q.members)
+            for q in quota_scopes(pb.spec, cands):  # placement.quotas' order
+                used = q.used(cands, sol.nodes)
                 if used > q.limit:
                     reasons.append(
                         InfeasibleReason(
                             "quota",
-                            f"quota {q.label} is {q.limit} GPUs, the cheapest plan needs {used}",
-                            f"raise the quota {q.label} to {used} GPUs, or allow other regions "
-                            "or families",
+                            f"quota {q.label} is {q.limit} {q.unit(q.limit)}, the cheapest plan needs "
+                            f"{used}",
+                            f"raise the quota {q.label} to {used} {q.unit(used)}, or allow other "
+                            "regions or families",
                             {"quota": q.label, "limit": q.limit, "needed": used},
-                            where=f"placement.quotas.{i}.max_gpus",
+                            where=q.where,
                         )
                     )
             if reasons:

@@ -216,10 +216,14 @@ def capacity_bound(
 
 
 def quota_scopes(spec: Spec, cands: Sequence[Candidate]) -> tuple[QuotaScope, ...]:
-    """The spec's GPU quotas as index sets over ``cands``."""
+    """The spec's GPU and node quotas as index sets over ``cands`` (a quota with both limits
+    is two scopes)."""
     out = []
-    for q in spec.placement.quotas:
-        members = tuple(i for i, c in enumerate(cands) if in_quota_scope(q, c.row))
+    for i, q in enumerate(spec.placement.quotas):
+        members = tuple(k for k, c in enumerate(cands) if in_quota_scope(q, c.row))
         label = "/".join([q.provider, q.region or "*", q.family or "*"])
-        out.append(QuotaScope(label=label, limit=q.max_gpus, members=members))
+        for limit, nodes in ((q.max_gpus, False), (q.max_nodes, True)):
+            if limit is not None:
+                at = f"placement.quotas.{i}.max_{'nodes' if nodes else 'gpus'}"
+                out.append(QuotaScope(label, limit, members, nodes=nodes, where=at))
     return tuple(out)

@@ -26,6 +26,9 @@ def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
         region_scoped=zone_losses_per_region(spec),
         exact_only=spec.placement.max_replicas is not None,
         quota_of={c.row.key: quota_members(spec, c.row) for c in cands},
+        node_quotas=frozenset(
+            i for i, q in enumerate(spec.placement.quotas) if q.max_nodes is not None
+        ),
         shape_scoped=losses_per_backend(spec),
         spot_capped=spot_capped(spec),
         classes=tuple(c.name for c in spec.traffic.classes) or ("default",),
@@ -90,15 +93,14 @@ def zone_losses_per_region(spec: Spec) -> bool:
 
 def quota_members(spec: Spec, row: InstanceRow) -> tuple[int, ...]:
     """Indices of the spec's quotas whose scope (provider, region, family glob) holds ``row``."""
-    if not row.accelerator_count:
-        return ()
     return tuple(i for i, q in enumerate(spec.placement.quotas) if in_quota_scope(q, row))
 
 
 def in_quota_scope(q: Quota, row: InstanceRow) -> bool:
-    """Whether ``row`` (a GPU row) lies in quota ``q``'s scope: provider, region, family glob."""
+    """Whether ``row`` lies in quota ``q``'s scope: provider, region, family glob; a CPU-only
+    row only in a quota that counts nodes (``max_nodes``)."""
     return (
-        row.accelerator_count > 0
+        (row.accelerator_count > 0 or q.max_nodes is not None)
         and row.provider == q.provider
         and (q.region is None or row.region == q.region)
         and (q.family is None or fnmatch.fnmatchcase(row.family.lower(), q.family.lower()))
@@ -115,6 +117,8 @@ class PruneRules:
     exact_only: bool = False
     # row key -> the quotas that hold it
     quota_of: dict[tuple[str, str, str], tuple[int, ...]] = field(default_factory=dict)
+    # the quotas that count nodes (max_nodes): c nodes of j cannot stand in for one of k there
+    node_quotas: frozenset[int] = frozenset()
     # losses absorbed per backend group (losses_per_backend): prune within each serving shape,
     # then whole shapes (prune_shapes)
     shape_scoped: bool = False
@@ -296,7 +300,8 @@ def _replaces(j: Candidate, k: Candidate, rules: PruneRules, quotas: bool) -> bo
     route delivers it (:func:`spot_capped`), a spot ``k`` goes to an on-demand ``j`` or to a
     spot ``j`` whose c nodes carry exactly its capacity (c q_j = q_k, equal capacities for
     the same classes)."""
-    if not _dominates(j, k, rules.exact_only, quotas):
+    nodes = bool(rules.node_quotas.intersection(rules.quota_of.get(k.row.key, ())))
+    if not _dominates(j, k, rules.exact_only, quotas, nodes):
         return False
     if rules.spot_capped and k.capacity_type == "spot" and j.capacity_type == "spot":
         c = -(-k.replicas_per_node // j.replicas_per_node)
@@ -309,7 +314,11 @@ def _replaces(j: Candidate, k: Candidate, rules: PruneRules, quotas: bool) -> bo
     return True
 
 
-def _dominates(j: Candidate, k: Candidate, exact: bool = False, quotas: bool = False) -> bool:
+def _dominates(
+    j: Candidate, k: Candidate, exact: bool = False, quotas: bool = False, nodes: bool = False
+) -> bool:
+    """``nodes``: both lie in a quota that counts nodes, so only one node of j may stand in
+    for one of k."""
     if j.capacity_type == "spot" and k.capacity_type != "spot":
         return False
     if j.zones < k.zones:
@@ -330,7 +339,7 @@ def _dominates(j: Candidate, k: Candidate, exact: bool = False, quotas: bool = F
     # charges (under TIE_EPS x 2 per node), so that the tie-break never preferred k either
     if c > 1 and c * j.price + 2 * c * TIE_MARGIN >= k.price:
         return False
-    if quotas and c * j.gpus_per_node > k.gpus_per_node:
+    if (quotas and c * j.gpus_per_node > k.gpus_per_node) or (nodes and c > 1):
         return False
     for cls, p in k.points:
         cj = j.cap(cls)

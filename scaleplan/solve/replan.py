@@ -151,10 +151,11 @@ def window_solution(
             f"placement.max_replicas = {pl.max_replicas}"
         )
     for q in quota_scopes(pb.spec, cands):
-        used = sum(cands[k].gpus_per_node * nodes[k] for k in q.members)
+        used = q.used(cands, nodes)
         if used > q.limit:
             return reason(
-                f"window {w} then needs {used} GPUs in quota {q.label}, more than its {q.limit}"
+                f"window {w} then needs {used} {q.unit(used)} in quota {q.label}, more than its "
+                f"{q.limit}"
             )
     x = spread(split, share, reps)
     routing = [

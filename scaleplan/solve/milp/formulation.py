@@ -109,4 +109,4 @@ class Formulation:
         if p.max_replicas is not None:
             add([(v, 1.0) for v in self.r], LE, "max_replicas").constant = -float(p.max_replicas)
         for qi, q in enumerate(p.quotas):
-            add([(self.n[k], float(cands[k].gpus_per_node)) for k in q.members], LE, f"quota{qi}").constant = -float(q.limit)
+            add([(self.n[k], float(q.per_node(cands[k]))) for k in q.members], LE, f"quota{qi}").constant = -float(q.limit)

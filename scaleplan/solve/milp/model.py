@@ -398,7 +398,7 @@ class WindowModel(Formulation):
         if p.max_replicas is not None and sum(reps) > p.max_replicas:
             return None
         for q in p.quotas:
-            if sum(cands[k].gpus_per_node * nodes[k] for k in q.members) > q.limit:
+            if q.used(cands, nodes) > q.limit:
                 return None
         cost = sum(cands[k].price * nodes[k] for k in range(self.K))
         trial = WindowSolution(status="feasible", nodes=nodes, replicas=reps, cost=cost)

@@ -21,6 +21,19 @@ class QuotaScope:
     label: str  # provider/region/family
     limit: int
     members: tuple[int, ...]  # candidate indices
+    nodes: bool = False  # the limit counts nodes (placement.quotas[].max_nodes), not GPUs
+    where: str = ""  # the spec field: placement.quotas.<i>.max_gpus | max_nodes
+
+    def unit(self, n: int) -> str:
+        """The unit after the count ``n``."""
+        return ("node" if n == 1 else "nodes") if self.nodes else "GPUs"
+
+    def per_node(self, c: Candidate) -> int:
+        """What one node of ``c`` counts against the limit."""
+        return 1 if self.nodes else c.gpus_per_node
+
+    def used(self, cands: Sequence[Candidate], nodes: Sequence[int]) -> int:
+        return sum(self.per_node(cands[k]) * nodes[k] for k in self.members)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,74 @@
+"""placement.quotas[].max_nodes: the nodes a scope may use (the nodes you own of a type), GPU
+and CPU-only alike (UX review 14: a fixed inventory could cap GPU node types only through
+max_gpus, and its CPU-only nodes not at all)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from solve_helpers import catalog, point, profile, row, spec
+
+from scaleplan.errors import InfeasibleError
+from scaleplan.solve import SolveOptions, solve
+
+FAST = SolveOptions(alternatives=False, max_utilization=1.0)
+
+
+def _nodes(plan: object, itype: str) -> int:
+    """The most nodes of ``itype`` in use in any window."""
+    allocs = [a for a in plan.plan.allocations if a.instance_type == itype]  # type: ignore[attr-defined]
+    return max(map(sum, zip(*(a.nodes_per_window for a in allocs), strict=True)), default=0)
+
+
+def test_cpu_nodes_capped() -> None:
+    """Owned CPU nodes at $0/h: without a cap the plan takes as many as it likes."""
+    cat = catalog(row("cpu-8", None, 0, 0.0, family="cpu", vcpus=8, mem=32.0))
+    prof = profile(point("CPU", 1, 20, 40, device="cpu", threads=2))
+    pl = {"accelerators": ["cpu"]}
+    free = solve(spec(traffic={"peak_rps": 400}, placement=pl), prof, cat, options=FAST)
+    assert _nodes(free, "cpu-8") > 3
+    q = [{"provider": "aws", "region": "us-east-1", "family": "cpu", "max_nodes": 3}]
+    with pytest.raises(InfeasibleError) as ei:
+        solve(spec(traffic={"peak_rps": 400}, placement={**pl, "quotas": q}), prof, cat,
+              options=FAST)
+    r = ei.value.reasons[0]
+    assert r.code == "quota" and r.where == "placement.quotas.0.max_nodes"
+    need = _nodes(free, "cpu-8")
+    assert f"quota aws/us-east-1/cpu is 3 nodes, the cheapest plan needs {need}" in str(ei.value)
+    assert f"raise the quota aws/us-east-1/cpu to {need} nodes" in ei.value.hint
+    fits = solve(spec(traffic={"peak_rps": 100}, placement={**pl, "quotas": q}), prof, cat,
+                 options=FAST)
+    assert _nodes(fits, "cpu-8") <= 3
+
+
+def test_node_cap_keeps_the_large_node_that_fewer_small_ones_would_replace() -> None:
+    """Pruning: 4 one-GPU nodes ($0.8/h each) replace one 4-GPU node ($4.6/h) under a GPU
+    quota, but not under a node quota: with max_nodes 1 only the large node holds 3
+    replicas. Without the node rule in pruning the large node was dropped: no plan."""
+    cat = catalog(row("g6.xlarge", "L4", 1, 0.8), row("g6.12xlarge", "L4", 4, 4.6))
+    q = [{"provider": "aws", "region": "us-east-1", "family": "g6", "max_nodes": 1}]
+    plan = solve(spec(traffic={"peak_rps": 90}, placement={"quotas": q}),
+                 profile(point("L4", 4, 40, 30)), cat, options=FAST)
+    assert [a.instance_type for a in plan.plan.allocations] == ["g6.12xlarge"]
+    assert _nodes(plan, "g6.12xlarge") == 1
+
+
+def test_quota_limits(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sp = spec(placement={"quotas": [{"provider": "aws", "family": "g6", "max_nodes": 2}]})
+    assert sp.placement.quotas[0].max_gpus is None and sp.placement.quotas[0].max_nodes == 2
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        spec(placement={"quotas": [{"provider": "aws", "max_nodes": -1}]})
+    (tmp_path / "profile.yaml").write_text(
+        "apiVersion: scaleplan/v1\nkind: Profile\nmetadata: {model: m}\nmeasurements:\n"
+        "- {device: cuda:0, accelerator: L4, batch_size: 1, latency_ms: {p50: 30, p90: 32, "
+        "p95: 34, p99: 40}, throughput_rps: 30}\n")
+    (tmp_path / "spec.yaml").write_text(
+        "apiVersion: scaleplan/v1\nkind: InferenceService\nmetadata: {name: s}\n"
+        "model: {profile: profile.yaml}\ntraffic: {peak_rps: 10}\nslo: {latency_ms: 50}\n"
+        "placement:\n  providers: [aws]\n  quotas:\n  - {provider: aws, family: g6}\n"
+        "kubernetes: {image: 'example.com/s:1'}\n")
+    res = cli(["validate", str(tmp_path / "spec.yaml")], exit_code=3)
+    assert "spec.yaml:10: placement.quotas[0]: a quota with no limit limits nothing" in res.stderr
+    assert "max_nodes" in res.stderr
