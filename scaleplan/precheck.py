@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from scaleplan.catalog.files import SHIPPED
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import Problem
 from scaleplan.names import INSTANCE_STYLES, REGION_STYLES, did_you_mean, unknown_hint
@@ -33,7 +34,10 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
         by_provider.setdefault(r.provider, set()).add(r.region)
     for i, p in enumerate(pl.providers):
         if p not in by_provider:
-            problems.append(Problem(f"placement.providers[{i}]", f"no catalog has rows for provider {p!r}", hint="add a catalog with its instance types (placement.catalogs or --catalog), or remove the provider", line=at(("placement", "providers", i))))
+            close = did_you_mean(p, sorted({*SHIPPED, *by_provider}))
+            fix = "add a catalog with its instance types (placement.catalogs or --catalog), "
+            fix += "or remove the provider"
+            problems.append(Problem(f"placement.providers[{i}]", f"no catalog has rows for provider {p!r}", hint=f"{close}; else {fix}" if close else fix, line=at(("placement", "providers", i))))
     ours = {reg for p in pl.providers for reg in by_provider.get(p, ())}
     for i, region in enumerate(pl.regions):
         if region in ours:

@@ -47,7 +47,8 @@ HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,4094}[\x21-\x7e])?")
 MAX_CLASS_MATCHES = HTTPROUTE_MAX_MATCHES - 1  # one of the route's matches: the header-less rule
 PERCENTILES = (50, 90, 95, 99)
 MAX_RPS = 1e7  # requests/s: peak_rps and every hourly_rps value (keeps the MILP well scaled)
-Provider = Literal["aws", "gcp", "azure", "onprem"]
+# aws, gcp, azure (shipped catalogs), onprem, or a name of your own that a catalog's rows carry
+Provider = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$")]
 Flavor = Literal["eks", "eks-karpenter", "gke", "aks", "generic"]
 # The cloud a cluster flavor runs on: its nodes carry that cloud's labels and instance types,
 # so a plan for it may only use that cloud's rows. ``generic`` clusters run anywhere.
@@ -302,7 +303,7 @@ class Spot(_Model):
 
 
 class Quota(_Model):
-    provider: Provider = Field(description="Cloud the quota applies to.")
+    provider: Provider = Field(description="Provider the quota applies to.")
     region: str | None = Field(default=None, description="Region; omit for all regions of the provider.")
     family: str | None = Field(default=None, description="Instance family (g6, p4d, a2, Standard_NC...); omit for all families.")
     max_gpus: int | None = Field(None, ge=0, description="Most GPUs this scope may use.")

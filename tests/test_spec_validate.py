@@ -67,7 +67,7 @@ CASES: dict[str, tuple[str, str]] = {
     "kafka": ("kubernetes.autoscaler.type", "keda-kafka needs a 'kafka' section"),
     "autoscaler-type": ("kubernetes.autoscaler.type", "did you mean 'keda-kafka'?"),
     "redundancy": ("placement.redundancy", "must be one of none, n+1, zone; got 'n+2'"),
-    "provider": ("placement.providers[1]", "got 'ibm'"),
+    "provider": ("placement.providers[1]", "no catalog has rows for provider 'ibm'"),
     "spot-fraction": ("placement.spot.max_fraction", "must be at most 1; got 1.5"),
     "port": ("kubernetes.port", "must be at most 65535; got 70000"),
     "env-number": ("kubernetes.env.WORKERS", 'quote it: "4"'),
