@@ -89,7 +89,7 @@ def _scaled(row: InstanceRow, mult: float, fetched: str | None) -> InstanceRow:
 # that states `price_spot: null` still says the type has no spot offer.
 INHERITED = ("price_spot", "price_spot_median", "zones")
 # kept too while the later row names the same accelerator: the type's own node labels
-INHERITED_LABELS = ("gke_accelerator", "gpu_product")
+INHERITED_LABELS = ("gke_accelerator", "gpu_product", "node_labels")
 
 
 def _older(a: str | None, b: str | None) -> bool:

@@ -116,6 +116,13 @@ class InstanceRow(_Model):
             "(a PCIe part: NVIDIA-A100-80GB-PCIe)."
         ),
     )
+    node_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Labels this node type's nodes carry that render selects them by, besides the GPU "
+            "labels (your own node pools: pool: a100-owned); on every flavor."
+        ),
+    )
     flags: tuple[str, ...] = Field(default=(), description="Known data problems (suspect-price, price-inversion): excluded unless placement.include_flagged.")
     source: str | None = None
     fetched_at: str | None = None

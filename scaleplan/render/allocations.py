@@ -78,6 +78,7 @@ class Alloc:
     types: tuple[str, ...] = ()  # eks-karpenter spot: the instance types its NodePools allow
     shared_backend: bool = False  # gateway-api: its Service is shared with allocations of its shape
     backend_share: float = 1.0  # its share of its backend's capacity (1 with a Service of its own)
+    node_labels: tuple[tuple[str, str], ...] = ()  # its catalog row's node_labels (nodeSelector)
 
 
 def accelerator_table(accelerators: Sequence[Accelerator]) -> dict[str, Accelerator]:

@@ -83,16 +83,17 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
 
 def _row_labels(al: Alloc, catalog: Catalog) -> Alloc:
     """The allocation's accelerator with the node labels its catalog row states for itself
-    (:func:`scaleplan.catalog.model.with_row_labels`)."""
-    if al.accel is None:
-        return al
+    (:func:`scaleplan.catalog.model.with_row_labels`), and the row's ``node_labels``."""
     a = al.a
     row = next(
         (r for r in catalog.rows
          if (r.provider, r.region, r.instance_type) == (a.provider, a.region, a.instance_type)),
         None,
     )
-    return al if row is None else replace(al, accel=with_row_labels(al.accel, row))
+    if row is None:
+        return al
+    accel = None if al.accel is None else with_row_labels(al.accel, row)
+    return replace(al, accel=accel, node_labels=tuple(sorted(row.node_labels.items())))
 
 
 def _admit(plan: Plan, src: str, warnings: list[str]) -> list[tuple[int, Allocation]]:

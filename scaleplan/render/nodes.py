@@ -74,6 +74,17 @@ def scheduling(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[dict[str, st
                 sel["node.kubernetes.io/instance-type"] = machine
         if spot:
             warnings.append(f"allocation {al.name}: flavor generic has no standard spot label; the spot replicas are scheduled like on-demand ones")
+    # the catalog row's own labels (docs/catalog.md, "Owned nodes")
+    where = f"catalog row {al.a.provider}/{al.a.region}/{al.a.instance_type}: node_labels"
+    own = [
+        p
+        for k, v in al.node_labels
+        for p in safety.check_label_key(k, f"{where}.{k}")
+        + safety.check_label_value(v, f"{where}.{k}")
+    ]
+    if own:
+        raise PlanError(None, own)
+    sel.update(al.node_labels)
     for k, v in sel.items():
         if safety.check_label_value(v, k):
             raise PlanError(None, [Problem(f"allocations[{al.index}]", f"node label {k}={safety.shown(v)} is not a valid label value", hint="check the plan's instance type and accelerator")])
