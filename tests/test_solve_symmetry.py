@@ -115,3 +115,20 @@ def test_orbital_branching_keeps_the_optimum(curve: list[float], redundancy: str
     assert with_rule.status == without.status == "optimal"
     assert with_rule.bound == pytest.approx(without.bound, rel=1e-9)
     assert len(with_rule.stats) <= len(without.stats)
+
+
+def test_a_node_quota_and_a_gpu_quota_of_one_limit_are_no_twins() -> None:
+    """placement.quotas[].max_nodes (UX review 14): a node quota over one region and a GPU
+    quota of the same number over its twin are different rules, so the regions are no twins
+    (the scopes were compared by members and limit alone)."""
+    from scaleplan.solve.milp import QuotaScope
+
+    pb, cands = _twinned()
+    base, _ = window_problem(pb, cands, CURVE)
+    assert region_orbits(base)
+    first = tuple(k for k, c in enumerate(cands) if not c.row.region.endswith("-0"))
+    twin = tuple(k for k, c in enumerate(cands) if c.row.region.endswith("-0"))
+    same = (QuotaScope("a", 8, first, nodes=True), QuotaScope("b", 8, twin, nodes=True))
+    assert region_orbits(dataclasses.replace(base, quotas=same))
+    mixed = (QuotaScope("a", 8, first, nodes=True), QuotaScope("b", 8, twin, nodes=False))
+    assert region_orbits(dataclasses.replace(base, quotas=mixed)) == {}

@@ -63,9 +63,10 @@ def region_orbits(p: WindowProblem) -> dict[int, tuple[int, ...]]:
 
 def _quotas_match(p: WindowProblem, a: Sequence[int], b: Sequence[int]) -> bool:
     """Whether trading regions ``a`` and ``b`` (candidates paired position by position) maps
-    every quota scope onto a scope of the same limit."""
+    every quota scope onto a scope of the same limit and unit (GPUs or nodes)."""
     swap = {**dict(zip(a, b, strict=True)), **dict(zip(b, a, strict=True))}
-    scopes = {(frozenset(q.members), q.limit) for q in p.quotas}
+    scopes = {(frozenset(q.members), q.limit, q.nodes) for q in p.quotas}
     return all(
-        (frozenset(swap.get(k, k) for k in q.members), q.limit) in scopes for q in p.quotas
+        (frozenset(swap.get(k, k) for k in q.members), q.limit, q.nodes) in scopes
+        for q in p.quotas
     )
