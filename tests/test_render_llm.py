@@ -181,6 +181,46 @@ def test_inference_pool_objects(tables: Catalog) -> None:
     assert route["spec"]["rules"][0]["backendRefs"] == [{"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": "chat"}]
 
 
+def test_the_endpoint_picker_says_why_it_mounts_its_token(tables: Catalog) -> None:
+    """The EPP is the one rendered workload that mounts its service account token (it watches
+    the pods and the InferencePool through the API); a baseline that wants
+    ``automountServiceAccountToken: false`` flagged it and nothing said why (UX review 12, F5).
+    The Deployment and its pods say so in an annotation, naming the Role and its verbs, and
+    the pod spec states the mount; every other workload keeps no token."""
+    objs = render_report(LLM_PLANS["inference-pool"](), tables).objects
+    epp = next(o.obj for o in objs if o.kind == "Deployment" and o.name == "chat-epp")
+    role = next(o.obj for o in objs if o.kind == "Role" and o.name == "chat-epp")
+    verbs = {v for r in role["rules"] for v in r["verbs"]}
+    assert verbs == {"get", "list", "watch"}  # what the annotation says of it
+    for where in (epp["metadata"], epp["spec"]["template"]["metadata"]):
+        why = where["annotations"]["scaleplan.dev/why-token"]
+        assert "Role chat-epp" in why and "get, list, watch" in why, why
+    assert epp["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    for d in (o.obj for o in objs if o.kind == "Deployment" and o.name != "chat-epp"):
+        assert d["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+        assert "scaleplan.dev/why-token" not in d["metadata"]["annotations"]
+
+
+def test_loader_and_picker_images_take_a_digest(tables: Catalog) -> None:
+    """A digest-requiring admission policy rejects the tag-pinned defaults of the loader and
+    the endpoint picker (UX review 12, F6): ``model.source.loader_image`` and
+    ``kubernetes.endpoint_picker_image`` take a digest, rendered as written, and the manifests
+    still validate and pass check (docs/render.md, "Image digests"). The digests here are
+    placeholders: scaleplan ships no digest it could not verify."""
+    loader = "amazon/aws-cli:2.27.50@sha256:" + "a" * 64
+    picker = "registry.k8s.io/gateway-api-inference-extension/epp@sha256:" + "b" * 64
+    plan = LLM_PLANS["trtllm"]()
+    source = {"uri": plan.spec.model.source.uri, "loader_image": loader}
+    plan = with_spec(plan, **{"model.source": source})
+    init = next(iter(_deployments(plan).values()))["spec"]["template"]["spec"]["initContainers"][0]
+    assert init["image"] == loader
+    plan = with_spec(LLM_PLANS["inference-pool"](), **{"kubernetes.endpoint_picker_image": picker})
+    objs = render_report(plan, tables).objects
+    epp = next(o.obj for o in objs if o.kind == "Deployment" and o.name == "chat-epp")
+    assert epp["spec"]["template"]["spec"]["containers"][0]["image"] == picker
+    assert _findings(_rendered_text(plan), tables, plan) == ()
+
+
 def test_spot_pools_diversified_with_fallback(tables: Catalog) -> None:
     objs = render_report(LLM_PLANS["vllm-70b"](), tables).objects
     pools = {o.name: o.obj for o in objs if o.kind == "NodePool"}

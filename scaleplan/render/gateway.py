@@ -41,6 +41,8 @@ EPP_GRPC_PORT = 9002
 EPP_HEALTH_PORT = 9003
 EPP_METRICS_PORT = 9090
 EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0"
+# the one rendered workload that mounts its service account token says why (UX review 12, F5)
+ANN_WHY_TOKEN = "scaleplan.dev/why-token"
 
 
 def backend_services(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source: str) -> list[Entry]:
@@ -194,23 +196,31 @@ def _endpoint_picker(plan: Plan, epp: str) -> list[Entry]:
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": epp},
     }
     out.append(("RoleBinding", epp, binding))
+    verbs = ", ".join(dict.fromkeys(v for r in rules for v in r["verbs"]))
+    why = {ANN_WHY_TOKEN: (
+        "the endpoint picker watches the InferencePool and its pods through the Kubernetes "
+        f"API with this token (Role {epp}: {verbs}, in this namespace only)"
+    )}
     pod: Obj = {
         "serviceAccountName": epp,
+        "automountServiceAccountToken": True,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 130,
         "securityContext": pod_security_context(),
         "containers": [_epp_container(plan)],
     }
+    dm = meta(plan, epp, epp, extra_ann=why)
+    dm["labels"] = epp_labels
     dep = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": m,
+        "metadata": dm,
         "spec": {
             "replicas": 1,
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": dict(sel)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-            "template": {"metadata": {"labels": epp_labels}, "spec": pod},
+            "template": {"metadata": {"labels": epp_labels, "annotations": dict(why)}, "spec": pod},
         },
     }
     out.append(("Deployment", epp, dep))
