@@ -525,8 +525,10 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
                 sol = model.solve(demand, time_limit=run_seconds(end), cutoff=cutoff, start=start)
             else:  # past the time limit: no MILP, the window keeps its start (below)
                 sol = WindowSolution(status="unknown", demand=demand)
-            if sol.status == "infeasible" and start is not None:  # numerically at the cutoff
-                sol = model.solve(demand, time_limit=max(FIRST_WINDOW_SECONDS, run_seconds(end)))
+            if sol.status == "infeasible" and start is not None and run_seconds(end) > 0:
+                sol = model.solve(demand, time_limit=run_seconds(end))  # numerically at the cutoff
+            elif sol.status == "infeasible" and start is not None:  # past the limit: the start
+                sol = WindowSolution(status="unknown", demand=demand)
             if sol.status == "unknown" and start is not None:
                 # out of time before HiGHS beat the cutoff: the start (checked feasible for this
                 # demand) is the window's plan; failing here failed every busier window with it.
