@@ -312,3 +312,34 @@ def test_cli_pod_security_exit_codes(cli, tmp_path: Path) -> None:  # type: igno
     cli(["check", "--list-rules", "--pod-security", "restricted"], exit_code=2)
     r = cli(["check", "--list-rules"])
     assert "pss-run-as-non-root" in r.stdout and "pod-security" in r.stdout
+
+
+def test_a_container_under_a_bad_pod_profile_is_told_so(tables: Catalog) -> None:
+    """A container with no seccompProfile under a pod whose profile is Unconfined is rejected
+    (Pod Security Admission: no valid pod-level profile covers it), and its finding names the
+    pod's profile instead of saying the pod sets none."""
+    def inherits(d: Docs, c: Obj) -> None:
+        _sc(c).pop("seccompProfile")
+        _pod_sc(d)["seccompProfile"] = {"type": "Unconfined"}
+
+    found = [f for f in _report(_mutated(inherits), tables).findings if f.rule == "pss-seccomp"]
+    messages = sorted(f.message.split(";")[0] for f in found)
+    assert messages == [
+        "container 'server' has no seccompProfile and the pod's is Unconfined",
+        "the pod sets seccompProfile.type Unconfined",
+    ], messages
+    unset = _mutated(lambda d, c: _sc(c).pop("seccompProfile"))
+    found = [f for f in _report(unset, tables).findings if f.rule == "pss-seccomp"]
+    assert [f.message.split(";")[0] for f in found] == [
+        "container 'server' has no seccompProfile and the pod sets none"]
+
+
+def test_selinux_fields_set_to_null_are_unset(tables: Catalog) -> None:
+    """``seLinuxOptions: {type: null, user: null, role: null}`` is the empty string to the API
+    server (a null string field is unset): Pod Security Admission allows it."""
+    def nulls(d: Docs, c: Obj) -> None:
+        _sc(c)["seLinuxOptions"] = {"type": None, "user": None, "role": None}
+        _pod_sc(d)["seLinuxOptions"] = {"type": None, "level": "s0:c123,c456"}
+
+    assert _pss(_report(_mutated(nulls), tables, level="baseline")) == set()
+    assert _pss(_report(_mutated(nulls), tables)) == set()

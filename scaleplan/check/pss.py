@@ -282,10 +282,11 @@ def _selinux(w: K8sObject, pol: Policy) -> Iterator[Violation]:
     types = _allowed(SELINUX_TYPES, pol)
     for who, sc, at in _levels(w):
         opts = as_map(sc.get("seLinuxOptions"))
-        if opts.get("type", "") not in types:
+        # a null string field is unset, "" to the API server
+        if (opts.get("type") or "") not in types:
             yield f"{who} sets seLinuxOptions.type {opts['type']!r}", (*at, "seLinuxOptions")
         for key in ("user", "role"):
-            if opts.get(key, "") != "":
+            if (opts.get(key) or "") != "":
                 yield f"{who} sets seLinuxOptions.{key} {opts[key]!r}", (*at, "seLinuxOptions")
 
 
@@ -313,7 +314,8 @@ def _seccomp(w: K8sObject, pol: Policy) -> Iterator[Violation]:
         if profile is not None and (kind not in SECCOMP_OK if restricted else kind == "Unconfined"):
             yield f"{who} sets seccompProfile.type {kind}", (*at, "seccompProfile")
         elif profile is None and restricted and who != "the pod" and not pod_ok:
-            yield f"{who} has no seccompProfile and the pod sets none", at
+            pod_has = " sets none" if pod is None else f"'s is {as_map(pod).get('type')}"
+            yield f"{who} has no seccompProfile and the pod{pod_has}", at
 
 
 @control("pss-sysctls")
