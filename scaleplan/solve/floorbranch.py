@@ -20,7 +20,10 @@ Interchangeable regions (:func:`scaleplan.solve.symmetry.region_orbits`) make a 
 mirror in another region cost the same: at a node whose held and barred sets are unions of
 whole orbits, the barred child bars k's whole orbit (orbital branching). A plan of that node
 using another member j of the orbit but not k has a mirror (regions of j and k traded) that
-uses k, keeps the node's rules and costs the same: the held child holds it.
+uses k, keeps the node's rules and costs the same: the held child holds it. The mirror's
+tie-break charges are not the plan's (they grow with the candidate's rank), so with such
+regions the plan is one of least cost, possibly the mirror of the one the tie-break ranks
+first, and ``bound`` holds up to those charges (under TIE_EPS per node).
 """
 
 from __future__ import annotations
