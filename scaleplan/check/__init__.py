@@ -8,8 +8,8 @@ Library API::
     report.failed("error")  # -> bool
 """
 
+from scaleplan.check.context import DEFAULT_KUBE_VERSION
 from scaleplan.check.engine import (
-    DEFAULT_KUBE_VERSION,
     check_objects,
     check_paths,
     check_text,

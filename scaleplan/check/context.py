@@ -31,6 +31,10 @@ from scaleplan.check.workloads import (
     target_ref,
 )
 
+# the newest Kubernetes minor check validates against by default (--kube-version), and the
+# Pod Security Standards' policy version that ``latest`` means
+DEFAULT_KUBE_VERSION = "1.37"
+
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
     from scaleplan.plan import Allocation, Plan
@@ -69,7 +73,7 @@ class Context:
     # Pod Security Standards (scaleplan.check.pss): --pod-security, the version latest means,
     # the rules --enable named, and the namespaces' enforce labels (read once, by pss)
     pod_security: str | None = None
-    kube_version: str = "1.37"
+    kube_version: str = DEFAULT_KUBE_VERSION
     enabled: frozenset[str] = frozenset()
     pss_namespaces: dict[str, Any] | None = None
     _selections: dict[int, NodeSelection] = field(default_factory=dict)

@@ -19,7 +19,7 @@ from scaleplan.check import (
     pss,
     selectors,
 )
-from scaleplan.check.context import Context, InstanceTable, RuleFn
+from scaleplan.check.context import DEFAULT_KUBE_VERSION, Context, InstanceTable, RuleFn
 from scaleplan.check.model import CheckReport, Finding, K8sObject, Rule
 from scaleplan.check.rules import RULES, RULES_BY_ID
 from scaleplan.errors import InputError, Problem, option_error
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
     from scaleplan.plan import Plan
 
-DEFAULT_KUBE_VERSION = "1.37"
 
 
 def _collect(*families: Mapping[str, RuleFn]) -> dict[str, RuleFn]:

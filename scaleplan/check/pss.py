@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scaleplan.check.context import Context, RuleFn
+from scaleplan.check.context import DEFAULT_KUBE_VERSION, Context, RuleFn
 from scaleplan.check.model import Finding, K8sObject, Rule
 from scaleplan.check.pod_security import (
     SECCOMP_OK,
@@ -92,10 +92,15 @@ def parse_version(text: str) -> Version | None:
     return None
 
 
+# the policy version ``latest`` means where no --kube-version says one
+_MAJOR, _MINOR = DEFAULT_KUBE_VERSION.split(".")
+_LATEST: Version = (int(_MAJOR), int(_MINOR))
+
+
 def namespace_policies(objects: Iterable[K8sObject], kube_version: str) -> dict[str, Policy]:
     """Namespace name -> the level its ``pod-security.kubernetes.io/enforce`` label names
     (baseline, restricted or privileged) at its ``enforce-version`` (latest: ``kube_version``)."""
-    default = parse_version(kube_version) or (1, 37)
+    default = parse_version(kube_version) or _LATEST
     out: dict[str, Policy] = {}
     for o in objects:
         labels = as_map(o.metadata.get("labels"))
@@ -113,7 +118,8 @@ def namespace_policies(objects: Iterable[K8sObject], kube_version: str) -> dict[
 
 def enforced(objects: Iterable[K8sObject]) -> bool:
     """Whether a Namespace among ``objects`` enforces baseline or restricted."""
-    return any(p.level in LEVELS for p in namespace_policies(objects, "1.37").values())
+    policies = namespace_policies(objects, DEFAULT_KUBE_VERSION)
+    return any(p.level in LEVELS for p in policies.values())
 
 
 def policy(ctx: Context, w: K8sObject, rule: Rule) -> Policy | None:
@@ -122,7 +128,7 @@ def policy(ctx: Context, w: K8sObject, rule: Rule) -> Policy | None:
     when --enable named it; None: not checked."""
     if ctx.pss_namespaces is None:
         ctx.pss_namespaces = namespace_policies(ctx.objects, ctx.kube_version)
-    version = parse_version(ctx.kube_version) or (1, 37)
+    version = parse_version(ctx.kube_version) or _LATEST
     found = [ctx.pss_namespaces[w.namespace]] if w.namespace in ctx.pss_namespaces else []
     if ctx.pod_security is not None:
         level = ctx.pod_security
