@@ -343,3 +343,19 @@ def test_selinux_fields_set_to_null_are_unset(tables: Catalog) -> None:
 
     assert _pss(_report(_mutated(nulls), tables, level="baseline")) == set()
     assert _pss(_report(_mutated(nulls), tables)) == set()
+
+
+def test_a_null_host_path_is_no_host_path(tables: Catalog) -> None:
+    """``hostPath: null`` names no source (the API server reads the volume as an emptyDir), as
+    pss-volume-types reads it: neither pss-host-path nor Polaris' host-path reports it."""
+    def null_source(d: Docs, c: Obj) -> None:
+        pod(d).setdefault("volumes", []).append({"name": "scratch", "hostPath": None})
+
+    for level in ("baseline", "restricted"):
+        report = _report(_mutated(null_source), tables, level=level)
+        assert not [f for f in report.findings if "host" in f.rule or "volume" in f.rule], [
+            f.message for f in report.findings]
+    real = _mutated(lambda d, c: pod(d).setdefault("volumes", []).append(
+        {"name": "scratch", "hostPath": {"path": "/var/lib"}}))
+    assert {"pss-host-path", "host-path"} <= {
+        f.rule for f in _report(real, tables, level="baseline").findings}

@@ -155,7 +155,7 @@ def host_path_volumes(w: K8sObject) -> Iterator[Violation]:
     path = pod_spec_path(w)
     assert path is not None
     for i, v in enumerate(as_list(as_map(get(w.data, path)).get("volumes"))):
-        if isinstance(v, Mapping) and "hostPath" in v:
+        if isinstance(v, Mapping) and v.get("hostPath") is not None:  # null: no source
             host = as_map(v.get("hostPath")).get("path")
             message = f"volume {v.get('name')!r} mounts the node's {host!r} (hostPath)"
             yield message, (*path, "volumes", i, "hostPath")
