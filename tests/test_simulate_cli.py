@@ -176,3 +176,14 @@ def test_a_zone_loss_on_a_plan_without_zones_names_the_spec_change(cli) -> None:
     assert "zone loss cannot be placed" in r.stderr
     assert "placement.redundancy: zone" in r.stderr, r.stderr
     assert "when the catalog has zones" not in r.stderr, r.stderr
+
+
+def test_a_zone_loss_on_a_plan_without_zones_names_the_plan_file(cli) -> None:
+    """The refusal names the plan file, as every other refusal of a plan does: stderr's
+    ``error: PATH: allocations[].zones: ...`` and the JSON error's ``file`` (it named the plan's
+    metadata.name, ``chat``, as if it were a file)."""
+    plan = str(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
+    r = cli(["simulate", plan, "--fail", "zone", "--json"], exit_code=3)
+    err = json.loads(r.stdout)["error"]
+    assert err["file"] == plan and err["problems"][0]["file"] == plan, err
+    assert f"error: {plan}: allocations[].zones" in " ".join(r.stderr.split()), r.stderr

@@ -67,6 +67,10 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
         raise OptionError(f"must be plan or autoscaler; got {a.replicas!r}", option="--replicas")
     plan = read_plan(plan_file)
     check_simulatable(plan, plan_file)
+    if chosen.fail == "zone":  # before simulating, naming the file (the simulators name the plan)
+        from scaleplan.simulate.failures import check_zones_listed
+
+        check_zones_listed(plan, plan_file)
     replayed = _autoscaled(plan, plan_file) if a.replicas == "autoscaler" else None
     if replayed is not None:
         plan, note = replayed

@@ -72,6 +72,13 @@ def place_failure(plan: Plan, topo: Topology, segments: list[Segment] | tuple[Se
     return FailureEvent(mode, tf, seg, window, frozenset(lost), tuple(notes))
 
 
+def check_zones_listed(plan: Plan, name: str) -> None:
+    """PlanError (exit 3) naming ``name`` (the plan file, for the command) when no allocation
+    lists its zones: a zone loss cannot be placed."""
+    if all(not a.zones for a in plan.allocations):
+        raise PlanError(name, [Problem("allocations[].zones", "no allocation lists its zones, so a zone loss cannot be placed", hint="simulate --fail node instead, or re-plan with placement.redundancy: zone (optimize lists each allocation's zones only then: the catalog row's, else three assumed)")])
+
+
 def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tuple[set[int], list[str]]:
     """Replica ids the failure takes down: the worst single node / zone, or all spot capacity."""
     notes: list[str] = []
@@ -97,8 +104,7 @@ def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tup
         rpn = allocs[ai].replicas_per_node
         return {topo.offsets[ai] + k for k in range(min(rpn, max(topo.counts[ai])))}, notes
     # zone: the zone holding the most capacity at the failure time
-    if all(not a.zones for a in allocs):
-        raise PlanError(plan.metadata.name, [Problem("allocations[].zones", "no allocation lists its zones, so a zone loss cannot be placed", hint="simulate --fail node instead, or re-plan with placement.redundancy: zone (optimize lists each allocation's zones only then: the catalog row's, else three assumed)")])
+    check_zones_listed(plan, plan.metadata.name)
     cap_by_zone: dict[str, float] = {}
     for ai, a in enumerate(allocs):
         for k in range(topo.counts[ai][window]):
