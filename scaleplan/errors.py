@@ -142,7 +142,10 @@ def usage_json(exc: Any) -> dict[str, object]:
     hint, param = getattr(exc, "param_hint", None), getattr(exc, "param", None)
     option = getattr(exc, "option_name", None) or (hint if isinstance(hint, str) else None)
     if option is None and param is not None:
-        option = (getattr(param, "opts", None) or [getattr(param, "name", None)])[0]
+        if getattr(param, "param_type_name", "") == "argument":  # as the usage line names it
+            option = getattr(param, "metavar", None) or getattr(param, "name", None)
+        else:
+            option = (getattr(param, "opts", None) or [getattr(param, "name", None)])[0]
     return error_json(OptionError(exc.format_message(), option=option or ""))
 
 

@@ -130,6 +130,16 @@ def test_usage_errors_name_the_option(cli: Any, here: Path) -> None:
         assert err["message"] in " ".join(res.stderr.split()), (err, res.stderr)
 
 
+def test_a_missing_argument_is_named_as_the_usage_line_names_it(cli: Any) -> None:
+    """``option`` of a missing argument is its name on the usage line (``KIND``, ``PLAN``, as
+    the message says), not the Python parameter behind it (``what``, ``plan_file``)."""
+    cases = ((["schema"], "KIND"), (["simulate"], "PLAN"), (["diff", "a.yaml"], "PLAN_B"))
+    for argv, name in cases:
+        res = cli([*argv, "--json"], exit_code=USAGE)
+        err = error_doc(res.stdout, USAGE)["error"]
+        assert err["option"] == name and f"'{name}'" in err["message"], err
+
+
 def test_unknown_command_under_json(cli: Any) -> None:
     res = cli(["no-such-command", "--json"], exit_code=USAGE)
     assert "No such command" in error_doc(res.stdout, USAGE)["error"]["message"]
