@@ -60,10 +60,11 @@ def _milli(q: str) -> float:
 def test_an_rps_hpa_keeps_the_plans_headroom_at_the_peak(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """At the 16 rps peak the plan runs 3 pods (16 x 1.2 / 8.74 = 2.2); the HPA's target is
-    8.74 / 1.2, so the HPA asks for ceil(16 / 7.29) = 3, not ceil(16 / 8.74) = 2 (the old
+    """At the 16 rps peak the plan runs 3 pods (16 x 1.2 / 8.31 = 2.3); the HPA's target is
+    8.31 / 1.2, so the HPA asks for ceil(16 / 6.93) = 3, not ceil(16 / 8.31) = 2 (the old
     target, the capacity itself); nothing to warn about. (The day peaked at 20 rps, 10.75 rps
-    a pod, until a decode step carried whole prompts: docs/llm.md.)"""
+    a pod, until a decode step carried whole prompts: docs/llm.md; 8.74 rps a pod until the
+    replica was derated as one queue for its class mix, tests/test_llm_queue_slots.py.)"""
     monkeypatch.chdir(tmp_path)
     a, hpa, out = _optimize(cli, SPEC, "o")
     peak = max(a["replicas_per_window"])
@@ -96,8 +97,8 @@ def test_an_rps_hpa_keeps_the_plans_headroom_at_the_peak(
 def test_an_rps_hpa_that_drops_an_n1_spare_the_headroom_does_not_cover_is_warned(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """At a 20 rps peak the headroom needs 3 pods (24 / 8.74) and n+1 4 (2 carry 17.5 < 20):
-    the HPA, at 8.74 / 1.2 a pod, settles at 3 and render says so, naming the n+1 spare."""
+    """At a 20 rps peak the headroom needs 3 pods (24 / 8.31) and n+1 4 (2 carry 16.6 < 20):
+    the HPA, at 8.31 / 1.2 a pod, settles at 3 and render says so, naming the n+1 spare."""
     monkeypatch.chdir(tmp_path)
     spec = SPEC.replace("16,16,15", "20,16,15")
     a, _, out = _optimize(cli, spec, "o")

@@ -239,6 +239,40 @@ def predict(shape: Shape, cls: TokenClass, concurrency: int) -> ClassPerf:
     return serve_class(d, cls.input_tokens, cls.output_tokens, concurrency, open_loop=True)
 
 
+def queue_fed(shape: Shape, cls: TokenClass, concurrency: int) -> ClassPerf:
+    """The class at ``concurrency`` sequences while requests wait for a slot: each sequence
+    that ends admits a waiting one in the same step, so the replica runs as a closed loop
+    (requests that end together start together, their prompts clustered:
+    ``serve_class(open_loop=False)``). Its throughput is what drains a queue; the open-loop
+    :func:`predict` is the replica below its slots (docs/optimizer.md, "LLM replicas")."""
+    d = shape.deployment
+    return serve_class(d, cls.input_tokens, cls.output_tokens, concurrency, open_loop=False)
+
+
+# sequence counts at which queue_fed_rates evaluates the model exactly; between them the
+# throughput is interpolated (it is smooth and concave in the count)
+RATE_POINTS = 64
+
+
+def queue_fed_rates(shape: Shape, cls: TokenClass, concurrency: int) -> tuple[float, ...]:
+    """Requests/s the replica completes with 1, 2, ..., ``concurrency`` sequences of the class
+    in flight, each the :func:`queue_fed` throughput: the departure rates of the replica's
+    birth-death chain (:func:`scaleplan.solve.queueing.max_rate_slots`). Exact at up to
+    :data:`RATE_POINTS` counts (every count up to that many), linear in between."""
+    n = max(concurrency, 1)
+    if n <= RATE_POINTS:
+        at = list(range(1, n + 1))
+    else:
+        at = sorted({1 + round(k * (n - 1) / (RATE_POINTS - 1)) for k in range(RATE_POINTS)})
+    known = [queue_fed(shape, cls, k).throughput_rps for k in at]
+    out: list[float] = []
+    for j in range(len(at) - 1):
+        k0, k1, t0, t1 = at[j], at[j + 1], known[j], known[j + 1]
+        out.extend(t0 + (t1 - t0) * (k - k0) / (k1 - k0) for k in range(k0, k1))
+    out.append(known[-1])
+    return tuple(out)
+
+
 def at_percentile(perf: ClassPerf, percentile: int) -> tuple[float, float]:
     """(TTFT, TPOT) at a percentile, from the mean prediction and the tail factors."""
     return perf.ttft_ms * TTFT_TAIL[percentile], perf.tpot_ms * TPOT_TAIL[percentile]

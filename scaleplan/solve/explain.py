@@ -29,6 +29,7 @@ from scaleplan.wording import counted
 _QUEUE_TEXT = {
     "discrete": "the dynamic-batching queueing model (batches launch when the replica is free)",
     "continuous": "the continuous-batching (M/D/c) queueing model",
+    "slots": "the LLM replica's queueing model (a chain over its rates at each sequence count)",
 }
 
 

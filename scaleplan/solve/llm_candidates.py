@@ -6,6 +6,7 @@ shapes it refuses or that miss the SLO.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ from scaleplan.spec import Spec
 
 if TYPE_CHECKING:
     from scaleplan.llm.perf import ClassPerf
-    from scaleplan.solve.llm_capacity import LlmMisses
+    from scaleplan.solve.llm_capacity import LlmMisses, LlmShapePoints
 
 
 def build_llm_candidates(
@@ -98,11 +99,7 @@ def build_llm_candidates(
             for cls, _ in res.points:
                 misses.note(cls, acc, {})
             _note_misses(spec, diag, misses, acc, res.misses)  # a class it cannot serve
-            pts: dict[str, OpPoint] = {}
-            for cls, m in res.points:
-                op = evaluate(spec, m, max_util, 1.0, False, "llm-estimate")
-                if op is not None:
-                    pts[cls] = op
+            pts = _derated(spec, res, max_util)
             if not pts:
                 continue
             shape = gpu_shape(r, g, spec.kubernetes, pts)
@@ -112,6 +109,21 @@ def build_llm_candidates(
     diag.warnings.extend(_proxy_warnings(catalog, sized))
     diag.warnings.extend(left_out(spec, {c.accelerator for c in out}, why_not, missed))
     return finish_candidates(spec, out, classes, diag, best_mem)
+
+
+def _derated(spec: Spec, res: LlmShapePoints, max_util: float | None) -> dict[str, OpPoint]:
+    """The shape's points derated: by ``--max-utilization`` when given, else by the one
+    queue of the replica's class mix (:func:`scaleplan.solve.llm_capacity.queue_derating`)."""
+    from scaleplan.solve.llm_capacity import queue_derating
+
+    busy = queue_derating(spec, res) if max_util is None else {}
+    pts: dict[str, OpPoint] = {}
+    for cls, m in res.points:
+        u = busy.get(cls, 0.0) if max_util is None else max_util
+        op = evaluate(spec, m, u, 1.0, False, "llm-estimate")
+        if op is not None:
+            pts[cls] = op if max_util is not None else replace(op, queueing="slots")
+    return pts
 
 
 def _note_misses(

@@ -14,6 +14,7 @@ the capacity, unless a queue held it there).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from scaleplan.llm.serving import (
     TokenClass,
     best_concurrency,
     predict,
+    queue_fed_rates,
     setup_from_spec,
     size,
     slo_verdict,
@@ -133,6 +135,8 @@ class LlmShapePoints:
     # the classes the shape cannot serve even one at a time, with that prediction (the
     # diagnosis of an infeasible spec weighs them with every other shape's misses)
     misses: tuple[tuple[str, ClassPerf], ...] = ()
+    # per class, requests/s with 1 ... max_num_seqs sequences in flight (queue_fed_rates)
+    rates: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
 def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
@@ -188,11 +192,13 @@ def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, laten
         return misses
     n = min(p.concurrency for p in best.values())
     points = []
+    rates = []
     preds: dict[str, LlmClassPrediction] = {}
     for cls in ctx.classes:
         if cls.name not in best:
             continue
         p = predict(shape, cls, n)
+        rates.append((cls.name, queue_fed_rates(shape, cls, n)))
         points.append((cls.name, class_measurement(shape, cls, p, basis=p.basis, rounded=False)))
         preds[cls.name] = LlmClassPrediction(concurrency=n, ttft_ms=round(p.ttft_ms, 3), tpot_ms=round(p.tpot_ms, 4), throughput_rps=round(p.throughput_rps, 6), output_tokens_per_s=round(p.output_tokens_per_s, 3))
     mem = shape.memory
@@ -209,7 +215,68 @@ def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, laten
         weights_gib_per_gpu=round(mem.weights_gib_per_gpu, 3),
         classes=preds,
     )
-    return LlmShapePoints(points=tuple(points), serving=serving, misses=tuple(misses.items()))
+    return LlmShapePoints(
+        points=tuple(points), serving=serving, misses=tuple(misses.items()), rates=tuple(rates)
+    )
+
+
+def queue_derating(spec: Spec, res: LlmShapePoints) -> dict[str, float]:
+    """Per class, how busy (of its predicted throughput) one replica may run so that the
+    p-th percentile wait for a slot fits the room the SLO leaves: one queue for the spec's
+    class mix, on the replica's own rates.
+
+    The replica is a birth-death chain (:func:`scaleplan.solve.queueing.max_rate_slots`)
+    whose departure rate with n sequences in flight is the LLM model's at n
+    (:func:`scaleplan.llm.serving.queue_fed_rates`: a replica that has queued keeps the
+    cohorts its queue admitted together, so its rates are the queue-fed ones), for the
+    class mix (a waiting request of any class waits for a slot any class frees) and within
+    the smallest room any class leaves (TTFT or latency), its wait spread by how much the
+    classes' holding times of a slot differ (M/G/c). Where routing may send a replica
+    another mix (``kubernetes.class_header``, inference-pool), each class alone bounds it
+    too. Until 2026-12-06 each class was derated alone as M/D/c slots at its open-loop rate:
+    chat-aks's replica, planned at 5.40 req/s, attained 93.0-95.8 % of its p95 in
+    ``simulate`` (four seeds, 15,000 requests a class); docs/optimizer.md."""
+    from scaleplan.solve.oppoints import slo_room
+    from scaleplan.solve.queueing import max_rate_slots
+
+    shares = {c.name: c.share for c in spec.traffic.classes}
+    rooms = {c: slo_room(spec, m) for c, m in res.points}
+    by_class = dict(res.rates)
+    kept = [(c, m) for c, m in res.points if rooms[c] >= 0 and c in by_class]
+    if not kept:
+        return {}
+    # the low end of a point's rate (placement.conservative) scales its rates alike
+    rates = {
+        c: [
+            t * (m.throughput_low_rps() if spec.placement.conservative else m.throughput_rps)
+            / m.throughput_rps
+            for t in by_class[c]
+        ]
+        for c, m in kept
+    }
+    weight = {c: shares.get(c, 1.0) for c, _ in kept}
+    whole = sum(weight.values())
+    slots = len(rates[kept[0][0]])
+    mix = [whole / sum(weight[c] / rates[c][k] for c, _ in kept) for k in range(slots)]
+    # a slot's holding time per class (its sequences' cycle at the slots), spread over the mix
+    hold = {c: slots / rates[c][-1] for c, _ in kept}
+    mean = sum(weight[c] * hold[c] for c, _ in kept) / whole
+    cs2 = sum(weight[c] * hold[c] ** 2 for c, _ in kept) / whole / mean**2 - 1.0
+    pct = spec.slo.percentile
+    u = max_rate_slots(mix, min(rooms[c] for c, _ in kept), pct, cs2) / mix[-1]
+    k8s = spec.kubernetes
+    apart = k8s.routing == "inference-pool" or (
+        k8s.routing == "gateway-api" and k8s.class_header is not None
+    )
+    busy = {
+        c: min(u, max_rate_slots(rates[c], rooms[c], pct) / rates[c][-1]) if apart else u
+        for c, _ in kept
+    }
+    # of the point's own (open-loop) throughput, as every max_utilization is
+    return {
+        c: math.floor(busy[c] * by_class[c][-1] / m.throughput_rps * 10_000) / 10_000
+        for c, m in kept
+    }
 
 
 def llm_explanation(spec: Spec, allocations: Sequence[Allocation]) -> list[str]:

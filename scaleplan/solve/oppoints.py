@@ -41,7 +41,7 @@ class OpPoint:
     estimated: bool
     latency_at_slo: float
     # the server model used for the derating
-    queueing: Literal["discrete", "continuous", "none"] = "continuous"
+    queueing: Literal["discrete", "continuous", "slots", "none"] = "continuous"
     # the SLO metric whose room above the point's own time bounds the queueing wait (and so
     # max_utilization): slo.ttft_ms when its room is the smaller, else slo.latency_ms
     wait_bound: Literal["ttft", "latency"] = "latency"
@@ -65,6 +65,11 @@ def _slo_check(spec: Spec, m: Measurement) -> tuple[float, str, float]:
         if t > slo.tpot_ms:
             return -1.0, "tpot", t
     return budget, "", lat
+
+
+def slo_room(spec: Spec, m: Measurement) -> float:
+    """The room (ms) a point leaves for queueing under the SLO; negative when it misses."""
+    return _slo_check(spec, m)[0]
 
 
 def floor4(x: float) -> float:

@@ -37,13 +37,21 @@ plus the M/D/c wait above for the congestion when batches fill up:
     latency_p(ρ) ≈ f(ρ) · (S + L_p) + w_p(ρ)
 
 With B = 1 both models are the M/D/1 queue and :func:`max_utilization` is used as is.
+
 Calibrated against the simulator (tests/test_solve_queueing.py): conservative by 1-20 % of
 utilisation on the points tested.
+
+**An LLM replica the LLM model sizes** (``model.architecture``) is derated on its own rates at
+every sequence count instead: :func:`max_rate_slots`, a birth-death chain
+(:func:`scaleplan.solve.llm_capacity.queue_derating` gives it the rates of the class mix).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+
+import numpy as np
 
 MAX_MODEL_UTILIZATION = 0.95
 CS2 = 0.0  # squared coefficient of variation of the service time (deterministic batches)
@@ -164,6 +172,60 @@ def max_utilization(budget_ms: float, slots: int, throughput_rps: float, percent
     for _ in range(60):
         mid = (lo + hi) / 2
         if wait_percentile_ms(mid, slots, slot_s, percentile) <= budget_ms:
+            lo = mid
+        else:
+            hi = mid
+    return math.floor(lo * 10_000) / 10_000
+
+
+def max_rate_slots(
+    rates: Sequence[float], budget_ms: float, percentile: int, holding_cs2: float = 0.0
+) -> float:
+    """Largest arrival rate (requests/s, floored to 1e-4) at which a replica of
+    ``len(rates)`` slots keeps the p-th percentile wait for a slot within ``budget_ms``; 0 if
+    none. ``rates[n - 1]``: requests/s it completes with n sequences in flight.
+
+    A continuous-batching LLM replica is not c independent deterministic servers: its steps
+    slow as it runs more sequences, so its rate T(n) is not n · D / N, and a queue at its
+    slots drains one departure at a time from sequences at every stage, not in M/D/c's
+    rhythm (which halves the wait). Modelled as a birth-death chain: Poisson arrivals at λ,
+    departures at T(n) below the N slots and at D = T(N) while requests wait (a queue of the
+    Erlang C form, drained one request per departure; T(n) = n · D / N is M/M/c):
+
+        π(n) ∝ Π_{k<=n} λ / T(k)  (n < N),   P(wait) = π(>= N) = π(N) / (1 - λ/D) / Z
+        P(W > t) = P(wait) · exp(-D (1 - λ/D) t)
+
+    The drain is at least as irregular as Poisson departures (a replica that queued keeps
+    the cohorts its queue admitted together: they end together); where the slots' holding
+    times vary more (``holding_cs2``, their squared coefficient of variation over a class
+    mix, > 1), the wait scales by the M/G/c (Allen-Cunneen) factor (1 + cs²) / 2, as for
+    M/D/c above. Capped at :data:`MAX_MODEL_UTILIZATION` of D. docs/optimizer.md, "LLM
+    replicas: a chain over the replica's rates"."""
+    if budget_ms < 0 or not rates or rates[-1] <= 0 or min(rates) <= 0:
+        return 0.0
+    logt = np.concatenate(([0.0], np.cumsum(np.log(np.asarray(rates, dtype=float)))))
+    count = np.arange(len(logt), dtype=float)
+    drain = float(rates[-1])
+    tail = 1.0 - percentile / 100.0
+    spread = max(1.0, (1.0 + holding_cs2) / 2.0)
+
+    def wait_ms(lam: float) -> float:
+        r = lam / drain
+        if r >= 1:
+            return math.inf
+        logw = count * math.log(lam) - logt
+        w = np.exp(logw - logw.max())
+        at_slots = float(w[-1]) / (1.0 - r)
+        pw = at_slots / (float(w[:-1].sum()) + at_slots)
+        return 0.0 if pw <= tail else spread * 1000.0 * math.log(pw / tail) / (drain * (1.0 - r))
+
+    top = MAX_MODEL_UTILIZATION * drain
+    if wait_ms(top) <= budget_ms:
+        return math.floor(top * 10_000) / 10_000
+    lo, hi = 0.0, top
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if mid > 0 and wait_ms(mid) <= budget_ms:
             lo = mid
         else:
             hi = mid
