@@ -32,15 +32,18 @@ needs_prometheus = pytest.mark.skipif(
 )
 
 
-def _render() -> tuple[list[dict], tuple[str, ...], str]:
-    """llm-chat's plan with kubernetes.service_monitor on: the rule groups, render's warnings
-    and the selector of the Service's targets."""
+def _render(**slo: float) -> tuple[list[dict], tuple[str, ...], str]:
+    """llm-chat's plan with kubernetes.service_monitor on (and the SLO fields ``slo``): the
+    rule groups, render's warnings and the selector of the Service's targets."""
     from scaleplan.plan import read_plan
     from scaleplan.render import render_report
 
     plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
     k8s = plan.spec.kubernetes.model_copy(update={"service_monitor": True})
-    plan = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    spec = plan.spec.model_copy(
+        update={"kubernetes": k8s, "slo": plan.spec.slo.model_copy(update=slo)}
+    )
+    plan = plan.model_copy(update={"spec": spec})
     rep = render_report(plan, shipped_tables())
     objs = {o.kind: o.obj for o in rep.objects}
     svc = next(o.obj["metadata"]["name"] for o in rep.objects if o.kind == "Service")
@@ -75,6 +78,20 @@ def test_tpot_sli_counts_against_the_bucket_below_the_slo_and_says_so() -> None:
                     "burn-rate alerts count observations slower than 75 ms (the largest bucket "
                     "at or below the SLO) as slow, so they fire early, not late"], warnings
     assert not any("TTFT SLO" in w for w in warnings)
+
+
+def test_an_slo_below_every_known_bucket_is_said_at_render() -> None:
+    """A TPOT SLO under vLLM's smallest per-token bucket (10 ms): no bucket counts it, so the
+    burn-rate alerts cannot fire. Render said nothing, and each alert's annotation claimed a
+    bucket at the SLO (r2 review); it now says so in both."""
+    groups, warnings, _ = _render(tpot_ms=8.0)
+    burn = next(r for g in groups for r in g["rules"] if r.get("alert") == "ChatTpotBudgetBurn")
+    bucket = burn["annotations"]["bucket"]
+    assert "no bucket" in bucket and "le=0.01 s" in bucket and "cannot fire" in bucket, bucket
+    said = [w for w in warnings if "TPOT SLO 8 ms" in w]
+    assert said == ["monitoring: the TPOT SLO 8 ms is below every bucket of " + ITL + " (the "
+                    "smallest is 10 ms): the TPOT burn-rate alerts cannot fire, and "
+                    "ChatTpotSloBucketMissing does"], warnings
 
 
 def _hist(name: str, buckets: tuple[float, ...], sel: str, per_min: int, at: float) -> list[dict]:

@@ -17,7 +17,8 @@ the engine's TTFT and inter-token latency histograms (:data:`TOKEN_HISTOGRAMS`).
 engine's buckets are known and the SLO is not one of them (vLLM's inter-token buckets have
 0.075 and 0.1, no 0.09), the SLI counts against the largest bucket at or below the SLO: the
 observations between that bucket and the SLO count as slow, so the alert fires early, never
-late; the rule's annotations and a render warning say so. Never a bucket above the SLO.
+late; the rule's annotations and a render warning say so. Never a bucket above the SLO: an
+SLO below every known bucket has none, and the warning says its burn-rate alerts cannot fire.
 """
 
 from __future__ import annotations
@@ -265,6 +266,19 @@ def _token_slo_rules(
                 f"monitoring: the {what} SLO {ms:g} ms is not a bucket of {hist}; the {what} "
                 f"burn-rate alerts count observations slower than {_num(le_s * 1000)} ms (the "
                 "largest bucket at or below the SLO) as slow, so they fire early, not late"
+            )
+        elif buckets is not None and all(abs(b - slo_s) >= 1e-12 for b in buckets):
+            # below the smallest bucket: none counts it (the missing-bucket alert fires)
+            least = min(buckets)
+            counted = (
+                f"no bucket of {hist} at or below the {what} SLO ({ms:g} ms; the smallest is "
+                f"le={_num(least)} s): the SLI reads le={_num(le_s)} s, which the server does "
+                "not export, so the alert cannot fire"
+            )
+            warnings.append(
+                f"monitoring: the {what} SLO {ms:g} ms is below every bucket of {hist} (the "
+                f"smallest is {_num(least * 1000)} ms): the {what} burn-rate alerts cannot "
+                f"fire, and {pascal}{key.capitalize()}SloBucketMissing does"
             )
         else:
             counted = f"counted against the bucket le={_num(le_s)} s, the {what} SLO"
