@@ -55,6 +55,27 @@ def test_a_bad_node_label_is_refused(cli, tmp_path: Path) -> None:  # type: igno
     assert "node_labels" in res.stderr and "bad key!" in res.stderr
 
 
+def test_a_node_label_render_selects_itself_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A node_labels key that render already selects by with another value (the GPU label on
+    generic) replaced render's value silently: the L40S pods selected L4 nodes (r2 review).
+    Exit 3, naming the key; the same value is only redundant."""
+    for f in ("inventory.yaml", "chat-8b.yaml"):
+        shutil.copy(ONPREM / f, tmp_path / f)
+    inv = tmp_path / "inventory.yaml"
+    text = inv.read_text()
+    assert "  node_labels: {pool: dc1-l40s}\n" in text
+    row = "  node_labels: {pool: dc1-l40s, nvidia.com/gpu.product: PRODUCT}\n"
+    inv.write_text(text.replace("  node_labels: {pool: dc1-l40s}\n",
+                                row.replace("PRODUCT", "NVIDIA-L4")))
+    res = cli(["optimize", str(tmp_path / "chat-8b.yaml"), "--out", str(tmp_path / "out")],
+              exit_code=None)
+    assert res.exit_code == 3, res.stderr
+    assert "nvidia.com/gpu.product" in res.stderr and "NVIDIA-L40S" in res.stderr, res.stderr
+    inv.write_text(text.replace("  node_labels: {pool: dc1-l40s}\n",
+                                row.replace("PRODUCT", "NVIDIA-L40S")))
+    cli(["optimize", str(tmp_path / "chat-8b.yaml"), "--out", str(tmp_path / "out2")])
+
+
 def test_a_repriced_row_keeps_its_node_labels(tmp_path: Path) -> None:
     from scaleplan.catalog.files import load_catalog
 

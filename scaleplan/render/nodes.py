@@ -82,6 +82,17 @@ def scheduling(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[dict[str, st
         for p in safety.check_label_key(k, f"{where}.{k}")
         + safety.check_label_value(v, f"{where}.{k}")
     ]
+    # a label render selects by itself (GPU, instance type, capacity type) keeps its value
+    own += [
+        Problem(
+            f"{where}.{k}",
+            f"render selects {k}={safety.shown(sel[k])} itself on flavor {flavor}, and the row "
+            f"says {safety.shown(v)}",
+            hint="remove the key from node_labels; a row's gpu_product sets the GPU label",
+        )
+        for k, v in al.node_labels
+        if k in sel and sel[k] != v
+    ]
     if own:
         raise PlanError(None, own)
     sel.update(al.node_labels)
