@@ -23,7 +23,7 @@ def optimize(
     out: Annotated[str | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder for plan.yaml (and manifests/); default: 'out' next to the spec.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Without --out: write into the default 'out' even when it holds another service's plan.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object on stdout (plan.yaml and manifests are written as without it).")] = False,
-    time_limit: Annotated[float, number_option("--time-limit", what="a number of seconds", example="60", min=1.0, max=86400.0, help="Seconds the solver may run in total; past it the best plan found is returned with status 'feasible' (a search past it still solves its quietest window, 1 s at most; docs/optimizer.md).")] = 60.0,
+    time_limit: Annotated[float, number_option("--time-limit", what="a number of seconds", example="60", min=1.0, max=86400.0, help="Seconds the solver may run in total; past it the best plan found is returned with status 'feasible' (a search past it still solves each window with no plan to keep, its quietest among them, 1 s each at most; docs/optimizer.md).")] = 60.0,
     max_utilization: Annotated[float | None, number_option("--max-utilization", what="a fraction", example="0.8", min=0.01, max=1.0, help="Run each replica at most this busy instead of the queueing model's value; 1.0 turns derating off.")] = None,
     solver: Annotated[SolverChoice, typer.Option("--solver", help="MILP solver: highs (default) or cbc.")] = SolverChoice.highs,
     alternatives: Annotated[bool, typer.Option("--alternatives/--no-alternatives", help="Also compute alternative plans and baselines (extra solves).")] = True,

@@ -470,9 +470,10 @@ def kept_start(start: WindowSolution, bound: float | None = None) -> WindowSolut
     return dataclasses.replace(start, status="feasible", bound=proved)
 
 
-# the quietest window's MILP runs at least this long, past the time limit too: it has no plan
-# to keep yet (every other window keeps its quieter window's plan scaled up once the limit is
-# reached, without a MILP), docs/optimizer.md "Time limit"
+# the MILP of a window with no plan to keep runs at least this long, past the time limit too:
+# the quietest window, and one whose quieter window's plan, scaled up, does not fit it
+# (max_replicas, a quota); every other window keeps that plan once the limit is reached,
+# without a MILP, docs/optimizer.md "Time limit"
 FIRST_WINDOW_SECONDS = 1.0
 
 
@@ -519,7 +520,7 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
                 if better is not None and model.objective(better) < model.objective(start):
                     # its objective, not its cost: the tie-break's first plan may cost a hair more
                     start, cutoff = better, model.objective(better)
-            if start is None:  # the quietest window: no plan yet to keep, at least 1 s
+            if start is None:  # no plan to keep (the quietest window, or no fit): at least 1 s
                 sol = model.solve(demand, time_limit=max(FIRST_WINDOW_SECONDS, run_seconds(end)), cutoff=cutoff)
             elif run_seconds(end) > 0:
                 sol = model.solve(demand, time_limit=run_seconds(end), cutoff=cutoff, start=start)
