@@ -14,10 +14,13 @@ from scaleplan.observe.queries import Query, QuerySet
 MAX_POINTS = 10_000  # Prometheus refuses more than 11,000 points per series
 
 
-def _no_data_hint(queries: QuerySet | None) -> str:
-    """What to check when a required query found nothing, by what the plan rendered to have
-    its pods scraped: the ServiceMonitor, or none (then the labels the queries assume)."""
+def _no_data_hint(queries: QuerySet | None, q: Query | None = None) -> str:
+    """What to check when a required query found nothing: the user's own ``--queries``
+    override's names and labels, else by what the plan rendered to have its pods scraped: the
+    ServiceMonitor, or none (then the labels the queries assume)."""
     head = "pass --end at a time the history covers (--end defaults to now), "
+    if q is not None and q.source == "override":
+        return f"{head}and check the metric names and labels of your --queries override"
     if queries is None or queries.monitor is not None:
         what = queries.monitor if queries is not None else "ServiceMonitor"
         return (
@@ -53,7 +56,7 @@ def _range(
             raise QueryFailed(
                 q.name, q.promql,
                 f"no data in the range {_iso(start)} .. {_iso(end)}: the series is missing (not scraped, renamed, or a different label set) or has no samples in that range",
-                hint=_escaped_names_hint(prom, q, start, end, step) or _no_data_hint(queries),
+                hint=_escaped_names_hint(prom, q, start, end, step) or _no_data_hint(queries, q),
             )
         return ()
     return tuple(sorted(total.items()))
