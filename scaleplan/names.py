@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 
 _MAX_LISTED = 12
+# a provider's name in a catalog row and a spec (aws, gcp, azure, onprem, or one of your own)
+PROVIDER_NAME = r"^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$"
 
 # Region name formats, one place (use with fullmatch): AWS us-east-1 (and us-gov-west-1,
 # us-isob-east-1), GCP us-central1, Azure eastus / westus2.

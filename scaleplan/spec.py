@@ -29,6 +29,7 @@ from pydantic import (
 from scaleplan.errors import Problem, SpecError
 from scaleplan.kube import names
 from scaleplan.kube.weights import HTTPROUTE_MAX_MATCHES
+from scaleplan.names import PROVIDER_NAME
 from scaleplan.problems import (
     fix,
     format_json_schema,
@@ -48,7 +49,7 @@ MAX_CLASS_MATCHES = HTTPROUTE_MAX_MATCHES - 1  # one of the route's matches: the
 PERCENTILES = (50, 90, 95, 99)
 MAX_RPS = 1e7  # requests/s: peak_rps and every hourly_rps value (keeps the MILP well scaled)
 # aws, gcp, azure (shipped catalogs), onprem, or a name of your own that a catalog's rows carry
-Provider = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9_.-]{0,61}[a-z0-9])?$")]
+Provider = Annotated[str, Field(pattern=PROVIDER_NAME)]
 Flavor = Literal["eks", "eks-karpenter", "gke", "aks", "generic"]
 # The cloud a cluster flavor runs on: its nodes carry that cloud's labels and instance types,
 # so a plan for it may only use that cloud's rows. ``generic`` clusters run anywhere.

@@ -52,3 +52,12 @@ def test_a_provider_no_catalog_has_is_refused_with_a_did_you_mean(cli, tmp_path:
     (tmp_path / "spec.yaml").write_text(SPEC.replace("PROVIDERS", "Core Weave"))
     res = cli(["validate", str(tmp_path / "spec.yaml")], exit_code=3)
     assert "placement.providers[0]" in res.stderr
+
+
+def test_a_catalog_provider_the_spec_cannot_name_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A catalog row took any provider name ('CoreWeave'), which the spec's providers and
+    quotas refuse (lower case, digits, '-', '_', '.'): rows no spec could plan on, listed by
+    `catalog list` without a word (r2 review). The catalog now checks the same name."""
+    (tmp_path / "cw.yaml").write_text(CATALOG.replace("provider: coreweave", "provider: CoreWeave"))
+    res = cli(["catalog", "list", "--catalog", str(tmp_path / "cw.yaml")], exit_code=3)
+    assert "provider" in res.stderr and "CoreWeave" in res.stderr, res.stderr

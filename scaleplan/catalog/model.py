@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from scaleplan.names import PROVIDER_NAME
 from scaleplan.problems import StrictModel, fix, refuse_bool_numbers, refuse_control_chars
 
 CapacityType = Literal["on-demand", "spot"]
@@ -88,7 +89,13 @@ ZONE_EXAMPLE = {"aws": "{region}a", "gcp": "{region}-a", "azure": "{region}-1"}
 
 
 class InstanceRow(_Model):
-    provider: str = Field(description="aws, gcp, azure or any name for your own (onprem).")
+    provider: str = Field(
+        pattern=PROVIDER_NAME,
+        description=(
+            "aws, gcp, azure or a name of your own (onprem, a neocloud): lower case letters, "
+            "digits, '-', '_', '.' (as placement.providers takes it)."
+        ),
+    )
     region: str
     instance_type: str
     family: str = Field(description="Quota family (g6, p4d, a2, Standard_NCads_A100_v4, ...).")
