@@ -48,8 +48,7 @@ HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,4094}[\x21-\x7e])?")
 MAX_CLASS_MATCHES = HTTPROUTE_MAX_MATCHES - 1  # one of the route's matches: the header-less rule
 PERCENTILES = (50, 90, 95, 99)
 MAX_RPS = 1e7  # requests/s: peak_rps and every hourly_rps value (keeps the MILP well scaled)
-# aws, gcp, azure (shipped catalogs), onprem, or a name of your own that a catalog's rows carry
-Provider = Annotated[str, Field(pattern=PROVIDER_NAME)]
+Provider = Annotated[str, Field(pattern=PROVIDER_NAME)]  # scaleplan.names: shipped or own
 Flavor = Literal["eks", "eks-karpenter", "gke", "aks", "generic"]
 # The cloud a cluster flavor runs on: its nodes carry that cloud's labels and instance types,
 # so a plan for it may only use that cloud's rows. ``generic`` clusters run anywhere.
