@@ -66,11 +66,12 @@ def _calibration_notes(g: Gathered) -> list[str]:
     """What the profile's points do to an LLM spec's model, as ``optimize`` warns it: points
     left out (a model the GPU cannot hold, unknown tokens), points of another model, lower
     bounds, the fitted scales. Said here too: validate said only "ok (N profile points)" of a
-    profile none of whose points could calibrate the model."""
+    profile none of whose points could calibrate the model. With or without a profile: a
+    defaulted ``max_model_len`` the server refuses longer requests at."""
     from scaleplan.errors import InputError
     from scaleplan.solve.llm_capacity import llm_context
 
-    if g.spec is None or g.profile is None or g.catalog is None or g.spec.model.architecture is None:
+    if g.spec is None or g.catalog is None or g.spec.model.architecture is None:
         return []
     try:
         ctx = llm_context(g.spec, g.profile, g.catalog.accelerators, Path(g.file).parent, g.catalog.node_gpus())

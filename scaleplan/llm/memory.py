@@ -297,10 +297,14 @@ def memory_plan(
     )
 
 
+MODEL_LEN_STEP = 1024  # the default max_model_len is a multiple of this
+
+
 def default_max_model_len(longest_tokens: int, arch: Architecture | None = None) -> int:
-    """The longest class's prompt + completion rounded up to a multiple of 1,024 (capped at the
-    model's context)."""
-    n = max(1024, math.ceil(longest_tokens / 1024) * 1024)
+    """The longest class's prompt + completion rounded up to a multiple of
+    :data:`MODEL_LEN_STEP` (capped at the model's context)."""
+    step = MODEL_LEN_STEP
+    n = max(step, math.ceil(longest_tokens / step) * step)
     if arch is not None and arch.max_position_embeddings:
         n = min(n, arch.max_position_embeddings)
     return max(n, longest_tokens)

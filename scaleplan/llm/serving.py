@@ -16,6 +16,7 @@ from scaleplan.llm.arch import Architecture, load_architecture
 from scaleplan.llm.hardware import Hardware, UnsupportedDtype, hardware, missing_facts
 from scaleplan.llm.memory import (
     ENGINES,
+    MODEL_LEN_STEP,
     EngineSettings,
     MemoryPlan,
     Refusal,
@@ -93,6 +94,24 @@ class LlmSetup:
         if self.max_model_len is not None:
             return self.max_model_len
         return default_max_model_len(max((c.tokens for c in classes), default=2048), self.arch)
+
+    def default_len_note(self, classes: Sequence[TokenClass]) -> str | None:
+        """What a spec without ``engine_config.max_model_len`` is told: the server refuses every
+        request longer than the default (:meth:`model_len`), though real requests vary around
+        their class's length. None when the spec sets it, or when the default is the model's
+        whole context (nothing longer could be served)."""
+        longest = max(classes, key=lambda c: c.tokens, default=None)
+        ctx = self.arch.max_position_embeddings
+        n = self.model_len(classes)
+        if self.max_model_len is not None or longest is None or (ctx and n >= ctx):
+            return None
+        takes = f" ({self.arch.name} takes up to {ctx:,})" if ctx else ""
+        return (
+            f"model.engine_config.max_model_len is not set: the server will refuse requests "
+            f"longer than {n:,} tokens (the longest class, {longest.name!r}: "
+            f"{longest.input_tokens:,} + {longest.output_tokens:,}, rounded up to a multiple of "
+            f"{MODEL_LEN_STEP:,}); set it to the longest request you serve{takes}"
+        )
 
 
 def setup(

@@ -121,7 +121,9 @@ def llm_context(
     other = None
     if profile is not None and measured:
         other = another_model(profile.metadata.model, s.arch)
+    default_len = s.default_len_note(classes)  # the server refuses longer requests
     notes = [*([other] if other else []), *precision, *notes]
+    notes += [default_len] if default_len else []
     return LlmContext(setup=s, classes=classes, calibration=cal, notes=tuple(notes))
 
 
