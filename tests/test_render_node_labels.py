@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,3 +89,29 @@ def test_a_repriced_row_keeps_its_node_labels(tmp_path: Path) -> None:
     cat = load_catalog([ONPREM / "inventory.yaml", tmp_path / "price.yaml"], shipped=False)
     row = next(r for r in cat.rows if r.instance_type == "a100-8x")
     assert row.price_ondemand == 16 and row.node_labels == {"pool": "dc1-a100"}
+
+
+def test_a_node_label_against_the_spot_affinity_is_refused(tmp_path: Path) -> None:
+    """eks-karpenter spot pods select their NodePools by node affinity, not nodeSelector, so
+    the clash check above did not see a node_labels karpenter.sh/nodepool of another pool:
+    rendered, the pods matched no node (r2 review). Refused like a nodeSelector clash."""
+    from scaleplan.catalog.files import load_catalog
+    from scaleplan.errors import PlanError
+    from scaleplan.plan import read_plan
+    from scaleplan.render import render_report
+
+    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    spot = next(a for a in plan.allocations if a.capacity_type == "spot")
+    assert plan.spec.kubernetes.flavor == "eks-karpenter"
+    shipped = load_catalog(providers=["aws"])
+    row = next(r for r in shipped.rows if r.key == (spot.provider, spot.region,
+                                                        spot.instance_type))
+    mine = row.model_dump(mode="json", exclude_none=True)
+    mine["node_labels"] = {"karpenter.sh/nodepool": "someone-elses-pool"}
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(
+        {"apiVersion": "scaleplan/v1", "kind": "Catalog",
+         "provenance": {"source": "test", "build_date": "2026-12-01"}, "instances": [mine]}))
+    cat = load_catalog([tmp_path / "mine.yaml"], providers=["aws"])
+    with pytest.raises(PlanError) as exc:
+        render_report(plan, cat)
+    assert "karpenter.sh/nodepool" in str(exc.value), str(exc.value)

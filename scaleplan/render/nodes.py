@@ -74,25 +74,7 @@ def scheduling(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[dict[str, st
                 sel["node.kubernetes.io/instance-type"] = machine
         if spot:
             warnings.append(f"allocation {al.name}: flavor generic has no standard spot label; the spot replicas are scheduled like on-demand ones")
-    # the catalog row's own labels (docs/catalog.md, "Owned nodes")
-    where = f"catalog row {al.a.provider}/{al.a.region}/{al.a.instance_type}: node_labels"
-    own = [
-        p
-        for k, v in al.node_labels
-        for p in safety.check_label_key(k, f"{where}.{k}")
-        + safety.check_label_value(v, f"{where}.{k}")
-    ]
-    # a label render selects by itself (GPU, instance type, capacity type) keeps its value
-    own += [
-        Problem(
-            f"{where}.{k}",
-            f"render selects {k}={safety.shown(sel[k])} itself on flavor {flavor}, and the row "
-            f"says {safety.shown(v)}",
-            hint="remove the key from node_labels; a row's gpu_product sets the GPU label",
-        )
-        for k, v in al.node_labels
-        if k in sel and sel[k] != v
-    ]
+    own = _row_label_problems(plan, al, sel)  # the catalog row's own labels
     if own:
         raise PlanError(None, own)
     sel.update(al.node_labels)
@@ -100,6 +82,36 @@ def scheduling(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[dict[str, st
         if safety.check_label_value(v, k):
             raise PlanError(None, [Problem(f"allocations[{al.index}]", f"node label {k}={safety.shown(v)} is not a valid label value", hint="check the plan's instance type and accelerator")])
     return sel, tol
+
+
+def _row_label_problems(plan: Plan, al: Alloc, sel: dict[str, str]) -> list[Problem]:
+    """The catalog row's ``node_labels`` (docs/catalog.md, "Owned nodes") that are not valid
+    labels, or that change a label render selects by itself (``sel``: GPU, instance type,
+    capacity type; by node affinity a spot NodePool, its instance types or the zones)."""
+    where = f"catalog row {al.a.provider}/{al.a.region}/{al.a.instance_type}: node_labels"
+    own = [
+        p
+        for k, v in al.node_labels
+        for p in safety.check_label_key(k, f"{where}.{k}")
+        + safety.check_label_value(v, f"{where}.{k}")
+    ]
+    affinity = node_affinity(plan, al) or {}
+    terms = affinity.get("requiredDuringSchedulingIgnoredDuringExecution", {})
+    chosen = {k: [v] for k, v in sel.items()}
+    for term in terms.get("nodeSelectorTerms", []):
+        for e in term["matchExpressions"]:
+            chosen.setdefault(e["key"], []).extend(e["values"])
+    flavor = plan.spec.kubernetes.flavor
+    return own + [
+        Problem(
+            f"{where}.{k}",
+            f"render selects {k} itself on flavor {flavor} "
+            f"({', '.join(map(safety.shown, chosen[k]))}), and the row says {safety.shown(v)}",
+            hint="remove the key from node_labels; a row's gpu_product sets the GPU label",
+        )
+        for k, v in al.node_labels
+        if k in chosen and v not in chosen[k]
+    ]
 
 
 def _gke(al: Alloc, machine: str, sel: dict[str, str], tol: list[Obj], warnings: list[str]) -> None:
