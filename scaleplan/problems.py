@@ -18,10 +18,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
 from scaleplan.errors import InputError, Problem
+from scaleplan.names import PROVIDER_NAME
 from scaleplan.wording import counted
 from scaleplan.yamlio import Document, LineMap, PathKey, format_path
 
 _FIX_SEP = " | fix: "
+# patterns said in words where a value does not match them (not the regex)
+_PATTERN_WORDS = {
+    PROVIDER_NAME: "a provider name: lower case letters, digits, '-', '_' and '.', starting and "
+    "ending with a letter or digit, at most 63 characters",
+}
 _AT_SEP = " | at: "
 _MAX_SHOWN = 60
 MAX_PROBLEMS = 50  # listed per file; the rest are counted
@@ -282,10 +288,18 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
         got = len(inp) if isinstance(inp, list | tuple | dict | str) else ctx.get("actual_length")
         return f"must have {words} {n} item{'s' if n != 1 else ''}; got {got}", _describe(info)
     if typ in {"string_too_long", "string_too_short", "string_pattern_mismatch"}:
-        return msg.replace("String should", "must").replace("string should", "must") + f"; got {shown(inp)}", _describe(info)
+        return _string_said(msg, ctx) + f"; got {shown(inp)}", _describe(info)
     text = msg[:1].lower() + msg[1:]
     text = text.replace("input should be", "must be")
     return text, _describe(info)
+
+
+def _string_said(msg: str, ctx: dict[str, Any]) -> str:
+    """A string's length or pattern error: a pattern of :data:`_PATTERN_WORDS` in words."""
+    words = _PATTERN_WORDS.get(str(ctx.get("pattern")))
+    if words is not None:
+        return f"must be {words}"
+    return msg.replace("String should", "must").replace("string should", "must")
 
 
 def problems_from_validation(

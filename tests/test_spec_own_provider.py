@@ -61,3 +61,14 @@ def test_a_catalog_provider_the_spec_cannot_name_is_refused(cli, tmp_path: Path)
     (tmp_path / "cw.yaml").write_text(CATALOG.replace("provider: coreweave", "provider: CoreWeave"))
     res = cli(["catalog", "list", "--catalog", str(tmp_path / "cw.yaml")], exit_code=3)
     assert "provider" in res.stderr and "CoreWeave" in res.stderr, res.stderr
+
+
+def test_a_bad_provider_name_says_what_a_name_is(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The spec's and the catalog's provider pattern errors printed the regex (r2 review)."""
+    (tmp_path / "cw.yaml").write_text(CATALOG.replace("provider: coreweave", "provider: Core_"))
+    (tmp_path / "spec.yaml").write_text(SPEC.replace("PROVIDERS", "Core Weave"))
+    for args in (["validate", str(tmp_path / "spec.yaml")],
+                 ["catalog", "list", "--catalog", str(tmp_path / "cw.yaml")]):
+        res = cli(args, exit_code=3)
+        assert "lower case letters, digits" in res.stderr, res.stderr
+        assert "[a-z0-9]" not in res.stderr, res.stderr

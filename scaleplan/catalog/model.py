@@ -91,10 +91,7 @@ ZONE_EXAMPLE = {"aws": "{region}a", "gcp": "{region}-a", "azure": "{region}-1"}
 class InstanceRow(_Model):
     provider: str = Field(
         pattern=PROVIDER_NAME,
-        description=(
-            "aws, gcp, azure or a name of your own (onprem, a neocloud): lower case letters, "
-            "digits, '-', '_', '.' (as placement.providers takes it)."
-        ),
+        description="aws, gcp, azure or a name of your own (onprem, a neocloud).",
     )
     region: str
     instance_type: str
