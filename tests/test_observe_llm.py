@@ -65,7 +65,16 @@ def test_engine_token_and_mean_queries(tables: Catalog) -> None:
     sel = 'namespace="llm",service="chat-l40s-x1"'
     assert qs["prompt_tokens"].promql == f"sum(increase(vllm:request_prompt_tokens_sum{{{sel}}}[1h])) / sum(increase(vllm:request_prompt_tokens_count{{{sel}}}[1h]))"
     assert "vllm:request_generation_tokens_sum" in qs["output_tokens"].promql
-    assert "vllm:time_to_first_token_seconds_sum" in qs["ttft_mean"].promql and "vllm:time_per_output_token_seconds_count" in qs["tpot_mean"].promql
+    ttft_mean = qs["ttft_mean"].promql
+    assert "vllm:time_to_first_token_seconds_sum" in ttft_mean and " or " not in ttft_mean
+    # TPOT: the name vLLM v0.11 on exports, else (per series) the one before v0.11
+    new, old = "vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds"
+
+    def inc(suffix: str) -> str:
+        return f"increase({new}{suffix}{{{sel}}}[1h]) or increase({old}{suffix}{{{sel}}}[1h])"
+
+    assert qs["tpot_mean"].promql == f"sum({inc('_sum')}) / sum({inc('_count')})"
+    assert qs["tpot"].promql == f"histogram_quantile(0.95, sum by (le) ({inc('_bucket')}))"
     assert qs["replicas_hourly"].promql.startswith(f"avg_over_time((count(up{{{sel}}} == 1))[")
     assert all(not qs[n].required and qs[n].hourly for n in ("prompt_tokens", "output_tokens", "ttft_mean", "tpot_mean", "replicas_hourly"))
     tgi = _on_engine(plan, "tgi")
@@ -179,6 +188,58 @@ def test_observe_vllm_and_replan(cli, tables: Catalog, tmp_path) -> None:
     assert any(x.startswith("calibration: compute x") for x in w)
     assert [x for x in w if x.startswith("tokens:")] == [next(x for x in w if x.startswith("tokens: the observed mean prompt was 1500 tokens"))]
     assert "profile throughput" not in o.stderr + o.stdout
+
+
+TPOT_NAMES = ("vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds")
+
+
+@needs_prometheus
+@pytest.mark.parametrize("exported", [TPOT_NAMES[:1], TPOT_NAMES[1:], None])
+def test_vllm_tpot_under_either_name(
+    cli, tables: Catalog, tmp_path, exported: tuple[str, ...] | None
+) -> None:
+    """vLLM v0.11 exports its per-token histogram as vllm:inter_token_latency_seconds and as the
+    deprecated vllm:time_per_output_token_seconds (gone from v0.13 on); a Prometheus holding only
+    the new name (v0.13) or only the old one (before v0.11) gives observe the TPOT either way,
+    and one holding both (v0.11, the demo's default) counts the histogram once."""
+    import urllib.parse
+    import urllib.request
+
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.plan import read_plan
+
+    truth = _truth(tables)
+    history_llm(
+        tmp_path / "om", namespace="llm", service="chat-l40s-x1", pods=PODS, hours=truth,
+        start=START, days=1, tpot_names=exported,
+    )
+    written = (tmp_path / "om" / "day00.om").read_text()
+    both = TPOT_NAMES
+    assert [n in written for n in both] == [n in (exported or both) for n in both]
+    create_blocks(tmp_path / "om", tmp_path / "tsdb")
+    out = tmp_path / "observed.yaml"
+    sel = 'namespace="llm",service="chat-l40s-x1"'
+    mean = build_queries(read_plan(EXAMPLE / "plan.yaml"), tables).by_name()["tpot_mean"].promql
+    numerator = mean.split(" / ")[0]
+
+    def value(url: str, promql: str) -> float:
+        qs = urllib.parse.urlencode({"query": promql, "time": "1767268800"})  # 2026-01-01T12:00Z
+        with urllib.request.urlopen(f"{url}/api/v1/query?{qs}", timeout=30) as r:
+            return float(json.load(r)["data"]["result"][0]["value"][1])
+
+    with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
+        cli([
+            "observe", "--prometheus", url, "--plan", str(EXAMPLE / "plan.yaml"),
+            "--end", "2026-01-02T00:00:00Z", "--since", "1d", "--out", str(out),
+        ])
+        one = value(url, f"sum(increase({(exported or both)[0]}_sum{{{sel}}}[1h]))")
+        assert value(url, numerator) == pytest.approx(one, rel=1e-9)  # once, not twice
+    doc = yaml.safe_load(out.read_text())
+    assert "tpot" in doc["extras"] and "tpot" not in doc.get("missing", [])
+    assert len(doc["extras"]["tpot"]["hourly"]) == 24
+    assert len(doc["llm"]["hours"]) == 24
+    for h in doc["llm"]["hours"]:
+        assert h["tpot_ms"] == pytest.approx(truth[h["hour"]][3] * 1000, rel=0.01)
 
 
 @needs_prometheus

@@ -113,7 +113,7 @@ VLLM_TOKEN_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)  # TTFT / TPOT 
 VLLM_LENGTH_BUCKETS = (64.0, 256.0, 1024.0, 4096.0)
 
 
-def history_llm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = START, days: int = 2, prefix: str = "", waiting: Sequence[float] | None = None, engine: str = "vllm") -> None:
+def history_llm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = START, days: int = 2, prefix: str = "", waiting: Sequence[float] | None = None, engine: str = "vllm", tpot_names: Sequence[str] | None = None) -> None:
     """An LLM service (vLLM by default) in OpenMetrics, series per pod (as a ServiceMonitor
     labels them): per UTC hour of day ``hours[h]`` = (requests/s per pod, requests running per pod, mean TTFT s, mean
     TPOT s, prompt tokens, generated tokens) for every pod. Written: ``vllm:request_success_total``,
@@ -123,14 +123,18 @@ def history_llm(outdir: Path, *, namespace: str, service: str, pods: Sequence[st
     pod in hour ``h`` (``vllm:num_requests_waiting``; not written when None). Files:
     ``<prefix>dayNN.om``. ``engine``: whose metric names (``scaleplan.render.engine.METRICS``,
     the table render and observe use); a metric the engine does not export is not written
-    (TGI: no TTFT histogram, so its TTFT column is ignored)."""
+    (TGI: no TTFT histogram, so its TTFT column is ignored). The TPOT histogram goes under every
+    name the engine exports it as (vLLM v0.11: ``vllm:inter_token_latency_seconds`` and the
+    deprecated ``vllm:time_per_output_token_seconds``, the same histogram); ``tpot_names``: under
+    these instead (e.g. only the old name, as vLLM before v0.11, or only the new, v0.13 on)."""
     from scaleplan.render.engine import METRICS
 
     em = METRICS[engine]
+    tpots = tpot_names if tpot_names is not None else (em.tpot, em.tpot_old)
     want = (
         (em.latency, VLLM_LATENCY_BUCKETS, lambda h: h[1] / h[0]),
         (em.ttft, VLLM_TOKEN_BUCKETS, lambda h: h[2]),
-        (em.tpot, VLLM_TOKEN_BUCKETS, lambda h: h[3]),
+        *((name, VLLM_TOKEN_BUCKETS, lambda h: h[3]) for name in tpots),
         (em.prompt_tokens, VLLM_LENGTH_BUCKETS, lambda h: h[4]),
         (em.output_tokens, VLLM_LENGTH_BUCKETS, lambda h: h[5]),
     )

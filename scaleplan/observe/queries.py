@@ -11,7 +11,9 @@ Engine metric names (LLM plans; the server's own ``/metrics``; the table is
 
 - vLLM (docs.vllm.ai "Production Metrics", design/metrics.md): ``vllm:request_success_total``,
   ``vllm:e2e_request_latency_seconds``, ``vllm:time_to_first_token_seconds``,
-  ``vllm:time_per_output_token_seconds`` (V1 also ``vllm:inter_token_latency_seconds``),
+  ``vllm:inter_token_latency_seconds`` (TPOT; before v0.11 ``vllm:time_per_output_token_seconds``,
+  which v0.11 exports too, v0.12 hides and v0.13 removed: the TPOT queries read either, see
+  :func:`_either`),
   ``vllm:num_requests_running``, ``vllm:num_requests_waiting``, ``vllm:kv_cache_usage_perc``
   (older releases: ``vllm:gpu_cache_usage_perc``).
 - SGLang (docs.sglang.io "Production Metrics", ``--enable-metrics``): ``sglang:num_requests_total``,
@@ -142,9 +144,10 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
     pods = "|".join(sorted(deployments.values()))
     if any(a.gpus_per_replica > 0 for a in plan.allocations):
         out.append(Query("gpu_utilization", f'avg(avg_over_time({GPU_UTIL}{{namespace="{ns}",pod=~"({pods})-.*"}}[1h]))', "gauge", False, hourly=True, unit="%", source="DCGM exporter"))
-    for name, metric, kind, unit in (("ttft", em.ttft, "latency", "s"), ("tpot", em.tpot, "latency", "s")):
+    for name, metric, old, kind, unit in (("ttft", em.ttft, None, "latency", "s"), ("tpot", em.tpot, em.tpot_old, "latency", "s")):
         if metric is not None and engine is not None:
-            out.append(Query(name, f"histogram_quantile({q:g}, sum by (le) (increase({metric}_bucket{{{selector}}}[1h])))", kind, False, hourly=True, unit=unit, source=f"{engine} {metric}"))  # type: ignore[arg-type]
+            inc = _either(metric, old, "_bucket", selector)
+            out.append(Query(name, f"histogram_quantile({q:g}, sum by (le) ({inc}))", kind, False, hourly=True, unit=unit, source=f"{engine} {_names(metric, old)}"))  # type: ignore[arg-type]
     for name, metric, agg in (("concurrency", em.running, "sum"), ("queue", em.waiting, "sum"), ("kv_cache", em.kv_cache, "avg")):
         if metric is not None and engine is not None:
             out.append(Query(name, _hourly_gauge(metric, selector, agg), "gauge", False, hourly=True, unit="", source=f"{engine} {metric}"))
@@ -173,11 +176,27 @@ def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_
         out.append(Query(f"demand_hourly{at}", _hour_mean(_request_rate(em.requests, selector), hour_range, step), "rate", False, hourly=True, unit="rps", source=f"{em.requests}{whose}", allocation=alloc))
         if em.running is not None:
             out.append(Query(f"concurrency{at}", _hourly_gauge(em.running, selector), "gauge", False, hourly=True, source=f"{engine} {em.running}{whose}", allocation=alloc))
-    for name, metric, unit in (("prompt_tokens", em.prompt_tokens, "tokens"), ("output_tokens", em.output_tokens, "tokens"), ("ttft_mean", em.ttft, "s"), ("tpot_mean", em.tpot, "s")):
+    for name, metric, old, unit in (("prompt_tokens", em.prompt_tokens, None, "tokens"), ("output_tokens", em.output_tokens, None, "tokens"), ("ttft_mean", em.ttft, None, "s"), ("tpot_mean", em.tpot, em.tpot_old, "s")):
         if metric is not None:
-            mean = f"sum(increase({metric}_sum{{{selector}}}[1h])) / sum(increase({metric}_count{{{selector}}}[1h]))"
-            out.append(Query(f"{name}{at}", mean, "gauge", False, hourly=True, unit=unit, source=f"{engine} {metric} (sum / count){whose}", allocation=alloc))
+            mean = f"sum({_either(metric, old, '_sum', selector)}) / sum({_either(metric, old, '_count', selector)})"
+            out.append(Query(f"{name}{at}", mean, "gauge", False, hourly=True, unit=unit, source=f"{engine} {_names(metric, old)} (sum / count){whose}", allocation=alloc))
     return out
+
+
+def _either(metric: str, old: str | None, suffix: str, selector: str) -> str:
+    """The hour's increase of histogram series ``metric<suffix>``, or, for a series (label set)
+    it lacks, of ``old<suffix>``: the name the engine's older releases export (PromQL ``or``,
+    one query: fetch runs each query once and a second query tried on no data would need a
+    fallback step of its own; ``or`` also falls back per pod, in a fleet half upgraded).
+    ``increase`` drops the metric name, so where a server exports both names (vLLM v0.11) the
+    two series match and only ``metric``'s is counted, never both."""
+    new = f"increase({metric}{suffix}{{{selector}}}[1h])"
+    return new if old is None else f"{new} or increase({old}{suffix}{{{selector}}}[1h])"
+
+
+def _names(metric: str, old: str | None) -> str:
+    """A query's metric as its ``source`` says it: with the older name it falls back to."""
+    return metric if old is None else f"{metric} (or {old})"
 
 
 def _request_rate(metric: str, selector: str) -> str:

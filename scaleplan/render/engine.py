@@ -88,12 +88,18 @@ class EngineMetrics:
     kv_cache: str | None = None
     prompt_tokens: str | None = None  # histogram of prompt tokens per request (without _sum/_count)
     output_tokens: str | None = None  # histogram of generated tokens per request
+    # the TPOT histogram's name in older releases of the engine, which observe falls back to
+    # where a series of ``tpot`` is missing (render reads only ``tpot``)
+    tpot_old: str | None = None
 
 
 # any other server: the names of prometheus-fastapi-instrumentator and most HTTP middleware
 HTTP_METRICS = EngineMetrics(requests="http_requests_total", latency="http_request_duration_seconds")
 METRICS: dict[str, EngineMetrics] = {
-    "vllm": EngineMetrics("vllm:request_success_total", "vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds", "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:request_prompt_tokens", "vllm:request_generation_tokens"),
+    # vLLM's per-token histogram is vllm:inter_token_latency_seconds; v0.11 exports it also as
+    # the deprecated vllm:time_per_output_token_seconds (hidden in v0.12, removed in v0.13,
+    # vLLM PRs #24110, #32661), the only name before v0.11
+    "vllm": EngineMetrics("vllm:request_success_total", "vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds", "vllm:inter_token_latency_seconds", "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:request_prompt_tokens", "vllm:request_generation_tokens", tpot_old="vllm:time_per_output_token_seconds"),
     "sglang": EngineMetrics("sglang:num_requests_total", "sglang:e2e_request_latency_seconds", "sglang:time_to_first_token_seconds", "sglang:inter_token_latency_seconds", "sglang:num_running_reqs", "sglang:num_queue_reqs", "sglang:token_usage"),
     # SGLang has no per-request token histograms (sglang:prompt_tokens_total counts the prefill
     # tokens processed, labelled per TP rank): observe asks it for no token lengths

@@ -27,7 +27,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from scaleplan.plan import HOURS_PER_MONTH, Plan
-from scaleplan.render.engine import metrics_of
+from scaleplan.render.engine import METRICS, metrics_of
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Entry, Obj, meta
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -36,8 +36,8 @@ BURN = (("1h", "5m", 14.4, "2m", "critical"), ("6h", "30m", 6.0, "15m", "critica
 DASHBOARD_LABEL = "grafana_dashboard"
 
 
-# The engines' TTFT and per-token histograms (name without _bucket, bucket bounds in seconds
-# where scaleplan knows them, else None: the SLO itself is the bound, and the
+# The engines' TTFT and per-token histograms (name without _bucket, from METRICS; bucket
+# bounds in seconds where scaleplan knows them, else None: the SLO itself is the bound, and the
 # ...SloBucketMissing alert says when the server has no such bucket). vLLM: the buckets of
 # vllm/v1/metrics/loggers.py in v0.11.0, the version the examples render; its per-token
 # histogram is vllm:inter_token_latency_seconds (v0.11 exports the same histogram under the
@@ -53,14 +53,23 @@ _VLLM_ITL_BUCKETS = (
     20.0, 40.0, 80.0,
 )
 Buckets = tuple[float, ...] | None
+
+
+def _token_histogram(engine: str, key: str) -> str:
+    """The name of ``engine``'s ``ttft`` or ``tpot`` histogram in :data:`METRICS`."""
+    name = getattr(METRICS[engine], key)
+    assert isinstance(name, str), (engine, key)
+    return name
+
+
 TOKEN_HISTOGRAMS: dict[str, dict[str, tuple[str, Buckets]]] = {
     "vllm": {
-        "ttft": ("vllm:time_to_first_token_seconds", _VLLM_TTFT_BUCKETS),
-        "tpot": ("vllm:inter_token_latency_seconds", _VLLM_ITL_BUCKETS),
+        "ttft": (_token_histogram("vllm", "ttft"), _VLLM_TTFT_BUCKETS),
+        "tpot": (_token_histogram("vllm", "tpot"), _VLLM_ITL_BUCKETS),
     },
     "sglang": {
-        "ttft": ("sglang:time_to_first_token_seconds", None),
-        "tpot": ("sglang:inter_token_latency_seconds", None),
+        "ttft": (_token_histogram("sglang", "ttft"), None),
+        "tpot": (_token_histogram("sglang", "tpot"), None),
     },
 }
 
