@@ -213,3 +213,24 @@ def test_profile_import_records_the_precision_of_aibrix_tables_too(tmp_path: Pat
     prof = read_profile(out)
     assert prof.metadata.dtype == "fp16" and "dtype" not in res.stderr
     assert {(m.dtype, m.kv_cache_dtype) for m in prof.measurements} == {("fp16", "fp8")}
+
+
+def test_written_catalogs_leave_empty_node_labels_out(tmp_path: Path) -> None:
+    """A row without labels of its own writes no ``node_labels: {}`` (a key 37f4531 added): the
+    imported catalog.yaml and a refreshed catalog file stay as before, readable by a scaleplan
+    that predates the field (an empty key in every row made them invalid there)."""
+    from datetime import UTC, datetime
+
+    from scaleplan.catalog.assemble import catalog_text
+    from scaleplan.catalog.files import read_catalog_file
+    from scaleplan.importers.melange import import_melange
+
+    out = str(tmp_path / "o")
+    import_melange([str(DATA / "example.json")], out, rate=None, name=None, force=False)
+    text = (tmp_path / "o" / "catalog.yaml").read_text()
+    assert "instance_type: a10g" in text and "node_labels" not in text
+    cf = read_catalog_file(tmp_path / "o" / "catalog.yaml")
+    assert "node_labels" not in catalog_text(cf, datetime(2026, 12, 6, tzinfo=UTC))
+    row = cf.instances[0].model_copy(update={"node_labels": {"pool": "a"}})
+    labelled = cf.model_copy(update={"instances": [row]})
+    assert "node_labels:\n    pool: a" in catalog_text(labelled, datetime(2026, 12, 6, tzinfo=UTC))

@@ -156,10 +156,12 @@ def catalog_text(cf: CatalogFile, now: datetime) -> str:
 
 
 def _instance(r: InstanceRow) -> Any:
-    """One row, nulls and empty lists left out except ``price_spot``: a refreshed row with no
-    spot offer says so (``null``), since a row that leaves a field out keeps the value of the
-    row it replaces (catalog.files.INHERITED: the shipped row's spot price would come back)."""
-    d = {k: v for k, v in r.model_dump().items() if (v is not None and v != ()) or k == "price_spot"}
+    """One row, nulls, empty lists and an empty ``node_labels`` left out except ``price_spot``:
+    a refreshed row with no spot offer says so (``null``), since a row that leaves a field out
+    keeps the value of the row it replaces (catalog.files.INHERITED: the shipped row's spot
+    price would come back)."""
+    kept = r.model_dump().items()
+    d = {k: v for k, v in kept if (v is not None and v not in ((), {})) or k == "price_spot"}
     return _clean(d)
 
 

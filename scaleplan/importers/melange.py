@@ -322,6 +322,9 @@ def write_import(res: Imported, out: str, *, force: bool) -> list[str]:
     spec = res.spec.model_dump(mode="json", exclude_none=True, exclude_defaults=True, by_alias=True)
     spec_text = dump_yaml(spec | {"apiVersion": "scaleplan/v1", "kind": "InferenceService"})
     catalog = res.catalog.model_dump(mode="json", exclude_none=True)
+    for row in catalog["instances"]:  # no labels of its own: no key (as before node_labels)
+        if not row["node_labels"]:
+            del row["node_labels"]
     texts = {
         "spec.yaml": spec_text,
         "profile.yaml": dump_profile(res.profile),
