@@ -5,6 +5,7 @@ Deployment's pods could land on either kind of node)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -115,3 +116,32 @@ def test_a_node_label_against_the_spot_affinity_is_refused(tmp_path: Path) -> No
     with pytest.raises(PlanError) as exc:
         render_report(plan, cat)
     assert "karpenter.sh/nodepool" in str(exc.value), str(exc.value)
+
+
+def test_identical_selectors_of_two_instance_types_are_warned(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """F5 (a): without node_labels on the owned row, the owned a100-8x and the rented
+    p4de.24xlarge Deployments both select only nvidia.com/gpu.product on generic, so either's
+    pods may land on the other's nodes; render says so, naming both (stderr and --json)."""
+    for f in ("inventory.yaml", "burst.yaml"):
+        shutil.copy(ONPREM / f, tmp_path / f)
+    inv = tmp_path / "inventory.yaml"
+    text = inv.read_text()
+    labelled = "  node_labels: {pool: dc1-a100} # a label of our own that render selects too\n"
+    assert labelled in text
+    inv.write_text(text.replace(labelled, ""))
+    res = cli(["optimize", str(tmp_path / "burst.yaml"), "--out", str(tmp_path / "out")])
+    plan = str(tmp_path / "out" / "plan.yaml")
+    sel = _selectors(tmp_path / "out" / "manifests")
+    assert len(set(map(str, sel.values()))) == 1 and len(sel) == 2  # the clash itself
+    res = cli(["render", plan, "--out", str(tmp_path / "r"), "--catalog", str(inv), "--json"])
+    clash = [w for w in json.loads(res.stdout)["warnings"] if "same node selector" in w]
+    assert len(clash) == 1, res.stdout
+    names = sorted(sel)
+    assert all(n in clash[0] for n in names) and "node_labels" in clash[0], clash
+    assert "a100-8x" in clash[0] and "p4de.24xlarge" in clash[0], clash
+    res = cli(["render", plan, "--out", str(tmp_path / "r2"), "--catalog", str(inv)])
+    assert clash[0] in res.stderr
+    # with the owned row's label (the shipped inventory) the selectors differ: no warning
+    shutil.copy(ONPREM / "inventory.yaml", inv)
+    res = cli(["render", plan, "--out", str(tmp_path / "r3"), "--catalog", str(inv), "--json"])
+    assert not any("same node selector" in w for w in json.loads(res.stdout)["warnings"])

@@ -26,7 +26,7 @@ from scaleplan.render import routing
 from scaleplan.render.allocations import Alloc, accelerator_table, derive_allocations
 from scaleplan.render.autoscaling import autoscaler_objects
 from scaleplan.render.gateway import backend_services, http_route, inference_pool
-from scaleplan.render.metadata import Entry
+from scaleplan.render.metadata import Entry, Obj
 from scaleplan.render.monitoring import monitoring_objects
 from scaleplan.render.nodes import CLUSTER_PLACEHOLDER, interchangeable_types, karpenter_objects
 from scaleplan.render.plan_checks import plan_problems, revalidate
@@ -69,7 +69,9 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
     if k8s.autoscaler.cron and not k8s.autoscaler.type.startswith("keda-"):
         w.append(f"autoscaler.cron applies to KEDA autoscalers only; ignored with type {k8s.autoscaler.type}")
     built.objects += _services(plan, allocs, w, src)
-    built.objects += [("Deployment", al.name, deployment(plan, al, w)) for al in allocs]
+    deployments = [("Deployment", al.name, deployment(plan, al, w)) for al in allocs]
+    w += shared_selectors(allocs, [d for _, _, d in deployments])
+    built.objects += deployments
     built.objects += [("PodDisruptionBudget", al.name, pdb(plan, al)) for al in allocs]
     built.objects += autoscaler_objects(plan, allocs, w)
     if k8s.routing == "gateway-api":
@@ -79,6 +81,32 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
     if k8s.service_monitor:
         built.objects += monitoring_objects(plan, built.objects, w)
     return built
+
+
+def shared_selectors(allocs: Sequence[Alloc], deployments: Sequence[Obj]) -> list[str]:
+    """A warning for each two allocations of different instance types whose pods select the
+    same nodes (the same nodeSelector and required node affinity, e.g. an owned and a rented
+    A100 type on generic): either Deployment's pods may land on the other's nodes, so the
+    split the plan priced is not enforced (UX review 14, F5)."""
+    keyed = []
+    for al, d in zip(allocs, deployments, strict=True):
+        pod = d["spec"]["template"]["spec"]
+        aff = pod.get("affinity", {}).get("nodeAffinity")
+        keyed.append((al, pod.get("nodeSelector", {}), aff))
+    out = []
+    for i, (a, sel, aff) in enumerate(keyed):
+        for b, sel_b, aff_b in keyed[i + 1:]:
+            if a.a.instance_type == b.a.instance_type or (sel, aff) != (sel_b, aff_b):
+                continue
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(sel.items())) or "none"
+            out.append(
+                f"allocations {a.name} ({a.a.instance_type}) and {b.name} "
+                f"({b.a.instance_type}) have the same node selector ({shown}): either "
+                "Deployment's pods may land on the other's nodes, so the plan's split between "
+                "them is not enforced; give one of the two catalog rows node_labels "
+                '(docs/catalog.md, "Owned nodes")'
+            )
+    return out
 
 
 def _row_labels(al: Alloc, catalog: Catalog) -> Alloc:
