@@ -17,6 +17,7 @@ import contextlib
 import gc
 import os
 import sys
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -91,3 +92,25 @@ def command_imports(*, blas: bool = True) -> Iterator[None]:
         if one_thread:
             os.environ.pop("OPENBLAS_NUM_THREADS", None)
         resume_gc()
+
+
+def resolve_annotations(t: Any) -> None:
+    """Evaluate the string annotations of each command of ``t`` (a typer app) once, up front.
+
+    With ``from __future__ import annotations`` every annotation is a string, and typer calls
+    ``typing.get_type_hints`` (which compiles each string anew) several times per command while
+    it builds the command tree, on every run, ``--help`` included. Resolving them once here
+    cut that from ~0.08 s to ~0.02 s of CPU (docs/benchmarks/help.md); help and parsing are
+    unchanged (same objects typer would compute).
+    """
+    callbacks = [info.callback for info in t.registered_commands]
+    if t.registered_callback is not None:
+        callbacks.append(t.registered_callback.callback)
+    for group in t.registered_groups:
+        if group.typer_instance is not None:
+            resolve_annotations(group.typer_instance)
+        callbacks.append(group.callback)
+    for cb in callbacks:
+        hints = getattr(cb, "__annotations__", {})
+        if cb is not None and any(isinstance(a, str) for a in hints.values()):
+            cb.__annotations__ = typing.get_type_hints(cb, include_extras=True)

@@ -14,7 +14,7 @@ import typer
 
 from scaleplan._version import __version__
 from scaleplan.cli._common import json_usage
-from scaleplan.startup import command_modules, resume_gc
+from scaleplan.startup import command_modules, resolve_annotations, resume_gc
 
 
 class _Root(typer.core.TyperGroup):
@@ -79,29 +79,7 @@ def _register() -> None:
             continue
         for command in held:
             app.command(command)(getattr(module, command))
-    _resolve_annotations(app)
-
-
-def _resolve_annotations(t: typer.Typer) -> None:
-    """Evaluate each command's string annotations once, up front.
-
-    With ``from __future__ import annotations`` every annotation is a string, and typer calls
-    ``typing.get_type_hints`` (which compiles each string anew) several times per command while
-    it builds the command tree, on every run, ``--help`` included. Resolving them once here
-    cut that from ~0.08 s to ~0.02 s of CPU (docs/benchmarks/help.md); help and parsing are
-    unchanged (same objects typer would compute).
-    """
-    import typing
-    callbacks = [info.callback for info in t.registered_commands]
-    if t.registered_callback is not None:
-        callbacks.append(t.registered_callback.callback)
-    for group in t.registered_groups:
-        if group.typer_instance is not None:
-            _resolve_annotations(group.typer_instance)
-        callbacks.append(group.callback)
-    for cb in callbacks:
-        if cb is not None and any(isinstance(a, str) for a in getattr(cb, "__annotations__", {}).values()):
-            cb.__annotations__ = typing.get_type_hints(cb, include_extras=True)
+    resolve_annotations(app)
 
 
 def _plain_metavars() -> None:
