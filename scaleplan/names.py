@@ -47,6 +47,16 @@ def close_matches(name: str, known: Iterable[str], n: int = 3) -> list[str]:
     return out
 
 
+def close_options(typed: str, params: Iterable[object]) -> list[str]:
+    """The long options (``--out``) of ``params`` (a command's, duck-typed: ``opts``,
+    ``secondary_opts``) close to an unknown ``typed`` one, compared as :func:`close_matches`
+    does, without their dashes: the ``--`` every option shares is no likeness (difflib rated
+    ``--bogus`` 0.67 like ``--out``, over its 0.6 cutoff; ``bogus`` and ``out``: 0.5)."""
+    opts = [(*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ())) for p in params]
+    bare = {o[2:]: o for names in opts for o in names if o.startswith("--")}
+    return [bare[m] for m in close_matches(typed[2:], bare)] if typed.startswith("--") else []
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``did you mean 'L40S' or 'L4'?``; empty when no known name is close."""
     close = close_matches(name, known)

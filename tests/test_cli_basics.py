@@ -304,3 +304,20 @@ def test_optimize_prints_the_same_bytes_for_the_same_inputs(cli, tmp_path) -> No
     assert outs[0] == outs[1]
     title = next(line for line in outs[0].splitlines() if line.startswith("Plan for "))
     assert re.fullmatch(r"Plan for [\w.-]+: optimal, gap 0\.00%", title), title
+
+
+@pytest.mark.parametrize("command", ["check", "optimize", "simulate", "render"])
+def test_an_unknown_option_suggests_only_close_options(cli, command: str) -> None:
+    """The parser's did-you-mean compares option names without their dashes: the shared ``--``
+    alone made ``--bogus`` "close" to ``--out`` (difflib ratio 0.67 with it, 0.5 without), so
+    an unrelated word got an unrelated suggestion; a near miss still gets its option."""
+    bogus = cli([command, "--bogus"], exit_code=2).stderr
+    assert "No such option: --bogus" in bogus and "Possible options" not in bogus, bogus
+    near = cli([command, "--jsno"], exit_code=2).stderr
+    assert "No such option: --jsno (Possible options: --json)" in near, near
+    assert "(Possible options: --json)" in cli([command, "--JSON"], exit_code=2).stderr
+
+
+def test_an_unknown_top_level_option_suggests_only_close_options(cli) -> None:
+    assert "Possible options" not in cli(["--bogus"], exit_code=2).stderr
+    assert "(Possible options: --version)" in cli(["--verison"], exit_code=2).stderr

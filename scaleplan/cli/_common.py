@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from typer._click.exceptions import UsageError
+from typer._click.exceptions import NoSuchOption, UsageError
 from typer.exceptions import TyperException
 
 from scaleplan.errors import (
@@ -29,6 +29,7 @@ from scaleplan.errors import (
     usage_json,
 )
 from scaleplan.interrupts import caused_by_interrupt, watch_sigint
+from scaleplan.names import close_options
 from scaleplan.option_values import json_requested
 from scaleplan.safetext import printable, printed_as_is
 from scaleplan.table import Line
@@ -149,6 +150,8 @@ def json_usage(argv: list[str]) -> Iterator[None]:
     try:
         yield
     except UsageError as err:
+        if isinstance(err, NoSuchOption) and err.ctx:  # close names only, not every `--x`
+            err.possibilities = close_options(err.option_name, err.ctx.command.get_params(err.ctx))
         if json_requested(argv) and not _STDOUT["written"]:
             emit_json(usage_json(err))
         raise
