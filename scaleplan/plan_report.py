@@ -4,6 +4,7 @@ changes against the previous plan and the files written) and the ``--json`` docu
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -136,9 +137,17 @@ def summary_lines(
     # what the figures are, where they are read: the mean of the windows (not the peak
     # hour), a 730-hour month, the nodes' prices and nothing else (docs/optimizer.md)
     month = f"${plan.cost_per_month:,.2f}/month ({HOURS_PER_MONTH:g} h)"
-    lines.append(Line(f"cost: ${plan.cost_per_hour:.4f}/h averaged over the day, {month},"))
-    lines.append(Line(f"  {per_m} per million requests; a row's $/h is its mean over the day"))
-    lines.append(Line("  instance prices only: no disks, load balancers, control plane, egress"))
+    free = _zero_priced(plan)  # owned nodes: what counts is how many of them the plan uses
+    if free:
+        lines.append(Line(f"cost: ${plan.cost_per_hour:.4f}/h averaged over the day, {month}:"))
+        lines.append(Line("  every node is priced at $0/h"))
+        lines += [Line(t) for t in quota_use_lines(plan)]
+    else:
+        lines += [
+            Line(f"cost: ${plan.cost_per_hour:.4f}/h averaged over the day, {month},"),
+            Line(f"  {per_m} per million requests; a row's $/h is its mean over the day"),
+            Line("  instance prices only: no disks, load balancers, control plane, egress"),
+        ]
     if any(a.capacity_type == "spot" for a in plan.allocations):  # docs/catalog.md, caveats
         lines.append(Line("  spot at the cheapest zone's price in the catalog; it changes hourly"))
     # a plan out of proportion (scaleplan.solve.sanity) is said again under its cost
@@ -148,15 +157,17 @@ def summary_lines(
     if plan.binding_constraints:
         lines.append(Line("binding constraints:"))
         lines += [Line(f"  - {b}", whole=True) for b in plan.binding_constraints]
-    if plan.baselines:
+    baselines = [b for b in plan.baselines if not (free and b.cost_per_hour == 0)]
+    if baselines:
         lines.append(Line("savings against naive baselines:"))
-        for bl in plan.baselines:
+        for bl in baselines:
             if bl.cost_per_hour is None:
                 lines.append(Line(f"  - {bl.name}: {bl.description}", whole=True))
             else:
                 saves = _saves(plan, bl)
                 lines.append(Line(f"  - {bl.name}: ${bl.cost_per_hour:.4f}/h, {saves}", whole=True))
-    for i, alt in enumerate(plan.alternatives):
+    alternatives = [a for a in plan.alternatives if not (free and a.cost_per_hour == 0)]
+    for i, alt in enumerate(alternatives):
         label = "next best" if i == 0 else "then"
         cost = f"{_share(alt.extra_cost_fraction, '+')} (${alt.cost_per_hour:.4f}/h)"
         lines.append(Line(f"{label}: {alt.description}, {cost}"))
@@ -167,6 +178,39 @@ def summary_lines(
         lines += [Line(t, whole=True) for t in diff_lines(changes)]
     lines += [Line(f"wrote {w}") for w in written]
     return lines
+
+
+def _zero_priced(plan: Plan) -> bool:
+    """Whether every node of the plan is priced at $0/h (owned nodes: docs/catalog.md), where
+    a cost per million requests, savings and extra cost say nothing (UX review 14, F8)."""
+    return bool(plan.allocations) and all(a.price_per_node_hour == 0 for a in plan.allocations)
+
+
+def quota_use_lines(plan: Plan) -> list[str]:
+    """Nodes (``max_nodes``) and GPUs (``max_gpus``) the plan uses at peak in each quota's
+    scope (provider, region, family glob; GPU quotas count GPU nodes only, as the solver's
+    :func:`scaleplan.solve.prune.in_quota_scope`): "onprem/dc1/a100 6 of 6 nodes"."""
+    used: list[str] = []
+    windows = max((len(a.nodes_per_window) for a in plan.allocations), default=0)
+    for q in plan.spec.placement.quotas:
+        label = "/".join([q.provider, q.region or "*", q.family or "*"])
+        for limit, nodes in ((q.max_nodes, True), (q.max_gpus, False)):
+            if limit is None:
+                continue
+            members = [
+                a for a in plan.allocations
+                if (nodes or a.accelerators_per_node > 0) and a.provider == q.provider
+                and (q.region is None or a.region == q.region)
+                and (q.family is None or fnmatch.fnmatchcase(a.family.lower(), q.family.lower()))
+            ]
+            per = [
+                sum(a.nodes_per_window[w] * (1 if nodes else a.accelerators_per_node)
+                    for a in members if w < len(a.nodes_per_window))
+                for w in range(windows)
+            ]
+            unit = "nodes" if nodes else "GPUs"
+            used.append(f"{label} {max(per, default=0)} of {limit} {unit}")
+    return [f"used at peak (placement.quotas): {', '.join(used)}"] if used else []
 
 
 def _saves(plan: Plan, bl: Baseline) -> str:

@@ -1,0 +1,41 @@
+"""A plan whose every node is priced at $0/h (owned nodes, docs/catalog.md "Owned nodes")
+prints no money lines that say nothing (UX review 14, F8): no "$0.0000 per million
+requests", no baselines or next-best plans at the same $0/h; it says instead how many nodes
+of each quota the plan uses at peak. Priced plans print as before (the goldens, docs)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ONPREM = ROOT / "tests" / "data" / "onprem"
+
+
+def _optimize(cli: Any, tmp_path: Path, spec: str) -> str:
+    for f in ("inventory.yaml", spec):
+        shutil.copy(ONPREM / f, tmp_path / f)
+    res = cli(["optimize", str(tmp_path / spec), "--out", str(tmp_path / "out")])
+    return str(res.stdout)
+
+
+def test_a_zero_cost_plan_prints_nodes_used_not_money(cli: Any, tmp_path: Path) -> None:
+    out = _optimize(cli, tmp_path, "chat-8b.yaml")  # 4 owned l40s-4x nodes at $0/h
+    assert "per million requests" not in out, out
+    assert "savings against naive baselines" not in out and "the same cost" not in out, out
+    assert "next best" not in out and "+0.0%" not in out, out
+    assert "cost: $0.0000/h averaged over the day, $0.00/month (730 h)" in out, out
+    assert "every node is priced at $0/h" in out, out
+    assert "used at peak (placement.quotas): onprem/dc1/l40s 4 of 4 nodes" in out, out
+
+
+def test_a_priced_plan_keeps_its_money_lines(cli: Any, tmp_path: Path) -> None:
+    for f in ("inventory.yaml", "burst.yaml"):
+        shutil.copy(ONPREM / f, tmp_path / f)
+    # the owned rows at a chargeback rate: a priced plan, printed as before
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inv.read_text().replace("price_ondemand: 0\n", "price_ondemand: 16\n", 1))
+    res = cli(["optimize", str(tmp_path / "burst.yaml"), "--out", str(tmp_path / "out")])
+    assert "per million requests" in res.stdout and "used at peak" not in res.stdout
+    assert "every node is priced" not in res.stdout
