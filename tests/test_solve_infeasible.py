@@ -131,3 +131,17 @@ def test_quota_need_on_zero_priced_nodes_is_the_fewest_nodes() -> None:
     # 1000 rps / 30 rps per replica: 34 one-GPU replicas, in the fewest nodes: 4 of 8 GPUs
     # and 1 of 4, 36 GPUs (the least that holds them, too); without the tie-break it said 76
     assert "quota aws/us-east-1/a100 is 16 GPUs, the cheapest plan needs 36" in str(err), err
+
+
+def test_quota_hint_names_other_providers_only_where_the_spec_limits_them() -> None:
+    """UX review 14: on a fixed inventory (providers: [onprem]) renting elsewhere is the other
+    way out, so the hint names placement.providers; on eks (aws only) there is no other."""
+    quota = {"provider": "aws", "region": "us-east-1", "family": "g6", "max_gpus": 32}
+    over = {"traffic": {"peak_rps": 1200},
+            "placement": {"accelerators": ["L4"], "quotas": [quota]}}
+    err = reasons(spec(**over), profile(point("L4", 4, 40, 30)))  # generic, providers: [aws]
+    assert "or other providers (placement.providers)" in err.hint, err.hint
+    eks = spec(**over, kubernetes={"image": "example.com/svc:1.0", "flavor": "eks"})
+    err = reasons(eks, profile(point("L4", 4, 40, 30)))
+    assert "raise the quota aws/us-east-1/g6 to 40 GPUs" in err.hint
+    assert "providers" not in err.hint, err.hint

@@ -39,3 +39,14 @@ def test_a_priced_plan_keeps_its_money_lines(cli: Any, tmp_path: Path) -> None:
     res = cli(["optimize", str(tmp_path / "burst.yaml"), "--out", str(tmp_path / "out")])
     assert "per million requests" in res.stdout and "used at peak" not in res.stdout
     assert "every node is priced" not in res.stdout
+
+
+def test_too_few_owned_nodes_hint_names_renting_elsewhere(cli: Any, tmp_path: Path) -> None:
+    """Exit 4 on the owned inventory (providers: [onprem]): the hint also names
+    placement.providers, the way to rent the rest (UX review 14)."""
+    for f in ("inventory.yaml", "chat-70b-launch.yaml"):
+        shutil.copy(ONPREM / f, tmp_path / f)
+    res = cli(["optimize", str(tmp_path / "chat-70b-launch.yaml"), "--out", str(tmp_path / "o")],
+              exit_code=4)
+    assert ("hint: raise the quota onprem/dc1/a100 to 8 nodes, or allow other regions or "
+            "families, or other providers (placement.providers)") in res.stderr, res.stderr

@@ -16,7 +16,7 @@ from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.solve.candidates import Candidate, Diagnostics
 from scaleplan.solve.problem import Problem, quota_scopes
 from scaleplan.solve.search import Outcome, describe, search_windows
-from scaleplan.spec import Spec
+from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
 from scaleplan.wording import counted
 
 
@@ -330,6 +330,11 @@ def _rule_reasons(
         # with the tie-break, as optimize plans: among plans of one cost (owned nodes at $0/h)
         # the fewest nodes, not whichever the solver meets first (UX review 14)
         relaxed = search_windows(pb, cands, [peak], deadline=deadline, quotas=False)
+        # a generic cluster's spec that lists its providers (owned nodes: [onprem]) may rent
+        # elsewhere; eks, gke and aks run their one cloud's nodes only
+        listed = "providers" in pl.model_fields_set
+        own = PROVIDER_OF_FLAVOR.get(pb.spec.kubernetes.flavor) is None and listed
+        elsewhere = ", or other providers (placement.providers)" if own else ""
         if relaxed.solved:
             sol = relaxed.sols[0]
             for q in quota_scopes(pb.spec, cands):  # placement.quotas' order
@@ -341,7 +346,7 @@ def _rule_reasons(
                             f"quota {q.label} is {q.limit} {q.unit(q.limit)}, the cheapest plan needs "
                             f"{used}",
                             f"raise the quota {q.label} to {used} {q.unit(used)}, or allow other "
-                            "regions or families",
+                            f"regions or families{elsewhere}",
                             {"quota": q.label, "limit": q.limit, "needed": used},
                             where=q.where,
                         )
