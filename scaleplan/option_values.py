@@ -161,6 +161,13 @@ def typed_options(ctx: Any) -> list[str]:
     return [flag for flag, src in sources.items() if getattr(src, "name", "") == "COMMANDLINE"]
 
 
+# the top level's --json goes with --version alone (docs/cli.md)
+JSON_AFTER_COMMAND = (
+    "--json before the command goes with --version alone; "
+    "give a command's --json after the command: scaleplan COMMAND ... --json"
+)
+
+
 def json_requested(argv: Sequence[str]) -> bool:
     """Whether a command line asks for JSON on stdout: ``--json``, or ``check``'s ``--format
     json`` (``-f json``, ``--format=json``, ``-fjson``), in the words as typed (words after

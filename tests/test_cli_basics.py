@@ -321,3 +321,22 @@ def test_an_unknown_option_suggests_only_close_options(cli, command: str) -> Non
 def test_an_unknown_top_level_option_suggests_only_close_options(cli) -> None:
     assert "Possible options" not in cli(["--bogus"], exit_code=2).stderr
     assert "(Possible options: --version)" in cli(["--verison"], exit_code=2).stderr
+
+
+@pytest.mark.parametrize("argv", [["--version", "--json"], ["--json", "--version"]])
+def test_version_under_json_is_one_json_object(cli, argv: list[str]) -> None:
+    """Under ``--json`` stdout holds one JSON document (docs/cli.md): ``--version --json``
+    prints ``{"version": ...}``, exit 0, as ``--version`` alone prints its line."""
+    result = cli(argv)
+    assert json.loads(result.stdout) == {"version": scaleplan.__version__}
+    assert result.stderr == ""
+    assert cli(["--version"]).stdout == f"scaleplan {scaleplan.__version__}\n"
+
+
+def test_top_level_json_without_version_is_refused(cli) -> None:
+    """The top level's ``--json`` goes with ``--version``; before a command it would be ignored
+    (the command's own ``--json`` comes after it), so it is a usage error saying where it goes."""
+    result = cli(["--json", "catalog", "accelerators"], exit_code=2)
+    err = json.loads(result.stdout)["error"]
+    assert err["option"] == "--json" and "after the command" in err["message"], err
+    assert "after the command" in result.stderr

@@ -11,9 +11,11 @@ import functools
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import BadOptionUsage
 
 from scaleplan._version import __version__
-from scaleplan.cli._common import json_usage
+from scaleplan.cli._common import emit_json, json_usage
+from scaleplan.option_values import JSON_AFTER_COMMAND, json_requested
 from scaleplan.startup import command_modules, resolve_annotations, resume_gc
 
 
@@ -21,11 +23,10 @@ class _Root(typer.core.TyperGroup):
     """The command tree: under ``--json`` a usage error (exit 2) found while parsing or
     running a command also prints its JSON object on stdout (``_common.json_usage``)."""
 
-    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
-        with json_usage(argv := list(args)):  # a copy: the parser consumes args
-            ctx = super().make_context(info_name, args, parent, **extra)
-        ctx.meta["scaleplan.argv"] = argv
-        return ctx
+    def parse_args(self, ctx: Any, args: Any) -> Any:
+        ctx.meta["scaleplan.argv"] = list(args)  # a copy: the parser consumes args
+        with json_usage(ctx.meta["scaleplan.argv"]):
+            return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         with json_usage(ctx.meta["scaleplan.argv"]):
@@ -46,17 +47,21 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"scaleplan {__version__}")
+def _version(ctx: typer.Context, value: bool) -> None:
+    if value:  # under --json (the words typed decide, as for a usage error): {"version": ...}
+        as_json = json_requested(ctx.meta["scaleplan.argv"])
+        emit_json({"version": __version__}) if as_json else typer.echo(f"scaleplan {__version__}")
         raise typer.Exit(0)
 
 
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print --version as JSON.")] = False,
 ) -> None:
     """scaleplan: spec -> profile -> catalog -> optimize -> render -> check."""
+    if json_out:  # a command's own --json follows it; here it would be ignored
+        raise BadOptionUsage("--json", JSON_AFTER_COMMAND)
     resume_gc()  # start-up is over: the command's work is collected as usual (scaleplan.startup)
 
 
