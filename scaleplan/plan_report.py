@@ -4,7 +4,6 @@ changes against the previous plan and the files written) and the ``--json`` docu
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -188,8 +187,10 @@ def _zero_priced(plan: Plan) -> bool:
 
 def quota_use_lines(plan: Plan) -> list[str]:
     """Nodes (``max_nodes``) and GPUs (``max_gpus``) the plan uses at peak in each quota's
-    scope (provider, region, family glob; GPU quotas count GPU nodes only, as the solver's
-    :func:`scaleplan.solve.prune.in_quota_scope`): "onprem/dc1/a100 6 of 6 nodes"."""
+    scope (:func:`scaleplan.solve.prune.quota_covers`, the solver's rule): "onprem/dc1/a100 6
+    of 6 nodes"."""
+    from scaleplan.solve.prune import quota_covers
+
     used: list[str] = []
     windows = max((len(a.nodes_per_window) for a in plan.allocations), default=0)
     for q in plan.spec.placement.quotas:
@@ -199,9 +200,7 @@ def quota_use_lines(plan: Plan) -> list[str]:
                 continue
             members = [
                 a for a in plan.allocations
-                if (nodes or a.accelerators_per_node > 0) and a.provider == q.provider
-                and (q.region is None or a.region == q.region)
-                and (q.family is None or fnmatch.fnmatchcase(a.family.lower(), q.family.lower()))
+                if quota_covers(q, a.provider, a.region, a.family, a.accelerators_per_node)
             ]
             per = [
                 sum(a.nodes_per_window[w] * (1 if nodes else a.accelerators_per_node)

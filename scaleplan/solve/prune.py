@@ -97,13 +97,20 @@ def quota_members(spec: Spec, row: InstanceRow) -> tuple[int, ...]:
 
 
 def in_quota_scope(q: Quota, row: InstanceRow) -> bool:
-    """Whether ``row`` lies in quota ``q``'s scope: provider, region, family glob; a CPU-only
-    row only in a quota that counts nodes (``max_nodes``)."""
+    """Whether ``row`` lies in quota ``q``'s scope (:func:`quota_covers`)."""
+    return quota_covers(q, row.provider, row.region, row.family, row.accelerator_count)
+
+
+def quota_covers(q: Quota, provider: str, region: str, family: str, gpus: int) -> bool:
+    """Whether nodes of ``provider`` / ``region`` / ``family`` with ``gpus`` accelerators each
+    lie in quota ``q``'s scope: provider, region, family glob; a CPU-only node only in a quota
+    that counts nodes (``max_nodes``). The solver's rule, and optimize's summary's count of a
+    plan's use of each quota."""
     return (
-        (row.accelerator_count > 0 or q.max_nodes is not None)
-        and row.provider == q.provider
-        and (q.region is None or row.region == q.region)
-        and (q.family is None or fnmatch.fnmatchcase(row.family.lower(), q.family.lower()))
+        (gpus > 0 or q.max_nodes is not None)
+        and provider == q.provider
+        and (q.region is None or region == q.region)
+        and (q.family is None or fnmatch.fnmatchcase(family.lower(), q.family.lower()))
     )
 
 
