@@ -161,7 +161,7 @@ def root_volume_gib(*, gpu: bool, replicas_per_node: int, llm: bool) -> int:
     return max(100, 10 * math.ceil(need / 10))
 
 
-def _secret_env(name: str, secret: str, key: str) -> Obj:
+def secret_env(name: str, secret: str, key: str) -> Obj:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
@@ -214,7 +214,7 @@ def model_storage(plan: Plan, a: Allocation, accel_memory_gib: float | None, *, 
             st.model_arg = src.uri.removeprefix("hf://")
             st.revision = src.revision
             if src.secret:
-                st.env.append(_secret_env("HF_TOKEN", src.secret, "HF_TOKEN"))
+                st.env.append(secret_env("HF_TOKEN", src.secret, "HF_TOKEN"))
         elif src is not None:
             st.model_arg = f"{MODEL_DIR}/weights"
             st.init.append(_loader(src, size))
@@ -240,9 +240,9 @@ def _loader(src: ModelSource, size_gib: int) -> Obj:
         {"name": "cache", "mountPath": CACHE_DIR},
     ]
     if src.secret and kind == "s3":
-        env += [_secret_env(k, src.secret, k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")]
+        env += [secret_env(k, src.secret, k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")]
         # temporary (STS) credentials need their session token; long-lived keys have none
-        session = _secret_env("AWS_SESSION_TOKEN", src.secret, "AWS_SESSION_TOKEN")
+        session = secret_env("AWS_SESSION_TOKEN", src.secret, "AWS_SESSION_TOKEN")
         session["valueFrom"]["secretKeyRef"]["optional"] = True
         env.append(session)
     elif src.secret:

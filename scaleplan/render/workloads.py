@@ -48,8 +48,7 @@ def _container(plan: Plan, al: Alloc) -> Obj:
     env: list[Obj] = [{"name": k, "value": k8s.env[k]} for k in sorted(k8s.env)]
     from_secrets = k8s.secret_env or {}
     env += [
-        {"name": k, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
-        for k, ref in sorted(from_secrets.items())
+        serving.secret_env(k, ref.secret, ref.key) for k, ref in sorted(from_secrets.items())
     ]
     # the spec's own value wins
     env += [e for e in st.env if e["name"] not in k8s.env and e["name"] not in from_secrets]
