@@ -161,17 +161,24 @@ def _at(path: Path, problems: Iterable[Problem]) -> list[SpecProblem]:
     return [SpecProblem(path, p.where, p.message, p.hint) for p in problems]
 
 
+def _env_name_problem(path: Path, where: str, key: str) -> SpecProblem | None:
+    """An env variable name (kubernetes.env, kubernetes.secret_env) the API server refuses."""
+    if names.C_IDENTIFIER.fullmatch(key) and len(key) <= 256:
+        return None
+    return SpecProblem(
+        path, where, f"env name {safety.shown(key)} is not a valid variable name",
+        hint="use letters, digits and '_', not starting with a digit",
+    )
+
+
 def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
     """env, args and probe paths: what the container is started with."""
     out: list[SpecProblem] = []
     for key, value in sorted(k8s.env.items()):
         path: Path = ("kubernetes", "env", key)
         where = f"kubernetes.env[{key!r}]"
-        if not names.C_IDENTIFIER.fullmatch(key) or len(key) > 256:
-            out.append(SpecProblem(
-                path, where, f"env name {safety.shown(key)} is not a valid variable name",
-                hint="use letters, digits and '_', not starting with a digit",
-            ))
+        if (bad_name := _env_name_problem(path, where, key)) is not None:
+            out.append(bad_name)
         elif safety.literal_secret_env(key, value):
             out.append(SpecProblem(
                 path, where,
@@ -187,11 +194,8 @@ def container_problems(k8s: Kubernetes) -> list[SpecProblem]:
     for key in sorted(k8s.secret_env or {}):
         path = ("kubernetes", "secret_env", key)
         where = f"kubernetes.secret_env[{key!r}]"
-        if not names.C_IDENTIFIER.fullmatch(key) or len(key) > 256:
-            out.append(SpecProblem(
-                path, where, f"env name {safety.shown(key)} is not a valid variable name",
-                hint="use letters, digits and '_', not starting with a digit",
-            ))
+        if (bad_name := _env_name_problem(path, where, key)) is not None:
+            out.append(bad_name)
         elif key in k8s.env:
             out.append(SpecProblem(
                 path, where, f"{key} is set both in kubernetes.env and from a Secret",
