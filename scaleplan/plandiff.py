@@ -184,6 +184,11 @@ def _spec_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
         # that is no change of the model); the file can change under the same path
         a.update(_flatten(before.architecture, "architecture"))
         b.update(_flatten(after.architecture, "architecture"))
+    return _changed(a, b)
+
+
+def _changed(a: dict[str, Any], b: dict[str, Any]) -> tuple[FieldChange, ...]:
+    """The keys of two flattened documents whose values differ, sorted."""
     return tuple(FieldChange(k, a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k))
 
 
@@ -191,8 +196,7 @@ def _input_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
     """The recorded input hashes that differ, by key (``catalogs.<path>`` for a catalog)."""
     a = _flatten(before.metadata.inputs.model_dump(mode="json", exclude_none=True))
     b = _flatten(after.metadata.inputs.model_dump(mode="json", exclude_none=True))
-    keys = sorted(a.keys() | b.keys())
-    return tuple(FieldChange(k, a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k))
+    return _changed(a, b)
 
 
 def diff_plans(before: Plan, after: Plan) -> PlanDiff:
@@ -252,13 +256,14 @@ def _field_lines(f: FieldChange, width: int) -> list[str]:
     return _wrapped(f"{f.field}: {_value(f.before)} -> {_value(f.after)}", width)
 
 
-def _wrapped(text: str, width: int) -> list[str]:
-    """An item's text indented under its allocation, in ``width`` columns, wrapped between
-    words only (an instance type, a region or a number stays whole)."""
+def _wrapped(text: str, width: int, first: str = " " * 6) -> list[str]:
+    """An item's text indented under its allocation (``first`` before its first line), in
+    ``width`` columns, wrapped between words only (an instance type, a region or a number
+    stays whole)."""
     import textwrap
 
     return textwrap.wrap(
-        text, width, initial_indent=" " * 6, subsequent_indent=" " * 8, break_long_words=False, break_on_hyphens=False,
+        text, width, initial_indent=first, subsequent_indent=" " * 8, break_long_words=False, break_on_hyphens=False,
     )
 
 
@@ -277,8 +282,6 @@ def _input_line(f: FieldChange) -> str:
 def cause_lines(diff: PlanDiff, width: int = 80) -> list[str]:
     """Why the plans differ: ``~ inputs`` (the recorded sha256 that moved, first 12 digits)
     and ``~ warnings`` (``+`` a line only the new plan has, ``-`` one only the old plan had)."""
-    import textwrap
-
     lines: list[str] = []
     if diff.input_changes:
         lines.append("  ~ inputs")
@@ -288,10 +291,7 @@ def cause_lines(diff: PlanDiff, width: int = 80) -> list[str]:
         lines.append("  ~ warnings")
         marked = [("+", w) for w in diff.warnings_added] + [("-", w) for w in diff.warnings_removed]
         for sign, w in marked:
-            lines.extend(textwrap.wrap(
-                w, width, initial_indent=f"      {sign} ", subsequent_indent=" " * 8,
-                break_long_words=False, break_on_hyphens=False,
-            ))
+            lines.extend(_wrapped(w, width, f"      {sign} "))
     return lines
 
 
