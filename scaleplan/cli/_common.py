@@ -29,7 +29,6 @@ from scaleplan.errors import (
     usage_json,
 )
 from scaleplan.interrupts import caused_by_interrupt, watch_sigint
-from scaleplan.names import close_options
 from scaleplan.option_values import json_requested
 from scaleplan.safetext import printable, printed_as_is
 from scaleplan.table import Line
@@ -151,6 +150,7 @@ def json_usage(argv: list[str]) -> Iterator[None]:
         yield
     except UsageError as err:
         if isinstance(err, NoSuchOption) and err.ctx:  # close names only, not every `--x`
+            from scaleplan.names import close_options  # not at start-up: only on this error
             err.possibilities = close_options(err.option_name, err.ctx.command.get_params(err.ctx))
         if json_requested(argv) and not _STDOUT["written"]:
             emit_json(usage_json(err))
