@@ -73,6 +73,9 @@ def build_llm_candidates(
     why_not: dict[str, str] = {}  # accelerator -> its first refusal (memory, dtype)
     missed: dict[str, tuple[int, str, str, float]] = {}  # accelerator -> (GPUs, class, metric, ms)
     misses = LlmMisses()
+    # a shape's derated points are one per (accelerator, GPUs, memory): every row of it reads
+    # them (the queue of queue_derating is the shape's, not the row's)
+    derated: dict[tuple[str, int, float], dict[str, OpPoint]] = {}
     for r in rows:
         acc = r.accelerator
         if acc is None or acc not in modelled:
@@ -99,7 +102,10 @@ def build_llm_candidates(
             for cls, _ in res.points:
                 misses.note(cls, acc, {})
             _note_misses(spec, diag, misses, acc, res.misses)  # a class it cannot serve
-            pts = _derated(spec, res, max_util)
+            key = (acc, g, gmem)
+            if key not in derated:
+                derated[key] = _derated(spec, res, max_util)
+            pts = derated[key]
             if not pts:
                 continue
             shape = gpu_shape(r, g, spec.kubernetes, pts)
