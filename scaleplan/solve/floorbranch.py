@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scaleplan.solve.milp import WindowModel, WindowSolution
+from scaleplan.solve.milp.model import run_seconds
 from scaleplan.solve.milp.solver import TIE_EPS, SolveStat
 from scaleplan.solve.symmetry import region_orbits
 
@@ -226,7 +227,7 @@ def _solve(
     there, from the plan over the candidates ``pool`` (those the node's plans use so far) when
     it is cheaper still (``WindowModel.pool_start``: its plan keeps every rule too)."""
     def left() -> float:  # each run gets the time left when it starts (none: not started)
-        return max(0.0, deadline - time.perf_counter())
+        return run_seconds(deadline, time.perf_counter())
 
     cutoff = room if room < math.inf else None
     up = model.scale_up(prev, d) if prev is not None else None

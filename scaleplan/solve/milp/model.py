@@ -477,9 +477,10 @@ def kept_start(start: WindowSolution, bound: float | None = None) -> WindowSolut
 FIRST_WINDOW_SECONDS = 1.0
 
 
-def run_seconds(deadline: float) -> float:
-    """Seconds left before ``deadline`` (0 once it has passed): a MILP's time limit."""
-    return max(0.0, deadline - time.perf_counter())
+def run_seconds(deadline: float, now: float | None = None) -> float:
+    """Seconds left before ``deadline`` at ``now`` (None: the clock now; 0 once it has
+    passed): a MILP's time limit."""
+    return max(0.0, deadline - (time.perf_counter() if now is None else now))
 
 
 def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, solver: SolverName = "highs", deadline: float | None = None, tie_break: bool = True, stats: list[SolveStat] | None = None) -> dict[tuple[float, ...], WindowSolution]:
