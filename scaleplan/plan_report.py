@@ -189,12 +189,12 @@ def quota_use_lines(plan: Plan) -> list[str]:
     """Nodes (``max_nodes``) and GPUs (``max_gpus``) the plan uses at peak in each quota's
     scope (:func:`scaleplan.solve.prune.quota_covers`, the solver's rule): "onprem/dc1/a100 6
     of 6 nodes"."""
-    from scaleplan.solve.prune import quota_covers
+    from scaleplan.solve.prune import quota_covers, quota_label
 
     used: list[str] = []
     windows = max((len(a.nodes_per_window) for a in plan.allocations), default=0)
     for q in plan.spec.placement.quotas:
-        label = "/".join([q.provider, q.region or "*", q.family or "*"])
+        label = quota_label(q)
         for limit, nodes in ((q.max_nodes, True), (q.max_gpus, False)):
             if limit is None:
                 continue

@@ -17,7 +17,7 @@ from scaleplan.plan import HPA_MIN_REPLICAS, InputHashes
 from scaleplan.solve.candidates import Candidate, classes_of
 from scaleplan.solve.milp import QuotaScope, SolverName
 from scaleplan.solve.oppoints import floor4
-from scaleplan.solve.prune import in_quota_scope
+from scaleplan.solve.prune import in_quota_scope, quota_label
 from scaleplan.spec import Spec
 
 MAX_ALTERNATIVE_SOLVES = 12
@@ -221,7 +221,7 @@ def quota_scopes(spec: Spec, cands: Sequence[Candidate]) -> tuple[QuotaScope, ..
     out = []
     for i, q in enumerate(spec.placement.quotas):
         members = tuple(k for k, c in enumerate(cands) if in_quota_scope(q, c.row))
-        label = "/".join([q.provider, q.region or "*", q.family or "*"])
+        label = quota_label(q)
         for limit, nodes in ((q.max_gpus, False), (q.max_nodes, True)):
             if limit is not None:
                 at = f"placement.quotas.{i}.max_{'nodes' if nodes else 'gpus'}"

@@ -101,6 +101,11 @@ def in_quota_scope(q: Quota, row: InstanceRow) -> bool:
     return quota_covers(q, row.provider, row.region, row.family, row.accelerator_count)
 
 
+def quota_label(q: Quota) -> str:
+    """How a quota is named to the user: provider/region/family, ``*`` where unset."""
+    return "/".join([q.provider, q.region or "*", q.family or "*"])
+
+
 def quota_covers(q: Quota, provider: str, region: str, family: str, gpus: int) -> bool:
     """Whether nodes of ``provider`` / ``region`` / ``family`` with ``gpus`` accelerators each
     lie in quota ``q``'s scope: provider, region, family glob; a CPU-only node only in a quota
