@@ -49,7 +49,7 @@ every sequence count instead: :func:`max_rate_slots`, a birth-death chain
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -151,14 +151,7 @@ def max_utilization_discrete(slo_ms: float, latency_ms: float, batch: int, throu
         return MAX_MODEL_UTILIZATION
     if not fits(0.0):  # not even an idle replica fits this bound (S > SLO): fall back to M/D/c
         return max_utilization(budget, batch, throughput_rps, percentile)
-    lo, hi = 0.0, MAX_MODEL_UTILIZATION
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if fits(mid):
-            lo = mid
-        else:
-            hi = mid
-    return math.floor(lo * 10_000) / 10_000
+    return _largest(fits, MAX_MODEL_UTILIZATION)
 
 
 def max_utilization(budget_ms: float, slots: int, throughput_rps: float, percentile: int) -> float:
@@ -168,14 +161,10 @@ def max_utilization(budget_ms: float, slots: int, throughput_rps: float, percent
     slot_s = max(1, slots) / throughput_rps
     if wait_percentile_ms(MAX_MODEL_UTILIZATION, slots, slot_s, percentile) <= budget_ms:
         return MAX_MODEL_UTILIZATION
-    lo, hi = 0.0, MAX_MODEL_UTILIZATION
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if wait_percentile_ms(mid, slots, slot_s, percentile) <= budget_ms:
-            lo = mid
-        else:
-            hi = mid
-    return math.floor(lo * 10_000) / 10_000
+    return _largest(
+        lambda u: wait_percentile_ms(u, slots, slot_s, percentile) <= budget_ms,
+        MAX_MODEL_UTILIZATION,
+    )
 
 
 def max_rate_slots(
@@ -222,10 +211,16 @@ def max_rate_slots(
     top = MAX_MODEL_UTILIZATION * drain
     if wait_ms(top) <= budget_ms:
         return math.floor(top * 10_000) / 10_000
+    return _largest(lambda lam: lam > 0 and wait_ms(lam) <= budget_ms, top)
+
+
+def _largest(fits: Callable[[float], bool], top: float) -> float:
+    """The largest x in [0, ``top``) that ``fits`` (monotone: true below, false above),
+    bisected 60 times and floored to 1e-4."""
     lo, hi = 0.0, top
     for _ in range(60):
         mid = (lo + hi) / 2
-        if mid > 0 and wait_ms(mid) <= budget_ms:
+        if fits(mid):
             lo = mid
         else:
             hi = mid
