@@ -94,6 +94,32 @@ def test_an_slo_below_every_known_bucket_is_said_at_render() -> None:
                     "ChatTpotSloBucketMissing does"], warnings
 
 
+def test_slo_bucket_is_the_slo_the_bucket_below_it_or_none() -> None:
+    from scaleplan.render.monitoring import slo_bucket
+
+    assert slo_bucket(0.09, None) == (0.09, "at")  # buckets unknown: the SLO itself
+    assert slo_bucket(0.1, ITL_BUCKETS) == (0.1, "at")
+    assert slo_bucket(0.09, ITL_BUCKETS) == (0.075, "below")
+    assert slo_bucket(0.008, ITL_BUCKETS) == (0.008, "none")
+
+
+def test_a_burn_pair_that_cannot_fire_is_left_out_of_every_slo_and_said_once() -> None:
+    """A p50 SLO's budget is half the requests: only the x1 pair (3d & 6h) stays under 100 %,
+    for the latency, TTFT and TPOT alerts alike; the three left out are said once each."""
+    groups, warnings, _ = _render(percentile=50)
+    burns = [(r["alert"], r["labels"]["long_window"]) for g in groups for r in g["rules"]
+             if str(r.get("alert", "")).endswith("BudgetBurn")]
+    assert burns == [("ChatLatencyBudgetBurn", "3d"), ("ChatTtftBudgetBurn", "3d"),
+                     ("ChatTpotBudgetBurn", "3d")], burns
+    left_out = [w for w in warnings if "is left out" in w]
+    assert left_out == [
+        f"monitoring: the {long}/{short} burn-rate alert (x{x}) is left out: with a p50 SLO its "
+        f"threshold would be {pct} of requests"
+        for long, short, x, pct in (("1h", "5m", "14.4", "720%"), ("6h", "30m", "6", "300%"),
+                                    ("1d", "2h", "3", "150%"))
+    ], warnings
+
+
 def _hist(name: str, buckets: tuple[float, ...], sel: str, per_min: int, at: float) -> list[dict]:
     """A histogram as prometheus_client exposes it (``le="1.0"``), ``per_min`` observations a
     minute, each ``at`` seconds, for 3 hours."""

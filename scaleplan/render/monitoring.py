@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from scaleplan.plan import HOURS_PER_MONTH, Plan
 from scaleplan.render.engine import METRICS, metrics_of
@@ -162,30 +163,12 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
         {"record": "scaleplan:replicas_up", "expr": f"count(up{{{sel}}} == 1)", "labels": labels},
         {"record": f"scaleplan:latency_p{spec.slo.percentile}_seconds:rate5m", "expr": f"histogram_quantile({_num(spec.slo.percentile / 100)}, sum by (le) (rate({hist}_bucket{{{sel}}}[5m])))", "labels": labels},
     ]
-    sli = [
-        {"record": f"scaleplan:slo_latency_bad_ratio:rate{w}", "expr": f'1 - (sum(rate({hist}_bucket{{{sel},{at_slo}}}[{w}])) / sum(rate({hist}_count{{{sel}}}[{w}])))', "labels": labels}
-        for w in WINDOWS
-    ]
     on = f'{{service="{name}",namespace="{spec.kubernetes.namespace}"}}'
     pascal = "".join(p.capitalize() for p in name.replace("_", "-").split("-") if p) or "Service"
-    alerts: list[Obj] = []
-    for long, short, factor, hold, severity in BURN:
-        threshold = factor * budget
-        if threshold >= 1:
-            warnings.append(f"monitoring: the {long}/{short} burn-rate alert (x{factor:g}) is left out: with a p{spec.slo.percentile} SLO its threshold would be {threshold:.0%} of requests")
-            continue
-        alerts.append(
-            {
-                "alert": f"{pascal}LatencyBudgetBurn",
-                "expr": f"scaleplan:slo_latency_bad_ratio:rate{long}{on} > {_num(threshold)} and scaleplan:slo_latency_bad_ratio:rate{short}{on} > {_num(threshold)}",
-                "for": hold,
-                "labels": {"severity": severity, "service": name, "long_window": long, "short_window": short},
-                "annotations": {
-                    "summary": f"{name}: latency SLO error budget burning {factor:g}x too fast ({long} and {short} windows)",
-                    "description": f"More than {threshold:.1%} of requests were slower than {spec.slo.latency_ms:g} ms over the last {long} and {short} (the p{spec.slo.percentile} SLO allows {budget:.0%}).",
-                },
-            }
-        )
+    burn = _Burn(plan, sel, labels, on, pascal, budget)
+    sli, alerts = burn.rules(
+        "latency", hist, at_slo, "requests", f"{spec.slo.latency_ms:g} ms", None, warnings,
+    )
     alerts.append(
         {
             "alert": f"{pascal}DemandAbovePlannedCapacity",
@@ -210,7 +193,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
             },
         }
     )
-    token_sli, token_alerts = _token_slo_rules(plan, sel, labels, pascal, warnings)
+    token_sli, token_alerts = _token_slo_rules(burn, warnings)
     alerts += token_alerts
     return [
         {"name": f"{name}.scaleplan.plan", "interval": "1m", "rules": plan_rules},
@@ -219,22 +202,87 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     ]
 
 
-def slo_bucket(slo_s: float, buckets: Buckets) -> float:
-    """The bucket bound the SLI counts against: the SLO itself where the buckets are unknown or
-    have it, else the largest bucket at or below it (the SLO itself when none is: the server
-    then has no bucket to read, and the ...SloBucketMissing alert says so)."""
+@dataclass(frozen=True)
+class _Burn:
+    """What the burn-rate rules of every SLO (latency, TTFT, TPOT) share: the plan's SLO
+    percentile and budget, the series selector and the alert names' stem."""
+
+    plan: Plan
+    sel: str
+    labels: dict[str, str]
+    on: str
+    pascal: str
+    budget: float
+
+    def rules(
+        self, key: str, hist: str, at: str, counted: str, slower: str, bucket: str | None,
+        warnings: list[str] | None,
+    ) -> tuple[list[Obj], list[Obj]]:
+        """The SLI (one recording rule per window: the share of ``hist``'s observations above
+        the bucket ``at``) and its burn-rate alerts, ``counted`` and ``slower`` their wording;
+        a pair whose threshold reaches 100 % is left out, said in ``warnings`` where given."""
+        name = self.plan.spec.metadata.name
+        percentile = self.plan.spec.slo.percentile
+        what = "latency" if key == "latency" else key.upper()
+        rec = f"scaleplan:slo_{key}_bad_ratio:rate"
+        sli: list[Obj] = [
+            {
+                "record": f"{rec}{w}",
+                "expr": f"1 - (sum(rate({hist}_bucket{{{self.sel},{at}}}[{w}])) / "
+                f"sum(rate({hist}_count{{{self.sel}}}[{w}])))",
+                "labels": self.labels,
+            }
+            for w in WINDOWS
+        ]
+        alerts: list[Obj] = []
+        for long, short, factor, hold, severity in BURN:
+            threshold = factor * self.budget
+            if threshold >= 1:
+                if warnings is not None:
+                    warnings.append(
+                        f"monitoring: the {long}/{short} burn-rate alert (x{factor:g}) is left "
+                        f"out: with a p{percentile} SLO its threshold would be {threshold:.0%} "
+                        "of requests"
+                    )
+                continue
+            annotations = {
+                "summary": f"{name}: {what} SLO error budget burning {factor:g}x too fast "
+                f"({long} and {short} windows)",
+                "description": f"More than {threshold:.1%} of {counted} were slower than "
+                f"{slower} over the last {long} and {short} (the p{percentile} SLO allows "
+                f"{self.budget:.0%}).",
+            }
+            if bucket is not None:
+                annotations["bucket"] = bucket
+            alerts.append({
+                "alert": f"{self.pascal}{key.capitalize()}BudgetBurn",
+                "expr": f"{rec}{long}{self.on} > {_num(threshold)} and "
+                f"{rec}{short}{self.on} > {_num(threshold)}",
+                "for": hold,
+                "labels": {
+                    "severity": severity, "service": name, "long_window": long,
+                    "short_window": short,
+                },
+                "annotations": annotations,
+            })
+        return sli, alerts
+
+
+def slo_bucket(slo_s: float, buckets: Buckets) -> tuple[float, str]:
+    """The bucket bound the SLI counts against and how it was found: the SLO itself where the
+    buckets are unknown or have it (``"at"``), else the largest bucket at or below it
+    (``"below"``), else the SLO itself (``"none"``: the server then has no bucket to read, and
+    the ...SloBucketMissing alert says so)."""
     if buckets is None or any(abs(b - slo_s) < 1e-12 for b in buckets):
-        return slo_s
+        return slo_s, "at"
     below = [b for b in buckets if b < slo_s]
-    return max(below) if below else slo_s
+    return (max(below), "below") if below else (slo_s, "none")
 
 
-def _token_slo_rules(
-    plan: Plan, sel: str, labels: dict[str, str], pascal: str, warnings: list[str],
-) -> tuple[list[Obj], list[Obj]]:
+def _token_slo_rules(burn: _Burn, warnings: list[str]) -> tuple[list[Obj], list[Obj]]:
     """TTFT and TPOT SLIs (one per window) and burn-rate and missing-bucket alerts, for an LLM
     spec's ``slo.ttft_ms`` / ``slo.tpot_ms`` on an engine in :data:`TOKEN_HISTOGRAMS`."""
-    spec = plan.spec
+    spec = burn.plan.spec
     name = spec.metadata.name
     engine = spec.model.engine or ""
     wanted = [(k, ms) for k, ms in (("ttft", spec.slo.ttft_ms), ("tpot", spec.slo.tpot_ms)) if ms]
@@ -255,17 +303,14 @@ def _token_slo_rules(
             "across releases), so where the server has no such bucket the ...SloBucketMissing "
             "alert fires and the burn-rate alerts cannot"
         )
-    budget = 1 - spec.slo.percentile / 100
-    on = f'{{service="{name}",namespace="{spec.kubernetes.namespace}"}}'
     sli: list[Obj] = []
     alerts: list[Obj] = []
     for key, ms in wanted:
         hist, buckets = TOKEN_HISTOGRAMS[engine][key]
         what = key.upper()
-        slo_s = ms / 1000.0
-        le_s = slo_bucket(slo_s, buckets)
+        le_s, how = slo_bucket(ms / 1000.0, buckets)
         at = le_matcher(le_s)
-        if le_s != slo_s:
+        if how == "below":
             counted = (
                 f"counted against the bucket le={_num(le_s)} s, the largest of {hist} at or "
                 f"below the {what} SLO ({ms:g} ms, not a bucket): observations between "
@@ -276,9 +321,9 @@ def _token_slo_rules(
                 f"burn-rate alerts count observations slower than {_num(le_s * 1000)} ms (the "
                 "largest bucket at or below the SLO) as slow, so they fire early, not late"
             )
-        elif buckets is not None and all(abs(b - slo_s) >= 1e-12 for b in buckets):
+        elif how == "none":
             # below the smallest bucket: none counts it (the missing-bucket alert fires)
-            least = min(buckets)
+            least = min(buckets or ())
             counted = (
                 f"no bucket of {hist} at or below the {what} SLO ({ms:g} ms; the smallest is "
                 f"le={_num(least)} s): the SLI reads le={_num(le_s)} s, which the server does "
@@ -287,48 +332,21 @@ def _token_slo_rules(
             warnings.append(
                 f"monitoring: the {what} SLO {ms:g} ms is below every bucket of {hist} (the "
                 f"smallest is {_num(least * 1000)} ms): the {what} burn-rate alerts cannot "
-                f"fire, and {pascal}{key.capitalize()}SloBucketMissing does"
+                f"fire, and {burn.pascal}{key.capitalize()}SloBucketMissing does"
             )
         else:
             counted = f"counted against the bucket le={_num(le_s)} s, the {what} SLO"
-        slower = f"the {what} SLO ({ms:g} ms)" if le_s == slo_s else (
+        slower = f"the {what} SLO ({ms:g} ms)" if how != "below" else (
             f"{_num(le_s * 1000)} ms (the bucket below the {what} SLO, {ms:g} ms)"
         )
-        rec = f"scaleplan:slo_{key}_bad_ratio:rate"
-        sli += [
-            {
-                "record": f"{rec}{w}",
-                "expr": f"1 - (sum(rate({hist}_bucket{{{sel},{at}}}[{w}])) / "
-                f"sum(rate({hist}_count{{{sel}}}[{w}])))",
-                "labels": labels,
-            }
-            for w in WINDOWS
-        ]
-        for long, short, factor, hold, severity in BURN:
-            threshold = factor * budget
-            if threshold >= 1:
-                continue  # said once, by the end-to-end pairs
-            alerts.append({
-                "alert": f"{pascal}{key.capitalize()}BudgetBurn",
-                "expr": f"{rec}{long}{on} > {_num(threshold)} and "
-                f"{rec}{short}{on} > {_num(threshold)}",
-                "for": hold,
-                "labels": {
-                    "severity": severity, "service": name, "long_window": long,
-                    "short_window": short,
-                },
-                "annotations": {
-                    "summary": f"{name}: {what} SLO error budget burning {factor:g}x too fast "
-                    f"({long} and {short} windows)",
-                    "description": f"More than {threshold:.1%} of {hist} observations were "
-                    f"slower than {slower} over the last {long} and {short} (the "
-                    f"p{spec.slo.percentile} SLO allows {budget:.0%}).",
-                    "bucket": counted,
-                },
-            })
+        k_sli, k_alerts = burn.rules(
+            key, hist, at, f"{hist} observations", slower, counted, None,
+        )
+        sli += k_sli
+        alerts += k_alerts
         alerts.append({
-            "alert": f"{pascal}{key.capitalize()}SloBucketMissing",
-            "expr": f"absent({hist}_bucket{{{sel},{at}}})",
+            "alert": f"{burn.pascal}{key.capitalize()}SloBucketMissing",
+            "expr": f"absent({hist}_bucket{{{burn.sel},{at}}})",
             "for": "1h",
             "labels": {"severity": "warning", "service": name},
             "annotations": {
