@@ -255,6 +255,29 @@ class Interrupted(ScaleplanError):
     exit_code = ExitCode.INTERRUPTED
 
 
+class WriteFailed(ExternalError):
+    """A write the device refused (full, over quota, failing: :data:`DEVICE_ERRNOS`) that no
+    output writer caught: stdout on a full disk. The output may be what failed, so the CLI adds
+    no JSON object on stdout for it."""
+
+
+def failure_of(exc: BaseException) -> ScaleplanError:
+    """The typed error for an exception that is not a :class:`ScaleplanError`: Ctrl-C (a
+    KeyboardInterrupt, or an error it caused inside an import or a C extension:
+    :func:`scaleplan.interrupts.caused_by_interrupt`) is :class:`Interrupted` (exit 130); a
+    write the device refused is :class:`WriteFailed` (exit 5); anything else is a bug
+    (:func:`internal_error`, exit 70)."""
+    from scaleplan.interrupts import caused_by_interrupt
+
+    if isinstance(exc, KeyboardInterrupt) or caused_by_interrupt(exc):
+        return Interrupted("interrupted")
+    if isinstance(exc, OSError) and exc.errno in DEVICE_ERRNOS:  # e.g. stdout on a full disk
+        hint = ("free space on the file system the output goes to (or raise its quota), or "
+                "send the output elsewhere")
+        return WriteFailed(f"a write failed: {exc.strerror or exc}", hint=hint)
+    return internal_error(exc)
+
+
 class OptionError(ScaleplanError):
     """A bad value on the command line: exit 2 (usage), printed as the command-line parser
     prints its own (``Invalid value for OPTION: message`` under the command's usage line).

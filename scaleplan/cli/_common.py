@@ -19,16 +19,16 @@ from typer._click.exceptions import NoSuchOption, UsageError
 from typer.exceptions import TyperException
 
 from scaleplan.errors import (
-    DEVICE_ERRNOS,
-    ExternalError,
+    ExitCode,
     Interrupted,
     OptionError,
     ScaleplanError,
+    WriteFailed,
     error_json,
-    internal_error,
+    failure_of,
     usage_json,
 )
-from scaleplan.interrupts import caused_by_interrupt, watch_sigint
+from scaleplan.interrupts import watch_sigint
 from scaleplan.option_values import json_requested
 from scaleplan.safetext import printable, printed_as_is
 from scaleplan.table import Line
@@ -122,22 +122,19 @@ def handle_errors(json_out: bool = False, doc: Callable[[Any], Any] | None = Non
         if os.environ.get("SCALEPLAN_DEBUG") and err.message and not isinstance(err, Interrupted):
             traceback.print_exc()
         fail(err, json_out, doc(err) if doc else None)
-    except KeyboardInterrupt:
-        fail(Interrupted("interrupted"), json_out)
     except BrokenPipeError:
         with contextlib.suppress(Exception):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         raise typer.Exit(0) from None
-    except Exception as exc:  # the one place internal errors are turned into exit 70
-        if caused_by_interrupt(exc):  # Ctrl-C inside an import or a C extension surfaced as another error
-            fail(Interrupted("interrupted"), json_out)
-        if isinstance(exc, OSError) and exc.errno in DEVICE_ERRNOS:  # e.g. stdout on a full disk
+    except (KeyboardInterrupt, Exception) as exc:  # the one place they get their exit code
+        failure = failure_of(exc)
+        if isinstance(failure, WriteFailed):  # stdout's device failed: nothing more goes there
             with contextlib.suppress(Exception):
                 sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-            fail(ExternalError(f"a write failed: {exc.strerror or exc}", hint="free space on the file system the output goes to (or raise its quota), or send the output elsewhere"))
-        if os.environ.get("SCALEPLAN_DEBUG"):
+            fail(failure)
+        if os.environ.get("SCALEPLAN_DEBUG") and failure.exit_code == ExitCode.INTERNAL:
             traceback.print_exc()
-        fail(internal_error(exc), json_out)
+        fail(failure, json_out)
 
 
 @contextlib.contextmanager
