@@ -318,3 +318,25 @@ def test_every_highs_status_reads_as_pulp_reads_it() -> None:
             seen.add(mine)
     model._highs = model.prob.solverModel = real
     assert seen == {"optimal", "feasible", "infeasible", "unknown"}
+
+
+@pytest.mark.parametrize("redundancy", ["none", "n+1"])
+def test_an_even_split_window_without_demand_leaves_the_busier_ones_their_capacity(
+    redundancy: str,
+) -> None:
+    # routing: service with a day that has an hour at 0 rps (scale to zero at night): the
+    # quietest window's class mix is undefined (0 rps), and the model's capacity cuts must not
+    # keep its zero capacities for the busier windows (every window after it was infeasible)
+    cands = [
+        _cand(0, "us-east-1", 1.0, (10.0, 6.0), 1, False, 3),
+        _cand(1, "us-east-1", 2.5, (30.0, 20.0), 1, True, 3),
+    ]
+    demands = [(0.0, 0.0), (14.0, 6.0), (35.0, 15.0)]
+    base = WindowProblem(candidates=cands, classes=CLASSES, demand=demands[-1], headroom=0.2, redundancy=redundancy, spot_max_fraction=0.5, min_replicas=0, even=True)
+    got = solve_windows(base, demands, tie_break=False)
+    for d in demands:
+        fresh = solve_window(WindowProblem(**{**base.__dict__, "demand": d}), tie_break=False)
+        assert fresh.status == "optimal"
+        assert got[d].status == "optimal", (d, got[d])
+        assert abs(got[d].cost - fresh.cost) < 1e-6, (d, got[d].nodes, fresh.nodes)
+    assert got[demands[0]].cost == 0.0

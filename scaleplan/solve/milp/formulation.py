@@ -78,6 +78,9 @@ class Formulation:
         # with mcap_k the requests/s a replica of k takes at the traffic's class mix
         self.cap_rows: list[tuple[Any, float]] = []
         self.mcap: list[float] = []
+        # mcap and the cuts' coefficients as built (the peak's mix): every window rescales from
+        # these (a window without demand has mcap 0, which must not carry to the next)
+        self.cap_base: tuple[list[float], list[dict[Any, float]]] | None = None
         self.used: list[Any] = []
         self.need_rows: dict[int, Any] = {}
         self.any_row: Any = None

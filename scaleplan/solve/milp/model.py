@@ -142,16 +142,21 @@ class WindowModel(Formulation):
         return out
 
     def _rescale_caps(self, mc: list[float]) -> None:
-        """Demand whose class mix differs from the peak's: rewrite the cuts' coefficients."""
-        old = self.mcap
-        for con, _ in self.cap_rows:
-            for var, coef in list(con.expr.items()):
+        """Demand whose class mix differs from the peak's: rewrite the cuts' coefficients from
+        the ones the model was built with, so a window whose mix gives a type no capacity (one
+        without demand: 0 rps) leaves the next windows theirs (until 2026-12-06 each window
+        rescaled the last one's, and every window after an hour at 0 rps was infeasible)."""
+        if self.cap_base is None:
+            self.cap_base = (list(self.mcap), [dict(con.expr) for con, _ in self.cap_rows])
+        base, exprs = self.cap_base
+        for (con, _), expr in zip(self.cap_rows, exprs, strict=True):
+            for var, coef in expr.items():
                 k = int(var.name[1:])
-                if old[k] > 0:
-                    con.expr[var] = coef / old[k] * mc[k]
+                if base[k] > 0:
+                    con.expr[var] = coef / base[k] * mc[k]
                     if self._highs is not None:
                         self._highs.changeCoeff(con.index, var.index, con.expr[var])
-        self.mcap = [mc[k] if old[k] > 0 else 0.0 for k in range(self.K)]
+        self.mcap = [mc[k] if base[k] > 0 else 0.0 for k in range(self.K)]
 
     def _push_highs(self) -> None:
         """Copy the changed bounds and coefficients into the highspy model PuLP built."""
