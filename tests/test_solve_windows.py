@@ -332,7 +332,10 @@ def test_an_even_split_window_without_demand_leaves_the_busier_ones_their_capaci
         _cand(1, "us-east-1", 2.5, (30.0, 20.0), 1, True, 3),
     ]
     demands = [(0.0, 0.0), (14.0, 6.0), (35.0, 15.0)]
-    base = WindowProblem(candidates=cands, classes=CLASSES, demand=demands[-1], headroom=0.2, redundancy=redundancy, spot_max_fraction=0.5, min_replicas=0, even=True)
+    base = WindowProblem(
+        candidates=cands, classes=CLASSES, demand=demands[-1], headroom=0.2,
+        redundancy=redundancy, spot_max_fraction=0.5, min_replicas=0, even=True,
+    )
     got = solve_windows(base, demands, tie_break=False)
     for d in demands:
         fresh = solve_window(WindowProblem(**{**base.__dict__, "demand": d}), tie_break=False)
