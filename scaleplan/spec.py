@@ -43,6 +43,7 @@ from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 API_VERSION = "scaleplan/v1"
 DNS1123 = names.DNS_LABEL
+_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"  # DNS-1123 subdomain (Secret...)
 HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")  # Gateway API HTTPHeaderName
 HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,4094}[\x21-\x7e])?")
 MAX_CLASS_MATCHES = HTTPROUTE_MAX_MATCHES - 1  # one of the route's matches: the header-less rule
@@ -98,7 +99,7 @@ def _suggest_name(v: str, limit: int) -> str:
 
 
 class Metadata(_Model):
-    name: Annotated[str, Field(description="Service name: lower-case DNS-1123 label, at most 40 characters (it prefixes object names).", json_schema_extra={"pattern": "^" + DNS1123.pattern.removesuffix("\\Z") + "$", "maxLength": 40})]
+    name: Annotated[str, Field(description="Service name: lower-case DNS-1123 label, at most 40 characters (it prefixes object names).", json_schema_extra={"pattern": names.schema_pattern(DNS1123), "maxLength": 40})]
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels put on every rendered object.")
     annotations: dict[str, str] = Field(default_factory=dict, description="Extra annotations put on every rendered object.")
 
@@ -143,8 +144,8 @@ class ModelSource(_Model):
 
     uri: str = Field(description="A Hugging Face repo id (org/name, or hf://org/name), an s3://bucket/prefix or gs://bucket/prefix URI, or pvc://claim[/path] for an existing PersistentVolumeClaim that holds the weights.")
     revision: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$", description="Hugging Face revision (branch, tag or commit); default: main.")
-    secret: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", description="Name of a Kubernetes Secret holding the credentials: key HF_TOKEN (Hugging Face), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (s3://), or key.json (gs://, a service-account key). Omit for public models or workload identity (IRSA / GKE Workload Identity).")
-    storage_class: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", description="StorageClass of the per-pod model cache volume (default: the cluster's default class); unused where the cache is node-local NVMe or the source is a PVC.")
+    secret: str | None = Field(default=None, pattern=_SUBDOMAIN, description="Name of a Kubernetes Secret holding the credentials: key HF_TOKEN (Hugging Face), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (s3://), or key.json (gs://, a service-account key). Omit for public models or workload identity (IRSA / GKE Workload Identity).")
+    storage_class: str | None = Field(default=None, pattern=_SUBDOMAIN, description="StorageClass of the per-pod model cache volume (default: the cluster's default class); unused where the cache is node-local NVMe or the source is a PVC.")
     loader_image: str | None = Field(default=None, description="Image of the init container that copies s3:// or gs:// weights into the cache (default: the AWS or Google Cloud CLI image named in docs/render.md).")
 
     @model_validator(mode="before")
@@ -400,9 +401,6 @@ def _autoscaler_schema(schema: dict[str, Any]) -> None:
     if ref:
         types = ["hpa", "keda-prometheus", "keda-kafka", "keda-rabbitmq", "none"]
         schema["anyOf"] = [{"$ref": ref}, {"type": "string", "enum": types}]
-
-
-_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"  # a DNS-1123 subdomain (a Secret's name)
 
 
 class Gateway(_Model):

@@ -31,6 +31,12 @@ IMAGE = re.compile(
 INT32_MAX = 2**31 - 1
 
 
+def schema_pattern(pattern: re.Pattern[str]) -> str:
+    """One of these patterns as a JSON schema (and pydantic's ``Field(pattern=...)``) spells
+    it: anchored with ``^`` and ``$``, which there match at the very end only."""
+    return "^" + pattern.pattern.removesuffix("\\Z") + "$"
+
+
 def is_dns_label(name: object, max_len: int = 63) -> bool:
     """A DNS-1123 label (Kubernetes object names such as Services, namespaces)."""
     return isinstance(name, str) and len(name) <= max_len and DNS_LABEL.fullmatch(name) is not None
