@@ -43,7 +43,7 @@ from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 API_VERSION = "scaleplan/v1"
 DNS1123 = names.DNS_LABEL
-_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"  # DNS-1123 subdomain (Secret...)
+_SUBDOMAIN = names.schema_pattern(names.DNS_SUBDOMAIN)  # a Secret, StorageClass name
 HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")  # Gateway API HTTPHeaderName
 HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,4094}[\x21-\x7e])?")
 MAX_CLASS_MATCHES = HTTPROUTE_MAX_MATCHES - 1  # one of the route's matches: the header-less rule
@@ -136,7 +136,7 @@ class EngineConfig(_Model):
 
 _HF_REPO = re.compile(r"^(hf://)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _BUCKET_URI = re.compile(r"^(s3|gs)://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/[A-Za-z0-9._~=+@,:/-]*)?$")
-_PVC_URI = re.compile(r"^pvc://[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?(/[A-Za-z0-9._~=+@,:/-]*)?$")
+_PVC_URI = re.compile(r"pvc://(?P<claim>[^/]*)(/[A-Za-z0-9._~=+@,:/-]*)?\Z")
 
 
 class ModelSource(_Model):
@@ -144,8 +144,8 @@ class ModelSource(_Model):
 
     uri: str = Field(description="A Hugging Face repo id (org/name, or hf://org/name), an s3://bucket/prefix or gs://bucket/prefix URI, or pvc://claim[/path] for an existing PersistentVolumeClaim that holds the weights.")
     revision: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$", description="Hugging Face revision (branch, tag or commit); default: main.")
-    secret: str | None = Field(default=None, pattern=_SUBDOMAIN, description="Name of a Kubernetes Secret holding the credentials: key HF_TOKEN (Hugging Face), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (s3://), or key.json (gs://, a service-account key). Omit for public models or workload identity (IRSA / GKE Workload Identity).")
-    storage_class: str | None = Field(default=None, pattern=_SUBDOMAIN, description="StorageClass of the per-pod model cache volume (default: the cluster's default class); unused where the cache is node-local NVMe or the source is a PVC.")
+    secret: str | None = Field(default=None, pattern=_SUBDOMAIN, max_length=253, description="Name of a Kubernetes Secret holding the credentials: key HF_TOKEN (Hugging Face), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (s3://), or key.json (gs://, a service-account key). Omit for public models or workload identity (IRSA / GKE Workload Identity).")
+    storage_class: str | None = Field(default=None, pattern=_SUBDOMAIN, max_length=253, description="StorageClass of the per-pod model cache volume (default: the cluster's default class); unused where the cache is node-local NVMe or the source is a PVC.")
     loader_image: str | None = Field(default=None, description="Image of the init container that copies s3:// or gs:// weights into the cache (default: the AWS or Google Cloud CLI image named in docs/render.md).")
 
     @model_validator(mode="before")
@@ -161,7 +161,9 @@ class ModelSource(_Model):
     @field_validator("uri")
     @classmethod
     def _uri(cls, v: str) -> str:
-        if len(v) > 512 or not (_HF_REPO.fullmatch(v) or _BUCKET_URI.fullmatch(v) or _PVC_URI.fullmatch(v)):
+        pvc = _PVC_URI.fullmatch(v)
+        known = _HF_REPO.fullmatch(v) or _BUCKET_URI.fullmatch(v)
+        if len(v) > 512 or not (known or (pvc and names.is_dns_subdomain(pvc["claim"]))):
             raise ValueError(fix(f"is not a model source: {shown(v)}", "use a Hugging Face repo id (meta-llama/Llama-3.1-70B-Instruct), s3://bucket/prefix, gs://bucket/prefix or pvc://claim-name[/path]"))
         if "/../" in v + "/" or v.endswith("/.."):
             raise ValueError(fix(f"{shown(v)} contains '..'", "give the path without '..'"))
@@ -415,7 +417,7 @@ class NodeReserve(_Model):
 
 
 class SecretKey(_Model):
-    secret: str = Field(pattern=_SUBDOMAIN, description="Name of the Secret, in the namespace.")
+    secret: str = Field(pattern=_SUBDOMAIN, max_length=253, description="Name of the Secret, in the namespace.")
     key: str = Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$", description="Key in the Secret.")
 
 

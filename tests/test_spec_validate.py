@@ -565,3 +565,31 @@ def test_a_switch_under_a_token_name_is_no_secret() -> None:
         assert container_problems(Kubernetes.model_validate({"image": "a/b:1", "env": env})) == []
     k8s = Kubernetes.model_validate({"image": "a/b:1", "env": {"HF_TOKEN": "12"}})
     assert [p.where for p in container_problems(k8s)] == ["kubernetes.env['HF_TOKEN']"]
+
+
+@pytest.mark.parametrize("name", ["hf..token", "hf-.token", "hf.-token", "a" * 254])
+def test_a_secret_storage_class_or_claim_name_is_a_dns_subdomain(name: str) -> None:
+    """Kubernetes names Secrets, StorageClasses and PersistentVolumeClaims with DNS-1123
+    subdomains: dot-separated labels (lower case letters, digits and '-', each starting and
+    ending with a letter or digit), at most 253 characters (k8s.io/apimachinery
+    IsDNS1123Subdomain). The spec took 'hf..token' and 'hf-.token', which the API server
+    refuses at apply."""
+    from pydantic import ValidationError
+
+    from scaleplan.spec import Kubernetes, ModelSource
+
+    good = "hf.token-1." + "a" * 242  # 253 characters
+    def k8s(secret: str) -> Kubernetes:
+        env = {"A": {"secret": secret, "key": "k"}}
+        return Kubernetes.model_validate({"image": "a/b:1", "secret_env": env})
+
+    k8s(good)
+    ModelSource.model_validate({"uri": "s3://bkt/m", "secret": good, "storage_class": good})
+    ModelSource.model_validate({"uri": f"pvc://{good}/llama"})
+    with pytest.raises(ValidationError):
+        k8s(name)
+    for field in ("secret", "storage_class"):
+        with pytest.raises(ValidationError):
+            ModelSource.model_validate({"uri": "s3://bkt/m", field: name})
+    with pytest.raises(ValidationError):
+        ModelSource.model_validate({"uri": f"pvc://{name}/llama"})
