@@ -411,6 +411,12 @@ def test_profile_llm_config_without_kv_heads_takes_the_class_default(cli, tmp_pa
          "none can serve the model: T4 is left out: kv_cache_dtype fp8: T4 cannot hold an fp8 KV"
          " cache",
          "runs fp16 with an fp8 KV cache, or change model.dtype or model.kv_cache_dtype)"),
+        # vLLM's and SGLang's AWQ kernels need compute capability 7.5 (AWQConfig.
+        # get_min_capability): an AWQ checkpoint on V100 was planned (UX review 15, F3)
+        ("[V100]", "  dtype: int4-awq\n",
+         "none can serve the model: V100 is left out: int4-awq: V100 (Volta) cannot run AWQ"
+         " 4-bit weights",
+         "(allow an accelerator that runs int4-awq, or change model.dtype)"),
     ],
 )
 def test_validate_refuses_a_dtype_no_allowed_gpu_runs(

@@ -71,6 +71,12 @@ class Hardware:
             return self.fp4_tflops
         if dtype == "nvfp4":
             raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no FP4 tensor cores; NVFP4 needs Blackwell")
+        if dtype == "int4-awq" and self.generation == "volta":
+            # vLLM's and SGLang's AWQ kernels: AWQConfig.get_min_capability() is 75
+            raise UnsupportedDtype(
+                f"{self.name} (Volta) cannot run AWQ 4-bit weights: the engines' AWQ kernels "
+                "need Turing or newer (compute capability 7.5); serve a GPTQ or 16-bit checkpoint"
+            )
         if dtype == "bf16" and self.generation in ("volta", "turing"):
             raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no BF16 tensor cores; serve it in fp16")
         return self.fp16_tflops
