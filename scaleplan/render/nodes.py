@@ -78,8 +78,9 @@ def scheduling(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[dict[str, st
     if own:
         raise PlanError(None, own)
     sel.update(al.node_labels)
+    row = dict(al.node_labels)  # their values were checked above
     for k, v in sel.items():
-        if safety.check_label_value(v, k):
+        if k not in row and safety.check_label_value(v, k):
             raise PlanError(None, [Problem(f"allocations[{al.index}]", f"node label {k}={safety.shown(v)} is not a valid label value", hint="check the plan's instance type and accelerator")])
     return sel, tol
 
