@@ -71,11 +71,13 @@ class Context:
     workloads: list[K8sObject] = field(default_factory=list)
     scaling: dict[int, Scaling] = field(default_factory=dict)
     # Pod Security Standards (scaleplan.check.pss): --pod-security, the version latest means,
-    # the rules --enable named, and the namespaces' enforce labels (read once, by pss)
+    # the rules --enable named, and the namespaces' enforce labels and kube_version as a
+    # policy version (read once, by pss)
     pod_security: str | None = None
     kube_version: str = DEFAULT_KUBE_VERSION
     enabled: frozenset[str] = frozenset()
     pss_namespaces: dict[str, Any] | None = None
+    pss_version: tuple[int, int] | None = None
     _selections: dict[int, NodeSelection] = field(default_factory=dict)
     _labels: dict[int, dict[str, str]] = field(default_factory=dict)
 

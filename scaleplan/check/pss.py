@@ -97,10 +97,9 @@ _MAJOR, _MINOR = DEFAULT_KUBE_VERSION.split(".")
 _LATEST: Version = (int(_MAJOR), int(_MINOR))
 
 
-def namespace_policies(objects: Iterable[K8sObject], kube_version: str) -> dict[str, Policy]:
+def namespace_policies(objects: Iterable[K8sObject], default: Version) -> dict[str, Policy]:
     """Namespace name -> the level its ``pod-security.kubernetes.io/enforce`` label names
-    (baseline, restricted or privileged) at its ``enforce-version`` (latest: ``kube_version``)."""
-    default = parse_version(kube_version) or _LATEST
+    (baseline, restricted or privileged) at its ``enforce-version`` (latest: ``default``)."""
     out: dict[str, Policy] = {}
     for o in objects:
         labels = as_map(o.metadata.get("labels"))
@@ -118,7 +117,7 @@ def namespace_policies(objects: Iterable[K8sObject], kube_version: str) -> dict[
 
 def enforced(objects: Iterable[K8sObject]) -> bool:
     """Whether a Namespace among ``objects`` enforces baseline or restricted."""
-    policies = namespace_policies(objects, DEFAULT_KUBE_VERSION)
+    policies = namespace_policies(objects, _LATEST)
     return any(p.level in LEVELS for p in policies.values())
 
 
@@ -126,9 +125,10 @@ def policy(ctx: Context, w: K8sObject, rule: Rule) -> Policy | None:
     """The level ``w``'s pods are checked at for ``rule``: the stricter of --pod-security and
     its namespace's enforce label (the namespace on a tie); with neither, the rule's own level
     when --enable named it; None: not checked."""
-    if ctx.pss_namespaces is None:
-        ctx.pss_namespaces = namespace_policies(ctx.objects, ctx.kube_version)
-    version = parse_version(ctx.kube_version) or _LATEST
+    if ctx.pss_namespaces is None or ctx.pss_version is None:
+        ctx.pss_version = parse_version(ctx.kube_version) or _LATEST
+        ctx.pss_namespaces = namespace_policies(ctx.objects, ctx.pss_version)
+    version = ctx.pss_version
     found = [ctx.pss_namespaces[w.namespace]] if w.namespace in ctx.pss_namespaces else []
     if ctx.pod_security is not None:
         level = ctx.pod_security
