@@ -103,7 +103,7 @@ Violation = tuple[str, PathKey]
 def privileged_in(cs: Iterable[Container]) -> Iterator[Violation]:
     # Only containers can be privileged (PodSecurityContext has no such field; Polaris agrees).
     for c in cs:
-        if as_map(c.data.get("securityContext")).get("privileged") is True:
+        if c.security_context.get("privileged") is True:
             yield f"{c.label()} sets privileged: true", (*c.path, "securityContext", "privileged")
 
 
@@ -169,10 +169,10 @@ def host_ports_in(cs: Iterable[Container]) -> Iterator[Violation]:
                 yield f"{c.label()} binds host port {hp}", (*c.path, "ports", i, "hostPort")
 
 
-def caps(c_data: Mapping[str, Any], key: str, *, upper: bool = True) -> list[str]:
+def caps(c: Container, key: str, *, upper: bool = True) -> list[str]:
     """The capabilities a container's securityContext adds or drops (``key``), upper-cased as
     Polaris reads them, or as written (``upper=False``: as Pod Security Admission reads them)."""
-    found = as_map(as_map(c_data.get("securityContext")).get("capabilities"))
+    found = as_map(c.security_context.get("capabilities"))
     return [x.upper() if upper else x for x in as_list(found.get(key)) if isinstance(x, str)]
 
 
@@ -180,7 +180,7 @@ def added_beyond_baseline(cs: Iterable[Container]) -> Iterator[Violation]:
     """Capabilities added that the baseline standard does not allow, as written: Pod Security
     Admission compares names exactly (chown is not CHOWN)."""
     for c in cs:
-        bad = [cap for cap in caps(c.data, "add", upper=False) if cap not in BASELINE_ADD]
+        bad = [cap for cap in caps(c, "add", upper=False) if cap not in BASELINE_ADD]
         if bad:
             case = [cap for cap in bad if cap.upper() in BASELINE_ADD]
             note = f" (baseline allows {', '.join(x.upper() for x in case)}, as written)"
@@ -213,7 +213,7 @@ def _dangerous_caps(ctx: Context, rule: Rule) -> Iterator[Finding]:
 def _insecure_caps(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for w in ctx.workloads:
         for c in containers(w, init=True):
-            drop = set(caps(c.data, "drop"))
+            drop = set(caps(c, "drop"))
             if "ALL" not in drop and not drop >= _POLARIS_DROP:
                 yield w.finding(
                     rule,
@@ -230,7 +230,7 @@ def _seccomp(ctx: Context, rule: Rule) -> Iterator[Finding]:
         pod_sc = as_map(get(w.data, (*path, "securityContext")))
         pod_type = as_map(pod_sc.get("seccompProfile")).get("type")
         for c in containers(w, init=True):
-            own = as_map(as_map(c.data.get("securityContext")).get("seccompProfile"))
+            own = as_map(c.security_context.get("seccompProfile"))
             kind = own.get("type", pod_type)
             if kind in SECCOMP_OK:
                 continue

@@ -176,10 +176,6 @@ def _all(w: K8sObject) -> list[Container]:
     return list(containers(w, init=True, ephemeral=True))
 
 
-def _sc(c: Container) -> Mapping[str, Any]:
-    return as_map(c.data.get("securityContext"))
-
-
 def _windows(w: K8sObject, pol: Policy) -> bool:
     """Pods with spec.os.name windows are exempt from the Linux-only restricted controls
     (policy v1.25 and later)."""
@@ -197,7 +193,7 @@ def _levels(w: K8sObject) -> Iterator[tuple[str, Mapping[str, Any], tuple[Any, .
     path, spec = _spec(w)
     yield "the pod", as_map(spec.get("securityContext")), (*path, "securityContext")
     for c in _all(w):
-        yield c.label(), _sc(c), (*c.path, "securityContext")
+        yield c.label(), c.security_context, (*c.path, "securityContext")
 
 
 @control("pss-host-process")
@@ -226,9 +222,9 @@ def _capabilities(w: K8sObject, pol: Policy) -> Iterator[Violation]:
         return
     for c in _all(w):
         at = (*c.path, "securityContext", "capabilities")
-        if "ALL" not in caps(c.data, "drop", upper=False):
+        if "ALL" not in caps(c, "drop", upper=False):
             yield f"{c.label()} does not drop ALL capabilities", (*at, "drop")
-        added = [x for x in caps(c.data, "add", upper=False) if x != "NET_BIND_SERVICE"]
+        added = [x for x in caps(c, "add", upper=False) if x != "NET_BIND_SERVICE"]
         if added:
             yield f"{c.label()} adds {', '.join(added)}", (*at, "add")
 
@@ -301,7 +297,7 @@ def _proc_mount(w: K8sObject, pol: Policy) -> Iterator[Violation]:
     if not pol.at("restricted") and _user_namespace(w, pol):
         return
     for c in _all(w):
-        mount = _sc(c).get("procMount")
+        mount = c.security_context.get("procMount")
         if mount is not None and mount != "Default":
             yield f"{c.label()} sets procMount {mount}", (*c.path, "securityContext", "procMount")
 
@@ -350,7 +346,7 @@ def _privilege_escalation(w: K8sObject, pol: Policy) -> Iterator[Violation]:
     if _windows(w, pol):
         return
     for c in _all(w):
-        if _sc(c).get("allowPrivilegeEscalation") is not False:
+        if c.security_context.get("allowPrivilegeEscalation") is not False:
             at = (*c.path, "securityContext") if "securityContext" in c.data else c.path
             yield f"{c.label()} does not set allowPrivilegeEscalation: false", at
 

@@ -141,6 +141,11 @@ class Container:
         kind = "ephemeral container" if self.ephemeral else "init container" if self.init else ""
         return f"{kind or 'container'} {self.name!r}"
 
+    @property
+    def security_context(self) -> Mapping[str, Any]:
+        """The container's securityContext; empty where it has none (or not a mapping)."""
+        return as_map(self.data.get("securityContext"))
+
 
 def containers(
     obj: K8sObject, *, init: bool = False, ephemeral: bool = False
