@@ -24,7 +24,6 @@ from scaleplan.cli._common import (
 )
 from scaleplan.cli.options import AcceleratorCatalogs, CatalogFiles, JsonOnStdout, number_option
 from scaleplan.cli.profile_llm import profile_llm
-from scaleplan.option_values import int_list
 
 if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
@@ -140,54 +139,40 @@ def run(
 ) -> None:
     """Measure TARGET: latency percentiles, throughput and peak memory per device and batch size (or per concurrency for endpoints)."""
     with handle_errors(json_out):
-        from scaleplan.profile.build import run_info
-        from scaleplan.profile.run_options import check_run_options, is_endpoint
-
-        info = run_info(argv(ctx))
-        check_run_options(target, argv(ctx), slo_percentile=slo_percentile,
-                          concurrency=concurrency, rate=rate)
-        write = partial(_write_profile, json_out=json_out)  # a profile to a file, or stdout
-        if emit_jobs is not None:
-            from scaleplan.profile.jobs import jobs_line, jobs_summary, write_jobs
-            jobs = write_jobs(emit_jobs, target, accelerators, image=image, namespace=namespace,
-                              gpus=gpus, argv=argv(ctx), catalogs=catalog or ())
-            warn(jobs.notes, "note")  # on stderr in every mode
-            if json_out:
-                return emit_json(jobs_summary(emit_jobs, jobs))
-            return print_lines([jobs_line(emit_jobs, jobs)])
-        if is_endpoint(target):
-            from scaleplan.profile.run import measure_endpoint
-            from scaleplan.profile.run_options import endpoint_options
-
-            endpoint, warnings = endpoint_options(
-                target, payload=payload, concurrency=concurrency, rate=rate, requests=requests,
-                duration_s=time_budget, timeout_s=timeout, max_error_rate=max_error_rate,
-                slo_ms=slo_ms, slo_percentile=slo_percentile, openai=openai, model_name=model_name,
-                max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus,
-                seed=seed, follow_redirects=follow_redirects,
-            )
-            warn(warnings)
-            log = partial(stderr_console().print, markup=False, highlight=False, soft_wrap=True)
-            profile = measure_endpoint(endpoint, info, name=name, out=out, write=write, log=log)
-            _summary(profile, out, json_out)
-            return
-        from scaleplan.profile.devices import resolve_devices
-        from scaleplan.profile.measure import SweepOptions
+        from scaleplan.profile.command import RunArgs, run_target
         from scaleplan.profile.report import RichProgress
-        from scaleplan.profile.run import measure_model
-        from scaleplan.profile.targets import load_workload
-        from scaleplan.profile.verdict import profile_verdict
 
-        sizes = int_list(batch_sizes, "--batch-sizes")
-        devices = resolve_devices(device)
-        workload = load_workload(target, input_shape=input_shape, dtype=dtype, name=name, threads=threads)
-        opts = SweepOptions(devices=devices, batch_sizes=sizes, max_batch=max_batch, time_budget_s=time_budget, window_s=window_ms / 1000.0, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span_s=min_span, interleave=interleave, slo_ms=slo_ms, slo_percentile=slo_percentile, threads=threads, stop_at_plateau=stop_at_plateau)
-        profile = measure_model(target, workload, opts, info, out=out, write=write, progress=lambda: RichProgress(stderr_console()))
-        verdict = profile_verdict(profile, opts.target_ci)
-        _summary(profile, out, json_out, verdict.to_json())
-        for line in verdict.lines():
+        args = RunArgs(
+            out=out, device=device, batch_sizes=batch_sizes, max_batch=max_batch,
+            time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows,
+            stability=stability, target_ci=target_ci, min_samples=min_samples, min_span=min_span,
+            interleave=interleave, input_shape=input_shape, dtype=dtype, threads=threads,
+            slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau,
+            name=name, payload=payload, concurrency=concurrency, rate=rate, requests=requests,
+            timeout=timeout, max_error_rate=max_error_rate, openai=openai, model_name=model_name,
+            max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus,
+            seed=seed, follow_redirects=follow_redirects, emit_jobs=emit_jobs,
+            accelerators=accelerators, image=image, namespace=namespace, catalogs=catalog or (),
+        )
+        done = run_target(
+            target, args, argv(ctx), write=partial(_write_profile, json_out=json_out), warn=warn,
+            log=lambda line: stderr_console().print(
+                line, markup=False, highlight=False, soft_wrap=True),
+            progress=lambda: RichProgress(stderr_console()),
+        )
+        if emit_jobs is not None and done.jobs is not None:
+            from scaleplan.profile.jobs import jobs_line, jobs_summary
+
+            warn(done.jobs.notes, "note")  # on stderr in every mode
+            if json_out:
+                return emit_json(jobs_summary(emit_jobs, done.jobs))
+            return print_lines([jobs_line(emit_jobs, done.jobs)])
+        assert done.profile is not None
+        verdict = done.verdict  # a model's: the profile's summary holds it too
+        _summary(done.profile, out, json_out, verdict.to_json() if verdict else None)
+        for line in verdict.lines() if verdict else ():
             stderr_console().print(line, markup=False, highlight=False)
-        if strict and not verdict.ok:
+        if strict and verdict and not verdict.ok:
             raise verdict.strict_error()
 
 

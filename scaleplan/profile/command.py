@@ -1,16 +1,150 @@
-"""``scaleplan profile estimate`` and ``profile merge``, from the command's files and options
-to the profile they make (with its warnings): the profiles read, the catalogs loaded, the
+"""``scaleplan profile run``, ``estimate`` and ``merge``, from the command's files and options
+to what they make (with its warnings). ``run``: its options checked against TARGET's kind, then
+the Kubernetes Jobs written (``--emit-jobs``), an endpoint swept or a model swept and judged
+(:func:`run_target`). ``estimate`` and ``merge``: the profiles read, the catalogs loaded, the
 transfer's assumptions assembled, then :func:`scaleplan.profile.estimate.estimate_profile` or
 :func:`scaleplan.profile.merge.merge_profiles`. The command line writes and prints the result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from scaleplan.profile.build import RunInfo
+    from scaleplan.profile.jobs import EmittedJobs
+    from scaleplan.profile.measure import Progress
     from scaleplan.profile.model import Profile
+    from scaleplan.profile.run import Write
+    from scaleplan.profile.verdict import Verdict
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunArgs:
+    """``profile TARGET``'s options as given (``scaleplan profile run --help`` says what each
+    does); the ones that apply to one kind of TARGET only are checked against it."""
+
+    out: str
+    device: str
+    batch_sizes: str | None
+    max_batch: int
+    time_budget: float
+    window_ms: float
+    stable_windows: int
+    stability: float
+    target_ci: float
+    min_samples: int
+    min_span: float
+    interleave: bool
+    input_shape: str | None
+    dtype: str
+    threads: int | None
+    slo_ms: float | None
+    slo_percentile: int
+    stop_at_plateau: bool
+    name: str | None
+    # endpoints
+    payload: str | None
+    concurrency: str | None
+    rate: str | None
+    requests: int | None
+    timeout: float
+    max_error_rate: float
+    openai: bool
+    model_name: str | None
+    max_tokens: int
+    headers: Sequence[str]
+    accelerator: str | None
+    gpus: int
+    seed: int
+    follow_redirects: bool
+    # --emit-jobs
+    emit_jobs: str | None
+    accelerators: str | None
+    image: str | None
+    namespace: str
+    catalogs: Sequence[str]
+
+
+class RunDone(NamedTuple):
+    """What one ``profile run`` made: the Jobs written (``--emit-jobs``), or the profile
+    measured (already written) and, for a model, its verdict."""
+
+    jobs: EmittedJobs | None = None
+    profile: Profile | None = None
+    verdict: Verdict | None = None
+
+
+def run_target(
+    target: str, args: RunArgs, argv: Sequence[str], *, write: Write,
+    log: Callable[[str], None], progress: Callable[[], AbstractContextManager[Progress]],
+    warn: Callable[[list[str]], None],
+) -> RunDone:
+    """``scaleplan profile TARGET`` (``argv``: its arguments as typed, which the profile and
+    the Jobs record): the options checked, then ``--emit-jobs``'s Jobs written, or the endpoint
+    or the model measured and its profile written with ``write``. ``log`` takes an endpoint
+    sweep's lines, ``progress`` makes a model sweep's display, and ``warn`` is given an
+    endpoint's warnings before its sweep starts."""
+    from scaleplan.profile.build import run_info
+    from scaleplan.profile.run_options import check_run_options, is_endpoint
+
+    info = run_info(argv)
+    check_run_options(target, argv, slo_percentile=args.slo_percentile,
+                      concurrency=args.concurrency, rate=args.rate)
+    if args.emit_jobs is not None:
+        from scaleplan.profile.jobs import write_jobs
+
+        return RunDone(jobs=write_jobs(
+            args.emit_jobs, target, args.accelerators, image=args.image,
+            namespace=args.namespace, gpus=args.gpus, argv=argv, catalogs=args.catalogs,
+        ))
+    if is_endpoint(target):
+        from scaleplan.profile.run import measure_endpoint
+        from scaleplan.profile.run_options import endpoint_options
+
+        endpoint, warnings = endpoint_options(
+            target, payload=args.payload, concurrency=args.concurrency, rate=args.rate,
+            requests=args.requests, duration_s=args.time_budget, timeout_s=args.timeout,
+            max_error_rate=args.max_error_rate, slo_ms=args.slo_ms,
+            slo_percentile=args.slo_percentile, openai=args.openai, model_name=args.model_name,
+            max_tokens=args.max_tokens, headers=args.headers, accelerator=args.accelerator,
+            gpus=args.gpus, seed=args.seed, follow_redirects=args.follow_redirects,
+        )
+        warn(warnings)
+        return RunDone(profile=measure_endpoint(
+            endpoint, info, name=args.name, out=args.out, write=write, log=log))
+    return _measure_model(target, args, info, write=write, progress=progress)
+
+
+def _measure_model(
+    target: str, args: RunArgs, info: RunInfo, *, write: Write,
+    progress: Callable[[], AbstractContextManager[Progress]],
+) -> RunDone:
+    from scaleplan.option_values import int_list
+    from scaleplan.profile.devices import resolve_devices
+    from scaleplan.profile.measure import SweepOptions
+    from scaleplan.profile.run import measure_model
+    from scaleplan.profile.targets import load_workload
+    from scaleplan.profile.verdict import profile_verdict
+
+    sizes = int_list(args.batch_sizes, "--batch-sizes")
+    devices = resolve_devices(args.device)
+    workload = load_workload(target, input_shape=args.input_shape, dtype=args.dtype,
+                             name=args.name, threads=args.threads)
+    opts = SweepOptions(
+        devices=devices, batch_sizes=sizes, max_batch=args.max_batch,
+        time_budget_s=args.time_budget, window_s=args.window_ms / 1000.0,
+        stable_windows=args.stable_windows, stability=args.stability, target_ci=args.target_ci,
+        min_samples=args.min_samples, min_span_s=args.min_span, interleave=args.interleave,
+        slo_ms=args.slo_ms, slo_percentile=args.slo_percentile, threads=args.threads,
+        stop_at_plateau=args.stop_at_plateau,
+    )
+    profile = measure_model(target, workload, opts, info, out=args.out, write=write,
+                            progress=progress)
+    return RunDone(profile=profile, verdict=profile_verdict(profile, opts.target_ci))
 
 
 def estimate_file(
