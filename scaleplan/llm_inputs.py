@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from scaleplan.plan import Plan
     from scaleplan.profile.model import Measurement, Profile
     from scaleplan.simulate.llm_replicas import Point
-    from scaleplan.spec import Spec
+    from scaleplan.spec import ModelSpec, Spec
     from scaleplan.yamlio import LineMap
 
 
@@ -38,6 +38,7 @@ class LlmProfileInputs:
     accelerators: tuple[Accelerator, ...]
     table: dict[str, Accelerator]
     notes: tuple[str, ...] = ()  # fields the config.json leaves out; accelerators left out
+    served: tuple[str, ...] = ()  # the spec's names of the model (:func:`served_names`)
 
 
 def llm_profile_inputs(
@@ -119,12 +120,14 @@ def llm_profile_inputs(
             | ({"architecture": model} if model is not None else {})
         )
         arch = load_architecture(model) if model is not None else None
+        served = served_names(sp.model) if model is None else ()
         s = setup_from_spec(settings, Path(spec_path).parent, arch)
         base = None if model is not None else Path(spec_path).parent  # the config.json's folder
         model = model or sp.model.architecture
         assert model is not None
     else:
         assert model is not None
+        served = ()
         s = setup(model, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine)
     # only accelerator specs are needed: the instance catalogs load only with --catalog
     table = {
@@ -146,7 +149,16 @@ def llm_profile_inputs(
         if spec_lines is not None:  # the spec's classes (one or several), at their line
             raise InputError(spec_path, with_lines([over], spec_lines))
         raise InputError(None, [over])
-    return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table, notes)
+    return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table, notes, served)
+
+
+def served_names(model: ModelSpec) -> tuple[str, ...]:
+    """What a spec calls the model it serves besides its architecture's name: ``model.name``
+    and a Hugging Face ``model.source`` id (a benchmark's model_id is the id the server
+    loaded). A config.json names no model (its architecture is named after its folder)."""
+    src = model.source
+    hf = src.uri.removeprefix("hf://") if src is not None and src.kind == "hf" else None
+    return tuple(n for n in (model.name, hf) if n)
 
 
 def _resolve(

@@ -55,3 +55,36 @@ def test_validate_says_the_points_are_of_another_model(tmp_path: Path, cli) -> N
     err = " ".join(r.stderr.split())
     assert "the measured points are of 'facebook/opt-125m', the model planned is 'llama-3.1-8b'" in err
     assert "warning: calibration: compute x" in err  # what optimize applies, said before it runs
+
+
+LLAMA_CONFIG = {
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096,
+    "intermediate_size": 14336, "num_attention_heads": 32, "num_hidden_layers": 32,
+    "num_key_value_heads": 8, "vocab_size": 128256, "max_position_embeddings": 131072,
+    "torch_dtype": "bfloat16", "head_dim": 128, "tie_word_embeddings": False,
+}
+
+
+def test_a_config_json_is_the_model_the_spec_serves(tmp_path: Path, cli) -> None:
+    """A config.json names no model, so the architecture took its folder's name ('work', the
+    user's working folder) and a bench run of the very checkpoint the spec serves
+    (`model.source` = the run's model_id) was said to be of another model (UX review 15, F2).
+    The spec's model.source (a Hugging Face id) and model.name are the model's names too."""
+    work = tmp_path / "work"
+    work.mkdir()
+    result = "vllm_bench_serve_v0.25.1.json"
+    spec = _spec(work, cli, result, "config.json", "--accelerator", "H100")
+    (work / "config.json").write_text(json.dumps(LLAMA_CONFIG), encoding="utf-8")
+    text = spec.read_text(encoding="utf-8")
+    source = "  engine: vllm\n  source: {uri: facebook/opt-125m}\n"
+    served = text.replace("  engine: vllm\n", source)
+    for body, other in ((text, True), (served, False)):
+        spec.write_text(body, encoding="utf-8")
+        for args in (
+            ["validate", str(spec)],
+            ["profile", "llm", "--spec", str(spec), "-a", "H100", "--gpus", "1",
+             "--calibrate", str(work / "profile.yaml"), "--out", str(work / "llm.yaml")],
+        ):
+            err = " ".join(cli(args).stderr.split())
+            said = "the measured points are of 'facebook/opt-125m', the model planned is 'work'"
+            assert (said in err) is other, (args[0], err)

@@ -15,7 +15,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -487,17 +487,20 @@ def _preset_hint(name: str, otherwise: str) -> str:
     return f"{hint}`scaleplan profile llm --list` shows all {len(preset_list())} presets"
 
 
-def another_model(measured: str | None, arch: Architecture) -> str | None:
+def another_model(
+    measured: str | None, arch: Architecture, served: Sequence[str] = ()
+) -> str | None:
     """A note when points measured on the model named ``measured`` (a profile's
     ``metadata.model``) are about to calibrate ``arch`` and the names say they are another model
     (``facebook/opt-125m`` for Qwen2.5-7B); None when the names agree (ignoring the owner, case,
-    an -Instruct/-chat suffix, one name inside the other) or either is unknown."""
+    an -Instruct/-chat suffix, one name inside the other) or either is unknown; ``served``: the
+    spec's other names of the model (``llm_inputs.served_names``)."""
     if not measured or not arch.name:
         return None
-    a, b = (_VARIANT.sub("", _norm(x)) for x in (measured, arch.name))
-    preset_of = resolve_preset(measured)
-    if a == b or a in b or b in a or (preset_of and preset_of == resolve_preset(arch.name)):
-        return None
+    preset_of, a = resolve_preset(measured), _VARIANT.sub("", _norm(measured))
+    for b, name in ((_VARIANT.sub("", _norm(n)), n) for n in (arch.name, *served)):
+        if a == b or a in b or b in a or (preset_of and preset_of == resolve_preset(name)):
+            return None
     return (
         f"calibration: the measured points are of {measured!r}, the model planned is "
         f"{arch.name!r}: they calibrate its efficiency only if they measured the same model "

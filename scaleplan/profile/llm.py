@@ -83,7 +83,11 @@ def llm_profile_file(
     measured, precision = calibrating_points(cal, inp.setup)
     # as optimize (solve.llm_capacity): only measured or imported points calibrate
     fits = any(m.source in ("measured", "imported") for m in measured)
-    other = another_model(cal.metadata.model, inp.setup.arch) if cal is not None and fits else None
+    other = (
+        another_model(cal.metadata.model, inp.setup.arch, inp.served)
+        if cal is not None and fits
+        else None
+    )
     sizes = int_list(gpus, "--gpus") or [1]
     prof, notes = llm_profile(
         inp.setup, inp.accelerators, sizes, inp.classes,

@@ -95,7 +95,7 @@ def llm_context(
     s = setup_from_spec(spec.model, base)
     # no profile (an architecture-only spec): nothing measured, the model is uncalibrated;
     # points of another precision than the plan's are left out (llm_inputs)
-    from scaleplan.llm_inputs import calibrating_points
+    from scaleplan.llm_inputs import calibrating_points, served_names
 
     points, precision = calibrating_points(profile, s)
     classes = token_classes(spec)
@@ -120,7 +120,7 @@ def llm_context(
     cal, notes = calibration_from(s, measured, {a.name: a for a in accelerators}, classes, node_gpus)
     other = None
     if profile is not None and measured:
-        other = another_model(profile.metadata.model, s.arch)
+        other = another_model(profile.metadata.model, s.arch, served_names(spec.model))
     default_len = s.default_len_note(classes)  # the server refuses longer requests
     notes = [*([other] if other else []), *precision, *notes]
     notes += [default_len] if default_len else []
