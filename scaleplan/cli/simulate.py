@@ -44,11 +44,7 @@ def simulate(
             batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, replicas=replicas, profile=profile, lengths=lengths,
             length_sigma=length_sigma, min_requests=min_requests, replace_after=replace_after, picker=picker, steps=steps, png=png,
         )
-        res = simulate_file(plan_file, args)
-        if png is not None:  # the PNG first, then the JSON or the tables; exit 1 below target
-            from scaleplan.simulate.report import write_png
-
-            write_png(png, res)
+        res = simulate_file(plan_file, args)  # the PNG written first; exit 1 below target
         if json_out:
             emit_json(res.to_dict())
         else:

@@ -42,13 +42,13 @@ class SimulateArgs:
     replace_after: float | None = None
     picker: str = "queue"
     steps: str = "auto"
-    png: str | None = None  # checked before simulating (matplotlib, a writable path); cli writes it
+    png: str | None = None  # checked before simulating (matplotlib, a writable path)
 
 
 def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
-    """Simulate the plan in ``plan_file``: options that no simulation takes are usage errors
-    (exit 2), checked before the plan is read; a plan that cannot be simulated, or that an
-    option does not apply to, is bad input (exit 3)."""
+    """Simulate the plan in ``plan_file`` (and write ``--png``): options that no simulation
+    takes are usage errors (exit 2), checked before the plan is read; a plan that cannot be
+    simulated, or that an option does not apply to, is bad input (exit 3)."""
     from scaleplan.plan import read_plan
     from scaleplan.simulate import check_simulatable
     from scaleplan.simulate.options import check_options, select_windows
@@ -77,11 +77,15 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
         check_simulatable(plan, plan_file)
     sel = select_windows(a.windows, plan.demand.windows, plan.demand.rps)
     res = _run(plan, plan_file, a, chosen, sel)
-    if replayed is None:
-        return res
-    import dataclasses
+    if replayed is not None:
+        import dataclasses
 
-    return dataclasses.replace(res, notes=(note, *res.notes))
+        res = dataclasses.replace(res, notes=(note, *res.notes))
+    if a.png is not None:  # written before the command prints its report
+        from scaleplan.simulate.report import write_png
+
+        write_png(a.png, res)
+    return res
 
 
 def _autoscaled(plan: Plan, plan_file: str) -> tuple[Plan, str]:
