@@ -488,6 +488,18 @@ def run_seconds(deadline: float, now: float | None = None) -> float:
     return max(0.0, deadline - (time.perf_counter() if now is None else now))
 
 
+def _in_time(
+    model: WindowModel, demand: tuple[float, ...], end: float, *, cutoff: float | None = None,
+    start: WindowSolution | None = None,
+) -> WindowSolution:
+    """``model.solve(demand)`` with the seconds left before ``end`` as its time limit (those
+    when it starts); ``unknown``, and no MILP, once they are spent."""
+    left = run_seconds(end)
+    if left <= 0:
+        return WindowSolution(status="unknown", demand=demand)
+    return model.solve(demand, time_limit=left, cutoff=cutoff, start=start)
+
+
 def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, solver: SolverName = "highs", deadline: float | None = None, tie_break: bool = True, stats: list[SolveStat] | None = None) -> dict[tuple[float, ...], WindowSolution]:
     """Solve every distinct demand vector in ``demands`` (per class, one per window).
 
@@ -519,23 +531,21 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
         if sol is None:
             start = model.scale_up(prev, demand) if prev is not None else None
             cutoff = start.cost if start else None
-            if start is not None and run_seconds(end) > 0:  # the plan over what the quieter
-                # windows use, when cheaper
+            left = run_seconds(end)
+            if start is not None and left > 0:  # the plan over what the quieter windows use,
+                # when cheaper
                 pool = {k for v in out.values() for k, n in enumerate(v.nodes) if n}
-                better = model.pool_start(demand, pool, time_limit=run_seconds(end), cutoff=cutoff, start=start)
+                better = model.pool_start(demand, pool, time_limit=left, cutoff=cutoff, start=start)
                 if better is not None and model.objective(better) < model.objective(start):
                     # its objective, not its cost: the tie-break's first plan may cost a hair more
                     start, cutoff = better, model.objective(better)
             if start is None:  # no plan to keep (the quietest window, or no fit): at least 1 s
                 sol = model.solve(demand, time_limit=max(FIRST_WINDOW_SECONDS, run_seconds(end)), cutoff=cutoff)
-            elif run_seconds(end) > 0:
-                sol = model.solve(demand, time_limit=run_seconds(end), cutoff=cutoff, start=start)
-            else:  # past the time limit: no MILP, the window keeps its start (below)
-                sol = WindowSolution(status="unknown", demand=demand)
-            if sol.status == "infeasible" and start is not None and run_seconds(end) > 0:
-                sol = model.solve(demand, time_limit=run_seconds(end))  # numerically at the cutoff
-            elif sol.status == "infeasible" and start is not None:  # past the limit: the start
-                sol = WindowSolution(status="unknown", demand=demand)
+            else:  # each MILP gets the time left when it starts; past the limit, none runs and
+                # the window keeps its start (below)
+                sol = _in_time(model, demand, end, cutoff=cutoff, start=start)
+                if sol.status == "infeasible":  # numerically at the cutoff: again without it
+                    sol = _in_time(model, demand, end)
             if sol.status == "unknown" and start is not None:
                 # out of time before HiGHS beat the cutoff: the start (checked feasible for this
                 # demand) is the window's plan; failing here failed every busier window with it.
