@@ -99,7 +99,7 @@ def branch_floors(
     while stack:
         node = stack.pop()
         tol = max(TIE_EPS / 10, 1e-7 * abs(inc_obj)) if inc is not None else 0.0
-        if time.perf_counter() > deadline:
+        if _left(deadline) <= 0:
             open_lb = min([total(node.sols), *(total(n.sols) for n in stack)])
             break
         if not node.fresh:
@@ -195,7 +195,7 @@ def _evaluate(
         # here too (every rule is monotone in demand), as in solve_windows
         quieter = prev is not None and all(a <= b for a, b in zip(prev.demand, d, strict=True))
         s = model.reroute(prev, d) if prev is not None and quieter else None
-        if s is None and time.perf_counter() >= deadline:
+        if s is None and _left(deadline) <= 0:
             return "unknown"  # past the time limit: the window MILP is not started
         if s is None:
             s = _solve(model, d, room, prev, deadline, pool)
@@ -212,6 +212,12 @@ def _evaluate(
     return sols
 
 
+def _left(deadline: float) -> float:
+    """Seconds left before ``deadline`` on this module's clock (0 once it has passed): each
+    window MILP gets the time left when it starts, and none starts at 0."""
+    return run_seconds(deadline, time.perf_counter())
+
+
 def _solve(
     model: WindowModel,
     d: Demand,
@@ -226,9 +232,6 @@ def _solve(
     HiGHS's start and a tighter cutoff when it is within ``room``, as in solve_windows; and, as
     there, from the plan over the candidates ``pool`` (those the node's plans use so far) when
     it is cheaper still (``WindowModel.pool_start``: its plan keeps every rule too)."""
-    def left() -> float:  # each run gets the time left when it starts (none: not started)
-        return run_seconds(deadline, time.perf_counter())
-
     cutoff = room if room < math.inf else None
     up = model.scale_up(prev, d) if prev is not None else None
     # a plan's cost is at most its objective, so one as good as ``up`` costs at most up's
@@ -238,12 +241,12 @@ def _solve(
         # a node that bars a workhorse re-plans the busy windows around candidates its parent
         # did not use: the scaled-up start was 5-30 % dearer than the optimum there
         keep = pool | set(model.held)
-        better = model.pool_start(d, keep, time_limit=left(), cutoff=top, start=up)
+        better = model.pool_start(d, keep, time_limit=_left(deadline), cutoff=top, start=up)
         if better is not None and model.objective(better) < top:
             up, top = better, model.objective(better)
     if up is not None and (cutoff is None or top <= cutoff):
-        s = model.solve(d, time_limit=left(), cutoff=top, start=up)
+        s = model.solve(d, time_limit=_left(deadline), cutoff=top, start=up)
         if s.status != "infeasible":
             return s
         # numerically at the cutoff: solved again under ``room`` alone
-    return model.solve(d, time_limit=left(), cutoff=cutoff)
+    return model.solve(d, time_limit=_left(deadline), cutoff=cutoff)
