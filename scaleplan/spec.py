@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
@@ -34,11 +31,12 @@ from scaleplan.problems import (
     fix,
     format_json_schema,
     problems_from_validation,
-    refuse_bool_numbers,
     refuse_other_kind,
     shown,
 )
+from scaleplan.spec_base import SpecModel as _Model
 from scaleplan.spec_defaults import llm_latency_default
+from scaleplan.spec_lengths import LENGTHS_DOC, ClassLengths, check_lengths
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 API_VERSION = "scaleplan/v1"
@@ -69,28 +67,6 @@ def check_image(v: str) -> str:
     if m["tag"] == "latest" and m["digest"] is None:
         raise ValueError(fix(f"image {shown(v)} uses the 'latest' tag", "pin a version tag or a digest, so that every rollout runs the same code"))
     return v
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_bool_items(cls, data: Any) -> Any:
-        return refuse_bool_numbers(cls, data)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
-        """YAML reads yes/no/on/off as booleans; never let one pass as the number 1 or 0."""
-        if isinstance(v, bool) and info.field_name is not None:
-            ann = cls.model_fields[info.field_name].annotation
-            if ann in _NUMERIC:
-                raise ValueError(fix(f"must be a number; got {str(v).lower()}", "YAML reads yes/no/on/off/true/false as booleans; write a number"))
-        return v
-
-
-_NUMERIC: tuple[Any, ...] = (int, float, int | None, float | None)
 
 
 def _suggest_name(v: str, limit: int) -> str:
@@ -128,7 +104,7 @@ class EngineConfig(_Model):
     gpu_memory_utilization: float | None = Field(default=None, gt=0.05, le=0.99, description="Fraction of each GPU's memory the engine may use for weights, activations and KV cache (vLLM --gpu-memory-utilization, SGLang --mem-fraction-static).")
     block_size: int | None = Field(default=None, ge=1, le=1024, description="KV-cache block (page) size in tokens.")
     max_num_seqs: int | None = Field(default=None, ge=1, le=65536, description="Most sequences one replica runs at once; default: the largest that holds the SLO and fits the KV cache.")
-    max_model_len: int | None = Field(default=None, ge=16, le=10_000_000, description="Longest sequence (prompt + completion) the server accepts; default: the longest request class, rounded up.")
+    max_model_len: int | None = Field(default=None, ge=16, le=10_000_000, description="Longest sequence (prompt + completion) the server accepts; default: the longest request class (its p99.9 with a length spread), rounded up.")
     max_num_batched_tokens: int | None = Field(default=None, ge=16, le=1_000_000, description="Token budget per scheduler step (chunked prefill).")
     cuda_graph_reserve_gib: float | None = Field(default=None, ge=0, le=64, description="GPU memory per GPU held for CUDA graphs and activations, outside the KV cache.")
     pipeline_parallel: int | None = Field(default=None, ge=1, le=64, description="Pipeline-parallel degree; default 1 (tensor parallel only).")
@@ -223,8 +199,14 @@ def _file_ref(v: str) -> str:
 class RequestClass(_Model):
     name: str = Field(description="Class name; matches `request_class` in the profile's measurements.")
     share: float = Field(gt=0, le=1, description="Share of requests in this class; shares sum to 1.")
-    input_tokens: int | None = Field(default=None, ge=1, description="Prompt length in tokens of the class's requests. With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")
-    output_tokens: int | None = Field(default=None, ge=1, description="Completion length in tokens of the class's requests. With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")
+    input_tokens: int | None = Field(default=None, ge=1, description="Prompt length in tokens of the class's requests (their mean where lengths gives a spread). With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")
+    output_tokens: int | None = Field(default=None, ge=1, description="Completion length in tokens of the class's requests (their mean where lengths gives a spread). With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")
+    lengths: ClassLengths | None = Field(default=None, description=LENGTHS_DOC)
+
+    @model_validator(mode="after")
+    def _lengths(self) -> RequestClass:
+        check_lengths(self)
+        return self
 
 
 class Traffic(_Model):

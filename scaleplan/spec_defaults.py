@@ -34,7 +34,8 @@ def _tokens(v: Any) -> int | None:
 
 def llm_latency_default(data: dict[str, Any]) -> float | None:
     """The end-to-end target an LLM spec (as read, before validation) leaves to its TTFT/TPOT
-    targets: ``ttft_ms + tpot_ms x`` the longest class's ``output_tokens``, when the spec names
+    targets: ``ttft_ms + tpot_ms x`` the longest class's ``output_tokens`` (with a length
+    spread, its completion at the SLO percentile), when the spec names
     ``model.architecture``, sets both targets and gives every class its output tokens; else None
     (``slo.latency_ms`` is then required). Never binding on the solve: the LLM room's SLO test
     (:func:`scaleplan.llm.serving.slo_verdict`) takes end-to-end latency as
@@ -48,11 +49,30 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
     classes = traffic.get("classes")
     if ttft is None or tpot is None or not isinstance(classes, list) or not classes:
         return None
+    pct = _tokens(slo.get("percentile")) or 95
     outs: list[int] = []
     for c in classes:
         o = _tokens(c.get("output_tokens")) if isinstance(c, dict) else None
         if o is None:
             return None
         if o >= 1:  # below 1 the field's own check refuses it: no second problem here
-            outs.append(o)
+            outs.append(_output_at(c, o, pct))
     return round(ttft + tpot * max(outs, default=1), 3)
+
+
+def _output_at(c: dict[str, Any], mean: int, pct: int) -> int:
+    """A class's completion at the SLO percentile: with a length spread
+    (``lengths``: ``sigma`` or ``output_tokens_p99``) its lognormal's quantile, else the mean
+    (a spread that does not read is the mean here: validation names its problem)."""
+    from scaleplan.llm.lengths import P99, sigma_from_quantile, tokens_at
+
+    x = c.get("lengths")
+    if not isinstance(x, dict) or pct not in (50, 90, 95, 99):
+        return mean
+    sigma, p99 = _number(x.get("sigma")), _tokens(x.get("output_tokens_p99"))
+    if sigma is None and p99 is not None:
+        try:
+            sigma = sigma_from_quantile(mean, p99, P99)
+        except ValueError:
+            return mean
+    return tokens_at(mean, sigma, pct / 100.0) if sigma is not None and sigma <= 3 else mean

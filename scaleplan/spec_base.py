@@ -1,0 +1,37 @@
+"""The base of the spec's pydantic models (:mod:`scaleplan.spec`): frozen, no extra keys,
+and no YAML boolean read as a number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+
+from scaleplan.problems import fix, refuse_bool_numbers
+
+
+class SpecModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_items(cls, data: Any) -> Any:
+        return refuse_bool_numbers(cls, data)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        """YAML reads yes/no/on/off as booleans; never let one pass as the number 1 or 0."""
+        if isinstance(v, bool) and info.field_name is not None:
+            ann = cls.model_fields[info.field_name].annotation
+            if ann in _NUMERIC:
+                raise ValueError(fix(
+                    f"must be a number; got {str(v).lower()}",
+                    "YAML reads yes/no/on/off/true/false as booleans; write a number",
+                ))
+        return v
+
+
+_NUMERIC: tuple[Any, ...] = (int, float, int | None, float | None)
