@@ -63,7 +63,7 @@ def llm_profile_inputs(
     :data:`DEFAULT_LLM_ACCELERATORS`)."""
     from scaleplan.catalog.files import load_accelerators, load_catalog
     from scaleplan.llm.arch import config_notes, load_architecture
-    from scaleplan.llm.serving import TokenClass, setup, setup_from_spec
+    from scaleplan.llm.serving import setup, setup_from_spec, token_classes_of
     from scaleplan.spec import read_spec
 
     classes = [default_class]
@@ -88,10 +88,7 @@ def llm_profile_inputs(
                     f"{'lacks' if one else 'lack'} input_tokens/output_tokens"
                 )
                 raise input_error(spec_path, "traffic.classes", lack, "give every class its tokens")
-            classes = [
-                TokenClass(c.name, c.input_tokens or 1, c.output_tokens or 1)
-                for c in sp.traffic.classes
-            ]
+            classes = token_classes_of(sp.traffic.classes)
             spec_lines = doc.lines
         if model is None and sp.model.architecture is None:
             raise InputError(

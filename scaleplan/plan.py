@@ -61,6 +61,16 @@ class LlmClassPrediction(StrictModel):
     tpot_ms: float = Field(gt=0, description="Predicted time per output token (ms) at this concurrency.")
     throughput_rps: float = Field(gt=0, description="Requests/s of this class one replica completes.")
     output_tokens_per_s: float = Field(gt=0, description="Output tokens/s one replica generates for this class.")
+    slo_input_tokens: int | None = Field(
+        default=None, ge=1,
+        description="A class with a length spread (traffic.classes[].lengths): the prompt at "
+        "the SLO percentile's length, whose TTFT the SLO was tested on.",
+    )
+    slo_ttft_ms: float | None = Field(
+        default=None, gt=0,
+        description="A class with a length spread: predicted mean TTFT (ms) of the prompt of "
+        "slo_input_tokens at this concurrency; ttft_ms is the mean prompt's.",
+    )
 
 
 class LlmServing(StrictModel):

@@ -106,17 +106,13 @@ def _check_model(spec: Spec, file: str, lines: LineMap) -> list[Problem]:
     model's context (a dtype no allowed GPU runs: gather_inputs, for optimize too)."""
     from scaleplan.errors import InputError
     from scaleplan.inputs import with_lines
-    from scaleplan.llm.serving import TokenClass, setup_from_spec
+    from scaleplan.llm.serving import setup_from_spec, token_classes_of
 
     try:
         s = setup_from_spec(spec.model, Path(file).parent)
     except InputError as exc:
         return with_lines(exc.problems, lines)
-    classes = [
-        TokenClass(c.name, c.input_tokens, c.output_tokens)
-        for c in spec.traffic.classes
-        if c.input_tokens and c.output_tokens
-    ]
+    classes = token_classes_of(spec.traffic.classes)
     too_long = s.over_context(classes)
     return [] if too_long is None else with_lines([too_long], lines)
 

@@ -51,6 +51,11 @@ def class_measurement(
     ttft, tpot = pct(p.ttft_ms, TTFT_TAIL), pct(p.tpot_ms, TPOT_TAIL)
     n = cls.output_tokens - 1
     lat = Percentiles(p50=r(ttft.p50 + tpot.p50 * n), p90=r(ttft.p90 + tpot.p90 * n), p95=r(ttft.p95 + tpot.p95 * n), p99=r(ttft.p99 + tpot.p99 * n), mean=r(p.ttft_ms + p.tpot_ms * n))
+    if p.tail:  # a length spread: each percentile's prompt and completion (llm.serving.predict)
+        first = {q: r(p.ttft_at(q) * TTFT_TAIL[q]) for q in TTFT_TAIL}
+        ttft = Percentiles(**{f"p{q}": t for q, t in first.items()}, mean=r(p.ttft_ms))
+        ends = {f"p{q}": r(first[q] + tpot.at(q) * (p.output_at(q) - 1)) for q in TTFT_TAIL}
+        lat = Percentiles(**ends, mean=lat.mean)
     return Measurement(
         device="estimate",
         accelerator=shape.accelerator,

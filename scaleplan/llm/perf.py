@@ -377,10 +377,24 @@ class ClassPerf:
     basis: str
     output_tokens: int = 1
     ttft_band: tuple[float, float] = TTFT_BAND_ARCHITECTURE
+    # serve_class(prompts=...): (prompt tokens, mean TTFT of such a prompt in the same steps)
+    prompt_ttft: tuple[tuple[int, float], ...] = ()
+    # a class with a length spread (llm.serving.predict): per percentile, the prompt and
+    # completion at that percentile's length and the prompt's mean TTFT
+    tail: tuple[tuple[int, int, int, float], ...] = ()
 
     @property
     def e2e_ms(self) -> float:
         return self.ttft_ms + self.tpot_ms * (self.output_tokens - 1)
+
+    def ttft_at(self, percentile: int) -> float:
+        """Mean TTFT of the class's prompt at ``percentile``'s length (without a spread, of
+        every prompt: ``ttft_ms``); the tail factors apply on top (llm.serving)."""
+        return next((t for p, _, _, t in self.tail if p == percentile), self.ttft_ms)
+
+    def output_at(self, percentile: int) -> int:
+        """The completion at ``percentile``'s length (without a spread, ``output_tokens``)."""
+        return next((o for p, _, o, _ in self.tail if p == percentile), self.output_tokens)
 
     @classmethod
     def of(
@@ -411,11 +425,16 @@ def ttft_band(d: Deployment) -> tuple[float, float]:
     return proxy_band(band, d.hw.name) if d.hw.peak_proxy else band
 
 
-def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrency: int, *, open_loop: bool = False) -> ClassPerf:
+def serve_class(
+    d: Deployment, input_tokens: int, output_tokens: int, concurrency: int, *,
+    open_loop: bool = False, prompts: tuple[int, ...] = (),
+) -> ClassPerf:
     """Steady-state continuous batching of one class at ``concurrency`` sequences in flight
     (independent arrivals: each step carries every running sequence's decode and its share of
     the prompts). ``open_loop``: arrivals at a rate (Poisson), which do not cluster the way a
-    closed loop's or a queue's do (requests that end together are replaced together)."""
+    closed loop's or a queue's do (requests that end together are replaced together).
+    ``prompts``: other prompt lengths whose TTFT in the same steps (the class's mean load)
+    ``prompt_ttft`` gives: a class's long prompts (traffic.classes[].lengths)."""
     n, i, o = max(concurrency, 1), max(input_tokens, 1), max(output_tokens, 1)
     budget = max(d.settings.max_num_batched_tokens, 1)
     ctx = i + o / 2.0
@@ -432,36 +451,48 @@ def serve_class(d: Deployment, input_tokens: int, output_tokens: int, concurrenc
     tpot = step_ms * steps / o if o > 1 else st.ms
     # TTFT: the own prompt in budget-sized chunks, sharing each step with N-1 decoders and the
     # other sequences' prompt share that fits; plus half a step waiting for the running one
-    chunks = math.ceil(i / budget)
-    chunk = i / chunks
+    mean_chunk = i / math.ceil(i / budget)
     others = max(n - 1, 0)
-    other_prefill = min(max(bg_prefill - chunk / max(steps / n, 1.0), 0.0), max(budget - chunk, 0.0)) if others else 0.0
-    ttft = 0.0
-    for c in range(chunks):
-        done = c * chunk
-        pairs = chunk * done + chunk * chunk / 2.0
-        t = step_time_ms(d, prefill_tokens=chunk + other_prefill, prefill_seqs=1.0 + (other_prefill / i), prefill_pairs=pairs + other_prefill * i / 2.0, decode_seqs=min(decode, others), context_tokens_total=min(decode, others) * ctx)
-        ttft += t.ms
-    if others:
-        # the running step's half; a scheduler that polls for new requests only every K decode
-        # steps while busy (SGLang --scheduler-recv-interval) takes a prompt in K/2 steps later
-        ttft += 0.5 * max(d.settings.recv_interval, 1) * step_ms
-    if others and not open_loop:
-        # arrivals cluster: requests that finish in the same step come back together, so a
-        # prompt waits for about (sqrt(N) - 1) / 2 others' prefills, weighted by how the
-        # engine's scheduler keeps such cohorts together (CLUSTERING; docs/llm.md)
-        alone = sum(step_time_ms(d, prefill_tokens=chunk, prefill_pairs=chunk * (c * chunk) + chunk * chunk / 2.0).ms for c in range(chunks))
-        ttft += CLUSTERING[d.settings.engine] * cohort_wait(n, i, budget, d.settings.engine) * alone
+
+    def first_token(own: int) -> float:
+        chunks = math.ceil(own / budget)
+        chunk = own / chunks
+        other_prefill = min(max(bg_prefill - mean_chunk / max(steps / n, 1.0), 0.0), max(budget - chunk, 0.0)) if others else 0.0
+        ttft = 0.0
+        for c in range(chunks):
+            done = c * chunk
+            pairs = chunk * done + chunk * chunk / 2.0
+            t = step_time_ms(d, prefill_tokens=chunk + other_prefill, prefill_seqs=1.0 + (other_prefill / i), prefill_pairs=pairs + other_prefill * i / 2.0, decode_seqs=min(decode, others), context_tokens_total=min(decode, others) * ctx)
+            ttft += t.ms
+        if others:
+            # the running step's half; a scheduler that polls for new requests only every K
+            # decode steps while busy (SGLang --scheduler-recv-interval) takes it K/2 steps later
+            ttft += 0.5 * max(d.settings.recv_interval, 1) * step_ms
+        if others and not open_loop:
+            # arrivals cluster: requests that finish in the same step come back together, so a
+            # prompt waits for about (sqrt(N) - 1) / 2 others' prefills, weighted by how the
+            # engine's scheduler keeps such cohorts together (CLUSTERING; docs/llm.md)
+            alone = sum(step_time_ms(d, prefill_tokens=chunk, prefill_pairs=chunk * (c * chunk) + chunk * chunk / 2.0).ms for c in range(chunks))
+            ttft += CLUSTERING[d.settings.engine] * cohort_wait(n, i, budget, d.settings.engine) * alone
+        return ttft
+
+    ttft = first_token(i)
+    more = [first_token(max(p, 1)) for p in prompts]
+    held = 0.0
     if others and d.settings.batch_wait_iters > 0:
-        ttft += held_back_ms(d.settings.batch_wait_iters * step_ms, n / (ttft + (o - 1) * tpot))
+        held = held_back_ms(d.settings.batch_wait_iters * step_ms, n / (ttft + (o - 1) * tpot))
+        ttft += held
     ttft += REQUEST_OVERHEAD_MS[d.settings.engine]
+    tail = REQUEST_OVERHEAD_MS[d.settings.engine] + held
+    prompt_ttft = tuple((p, t + tail) for p, t in zip(prompts, more, strict=True))
     cycle_ms = ttft + (o - 1) * tpot
     rps = n / (cycle_ms / 1000.0)
     eff = efficiency(d.hw, d.settings.engine, d.dtype, d.calibration)
-    return ClassPerf.of(
+    perf = ClassPerf.of(
         d, concurrency=n, output_tokens=o, ttft_ms=ttft, tpot_ms=tpot, throughput_rps=rps,
         bound=st.bound, basis=eff.basis,
     )
+    return replace(perf, prompt_ttft=prompt_ttft) if prompts else perf
 
 
 # prompts a step beyond which the count is taken at its mean (its spread is under 10 %)

@@ -7,13 +7,14 @@ the arithmetic of :mod:`~scaleplan.llm.memory` or :mod:`~scaleplan.llm.perf`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
 from scaleplan.llm.arch import Architecture, load_architecture
 from scaleplan.llm.hardware import Hardware, UnsupportedDtype, hardware, missing_facts
+from scaleplan.llm.lengths import MODEL_LEN_QUANTILE, Spread, refused_share, tokens_at
 from scaleplan.llm.memory import (
     ENGINES,
     MODEL_LEN_STEP,
@@ -31,7 +32,7 @@ from scaleplan.llm.perf import (
     max_in_flight,
     serve_class,
 )
-from scaleplan.spec import EngineConfig, ModelSpec
+from scaleplan.spec import EngineConfig, ModelSpec, RequestClass
 from scaleplan.wording import counted
 
 # Tail factors: the model predicts means; p90/p95/p99 add the spread continuous batching shows
@@ -43,15 +44,47 @@ CONCURRENCY_LADDER = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384
 
 @dataclass(frozen=True)
 class TokenClass:
-    """A request class by its tokens."""
+    """A request class by its tokens: the means, and how they spread (None: fixed lengths)."""
 
     name: str
     input_tokens: int
     output_tokens: int
+    spread: Spread | None = None
 
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+    def input_at(self, percentile: float) -> int:
+        """The prompt at ``percentile`` (0-100) of the class's lengths: the mean without a
+        spread, else its lognormal's quantile rounded up (:mod:`scaleplan.llm.lengths`)."""
+        sigma = self.spread.input_sigma if self.spread else 0.0
+        return tokens_at(self.input_tokens, sigma, percentile / 100.0)
+
+    def output_at(self, percentile: float) -> int:
+        """The completion at ``percentile`` (as :meth:`input_at`)."""
+        sigma = self.spread.output_sigma if self.spread else 0.0
+        return tokens_at(self.output_tokens, sigma, percentile / 100.0)
+
+    @property
+    def longest(self) -> int:
+        """The longest request the server is sized for: prompt + completion, each at
+        :data:`~scaleplan.llm.lengths.MODEL_LEN_QUANTILE` of its lengths (the means without a
+        spread): the sum of the two quantiles, at or above the quantile of the sum."""
+        q = MODEL_LEN_QUANTILE * 100.0
+        return self.input_at(q) + self.output_at(q) if self.spread else self.tokens
+
+
+def token_classes_of(classes: Sequence[RequestClass]) -> list[TokenClass]:
+    """A spec's classes that give their tokens, with their spread
+    (``traffic.classes[].lengths``)."""
+    from scaleplan.spec_lengths import spread_of
+
+    return [
+        TokenClass(c.name, c.input_tokens, c.output_tokens, spread_of(c))
+        for c in classes
+        if c.input_tokens and c.output_tokens
+    ]
 
 
 CONTEXT_HINT = "shorten the class, or pick a model with a longer context"
@@ -93,16 +126,22 @@ class LlmSetup:
     def model_len(self, classes: Sequence[TokenClass]) -> int:
         if self.max_model_len is not None:
             return self.max_model_len
-        return default_max_model_len(max((c.tokens for c in classes), default=2048), self.arch)
+        n = default_max_model_len(max((c.longest for c in classes), default=2048), self.arch)
+        ctx = self.arch.max_position_embeddings
+        # a spread's tail beyond the context is not served (said: default_len_note); a class
+        # whose means exceed it is refused (over_context)
+        return min(n, max(ctx, *(c.tokens for c in classes))) if ctx and classes else n
 
     def default_len_note(self, classes: Sequence[TokenClass]) -> str | None:
         """What a spec without ``engine_config.max_model_len`` is told: the server refuses every
         request longer than the default (:meth:`model_len`), though real requests vary around
         their class's length. None when the spec sets it, or when the default is the model's
         whole context (nothing longer could be served)."""
-        longest = max(classes, key=lambda c: c.tokens, default=None)
+        longest = max(classes, key=lambda c: c.longest, default=None)
         ctx = self.arch.max_position_embeddings
         n = self.model_len(classes)
+        if longest is not None and longest.spread is not None:
+            return self._spread_len_note(classes, longest, n)
         if self.max_model_len is not None or longest is None or (ctx and n >= ctx):
             return None
         takes = f" ({self.arch.name} takes up to {ctx:,})" if ctx else ""
@@ -111,6 +150,47 @@ class LlmSetup:
             f"longer than {n:,} tokens (the longest class, {longest.name!r}: "
             f"{longest.input_tokens:,} + {longest.output_tokens:,}, rounded up to a multiple of "
             f"{MODEL_LEN_STEP:,}); set it to the longest request you serve{takes}"
+        )
+
+    def _spread_len_note(
+        self, classes: Sequence[TokenClass], longest: TokenClass, n: int
+    ) -> str | None:
+        """:meth:`default_len_note` where the longest class spreads: what the default covers
+        (each side's p99.9), or, where max_model_len (set, or capped at the model's context)
+        is below that, the share of each class's requests the server refuses."""
+        ctx = self.arch.max_position_embeddings
+        q = MODEL_LEN_QUANTILE * 100.0
+        cut = [(c.name, refused_share(c.input_tokens, c.output_tokens, c.spread, n))
+               for c in classes if c.spread is not None and c.longest > n]
+        if cut:
+            shares = ", ".join(f"{100 * x:.2g} % of class {name!r}" for name, x in cut)
+            what = (
+                f"model.engine_config.max_model_len {n:,}" if self.max_model_len is not None
+                else f"max_model_len defaults to {self.arch.name}'s whole context, {n:,} tokens,"
+            )
+            raise_to = default_max_model_len(longest.longest)
+            fix = (
+                f"raise max_model_len to {raise_to:,}" if not ctx or raise_to <= ctx
+                else "split the longest requests into a class of their own"
+            )
+            return (
+                f"{what} is below what the classes with a length spread reach at the p{q:g} of "
+                f"their lengths ({longest.name!r}: {longest.input_at(q):,} + "
+                f"{longest.output_at(q):,} tokens): the server refuses every longer request "
+                f"(about {shares}); {fix}"
+            )
+        if self.max_model_len is not None:
+            return None
+        takes = f" ({self.arch.name} takes up to {ctx:,})" if ctx else ""
+        s = longest.spread
+        assert s is not None
+        return (
+            f"model.engine_config.max_model_len is not set: the server will refuse requests "
+            f"longer than {n:,} tokens (the longest class, {longest.name!r}: "
+            f"{longest.input_at(q):,} + {longest.output_at(q):,} at the p{q:g} of its lengths "
+            f"({s.label()} around {longest.input_tokens:,} + {longest.output_tokens:,}), rounded"
+            f" up to a multiple of {MODEL_LEN_STEP:,}); set it to the longest request you "
+            f"serve{takes}"
         )
 
 
@@ -255,7 +335,16 @@ def predict(shape: Shape, cls: TokenClass, concurrency: int) -> ClassPerf:
     2026-12-05 (UX review 5, #11) the optimizer kept the closed-loop wait, which sized SGLang
     plans at twice what the simulator of those plans needed."""
     d = shape.deployment
-    return serve_class(d, cls.input_tokens, cls.output_tokens, concurrency, open_loop=True)
+    if cls.spread is None:
+        return serve_class(d, cls.input_tokens, cls.output_tokens, concurrency, open_loop=True)
+    # a length spread: the steps carry the mean load; each percentile's prompt is priced in them
+    at = tuple((p, cls.input_at(p), cls.output_at(p)) for p in TTFT_TAIL)
+    perf = serve_class(
+        d, cls.input_tokens, cls.output_tokens, concurrency, open_loop=True,
+        prompts=tuple(i for _, i, _ in at),
+    )
+    tail = tuple((p, i, o, t) for (p, i, o), (_, t) in zip(at, perf.prompt_ttft, strict=True))
+    return replace(perf, tail=tail)
 
 
 def queue_fed(shape: Shape, cls: TokenClass, concurrency: int) -> ClassPerf:
@@ -293,8 +382,10 @@ def queue_fed_rates(shape: Shape, cls: TokenClass, concurrency: int) -> tuple[fl
 
 
 def at_percentile(perf: ClassPerf, percentile: int) -> tuple[float, float]:
-    """(TTFT, TPOT) at a percentile, from the mean prediction and the tail factors."""
-    return perf.ttft_ms * TTFT_TAIL[percentile], perf.tpot_ms * TPOT_TAIL[percentile]
+    """(TTFT, TPOT) at a percentile, from the mean prediction and the tail factors; with a
+    length spread, TTFT of the prompt at that percentile's length (:meth:`ClassPerf.ttft_at`:
+    the p95 TTFT must hold for the p95 prompt; docs/llm.md, "Length spread")."""
+    return perf.ttft_at(percentile) * TTFT_TAIL[percentile], perf.tpot_ms * TPOT_TAIL[percentile]
 
 
 def slo_verdict(
@@ -314,7 +405,7 @@ def slo_verdict(
     t, o = at_percentile(perf, percentile)
     if conservative:
         t, o = t * perf.ttft_band[1], o * perf.band[1]
-    e2e = t + o * (perf.output_tokens - 1)
+    e2e = t + o * (perf.output_at(percentile) - 1)
     if ttft_ms is not None and t > ttft_ms:
         return "ttft", t
     if tpot_ms is not None and o > tpot_ms:

@@ -34,6 +34,7 @@ from scaleplan.llm.serving import (
     setup_from_spec,
     size,
     slo_verdict,
+    token_classes_of,
 )
 from scaleplan.plan import Allocation, LlmClassPrediction, LlmServing
 from scaleplan.profile.model import Measurement, Profile
@@ -58,12 +59,9 @@ def token_classes(spec: Spec) -> tuple[TokenClass, ...] | None:
     """The spec's classes by tokens (None when a class lacks them)."""
     if not spec.traffic.classes:
         return None
-    out = []
-    for c in spec.traffic.classes:
-        if not (c.input_tokens and c.output_tokens):
-            return None
-        out.append(TokenClass(c.name, c.input_tokens, c.output_tokens))
-    return tuple(out)
+    if not all(c.input_tokens and c.output_tokens for c in spec.traffic.classes):
+        return None
+    return tuple(token_classes_of(spec.traffic.classes))
 
 
 def architecture_record(spec: Spec, ctx: LlmContext) -> dict[str, object] | None:
@@ -202,7 +200,7 @@ def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, laten
         p = predict(shape, cls, n)
         rates.append((cls.name, queue_fed_rates(shape, cls, n)))
         points.append((cls.name, class_measurement(shape, cls, p, basis=p.basis, rounded=False)))
-        preds[cls.name] = LlmClassPrediction(concurrency=n, ttft_ms=round(p.ttft_ms, 3), tpot_ms=round(p.tpot_ms, 4), throughput_rps=round(p.throughput_rps, 6), output_tokens_per_s=round(p.output_tokens_per_s, 3))
+        preds[cls.name] = LlmClassPrediction(concurrency=n, ttft_ms=round(p.ttft_ms, 3), tpot_ms=round(p.tpot_ms, 4), throughput_rps=round(p.throughput_rps, 6), output_tokens_per_s=round(p.output_tokens_per_s, 3), **_slo_prompt(p, pct))
     mem = shape.memory
     st = ctx.setup.settings
     serving = LlmServing(
@@ -220,6 +218,12 @@ def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, laten
     return LlmShapePoints(
         points=tuple(points), serving=serving, misses=tuple(misses.items()), rates=tuple(rates)
     )
+
+
+def _slo_prompt(p: ClassPerf, pct: int) -> dict[str, float | int]:
+    """A class with a length spread: the plan's record of the prompt its TTFT was tested at."""
+    at = next(((i, t) for q, i, _, t in p.tail if q == pct), None)
+    return {} if at is None else {"slo_input_tokens": at[0], "slo_ttft_ms": round(at[1], 3)}
 
 
 def queue_derating(spec: Spec, res: LlmShapePoints) -> dict[str, float]:
@@ -294,7 +298,7 @@ def llm_explanation(spec: Spec, allocations: Sequence[Allocation]) -> list[str]:
             continue
         x = a.llm
         per = ", ".join(
-            f"{cls} ({toks[cls][0]:,}/{toks[cls][1]:,} tokens) TTFT {p.ttft_ms:.0f} ms, TPOT {p.tpot_ms:.1f} ms, {p.throughput_rps:.3g} req/s"
+            f"{cls} ({toks[cls][0]:,}/{toks[cls][1]:,} tokens) TTFT {p.ttft_ms:.0f} ms{_at_slo(p, pct)}, TPOT {p.tpot_ms:.1f} ms, {p.throughput_rps:.3g} req/s"
             if cls in toks and toks[cls][0] and toks[cls][1]
             else f"{cls} TTFT {p.ttft_ms:.0f} ms, TPOT {p.tpot_ms:.1f} ms, {p.throughput_rps:.3g} req/s"
             for cls, p in x.classes.items()
@@ -305,6 +309,13 @@ def llm_explanation(spec: Spec, allocations: Sequence[Allocation]) -> list[str]:
             f"the most that keep the p{pct} SLO{band}: {per} (mean predictions)."
         )
     return lines
+
+
+def _at_slo(p: LlmClassPrediction, pct: int) -> str:
+    """`` (893 ms at its p95 prompt, 8,228 tokens)`` for a class with a length spread."""
+    if p.slo_ttft_ms is None or p.slo_input_tokens is None:
+        return ""
+    return f" ({p.slo_ttft_ms:.0f} ms at its p{pct} prompt, {p.slo_input_tokens:,} tokens)"
 
 
 def left_out(
