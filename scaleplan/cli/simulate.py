@@ -27,7 +27,7 @@ def simulate(
     replicas: Annotated[str, typer.Option("--replicas", help="Replicas per window: plan (the plan's counts) or autoscaler (what the rendered HPAs / ScaledObjects run at each window's planned rate).")] = "plan",
     png: Annotated[str | None, typer.Option("--png", metavar="FILE", help="Also write latency percentiles and replicas over the day as a PNG (needs matplotlib).")] = None,
     profile: Annotated[str | None, typer.Option("--profile", metavar="FILE", help="LLM plans: TTFT/TPOT points for allocations without llm.classes (default: the spec's profile next to the plan, if there).")] = None,
-    lengths: Annotated[str, typer.Option("--lengths", help="LLM plans: token lengths per class: fixed (the spec's) or lognormal (mean = the spec's).")] = "fixed",
+    lengths: Annotated[str, typer.Option("--lengths", help="LLM plans: token lengths per class: spec (as the spec's classes state), fixed (their means) or lognormal (mean = the spec's).")] = "spec",
     length_sigma: Annotated[float, number_option("--length-sigma", example="0.5", help="LLM plans: shape of the lognormal lengths.")] = 0.5,
     min_requests: Annotated[int, typer.Option("--min-requests", help="LLM plans: requests per class per window the default duration aims at (p99 needs >= 1000).")] = 1000,
     replace_after: Annotated[float | None, number_option("--replace-after", what="a number of seconds", example="300", help="Seconds until lost replicas serve again (default: node start + image pull + the rendered startup window, engine start-up included; lost spot capacity only where the flavor renders an on-demand fallback).")] = None,

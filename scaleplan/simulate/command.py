@@ -36,7 +36,7 @@ class SimulateArgs:
     replica_delta: int = 0
     replicas: str = "plan"  # plan, or autoscaler: what the rendered autoscalers run (replay)
     profile: str | None = None
-    lengths: str = "fixed"
+    lengths: str = "spec"
     length_sigma: float = 0.5
     min_requests: int = 1000
     replace_after: float | None = None

@@ -105,7 +105,7 @@ def simulate_llm(
     min_requests: int = MIN_REQUESTS_PER_CLASS,
     windows: tuple[int, ...] | None = None,
     seed: int = 0,
-    lengths: Lengths = "fixed",
+    lengths: Lengths = "spec",
     length_sigma: float = 0.5,
     failure: Failure | None = None,
     fail_at_s: float | None = None,
@@ -249,7 +249,7 @@ def _report(
     slo = plan.spec.slo
     n = len(wl.times)
     return LlmSimResult(
-        plan=name, plan_hash=plan.metadata.plan_hash, mode="llm", arrivals=wl.kind, routing=routing_desc, lengths=opts.lengths if generated or wl.drawn else "trace",
+        plan=name, plan_hash=plan.metadata.plan_hash, mode="llm", arrivals=wl.kind, routing=routing_desc, lengths=wl.lengths if generated or wl.drawn else "trace",
         seed=seed, windows_simulated=tuple(s[2] for s in segs), window_seconds=tuple(s[1] - s[0] for s in segs),
         slo_percentile=o.pct, slo_ttft_ms=slo.ttft_ms, slo_tpot_ms=slo.tpot_ms, slo_e2e_ms=slo.latency_ms, target=o.target,
         requests=n, completed=int(o.ok.sum()), failed=int((res.outcome == eng.FAILED).sum()), rejected=rejected,

@@ -217,12 +217,12 @@ def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, 
     from scaleplan.errors import ScaleplanError
     from scaleplan.llm.calibrate import LIGHT_PRIOR, Observed, calibrate
     from scaleplan.llm.memory import Refusal
-    from scaleplan.llm.serving import TokenClass, predict, setup_from_spec, size
+    from scaleplan.llm.serving import predict, setup_from_spec, size, token_classes_of
 
     acc = next((x for x in load_accelerators() if x.name == a.accelerator), None)
     if acc is None:
         return None, f"accelerator {a.accelerator} is not in the accelerator table"
-    toks = [TokenClass(n, i, o) for n, (i, o) in class_tokens(plan).items() if i is not None and o is not None]
+    toks = token_classes_of(plan.spec.traffic.classes)
     try:
         s = setup_from_spec(plan.spec.model, arch=arch)
         shape = size(s, acc, max(a.gpus_per_replica, 1), toks)

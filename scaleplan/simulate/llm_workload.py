@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scaleplan.errors import PlanError, Problem
+from scaleplan.llm.lengths import lognormal_mu
 from scaleplan.plan import Plan
 from scaleplan.simulate.arrivals import bursty, poisson
 from scaleplan.simulate.layout import Segment, trace_segments
@@ -26,8 +27,8 @@ I64 = NDArray[np.int64]
 MIN_REQUESTS_PER_CLASS = 1000  # per class per window, so that p99 rests on >= 10 requests beyond it
 DEFAULT_DURATION_S = 60.0
 MAX_REQUESTS = 5_000_000
-Lengths = Literal["fixed", "lognormal"]
-LENGTHS: tuple[Lengths, ...] = ("fixed", "lognormal")
+Lengths = Literal["spec", "fixed", "lognormal"]
+LENGTHS: tuple[Lengths, ...] = ("spec", "fixed", "lognormal")
 ArrivalProcess = Literal["poisson", "bursty"]
 ARRIVAL_PROCESSES: tuple[ArrivalProcess, ...] = ("poisson", "bursty")
 
@@ -46,14 +47,45 @@ class Workload:
     kind: str
     notes: tuple[str, ...] = ()
     drawn: bool = False  # a trace of arrival times only: the classes and tokens were drawn
+    lengths: str = "fixed"  # how the tokens were drawn (class_sigmas' label)
 
 
-def _lengths(rng: np.random.Generator, mean: int, n: int, lengths: Lengths, sigma: float) -> I64:
-    """``n`` token lengths: all ``mean``, or lognormal with that mean."""
-    if lengths == "fixed" or sigma <= 0:
+def _lengths(rng: np.random.Generator, mean: int, n: int, sigma: float) -> I64:
+    """``n`` token lengths: all ``mean`` (``sigma`` 0), or lognormal with that mean and shape
+    (:func:`scaleplan.llm.lengths.lognormal_mu`: the optimizer's arithmetic)."""
+    if sigma <= 0:
         return np.full(n, mean, dtype=np.int64)
-    x = rng.lognormal(math.log(mean) - sigma * sigma / 2.0, sigma, n)
+    x = rng.lognormal(lognormal_mu(mean, sigma), sigma, n)
     return np.maximum(1, np.rint(x)).astype(np.int64)
+
+
+Sigmas = dict[str, tuple[float, float]]
+
+
+def class_sigmas(plan: Plan, lengths: Lengths, sigma: float) -> tuple[Sigmas, str, list[str]]:
+    """Per spec class, the lognormal shapes of its prompt and completion lengths (0: fixed);
+    the run's label; notes. ``spec`` (the default) draws each class as the spec states
+    (``traffic.classes[].lengths``; fixed without one), ``fixed`` every class at its means,
+    ``lognormal`` every class with shape ``sigma`` (the options override the spec)."""
+    from scaleplan.spec_lengths import spread_of
+
+    spreads = {c.name: spread_of(c) for c in plan.spec.traffic.classes}
+    stated = {k: s for k, s in spreads.items() if s is not None}
+    said = "; ".join(f"{k}: {s.label()}" for k, s in stated.items())
+    if lengths == "lognormal":
+        out = dict.fromkeys(spreads, (sigma, sigma))
+    elif lengths == "fixed":
+        out = dict.fromkeys(spreads, (0.0, 0.0))
+    else:
+        out = {k: (s.input_sigma, s.output_sigma) if s else (0.0, 0.0) for k, s in spreads.items()}
+    notes = []
+    if stated and lengths != "spec":
+        notes.append(f"--lengths {lengths} overrides the spec's length spread ({said})")
+    if lengths != "spec" or not stated:
+        return out, "fixed" if lengths == "spec" else lengths, notes
+    rest = [k for k in spreads if k not in stated]
+    label = f"the spec's ({said}{'; ' + ', '.join(rest) + ': fixed' if rest else ''})"
+    return out, label, notes
 
 
 def generate(
@@ -97,8 +129,9 @@ def generate(
     rates = [(t0, t1, plan.demand.rps[w] * rate_scale) for t0, t1, w in segs]
     parts_t = [process(rng, t0, t1, rate) for t0, t1, rate in rates if rate > 0]
     times = np.concatenate(parts_t) if parts_t else np.empty(0)
-    cls, inp, out = _draw(plan, rng, len(times), names, shares, lengths, sigma)
-    return Workload(times, cls, inp, out, names, tuple(segs), arrivals)
+    sigmas, label, notes = class_sigmas(plan, lengths, sigma)
+    cls, inp, out = _draw(plan, rng, len(times), names, shares, sigmas)
+    return Workload(times, cls, inp, out, names, tuple(segs), arrivals, tuple(notes), lengths=label)
 
 
 def _class_mix(plan: Plan, name: str) -> tuple[tuple[str, ...], F64]:
@@ -116,7 +149,7 @@ def _class_mix(plan: Plan, name: str) -> tuple[tuple[str, ...], F64]:
 
 def _draw(
     plan: Plan, rng: np.random.Generator, n: int, names: tuple[str, ...], shares: F64,
-    lengths: Lengths, sigma: float,
+    sigmas: Sigmas,
 ) -> tuple[I64, I64, I64]:
     """``n`` requests' classes (by ``shares``) and token counts (:func:`_lengths`)."""
     toks = class_tokens(plan)
@@ -127,8 +160,8 @@ def _draw(
         m = cls == k
         i0, o0 = toks[c]
         assert i0 is not None and o0 is not None
-        inp[m] = _lengths(rng, i0, int(m.sum()), lengths, sigma)
-        out[m] = _lengths(rng, o0, int(m.sum()), lengths, sigma)
+        inp[m] = _lengths(rng, i0, int(m.sum()), sigmas[c][0])
+        out[m] = _lengths(rng, o0, int(m.sum()), sigmas[c][1])
     return cls, inp, out
 
 
@@ -138,15 +171,19 @@ def _drawn(
     """A trace of arrival times only: each request's class and tokens drawn as :func:`generate`
     draws them."""
     names, shares = _class_mix(plan, trace.name)
-    cls, inp, out = _draw(plan, rng, len(trace.times), names, shares, lengths, sigma)
+    sigmas, label, notes = class_sigmas(plan, lengths, sigma)
+    cls, inp, out = _draw(plan, rng, len(trace.times), names, shares, sigmas)
     segs = tuple(trace_segments(plan, trace.times))
     kind = f"trace:{trace.name}"
-    return Workload(trace.times, cls, inp, out, names, segs, kind, trace.notes, drawn=True)
+    return Workload(
+        trace.times, cls, inp, out, names, segs, kind, (*trace.notes, *notes), drawn=True,
+        lengths=label,
+    )
 
 
 def from_trace(
     plan: Plan, trace: LlmTrace, rng: np.random.Generator,
-    lengths: Lengths = "fixed", sigma: float = 0.5,
+    lengths: Lengths = "spec", sigma: float = 0.5,
 ) -> Workload:
     """A trace's requests, times in seconds from the start of the day (real windows). Classes by
     name (a name not in the spec: the spec class nearest in (log) token counts); a request

@@ -121,7 +121,10 @@ def check_request_level(
 ) -> None:
     """A request-level plan takes none of the token-level options; ``--replace-after`` both
     simulators take (checked here for the request-level one)."""
-    token_level = profile is not None or lengths != "fixed" or picker != "queue" or steps != "auto"
+    token_level = (
+        profile is not None or lengths not in ("spec", "fixed") or picker != "queue"
+        or steps != "auto"
+    )
     if token_level:
         message = "--profile, --lengths, --picker and --steps apply to LLM plans only"
         raise input_error(plan_file, "", message, "drop them: this plan is simulated by request")

@@ -1,0 +1,288 @@
+"""A request class's lengths spread around its means (``traffic.classes[].lengths``): the
+lognormal arithmetic (one copy, :mod:`scaleplan.llm.lengths`), TTFT priced at the SLO
+percentile's prompt, ``max_model_len``'s default over the p99.9 request, the latency default
+at the percentile's completion, ``simulate`` drawing the spec's spread by default, and the
+spec's refusals (exit 3, file, field and fix). docs/llm.md, "Length spread"."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scaleplan.llm.lengths import (
+    Spread,
+    quantile,
+    refused_share,
+    sigma_from_quantile,
+    tokens_at,
+)
+
+SPEC = """\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata: {name: chat}
+model: {architecture: llama-3.1-8b, engine: vllm}
+traffic:
+  peak_rps: 6
+  classes:
+    - {name: short, share: 0.7, input_tokens: 512, output_tokens: 128}
+    - name: long
+      share: 0.3
+      input_tokens: 3000
+      output_tokens: 300
+      lengths: {distribution: lognormal, sigma: 0.5}
+slo: {ttft_ms: TTFT, tpot_ms: 60}
+placement: {accelerators: [A100-80GB], providers: [gcp]}
+kubernetes: {image: vllm/vllm-openai:v0.11.0}
+"""
+SPREAD = "      lengths: {distribution: lognormal, sigma: 0.5}\n"
+Z95 = 1.6448536269514722  # the standard normal's 0.95 quantile (tables)
+Z99 = 2.3263478740408408
+
+
+def _write(folder: Path, *, ttft: int = 1000, spread: bool = True, lengths: str = "") -> Path:
+    text = SPEC.replace("TTFT", str(ttft))
+    if not spread:
+        text = text.replace(SPREAD, "")
+    if lengths:
+        text = text.replace(SPREAD, f"      lengths: {lengths}\n")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "spec.yaml").write_text(text, encoding="utf-8")
+    return folder / "spec.yaml"
+
+
+def test_lognormal_quantile_by_hand() -> None:
+    # mean 4,096, sigma 0.5: mu = ln 4096 - 0.125; p95 = exp(mu + 0.5 z95)
+    by_hand = math.exp(math.log(4096) - 0.125 + 0.5 * Z95)
+    assert by_hand == pytest.approx(8227.13, abs=0.01)
+    assert quantile(4096, 0.5, 0.95) == pytest.approx(by_hand, rel=1e-12)
+    assert tokens_at(4096, 0.5, 0.95) == 8228  # rounded up
+    assert tokens_at(4096, 0.0, 0.95) == 4096  # no spread: the mean
+    # the median is below the mean: exp(mu)
+    assert quantile(4096, 0.5, 0.5) == pytest.approx(4096 * math.exp(-0.125), rel=1e-9)
+    # a p99 from the logs gives the shape back (the smaller root)
+    p99 = 4096 * math.exp(0.5 * Z99 - 0.125)
+    assert sigma_from_quantile(4096, p99) == pytest.approx(0.5, abs=1e-9)
+    with pytest.raises(ValueError, match="below the mean"):
+        sigma_from_quantile(4096, 4000)
+    with pytest.raises(ValueError, match="no lognormal"):
+        sigma_from_quantile(4096, 16 * 4096)  # above exp(z99^2 / 2) = 14.96x the mean
+
+
+def test_refused_share_against_draws() -> None:
+    """What a server of max_model_len 5,120 refuses of a 4,096 + 512 class, sigma 0.5: the
+    brief's simulate run rejected 964 of 3,031 (31.8 %)."""
+    share = refused_share(4096, 512, Spread(0.5, 0.5), 5120)
+    rng = np.random.default_rng(7)
+    n = 400_000
+    i = rng.lognormal(math.log(4096) - 0.125, 0.5, n)
+    o = rng.lognormal(math.log(512) - 0.125, 0.5, n)
+    assert share == pytest.approx(float(np.mean(i + o > 5120)), abs=0.003)
+    assert 0.30 < share < 0.33
+    assert refused_share(4096, 512, None, 5120) == 0.0
+    assert refused_share(4096, 512, None, 4600) == 1.0
+
+
+def test_max_model_len_default_covers_the_spread() -> None:
+    from scaleplan.llm.serving import TokenClass, setup
+
+    s = setup("llama-3.1-8b")
+    fixed = TokenClass("long", 4096, 512)
+    spread = TokenClass("long", 4096, 512, Spread(0.5, 0.5))
+    assert s.model_len([fixed]) == 5120  # as before
+    # p99.9 of each side: 4096 e^(0.5 z - 0.125) = 16,948; 512 x the same = 2,119
+    assert (spread.input_at(99.9), spread.output_at(99.9)) == (16_948, 2_119)
+    assert s.model_len([spread]) == 19_456  # 19,067 rounded up to 1,024
+    note = s.default_len_note([TokenClass("short", 256, 128), spread])
+    assert note is not None
+    assert (
+        "longer than 19,456 tokens (the longest class, 'long': 16,948 + 2,119 at the p99.9 of "
+        "its lengths (lognormal sigma 0.5 around 4,096 + 512), rounded up to a multiple of 1,024)"
+    ) in note
+    # set below the spread: the share the server refuses
+    set_len = setup("llama-3.1-8b", max_model_len=8192).default_len_note([spread])
+    assert set_len is not None and "model.engine_config.max_model_len 8,192 is below" in set_len
+    assert "(about 6.7 % of class 'long'); raise max_model_len to 19,456" in set_len
+    # capped at the model's context: said with the share beyond it
+    huge = TokenClass("book", 60_000, 2_000, Spread(0.5, 0.5))
+    assert s.model_len([huge]) == 131_072
+    capped = s.default_len_note([huge])
+    assert capped is not None and "defaults to llama-3.1-8b's whole context, 131,072" in capped
+
+
+def _shape(accelerator: str = "A100-80GB"):  # type: ignore[no-untyped-def]
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.llm.serving import TokenClass, setup, size
+
+    acc = next(a for a in load_accelerators() if a.name == accelerator)
+    s = setup("llama-3.1-8b")
+    classes = [TokenClass("long", 3000, 300, Spread(0.5, 0.5))]
+    return s, size(s, acc, 1, classes)
+
+
+@pytest.mark.parametrize(("ttft", "changes"), [(500, True), (1000, False)])
+def test_ttft_is_priced_at_the_percentile_prompt(ttft: int, changes: bool) -> None:
+    from scaleplan.llm.serving import TokenClass, best_concurrency, predict, slo_verdict
+
+    s, shape = _shape()
+    fixed = TokenClass("long", 3000, 300)
+    spread = TokenClass("long", 3000, 300, Spread(0.5, 0.5))
+    p = predict(shape, spread, 48)
+    q = predict(shape, fixed, 48)
+    # the mean load is the same (TPOT, throughput, the mean prompt's TTFT); p95's prompt is
+    # 3,000 x 2.0085 = 6,026 tokens, and its TTFT is what the SLO tests
+    assert (p.ttft_ms, p.tpot_ms, p.throughput_rps) == (q.ttft_ms, q.tpot_ms, q.throughput_rps)
+    assert spread.input_at(95) == 6026
+    assert p.ttft_at(95) > 1.5 * p.ttft_ms
+    assert p.output_at(95) == 603
+    miss, value = slo_verdict(p, ttft_ms=ttft, tpot_ms=None, latency_ms=None, percentile=95)
+    assert value == pytest.approx(p.ttft_at(95) * 1.4 + p.tpot_ms * 1.12 * 602) or miss
+    kw = {"ttft_ms": ttft, "tpot_ms": 60.0, "latency_ms": None, "percentile": 95}
+    a = best_concurrency(shape, s, fixed, **kw)  # type: ignore[arg-type]
+    b = best_concurrency(shape, s, spread, **kw)  # type: ignore[arg-type]
+    assert a is not None and a.concurrency == 48  # TPOT binds at the means
+    if changes:  # even one p95 prompt at a time misses 500 ms on one A100: the plan moves
+        assert b is None
+        assert predict(shape, spread, 1).ttft_at(95) * 1.4 > ttft
+        return
+    assert b is not None and b.concurrency == a.concurrency
+    assert b.ttft_at(95) * 1.4 <= ttft  # what the plan rests on holds
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from typer.testing import CliRunner
+
+    from scaleplan.cli import app
+
+    root = tmp_path_factory.mktemp("spread")
+    out = {}
+    for name, ttft, spread in (("tight", 500, True), ("tight0", 500, False),
+                               ("loose", 1000, True), ("loose0", 1000, False)):
+        spec = _write(root / name, ttft=ttft, spread=spread)
+        args = ["optimize", str(spec), "--out", str(root / name / "out"), "--no-manifests",
+                "--no-alternatives"]
+        res = CliRunner().invoke(app, args, catch_exceptions=False)
+        assert res.exit_code == 0, res.stdout + res.stderr
+        out[name] = root / name / "out" / "plan.yaml"
+    return out
+
+
+def _allocs(path: Path) -> list[tuple[str, int, int, int]]:
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(path)
+    return [(a.instance_type, a.replicas_per_window[0], a.llm.max_num_seqs, a.llm.max_model_len)
+            for a in plan.allocations if a.llm is not None]
+
+
+def test_the_spread_changes_the_plan_where_ttft_binds(plans: dict[str, Path]) -> None:
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.llm.serving import TokenClass, predict, setup_from_spec, size
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(plans["tight"])
+    for a in plan.allocations:
+        long = a.llm.classes["long"]
+        assert long.slo_input_tokens == 6026
+        assert long.slo_ttft_ms * 1.4 <= 500
+        assert "slo_input_tokens" not in a.llm.classes["short"].model_dump(exclude_none=True)
+    # the plan made on the means would miss the p95 TTFT of the p95 prompt
+    plan0 = read_plan(plans["tight0"])
+    a0 = plan0.allocations[0]
+    acc = next(x for x in load_accelerators() if x.name == a0.accelerator)
+    s = setup_from_spec(plan0.spec.model)
+    spread = TokenClass("long", 3000, 300, Spread(0.5, 0.5))
+    shape = size(s, acc, a0.gpus_per_replica, [spread])
+    assert predict(shape, spread, a0.llm.max_num_seqs).ttft_at(95) * 1.4 > 500
+    assert _allocs(plans["tight"]) != _allocs(plans["tight0"])
+
+
+def test_the_spread_leaves_the_plan_where_ttft_does_not_bind(plans: dict[str, Path]) -> None:
+    loose, loose0 = _allocs(plans["loose"]), _allocs(plans["loose0"])
+    assert [x[:3] for x in loose] == [x[:3] for x in loose0]  # the same nodes and sequences
+    assert {x[3] for x in loose0} == {4096} and {x[3] for x in loose} == {14_336}
+
+
+def test_latency_default_at_the_percentile_completion(cli, tmp_path: Path) -> None:
+    # 1,000 + 60 x 603 (the p95 completion of 300, sigma 0.5); 1,000 + 60 x 300 without
+    res = cli(["validate", str(_write(tmp_path / "a")), "--json"])
+    assert json.loads(res.stdout)["latency_ms_default"] == 37180
+    res = cli(["validate", str(_write(tmp_path / "b", spread=False)), "--json"])
+    assert json.loads(res.stdout)["latency_ms_default"] == 19000
+
+
+def test_simulate_draws_the_spec_spread_by_default(plans: dict[str, Path]) -> None:
+    from scaleplan.plan import read_plan
+    from scaleplan.simulate.llm_workload import generate
+
+    plan = read_plan(plans["loose"])
+    rng = np.random.default_rng(3)
+    wl = generate(plan, "p", rng=rng, windows=(0,), duration_s=2000.0, min_per_class=1,
+                  lengths="spec", sigma=0.9)
+    assert wl.lengths == "the spec's (long: lognormal sigma 0.5; short: fixed)"
+    short, long = wl.inp[wl.cls == 0], wl.inp[wl.cls == 1]
+    assert set(short.tolist()) == {512}
+    assert long.mean() == pytest.approx(3000, rel=0.03)
+    cv = math.sqrt(math.exp(0.25) - 1)  # a lognormal's sd / mean at sigma 0.5
+    assert long.std() / long.mean() == pytest.approx(cv, rel=0.1)
+    fixed = generate(plan, "p", rng=rng, windows=(0,), duration_s=100.0, min_per_class=1,
+                     lengths="fixed", sigma=0.5)
+    assert fixed.lengths == "fixed" and set(fixed.inp[fixed.cls == 1].tolist()) == {3000}
+    assert fixed.notes == ("--lengths fixed overrides the spec's length spread "
+                           "(long: lognormal sigma 0.5)",)
+
+
+def test_simulate_says_which_lengths(cli, plans: dict[str, Path]) -> None:
+    args = ["simulate", str(plans["tight"]), "--windows", "peak", "--min-requests", "300"]
+    res = cli(args, exit_code=None)
+    assert "the spec's (long: lognormal sigma 0.5; short: fixed) lengths" in res.stdout
+    res = cli([*args, "--lengths", "fixed"], exit_code=None)
+    assert ", fixed lengths," in res.stdout
+    assert "--lengths fixed overrides the spec's length spread" in res.stdout
+    res = cli(["simulate", str(plans["tight0"]), "--windows", "peak", "--json",
+               "--min-requests", "300"], exit_code=None)
+    assert json.loads(res.stdout)["lengths"] == "fixed"
+
+
+@pytest.mark.parametrize(
+    ("lengths", "field", "said"),
+    [
+        ("{distribution: normal, sigma: 0.5}", "lengths.distribution",
+         "unknown distribution 'normal'"),
+        ("{sigma: -0.5}", "lengths.sigma", "sigma is -0.5; a lognormal's shape must be above 0"),
+        ("{sigma: 0}", "lengths.sigma", "sigma is 0; a lognormal's shape must be above 0"),
+        ("{input_tokens_p99: 2000, output_tokens_p99: 900}", "lengths.input_tokens_p99",
+         "input_tokens_p99 2,000 is below the class's input_tokens 3,000"),
+        ("{input_tokens_p99: 9000}", "lengths.output_tokens_p99", "lacks output_tokens_p99"),
+        ("{input_tokens_p99: 90000, output_tokens_p99: 900}", "lengths.input_tokens_p99",
+         "input_tokens_p99 90,000 is more than 15.0x the class's input_tokens 3,000"),
+    ],
+)
+def test_bad_spreads_are_refused(cli, tmp_path: Path, lengths: str, field: str, said: str) -> None:
+    spec = _write(tmp_path, lengths=lengths)
+    res = cli(["validate", str(spec)], exit_code=3)
+    err = " ".join(res.stderr.split())
+    assert f"{spec}:13: traffic.classes[1].{field}: {said}" in err
+    assert "(" in err.split(said, 1)[1]  # the fix follows
+
+
+def test_p99_form_and_schema(cli, tmp_path: Path) -> None:
+    from scaleplan.llm.serving import token_classes_of
+    from scaleplan.spec import read_spec
+
+    p99 = 3000 * math.exp(0.5 * Z99 - 0.125)  # 8,470: the p99 of sigma 0.5
+    spec = _write(tmp_path, lengths=f"{{input_tokens_p99: {round(p99)}, output_tokens_p99: 300}}")
+    classes = token_classes_of(read_spec(spec)[0].traffic.classes)
+    s = classes[1].spread
+    assert s is not None and s.input_sigma == pytest.approx(0.5, abs=1e-4)
+    assert s.output_sigma == 0.0  # completions equal their mean: fixed
+    schema = json.loads(cli(["schema", "spec"]).stdout)
+    props = schema["$defs"]["ClassLengths"]["properties"]
+    assert props["distribution"]["enum"] == ["lognormal"]
+    assert all(props[k].get("description") for k in props)
+    assert "lengths" in schema["$defs"]["RequestClass"]["properties"]
