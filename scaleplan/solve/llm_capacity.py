@@ -237,13 +237,18 @@ def queue_derating(spec: Spec, res: LlmShapePoints) -> dict[str, float]:
     cohorts its queue admitted together, so its rates are the queue-fed ones), for the
     class mix (a waiting request of any class waits for a slot any class frees) and within
     the smallest room any class leaves (TTFT or latency), its wait spread by how much the
-    classes' holding times of a slot differ (M/G/c). Where routing may send a replica
-    another mix (``kubernetes.class_header``, inference-pool), each class alone bounds it
-    too. Until 2026-12-06 each class was derated alone as M/D/c slots at its open-loop rate:
-    chat-aks's replica, planned at 5.40 req/s, attained 93.0-95.8 % of its p95 in
-    ``simulate`` (four seeds, 15,000 requests a class); docs/optimizer.md."""
+    classes' holding times of a slot differ (M/G/c). Where routing decides a replica's mix
+    (``kubernetes.class_header``: the MILP routes each class; inference-pool: the picker
+    routes by queue and KV cache) it may see any mix: there the utilisation is a proven lower
+    bound over every mix (:func:`scaleplan.solve.worstmix.worst_mix_utilization`; the spec's
+    mix and a class alone were not the worst: 97/3 on a two-class H100 took 0.6 % less), and
+    each class alone bounds it too. Until 2026-12-06 each class was derated alone as M/D/c
+    slots at its open-loop rate: chat-aks's replica, planned at 5.40 req/s, attained
+    93.0-95.8 % of its p95 in ``simulate`` (four seeds, 15,000 requests a class);
+    docs/optimizer.md."""
     from scaleplan.solve.oppoints import slo_room
     from scaleplan.solve.queueing import max_rate_slots
+    from scaleplan.solve.worstmix import worst_mix_utilization
 
     shares = {c.name: c.share for c in spec.traffic.classes}
     rooms = {c: slo_room(spec, m) for c, m in res.points}
@@ -274,6 +279,9 @@ def queue_derating(spec: Spec, res: LlmShapePoints) -> dict[str, float]:
     apart = k8s.routing == "inference-pool" or (
         k8s.routing == "gateway-api" and k8s.class_header is not None
     )
+    if apart and len(kept) > 1:  # any mix, not only the spec's (solve.worstmix)
+        room = min(rooms[c] for c, _ in kept)
+        u = min(u, worst_mix_utilization([rates[c] for c, _ in kept], room, pct))
     busy = {
         c: min(u, max_rate_slots(rates[c], rooms[c], pct) / rates[c][-1]) if apart else u
         for c, _ in kept
