@@ -125,10 +125,13 @@ def summary_lines(
     """What follows the table: cost, utilization, binding constraints, savings against the
     baselines, the next-best plans, the changes against the previous plan, the files written."""
     lines: list[Line] = []
-    if any(a.estimated for a in plan.allocations):
+    estimated = [a for a in plan.allocations if a.estimated]
+    if estimated:
         what = "estimated profile points"
         if plan.spec.model.profile is None:  # an LLM planned from its architecture alone
             what = "the LLM model's estimates (no profile: uncalibrated)"
+        elif all(a.operating_point.source == "calibrated" for a in estimated):
+            what = "the LLM model's predictions, calibrated on measured points"
         lines.append(Line(f"* capacity from {what}"))
     per_m = "n/a"
     if plan.cost_per_million_requests is not None:

@@ -680,3 +680,22 @@ def test_baselines_say_the_same_cost_and_small_savings_to_a_tenth() -> None:
     assert f"  - {name}: {cost}, the same cost as the plan ({same.description})" in text, text
     assert any(t.startswith(f"  - {name}: ") and ", saves 0.4% (" in t for t in text), text
     assert any(t.startswith(f"  - {name}: ") and ", saves 50% (" in t for t in text), text
+
+
+@pytest.mark.parametrize(
+    ("example", "said"),
+    [
+        ("llm-70b-tp",
+         "* capacity from the LLM model's predictions, calibrated on measured points"),
+        ("llm-chat", "* capacity from estimated profile points"),  # architecture-only points
+    ],
+)
+def test_the_footnote_says_a_calibrated_capacity_is_calibrated(example: str, said: str) -> None:
+    """A plan on the calibrated LLM model read "* capacity from estimated profile points" under
+    its table, where its warnings and explanation say calibrated (UX review 15, F4)."""
+    from scaleplan.plan import read_plan
+    from scaleplan.plan_report import summary_lines
+
+    plan = read_plan(ROOT / "examples" / example / "plan.yaml")
+    text = [line.text for line in summary_lines(plan, [])]
+    assert said in text, text
