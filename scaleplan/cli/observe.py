@@ -38,7 +38,7 @@ def observe(
             ca_file=ca_file, insecure=insecure, timeout=timeout, deadline=deadline, max_mib=max_mib,
         )
         planned = plan_queries(args)
-        check_outputs(print_queries=show_queries, out=out, json_out=json_out)
+        check_outputs(print_queries=show_queries, out=out)
         if show_queries:
             if json_out:
                 emit_json({q.name: q.promql for q in planned.queries.queries})

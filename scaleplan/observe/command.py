@@ -44,13 +44,12 @@ class Planned(NamedTuple):
     since_s: float
 
 
-def check_outputs(*, print_queries: bool, out: str | None, json_out: bool) -> None:
+def check_outputs(*, print_queries: bool, out: str | None) -> None:
     """OptionError (exit 2) for outputs that do not go together: ``--print-queries`` sends
-    nothing, so it writes no ``--out`` file. Neither ``--out`` nor ``--json`` is a look: the
-    text report on stdout, no file written (``json_out`` changes nothing here)."""
+    nothing, so it writes no ``--out`` file. Every combination with ``--json`` goes; neither
+    ``--out`` nor ``--json`` is a look: the text report on stdout, no file written."""
     from scaleplan.errors import OptionError
 
-    del json_out  # every combination with --json goes
     if print_queries and out is not None:
         raise OptionError("--print-queries writes no file", option="--out")
 
