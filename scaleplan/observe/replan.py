@@ -17,7 +17,7 @@ import statistics
 from dataclasses import dataclass
 
 from scaleplan.errors import InputError, Problem
-from scaleplan.observe.model import LlmHour, Observed
+from scaleplan.observe.model import LlmHour, Observed, token_slo_hours
 from scaleplan.plan import Plan
 from scaleplan.profile.model import Measurement, Percentiles, Profile, ProfileMeta
 from scaleplan.spec import Spec
@@ -283,20 +283,6 @@ def monthly_delta(before: Plan, after: Plan) -> float:
     """The change of cost per month as the two plans state it (``cost_per_month``), as ``diff``
     computes it: the report prints those two figures beside it."""
     return after.cost_per_month - before.cost_per_month
-
-
-def token_slo_hours(observed: Observed) -> list[tuple[str, float, int, int, float]]:
-    """LLM plans: TTFT and TPOT (each UTC hour's median across days of the SLO percentile)
-    against the spec's ``ttft_ms`` / ``tpot_ms``: (what, target ms, hours above, hours seen,
-    worst ms), for each with a target and data."""
-    slo = observed.running_plan.spec.slo
-    out = []
-    for key, target, what in (("ttft", slo.ttft_ms, "TTFT"), ("tpot", slo.tpot_ms, "TPOT")):
-        extra = observed.extras.get(key)
-        hours = [v for v in extra.hourly if v is not None] if extra is not None else []
-        if target is not None and hours:
-            out.append((what, target, sum(1 for v in hours if v > target), len(hours), max(hours)))
-    return out
 
 
 def risks(observed: Observed) -> list[str]:

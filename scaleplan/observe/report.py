@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import textwrap
 
-from scaleplan.observe.model import Observed
+from scaleplan.observe.model import Observed, token_slo_hours
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
@@ -19,8 +19,6 @@ def observed_notes(obs: Observed) -> list[str]:
 
 def observed_lines(obs: Observed, out: str | None) -> list[str]:
     """``observe``: demand per UTC hour, measured capacity against the plan's, SLO hours."""
-    from scaleplan.observe.replan import token_slo_hours
-
     d = obs.demand
     c = obs.capacity
     s = obs.slo
