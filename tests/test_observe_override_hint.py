@@ -28,7 +28,7 @@ class _Empty:
 def _hint(source: str) -> str:
     q = Query("demand", "sum(rate(my_requests_total{job=\"x\"}[5m]))", "rate", True,
               source=source)
-    qs = QuerySet((q,), None, 'namespace="search",service="ranker"', None)
+    qs = QuerySet((q,), None, 'namespace="search",service="ranker"', False)
     with pytest.raises(QueryFailed) as exc:
         _range(_Empty(), q, 0.0, 3600.0, 300.0, qs)  # type: ignore[arg-type]
     return " ".join(str(exc.value.hint).split())

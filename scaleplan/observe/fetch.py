@@ -21,11 +21,10 @@ def _no_data_hint(queries: QuerySet | None, q: Query | None = None) -> str:
     head = "pass --end at a time the history covers (--end defaults to now), "
     if q is not None and q.source == "override":
         return f"{head}and check the metric names and labels of your --queries override"
-    if queries is None or queries.monitor is not None:
-        what = queries.monitor if queries is not None else "ServiceMonitor"
+    if queries is None or queries.service_monitor:
         return (
-            f"{head}check that the rendered {what} scrapes the service and the metric names "
-            "(docs/observe.md), or override the query with --queries"
+            f"{head}check that the rendered ServiceMonitor scrapes the service and the metric "
+            "names (docs/observe.md), or override the query with --queries"
         )
     return (
         f"{head}and check how the pods are scraped: the plan rendered no ServiceMonitor "

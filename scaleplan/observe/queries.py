@@ -68,9 +68,9 @@ class QuerySet:
     queries: tuple[Query, ...]
     engine: str | None
     selector: str
-    # what the plan rendered to have the pods scraped ("ServiceMonitor"), None for nothing:
-    # the no-data hint says which labels the queries assume then
-    monitor: str | None = None
+    # whether the plan rendered a ServiceMonitor to have the pods scraped; without one, the
+    # no-data hint says which labels the queries assume
+    service_monitor: bool = False
 
     def by_name(self) -> dict[str, Query]:
         return {q.name: q for q in self.queries}
@@ -157,8 +157,7 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
             for alloc, dep in sorted(deployments.items()):
                 psel = f'{selector},pod=~"{pods_of(dep)}"'
                 out += _llm_queries(em, psel, engine, step, hour_range, alloc=alloc, dep=dep)
-    monitor = "ServiceMonitor" if spec.kubernetes.service_monitor else None
-    return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step, hour_range=hour_range), engine, selector, monitor)
+    return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step, hour_range=hour_range), engine, selector, spec.kubernetes.service_monitor)
 
 
 def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_range: str, *, alloc: str | None = None, dep: str | None = None) -> list[Query]:
