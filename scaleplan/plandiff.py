@@ -179,6 +179,8 @@ def _spec_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
     """The spec settings the two plans answer differently (routing, SLO, traffic, ...), by path."""
     a = _flatten(before.spec.model_dump(mode="json", exclude_none=True))
     b = _flatten(after.spec.model_dump(mode="json", exclude_none=True))
+    for d in (a, b):  # left out of a plan while false (spec.Spot), which is not null
+        d.setdefault("placement.spot.survive_loss", False)
     if before.architecture is not None and after.architecture is not None:
         # a config.json the plans recorded (a plan written before records were kept has none:
         # that is no change of the model); the file can change under the same path

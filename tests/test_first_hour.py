@@ -699,3 +699,22 @@ def test_the_footnote_says_a_calibrated_capacity_is_calibrated(example: str, sai
     plan = read_plan(ROOT / "examples" / example / "plan.yaml")
     text = [line.text for line in summary_lines(plan, [])]
     assert said in text, text
+
+
+def test_diff_says_survive_loss_was_false_not_null() -> None:
+    """A plan leaves placement.spot.survive_loss out while it is false (its hash stays that of
+    a spec written before the field), so diff read its absence as null: 'survive_loss: null ->
+    true' (UX review 15, F5). It is false, the default."""
+    from scaleplan.plan import read_plan
+    from scaleplan.plandiff import diff_plans
+
+    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    spot = plan.spec.placement.spot
+    assert spot.allowed and not spot.survive_loss
+    survive = spot.model_copy(update={"survive_loss": True})
+    pl = plan.spec.placement.model_copy(update={"spot": survive})
+    after = plan.model_copy(update={"spec": plan.spec.model_copy(update={"placement": pl})})
+    changes = diff_plans(plan, after).to_dict()["spec"]
+    assert changes == [
+        {"field": "placement.spot.survive_loss", "before": False, "after": True}
+    ], changes
