@@ -71,10 +71,11 @@ class ScaleplanError(Exception):
         """The ``error`` object of a failure's JSON document: the exit code, its kind (the code's
         name in docs/cli.md: ``invalid-input``), the message and hint stderr shows, and the
         file, option and problems (each as ``validate --json`` gives it) where the error has
-        them (null, or no problems, where it has not)."""
+        them; a value the error has not (no hint, no file, no option) is null, never "", and
+        no problems an empty list."""
         kind = self.exit_code.name.lower().replace("_", "-")
         return {"exit_code": int(self.exit_code), "kind": kind, "message": self.message,
-                "hint": self.hint, "file": None, "option": None, "problems": []}
+                "hint": self.hint or None, "file": None, "option": None, "problems": []}
 
 
 class InputError(ScaleplanError):
@@ -112,13 +113,13 @@ class InputError(ScaleplanError):
     def to_json(self) -> list[dict[str, object]]:
         """``validate --json``: every problem as ``{file, line, where, message, hint}`` (one
         built from the message and hint when the error has no problem list: a file that is
-        missing or unreadable)."""
+        missing or unreadable); no hint is null, as no line is."""
         if not self.problems:
             return [{"file": self.file, "line": None, "where": "", "message": self.message,
-                     "hint": self.hint}]
+                     "hint": self.hint or None}]
         return [
             {"file": self.file, "line": p.line, "where": p.where, "message": p.message,
-             "hint": p.hint}
+             "hint": p.hint or None}
             for p in self.problems
         ]
 
@@ -210,7 +211,7 @@ class InfeasibleError(ScaleplanError):
             "status": "infeasible",
             "name": self.name,
             "message": self.message,
-            "hint": self.hint,
+            "hint": self.hint or None,
             "reasons": [
                 {"code": r.code, "message": r.message, "fix": r.fix, "details": r.details}
                 | ({"where": r.where} if r.where else {})

@@ -251,3 +251,57 @@ def test_which_command_lines_ask_for_json(argv: list[str], asked: bool) -> None:
     from scaleplan.option_values import json_requested
 
     assert json_requested(argv) is asked
+
+
+def test_absent_values_are_null_not_empty(cli: Any, here: Path) -> None:
+    """An error without a hint has ``hint: null``, as ``file`` and ``option`` are null where
+    the failure names none (the hint was "" beside them)."""
+    import scaleplan.plandiff
+
+    def diff_plans(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(scaleplan.plandiff, "diff_plans", diff_plans)
+        err = error_doc(cli(["diff", LLM_PLAN, LLM_PLAN, "--json"], exit_code=70).stdout, 70)
+    assert err["error"]["hint"]  # internal errors have one
+    err = error_doc(cli(["diff", "--bogus", "--json"], exit_code=USAGE).stdout, USAGE)["error"]
+    assert err["hint"] is None and err["file"] is None and err["option"] == "--bogus"
+    # an input error's problems: a problem without a hint has hint null too
+    (here / "spec.yaml").write_text("apiVersion: scaleplan/v1\n", encoding="utf-8")
+    res = cli(["validate", "spec.yaml", "--json"], exit_code=INPUT)
+    problems = json.loads(res.stdout)["error"]["problems"]
+    assert problems and all(p["hint"] is None or p["hint"] for p in problems)
+
+
+def test_an_interrupted_endpoint_profile_says_what_it_kept(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during an endpoint sweep's second level: the first level is written to --out and
+    the error object says so (its message was "", the sweep's log line on stderr the only
+    word)."""
+    from profile_helpers import serve
+
+    import scaleplan.profile.endpoint as endpoint
+
+    real, calls = endpoint._level, {"n": 0}
+
+    def level(*args: Any, **kw: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(endpoint, "_level", level)
+    body, out = tmp_path / "body.json", tmp_path / "ep.yaml"
+    body.write_text(json.dumps({"inputs": [[0.1] * 64]}), encoding="utf-8")
+    with serve("model") as url:
+        res = cli(
+            ["profile", f"{url}/predict", "--payload", str(body), "--concurrency", "1,2",
+             "--time-budget", "0.3", "--accelerator", "cpu", "--out", str(out), "--json"],
+            exit_code=130,
+        )
+    assert out.exists()
+    message = error_doc(res.stdout, 130)["error"]["message"]
+    assert message == f"interrupted: kept 1 measured level in {out}", message
+    assert message in " ".join(res.stderr.split())

@@ -107,8 +107,9 @@ def measure_endpoint(
         )
     profile = endpoint_profile(res, opts.url, opts.body, openai=opts.openai, name=name, info=info)
     write(profile, out)
-    if res.interrupted:
-        raise Interrupted("")  # the sweep said so in the log
+    if res.interrupted:  # the sweep's log said where; this says what was kept
+        kept = counted(len(res.measurements), "measured level")
+        raise Interrupted(f"interrupted: kept {kept} in {out if out != '-' else 'stdout'}")
     return profile
 
 
