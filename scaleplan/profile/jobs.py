@@ -101,10 +101,21 @@ def render_jobs(
     ``catalog``: the accelerators' specs and the rows whose node labels the Jobs select
     (:func:`job_catalog`; by default the shipped catalogs')."""
     cat = catalog if catalog is not None else job_catalog(accelerators)
+    canonical = canonical_accelerators(cat, accelerators)
+    return _jobs(
+        cat, canonical, target, image=image, namespace=namespace, gpus=gpus, extra_args=extra_args,
+    )
+
+
+def _jobs(
+    cat: Catalog, canonical: Sequence[str], target: str, *, image: str, namespace: str, gpus: int,
+    extra_args: Sequence[str],
+) -> dict[str, str]:
+    """:func:`render_jobs` for accelerators already by their canonical names."""
     files: dict[str, str] = {}
-    for canonical in canonical_accelerators(cat, accelerators):
-        files[f"profile-{_dns(canonical)}.yaml"] = dump_yaml(
-            _job(cat, canonical, target, image=image, namespace=namespace, gpus=gpus, extra_args=extra_args)
+    for acc in canonical:
+        files[f"profile-{_dns(acc)}.yaml"] = dump_yaml(
+            _job(cat, acc, target, image=image, namespace=namespace, gpus=gpus, extra_args=extra_args)
         )
     files["kustomization.yaml"] = dump_yaml({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(k for k in files if k != "kustomization.yaml")})
     return dict(sorted(files.items()))
@@ -295,12 +306,13 @@ def write_jobs(
         )
         raise OptionError(message, option="--image")
     cat = job_catalog(accs, catalogs)
-    files = render_jobs(
-        target, accelerators=accs, image=image, namespace=namespace, gpus=gpus,
-        extra_args=forwarded_args(argv, target), catalog=cat,
+    extra_args = forwarded_args(argv, target)
+    canonical = canonical_accelerators(cat, accs)
+    files = _jobs(
+        cat, canonical, target, image=image, namespace=namespace, gpus=gpus, extra_args=extra_args,
     )
     replace_folder(Path(out_dir), files, foreign=not_job_files)
-    return EmittedJobs(files, canonical_accelerators(cat, accs), image_path_notes(target))
+    return EmittedJobs(files, canonical, image_path_notes(target))
 
 
 def jobs_summary(out_dir: str, jobs: EmittedJobs) -> dict[str, object]:
