@@ -42,13 +42,12 @@ def region_orbits(p: WindowProblem) -> dict[int, tuple[int, ...]]:
     regions: dict[tuple[str, str], list[int]] = {}
     for k, c in enumerate(p.candidates):
         regions.setdefault((c.row.provider, c.row.region), []).append(k)
+    sig = {k: _signature(p, k) for ks in regions.values() for k in ks}
     # a region's candidates in signature order: two regions match when these lists match
-    ordered = {
-        reg: sorted(ks, key=lambda k: (repr(_signature(p, k)), k)) for reg, ks in regions.items()
-    }
+    ordered = {reg: sorted(ks, key=lambda k: (repr(sig[k]), k)) for reg, ks in regions.items()}
     classes: dict[tuple[Signature, ...], list[tuple[str, str]]] = {}
     for reg, ks in ordered.items():
-        classes.setdefault(tuple(_signature(p, k) for k in ks), []).append(reg)
+        classes.setdefault(tuple(sig[k] for k in ks), []).append(reg)
     out: dict[int, tuple[int, ...]] = {}
     for regs in classes.values():
         regs = [r for r in regs if _quotas_match(p, ordered[regs[0]], ordered[r])]
