@@ -540,6 +540,44 @@ def test_quantized_dtype_on_a_checkpoint_named_without_precision_warns(tables: C
     assert not any("names no precision" in w for w in render_report(rec, tables).warnings)
 
 
+def test_a_16_bit_dtype_on_a_quantized_architecture_named_without_precision_warns(
+    tables: Catalog,
+) -> None:
+    """The other way round (UX review 15, F6): model.dtype bf16 over an AWQ checkpoint's own
+    config.json (its quantization_config says int4-awq), served from a repository whose name
+    states no precision: vLLM loads the AWQ weights, and the plan paid for bf16 ones (2 x H100
+    a replica where one holds them: $48/h where $17.6/h serves). Also a preset whose own
+    checkpoint is quantized (DeepSeek-V3, fp8) planned in bf16 from that checkpoint."""
+    from scaleplan.llm.arch import architecture_from_config, preset
+
+    base = LLM_PLANS["vllm-70b"]()
+    cfg = {
+        "model_type": "llama", "hidden_size": 8192, "intermediate_size": 28672,
+        "num_attention_heads": 64, "num_hidden_layers": 80, "num_key_value_heads": 8,
+        "vocab_size": 128256, "max_position_embeddings": 131072, "torch_dtype": "float16",
+        "quantization_config": {"quant_method": "awq", "bits": 4, "group_size": 128},
+    }
+    awq = architecture_from_config(cfg, "support", file="config.json", source="config.json")
+    assert awq.native_dtype == "int4-awq"
+
+    def notes(arch: str, record: object, dtype: str, uri: str) -> list[str]:
+        up = {"model.dtype": dtype, "model.architecture": arch,
+              "model.source": {"uri": uri, "secret": "hf-token"}}
+        plan = with_spec(base, **up).model_copy(update={"architecture": record})
+        return [w for w in render_report(plan, tables).warnings if "names no precision" in w]
+
+    record = dataclasses.asdict(awq)
+    (warned,) = notes("./config.json", record, "bf16", "acme/llama-3.1-70b-support")
+    said = ("model.source.uri acme/llama-3.1-70b-support names no precision and the "
+            "architecture is int4-awq; the plan sized bf16 weights")
+    assert said in warned, warned
+    assert "set model.dtype: int4-awq and run scaleplan optimize again" in warned
+    assert not notes("./config.json", record, "int4-awq", "acme/llama-3.1-70b-support")
+    assert not notes("./config.json", record, "bf16", "acme/llama-3.1-70b-support-bf16")
+    assert notes("deepseek-v3", None, "bf16", "deepseek-ai/DeepSeek-V3")
+    assert preset("deepseek-v3").native_dtype == "fp8"
+
+
 def test_check_reads_the_kv_cache_precision_against_the_plan(tables: Catalog) -> None:
     plan = with_spec(LLM_PLANS["vllm-70b"](), **{"model.kv_cache_dtype": "fp8"})
     text = _rendered_text(plan)

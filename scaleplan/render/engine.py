@@ -309,7 +309,7 @@ def kv_conflict(s: ServerSettings, args: Sequence[str]) -> Conflict | None:
 _NAME_PRECISION = (
     ("fp8", "fp8"), ("nvfp4", "fp4"), ("mxfp4", "fp4"), ("fp4", "fp4"), ("awq", "int4-awq"),
     ("w4a16", "int4"), ("int4", "int4"), ("w8a16", "int8"), ("w8a8", "int8"), ("int8", "int8"),
-    ("gptq", "int4-gptq"),
+    ("gptq", "int4-gptq"), ("bf16", "bf16"), ("fp16", "fp16"),
 )
 # A --quantization (vLLM, SGLang) / --quantize (TGI) value -> the weight precision it loads;
 # methods whose precision is the checkpoint's (compressed-tensors, modelopt) are left out
@@ -321,7 +321,8 @@ _QUANT_PRECISION = {
 }
 # model.dtype -> the precisions a checkpoint's name may state for it
 _AGREES = {
-    "bf16": frozenset(), "fp16": frozenset(), "fp8": frozenset({"fp8"}),
+    "bf16": frozenset({"bf16", "fp16"}), "fp16": frozenset({"bf16", "fp16"}),
+    "fp8": frozenset({"fp8"}),
     "int8": frozenset({"int8"}), "int4-awq": frozenset({"int4-awq", "int4"}),
     "int4-gptq": frozenset({"int4-gptq", "int4"}),
 }
@@ -371,12 +372,25 @@ def unstated_precision_note(
     config.json states, not what the plan sized. None when the name states a precision (then
     :func:`precision_notes` checks it), the architecture's precision is unknown or agrees
     (DeepSeek-V3's fp8 checkpoint is named without one), or ``args`` set a quantization."""
-    if dtype not in _QUANTIZED_CHECKPOINT or uri is None or native is None:
+    sixteen = ("bf16", "fp16")  # the other way: a 16-bit plan of a quantized checkpoint
+    wider = dtype in sixteen and native is not None and native not in sixteen
+    if dtype is None or uri is None or native is None:
+        return None
+    if dtype not in _QUANTIZED_CHECKPOINT and not wider:
         return None
     if named_precision(uri) is not None or native == dtype or native in _AGREES[dtype]:
         return None
     if "quantization" in parse_flags(args, (engine,)):
         return None
+    if wider:  # UX review 15, F6: the plan pays for weights the server does not load
+        return (
+            f"model.source.uri {uri} names no precision and the architecture is {native}; the "
+            f"plan sized {dtype} weights: {engine} loads the precision the checkpoint's "
+            f"config.json states, so its {native} weights take less memory per GPU than the "
+            f"plan sized, and the plan costs more than it needs; set model.dtype: {native} "
+            f"and run scaleplan optimize again, or point model.source.uri at a {dtype} "
+            "checkpoint of the model"
+        )
     return (
         f"model.source.uri {uri} names no precision and the architecture is {native}; the plan "
         f"sized {dtype} weights: {engine} loads the precision the checkpoint's config.json "
