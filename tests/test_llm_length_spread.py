@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,24 @@ def test_max_model_len_default_covers_the_spread() -> None:
     assert s.model_len([huge]) == 131_072
     capped = s.default_len_note([huge])
     assert capped is not None and "defaults to llama-3.1-8b's whole context, 131,072" in capped
+
+
+def test_a_full_length_sequence_at_the_tail_must_fit() -> None:
+    """8,192 + 1,024 at sigma 0.5 reaches 33,896 + 4,237 at its p99.9: the default
+    max_model_len 38,912, whose one sequence's KV cache an 8B model on one L4 cannot hold
+    (refused with the arithmetic), where the fixed class's 9,216 fits."""
+    from scaleplan.catalog.files import load_accelerators
+    from scaleplan.llm.memory import Refusal
+    from scaleplan.llm.serving import TokenClass, setup, size
+
+    acc = next(a for a in load_accelerators() if a.name == "L4")
+    s = setup("llama-3.1-8b")
+    assert size(s, acc, 1, [TokenClass("rag", 8192, 1024)]).memory.max_model_len == 9216
+    with pytest.raises(Refusal) as exc:
+        size(s, acc, 1, [TokenClass("rag", 8192, 1024, Spread(0.5, 0.5))])
+    said = str(exc.value)
+    assert "one 38,912-token sequence needs 4.75 GiB of KV cache per GPU" in said
+    assert "but only 3.48 GiB is left" in said
 
 
 def _shape(accelerator: str = "A100-80GB"):  # type: ignore[no-untyped-def]
@@ -286,3 +305,19 @@ def test_p99_form_and_schema(cli, tmp_path: Path) -> None:
     assert props["distribution"]["enum"] == ["lognormal"]
     assert all(props[k].get("description") for k in props)
     assert "lengths" in schema["$defs"]["RequestClass"]["properties"]
+
+
+def test_the_diagnosis_names_the_percentile_prompt(cli, tmp_path: Path) -> None:
+    """One A100 cannot give the long class's p95 prompt (6,026 tokens) its first token within
+    500 ms even alone; the diagnosis says which prompt was priced."""
+    spec = _write(tmp_path, ttft=500)
+    text = spec.read_text(encoding="utf-8").replace(
+        "providers: [gcp]}", "providers: [gcp], max_gpus_per_replica: 1}"
+    )
+    spec.write_text(text, encoding="utf-8")
+    res = cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--no-manifests"],
+              exit_code=4)
+    err = " ".join(res.stderr.split())
+    said = re.search(r"for class long: the best is A100-80GB at (\d+) ms at its p95 prompt "
+                     r"\(6,026 tokens\) at batch 1", err)
+    assert said is not None and int(said.group(1)) > 500, err

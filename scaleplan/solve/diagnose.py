@@ -158,10 +158,15 @@ def _slo_reason(
             "allow faster accelerators (placement.accelerators) or more GPUs per replica "
             "(placement.max_gpus_per_replica)"
         )
+    tail = ""
+    if metric == "ttft" and spec.model.architecture is not None:
+        from scaleplan.solve.llm_capacity import tail_prompt
+
+        tail = tail_prompt(spec, cls)  # a length spread: the TTFT of the percentile's prompt
     return InfeasibleReason(
         "slo-unreachable",
         f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: "
-        f"the best is {acc} at {_fmt_ms(val)} at batch {batch}",
+        f"the best is {acc} at {_fmt_ms(val)}{tail} at batch {batch}",
         f"relax {field} to at least {need[metric]} ms, or {faster}",
         {
             "class": cls, "accelerator": acc, "metric": metric, "value_ms": val,

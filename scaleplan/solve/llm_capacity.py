@@ -326,6 +326,15 @@ def _at_slo(p: LlmClassPrediction, pct: int) -> str:
     return f" ({p.slo_ttft_ms:.0f} ms at its p{pct} prompt, {p.slo_input_tokens:,} tokens)"
 
 
+def tail_prompt(spec: Spec, cls: str) -> str:
+    """`` at its p95 prompt (6,026 tokens)`` for a class with a length spread, whose TTFT the SLO
+    test takes at that prompt (:func:`scaleplan.llm.serving.at_percentile`); else empty."""
+    pct = spec.slo.percentile
+    toks = token_classes_of(spec.traffic.classes)
+    c = next((t for t in toks if t.name == cls and t.spread is not None), None)
+    return "" if c is None else f" at its p{pct} prompt ({c.input_at(pct):,} tokens)"
+
+
 def left_out(
     spec: Spec, used: set[str], why_not: dict[str, str],
     missed: dict[str, tuple[int, str, str, float]],
@@ -346,8 +355,8 @@ def left_out(
             pct = spec.slo.percentile
             notes.append(
                 f"{acc} is left out: no shape holds the SLO even with one request at a time "
-                f"({counted(g, 'GPU')}, class {cls}: p{pct} {name} {val:.0f} ms "
-                f"against {slo[metric]:g} ms)"
+                f"({counted(g, 'GPU')}, class {cls}: p{pct} {name} {val:.0f} ms"
+                f"{tail_prompt(spec, cls) if metric == 'ttft' else ''} against {slo[metric]:g} ms)"
             )
         elif acc in why_not:
             notes.append(f"{acc} is left out: {why_not[acc]}")
