@@ -123,6 +123,12 @@ class Allocation(StrictModel):
     llm: LlmServing | None = Field(default=None, description="LLM server configuration and predictions (LLM plans only).")
     cost_per_hour: float = Field(ge=0, description="Average over the windows.")
 
+    @property
+    def gpus_per_node(self) -> int:
+        """``accelerators_per_node`` by the name the solver's candidates use: what one node
+        counts against a quota's ``max_gpus`` (``solve.milp.window.QuotaScope``)."""
+        return self.accelerators_per_node
+
     def floor_cost(self, floor: int) -> float:
         """What holding ``floor`` replicas in every window adds per hour (:func:`floor_cost`)."""
         return floor_cost(

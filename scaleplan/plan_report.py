@@ -192,26 +192,24 @@ def quota_use_lines(plan: Plan) -> list[str]:
     """Nodes (``max_nodes``) and GPUs (``max_gpus``) the plan uses at peak in each quota's
     scope (:func:`scaleplan.solve.prune.quota_covers`, the solver's rule): "onprem/dc1/a100 6
     of 6 nodes"."""
+    from scaleplan.solve.milp.window import QuotaScope
     from scaleplan.solve.prune import quota_covers, quota_label
 
+    allocs = plan.allocations
+    windows = max((len(a.nodes_per_window) for a in allocs), default=0)
+    per_window = [[a.nodes_per_window[w] if w < len(a.nodes_per_window) else 0 for a in allocs]
+                  for w in range(windows)]
     used: list[str] = []
-    windows = max((len(a.nodes_per_window) for a in plan.allocations), default=0)
     for q in plan.spec.placement.quotas:
-        label = quota_label(q)
+        members = tuple(
+            k for k, a in enumerate(allocs)
+            if quota_covers(q, a.provider, a.region, a.family, a.accelerators_per_node)
+        )
         for limit, nodes in ((q.max_nodes, True), (q.max_gpus, False)):
-            if limit is None:
-                continue
-            members = [
-                a for a in plan.allocations
-                if quota_covers(q, a.provider, a.region, a.family, a.accelerators_per_node)
-            ]
-            per = [
-                sum(a.nodes_per_window[w] * (1 if nodes else a.accelerators_per_node)
-                    for a in members if w < len(a.nodes_per_window))
-                for w in range(windows)
-            ]
-            unit = "nodes" if nodes else "GPUs"
-            used.append(f"{label} {max(per, default=0)} of {limit} {unit}")
+            if limit is not None:
+                scope = QuotaScope(quota_label(q), limit, members, nodes=nodes)
+                peak = max((scope.used(allocs, n) for n in per_window), default=0)
+                used.append(f"{scope.label} {peak} of {limit} {'nodes' if nodes else 'GPUs'}")
     return [f"used at peak (placement.quotas): {', '.join(used)}"] if used else []
 
 

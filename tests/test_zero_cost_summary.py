@@ -50,3 +50,25 @@ def test_too_few_owned_nodes_hint_names_renting_elsewhere(cli: Any, tmp_path: Pa
               exit_code=4)
     assert ("hint: raise the quota onprem/dc1/a100 to 8 nodes, or allow other regions or "
             "families, or other providers (placement.providers)") in res.stderr, res.stderr
+
+
+def test_quota_use_counts_nodes_and_gpus_at_each_quotas_peak() -> None:
+    """examples/embedding-cpu-gpu: c7i CPU nodes (no GPUs) and g4dn nodes of one GPU each. A
+    quota's nodes and GPUs at its peak window, as the solver counts them (QuotaScope.used):
+    5 nodes at hours 7 and 19 (CPU ones count against max_nodes, 0 against max_gpus), 2 GPUs."""
+    from scaleplan.plan import read_plan
+    from scaleplan.plan_report import quota_use_lines
+    from scaleplan.spec import Quota
+
+    plan = read_plan(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml")
+    quotas = (
+        Quota(provider="aws", region="us-east-1", max_nodes=6, max_gpus=4),
+        Quota(provider="aws", family="g4dn", max_gpus=3),
+        Quota(provider="gcp", max_nodes=2),
+    )
+    placement = plan.spec.placement.model_copy(update={"quotas": quotas})
+    plan = plan.model_copy(update={"spec": plan.spec.model_copy(update={"placement": placement})})
+    assert quota_use_lines(plan) == [
+        "used at peak (placement.quotas): aws/us-east-1/* 5 of 6 nodes, aws/us-east-1/* 2 of 4 "
+        "GPUs, aws/*/g4dn 2 of 3 GPUs, gcp/*/* 0 of 2 nodes"
+    ]

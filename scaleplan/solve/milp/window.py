@@ -11,9 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.oppoints import floor4
+
+
+class NodeKind(Protocol):
+    """What a quota counts of one kind of node: a :class:`Candidate`, or a plan's allocation."""
+
+    @property
+    def gpus_per_node(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -28,11 +36,12 @@ class QuotaScope:
         """The unit after the count ``n``."""
         return ("node" if n == 1 else "nodes") if self.nodes else "GPUs"
 
-    def per_node(self, c: Candidate) -> int:
+    def per_node(self, c: NodeKind) -> int:
         """What one node of ``c`` counts against the limit."""
         return 1 if self.nodes else c.gpus_per_node
 
-    def used(self, cands: Sequence[Candidate], nodes: Sequence[int]) -> int:
+    def used(self, cands: Sequence[NodeKind], nodes: Sequence[int]) -> int:
+        """What ``nodes[k]`` nodes of each ``cands[k]`` count against the limit."""
         return sum(self.per_node(cands[k]) * nodes[k] for k in self.members)
 
 
