@@ -452,7 +452,8 @@ def atomic_write(path: str | Path, text: str, *, example: str = "FILE") -> None:
 def atomic_write_bytes(path: str | Path, data: bytes, *, example: str = "FILE") -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename; a path
     that cannot be written is an :class:`InputError` (exit 3), never a half-written file; a
-    folder at ``path`` is named as such (the hint names ``example`` in it)."""
+    folder at ``path`` is named as such (the hint names ``example`` in it). A path that names
+    a FIFO or a device (``/dev/stdout``, ``/dev/null``) is written into, not replaced."""
     try:
         _atomic_write_bytes(Path(path), data)
     except IsADirectoryError:
@@ -462,6 +463,10 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, example: str = "FILE") 
 
 
 def _atomic_write_bytes(p: Path, data: bytes) -> None:
+    if p.exists() and not p.is_file() and not p.is_dir():  # a FIFO or a device: write into it
+        with p.open("wb") as fh:  # (a rename replaced /dev/null, as root, with a file)
+            fh.write(data)
+        return
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:

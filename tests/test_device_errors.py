@@ -63,3 +63,44 @@ def test_the_old_output_set_survives_a_full_file_system(full_fs: Path, tmp_path:
     r = _run("optimize", str(ROOT / "examples" / "llm-chat" / "spec.yaml"), "--out", str(out))
     assert r.returncode == 5, r.stderr
     assert (out / "plan.yaml").read_text() == "old\n"
+
+
+def test_an_output_that_is_a_fifo_is_written_not_replaced(tmp_path: Path) -> None:
+    """A path that names a FIFO or a device (``--out /dev/stdout``, ``/dev/null``) is written
+    into: the temporary file and rename replaced it with a regular file (as root, ``--out
+    /dev/full`` left a regular file at /dev/full)."""
+    import stat
+    import threading
+
+    from scaleplan.yamlio import atomic_write
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    atomic_write(fifo, "kind: Profile\n")
+    reader.join(10)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got == [b"kind: Profile\n"]
+
+
+@pytest.mark.skipif(
+    not (os.path.exists("/dev/full") and Path("/dev/full").is_char_device()),
+    reason="needs /dev/full",
+)
+def test_json_output_file_on_a_full_device_prints_the_error_object(tmp_path: Path) -> None:
+    """``--out`` a full device (a link to /dev/full, so that a regression replaces the link,
+    not /dev/full) under --json: exit 5, and stdout, which took nothing else, holds the error
+    object."""
+    import json
+
+    out = tmp_path / "full.yaml"
+    out.symlink_to("/dev/full")
+    r = _run("profile", "llm", "llama-3.1-8b", "--accelerators", "L4", "--gpus", "1",
+             "--out", str(out), "--json")
+    assert r.returncode == 5, r.stderr
+    err = json.loads(r.stdout)["error"]
+    assert err["kind"] == "external" and "No space left on device" in err["message"]
+    assert out.is_symlink() and Path("/dev/full").is_char_device()
+
