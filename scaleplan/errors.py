@@ -258,8 +258,9 @@ class Interrupted(ScaleplanError):
 
 class WriteFailed(ExternalError):
     """A write the device refused (full, over quota, failing: :data:`DEVICE_ERRNOS`) that no
-    output writer caught: stdout on a full disk. The output may be what failed, so the CLI adds
-    no JSON object on stdout for it."""
+    output writer caught: stdout on a full disk. stdout may be what failed, so the CLI adds
+    its JSON object only where nothing was printed there yet, and whole or not at all
+    (:func:`scaleplan.stdout_last.last_words`)."""
 
 
 def failure_of(exc: BaseException) -> ScaleplanError:

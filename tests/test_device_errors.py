@@ -104,3 +104,47 @@ def test_json_output_file_on_a_full_device_prints_the_error_object(tmp_path: Pat
     assert err["kind"] == "external" and "No space left on device" in err["message"]
     assert out.is_symlink() and Path("/dev/full").is_char_device()
 
+
+_FAILING_DIFF = (
+    "import errno, sys\n"
+    "import scaleplan.plandiff as d\n"
+    "def fail(*a):\n"
+    "    raise OSError(errno.ENOSPC, 'No space left on device')\n"
+    "d.diff_plans = fail\n"
+    "from scaleplan.cli import main\n"
+    "sys.argv = ['scaleplan', 'diff', sys.argv[1], sys.argv[1], '--json']\n"
+    "main()\n"
+)
+
+
+def test_the_error_object_is_whole_or_not_there(full_fs: Path) -> None:
+    """stdout appended to (``>>``) a file on the full file system, its last page part used: the
+    object's first bytes fit, the rest does not; what did fit is taken back, so the file is as
+    it was (never half an object). A write elsewhere failed, and nothing was printed before."""
+    log = full_fs / "log.json"
+    log.write_bytes(b"x" * 4000)  # 96 bytes left in its page
+    with (full_fs / "more").open("wb", buffering=0) as fh, contextlib.suppress(OSError):
+        while True:
+            fh.write(b"\0" * 4096)
+    plan = str(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    with log.open("ab") as out:
+        r = subprocess.run(
+            [sys.executable, "-c", _FAILING_DIFF, plan], stdout=out, stderr=subprocess.PIPE,
+            text=True, timeout=120, check=False,
+        )
+    assert r.returncode == 5, r.stderr
+    assert "a write failed: No space left on device" in r.stderr
+    assert log.read_bytes() == b"x" * 4000
+
+
+def test_the_error_object_reaches_a_pipe(tmp_path: Path) -> None:
+    """The same failure with stdout a pipe: the object is printed."""
+    import json
+
+    plan = str(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    r = subprocess.run(
+        [sys.executable, "-c", _FAILING_DIFF, plan], capture_output=True, text=True,
+        timeout=120, check=False,
+    )
+    assert r.returncode == 5, r.stderr
+    assert json.loads(r.stdout)["error"]["message"] == "a write failed: No space left on device"

@@ -305,3 +305,23 @@ def test_an_interrupted_endpoint_profile_says_what_it_kept(
     message = error_doc(res.stdout, 130)["error"]["message"]
     assert message == f"interrupted: kept 1 measured level in {out}", message
     assert message in " ".join(res.stderr.split())
+
+
+def test_a_full_device_elsewhere_still_gets_the_object(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write the device refused that no output writer caught (exit 5, "a write failed"),
+    before anything went to stdout: stdout was not that write, so it takes the object (it
+    printed none: stdout "may be that file")."""
+    import errno
+
+    import scaleplan.plandiff
+
+    def diff_plans(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(scaleplan.plandiff, "diff_plans", diff_plans)
+    res = cli(["diff", LLM_PLAN, LLM_PLAN, "--json"], exit_code=5)
+    err = error_doc(res.stdout, 5)["error"]
+    assert err["message"] == "a write failed: No space left on device"
+    assert err["message"] in " ".join(res.stderr.split())

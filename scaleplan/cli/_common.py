@@ -7,7 +7,6 @@ inside their command functions so that ``scaleplan --help`` stays fast.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import traceback
@@ -31,6 +30,7 @@ from scaleplan.errors import (
 from scaleplan.interrupts import watch_sigint
 from scaleplan.option_values import json_requested
 from scaleplan.safetext import printable, printed_as_is
+from scaleplan.stdout_last import json_document, last_words
 from scaleplan.table import Line
 
 if TYPE_CHECKING:
@@ -128,9 +128,9 @@ def handle_errors(json_out: bool = False, doc: Callable[[Any], Any] | None = Non
         raise typer.Exit(0) from None
     except (KeyboardInterrupt, Exception) as exc:  # the one place they get their exit code
         failure = failure_of(exc)
-        if isinstance(failure, WriteFailed):  # stdout's device failed: nothing more goes there
-            with contextlib.suppress(Exception):
-                sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        if isinstance(failure, WriteFailed):  # the object if stdout takes it whole; no more
+            whole = json_out and not _STDOUT["written"]  # stdout was not the write that failed
+            last_words(json_document(error_json(failure)) if whole else None)
             fail(failure)
         if os.environ.get("SCALEPLAN_DEBUG") and failure.exit_code == ExitCode.INTERNAL:
             traceback.print_exc()
@@ -156,7 +156,7 @@ def json_usage(argv: list[str]) -> Iterator[None]:
 
 def emit_json(obj: Any) -> None:
     """Print one JSON document on stdout and nothing else."""
-    print_text(json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    print_text(json_document(obj))
 
 
 @contextlib.contextmanager
