@@ -88,3 +88,19 @@ def test_a_config_json_is_the_model_the_spec_serves(tmp_path: Path, cli) -> None
             err = " ".join(cli(args).stderr.split())
             said = "the measured points are of 'facebook/opt-125m', the model planned is 'work'"
             assert (said in err) is other, (args[0], err)
+
+
+def test_an_imported_point_that_does_not_fit_one_gpu_names_the_gpus_option(
+    tmp_path: Path, cli
+) -> None:
+    """A tensor-parallel run imported without --gpus is one GPU's, and the model then refused
+    it with its own fix, 'use more GPUs, a shorter max_model_len, an fp8 KV cache or a smaller
+    dtype', none of which a measurement can take (UX review 15, F7): it names the import's
+    --gpus too."""
+    result = "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+    spec = _spec(tmp_path, cli, result, "llama-3.3-70b-instruct", "--accelerator", "L4")
+    err = " ".join(cli(["validate", str(spec)]).stderr.split())
+    assert "measurements[0] (L4 x1, concurrency 41) is left out: llama-3.3-70b" in err, err
+    said = ("is usable (it was imported as a run on one GPU: a tensor-parallel run is"
+            " imported with `scaleplan profile import --gpus N`)")
+    assert said in err, err

@@ -205,7 +205,14 @@ def observed_from_profile(
         try:
             shape = size(s, acc, m.gpus, [cls])
         except Refusal as exc:
-            skipped.append(f"{label} is left out: {exc}")
+            # a measurement cannot take the model's fix (more GPUs): a TP run imported as one
+            one = (
+                " (it was imported as a run on one GPU: a tensor-parallel run is imported with "
+                "`scaleplan profile import --gpus N`)"
+                if m.source == "imported" and m.gpus == 1
+                else ""
+            )
+            skipped.append(f"{label} is left out: {exc}{one}")
             continue
         ttft = (m.ttft_ms.mean or m.ttft_ms.p50) if m.ttft_ms else None
         tpot = (m.tpot_ms.mean or m.tpot_ms.p50) if m.tpot_ms else None
