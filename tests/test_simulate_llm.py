@@ -782,3 +782,26 @@ def test_goodput_over_a_curve_is_the_days_rate_not_the_quiet_hours() -> None:
     assert quiet > 5 * busy  # the quiet window ran far longer simulated time
     assert res.goodput_rps == pytest.approx(1.1, rel=0.15)
     assert res.classes[0].goodput_rps == pytest.approx(res.goodput_rps, rel=1e-9)
+
+
+def test_an_epoch_trace_keeps_its_utc_hour() -> None:
+    """A gateway log's 13:00 UTC slice in epoch seconds was shifted to start at 0, so it was
+    replayed against the replicas the plan runs at 00:00 UTC (UX review 16 F1). Epoch times
+    are shifted by the start of the first request's UTC day: each keeps its time of day."""
+    day = 1764979200  # 2025-12-06 00:00 UTC
+    t0 = day + 13 * 3600 + 5
+    text = f"timestamp,input_tokens,output_tokens\n{t0},200,50\n{t0 + 7200},300,60\n"
+    tr = parse_llm_trace(text, "t.csv")
+    assert tr.times.tolist() == [13 * 3600 + 5, 15 * 3600 + 5]
+    said = " ".join(tr.notes)
+    assert "13:00:05 UTC on 2025-12-06" in said, said
+    base = llm_plan(rps=2.0, classes=(("chat", 1.0, 200, 50, 100.0, 20.0, 1),))
+    a = base.allocations[0].model_copy(
+        update={"replicas_per_window": (1,) * 24, "nodes_per_window": (1,) * 24}
+    )
+    demand = base.demand.model_copy(
+        update={"windows": 24, "window_hours": 1.0, "rps": (2.0,) * 24}
+    )
+    plan = base.model_copy(update={"allocations": (a,), "demand": demand})
+    res = simulate_llm(plan, trace=tr)
+    assert res.windows_simulated == (13, 14, 15), res.windows_simulated

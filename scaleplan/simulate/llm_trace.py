@@ -14,7 +14,8 @@ Read formats (docs/simulate.md, "LLM traces"):
   --save-detailed``): the token counts are replayed; it holds no arrival times, so arrivals are
   Poisson at its ``request_rate`` (all at once for ``inf``), seeded.
 
-Epoch timestamps (>= 1e8 s) are shifted so that the first request arrives at 0.
+Epoch timestamps (>= 1e8 s) are shifted by the start of the first request's UTC day: each
+request keeps its UTC time of day, which picks the plan's window it is replayed in.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ IN_KEYS = ("input_tokens", "prompt_tokens", "input_len", "input_length", "isl", 
 OUT_KEYS = ("output_tokens", "completion_tokens", "output_len", "output_length", "osl", "num_completion_tokens")
 CLASS_KEYS = ("class", "request_class")
 EPOCH_S = 1e8
+DAY_S = 86400.0
 HEADER_HINT = (
     f"an LLM trace is a CSV with the header {TIME_KEYS[0]},{IN_KEYS[0]},{OUT_KEYS[0]}[,class], "
     "or one arrival time per line (docs/simulate.md, Arrivals)"
@@ -83,6 +86,19 @@ def _num(name: str, v: Any, what: str, line: int, *, integer: bool) -> float:
     return x
 
 
+def _from_epoch(t: F64) -> tuple[F64, str]:
+    """Epoch seconds as seconds from the start of the first request's UTC day, so each request
+    keeps its UTC time of day (the plan's windows are UTC hours), and the note that says so."""
+    first = float(t.min())
+    day0 = math.floor(first / DAY_S) * DAY_S
+    at = datetime.fromtimestamp(first, tz=UTC)
+    note = (
+        f"epoch timestamps read as UTC: the first request arrives at {at:%H:%M:%S} UTC on "
+        f"{at:%Y-%m-%d} and is replayed at that time of the plan's day"
+    )
+    return t - day0, note
+
+
 def _rows(name: str, rows: list[tuple[int, dict[str, Any]]], keys: list[str]) -> LlmTrace:
     tk, ik, ok_, ck = _pick(keys, TIME_KEYS), _pick(keys, IN_KEYS), _pick(keys, OUT_KEYS), _pick(keys, CLASS_KEYS)
     named = (("time (timestamp)", tk), ("input_tokens", ik), ("output_tokens", ok_))
@@ -97,8 +113,8 @@ def _rows(name: str, rows: list[tuple[int, dict[str, Any]]], keys: list[str]) ->
     c: list[str | None] = [(str(r.get(ck)).strip() or None) if ck and r.get(ck) is not None else None for _, r in rows]
     notes: list[str] = []
     if len(t) and t.min() >= EPOCH_S:
-        notes.append(f"epoch timestamps shifted: the first request arrives at 0 (was {t.min():.0f})")
-        t = t - t.min()
+        t, note = _from_epoch(t)
+        notes.append(note)
     order = np.argsort(t, kind="stable")
     return LlmTrace(name, t[order], i[order], o[order], tuple(c[k] for k in order.tolist()), notes=tuple(notes))
 
