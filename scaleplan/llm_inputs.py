@@ -139,7 +139,7 @@ def llm_profile_inputs(
     notes: tuple[str, ...] = ()
     if accelerators is None and placed:  # the spec's GPUs: one the model cannot run is left out
         accs, notes = runnable(accs, s.dtype, s.kv_dtype, spec_path, doc.lines)
-    notes = (*config_notes(model, base), *notes)
+    notes = (*config_notes(model, base, dtype or (sp.model.dtype if spec_path else None)), *notes)
     where = "--input-tokens" if spec_lines is None else "traffic.classes"
     over = s.over_context(classes, where)
     if over is not None:
@@ -225,7 +225,7 @@ def spec_config_notes(spec: Spec, spec_file: str) -> tuple[str, ...]:
     from scaleplan.llm.arch import config_notes
 
     ref = spec.model.architecture
-    return config_notes(ref, Path(spec_file).parent) if ref is not None else ()
+    return config_notes(ref, Path(spec_file).parent, spec.model.dtype) if ref is not None else ()
 
 
 def runnable(

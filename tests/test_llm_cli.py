@@ -513,3 +513,28 @@ def test_llm_profile_file_needs_a_model_or_a_spec(tmp_path: Path) -> None:
             catalogs=None, out=str(tmp_path / "p.yaml"), command="",
         )
     assert err.value.option == "MODEL" and not (tmp_path / "p.yaml").exists()
+
+
+def test_a_quantization_the_model_does_not_price_is_said(cli, tmp_path: Path) -> None:
+    """A config.json whose quantization_config the model does not price (bitsandbytes 4-bit,
+    GPTQ 3-bit) was sized as its torch_dtype without a word: a bitsandbytes-nf4 8B as 15 GiB of
+    16-bit weights (UX review 15, F8; docs/llm.md says to give dtype yourself). profile llm,
+    validate and optimize say so; not once a dtype is given."""
+    cfg = {
+        "model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
+        "vocab_size": 128256, "max_position_embeddings": 131072, "torch_dtype": "bfloat16",
+        "quantization_config": {"quant_method": "bitsandbytes", "load_in_4bit": True},
+    }
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    said = ("config.json's quantization_config (quant_method 'bitsandbytes') is not one the model"
+            " prices: the weights are sized as its torch_dtype, bf16")
+    args = ["profile", "llm", str(tmp_path / "config.json"), "-a", "H100", "--gpus", "1"]
+    r = cli([*args, "--out", str(tmp_path / "p.yaml")])
+    assert said in " ".join(r.stderr.split()), r.stderr
+    r = cli([*args, "--dtype", "int8", "--out", str(tmp_path / "q.yaml")])
+    assert "quantization_config" not in r.stderr, r.stderr
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", "./config.json").replace("{ENGINE}", "{}"))
+    _profile(cli, tmp_path)
+    assert said in " ".join(cli(["validate", str(spec)]).stderr.split())

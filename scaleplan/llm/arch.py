@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from scaleplan.errors import InputError, Problem
+from scaleplan.llm.checkpoint import native_dtype, unpriced_quantization
 from scaleplan.yamlio import load_yaml, read_text
 
 DENSE_FFN_MATRICES = 3  # gated FFN (SwiGLU / GeGLU): gate, up and down projections
@@ -157,9 +158,6 @@ class Architecture:
 
 # ---- config.json ------------------------------------------------------------------------------
 
-_DTYPES = {"bfloat16": "bf16", "float16": "fp16", "half": "fp16", "float32": "fp16"}
-
-
 def _int(cfg: Mapping[str, Any], *keys: str) -> int | None:
     for k in keys:
         v = cfg.get(k)
@@ -168,46 +166,6 @@ def _int(cfg: Mapping[str, Any], *keys: str) -> int | None:
         if isinstance(v, int | float) and v >= 0:
             return int(v)
     return None
-
-
-def _quantized(q: Mapping[str, Any]) -> str | None:
-    """The weights' precision a Hugging Face ``quantization_config`` states, among those the
-    model prices (:data:`scaleplan.llm.memory.BYTES_PER_PARAM`); None when it states none of
-    them. AWQ and GPTQ checkpoints were read as their 16-bit ``torch_dtype`` (a 4-bit
-    Qwen2.5-7B-Instruct-AWQ as 14.2 GiB of weights instead of 5.2)."""
-    method = str(q.get("quant_method", "")).lower()
-    bits = q.get("bits", q.get("w_bit", 4))
-    if method == "awq" and bits == 4:
-        return "int4-awq"
-    if method == "gptq":
-        return {4: "int4-gptq", 8: "int8"}.get(bits) if isinstance(bits, int) else None
-    if method == "modelopt":  # NVIDIA ModelOpt checkpoints: quant_algo FP8 / NVFP4
-        return {"FP8": "fp8", "NVFP4": "nvfp4"}.get(str(q.get("quant_algo", "")).upper())
-    if method == "compressed-tensors":  # llm-compressor (RedHatAI ...-FP8, -W4A16, -W8A8)
-        groups = q.get("config_groups")
-        first = next(iter(groups.values()), None) if isinstance(groups, Mapping) else None
-        w = first.get("weights") if isinstance(first, Mapping) else None
-        if isinstance(w, Mapping):
-            kinds: dict[tuple[Any, Any], str] = {
-                (8, "float"): "fp8", (8, "int"): "int8", (4, "int"): "int4-gptq"
-            }
-            return kinds.get((w.get("num_bits"), w.get("type")))
-    return None
-
-
-def _native_dtype(cfg: Mapping[str, Any]) -> str:
-    """The checkpoint's own weight precision: its quantization (``quantization_config``, or a
-    preset's ``native_quantization``), else its ``torch_dtype``."""
-    q = cfg.get("quantization_config")
-    quant = q.get("quant_method") if isinstance(q, Mapping) else cfg.get("native_quantization")
-    if isinstance(quant, str) and quant.startswith("mxfp4"):
-        return "mxfp4"
-    if isinstance(quant, str) and quant.startswith("fp8"):
-        return "fp8"
-    if isinstance(q, Mapping) and (stated := _quantized(q)) is not None:
-        return stated
-    td = cfg.get("torch_dtype") or cfg.get("dtype")
-    return _DTYPES.get(td, "bf16") if isinstance(td, str) else "bf16"
 
 
 KV_HEAD_KEYS = ("num_key_value_heads", "num_kv_heads", "multi_query_group_num")
@@ -274,9 +232,10 @@ def assumed_fields(cfg: Mapping[str, Any]) -> list[Assumed]:
     return out
 
 
-def config_notes(ref: str, base: Path | None = None) -> tuple[str, ...]:
+def config_notes(ref: str, base: Path | None = None, dtype: str | None = None) -> tuple[str, ...]:
     """The notes for the fields the config.json that ``ref`` names (as
-    :func:`load_architecture` resolves it) leaves out; none for a preset."""
+    :func:`load_architecture` resolves it) leaves out, and for a quantization it states that
+    the model does not price (unless ``dtype`` is given); none for a preset."""
     if not is_config_path(ref):
         return ()
     p = _config_file(ref, base)
@@ -284,7 +243,10 @@ def config_notes(ref: str, base: Path | None = None) -> tuple[str, ...]:
         cfg = json.loads(read_text(p, what="config.json"))
     except (InputError, json.JSONDecodeError):  # load_architecture said so already
         return ()
-    return tuple(a.note() for a in assumed_fields(cfg)) if isinstance(cfg, dict) else ()
+    if not isinstance(cfg, dict):
+        return ()
+    unpriced = unpriced_quantization(cfg) if dtype is None else None
+    return (*(a.note() for a in assumed_fields(cfg)), *([unpriced] if unpriced else []))
 
 
 def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | None = None, source: str = "") -> Architecture:
@@ -336,7 +298,7 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
     head_dim = _int(cfg, "head_dim") or assumed.get("head_dim", hidden // heads)
     sliding = _int(cfg, "sliding_window")
     sliding_layers = _sliding_layers(cfg, layers)
-    native = _native_dtype(cfg)
+    native = native_dtype(cfg)
     params_b = cfg.get("total_params_b")
     arch = Architecture(
         name=name,
