@@ -805,3 +805,23 @@ def test_an_epoch_trace_keeps_its_utc_hour() -> None:
     plan = base.model_copy(update={"allocations": (a,), "demand": demand})
     res = simulate_llm(plan, trace=tr)
     assert res.windows_simulated == (13, 14, 15), res.windows_simulated
+
+
+def test_a_trace_reads_iso_8601_times_with_an_offset() -> None:
+    """Gateway access logs write RFC 3339 times (Envoy's start_time, GKE's load balancer logs);
+    they were refused as 'not a number' (UX review 16 F2). A time with 'Z' or an offset is read
+    as epoch seconds (and keeps its UTC time of day); one without an offset is refused: its
+    time zone is unknown."""
+    text = (
+        "timestamp,prompt_tokens,completion_tokens\n"
+        "2025-12-06T13:00:05.500Z,200,50\n"
+        "2025-12-06T16:00:05+01:00,300,60\n"
+    )
+    tr = parse_llm_trace(text, "gw.csv")
+    assert tr.times.tolist() == [13 * 3600 + 5.5, 15 * 3600 + 5]
+    assert "13:00:05 UTC on 2025-12-06" in " ".join(tr.notes)
+    with pytest.raises(InputError) as err:
+        parse_llm_trace("timestamp,input_tokens,output_tokens\n2025-12-06T13:00:05,2,3\n", "n.csv")
+    p = err.value.problems[0]
+    assert "no UTC offset" in p.message and p.line == 2, p.message
+    assert "Z" in (p.hint or ""), p.hint

@@ -71,11 +71,30 @@ def _pick(keys: list[str], options: tuple[str, ...]) -> str | None:
     return next((low[o] for o in options if o in low), None)
 
 
+def _iso_time(name: str, v: Any, line: int) -> float | None:
+    """An ISO 8601 / RFC 3339 time (``2025-12-06T13:00:05Z``, what gateway access logs write)
+    as epoch seconds; None where ``v`` is no such time. One without a UTC offset is refused:
+    its time zone is unknown."""
+    if not isinstance(v, str) or "T" not in v.strip().upper():
+        return None
+    try:
+        at = datetime.fromisoformat(v.strip())
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        raise _bad(name, f"time {v!r} has no UTC offset, so its hour is unknown", "end it with Z (UTC) or an offset such as +01:00, or give epoch seconds", line)
+    return at.timestamp()
+
+
 def _num(name: str, v: Any, what: str, line: int, *, integer: bool) -> float:
     try:
         x = float(v)
     except (TypeError, ValueError):
-        raise _bad(name, f"line {line}: {what} {v!r} is not a number", "give numbers (seconds, token counts)", line) from None
+        at = None if integer else _iso_time(name, v, line)
+        if at is not None:
+            return at
+        hint = "give whole numbers" if integer else "give seconds, epoch seconds or ISO 8601 times with an offset (2025-12-06T13:00:05Z)"
+        raise _bad(name, f"line {line}: {what} {v!r} is not a number", hint, line) from None
     if not math.isfinite(x):
         raise _bad(name, f"line {line}: {what} {v!r} is not finite", "give finite numbers", line)
     if integer:
