@@ -239,12 +239,13 @@ def runnable(
     and ``validate``)."""
     from scaleplan.llm.hardware import UnsupportedDtype, hardware, missing_facts
 
-    keep, notes, kv = [], [], ""
+    keep, notes, kv, precision = [], [], "", False
     for a in accs:
         hw = hardware(a)
         if hw is None:
             notes.append(f"{a.name} is left out: the accelerator table lacks {missing_facts(a)}")
             continue
+        precision = True  # a refusal below is the precision's
         try:
             hw.compute_peak_tflops(dtype)
         except UnsupportedDtype as exc:
@@ -259,8 +260,12 @@ def runnable(
         keep.append(a)
     if not keep:  # not an empty 'no shape can serve' later: each one's reason, at its line
         fields = "model.dtype" + (" or model.kv_cache_dtype" if kv else "")
+        fix = f"allow an accelerator that runs {dtype}{kv}, or change {fields}"
+        if not precision:  # none the model can size (an Inferentia): no dtype would do
+            fix = ("allow an accelerator the LLM model can size, or plan the model without "
+                   "model.architecture on a profile measured on it")
         why = Problem("placement.accelerators", "none can serve the model: " + "; ".join(notes),
-                      hint=f"allow an accelerator that runs {dtype}{kv}, or change {fields}")
+                      hint=fix)
         raise InputError(spec_path, with_lines([why], lines))
     return keep, tuple(notes)
 

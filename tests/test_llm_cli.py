@@ -417,6 +417,11 @@ def test_profile_llm_config_without_kv_heads_takes_the_class_default(cli, tmp_pa
          "none can serve the model: V100 is left out: int4-awq: V100 (Volta) cannot run AWQ"
          " 4-bit weights",
          "(allow an accelerator that runs int4-awq, or change model.dtype)"),
+        # not the dtype: the table lacks what the LLM model needs (UX review 15, F9)
+        ("[AWS-Inferentia2]", "",
+         "none can serve the model: AWS-Inferentia2 is left out: the accelerator table lacks",
+         "(allow an accelerator the LLM model can size, or plan the model without"
+         " model.architecture on a profile measured on it)"),
     ],
 )
 def test_validate_refuses_a_dtype_no_allowed_gpu_runs(
