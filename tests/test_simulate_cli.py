@@ -103,7 +103,8 @@ def test_bad_plans(cli, tmp_path: Path) -> None:
     bad_trace.write_text("1\nfoo\n")
     ok_plan = tmp_path / "ok.yaml"
     ok_plan.write_text(dump_plan(make_plan([allocation()])))
-    assert "line 2" in cli(["simulate", str(ok_plan), "--trace", str(bad_trace)], exit_code=3).stderr
+    said = cli(["simulate", str(ok_plan), "--trace", str(bad_trace)], exit_code=3).stderr
+    assert "t.txt:2: 'foo' is not a number" in said, said  # the line, named once
 
 
 def test_help_does_not_import_heavy_modules() -> None:

@@ -825,3 +825,19 @@ def test_a_trace_reads_iso_8601_times_with_an_offset() -> None:
     p = err.value.problems[0]
     assert "no UTC offset" in p.message and p.line == 2, p.message
     assert "Z" in (p.hint or ""), p.hint
+
+
+def test_a_bad_trace_line_is_named_once() -> None:
+    """'neg.csv:5: line 5: output_tokens is -12': the file:line prefix and the message both
+    said the line (UX review 16 F3); a vLLM result's arrays have no lines, so no line is named."""
+    with pytest.raises(InputError) as err:
+        parse_llm_trace("timestamp,input_tokens,output_tokens\n0,5,10\n1,5,-12\n", "neg.csv")
+    assert str(err.value).startswith("neg.csv:3: output_tokens is '-12'"), str(err.value)
+    with pytest.raises(InputError) as err:
+        parse_llm_trace("0.5\nx\n", "times.txt")
+    assert str(err.value).startswith("times.txt:2: 'x' is not a number"), str(err.value)
+    doc = '{"request_rate": 1.0, "input_lens": [5, 0], "output_lens": [3, 3]}'
+    with pytest.raises(InputError) as err:
+        parse_llm_trace(doc, "r.json")
+    assert err.value.problems[0].line is None, err.value.problems[0]
+    assert "input_lens[1] is 0" in str(err.value), str(err.value)

@@ -73,9 +73,9 @@ def parse_trace(text: str, name: str) -> Trace:
             if not values and not header_seen:
                 header_seen = True  # one header line before the first value
                 continue
-            raise InputError(name, [Problem("", f"line {lineno}: {field!r} is not a number", hint="give one arrival time in seconds per line (or as the first CSV column)", line=lineno)]) from None
+            raise InputError(name, [Problem("", f"{field!r} is not a number", hint="give one arrival time in seconds per line (or as the first CSV column)", line=lineno)]) from None
         if not np.isfinite(v) or v < 0:
-            raise InputError(name, [Problem("", f"line {lineno}: arrival time {field} must be finite and >= 0", hint="times are seconds from the start of the day", line=lineno)])
+            raise InputError(name, [Problem("", f"arrival time {field} must be finite and >= 0", hint="times are seconds from the start of the day", line=lineno)])
         values.append(v)
     if not values:
         raise InputError(name, [Problem("", "trace has no arrival times", hint="give one arrival time in seconds per line")])

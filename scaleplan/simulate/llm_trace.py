@@ -71,7 +71,7 @@ def _pick(keys: list[str], options: tuple[str, ...]) -> str | None:
     return next((low[o] for o in options if o in low), None)
 
 
-def _iso_time(name: str, v: Any, line: int) -> float | None:
+def _iso_time(name: str, v: Any, line: int | None) -> float | None:
     """An ISO 8601 / RFC 3339 time (``2025-12-06T13:00:05Z``, what gateway access logs write)
     as epoch seconds; None where ``v`` is no such time. One without a UTC offset is refused:
     its time zone is unknown."""
@@ -82,26 +82,37 @@ def _iso_time(name: str, v: Any, line: int) -> float | None:
     except ValueError:
         return None
     if at.tzinfo is None:
-        raise _bad(name, f"time {v!r} has no UTC offset, so its hour is unknown", "end it with Z (UTC) or an offset such as +01:00, or give epoch seconds", line)
+        fix = "end it with Z (UTC) or an offset such as +01:00, or give epoch seconds"
+        raise _bad(name, f"time {v!r} has no UTC offset, so its hour is unknown", fix, line)
     return at.timestamp()
 
 
-def _num(name: str, v: Any, what: str, line: int, *, integer: bool) -> float:
+TIME_HINT = (
+    "give seconds, epoch seconds or ISO 8601 times with an offset (2025-12-06T13:00:05Z)"
+)
+WHOLE_HINT = "fix or drop the line (negative or zero lengths are not requests)"
+
+
+def _num(name: str, v: Any, what: str, line: int | None, *, integer: bool) -> float:
+    """``v`` as a number (a time or a token count); refused with ``line`` (the trace's line,
+    None for a vLLM result's arrays), which the error's file:line prefix names."""
     try:
         x = float(v)
     except (TypeError, ValueError):
         at = None if integer else _iso_time(name, v, line)
         if at is not None:
             return at
-        hint = "give whole numbers" if integer else "give seconds, epoch seconds or ISO 8601 times with an offset (2025-12-06T13:00:05Z)"
-        raise _bad(name, f"line {line}: {what} {v!r} is not a number", hint, line) from None
+        hint = "give whole numbers" if integer else TIME_HINT
+        raise _bad(name, f"{what} {v!r} is not a number", hint, line) from None
     if not math.isfinite(x):
-        raise _bad(name, f"line {line}: {what} {v!r} is not finite", "give finite numbers", line)
+        raise _bad(name, f"{what} {v!r} is not finite", "give finite numbers", line)
     if integer:
         if x < 1 or x != int(x):
-            raise _bad(name, f"line {line}: {what} is {v!r}; token counts must be whole numbers >= 1", "fix or drop the line (negative or zero lengths are not requests)", line)
+            must = "token counts must be whole numbers >= 1"
+            raise _bad(name, f"{what} is {v!r}; {must}", WHOLE_HINT, line)
     elif x < 0:
-        raise _bad(name, f"line {line}: {what} is {v!r}; times must be >= 0", "give seconds from the start of the day (or epoch seconds)", line)
+        hint = "give seconds from the start of the day (or epoch seconds)"
+        raise _bad(name, f"{what} is {v!r}; times must be >= 0", hint, line)
     return x
 
 
@@ -155,8 +166,8 @@ def _vllm_result(name: str, d: dict[str, Any]) -> LlmTrace:
     ins, outs = d.get("input_lens"), d.get("output_lens")
     if not isinstance(ins, list) or not isinstance(outs, list) or len(ins) != len(outs):
         raise _bad(name, "this vLLM result has no per-request input_lens/output_lens arrays", "save it with --save-detailed (vllm bench serve) or use a CSV trace with timestamp,input_tokens,output_tokens")
-    i = np.array([_num(name, v, f"input_lens[{k}]", 1, integer=True) for k, v in enumerate(ins)], dtype=np.int64)
-    o = np.array([_num(name, v, f"output_lens[{k}]", 1, integer=True) for k, v in enumerate(outs)], dtype=np.int64)
+    i = np.array([_num(name, v, f"input_lens[{k}]", None, integer=True) for k, v in enumerate(ins)], dtype=np.int64)
+    o = np.array([_num(name, v, f"output_lens[{k}]", None, integer=True) for k, v in enumerate(outs)], dtype=np.int64)
     raw = d.get("request_rate", "inf")
     try:
         rate = float(raw)
@@ -202,9 +213,9 @@ def parse_llm_trace(text: str, name: str) -> LlmTrace:
             try:
                 obj = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise _bad(name, f"line {ln}: not JSON ({exc.msg})", "give one JSON object per line", ln) from None
+                raise _bad(name, f"not JSON ({exc.msg})", "give one JSON object per line", ln) from None
             if not isinstance(obj, dict):
-                raise _bad(name, f"line {ln}: not a JSON object", "give one JSON object per line", ln)
+                raise _bad(name, "not a JSON object", "give one JSON object per line", ln)
             keys = keys or list(obj)
             rows.append((ln, obj))
         return _rows(name, rows, keys)
