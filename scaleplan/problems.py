@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
 from scaleplan.errors import InputError, Problem
+from scaleplan.kube import names
 from scaleplan.names import PROVIDER_NAME
 from scaleplan.wording import counted
 from scaleplan.yamlio import Document, LineMap, PathKey, format_path
@@ -27,6 +28,16 @@ _FIX_SEP = " | fix: "
 _PATTERN_WORDS = {
     PROVIDER_NAME: "a provider name: lower case letters, digits, '-', '_' and '.', starting and "
     "ending with a letter or digit, at most 63 characters",
+    names.schema_pattern(names.DNS_SUBDOMAIN): "a Kubernetes object name (DNS-1123 subdomain): "
+    "lower case letters, digits, '-' and '.', each dot-separated part starting and ending with "
+    "a letter or digit, at most 253 characters",
+    names.GATEWAY_NAME: "a DNS-1123 label: lower case letters, digits and '-', starting and "
+    "ending with a letter or digit, at most 63 characters",
+    names.SECRET_KEY: "a Secret key: letters, digits, '-', '_' and '.', 1 to 253 characters",
+    names.EKS_CLUSTER: "an EKS cluster name: letters, digits, '-' and '_', starting with a "
+    "letter or digit, at most 100 characters",
+    names.HF_REVISION: "a Hugging Face revision (a branch, tag or commit): letters, digits, "
+    "'.', '_', '/' and '-', starting with a letter or digit, at most 128 characters",
 }
 _AT_SEP = " | at: "
 _MAX_SHOWN = 60

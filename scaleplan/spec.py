@@ -119,7 +119,7 @@ class ModelSource(_Model):
     """Where the model server loads the weights from (docs/render.md, "Model weights")."""
 
     uri: str = Field(description="A Hugging Face repo id (org/name, or hf://org/name), an s3://bucket/prefix or gs://bucket/prefix URI, or pvc://claim[/path] for an existing PersistentVolumeClaim that holds the weights.")
-    revision: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$", description="Hugging Face revision (branch, tag or commit); default: main.")
+    revision: str | None = Field(default=None, pattern=names.HF_REVISION, description="Hugging Face revision (branch, tag or commit); default: main.")
     secret: str | None = Field(default=None, pattern=_SUBDOMAIN, max_length=253, description="Name of a Kubernetes Secret holding the credentials: key HF_TOKEN (Hugging Face), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (s3://), or key.json (gs://, a service-account key). Omit for public models or workload identity (IRSA / GKE Workload Identity).")
     storage_class: str | None = Field(default=None, pattern=_SUBDOMAIN, max_length=253, description="StorageClass of the per-pod model cache volume (default: the cluster's default class); unused where the cache is node-local NVMe or the source is a PVC.")
     loader_image: str | None = Field(default=None, description="Image of the init container that copies s3:// or gs:// weights into the cache (default: the AWS or Google Cloud CLI image named in docs/render.md).")
@@ -388,8 +388,8 @@ def _autoscaler_schema(schema: dict[str, Any]) -> None:
 
 
 class Gateway(_Model):
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", description="Name of the Gateway (gateway.networking.k8s.io) the HTTPRoute attaches to.")
-    namespace: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", description="Namespace of the Gateway (default: the service's namespace).")
+    name: str = Field(pattern=names.GATEWAY_NAME, description="Name of the Gateway (gateway.networking.k8s.io) the HTTPRoute attaches to.")
+    namespace: str | None = Field(default=None, pattern=names.GATEWAY_NAME, description="Namespace of the Gateway (default: the service's namespace).")
     hostnames: tuple[str, ...] = Field(default=(), description="Hostnames the route matches (default: all).")
 
 
@@ -400,7 +400,7 @@ class NodeReserve(_Model):
 
 class SecretKey(_Model):
     secret: str = Field(pattern=_SUBDOMAIN, max_length=253, description="Name of the Secret, in the namespace.")
-    key: str = Field(pattern=r"^[-._a-zA-Z0-9]{1,253}$", description="Key in the Secret.")
+    key: str = Field(pattern=names.SECRET_KEY, description="Key in the Secret.")
 
 
 class Kubernetes(_Model):
@@ -422,7 +422,7 @@ class Kubernetes(_Model):
     )
     service_monitor: bool = Field(default=False, description="Also render a Prometheus ServiceMonitor.")
     read_only_root_filesystem: bool = Field(default=True, description="Run the container with a read-only root filesystem.")
-    cluster_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$", description="EKS cluster name (eks-karpenter: EC2NodeClass node role KarpenterNodeRole-<name> and karpenter.sh/discovery tags).")
+    cluster_name: str | None = Field(default=None, pattern=names.EKS_CLUSTER, description="EKS cluster name (eks-karpenter: EC2NodeClass node role KarpenterNodeRole-<name> and karpenter.sh/discovery tags).")
     routing: Literal["service", "gateway-api", "inference-pool"] = Field(default="service", description="How requests reach replicas. service: one Service spreads requests evenly over all pods, so the optimizer only mixes replica types that can each take an even share; gateway-api: one Service per serving shape (allocations with the same GPU, capacity and server settings share one) and a Gateway API HTTPRoute with capacity weights, so mixes of fast and slow replicas are allowed; inference-pool: a Gateway API Inference Extension InferencePool over every allocation's pods, whose endpoint picker sends each request to the pod with the shortest queue / most free KV cache (LLMs).")
     gateway: Gateway | None = Field(default=None, description="The Gateway the HTTPRoute attaches to (required with routing: gateway-api and inference-pool).")
     endpoint_picker_image: str | None = Field(default=None, description="routing: inference-pool: image of the endpoint picker (EPP) the InferencePool names (default: registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0).")

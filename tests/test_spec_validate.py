@@ -593,3 +593,38 @@ def test_a_secret_storage_class_or_claim_name_is_a_dns_subdomain(name: str) -> N
             ModelSource.model_validate({"uri": "s3://bkt/m", field: name})
     with pytest.raises(ValidationError):
         ModelSource.model_validate({"uri": f"pvc://{name}/llama"})
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("secret", "hf..token", "a Kubernetes object name (DNS-1123 subdomain"),
+    ("gateway", "Inference_GW", "a DNS-1123 label"),
+    ("key", "a key!", "a Secret key"),
+    ("cluster", "-prod", "an EKS cluster name"),
+])
+def test_a_name_pattern_is_said_in_words_not_as_a_regex(
+    tmp_path: Path, field: str, value: str, words: str
+) -> None:
+    """A spec value that does not match a name pattern is explained in words (what the name
+    may hold), never with the regular expression pydantic checked it with."""
+    import yaml
+
+    from scaleplan.errors import SpecError
+    from scaleplan.validate import validate_spec_file
+
+    spec = yaml.safe_load((ROOT / "examples" / "llm-chat" / "spec.yaml").read_text())
+    shutil.copy(ROOT / "examples" / "llm-chat" / "profile.yaml", tmp_path / "profile.yaml")
+    k8s = spec["kubernetes"]
+    if field == "secret":
+        spec["model"]["source"] = {"uri": "meta-llama/Llama-3.1-8B-Instruct", "secret": value}
+    elif field == "gateway":
+        k8s.update(routing="gateway-api", gateway={"name": value})
+    elif field == "key":
+        k8s["secret_env"] = {"API_KEY": {"secret": "keys", "key": value}}
+    else:
+        k8s.update(flavor="eks-karpenter", cluster_name=value)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(SpecError) as err:
+        validate_spec_file(str(path))
+    text = str(err.value)
+    assert words in text and "must match pattern" not in text and "[a-z0-9]" not in text

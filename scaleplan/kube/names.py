@@ -30,6 +30,13 @@ IMAGE = re.compile(
 
 INT32_MAX = 2**31 - 1
 
+# Spec fields' patterns as JSON schema spells them (pydantic's Field(pattern=...)); the words
+# each is explained in when a value does not match: scaleplan.problems.PATTERN_WORDS.
+GATEWAY_NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"  # a Gateway or its namespace (a label)
+SECRET_KEY = r"^[-._a-zA-Z0-9]{1,253}$"  # a key of a Secret's data
+EKS_CLUSTER = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+HF_REVISION = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$"
+
 
 def schema_pattern(pattern: re.Pattern[str]) -> str:
     """One of these patterns as a JSON schema (and pydantic's ``Field(pattern=...)``) spells
