@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from scaleplan.plan import Plan
     from scaleplan.profile.model import Measurement, Profile
     from scaleplan.simulate.llm_replicas import Point
-    from scaleplan.spec import ModelSpec, Spec
+    from scaleplan.spec import Spec
     from scaleplan.yamlio import LineMap
 
 
@@ -38,7 +38,7 @@ class LlmProfileInputs:
     accelerators: tuple[Accelerator, ...]
     table: dict[str, Accelerator]
     notes: tuple[str, ...] = ()  # fields the config.json leaves out; accelerators left out
-    served: tuple[str, ...] = ()  # the spec's names of the model (:func:`served_names`)
+    served: tuple[str, ...] = ()  # the spec's names of the model (llm.serving.served_names)
 
 
 def llm_profile_inputs(
@@ -63,7 +63,7 @@ def llm_profile_inputs(
     :data:`DEFAULT_LLM_ACCELERATORS`)."""
     from scaleplan.catalog.files import load_accelerators, load_catalog
     from scaleplan.llm.arch import config_notes, load_architecture
-    from scaleplan.llm.serving import setup, setup_from_spec, token_classes_of
+    from scaleplan.llm.serving import served_names, setup, setup_from_spec, token_classes_of
     from scaleplan.spec import read_spec
 
     classes = [default_class]
@@ -147,15 +147,6 @@ def llm_profile_inputs(
             raise InputError(spec_path, with_lines([over], spec_lines))
         raise InputError(None, [over])
     return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table, notes, served)
-
-
-def served_names(model: ModelSpec) -> tuple[str, ...]:
-    """What a spec calls the model it serves besides its architecture's name: ``model.name``
-    and a Hugging Face ``model.source`` id (a benchmark's model_id is the id the server
-    loaded). A config.json names no model (its architecture is named after its folder)."""
-    src = model.source
-    hf = src.uri.removeprefix("hf://") if src is not None and src.kind == "hf" else None
-    return tuple(n for n in (model.name, hf) if n)
 
 
 def _resolve(

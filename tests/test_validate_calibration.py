@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
 from profile_helpers import FORMATS
 
 SPEC = """apiVersion: scaleplan/v1
@@ -104,3 +105,23 @@ def test_an_imported_point_that_does_not_fit_one_gpu_names_the_gpus_option(
     said = ("is usable (it was imported as a run on one GPU: a tensor-parallel run is"
             " imported with `scaleplan profile import --gpus N`)")
     assert said in err, err
+
+
+def test_a_config_json_takes_the_name_the_spec_serves_it_under(tmp_path: Path, cli) -> None:
+    """profile llm --spec headlined 'work: 73 points' and wrote metadata.model: work, the
+    config.json's folder, and optimize's notes read 'work int4-awq on 1x L4 does not fit'
+    (UX review 15, F2): with a spec, the model is the Hugging Face id it serves (model.source),
+    else model.name; the folder only without either."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "config.json").write_text(json.dumps(LLAMA_CONFIG), encoding="utf-8")
+    spec = work / "spec.yaml"
+    text = SPEC.format(arch="config.json").replace("  profile: profile.yaml\n", "")
+    for extra, name in (("", "work"), ("  source: hf://acme/chat-8b\n", "acme/chat-8b"),
+                        ("  name: chat-8b\n", "chat-8b")):
+        spec.write_text(text.replace("  engine: vllm\n", f"  engine: vllm\n{extra}"), "utf-8")
+        out = work / "llm.yaml"
+        r = cli(["profile", "llm", "--spec", str(spec), "-a", "H100", "--gpus", "1",
+                 "--out", str(out)])
+        assert r.stdout.startswith(f"{name}: "), r.stdout
+        assert yaml.safe_load(out.read_text(encoding="utf-8"))["metadata"]["model"] == name

@@ -456,7 +456,7 @@ def another_model(
     ``metadata.model``) are about to calibrate ``arch`` and the names say they are another model
     (``facebook/opt-125m`` for Qwen2.5-7B); None when the names agree (ignoring the owner, case,
     an -Instruct/-chat suffix, one name inside the other) or either is unknown; ``served``: the
-    spec's other names of the model (``llm_inputs.served_names``)."""
+    spec's other names of the model (``llm.serving.served_names``)."""
     if not measured or not arch.name:
         return None
     preset_of, a = resolve_preset(measured), _VARIANT.sub("", _norm(measured))

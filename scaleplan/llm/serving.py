@@ -12,7 +12,7 @@ from pathlib import Path
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
-from scaleplan.llm.arch import Architecture, load_architecture
+from scaleplan.llm.arch import Architecture, is_config_path, load_architecture
 from scaleplan.llm.hardware import Hardware, UnsupportedDtype, hardware, missing_facts
 from scaleplan.llm.lengths import MODEL_LEN_QUANTILE, Spread, refused_share, tokens_at
 from scaleplan.llm.memory import (
@@ -238,6 +238,11 @@ def setup_from_spec(
     assert model.architecture is not None
     ec = model.engine_config or EngineConfig()
     try:
+        if arch is None and is_config_path(model.architecture):
+            # a config.json names no model (its folder does): the spec's name of what it serves
+            arch = load_architecture(model.architecture, base)
+            served = served_names(model)
+            arch = replace(arch, name=served[-1]) if served else arch
         return setup(
             arch or model.architecture,
             dtype=model.dtype,
@@ -254,6 +259,15 @@ def setup_from_spec(
         )
     except InputError as exc:
         raise InputError(exc.file, [Problem(f"model.{p.where}" if p.where else "model.architecture", p.message, hint=p.hint) for p in exc.problems]) from None
+
+
+def served_names(model: ModelSpec) -> tuple[str, ...]:
+    """What a spec calls the model it serves besides its architecture's name: ``model.name``
+    and a Hugging Face ``model.source`` id (a benchmark's model_id is the id the server
+    loaded), that one last."""
+    src = model.source
+    hf = src.uri.removeprefix("hf://") if src is not None and src.kind == "hf" else None
+    return tuple(n for n in (model.name, hf) if n)
 
 
 def hardware_for(acc: Accelerator) -> Hardware:

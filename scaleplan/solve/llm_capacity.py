@@ -93,7 +93,8 @@ def llm_context(
     s = setup_from_spec(spec.model, base)
     # no profile (an architecture-only spec): nothing measured, the model is uncalibrated;
     # points of another precision than the plan's are left out (llm_inputs)
-    from scaleplan.llm_inputs import calibrating_points, served_names
+    from scaleplan.llm.serving import served_names
+    from scaleplan.llm_inputs import calibrating_points
 
     points, precision = calibrating_points(profile, s)
     classes = token_classes(spec)
