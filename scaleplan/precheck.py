@@ -42,11 +42,14 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
     for i, region in enumerate(pl.regions):
         if region in ours:
             continue
-        elsewhere = sorted(p for p, regs in by_provider.items() if region in regs) or _region_style(region, pl.providers)
+        listed = sorted(p for p, regs in by_provider.items() if region in regs)
+        elsewhere = listed or _region_style(region, pl.providers)
         hint = unknown_hint(region, ours, "regions", "see `scaleplan catalog list --provider " + ",".join(pl.providers) + "`")
         if elsewhere:  # the other cloud's name, and only a close name of ours (not our list)
             close = did_you_mean(region, ours)
-            hint = f"it is {article('/'.join(elsewhere))} region name; placement.providers is [{', '.join(pl.providers)}]" + (f"; {close}" if close else "")
+            # a catalog lists it, or it only has that cloud's form (us-central-1 is no aws region)
+            known = "it is" if listed else "it has the form of"
+            hint = f"{known} {article('/'.join(elsewhere))} region name; placement.providers is [{', '.join(pl.providers)}]" + (f"; {close}" if close else "")
         else:
             close = did_you_mean(region, ours)
             hint += _uncovered_region(region, pl.providers, after_question=bool(close))

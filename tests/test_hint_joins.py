@@ -21,7 +21,9 @@ def _hint(tables: Catalog, region: str) -> str:
 def test_another_clouds_region_says_so_with_a_close_name_only_when_one_is(tables: Catalog) -> None:
     said = "it is a gcp region name; placement.providers is [aws]"
     assert _hint(tables, "us-central1") == f"{said}; did you mean 'us-east-1'?"
-    assert _hint(tables, "southamerica-east1") == said
+    # no catalog lists it: known by its form alone (UX review 16 F6)
+    form = "it has the form of a gcp region name; placement.providers is [aws]"
+    assert _hint(tables, "southamerica-east1") == form
 
 
 def test_the_close_name_is_decided_on_the_matches_not_on_the_hints_wording(
@@ -93,3 +95,16 @@ def test_another_clouds_instance_type_in_exclude_says_so(
     assert p.where == "placement.exclude[0]"
     said = f"it is {article(cloud)} instance type name; placement.providers is [{provider}]"
     assert p.hint == said
+
+
+def test_a_region_of_another_clouds_form_only_is_not_called_that_clouds(
+    tables: Catalog,
+) -> None:
+    """'us-central-1' (a gcp spec's typo of us-central1) was 'an aws region name': AWS has no
+    such region, the name only has AWS's form, and the hint sent a GCP user to the wrong fix
+    (UX review 16 F6). A name known by its form alone says so; the close name still follows."""
+    (p,) = placement_problems(
+        spec(placement={"providers": ["gcp"], "regions": ["us-central-1"]}), tables
+    )
+    assert p.hint.startswith("it has the form of an aws region name"), p.hint
+    assert p.hint.endswith("did you mean 'us-central1'?"), p.hint
