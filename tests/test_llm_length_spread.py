@@ -112,7 +112,10 @@ def test_max_model_len_default_covers_the_spread() -> None:
     huge = TokenClass("book", 60_000, 2_000, Spread(0.5, 0.5))
     assert s.model_len([huge]) == 131_072
     capped = s.default_len_note([huge])
-    assert capped is not None and "defaults to llama-3.1-8b's whole context, 131,072" in capped
+    assert capped is not None
+    # one verb: 'max_model_len defaults to ..., 131,072 tokens, is below' (UX review 16 F5)
+    said = "max_model_len, by default llama-3.1-8b's whole context (131,072 tokens), is below"
+    assert said in capped, capped
 
 
 def test_a_full_length_sequence_at_the_tail_must_fit() -> None:

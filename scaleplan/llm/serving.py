@@ -166,7 +166,7 @@ class LlmSetup:
             shares = ", ".join(f"{100 * x:.2g} % of class {name!r}" for name, x in cut)
             what = (
                 f"model.engine_config.max_model_len {n:,}" if self.max_model_len is not None
-                else f"max_model_len defaults to {self.arch.name}'s whole context, {n:,} tokens,"
+                else f"max_model_len, by default {self.arch.name}'s whole context ({n:,} tokens),"
             )
             raise_to = default_max_model_len(longest.longest)
             fix = (
