@@ -18,7 +18,8 @@ writes the manifests, and nothing render would refuse reaches a plan.yaml.
   refuses a class without them; here with its line, before solving), and
   :func:`context_problems`: a class longer than ``model.engine_config.max_model_len``;
 * :func:`spec_warnings`: settings that are valid but have no effect as written (``validate``
-  and ``optimize`` print them, one line each with its fix; nothing is refused).
+  and ``optimize`` print them, one line each with its fix; nothing is refused), such as a
+  class's length spread without ``model.architecture``.
 
 Each :class:`SpecProblem` carries its YAML path in the spec: ``validate`` finds the line with
 it, render reports it under the plan's ``spec`` (:meth:`SpecProblem.in_plan`). Pure.
@@ -112,7 +113,23 @@ def spec_warnings(spec: Spec) -> list[str]:
                 f"slo.{field} is {v:g} ms, below 1 ms, which no engine reaches; the field is in "
                 f"milliseconds: did you mean {v * 1000:g} ms?"
             )
-    return out
+    return out + _spread_warnings(spec)
+
+
+def _spread_warnings(spec: Spec) -> list[str]:
+    """A length spread (``traffic.classes[].lengths``) is priced by the LLM model only: without
+    ``model.architecture`` the plan rests on the profile's points, and only ``simulate`` draws
+    the spread (docs/llm.md, "Length spread")."""
+    if spec.model.architecture is not None:
+        return []
+    return [
+        f"traffic.classes[{i}].lengths (class {c.name!r}) has no effect on the plan: without "
+        "model.architecture the optimizer plans from model.profile's points at their measured "
+        "lengths, and only simulate draws the spread (--lengths spec); add model.architecture "
+        "to price the spread, or drop lengths"
+        for i, c in enumerate(spec.traffic.classes)
+        if c.lengths is not None
+    ]
 
 
 def class_token_problems(spec: Spec) -> list[SpecProblem]:

@@ -324,3 +324,25 @@ def test_the_diagnosis_names_the_percentile_prompt(cli, tmp_path: Path) -> None:
     said = re.search(r"for class long: the best is A100-80GB at (\d+) ms at its p95 prompt "
                      r"\(6,026 tokens\) at batch 1", err)
     assert said is not None and int(said.group(1)) > 500, err
+
+
+def test_a_spread_without_an_architecture_is_warned() -> None:
+    """Without model.architecture the plan rests on the profile's points, which no spread
+    reprices (TTFT, max_model_len and the latency default stay those of the means), while
+    simulate draws the spread by default: a second read (2026-12-06) found the spread silently
+    planned as fixed lengths and then simulated with its tail. validate and optimize say so."""
+    from scaleplan.spec import parse_spec_text
+    from scaleplan.spec_checks import spec_warnings
+
+    text = SPEC.replace("TTFT", "1000, latency_ms: 60000").replace(
+        "model: {architecture: llama-3.1-8b, engine: vllm}", "model: {profile: profile.yaml}"
+    )
+    said = [w for w in spec_warnings(parse_spec_text(text, "s.yaml")) if "lengths" in w]
+    assert said == [
+        "traffic.classes[1].lengths (class 'long') has no effect on the plan: without "
+        "model.architecture the optimizer plans from model.profile's points at their measured "
+        "lengths, and only simulate draws the spread (--lengths spec); add model.architecture "
+        "to price the spread, or drop lengths"
+    ]
+    assert not [w for w in spec_warnings(parse_spec_text(SPEC.replace("TTFT", "1000"), "s.yaml"))
+                if "lengths" in w]
