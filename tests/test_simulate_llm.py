@@ -841,3 +841,21 @@ def test_a_bad_trace_line_is_named_once() -> None:
         parse_llm_trace(doc, "r.json")
     assert err.value.problems[0].line is None, err.value.problems[0]
     assert "input_lens[1] is 0" in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize(("lost", "said"), [(1, "1 request lost"), (2, "2 requests lost")])
+def test_the_outage_line_counts_its_lost_requests(lost: int, said: str) -> None:
+    """'1 requests lost' (UX review 16): the count takes its noun's number (the request-level
+    report's line says it with the same counted())."""
+    import dataclasses
+
+    from scaleplan.simulate.report import llm_renderables
+
+    plan = llm_plan(rps=2.0, replicas=2)
+    res = simulate_llm(plan, duration_s=60.0, failure="node", fail_at_s=10.0)
+    assert res.failure is not None
+    res = dataclasses.replace(
+        res, failure=dataclasses.replace(res.failure, failed_requests=lost)
+    )
+    text = " ".join(str(r) for r in llm_renderables(res))
+    assert f"; {said};" in text, text

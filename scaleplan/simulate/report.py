@@ -210,7 +210,7 @@ def renderables(res: SimResult) -> list[RenderableType]:
         claim = claim_said(f.mode, f.redundancy, f.claim_tested)
         out.append(Text(
             f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost};"
-            f" replacements serve {_back(f)}; {f.failed_requests} requests lost"
+            f" replacements serve {_back(f)}; {counted(f.failed_requests, 'request')} lost"
             + (f" ({f.static_weight_failures} sent there by the static HTTPRoute weights)" if f.static_weight_failures else " in flight")
             + "; "
             f"{_outage(f)} (p99 {_ms(f.latency_after_ms.p99)} ms)"
@@ -367,7 +367,7 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
         out.append(Text(
             f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost};"
             f" replacements serve {_back(f)}; "
-            f"{f.failed_requests} requests lost; {_outage(f)}"
+            f"{counted(f.failed_requests, 'request')} lost; {_outage(f)}"
             f" -> {'holds' if f.holds else 'FAILS'}; {claim}"
         ))
     for note in res.notes:
