@@ -344,12 +344,12 @@ def _precision_notes(
         notes.append(
             "calibration: the profile does not record the precision its points ran in "
             f"(metadata.dtype; `profile import --dtype`): they are taken as {s.dtype} runs, "
-            "the model planned"
+            "the precision planned"
         )
     elif unknown:
         notes.append(
             f"calibration: {counted(unknown, 'point')} record no precision (dtype): taken as "
-            f"{s.dtype} runs, the model planned"
+            f"{s.dtype} runs, the precision planned"
         )
     return notes
 

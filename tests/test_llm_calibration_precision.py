@@ -93,7 +93,10 @@ def test_a_profile_without_its_precision_is_said(tmp_path: Path, cli) -> None:
     prof = _imported(tmp_path, cli)
     r = cli(["profile", "llm", "llama-3.3-70b-instruct", *ARGS, "--calibrate", str(prof), "--json"])
     assert _sources(r) == {"calibrated"}  # taken as the plan's precision, and said
-    assert "does not record the precision its points ran in" in " ".join(r.stderr.split())
+    err = " ".join(r.stderr.split())
+    assert "does not record the precision its points ran in" in err
+    # it ended 'they are taken as bf16 runs, the model planned', a sentence cut short (UX 15)
+    assert "`profile import --dtype`): they are taken as bf16 runs, the precision planned" in err
 
 
 def test_observed_hours_ran_the_plans_precision() -> None:
