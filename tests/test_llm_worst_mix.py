@@ -135,3 +135,110 @@ def test_worst_mix_is_a_bound_within_its_tolerance() -> None:
     brute3 = min(_u(three, room, w) for w in _grid(3, 40))
     assert brute3 == pytest.approx(0.8455, abs=1e-4)
     assert brute3 - TOLERANCE - 2e-4 <= worst_mix_utilization(three, room, 95) <= brute3
+
+
+def _plain_search(rates: list[list[float]], room: float, pct: int) -> float:
+    """The search as d6effba wrote it, one cell at a time, each bound by twenty halvings
+    (the reference: worst_mix_utilization must give the same answer to the last bit)."""
+    import heapq
+    import math
+
+    from scaleplan.solve.queueing import MAX_MODEL_UTILIZATION as TOP
+
+    inv = 1.0 / np.asarray(rates, dtype=float)
+    hold = inv.shape[1] * inv[:, -1]
+    tail = 1.0 - pct / 100.0
+
+    def lower(cell: np.ndarray) -> float:
+        vinv = cell @ inv
+        logt = np.concatenate(([0.0], np.cumsum(np.log((vinv[:, -1:] / vinv).min(axis=0)))))
+        count = np.arange(len(logt), dtype=float)
+        e1, e2 = cell @ hold, cell @ hold**2
+        spread = max(1.0, float(e2.max()) / float(e1.min()) ** 2 / 2.0)
+        budget = room * float((1.0 / vinv[:, -1]).min()) / 1000.0
+
+        def fits(u: float) -> bool:
+            logw = count * math.log(u) - logt
+            w = np.exp(logw - logw.max())
+            at_slots = float(w[-1]) / (1.0 - u)
+            pw = at_slots / (float(w[:-1].sum()) + at_slots)
+            return pw <= tail or spread * math.log(pw / tail) / (1.0 - u) <= budget
+
+        if fits(TOP):
+            return TOP
+        lo, hi = 0.0, TOP
+        for _ in range(20):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+        return lo
+
+    def split(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logs = np.log(np.column_stack([cell @ inv, cell @ hold, cell @ hold**2]))
+        m = len(cell)
+        _, i, j = max(
+            (float(np.abs(logs[i] - logs[j]).max()), i, j)
+            for i in range(m) for j in range(i + 1, m)
+        )
+        a, b = cell.copy(), cell.copy()
+        a[i] = b[j] = (cell[i] + cell[j]) / 2
+        return a, b
+
+    whole = np.eye(len(rates))
+    best = min(lower(whole.mean(axis=0)[None]), *(lower(v[None]) for v in whole))
+    heap = [(lower(whole), 0, whole)]
+    count = 1
+    while heap[0][0] < best - TOLERANCE and count < 4000:
+        for part in split(heapq.heappop(heap)[2]):
+            best = min(best, lower(part.mean(axis=0)[None]))
+            count += 1
+            heapq.heappush(heap, (lower(part), count, part))
+    return math.floor(heap[0][0] * 10_000) / 10_000
+
+
+def _curves(rng: np.random.Generator, k: int, slots: int) -> list[list[float]]:
+    """Made-up queue-fed rate curves: each class saturating at its own pace."""
+    n = np.arange(1, slots + 1)
+    return [
+        list(rng.uniform(0.5, 50) * (1 - np.exp(-n / (rng.uniform(0.3, 3) * slots / 4))))
+        for _ in range(k)
+    ]
+
+
+def test_worst_mix_is_the_plain_search_to_the_last_bit() -> None:
+    """The batched search (Newton crossings, checked grid points, cells bounded ahead) gives
+    the plain search's answer exactly: the H100 pair, llm-chat-pool's L40S three classes and
+    made-up curves of two to four classes (plans stay as they were)."""
+    spec, res = _h100(HEADER)
+    rates = dict(res.rates)
+    room = min(slo_room(spec, m) for _, m in res.points)
+    cases = [([list(rates["short"]), list(rates["long"])], room, 95)]
+    rng = np.random.default_rng(7)
+    for k, slots in [(2, 9), (3, 17), (3, 41), (4, 12), (2, 64)]:
+        cases.append((_curves(rng, k, slots), float(rng.uniform(20, 3000)), 95))
+    cases.append((_curves(rng, 3, 20), 50.0, 99))
+    for rates3, budget, pct in cases:
+        assert worst_mix_utilization(rates3, budget, pct) == _plain_search(rates3, budget, pct)
+
+
+def test_newton_crossings_land_on_the_halving_grid() -> None:
+    """Each bound is what twenty halvings of [0, 0.95] give, bit for bit, for random cells,
+    single mixes and envelopes that fit at 0.95 or nowhere; a probed row is inf where it fits
+    at its start and its bound where it does not."""
+    from scaleplan.solve.worstmix import _Mixes
+
+    rng = np.random.default_rng(3)
+    for k, slots, budget in [(3, 41, 1960.0), (2, 6, 1000.0), (4, 90, 300.0), (3, 30, 1e5),
+                             (2, 12, 0.5)]:
+        mixes = _Mixes(_curves(rng, k, slots), budget, 95)
+        cells = rng.dirichlet(np.ones(k), size=(60, k))
+        cells[:10] = cells[:10, :1]  # single mixes
+        with np.errstate(all="ignore"):
+            env = mixes.envelopes(cells)
+            halved = mixes.halve(env, np.arange(60))
+            assert np.array_equal(mixes.bounds(env, rng.uniform(0.01, 0.95, 60)), halved)
+            probe = np.full(60, True)
+            at = rng.uniform(0.01, 0.95, 60)
+            got = mixes.bounds(env, at, probe)
+            fits, _, _ = mixes.evaluate(env, np.arange(60), at)
+            assert np.array_equal(got[fits], np.full(fits.sum(), np.inf))
+            assert np.array_equal(got[~fits], halved[~fits])
