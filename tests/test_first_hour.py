@@ -205,7 +205,7 @@ def test_catalog_show_did_you_mean(cli) -> None:
         ("  accelerators: [L40]", "placement.accelerators[0]", "'L40S'"),
         ("  accelerators: [Z99]", "placement.accelerators[0]", "catalog accelerators"),
         ("  regions: [us-east1]", "placement.regions[0]", "'us-east-1'"),
-        ("  regions: [us-central1]", "placement.regions[0]", "it is a gcp region"),
+        ("  regions: [us-central1]", "placement.regions[0]", "the form of a gcp region name"),
         ("  exclude: [g6.xlarg]", "placement.exclude[0]", "'g6.xlarge'"),
         ("  providers: [onprem]", "placement.providers[0]", "add a catalog"),
         ("  quotas: [{provider: aws, region: us-east-1, family: g4dnx, max_gpus: 1}]", "placement.quotas[0].family", "did you mean 'g4dn'"),
