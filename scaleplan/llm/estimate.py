@@ -52,9 +52,10 @@ def class_measurement(
     n = cls.output_tokens - 1
     lat = Percentiles(p50=r(ttft.p50 + tpot.p50 * n), p90=r(ttft.p90 + tpot.p90 * n), p95=r(ttft.p95 + tpot.p95 * n), p99=r(ttft.p99 + tpot.p99 * n), mean=r(p.ttft_ms + p.tpot_ms * n))
     if p.tail:  # a length spread: each percentile's prompt and completion (llm.serving.predict)
-        first = {q: r(p.ttft_at(q) * TTFT_TAIL[q]) for q in TTFT_TAIL}
+        # the joint percentiles of prompt, completion and interference (llm.serving.predict)
+        first = {q: r(t) for q, t, _ in p.joint}
         ttft = Percentiles(**{f"p{q}": t for q, t in first.items()}, mean=r(p.ttft_ms))
-        ends = {f"p{q}": r(first[q] + tpot.at(q) * (p.output_at(q) - 1)) for q in TTFT_TAIL}
+        ends = {f"p{q}": r(e) for q, _, e in p.joint}
         lat = Percentiles(**ends, mean=lat.mean)
     return Measurement(
         device="estimate",

@@ -382,6 +382,8 @@ class ClassPerf:
     # a class with a length spread (llm.serving.predict): per percentile, the prompt and
     # completion at that percentile's length and the prompt's mean TTFT
     tail: tuple[tuple[int, int, int, float], ...] = ()
+    # and per percentile its joint (TTFT, end-to-end) quantile: what the SLO is tested at
+    joint: tuple[tuple[int, float, float], ...] = ()
 
     @property
     def e2e_ms(self) -> float:

@@ -14,7 +14,17 @@ from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
 from scaleplan.llm.arch import Architecture, is_config_path, load_architecture
 from scaleplan.llm.hardware import Hardware, UnsupportedDtype, hardware, missing_facts
-from scaleplan.llm.lengths import MODEL_LEN_QUANTILE, Spread, refused_share, tokens_at
+from scaleplan.llm.lengths import (
+    MODEL_LEN_QUANTILE,
+    OUTPUT_STEP,
+    PROMPT_STEP,
+    Spread,
+    cells,
+    joint_quantiles,
+    refused_share,
+    tail_atoms,
+    tokens_at,
+)
 from scaleplan.llm.memory import (
     ENGINES,
     MODEL_LEN_STEP,
@@ -351,14 +361,37 @@ def predict(shape: Shape, cls: TokenClass, concurrency: int) -> ClassPerf:
     d = shape.deployment
     if cls.spread is None:
         return serve_class(d, cls.input_tokens, cls.output_tokens, concurrency, open_loop=True)
-    # a length spread: the steps carry the mean load; each percentile's prompt is priced in them
+    # a length spread: the steps carry the mean load; each percentile's prompt is priced in them,
+    # and each prompt cell's upper edge (joint_percentiles)
     at = tuple((p, cls.input_at(p), cls.output_at(p)) for p in TTFT_TAIL)
+    pp, edges, _ = cells(cls.input_tokens, cls.spread.input_sigma, PROMPT_STEP)
     perf = serve_class(
         d, cls.input_tokens, cls.output_tokens, concurrency, open_loop=True,
-        prompts=tuple(i for _, i, _ in at),
+        prompts=tuple(i for _, i, _ in at) + tuple(sorted(set(edges))),
     )
-    tail = tuple((p, i, o, t) for (p, i, o), (_, t) in zip(at, perf.prompt_ttft, strict=True))
-    return replace(perf, tail=tail)
+    ttft_of = dict(perf.prompt_ttft)
+    tail = tuple((p, i, o, ttft_of[i]) for p, i, o in at)
+    joint = joint_percentiles(cls, perf.tpot_ms, pp, [ttft_of[i] for i in edges])
+    return replace(perf, tail=tail, joint=joint)
+
+
+def joint_percentiles(
+    cls: TokenClass, tpot_ms: float, prompt_probs: Sequence[float],
+    prompt_ttft_ms: Sequence[float],
+) -> tuple[tuple[int, float, float], ...]:
+    """Per percentile of TTFT_TAIL, (percentile, TTFT, end-to-end latency) of a class with a
+    length spread at that joint percentile: prompt and completion lengths and the interference
+    tails together (:func:`scaleplan.llm.lengths.joint_quantiles`; docs/llm.md, "Length
+    spread"), ``prompt_ttft_ms`` the model's mean TTFT at each prompt cell's upper edge
+    (:func:`scaleplan.llm.lengths.cells`) in the steps of the class's mean load. The share of
+    prompts and completions above the cells' last edge counts as endless."""
+    op, outs, _ = cells(cls.output_tokens, cls.spread.output_sigma if cls.spread else 0.0,
+                        OUTPUT_STEP)
+    xp, xf, _ = tail_atoms(TTFT_TAIL)
+    _, yf, _ = tail_atoms(TPOT_TAIL)
+    at = joint_quantiles([p / 100.0 for p in TTFT_TAIL], prompt_probs, prompt_ttft_ms, op, outs,
+                         tpot_ms, (xp, xf), yf)
+    return tuple((p, t, e) for p, (t, e) in zip(TTFT_TAIL, at, strict=True))
 
 
 def queue_fed(shape: Shape, cls: TokenClass, concurrency: int) -> ClassPerf:
@@ -397,9 +430,11 @@ def queue_fed_rates(shape: Shape, cls: TokenClass, concurrency: int) -> tuple[fl
 
 def at_percentile(perf: ClassPerf, percentile: int) -> tuple[float, float]:
     """(TTFT, TPOT) at a percentile, from the mean prediction and the tail factors; with a
-    length spread, TTFT of the prompt at that percentile's length (:meth:`ClassPerf.ttft_at`:
-    the p95 TTFT must hold for the p95 prompt; docs/llm.md, "Length spread")."""
-    return perf.ttft_at(percentile) * TTFT_TAIL[percentile], perf.tpot_ms * TPOT_TAIL[percentile]
+    length spread, the TTFT at the joint percentile of the prompt's length and the tail
+    (:func:`joint_percentiles`; docs/llm.md, "Length spread")."""
+    o = perf.tpot_ms * TPOT_TAIL[percentile]
+    joint = next((t for p, t, _ in perf.joint if p == percentile), None)
+    return (perf.ttft_at(percentile) * TTFT_TAIL[percentile] if joint is None else joint), o
 
 
 def slo_verdict(
@@ -420,6 +455,9 @@ def slo_verdict(
     if conservative:
         t, o = t * perf.ttft_band[1], o * perf.band[1]
     e2e = t + o * (perf.output_at(percentile) - 1)
+    joint = next((e for p, _, e in perf.joint if p == percentile), None)
+    if joint is not None:  # a length spread: the joint percentile, scaled by the larger band
+        e2e = joint * (max(perf.ttft_band[1], perf.band[1]) if conservative else 1.0)
     if ttft_ms is not None and t > ttft_ms:
         return "ttft", t
     if tpot_ms is not None and o > tpot_ms:

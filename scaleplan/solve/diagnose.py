@@ -162,7 +162,7 @@ def _slo_reason(
     if metric == "ttft" and spec.model.architecture is not None:
         from scaleplan.solve.llm_capacity import tail_prompt
 
-        tail = tail_prompt(spec, cls)  # a length spread: the TTFT of the percentile's prompt
+        tail = tail_prompt(spec, cls)  # a length spread: the joint percentile's TTFT
     return InfeasibleReason(
         "slo-unreachable",
         f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: "

@@ -328,12 +328,16 @@ def _at_slo(p: LlmClassPrediction, pct: int) -> str:
 
 
 def tail_prompt(spec: Spec, cls: str) -> str:
-    """`` at its p95 prompt (6,026 tokens)`` for a class with a length spread, whose TTFT the SLO
-    test takes at that prompt (:func:`scaleplan.llm.serving.at_percentile`); else empty."""
+    """`` at the joint p95 of its spread prompts (the p95 prompt: 6,026 tokens)`` for a class
+    with a length spread, whose TTFT the SLO test takes at the joint percentile of prompt length
+    and interference (:func:`scaleplan.llm.serving.at_percentile`); else empty."""
     pct = spec.slo.percentile
     toks = token_classes_of(spec.traffic.classes)
     c = next((t for t in toks if t.name == cls and t.spread is not None), None)
-    return "" if c is None else f" at its p{pct} prompt ({c.input_at(pct):,} tokens)"
+    if c is None:
+        return ""
+    return (f" at the joint p{pct} of its spread prompts"
+            f" (the p{pct} prompt: {c.input_at(pct):,} tokens)")
 
 
 def left_out(
