@@ -441,3 +441,21 @@ def test_a_p99_plan_gets_cheaper_and_holds(cli, tmp_path: Path) -> None:
     out = json.loads(res.stdout)
     assert out["meets_slo"] is True and out["attainment"] >= 0.99, out
     assert all(c["attainment"] >= 0.99 for c in out["classes"]), out["classes"]
+
+
+def test_a_spread_beyond_the_models_context_is_not_told_to_split() -> None:
+    """Where the p99.9 request is beyond the model's context the warning's fix read 'split the
+    longest requests into a class of their own' (UX review 16 F5): a class of their own on the
+    same model refuses them all the same. It says what the model serves and the two ways out."""
+    from scaleplan.llm.serving import TokenClass, setup
+
+    huge = TokenClass("book", 60_000, 2_000, Spread(0.5, 0.5))
+    capped = setup("llama-3.1-8b").default_len_note([huge])
+    assert capped is not None and "split" not in capped, capped
+    assert capped.endswith(
+        "llama-3.1-8b serves no request over 131,072 tokens: send the longer ones to a model "
+        "with a longer context, or check the class's lengths against your logs"
+    ), capped
+    set_low = setup("llama-3.1-8b", max_model_len=8192).default_len_note([huge])
+    assert set_low is not None
+    assert "; raise max_model_len to 131,072; llama-3.1-8b serves no request" in set_low, set_low

@@ -181,7 +181,10 @@ class LlmSetup:
             raise_to = default_max_model_len(longest.longest)
             fix = (
                 f"raise max_model_len to {raise_to:,}" if not ctx or raise_to <= ctx
-                else "split the longest requests into a class of their own"
+                else ("" if n >= ctx else f"raise max_model_len to {ctx:,}; ")
+                + f"{self.arch.name} serves no request over {ctx:,} tokens: send the longer "
+                "ones to a model with a longer context, or check the class's lengths against "
+                "your logs"
             )
             return (
                 f"{what} is below what the classes with a length spread reach at the p{q:g} of "
