@@ -168,6 +168,29 @@ class Baseline(StrictModel):
     savings_fraction: float | None = None
 
 
+class SpotLoss(StrictModel):
+    """A plan with spot replicas and placement.spot.survive_loss off: what losing every spot
+    replica at the peak hour leaves, and what the rule would cost (one more solve)."""
+
+    on_demand_replicas: int = Field(ge=0, description="On-demand replicas at the peak hour.")
+    replicas: int = Field(ge=0, description="All replicas at the peak hour.")
+    on_demand_share: float = Field(ge=0, le=1, description=(
+        "The share of the peak hour's demand (without headroom) the on-demand replicas alone "
+        "serve at the SLO, at each one's capacity for the class mix (at most 1)."
+    ))
+    survive_loss_cost_per_hour: float | None = Field(default=None, description=(
+        "USD per hour (the mean over the day) of the cheapest plan with survive_loss: true; "
+        "absent when it was not priced (see not_priced)."
+    ))
+    extra_cost_fraction: float | None = Field(default=None, description=(
+        "survive_loss_cost_per_hour over the plan's cost_per_hour, minus 1."
+    ))
+    not_priced: str | None = Field(default=None, description=(
+        "Why survive_loss: true was not priced: 'infeasible' (no plan holds it) or 'time "
+        "limit' (--time-limit left no time)."
+    ))
+
+
 class InputHashes(StrictModel):
     spec: str
     profile: str | None = Field(
@@ -220,6 +243,10 @@ class Plan(StrictModel):
     baselines: tuple[Baseline, ...] = ()
     warnings: tuple[str, ...] = ()
     explanation: tuple[str, ...] = ()
+    spot_loss: SpotLoss | None = Field(default=None, description=(
+        "With spot replicas and placement.spot.survive_loss off, when optimize ran the "
+        "alternatives: what losing all spot at the peak leaves and what survive_loss costs."
+    ))
     spec: Spec = Field(description="The normalised spec this plan answers.")
     architecture: dict[str, int | float | str | bool | None] | None = Field(
         default=None,

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from scaleplan.plan import GAP_FROM_BOUND, GAP_FROM_SEARCH, HOURS_PER_MONTH
 from scaleplan.table import Column, Line, table_text
+from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from scaleplan.inputs import ObservedInputs
-    from scaleplan.plan import Baseline, Plan
+    from scaleplan.plan import Baseline, Plan, SpotLoss
     from scaleplan.plan_outputs import PlanOutputs
     from scaleplan.plandiff import PlanDiff
     from scaleplan.solve import SolveResult
@@ -173,6 +174,8 @@ def summary_lines(
         label = "next best" if i == 0 else "then"
         cost = f"{_share(alt.extra_cost_fraction, '+')} (${alt.cost_per_hour:.4f}/h)"
         lines.append(Line(f"{label}: {alt.description}, {cost}"))
+    if plan.spot_loss is not None:
+        lines += spot_loss_lines(plan.spot_loss, plan.cost_per_hour)
     if changes is not None:
         from scaleplan.plandiff import diff_lines
 
@@ -180,6 +183,25 @@ def summary_lines(
         lines += [Line(t, whole=True) for t in diff_lines(changes)]
     lines += [Line(f"wrote {w}") for w in written]
     return lines
+
+
+def spot_loss_lines(s: SpotLoss, cost: float) -> list[Line]:
+    """Spot without placement.spot.survive_loss: what losing all spot at the peak leaves and
+    what the rule costs (the explanation's 'Spot loss' line, in two short lines)."""
+    first = (
+        f"spot loss at peak: {s.on_demand_replicas} of {counted(s.replicas, 'replica')} left "
+        f"(on-demand), capacity for {s.on_demand_share:.0%} of demand"
+    )
+    on = s.survive_loss_cost_per_hour
+    if on is None:
+        second = f"  placement.spot.survive_loss: true: not priced ({s.not_priced})"
+    elif on <= cost + 0.005:
+        second = "  placement.spot.survive_loss: true holds the SLO at no extra cost"
+    else:
+        extra = f"{s.extra_cost_fraction or 0.0:+.1%}"
+        more = f"+${on - cost:,.2f}/h ({extra})"
+        second = f"  placement.spot.survive_loss: true holds the SLO for {more}"
+    return [Line(first), Line(second)]
 
 
 def _zero_priced(plan: Plan) -> bool:

@@ -510,3 +510,38 @@ def test_gateway_delivered_loss_search_finds_the_enumerated_optimum() -> None:
     assert {(a.accelerator, a.capacity_type, a.replicas) for a in plan.allocations} == {
         ("A10G", "on-demand", 1), ("A10G", "spot", 1)}
     assert _delivered_loss_breaks(plan) == set()
+
+
+def test_spot_without_survive_loss_says_what_a_loss_leaves_and_what_the_rule_costs() -> None:
+    """Spot without survive_loss: the explanation said only 'on-demand replicas alone serve at
+    least 50% of each class's demand', and simulate --fail spot then failed (UX review 15, W1).
+    With the alternatives on, one more solve prices the rule: the explanation, the plan's
+    spot_loss and the summary under the table say what a loss leaves and what it costs."""
+    from scaleplan.plan_report import summary_lines
+
+    opts = SolveOptions()
+    without = solve(_spec("service", False), PROFILE, ONE_SHAPE, options=opts).plan
+    with_ = solve(_spec("service", True), PROFILE, ONE_SHAPE, options=FAST).plan
+    lost = without.spot_loss
+    assert lost is not None, without.explanation
+    peak = [a.replicas_per_window[0] for a in without.allocations]
+    kinds = [a.capacity_type for a in without.allocations]
+    od = sum(r for r, k in zip(peak, kinds, strict=True) if k == "on-demand")
+    assert (lost.on_demand_replicas, lost.replicas) == (od, sum(peak))
+    assert lost.on_demand_share == pytest.approx(_on_demand_rps(without) / PEAK, abs=1e-4)
+    assert lost.on_demand_share < 1
+    assert lost.survive_loss_cost_per_hour == pytest.approx(with_.cost_per_hour)
+    extra = with_.cost_per_hour / without.cost_per_hour - 1
+    assert lost.extra_cost_fraction == pytest.approx(extra, abs=1e-4)
+    line = next(x for x in without.explanation if x.startswith("Spot loss"))
+    assert f"leaves {od} of {sum(peak)} replicas" in line, line
+    assert f"+${with_.cost_per_hour - without.cost_per_hour:.2f}/h ({extra:+.1%}" in line, line
+    text = [ln.text for ln in summary_lines(without, [])]
+    said = next(t for t in text if t.startswith("spot loss at peak:"))
+    assert f"{od} of {sum(peak)} replicas" in said, text
+    assert any(f"({extra:+.1%})" in t and "survive_loss: true" in t for t in text), text
+    ours = [t for t in text if t.startswith(("spot loss", "  placement.spot"))]
+    assert len(ours) == 2 and all(len(t) <= 80 for t in ours), ours
+    # the rule on, or the alternatives off: no such solve, no such line
+    assert solve(_spec("service", True), PROFILE, ONE_SHAPE, options=opts).plan.spot_loss is None
+    assert solve(_spec("service", False), PROFILE, ONE_SHAPE, options=FAST).plan.spot_loss is None

@@ -25,6 +25,7 @@ from scaleplan.plan import (
     OperatingPoint,
     Plan,
     PlanMeta,
+    SpotLoss,
     plan_to_dict,
 )
 from scaleplan.solve.candidates import Candidate
@@ -427,6 +428,7 @@ def assemble_plan(
     architecture: dict[str, object] | None = None,
     sanity: str | None = None,
     calibration: str | None = None,
+    spot_loss: SpotLoss | None = None,
 ) -> Plan:
     """The hashed plan: costs, demand, allocations, binding constraints, comparison, warnings
     (and a config.json architecture's facts: ``llm_capacity.architecture_record``); ``sanity``:
@@ -462,6 +464,7 @@ def assemble_plan(
         baselines=tuple(baselines),
         warnings=(*([sanity] if sanity else []), *warned),
         explanation=tuple(explanation),
+        spot_loss=spot_loss,
         spec=spec,
         architecture=architecture,
     )

@@ -13,10 +13,13 @@ import math
 import time
 from collections.abc import Sequence
 
-from scaleplan.plan import Alternative, Baseline
+from scaleplan.errors import InfeasibleError
+from scaleplan.kube.weights import peak_window
+from scaleplan.plan import Alternative, Baseline, SpotLoss
 from scaleplan.solve.after_search import solve_plan
 from scaleplan.solve.assemble import rounded
 from scaleplan.solve.candidates import Candidate
+from scaleplan.solve.diagnose import serving_candidates
 from scaleplan.solve.placement import CPU
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, capacity_bound
 from scaleplan.solve.prune import prune, prune_rules
@@ -49,6 +52,56 @@ def spot_loss_cost(
         return None
     o = solve_plan(pb.without_survive_loss(), cands, rps, deadline=deadline, tie_break=False)
     return o.cost if o.solved else None
+
+
+def survive_loss_solve(
+    pb: Problem, unpruned: list[Candidate], rps: Sequence[float], best: Outcome, deadline: float
+) -> Outcome | str | None:
+    """The other side of :func:`spot_loss_cost`: a plan that holds spot without
+    placement.spot.survive_loss, solved again with the rule on (the candidates pruned under its
+    rules), what the explanation prices surviving a spot loss at. None when the rule is on,
+    spot is not allowed or the plan holds no spot; "infeasible" or "time limit" when it was
+    not priced."""
+    spot = pb.spec.placement.spot
+    spot_used = any(
+        r > 0 and c.capacity_type == "spot"
+        for s in best.sols for r, c in zip(s.replicas, best.cands, strict=True)
+    )
+    if not spot.allowed or spot.survive_loss or not spot_used:
+        return None
+    if time.perf_counter() >= deadline:
+        return "time limit"
+    on = pb.with_spot(survive_loss=True)
+    try:
+        cands = serving_candidates(on, prune(unpruned, prune_rules(on.spec, unpruned)), rps)
+    except InfeasibleError:
+        return "infeasible"
+    o = solve_plan(on, cands, rps, deadline=deadline, tie_break=False)
+    if o.solved:
+        return o
+    return "time limit" if o.status == "unknown" else "infeasible"
+
+
+def spot_loss(pb: Problem, best: Outcome, rps: Sequence[float], on: Outcome | str) -> SpotLoss:
+    """What losing every spot replica at the peak hour leaves of ``best`` (a plan without
+    survive_loss) and what ``on`` (:func:`survive_loss_solve`) costs: the on-demand replicas and
+    the share of the peak's demand they serve at the SLO, at each one's capacity for the class
+    mix (one that misses a class counts 0)."""
+    w = peak_window(rps)
+    reps = best.sols[w].replicas
+    od = [(r, c) for r, c in zip(reps, best.cands, strict=True) if c.capacity_type == "on-demand"]
+    carry = sum(r * (pb.mixed_capacity(c) or 0.0) for r, c in od)
+    share = min(1.0, carry / rps[w]) if rps[w] > 0 else 1.0
+    lost = SpotLoss(
+        on_demand_replicas=sum(r for r, _ in od), replicas=sum(reps),
+        on_demand_share=rounded(share, 4),
+    )
+    if isinstance(on, str):
+        return lost.model_copy(update={"not_priced": on})
+    extra = (on.cost - best.cost) / best.cost if best.cost > 0 else 0.0
+    return lost.model_copy(update={
+        "survive_loss_cost_per_hour": rounded(on.cost), "extra_cost_fraction": rounded(extra, 4)
+    })
 
 
 def alternatives(

@@ -16,7 +16,7 @@ from typing import Any
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError
-from scaleplan.plan import Alternative, Baseline, Plan
+from scaleplan.plan import Alternative, Baseline, Plan, SpotLoss
 from scaleplan.profile.model import Profile
 from scaleplan.solve.after_search import after_search
 from scaleplan.solve.assemble import (
@@ -26,7 +26,7 @@ from scaleplan.solve.assemble import (
     utilization,
 )
 from scaleplan.solve.candidates import Candidate, build_candidates
-from scaleplan.solve.compare import compare, spot_loss_cost
+from scaleplan.solve.compare import compare, spot_loss, spot_loss_cost, survive_loss_solve
 from scaleplan.solve.diagnose import (
     budget_reason,
     diagnose_candidates,
@@ -114,6 +114,7 @@ def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Seq
     solve_seconds = time.perf_counter() - t0
     allocs, models = allocations(pb, best, rps)
     comparison: tuple[list[Alternative], list[Baseline]] = ([], [])
+    lost: SpotLoss | None = None
     t_alt = time.perf_counter()
     if options.alternatives:
         # alternatives and baselines share --time-limit with the main solve (it is the
@@ -125,17 +126,22 @@ def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Seq
             if spec.model.architecture is not None or a in diag.profile_accelerators
         ]
         comparison = compare(pb, cands, diag.unpruned, rps, best, deadline, flagged)
+        # spot without survive_loss: what the rule would cost, one more solve in the limit
+        on = survive_loss_solve(pb, diag.unpruned, rps, best, deadline)
+        lost = spot_loss(pb, best, rps, on) if on is not None else None
     without_survive = spot_loss_cost(pb, cands, rps, deadline)
     used = allocated_candidates(best)
     sanity = sanity_warning(spec, allocs, used, best.cost, profile, catalog, rps, options)
     alt_seconds = time.perf_counter() - t_alt
     util = utilization(pb, best, rps)
     explanation = explain(
-        pb, allocs, best, rps, comparison, models, util, spot_loss_base=without_survive
+        pb, allocs, best, rps, comparison, models, util, spot_loss_base=without_survive,
+        spot_loss=lost,
     )
     plan = assemble_plan(
         pb, best, rps, window_hours, allocs, comparison, diag.warnings, explanation,
         architecture=diag.architecture, sanity=sanity, calibration=diag.llm_calibration,
+        spot_loss=lost,
     )
     return SolveResult(
         plan=plan,

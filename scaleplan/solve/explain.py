@@ -20,6 +20,7 @@ from scaleplan.plan import (
     Allocation,
     Alternative,
     Baseline,
+    SpotLoss,
 )
 from scaleplan.solve.omission import Left
 from scaleplan.solve.problem import Problem
@@ -53,6 +54,7 @@ def explain(
     util: float,
     *,
     spot_loss_base: float | None = None,
+    spot_loss: SpotLoss | None = None,
 ) -> list[str]:
     """The explanation lines, in order; ``models``: each allocation's queueing model;
     ``spot_loss_base``: the cost per hour without placement.spot.survive_loss (when it is on)."""
@@ -79,6 +81,8 @@ def explain(
     lines.extend(_rule_lines(pb, allocs))
     if spec.placement.spot.allowed and spec.placement.spot.survive_loss:
         lines.append(_spot_loss_line(pb, o, spot_loss_base))
+    if spot_loss is not None:
+        lines.append(spot_loss_line(spot_loss, o.cost))
     for b in baselines:
         if b.cost_per_hour is not None and b.savings_fraction is not None and b.savings_fraction > 0.0005:
             lines.append(f"Saves {b.savings_fraction:.0%} against {b.description} (${b.cost_per_hour:.2f}/h).")
@@ -272,6 +276,31 @@ def _spot_loss_line(pb: Problem, o: Outcome, base: float | None) -> str:
     return (
         "Spot loss (placement.spot.survive_loss): when every spot replica is lost at once, the "
         f"on-demand replicas alone carry the demand of every window at the SLO{per}; {cost}."
+    )
+
+
+def spot_loss_line(s: SpotLoss, cost: float) -> str:
+    """Spot without placement.spot.survive_loss: what a loss of all spot at the peak leaves
+    and what the rule costs (:func:`scaleplan.solve.compare.spot_loss`); ``cost``: the
+    plan's cost per hour."""
+    on = s.survive_loss_cost_per_hour
+    if on is None:
+        price = f"survive_loss: true was not priced ({s.not_priced})"
+    elif on <= cost + 0.005:
+        price = (
+            "placement.spot.survive_loss: true holds the SLO through it at no extra cost "
+            f"(${on:.2f}/h)"
+        )
+    else:
+        price = (
+            f"placement.spot.survive_loss: true holds the SLO through it for "
+            f"+${on - cost:.2f}/h ({s.extra_cost_fraction or 0.0:+.1%}, ${on:.2f}/h)"
+        )
+    return (
+        "Spot loss (placement.spot.survive_loss is off): losing every spot replica at the peak "
+        f"leaves {s.on_demand_replicas} of {counted(s.replicas, 'replica')} (the on-demand "
+        f"ones), whose capacity at the SLO is {s.on_demand_share:.0%} of its demand (without "
+        f"headroom); {price}."
     )
 
 
