@@ -820,6 +820,7 @@ def test_a_trace_reads_iso_8601_times_with_an_offset() -> None:
     tr = parse_llm_trace(text, "gw.csv")
     assert tr.times.tolist() == [13 * 3600 + 5.5, 15 * 3600 + 5]
     assert "13:00:05 UTC on 2025-12-06" in " ".join(tr.notes)
+    assert "epoch" not in " ".join(tr.notes), tr.notes  # they were no epoch seconds
     with pytest.raises(InputError) as err:
         parse_llm_trace("timestamp,input_tokens,output_tokens\n2025-12-06T13:00:05,2,3\n", "n.csv")
     p = err.value.problems[0]

@@ -123,7 +123,7 @@ def _from_epoch(t: F64) -> tuple[F64, str]:
     day0 = math.floor(first / DAY_S) * DAY_S
     at = datetime.fromtimestamp(first, tz=UTC)
     note = (
-        f"epoch timestamps read as UTC: the first request arrives at {at:%H:%M:%S} UTC on "
+        f"timestamps with a date, read as UTC: the first request arrives at {at:%H:%M:%S} UTC on "
         f"{at:%Y-%m-%d} and is replayed at that time of the plan's day"
     )
     return t - day0, note
