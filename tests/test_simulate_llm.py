@@ -860,3 +860,24 @@ def test_the_outage_line_counts_its_lost_requests(lost: int, said: str) -> None:
     )
     text = " ".join(str(r) for r in llm_renderables(res))
     assert f"; {said};" in text, text
+
+
+def test_a_trace_window_rate_is_the_trace_rate_over_its_span() -> None:
+    """A 10-minute trace at ~3.9 rps in hour 11 read 'rps 0.649' in the per-window table (its
+    requests over the whole hour), beside a goodput of 3.82 req/s (UX review 15, W2): a trace's
+    window rate is its requests over the part of the window the trace spans."""
+    start = 11 * 3600 + 100.0
+    rows = "".join(f"{start + i * 0.5},200,50\n" for i in range(600))  # 2 rps for 299.5 s
+    tr = parse_llm_trace("timestamp,input_tokens,output_tokens\n" + rows, "t.csv")
+    base = llm_plan(rps=2.0, classes=(("chat", 1.0, 200, 50, 100.0, 20.0, 1),))
+    a = base.allocations[0].model_copy(
+        update={"replicas_per_window": (2,) * 24, "nodes_per_window": (2,) * 24}
+    )
+    demand = base.demand.model_copy(
+        update={"windows": 24, "window_hours": 1.0, "rps": (2.0,) * 24}
+    )
+    plan = base.model_copy(update={"allocations": (a,), "demand": demand})
+    res = simulate_llm(plan, trace=tr)
+    (w,) = res.windows
+    assert w.window == 11 and w.requests == 600
+    assert w.rps == pytest.approx(600 / 299.5, rel=1e-6), w.rps

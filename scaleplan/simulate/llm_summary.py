@@ -122,9 +122,11 @@ def window_stats(
     plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, serving: Sequence[tuple[float, frozenset[int]]],
     rps_scale: float | None, notes: list[str],
 ) -> list[LlmWindowStats]:
-    """Per segment; ``rps_scale`` None: the rate offered (a trace), else the plan's rate times it.
-    A note per saturated window."""
+    """Per segment; ``rps_scale`` None: the rate offered (a trace: its requests over the part of
+    the window its arrivals span, so a 10-minute trace reads its own rate, not the hour's mean),
+    else the plan's rate times it. A note per saturated window."""
     segs = wl.segments
+    first, last = (float(wl.times[0]), float(wl.times[-1])) if len(wl.times) else (0.0, 0.0)
     seg_of = segment_of(segs, wl.times)
     done_t = np.where(o.ok, res.t_done, -1.0)
     stats: list[LlmWindowStats] = []
@@ -139,13 +141,17 @@ def window_stats(
         served = int(((done_t >= t0) & (done_t < t1)).sum())
         growth = int(wq[-1]) - int(wq[0]) if len(wq) else 0
         sat = cnt > 0 and growth > max(20, 0.05 * cnt) and served < 0.95 * cnt
+        # the seconds the window's rates are over: a trace's span within it (the whole window
+        # when generated, or when the trace's span there is 0: one arrival)
+        spanned = min(t1, last) - max(t0, first)
+        dt = spanned if rps_scale is None and spanned > 0 else t1 - t0
         if sat:
             notes.append(
-                f"window {w}: SATURATED, the queue grows without bound: offered {cnt / (t1 - t0):.3g} req/s, served {served / (t1 - t0):.3g} req/s, "
+                f"window {w}: SATURATED, the queue grows without bound: offered {cnt / dt:.3g} req/s, served {served / dt:.3g} req/s, "
                 f"waiting {int(wq[0])} -> {int(wq[-1])} requests over {t1 - t0:g} s"
             )
         stats.append(LlmWindowStats(
-            window=w, start_s=t0, end_s=t1, rps=plan.demand.rps[w] * rps_scale if rps_scale is not None else cnt / (t1 - t0),
+            window=w, start_s=t0, end_s=t1, rps=plan.demand.rps[w] * rps_scale if rps_scale is not None else cnt / dt,
             replicas=len(serving[k][1]), requests=cnt, completed_in_window=served,
             ttft_ms=pcts(o.ttft[m & o.ok]), tpot_ms=pcts(o.tpot[m & o.ok & (wl.out > 1)]),
             attainment=float(o.good[m].mean()) if cnt else None,
