@@ -168,8 +168,7 @@ def max_utilization(budget_ms: float, slots: int, throughput_rps: float, percent
 
 
 def max_rate_slots(
-    rates: Sequence[float], budget_ms: float, percentile: int, holding_cs2: float = 0.0,
-    cap: float = MAX_MODEL_UTILIZATION,
+    rates: Sequence[float], budget_ms: float, percentile: int, holding_cs2: float = 0.0
 ) -> float:
     """Largest arrival rate (requests/s, floored to 1e-4) at which a replica of
     ``len(rates)`` slots keeps the p-th percentile wait for a slot within ``budget_ms``; 0 if
@@ -189,8 +188,8 @@ def max_rate_slots(
     the cohorts its queue admitted together: they end together); where the slots' holding
     times vary more (``holding_cs2``, their squared coefficient of variation over a class
     mix, > 1), the wait scales by the M/G/c (Allen-Cunneen) factor (1 + cs²) / 2, as for
-    M/D/c above. Capped at ``cap`` (:data:`MAX_MODEL_UTILIZATION`) of D. docs/optimizer.md,
-    "LLM replicas: a chain over the replica's rates"."""
+    M/D/c above. Capped at :data:`MAX_MODEL_UTILIZATION` of D. docs/optimizer.md, "LLM
+    replicas: a chain over the replica's rates"."""
     if budget_ms < 0 or not rates or rates[-1] <= 0 or min(rates) <= 0:
         return 0.0
     logt = np.concatenate(([0.0], np.cumsum(np.log(np.asarray(rates, dtype=float)))))
@@ -209,7 +208,7 @@ def max_rate_slots(
         pw = at_slots / (float(w[:-1].sum()) + at_slots)
         return 0.0 if pw <= tail else spread * 1000.0 * math.log(pw / tail) / (drain * (1.0 - r))
 
-    top = cap * drain
+    top = MAX_MODEL_UTILIZATION * drain
     if wait_ms(top) <= budget_ms:
         return math.floor(top * 10_000) / 10_000
     return _largest(lambda lam: lam > 0 and wait_ms(lam) <= budget_ms, top)
