@@ -51,8 +51,8 @@ def class_measurement(
     ttft, tpot = pct(p.ttft_ms, TTFT_TAIL), pct(p.tpot_ms, TPOT_TAIL)
     n = cls.output_tokens - 1
     lat = Percentiles(p50=r(ttft.p50 + tpot.p50 * n), p90=r(ttft.p90 + tpot.p90 * n), p95=r(ttft.p95 + tpot.p95 * n), p99=r(ttft.p99 + tpot.p99 * n), mean=r(p.ttft_ms + p.tpot_ms * n))
-    if p.tail:  # a length spread: each percentile's prompt and completion (llm.serving.predict)
-        # the joint percentiles of prompt, completion and interference (llm.serving.predict)
+    if p.joint:  # a length spread: the joint percentiles of prompt, completion and
+        # interference (llm.serving.predict)
         first = {q: r(t) for q, t, _ in p.joint}
         ttft = Percentiles(**{f"p{q}": t for q, t in first.items()}, mean=r(p.ttft_ms))
         ends = {f"p{q}": r(e) for q, _, e in p.joint}

@@ -391,7 +391,7 @@ class ClassPerf:
 
     def ttft_at(self, percentile: int) -> float:
         """Mean TTFT of the class's prompt at ``percentile``'s length (without a spread, of
-        every prompt: ``ttft_ms``); the tail factors apply on top (llm.serving)."""
+        every prompt: ``ttft_ms``); the SLO is tested at its joint percentile (llm.serving)."""
         return next((t for p, _, _, t in self.tail if p == percentile), self.ttft_ms)
 
     def output_at(self, percentile: int) -> int:

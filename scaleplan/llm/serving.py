@@ -436,8 +436,14 @@ def at_percentile(perf: ClassPerf, percentile: int) -> tuple[float, float]:
     length spread, the TTFT at the joint percentile of the prompt's length and the tail
     (:func:`joint_percentiles`; docs/llm.md, "Length spread")."""
     o = perf.tpot_ms * TPOT_TAIL[percentile]
-    joint = next((t for p, t, _ in perf.joint if p == percentile), None)
-    return (perf.ttft_at(percentile) * TTFT_TAIL[percentile] if joint is None else joint), o
+    joint = _joint_at(perf, percentile)
+    return (perf.ttft_ms * TTFT_TAIL[percentile] if joint is None else joint[0]), o
+
+
+def _joint_at(perf: ClassPerf, percentile: int) -> tuple[float, float] | None:
+    """A class with a length spread: (TTFT, end-to-end latency) at ``percentile``'s joint
+    quantile (:func:`joint_percentiles`); None without a spread."""
+    return next(((t, e) for p, t, e in perf.joint if p == percentile), None)
 
 
 def slo_verdict(
@@ -457,10 +463,10 @@ def slo_verdict(
     t, o = at_percentile(perf, percentile)
     if conservative:
         t, o = t * perf.ttft_band[1], o * perf.band[1]
-    e2e = t + o * (perf.output_at(percentile) - 1)
-    joint = next((e for p, _, e in perf.joint if p == percentile), None)
+    joint = _joint_at(perf, percentile)
+    e2e = t + o * (perf.output_tokens - 1)
     if joint is not None:  # a length spread: the joint percentile, scaled by the larger band
-        e2e = joint * (max(perf.ttft_band[1], perf.band[1]) if conservative else 1.0)
+        e2e = joint[1] * (max(perf.ttft_band[1], perf.band[1]) if conservative else 1.0)
     if ttft_ms is not None and t > ttft_ms:
         return "ttft", t
     if tpot_ms is not None and o > tpot_ms:
