@@ -200,6 +200,11 @@ class Deployment:
     def with_calibration(self, cal: Calibration) -> Deployment:
         return replace(self, calibration=cal)
 
+    @functools.cached_property
+    def efficiency(self) -> Efficiency:
+        """:func:`efficiency` of this deployment, derived once (every step needs it)."""
+        return efficiency(self.hw, self.settings.engine, self.dtype, self.calibration)
+
 
 @dataclass(frozen=True)
 class StepTime:
@@ -286,7 +291,7 @@ def step_time_ms(
     p, dseq = max(prefill_tokens, 0.0), max(decode_seqs, 0.0)
     pseqs = prefill_seqs if prefill_seqs > 0 else (1.0 if p > 0 else 0.0)
     pairs = prefill_pairs if prefill_pairs is not None else (p * p / (2.0 * pseqs) if pseqs else 0.0)
-    eff = efficiency(d.hw, d.settings.engine, d.dtype, d.calibration)
+    eff = d.efficiency
     micro = micro_batches(d, dseq + pseqs)
     if micro > 1.0:
         # PP: the engine keeps up to PP micro-batches in flight, one per stage; a step (every
@@ -321,7 +326,7 @@ def _serial_step(
     the ``eff`` it computed once (it runs per simulator step)."""
     arch, hw = d.arch, d.hw
     if eff is None:
-        eff = efficiency(hw, d.settings.engine, d.dtype, d.calibration)
+        eff = d.efficiency
     tokens = p + dseq
     if tokens <= 0:
         return StepTime(0.0, 0.0, 0.0, 0.0, 0.0)
@@ -489,7 +494,7 @@ def serve_class(
     prompt_ttft = tuple((p, t + tail) for p, t in zip(prompts, more, strict=True))
     cycle_ms = ttft + (o - 1) * tpot
     rps = n / (cycle_ms / 1000.0)
-    eff = efficiency(d.hw, d.settings.engine, d.dtype, d.calibration)
+    eff = d.efficiency
     perf = ClassPerf.of(
         d, concurrency=n, output_tokens=o, ttft_ms=ttft, tpot_ms=tpot, throughput_rps=rps,
         bound=st.bound, basis=eff.basis,
@@ -519,10 +524,14 @@ def _decode_step_ms(
     if i > budget or prompts > MANY_PROMPTS:
         return at_mean_ms
 
+    seen: dict[float, float] = {}  # the same chunk sizes recur over k (a full budget, above all)
+
     def step(tokens: float) -> float:
-        return step_time_ms(d, prefill_tokens=tokens, prefill_seqs=tokens / i,
-                            prefill_pairs=tokens * i / 2.0, decode_seqs=decode,
-                            context_tokens_total=decode * ctx).ms
+        if tokens not in seen:
+            seen[tokens] = step_time_ms(d, prefill_tokens=tokens, prefill_seqs=tokens / i,
+                                        prefill_pairs=tokens * i / 2.0, decode_seqs=decode,
+                                        context_tokens_total=decode * ctx).ms
+        return seen[tokens]
 
     idle = step(0.0)
     mean, mass, pk, k = 0.0, 0.0, math.exp(-prompts), 0
