@@ -65,7 +65,7 @@ class Architecture:
     stated_params_b: float | None = None
     source: str = ""
 
-    # ---- derived facts -------------------------------------------------------------------
+    # ---- derived facts (derived once per architecture: every engine step reads them) -------
     @property
     def is_moe(self) -> bool:
         return self.num_experts > 0
@@ -74,15 +74,15 @@ class Architecture:
     def is_mla(self) -> bool:
         return self.kv_lora_rank > 0
 
-    @property
+    @functools.cached_property
     def moe_layers(self) -> int:
         return self.num_layers - self.first_dense_layers if self.is_moe else 0
 
-    @property
+    @functools.cached_property
     def dense_layers(self) -> int:
         return self.num_layers - self.moe_layers
 
-    @property
+    @functools.cached_property
     def attention_params_per_layer(self) -> int:
         h = self.hidden_size
         if self.is_mla:
@@ -94,12 +94,12 @@ class Architecture:
         kv = 2 * h * self.num_kv_heads * self.head_dim
         return q + kv + self.num_heads * self.head_dim * h
 
-    @property
+    @functools.cached_property
     def expert_params(self) -> int:
         """Parameters of one routed (or shared) expert."""
         return DENSE_FFN_MATRICES * self.hidden_size * self.moe_intermediate_size
 
-    @property
+    @functools.cached_property
     def dense_ffn_params_per_layer(self) -> int:
         return DENSE_FFN_MATRICES * self.hidden_size * self.intermediate_size
 
@@ -108,17 +108,17 @@ class Architecture:
         """Input embedding plus LM head (once when tied)."""
         return self.vocab_size * self.hidden_size * (1 if self.tie_word_embeddings else 2)
 
-    @property
+    @functools.cached_property
     def attention_params(self) -> int:
         return self.num_layers * self.attention_params_per_layer
 
-    @property
+    @functools.cached_property
     def ffn_params(self) -> int:
         """All FFN / expert parameters (every routed expert counted)."""
         moe = self.moe_layers * ((self.num_experts + self.shared_experts) * self.expert_params + self.hidden_size * self.num_experts)
         return self.dense_layers * self.dense_ffn_params_per_layer + moe
 
-    @property
+    @functools.cached_property
     def active_ffn_params(self) -> int:
         """FFN parameters one token passes through (top-k routed + shared experts)."""
         moe = self.moe_layers * ((self.experts_per_token + self.shared_experts) * self.expert_params + self.hidden_size * self.num_experts)

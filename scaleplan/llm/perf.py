@@ -205,6 +205,11 @@ class Deployment:
         """:func:`efficiency` of this deployment, derived once (every step needs it)."""
         return efficiency(self.hw, self.settings.engine, self.dtype, self.calibration)
 
+    @functools.cached_property
+    def kv_bytes_per_token(self) -> float:
+        """KV bytes per token of the whole model on one TP rank (all PP stages), once."""
+        return kv_bytes_per_token_per_gpu(self.arch, self.kv_dtype, self.tp, self.pp) * self.pp
+
 
 @dataclass(frozen=True)
 class StepTime:
@@ -346,7 +351,7 @@ def _serial_step(
     attn_peak = hw.compute_peak_tflops("fp16") * 1e12
     gpus = d.tp * d.pp
     bw = hw.bandwidth_gbs * 1e9 * eff.memory
-    kv_tok = kv_bytes_per_token_per_gpu(arch, d.kv_dtype, d.tp, d.pp) * d.pp  # whole model per TP rank
+    kv_tok = d.kv_bytes_per_token  # whole model per TP rank
     # PP stages run one after another: a step's latency is all layers' work on one rank's share
     gemm_c = gemm_flops / gpus * d.pp / (peak * eff.compute)
     gemm_m = _weights_read_bytes(arch, d.dtype, tokens) / d.tp / bw
