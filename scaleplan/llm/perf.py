@@ -296,20 +296,18 @@ def step_time_ms(
     p, dseq = max(prefill_tokens, 0.0), max(decode_seqs, 0.0)
     pseqs = prefill_seqs if prefill_seqs > 0 else (1.0 if p > 0 else 0.0)
     pairs = prefill_pairs if prefill_pairs is not None else (p * p / (2.0 * pseqs) if pseqs else 0.0)
-    eff = d.efficiency
     micro = micro_batches(d, dseq + pseqs)
     if micro > 1.0:
         # PP: the engine keeps up to PP micro-batches in flight, one per stage; a step (every
         # sequence one token further) lasts as long as one micro-batch's pass through all
         # stages, the others overlapping it (docs/llm.md, "Pipeline parallel")
         one = _serial_step(
-            d, p / micro, pseqs / micro, pairs / micro, dseq / micro, context_tokens_total / micro,
-            eff=eff,
+            d, p / micro, pseqs / micro, pairs / micro, dseq / micro, context_tokens_total / micro
         )
         # the host's per-sequence work is for every sequence of the step
-        host = eff.per_sequence_ms * (dseq + pseqs) * (1.0 - 1.0 / micro)
+        host = d.efficiency.per_sequence_ms * (dseq + pseqs) * (1.0 - 1.0 / micro)
         return replace(one, ms=one.ms + host, overhead_ms=one.overhead_ms + host)
-    return _serial_step(d, p, pseqs, pairs, dseq, context_tokens_total, eff=eff)
+    return _serial_step(d, p, pseqs, pairs, dseq, context_tokens_total)
 
 
 def micro_batches(d: Deployment, sequences: float) -> float:
@@ -324,14 +322,9 @@ def _serial_step(
     pairs: float,
     dseq: float,
     context_tokens_total: float,
-    *,
-    eff: Efficiency | None = None,
 ) -> StepTime:
-    """One batch through every layer (all PP stages one after another). step_time_ms passes
-    the ``eff`` it computed once (it runs per simulator step)."""
-    arch, hw = d.arch, d.hw
-    if eff is None:
-        eff = d.efficiency
+    """One batch through every layer (all PP stages one after another)."""
+    arch, hw, eff = d.arch, d.hw, d.efficiency  # derived once per deployment (it runs per step)
     tokens = p + dseq
     if tokens <= 0:
         return StepTime(0.0, 0.0, 0.0, 0.0, 0.0)
@@ -351,12 +344,11 @@ def _serial_step(
     attn_peak = hw.compute_peak_tflops("fp16") * 1e12
     gpus = d.tp * d.pp
     bw = hw.bandwidth_gbs * 1e9 * eff.memory
-    kv_tok = d.kv_bytes_per_token  # whole model per TP rank
     # PP stages run one after another: a step's latency is all layers' work on one rank's share
     gemm_c = gemm_flops / gpus * d.pp / (peak * eff.compute)
     gemm_m = _weights_read_bytes(arch, d.dtype, tokens) / d.tp / bw
     attn_c = attn_flops / gpus * d.pp / (attn_peak * eff.compute)
-    attn_m = kv_tok * (decode_pairs + p) / bw
+    attn_m = d.kv_bytes_per_token * (decode_pairs + p) / bw
     compute_s = gemm_c + attn_c
     memory_s = gemm_m + attn_m
     ar_s = 0.0
@@ -499,10 +491,9 @@ def serve_class(
     prompt_ttft = tuple((p, t + tail) for p, t in zip(prompts, more, strict=True))
     cycle_ms = ttft + (o - 1) * tpot
     rps = n / (cycle_ms / 1000.0)
-    eff = d.efficiency
     perf = ClassPerf.of(
         d, concurrency=n, output_tokens=o, ttft_ms=ttft, tpot_ms=tpot, throughput_rps=rps,
-        bound=st.bound, basis=eff.basis,
+        bound=st.bound, basis=d.efficiency.basis,
     )
     return replace(perf, prompt_ttft=prompt_ttft) if prompts else perf
 
@@ -530,7 +521,6 @@ def _decode_step_ms(
         return at_mean_ms
 
     seen: dict[float, float] = {}  # the same chunk sizes recur over k (a full budget, above all)
-
     def step(tokens: float) -> float:
         if tokens not in seen:
             seen[tokens] = step_time_ms(d, prefill_tokens=tokens, prefill_seqs=tokens / i,
