@@ -520,13 +520,11 @@ def _decode_step_ms(
     if i > budget or prompts > MANY_PROMPTS:
         return at_mean_ms
 
-    seen: dict[float, float] = {}  # the same chunk sizes recur over k (a full budget, above all)
+    @functools.cache  # the same chunk sizes recur over k (a full budget, above all)
     def step(tokens: float) -> float:
-        if tokens not in seen:
-            seen[tokens] = step_time_ms(d, prefill_tokens=tokens, prefill_seqs=tokens / i,
-                                        prefill_pairs=tokens * i / 2.0, decode_seqs=decode,
-                                        context_tokens_total=decode * ctx).ms
-        return seen[tokens]
+        return step_time_ms(d, prefill_tokens=tokens, prefill_seqs=tokens / i,
+                            prefill_pairs=tokens * i / 2.0, decode_seqs=decode,
+                            context_tokens_total=decode * ctx).ms
 
     idle = step(0.0)
     mean, mass, pk, k = 0.0, 0.0, math.exp(-prompts), 0
