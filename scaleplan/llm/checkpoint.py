@@ -46,6 +46,11 @@ def native_dtype(cfg: Mapping[str, Any]) -> str:
         return "fp8"
     if isinstance(q, Mapping) and (stated := quantized(q)) is not None:
         return stated
+    return _torch_dtype(cfg)
+
+
+def _torch_dtype(cfg: Mapping[str, Any]) -> str:
+    """The precision config.json's ``torch_dtype`` (or ``dtype``) names: bf16 if none."""
     td = cfg.get("torch_dtype") or cfg.get("dtype")
     return TORCH_DTYPES.get(td, "bf16") if isinstance(td, str) else "bf16"
 
@@ -58,8 +63,7 @@ def unpriced_quantization(cfg: Mapping[str, Any]) -> str | None:
     if not isinstance(q, Mapping):
         return None
     native = native_dtype(cfg)
-    td = cfg.get("torch_dtype") or cfg.get("dtype")
-    if native != (TORCH_DTYPES.get(td, "bf16") if isinstance(td, str) else "bf16"):
+    if native != _torch_dtype(cfg):
         return None  # priced: the quantization is the precision
     method = q.get("quant_method", "?")
     return (
