@@ -65,6 +65,7 @@ def _output_at(c: dict[str, Any], mean: int, pct: int) -> int:
     (``lengths``: ``sigma`` or ``output_tokens_p99``) its lognormal's quantile, else the mean
     (a spread that does not read is the mean here: validation names its problem)."""
     from scaleplan.llm.lengths import P99, sigma_from_quantile, tokens_at
+    from scaleplan.spec_lengths import MAX_SIGMA
 
     x = c.get("lengths")
     if not isinstance(x, dict) or pct not in (50, 90, 95, 99):
@@ -75,4 +76,4 @@ def _output_at(c: dict[str, Any], mean: int, pct: int) -> int:
             sigma = sigma_from_quantile(mean, p99, P99)
         except ValueError:
             return mean
-    return tokens_at(mean, sigma, pct / 100.0) if sigma is not None and sigma <= 3 else mean
+    return tokens_at(mean, sigma, pct / 100.0) if sigma is not None and sigma <= MAX_SIGMA else mean
