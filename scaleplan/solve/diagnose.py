@@ -178,9 +178,10 @@ def _slo_reason(
 def serving_candidates(pb: Problem, cands: list[Candidate], rps: Sequence[float]) -> list[Candidate]:
     """The candidates that serve every request class where routing sends them every class.
 
-    routing: service (one Service sends every replica every class) and gateway-api with
+    routing: service (one Service sends every replica every class), gateway-api with
     several classes (an HTTPRoute cannot tell them apart: every backend gets every class at its
-    weight's share, :attr:`Problem.mixed_stream`) both need that; raises
+    weight's share, :attr:`Problem.mixed_stream`) and inference-pool (the endpoint picker is
+    class-blind: it sends any pod in the pool requests of every class) all need that; raises
     :class:`InfeasibleError` when no candidate does.
     """
     names = ", ".join(c for c, _ in pb.classes)
@@ -199,6 +200,16 @@ def serving_candidates(pb: Problem, cands: list[Candidate], rps: Sequence[float]
             "so every backend Service receives its weight's share of every request class "
             f"({names}), but no allowed instance type serves them all within the SLO",
             "profile one accelerator that serves every class within the SLO, or relax the SLO",
+        ))
+    if pb.spec.kubernetes.routing == "inference-pool":
+        cands = _serving(pb, cands, InfeasibleReason(
+            "routing",
+            "kubernetes.routing is inference-pool: its endpoint picker chooses pods by queue "
+            "and KV cache, not by class, so every pod in the pool receives every request class "
+            f"({names}), but no allowed instance type serves them all within the SLO",
+            "set kubernetes.routing: gateway-api with kubernetes.class_header (a rule per "
+            "class), profile one accelerator that serves every class within the SLO, or relax "
+            "the SLO",
         ))
     return cands
 
