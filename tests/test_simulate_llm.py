@@ -828,6 +828,28 @@ def test_a_trace_reads_iso_8601_times_with_an_offset() -> None:
     assert "Z" in (p.hint or ""), p.hint
 
 
+def test_a_trace_that_mixes_epoch_and_day_seconds_is_refused() -> None:
+    """A trace whose times mix epoch seconds (or ISO 8601 times, read as epoch seconds) with
+    seconds from the start of the day was replayed over the decades between them: two requests
+    at 3600 s and at 2025-12-06T13:00:00Z took ~45 s of simulation and were said to hold. It is
+    refused, naming the first line that is read the other way."""
+    text = (
+        "timestamp,input_tokens,output_tokens\n"
+        "2025-12-06T13:00:00Z,100,50\n1764979300,100,50\n3600,100,50\n"
+    )
+    with pytest.raises(InputError) as err:
+        parse_llm_trace(text, "mix.csv")
+    p = err.value.problems[0]
+    assert p.line == 4 and "epoch" in p.message and "3600" in p.message, (p.line, p.message)
+
+
+def test_an_rfc_3339_time_with_a_space_is_read() -> None:
+    """RFC 3339 lets a space stand for the 'T' (2025-12-06 13:00:05Z, as PostgreSQL and many
+    log exports write it); it was refused as 'not a number' while the 'T' form was read."""
+    text = "timestamp,input_tokens,output_tokens\n2025-12-06 13:00:05+00:00,200,50\n"
+    assert parse_llm_trace(text, "gw.csv").times.tolist() == [13 * 3600 + 5]
+
+
 def test_a_bad_trace_line_is_named_once() -> None:
     """'neg.csv:5: line 5: output_tokens is -12': the file:line prefix and the message both
     said the line (UX review 16 F3); a vLLM result's arrays have no lines, so no line is named."""

@@ -74,8 +74,8 @@ def _pick(keys: list[str], options: tuple[str, ...]) -> str | None:
 def _iso_time(name: str, v: Any, line: int | None) -> float | None:
     """An ISO 8601 / RFC 3339 time (``2025-12-06T13:00:05Z``, what gateway access logs write)
     as epoch seconds; None where ``v`` is no such time. One without a UTC offset is refused:
-    its time zone is unknown."""
-    if not isinstance(v, str) or "T" not in v.strip().upper():
+    its time zone is unknown. RFC 3339 lets a space stand for the ``T``."""
+    if not isinstance(v, str) or not any(sep in v.strip().upper() for sep in ("T", " ")):
         return None
     try:
         at = datetime.fromisoformat(v.strip())
@@ -90,6 +90,8 @@ def _iso_time(name: str, v: Any, line: int | None) -> float | None:
 TIME_HINT = (
     "give seconds, epoch seconds or ISO 8601 times with an offset (2025-12-06T13:00:05Z)"
 )
+MIXED_HINT = "give every time one way: epoch seconds (or ISO 8601), or seconds of the day"
+_READ = {True: "epoch seconds", False: "seconds from the start of the day"}
 WHOLE_HINT = "fix or drop the line (negative or zero lengths are not requests)"
 
 
@@ -142,6 +144,12 @@ def _rows(name: str, rows: list[tuple[int, dict[str, Any]]], keys: list[str]) ->
     o = np.array([_num(name, r.get(ok_), "output_tokens", ln, integer=True) for ln, r in rows], dtype=np.int64)
     c: list[str | None] = [(str(r.get(ck)).strip() or None) if ck and r.get(ck) is not None else None for _, r in rows]
     notes: list[str] = []
+    if len(t) and t.min() < EPOCH_S <= t.max():
+        epoch = t >= EPOCH_S
+        k = int(np.argmax(epoch != epoch[0]))  # the first line read the other way
+        said = f"time {rows[k][1].get(tk)} is read as {_READ[bool(epoch[k])]}"
+        raise _bad(name, f"{said}, but line {rows[0][0]}'s as {_READ[bool(epoch[0])]}",
+                   MIXED_HINT, rows[k][0])
     if len(t) and t.min() >= EPOCH_S:
         t, note = _from_epoch(t)
         notes.append(note)
