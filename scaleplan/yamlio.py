@@ -453,7 +453,8 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, example: str = "FILE") 
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename; a path
     that cannot be written is an :class:`InputError` (exit 3), never a half-written file; a
     folder at ``path`` is named as such (the hint names ``example`` in it). A path that names
-    a FIFO or a device (``/dev/stdout``, ``/dev/null``) is written into, not replaced."""
+    a FIFO or a device (``/dev/stdout``, ``/dev/null``) is written into, not replaced; a
+    symlink's target is written, the link kept."""
     try:
         _atomic_write_bytes(Path(path), data)
     except IsADirectoryError:
@@ -463,6 +464,8 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, example: str = "FILE") 
 
 
 def _atomic_write_bytes(p: Path, data: bytes) -> None:
+    if p.is_symlink():  # its target is written; the link stays (a rename replaced the link)
+        p = Path(os.path.realpath(p))
     if p.exists() and not p.is_file() and not p.is_dir():  # a FIFO or a device: write into it
         with p.open("wb") as fh:  # (a rename replaced /dev/null, as root, with a file)
             fh.write(data)

@@ -227,3 +227,21 @@ def test_c_emitter_is_used_only_for_plain_strings() -> None:
     for bad in ({"": 1}, {"a": "x\ny"}, {"a": "😀"}, {"a": "\t"}, {1: "a"}, {"a": "\ufeff"}):
         assert not _c_safe(bad), bad
         assert dump_yaml(bad) == _python_dump(bad)
+
+
+def test_atomic_write_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
+    """``--out link.yaml`` where link.yaml is a symlink replaced the link with a file and left
+    its target as it was; the target is written (atomically, in its own folder) and the link
+    stays a link, as a shell's ``>`` would leave it. A dangling link's target is created."""
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "profile.yaml"
+    target.write_text("old\n")
+    link = tmp_path / "link.yaml"
+    link.symlink_to(target)
+    atomic_write(link, "new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    dangling = tmp_path / "dangling.yaml"
+    dangling.symlink_to(tmp_path / "real" / "later.yaml")
+    atomic_write(dangling, "made\n")
+    assert dangling.is_symlink() and (tmp_path / "real" / "later.yaml").read_text() == "made\n"
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["later.yaml", "profile.yaml"]
