@@ -473,3 +473,17 @@ def test_trtllm_batch_flag_bounds_each_pipeline_micro_batch(tables: Catalog) -> 
     assert found and "--max_batch_size 32 but the plan has --max_batch_size 16" in found[0]
     assert engines.ServerSettings("vllm", 4, 2, 32).value("max_num_seqs") == 32
     assert engines.ServerSettings("trtllm", 8, 1, 32).value("max_num_seqs") == 32
+
+
+def test_a_16_bit_checkpoint_quantized_by_the_args_is_not_warned() -> None:
+    """``--quantization fp8`` quantizes a 16-bit checkpoint as vLLM loads it, which is how an
+    fp8 plan serves Llama-3.1-8B-Instruct-FP16: since 3a7e8bf read -FP16 names as 16 bits, the
+    plan was warned 'named as fp16 weights' though the flag loads the fp8 the plan sized.
+    Without the flag the warning stands (the server loads the 16-bit weights)."""
+    uri = "hf://acme/Llama-3.1-8B-Instruct-FP16"
+    flagged = engines.precision_notes("vllm", "fp8", None, uri, ["--quantization", "fp8"])
+    assert not any("named as" in n for n in flagged), flagged
+    plain = engines.precision_notes("vllm", "fp8", None, uri, [])
+    assert any("named as fp16 weights" in n for n in plain), plain
+    awq = engines.precision_notes("vllm", "fp8", None, "hf://acme/x-AWQ", ["--quantization", "fp8"])
+    assert any("named as int4-awq weights" in n for n in awq), awq

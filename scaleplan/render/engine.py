@@ -410,7 +410,12 @@ def precision_notes(
     no flag for it that render can rely on."""
     notes: list[str] = []
     named = named_precision(uri) if uri is not None else None
-    if dtype is not None and named is not None and named not in _AGREES.get(dtype, {dtype}):
+    given = parse_flags(args, (engine,))
+    quant = given.get("quantization")
+    loads = _QUANT_PRECISION.get(quant.value.strip().lower()) if quant is not None else None
+    agrees = _AGREES.get(dtype or "", {dtype})
+    online = named in ("bf16", "fp16") and loads in agrees  # the flag quantizes 16-bit weights
+    if dtype is not None and named is not None and named not in agrees and not online:
         notes.append(
             f"model.dtype is {dtype} but the checkpoint {uri} is named as {named} weights: "
             f"{engine} loads the precision the checkpoint's config.json states "
@@ -418,10 +423,7 @@ def precision_notes(
             "than the plan sized; set model.dtype to the checkpoint's precision and run "
             f"scaleplan optimize again, or serve a {dtype} checkpoint"
         )
-    given = parse_flags(args, (engine,))
-    quant = given.get("quantization")
-    loads = _QUANT_PRECISION.get(quant.value.strip().lower()) if quant is not None else None
-    disagrees = loads is not None and loads not in _AGREES.get(dtype or "", {dtype})
+    disagrees = loads is not None and loads not in agrees
     if dtype is not None and quant is not None and disagrees:
         fix = f"set model.dtype: {loads}" if loads in _AGREES else "plan another model.dtype"
         notes.append(
