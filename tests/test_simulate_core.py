@@ -433,3 +433,19 @@ def test_no_window_or_allocation_reads_more_than_fully_busy() -> None:
     assert len(utils) == 24 and max(utils) <= 1.0 + 1e-12, max(utils)
     assert max(utils) > 0.99  # the busy windows are still read as (nearly) fully busy
     assert all(a.utilization is not None and a.utilization <= 1.0 + 1e-12 for a in res.allocations)
+
+
+def test_a_trace_of_times_reads_iso_times_and_refuses_mixed_clocks() -> None:
+    """A one-column trace (request-level, or an LLM trace of times only) read no ISO 8601 time
+    (the first was taken for a header, the next 'not a number'), and one that mixed epoch
+    seconds with seconds of the day ('10' then '1765026000') was replayed over 56 years of
+    windows (over 100 s for two requests). ISO times with an offset are read as --trace reads
+    them in an LLM trace; a mix is refused at its first line read the other way."""
+    from scaleplan.errors import InputError
+
+    tr = parse_trace("2025-12-06T13:00:05Z\n2025-12-06T13:00:06Z\n", "iso")
+    assert tr.times.tolist() == [1765026005.0, 1765026006.0]
+    with pytest.raises(InputError) as err:
+        parse_trace("time\n10\n# a comment\n1765026000\n", "mix")
+    p = err.value.problems[0]
+    assert p.line == 4 and "epoch seconds" in p.message and "line 2" in p.message, p.message

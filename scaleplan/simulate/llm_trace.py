@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scaleplan.errors import InputError, Problem
+from scaleplan.simulate.arrivals import EPOCH_S, iso_time, mixed_clocks
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -39,7 +40,6 @@ TIME_KEYS = ("timestamp", "time", "arrival_time", "arrival", "t", "ts", "start_t
 IN_KEYS = ("input_tokens", "prompt_tokens", "input_len", "input_length", "isl", "num_prompt_tokens")
 OUT_KEYS = ("output_tokens", "completion_tokens", "output_len", "output_length", "osl", "num_completion_tokens")
 CLASS_KEYS = ("class", "request_class")
-EPOCH_S = 1e8
 DAY_S = 86400.0
 HEADER_HINT = (
     f"an LLM trace is a CSV with the header {TIME_KEYS[0]},{IN_KEYS[0]},{OUT_KEYS[0]}[,class], "
@@ -71,27 +71,9 @@ def _pick(keys: list[str], options: tuple[str, ...]) -> str | None:
     return next((low[o] for o in options if o in low), None)
 
 
-def _iso_time(name: str, v: Any, line: int | None) -> float | None:
-    """An ISO 8601 / RFC 3339 time (``2025-12-06T13:00:05Z``, what gateway access logs write)
-    as epoch seconds; None where ``v`` is no such time. One without a UTC offset is refused:
-    its time zone is unknown. RFC 3339 lets a space stand for the ``T``."""
-    if not isinstance(v, str) or not any(sep in v.strip().upper() for sep in ("T", " ")):
-        return None
-    try:
-        at = datetime.fromisoformat(v.strip())
-    except ValueError:
-        return None
-    if at.tzinfo is None:
-        fix = "end it with Z (UTC) or an offset such as +01:00, or give epoch seconds"
-        raise _bad(name, f"time {v!r} has no UTC offset, so its hour is unknown", fix, line)
-    return at.timestamp()
-
-
 TIME_HINT = (
     "give seconds, epoch seconds or ISO 8601 times with an offset (2025-12-06T13:00:05Z)"
 )
-MIXED_HINT = "give every time one way: epoch seconds (or ISO 8601), or seconds of the day"
-_READ = {True: "epoch seconds", False: "seconds from the start of the day"}
 WHOLE_HINT = "fix or drop the line (negative or zero lengths are not requests)"
 
 
@@ -101,7 +83,7 @@ def _num(name: str, v: Any, what: str, line: int | None, *, integer: bool) -> fl
     try:
         x = float(v)
     except (TypeError, ValueError):
-        at = None if integer else _iso_time(name, v, line)
+        at = None if integer else iso_time(name, v, line)
         if at is not None:
             return at
         hint = "give whole numbers" if integer else TIME_HINT
@@ -144,12 +126,7 @@ def _rows(name: str, rows: list[tuple[int, dict[str, Any]]], keys: list[str]) ->
     o = np.array([_num(name, r.get(ok_), "output_tokens", ln, integer=True) for ln, r in rows], dtype=np.int64)
     c: list[str | None] = [(str(r.get(ck)).strip() or None) if ck and r.get(ck) is not None else None for _, r in rows]
     notes: list[str] = []
-    if len(t) and t.min() < EPOCH_S <= t.max():
-        epoch = t >= EPOCH_S
-        k = int(np.argmax(epoch != epoch[0]))  # the first line read the other way
-        said = f"time {rows[k][1].get(tk)} is read as {_READ[bool(epoch[k])]}"
-        raise _bad(name, f"{said}, but line {rows[0][0]}'s as {_READ[bool(epoch[0])]}",
-                   MIXED_HINT, rows[k][0])
+    mixed_clocks(name, t, [ln for ln, _ in rows], [str(r.get(tk)) for _, r in rows])
     if len(t) and t.min() >= EPOCH_S:
         t, note = _from_epoch(t)
         notes.append(note)
