@@ -93,11 +93,12 @@ class ClassLengths(SpecModel):
                 at="sigma",
             ))
         if self.sigma is None and None in p99s:
-            missing = "input_tokens_p99" if p99s[0] is None else "output_tokens_p99"
+            missing, other = ("input", "output") if p99s[0] is None else ("output", "input")
+            missing, other = f"{missing}_tokens_p99", f"{other}_tokens_p99"
             given = all(p is None for p in p99s)
             raise ValueError(fix(
                 "states no spread: give sigma, or both p99s" if given
-                else f"lacks {missing}: the p99 form needs both sides",
+                else f"is missing: the p99 form needs both sides, and {other} is given",
                 _SHAPE_HINT if given else f"add {missing} from the same logs (equal to the "
                 "class's mean where that side does not vary)",
                 at="" if given else missing,

@@ -291,7 +291,11 @@ def test_simulate_says_which_lengths(cli, plans: dict[str, Path]) -> None:
         ("{sigma: 0}", "lengths.sigma", "sigma is 0; a lognormal's shape must be above 0"),
         ("{input_tokens_p99: 2000, output_tokens_p99: 900}", "lengths.input_tokens_p99",
          "input_tokens_p99 2,000 is below the class's input_tokens 3,000"),
-        ("{input_tokens_p99: 9000}", "lengths.output_tokens_p99", "lacks output_tokens_p99"),
+        # the path names the field: not "output_tokens_p99: lacks output_tokens_p99" (UX 16 F12)
+        ("{input_tokens_p99: 9000}", "lengths.output_tokens_p99",
+         "is missing: the p99 form needs both sides, and input_tokens_p99 is given"),
+        ("{output_tokens_p99: 900}", "lengths.input_tokens_p99",
+         "is missing: the p99 form needs both sides, and output_tokens_p99 is given"),
         ("{input_tokens_p99: 90000, output_tokens_p99: 900}", "lengths.input_tokens_p99",
          "input_tokens_p99 90,000 is more than 15.0x the class's input_tokens 3,000"),
     ],
