@@ -131,11 +131,22 @@ def in_spec_file(exc: InputError, inp: Inputs) -> InputError:
 
 
 def with_lines(problems: Sequence[Problem], lines: LineMap) -> list[Problem]:
-    """``problems`` named by field, each given the line of its field (or its nearest parent)."""
+    """``problems`` named by field, each given the line of its field (or its nearest parent);
+    a list's item as ``traffic.classes[1].lengths``."""
     return [
-        replace(p, line=p.line or lines.line_of(tuple(p.where.split(".")))) if p.where else p
+        replace(p, line=p.line or lines.line_of(_keys(p.where))) if p.where else p
         for p in problems
     ]
+
+
+def _keys(where: str) -> tuple[str | int, ...]:
+    """``traffic.classes[1].lengths`` -> ("traffic", "classes", 1, "lengths")."""
+    out: list[str | int] = []
+    for part in where.split("."):
+        name, _, rest = part.partition("[")
+        out.append(name)
+        out += [int(i) for i in rest.rstrip("]").split("][") if i.isdigit()] if rest else []
+    return tuple(out)
 
 
 def gather_inputs(path: str | Path, catalogs: Sequence[str] = ()) -> Gathered:

@@ -113,7 +113,9 @@ def _check_model(spec: Spec, file: str, lines: LineMap) -> list[Problem]:
     except InputError as exc:
         return with_lines(exc.problems, lines)
     classes = token_classes_of(spec.traffic.classes)
-    too_long = s.over_context(classes)
+    index = {c.name: i for i, c in enumerate(spec.traffic.classes)}
+    too_long = s.over_context(classes) or s.tail_over_context(
+        classes, spec.slo.percentile, index)
     return [] if too_long is None else with_lines([too_long], lines)
 
 

@@ -17,11 +17,14 @@ from scaleplan.llm.hardware import Hardware, UnsupportedDtype, hardware, missing
 from scaleplan.llm.lengths import (
     MODEL_LEN_QUANTILE,
     OUTPUT_STEP,
+    P99,
     PROMPT_STEP,
     Spread,
     cells,
     joint_quantiles,
+    quantile,
     refused_share,
+    sigma_from_quantile,
     tail_atoms,
     tokens_at,
 )
@@ -132,6 +135,40 @@ class LlmSetup:
             f" context of {ctx:,}: the server would reject every such request"
         )
         return Problem(where, why, hint=CONTEXT_HINT)
+
+    def tail_over_context(
+        self, classes: Sequence[TokenClass], percentile: int, index: dict[str, int]
+    ) -> Problem | None:
+        """The problem, at the class's ``lengths`` (``index``: each class's place in
+        ``traffic.classes``), when a class's prompt
+        at the SLO ``percentile`` of its spread is beyond the model's context: the server
+        refuses every such request, more than the SLO lets miss, so no plan serves the class
+        at that percentile (pricing its TTFT would price a prompt the server refuses)."""
+        ctx = self.arch.max_position_embeddings
+        for c in classes:
+            prompt = c.input_at(percentile)
+            if not ctx or c.spread is None or prompt <= ctx or c.input_tokens >= ctx:
+                continue  # a class whose mean is over the context: over_context
+            refused = refused_share(c.input_tokens, c.output_tokens, c.spread, ctx)
+            # the spread whose p-th percentile prompt is the context, at its p99
+            fits = quantile(c.input_tokens, sigma_from_quantile(
+                c.input_tokens, ctx, percentile / 100.0), P99)
+            why = (
+                f"the p{percentile} prompt of class {c.name!r} is {prompt:,} tokens "
+                f"({c.spread.label()} around {c.input_tokens:,}), beyond {self.arch.name}'s "
+                f"context of {ctx:,}: the server refuses every request over it, about "
+                f"{100 * refused:.2g} % of the class, more than the {100 - percentile} % a "
+                f"p{percentile} SLO lets miss, so the spread as stated cannot be served at "
+                f"p{percentile}"
+            )
+            hint = (
+                "serve the class with a model of a longer context, or split its long tail into "
+                f"a class of its own (on such a model); or, if the logs allow, lower the "
+                f"class's p99 prompt to at most {int(fits):,} tokens (input_tokens_p99), where "
+                f"its p{percentile} prompt fits"
+            )
+            return Problem(f"traffic.classes[{index.get(c.name, 0)}].lengths", why, hint=hint)
+        return None
 
     def model_len(self, classes: Sequence[TokenClass]) -> int:
         if self.max_model_len is not None:

@@ -109,7 +109,9 @@ def llm_context(
         toks = [(m.input_tokens, m.output_tokens) for m in every if m.input_tokens and m.output_tokens]
         i, o = toks[0] if toks else (1024, 256)
         classes = (TokenClass("default", i, o),)
-    too_long = s.over_context(classes)
+    index = {c.name: i for i, c in enumerate(spec.traffic.classes)}
+    too_long = s.over_context(classes) or s.tail_over_context(
+        classes, spec.slo.percentile, index)
     if too_long is not None:
         from scaleplan.errors import SpecError
 
