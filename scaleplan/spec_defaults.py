@@ -37,9 +37,10 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
     targets: ``ttft_ms + tpot_ms x`` the longest class's ``output_tokens`` (with a length
     spread, its completion at the SLO percentile), when the spec names
     ``model.architecture``, sets both targets and gives every class its output tokens; else None
-    (``slo.latency_ms`` is then required). Never binding on the solve: the LLM room's SLO test
-    (:func:`scaleplan.llm.serving.slo_verdict`) takes end-to-end latency as
-    ``TTFT + TPOT x (output_tokens - 1)``, below this whenever TTFT and TPOT are met."""
+    (``slo.latency_ms`` is then required). Never binding on the solve: the spec marks it
+    derived (:attr:`scaleplan.spec.Slo.tested_latency_ms` is None) and the LLM room does not
+    test it, since a spread class's joint end-to-end percentile can exceed it (r5 B1; without
+    a spread ``TTFT + TPOT x (output_tokens - 1)`` is below it whenever TTFT and TPOT hold)."""
     model, slo, traffic = (data.get(k) for k in ("model", "slo", "traffic"))
     if not (isinstance(model, dict) and model.get("architecture")):
         return None

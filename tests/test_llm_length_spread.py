@@ -463,3 +463,34 @@ def test_a_spread_beyond_the_models_context_is_not_told_to_split() -> None:
     set_low = setup("llama-3.1-8b", max_model_len=8192).default_len_note([huge])
     assert set_low is not None
     assert "; raise max_model_len to 131,072; llama-3.1-8b serves no request" in set_low, set_low
+
+
+def test_a_derived_latency_does_not_bind_a_spread_class(cli, tmp_path: Path) -> None:
+    """r5 B1: slo.latency_ms left out defaults to ttft_ms + tpot_ms x the p50 completion
+    (4,950 ms), and a class with sigma 1.0 tested at its JOINT p50 end-to-end (above the sum
+    of the medians) made that unwritten target bind: $12.97/h against $9.73/h with
+    latency_ms 3,600,000. A derived target is not tested; TTFT/TPOT are, and simulate (two
+    seeds) holds them."""
+    text = (SPEC.replace("TTFT", "400").replace("tpot_ms: 60", "tpot_ms: 25, percentile: 50")
+            .replace("sigma: 0.5", "sigma: 1.0")
+            .replace("[A100-80GB]", "[L4, L40S, A100-80GB, H100]"))
+    from scaleplan.plan import read_plan
+
+    costs = {}
+    for name, slo in (("derived", ""), ("stated", ", latency_ms: 3600000")):
+        spec = tmp_path / name / "spec.yaml"
+        spec.parent.mkdir()
+        spec.write_text(text.replace("percentile: 50}", f"percentile: 50{slo}}}"),
+                        encoding="utf-8")
+        cli(["optimize", str(spec), "--out", str(spec.parent / "o"), "--no-manifests",
+             "--no-alternatives"])
+        costs[name] = read_plan(spec.parent / "o" / "plan.yaml").cost_per_hour
+    assert costs["derived"] == pytest.approx(9.7301, abs=1e-4) == costs["stated"]
+    plan = tmp_path / "derived" / "o" / "plan.yaml"
+    assert read_plan(plan).spec.slo.latency_ms == 4950.0  # recorded, as before
+    assert "(the derived slo.latency_ms is not tested)" in plan.read_text(encoding="utf-8")
+    for seed in ("1", "2"):
+        res = cli(["simulate", str(plan), "--min-requests", "2000", "--seed", seed, "--json"])
+        for c in json.loads(res.stdout)["classes"]:
+            assert c["attainment_ttft"] >= 0.5 and c["attainment_tpot"] >= 0.5, c
+            assert c["ttft_at_slo_pct_ms"] <= 400 and c["tpot_at_slo_pct_ms"] <= 25, c

@@ -145,7 +145,7 @@ class LlmShapePoints:
 def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
     """Which SLO metric a concurrency-1 prediction misses and its value as the check saw it
     (:func:`scaleplan.llm.serving.slo_verdict`, the test the shapes were sized with)."""
-    miss, value = slo_verdict(p, ttft_ms=spec.slo.ttft_ms, tpot_ms=spec.slo.tpot_ms, latency_ms=spec.slo.latency_ms, percentile=spec.slo.percentile, conservative=spec.placement.conservative)
+    miss, value = slo_verdict(p, ttft_ms=spec.slo.ttft_ms, tpot_ms=spec.slo.tpot_ms, latency_ms=spec.slo.tested_latency_ms, percentile=spec.slo.percentile, conservative=spec.placement.conservative)
     return miss or "latency", value
 
 
@@ -157,7 +157,7 @@ def slo_misses(spec: Spec, p: ClassPerf) -> dict[str, float]:
     metric alone through :func:`scaleplan.llm.serving.slo_verdict` (which stops at the first
     miss; the diagnosis needs to know which metrics no shape meets)."""
     slo, out = spec.slo, {}
-    limits = {"ttft": slo.ttft_ms, "tpot": slo.tpot_ms, "latency": slo.latency_ms}
+    limits = {"ttft": slo.ttft_ms, "tpot": slo.tpot_ms, "latency": slo.tested_latency_ms}
     for metric, limit in limits.items():
         if limit is None:
             continue
@@ -174,11 +174,11 @@ def slo_misses(spec: Spec, p: ClassPerf) -> dict[str, float]:
 def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
     """The shape's points; the refusal when it cannot serve; or, when some class
     misses the SLO even at concurrency 1, the concurrency-1 predictions of those classes."""
-    return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib, spec.placement.conservative)
+    return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.tested_latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib, spec.placement.conservative)
 
 
 @functools.lru_cache(maxsize=4096)
-def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, latency: float, pct: int, acc: Accelerator, gpus: int, gmem: float | None, conservative: bool = False) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
+def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, latency: float | None, pct: int, acc: Accelerator, gpus: int, gmem: float | None, conservative: bool = False) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
     try:
         shape = size(ctx.setup, acc, gpus, ctx.classes, gpu_memory_gib=gmem, calibration=ctx.calibration)
     except Refusal as exc:
@@ -351,7 +351,9 @@ def left_out(
     the first refusal of its shapes (memory, dtype), or the SLO its first shape misses even
     with one request at a time. (An infeasible plan explains itself; a feasible one used to
     drop such an accelerator without a word.)"""
-    slo = {"ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms, "latency": spec.slo.latency_ms}
+    slo = {
+        "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms, "latency": spec.slo.tested_latency_ms,
+    }
     notes: list[str] = []
     for acc in spec.placement.accelerators or ():
         if acc in used:

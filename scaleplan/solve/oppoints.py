@@ -43,16 +43,18 @@ class OpPoint:
     # the server model used for the derating
     queueing: Literal["discrete", "continuous", "slots", "none"] = "continuous"
     # the SLO metric whose room above the point's own time bounds the queueing wait (and so
-    # max_utilization): slo.ttft_ms when its room is the smaller, else slo.latency_ms
+    # max_utilization): slo.ttft_ms when its room is the smaller (always, when latency_ms was
+    # derived from TTFT/TPOT: Slo.tested_latency_ms), else slo.latency_ms
     wait_bound: Literal["ttft", "latency"] = "latency"
 
 
 def _slo_check(spec: Spec, m: Measurement) -> tuple[float, str, float]:
-    """(latency budget left for queueing in ms, failing metric or '', its value)."""
+    """(latency budget left for queueing in ms, failing metric or '', its value). A derived
+    slo.latency_ms (Slo.tested_latency_ms None) is not tested: the room is TTFT's alone."""
     slo = spec.slo
     pct = slo.percentile
     lat = m.latency_ms.at(pct)
-    budget = slo.latency_ms - lat
+    budget = _e2e_room(spec, lat)
     if budget < 0:
         return budget, "latency", lat
     if slo.ttft_ms is not None and m.ttft_ms is not None:
@@ -64,7 +66,15 @@ def _slo_check(spec: Spec, m: Measurement) -> tuple[float, str, float]:
         t = m.tpot_ms.at(pct)
         if t > slo.tpot_ms:
             return -1.0, "tpot", t
+    if math.isinf(budget):  # derived, and a point without TTFT: the derived value's room
+        budget = slo.latency_ms - lat
     return budget, "", lat
+
+
+def _e2e_room(spec: Spec, lat: float) -> float:
+    """The end-to-end target's room above a point's own latency ``lat``; inf when derived."""
+    target = spec.slo.tested_latency_ms
+    return math.inf if target is None else target - lat
 
 
 def slo_room(spec: Spec, m: Measurement) -> float:
@@ -132,7 +142,7 @@ def evaluate(
         estimated=m.source in ("estimated", "calibrated") or scaled,
         latency_at_slo=lat,
         queueing=queueing,
-        wait_bound="ttft" if ttft_room < slo.latency_ms - lat else "latency",
+        wait_bound="ttft" if ttft_room < _e2e_room(spec, lat) else "latency",
     )
 
 
