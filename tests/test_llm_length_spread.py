@@ -494,3 +494,17 @@ def test_a_derived_latency_does_not_bind_a_spread_class(cli, tmp_path: Path) -> 
         for c in json.loads(res.stdout)["classes"]:
             assert c["attainment_ttft"] >= 0.5 and c["attainment_tpot"] >= 0.5, c
             assert c["ttft_at_slo_pct_ms"] <= 400 and c["tpot_at_slo_pct_ms"] <= 25, c
+
+
+def test_the_rejected_requests_note_agrees_with_its_count() -> None:
+    """simulate's note on refused requests read '1 requests ... were rejected' (new-user
+    trial 27, a plan with a length spread)."""
+    from scaleplan.simulate.llm import rejected_note
+
+    assert rejected_note(1) == (
+        "1 request longer than max_model_len (or the whole KV cache) was rejected and counted "
+        "as a miss"
+    )
+    assert rejected_note(1964).startswith("1,964 requests longer than") and "were rejected" in (
+        rejected_note(1964)
+    )

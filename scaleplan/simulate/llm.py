@@ -76,6 +76,7 @@ from scaleplan.simulate.llm_workload import (
     from_trace,
     generate,
 )
+from scaleplan.wording import counted
 
 
 def is_llm_plan(plan: Plan) -> bool:
@@ -245,7 +246,7 @@ def _report(
     fstats = failure_stats(plan, wl, res, o, replacement) if replacement is not None else None
     rejected = int((res.outcome == eng.REJECTED).sum())
     if rejected:
-        notes.append(f"{rejected} requests longer than max_model_len (or the whole KV cache) were rejected and count as misses")
+        notes.append(rejected_note(rejected))
     slo = plan.spec.slo
     n = len(wl.times)
     return LlmSimResult(
@@ -260,3 +261,11 @@ def _report(
         series_preemptions=tuple(res.sample_preempted.tolist()), notes=tuple(notes),
         replica_delta=opts.replica_delta,
     )
+
+
+def rejected_note(rejected: int) -> str:
+    """The note on requests the server refused (prompt + completion past max_model_len)."""
+    were = "was" if rejected == 1 else "were"
+    misses = "a miss" if rejected == 1 else "misses"
+    return (f"{counted(rejected, 'request')} longer than max_model_len (or the whole KV cache) "
+            f"{were} rejected and counted as {misses}")
