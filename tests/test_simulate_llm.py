@@ -11,7 +11,7 @@ import pytest
 from llm_sim_helpers import llm_plan
 
 from scaleplan.errors import InputError, PlanError
-from scaleplan.plan import dump_plan
+from scaleplan.plan import Plan, dump_plan
 from scaleplan.simulate import llm_engine as eng
 from scaleplan.simulate.llm import simulate_llm
 from scaleplan.simulate.llm_replicas import Point, step_from_points
@@ -795,14 +795,7 @@ def test_an_epoch_trace_keeps_its_utc_hour() -> None:
     assert tr.times.tolist() == [13 * 3600 + 5, 15 * 3600 + 5]
     said = " ".join(tr.notes)
     assert "13:00:05 UTC on 2025-12-06" in said, said
-    base = llm_plan(rps=2.0, classes=(("chat", 1.0, 200, 50, 100.0, 20.0, 1),))
-    a = base.allocations[0].model_copy(
-        update={"replicas_per_window": (1,) * 24, "nodes_per_window": (1,) * 24}
-    )
-    demand = base.demand.model_copy(
-        update={"windows": 24, "window_hours": 1.0, "rps": (2.0,) * 24}
-    )
-    plan = base.model_copy(update={"allocations": (a,), "demand": demand})
+    plan = _day_plan(replicas=1)
     res = simulate_llm(plan, trace=tr)
     assert res.windows_simulated == (13, 14, 15), res.windows_simulated
 
@@ -891,15 +884,20 @@ def test_a_trace_window_rate_is_the_trace_rate_over_its_span() -> None:
     start = 11 * 3600 + 100.0
     rows = "".join(f"{start + i * 0.5},200,50\n" for i in range(600))  # 2 rps for 299.5 s
     tr = parse_llm_trace("timestamp,input_tokens,output_tokens\n" + rows, "t.csv")
-    base = llm_plan(rps=2.0, classes=(("chat", 1.0, 200, 50, 100.0, 20.0, 1),))
-    a = base.allocations[0].model_copy(
-        update={"replicas_per_window": (2,) * 24, "nodes_per_window": (2,) * 24}
-    )
-    demand = base.demand.model_copy(
-        update={"windows": 24, "window_hours": 1.0, "rps": (2.0,) * 24}
-    )
-    plan = base.model_copy(update={"allocations": (a,), "demand": demand})
+    plan = _day_plan(replicas=2)
     res = simulate_llm(plan, trace=tr)
     (w,) = res.windows
     assert w.window == 11 and w.requests == 600
     assert w.rps == pytest.approx(600 / 299.5, rel=1e-6), w.rps
+
+
+def _day_plan(replicas: int) -> Plan:
+    """A day of 24 hourly windows at 2 rps of one 200 + 50 token class, ``replicas`` each hour."""
+    base = llm_plan(rps=2.0, classes=(("chat", 1.0, 200, 50, 100.0, 20.0, 1),))
+    a = base.allocations[0].model_copy(
+        update={"replicas_per_window": (replicas,) * 24, "nodes_per_window": (replicas,) * 24}
+    )
+    demand = base.demand.model_copy(
+        update={"windows": 24, "window_hours": 1.0, "rps": (2.0,) * 24}
+    )
+    return base.model_copy(update={"allocations": (a,), "demand": demand})
