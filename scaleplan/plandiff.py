@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from scaleplan.plan import HOURS_PER_MONTH, Allocation, Plan
+from scaleplan.spec import OMITTED_WHILE_DEFAULT
 
 Action = Literal["add", "remove", "resize", "change"]
 SYMBOL: dict[Action, str] = {"add": "+", "remove": "-", "resize": "~", "change": "~"}
@@ -179,8 +180,9 @@ def _spec_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
     """The spec settings the two plans answer differently (routing, SLO, traffic, ...), by path."""
     a = _flatten(before.spec.model_dump(mode="json", exclude_none=True))
     b = _flatten(after.spec.model_dump(mode="json", exclude_none=True))
-    for d in (a, b):  # left out of a plan while false (spec.Spot), which is not null
-        d.setdefault("placement.spot.survive_loss", False)
+    for d in (a, b):  # left out of a plan while at their default, which is not null
+        for path, default in OMITTED_WHILE_DEFAULT.items():
+            d.setdefault(path, default)
     if before.architecture is not None and after.architecture is not None:
         # a config.json the plans recorded (a plan written before records were kept has none:
         # that is no change of the model); the file can change under the same path

@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     Field,
@@ -288,14 +288,13 @@ class Spot(_Model):
     max_fraction: float = Field(default=0.5, ge=0, le=1, description="At most this share of demand may rest on spot; on-demand covers the rest.")
     survive_loss: bool = Field(default=False, description="Size every window so that losing all spot capacity at once leaves the on-demand replicas alone carrying the demand at the SLO (without headroom); routing: gateway-api sends no traffic to a serving shape without on-demand replicas.")
 
+    OMITTED: ClassVar[tuple[str, ...]] = ("survive_loss",)  # see OMITTED_WHILE_DEFAULT
+
     @model_serializer(mode="wrap")
-    def _omit_default_survive_loss(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """Leave survive_loss out while it is false, so the spec copied into a plan (and its
+    def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Leave OMITTED out while at its default, so the spec copied into a plan (and its
         hash) is the same as before the field existed."""
-        data = handler(self)
-        if isinstance(data, dict) and data.get("survive_loss") is False:
-            data.pop("survive_loss")
-        return data
+        return self.without_omitted(handler(self))
 
 
 class Quota(_Model):
@@ -332,6 +331,10 @@ class Placement(_Model):
         if self.max_replicas is not None and self.max_replicas < self.min_replicas:
             raise ValueError(fix(f"max_replicas {self.max_replicas} is below min_replicas {self.min_replicas}", "raise max_replicas or lower min_replicas", at="max_replicas"))
         return self
+
+
+# the spec paths a plan leaves out while at their default, with it (plandiff: not null)
+OMITTED_WHILE_DEFAULT = {f"placement.spot.{f}": Spot.model_fields[f].default for f in Spot.OMITTED}
 
 
 class HpaSettings(_Model):

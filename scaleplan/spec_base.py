@@ -3,7 +3,7 @@ and no YAML boolean read as a number."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
@@ -14,6 +14,18 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
     )
+
+    # fields left out of the dump while at their default (a model's serializer calls
+    # without_omitted): added after plans were written, so an old plan's spec reads the same
+    OMITTED: ClassVar[tuple[str, ...]] = ()
+
+    def without_omitted(self, data: Any) -> Any:
+        """``data`` (this model serialised) without those of OMITTED at their default."""
+        if isinstance(data, dict):
+            for f in self.OMITTED:
+                if f in data and data[f] == type(self).model_fields[f].default:
+                    data.pop(f)
+        return data
 
     @model_validator(mode="before")
     @classmethod
