@@ -59,10 +59,10 @@ class ScaleplanError(Exception):
 
     exit_code: ExitCode = ExitCode.INTERNAL
 
-    def __init__(self, message: str, *, hint: str = "") -> None:
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = hint or None  # no hint is None (null in JSON), never ""
 
     def __str__(self) -> str:
         return self.message
@@ -75,7 +75,7 @@ class ScaleplanError(Exception):
         no problems an empty list."""
         kind = self.exit_code.name.lower().replace("_", "-")
         return {"exit_code": int(self.exit_code), "kind": kind, "message": self.message,
-                "hint": self.hint or None, "file": None, "option": None, "problems": []}
+                "hint": self.hint, "file": None, "option": None, "problems": []}
 
 
 class InputError(ScaleplanError):
@@ -92,7 +92,7 @@ class InputError(ScaleplanError):
         problems: list[Problem] | tuple[Problem, ...] | None = None,
         *,
         message: str | None = None,
-        hint: str = "",
+        hint: str | None = None,
     ) -> None:
         self.file = file
         self.problems: tuple[Problem, ...] = tuple(problems or ())
@@ -116,7 +116,7 @@ class InputError(ScaleplanError):
         missing or unreadable); no hint is null, as no line is."""
         if not self.problems:
             return [{"file": self.file, "line": None, "where": "", "message": self.message,
-                     "hint": self.hint or None}]
+                     "hint": self.hint}]
         return [
             {"file": self.file, "line": p.line, "where": p.where, "message": p.message,
              "hint": p.hint or None}
@@ -211,7 +211,7 @@ class InfeasibleError(ScaleplanError):
             "status": "infeasible",
             "name": self.name,
             "message": self.message,
-            "hint": self.hint or None,
+            "hint": self.hint,
             "reasons": [
                 {"code": r.code, "message": r.message, "fix": r.fix, "details": r.details}
                 | ({"where": r.where} if r.where else {})
