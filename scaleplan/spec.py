@@ -262,18 +262,20 @@ class Traffic(_Model):
 
 class Slo(_Model):
     latency_ms: float = Field(gt=0, le=3_600_000, description="End-to-end latency target in milliseconds at `percentile`. Required, except for an LLM spec (model.architecture) that sets ttft_ms and tpot_ms and each class's output_tokens: there it defaults to ttft_ms + tpot_ms x the longest class's output_tokens (at `percentile` of a length spread), and the LLM room does not test it: TTFT and TPOT are the targets (docs/llm.md).")
-    # True when latency_ms is that default (Spec._llm_latency_default): a PrivateAttr, so the
-    # JSON schema and the plan's copy of the spec are as before
-    _latency_derived: bool = PrivateAttr(default=False)
+    _latency_derived: bool = PrivateAttr(default=False)  # the LLM default; left out of dumps
     percentile: int = Field(default=95, description="Percentile the target applies to: 50, 90, 95 or 99.", json_schema_extra={"enum": list(PERCENTILES)})
     ttft_ms: float | None = Field(default=None, gt=0, description="LLM: time-to-first-token target (ms) at `percentile`.")
     tpot_ms: float | None = Field(default=None, gt=0, description="LLM: time-per-output-token target (ms) at `percentile`.")
 
     @property
     def tested_latency_ms(self) -> float | None:
-        """The end-to-end target the LLM room tests: None when latency_ms was derived from
-        TTFT/TPOT (a spread class's joint end-to-end percentile can exceed that default)."""
+        """The end-to-end target the LLM room tests; None when latency_ms was derived."""
         return None if self._latency_derived else self.latency_ms
+
+    @model_serializer(mode="wrap")  # a derived latency_ms is left out: read back, derived again
+    def _omit_derived_latency(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        return {k: v for k, v in data.items() if k != "latency_ms" or not self._latency_derived}
 
     @field_validator("percentile", mode="before")
     @classmethod
@@ -501,8 +503,7 @@ class Spec(_Model):
     @classmethod
     def _llm_latency_default(cls, data: Any, handler: ModelWrapValidatorHandler[Spec]) -> Spec:
         """``slo.latency_ms`` of an LLM spec defaults from its TTFT/TPOT targets
-        (:func:`llm_latency_default`), marked derived (:attr:`Slo.tested_latency_ms`); any
-        other spec states it."""
+        (:func:`llm_latency_default`), marked derived (Slo.tested_latency_ms); else stated."""
         default = None
         if isinstance(data, dict) and isinstance(slo := data.get("slo"), dict):
             if "latency_ms" not in slo:

@@ -48,7 +48,7 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
         return None
     ttft, tpot = _number(slo.get("ttft_ms")), _number(slo.get("tpot_ms"))
     classes = traffic.get("classes")
-    if ttft is None or tpot is None or not isinstance(classes, list) or not classes:
+    if ttft is None or tpot is None or not isinstance(classes, list | tuple) or not classes:
         return None
     pct = _tokens(slo.get("percentile")) or 95
     outs: list[int] = []

@@ -259,7 +259,7 @@ def _report(
         allocations=tuple(astats), failure=fstats, series_t_s=tuple(res.sample_t.tolist()), series_waiting=tuple(res.sample_waiting.tolist()),
         series_running=tuple(res.sample_running.tolist()), series_kv_used=tuple(res.sample_kv_used.tolist()),
         series_preemptions=tuple(res.sample_preempted.tolist()), notes=tuple(notes),
-        replica_delta=opts.replica_delta,
+        replica_delta=opts.replica_delta, slo_e2e_derived=slo.tested_latency_ms is None,
     )
 
 

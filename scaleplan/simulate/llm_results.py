@@ -42,7 +42,7 @@ class LlmClassStats:
     tpot_at_slo_pct_ms: float | None
     attainment_ttft: float | None
     attainment_tpot: float | None
-    attainment_e2e: float
+    attainment_e2e: float | None  # None: slo.latency_ms derived, not an SLO
     attainment: float
     goodput_rps: float
     holds: bool
@@ -130,6 +130,8 @@ class LlmSimResult:
     replica_delta: int = 0  # replicas added (removed) in every window: a what-if, not the plan
     # a negative replica_delta kept one replica running in a window that had no more
     replica_floor: bool = False
+    # slo_e2e_ms is the derived slo.latency_ms (Slo.tested_latency_ms None): reported, not judged
+    slo_e2e_derived: bool = False
 
     @property
     def ok(self) -> bool:

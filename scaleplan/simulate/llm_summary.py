@@ -66,7 +66,10 @@ def outcomes(plan: Plan, wl: Workload, res: eng.EngineResult) -> Outcomes:
         tpot = np.where(wl.out > 1, (res.t_done - res.t_first) * 1000.0 / np.maximum(wl.out - 1, 1), 0.0)
     good_ttft = ok & (ttft <= slo.ttft_ms) if slo.ttft_ms is not None else ok
     good_tpot = ok & (tpot <= slo.tpot_ms) if slo.tpot_ms is not None else ok
-    good_e2e = ok & (e2e <= slo.latency_ms)
+    # a derived slo.latency_ms is not an SLO (Slo.tested_latency_ms): the optimizer does not
+    # test it, so it judges no request here either; e2e is still reported
+    e2e_target = slo.tested_latency_ms
+    good_e2e = ok & (e2e <= e2e_target) if e2e_target is not None else ok
     good = good_ttft & good_tpot & good_e2e
     return Outcomes(ok, ttft, tpot, e2e, good_ttft, good_tpot, good_e2e, good, pct, target)
 
@@ -103,7 +106,9 @@ def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, ra
         mo = m & o.ok
         att_t = float(o.good_ttft[m].mean()) if cnt and slo.ttft_ms is not None else None
         att_p = float(o.good_tpot[m].mean()) if cnt and slo.tpot_ms is not None else None
-        att_e = float(o.good_e2e[m].mean()) if cnt else 1.0
+        att_e: float | None = float(o.good_e2e[m].mean()) if cnt else 1.0
+        if slo.tested_latency_ms is None:  # derived: not an SLO (outcomes)
+            att_e = None
         att = float(o.good[m].mean()) if cnt else 1.0
         holds = cnt == 0 or all(x is None or x >= o.target for x in (att_t, att_p, att_e))
         stats.append(LlmClassStats(

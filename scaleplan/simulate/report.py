@@ -309,7 +309,8 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     slo = ", ".join(s for s in (
         f"TTFT <= {res.slo_ttft_ms:g} ms" if res.slo_ttft_ms is not None else "",
         f"TPOT <= {res.slo_tpot_ms:g} ms" if res.slo_tpot_ms is not None else "",
-        f"e2e <= {res.slo_e2e_ms:g} ms",
+        f"e2e not an SLO (slo.latency_ms {res.slo_e2e_ms:g} ms derived)" if res.slo_e2e_derived
+        else f"e2e <= {res.slo_e2e_ms:g} ms",
     ) if s)
     out: list[RenderableType] = [
         Text("LLM plan: simulated token by token (continuous batching, chunked prefill, KV cache; docs/simulate.md)"),

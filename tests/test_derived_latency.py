@@ -1,0 +1,72 @@
+"""A derived slo.latency_ms (left out of an LLM spec; spec_defaults.llm_latency_default) stays
+derived through the plan file: the plan's copy of the spec leaves it out, so reading the plan
+back derives it again, and simulate and diff treat it as the optimizer does (not an SLO)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scaleplan.plan import dump_plan, parse_plan_text, read_plan
+from scaleplan.plandiff import diff_plans
+from scaleplan.spec import Spec, parse_spec_text
+
+# tests/test_llm_length_spread.py::test_a_derived_latency_does_not_bind_a_spread_class's spec
+B1 = """\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata: {name: chat}
+model: {architecture: llama-3.1-8b, engine: vllm}
+traffic:
+  peak_rps: 6
+  classes:
+    - {name: short, share: 0.7, input_tokens: 512, output_tokens: 128}
+    - name: long
+      share: 0.3
+      input_tokens: 3000
+      output_tokens: 300
+      lengths: {distribution: lognormal, sigma: 1.0}
+slo: {ttft_ms: 400, tpot_ms: 25, percentile: 50SLO}
+placement: {accelerators: [L4, L40S, A100-80GB, H100], providers: [gcp]}
+kubernetes: {image: vllm/vllm-openai:v0.11.0}
+"""
+
+
+def test_the_spec_dump_leaves_a_derived_latency_out() -> None:
+    derived = parse_spec_text(B1.replace("SLO", ""), "s.yaml")
+    assert derived.slo.latency_ms == 4950.0 and derived.slo.tested_latency_ms is None
+    dumped = derived.model_dump(mode="json", exclude_none=True)
+    assert "latency_ms" not in dumped["slo"]
+    for mode in ("json", "python"):  # python: the classes a tuple (render's plan check, replan)
+        again = Spec.model_validate(derived.model_dump(mode=mode))
+        assert again.slo.tested_latency_ms is None and again.slo.latency_ms == 4950.0, mode
+    stated = parse_spec_text(B1.replace("SLO", ", latency_ms: 4950"), "s.yaml")
+    assert stated.slo.tested_latency_ms == 4950.0
+    assert stated.model_dump(mode="json")["slo"]["latency_ms"] == 4950.0
+
+
+def test_a_derived_latency_survives_the_plan_and_is_no_slo_in_simulate(
+    cli, tmp_path: Path
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(B1.replace("SLO", ""), encoding="utf-8")
+    cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--no-manifests",
+         "--no-alternatives"])
+    path = tmp_path / "o" / "plan.yaml"
+    plan = read_plan(path)
+    assert plan.spec.slo.latency_ms == 4950.0 and plan.spec.slo.tested_latency_ms is None
+    again = parse_plan_text(dump_plan(plan))
+    assert again.spec.slo.tested_latency_ms is None and again.spec.slo.latency_ms == 4950.0
+    res = cli(["simulate", str(path), "--min-requests", "2000", "--seed", "1", "--json"])
+    got = json.loads(res.stdout)
+    assert got["slo_e2e_derived"] is True and got["slo_e2e_ms"] == 4950.0
+    assert all(c["attainment_e2e"] is None for c in got["classes"]), got["classes"]
+    text = cli(["simulate", str(path), "--min-requests", "2000", "--seed", "1"]).stdout
+    assert "e2e not an SLO (slo.latency_ms 4950 ms derived)" in " ".join(text.split()), text
+    assert "e2e <= 4950" not in text
+    # a plan written before (its spec states the derived value): diff reports no SLO change
+    old = dump_plan(plan).replace("  slo:\n", "  slo:\n    latency_ms: 4950.0\n", 1)
+    before = parse_plan_text(old)
+    assert before.spec.slo.tested_latency_ms == 4950.0
+    changes = diff_plans(before, plan)
+    assert not [c for c in changes.spec_changes if "latency" in c.field], changes.spec_changes
