@@ -65,16 +65,15 @@ def _output_at(c: dict[str, Any], mean: int, pct: int) -> int:
     """A class's completion at the SLO percentile: with a length spread
     (``lengths``: ``sigma`` or ``output_tokens_p99``) its lognormal's quantile, else the mean
     (a spread that does not read is the mean here: validation names its problem)."""
-    from scaleplan.llm.lengths import P99, sigma_from_quantile, tokens_at
-    from scaleplan.spec_lengths import MAX_SIGMA
+    from scaleplan.llm.lengths import tokens_at
+    from scaleplan.spec import PERCENTILES  # spec imports this module: read at call time
+    from scaleplan.spec_lengths import MAX_SIGMA, side_sigma
 
     x = c.get("lengths")
-    if not isinstance(x, dict) or pct not in (50, 90, 95, 99):
+    if not isinstance(x, dict) or pct not in PERCENTILES:
         return mean
-    sigma, p99 = _number(x.get("sigma")), _tokens(x.get("output_tokens_p99"))
-    if sigma is None and p99 is not None:
-        try:
-            sigma = sigma_from_quantile(mean, p99, P99)
-        except ValueError:
-            return mean
+    try:
+        sigma = side_sigma(_number(x.get("sigma")), _tokens(x.get("output_tokens_p99")), mean)
+    except ValueError:
+        return mean
     return tokens_at(mean, sigma, pct / 100.0) if sigma is not None and sigma <= MAX_SIGMA else mean

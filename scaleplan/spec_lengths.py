@@ -107,13 +107,19 @@ class ClassLengths(SpecModel):
 
     def spread(self, input_mean: int, output_mean: int) -> Spread:
         """The lognormal shapes of a class with these means (checked by :func:`check_lengths`)."""
-        if self.sigma is not None:
-            return Spread(self.sigma, self.sigma)
-        assert self.input_tokens_p99 is not None and self.output_tokens_p99 is not None
-        return Spread(
-            sigma_from_quantile(input_mean, self.input_tokens_p99, P99),
-            sigma_from_quantile(output_mean, self.output_tokens_p99, P99),
-        )
+        ins = side_sigma(self.sigma, self.input_tokens_p99, input_mean)
+        outs = side_sigma(self.sigma, self.output_tokens_p99, output_mean)
+        assert ins is not None and outs is not None  # _one_shape: sigma, or both p99s
+        return Spread(ins, outs)
+
+
+def side_sigma(sigma: float | None, p99: int | None, mean: int) -> float | None:
+    """One side's lognormal shape: ``sigma`` when given, else solved from the side's ``p99``
+    and ``mean`` (ValueError when no lognormal of that mean has it); None without either.
+    The spec as read (:mod:`scaleplan.spec_defaults`) asks it too, before validation."""
+    if sigma is not None:
+        return sigma
+    return None if p99 is None else sigma_from_quantile(mean, p99, P99)
 
 
 def check_lengths(c: RequestClass) -> None:
