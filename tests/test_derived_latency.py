@@ -7,40 +7,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from llm_spread_specs import b1_spec
+
 from scaleplan.plan import dump_plan, parse_plan_text, read_plan
 from scaleplan.plandiff import diff_plans
 from scaleplan.spec import Spec, parse_spec_text
 
-# tests/test_llm_length_spread.py::test_a_derived_latency_does_not_bind_a_spread_class's spec
-B1 = """\
-apiVersion: scaleplan/v1
-kind: InferenceService
-metadata: {name: chat}
-model: {architecture: llama-3.1-8b, engine: vllm}
-traffic:
-  peak_rps: 6
-  classes:
-    - {name: short, share: 0.7, input_tokens: 512, output_tokens: 128}
-    - name: long
-      share: 0.3
-      input_tokens: 3000
-      output_tokens: 300
-      lengths: {distribution: lognormal, sigma: 1.0}
-slo: {ttft_ms: 400, tpot_ms: 25, percentile: 50SLO}
-placement: {accelerators: [L4, L40S, A100-80GB, H100], providers: [gcp]}
-kubernetes: {image: vllm/vllm-openai:v0.11.0}
-"""
-
 
 def test_the_spec_dump_leaves_a_derived_latency_out() -> None:
-    derived = parse_spec_text(B1.replace("SLO", ""), "s.yaml")
+    derived = parse_spec_text(b1_spec(), "s.yaml")
     assert derived.slo.latency_ms == 4950.0 and derived.slo.tested_latency_ms is None
     dumped = derived.model_dump(mode="json", exclude_none=True)
     assert "latency_ms" not in dumped["slo"]
     for mode in ("json", "python"):  # python: the classes a tuple (render's plan check, replan)
         again = Spec.model_validate(derived.model_dump(mode=mode))
         assert again.slo.tested_latency_ms is None and again.slo.latency_ms == 4950.0, mode
-    stated = parse_spec_text(B1.replace("SLO", ", latency_ms: 4950"), "s.yaml")
+    stated = parse_spec_text(b1_spec(", latency_ms: 4950"), "s.yaml")
     assert stated.slo.tested_latency_ms == 4950.0
     assert stated.model_dump(mode="json")["slo"]["latency_ms"] == 4950.0
 
@@ -49,7 +31,7 @@ def test_a_derived_latency_survives_the_plan_and_is_no_slo_in_simulate(
     cli, tmp_path: Path
 ) -> None:
     spec = tmp_path / "spec.yaml"
-    spec.write_text(B1.replace("SLO", ""), encoding="utf-8")
+    spec.write_text(b1_spec(), encoding="utf-8")
     cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--no-manifests",
          "--no-alternatives"])
     path = tmp_path / "o" / "plan.yaml"

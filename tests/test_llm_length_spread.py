@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from llm_spread_specs import SPEC, b1_spec
 
 from scaleplan.llm.lengths import (
     Spread,
@@ -22,24 +23,6 @@ from scaleplan.llm.lengths import (
     tokens_at,
 )
 
-SPEC = """\
-apiVersion: scaleplan/v1
-kind: InferenceService
-metadata: {name: chat}
-model: {architecture: llama-3.1-8b, engine: vllm}
-traffic:
-  peak_rps: 6
-  classes:
-    - {name: short, share: 0.7, input_tokens: 512, output_tokens: 128}
-    - name: long
-      share: 0.3
-      input_tokens: 3000
-      output_tokens: 300
-      lengths: {distribution: lognormal, sigma: 0.5}
-slo: {ttft_ms: TTFT, tpot_ms: 60}
-placement: {accelerators: [A100-80GB], providers: [gcp]}
-kubernetes: {image: vllm/vllm-openai:v0.11.0}
-"""
 SPREAD = "      lengths: {distribution: lognormal, sigma: 0.5}\n"
 Z95 = 1.6448536269514722  # the standard normal's 0.95 quantile (tables)
 Z99 = 2.3263478740408408
@@ -471,23 +454,19 @@ def test_a_derived_latency_does_not_bind_a_spread_class(cli, tmp_path: Path) -> 
     of the medians) made that unwritten target bind: $12.97/h against $9.73/h with
     latency_ms 3,600,000. A derived target is not tested; TTFT/TPOT are, and simulate (two
     seeds) holds them."""
-    text = (SPEC.replace("TTFT", "400").replace("tpot_ms: 60", "tpot_ms: 25, percentile: 50")
-            .replace("sigma: 0.5", "sigma: 1.0")
-            .replace("[A100-80GB]", "[L4, L40S, A100-80GB, H100]"))
     from scaleplan.plan import read_plan
 
     costs = {}
     for name, slo in (("derived", ""), ("stated", ", latency_ms: 3600000")):
         spec = tmp_path / name / "spec.yaml"
         spec.parent.mkdir()
-        spec.write_text(text.replace("percentile: 50}", f"percentile: 50{slo}}}"),
-                        encoding="utf-8")
+        spec.write_text(b1_spec(slo), encoding="utf-8")
         cli(["optimize", str(spec), "--out", str(spec.parent / "o"), "--no-manifests",
              "--no-alternatives"])
         costs[name] = read_plan(spec.parent / "o" / "plan.yaml").cost_per_hour
     assert costs["derived"] == pytest.approx(9.7301, abs=1e-4) == costs["stated"]
     plan = tmp_path / "derived" / "o" / "plan.yaml"
-    assert read_plan(plan).spec.slo.latency_ms == 4950.0  # recorded, as before
+    assert read_plan(plan).spec.slo.latency_ms == 4950.0  # derived again on reading (6cc2959)
     assert "(the derived slo.latency_ms is not tested)" in plan.read_text(encoding="utf-8")
     for seed in ("1", "2"):
         res = cli(["simulate", str(plan), "--min-requests", "2000", "--seed", seed, "--json"])
