@@ -113,9 +113,7 @@ def _check_model(spec: Spec, file: str, lines: LineMap) -> list[Problem]:
     except InputError as exc:
         return with_lines(exc.problems, lines)
     classes = token_classes_of(spec.traffic.classes)
-    index = {c.name: i for i, c in enumerate(spec.traffic.classes)}
-    too_long = s.over_context(classes) or s.tail_over_context(
-        classes, spec.slo.percentile, index)
+    too_long = s.context_problem(classes, spec.traffic.classes, spec.slo.percentile)
     return [] if too_long is None else with_lines([too_long], lines)
 
 

@@ -136,6 +136,14 @@ class LlmSetup:
         )
         return Problem(where, why, hint=CONTEXT_HINT)
 
+    def context_problem(
+        self, classes: Sequence[TokenClass], spec_classes: Sequence[RequestClass], percentile: int
+    ) -> Problem | None:
+        """What a spec's classes ask beyond the model's context: :meth:`over_context`, else
+        :meth:`tail_over_context` at each class's place in ``spec_classes``."""
+        index = {c.name: i for i, c in enumerate(spec_classes)}
+        return self.over_context(classes) or self.tail_over_context(classes, percentile, index)
+
     def tail_over_context(
         self, classes: Sequence[TokenClass], percentile: int, index: dict[str, int]
     ) -> Problem | None:

@@ -109,9 +109,7 @@ def llm_context(
         toks = [(m.input_tokens, m.output_tokens) for m in every if m.input_tokens and m.output_tokens]
         i, o = toks[0] if toks else (1024, 256)
         classes = (TokenClass("default", i, o),)
-    index = {c.name: i for i, c in enumerate(spec.traffic.classes)}
-    too_long = s.over_context(classes) or s.tail_over_context(
-        classes, spec.slo.percentile, index)
+    too_long = s.context_problem(classes, spec.traffic.classes, spec.slo.percentile)
     if too_long is not None:
         from scaleplan.errors import SpecError
 
