@@ -106,9 +106,8 @@ def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, ra
         mo = m & o.ok
         att_t = float(o.good_ttft[m].mean()) if cnt and slo.ttft_ms is not None else None
         att_p = float(o.good_tpot[m].mean()) if cnt and slo.tpot_ms is not None else None
-        att_e: float | None = float(o.good_e2e[m].mean()) if cnt else 1.0
-        if slo.tested_latency_ms is None:  # derived: not an SLO (outcomes)
-            att_e = None
+        e2e_slo = slo.tested_latency_ms is not None  # a derived one is not an SLO (outcomes)
+        att_e = (float(o.good_e2e[m].mean()) if cnt else 1.0) if e2e_slo else None
         att = float(o.good[m].mean()) if cnt else 1.0
         holds = cnt == 0 or all(x is None or x >= o.target for x in (att_t, att_p, att_e))
         stats.append(LlmClassStats(
