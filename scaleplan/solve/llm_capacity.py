@@ -31,6 +31,7 @@ from scaleplan.llm.serving import (
     best_concurrency,
     predict,
     queue_fed_rates,
+    served_names,
     setup_from_spec,
     size,
     slo_verdict,
@@ -93,7 +94,6 @@ def llm_context(
     s = setup_from_spec(spec.model, base)
     # no profile (an architecture-only spec): nothing measured, the model is uncalibrated;
     # points of another precision than the plan's are left out (llm_inputs)
-    from scaleplan.llm.serving import served_names
     from scaleplan.llm_inputs import calibrating_points
 
     points, precision = calibrating_points(profile, s)
