@@ -168,6 +168,11 @@ class Baseline(StrictModel):
     savings_fraction: float | None = None
 
 
+# Two costs per hour closer than this are the same in every $x.xx/h the reports print: the
+# spot-loss lines say 'no extra cost' (solve/explain.py, plan_report.py).
+SAME_COST_PER_HOUR = 0.005
+
+
 class SpotLoss(StrictModel):
     """A plan with spot replicas and placement.spot.survive_loss off: what losing every spot
     replica at the peak hour leaves, and what the rule would cost (one more solve)."""

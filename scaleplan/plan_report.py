@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from scaleplan.plan import GAP_FROM_BOUND, GAP_FROM_SEARCH, HOURS_PER_MONTH
+from scaleplan.plan import GAP_FROM_BOUND, GAP_FROM_SEARCH, HOURS_PER_MONTH, SAME_COST_PER_HOUR
 from scaleplan.table import Column, Line, table_text
 from scaleplan.wording import counted
 
@@ -195,7 +195,7 @@ def spot_loss_lines(s: SpotLoss, cost: float) -> list[Line]:
     on = s.survive_loss_cost_per_hour
     if on is None:
         second = f"  placement.spot.survive_loss: true: not priced ({s.not_priced})"
-    elif on <= cost + 0.005:
+    elif on <= cost + SAME_COST_PER_HOUR:
         second = "  placement.spot.survive_loss: true holds the SLO at no extra cost"
     else:
         extra = f"{s.extra_cost_fraction or 0.0:+.1%}"

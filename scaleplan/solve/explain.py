@@ -17,6 +17,7 @@ from scaleplan.plan import (
     GAP_FROM_BOUND,
     GAP_FROM_SEARCH,
     HOURS_PER_MONTH,
+    SAME_COST_PER_HOUR,
     Allocation,
     Alternative,
     Baseline,
@@ -275,7 +276,7 @@ def _spot_loss_line(pb: Problem, o: Outcome, base: float | None) -> str:
     )
     if base is None:
         cost = "its cost was not priced (no plan without it was found within the time limit)"
-    elif o.cost > base + 0.005:
+    elif o.cost > base + SAME_COST_PER_HOUR:
         cost = f"${o.cost - base:.2f}/h more than without (${base:.2f}/h)"
     else:
         cost = "no more than without it here"
@@ -292,7 +293,7 @@ def spot_loss_line(s: SpotLoss, cost: float) -> str:
     on = s.survive_loss_cost_per_hour
     if on is None:
         price = f"survive_loss: true was not priced ({s.not_priced})"
-    elif on <= cost + 0.005:
+    elif on <= cost + SAME_COST_PER_HOUR:
         price = (
             "placement.spot.survive_loss: true holds the SLO through it at no extra cost "
             f"(${on:.2f}/h)"
