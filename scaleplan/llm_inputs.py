@@ -140,12 +140,14 @@ def llm_profile_inputs(
     if accelerators is None and placed:  # the spec's GPUs: one the model cannot run is left out
         accs, notes = runnable(accs, s.dtype, s.kv_dtype, spec_path, doc.lines)
     notes = (*config_notes(model, base, dtype or (sp.model.dtype if spec_path else None)), *notes)
-    where = "--input-tokens" if spec_lines is None else "traffic.classes"
-    over = s.over_context(classes, where)
-    if over is not None:
-        if spec_lines is not None:  # the spec's classes (one or several), at their line
+    if spec_lines is not None:  # the spec's classes: validate's and optimize's check, at its line
+        over = s.context_problem(classes, sp.traffic.classes, sp.slo.percentile)
+        if over is not None:
             raise InputError(spec_path, with_lines([over], spec_lines))
-        raise InputError(None, [over])
+    else:  # one class of --input-tokens/--output-tokens, without a spread
+        over = s.over_context(classes, "--input-tokens")
+        if over is not None:
+            raise InputError(None, [over])
     return LlmProfileInputs(model, s, tuple(classes), tuple(accs), table, notes, served)
 
 

@@ -74,3 +74,25 @@ def test_a_p95_prompt_beyond_the_context_is_refused_at_the_class(cli, tmp_path: 
     assert "relax" not in json.dumps(out)
     # at that p99 the p95 prompt fits: the spec validates (the p99.9 tail is warned of)
     cli(["validate", str(_spec(tmp_path, fits))], exit_code=0)
+
+
+def test_profile_llm_refuses_the_spec_as_optimize_does(cli, tmp_path: Path) -> None:
+    """``profile llm --spec`` reads the spec's classes with their spread: a p95 prompt beyond
+    the context is refused there too (exit 3, at the class's lengths), nothing written. Before,
+    only a class whose mean is over the context was (over_context), and the profile of a
+    spread optimize refuses was written."""
+    spec = _spec(tmp_path, 100_000)
+    out = tmp_path / "profile.yaml"
+    res = cli(["profile", "llm", "--spec", str(spec), "--accelerators", "H100",
+               "--out", str(out)], exit_code=3)
+    err = " ".join(res.stderr.split())
+    assert (
+        f"{spec}:20: traffic.classes[1].lengths: the p95 prompt of class 'rag' is 42,836 tokens"
+        in err
+    ), err
+    assert not out.exists()
+    # at the p99 whose p95 prompt fits, the profile is written
+    fits = int(quantile(12_000, sigma_from_quantile(12_000, CONTEXT, 0.95), 0.99))
+    cli(["profile", "llm", "--spec", str(_spec(tmp_path, fits)), "--accelerators", "H100",
+         "--out", str(out)], exit_code=0)
+    assert out.exists()

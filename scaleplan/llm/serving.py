@@ -124,7 +124,8 @@ class LlmSetup:
     ) -> Problem | None:
         """The problem, at ``where``, when the model cannot take the longest class (its prompt
         and completion exceed the architecture's context, ``max_position_embeddings``); None
-        when every class fits."""
+        when every class fits. A spec's classes, which may have a spread, are checked by
+        :meth:`context_problem` (validate, optimize and ``profile llm --spec`` alike)."""
         ctx = self.arch.max_position_embeddings
         longest = max(classes, key=lambda c: c.tokens, default=None)
         if not ctx or longest is None or longest.tokens <= ctx:
