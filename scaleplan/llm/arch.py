@@ -23,6 +23,12 @@ from typing import Any
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.llm.checkpoint import native_dtype, unpriced_quantization
+from scaleplan.llm.config_defaults import (
+    KV_HEAD_KEYS,
+    assumed_fields,
+    with_class_defaults,
+)
+from scaleplan.llm.config_defaults import int_field as _int
 from scaleplan.yamlio import load_yaml, read_text
 
 DENSE_FFN_MATRICES = 3  # gated FFN (SwiGLU / GeGLU): gate, up and down projections
@@ -158,80 +164,6 @@ class Architecture:
 
 # ---- config.json ------------------------------------------------------------------------------
 
-def _int(cfg: Mapping[str, Any], *keys: str) -> int | None:
-    for k in keys:
-        v = cfg.get(k)
-        if isinstance(v, bool):
-            continue
-        if isinstance(v, int | float) and v >= 0:
-            return int(v)
-    return None
-
-
-KV_HEAD_KEYS = ("num_key_value_heads", "num_kv_heads", "multi_query_group_num")
-
-# What transformers' configuration class for a model_type takes for a field its config.json
-# leaves out, where that is a number of its own (read from
-# src/transformers/models/<type>/configuration_<type>.py). A model_type not named here takes
-# num_attention_heads KV heads (LlamaConfig, Phi3Config: multi-head attention) and a head size
-# of hidden_size // num_attention_heads, as those classes do.
-CLASS_DEFAULTS: dict[str, dict[str, int]] = {
-    "mistral": {"num_key_value_heads": 8},
-    "mixtral": {"num_key_value_heads": 8},
-    "qwen2": {"num_key_value_heads": 32},
-    "qwen2_moe": {"num_key_value_heads": 16},
-    "qwen3": {"num_key_value_heads": 32, "head_dim": 128},
-    "qwen3_moe": {"num_key_value_heads": 4},
-    "gemma": {"num_key_value_heads": 16, "head_dim": 256},
-    "gemma2": {"num_key_value_heads": 4, "head_dim": 256},
-    "gemma3": {"num_key_value_heads": 4, "head_dim": 256},  # its text_config: Gemma3TextConfig
-    "gemma3_text": {"num_key_value_heads": 4, "head_dim": 256},
-    "gpt_oss": {"num_key_value_heads": 8, "head_dim": 64},
-}
-
-
-@dataclass(frozen=True)
-class Assumed:
-    """A field a config.json leaves out and the value the model takes for it (``why``: whose
-    default that is)."""
-
-    field: str
-    value: int
-    why: str
-
-    def note(self) -> str:
-        return f"config.json has no {self.field}: assumed {self.value} ({self.why})"
-
-
-def assumed_fields(cfg: Mapping[str, Any]) -> list[Assumed]:
-    """The KV-head count and head size a config.json (its ``text_config`` merged) leaves out,
-    each with the value :func:`architecture_from_config` takes: the default of transformers'
-    configuration class for its ``model_type`` (:data:`CLASS_DEFAULTS`), else the head count
-    (multi-head attention). An MLA model (``kv_lora_rank``) caches no per-head KV: none."""
-    if isinstance(cfg.get("text_config"), Mapping):
-        cfg = {**cfg, **cfg["text_config"]}
-    heads = _int(cfg, "num_attention_heads", "n_head")
-    if not heads or _int(cfg, "kv_lora_rank"):
-        return []
-    kind = cfg.get("model_type") if isinstance(cfg.get("model_type"), str) else None
-    defaults = CLASS_DEFAULTS.get(kind, {}) if kind else {}
-    cls = f"transformers' configuration class for model_type {kind!r}" if kind else None
-    out = []
-    if _int(cfg, *KV_HEAD_KEYS) is None:
-        if "num_key_value_heads" in defaults:
-            why = f"the default of {cls}"
-            out.append(Assumed("num_key_value_heads", defaults["num_key_value_heads"], why))
-        else:
-            why = f"= num_attention_heads, multi-head attention, as {cls} takes it" if cls else (
-                "= num_attention_heads, multi-head attention; a model with grouped-query "
-                "attention states it in its config.json"
-            )
-            out.append(Assumed("num_key_value_heads", heads, why))
-    if _int(cfg, "head_dim") is None and "head_dim" in defaults:
-        out.append(Assumed("head_dim", defaults["head_dim"], f"the default of {cls}"))
-    return out
-
-
 def config_notes(ref: str, base: Path | None = None, dtype: str | None = None) -> tuple[str, ...]:
     """The notes for the fields the config.json that ``ref`` names (as
     :func:`load_architecture` resolves it) leaves out, and for a quantization it states that
@@ -252,8 +184,9 @@ def config_notes(ref: str, base: Path | None = None, dtype: str | None = None) -
 def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | None = None, source: str = "") -> Architecture:
     """Build an :class:`Architecture` from config.json fields (pure); raises InputError naming
     every missing field."""
-    if isinstance(cfg.get("text_config"), Mapping):  # multimodal wrappers keep the LM here
-        cfg = {**cfg, **cfg["text_config"]}
+    # multimodal wrappers keep the LM in text_config; a left-out MoE / MLA field is its
+    # transformers class's default (config_defaults; the notes name each)
+    cfg = with_class_defaults(cfg)
     problems: list[Problem] = []
     # a config.json leaves out what equals its transformers class's default (Gemma 3's
     # text_config has no num_attention_heads, num_key_value_heads, head_dim or vocab_size)

@@ -1,0 +1,99 @@
+"""MoE config.json files that leave fields out (UX review 17, F1).
+
+transformers' ``save_pretrained`` writes only the fields that differ from the configuration
+class's defaults, and hand-written configs drop them too: a Mixtral config.json without
+``num_local_experts`` was planned as a dense 7.2B model, a Qwen3-MoE one without
+``moe_intermediate_size`` as 233.5B parameters (the dense width taken for an expert's), both
+silently. A left-out MoE or MLA field takes the class's default, and a note names it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scaleplan.llm.arch import architecture_from_config, assumed_fields, preset
+
+MIXTRAL = {
+    "model_type": "mixtral", "hidden_size": 4096, "intermediate_size": 14336,
+    "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+    "vocab_size": 32000, "max_position_embeddings": 32768, "num_local_experts": 8,
+    "num_experts_per_tok": 2, "torch_dtype": "bfloat16", "tie_word_embeddings": False,
+}
+QWEN3_MOE = {
+    "model_type": "qwen3_moe", "hidden_size": 2048, "intermediate_size": 6144,
+    "moe_intermediate_size": 768, "num_hidden_layers": 48, "num_attention_heads": 32,
+    "num_key_value_heads": 4, "head_dim": 128, "vocab_size": 151936,
+    "max_position_embeddings": 40960, "num_experts": 128, "num_experts_per_tok": 8,
+    "torch_dtype": "bfloat16", "tie_word_embeddings": False,
+}
+DEEPSEEK_V3 = {
+    "model_type": "deepseek_v3", "hidden_size": 7168, "intermediate_size": 18432,
+    "moe_intermediate_size": 2048, "num_hidden_layers": 61, "num_attention_heads": 128,
+    "num_key_value_heads": 128, "vocab_size": 129280, "n_routed_experts": 256,
+    "num_experts_per_tok": 8, "n_shared_experts": 1, "first_k_dense_replace": 3,
+    "kv_lora_rank": 512, "q_lora_rank": 1536, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64,
+    "v_head_dim": 128, "torch_dtype": "bfloat16", "tie_word_embeddings": False,
+}
+
+
+def _without(cfg: dict, *keys: str) -> dict:
+    return {k: v for k, v in cfg.items() if k not in keys}
+
+
+def _sizes(cfg: dict) -> tuple[int, int, int, int]:
+    a = architecture_from_config(cfg, "m")
+    return a.total_params, a.active_params, a.kv_elements_per_token_layer(), a.moe_layers
+
+
+@pytest.mark.parametrize(
+    ("cfg", "left_out"),
+    [
+        (MIXTRAL, ("num_local_experts", "num_experts_per_tok")),
+        (QWEN3_MOE, ("moe_intermediate_size",)),
+        (QWEN3_MOE, ("num_experts", "num_experts_per_tok", "moe_intermediate_size")),
+        (DEEPSEEK_V3, ("n_routed_experts", "n_shared_experts", "first_k_dense_replace")),
+        (DEEPSEEK_V3, ("kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim")),
+    ],
+)
+def test_a_left_out_moe_field_takes_the_class_default(cfg: dict, left_out: tuple[str, ...]) -> None:
+    """The class defaults equal these models' own values, so leaving them out sizes the same
+    model; each field left out is named in a note with the value taken."""
+    assert _sizes(_without(cfg, *left_out)) == _sizes(cfg)
+    notes = {a.field: a for a in assumed_fields(_without(cfg, *left_out))}
+    assert set(notes) == set(left_out), notes
+    for f in left_out:
+        assert notes[f].value == cfg[f]
+        assert f"config.json has no {f}: assumed {cfg[f]}" in notes[f].note()
+    assert not [a for a in assumed_fields(cfg) if a.field in left_out]
+
+
+def test_stated_fields_are_not_replaced() -> None:
+    """A field stated (even as null: DeepSeek-V2-Lite's q_lora_rank) is the model's; only a
+    field absent from the file takes the default."""
+    lite = {**DEEPSEEK_V3, "q_lora_rank": None}
+    assert architecture_from_config(lite, "m").q_lora_rank == 0
+    assert "q_lora_rank" not in {a.field for a in assumed_fields(lite)}
+    small = {**MIXTRAL, "num_local_experts": 4}
+    assert architecture_from_config(small, "m").num_experts == 4
+
+
+def test_the_mixtral_preset_is_what_a_left_out_config_sizes() -> None:
+    a = architecture_from_config(_without(MIXTRAL, "num_local_experts", "num_experts_per_tok"), "m")
+    p = preset("mixtral-8x7b")
+    assert (a.num_experts, a.experts_per_token) == (p.num_experts, p.experts_per_token) == (8, 2)
+    assert abs(a.total_params - p.total_params) / p.total_params < 0.001
+
+
+def test_profile_llm_says_which_expert_fields_it_assumed(cli, tmp_path: Path) -> None:
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(_without(MIXTRAL, "num_local_experts", "num_experts_per_tok")))
+    args = ["--accelerators", "H100", "--gpus", "2", "--concurrency", "1", "--out", "-"]
+    left_out = cli(["profile", "llm", str(p), *args])
+    err = " ".join(left_out.stderr.split())
+    assert "note: config.json has no num_local_experts: assumed 8 (the default of" in err, err
+    assert "config.json has no num_experts_per_tok: assumed 2" in err, err
+    p.write_text(json.dumps(MIXTRAL))
+    assert cli(["profile", "llm", str(p), *args]).stdout == left_out.stdout
