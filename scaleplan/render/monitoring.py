@@ -19,6 +19,11 @@ engine's buckets are known and the SLO is not one of them (vLLM's inter-token bu
 observations between that bucket and the SLO count as slow, so the alert fires early, never
 late; the rule's annotations and a render warning say so. Never a bucket above the SLO: an
 SLO below every known bucket has none, and the warning says its burn-rate alerts cannot fire.
+
+An LLM spec with TTFT/TPOT SLOs and no ``slo.latency_ms`` has its end-to-end latency derived
+(``Slo.tested_latency_ms`` None), not an SLO: no end-to-end SLI or alert (it could page while
+TTFT and TPOT hold, and a server rarely has a bucket at the derived figure); the dashboard
+shows the figure as derived beside the measured latency, its burn-rate panel TTFT's and TPOT's.
 """
 
 from __future__ import annotations
@@ -26,10 +31,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scaleplan.plan import HOURS_PER_MONTH, Plan
 from scaleplan.render.engine import METRICS, metrics_of
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Entry, Obj, meta
+
+if TYPE_CHECKING:
+    from scaleplan.spec import Spec
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # (long window, short window, burn-rate factor, for, severity)
@@ -149,6 +158,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     le = _num(spec.slo.latency_ms / 1000.0)
     at_slo = le_matcher(spec.slo.latency_ms / 1000.0)
     budget = 1 - spec.slo.percentile / 100
+    stated = spec.slo.tested_latency_ms is not None  # a derived latency is no SLO: no alert
     allocs = plan.allocations
     capacity = _hourly(plan, plan.capacity_rps_at)
     replicas = _hourly(plan, lambda w: float(sum(a.replicas_per_window[w] for a in allocs)))
@@ -168,7 +178,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     burn = _Burn(plan, sel, labels, on, pascal, budget)
     sli, alerts = burn.rules(
         "latency", hist, at_slo, "requests", f"{spec.slo.latency_ms:g} ms", None, warnings,
-    )
+    ) if stated else ([], [])
     alerts.append(
         {
             "alert": f"{pascal}DemandAbovePlannedCapacity",
@@ -181,7 +191,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
             },
         }
     )
-    alerts.append(
+    alerts += [
         {
             "alert": f"{pascal}LatencySloBucketMissing",
             "expr": f"absent({hist}_bucket{{{sel},{at_slo}}})",
@@ -192,7 +202,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
                 "description": f"The burn-rate alerts read {hist}_bucket{{{at_slo}}}; add a bucket at the SLO to the server's histogram, or the alerts cannot fire.",
             },
         }
-    )
+    ] if stated else []
     token_sli, token_alerts = _token_slo_rules(burn, warnings)
     alerts += token_alerts
     return [
@@ -279,20 +289,31 @@ def slo_bucket(slo_s: float, buckets: Buckets) -> tuple[float, str]:
     return (max(below), "below") if below else (slo_s, "none")
 
 
+def _token_slos(spec: Spec) -> list[tuple[str, float]]:
+    """The spec's TTFT and TPOT SLOs set: ("ttft" / "tpot", ms)."""
+    return [(k, ms) for k, ms in (("ttft", spec.slo.ttft_ms), ("tpot", spec.slo.tpot_ms)) if ms]
+
+
 def _token_slo_rules(burn: _Burn, warnings: list[str]) -> tuple[list[Obj], list[Obj]]:
     """TTFT and TPOT SLIs (one per window) and burn-rate and missing-bucket alerts, for an LLM
     spec's ``slo.ttft_ms`` / ``slo.tpot_ms`` on an engine in :data:`TOKEN_HISTOGRAMS`."""
     spec = burn.plan.spec
     name = spec.metadata.name
     engine = spec.model.engine or ""
-    wanted = [(k, ms) for k, ms in (("ttft", spec.slo.ttft_ms), ("tpot", spec.slo.tpot_ms)) if ms]
+    wanted = _token_slos(spec)
     if not wanted:
         return [], []
     if engine not in TOKEN_HISTOGRAMS:
+        e2e = (
+            "the burn-rate alerts read the end-to-end latency only"
+            if spec.slo.tested_latency_ms is not None
+            else f"and slo.latency_ms is derived ({spec.slo.latency_ms:g} ms), not an SLO, so "
+            "no burn-rate alert is rendered: set slo.latency_ms to alert on the end-to-end "
+            "latency"
+        )
         warnings.append(
             f"monitoring: no TTFT/TPOT SLO alerts: scaleplan knows no TTFT and per-token "
-            f"histograms of {engine or 'this server'} (vllm and sglang have them); the "
-            "burn-rate alerts read the end-to-end latency only"
+            f"histograms of {engine or 'this server'} (vllm and sglang have them); {e2e}"
         )
         return [], []
     if any(TOKEN_HISTOGRAMS[engine][k][1] is None for k, _ in wanted):
@@ -379,11 +400,30 @@ def dashboard(plan: Plan) -> Obj:
     on = f'{{service="{name}",namespace="{spec.kubernetes.namespace}"}}'
     p = spec.slo.percentile
     budget = 1 - p / 100
+    slo = f"SLO p{p} {spec.slo.latency_ms:g} ms"
+    burn: Obj | None
+    if spec.slo.tested_latency_ms is not None:
+        latency = _panel(2, f"Latency p{p} vs SLO", "s", [(f"scaleplan:latency_p{p}_seconds:rate5m{on}", f"p{p}"), (f"vector({_num(spec.slo.latency_ms / 1000)})", "SLO")], 12, 0)
+        burn = _panel(4, "Latency error budget burn rate", "short", [(f"scaleplan:slo_latency_bad_ratio:rate1h{on} / {_num(budget)}", "1h"), (f"scaleplan:slo_latency_bad_ratio:rate6h{on} / {_num(budget)}", "6h"), (f"scaleplan:slo_latency_bad_ratio:rate3d{on} / {_num(budget)}", "3d")], 12, 8)
+    else:  # derived from TTFT/TPOT: shown as such, the burn rates those SLOs' (_token_slo_rules)
+        derived = "derived from TTFT and TPOT, not an SLO"
+        latency = _panel(2, f"Latency p{p} (end-to-end)", "s", [
+            (f"scaleplan:latency_p{p}_seconds:rate5m{on}", f"p{p}"),
+            (f"vector({_num(spec.slo.latency_ms / 1000)})", derived),
+        ], 12, 0)
+        keys = [k for k, _ in _token_slos(spec)] if spec.model.engine in TOKEN_HISTOGRAMS else []
+        title = " and ".join(k.upper() for k in keys)
+        burn = _panel(4, f"{title} error budget burn rate", "short", [
+            (f"scaleplan:slo_{k}_bad_ratio:rate{w}{on} / {_num(budget)}", f"{k.upper()} {w}")
+            for k in keys for w in ("1h", "6h", "3d")
+        ], 12, 8) if keys else None
+        targets = ", ".join(f"{k.upper()} {ms:g} ms" for k, ms in _token_slos(spec))
+        slo = f"SLO p{p}: {targets} (end-to-end {spec.slo.latency_ms:g} ms derived, not an SLO)"
     panels = [
         _panel(1, "Demand vs planned capacity (per UTC hour of the plan)", "reqps", [(f"scaleplan:demand_rps{on}", "demand"), (f"scaleplan:planned_capacity_rps{on}", "planned capacity"), (f"scaleplan:planned_demand_rps{on}", "planned demand")], 0, 0),
-        _panel(2, f"Latency p{p} vs SLO", "s", [(f"scaleplan:latency_p{p}_seconds:rate5m{on}", f"p{p}"), (f"vector({_num(spec.slo.latency_ms / 1000)})", "SLO")], 12, 0),
+        latency,
         _panel(3, "Replicas: up vs planned", "short", [(f"scaleplan:replicas_up{on}", "up"), (f"scaleplan:planned_replicas{on}", "planned")], 0, 8),
-        _panel(4, "Latency error budget burn rate", "short", [(f"scaleplan:slo_latency_bad_ratio:rate1h{on} / {_num(budget)}", "1h"), (f"scaleplan:slo_latency_bad_ratio:rate6h{on} / {_num(budget)}", "6h"), (f"scaleplan:slo_latency_bad_ratio:rate3d{on} / {_num(budget)}", "3d")], 12, 8),
+        *([burn] if burn is not None else []),
         _panel(5, "Cost (planned, $ per hour and per month at this rate)", "currencyUSD", [(f"scaleplan:planned_cost_per_hour{on}", "$/h"), (f"scaleplan:planned_cost_per_hour{on} * {_num(HOURS_PER_MONTH)}", "$/month")], 0, 16, w=24),
     ]
     return {
@@ -399,7 +439,7 @@ def dashboard(plan: Plan) -> Obj:
         "annotations": {"list": []},
         "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Prometheus", "current": {}, "hide": 0}]},
         "panels": panels,
-        "description": f"Plan {plan.metadata.plan_hash[:12]}: ${plan.cost_per_hour:.4f}/h average, ${plan.cost_per_month:,.2f}/month; SLO p{p} {spec.slo.latency_ms:g} ms.",
+        "description": f"Plan {plan.metadata.plan_hash[:12]}: ${plan.cost_per_hour:.4f}/h average, ${plan.cost_per_month:,.2f}/month; {slo}.",
     }
 
 
