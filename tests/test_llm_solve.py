@@ -190,10 +190,12 @@ def test_a_left_out_accelerator_is_said_at_its_shape_nearest_the_slo() -> None:
         row("p5.48xlarge", "H100", 8, 55.0, vcpus=192, mem=2048),
     )
     s = llm_spec(
-        "llama-3.1-70b", [{"name": "rag", "share": 1.0, "input_tokens": 24_000, "output_tokens": 300}],
+        "llama-3.1-70b",
+        [{"name": "rag", "share": 1.0, "input_tokens": 24_000, "output_tokens": 300}],
         accs=["A100-80GB", "H100"], rps=1.0, ttft=2500, tpot=100,
     )
-    warned = [w for w in solve(s, estimated_profile(), cat, options=OPTS).plan.warnings if "left out" in w]
+    warnings = solve(s, estimated_profile(), cat, options=OPTS).plan.warnings
+    warned = [w for w in warnings if "left out" in w]
     assert len(warned) == 1 and warned[0].startswith("A100-80GB is left out: "), warned
     assert "(8 GPUs, class rag: p95 TTFT " in warned[0], warned
     ms = float(re.search(r"TTFT (\d+) ms", warned[0]).group(1))  # type: ignore[union-attr]

@@ -347,8 +347,8 @@ def left_out(
     """A warning for each accelerator the spec names in ``placement.accelerators`` that no
     candidate runs on (``used``: those some candidate runs on), with the LLM room's reason:
     the first refusal of its shapes (memory, dtype), or the SLO its shape nearest to holding it
-    misses even with one request at a time. (An infeasible plan explains itself; a feasible one used to
-    drop such an accelerator without a word.)"""
+    misses even with one request at a time. (An infeasible plan explains itself; a feasible
+    one used to drop such an accelerator without a word.)"""
     slo = {
         "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms, "latency": spec.slo.tested_latency_ms,
     }
