@@ -813,3 +813,37 @@ def test_secret_env_renders_secret_key_refs_and_wins() -> None:
     ref = {"secretKeyRef": {"name": "vllm-auth", "key": "api-key"}}
     assert env["VLLM_API_KEY"] == {"name": "VLLM_API_KEY", "valueFrom": ref}
     assert env["HF_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "org-hf", "key": "token"}}
+
+
+def test_a_left_out_dtype_is_the_architectures_own(cli, tmp_path: Path) -> None:
+    """model.dtype left out is the architecture's own precision (Qwen3-30B-A3B: bf16), and the
+    plan sizes it; a checkpoint named -FP8 or a --quantization fp8 in args loads fp8 weights.
+    `dtype: bf16` written out warned, the same spec without it did not (UX review 17, F2)."""
+    import shutil
+
+    from render_helpers import ROOT
+
+    example = ROOT / "examples" / "llm-moe"  # qwen3-30b-a3b, dtype: fp8, Qwen/Qwen3-30B-A3B-FP8
+    for name in ("spec.yaml", "profile.yaml"):
+        shutil.copy(example / name, tmp_path / name)
+    spec = tmp_path / "spec.yaml"
+    text = spec.read_text(encoding="utf-8")
+    assert "  dtype: fp8\n" in text and "Qwen/Qwen3-30B-A3B-FP8" in text
+    spec.write_text(text.replace("  dtype: fp8\n", ""), encoding="utf-8")
+    r = cli(["optimize", str(spec), "--out", str(tmp_path / "out")])
+    err = " ".join(r.stderr.split())
+    said = ("warning: model.dtype is not set (qwen3-30b-a3b's own bf16) but the checkpoint "
+            "Qwen/Qwen3-30B-A3B-FP8 is named as fp8 weights")
+    assert said in err, err
+    bf16 = text.replace("Qwen/Qwen3-30B-A3B-FP8", "Qwen/Qwen3-30B-A3B")
+    bf16 = bf16.replace("  dtype: fp8\n", "")
+    image = "  image: vllm/vllm-openai:v0.11.0\n"
+    quantized = bf16.replace(image, image + "  args: [--quantization, fp8]\n")
+    spec.write_text(quantized, encoding="utf-8")
+    err = " ".join(cli(["optimize", str(spec), "--out", str(tmp_path / "out2")]).stderr.split())
+    said = ("--quantization fp8 in spec.kubernetes.args makes vllm load fp8 weights, but "
+            "model.dtype is not set (qwen3-30b-a3b's own bf16): the plan sized bf16 weights")
+    assert said in err, err
+    spec.write_text(bf16, encoding="utf-8")  # the model's own checkpoint, as planned: no word
+    err = cli(["optimize", str(spec), "--out", str(tmp_path / "out3")]).stderr
+    assert "model.dtype is not set" not in err, err

@@ -114,10 +114,12 @@ def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accel
     if model.engine is not None:
         uri = model.source.uri if model.source is not None else None
         k8s_args = plan.spec.kubernetes.args
-        warnings += engines.precision_notes(
-            model.engine, model.dtype, model.kv_cache_dtype, uri, k8s_args
-        )
         native = engines.native_precision(plan)
+        arch = (plan.architecture or {}).get("name") or model.architecture
+        own = (str(arch), native) if native is not None and arch else None
+        warnings += engines.precision_notes(
+            model.engine, model.dtype, model.kv_cache_dtype, uri, k8s_args, own
+        )
         unstated = engines.unstated_precision_note(model.engine, model.dtype, uri, native, k8s_args)
         warnings += [unstated] if unstated else []
     problems: list[Problem] = []

@@ -401,14 +401,22 @@ def unstated_precision_note(
 
 
 def precision_notes(
-    engine: str, dtype: str | None, kv_cache_dtype: str | None, uri: str | None, args: Sequence[str]
+    engine: str, dtype: str | None, kv_cache_dtype: str | None, uri: str | None,
+    args: Sequence[str], native: tuple[str, str] | None = None,
 ) -> list[str]:
     """Where the server's precision is not render's to set, and the plan may not be what the
     server loads: the weights (every engine reads the quantization from the checkpoint's
     config.json) when the checkpoint's name, or a --quantization / --quantize in ``args``,
     states another precision than ``model.dtype``; an fp8 KV cache on trtllm-serve, which has
-    no flag for it that render can rely on."""
+    no flag for it that render can rely on. ``native`` (the architecture's name and own
+    precision, where the plan knows them) stands for a ``model.dtype`` left out, which the plan
+    sized as that precision (UX review 17, F2: it was not compared at all)."""
     notes: list[str] = []
+    if dtype is None and native is not None:
+        arch, dtype = native
+        said = f"model.dtype is not set ({arch}'s own {dtype})"
+    else:
+        said = f"model.dtype is {dtype}"
     named = named_precision(uri) if uri is not None else None
     given = parse_flags(args, (engine,))
     quant = given.get("quantization")
@@ -417,7 +425,7 @@ def precision_notes(
     online = named in ("bf16", "fp16") and loads in agrees  # the flag quantizes 16-bit weights
     if dtype is not None and named is not None and named not in agrees and not online:
         notes.append(
-            f"model.dtype is {dtype} but the checkpoint {uri} is named as {named} weights: "
+            f"{said} but the checkpoint {uri} is named as {named} weights: "
             f"{engine} loads the precision the checkpoint's config.json states "
             "(quantization_config), not model.dtype, so the weights would take other memory "
             "than the plan sized; set model.dtype to the checkpoint's precision and run "
@@ -428,7 +436,7 @@ def precision_notes(
         fix = f"set model.dtype: {loads}" if loads in _AGREES else "plan another model.dtype"
         notes.append(
             f"{quant.flag} {quant.value} in spec.kubernetes.args makes {engine} load {loads} "
-            f"weights, but model.dtype is {dtype}: the plan sized {dtype} weights per GPU and "
+            f"weights, but {said}: the plan sized {dtype} weights per GPU and "
             f"the KV cache in the memory left; remove {quant.flag}, or {fix} and run "
             "scaleplan optimize again"
         )
