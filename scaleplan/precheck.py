@@ -82,12 +82,40 @@ def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str
             continue  # placement.providers[...] already says no catalog has rows for it
         if q.region is not None and q.region not in regions:
             out.append(Problem(f"{where}.region", f"unknown region {q.region!r} for provider {q.provider}", hint=unknown_hint(q.region, regions, "regions", f"see `scaleplan catalog list --provider {q.provider}`"), line=at(("placement", "quotas", i, "region"))))
+            continue
+        if q.region is not None and pl.regions and q.region not in pl.regions:
+            used = ", ".join(pl.regions)
+            out.append(_inert(
+                f"{where}.region", f"region {q.region!r}, which the plan does not use "
+                f"(placement.regions is [{used}])",
+                f"remove the quota, or add {q.region!r} to placement.regions",
+                at(("placement", "quotas", i, "region")),
+            ))
+            continue
         if q.family is None or any(ch in q.family for ch in _GLOB):
             continue  # a pattern, as in exclude, may match nothing in today's catalogs
-        families = {r.family for r in catalog.rows if r.provider == q.provider}
-        if q.family.lower() not in {f.lower() for f in families}:
+        fam = q.family.lower()
+        rows = [r for r in catalog.rows if r.provider == q.provider and r.family.lower() == fam]
+        if not rows:
+            families = {r.family for r in catalog.rows if r.provider == q.provider}
             out.append(Problem(f"{where}.family", f"unknown instance family {q.family!r} for provider {q.provider}", hint=unknown_hint(q.family, families, "families", f"see `scaleplan catalog list --provider {q.provider}`"), line=at(("placement", "quotas", i, "family"))))
+        elif q.region is not None and all(r.region != q.region for r in rows):
+            has = ", ".join(sorted({r.region for r in rows}))
+            out.append(_inert(
+                f"{where}.family", f"family {q.family!r} in region {q.region}, where the "
+                "catalogs have no instance type of it",
+                f"the family's regions: {has}; see `scaleplan catalog list --provider "
+                f"{q.provider}`",
+                at(("placement", "quotas", i, "family")),
+            ))
     return out
+
+
+def _inert(where: str, scope: str, hint: str, line: int | None) -> Problem:
+    """A quota that names known things but would limit nothing, as one of a provider the plan
+    does not use (UX review 18 F4: a reserved pool's quota in a region placement.regions
+    leaves out was silently inert)."""
+    return Problem(where, f"quota for {scope}, so it would limit nothing", hint=hint, line=line)
 
 
 def _uncovered_region(region: str, providers: tuple[str, ...], *, after_question: bool) -> str:

@@ -5,6 +5,7 @@ max_gpus, and its CPU-only nodes not at all)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -72,3 +73,35 @@ def test_quota_limits(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-d
     res = cli(["validate", str(tmp_path / "spec.yaml")], exit_code=3)
     assert "spec.yaml:10: placement.quotas[0]: a quota with no limit limits nothing" in res.stderr
     assert "max_nodes" in res.stderr
+
+
+def test_a_quota_outside_the_plans_regions_or_rows_is_refused() -> None:
+    """UX review 18 F4: a reserved pool's quota in a region placement.regions leaves out (or a
+    family that region has no row of) limited nothing and was silently inert, as a quota of a
+    provider the plan does not use is refused: the same refusal, at the quota's region."""
+    from scaleplan.precheck import placement_problems
+
+    cat = catalog(
+        row("g6.xlarge", "L4", 1, 0.8, region="us-east-1"),
+        row("g6.xlarge", "L4", 1, 0.8, region="us-west-2"),
+        row("p5.48xlarge", "H100", 8, 55.0, region="us-east-1"),
+    )
+
+    def said(regions: list[str], **quota: Any) -> list[str]:
+        q = {"provider": "aws", "max_nodes": 4, **quota}
+        sp = spec(placement={"regions": regions, "quotas": [q]})
+        return [f"{p.where}: {p.message} ({p.hint})" for p in placement_problems(sp, cat)]
+
+    assert said(["us-east-1"], region="us-west-2", family="g6") == [
+        "placement.quotas[0].region: quota for region 'us-west-2', which the plan does not "
+        "use (placement.regions is [us-east-1]), so it would limit nothing (remove the quota, "
+        "or add 'us-west-2' to placement.regions)"
+    ]
+    assert said([], region="us-west-2", family="p5") == [
+        "placement.quotas[0].family: quota for family 'p5' in region us-west-2, where the "
+        "catalogs have no instance type of it, so it would limit nothing (the family's "
+        "regions: us-east-1; see `scaleplan catalog list --provider aws`)"
+    ]
+    assert said(["us-east-1"], region="us-east-1", family="p5") == []
+    assert said([], region="us-west-2", family="g6") == []
+    assert said(["us-east-1"], family="g6") == []
