@@ -33,6 +33,7 @@ from scaleplan.observe.model import (
     ObservedLlm,
     ObservedMeta,
     ObservedSlo,
+    latency_limit,
 )
 from scaleplan.observe.queries import BEYOND_TOP_BUCKET, QuerySet
 from scaleplan.plan import Plan
@@ -234,9 +235,10 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
     )
 
 
-def undecided_warning(s: ObservedSlo) -> list[str]:
-    """The warning of hours whose percentile the histogram cannot place against the target:
-    its largest finite bucket is below it, and they lay beyond that bucket."""
+def undecided_warning(s: ObservedSlo, limit: str = "the SLO") -> list[str]:
+    """The warning of hours whose percentile the histogram cannot place against the target
+    (``limit``: :func:`~scaleplan.observe.model.latency_limit`): its largest finite bucket is
+    below it, and they lay beyond that bucket."""
     if not s.hours_undecided or s.top_bucket_ms is None:
         return []
     peak = ""
@@ -245,8 +247,8 @@ def undecided_warning(s: ObservedSlo) -> list[str]:
     top, target = f"{s.top_bucket_ms:g} ms", f"{s.latency_ms:g} ms"
     return [
         f"p{s.percentile} lay beyond the latency histogram's largest finite bucket, {top}, "
-        f"below the SLO ({target}), in {s.hours_undecided} of {s.hours_seen} hours{peak}: "
-        f"histogram_quantile reads {top} there, so whether those hours met the SLO cannot be "
+        f"below {limit} ({target}), in {s.hours_undecided} of {s.hours_seen} hours{peak}: "
+        f"histogram_quantile reads {top} there, so whether those hours met {limit} cannot be "
         f'told; add buckets at {target} and above (le="{s.latency_ms / 1000:g}", ...)'
     ]
 
@@ -326,7 +328,7 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
     demand, notes = _demand(fetched, quantile_q, plan, queries)
     capacity = _capacity(fetched, plan, queries)
     if capacity.rps_per_replica is None:
-        notes.append(f"the service {capacity.not_near_limit(plan.spec.slo.latency_ms)} (within {BAND[0]:g}-{BAND[1]:g} x the SLO): no capacity estimate; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
+        notes.append(f"the service {capacity.not_near_limit(plan.spec.slo.latency_ms)} (within {BAND[0]:g}-{BAND[1]:g} x {latency_limit(plan)}): no capacity estimate; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
     extras: dict[str, ObservedExtra] = {}
     missing: list[str] = []
     for q in queries.queries:
@@ -365,6 +367,6 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
         llm=_llm(fetched, plan, queries),
         missing=tuple(missing),
         notes=tuple(notes),
-        warnings=tuple(undecided_warning(slo)),
+        warnings=tuple(undecided_warning(slo, latency_limit(plan))),
         running_plan=plan,
     )

@@ -181,6 +181,12 @@ class Observed(StrictModel):
     running_plan: Plan = Field(description="The plan that was running (the --plan file).")
 
 
+def latency_limit(plan: Plan) -> str:
+    """What observe calls the plan's ``slo.latency_ms``: "the SLO", or "the derived latency"
+    where it was derived from the TTFT/TPOT SLOs (``Slo.tested_latency_ms`` None): no SLO."""
+    return "the SLO" if plan.spec.slo.tested_latency_ms is not None else "the derived latency"
+
+
 def token_slo_hours(observed: Observed) -> list[tuple[str, float, int, int, float]]:
     """LLM plans: TTFT and TPOT (each UTC hour's median across days of the SLO percentile)
     against the spec's ``ttft_ms`` / ``tpot_ms``: (what, target ms, hours above, hours seen,

@@ -289,13 +289,19 @@ def risks(observed: Observed) -> list[str]:
     """What the observation says about the running plan (and the new plan's inputs)."""
     out: list[str] = []
     s = observed.slo
+    e2e = f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms)"
+    if observed.running_plan.spec.slo.tested_latency_ms is None:  # derived from TTFT/TPOT
+        e2e = (
+            f"p{s.percentile} end-to-end latency was above the derived {s.latency_ms:g} ms "
+            "(not an SLO; TTFT and TPOT are)"
+        )
     if s.peak_hours_above:
         worst = f"{s.worst_hour_ms:g} ms"
         if s.worst_beyond_buckets:  # histogram_quantile's clamp: the hour was at least this slow
             worst = f">= {worst}, beyond the histogram's largest bucket"
-        out.append(f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms) in {s.peak_hours_above} of {s.peak_hours_seen} peak hours (worst {worst})")
+        out.append(f"{e2e} in {s.peak_hours_above} of {s.peak_hours_seen} peak hours (worst {worst})")
     elif s.hours_above:
-        out.append(f"p{s.percentile} was above the SLO ({s.latency_ms:g} ms) in {s.hours_above} of {s.hours_seen} hours")
+        out.append(f"{e2e} in {s.hours_above} of {s.hours_seen} hours")
     out += observed.warnings  # hours the histogram cannot place against the SLO
     c = observed.capacity
     rated = [(a.instance_type, a.planned_rps_per_replica, a.rps_per_replica, a.ratio) for a in c.allocations if a.ratio is not None and a.rps_per_replica]

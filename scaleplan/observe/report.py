@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import textwrap
 
-from scaleplan.observe.model import Observed, token_slo_hours
+from scaleplan.observe.model import Observed, latency_limit, token_slo_hours
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
@@ -22,6 +22,8 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     d = obs.demand
     c = obs.capacity
     s = obs.slo
+    limit = latency_limit(obs.running_plan)  # the SLO, or a latency derived from TTFT/TPOT
+    derived = " (derived)" if limit != "the SLO" else ""
     lines = [
         f"{obs.metadata.service} ({obs.metadata.namespace}), {counted(d.days, 'day')}",
         f"  {obs.metadata.start} .. {obs.metadata.end}",
@@ -32,7 +34,7 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
             "  " + "  ".join(f"{h:02d}h {d.hourly_rps[h]:>9.4g}" for h in range(row, row + 4))
         )
     if c.rps_per_replica is not None:
-        at = f"p{s.percentile} {c.at_latency_ms:g} ms"
+        at = f"p{s.percentile} {c.at_latency_ms:g} ms{derived}"
         lines.append(f"capacity: {c.rps_per_replica:g} rps per replica at {at}")
         lines.append(f"  ({c.method}, {c.points_near_limit} points near the limit)")
         lines.append(
@@ -50,11 +52,13 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
         assumed = f"the plan assumed {c.planned_rps_per_replica:g}"
         if c.ran_above_limit(s.latency_ms):  # the load seen is no capacity either
             at = f"p{s.percentile} {c.latency_at_max_ms:g} ms"
-            lines.append(f"  {seen}, at {at} (above the SLO);")
+            lines.append(f"  {seen}, at {at} (above {limit});")
             lines.append(f"  {assumed}")
         else:
             lines.append(f"  {seen}; {assumed}")
     slo = f"SLO p{s.percentile} {s.latency_ms:g} ms"
+    if derived:  # no SLO: TTFT's and TPOT's follow
+        slo = f"e2e p{s.percentile} {s.latency_ms:g} ms (derived, not an SLO)"
     lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} hours,")
     lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
     for what, target, above, n_hours, top in token_slo_hours(obs):  # LLM plans
