@@ -148,9 +148,9 @@ def classify(r: dict[str, str]) -> Case | str:
     if eng is None:
         return f"engine {r['engine']} not modelled"
     dp, ep = num(r["dp"]) or 1, num(r["ep"]) or 1
-    if dp > 1 or ep > 1:
-        return "attention data parallel / expert parallel (not modelled)"
     tp, pp = int(num(r["tp"]) or 1), int(num(r["pp"]) or 1)
+    if max(dp, ep) > 1 or attention_dp_moe(r, m, tp * pp):
+        return "attention data parallel / expert parallel (not modelled)"
     if tp * pp > 8:
         return "more than 8 GPUs per instance (multi-node)"
     i, o = num(r["input_tokens"]), num(r["output_tokens"])
@@ -199,6 +199,14 @@ def classify(r: dict[str, str]) -> Case | str:
     if not meas:
         return "no usable metric for its mode"
     return Case(r, m, acc, d, kv, eng, tp, pp, mode, int(i), int(o), n, rate, meas, held_out(r["row_id"]))
+
+
+def attention_dp_moe(r: dict[str, str], model: str, gpus: int) -> bool:
+    """An MoE row on more than one GPU whose notes say its engine ran attention data parallel:
+    TensorRT-LLM's perf overview runs its MoE models with `--ep` and `enable_attention_dp: true`
+    (its "For MoE models" command; the data README: "MoE models use attention-DP"), so its
+    columns headed TP2-TP8 are attention DP x EP, not TP, though their dp / ep cells are blank."""
+    return gpus > 1 and "enable_attention_dp" in r["notes"] and preset(model).is_moe
 
 
 def mean_drawn(nominal: float) -> float:

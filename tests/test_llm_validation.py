@@ -85,3 +85,23 @@ def test_split_train_leaves_the_held_out_third_unscored(bench: ModuleType) -> No
     assert [c.name for c in train] == [0, 2] and [c.name for c in test] == [1, 3]
     train, test = bench.split_cases(cases, "train")
     assert [c.name for c in train] == [0, 2] and test == []
+
+
+def test_perf_overview_moe_rows_on_several_gpus_are_attention_dp(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    import csv
+
+    path = shared_dir / "data" / "llm" / "llm_serving_measurements.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = {r["row_id"]: r for r in csv.DictReader(fh)}
+    # TensorRT-LLM's perf overview runs its MoE models with --ep and enable_attention_dp (its
+    # "For MoE models" command): Qwen3-30B-A3B FP4 on 8 RTX PRO 6000s, 128 / 2048 tokens, is
+    # attention DP x EP (52,676 tok/s, 4.2x one GPU's 12,540 over PCIe), not TP 8
+    assert rows["733"]["tp"] == "8" and "enable_attention_dp" in rows["733"]["notes"]
+    assert bench.classify(rows["733"]) == "attention data parallel / expert parallel (not modelled)"
+    # the same model on one GPU, and a dense model of the same collection at TP 8, are modelled
+    assert rows["730"]["tp"] == "1" and not isinstance(bench.classify(rows["730"]), str)
+    dense = next(r for r in rows.values() if r["source_id"] == rows["733"]["source_id"]
+                 and r["model"].startswith("Llama-3.1-405B") and r["tp"] == "8")
+    assert not isinstance(bench.classify(dense), str)
