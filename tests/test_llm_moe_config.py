@@ -97,3 +97,34 @@ def test_profile_llm_says_which_expert_fields_it_assumed(cli, tmp_path: Path) ->
     assert "config.json has no num_experts_per_tok: assumed 2" in err, err
     p.write_text(json.dumps(MIXTRAL))
     assert cli(["profile", "llm", str(p), *args]).stdout == left_out.stdout
+
+
+@pytest.mark.parametrize(
+    ("model", "tp", "said"),
+    [
+        ("qwen3-30b-a3b", 2, None),  # 768 / 2 = 384 = 3 blocks
+        ("qwen3-30b-a3b", 4, "TP4 splits qwen3-30b-a3b's expert FFN width (moe_intermediate_size)"
+                             " 768 into 192 columns a GPU, not whole 128-wide blocks"),
+        ("qwen3-30b-a3b", 8, "into 96 columns a GPU"),
+        ("qwen3-235b-a22b", 4, None),  # 1536 / 4 = 384
+        ("qwen3-235b-a22b", 8, "1,536 into 192 columns a GPU"),
+        ("mixtral-8x7b", 8, None),  # 14336 / 8 = 1792 = 14 blocks
+        ("deepseek-v3", 8, None),  # experts 2048 / 8, dense layers 18432 / 8 = 2304
+        ("llama-3.1-8b", 8, None),  # 14336 / 8
+        ("qwen3-30b-a3b", 1, None),
+    ],
+)
+def test_a_tp_split_that_a_block_fp8_checkpoint_cannot_load_is_named(
+    model: str, tp: int, said: str | None
+) -> None:
+    """vLLM and SGLang shard each FFN width (each expert's) over the TP ranks and refuse a
+    block-scaled FP8 checkpoint (weight_block_size [128, 128]) whose shard is not whole blocks:
+    Qwen/Qwen3-30B-A3B-FP8 fails to load at TP 4 (vllm-project/vllm#25292); the plan priced it
+    (UX review 17, F4)."""
+    from scaleplan.llm.shards import fp8_block_split
+
+    got = fp8_block_split(preset(model), tp)
+    if said is None:
+        assert got is None, got
+    else:
+        assert got is not None and said in got, got

@@ -847,3 +847,29 @@ def test_a_left_out_dtype_is_the_architectures_own(cli, tmp_path: Path) -> None:
     spec.write_text(bf16, encoding="utf-8")  # the model's own checkpoint, as planned: no word
     err = cli(["optimize", str(spec), "--out", str(tmp_path / "out3")]).stderr
     assert "model.dtype is not set" not in err, err
+
+
+def test_a_tp_split_a_block_fp8_checkpoint_cannot_load_warns(tables: Catalog) -> None:
+    """Qwen3-30B-A3B in fp8 at TP 4 (the fixture's 4 GPUs a replica): each expert's 768
+    columns split into 192 a GPU, which vLLM refuses for a block-scaled FP8 checkpoint such as
+    Qwen/Qwen3-30B-A3B-FP8 (vllm-project/vllm#25292; UX review 17, F4). Quantized on load
+    (--quantization fp8: per-tensor scales) it loads: no warning."""
+    updates: dict[str, Any] = {
+        "model.architecture": "qwen3-30b-a3b", "model.dtype": "fp8",
+        "model.source": {"uri": "Qwen/Qwen3-30B-A3B-FP8"},
+    }
+    report = render_report(with_spec(LLM_PLANS["vllm-70b"](), **updates), tables)
+    said = [w for w in report.warnings if "whole 128-wide blocks" in w]
+    assert len(said) == 2, report.warnings  # the two allocations, each at TP 4
+    assert said[0].startswith("allocation llama70b-p4de-24xlarge-on-demand: TP4 splits "), said
+    assert "vllm refuses to load a block-scaled FP8 checkpoint" in said[0], said
+    assert "placement.max_gpus_per_replica: 2" in said[0], said
+    online = {
+        **updates, "model.source": {"uri": "Qwen/Qwen3-30B-A3B"},
+        "kubernetes.args": ["--quantization", "fp8"],
+    }
+    report = render_report(with_spec(LLM_PLANS["vllm-70b"](), **online), tables)
+    assert not [w for w in report.warnings if "whole 128-wide blocks" in w], report.warnings
+    bf16 = {**updates, "model.dtype": "bf16", "model.source": {"uri": "Qwen/Qwen3-30B-A3B"}}
+    report = render_report(with_spec(LLM_PLANS["vllm-70b"](), **bf16), tables)
+    assert not [w for w in report.warnings if "whole 128-wide blocks" in w], report.warnings

@@ -64,6 +64,7 @@ __all__ = [
     "EngineMetrics",
     "ServerSettings",
     "engine_flags",
+    "fp8_split_notes",
     "kv_conflict",
     "kv_planned_text",
     "merge_args",
@@ -448,5 +449,61 @@ def precision_notes(
             "serve a checkpoint or engine with an FP8 KV cache (or, on trtllm-serve releases that "
             "have it, add --kv_cache_dtype fp8 to spec.kubernetes.args), otherwise each replica "
             "holds half the sequences the plan counts on"
+        )
+    return notes
+
+
+def _planned_architecture(plan: Plan) -> object | None:
+    """The plan's architecture: its record (a config.json spec's), else the preset it names;
+    None without one (render reads no files of the spec's)."""
+    from scaleplan.llm.arch import from_record, is_config_path, preset, resolve_preset
+
+    if plan.architecture is not None:
+        try:
+            return from_record(plan.architecture)
+        except ValueError:
+            return None
+    ref = plan.spec.model.architecture
+    if ref is None or is_config_path(ref) or resolve_preset(ref) is None:
+        return None
+    return preset(ref)
+
+
+def fp8_split_notes(plan: Plan) -> list[str]:
+    """Each allocation whose TP splits an FFN width into shards that a block-scaled FP8
+    checkpoint cannot load (:func:`scaleplan.llm.shards.fp8_block_split`), where the plan sizes
+    fp8 weights (``model.dtype``, or the architecture's own) that vLLM or SGLang load from the
+    checkpoint (no --quantization in args: quantized on load, they have no blocks). UX review
+    17, F4: Qwen/Qwen3-30B-A3B-FP8 planned at TP 4 does not start."""
+    from scaleplan.llm.arch import Architecture
+    from scaleplan.llm.shards import FP8_BLOCK, fp8_block_split, largest_whole_split
+
+    model = plan.spec.model
+    engine = model.engine
+    if engine not in ("vllm", "sglang"):
+        return []
+    if (model.dtype or native_precision(plan)) != "fp8":
+        return []
+    if "quantization" in parse_flags(plan.spec.kubernetes.args, (engine,)):
+        return []
+    arch = _planned_architecture(plan)
+    if not isinstance(arch, Architecture):
+        return []
+    notes = []
+    for a in plan.allocations:
+        tp = a.llm.tensor_parallel if a.llm is not None else None
+        split = fp8_block_split(arch, tp) if a.replicas and tp else None
+        if split is None or tp is None:
+            continue
+        fits = largest_whole_split(arch, tp)
+        notes.append(
+            f"allocation {a.name}: {split}: {engine} refuses to load a block-scaled FP8 "
+            f"checkpoint (quantization_config weight_block_size [{FP8_BLOCK}, {FP8_BLOCK}], as "
+            "Qwen's and DeepSeek's own FP8 releases are) at this split, and the pods do not "
+            f"start; if model.source is one, set placement.max_gpus_per_replica: {fits} and run "
+            "scaleplan optimize again, or serve a per-channel FP8 checkpoint (llm-compressor "
+            "FP8-dynamic) or the 16-bit one with --quantization fp8 in kubernetes.args "
+            "(--enable-expert-parallel loads it too, but the plan's predictions are for tensor "
+            "parallel experts)"
         )
     return notes
