@@ -18,15 +18,18 @@ ROOT = Path(__file__).resolve().parents[1]
 STATED = "    latency_ms: 60000.0\n"
 
 
-def _render(slo_latency: str = "", engine: str | None = None) -> tuple[Any, ...]:
+def _render(
+    slo_latency: str = "", engine: str | None = None, percentile: int = 95
+) -> tuple[Any, ...]:
     """examples/llm-chat's plan with kubernetes.service_monitor on, its slo.latency_ms
-    replaced by ``slo_latency`` (none: derived, 2500 + 90 x 512 = 48,580 ms): the plan, the
-    rule groups, the dashboard and render's warnings."""
+    replaced by ``slo_latency`` (none: derived, 2500 + 90 x 512 = 48,580 ms), at the SLO
+    ``percentile``: the plan, the rule groups, the dashboard and render's warnings."""
     from scaleplan.plan import parse_plan_text
     from scaleplan.render import render_report
 
     text = (ROOT / "examples" / "llm-chat" / "plan.yaml").read_text(encoding="utf-8")
     assert text.count(STATED) == 1
+    text = text.replace("    percentile: 95\n", f"    percentile: {percentile}\n", 1)
     plan = parse_plan_text(text.replace(STATED, slo_latency))
     image = {"tgi": {"image": "ghcr.io/huggingface/text-generation-inference:3.3.6"}}
     k8s = plan.spec.kubernetes.model_copy(
@@ -100,3 +103,20 @@ def test_a_derived_latency_on_an_engine_without_token_histograms_says_no_alert()
     assert len(said) == 1, warnings
     assert "slo.latency_ms is derived (48580 ms), not an SLO" in said[0], said
     assert "set slo.latency_ms" in said[0], said
+
+
+
+def test_pairs_left_out_at_a_low_percentile_are_still_said() -> None:
+    """At p50 (a 50 % budget) only the 3d/6h pair can fire, the others are left out, which
+    render says once, as it did with the end-to-end latency's alerts, which a derived latency
+    no longer has: TTFT's and TPOT's pairs are left out alike, and said."""
+    for latency in ("", "    latency_ms: 48580.0\n"):
+        _, groups, _, warnings = _render(latency, percentile=50)
+        names = [str(r.get("alert")) + r.get("labels", {}).get("long_window", "")
+                 for g in groups for r in g["rules"]]
+        assert "ChatTtftBudgetBurn1h" not in names, names
+        assert "ChatTtftBudgetBurn3d" in names and "ChatTpotBudgetBurn3d" in names, names
+        left = [w for w in warnings if "is left out" in w]
+        assert [w.split(": ")[1].split(" is left")[0] for w in left] == [
+            "the 1h/5m burn-rate alert (x14.4)", "the 6h/30m burn-rate alert (x6)",
+            "the 1d/2h burn-rate alert (x3)"], warnings
