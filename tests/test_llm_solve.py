@@ -202,6 +202,28 @@ def test_a_left_out_accelerator_is_said_at_its_shape_nearest_the_slo() -> None:
     assert 2500 < ms < 4500, warned
 
 
+def test_an_unreachable_ttft_suggests_more_gpus_only_where_a_node_has_more() -> None:
+    """UX review 18 F8: a 24,000-token TTFT no shape meets, on 8-GPU H100 nodes with
+    max_gpus_per_replica 8: the fix said 'or more GPUs per replica
+    (placement.max_gpus_per_replica)', which cannot help: no node holds more. With
+    max_gpus_per_replica 2 it can, and is said."""
+    cat = catalog(row("p5.48xlarge", "H100", 8, 55.0, vcpus=192, mem=2048))
+
+    def fix(maxg: int) -> str:
+        s = llm_spec(
+            "llama-3.1-70b",
+            [{"name": "rag", "share": 1.0, "input_tokens": 24_000, "output_tokens": 300}],
+            accs=["H100"], rps=1.0, ttft=300, tpot=100, maxg=maxg,
+        )
+        with pytest.raises(InfeasibleError) as e:
+            solve(s, estimated_profile(), cat, options=OPTS)
+        assert e.value.reasons[0].code == "slo-unreachable"
+        return e.value.reasons[0].fix
+
+    assert "max_gpus_per_replica" not in fix(8)
+    assert "more GPUs per replica (placement.max_gpus_per_replica)" in fix(2)
+
+
 def test_a_dtype_no_allowed_accelerator_runs_gets_the_dtype_fix() -> None:
     """fp8 on A100s only: the diagnosis said 'allow larger accelerators or more GPUs per
     replica, shorten max_model_len, or use a smaller dtype / an fp8 KV cache', none of which

@@ -111,6 +111,8 @@ class Diagnostics:
     memory_required: float | None = None
     memory_best: tuple[str, float, int] | None = None  # (accelerator, GiB per GPU, max GPUs/replica)
     shapes_fitting: int = 0
+    # LLM specs: a node of an allowed GPU holds more than placement.max_gpus_per_replica
+    gpus_capped: bool = False
     # best latency among points that fit but miss the SLO: class -> (acc, metric, value, batch)
     slo_best: dict[str, tuple[str, str, float, int]] = field(default_factory=dict)
     # LLM specs: the class's other SLO metrics that no shape meets either, alike

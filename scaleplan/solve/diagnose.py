@@ -128,7 +128,7 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
             )
             continue
         for best in _bests(diag, cls):
-            reasons.append(_slo_reason(spec, cls, where, best, need))
+            reasons.append(_slo_reason(spec, cls, where, best, need, diag.gpus_capped))
         if not diag.unserved_classes:
             break
     return reasons
@@ -141,9 +141,12 @@ def _bests(diag: Diagnostics, cls: str) -> list[tuple[str, str, float, int]]:
 
 
 def _slo_reason(
-    spec: Spec, cls: str, where: str, best: tuple[str, str, float, int], need: dict[str, int]
+    spec: Spec, cls: str, where: str, best: tuple[str, str, float, int], need: dict[str, int],
+    gpus_capped: bool = False,
 ) -> InfeasibleReason:
-    """One metric no point meets for the class, with the closest point and the fix."""
+    """One metric no point meets for the class, with the closest point and the fix; more
+    GPUs per replica only where a node holds more than max_gpus_per_replica lets a replica
+    take (``gpus_capped``; UX review 18 F8: it was said with 8-GPU nodes at the default 8)."""
     pct = spec.slo.percentile
     acc, metric, val, batch = best
     target = {"latency": spec.slo.latency_ms, "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms}[metric]
@@ -154,10 +157,9 @@ def _slo_reason(
     # an LLM spec is sized on every GPU the catalog has: profiling changes nothing, placement does
     faster = "profile a faster accelerator"
     if spec.model.architecture is not None:
-        faster = (
-            "allow faster accelerators (placement.accelerators) or more GPUs per replica "
-            "(placement.max_gpus_per_replica)"
-        )
+        faster = "allow faster accelerators (placement.accelerators)"
+        if gpus_capped:
+            faster += " or more GPUs per replica (placement.max_gpus_per_replica)"
     tail = ""
     if metric == "ttft" and spec.model.architecture is not None:
         from scaleplan.solve.llm_capacity import tail_prompt

@@ -84,6 +84,7 @@ def build_llm_candidates(
         assert accel is not None
         gmem, maxg = gpu_room(spec, r, accel)
         best_mem = roomiest(best_mem, acc, gmem, maxg)
+        diag.gpus_capped |= r.accelerator_count > maxg
         for g in gpu_counts(r, maxg):
             res = shape_points(ctx, spec, accel, g, gmem)
             if isinstance(res, ShapeRefusal):
