@@ -873,3 +873,25 @@ def test_a_tp_split_a_block_fp8_checkpoint_cannot_load_warns(tables: Catalog) ->
     bf16 = {**updates, "model.dtype": "bf16", "model.source": {"uri": "Qwen/Qwen3-30B-A3B"}}
     report = render_report(with_spec(LLM_PLANS["vllm-70b"](), **bf16), tables)
     assert not [w for w in report.warnings if "whole 128-wide blocks" in w], report.warnings
+
+
+def test_expert_parallel_in_args_warns_the_plan_is_tensor_parallel(tables: Catalog) -> None:
+    """--enable-expert-parallel in kubernetes.args was rendered without a word, though the
+    plan's predictions are for MoE layers run tensor parallel over every expert (expert
+    parallelism is not modelled: docs/llm.md); UX review 17, F3."""
+    updates: dict[str, Any] = {
+        "model.architecture": "mixtral-8x7b",
+        "model.source": {"uri": "mistralai/Mixtral-8x7B-Instruct-v0.1"},
+    }
+    cases = [
+        (["--enable-expert-parallel"], True),
+        (["--enable-expert-parallel=true"], True),
+        (["--max-num-seqs", "64"], False),
+    ]
+    for args, warned in cases:
+        plan = with_spec(LLM_PLANS["vllm-70b"](), **{**updates, "kubernetes.args": args})
+        said = [w for w in render_report(plan, tables).warnings if "expert parallel" in w]
+        assert len(said) == int(warned), (args, said)
+        if warned:
+            assert said[0].startswith("--enable-expert-parallel in spec.kubernetes.args: "), said
+            assert "tensor parallel over all 8 experts" in said[0], said

@@ -43,6 +43,7 @@ __all__ = [
     "DERIVED_SETTINGS",
     "ENGINES",
     "ENGINE_DEFAULTS",
+    "EXPERT_PARALLEL_FLAGS",
     "FLAGS",
     "IMAGES",
     "KV_VALUES",
@@ -62,6 +63,7 @@ __all__ = [
     "derived_value",
     "engine_has",
     "engine_image",
+    "expert_parallel_flag",
     "image_engine",
     "image_mismatch",
     "image_repository",
@@ -187,6 +189,32 @@ POSITIONAL_MODEL: dict[str, tuple[str, ...]] = {"trtllm": ("serve",)}
 # the planned values written per engine that are the engine's choice, not the plan's: a user's
 # flag with another value is kept, not a conflict
 ENGINE_DEFAULTS: dict[str, dict[str, str]] = {"trtllm": {"backend": "pytorch"}}
+# the flags that run an MoE model's experts expert parallel (whole experts per GPU, tokens sent
+# to them all-to-all), which the LLM model does not model: it plans the MoE layers tensor
+# parallel over every expert. vLLM `--enable-expert-parallel`; SGLang `--ep-size` (alias
+# `--expert-parallel-size`; `--enable-ep-moe` before 0.5); trtllm-serve `--ep_size`.
+EXPERT_PARALLEL_FLAGS: dict[str, tuple[str, ...]] = {
+    "vllm": ("--enable-expert-parallel",),
+    "sglang": ("--ep-size", "--expert-parallel-size", "--enable-ep-moe"),
+    "trtllm": ("--ep_size",),
+}
+
+
+def expert_parallel_flag(engine: str, args: Sequence[str]) -> str | None:
+    """The flag in ``args`` that turns expert parallelism on for ``engine`` (a size of 1, or
+    ``false``, leaves it off); None without one."""
+    flags = EXPERT_PARALLEL_FLAGS.get(engine, ())
+    for i, arg in enumerate(args):
+        name, _, value = arg.partition("=")
+        if name not in flags:
+            continue
+        if not value and name != "--enable-expert-parallel" and name != "--enable-ep-moe":
+            value = args[i + 1] if i + 1 < len(args) else ""
+        if value.strip().lower() not in ("1", "false", "0"):
+            return name
+    return None
+
+
 # every spelling of a tensor-parallel / shard flag, any engine (check reads unlabelled manifests)
 TP_FLAGS: frozenset[str] = frozenset(f for e in FLAGS.values() for f in e["tensor_parallel"])
 PP_FLAGS: frozenset[str] = frozenset(

@@ -123,6 +123,8 @@ def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accel
         unstated = engines.unstated_precision_note(model.engine, model.dtype, uri, native, k8s_args)
         warnings += [unstated] if unstated else []
         warnings += engines.fp8_split_notes(plan)
+        ep = engines.expert_parallel_note(plan)
+        warnings += [ep] if ep else []
     problems: list[Problem] = []
     for j, al in enumerate(allocs):
         allocs[j], probs = server_args(plan, al, warnings)

@@ -64,6 +64,7 @@ __all__ = [
     "EngineMetrics",
     "ServerSettings",
     "engine_flags",
+    "expert_parallel_note",
     "fp8_split_notes",
     "kv_conflict",
     "kv_planned_text",
@@ -507,3 +508,26 @@ def fp8_split_notes(plan: Plan) -> list[str]:
             "parallel experts)"
         )
     return notes
+
+
+def expert_parallel_note(plan: Plan) -> str | None:
+    """A flag in ``kubernetes.args`` that runs the experts expert parallel, for an MoE model
+    planned from its architecture: the plan's capacity and TTFT / TPOT are for the MoE layers
+    run tensor parallel over every expert, which is what the LLM model prices (UX review 17, F3:
+    the flag was rendered without a word)."""
+    from scaleplan.llm.arch import Architecture
+    from scaleplan.llm.engine_flags import expert_parallel_flag
+
+    engine = plan.spec.model.engine
+    flag = expert_parallel_flag(engine, plan.spec.kubernetes.args) if engine else None
+    arch = _planned_architecture(plan) if flag else None
+    if not isinstance(arch, Architecture) or not arch.is_moe:
+        return None
+    return (
+        f"{flag} in spec.kubernetes.args: {engine} runs {arch.name}'s experts expert parallel "
+        "(whole experts on each GPU, tokens sent to them all to all), but the plan's capacity "
+        f"and TTFT / TPOT are for its MoE layers run tensor parallel over all "
+        f"{arch.num_experts} experts, the only layout the LLM model prices (docs/llm.md); "
+        f"measure the replica with {flag} (scaleplan profile, then model.profile calibrates "
+        f"the plan) before relying on it, or remove {flag}"
+    )
