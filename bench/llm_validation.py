@@ -300,8 +300,25 @@ def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:
             out.update(tok_s=p.output_tokens_per_s, tpot=p.tpot_ms)
         else:
             p = serve_class(d, c.i, c.o, rate_concurrency(d, c, nmax), open_loop=True)
-            out.update(tok_s=c.rate * c.o, tpot=p.tpot_ms, ttft=p.ttft_ms)
+            lone = serve_class(d, c.i, c.o, 1, open_loop=True)
+            out.update(tok_s=finite_run_tok_s(c, lone.ttft_ms + (c.o - 1) * lone.tpot_ms, cap),
+                       tpot=p.tpot_ms, ttft=p.ttft_ms)
     return out
+
+
+def finite_run_tok_s(c: Case, lone_ms: float, capacity_rps: float) -> float:
+    """Output tokens/s a run of the row's ``num_requests`` N requests offered at its rate measures
+    (completed tokens over the run's duration, as vLLM's and Triton's clients count it), where
+    the server keeps up: the duration is at least the last arrival's time, N / rate (Poisson),
+    plus that request's own service alone (``lone_ms``: TTFT + (O - 1) TPOT with nothing else
+    running, as the drain leaves it), and at least N / the saturation capacity; the larger of
+    the two bounds is taken (the drain tail calibrate.open_loop_reading reads measured runs
+    with). Without a request count, the rate itself (an endless run)."""
+    assert c.rate is not None
+    reqs = num(c.row["num_requests"])
+    if not reqs:
+        return c.rate * c.o
+    return reqs * c.o / max(reqs / c.rate + lone_ms / 1000.0, reqs / capacity_rps)
 
 
 SHAREGPT: tuple[tuple[int, int], ...] = ()  # (prompt, output) per request of a stored ShareGPT run

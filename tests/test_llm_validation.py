@@ -105,3 +105,23 @@ def test_perf_overview_moe_rows_on_several_gpus_are_attention_dp(
     dense = next(r for r in rows.values() if r["source_id"] == rows["733"]["source_id"]
                  and r["model"].startswith("Llama-3.1-405B") and r["tp"] == "8")
     assert not isinstance(bench.classify(dense), str)
+
+
+def test_a_finite_run_at_a_rate_counts_its_drain_tail(bench: ModuleType, shared_dir: Path) -> None:
+    import csv
+    from types import SimpleNamespace
+
+    # 500 requests at 16 req/s: the last arrives at 31.25 s and takes its own service to finish
+    run = SimpleNamespace(rate=16.0, o=214, row={"num_requests": "500"})
+    assert bench.finite_run_tok_s(run, 4_750.0, 32.0) == pytest.approx(500 * 214 / 36.0)
+    # the run cannot end before the server's saturation capacity has served all of them
+    assert bench.finite_run_tok_s(run, 4_750.0, 10.0) == pytest.approx(10.0 * 214)
+    # no request count: an endless run serves what it is offered
+    endless = SimpleNamespace(rate=16.0, o=214, row={"num_requests": ""})
+    assert bench.finite_run_tok_s(endless, 4_750.0, 32.0) == pytest.approx(16.0 * 214)
+    path = shared_dir / "data" / "llm" / "llm_serving_measurements.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        # Llama-3.1-70B on 4 H100s (TensorRT-LLM v0.14, Triton), 500 requests at 16 req/s
+        row = next(r for r in csv.DictReader(fh) if r["row_id"] == "160")
+    c = bench.classify(row)
+    assert bench.predict(c)["tok_s"] < 16 * 214 * 0.9
