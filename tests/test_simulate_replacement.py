@@ -102,3 +102,35 @@ def test_the_report_states_the_engine_start_up() -> None:
         "(engine start-up 600 s + download 15 GiB at 0.1 GiB/s + weight load 15 GiB at "
         "1 GiB/s, rounded up to 10 s)"
     )
+
+
+def test_a_lost_zone_is_not_replaced_while_the_rendered_spread_holds_it_down() -> None:
+    """UX review 18: `--fail zone` on a zone-redundant plan said the lost replicas serve again
+    after node start + pull + the startup window. Render enforces the zone spread of such a
+    plan (maxSkew 1, DoNotSchedule, minDomains = its zones, affinity to those zones): with a
+    zone down, its count is 0, so a replacement in a surviving zone would exceed the skew and
+    stays Pending until the zone is back. The capacity comes back as for pinned spot: never,
+    unless --replace-after says when."""
+    import math
+
+    from simulate_helpers import allocation, make_plan
+
+    from scaleplan.simulate import simulate
+
+    plan = make_plan(
+        [allocation("od", replicas=(6,), zones=("z-a", "z-b", "z-c"))],
+        rps=(50.0,), redundancy="zone",
+    )
+    topo = topology(plan, 0)
+    lost, _ = lost_replicas(plan, topo, "zone", 0)
+    event = FailureEvent("zone", 1.0, 0, 0, frozenset(lost), ())
+    back = recovery(plan, topo, event, None)
+    assert back.delay_s == math.inf, back
+    assert "zone spread" in back.basis and "--replace-after" in back.basis, back.basis
+    assert recovery(plan, topo, event, 42.0).delay_s == 42.0
+    res = simulate(plan, duration_s=10, failure="zone", fail_at_s=1.0)
+    assert res.failure is not None and res.failure.back_at_s == math.inf  # JSON: null
+    # a node loss is replaced as before: the spread lets a pod into its own zone
+    nlost, _ = lost_replicas(plan, topo, "node", 0)
+    node = FailureEvent("node", 1.0, 0, 0, frozenset(nlost), ())
+    assert recovery(plan, topo, node, None).delay_s < math.inf

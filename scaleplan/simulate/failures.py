@@ -17,6 +17,7 @@ import numpy as np
 
 from scaleplan.errors import OptionError, PlanError, Problem
 from scaleplan.kube.capacity import spot_falls_back_on_demand
+from scaleplan.kube.zones import spread_zones
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render.serving import serves_model, serving_after
 from scaleplan.simulate.layout import Segment, Topology, segment_of
@@ -228,7 +229,8 @@ def recovery(
     pods on new nodes (the slowest lost replica's :func:`replacement_delay`), a lost spot
     allocation on on-demand nodes where the flavor renders a fallback for spot pods
     (:func:`~scaleplan.kube.capacity.spot_falls_back_on_demand`) and never where spot pods
-    are pinned to spot nodes (none left to start)."""
+    are pinned to spot nodes (none left to start), nor a lost zone under the zone spread
+    render enforces (UX review 18: its replacements stay Pending while the zone is down)."""
     if replace_after_s is not None:
         return Recovery(float(replace_after_s), "given (--replace-after)")
     # the replicas running when it struck set the delay (a zone's or spot's replicas of later
@@ -239,6 +241,16 @@ def recovery(
     if not delays:
         return Recovery(0.0, "nothing lost")
     delay, basis = max(delays, key=lambda d: d[0])
+    if event.mode == "zone" and any(
+        spread_zones(plan.spec.placement.redundancy, a.zones) for a in allocs
+    ):
+        # the lost zone holds 0 of the spread's pods: one more in a surviving zone exceeds
+        # maxSkew 1, so the ReplicaSet's replacements stay Pending until the zone is back
+        return Recovery(math.inf, (
+            "a lost zone's replicas are not replaced: the rendered zone spread (maxSkew 1, "
+            "DoNotSchedule over the plan's zones) keeps new pods Pending while that zone has "
+            "none; give --replace-after to model the zone's return"
+        ))
     if event.mode != "spot":
         return Recovery(delay, basis)
     flavor = plan.spec.kubernetes.flavor
