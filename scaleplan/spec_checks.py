@@ -106,6 +106,12 @@ def spec_warnings(spec: Spec) -> list[str]:
             "no effect (the plan uses no spot capacity): set spot.allowed: true to plan spot "
             "replicas that may be lost, or drop survive_loss"
         )
+    if "max_fraction" in spot.model_fields_set and "allowed" not in spot.model_fields_set:
+        out.append(  # UX review 17, F5: a spot share asked for, spot left at its default (off)
+            f"placement.spot.max_fraction is {spot.max_fraction:g} but placement.spot.allowed is "
+            "false (its default), so the plan uses no spot capacity: set spot.allowed: true to "
+            "plan spot replicas, or drop max_fraction"
+        )
     for field in ("ttft_ms", "tpot_ms"):  # seconds typed into a millisecond field (UX review 5)
         v = getattr(spec.slo, field)
         if v is not None and v < 1:

@@ -628,3 +628,20 @@ def test_a_name_pattern_is_said_in_words_not_as_a_regex(
         validate_spec_file(str(path))
     text = str(err.value)
     assert words in text and "must match pattern" not in text and "[a-z0-9]" not in text
+
+
+def test_a_spot_share_without_spot_allowed_warns(cli, tmp_path: Path) -> None:
+    """`spot: {max_fraction: 0.5}` (spot.allowed left at its default, false) planned all
+    on-demand without a word, though the spec plainly asks for spot (UX review 17, F5)."""
+    text = GOOD.read_text().replace("    allowed: true\n", "", 1)
+    assert "max_fraction: 0.5" in text and "allowed" not in text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    shutil.copy(GOOD.parent / "profile.yaml", tmp_path / "profile.yaml")
+    (said,) = json.loads(cli(["validate", str(spec), "--json"]).stdout)["warnings"]
+    assert said.startswith("placement.spot.max_fraction is 0.5 but placement.spot.allowed is "
+                           "false (its default), so the plan uses no spot capacity"), said
+    assert "set spot.allowed: true" in said
+    off = text.replace("    max_fraction: 0.5\n", "    allowed: false\n    max_fraction: 0.5\n")
+    spec.write_text(off)  # allowed: false written out: the user turned spot off on purpose
+    assert json.loads(cli(["validate", str(spec), "--json"]).stdout)["warnings"] == []
