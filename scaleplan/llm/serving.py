@@ -200,12 +200,20 @@ class LlmSetup:
             return self._spread_len_note(classes, longest, n)
         if self.max_model_len is not None or longest is None or (ctx and n >= ctx):
             return None
+        return self._unset_len_note(
+            n, longest, f"{longest.input_tokens:,} + {longest.output_tokens:,}"
+        )
+
+    def _unset_len_note(self, n: int, longest: TokenClass, lengths: str) -> str:
+        """The note of a spec without max_model_len whose default, ``n``, is below the model's
+        context: ``lengths``, the longest class's lengths as the note shows them."""
+        ctx = self.arch.max_position_embeddings
         takes = f" ({self.arch.name} takes up to {ctx:,})" if ctx else ""
         return (
             f"model.engine_config.max_model_len is not set: the server will refuse requests "
-            f"longer than {n:,} tokens (the longest class, {longest.name!r}: "
-            f"{longest.input_tokens:,} + {longest.output_tokens:,}, rounded up to a multiple of "
-            f"{MODEL_LEN_STEP:,}); set it to the longest request you serve{takes}"
+            f"longer than {n:,} tokens (the longest class, {longest.name!r}: {lengths}, rounded"
+            f" up to a multiple of {MODEL_LEN_STEP:,}); set it to the longest request you "
+            f"serve{takes}"
         )
 
     def _spread_len_note(
@@ -240,17 +248,12 @@ class LlmSetup:
             )
         if self.max_model_len is not None:
             return None
-        takes = f" ({self.arch.name} takes up to {ctx:,})" if ctx else ""
         s = longest.spread
         assert s is not None
-        return (
-            f"model.engine_config.max_model_len is not set: the server will refuse requests "
-            f"longer than {n:,} tokens (the longest class, {longest.name!r}: "
+        return self._unset_len_note(n, longest, (
             f"{longest.input_at(q):,} + {longest.output_at(q):,} at the p{q:g} of its lengths "
-            f"({s.label()} around {longest.input_tokens:,} + {longest.output_tokens:,}), rounded"
-            f" up to a multiple of {MODEL_LEN_STEP:,}); set it to the longest request you "
-            f"serve{takes}"
-        )
+            f"({s.label()} around {longest.input_tokens:,} + {longest.output_tokens:,})"
+        ))
 
 
 def setup(
