@@ -332,8 +332,8 @@ def tail_prompt(spec: Spec, cls: str) -> str:
     with a length spread, whose TTFT the SLO test takes at the joint percentile of prompt length
     and interference (:func:`scaleplan.llm.serving.at_percentile`); else empty."""
     pct = spec.slo.percentile
-    toks = token_classes_of(spec.traffic.classes)
-    c = next((t for t in toks if t.name == cls and t.spread is not None), None)
+    named = [r for r in spec.traffic.classes if r.name == cls]  # its spread only, not every one's
+    c = next((t for t in token_classes_of(named) if t.spread is not None), None)
     if c is None:
         return ""
     return (f" at the joint p{pct} of its spread prompts"
