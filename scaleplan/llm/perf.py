@@ -487,8 +487,8 @@ def serve_class(
         held = held_back_ms(d.settings.batch_wait_iters * step_ms, n / (ttft + (o - 1) * tpot))
         ttft += held
     ttft += REQUEST_OVERHEAD_MS[d.settings.engine]
-    tail = REQUEST_OVERHEAD_MS[d.settings.engine] + held
-    prompt_ttft = tuple((p, t + tail) for p, t in zip(prompts, more, strict=True))
+    extra = REQUEST_OVERHEAD_MS[d.settings.engine] + held  # every TTFT's, past its first token
+    prompt_ttft = tuple((p, t + extra) for p, t in zip(prompts, more, strict=True))
     cycle_ms = ttft + (o - 1) * tpot
     rps = n / (cycle_ms / 1000.0)
     perf = ClassPerf.of(
