@@ -183,14 +183,12 @@ def _spec_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
     for d in (a, b):  # left out of a plan while at their default, which is not null
         for path, default in OMITTED_WHILE_DEFAULT.items():
             d.setdefault(path, default)
+    # a derived latency_ms is left out of a plan (spec.Slo): the same value a plan written
+    # before stated is no change; a different one says it was derived
+    differ = before.spec.slo.latency_ms != after.spec.slo.latency_ms
     for d, slo in ((a, before.spec.slo), (b, after.spec.slo)):
-        # a derived latency_ms is left out of a plan (spec.Slo): the same value a plan written
-        # before stated is no change; a different one says it was derived
-        d["slo.latency_ms"] = slo.latency_ms
-    if a["slo.latency_ms"] != b["slo.latency_ms"]:
-        for d, slo in ((a, before.spec.slo), (b, after.spec.slo)):
-            if slo.tested_latency_ms is None:
-                d["slo.latency_ms"] = f"{slo.latency_ms:g} (derived)"
+        derived = differ and slo.tested_latency_ms is None
+        d["slo.latency_ms"] = f"{slo.latency_ms:g} (derived)" if derived else slo.latency_ms
     if before.architecture is not None and after.architecture is not None:
         # a config.json the plans recorded (a plan written before records were kept has none:
         # that is no change of the model); the file can change under the same path

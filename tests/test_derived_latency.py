@@ -52,3 +52,18 @@ def test_a_derived_latency_survives_the_plan_and_is_no_slo_in_simulate(
     assert before.spec.slo.tested_latency_ms == 4950.0
     changes = diff_plans(before, plan)
     assert not [c for c in changes.spec_changes if "latency" in c.field], changes.spec_changes
+
+
+def test_diff_says_which_side_of_a_latency_change_was_derived() -> None:
+    """examples/llm-chat's plan stating 60000 ms against the same plan deriving it (48,580 ms):
+    the change shows the derived side as such, the stated side as its number."""
+    text = (Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml"
+            ).read_text(encoding="utf-8")
+    stated = parse_plan_text(text)
+    derived = parse_plan_text(text.replace("    latency_ms: 60000.0\n", "", 1))
+    for before, after, old, new in ((stated, derived, 60000.0, "48580 (derived)"),
+                                    (derived, stated, "48580 (derived)", 60000.0)):
+        (c,) = [c for c in diff_plans(before, after).spec_changes if c.field == "slo.latency_ms"]
+        assert (c.before, c.after) == (old, new), c
+    same = [c for c in diff_plans(derived, derived).spec_changes if "latency" in c.field]
+    assert not same
