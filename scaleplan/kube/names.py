@@ -1,10 +1,13 @@
 """One set of Kubernetes name validators for spec, plan, render and check (their grammars).
 
-Every pattern is matched with :meth:`re.Pattern.fullmatch` and anchored with ``\\Z``: ``$`` in
-Python also matches before a final newline, so ``re.match(r"^[a-z]+$", "vision\\n")``
-succeeds, and a name with a trailing newline would reach a manifest as a ``name: |`` block
-and a file called ``service-vision\\n.yaml``. Use the functions here (or the patterns with
-``fullmatch``), never ``re.match`` on a ``$``-anchored pattern.
+Every compiled pattern is matched with :meth:`re.Pattern.fullmatch` and anchored with
+``\\Z``: ``$`` in Python also matches before a final newline, so
+``re.match(r"^[a-z]+$", "vision\\n")`` succeeds, and a name with a trailing newline would reach
+a manifest as a ``name: |`` block and a file called ``service-vision\\n.yaml``. Use the
+functions here (or the patterns with ``fullmatch``), never ``re.match`` on a ``$``-anchored
+pattern. The ``^...$`` strings below (GATEWAY_NAME, SECRET_KEY, EKS_CLUSTER, HF_REVISION)
+are no exception: they are JSON schema patterns for pydantic's ``Field(pattern=...)`` only,
+whose regex engine matches ``$`` at the very end (as :func:`schema_pattern`'s output).
 """
 
 from __future__ import annotations
