@@ -158,7 +158,10 @@ class Demand(StrictModel):
 class Alternative(StrictModel):
     description: str
     cost_per_hour: float
-    extra_cost_fraction: float
+    extra_cost_fraction: float | None = Field(default=None, description=(
+        "Its cost over the plan's, as a fraction; null when the plan costs $0/h (owned nodes), "
+        "of which no fraction is a measure (it read 0.0 for a dearer plan until 2026-12-06)."
+    ))
 
 
 class Baseline(StrictModel):

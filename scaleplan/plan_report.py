@@ -172,7 +172,10 @@ def summary_lines(
     alternatives = [a for a in plan.alternatives if not (free and a.cost_per_hour == 0)]
     for i, alt in enumerate(alternatives):
         label = "next best" if i == 0 else "then"
-        cost = f"{_share(alt.extra_cost_fraction, '+')} (${alt.cost_per_hour:.4f}/h)"
+        if alt.extra_cost_fraction is None:  # over a $0/h plan: the dollars, not "+0%"
+            cost = f"+${alt.cost_per_hour - plan.cost_per_hour:.4f}/h"
+        else:
+            cost = f"{_share(alt.extra_cost_fraction, '+')} (${alt.cost_per_hour:.4f}/h)"
         lines.append(Line(f"{label}: {alt.description}, {cost}"))
     if plan.spot_loss is not None:
         lines += spot_loss_lines(plan.spot_loss, plan.cost_per_hour)

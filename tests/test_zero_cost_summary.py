@@ -72,3 +72,31 @@ def test_quota_use_counts_nodes_and_gpus_at_each_quotas_peak() -> None:
         "used at peak (placement.quotas): aws/us-east-1/* 5 of 6 nodes, aws/us-east-1/* 2 of 4 "
         "GPUs, aws/*/g4dn 2 of 3 GPUs, gcp/*/* 0 of 2 nodes"
     ]
+
+
+def test_a_zero_cost_plans_dearer_alternatives_say_dollars_not_plus_zero(
+    cli: Any, tmp_path: Path
+) -> None:
+    """UX review 18: the 8B service on 4 owned nodes at $0/h with the cloud allowed too: the
+    next best plans rent, yet read 'next best: 9 x ..., +0.0% ($31.7008/h)' and plan.yaml said
+    extra_cost_fraction: 0.0 (a fraction of $0/h is none). They say the dollars more, and the
+    plan records no fraction (null)."""
+    from scaleplan.plan import read_plan
+
+    for f in ("inventory.yaml", "chat-8b.yaml"):
+        shutil.copy(ONPREM / f, tmp_path / f)
+    sp = tmp_path / "chat-8b.yaml"
+    sp.write_text(sp.read_text().replace(
+        "  providers: [onprem]\n", "  providers: [onprem, aws]\n  regions: [dc1, us-east-1]\n"
+    ).replace("max_nodes: 4}", "max_nodes: 8}"))
+    res = cli(["optimize", str(sp), "--out", str(tmp_path / "out")])
+    plan = read_plan(tmp_path / "out" / "plan.yaml")
+    assert plan.cost_per_hour == 0, res.stdout
+    priced = [a for a in plan.alternatives if a.cost_per_hour > 0]
+    assert priced, plan.alternatives
+    assert all(a.extra_cost_fraction is None for a in priced), plan.alternatives
+    lines = [x for x in res.stdout.splitlines() if x.startswith(("next best:", "then:"))]
+    assert lines and not any("+0.0%" in x or "+0%" in x for x in lines), res.stdout
+    a = priced[0]
+    assert any(f"+${a.cost_per_hour:.4f}/h" in x for x in lines), res.stdout
+    assert not any("+0%" in e for e in plan.explanation), plan.explanation

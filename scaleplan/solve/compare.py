@@ -147,12 +147,10 @@ def alternatives(
     for o in found:
         if describe(o) == mine or len(alts) >= 3:
             continue
-        extra = (o.cost - best.cost) / best.cost if best.cost > 0 else 0.0
+        extra = rounded((o.cost - best.cost) / best.cost, 4) if best.cost > 0 else None
         alts.append(
             Alternative(
-                description=describe(o),
-                cost_per_hour=rounded(o.cost),
-                extra_cost_fraction=rounded(extra, 4),
+                description=describe(o), cost_per_hour=rounded(o.cost), extra_cost_fraction=extra,
             )
         )
     return alts, found, cut

@@ -95,7 +95,11 @@ def explain(
             lines.append(f"Saves {b.savings_fraction:.0%} against {b.description} (${b.cost_per_hour:.2f}/h).")
     if alts:
         a0 = alts[0]
-        lines.append(f"Next best: {a0.description}, {a0.extra_cost_fraction:+.0%}.")
+        extra = (
+            f"{a0.extra_cost_fraction:+.0%}" if a0.extra_cost_fraction is not None
+            else f"+${a0.cost_per_hour - o.cost:.2f}/h"  # over a $0/h plan
+        )
+        lines.append(f"Next best: {a0.description}, {extra}.")
     if spec.model.architecture is not None:  # the LLM model (scaleplan.llm) loads only for LLM specs
         from scaleplan.solve.llm_capacity import llm_explanation
 
