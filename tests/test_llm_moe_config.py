@@ -128,3 +128,33 @@ def test_a_tp_split_that_a_block_fp8_checkpoint_cannot_load_is_named(
         assert got is None, got
     else:
         assert got is not None and said in got, got
+
+
+QWEN15_MOE = {  # Qwen/Qwen1.5-MoE-A2.7B: 14.3B parameters, 2.7B activated (its model card)
+    "model_type": "qwen2_moe", "hidden_size": 2048, "intermediate_size": 5632,
+    "moe_intermediate_size": 1408, "shared_expert_intermediate_size": 5632,
+    "num_hidden_layers": 24, "num_attention_heads": 16, "num_key_value_heads": 16,
+    "vocab_size": 151936, "num_experts": 60, "num_experts_per_tok": 4,
+    "torch_dtype": "bfloat16", "tie_word_embeddings": False,
+}
+
+
+def test_qwen2_moe_counts_its_shared_expert() -> None:
+    """Qwen2-MoE states its shared expert as one FFN of shared_expert_intermediate_size (5,632
+    = 4 x the routed 1,408), not n_shared_experts: it was not read, so Qwen1.5-MoE-A2.7B
+    counted 13.5B parameters, 1.9B active (UX review 17, F6). It is as many routed-width
+    experts as it is wide (the same weights and FLOPs), and it is the class default too."""
+    a = architecture_from_config(QWEN15_MOE, "m")
+    assert a.shared_experts == 4
+    assert abs(a.total_params / 1e9 - 14.3) < 0.1, a.total_params
+    assert abs(a.active_params / 1e9 - 2.7) < 0.05, a.active_params
+    left_out = _without(QWEN15_MOE, "shared_expert_intermediate_size")
+    assert _sizes(left_out) == _sizes(QWEN15_MOE)
+    assert "shared_expert_intermediate_size" in {f.field for f in assumed_fields(left_out)}
+
+
+def test_a_shared_expert_width_not_a_whole_number_of_experts_is_refused() -> None:
+    from scaleplan.errors import InputError
+
+    with pytest.raises(InputError, match="shared_expert_intermediate_size"):
+        architecture_from_config({**QWEN15_MOE, "shared_expert_intermediate_size": 2000}, "m")

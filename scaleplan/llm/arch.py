@@ -217,6 +217,14 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
         problems.append(Problem("intermediate_size", "missing: the FFN width is needed for the weights and FLOPs", hint="add 'intermediate_size' from the model's Hugging Face config.json"))
     if experts and not _int(cfg, "num_experts_per_tok", "moe_top_k", "top_k"):
         problems.append(Problem("num_experts_per_tok", f"missing: an MoE model with {experts} experts must say how many each token uses", hint="add 'num_experts_per_tok' from config.json"))
+    # Qwen2-MoE states its shared expert as one FFN this wide: that many routed-width experts
+    shared_width = _int(cfg, "shared_expert_intermediate_size") or 0
+    if experts and shared_width and moe_inter and shared_width % moe_inter:
+        why = (f"{shared_width:,} is not a whole number of experts {moe_inter:,} wide "
+               "(moe_intermediate_size): the model counts a shared expert in routed widths")
+        hint = "give the model's own config.json"
+        problems.append(Problem("shared_expert_intermediate_size", why, hint=hint))
+    shared = _int(cfg, "n_shared_experts") or (shared_width // moe_inter if moe_inter else 0)
     if kv_lora and not _int(cfg, "qk_rope_head_dim"):
         problems.append(Problem("qk_rope_head_dim", "missing: MLA (kv_lora_rank set) needs qk_rope_head_dim, qk_nope_head_dim and v_head_dim", hint="add them from config.json"))
     problems += [
@@ -246,7 +254,7 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
         num_experts=experts,
         experts_per_token=(_int(cfg, "num_experts_per_tok", "moe_top_k", "top_k") or 0) if experts else 0,
         moe_intermediate_size=moe_inter if experts else 0,
-        shared_experts=(_int(cfg, "n_shared_experts") or 0) if experts else 0,
+        shared_experts=shared if experts else 0,
         first_dense_layers=(_int(cfg, "first_k_dense_replace") or 0) if experts else 0,
         kv_lora_rank=kv_lora,
         q_lora_rank=_int(cfg, "q_lora_rank") or 0,

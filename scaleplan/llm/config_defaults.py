@@ -57,7 +57,7 @@ CLASS_DEFAULTS: dict[str, dict[str, int]] = {
     "qwen2": {"num_key_value_heads": 32},
     "qwen2_moe": {
         "num_key_value_heads": 16, "num_experts": 60, "num_experts_per_tok": 4,
-        "moe_intermediate_size": 1408,
+        "moe_intermediate_size": 1408, "shared_expert_intermediate_size": 5632,
     },
     "qwen3": {"num_key_value_heads": 32, "head_dim": 128},
     "qwen3_moe": {
