@@ -6,6 +6,7 @@ time, sorted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -79,17 +80,19 @@ def iso_time(name: str, v: object, line: int | None) -> float | None:
     return at.timestamp()
 
 
-def mixed_clocks(name: str, times: F64, lines: list[int], shown: list[str]) -> None:
+def mixed_clocks(
+    name: str, times: F64, line_of: Callable[[int], int], shown_of: Callable[[int], str]
+) -> None:
     """Refuse times that mix epoch seconds with seconds of the day (a replay over the decades
-    between them), at the first line read the other way than the first (``lines`` and
-    ``shown``: each time's line and its text)."""
+    between them), at the first line read the other way than the first (``line_of`` and
+    ``shown_of``: the k-th time's line and its text, asked only of a refusal's two)."""
     if not len(times) or not times.min() < EPOCH_S <= times.max():
         return
     epoch = times >= EPOCH_S
     k = int(np.argmax(epoch != epoch[0]))
-    said = f"time {shown[k]} is read as {_READ[bool(epoch[k])]}"
-    message = f"{said}, but line {lines[0]}'s as {_READ[bool(epoch[0])]}"
-    raise InputError(name, [Problem("", message, hint=MIXED_HINT, line=lines[k])])
+    said = f"time {shown_of(k)} is read as {_READ[bool(epoch[k])]}"
+    message = f"{said}, but line {line_of(0)}'s as {_READ[bool(epoch[0])]}"
+    raise InputError(name, [Problem("", message, hint=MIXED_HINT, line=line_of(k))])
 
 
 def parse_trace(text: str, name: str) -> Trace:
@@ -121,7 +124,7 @@ def parse_trace(text: str, name: str) -> Trace:
     if not values:
         raise InputError(name, [Problem("", "trace has no arrival times", hint="give one arrival time in seconds per line")])
     times = np.array(values, dtype=np.float64)
-    mixed_clocks(name, times, lines, shown)
+    mixed_clocks(name, times, lines.__getitem__, shown.__getitem__)
     return Trace(name=name, times=np.sort(times))
 
 

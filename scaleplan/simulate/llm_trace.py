@@ -126,7 +126,7 @@ def _rows(name: str, rows: list[tuple[int, dict[str, Any]]], keys: list[str]) ->
     o = np.array([_num(name, r.get(ok_), "output_tokens", ln, integer=True) for ln, r in rows], dtype=np.int64)
     c: list[str | None] = [(str(r.get(ck)).strip() or None) if ck and r.get(ck) is not None else None for _, r in rows]
     notes: list[str] = []
-    mixed_clocks(name, t, [ln for ln, _ in rows], [str(r.get(tk)) for _, r in rows])
+    mixed_clocks(name, t, lambda k: rows[k][0], lambda k: str(rows[k][1].get(tk)))
     if len(t) and t.min() >= EPOCH_S:
         t, note = _from_epoch(t)
         notes.append(note)
