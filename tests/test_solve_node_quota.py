@@ -105,3 +105,24 @@ def test_a_quota_outside_the_plans_regions_or_rows_is_refused() -> None:
     assert said(["us-east-1"], region="us-east-1", family="p5") == []
     assert said([], region="us-west-2", family="g6") == []
     assert said(["us-east-1"], family="g6") == []
+
+
+def test_owned_nodes_at_zero_cost_over_a_curve_with_alternatives_do_not_crash() -> None:
+    """UX review 18: reserved nodes re-priced at $0/h under a node quota, a daily curve, zone
+    redundancy and the HPA's replica floor: pricing the alternatives (no tie-break) divided
+    a $0 price by a $0 charge (floors.hold_jointly's bound), exit 70. A $0 node adds nothing
+    to cost or objective, so it is left out of that ratio."""
+    zones = ("us-east-1a", "us-east-1b", "us-east-1c")
+    curve = [1.0] * 6 + [20, 40] + [60] * 7 + [50, 40, 30, 20, 10, 5, 3, 2, 1]
+    cat = catalog(
+        row("own.8x", "L4", 8, 0.0, family="own", vcpus=96, mem=1900, zones=zones),
+        row("g6.xlarge", "L4", 1, 0.8, vcpus=8, mem=32, zones=zones),
+    )
+    sp = spec(
+        traffic={"peak_rps": None, "hourly_rps": curve},
+        placement={"redundancy": "zone", "quotas": [
+            {"provider": "aws", "region": "us-east-1", "family": "own", "max_nodes": 2}]},
+    )
+    plan = solve(sp, profile(point("L4", 1, 40, 30)), cat, options=SolveOptions()).plan
+    assert {a.instance_type for a in plan.allocations} >= {"own.8x"}
+    assert all(a.cost_per_hour >= plan.cost_per_hour for a in plan.alternatives)

@@ -150,9 +150,11 @@ def hold_jointly(
     t = replace(o, sols=[got.sols[d] for d in demands])
     cost = sum(s.cost for s in t.sols) / len(t.sols)
     # the bound is on the objective (cost + the tie-break's charges): a plan's cost is at
-    # least min(price / charge) of it
+    # least min(price / charge) of it; a $0 node without a tie-break (charge 0) adds to
+    # neither, so it is left out (it divided 0 by 0: owned nodes' alternatives, UX review 18)
     charges = node_charges(o.cands, tie_break)
-    ratio = min((c.price / ch for c, ch in zip(o.cands, charges, strict=True)), default=0.0)
+    pairs = zip(o.cands, charges, strict=True)
+    ratio = min((c.price / ch for c, ch in pairs if ch > 0), default=0.0)
     dual = got.bound / len(rps) * max(0.0, ratio)
     bound = cost if got.status == "optimal" else max(o.floor, min(dual, cost))
     return _held(pb, o, rps, t, got.status, bound, got.stats)
