@@ -158,3 +158,17 @@ def test_a_shared_expert_width_not_a_whole_number_of_experts_is_refused() -> Non
 
     with pytest.raises(InputError, match="shared_expert_intermediate_size"):
         architecture_from_config({**QWEN15_MOE, "shared_expert_intermediate_size": 2000}, "m")
+
+
+def test_profile_llm_notes_a_tp_a_block_fp8_checkpoint_cannot_load(cli) -> None:
+    """profile llm priced Qwen3-30B-A3B in fp8 at TP 4 without a word, though Qwen's own FP8
+    checkpoint does not load there on vLLM (UX review 17, F4): a note per such TP, once."""
+    args = ["profile", "llm", "qwen3-30b-a3b", "--dtype", "fp8", "--accelerators", "H100,L40S",
+            "--gpus", "2,4", "--concurrency", "1", "--out", "-"]
+    err = " ".join(cli(args).stderr.split())
+    said = ("note: TP4: TP4 splits qwen3-30b-a3b's expert FFN width (moe_intermediate_size) 768 "
+            "into 192 columns a GPU, not whole 128-wide blocks: a block-scaled FP8 checkpoint")
+    assert err.count(said) == 1, err
+    assert "TP2 splits" not in err, err
+    bf16 = " ".join(cli([*args[:3], *args[5:]]).stderr.split())
+    assert "128-wide blocks" not in bf16, bf16

@@ -23,6 +23,7 @@ from scaleplan.llm.serving import (
     predict,
     size,
 )
+from scaleplan.llm.shards import FP8_BLOCK, fp8_block_split
 from scaleplan.profile.build import make_profile
 from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
 
@@ -113,6 +114,9 @@ def estimate_points(
             except Refusal as exc:
                 refusals.append(str(exc))
                 continue
+            split = block_split_note(s, shape.tp)
+            if split and split not in notes:
+                notes.append(split)
             mem = shape.memory
             used = round(mem.weights_gib_per_gpu + mem.reserve_gib_per_gpu + max(mem.kv_gib_per_gpu, 0.0), 3)
             for cls in classes:
@@ -129,6 +133,20 @@ def estimate_points(
                     basis = f"{s.arch.name} {s.dtype} on {acc.name} TP{shape.tp}{f' PP{shape.pp}' if shape.pp > 1 else ''}, {s.engine}: roofline step model ({p.basis}); KV cache {mem.kv_cache_tokens:,} tokens"
                     out.append(class_measurement(shape, cls, p, basis=basis, rounded=True, peak_memory_gib=used, pipeline_parallel=shape.pp if shape.pp > 1 else None))
     return EstimateResult(tuple(out), tuple(refusals), tuple(notes))
+
+
+def block_split_note(s: LlmSetup, tp: int) -> str | None:
+    """A note where an fp8 setup's TP splits an FFN width into shards that a block-scaled FP8
+    checkpoint does not load on vLLM or SGLang (:mod:`scaleplan.llm.shards`; UX review 17, F4)."""
+    blocks = s.dtype == "fp8" and s.engine in ("vllm", "sglang")
+    split = fp8_block_split(s.arch, tp) if blocks else None
+    if split is None:
+        return None
+    return (
+        f"TP{tp}: {split}: a block-scaled FP8 checkpoint (weight_block_size [{FP8_BLOCK}, "
+        f"{FP8_BLOCK}], as Qwen's and DeepSeek's own FP8 releases are) does not load there on "
+        f"{s.engine}; a per-channel one, or --quantization fp8 on the 16-bit checkpoint, does"
+    )
 
 
 def beyond_one_node(accelerator: str, gpus: int, node_gpus: Mapping[str, int] | None) -> str | None:
