@@ -33,9 +33,9 @@ from scaleplan.observe.model import (
     ObservedLlm,
     ObservedMeta,
     ObservedSlo,
-    latency_limit,
 )
 from scaleplan.observe.queries import BEYOND_TOP_BUCKET, QuerySet
+from scaleplan.observe.slo import latency_limit
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
@@ -237,7 +237,7 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
 
 def undecided_warning(s: ObservedSlo, limit: str = "the SLO") -> list[str]:
     """The warning of hours whose percentile the histogram cannot place against the target
-    (``limit``: :func:`~scaleplan.observe.model.latency_limit`): its largest finite bucket is
+    (``limit``: :func:`~scaleplan.observe.slo.latency_limit`): its largest finite bucket is
     below it, and they lay beyond that bucket."""
     if not s.hours_undecided or s.top_bucket_ms is None:
         return []

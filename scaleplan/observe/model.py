@@ -181,26 +181,6 @@ class Observed(StrictModel):
     running_plan: Plan = Field(description="The plan that was running (the --plan file).")
 
 
-def latency_limit(plan: Plan) -> str:
-    """What observe calls the plan's ``slo.latency_ms``: "the SLO", or "the derived latency"
-    where it was derived from the TTFT/TPOT SLOs (``Slo.tested_latency_ms`` None): no SLO."""
-    return "the SLO" if plan.spec.slo.tested_latency_ms is not None else "the derived latency"
-
-
-def token_slo_hours(observed: Observed) -> list[tuple[str, float, int, int, float]]:
-    """LLM plans: TTFT and TPOT (each UTC hour's median across days of the SLO percentile)
-    against the spec's ``ttft_ms`` / ``tpot_ms``: (what, target ms, hours above, hours seen,
-    worst ms), for each with a target and data."""
-    slo = observed.running_plan.spec.slo
-    out = []
-    for key, target, what in (("ttft", slo.ttft_ms, "TTFT"), ("tpot", slo.tpot_ms, "TPOT")):
-        extra = observed.extras.get(key)
-        hours = [v for v in extra.hourly if v is not None] if extra is not None else []
-        if target is not None and hours:
-            out.append((what, target, sum(1 for v in hours if v > target), len(hours), max(hours)))
-    return out
-
-
 def observed_json_schema() -> dict[str, Any]:
     return format_json_schema(Observed, "observed", "scaleplan Observed v1")
 

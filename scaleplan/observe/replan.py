@@ -17,7 +17,8 @@ import statistics
 from dataclasses import dataclass
 
 from scaleplan.errors import InputError, Problem
-from scaleplan.observe.model import LlmHour, Observed, token_slo_hours
+from scaleplan.observe.model import LlmHour, Observed
+from scaleplan.observe.slo import token_slo_hours
 from scaleplan.plan import Plan
 from scaleplan.profile.model import Measurement, Percentiles, Profile, ProfileMeta
 from scaleplan.spec import Spec

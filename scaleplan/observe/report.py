@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import textwrap
 
-from scaleplan.observe.model import Observed, latency_limit, token_slo_hours
+from scaleplan.observe.model import Observed
+from scaleplan.observe.slo import latency_limit, token_slo_hours
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
