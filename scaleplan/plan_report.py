@@ -215,10 +215,10 @@ def _zero_priced(plan: Plan) -> bool:
 
 def quota_use_lines(plan: Plan) -> list[str]:
     """Nodes (``max_nodes``) and GPUs (``max_gpus``) the plan uses at peak in each quota's
-    scope (:func:`scaleplan.solve.prune.quota_covers`, the solver's rule): "onprem/dc1/a100 6
+    scope (:func:`scaleplan.quotas.quota_covers`, the solver's rule): "onprem/dc1/a100 6
     of 6 nodes"."""
+    from scaleplan.quotas import quota_covers, quota_label
     from scaleplan.solve.milp.window import QuotaScope
-    from scaleplan.solve.prune import quota_covers, quota_label
 
     allocs = plan.allocations
     windows = max((len(a.nodes_per_window) for a in allocs), default=0)

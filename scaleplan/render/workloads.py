@@ -17,7 +17,8 @@ import math
 from scaleplan.kube.backends import BACKEND_LABEL
 from scaleplan.kube.safety import container_security_context, pod_security_context
 from scaleplan.kube.zones import ZONE_KEY, spread_nodes, spread_zones
-from scaleplan.plan import HOURS_PER_MONTH, Plan
+from scaleplan.plan import HOURS_PER_MONTH, Allocation, Plan
+from scaleplan.quotas import quota_covers, quota_label
 from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc, fixed_replicas
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Obj, labels, meta, selector
@@ -103,6 +104,7 @@ def _zone_spread(plan: Plan, al: Alloc, match: dict[str, str], warnings: list[st
         c["whenUnsatisfiable"] = "DoNotSchedule"
         c["minDomains"] = len(zones)
         warnings.extend(_spread_cost(plan, al, len(zones)))
+        warnings.extend(_spread_over_quota(plan, al))
     c["labelSelector"] = {"matchLabels": dict(match)}
     c["matchLabelKeys"] = ["pod-template-hash"]
     return c
@@ -130,6 +132,55 @@ def _spread_cost(plan: Plan, al: Alloc, zones: int) -> list[str]:
         f"{a.nodes_per_window[w]}): ${mean:.4f}/h averaged over the day "
         f"(${mean * HOURS_PER_MONTH:,.2f}/month) the plan does not count"
     ]
+
+
+def _spread_nodes(plan: Plan, a: Allocation, w: int) -> int:
+    """Nodes allocation ``a`` takes in window ``w``: the enforced zone spread's when render
+    enforces one, else the plan's."""
+    zones = spread_zones(plan.spec.placement.redundancy, a.zones)
+    n = a.nodes_per_window[w]
+    if not zones:
+        return n
+    return max(n, spread_nodes(a.replicas_per_window[w], a.replicas_per_node, len(zones)))
+
+
+def _spread_over_quota(plan: Plan, al: Alloc) -> list[str]:
+    """The quotas the enforced zone spread's nodes exceed (UX review 18): on a fixed inventory
+    (owned or reserved nodes, a ``max_nodes`` quota) there is no node beyond the quota, so
+    the pods the spread cannot place on its nodes stay Pending, whatever the extra costs."""
+    a, allocs = al.a, plan.allocations
+    windows = len(a.nodes_per_window)
+    out: list[str] = []
+    for q in plan.spec.placement.quotas:
+        if not quota_covers(q, a.provider, a.region, a.family, a.accelerators_per_node):
+            continue
+        members = [
+            b for b in allocs
+            if quota_covers(q, b.provider, b.region, b.family, b.accelerators_per_node)
+        ]
+        for limit, unit in ((q.max_nodes, "nodes"), (q.max_gpus, "GPUs")):
+            if limit is None:
+                continue
+            each = [1 if unit == "nodes" else b.accelerators_per_node for b in members]
+            used = [
+                sum(_spread_nodes(plan, b, w) * e for b, e in zip(members, each, strict=True))
+                for w in range(windows)
+            ]
+            over = [w for w in range(windows) if used[w] > limit]
+            if not over:
+                continue
+            w = max(over, key=lambda k: (used[k], -k))
+            hours = "hours" if windows == 24 and plan.demand.window_hours == 1 else "windows"
+            out.append(
+                f"allocation {al.name}: the zone spread the plan relies on needs {used[w]} "
+                f"{unit} in quota {quota_label(q)} in {len(over)} of {windows} {hours} "
+                f"({hours[:-1]} {w}: {a.replicas_per_window[w]} replicas over {len(a.zones)} "
+                f"zones, {a.replicas_per_node} a node), more than its max_{unit.lower()} "
+                f"{limit}: the pods the quota's nodes cannot hold under the spread stay "
+                "Pending; raise the quota, or plan with placement.redundancy: n+1 (a "
+                "best-effort spread)"
+            )
+    return out
 
 
 def _pod(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:

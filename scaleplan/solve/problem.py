@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from scaleplan.plan import HPA_MIN_REPLICAS, InputHashes
+from scaleplan.quotas import quota_label
 from scaleplan.solve.candidates import Candidate, classes_of
 from scaleplan.solve.milp import QuotaScope, SolverName
 from scaleplan.solve.oppoints import floor4
-from scaleplan.solve.prune import in_quota_scope, quota_label
+from scaleplan.solve.prune import in_quota_scope
 from scaleplan.spec import Spec
 
 MAX_ALTERNATIVE_SOLVES = 12

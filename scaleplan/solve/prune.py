@@ -6,12 +6,12 @@ quota rows share.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from scaleplan.catalog.model import InstanceRow
+from scaleplan.quotas import quota_covers
 from scaleplan.spec import Quota, Spec
 
 if TYPE_CHECKING:
@@ -101,22 +101,6 @@ def in_quota_scope(q: Quota, row: InstanceRow) -> bool:
     return quota_covers(q, row.provider, row.region, row.family, row.accelerator_count)
 
 
-def quota_label(q: Quota) -> str:
-    """How a quota is named to the user: provider/region/family, ``*`` where unset."""
-    return "/".join([q.provider, q.region or "*", q.family or "*"])
-
-
-def quota_covers(q: Quota, provider: str, region: str, family: str, gpus: int) -> bool:
-    """Whether nodes of ``provider`` / ``region`` / ``family`` with ``gpus`` accelerators each
-    lie in quota ``q``'s scope: provider, region, family glob; a CPU-only node only in a quota
-    that counts nodes (``max_nodes``). The solver's rule, and optimize's summary's count of a
-    plan's use of each quota."""
-    return (
-        (gpus > 0 or q.max_nodes is not None)
-        and provider == q.provider
-        and (q.region is None or region == q.region)
-        and (q.family is None or fnmatch.fnmatchcase(family.lower(), q.family.lower()))
-    )
 
 
 @dataclass(frozen=True)
