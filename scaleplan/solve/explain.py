@@ -87,9 +87,9 @@ def explain(
     lines.append(routing_line(pb, allocs, o, rps))
     lines.extend(_rule_lines(pb, allocs))
     if spec.placement.spot.allowed and spec.placement.spot.survive_loss:
-        lines.append(_spot_loss_line(pb, o, spot_loss_base))
+        lines.append(_survive_loss_cost_line(pb, o, spot_loss_base))
     if spot_loss is not None:
-        lines.append(spot_loss_line(spot_loss, o.cost))
+        lines.append(spot_loss_exposure_line(spot_loss, o.cost))
     for b in baselines:
         if b.cost_per_hour is not None and b.savings_fraction is not None and b.savings_fraction > 0.0005:
             lines.append(f"Saves {b.savings_fraction:.0%} against {b.description} (${b.cost_per_hour:.2f}/h).")
@@ -270,7 +270,7 @@ def _rule_lines(pb: Problem, allocs: Sequence[Allocation]) -> list[str]:
     return lines
 
 
-def _spot_loss_line(pb: Problem, o: Outcome, base: float | None) -> str:
+def _survive_loss_cost_line(pb: Problem, o: Outcome, base: float | None) -> str:
     """placement.spot.survive_loss: what the rule guarantees and what it costs."""
     per = (
         " (each Service's on-demand replicas its share, so a serving shape without on-demand "
@@ -290,7 +290,7 @@ def _spot_loss_line(pb: Problem, o: Outcome, base: float | None) -> str:
     )
 
 
-def spot_loss_line(s: SpotLoss, cost: float) -> str:
+def spot_loss_exposure_line(s: SpotLoss, cost: float) -> str:
     """Spot without placement.spot.survive_loss: what a loss of all spot at the peak leaves
     and what the rule costs (:func:`scaleplan.solve.compare.spot_loss`); ``cost``: the
     plan's cost per hour."""
