@@ -96,7 +96,10 @@ def ok_line(result: dict[str, Any]) -> str:
         what = f"{points} on {counted(result['accelerators'], 'accelerator')}"
     if result.get("latency_ms_default") is not None:
         ms = result["latency_ms_default"]
-        what += f"; slo.latency_ms {ms:g} ms (ttft_ms + tpot_ms x longest output)"
+        what += (
+            f"; slo.latency_ms {ms:g} ms derived (ttft_ms + tpot_ms x the longest completion), "
+            "not an SLO"
+        )
     return f"ok ({result['name']}: {what})"
 
 

@@ -45,6 +45,10 @@ def test_readme_shortest_llm_spec_end_to_end(
     said = "planned from architecture llama-3.1-8b, no profile: capacity is estimated, uncalibrated"
     assert said in res.stdout
     assert "slo.latency_ms 19000 ms" in res.stdout  # 1000 + 60 x 300
+    # said as derived, not an SLO, as simulate says it (it read '(ttft_ms + tpot_ms x longest
+    # output)' alone, which a reader took for the end-to-end SLO)
+    derived = "slo.latency_ms 19000 ms derived (ttft_ms + tpot_ms x the longest completion), not"
+    assert f"{derived} an SLO" in " ".join(res.stdout.split()), res.stdout
     res = cli(["optimize", "chat.yaml", "--out", "out/chat"])  # the real solver (HiGHS)
     said = "rests on the LLM model's architecture-only estimates, not measurements: the spec names"
     said += " no model.profile"
