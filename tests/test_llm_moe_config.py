@@ -172,3 +172,23 @@ def test_profile_llm_notes_a_tp_a_block_fp8_checkpoint_cannot_load(cli) -> None:
     assert "TP2 splits" not in err, err
     bf16 = " ".join(cli([*args[:3], *args[5:]]).stderr.split())
     assert "128-wide blocks" not in bf16, bf16
+
+
+def test_an_accelerator_left_out_for_memory_names_its_largest_shape(cli, tmp_path: Path) -> None:
+    """DeepSeek-V3 (fp8) with H100 and H200 allowed: H100 was 'left out: deepseek-v3 fp8 on
+    1x H100 (TP1) does not fit: weights need 626.7 GiB per GPU', as if 8 had not been tried.
+    The reason given is the most GPUs tried (8 x H100: 78.3 GiB a GPU against 71.7), the
+    shape nearest to fitting (UX review 17)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "apiVersion: scaleplan/v1\nkind: InferenceService\nmetadata: {name: ds}\n"
+        "model: {architecture: deepseek-v3, engine: vllm}\n"
+        "traffic:\n  peak_rps: 2\n  classes:\n"
+        "    - {name: chat, share: 1.0, input_tokens: 2000, output_tokens: 400}\n"
+        "slo: {ttft_ms: 1500, tpot_ms: 60}\n"
+        "placement: {providers: [aws], regions: [us-east-1], accelerators: [H100, H200]}\n"
+        "kubernetes: {image: vllm/vllm-openai:v0.11.0}\n"
+    )
+    r = cli(["optimize", str(spec), "--out", str(tmp_path / "out"), "--no-manifests"])
+    (said,) = [w for w in r.stderr.splitlines() if w.startswith("warning: H100 is left out")]
+    assert "deepseek-v3 fp8 on 8x H100 (TP8) does not fit: weights need 78.3 GiB per GPU" in said

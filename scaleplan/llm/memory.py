@@ -152,11 +152,13 @@ class EngineSettings:
 class Refusal(Exception):
     """A shape that cannot serve: the message carries the arithmetic. ``dtype``: the accelerator
     has no tensor cores for the model's dtype (the fix is another dtype or accelerator, not
-    more memory)."""
+    more memory). ``memory``: the weights or one sequence's KV cache do not fit (more GPUs a
+    replica may fit them)."""
 
-    def __init__(self, message: str, *, dtype: bool = False) -> None:
+    def __init__(self, message: str, *, dtype: bool = False, memory: bool = False) -> None:
         super().__init__(message)
         self.dtype = dtype
+        self.memory = memory
 
 
 @dataclass(frozen=True)
@@ -166,10 +168,11 @@ class ShapeRefusal:
 
     message: str
     dtype: bool = False
+    memory: bool = False
 
     @classmethod
     def of(cls, exc: Refusal) -> ShapeRefusal:
-        return cls(str(exc), exc.dtype)
+        return cls(str(exc), exc.dtype, exc.memory)
 
 
 def weight_bytes(arch: Architecture, dtype: str) -> float:
@@ -269,7 +272,8 @@ def memory_plan(
             f"{shape} does not fit: weights need {weights:.1f} GiB per GPU"
             + (f" ({weight_bytes(arch, dtype) / GIB:.1f} GiB / {tp * pp} GPUs)" if tp * pp > 1 else "")
             + f" + {reserve:.1f} GiB runtime reserve, "
-            f"but {settings.gpu_memory_utilization:g} x {gpu_memory_gib:g} GiB = {budget:.1f} GiB is usable"
+            f"but {settings.gpu_memory_utilization:g} x {gpu_memory_gib:g} GiB = {budget:.1f} GiB is usable",
+            memory=True,
         )
     per_tok = kv_bytes_per_token_per_gpu(arch, kv_dtype, tp, pp)
     tokens = int(kv * GIB // per_tok)
@@ -280,7 +284,8 @@ def memory_plan(
         raise Refusal(
             f"{shape}: one {max_model_len:,}-token sequence needs {seq / GIB:.2f} GiB of KV cache per GPU "
             f"({per_tok:,.0f} bytes/token/GPU), but only {max(kv, 0.0):.2f} GiB is left ({usable}); "
-            f"use more GPUs, a shorter max_model_len, an fp8 KV cache or a smaller dtype"
+            f"use more GPUs, a shorter max_model_len, an fp8 KV cache or a smaller dtype",
+            memory=True,
         )
     return MemoryPlan(
         tensor_parallel=tp,

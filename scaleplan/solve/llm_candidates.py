@@ -70,7 +70,9 @@ def build_llm_candidates(
     best_mem: tuple[str, float, int] | None = None
     refused: set[str] = set()
     sized: set[str] = set()
-    why_not: dict[str, str] = {}  # accelerator -> its first refusal (memory, dtype)
+    # accelerator -> (GPUs, refusal): its first, or for memory the most GPUs tried (the shape
+    # nearest to fitting: DeepSeek-V3 on 8 x H100, not on 1)
+    why_not: dict[str, tuple[int, ShapeRefusal]] = {}
     missed: dict[str, tuple[int, str, str, float]] = {}  # accelerator -> (GPUs, class, metric, ms)
     misses = LlmMisses()
     # a shape's derated points are one per (accelerator, GPUs, memory): every row of it reads
@@ -88,7 +90,9 @@ def build_llm_candidates(
         for g in gpu_counts(r, maxg):
             res = shape_points(ctx, spec, accel, g, gmem)
             if isinstance(res, ShapeRefusal):
-                why_not.setdefault(acc, res.message)
+                was = why_not.get(acc)
+                if was is None or (res.memory and was[1].memory and g > was[0]):
+                    why_not[acc] = (g, res)
                 if res.message not in refused:
                     refused.add(res.message)
                     diag.llm_refusals.append(res)
@@ -116,7 +120,8 @@ def build_llm_candidates(
                 out.extend(priced(r, caps, acc, [shape], classes, res.serving))
     misses.diagnose(diag)
     diag.warnings.extend(_proxy_warnings(catalog, sized))
-    diag.warnings.extend(left_out(spec, {c.accelerator for c in out}, why_not, missed))
+    reasons = {acc: r.message for acc, (_, r) in why_not.items()}
+    diag.warnings.extend(left_out(spec, {c.accelerator for c in out}, reasons, missed))
     return finish_candidates(spec, out, classes, diag, best_mem)
 
 
