@@ -346,3 +346,49 @@ def test_an_even_split_window_without_demand_leaves_the_busier_ones_their_capaci
         assert got[d].status == "optimal", (d, got[d])
         assert abs(got[d].cost - fresh.cost) < 1e-6, (d, got[d].nodes, fresh.nodes)
     assert got[demands[0]].cost == 0.0
+
+
+def test_the_quietest_zone_window_starts_from_the_seed_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Zone redundancy: the quietest window, with no quieter plan to scale up, starts from the
+    plan over ``seed_pool``'s candidates (per provider, region and capacity type the cheapest
+    request/s at the window's mix), that plan's objective its cutoff; the plans are the fresh
+    MILP's. Other redundancies start it cold, as before (the seed did not pay there)."""
+    from scaleplan.solve.milp import WindowModel
+    from scaleplan.solve.milp.window import seed_pool
+
+    cands = [
+        _cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 3),  # $0.100 per rps: east's pick
+        _cand(1, "us-east-1", 3.5, (30.0, 0.0), 1, False, 3),  # $0.117
+        _cand(2, "us-east-1", 0.5, (10.0, 0.0), 1, True, 3),  # spot: its own group
+        _cand(3, "us-west-2", 2.2, (20.0, 0.0), 1, False, 3),  # $0.110: west's pick
+        _cand(4, "us-west-2", 1.2, (10.0, 0.0), 1, False, 3),  # $0.120
+    ]
+    seen: list[tuple[tuple[float, ...], bool, bool]] = []
+    solve = WindowModel.solve
+
+    def recording(self: WindowModel, demand: Any, **kw: Any) -> Any:
+        start = kw.get("start")
+        seen.append((tuple(demand), len(self.barred) > 0, start is not None and start.pooled))
+        return solve(self, demand, **kw)
+
+    monkeypatch.setattr(WindowModel, "solve", recording)
+    demands = [(42.0,), (57.0,)]
+    for redundancy in ("zone", "n+1"):
+        p = WindowProblem(
+            candidates=cands, classes=CLASSES[:1], demand=(57.0,), headroom=0.2,
+            redundancy=redundancy, spot_max_fraction=0.5, even=True,
+        )
+        assert seed_pool(p, (42.0,)) == {0, 2, 3}
+        seen.clear()
+        got = solve_windows(p, demands)
+        first = [s for s in seen if s[0] == (42.0,)]
+        if redundancy == "zone":  # the seed (the pool's MILP), then the whole MILP from it
+            assert [(b, pooled) for _, b, pooled in first] == [(True, False), (False, True)]
+        else:
+            assert [(b, pooled) for _, b, pooled in first] == [(False, False)]
+        for d in demands:
+            fresh = solve_window(WindowProblem(**{**p.__dict__, "demand": d}))
+            assert got[d].status == fresh.status == "optimal"
+            assert got[d].nodes == fresh.nodes, (redundancy, d, got[d].nodes, fresh.nodes)

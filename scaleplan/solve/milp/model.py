@@ -40,6 +40,7 @@ from scaleplan.solve.milp.window import (
     even_need,
     mixed_capacities,
     node_bounds,
+    seed_pool,
     spot_by_capacity_ok,
 )
 
@@ -500,6 +501,18 @@ def _in_time(
     return model.solve(demand, time_limit=left, cutoff=cutoff, start=start)
 
 
+def _seeded(model: WindowModel, demand: tuple[float, ...], left: float) -> WindowSolution | None:
+    """Zone redundancy: the quietest window's plan over :func:`seed_pool`'s few candidates
+    (``WindowModel.pool_start``), its start and cutoff; None otherwise or without one. With
+    no quieter plan to scale up, its MILP ran without a cutoff, and HiGHS searched most of
+    its ~145 ms for a first plan (18 ms from this one's, ~25 ms to find it: the zone case of
+    ``bench/solve_bench.py``). The optimum and its proof are the whole MILP's."""
+    if model.p.redundancy != "zone":  # elsewhere the first window was as cheap as the seed
+        return None
+    pool = seed_pool(model.p, demand, model.needs(demand))
+    return model.pool_start(demand, pool, time_limit=left, cutoff=None)
+
+
 def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, solver: SolverName = "highs", deadline: float | None = None, tie_break: bool = True, stats: list[SolveStat] | None = None) -> dict[tuple[float, ...], WindowSolution]:
     """Solve every distinct demand vector in ``demands`` (per class, one per window).
 
@@ -540,7 +553,14 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
                     # its objective, not its cost: the tie-break's first plan may cost a hair more
                     start, cutoff = better, model.objective(better)
             if start is None:  # no plan to keep (the quietest window, or no fit): at least 1 s
-                sol = model.solve(demand, time_limit=max(FIRST_WINDOW_SECONDS, run_seconds(end)), cutoff=cutoff)
+                if prev is None and left > 0:  # the quietest: from seed_pool's plan, if any
+                    start = _seeded(model, demand, left)
+                    cutoff = model.objective(start) if start is not None else None
+                first = max(FIRST_WINDOW_SECONDS, run_seconds(end))
+                sol = model.solve(demand, time_limit=first, cutoff=cutoff, start=start)
+                if sol.status == "infeasible" and start is not None:  # numerically at the cutoff
+                    first = max(FIRST_WINDOW_SECONDS, run_seconds(end))
+                    sol = model.solve(demand, time_limit=first)
             else:  # each MILP gets the time left when it starts; past the limit, none runs and
                 # the window keeps its start (below)
                 sol = _in_time(model, demand, end, cutoff=cutoff, start=start)

@@ -239,3 +239,22 @@ def mixed_capacities(
     total = float(sum(demand))
     needs = even_need(p, demand) if needs is None else needs
     return [total / v if v and total > 0 else 0.0 for v in needs]
+
+
+def seed_pool(
+    p: WindowProblem, demand: Sequence[float], needs: Sequence[float | None] | None = None
+) -> set[int]:
+    """A few candidates whose plan is a start for the quietest window (which has no quieter
+    plan to scale up): per provider, region and capacity type, the one with the cheapest
+    request/s at ``demand``'s class mix (price / (replicas per node x :func:`mixed_capacities`)).
+    Only where HiGHS starts: the window's optimum is over every candidate."""
+    mc = mixed_capacities(p, demand, needs)
+    best: dict[tuple[str, str, str], tuple[float, int]] = {}
+    for k, c in enumerate(p.candidates):
+        if mc[k] <= 0:
+            continue
+        key = (c.row.provider, c.row.region, c.capacity_type)
+        v = (c.price / (c.replicas_per_node * mc[k]), k)
+        if key not in best or v < best[key]:
+            best[key] = v
+    return {k for _, k in best.values()}
