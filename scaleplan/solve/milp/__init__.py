@@ -9,7 +9,8 @@ one window (plain data) and the per-candidate needs and node bounds; ``solver`` 
 choice and options, the interruptible HiGHS run and the run statistics; ``formulation`` the
 variables, objective and routing-free rows; ``even`` the even-split model (routing: service);
 ``weighted`` the weighted model (routing: gateway-api) and its balanced-routing LP; ``model``
-the model re-solved per window and the search over a day's windows. PuLP is imported only
+the model re-solved per window and the search over a day's windows; ``highs`` what each window
+changes in HiGHS's copy of that model, and the plan it starts from. PuLP is imported only
 inside functions, so importing this package stays light.
 """
 

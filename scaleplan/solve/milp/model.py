@@ -21,6 +21,7 @@ from typing import Any
 
 from scaleplan.solve.milp.even import build_even, even_feasible, even_routing, spot_pods_ok
 from scaleplan.solve.milp.formulation import Formulation, node_charges
+from scaleplan.solve.milp.highs import give_start, push
 from scaleplan.solve.milp.solver import (
     COST_TOL,
     MIN_RUN_SECONDS,
@@ -77,7 +78,16 @@ class WindowModel(Formulation):
         self.barred: frozenset[int] = frozenset()
         self.charges = node_charges(p.candidates, tie_break)
         self._needs: dict[tuple[float, ...], list[float | None]] = {}
+        self._bounds: dict[tuple[float, ...], list[int]] = {}  # node_bounds per demand vector
         self._coeffs: dict[tuple[int, int], float] = {}  # (row, k): u_k's coefficient in HiGHS
+        # what _set points the model at, for highs.push: per candidate the lower bounds of
+        # (n_k, r_k) and the node bound, and the need rows' coefficients of u_k
+        self._cols: tuple[list[tuple[int, int]], list[int]] = ([], [])
+        self._need: dict[int, float] = {}
+        # per candidate its default (nodes, replicas) floor (p.floors), and its replicas per node
+        self._lo = [(p.floor_nodes(k), p.floors[k] if p.floors else 0) for k in range(self.K)]
+        self._rpn = [c.replicas_per_node for c in p.candidates]
+        self._index: dict[str, Any] = {}  # HiGHS's column and row indices, once it holds the model
 
     # -- per-window updates -----------------------------------------------------------------
 
@@ -91,14 +101,21 @@ class WindowModel(Formulation):
         return got
 
     def _set(self, demand: Sequence[float], cutoff: float | None) -> list[int]:
-        """Point the PuLP model at ``demand``; return the node bounds used."""
+        """Point the model at ``demand``; return the node bounds used. The rows' right-hand
+        sides go to PuLP's model; the column bounds and u_k's coefficients too until HiGHS
+        holds the model (CBC: always), and after that to HiGHS alone (``highs.push``:
+        writing them into PuLP's objects and reading them back was ~0.4 ms of Python per
+        window MILP, where the zone case solves ~130)."""
         p = self.p
         cands = p.candidates
         needs = self.needs(demand) if p.even else None
-        ub = node_bounds(p, demand, needs)
+        key = tuple(demand)
+        ub = self._bounds.get(key)
+        if ub is None:
+            ub = self._bounds[key] = node_bounds(p, demand, needs)
         if cutoff is not None:  # no plan within the cutoff holds more nodes of k than it pays for
-            ub = [_within(ub[k], cands[k].price, cutoff) for k in range(self.K)]
-        ub = self._floor_bounds(ub)
+            ub = [_within(u, c.price, cutoff) for u, c in zip(ub, cands, strict=True)]
+        lo, ub = self._floor_bounds(ub)
         for ci, con in self.route.items():
             con.constant = -float(demand[ci])
         for ci, con in self.spot.items():
@@ -116,31 +133,38 @@ class WindowModel(Formulation):
                 con.constant = -f * total * (1 - 1e-8)
         if self.any_row is not None:
             self.any_row.constant = -1.0 if total > 0 else 0.0
+        need: dict[int, float] = {}
         if self.need_rows and needs is not None:  # routing: service (the even model)
-            for k, con in self.need_rows.items():
-                con.expr[self.u[k]] = -float(needs[k] or 0.0)
+            need = {k: -float(needs[k] or 0.0) for k in self.need_rows}
+        self._cols, self._need = (lo, ub), need
+        if self._highs is None:  # what HiGHS's model is built from (or CBC solves)
+            self._write_pulp()
+        self.cutoff_row.constant = -(cutoff + COST_TOL) if cutoff is not None else -1e30
+        return ub
+
+    def _write_pulp(self) -> None:
+        """:attr:`_cols` and :attr:`_need` into PuLP's columns and u_k's coefficients."""
+        lo, ub = self._cols
+        for k, coef in self._need.items():
+            self.need_rows[k].expr[self.u[k]] = coef
         for k in range(self.K):
+            self.n[k].lowBound, self.r[k].lowBound = lo[k]
             self.n[k].upBound = ub[k]
-            self.r[k].upBound = ub[k] * cands[k].replicas_per_node
+            self.r[k].upBound = ub[k] * self._rpn[k]
             if self.m:
                 self.m[k].upBound = ub[k]
             if self.used:
                 self.used[k].expr[self.u[k]] = -float(ub[k])
-        self.cutoff_row.constant = -(cutoff + COST_TOL) if cutoff is not None else -1e30
-        return ub
 
-    def _floor_bounds(self, ub: list[int]) -> list[int]:
-        """Set the lower bounds of n_k and r_k (``p.floors``, :attr:`held`; 0 when
-        :attr:`barred`) and return the node bounds ``ub`` with them (0 when barred)."""
-        p = self.p
-        out = list(ub)
-        for k in range(self.K):
-            lo = self.held.get(k, (p.floor_nodes(k), p.floors[k] if p.floors else 0))
-            out[k] = max(out[k], lo[0])  # a floor is kept anyway
-            if k in self.barred:
-                out[k], lo = 0, (0, 0)
-            self.n[k].lowBound, self.r[k].lowBound = lo
-        return out
+    def _floor_bounds(self, ub: list[int]) -> tuple[list[tuple[int, int]], list[int]]:
+        """The lower bounds of (n_k, r_k) (``p.floors``, :attr:`held`; 0 when :attr:`barred`)
+        and the node bounds ``ub`` with them (0 when barred)."""
+        held, barred = self.held, self.barred
+        lo = [held.get(k, d) for k, d in enumerate(self._lo)] if held else list(self._lo)
+        out = [max(u, n) for u, (n, _) in zip(ub, lo, strict=True)]  # a floor is kept anyway
+        for k in barred:
+            out[k], lo[k] = 0, (0, 0)
+        return lo, out
 
     def _rescale_caps(self, mc: list[float]) -> None:
         """Demand whose class mix differs from the peak's: rewrite the cuts' coefficients from
@@ -158,58 +182,6 @@ class WindowModel(Formulation):
                     if self._highs is not None:
                         self._highs.changeCoeff(con.index, var.index, con.expr[var])
         self.mcap = [mc[k] if base[k] > 0 else 0.0 for k in range(self.K)]
-
-    def _push_highs(self) -> None:
-        """Copy the changed bounds and coefficients into the highspy model PuLP built."""
-        import highspy
-        import numpy as np
-
-        h = self._highs
-        inf = highspy.kHighsInf
-        rows = [*self.route.values(), *self.spot.values(), *self.loss_route.values(), *(c for _, c in self.class_rows), *self.total_rows, *(c for c, _ in self.cap_rows), self.cutoff_row, *([self.any_row] if self.any_row is not None else [])]
-        for con in rows:
-            lb, ub = con.getLb(), con.getUb()
-            lb = -inf if lb is None or lb <= -1e29 else lb
-            ub = inf if ub is None or ub >= 1e29 else ub
-            h.changeRowBounds(con.index, lb, ub)
-        cols = [*self.n, *self.r, *self.m]
-        idx = np.array([v.index for v in cols], dtype=np.int32)
-        lo = np.array([v.lowBound for v in cols], dtype=np.float64)
-        hi = np.array([v.upBound for v in cols], dtype=np.float64)
-        h.changeColsBounds(len(cols), idx, lo, hi)
-        # the big-M and need coefficients of u_k, only where they changed since the last push
-        # (a window MILP of the zone case had 240 of them, most the same as the window before)
-        pushed = self._coeffs
-        rows_u = [*enumerate(self.used), *self.need_rows.items()]
-        for k, con in rows_u:
-            v = con.expr[self.u[k]]
-            if pushed.get((con.index, k)) != v:
-                h.changeCoeff(con.index, self.u[k].index, v)
-                pushed[con.index, k] = v
-
-    def _give_start(self, start: WindowSolution) -> None:
-        """Hand HiGHS a feasible plan (its integer columns) as the incumbent to start from.
-
-        HiGHS completes the continuous columns (theta, losses, routing) itself and checks the
-        plan; one it finds infeasible is ignored. A start changes where the search begins, not
-        the model, so the optimum and its proof are the same (with the cutoff, dearer node
-        types are already fixed to 0; the start lets HiGHS fix more by reduced cost at the root
-        and skip the search for a first plan).
-        """
-        import numpy as np
-
-        cands = self.p.candidates
-        cols: list[tuple[int, float]] = []
-        for k in range(self.K):
-            n = start.nodes[k]
-            cols += [(self.n[k].index, float(n)), (self.r[k].index, float(start.replicas[k]))]
-            if self.u:
-                cols.append((self.u[k].index, 1.0 if n else 0.0))
-            if self.m:
-                cols.append((self.m[k].index, float(math.ceil(n / cands[k].zones))))
-        idx = np.array([c for c, _ in cols], dtype=np.int32)
-        val = np.array([v for _, v in cols], dtype=np.float64)
-        self._highs.setSolution(len(cols), idx, val)
 
     # -- solving ----------------------------------------------------------------------------
 
@@ -248,10 +220,10 @@ class WindowModel(Formulation):
                 solver.buildSolverModel(prob)
                 self._solver, self._highs = solver, prob.solverModel
             else:
-                self._push_highs()
+                push(self)
                 self._highs.setOptionValue("time_limit", max(MIN_RUN_SECONDS, float(time_limit)))
             if start is not None:
-                self._give_start(start)
+                give_start(self, start)
             # from a pool start (the optimum over the candidates the quieter windows use, most
             # often the whole MILP's) RINS and RENS, sub-MIPs around the start, found nothing
             # better and took ~10 % of the zone case's HiGHS time; in zone models from any start
