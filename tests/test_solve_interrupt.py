@@ -69,3 +69,24 @@ def test_ctrl_c_inside_highs_stops_the_solve(tmp_path: Path) -> None:
     # HiGHS stops within a second on an idle machine; 30 s leaves room for a loaded CI host
     # and is still far below the 120 s the solve would otherwise run.
     assert waited < 30, waited
+
+
+def test_re_solving_one_model_subscribes_the_interrupt_check_once() -> None:
+    """highspy's ``HandleUserInterrupt`` setter subscribes its interrupt check to the simplex,
+    IPM and MIP interrupt callbacks on every call, and ``run_interruptible`` set it before
+    each run: a window model re-solved 110 times (the zone case's floor branch and bound) ran
+    110 copies of the check per callback. It is set once per model now; the solve is the same."""
+    import highspy
+
+    from scaleplan.solve.milp.solver import run_interruptible
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    x = h.addIntegral(lb=0, ub=10)
+    h.addConstr(2 * x >= 5)
+    h.setObjective(x, highspy.ObjSense.kMinimize)
+    for _ in range(3):
+        run_interruptible(h)
+        assert h.getInfo().objective_function_value == 3
+    counts = [len(c.callbacks) for c in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt)]
+    assert counts == [1, 1, 1]

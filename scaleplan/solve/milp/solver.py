@@ -85,7 +85,9 @@ def run_interruptible(h: Any) -> None:
     (an interpreter that exits while HiGHS still runs aborts with "terminate called without an
     active exception": exit 134 instead of 130) and re-raises.
     """
-    h.HandleUserInterrupt = True
+    if not h.HandleUserInterrupt:  # its setter subscribes the interrupt check again on every
+        # call: a window model re-solved 110 times ran 110 copies of it per callback
+        h.HandleUserInterrupt = True
     h.startSolve()
     try:
         while not h.wait(0.1)[0]:
