@@ -142,16 +142,30 @@ def _pdb_min_available(value: int | str) -> Callable[[Docs], None]:
     return fn
 
 
-def _route(name: str, port: int = 80, namespace: str | None = None) -> dict[str, Any]:
+def _route(
+    name: str,
+    port: int = 80,
+    namespace: str | None = None,
+    *,
+    route: str = "llm",
+    hostnames: list[str] | None = None,
+) -> dict[str, Any]:
     ref: dict[str, Any] = {"kind": "Service", "name": name, "port": port, "weight": 1}
     if namespace is not None:
         ref["namespace"] = namespace
+    spec: dict[str, Any] = {"parentRefs": [{"name": "public"}], "rules": [{"backendRefs": [ref]}]}
+    if hostnames is not None:
+        spec["hostnames"] = hostnames
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
-        "metadata": {"name": "llm", "namespace": "inference"},
-        "spec": {"parentRefs": [{"name": "public"}], "rules": [{"backendRefs": [ref]}]},
+        "metadata": {"name": route, "namespace": "inference"},
+        "spec": spec,
     }
+
+
+def _two_routes(first: dict[str, Any], second: dict[str, Any]) -> Callable[[Docs], None]:
+    return lambda docs: docs.extend([first, second])
 
 
 def _tp_gpus_without_shm(docs: Docs) -> None:
@@ -226,6 +240,11 @@ CASES: list[tuple[str, str, Callable[[Docs], None]]] = [
         "route-backend-other-namespace",
         "route-backend-missing",
         _add(_route("llm", namespace="other")),
+    ),
+    (  # two services' routes on one Gateway, neither with hostnames: one gets no requests
+        "routes-tie-on-one-gateway",
+        "route-conflict",
+        _two_routes(_route("llm"), _route("llm", route="embedder")),
     ),
     (
         "httproute-weight-too-big",
@@ -391,6 +410,40 @@ def test_route_to_existing_service_is_clean(tables: Catalog) -> None:
     docs = clean_docs()
     docs.append(_route("llm"))
     assert check_text(dump_yaml_all(docs), "route.yaml", catalog=tables).findings == ()
+
+
+def test_routes_on_one_gateway_apart_by_hostname_or_listener_are_clean(tables: Catalog) -> None:
+    """Own hostnames, another listener (sectionName) or another match: no tie, no finding."""
+    other_listener = _route("llm", route="embedder")
+    other_listener["spec"]["parentRefs"] = [{"name": "public", "sectionName": "b"}]
+    first_listener = _route("llm")
+    first_listener["spec"]["parentRefs"] = [{"name": "public", "sectionName": "a"}]
+    by_path = _route("llm", route="embedder")
+    by_path["spec"]["rules"][0]["matches"] = [{"path": {"type": "PathPrefix", "value": "/embed"}}]
+    for pair in (
+        (
+            _route("llm", hostnames=["chat.example.com"]),
+            _route("llm", route="embedder", hostnames=["embed.example.com"]),
+        ),
+        (first_listener, other_listener),
+        (_route("llm"), by_path),
+    ):
+        docs = clean_docs()
+        docs.extend(pair)
+        report = check_text(dump_yaml_all(docs), "routes.yaml", catalog=tables)
+        assert report.findings == (), [f.message for f in report.findings]
+
+
+def test_route_conflict_names_both_routes_and_the_fix(tables: Catalog) -> None:
+    docs = clean_docs()
+    hosts = ["a.example.com", "b.example.com"]
+    first = _route("llm", hostnames=hosts)
+    docs.extend([first, _route("llm", route="embedder", hostnames=hosts[::-1])])
+    (f,) = check_text(dump_yaml_all(docs), "routes.yaml", catalog=tables).findings
+    assert f.rule == "route-conflict" and f.name == "llm"  # the later by name; names the other
+    assert "'embedder'" in f.message and "Gateway inference/public" in f.message
+    assert "(a.example.com, b.example.com)" in f.message and "PathPrefix /" in f.message
+    assert "kubernetes.gateway.hostnames" in f.hint
 
 
 @pytest.mark.parametrize(("case", "rule", "mutation"), CASES, ids=[c[0] for c in CASES])

@@ -134,6 +134,16 @@ RULES: tuple[Rule, ...] = (
         "An HTTPRoute backendRef names a Service (or a Service port) that is not in the checked manifests, so its share of the requests fails.",
         "point backendRefs[].name and port at a Service in the same manifests, or render the route and its Services together",
     ),
+    R(
+        "route-conflict",
+        "error",
+        "selectors",
+        "Two HTTPRoutes attach to one Gateway listener with the same hostnames and an identical"
+        " match, so the Gateway sends every request they both match to one of them and the"
+        " other's backends get none.",
+        "give each service behind a shared Gateway its own hostnames (spec"
+        " kubernetes.gateway.hostnames), or attach it to another Gateway",
+    ),
     # availability
     R(
         "pdb-blocks-eviction",
