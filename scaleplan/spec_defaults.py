@@ -46,7 +46,7 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
         return None
     if not isinstance(slo, dict) or not isinstance(traffic, dict):
         return None
-    ttft, tpot = _number(slo.get("ttft_ms")), _number(slo.get("tpot_ms"))
+    ttft, tpot = _target(slo, "ttft_ms"), _target(slo, "tpot_ms")
     classes = traffic.get("classes")
     if ttft is None or tpot is None or not isinstance(classes, list | tuple) or not classes:
         return None
@@ -59,6 +59,25 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
         if o >= 1:  # below 1 the field's own check refuses it: no second problem here
             outs.append(_output_at(c, o, pct))
     return round(ttft + tpot * max(outs, default=1), 3)
+
+
+def _target(slo: dict[str, Any], key: str) -> float | None:
+    """``slo.ttft_ms`` or ``tpot_ms`` for the default: the number as validation reads it; 1.0
+    where validation refuses the spec anyway and names that field (a value that is no positive
+    number, ``1000ms``; or the key misspelt, ``ttft_s``, refused as an unknown key with the
+    did-you-mean), so that ``slo.latency_ms: required field is missing`` is not a second,
+    misleading problem beside it (UX review 19: its hint said to add latency_ms); else None."""
+    from scaleplan.names import close_matches
+    from scaleplan.spec import Slo  # spec imports this module: read at call time
+
+    v = slo.get(key)
+    n = _number(v)
+    if n is not None:
+        return n
+    if v is not None:
+        return 1.0  # refused at slo.<key>: never a spec's value
+    unknown = [k for k in slo if isinstance(k, str) and k not in Slo.model_fields]
+    return 1.0 if any(close_matches(k, [key]) for k in unknown) else None
 
 
 def _output_at(c: dict[str, Any], mean: int, pct: int) -> int:

@@ -42,3 +42,31 @@ def test_a_bad_output_tokens_is_the_only_problem() -> None:
         _spec("0")
     wheres = [p.where for p in err.value.problems]
     assert wheres == ["traffic.classes[0].output_tokens"], wheres
+
+
+@pytest.mark.parametrize(
+    ("slo", "where"),
+    [
+        ("ttft_ms: 1000ms, tpot_ms: 40", "slo.ttft_ms"),  # a unit in the value
+        ("ttft_ms: -5, tpot_ms: 40", "slo.ttft_ms"),
+        ("ttft_ms: 1000, tpot_ms: [40]", "slo.tpot_ms"),
+        ("ttft_s: 1, tpot_ms: 40", "slo.ttft_s"),  # a misspelt key: its did-you-mean
+        ("ttft_ms: 1000, tpot: 40", "slo.tpot"),
+    ],
+)
+def test_a_bad_ttft_or_tpot_is_the_only_problem(slo: str, where: str) -> None:
+    """UX review 19: ``ttft_ms: 1000ms`` was also refused as ``slo.latency_ms: required field
+    is missing (add 'latency_ms:' ...)``, a fix for a problem the spec does not have."""
+    with pytest.raises(SpecError) as err:
+        text = SPEC.replace("OUT", "300").replace("ttft_ms: TTFT, tpot_ms: 40", slo)
+        parse_spec_text(text, "s.yaml")
+    wheres = [p.where for p in err.value.problems]
+    assert wheres == [where], wheres
+
+
+def test_without_tpot_latency_ms_is_still_required() -> None:
+    """A spec that states no TPOT target (nor a misspelt one) has no default: latency_ms is
+    required, as before."""
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(SPEC.replace("OUT", "300").replace("TTFT, tpot_ms: 40", "1000"), "s.yaml")
+    assert [p.where for p in err.value.problems] == ["slo.latency_ms"]
