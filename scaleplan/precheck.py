@@ -14,7 +14,7 @@ from scaleplan.catalog.files import SHIPPED
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import Problem
 from scaleplan.names import INSTANCE_STYLES, REGION_STYLES, did_you_mean, unknown_hint
-from scaleplan.spec import Spec
+from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
 from scaleplan.wording import article
 from scaleplan.yamlio import LineMap, PathKey
 
@@ -75,7 +75,14 @@ def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str
             line = at(("placement", "quotas", i))
             out.append(Problem(where, "a quota with no limit limits nothing", hint=hint, line=line))
         if q.provider not in pl.providers:
-            out.append(Problem(f"{where}.provider", f"quota for provider {q.provider!r}, which the plan does not use (placement.providers is [{', '.join(pl.providers)}]), so it would limit nothing", hint=f"remove the quota, or add {q.provider!r} to placement.providers (a cluster flavor that runs its nodes)", line=at(("placement", "quotas", i, "provider"))))
+            used = ", ".join(pl.providers)
+            msg = (
+                f"quota for provider {q.provider!r}, which the plan does not use "
+                f"(placement.providers is [{used}]), so it would limit nothing"
+            )
+            fix = _quota_provider_fix(spec, q.provider, by_provider)
+            line = at(("placement", "quotas", i, "provider"))
+            out.append(Problem(f"{where}.provider", msg, hint=fix, line=line))
             continue
         regions = by_provider.get(q.provider)
         if not regions:
@@ -109,6 +116,24 @@ def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str
                 at(("placement", "quotas", i, "family")),
             ))
     return out
+
+
+def _quota_provider_fix(spec: Spec, provider: str, by_provider: dict[str, set[str]]) -> str:
+    """How to fix a quota of a provider the plan does not use. Adding it to
+    placement.providers is a fix only where the flavor can run its nodes (generic) and a
+    catalog has it: on gke ``provider: google`` was told to add 'google' to the providers,
+    which is refused (UX review 19)."""
+    flavor = spec.kubernetes.flavor
+    cloud = PROVIDER_OF_FLAVOR.get(flavor)
+    if cloud is not None:
+        return (
+            f"a {flavor} cluster runs {cloud} nodes only: write provider: {cloud}, "
+            "or remove the quota"
+        )
+    known = sorted({*SHIPPED, *by_provider})
+    if provider not in known:
+        return unknown_hint(provider, known, "providers") + "; or remove the quota"
+    return f"remove the quota, or add {provider!r} to placement.providers"
 
 
 def _inert(where: str, scope: str, hint: str, line: int | None) -> Problem:

@@ -107,6 +107,33 @@ def test_a_quota_outside_the_plans_regions_or_rows_is_refused() -> None:
     assert said(["us-east-1"], family="g6") == []
 
 
+def test_a_quota_of_another_provider_names_a_fix_that_validates() -> None:
+    """UX review 19: on a gke spec, a quota of provider 'google' was told to "add 'google' to
+    placement.providers", which the flavor refuses (and no catalog has 'google'). A cloud
+    flavor's quota names its cloud; a generic one a known provider, or adds one it knows."""
+    from scaleplan.precheck import placement_problems
+
+    g2 = row("g2-standard-4", "L4", 1, 0.7, region="us-central1")
+    gcp = g2.model_copy(update={"provider": "gcp"})
+    cat = catalog(gcp, row("g6.xlarge", "L4", 1, 0.8, region="us-east-1"))
+
+    def hints(flavor: str, provider: str, providers: list[str]) -> list[str]:
+        quota = {"provider": provider, "max_gpus": 4}
+        placement = {"providers": providers, "regions": [], "quotas": [quota]}
+        sp = spec(placement=placement, kubernetes={"image": "example.com/s:1", "flavor": flavor})
+        return [f"{p.where}: {p.hint}" for p in placement_problems(sp, cat)]
+
+    gke_fix = "a gke cluster runs gcp nodes only: write provider: gcp, or remove the quota"
+    assert hints("gke", "google", ["gcp"]) == [f"placement.quotas[0].provider: {gke_fix}"]
+    assert hints("gke", "aws", ["gcp"]) == [f"placement.quotas[0].provider: {gke_fix}"]
+    assert hints("generic", "awz", ["gcp"]) == [
+        "placement.quotas[0].provider: did you mean 'aws'?; or remove the quota"
+    ]
+    assert hints("generic", "aws", ["gcp"]) == [
+        "placement.quotas[0].provider: remove the quota, or add 'aws' to placement.providers"
+    ]
+
+
 def test_owned_nodes_at_zero_cost_over_a_curve_with_alternatives_do_not_crash() -> None:
     """UX review 18: reserved nodes re-priced at $0/h under a node quota, a daily curve, zone
     redundancy and the HPA's replica floor: pricing the alternatives (no tie-break) divided
