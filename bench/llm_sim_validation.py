@@ -29,7 +29,12 @@ prefill steps carry no decodes, TensorRT-LLM prefills prompts whole) and, for In
 rows, the launch scripts' flags (``server_flags``: chunked-prefill size, max running requests,
 scheduler receive interval); TensorRT-LLM (and NIM) replicas admit a request only when the KV
 cache holds its prompt and whole completion (GUARANTEED_NO_EVICT,
-``EngineSettings.reserves_completion``).
+``EngineSettings.reserves_completion``). Where a row states no flag, the server runs the
+defaults its engine picks on the row's GPU (vLLM's API server: max_num_seqs 1024 and an
+8,192-token budget on 70 GiB and more, not an A100, else 256 / 2,048; SGLang's chunked-prefill
+size by GPU memory: ``scaleplan.llm.memory``). gpt-oss rows that aiconfigurator labels NVFP4 on
+Hopper (no FP4 tensor cores) replay the model's own MXFP4 checkpoint. The summary's
+``ceiling`` is what any model could meet on these rows (:func:`ceiling`).
 
 Calibration (on the group's lowest-load row only): the TPOT is fitted by the LLM model's
 per-step overhead scale (the fixed cost of a scheduler step: launches, sampling, the CPU side;
@@ -258,6 +263,7 @@ def deployment(r: Row) -> tuple[Any, int, int, int, str]:
     """(Deployment, kv tokens, max_num_seqs, budget, note) or raises ValueError(why not)."""
     from scaleplan.catalog.files import load_accelerators
     from scaleplan.llm.arch import resolve_preset
+    from scaleplan.llm.memory import sglang_chunked_prefill_default, vllm_server_batch_defaults
     from scaleplan.llm.serving import TokenClass, setup, size
 
     if r.dp > 1:
@@ -276,8 +282,19 @@ def deployment(r: Row) -> tuple[Any, int, int, int, str]:
     from scaleplan.llm.arch import preset
 
     arch = preset(name)
+    acc = accs[acc_name]
     dt = _dtype(r, arch.native_dtype)
+    if dt == "nvfp4" and arch.native_dtype == "mxfp4" and not _has_fp4(acc):
+        # aiconfigurator labels gpt-oss "nvfp4" on every GPU, Hopper included, where NVFP4
+        # cannot run: the run served the model's own MXFP4 checkpoint (weight-only on Hopper)
+        dt = "mxfp4"
     flags = server_flags(r)
+    seqs = budget = None
+    if eng == "vllm":
+        # the API server's defaults on the row's GPU (the rows set neither flag)
+        seqs, budget = vllm_server_batch_defaults(acc.cuda_memory_gib or acc.memory_gib, acc.name)
+    elif eng == "sglang" and flags.budget is None:
+        budget = sglang_chunked_prefill_default(acc.cuda_memory_gib or acc.memory_gib)
     # TensorRT-LLM's KV precision is the checkpoint's kv_cache_quant_algo (KvCacheConfig dtype
     # "auto"; docs/render.md): NVIDIA's FP8 and NVFP4 checkpoints store an FP8 KV cache, as
     # bench/llm_validation.py assumes for the same rows
@@ -285,13 +302,27 @@ def deployment(r: Row) -> tuple[Any, int, int, int, str]:
     kv = "fp8" if ("fp8" in r.kv_dtype.lower() or trt_fp8) else flags.kv_dtype
     gpus = r.tp * r.pp * max(r.ep // max(r.tp, 1), 1) if r.ep > r.tp else r.tp * r.pp
     s = setup(name, dtype=dt, kv_cache_dtype=kv, engine=eng, pipeline_parallel=r.pp if r.pp > 1 else None,
-              gpu_memory_utilization=flags.memory,
+              gpu_memory_utilization=flags.memory, max_num_seqs=seqs, max_num_batched_tokens=budget,
               max_model_len=min(int(r.isl + r.osl) + 64, arch.max_position_embeddings or 10**7))
     try:
-        sh = size(s, accs[acc_name], gpus, [TokenClass("c", max(int(r.isl), 1), max(int(r.osl), 1))])
+        sh = size(s, acc, gpus, [TokenClass("c", max(int(r.isl), 1), max(int(r.osl), 1))])
     except Exception as exc:  # Refusal: the model says it cannot run
         raise ValueError(f"the LLM model refuses it: {exc}") from None
     return sh.deployment, sh.memory.kv_cache_tokens, s.settings.max_num_seqs, s.settings.max_num_batched_tokens, f"{name} {dt} {eng} {acc_name} x{gpus}"
+
+
+def _has_fp4(acc: Any) -> bool:
+    """Whether the accelerator has FP4 tensor cores (the LLM model's hardware facts)."""
+    from scaleplan.llm.hardware import UnsupportedDtype, hardware
+
+    hw = hardware(acc)
+    if hw is None:
+        return False
+    try:
+        hw.compute_peak_tflops("nvfp4")
+    except UnsupportedDtype:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- simulation
@@ -646,6 +677,74 @@ def ttft_below_calibration(results: list[dict[str, Any]], group_of: dict[str, tu
     return n
 
 
+def ceiling(rs: list[Row], tol: float = TOL) -> int:
+    """The most of a group's non-calibration rows (``rs[0]`` calibrates) that ANY model could
+    meet on both TTFT and TPOT within ``tol``, if it reproduces its calibration row, gives
+    rows of one condition (load) one value, and never predicts a lower TTFT or TPOT at a higher
+    load (more clients or a higher rate cannot shorten a steady state's wait or step). Reads
+    the measured values only: a ceiling on what agreement with these rows can reach, not a
+    score (docs/simulate.md, "The data's ceiling"). Exact: a search over the Pareto-minimal
+    (TTFT, TPOT) predictions after each load, in load order away from the calibration row."""
+    c = rs[0]
+    if c.ttft is None or c.tpot is None:
+        return 0
+    blocks: dict[tuple[float, float], list[Row]] = defaultdict(list)
+    for r in rs[1:]:
+        if r.ttft is not None and r.tpot is not None:
+            blocks[_load(r)].append(r)
+    at = _load(c)
+    vals = {k: [(r.ttft, r.tpot) for r in b] for k, b in blocks.items()}  # type: ignore[misc]
+    same = sum(_meets(v, (c.ttft, c.tpot), tol) for v in vals.pop(at, []))
+    up = [vals[k] for k in sorted(vals) if k > at]
+    # below the calibration load, a prediction may only fall: the same search on negated values
+    down = [[(-t, -p) for t, p in vals[k]] for k in sorted(vals, reverse=True) if k < at]
+    return same + _chain(up, (c.ttft, c.tpot), tol) + _chain(down, (-c.ttft, -c.tpot), tol)
+
+
+def data_ceiling(gs: list[list[Row]], results: list[dict[str, Any]]) -> int:
+    """:func:`ceiling` summed over the groups with simulated rows, each from the row that
+    calibrated it."""
+    simulated = {x["row"] for x in results if x["role"] == "simulated"}
+    calibrated = {x["row"] for x in results if x["role"] == "calibration"}
+    top = 0
+    for rs in gs:
+        if not any(r.row_id in simulated for r in rs):
+            continue
+        i = next(j for j, r in enumerate(rs) if r.row_id in calibrated)
+        top += ceiling([rs[i], *rs[:i], *rs[i + 1:]])
+    return top
+
+
+def _meets(m: tuple[float, float], p: tuple[float, float], tol: float) -> bool:
+    """Whether prediction ``p`` is within ``tol`` of measurement ``m`` on both (either sign)."""
+    def within(x: float, y: float) -> bool:
+        a, b = sorted((x * (1 - tol), x * (1 + tol)))
+        return a - 1e-9 * abs(x) <= y <= b + 1e-9 * abs(x)
+
+    return all(within(x, y) for x, y in zip(m, p, strict=True))
+
+
+def _chain(blocks: list[list[tuple[float, float]]], start: tuple[float, float], tol: float) -> int:
+    """Most measurements met by a prediction that never decreases from ``start`` through the
+    blocks in order (one value per block)."""
+    states = {start: 0}
+    for b in blocks:
+        new: dict[tuple[float, float], int] = {}
+        for (pt, pp), k in states.items():
+            lows = [(min(t * (1 - tol), t * (1 + tol)), min(p * (1 - tol), p * (1 + tol)))
+                    for t, p in b]
+            cands = {(pt, pp)} | {(max(pt, x[0]), max(pp, y[1])) for x in lows for y in lows}
+            for q in cands:
+                n = k + sum(_meets(m, q, tol) for m in b)
+                new[q] = max(new.get(q, -1), n)
+        kept: dict[tuple[float, float], int] = {}
+        for (t, p), k in sorted(new.items(), key=lambda kv: (-kv[1], kv[0])):
+            if not any(t2 <= t and p2 <= p and k2 >= k for (t2, p2), k2 in kept.items()):
+                kept[(t, p)] = k
+        states = kept
+    return max(states.values())
+
+
 def markdown(results: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     lines = [
         f"Rows in multi-load groups: {summary['rows']}; calibration rows {summary['calibration']}; simulated {summary['simulated']}; "
@@ -653,6 +752,10 @@ def markdown(results: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         f"Simulated rows with TTFT and TPOT both within ±{TOL:.0%}: **{summary['pass']} of {summary['simulated']} "
         f"({summary['pass_share']:.1%})**; TTFT alone {summary['ttft_pass']}, TPOT alone {summary['tpot_pass']}; "
         f"counting not-simulated rows as misses: {summary['pass_share_all']:.1%}.",
+        "Data ceiling (`ceiling`: the most simulated rows any model could meet that reproduces "
+        "its calibration row and never predicts less at a higher load): "
+        f"{summary['ceiling']} of {summary['simulated']} "
+        f"({summary['ceiling'] / max(summary['simulated'], 1):.1%}).",
         "",
         "| row | source | model | engine | GPU | TP | ISL/OSL | load | TTFT meas | TTFT sim | err | TPOT meas | TPOT sim | err | role |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -743,12 +846,13 @@ def main() -> None:
     tp_ok = [x for x in sim if (e := _err(x["sim_tpot"], x["tpot"])) is not None and abs(e) <= TOL]
     not_sim = [x for x in results if x["role"] == "not simulated"]
     falling = ttft_below_calibration(results, {r.row_id: k for k in gs for r in gs[k]})
+    top = data_ceiling([gs[k] for k in keys], results)
     summary = {
         "rows": len(results), "calibration": sum(x["role"] == "calibration" for x in results), "simulated": len(sim),
         "not_simulated": len(not_sim), "pass": len(both), "pass_share": len(both) / max(len(sim), 1),
         "ttft_pass": len(tt_ok), "tpot_pass": len(tp_ok),
         "pass_share_all": len(both) / max(len(sim) + len(not_sim), 1),
-        "ttft_below_calibration": falling, "seconds": time.perf_counter() - t0,
+        "ttft_below_calibration": falling, "ceiling": top, "seconds": time.perf_counter() - t0,
     }
     by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for x in results:

@@ -216,3 +216,45 @@ def test_calibration_row_rules_pick_by_load(bench: ModuleType) -> None:
     assert [bench.calibration_index(n, "upper-median") for n in (2, 3, 4, 5)] == [1, 1, 2, 2]
     with pytest.raises(ValueError, match="calibration row rule"):
         bench.calibration_index(3, "highest")
+
+
+def test_gpt_oss_labelled_nvfp4_on_hopper_replays_its_mxfp4_checkpoint(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    rows = _rows(bench, shared_dir)
+    # aiconfigurator labels gpt-oss-120b "nvfp4" on H100 too, where NVFP4 cannot run (no FP4
+    # tensor cores; the LLM model refused these rows): the run served the model's own MXFP4
+    # checkpoint, weight-only on Hopper
+    r = rows["3307"]
+    assert r.gpu_family == "H100" and bench._dtype(r, "") == "nvfp4"
+    d, _, seqs, budget, what = bench.deployment(r)
+    assert d.dtype == "mxfp4" and "mxfp4" in what
+    # vLLM 0.18's API server on an 80 GB H100: max_num_seqs 1024, an 8,192-token budget
+    assert (seqs, budget) == (1024, 8192)
+    # on Blackwell the label can run as stated and is kept
+    b200 = next(x for x in rows.values() if x.model.startswith("gpt-oss") and x.gpu_family == "B200"
+                and x.dtype.startswith("fp4") and x.dp <= 1)
+    assert bench.deployment(b200)[0].dtype == "nvfp4"
+
+
+def test_the_data_ceiling_counts_what_a_monotone_model_could_meet(bench: ModuleType) -> None:
+    def row(i: int, conc: int, ttft: float, tpot: float) -> object:
+        return bench.Row(
+            str(i), "s", "online_fixed_concurrency", "m", "vLLM", "H100", "H100", 1, 1, 1, 1,
+            "bf16", "", 1024.0, 128.0, None, conc, None, ttft, "mean", tpot, "mean", ("k",),
+        )
+
+    cal = row(1, 4, 100.0, 10.0)
+    # 8 clients: TTFT 30 % below the calibration row's (a model that never predicts less at a
+    # higher load gives it at least 100 ms: not within 20 %); 16 clients: met (150 / 12 by
+    # 120 / 10); 32 clients: TTFT 125 is met, TPOT 7.0 is not (the prediction is at least 10)
+    rows = [cal, row(2, 8, 70.0, 10.0), row(3, 16, 150.0, 12.0), row(4, 32, 125.0, 7.0)]
+    assert bench.ceiling(rows) == 1
+    # with TPOT 9 at 32 clients one prediction (120 / 10) meets both 16 and 32
+    assert bench.ceiling([*rows[:3], row(4, 32, 125.0, 9.0)]) == 2
+    # a repeat of the calibration load gets the calibration row's value: within 20 % or not
+    assert bench.ceiling([cal, row(5, 4, 110.0, 11.0)]) == 1
+    assert bench.ceiling([cal, row(6, 4, 200.0, 10.0)]) == 0
+    # below a middle calibration row a prediction may only fall
+    middle = [row(7, 8, 100.0, 10.0), row(8, 4, 130.0, 10.0), row(9, 2, 90.0, 9.0)]
+    assert bench.ceiling(middle) == 1
