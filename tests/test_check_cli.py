@@ -59,6 +59,25 @@ def test_enabling_a_plan_rule_without_the_plan_is_refused(cli) -> None:  # type:
     cli(["check", str(CLEAN)])  # the plan rules are only skipped when nobody asked for them
 
 
+def test_a_second_plan_is_refused_not_the_only_one_checked(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """UX review 19: two services' folders with `--plan chat --plan embedder` passed (exit 0,
+    "drift checked against the plan") with the chat manifests' drift unchecked: the option
+    kept the last plan alone. One plan per run: a second is a usage error naming both."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    plans = [examples / "llm-chat" / "plan.yaml", examples / "embedding-cpu-gpu" / "plan.yaml"]
+    folders = [tmp_path / "chat", tmp_path / "embedder"]
+    for plan, folder in zip(plans, folders, strict=True):
+        cli(["render", str(plan), "--out", str(folder)])
+    drifted = next(folders[0].glob("deployment-chat-*.yaml"))
+    flag = "--max-num-seqs\n        - '"
+    drifted.write_text(drifted.read_text().replace(flag, flag + "9"))
+    cli(["check", str(folders[0]), "--plan", str(plans[0])], exit_code=1)  # the drift, alone
+    args = ["check", *map(str, folders), "--plan", str(plans[0]), "--plan", str(plans[1])]
+    said = " ".join(cli(args, exit_code=2).stderr.split())
+    assert f"--plan given 2 times ({plans[0]}, {plans[1]})" in said, said
+    assert "run check once per service" in said
+
+
 def test_a_plan_given_as_the_manifests_says_where_it_goes(cli) -> None:  # type: ignore[no-untyped-def]
     """`scaleplan check plan.yaml` said only 'no Kubernetes objects found (pass the rendered
     manifests ...)': it now names what it skipped and that a plan goes with --plan."""

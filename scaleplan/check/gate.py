@@ -34,6 +34,24 @@ def _refuse_plan_rules(enabled: set[str]) -> None:
         )
 
 
+def one_plan(plans: Sequence[str] | None) -> str | None:
+    """The one ``--plan`` of a check. Given twice, the option took the last one alone: a CI job
+    checking two services' manifests with ``--plan a --plan b`` passed with the first
+    service's drift unchecked while saying "drift checked against the plan" (UX review 19)."""
+    if not plans:
+        return None
+    if len(plans) > 1:
+        raise option_error([Problem(
+            "--plan",
+            f"--plan given {len(plans)} times ({', '.join(plans)}): check compares the manifests "
+            "with one plan",
+            hint="run check once per service, its manifests with its plan (scaleplan check "
+            "chat/manifests --plan chat/plan.yaml); one run over every folder without --plan "
+            "also finds routes that collide on a shared Gateway",
+        )])
+    return plans[0]
+
+
 def gate_report(
     paths: Sequence[str],
     *,

@@ -18,7 +18,7 @@ def check(
     ctx: typer.Context,
     paths: Annotated[list[str] | None, typer.Argument(metavar="PATH...", show_default=False, help=(
         "Manifest files or folders (searched for *.yaml, *.yml); - reads standard input."))] = None,
-    plan: Annotated[str | None, typer.Option("--plan", metavar="FILE", help=(
+    plan: Annotated[list[str] | None, typer.Option("--plan", metavar="FILE", help=(
         "Also check drift against what this plan renders, and the plan-aware rules."))] = None,
     kube_version: Annotated[str, typer.Option("--kube-version", metavar="VERSION", help=(
         "Kubernetes version whose schemas to validate against (1.25 to 1.37)."))] = "1.37",
@@ -65,11 +65,11 @@ def check(
             if fmt == "json":
                 return emit_json(rules_json())
             return print_text(rules_table(wide=wide_rules))
-        from scaleplan.check.gate import gate_failure, gate_report
+        from scaleplan.check.gate import gate_failure, gate_report, one_plan
         from scaleplan.inputs import load_tables
 
         tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
-        report = gate_report(paths or [], plan_file=plan, kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
+        report = gate_report(paths or [], plan_file=one_plan(plan), kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
         _write_report(report, fmt, threshold, output)
         failure = gate_failure(report, threshold)
         if failure is not None:
