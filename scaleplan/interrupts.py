@@ -33,6 +33,15 @@ def watch_sigint() -> None:
         signal.signal(signal.SIGINT, _on_sigint)
 
 
+def raises_interrupt(handler: Any) -> bool:
+    """Whether the SIGINT handler ``handler`` raises KeyboardInterrupt: Python's own, or
+    :func:`watch_sigint`'s (``scaleplan.solve.milp.solver.run_interruptible`` defers it
+    until HiGHS has stopped)."""
+    import signal
+
+    return handler is signal.default_int_handler or handler is _on_sigint
+
+
 def caused_by_interrupt(exc: BaseException) -> bool:
     """Whether a SIGINT was seen since :func:`watch_sigint`, or a KeyboardInterrupt caused
     ``exc`` (e.g. an AttributeError on a module whose import Ctrl-C cut short), following

@@ -16,7 +16,9 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from signal_helpers import sigint_default
 
 CHILD = textwrap.dedent(
@@ -90,3 +92,63 @@ def test_re_solving_one_model_subscribes_the_interrupt_check_once() -> None:
         assert h.getInfo().objective_function_value == 3
     counts = [len(c.callbacks) for c in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt)]
     assert counts == [1, 1, 1]
+
+
+def _market_split() -> object:
+    """The module's market-split instance, in this process (HiGHS busy for minutes)."""
+    import random
+
+    import highspy
+
+    rng = random.Random(1)
+    m, n = 5, 40
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("time_limit", 120.0)
+    x = [h.addBinary() for _ in range(n)]
+    over = [h.addVariable(lb=0) for _ in range(m)]
+    under = [h.addVariable(lb=0) for _ in range(m)]
+    for i in range(m):
+        a = [rng.randint(0, 99) for _ in range(n)]
+        h.addConstr(sum(a[j] * x[j] for j in range(n)) + over[i] - under[i] == sum(a) // 2)
+    h.setObjective(sum(over) + sum(under), highspy.ObjSense.kMinimize)
+    return h
+
+
+@pytest.mark.parametrize("handler", ["python", "watch_sigint"])
+def test_ctrl_c_in_the_main_thread_stops_highs_there(handler: str) -> None:
+    """In the main thread, under a SIGINT handler that raises KeyboardInterrupt (Python's, or
+    the CLI's ``watch_sigint``), HiGHS runs in that thread (no thread per run) under a
+    handler that records the signal; HiGHS stops at its next interrupt callback and the
+    handler it replaced then raises. A real SIGINT, sent from inside the solve."""
+    import threading
+
+    from scaleplan import interrupts
+    from scaleplan.solve.milp.solver import run_interruptible
+
+    h: Any = _market_split()
+    where: list[bool] = []
+
+    def send_once(event: Any) -> None:
+        if not where:
+            where.append(threading.current_thread() is threading.main_thread())
+            os.kill(os.getpid(), signal.SIGINT)
+
+    h.cbMipInterrupt.subscribe(send_once)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        if handler == "watch_sigint":
+            interrupts.watch_sigint()
+        installed = signal.getsignal(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            run_interruptible(h)
+        assert signal.getsignal(signal.SIGINT) is installed  # put back as it was
+        if handler == "watch_sigint":
+            assert interrupts.caused_by_interrupt(RuntimeError("later"))
+    finally:
+        signal.signal(signal.SIGINT, before)
+        interrupts._SIGINT_SEEN = False
+    assert where == [True]  # HiGHS called back from the main thread: it ran there
+    assert h.modelStatusToString(h.getModelStatus()) == "Interrupted by user"
+

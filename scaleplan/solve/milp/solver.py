@@ -1,7 +1,7 @@
 """Shared solver plumbing: which solver, its options, running HiGHS interruptibly, run stats.
 
 :func:`make_solver` configures HiGHS (default) or CBC for a MILP, :func:`lp_solver` HiGHS for
-the small routing LPs; :func:`run_interruptible` runs HiGHS in its own thread so Ctrl-C
+the small routing LPs; :func:`run_interruptible` runs HiGHS so that Ctrl-C stops it and
 reaches Python; :class:`SolveStat` records each run (``optimize --json``). The tolerances the
 formulations and the checks share live here too.
 """
@@ -77,14 +77,68 @@ def make_solver(name: SolverName, time_limit: float, gap_rel: float = 1e-7, gap_
 
 
 def run_interruptible(h: Any) -> None:
-    """Run HiGHS in its own (daemon) thread so that Ctrl-C reaches Python within 0.1 s.
+    """Run HiGHS so that Ctrl-C stops it and reaches Python as a KeyboardInterrupt.
 
     ``Highs.run()`` holds the main thread inside C++ for the whole solve, so SIGINT waited for
-    it (over 40 s seen); highspy's own ``solve()`` swallows the KeyboardInterrupt. Here the main
-    thread polls, asks HiGHS to stop (user-interrupt callback), waits for its thread to return
-    (an interpreter that exits while HiGHS still runs aborts with "terminate called without an
-    active exception": exit 134 instead of 130) and re-raises.
+    it (over 40 s seen); highspy's own ``solve()`` swallows the KeyboardInterrupt. HiGHS asks
+    its interrupt callbacks (simplex, IPM and MIP) whether to stop, through Python. In the main
+    thread, under a SIGINT handler that raises KeyboardInterrupt (Python's, or the CLI's
+    ``interrupts.watch_sigint``), the solve runs there under a handler that only records the
+    signal (it runs when HiGHS next calls back into Python, where a check subscribed once per
+    model then stops HiGHS); once HiGHS has returned, the handler it replaced runs and raises.
+    Anywhere else HiGHS runs in its own thread while this one polls (:func:`_run_in_thread`).
+    Until 2026-12-06 every run took that second way: a thread per run and highspy's reset of
+    HiGHS's task scheduler after it, ~0.7 ms of CPU each (the zone case of
+    ``bench/solve_bench.py`` solves ~130 window MILPs). Either way HiGHS stops at its next
+    interrupt callback.
     """
+    import signal
+    import threading
+
+    from scaleplan.interrupts import raises_interrupt
+
+    before = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not raises_interrupt(before):
+        _run_in_thread(h)
+        return
+    stop = _stop_flag(h)
+    stop[0] = False
+    seen: list[tuple[int, Any]] = []
+
+    def record(signum: int, frame: Any) -> None:
+        stop[0] = True
+        seen.append((signum, frame))
+
+    signal.signal(signal.SIGINT, record)
+    try:
+        h.run()
+    finally:
+        signal.signal(signal.SIGINT, before)
+    if seen and callable(before):
+        before(*seen[0])  # raises KeyboardInterrupt, as it would have
+
+
+def _stop_flag(h: Any) -> list[bool]:
+    """The flag that stops ``h`` at its next interrupt callback, subscribed once per model."""
+    stop: list[bool] | None = getattr(h, "_scaleplan_stop", None)
+    if stop is None:
+        flag = [False]
+
+        def check(event: Any) -> None:
+            if flag[0]:
+                event.interrupt()
+
+        for cb in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+            cb.subscribe(check)
+        h._scaleplan_stop = stop = flag
+    return stop
+
+
+def _run_in_thread(h: Any) -> None:
+    """HiGHS in its own (daemon) thread while this one polls, so that Ctrl-C reaches Python
+    within 0.1 s: on it, ask HiGHS to stop (user-interrupt callback), wait for its thread to
+    return (an interpreter that exits while HiGHS still runs aborts with "terminate called
+    without an active exception": exit 134 instead of 130) and re-raise."""
     if not h.HandleUserInterrupt:  # its setter subscribes the interrupt check again on every
         # call: a window model re-solved 110 times ran 110 copies of it per callback
         h.HandleUserInterrupt = True
