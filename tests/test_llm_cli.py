@@ -301,6 +301,29 @@ def test_calibrating_on_another_model_s_points_is_said(cli, tmp_path: Path) -> N
     assert "the measured points are of" not in err, err
 
 
+def test_calibration_caveats_are_written_into_the_profile(cli, tmp_path: Path) -> None:
+    """An AIPerf run of Qwen3.6 NVFP4 calibrated a Llama-3.1-70B bf16 profile (memory x1.54):
+    the terminal said "the measured points are of 'qwen3.6-nvfp4'" and "records no precision"
+    as notes, but the profile written kept only "calibrated on 1 measured point", so whoever
+    read the file (optimize, a reviewer) lost both caveats (UX trial 20, F3). The calibration's
+    caveats go into metadata.notes, in the terminal's order."""
+    data = Path(__file__).parent / "data" / "profile_formats" / "vllm_bench_serve_v0.25.1.json"
+    measured = tmp_path / "measured.yaml"
+    cli(["profile", "import", str(data), "--accelerator", "L40S", "-o", str(measured)])
+    out = tmp_path / "p.yaml"
+    args = ["profile", "llm", "llama-3.1-8b", "--accelerators", "L40S", "--gpus", "1"]
+    args += ["--concurrency", "8", "--calibrate", str(measured), "--out", str(out)]
+    err = " ".join(cli(args).stderr.split())
+    other = "calibration: the measured points are of 'facebook/opt-125m', "
+    other += "the model planned is 'llama-3.1-8b'"
+    precision = "calibration: the profile does not record the precision its points ran in"
+    assert other in err and precision in err, err
+    notes = read_profile(out).metadata.notes
+    assert any(n.startswith(other) for n in notes), notes
+    assert any(n.startswith(precision) for n in notes), notes
+    assert next(n for n in notes if n.startswith("calibration:")).startswith(other), notes
+
+
 def test_profile_llm_spec_takes_the_spec_s_accelerators(cli, tmp_path: Path) -> None:
     """Llama-3.1-405B placed on B200 and H200: the command validate prints for the missing
     profile ('profile llm --spec SPEC --out PROFILE') failed with exit 3, because --accelerators

@@ -101,7 +101,14 @@ def llm_profile_file(
             else None
         ),
     )
-    notes = (*inp.notes, *((other,) if other else ()), *precision, *notes)
+    caveats = (*((other,) if other else ()), *precision)
+    if caveats:
+        # the file keeps what the terminal says of its calibration: another model's points,
+        # a precision assumed (they were printed only, and the written profile read as a clean
+        # calibration)
+        meta = prof.metadata.model_copy(update={"notes": (*caveats, *prof.metadata.notes)})
+        prof = prof.model_copy(update={"metadata": meta})
+    notes = (*inp.notes, *caveats, *notes)
     text = dump_profile(prof, out)
     if out != "-":
         atomic_write(out, text, example="profile.yaml")
