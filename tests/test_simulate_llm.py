@@ -77,6 +77,31 @@ def test_a_plans_open_loop_predictions_run_the_model_uncalibrated() -> None:
     assert why.startswith("LLM model (H100 TP1") and "calibrated to the plan" not in why
 
 
+def test_a_calibrated_plan_the_bare_model_reproduces_is_not_called_uncalibrated() -> None:
+    """UX trial 20, F6: a plan calibrated on one H100 benchmark (compute x0.98, memory x0.93,
+    overhead x1.09) whose H200 predictions the bare model reproduces within 2 % was simulated
+    with step times labelled 'uncalibrated', as if the measurements had been dropped. The model
+    as it is runs there; the label says it matches the plan's calibrated predictions."""
+    from scaleplan.llm.perf import serve_class
+    from scaleplan.simulate.llm_replicas import model_deployment
+
+    bare = llm_plan(architecture="llama-3.1-8b", predictions=False, budget=8192, accelerator="H100")
+    d, _ = model_deployment(bare, bare.allocations[0])
+    assert d is not None
+    p = serve_class(d, 1000, 300, 16, open_loop=True)
+    cls = (("chat", 1.0, 1000, 300, p.ttft_ms, p.tpot_ms, 16),)
+    plan = llm_plan(architecture="llama-3.1-8b", classes=cls, budget=8192, accelerator="H100")
+    _, why = model_deployment(plan, plan.allocations[0])
+    assert why == "LLM model (H100 TP1, uncalibrated)", why  # planned on the bare model
+    doc = plan.model_dump(mode="json", exclude_none=True)
+    doc["allocations"][0]["operating_point"]["source"] = "calibrated"
+    calibrated = Plan.model_validate(doc)
+    d2, why = model_deployment(calibrated, calibrated.allocations[0])
+    said = "LLM model (H100 TP1), within 2 % of the plan's calibrated predictions"
+    assert why == said, why
+    assert d2 is not None and not d2.calibration.calibrated  # the bare model runs, as before
+
+
 def test_chunked_prefill_splits_a_long_prompt_into_budget_steps() -> None:
     step = eng.LinearStep(0.01, 0.0001, 0.001)
     ttft, _ = _one(step, 5000, 10, budget=2048)
