@@ -28,6 +28,27 @@ def test_slo_unreachable_names_the_best_point() -> None:
     assert "relax slo.latency_ms to at least 34 ms" in err.hint
 
 
+def test_slo_unreachable_names_the_allowed_accelerators_the_profile_never_measured() -> None:
+    """UX review 19: a CPU-measured profile, L4 allowed, an SLO only a GPU meets: the hint said
+    "profile a faster accelerator" without saying that the allowed L4 was never tried (no
+    point) and how to add it."""
+    cat = catalog(row("c7i.xlarge", None, 0, 0.18, family="c7i", vcpus=4), *CAT.rows)
+    prof = profile(point("CPU", 1, 67, 20, device="cpu"))
+    sp = spec(slo={"latency_ms": 60}, placement={"accelerators": ["cpu", "L4"]})
+    err = reasons(sp, prof, cat)
+    assert "the best is CPU at 67 ms" in str(err)
+    assert (
+        "profile a faster accelerator (L4: allowed, but the profile has no point on it, so never "
+        "tried; `scaleplan profile estimate profile.yaml --accelerators L4` estimates from the "
+        "measured points)"
+    ) in err.hint
+    measured = profile(point("L4", 1, 34, 30))  # every listed GPU measured: the hint as before
+    only_l4 = spec(slo={"latency_ms": 20}, placement={"accelerators": ["L4"]})
+    assert "allowed, but" not in reasons(only_l4, measured).hint
+    # no allow list: every GPU of the catalogs is allowed, and none is listed
+    assert "allowed, but" not in reasons(spec(slo={"latency_ms": 20}), measured).hint
+
+
 def test_slo_unreachable_ttft() -> None:
     t = {"p50": 900, "p90": 900, "p95": 900, "p99": 900}
     prof = profile(point("L4", 1, 100, 3, ttft_ms=t))

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.solve.candidates import Candidate, Diagnostics
+from scaleplan.solve.placement import CPU
 from scaleplan.solve.problem import Problem, quota_scopes
 from scaleplan.solve.search import Outcome, describe, search_windows
 from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
@@ -112,6 +113,11 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
     reasons = []
     classes = diag.unserved_classes or tuple(diag.slo_best)
     need: dict[str, int] = {}  # one SLO serves every class: the fix is the largest class's best
+    # GPUs the allow list names that the profile has no point on: never tried, which the fix
+    # should say (an empty allow list is every GPU of the catalogs: no list of those)
+    listed = bool(spec.placement.accelerators)
+    never = diag.placement_accelerators - diag.profile_accelerators - {CPU}
+    unprofiled = sorted(never) if listed else []
     for cls in classes:
         for b in _bests(diag, cls):
             need[b[1]] = max(need.get(b[1], 0), math.ceil(b[2]))
@@ -128,7 +134,7 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
             )
             continue
         for best in _bests(diag, cls):
-            reasons.append(_slo_reason(spec, cls, where, best, need, diag.gpus_capped))
+            reasons.append(_slo_reason(spec, cls, where, best, need, diag.gpus_capped, unprofiled))
         if not diag.unserved_classes:
             break
     return reasons
@@ -142,7 +148,7 @@ def _bests(diag: Diagnostics, cls: str) -> list[tuple[str, str, float, int]]:
 
 def _slo_reason(
     spec: Spec, cls: str, where: str, best: tuple[str, str, float, int], need: dict[str, int],
-    gpus_capped: bool = False,
+    gpus_capped: bool = False, unprofiled: Sequence[str] = (),
 ) -> InfeasibleReason:
     """One metric no point meets for the class, with the closest point and the fix; more
     GPUs per replica only where a node holds more than max_gpus_per_replica lets a replica
@@ -156,6 +162,14 @@ def _slo_reason(
     name = {"latency": f"p{pct}{e2e}", "ttft": f"p{pct} TTFT", "tpot": f"p{pct} TPOT"}[metric]
     # an LLM spec is sized on every GPU the catalog has: profiling changes nothing, placement does
     faster = "profile a faster accelerator"
+    if unprofiled and spec.model.profile is not None:  # UX review 19: allowed L4, CPU points only
+        names = ", ".join(unprofiled)
+        faster += (
+            f" ({names}: allowed, but the profile has no point on "
+            f"{'it' if len(unprofiled) == 1 else 'them'}, so never tried; "
+            f"`scaleplan profile estimate {spec.model.profile} --accelerators "
+            f"{','.join(unprofiled)}` estimates from the measured points)"
+        )
     if spec.model.architecture is not None:
         faster = "allow faster accelerators (placement.accelerators)"
         if gpus_capped:
