@@ -41,6 +41,7 @@ from typing import Any
 
 from scaleplan.errors import InputError, OptionError, Problem
 from scaleplan.yamlio import (
+    atomic_write,
     cannot_write_error,
     current_umask,
     file_not_folder,
@@ -67,6 +68,14 @@ def check_out_path(value: str, option: str = "--out") -> Path:
     if "\x00" in value:
         raise OptionError("contains a NUL byte (give a plain path)", option=option)
     return Path(value)
+
+
+def write_output_file(value: str, text: str, *, option: str = "--out", example: str) -> None:
+    """One output file (``profile --out``, ``check --output``): the path checked
+    (:func:`check_out_path`), then ``text`` written atomically (a path that cannot be written is
+    bad input, exit 3, never a half-written file; ``example`` is the file name its hint gives
+    in a folder named as the path)."""
+    atomic_write(check_out_path(value, option), text, example=example)
 
 
 def check_out_dir(value: str) -> Path:

@@ -1,6 +1,7 @@
 """The files ``optimize`` and ``render`` write: ``plan.yaml`` and ``manifests/`` (``render``:
 the manifests folder alone) in one output transaction (:mod:`scaleplan.outputs`), the changes
-against the plan already in the folder, and which manifest folders are scaleplan's to replace.
+against the plan already in the folder, and which manifest folders are scaleplan's to replace;
+each command from its options to what it wrote (:func:`optimize_file`, :func:`render_plan_file`).
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from scaleplan.errors import InputError, OptionError, PlanError, Problem, SpecError
+from scaleplan.inputs import noisy_plan_points, optimize_inputs, solve_inputs
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from contextlib import AbstractContextManager
 
     from scaleplan.catalog.model import Catalog
     from scaleplan.inputs import Inputs, ObservedInputs
     from scaleplan.plan import Plan
     from scaleplan.plandiff import PlanDiff
     from scaleplan.render import Layout, RenderResult
+    from scaleplan.solve import SolveOptions, SolveResult
     from scaleplan.yamlio import LineMap
 
 SOLVED_PLAN = "the solved plan"  # what render's errors name in optimize: no plan file exists yet
@@ -199,6 +203,42 @@ def render_plan_file(
     if out_dir is not None:
         write_manifests(out_dir, result.files)
     return Rendered(plan, result, out_dir, chosen)
+
+
+class Optimized(NamedTuple):
+    """What ``optimize`` made: the plan as written, the solve's result (statistics, alternatives,
+    baselines), what was written, and the Observed inputs it re-planned from (``--observed``)."""
+
+    plan: Plan
+    result: SolveResult
+    wrote: PlanOutputs
+    observed: ObservedInputs | None
+
+
+def optimize_file(
+    spec: str | None,
+    melange: str | None,
+    catalogs: Sequence[str],
+    options: SolveOptions,
+    *,
+    observed: str | None,
+    out: str | None,
+    force: bool,
+    manifests: bool,
+    warn: Callable[[Iterable[str]], None],
+    quiet: Callable[[], AbstractContextManager[object]],
+) -> Optimized:
+    """``optimize`` from its options to the plan written: the inputs (:func:`optimize_inputs`;
+    their warnings to ``warn`` before the solve), the solve (inside ``quiet``: the command line
+    keeps the solvers' C libraries off its stdout), the plan written (:func:`write_solved`),
+    then the warnings about what was written and the noisy profile points the plan rests on."""
+    inp, obs, warnings = optimize_inputs(spec, melange, catalogs, observed, out, force)
+    warn(warnings)
+    with quiet():
+        result = solve_inputs(inp, options)
+    plan, wrote = write_solved(result.plan, inp, obs, out, manifests=manifests, spec_file=spec)
+    warn([*wrote.warnings, *noisy_plan_points(inp, plan)])
+    return Optimized(plan, result, wrote, obs)
 
 
 def write_solved(

@@ -170,6 +170,16 @@ def instance_json(
     return {"instance_type": instance_type, "accelerator": spec, "regions": regions}
 
 
+def instances_json(rows: Sequence[InstanceRow]) -> dict[str, object]:
+    """``catalog list --json``: how many rows matched, and each row as :func:`row_dict`."""
+    return {"count": len(rows), "instances": [row_dict(r) for r in rows]}
+
+
+def accelerators_json(accelerators: Sequence[Accelerator]) -> dict[str, object]:
+    """``catalog accelerators --json``: each accelerator's specs, as the catalog states them."""
+    return {"accelerators": [a.model_dump(mode="json", exclude_none=True) for a in accelerators]}
+
+
 def row_dict(r: InstanceRow) -> dict[str, object]:
     v = view(r)
     d = r.model_dump(mode="json", exclude_none=True)

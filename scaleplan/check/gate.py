@@ -224,6 +224,11 @@ def report_text(report: CheckReport, fmt: str, threshold: Severity) -> str:
     return format_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
 
 
+def report_file_example(fmt: str) -> str:
+    """The file name a hint gives for ``--output`` in ``fmt`` (``check.txt``, ``check.sarif``)."""
+    return "check." + {"text": "txt", "github": "txt", "junit": "xml"}.get(fmt, fmt)
+
+
 def summary_line(report: CheckReport, threshold: Severity) -> str:
     """The report's one-line summary (the last line of the text report), for stderr when the
     report itself goes to ``--output`` (the CLI writes that file: nothing here writes)."""

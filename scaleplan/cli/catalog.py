@@ -32,7 +32,7 @@ def list_(
 ) -> None:
     """Table of instance types: accelerator x count, GPU memory, vCPU, RAM, on-demand and spot $/h, $/GPU-hour."""
     with handle_errors(json_out):
-        from scaleplan.catalog.query import list_instances, row_dict
+        from scaleplan.catalog.query import instances_json, list_instances
 
         rows = list_instances(
             split_values(catalog), providers=split_values(provider), regions=split_values(region),
@@ -40,7 +40,7 @@ def list_(
             max_price=max_price, spot=spot, include_cpu=not gpu_only, sort=sort,
         )
         if json_out:
-            emit_json({"count": len(rows), "instances": [row_dict(r) for r in rows]})
+            emit_json(instances_json(rows))
             return
         from scaleplan.catalog.report import instances_table
 
@@ -73,10 +73,11 @@ def accelerators(json_out: JsonTable = False, wide: Wide = False, output: Output
     """Accelerator models with memory, bandwidth and TFLOPS."""
     with handle_errors(json_out):
         from scaleplan.catalog.files import load_accelerators
+        from scaleplan.catalog.query import accelerators_json
 
         accs = load_accelerators()
         if json_out:
-            emit_json({"accelerators": [a.model_dump(mode="json", exclude_none=True) for a in accs]})
+            emit_json(accelerators_json(accs))
             return
         from scaleplan.catalog.report import accelerators_table
 

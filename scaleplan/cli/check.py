@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_text
 from scaleplan.option_values import split_values, typed_options
-
-if TYPE_CHECKING:
-    from scaleplan.check.model import CheckReport, Severity
 
 
 def check(
@@ -65,29 +62,20 @@ def check(
             if fmt == "json":
                 return emit_json(rules_json())
             return print_text(rules_table(wide=wide_rules))
-        from scaleplan.check.gate import gate_failure, gate_report, one_plan
+        from scaleplan.check.gate import gate_failure, gate_report, one_plan, report_text
         from scaleplan.inputs import load_tables
 
         tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
         report = gate_report(paths or [], plan_file=one_plan(plan), kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
-        _write_report(report, fmt, threshold, output)
+        text = report_text(report, fmt, threshold)
+        if output in (None, "-"):  # '-': standard output, as for every command's files
+            print_text(text)
+        else:  # atomically, as every command's output file; its summary line on stderr
+            from scaleplan.check.gate import report_file_example, summary_line
+            from scaleplan.outputs import write_output_file
+
+            write_output_file(output, text, option="--output", example=report_file_example(fmt))
+            typer.echo(summary_line(report, threshold), err=True)
         failure = gate_failure(report, threshold)
         if failure is not None:
             raise failure
-
-
-def _write_report(report: CheckReport, fmt: str, threshold: Severity, output: str | None) -> None:
-    """The report on stdout, or into ``--output`` (atomically: the one writer of a single
-    output file, as for every command) with its summary line on stderr."""
-    from scaleplan.check.gate import report_text, summary_line
-
-    text = report_text(report, fmt, threshold)
-    if output in (None, "-"):  # '-': standard output, as for every command's files
-        print_text(text)
-        return
-    from scaleplan.outputs import check_out_path
-    from scaleplan.yamlio import atomic_write
-
-    ext = {"text": "txt", "github": "txt", "junit": "xml"}.get(fmt, fmt)
-    atomic_write(check_out_path(output, "--output"), text, example=f"check.{ext}")
-    typer.echo(summary_line(report, threshold), err=True)

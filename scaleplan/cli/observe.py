@@ -39,19 +39,19 @@ def observe(
         )
         planned = plan_queries(args)
         check_outputs(print_queries=show_queries, out=out)
+        from scaleplan.observe import report
+
         if show_queries:
             if json_out:
-                emit_json({q.name: q.promql for q in planned.queries.queries})
+                emit_json(report.queries_json(planned.queries))
             else:
-                print_lines((f"{q.name}: {q.promql}" for q in planned.queries.queries), whole=True)
+                print_lines(report.queries_lines(planned.queries), whole=True)
             return
-        from scaleplan.observe.report import observed_lines, observed_notes
-
         obs = observe_plan(planned, args, out, os.environ)
-        warn(observed_notes(obs), "note")
+        warn(report.observed_notes(obs), "note")
         if json_out:
             from scaleplan.observe.model import observed_to_dict
 
             emit_json(observed_to_dict(obs))
             return
-        print_lines(observed_lines(obs, out), whole=True)
+        print_lines(report.observed_lines(obs, out), whole=True)

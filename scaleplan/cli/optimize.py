@@ -37,18 +37,14 @@ def optimize(
         with command_imports(blas=False):  # numpy only for highspy (scaleplan.startup)
             import pulp  # noqa: F401
 
-            from scaleplan.inputs import noisy_plan_points, optimize_inputs, solve_inputs
-            from scaleplan.plan_outputs import write_solved
+            from scaleplan.plan_outputs import optimize_file
             from scaleplan.plan_report import plan_json, summary_lines, summary_table
             from scaleplan.solve import SolveOptions
 
-        inp, obs, warnings = optimize_inputs(spec, melange, catalog or [], observed, out, force)
-        warn(warnings)
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives)
-        with quiet_fd1():
-            result = solve_inputs(inp, opts)
-        plan, wrote = write_solved(result.plan, inp, obs, out, manifests=manifests, spec_file=spec)
-        warn([*wrote.warnings, *noisy_plan_points(inp, plan)])
+        plan, result, wrote, obs = optimize_file(
+            spec, melange, catalog or [], opts, observed=observed, out=out, force=force,
+            manifests=manifests, warn=warn, quiet=quiet_fd1)
         if json_out:
             emit_json(plan_json(plan, result, wrote, obs))
             return

@@ -1,15 +1,30 @@
-"""The text reports of ``observe`` (what the service did) and ``optimize --observed`` (the new
-plan against the running one), as lines for the command line to print (JSON: ``model.py``'s
-``observed_to_dict`` and ``replan.py``'s ``replan_report``)."""
+"""The text reports of ``observe`` (what the service did; with ``--print-queries`` the queries
+it would send, as lines or JSON) and ``optimize --observed`` (the new plan against the running
+one), as lines for the command line to print (JSON: ``model.py``'s ``observed_to_dict`` and
+``replan.py``'s ``replan_report``)."""
 
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
 from scaleplan.observe.model import Observed
 from scaleplan.observe.slo import latency_limit, token_slo_hours
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
+
+if TYPE_CHECKING:
+    from scaleplan.observe.queries import QuerySet
+
+
+def queries_json(queries: QuerySet) -> dict[str, str]:
+    """``observe --print-queries --json``: each query's name and the PromQL it would send."""
+    return {q.name: q.promql for q in queries.queries}
+
+
+def queries_lines(queries: QuerySet) -> list[str]:
+    """``observe --print-queries``: ``name: PromQL``, one line per query (printed whole)."""
+    return [f"{q.name}: {q.promql}" for q in queries.queries]
 
 
 def observed_notes(obs: Observed) -> list[str]:

@@ -116,10 +116,7 @@ def measure_endpoint(
 def write_profile_file(profile: Profile, out: str) -> None:
     """``profile`` into the file ``out``, atomically; a path that cannot be written is bad input
     (exit 3), not a crash."""
-    from scaleplan.outputs import check_out_path
+    from scaleplan.outputs import write_output_file
     from scaleplan.profile.model import dump_profile
-    from scaleplan.yamlio import atomic_write
 
-    text = dump_profile(profile, out)
-    check_out_path(out)
-    atomic_write(out, text, example="profile.yaml")  # an unwritable path: its InputError
+    write_output_file(out, dump_profile(profile, out), example="profile.yaml")
