@@ -231,7 +231,8 @@ def report_file_example(fmt: str) -> str:
 
 def summary_line(report: CheckReport, threshold: Severity) -> str:
     """The report's one-line summary (the last line of the text report), for stderr when the
-    report itself goes to ``--output`` (the CLI writes that file: nothing here writes)."""
+    report itself goes to ``--output`` (the CLI has ``scaleplan.outputs`` write that file:
+    nothing here writes)."""
     from scaleplan.check.formats import format_report
 
     return format_report(report, "text", fail_on=threshold).splitlines()[-1]
