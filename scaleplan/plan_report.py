@@ -163,16 +163,17 @@ def summary_lines(
     lines += llm_lines(plan)
     if plan.binding_constraints:
         lines.append(Line("binding constraints:"))
-        lines += [Line(f"  - {b}", whole=True) for b in plan.binding_constraints]
+        # wrapped on a terminal between words (a name is never split), whole in a pipe
+        lines += [Line(f"  - {b}") for b in plan.binding_constraints]
     baselines = [b for b in plan.baselines if not (free and b.cost_per_hour == 0)]
     if baselines:
         lines.append(Line("savings against naive baselines:"))
         for bl in baselines:
             if bl.cost_per_hour is None:
-                lines.append(Line(f"  - {bl.name}: {bl.description}", whole=True))
+                lines.append(Line(f"  - {bl.name}: {bl.description}"))
             else:
                 saves = _saves(plan, bl)
-                lines.append(Line(f"  - {bl.name}: ${bl.cost_per_hour:.4f}/h, {saves}", whole=True))
+                lines.append(Line(f"  - {bl.name}: ${bl.cost_per_hour:.4f}/h, {saves}"))
     alternatives = [a for a in plan.alternatives if not (free and a.cost_per_hour == 0)]
     for i, alt in enumerate(alternatives):
         label = "next best" if i == 0 else "then"

@@ -4,6 +4,8 @@ identifier whole; the kubectl-style narrow default fits 80 columns, ``--wide`` s
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import os
 import re
@@ -12,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from scaleplan.table import Line
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -329,3 +333,56 @@ def test_profile_llm_list_fits_80_columns() -> None:
     text = piped("profile", "llm", "--list")
     assert_fits(text)
     assert {r["name"] for r in preset_list()} <= tokens(text), text
+
+
+class _Terminal(io.TextIOWrapper):
+    def isatty(self) -> bool:
+        return True
+
+
+def _printed(monkeypatch: pytest.MonkeyPatch, lines: list[Line], *, terminal: bool) -> str:
+    from scaleplan.cli import _common
+
+    raw = io.BytesIO()
+    out = (_Terminal if terminal else _Pipe)(raw, encoding="utf-8", newline="")
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(sys, "stdout", out)
+    _common.print_lines(lines)
+    out.flush()
+    monkeypatch.undo()
+    return raw.getvalue().decode()
+
+
+class _Pipe(io.TextIOWrapper):
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("example", ["llm-chat", "llm-70b-tp", "embedding-cpu-gpu"])
+def test_optimize_summary_fits_a_terminal_and_pipes_whole(
+    monkeypatch: pytest.MonkeyPatch, example: str
+) -> None:
+    """optimize's binding-constraint and baseline lines were printed whole on an 80-column
+    terminal (up to 136 columns: 'cheapest-single-type: $4.5817/h, saves 0.4% (... 2 x
+    g6e.xlarge + 1 x g6e.xlarge spot)'), while the other prose lines wrap (UX trial 20 F8).
+    On a terminal they wrap between words, continuations under the item's first word, no
+    name split; in a pipe every line is still printed whole, as before."""
+    from scaleplan.plan import read_plan
+    from scaleplan.plan_report import summary_lines
+
+    plan = read_plan(EXAMPLES / example / "plan.yaml")
+    lines = summary_lines(plan, [])
+    items = [f"  - {b}" for b in plan.binding_constraints]
+    names = tuple(f"  - {b.name}: " for b in plan.baselines)
+    items += [ln.text for ln in lines if ln.text.startswith(names)]
+    assert items and max(len(t) for t in items) > 80  # the case the finding is about
+    tty = _printed(monkeypatch, lines, terminal=True)
+    assert_fits(tty)
+    assert tokens(tty) == tokens("\n".join(ln.text for ln in lines))  # nothing split or lost
+    shown = tty.splitlines()
+    for item in (t for t in items if len(t) > 80):
+        first = next(i for i, s in enumerate(shown) if item.startswith(s) and s.startswith("  - "))
+        rest = list(itertools.takewhile(lambda s: s.startswith("    "), shown[first + 1 :]))
+        assert rest and all(s[4] != " " for s in rest), rest  # under the item's first word
+        assert " ".join([shown[first], *rest]).split() == item.split()  # each name whole
+    assert _printed(monkeypatch, lines, terminal=False) == "".join(f"{ln.text}\n" for ln in lines)
