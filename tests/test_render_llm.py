@@ -723,6 +723,30 @@ def test_an_allocation_at_zero_on_its_own_pods_metrics_gets_the_plans_cron(table
     assert not [w for w in report.warnings if "minReplicaCount 0" in w]
 
 
+def test_allocations_the_plans_cron_starts_from_zero_are_said_once(tables: Catalog) -> None:
+    """One 'minReplicaCount 0 ... cron triggers start it at the plan's hours' warning per
+    allocation (five on an hourly LLM plan) buried the warnings that need action (UX trial 20
+    F10): said once, with the count and the names; each ScaledObject still gets its crons."""
+    base = LLM_PLANS["vllm-70b"]()
+    hours = range(len(base.allocations[0].replicas_per_window))
+    night = [
+        al.model_copy(update={
+            "replicas_per_window": tuple(0 if h < 8 else 2 for h in hours),
+            "nodes_per_window": tuple(0 if h < 8 else 1 for h in hours),
+        })
+        for al in base.allocations
+    ]
+    report = render_report(base.model_copy(update={"allocations": tuple(night)}), tables)
+    sos = {o.name: o.obj["spec"] for o in report.objects if o.kind == "ScaledObject"}
+    for al in night:
+        assert [t for t in sos[al.name]["triggers"] if t["type"] == "cron"], al.name
+    said = [w for w in report.warnings if "minReplicaCount 0" in w]
+    assert len(said) == 1, said
+    names = ", ".join(al.name for al in night)
+    assert said[0].startswith(f"2 allocations ({names}): minReplicaCount 0, and their triggers")
+    assert "cron triggers start them at the plan's hours" in said[0]
+
+
 def test_preset_without_source_warns_with_the_presets_repository(cli, tmp_path: Path) -> None:
     """A preset spec without model.source: the renderer's warning gives a source to copy, the
     repository the preset was read from (ux5 #12), and check still refuses the manifests."""
