@@ -60,7 +60,49 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
             problems.append(Problem(f"placement.accelerators[{i}]", f"unknown accelerator {name!r}", hint=unknown_hint(name, names, "accelerators", "see `scaleplan catalog accelerators`"), line=at(("placement", "accelerators", i))))
     problems += _exclude_problems(spec, catalog, at)
     problems += _quota_problems(spec, catalog, by_provider, at)
+    problems += _pipeline_problems(spec, catalog, at)
     return problems
+
+
+def _pipeline_problems(
+    spec: Spec, catalog: Catalog, at: Callable[[PathKey], int | None]
+) -> list[Problem]:
+    """``model.engine_config.pipeline_parallel`` must divide the GPUs of some replica the
+    allowed nodes offer (a replica takes a divisor of its node's GPUs, at most
+    ``max_gpus_per_replica``): else every shape is refused and optimize said "infeasible,
+    memory" with a hint about memory (UX review 20 F7)."""
+    from scaleplan.solve.placement import placement_rows
+    from scaleplan.solve.shapes import gpu_counts
+
+    ec = spec.model.engine_config
+    pp = ec.pipeline_parallel if ec is not None else None
+    if pp is None or pp == 1:
+        return []
+    maxg = spec.placement.max_gpus_per_replica
+    rows = [r for r in placement_rows(spec, catalog) if r.accelerator and r.accelerator_count > 0]
+    offered = sorted({g for r in rows for g in gpu_counts(r, min(r.accelerator_count, maxg))})
+    if not offered or any(g % pp == 0 for g in offered):
+        return []
+    fits = sorted({d for g in offered for d in range(1, g + 1) if g % d == 0 and d > 1})
+    nodes = sorted({r.accelerator_count for r in rows})
+    path = ("model", "engine_config", "pipeline_parallel")
+    return [Problem(
+        "model.engine_config.pipeline_parallel",
+        f"pipeline_parallel {pp} needs a replica of a multiple of {pp} GPUs, and the allowed "
+        f"nodes (of {_or(nodes)} GPUs, placement.max_gpus_per_replica {maxg}) offer replicas "
+        f"of {_or(offered)} GPUs",
+        hint=(
+            f"set it to {_or(fits)} (a divisor of one of them) or leave it out (tensor "
+            "parallelism alone), or allow nodes whose GPU count is a multiple of "
+            f"{pp} in placement.accelerators"
+        ),
+        line=at(path),
+    )]
+
+
+def _or(xs: list[int]) -> str:
+    words = [str(x) for x in xs]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str]], at: Callable[[PathKey], int | None]) -> list[Problem]:
