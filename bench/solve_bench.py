@@ -38,13 +38,15 @@ def synthetic_profile(cat: Catalog) -> Profile:
     return Profile.model_validate({"metadata": {"model": "bench"}, "measurements": ms})
 
 
-def spec(redundancy: str = "n+1", routing: str = "service") -> Spec:
+def spec(redundancy: str = "n+1", routing: str = "service", flavor: str = "generic") -> Spec:
+    # flavor eks-karpenter: aws only, one region per plan (a solve per region, solve.core)
+    providers = ["aws"] if flavor != "generic" else ["aws", "gcp", "azure"]
     return Spec.model_validate({
         "apiVersion": "scaleplan/v1", "kind": "InferenceService", "metadata": {"name": "bench"}, "model": {"profile": "p"},
         "traffic": {"peak_rps": 500, "headroom": 0.2, "classes": [{"name": c, "share": s} for c, s, _ in CLASSES]},
         "slo": {"latency_ms": 2000, "percentile": 95},
-        "placement": {"providers": ["aws", "gcp", "azure"], "redundancy": redundancy, "spot": {"allowed": True, "max_fraction": 0.5}, "min_replicas": 2},
-        "kubernetes": {"image": "example.com/bench:1", "routing": routing, **({"gateway": {"name": "gw"}} if routing == "gateway-api" else {})},
+        "placement": {"providers": providers, "redundancy": redundancy, "spot": {"allowed": True, "max_fraction": 0.5}, "min_replicas": 2},
+        "kubernetes": {"image": "example.com/bench:1", "flavor": flavor, "routing": routing, **({"gateway": {"name": "gw"}} if routing == "gateway-api" else {})},
     })
 
 
@@ -60,8 +62,8 @@ def times4(cat: Catalog) -> Catalog:
     return Catalog(accelerators=cat.accelerators, rows=tuple(rows))
 
 
-def run(cat: Catalog, windows: int, repeat: int, redundancy: str = "n+1", routing: str = "service") -> tuple[float, float, str, int, float, float]:
-    sp, prof = spec(redundancy, routing), synthetic_profile(cat)
+def run(cat: Catalog, windows: int, repeat: int, redundancy: str = "n+1", routing: str = "service", flavor: str = "generic") -> tuple[float, float, str, int, float, float]:
+    sp, prof = spec(redundancy, routing, flavor), synthetic_profile(cat)
     rps = curve(windows)
     times, cpus, status, cands, gap, cost = [], [], "", 0, 0.0, 0.0
     for _ in range(repeat):
@@ -93,6 +95,13 @@ def main() -> None:
         for label, c, w, rep, red in cases:
             med, cpu, status, cands, gap, cost = run(c, w, rep, red, routing)
             print(f"{routing} | {label} | {w} | {cands} | {med:.2f} | {cpu:.2f} | {status} | {gap:.2e} | {cost:.4f}", flush=True)
+    # a one-cluster flavor plans one region (UX review 20 F1): aws spread over its regions
+    # (generic) against eks-karpenter's solve per region, then the cheapest again
+    for flavor in ("generic", "eks-karpenter"):
+        med, cpu, status, cands, gap, cost = run(cat, 24, args.repeat, "n+1", "service", flavor)
+        label = f"aws only, {flavor}, n+1"
+        row = f"{cands} | {med:.2f} | {cpu:.2f} | {status} | {gap:.2e} | {cost:.4f}"
+        print(f"service | {label} | 24 | {row}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

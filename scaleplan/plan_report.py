@@ -29,6 +29,9 @@ def plan_json(
     doc = plan_to_dict(plan)
     doc["solve_seconds"] = round(result.solve_seconds, 4)
     doc["solve_stats"] = result.stats_dict()
+    # a one-cluster flavor's region and each region's cost (null: the spec named the regions,
+    # or the flavor spans clusters)
+    doc["region_choice"] = None if result.region_choice is None else result.region_choice.to_dict()
     doc["gap_reason"] = gap_reason(plan)  # null when optimal; the explanation's gap line
     doc["files"] = list(wrote.written)
     doc["render_warnings"] = list(wrote.render_warnings)
@@ -159,7 +162,8 @@ def summary_lines(
         lines.append(Line("  spot at the cheapest zone's price in the catalog; it changes hourly"))
     # a plan out of proportion (scaleplan.solve.sanity) is said again under its cost
     lines += [Line(f"WARNING: {w}") for w in plan.warnings if w.startswith("out of proportion:")]
-    lines += [Line(t) for t in plan.explanation if t.startswith("Average utilization")]
+    said = ("Average utilization", "one region:")  # a one-cluster flavor's region (solve.core)
+    lines += [Line(t) for t in plan.explanation if t.startswith(said)]
     lines += llm_lines(plan)
     if plan.binding_constraints:
         lines.append(Line("binding constraints:"))

@@ -12,10 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 from typing import Any
 
 from scaleplan.catalog.model import Catalog
-from scaleplan.errors import InfeasibleError
+from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.plan import Alternative, Baseline, Plan, SpotLoss
 from scaleplan.profile.model import Profile
 from scaleplan.solve.after_search import after_search
@@ -23,6 +24,7 @@ from scaleplan.solve.assemble import (
     allocated_candidates,
     allocations,
     assemble_plan,
+    hash_plan,
     utilization,
 )
 from scaleplan.solve.candidates import Candidate, build_candidates
@@ -39,7 +41,7 @@ from scaleplan.solve.milp import SolveStat
 from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
 from scaleplan.solve.sanity import relax_costs, sanity_warning
 from scaleplan.solve.search import Outcome, search_windows
-from scaleplan.spec import Spec
+from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class SolveResult:
     stats: tuple[SolveStat, ...] = ()  # the plan's own solver runs, in order
     alternatives_seconds: float = 0.0  # alternatives and baselines (extra solves)
     candidates_unpruned: int = 0  # candidates before pruning (``candidates``: after)
+    region_choice: RegionChoice | None = None  # a one-cluster flavor's region (solve_demand)
 
     def stats_dict(self) -> dict[str, Any]:
         """``optimize --json``'s ``solve_stats``: each solver run behind the plan (model size,
@@ -101,7 +104,123 @@ def _cheapest(
 
 
 def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float], window_hours: float, *, options: SolveOptions) -> SolveResult:
-    """Like :func:`solve` with an explicit demand curve (any number of windows)."""
+    """Like :func:`solve` with an explicit demand curve (any number of windows). A flavor that
+    renders for one cluster (eks, eks-karpenter, gke, aks) with no ``placement.regions`` plans
+    one region: :func:`_one_region`."""
+    if spec.kubernetes.flavor in PROVIDER_OF_FLAVOR and not spec.placement.regions:
+        regions = _candidate_regions(spec, profile, catalog, options)
+        if len(regions) > 1:
+            return _one_region(spec, profile, catalog, rps, window_hours, options, regions)
+    return _solve_demand(spec, profile, catalog, rps, window_hours, options=options)
+
+
+def _candidate_regions(
+    spec: Spec, profile: Profile | None, catalog: Catalog, options: SolveOptions
+) -> list[str]:
+    """The regions the spec's candidates run in, sorted."""
+    cands, _ = build_candidates(
+        spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir
+    )
+    return sorted({c.row.region for c in cands})
+
+
+def _in_region(spec: Spec, region: str) -> Spec:
+    placement = spec.placement.model_copy(update={"regions": (region,)})
+    return spec.model_copy(update={"placement": placement})
+
+
+def _one_region(
+    spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float],
+    window_hours: float, options: SolveOptions, regions: Sequence[str],
+) -> SolveResult:
+    """One cluster runs in one region (render's manifests select none): solve the plan alone in
+    each candidate region, take the cheapest (ties: the region's name), then solve that region
+    with the command's options (alternatives, baselines). The plan keeps the spec as written and
+    says in its explanation which region, why, and what the others cost."""
+    t0 = time.perf_counter()
+    plan_only = dc_replace(options, alternatives=False)
+    # the budget is checked on the plan after its search (solve._cheapest): regions are ranked
+    # without it, and the chosen one's solve below checks it (its reason names that cost)
+    unbudgeted = spec.model_copy(
+        update={"placement": spec.placement.model_copy(update={"budget_per_hour": None})}
+    )
+    costs: dict[str, float | None] = {}
+    results: dict[str, SolveResult] = {}
+    reasons: dict[str, InfeasibleError] = {}
+    for r in regions:
+        try:
+            res = _solve_demand(
+                _in_region(unbudgeted, r), profile, catalog, rps, window_hours, options=plan_only
+            )
+        except InfeasibleError as exc:
+            costs[r], reasons[r] = None, exc
+            continue
+        costs[r], results[r] = res.plan.cost_per_hour, res
+    held = sorted((c, r) for r, c in costs.items() if c is not None)
+    flavor = spec.kubernetes.flavor
+    if not held:  # no single region holds the SLO: each region's reasons, the first region's fix
+        first = reasons[regions[0]]
+        note = InfeasibleReason(
+            "region",
+            f"flavor {flavor} renders for one cluster, which runs in one region, and no single "
+            f"region ({', '.join(regions)}) holds the spec",
+            fix=(
+                "relax the spec so that one region holds it, or plan each region's share in "
+                "a spec of its own (placement.regions)"
+            ),
+        )
+        raise InfeasibleError([note, *first.reasons])
+    chosen = held[0][1]
+    best = results[chosen]
+    if options.alternatives or spec.placement.budget_per_hour is not None:
+        best = _solve_demand(
+            _in_region(spec, chosen), profile, catalog, rps, window_hours, options=options
+        )
+    others = []
+    for r in regions:
+        c = costs[r]
+        if r == chosen:
+            continue
+        if c is None:
+            others.append(f"{r} holds no plan")
+        else:
+            others.append(f"{r} +${c - held[0][0]:.4f}/h (${c:.4f}/h)")
+    line = (
+        f"one region: flavor {flavor} renders for one cluster, which runs in one region; "
+        f"{chosen} is the cheapest that holds the SLO (${held[0][0]:.4f}/h); {'; '.join(others)}; "
+        "set placement.regions to plan another"
+    )
+    choice = RegionChoice(
+        reason=f"flavor {flavor} renders for one cluster", chosen=chosen, cost_per_hour=dict(costs)
+    )
+    said = (line, *best.plan.explanation)
+    plan = hash_plan(best.plan.model_copy(update={"spec": spec, "explanation": said}))
+    return dc_replace(
+        best, plan=plan, solve_seconds=time.perf_counter() - t0, region_choice=choice,
+    )
+
+
+@dataclass(frozen=True)
+class RegionChoice:
+    """``optimize --json``'s ``region_choice``: the one region a one-cluster flavor's plan uses,
+    and each candidate region's plan cost (None: no plan there)."""
+
+    reason: str
+    chosen: str
+    cost_per_hour: dict[str, float | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason, "chosen": self.chosen,
+            "cost_per_hour": dict(self.cost_per_hour),
+        }
+
+
+def _solve_demand(
+    spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float],
+    window_hours: float, *, options: SolveOptions,
+) -> SolveResult:
+    """One solve over the spec's placement as written."""
     t0 = time.perf_counter()
     deadline = t0 + options.time_limit
     pb = Problem.of(spec, options)

@@ -1,0 +1,104 @@
+"""UX review 20 F1, with the real solver and catalogs: a flavor that renders for one cluster
+(eks-karpenter) with no ``placement.regions`` plans one region, the cheapest that holds the
+SLO, and says so (explanation, ``--json``); before, the 70B spec below was spread over
+us-east-1 and us-west-2 and render warned it could not deploy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from scaleplan.plan import read_plan
+
+SPEC = """\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata: {name: rag-assistant}
+model:
+  architecture: llama-3.1-70b
+  engine: vllm
+  source: {uri: meta-llama/Llama-3.1-70B-Instruct, secret: hf-token}
+traffic:
+  hourly_rps: [0.5, 0.4, 0.3, 0.3, 0.3, 0.5, 1.0, 2.0, 3.0, 3.6, 4.0, 4.0,
+               4.0, 3.8, 3.6, 3.4, 3.0, 2.6, 2.0, 1.6, 1.2, 1.0, 0.8, 0.6]
+  classes:
+    - {name: rag, share: 0.7, input_tokens: 6000, output_tokens: 400}
+    - {name: chat, share: 0.3, input_tokens: 500, output_tokens: 150}
+slo: {ttft_ms: 2000, tpot_ms: 80, percentile: 95}
+placement:
+  accelerators: [H100, H200, A100-80GB, L40S]
+  spot: {allowed: true, max_fraction: 0.5}
+  redundancy: n+1
+  max_gpus_per_replica: 8
+kubernetes:
+  namespace: rag
+  image: vllm/vllm-openai:v0.11.0
+  flavor: eks-karpenter
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "spec.yaml") -> str:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return str(p)
+
+
+def _with(**placement: object) -> str:
+    d = yaml.safe_load(SPEC)
+    d["placement"].update(placement)
+    return yaml.safe_dump(d, sort_keys=False)
+
+
+def test_one_cluster_flavor_plans_the_cheapest_single_region(cli, tmp_path: Path) -> None:
+    spec = _write(tmp_path, SPEC)
+    res = cli(["optimize", spec, "--out", str(tmp_path / "out"), "--json"])
+    doc = json.loads(res.stdout)
+    plan = read_plan(tmp_path / "out" / "plan.yaml")
+    regions = {a.region for a in plan.allocations if a.replicas > 0}
+    assert len(regions) == 1, regions
+    choice = doc["region_choice"]
+    assert choice["chosen"] in regions and "eks-karpenter" in choice["reason"]
+    costs = choice["cost_per_hour"]
+    assert set(costs) == {"us-east-1", "us-west-2"}
+    # the chosen region is the cheapest of those that hold a plan, and it is the plan's cost
+    held = {r: c for r, c in costs.items() if c is not None}
+    assert min(held.values()) == held[choice["chosen"]] == plan.cost_per_hour
+    # each region's cost is its own plan's cost (placement.regions: [r] as written)
+    for region, cost in held.items():
+        out = tmp_path / f"out-{region}"
+        one = _write(tmp_path, _with(regions=[region]), f"{region}.yaml")
+        cli(["optimize", one, "--out", str(out)])
+        assert read_plan(out / "plan.yaml").cost_per_hour == cost
+    # the plan keeps the spec as written and says which region and why
+    assert plan.spec.placement.regions == ()
+    said = plan.explanation[0]
+    assert said.startswith("one region: flavor eks-karpenter renders for one cluster")
+    assert choice["chosen"] in said
+    other = next(r for r in costs if r != choice["chosen"])
+    assert other in said
+    res = cli(["optimize", spec, "--out", str(tmp_path / "o2")])
+    assert "one region:" in res.stdout
+    # and render no longer warns that the plan cannot be deployed
+    res = cli(["render", str(tmp_path / "out" / "plan.yaml"), "--out", str(tmp_path / "m")])
+    assert "renders for one cluster" not in res.stdout + res.stderr
+
+
+def test_named_regions_and_generic_flavor_are_not_narrowed(cli, tmp_path: Path) -> None:
+    spec = _write(tmp_path, _with(regions=["us-east-1", "us-west-2"]))
+    doc = json.loads(cli(["optimize", spec, "--out", str(tmp_path / "out"), "--json"]).stdout)
+    assert doc["region_choice"] is None
+    assert not any(t.startswith("one region:") for t in doc["explanation"])
+
+
+def test_a_budget_names_the_cheapest_region_s_cost(cli, tmp_path: Path) -> None:
+    """Regions are ranked without the budget: its reason names the cheapest region's plan (it
+    named the first region's: the two differ)."""
+    free = json.loads(cli(["optimize", _write(tmp_path, SPEC), "--out", str(tmp_path / "a"),
+                           "--json"]).stdout)
+    spec = _write(tmp_path, _with(budget_per_hour=10), "b.yaml")
+    res = cli(["optimize", spec, "--out", str(tmp_path / "b"), "--json"], exit_code=4)
+    reasons = json.loads(res.stdout)["reasons"]
+    assert [r["code"] for r in reasons] == ["budget"]
+    assert abs(reasons[0]["details"]["cost"] - free["cost_per_hour"]) < 1e-4
