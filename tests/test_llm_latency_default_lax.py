@@ -52,6 +52,7 @@ def test_a_bad_output_tokens_is_the_only_problem() -> None:
         ("ttft_ms: 1000, tpot_ms: [40]", "slo.tpot_ms"),
         ("ttft_s: 1, tpot_ms: 40", "slo.ttft_s"),  # a misspelt key: its did-you-mean
         ("ttft_ms: 1000, tpot: 40", "slo.tpot"),
+        ("ttft_ms: 1000, tpot_msx: 40", "slo.tpot_msx"),  # UX trial 20 F13: a typo'd key
     ],
 )
 def test_a_bad_ttft_or_tpot_is_the_only_problem(slo: str, where: str) -> None:
