@@ -213,8 +213,9 @@ def dtype_problems(spec: Spec, file: str, lines: LineMap, catalog: Catalog) -> l
 
 def spec_config_notes(spec: Spec, spec_file: str) -> tuple[str, ...]:
     """The fields the config.json of the spec's ``model.architecture`` leaves out and the values
-    assumed for them (:func:`scaleplan.llm.arch.config_notes`; none for a preset): ``validate``
-    and ``optimize`` warn with them, as ``profile llm`` notes them."""
+    assumed for them (:func:`scaleplan.llm.arch.config_notes`; for a preset, only the note of an
+    HF id sized with its base model's): ``validate`` and ``optimize`` warn with them, as
+    ``profile llm`` notes them."""
     from scaleplan.llm.arch import config_notes
 
     ref = spec.model.architecture

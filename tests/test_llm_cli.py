@@ -187,8 +187,8 @@ def test_profile_llm_model_options_ignore_case(cli) -> None:
 @pytest.mark.parametrize(
     ("ref", "said"),
     [
-        ("meta-llama/Llama-3.1-8B-Instruct", "did you mean 'llama-3.1-8b'? An instruct or chat variant has its base model's architecture"),
-        ("Qwen/Qwen2.5-7B", "did you mean 'qwen2.5-7b-instruct'?"),
+        ("Qwen/Qwen2.5-7B", "did you mean 'qwen2.5-7b-instruct'?"),  # no suffix to drop
+        ("meta-llama/Llama-3.1-8B-Base", "did you mean 'llama-3.1-8b'?"),
         ("mistralai/Foo-7B", "download the model's config.json and give its path"),
     ],
 )
@@ -206,6 +206,50 @@ def test_a_hugging_face_id_that_is_no_preset_gets_a_did_you_mean(cli, tmp_path: 
     _profile(cli, tmp_path)
     err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
     assert "model.architecture" in err and said in err, err
+
+
+@pytest.mark.parametrize(
+    ("ref", "used"),
+    [
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
+        ("META-LLAMA/llama-3.1-8b-instruct", "llama-3.1-8b"),  # case-insensitive
+        ("google/gemma-2-9b-it", "gemma-2-9b"),
+    ],
+)
+def test_a_hugging_face_id_of_an_instruct_variant_is_its_base_models_preset(
+    cli, tmp_path: Path, ref: str, used: str
+) -> None:
+    """UX trial 20 F2: meta-llama/Llama-3.1-70B-Instruct, the id of the checkpoint served, was
+    refused (exit 3) with a did-you-mean to its base model's preset. It is sized with that
+    preset (the same architecture), with a note saying so, in profile llm and in a spec."""
+    args = ["--accelerators", "H100", "--gpus", "1", "--concurrency", "1,8", "--json"]
+    got = cli(["profile", "llm", ref, *args])
+    want = json.loads(cli(["profile", "llm", used, *args]).stdout)
+    assert json.loads(got.stdout)["measurements"] == want["measurements"]
+    note = f"'{ref}' is sized with the preset '{used}', its base model's"
+    assert note in " ".join(got.stderr.split()), got.stderr
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_SPEC.replace("ARCH", ref).replace("{ENGINE}", "{}"))
+    _profile(cli, tmp_path)
+    res = cli(["validate", str(spec)])
+    assert note in " ".join(res.stderr.split()) or note in " ".join(res.stdout.split()), res
+
+
+def test_a_folder_written_as_a_path_wins_over_the_preset_of_its_name(cli, tmp_path: Path) -> None:
+    """A local folder named like an HF id (written ./org/Name) is the config.json it holds, not
+    the preset its name resolves to."""
+    from scaleplan.llm.arch import load_architecture, preset
+
+    folder = tmp_path / "meta-llama" / "Llama-3.1-8B-Instruct"
+    folder.mkdir(parents=True)
+    cfg = {
+        "model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 16,  # the preset: 32
+        "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
+        "vocab_size": 128256, "max_position_embeddings": 131072, "torch_dtype": "bfloat16",
+    }
+    (folder / "config.json").write_text(json.dumps(cfg))
+    arch = load_architecture("./meta-llama/Llama-3.1-8B-Instruct", tmp_path)
+    assert arch.num_layers == 16 and preset("meta-llama/Llama-3.1-8B-Instruct").num_layers == 32
 
 
 def test_profile_llm_says_why_a_concurrency_is_left_out(cli, tmp_path: Path) -> None:

@@ -167,9 +167,11 @@ class Architecture:
 def config_notes(ref: str, base: Path | None = None, dtype: str | None = None) -> tuple[str, ...]:
     """The notes for the fields the config.json that ``ref`` names (as
     :func:`load_architecture` resolves it) leaves out, and for a quantization it states that
-    the model does not price (unless ``dtype`` is given); none for a preset."""
+    the model does not price (unless ``dtype`` is given); for a preset, only the note of an HF id
+    sized with its base model's preset (:func:`preset_note`)."""
     if not is_config_path(ref):
-        return ()
+        note = preset_note(ref)
+        return (note,) if note else ()
     p = _config_file(ref, base)
     try:
         cfg = json.loads(read_text(p, what="config.json"))
@@ -355,9 +357,17 @@ def _norm(name: str) -> str:
 
 
 def resolve_preset(name: str) -> str | None:
-    """The preset a user's name means (case-insensitive; HF repo ids and ``Meta-`` prefixes too)."""
-    rows = _preset_rows()
+    """The preset a user's name means (case-insensitive; HF repo ids and ``Meta-`` prefixes too;
+    an HF id ``org/Name-Instruct`` (``-Chat``, ``-it``) whose base model is a preset: that preset,
+    which :func:`preset_note` says)."""
     key = _norm(name)
+    return _exact_preset(key) or (
+        _exact_preset(base) if (base := _variant_base(name, key)) is not None else None
+    )
+
+
+def _exact_preset(key: str) -> str | None:
+    rows = _preset_rows()
     if key in rows:
         return key
     for k, r in rows.items():
@@ -367,6 +377,32 @@ def resolve_preset(name: str) -> str | None:
 
 
 _VARIANT = re.compile(r"-(instruct|chat|it|base|hf)$")
+_SAME_ARCHITECTURE = re.compile(r"-(instruct|chat|it)$")
+
+
+def _variant_base(name: str, key: str) -> str | None:
+    """The base model's name of an HF id (``org/Name``) that ends in -Instruct, -Chat or -it (a
+    tuned variant of the same architecture); None for anything else (a preset name is exact)."""
+    if not _repo_id(name.strip()):
+        return None
+    base = _SAME_ARCHITECTURE.sub("", key)
+    return base if base != key else None
+
+
+def preset_note(ref: str) -> str | None:
+    """The note for an HF id that resolves to the preset of its base model (UX trial 20: a user
+    gives the id of the checkpoint served, ``meta-llama/Llama-3.1-70B-Instruct``); None for a
+    preset's own name or id, a path, or no preset."""
+    key = _norm(ref)
+    if _exact_preset(key) is not None or (base := _variant_base(ref, key)) is None:
+        return None
+    used = _exact_preset(base)
+    if used is None:
+        return None
+    return (
+        f"{ref!r} is sized with the preset {used!r}, its base model's: an -Instruct, -Chat or "
+        "-it variant has the same architecture"
+    )
 
 
 def _preset_hint(name: str, otherwise: str) -> str:
