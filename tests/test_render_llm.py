@@ -329,6 +329,9 @@ def test_contradiction_says_what_the_planned_value_comes_from(tables: Catalog) -
     with pytest.raises(PlanError) as e:
         render(with_spec(pool, **{"kubernetes.args": ["--tensor-parallel-size", "2"]}), tables)
     assert any("contradicts the plan's GPUs per replica" in p.message for p in e.value.problems)
+    # the fix counts in the right number: '(1 GPU per replica)', not '(1 GPUs per replica)'
+    hints = [p.hint or "" for p in e.value.problems if "--tensor-parallel-size" in p.message]
+    assert hints and all("(1 GPU per replica)" in h for h in hints), hints
 
 
 def test_contradicting_flag_exits_3(tables: Catalog, tmp_path: Path) -> None:

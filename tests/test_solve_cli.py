@@ -194,7 +194,7 @@ def test_budget_line_and_dollars(cli, tmp_path: Path) -> None:  # type: ignore[n
         ("max_replicas", "  max_replicas: 1\n", "  max_replicas: 1", "max-replicas",
          "placement.max_replicas is 1, the cheapest plan needs "),
         ("quotas", "  quotas:\n    - provider: aws\n      max_gpus: 1\n", "      max_gpus: 1",
-         "quota", "quota aws/*/* is 1 GPUs, the cheapest plan needs "),
+         "quota", "quota aws/*/* is 1 GPU, the cheapest plan needs "),
     ],
 )
 def test_placement_reasons_name_their_spec_line(  # type: ignore[no-untyped-def]

@@ -58,3 +58,14 @@ def test_the_token_fields_are_not_called_documentation(cli) -> None:
     schema = cli(["schema", "spec"]).stdout
     assert "documentation; LLM services" not in schema
     assert "With model.architecture the LLM model sizes and predicts the class from it" in schema
+
+
+def test_a_quota_of_one_reads_one_gpu_or_one_node() -> None:
+    """'quota gcp/us-central1/a2 is 1 GPUs' (UX trial 19 F6): every quota message counts with
+    QuotaScope.count, which puts the unit in the right number."""
+    from scaleplan.solve.milp.window import QuotaScope
+
+    gpus, nodes = QuotaScope("gcp/*/*", 1, ()), QuotaScope("onprem/*/*", 1, (), nodes=True)
+    assert [gpus.count(1), gpus.count(8), nodes.count(1), nodes.count(3)] == [
+        "1 GPU", "8 GPUs", "1 node", "3 nodes"
+    ]

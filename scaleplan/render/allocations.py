@@ -272,7 +272,8 @@ def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: Conflict
     if c.setting == "model" and not c.flag.startswith("-"):  # a positional model (trtllm-serve M)
         return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts model.source: allocation {a.name} was sized for the model at {c.planned_value}", hint=f"remove {c.user_value} from spec.kubernetes.args (render writes the model model.source names after {c.flag}), or change model.source", path=(*_ARGS, c.index))
     if c.setting == "tensor_parallel":
-        fix_hint = f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan ({a.gpus_per_replica} GPUs per replica)"
+        per = counted(a.gpus_per_replica, "GPU")
+        fix_hint = f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan ({per} per replica)"
     elif fld is not None:
         fix_hint = f"remove {c.flag} from spec.kubernetes.args, or set model.engine_config.{fld}: {c.user_value} and run scaleplan optimize again"
     elif c.setting == "model":

@@ -270,7 +270,7 @@ def binding(pb: Problem, o: Outcome, rps: Sequence[float]) -> list[str]:
         for w, s in enumerate(o.sols):
             used = q.used(o.cands, s.nodes)
             if used >= q.limit and q.limit > 0:
-                of = f"{used} of {q.limit} {q.unit(q.limit)}"
+                of = f"{used} of {q.count(q.limit)}"
                 out.append(f"quota {q.label}: {of} used {hour.format(w)}")
                 break
     tot = [sum(s.replicas) for s in o.sols]

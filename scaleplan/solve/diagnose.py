@@ -375,9 +375,9 @@ def _rule_reasons(
                     reasons.append(
                         InfeasibleReason(
                             "quota",
-                            f"quota {q.label} is {q.limit} {q.unit(q.limit)}, the cheapest plan needs "
+                            f"quota {q.label} is {q.count(q.limit)}, the cheapest plan needs "
                             f"{used}",
-                            f"raise the quota {q.label} to {used} {q.unit(used)}, or allow other "
+                            f"raise the quota {q.label} to {q.count(used)}, or allow other "
                             f"regions or families{elsewhere}",
                             {"quota": q.label, "limit": q.limit, "needed": used},
                             where=q.where,

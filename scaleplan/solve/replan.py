@@ -154,7 +154,7 @@ def window_solution(
         used = q.used(cands, nodes)
         if used > q.limit:
             return reason(
-                f"window {w} then needs {used} {q.unit(used)} in quota {q.label}, more than its "
+                f"window {w} then needs {q.count(used)} in quota {q.label}, more than its "
                 f"{q.limit}"
             )
     x = spread(split, share, reps)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.oppoints import floor4
+from scaleplan.wording import counted
 
 
 class NodeKind(Protocol):
@@ -32,9 +33,9 @@ class QuotaScope:
     nodes: bool = False  # the limit counts nodes (placement.quotas[].max_nodes), not GPUs
     where: str = ""  # the spec field: placement.quotas.<i>.max_gpus | max_nodes
 
-    def unit(self, n: int) -> str:
-        """The unit after the count ``n``."""
-        return ("node" if n == 1 else "nodes") if self.nodes else "GPUs"
+    def count(self, n: int) -> str:
+        """``n`` with the limit's unit in the right number: '1 GPU', '8 GPUs', '1 node'."""
+        return counted(n, "node" if self.nodes else "GPU")
 
     def per_node(self, c: NodeKind) -> int:
         """What one node of ``c`` counts against the limit."""
