@@ -104,6 +104,21 @@ def shown(value: Any) -> str:
     return text
 
 
+def supported_percentile(value: Any, supported: tuple[int, ...]) -> int:
+    """``value`` as one of the ``supported`` percentiles, else a ValueError with its fix: a
+    fraction whose percent is supported (``0.95``) is a percentile typed as a share, so the fix
+    names the percent (UX trial 19 F8); else it is to pick the nearest supported one."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and value in supported:
+        return int(value)
+    hint = "pick the nearest supported percentile"
+    if number and 0 < value < 1 and round(value * 100, 9) in supported:
+        percent = round(value * 100, 9)
+        hint = f"did you mean {percent:g}? slo.percentile is in percent, not a fraction"
+    listed = ", ".join(str(p) for p in supported)
+    raise ValueError(fix(f"must be one of {listed}; got {shown(value)}", hint))
+
+
 def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, FieldInfo | None]:
     """Follow ``loc`` through nested model fields: (model owning the last key, its FieldInfo).
 

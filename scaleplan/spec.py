@@ -35,6 +35,7 @@ from scaleplan.problems import (
     problems_from_validation,
     refuse_other_kind,
     shown,
+    supported_percentile,
 )
 from scaleplan.spec_base import SpecModel as _Model
 from scaleplan.spec_defaults import llm_latency_default
@@ -280,9 +281,7 @@ class Slo(_Model):
     @field_validator("percentile", mode="before")
     @classmethod
     def _pct(cls, v: Any) -> Any:
-        if isinstance(v, bool) or not isinstance(v, int | float) or v not in PERCENTILES:
-            raise ValueError(fix(f"must be one of 50, 90, 95, 99; got {shown(v)}", "pick the nearest supported percentile"))
-        return int(v)
+        return supported_percentile(v, PERCENTILES)
 
 
 class Spot(_Model):

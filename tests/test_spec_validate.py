@@ -645,3 +645,24 @@ def test_a_spot_share_without_spot_allowed_warns(cli, tmp_path: Path) -> None:
     off = text.replace("    max_fraction: 0.5\n", "    allowed: false\n    max_fraction: 0.5\n")
     spec.write_text(off)  # allowed: false written out: the user turned spot off on purpose
     assert json.loads(cli(["validate", str(spec), "--json"]).stdout)["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        ("0.95", "did you mean 95? slo.percentile is in percent, not a fraction"),
+        ("0.5", "did you mean 50? slo.percentile is in percent, not a fraction"),
+        ("0.97", "pick the nearest supported percentile"),
+        ("97", "pick the nearest supported percentile"),
+    ],
+)
+def test_a_percentile_typed_as_a_fraction_names_the_percent(value: str, hint: str) -> None:
+    """`percentile: 0.95` said only "pick the nearest supported percentile" (UX trial 19 F8);
+    a fraction whose percent is supported names it."""
+    text = (ROOT / "examples" / "llm-chat" / "spec.yaml").read_text(encoding="utf-8")
+    text = text.replace("  percentile: 95\n", f"  percentile: {value}\n", 1)
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(text, "spec.yaml")
+    (p,) = [p for p in err.value.problems if p.where == "slo.percentile"]
+    assert p.message.endswith(f"must be one of 50, 90, 95, 99; got {value}"), p.message
+    assert p.hint == hint, p.hint
