@@ -112,11 +112,14 @@ def spec_warnings(spec: Spec) -> list[str]:
             "false (its default), so the plan uses no spot capacity: set spot.allowed: true to "
             "plan spot replicas, or drop max_fraction"
         )
-    for field in ("ttft_ms", "tpot_ms"):  # seconds typed into a millisecond field (UX review 5)
-        v = getattr(spec.slo, field)
-        if v is not None and v < 1:
+    # seconds typed into a millisecond field (UX review 5); latency_ms and a TTFT or TPOT of
+    # exactly 1 (1 s typed as 1 ms) too (UX trial 19 F7). A derived latency_ms is not the user's.
+    slo = spec.slo
+    targets = {"latency_ms": slo.tested_latency_ms, "ttft_ms": slo.ttft_ms, "tpot_ms": slo.tpot_ms}
+    for field, v in targets.items():
+        if v is not None and v <= 1:
             out.append(
-                f"slo.{field} is {v:g} ms, below 1 ms, which no engine reaches; the field is in "
+                f"slo.{field} is {v:g} ms, at most 1 ms, which no engine reaches; the field is in "
                 f"milliseconds: did you mean {v * 1000:g} ms?"
             )
     return out + _spread_warnings(spec)
