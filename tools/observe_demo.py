@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 START = 1767225600  # 2026-01-01T00:00:00Z
 SCRAPE_S = 60
@@ -108,19 +109,51 @@ def history(outdir: Path, *, namespace: str, service: str, replicas: Sequence[in
 
 
 
-VLLM_LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
-VLLM_TOKEN_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)  # TTFT / TPOT (seconds)
+# vLLM's own bucket edges (v0.11 vllm/v1/metrics/loggers.py, seconds): e2e request latency,
+# TTFT, and inter-token latency / time per output token (one histogram, two names)
+VLLM_LATENCY_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0)
+VLLM_TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
+VLLM_TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0)
 VLLM_LENGTH_BUCKETS = (64.0, 256.0, 1024.0, 4096.0)
+# Per-request spread (lognormal, log-space sigma, around the hour's mean): a request's TPOT is
+# the mean of its many decode steps at about the same batch, so it is tight (sigma 0.15: p95 =
+# 1.27 x the mean); a TTFT depends on the prompt and on where it lands among the other
+# prompts (sigma 0.5: p95 = 2.0 x the mean); an e2e latency is mostly its decode, so it is
+# tight around its class's mean (sigma 0.2), spread by the class mix (a mixture over the
+# classes when the hour names them, as the demo's do). Token counts: exponential (only their
+# means are read).
+SIGMA_TPOT = 0.15
+SIGMA_TTFT = 0.5
+SIGMA_E2E = 0.2
 
 
-def history_llm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[tuple[float, float, float, float, float, float]], start: int = START, days: int = 2, prefix: str = "", waiting: Sequence[float] | None = None, engine: str = "vllm", tpot_names: Sequence[str] | None = None) -> None:
+def _lognormal_cdf(x: float, mean: float, sigma: float) -> float:
+    mu = math.log(mean) - sigma * sigma / 2
+    return 0.5 * math.erfc(-(math.log(x) - mu) / (sigma * math.sqrt(2)))
+
+
+def _cdf(x: float, mean: float, sigma: float | None) -> float:
+    return 1 - math.exp(-x / mean) if sigma is None else _lognormal_cdf(x, mean, sigma)
+
+
+def _e2e_cdf(h: Sequence[object]) -> object:
+    """The e2e latency's CDF of hour ``h``: a mixture over its classes (``h[6]``: (share,
+    mean e2e s) each) when it names them, else one lognormal around running / rate."""
+    mix = h[6] if len(h) > 6 else ((1.0, h[1] / h[0]),)  # type: ignore[operator]
+    return lambda x: sum(w * _lognormal_cdf(x, m, SIGMA_E2E) for w, m in mix if m > 0)  # type: ignore[attr-defined]
+
+
+def history_llm(outdir: Path, *, namespace: str, service: str, pods: Sequence[str], hours: Sequence[Sequence[Any]], start: int = START, days: int = 2, prefix: str = "", waiting: Sequence[float] | None = None, engine: str = "vllm", tpot_names: Sequence[str] | None = None, up: Sequence[int] | None = None) -> None:
     """An LLM service (vLLM by default) in OpenMetrics, series per pod (as a ServiceMonitor
     labels them): per UTC hour of day ``hours[h]`` = (requests/s per pod, requests running per pod, mean TTFT s, mean
-    TPOT s, prompt tokens, generated tokens) for every pod. Written: ``vllm:request_success_total``,
-    the e2e latency, TTFT, TPOT, prompt and generation token histograms (exponential around the
-    mean; ``_sum`` / ``_count`` give the mean exactly), ``vllm:num_requests_running`` and ``up``.
+    TPOT s, prompt tokens, generated tokens[, ((share, mean e2e s) per class)]) for every pod up. Written: ``vllm:request_success_total``,
+    the e2e latency, TTFT, TPOT (vLLM's bucket edges; per request lognormal around the mean,
+    ``SIGMA_*``) and prompt and generation token histograms (exponential; ``_sum`` / ``_count``
+    give every mean exactly), ``vllm:num_requests_running`` and ``up``.
     The mean e2e latency is running / rate (Little's law). ``waiting[h]``: requests waiting per
-    pod in hour ``h`` (``vllm:num_requests_waiting``; not written when None). Files:
+    pod in hour ``h`` (``vllm:num_requests_waiting``; not written when None). ``up[h]``: how
+    many of ``pods`` (the first ones) run in hour ``h`` (all when None); a pod that does not
+    run has no samples then (no scrape target), its counters resume where they stopped. Files:
     ``<prefix>dayNN.om``. ``engine``: whose metric names (``scaleplan.render.engine.METRICS``,
     the table render and observe use); a metric the engine does not export is not written
     (TGI: no TTFT histogram, so its TTFT column is ignored). The TPOT histogram goes under every
@@ -131,57 +164,76 @@ def history_llm(outdir: Path, *, namespace: str, service: str, pods: Sequence[st
 
     em = METRICS[engine]
     tpots = tpot_names if tpot_names is not None else (em.tpot, em.tpot_old)
-    want = (
-        (em.latency, VLLM_LATENCY_BUCKETS, lambda h: h[1] / h[0]),
-        (em.ttft, VLLM_TOKEN_BUCKETS, lambda h: h[2]),
-        *((name, VLLM_TOKEN_BUCKETS, lambda h: h[3]) for name in tpots),
-        (em.prompt_tokens, VLLM_LENGTH_BUCKETS, lambda h: h[4]),
-        (em.output_tokens, VLLM_LENGTH_BUCKETS, lambda h: h[5]),
+    want: tuple[tuple[str | None, tuple[float, ...], float | None, object], ...] = (
+        (em.latency, VLLM_LATENCY_BUCKETS, SIGMA_E2E, lambda h: h[1] / h[0]),
+        (em.ttft, VLLM_TTFT_BUCKETS, SIGMA_TTFT, lambda h: h[2]),
+        *((name, VLLM_TPOT_BUCKETS, SIGMA_TPOT, lambda h: h[3]) for name in tpots),
+        (em.prompt_tokens, VLLM_LENGTH_BUCKETS, None, lambda h: h[4]),
+        (em.output_tokens, VLLM_LENGTH_BUCKETS, None, lambda h: h[5]),
     )
-    hists = [(name, b, f) for name, b, f in want if name is not None]
+    hists = [(name, b, sg, f) for name, b, sg, f in want if name is not None]
     assert em.running is not None and (waiting is None or em.waiting is not None)
     # OpenMetrics names a counter's family without its _total sample suffix; TGI's counter has
     # none (its exporter writes the Prometheus text format), so it goes in untyped
     counter = f"# TYPE {em.requests.removesuffix('_total')} counter" if em.requests.endswith("_total") else f"# TYPE {em.requests} unknown"
     per_day = 86400 // SCRAPE_S
-    state = {name: [0.0] * (len(b) + 2) for name, b, _ in hists}  # buckets..., +Inf (= count), sum
-    count = 0.0
-    rows: list[tuple[int, float, dict[str, list[float]], float]] = []
-    for k in range(days * per_day):
-        t = start + k * SCRAPE_S
-        hour = ((t - 1 - start) % 86400) // 3600
-        h = hours[hour]
-        n = h[0] * SCRAPE_S if k > 0 else 0.0
-        count += n
-        for name, buckets, mean in hists:
-            st, m = state[name], mean(h)
-            for i, le in enumerate(buckets):
-                st[i] += n * (1 - math.exp(-le / m))
-            st[len(buckets)] += n
-            st[-1] += n * m
-        rows.append((t, count, {name: list(st) for name, st in state.items()}, h[1]))
+    # per hour of day: each histogram's bucket fractions and mean (computed once)
+    frac: list[dict[str, tuple[list[float], float]]] = []
+    for h in hours:
+        row = {}
+        for name, buckets, sigma, mean_of in hists:
+            m = mean_of(h) if h[0] > 0 else 1.0  # type: ignore[operator]
+            if name == em.latency and h[0] > 0:
+                cdf = _e2e_cdf(h)
+                row[name] = ([cdf(le) for le in buckets], m)  # type: ignore[operator]
+            else:
+                row[name] = ([_cdf(le, m, sigma) for le in buckets], m)
+        frac.append(row)
+    n_up = [len(pods)] * 24 if up is None else [min(u, len(pods)) for u in up]
     outdir.mkdir(parents=True, exist_ok=True)
+    # rows[p]: per scrape (t, counter, states, running), None while pod p does not run
+    rows: list[list[tuple[int, float, dict[str, list[float]], float] | None]] = []
+    for p in range(len(pods)):
+        state = {name: [0.0] * (len(b) + 2) for name, b, _, _ in hists}  # buckets..., +Inf (= count), sum
+        count = 0.0
+        mine: list[tuple[int, float, dict[str, list[float]], float] | None] = []
+        for k in range(days * per_day):
+            t = start + k * SCRAPE_S
+            hour = ((t - 1 - start) % 86400) // 3600
+            if p >= n_up[hour]:
+                mine.append(None)
+                continue
+            h = hours[hour]
+            n = h[0] * SCRAPE_S if k > 0 else 0.0
+            count += n
+            for name, buckets, _, _ in hists:
+                st, (fr, m) = state[name], frac[hour][name]
+                for i in range(len(buckets)):
+                    st[i] += n * fr[i]
+                st[len(buckets)] += n
+                st[-1] += n * m
+            mine.append((t, count, {name: list(st) for name, st in state.items()}, h[1]))
+        rows.append(mine)
     for d in range(days):
-        chunk = rows[d * per_day : (d + 1) * per_day]
         labs = [f'namespace="{namespace}",service="{service}",pod="{p}"' for p in pods]
+        chunks = [[r for r in mine[d * per_day : (d + 1) * per_day] if r is not None] for mine in rows]
         lines = [counter]
-        lines += [f"{em.requests}{{{lab}}} {c:.3f} {t}" for lab in labs for t, c, _, _ in chunk]
-        for name, buckets, _ in hists:
+        lines += [f"{em.requests}{{{lab}}} {c:.3f} {t}" for lab, chunk in zip(labs, chunks, strict=True) for t, c, _, _ in chunk]
+        for name, buckets, _, _ in hists:
             lines.append(f"# TYPE {name} histogram")
             les = [str(float(le)) for le in buckets] + ["+Inf"]  # "60.0": prometheus_client's spelling
-            for lab in labs:
+            for lab, chunk in zip(labs, chunks, strict=True):
                 for i, le in enumerate(les):
                     lines += [f'{name}_bucket{{{lab},le="{le}"}} {s[name][i]:.4f} {t}' for t, _, s, _ in chunk]
                 lines += [f"{name}_sum{{{lab}}} {s[name][-1]:.6f} {t}" for t, _, s, _ in chunk]
                 lines += [f"{name}_count{{{lab}}} {s[name][len(buckets)]:.4f} {t}" for t, _, s, _ in chunk]
         lines.append(f"# TYPE {em.running} gauge")
-        lines += [f"{em.running}{{{lab}}} {r:g} {t}" for lab in labs for t, _, _, r in chunk]
+        lines += [f"{em.running}{{{lab}}} {r:g} {t}" for lab, chunk in zip(labs, chunks, strict=True) for t, _, _, r in chunk]
         if waiting is not None:
             lines.append(f"# TYPE {em.waiting} gauge")
-            at = [(t, waiting[((t - 1 - start) % 86400) // 3600]) for t, *_ in chunk]
-            lines += [f"{em.waiting}{{{lab}}} {w:g} {t}" for lab in labs for t, w in at]
+            lines += [f"{em.waiting}{{{lab}}} {waiting[((t - 1 - start) % 86400) // 3600]:g} {t}" for lab, chunk in zip(labs, chunks, strict=True) for t, *_ in chunk]
         lines.append("# TYPE up gauge")
-        lines += [f"up{{{lab}}} 1 {t}" for lab in labs for t, *_ in chunk]
+        lines += [f"up{{{lab}}} 1 {t}" for lab, chunk in zip(labs, chunks, strict=True) for t, *_ in chunk]
         lines.append("# EOF")
         (outdir / f"{prefix}day{d:02d}.om").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -192,17 +244,45 @@ def _end_iso(start: int, days: int) -> str:
     return datetime.datetime.fromtimestamp(start + days * 86400, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _served(d: object, classes: Sequence[tuple[float, int, int]], rate: float, start: int, slowdown: float) -> tuple[float, float, float, tuple[tuple[float, float], ...]]:
+    """(requests running, mean TTFT s, mean TPOT s, (share, mean e2e s) per class) of one pod at ``rate`` requests/s: the LLM
+    model's open-loop prediction for the class mix (``classes``: share, prompt, output tokens)
+    at the pods' own concurrency x ``slowdown``. The concurrency is the fixed point of Little's
+    law (running = rate x the mean time in the server, which grows with the running), from
+    ``start`` (the plan's); a few steps, then the last."""
+    from scaleplan.llm.perf import serve_class
+
+    c = max(start, 1)
+    best: tuple[float, float, float, tuple[tuple[float, float], ...]] = (0.0, 0.0, 0.0, ())
+    for _ in range(30):
+        ttft = tpot = 0.0
+        e2e: list[tuple[float, float]] = []
+        for share, i, o in classes:
+            p = serve_class(d, i, o, c, open_loop=True)  # type: ignore[arg-type]
+            ttft += share * p.ttft_ms * slowdown / 1000
+            tpot += share * p.tpot_ms * slowdown / 1000
+            e2e.append((share, (p.ttft_ms + p.tpot_ms * max(o - 1, 0)) * slowdown / 1000))
+        best = (rate * sum(w * m for w, m in e2e), ttft, tpot, tuple(e2e))
+        nxt = max(1, round(best[0]))
+        if nxt == c:
+            break
+        c = nxt
+    return best
+
+
 def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: float) -> int:
     """An LLM plan's service (``model.engine``) as its engine's metrics, per pod, as the
     rendered ServiceMonitor labels them (:func:`history_llm`): the plan's demand curve x
-    ``scale``, split evenly over each allocation's peak replicas; each hour's mean TTFT and TPOT
-    are the plan's own predictions for the class mix at its planned concurrency x ``slowdown``;
-    tokens per request the spec's class mix; requests running by Little's law. Returns the
-    number of pods written."""
+    ``scale``, split evenly over the pods the plan runs that hour (``replicas_per_window``; a
+    pod the plan does not run has no samples); each hour's mean TTFT and TPOT are the LLM
+    model's predictions (the plan's deployment, calibrated as the plan was) for the class mix
+    at the pods' concurrency that hour x ``slowdown``, requests running by Little's law; tokens
+    per request the spec's class mix. Returns the number of pods written (the most at once)."""
     from scaleplan.inputs import load_tables
     from scaleplan.kube.safety import sanitize_dns_label
     from scaleplan.plan import read_plan
     from scaleplan.render import render_report
+    from scaleplan.simulate.llm_replicas import model_deployment, plan_architecture
 
     plan = read_plan(plan_file)
     spec = plan.spec
@@ -212,21 +292,33 @@ def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: f
     prompt = sum(c.share * (c.input_tokens or 0) for c in spec.traffic.classes)
     output = sum(c.share * (c.output_tokens or 0) for c in spec.traffic.classes)
     rps = plan.demand.rps
-    pods = {a.name: max(a.replicas_per_window) for a in plan.allocations if a.llm is not None}
-    total = sum(pods.values())
-    for i, a in enumerate(x for x in plan.allocations if x.llm is not None):
+    llms = [a for a in plan.allocations if a.llm is not None]
+
+    def reps(a: object, h: int) -> int:
+        per = a.replicas_per_window  # type: ignore[attr-defined]
+        return int(per[0] if len(per) == 1 else per[h * len(per) // 24])
+
+    running = [sum(reps(a, h) for a in llms) for h in range(24)]
+    arch = plan_architecture(plan, str(plan_file))
+    for i, a in enumerate(llms):
+        d, why = model_deployment(plan, a, arch)
+        if d is None:
+            raise SystemExit(f"observe_demo: {a.name}: {why}")
         per = a.llm.classes  # type: ignore[union-attr]
-        w = sum(shares.get(c, 0.0) for c in per) or 1.0
-        ttft = sum(shares.get(c, 0.0) * p.ttft_ms for c, p in per.items()) / w / 1000 * slowdown
-        tpot = sum(shares.get(c, 0.0) * p.tpot_ms for c, p in per.items()) / w / 1000 * slowdown
+        mix = [(shares[c.name], c.input_tokens or 1, c.output_tokens or 1) for c in spec.traffic.classes if c.name in per]
+        w = sum(x[0] for x in mix) or 1.0
+        mix = [(s / w, i_, o) for s, i_, o in mix]
+        planned = max(p.concurrency for p in per.values())
         hours = []
         for h in range(24):
-            x = rps[h * len(rps) // 24] * scale / total
-            hours.append((x, x * (ttft + tpot * max(output - 1, 0)), ttft, tpot, prompt, output))
+            x = rps[h * len(rps) // 24] * scale / max(running[h], 1)
+            n, ttft, tpot, e2e = _served(d, mix, x, planned, slowdown)
+            hours.append((x, n, ttft, tpot, prompt, output, e2e))
         dep = sanitize_dns_label(a.name)
-        names = [f"{dep}-5c7b9d8f4-x{k:04d}" for k in range(pods[a.name])]
-        history_llm(out / "om", namespace=spec.kubernetes.namespace, service=services[i % len(services)], pods=names, hours=hours, days=days, prefix=f"{dep}-", engine=spec.model.engine or "vllm")
-    return total
+        names = [f"{dep}-5c7b9d8f4-x{k:04d}" for k in range(max(reps(a, h) for h in range(24)))]
+        up = [reps(a, h) for h in range(24)]
+        history_llm(out / "om", namespace=spec.kubernetes.namespace, service=services[i % len(services)], pods=names, hours=hours, days=days, prefix=f"{dep}-", engine=spec.model.engine or "vllm", up=up)
+    return max(running)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -254,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         n = llm_demo(Path(args.plan), out, days=args.days, scale=args.scale or 1.0, slowdown=args.slowdown)
         (out / "prometheus.yml").write_text("global:\n  scrape_interval: 1h\nscrape_configs: []\n", encoding="utf-8")
         print(f"wrote {args.days} day(s) of {spec['model']['engine']} metrics for {n} pods to {out / 'om'} and {out / 'prometheus.yml'}")
-        print(f"served TTFT and TPOT {args.slowdown:g} x the plan's predictions; history ends {end} (pass it as --end)")
+        print(f"served TTFT and TPOT {args.slowdown:g} x the LLM model's predictions at each hour's concurrency; history ends {end} (pass it as --end)")
         return 0
     reps = [0] * 24
     for a in plan["allocations"]:
