@@ -197,13 +197,21 @@ class InfeasibleError(ScaleplanError):
     exit_code = ExitCode.INFEASIBLE
 
     def __init__(
-        self, reasons: list[InfeasibleReason] | tuple[InfeasibleReason, ...], *, name: str = ""
+        self,
+        reasons: list[InfeasibleReason] | tuple[InfeasibleReason, ...],
+        *,
+        name: str = "",
+        file: str | None = None,
     ) -> None:
         self.reasons = tuple(reasons)
         self.name = name  # the spec's metadata.name, once the inputs layer knows it
+        self.file = file  # the spec file, once a reason names its line (UX trial 19 F9)
         msg = "no plan meets the spec: " + "; ".join(r.message for r in self.reasons)
         hint = "; ".join(dict.fromkeys(r.fix for r in self.reasons if r.fix))  # each fix once
         super().__init__(msg, hint=hint)
+
+    def error_fields(self) -> dict[str, object]:
+        return super().error_fields() | {"file": self.file}
 
     def to_json(self) -> dict[str, object]:
         """``optimize --json``: the one JSON object on stdout when the spec has no plan."""

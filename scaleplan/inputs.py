@@ -119,7 +119,7 @@ def infeasible_in_spec_file(exc: InfeasibleError, inp: Inputs) -> InfeasibleErro
             at = f"{inp.source}:{line}: {r.message}"
             r = replace(r, message=at, details={**r.details, "line": line})
         out.append(r)
-    return InfeasibleError(out, name=inp.spec.metadata.name)
+    return InfeasibleError(out, name=inp.spec.metadata.name, file=inp.source)
 
 
 def in_spec_file(exc: InputError, inp: Inputs) -> InputError:

@@ -186,6 +186,8 @@ def test_budget_line_and_dollars(cli, tmp_path: Path) -> None:  # type: ignore[n
     reason = doc["reasons"][0]
     assert reason["code"] == "budget" and reason["where"] == "placement.budget_per_hour"
     assert reason["details"]["line"] == line
+    # the error object names the spec file its message names; it was null (UX trial 19 F9)
+    assert doc["error"]["file"] == str(sp), doc["error"]
 
 
 @pytest.mark.parametrize(
