@@ -55,11 +55,26 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "measurements": len(g.profile.measurements) if g.profile is not None else 0,
         "accelerators": len(g.profile.accelerators()) if g.profile is not None else 0,
         "architecture": g.spec.model.architecture,
+        "model": _model_planned(g.spec),
         "warnings": [*spec_warnings(g.spec), *spec_config_notes(g.spec, g.file), *_calibration_notes(g)],
     }
     if ("slo", "latency_ms") not in g.lines.lines:  # from TTFT/TPOT: llm_latency_default
         out["latency_ms_default"] = g.spec.slo.latency_ms
     return out
+
+
+def _model_planned(spec: Spec) -> str | None:
+    """The model an LLM spec plans: its preset, or for a config.json (which names no model)
+    model.source's Hugging Face id, else model.name, as the plan calls it (docs/llm.md); the
+    path when the spec names neither. None without model.architecture."""
+    from scaleplan.llm.arch import is_config_path
+    from scaleplan.llm.serving import served_names
+
+    arch = spec.model.architecture
+    if arch is None or not is_config_path(arch):
+        return arch
+    served = served_names(spec.model)
+    return served[-1] if served else arch
 
 
 def _calibration_notes(g: Gathered) -> list[str]:
@@ -80,6 +95,13 @@ def _calibration_notes(g: Gathered) -> list[str]:
     return list(ctx.notes) if ctx is not None else []
 
 
+def _planned(result: dict[str, Any]) -> str:
+    """The model the summary names: 'Qwen/Qwen2.5-32B (config.json)' for a config.json that
+    model.source names (it said 'config.json' alone, UX trial 19 F12), else the preset."""
+    model, arch = result.get("model"), result["architecture"]
+    return f"{model} ({arch})" if model is not None and model != arch else str(arch)
+
+
 def ok_line(result: dict[str, Any]) -> str:
     """The summary of a valid spec: 'ok (chat: 1 profile point on 1 accelerator)', or for an
     LLM spec without a profile 'ok (chat: planned from architecture llama-3.1-8b, no profile:
@@ -88,7 +110,7 @@ def ok_line(result: dict[str, Any]) -> str:
 
     if result["profile"] is None:
         what = (
-            f"planned from architecture {result['architecture']}, no profile: capacity is "
+            f"planned from architecture {_planned(result)}, no profile: capacity is "
             "estimated, uncalibrated"
         )
     else:

@@ -183,3 +183,27 @@ def test_solve_without_a_profile_needs_an_architecture() -> None:
     with pytest.raises(SpecError) as exc:
         solve(spec, None, load_catalog(providers=("aws",)))
     assert [p.where for p in exc.value.problems] == ["model.profile"]
+
+
+def test_validate_names_the_model_a_config_json_plans_not_the_file(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config.json names no model: validate's summary said 'planned from architecture
+    config.json' (UX trial 19 F12); it names model.source's id, as the plan does (docs/llm.md)."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    cfg = {
+        "model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
+        "vocab_size": 128256, "max_position_embeddings": 131072, "torch_dtype": "bfloat16",
+    }
+    Path("config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    text = readme_spec().replace("architecture: llama-3.1-8b ", "architecture: ./config.json ")
+    assert "./config.json" in text
+    Path("chat.yaml").write_text(text, encoding="utf-8")
+    res = cli(["validate", "chat.yaml"])
+    said = " ".join(res.stdout.split())
+    hf = "meta-llama/Llama-3.1-8B-Instruct"
+    assert f"planned from architecture {hf} (./config.json), no profile" in said, said
+    assert json.loads(cli(["validate", "chat.yaml", "--json"]).stdout)["model"] == hf
