@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from types import ModuleType
 
@@ -14,6 +15,14 @@ BENCH = Path(__file__).resolve().parents[1] / "bench" / "llm_validation.py"
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
     return load_script(BENCH)
+
+
+@pytest.fixture(scope="module")
+def rows(shared_dir: Path) -> dict[str, dict[str, str]]:
+    """The measurement rows by row_id."""
+    path = shared_dir / "data" / "llm" / "llm_serving_measurements.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {r["row_id"]: r for r in csv.DictReader(fh)}
 
 
 def test_trtllm_bench_limits_follow_its_tuning_heuristic(bench: ModuleType) -> None:
@@ -29,15 +38,10 @@ def test_trtllm_bench_limits_follow_its_tuning_heuristic(bench: ModuleType) -> N
 
 
 def test_offline_trtllm_rows_run_at_what_the_cache_holds_at_full_length(
-    bench: ModuleType, shared_dir: Path
+    bench: ModuleType, rows: dict[str, dict[str, str]]
 ) -> None:
-    import csv
-
-    path = shared_dir / "data" / "llm" / "llm_serving_measurements.csv"
-    with path.open(newline="", encoding="utf-8") as fh:
-        # Llama-3.1-70B FP8 on one H100, 128/4096 tokens, trtllm-bench
-        row = next(r for r in csv.DictReader(fh) if r["row_id"] == "269")
-    c = bench.classify(row)
+    # Llama-3.1-70B FP8 on one H100, 128/4096 tokens, trtllm-bench
+    c = bench.classify(rows["269"])
     d, mem = bench.deployment(c)
     full = mem.max_sequences(c.i + c.o, d.arch, c.kv)
     limits = (d.settings.max_num_seqs, d.settings.max_num_batched_tokens)
@@ -47,13 +51,8 @@ def test_offline_trtllm_rows_run_at_what_the_cache_holds_at_full_length(
 
 
 def test_inferencex_rows_run_as_its_client_and_launch_scripts_ran_them(
-    bench: ModuleType, shared_dir: Path
+    bench: ModuleType, shared_dir: Path, rows: dict[str, dict[str, str]]
 ) -> None:
-    import csv
-
-    path = shared_dir / "data" / "llm" / "llm_serving_measurements.csv"
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = {r["row_id"]: r for r in csv.DictReader(fh)}
     sim_rows = bench.read_rows(shared_dir / "data")
     bench.SERVER_FLAGS.update({r.row_id: bench.server_flags(r) for r in sim_rows})
     # Llama-3.1-70B NVFP4 on one B200, TensorRT-LLM, 1,024 / 1,024 tokens, 8 clients: InferenceX
@@ -88,13 +87,8 @@ def test_split_train_leaves_the_held_out_third_unscored(bench: ModuleType) -> No
 
 
 def test_perf_overview_moe_rows_on_several_gpus_are_attention_dp(
-    bench: ModuleType, shared_dir: Path
+    bench: ModuleType, rows: dict[str, dict[str, str]]
 ) -> None:
-    import csv
-
-    path = shared_dir / "data" / "llm" / "llm_serving_measurements.csv"
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = {r["row_id"]: r for r in csv.DictReader(fh)}
     # TensorRT-LLM's perf overview runs its MoE models with --ep and enable_attention_dp (its
     # "For MoE models" command): Qwen3-30B-A3B FP4 on 8 RTX PRO 6000s, 128 / 2048 tokens, is
     # attention DP x EP (52,676 tok/s, 4.2x one GPU's 12,540 over PCIe), not TP 8
@@ -107,8 +101,9 @@ def test_perf_overview_moe_rows_on_several_gpus_are_attention_dp(
     assert not isinstance(bench.classify(dense), str)
 
 
-def test_a_finite_run_at_a_rate_counts_its_drain_tail(bench: ModuleType, shared_dir: Path) -> None:
-    import csv
+def test_a_finite_run_at_a_rate_counts_its_drain_tail(
+    bench: ModuleType, rows: dict[str, dict[str, str]]
+) -> None:
     from types import SimpleNamespace
 
     # 500 requests at 16 req/s: the last arrives at 31.25 s and takes its own service to finish
@@ -119,9 +114,6 @@ def test_a_finite_run_at_a_rate_counts_its_drain_tail(bench: ModuleType, shared_
     # no request count: an endless run serves what it is offered
     endless = SimpleNamespace(rate=16.0, o=214, row={"num_requests": ""})
     assert bench.finite_run_tok_s(endless, 4_750.0, 32.0) == pytest.approx(16.0 * 214)
-    path = shared_dir / "data" / "llm" / "llm_serving_measurements.csv"
-    with path.open(newline="", encoding="utf-8") as fh:
-        # Llama-3.1-70B on 4 H100s (TensorRT-LLM v0.14, Triton), 500 requests at 16 req/s
-        row = next(r for r in csv.DictReader(fh) if r["row_id"] == "160")
-    c = bench.classify(row)
+    # Llama-3.1-70B on 4 H100s (TensorRT-LLM v0.14, Triton), 500 requests at 16 req/s
+    c = bench.classify(rows["160"])
     assert bench.predict(c)["tok_s"] < 16 * 214 * 0.9
