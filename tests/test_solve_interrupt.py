@@ -19,27 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signal_helpers import sigint_default
+from signal_helpers import market_split, sigint_default
 
 CHILD = textwrap.dedent(
     """
-    import random, sys
-    import highspy
+    import sys
+    from signal_helpers import market_split
     from scaleplan.solve.milp.solver import run_interruptible
 
-    rng = random.Random(1)
-    m, n = 5, 40
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", 120.0)
-    x = [h.addBinary() for _ in range(n)]
-    over = [h.addVariable(lb=0) for _ in range(m)]
-    under = [h.addVariable(lb=0) for _ in range(m)]
-    for i in range(m):
-        a = [rng.randint(0, 99) for _ in range(n)]
-        h.addConstr(sum(a[j] * x[j] for j in range(n)) + over[i] - under[i] == sum(a) // 2)
-    h.setObjective(sum(over) + sum(under), highspy.ObjSense.kMinimize)
+    h = market_split()
     print("solving", flush=True)
     try:
         run_interruptible(h)
@@ -55,7 +43,7 @@ def test_ctrl_c_inside_highs_stops_the_solve(tmp_path: Path) -> None:
     script = tmp_path / "child.py"
     script.write_text(CHILD, encoding="utf-8")
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(root), str(root / "tests")))}
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=sigint_default)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "solving"
@@ -94,28 +82,6 @@ def test_re_solving_one_model_subscribes_the_interrupt_check_once() -> None:
     assert counts == [1, 1, 1]
 
 
-def _market_split() -> object:
-    """The module's market-split instance, in this process (HiGHS busy for minutes)."""
-    import random
-
-    import highspy
-
-    rng = random.Random(1)
-    m, n = 5, 40
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", 120.0)
-    x = [h.addBinary() for _ in range(n)]
-    over = [h.addVariable(lb=0) for _ in range(m)]
-    under = [h.addVariable(lb=0) for _ in range(m)]
-    for i in range(m):
-        a = [rng.randint(0, 99) for _ in range(n)]
-        h.addConstr(sum(a[j] * x[j] for j in range(n)) + over[i] - under[i] == sum(a) // 2)
-    h.setObjective(sum(over) + sum(under), highspy.ObjSense.kMinimize)
-    return h
-
-
 @pytest.mark.parametrize("handler", ["python", "watch_sigint"])
 def test_ctrl_c_in_the_main_thread_stops_highs_there(handler: str) -> None:
     """In the main thread, under a SIGINT handler that raises KeyboardInterrupt (Python's, or
@@ -127,7 +93,7 @@ def test_ctrl_c_in_the_main_thread_stops_highs_there(handler: str) -> None:
     from scaleplan import interrupts
     from scaleplan.solve.milp.solver import run_interruptible
 
-    h: Any = _market_split()
+    h: Any = market_split()
     where: list[bool] = []
 
     def send_once(event: Any) -> None:
