@@ -24,7 +24,9 @@ from typing import Any
 from scaleplan.errors import InputError, Problem
 from scaleplan.llm.checkpoint import native_dtype, unpriced_quantization
 from scaleplan.llm.config_defaults import (
+    EXPERT_KEYS,
     KV_HEAD_KEYS,
+    TOP_K_KEYS,
     assumed_fields,
     with_class_defaults,
 )
@@ -210,14 +212,14 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
     heads = need("num_attention_heads", "n_head")
     vocab = need("vocab_size")
     kv_lora = _int(cfg, "kv_lora_rank") or 0
-    experts = _int(cfg, "num_local_experts", "num_experts", "n_routed_experts") or 0
+    experts = _int(cfg, *EXPERT_KEYS) or 0
     moe_inter = _int(cfg, "moe_intermediate_size") or 0
     inter = _int(cfg, "intermediate_size", "n_inner", "ffn_hidden_size") or 0
     if experts and not moe_inter:
         moe_inter = inter
     if not inter and not moe_inter:
         problems.append(Problem("intermediate_size", "missing: the FFN width is needed for the weights and FLOPs", hint="add 'intermediate_size' from the model's Hugging Face config.json"))
-    if experts and not _int(cfg, "num_experts_per_tok", "moe_top_k", "top_k"):
+    if experts and not _int(cfg, *TOP_K_KEYS):
         problems.append(Problem("num_experts_per_tok", f"missing: an MoE model with {experts} experts must say how many each token uses", hint="add 'num_experts_per_tok' from config.json"))
     # Qwen2-MoE states its shared expert as one FFN this wide: that many routed-width experts
     shared_width = _int(cfg, "shared_expert_intermediate_size") or 0
@@ -254,7 +256,7 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
         vocab_size=vocab,
         max_position_embeddings=_int(cfg, "max_position_embeddings", "n_positions", "max_seq_len"),
         num_experts=experts,
-        experts_per_token=(_int(cfg, "num_experts_per_tok", "moe_top_k", "top_k") or 0) if experts else 0,
+        experts_per_token=(_int(cfg, *TOP_K_KEYS) or 0) if experts else 0,
         moe_intermediate_size=moe_inter if experts else 0,
         shared_experts=shared if experts else 0,
         first_dense_layers=(_int(cfg, "first_k_dense_replace") or 0) if experts else 0,

@@ -20,7 +20,9 @@ from typing import Any
 
 __all__ = [
     "CLASS_DEFAULTS",
+    "EXPERT_KEYS",
     "KV_HEAD_KEYS",
+    "TOP_K_KEYS",
     "Assumed",
     "assumed_fields",
     "int_field",
