@@ -231,14 +231,15 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
     shared = _int(cfg, "n_shared_experts") or (shared_width // moe_inter if moe_inter else 0)
     if kv_lora and not _int(cfg, "qk_rope_head_dim"):
         problems.append(Problem("qk_rope_head_dim", "missing: MLA (kv_lora_rank set) needs qk_rope_head_dim, qk_nope_head_dim and v_head_dim", hint="add them from config.json"))
+    assumed_list = assumed_fields(cfg)
     problems += [
         Problem(a.field, f"missing: {a.why}, which does not divide num_attention_heads ({heads})",
                 hint=f"add '{a.field}' from the model's Hugging Face config.json")
-        for a in assumed_fields(cfg) if a.field == "num_key_value_heads" and heads % a.value
+        for a in assumed_list if a.field == "num_key_value_heads" and heads % a.value
     ]
     if problems:
         raise InputError(file, problems)
-    assumed = {a.field: a.value for a in assumed_fields(cfg)}
+    assumed = {a.field: a.value for a in assumed_list}
     kv_heads = _int(cfg, *KV_HEAD_KEYS) or assumed.get("num_key_value_heads", heads)
     head_dim = _int(cfg, "head_dim") or assumed.get("head_dim", hidden // heads)
     sliding = _int(cfg, "sliding_window")
