@@ -101,8 +101,6 @@ def in_quota_scope(q: Quota, row: InstanceRow) -> bool:
     return quota_covers(q, row.provider, row.region, row.family, row.accelerator_count)
 
 
-
-
 @dataclass(frozen=True)
 class PruneRules:
     """What tells otherwise interchangeable candidates apart (see :func:`prune`)."""
