@@ -244,6 +244,11 @@ def _end_iso(start: int, days: int) -> str:
     return datetime.datetime.fromtimestamp(start + days * 86400, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _at_hour(values: Sequence[Any], h: int) -> Any:
+    """UTC hour ``h``'s entry of a per-window list (one entry: the whole day)."""
+    return values[h * len(values) // 24]
+
+
 def _served(d: object, classes: Sequence[tuple[float, int, int]], rate: float, start: int, slowdown: float) -> tuple[float, float, float, tuple[tuple[float, float], ...]]:
     """(requests running, mean TTFT s, mean TPOT s, (share, mean e2e s) per class) of one pod at ``rate`` requests/s: the LLM
     model's open-loop prediction for the class mix (``classes``: share, prompt, output tokens)
@@ -296,7 +301,7 @@ def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: f
 
     def reps(a: object, h: int) -> int:
         per = a.replicas_per_window  # type: ignore[attr-defined]
-        return int(per[0] if len(per) == 1 else per[h * len(per) // 24])
+        return int(_at_hour(per, h))
 
     running = [sum(reps(a, h) for a in llms) for h in range(24)]
     arch = plan_architecture(plan, str(plan_file))
@@ -311,7 +316,7 @@ def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: f
         planned = max(p.concurrency for p in per.values())
         hours = []
         for h in range(24):
-            x = rps[h * len(rps) // 24] * scale / max(running[h], 1)
+            x = _at_hour(rps, h) * scale / max(running[h], 1)
             n, ttft, tpot, e2e = _served(d, mix, x, planned, slowdown)
             hours.append((x, n, ttft, tpot, prompt, output, e2e))
         dep = sanitize_dns_label(a.name)
@@ -352,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for a in plan["allocations"]:
         per = a["replicas_per_window"]
         for h in range(24):
-            reps[h] += per[0] if len(per) == 1 else per[h * len(per) // 24]
+            reps[h] += _at_hour(per, h)
     slo = spec["slo"]
     truth = history(
         out / "om", namespace=spec["kubernetes"]["namespace"], service=spec["metadata"]["name"], replicas=reps,
