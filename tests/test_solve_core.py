@@ -65,6 +65,20 @@ def test_spot_fraction_keeps_on_demand_share() -> None:
     assert {a.capacity_type for a in only_spot.allocations} == {"spot"}
 
 
+def test_even_split_over_one_types_spot_and_on_demand_is_not_a_mix() -> None:
+    """A type's spot and on-demand replicas serve alike, so one Service spreading evenly over
+    them mixes nothing. The routing line used to count them as two types: 'only types that can
+    each take 10 rps are mixed ...; 24 of 24 windows mix replica types' (UX trial 20 F9)."""
+    cat = catalog(row("g6.xlarge", "L4", 1, 1.0, spot=0.3))
+    curve = {"peak_rps": None, "hourly_rps": [20] * 12 + [50] * 12}
+    sp = spec(traffic=curve, placement={"spot": {"allowed": True, "max_fraction": 0.5}})
+    plan = solve(sp, profile(point("L4", 4, 40, 10)), cat, options=FAST).plan
+    assert {a.capacity_type for a in plan.allocations} == {"on-demand", "spot"}
+    (route,) = (line for line in plan.explanation if line.startswith("Routing: service"))
+    assert "are mixed" not in route
+    assert "g6.xlarge serves 10 rps per replica; 0 of 24 windows mix replica types" in route
+
+
 def test_quota_moves_to_another_family() -> None:
     cat = catalog(row("g6.xlarge", "L4", 1, 1.0), row("g6e.xlarge", "L4", 1, 1.5))
     sp = spec(placement={"quotas": [{"provider": "aws", "region": "us-east-1", "family": "g6", "max_gpus": 2}]})

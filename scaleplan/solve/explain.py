@@ -451,12 +451,19 @@ def _even_routing_line(pb: Problem, o: Outcome, rps: Sequence[float]) -> str:
     if total == 0:
         return "Routing: service: one Service spreads requests evenly over all pods."
     each = rps[peak_w] * (1 + pb.spec.traffic.headroom) / total
+    # a type's spot and on-demand replicas serve alike: what an even split mixes is replicas
+    # of different sizes, so a replica kind is its type and its per-replica capacity
+    def kinds(replicas: Sequence[int]) -> set[tuple[str, float]]:
+        return {
+            (c.row.instance_type, pb.mixed_capacity(c) or 0.0)
+            for k, c in enumerate(o.cands)
+            if replicas[k]
+        }
+
     caps: dict[str, float] = {}
-    for k, c in enumerate(o.cands):
-        if sol.replicas[k]:
-            label = _type_label(o, k)
-            caps[label] = min(pb.mixed_capacity(c) or 0.0, caps.get(label, math.inf))
-    mixes = sum(1 for s in o.sols if sum(1 for k in range(len(o.cands)) if s.replicas[k]) > 1)
+    for label, cap_k in kinds(sol.replicas):
+        caps[label] = min(cap_k, caps.get(label, math.inf))
+    mixes = sum(1 for s in o.sols if len(kinds(s.replicas)) > 1)
     slow, cap = min(caps.items(), key=lambda kv: (kv[1], kv[0]))
     mix = " for the class mix" if pb.spec.traffic.classes else ""
     if len(caps) > 1:
