@@ -127,6 +127,7 @@ class Row:
     client: str = ""  # the benchmark client the replay follows ("" = fixed lengths, defaults)
     # (prompt, completion) lengths the client samples from, scaled to the row's means (ShareGPT)
     sample: tuple[tuple[int, int], ...] = ()
+    recorded_tp: int = 0  # the source's tp_size where inferencex_layout corrected it (0: as recorded)
 
 
 def _f(x: str) -> float | None:
@@ -184,14 +185,42 @@ def read_rows(data: Path) -> list[Row]:
             sample = sharegpt if "sharegpt" in r["dataset"].lower() else ()
             if sample:
                 client = "sharegpt"
+            tp, dp = int(r["tp"] or 1), int(r["dp"] or 1)
+            if client == "inferencex":
+                tp, dp = inferencex_layout(r["parallel_notes"], tp, dp)
             key = tuple(r[k] for k in ("source_id", "model", "engine", "engine_version", "gpu", "tp", "pp", "dp", "ep", "dtype", "kv_cache_dtype", "dataset", "input_tokens", "output_tokens", "benchmark_mode", "speculative_decoding"))
             rows.append(Row(
                 r["row_id"], r["source_id"], r["benchmark_mode"], r["model"], r["engine"], r["gpu"], r["gpu_family"],
-                int(r["tp"] or 1), int(r["pp"] or 1), int(r["dp"] or 1), int(r["ep"] or 1), r["dtype"], r["kv_cache_dtype"],
+                tp, int(r["pp"] or 1), dp, int(r["ep"] or 1), r["dtype"], r["kv_cache_dtype"],
                 float(r["input_tokens"]), float(r["output_tokens"]), rate, conc, int(float(r["num_requests"])) if r["num_requests"] else None,
                 ttft, ts, tpot, ps, key, ratio, client, sample,
+                int(r["tp"] or 1) if tp != int(r["tp"] or 1) else 0,
             ))
     return rows
+
+
+def inferencex_layout(notes: str, tp: int, dp: int) -> tuple[int, int]:
+    """The (tensor parallel, attention data parallel) degrees an InferenceX-measured
+    aiconfigurator row ran with, from its ``parallel_notes``.
+
+    Some of these rows record InferenceX's ``--tp T --ep E`` run as ``tp_size = T x E``
+    (times the attention DP) with ``moe_tp_size = T, moe_ep_size = E``: aiconfigurator's own
+    row ids name the run, e.g. ``..._c128_tp8_ep8_1039`` for ``tp_size=64, moe_tp_size=8,
+    moe_ep_size=8`` (row 1246), and its TTFT and TPOT equal those of the same run recorded as
+    ``tp_size=8, moe_tp_size=1, moe_ep_size=8`` (row 1219 = 1684, 1205 = 1228: identical to the
+    microsecond). In an ``--ep E`` run every GPU of the TP group holds 1/E of the experts (MoE
+    TP 1), so the run used T GPUs on one node, not T x E across nodes. Every one of the 108
+    rows with this pattern whose id names its layout names ``tpT_epE`` with T = moe_tp_size;
+    none of the 738 other rows whose id names a layout contradicts its record.
+    Rows without the pattern keep their layout."""
+    fields = dict(x.split("=", 1) for x in notes.split(", ") if "=" in x)
+    try:
+        mt, me = int(fields.get("moe_tp_size") or 0), int(fields.get("moe_ep_size") or 0)
+    except ValueError:
+        return tp, dp
+    if mt > 1 and me > 1 and mt * me == tp * max(dp, 1):
+        return (mt, 1) if dp <= 1 else (1, mt)
+    return tp, dp
 
 
 def vllm_rows(data: Path) -> list[Row]:
@@ -652,7 +681,7 @@ def _meas(r: Row) -> dict[str, Any]:
     else:
         load = "burst" if math.isinf(r.rate) else f"{r.rate:g}/s"
     return {
-        "source": r.source, "model": r.model, "engine": r.engine.split(" (")[0], "gpu": r.gpu, "tp": r.tp, "dtype": r.dtype.split(" (")[0],
+        "source": r.source, "model": r.model, "engine": r.engine.split(" (")[0], "gpu": r.gpu, "tp": f"{r.tp} (recorded {r.recorded_tp})" if r.recorded_tp else r.tp, "dtype": r.dtype.split(" (")[0],
         "isl": r.isl, "osl": r.osl, "load": load, "n": r.num_requests, "ttft": r.ttft, "ttft_stat": r.ttft_stat, "tpot": r.tpot, "tpot_stat": r.tpot_stat,
     }
 

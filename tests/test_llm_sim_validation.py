@@ -258,3 +258,27 @@ def test_the_data_ceiling_counts_what_a_monotone_model_could_meet(bench: ModuleT
     # below a middle calibration row a prediction may only fall
     middle = [row(7, 8, 100.0, 10.0), row(8, 4, 130.0, 10.0), row(9, 2, 90.0, 9.0)]
     assert bench.ceiling(middle) == 1
+
+
+def test_inferencex_tp_times_ep_layouts_replay_the_runs_own_gpus(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    rows = _rows(bench, shared_dir)
+    # aiconfigurator id "..._c128_tp8_ep8_1039", recorded as tp_size=64, moe_tp 8 x moe_ep 8:
+    # InferenceX's --tp 8 --ep 8 run on one 8-GPU node (its TTFT / TPOT equal row 1685's, the
+    # same run from a database dump, and the same layout recorded as tp_size=8 elsewhere)
+    r = rows["1246"]
+    assert (r.tp, r.dp, r.ep) == (8, 1, 8)
+    assert "x8" in bench.deployment(r)[4]
+    assert (rows["1219"].tp, rows["1219"].ep) == (8, 8)  # the correct record is unchanged
+    twin, alias = rows["1205"], rows["1228"]  # TP 4 EP 4 recorded as 4 and as 16: one run
+    assert alias.tp == twin.tp == 4 and (alias.ttft, alias.tpot) == (twin.ttft, twin.tpot)
+    # and the SGLang launch script of that TP (dsr1_fp8_b200.sh, TP 8) now applies
+    assert bench.server_flags(rows["1189"]).budget == 32768
+    notes = "tp_size={}, pp_size=1, attention_dp_size={}, moe_tp_size={}, moe_ep_size={}"
+    assert bench.inferencex_layout(notes.format(64, 1, 8, 8), 64, 1) == (8, 1)
+    assert bench.inferencex_layout(notes.format(1, 64, 8, 8), 1, 64) == (1, 8)  # DP attention
+    # layouts that are what they say stay: MoE TP alone, EP alone, attention DP x EP
+    for tp, dp, mt, me in ((8, 1, 8, 1), (8, 1, 1, 8), (1, 8, 1, 8), (4, 1, 2, 1)):
+        assert bench.inferencex_layout(notes.format(tp, dp, mt, me), tp, dp) == (tp, dp)
+    assert bench.inferencex_layout("", 16, 1) == (16, 1)
