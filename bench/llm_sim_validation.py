@@ -706,6 +706,33 @@ def ttft_below_calibration(results: list[dict[str, Any]], group_of: dict[str, tu
     return n
 
 
+def miss_causes(
+    results: list[dict[str, Any]], load: dict[str, float], group_of: dict[str, tuple[str, ...]]
+) -> dict[str, int]:
+    """The simulated rows outside the tolerance, by what misses first: TTFT under-predicted
+    beyond twice its group's calibration load (or at a burst), TTFT under-predicted nearer it,
+    TTFT over-predicted, TPOT alone under or over (docs/simulate.md, tenth round). ``load``
+    maps a row to its concurrency or rate (inf for a burst)."""
+    cal = {group_of[x["row"]]: load.get(x["row"]) for x in results if x["role"] == "calibration" and x["row"] in group_of}
+    out: dict[str, int] = defaultdict(int)
+    for x in results:
+        if x["role"] != "simulated":
+            continue
+        et, ep = _err(x.get("sim_ttft"), x["ttft"]), _err(x.get("sim_tpot"), x["tpot"])
+        ttft_ok = et is not None and abs(et) <= TOL
+        if ttft_ok and ep is not None and abs(ep) <= TOL:
+            continue
+        if not ttft_ok and et is not None and et < 0:
+            base, here = cal.get(group_of.get(x["row"], ())), load.get(x["row"])
+            far = base is not None and here is not None and base > 0 and here > 2 * base
+            out["TTFT under, beyond 2x the calibration load" if far else "TTFT under, within 2x"] += 1
+        elif not ttft_ok:
+            out["TTFT over" if et is not None else "TTFT not simulated"] += 1
+        else:
+            out["TPOT alone under" if ep is not None and ep < 0 else "TPOT alone over"] += 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def ceiling(rs: list[Row], tol: float = TOL) -> int:
     """The most of a group's non-calibration rows (``rs[0]`` calibrates) that ANY model could
     meet on both TTFT and TPOT within ``tol``, if it reproduces its calibration row, gives
@@ -874,14 +901,17 @@ def main() -> None:
     tt_ok = [x for x in sim if (e := _err(x["sim_ttft"], x["ttft"])) is not None and abs(e) <= TOL]
     tp_ok = [x for x in sim if (e := _err(x["sim_tpot"], x["tpot"])) is not None and abs(e) <= TOL]
     not_sim = [x for x in results if x["role"] == "not simulated"]
-    falling = ttft_below_calibration(results, {r.row_id: k for k in gs for r in gs[k]})
+    group_of = {r.row_id: k for k in gs for r in gs[k]}
+    falling = ttft_below_calibration(results, group_of)
+    misses = miss_causes(results, {r.row_id: _load(r)[0] for k in gs for r in gs[k]}, group_of)
     top = data_ceiling([gs[k] for k in keys], results)
     summary = {
         "rows": len(results), "calibration": sum(x["role"] == "calibration" for x in results), "simulated": len(sim),
         "not_simulated": len(not_sim), "pass": len(both), "pass_share": len(both) / max(len(sim), 1),
         "ttft_pass": len(tt_ok), "tpot_pass": len(tp_ok),
         "pass_share_all": len(both) / max(len(sim) + len(not_sim), 1),
-        "ttft_below_calibration": falling, "ceiling": top, "seconds": time.perf_counter() - t0,
+        "ttft_below_calibration": falling, "ceiling": top, "misses": misses,
+        "seconds": time.perf_counter() - t0,
     }
     by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for x in results:

@@ -131,6 +131,29 @@ def test_rows_faster_than_their_calibration_row_are_counted(bench: ModuleType) -
     assert bench.ttft_below_calibration(results, groups) == 1
 
 
+def test_misses_are_broken_down_by_what_misses_first(bench: ModuleType) -> None:
+    def sim(row: str, ttft: float, tpot: float) -> dict[str, object]:
+        return {"row": row, "role": "simulated", "ttft": 100.0, "tpot": 10.0,
+                "sim_ttft": ttft, "sim_tpot": tpot}
+
+    results = [
+        {"row": "1", "role": "calibration", "ttft": 100.0, "tpot": 10.0},
+        sim("2", 100.0, 10.0),  # within: not a miss
+        sim("3", 50.0, 10.0),  # TTFT under at 4x the calibration load
+        sim("4", 50.0, 5.0),  # both under at 1.5x: counted once, by TTFT
+        sim("5", 150.0, 10.0),  # TTFT over
+        sim("6", 100.0, 13.0),  # TPOT alone over
+        sim("7", 100.0, 7.0),  # TPOT alone under
+        {"row": "8", "role": "not simulated", "ttft": 100.0, "tpot": 10.0},
+    ]
+    group = {str(i): ("g",) for i in range(1, 9)}
+    load = {"1": 8.0, "2": 16.0, "3": 32.0, "4": 12.0, "5": 16.0, "6": 16.0, "7": 16.0, "8": 64.0}
+    assert bench.miss_causes(results, load, group) == {
+        "TTFT under, beyond 2x the calibration load": 1, "TTFT under, within 2x": 1,
+        "TTFT over": 1, "TPOT alone over": 1, "TPOT alone under": 1,
+    }
+
+
 def test_tensorrt_rows_of_an_unnamed_client_replay_a_steady_state(
     bench: ModuleType, shared_dir: Path
 ) -> None:
