@@ -127,7 +127,7 @@ class Row:
     client: str = ""  # the benchmark client the replay follows ("" = fixed lengths, defaults)
     # (prompt, completion) lengths the client samples from, scaled to the row's means (ShareGPT)
     sample: tuple[tuple[int, int], ...] = ()
-    recorded_tp: int = 0  # the source's tp_size where inferencex_layout corrected it (0: as recorded)
+    recorded_tp: int = 0  # the recorded tp_size where inferencex_layout corrected it, else 0
 
 
 def _f(x: str) -> float | None:
@@ -680,8 +680,9 @@ def _meas(r: Row) -> dict[str, Any]:
         load = "-"
     else:
         load = "burst" if math.isinf(r.rate) else f"{r.rate:g}/s"
+    tp = f"{r.tp} (recorded {r.recorded_tp})" if r.recorded_tp else r.tp
     return {
-        "source": r.source, "model": r.model, "engine": r.engine.split(" (")[0], "gpu": r.gpu, "tp": f"{r.tp} (recorded {r.recorded_tp})" if r.recorded_tp else r.tp, "dtype": r.dtype.split(" (")[0],
+        "source": r.source, "model": r.model, "engine": r.engine.split(" (")[0], "gpu": r.gpu, "tp": tp, "dtype": r.dtype.split(" (")[0],
         "isl": r.isl, "osl": r.osl, "load": load, "n": r.num_requests, "ttft": r.ttft, "ttft_stat": r.ttft_stat, "tpot": r.tpot, "tpot_stat": r.tpot_stat,
     }
 
@@ -713,7 +714,10 @@ def miss_causes(
     beyond twice its group's calibration load (or at a burst), TTFT under-predicted nearer it,
     TTFT over-predicted, TPOT alone under or over (docs/simulate.md, tenth round). ``load``
     maps a row to its concurrency or rate (inf for a burst)."""
-    cal = {group_of[x["row"]]: load.get(x["row"]) for x in results if x["role"] == "calibration" and x["row"] in group_of}
+    cal = {
+        group_of[x["row"]]: load.get(x["row"])
+        for x in results if x["role"] == "calibration" and x["row"] in group_of
+    }
     out: dict[str, int] = defaultdict(int)
     for x in results:
         if x["role"] != "simulated":
@@ -725,7 +729,8 @@ def miss_causes(
         if not ttft_ok and et is not None and et < 0:
             base, here = cal.get(group_of.get(x["row"], ())), load.get(x["row"])
             far = base is not None and here is not None and base > 0 and here > 2 * base
-            out["TTFT under, beyond 2x the calibration load" if far else "TTFT under, within 2x"] += 1
+            far_s = "TTFT under, beyond 2x the calibration load"
+            out[far_s if far else "TTFT under, within 2x"] += 1
         elif not ttft_ok:
             out["TTFT over" if et is not None else "TTFT not simulated"] += 1
         else:
