@@ -209,20 +209,24 @@ def test_a_hugging_face_id_that_is_no_preset_gets_a_did_you_mean(cli, tmp_path: 
 
 
 @pytest.mark.parametrize(
-    ("ref", "used"),
+    ("ref", "used", "gpus"),
     [
-        ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
-        ("META-LLAMA/llama-3.1-8b-instruct", "llama-3.1-8b"),  # case-insensitive
-        ("google/gemma-2-9b-it", "gemma-2-9b"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b", "1"),
+        ("META-LLAMA/llama-3.1-8b-instruct", "llama-3.1-8b", "1"),  # case-insensitive
+        ("google/gemma-2-9b-it", "gemma-2-9b", "1"),
+        # the variant before the version (UX trial 21 F2): the preset's id is Mixtral-8x7B-v0.1
+        ("mistralai/Mixtral-8x7B-Instruct-v0.1", "mixtral-8x7b", "2"),
     ],
 )
 def test_a_hugging_face_id_of_an_instruct_variant_is_its_base_models_preset(
-    cli, tmp_path: Path, ref: str, used: str
+    cli, tmp_path: Path, ref: str, used: str, gpus: str
 ) -> None:
     """UX trial 20 F2: meta-llama/Llama-3.1-70B-Instruct, the id of the checkpoint served, was
     refused (exit 3) with a did-you-mean to its base model's preset. It is sized with that
-    preset (the same architecture), with a note saying so, in profile llm and in a spec."""
-    args = ["--accelerators", "H100", "--gpus", "1", "--concurrency", "1,8", "--json"]
+    preset (the same architecture), with a note saying so, in profile llm and in a spec.
+    UX trial 21 F2: mistralai/Mixtral-8x7B-Instruct-v0.1 was refused the same way (its variant
+    stands before the version)."""
+    args = ["--accelerators", "H100", "--gpus", gpus, "--concurrency", "1,8", "--json"]
     got = cli(["profile", "llm", ref, *args])
     want = json.loads(cli(["profile", "llm", used, *args]).stdout)
     assert json.loads(got.stdout)["measurements"] == want["measurements"]

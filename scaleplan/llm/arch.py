@@ -380,12 +380,15 @@ def _exact_preset(key: str) -> str | None:
 
 
 _VARIANT = re.compile(r"-(instruct|chat|it|base|hf)$")
-_SAME_ARCHITECTURE = re.compile(r"-(instruct|chat|it)$")
+# the variant may stand before a version, as Mistral names them: Mixtral-8x7B-Instruct-v0.1 is
+# Mixtral-8x7B-v0.1 tuned (UX trial 21 F2)
+_SAME_ARCHITECTURE = re.compile(r"-(instruct|chat|it)(?=(-v\d+(\.\d+)*)?$)")
 
 
 def _variant_base(name: str, key: str) -> str | None:
-    """The base model's name of an HF id (``org/Name``) that ends in -Instruct, -Chat or -it (a
-    tuned variant of the same architecture); None for anything else (a preset name is exact)."""
+    """The base model's name of an HF id (``org/Name``) that ends in -Instruct, -Chat or -it, or
+    has one before its version (``-Instruct-v0.1``): a tuned variant of the same architecture;
+    None for anything else (a preset name is exact)."""
     if not _repo_id(name.strip()):
         return None
     base = _SAME_ARCHITECTURE.sub("", key)
