@@ -245,8 +245,13 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
         close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) or difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.6)
         msg = f"unknown key {key!r}"
         elsewhere = _elsewhere(model, key, loc[:-1])
-        if close:
+        special = getattr(owner, "UNKNOWN_KEY_HINTS", {}).get(key) if owner else None
+        if special:  # a key users put here that the format keeps elsewhere, on purpose
+            hint = special
+        elif close:
             hint = f"did you mean {close[0]!r}?"
+        elif elsewhere and elsewhere.rsplit(".", 1)[-1] == key:  # not "did you mean 'slo'?"
+            hint = f"{key!r} belongs at {elsewhere}, in another section"
         elif elsewhere:
             hint = f"did you mean {elsewhere!r}? it belongs under another section"
         elif names:

@@ -199,7 +199,19 @@ def _file_ref(v: str) -> str:
     return v
 
 
+_CLASS_SLO_HINT = (
+    "the SLO is one per spec: the top-level slo holds every class to the same ttft_ms, "
+    "tpot_ms and latency_ms; classes with different SLOs are planned as one spec (one Service) "
+    "each, with its own slo (docs/llm.md, Classes with different SLOs)"
+)
+
+
 class RequestClass(_Model):
+    # SLO keys written under a class (UX trial 21 F1): not "did you mean 'slo'?"
+    UNKNOWN_KEY_HINTS: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("slo", "ttft_ms", "tpot_ms", "latency_ms", "percentile", "ttft", "tpot", "latency"),
+        _CLASS_SLO_HINT,
+    )
     name: str = Field(description="Class name; matches `request_class` in the profile's measurements.")
     share: float = Field(gt=0, le=1, description="Share of requests in this class; shares sum to 1.")
     input_tokens: int | None = Field(default=None, ge=1, description="Prompt length in tokens of the class's requests (their mean where lengths gives a spread). With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")

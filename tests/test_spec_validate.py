@@ -666,3 +666,35 @@ def test_a_percentile_typed_as_a_fraction_names_the_percent(value: str, hint: st
     (p,) = [p for p in err.value.problems if p.where == "slo.percentile"]
     assert p.message.endswith(f"must be one of 50, 90, 95, 99; got {value}"), p.message
     assert p.hint == hint, p.hint
+
+
+@pytest.mark.parametrize("key", ["slo: {ttft_ms: 5000, tpot_ms: 100}", "ttft_ms: 5000"])
+def test_an_slo_under_a_class_says_the_slo_is_one_per_spec(key: str) -> None:
+    """UX trial 21 F1: an SLO written under a request class (chat and summarisation with their
+    own TTFT/TPOT) read "unknown key 'slo' (did you mean 'slo'? it belongs under another
+    section)". The hint now says that one slo holds every class and how to plan classes with
+    different SLOs."""
+    text = (ROOT / "examples" / "llm-chat" / "spec.yaml").read_text(encoding="utf-8")
+    line = "    - {name: long, share: 0.1, input_tokens: 4096, output_tokens: 512}\n"
+    assert line in text
+    text = text.replace(line, line.replace("}\n", f", {key}}}\n"), 1)
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(text, "spec.yaml")
+    (p,) = err.value.problems
+    name = key.split(":")[0]
+    assert p.where == f"traffic.classes[2].{name}" and p.message == f"unknown key {name!r}", p
+    assert p.hint.startswith("the SLO is one per spec: the top-level slo holds every class"), p.hint
+    assert "planned as one spec (one Service) each" in p.hint and "did you mean" not in p.hint
+
+
+def test_a_key_of_another_section_is_not_asked_did_you_mean_itself() -> None:
+    """A key spelled exactly as a field of another section (headroom under kubernetes) said
+    "did you mean 'traffic.headroom'? ..."; a key equal to a section's own name said "did you
+    mean 'slo'?" for 'slo'. It now names where the key belongs."""
+    text = (ROOT / "examples" / "llm-chat" / "spec.yaml").read_text(encoding="utf-8")
+    text = text.replace("kubernetes:\n", "kubernetes:\n  headroom: 0.3\n", 1)
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(text, "spec.yaml")
+    (p,) = err.value.problems
+    assert p.where == "kubernetes.headroom", p
+    assert p.hint == "'headroom' belongs at traffic.headroom, in another section", p.hint
