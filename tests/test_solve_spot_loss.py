@@ -306,7 +306,13 @@ def test_gateway_hourly_static_plan_holds_max_fraction_as_delivered_in_every_win
     assert max(shares) <= 0.2 + 1e-9, shares
     assert plan.cost_per_hour == pytest.approx((8 * 3 + 8 * 4 + 8 * 3) / 24 * 1.0)
     assert all(sum(a.replicas_per_window[w] for a in plan.allocations) >= 3 for w in range(24))
-    assert "Spot: on-demand replicas alone serve at least 80% of each class's demand." in plan.explanation
+    # no spot pod is left (UX trial 21 F5: the line said on-demand serves "at least 80%", as if
+    # spot ran); the L4 row has a spot price, so the limit is the reason
+    assert all(a.capacity_type == "on-demand" for a in plan.allocations)
+    assert (
+        "Spot: allowed, but the plan runs no spot replica: no plan with spot replicas "
+        "(spot.max_fraction 0.2) was found cheaper." in plan.explanation
+    ), plan.explanation
     od = [sum(a.routing.values()) for a in plan.allocations if a.capacity_type == "on-demand"]
     assert od and sum(od) >= 0.8 - 1e-9
 
@@ -545,3 +551,22 @@ def test_spot_without_survive_loss_says_what_a_loss_leaves_and_what_the_rule_cos
     # the rule on, or the alternatives off: no such solve, no such line
     assert solve(_spec("service", True), PROFILE, ONE_SHAPE, options=opts).plan.spot_loss is None
     assert solve(_spec("service", False), PROFILE, ONE_SHAPE, options=FAST).plan.spot_loss is None
+
+
+def test_a_plan_without_spot_says_why_when_its_types_have_no_spot_price() -> None:
+    """UX trial 21 F5: a spot-allowed Azure plan on Standard_ND96isr_H100_v5 (no spot price in
+    the catalog) explained "Spot: on-demand replicas alone serve at least 40% of each class's
+    demand." and nothing said why a cost-sensitive plan ran no spot. A plan with spot keeps
+    the old line."""
+    no_spot = catalog(row("g6.xlarge", "L4", 1, 1.0))
+    plan = solve(_spec("service", False), PROFILE, no_spot, options=FAST).plan
+    assert plan.allocations and all(a.capacity_type == "on-demand" for a in plan.allocations)
+    line = (
+        "Spot: allowed, but the plan runs no spot replica: the catalogs give no spot price for "
+        "g6.xlarge (aws us-east-1), and no plan with spot replicas (spot.max_fraction 0.5) was "
+        "found cheaper."
+    )
+    assert line in plan.explanation, plan.explanation
+    with_spot = solve(_spec("service", False), PROFILE, ONE_SHAPE, options=FAST).plan
+    assert any(a.capacity_type == "spot" for a in with_spot.allocations)
+    assert "Spot: on-demand replicas alone serve at least 50% of each class's demand." in with_spot.explanation

@@ -255,7 +255,10 @@ def _solve_demand(
     util = utilization(pb, best, rps)
     explanation = explain(
         pb, allocs, best, rps, comparison, models, util, spot_loss_base=without_survive,
-        spot_loss=lost,
+        spot_loss=lost, spot_rows=frozenset(
+            (c.row.provider, c.row.region, c.row.instance_type)
+            for c in diag.unpruned if c.capacity_type == "spot"
+        ),
     )
     plan = assemble_plan(
         pb, best, rps, window_hours, allocs, comparison, diag.warnings, explanation,

@@ -57,9 +57,11 @@ def explain(
     *,
     spot_loss_base: float | None = None,
     spot_loss: SpotLoss | None = None,
+    spot_rows: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> list[str]:
     """The explanation lines, in order; ``models``: each allocation's queueing model;
-    ``spot_loss_base``: the cost per hour without placement.spot.survive_loss (when it is on)."""
+    ``spot_loss_base``: the cost per hour without placement.spot.survive_loss (when it is on);
+    ``spot_rows``: (provider, region, instance type) of the candidates with a spot price."""
     spec = pb.spec
     pct = spec.slo.percentile
     alts, baselines = comparison
@@ -85,7 +87,7 @@ def explain(
     for a in allocs:
         lines.extend(_allocation_lines(pb, a, models))
     lines.append(routing_line(pb, allocs, o, rps))
-    lines.extend(_rule_lines(pb, allocs))
+    lines.extend(_rule_lines(pb, allocs, spot_rows))
     if spec.placement.spot.allowed and spec.placement.spot.survive_loss:
         lines.append(_survive_loss_cost_line(pb, o, spot_loss_base))
     if spot_loss is not None:
@@ -241,8 +243,11 @@ def _allocation_lines(pb: Problem, a: Allocation, models: Mapping[str, str]) -> 
     return lines
 
 
-def _rule_lines(pb: Problem, allocs: Sequence[Allocation]) -> list[str]:
-    """What the redundancy and spot rules guarantee."""
+def _rule_lines(
+    pb: Problem, allocs: Sequence[Allocation], spot_rows: frozenset[tuple[str, str, str]]
+) -> list[str]:
+    """What the redundancy and spot rules guarantee; ``spot_rows``: (provider, region, instance
+    type) of the candidates with a spot price."""
     pl = pb.spec.placement
     lines = []
     if pl.redundancy == "n+1":
@@ -262,12 +267,29 @@ def _rule_lines(pb: Problem, allocs: Sequence[Allocation]) -> list[str]:
             "unless the catalog lists the zones) so that losing any one zone leaves enough "
             f"capacity ({spread}); the manifests spread replicas with topology spread constraints."
         )
-    if pl.spot.allowed:
+    if pl.spot.allowed and any(a.capacity_type == "spot" for a in allocs):
         lines.append(
             f"Spot: on-demand replicas alone serve at least {1 - pl.spot.max_fraction:.0%} of "
             "each class's demand."
         )
+    elif pl.spot.allowed:
+        lines.append(_no_spot_line(pl.spot.max_fraction, allocs, spot_rows))
     return lines
+
+
+def _no_spot_line(
+    max_fraction: float, allocs: Sequence[Allocation], spot_rows: frozenset[tuple[str, str, str]]
+) -> str:
+    """Why a plan that may use spot runs none (UX trial 21 F5: an H100-only Azure plan said
+    "on-demand replicas alone serve at least 40% ..." as if it ran spot): the types it runs
+    have no spot price, or no plan with spot within max_fraction was found cheaper."""
+    used = {(a.provider, a.region, a.instance_type) for a in allocs}
+    limit = f"spot.max_fraction {max_fraction:g}" if max_fraction < 1 else "spot allowed"
+    why = f"no plan with spot replicas ({limit}) was found cheaper"
+    if used and not used & spot_rows:
+        types = ", ".join(f"{t} ({p} {r})" for p, r, t in sorted(used, key=lambda u: u[2]))
+        why = f"the catalogs give no spot price for {types}, and {why}"
+    return f"Spot: allowed, but the plan runs no spot replica: {why}."
 
 
 def _survive_loss_cost_line(pb: Problem, o: Outcome, base: float | None) -> str:
