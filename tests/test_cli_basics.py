@@ -318,6 +318,18 @@ def test_an_unknown_option_suggests_only_close_options(cli, command: str) -> Non
     assert "(Possible options: --json)" in cli([command, "--JSON"], exit_code=2).stderr
 
 
+def test_an_option_that_is_a_spec_field_says_where_it_is_set(cli) -> None:
+    """UX trial 21 F7: `scaleplan render plan.yaml --out m --flavor aks` said only "No such
+    option: --flavor"; the flavor is the spec's kubernetes.flavor, which the plan keeps."""
+    plan = str(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    res = cli(["render", plan, "--out", "-", "--flavor", "aks"], exit_code=2)
+    said = " ".join(res.stderr.split())
+    assert "No such option: --flavor (kubernetes.flavor is set in the spec, not on the command line" in said, said
+    assert "render, check and simulate read it from the plan)" in said, said
+    obj = json.loads(cli(["render", plan, "--out", "-", "--flavor", "aks", "--json"], exit_code=2).stdout)
+    assert "kubernetes.flavor is set in the spec" in obj["error"]["message"], obj
+
+
 def test_an_unknown_top_level_option_suggests_only_close_options(cli) -> None:
     assert "Possible options" not in cli(["--bogus"], exit_code=2).stderr
     assert "(Possible options: --version)" in cli(["--verison"], exit_code=2).stderr
