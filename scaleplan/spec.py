@@ -39,7 +39,7 @@ from scaleplan.problems import (
 )
 from scaleplan.spec_base import SpecModel as _Model
 from scaleplan.spec_defaults import llm_latency_default
-from scaleplan.spec_lengths import LENGTHS_DOC, ClassLengths, check_lengths
+from scaleplan.spec_lengths import CLASS_SLO_HINTS, LENGTHS_DOC, ClassLengths, check_lengths
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 API_VERSION = "scaleplan/v1"
@@ -199,19 +199,8 @@ def _file_ref(v: str) -> str:
     return v
 
 
-_CLASS_SLO_HINT = (
-    "the SLO is one per spec: the top-level slo holds every class to the same ttft_ms, "
-    "tpot_ms and latency_ms; classes with different SLOs are planned as one spec (one Service) "
-    "each, with its own slo (docs/llm.md, Classes with different SLOs)"
-)
-
-
 class RequestClass(_Model):
-    # SLO keys written under a class (UX trial 21 F1): not "did you mean 'slo'?"
-    UNKNOWN_KEY_HINTS: ClassVar[dict[str, str]] = dict.fromkeys(
-        ("slo", "ttft_ms", "tpot_ms", "latency_ms", "percentile", "ttft", "tpot", "latency"),
-        _CLASS_SLO_HINT,
-    )
+    UNKNOWN_KEY_HINTS: ClassVar[dict[str, str]] = CLASS_SLO_HINTS  # an SLO under a class
     name: str = Field(description="Class name; matches `request_class` in the profile's measurements.")
     share: float = Field(gt=0, le=1, description="Share of requests in this class; shares sum to 1.")
     input_tokens: int | None = Field(default=None, ge=1, description="Prompt length in tokens of the class's requests (their mean where lengths gives a spread). With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 DISTRIBUTIONS = ("lognormal",)
 MAX_SIGMA = 3.0
+# SLO keys written under a request class (UX trial 21 F1: "unknown key 'slo' (did you mean
+# 'slo'? ...)"): the hint for each, which problems.py gives before any did-you-mean
+CLASS_SLO_HINTS = dict.fromkeys(
+    ("slo", "ttft_ms", "tpot_ms", "latency_ms", "percentile", "ttft", "tpot", "latency"),
+    "the SLO is one per spec: the top-level slo holds every class to the same ttft_ms, "
+    "tpot_ms and latency_ms; classes with different SLOs are planned as one spec (one Service) "
+    "each, with its own slo (docs/llm.md, Classes with different SLOs)",
+)
+
 LENGTHS_DOC = (
     "How the class's token lengths spread around input_tokens / output_tokens, which are then "
     "the class's means (what gateway logs average to). Without it every request has exactly "
