@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
+from typing import Any
 
 _MAX_LISTED = 12
 # a provider's name in a catalog row and a spec (aws, gcp, azure, onprem, or one of your own)
@@ -55,6 +56,28 @@ def close_options(typed: str, params: Iterable[object]) -> list[str]:
     opts = [(*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ())) for p in params]
     bare = {o[2:]: o for names in opts for o in names if o.startswith("--")}
     return [bare[m] for m in close_matches(typed[2:], bare)] if typed.startswith("--") else []
+
+
+# options a user tries that are spec fields (UX trial 21 F7: `render --flavor aks`)
+_SPEC_FIELD_OPTIONS = {
+    "--flavor": "kubernetes.flavor", "--namespace": "kubernetes.namespace",
+    "--image": "kubernetes.image", "--routing": "kubernetes.routing",
+    "--autoscaler": "kubernetes.autoscaler", "--region": "placement.regions",
+    "--regions": "placement.regions", "--redundancy": "placement.redundancy",
+}
+
+
+def explain_unknown_option(err: Any, params: Iterable[object]) -> None:
+    """Complete the parser's "No such option" error ``err`` (duck-typed: ``option_name``,
+    ``possibilities``, ``message``): the command's options close to it (:func:`close_options`),
+    or, with none, where a spec field typed as an option is set."""
+    err.possibilities = close_options(err.option_name, params)
+    field = _SPEC_FIELD_OPTIONS.get(err.option_name)
+    if field and not err.possibilities:
+        err.message += (
+            f" ({field} is set in the spec, not on the command line: change it there and run "
+            "scaleplan optimize again; render, check and simulate read it from the plan)"
+        )
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -230,6 +230,25 @@ def _describe(info: FieldInfo | None) -> str:
     return d[:1].lower() + d[1:] if d[:2] != d[:2].upper() else d
 
 
+def _unknown_key_hint(model: type[BaseModel], loc: PathKey, key: str) -> str:
+    """The fix for an unknown ``key`` at ``loc``: the model's own hint for it (its
+    ``UNKNOWN_KEY_HINTS``: an SLO under a request class), a close key here, the section the key
+    belongs to, else the keys allowed here."""
+    owner = _model_at(model, loc[:-1])
+    names = _field_names(owner) if owner else []
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) or difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.6)
+    elsewhere = _elsewhere(model, key, loc[:-1])
+    if special := getattr(owner, "UNKNOWN_KEY_HINTS", {}).get(key):
+        return str(special)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if elsewhere and elsewhere.rsplit(".", 1)[-1] == key:  # not "did you mean 'slo'?"
+        return f"{key!r} belongs at {elsewhere}, in another section"
+    if elsewhere:
+        return f"did you mean {elsewhere!r}? it belongs under another section"
+    return "allowed keys here: " + ", ".join(sorted(names)) if names else ""
+
+
 def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
     """(message, hint) for one pydantic error at the cleaned location ``loc``."""
     typ: str = err["type"]
@@ -240,23 +259,7 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
     hint = ""
     if typ == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
-        owner = _model_at(model, loc[:-1])
-        names = _field_names(owner) if owner else []
-        close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) or difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.6)
-        msg = f"unknown key {key!r}"
-        elsewhere = _elsewhere(model, key, loc[:-1])
-        special = getattr(owner, "UNKNOWN_KEY_HINTS", {}).get(key) if owner else None
-        if special:  # a key users put here that the format keeps elsewhere, on purpose
-            hint = special
-        elif close:
-            hint = f"did you mean {close[0]!r}?"
-        elif elsewhere and elsewhere.rsplit(".", 1)[-1] == key:  # not "did you mean 'slo'?"
-            hint = f"{key!r} belongs at {elsewhere}, in another section"
-        elif elsewhere:
-            hint = f"did you mean {elsewhere!r}? it belongs under another section"
-        elif names:
-            hint = "allowed keys here: " + ", ".join(sorted(names))
-        return msg, hint
+        return f"unknown key {key!r}", _unknown_key_hint(model, loc, key)
     if typ == "missing":
         name = loc[-1] if loc else "?"
         desc = _describe(info)

@@ -137,15 +137,6 @@ def handle_errors(json_out: bool = False, doc: Callable[[Any], Any] | None = Non
         fail(failure, json_out)
 
 
-# options a user tries that are spec fields (UX trial 21 F7: `render --flavor aks`)
-_SPEC_FIELD_OPTIONS = {
-    "--flavor": "kubernetes.flavor", "--namespace": "kubernetes.namespace",
-    "--image": "kubernetes.image", "--routing": "kubernetes.routing",
-    "--autoscaler": "kubernetes.autoscaler", "--region": "placement.regions",
-    "--regions": "placement.regions", "--redundancy": "placement.redundancy",
-}
-
-
 @contextlib.contextmanager
 def json_usage(argv: list[str]) -> Iterator[None]:
     """A usage error (exit 2: the parser's own, before the command runs, or a value the command
@@ -156,15 +147,8 @@ def json_usage(argv: list[str]) -> Iterator[None]:
         yield
     except UsageError as err:
         if isinstance(err, NoSuchOption) and err.ctx:  # close names only, not every `--x`
-            from scaleplan.names import close_options  # not at start-up: only on this error
-            err.possibilities = close_options(err.option_name, err.ctx.command.get_params(err.ctx))
-            field = _SPEC_FIELD_OPTIONS.get(err.option_name)
-            if field and not err.possibilities:
-                err.message += (
-                    f" ({field} is set in the spec, not on the command line: change it there "
-                    "and run scaleplan optimize again; render, check and simulate read it from "
-                    "the plan)"
-                )
+            from scaleplan.names import explain_unknown_option  # only on this error
+            explain_unknown_option(err, err.ctx.command.get_params(err.ctx))
         if json_requested(argv) and not _STDOUT["written"]:
             emit_json(usage_json(err))
         raise
