@@ -76,3 +76,17 @@ def test_paths_on_several_lines_are_all_checked(tmp_path: Path) -> None:
     proc, outputs = _run_step(tmp_path, "good/\nbad/\n")
     assert "exit-code=1" in outputs, (outputs, proc.stdout, proc.stderr)
     assert "file=bad/bad.yaml" in proc.stdout, proc.stdout
+
+
+def test_each_run_of_the_action_can_upload_under_its_own_category() -> None:
+    """UX trial 21 F10: a repository with two services (one plan each) runs the action twice;
+    the upload's category was fixed (scaleplan-check), so the second upload replaced the first's
+    code scanning alerts for the commit. The category is an input now (default unchanged), and
+    docs/ci.md lists it with the two-plan example."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert action["inputs"]["sarif-category"]["default"] == "scaleplan-check"
+    upload = next(s for s in action["runs"]["steps"] if s.get("name") == "Upload SARIF")
+    assert upload["with"]["category"] == "${{ inputs.sarif-category }}"
+    ci = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    assert "`sarif-category` (default\n`scaleplan-check`)" in ci
+    assert ci.count("sarif-category: scaleplan-") == 2
