@@ -90,6 +90,7 @@ def collect(data: Path) -> list[dict]:
     V.SERVER_FLAGS.update({r.row_id: V.server_flags(r) for r in V.read_rows(data.parent)})
     with (data / "llm_serving_measurements.csv").open(newline="", encoding="utf-8") as fh:
         raw = list(csv.DictReader(fh))
+    V.DUPLICATE_OF.update(V.duplicates(raw))
     rows: list[dict] = []
     weights = dict(perf.CLUSTERING)
     for r in raw:

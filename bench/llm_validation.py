@@ -129,8 +129,56 @@ class Case:
         return (self.preset, self.engine, self.dtype)
 
 
+# The columns that say under which conditions a row was measured, and its measured values: two
+# rows equal in all of them (the model aside) are one measurement recorded twice.
+CONDITIONS = (
+    "source_id", "engine", "engine_version", "gpu", "dtype", "kv_cache_dtype", "tp", "pp", "dp",
+    "ep", "parallel_notes", "benchmark_mode", "dataset", "input_tokens", "output_tokens",
+    "batch_size", "concurrency", "request_rate", "num_requests",
+)
+MEASURED = (
+    "output_tokens_per_s", "output_tokens_per_s_per_gpu", "total_tokens_per_s", "requests_per_s",
+    "ttft_ms_mean", "ttft_ms_p50", "ttft_ms_p99", "ttft_ms_unspecified_stat", "tpot_ms_mean",
+    "tpot_ms_p50", "tpot_ms_p99", "tpot_ms_unspecified_stat", "itl_ms_mean", "itl_ms_p50",
+    "itl_ms_p99", "e2e_ms_mean", "e2e_ms_p50", "e2e_ms_p99",
+)
+
+
+def duplicates(rows: list[dict[str, str]]) -> dict[str, str]:
+    """Row id -> the id of the first row (in row order) that holds the same measurement: the
+    same conditions (:data:`CONDITIONS`) and every measured value (:data:`MEASURED`) equal, of
+    the same architecture. aiconfigurator's silicon sample lists some runs in two or three of
+    its source files (``source_file=2026-03-25.csv``, ``2026-04-06.csv``, ``db-dump/2026-04-27``:
+    the same TTFT and TPOT to the third decimal, the same measurement date), once as DeepSeek-R1
+    and once as DeepSeek-V3 (one architecture); counted twice, a run weighs double, and where
+    its copies fall on both sides of the held-out split a held-out row is a training row."""
+    first: dict[tuple[str, ...], str] = {}
+    out: dict[str, str] = {}
+    for r in rows:
+        if not any(r[k] for k in MEASURED):
+            continue
+        model = MODEL.get(r["model"].lower(), r["model"].lower())
+        try:
+            arch = replace(preset(model), name="", source="", stated_params_b=None)
+            same_arch: object = arch
+        except Exception:
+            same_arch = model
+        key = (repr(same_arch), *(r[k] for k in CONDITIONS + MEASURED))
+        if key in first:
+            out[r["row_id"]] = first[key]
+        else:
+            first[key] = r["row_id"]
+    return out
+
+
+# row id -> the row it repeats (:func:`duplicates`), filled by main() from the whole file
+DUPLICATE_OF: dict[str, str] = {}
+
+
 def classify(r: dict[str, str]) -> Case | str:
     """A usable case, or why the row cannot be used."""
+    if r["row_id"] in DUPLICATE_OF:
+        return "the same measurement as an earlier row (listed twice by its source)"
     if r["speculative_decoding"].strip().lower() == "yes":
         return "speculative decoding (not modelled)"
     m = MODEL.get(r["model"].lower(), r["model"].lower())
@@ -496,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with (a.data / "llm_serving_measurements.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
+    DUPLICATE_OF.update(duplicates(rows))
     cases: list[Case] = []
     unusable: Counter[str] = Counter()
     for r in rows:

@@ -117,3 +117,29 @@ def test_a_finite_run_at_a_rate_counts_its_drain_tail(
     # Llama-3.1-70B on 4 H100s (TensorRT-LLM v0.14, Triton), 500 requests at 16 req/s
     c = bench.classify(rows["160"])
     assert bench.predict(c)["tok_s"] < 16 * 214 * 0.9
+
+
+def test_one_measurement_listed_twice_is_counted_once(
+    bench: ModuleType, rows: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aiconfigurator's silicon sample lists some runs in two of its source files: TensorRT-LLM
+    # 1.2.0rc6.post2, DeepSeek FP4, 4 x B200, 1,024 / 1,024 tokens, 4 clients, measured on
+    # 2026-02-03, once as DeepSeek-R1 (row 1369) and once as DeepSeek-V3 (row 1754, one
+    # architecture): the same TTFT and TPOT to the third decimal
+    a, b = rows["1369"], rows["1754"]
+    assert (a["model"], b["model"]) == ("DeepSeek-R1", "DeepSeek-V3")
+    assert (a["ttft_ms_unspecified_stat"], a["tpot_ms_unspecified_stat"]) == (
+        b["ttft_ms_unspecified_stat"], b["tpot_ms_unspecified_stat"])
+    assert a["notes"] != b["notes"]  # the source files differ, so the data's own dedup kept both
+    ordered = sorted(rows.values(), key=lambda r: int(r["row_id"]))
+    dup = bench.duplicates(ordered)
+    assert dup["1754"] == "1369" and "1369" not in dup
+    # the copy would be held out while its twin is a training row: the split was not independent
+    assert not bench.held_out("1369") and bench.held_out("1754")
+    # two runs of one condition whose values differ are both kept (rows 1279 / 1280: TTFT 410
+    # and 199 ms at 8 clients)
+    assert "1279" not in dup and "1280" not in dup
+    monkeypatch.setattr(bench, "DUPLICATE_OF", dup)
+    assert bench.classify(rows["1754"]) == (
+        "the same measurement as an earlier row (listed twice by its source)")
+    assert not isinstance(bench.classify(rows["1369"]), str)
