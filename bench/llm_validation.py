@@ -175,12 +175,19 @@ def duplicates(rows: list[dict[str, str]]) -> dict[str, str]:
 DUPLICATE_OF: dict[str, str] = {}
 
 
-def classify(r: dict[str, str]) -> Case | str:
-    """A usable case, or why the row cannot be used."""
+def left_out(r: dict[str, str]) -> str | None:
+    """Why a row is left out before its model and GPU are looked at, or None."""
     if r["row_id"] in DUPLICATE_OF:
         return "the same measurement as an earlier row (listed twice by its source)"
     if r["speculative_decoding"].strip().lower() == "yes":
         return "speculative decoding (not modelled)"
+    return None
+
+
+def classify(r: dict[str, str]) -> Case | str:
+    """A usable case, or why the row cannot be used."""
+    if why := left_out(r):
+        return why
     m = MODEL.get(r["model"].lower(), r["model"].lower())
     try:
         preset(m)
