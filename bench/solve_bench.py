@@ -39,7 +39,7 @@ def synthetic_profile(cat: Catalog) -> Profile:
 
 
 def spec(redundancy: str = "n+1", routing: str = "service", flavor: str = "generic") -> Spec:
-    # flavor eks-karpenter: aws only, one region per plan (a solve per region, solve.core)
+    # flavor eks-karpenter: aws only, one region per plan (a search per region, solve.core)
     providers = ["aws"] if flavor != "generic" else ["aws", "gcp", "azure"]
     return Spec.model_validate({
         "apiVersion": "scaleplan/v1", "kind": "InferenceService", "metadata": {"name": "bench"}, "model": {"profile": "p"},
@@ -96,7 +96,7 @@ def main() -> None:
             med, cpu, status, cands, gap, cost = run(c, w, rep, red, routing)
             print(f"{routing} | {label} | {w} | {cands} | {med:.2f} | {cpu:.2f} | {status} | {gap:.2e} | {cost:.4f}", flush=True)
     # a one-cluster flavor plans one region (UX review 20 F1): aws spread over its regions
-    # (generic) against eks-karpenter's solve per region, then the cheapest again
+    # (generic) against eks-karpenter's search per region, then the cheapest region's plan
     for flavor in ("generic", "eks-karpenter"):
         med, cpu, status, cands, gap, cost = run(cat, 24, args.repeat, "n+1", "service", flavor)
         label = f"aws only, {flavor}, n+1"

@@ -65,12 +65,19 @@ def test_one_cluster_flavor_plans_the_cheapest_single_region(cli, tmp_path: Path
     # the chosen region is the cheapest of those that hold a plan, and it is the plan's cost
     held = {r: c for r, c in costs.items() if c is not None}
     assert min(held.values()) == held[choice["chosen"]] == plan.cost_per_hour
-    # each region's cost is its own plan's cost (placement.regions: [r] as written)
+    # each region's cost is its own plan's cost (placement.regions: [r] as written), and the
+    # chosen region's plan is that plan: its allocations, warnings (the region's own),
+    # alternatives and baselines (the regions are searched on candidates built once)
     for region, cost in held.items():
         out = tmp_path / f"out-{region}"
         one = _write(tmp_path, _with(regions=[region]), f"{region}.yaml")
         cli(["optimize", one, "--out", str(out)])
-        assert read_plan(out / "plan.yaml").cost_per_hour == cost
+        alone = read_plan(out / "plan.yaml")
+        assert alone.cost_per_hour == cost
+        if region == choice["chosen"]:
+            assert alone.allocations == plan.allocations and alone.warnings == plan.warnings
+            assert alone.alternatives == plan.alternatives and alone.baselines == plan.baselines
+            assert alone.explanation == plan.explanation[1:]
     # the plan keeps the spec as written and says which region and why
     assert plan.spec.placement.regions == ()
     said = plan.explanation[0]

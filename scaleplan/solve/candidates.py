@@ -175,10 +175,19 @@ def _candidate(r: InstanceRow, ct: CapacityType, price: float, acc: str, shape: 
 def finish_candidates(spec: Spec, out: list[Candidate], classes: list[str], diag: Diagnostics, best_mem: tuple[str, float, int] | None) -> tuple[list[Candidate], Diagnostics]:
     """The diagnostics every path fills at the end, and the pruned candidates."""
     diag.memory_best = best_mem
-    served = {c for k in out for c, _ in k.points}
-    diag.unserved_classes = tuple(c for c in classes if c not in served)
     diag.unpruned = list(out)
-    return prune(out, prune_rules(spec, out)), diag
+    kept, diag.unserved_classes = pruned(spec, out, classes)
+    return kept, diag
+
+
+def pruned(
+    spec: Spec, out: list[Candidate], classes: Sequence[str]
+) -> tuple[list[Candidate], tuple[str, ...]]:
+    """``out`` pruned (:func:`prune`), and the ``classes`` no candidate of ``out`` serves. A
+    candidate is built from its row alone, so one region's share of every candidate, pruned
+    here, is what a spec placed in that region builds (``solve.core._one_region``)."""
+    served = {c for k in out for c, _ in k.points}
+    return prune(out, prune_rules(spec, out)), tuple(c for c in classes if c not in served)
 
 
 def _by_accelerator(

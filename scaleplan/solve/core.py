@@ -25,9 +25,10 @@ from scaleplan.solve.assemble import (
     allocations,
     assemble_plan,
     hash_plan,
+    rounded,
     utilization,
 )
-from scaleplan.solve.candidates import Candidate, build_candidates
+from scaleplan.solve.candidates import Candidate, Diagnostics, build_candidates, classes_of, pruned
 from scaleplan.solve.compare import compare, spot_loss, spot_loss_cost, survive_loss_solve
 from scaleplan.solve.diagnose import (
     budget_reason,
@@ -85,10 +86,11 @@ def solve(spec: Spec, profile: Profile | None, catalog: Catalog, *, options: Sol
 
 
 def _cheapest(
-    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
+    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float, *, budget: bool
 ) -> tuple[Outcome, tuple[SolveStat, ...]]:
     """The cheapest plan over every window (static weights re-planned), or InfeasibleError;
-    with the solver runs of the search (a static re-plan keeps the search's runs)."""
+    with the solver runs of the search (a static re-plan keeps the search's runs). ``budget``:
+    check placement.budget_per_hour on it (:func:`_one_region` ranks regions without it)."""
     options = pb.options
     best = search_windows(pb, cands, rps, deadline=deadline)
     runs = best.stats
@@ -97,31 +99,34 @@ def _cheapest(
     if best.status == "infeasible":
         raise InfeasibleError(diagnose_milp(pb, cands, rps, deadline + options.time_limit))
     best = after_search(pb, best, rps, deadline)
-    budget = pb.spec.placement.budget_per_hour
-    if budget is not None and best.cost > budget + 1e-9:
-        raise InfeasibleError([budget_reason(budget, best)])
+    if budget:
+        _within_budget(pb, best)
     return best, runs
+
+
+def _within_budget(pb: Problem, best: Outcome) -> None:
+    """InfeasibleError when the plan costs more than placement.budget_per_hour (its reason
+    names that cost)."""
+    limit = pb.spec.placement.budget_per_hour
+    if limit is not None and best.cost > limit + 1e-9:
+        raise InfeasibleError([budget_reason(limit, best)])
 
 
 def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float], window_hours: float, *, options: SolveOptions) -> SolveResult:
     """Like :func:`solve` with an explicit demand curve (any number of windows). A flavor that
     renders for one cluster (eks, eks-karpenter, gke, aks) with no ``placement.regions`` plans
     one region: :func:`_one_region`."""
+    built: tuple[list[Candidate], Diagnostics] | None = None
     if spec.kubernetes.flavor in PROVIDER_OF_FLAVOR and not spec.placement.regions:
-        regions = _candidate_regions(spec, profile, catalog, options)
+        built = build_candidates(
+            spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir
+        )
+        regions = sorted({c.row.region for c in built[0]})
         if len(regions) > 1:
-            return _one_region(spec, profile, catalog, rps, window_hours, options, regions)
-    return _solve_demand(spec, profile, catalog, rps, window_hours, options=options)
-
-
-def _candidate_regions(
-    spec: Spec, profile: Profile | None, catalog: Catalog, options: SolveOptions
-) -> list[str]:
-    """The regions the spec's candidates run in, sorted."""
-    cands, _ = build_candidates(
-        spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir
-    )
-    return sorted({c.row.region for c in cands})
+            return _one_region(
+                spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions
+            )
+    return _solve_demand(spec, profile, catalog, rps, window_hours, options=options, built=built)
 
 
 def _in_region(spec: Spec, region: str) -> Spec:
@@ -129,37 +134,58 @@ def _in_region(spec: Spec, region: str) -> Spec:
     return spec.model_copy(update={"placement": placement})
 
 
+@dataclass(frozen=True)
+class _Searched:
+    """A spec's cheapest plan as the search left it: what :func:`_finish` makes the plan of."""
+
+    pb: Problem
+    cands: list[Candidate]  # the candidates searched
+    best: Outcome
+    runs: tuple[SolveStat, ...]  # the search's solver runs
+    seconds: float  # from the start of its solve to the end of the search
+
+
 def _one_region(
     spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float],
-    window_hours: float, options: SolveOptions, regions: Sequence[str],
+    window_hours: float, options: SolveOptions, unpruned: Sequence[Candidate],
+    regions: Sequence[str],
 ) -> SolveResult:
-    """One cluster runs in one region (render's manifests select none): solve the plan alone in
-    each candidate region, take the cheapest (ties: the region's name), then solve that region
-    with the command's options (alternatives, baselines). The plan keeps the spec as written and
-    says in its explanation which region, why, and what the others cost."""
+    """One cluster runs in one region (render's manifests select none): search the plan alone
+    in each candidate region, take the cheapest (ties: the region's name), then make that
+    region's plan with the command's options (alternatives, baselines). The plan keeps the
+    spec as written and says in its explanation which region, why, and what the others cost.
+
+    ``unpruned``: the spec's candidates before pruning, built once: a region's are its share,
+    pruned on their own (``candidates.pruned``), as a spec placed in that region builds them.
+    Regions are ranked without placement.budget_per_hour; the chosen region's plan is checked
+    against it (its reason names that cost)."""
     t0 = time.perf_counter()
-    plan_only = dc_replace(options, alternatives=False)
-    # the budget is checked on the plan after its search (solve._cheapest): regions are ranked
-    # without it, and the chosen one's solve below checks it (its reason names that cost)
-    unbudgeted = spec.model_copy(
-        update={"placement": spec.placement.model_copy(update={"budget_per_hour": None})}
-    )
+    classes = [c for c, _ in classes_of(spec)]
     costs: dict[str, float | None] = {}
-    results: dict[str, SolveResult] = {}
-    reasons: dict[str, InfeasibleError] = {}
+    found: dict[str, _Searched] = {}
+    reasons: dict[str, InfeasibleError] = {}  # the search's; none: a class no candidate serves
     for r in regions:
-        try:
-            res = _solve_demand(
-                _in_region(unbudgeted, r), profile, catalog, rps, window_hours, options=plan_only
-            )
-        except InfeasibleError as exc:
-            costs[r], reasons[r] = None, exc
+        t = time.perf_counter()
+        pb = Problem.of(_in_region(spec, r), options)
+        cands, unserved = pruned(pb.spec, [c for c in unpruned if c.row.region == r], classes)
+        costs[r] = None
+        if unserved:
             continue
-        costs[r], results[r] = res.plan.cost_per_hour, res
+        try:
+            cands = serving_candidates(pb, cands, rps)
+            best, runs = _cheapest(pb, cands, rps, t + options.time_limit, budget=False)
+        except InfeasibleError as exc:
+            reasons[r] = exc
+            continue
+        costs[r] = rounded(best.cost)  # the plan's cost_per_hour (assemble_plan)
+        found[r] = _Searched(pb, cands, best, runs, time.perf_counter() - t)
     held = sorted((c, r) for r, c in costs.items() if c is not None)
     flavor = spec.kubernetes.flavor
     if not held:  # no single region holds the SLO: each region's reasons, the first region's fix
-        first = reasons[regions[0]]
+        first = reasons.get(regions[0])
+        if first is None:
+            pb = Problem.of(_in_region(spec, regions[0]), options)
+            first = _unserved(pb, profile, catalog, rps)
         note = InfeasibleReason(
             "region",
             f"flavor {flavor} renders for one cluster, which runs in one region, and no single "
@@ -171,11 +197,16 @@ def _one_region(
         )
         raise InfeasibleError([note, *first.reasons])
     chosen = held[0][1]
-    best = results[chosen]
-    if options.alternatives or spec.placement.budget_per_hour is not None:
-        best = _solve_demand(
-            _in_region(spec, chosen), profile, catalog, rps, window_hours, options=options
-        )
+    searched = found[chosen]
+    _within_budget(searched.pb, searched.best)
+    # the plan's warnings are the chosen region's own (flagged, unoffered, left out there)
+    _, diag = build_candidates(
+        searched.pb.spec, profile, catalog, max_util=options.max_utilization,
+        spec_dir=options.spec_dir,
+    )
+    # alternatives and baselines get what the limit leaves after the region's own search
+    deadline = time.perf_counter() + options.time_limit - searched.seconds
+    res = _finish(searched, diag, rps, window_hours, profile, catalog, deadline)
     others = []
     for r in regions:
         c = costs[r]
@@ -191,13 +222,33 @@ def _one_region(
         "set placement.regions to plan another"
     )
     choice = RegionChoice(
-        reason=f"flavor {flavor} renders for one cluster", chosen=chosen, cost_per_hour=dict(costs)
+        reason=f"flavor {flavor} renders for one cluster", chosen=chosen, cost_per_hour=costs
     )
-    said = (line, *best.plan.explanation)
-    plan = hash_plan(best.plan.model_copy(update={"spec": spec, "explanation": said}))
+    said = (line, *res.plan.explanation)
+    plan = hash_plan(res.plan.model_copy(update={"spec": spec, "explanation": said}))
     return dc_replace(
-        best, plan=plan, solve_seconds=time.perf_counter() - t0, region_choice=choice,
+        res, plan=plan, solve_seconds=time.perf_counter() - t0, region_choice=choice,
     )
+
+
+def _unserved(
+    pb: Problem, profile: Profile | None, catalog: Catalog, rps: Sequence[float]
+) -> InfeasibleError:
+    """Why ``pb``'s spec has a class no candidate serves, from its own build's diagnostics."""
+    _, diag = build_candidates(
+        pb.spec, profile, catalog, max_util=pb.options.max_utilization,
+        spec_dir=pb.options.spec_dir,
+    )
+    return _no_candidates(pb, diag, profile, catalog, rps)
+
+
+def _no_candidates(
+    pb: Problem, diag: Diagnostics, profile: Profile | None, catalog: Catalog,
+    rps: Sequence[float],
+) -> InfeasibleError:
+    """No candidate, or a class none serves: why, with what relaxing an unreachable SLO costs."""
+    reasons = diagnose_candidates(pb.spec, diag)
+    return InfeasibleError(relax_costs(reasons, pb.spec, profile, catalog, rps, pb.options))
 
 
 @dataclass(frozen=True)
@@ -219,18 +270,31 @@ class RegionChoice:
 def _solve_demand(
     spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float],
     window_hours: float, *, options: SolveOptions,
+    built: tuple[list[Candidate], Diagnostics] | None = None,
 ) -> SolveResult:
-    """One solve over the spec's placement as written."""
+    """One solve over the spec's placement as written; ``built``: its candidates, if built."""
     t0 = time.perf_counter()
     deadline = t0 + options.time_limit
     pb = Problem.of(spec, options)
-    cands, diag = build_candidates(spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir)
-    if not cands or diag.unserved_classes:  # with what relaxing an unreachable SLO costs
-        reasons = diagnose_candidates(spec, diag)
-        raise InfeasibleError(relax_costs(reasons, spec, profile, catalog, rps, options))
+    cands, diag = built or build_candidates(
+        spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir
+    )
+    if not cands or diag.unserved_classes:
+        raise _no_candidates(pb, diag, profile, catalog, rps)
     cands = serving_candidates(pb, cands, rps)
-    best, runs = _cheapest(pb, cands, rps, deadline)
-    solve_seconds = time.perf_counter() - t0
+    best, runs = _cheapest(pb, cands, rps, deadline, budget=True)
+    searched = _Searched(pb, cands, best, runs, time.perf_counter() - t0)
+    return _finish(searched, diag, rps, window_hours, profile, catalog, deadline)
+
+
+def _finish(
+    searched: _Searched, diag: Diagnostics, rps: Sequence[float], window_hours: float,
+    profile: Profile | None, catalog: Catalog, deadline: float,
+) -> SolveResult:
+    """The plan of a search's cheapest plan: alternatives and baselines (by ``deadline``),
+    explanation, warnings (``diag``: its candidates' diagnostics)."""
+    pb, cands, best = searched.pb, searched.cands, searched.best
+    spec, options = pb.spec, pb.options
     allocs, models = allocations(pb, best, rps)
     comparison: tuple[list[Alternative], list[Baseline]] = ([], [])
     lost: SpotLoss | None = None
@@ -267,10 +331,10 @@ def _solve_demand(
     )
     return SolveResult(
         plan=plan,
-        solve_seconds=solve_seconds,
+        solve_seconds=searched.seconds,
         candidates=len(cands),
         windows_solved=len(set(rps)),
-        stats=runs,
+        stats=searched.runs,
         alternatives_seconds=alt_seconds,
         candidates_unpruned=len(diag.unpruned),
     )
