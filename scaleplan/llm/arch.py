@@ -508,6 +508,14 @@ def from_record(record: Mapping[str, Any]) -> Architecture:
     return Architecture(**record)
 
 
+def named_preset(ref: str | None) -> Architecture | None:
+    """The shipped preset ``model.architecture`` names; None for none, a config.json path or a
+    name that is no preset (what is known without reading a file of the spec's)."""
+    if ref is None or is_config_path(ref) or resolve_preset(ref) is None:
+        return None
+    return preset(ref)
+
+
 def is_config_path(ref: str) -> bool:
     """``model.architecture`` names a config.json (or a folder holding one), not a preset."""
     return ref.endswith(".json") or ("/" in ref and not resolve_preset(ref)) or ref.startswith(".")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scaleplan.llm.engine_flags import (
     AT_LEAST_ABOVE,
@@ -57,6 +58,9 @@ from scaleplan.llm.engine_flags import (
 )
 from scaleplan.llm.memory import kv_precision
 from scaleplan.plan import Allocation, Plan
+
+if TYPE_CHECKING:
+    from scaleplan.llm.arch import Architecture
 
 __all__ = [
     "HTTP_METRICS",
@@ -350,19 +354,10 @@ def native_precision(plan: Plan) -> str | None:
     """The weight precision of the planned architecture's own checkpoint (its config.json's
     quantization_config / torch_dtype, a preset's ``native_quantization``), when the plan knows
     it: a config.json architecture's record (``Plan.architecture``) or a shipped preset by
-    name; None without an architecture, or for a config.json plan written before plans
-    recorded it (render reads no files of the spec's)."""
-    if plan.architecture is not None:
-        v = plan.architecture.get("native_dtype")
-        return v if isinstance(v, str) else None
-    ref = plan.spec.model.architecture
-    if ref is None:
-        return None
-    from scaleplan.llm.arch import is_config_path, preset, resolve_preset
-
-    if is_config_path(ref) or resolve_preset(ref) is None:
-        return None
-    return preset(ref).native_dtype
+    name (:func:`_planned_architecture`); None without an architecture, or for a config.json
+    plan written before plans recorded it (render reads no files of the spec's)."""
+    arch = _planned_architecture(plan)
+    return arch.native_dtype if arch is not None else None
 
 
 def unstated_precision_note(
@@ -454,20 +449,17 @@ def precision_notes(
     return notes
 
 
-def _planned_architecture(plan: Plan) -> object | None:
+def _planned_architecture(plan: Plan) -> Architecture | None:
     """The plan's architecture: its record (a config.json spec's), else the preset it names;
-    None without one (render reads no files of the spec's)."""
-    from scaleplan.llm.arch import from_record, is_config_path, preset, resolve_preset
+    None without one, or for a record that is not one (render reads no files of the spec's)."""
+    from scaleplan.llm.arch import from_record, named_preset
 
     if plan.architecture is not None:
         try:
             return from_record(plan.architecture)
         except ValueError:
             return None
-    ref = plan.spec.model.architecture
-    if ref is None or is_config_path(ref) or resolve_preset(ref) is None:
-        return None
-    return preset(ref)
+    return named_preset(plan.spec.model.architecture)
 
 
 def fp8_split_notes(plan: Plan) -> list[str]:
@@ -476,7 +468,6 @@ def fp8_split_notes(plan: Plan) -> list[str]:
     fp8 weights (``model.dtype``, or the architecture's own) that vLLM or SGLang load from the
     checkpoint (no --quantization in args: quantized on load, they have no blocks). UX review
     17, F4: Qwen/Qwen3-30B-A3B-FP8 planned at TP 4 does not start."""
-    from scaleplan.llm.arch import Architecture
     from scaleplan.llm.shards import FP8_BLOCK, fp8_block_split, largest_whole_split
 
     model = plan.spec.model
@@ -488,7 +479,7 @@ def fp8_split_notes(plan: Plan) -> list[str]:
     if "quantization" in parse_flags(plan.spec.kubernetes.args, (engine,)):
         return []
     arch = _planned_architecture(plan)
-    if not isinstance(arch, Architecture):
+    if arch is None:
         return []
     notes = []
     for a in plan.allocations:
@@ -515,13 +506,12 @@ def expert_parallel_note(plan: Plan) -> str | None:
     planned from its architecture: the plan's capacity and TTFT / TPOT are for the MoE layers
     run tensor parallel over every expert, which is what the LLM model prices (UX review 17, F3:
     the flag was rendered without a word)."""
-    from scaleplan.llm.arch import Architecture
     from scaleplan.llm.engine_flags import expert_parallel_flag
 
     engine = plan.spec.model.engine
     flag = expert_parallel_flag(engine, plan.spec.kubernetes.args) if engine else None
     arch = _planned_architecture(plan) if flag else None
-    if not isinstance(arch, Architecture) or not arch.is_moe:
+    if arch is None or not arch.is_moe:
         return None
     return (
         f"{flag} in spec.kubernetes.args: {engine} runs {arch.name}'s experts expert parallel "
