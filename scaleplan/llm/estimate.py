@@ -23,7 +23,7 @@ from scaleplan.llm.serving import (
     predict,
     size,
 )
-from scaleplan.llm.shards import FP8_BLOCK, fp8_block_split
+from scaleplan.llm.shards import FP8_BLOCK, fp8_checkpoint_split
 from scaleplan.profile.build import make_profile
 from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
 
@@ -138,8 +138,7 @@ def estimate_points(
 def block_split_note(s: LlmSetup, tp: int) -> str | None:
     """A note where an fp8 setup's TP splits an FFN width into shards that a block-scaled FP8
     checkpoint does not load on vLLM or SGLang (:mod:`scaleplan.llm.shards`; UX review 17, F4)."""
-    blocks = s.dtype == "fp8" and s.engine in ("vllm", "sglang")
-    split = fp8_block_split(s.arch, tp) if blocks else None
+    split = fp8_checkpoint_split(s.arch, s.dtype, s.engine, tp)
     if split is None:
         return None
     return (

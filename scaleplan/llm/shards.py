@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from scaleplan.llm.arch import Architecture
 
-__all__ = ["FP8_BLOCK", "fp8_block_split", "largest_whole_split"]
+__all__ = ["FP8_BLOCK", "fp8_block_split", "fp8_checkpoint_split", "largest_whole_split"]
 
 FP8_BLOCK = 128  # weight_block_size of the block-scaled FP8 checkpoints (DeepSeek, Qwen)
 
@@ -43,6 +43,17 @@ def fp8_block_split(arch: Architecture, tp: int) -> str | None:
                 f"GPU, not whole {FP8_BLOCK}-wide blocks"
             )
     return None
+
+
+def fp8_checkpoint_split(
+    arch: Architecture, dtype: str | None, engine: str | None, tp: int
+) -> str | None:
+    """:func:`fp8_block_split` where a block-scaled checkpoint's blocks are loaded: fp8 weights
+    (``dtype``, the precision planned) on vLLM or SGLang, which refuse a shard of partial
+    blocks; None for any other precision or engine."""
+    if dtype != "fp8" or engine not in ("vllm", "sglang"):
+        return None
+    return fp8_block_split(arch, tp)
 
 
 def largest_whole_split(arch: Architecture, up_to: int) -> int:

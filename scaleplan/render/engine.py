@@ -464,27 +464,24 @@ def _planned_architecture(plan: Plan) -> Architecture | None:
 
 def fp8_split_notes(plan: Plan) -> list[str]:
     """Each allocation whose TP splits an FFN width into shards that a block-scaled FP8
-    checkpoint cannot load (:func:`scaleplan.llm.shards.fp8_block_split`), where the plan sizes
-    fp8 weights (``model.dtype``, or the architecture's own) that vLLM or SGLang load from the
-    checkpoint (no --quantization in args: quantized on load, they have no blocks). UX review
-    17, F4: Qwen/Qwen3-30B-A3B-FP8 planned at TP 4 does not start."""
-    from scaleplan.llm.shards import FP8_BLOCK, fp8_block_split, largest_whole_split
+    checkpoint cannot load (:func:`scaleplan.llm.shards.fp8_checkpoint_split`), where the plan
+    sizes fp8 weights (``model.dtype``, or the architecture's own) that vLLM or SGLang load from
+    the checkpoint (no --quantization in args: quantized on load, they have no blocks). UX
+    review 17, F4: Qwen/Qwen3-30B-A3B-FP8 planned at TP 4 does not start."""
+    from scaleplan.llm.shards import FP8_BLOCK, fp8_checkpoint_split, largest_whole_split
 
     model = plan.spec.model
     engine = model.engine
-    if engine not in ("vllm", "sglang"):
-        return []
-    if (model.dtype or native_precision(plan)) != "fp8":
+    arch = _planned_architecture(plan)
+    if arch is None or engine is None:
         return []
     if "quantization" in parse_flags(plan.spec.kubernetes.args, (engine,)):
         return []
-    arch = _planned_architecture(plan)
-    if arch is None:
-        return []
+    dtype = model.dtype or arch.native_dtype
     notes = []
     for a in plan.allocations:
         tp = a.llm.tensor_parallel if a.llm is not None else None
-        split = fp8_block_split(arch, tp) if a.replicas and tp else None
+        split = fp8_checkpoint_split(arch, dtype, engine, tp) if a.replicas and tp else None
         if split is None or tp is None:
             continue
         fits = largest_whole_split(arch, tp)
