@@ -32,8 +32,9 @@ cache holds its prompt and whole completion (GUARANTEED_NO_EVICT,
 ``EngineSettings.reserves_completion``). Where a row states no flag, the server runs the
 defaults its engine picks on the row's GPU (vLLM's API server: max_num_seqs 1024 and an
 8,192-token budget on 70 GiB and more, not an A100, else 256 / 2,048; SGLang's chunked-prefill
-size by GPU memory: ``scaleplan.llm.memory``). gpt-oss rows that aiconfigurator labels NVFP4 on
-Hopper (no FP4 tensor cores) replay the model's own MXFP4 checkpoint. The summary's
+size by GPU memory: :func:`vllm_server_batch_defaults`,
+:func:`sglang_chunked_prefill_default`). gpt-oss rows that aiconfigurator labels NVFP4 on Hopper
+(no FP4 tensor cores) replay the model's own MXFP4 checkpoint. The summary's
 ``ceiling`` is what any model could meet on these rows (:func:`ceiling`).
 
 Calibration (on the group's lowest-load row only): the TPOT is fitted by the LLM model's
@@ -96,6 +97,38 @@ STEADY = "steady state"  # Row.client of a group replayed in its steady state (l
 # times its largest refinement step, scaleplan.llm.calibrate): beyond it TPOT is fitted by memory
 MAX_OVERHEAD_SCALE = max(OVERHEAD_GRID) * max(FINE)
 GPU = {"H100": "H100", "H200": "H200", "B200": "B200", "B300": "B300", "L40S": "L40S", "A10G": "A10G"}
+
+# vLLM V1's OpenAI API server picks its batch defaults by GPU (vllm/engine/arg_utils.py,
+# EngineArgs._set_default_args / get_batch_defaults, since PR #17885, v0.9): on a GPU with at
+# least 70 GiB that is not an A100 (H100, H200, B200), max_num_seqs 1024 and an 8,192-token
+# step budget; elsewhere (A100, L40S, A10G) 256 and 2,048. ENGINES["vllm"] keeps 256 / 8,192
+# (scaleplan's plans render the values they size with, so the model never needs these): the
+# replay gives these to a row that ran on the defaults
+VLLM_LARGE_GPU_GIB = 70.0
+
+
+def vllm_server_batch_defaults(device_memory_gib: float, device_name: str) -> tuple[int, int]:
+    """(max_num_seqs, max_num_batched_tokens) a vLLM V1 OpenAI server starts with on a GPU of
+    ``device_memory_gib`` (the driver's total) named ``device_name``."""
+    if device_memory_gib >= VLLM_LARGE_GPU_GIB and "a100" not in device_name.lower():
+        return 1024, 8192
+    return 256, 2048
+
+
+# SGLang's --chunked-prefill-size when left out follows the GPU's memory (python/sglang/srt/
+# server_args.py, ServerArgs._handle_gpu_memory_settings): below 35 GiB 2,048 tokens, below 160
+# GiB (A100, H100, H200) 8,192, else (B200, B300) 16,384. ENGINES["sglang"] keeps 8,192
+SGLANG_PREFILL_TIERS = ((35.0, 2048), (160.0, 8192))
+SGLANG_LARGE_GPU_PREFILL = 16384
+
+
+def sglang_chunked_prefill_default(device_memory_gib: float) -> int:
+    """The prefill tokens per step an SGLang server starts with on a GPU of
+    ``device_memory_gib`` (the driver's total)."""
+    for below, size in SGLANG_PREFILL_TIERS:
+        if device_memory_gib < below:
+            return size
+    return SGLANG_LARGE_GPU_PREFILL
 
 
 @dataclass(frozen=True)
@@ -292,7 +325,6 @@ def deployment(r: Row) -> tuple[Any, int, int, int, str]:
     """(Deployment, kv tokens, max_num_seqs, budget, note) or raises ValueError(why not)."""
     from scaleplan.catalog.files import load_accelerators
     from scaleplan.llm.arch import resolve_preset
-    from scaleplan.llm.memory import sglang_chunked_prefill_default, vllm_server_batch_defaults
     from scaleplan.llm.serving import TokenClass, setup, size
 
     if r.dp > 1:

@@ -576,23 +576,3 @@ def test_kv_cache_sized_on_the_memory_the_driver_reports() -> None:
     assert m.kv_gib_per_gpu == pytest.approx(by_hand, abs=0.01)
     box = 0.9 * 24 - m.weights_gib_per_gpu - m.reserve_gib_per_gpu  # the box's "24 GB"
     assert by_hand < box - 1.2
-
-
-def test_vllm_server_batch_defaults_follow_the_gpu() -> None:
-    from scaleplan.llm.memory import vllm_server_batch_defaults
-
-    # vLLM V1's OpenAI server (EngineArgs batch defaults): >= 70 GiB and not an A100
-    assert vllm_server_batch_defaults(79.6, "H100") == (1024, 8192)
-    assert vllm_server_batch_defaults(178.0, "B200") == (1024, 8192)
-    assert vllm_server_batch_defaults(79.2, "A100-80GB") == (256, 2048)
-    assert vllm_server_batch_defaults(44.4, "L40S") == (256, 2048)
-
-
-def test_sglang_chunked_prefill_default_follows_the_gpu_memory() -> None:
-    from scaleplan.llm.memory import sglang_chunked_prefill_default
-
-    # SGLang server_args: < 35 GiB 2,048; < 160 GiB (A100, H100, H200) 8,192; else 16,384
-    assert sglang_chunked_prefill_default(22.0) == 2048
-    assert sglang_chunked_prefill_default(79.6) == 8192
-    assert sglang_chunked_prefill_default(139.8) == 8192
-    assert sglang_chunked_prefill_default(178.4) == 16384

@@ -305,3 +305,19 @@ def test_inferencex_tp_times_ep_layouts_replay_the_runs_own_gpus(
     for tp, dp, mt, me in ((8, 1, 8, 1), (8, 1, 1, 8), (1, 8, 1, 8), (4, 1, 2, 1)):
         assert bench.inferencex_layout(notes.format(tp, dp, mt, me), tp, dp) == (tp, dp)
     assert bench.inferencex_layout("", 16, 1) == (16, 1)
+
+
+def test_vllm_server_batch_defaults_follow_the_gpu(bench: ModuleType) -> None:
+    # vLLM V1's OpenAI server (EngineArgs batch defaults): >= 70 GiB and not an A100
+    assert bench.vllm_server_batch_defaults(79.6, "H100") == (1024, 8192)
+    assert bench.vllm_server_batch_defaults(178.0, "B200") == (1024, 8192)
+    assert bench.vllm_server_batch_defaults(79.2, "A100-80GB") == (256, 2048)
+    assert bench.vllm_server_batch_defaults(44.4, "L40S") == (256, 2048)
+
+
+def test_sglang_chunked_prefill_default_follows_the_gpu_memory(bench: ModuleType) -> None:
+    # SGLang server_args: < 35 GiB 2,048; < 160 GiB (A100, H100, H200) 8,192; else 16,384
+    assert bench.sglang_chunked_prefill_default(22.0) == 2048
+    assert bench.sglang_chunked_prefill_default(79.6) == 8192
+    assert bench.sglang_chunked_prefill_default(139.8) == 8192
+    assert bench.sglang_chunked_prefill_default(178.4) == 16384

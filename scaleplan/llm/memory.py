@@ -111,38 +111,9 @@ ENGINES: dict[str, EngineDefaults] = {
     ),
 }
 
-
-# vLLM V1's OpenAI API server picks its batch defaults by GPU (vllm/engine/arg_utils.py,
-# EngineArgs._set_default_args / get_batch_defaults, since PR #17885, v0.9): on a GPU with at
-# least 70 GiB that is not an A100 (H100, H200, B200), max_num_seqs 1024 and an 8,192-token
-# step budget; elsewhere (A100, L40S, A10G) 256 and 2,048. ENGINES["vllm"] keeps 256 / 8,192
-# (scaleplan's plans render the values they size with); the validation replays a server that
-# ran on the defaults with these (bench/llm_sim_validation.py)
-VLLM_LARGE_GPU_GIB = 70.0
-
-
-def vllm_server_batch_defaults(device_memory_gib: float, device_name: str) -> tuple[int, int]:
-    """(max_num_seqs, max_num_batched_tokens) a vLLM V1 OpenAI server starts with on a GPU of
-    ``device_memory_gib`` (the driver's total) named ``device_name``."""
-    if device_memory_gib >= VLLM_LARGE_GPU_GIB and "a100" not in device_name.lower():
-        return 1024, 8192
-    return 256, 2048
-
-
-# SGLang's --chunked-prefill-size when left out follows the GPU's memory (python/sglang/srt/
-# server_args.py, ServerArgs._handle_gpu_memory_settings): below 35 GiB 2,048 tokens, below 160
-# GiB (A100, H100, H200) 8,192, else (B200, B300) 16,384. ENGINES["sglang"] keeps 8,192
-SGLANG_PREFILL_TIERS = ((35.0, 2048), (160.0, 8192))
-SGLANG_LARGE_GPU_PREFILL = 16384
-
-
-def sglang_chunked_prefill_default(device_memory_gib: float) -> int:
-    """The prefill tokens per step an SGLang server starts with on a GPU of
-    ``device_memory_gib`` (the driver's total)."""
-    for below, size in SGLANG_PREFILL_TIERS:
-        if device_memory_gib < below:
-            return size
-    return SGLANG_LARGE_GPU_PREFILL
+# what vLLM's and SGLang's servers start with where these flags are left out differs by GPU; a
+# plan's server is told its values, so only the replay of measured runs needs those
+# (bench/llm_sim_validation.py: vllm_server_batch_defaults, sglang_chunked_prefill_default)
 
 
 # the settings a spec, a profile or a validation row may set on an engine's defaults
