@@ -15,7 +15,7 @@ from scaleplan.catalog.model import Catalog
 from scaleplan.errors import Problem
 from scaleplan.names import INSTANCE_STYLES, REGION_STYLES, did_you_mean, unknown_hint
 from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
-from scaleplan.wording import article
+from scaleplan.wording import article, or_list
 from scaleplan.yamlio import LineMap, PathKey
 
 _GLOB = "*?["
@@ -89,20 +89,15 @@ def _pipeline_problems(
     return [Problem(
         "model.engine_config.pipeline_parallel",
         f"pipeline_parallel {pp} needs a replica of a multiple of {pp} GPUs, and the allowed "
-        f"nodes (of {_or(nodes)} GPUs, placement.max_gpus_per_replica {maxg}) offer replicas "
-        f"of {_or(offered)} GPUs",
+        f"nodes (of {or_list(nodes)} GPUs, placement.max_gpus_per_replica {maxg}) offer replicas "
+        f"of {or_list(offered)} GPUs",
         hint=(
-            f"set it to {_or(fits)} (a divisor of one of them) or leave it out (tensor "
+            f"set it to {or_list(fits)} (a divisor of one of them) or leave it out (tensor "
             "parallelism alone), or allow nodes whose GPU count is a multiple of "
             f"{pp} in placement.accelerators"
         ),
         line=at(path),
     )]
-
-
-def _or(xs: list[int]) -> str:
-    words = [str(x) for x in xs]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str]], at: Callable[[PathKey], int | None]) -> list[Problem]:

@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 from scaleplan.errors import InputError, Problem
 from scaleplan.kube import names
 from scaleplan.names import PROVIDER_NAME
-from scaleplan.wording import counted
+from scaleplan.wording import counted, or_list
 from scaleplan.yamlio import Document, LineMap, PathKey, format_path
 
 _FIX_SEP = " | fix: "
@@ -274,7 +274,7 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
         if len(vals) == 1 and loc:
             hint = f"write '{loc[-1]}: {vals[0]}'"
         elif len(starts) > 1:
-            hint = f"did you mean {', '.join(repr(v) for v in starts[:-1])} or {starts[-1]!r}?"
+            hint = f"did you mean {or_list([repr(v) for v in starts])}?"
         elif close:
             hint = f"did you mean {close[0]!r}?"
         return msg, hint

@@ -1,7 +1,9 @@
-"""Small grammar for messages: a count with its noun in the right number, a noun's article.
-One place, so that no message reads '1 GPUs' or 'a aws region'."""
+"""Small grammar for messages: a count with its noun in the right number, a noun's article,
+a list of choices. One place, so that no message reads '1 GPUs' or 'a aws region'."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 def counted(n: int, noun: str, nouns: str | None = None) -> str:
@@ -16,3 +18,9 @@ def article(word: str) -> str:
     acronym = word[:1].isupper() and (word[1:2].isupper() or word[1:2].isdigit())
     vowel = word[:1] in "FHLMNRSX" if acronym else word[:1].lower() in "aeio"
     return f"{'an' if vowel or word[:1] in 'AEIO' else 'a'} {word}"
+
+
+def or_list(items: Sequence[object]) -> str:
+    """``items`` (at least one) as choices: '2', '2 or 4', '2, 4 or 8'."""
+    words = [str(x) for x in items]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
