@@ -89,15 +89,31 @@ def _pipeline_problems(
     return [Problem(
         "model.engine_config.pipeline_parallel",
         f"pipeline_parallel {pp} needs a replica of a multiple of {pp} GPUs, and the allowed "
-        f"nodes (of {or_list(nodes)} GPUs, placement.max_gpus_per_replica {maxg}) offer replicas "
-        f"of {or_list(offered)} GPUs",
-        hint=(
-            f"set it to {or_list(fits)} (a divisor of one of them) or leave it out (tensor "
-            "parallelism alone), or allow nodes whose GPU count is a multiple of "
-            f"{pp} in placement.accelerators"
-        ),
+        f"nodes (of {_gpus(nodes)}, placement.max_gpus_per_replica {maxg}) offer replicas "
+        f"of {_gpus(offered)}",
+        hint=_pipeline_fix(pp, fits, nodes, maxg),
         line=at(path),
     )]
+
+
+def _gpus(counts: list[int]) -> str:
+    """'1 GPU', '1, 2 or 4 GPUs'."""
+    return f"{or_list(counts)} GPU{'' if counts == [1] else 's'}"
+
+
+def _pipeline_fix(pp: int, fits: list[int], nodes: list[int], maxg: int) -> str:
+    """The fix of a pipeline_parallel no replica divides: a degree one does (``fits``), or, when
+    every replica is one GPU, nodes and max_gpus_per_replica that make a replica of ``pp``."""
+    allow = f"allow nodes whose GPU count is a multiple of {pp} in placement.accelerators"
+    if fits:
+        return (
+            f"set it to {or_list(fits)} (a divisor of one of them) or leave it out (tensor "
+            f"parallelism alone), or {allow}"
+        )
+    steps = [] if any(n % pp == 0 for n in nodes) else [allow]
+    if maxg < pp:
+        steps.append(f"set placement.max_gpus_per_replica to at least {pp}")
+    return f"leave it out (a replica of one GPU has no stages to split), or {' and '.join(steps)}"
 
 
 def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str]], at: Callable[[PathKey], int | None]) -> list[Problem]:

@@ -51,6 +51,20 @@ def test_pipeline_parallel_no_replica_divides_is_refused_at_input(cli, tmp_path:
     assert not (tmp_path / "out" / "plan.yaml").exists()
 
 
+def test_pipeline_parallel_on_one_gpu_replicas_is_refused_not_a_crash(cli, tmp_path: Path) -> None:
+    """placement.max_gpus_per_replica 1: every replica is one GPU, no degree above 1 divides
+    one (the hint's list of degrees that would was empty: an internal IndexError, exit 70)."""
+    d = yaml.safe_load(SPEC)
+    d["model"]["engine_config"] = {"pipeline_parallel": 2}
+    d["placement"]["max_gpus_per_replica"] = 1
+    res = cli(["validate", _write(tmp_path, yaml.safe_dump(d, sort_keys=False))], exit_code=3)
+    said = " ".join((res.stdout + res.stderr).split())
+    assert "offer replicas of 1 GPU (" in said, said
+    fix = "leave it out (a replica of one GPU has no stages to split), or set "
+    assert fix + "placement.max_gpus_per_replica to at least 2" in said
+    assert "internal error" not in said
+
+
 @pytest.mark.parametrize("pp", [2, 4])
 def test_pipeline_parallel_that_divides_passes_validate(cli, tmp_path: Path, pp: int) -> None:
     d = yaml.safe_load(SPEC)
