@@ -9,6 +9,8 @@ reported as an interrupt (exit 130), not as an internal error (exit 70):
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any
 
 _SIGINT_SEEN = False
@@ -23,9 +25,6 @@ def _on_sigint(signum: int, frame: Any) -> None:
 def watch_sigint() -> None:
     """Python's own SIGINT behaviour (KeyboardInterrupt), remembering that it happened (only in
     the main thread, and only when SIGINT still has Python's default handler)."""
-    import signal
-    import threading
-
     global _SIGINT_SEEN
     _SIGINT_SEEN = False
     main = threading.current_thread() is threading.main_thread()
@@ -37,8 +36,6 @@ def raises_interrupt(handler: Any) -> bool:
     """Whether the SIGINT handler ``handler`` raises KeyboardInterrupt: Python's own, or
     :func:`watch_sigint`'s (``scaleplan.solve.milp.solver.run_interruptible`` defers it
     until HiGHS has stopped)."""
-    import signal
-
     return handler is signal.default_int_handler or handler is _on_sigint
 
 
