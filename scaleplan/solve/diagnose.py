@@ -148,7 +148,7 @@ def _bests(diag: Diagnostics, cls: str) -> list[tuple[str, str, float, int]]:
 
 def _slo_reason(
     spec: Spec, cls: str, where: str, best: tuple[str, str, float, int], need: dict[str, int],
-    gpus_capped: bool = False, unprofiled: Sequence[str] = (),
+    gpus_capped: bool, unprofiled: Sequence[str],
 ) -> InfeasibleReason:
     """One metric no point meets for the class, with the closest point and the fix; more
     GPUs per replica only where a node holds more than max_gpus_per_replica lets a replica
