@@ -82,6 +82,31 @@ def test_re_solving_one_model_subscribes_the_interrupt_check_once() -> None:
     assert counts == [1, 1, 1]
 
 
+def test_a_model_s_stop_check_goes_with_the_model() -> None:
+    """The stop check is kept in scaleplan's own table, not on highspy's object, and only while
+    the model lives: a search builds hundreds of window models."""
+    import gc
+
+    import highspy
+
+    from scaleplan.solve.milp import solver
+
+    def solved() -> int:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        x = h.addIntegral(lb=0, ub=10)
+        h.addConstr(2 * x >= 5)
+        h.setObjective(x, highspy.ObjSense.kMinimize)
+        solver.run_interruptible(h)
+        assert not hasattr(h, "_scaleplan_stop") and h in solver._CHECKS
+        return len(solver._CHECKS)
+
+    before = len(solver._CHECKS)
+    assert solved() == before + 1
+    gc.collect()
+    assert len(solver._CHECKS) == before
+
+
 @pytest.mark.parametrize("handler", ["python", "watch_sigint"])
 def test_ctrl_c_in_the_main_thread_stops_highs_there(handler: str) -> None:
     """In the main thread, under a SIGINT handler that raises KeyboardInterrupt (Python's, or

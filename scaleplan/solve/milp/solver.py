@@ -9,6 +9,7 @@ formulations and the checks share live here too.
 from __future__ import annotations
 
 import shutil
+import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -101,12 +102,12 @@ def run_interruptible(h: Any) -> None:
     if threading.current_thread() is not threading.main_thread() or not raises_interrupt(before):
         _run_in_thread(h)
         return
-    stop = _stop_flag(h)
-    stop[0] = False
+    check = _stop_check(h)
+    check.stop = False
     seen: list[tuple[int, Any]] = []
 
     def record(signum: int, frame: Any) -> None:
-        stop[0] = True
+        check.stop = True
         seen.append((signum, frame))
 
     signal.signal(signal.SIGINT, record)
@@ -118,20 +119,34 @@ def run_interruptible(h: Any) -> None:
         before(*seen[0])  # raises KeyboardInterrupt, as it would have
 
 
-def _stop_flag(h: Any) -> list[bool]:
-    """The flag that stops ``h`` at its next interrupt callback, subscribed once per model."""
-    stop: list[bool] | None = getattr(h, "_scaleplan_stop", None)
-    if stop is None:
-        flag = [False]
+class _StopCheck:
+    """Stops one HiGHS model at its next interrupt callback (simplex, IPM, MIP) once ``stop``
+    is set; subscribed to them once per model (:func:`_stop_check`)."""
 
-        def check(event: Any) -> None:
-            if flag[0]:
-                event.interrupt()
+    __slots__ = ("stop",)
 
+    def __init__(self) -> None:
+        self.stop = False
+
+    def __call__(self, event: Any) -> None:
+        if self.stop:
+            event.interrupt()
+
+
+# each HiGHS model's check, ours, not an attribute set on highspy's object; held while the model
+# lives (a check holds no reference to its model, so the entry goes with it)
+_CHECKS: weakref.WeakKeyDictionary[Any, _StopCheck] = weakref.WeakKeyDictionary()
+
+
+def _stop_check(h: Any) -> _StopCheck:
+    """``h``'s stop check, subscribed to its interrupt callbacks the first time (highspy keeps
+    every subscription: one per run would call a copy per re-solve)."""
+    check = _CHECKS.get(h)
+    if check is None:
+        check = _CHECKS[h] = _StopCheck()
         for cb in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
             cb.subscribe(check)
-        h._scaleplan_stop = stop = flag
-    return stop
+    return check
 
 
 def _run_in_thread(h: Any) -> None:
