@@ -258,3 +258,41 @@ def test_each_window_solve_of_the_floor_search_gets_the_time_left(
     got = floorbranch._solve(Model(), (2.0,), math.inf, prev, 100.0, {0})  # type: ignore[arg-type]
     assert got.status == "optimal"
     assert limits == [("pool", 100.0), ("cutoff", 70.0), ("room", 50.0)]
+
+
+def test_first_starts_keep_the_node_rules_and_change_no_floor_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A node's first re-solved window starts from its parent's plan under the node's rules,
+    scaled up until it serves the window (``floorbranch._first_start``): every such start
+    bars what the node bars, holds what it holds at the floor and serves the window, and only
+    HiGHS's start and cutoff change, so every random case gets the same plan, status and
+    bound as without."""
+    from scaleplan.solve import floorbranch
+
+    first = floorbranch._first_start
+    starts = 0
+
+    def checked(model: Any, node: Any, need: Any, d: Any, parent: Any) -> Any:
+        nonlocal starts
+        s = first(model, node, need, d, parent)
+        if s is not None:
+            starts += 1
+            assert all(s.nodes[k] == 0 for k in node.barred)
+            assert all(s.nodes[k] >= need[k][0] and s.replicas[k] >= need[k][1] for k in node.held)
+            assert model.reroute(s, d) is not None  # it serves the window
+        return s
+
+    for seed in SEEDS:
+        pb, cands, rps = _random_case(seed)
+        o = search_windows(pb, cands, rps, deadline=time.perf_counter() + 60)
+        with monkeypatch.context() as m:
+            m.setattr(floorbranch, "_first_start", checked)
+            got = hold_jointly(pb, o, rps, time.perf_counter() + 60)
+        with monkeypatch.context() as m:
+            m.setattr(floorbranch, "_first_start", lambda *a, **k: None)
+            old = hold_jointly(pb, o, rps, time.perf_counter() + 60)
+        assert got is not None and old is not None
+        assert (got.status, got.cost, got.bound) == (old.status, old.cost, old.bound)
+        assert [s.nodes for s in got.sols] == [s.nodes for s in old.sols]
+    assert starts >= len(SEEDS) // 2  # the branch and bound's nodes took such starts
