@@ -392,3 +392,57 @@ def test_the_quietest_zone_window_starts_from_the_seed_pool(
             fresh = solve_window(WindowProblem(**{**p.__dict__, "demand": d}))
             assert got[d].status == fresh.status == "optimal"
             assert got[d].nodes == fresh.nodes, (redundancy, d, got[d].nodes, fresh.nodes)
+
+
+@pytest.mark.parametrize("redundancy", ["zone", "n+1", "none"])
+def test_a_start_gives_highs_every_column_of_the_even_model(redundancy: str) -> None:
+    """routing: service: a start gives HiGHS theta and the loss column too
+    (``highs.start_vector``), the least values the rows allow, so HiGHS only checks it: every
+    row of HiGHS's model holds at that vector (a theta or loss one replica short breaks one),
+    and the solve from it keeps the optimum."""
+    import numpy as np
+
+    from scaleplan.solve.milp import WindowModel
+    from scaleplan.solve.milp.highs import push, start_vector
+
+    cands = [
+        _cand(0, "us-east-1", 1.0, (10.0, 0.0), 1, False, 3),
+        _cand(1, "us-west-2", 0.9, (9.0, 0.0), 2, True, 3),
+        _cand(2, "us-west-2", 3.0, (40.0, 0.0), 1, False, 2),
+    ]
+    p = WindowProblem(
+        candidates=cands, classes=CLASSES[:1], demand=(45.0,), headroom=0.2,
+        redundancy=redundancy, spot_max_fraction=0.5, even=True,
+    )
+    model = WindowModel(p)
+    best = model.solve((45.0,), time_limit=10)  # builds HiGHS's model
+    assert best.status == "optimal"
+    h = model._highs
+
+    def rows_hold(x: Any) -> bool:
+        lp = h.getLp()  # as this window's push left it
+        a = lp.a_matrix_
+        act = np.zeros(lp.num_row_)
+        for j in range(lp.num_col_):
+            for q in range(a.start_[j], a.start_[j + 1]):
+                act[a.index_[q]] += a.value_[q] * x[j]
+        lo, up = np.array(lp.row_lower_), np.array(lp.row_upper_)
+        return bool(np.all(act >= lo - 1e-7) and np.all(act <= up + 1e-7))
+
+    for demand in ((30.0,), (45.0,)):
+        sol = model.solve(demand, time_limit=10)
+        model._set(demand, None)  # the need rows' coefficients of this window, as a run sees them
+        push(model)
+        cols, vals = start_vector(model, sol)
+        assert len(cols) == h.getNumCol()  # every column
+        x = np.zeros(h.getNumCol())
+        x[cols] = vals
+        assert rows_hold(x), (redundancy, demand)
+        short = x.copy()
+        short[model.theta.index] -= 1.0  # theta below the need of a type in use
+        lost = x.copy()
+        if model.lost is not None:
+            lost[model.lost.index] -= 1.0  # fewer replicas lost than the plan loses
+        assert not rows_hold(short) and (model.lost is None or not rows_hold(lost))
+        again = model.solve(demand, time_limit=10, start=sol, cutoff=model.objective(sol))
+        assert again.status == "optimal" and again.nodes == sol.nodes

@@ -59,6 +59,7 @@ def build_even(fm: Formulation) -> None:
         for k in range(K):
             add([(q, 1.0), (fm.u[k], -float(cands[k].replicas_per_node))], GE, f"lostnode{k}")
         add([(theta, 1.0), *R, (q, 1.0)], LE, "nplus1")
+        fm.lost = q
     elif p.redundancy == "zone":
         fm.m = [fm.prob.add_variable(f"m{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
         for k in range(K):
@@ -68,6 +69,7 @@ def build_even(fm: Formulation) -> None:
             lost = [(fm.m[k], -float(cands[k].replicas_per_node)) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
             add([(lz, 1.0), *lost], GE, f"lostzone{ri}")
         add([(theta, 1.0), *R, (lz, 1.0)], LE, "zone")
+        fm.lost = lz
     even_cuts(fm)
 
 

@@ -87,6 +87,9 @@ class Formulation:
         self.u: list[Any] = []
         self.m: list[Any] = []
         self.theta: Any = None
+        # routing: service: the replicas lost with the largest node (n+1, q_lost) or the worst
+        # zone of a region (zone, zone_lost); None otherwise
+        self.lost: Any = None
 
     def add(self, expr: list[tuple[Any, float]], sense: int, name: str) -> Any:
         """Add the row ``expr sense 0`` (set ``.constant`` for a right-hand side); return it."""

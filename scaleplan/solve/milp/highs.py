@@ -41,14 +41,23 @@ def push(m: WindowModel) -> None:
     cols, f64 = ix["cols"], np.float64
     h.changeColsBounds(len(cols), cols, np.array(lows, dtype=f64), np.array(highs, dtype=f64))
     # the big-M and need coefficients of u_k, only where they changed since the last push
-    # (a window MILP of the zone case had 240 of them, most the same as the window before)
-    pushed, u = m._coeffs, ix["u"]
-    coefs = [(r, k, -float(top[k])) for k, r in enumerate(ix["used"])]
-    coefs += [(ix["need"][k], k, v) for k, v in m._need.items()]
-    for row, k, v in coefs:
-        if pushed.get((row, k)) != v:
-            h.changeCoeff(row, u[k], v)
-            pushed[row, k] = v
+    # (a window MILP of the zone case had 240 of them, most the same as the window before),
+    # in a fixed order: the used rows by candidate, then the need rows; compared as arrays
+    # (NaN: never pushed; a need row this window leaves out keeps its coefficient)
+    rows, ks = ix["coef_rows"], ix["coef_ks"]
+    if not len(rows):
+        return
+    used = -np.asarray(top, dtype=f64) if len(ix["used"]) else np.zeros(0)
+    need = np.array([m._need.get(k, np.nan) for k in ix["need_keys"]], dtype=f64)
+    vals = np.concatenate([used, need])
+    pushed = m._coeffs
+    if pushed is None:
+        pushed = m._coeffs = np.full(len(vals), np.nan)
+    u = ix["u"]
+    for i in np.flatnonzero(~np.isnan(vals) & (vals != pushed)).tolist():
+        v = float(vals[i])
+        h.changeCoeff(rows[i], u[ks[i]], v)
+        pushed[i] = v
 
 
 def indices(m: WindowModel) -> dict[str, Any]:
@@ -62,27 +71,71 @@ def indices(m: WindowModel) -> dict[str, Any]:
         ix["u"] = [v.index for v in m.u]
         ix["used"] = [con.index for con in m.used]
         ix["need"] = {k: con.index for k, con in m.need_rows.items()}
+        ix["need_keys"] = list(m.need_rows)
+        # every coefficient of u_k push may change: (row, candidate), used rows then need rows
+        ix["coef_rows"] = [*ix["used"], *(ix["need"][k] for k in ix["need_keys"])]
+        ix["coef_ks"] = [*range(len(ix["used"])), *ix["need_keys"]]
+        ix["n"] = [v.index for v in m.n]
+        ix["r"] = [v.index for v in m.r]
         ix["start"] = np.array([v.index for v in (*m.n, *m.r, *m.u, *m.m)], dtype=np.int32)
         ix["zones"] = np.array([c.zones for c in m.p.candidates], dtype=np.float64)
+        # routing: service (the even model): theta and the loss column (n+1 or zone) are its
+        # only continuous columns, so a start can give every column (:func:`give_start`)
+        cont = [v for v in (m.theta, m.lost) if v is not None]
+        ncol = m._highs.getNumCol()
+        full = m.p.even and m.theta is not None and len(ix["start"]) + len(cont) == ncol
+        ix["cont"] = np.array([v.index for v in cont], dtype=np.int32) if full else None
+        ix["rpn"] = np.array(m._rpn, dtype=np.float64)
+        keys = [(c.row.provider, c.row.region) for c in m.p.candidates]
+        at = {reg: i for i, reg in enumerate(sorted(set(keys)))}
+        ix["region"] = np.array([at[key] for key in keys], dtype=np.int64)
     return ix
 
 
 def give_start(m: WindowModel, start: WindowSolution) -> None:
     """Hand HiGHS a feasible plan (its integer columns) as the incumbent to start from.
 
-    HiGHS completes the continuous columns (theta, losses, routing) itself and checks the
-    plan; one it finds infeasible is ignored. A start changes where the search begins, not
-    the model, so the optimum and its proof are the same (with the cutoff, dearer node
-    types are already fixed to 0; the start lets HiGHS fix more by reduced cost at the root
-    and skip the search for a first plan).
+    The even model (routing: service) gets every column: theta, the largest need of a type
+    in use (the need rows' coefficients of this window, ``m._need``), and the replicas lost
+    with the largest node in use (n+1) or with the worst zone of a region (zone: ceil(n_k/Z_k)
+    nodes of each type there), the least values its rows allow, so HiGHS only checks the plan
+    (until 2026-12-06 it presolved and solved an LP to complete those two columns, ~0.3-1.6
+    ms a run; the zone case of ``bench/solve_bench.py`` hands ~90 starts). Elsewhere HiGHS
+    completes the continuous columns (losses, routing) itself. Either way a plan it finds
+    infeasible is ignored (a full start that misses a row by more than HiGHS's tolerance goes
+    through that completion first). A start changes where the search begins, not the model,
+    so the optimum and its proof are the same (with the cutoff, dearer node types are
+    already fixed to 0; the start lets HiGHS fix more by reduced cost at the root and skip
+    the search for a first plan).
     """
+    cols, vals = start_vector(m, start)
+    m._highs.setSolution(len(cols), cols, vals)
+
+
+def start_vector(m: WindowModel, start: WindowSolution) -> tuple[Any, Any]:
+    """HiGHS's column indices and values of ``start`` (:func:`give_start`): its integer
+    columns and, in the even model, theta and the loss column too."""
     import numpy as np
 
     ix = indices(m)
     nodes = np.array(start.nodes, dtype=np.float64)
     vals = [nodes, np.array(start.replicas, dtype=np.float64)]
+    used = (nodes > 0).astype(np.float64)
     if m.u:
-        vals.append((nodes > 0).astype(np.float64))
+        vals.append(used)
+    per_zone = np.ceil(nodes / ix["zones"])
     if m.m:
-        vals.append(np.ceil(nodes / ix["zones"]))
-    m._highs.setSolution(len(ix["start"]), ix["start"], np.concatenate(vals))
+        vals.append(per_zone)
+    cols = ix["start"]
+    if ix["cont"] is not None:
+        theta = max([-c for k, c in m._need.items() if nodes[k] > 0], default=0.0)
+        cont = [max(0.0, theta)]
+        if m.lost is not None:
+            if m.m:  # zone: the region whose worst zone holds the most replicas
+                lost = np.bincount(ix["region"], weights=ix["rpn"] * per_zone).max()
+            else:  # n+1: the largest node in use
+                lost = float((ix["rpn"] * used).max(initial=0.0))
+            cont.append(float(lost))
+        vals.append(np.array(cont, dtype=np.float64))
+        cols = np.concatenate([cols, ix["cont"]])
+    return cols, np.concatenate(vals)

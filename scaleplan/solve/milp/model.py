@@ -19,9 +19,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from scaleplan.solve.milp.even import build_even, even_feasible, even_routing, spot_pods_ok
 from scaleplan.solve.milp.formulation import Formulation, node_charges
-from scaleplan.solve.milp.highs import give_start, push
+from scaleplan.solve.milp.highs import give_start, indices, push
 from scaleplan.solve.milp.solver import (
     COST_TOL,
     MIN_RUN_SECONDS,
@@ -49,6 +51,17 @@ from scaleplan.solve.milp.window import (
 def _within(ub: int, price: float, cutoff: float) -> int:
     """The node bound of a type once a plan costing ``cutoff`` is known: p n <= cutoff."""
     return min(ub, math.floor((cutoff + COST_TOL) / price + 1e-9)) if price > 0 else ub
+
+
+def _all_within(ub: Sequence[int], prices: Any, cutoff: float) -> list[int]:
+    """:func:`_within` of every candidate (``prices`` an array): the same arithmetic, as
+    arrays (the zone case points its model at a cutoff ~130 times)."""
+    top = np.asarray(ub, dtype=np.int64)
+    pos = prices > 0
+    lim = np.floor((cutoff + COST_TOL) / np.where(pos, prices, 1.0) + 1e-9)
+    # past int64 the bound is ub anyway (lim is larger)
+    lim = np.where(pos & (lim < top), lim, top)
+    return [int(v) for v in lim.tolist()]
 
 
 class WindowModel(Formulation):
@@ -79,7 +92,8 @@ class WindowModel(Formulation):
         self.charges = node_charges(p.candidates, tie_break)
         self._needs: dict[tuple[float, ...], list[float | None]] = {}
         self._bounds: dict[tuple[float, ...], list[int]] = {}  # node_bounds per demand vector
-        self._coeffs: dict[tuple[int, int], float] = {}  # (row, k): u_k's coefficient in HiGHS
+        # u_k's coefficients in HiGHS, as highs.push last wrote them (None: not yet)
+        self._coeffs: Any = None
         # what _set points the model at, for highs.push: per candidate the lower bounds of
         # (n_k, r_k) and the node bound, and the need rows' coefficients of u_k
         self._cols: tuple[list[tuple[int, int]], list[int]] = ([], [])
@@ -87,6 +101,8 @@ class WindowModel(Formulation):
         # per candidate its default (nodes, replicas) floor (p.floors), and its replicas per node
         self._lo = [(p.floor_nodes(k), p.floors[k] if p.floors else 0) for k in range(self.K)]
         self._rpn = [c.replicas_per_node for c in p.candidates]
+        self._price = np.array([c.price for c in p.candidates], dtype=np.float64)
+        self._values: list[float] = []  # HiGHS's column values after its last run
         self._index: dict[str, Any] = {}  # HiGHS's column and row indices, once it holds the model
 
     # -- per-window updates -----------------------------------------------------------------
@@ -107,14 +123,13 @@ class WindowModel(Formulation):
         writing them into PuLP's objects and reading them back was ~0.4 ms of Python per
         window MILP, where the zone case solves ~130)."""
         p = self.p
-        cands = p.candidates
         needs = self.needs(demand) if p.even else None
         key = tuple(demand)
         ub = self._bounds.get(key)
         if ub is None:
             ub = self._bounds[key] = node_bounds(p, demand, needs)
         if cutoff is not None:  # no plan within the cutoff holds more nodes of k than it pays for
-            ub = [_within(u, c.price, cutoff) for u, c in zip(ub, cands, strict=True)]
+            ub = _all_within(ub, self._price, cutoff)
         lo, ub = self._floor_bounds(ub)
         for ci, con in self.route.items():
             con.constant = -float(demand[ci])
@@ -270,9 +285,15 @@ class WindowModel(Formulation):
             return WindowSolution(status=status, bound=proved, seconds=time.perf_counter() - t0)
         if status == "infeasible":
             return WindowSolution(status=status, seconds=time.perf_counter() - t0)
-        nodes = [int_value(v) for v in self.n]
-        reps = [int_value(v) for v in self.r]
-        best = sum(cands[k].price * nodes[k] for k in range(K))
+        if self._highs is not None:  # HiGHS's values as _read_highs left them
+            ix, vals = indices(self), self._values
+            nodes = [round(vals[i]) for i in ix["n"]]
+            reps = [round(vals[i]) for i in ix["r"]]
+        else:
+            nodes = [int_value(v) for v in self.n]
+            reps = [int_value(v) for v in self.r]
+        # the zero terms left out: the same sum, bit for bit
+        best = sum((cands[k].price * nodes[k] for k in range(K) if nodes[k]), 0.0)
         bound = self._bound(status, best)
         if p.max_replicas is None:
             reps = [nodes[k] * cands[k].replicas_per_node for k in range(K)]
@@ -304,7 +325,7 @@ class WindowModel(Formulation):
         else:
             out = "unknown"
         if out in ("optimal", "feasible"):  # what solve reads (it stops at the others)
-            values = h.getSolution().col_value
+            values = self._values = h.getSolution().col_value
             for v in (*self.n, *self.r, *self.y.values()):
                 v.varValue = values[v.index]
         return out
@@ -322,7 +343,8 @@ class WindowModel(Formulation):
     def objective(self, sol: WindowSolution) -> float:
         """``sol``'s value in the MILP's objective: its cost plus the tie-break's charges
         (``node_charges``), at least its cost."""
-        return sum(c * n for c, n in zip(self.charges, sol.nodes, strict=True))
+        # the zero terms left out: the same sum, bit for bit
+        return sum((c * n for c, n in zip(self.charges, sol.nodes, strict=True) if n), 0.0)
 
     def pool_start(
         self,
