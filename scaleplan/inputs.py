@@ -213,6 +213,47 @@ def load_tables(
     return load_catalog(list(catalogs), providers=providers)
 
 
+def catalogs_not_given(plan: Plan, catalogs: Sequence[str | Path]) -> str | None:
+    """A warning when ``plan`` was optimized with catalogs of the user's (the spec's
+    ``placement.catalogs`` or ``optimize --catalog``: ``metadata.inputs.catalogs`` other than
+    the shipped ones) that none of ``catalogs`` (``render``/``check --catalog``) matches by
+    content: their rows' node_labels, gpu_product, extended resource and memory are then left
+    out of what is rendered (an owned node's pool label dropped, and ``check --plan`` reporting
+    the committed selector as drift, UX trial 22); None when every one is given."""
+    from scaleplan.yamlio import sha256_file
+
+    given = {sha256_file(c) for c in catalogs}
+    own = plan.metadata.inputs.catalogs.items()
+    missing = [
+        k.removeprefix("spec/")
+        for k, digest in own
+        if not k.startswith(("shipped/", "melange/")) and digest not in given
+    ]
+    if not missing:
+        return None
+    names = ", ".join(missing)
+    flags = " ".join(f"--catalog {m}" for m in missing)
+    return (
+        f"the plan was optimized with {names} (the spec's placement.catalogs or optimize "
+        f"--catalog), which no --catalog gives here: node labels, GPU labels, extended resources "
+        f"and memory of its rows are left out of the manifests; pass {flags} (its path from "
+        "here; docs/catalog.md, \"Owned nodes\")"
+    )
+
+
+def unseen_catalogs(plan_file: str, catalogs: Sequence[str]) -> list[str]:
+    """``check --plan`` without the catalogs the plan was optimized with renders, for drift,
+    without their rows' labels, so the committed selectors read as drift (UX trial 22; a
+    warning on stderr, the report and the exit code are the checks'). Called after the gate
+    read the plan and the catalogs."""
+    from scaleplan.plan import read_plan
+
+    missing = catalogs_not_given(read_plan(plan_file), catalogs)
+    if missing is None:
+        return []
+    return [missing.replace("left out of the manifests", "left out of the drift check's render")]
+
+
 def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:
     """The spec, its profile and the catalogs, with the input hashes; SpecError on any problem."""
     from scaleplan.catalog.files import shipped_paths

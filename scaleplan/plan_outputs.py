@@ -181,7 +181,7 @@ def render_plan_file(
     ``catalogs``; rows only of the providers the plan uses) and written into ``out``; ``-``
     writes nothing and renders the one-stream layout for stdout (with ``--json``, which prints
     the summary there, a usage error)."""
-    from scaleplan.inputs import load_tables
+    from scaleplan.inputs import catalogs_not_given, load_tables
     from scaleplan.outputs import check_out_path
     from scaleplan.plan import read_plan
     from scaleplan.render import layout_option, render_report
@@ -200,6 +200,9 @@ def render_plan_file(
     providers = sorted({a.provider for a in plan.allocations})
     tables = load_tables(list(catalogs), providers=providers)
     result = render_report(plan, tables, layout=chosen, source=plan_file)
+    missing = catalogs_not_given(plan, catalogs)  # said, not refused: a row may not matter
+    if missing is not None:
+        result = replace(result, warnings=(missing, *result.warnings))
     if out_dir is not None:
         write_manifests(out_dir, result.files)
     return Rendered(plan, result, out_dir, chosen)

@@ -43,6 +43,37 @@ def test_node_labels_are_selected_and_keep_owned_and_rented_apart(cli, tmp_path:
     assert "nodeSelector.pool is 'dc1-a100', the plan renders none" in res.stdout
 
 
+def test_render_and_check_name_the_catalog_the_plan_was_optimized_with(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """UX trial 22, F1: `render PLAN` without --catalog dropped the owned rows' pool label
+    without a word (the owned and rented L40S Deployments then selected the same nodes), and
+    `check --plan` without it reported the committed selector as drift whose fix, "re-run
+    scaleplan render from the plan", rendered it away. Both now name the catalog to pass;
+    given it (any path with the same content), neither says so."""
+    for f in ("inventory.yaml", "burst.yaml"):
+        shutil.copy(ONPREM / f, tmp_path / f)
+    out = tmp_path / "out"
+    cli(["optimize", str(tmp_path / "burst.yaml"), "--out", str(out)])
+    plan, m = str(out / "plan.yaml"), str(out / "manifests")
+    res = cli(["render", plan, "--out", str(tmp_path / "r")])
+    said = "the plan was optimized with inventory.yaml (the spec's placement.catalogs"
+    assert said in res.stderr and "pass --catalog inventory.yaml" in res.stderr, res.stderr
+    assert "pool" not in _selectors(tmp_path / "r")["chat-70b-a100-8x-dc1-od"]
+    res = cli(["render", plan, "--out", str(tmp_path / "r"), "--json"])
+    assert said in " ".join(json.loads(res.stdout)["warnings"])
+    res = cli(["check", m, "--plan", plan], exit_code=1)
+    assert said in res.stderr and "left out of the drift check's render" in res.stderr
+    copy = tmp_path / "elsewhere.yaml"  # the same rows under another name: matched by content
+    shutil.copy(tmp_path / "inventory.yaml", copy)
+    res = cli(["render", plan, "--out", str(tmp_path / "r"), "--catalog", str(copy)])
+    assert "optimized with" not in res.stderr, res.stderr
+    res = cli(["check", m, "--plan", plan, "--catalog", str(copy)])
+    assert "optimized with" not in res.stderr, res.stderr
+    # a plan of the shipped catalogs alone names none
+    shutil.copy(ROOT / "examples" / "llm-chat" / "plan.yaml", tmp_path / "ex.yaml")
+    res = cli(["render", str(tmp_path / "ex.yaml"), "--out", str(tmp_path / "ex")])
+    assert "optimized with" not in res.stderr, res.stderr
+
+
 def test_a_bad_node_label_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     for f in ("inventory.yaml", "chat-8b.yaml"):
         shutil.copy(ONPREM / f, tmp_path / f)

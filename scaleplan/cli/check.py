@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_text
+from scaleplan.cli._common import emit_json, handle_errors, print_text, warn
 from scaleplan.option_values import split_values, typed_options
 
 
@@ -63,10 +63,10 @@ def check(
                 return emit_json(rules_json())
             return print_text(rules_table(wide=wide_rules))
         from scaleplan.check.gate import gate_failure, gate_report, one_plan, report_text
-        from scaleplan.inputs import load_tables
-
+        from scaleplan.inputs import load_tables, unseen_catalogs
         tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
         report = gate_report(paths or [], plan_file=one_plan(plan), kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
+        warn(unseen_catalogs(plan[0], catalog or []) if plan else [])  # UX trial 22
         text = report_text(report, fmt, threshold)
         if output in (None, "-"):  # '-': standard output, as for every command's files
             print_text(text)
