@@ -136,10 +136,12 @@ def summary_lines(
     estimated = [a for a in plan.allocations if a.estimated]
     if estimated:
         what = "estimated profile points"
-        if plan.spec.model.profile is None:  # an LLM planned from its architecture alone
-            what = "the LLM model's estimates (no profile: uncalibrated)"
-        elif all(a.operating_point.source == "calibrated" for a in estimated):
+        # calibrated first: optimize --observed calibrates a plan whose spec names no profile
+        # (it said "no profile: uncalibrated" under a calibrated plan, UX trial 22)
+        if all(a.operating_point.source == "calibrated" for a in estimated):
             what = "the LLM model's predictions, calibrated on measured points"
+        elif plan.spec.model.profile is None:  # an LLM planned from its architecture alone
+            what = "the LLM model's estimates (no profile: uncalibrated)"
         lines.append(Line(f"* capacity from {what}"))
     per_m = "n/a"
     if plan.cost_per_million_requests is not None:

@@ -188,6 +188,18 @@ def test_observe_vllm_and_replan(cli, tables: Catalog, tmp_path) -> None:
     assert any(x.startswith("calibration: compute x") for x in w)
     assert [x for x in w if x.startswith("tokens:")] == [next(x for x in w if x.startswith("tokens: the observed mean prompt was 1500 tokens"))]
     assert "profile throughput" not in o.stderr + o.stdout
+    # the spec without its profile (planned from the architecture alone): the observed hours
+    # calibrate it, and the table's footnote says so (UX trial 22: "no profile: uncalibrated")
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    text = (EXAMPLE / "spec.yaml").read_text()
+    assert "  profile: profile.yaml\n" in text
+    (bare / "spec.yaml").write_text(text.replace("  profile: profile.yaml\n", ""))
+    o = cli(["optimize", str(bare / "spec.yaml"), "--out", str(bare / "plain"), "--no-alternatives", "--no-manifests"])
+    assert "* capacity from the LLM model's estimates (no profile: uncalibrated)" in o.stdout
+    o = cli(["optimize", str(bare / "spec.yaml"), "--observed", str(out), "--out", str(bare / "new"), "--no-alternatives", "--no-manifests"])
+    assert "* capacity from the LLM model's predictions, calibrated on measured points" in o.stdout, o.stdout
+    assert "uncalibrated" not in o.stdout
 
 
 TPOT_NAMES = ("vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds")
