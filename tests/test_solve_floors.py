@@ -97,3 +97,44 @@ def test_autoscaler_none_plans_the_peak_all_day(routing: str, tables: Any) -> No
     assert any("autoscaler.type none: every Deployment runs its peak" in w for w in plan.warnings)
     warnings = render_report(plan, tables).warnings
     assert not [w for w in warnings if "autoscaler none" in w or "in every hour" in w], warnings
+
+
+def test_no_floor_note_when_holding_it_costs_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Owned nodes at $0/h (UX trial 22): the plan held the HPA's floor on both owned types and
+    said "($0.00/h against $0.00/h for a plan that idles allocations at 0 replicas, which needs
+    ... keda-prometheus)", a change of autoscaler for nothing. The floor is still held (both
+    types keep a replica in every hour); the note is left out when it costs no cent."""
+    import shutil
+
+    import yaml
+
+    shutil.copy(ROOT / "tests" / "data" / "onprem" / "inventory.yaml", tmp_path / "inventory.yaml")
+    (tmp_path / "spec.yaml").write_text("""\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata: {name: qwen-chat}
+model: {architecture: qwen2.5-7b-instruct, engine: vllm, source: {uri: Qwen/Qwen2.5-7B-Instruct}}
+traffic:
+  hourly_rps: [4, 3, 2, 2, 2, 3, 6, 12, 20, 30, 38, 42, 44, 42, 40, 38, 34, 28, 20, 14, 10, 8, 6, 5]
+  classes:
+    - {name: chat, share: 0.8, input_tokens: 800, output_tokens: 250}
+    - {name: rag, share: 0.2, input_tokens: 4000, output_tokens: 300}
+slo: {ttft_ms: 800, tpot_ms: 50}
+placement:
+  providers: [onprem]
+  catalogs: [inventory.yaml]
+  accelerators: [A100-80GB, L40S]
+  redundancy: n+1
+  quotas:
+    - {provider: onprem, region: dc1, family: a100, max_nodes: 2}
+    - {provider: onprem, region: dc1, family: l40s, max_nodes: 3}
+kubernetes: {image: vllm/vllm-openai:v0.11.0, flavor: generic, autoscaler: hpa}
+""")
+    out = ["--out", str(tmp_path / "out"), "--no-alternatives", "--no-manifests"]
+    res = cli(["optimize", str(tmp_path / "spec.yaml"), *out])
+    plan = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text())
+    assert plan["cost_per_hour"] == 0 and len(plan["allocations"]) == 2, plan["allocations"]
+    for a in plan["allocations"]:
+        assert min(a["replicas_per_window"]) >= 1, (a["name"], a["replicas_per_window"])
+    assert not any("minReplicas is at least" in w for w in plan["warnings"]), plan["warnings"]
+    assert "$0.00/h against $0.00/h" not in res.stderr

@@ -182,10 +182,19 @@ def _held(
         cost,
         bound,
         proven=status == "optimal",
-        note=_join(o.note, _held_note(pb, rps, cost, o.cost)),
+        note=_join(o.note, _held_note(pb, rps, cost, o.cost)) if _costs_more(cost, o.cost)
+        else o.note,
         stats=o.stats + stats,
         omits=tuple(dict.fromkeys(omits)),
     )
+
+
+def _costs_more(cost: float, idle: float) -> bool:
+    """Whether holding the floor costs more than idling, to the cent the note prints: on nodes
+    priced at $0/h (owned ones) it said "($0.00/h against $0.00/h for a plan that idles
+    allocations at 0 replicas, which needs ... keda-prometheus)", a change of autoscaler for
+    nothing (UX trial 22)."""
+    return f"{cost:.2f}" != f"{idle:.2f}"
 
 
 def _held_note(pb: Problem, rps: Sequence[float], cost: float, idle: float) -> str:
