@@ -40,6 +40,7 @@ from scaleplan.solve.diagnose import (
 from scaleplan.solve.explain import explain
 from scaleplan.solve.milp import SolveStat
 from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
+from scaleplan.solve.prune import quota_members
 from scaleplan.solve.sanity import relax_costs, sanity_warning
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
@@ -121,12 +122,65 @@ def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Seq
         built = build_candidates(
             spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir
         )
-        regions = sorted({c.row.region for c in built[0]})
+        # every region the search may need (_one_region_candidates), and those of the
+        # candidates pruned across regions: where that is one, the plan is the spec's own
+        regions = sorted(
+            {*_one_region_candidates(spec, built[1].unpruned), *(c.row.region for c in built[0])}
+        )
         if len(regions) > 1:
             return _one_region(
                 spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions
             )
     return _solve_demand(spec, profile, catalog, rps, window_hours, options=options, built=built)
+
+
+_PRICES = ("price_ondemand", "price_spot", "price_spot_median")
+
+
+def _one_region_candidates(spec: Spec, unpruned: Sequence[Candidate]) -> list[str]:
+    """The regions a one-cluster flavor's plan is searched in (:func:`_one_region`), by name:
+    every region with a candidate, less a region whose every candidate an earlier-named kept
+    region has as well, the same but for the region (the row but for its region, zone names
+    and prices; the candidate's shape, capacities and zone count), at no higher price (the
+    search reads no other) and in no quota that the region's own is not in. That
+    region's cheapest plan moved there node for node holds every row at no higher cost, and
+    a tie goes to the earlier name: the region dropped cannot be the one chosen.
+
+    Not the regions of the candidates pruned across regions (``prune``): that dominance
+    assumes a plan may mix regions. Region a with types x and y is pruned away there where b
+    has a cheaper x and c a cheaper y, yet a's plan (x and y) may cost less than b's or c's."""
+    by_region: dict[str, dict[tuple[object, ...], list[Candidate]]] = {}
+    for c in unpruned:
+        by_region.setdefault(c.row.region, {}).setdefault(_alike(c), []).append(c)
+    kept: list[str] = []
+    for r in sorted(by_region):
+        if not any(_covers(spec, by_region[s], by_region[r]) for s in kept):
+            kept.append(r)
+    return kept
+
+
+def _alike(c: Candidate) -> tuple[object, ...]:
+    """What a candidate must match in another region to stand in for it there, one for one."""
+    row = c.row.model_dump(exclude={"region", "zones", "fetched_at", *_PRICES})
+    return (
+        repr(sorted(row.items())), c.capacity_type, c.accelerator, c.gpus_per_replica,
+        c.threads, c.replicas_per_node, c.cpu_per_replica, c.memory_gib_per_replica,
+        repr(c.points), c.zones, len(c.row.zones), repr(c.llm),
+    )
+
+
+def _covers(
+    spec: Spec, there: dict[tuple[object, ...], list[Candidate]],
+    here: dict[tuple[object, ...], list[Candidate]],
+) -> bool:
+    """Every candidate ``here`` has one alike ``there``, no dearer, in no other quota."""
+    for key, ks in here.items():
+        js = there.get(key, [])
+        for k in ks:
+            quotas = set(quota_members(spec, k.row))
+            if not any(j.price <= k.price and set(quota_members(spec, j.row)) <= quotas for j in js):
+                return False
+    return True
 
 
 def _in_region(spec: Spec, region: str) -> Spec:
