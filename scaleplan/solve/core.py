@@ -178,7 +178,9 @@ def _covers(
         js = there.get(key, [])
         for k in ks:
             quotas = set(quota_members(spec, k.row))
-            if not any(j.price <= k.price and set(quota_members(spec, j.row)) <= quotas for j in js):
+            if not any(
+                j.price <= k.price and set(quota_members(spec, j.row)) <= quotas for j in js
+            ):
                 return False
     return True
 
