@@ -130,7 +130,7 @@ def simulate_llm(
     steps, sources = steps_for_plan(plan, name, profile_pts=profile_pts, step_override=step_override, source=opts.steps_source)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     drawn = (opts.lengths, opts.length_sigma)
-    wl = from_trace(plan, trace, rng, *drawn) if trace is not None else generate(
+    wl = from_trace(plan, trace, rng, *drawn, windows=windows) if trace is not None else generate(
         plan, name, rng=rng, windows=windows, duration_s=duration_s, min_per_class=min_requests,
         lengths=opts.lengths, sigma=opts.length_sigma, rate_scale=opts.rate_scale,
         arrivals=opts.arrivals,

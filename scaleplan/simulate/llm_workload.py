@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scaleplan.errors import PlanError, Problem
+from scaleplan.kube.weights import peak_window
 from scaleplan.llm.lengths import lognormal_mu
 from scaleplan.plan import Plan
 from scaleplan.simulate.arrivals import bursty, poisson
@@ -166,12 +167,14 @@ def _draw(
 
 
 def _drawn(
-    plan: Plan, trace: LlmTrace, rng: np.random.Generator, lengths: Lengths, sigma: float
+    plan: Plan, trace: LlmTrace, rng: np.random.Generator, lengths: Lengths, sigma: float,
+    windows: tuple[int, ...] | None,
 ) -> Workload:
     """A trace of arrival times only: each request's class and tokens drawn as :func:`generate`
     draws them."""
     names, shares = _class_mix(plan, trace.name)
     sigmas, label, notes = class_sigmas(plan, lengths, sigma)
+    notes = [*notes, *_times_kept(windows)]
     cls, inp, out = _draw(plan, rng, len(trace.times), names, shares, sigmas)
     segs = tuple(trace_segments(plan, trace.times))
     kind = f"trace:{trace.name}"
@@ -181,16 +184,26 @@ def _drawn(
     )
 
 
+def _times_kept(windows: tuple[int, ...] | None) -> tuple[str, ...]:
+    """The note for ``--windows`` given with a trace whose requests have times."""
+    if windows is None:
+        return ()
+    return ("--windows does not apply to a trace with arrival times: each request keeps its "
+            "time of day",)
+
+
 def from_trace(
     plan: Plan, trace: LlmTrace, rng: np.random.Generator,
-    lengths: Lengths = "spec", sigma: float = 0.5,
+    lengths: Lengths = "spec", sigma: float = 0.5, windows: tuple[int, ...] | None = None,
 ) -> Workload:
     """A trace's requests, times in seconds from the start of the day (real windows). Classes by
     name (a name not in the spec: the spec class nearest in (log) token counts); a request
     without one is labelled 'trace' (its lengths are the trace's, not a class's). Arrival times
-    only: classes drawn by the spec's shares, tokens as :func:`generate` draws them."""
+    only: classes drawn by the spec's shares, tokens as :func:`generate` draws them. A trace
+    without times (a vLLM result at its rate) starts at the first of ``windows`` (``--windows``),
+    else at the peak window's start; a trace with times keeps them (``windows`` is noted)."""
     if not trace.lengths_given:
-        return _drawn(plan, trace, rng, lengths, sigma)
+        return _drawn(plan, trace, rng, lengths, sigma, windows)
     toks = {c: (i, o) for c, (i, o) in class_tokens(plan).items() if i is not None and o is not None}
     bare = sum(c is None for c in trace.classes)
     names = (*toks, "trace") if bare or not toks else tuple(toks)
@@ -203,7 +216,13 @@ def from_trace(
         )
     if trace.rate is not None:
         n = len(trace.input_tokens)
+        start = windows[0] if windows else peak_window(plan.demand.rps)
         times = np.zeros(n) if math.isinf(trace.rate) else np.cumsum(rng.exponential(1.0 / trace.rate, n))
+        times = times + start * plan.demand.window_hours * 3600.0
+        which = "the first window --windows selects" if windows else "the peak window"
+        notes.append(f"replayed from the start of window {start} ({which})")
+    else:
+        notes.extend(_times_kept(windows))
     cls = np.zeros(len(times), dtype=np.int64)
     unknown: set[str] = set()
     if toks:
