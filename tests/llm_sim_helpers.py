@@ -11,6 +11,22 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE_PLAN = ROOT / "examples" / "llm-chat" / "plan.yaml"
 
 
+def optimized(d: Path, name: str, spec_text: str) -> Path:
+    """``spec_text`` written to ``d/NAME.yaml`` and planned by the CLI (no manifests, no
+    alternatives); the plan file. Files the spec names (a profile) are the caller's to put in
+    ``d``."""
+    from typer.testing import CliRunner
+
+    from scaleplan.cli import app
+
+    spec = d / f"{name}.yaml"
+    spec.write_text(spec_text, encoding="utf-8")
+    args = ["optimize", str(spec), "--out", str(d / "out"), "--no-manifests", "--no-alternatives"]
+    res = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.stderr
+    return d / "out" / "plan.yaml"
+
+
 def llm_plan(
     *,
     replicas: int = 1,

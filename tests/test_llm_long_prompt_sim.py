@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_sim_helpers import optimized
 
 from scaleplan.llm.perf import serve_class, step_time_ms
 from scaleplan.llm.serving import TokenClass, setup_from_spec, size
@@ -52,16 +53,7 @@ kubernetes:
 
 @pytest.fixture(scope="module")
 def long_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from typer.testing import CliRunner
-
-    from scaleplan.cli import app
-
-    d = tmp_path_factory.mktemp("long")
-    (d / "long.yaml").write_text(LONG, encoding="utf-8")
-    res = CliRunner().invoke(app, ["optimize", str(d / "long.yaml"), "--out", str(d / "out"),
-                                   "--no-manifests", "--no-alternatives"], catch_exceptions=False)
-    assert res.exit_code == 0, res.stderr
-    return d / "out" / "plan.yaml"
+    return optimized(tmp_path_factory.mktemp("long"), "long", LONG)
 
 
 def test_replicas_at_their_planned_load_hold_the_slo(cli: Any, long_plan: Path) -> None:

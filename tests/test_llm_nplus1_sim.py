@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_sim_helpers import optimized
 
 from scaleplan.llm.perf import serve_class, step_time_ms
 from scaleplan.llm.serving import TokenClass, setup_from_spec, size
@@ -51,16 +52,7 @@ kubernetes:
 
 @pytest.fixture(scope="module")
 def chat_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from typer.testing import CliRunner
-
-    from scaleplan.cli import app
-
-    d = tmp_path_factory.mktemp("chat-aks")
-    (d / "chat-aks.yaml").write_text(CHAT_AKS, encoding="utf-8")
-    res = CliRunner().invoke(app, ["optimize", str(d / "chat-aks.yaml"), "--out", str(d / "out"),
-                                   "--no-manifests", "--no-alternatives"], catch_exceptions=False)
-    assert res.exit_code == 0, res.stderr
-    return d / "out" / "plan.yaml"
+    return optimized(tmp_path_factory.mktemp("chat-aks"), "chat-aks", CHAT_AKS)
 
 
 def test_nplus1_plan_holds_when_simulate_loses_a_node(cli: Any, chat_plan: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SHARED
+from llm_sim_helpers import optimized
 
 ROOT = Path(__file__).resolve().parents[1]
 VLLM = SHARED / "data" / "formats" / "vllm_benchmark_serving_llama33_70b_tp8_qps16.json"
@@ -22,20 +23,12 @@ CURVE = "  hourly_rps: [1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 6, 5, 4, 3, 3, 2,
 @pytest.fixture(scope="module")
 def day_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The llm-chat example over a day whose peak is window 10 (the first of equals)."""
-    from typer.testing import CliRunner
-
-    from scaleplan.cli import app
-
     d = tmp_path_factory.mktemp("day")
     src = ROOT / "examples" / "llm-chat"
     text = (src / "spec.yaml").read_text(encoding="utf-8")
     assert "  peak_rps: 6\n" in text
-    (d / "spec.yaml").write_text(text.replace("  peak_rps: 6\n", CURVE), encoding="utf-8")
     shutil.copy(src / "profile.yaml", d / "profile.yaml")
-    args = ["optimize", str(d / "spec.yaml"), "--out", str(d / "o"), "--no-manifests"]
-    res = CliRunner().invoke(app, args, catch_exceptions=False)
-    assert res.exit_code == 0, res.stderr
-    return d / "o" / "plan.yaml"
+    return optimized(d, "spec", text.replace("  peak_rps: 6\n", CURVE))
 
 
 def _replayed(cli, plan: Path, trace: Path, *extra: str) -> tuple[list[int], list[str]]:  # type: ignore[no-untyped-def]
