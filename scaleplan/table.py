@@ -50,6 +50,13 @@ class Line(NamedTuple):
         )
         return "\n".join(lines) or self.text
 
+    def hanging(self, width: int | None) -> str:
+        """The text wrapped at ``width`` between words, continuation lines indented by two
+        spaces (a warning, a note); whole when ``width`` is None (not a terminal)."""
+        if width is None:
+            return self.text
+        return Line(f"- {self.text}").wrapped(width)[2:]
+
 
 def table_lines(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False

@@ -386,3 +386,39 @@ def test_optimize_summary_fits_a_terminal_and_pipes_whole(
         assert rest and all(s[4] != " " for s in rest), rest  # under the item's first word
         assert " ".join([shown[first], *rest]).split() == item.split()  # each name whole
     assert _printed(monkeypatch, lines, terminal=False) == "".join(f"{ln.text}\n" for ln in lines)
+
+
+def _warned(monkeypatch: pytest.MonkeyPatch, items: list[str], *, terminal: bool) -> str:
+    from scaleplan.cli import _common
+
+    raw = io.BytesIO()
+    err = (_Terminal if terminal else _Pipe)(raw, encoding="utf-8", newline="")
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setattr(sys, "stderr", err)
+    _common.warn(items)
+    err.flush()
+    monkeypatch.undo()
+    return raw.getvalue().decode()
+
+
+def test_warnings_wrap_on_a_terminal_and_stay_whole_in_a_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """stderr's warnings and notes were printed as one line each, up to 523 columns on an
+    80-column terminal, which cut them mid-word at column 80 (UX trial 21 F8). On a terminal
+    they wrap between words, continuations indented, a path whole; in a log, whole lines."""
+    path = "/home/user/services/" + "x" * 70 + "/profile.yaml"
+    item = ("A10G: modelled on a proxied peak: A10G FP16 peak proxy 70 TFLOPS (Baseten's A10 vs "
+            f"A10G comparison; NVIDIA publishes none), read from {path}; the TTFT band is widened")
+    tty = _warned(monkeypatch, [item, "short one"], terminal=True)
+    lines = tty.splitlines()
+    assert lines[0].startswith("warning: A10G:") and lines[-1] == "warning: short one", tty
+    assert all(len(s) <= 80 for s in lines if path not in s), tty
+    assert f"  {path};" in lines  # on a line of its own, whole (indented by 2)
+    body = lines[1:-1]
+    assert body and all(s.startswith("  ") and s[2] != " " for s in body), tty
+    assert tty.split() == f"warning: {item} warning: short one".split()  # nothing split or lost
+    assert _warned(monkeypatch, [item, "short one"], terminal=False) == (
+        f"warning: {item}\nwarning: short one\n"
+    )

@@ -77,12 +77,12 @@ def stderr_console() -> Console:
 
 
 def warn(items: Iterable[str], kind: str = "warning") -> None:
-    """One ``warning: ...`` (or ``note: ...``) line on stderr per item, wrapped softly (rich is
-    imported only when there is one to print)."""
+    """Each item as ``KIND: item`` on stderr, wrapped between words on a terminal only."""
     con = None
     for item in items:
         con = con or stderr_console()
-        con.print(f"{kind}: {item}", markup=False, soft_wrap=True)
+        text = Line(f"{kind}: {item}").hanging(con.width if con.is_terminal else None)
+        con.print(text, markup=False, soft_wrap=True)
 
 
 def fail(err: ScaleplanError, json_out: bool = False, doc: dict[str, Any] | None = None) -> NoReturn:
