@@ -285,6 +285,7 @@ def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: f
     per request the spec's class mix. Returns the number of pods written (the most at once)."""
     from scaleplan.inputs import load_tables
     from scaleplan.kube.safety import sanitize_dns_label
+    from scaleplan.observe.queries import model_services
     from scaleplan.plan import read_plan
     from scaleplan.render import render_report
     from scaleplan.simulate.llm_replicas import model_deployment, plan_architecture
@@ -292,7 +293,8 @@ def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: f
     plan = read_plan(plan_file)
     spec = plan.spec
     report = render_report(plan, load_tables())
-    services = sorted(o.name for o in report.objects if o.kind == "Service")
+    deps = [sanitize_dns_label(a.name) for a in plan.allocations]
+    services = sorted(model_services(report.objects, deps))  # not the endpoint picker's
     shares = {c.name: c.share for c in spec.traffic.classes}
     prompt = sum(c.share * (c.input_tokens or 0) for c in spec.traffic.classes)
     output = sum(c.share * (c.output_tokens or 0) for c in spec.traffic.classes)

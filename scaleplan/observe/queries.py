@@ -35,7 +35,7 @@ Engine metric names (LLM plans; the server's own ``/metrics``; the table is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -45,6 +45,7 @@ from scaleplan.render.engine import REQUEST_RATE_TRIGGER, EngineMetrics, metrics
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
+    from scaleplan.render import RenderedObject
 
 Kind = Literal["rate", "count", "latency", "gauge", "ms"]
 LATENCY_WINDOW = "5m"
@@ -77,15 +78,15 @@ class QuerySet:
 
 
 def _rendered(plan: Plan, catalog: Catalog) -> tuple[list[str], list[str], dict[str, str]]:
-    """The KEDA Prometheus request-rate trigger queries, the Services the ServiceMonitor
-    scrapes, and the Deployment of each allocation (allocation name -> Deployment name), as
-    rendered. (The engine triggers, requests in flight and KV-cache use, are not rates.)"""
+    """The KEDA Prometheus request-rate trigger queries, the Services of the model servers'
+    pods (not the endpoint picker's: its pod would count as a replica, UX trial 22 F6), and the
+    Deployment of each allocation (allocation name -> Deployment name), as rendered. (The
+    engine triggers, requests in flight and KV-cache use, are not rates.)"""
     from scaleplan.kube.safety import sanitize_dns_label
     from scaleplan.render import render_report
 
     report = render_report(plan, catalog)
     rates: list[str] = []
-    services: list[str] = []
     names = {sanitize_dns_label(a.name): a.name for a in plan.allocations}
     deployments = {names[o.name]: o.name for o in report.objects if o.kind == "Deployment" and o.name in names}
     for o in report.objects:
@@ -95,9 +96,25 @@ def _rendered(plan: Plan, catalog: Catalog) -> tuple[list[str], list[str], dict[
                     query = str(trig["metadata"]["query"])
                     if query not in rates:  # once: allocations behind one Service share its rate
                         rates.append(query)
-        if o.kind == "Service":
-            services.append(o.name)
-    return rates, services, deployments
+    return rates, model_services(report.objects, names), deployments
+
+
+def model_services(objects: Sequence[RenderedObject], deployments: Iterable[str]) -> list[str]:
+    """The rendered Services whose selector picks the pods of ``deployments`` (the model
+    servers'), in render's order: not a Service of other pods, such as the endpoint picker's
+    (``NAME-epp``, the same app.kubernetes.io/name), whose pod is no replica."""
+    names = set(deployments)
+    pods = [
+        o.obj["spec"]["template"]["metadata"].get("labels", {})
+        for o in objects
+        if o.kind == "Deployment" and o.name in names
+    ]
+    return [
+        o.name
+        for o in objects
+        if o.kind == "Service"
+        and any((o.obj.get("spec", {}).get("selector") or {}).items() <= p.items() for p in pods)
+    ]
 
 
 def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | None = None, *, step_s: float = 300.0) -> QuerySet:
