@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -340,17 +341,25 @@ class _Terminal(io.TextIOWrapper):
         return True
 
 
-def _printed(monkeypatch: pytest.MonkeyPatch, lines: list[Line], *, terminal: bool) -> str:
-    from scaleplan.cli import _common
-
+def _captured(
+    monkeypatch: pytest.MonkeyPatch, stream: str, call: Callable[[], None], *, terminal: bool
+) -> str:
+    """What ``call`` writes on ``sys.<stream>`` when it is an 80-column terminal or a pipe."""
     raw = io.BytesIO()
     out = (_Terminal if terminal else _Pipe)(raw, encoding="utf-8", newline="")
     monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.setattr(sys, "stdout", out)
-    _common.print_lines(lines)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setattr(sys, stream, out)
+    call()
     out.flush()
     monkeypatch.undo()
     return raw.getvalue().decode()
+
+
+def _printed(monkeypatch: pytest.MonkeyPatch, lines: list[Line], *, terminal: bool) -> str:
+    from scaleplan.cli import _common
+
+    return _captured(monkeypatch, "stdout", lambda: _common.print_lines(lines), terminal=terminal)
 
 
 class _Pipe(io.TextIOWrapper):
@@ -391,15 +400,7 @@ def test_optimize_summary_fits_a_terminal_and_pipes_whole(
 def _warned(monkeypatch: pytest.MonkeyPatch, items: list[str], *, terminal: bool) -> str:
     from scaleplan.cli import _common
 
-    raw = io.BytesIO()
-    err = (_Terminal if terminal else _Pipe)(raw, encoding="utf-8", newline="")
-    monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setattr(sys, "stderr", err)
-    _common.warn(items)
-    err.flush()
-    monkeypatch.undo()
-    return raw.getvalue().decode()
+    return _captured(monkeypatch, "stderr", lambda: _common.warn(items), terminal=terminal)
 
 
 def test_warnings_wrap_on_a_terminal_and_stay_whole_in_a_log(
