@@ -213,7 +213,9 @@ def load_tables(
     return load_catalog(list(catalogs), providers=providers)
 
 
-def catalogs_not_given(plan: Plan, catalogs: Sequence[str | Path]) -> str | None:
+def catalogs_not_given(
+    plan: Plan, catalogs: Sequence[str | Path], into: str = "the manifests"
+) -> str | None:
     """A warning when ``plan`` was optimized with catalogs of the user's (the spec's
     ``placement.catalogs`` or ``optimize --catalog``: ``metadata.inputs.catalogs`` other than
     the shipped ones) that none of ``catalogs`` (``render``/``check --catalog``) matches by
@@ -236,7 +238,7 @@ def catalogs_not_given(plan: Plan, catalogs: Sequence[str | Path]) -> str | None
     return (
         f"the plan was optimized with {names} (the spec's placement.catalogs or optimize "
         f"--catalog), which no --catalog gives here: node labels, GPU labels, extended resources "
-        f"and memory of its rows are left out of the manifests; pass {flags} (its path from "
+        f"and memory of its rows are left out of {into}; pass {flags} (its path from "
         "here; docs/catalog.md, \"Owned nodes\")"
     )
 
@@ -248,10 +250,8 @@ def unseen_catalogs(plan_file: str, catalogs: Sequence[str]) -> list[str]:
     read the plan and the catalogs."""
     from scaleplan.plan import read_plan
 
-    missing = catalogs_not_given(read_plan(plan_file), catalogs)
-    if missing is None:
-        return []
-    return [missing.replace("left out of the manifests", "left out of the drift check's render")]
+    missing = catalogs_not_given(read_plan(plan_file), catalogs, "the drift check's render")
+    return [] if missing is None else [missing]
 
 
 def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:
