@@ -235,13 +235,13 @@ def _unknown_key_hint(model: type[BaseModel], loc: PathKey, key: str) -> str:
     ``UNKNOWN_KEY_HINTS``: an SLO under a request class), a close key here, the section the key
     belongs to, else the keys allowed here."""
     owner = _model_at(model, loc[:-1])
-    names = _field_names(owner) if owner else []
-    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) or difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.6)
-    elsewhere = _elsewhere(model, key, loc[:-1])
     if special := getattr(owner, "UNKNOWN_KEY_HINTS", {}).get(key):
         return str(special)
+    names = _field_names(owner) if owner else []
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) or difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"
+    elsewhere = _elsewhere(model, key, loc[:-1])
     if elsewhere and elsewhere.rsplit(".", 1)[-1] == key:  # not "did you mean 'slo'?"
         return f"{key!r} belongs at {elsewhere}, in another section"
     if elsewhere:
