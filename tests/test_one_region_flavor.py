@@ -109,3 +109,45 @@ def test_a_budget_names_the_cheapest_region_s_cost(cli, tmp_path: Path) -> None:
     reasons = json.loads(res.stdout)["reasons"]
     assert [r["code"] for r in reasons] == ["budget"]
     assert abs(reasons[0]["details"]["cost"] - free["cost_per_hour"]) < 1e-4
+
+
+def test_the_time_limit_is_the_whole_solve_s_across_regions(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``--time-limit`` is the solver's total ("Seconds the solver may run in total"). The
+    one-region search gave each region the whole limit from its own start, and the chosen
+    region's alternatives and baselines the limit again: with N regions a limit of L could run
+    about (N + 1) L. Each region's search now gets an even share of what is left, and the
+    plan's later steps the rest, all before the one deadline (the real search runs; its
+    deadlines are recorded)."""
+    import time
+
+    from scaleplan.catalog.files import load_catalog
+    from scaleplan.solve import SolveOptions, core, solve
+    from scaleplan.spec import parse_spec_text
+
+    real = core.search_windows
+    deadlines: list[float] = []
+
+    def recorded(*args, deadline: float, **kwargs):  # type: ignore[no-untyped-def]
+        deadlines.append(deadline)
+        return real(*args, deadline=deadline, **kwargs)
+
+    real_finish = core._finish
+
+    def finish(*args):  # type: ignore[no-untyped-def]
+        deadlines.append(args[-1])  # the deadline of the chosen plan's later steps
+        return real_finish(*args)
+
+    monkeypatch.setattr(core, "search_windows", recorded)
+    monkeypatch.setattr(core, "_finish", finish)
+    limit = 30.0
+    spec = parse_spec_text(SPEC, "spec.yaml")
+    t0 = time.perf_counter()
+    res = solve(spec, None, load_catalog(providers=["aws"]), options=SolveOptions(time_limit=limit))
+    took = time.perf_counter() - t0
+    assert res.region_choice is not None and len(res.region_choice.cost_per_hour) == 2
+    assert len(deadlines) == 3  # each region's search, then the chosen plan's later steps
+    first, second, later = (d - t0 for d in deadlines)
+    # one deadline for the last region's search and every later step: the limit's end
+    assert second == later <= limit + took, (first, second, later)
+    # the first region gets about half the limit, not all of it
+    assert first < second - 0.4 * limit, (first, second)

@@ -216,12 +216,14 @@ def _one_region(
     Regions are ranked without placement.budget_per_hour; the chosen region's plan is checked
     against it (its reason names that cost)."""
     t0 = time.perf_counter()
+    end = t0 + options.time_limit  # the limit is the whole solve's, every region's search in it
     classes = [c for c, _ in classes_of(spec)]
     costs: dict[str, float | None] = {}
     found: dict[str, _Searched] = {}
     reasons: dict[str, InfeasibleError] = {}  # the search's; none: a class no candidate serves
-    for r in regions:
+    for i, r in enumerate(regions):
         t = time.perf_counter()
+        share = t + max(0.0, end - t) / (len(regions) - i)  # an even share of what is left
         pb = Problem.of(_in_region(spec, r), options)
         cands, unserved = pruned(pb.spec, [c for c in unpruned if c.row.region == r], classes)
         costs[r] = None
@@ -229,7 +231,7 @@ def _one_region(
             continue
         try:
             cands = serving_candidates(pb, cands, rps)
-            best, runs = _cheapest(pb, cands, rps, t + options.time_limit, budget=False)
+            best, runs = _cheapest(pb, cands, rps, share, budget=False)
         except InfeasibleError as exc:
             reasons[r] = exc
             continue
@@ -260,9 +262,8 @@ def _one_region(
         searched.pb.spec, profile, catalog, max_util=options.max_utilization,
         spec_dir=options.spec_dir,
     )
-    # alternatives and baselines get what the limit leaves after the region's own search
-    deadline = time.perf_counter() + options.time_limit - searched.seconds
-    res = _finish(searched, diag, rps, window_hours, profile, catalog, deadline)
+    # alternatives and baselines get what the limit leaves after the regions' searches
+    res = _finish(searched, diag, rps, window_hours, profile, catalog, end)
     others = []
     for r in regions:
         c = costs[r]
