@@ -227,8 +227,8 @@ def _first_start(
     """A start for a node's first re-solved window, which has no quieter plan of the node's
     to scale up: the parent's plan for it under the node's rules (barred candidates at 0,
     held ones at their floor or more), its node counts scaled by the least of
-    :data:`FIRST_SCALES` that serves ``d`` (checked as ``WindowModel.scale_up`` checks its
-    plans: spot share, quotas, then ``reroute``). None: none does, or ``max_replicas`` is
+    :data:`FIRST_SCALES` that serves ``d`` (by ``WindowModel.checked``, as ``scale_up``'s
+    plans are: spot share, quotas, then ``reroute``). None: none does, or ``max_replicas`` is
     set. Until 2026-12-06 that window's MILP started from nothing: 18 of the zone case's
     75 window MILPs, ~30 % of the branch and bound's time; a start changes where HiGHS's
     search begins and its cutoff (the start's objective), not the optimum or its proof."""
@@ -241,14 +241,8 @@ def _first_start(
         for k in node.held:
             nodes[k] = max(nodes[k], need[k][0])
         reps = [n * c.replicas_per_node for n, c in zip(nodes, cands, strict=True)]
-        nodes, reps = model._on_demand_topped(nodes, reps)
-        if any(q.used(cands, nodes) > q.limit for q in p.quotas):
-            continue
-        cost = sum(c.price * n for c, n in zip(cands, nodes, strict=True))
-        trial = WindowSolution(status="feasible", nodes=nodes, replicas=reps, cost=cost)
-        got = model.reroute(trial, d)
+        got = model.checked(nodes, reps, d)
         if got is not None:
-            got.status, got.bound, got.reused = "feasible", None, False
             return got
     return None
 

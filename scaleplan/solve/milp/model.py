@@ -394,12 +394,21 @@ class WindowModel(Formulation):
         reps = [nodes[k] * cands[k].replicas_per_node for k in range(self.K)]
         if p.max_replicas is not None:
             reps = [min(reps[k], math.ceil(sol.replicas[k] * lam - 1e-9)) for k in range(self.K)]
+        return self.checked(nodes, reps, demand)
+
+    def checked(
+        self, nodes: list[int], reps: list[int], demand: Sequence[float]
+    ) -> WindowSolution | None:
+        """A feasible (not optimal) plan with these node and replica counts for ``demand``, or
+        None: on-demand nodes added where the spot share is over (:meth:`_on_demand_topped`),
+        then max_replicas, quotas and :meth:`reroute` checked. The check of :meth:`scale_up`'s
+        plans and of floorbranch's first starts."""
+        p, cands = self.p, self.p.candidates
         nodes, reps = self._on_demand_topped(nodes, reps)
         if p.max_replicas is not None and sum(reps) > p.max_replicas:
             return None
-        for q in p.quotas:
-            if q.used(cands, nodes) > q.limit:
-                return None
+        if any(q.used(cands, nodes) > q.limit for q in p.quotas):
+            return None
         cost = sum(cands[k].price * nodes[k] for k in range(self.K))
         trial = WindowSolution(status="feasible", nodes=nodes, replicas=reps, cost=cost)
         out = self.reroute(trial, demand)
