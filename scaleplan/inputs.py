@@ -243,14 +243,12 @@ def catalogs_not_given(
     )
 
 
-def unseen_catalogs(plan_file: str, catalogs: Sequence[str]) -> list[str]:
+def unseen_catalogs(plan: Plan, catalogs: Sequence[str]) -> list[str]:
     """``check --plan`` without the catalogs the plan was optimized with renders, for drift,
     without their rows' labels, so the committed selectors read as drift (UX trial 22; a
-    warning on stderr, the report and the exit code are the checks'). Called after the gate
-    read the plan and the catalogs."""
-    from scaleplan.plan import read_plan
-
-    missing = catalogs_not_given(read_plan(plan_file), catalogs, "the drift check's render")
+    warning on stderr, the report and the exit code are the checks'). ``plan``: the plan the
+    gate read (:attr:`CheckReport.plan`), not read again."""
+    missing = catalogs_not_given(plan, catalogs, "the drift check's render")
     return [] if missing is None else [missing]
 
 

@@ -206,6 +206,7 @@ def check_objects(
         kube_version=version,
         rules=rules,
         drift_checked=plan is not None and "drift" in ids,
+        plan=plan,
     )
 
 

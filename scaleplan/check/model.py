@@ -9,9 +9,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from scaleplan.yamlio import Document, PathKey, format_path
+
+if TYPE_CHECKING:
+    from scaleplan.plan import Plan
 
 Severity = Literal["error", "warning"]
 SEVERITY_RANK: dict[str, int] = {"warning": 1, "error": 2}
@@ -168,6 +171,9 @@ class CheckReport:
     # the documents left out, each "FILE (document N): why" (scaleplan's own files; with
     # --only-manifests, anything that is not a Kubernetes object): the gate decides on these
     skipped: tuple[str, ...] = field(default=())
+    # the plan drift was checked against, as read (None without --plan): check's warnings
+    # about it (inputs.unseen_catalogs) use it instead of reading the file again
+    plan: Plan | None = field(default=None, compare=False, repr=False)
 
     @property
     def notes(self) -> tuple[str, ...]:

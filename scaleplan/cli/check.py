@@ -66,7 +66,7 @@ def check(
         from scaleplan.inputs import load_tables, unseen_catalogs
         tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
         report = gate_report(paths or [], plan_file=one_plan(plan), kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
-        warn(unseen_catalogs(plan[0], catalog or []) if plan else [])  # UX trial 22
+        warn(unseen_catalogs(report.plan, catalog or []) if report.plan else [])  # UX trial 22
         text = report_text(report, fmt, threshold)
         if output in (None, "-"):  # '-': standard output, as for every command's files
             print_text(text)
