@@ -276,8 +276,8 @@ def test_trace_csv_and_vllm_result() -> None:
 
 
 @pytest.mark.parametrize(("text", "msg"), [
-    ("timestamp,input_tokens,output_tokens\n0,-5,10\n", "whole numbers >= 1"),
-    ("timestamp,input_tokens,output_tokens\n-1,5,10\n", "times must be >= 0"),
+    ("timestamp,input_tokens,output_tokens\n0,-5,10\n", "not a whole number of tokens >= 1"),
+    ("timestamp,input_tokens,output_tokens\n-1,5,10\n", "a time before 0"),
     ("time,foo\n1,2\n", "input_tokens"),
     ('{"request_rate": 1.0, "num_prompts": 3}', "input_lens"),
 ])
@@ -285,6 +285,20 @@ def test_bad_traces(text: str, msg: str) -> None:
     with pytest.raises(InputError) as err:
         parse_llm_trace(text, "bad.csv")
     assert msg in str(err.value.problems[0].message) + str(err.value)
+
+
+@pytest.mark.parametrize(("row", "said"), [
+    ("5,-20,10", "bad.csv:3: input_tokens is '-20', not a whole number of tokens >= 1 (fix the "
+     "line or drop it: a request has at least 1 input and 1 output token)"),
+    ("-1,5,10", "bad.csv:3: time is '-1', a time before 0 (give seconds from the start of the "
+     "day or epoch seconds, both >= 0)"),
+])
+def test_a_bad_trace_line_reads_as_one_sentence(row: str, said: str) -> None:
+    """UX trial 22 F8: the error nested parentheses ("... >= 1 (fix or drop the line (negative
+    or zero lengths are not requests))"); now file, line, field and fix with one level."""
+    with pytest.raises(InputError) as err:
+        parse_llm_trace(f"timestamp,input_tokens,output_tokens\n0,5,10\n{row}\n", "bad.csv")
+    assert str(err.value) == said
 
 
 def test_an_aggregate_export_as_a_trace_is_named_for_what_it_is() -> None:
@@ -343,7 +357,7 @@ def test_cli_bad_input_exits_3(cli, tmp_path: Path) -> None:
     t = tmp_path / "trace.csv"
     t.write_text("timestamp,input_tokens,output_tokens\n0,-5,10\n")
     res = cli(["simulate", str(good), "--trace", str(t)], exit_code=3)
-    assert "token counts must be whole numbers >= 1" in res.stderr
+    assert "input_tokens is '-5', not a whole number of tokens >= 1" in res.stderr
     absurd = tmp_path / "absurd.yaml"
     absurd.write_text(dump_plan(llm_plan(rps=1e9)))
     res = cli(["simulate", str(absurd)], exit_code=3)

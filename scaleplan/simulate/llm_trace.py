@@ -74,7 +74,8 @@ def _pick(keys: list[str], options: tuple[str, ...]) -> str | None:
 TIME_HINT = (
     "give seconds, epoch seconds or ISO 8601 times with an offset (2025-12-06T13:00:05Z)"
 )
-WHOLE_HINT = "fix or drop the line (negative or zero lengths are not requests)"
+# one level of parentheses once rendered ("FILE:LINE: message (hint)", UX trial 22 F8)
+WHOLE_HINT = "a request has at least 1 input and 1 output token"
 
 
 def _num(name: str, v: Any, what: str, line: int | None, *, integer: bool) -> float:
@@ -92,11 +93,12 @@ def _num(name: str, v: Any, what: str, line: int | None, *, integer: bool) -> fl
         raise _bad(name, f"{what} {v!r} is not finite", "give finite numbers", line)
     if integer:
         if x < 1 or x != int(x):
-            must = "token counts must be whole numbers >= 1"
-            raise _bad(name, f"{what} is {v!r}; {must}", WHOLE_HINT, line)
+            fix = "fix the line or drop it" if line is not None else "fix the entry"
+            message = f"{what} is {v!r}, not a whole number of tokens >= 1"
+            raise _bad(name, message, f"{fix}: {WHOLE_HINT}", line)
     elif x < 0:
-        hint = "give seconds from the start of the day (or epoch seconds)"
-        raise _bad(name, f"{what} is {v!r}; times must be >= 0", hint, line)
+        hint = "give seconds from the start of the day or epoch seconds, both >= 0"
+        raise _bad(name, f"{what} is {v!r}, a time before 0", hint, line)
     return x
 
 
