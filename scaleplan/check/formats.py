@@ -66,7 +66,9 @@ def text(report: CheckReport, *, fail_on: Severity = "error") -> str:
     drift = ", drift checked against the plan" if report.drift_checked else ""
     lines.append(
         f"{verdict}: {counted(s['errors'], 'error')}, {counted(s['warnings'], 'warning')} in {counted(s['objects'], 'object')} from {counted(s['files'], 'file')} "
-        f"(Kubernetes {report.kube_version}, {len(report.rules)} rules, fail on {fail_on}{drift})"
+        # of how many: the SARIF's tool.driver.rules lists all, off by default too (UX trial 21 F9)
+        f"(Kubernetes {report.kube_version}, {len(report.rules)} of {len(RULES)} rules run, "
+        f"fail on {fail_on}{drift})"
     )
     return "\n".join(lines) + "\n"
 
@@ -204,6 +206,7 @@ def sarif(report: CheckReport) -> dict[str, Any]:
                 "properties": {
                     "kubeVersion": report.kube_version,
                     "driftChecked": report.drift_checked,
+                    "rulesRun": [r.id for r in report.rules],  # the text's "N of M rules run"
                 },
             }
         ],
