@@ -30,11 +30,15 @@ kubernetes: {image: vllm/vllm-openai:v0.11.0, flavor: gke}
 """
 
 
-def _spec(accs: str, extra: str = ""):
+def _spec_text(accs: str, extra: str = "") -> str:
     text = SPEC.replace("ACCS", accs)
     if extra:
         text = text.replace("  accelerators:", f"  {extra}\n  accelerators:")
-    return parse_spec_text(text, "s.yaml")
+    return text
+
+
+def _spec(accs: str, extra: str = ""):
+    return parse_spec_text(_spec_text(accs, extra), "s.yaml")
 
 
 def test_a_named_accelerator_left_out_for_its_flags_is_said() -> None:
@@ -94,3 +98,51 @@ def test_a_named_accelerator_the_providers_do_not_offer_is_said() -> None:
     assert said.startswith("placement.accelerators[0]: L4 has no catalog row in azure eastus")
     assert "scaleplan catalog list --accelerator L4" in said
     assert unoffered(_spec("L4, H100"), cat) == []  # offered (H100 flagged: flagged_out says it)
+
+
+OWN_PRICES = """\
+apiVersion: scaleplan/v1
+kind: Catalog
+provenance: {source: our billing export, build_date: '2026-11-30'}
+instances:
+- {provider: gcp, region: us-central1, instance_type: a3-highgpu-8g, family: a3, accelerator: H100,
+   accelerator_count: 8, vcpus: 208, memory_gib: 1872, price_ondemand: 88.25, price_spot: 29.44}
+"""
+
+
+def test_an_accelerator_that_keeps_rows_of_its_own_is_not_called_left_out(tmp_path: Path) -> None:
+    """UX trial 23 F3: with a3-highgpu-8g re-priced in a catalog of the user's (no flag), the
+    plan ran H100 on it and the warning still said 'H100 is left out in gcp us-central1'."""
+    own = tmp_path / "prices.yaml"
+    own.write_text(OWN_PRICES, encoding="utf-8")
+    (said,) = flagged_out(_spec("H100"), load_catalog([own]))
+    assert said.startswith("H100 catalog rows left out in gcp us-central1: a3-highgpu-1g, "), said
+    assert "a3-highgpu-8g are flagged" not in said and "other rows (a3-highgpu-8g)" in said
+    assert "is left out" not in said
+
+
+def test_a_plan_on_flagged_rows_says_so_and_the_empty_placement_offers_own_prices(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 23 F1: the exit-4 hint's way out, `include_flagged: true`, planned a GKE H100
+    spec on the suspect us-central1 A3 prices without a word, in the plan or on stderr. The
+    plan's warnings now name the flagged rows it runs on, and the exit-4 hint offers the
+    user's own prices first."""
+    monkeypatch.chdir(tmp_path)
+    Path("h.yaml").write_text(SPEC.replace("ACCS", "H100"), encoding="utf-8")
+    res = cli(["optimize", "h.yaml", "--out", "o0"], exit_code=4)
+    own = "give the prices you pay for those rows in a catalog of your own"
+    assert own in res.stdout + res.stderr
+    Path("f.yaml").write_text(_spec_text("H100", "include_flagged: true"), encoding="utf-8")
+    res = cli(["optimize", "f.yaml", "--out", "o"])
+    from scaleplan.plan import read_plan
+
+    plan = read_plan("o/plan.yaml")
+    used = sorted({a.instance_type for a in plan.allocations})
+    (said,) = [w for w in plan.warnings if "flagged" in w]
+    assert said.startswith("the plan runs on catalog rows flagged suspect-price"), said
+    assert f"gcp us-central1 {', '.join(used)};" in said
+    assert "catalog of your own" in said and said in res.stderr
+    Path("prices.yaml").write_text(OWN_PRICES, encoding="utf-8")
+    res = cli(["optimize", "h.yaml", "--out", "o2", "--catalog", "prices.yaml"])
+    assert "the plan runs on catalog rows flagged" not in res.stderr  # the user's row: no flag

@@ -30,7 +30,7 @@ from scaleplan.plan import (
 )
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.oppoints import OpPoint, floor4
-from scaleplan.solve.placement import assumed_zones
+from scaleplan.solve.placement import assumed_zones, flagged_in_use
 from scaleplan.solve.problem import Classes, Problem, quota_scopes
 from scaleplan.solve.search import Outcome, outcome_gap
 from scaleplan.spec import Spec
@@ -358,6 +358,9 @@ def _warnings(
             f"capacity on {', '.join(est)} rests on estimated or scaled profile points, "
             "not measurements"
         )
+    flagged = flagged_in_use([c.row for c in used])
+    if flagged:
+        warnings.append(flagged)
     arm = sorted({c.row.instance_type for c in used if c.row.cpu_arch == "arm64"})
     if arm:  # nothing in a spec or profile says the image or the measured CPU is arm64
         warnings.append(

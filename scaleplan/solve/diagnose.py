@@ -47,7 +47,13 @@ def diagnose_candidates(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]
                 f" except {diag.rows_flagged} flagged as suspect, which are left out "
                 "(docs/catalog.md)"
             )
-            fix = f"set placement.include_flagged: true to plan with them, or {fix}"
+            # the user's own prices first: include_flagged plans on the doubtful ones (UX trial 23)
+            fix = (
+                "give the prices you pay for those rows in a catalog of your own (--catalog or "
+                "placement.catalogs), set placement.include_flagged: true to plan on the flagged "
+                "prices as they are, or widen placement.providers, placement.regions or "
+                "placement.accelerators"
+            )
         return [InfeasibleReason("no-candidates", said, fix)]
     if diag.llm_refusals and diag.shapes_fitting == 0:
         more = len(diag.llm_refusals) - 3

@@ -109,17 +109,50 @@ def flagged_out(spec: Spec, catalog: Catalog) -> list[str]:
     for r in flagged_rows(spec, catalog):
         if (r.accelerator or CPU) in named:
             by_acc.setdefault(r.accelerator or CPU, []).append(r)
+    kept: dict[str, set[str]] = {}
+    for r in placement_rows(spec, catalog):
+        kept.setdefault(r.accelerator or CPU, set()).add(r.instance_type)
     out = []
     for acc in sorted(by_acc):
         rows = by_acc[acc]
         where = ", ".join(sorted({f"{r.provider} {r.region}" for r in rows}))
         types = ", ".join(sorted({r.instance_type for r in rows}))
         flags = ", ".join(sorted({f for r in rows for f in r.flags}))
+        if acc in kept:  # only some of its rows: the accelerator itself is planned (UX trial 23)
+            others = ", ".join(sorted(kept[acc]))
+            out.append(
+                f"{acc} catalog rows left out in {where}: {types} are flagged {flags} "
+                f"(docs/catalog.md); the plan may use its other rows ({others}); set "
+                "placement.include_flagged: true to plan with them too"
+            )
+            continue
         out.append(
             f"{acc} is left out in {where}: its catalog rows ({types}) are flagged {flags} "
             "(docs/catalog.md); set placement.include_flagged: true to plan with them"
         )
     return out
+
+
+def flagged_in_use(rows: Sequence[InstanceRow]) -> str | None:
+    """A warning naming the flagged rows a plan runs on (``placement.include_flagged: true``),
+    None without any: the flag says their price is doubtful, so the plan's cost and choice
+    are too (UX trial 23: a GKE H100 plan on the suspect us-central1 A3 prices, $71.78/h
+    against $149.62/h at the user's billing prices, said nothing)."""
+    flagged = sorted({(r.provider, r.region, r.instance_type, f) for r in rows for f in r.flags})
+    if not flagged:
+        return None
+    where = sorted({(p, reg) for p, reg, _, _ in flagged})
+    names = "; ".join(
+        f"{p} {reg} {', '.join(sorted({t for pp, rr, t, _ in flagged if (pp, rr) == (p, reg)}))}"
+        for p, reg in where
+    )
+    flags = ", ".join(sorted({f for *_, f in flagged}))
+    return (
+        f"the plan runs on catalog rows flagged {flags} (placement.include_flagged: true): "
+        f"{names}; their prices are doubtful, and so are the plan's cost and choice "
+        "(docs/catalog.md, \"Flagged rows\"): give the prices you pay for them in a catalog "
+        "of your own (--catalog or placement.catalogs; its rows carry no flag) and plan again"
+    )
 
 
 def unoffered(spec: Spec, catalog: Catalog) -> list[str]:
