@@ -213,6 +213,18 @@ def load_tables(
     return load_catalog(list(catalogs), providers=providers)
 
 
+def users_catalogs(plan: Plan) -> dict[str, str]:
+    """The catalogs of the user's that ``plan`` was optimized with (the spec's
+    ``placement.catalogs`` or ``optimize --catalog``), name -> sha256: the plan's
+    ``metadata.inputs.catalogs`` less the shipped ones."""
+    own = plan.metadata.inputs.catalogs.items()
+    return {
+        k.removeprefix("spec/"): digest
+        for k, digest in own
+        if not k.startswith(("shipped/", "melange/"))
+    }
+
+
 def catalogs_not_given(
     plan: Plan, catalogs: Sequence[str | Path], into: str = "the manifests"
 ) -> str | None:
@@ -225,12 +237,7 @@ def catalogs_not_given(
     from scaleplan.yamlio import sha256_file
 
     given = {sha256_file(c) for c in catalogs}
-    own = plan.metadata.inputs.catalogs.items()
-    missing = [
-        k.removeprefix("spec/")
-        for k, digest in own
-        if not k.startswith(("shipped/", "melange/")) and digest not in given
-    ]
+    missing = [k for k, digest in users_catalogs(plan).items() if digest not in given]
     if not missing:
         return None
     names = ", ".join(missing)

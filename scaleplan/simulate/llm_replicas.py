@@ -189,6 +189,20 @@ class ModelStep:
         return line[0] + line[1] * context_tokens
 
 
+def _not_shipped(plan: Plan, accelerator: str) -> str:
+    """Why the LLM model cannot size ``accelerator``: not in the shipped accelerator table. A
+    catalog of the user's that the plan was optimized with may define it (docs/catalog.md),
+    and simulate reads none: said, rather than leaving the user to guess (review: simulate did
+    not name the catalogs as render and check do)."""
+    from scaleplan.inputs import users_catalogs
+
+    why = f"accelerator {accelerator} is not in the shipped accelerator table"
+    own = ", ".join(users_catalogs(plan))
+    if not own:
+        return why
+    return f"{why}; the plan was optimized with {own}, whose accelerators simulate does not read"
+
+
 def plan_architecture(plan: Plan, name: str | None = None) -> Any:
     """The architecture a plan recorded (``Plan.architecture``, a config.json spec's), or None
     (a preset, resolved by name; or a plan written before plans recorded it, whose config.json
@@ -221,7 +235,7 @@ def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, 
 
     acc = next((x for x in load_accelerators() if x.name == a.accelerator), None)
     if acc is None:
-        return None, f"accelerator {a.accelerator} is not in the accelerator table"
+        return None, _not_shipped(plan, a.accelerator)
     toks = token_classes_of(plan.spec.traffic.classes)
     try:
         s = setup_from_spec(plan.spec.model, arch=arch)
