@@ -56,7 +56,10 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "accelerators": len(g.profile.accelerators()) if g.profile is not None else 0,
         "architecture": g.spec.model.architecture,
         "model": _model_planned(g.spec),
-        "warnings": [*spec_warnings(g.spec), *spec_config_notes(g.spec, g.file), *_calibration_notes(g)],
+        "warnings": [
+            *spec_warnings(g.spec), *spec_config_notes(g.spec, g.file), *_calibration_notes(g),
+            *_placement_notes(g),
+        ],
     }
     if ("slo", "latency_ms") not in g.lines.lines:  # from TTFT/TPOT: llm_latency_default
         out["latency_ms_default"] = g.spec.slo.latency_ms
@@ -93,6 +96,29 @@ def _calibration_notes(g: Gathered) -> list[str]:
     except InputError:  # _check_model reported it
         return []
     return list(ctx.notes) if ctx is not None else []
+
+
+def _placement_notes(g: Gathered) -> list[str]:
+    """The placement warnings ``optimize`` prints before solving (rows left out for their
+    flags, accelerators no catalog row of the providers and regions has) and, when the
+    placement leaves no row at all, that optimize will find no plan, with its reason and fix.
+    UX trial 23: a GKE spec of H100 and H200 in us-central1, whose shipped rows are all
+    flagged, was 'ok' here and exit 4 at optimize, and neither warning was printed here."""
+    from scaleplan.solve.candidates import Diagnostics
+    from scaleplan.solve.diagnose import diagnose_candidates
+    from scaleplan.solve.placement import flagged_out, flagged_rows, placement_rows, unoffered
+
+    if g.spec is None or g.catalog is None:
+        return []
+    spec, cat = g.spec, g.catalog
+    out = [*flagged_out(spec, cat), *unoffered(spec, cat)]
+    if not placement_rows(spec, cat):
+        diag = Diagnostics(rows_total=len(cat.rows), rows_flagged=len(flagged_rows(spec, cat)))
+        out += [
+            f"optimize will find no plan (exit 4): {r.message}; hint: {r.fix}"
+            for r in diagnose_candidates(spec, diag)
+        ]
+    return out
 
 
 def _planned(result: dict[str, Any]) -> str:

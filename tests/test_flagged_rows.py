@@ -146,3 +146,29 @@ def test_a_plan_on_flagged_rows_says_so_and_the_empty_placement_offers_own_price
     Path("prices.yaml").write_text(OWN_PRICES, encoding="utf-8")
     res = cli(["optimize", "h.yaml", "--out", "o2", "--catalog", "prices.yaml"])
     assert "the plan runs on catalog rows flagged" not in res.stderr  # the user's row: no flag
+
+
+def test_validate_says_what_optimize_will_say_of_the_placement(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 23 F2: a GKE spec of H100 and H200 in us-central1 (every shipped row flagged)
+    was 'ok' at validate (exit 0, no warning) and exit 4 at optimize; B200 (no GCP row) alike.
+    validate now prints optimize's placement warnings and says optimize will find no plan,
+    with its reason and hint; the exit code stays 0."""
+    monkeypatch.chdir(tmp_path)
+    Path("h.yaml").write_text(SPEC.replace("ACCS", "H100, H200"), encoding="utf-8")
+    res = cli(["validate", "h.yaml"])
+    assert "h.yaml: ok" in res.stdout
+    err = res.stderr
+    assert "warning: H100 is left out in gcp us-central1" in err
+    assert "warning: H200 is left out in gcp us-central1" in err
+    assert "warning: optimize will find no plan (exit 4): no catalog row matches placement " in err
+    assert "except 6 flagged as suspect" in err and "hint: give the prices you pay" in err
+    cli(["optimize", "h.yaml", "--out", "o"], exit_code=4)  # what it foretold
+    Path("b.yaml").write_text(SPEC.replace("ACCS", "B200"), encoding="utf-8")
+    err = cli(["validate", "b.yaml"]).stderr
+    assert "placement.accelerators[0]: B200 has no catalog row in gcp us-central1" in err
+    assert "optimize will find no plan (exit 4)" in err
+    Path("ok.yaml").write_text(SPEC.replace("ACCS", "L4, H100"), encoding="utf-8")
+    err = cli(["validate", "ok.yaml"]).stderr
+    assert "H100 is left out in gcp us-central1" in err and "will find no plan" not in err
