@@ -13,7 +13,7 @@ from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from scaleplan.inputs import ObservedInputs
-    from scaleplan.plan import Baseline, Plan, SpotLoss
+    from scaleplan.plan import Alternative, Baseline, Plan, SpotLoss
     from scaleplan.plan_outputs import PlanOutputs
     from scaleplan.plandiff import PlanDiff
     from scaleplan.solve import SolveResult
@@ -181,13 +181,7 @@ def summary_lines(
                 saves = _saves(plan, bl)
                 lines.append(Line(f"  - {bl.name}: ${bl.cost_per_hour:.4f}/h, {saves}"))
     alternatives = [a for a in plan.alternatives if not (free and a.cost_per_hour == 0)]
-    for i, alt in enumerate(alternatives):
-        label = "next best" if i == 0 else "then"
-        if alt.extra_cost_fraction is None:  # over a $0/h plan: the dollars, not "+0%"
-            cost = f"+${alt.cost_per_hour - plan.cost_per_hour:.4f}/h"
-        else:
-            cost = f"{_share(alt.extra_cost_fraction, '+')} (${alt.cost_per_hour:.4f}/h)"
-        lines.append(Line(f"{label}: {alt.description}, {cost}"))
+    lines += _alternative_lines(plan, alternatives)
     if plan.spot_loss is not None:
         lines += spot_loss_lines(plan.spot_loss, plan.cost_per_hour)
     if changes is not None:
@@ -196,6 +190,36 @@ def summary_lines(
         lines.append(Line(f"changes against the previous {plan_file}:"))
         lines += [Line(t, whole=True) for t in diff_lines(changes)]
     lines += [Line(f"wrote {w}") for w in written]
+    return lines
+
+
+# an alternative over this many times the plan's cost more is no choice a user takes: UX trial
+# 21 F6 read "next best: 490 x Standard_NC80adis_H100_v5, +1315%" without a word
+FAR_OFF = 1.0
+
+
+def _alternative_lines(plan: Plan, alternatives: Sequence[Alternative]) -> list[Line]:
+    """``next best:`` and ``then:`` with each one's extra cost. Those over twice the plan's cost
+    (:data:`FAR_OFF`; alternatives come cheapest first) are counted on an indented line, not
+    listed; where every one is, the next best is listed and the line says none comes close.
+    plan.yaml keeps them all."""
+    near = [a for a in alternatives if (a.extra_cost_fraction or 0.0) <= FAR_OFF]
+    shown = near or list(alternatives[:1])
+    lines = []
+    for i, alt in enumerate(shown):
+        label = "next best" if i == 0 else "then"
+        if alt.extra_cost_fraction is None:  # over a $0/h plan: the dollars, not "+0%"
+            cost = f"+${alt.cost_per_hour - plan.cost_per_hour:.4f}/h"
+        else:
+            cost = f"{_share(alt.extra_cost_fraction, '+')} (${alt.cost_per_hour:.4f}/h)"
+        lines.append(Line(f"{label}: {alt.description}, {cost}"))
+    more = len(alternatives) - len(shown)
+    if not near and alternatives:
+        also = f"; {more} more in plan.yaml's alternatives" if more else ""
+        lines.append(Line(f"  no single instance type comes within twice this plan's cost{also}"))
+    elif more:
+        types = counted(more, "more single instance type")
+        lines.append(Line(f"  {types} at over twice this plan's cost: plan.yaml's alternatives"))
     return lines
 
 
