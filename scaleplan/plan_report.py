@@ -13,7 +13,7 @@ from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from scaleplan.inputs import ObservedInputs
-    from scaleplan.plan import Alternative, Baseline, Plan, SpotLoss
+    from scaleplan.plan import Allocation, Alternative, Baseline, Plan, SpotLoss
     from scaleplan.plan_outputs import PlanOutputs
     from scaleplan.plandiff import PlanDiff
     from scaleplan.solve import SolveResult
@@ -127,6 +127,20 @@ def llm_lines(plan: Plan) -> list[Line]:
     return [Line(head), *(Line(t) for t in shapes)]
 
 
+def _capacity_source(plan: Plan, estimated: Sequence[Allocation]) -> str:
+    """What the table's starred capacities rest on, for its footnote."""
+    # calibrated first: optimize --observed calibrates a plan whose spec names no profile
+    # (it said "no profile: uncalibrated" under a calibrated plan, UX trial 22)
+    if all(a.operating_point.source == "calibrated" for a in estimated):
+        return "the LLM model's predictions, calibrated on measured points"
+    if plan.spec.model.profile is None:  # an LLM planned from its architecture alone
+        return "the LLM model's estimates (no profile: uncalibrated)"
+    if any("architecture-only estimates" in w for w in plan.warnings):
+        # a profile none of whose measured points calibrates the model (UX trial 23)
+        return "the LLM model's estimates (the profile's points left out: uncalibrated)"
+    return "estimated profile points"
+
+
 def summary_lines(
     plan: Plan, written: Sequence[str], changes: PlanDiff | None = None, plan_file: str = ""
 ) -> list[Line]:
@@ -135,14 +149,7 @@ def summary_lines(
     lines: list[Line] = []
     estimated = [a for a in plan.allocations if a.estimated]
     if estimated:
-        what = "estimated profile points"
-        # calibrated first: optimize --observed calibrates a plan whose spec names no profile
-        # (it said "no profile: uncalibrated" under a calibrated plan, UX trial 22)
-        if all(a.operating_point.source == "calibrated" for a in estimated):
-            what = "the LLM model's predictions, calibrated on measured points"
-        elif plan.spec.model.profile is None:  # an LLM planned from its architecture alone
-            what = "the LLM model's estimates (no profile: uncalibrated)"
-        lines.append(Line(f"* capacity from {what}"))
+        lines.append(Line(f"* capacity from {_capacity_source(plan, estimated)}"))
     per_m = "n/a"
     if plan.cost_per_million_requests is not None:
         per_m = f"${plan.cost_per_million_requests:.4f}"

@@ -47,6 +47,7 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
 
     # a valid spec names a profile, or an architecture (ModelSpec)
     assert g.spec is not None and (g.profile is None) == (g.profile_path is None)
+    calibration, calibrates = _calibration_notes(g)
     out: dict[str, Any] = {
         "file": g.file,
         "valid": True,
@@ -57,10 +58,12 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "architecture": g.spec.model.architecture,
         "model": _model_planned(g.spec),
         "warnings": [
-            *spec_warnings(g.spec), *spec_config_notes(g.spec, g.file), *_calibration_notes(g),
+            *spec_warnings(g.spec), *spec_config_notes(g.spec, g.file), *calibration,
             *_placement_notes(g),
         ],
     }
+    if calibrates is not None:  # an LLM spec's measured points: whether any calibrates
+        out["calibrates"] = calibrates
     if ("slo", "latency_ms") not in g.lines.lines:  # from TTFT/TPOT: llm_latency_default
         out["latency_ms_default"] = g.spec.slo.latency_ms
     return out
@@ -80,22 +83,29 @@ def _model_planned(spec: Spec) -> str | None:
     return served[-1] if served else arch
 
 
-def _calibration_notes(g: Gathered) -> list[str]:
+def _calibration_notes(g: Gathered) -> tuple[list[str], bool | None]:
     """What the profile's points do to an LLM spec's model, as ``optimize`` warns it: points
     left out (a model the GPU cannot hold, unknown tokens), points of another model, lower
     bounds, the fitted scales. Said here too: validate said only "ok (N profile points)" of a
     profile none of whose points could calibrate the model. With or without a profile: a
-    defaulted ``max_model_len`` the server refuses longer requests at."""
+    defaulted ``max_model_len`` the server refuses longer requests at. Second: whether any
+    point calibrates the model (None without a profile or an architecture): the ok line said
+    '1 profile point on 1 accelerator' of a profile whose one point was left out (UX trial 23)."""
     from scaleplan.errors import InputError
     from scaleplan.solve.llm_capacity import llm_context
 
     if g.spec is None or g.catalog is None or g.spec.model.architecture is None:
-        return []
+        return [], None
     try:
         ctx = llm_context(g.spec, g.profile, g.catalog.accelerators, Path(g.file).parent, g.catalog.node_gpus())
     except InputError:  # _check_model reported it
-        return []
-    return list(ctx.notes) if ctx is not None else []
+        return [], None
+    if ctx is None:
+        return [], None
+    measured = g.profile is not None and any(
+        m.source in ("measured", "imported") for m in g.profile.measurements
+    )  # estimated points are not read: nothing to say of them
+    return list(ctx.notes), (ctx.calibration is not None) if measured else None
 
 
 def _placement_notes(g: Gathered) -> list[str]:
@@ -142,6 +152,11 @@ def ok_line(result: dict[str, Any]) -> str:
     else:
         points = counted(result["measurements"], "profile point")
         what = f"{points} on {counted(result['accelerators'], 'accelerator')}"
+        if result.get("calibrates") is False:  # an LLM spec's measured points, all left out
+            what += (
+                ", which does not calibrate the model" if result["measurements"] == 1
+                else ", none of which calibrates the model"
+            ) + " (the warnings say why)"
     if result.get("latency_ms_default") is not None:
         ms = result["latency_ms_default"]
         what += (

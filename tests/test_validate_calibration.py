@@ -125,3 +125,39 @@ def test_a_config_json_takes_the_name_the_spec_serves_it_under(tmp_path: Path, c
                  "--out", str(out)])
         assert r.stdout.startswith(f"{name}: "), r.stdout
         assert yaml.safe_load(out.read_text(encoding="utf-8"))["metadata"]["model"] == name
+
+
+def test_a_profile_whose_points_are_all_left_out_is_called_uncalibrated(
+    tmp_path: Path, cli
+) -> None:
+    """UX trial 23 F4, F10: a bf16 benchmark under an fp8 plan is left out (the 'calibration:'
+    warning says so), yet validate's ok line read '1 profile point on 1 accelerator', the plan
+    warned 'capacity on H100 rests on estimated or scaled profile points' and the table's
+    footnote read '* capacity from estimated profile points': the profile holds no estimated
+    point, and capacity is the LLM model's architecture-only estimate."""
+    result = "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+    args = ("--accelerator", "H100", "--gpus", "8", "--dtype", "bf16")
+    spec = _spec(tmp_path, cli, result, "llama-3.3-70b-instruct", *args)
+    spec.write_text(spec.read_text().replace("  engine: vllm\n", "  engine: vllm\n  dtype: fp8\n"))
+    r = cli(["validate", str(spec)])
+    ok = "ok (chat: 1 profile point on 1 accelerator, which does not calibrate the model (the "
+    assert ok + "warnings say why)" in r.stdout, r.stdout
+    err = " ".join(r.stderr.split())
+    assert "measured in bf16 (metadata.dtype), the model planned is fp8" in err
+    assert json.loads(cli(["validate", str(spec), "--json"]).stdout)["calibrates"] is False
+    out = tmp_path / "out"
+    r = cli(["optimize", str(spec), "--out", str(out), "--no-manifests", "--no-alternatives"])
+    warnings = yaml.safe_load((out / "plan.yaml").read_text(encoding="utf-8"))["warnings"]
+    (said,) = [w for w in warnings if w.startswith("capacity on ")]
+    why = (
+        " rests on the LLM model's architecture-only estimates, not measurements: model.profile's "
+        "one measured point does not calibrate them (the 'calibration:' warnings say why"
+    )
+    assert why in said, said
+    foot = "* capacity from the LLM model's estimates (the profile's points left out: uncalibrated)"
+    assert foot in r.stdout, r.stdout
+    prof = tmp_path / "profile.yaml"
+    prof.write_text(prof.read_text().replace("dtype: bf16", "dtype: fp8"))  # now it calibrates
+    r = cli(["validate", str(spec)])
+    assert "which does not calibrate" not in r.stdout, r.stdout
+    assert json.loads(cli(["validate", str(spec), "--json"]).stdout)["calibrates"] is True

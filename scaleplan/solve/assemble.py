@@ -332,6 +332,7 @@ def _warnings(
     best: Outcome, allocs: Sequence[Allocation], candidate_warnings: Sequence[str], gap: float,
     no_profile: bool = False,
     calibration: str | None = None,
+    points_unused: int = 0,
 ) -> list[str]:
     warnings = sorted(set(candidate_warnings))
     used = allocated_candidates(best)
@@ -352,6 +353,16 @@ def _warnings(
             f"capacity on {', '.join(est)} rests on the LLM model's architecture-only "
             "estimates, not measurements: the spec names no model.profile, so nothing "
             "calibrates them (docs/llm.md, Calibration)"
+        )
+    elif est and points_unused:  # the profile's measured points were all left out (UX trial 23)
+        none = (
+            "model.profile's one measured point does not calibrate them" if points_unused == 1
+            else f"none of model.profile's {points_unused:,} measured points calibrates them"
+        )
+        warnings.append(
+            f"capacity on {', '.join(est)} rests on the LLM model's architecture-only "
+            f"estimates, not measurements: {none} (the 'calibration:' warnings say why; "
+            "docs/llm.md, Calibration)"
         )
     elif est:
         warnings.append(
@@ -432,6 +443,7 @@ def assemble_plan(
     sanity: str | None = None,
     calibration: str | None = None,
     spot_loss: SpotLoss | None = None,
+    points_unused: int = 0,
 ) -> Plan:
     """The hashed plan: costs, demand, allocations, binding constraints, comparison, warnings
     (and a config.json architecture's facts: ``llm_capacity.architecture_record``); ``sanity``:
@@ -451,7 +463,9 @@ def assemble_plan(
         classes=dict(pb.classes) if spec.traffic.classes else {},
     )
     per_million = rounded(best.cost / (mean_rps * 3600) * 1e6, 4) if mean_rps > 0 else None
-    warned = _warnings(best, allocs, candidate_warnings, gap, spec.model.profile is None, calibration)
+    warned = _warnings(
+        best, allocs, candidate_warnings, gap, spec.model.profile is None, calibration, points_unused
+    )
     plan = Plan(
         metadata=meta,
         status="optimal" if best.status == "optimal" else "feasible",

@@ -123,6 +123,8 @@ class Diagnostics:
     llm_refusals: list[ShapeRefusal] = field(default_factory=list)  # LLM shapes that cannot serve, with the arithmetic
     architecture: dict[str, object] | None = None  # a config.json architecture, for the plan
     llm_calibration: str | None = None  # what the LLM model was calibrated on (Calibration.basis)
+    # measured points of the spec's profile, none of which calibrated the LLM model (all left out)
+    llm_points_unused: int = 0
 
 
 def classes_of(spec: Spec) -> tuple[tuple[str, float], ...]:

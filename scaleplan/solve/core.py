@@ -384,7 +384,7 @@ def _finish(
     plan = assemble_plan(
         pb, best, rps, window_hours, allocs, comparison, diag.warnings, explanation,
         architecture=diag.architecture, sanity=sanity, calibration=diag.llm_calibration,
-        spot_loss=lost,
+        spot_loss=lost, points_unused=diag.llm_points_unused,
     )
     return SolveResult(
         plan=plan,

@@ -50,6 +50,9 @@ def build_llm_candidates(
     assert ctx is not None
     diag.architecture = architecture_record(spec, ctx)
     diag.llm_calibration = ctx.calibration.basis if ctx.calibration else None
+    if ctx.calibration is None and profile is not None:
+        measured = [m for m in profile.measurements if m.source in ("measured", "imported")]
+        diag.llm_points_unused = len(measured)
     diag.warnings.extend(ctx.notes)
     classes = [c for c, _ in classes_of(spec)]
     modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}
