@@ -29,9 +29,10 @@ from observe_demo import (  # the generator the docs' recipe runs
     _mu,
     history,
     history_llm,
+    pod_rates,
 )
 
-__all__ = ["BASE", "DAY_FACTORS", "SCRAPE_S", "Truth", "_mu", "history", "history_llm"]
+__all__ = ["BASE", "DAY_FACTORS", "SCRAPE_S", "Truth", "_mu", "history", "history_llm", "pod_rates"]
 
 
 def binaries() -> tuple[str, str] | None:

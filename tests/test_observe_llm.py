@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 import yaml
-from observe_helpers import BASE, binaries, create_blocks, history_llm, prometheus_server
+from observe_helpers import (
+    BASE,
+    binaries,
+    create_blocks,
+    history_llm,
+    pod_rates,
+    prometheus_server,
+)
 
 from scaleplan.catalog.model import Catalog
 
@@ -482,3 +489,33 @@ def test_docs_local_recipe_for_an_llm_plan(cli, tmp_path) -> None:
     bad = subprocess.run([sys.executable, str(tool), "--plan", str(plan_file), "--out", str(tmp_path / "d2"), "--capacity", "90"],
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2 and "--slowdown" in bad.stderr
+
+
+@pytest.mark.parametrize("example", ["llm-chat-pool", "llm-chat"])
+def test_the_demo_splits_each_hour_as_the_plans_routing_does(example: str) -> None:
+    """UX trial 22 F7: tools/observe_demo.py split each hour's demand evenly over every pod
+    also under inference-pool, so a g6e pod (0.94 rps) got the ~2 rps of an A100 TP2 pod
+    (5.93). Under inference-pool and gateway-api a pod's share is now in proportion to its
+    capacity (the picker's shortest queue, the route's capacity weights); under a Service,
+    even. Each hour's pods serve the hour's demand x --scale."""
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(EXAMPLE.parent / example / "plan.yaml")
+    a, b = plan.allocations
+    assert a.capacity_rps_per_replica == b.capacity_rps_per_replica
+    slow = b.model_copy(update={"capacity_rps_per_replica": a.capacity_rps_per_replica / 2})
+    mixed = plan.model_copy(update={"allocations": (a, slow)})
+    service = mixed.spec.kubernetes.model_copy(update={"routing": "service"})
+    even = mixed.model_copy(update={"spec": mixed.spec.model_copy(update={"kubernetes": service})})
+    both = 0
+    for p, ratio in ((mixed, 0.5), (even, 1.0)):
+        rates = pod_rates(p, 1.5)
+        for h in range(24):
+            na, nb = (x.replicas_per_window[h * len(x.replicas_per_window) // 24] for x in (a, b))
+            ra, rb = rates[a.name][h], rates[slow.name][h]
+            demand = plan.demand.rps[h * len(plan.demand.rps) // 24] * 1.5
+            assert na * ra + nb * rb == pytest.approx(demand, rel=1e-12), (h, na, nb)
+            if na and nb:
+                both += 1
+                assert rb == pytest.approx(ratio * ra, rel=1e-12), (h, ra, rb)
+    assert both >= 2

@@ -275,14 +275,37 @@ def _served(d: object, classes: Sequence[tuple[float, int, int]], rate: float, s
     return best
 
 
+def pod_rates(plan: Any, scale: float) -> dict[str, list[float]]:
+    """Each LLM allocation's requests/s per pod in each UTC hour: the plan's demand x ``scale``
+    over the pods it runs that hour (``replicas_per_window``), split as its routing splits
+    it: evenly over every pod (``routing: service``, one Service), else in proportion to each
+    pod's ``capacity_rps_per_replica`` (the HTTPRoute's capacity weights; the endpoint
+    picker's shortest queue). Until 2026-12-06 every routing was split evenly: under
+    inference-pool a g6e pod of 0.94 rps got the ~2 rps of an A100 TP2 pod of 5.93 (UX trial
+    22 F7). An hour with no pod: the whole rate (no pod is written then)."""
+    even = plan.spec.kubernetes.routing == "service"
+    llms = [a for a in plan.allocations if a.llm is not None]
+    top = max((a.capacity_rps_per_replica for a in llms), default=1.0)
+    # relative to the fastest: pods of one capacity get 1.0, the even split to the last bit
+    weight = {a.name: 1.0 if even else a.capacity_rps_per_replica / top for a in llms}
+    out: dict[str, list[float]] = {a.name: [] for a in llms}
+    for h in range(24):
+        rate = _at_hour(plan.demand.rps, h) * scale
+        total = sum(int(_at_hour(a.replicas_per_window, h)) * weight[a.name] for a in llms)
+        for a in llms:
+            out[a.name].append(rate * weight[a.name] / total if total > 0 else rate)
+    return out
+
+
 def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: float) -> int:
     """An LLM plan's service (``model.engine``) as its engine's metrics, per pod, as the
     rendered ServiceMonitor labels them (:func:`history_llm`): the plan's demand curve x
-    ``scale``, split evenly over the pods the plan runs that hour (``replicas_per_window``; a
-    pod the plan does not run has no samples); each hour's mean TTFT and TPOT are the LLM
-    model's predictions (the plan's deployment, calibrated as the plan was) for the class mix
-    at the pods' concurrency that hour x ``slowdown``, requests running by Little's law; tokens
-    per request the spec's class mix. Returns the number of pods written (the most at once)."""
+    ``scale``, split over the pods the plan runs that hour as its routing splits it
+    (:func:`pod_rates`; a pod the plan does not run has no samples); each hour's mean TTFT
+    and TPOT are the LLM model's predictions (the plan's deployment, calibrated as the plan
+    was) for the class mix at the pods' concurrency that hour x ``slowdown``, requests running
+    by Little's law; tokens per request the spec's class mix. Returns the number of pods
+    written (the most at once)."""
     from scaleplan.inputs import load_tables
     from scaleplan.kube.safety import sanitize_dns_label
     from scaleplan.observe.queries import model_services
@@ -298,7 +321,6 @@ def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: f
     shares = {c.name: c.share for c in spec.traffic.classes}
     prompt = sum(c.share * (c.input_tokens or 0) for c in spec.traffic.classes)
     output = sum(c.share * (c.output_tokens or 0) for c in spec.traffic.classes)
-    rps = plan.demand.rps
     llms = [a for a in plan.allocations if a.llm is not None]
 
     def reps(a: object, h: int) -> int:
@@ -306,6 +328,7 @@ def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: f
         return int(_at_hour(per, h))
 
     running = [sum(reps(a, h) for a in llms) for h in range(24)]
+    rates = pod_rates(plan, scale)
     arch = plan_architecture(plan, str(plan_file))
     for i, a in enumerate(llms):
         d, why = model_deployment(plan, a, arch)
@@ -318,7 +341,7 @@ def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: f
         planned = max(p.concurrency for p in per.values())
         hours = []
         for h in range(24):
-            x = _at_hour(rps, h) * scale / max(running[h], 1)
+            x = rates[a.name][h]
             n, ttft, tpot, e2e = _served(d, mix, x, planned, slowdown)
             hours.append((x, n, ttft, tpot, prompt, output, e2e))
         dep = sanitize_dns_label(a.name)
