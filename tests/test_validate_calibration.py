@@ -161,3 +161,47 @@ def test_a_profile_whose_points_are_all_left_out_is_called_uncalibrated(
     r = cli(["validate", str(spec)])
     assert "which does not calibrate" not in r.stdout, r.stdout
     assert json.loads(cli(["validate", str(spec), "--json"]).stdout)["calibrates"] is True
+
+
+def test_observed_hours_beside_left_out_points_of_another_model_are_not_called_its(
+    tmp_path: Path, cli
+) -> None:
+    """UX trial 23 F5: `optimize --observed` of an fp8 spec whose profile holds a bf16 run of
+    Llama-3.3-70B (left out: another precision) warned 'the measured points are of
+    meta-llama/Llama-3.3-70B-Instruct, the model planned is ...', though the fit's points were
+    the running service's own hours (without --observed the warning was absent). The observed
+    hours join as observe.replan.llm_points makes them (device 'observed')."""
+    from scaleplan.catalog.files import load_catalog
+    from scaleplan.inputs import load_inputs
+    from scaleplan.observe.replan import _flat, _mean_only
+    from scaleplan.profile.model import Measurement
+    from scaleplan.solve.llm_capacity import llm_context
+
+    result = "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+    args = ("--accelerator", "H100", "--gpus", "8", "--dtype", "bf16")
+    spec = _spec(tmp_path, cli, result, "llama-3.1-70b", *args)
+    spec.write_text(spec.read_text().replace("  engine: vllm\n", "  engine: vllm\n  dtype: fp8\n"))
+    inp = load_inputs(str(spec))
+    assert inp.profile is not None
+    hour = Measurement(
+        device="observed", accelerator="H100", gpus=2, batch_size=8, concurrency=8,
+        latency_ms=_flat(9000.0), throughput_rps=0.9, offered_rps=0.9, ttft_ms=_mean_only(150.0),
+        tpot_ms=_mean_only(30.0), input_tokens=512, output_tokens=256,
+    )
+    cat = load_catalog()
+
+    def notes(profile):  # type: ignore[no-untyped-def]
+        ctx = llm_context(inp.spec, profile, cat.accelerators, tmp_path, cat.node_gpus())
+        assert ctx is not None
+        return " ".join(ctx.notes), ctx.calibration
+
+    alone, cal = notes(inp.profile)
+    assert "measured in bf16" in alone and "measured points are of" not in alone and cal is None
+    both = inp.profile.model_copy(update={"measurements": (*inp.profile.measurements, hour)})
+    said, cal = notes(both)
+    assert cal is not None and "measured in bf16" in said  # the hour calibrates; the run is out
+    assert "the measured points are of" not in said, said
+    spec.write_text(spec.read_text().replace("  dtype: fp8\n", ""))  # bf16: the run calibrates
+    inp = load_inputs(str(spec))
+    said, _ = notes(inp.profile)
+    assert "the measured points are of 'meta-llama/Llama-3.3-70B-Instruct'" in said, said

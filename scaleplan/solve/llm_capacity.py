@@ -118,7 +118,9 @@ def llm_context(
     measured = [m for m in points if m.source in ("measured", "imported")]
     cal, notes = calibration_from(s, measured, {a.name: a for a in accelerators}, classes, node_gpus)
     other = None
-    if profile is not None and measured:
+    # the profile's own points only: optimize --observed adds the running service's hours, of
+    # the model planned, beside points of another precision left out (UX trial 23)
+    if profile is not None and any(m.device != "observed" for m in measured):
         other = another_model(profile.metadata.model, s.arch, served_names(spec.model))
     default_len = s.default_len_note(classes)  # the server refuses longer requests
     notes = [*([other] if other else []), *precision, *notes]
