@@ -43,7 +43,9 @@ def _csv(
     if text is None or not text.strip():
         return None
     try:
-        vals = [parse(x) for x in text.replace(" ", "").split(",") if x]
+        # blanks around an item are dropped, never inside one: '1 2 4' is no number (it read
+        # as 124 until 2026-12-06, UX trial 24)
+        vals = [parse(x.strip()) for x in text.split(",") if x.strip()]
     except ValueError:
         message = f"expected comma-separated {example}; got {text!r}"
         raise OptionError(message, option=option) from None
