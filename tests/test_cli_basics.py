@@ -353,3 +353,13 @@ def test_top_level_json_without_version_is_refused(cli) -> None:
     err = json.loads(result.stdout)["error"]
     assert err["option"] == "--json" and "after the command" in err["message"], err
     assert "after the command" in result.stderr
+
+
+def test_catalog_list_counts_types_and_rows(cli) -> None:  # type: ignore[no-untyped-def]
+    """UX trial 23 F9: one row read "1 instance types", and 5 H100 types in 2 regions "10
+    instance types" (the count was of rows)."""
+    args = ["catalog", "list", "--provider", "gcp", "--accelerator", "H200"]
+    one = cli([*args, "--region", "us-central1"])
+    assert one.stdout.splitlines()[0] == "1 instance type", one.stdout
+    two = cli(["catalog", "list", "--provider", "gcp", "--accelerator", "H100"]).stdout
+    assert two.splitlines()[0] == "5 instance types, 10 rows (one per region)", two

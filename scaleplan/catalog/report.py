@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from scaleplan.catalog.model import Accelerator, InstanceRow
 from scaleplan.catalog.query import describe_instance, view
 from scaleplan.table import Column, Line, table_lines, table_text
+from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from scaleplan.catalog.diff import CatalogDiff
@@ -64,7 +65,12 @@ def instances_table(rows: Sequence[InstanceRow], *, wide: bool) -> str:
             f"{r.memory_gib:g}", _money(r.price_ondemand), _money(r.price_spot),
             _money(v.price_per_gpu_hour), ",".join(r.flags),
         ])
-    return table_text(cols, body, wide=wide, title=f"{len(rows)} instance types") + note
+    # a type offered in two regions is two rows: said when they differ, and a single one is
+    # singular (UX trial 23: "1 instance types", and "10 instance types" of 5 types in 2 regions)
+    title = counted(len({(r.provider, r.instance_type) for r in rows}), "instance type")
+    if len(rows) != len({(r.provider, r.instance_type) for r in rows}):
+        title += f", {counted(len(rows), 'row')} (one per region)"
+    return table_text(cols, body, wide=wide, title=title) + note
 
 
 def instance_table(rows: Sequence[InstanceRow], acc: Accelerator | None, *, wide: bool) -> str:
