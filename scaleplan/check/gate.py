@@ -15,6 +15,7 @@ from scaleplan.wording import counted
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
     from scaleplan.check.model import CheckReport, Severity
+    from scaleplan.table import Line
 
 
 def _refuse_plan_rules(enabled: set[str]) -> None:
@@ -222,6 +223,16 @@ def report_text(report: CheckReport, fmt: str, threshold: Severity) -> str:
 
     stamp, host = junit_clock() if fmt == "junit" else ("1970-01-01T00:00:00", "localhost")
     return format_report(report, fmt, fail_on=threshold, timestamp=stamp, hostname=host)
+
+
+def tty_lines(text: str) -> list[Line]:
+    """The text report for a terminal: each finding whole (``file:line: ...``, which editors
+    and log parsers read), the summary line wrapped between words at the terminal's width (it
+    ran to 131 columns on an 80-column terminal, UX trial 23); in a pipe all are whole."""
+    from scaleplan.table import Line
+
+    lines = text.splitlines()
+    return [*(Line(t, whole=True) for t in lines[:-1]), *(Line(t) for t in lines[-1:])]
 
 
 def report_file_example(fmt: str) -> str:

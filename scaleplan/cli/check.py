@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_text, warn
+from scaleplan.cli._common import emit_json, handle_errors, print_lines, print_text, warn
 from scaleplan.option_values import split_values, typed_options
 
 
@@ -62,14 +62,14 @@ def check(
             if fmt == "json":
                 return emit_json(rules_json())
             return print_text(rules_table(wide=wide_rules))
-        from scaleplan.check.gate import gate_failure, gate_report, one_plan, report_text
+        from scaleplan.check.gate import gate_failure, gate_report, one_plan, report_text, tty_lines
         from scaleplan.inputs import load_tables, unseen_catalogs
         tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
         report = gate_report(paths or [], plan_file=one_plan(plan), kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
         warn(unseen_catalogs(report.plan, catalog or []) if report.plan else [])  # UX trial 22
         text = report_text(report, fmt, threshold)
         if output in (None, "-"):  # '-': standard output, as for every command's files
-            print_text(text)
+            print_lines(tty_lines(text)) if fmt == "text" else print_text(text)
         else:  # atomically, as every command's output file; its summary line on stderr
             from scaleplan.check.gate import report_file_example, summary_line
             from scaleplan.outputs import write_output_file
