@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.plan import GAP_FROM_BOUND, GAP_FROM_SEARCH, HOURS_PER_MONTH, SAME_COST_PER_HOUR
+from scaleplan.spec_class_slo import class_slo_text
 from scaleplan.table import Column, Line, table_text
 from scaleplan.wording import counted
 
@@ -123,6 +124,8 @@ def llm_lines(plan: Plan) -> list[Line]:
     # printed under "SLO p95" unlabelled, TPOT 71.1 ms read as 11 % under an 80 ms target whose
     # p95 prediction was 79.6 ms (UX trial 20, F4)
     head = "predicted per class at the planned concurrency, means"
+    own = class_slo_text(plan.spec)  # classes with targets of their own
+    limits += f"; {own}" if own else ""
     head = f"{head} (SLO p{slo.percentile}: {limits}):"
     return [Line(head), *(Line(t) for t in shapes)]
 

@@ -404,8 +404,19 @@ def fix(message: str, hint: str, *, at: str = "") -> str:
     validator on ``traffic`` says ``at="classes"``), so that the message points there.
     """
     out = Fixed(f"{message}{_FIX_SEP}{hint}" + (f"{_AT_SEP}{at}" if at else ""))
-    out.message, out.hint, out.at = message, hint, tuple(at.split(".")) if at else ()
+    out.message, out.hint, out.at = message, hint, _at_path(at)
     return out
+
+
+def _at_path(at: str) -> tuple[str | int, ...]:
+    """``traffic.classes[1].slo`` as the path ("traffic", "classes", 1, "slo"), so that the
+    problem's line is the item's, not its list's."""
+    out: list[str | int] = []
+    for part in at.split(".") if at else ():
+        key, *idx = part.replace("]", "").split("[")
+        out.append(key)
+        out.extend(int(i) for i in idx if i.isdigit())
+    return tuple(out)
 
 
 def _fixed(err: Any) -> Fixed | None:

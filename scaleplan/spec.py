@@ -38,6 +38,7 @@ from scaleplan.problems import (
     supported_percentile,
 )
 from scaleplan.spec_base import SpecModel as _Model
+from scaleplan.spec_class_slo import ClassSlo, check_class_slos, slo_of
 from scaleplan.spec_defaults import llm_latency_default
 from scaleplan.spec_lengths import CLASS_SLO_HINTS, LENGTHS_DOC, ClassLengths, check_lengths
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
@@ -200,17 +201,25 @@ def _file_ref(v: str) -> str:
 
 
 class RequestClass(_Model):
-    UNKNOWN_KEY_HINTS: ClassVar[dict[str, str]] = CLASS_SLO_HINTS  # an SLO under a class
+    UNKNOWN_KEY_HINTS: ClassVar[dict[str, str]] = CLASS_SLO_HINTS  # an SLO key beside slo
+    OMITTED: ClassVar[tuple[str, ...]] = ("slo",)  # see OMITTED_WHILE_DEFAULT
     name: str = Field(description="Class name; matches `request_class` in the profile's measurements.")
     share: float = Field(gt=0, le=1, description="Share of requests in this class; shares sum to 1.")
     input_tokens: int | None = Field(default=None, ge=1, description="Prompt length in tokens of the class's requests (their mean where lengths gives a spread). With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")
     output_tokens: int | None = Field(default=None, ge=1, description="Completion length in tokens of the class's requests (their mean where lengths gives a spread). With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")
     lengths: ClassLengths | None = Field(default=None, description=LENGTHS_DOC)
+    slo: ClassSlo | None = Field(default=None, description="This class's own SLO targets (ttft_ms, tpot_ms, latency_ms), each overriding the top-level slo for this class; the percentile stays the spec's. Needs model.architecture; not with routing: inference-pool (docs/spec.md, Per-class SLOs).")
 
     @model_validator(mode="after")
     def _lengths(self) -> RequestClass:
         check_lengths(self)
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Leave ``slo`` out while unset, so a plan's copy of a spec without class SLOs (and
+        its hash) is the same as before the field existed."""
+        return self.without_omitted(handler(self))
 
 
 class Traffic(_Model):
@@ -516,8 +525,18 @@ class Spec(_Model):
         return spec
 
     @model_validator(mode="after")
-    def _llm(self) -> Spec:
+    def _class_slos(self) -> Spec:
+        check_class_slos(self)  # needs model.architecture; not under inference-pool
         return self
+
+    @property
+    def has_class_slos(self) -> bool:
+        """Whether some class has targets of its own (``traffic.classes[].slo``)."""
+        return any(c.slo is not None for c in self.traffic.classes)
+
+    def slo_of(self, name: str | None) -> Slo:
+        """The SLO class ``name`` is held to (:func:`scaleplan.spec_class_slo.slo_of`)."""
+        return slo_of(self, name)
 
     @model_validator(mode="after")
     def _class_header(self) -> Spec:
@@ -563,31 +582,12 @@ def parse_spec(doc: Document) -> Spec:
                 continue
             problems.append(p)
         raise SpecError(doc.file, problems) from None
+    from scaleplan.spec_checks import flavor_problems
+
     problems += flavor_problems(spec, doc)
     if problems:
         raise SpecError(doc.file, problems)
     return spec
-
-
-def flavor_problems(spec: Spec, doc: Document | None = None) -> list[Problem]:
-    """A cloud-specific flavor (eks, gke, aks) runs nodes of one cloud only: providers must agree."""
-    flavor = spec.kubernetes.flavor
-    cloud = PROVIDER_OF_FLAVOR.get(flavor)
-    if cloud is None:
-        return []
-    problems = []
-    for i, p in enumerate(spec.placement.providers):
-        if p != cloud:
-            line = doc.lines.line_of(("placement", "providers", i)) if doc is not None else None
-            problems.append(
-                Problem(
-                    f"placement.providers[{i}]",
-                    f"provider {p!r} cannot run on flavor {flavor!r}, whose nodes are {cloud} instances",
-                    hint=f"remove {p!r} (or the whole providers line: it defaults to [{cloud}] for {flavor}), or set kubernetes.flavor: generic for a cluster that spans clouds",
-                    line=line,
-                )
-            )
-    return problems
 
 
 def parse_spec_text(text: str, name: str = "<spec>") -> Spec:

@@ -42,8 +42,9 @@ from scaleplan.llm.engine_flags import (
     kv_text,
 )
 from scaleplan.llm.memory import kv_precision
-from scaleplan.spec import Kubernetes, Metadata, ModelSpec, Spec
-from scaleplan.yamlio import LineMap
+from scaleplan.spec import PROVIDER_OF_FLAVOR, Kubernetes, Metadata, ModelSpec, Spec
+from scaleplan.spec_class_slo import CLASS_SLO_KEYS
+from scaleplan.yamlio import Document, LineMap
 
 __all__ = [
     "MAX_HOSTNAMES",
@@ -115,11 +116,18 @@ def spec_warnings(spec: Spec) -> list[str]:
     # seconds typed into a millisecond field (UX review 5); latency_ms and a TTFT or TPOT of
     # exactly 1 (1 s typed as 1 ms) too (UX trial 19 F7). A derived latency_ms is not the user's.
     slo = spec.slo
-    targets = {"latency_ms": slo.tested_latency_ms, "ttft_ms": slo.ttft_ms, "tpot_ms": slo.tpot_ms}
+    targets = {
+        "slo.latency_ms": slo.tested_latency_ms, "slo.ttft_ms": slo.ttft_ms,
+        "slo.tpot_ms": slo.tpot_ms,
+    }
+    for i, c in enumerate(spec.traffic.classes):  # a class's own targets (traffic.classes[].slo)
+        if c.slo is not None:
+            at = f"traffic.classes[{i}].slo"
+            targets |= {f"{at}.{k}": getattr(c.slo, k) for k in CLASS_SLO_KEYS}
     for field, v in targets.items():
         if v is not None and v <= 1:
             out.append(
-                f"slo.{field} is {v:g} ms, at most 1 ms, which no engine reaches; the field is in "
+                f"{field} is {v:g} ms, at most 1 ms, which no engine reaches; the field is in "
                 f"milliseconds: did you mean {v * 1000:g} ms?"
             )
     return out + _spread_warnings(spec)
@@ -439,3 +447,28 @@ def autoscaler_problems(k8s: Kubernetes) -> list[SpecProblem]:
             hint="use letters, digits, '_', '-', '.'",
         ))
     return out
+
+
+def flavor_problems(spec: Spec, doc: Document | None = None) -> list[Problem]:
+    """A cloud-specific flavor (eks, gke, aks) runs nodes of one cloud only: providers must
+    agree."""
+    flavor = spec.kubernetes.flavor
+    cloud = PROVIDER_OF_FLAVOR.get(flavor)
+    if cloud is None:
+        return []
+    problems = []
+    for i, p in enumerate(spec.placement.providers):
+        if p != cloud:
+            line = doc.lines.line_of(("placement", "providers", i)) if doc is not None else None
+            problems.append(
+                Problem(
+                    f"placement.providers[{i}]",
+                    f"provider {p!r} cannot run on flavor {flavor!r}, whose nodes are {cloud} "
+                    "instances",
+                    hint=f"remove {p!r} (or the whole providers line: it defaults to [{cloud}] "
+                    f"for {flavor}), or set kubernetes.flavor: generic for a cluster that spans "
+                    "clouds",
+                    line=line,
+                )
+            )
+    return problems

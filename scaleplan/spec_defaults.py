@@ -48,8 +48,10 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
         return None
     ttft, tpot = _target(slo, "ttft_ms"), _target(slo, "tpot_ms")
     classes = traffic.get("classes")
-    if ttft is None or tpot is None or not isinstance(classes, list | tuple) or not classes:
+    if not isinstance(classes, list | tuple) or not classes:
         return None
+    if ttft is None or tpot is None:
+        return _from_classes(classes, ttft, tpot, _tokens(slo.get("percentile")) or 95)
     pct = _tokens(slo.get("percentile")) or 95
     outs: list[int] = []
     for c in classes:
@@ -59,6 +61,32 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
         if o >= 1:  # below 1 the field's own check refuses it: no second problem here
             outs.append(_output_at(c, o, pct))
     return round(ttft + tpot * max(outs, default=1), 3)
+
+
+def _from_classes(
+    classes: list[Any] | tuple[Any, ...], ttft: float | None, tpot: float | None, pct: int
+) -> float | None:
+    """The default where the top-level slo lacks ttft_ms or tpot_ms and every class has both
+    through its own slo (``traffic.classes[].slo``): the largest class's
+    ``ttft + tpot x output_tokens``; None when a class lacks a target or its tokens."""
+    ends: list[float] = []
+    for c in classes:
+        own = c.get("slo") if isinstance(c, dict) else None
+        own = own if isinstance(own, dict) else {}
+        t = _target(own, "ttft_ms") if "ttft_ms" in own else ttft
+        o = _target(own, "tpot_ms") if "tpot_ms" in own else tpot
+        n = _tokens(c.get("output_tokens")) if isinstance(c, dict) else None
+        if t is None or o is None or n is None:
+            return None
+        ends.append(t + o * (_output_at(c, n, pct) if n >= 1 else 1))
+    return round(max(ends), 3)
+
+
+def class_latency(ttft: float, tpot: float, output_tokens: int, lengths: Any, pct: int) -> float:
+    """A class's own derived end-to-end latency (:meth:`scaleplan.spec.Spec.slo_of`): its
+    ``ttft + tpot x`` its output tokens at ``pct`` of a length spread, as the top-level default."""
+    c = {"lengths": lengths.model_dump() if lengths is not None else None}
+    return round(ttft + tpot * _output_at(c, output_tokens, pct), 3)
 
 
 def _target(slo: dict[str, Any], key: str) -> float | None:

@@ -9,7 +9,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from scaleplan.observe.model import Observed
-from scaleplan.observe.slo import latency_limit, token_slo_hours
+from scaleplan.observe.slo import latency_limit, token_slo_hours, unjudged
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
@@ -81,6 +81,8 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
         slo_at = f"{what} p{s.percentile} {target:g} ms"
         lines.append(f"{slo_at}: above in {above} of {n_hours} hours of the day")
         lines.append(f"  (median across days), worst {top:g} ms")
+    for note in unjudged(obs.running_plan):  # per-class targets a class-blind series cannot
+        lines += textwrap.wrap(note, 80, subsequent_indent="  ", break_long_words=False)
     for w in obs.warnings:  # what the observation cannot tell, on stdout beside the figures
         lines += textwrap.wrap(
             f"warning: {w}", 80, subsequent_indent="  ", break_long_words=False

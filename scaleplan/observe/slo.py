@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scaleplan.spec_class_slo import class_blind_slo
+
 if TYPE_CHECKING:
     from scaleplan.observe.model import Observed
     from scaleplan.plan import Plan
@@ -20,12 +22,22 @@ def latency_limit(plan: Plan) -> str:
 def token_slo_hours(observed: Observed) -> list[tuple[str, float, int, int, float]]:
     """LLM plans: TTFT and TPOT (each UTC hour's median across days of the SLO percentile)
     against the spec's ``ttft_ms`` / ``tpot_ms``: (what, target ms, hours above, hours seen,
-    worst ms), for each with a target and data."""
-    slo = observed.running_plan.spec.slo
+    worst ms), for each with a target and data. The histograms have no class label: with
+    per-class SLOs, the class-blind targets (:func:`scaleplan.spec_class_slo.class_blind_slo`;
+    :func:`unjudged` says what is left out)."""
+    blind, _ = class_blind_slo(observed.running_plan.spec)
     out = []
-    for key, target, what in (("ttft", slo.ttft_ms, "TTFT"), ("tpot", slo.tpot_ms, "TPOT")):
+    for key, target, what in (("ttft", blind["ttft"], "TTFT"), ("tpot", blind["tpot"], "TPOT")):
         extra = observed.extras.get(key)
         hours = [v for v in extra.hourly if v is not None] if extra is not None else []
         if target is not None and hours:
             out.append((what, target, sum(1 for v in hours if v > target), len(hours), max(hours)))
     return out
+
+
+def unjudged(plan: Plan) -> list[str]:
+    """The per-class targets observe cannot judge from class-blind histograms (the classes'
+    TTFT or end-to-end targets differ: :func:`scaleplan.spec_class_slo.class_blind_slo`)."""
+    _, differ = class_blind_slo(plan.spec)
+    return [f"not judged: {d}, and the server's histograms do not tell classes apart "
+            "(scaleplan simulate judges each class against its own)" for d in differ]

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from scaleplan.plan import HOURS_PER_MONTH, Plan
 from scaleplan.render.engine import METRICS, metrics_of
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Entry, Obj, meta
+from scaleplan.spec_class_slo import class_blind_slo
 
 if TYPE_CHECKING:
     from scaleplan.spec import Spec
@@ -155,10 +156,21 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     sel = _selector(plan, objects)
     labels = {"service": name, "namespace": spec.kubernetes.namespace}
     hist = _histogram(plan)
-    le = _num(spec.slo.latency_ms / 1000.0)
-    at_slo = le_matcher(spec.slo.latency_ms / 1000.0)
+    blind, differ = class_blind_slo(spec)  # the histograms have no class label
+    lat_ms = blind["latency"] or spec.slo.latency_ms
+    le = _num(lat_ms / 1000.0)
+    at_slo = le_matcher(lat_ms / 1000.0)
     budget = 1 - spec.slo.percentile / 100
-    stated = spec.slo.tested_latency_ms is not None  # a derived latency is no SLO: no alert
+    # a derived latency is no SLO: no alert; nor are classes' differing ones (class_blind_slo)
+    stated = blind["latency"] is not None
+    if differ:
+        warnings.append(
+            f"monitoring: the server's histograms do not tell request classes apart, so one alert "
+            f"cannot hold classes to different targets: {'; '.join(differ)}, and no burn-rate "
+            "alert is rendered for it (simulate judges each class against its own); the TPOT "
+            "alerts use the tightest class's target, which every replica holds for all the "
+            "classes it batches together"
+        )
     allocs = plan.allocations
     capacity = _hourly(plan, plan.capacity_rps_at)
     replicas = _hourly(plan, lambda w: float(sum(a.replicas_per_window[w] for a in allocs)))
@@ -177,7 +189,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     pascal = "".join(p.capitalize() for p in name.replace("_", "-").split("-") if p) or "Service"
     burn = _Burn(plan, sel, labels, on, pascal, budget)
     sli, alerts = burn.rules(
-        "latency", hist, at_slo, "requests", f"{spec.slo.latency_ms:g} ms", None, warnings,
+        "latency", hist, at_slo, "requests", f"{lat_ms:g} ms", None, warnings,
     ) if stated else ([], [])
     alerts.append(
         {
@@ -290,8 +302,10 @@ def slo_bucket(slo_s: float, buckets: Buckets) -> tuple[float, str]:
 
 
 def _token_slos(spec: Spec) -> list[tuple[str, float]]:
-    """The spec's TTFT and TPOT SLOs set: ("ttft" / "tpot", ms)."""
-    return [(k, ms) for k, ms in (("ttft", spec.slo.ttft_ms), ("tpot", spec.slo.tpot_ms)) if ms]
+    """The spec's TTFT and TPOT SLOs set: ("ttft" / "tpot", ms); with per-class SLOs the
+    class-blind ones (:func:`scaleplan.spec_class_slo.class_blind_slo`)."""
+    blind, _ = class_blind_slo(spec)
+    return [(k, ms) for k in ("ttft", "tpot") if (ms := blind[k])]
 
 
 def _token_slo_rules(burn: _Burn, warnings: list[str]) -> tuple[list[Obj], list[Obj]]:
@@ -306,7 +320,7 @@ def _token_slo_rules(burn: _Burn, warnings: list[str]) -> tuple[list[Obj], list[
     if engine not in TOKEN_HISTOGRAMS:
         e2e = (
             "the burn-rate alerts read the end-to-end latency only"
-            if spec.slo.tested_latency_ms is not None
+            if class_blind_slo(spec)[0]["latency"] is not None
             else f"and slo.latency_ms is derived ({spec.slo.latency_ms:g} ms), not an SLO, so "
             "no burn-rate alert is rendered: set slo.latency_ms to alert on the end-to-end "
             "latency"
@@ -327,7 +341,7 @@ def _token_slo_rules(burn: _Burn, warnings: list[str]) -> tuple[list[Obj], list[
     sli: list[Obj] = []
     alerts: list[Obj] = []
     # the pairs a low percentile leaves out, said once: by the latency's rules, where stated
-    said = spec.slo.tested_latency_ms is not None
+    said = class_blind_slo(spec)[0]["latency"] is not None
     for key, ms in wanted:
         hist, buckets = TOKEN_HISTOGRAMS[engine][key]
         what = key.upper()
@@ -403,13 +417,17 @@ def dashboard(plan: Plan) -> Obj:
     on = f'{{service="{name}",namespace="{spec.kubernetes.namespace}"}}'
     p = spec.slo.percentile
     budget = 1 - p / 100
-    slo = f"SLO p{p} {spec.slo.latency_ms:g} ms"
+    blind, _ = class_blind_slo(spec)
+    lat_ms = blind["latency"]
+    slo = f"SLO p{p} {lat_ms or spec.slo.latency_ms:g} ms"
     burn: Obj | None
-    if spec.slo.tested_latency_ms is not None:
-        latency = _panel(2, f"Latency p{p} vs SLO", "s", [(f"scaleplan:latency_p{p}_seconds:rate5m{on}", f"p{p}"), (f"vector({_num(spec.slo.latency_ms / 1000)})", "SLO")], 12, 0)
+    if lat_ms is not None:
+        latency = _panel(2, f"Latency p{p} vs SLO", "s", [(f"scaleplan:latency_p{p}_seconds:rate5m{on}", f"p{p}"), (f"vector({_num(lat_ms / 1000)})", "SLO")], 12, 0)
         burn = _panel(4, "Latency error budget burn rate", "short", [(f"scaleplan:slo_latency_bad_ratio:rate1h{on} / {_num(budget)}", "1h"), (f"scaleplan:slo_latency_bad_ratio:rate6h{on} / {_num(budget)}", "6h"), (f"scaleplan:slo_latency_bad_ratio:rate3d{on} / {_num(budget)}", "3d")], 12, 8)
     else:  # derived from TTFT/TPOT: shown as such, the burn rates those SLOs' (_token_slo_rules)
         derived = "derived from TTFT and TPOT, not an SLO"
+        if spec.slo.tested_latency_ms is not None:  # classes with end-to-end targets that differ
+            derived = "the top-level target; the classes' own differ, none alerted"
         latency = _panel(2, f"Latency p{p} (end-to-end)", "s", [
             (f"scaleplan:latency_p{p}_seconds:rate5m{on}", f"p{p}"),
             (f"vector({_num(spec.slo.latency_ms / 1000)})", derived),

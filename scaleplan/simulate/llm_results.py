@@ -46,6 +46,9 @@ class LlmClassStats:
     attainment: float
     goodput_rps: float
     holds: bool
+    # the class's own targets (traffic.classes[].slo over the top-level slo); None: the
+    # top-level slo's, and left out of the JSON
+    slo: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,11 @@ class LlmSimResult:
         return self.meets_slo and not self.saturated and (self.failure is None or self.failure.holds)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, **jsonable(with_failure(dataclasses.asdict(self), self.failure))}
+        out = {"ok": self.ok, **jsonable(with_failure(dataclasses.asdict(self), self.failure))}
+        for c in out.get("classes", ()):
+            if c.get("slo") is None:
+                c.pop("slo", None)  # a class held to the top-level slo: as before the field
+        return out
 
 
 def pcts(x_ms: F64) -> Pcts:

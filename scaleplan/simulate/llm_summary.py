@@ -64,14 +64,34 @@ def outcomes(plan: Plan, wl: Workload, res: eng.EngineResult) -> Outcomes:
     e2e = (res.t_done - wl.times) * 1000.0
     with np.errstate(invalid="ignore", divide="ignore"):
         tpot = np.where(wl.out > 1, (res.t_done - res.t_first) * 1000.0 / np.maximum(wl.out - 1, 1), 0.0)
-    good_ttft = ok & (ttft <= slo.ttft_ms) if slo.ttft_ms is not None else ok
-    good_tpot = ok & (tpot <= slo.tpot_ms) if slo.tpot_ms is not None else ok
-    # a derived slo.latency_ms is not an SLO (Slo.tested_latency_ms): the optimizer does not
+    # each request against its class's SLO (traffic.classes[].slo over the top-level slo); a
+    # derived slo.latency_ms is not an SLO (Slo.tested_latency_ms): the optimizer does not
     # test it, so it judges no request here either; e2e is still reported
-    e2e_target = slo.tested_latency_ms
-    good_e2e = ok & (e2e <= e2e_target) if e2e_target is not None else ok
+    slos = [plan.spec.slo_of(n) for n in wl.names]
+    good_ttft = ok & _within(ttft, wl.cls, [s.ttft_ms for s in slos])
+    good_tpot = ok & _within(tpot, wl.cls, [s.tpot_ms for s in slos])
+    good_e2e = ok & _within(e2e, wl.cls, [s.tested_latency_ms for s in slos])
     good = good_ttft & good_tpot & good_e2e
     return Outcomes(ok, ttft, tpot, e2e, good_ttft, good_tpot, good_e2e, good, pct, target)
+
+
+def _within(x_ms: F64, cls: NDArray[np.int_], limits: Sequence[float | None]) -> B:
+    """Per request, whether ``x_ms`` is within its class's limit (``limits``, by class index;
+    None: no target). A request that did not complete is judged by ``ok`` beside this."""
+    lim = np.array([np.inf if v is None else v for v in limits] or [np.inf], dtype=np.float64)
+    out: B = x_ms <= lim[cls]
+    return out
+
+
+def own_targets(plan: Plan, cname: str) -> dict[str, float] | None:
+    """The targets class ``cname`` is judged against where it has SLO targets of its own
+    (``traffic.classes[].slo``): ttft_ms, tpot_ms and latency_ms (a derived latency_ms left
+    out: it judges nothing); None for a class held to the top-level slo."""
+    if not any(c.name == cname and c.slo is not None for c in plan.spec.traffic.classes):
+        return None
+    s = plan.spec.slo_of(cname)
+    got = {"ttft_ms": s.ttft_ms, "tpot_ms": s.tpot_ms, "latency_ms": s.tested_latency_ms}
+    return {k: v for k, v in got.items() if v is not None}
 
 
 Rate = Callable[[NDArray[np.bool_]], float]  # requests/s of the requests a mask picks
@@ -98,9 +118,9 @@ def span_rate(total_s: float) -> Rate:
 
 
 def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, rate: Rate) -> list[LlmClassStats]:
-    slo = plan.spec.slo
     stats: list[LlmClassStats] = []
     for k, cname in enumerate(wl.names):
+        slo = plan.spec.slo_of(cname)  # the class's own targets where it has them
         m = wl.cls == k
         cnt = int(m.sum())
         mo = m & o.ok
@@ -117,7 +137,7 @@ def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, ra
             ttft_ms=pcts(o.ttft[mo]), tpot_ms=pcts(o.tpot[mo & (wl.out > 1)]), e2e_ms=pcts(o.e2e[mo]),
             ttft_at_slo_pct_ms=at_pct(o.ttft[mo], o.pct), tpot_at_slo_pct_ms=at_pct(o.tpot[mo & (wl.out > 1)], o.pct),
             attainment_ttft=att_t, attainment_tpot=att_p, attainment_e2e=att_e, attainment=att,
-            goodput_rps=rate(o.good & m), holds=holds,
+            goodput_rps=rate(o.good & m), holds=holds, slo=own_targets(plan, cname),
         ))
     return stats
 

@@ -300,6 +300,9 @@ def _p(x: float | None) -> str:
     return "-" if x is None else (f"{x:.0f}" if x >= 100 else f"{x:.1f}")
 
 
+OWN_TARGETS = (("ttft_ms", "TTFT"), ("tpot_ms", "TPOT"), ("latency_ms", "e2e"))  # classes[].slo
+
+
 def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     """Terminal view of an LLM simulation: per class against the SLO, per window, per allocation,
     queue / KV / preemptions over time."""
@@ -312,6 +315,11 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
         f"e2e not an SLO (slo.latency_ms {res.slo_e2e_ms:g} ms derived)" if res.slo_e2e_derived
         else f"e2e <= {res.slo_e2e_ms:g} ms",
     ) if s)
+    own = [(c.name, c.slo) for c in res.classes if c.slo is not None]
+    if own:  # classes with targets of their own (traffic.classes[].slo): each judged by them
+        slo += "; " + "; ".join(f"{name}: " + ", ".join(
+            f"{label} <= {t[k]:g} ms" for k, label in OWN_TARGETS if k in t
+        ) for name, t in own)
     out: list[RenderableType] = [
         Text("LLM plan: simulated token by token (continuous batching, chunked prefill, KV cache; docs/simulate.md)"),
         Text(
@@ -388,6 +396,10 @@ def llm_png_bytes(res: LlmSimResult) -> bytes:
             ax.plot(x, [float("nan") if y is None else y for y in ys], style, marker="o", markersize=3, label=q)
         if slo is not None:
             ax.axhline(slo, color="red", linewidth=1, label=f"SLO p{res.slo_percentile} {slo:g} ms")
+        for c in res.classes:  # a class's own target (traffic.classes[].slo)
+            if c.slo is not None and c.slo.get(key) not in (None, slo):
+                own = f"{c.name} SLO p{res.slo_percentile} {c.slo[key]:g} ms"
+                ax.axhline(c.slo[key], color="darkred", linestyle="--", linewidth=1, label=own)
         ax.set_ylabel(f"{label} (ms)")
         ax.set_xticks(x, [str(w.window) for w in res.windows])
         ax.legend(loc="upper left", fontsize=8)

@@ -161,8 +161,13 @@ def _slo_reason(
     take (``gpus_capped``; UX review 18 F8: it was said with 8-GPU nodes at the default 8)."""
     pct = spec.slo.percentile
     acc, metric, val, batch = best
-    target = {"latency": spec.slo.latency_ms, "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms}[metric]
+    slo = spec.slo_of(cls)  # the class's own targets where it has them
+    target = {"latency": slo.latency_ms, "ttft": slo.ttft_ms, "tpot": slo.tpot_ms}[metric]
     field = {"latency": "slo.latency_ms", "ttft": "slo.ttft_ms", "tpot": "slo.tpot_ms"}[metric]
+    at = [i for i, c in enumerate(spec.traffic.classes) if c.name == cls and c.slo is not None
+          and getattr(c.slo, f"{metric}_ms") is not None]
+    if at:
+        field = f"traffic.classes[{at[0]}].{field}"
     # an LLM spec has three metrics: its latency is end to end (a profile's is the only one)
     e2e = " end-to-end latency" if spec.model.architecture is not None else ""
     name = {"latency": f"p{pct}{e2e}", "ttft": f"p{pct} TTFT", "tpot": f"p{pct} TPOT"}[metric]

@@ -26,6 +26,7 @@ from scaleplan.plan import (
 from scaleplan.solve.omission import Left
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, describe, gap_to, outcome_gap
+from scaleplan.spec_class_slo import class_slo_text, tightest_tpot_ms
 from scaleplan.spec_lengths import spread_of
 from scaleplan.wording import counted
 
@@ -77,6 +78,13 @@ def explain(
         # a derived target is not tested, and with a spread it can bind: not claimed
         holds = f"p{pct} {', '.join(token_slos)}"
         e2e = " (the derived slo.latency_ms is not tested)"
+    if own := class_slo_text(spec):  # classes with targets of their own
+        tight = tightest_tpot_ms(spec)
+        shared = (
+            f"; a replica batches every class it serves together, so it holds the tightest "
+            f"TPOT, {tight:g} ms, for all of them" if tight is not None else ""
+        )
+        e2e += f" (classes' own targets: {own}{shared})"
     lines = [
         f"The cheapest plan that holds {holds}{e2e} costs "
         f"${o.cost:.2f}/h averaged over the day (${monthly:,.0f}/month): {_nodes_line(o, peak_w)}.",

@@ -104,7 +104,7 @@ def build_llm_candidates(
             sized.add(acc)
             if not isinstance(res, LlmShapePoints):
                 cls, first = next(iter(res.items()))
-                miss = (g, cls, *slo_miss(spec, first))
+                miss = (g, cls, *slo_miss(spec, first, cls))
                 if acc not in missed or _over(spec, miss) < _over(spec, missed[acc]):
                     missed[acc] = miss  # the shape nearest the SLO, not the first one tried
                 _note_misses(spec, diag, misses, acc, res.items())
@@ -133,7 +133,7 @@ def _over(spec: Spec, miss: tuple[int, str, str, float]) -> float:
     as a ratio: a left-out accelerator is said at its shape nearest to holding the SLO (the
     first shape tried, 2 of 8 A100s at 10.8 s against a 2.5 s TTFT, hid that 8 reach 3.7 s:
     UX review 18 F1)."""
-    slo = spec.slo
+    slo = spec.slo_of(miss[1])
     limit = {"ttft": slo.ttft_ms, "tpot": slo.tpot_ms}.get(miss[2], slo.tested_latency_ms)
     return miss[3] / limit if limit else miss[3]
 
@@ -162,11 +162,11 @@ def _note_misses(
     from scaleplan.solve.llm_capacity import slo_miss, slo_misses
 
     for cls, p in unserved:
-        metric, val = slo_miss(spec, p)
+        metric, val = slo_miss(spec, p, cls)
         cur = diag.slo_best.get(cls)
         if cur is None or (cur[1] == metric and val < cur[2]):
             diag.slo_best[cls] = (acc, metric, val, 1)
-        misses.note(cls, acc, slo_misses(spec, p))
+        misses.note(cls, acc, slo_misses(spec, p, cls))
 
 
 def _proxy_warnings(catalog: Catalog, sized: set[str]) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,9 +24,10 @@ from scaleplan.catalog.model import Accelerator
 from scaleplan.llm.arch import another_model
 from scaleplan.llm.estimate import calibration_from, class_measurement
 from scaleplan.llm.memory import Refusal, ShapeRefusal
-from scaleplan.llm.perf import Calibration, ClassPerf
+from scaleplan.llm.perf import Calibration, ClassPerf, serve_class
 from scaleplan.llm.serving import (
     LlmSetup,
+    Shape,
     TokenClass,
     best_concurrency,
     predict,
@@ -39,7 +40,7 @@ from scaleplan.llm.serving import (
 )
 from scaleplan.plan import Allocation, LlmClassPrediction, LlmServing
 from scaleplan.profile.model import Measurement, Profile
-from scaleplan.spec import Spec
+from scaleplan.spec import Slo, Spec
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
@@ -142,21 +143,26 @@ class LlmShapePoints:
     rates: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
-def slo_miss(spec: Spec, p: ClassPerf) -> tuple[str, float]:
-    """Which SLO metric a concurrency-1 prediction misses and its value as the check saw it
-    (:func:`scaleplan.llm.serving.slo_verdict`, the test the shapes were sized with)."""
-    miss, value = slo_verdict(p, ttft_ms=spec.slo.ttft_ms, tpot_ms=spec.slo.tpot_ms, latency_ms=spec.slo.tested_latency_ms, percentile=spec.slo.percentile, conservative=spec.placement.conservative)
+def slo_miss(spec: Spec, p: ClassPerf, cls: str | None = None) -> tuple[str, float]:
+    """Which SLO metric a concurrency-1 prediction of class ``cls`` misses and its value as the
+    check saw it (:func:`scaleplan.llm.serving.slo_verdict`, the test the shapes were sized
+    with), against the class's SLO (:meth:`scaleplan.spec.Spec.slo_of`)."""
+    slo = spec.slo_of(cls)
+    miss, value = slo_verdict(
+        p, ttft_ms=slo.ttft_ms, tpot_ms=slo.tpot_ms, latency_ms=slo.tested_latency_ms,
+        percentile=slo.percentile, conservative=spec.placement.conservative,
+    )
     return miss or "latency", value
 
 
 SLO_METRICS = ("ttft", "tpot", "latency")
 
 
-def slo_misses(spec: Spec, p: ClassPerf) -> dict[str, float]:
-    """Every SLO metric a concurrency-1 prediction misses, with its value as tested: each
-    metric alone through :func:`scaleplan.llm.serving.slo_verdict` (which stops at the first
-    miss; the diagnosis needs to know which metrics no shape meets)."""
-    slo, out = spec.slo, {}
+def slo_misses(spec: Spec, p: ClassPerf, cls: str | None = None) -> dict[str, float]:
+    """Every SLO metric a concurrency-1 prediction of class ``cls`` misses, with its value as
+    tested: each metric alone through :func:`scaleplan.llm.serving.slo_verdict` (which stops at
+    the first miss; the diagnosis needs to know which metrics no shape meets)."""
+    slo, out = spec.slo_of(cls), {}
     limits = {"ttft": slo.ttft_ms, "tpot": slo.tpot_ms, "latency": slo.tested_latency_ms}
     for metric, limit in limits.items():
         if limit is None:
@@ -174,7 +180,204 @@ def slo_misses(spec: Spec, p: ClassPerf) -> dict[str, float]:
 def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
     """The shape's points; the refusal when it cannot serve; or, when some class
     misses the SLO even at concurrency 1, the concurrency-1 predictions of those classes."""
+    if spec.has_class_slos:
+        targets = tuple(_targets(spec.slo_of(c.name)) for c in ctx.classes)
+        return _class_shape_points(
+            ctx, targets, spec.slo.percentile, acc, gpus, gpu_memory_gib,
+            spec.placement.conservative, _routed_mix(spec, ctx),
+        )
     return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.tested_latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib, spec.placement.conservative)
+
+
+Targets = tuple[float | None, float | None, float | None]  # TTFT, TPOT, tested latency (ms)
+
+
+def _routed_mix(spec: Spec, ctx: LlmContext) -> tuple[float, ...] | None:
+    """The class shares every replica is sent (``ctx.classes``' order) where routing sends each
+    the spec's mix; None where routing decides a replica's mix (kubernetes.class_header: the
+    MILP routes each class; inference-pool, whose picker routes by queue and KV cache, is
+    refused with class SLOs: :func:`scaleplan.spec_class_slo.check_class_slos`)."""
+    k8s = spec.kubernetes
+    if k8s.routing == "inference-pool" or (k8s.routing == "gateway-api" and k8s.class_header):
+        return None
+    shares = {c.name: c.share for c in spec.traffic.classes}
+    return tuple(shares.get(c.name, 1.0) for c in ctx.classes)
+
+
+def _targets(slo: Slo) -> Targets:
+    return slo.ttft_ms, slo.tpot_ms, slo.tested_latency_ms
+
+
+def cobatched(
+    shape: Shape, classes: Sequence[TokenClass], n: int, pct: int,
+    mix: Sequence[float] | None = None,
+) -> dict[str, ClassPerf]:
+    """Each class at ``n`` sequences as a replica serving all of ``classes`` runs it, for a
+    spec whose classes have SLOs of their own. The replica runs one batch: every sequence in it
+    decodes in the same steps, and a prompt is prefilled in them, whatever classes fill it.
+    With one SLO for every class the heaviest class alone bounds every class's steps; with a
+    tighter target for a lighter class it does not (a chat sequence beside long summaries
+    decodes at the summaries' pace).
+
+    ``mix``: the classes' shares of the requests the replica is sent (in ``classes``' order),
+    where routing sends every replica the spec's mix (routing: service, gateway-api without
+    class_header). The batch then holds each class in proportion to its share times how long
+    its sequences hold a slot (share / its throughput at ``n``), and its step time is that
+    blend of the classes' steps: a class's TPOT is the blend of every class's TPOT at ``n``,
+    its TTFT the blend of its own prompt (its p-th percentile prompt with a length spread)
+    priced in each class's steps (:func:`scaleplan.llm.perf.serve_class` ``prompts``).
+    ``mix`` None (routing decides a replica's mix: class_header): any mix, so the largest of
+    those instead (a batch that may be all of the heaviest class).
+
+    Either is applied as a factor of at least 1 on the class's own prediction (its tails, its
+    joint percentiles; the end-to-end joint percentile by the larger factor), never below it.
+    The throughput stays the class's own (the class mix's harmonic capacity, as with one SLO).
+    One sequence at a time shares no batch: the class's own prediction."""
+    own = {c.name: predict(shape, c, n) for c in classes}
+    if n <= 1 or len(classes) < 2:
+        return own
+    if mix is None:
+        weight = None
+    else:
+        held = [m / own[c.name].throughput_rps for c, m in zip(classes, mix, strict=True)]
+        weight = [h / sum(held) for h in held]
+
+    def pool(values: Sequence[float]) -> float:
+        if weight is None:
+            return max(values)
+        return sum(w * v for w, v in zip(weight, values, strict=True))
+
+    step = pool([own[c.name].tpot_ms for c in classes])
+    out: dict[str, ClassPerf] = {}
+    for c in classes:
+        p = own[c.name]
+        prompt = c.input_at(pct)
+        mine = p.ttft_at(pct) if p.tail else p.ttft_ms
+        first = pool([
+            mine if k.name == c.name else serve_class(
+                shape.deployment, k.input_tokens, k.output_tokens, n, open_loop=True,
+                prompts=(prompt,),
+            ).prompt_ttft[0][1]
+            for k in classes
+        ])
+        ft = max(1.0, first / mine) if mine > 0 else 1.0
+        fo = max(1.0, step / p.tpot_ms) if p.tpot_ms > 0 else 1.0
+        if ft == 1.0 and fo == 1.0:
+            out[c.name] = p
+            continue
+        out[c.name] = replace(
+            p,
+            ttft_ms=p.ttft_ms * ft,
+            tpot_ms=p.tpot_ms * fo,
+            prompt_ttft=tuple((i, t * ft) for i, t in p.prompt_ttft),
+            tail=tuple((q, i, o, t * ft) for q, i, o, t in p.tail),
+            joint=tuple((q, t * ft, e * max(ft, fo)) for q, t, e in p.joint),
+        )
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _class_shape_points(
+    ctx: LlmContext, targets: tuple[Targets, ...], pct: int, acc: Accelerator, gpus: int,
+    gmem: float | None, conservative: bool = False, mix: tuple[float, ...] | None = None,
+) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
+    """:func:`_shape_points` for a spec whose classes have SLOs of their own (``targets``, in
+    ``ctx.classes``' order): every class the shape serves is tested against its own targets as
+    co-batched with the others (:func:`cobatched`; ``mix``: the shares every replica is sent,
+    None where routing decides), and ``max_num_seqs`` is the most sequences at which all of them
+    hold. Each class alone bounds it first (its own targets; with ``mix`` None the tightest TPOT
+    of the classes served, which any batch's steps must then hold); a bisection below that
+    finds the most at which the co-batched predictions hold."""
+    try:
+        shape = size(
+            ctx.setup, acc, gpus, ctx.classes, gpu_memory_gib=gmem, calibration=ctx.calibration
+        )
+    except Refusal as exc:
+        return ShapeRefusal.of(exc)
+    mine = dict(zip((c.name for c in ctx.classes), targets, strict=True))
+
+    def best(cls: TokenClass, t: float | None, o: float | None, e: float | None) -> int | None:
+        p = best_concurrency(shape, ctx.setup, cls, ttft_ms=t, tpot_ms=o, latency_ms=e,
+                             percentile=pct, conservative=conservative)
+        return None if p is None else p.concurrency
+
+    misses: dict[str, ClassPerf] = {}
+    for cls in ctx.classes:  # a class the shape cannot serve even alone, one at a time
+        t, o, e = mine[cls.name]
+        if best(cls, t, o, e) is None:
+            misses[cls.name] = predict(shape, cls, 1)
+    served = [c for c in ctx.classes if c.name not in misses]
+    if not served:
+        return misses
+    tightest = min((o for c in served if (o := mine[c.name][1]) is not None), default=None)
+    share = None if mix is None else dict(zip((c.name for c in ctx.classes), mix, strict=True))
+    bound = []
+    for cls in served:
+        t, o, e = mine[cls.name]
+        o = tightest if share is None else o
+        bound.append(best(cls, t, o, e) or 1)
+    served_mix = None if share is None else [share[c.name] for c in served]
+
+    def holds(n: int) -> dict[str, ClassPerf] | None:
+        perf = cobatched(shape, served, n, pct, served_mix)
+        for c in served:
+            t, o, e = mine[c.name]
+            miss, _ = slo_verdict(perf[c.name], ttft_ms=t, tpot_ms=o, latency_ms=e,
+                                  percentile=pct, conservative=conservative)
+            if miss is not None:
+                return None
+        return perf
+
+    held, missed = 1, min(bound)
+    kept = holds(1) or cobatched(shape, served, 1, pct, served_mix)  # one at a time: alone
+    top = holds(missed) if missed > 1 else None
+    if top is not None:
+        held, kept = missed, top
+    else:
+        while missed - held > 1:
+            mid = (held + missed) // 2
+            at = holds(mid)
+            if at is None:
+                missed = mid
+            else:
+                held, kept = mid, at
+    return _points_at(ctx, shape, served, held, kept, pct, misses)
+
+
+def _points_at(
+    ctx: LlmContext, shape: Shape, served: Sequence[TokenClass], n: int,
+    perf: Mapping[str, ClassPerf], pct: int, misses: Mapping[str, ClassPerf],
+) -> LlmShapePoints:
+    """The shape's points, serving and rates at ``n`` sequences, from the predictions ``perf``
+    of the classes it serves (``misses``: those it cannot, with their concurrency-1 ones)."""
+    points, rates = [], []
+    preds: dict[str, LlmClassPrediction] = {}
+    for cls in served:
+        p = perf[cls.name]
+        rates.append((cls.name, queue_fed_rates(shape, cls, n)))
+        points.append((cls.name, class_measurement(shape, cls, p, basis=p.basis, rounded=False)))
+        preds[cls.name] = LlmClassPrediction(
+            concurrency=n, ttft_ms=round(p.ttft_ms, 3), tpot_ms=round(p.tpot_ms, 4),
+            throughput_rps=round(p.throughput_rps, 6),
+            output_tokens_per_s=round(p.output_tokens_per_s, 3), **_slo_prompt(p, pct),
+        )
+    mem = shape.memory
+    st = ctx.setup.settings
+    serving = LlmServing(
+        tensor_parallel=shape.tp,
+        pipeline_parallel=shape.pp,
+        max_num_seqs=n,
+        max_model_len=mem.max_model_len,
+        gpu_memory_utilization=st.gpu_memory_utilization,
+        block_size=st.block_size,
+        max_num_batched_tokens=st.max_num_batched_tokens,
+        kv_cache_tokens=mem.kv_cache_tokens,
+        weights_gib_per_gpu=round(mem.weights_gib_per_gpu, 3),
+        classes=preds,
+    )
+    return LlmShapePoints(
+        points=tuple(points), serving=serving, misses=tuple(misses.items()), rates=tuple(rates)
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -194,33 +397,8 @@ def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, laten
     if not best:
         return misses
     n = min(p.concurrency for p in best.values())
-    points = []
-    rates = []
-    preds: dict[str, LlmClassPrediction] = {}
-    for cls in ctx.classes:
-        if cls.name not in best:
-            continue
-        p = predict(shape, cls, n)
-        rates.append((cls.name, queue_fed_rates(shape, cls, n)))
-        points.append((cls.name, class_measurement(shape, cls, p, basis=p.basis, rounded=False)))
-        preds[cls.name] = LlmClassPrediction(concurrency=n, ttft_ms=round(p.ttft_ms, 3), tpot_ms=round(p.tpot_ms, 4), throughput_rps=round(p.throughput_rps, 6), output_tokens_per_s=round(p.output_tokens_per_s, 3), **_slo_prompt(p, pct))
-    mem = shape.memory
-    st = ctx.setup.settings
-    serving = LlmServing(
-        tensor_parallel=shape.tp,
-        pipeline_parallel=shape.pp,
-        max_num_seqs=n,
-        max_model_len=mem.max_model_len,
-        gpu_memory_utilization=st.gpu_memory_utilization,
-        block_size=st.block_size,
-        max_num_batched_tokens=st.max_num_batched_tokens,
-        kv_cache_tokens=mem.kv_cache_tokens,
-        weights_gib_per_gpu=round(mem.weights_gib_per_gpu, 3),
-        classes=preds,
-    )
-    return LlmShapePoints(
-        points=tuple(points), serving=serving, misses=tuple(misses.items()), rates=tuple(rates)
-    )
+    served = [c for c in ctx.classes if c.name in best]
+    return _points_at(ctx, shape, served, n, {c.name: predict(shape, c, n) for c in served}, pct, misses)
 
 
 def _slo_prompt(p: ClassPerf, pct: int) -> dict[str, float | int]:
@@ -351,15 +529,14 @@ def left_out(
     the first refusal of its shapes (memory, dtype), or the SLO its shape nearest to holding it
     misses even with one request at a time. (An infeasible plan explains itself; a feasible
     one used to drop such an accelerator without a word.)"""
-    slo = {
-        "ttft": spec.slo.ttft_ms, "tpot": spec.slo.tpot_ms, "latency": spec.slo.tested_latency_ms,
-    }
     notes: list[str] = []
     for acc in spec.placement.accelerators or ():
         if acc in used:
             continue
         if acc in missed:
             g, cls, metric, val = missed[acc]
+            own = spec.slo_of(cls)  # the class's own targets where it has them
+            slo = {"ttft": own.ttft_ms, "tpot": own.tpot_ms, "latency": own.tested_latency_ms}
             name = {"ttft": "TTFT", "tpot": "TPOT", "latency": "latency"}[metric]
             pct = spec.slo.percentile
             notes.append(

@@ -50,11 +50,12 @@ class OpPoint:
 
 def _slo_check(spec: Spec, m: Measurement) -> tuple[float, str, float]:
     """(latency budget left for queueing in ms, failing metric or '', its value). A derived
-    slo.latency_ms (Slo.tested_latency_ms None) is not tested: the room is TTFT's alone."""
-    slo = spec.slo
+    slo.latency_ms (Slo.tested_latency_ms None) is not tested: the room is TTFT's alone.
+    The point's class is held to its own SLO (:meth:`scaleplan.spec.Spec.slo_of`)."""
+    slo = spec.slo_of(m.request_class)
     pct = slo.percentile
     lat = m.latency_ms.at(pct)
-    budget = _e2e_room(spec, lat)
+    budget = _e2e_room(slo.tested_latency_ms, lat)
     if budget < 0:
         return budget, "latency", lat
     if slo.ttft_ms is not None and m.ttft_ms is not None:
@@ -71,9 +72,8 @@ def _slo_check(spec: Spec, m: Measurement) -> tuple[float, str, float]:
     return budget, "", lat
 
 
-def _e2e_room(spec: Spec, lat: float) -> float:
+def _e2e_room(target: float | None, lat: float) -> float:
     """The end-to-end target's room above a point's own latency ``lat``; inf when derived."""
-    target = spec.slo.tested_latency_ms
     return math.inf if target is None else target - lat
 
 
@@ -124,7 +124,7 @@ def evaluate(
     source: Literal["measured", "estimated", "imported", "scaled", "calibrated"] = (
         "scaled" if scaled else m.source
     )
-    slo = spec.slo
+    slo = spec.slo_of(m.request_class)
     ttft_room = (
         slo.ttft_ms - m.ttft_ms.at(slo.percentile)
         if slo.ttft_ms is not None and m.ttft_ms is not None
@@ -142,7 +142,7 @@ def evaluate(
         estimated=m.source in ("estimated", "calibrated") or scaled,
         latency_at_slo=lat,
         queueing=queueing,
-        wait_bound="ttft" if ttft_room < _e2e_room(spec, lat) else "latency",
+        wait_bound="ttft" if ttft_room < _e2e_room(slo.tested_latency_ms, lat) else "latency",
     )
 
 

@@ -116,7 +116,8 @@ def findings(
     if low:
         a, pt = min(low, key=lambda ap: ap[0].operating_point.max_utilization)
         metric = pt.wait_bound
-        limit = spec.slo.ttft_ms if metric == "ttft" else spec.slo.latency_ms
+        slo = spec.slo_of(a.operating_point.request_class)
+        limit = slo.ttft_ms if metric == "ttft" else slo.latency_ms
         name = "TTFT" if metric == "ttft" else "latency"
         out.append(
             f"the SLO leaves each {a.accelerator} x{a.gpus_per_replica} replica at most "
@@ -265,7 +266,8 @@ def sanity_warning(
         "tpot": spec.slo.tpot_ms,
         "latency": spec.slo.latency_ms,
     }.get(metric or "")
-    if metric is None or value is None or not options.relax:
+    # the ladder relaxes the top-level slo, which a class with its own targets does not follow
+    if metric is None or value is None or not options.relax or spec.has_class_slos:
         return head
     probes = relax_ladder(spec, profile, catalog, rps, options, metric, value, FACTORS[1:])
     if not probes:
@@ -290,7 +292,7 @@ def relax_costs(
         for r in reasons
         if r.code == "slo-unreachable" and "relax_to_ms" in r.details
     }
-    if not need or not options.relax:
+    if not need or not options.relax or spec.has_class_slos:  # as in probe
         return list(reasons)
     texts = {}
     for metric, v in need.items():
