@@ -176,8 +176,8 @@ def test_routing_that_picks_a_replicas_mix_holds_any_mix() -> None:
     """Where routing decides what a replica gets (class_header), a batch may be all summaries:
     the co-batched chat step is then the heaviest class's, above the blend."""
     from scaleplan.inputs import load_inputs
+    from scaleplan.llm.cobatch import cobatched
     from scaleplan.llm.serving import TokenClass, setup_from_spec, size
-    from scaleplan.solve.llm_capacity import cobatched
 
     inp = load_inputs(str(SPEC))
     s = setup_from_spec(inp.spec.model)

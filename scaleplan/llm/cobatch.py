@@ -1,0 +1,80 @@
+"""Classes co-batched on one replica: each class's TTFT and TPOT where a replica serves
+several classes in one batch, for a spec whose classes have SLOs of their own
+(``traffic.classes[].slo``; docs/llm.md, "Classes with different SLOs"). The optimizer
+(solve/llm_capacity.py) tests each class against its own targets with these predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from scaleplan.llm.perf import ClassPerf, serve_class
+from scaleplan.llm.serving import Shape, TokenClass, predict
+
+
+def cobatched(
+    shape: Shape, classes: Sequence[TokenClass], n: int, pct: int,
+    mix: Sequence[float] | None = None,
+) -> dict[str, ClassPerf]:
+    """Each class at ``n`` sequences as a replica serving all of ``classes`` runs it, for a
+    spec whose classes have SLOs of their own. The replica runs one batch: every sequence in it
+    decodes in the same steps, and a prompt is prefilled in them, whatever classes fill it.
+    With one SLO for every class the heaviest class alone bounds every class's steps; with a
+    tighter target for a lighter class it does not (a chat sequence beside long summaries
+    decodes at the summaries' pace).
+
+    ``mix``: the classes' shares of the requests the replica is sent (in ``classes``' order),
+    where routing sends every replica the spec's mix (routing: service, gateway-api without
+    class_header). The batch then holds each class in proportion to its share times how long
+    its sequences hold a slot (share / its throughput at ``n``), and its step time is that
+    blend of the classes' steps: a class's TPOT is the blend of every class's TPOT at ``n``,
+    its TTFT the blend of its own prompt (its p-th percentile prompt with a length spread)
+    priced in each class's steps (:func:`scaleplan.llm.perf.serve_class` ``prompts``).
+    ``mix`` None (routing decides a replica's mix: class_header): any mix, so the largest of
+    those instead (a batch that may be all of the heaviest class).
+
+    Either is applied as a factor of at least 1 on the class's own prediction (its tails, its
+    joint percentiles; the end-to-end joint percentile by the larger factor), never below it.
+    The throughput stays the class's own (the class mix's harmonic capacity, as with one SLO).
+    One sequence at a time shares no batch: the class's own prediction."""
+    own = {c.name: predict(shape, c, n) for c in classes}
+    if n <= 1 or len(classes) < 2:
+        return own
+    if mix is None:
+        weight = None
+    else:
+        held = [m / own[c.name].throughput_rps for c, m in zip(classes, mix, strict=True)]
+        weight = [h / sum(held) for h in held]
+
+    def pool(values: Sequence[float]) -> float:
+        if weight is None:
+            return max(values)
+        return sum(w * v for w, v in zip(weight, values, strict=True))
+
+    step = pool([own[c.name].tpot_ms for c in classes])
+    out: dict[str, ClassPerf] = {}
+    for c in classes:
+        p = own[c.name]
+        prompt = c.input_at(pct)
+        mine = p.ttft_at(pct) if p.tail else p.ttft_ms
+        first = pool([
+            mine if k.name == c.name else serve_class(
+                shape.deployment, k.input_tokens, k.output_tokens, n, open_loop=True,
+                prompts=(prompt,),
+            ).prompt_ttft[0][1]
+            for k in classes
+        ])
+        ft = max(1.0, first / mine) if mine > 0 else 1.0
+        fo = max(1.0, step / p.tpot_ms) if p.tpot_ms > 0 else 1.0
+        if ft == 1.0 and fo == 1.0:
+            out[c.name] = p
+            continue
+        out[c.name] = replace(
+            p,
+            ttft_ms=p.ttft_ms * ft,
+            tpot_ms=p.tpot_ms * fo,
+            prompt_ttft=tuple((i, t * ft) for i, t in p.prompt_ttft),
+            tail=tuple((q, i, o, t * ft) for q, i, o, t in p.tail),
+            joint=tuple((q, t * ft, e * max(ft, fo)) for q, t, e in p.joint),
+        )
+    return out
