@@ -10,6 +10,8 @@ Public API:
   :func:`~scaleplan.llm.perf.serve_class` (TTFT / TPOT / throughput per class);
 * :func:`~scaleplan.llm.serving.setup`, :func:`~scaleplan.llm.serving.size`,
   :func:`~scaleplan.llm.serving.best_concurrency` (what the optimizer plans on);
+* :func:`~scaleplan.llm.cobatch.cobatched` (classes that share one replica's batch, each at
+  the batch's step: per-class SLOs);
 * :func:`~scaleplan.llm.closed_loop.closed_loop` and :func:`~scaleplan.llm.burst.burst`
   (benchmarks replayed through the engine's scheduler: N clients in a closed loop, N requests
   sent at once);
