@@ -243,3 +243,25 @@ def test_an_unreachable_class_slo_names_the_class_field(cli: Any, tmp_path: Path
     flat = " ".join(res.stderr.split()) + " ".join(res.stdout.split())
     assert "relax traffic.classes[1].slo.ttft_ms to at least" in flat, flat
     assert "TTFT <= 20 ms for class summarize" in flat or "class summarize" in flat
+
+
+def test_the_class_blind_warning_names_tpot_alerts_only_where_there_are_some(
+    plans: dict[str, Path],
+) -> None:
+    """Classes whose TTFT targets differ and no TPOT target anywhere: no TPOT alert is rendered,
+    so the warning that leaves TTFT out does not say the TPOT alerts hold the tightest target
+    (it said so whatever the spec held)."""
+    from scaleplan.render.monitoring import monitoring_objects
+
+    text = TEXT.replace(OWN, "      slo: {ttft_ms: 5000}\n").replace(
+        "slo: {ttft_ms: 500, tpot_ms: 50}", "slo: {ttft_ms: 500, latency_ms: 60000}"
+    )
+    assert "latency_ms: 60000" in text
+    plan = read_plan(plans["own"])
+    plan = plan.model_copy(update={"spec": parse_spec_text(text, "spec.yaml")})
+    warnings: list[str] = []
+    objs = json.dumps(monitoring_objects(plan, [], warnings))
+    assert "TpotBudgetBurn" not in objs and "TtftBudgetBurn" not in objs
+    (w,) = [w for w in warnings if "do not tell request classes apart" in w]
+    assert "TTFT targets differ (chat 500 ms, summarize 5000 ms)" in w
+    assert "TPOT" not in w, w

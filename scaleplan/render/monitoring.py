@@ -164,12 +164,14 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     # a derived latency is no SLO: no alert; nor are classes' differing ones (class_blind_slo)
     stated = blind["latency"] is not None
     if differ:
+        tpot = (  # only where a class has a TPOT target: otherwise no TPOT alert is rendered
+            "; the TPOT alerts use the tightest class's target, which every replica holds for all "
+            "the classes it batches together" if blind["tpot"] is not None else ""
+        )
         warnings.append(
             f"monitoring: the server's histograms do not tell request classes apart, so one alert "
             f"cannot hold classes to different targets: {'; '.join(differ)}, and no burn-rate "
-            "alert is rendered for it (simulate judges each class against its own); the TPOT "
-            "alerts use the tightest class's target, which every replica holds for all the "
-            "classes it batches together"
+            f"alert is rendered for it (simulate judges each class against its own){tpot}"
         )
     allocs = plan.allocations
     capacity = _hourly(plan, plan.capacity_rps_at)
