@@ -28,6 +28,7 @@ from scaleplan.check.workloads import (
     node_selector_terms,
     pod_spec_path,
     same_namespace,
+    target_ref,
 )
 from scaleplan.yamlio import PathKey, format_path
 
@@ -433,6 +434,41 @@ def compare(
             ):
                 hp, hv = have[label]
                 out.append(act.finding(rule, f"{label} is {_show(hv)}, the plan renders none", hp))
+    out.extend(_unplanned_autoscalers(index, expected, rendered, rule))
+    return out
+
+
+def _unplanned_autoscalers(
+    index: Mapping[tuple[str, str], Sequence[K8sObject]],
+    expected: Sequence[K8sObject],
+    rendered: set[tuple[str, str]],
+    rule: Rule,
+) -> list[Finding]:
+    """An HPA or ScaledObject the plan does not render, scaling a workload the plan renders at
+    fixed replicas (e.g. an owned allocation held at its peak, docs/render.md "Burst plans"):
+    it would move the count the plan fixes, which the workload's own facts do not show."""
+    fixed = {
+        (e.kind, e.name, e.namespace): get(e.data, ("spec", "replicas"))
+        for e in expected
+        if e.kind in POD_SPEC_PATHS and get(e.data, ("spec", "replicas")) is not None
+    }
+    out: list[Finding] = []
+    for (kind, name), objs in sorted(index.items()):
+        if kind not in ("HorizontalPodAutoscaler", "ScaledObject") or (kind, name) in rendered:
+            continue
+        for o in objs:
+            tkind, tname = target_ref(o)
+            count = fixed.get((tkind, tname, o.namespace))
+            if count is None:
+                continue
+            out.append(
+                o.finding(
+                    rule,
+                    f"scales {tkind}/{tname}, which the plan renders at a fixed {count} replicas "
+                    "with no autoscaler",
+                    ("spec", "scaleTargetRef"),
+                )
+            )
     return out
 
 

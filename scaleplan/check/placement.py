@@ -176,6 +176,8 @@ def _floor_above_plan(ctx: Context, rule: Rule) -> Iterator[Finding]:
         a = ctx.allocation(w)
         if a is None or w.kind != "Deployment" or not a.replicas_per_window:
             continue
+        if a.price_per_node_hour <= 0:  # a floor on $0/h nodes costs nothing (render holds
+            continue  # owned allocations at their peak: docs/render.md, "Burst plans")
         scaling = ctx.scaling[id(w)]  # its HPAs and ScaledObjects, matched once by the context
         obj = next(iter((*scaling.hpas, *scaling.scaled_objects)), None)
         if obj is not None:

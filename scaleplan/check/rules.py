@@ -468,7 +468,8 @@ RULES: tuple[Rule, ...] = (
         "A workload's lowest replica count as deployed (an HPA's minReplicas, which is at least "
         "1, a ScaledObject's minReplicaCount, or fixed replicas) is above the plan's lowest "
         "hourly count, so it keeps nodes in hours the plan runs fewer and the deployment costs "
-        "more than the plan says.",
+        "more than the plan says. Allocations priced $0/h are left out: render holds them at "
+        "their peak, and their floor costs nothing.",
         "re-run scaleplan optimize (plans hold the HPA's floor of 1 replica in every hour), or "
         "use an autoscaler that scales to 0 (kubernetes.autoscaler.type: keda-prometheus)",
         needs_plan=True,

@@ -183,6 +183,8 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
     if capped and not own:
         warnings.append(f"allocation {name}: requests capped so that {counted(a.replicas_per_node, 'replica')} {'fits' if a.replicas_per_node == 1 else 'fit'} next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
     lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
+    if owned_at_peak(plan, a):  # its idle replicas cost nothing: fixed at the peak
+        lo = a.replicas
     nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
     svc = backends.allocation_service(a.name)
     return Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc, cpu_quantity(max(cpu, MIN_CPU)), memory_quantity(max(mem, MIN_MEMORY_GIB)), nodepool)
@@ -283,9 +285,51 @@ def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: Conflict
     return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts {why}: allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=fix_hint, path=(*_ARGS, c.index))
 
 
+def owned_at_peak(plan: Plan, a: Allocation) -> bool:
+    """An allocation priced $0/h (owned nodes, docs/catalog.md) whose plan count varies by the
+    hour, under an autoscaler: render fixes it at its peak count all day, with no autoscaler of
+    its own. Its idle replicas cost nothing, and held at the peak they leave the priced
+    allocations' autoscalers to add capacity only once the owned pods are at their target
+    (docs/render.md, "Burst plans"): an autoscaler per allocation, each on its own pods' load,
+    would grow the rented pods together with the owned ones."""
+    if not (
+        plan.spec.kubernetes.autoscaler.type != "none"
+        and a.price_per_node_hour <= 0
+        and a.replicas_per_window
+        and min(a.replicas_per_window) < a.replicas
+    ):
+        return False
+    return not owned_shared(plan, a)
+
+
+def owned_group(plan: Plan, a: Allocation) -> list[Allocation]:
+    """The allocations priced $0/h on ``a``'s nodes (provider, region and family: what a
+    quota counts)."""
+    return [
+        b for b in plan.allocations
+        if b.price_per_node_hour <= 0 and b.replicas_per_window
+        and (b.provider, b.region, b.family) == (a.provider, a.region, a.family)
+    ]
+
+
+def owned_shared(plan: Plan, a: Allocation) -> tuple[int, int] | None:
+    """(nodes at their peaks together, nodes the plan uses at most) when the allocations priced
+    $0/h on ``a``'s nodes peak in different hours on the same nodes (the plan moves the nodes
+    between serving shapes by the hour), so that each at its peak would need more nodes than
+    the plan ever uses; None when their peaks fit together."""
+    group = owned_group(plan, a)
+    together = sum(b.nodes for b in group)
+    used = max(
+        (sum(b.nodes_per_window[w] for b in group) for w in range(len(a.nodes_per_window))),
+        default=0,
+    )
+    return (together, used) if together > used else None
+
+
 def fixed_replicas(plan: Plan, al: Alloc) -> bool:
-    """Fixed replicas: autoscaler none, or the plan keeps this allocation at one count all day
-    (an autoscaler with minReplicas == maxReplicas could never scale)."""
+    """Fixed replicas: autoscaler none, the plan keeps this allocation at one count all day
+    (an autoscaler with minReplicas == maxReplicas could never scale), or it is priced $0/h
+    (:func:`owned_at_peak`: its minimum is its peak)."""
     kind = plan.spec.kubernetes.autoscaler.type
     if kind == "none":
         return True

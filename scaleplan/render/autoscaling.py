@@ -10,7 +10,11 @@ in the hours a gated trigger answers, the plan's demand per replica there; queue
 the capacity per replica. Under n+1 / zone a ScaledObject with one request-rate, Kafka or
 RabbitMQ trigger gets a scalingModifiers formula that runs the plan's count, its redundancy
 spare included (:mod:`scaleplan.render.spare`); an rps HPA, which cannot add the spare, gets a
-warning where it drops it (docs/render.md, "Autoscaling"). Pure.
+warning where it drops it (docs/render.md, "Autoscaling"). Allocations priced $0/h are held
+at their peak (:func:`~scaleplan.render.allocations.owned_at_peak`), so beside them only the
+priced ones scale: a request-rate trigger on the whole Service's rate then runs the plan's
+count at each planned rate (:mod:`scaleplan.render.burst`), and it says where an rps HPA
+settles (docs/render.md, "Burst plans"). Pure.
 """
 
 from __future__ import annotations
@@ -20,12 +24,21 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from scaleplan.plan import HPA_MIN_REPLICAS, Plan
-from scaleplan.render.allocations import Alloc, fixed_replicas
+from scaleplan.render.allocations import Alloc, fixed_replicas, owned_at_peak, owned_shared
+from scaleplan.render.burst import (
+    burst_curve_applies,
+    burst_pods,
+    owned_note,
+    plan_curve,
+    queue_burst_note,
+    shared_note,
+)
 from scaleplan.render.engine import METRICS, REQUEST_RATE_TRIGGER, pods_of
 from scaleplan.render.formula import PLANNED_HOURS_TRIGGER, gated_query
 from scaleplan.render.metadata import Entry, Obj, meta
 from scaleplan.render.resources import number_quantity, number_text
 from scaleplan.render.spare import engine_spare_dropped, scaling_modifiers
+from scaleplan.render.spare import formula as spare_formula
 from scaleplan.wording import counted
 
 T = TypeVar("T")
@@ -48,10 +61,17 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
     # one demand window: every count is the same all day by construction, nothing to say; an
     # allocation an HPA's floor of 1 holds constant (the plan takes it to 0) is said, with
     # its cost, by build._floor_cost
+    owned = [al for al in allocs if owned_at_peak(plan, al.a)]
     kept = [
         al for al in allocs
-        if fixed_replicas(plan, al) and al.min_replicas >= al.max_replicas
+        if fixed_replicas(plan, al) and al.min_replicas >= al.max_replicas and al not in owned
     ]
+    if owned:
+        scaling = [al for al in allocs if not fixed_replicas(plan, al)]
+        warnings.append(owned_note(plan, owned, scaling))
+    shared = [al for al in allocs if owned_shared(plan, al.a) and not fixed_replicas(plan, al)]
+    if shared and ks.type != "none":
+        warnings.append(shared_note(plan, shared))
     if kept and ks.type != "none" and len(set(plan.demand.rps)) > 1:
         names = ", ".join(f"{al.name} ({al.max_replicas})" for al in kept)
         warnings.append(
@@ -65,7 +85,7 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
         if fixed_replicas(plan, al):
             continue
         if ks.type == "hpa":
-            out.append(("HorizontalPodAutoscaler", al.name, _hpa(plan, al, warnings)))
+            out.append(("HorizontalPodAutoscaler", al.name, _hpa(plan, al, warnings, allocs)))
         elif ks.type.startswith("keda-"):
             so, auth = _scaled_object(plan, al, warnings, started)
             if auth is not None:
@@ -99,7 +119,7 @@ def _target_ref(al: Alloc) -> Obj:
     return {"apiVersion": "apps/v1", "kind": "Deployment", "name": al.name}
 
 
-def _hpa(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
+def _hpa(plan: Plan, al: Alloc, warnings: list[str], allocs: Sequence[Alloc]) -> Obj:
     hs = plan.spec.kubernetes.autoscaler.hpa
     metric = hs.metric
     if metric == "gpu" and (al.resource is None or (al.accel is not None and al.accel.vendor != "nvidia")):
@@ -116,7 +136,7 @@ def _hpa(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
         target_v = rate_target(plan, al, hs.target)
         m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or RPS_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
         if hs.target is None:
-            warnings.extend(_spare_dropped(plan, al, target_v))
+            warnings.extend(_spare_dropped(plan, al, target_v, allocs))
     spec: Obj = {
         "scaleTargetRef": _target_ref(al),
         "minReplicas": max(HPA_MIN_REPLICAS, al.min_replicas),
@@ -140,11 +160,13 @@ def rate_target(plan: Plan, al: Alloc, explicit: float | None) -> float:
     return al.a.capacity_rps_per_replica / (1.0 + plan.demand.headroom)
 
 
-def _spare_dropped(plan: Plan, al: Alloc, target: float) -> list[str]:
+def _spare_dropped(plan: Plan, al: Alloc, target: float, allocs: Sequence[Alloc]) -> list[str]:
     """An ``rps`` HPA at capacity / (1 + headroom) runs, under load, the pods the demand and
     its headroom need: where the plan runs more at the peak (the redundancy spare that the
     headroom does not cover), it drops them. Say so, with the per-pod target that holds the
-    plan's peak count (its pods' planned load at the peak)."""
+    plan's peak count (its pods' planned load at the peak). Beside allocations render holds at
+    their peak (priced $0/h), under ``inference-pool`` or ``service``, the HPA settles where
+    :func:`burst_pods` says (the owned pods carry their part first)."""
     d = plan.demand
     peak = max(range(len(d.rps)), key=lambda w: d.rps[w])
     planned = al.a.replicas_per_window[peak] if al.a.replicas_per_window else al.a.replicas
@@ -152,6 +174,15 @@ def _spare_dropped(plan: Plan, al: Alloc, target: float) -> list[str]:
     if planned < 1 or load <= 0 or target <= 0:
         return []
     settles = max(1, math.ceil(load / target - 1e-9))
+    owned = [o for o in allocs if owned_at_peak(plan, o.a)]
+    routing = plan.spec.kubernetes.routing
+    if owned and routing != "gateway-api":
+        fixed = [
+            (o.max_replicas, o.a.capacity_rps_per_replica)
+            for o in allocs if fixed_replicas(plan, o)
+        ]
+        scaled = [o.a for o in allocs if not fixed_replicas(plan, o)]
+        settles = max(1, burst_pods(routing, d.rps[peak], target, al.a, fixed, scaled))
     if settles >= planned:
         return []
     hold = math.ceil(load / planned * 1e4) / 1e4  # ceil(load / hold) = planned
@@ -467,6 +498,12 @@ def _spare_modifiers(plan: Plan, al: Alloc, triggers: Sequence[Obj]) -> Obj | No
     (trig,) = triggers
     md = trig["metadata"]
     kind = trig["type"]
+    if burst_curve_applies(plan, trig):
+        return {
+            "formula": spare_formula(trig["name"], plan_curve(plan, al)),
+            "target": "1",
+            "metricType": "AverageValue",
+        }
     field = {"prometheus": "threshold", "kafka": "lagThreshold", "rabbitmq": "value"}.get(kind)
     if field is None or (kind == "prometheus" and trig["name"] != REQUEST_RATE_TRIGGER):
         return None
@@ -492,9 +529,11 @@ def _scaled_object(
         triggers = _rate_triggers(plan, al, share)
     elif ks.type == "keda-kafka":
         triggers = [_kafka_trigger(plan, al, share)]
+        warnings.extend(queue_burst_note(plan, al, "Kafka lag"))
     else:
         trig, auth = _rabbitmq_trigger(plan, al, share)
         triggers = [trig]
+        warnings.extend(queue_burst_note(plan, al, "RabbitMQ queue-length"))
     if ks.cron:
         triggers += _cron_triggers(plan, al, warnings)
     elif al.min_replicas == 0 and (engine or _own_backend_rate(plan, al)):

@@ -23,7 +23,12 @@ from scaleplan.catalog.model import Catalog, with_row_labels
 from scaleplan.errors import PlanError, Problem
 from scaleplan.plan import HPA_MIN_REPLICAS, Allocation, Plan
 from scaleplan.render import routing
-from scaleplan.render.allocations import Alloc, accelerator_table, derive_allocations
+from scaleplan.render.allocations import (
+    Alloc,
+    accelerator_table,
+    derive_allocations,
+    owned_at_peak,
+)
 from scaleplan.render.autoscaling import autoscaler_objects
 from scaleplan.render.gateway import backend_services, http_route, inference_pool
 from scaleplan.render.metadata import Entry, Obj
@@ -182,7 +187,8 @@ def _floor_cost(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> 
     hold that floor (solve/floors.py); one written before, or one no plan within the spec's
     limits could hold it for, costs more as rendered: say which and how much."""
     names_idle = {a.name for a in plan.below_hpa_floor()}
-    idle = [a for a in live if a.name in names_idle]
+    # an allocation priced $0/h is held at its peak, with no HPA (allocations.owned_at_peak)
+    idle = [a for a in live if a.name in names_idle and not owned_at_peak(plan, a)]
     if not idle:
         return
     extra = sum(a.floor_cost(HPA_MIN_REPLICAS) for a in idle)

@@ -5,7 +5,9 @@ trigger or its scalingModifiers formula, clamped to the object's bounds; no stab
 tolerance, no lag). Where a metric is not a function of the planned rate (CPU or GPU use, an
 LLM engine's requests in flight and KV use, a queue's lag) or depends on other allocations'
 counts (an rps HPA beside other autoscaled allocations, a gateway-api backend's rate), there is
-nothing to replay and :class:`Unreplayable` says which and why. Pure.
+nothing to replay and :class:`Unreplayable` says which and why. An rps HPA beside Deployments
+of fixed replicas only (a burst plan's owned allocations, held at their peak) is replayed at its
+steady state there (:func:`~scaleplan.render.burst.burst_pods`). Pure.
 """
 
 from __future__ import annotations
@@ -107,7 +109,16 @@ def _scaled_object_count(plan: Plan, so: Obj, w: int) -> int:
     return max(lo, 1, min(hi, want))
 
 
-def _hpa_count(plan: Plan, hpa: Obj, w: int) -> int:
+def _hpa_count(
+    plan: Plan, hpa: Obj, w: int, a: Allocation, fixed: Sequence[tuple[int, float]],
+    scaled: Sequence[Allocation],
+) -> int:
+    """An rps HPA's pods at window ``w``'s planned rate: alone, or as the one autoscaled
+    allocation beside Deployments of fixed replicas (``fixed``: pods, capacity per pod; e.g.
+    owned allocations render holds at their peak) behind one Service or InferencePool, where
+    it adds what the fixed pods do not carry at its target (:func:`burst_pods`)."""
+    from scaleplan.render.burst import burst_pods
+
     spec = hpa["spec"]
     (metric,) = spec["metrics"]
     if metric["type"] != "Pods" or plan.spec.kubernetes.autoscaler.hpa.metric != "rps":
@@ -115,13 +126,15 @@ def _hpa_count(plan: Plan, hpa: Obj, w: int) -> int:
             f"an HPA on {plan.spec.kubernetes.autoscaler.hpa.metric} utilization: it comes from "
             "the pods' load, not the planned rate"
         )
-    if sum(1 for a in plan.allocations if any(a.replicas_per_window)) > 1:
+    routing = plan.spec.kubernetes.routing
+    others = len(scaled) > 1 or (routing == "gateway-api" and any(n for n, _ in fixed))
+    if others:
         raise Unreplayable(
-            "an rps HPA beside other allocations: each pod's rate depends on every "
-            "allocation's count"
+            "an rps HPA beside other autoscaled allocations (or, under gateway-api, beside any "
+            "other): each pod's rate depends on every allocation's count"
         )
     target = _quantity(metric["pods"]["target"]["averageValue"])
-    want = math.ceil(plan.demand.rps[w] / target - 1e-9)
+    want = burst_pods(routing, plan.demand.rps[w], target, a, fixed, scaled)
     return max(int(spec.get("minReplicas", 1)), min(int(spec["maxReplicas"]), want))
 
 
@@ -137,6 +150,12 @@ def autoscaled_counts(plan: Plan, catalog: Catalog) -> dict[str, tuple[int, ...]
         for o in objs if o.kind in ("HorizontalPodAutoscaler", "ScaledObject")
     }
     fixed = {o.name: o.obj["spec"].get("replicas") for o in objs if o.kind == "Deployment"}
+    live = [a for a in plan.allocations if any(a.replicas_per_window)]
+    held = [
+        (int(fixed[nm]), a.capacity_rps_per_replica) for a in live
+        if (nm := sanitize_dns_label(a.name)) not in scalers and fixed.get(nm) is not None
+    ]
+    scaled = [a for a in live if sanitize_dns_label(a.name) in scalers]
     out: dict[str, tuple[int, ...]] = {}
     for a in plan.allocations:
         name = sanitize_dns_label(a.name)
@@ -147,7 +166,8 @@ def autoscaled_counts(plan: Plan, catalog: Catalog) -> dict[str, tuple[int, ...]
             out[a.name] = a.replicas_per_window if count is None else (int(count),) * n
             continue
         out[a.name] = tuple(
-            _hpa_count(plan, scaler, w) if scaler["kind"] == "HorizontalPodAutoscaler"
+            _hpa_count(plan, scaler, w, a, held, scaled)
+            if scaler["kind"] == "HorizontalPodAutoscaler"
             else _scaled_object_count(plan, scaler, w)
             for w in range(plan.demand.windows)
         )
