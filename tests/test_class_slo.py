@@ -227,6 +227,7 @@ def test_alerts_and_observe_hold_class_blind_series_to_what_every_class_shares(
     assert "TtftBudgetBurn" not in text and "time_to_first_token" not in text
     (w,) = [w for w in warnings if "do not tell request classes apart" in w]
     assert "TTFT targets differ (chat 500 ms, summarize 5000 ms)" in w
+    assert "give every class the same target, or plan each class as a spec of its own" in w
     (note,) = unjudged(plan)
     assert note.startswith("not judged: the classes' TTFT targets differ")
     strict = read_plan(plans["strict"])

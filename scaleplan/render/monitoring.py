@@ -171,7 +171,9 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
         warnings.append(
             f"monitoring: the server's histograms do not tell request classes apart, so one alert "
             f"cannot hold classes to different targets: {'; '.join(differ)}, and no burn-rate "
-            f"alert is rendered for it (simulate judges each class against its own){tpot}"
+            "alert is rendered for it (simulate judges each class against its own; to alert "
+            "on it, give every class the same target, or plan each class as a spec of its "
+            f"own){tpot}"
         )
     allocs = plan.allocations
     capacity = _hourly(plan, plan.capacity_rps_at)
