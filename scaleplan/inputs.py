@@ -250,13 +250,16 @@ def catalogs_not_given(
     )
 
 
-def unseen_catalogs(plan: Plan, catalogs: Sequence[str]) -> list[str]:
-    """``check --plan`` without the catalogs the plan was optimized with renders, for drift,
-    without their rows' labels, so the committed selectors read as drift (UX trial 22; a
-    warning on stderr, the report and the exit code are the checks'). ``plan``: the plan the
-    gate read (:attr:`CheckReport.plan`), not read again."""
+def plan_warnings(plan: Plan, catalogs: Sequence[str], plan_file: str) -> list[str]:
+    """``check --plan``'s warnings about the plan (on stderr; the report and the exit code are
+    the checks'): the plan edited after optimize wrote it (UX trial 24), and the catalogs it
+    was optimized with that no ``--catalog`` gives, without whose rows' labels the drift
+    check's render reads the committed selectors as drift (UX trial 22). ``plan``: the plan
+    the gate read (:attr:`CheckReport.plan`), not read again."""
+    from scaleplan.plan import edited_warning
+
     missing = catalogs_not_given(plan, catalogs, "the drift check's render")
-    return [] if missing is None else [missing]
+    return [*edited_warning(plan, plan_file), *([] if missing is None else [missing])]
 
 
 def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:

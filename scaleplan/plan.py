@@ -357,5 +357,33 @@ def read_plan(path: str | Path) -> Plan:
     return parse_plan(load_yaml(path, what="plan"))
 
 
+def content_hash(plan: Plan) -> str:
+    """SHA-256 of the plan's YAML without ``metadata.plan_hash``: what ``optimize`` stamps."""
+    import hashlib
+
+    d = plan_to_dict(plan)
+    d["metadata"].pop("plan_hash", None)
+    return hashlib.sha256(dump_yaml(d).encode("utf-8")).hexdigest()
+
+
+def edited_warning(plan: Plan, file: str | Path) -> list[str]:
+    """A warning when ``plan``'s content no longer hashes to its ``metadata.plan_hash``: it was
+    edited after ``optimize`` wrote it, so its counts, types and costs are not what the
+    optimizer checked against the spec, profile and catalogs (UX trial 24: a hand-raised
+    replica count, or a misspelt instance type that no node can have, rendered and passed
+    ``check --plan`` without a word). Layout and comments do not count: the plan is hashed
+    as read."""
+    h = content_hash(plan)
+    stored = plan.metadata.plan_hash
+    if h == stored:
+        return []
+    return [
+        f"{file} was edited after `scaleplan optimize` wrote it: its content hashes to "
+        f"{h[:12]}, its metadata.plan_hash says {stored[:12]}; its counts, instance types "
+        "and costs are not what the optimizer checked against the spec, profile and catalogs. "
+        "Change the spec and run `scaleplan optimize` again instead of editing the plan"
+    ]
+
+
 def parse_plan_text(text: str, name: str = "<plan>") -> Plan:
     return parse_plan(parse_yaml(text, name, what="plan"))

@@ -183,7 +183,7 @@ def render_plan_file(
     the summary there, a usage error)."""
     from scaleplan.inputs import catalogs_not_given, load_tables
     from scaleplan.outputs import check_out_path
-    from scaleplan.plan import read_plan
+    from scaleplan.plan import edited_warning, read_plan
     from scaleplan.render import layout_option, render_report
 
     chosen = layout_option(layout)
@@ -203,6 +203,8 @@ def render_plan_file(
     missing = catalogs_not_given(plan, catalogs)  # said, not refused: a row may not matter
     if missing is not None:
         result = replace(result, warnings=(missing, *result.warnings))
+    edited = edited_warning(plan, plan_file)  # said, not refused: render caps what it must
+    result = replace(result, warnings=(*edited, *result.warnings))
     if out_dir is not None:
         write_manifests(out_dir, result.files)
     return Rendered(plan, result, out_dir, chosen)

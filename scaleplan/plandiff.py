@@ -209,6 +209,16 @@ def _input_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
     return _changed(a, b)
 
 
+def diff_files(before: str, after: str) -> tuple[PlanDiff, list[str]]:
+    """The diff of the plan files ``before`` and ``after``, and a warning for each that was
+    edited after optimize wrote it (UX trial 24: a hand-raised replica count diffed at
+    "+$0.0000/h" without a word)."""
+    from scaleplan.plan import edited_warning, read_plan
+
+    a, b = read_plan(before), read_plan(after)
+    return diff_plans(a, b), [*edited_warning(a, before), *edited_warning(b, after)]
+
+
 def diff_plans(before: Plan, after: Plan) -> PlanDiff:
     """Allocations added, removed, resized and changed from ``before`` to ``after``, by name."""
     old = {a.name: a for a in before.allocations}

@@ -172,7 +172,7 @@ class CheckReport:
     # --only-manifests, anything that is not a Kubernetes object): the gate decides on these
     skipped: tuple[str, ...] = field(default=())
     # the plan drift was checked against, as read (None without --plan): check's warnings
-    # about it (inputs.unseen_catalogs) use it instead of reading the file again
+    # about it (inputs.plan_warnings) use it instead of reading the file again
     plan: Plan | None = field(default=None, compare=False, repr=False)
 
     @property

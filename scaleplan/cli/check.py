@@ -63,10 +63,10 @@ def check(
                 return emit_json(rules_json())
             return print_text(rules_table(wide=wide_rules))
         from scaleplan.check.gate import gate_failure, gate_report, one_plan, report_text, tty_lines
-        from scaleplan.inputs import load_tables, unseen_catalogs
+        from scaleplan.inputs import load_tables, plan_warnings
         tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
         report = gate_report(paths or [], plan_file=one_plan(plan), kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
-        warn(unseen_catalogs(report.plan, catalog or []) if report.plan else [])  # UX trial 22
+        warn(plan_warnings(report.plan, catalog or [], one_plan(plan) or "") if report.plan else [])
         text = report_text(report, fmt, threshold)
         if output in (None, "-"):  # '-': standard output, as for every command's files
             print_lines(tty_lines(text)) if fmt == "text" else print_text(text)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_lines
+from scaleplan.cli._common import emit_json, handle_errors, print_lines, warn
 
 
 def diff(
@@ -16,10 +16,10 @@ def diff(
 ) -> None:
     """Allocations added, removed and resized, the cost change, and the inputs and warnings that changed, from PLAN_A to PLAN_B (exit 0 either way)."""
     with handle_errors(json_out):
-        from scaleplan.plan import read_plan
-        from scaleplan.plandiff import diff_lines, diff_plans
+        from scaleplan.plandiff import diff_files, diff_lines
 
-        d = diff_plans(read_plan(before), read_plan(after))
+        d, edited = diff_files(before, after)
+        warn(edited)
         if json_out:
             emit_json({"before": before, "after": after, **d.to_dict()})
             return

@@ -49,7 +49,7 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
     """Simulate the plan in ``plan_file`` (and write ``--png``): options that no simulation
     takes are usage errors (exit 2), checked before the plan is read; a plan that cannot be
     simulated, or that an option does not apply to, is bad input (exit 3)."""
-    from scaleplan.plan import read_plan
+    from scaleplan.plan import edited_warning, read_plan
     from scaleplan.simulate import check_simulatable
     from scaleplan.simulate.options import check_options, select_windows
 
@@ -66,6 +66,7 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
 
         raise OptionError(f"must be plan or autoscaler; got {a.replicas!r}", option="--replicas")
     plan = read_plan(plan_file)
+    edited = edited_warning(plan, plan_file)
     check_simulatable(plan, plan_file)
     if chosen.fail == "zone":  # before simulating, naming the file (the simulators name the plan)
         from scaleplan.simulate.failures import check_zones_listed
@@ -81,6 +82,10 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
         import dataclasses
 
         res = dataclasses.replace(res, notes=(note, *res.notes))
+    if edited:  # simulated as it is, said first
+        import dataclasses
+
+        res = dataclasses.replace(res, notes=(*edited, *res.notes))
     if a.png is not None:  # written before the command prints its report
         from scaleplan.simulate.report import write_png
 

@@ -26,7 +26,7 @@ from scaleplan.plan import (
     Plan,
     PlanMeta,
     SpotLoss,
-    plan_to_dict,
+    content_hash,
 )
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.oppoints import OpPoint, floor4
@@ -35,7 +35,6 @@ from scaleplan.solve.problem import Classes, Problem, quota_scopes
 from scaleplan.solve.search import Outcome, outcome_gap
 from scaleplan.spec import Spec
 from scaleplan.wording import counted
-from scaleplan.yamlio import dump_yaml
 
 _DNS = re.compile(r"[^a-z0-9-]+")
 
@@ -493,7 +492,5 @@ def assemble_plan(
 
 def hash_plan(plan: Plan) -> Plan:
     """The plan with ``metadata.plan_hash`` set: SHA-256 of its YAML without the hash."""
-    d = plan_to_dict(plan)
-    d["metadata"].pop("plan_hash", None)
-    h = hashlib.sha256(dump_yaml(d).encode("utf-8")).hexdigest()
+    h = content_hash(plan)
     return plan.model_copy(update={"metadata": plan.metadata.model_copy(update={"plan_hash": h})})

@@ -1,0 +1,58 @@
+"""A plan edited after ``optimize`` wrote it is said to be so by every command that reads one
+(render, check --plan, diff, simulate): its content no longer hashes to its
+``metadata.plan_hash``. UX trial 24 F3: a hand-raised replica count and a misspelt instance
+type (``g4dn.xlarg``, which no node can have) rendered, passed ``check --plan`` and diffed at
+"+$0.0000/h" without a word."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"
+SAID = "was edited after `scaleplan optimize` wrote it"
+
+
+def _edited(tmp_path: Path) -> Path:
+    text = PLAN.read_text()
+    assert "instance_type: g4dn.xlarge\n" in text
+    out = tmp_path / "hand.yaml"
+    out.write_text(text.replace("instance_type: g4dn.xlarge\n", "instance_type: g4dn.xlarg\n"))
+    return out
+
+
+def _said(stderr: str) -> bool:
+    return SAID in " ".join(stderr.split())
+
+
+@pytest.mark.parametrize("edit", [True, False], ids=["edited", "as-written"])
+def test_render_check_diff_and_simulate_say_a_plan_was_edited(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, edit: bool
+) -> None:
+    plan = _edited(tmp_path) if edit else Path(shutil.copy(PLAN, tmp_path / "plan.yaml"))
+    m = tmp_path / "m"
+    res = cli(["render", str(plan), "--out", str(m)])
+    assert _said(res.stderr) is edit, res.stderr
+    assert (m / "kustomization.yaml").exists()  # said, not refused
+    res = cli(["check", str(m), "--plan", str(plan)], exit_code=None)
+    assert _said(res.stderr) is edit, res.stderr
+    res = cli(["diff", str(PLAN), str(plan)])
+    assert _said(res.stderr) is edit, res.stderr
+    res = cli(["simulate", str(plan), "--duration", "20", "--windows", "12"], exit_code=None)
+    assert _said(res.stdout + res.stderr) is edit, res.stdout[-600:]
+    if edit:
+        assert "hand.yaml" in " ".join(res.stdout.split())
+
+
+def test_the_hash_ignores_layout_and_comments(tmp_path: Path) -> None:
+    from scaleplan.plan import content_hash, edited_warning, read_plan
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("# reviewed by the platform team\n" + PLAN.read_text().replace("\n", "\n\n"))
+    p = read_plan(plan)
+    assert content_hash(p) == p.metadata.plan_hash
+    assert edited_warning(p, plan) == []
+    assert edited_warning(read_plan(_edited(tmp_path)), "x.yaml")[0].startswith("x.yaml " + SAID)
