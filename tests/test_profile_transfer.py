@@ -391,3 +391,22 @@ def test_estimate_from_an_http_endpoint_warns_that_it_scales_network_time(
     assert "measure the endpoint on H100 before relying on the plan" in said
     model = _write(tmp_path, "model.yaml", [_pt("L4", c, 5.5 + c * 0.13) for c in (1, 4, 16)])
     assert "HTTP endpoint" not in cli(["profile", "estimate", str(model), "-a", "H100"]).stderr
+
+
+def test_cpu_transfer_without_host_work_says_so(tmp_path: Path, cli) -> None:
+    """UX trial 24 F2: the tutorial's estimate of the MiniLM factory (which tokenizes in fn)
+    put T4 at 11,735 rps, 2.9x the estimate with --host-ms-per-sample, without a word."""
+    pts = [_pt("CPU", 1, 40.0, "cpu"), _pt("CPU", 64, 1000.0, "cpu")]
+    src = _write(tmp_path, "cpu.yaml", pts, flops_per_sample=MINILM_FLOPS)
+    r = cli(["profile", "estimate", str(src), "-a", "T4,L4", "--out", str(tmp_path / "a.yaml")])
+    said = " ".join(r.stderr.split())
+    assert "T4, L4: estimated from CPU points without --host-ms-per-sample" in said, said
+    host = ["--host-ms-per-sample", "0.16"]
+    r = cli(["profile", "estimate", str(src), "-a", "T4", *host, "--out", str(tmp_path / "b.yaml")])
+    assert "--host-ms-per-sample" not in r.stderr
+    # a torch module fed torch.randn(batch, *input_shape) does no host work of its own
+    mod = _write(
+        tmp_path, "mod.yaml", pts, flops_per_sample=MINILM_FLOPS, input_shape="3x224x224"
+    )
+    r = cli(["profile", "estimate", str(mod), "-a", "T4", "--out", str(tmp_path / "c.yaml")])
+    assert "--host-ms-per-sample" not in r.stderr

@@ -330,6 +330,27 @@ def _endpoint_caveat(profile: Profile, src: str | None, done: list[str]) -> list
     return [ENDPOINT_WARNING.format(src=src, done=", ".join(done))]
 
 
+# CPU points of a callable (no input_shape: the factory's own fn, not torch.randn into a
+# module) time whatever host work fn does; the transfer counts FLOPs (UX trial 24: the MiniLM
+# factory tokenizes in fn, and T4 estimated 2.9x faster than with --host-ms-per-sample)
+HOST_WORK_WARNING = (
+    "{done}: estimated from CPU points without --host-ms-per-sample: the CPU time includes "
+    "any host work the measured callable does (tokenizing, decoding, pre-processing), the GPU "
+    "estimate only the model's FLOPs, transfers and a fixed overhead, so where that work is "
+    "large the GPU capacity is overstated; time it per sample on the CPU and pass "
+    "--host-ms-per-sample (docs/profile.md, \"Checked on MiniLM\")"
+)
+
+
+def _host_work_caveat(
+    profile: Profile, src: str | None, done: list[str], opts: TransferOptions
+) -> list[str]:
+    """The warning for a CPU transfer of a callable's points with no host time given."""
+    if src is not None or not done or opts.host_ms_per_sample or profile.metadata.input_shape:
+        return []
+    return [HOST_WORK_WARNING.format(done=", ".join(done))]
+
+
 def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, flops_per_sample: float | None = None, options: TransferOptions | None = None) -> EstimateResult:
     """The input profile plus estimated points for each target accelerator (pure)."""
     if not targets:
@@ -400,6 +421,7 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
             done.append(dst.name)
         new += pts
     warnings += _endpoint_caveat(profile, src_name, done)
+    warnings += _host_work_caveat(profile, src_name, done, opts)
     keep = [m for m in profile.measurements if not (m.source == "estimated" and m.accelerator in done)]
     notes = list(profile.metadata.notes)
     if done:
