@@ -41,6 +41,8 @@ USAGE = [  # (command line, the option named, a fragment of the message)
     # blanks inside a list were dropped: '1 2 4' measured batch 124 (UX trial 24)
     (["profile", F, "--batch-sizes", "1 2 4"], "--batch-sizes", "got '1 2 4'"),
     ([*LLM, "--concurrency", "8 32"], "--concurrency", "got '8 32'"),
+    # a batch past --max-batch ran unbounded (1e8 inputs: 9 minutes, 3.6 GB, no output)
+    (["profile", F, "--batch-sizes", "1,2048"], "--batch-sizes", "pass --max-batch 2048"),
     (["profile", F, "--device", "cpu", "--dtype", "int3"], "--dtype", "'int3' is not supported"),
     (["profile", f"{URL}/v1/completions", "--header", "x"], "--header", "expected 'Name: value'"),
     (["profile", f"{URL}/predict", "--openai"], "--openai", "is not a /v1/completions"),

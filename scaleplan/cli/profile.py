@@ -97,7 +97,7 @@ def run(
     out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Profile file to write ('-' = stdout). Written atomically after every point.")] = "-",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or all (comma lists allowed).")] = "auto",
     batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Batch sizes, e.g. 1,2,4,8 (default: powers of two up to --max-batch, the memory ceiling or the SLO).")] = None,
-    max_batch: Annotated[int, number_option("--max-batch", integer=True, min=1, help="Largest batch of the default sweep.")] = 1024,
+    max_batch: Annotated[int, number_option("--max-batch", integer=True, min=1, help="Largest batch measured: the top of the default sweep, and a bound on --batch-sizes.")] = 1024,
     time_budget: Annotated[float, number_option("--time-budget", what="a number of seconds", example="6", min=0.01, help="Seconds of timed windows per point, at most (endpoints: seconds per sweep level).")] = 6.0,
     window_ms: Annotated[float, number_option("--window-ms", what="a number of milliseconds", example="500", min=1.0, help="Measurement window: a window's rate is the samples it completed over its elapsed time.")] = 500.0,
     stable_windows: Annotated[int, number_option("--stable-windows", integer=True, min=2, help="A point stops once this many consecutive windows agree within --stability ...")] = 3,

@@ -131,6 +131,12 @@ def _measure_model(
     from scaleplan.profile.verdict import profile_verdict
 
     sizes = int_list(args.batch_sizes, "--batch-sizes")
+    if sizes and sizes[-1] > args.max_batch:  # one batch of 1e8 inputs ran for minutes, unbounded
+        from scaleplan.errors import OptionError
+
+        msg = (f"batch {sizes[-1]} is above --max-batch {args.max_batch}, the largest batch "
+               f"profile measures; pass --max-batch {sizes[-1]} as well to measure it")
+        raise OptionError(msg, option="--batch-sizes")
     devices = resolve_devices(args.device)
     workload = load_workload(target, input_shape=args.input_shape, dtype=args.dtype,
                              name=args.name, threads=args.threads)
