@@ -382,4 +382,5 @@ def optimize_inputs(
 
     stale = stale_warning(inp.catalog, datetime.now(UTC), providers=inp.spec.placement.providers)
     assumed = spec_config_notes(inp.spec, inp.source) if spec is not None else ()
-    return inp, obs, (*((stale,) if stale else ()), *spec_warnings(inp.spec), *assumed)
+    prices = inp.catalog.price_notes
+    return inp, obs, (*((stale,) if stale else ()), *prices, *spec_warnings(inp.spec), *assumed)

@@ -58,6 +58,7 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "architecture": g.spec.model.architecture,
         "model": _model_planned(g.spec),
         "warnings": [
+            *(g.catalog.price_notes if g.catalog is not None else ()),
             *spec_warnings(g.spec), *spec_config_notes(g.spec, g.file), *calibration,
             *_placement_notes(g),
         ],

@@ -321,3 +321,27 @@ def test_zones_of_the_region_are_taken(
     p.write_text(ZONED.format(provider=provider, region=region, zones=zones), encoding="utf-8")
     cat = load_catalog([p], shipped=False)
     assert cat.rows[0].zones == tuple(z.strip() for z in zones.strip("[]").split(","))
+
+
+def test_a_slipped_decimal_in_a_re_priced_row_is_said(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, catalog: Catalog
+) -> None:
+    """UX trial 24 F4: g4dn.xlarge re-priced at 0.04208 (shipped 0.526) planned at $61/month,
+    "saves 94 %", and a spot price above it was not flagged; a plain discount says nothing."""
+    base = next(r for r in catalog.rows if r.provider == "aws" and r.instance_type == "g4dn.xlarge")
+    key = {
+        "provider": "aws", "region": base.region, "itype": "g4dn.xlarge", "family": "g4dn",
+        "acc": "T4",
+    }
+    slip = user_file(tmp_path, [{**key, "price": base.price_ondemand / 12.5}], name="edp.yaml")
+    notes = load_catalog([slip]).price_notes
+    assert len(notes) == 1 and "edp.yaml: aws/" in notes[0] and "slipped decimal" in notes[0]
+    spot = tmp_path / "spot.yaml"
+    spot.write_text(slip.read_text() + "    price_spot: 0.21\n")
+    assert any("price_spot $0.21/h is above" in n for n in load_catalog([spot]).price_notes)
+    fair = user_file(tmp_path, [{**key, "price": base.price_ondemand * 0.6}], name="fair.yaml")
+    assert load_catalog([fair]).price_notes == ()
+    assert catalog.price_notes == ()  # the shipped rows alone
+    spec = ROOT / "examples" / "embedding-cpu-gpu" / "spec.yaml"
+    r = cli(["validate", str(spec), "--catalog", str(slip)])
+    assert "slipped decimal" in " ".join(r.stderr.split()), r.stderr

@@ -108,6 +108,7 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
     acc_tuple = tuple(accs[k] for k in sorted(accs))
     probe = Catalog(accelerators=acc_tuple, rows=())
     rows: dict[tuple[str, str, str], InstanceRow] = {}
+    notes: list[str] = []
     for name, f in files:
         problems: list[Problem] = []
         for i, r in enumerate(f.instances):
@@ -127,12 +128,43 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
                 if kept.get("price_spot") is not None and _older(prev.fetched_at, row.fetched_at):
                     kept["fetched_at"] = prev.fetched_at  # its prices are as old as the oldest
                 row = row.model_copy(update=kept) if kept else row
+            notes += price_notes(name, prev, row, spot_stated="price_spot" in r.model_fields_set)
             rows[r.key] = row
         if problems:
             raise CatalogError(name, problems)
     ordered = tuple(rows[k] for k in sorted(rows))
     dates = sorted(r.fetched_at for r in ordered if r.fetched_at)
-    return Catalog(accelerators=acc_tuple, rows=ordered, sources=tuple(n for n, _ in files), oldest_fetch=dates[0] if dates else None)
+    return Catalog(
+        accelerators=acc_tuple, rows=ordered, sources=tuple(n for n, _ in files),
+        oldest_fetch=dates[0] if dates else None, price_notes=tuple(notes),
+    )
+
+
+REPRICE_FACTOR = 4.0  # past any discount program (3-year savings plans reach ~72 %)
+
+
+def price_notes(
+    file: str, prev: InstanceRow | None, row: InstanceRow, *, spot_stated: bool
+) -> list[str]:
+    """What looks like a slipped decimal in ``file``'s ``row`` (UX trial 24: a g4dn.xlarge at
+    0.04208 instead of 0.4208 planned at $61/month, "saves 94 %", without a word): an
+    on-demand price x4 or more off the row it re-prices, or a spot price it states above its
+    on-demand price. Said, not refused: an owned node at a chargeback rate may be either."""
+    where = f"{file}: {row.provider}/{row.region} {row.instance_type}"
+    out: list[str] = []
+    old, new = (prev.price_ondemand if prev else None), row.price_ondemand
+    if old and new and max(old / new, new / old) >= REPRICE_FACTOR:
+        out.append(
+            f"{where}: price_ondemand ${new:g}/h re-prices the earlier row's ${old:g}/h "
+            f"(x{new / old:.3g}); check it for a slipped decimal: it is the whole node's "
+            "price per hour, after any price_multiplier"
+        )
+    if spot_stated and row.price_spot and new and row.price_spot > new:
+        out.append(
+            f"{where}: price_spot ${row.price_spot:g}/h is above its price_ondemand "
+            f"${new:g}/h, so the plan never uses spot there; check both prices"
+        )
+    return out
 
 
 def load_catalog(extra: Sequence[str | Path] = (), *, shipped: bool = True, providers: Sequence[str] | None = None) -> Catalog:
