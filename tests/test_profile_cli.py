@@ -48,6 +48,12 @@ def test_missing_targets(tmp_path: Path, cli) -> None:
     write_numpy_factory(tmp_path / "m.py")
     r = cli(["profile", f"{tmp_path / 'm.py'}:nothere", "--device", "cpu"], exit_code=3)
     assert "has no attribute 'nothere'" in r.stderr and "factory" in r.stderr
+    # UX trial 24 F7: what the module imports (typing.Any) was listed beside the factory
+    (tmp_path / "t.py").write_text("from typing import Any\n\ndef factory() -> Any:\n    pass\n")
+    r = cli(["profile", f"{tmp_path / 't.py'}:factroy", "--device", "cpu"], exit_code=3)
+    said = " ".join(r.stderr.split())
+    assert "did you mean 'factory'? callables defined there: factory" in said, said
+    assert "Any" not in said
 
 
 def test_corrupt_onnx_file(tmp_path: Path, cli) -> None:

@@ -107,6 +107,20 @@ def _missing_module_hint(exc: BaseException) -> str | None:
     )
 
 
+
+def _callables_hint(module: Any, attr: str) -> str:
+    """The callables ``module`` defines itself (not what it imports: ``typing.Any`` was listed
+    beside the factory, UX trial 24), the closest to ``attr`` first."""
+    from scaleplan.names import close_matches
+
+    public = [n for n in sorted(dir(module)) if not n.startswith("_")]
+    names = [n for n in public if callable(getattr(module, n))]
+    own = [n for n in names if getattr(getattr(module, n), "__module__", None) == module.__name__]
+    names = own or names
+    close = close_matches(attr, names)
+    guess = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    return f"{guess}callables defined there: {', '.join(names[:12]) or 'none'}"
+
 def load_factory(target: str) -> Callable[[], Any]:
     """Import ``pkg.module:factory`` or ``path/to/file.py:factory`` and return the callable."""
     if ":" not in target:
@@ -143,8 +157,7 @@ def load_factory(target: str) -> Callable[[], Any]:
             raise ProfileError(None, message=f"target {target!r}: importing {mod_part} raised {type(exc).__name__}: {exc}", hint="fix the module; run python -c 'import ...' to see the traceback") from None
     fn = getattr(module, attr, None)
     if fn is None:
-        names = sorted(n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n)))
-        raise ProfileError(None, message=f"target {target!r}: {mod_part} has no attribute {attr!r}", hint=f"callables there: {', '.join(names[:12]) or 'none'}")
+        raise ProfileError(None, message=f"target {target!r}: {mod_part} has no attribute {attr!r}", hint=_callables_hint(module, attr))
     if not callable(fn):
         raise ProfileError(None, message=f"target {target!r}: {attr} is not callable", hint="the factory must be a function taking no arguments")
     return fn  # type: ignore[no-any-return]
