@@ -317,6 +317,8 @@ def test_optimize_observed_wrong_service_exit_3(tables: Catalog, cli, running, t
     fetched = Fetched({"demand_hourly": hours, "latency_hourly": [(t, 0.1) for t, _ in hours], "demand": steps, "replicas": [(t, 2.0) for t, _ in steps], "latency": [(t, 0.05) for t, _ in steps]}, 1767225600.0, 1767312000.0, 300.0, "http://x")
     obs = analyze(plan, qs, fetched)
     assert obs.capacity.method == "none" and obs.capacity.rps_per_replica is None  # never near the limit
+    # every hour seen on the one day: "every", not "some hours" (UX trial 24 F8)
+    assert "every hour was seen on only 1 day; the 0.9 quantile" in " ".join(obs.notes), obs.notes
     text = dump_observed(obs).replace("service: ranker", "service: other")
     f = tmp_path / "obs.yaml"
     f.write_text(text)

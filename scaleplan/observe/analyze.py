@@ -117,7 +117,8 @@ def _demand(fetched: Fetched, q: float, plan: Plan, queries: QuerySet) -> tuple[
     notes: list[str] = []
     few = min(len(v) for v in hours)
     if few < 7:
-        notes.append(f"some hours were seen on only {counted(few, 'day')}; the {q:g} quantile across days rests on few days")
+        which = "every hour was" if all(len(v) == few for v in hours) else "some hours were"
+        notes.append(f"{which} seen on only {counted(few, 'day')}; the {q:g} quantile across days rests on few days")
     days = len({d for d, _ in cells})
     return ObservedDemand(hourly_rps=curve, quantile=q, days_seen=tuple(len(v) for v in hours), days=days, peak_rps=max(curve), planned_rps=tuple(_sig(x) for x in planned24)), notes
 
