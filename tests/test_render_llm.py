@@ -714,7 +714,8 @@ def test_an_allocation_at_zero_on_its_own_pods_metrics_gets_the_plans_cron(table
     spot = sos[sp.name]
     assert spot["minReplicaCount"] == 0
     crons = [t["metadata"] for t in spot["triggers"] if t["type"] == "cron"]
-    daily = {"timezone": "Etc/UTC", "start": "0 8 * * *", "end": "0 0 * * *"}
+    # 34 min before 08h: the pods' start-up (test_cron_triggers_start_a_70b_plan_early_...)
+    daily = {"timezone": "Etc/UTC", "start": "26 7 * * *", "end": "0 0 * * *"}
     assert crons == [{**daily, "desiredReplicas": "2"}]
     assert od.name not in sos  # 2 replicas all day: fixed, no autoscaler
     assert any(w.startswith(f"allocation {sp.name}: minReplicaCount 0") for w in report.warnings)
@@ -727,7 +728,7 @@ def test_an_allocation_at_zero_on_its_own_pods_metrics_gets_the_plans_cron(table
 
 
 def test_allocations_the_plans_cron_starts_from_zero_are_said_once(tables: Catalog) -> None:
-    """One 'minReplicaCount 0 ... cron triggers start it at the plan's hours' warning per
+    """One 'minReplicaCount 0 ... cron triggers start it in time for the plan's hours' warning per
     allocation (five on an hourly LLM plan) buried the warnings that need action (UX trial 20
     F10): said once, with the count and the names; each ScaledObject still gets its crons."""
     base = LLM_PLANS["vllm-70b"]()
@@ -747,7 +748,7 @@ def test_allocations_the_plans_cron_starts_from_zero_are_said_once(tables: Catal
     assert len(said) == 1, said
     names = ", ".join(al.name for al in night)
     assert said[0].startswith(f"2 allocations ({names}): minReplicaCount 0, and their triggers")
-    assert "cron triggers start them at the plan's hours" in said[0]
+    assert "cron triggers start them in time for the plan's hours" in said[0]
 
 
 def test_preset_without_source_warns_with_the_presets_repository(cli, tmp_path: Path) -> None:
@@ -922,3 +923,60 @@ def test_expert_parallel_in_args_warns_the_plan_is_tensor_parallel(tables: Catal
         if warned:
             assert said[0].startswith("--enable-expert-parallel in spec.kubernetes.args: "), said
             assert "tensor parallel over all 8 experts" in said[0], said
+
+
+def _cron_plan(base: Plan) -> Plan:
+    """``base`` at 0 replicas before 08h, 3 until 20h, 1 after: its cron triggers start it."""
+    hours = range(len(base.allocations[0].replicas_per_window))
+    counts = tuple(0 if h < 8 else 3 if h < 20 else 1 for h in hours)
+    allocs = tuple(
+        al.model_copy(update={
+            "replicas_per_window": counts,
+            "nodes_per_window": tuple(math.ceil(c / al.replicas_per_node) for c in counts),
+        })
+        for al in base.allocations
+    )
+    return base.model_copy(update={"allocations": allocs})
+
+
+def _minute(cron: str) -> int:
+    m, h = (int(x) for x in cron.split()[:2])
+    return h * 60 + m
+
+
+@pytest.mark.parametrize("startup", [None, 900])
+def test_cron_triggers_start_a_70b_plan_early_by_its_start_up_time(
+    tables: Catalog, startup: int | None
+) -> None:
+    """UX trial 23 F6: a cron trigger started a 70B LLM's pods at the hour, which then served
+    only after node start, image pull and the weights' load. It starts them that long before
+    the hour, simulate's replacement time rounded up to whole minutes (at least the rendered
+    startup probe's window + node start + image pull); the scale-down stays at the hour, and
+    kubernetes.probes.startup_seconds moves both."""
+    from scaleplan.simulate.failures import replacement_delay
+
+    plan = _cron_plan(LLM_PLANS["vllm-70b"]())
+    if startup is not None:
+        plan = with_spec(plan, **{"kubernetes.probes.startup_seconds": startup})
+    report = render_report(plan, tables)
+    deps = {o.name: o.obj for o in report.objects if o.kind == "Deployment"}
+    sos = {o.name: o.obj["spec"] for o in report.objects if o.kind == "ScaledObject"}
+    assert sos
+    for al in plan.allocations:
+        name = al.name
+        crons = {t["name"]: t["metadata"] for t in sos[name]["triggers"] if t["type"] == "cron"}
+        probe = deps[name]["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+        window = probe["periodSeconds"] * probe["failureThreshold"]
+        if startup is not None:
+            assert window == startup
+        delay, _ = replacement_delay(plan, al)
+        assert delay >= 90 + 120 + window
+        lead = math.ceil(delay / 60)
+        assert lead >= 15  # a 70B pod: many minutes
+        assert _minute(crons["plan-0800"]["start"]) == 8 * 60 - lead
+        assert crons["plan-0800"]["end"] == "0 20 * * *"  # the scale-down at the hour
+        assert _minute(crons["plan-2000"]["start"]) == 20 * 60 - lead
+        assert crons["plan-2000"]["end"] == "0 0 * * *"
+    said = [w for w in report.warnings if w.startswith("cron triggers start each run of hours")]
+    assert len(said) == 1, report.warnings
+    assert "so that the pods serve at the hour" in said[0]

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from scaleplan.plan import HPA_MIN_REPLICAS, Plan
+from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc, fixed_replicas, owned_at_peak, owned_shared
 from scaleplan.render.burst import (
     burst_curve_applies,
@@ -44,6 +45,7 @@ from scaleplan.wording import counted
 T = TypeVar("T")
 GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL"
 RPS_METRIC = "http_requests_per_second"
+Leads = dict[str, tuple[int, float]]  # allocation -> its cron triggers' lead (min, s)
 KV_TARGET = 0.9  # scale out before the KV cache fills and the engine starts preempting sequences
 
 
@@ -81,19 +83,22 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
         )
     scaled: list[tuple[Alloc, Obj]] = []
     started: list[str] = []  # allocations at 0 that the plan's cron triggers start again
+    leads: Leads = {}
     for al in allocs:
         if fixed_replicas(plan, al):
             continue
         if ks.type == "hpa":
             out.append(("HorizontalPodAutoscaler", al.name, _hpa(plan, al, warnings, allocs)))
         elif ks.type.startswith("keda-"):
-            so, auth = _scaled_object(plan, al, warnings, started)
+            so, auth = _scaled_object(plan, al, warnings, started, leads)
             if auth is not None:
                 auths[auth["metadata"]["name"]] = auth
             out.append(("ScaledObject", al.name, so))
             scaled.append((al, so))
     if started:
         warnings.append(_started_from_zero(started))
+    if leads:
+        warnings.append(_cron_lead(leads))
     warnings.extend(engine_spare_dropped(plan, scaled))
     for name in sorted(auths):
         out.append(("TriggerAuthentication", name, auths[name]))
@@ -231,32 +236,69 @@ def _window_steps(plan: Plan, per_hour: int) -> int | None:
     return round(n)
 
 
-def _cron_triggers(plan: Plan, al: Alloc, warnings: list[str]) -> list[Obj]:
-    """One KEDA cron trigger per run of windows whose planned count is above minReplicaCount."""
+def cron_lead_minutes(plan: Plan, al: Alloc) -> tuple[int, float]:
+    """How many minutes before the plan's hour a cron trigger starts ``al``'s pods, and the
+    seconds it stands for: the time a new replica takes to serve
+    (:func:`~scaleplan.render.serving.new_pod_serving_after`, the start-up time simulate
+    replaces lost replicas after: node start + image pull + the rendered pod's copy and
+    startup window), rounded up to whole minutes, so that the pods serve at the hour."""
+    mem = al.accel.memory_gib if al.accel is not None else None
+    after, _ = serving.new_pod_serving_after(plan, al.a, mem)
+    return math.ceil(after / 60 - 1e-9), after
+
+
+def _cron_triggers(plan: Plan, al: Alloc, warnings: list[str], leads: Leads) -> list[Obj]:
+    """One KEDA cron trigger per run of windows whose planned count is above minReplicaCount.
+    Each starts :func:`cron_lead_minutes` before its run, so that its pods serve at the hour
+    (KEDA takes the largest active count: where the run before holds more, it holds it until
+    its end, so only scale-ups come early), and ends at the run's end: scale-downs stay at the
+    hour. A run of the whole day, or one whose lead reaches back over the rest of the day
+    (a start-up near a day long), starts at its hour / one minute after the run's end."""
     d = plan.demand
     step = _window_steps(plan, 60)
     if step is None:
         warnings.append(f"allocation {al.name}: the plan's {d.windows} windows of {d.window_hours:g} h do not tile a day in whole minutes; no cron triggers")
         return []
+    day = 24 * 60
+    lead, after = cron_lead_minutes(plan, al)
     out: list[Obj] = []
     for start, length, count in _runs(list(al.a.replicas_per_window)):
         if count <= al.min_replicas:
             continue  # the floor is minReplicaCount already
         s = start * step
-        e = ((start + length) * step) % (24 * 60)
+        e = ((start + length) * step) % day
+        early = 0 if length * step >= day else min(lead, day - length * step - 1)
+        b = (s - early) % day
+        if early:
+            leads[al.name] = (lead, after)
         out.append(
             {
                 "type": "cron",
                 "name": f"plan-{s // 60:02d}{s % 60:02d}",
                 "metadata": {
                     "timezone": "Etc/UTC",
-                    "start": f"{s % 60} {s // 60} * * *",
+                    "start": f"{b % 60} {b // 60} * * *",
                     "end": f"{e % 60} {e // 60} * * *",
                     "desiredReplicas": str(count),
                 },
             }
         )
     return out
+
+
+def _cron_lead(leads: Leads) -> str:
+    """One line for every allocation whose cron triggers start before the plan's hours."""
+    each = "; ".join(
+        f"{name} {lead} min ({number_text(round(after))} s)"
+        for name, (lead, after) in leads.items()
+    )
+    return (
+        "cron triggers start each run of hours early by the time a new pod takes to serve (node"
+        f" start {serving.NODE_START_S:g} s + image pull {serving.IMAGE_PULL_S:g} s + the"
+        " rendered pod's weight copy and startup window, as simulate replaces lost replicas),"
+        f" rounded up to whole minutes, so that the pods serve at the hour: {each}; they end at"
+        " the hour (scale-downs unchanged); kubernetes.probes.startup_seconds sets the window"
+    )
 
 
 def _own_backend_rate(plan: Plan, al: Alloc) -> bool:
@@ -269,13 +311,15 @@ def _own_backend_rate(plan: Plan, al: Alloc) -> bool:
     return plan.spec.kubernetes.routing == "gateway-api" and al.backend_share >= 1.0
 
 
-def _from_zero(plan: Plan, al: Alloc, warnings: list[str], started: list[str]) -> list[Obj]:
+def _from_zero(
+    plan: Plan, al: Alloc, warnings: list[str], started: list[str], leads: Leads
+) -> list[Obj]:
     """The plan's cron triggers for an allocation at minReplicaCount 0 whose triggers read its
     own pods: without them it could never start again once scaled to zero (KEDA activates on
     a metric above 0, and no pod is there to give one). One that gets them is added to
     ``started``, said once for all (:func:`_started_from_zero`); one that cannot is warned
     about here, with its fix."""
-    crons = _cron_triggers(plan, al, warnings)
+    crons = _cron_triggers(plan, al, warnings, leads)
     if crons:
         started.append(al.name)
     else:
@@ -295,13 +339,13 @@ def _started_from_zero(names: Sequence[str]) -> str:
     if len(names) == 1:
         return (
             f"allocation {names[0]}: minReplicaCount 0, and its triggers read metrics only its own"
-            f" pods give, so once at 0 it could never scale up again: cron triggers start it at"
-            f" the plan's hours {fix}"
+            f" pods give, so once at 0 it could never scale up again: cron triggers start it in"
+            f" time for the plan's hours {fix}"
         )
     return (
         f"{len(names)} allocations ({', '.join(names)}): minReplicaCount 0, and their triggers"
         " read metrics only their own pods give, so once at 0 none could scale up again: cron"
-        f" triggers start them at the plan's hours {fix}"
+        f" triggers start them in time for the plan's hours {fix}"
     )
 
 
@@ -516,7 +560,7 @@ def _spare_modifiers(plan: Plan, al: Alloc, triggers: Sequence[Obj]) -> Obj | No
 
 
 def _scaled_object(
-    plan: Plan, al: Alloc, warnings: list[str], started: list[str]
+    plan: Plan, al: Alloc, warnings: list[str], started: list[str], leads: Leads
 ) -> tuple[Obj, Obj | None]:
     ks = plan.spec.kubernetes.autoscaler
     share = al.share if al.share > 0 else 1.0
@@ -535,9 +579,9 @@ def _scaled_object(
         triggers = [trig]
         warnings.extend(queue_burst_note(plan, al, "RabbitMQ queue-length"))
     if ks.cron:
-        triggers += _cron_triggers(plan, al, warnings)
+        triggers += _cron_triggers(plan, al, warnings, leads)
     elif al.min_replicas == 0 and (engine or _own_backend_rate(plan, al)):
-        triggers += _from_zero(plan, al, warnings, started)
+        triggers += _from_zero(plan, al, warnings, started, leads)
     advanced: Obj = {"horizontalPodAutoscalerConfig": {"behavior": _behavior(plan)}}
     mods = _spare_modifiers(plan, al, triggers)
     if mods is not None:

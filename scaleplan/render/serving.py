@@ -76,6 +76,9 @@ def weights_gib(plan: Plan, a: Allocation, accel_memory_gib: float | None) -> tu
 STARTUP_S = 600  # engine start, CUDA graphs and compilation: the start-up window of any server
 DOWNLOAD_GIB_PER_S = 0.1  # a server downloading from Hugging Face: ~100 MiB/s, a cautious rate
 LOAD_GIB_PER_S = 1.0  # weights read from local disk into GPU memory
+# before a new pod starts: its node starts and its image is pulled (new_pod_serving_after)
+NODE_START_S = 90.0
+IMAGE_PULL_S = 120.0
 
 
 def serves_model(plan: Plan) -> bool:
@@ -136,6 +139,23 @@ def serving_after(plan: Plan, a: Allocation, accel_memory_gib: float | None) -> 
         said = (f"the init container's copy {copy} s ({_copied_gib(st):.3g} GiB at "
                 f"{DOWNLOAD_GIB_PER_S:g} GiB/s, rounded up to 10 s) + {said}")
     return copy + window, said
+
+
+def new_pod_serving_after(
+    plan: Plan, a: Allocation, accel_memory_gib: float | None = None
+) -> tuple[float, str]:
+    """Seconds from asking for a new replica of ``a`` (on a new node) until it serves, and how
+    that was reckoned: node start + image pull + what the rendered pod budgets from its start
+    until it serves (:func:`serving_after`: an init container's copy of the weights, then the
+    startup probe's window, engine start-up included). The one start-up time behind simulate's
+    replacement delay (docs/simulate.md, "Failures") and the lead of render's cron triggers
+    (docs/render.md, "Autoscaling"). ``accel_memory_gib``: the accelerator's memory, which
+    render sizes the weights by when neither the plan's LLM section nor ``model.memory_gib``
+    gives them."""
+    after, said = serving_after(plan, a, accel_memory_gib)
+    return NODE_START_S + IMAGE_PULL_S + after, (
+        f"node start {NODE_START_S:g} s + image pull {IMAGE_PULL_S:g} s + {said}"
+    )
 
 
 def cache_size_gib(weights: float) -> int:

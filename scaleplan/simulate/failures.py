@@ -19,17 +19,12 @@ from scaleplan.errors import OptionError, PlanError, Problem
 from scaleplan.kube.capacity import spot_falls_back_on_demand
 from scaleplan.kube.zones import spread_zones
 from scaleplan.plan import Allocation, Plan
-from scaleplan.render.serving import serves_model, serving_after
+from scaleplan.render.serving import new_pod_serving_after as replacement_delay
+from scaleplan.render.serving import serves_model
 from scaleplan.simulate.layout import Segment, Topology, segment_of
 
 Failure = Literal["node", "zone", "spot"]
 FAILURES: tuple[Failure, ...] = ("node", "zone", "spot")
-
-# time until a replacement replica serves: node start + image pull + what the rendered pod
-# budgets from its start until it serves (render.serving.serving_after; --replace-after: given)
-NODE_START_S = 90.0
-IMAGE_PULL_S = 120.0
-
 
 @dataclass(frozen=True)
 class FailureEvent:
@@ -195,21 +190,6 @@ class Recovery:
     basis: str
 
 
-def replacement_delay(
-    plan: Plan, a: Allocation, accel_memory_gib: float | None = None
-) -> tuple[float, str]:
-    """Seconds until a replacement of a replica of ``a`` serves, and how that was reckoned:
-    node start + image pull + what the rendered pod budgets from its start until it serves
-    (:func:`scaleplan.render.serving.serving_after`: an init container's copy of the weights,
-    then the startup probe's window, engine start-up included), so simulate and render share
-    one reckoning. ``accel_memory_gib``: the accelerator's memory, which render sizes the
-    weights by when neither the plan's LLM section nor ``model.memory_gib`` gives them."""
-    after, said = serving_after(plan, a, accel_memory_gib)
-    return NODE_START_S + IMAGE_PULL_S + after, (
-        f"node start {NODE_START_S:g} s + image pull {IMAGE_PULL_S:g} s + {said}"
-    )
-
-
 def _accel_memory_gib(plan: Plan, a: Allocation) -> float | None:
     """The shipped accelerator table's memory of ``a``'s accelerator, where render would size
     the weights by it (a served model, no LLM section, no ``model.memory_gib``); else None."""
@@ -226,7 +206,8 @@ def recovery(
 ) -> Recovery:
     """When the capacity ``event`` took comes back, for both simulators: ``replace_after_s``
     when given; otherwise as the rendered manifests make it: Kubernetes reschedules the lost
-    pods on new nodes (the slowest lost replica's :func:`replacement_delay`), a lost spot
+    pods on new nodes (the slowest lost replica's
+    :func:`~scaleplan.render.serving.new_pod_serving_after`), a lost spot
     allocation on on-demand nodes where the flavor renders a fallback for spot pods
     (:func:`~scaleplan.kube.capacity.spot_falls_back_on_demand`) and never where spot pods
     are pinned to spot nodes (none left to start), nor a lost zone under the zone spread
