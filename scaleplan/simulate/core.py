@@ -141,7 +141,7 @@ def simulate(
     busy = _busy(plan, topo, segments, epochs, served, outage)
     sample_t = _sample_times(segments)
     q_total = _queue_at(times, served.start, sample_t, out.done)
-    win_stats = _window_stats(plan, topo, segments, times, out, busy, q_total)
+    win_stats = _window_stats(plan, topo, segments, times, out, busy, q_total, outage)
     alloc_stats = _alloc_stats(plan, svc, times, served, out, busy, sample_t)
     fstats = None
     if event is not None and back is not None:
@@ -393,7 +393,9 @@ def _queue_at(times: F64, start: F64, sample_t: F64, mask: B) -> I64:
 # ---------------------------------------------------------------- summaries
 
 
-def _window_stats(plan: Plan, topo: Topology, segments: list[Segment], times: F64, out: _Outcomes, busy: _Busy, q_total: I64) -> list[WindowStats]:
+def _window_stats(
+    plan: Plan, topo: Topology, segments: list[Segment], times: F64, out: _Outcomes, busy: _Busy, q_total: I64, outage: _Outage,
+) -> list[WindowStats]:
     seg_of = segment_of(segments, times)
     stats: list[WindowStats] = []
     for k, (t0, t1, w) in enumerate(segments):
@@ -404,7 +406,7 @@ def _window_stats(plan: Plan, topo: Topology, segments: list[Segment], times: F6
         act_k = float(busy.active_s[k].sum())
         stats.append(WindowStats(
             window=w, start_s=t0, end_s=t1, rps=plan.demand.rps[w],
-            replicas={topo.names[ai]: topo.counts[ai][w] for ai in range(len(plan.allocations))},
+            replicas=_standing(topo, w, t0, t1, outage),
             requests=cnt, failed=int((out.failed & m).sum()),
             attainment=float(out.within[m].mean()) if cnt else None,
             latency_ms=latency_stats(out.lat_ms[m & out.done]),
@@ -412,6 +414,12 @@ def _window_stats(plan: Plan, topo: Topology, segments: list[Segment], times: F6
             utilization=b / act_k if act_k > 0 else None,
         ))
     return stats
+
+
+def _standing(topo: Topology, w: int, t0: float, t1: float, outage: _Outage) -> dict[str, int]:
+    """Replicas per allocation serving through window ``w`` (the lost ones left out)."""
+    ids = topo.standing(w, t0, t1, outage.lost, outage.at_s, outage.back_s)
+    return {name: sum(1 for g in ids if int(topo.alloc_of[g]) == ai) for ai, name in enumerate(topo.names)}
 
 
 def _alloc_stats(plan: Plan, svc: ServiceModels, times: F64, served: Served, out: _Outcomes, busy: _Busy, sample_t: F64) -> list[AllocationStats]:

@@ -8,6 +8,7 @@ Pure: everything here depends only on the arguments.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -144,11 +145,15 @@ def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, ra
 
 def window_stats(
     plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, serving: Sequence[tuple[float, frozenset[int]]],
-    rps_scale: float | None, notes: list[str],
+    rps_scale: float | None, notes: list[str], failure: Replacement | None = None,
 ) -> list[LlmWindowStats]:
     """Per segment; ``rps_scale`` None: the rate offered (a trace: its requests over the part of
     the window its arrivals span, so a 10-minute trace reads its own rate, not the hour's mean),
-    else the plan's rate times it. A note per saturated window."""
+    else the plan's rate times it. A note per saturated window. ``replicas``: those serving
+    through the window, the ``failure``'s lost ones left out where it overlaps the window (the
+    fewest serving in it, not the plan's count: UX trial 23 F13)."""
+    lost = failure.lost_ids if failure is not None else frozenset()
+    down_s, up_s = (failure.at_s, failure.at_s + failure.delay_s) if failure is not None else (math.inf, math.inf)
     segs = wl.segments
     first, last = (float(wl.times[0]), float(wl.times[-1])) if len(wl.times) else (0.0, 0.0)
     seg_of = segment_of(segs, wl.times)
@@ -176,7 +181,7 @@ def window_stats(
             )
         stats.append(LlmWindowStats(
             window=w, start_s=t0, end_s=t1, rps=plan.demand.rps[w] * rps_scale if rps_scale is not None else cnt / dt,
-            replicas=len(serving[k][1]), requests=cnt, completed_in_window=served,
+            replicas=len(serving[k][1] - lost if lost and down_s < t1 and up_s > t0 else serving[k][1]), requests=cnt, completed_in_window=served,
             ttft_ms=pcts(o.ttft[m & o.ok]), tpot_ms=pcts(o.tpot[m & o.ok & (wl.out > 1)]),
             attainment=float(o.good[m].mean()) if cnt else None,
             waiting_mean=float(wq.mean()) if len(wq) else 0.0, waiting_max=int(wq.max()) if len(wq) else 0,
