@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from scaleplan.errors import InputError, Problem
 from scaleplan.observe.model import LlmHour, Observed
 from scaleplan.observe.slo import token_slo_hours
-from scaleplan.plan import Plan
+from scaleplan.plan import Allocation, Plan
 from scaleplan.profile.model import Measurement, Percentiles, Profile, ProfileMeta
 from scaleplan.spec import Spec
 from scaleplan.wording import counted
@@ -263,11 +263,28 @@ class HourlyChange:
         return out
 
 
-def _hourly(plan: Plan) -> dict[str, tuple[int, ...]]:
+def _pool(a: Allocation) -> str:
+    return f"{a.instance_type} {a.capacity_type} ({a.provider}/{a.region})"
+
+
+def _shape(a: Allocation) -> str:
+    """A replica's shape on its node: its GPUs (an LLM's tensor parallelism), or for CPU
+    replicas how many share a node."""
+    if a.gpus_per_replica:
+        return f"{a.gpus_per_replica} x {a.accelerator} per replica"
+    return f"{a.replicas_per_node} per node"
+
+
+def _hourly(plan: Plan, shaped: set[str]) -> dict[str, tuple[int, ...]]:
+    """Replicas per UTC hour per pool (instance type, capacity type, region); a pool in
+    ``shaped`` (replicas of more than one shape in either plan) counts each shape apart, as
+    TP2 and TP4 replicas on one a3-highgpu-8g are not the same replicas (UX trial 23 F15)."""
     d = plan.demand
     out: dict[str, list[int]] = {}
     for a in plan.allocations:
-        key = f"{a.instance_type} {a.capacity_type} ({a.provider}/{a.region})"
+        key = _pool(a)
+        if key in shaped:
+            key = f"{key}, {_shape(a)}"
         per = [a.replicas_per_window[min(int(h // d.window_hours), d.windows - 1)] for h in range(24)]
         prev = out.setdefault(key, [0] * 24)
         out[key] = [x + y for x, y in zip(prev, per, strict=True)]
@@ -275,7 +292,11 @@ def _hourly(plan: Plan) -> dict[str, tuple[int, ...]]:
 
 
 def hourly_changes(before: Plan, after: Plan) -> list[HourlyChange]:
-    old, new = _hourly(before), _hourly(after)
+    shapes: dict[str, set[str]] = {}
+    for a in (*before.allocations, *after.allocations):
+        shapes.setdefault(_pool(a), set()).add(_shape(a))
+    shaped = {k for k, v in shapes.items() if len(v) > 1}
+    old, new = _hourly(before, shaped), _hourly(after, shaped)
     zero = (0,) * 24
     return [HourlyChange(k, old.get(k, zero), new.get(k, zero)) for k in sorted(old.keys() | new.keys())]
 
