@@ -394,7 +394,8 @@ def _queue_at(times: F64, start: F64, sample_t: F64, mask: B) -> I64:
 
 
 def _window_stats(
-    plan: Plan, topo: Topology, segments: list[Segment], times: F64, out: _Outcomes, busy: _Busy, q_total: I64, outage: _Outage,
+    plan: Plan, topo: Topology, segments: list[Segment], times: F64, out: _Outcomes,
+    busy: _Busy, q_total: I64, outage: _Outage,
 ) -> list[WindowStats]:
     seg_of = segment_of(segments, times)
     stats: list[WindowStats] = []
@@ -419,7 +420,8 @@ def _window_stats(
 def _standing(topo: Topology, w: int, t0: float, t1: float, outage: _Outage) -> dict[str, int]:
     """Replicas per allocation serving through window ``w`` (the lost ones left out)."""
     ids = topo.standing(w, t0, t1, outage.lost, outage.at_s, outage.back_s)
-    return {name: sum(1 for g in ids if int(topo.alloc_of[g]) == ai) for ai, name in enumerate(topo.names)}
+    of = [int(topo.alloc_of[g]) for g in ids]
+    return {name: of.count(ai) for ai, name in enumerate(topo.names)}
 
 
 def _alloc_stats(plan: Plan, svc: ServiceModels, times: F64, served: Served, out: _Outcomes, busy: _Busy, sample_t: F64) -> list[AllocationStats]:

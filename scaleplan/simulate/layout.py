@@ -57,7 +57,9 @@ class Topology:
         """The global ids of the replicas that run in ``window``, allocation by allocation."""
         return [self.offsets[ai] + j for ai in range(len(self.counts)) for j in range(self.counts[ai][window])]
 
-    def standing(self, window: int, t0: float, t1: float, lost: frozenset[int], down_s: float, up_s: float) -> list[int]:
+    def standing(
+        self, window: int, t0: float, t1: float, lost: frozenset[int], down_s: float, up_s: float
+    ) -> list[int]:
         """The ids of ``window`` (``t0`` to ``t1``) that serve through all of it: those
         ``serving`` runs less the ``lost`` ones down at some time in it (from ``down_s`` until
         ``up_s``, inf: never back). A window's replica count after a failure: the fewest serving

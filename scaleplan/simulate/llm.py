@@ -241,7 +241,8 @@ def _report(
     segs = wl.segments
     rate = window_rate(wl.times, segs) if generated else span_rate(_trace_span_s(wl, res))
     cstats = class_stats(plan, wl, res, o, rate)
-    wstats = window_stats(plan, wl, res, o, serving, opts.rate_scale if generated else None, notes, replacement)
+    scale = opts.rate_scale if generated else None
+    wstats = window_stats(plan, wl, res, o, serving, scale, notes, replacement)
     astats = alloc_stats(plan, segs, serving, alloc_of, cfgs, sources, res)
     fstats = failure_stats(plan, wl, res, o, replacement) if replacement is not None else None
     rejected = int((res.outcome == eng.REJECTED).sum())

@@ -153,7 +153,8 @@ def window_stats(
     through the window, the ``failure``'s lost ones left out where it overlaps the window (the
     fewest serving in it, not the plan's count: UX trial 23 F13)."""
     lost = failure.lost_ids if failure is not None else frozenset()
-    down_s, up_s = (failure.at_s, failure.at_s + failure.delay_s) if failure is not None else (math.inf, math.inf)
+    down_s = failure.at_s if failure is not None else math.inf
+    up_s = failure.at_s + failure.delay_s if failure is not None else math.inf
     segs = wl.segments
     first, last = (float(wl.times[0]), float(wl.times[-1])) if len(wl.times) else (0.0, 0.0)
     seg_of = segment_of(segs, wl.times)
@@ -179,9 +180,11 @@ def window_stats(
                 f"window {w}: SATURATED, the queue grows without bound: offered {cnt / dt:.3g} req/s, served {served / dt:.3g} req/s, "
                 f"waiting {int(wq[0])} -> {int(wq[-1])} requests over {t1 - t0:g} s"
             )
+        overlaps = bool(lost) and down_s < t1 and up_s > t0
+        standing = serving[k][1] - lost if overlaps else serving[k][1]
         stats.append(LlmWindowStats(
             window=w, start_s=t0, end_s=t1, rps=plan.demand.rps[w] * rps_scale if rps_scale is not None else cnt / dt,
-            replicas=len(serving[k][1] - lost if lost and down_s < t1 and up_s > t0 else serving[k][1]), requests=cnt, completed_in_window=served,
+            replicas=len(standing), requests=cnt, completed_in_window=served,
             ttft_ms=pcts(o.ttft[m & o.ok]), tpot_ms=pcts(o.tpot[m & o.ok & (wl.out > 1)]),
             attainment=float(o.good[m].mean()) if cnt else None,
             waiting_mean=float(wq.mean()) if len(wq) else 0.0, waiting_max=int(wq.max()) if len(wq) else 0,
