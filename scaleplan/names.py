@@ -97,3 +97,35 @@ def unknown_hint(name: str, known: Iterable[str], what: str, see: str = "") -> s
     if len(names) <= _MAX_LISTED:
         return f"known {what}: " + ", ".join(names)
     return see or f"{len(names)} {what} are known"
+
+
+# vendor words before an accelerator's model name ("nvidia-l4", "Tesla T4", "AMD MI300X")
+_VENDOR = re.compile(r"^(nvidia|amd|intel|tesla|google|aws)")
+
+
+def _series(name: str) -> str:
+    """An accelerator name's series: its letters before the first digit, vendor words left
+    out (``H100`` -> ``h``, ``MI300X`` -> ``mi``, ``nvidia-l4`` -> ``l``)."""
+    key = _VENDOR.sub("", _key(name))
+    m = re.match(r"[a-z]*", key)
+    return m.group(0) if m else ""
+
+
+def unknown_accelerator_hint(name: str, known: Iterable[str], add: str = "") -> str:
+    """The hint for an accelerator not in the table: close names only where they are plausibly
+    the same part (same series: ``L40`` -> ``L40S``; never ``MI300X`` -> ``B300``, UX trial 23
+    F12), and how to add one that is not there: its specs under ``accelerators:`` in a catalog
+    of your own (``add``: where that catalog is given, e.g. placement.catalogs)."""
+    series = _series(name)
+    close = [c for c in close_matches(name, known) if _series(c) == series]
+    how = (
+        f"add its specs under 'accelerators:' in a catalog of your own, with the instance rows"
+        f" that carry it (docs/catalog.md){add}"
+    )
+    if close:
+        return (
+            "did you mean " + " or ".join(repr(c) for c in close) + "?"
+            f" If {name!r} is another accelerator, {how}"
+        )
+    table = "the accelerator table (scaleplan catalog accelerators)"
+    return f"{name!r} is not in {table}; to plan on it, {how}"

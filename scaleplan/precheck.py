@@ -13,7 +13,13 @@ from collections.abc import Callable
 from scaleplan.catalog.files import SHIPPED
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import Problem
-from scaleplan.names import INSTANCE_STYLES, REGION_STYLES, did_you_mean, unknown_hint
+from scaleplan.names import (
+    INSTANCE_STYLES,
+    REGION_STYLES,
+    did_you_mean,
+    unknown_accelerator_hint,
+    unknown_hint,
+)
 from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
 from scaleplan.wording import article, or_list
 from scaleplan.yamlio import LineMap, PathKey
@@ -57,7 +63,7 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
     names = catalog.accelerator_names()
     for i, name in enumerate(pl.accelerators):
         if catalog.resolve(name) is None:
-            problems.append(Problem(f"placement.accelerators[{i}]", f"unknown accelerator {name!r}", hint=unknown_hint(name, names, "accelerators", "see `scaleplan catalog accelerators`"), line=at(("placement", "accelerators", i))))
+            problems.append(Problem(f"placement.accelerators[{i}]", f"unknown accelerator {name!r}", hint=unknown_accelerator_hint(name, names, ", and name that file in placement.catalogs"), line=at(("placement", "accelerators", i))))
     problems += _exclude_problems(spec, catalog, at)
     problems += _quota_problems(spec, catalog, by_provider, at)
     problems += _pipeline_problems(spec, catalog, at)

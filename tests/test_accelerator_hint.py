@@ -1,0 +1,39 @@
+"""An accelerator not in the table: the message says so and how to add it (a catalog of your
+own, named in placement.catalogs), and suggests only close names of the same series (UX trial
+23 F12: "unknown accelerator 'MI300X' (did you mean 'B300'?)")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scaleplan.names import unknown_accelerator_hint
+
+ROOT = Path(__file__).resolve().parents[1]
+KNOWN = ("T4", "A10G", "L4", "L40S", "A100", "A100-80GB", "H100", "H200", "B200", "B300", "GB200")
+
+
+def test_no_suggestion_from_another_series() -> None:
+    hint = unknown_accelerator_hint("MI300X", KNOWN)
+    assert "B300" not in hint and "did you mean" not in hint
+    assert "'MI300X' is not in the accelerator table" in hint
+    assert "under 'accelerators:' in a catalog of your own" in hint
+
+
+def test_close_names_of_the_same_series_are_still_suggested() -> None:
+    assert unknown_accelerator_hint("L40", KNOWN).startswith("did you mean 'L40S'")
+    assert "'A100-80GB'" in unknown_accelerator_hint("A100-80", KNOWN)
+    assert "'H100'" in unknown_accelerator_hint("H10", KNOWN)
+
+
+def test_validate_says_the_accelerator_is_unknown_and_how_to_add_it(cli, tmp_path: Path) -> None:
+    text = (ROOT / "examples" / "llm-chat" / "spec.yaml").read_text(encoding="utf-8")
+    accs = "  accelerators: [L4, A10G, L40S, A100-80GB, H100]\n"
+    assert accs in text
+    bad = text.replace(accs, "  accelerators: [MI300X]\n")
+    prof = ROOT / "examples/llm-chat/profile.yaml"
+    bad = bad.replace("profile: profile.yaml", f"profile: {prof}")
+    (tmp_path / "spec.yaml").write_text(bad, encoding="utf-8")
+    err = " ".join(cli(["validate", str(tmp_path / "spec.yaml")], exit_code=3).stderr.split())
+    assert "unknown accelerator 'MI300X'" in err
+    assert "B300" not in err
+    assert "not in the accelerator table" in err and "placement.catalogs" in err
