@@ -225,11 +225,32 @@ def test_inference_pool_adapts_where_an_even_split_overloads() -> None:
     even = simulate_llm(base.model_copy(update={"allocations": allocs}), duration_s=400.0)
     pool_plan = base.model_copy(update={"allocations": allocs, "spec": base.spec.model_copy(update={"kubernetes": base.spec.kubernetes.model_copy(update={"routing": "inference-pool"})})})
     pool = simulate_llm(pool_plan, duration_s=400.0)
-    assert pool.routing.startswith("inference-pool (shortest queue")
+    assert pool.routing == "inference-pool (EPP default scorers: waiting queue x2, KV cache x2)"
     assert even.saturated and not pool.saturated
     assert pool.allocations[0].requests > 1.3 * pool.allocations[1].requests
+    queue = simulate_llm(pool_plan, duration_s=400.0, picker="queue")
+    assert queue.routing.startswith("inference-pool (shortest queue") and not queue.saturated
     kv = simulate_llm(pool_plan, duration_s=400.0, picker="kv")
     assert kv.routing.endswith("most free KV)") and not kv.saturated
+
+
+def test_the_epp_picker_breaks_ties_at_random_and_favours_free_kv() -> None:
+    """The EPP's max-score picker breaks ties at random: two like pods share the load evenly;
+    a pod with 4x the KV cache, its KV-utilisation score higher at the same sequences, takes
+    more than its like neighbour would."""
+    plan = llm_plan(rps=1.0, replicas=1, allocations=2)
+    k8s = plan.spec.kubernetes.model_copy(update={"routing": "inference-pool"})
+    pool = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
+    epp = simulate_llm(pool, duration_s=400.0)
+    share0 = epp.allocations[0].requests / epp.requests
+    assert share0 == pytest.approx(0.5, abs=0.05), share0
+    a1 = pool.allocations[1]
+    assert a1.llm is not None
+    kv4 = a1.llm.model_copy(update={"kv_cache_tokens": 4 * a1.llm.kv_cache_tokens})
+    big = a1.model_copy(update={"llm": kv4})
+    both = pool.model_copy(update={"allocations": (pool.allocations[0], big)})
+    bigger = simulate_llm(both, duration_s=400.0)
+    assert bigger.allocations[1].requests / bigger.requests > 0.6
 
 
 def test_node_failure_is_replaced_after_the_stated_delay() -> None:

@@ -31,7 +31,7 @@ def simulate(
     length_sigma: Annotated[float, number_option("--length-sigma", example="0.5", help="LLM plans: shape of the lognormal lengths.")] = 0.5,
     min_requests: Annotated[int, typer.Option("--min-requests", help="LLM plans: requests per class per window the default duration aims at (p99 needs >= 1000).")] = 1000,
     replace_after: Annotated[float | None, number_option("--replace-after", what="a number of seconds", example="300", help="Seconds until lost replicas serve again (default: node start + image pull + the rendered startup window, engine start-up included; lost spot capacity only where the flavor renders an on-demand fallback; a lost zone never, under the enforced zone spread).")] = None,
-    picker: Annotated[str, typer.Option("--picker", help="LLM plans with routing: inference-pool: queue (shortest queue) or kv (most free KV cache).")] = "queue",
+    picker: Annotated[str, typer.Option("--picker", help="LLM plans with routing: inference-pool: epp (the Inference Extension EPP's default scorers: waiting queue and KV cache, weights 2 and 2, random among ties), queue (shortest queue) or kv (most free KV cache).")] = "epp",
     steps: Annotated[str, typer.Option("--steps", help="LLM plans: step times from the LLM performance model (model), from TTFT/TPOT points (points), or auto (the model when the spec names an architecture).")] = "auto",
     json_out: JsonResult = False,
 ) -> None:

@@ -40,7 +40,7 @@ class SimulateArgs:
     length_sigma: float = 0.5
     min_requests: int = 1000
     replace_after: float | None = None
-    picker: str = "queue"
+    picker: str = "epp"
     steps: str = "auto"
     png: str | None = None  # checked before simulating (matplotlib, a writable path)
 

@@ -111,7 +111,7 @@ def simulate_llm(
     failure: Failure | None = None,
     fail_at_s: float | None = None,
     replace_after_s: float | None = None,
-    picker: Picker = "queue",
+    picker: Picker = "epp",
     profile_pts: dict[str, list[Point]] | None = None,
     step_override: Callable[[Allocation], eng.StepTime | None] | None = None,
     rate_scale: float = 1.0,

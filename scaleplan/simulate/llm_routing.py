@@ -2,7 +2,9 @@
 service`` spreads requests evenly over all pods; ``gateway-api`` routes by the HTTPRoute's
 static weights over its backends, an allocation or the allocations of one serving shape behind
 one Service (a share whose backend has no running replica fails); ``inference-pool``'s
-endpoint picker sends each request to the replica with the shortest queue or the most free KV
+endpoint picker scores each serving replica as the Gateway API Inference Extension's EPP
+(v1.0.0, what render deploys) does with its default profile and sends the request to the
+best (``epp``), or, as alternatives to compare, to the shortest queue or the most free KV
 cache.
 
 A router is called by :func:`scaleplan.simulate.llm_engine.run` at each arrival with what the
@@ -21,8 +23,18 @@ from scaleplan.kube.weights import class_routed
 from scaleplan.plan import Plan
 from scaleplan.simulate import llm_engine as eng
 
-Picker = Literal["queue", "kv"]
-PICKERS: tuple[Picker, ...] = ("queue", "kv")
+Picker = Literal["epp", "queue", "kv"]
+PICKERS: tuple[Picker, ...] = ("epp", "queue", "kv")
+PICKER_DESC: dict[Picker, str] = {
+    "epp": "EPP default scorers: waiting queue x2, KV cache x2",
+    "queue": "shortest queue",
+    "kv": "most free KV",
+}
+# The EPP's default scheduling profile (the inferencepool chart's default-plugins.yaml, which
+# the EPP v1.0.0 also runs without a config): queue-scorer weight 2, kv-cache-utilization-scorer
+# weight 2, prefix-cache-scorer weight 3, then the max-score picker (random among ties)
+EPP_QUEUE_WEIGHT = 2.0
+EPP_KV_WEIGHT = 2.0
 Router = Callable[[int, float, eng.ReplicaView], int]
 
 
@@ -37,7 +49,7 @@ def route_as_rendered(plan: Plan, picker: Picker, u: NDArray[np.float64], alloc_
             return _static_weights(plan, u, alloc_of, notes, req_class), f"gateway-api (HTTPRoute rule per {hdr} value, static weights)"
         return _static_weights(plan, u, alloc_of, notes), "gateway-api (HTTPRoute static weights)"
     if routing == "inference-pool":
-        return _endpoint_picker(picker), f"inference-pool ({'shortest queue' if picker == 'queue' else 'most free KV'})"
+        return _endpoint_picker(picker, u), f"inference-pool ({PICKER_DESC[picker]})"
     return _even_split(), "service (even split over all pods)"
 
 
@@ -87,8 +99,32 @@ def _static_weights(plan: Plan, u: NDArray[np.float64], alloc_of: Sequence[int],
     return route
 
 
-def _endpoint_picker(picker: Picker) -> Router:
-    """The inference pool's endpoint picker: the shortest queue, or the most free KV cache."""
+def _endpoint_picker(picker: Picker, u: NDArray[np.float64]) -> Router:
+    """The inference pool's endpoint picker. ``epp``: the EPP's default profile, each serving
+    pod scored 2 x its waiting queue (vLLM's num_requests_waiting, min-max scaled over the
+    pods: 1 for the shortest, 0 for the longest, 1 for all when all are equal) + 2 x its free
+    KV cache fraction (1 - kv_cache_usage_perc); the prefix-cache scorer (weight 3) scores 0 on
+    every pod here (the simulated requests share no prompt prefix), so it changes no pick;
+    the highest score wins, ties broken at random (the request's draw ``u``). ``queue``: the
+    fewest requests waiting or running (ties: the first); ``kv``: the most free KV cache."""
+    if picker == "epp":
+
+        def by_score(i: int, t: float, view: eng.ReplicaView) -> int:
+            ids = view.serving_ids
+            if not ids:
+                return -1
+            waits = [view.waiting(g) for g in ids]
+            lo, hi = min(waits), max(waits)
+            scores = [
+                EPP_QUEUE_WEIGHT * (1.0 if hi == lo else (hi - w) / (hi - lo)) + EPP_KV_WEIGHT * view.free_kv(g)
+                for g, w in zip(ids, waits, strict=True)
+            ]
+            best = max(scores)
+            top = [g for g, sc in zip(ids, scores, strict=True) if sc >= best - 1e-12]
+            return top[min(int(u[i] * len(top)), len(top) - 1)]
+
+        return by_score
+
     if picker == "queue":
 
         def by_queue(i: int, t: float, view: eng.ReplicaView) -> int:

@@ -122,7 +122,7 @@ def check_request_level(
     """A request-level plan takes none of the token-level options; ``--replace-after`` both
     simulators take (checked here for the request-level one)."""
     token_level = (
-        profile is not None or lengths not in ("spec", "fixed") or picker != "queue"
+        profile is not None or lengths not in ("spec", "fixed") or picker != "epp"
         or steps != "auto"
     )
     if token_level:
@@ -168,7 +168,7 @@ def check_llm(
     chosen_lengths = _one_of(lengths, LENGTHS, "--lengths")
     chosen_picker = _one_of(picker, PICKERS, "--picker")
     routing = plan.spec.kubernetes.routing
-    if picker != "queue" and routing != "inference-pool":
+    if picker != "epp" and routing != "inference-pool":
         message = (
             "--picker applies to plans with kubernetes.routing: inference-pool (an endpoint "
             f"picker); this plan routes by {routing}, simulated as rendered"
