@@ -58,8 +58,9 @@ class ClassSlo(SpecModel):
 def check_class_slos(spec: Spec) -> None:
     """ValueError (with the fix) for a class slo the plan cannot hold as written: without
     ``model.architecture`` (a profile's points are judged against one SLO) or under
-    ``routing: inference-pool`` (its picker balances queues, not each pod's capacity under
-    the tightest class; such a plan held 84 % in simulate)."""
+    ``routing: inference-pool`` (its picker scores queues and free KV cache, not each pod's
+    capacity under the tightest class, while the optimizer sizes a pool as if load split by
+    capacity: docs/llm.md, "Endpoint picker")."""
     at = next((i for i, c in enumerate(spec.traffic.classes) if c.slo is not None), None)
     if at is None:
         return
@@ -76,11 +77,12 @@ def check_class_slos(spec: Spec) -> None:
     if spec.kubernetes.routing == "inference-pool":
         raise ValueError(fix(
             "per-class SLOs are not planned under kubernetes.routing: inference-pool: its "
-            "endpoint picker balances pods by queue and KV cache, not by what each holds "
-            "under the tightest class's targets, and such a plan failed simulate (84 % of "
-            "requests within their class's SLO at the peak, against the 95 % planned)",
-            "set kubernetes.routing: service, or gateway-api (with class_header to route "
-            "each class on its own), or hold every class to the top-level slo",
+            "endpoint picker sends each request to the pod with the fewest waiting requests "
+            "and the most free KV cache, not by what each pod holds under the tightest "
+            "class's targets, and no plan sized for that split has been verified yet "
+            "(docs/llm.md, 'Endpoint picker')",
+            "set kubernetes.routing: service, or gateway-api, with class_header to route "
+            "each class on its own; or hold every class to the top-level slo",
             at=f"traffic.classes[{at}].slo",
         ))
 
