@@ -157,6 +157,7 @@ def _resolve(
     """The accelerators named; an unknown one given with ``--accelerators`` is a usage error
     (exit 2), one of the spec's placement.accelerators bad input (exit 3)."""
     from scaleplan.catalog.model import resolve_name
+    from scaleplan.names import unknown_accelerator_hint
 
     accs = []
     for name in names:
@@ -164,7 +165,10 @@ def _resolve(
         a = table.get(canonical) if canonical else None
         if a is None:
             where = "--accelerators" if given else "placement.accelerators"
-            hint = f"use one of: {', '.join(table)}"
+            add = ", and give that file with --catalog" if given else (
+                ", and name that file in placement.catalogs"
+            )
+            hint = unknown_accelerator_hint(name, table, add)
             problem = Problem(where, f"unknown accelerator {name!r}", hint=hint)
             raise option_error([problem]) if given else InputError(spec_path, [problem])
         accs.append(a)

@@ -37,3 +37,27 @@ def test_validate_says_the_accelerator_is_unknown_and_how_to_add_it(cli, tmp_pat
     assert "unknown accelerator 'MI300X'" in err
     assert "B300" not in err
     assert "not in the accelerator table" in err and "placement.catalogs" in err
+
+
+def test_every_accelerator_option_gives_the_same_hint(cli, tmp_path: Path) -> None:
+    """The options that take accelerator names (catalog list, profile llm, profile estimate)
+    used the plain did-you-mean ('MI300X' -> 'B300') or listed every name ('L40' -> 'use one
+    of: T4, ...' without L40S first); each now says the name is not in the table and how to
+    add it with the command's --catalog, or suggests the same series."""
+    prof = str(ROOT / "examples" / "embedding-cpu-gpu" / "profile.yaml")
+    runs = {
+        "catalog list": ["catalog", "list", "--accelerator", "{}"],
+        "profile llm": ["profile", "llm", "llama-3.1-8b", "-a", "{}", "--out", str(tmp_path / "l")],
+        "profile estimate": [
+            "profile", "estimate", prof, "--accelerators", "{}", "-o", str(tmp_path / "e"),
+        ],
+    }
+    for what, args in runs.items():
+        res = cli([a.replace("{}", "MI300X") for a in args], exit_code=2)
+        err = " ".join(res.stderr.split())
+        assert "unknown accelerator 'MI300X'" in err, (what, err)
+        assert "B300" not in err and "did you mean" not in err, (what, err)
+        assert "not in the accelerator table" in err and "with --catalog" in err, (what, err)
+        res = cli([a.replace("{}", "L40") for a in args], exit_code=2)
+        assert "did you mean 'L40S'" in " ".join(res.stderr.split()), (what, res.stderr)
+    assert not any(tmp_path.iterdir())  # nothing written

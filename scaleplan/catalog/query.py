@@ -40,7 +40,7 @@ def filter_problems(
     catalog: Catalog, *, providers: Sequence[str] = (), regions: Sequence[str] = (), accelerators: Sequence[str] = ()
 ) -> list[Problem]:
     """Names in ``catalog list`` filters that no row has: exact matches only, with a did-you-mean."""
-    from scaleplan.names import unknown_hint
+    from scaleplan.names import unknown_accelerator_hint, unknown_hint
 
     problems: list[Problem] = []
     known_providers = {r.provider for r in catalog.rows}
@@ -55,7 +55,7 @@ def filter_problems(
             problems.append(Problem("--region", f"unknown region {reg!r}" + (f" for {', '.join(providers)}" if providers else ""), hint=hint))
     for a in accelerators:
         if catalog.resolve(a) is None:
-            problems.append(Problem("--accelerator", f"unknown accelerator {a!r}", hint=unknown_hint(a, catalog.accelerator_names(), "accelerators", "see `scaleplan catalog accelerators`")))
+            problems.append(Problem("--accelerator", f"unknown accelerator {a!r}", hint=unknown_accelerator_hint(a, catalog.accelerator_names(), ", and give that file with --catalog")))
     return problems
 
 

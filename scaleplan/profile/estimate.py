@@ -368,9 +368,9 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
         canonical = catalog.resolve(name)
         acc = catalog.accelerator(name) if canonical and canonical != "CPU" else None
         if acc is None:
-            from scaleplan.names import unknown_hint
+            from scaleplan.names import unknown_accelerator_hint
 
-            hint = "estimates are for accelerators; measure the CPU instead" if canonical == "CPU" else unknown_hint(name, catalog.accelerator_names(), "accelerators", "use a name from `scaleplan catalog accelerators`")
+            hint = "estimates are for accelerators; measure the CPU instead" if canonical == "CPU" else unknown_accelerator_hint(name, catalog.accelerator_names(), ", and give that file with --catalog")
             problems.append(Problem("--accelerators", f"unknown accelerator {name!r}", hint=hint))
         else:
             resolved.append(acc)

@@ -82,9 +82,10 @@ def canonical_accelerators(cat: Catalog, accelerators: Sequence[str]) -> list[st
     for a in accelerators:
         canonical = cat.resolve(a)
         if canonical is None:
-            from scaleplan.names import unknown_hint
+            from scaleplan.names import unknown_accelerator_hint
 
-            problems.append(Problem("--accelerators", f"unknown accelerator {a!r}", hint=unknown_hint(a, cat.accelerator_names(), "accelerators", "use a name from `scaleplan catalog accelerators`, or cpu")))
+            hint = unknown_accelerator_hint(a, cat.accelerator_names(), ", and give that file with --catalog; or measure on cpu")
+            problems.append(Problem("--accelerators", f"unknown accelerator {a!r}", hint=hint))
             continue
         if canonical not in names:
             names.append(canonical)
