@@ -146,6 +146,10 @@ def test_drift_missing_object_and_cli_exit_1(tmp_path: Path, cli) -> None:  # ty
         and f"file={plan_file}".replace(":", "%3A") in r.stdout
     )
     assert "drift from the plan" in r.stderr
+    # drift's first advice is to re-render or re-plan, not to silence it (UX trial 24 F11)
+    said = " ".join(r.stderr.split())
+    assert "re-render the drifted manifests from the plan (scaleplan render PLAN" in said, said
+    assert said.index("re-render") < said.index("scaleplan.dev/ignore"), said
 
 
 def test_manifests_of_another_plan_say_so_first(tables: Catalog, tmp_path: Path) -> None:
