@@ -115,19 +115,17 @@ def _placement_notes(g: Gathered) -> list[str]:
     placement leaves no row at all, that optimize will find no plan, with its reason and fix.
     UX trial 23: a GKE spec of H100 and H200 in us-central1, whose shipped rows are all
     flagged, was 'ok' here and exit 4 at optimize, and neither warning was printed here."""
-    from scaleplan.solve.candidates import Diagnostics
+    from scaleplan.solve.candidates import placement_diagnostics
     from scaleplan.solve.diagnose import diagnose_candidates
-    from scaleplan.solve.placement import flagged_out, flagged_rows, placement_rows, unoffered
 
     if g.spec is None or g.catalog is None:
         return []
-    spec, cat = g.spec, g.catalog
-    out = [*flagged_out(spec, cat), *unoffered(spec, cat)]
-    if not placement_rows(spec, cat):
-        diag = Diagnostics(rows_total=len(cat.rows), rows_flagged=len(flagged_rows(spec, cat)))
+    rows, diag = placement_diagnostics(g.spec, g.catalog)
+    out = list(diag.warnings)
+    if not rows:
         out += [
             f"optimize will find no plan (exit 4): {r.message}; hint: {r.fix}"
-            for r in diagnose_candidates(spec, diag)
+            for r in diagnose_candidates(g.spec, diag)
         ]
     return out
 

@@ -213,14 +213,10 @@ def _by_accelerator(
     return by_acc
 
 
-def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, max_util: float | None = None, spec_dir: str | Path | None = None) -> tuple[list[Candidate], Diagnostics]:
-    """All candidates (sorted, with exact-duplicate dominated ones removed) and diagnostics.
-
-    With ``model.architecture`` set, GPU capacity comes from the LLM room
-    (:mod:`scaleplan.solve.llm_capacity`); ``spec_dir`` resolves a config.json path.
-    """
+def placement_diagnostics(spec: Spec, catalog: Catalog) -> tuple[list[InstanceRow], Diagnostics]:
+    """The rows the spec's placement takes, and the candidate stage's diagnostics of them
+    (rows flagged out, accelerators not offered: its warnings), before any capacity."""
     diag = Diagnostics(rows_total=len(catalog.rows))
-    classes = [c for c, _ in classes_of(spec)]
     rows = placement_rows(spec, catalog)
     diag.rows_after_placement = len(rows)
     diag.rows_flagged = len(flagged_rows(spec, catalog))
@@ -228,6 +224,17 @@ def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, m
     diag.warnings.extend(flagged_out(spec, catalog))
     diag.warnings.extend(unoffered(spec, catalog))
     diag.placement_accelerators = {r.accelerator or CPU for r in rows}
+    return rows, diag
+
+
+def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, max_util: float | None = None, spec_dir: str | Path | None = None) -> tuple[list[Candidate], Diagnostics]:
+    """All candidates (sorted, with exact-duplicate dominated ones removed) and diagnostics.
+
+    With ``model.architecture`` set, GPU capacity comes from the LLM room
+    (:mod:`scaleplan.solve.llm_capacity`); ``spec_dir`` resolves a config.json path.
+    """
+    rows, diag = placement_diagnostics(spec, catalog)
+    classes = [c for c, _ in classes_of(spec)]
     if spec.model.architecture is not None:
         from scaleplan.solve.llm_candidates import build_llm_candidates  # it uses this module
 
