@@ -235,11 +235,9 @@ def _class_shape_points(
                              percentile=pct, conservative=conservative)
         return None if p is None else p.concurrency
 
-    misses: dict[str, ClassPerf] = {}
-    for cls in ctx.classes:  # a class the shape cannot serve even alone, one at a time
-        t, o, e = mine[cls.name]
-        if best(cls, t, o, e) is None:
-            misses[cls.name] = predict(shape, cls, 1)
+    alone = {c.name: best(c, *mine[c.name]) for c in ctx.classes}  # each class alone
+    # a class the shape cannot serve even alone, one at a time
+    misses = {c.name: predict(shape, c, 1) for c in ctx.classes if alone[c.name] is None}
     served = [c for c in ctx.classes if c.name not in misses]
     if not served:
         return misses
@@ -248,8 +246,10 @@ def _class_shape_points(
     bound = []
     for cls in served:
         t, o, e = mine[cls.name]
-        o = tightest if share is None else o
-        bound.append(best(cls, t, o, e) or 1)
+        if share is None and o != tightest:  # its own bound, at the tightest TPOT served
+            bound.append(best(cls, t, tightest, e) or 1)
+        else:  # at its own targets: the search above
+            bound.append(alone[cls.name] or 1)
     served_mix = None if share is None else [share[c.name] for c in served]
 
     def holds(n: int) -> dict[str, ClassPerf] | None:
