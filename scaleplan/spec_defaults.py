@@ -50,9 +50,9 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
     classes = traffic.get("classes")
     if not isinstance(classes, list | tuple) or not classes:
         return None
-    if ttft is None or tpot is None:
-        return _from_classes(classes, ttft, tpot, _tokens(slo.get("percentile")) or 95)
     pct = _tokens(slo.get("percentile")) or 95
+    if ttft is None or tpot is None:
+        return _from_classes(classes, ttft, tpot, pct)
     outs: list[int] = []
     for c in classes:
         o = _tokens(c.get("output_tokens")) if isinstance(c, dict) else None
