@@ -27,7 +27,7 @@ from scaleplan.problems import (
 )
 from scaleplan.profile.model import Percentiles
 from scaleplan.spec import Spec
-from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
+from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml, sha256_text
 
 HOURS_PER_MONTH = 730.0
 Status = Literal["optimal", "feasible", "infeasible"]
@@ -359,11 +359,9 @@ def read_plan(path: str | Path) -> Plan:
 
 def content_hash(plan: Plan) -> str:
     """SHA-256 of the plan's YAML without ``metadata.plan_hash``: what ``optimize`` stamps."""
-    import hashlib
-
     d = plan_to_dict(plan)
     d["metadata"].pop("plan_hash", None)
-    return hashlib.sha256(dump_yaml(d).encode("utf-8")).hexdigest()
+    return sha256_text(dump_yaml(d))
 
 
 def edited_warning(plan: Plan, file: str | Path) -> list[str]:

@@ -67,8 +67,9 @@ def instances_table(rows: Sequence[InstanceRow], *, wide: bool) -> str:
         ])
     # a type offered in two regions is two rows: said when they differ, and a single one is
     # singular (UX trial 23: "1 instance types", and "10 instance types" of 5 types in 2 regions)
-    title = counted(len({(r.provider, r.instance_type) for r in rows}), "instance type")
-    if len(rows) != len({(r.provider, r.instance_type) for r in rows}):
+    types = {(r.provider, r.instance_type) for r in rows}
+    title = counted(len(types), "instance type")
+    if len(rows) != len(types):
         title += f", {counted(len(rows), 'row')} (one per region)"
     return table_text(cols, body, wide=wide, title=title) + note
 

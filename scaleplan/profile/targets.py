@@ -107,7 +107,6 @@ def _missing_module_hint(exc: BaseException) -> str | None:
     )
 
 
-
 def _callables_hint(module: Any, attr: str) -> str:
     """The callables ``module`` defines itself (not what it imports: ``typing.Any`` was listed
     beside the factory, UX trial 24), the closest to ``attr`` first."""
@@ -120,6 +119,7 @@ def _callables_hint(module: Any, attr: str) -> str:
     close = close_matches(attr, names)
     guess = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     return f"{guess}callables defined there: {', '.join(names[:12]) or 'none'}"
+
 
 def load_factory(target: str) -> Callable[[], Any]:
     """Import ``pkg.module:factory`` or ``path/to/file.py:factory`` and return the callable."""
