@@ -64,10 +64,15 @@ class Topology:
         ``serving`` runs less the ``lost`` ones down at some time in it (from ``down_s`` until
         ``up_s``, inf: never back). A window's replica count after a failure: the fewest serving
         in it, not the plan's count (UX trial 23 F13)."""
-        ids = self.serving(window)
-        if not lost or not (down_s < t1 and up_s > t0):
-            return ids
-        return [g for g in ids if g not in lost]
+        gone = lost_in(t0, t1, lost, down_s, up_s)
+        return [g for g in self.serving(window) if g not in gone]
+
+
+def lost_in(t0: float, t1: float, lost: frozenset[int], down_s: float, up_s: float) -> frozenset[int]:
+    """The ``lost`` ids down at some time from ``t0`` to ``t1`` (down from ``down_s`` until
+    ``up_s``, inf: never back): all of them where the outage overlaps, else none. Shared by
+    :meth:`Topology.standing` and the LLM simulator's window counts."""
+    return lost if down_s < t1 and up_s > t0 else frozenset()
 
 
 def _adjust(counts: list[list[int]], windows: int, delta: int) -> frozenset[int]:

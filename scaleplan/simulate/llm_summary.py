@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from scaleplan.plan import Plan
 from scaleplan.simulate import llm_engine as eng
 from scaleplan.simulate.failures import Failure, claim_tested, outage_attainment, survives_spot_loss
-from scaleplan.simulate.layout import Segment, segment_of
+from scaleplan.simulate.layout import Segment, lost_in, segment_of
 from scaleplan.simulate.llm_results import (
     LlmAllocStats,
     LlmClassStats,
@@ -180,8 +180,7 @@ def window_stats(
                 f"window {w}: SATURATED, the queue grows without bound: offered {cnt / dt:.3g} req/s, served {served / dt:.3g} req/s, "
                 f"waiting {int(wq[0])} -> {int(wq[-1])} requests over {t1 - t0:g} s"
             )
-        overlaps = bool(lost) and down_s < t1 and up_s > t0
-        standing = serving[k][1] - lost if overlaps else serving[k][1]
+        standing = serving[k][1] - lost_in(t0, t1, lost, down_s, up_s)
         stats.append(LlmWindowStats(
             window=w, start_s=t0, end_s=t1, rps=plan.demand.rps[w] * rps_scale if rps_scale is not None else cnt / dt,
             replicas=len(standing), requests=cnt, completed_in_window=served,
