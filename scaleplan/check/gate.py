@@ -119,12 +119,12 @@ def gate_failure(report: CheckReport, threshold: Severity) -> CheckFailed | None
         return None
     drifted = any(f.rule == "drift" for f in bad)
     drift = " (including drift from the plan)" if drifted else ""
-    hint = "fix them, or silence one per object with the annotation scaleplan.dev/ignore: <rule-id>"
+    silence = "silence one per object with the annotation scaleplan.dev/ignore: <rule-id>"
+    hint = f"fix them, or {silence}"
     if drifted:  # silencing drift hides manifests that no longer run the plan (UX trial 24 F11)
         hint = (
             "re-render the drifted manifests from the plan (scaleplan render PLAN --out DIR) "
-            "or re-plan; fix the other findings as each says, or silence one per object with "
-            "the annotation scaleplan.dev/ignore: <rule-id>"
+            f"or re-plan; fix the other findings as each says, or {silence}"
         )
     return CheckFailed(f"{counted(len(bad), 'finding')} at or above {threshold}{drift}", hint=hint)
 
