@@ -31,6 +31,7 @@ from scaleplan.solve.shapes import Shape, cpu_shapes, gpu_room, gpu_shapes, room
 from scaleplan.spec import Spec
 
 if TYPE_CHECKING:
+    from scaleplan.llm.epp import PoolMember
     from scaleplan.llm.memory import ShapeRefusal
     from scaleplan.plan import LlmServing
 
@@ -49,6 +50,9 @@ class Candidate:
     points: tuple[tuple[str, OpPoint], ...]  # class -> point, in class order
     zones: int
     llm: LlmServing | None = None  # LLM server configuration (specs with model.architecture)
+    # routing: inference-pool with model.architecture: the pod as the endpoint picker sees it
+    # (scaleplan.llm.epp; the split of a pool of several shapes, scaleplan.solve.milp.pool)
+    pool: PoolMember | None = None
 
     @property
     def gpus_per_node(self) -> int:

@@ -357,19 +357,45 @@ def routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome, rps: Seq
     return _even_routing_line(pb, o, rps)
 
 
+def _pool_routing_line(where: str, allocs: Sequence[Allocation], o: Outcome) -> str:
+    """routing: inference-pool: what the endpoint picker does and the split the pool is sized
+    for: one shape, in proportion to capacity; several, the picker's KV-cache split
+    (:mod:`scaleplan.llm.epp`) where the candidates carry it (``model.architecture``)."""
+    head = (
+        f"Routing: inference-pool: an InferencePool on Gateway {where} over every "
+        "allocation's pods; its endpoint picker (the EPP's default profile) sends each request "
+        "to the pod with the best score of few waiting requests and free KV cache, and a "
+        "replica that goes away drops out of the pool."
+    )
+    shapes = {
+        (a.accelerator, a.gpus_per_replica, a.llm.model_dump_json() if a.llm else None)
+        for a in allocs
+        if a.replicas > 0
+    }
+    if len(shapes) < 2:
+        return f"{head} Its pods are of one shape, so they take equal shares of the requests."
+    if all(c.pool is not None for c in o.cands):
+        return (
+            f"{head} Its pods are of {len(shapes)} shapes: with no queue the picker holds "
+            "every pod at one KV-cache utilisation, so a shape with more KV cache per unit of "
+            "compute takes more than its share of capacity; the plan is sized so that each "
+            "shape stays within its capacity at that split with the headroom (its routing is "
+            "that split; docs/llm.md, Endpoint picker)."
+        )
+    return (
+        f"{head} Its pods are of {len(shapes)} shapes, sized here for a split in proportion "
+        "to capacity; without model.architecture the picker's KV-cache split is not modelled "
+        "(check the pool with scaleplan simulate at peak x (1 + headroom))."
+    )
+
+
 def _weighted_routing_line(
     pb: Problem, allocs: Sequence[Allocation], o: Outcome, rps: Sequence[float]
 ) -> str:
     gw = pb.spec.kubernetes.gateway
     where = f"{gw.namespace + '/' if gw and gw.namespace else ''}{gw.name if gw else '?'}"
     if pb.spec.kubernetes.routing == "inference-pool":
-        return (
-            f"Routing: inference-pool: an InferencePool on Gateway {where} over every "
-            "allocation's pods; its endpoint picker sends each request to the replica with the "
-            "shortest queue or the most free KV cache, so replicas of different speed each take "
-            "what they serve (sized here for a split in proportion to capacity), and a replica "
-            "that goes away drops out of the pool."
-        )
+        return _pool_routing_line(where, allocs, o)
     gateway = pb.spec.kubernetes.routing == "gateway-api"
     shared = [g for g in group_allocations(allocs) if len(g) > 1] if gateway else []
     if not shared:

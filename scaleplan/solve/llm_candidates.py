@@ -25,6 +25,7 @@ from scaleplan.solve.shapes import gpu_counts, gpu_room, gpu_shape, roomiest
 from scaleplan.spec import Spec
 
 if TYPE_CHECKING:
+    from scaleplan.llm.epp import PoolMember
     from scaleplan.llm.perf import ClassPerf
     from scaleplan.solve.llm_capacity import LlmMisses, LlmShapePoints
 
@@ -120,12 +121,42 @@ def build_llm_candidates(
                 continue
             shape = gpu_shape(r, g, spec.kubernetes, pts)
             if shape is not None:
-                out.extend(priced(r, caps, acc, [shape], classes, res.serving))
+                made = priced(r, caps, acc, [shape], classes, res.serving)
+                out.extend(_in_pool(spec, res, made))
     misses.diagnose(diag)
     diag.warnings.extend(_proxy_warnings(catalog, sized))
     reasons = {acc: r.message for acc, (_, r) in why_not.items()}
     diag.warnings.extend(left_out(spec, {c.accelerator for c in out}, reasons, missed))
     return finish_candidates(spec, out, classes, diag, best_mem)
+
+
+def _in_pool(spec: Spec, res: LlmShapePoints, made: list[Candidate]) -> list[Candidate]:
+    """``made`` with their pod as the endpoint picker sees it (:attr:`Candidate.pool`) under
+    routing: inference-pool; as they are otherwise."""
+    if spec.kubernetes.routing != "inference-pool":
+        return made
+    member = _pool_member(spec, res)
+    return [replace(c, pool=member) for c in made]
+
+
+def _pool_member(spec: Spec, res: LlmShapePoints) -> PoolMember | None:
+    """The shape's pod as an inference pool's endpoint picker sees it
+    (:func:`scaleplan.llm.epp.pool_member`): its KV cache, and per class it serves its share
+    of the traffic (1 for a spec without classes), tokens, TTFT and TPOT predicted at its
+    ``max_num_seqs`` and its rates with 1, 2, ... sequences in flight."""
+    from scaleplan.llm.epp import pool_member
+
+    share = {c.name: c.share for c in spec.traffic.classes}
+    rates = dict(res.rates)
+    rows = []
+    for name, m in res.points:
+        p = res.serving.classes.get(name)
+        if p is None or not m.input_tokens or not m.output_tokens:
+            continue
+        toks = (m.input_tokens, m.output_tokens)
+        secs = (p.ttft_ms / 1000, p.tpot_ms / 1000)
+        rows.append((share.get(name, 1.0), *toks, *secs, rates.get(name, ())))
+    return pool_member(res.serving.kv_cache_tokens, rows)
 
 
 def _over(spec: Spec, miss: tuple[int, str, str, float]) -> float:

@@ -10,11 +10,14 @@ row whose right-hand side or coefficients change per window. The routing rules c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp.solver import TIE_EPS
 from scaleplan.solve.milp.window import WindowProblem, node_bounds
+
+if TYPE_CHECKING:
+    from scaleplan.solve.milp.pool import PoolSplit
 
 
 def node_charges(cands: Sequence[Candidate], tie_break: bool) -> list[float]:
@@ -90,6 +93,13 @@ class Formulation:
         # routing: service: the replicas lost with the largest node (n+1, q_lost) or the worst
         # zone of a region (zone, zone_lost); None otherwise
         self.lost: Any = None
+        # routing: inference-pool over several pod shapes (``pool.build_pool_rows``): the
+        # shapes, a binary per shape in use, the rows whose right-hand side is set per window
+        # and their big-M
+        self.pool: PoolSplit | None = None
+        self.pool_v: list[Any] = []
+        self.pool_rows: list[Any] = []
+        self.pool_big = 0.0
 
     def add(self, expr: list[tuple[Any, float]], sense: int, name: str) -> Any:
         """Add the row ``expr sense 0`` (set ``.constant`` for a right-hand side); return it."""

@@ -27,6 +27,7 @@ def push(m: WindowModel) -> None:
     rows = [
         *m.route.values(), *m.spot.values(), *m.loss_route.values(),
         *(c for _, c in m.class_rows), *m.total_rows, *(c for c, _ in m.cap_rows), m.cutoff_row,
+        *m.pool_rows,
         *([m.any_row] if m.any_row is not None else []),
     ]
     for con in rows:
@@ -77,7 +78,8 @@ def indices(m: WindowModel) -> dict[str, Any]:
         ix["coef_ks"] = [*range(len(ix["used"])), *ix["need_keys"]]
         ix["n"] = [v.index for v in m.n]
         ix["r"] = [v.index for v in m.r]
-        ix["start"] = np.array([v.index for v in (*m.n, *m.r, *m.u, *m.m)], dtype=np.int32)
+        cols = (*m.n, *m.r, *m.u, *m.m, *m.pool_v)
+        ix["start"] = np.array([v.index for v in cols], dtype=np.int32)
         ix["zones"] = np.array([c.zones for c in m.p.candidates], dtype=np.float64)
         # routing: service (the even model): theta and the loss column (n+1 or zone) are its
         # only continuous columns, so a start can give every column (:func:`give_start`)
@@ -126,6 +128,9 @@ def start_vector(m: WindowModel, start: WindowSolution) -> tuple[Any, Any]:
     per_zone = np.ceil(nodes / ix["zones"])
     if m.m:
         vals.append(per_zone)
+    if m.pool is not None and m.pool_v:  # a pool shape is in use when any of its pods is
+        used_shapes = m.pool.used(start.replicas)
+        vals.append(np.array([float(b in used_shapes) for b in range(len(m.pool_v))]))
     cols = ix["start"]
     if ix["cont"] is not None:
         theta = max([-c for k, c in m._need.items() if nodes[k] > 0], default=0.0)

@@ -24,6 +24,7 @@ import numpy as np
 from scaleplan.solve.milp.even import build_even, even_feasible, even_routing, spot_pods_ok
 from scaleplan.solve.milp.formulation import Formulation, node_charges
 from scaleplan.solve.milp.highs import give_start, indices, push
+from scaleplan.solve.milp.pool import pool_ok, set_pool_rows
 from scaleplan.solve.milp.solver import (
     COST_TOL,
     MIN_RUN_SECONDS,
@@ -140,6 +141,7 @@ class WindowModel(Formulation):
         total = float(sum(demand))
         for con in self.total_rows:
             con.constant = -total
+        set_pool_rows(self, total)
         if self.cap_rows:
             mc = mixed_capacities(p, demand, needs)
             if any(abs(a - b) > 1e-10 * max(1.0, b) for a, b in zip(mc, self.mcap, strict=True)):
@@ -464,6 +466,8 @@ class WindowModel(Formulation):
             routing = even_routing(p, sol.replicas, demand)
         else:
             if not spot_by_capacity_ok(p, sol.replicas) or not delivered_ok(p, sol, demand):
+                return None
+            if self.pool is not None and not pool_ok(p, self.pool, sol.replicas, demand):
                 return None
             routing = balanced_routing(self, sol, demand, solver=self.solver_name, stats=self.stats)
             if routing is None:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scaleplan.solve.milp.formulation import Formulation
+from scaleplan.solve.milp.pool import build_pool_rows, pool_shares
 from scaleplan.solve.milp.solver import (
     FEAS_TOL,
     SolverName,
@@ -93,6 +94,7 @@ def build_weighted(fm: Formulation) -> None:
         else:
             _add_class_spares(fm, fm.m, "zone")
     _add_delivered_loss(fm)
+    build_pool_rows(fm)
 
 
 def _add_class_spares(fm: Formulation, lost: list[Any], name: str) -> None:
@@ -398,10 +400,17 @@ def balanced_routing(
     serves ``demand`` with these counts. The LP's run is appended to ``stats``.
     inference-pool with several classes: first the routing its class-blind endpoint picker
     delivers, every class split over the replicas in proportion to their capacity for the
-    class mix (each pod then serves the mix); the free LP only when that one fails a rule
-    (its verdict is the free LP's: the proportional routing is one of its routings).
+    class mix (each pod then serves the mix); with pods of several shapes, the picker's split
+    instead (:func:`scaleplan.solve.milp.pool.pool_shares`, one class or several); the free LP
+    only when that one fails a rule (its verdict is the free LP's: the fixed routing is one of
+    its routings).
     """
-    if not fm.single and not fm.p.even and not fm.p.backend_groups:
+    shares = None if fm.pool is None else pool_shares(fm.pool, sol.replicas)
+    if shares is not None:  # pods of several shapes in a pool: the endpoint picker's split
+        fixed = _balanced(fm, sol, demand, solver, stats, shares)
+        if fixed is not None:
+            return fixed
+    elif not fm.single and not fm.p.even and not fm.p.backend_groups:
         caps = mixed_capacities(fm.p, demand)
         total = sum(caps[k] * sol.replicas[k] for k in range(fm.K))
         if total > 0:

@@ -1,0 +1,202 @@
+"""routing: inference-pool over pods of several shapes: the split its endpoint picker gives.
+
+The EPP holds every pod at one KV-cache utilisation while none queues
+(:mod:`scaleplan.llm.epp`, the arithmetic), and every pod receives the class mix (the picker
+is class-blind), so a pool of several shapes does not split its load in proportion to
+capacity: a shape with more KV cache per unit of compute takes more. Until 2026-12-06 the
+MILP routed each class freely over the pool and sized it for that split; a 2 x L4 TP2 + L40S
+pool simulated with the EPP read 97.2 % at 1.2 x its peak, its long class missing TTFT
+(/work/h3_pool_findings.md).
+
+The rule: with ``r_k`` pods of each candidate and per shape ``g`` its pod's capacity ``m_g``
+at the class mix, the picker's split loads shape ``b``'s pods to ``m_b`` once the pool
+carries ``sum_k r_k c_b[g(k)]`` (``c_b``: :func:`scaleplan.llm.epp.capped`, each shape at
+the KV-cache utilisation at which ``b``'s pods reach ``m_b``, at most its own capacity), so
+each shape in use needs ``sum_k r_k c_b[g(k)] >= D (1 + h)``. In the MILP that is one row per
+shape with a binary ``v_b`` (``r_k <= R_k v_b`` for its candidates) and a big-M on the
+right-hand side (:func:`build_pool_rows`), and spot.max_fraction f as the picker delivers
+it, the spot pods' part of ``sum_k r_k c_b[g(k)]`` at most f of it for every shape b in use
+(at the point where the first one reaches capacity it is exact; at the others' it is a
+conservative extra). The plan's routing is the picker's split at the pool's capacity
+(:func:`pool_shares`). A pool of one shape (spot and on-demand of one GPU and server
+configuration) has no such rows: the split is in proportion to capacity there. Not modelled
+with it: the split after a node, zone or spot loss (those rows route the load left over the
+pods left freely, as before).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from scaleplan.llm.epp import PoolMember, capped, split
+from scaleplan.solve.milp.window import WindowProblem, mixed_capacities
+
+if TYPE_CHECKING:
+    from scaleplan.solve.milp.formulation import Formulation
+
+TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class PoolSplit:
+    """The shapes of a pool of several, as :func:`pool_split` groups the candidates."""
+
+    group: tuple[int | None, ...]  # per candidate its shape (None: serves no class mix)
+    members: tuple[PoolMember, ...]  # per shape, its pod as the picker sees it
+    caps: tuple[float, ...]  # per shape, a pod's requests/s at the class mix
+    carry: tuple[tuple[float, ...], ...]  # [b][g]: what g's pod carries when b's reach m_b
+
+    def short(
+        self, replicas: Sequence[int], total: float, headroom: float
+    ) -> tuple[int, float] | None:
+        """The first shape in use whose pods pass their capacity at ``total`` x (1 +
+        ``headroom``) under the picker's split, and what the pool carries before they do;
+        None when none does."""
+        need = total * (1 + headroom)
+        used = sorted(
+            {g for g, r in zip(self.group, replicas, strict=True) if g is not None and r > 0}
+        )
+        for b in used:
+            got = sum(
+                r * self.carry[b][g]
+                for g, r in zip(self.group, replicas, strict=True)
+                if g is not None
+            )
+            if got < need - TOL * max(1.0, need):
+                return b, got
+        return None
+
+    def used(self, replicas: Sequence[int]) -> list[int]:
+        """The shapes with pods, in order."""
+        return sorted(
+            {g for g, r in zip(self.group, replicas, strict=True) if g is not None and r > 0}
+        )
+
+    def carried(self, replicas: Sequence[int], b: int) -> list[float]:
+        """Per candidate, what its pods carry when shape ``b``'s reach their capacity."""
+        return [
+            r * self.carry[b][g] if g is not None else 0.0
+            for g, r in zip(self.group, replicas, strict=True)
+        ]
+
+    def spot_over(
+        self, replicas: Sequence[int], spot: Sequence[bool], f: float | None
+    ) -> tuple[int, float] | None:
+        """spot.max_fraction ``f`` under the picker's split: the first shape in use at whose
+        capacity point the spot pods (``spot``, per candidate) carry more than ``f`` of the
+        pool's load, and that share; None when none does (or no rule, ``f`` None or >= 1)."""
+        if f is None or f >= 1:
+            return None
+        for b in self.used(replicas):
+            load = self.carried(replicas, b)
+            whole = sum(load)
+            on_spot = sum(v for v, s in zip(load, spot, strict=True) if s)
+            if whole > 0 and on_spot > f * whole + TOL * max(1.0, whole):
+                return b, on_spot / whole
+        return None
+
+    def per_pod(self, replicas: Sequence[int], rps: float) -> list[float]:
+        """Requests/s one pod of each shape takes when the pool serves ``rps``
+        (:func:`scaleplan.llm.epp.split`)."""
+        pods = [0] * len(self.members)
+        for g, r in zip(self.group, replicas, strict=True):
+            if g is not None:
+                pods[g] += r
+        return split(self.members, pods, rps)
+
+
+def pool_split(p: WindowProblem) -> PoolSplit | None:
+    """The candidates' pool shapes (:attr:`Candidate.pool`, set under routing:
+    inference-pool), grouped by pod and capacity at the peak's class mix; None unless every
+    candidate serving the mix has one and there are at least two."""
+    cands = p.candidates
+    if not cands or any(c.pool is None for c in cands):
+        return None
+    caps = mixed_capacities(p, p.demand)
+    keys: dict[tuple[PoolMember, float], int] = {}
+    group: list[int | None] = []
+    for c, m in zip(cands, caps, strict=True):
+        assert c.pool is not None
+        group.append(keys.setdefault((c.pool, m), len(keys)) if m > 0 else None)
+    if len(keys) < 2:
+        return None
+    members = tuple(m for m, _ in keys)
+    gcaps = tuple(c for _, c in keys)
+    carry = tuple(tuple(capped(members, gcaps, b)) for b in range(len(keys)))
+    return PoolSplit(tuple(group), members, gcaps, carry)
+
+
+def pool_ok(
+    p: WindowProblem, ps: PoolSplit, replicas: Sequence[int], demand: Sequence[float]
+) -> bool:
+    """Whether ``replicas`` hold the module's rules for ``demand`` (the check of a plan the
+    MILP did not solve for this window: a quieter window's, scaled up or reused)."""
+    if ps.short(replicas, float(sum(demand)), p.headroom) is not None:
+        return False
+    spot = [c.capacity_type == "spot" for c in p.candidates]
+    return ps.spot_over(replicas, spot, p.spot_max_fraction) is None
+
+
+def pool_shares(ps: PoolSplit, replicas: Sequence[int]) -> list[float] | None:
+    """Each candidate's share of every class under the picker's split at the pool's capacity
+    (the point where its first shape's pods reach theirs, as a one-shape pool's routing is
+    its split at capacity: in proportion to it); None without pods of two shapes. Whatever the
+    demand up to that capacity, no pod passes its own at these shares."""
+    used = ps.used(replicas)
+    if len(used) < 2:
+        return None
+    load = min((ps.carried(replicas, b) for b in used), key=sum)
+    whole = sum(load)
+    return [v / whole for v in load] if whole > 0 else None
+
+
+def build_pool_rows(fm: Formulation) -> None:
+    """The rows of the module's rule in ``fm`` (nothing without :func:`pool_split`): per
+    shape b a binary v_b, r_k <= R_k v_b for its candidates, and sum_k r_k c_b[g(k)] - M v_b
+    >= D (1 + h) - M with M = D_peak (1 + h) (``fm.pool_rows``: the right-hand side is set
+    per window, ``WindowModel._set``)."""
+    import pulp
+
+    ps = pool_split(fm.p)
+    if ps is None:
+        return
+    fm.pool = ps
+    p, add = fm.p, fm.add
+    fm.pool_big = float(sum(p.demand)) * (1 + p.headroom)
+    f = p.spot_max_fraction
+    spot = [c.capacity_type == "spot" for c in p.candidates]
+    for b in range(len(ps.members)):
+        v = fm.prob.add_variable(f"pool{b}", cat="Binary")
+        fm.pool_v.append(v)
+        for k, g in enumerate(ps.group):
+            if g == b:
+                top = float(fm.peak_ub[k] * p.candidates[k].replicas_per_node)
+                add([(fm.r[k], 1.0), (v, -top)], pulp.LpConstraintLE, f"pooluse{b}_{k}")
+        terms: list[tuple[Any, float]] = [
+            (fm.r[k], ps.carry[b][g])
+            for k, g in enumerate(ps.group)
+            if g is not None and ps.carry[b][g] > 0
+        ]
+        fm.pool_rows.append(add([*terms, (v, -fm.pool_big)], pulp.LpConstraintGE, f"pool{b}"))
+        if f is not None and f < 1 and any(spot):
+            # sum_k r_k c_b[g(k)] (spot_k - f) <= 0 where b is in use (big-M: all spot pods)
+            coef = [
+                (k, ps.carry[b][g] * ((1.0 if spot[k] else 0.0) - f))
+                for k, g in enumerate(ps.group)
+                if g is not None
+            ]
+            big = sum(
+                float(fm.peak_ub[k] * p.candidates[k].replicas_per_node) * c
+                for k, c in coef
+                if c > 0
+            )
+            row = [(fm.r[k], c) for k, c in coef if c != 0]
+            add([*row, (v, big)], pulp.LpConstraintLE, f"poolspot{b}").constant = -big
+
+
+def set_pool_rows(fm: Formulation, total: float) -> None:
+    """Point :func:`build_pool_rows`'s rows at a window's total demand."""
+    for con in fm.pool_rows:
+        con.constant = fm.pool_big - total * (1 + fm.p.headroom)
