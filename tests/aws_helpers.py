@@ -318,7 +318,7 @@ def cli_app() -> Any:
     scaleplan/cli/catalog.py does it."""
     import typer
 
-    from scaleplan.cli.catalog_refresh import refresh
+    from scaleplan.cli.catalog import refresh
 
     root = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     catalog_app = typer.Typer()
