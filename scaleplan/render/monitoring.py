@@ -29,17 +29,13 @@ shows the figure as derived beside the measured latency, its burn-rate panel TTF
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from scaleplan.plan import HOURS_PER_MONTH, Plan
 from scaleplan.render.engine import METRICS, metrics_of
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Entry, Obj, meta
 from scaleplan.spec_class_slo import class_blind_slo
-
-if TYPE_CHECKING:
-    from scaleplan.spec import Spec
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # (long window, short window, burn-rate factor, for, severity)
@@ -219,7 +215,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
             },
         }
     ] if stated else []
-    token_sli, token_alerts = _token_slo_rules(burn, warnings)
+    token_sli, token_alerts = _token_slo_rules(burn, blind, warnings)
     alerts += token_alerts
     return [
         {"name": f"{name}.scaleplan.plan", "interval": "1m", "rules": plan_rules},
@@ -305,26 +301,30 @@ def slo_bucket(slo_s: float, buckets: Buckets) -> tuple[float, str]:
     return (max(below), "below") if below else (slo_s, "none")
 
 
-def _token_slos(spec: Spec) -> list[tuple[str, float]]:
-    """The spec's TTFT and TPOT SLOs set: ("ttft" / "tpot", ms); with per-class SLOs the
-    class-blind ones (:func:`scaleplan.spec_class_slo.class_blind_slo`)."""
-    blind, _ = class_blind_slo(spec)
+def _token_slos(blind: Mapping[str, float | None]) -> list[tuple[str, float]]:
+    """The spec's TTFT and TPOT SLOs set: ("ttft" / "tpot", ms), from its class-blind targets
+    ``blind`` (:func:`scaleplan.spec_class_slo.class_blind_slo`: with per-class SLOs, the ones
+    a histogram without a class label can be held to)."""
     return [(k, ms) for k in ("ttft", "tpot") if (ms := blind[k])]
 
 
-def _token_slo_rules(burn: _Burn, warnings: list[str]) -> tuple[list[Obj], list[Obj]]:
+def _token_slo_rules(
+    burn: _Burn, blind: Mapping[str, float | None], warnings: list[str]
+) -> tuple[list[Obj], list[Obj]]:
     """TTFT and TPOT SLIs (one per window) and burn-rate and missing-bucket alerts, for an LLM
-    spec's ``slo.ttft_ms`` / ``slo.tpot_ms`` on an engine in :data:`TOKEN_HISTOGRAMS`."""
+    spec's ``slo.ttft_ms`` / ``slo.tpot_ms`` on an engine in :data:`TOKEN_HISTOGRAMS`;
+    ``blind``: the spec's class-blind targets (``class_blind_slo``)."""
     spec = burn.plan.spec
     name = spec.metadata.name
     engine = spec.model.engine or ""
-    wanted = _token_slos(spec)
+    wanted = _token_slos(blind)
+    stated = blind["latency"] is not None  # an end-to-end SLO, which the latency rules alert on
     if not wanted:
         return [], []
     if engine not in TOKEN_HISTOGRAMS:
         e2e = (
             "the burn-rate alerts read the end-to-end latency only"
-            if class_blind_slo(spec)[0]["latency"] is not None
+            if stated
             else f"and slo.latency_ms is derived ({spec.slo.latency_ms:g} ms), not an SLO, so "
             "no burn-rate alert is rendered: set slo.latency_ms to alert on the end-to-end "
             "latency"
@@ -345,7 +345,7 @@ def _token_slo_rules(burn: _Burn, warnings: list[str]) -> tuple[list[Obj], list[
     sli: list[Obj] = []
     alerts: list[Obj] = []
     # the pairs a low percentile leaves out, said once: by the latency's rules, where stated
-    said = class_blind_slo(spec)[0]["latency"] is not None
+    said = stated
     for key, ms in wanted:
         hist, buckets = TOKEN_HISTOGRAMS[engine][key]
         what = key.upper()
@@ -436,13 +436,14 @@ def dashboard(plan: Plan) -> Obj:
             (f"scaleplan:latency_p{p}_seconds:rate5m{on}", f"p{p}"),
             (f"vector({_num(spec.slo.latency_ms / 1000)})", derived),
         ], 12, 0)
-        keys = [k for k, _ in _token_slos(spec)] if spec.model.engine in TOKEN_HISTOGRAMS else []
+        tokens = _token_slos(blind)
+        keys = [k for k, _ in tokens] if spec.model.engine in TOKEN_HISTOGRAMS else []
         title = " and ".join(k.upper() for k in keys)
         burn = _panel(4, f"{title} error budget burn rate", "short", [
             (f"scaleplan:slo_{k}_bad_ratio:rate{w}{on} / {_num(budget)}", f"{k.upper()} {w}")
             for k in keys for w in ("1h", "6h", "3d")
         ], 12, 8) if keys else None
-        targets = ", ".join(f"{k.upper()} {ms:g} ms" for k, ms in _token_slos(spec))
+        targets = ", ".join(f"{k.upper()} {ms:g} ms" for k, ms in tokens)
         slo = f"SLO p{p}: {targets} (end-to-end {spec.slo.latency_ms:g} ms derived, not an SLO)"
     panels = [
         _panel(1, "Demand vs planned capacity (per UTC hour of the plan)", "reqps", [(f"scaleplan:demand_rps{on}", "demand"), (f"scaleplan:planned_capacity_rps{on}", "planned capacity"), (f"scaleplan:planned_demand_rps{on}", "planned demand")], 0, 0),
