@@ -18,7 +18,7 @@ from scaleplan.catalog.model import Catalog
 from scaleplan.profile.model import Measurement, Percentiles, Profile
 from scaleplan.solve.placement import CPU
 from scaleplan.solve.queueing import max_utilization, max_utilization_discrete
-from scaleplan.spec import Spec
+from scaleplan.spec import Slo, Spec
 
 if TYPE_CHECKING:
     from scaleplan.solve.candidates import Diagnostics
@@ -48,11 +48,10 @@ class OpPoint:
     wait_bound: Literal["ttft", "latency"] = "latency"
 
 
-def _slo_check(spec: Spec, m: Measurement) -> tuple[float, str, float]:
-    """(latency budget left for queueing in ms, failing metric or '', its value). A derived
-    slo.latency_ms (Slo.tested_latency_ms None) is not tested: the room is TTFT's alone.
-    The point's class is held to its own SLO (:meth:`scaleplan.spec.Spec.slo_of`)."""
-    slo = spec.slo_of(m.request_class)
+def _slo_check(slo: Slo, m: Measurement) -> tuple[float, str, float]:
+    """(latency budget left for queueing in ms, failing metric or '', its value) under ``slo``,
+    the SLO of the point's class (:meth:`scaleplan.spec.Spec.slo_of`). A derived
+    slo.latency_ms (Slo.tested_latency_ms None) is not tested: the room is TTFT's alone."""
     pct = slo.percentile
     lat = m.latency_ms.at(pct)
     budget = _e2e_room(slo.tested_latency_ms, lat)
@@ -79,7 +78,7 @@ def _e2e_room(target: float | None, lat: float) -> float:
 
 def slo_room(spec: Spec, m: Measurement) -> float:
     """The room (ms) a point leaves for queueing under the SLO; negative when it misses."""
-    return _slo_check(spec, m)[0]
+    return _slo_check(spec.slo_of(m.request_class), m)[0]
 
 
 def floor4(x: float) -> float:
@@ -101,7 +100,8 @@ def evaluate(
     spec: Spec, m: Measurement, util_override: float | None, scale: float, scaled: bool,
     kind: str = "model",
 ) -> OpPoint | None:
-    budget, _, lat = _slo_check(spec, m)
+    slo = spec.slo_of(m.request_class)  # the point's class is held to its own SLO
+    budget, _, lat = _slo_check(slo, m)
     if budget < 0:
         return None
     base = m.throughput_low_rps() if spec.placement.conservative else m.throughput_rps
@@ -124,7 +124,6 @@ def evaluate(
     source: Literal["measured", "estimated", "imported", "scaled", "calibrated"] = (
         "scaled" if scaled else m.source
     )
-    slo = spec.slo_of(m.request_class)
     ttft_room = (
         slo.ttft_ms - m.ttft_ms.at(slo.percentile)
         if slo.ttft_ms is not None and m.ttft_ms is not None
@@ -238,7 +237,7 @@ class BestPoints:
 
     def _note_slo_miss(self, cls: str, acc: str, m: Measurement) -> None:
         """The point that came closest to the SLO for ``cls`` (for the infeasibility diagnosis)."""
-        _, metric, val = _slo_check(self.spec, m)
+        _, metric, val = _slo_check(self.spec.slo_of(m.request_class), m)
         cur = self.diag.slo_best.get(cls)
         closer = cur is None or (metric == cur[1] and val < cur[2])
         if closer or (cur is not None and cur[1] != "latency" and metric == "latency"):
