@@ -250,12 +250,15 @@ def catalogs_not_given(
     )
 
 
-def plan_warnings(plan: Plan, catalogs: Sequence[str], plan_file: str) -> list[str]:
+def plan_warnings(plan: Plan | None, catalogs: Sequence[str], plan_file: str | None) -> list[str]:
     """``check --plan``'s warnings about the plan (on stderr; the report and the exit code are
     the checks'): the plan edited after optimize wrote it (UX trial 24), and the catalogs it
     was optimized with that no ``--catalog`` gives, without whose rows' labels the drift
     check's render reads the committed selectors as drift (UX trial 22). ``plan``: the plan
-    the gate read (:attr:`CheckReport.plan`), not read again."""
+    the gate read from ``plan_file`` (:attr:`CheckReport.plan`), not read again; none
+    without ``--plan``."""
+    if plan is None or plan_file is None:
+        return []
     from scaleplan.plan import edited_warning
 
     missing = catalogs_not_given(plan, catalogs, "the drift check's render")

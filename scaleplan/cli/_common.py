@@ -91,19 +91,18 @@ def fail(err: ScaleplanError, json_out: bool = False, doc: dict[str, Any] | None
     ``json_out``: its JSON object on stdout too, unless the command printed there already."""
     if json_out and not _STDOUT["written"]:  # never a second object after the command's own
         emit_json(error_json(err, doc))
-    if not err.message:
-        raise typer.Exit(int(err.exit_code))
-    con = stderr_console()
-    if isinstance(err, Interrupted):
-        con.print(err.message, style="yellow", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(int(err.exit_code))
-    from rich.text import Text
+    if isinstance(err, Interrupted) and err.message:  # what was kept, said as it is
+        stderr_console().print(
+            err.message, style="yellow", markup=False, highlight=False, soft_wrap=True)
+    elif err.message:
+        from rich.text import Text
 
-    # messages quote files, servers and catalogs: never let their ESC/OSC reach the terminal
-    con.print(Text("error: ", style="bold red") + Text(printable(str(err), keep_newlines=True)), soft_wrap=True)
-    if err.hint:
-        con.print(Text("hint: ", style="bold yellow") + Text(printable(err.hint, keep_newlines=True)), soft_wrap=True)
-    raise typer.Exit(int(err.exit_code))
+        con = stderr_console()
+        # messages quote files, servers and catalogs: never let their ESC/OSC reach the terminal
+        con.print(Text("error: ", style="bold red") + Text(printable(str(err), keep_newlines=True)), soft_wrap=True)
+        if err.hint:
+            con.print(Text("hint: ", style="bold yellow") + Text(printable(err.hint, keep_newlines=True)), soft_wrap=True)
+    raise typer.Exit(int(err.exit_code))  # the one exit, with the error's code
 
 
 @contextlib.contextmanager

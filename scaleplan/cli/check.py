@@ -65,8 +65,9 @@ def check(
         from scaleplan.check.gate import gate_failure, gate_report, one_plan, report_text, tty_lines
         from scaleplan.inputs import load_tables, plan_warnings
         tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
-        report = gate_report(paths or [], plan_file=one_plan(plan), kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
-        warn(plan_warnings(report.plan, catalog or [], one_plan(plan) or "") if report.plan else [])
+        plan_file = one_plan(plan)
+        report = gate_report(paths or [], plan_file=plan_file, kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
+        warn(plan_warnings(report.plan, catalog or [], plan_file))
         text = report_text(report, fmt, threshold)
         if output in (None, "-"):  # '-': standard output, as for every command's files
             print_lines(tty_lines(text)) if fmt == "text" else print_text(text)

@@ -244,7 +244,6 @@ def import_(
         _summary(prof, out, json_out)
 
 
-
 @app.command("llm")
 def profile_llm(
     ctx: typer.Context,
