@@ -361,6 +361,12 @@ def _precision_notes(
     return notes
 
 
+def own_points(points: Sequence[Measurement]) -> list[Measurement]:
+    """The profile's own measured or imported points: not the running service's hours that
+    ``optimize --observed`` adds beside them (device ``observed``, observe.replan.llm_points)."""
+    return [m for m in points if m.source in ("measured", "imported") and m.device != "observed"]
+
+
 def calibrating_points(
     profile: Profile | None, s: LlmSetup
 ) -> tuple[tuple[Measurement, ...], tuple[str, ...]]:
@@ -374,8 +380,7 @@ def calibrating_points(
     if profile is None:
         return (), ()
     points = tuple(profile.measurements)
-    # the running service's hours (optimize --observed) ran the plan's precision
-    own = [m for m in points if m.source in ("measured", "imported") and m.device != "observed"]
+    own = own_points(points)  # the running service's hours ran the plan's precision
     if not own:
         return points, ()
     meta = profile.metadata.llm_precision() or ""

@@ -205,3 +205,33 @@ def test_observed_hours_beside_left_out_points_of_another_model_are_not_called_i
     inp = load_inputs(str(spec))
     said, _ = notes(inp.profile)
     assert "the measured points are of 'meta-llama/Llama-3.3-70B-Instruct'" in said, said
+
+
+def test_the_uncalibrated_warning_counts_the_profile_s_points_not_the_observed_hours(
+    tmp_path: Path, cli
+) -> None:
+    """An fp8 plan whose profile holds one bf16 run (left out) and, from `optimize --observed`,
+    a running hour that cannot calibrate either (64 H100 per replica: no node holds them) said
+    "none of model.profile's 2 measured points calibrates them": the hour is no point of
+    model.profile. The count is the profile's own points (llm_inputs.own_points)."""
+    from scaleplan.inputs import load_inputs
+    from scaleplan.observe.replan import _flat, _mean_only
+    from scaleplan.profile.model import Measurement
+    from scaleplan.solve import SolveOptions, solve
+
+    result = "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+    args = ("--accelerator", "H100", "--gpus", "8", "--dtype", "bf16")
+    spec = _spec(tmp_path, cli, result, "llama-3.1-70b", *args)
+    spec.write_text(spec.read_text().replace("  engine: vllm\n", "  engine: vllm\n  dtype: fp8\n"))
+    inp = load_inputs(str(spec))
+    assert inp.profile is not None
+    hour = Measurement(
+        device="observed", accelerator="H100", gpus=64, batch_size=8, concurrency=8,
+        latency_ms=_flat(9000.0), throughput_rps=0.9, offered_rps=0.9, ttft_ms=_mean_only(150.0),
+        tpot_ms=_mean_only(30.0), input_tokens=512, output_tokens=256,
+    )
+    both = inp.profile.model_copy(update={"measurements": (*inp.profile.measurements, hour)})
+    res = solve(inp.spec, both, inp.catalog, options=SolveOptions(alternatives=False))
+    (said,) = [w for w in res.plan.warnings if w.startswith("capacity on ")]
+    assert "model.profile's one measured point does not calibrate them" in said, said
+    assert "2 measured points" not in said, said

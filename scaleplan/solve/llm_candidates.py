@@ -37,6 +37,7 @@ def build_llm_candidates(
     """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency."""
     from scaleplan.llm.hardware import hardware, missing_facts
     from scaleplan.llm.memory import ShapeRefusal
+    from scaleplan.llm_inputs import own_points
     from scaleplan.solve.llm_capacity import (
         LlmMisses,
         LlmShapePoints,
@@ -51,9 +52,8 @@ def build_llm_candidates(
     assert ctx is not None
     diag.architecture = architecture_record(spec, ctx)
     diag.llm_calibration = ctx.calibration.basis if ctx.calibration else None
-    if ctx.calibration is None and profile is not None:
-        measured = [m for m in profile.measurements if m.source in ("measured", "imported")]
-        diag.llm_points_unused = len(measured)
+    if ctx.calibration is None and profile is not None:  # model.profile's points, not hours
+        diag.llm_points_unused = len(own_points(profile.measurements))  # --observed added
     diag.warnings.extend(ctx.notes)
     classes = [c for c, _ in classes_of(spec)]
     modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}
