@@ -496,8 +496,8 @@ def test_the_demo_splits_each_hour_as_the_plans_routing_does(example: str) -> No
     """UX trial 22 F7: tools/observe_demo.py split each hour's demand evenly over every pod
     also under inference-pool, so a g6e pod (0.94 rps) got the ~2 rps of an A100 TP2 pod
     (5.93). Under inference-pool and gateway-api a pod's share is now in proportion to its
-    capacity (the picker's shortest queue, the route's capacity weights); under a Service,
-    even. Each hour's pods serve the hour's demand x --scale."""
+    capacity (the route's capacity weights; the picker's equal shares for pods of one shape,
+    the demo's stand-in for its KV-cache split over several); under a Service, even. Each hour's pods serve the hour's demand x --scale."""
     from scaleplan.plan import read_plan
 
     plan = read_plan(EXAMPLE.parent / example / "plan.yaml")

@@ -279,8 +279,10 @@ def pod_rates(plan: Any, scale: float) -> dict[str, list[float]]:
     """Each LLM allocation's requests/s per pod in each UTC hour: the plan's demand x ``scale``
     over the pods it runs that hour (``replicas_per_window``), split as its routing splits
     it: evenly over every pod (``routing: service``, one Service), else in proportion to each
-    pod's ``capacity_rps_per_replica`` (the HTTPRoute's capacity weights; the endpoint
-    picker's shortest queue). Until 2026-12-06 every routing was split evenly: under
+    pod's ``capacity_rps_per_replica`` (the HTTPRoute's capacity weights; under
+    inference-pool equal shares for a pool of one shape, as the endpoint picker gives them;
+    a pool of several shapes is split here by capacity too, not by the picker's KV-cache
+    split the optimizer sizes it for, docs/llm.md). Until 2026-12-06 every routing was split evenly: under
     inference-pool a g6e pod of 0.94 rps got the ~2 rps of an A100 TP2 pod of 5.93 (UX trial
     22 F7). An hour with no pod: the whole rate (no pod is written then)."""
     even = plan.spec.kubernetes.routing == "service"

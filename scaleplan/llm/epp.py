@@ -17,7 +17,9 @@ This module is that arithmetic, once: :func:`pool_member` (what a shape shows th
 (what each shape can carry when the pool's first shape reaches its capacity). The optimizer
 sizes mixed pools with it (``scaleplan.solve.milp.pool``); docs/llm.md, "Inference pools".
 The queue scorer moves load away from a pod only once requests wait there (past the point
-this split is used for), and the prefix scorer is not modelled (no shared prompt prefixes).
+this split is used for): against ``simulate``'s EPP it moved the mean split by at most ~2.5
+points of share, but it damps latency spikes (a pod past its capacity builds no queue), which
+the sizing does not credit. The prefix scorer is not modelled (no shared prompt prefixes).
 """
 
 from __future__ import annotations

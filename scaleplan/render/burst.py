@@ -84,10 +84,12 @@ def burst_pods(
     counts (``fixed``: (pods, capacity per pod) each, e.g. owned ones at their peak,
     :func:`~scaleplan.render.allocations.owned_at_peak`), at the Service's ``rate``:
 
-    - ``inference-pool``: the picker loads every pod alike relative to its capacity, so a pod
-      of ``al`` sees ``rate x c / C`` (``C`` all the capacity running); the HPA stops where
-      that is at most ``target``: the autoscaled pods add ``rate x c / target`` less the fixed
-      capacity, shared among them by their peak capacity;
+    - ``inference-pool``: the picker gives pods of one shape equal shares, taken here as in
+      proportion to capacity (pods of several shapes get its KV-cache split instead,
+      :mod:`scaleplan.llm.epp`, not modelled here), so a pod of ``al`` sees
+      ``rate x c / C`` (``C`` all the capacity running); the HPA stops where that is at most
+      ``target``: the autoscaled pods add ``rate x c / target`` less the fixed capacity,
+      shared among them by their peak capacity;
     - ``service``: every pod gets ``rate / N``; the HPA stops at ``N >= rate / target``: the
       autoscaled pods are that less the fixed pods, shared by their peak count.
 
