@@ -172,3 +172,25 @@ def test_validate_says_what_optimize_will_say_of_the_placement(
     Path("ok.yaml").write_text(SPEC.replace("ACCS", "L4, H100"), encoding="utf-8")
     err = cli(["validate", "ok.yaml"]).stderr
     assert "H100 is left out in gcp us-central1" in err and "will find no plan" not in err
+
+
+def test_the_slo_hint_names_allowed_accelerators_left_out_for_their_flags(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 25: a GKE spec allowing L4 and H100 in us-central1 (every H100 row there
+    flagged) whose TTFT no L4 shape holds was told "or allow faster accelerators
+    (placement.accelerators)" of an allow list that had one: the hint now names H100 as
+    allowed but never tried, and both ways to plan on it."""
+    monkeypatch.chdir(tmp_path)
+    text = _spec_text("L4, H100").replace("input_tokens: 512", "input_tokens: 6000")
+    Path("s.yaml").write_text(text.replace("ttft_ms: 2000", "ttft_ms: 400"), encoding="utf-8")
+    res = cli(["optimize", "s.yaml", "--out", "o"], exit_code=4)
+    hint = next(t for t in res.stderr.splitlines() if t.startswith("hint:"))
+    assert "plan on H100 (allowed, but every catalog row of it here is flagged" in hint
+    assert "a catalog of your own" in hint and "placement.include_flagged: true" in hint
+    # without the flagged accelerator in the allow list the hint is the plain one
+    Path("l.yaml").write_text(
+        text.replace("ttft_ms: 2000", "ttft_ms: 400").replace("L4, H100", "L4"), encoding="utf-8"
+    )
+    res = cli(["optimize", "l.yaml", "--out", "o2"], exit_code=4)
+    assert "flagged" not in res.stderr and "allow faster accelerators" in res.stderr

@@ -124,6 +124,13 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
     listed = bool(spec.placement.accelerators)
     never = diag.placement_accelerators - diag.profile_accelerators - {CPU}
     unprofiled = sorted(never) if listed else []
+    # allowed accelerators whose every row here is flagged: never tried (UX trial 25: a GKE
+    # Qwen2.5-32B spec allowing A100-80GB and H100 in us-central1 was told "allow faster
+    # accelerators" of an allow list that had them); an LLM spec's capacity model serves any
+    flagged = [
+        a for a in diag.flagged_only
+        if spec.model.architecture is not None or a in diag.profile_accelerators
+    ]
     for cls in classes:
         for b in _bests(diag, cls):
             need[b[1]] = max(need.get(b[1], 0), math.ceil(b[2]))
@@ -140,7 +147,9 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
             )
             continue
         for best in _bests(diag, cls):
-            reasons.append(_slo_reason(spec, cls, where, best, need, diag.gpus_capped, unprofiled))
+            reasons.append(
+                _slo_reason(spec, cls, where, best, need, diag.gpus_capped, unprofiled, flagged)
+            )
         if not diag.unserved_classes:
             break
     return reasons
@@ -154,7 +163,7 @@ def _bests(diag: Diagnostics, cls: str) -> list[tuple[str, str, float, int]]:
 
 def _slo_reason(
     spec: Spec, cls: str, where: str, best: tuple[str, str, float, int], need: dict[str, int],
-    gpus_capped: bool, unprofiled: Sequence[str],
+    gpus_capped: bool, unprofiled: Sequence[str], flagged: Sequence[str] = (),
 ) -> InfeasibleReason:
     """One metric no point meets for the class, with the closest point and the fix; more
     GPUs per replica only where a node holds more than max_gpus_per_replica lets a replica
@@ -185,6 +194,14 @@ def _slo_reason(
         faster = "allow faster accelerators (placement.accelerators)"
         if gpus_capped:
             faster += " or more GPUs per replica (placement.max_gpus_per_replica)"
+    if flagged:  # allowed, but their rows here are flagged: the first fix to try
+        names = ", ".join(flagged)
+        faster = (
+            f"plan on {names} (allowed, but every catalog row of "
+            f"{'it' if len(flagged) == 1 else 'theirs'} here is flagged, so never tried: give "
+            "the prices you pay in a catalog of your own, --catalog or placement.catalogs, or "
+            f"set placement.include_flagged: true), or {faster}"
+        )
     tail = ""
     if metric == "ttft" and spec.model.architecture is not None:
         from scaleplan.solve.llm_capacity import tail_prompt
