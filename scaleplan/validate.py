@@ -19,6 +19,7 @@ from scaleplan.spec_checks import spec_warnings
 if TYPE_CHECKING:
     from scaleplan.inputs import Gathered
     from scaleplan.profile.model import Profile
+    from scaleplan.solve.candidates import Diagnostics
     from scaleplan.spec import Spec
     from scaleplan.yamlio import LineMap
 
@@ -112,7 +113,8 @@ def _calibration_notes(g: Gathered) -> tuple[list[str], bool | None]:
 def _placement_notes(g: Gathered) -> list[str]:
     """The placement warnings ``optimize`` prints before solving (rows left out for their
     flags, accelerators no catalog row of the providers and regions has) and, when the
-    placement leaves no row at all, that optimize will find no plan, with its reason and fix.
+    placement leaves no row at all or no candidate of them can serve, that optimize will find
+    no plan, with its reason and fix.
     UX trial 23: a GKE spec of H100 and H200 in us-central1, whose shipped rows are all
     flagged, was 'ok' here and exit 4 at optimize, and neither warning was printed here."""
     from scaleplan.solve.candidates import placement_diagnostics
@@ -122,12 +124,30 @@ def _placement_notes(g: Gathered) -> list[str]:
         return []
     rows, diag = placement_diagnostics(g.spec, g.catalog)
     out = list(diag.warnings)
-    if not rows:
+    stopped = _stopped_at_candidates(g) if rows else diag
+    if stopped is not None:
         out += [
             f"optimize will find no plan (exit 4): {r.message}; hint: {r.fix}"
-            for r in diagnose_candidates(g.spec, diag)
+            for r in diagnose_candidates(g.spec, stopped)
         ]
     return out
+
+
+def _stopped_at_candidates(g: Gathered) -> Diagnostics | None:
+    """The candidate stage's diagnostics where ``optimize`` would stop there (no candidate,
+    or a class none serves: no shape fits the memory, no point or shape holds the SLO even at
+    batch 1); None where it would go on to solve. UX trial 25: a Qwen2.5-32B spec on L4 and
+    A100-40GB at one GPU a replica, and a 405B one on L4, were 'ok' here and exit 4 at
+    optimize, from arithmetic known before any solve."""
+    from scaleplan.errors import InfeasibleError, InputError
+    from scaleplan.solve.candidates import build_candidates
+
+    assert g.spec is not None and g.catalog is not None
+    try:
+        cands, diag = build_candidates(g.spec, g.profile, g.catalog, spec_dir=Path(g.file).parent)
+    except (InputError, InfeasibleError):  # said as problems, or by optimize's own wording
+        return None
+    return None if cands and not diag.unserved_classes else diag
 
 
 def _planned(result: dict[str, Any]) -> str:

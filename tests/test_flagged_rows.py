@@ -194,3 +194,29 @@ def test_the_slo_hint_names_allowed_accelerators_left_out_for_their_flags(
     )
     res = cli(["optimize", "l.yaml", "--out", "o2"], exit_code=4)
     assert "flagged" not in res.stderr and "allow faster accelerators" in res.stderr
+
+
+def test_validate_says_optimize_will_find_no_plan_when_no_candidate_can_serve(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 25: rows were there but no candidate of them could serve (a 405B model on L4:
+    no shape holds the weights; a TTFT no L4 shape holds at one request), which optimize
+    knows before solving (exit 4), and validate said only ok. It now says so as optimize
+    will, with the reason and hint; exit 0 kept, and a servable spec gets no such line."""
+    monkeypatch.chdir(tmp_path)
+    big = _spec_text("L4").replace("llama-3.1-8b", "llama-3.1-405b")
+    Path("big.yaml").write_text(big, encoding="utf-8")
+    res = cli(["validate", "big.yaml"])
+    assert "big.yaml: ok" in res.stdout
+    assert (
+        "warning: optimize will find no plan (exit 4): no allowed shape can serve the model: "
+        "llama-3.1-405b bf16 on 1x L4 (TP1) does not fit"
+    ) in res.stderr
+    assert "; hint: allow larger accelerators" in res.stderr
+    cli(["optimize", "big.yaml", "--out", "o"], exit_code=4)  # what it foretold
+    slow = _spec_text("L4").replace("input_tokens: 512", "input_tokens: 6000")
+    Path("slow.yaml").write_text(slow.replace("ttft_ms: 2000", "ttft_ms: 400"), encoding="utf-8")
+    err = cli(["validate", "slow.yaml"]).stderr
+    assert "optimize will find no plan (exit 4): no accelerator meets p95 TTFT <= 400 ms" in err
+    Path("fine.yaml").write_text(_spec_text("L4"), encoding="utf-8")
+    assert "will find no plan" not in cli(["validate", "fine.yaml"]).stderr
