@@ -83,8 +83,7 @@ def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, obje
     from scaleplan.profile.report import profile_summary, profile_table
 
     if json_out:
-        emit_json(profile_summary(profile, out, verdict))
-        return
+        return emit_json(profile_summary(profile, out, verdict))
     print_text(profile_table(profile))
     print_lines([f"wrote {out}"], whole=True)  # a path is never wrapped or cut
 
@@ -233,12 +232,13 @@ def import_(
     dtype: Annotated[str | None, typer.Option("--dtype", help="Precision the benchmark served: bf16, fp16, fp8, int8, int4-awq, int4-gptq (recorded as metadata.dtype and on each point; LLM calibration leaves out points of another precision).")] = None,
     kv_cache_dtype: Annotated[str | None, typer.Option("--kv-cache-dtype", help="KV-cache precision the benchmark ran with: auto, bf16, fp16, fp8 (recorded on each point; LLM calibration leaves out points whose KV cache is of another size).")] = None,
     out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Profile to write ('-' = stdout).")] = "-",
+    catalog: AcceleratorCatalogs = None,
     json_out: JsonOnStdout = False,
 ) -> None:
     """Turn vLLM bench serve / benchmark_serving, AIPerf / GenAI-Perf (and Mélange / AIBrix) results into profile points."""
     with handle_errors(json_out):
         from scaleplan.importers.benchmarks import import_files
-        prof, warnings = import_files(files, fmt=format, accelerator=accelerator, gpus=gpus, name=name, dtype=dtype, kv_cache_dtype=kv_cache_dtype)
+        prof, warnings = import_files(files, fmt=format, accelerator=accelerator, gpus=gpus, name=name, dtype=dtype, kv_cache_dtype=kv_cache_dtype, catalogs=catalog or ())
         warn(warnings)
         _write_profile(prof, out, json_out)
         _summary(prof, out, json_out)

@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaleplan.errors import InputError, Problem, ProfileError, option_error
 from scaleplan.profile.model import Measurement, Percentiles, Profile
 from scaleplan.profile.stats import percentile, round_sig
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Catalog
 
 Z = {90: 1.2815515655446004, 95: 1.6448536269514722, 99: 2.3263478740408408}
 FORMATS = ("auto", "vllm", "aiperf", "genai-perf", "melange", "aibrix")
@@ -466,11 +470,54 @@ def _one_model(named: list[tuple[str, str]], name: str | None) -> list[str]:
     raise InputError(", ".join(f for f, _ in named), [Problem("", said, hint=hint)])
 
 
-def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None, gpus: int = 1, name: str | None = None, dtype: str | None = None, kv_cache_dtype: str | None = None) -> tuple[Profile, list[str]]:
+def _accelerator_table(accelerator: str, catalogs: Sequence[str]) -> Catalog:
+    """The accelerator table (with ``--catalog`` files' ``accelerators:``) that knows
+    ``accelerator``; exit 2 with the hint the other --accelerator options give (close names of
+    the same series only, how to add another part; it suggested 'B300' for 'MI300X')."""
+    from scaleplan.catalog.files import accelerator_catalog, load_catalog
+    from scaleplan.names import unknown_accelerator_hint
+    from scaleplan.option_values import split_values
+
+    if catalogs:
+        known = load_catalog(split_values(list(catalogs)), providers=())
+    else:
+        known = accelerator_catalog()
+    if known.resolve(accelerator) is None:
+        names = known.accelerator_names()
+        hint = unknown_accelerator_hint(accelerator, names, ", and give that file with --catalog")
+        said = f"unknown accelerator {accelerator!r}"
+        raise option_error([Problem("--accelerator", said, hint=hint)])
+    return known
+
+
+def _dtype_not_run(known: Catalog, accelerator: str, dtype: str | None) -> list[str]:
+    """A warning when ``--dtype`` is a precision the LLM model does not run on the part (fp8 on
+    an A100): taken as measured (vLLM serves FP8 checkpoints weight-only on Ampere), but no LLM
+    plan is made in it there, so the points calibrate none (UX trial 23 F11; `profile llm
+    --dtype fp8 -a A100` is refused)."""
+    from scaleplan.llm.hardware import UnsupportedDtype, hardware
+
+    a = known.accelerator(accelerator)
+    hw = hardware(a) if dtype and a is not None else None
+    if hw is None or dtype is None:
+        return []
+    try:
+        hw.compute_peak_tflops(dtype)
+    except UnsupportedDtype as exc:
+        return [
+            f"--dtype {dtype} on {a.name if a else accelerator}: {exc}; scaleplan plans no "
+            f"{dtype} LLM on it, so an LLM calibration will leave these points out (a spec "
+            "without model.architecture still plans on them as measured)"
+        ]
+    return []
+
+
+def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None, gpus: int = 1, name: str | None = None, dtype: str | None = None, kv_cache_dtype: str | None = None, catalogs: Sequence[str] = ()) -> tuple[Profile, list[str]]:
     """Profile from benchmark result files; warnings for skipped runs. ``dtype``: the precision
     the benchmark served (``--dtype``), recorded as ``metadata.dtype`` and on each point;
     ``kv_cache_dtype`` (``--kv-cache-dtype``) on each point (an LLM calibration leaves out
-    points of another precision than the plan's)."""
+    points of another precision than the plan's). ``catalogs`` (``--catalog``): files whose
+    ``accelerators:`` add to the table ``accelerator`` is looked up in."""
     from typing import get_args
 
     from scaleplan.option_values import choice
@@ -496,14 +543,8 @@ def import_files(files: list[str], *, fmt: str = "auto", accelerator: str | None
         said = "the result file does not" if len(files) == 1 else "the result files do not"
         raise InputError(", ".join(files), [Problem("--accelerator", f"{said} say which accelerator served the benchmark", hint="pass --accelerator, e.g. --accelerator H100 (and --gpus for tensor parallel)")])
     acc = normalize_accelerator(accelerator)
-    from scaleplan.catalog.files import accelerator_catalog
-
-    known = accelerator_catalog()
-    if known.resolve(accelerator) is None:
-        from scaleplan.names import unknown_hint
-
-        raise option_error([Problem("--accelerator", f"unknown accelerator {accelerator!r}", hint=unknown_hint(accelerator, known.accelerator_names(), "accelerators", "use a name from `scaleplan catalog accelerators`"))])
-    warnings: list[str] = _spans_nodes(acc, gpus)
+    known = _accelerator_table(accelerator, catalogs)
+    warnings: list[str] = _spans_nodes(acc, gpus) + _dtype_not_run(known, accelerator, dtype)
     notes: list[str] = []
     points: list[Measurement] = []
     models: list[str] = []
