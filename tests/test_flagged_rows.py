@@ -210,10 +210,15 @@ def test_validate_says_optimize_will_find_no_plan_when_no_candidate_can_serve(
     assert "big.yaml: ok" in res.stdout
     assert (
         "warning: optimize will find no plan (exit 4): no allowed shape can serve the model: "
-        "llama-3.1-405b bf16 on 1x L4 (TP1) does not fit"
+        "llama-3.1-405b bf16 on 8x L4 (TP8) does not fit"
     ) in res.stderr
     assert "; hint: allow larger accelerators" in res.stderr
-    cli(["optimize", "big.yaml", "--out", "o"], exit_code=4)  # what it foretold
+    # what it foretold; the shape nearest to fitting (8 GPUs) is said first: the message shows
+    # three refusals, and read TP1, TP2 and TP4 'and 1 more' until 2026-12-06 (UX trial 25)
+    err = cli(["optimize", "big.yaml", "--out", "o"], exit_code=4).stderr
+    said = err.split("no allowed shape can serve the model: ", 1)[1]
+    assert said.startswith("llama-3.1-405b bf16 on 8x L4 (TP8) does not fit: weights need 94.5 GiB")
+    assert "on 4x L4" not in said and "; and 1 more" in said
     slow = _spec_text("L4").replace("input_tokens: 512", "input_tokens: 6000")
     Path("slow.yaml").write_text(slow.replace("ttft_ms: 2000", "ttft_ms: 400"), encoding="utf-8")
     err = cli(["validate", "slow.yaml"]).stderr

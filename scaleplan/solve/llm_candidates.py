@@ -123,6 +123,11 @@ def build_llm_candidates(
             if shape is not None:
                 made = priced(r, caps, acc, [shape], classes, res.serving)
                 out.extend(_in_pool(spec, res, made))
+    # each accelerator's nearest refusal first (the most GPUs tried, for memory), so that the
+    # exit-4 message, which shows three, shows those: Llama-3.1-405B on L4 read TP1, TP2 and
+    # TP4 'and 1 more', the TP8 nearest to fitting left out (UX trial 25)
+    nearest = [r for _, r in (why_not[a] for a in sorted(why_not))]
+    diag.llm_refusals.sort(key=lambda r: r not in nearest)
     misses.diagnose(diag)
     diag.warnings.extend(_proxy_warnings(catalog, sized))
     reasons = {acc: r.message for acc, (_, r) in why_not.items()}
