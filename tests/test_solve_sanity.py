@@ -157,3 +157,29 @@ def test_a_utilization_the_user_sets_is_not_blamed_on_the_slo(folder: Path) -> N
     plan = _solve(folder, 800, util=0.05, relax=False)
     assert all(a.operating_point.max_utilization == 0.05 for a in plan.allocations)
     assert not any("busy" in w for w in plan.warnings)
+
+
+def test_a_cpu_replica_is_named_by_its_vcpus(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 25: the shipped embedding example moved to GKE at p95 8 ms warned 'the SLO
+    leaves each CPU x0 replica at most 9% busy': a CPU replica has no GPUs; it is named by
+    its vCPUs."""
+    root = Path(__file__).resolve().parents[1] / "examples" / "embedding-cpu-gpu"
+    text = (root / "spec.yaml").read_text(encoding="utf-8")
+    for old, new in (
+        ("providers: [aws]", "providers: [gcp]"),
+        ("regions: [us-east-1]", "regions: [us-central1]"),
+        ("exclude: [c7g*, m7g*, g5g*]", "exclude: [t2a*]"), ("flavor: eks", "flavor: gke"),
+        ("accelerators: [cpu, T4, L4, A10G]", "accelerators: [cpu, T4, L4]"),
+        ("redundancy: n+1", "redundancy: zone\n  spot: {allowed: true, max_fraction: 0.6}"),
+        ("latency_ms: 60", "latency_ms: 8"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    monkeypatch.chdir(tmp_path)
+    Path("spec.yaml").write_text(text, encoding="utf-8")
+    Path("profile.yaml").write_bytes((root / "profile.yaml").read_bytes())
+    err = cli(["optimize", "spec.yaml", "--out", "o", "--no-manifests"]).stderr
+    said = next(t for t in err.splitlines() if t.startswith("warning: out of proportion:"))
+    assert "the SLO leaves each 4-vCPU CPU replica at most" in said and "x0" not in said

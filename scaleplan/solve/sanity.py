@@ -119,8 +119,13 @@ def findings(
         slo = spec.slo_of(a.operating_point.request_class)
         limit = slo.ttft_ms if metric == "ttft" else slo.latency_ms
         name = "TTFT" if metric == "ttft" else "latency"
+        # a CPU replica by its vCPUs: it read 'each CPU x0 replica' (UX trial 25)
+        shape = (
+            f"{a.accelerator} x{a.gpus_per_replica}" if a.gpus_per_replica
+            else f"{a.cpu_per_replica:g}-vCPU CPU"
+        )
         out.append(
-            f"the SLO leaves each {a.accelerator} x{a.gpus_per_replica} replica at most "
+            f"the SLO leaves each {shape} replica at most "
             f"{a.operating_point.max_utilization:.0%} busy (p{pct} {name} {limit:g} ms leaves a "
             "request almost no time to wait for a free slot, so replicas idle to keep it)"
         )
