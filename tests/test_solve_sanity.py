@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from scaleplan.errors import InfeasibleError
 from scaleplan.inputs import load_inputs
@@ -183,3 +184,29 @@ def test_a_cpu_replica_is_named_by_its_vcpus(
     err = cli(["optimize", "spec.yaml", "--out", "o", "--no-manifests"]).stderr
     said = next(t for t in err.splitlines() if t.startswith("warning: out of proportion:"))
     assert "the SLO leaves each 4-vCPU CPU replica at most" in said and "x0" not in said
+
+
+def test_an_allowed_accelerator_no_point_of_which_holds_the_slo_is_said(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ux24 F6: with the CPU allowed beside GPUs and an SLO none of the CPU's points holds,
+    the plan, alternatives and baselines were all GPU and nothing said why the CPU lost. A
+    warning now names it with its nearest point (the shipped embedding profile's best CPU
+    point is p95 6.25 ms at batch 1 on 4 threads); at 60 ms the CPU serves and none is said."""
+    root = Path(__file__).resolve().parents[1] / "examples" / "embedding-cpu-gpu"
+    text = (root / "spec.yaml").read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    Path("profile.yaml").write_bytes((root / "profile.yaml").read_bytes())
+    Path("tight.yaml").write_text(text.replace("latency_ms: 60", "latency_ms: 6"), encoding="utf-8")
+    res = cli(["optimize", "tight.yaml", "--out", "o", "--no-manifests"])
+    assert (
+        "warning: CPU is left out: none of its profile points holds the SLO (the nearest: "
+        "p95 latency 6.25 ms against 6 ms, at batch 1, 4 threads)"
+    ) in res.stderr
+    plan = Plan.model_validate(yaml.safe_load(Path("o/plan.yaml").read_text(encoding="utf-8")))
+    assert all(a.accelerator != "CPU" for a in plan.allocations)
+    assert any(w.startswith("CPU is left out:") for w in plan.warnings)
+    Path("ok.yaml").write_text(text, encoding="utf-8")
+    assert "is left out: none of its profile points" not in cli(
+        ["optimize", "ok.yaml", "--out", "o2", "--no-manifests"]
+    ).stderr

@@ -29,6 +29,7 @@ from scaleplan.solve.placement import (
 from scaleplan.solve.prune import prune, prune_rules
 from scaleplan.solve.shapes import Shape, cpu_shapes, gpu_room, gpu_shapes, roomiest
 from scaleplan.spec import Spec
+from scaleplan.wording import counted
 
 if TYPE_CHECKING:
     from scaleplan.llm.epp import PoolMember
@@ -119,6 +120,9 @@ class Diagnostics:
     gpus_capped: bool = False
     # best latency among points that fit but miss the SLO: class -> (acc, metric, value, batch)
     slo_best: dict[str, tuple[str, str, float, int]] = field(default_factory=dict)
+    # profile specs: per accelerator, the point nearest to its SLO among those that miss it:
+    # acc -> (over-ratio, class, metric, value, batch, gpus or CPU threads)
+    acc_miss: dict[str, tuple[float, str, str, float, int, int]] = field(default_factory=dict)
     # LLM specs: the class's other SLO metrics that no shape meets either, alike
     slo_more: dict[str, list[tuple[str, str, float, int]]] = field(default_factory=dict)
     unserved_classes: tuple[str, ...] = ()
@@ -277,4 +281,33 @@ def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, m
             best_mem = roomiest(best_mem, acc, gmem, maxg)
             shapes = gpu_shapes(r, acc, gmem, maxg, mem_req, k8s, points, diag)
         out.extend(priced(r, caps, acc, shapes, classes))
+    diag.warnings.extend(_left_out_by_slo(spec, catalog, out, diag))
     return finish_candidates(spec, out, classes, diag, best_mem)
+
+
+def _left_out_by_slo(
+    spec: Spec, catalog: Catalog, out: Sequence[Candidate], diag: Diagnostics
+) -> list[str]:
+    """A warning for each accelerator ``placement.accelerators`` names that no candidate runs
+    on because none of its profile points holds the SLO, with the nearest miss, as LLM specs
+    say it (:func:`scaleplan.solve.llm_capacity.left_out`). ux24 F6: with ``[cpu, T4, L4,
+    A10G]`` at p95 80 ms the plan, alternatives and baselines were all GPU, and nothing said
+    the CPU's best point was 92.5 ms."""
+    used = {c.accelerator for c in out}
+    notes: list[str] = []
+    for name in spec.placement.accelerators or ():
+        acc = catalog.resolve(name) or name
+        if acc in used or acc not in diag.acc_miss:
+            continue
+        _, cls, metric, val, batch, n = diag.acc_miss[acc]
+        own = spec.slo_of(cls if spec.traffic.classes else None)
+        target = {"ttft": own.ttft_ms, "tpot": own.tpot_ms}.get(metric, own.latency_ms)
+        label = {"ttft": "TTFT", "tpot": "TPOT"}.get(metric, "latency")
+        where = f"{counted(n, 'thread')}" if acc == CPU else f"{counted(n, 'GPU')}"
+        of = f", class {cls}" if spec.traffic.classes else ""
+        notes.append(
+            f"{acc} is left out: none of its profile points holds the SLO (the nearest: p"
+            f"{spec.slo.percentile} {label} {val:g} ms against {target:g} ms, at batch {batch}, "
+            f"{where}{of})"
+        )
+    return notes

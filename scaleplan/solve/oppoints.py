@@ -237,7 +237,15 @@ class BestPoints:
 
     def _note_slo_miss(self, cls: str, acc: str, m: Measurement) -> None:
         """The point that came closest to the SLO for ``cls`` (for the infeasibility diagnosis)."""
-        _, metric, val = _slo_check(self.spec.slo_of(m.request_class), m)
+        own = self.spec.slo_of(m.request_class)
+        _, metric, val = _slo_check(own, m)
+        if metric:  # per accelerator, the miss nearest its target (ux24 F6: why CPU lost)
+            target = {"ttft": own.ttft_ms, "tpot": own.tpot_ms}.get(metric, own.latency_ms)
+            over = val / target if target else math.inf
+            was = self.diag.acc_miss.get(acc)
+            if was is None or over < was[0]:
+                n = (m.threads or 1) if acc == CPU else m.gpus
+                self.diag.acc_miss[acc] = (over, cls, metric, val, m.batch_size, n)
         cur = self.diag.slo_best.get(cls)
         closer = cur is None or (metric == cur[1] and val < cur[2])
         if closer or (cur is not None and cur[1] != "latency" and metric == "latency"):
