@@ -45,9 +45,11 @@ def test_a_preset_hint_joins_its_sentences_by_which_hint_it_is_not_its_last_char
 
     n = len(preset_list())
     listed = f"`scaleplan profile llm --list` shows all {n} presets"
-    assert _preset_hint("qqqqqqqqqq", "a config.json path?") == f"a config.json path?; {listed}"
-    assert _preset_hint("llama-3.1-8c", "x").endswith(f"? {listed}")
-    assert _preset_hint("llama-3.1-8b-instruct", "x").endswith(f"architecture; {listed}")
+    none = _preset_hint("qqqqqqqqqq", "a config.json path?", "y")
+    assert none == f"a config.json path?; {listed}"
+    # close names, then how to plan another model (UX trial 25), then the list
+    assert _preset_hint("llama-3.1-8c", "x", "y").endswith(f"? If it is another model, y; {listed}")
+    assert _preset_hint("llama-3.1-8b-instruct", "x", "y").endswith(f"architecture; {listed}")
 
 
 @pytest.mark.parametrize(

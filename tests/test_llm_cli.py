@@ -190,6 +190,13 @@ def test_profile_llm_model_options_ignore_case(cli) -> None:
         ("Qwen/Qwen2.5-7B", "did you mean 'qwen2.5-7b-instruct'?"),  # no suffix to drop
         ("meta-llama/Llama-3.1-8B-Base", "did you mean 'llama-3.1-8b'?"),
         ("mistralai/Foo-7B", "download the model's config.json and give its path"),
+        # UX trial 25: close names that are other sizes, and no word of the way that works
+        (
+            "Qwen/Qwen2.5-32B-Instruct",
+            "did you mean 'qwen2.5-72b-instruct' or 'qwen2.5-7b-instruct' or "
+            "'meta-llama-3-8b-instruct'? If it is another model, download its config.json and "
+            "give its path;",
+        ),
     ],
 )
 def test_a_hugging_face_id_that_is_no_preset_gets_a_did_you_mean(cli, tmp_path: Path, ref: str, said: str) -> None:
@@ -614,3 +621,11 @@ def test_a_quantization_the_model_does_not_price_is_said(cli, tmp_path: Path) ->
     spec.write_text(LONG_SPEC.replace("ARCH", "./config.json").replace("{ENGINE}", "{}"))
     _profile(cli, tmp_path)
     assert said in " ".join(cli(["validate", str(spec)]).stderr.split())
+
+
+def test_a_preset_name_with_close_matches_also_says_how_to_plan_another_model(cli) -> None:
+    """UX trial 25: 'qwen2.5-32b' (no preset) got 'did you mean qwen3-32b or qwen2.5-72b-instruct
+    or qwen3-8b?', other models all, and not that a config.json path plans any model."""
+    err = " ".join(cli(["profile", "llm", "qwen2.5-32b"], exit_code=3).stderr.split())
+    assert "did you mean 'qwen3-32b'" in err
+    assert "If it is another model, give the path to its Hugging Face config.json" in err

@@ -411,10 +411,11 @@ def preset_note(ref: str) -> str | None:
     )
 
 
-def _preset_hint(name: str, otherwise: str) -> str:
+def _preset_hint(name: str, otherwise: str, another: str) -> str:
     """The fix for a name that is no preset: the preset of the same model with or without its
     variant suffix (an -Instruct or -chat model has its base model's architecture), else the
-    closest names; else ``otherwise``; then where the list is."""
+    closest names and ``another`` (how to plan a model that has no preset); else
+    ``otherwise``; then where the list is."""
     names = preset_names()
     key = _norm(name)
     base = _VARIANT.sub("", key)
@@ -426,7 +427,10 @@ def _preset_hint(name: str, otherwise: str) -> str:
             "architecture; "
         )
     elif close := difflib.get_close_matches(key, names, n=3, cutoff=0.5):  # a question first
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}? "
+        # and the way for a model that has no preset: close names are often other sizes
+        # (UX trial 25: Qwen2.5-32B got 'qwen3-32b' or 'qwen2.5-72b-instruct' and nothing else)
+        maybe = " or ".join(repr(c) for c in close)
+        hint = f"did you mean {maybe}? If it is another model, {another}; "
     else:
         hint = f"{otherwise}; "
     return f"{hint}`scaleplan profile llm --list` shows all {len(preset_list())} presets"
@@ -466,7 +470,10 @@ def preset(name: str) -> Architecture:
     """A shipped preset by name; unknown names raise InputError with did-you-mean."""
     key = resolve_preset(name)
     if key is None:
-        hint = _preset_hint(name, "give a preset name or the path to a config.json")
+        hint = _preset_hint(
+            name, "give a preset name or the path to a config.json",
+            "give the path to its Hugging Face config.json",
+        )
         raise InputError(None, [Problem("architecture", f"unknown LLM preset {name!r}", hint=hint)])
     row = _preset_rows()[key]
     source = str(row.get("source", ""))
@@ -536,7 +543,8 @@ def load_architecture(ref: str, base: Path | None = None) -> Architecture:
         p = _config_file(ref, base)
         if not p.exists() and _repo_id(ref):  # a Hugging Face id that is no preset: not a path
             problem = f"{ref!r} is no shipped preset, and {p} is no file or folder"
-            hint = _preset_hint(ref, "download the model's config.json and give its path")
+            get = "download the model's config.json and give its path"
+            hint = _preset_hint(ref, get, get.replace("the model's", "its"))
             raise InputError(None, [Problem("architecture", problem, hint=hint)])
         if not p.exists() and base is not None:  # a spec's: say the path tried and from where
             hint = "check the path; a relative model.architecture is resolved from the spec's"
