@@ -130,6 +130,12 @@ def spec_warnings(spec: Spec) -> list[str]:
                 f"{field} is {v:g} ms, at most 1 ms, which no engine reaches; the field is in "
                 f"milliseconds: did you mean {v * 1000:g} ms?"
             )
+    h = spec.traffic.headroom
+    if h > 1:  # a percentage typed into a fraction (UX trial 25: headroom 5 planned 6x demand)
+        out.append(
+            f"traffic.headroom is {h:g}, a fraction: the plan sizes for {1 + h:g}x the demand "
+            f"({h * 100:g} % extra); did you mean {h / 100:g} ({h:g} %)?"
+        )
     return out + _spread_warnings(spec)
 
 

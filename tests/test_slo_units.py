@@ -42,3 +42,20 @@ def test_a_latency_or_a_one_ms_ttft_is_said_to_look_like_seconds_too() -> None:
     assert said[0].startswith("slo.latency_ms is 0.06 ms") and "did you mean 60 ms?" in said[0]
     assert said[1].startswith("slo.ttft_ms is 1 ms") and "did you mean 1000 ms?" in said[1]
     assert _warnings("{latency_ms: 2000, ttft_ms: 2, tpot_ms: 30}") == []
+
+
+def test_a_headroom_over_one_is_said_to_look_like_a_percentage() -> None:
+    """UX trial 25: `headroom: 5` (5 % meant) was taken as 500 % extra capacity, a plan for 6x
+    the demand, without a word (25 is refused: at most 10). A headroom up to 1 is a fraction
+    anyone may mean and draws nothing."""
+    text = SPEC.replace("{SLO}", "{ttft_ms: 800, tpot_ms: 35}")
+    five = text.replace("peak_rps: 1", "peak_rps: 1\n  headroom: 5")
+    said = spec_warnings(parse_spec_text(five, "s.yaml"))
+    assert said == [
+        "traffic.headroom is 5, a fraction: the plan sizes for 6x the demand (500 % extra); did "
+        "you mean 0.05 (5 %)?"
+    ]
+    for ok in ("0.2", "1"):
+        same = text.replace("peak_rps: 1", f"peak_rps: 1\n  headroom: {ok}")
+        spec = parse_spec_text(same, "s.yaml")
+        assert spec_warnings(spec) == []
