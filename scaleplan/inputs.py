@@ -250,6 +250,30 @@ def catalogs_not_given(
     )
 
 
+def types_in_no_catalog(plan: Plan, catalog: Catalog) -> list[str]:
+    """A warning when an allocation's instance type is in no row of ``catalog`` (the shipped
+    catalogs and the ``--catalog`` files), said only where the plan names no catalog of the
+    user's that is not given (:func:`catalogs_not_given` says that) and came from no Mélange
+    import: a hand-edited ``instance_type: a2-highgpu-1gg`` rendered a nodeSelector no node can
+    match, its pods Pending, and passed ``check --plan`` with the generic edited warning only
+    (UX trial 25)."""
+    own = plan.metadata.inputs.catalogs
+    if any(k.startswith("melange/") for k in own) or users_catalogs(plan):
+        return []
+    keys = {(r.provider, r.region, r.instance_type) for r in catalog.rows}
+    gone = sorted(
+        {(a.provider, a.region, a.instance_type) for a in plan.allocations} - keys
+    )
+    if not gone:
+        return []
+    names = ", ".join(f"{t} ({p} {r})" for p, r, t in gone)
+    return [
+        f"the plan's instance type {names}: in no catalog row (shipped or --catalog), so no "
+        "node of it can start and its pods would stay Pending; re-run `scaleplan optimize` (an "
+        "edited plan?), or pass the catalog that lists it with --catalog"
+    ]
+
+
 def plan_warnings(plan: Plan | None, catalogs: Sequence[str], plan_file: str | None) -> list[str]:
     """``check --plan``'s warnings about the plan (on stderr; the report and the exit code are
     the checks'): the plan edited after optimize wrote it (UX trial 24), and the catalogs it
@@ -262,7 +286,9 @@ def plan_warnings(plan: Plan | None, catalogs: Sequence[str], plan_file: str | N
     from scaleplan.plan import edited_warning
 
     missing = catalogs_not_given(plan, catalogs, "the drift check's render")
-    return [*edited_warning(plan, plan_file), *([] if missing is None else [missing])]
+    providers = sorted({a.provider for a in plan.allocations})
+    unknown = types_in_no_catalog(plan, load_tables(catalogs, providers=providers))
+    return [*edited_warning(plan, plan_file), *([] if missing is None else [missing]), *unknown]
 
 
 def load_inputs(spec_path: str, catalogs: Sequence[str] = ()) -> Inputs:

@@ -181,7 +181,7 @@ def render_plan_file(
     ``catalogs``; rows only of the providers the plan uses) and written into ``out``; ``-``
     writes nothing and renders the one-stream layout for stdout (with ``--json``, which prints
     the summary there, a usage error)."""
-    from scaleplan.inputs import catalogs_not_given, load_tables
+    from scaleplan.inputs import catalogs_not_given, load_tables, types_in_no_catalog
     from scaleplan.outputs import check_out_path
     from scaleplan.plan import edited_warning, read_plan
     from scaleplan.render import layout_option, render_report
@@ -204,6 +204,7 @@ def render_plan_file(
     if missing is not None:
         result = replace(result, warnings=(missing, *result.warnings))
     edited = edited_warning(plan, plan_file)  # said, not refused: render caps what it must
+    edited += types_in_no_catalog(plan, tables)
     result = replace(result, warnings=(*edited, *result.warnings))
     if out_dir is not None:
         write_manifests(out_dir, result.files)

@@ -56,3 +56,21 @@ def test_the_hash_ignores_layout_and_comments(tmp_path: Path) -> None:
     assert content_hash(p) == p.metadata.plan_hash
     assert edited_warning(p, plan) == []
     assert edited_warning(read_plan(_edited(tmp_path)), "x.yaml")[0].startswith("x.yaml " + SAID)
+
+
+@pytest.mark.parametrize("edit", [True, False], ids=["edited", "as-written"])
+def test_render_and_check_name_an_instance_type_no_catalog_has(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, edit: bool
+) -> None:
+    """UX trial 25: a plan edited to `instance_type: a2-highgpu-1gg` rendered a nodeSelector no
+    node can match and passed `check --plan` with the generic edited warning only. render and
+    check now name the type and say that no node of it can start; the plan as optimize wrote
+    it draws nothing."""
+    plan = _edited(tmp_path) if edit else Path(shutil.copy(PLAN, tmp_path / "plan.yaml"))
+    said = "the plan's instance type g4dn.xlarg (aws us-east-1): in no catalog row"
+    m = tmp_path / "m"
+    res = cli(["render", str(plan), "--out", str(m)])
+    assert (said in " ".join(res.stderr.split())) is edit, res.stderr
+    res = cli(["check", str(m), "--plan", str(plan)], exit_code=None)
+    assert (said in " ".join(res.stderr.split())) is edit, res.stderr
+    assert ("no node of it can start" in res.stderr) is edit
