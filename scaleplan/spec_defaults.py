@@ -48,6 +48,10 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
         return None
     ttft, tpot = _target(slo, "ttft_ms"), _target(slo, "tpot_ms")
     classes = traffic.get("classes")
+    if classes is None and _misspelt(traffic, "classes"):
+        # refused at the misspelt key with its did-you-mean: no second problem at
+        # slo.latency_ms (UX trial 25: 'traffic.clases' drew 'required field is missing')
+        return 1.0
     if not isinstance(classes, list | tuple) or not classes:
         return None
     pct = _tokens(slo.get("percentile")) or 95
@@ -106,6 +110,15 @@ def _target(slo: dict[str, Any], key: str) -> float | None:
         return 1.0  # refused at slo.<key>: never a spec's value
     unknown = [k for k in slo if isinstance(k, str) and k not in Slo.model_fields]
     return 1.0 if any(close_matches(k, [key]) for k in unknown) else None
+
+
+def _misspelt(traffic: dict[str, Any], key: str) -> bool:
+    """``traffic`` has an unknown key close to ``key`` (refused with a did-you-mean)."""
+    from scaleplan.names import close_matches
+    from scaleplan.spec import Traffic  # spec imports this module: read at call time
+
+    unknown = [k for k in traffic if isinstance(k, str) and k not in Traffic.model_fields]
+    return any(close_matches(k, [key]) for k in unknown)
 
 
 def _output_at(c: dict[str, Any], mean: int, pct: int) -> int:

@@ -71,3 +71,15 @@ def test_without_tpot_latency_ms_is_still_required() -> None:
     with pytest.raises(SpecError) as err:
         parse_spec_text(SPEC.replace("OUT", "300").replace("TTFT, tpot_ms: 40", "1000"), "s.yaml")
     assert [p.where for p in err.value.problems] == ["slo.latency_ms"]
+
+
+@pytest.mark.parametrize("key", ["clases", "class", "classess"])
+def test_a_misspelt_classes_key_is_the_only_problem(key: str) -> None:
+    """UX trial 25: ``traffic.clases`` drew its did-you-mean and a second problem,
+    ``slo.latency_ms: required field is missing`` with a 400-character field description:
+    the default cannot be derived without the classes the typo hid."""
+    text = SPEC.replace("OUT", "300").replace("TTFT", "1000").replace("  classes:", f"  {key}:")
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(text, "s.yaml")
+    wheres = [p.where for p in err.value.problems]
+    assert wheres == [f"traffic.{key}"], wheres
