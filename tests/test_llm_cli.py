@@ -629,3 +629,13 @@ def test_a_preset_name_with_close_matches_also_says_how_to_plan_another_model(cl
     err = " ".join(cli(["profile", "llm", "qwen2.5-32b"], exit_code=3).stderr.split())
     assert "did you mean 'qwen3-32b'" in err
     assert "If it is another model, give the path to its Hugging Face config.json" in err
+
+
+def test_an_empty_config_json_is_said_to_be_empty(cli, tmp_path: Path) -> None:
+    """UX trial 25: an empty config.json read 'not valid JSON: Expecting value at line 1',
+    where an empty spec, plan or catalog is said to be empty."""
+    cfg = tmp_path / "config.json"
+    cfg.write_text("\n", encoding="utf-8")
+    err = " ".join(cli(["profile", "llm", str(cfg)], exit_code=3).stderr.split())
+    assert "config.json is empty (give the model's Hugging Face config.json)" in err
+    assert "not valid JSON" not in err

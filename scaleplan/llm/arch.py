@@ -313,6 +313,9 @@ def from_hf_config(path: str | Path) -> Architecture:
     """Read a Hugging Face ``config.json`` (I/O edge)."""
     p = Path(path)
     text = read_text(p, what="config.json")
+    if not text.strip():  # as an empty spec, plan or catalog is said (UX trial 25)
+        hint = "give the model's Hugging Face config.json"
+        raise InputError(str(p), [Problem("", "config.json is empty", hint=hint)])
     try:
         cfg = json.loads(text)
     except json.JSONDecodeError as exc:
