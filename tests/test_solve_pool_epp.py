@@ -10,6 +10,7 @@ its L4 pods carried 132 % of their capacity at peak x (1 + headroom) under the p
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,55 @@ def test_a_one_shape_pool_keeps_its_capacity_split() -> None:
     per_pod = {round(a.routing["short"] / a.replicas, 4) for a in plan.allocations}
     assert len(per_pod) == 1, per_pod
     assert any("one shape" in e for e in plan.explanation)
+
+
+def _left_after(plan: Plan, kind: str, shape: tuple[str, int]) -> int:
+    """The pods of ``shape`` left after losing every spot pod (``spot``) or the worst zone,
+    ceil(nodes / zones) nodes of each allocation (``zone``)."""
+    left = 0
+    for a in plan.allocations:
+        if (a.accelerator, a.gpus_per_replica) != shape:
+            continue
+        if kind == "spot":
+            left += 0 if a.capacity_type == "spot" else a.replicas
+        else:
+            left += a.replicas - a.replicas_per_node * math.ceil(a.nodes / len(a.zones))
+    return left
+
+
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [
+        ("zone", {"redundancy": "zone"}),
+        ("spot", {"spot": {"allowed": True, "max_fraction": 0.5, "survive_loss": True}}),
+    ],
+)
+def test_a_mixed_pool_keeps_every_pod_within_capacity_after_a_loss(
+    tmp_path: Path, kind: str, change: dict
+) -> None:
+    """After a zone or spot loss the picker splits the demand over the pods left at one
+    KV-cache utilisation (``pool.build_loss_rows``). Before, the loss rows routed each class
+    freely: the zone plan (8 + 12 L4 TP2, 3 L40S) left its 12 L4 pods at 121 % of their
+    capacity under the split, and ``simulate --fail zone`` read 97.65 % (long 95.2 %); the
+    spot.survive_loss plan (8 on-demand + 10 spot L4, 3 L40S) left 8 L4 pods at 144 % and
+    ``simulate --fail spot`` failed (95.10 %, long 88.9 %). Now 12 + 12 L4 + 3 L40S ($44.18/h,
+    16 L4 pods left at 96 %: 99.00 %) and 14 + 4 L4 + 3 L40S ($41.46/h, 98 %: 99.15 %)."""
+    path = _mixed_spec(tmp_path)
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec["placement"].update(change)
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    inp = load_inputs(str(path))
+    from scaleplan.solve.candidates import build_candidates
+
+    cands, _ = build_candidates(inp.spec, inp.profile, inp.catalog, spec_dir=path.parent)
+    plan = solve(inp.spec, inp.profile, inp.catalog, options=FAST).plan
+    member = {(c.accelerator, c.gpus_per_replica): c.pool for c in cands}
+    order = sorted({(a.accelerator, a.gpus_per_replica) for a in plan.allocations})
+    assert order == [("L4", 2), ("L40S", 1)], order
+    cap = {
+        (a.accelerator, a.gpus_per_replica): a.capacity_rps_per_replica for a in plan.allocations
+    }
+    left = [_left_after(plan, kind, s) for s in order]
+    per_pod = split([member[s] for s in order], left, plan.demand.rps[0])
+    for s, rps in zip(order, per_pod, strict=True):
+        assert rps <= cap[s] * (1 + 1e-6), (kind, s, left, rps, cap[s])

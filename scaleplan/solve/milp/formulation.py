@@ -99,6 +99,10 @@ class Formulation:
         self.pool: PoolSplit | None = None
         self.pool_v: list[Any] = []
         self.pool_rows: list[Any] = []
+        # the same after each loss (``pool.build_loss_rows``): per binary (column, shape, kind
+        # of loss, the candidates it takes pods of), and the rows
+        self.pool_loss_v: list[tuple[Any, int, str, tuple[int, ...]]] = []
+        self.pool_loss_rows: list[Any] = []
         self.pool_big = 0.0
 
     def add(self, expr: list[tuple[Any, float]], sense: int, name: str) -> Any:

@@ -27,7 +27,7 @@ def push(m: WindowModel) -> None:
     rows = [
         *m.route.values(), *m.spot.values(), *m.loss_route.values(),
         *(c for _, c in m.class_rows), *m.total_rows, *(c for c, _ in m.cap_rows), m.cutoff_row,
-        *m.pool_rows,
+        *m.pool_rows, *m.pool_loss_rows,
         *([m.any_row] if m.any_row is not None else []),
     ]
     for con in rows:
@@ -78,7 +78,7 @@ def indices(m: WindowModel) -> dict[str, Any]:
         ix["coef_ks"] = [*range(len(ix["used"])), *ix["need_keys"]]
         ix["n"] = [v.index for v in m.n]
         ix["r"] = [v.index for v in m.r]
-        cols = (*m.n, *m.r, *m.u, *m.m, *m.pool_v)
+        cols = (*m.n, *m.r, *m.u, *m.m, *m.pool_v, *(w for w, *_ in m.pool_loss_v))
         ix["start"] = np.array([v.index for v in cols], dtype=np.int32)
         ix["zones"] = np.array([c.zones for c in m.p.candidates], dtype=np.float64)
         # routing: service (the even model): theta and the loss column (n+1 or zone) are its
@@ -131,6 +131,8 @@ def start_vector(m: WindowModel, start: WindowSolution) -> tuple[Any, Any]:
     if m.pool is not None and m.pool_v:  # a pool shape is in use when any of its pods is
         used_shapes = m.pool.used(start.replicas)
         vals.append(np.array([float(b in used_shapes) for b in range(len(m.pool_v))]))
+    if m.pool is not None and m.pool_loss_v:  # a shape has pods left after a loss
+        vals.append(np.array(_left_after(m, m.pool, start, used, per_zone)))
     cols = ix["start"]
     if ix["cont"] is not None:
         theta = max([-c for k, c in m._need.items() if nodes[k] > 0], default=0.0)
@@ -144,3 +146,24 @@ def start_vector(m: WindowModel, start: WindowSolution) -> tuple[Any, Any]:
         vals.append(np.array(cont, dtype=np.float64))
         cols = np.concatenate([cols, ix["cont"]])
     return cols, np.concatenate(vals)
+
+
+def _left_after(
+    m: WindowModel, ps: Any, start: WindowSolution, used: Any, per_zone: Any
+) -> list[float]:
+    """Per :func:`scaleplan.solve.milp.pool.build_loss_rows` binary, 1 when its shape has pods
+    left after its loss with ``start``'s counts (the loss columns at ``used`` / ``per_zone``)."""
+    rpn = [c.replicas_per_node for c in m.p.candidates]
+    out = []
+    for _, b, kind, ks in m.pool_loss_v:
+        left = 0.0
+        for k, g in enumerate(ps.group):
+            if g != b:
+                continue
+            r = float(start.replicas[k])
+            if k in ks:
+                lost = used[k] if kind == "nplus1" else per_zone[k]
+                r = 0.0 if kind == "spot" else r - rpn[k] * lost
+            left = max(left, r)
+        out.append(float(left > 0))
+    return out

@@ -467,7 +467,7 @@ class WindowModel(Formulation):
         else:
             if not spot_by_capacity_ok(p, sol.replicas) or not delivered_ok(p, sol, demand):
                 return None
-            if self.pool is not None and not pool_ok(p, self.pool, sol.replicas, demand):
+            if self.pool is not None and not pool_ok(p, self.pool, sol.replicas, demand, sol.nodes):
                 return None
             routing = balanced_routing(self, sol, demand, solver=self.solver_name, stats=self.stats)
             if routing is None:

@@ -19,13 +19,19 @@ it, the spot pods' part of ``sum_k r_k c_b[g(k)]`` at most f of it for every sha
 (at the point where the first one reaches capacity it is exact; at the others' it is a
 conservative extra). The plan's routing is the picker's split at the pool's capacity
 (:func:`pool_shares`). A pool of one shape (spot and on-demand of one GPU and server
-configuration) has no such rows: the split is in proportion to capacity there. Not modelled
-with it: the split after a node, zone or spot loss (those rows route the load left over the
-pods left freely, as before).
+configuration) has no such rows: the split is in proportion to capacity there.
+
+After a loss (redundancy n+1: a node of one candidate; zone: the worst zone of a region,
+m_k nodes of each candidate there; spot.survive_loss: every spot pod) the picker splits the
+load over the pods left, so the same rule holds over them without headroom (the loss rows'
+convention): per loss and per shape b with pods left, sum_k s_k c_b[g(k)] >= D, s_k = r_k
+less the replicas the loss takes (:func:`build_loss_rows`; ``pool_ok`` checks it with fixed
+counts). The free per-class loss routing stays beside these rows.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -129,14 +135,68 @@ def pool_split(p: WindowProblem) -> PoolSplit | None:
 
 
 def pool_ok(
-    p: WindowProblem, ps: PoolSplit, replicas: Sequence[int], demand: Sequence[float]
+    p: WindowProblem,
+    ps: PoolSplit,
+    replicas: Sequence[int],
+    demand: Sequence[float],
+    nodes: Sequence[int] | None = None,
 ) -> bool:
-    """Whether ``replicas`` hold the module's rules for ``demand`` (the check of a plan the
-    MILP did not solve for this window: a quieter window's, scaled up or reused)."""
-    if ps.short(replicas, float(sum(demand)), p.headroom) is not None:
+    """Whether ``replicas`` (on ``nodes``) hold the module's rules for ``demand``, after
+    every loss too (the check of a plan the MILP did not solve for this window: a quieter
+    window's, scaled up or reused)."""
+    total = float(sum(demand))
+    if ps.short(replicas, total, p.headroom) is not None:
         return False
     spot = [c.capacity_type == "spot" for c in p.candidates]
-    return ps.spot_over(replicas, spot, p.spot_max_fraction) is None
+    if ps.spot_over(replicas, spot, p.spot_max_fraction) is not None:
+        return False
+    return all(
+        ps.short(left, total, 0.0) is None for left in replicas_left(p, replicas, nodes)
+    )
+
+
+def loss_scenarios(p: WindowProblem) -> list[tuple[str, list[int]]]:
+    """The losses the plan must survive, each as (kind, the candidates it takes pods of):
+    n+1 a node of one candidate, zone every candidate of one provider/region (its worst zone),
+    spot every spot candidate (spot.survive_loss)."""
+    cands = p.candidates
+    out: list[tuple[str, list[int]]] = []
+    if p.redundancy == "n+1":
+        out.extend(("nplus1", [k]) for k in range(len(cands)))
+    elif p.redundancy == "zone":
+        regions: dict[tuple[str, str], list[int]] = {}
+        for k, c in enumerate(cands):
+            regions.setdefault((c.row.provider, c.row.region), []).append(k)
+        out.extend(("zone", regions[r]) for r in sorted(regions))
+    if p.survive_spot_loss and p.spot_max_fraction is not None:
+        spot = [k for k, c in enumerate(cands) if c.capacity_type == "spot"]
+        if spot:
+            out.append(("spot", spot))
+    return out
+
+
+def replicas_left(
+    p: WindowProblem, replicas: Sequence[int], nodes: Sequence[int] | None
+) -> list[list[int]]:
+    """Per loss (:func:`loss_scenarios`) that takes pods of a candidate in use, the replicas
+    left: less one node's (n+1), ceil(n_k / Z_k) nodes' (zone; ``nodes`` needed), or all of
+    them (spot)."""
+    cands = p.candidates
+    out = []
+    for kind, ks in loss_scenarios(p):
+        if not any(replicas[k] > 0 for k in ks):
+            continue
+        left = list(replicas)
+        for k in ks:
+            if kind == "spot":
+                left[k] = 0
+            elif kind == "nplus1":
+                left[k] -= cands[k].replicas_per_node if replicas[k] > 0 else 0
+            else:
+                assert nodes is not None
+                left[k] -= cands[k].replicas_per_node * math.ceil(nodes[k] / cands[k].zones)
+        out.append(left)
+    return out
 
 
 def pool_shares(ps: PoolSplit, replicas: Sequence[int]) -> list[float] | None:
@@ -194,9 +254,59 @@ def build_pool_rows(fm: Formulation) -> None:
             )
             row = [(fm.r[k], c) for k, c in coef if c != 0]
             add([*row, (v, big)], pulp.LpConstraintLE, f"poolspot{b}").constant = -big
+    build_loss_rows(fm)
+
+
+def build_loss_rows(fm: Formulation) -> None:
+    """The module's rule after each loss (:func:`loss_scenarios`), without headroom: per
+    loss s and shape b, sum_k s_k c_b[g(k)] - M w >= D - M (``fm.pool_loss_rows``, the
+    right-hand side set per window), s_k = r_k - q_k u_k (n+1, k the candidate lost), r_k -
+    q_k m_k (zone, k in the region), 0 (spot, k spot), r_k otherwise; w = v_b where the loss
+    takes no pod of b, else a binary with s_k <= R_k w for b's candidates (b has pods left;
+    ``fm.pool_loss_v`` with what each is, for the start vector)."""
+    import pulp
+
+    ps, p = fm.pool, fm.p
+    assert ps is not None
+    lost_var = {"nplus1": fm.u, "zone": fm.m}
+    for s, (kind, ks) in enumerate(loss_scenarios(p)):
+        if kind != "spot" and not lost_var[kind]:
+            continue
+        left: dict[int, list[tuple[Any, float]]] = {}
+        for k, g in enumerate(ps.group):
+            if g is None:
+                continue
+            if k not in ks:
+                left[k] = [(fm.r[k], 1.0)]
+            elif kind != "spot":
+                q = float(p.candidates[k].replicas_per_node)
+                left[k] = [(fm.r[k], 1.0), (lost_var[kind][k], -q)]
+        for b in range(len(ps.members)):
+            mine = [k for k, g in enumerate(ps.group) if g == b]
+            if not any(k in ks for k in mine):
+                w = fm.pool_v[b]
+            else:
+                w = fm.prob.add_variable(f"poolloss{s}_{b}", cat="Binary")
+                fm.pool_loss_v.append((w, b, kind, tuple(ks)))
+                for k in mine:
+                    if k in left:
+                        top = float(fm.peak_ub[k] * p.candidates[k].replicas_per_node)
+                        fm.add([*left[k], (w, -top)], pulp.LpConstraintLE, f"poollu{s}_{b}_{k}")
+            coef: dict[Any, float] = {}  # one term per variable (PuLP keeps the last)
+            for k, terms in left.items():
+                c = ps.carry[b][ps.group[k]]  # type: ignore[index]
+                for var, a in terms:
+                    coef[var] = coef.get(var, 0.0) + a * c
+            row = [(var, a) for var, a in coef.items() if a != 0]
+            name = f"poollossrow{s}_{b}"
+            fm.pool_loss_rows.append(
+                fm.add([*row, (w, -fm.pool_big)], pulp.LpConstraintGE, name)
+            )
 
 
 def set_pool_rows(fm: Formulation, total: float) -> None:
     """Point :func:`build_pool_rows`'s rows at a window's total demand."""
     for con in fm.pool_rows:
         con.constant = fm.pool_big - total * (1 + fm.p.headroom)
+    for con in fm.pool_loss_rows:
+        con.constant = fm.pool_big - total
