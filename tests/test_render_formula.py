@@ -142,13 +142,17 @@ def test_spacing_is_free_and_the_text_is_render_s() -> None:
 
 
 def test_hour_gates_read_back_and_an_edited_gate_is_refused() -> None:
-    runs = ((0, 6), (18, 24))
+    """Gates are minutes of the UTC day (runs open early by the pods' start-up time); the
+    whole-hour gate render wrote until 2026-12-06 is not read (check: drift)."""
+    runs = ((0, 360), (1074, 1440))
     q = gated_query("sum(rate(x[2m]))", runs)
-    assert q == "(sum(rate(x[2m]))) and on() ((hour() >= 0 and hour() < 6) or " \
-        "(hour() >= 18 and hour() < 24))"
+    day = "hour() * 60 + minute()"
+    assert q == f"(sum(rate(x[2m]))) and on() (({day} >= 0 and {day} < 360) or " \
+        f"({day} >= 1074 and {day} < 1440))"
     assert gate_runs(q) == runs
-    for bad in ("sum(rate(x[2m]))", q.replace("< 6", "<= 6"), q.replace("< 24", "< 25"),
-                q.replace(" or ", " and "), q + " > 0"):
+    old = "(sum(rate(x[2m]))) and on() ((hour() >= 0 and hour() < 6))"
+    for bad in ("sum(rate(x[2m]))", q.replace("< 360", "<= 360"), q.replace("< 1440", "< 1441"),
+                q.replace(" or ", " and "), q + " > 0", old):
         with pytest.raises(FormulaError):
             gate_runs(bad)
 
@@ -203,11 +207,11 @@ def test_a_gate_that_covers_part_of_the_query_is_refused() -> None:
     """`(a) or (b) and on() (gate)` gates b only (PromQL's `and` binds tighter than `or`): a
     gate render does not write, read as gating the whole query (review). A parenthesis inside
     a quoted label value does not count."""
-    gate = " and on() ((hour() >= 8 and hour() < 18))"
+    gate = " and on() ((hour() * 60 + minute() >= 474 and hour() * 60 + minute() < 1080))"
     with pytest.raises(FormulaError):
         gate_runs("(sum(rate(a[2m]))) or (sum(rate(b[2m])))" + gate)
     quoted = '(sum(rate(x{path=~"/v1/(chat"}[2m])))' + gate
-    assert gate_runs(quoted) == ((8, 18),)
+    assert gate_runs(quoted) == ((474, 1080),)
 
 
 def test_bounds_equal_at_three_decimals_are_written_once_and_read_back() -> None:

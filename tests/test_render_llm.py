@@ -977,6 +977,7 @@ def test_cron_triggers_start_a_70b_plan_early_by_its_start_up_time(
         assert crons["plan-0800"]["end"] == "0 20 * * *"  # the scale-down at the hour
         assert _minute(crons["plan-2000"]["start"]) == 20 * 60 - lead
         assert crons["plan-2000"]["end"] == "0 0 * * *"
-    said = [w for w in report.warnings if w.startswith("cron triggers start each run of hours")]
+    said = [w for w in report.warnings if w.startswith(
+        "cron triggers and request-rate triggers gated to the plan's hours start each run")]
     assert len(said) == 1, report.warnings
     assert "so that the pods serve at the hour" in said[0]

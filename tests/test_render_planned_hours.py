@@ -59,7 +59,7 @@ def test_each_allocation_answers_only_in_its_planned_hours_at_the_plans_replicas
             answering = [
                 t
                 for t in trigs[a.name]
-                if any(s <= hour < e for s, e in _ranges(t["metadata"]["query"]))
+                if any(s <= hour * 60 < e for s, e in _ranges(t["metadata"]["query"]))
             ]
             assert len(answering) == (1 if n > 0 else 0), (a.name, hour, n, answering)
             if n > 0:
@@ -70,9 +70,37 @@ def test_each_allocation_answers_only_in_its_planned_hours_at_the_plans_replicas
 
 
 def _ranges(query: str) -> tuple[tuple[int, int], ...]:
+    """The minutes of the UTC day [start, end) in which a gated query answers."""
     from scaleplan.render.formula import gate_runs
 
     return gate_runs(query)
+
+
+def test_each_gate_opens_early_by_the_pods_start_up_time() -> None:
+    """A gated trigger opens each run of its hours as early as the cron triggers start theirs:
+    simulate's start-up time of a new pod (node start + image pull + the rendered startup
+    window), rounded up to whole minutes, before the hour, so that the pods it adds serve at the
+    hour; it closes at the hour. Checked at every minute of the day against the hours each
+    trigger answers at their start: open at minute m iff m's hour is one of them or the hour
+    the lead reaches into is (the lead is under an hour here). Until 2026-12-06 the gate opened
+    at the hour (hour() >= H), and the CPU pods of 06:00 served 6 min after it."""
+    from scaleplan.render.serving import new_pod_serving_after
+
+    plan = read_plan(EMBED)
+    trigs = _rate_triggers()
+    for a in plan.allocations:
+        if a.name not in trigs:
+            continue
+        after, _ = new_pod_serving_after(plan, a)
+        lead = math.ceil(after / 60 - 1e-9)
+        assert 0 < lead < 60, lead
+        for t in trigs[a.name]:
+            runs = _ranges(t["metadata"]["query"])
+            hours = {h for h in range(24) if any(s <= h * 60 < e for s, e in runs)}
+            assert hours, t
+            for m in range(24 * 60):
+                want = m // 60 in hours or ((m + lead) // 60) % 24 in hours
+                assert any(s <= m < e for s, e in runs) == want, (a.name, t["name"], m, lead)
 
 
 @needs_promtool
@@ -85,10 +113,10 @@ def test_the_gate_is_open_in_planned_hours_only_as_prometheus_evaluates_it(tmp_p
     cpu = next(k for k in trigs if "c7i-large" in k)
     gpu = next(k for k in trigs if "g4dn" in k)
     night = next(
-        t for t in trigs[cpu] if any(s <= 2 < e for s, e in _ranges(t["metadata"]["query"]))
+        t for t in trigs[cpu] if any(s <= 2 * 60 < e for s, e in _ranges(t["metadata"]["query"]))
     )
     noon = next(
-        t for t in trigs[gpu] if any(s <= 12 < e for s, e in _ranges(t["metadata"]["query"]))
+        t for t in trigs[gpu] if any(s <= 12 * 60 < e for s, e in _ranges(t["metadata"]["query"]))
     )
     exprs = {cpu: night["metadata"]["query"], gpu: noon["metadata"]["query"]}
     rules = {
@@ -137,6 +165,28 @@ def test_the_gate_is_open_in_planned_hours_only_as_prometheus_evaluates_it(tmp_p
                         "eval_time": "12h30m",
                         "exp_samples": expect(gpu, True),
                     },
+                    # the g4dn pods of 08:00 start 6 min early (their start-up, 330 s)
+                    {
+                        "expr": f"gate:{gpu.replace('-', '_')}",
+                        "eval_time": "7h54m",
+                        "exp_samples": expect(gpu, True),
+                    },
+                    {
+                        "expr": f"gate:{gpu.replace('-', '_')}",
+                        "eval_time": "7h53m",
+                        "exp_samples": expect(gpu, False),
+                    },
+                    # the night's CPU pods: open from 22:54 (for 23:00) until 06:00
+                    {
+                        "expr": f"gate:{cpu.replace('-', '_')}",
+                        "eval_time": "5h59m",
+                        "exp_samples": expect(cpu, True),
+                    },
+                    {
+                        "expr": f"gate:{cpu.replace('-', '_')}",
+                        "eval_time": "6h",
+                        "exp_samples": expect(cpu, False),
+                    },
                 ],
             }
         ],
@@ -177,7 +227,7 @@ def test_at_any_demand_the_plan_covers_each_hour_asks_for_the_plans_count() -> N
                     continue
                 (t,) = [
                     t for t in trigs[a.name]
-                    if any(s <= hour < e for s, e in _ranges(t["metadata"]["query"]))
+                    if any(s <= hour * 60 < e for s, e in _ranges(t["metadata"]["query"]))
                 ]
                 threshold = float(t["metadata"]["threshold"])
                 assert math.ceil(rps[hour] / threshold - 1e-9) == n, (a.name, hour, rps[hour], n)
@@ -204,6 +254,36 @@ def test_a_spec_threshold_still_wins_in_planned_hours() -> None:
             if t["type"] != "prometheus":
                 continue
             for s, _ in _ranges(t["metadata"]["query"]):
-                n = a.replicas_per_window[s]
-                want = 30.0 * plan.capacity_rps_at(s) / (n * a.capacity_rps_per_replica)
+                h = math.ceil(s / 60) % 24  # the hour it opens (early) for
+                n = a.replicas_per_window[h]
+                want = 30.0 * plan.capacity_rps_at(h) / (n * a.capacity_rps_per_replica)
                 assert float(t["metadata"]["threshold"]) == pytest.approx(want, abs=1e-3)
+
+
+def test_check_takes_the_early_gate_and_flags_the_whole_hour_one(tmp_path: Path) -> None:
+    """check --plan over the rendered manifests finds no drift; the same manifests with a gate
+    opened at the whole hour, as render wrote it until 2026-12-06 (`hour() >= 8`), are drift at
+    that trigger's query, the rendered early gate shown."""
+    from scaleplan.check import check_paths
+    from scaleplan.plan_outputs import write_manifests
+    from scaleplan.render import render
+    from scaleplan.yamlio import dump_yaml_all
+
+    plan = read_plan(EMBED)
+    out = tmp_path / "out"
+    write_manifests(out, render(plan, shipped_tables()))
+
+    def drift() -> list[str]:
+        report = check_paths([out], plan=plan, plan_file=str(EMBED), catalog=shipped_tables())
+        return [f.message for f in report.findings if f.rule == "drift"]
+
+    assert drift() == []
+    (path,) = [p for p in sorted(out.glob("scaledobject-*.yaml")) if "g4dn" in p.name]
+    doc = yaml.safe_load(path.read_text())
+    (trig,) = [t for t in doc["spec"]["triggers"] if ">= 474 " in t["metadata"].get("query", "")]
+    head = trig["metadata"]["query"].split(" and on() ")[0]
+    trig["metadata"]["query"] = f"{head} and on() ((hour() >= 8 and hour() < 18))"
+    path.write_text(dump_yaml_all([doc]))
+    (msg,) = drift()
+    assert "query" in msg and "hour() >= 8 and hour() < 18" in msg, msg
+    assert "hour() * 60 + minute() >= 474 and hour() * 60 + minute() < 1080" in msg, msg

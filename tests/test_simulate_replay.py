@@ -56,6 +56,34 @@ def test_gated_triggers_with_cron_floors_replay_the_plans_counts() -> None:
     assert autoscaled_counts(_with(plan, cron=False), shipped_tables()) == counts
 
 
+def test_a_gate_opened_over_an_hour_early_replays_in_the_hour_before() -> None:
+    """The gated triggers open each run early by the pods' start-up time (docs/render.md,
+    "Autoscaling"), and the replay reads the gate in minutes at each window's start, as KEDA
+    would ask then: with a one-hour startup window (lead ceil((90 + 120 + 3,600) / 60) = 64
+    min) the g4dn gate of 08:00-18:00 is open at 07:00, so window 7 replays the 07:00 rate
+    over its threshold where the plan (and the default 6 min lead) runs none."""
+    from scaleplan.render import render_report
+
+    base = _with(read_plan(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"), cron=False)
+    gpu = next(a.name for a in base.allocations if "g4dn" in a.name)
+    assert base.allocations[[a.name for a in base.allocations].index(gpu)].replicas_per_window[
+        7:9] == (0, 2)
+    assert autoscaled_counts(base, shipped_tables())[gpu][7] == 0
+    k8s = base.spec.kubernetes
+    probes = k8s.probes.model_copy(update={"startup_seconds": 3600})
+    spec = base.spec.model_copy(update={"kubernetes": k8s.model_copy(update={"probes": probes})})
+    plan = base.model_copy(update={"spec": spec})
+    (so,) = [o.obj for o in render_report(plan, shipped_tables()).objects
+             if o.kind == "ScaledObject" and o.name == gpu]
+    (trig,) = [t for t in so["spec"]["triggers"] if "(hour() * 60 + minute() >= 416 " in
+               t["metadata"]["query"]]  # 08:00 - 64 min
+    want = math.ceil(plan.demand.rps[7] / float(trig["metadata"]["threshold"]) - 1e-9)
+    assert want >= 1
+    counts = autoscaled_counts(plan, shipped_tables())[gpu]
+    assert counts[7] == want
+    assert counts[8:18] == autoscaled_counts(base, shipped_tables())[gpu][8:18]
+
+
 @pytest.mark.parametrize(
     ("example", "update", "why"),
     [

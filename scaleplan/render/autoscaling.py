@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TypeVar
 
 from scaleplan.plan import HPA_MIN_REPLICAS, Plan
-from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc, fixed_replicas, owned_at_peak, owned_shared
 from scaleplan.render.burst import (
     burst_curve_applies,
@@ -35,17 +33,23 @@ from scaleplan.render.burst import (
     shared_note,
 )
 from scaleplan.render.engine import METRICS, REQUEST_RATE_TRIGGER, pods_of
-from scaleplan.render.formula import PLANNED_HOURS_TRIGGER, gated_query
+from scaleplan.render.hours import (
+    Leads,
+    cron_lead_minutes,
+    cron_triggers,
+    gated_request_triggers,
+    lead_note,
+    runs_of,
+    window_steps,
+)
 from scaleplan.render.metadata import Entry, Obj, meta
 from scaleplan.render.resources import number_quantity, number_text
 from scaleplan.render.spare import engine_spare_dropped, scaling_modifiers
 from scaleplan.render.spare import formula as spare_formula
 from scaleplan.wording import counted
 
-T = TypeVar("T")
 GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL"
 RPS_METRIC = "http_requests_per_second"
-Leads = dict[str, tuple[int, float]]  # allocation -> its cron triggers' lead (min, s)
 KV_TARGET = 0.9  # scale out before the KV cache fills and the engine starts preempting sequences
 
 
@@ -98,7 +102,7 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
     if started:
         warnings.append(_started_from_zero(started))
     if leads:
-        warnings.append(_cron_lead(leads))
+        warnings.append(lead_note(leads))
     warnings.extend(engine_spare_dropped(plan, scaled))
     for name in sorted(auths):
         out.append(("TriggerAuthentication", name, auths[name]))
@@ -213,94 +217,6 @@ def _spare_dropped(plan: Plan, al: Alloc, target: float, allocs: Sequence[Alloc]
     ]
 
 
-def _runs(counts: Sequence[T]) -> list[tuple[int, int, T]]:
-    """Runs of equal values: (start window, windows, value)."""
-    runs: list[tuple[int, int, T]] = []
-    i = 0
-    while i < len(counts):
-        j = i
-        while j + 1 < len(counts) and counts[j + 1] == counts[i]:
-            j += 1
-        runs.append((i, j - i + 1, counts[i]))
-        i = j + 1
-    return runs
-
-
-def _window_steps(plan: Plan, per_hour: int) -> int | None:
-    """A demand window's length in steps of 1/``per_hour`` h (60: minutes, 1: hours) when the
-    windows tile a day in whole steps, else None."""
-    d = plan.demand
-    n = d.window_hours * per_hour
-    if abs(d.windows * d.window_hours - 24) > 1e-6 or abs(n - round(n)) > 1e-6:
-        return None
-    return round(n)
-
-
-def cron_lead_minutes(plan: Plan, al: Alloc) -> tuple[int, float]:
-    """How many minutes before the plan's hour a cron trigger starts ``al``'s pods, and the
-    seconds it stands for: the time a new replica takes to serve
-    (:func:`~scaleplan.render.serving.new_pod_serving_after`, the start-up time simulate
-    replaces lost replicas after: node start + image pull + the rendered pod's copy and
-    startup window), rounded up to whole minutes, so that the pods serve at the hour."""
-    mem = al.accel.memory_gib if al.accel is not None else None
-    after, _ = serving.new_pod_serving_after(plan, al.a, mem)
-    return math.ceil(after / 60 - 1e-9), after
-
-
-def _cron_triggers(plan: Plan, al: Alloc, warnings: list[str], leads: Leads) -> list[Obj]:
-    """One KEDA cron trigger per run of windows whose planned count is above minReplicaCount.
-    Each starts :func:`cron_lead_minutes` before its run, so that its pods serve at the hour
-    (KEDA takes the largest active count: where the run before holds more, it holds it until
-    its end, so only scale-ups come early), and ends at the run's end: scale-downs stay at the
-    hour. A run of the whole day, or one whose lead reaches back over the rest of the day
-    (a start-up near a day long), starts at its hour / one minute after the run's end."""
-    d = plan.demand
-    step = _window_steps(plan, 60)
-    if step is None:
-        warnings.append(f"allocation {al.name}: the plan's {d.windows} windows of {d.window_hours:g} h do not tile a day in whole minutes; no cron triggers")
-        return []
-    day = 24 * 60
-    lead, after = cron_lead_minutes(plan, al)
-    out: list[Obj] = []
-    for start, length, count in _runs(list(al.a.replicas_per_window)):
-        if count <= al.min_replicas:
-            continue  # the floor is minReplicaCount already
-        s = start * step
-        e = ((start + length) * step) % day
-        early = 0 if length * step >= day else min(lead, day - length * step - 1)
-        b = (s - early) % day
-        if early:
-            leads[al.name] = (lead, after)
-        out.append(
-            {
-                "type": "cron",
-                "name": f"plan-{s // 60:02d}{s % 60:02d}",
-                "metadata": {
-                    "timezone": "Etc/UTC",
-                    "start": f"{b % 60} {b // 60} * * *",
-                    "end": f"{e % 60} {e // 60} * * *",
-                    "desiredReplicas": str(count),
-                },
-            }
-        )
-    return out
-
-
-def _cron_lead(leads: Leads) -> str:
-    """One line for every allocation whose cron triggers start before the plan's hours."""
-    each = "; ".join(
-        f"{name} {lead} min ({number_text(round(after))} s)"
-        for name, (lead, after) in leads.items()
-    )
-    return (
-        "cron triggers start each run of hours early by the time a new pod takes to serve (node"
-        f" start {serving.NODE_START_S:g} s + image pull {serving.IMAGE_PULL_S:g} s + the"
-        " rendered pod's weight copy and startup window, as simulate replaces lost replicas),"
-        f" rounded up to whole minutes, so that the pods serve at the hour: {each}; they end at"
-        " the hour (scale-downs unchanged); kubernetes.probes.startup_seconds sets the window"
-    )
-
-
 def _own_backend_rate(plan: Plan, al: Alloc) -> bool:
     """The request trigger reads a rate only this allocation's pods give: under gateway-api,
     that of a backend Service no other allocation serves (the engine triggers, in flight and
@@ -319,7 +235,7 @@ def _from_zero(
     a metric above 0, and no pod is there to give one). One that gets them is added to
     ``started``, said once for all (:func:`_started_from_zero`); one that cannot is warned
     about here, with its fix."""
-    crons = _cron_triggers(plan, al, warnings, leads)
+    crons = cron_triggers(plan, al, warnings, leads)
     if crons:
         started.append(al.name)
     else:
@@ -398,14 +314,14 @@ def planned_hours(
     when the plan runs ``al`` in every window, or the windows are not whole hours tiling a day:
     nothing to gate. The thresholds are :func:`_hour_thresholds`'."""
     counts = list(al.a.replicas_per_window)
-    h = _window_steps(plan, 1)
+    h = window_steps(plan, 1)
     if all(counts) or not any(counts) or h is None:
         return None
     by_threshold = [
         "" if t is None else number_text(t) for t in _hour_thresholds(plan, al, explicit)
     ]
     out: dict[str, list[tuple[int, int]]] = {}
-    for start, length, key in _runs(by_threshold):
+    for start, length, key in runs_of(by_threshold):
         if key:
             out.setdefault(key, []).append((start * h, (start + length) * h))
     return out
@@ -450,36 +366,10 @@ def _hour_thresholds(plan: Plan, al: Alloc, explicit: float | None) -> list[floa
     return out
 
 
-def _gated_request_triggers(
-    query: str, groups: dict[str, list[tuple[int, int]]], server: str
-) -> list[Obj]:
-    """The request-rate triggers of an allocation the plan runs in some hours only, behind one
-    Service that every allocation shares (routing: service): each query answers only in its
-    hours (``and on() (hour() ...)``, UTC, as the cron triggers), so KEDA takes the allocation to
-    minReplicaCount outside them instead of scaling it on the Service's rate all day (a CPU
-    allocation planned for the night would otherwise run beside the day's GPU pods and get its
-    even share of the peak). Within its hours a trigger's threshold is the plan's demand there
-    per replica of the allocation (:func:`_hour_thresholds`), so at the plan's demand KEDA asks
-    for the plan's replicas; hours with another threshold get a trigger of their own (KEDA takes
-    the largest, and only one answers at a time)."""
-    out: list[Obj] = []
-    for i, (threshold, runs) in enumerate(sorted(groups.items(), key=lambda kv: kv[1][0])):
-        name = PLANNED_HOURS_TRIGGER if len(groups) == 1 else f"{PLANNED_HOURS_TRIGGER}-{i + 1}"
-        out.append({
-            "type": "prometheus",
-            "name": name,
-            "metadata": {
-                "serverAddress": server,
-                "query": gated_query(query, runs),
-                "threshold": threshold,
-            },
-        })
-    return out
-
-
-def _rate_triggers(plan: Plan, al: Alloc, share: float) -> list[Obj]:
+def _rate_triggers(plan: Plan, al: Alloc, share: float, leads: Leads) -> list[Obj]:
     """The request-rate trigger, or, under one shared Service (not gateway-api) for an
-    allocation the plan runs in some hours only, one gated to its hours per threshold."""
+    allocation the plan runs in some hours only, one gated to its hours per threshold, each
+    run opened early by :func:`cron_lead_minutes` (said in ``leads``)."""
     trig = _request_trigger(plan, al, share)
     prom = plan.spec.kubernetes.autoscaler.prometheus
     groups = None
@@ -488,7 +378,11 @@ def _rate_triggers(plan: Plan, al: Alloc, share: float) -> list[Obj]:
     if not groups:
         return [trig]
     md = trig["metadata"]
-    return _gated_request_triggers(md["query"], groups, md["serverAddress"])
+    lead, after = cron_lead_minutes(plan, al)
+    out, early = gated_request_triggers(md["query"], groups, md["serverAddress"], lead)
+    if early:
+        leads[al.name] = (lead, after)
+    return out
 
 
 def _kafka_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
@@ -570,7 +464,7 @@ def _scaled_object(
     if engine:
         triggers = _engine_triggers(plan, al)
     elif ks.type == "keda-prometheus":
-        triggers = _rate_triggers(plan, al, share)
+        triggers = _rate_triggers(plan, al, share, leads)
     elif ks.type == "keda-kafka":
         triggers = [_kafka_trigger(plan, al, share)]
         warnings.extend(queue_burst_note(plan, al, "Kafka lag"))
@@ -579,7 +473,7 @@ def _scaled_object(
         triggers = [trig]
         warnings.extend(queue_burst_note(plan, al, "RabbitMQ queue-length"))
     if ks.cron:
-        triggers += _cron_triggers(plan, al, warnings, leads)
+        triggers += cron_triggers(plan, al, warnings, leads)
     elif al.min_replicas == 0 and (engine or _own_backend_rate(plan, al)):
         triggers += _from_zero(plan, al, warnings, started, leads)
     advanced: Obj = {"horizontalPodAutoscalerConfig": {"behavior": _behavior(plan)}}

@@ -1,6 +1,7 @@
 """The two expressions render writes for KEDA and reads back: the scalingModifiers formula that
-runs the plan's count (:mod:`scaleplan.render.spare`) and the hour gate of a request-rate
-trigger the plan runs in some hours only (:mod:`scaleplan.render.autoscaling`). Each is written
+runs the plan's count (:mod:`scaleplan.render.spare`) and the gate of a request-rate trigger
+the plan runs in some hours only (minutes of the UTC day: the plan's hours, each run opened
+early by the pods' start-up time) (:mod:`scaleplan.render.hours`). Each is written
 and parsed here, and nowhere else: ``simulate --replicas autoscaler`` (:mod:`scaleplan.render.
 replay`) evaluates them, ``check --plan`` reads a manifest's formula with them, and so do the
 tests.
@@ -9,13 +10,14 @@ The subset is exactly what render writes, and anything else is refused
 (:class:`FormulaError`, a ``ValueError``) rather than evaluated by a guess::
 
     formula := "float(" (NAME "<=" BOUND "?" COUNT ":")* COUNT ")"
-    gate    := "(hour() >= " H " and hour() < " H ")" (" or " that)*
+    gate    := "(" DAY " >= " M " and " DAY " < " M ")" (" or " that)*
+    DAY     := "hour() * 60 + minute()"
 
 NAME is one trigger's name (the same in every step), BOUND a non-negative decimal, bounds
 strictly rising (a repeated bound is refused too), COUNT a whole number; spaces around the
 operators are free in the formula. At a metric in (previous bound, bound] the formula is that
 step's count, above the last bound the last count. A gated query is ``(QUERY) and on()
-(gate)``, hours in [0, 24). Pure.
+(gate)``, M a minute of the UTC day, each run [M, M) within [0, 1440]. Pure.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ SUBSET = "float(NAME <= BOUND ? COUNT : ... : COUNT)"
 _STEP = re.compile(r"\s*([A-Za-z_]\w*)\s*<=\s*(\d+(?:\.\d+)?)\s*\?\s*(\d+)\s*:")
 _LAST = re.compile(r"\s*(\d+)\s*")
 _WRAP = re.compile(r"\s*float\s*\((.*)\)\s*", re.DOTALL)
-_RUN = re.compile(r"\(hour\(\) >= (\d+) and hour\(\) < (\d+)\)")
+DAY_MINUTES = 24 * 60
+_DAY = "hour() * 60 + minute()"  # the minute of the UTC day, in PromQL
+_RUN = re.compile(
+    r"\(hour\(\) \* 60 \+ minute\(\) >= (\d+) and hour\(\) \* 60 \+ minute\(\) < (\d+)\)"
+)
 _GATE_JOIN = " and on() ("
 
 
@@ -131,29 +137,34 @@ def parse_formula(text: str) -> StepFormula:
 
 
 def gate_text(runs: Sequence[tuple[int, int]]) -> str:
-    """The hours [start, end) of ``runs`` as a PromQL condition on ``hour()`` (UTC)."""
-    return " or ".join(f"(hour() >= {s} and hour() < {e})" for s, e in runs)
+    """The minutes [start, end) of the UTC day in ``runs`` as a PromQL condition on
+    ``hour() * 60 + minute()``."""
+    return " or ".join(f"({_DAY} >= {s} and {_DAY} < {e})" for s, e in runs)
 
 
 def gated_query(query: str, runs: Sequence[tuple[int, int]]) -> str:
-    """``query`` answering only in the hours of ``runs`` (no result outside them)."""
+    """``query`` answering only in the minutes of the day in ``runs`` (no result outside
+    them)."""
     return f"({query}){_GATE_JOIN}{gate_text(runs)})"
 
 
 def gate_runs(query: str) -> tuple[tuple[int, int], ...]:
-    """The hour runs of a query :func:`gated_query` wrote; :class:`FormulaError` for any
-    other."""
+    """The runs (minutes of the UTC day) of a query :func:`gated_query` wrote;
+    :class:`FormulaError` for any other."""
     head, sep, gate = query.rpartition(_GATE_JOIN)
     runs = gate.removesuffix(")").split(" or ")
     found = [_RUN.fullmatch(r) for r in runs]
     if not sep or not _one_group(head) or not gate.endswith(")") or None in found:
         raise FormulaError(
             f"cannot read the hours of the query {' '.join(query.split())!r}: scaleplan reads "
-            "only the gate render writes, (QUERY) and on() ((hour() >= H and hour() < H) or ...)"
+            f"only the gate render writes, (QUERY) and on() (({_DAY} >= M and {_DAY} < M) "
+            "or ...), M a minute of the UTC day"
         )
     out = tuple((int(m.group(1)), int(m.group(2))) for m in found if m is not None)
-    if any(not 0 <= s < e <= 24 for s, e in out):
-        raise FormulaError(f"the query's hours {out} are not runs within a day [0, 24)")
+    if any(not 0 <= s < e <= DAY_MINUTES for s, e in out):
+        raise FormulaError(
+            f"the query's runs {out} are not runs of minutes within a day [0, {DAY_MINUTES}]"
+        )
     return out
 
 
@@ -184,6 +195,6 @@ def _one_group(text: str) -> bool:
     return False
 
 
-def in_gate(runs: Sequence[tuple[int, int]], hour: int) -> bool:
-    """Whether a query gated to ``runs`` answers at ``hour`` (UTC)."""
-    return any(s <= hour < e for s, e in runs)
+def in_gate(runs: Sequence[tuple[int, int]], minute: int) -> bool:
+    """Whether a query gated to ``runs`` answers at ``minute`` of the UTC day."""
+    return any(s <= minute % DAY_MINUTES < e for s, e in runs)

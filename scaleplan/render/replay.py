@@ -70,7 +70,7 @@ def _trigger_metric(plan: Plan, trig: Obj, w: int) -> float:
             runs = gate_runs(str(trig["metadata"].get("query", "")))
         except FormulaError as exc:
             raise Unreplayable(f"a trigger gated to the plan's hours: {exc}") from None
-        rate = rate if in_gate(runs, int(w * plan.demand.window_hours)) else 0.0
+        rate = rate if in_gate(runs, round(w * plan.demand.window_hours * 60)) else 0.0
     return rate
 
 
