@@ -287,3 +287,35 @@ def test_check_takes_the_early_gate_and_flags_the_whole_hour_one(tmp_path: Path)
     (msg,) = drift()
     assert "query" in msg and "hour() >= 8 and hour() < 18" in msg, msg
     assert "hour() * 60 + minute() >= 474 and hour() * 60 + minute() < 1080" in msg, msg
+
+
+def test_check_compares_the_cron_triggers(tmp_path: Path) -> None:
+    """A cron trigger that starts at the hour (as render wrote it before the early start) or
+    holds fewer pods is drift at its start / desiredReplicas; respaced it is not. Until
+    2026-12-06 check compared a cron trigger's type only, and passed both."""
+    from scaleplan.check import check_paths
+    from scaleplan.plan_outputs import write_manifests
+    from scaleplan.render import render
+    from scaleplan.yamlio import dump_yaml_all
+
+    plan = read_plan(EMBED)
+    out = tmp_path / "out"
+    write_manifests(out, render(plan, shipped_tables()))
+    (path,) = [p for p in sorted(out.glob("scaledobject-*.yaml")) if "g4dn" in p.name]
+    rendered = yaml.safe_load(path.read_text())
+
+    def drift(edit: dict[str, str]) -> list[str]:
+        doc = yaml.safe_load(dump_yaml_all([rendered]))
+        (cron,) = [t for t in doc["spec"]["triggers"] if t["name"] == "plan-0800"]
+        assert cron["metadata"]["start"] == "54 7 * * *"  # 6 min before 08:00
+        cron["metadata"].update(edit)
+        path.write_text(dump_yaml_all([doc]))
+        report = check_paths([out], plan=plan, plan_file=str(EMBED), catalog=shipped_tables())
+        return [f.message for f in report.findings if f.rule == "drift"]
+
+    assert drift({"start": "54  7 * * *"}) == []
+    assert drift({"start": "0 8 * * *"}) == [
+        "triggers[plan-0800].start is '0 8 * * *', the plan renders '54 7 * * *'"
+    ]
+    (msg,) = drift({"desiredReplicas": "1"})
+    assert msg.startswith("triggers[plan-0800].desiredReplicas is '1', the plan renders "), msg

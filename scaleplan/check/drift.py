@@ -4,7 +4,8 @@ The plan is rendered in memory (:func:`scaleplan.render.render`) and each render
 compared with the checked object of the same kind and name, field by field, on what decides
 capacity and cost: replicas, images, GPU requests and limits, node selection (instance type,
 capacity type, GPU labels, NodePool), autoscaler bounds, targets and triggers (KEDA trigger
-queries and thresholds, a ScaledObject's scalingModifiers formula, HPA metric targets),
+queries and thresholds, cron triggers' start, end, timezone and desiredReplicas, a
+ScaledObject's scalingModifiers formula, HPA metric targets),
 NodePool limits/requirements and node class, EC2NodeClass root volumes and AMIs,
 InferencePool selector, ports and endpoint picker,
 HTTPRoute parents and backend weights, and each Service's selector and ports (whether traffic
@@ -183,17 +184,27 @@ def _hpa_metric_facts(facts: Facts, data: Mapping[str, Any]) -> None:
             _put(facts, data, f"metrics[{name}].target.{field}", path)
 
 
+_TRIGGER_FIELDS = (
+    "threshold", "activationThreshold", "query", "metricName", "value",
+    # a cron trigger's: when it holds how many pods
+    "start", "end", "timezone", "desiredReplicas",
+)
+_SPACED = frozenset({"query", "start", "end"})  # compared whitespace-insensitive
+
+
 def _trigger_facts(facts: Facts, data: Mapping[str, Any]) -> None:
-    """Each KEDA trigger's type, threshold and query (whitespace-insensitive), keyed by name."""
+    """Each KEDA trigger's type, threshold and query (whitespace-insensitive), and a cron
+    trigger's start, end (whitespace-insensitive), timezone and desiredReplicas, keyed by
+    name."""
     for i, t in enumerate(as_list(get(data, ("spec", "triggers")))):
         tm = as_map(t)
         name = tm.get("name") or f"{tm.get('type')}#{i}"
         facts[f"triggers[{name}].type"] = (("spec", "triggers", i, "type"), tm.get("type"))
-        for field in ("threshold", "activationThreshold", "query", "metricName", "value"):
+        for field in _TRIGGER_FIELDS:
             path = ("spec", "triggers", i, "metadata", field)
             v = get(data, path)
             if v is not None:
-                shown = " ".join(str(v).split()) if field == "query" else v
+                shown = " ".join(str(v).split()) if field in _SPACED else v
                 facts[f"triggers[{name}].{field}"] = (path, shown)
 
 
