@@ -51,14 +51,19 @@ from scaleplan.yamlio import (
 LOCK_NAME = ".scaleplan.lock"
 
 
-def check_out_path(value: str, option: str = "--out") -> Path:
+def check_out_path(value: str, option: str = "--out", example: str | None = None) -> Path:
     """Refuse an empty ``--out`` (it would write into the current folder), ``-`` (standard
     output, where this command writes no file: it made a file or folder named '-') or a NUL
     byte: bad option values, exit 2. A command that prints to stdout for ``-`` (``profile``,
-    ``render``, ``check --output``) decides so before calling this."""
+    ``render``, ``check --output``) decides so before calling this. ``example``: the file name
+    an output that must be a file suggests (None: the option takes a folder, or either)."""
     if not value.strip():
-        message = "must not be empty (give a folder or file path; use '.' for the current folder)"
-        raise OptionError(message, option=option)
+        fix = (
+            f"give a file path such as {example}"
+            if example
+            else "give a folder or file path; use '.' for the current folder"
+        )
+        raise OptionError(f"must not be empty ({fix})", option=option)
     if value == "-":
         message = (
             "'-' is standard output, where this command writes no files (give a path; "
@@ -70,12 +75,61 @@ def check_out_path(value: str, option: str = "--out") -> Path:
     return Path(value)
 
 
-def write_output_file(value: str, text: str, *, option: str = "--out", example: str) -> None:
+def check_out_file(value: str, option: str = "--out", *, example: str) -> Path:
+    """An output file's path: :func:`check_out_path`, and a path ending in ``/`` refused as a
+    folder (exit 3, as an existing folder is): the path would otherwise lose the slash and
+    become a file named as the folder the user meant (UX trial 26 F2)."""
+    path = check_out_path(value, option, example)
+    if value.endswith(("/", os.sep)):
+        what = "names a folder (it ends in /), expected a file path"
+        problem = Problem("", what, hint=f"give a file path such as {path / example}")
+        raise InputError(value, [problem])
+    return path
+
+
+def refuse_input_as_output(
+    value: str, inputs: Sequence[str | Path], *, option: str, example: str,
+    read_in_folders: tuple[str, ...] = (".yaml", ".yml"),
+) -> None:
+    """Refuse (exit 2) an output file that is one of the command's inputs, or a file inside an
+    input folder of a kind read there (``read_in_folders``: the suffixes; ``check`` reads the
+    YAML under a folder, so a ``check.sarif`` from the last run beside them stays writable):
+    writing it would replace what was just read (``check --output plan.yaml`` replaced the
+    plan and passed; UX trial 26 F1). ``inputs``: files and folders read; ``-`` (standard
+    input) is skipped. Nothing has been written when this refuses."""
+    out = Path(value)
+    if not (out.exists() or out.is_symlink()) or not out.is_file():
+        return
+    real = Path(os.path.realpath(out))
+    for raw in inputs:
+        name = str(raw)
+        if name == "-":
+            continue
+        src = Path(os.path.realpath(name))
+        inside = src.is_dir() and src in real.parents and real.suffix.lower() in read_in_folders
+        if real == src or inside:
+            what = "an input of this run"
+            if real != src:
+                what = f"inside {name}, an input folder of this run"
+            message = (
+                f"{value} is {what}: writing the output there would replace what was read "
+                f"(give another file, e.g. {example} outside the input folders)"
+            )
+            raise OptionError(message, option=option)
+
+
+def write_output_file(
+    value: str, text: str, *, option: str = "--out", example: str,
+    inputs: Sequence[str | Path] = (),
+) -> None:
     """One output file (``profile --out``, ``check --output``): the path checked
-    (:func:`check_out_path`), then ``text`` written atomically (a path that cannot be written is
-    bad input, exit 3, never a half-written file; ``example`` is the file name its hint gives
-    in a folder named as the path)."""
-    atomic_write(check_out_path(value, option), text, example=example)
+    (:func:`check_out_file`; not one of ``inputs``, :func:`refuse_input_as_output`), then
+    ``text`` written atomically (a path that cannot be written is bad input, exit 3, never a
+    half-written file; ``example`` is the file name its hint gives in a folder named as the
+    path)."""
+    path = check_out_file(value, option, example=example)
+    refuse_input_as_output(value, inputs, option=option, example=example)
+    atomic_write(path, text, example=example)
 
 
 def check_out_dir(value: str) -> Path:

@@ -7,7 +7,7 @@ command prints the report or writes it to ``--output``."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scaleplan.errors import CheckFailed, InputError, OptionError, Problem, option_error
 from scaleplan.wording import counted
@@ -245,6 +245,16 @@ def tty_lines(text: str) -> list[Line]:
 def report_file_example(fmt: str) -> str:
     """The file name a hint gives for ``--output`` in ``fmt`` (``check.txt``, ``check.sarif``)."""
     return "check." + {"text": "txt", "github": "txt", "junit": "xml"}.get(fmt, fmt)
+
+
+def report_file_args(
+    fmt: str, paths: Sequence[str] | None, plan_file: str | None
+) -> dict[str, Any]:
+    """The report file writer's ``option``, ``example`` and ``inputs``: the file name a hint
+    gives in ``fmt``, and the inputs the report may not replace (the checked paths and the
+    plan; UX trial 26 F1: ``--output plan.yaml`` replaced the plan)."""
+    inputs = [*(paths or []), *([plan_file] if plan_file else [])]
+    return {"option": "--output", "example": report_file_example(fmt), "inputs": inputs}
 
 
 def summary_line(report: CheckReport, threshold: Severity) -> str:

@@ -72,10 +72,10 @@ def check(
         if output in (None, "-"):  # '-': standard output, as for every command's files
             print_lines(tty_lines(text)) if fmt == "text" else print_text(text)
         else:  # atomically, as every command's output file; its summary line on stderr
-            from scaleplan.check.gate import report_file_example, summary_line
+            from scaleplan.check.gate import report_file_args, summary_line
             from scaleplan.outputs import write_output_file
 
-            write_output_file(output, text, option="--output", example=report_file_example(fmt))
+            write_output_file(output, text, **report_file_args(fmt, paths, plan_file))
             typer.echo(summary_line(report, threshold), err=True)
         failure = gate_failure(report, threshold)
         if failure is not None:

@@ -86,11 +86,13 @@ def observe_plan(
     from scaleplan.observe.fetch import fetch
     from scaleplan.observe.model import dump_observed
     from scaleplan.observe.timerange import end_time
-    from scaleplan.outputs import check_out_path
+    from scaleplan.outputs import check_out_file, refuse_input_as_output
     from scaleplan.yamlio import atomic_write, check_writable
 
     if out is not None:  # before the queries run: a path that cannot be written fails now, exit 3
-        check_writable(check_out_path(out), example="observed.yaml")
+        check_writable(check_out_file(out, example="observed.yaml"), example="observed.yaml")
+        inputs = [a.plan, *([a.queries] if a.queries is not None else [])]
+        refuse_input_as_output(out, inputs, option="--out", example="observed.yaml")
     auth = auth_from_env(env, token_file=a.token_file)
     opts = ClientOptions(
         timeout_s=a.timeout, deadline_s=a.deadline, max_bytes=int(a.max_mib * 1048576),
