@@ -237,6 +237,21 @@ def test_a_dtype_no_allowed_accelerator_runs_gets_the_dtype_fix() -> None:
     assert "set model.dtype" in reason.fix and "larger accelerators" not in reason.fix
 
 
+def test_weights_that_do_not_fit_get_no_kv_cache_fix() -> None:
+    """70B fp8 on one L40S (TP1): the weights alone (67.7 GiB) exceed the usable 40.5 GiB, yet
+    the fix also said 'shorten max_model_len, or ... an fp8 KV cache', neither of which frees a
+    byte of weights (UX trial 26 F13). More GPUs per replica, a larger GPU or a smaller dtype."""
+    cat = catalog(row("g6e.xlarge", "L40S", 1, 1.86, vcpus=4, mem=32))
+    one = [{"name": "c", "share": 1.0, "input_tokens": 1024, "output_tokens": 256}]
+    s = llm_spec("llama-3.1-70b", one, accs=["L40S"], maxg=1, dtype="fp8")
+    with pytest.raises(InfeasibleError) as e:
+        solve(s, estimated_profile(), cat, options=OPTS)
+    reason = e.value.reasons[0]
+    assert "weights need" in reason.message
+    assert "max_gpus_per_replica" in reason.fix and "smaller dtype" in reason.fix
+    assert "max_model_len" not in reason.fix.split(":")[0] and "fp8 KV cache cannot" in reason.fix
+
+
 def test_the_dtype_fix_is_decided_on_the_refusals_cause_not_their_wording() -> None:
     """The diagnosis chose the dtype fix when every refusal's text held 'tensor cores': it reads
     each refusal's typed cause (Refusal.dtype, set where the dtype's peak is refused), so a

@@ -157,26 +157,31 @@ class Refusal(Exception):
     """A shape that cannot serve: the message carries the arithmetic. ``dtype``: the accelerator
     has no tensor cores for the model's dtype (the fix is another dtype or accelerator, not
     more memory). ``memory``: the weights or one sequence's KV cache do not fit (more GPUs a
-    replica may fit them)."""
+    replica may fit them). ``weights``: the weights alone do not fit (a shorter
+    max_model_len or an fp8 KV cache cannot help)."""
 
-    def __init__(self, message: str, *, dtype: bool = False, memory: bool = False) -> None:
+    def __init__(
+        self, message: str, *, dtype: bool = False, memory: bool = False, weights: bool = False
+    ) -> None:
         super().__init__(message)
         self.dtype = dtype
         self.memory = memory
+        self.weights = weights
 
 
 @dataclass(frozen=True)
 class ShapeRefusal:
     """A :class:`Refusal` as data (the solver keeps the first of each): its message, and
-    whether the dtype, not the memory, is the cause."""
+    whether the dtype, not the memory, is the cause (or the weights alone)."""
 
     message: str
     dtype: bool = False
     memory: bool = False
+    weights: bool = False
 
     @classmethod
     def of(cls, exc: Refusal) -> ShapeRefusal:
-        return cls(str(exc), exc.dtype, exc.memory)
+        return cls(str(exc), exc.dtype, exc.memory, exc.weights)
 
 
 def weight_bytes(arch: Architecture, dtype: str) -> float:
@@ -278,6 +283,7 @@ def memory_plan(
             + f" + {reserve:.1f} GiB runtime reserve, "
             f"but {settings.gpu_memory_utilization:g} x {gpu_memory_gib:g} GiB = {budget:.1f} GiB is usable",
             memory=True,
+            weights=True,
         )
     per_tok = kv_bytes_per_token_per_gpu(arch, kv_dtype, tp, pp)
     tokens = int(kv * GIB // per_tok)

@@ -64,6 +64,12 @@ def diagnose_candidates(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]
             "(placement.max_gpus_per_replica), shorten max_model_len, or use a smaller "
             "dtype / an fp8 KV cache"
         )
+        if all(r.weights for r in diag.llm_refusals):  # the KV cache's fixes cannot help
+            fix = (
+                "allow larger accelerators or more GPUs per replica "
+                "(placement.max_gpus_per_replica), or use a smaller dtype: the weights alone "
+                "do not fit, so a shorter max_model_len or an fp8 KV cache cannot help"
+            )
         if all(r.dtype for r in diag.llm_refusals):  # the dtype, not the memory
             fix = (
                 "set model.dtype to a precision these accelerators run, or allow in "
