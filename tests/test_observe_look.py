@@ -93,3 +93,14 @@ def test_no_data_hint_names_what_the_plan_rendered(cli, prom, plans, service_mon
             '(namespace="search",service="ranker")' in said, said
         assert "give the queries your labels with --queries" in said
         assert "check that the rendered ServiceMonitor" not in said
+
+
+def test_observe_says_when_the_history_covers_fewer_days_than_queried(prom, plans, cli) -> None:
+    """`--since 4d` over a 2-day history: the header said '2 days' above a 4-day range, which
+    read as a contradiction (UX trial 26 F8); it says how many of the days queried have data."""
+    args = ["observe", "--prometheus", prom, "--plan", str(plans[True]), "--end", END]
+    r = cli([*args, "--since", "4d"])
+    lines = r.stdout.splitlines()
+    assert lines[0] == "ranker (search), 2 days with data of the 4 queried", r.stdout
+    assert lines[1] == "  2025-12-30T00:00:00Z .. 2026-01-03T00:00:00Z"
+    assert cli([*args, "--since", "2d"]).stdout.splitlines()[0] == "ranker (search), 2 days"

@@ -33,6 +33,24 @@ def observed_notes(obs: Observed) -> list[str]:
     return [*obs.notes, *missing]
 
 
+def _days(obs: Observed) -> str:
+    """The days the curve rests on, and of how many queried where the history covers fewer
+    (the range printed below it is the one queried: '7 days' over a 14-day range read as a
+    contradiction, UX trial 26 F8)."""
+    import datetime as dt
+
+    have = counted(obs.demand.days, "day")
+    try:
+        start = dt.datetime.fromisoformat(obs.metadata.start.replace("Z", "+00:00"))
+        end = dt.datetime.fromisoformat(obs.metadata.end.replace("Z", "+00:00"))
+    except ValueError:
+        return have
+    queried = round((end - start).total_seconds() / 86400, 1)
+    if obs.demand.days >= queried:
+        return have
+    return f"{have} with data of the {queried:g} queried"
+
+
 def observed_lines(obs: Observed, out: str | None) -> list[str]:
     """``observe``: demand per UTC hour, measured capacity against the plan's, SLO hours."""
     d = obs.demand
@@ -41,7 +59,7 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     limit = latency_limit(obs.running_plan)  # the SLO, or a latency derived from TTFT/TPOT
     derived = " (derived)" if limit != "the SLO" else ""
     lines = [
-        f"{obs.metadata.service} ({obs.metadata.namespace}), {counted(d.days, 'day')}",
+        f"{obs.metadata.service} ({obs.metadata.namespace}), {_days(obs)}",
         f"  {obs.metadata.start} .. {obs.metadata.end}",
         f"demand (p{d.quantile * 100:g} across days), rps per UTC hour:",
     ]
