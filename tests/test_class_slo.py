@@ -153,7 +153,9 @@ def test_every_replica_holds_the_tightest_tpot_for_the_batch_it_shares(
 ) -> None:
     """Chat and summaries share each replica's batch: its step is theirs together, so the chat
     TPOT the plan records is the blended step (above chat's alone), within chat's 50 ms at p95,
-    and the summaries' is at least that step, though their own target is 100 ms."""
+    and the summaries' is the same step (below theirs alone): one batch, one step. Until
+    2026-12-06 the summaries were recorded at their own batch's 53.9-59.5 ms beside chat's 43-44
+    in the same replica."""
     from scaleplan.inputs import load_inputs
     from scaleplan.llm.serving import TPOT_TAIL, TokenClass, predict, setup_from_spec, size
 
@@ -165,15 +167,14 @@ def test_every_replica_holds_the_tightest_tpot_for_the_batch_it_shares(
         assert a.llm is not None
         c, m = a.llm.classes["chat"], a.llm.classes["summarize"]
         assert c.tpot_ms * TPOT_TAIL[95] <= 50, (a.name, c)
-        assert m.tpot_ms >= c.tpot_ms
+        assert m.tpot_ms == pytest.approx(c.tpot_ms, abs=1e-3), (a.name, c, m)
         acc = inp.catalog.accelerator(a.accelerator)
         assert acc is not None
-        alone = predict(
-            size(s, acc, a.gpus_per_replica, [chat, TokenClass("summarize", 12000, 500)]),
-            chat,
-            a.llm.max_num_seqs,
-        )
+        summ = TokenClass("summarize", 12000, 500)
+        shape = size(s, acc, a.gpus_per_replica, [chat, summ])
+        alone = predict(shape, chat, a.llm.max_num_seqs)
         assert c.tpot_ms > alone.tpot_ms * 1.01, (a.name, c.tpot_ms, alone.tpot_ms)
+        assert m.tpot_ms < predict(shape, summ, a.llm.max_num_seqs).tpot_ms * 0.99
 
 
 def test_routing_that_picks_a_replicas_mix_holds_any_mix() -> None:

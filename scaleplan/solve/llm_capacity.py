@@ -221,7 +221,10 @@ def _class_shape_points(
     sequences at which all of them hold. Each class alone bounds it first (its own targets;
     with ``mix`` None the tightest TPOT of the classes served, which any batch's steps must
     then hold); a bisection below that finds the most at which the co-batched predictions
-    hold."""
+    hold. Under the blend a heavier class runs faster co-batched than alone, so where its alone
+    bound is the least it caps ``max_num_seqs`` conservatively (not on
+    tests/data/specs/class-slo.yaml: chat's co-batched TPOT binds at 9-25 sequences, the
+    summaries alone at 20-45)."""
     try:
         shape = size(
             ctx.setup, acc, gpus, ctx.classes, gpu_memory_gib=gmem, calibration=ctx.calibration
