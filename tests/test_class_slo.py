@@ -233,8 +233,9 @@ def test_alerts_and_observe_hold_class_blind_series_to_what_every_class_shares(
     (w,) = [w for w in warnings if "do not tell request classes apart" in w]
     assert "TTFT targets differ (chat 500 ms, summarize 5000 ms)" in w
     assert "give every class the same target, or plan each class as a spec of its own" in w
-    (note,) = unjudged(plan)
+    note, e2e = unjudged(plan)
     assert note.startswith("not judged: the classes' TTFT targets differ")
+    assert e2e.startswith("not judged: the classes' end-to-end latency limits differ")
     strict = read_plan(plans["strict"])
     assert unjudged(strict) == [] and class_blind_slo(strict.spec)[0]["ttft"] == 500
 
@@ -271,3 +272,50 @@ def test_the_class_blind_warning_names_tpot_alerts_only_where_there_are_some(
     (w,) = [w for w in warnings if "do not tell request classes apart" in w]
     assert "TTFT targets differ (chat 500 ms, summarize 5000 ms)" in w
     assert "TPOT" not in w, w
+
+
+def test_observe_reads_no_capacity_at_a_limit_no_class_has(plans: dict[str, Path]) -> None:
+    """The latency histogram has no class label, and the classes' end-to-end limits differ
+    (chat 25.5 s, summaries 55 s, both derived): observe neither reads a capacity at the
+    top-level 25.5 s (a summary within its own 55 s passes it) nor counts hours above it, and
+    says why. Before, it read the capacity and counted the hours
+    at the top-level 25.5 s. Classes sharing one limit are still judged at it."""
+    from tables_helpers import shipped_tables
+
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.observe.replan import risks
+    from scaleplan.observe.report import observed_lines
+    from scaleplan.observe.slo import e2e_limit
+
+    t0 = 1767225600.0
+    hours = [(t0 + 3600 * (h + 1), 4.0 + h / 10) for h in range(24)]
+    steps = [(t0 + 300 * k, 2.0 + (k % 3) / 2) for k in range(288)]
+    series = {"demand_hourly": hours, "latency_hourly": [(t, 30.0) for t, _ in hours],
+              "demand": steps, "replicas": [(t, 1.0) for t, _ in steps],
+              "latency": [(t, 25.5 * (0.85 + 0.15 * (d - 2.0))) for t, d in steps],
+              "ttft": [(t, 0.2) for t, _ in hours], "tpot": [(t, 0.045) for t, _ in hours]}
+
+    def observed(plan: Plan) -> tuple[Any, str]:
+        obs = analyze(plan, build_queries(plan, shipped_tables()),
+                      Fetched(series, t0, t0 + 86400, 300.0, "http://x"))
+        said = [*observed_lines(obs, None), *obs.notes, *risks(obs)]
+        return obs, " ".join(" ".join(said).split())
+
+    plan = read_plan(plans["own"])
+    assert plan.spec.slo.latency_ms == 25_500 and e2e_limit(plan)[0] is None
+    obs, text = observed(plan)
+    assert obs.capacity.rps_per_replica is None and obs.slo.hours_above == 0, obs.capacity
+    assert "at p95 25500" not in text and "above in 24" not in text, text
+    assert "latency limits differ (chat 25500 ms derived, summarize 55000 ms derived)" in text
+    assert "capacity was not read (the classes' end-to-end latency limits differ" in text
+    assert "capacity: not measured (the classes' end-to-end limits differ;" in text
+    # every class with one stated limit: judged at it, the class's, not the top-level's
+    text2 = TEXT.replace(OWN, "      slo: {ttft_ms: 5000, tpot_ms: 100, latency_ms: 25500}\n")
+    text2 = text2.replace(
+        "slo: {ttft_ms: 500, tpot_ms: 50}", "slo: {ttft_ms: 500, tpot_ms: 50, latency_ms: 25500}"
+    )
+    same = plan.model_copy(update={"spec": parse_spec_text(text2, "spec.yaml")})
+    obs, text = observed(same)
+    assert e2e_limit(same)[0] == 25_500 and obs.capacity.rps_per_replica is not None
+    assert obs.slo.hours_above == 24 and "not judged: the classes' end-to-end" not in text

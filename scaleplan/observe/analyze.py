@@ -35,7 +35,7 @@ from scaleplan.observe.model import (
     ObservedSlo,
 )
 from scaleplan.observe.queries import BEYOND_TOP_BUCKET, QuerySet
-from scaleplan.observe.slo import latency_limit
+from scaleplan.observe.slo import e2e_limit, latency_limit
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
@@ -138,9 +138,13 @@ class _Estimate:
     top_latency: float | None
 
 
-def _estimate(demand: Points, replicas: Points, latency: Points, slo: float) -> _Estimate:
-    """Requests/s per replica at the SLO latency, from the steps near the limit."""
+def _estimate(demand: Points, replicas: Points, latency: Points, slo: float | None) -> _Estimate:
+    """Requests/s per replica at the SLO latency, from the steps near the limit (``slo`` None:
+    no limit to read it at, only the most load seen: :func:`scaleplan.observe.slo.e2e_limit`)."""
     rows = [(d / r, lat * 1000.0) for d, r, lat in _join(demand, replicas, latency) if r > 0 and d >= 0 and lat > 0]
+    if slo is None:
+        top_x, top_lat = max(rows, default=(0.0, None))
+        return _Estimate(None, "none", 0, top_x, top_lat)
     lo, hi = BAND[0] * slo, BAND[1] * slo
     near = [(x, lat) for x, lat in rows if lo <= lat <= hi]
     top_x, top_lat = max(rows, default=(0.0, None))
@@ -166,7 +170,7 @@ def _estimate(demand: Points, replicas: Points, latency: Points, slo: float) -> 
 
 
 def _per_allocation(fetched: Fetched, plan: Plan, queries: QuerySet) -> tuple[AllocationCapacity, ...]:
-    slo = plan.spec.slo.latency_ms
+    slo, _ = e2e_limit(plan)
     by_alloc = {a.name: a for a in plan.allocations}
     out: list[AllocationCapacity] = []
     for name in sorted({q.allocation for q in queries.queries if q.allocation is not None}):
@@ -181,13 +185,13 @@ def _per_allocation(fetched: Fetched, plan: Plan, queries: QuerySet) -> tuple[Al
 
 
 def _capacity(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedCapacity:
-    slo = plan.spec.slo.latency_ms
+    slo, _ = e2e_limit(plan)
     e = _estimate(fetched.series["demand"], fetched.series["replicas"], fetched.series["latency"], slo)
     planned = planned_capacity(plan)
     live = [a for a in plan.allocations if a.replicas > 0]
     return ObservedCapacity(
         rps_per_replica=_sig(e.cap) if e.cap is not None else None,
-        at_latency_ms=_sig(slo) if e.cap is not None else None,
+        at_latency_ms=_sig(slo) if e.cap is not None and slo is not None else None,
         points_near_limit=e.near,
         band=BAND,
         method=e.method,
@@ -214,13 +218,13 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
     # At or above the target that bound says the hour was above it; below, nothing is known
     tail = 1 - slo.percentile / 100 + 1e-9
     clamped = {k for k in cells if beyond.get(k, 0.0) > tail}
-    target = slo.latency_ms
-    above = [k for k, v in cells.items() if v > target or (k in clamped and v >= target)]
-    undecided = [k for k in clamped if cells[k] < target]
+    target, _ = e2e_limit(plan)  # None: the classes' limits differ, no hour judged (unjudged)
+    above = [k for k, v in cells.items() if target is not None and (v > target or (k in clamped and v >= target))]
+    undecided = [k for k in clamped if target is not None and cells[k] < target]
     worst = max(cells.values()) if cells else None
     return ObservedSlo(
         percentile=slo.percentile,
-        latency_ms=slo.latency_ms,
+        latency_ms=target if target is not None else slo.latency_ms,
         hourly_latency_ms=hourly,
         worst_hour_ms=_sig(worst) if worst is not None else None,
         worst_beyond_buckets=any(cells[k] == worst for k in clamped),
@@ -328,8 +332,11 @@ def _iso(t: float) -> str:
 def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: float = 0.9) -> Observed:
     demand, notes = _demand(fetched, quantile_q, plan, queries)
     capacity = _capacity(fetched, plan, queries)
-    if capacity.rps_per_replica is None:
-        notes.append(f"the service {capacity.not_near_limit(plan.spec.slo.latency_ms)} (within {BAND[0]:g}-{BAND[1]:g} x {latency_limit(plan)}): no capacity estimate; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
+    limit, why = e2e_limit(plan)
+    if limit is None:
+        notes.append(f"no capacity estimate and no end-to-end hour judged: {why}, and the server's latency histogram does not tell classes apart; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
+    elif capacity.rps_per_replica is None:
+        notes.append(f"the service {capacity.not_near_limit(limit)} (within {BAND[0]:g}-{BAND[1]:g} x {latency_limit(plan)}): no capacity estimate; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
     extras: dict[str, ObservedExtra] = {}
     missing: list[str] = []
     for q in queries.queries:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.observe.model import LlmHour, Observed
-from scaleplan.observe.slo import token_slo_hours
+from scaleplan.observe.slo import e2e_limit, token_slo_hours
 from scaleplan.plan import Allocation, Plan
 from scaleplan.profile.model import Measurement, Percentiles, Profile, ProfileMeta
 from scaleplan.spec import Spec
@@ -337,7 +337,9 @@ def risks(observed: Observed) -> list[str]:
         elif ratio > 1 + CAPACITY_TOLERANCE:
             out.append(f"{source} under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
     if c.ratio is None and not rated:
-        out.append(f"capacity was not observed near the latency limit (at most {c.max_rps_per_replica:g} rps per replica): the profile's capacity is unverified")
+        _, why = e2e_limit(observed.running_plan)  # class SLOs: no one limit to read it at
+        near = f"read ({why})" if why else "observed near the latency limit"
+        out.append(f"capacity was not {near} (at most {c.max_rps_per_replica:g} rps per replica): the profile's capacity is unverified")
     pct = observed.running_plan.spec.slo.percentile
     for what, target, above, n_hours, top in token_slo_hours(observed):
         if above:

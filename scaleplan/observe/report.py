@@ -9,7 +9,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from scaleplan.observe.model import Observed
-from scaleplan.observe.slo import latency_limit, token_slo_hours, unjudged
+from scaleplan.observe.slo import e2e_limit, latency_limit, token_slo_hours, unjudged
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
@@ -74,6 +74,10 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
         lines.append(
             f"  the plan assumed {c.planned_rps_per_replica:g} ({(c.ratio or 0) - 1:+.0%})"
         )
+    elif e2e_limit(obs.running_plan)[0] is None:  # class SLOs: no one limit (the notes say why)
+        lines.append("capacity: not measured (the classes' end-to-end limits differ;")
+        lines.append(f"  at most {c.max_rps_per_replica:g} rps per replica seen);")
+        lines.append(f"  the plan assumed {c.planned_rps_per_replica:g}")
     else:
         if c.points_near_limit:  # near the SLO, in too thin a latency sliver to read it at
             lines.append("capacity: not measured (the latency near the limit spans too little")
@@ -93,8 +97,9 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     slo = f"SLO p{s.percentile} {s.latency_ms:g} ms"
     if derived:  # no SLO: TTFT's and TPOT's follow
         slo = f"e2e p{s.percentile} {s.latency_ms:g} ms (derived, not an SLO)"
-    lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} hours,")
-    lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
+    if e2e_limit(obs.running_plan)[0] is not None:  # else unjudged() below says why
+        lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} hours,")
+        lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
     for what, target, above, n_hours, top in token_slo_hours(obs):  # LLM plans
         slo_at = f"{what} p{s.percentile} {target:g} ms"
         lines.append(f"{slo_at}: above in {above} of {n_hours} hours of the day")

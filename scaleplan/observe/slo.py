@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from scaleplan.spec_class_slo import class_blind_slo
+from scaleplan.spec_class_slo import class_blind_slo, slo_of
 
 if TYPE_CHECKING:
     from scaleplan.observe.model import Observed
@@ -17,6 +17,28 @@ def latency_limit(plan: Plan) -> str:
     """What observe calls the plan's ``slo.latency_ms``: "the SLO", or "the derived latency"
     where it was derived from the TTFT/TPOT SLOs (``Slo.tested_latency_ms`` None): no SLO."""
     return "the SLO" if plan.spec.slo.tested_latency_ms is not None else "the derived latency"
+
+
+def e2e_limit(plan: Plan) -> tuple[float | None, str]:
+    """The end-to-end latency observe reads the service's capacity and hours at (the latency
+    histogram has no class label), and, where there is none, why. Without class SLOs the
+    plan's ``slo.latency_ms`` (stated or derived); with them the one every class shares
+    (its own, stated or derived from its TTFT/TPOT), else None: a mixed histogram cannot tell
+    a summary within its 55 s from a chat request over its 25.5 s (until 2026-12-06 observe
+    read capacity and hours at the top-level 25.5 s for tests/data/specs/class-slo.yaml)."""
+    spec = plan.spec
+    if not spec.has_class_slos:
+        return spec.slo.latency_ms, ""
+    per = {c.name: slo_of(spec, c.name) for c in spec.traffic.classes}
+    limits = {s.latency_ms for s in per.values()}
+    if len(limits) == 1:
+        return limits.pop(), ""
+    got = ", ".join(
+        f"{n} {'none' if s.latency_ms is None else f'{s.latency_ms:g} ms'}"
+        f"{' derived' if s.tested_latency_ms is None else ''}"
+        for n, s in per.items()
+    )
+    return None, f"the classes' end-to-end latency limits differ ({got})"
 
 
 def token_slo_hours(observed: Observed) -> list[tuple[str, float, int, int, float]]:
@@ -37,7 +59,11 @@ def token_slo_hours(observed: Observed) -> list[tuple[str, float, int, int, floa
 
 def unjudged(plan: Plan) -> list[str]:
     """The per-class targets observe cannot judge from class-blind histograms (the classes'
-    TTFT or end-to-end targets differ: :func:`scaleplan.spec_class_slo.class_blind_slo`)."""
+    TTFT or end-to-end targets differ: :func:`scaleplan.spec_class_slo.class_blind_slo`; their
+    end-to-end limits, stated or derived, differ: :func:`e2e_limit`)."""
     _, differ = class_blind_slo(plan.spec)
+    limit, why = e2e_limit(plan)  # derived limits too: observe reads capacity at them
+    if limit is None and not any("end-to-end" in d for d in differ):
+        differ = [*differ, why]
     return [f"not judged: {d}, and the server's histograms do not tell classes apart "
             "(scaleplan simulate judges each class against its own)" for d in differ]
