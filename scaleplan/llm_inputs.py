@@ -367,6 +367,13 @@ def own_points(points: Sequence[Measurement]) -> list[Measurement]:
     return [m for m in points if m.source in ("measured", "imported") and m.device != "observed"]
 
 
+def file_positions(profile: Profile | None, points: Sequence[Measurement]) -> list[int]:
+    """Each of ``points``' index in ``profile``'s ``measurements`` (what the calibration's
+    notes call it), where :func:`calibrating_points` left some out before them."""
+    at = {id(m): i for i, m in enumerate(profile.measurements)} if profile is not None else {}
+    return [at.get(id(m), i) for i, m in enumerate(points)]
+
+
 def calibrating_points(
     profile: Profile | None, s: LlmSetup
 ) -> tuple[tuple[Measurement, ...], tuple[str, ...]]:

@@ -127,7 +127,7 @@ def test_llm_replan_calibrates_the_model_not_the_profile(tables: Catalog) -> Non
     assert alone is not None and list(alone.measurements) == added
     assert alone.metadata.architecture == inp.spec.model.architecture
     assert len(added) == 24 and all(m.source == "measured" and m.offered_rps == m.throughput_rps and m.input_tokens == PROMPT for m in added)
-    assert any(x.startswith("capacity: the LLM model is calibrated with 24 observed hours on L40S x1 from o.yaml") for x in rp2.labels)
+    assert any(x.startswith("capacity: the LLM model's calibration is given 24 observed hours on L40S x1 from o.yaml") for x in rp2.labels)
     tokens = [x for x in rp2.labels if x.startswith("tokens:")]
     assert tokens == ["tokens: the observed mean prompt was 1500 tokens per request, the spec's class mix plans 870.4 (+72%); this plan still uses traffic.classes: set their input_tokens (or shares) so that the share-weighted mean is about 1500, and optimize again"]
     assert rp2.spec.traffic.classes == inp.spec.traffic.classes  # never changed silently
@@ -191,7 +191,7 @@ def test_observe_vllm_and_replan(cli, tables: Catalog, tmp_path) -> None:
     o = cli(["optimize", str(EXAMPLE / "spec.yaml"), "--observed", str(out), "--out", str(new), "--no-alternatives", "--no-manifests"])
     plan = yaml.safe_load((new / "plan.yaml").read_text())
     w = plan["warnings"]
-    assert any(x.startswith("capacity: the LLM model is calibrated with 24 observed hours on L40S x1") for x in w)
+    assert any(x.startswith("capacity: the LLM model's calibration is given 24 observed hours on L40S x1") for x in w)
     assert any(x.startswith("calibration: compute x") for x in w)
     assert [x for x in w if x.startswith("tokens:")] == [next(x for x in w if x.startswith("tokens: the observed mean prompt was 1500 tokens"))]
     assert "profile throughput" not in o.stderr + o.stdout
@@ -298,7 +298,7 @@ def test_two_shapes_calibrate_from_each_allocations_pods(cli, tables: Catalog, t
     new = tmp_path / "new"
     cli(["optimize", str(EXAMPLE / "spec.yaml"), "--observed", str(out), "--out", str(new), "--no-alternatives", "--no-manifests"])
     w = yaml.safe_load((new / "plan.yaml").read_text())["warnings"]
-    assert any(x.startswith("capacity: the LLM model is calibrated with 48 observed hours on A10G x1, L40S x1") for x in w), w
+    assert any(x.startswith("capacity: the LLM model's calibration is given 48 observed hours on A10G x1, L40S x1") for x in w), w
     fit = next(x for x in w if x.startswith("calibration: compute"))
     c, m = (float(x) for x in re.findall(r"(?:compute|memory) x([0-9.]+)", fit))
     assert 0.5 <= c <= 0.75 and 0.5 <= m <= 0.75, fit
@@ -356,7 +356,7 @@ def test_observe_tgi_and_replan(cli, tables: Catalog, tmp_path) -> None:
     opts = ["--out", str(new), "--no-alternatives", "--no-manifests"]
     cli(["optimize", str(work / "spec.yaml"), "--observed", str(out), *opts])
     w = yaml.safe_load((new / "plan.yaml").read_text())["warnings"]
-    calibrated = "capacity: the LLM model is calibrated with 24 observed hours on L40S x1"
+    calibrated = "capacity: the LLM model's calibration is given 24 observed hours on L40S x1"
     label = next(x for x in w if x.startswith(calibrated))
     assert "mean TPOT at the mean requests running per replica" in label and "TPOT only" in label
     fit = next(x for x in w if x.startswith("calibration: compute"))
@@ -519,3 +519,45 @@ def test_the_demo_splits_each_hour_as_the_plans_routing_does(example: str) -> No
                 both += 1
                 assert rb == pytest.approx(ratio * ra, rel=1e-12), (h, ra, rb)
     assert both >= 2
+
+
+def test_hours_the_calibration_leaves_out_are_named_and_not_claimed(
+    cli: Any, tables: Catalog, tmp_path: Path
+) -> None:
+    """optimize --observed on hours of a shape no catalog node holds (16 x L40S per replica):
+    the calibration leaves every hour out. Each is named as an observed hour by its figures (it
+    was 'measurements[0] (L40S x16, ...)', an index into a profile file the hour is no entry
+    of), the replan's label says the hours were given, not that they calibrate (it said 'the
+    LLM model is calibrated with 24 observed hours'), and a warning says none is used."""
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.model import LlmHour, ObservedLlm, dump_observed
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(EXAMPLE / "plan.yaml")
+    hours = [(START + 3600.0 * (h + 1), 8.0) for h in range(24)]
+    series = {"demand_hourly": hours, "latency_hourly": [(t, 1.0) for t, _ in hours],
+              "demand": (), "replicas": (), "latency": ()}
+    obs = analyze(plan, build_queries(plan, tables),
+                  Fetched(series, START, START + 86400.0, 300.0, "http://x"))
+    llm = ObservedLlm(
+        prompt_tokens=PROMPT, output_tokens=OUTPUT, accelerator="L40S", gpus_per_replica=16,
+        hours=tuple(
+            LlmHour(hour=h, replicas=2, rps_per_replica=r, concurrency_per_replica=n,
+                    prompt_tokens=p, output_tokens=o, ttft_ms=ttft * 1000, tpot_ms=tpot * 1000)
+            for h, (r, n, ttft, tpot, p, o) in enumerate(_truth(tables))
+        ),
+    )
+    (tmp_path / "o.yaml").write_text(dump_observed(obs.model_copy(update={"llm": llm})))
+    new = tmp_path / "new"
+    cli(["optimize", str(EXAMPLE / "spec.yaml"), "--observed", str(tmp_path / "o.yaml"),
+         "--out", str(new), "--no-alternatives", "--no-manifests"])
+    w = yaml.safe_load((new / "plan.yaml").read_text())["warnings"]
+    out = [x for x in w if x.startswith("calibration: an observed hour (L40S x16, ")]
+    assert out and all("is left out: no instance in the catalogs holds more than 8 L40S" in x
+                       for x in out), w
+    assert not any("measurements[" in x for x in w), w
+    assert "calibration: every one of the 24 observed hours optimize --observed gave is left out" in " ".join(w)
+    assert not any("is calibrated with" in x for x in w), w
+    assert any(x.startswith("capacity: the LLM model's calibration is given 24 observed hours on L40S x16") for x in w)
+    assert not any(x.startswith("calibration: compute x") for x in w), w

@@ -184,24 +184,41 @@ def point_reading(m: Measurement) -> OpenLoopReading:
     return reading
 
 
+def point_label(m: Measurement, index: int) -> str:
+    """How the calibration's notes name a point: ``measurements[index]`` of the profile file,
+    or, for a running service's hour ``optimize --observed`` adds (device ``observed``, no
+    entry of any profile file), the hour by its figures. Until 2026-12-06 an observed hour
+    was called "measurements[0] (H100 x64, ...)", index counting the points kept."""
+    shape = f"{m.accelerator} x{m.gpus}"
+    if m.device == "observed":
+        return (
+            f"an observed hour ({shape}, {m.concurrency or m.batch_size} requests running, "
+            f"{m.throughput_rps:g} rps per replica)"
+        )
+    return f"measurements[{index}] ({shape}, concurrency {m.concurrency or m.batch_size})"
+
+
 def observed_from_profile(
     s: LlmSetup,
     measured: Sequence[Measurement],
     accelerators: dict[str, Accelerator],
     classes: Sequence[TokenClass],
     node_gpus: Mapping[str, int] | None = None,
+    positions: Sequence[int] | None = None,
 ) -> tuple[list[Observed], list[str]]:
     """Measured / imported profile points as calibration observations. Each needs its tokens
     (``input_tokens``/``output_tokens`` on the point, or its ``request_class`` among
     ``classes``, or the only class), an accelerator the table knows and, with ``node_gpus``,
-    a GPU count one node holds (as :func:`estimate_points` leaves such shapes out)."""
+    a GPU count one node holds (as :func:`estimate_points` leaves such shapes out).
+    ``positions``: each point's index in its profile file's ``measurements`` (the skipped
+    notes name it; None: its index in ``measured``)."""
     obs: list[Observed] = []
     skipped: list[str] = []
     by_name = {c.name: c for c in classes}
     for i, m in enumerate(measured):
         if m.source not in ("measured", "imported"):
             continue
-        label = f"measurements[{i}] ({m.accelerator} x{m.gpus}, concurrency {m.concurrency or m.batch_size})"
+        label = point_label(m, positions[i] if positions is not None else i)
         acc = accelerators.get(m.accelerator)
         if acc is None:
             skipped.append(f"{label} is left out: accelerator not in the table")
@@ -262,10 +279,11 @@ def calibration_from(
     accelerators: dict[str, Accelerator],
     classes: Sequence[TokenClass],
     node_gpus: Mapping[str, int] | None = None,
+    positions: Sequence[int] | None = None,
 ) -> tuple[Calibration | None, list[str]]:
     """The calibration the measured / imported points give (None when they give none), and
     notes: the points skipped and the fit (profile llm, the optimizer)."""
-    obs, skipped = observed_from_profile(s, measured, accelerators, classes, node_gpus)
+    obs, skipped = observed_from_profile(s, measured, accelerators, classes, node_gpus, positions)
     notes = [f"calibration: {x}" for x in skipped]
     fitted, cal_notes = calibrate(obs)
     notes.extend(cal_notes)
@@ -284,6 +302,7 @@ def llm_profile(
     table: dict[str, Accelerator] | None = None,
     command: str | None = None,
     node_gpus: Mapping[str, int] | None = None,
+    positions: Sequence[int] | None = None,
 ) -> tuple[Profile, tuple[str, ...]]:
     """The whole ``scaleplan profile llm`` result: a Profile (estimated or calibrated points,
     plus the measured points it was calibrated on) and notes (refusals, skipped points).
@@ -307,7 +326,7 @@ def llm_profile(
             hint = f"drop {acc.name} from --accelerators or pick a dtype it runs with --dtype ({runs})"
             problem = Problem("--accelerators", f"{s.dtype} ({whose}): {exc}", hint=hint)
             raise InputError(None, [problem]) from None
-    cal, notes = calibration_from(s, measured, dict(table or {a.name: a for a in accelerators}), classes, node_gpus)
+    cal, notes = calibration_from(s, measured, dict(table or {a.name: a for a in accelerators}), classes, node_gpus, positions)
     notes[:0] = [w for w in (proxy_warning(hardware_for(a)) for a in accelerators) if w]
     cals = {a.name: cal for a in accelerators} if cal else None
     result = estimate_points(s, accelerators, gpus, classes, concurrencies, calibrations=cals, node_gpus=node_gpus)

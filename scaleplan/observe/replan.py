@@ -204,9 +204,11 @@ def llm_calibration(
     only = tpot_only(observed)
     means = f"mean {'TPOT' if only else 'TTFT/TPOT'} at the mean requests running per replica, {how}"
     means += f"; {only}" if only else ""
+    # given, not claimed: the optimizer's calibration may leave hours out (a shape no catalog
+    # node holds, a prompt the model refuses), and says so in its 'calibration:' warnings
     label = (
-        f"capacity: the LLM model is calibrated with {counted(len(points), 'observed hour')} on {shapes} from {source} "
-        f"({means}; the fit is the 'calibration:' warning); "
+        f"capacity: the LLM model's calibration is given {counted(len(points), 'observed hour')} on {shapes} from {source} "
+        f"({means}; the 'calibration:' warnings say what it fit and what it left out); "
         "the profile's throughput is not scaled: an LLM plan's capacity comes from the model (docs/llm.md)"
     )
     if profile is None:  # the spec names none (architecture only): the observed hours are one

@@ -56,7 +56,7 @@ def llm_profile_file(
     from scaleplan.llm.arch import another_model
     from scaleplan.llm.estimate import llm_profile
     from scaleplan.llm.serving import TokenClass
-    from scaleplan.llm_inputs import calibrating_points, llm_profile_inputs
+    from scaleplan.llm_inputs import calibrating_points, file_positions, llm_profile_inputs
     from scaleplan.option_values import choice, int_list, names, split_values
     from scaleplan.profile.model import dump_profile, read_profile
     from scaleplan.spec import Engine, KvCacheDtype, LlmDtype
@@ -92,7 +92,7 @@ def llm_profile_file(
     prof, notes = llm_profile(
         inp.setup, inp.accelerators, sizes, inp.classes,
         int_list(concurrency, "--concurrency") or [1], model_ref=inp.model, measured=measured,
-        table=inp.table, command=command,
+        table=inp.table, command=command, positions=file_positions(cal, measured),
         # measured points of several GPUs are checked against the nodes too (a TP16 H100 run
         # calibrated as one node)
         node_gpus=(

@@ -96,7 +96,7 @@ def llm_context(
     s = setup_from_spec(spec.model, base)
     # no profile (an architecture-only spec): nothing measured, the model is uncalibrated;
     # points of another precision than the plan's are left out (llm_inputs)
-    from scaleplan.llm_inputs import calibrating_points
+    from scaleplan.llm_inputs import calibrating_points, file_positions
 
     points, precision = calibrating_points(profile, s)
     classes = token_classes(spec)
@@ -116,9 +116,21 @@ def llm_context(
         from scaleplan.errors import SpecError
 
         raise SpecError(None, [too_long])
-    # indices in the skipped-point notes count the measured points only
+    # the skipped-point notes name each point's index in the profile file
     measured = [m for m in points if m.source in ("measured", "imported")]
-    cal, notes = calibration_from(s, measured, {a.name: a for a in accelerators}, classes, node_gpus)
+    cal, notes = calibration_from(
+        s, measured, {a.name: a for a in accelerators}, classes, node_gpus,
+        file_positions(profile, measured),
+    )
+    given = sum(1 for m in measured if m.device == "observed")  # optimize --observed's hours
+    out = sum(1 for n in notes if n.startswith("calibration: an observed hour ("))
+    if given and out == given:  # replan's label says they were given, not that they calibrate
+        notes.append(
+            f"calibration: every one of the {counted(given, 'observed hour')} optimize "
+            "--observed gave is left out (each 'calibration: an observed hour' warning says "
+            "why): the plan is not "
+            "calibrated with the running service"
+        )
     other = None
     # the profile's own points only: optimize --observed adds the running service's hours, of
     # the model planned, beside points of another precision left out (UX trial 23)
