@@ -58,9 +58,10 @@ class ClassSlo(SpecModel):
 def check_class_slos(spec: Spec) -> None:
     """ValueError (with the fix) for a class slo the plan cannot hold as written: without
     ``model.architecture`` (a profile's points are judged against one SLO) or under
-    ``routing: inference-pool`` (its picker scores queues and free KV cache, not each pod's
-    capacity under the tightest class, while the optimizer sizes a pool as if load split by
-    capacity: docs/llm.md, "Endpoint picker")."""
+    ``routing: inference-pool`` (its picker is class-blind: every class on a pod shares one
+    batch in whatever mix the picker's queue and KV-cache scores leave there, while the
+    optimizer sizes a pool for the picker's split of the whole mix, every class alike:
+    docs/llm.md, "Endpoint picker")."""
     at = next((i for i, c in enumerate(spec.traffic.classes) if c.slo is not None), None)
     if at is None:
         return
@@ -77,10 +78,13 @@ def check_class_slos(spec: Spec) -> None:
     if spec.kubernetes.routing == "inference-pool":
         raise ValueError(fix(
             "per-class SLOs are not planned under kubernetes.routing: inference-pool: its "
-            "endpoint picker sends each request to the pod with the fewest waiting requests "
-            "and the most free KV cache, not by what each pod holds under the tightest "
-            "class's targets, and no plan sized for that split has been verified yet "
-            "(docs/llm.md, 'Endpoint picker')",
+            "endpoint picker is class-blind (it scores pods by waiting requests, free KV cache "
+            "and prefix hits, never by a request's class), so every class a pod gets shares "
+            "one batch there, in whatever mix those scores leave on that pod; the optimizer "
+            "sizes a pool for the picker's split of the whole class mix, every class alike, "
+            "which is enough for one SLO (the heaviest class alone then bounds every step) "
+            "but says nothing of a tighter class's targets in a batch whose mix the picker "
+            "varies from pod to pod (docs/llm.md, 'Endpoint picker')",
             "set kubernetes.routing: service, or gateway-api, with class_header to route "
             "each class on its own; or hold every class to the top-level slo",
             at=f"traffic.classes[{at}].slo",

@@ -96,18 +96,22 @@ def test_class_routing_sizes_for_any_mix_and_holds(
 
 
 def test_per_class_slos_are_refused_under_the_endpoint_picker() -> None:
-    """routing: inference-pool's picker scores queues and free KV cache, not each pod's
-    capacity under the tightest class (a plan sized as under class_header held 84 % at the
-    peak with the simulator's earlier picker; none is verified under the EPP's scores yet).
-    Refused, naming why and both fixes, without a stale measurement."""
+    """routing: inference-pool's picker is class-blind: every class on a pod shares one batch
+    in whatever mix its queue and KV-cache scores leave there, and a pool is sized for its
+    split of the whole mix (since a0abff6), every class alike. Refused, saying that and both
+    fixes, without the old picker's measurement or 'no plan sized for that split' (one is,
+    since a0abff6)."""
     text = TEXT.replace(ROUTED, ROUTED + "  routing: inference-pool\n  gateway: {name: gw}\n")
     with pytest.raises(SpecError) as err:
         parse_spec_text(text, "spec.yaml")
     (p,) = err.value.problems
     assert p.where == "traffic.classes[1].slo" and p.line == 20, p
     assert "not planned under kubernetes.routing: inference-pool" in p.message
-    assert "fewest waiting requests and the most free KV cache" in p.message
+    assert "endpoint picker is class-blind" in p.message
+    assert "every class a pod gets shares one batch there" in p.message
+    assert "sizes a pool for the picker's split of the whole class mix" in p.message
     assert "%" not in p.message  # no measured figure the picker has since outdated
+    assert "verified yet" not in p.message and "sized for that split" not in p.message
     assert "set kubernetes.routing: service, or gateway-api" in p.hint
     assert (
         parse_spec_text(text.replace(OWN, ""), "spec.yaml").kubernetes.routing == "inference-pool"
