@@ -242,12 +242,15 @@ def test_a_left_out_point_is_named_by_its_index_in_the_profile_file(tmp_path: Pa
     (left out as another precision before the calibration sees the points) the L4 run is
     measurements[1]; it was called measurements[0], its index among the points kept."""
     result = "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
-    spec = _spec(tmp_path, cli, result, "llama-3.3-70b-instruct", "--accelerator", "L4", "--gpus", "1")
+    spec = _spec(
+        tmp_path, cli, result, "llama-3.3-70b-instruct", "--accelerator", "L4", "--gpus", "1"
+    )
     prof = tmp_path / "profile.yaml"
     doc = yaml.safe_load(prof.read_text(encoding="utf-8"))
     (point,) = doc["measurements"]
     doc["measurements"] = [{**point, "dtype": "fp8"}, point]
     prof.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     err = " ".join(cli(["validate", str(spec)]).stderr.split())
-    assert "calibration: measurements[1] (L4 x1, concurrency 41) is left out: llama-3.3-70b" in err, err
+    named = "calibration: measurements[1] (L4 x1, concurrency 41) is left out: llama-3.3-70b"
+    assert named in err, err
     assert "measurements[0] (L4 x1, concurrency 41) is left out" not in err

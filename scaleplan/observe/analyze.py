@@ -219,8 +219,10 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
     tail = 1 - slo.percentile / 100 + 1e-9
     clamped = {k for k in cells if beyond.get(k, 0.0) > tail}
     target, _ = e2e_limit(plan)  # None: the classes' limits differ, no hour judged (unjudged)
-    above = [k for k, v in cells.items() if target is not None and (v > target or (k in clamped and v >= target))]
-    undecided = [k for k in clamped if target is not None and cells[k] < target]
+    above, undecided = [], []
+    if target is not None:
+        above = [k for k, v in cells.items() if v > target or (k in clamped and v >= target)]
+        undecided = [k for k in clamped if cells[k] < target]
     worst = max(cells.values()) if cells else None
     return ObservedSlo(
         percentile=slo.percentile,
@@ -334,7 +336,11 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
     capacity = _capacity(fetched, plan, queries)
     limit, why = e2e_limit(plan)
     if limit is None:
-        notes.append(f"no capacity estimate and no end-to-end hour judged: {why}, and the server's latency histogram does not tell classes apart; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
+        notes.append(
+            f"no capacity estimate and no end-to-end hour judged: {why}, and the server's "
+            "latency histogram does not tell classes apart; the highest load seen was "
+            f"{capacity.max_rps_per_replica:g} rps per replica"
+        )
     elif capacity.rps_per_replica is None:
         notes.append(f"the service {capacity.not_near_limit(limit)} (within {BAND[0]:g}-{BAND[1]:g} x {latency_limit(plan)}): no capacity estimate; the highest load seen was {capacity.max_rps_per_replica:g} rps per replica")
     extras: dict[str, ObservedExtra] = {}
