@@ -210,3 +210,26 @@ def test_an_allowed_accelerator_no_point_of_which_holds_the_slo_is_said(
     assert "is left out: none of its profile points" not in cli(
         ["optimize", "ok.yaml", "--out", "o2", "--no-manifests"]
     ).stderr
+
+
+def test_an_accelerator_one_point_of_which_holds_the_slo_is_not_said_to_hold_none(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """r1 review 38 item 2: 'none of its profile points holds the SLO' was said of an
+    accelerator that has a point holding the SLO but no candidate for another reason. Here
+    the CPU's 16-thread point holds p95 6 ms but needs 5,000 GiB, which no node has; the
+    1- to 4-thread points miss. The warning is not given; the CPU still gets no allocation."""
+    root = Path(__file__).resolve().parents[1] / "examples" / "embedding-cpu-gpu"
+    text = (root / "spec.yaml").read_text(encoding="utf-8")
+    prof = yaml.safe_load((root / "profile.yaml").read_text(encoding="utf-8"))
+    big = dict(next(m for m in prof["measurements"] if m.get("threads") == 4))
+    big.update(threads=16, peak_memory_gib=5000.0, estimate=None)
+    big["latency_ms"] = {"p50": 4.0, "p90": 4.6, "p95": 5.0, "p99": 6.0, "mean": 4.2}
+    prof["measurements"].append({k: v for k, v in big.items() if v is not None})
+    monkeypatch.chdir(tmp_path)
+    Path("profile.yaml").write_text(yaml.safe_dump(prof, sort_keys=False), encoding="utf-8")
+    Path("tight.yaml").write_text(text.replace("latency_ms: 60", "latency_ms: 6"), encoding="utf-8")
+    res = cli(["optimize", "tight.yaml", "--out", "o", "--no-manifests"])
+    assert "CPU is left out: none of its profile points" not in res.stderr
+    plan = Plan.model_validate(yaml.safe_load(Path("o/plan.yaml").read_text(encoding="utf-8")))
+    assert all(a.accelerator != "CPU" for a in plan.allocations)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from scaleplan.catalog.model import CapacityType, Catalog, InstanceRow
 from scaleplan.kube.zones import DEFAULT_ZONES
 from scaleplan.profile.model import Measurement, Profile
-from scaleplan.solve.oppoints import BestPoints, OpPoint
+from scaleplan.solve.oppoints import BestPoints, OpPoint, holds_slo
 from scaleplan.solve.placement import (
     CPU,
     flagged_only,
@@ -281,23 +281,27 @@ def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, m
             best_mem = roomiest(best_mem, acc, gmem, maxg)
             shapes = gpu_shapes(r, acc, gmem, maxg, mem_req, k8s, points, diag)
         out.extend(priced(r, caps, acc, shapes, classes))
-    diag.warnings.extend(_left_out_by_slo(spec, catalog, out, diag))
+    held = {acc for acc, ms in by_acc.items() if any(holds_slo(spec, m) for m in ms)}
+    diag.warnings.extend(_left_out_by_slo(spec, catalog, out, diag, held))
     return finish_candidates(spec, out, classes, diag, best_mem)
 
 
 def _left_out_by_slo(
-    spec: Spec, catalog: Catalog, out: Sequence[Candidate], diag: Diagnostics
+    spec: Spec, catalog: Catalog, out: Sequence[Candidate], diag: Diagnostics,
+    held: set[str],
 ) -> list[str]:
     """A warning for each accelerator ``placement.accelerators`` names that no candidate runs
     on because none of its profile points holds the SLO, with the nearest miss, as LLM specs
     say it (:func:`scaleplan.solve.llm_capacity.left_out`). ux24 F6: with ``[cpu, T4, L4,
     A10G]`` at p95 80 ms the plan, alternatives and baselines were all GPU, and nothing said
-    the CPU's best point was 92.5 ms."""
+    the CPU's best point was 92.5 ms. ``held``: accelerators one of whose measured points
+    holds the SLO; they are left out for another reason (memory, no node shape) and are not
+    said to hold none (r1 review 38 item 2)."""
     used = {c.accelerator for c in out}
     notes: list[str] = []
     for name in spec.placement.accelerators or ():
         acc = catalog.resolve(name) or name
-        if acc in used or acc not in diag.acc_miss:
+        if acc in used or acc in held or acc not in diag.acc_miss:
             continue
         _, cls, metric, val, batch, n = diag.acc_miss[acc]
         own = spec.slo_of(cls if spec.traffic.classes else None)

@@ -96,6 +96,11 @@ def server_model(kind: str, m: Measurement) -> Literal["discrete", "continuous"]
     return "discrete"
 
 
+def holds_slo(spec: Spec, m: Measurement) -> bool:
+    """Whether ``m``'s latency holds its class's SLO (whatever shape or memory it needs)."""
+    return _slo_check(spec.slo_of(m.request_class), m)[0] >= 0
+
+
 def evaluate(
     spec: Spec, m: Measurement, util_override: float | None, scale: float, scaled: bool,
     kind: str = "model",
