@@ -63,6 +63,23 @@ def test_tau_is_the_mean_kv_a_sequence_holds_by_hand() -> None:
     assert pool_member(0, [(1.0, 100, 10, 0.1, 0.01, (1.0,))]) is None
 
 
+
+def test_a_zero_rate_raises_nothing() -> None:
+    """r1 review 38 item 7: a zero rate divided by zero (ZeroDivisionError) in pool_member's
+    mix and in split's past-the-last-rate scaling."""
+    one = (0.5, 100, 10, 0.1, 0.01, (1.0, 2.0))
+    # a class the shape serves at no rate is left out, as one without a point is
+    alone = pool_member(1000, [one])
+    both = pool_member(1000, [one, (0.5, 100, 10, 0.1, 0.01, (0.0, 0.0))])
+    assert both is not None and alone is not None and both.rates == pytest.approx(alone.rates)
+    # a class at no rate with one sequence in flight: the mix serves nothing there (the limit)
+    some = pool_member(1000, [one, (0.5, 100, 10, 0.1, 0.01, (0.0, 6.0))])
+    assert some is not None and some.rates == pytest.approx((0.0, 3.0))
+    # a pool whose pods serve nothing takes nothing
+    idle = PoolMember(kv_tokens=100.0, tokens_per_seq=10.0, rates=(0.0, 0.0))
+    assert split([idle, idle], [1, 2], 5.0) == [0.0, 0.0]
+
+
 def _mixed_spec(tmp_path: Path) -> Path:
     """The h3 findings' v2 case: llm-chat-pool at TTFT 1 s and 20 rps, L4 / L40S / A100 in one
     region, at most 2 GPUs a replica and 3 g6e GPUs (/work/h3_pool_findings.md)."""

@@ -80,8 +80,10 @@ def pool_member(
     prompt plus half its output while it decodes (output x TPOT); tau weighs each class by
     its share and the time its sequences stay in flight. The rate at n is the classes' mix
     (1 / sum share / rate, as ``scaleplan.solve.llm_capacity.queue_derating`` takes it).
-    None without KV tokens, shares or rates."""
-    kept = [c for c in classes if c[0] > 0 and c[5]]
+    None without KV tokens, shares or rates. A class with no positive rate is left out (as
+    one the shape has no point for); a class at rate 0 at some count makes the mix's rate 0
+    there (the limit of 1 / sum share / rate), not a division by zero."""
+    kept = [c for c in classes if c[0] > 0 and any(r > 0 for r in c[5])]
     if kv_tokens <= 0 or not kept:
         return None
     whole = sum(c[0] for c in kept)
@@ -90,7 +92,10 @@ def pool_member(
     if time_in <= 0:
         return None
     slots = min(len(c[5]) for c in kept)
-    mix = tuple(whole / sum(c[0] / c[5][k] for c in kept) for k in range(slots))
+    mix = tuple(
+        0.0 if any(c[5][k] <= 0 for c in kept) else whole / sum(c[0] / c[5][k] for c in kept)
+        for k in range(slots)
+    )
     return PoolMember(kv_tokens=float(kv_tokens), tokens_per_seq=held / time_in, rates=mix)
 
 
@@ -110,7 +115,8 @@ def capped(members: Sequence[PoolMember], caps: Sequence[float], binding: int) -
 def split(members: Sequence[PoolMember], replicas: Sequence[int], demand: float) -> list[float]:
     """Requests/s one pod of each member takes when the pool (``replicas`` pods of each)
     serves ``demand`` requests/s at one KV-cache utilisation (bisection on it); past the
-    pods' last rates (all queueing), in proportion to those. Zeros without pods or demand."""
+    pods' last rates (all queueing), in proportion to those. Zeros without pods or demand, or
+    when the pods serve nothing at any utilisation."""
     pods = [(m, r) for m, r in zip(members, replicas, strict=True) if r > 0]
     if demand <= 0 or not pods:
         return [0.0] * len(members)
@@ -119,6 +125,8 @@ def split(members: Sequence[PoolMember], replicas: Sequence[int], demand: float)
     def served(phi: float) -> float:
         return sum(r * m.rate_at_kv(phi) for m, r in pods)
 
+    if served(top) <= 0:
+        return [0.0] * len(members)
     if served(top) < demand:
         scale = demand / served(top)
         return [
