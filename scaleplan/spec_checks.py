@@ -132,9 +132,11 @@ def spec_warnings(spec: Spec) -> list[str]:
             )
     h = spec.traffic.headroom
     if h > 1:  # a percentage typed into a fraction (UX trial 25: headroom 5 planned 6x demand)
+        # a percentage is guessed only where one is plausible: 1.5 is not 1.5 % (r1 review 38)
+        guess = f"; did you mean {h / 100:g} ({h:g} %)?" if h >= 2 else ""
         out.append(
             f"traffic.headroom is {h:g}, a fraction: the plan sizes for {1 + h:g}x the demand "
-            f"({h * 100:g} % extra); did you mean {h / 100:g} ({h:g} %)?"
+            f"({h * 100:g} % extra){guess}"
         )
     return out + _spread_warnings(spec)
 

@@ -55,6 +55,11 @@ def test_a_headroom_over_one_is_said_to_look_like_a_percentage() -> None:
         "traffic.headroom is 5, a fraction: the plan sizes for 6x the demand (500 % extra); did "
         "you mean 0.05 (5 %)?"
     ]
+    # r1 review 38 item 8: 1.5 is not 1.5 % typed in; it is said without the guess
+    odd = text.replace("peak_rps: 1", "peak_rps: 1\n  headroom: 1.5")
+    assert spec_warnings(parse_spec_text(odd, "s.yaml")) == [
+        "traffic.headroom is 1.5, a fraction: the plan sizes for 2.5x the demand (150 % extra)"
+    ]
     for ok in ("0.2", "1"):
         same = text.replace("peak_rps: 1", f"peak_rps: 1\n  headroom: {ok}")
         spec = parse_spec_text(same, "s.yaml")
