@@ -250,15 +250,18 @@ def catalogs_not_given(
     )
 
 
-def types_in_no_catalog(plan: Plan, catalog: Catalog) -> list[str]:
+def types_in_no_catalog(
+    plan: Plan, catalog: Catalog, catalogs: Sequence[str | Path] = ()
+) -> list[str]:
     """A warning when an allocation's instance type is in no row of ``catalog`` (the shipped
     catalogs and the ``--catalog`` files), said only where the plan names no catalog of the
     user's that is not given (:func:`catalogs_not_given` says that) and came from no Mélange
     import: a hand-edited ``instance_type: a2-highgpu-1gg`` rendered a nodeSelector no node can
     match, its pods Pending, and passed ``check --plan`` with the generic edited warning only
-    (UX trial 25)."""
+    (UX trial 25). ``catalogs``: the ``--catalog`` files; a catalog of the user's given there
+    does not skip the check (r1 review 38 item 9)."""
     own = plan.metadata.inputs.catalogs
-    if any(k.startswith("melange/") for k in own) or users_catalogs(plan):
+    if any(k.startswith("melange/") for k in own) or catalogs_not_given(plan, catalogs):
         return []
     keys = {(r.provider, r.region, r.instance_type) for r in catalog.rows}
     gone = sorted(
@@ -267,10 +270,12 @@ def types_in_no_catalog(plan: Plan, catalog: Catalog) -> list[str]:
     if not gone:
         return []
     names = ", ".join(f"{t} ({p} {r})" for p, r, t in gone)
+    one = len(gone) == 1
+    types, it, its = ("type", "it", "its") if one else ("types", "them", "their")
     return [
-        f"the plan's instance type {names}: in no catalog row (shipped or --catalog), so no "
-        "node of it can start and its pods would stay Pending; re-run `scaleplan optimize` (an "
-        "edited plan?), or pass the catalog that lists it with --catalog"
+        f"the plan's instance {types} {names}: in no catalog row (shipped or --catalog), so no "
+        f"node of {it} can start and {its} pods would stay Pending; re-run `scaleplan optimize` "
+        f"(an edited plan?), or pass the catalog that lists {it} with --catalog"
     ]
 
 
@@ -287,7 +292,7 @@ def plan_warnings(plan: Plan | None, catalogs: Sequence[str], plan_file: str | N
 
     missing = catalogs_not_given(plan, catalogs, "the drift check's render")
     providers = sorted({a.provider for a in plan.allocations})
-    unknown = types_in_no_catalog(plan, load_tables(catalogs, providers=providers))
+    unknown = types_in_no_catalog(plan, load_tables(catalogs, providers=providers), catalogs)
     return [*edited_warning(plan, plan_file), *([] if missing is None else [missing]), *unknown]
 
 

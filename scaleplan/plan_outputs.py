@@ -204,7 +204,7 @@ def render_plan_file(
     if missing is not None:
         result = replace(result, warnings=(missing, *result.warnings))
     edited = edited_warning(plan, plan_file)  # said, not refused: render caps what it must
-    edited += types_in_no_catalog(plan, tables)
+    edited += types_in_no_catalog(plan, tables, list(catalogs))
     result = replace(result, warnings=(*edited, *result.warnings))
     if out_dir is not None:
         write_manifests(out_dir, result.files)

@@ -6,6 +6,7 @@ type (``g4dn.xlarg``, which no node can have) rendered, passed ``check --plan`` 
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -74,3 +75,39 @@ def test_render_and_check_name_an_instance_type_no_catalog_has(  # type: ignore[
     res = cli(["check", str(m), "--plan", str(plan)], exit_code=None)
     assert (said in " ".join(res.stderr.split())) is edit, res.stderr
     assert ("no node of it can start" in res.stderr) is edit
+
+
+def test_several_unknown_types_are_said_in_the_plural_and_a_given_catalog_is_no_skip(
+    tmp_path: Path,
+) -> None:
+    """r1 review 38 item 9: two unknown types read 'the plan's instance type A (..), B (..):
+    ... no node of it'; and a plan optimized with a catalog of the user's skipped the check
+    even when that catalog was given with --catalog (only one not given is said otherwise)."""
+    from scaleplan.inputs import load_tables, types_in_no_catalog
+    from scaleplan.plan import read_plan
+
+    text = PLAN.read_text()
+    for old in ("c7i.large\n", "g4dn.xlarge\n"):
+        assert f"instance_type: {old}" in text
+        text = text.replace(f"instance_type: {old}", f"instance_type: {old[:-2]}\n")
+    hand = tmp_path / "hand.yaml"
+    hand.write_text(text)
+    plan = read_plan(hand)
+    tables = load_tables(providers=["aws"])
+    (said,) = types_in_no_catalog(plan, tables, [])
+    assert said.startswith(
+        "the plan's instance types c7i.larg (aws us-east-1), g4dn.xlarg (aws us-east-1): in no "
+        "catalog row (shipped or --catalog), so no node of them can start and their pods would "
+        "stay Pending"
+    ), said
+    # optimized with a catalog of the user's: said when it is given, left to
+    # catalogs_not_given when it is not
+    own = tmp_path / "own.yaml"
+    own.write_text("# the user's catalog\n")
+    digest = hashlib.sha256(own.read_bytes()).hexdigest()
+    cats = {**plan.metadata.inputs.catalogs, "spec/own.yaml": digest}
+    inputs = plan.metadata.inputs.model_copy(update={"catalogs": cats})
+    meta = plan.metadata.model_copy(update={"inputs": inputs})
+    with_own = plan.model_copy(update={"metadata": meta})
+    assert types_in_no_catalog(with_own, tables, [str(own)]) == [said]
+    assert types_in_no_catalog(with_own, tables, []) == []
