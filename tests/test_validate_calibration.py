@@ -163,6 +163,28 @@ def test_a_profile_whose_points_are_all_left_out_is_called_uncalibrated(
     assert json.loads(cli(["validate", str(spec), "--json"]).stdout)["calibrates"] is True
 
 
+def _fp8_spec_bf16_run(tmp_path: Path, cli, gpus: int):  # type: ignore[no-untyped-def]
+    """An fp8 Llama-70B spec whose profile holds one bf16 vLLM run (H100 TP8: left out as
+    another precision), its loaded inputs, and a running hour on ``gpus`` H100 as
+    observe.replan.llm_points makes it (device 'observed')."""
+    from scaleplan.inputs import load_inputs
+    from scaleplan.observe.replan import _flat, _mean_only
+    from scaleplan.profile.model import Measurement
+
+    result = "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
+    args = ("--accelerator", "H100", "--gpus", "8", "--dtype", "bf16")
+    spec = _spec(tmp_path, cli, result, "llama-3.1-70b", *args)
+    spec.write_text(spec.read_text().replace("  engine: vllm\n", "  engine: vllm\n  dtype: fp8\n"))
+    inp = load_inputs(str(spec))
+    assert inp.profile is not None
+    hour = Measurement(
+        device="observed", accelerator="H100", gpus=gpus, batch_size=8, concurrency=8,
+        latency_ms=_flat(9000.0), throughput_rps=0.9, offered_rps=0.9, ttft_ms=_mean_only(150.0),
+        tpot_ms=_mean_only(30.0), input_tokens=512, output_tokens=256,
+    )
+    return spec, inp, hour
+
+
 def test_observed_hours_beside_left_out_points_of_another_model_are_not_called_its(
     tmp_path: Path, cli
 ) -> None:
@@ -173,21 +195,9 @@ def test_observed_hours_beside_left_out_points_of_another_model_are_not_called_i
     hours join as observe.replan.llm_points makes them (device 'observed')."""
     from scaleplan.catalog.files import load_catalog
     from scaleplan.inputs import load_inputs
-    from scaleplan.observe.replan import _flat, _mean_only
-    from scaleplan.profile.model import Measurement
     from scaleplan.solve.llm_capacity import llm_context
 
-    result = "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
-    args = ("--accelerator", "H100", "--gpus", "8", "--dtype", "bf16")
-    spec = _spec(tmp_path, cli, result, "llama-3.1-70b", *args)
-    spec.write_text(spec.read_text().replace("  engine: vllm\n", "  engine: vllm\n  dtype: fp8\n"))
-    inp = load_inputs(str(spec))
-    assert inp.profile is not None
-    hour = Measurement(
-        device="observed", accelerator="H100", gpus=2, batch_size=8, concurrency=8,
-        latency_ms=_flat(9000.0), throughput_rps=0.9, offered_rps=0.9, ttft_ms=_mean_only(150.0),
-        tpot_ms=_mean_only(30.0), input_tokens=512, output_tokens=256,
-    )
+    spec, inp, hour = _fp8_spec_bf16_run(tmp_path, cli, gpus=2)
     cat = load_catalog()
 
     def notes(profile):  # type: ignore[no-untyped-def]
@@ -214,22 +224,9 @@ def test_the_uncalibrated_warning_counts_the_profile_s_points_not_the_observed_h
     a running hour that cannot calibrate either (64 H100 per replica: no node holds them) said
     "none of model.profile's 2 measured points calibrates them": the hour is no point of
     model.profile. The count is the profile's own points (llm_inputs.own_points)."""
-    from scaleplan.inputs import load_inputs
-    from scaleplan.observe.replan import _flat, _mean_only
-    from scaleplan.profile.model import Measurement
     from scaleplan.solve import SolveOptions, solve
 
-    result = "vllm_benchmark_serving_llama33_70b_tp8_qps16_first20.json"
-    args = ("--accelerator", "H100", "--gpus", "8", "--dtype", "bf16")
-    spec = _spec(tmp_path, cli, result, "llama-3.1-70b", *args)
-    spec.write_text(spec.read_text().replace("  engine: vllm\n", "  engine: vllm\n  dtype: fp8\n"))
-    inp = load_inputs(str(spec))
-    assert inp.profile is not None
-    hour = Measurement(
-        device="observed", accelerator="H100", gpus=64, batch_size=8, concurrency=8,
-        latency_ms=_flat(9000.0), throughput_rps=0.9, offered_rps=0.9, ttft_ms=_mean_only(150.0),
-        tpot_ms=_mean_only(30.0), input_tokens=512, output_tokens=256,
-    )
+    _, inp, hour = _fp8_spec_bf16_run(tmp_path, cli, gpus=64)
     both = inp.profile.model_copy(update={"measurements": (*inp.profile.measurements, hour)})
     res = solve(inp.spec, both, inp.catalog, options=SolveOptions(alternatives=False))
     (said,) = [w for w in res.plan.warnings if w.startswith("capacity on ")]
