@@ -57,6 +57,16 @@ class Line(NamedTuple):
             return self.text
         return Line(f"- {self.text}").wrapped(width)[2:]
 
+    def paragraph(self, width: int | None) -> str:
+        """A message of one or more lines (an error and its problem list): the first line
+        :meth:`hanging`, each further line :meth:`wrapped` under its own indent (a ``  - ``
+        problem's under its first word); whole when ``width`` is None (not a terminal)."""
+        if width is None:
+            return self.text
+        first, *rest = self.text.split("\n")
+        lines = [Line(first).hanging(width), *(Line(r).wrapped(width) for r in rest)]
+        return "\n".join(lines)
+
 
 def table_lines(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False

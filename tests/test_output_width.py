@@ -446,3 +446,61 @@ def test_check_summary_wraps_on_a_terminal_findings_stay_whole(
     assert summary and max(len(t) for t in summary) <= 80, tty
     assert " ".join(" ".join(summary).split()) == " ".join(text.splitlines()[-1].split())
     assert _printed(monkeypatch, lines, terminal=False) == finding + "\n" + text
+
+
+def _failed(monkeypatch: pytest.MonkeyPatch, err: Exception, *, terminal: bool) -> str:
+    import typer
+
+    from scaleplan.cli import _common
+
+    def call() -> None:
+        with pytest.raises(typer.Exit) as ei:
+            _common.fail(err)  # type: ignore[arg-type]
+        assert ei.value.exit_code == err.exit_code  # type: ignore[attr-defined]
+
+    text = _captured(monkeypatch, "stderr", call, terminal=terminal)
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)  # NO_COLOR still prints the bold 'error:'
+
+
+def test_errors_and_hints_wrap_on_a_terminal_as_warnings_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """UX trial 25 F19: on an 80-column terminal optimize's exit-4 ``error:`` and ``hint:``
+    lines were printed whole (123 and 393 columns), cut mid-word by the terminal, while every
+    warning wraps. They now wrap as warnings do (continuations indented by two spaces); each
+    item of a multi-line message wraps under its first word; a log gets every line whole."""
+    from solve_helpers import catalog, point, profile, row, spec
+
+    from scaleplan.errors import InfeasibleError, InputError, Problem
+    from scaleplan.solve import SolveOptions, solve
+
+    cat = catalog(row("g6.xlarge", "L4", 1, 0.8), row("g5.xlarge", "A10G", 1, 1.0))
+    prof = profile(point("L4", 1, 34, 30), point("A10G", 4, 41, 50))
+    with pytest.raises(InfeasibleError) as ei:  # a real exit 4 from the real solver
+        solve(spec(slo={"latency_ms": 20}), prof, cat, options=SolveOptions(alternatives=False))
+    infeasible = ei.value
+    whole = f"error: {infeasible}\nhint: {infeasible.hint}\n"
+    assert max(len(s) for s in whole.splitlines()) > 80  # the case the finding is about
+    tty = _failed(monkeypatch, infeasible, terminal=True)
+    assert_fits(tty)
+    lines = tty.splitlines()
+    assert lines[0].startswith("error: no plan meets the spec")
+    hint = next(i for i, s in enumerate(lines) if s.startswith("hint: "))
+    rest = [s for i, s in enumerate(lines) if i not in (0, hint)]
+    assert hint > 1 and all(s.startswith("  ") and s[2] != " " for s in rest), tty
+    assert tty.split() == whole.split()  # nothing split or lost
+    assert _failed(monkeypatch, infeasible, terminal=False) == whole
+
+    path = "/home/user/services/" + "x" * 70 + "/spec.yaml"
+    probs = [Problem("slo.latency_ms", "must be a number of ms above 0, got -5 " * 3, "use 250"),
+             Problem("placement.accelerators", "names no accelerator of the catalogs", line=12)]
+    bad = InputError(path, probs, hint="see docs/spec.md for every field; " * 4)
+    tty = _failed(monkeypatch, bad, terminal=True)
+    lines = tty.splitlines()
+    assert all(len(s) <= 80 for s in lines if path not in s), tty
+    assert lines[0] == "error:" and lines[1] == f"  {path}:"  # the path whole
+    items = [i for i, s in enumerate(lines) if s.startswith("  - ")]
+    below = lines[items[0] + 1]  # the first problem's continuation: under its first word
+    assert len(items) == 2 and below.startswith("    ") and below[4] != " ", tty
+    assert tty.split() == f"error: {bad}\nhint: {bad.hint}".split()
+    assert _failed(monkeypatch, bad, terminal=False) == f"error: {bad}\nhint: {bad.hint}\n"

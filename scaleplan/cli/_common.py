@@ -76,13 +76,17 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def warn(items: Iterable[str], kind: str = "warning") -> None:
-    """Each item as ``KIND: item`` on stderr, wrapped between words on a terminal only."""
+def warn(items: Iterable[str], kind: str = "warning", style: str = "") -> None:
+    """Each item as ``KIND: item`` on stderr (``KIND:`` in ``style``), wrapped between words on
+    a terminal only, each line of a multi-line item on its own (Line.paragraph)."""
     con = None
-    for item in items:
+    for item in items:  # rich only when there is something to say (start-up cost, issue 20)
+        from rich.text import Text
+
         con = con or stderr_console()
-        text = Line(f"{kind}: {item}").hanging(con.width if con.is_terminal else None)
-        con.print(text, markup=False, soft_wrap=True)
+        said = Line(f"{kind}: {item}").paragraph(con.width if con.is_terminal else None)
+        n = len(kind) + 1
+        con.print(Text.assemble((said[:n], style), said[n:]), soft_wrap=True)
 
 
 def fail(err: ScaleplanError, json_out: bool = False, doc: dict[str, Any] | None = None) -> NoReturn:
@@ -94,14 +98,10 @@ def fail(err: ScaleplanError, json_out: bool = False, doc: dict[str, Any] | None
     if isinstance(err, Interrupted) and err.message:  # what was kept, said as it is
         stderr_console().print(
             err.message, style="yellow", markup=False, highlight=False, soft_wrap=True)
-    elif err.message:
-        from rich.text import Text
-
-        con = stderr_console()
+    elif err.message:  # wrapped as warnings are (UX trial 25 F19: a 393-column hint)
         # messages quote files, servers and catalogs: never let their ESC/OSC reach the terminal
-        con.print(Text("error: ", style="bold red") + Text(printable(str(err), keep_newlines=True)), soft_wrap=True)
-        if err.hint:
-            con.print(Text("hint: ", style="bold yellow") + Text(printable(err.hint, keep_newlines=True)), soft_wrap=True)
+        warn([printable(str(err), keep_newlines=True)], "error", "bold red")
+        warn([printable(err.hint, keep_newlines=True)] if err.hint else [], "hint", "bold yellow")
     raise typer.Exit(int(err.exit_code))  # the one exit, with the error's code
 
 
