@@ -12,7 +12,7 @@ inputs (``profile llm``, ``simulate``'s TTFT/TPOT points) are :mod:`scaleplan.ll
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -251,7 +251,7 @@ def catalogs_not_given(
 
 
 def types_in_no_catalog(
-    plan: Plan, catalog: Catalog, catalogs: Sequence[str | Path] = ()
+    plan: Plan, catalog: Catalog | Callable[[], Catalog], catalogs: Sequence[str | Path] = ()
 ) -> list[str]:
     """A warning when an allocation's instance type is in no row of ``catalog`` (the shipped
     catalogs and the ``--catalog`` files), said only where the plan names no catalog of the
@@ -259,11 +259,13 @@ def types_in_no_catalog(
     import: a hand-edited ``instance_type: a2-highgpu-1gg`` rendered a nodeSelector no node can
     match, its pods Pending, and passed ``check --plan`` with the generic edited warning only
     (UX trial 25). ``catalogs``: the ``--catalog`` files; a catalog of the user's given there
-    does not skip the check (r1 review 38 item 9)."""
+    does not skip the check (r1 review 38 item 9). ``catalog`` may be the function that
+    reads it (``check``'s, shared with its rules), called only when the check runs."""
     own = plan.metadata.inputs.catalogs
     if any(k.startswith("melange/") for k in own) or catalogs_not_given(plan, catalogs):
         return []
-    keys = {(r.provider, r.region, r.instance_type) for r in catalog.rows}
+    rows = (catalog() if callable(catalog) else catalog).rows
+    keys = {(r.provider, r.region, r.instance_type) for r in rows}
     gone = sorted(
         {(a.provider, a.region, a.instance_type) for a in plan.allocations} - keys
     )
@@ -279,20 +281,25 @@ def types_in_no_catalog(
     ]
 
 
-def plan_warnings(plan: Plan | None, catalogs: Sequence[str], plan_file: str | None) -> list[str]:
+def plan_warnings(
+    plan: Plan | None,
+    catalogs: Sequence[str],
+    plan_file: str | None,
+    tables: Callable[[], Catalog],
+) -> list[str]:
     """``check --plan``'s warnings about the plan (on stderr; the report and the exit code are
     the checks'): the plan edited after optimize wrote it (UX trial 24), and the catalogs it
     was optimized with that no ``--catalog`` gives, without whose rows' labels the drift
     check's render reads the committed selectors as drift (UX trial 22). ``plan``: the plan
     the gate read from ``plan_file`` (:attr:`CheckReport.plan`), not read again; none
-    without ``--plan``."""
+    without ``--plan``. ``tables``: the gate's own (cached) reader of the shipped and
+    ``--catalog`` tables, so the drift check and this warning read them once."""
     if plan is None or plan_file is None:
         return []
     from scaleplan.plan import edited_warning
 
     missing = catalogs_not_given(plan, catalogs, "the drift check's render")
-    providers = sorted({a.provider for a in plan.allocations})
-    unknown = types_in_no_catalog(plan, load_tables(catalogs, providers=providers), catalogs)
+    unknown = types_in_no_catalog(plan, tables, catalogs)
     return [*edited_warning(plan, plan_file), *([] if missing is None else [missing]), *unknown]
 
 

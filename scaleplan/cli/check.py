@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cache, partial
 from typing import Annotated
 
 import typer
@@ -64,10 +64,10 @@ def check(
             return print_text(rules_table(wide=wide_rules))
         from scaleplan.check.gate import gate_failure, gate_report, one_plan, report_text, tty_lines
         from scaleplan.inputs import load_tables, plan_warnings
-        tables = partial(load_tables, catalog or [])  # read when a rule or the drift check needs it
+        tables = cache(partial(load_tables, catalog or []))  # read once, when first needed
         plan_file = one_plan(plan)
         report = gate_report(paths or [], plan_file=plan_file, kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
-        warn(plan_warnings(report.plan, catalog or [], plan_file))
+        warn(plan_warnings(report.plan, catalog or [], plan_file, tables))
         text = report_text(report, fmt, threshold)
         if output in (None, "-"):  # '-': standard output, as for every command's files
             print_lines(tty_lines(text)) if fmt == "text" else print_text(text)
