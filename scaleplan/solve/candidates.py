@@ -121,8 +121,10 @@ class Diagnostics:
     # best latency among points that fit but miss the SLO: class -> (acc, metric, value, batch)
     slo_best: dict[str, tuple[str, str, float, int]] = field(default_factory=dict)
     # profile specs: per accelerator, the point nearest to its SLO among those that miss it:
-    # acc -> (over-ratio, class, metric, value, batch, gpus or CPU threads)
-    acc_miss: dict[str, tuple[float, str, str, float, int, int]] = field(default_factory=dict)
+    # acc -> (over-ratio, class, metric, value, its target, batch, gpus or CPU threads)
+    acc_miss: dict[str, tuple[float, str, str, float, float | None, int, int]] = field(
+        default_factory=dict
+    )
     # LLM specs: the class's other SLO metrics that no shape meets either, alike
     slo_more: dict[str, list[tuple[str, str, float, int]]] = field(default_factory=dict)
     unserved_classes: tuple[str, ...] = ()
@@ -303,9 +305,7 @@ def _left_out_by_slo(
         acc = catalog.resolve(name) or name
         if acc in used or acc in held or acc not in diag.acc_miss:
             continue
-        _, cls, metric, val, batch, n = diag.acc_miss[acc]
-        own = spec.slo_of(cls if spec.traffic.classes else None)
-        target = {"ttft": own.ttft_ms, "tpot": own.tpot_ms}.get(metric, own.latency_ms)
+        _, cls, metric, val, target, batch, n = diag.acc_miss[acc]
         label = {"ttft": "TTFT", "tpot": "TPOT"}.get(metric, "latency")
         where = f"{counted(n, 'thread')}" if acc == CPU else f"{counted(n, 'GPU')}"
         of = f", class {cls}" if spec.traffic.classes else ""

@@ -250,7 +250,7 @@ class BestPoints:
             was = self.diag.acc_miss.get(acc)
             if was is None or over < was[0]:
                 n = (m.threads or 1) if acc == CPU else m.gpus
-                self.diag.acc_miss[acc] = (over, cls, metric, val, m.batch_size, n)
+                self.diag.acc_miss[acc] = (over, cls, metric, val, target, m.batch_size, n)
         cur = self.diag.slo_best.get(cls)
         closer = cur is None or (metric == cur[1] and val < cur[2])
         if closer or (cur is not None and cur[1] != "latency" and metric == "latency"):
