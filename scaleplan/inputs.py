@@ -407,12 +407,13 @@ def optimize_inputs(
     from datetime import UTC, datetime
 
     from scaleplan.catalog.freshness import stale_warning
-    from scaleplan.outputs import check_out_dir
+    from scaleplan.outputs import check_out_dir, refuse_input_in_out_dir
 
     if (spec is None) == (melange is None):
         raise OptionError("give a spec file or --melange FILE (one of them)", option="SPEC")
     if out is not None:
         check_out_dir(out)
+        refuse_input_in_out_dir(out, ["plan.yaml"], [spec, melange, *catalogs, observed])
     inp, obs = command_inputs(spec, melange, catalogs, observed)
     if out is None and not force:
         from scaleplan.plan_outputs import check_default_out, default_out_dir

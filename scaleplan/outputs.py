@@ -95,10 +95,14 @@ def refuse_input_as_output(
     input folder of a kind read there (``read_in_folders``: the suffixes; ``check`` reads the
     YAML under a folder, so a ``check.sarif`` from the last run beside them stays writable):
     writing it would replace what was just read (``check --output plan.yaml`` replaced the
-    plan and passed; UX trial 26 F1). ``inputs``: files and folders read; ``-`` (standard
-    input) is skipped. Nothing has been written when this refuses."""
+    plan and passed; UX trial 26 F1). A new file of such a kind inside an input folder (not
+    under a hidden folder, which ``check`` skips) is refused too: the next run over that
+    folder would read the report as an input and fail (UX trial 27 F1). ``inputs``: files and
+    folders read; ``-`` (standard input) is skipped. Nothing has been written when this
+    refuses."""
     out = Path(value)
-    if not (out.exists() or out.is_symlink()) or not out.is_file():
+    exists = out.exists() or out.is_symlink()
+    if exists and not out.is_file():
         return
     real = Path(os.path.realpath(out))
     for raw in inputs:
@@ -106,14 +110,52 @@ def refuse_input_as_output(
         if name == "-":
             continue
         src = Path(os.path.realpath(name))
-        inside = src.is_dir() and src in real.parents and real.suffix.lower() in read_in_folders
-        if real == src or inside:
-            what = "an input of this run"
-            if real != src:
-                what = f"inside {name}, an input folder of this run"
+        if real == src:
+            raise OptionError(_replaces(value, "an input of this run", example), option=option)
+        if not (src.is_dir() and src in real.parents):
+            continue
+        if real.suffix.lower() not in read_in_folders:
+            continue
+        if exists:
+            what = f"inside {name}, an input folder of this run"
+            raise OptionError(_replaces(value, what, example), option=option)
+        if any(part.startswith(".") for part in real.relative_to(src).parts[:-1]):
+            continue  # a hidden folder: check does not read it
+        beside = Path(name).parent / example
+        message = (
+            f"{value} would be a new {real.suffix} file inside {name}, an input folder of this "
+            f"run: the next check of {name} would read the report as a manifest and fail "
+            f"(exit 3) (give a file outside the input folders, e.g. {beside}, or one whose "
+            f"name does not end in {' or '.join(read_in_folders)})"
+        )
+        raise OptionError(message, option=option)
+
+
+def _replaces(value: str, what: str, example: str) -> str:
+    """The refusal of an output file that is (or is in a folder of) what the run read."""
+    return (
+        f"{value} is {what}: writing the output there would replace what was read "
+        f"(give another file, e.g. {example} outside the input folders)"
+    )
+
+
+def refuse_input_in_out_dir(
+    out: str, writes: Sequence[str], inputs: Sequence[str | None], *, option: str = "--out"
+) -> None:
+    """Refuse (exit 2) an output folder ``out`` where a file the command writes (``writes``,
+    relative to ``out``) is one of its input files: ``optimize spec/plan.yaml --out spec``
+    replaced the spec with the plan and exited 0 (UX trial 27). Nothing is read or written."""
+    for name in writes:
+        target = Path(out) / name
+        real = os.path.realpath(target)
+        for raw in inputs:
+            if raw is None or raw == "-" or os.path.realpath(raw) != real:
+                continue
+            what = raw if os.path.normpath(raw) == os.path.normpath(target) else f"{target} ({raw})"
             message = (
-                f"{value} is {what}: writing the output there would replace what was read "
-                f"(give another file, e.g. {example} outside the input folders)"
+                f"{what} is an input of this run, and the command writes its {name} to "
+                f"{out}: it would replace what was read (give another folder, e.g. --out "
+                f"{Path(out) / 'out'}, or rename the input)"
             )
             raise OptionError(message, option=option)
 

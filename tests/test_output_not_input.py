@@ -97,3 +97,41 @@ def test_observe_out_refuses_the_plan_and_a_folder_path(rendered: Path, cli) -> 
     r = cli([*base, f"{rendered / 'obs'}/"], exit_code=3)
     assert "ends in /" in " ".join(r.stderr.split())
     assert not (rendered / "obs").exists()
+
+
+@pytest.mark.parametrize("name", ["report.yaml", "reports/check.yml"])
+def test_check_output_refuses_a_new_yaml_file_in_a_checked_folder(
+    rendered: Path, cli, name: str
+) -> None:
+    """A new report whose name check reads in a folder (.yaml/.yml) is refused inside a checked
+    folder: the run passed, and the next check of the folder read the report as a manifest and
+    failed with exit 3 (UX trial 27 F1). Nothing is written; a hidden folder, which check does
+    not read, and a report outside the folder stay writable."""
+    manifests = rendered / "manifests"
+    r = _check(cli, rendered, str(manifests / name), 2)
+    err = " ".join(r.stderr.split())
+    assert "--output" in err and f"inside {manifests}, an input folder" in err
+    assert "the next check of" in err and f"e.g. {rendered / 'check.sarif'}" in err
+    assert not (manifests / name).exists() and not (manifests / "reports").exists()
+    cli(["check", str(manifests), "--plan", str(rendered / "plan.yaml")])  # still clean
+    for ok in (manifests / ".reports" / "check.yaml", rendered / "check.yaml"):
+        _check(cli, rendered, str(ok), 0)
+        assert '"version": "2.1.0"' in ok.read_text(encoding="utf-8")
+    cli(["check", str(manifests), "--plan", str(rendered / "plan.yaml")])
+
+
+def test_optimize_out_refuses_a_folder_whose_plan_yaml_is_the_spec(tmp_path: Path, cli) -> None:
+    """`optimize plan.yaml --out .` with the spec named plan.yaml replaced the spec with the
+    plan and exited 0 (UX trial 27): exit 2 before the solve, the spec untouched, no
+    manifests; another --out folder is written as ever."""
+    spec = tmp_path / "plan.yaml"
+    shutil.copy(EXAMPLE / "spec.yaml", spec)
+    shutil.copy(EXAMPLE / "profile.yaml", tmp_path / "profile.yaml")
+    before = spec.read_bytes()
+    r = cli(["optimize", str(spec), "--out", str(tmp_path)], exit_code=2)
+    err = " ".join(r.stderr.split())
+    assert "--out" in err and f"{spec} is an input of this run" in err
+    assert f"e.g. --out {tmp_path / 'out'}" in err
+    assert spec.read_bytes() == before and not (tmp_path / "manifests").exists()
+    cli(["optimize", str(spec), "--out", str(tmp_path / "out")])
+    assert (tmp_path / "out" / "plan.yaml").read_text(encoding="utf-8").count("kind: Plan") == 1
