@@ -166,6 +166,13 @@ def test_manifests_of_another_plan_say_so_first(tables: Catalog, tmp_path: Path)
     mine = read_plan(ex / "llm-chat" / "plan.yaml")
     own = check_paths([tmp_path / "out"], plan=mine, catalog=tables)
     assert not any("another plan" in f.message for f in own.findings)
+    # named by a plan file whose path sorts before the manifests' (the CLI passes it): the
+    # plan's own findings ("the plan renders X but ...") are at that path, and the one finding
+    # that explains them all still comes first
+    label = str(tmp_path.parent / "0-plan.yaml")  # sorts before tmp_path / "out" / ...
+    named = check_paths([tmp_path / "out"], plan=other, plan_file=label, catalog=tables)
+    assert "rendered from another plan" in named.findings[0].message, named.findings[:2]
+    assert any(f.file == label for f in named.findings[1:])
 
 
 @pytest.mark.skipif("llm-chat-pool" not in EXAMPLES, reason="examples/llm-chat-pool not there")

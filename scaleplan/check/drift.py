@@ -15,6 +15,7 @@ Formatting, ordering, comments and fields outside that list do not count as drif
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -518,14 +519,17 @@ def _other_plan(objects: Sequence[K8sObject], plan: Plan, rule: Rule) -> list[Fi
         return []
     o, theirs = stamped[0]
     return [
-        o.finding(
-            rule,
-            f"the checked manifests were rendered from another plan ({ANN_PLAN_HASH} "
-            f"{theirs[:12]}, this plan's {mine[:12]}): the differences below are against a plan "
-            "they did not come from",
-            path,
-            hint="re-render them from this plan (scaleplan render PLAN --out DIR), or check them "
-            "against the plan they were rendered from",
+        dataclasses.replace(
+            o.finding(
+                rule,
+                f"the checked manifests were rendered from another plan ({ANN_PLAN_HASH} "
+                f"{theirs[:12]}, this plan's {mine[:12]}): the differences below are against a "
+                "plan they did not come from",
+                path,
+                hint="re-render them from this plan (scaleplan render PLAN --out DIR), or check "
+                "them against the plan they were rendered from",
+            ),
+            headline=True,
         )
     ]
 

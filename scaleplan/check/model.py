@@ -63,13 +63,14 @@ class Finding:
     name: str = ""
     namespace: str = ""
     path: str = ""  # YAML path inside the object, e.g. spec.template.spec.containers[0].image
+    headline: bool = False  # explains the findings after it: reported first, whatever its file
 
     @property
     def object(self) -> str:
         return f"{self.kind}/{self.name}" if self.kind else ""
 
-    def sort_key(self) -> tuple[str, int, str, str, str]:
-        return (self.file, self.line, self.rule, self.object, self.message)
+    def sort_key(self) -> tuple[bool, str, int, str, str, str]:
+        return (not self.headline, self.file, self.line, self.rule, self.object, self.message)
 
     def to_json(self) -> dict[str, Any]:
         return {
