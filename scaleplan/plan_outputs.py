@@ -6,6 +6,7 @@ each command from its options to what it wrote (:func:`optimize_file`, :func:`re
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -207,8 +208,38 @@ def render_plan_file(
     edited += types_in_no_catalog(plan, tables, list(catalogs))
     result = replace(result, warnings=(*edited, *result.warnings))
     if out_dir is not None:
+        replaced = others_replaced(out_dir, plan.spec.metadata.name, len(result.files))
         write_manifests(out_dir, result.files)
+        result = replace(result, warnings=(*result.warnings, *replaced))
     return Rendered(plan, result, out_dir, chosen)
+
+
+_PART_OF = re.compile(r"^ +app\.kubernetes\.io/part-of: *['\"]?([^'\"\s]+)", re.MULTILINE)
+
+
+def others_replaced(out: Path, service: str, count: int) -> tuple[str, ...]:
+    """``render --out DIR`` over manifests rendered for other services: what the replacement
+    removes, said (the folder is replaced whole, so a GitOps sync or ``kubectl apply --prune``
+    of it deletes the other services' objects). Read before the write; ``count`` files come."""
+    if not out.is_dir():
+        return ()
+    held: dict[str, int] = {}
+    for p in sorted(out.rglob("*.yaml")):
+        try:
+            names = set(_PART_OF.findall(p.read_text(encoding="utf-8"))) - {service}
+        except (OSError, UnicodeDecodeError):
+            continue
+        for name in names:
+            held[name] = held.get(name, 0) + 1
+    if not held:
+        return ()
+    them = ", ".join(f"{n} ({k} file{'s' if k != 1 else ''})" for n, k in sorted(held.items()))
+    return (
+        f"render: {out} held manifests rendered for another service, {them}: they are replaced "
+        f"by this plan's {count} files for {service}; a GitOps sync or kubectl apply --prune of "
+        "the folder deletes those objects from the cluster (render each service into its own "
+        "folder)",
+    )
 
 
 class Optimized(NamedTuple):

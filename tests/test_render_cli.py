@@ -101,3 +101,23 @@ def test_render_plan_file_checks_options_first_then_writes(tmp_path: Path) -> No
     done = render_plan_file(str(plan_file(tmp_path)), str(tmp_path / "m"), "single", [])
     assert done.layout == "single" and done.out == tmp_path / "m"
     assert sorted(p.name for p in done.out.iterdir()) == sorted(done.result.files)
+
+
+def test_render_over_another_services_manifests_says_what_it_removes(
+    cli: Any, tmp_path: Path
+) -> None:
+    plan = PLANS["single-gpu"]()
+    out = tmp_path / "out"
+    cli(["render", str(plan_file(tmp_path)), "--out", str(out)])
+    kept = len(list(out.iterdir()))
+    again = cli(["render", str(plan_file(tmp_path)), "--out", str(out)])  # its own: nothing said
+    assert "another service" not in again.stderr
+    meta = plan.spec.metadata.model_copy(update={"name": "other"})
+    spec = plan.spec.model_copy(update={"metadata": meta})
+    f = tmp_path / "other.yaml"
+    f.write_text(dump_plan(plan.model_copy(update={"spec": spec})), encoding="utf-8")
+    r = cli(["render", str(f), "--out", str(out), "--json"])
+    said = [w for w in json.loads(r.stdout)["warnings"] if "another service" in w]
+    assert len(said) == 1, said
+    assert f"rendered for another service, {plan.spec.metadata.name} ({kept - 1} files)" in said[0]
+    assert "for other;" in said[0] and "another service" in r.stderr
