@@ -65,9 +65,70 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
         if catalog.resolve(name) is None:
             problems.append(Problem(f"placement.accelerators[{i}]", f"unknown accelerator {name!r}", hint=unknown_accelerator_hint(name, names, ", and name that file in placement.catalogs"), line=at(("placement", "accelerators", i))))
     problems += _exclude_problems(spec, catalog, at)
+    problems += _zone_problems(spec, catalog, at)
     problems += _quota_problems(spec, catalog, by_provider, at)
     problems += _pipeline_problems(spec, catalog, at)
     return problems
+
+
+def _zone_problems(
+    spec: Spec, catalog: Catalog, at: Callable[[PathKey], int | None]
+) -> list[Problem]:
+    """A ``placement.zones`` entry that is a zone of no region the placement takes: a misspelt
+    zone, or another region's, would otherwise plan a cluster without it (fewer zones, each
+    loss a larger share) without a word."""
+    from scaleplan.solve.placement import in_region
+
+    pl = spec.placement
+    if pl.zones and pl.redundancy != "zone":
+        return [Problem(
+            "placement.zones",
+            f"zones are listed but redundancy is {pl.redundancy!r}",
+            hint="set redundancy: zone (the zones a zone loss is planned over), or drop zones "
+            "and choose regions with placement.regions",
+            line=at(("placement", "zones")),
+        )]
+    doubled = sorted({z for z in pl.zones if pl.zones.count(z) > 1})
+    if doubled:
+        return [Problem(
+            "placement.zones",
+            f"zone {doubled[0]!r} is listed twice",
+            hint="list each zone once",
+            line=at(("placement", "zones")),
+        )]
+    regions = sorted({
+        (r.provider, r.region) for r in catalog.rows
+        if r.provider in pl.providers and (not pl.regions or r.region in pl.regions)
+    })
+    out = []
+    for i, z in enumerate(pl.zones):
+        if any(in_region(p, reg, z) for p, reg in regions):
+            continue
+        names = ", ".join(f"{p}/{reg}" for p, reg in regions[:6]) or "none"
+        more = f" and {len(regions) - 6} more" if len(regions) > 6 else ""
+        out.append(Problem(
+            f"placement.zones[{i}]",
+            f"{z!r} is a zone of none of the regions the placement takes ({names}{more})",
+            hint="list zones as their nodes' topology.kubernetes.io/zone label reads (AWS "
+            "us-east-1a, GCP us-central1-a, Azure eastus-1), in the regions of "
+            "placement.regions",
+            line=at(("placement", "zones", i)),
+        ))
+    per_region = {
+        (p, reg): [z for z in pl.zones if in_region(p, reg, z)] for p, reg in regions
+    }
+    listed = {k: v for k, v in per_region.items() if v}
+    if listed and all(len(v) < 2 for v in listed.values()):
+        where = ", ".join(f"{v[0]} of {p}/{reg}" for (p, reg), v in sorted(listed.items()))
+        out.append(Problem(
+            "placement.zones",
+            f"no region has two of the zones listed ({where}): losing a region's one zone "
+            "loses every node there, so no plan survives a zone loss",
+            hint="list at least two zones of a region the cluster's nodes run in, or set "
+            "redundancy: n+1",
+            line=at(("placement", "zones")),
+        ))
+    return out
 
 
 def _pipeline_problems(

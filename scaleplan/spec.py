@@ -37,6 +37,7 @@ from scaleplan.problems import (
     shown,
     supported_percentile,
 )
+from scaleplan.spec_base import OmittingModel as _Omitting
 from scaleplan.spec_base import SpecModel as _Model
 from scaleplan.spec_class_slo import ClassSlo, check_class_slos, slo_of
 from scaleplan.spec_defaults import llm_latency_default
@@ -200,7 +201,7 @@ def _file_ref(v: str) -> str:
     return v
 
 
-class RequestClass(_Model):
+class RequestClass(_Omitting):
     UNKNOWN_KEY_HINTS: ClassVar[dict[str, str]] = CLASS_SLO_HINTS  # an SLO key beside slo
     OMITTED: ClassVar[tuple[str, ...]] = ("slo",)  # see OMITTED_WHILE_DEFAULT
     name: str = Field(description="Class name; matches `request_class` in the profile's measurements.")
@@ -214,12 +215,6 @@ class RequestClass(_Model):
     def _lengths(self) -> RequestClass:
         check_lengths(self)
         return self
-
-    @model_serializer(mode="wrap")
-    def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """Leave ``slo`` out while unset, so a plan's copy of a spec without class SLOs (and
-        its hash) is the same as before the field existed."""
-        return self.without_omitted(handler(self))
 
 
 class Traffic(_Model):
@@ -294,18 +289,12 @@ class Slo(_Model):
         return supported_percentile(v, PERCENTILES)
 
 
-class Spot(_Model):
+class Spot(_Omitting):
     allowed: bool = Field(default=False, description="Whether spot/preemptible capacity may be used.")
     max_fraction: float = Field(default=0.5, ge=0, le=1, description="At most this share of demand may rest on spot; on-demand covers the rest.")
     survive_loss: bool = Field(default=False, description="Size every window so that losing all spot capacity at once leaves the on-demand replicas alone carrying the demand at the SLO (without headroom); routing: gateway-api sends no traffic to a serving shape without on-demand replicas.")
 
     OMITTED: ClassVar[tuple[str, ...]] = ("survive_loss",)  # see OMITTED_WHILE_DEFAULT
-
-    @model_serializer(mode="wrap")
-    def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """Leave OMITTED out while at its default, so the spec copied into a plan (and its
-        hash) is the same as before the field existed."""
-        return self.without_omitted(handler(self))
 
 
 class Quota(_Model):
@@ -316,13 +305,17 @@ class Quota(_Model):
     max_nodes: int | None = Field(None, ge=0, description="Most nodes (GPU or CPU) it may use.")
 
 
-class Placement(_Model):
+class Placement(_Omitting):
     providers: tuple[Provider, ...] = Field(default=ALL_CLOUDS, description="Clouds to consider. Default: the cluster flavor's cloud (eks and eks-karpenter: aws; gke: gcp; aks: azure; generic: aws, gcp and azure).")
     regions: tuple[str, ...] = Field(default=(), description="Regions to consider; empty = all regions in the catalogs.")
     accelerators: tuple[str, ...] = Field(default=(), description="Allow list of accelerators (catalog names or aliases; 'cpu' for CPU-only types); empty = all.")
     exclude: tuple[str, ...] = Field(default=(), description="Instance types, families (g5*) or accelerators to leave out.")
     spot: Spot = Field(default_factory=Spot, description="Whether and how much spot/preemptible capacity to use.")
     redundancy: Literal["none", "n+1", "zone"] = Field(default="none", description="none; n+1: survive losing any one node; zone: survive losing any one zone.")
+    zones: tuple[str, ...] = Field(default=(), description=(
+        "With redundancy: zone, the cluster's zones (topology.kubernetes.io/zone values) a "
+        "zone loss is planned over; empty: the catalog row's, else three assumed per region."
+    ))
     quotas: tuple[Quota, ...] = Field(default=(), description="GPU and node quotas per provider, region and family: the plan stays within each.")
     max_gpus_per_replica: int = Field(default=8, ge=1, le=64, description="Largest tensor-parallel group to consider.")
     min_replicas: int = Field(default=1, ge=0, le=100_000, description="Fewest replicas at any hour.")
@@ -337,6 +330,8 @@ class Placement(_Model):
     def _catalog_paths(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_file_ref(x) for x in v)
 
+    OMITTED: ClassVar[tuple[str, ...]] = ("zones",)  # see OMITTED_WHILE_DEFAULT
+
     @model_validator(mode="after")
     def _minmax(self) -> Placement:
         if self.max_replicas is not None and self.max_replicas < self.min_replicas:
@@ -345,7 +340,10 @@ class Placement(_Model):
 
 
 # the spec paths a plan leaves out while at their default, with it (plandiff: not null)
-OMITTED_WHILE_DEFAULT = {f"placement.spot.{f}": Spot.model_fields[f].default for f in Spot.OMITTED}
+OMITTED_WHILE_DEFAULT = {
+    **{f"placement.spot.{f}": Spot.model_fields[f].default for f in Spot.OMITTED},
+    **{f"placement.{f}": Placement.model_fields[f].default for f in Placement.OMITTED},
+}
 
 
 class HpaSettings(_Model):

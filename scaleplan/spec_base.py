@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from scaleplan.problems import fix, refuse_bool_numbers
 
@@ -23,7 +31,9 @@ class SpecModel(BaseModel):
         """``data`` (this model serialised) without those of OMITTED at their default."""
         if isinstance(data, dict):
             for f in self.OMITTED:
-                if f in data and data[f] == type(self).model_fields[f].default:
+                value = data.get(f)  # a tuple field dumps as a list in JSON mode
+                value = tuple(value) if isinstance(value, list) else value
+                if f in data and value == type(self).model_fields[f].default:
                     data.pop(f)
         return data
 
@@ -47,3 +57,13 @@ class SpecModel(BaseModel):
 
 
 _NUMERIC: tuple[Any, ...] = (int, float, int | None, float | None)
+
+
+class OmittingModel(SpecModel):
+    """A spec model with fields added after plans were written (its OMITTED): left out of the
+    dump while at their default, so a plan's copy of a spec that does not set them (and its
+    hash) is the same as before the fields existed."""
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return self.without_omitted(handler(self))

@@ -341,7 +341,8 @@ def _warnings(
     for prov, region, zs in assumed:
         warnings.append(
             f"zones assumed for {prov}/{region} (the catalog lists none): {', '.join(zs)}; check "
-            "that the instance types are offered there, or list the zones in the catalog"
+            "that the instance types are offered there, or list the cluster's zones in "
+            "placement.zones"
         )
     calibrated = [a for a in allocs if a.estimated and a.llm is not None and calibration]
     if calibrated:  # an LLM plan on a calibrated model: what it rests on, and where it is planned

@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Sequence
 
-from scaleplan.catalog.model import Catalog, InstanceRow
+from scaleplan.catalog.model import ZONE_SEPARATOR, Catalog, InstanceRow
 from scaleplan.errors import Problem, SpecError
 from scaleplan.kube.zones import DEFAULT_ZONES
 from scaleplan.spec import Spec
@@ -21,7 +21,7 @@ def assumed_zones(provider: str, region: str, count: int = DEFAULT_ZONES) -> tup
     ``topology.kubernetes.io/zone`` values: AWS ``us-east-1a``, GCP ``us-central1-a``, Azure
     ``eastus-1``; other providers ``<region>-zone-a``. They are real zones for the shipped
     catalogs' regions, but an instance type need not be offered in every zone: check before
-    relying on them, or list the zones in the catalog row.
+    relying on them, or list the zones in the catalog row or the cluster's in placement.zones.
     """
     letters = "abcdefghij"[:count]
     if provider == "aws":
@@ -76,13 +76,36 @@ def _placed(spec: Spec, r: InstanceRow, allowed: set[str] | None, excluded: set[
     return not _excluded(r, pl.exclude, excluded)
 
 
+def in_region(provider: str, region: str, zone: str) -> bool:
+    """Whether ``zone`` names a zone of ``region`` (the clouds' label formats: AWS
+    ``us-east-1a``, GCP ``us-central1-a``, Azure ``eastus-1``; another provider's zones start
+    with its region's name)."""
+    prefix = region + ZONE_SEPARATOR.get(provider, "")
+    return zone.startswith(prefix) and len(zone) > len(prefix)
+
+
+def _zoned(spec: Spec, r: InstanceRow) -> InstanceRow | None:
+    """``r`` with the zones ``placement.zones`` lists in its region (and in the row's own list,
+    where it has one); None when that leaves none (the cluster has no nodes there)."""
+    zones = spec.placement.zones
+    if not zones:
+        return r
+    mine = [z for z in zones if in_region(r.provider, r.region, z)]
+    if r.zones:
+        mine = [z for z in mine if z in r.zones]
+    return r.model_copy(update={"zones": tuple(mine)}) if mine else None
+
+
 def placement_rows(spec: Spec, catalog: Catalog) -> list[InstanceRow]:
+    """The catalog rows the placement takes, each with the zones ``placement.zones`` gives it
+    (rows in regions without any of those zones are left out)."""
     allowed, excluded = resolve_allow(spec, catalog)
     flagged_ok = spec.placement.include_flagged
-    return [
+    placed = [
         r for r in catalog.rows
         if (flagged_ok or not r.flags) and _placed(spec, r, allowed, excluded)
     ]
+    return [z for z in (_zoned(spec, r) for r in placed) if z is not None]
 
 
 def flagged_rows(spec: Spec, catalog: Catalog) -> list[InstanceRow]:
