@@ -225,6 +225,50 @@ def users_catalogs(plan: Plan) -> dict[str, str]:
     }
 
 
+def spec_catalogs_found(plan: Plan, plan_file: str, catalogs: Sequence[str]) -> list[str]:
+    """``catalogs`` and, after them, each catalog of the plan's spec (``placement.catalogs``,
+    recorded as ``spec/<path>`` with its sha256) that none of them gives and that is found at
+    its path from the plan's folder's parent (``optimize`` writes ``out/plan.yaml`` next to
+    the spec), the plan's folder or the working folder, with the recorded content: ``render``
+    and ``check --plan`` then read its rows without a ``--catalog`` (UX trial 25 F16). A file
+    there with other content is not taken (the warning asks for ``--catalog``)."""
+    from scaleplan.yamlio import sha256_file
+
+    given = {sha256_file(c) for c in catalogs}
+    folder = Path(plan_file).parent
+    found = []
+    for key, digest in plan.metadata.inputs.catalogs.items():
+        if not key.startswith("spec/") or digest in given:
+            continue
+        rel = key.removeprefix("spec/")
+        for base in (folder.parent, folder, Path()):
+            path = base / rel
+            if path.is_file() and sha256_file(path) == digest:
+                found.append(str(path))
+                given.add(digest)
+                break
+    return [*catalogs, *found]
+
+
+def gate_tables(
+    plan_file: str | None, catalogs: Sequence[str]
+) -> tuple[Callable[[], list[str]], Callable[[], Catalog]]:
+    """``check``'s catalog files (``catalogs`` and, with ``--plan``, the plan's spec catalogs
+    found beside it: :func:`spec_catalogs_found`) and its tables, each read once, when first
+    needed (the gate reads the plan, and refuses a bad one, before either is)."""
+    from functools import cache
+
+    @cache
+    def files() -> list[str]:
+        if plan_file is None:
+            return list(catalogs)
+        from scaleplan.plan import read_plan
+
+        return spec_catalogs_found(read_plan(plan_file), plan_file, catalogs)
+
+    return files, cache(lambda: load_tables(files()))
+
+
 def catalogs_not_given(
     plan: Plan, catalogs: Sequence[str | Path], into: str = "the manifests"
 ) -> str | None:

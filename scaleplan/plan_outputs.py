@@ -182,7 +182,12 @@ def render_plan_file(
     ``catalogs``; rows only of the providers the plan uses) and written into ``out``; ``-``
     writes nothing and renders the one-stream layout for stdout (with ``--json``, which prints
     the summary there, a usage error)."""
-    from scaleplan.inputs import catalogs_not_given, load_tables, types_in_no_catalog
+    from scaleplan.inputs import (
+        catalogs_not_given,
+        load_tables,
+        spec_catalogs_found,
+        types_in_no_catalog,
+    )
     from scaleplan.outputs import check_out_path
     from scaleplan.plan import edited_warning, read_plan
     from scaleplan.render import layout_option, render_report
@@ -198,6 +203,7 @@ def render_plan_file(
     if out_dir is None:  # one stream on stdout, whatever --layout says
         chosen = "single"
     plan = read_plan(plan_file)
+    catalogs = spec_catalogs_found(plan, plan_file, catalogs)
     providers = sorted({a.provider for a in plan.allocations})
     tables = load_tables(list(catalogs), providers=providers)
     result = render_report(plan, tables, layout=chosen, source=plan_file)

@@ -4,6 +4,7 @@ neither render nor check reads a catalog file itself."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from scaleplan.catalog.model import Catalog
@@ -97,8 +98,15 @@ def test_a_user_catalogs_accelerator_reaches_render(cli, tmp_path: Path, tables:
     cli(["render", str(out / "plan.yaml"), "--out", str(tmp_path / "m"), "--catalog", lab])
     assert _files(tmp_path / "m") == _files(out / "manifests")
 
-    # without it the shipped table does not know LAB1: the warning says so and names the fix
-    res = cli(["render", str(out / "plan.yaml"), "--out", str(tmp_path / "shipped")])
+    # without it, from the plan beside its spec: found there with the plan's recorded content
+    cli(["render", str(out / "plan.yaml"), "--out", str(tmp_path / "m2")])
+    assert _files(tmp_path / "m2") == _files(out / "manifests")
+    # without it and away from the spec, the shipped table does not know LAB1: the warning
+    # says so and names the fix
+    away = tmp_path / "ci" / "lab" / "plan.yaml"
+    away.parent.mkdir(parents=True)
+    shutil.copy(out / "plan.yaml", away)
+    res = cli(["render", str(away), "--out", str(tmp_path / "shipped")])
     warning = " ".join(res.stderr.split())
     assert "'LAB1' is not in the accelerator specs; requesting nvidia.com/gpu" in warning
     assert "--catalog" in warning
@@ -112,8 +120,12 @@ def test_check_drift_uses_the_catalog_it_is_given(cli, tmp_path: Path) -> None:
     cli(["optimize", str(spec), "--out", str(out), "--no-alternatives"])
     manifests, plan = str(out / "manifests"), str(out / "plan.yaml")
     cli(["check", manifests, "--plan", plan, "--catalog", str(tmp_path / "lab.yaml")])
+    cli(["check", manifests, "--plan", plan])  # the spec's lab.yaml, found beside the plan
     # with the shipped tables alone the plan renders nvidia.com/gpu: the manifests "drift"
-    res = cli(["check", manifests, "--plan", plan], exit_code=1)
+    away = tmp_path / "ci" / "lab" / "plan.yaml"
+    away.parent.mkdir(parents=True)
+    shutil.copy(plan, away)
+    res = cli(["check", manifests, "--plan", str(away)], exit_code=1)
     assert "drift" in res.stdout and "nvidia.com/gpu" in res.stdout
 
 

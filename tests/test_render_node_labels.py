@@ -39,7 +39,15 @@ def test_node_labels_are_selected_and_keep_owned_and_rented_apart(cli, tmp_path:
     # render and check read a user catalog when given it, as for its rows' gpu_product
     cli(["render", str(out / "plan.yaml"), "--out", str(tmp_path / "r"), "--catalog", str(inv)])
     assert _selectors(tmp_path / "r") == sel
-    res = cli(["check", m, "--plan", str(out / "plan.yaml")], exit_code=1)
+    # without --catalog: found beside the plan (UX trial 25 F16), the plan's recorded content
+    cli(["render", str(out / "plan.yaml"), "--out", str(tmp_path / "r2")])
+    assert _selectors(tmp_path / "r2") == sel
+    cli(["check", m, "--plan", str(out / "plan.yaml")])
+    # a plan moved away from its spec's folder: the catalog is not found, the selector drifts
+    away = tmp_path / "ci" / "chat" / "plan.yaml"  # its folder's parent holds no inventory.yaml
+    away.parent.mkdir(parents=True)
+    shutil.copy(out / "plan.yaml", away)
+    res = cli(["check", m, "--plan", str(away)], exit_code=1)
     assert "nodeSelector.pool is 'dc1-a100', the plan renders none" in res.stdout
 
 
@@ -48,12 +56,28 @@ def test_render_and_check_name_the_catalog_the_plan_was_optimized_with(cli, tmp_
     without a word (the owned and rented L40S Deployments then selected the same nodes), and
     `check --plan` without it reported the committed selector as drift whose fix, "re-run
     scaleplan render from the plan", rendered it away. Both now name the catalog to pass;
-    given it (any path with the same content), neither says so."""
+    given it (any path with the same content), or found at its path from the spec's folder
+    with the content the plan recorded (UX trial 25 F16), neither says so."""
     for f in ("inventory.yaml", "burst.yaml"):
         shutil.copy(ONPREM / f, tmp_path / f)
     out = tmp_path / "out"
     cli(["optimize", str(tmp_path / "burst.yaml"), "--out", str(out)])
-    plan, m = str(out / "plan.yaml"), str(out / "manifests")
+    m = str(out / "manifests")
+    res = cli(["render", str(out / "plan.yaml"), "--out", str(tmp_path / "r")])
+    assert "optimized with" not in res.stderr, res.stderr
+    assert _selectors(tmp_path / "r")["chat-70b-a100-8x-dc1-od"]["pool"] == "dc1-a100"
+    res = cli(["check", m, "--plan", str(out / "plan.yaml")])
+    assert "optimized with" not in res.stderr, res.stderr
+    # the catalog beside the spec edited since: not the plan's, not taken, said
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inv.read_text() + "# edited\n")
+    res = cli(["render", str(out / "plan.yaml"), "--out", str(tmp_path / "r")])
+    assert "the plan was optimized with inventory.yaml" in res.stderr, res.stderr
+    shutil.copy(ONPREM / "inventory.yaml", inv)
+    # the plan copied away from the spec's folder: the catalog is not found there
+    plan = str(tmp_path / "ci" / "chat" / "plan.yaml")
+    (tmp_path / "ci" / "chat").mkdir(parents=True)
+    shutil.copy(out / "plan.yaml", plan)
     res = cli(["render", plan, "--out", str(tmp_path / "r")])
     said = "the plan was optimized with inventory.yaml (the spec's placement.catalogs"
     assert said in res.stderr and "pass --catalog inventory.yaml" in res.stderr, res.stderr

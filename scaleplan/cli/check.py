@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache, partial
 from typing import Annotated
 
 import typer
@@ -63,11 +62,11 @@ def check(
                 return emit_json(rules_json())
             return print_text(rules_table(wide=wide_rules))
         from scaleplan.check.gate import gate_failure, gate_report, one_plan, report_text, tty_lines
-        from scaleplan.inputs import load_tables, plan_warnings
-        tables = cache(partial(load_tables, catalog or []))  # read once, when first needed
+        from scaleplan.inputs import gate_tables, plan_warnings
         plan_file = one_plan(plan)
+        files, tables = gate_tables(plan_file, catalog or [])  # read once, when first needed
         report = gate_report(paths or [], plan_file=plan_file, kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
-        warn(plan_warnings(report.plan, catalog or [], plan_file, tables))
+        warn(plan_warnings(report.plan, files(), plan_file, tables))
         text = report_text(report, fmt, threshold)
         if output in (None, "-"):  # '-': standard output, as for every command's files
             print_lines(tty_lines(text)) if fmt == "text" else print_text(text)
