@@ -181,6 +181,40 @@ def test_every_replica_holds_the_tightest_tpot_for_the_batch_it_shares(
         assert m.tpot_ms < predict(shape, summ, a.llm.max_num_seqs).tpot_ms * 0.99
 
 
+def test_simulate_runs_the_model_a_class_slo_plan_was_planned_on(
+    plans: dict[str, Path],
+) -> None:
+    """The plan records each class co-batched (the blended step); simulate checks that record
+    against the same prediction (llm.cobatch.as_planned), so a plan planned on the bare model
+    runs the bare model. Until 2026-12-06 simulate compared it with each class alone, read the
+    gap as a calibration and ran every replica on a model fitted to two blended points (UX
+    trial 26 F4: step overhead x4.76; this plan's n+1 claim failed ``--fail node``)."""
+    from scaleplan.inputs import load_inputs
+    from scaleplan.llm.serving import setup_from_spec, size, token_classes_of
+    from scaleplan.simulate.llm_replicas import model_deployment
+
+    plan = read_plan(plans["own"])
+    for a in plan.allocations:
+        d, why = model_deployment(plan, a)
+        assert d is not None and not d.calibration.calibrated, (a.name, why)
+        assert why.endswith(", uncalibrated)"), why
+    from scaleplan.llm.cobatch import as_planned
+
+    inp = load_inputs(str(SPEC))
+    s = setup_from_spec(plan.spec.model)
+    toks = token_classes_of(plan.spec.traffic.classes)
+    for a in plan.allocations:
+        assert a.llm is not None
+        acc = inp.catalog.accelerator(a.accelerator)
+        assert acc is not None
+        shape = size(s, acc, a.gpus_per_replica, toks)
+        served = [t for t in toks if t.name in a.llm.classes]
+        got = as_planned(plan.spec, shape, served, a.llm.max_num_seqs)
+        for name, rec in a.llm.classes.items():
+            assert got[name].tpot_ms == pytest.approx(rec.tpot_ms, rel=1e-4), (a.name, name)
+            assert got[name].ttft_ms == pytest.approx(rec.ttft_ms, rel=1e-4), (a.name, name)
+
+
 def test_routing_that_picks_a_replicas_mix_holds_any_mix() -> None:
     """Where routing decides what a replica gets (class_header), a batch may be all summaries:
     the co-batched chat step is then the heaviest class's, above the blend."""

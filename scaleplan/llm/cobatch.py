@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from scaleplan.llm.perf import ClassPerf, serve_class
 from scaleplan.llm.serving import Shape, TokenClass, predict
+from scaleplan.spec import Spec
 
 
 def cobatched(
@@ -84,3 +85,32 @@ def cobatched(
             joint=tuple((q, t * ft, e * max(ft, fo)) for q, t, e in p.joint),
         )
     return out
+
+
+def routed_mix(spec: Spec, classes: Sequence[TokenClass]) -> tuple[float, ...] | None:
+    """The class shares every replica is sent (``classes``' order) where routing sends each
+    the spec's mix; None where routing decides a replica's mix (kubernetes.class_header: the
+    MILP routes each class; inference-pool, whose picker routes by queue and KV cache, is
+    refused with class SLOs: :func:`scaleplan.spec_class_slo.check_class_slos`)."""
+    k8s = spec.kubernetes
+    if k8s.routing == "inference-pool" or (k8s.routing == "gateway-api" and k8s.class_header):
+        return None
+    shares = {c.name: c.share for c in spec.traffic.classes}
+    return tuple(shares.get(c.name, 1.0) for c in classes)
+
+
+def as_planned(
+    spec: Spec, shape: Shape, classes: Sequence[TokenClass], n: int
+) -> dict[str, ClassPerf]:
+    """Each of ``classes`` (those a replica serves) at ``n`` sequences as the optimizer
+    records it in the plan (``llm.classes``; solve/llm_capacity.py): co-batched
+    (:func:`cobatched`, at the spec's routed mix) where the spec's classes have SLOs of their
+    own, else each class alone (:func:`~scaleplan.llm.serving.predict`). ``simulate`` compares
+    a plan's record with this to tell whether the plan's model was calibrated: until 2026-12-06
+    it compared the co-batched record with each class alone, read the difference as a
+    calibration and ran a 70B H100 replica at step overhead x4.76, the summaries' own 62.3 ms
+    and chat's own 35.5 ms TPOT against the 44.5 ms blend the plan was sized on (UX trial 26
+    F4: an n+1 plan failed ``simulate --fail node`` at 93.8 %)."""
+    if not spec.has_class_slos:
+        return {c.name: predict(shape, c, n) for c in classes}
+    return cobatched(shape, classes, n, spec.slo.percentile, routed_mix(spec, classes))

@@ -222,14 +222,18 @@ def plan_architecture(plan: Plan, name: str | None = None) -> Any:
 def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, str]:
     """The LLM model's deployment of one allocation (spec model + accelerator + TP), or (None,
     why not). Calibration: when the plan's per-class predictions differ from the uncalibrated
-    model's by more than 2 %, the model is calibrated to them (:func:`scaleplan.llm.calibrate.calibrate`)
-    so the simulation runs the model the optimizer planned on. ``arch``: the plan's recorded
-    architecture (:func:`plan_architecture`), else the spec's reference is resolved."""
+    model's as the optimizer makes them (:func:`scaleplan.llm.cobatch.as_planned`: co-batched
+    where the classes have SLOs of their own) by more than 2 %, the model is calibrated to them
+    (:func:`scaleplan.llm.calibrate.calibrate`, each class's record less the co-batching's
+    factor: what the class alone shows on the same model) so the simulation runs the model the
+    optimizer planned on. ``arch``: the plan's recorded architecture
+    (:func:`plan_architecture`), else the spec's reference is resolved."""
     if plan.spec.model.architecture is None:
         return None, "the spec has no model.architecture"
     from scaleplan.catalog.files import load_accelerators
     from scaleplan.errors import ScaleplanError
     from scaleplan.llm.calibrate import LIGHT_PRIOR, Observed, calibrate
+    from scaleplan.llm.cobatch import as_planned
     from scaleplan.llm.memory import Refusal
     from scaleplan.llm.serving import predict, setup_from_spec, size, token_classes_of
 
@@ -245,15 +249,21 @@ def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, 
     d = shape.deployment
     if a.llm is not None and a.llm.classes:
         by = {t.name: t for t in toks}
+        served = [by[c] for c in a.llm.classes if c in by]
+        planned: dict[int, dict[str, Any]] = {}
         obs = []
         off = 0.0
         for cname, pred in sorted(a.llm.classes.items()):
             t = by.get(cname)
             if t is None:
                 continue
-            p = predict(shape, t, pred.concurrency)  # as the plan predicted it (open loop)
+            n = pred.concurrency
+            if n not in planned:  # as the plan predicted it (open loop, co-batched or alone)
+                planned[n] = as_planned(plan.spec, shape, served, n)
+            p, own = planned[n][cname], predict(shape, t, n)
             off = max(off, abs(math.log(p.ttft_ms / pred.ttft_ms)), abs(math.log(p.tpot_ms / pred.tpot_ms)))
-            obs.append(Observed(d, t.input_tokens, t.output_tokens, pred.concurrency, ttft_ms=pred.ttft_ms, tpot_ms=pred.tpot_ms, kind="open_loop", label=cname))
+            ttft, tpot = pred.ttft_ms * own.ttft_ms / p.ttft_ms, pred.tpot_ms * own.tpot_ms / p.tpot_ms
+            obs.append(Observed(d, t.input_tokens, t.output_tokens, n, ttft_ms=ttft, tpot_ms=tpot, kind="open_loop", label=cname))
         if obs and off > math.log(1.02):
             cal, _ = calibrate(obs, basis="the plan's per-class predictions", prior=LIGHT_PRIOR)
             return d.with_calibration(cal), f"LLM model ({shape.hw.name} TP{shape.tp}), calibrated to the plan's predictions"

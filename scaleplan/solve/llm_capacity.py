@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.llm.arch import another_model
-from scaleplan.llm.cobatch import cobatched
+from scaleplan.llm.cobatch import cobatched, routed_mix
 from scaleplan.llm.estimate import calibration_from, class_measurement
 from scaleplan.llm.memory import Refusal, ShapeRefusal
 from scaleplan.llm.perf import Calibration, ClassPerf
@@ -197,24 +197,12 @@ def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_m
         targets = tuple(_targets(spec.slo_of(c.name)) for c in ctx.classes)
         return _class_shape_points(
             ctx, targets, spec.slo.percentile, acc, gpus, gpu_memory_gib,
-            spec.placement.conservative, _routed_mix(spec, ctx),
+            spec.placement.conservative, routed_mix(spec, ctx.classes),
         )
     return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.tested_latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib, spec.placement.conservative)
 
 
 Targets = tuple[float | None, float | None, float | None]  # TTFT, TPOT, tested latency (ms)
-
-
-def _routed_mix(spec: Spec, ctx: LlmContext) -> tuple[float, ...] | None:
-    """The class shares every replica is sent (``ctx.classes``' order) where routing sends each
-    the spec's mix; None where routing decides a replica's mix (kubernetes.class_header: the
-    MILP routes each class; inference-pool, whose picker routes by queue and KV cache, is
-    refused with class SLOs: :func:`scaleplan.spec_class_slo.check_class_slos`)."""
-    k8s = spec.kubernetes
-    if k8s.routing == "inference-pool" or (k8s.routing == "gateway-api" and k8s.class_header):
-        return None
-    shares = {c.name: c.share for c in spec.traffic.classes}
-    return tuple(shares.get(c.name, 1.0) for c in ctx.classes)
 
 
 def _targets(slo: Slo) -> Targets:
