@@ -223,6 +223,42 @@ def test_a_reserved_price_row_keeps_the_spot_price_and_zones_it_does_not_state(
     assert {r.key: r for r in load_catalog([no_spot]).rows}[base.key].price_spot is None
 
 
+def test_a_re_priced_row_without_accelerator_stays_that_gpu_type(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """Billing prices for a GPU machine type, written without `accelerator:` (not required: a
+    CPU row has none), kept the row's GPUs only in `catalog show`'s header: the merged row was
+    CPU-only, so a spec allowing H100 planned 113 8 x L4 nodes at 16x the price, without a word
+    (UX trial 27). The row keeps the type's accelerator, count, GPU memory and CPU
+    architecture; one that states its accelerator is taken as written."""
+    base = next(
+        r for r in catalog.rows
+        if r.provider == "gcp" and r.instance_type == "a3-highgpu-4g" and r.region == "us-central1"
+    )
+    arm = next(r for r in catalog.rows if r.cpu_arch == "arm64" and r.accelerator is not None)
+    p = tmp_path / "billing.yaml"
+    rows = "".join(
+        f"  - {{provider: {r.provider}, region: {r.region}, instance_type: {r.instance_type}, "
+        f"family: {r.family}, vcpus: {r.vcpus}, memory_gib: {r.memory_gib}, "
+        "price_ondemand: 1.5}\n"
+        for r in (base, arm)
+    )
+    p.write_text(USER.format(extra="", rows=rows))
+    merged = {r.key: r for r in load_catalog([p]).rows}
+    for b in (base, arm):
+        row = merged[b.key]
+        assert row.price_ondemand == 1.5 and not row.flags
+        hardware = ("accelerator", "accelerator_count", "accelerator_memory_gib", "cpu_arch")
+        assert [getattr(row, k) for k in hardware] == [getattr(b, k) for k in hardware]
+    assert merged[base.key].gke_accelerator == base.gke_accelerator
+    stated = user_file(tmp_path, [{
+        "provider": "gcp", "region": base.region, "itype": base.instance_type,
+        "family": base.family, "acc": "L4", "count": 1,
+    }], name="stated.yaml")
+    row = {r.key: r for r in load_catalog([stated]).rows}[base.key]
+    assert (row.accelerator, row.accelerator_count) == ("L4", 1)
+
+
 def test_user_file_with_its_own_accelerator(tmp_path: Path) -> None:
     extra = "accelerators:\n  - name: MI300X\n    vendor: amd\n    aliases: [amd-mi300x]\n    memory_gib: 192\n"
     p = user_file(tmp_path, [{"acc": "amd-mi300x"}], extra=extra)

@@ -90,6 +90,11 @@ def _scaled(row: InstanceRow, mult: float, fetched: str | None) -> InstanceRow:
 INHERITED = ("price_spot", "price_spot_median", "zones")
 # kept too while the later row names the same accelerator: the type's own node labels
 INHERITED_LABELS = ("gke_accelerator", "gpu_product", "node_labels")
+# the hardware a later row that names no accelerator keeps (and the CPU architecture, where it
+# does not state one): a re-priced GPU type is still that GPU type, never a CPU-only one (UX
+# trial 27: billing prices for a3-highgpu-4g without `accelerator:` turned it into a CPU row,
+# and a spec allowing H100 planned 113 8 x L4 nodes at 16x the price, without a word)
+INHERITED_HARDWARE = ("accelerator", "accelerator_count", "accelerator_memory_gib")
 
 
 def _older(a: str | None, b: str | None) -> bool:
@@ -123,8 +128,14 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
             row = _scaled(r, f.price_multiplier, dated)
             prev = rows.get(r.key)
             if prev is not None:  # a row that re-prices one keeps what it does not state
-                keep = INHERITED + (INHERITED_LABELS if prev.accelerator == row.accelerator else ())
-                kept = {k: getattr(prev, k) for k in keep if k not in r.model_fields_set}
+                stated = r.model_fields_set
+                hardware = not stated & {"accelerator", "accelerator_count"}
+                same = hardware or prev.accelerator == row.accelerator
+                keep = (
+                    INHERITED + ("cpu_arch",) + (INHERITED_HARDWARE if hardware else ())
+                    + (INHERITED_LABELS if same else ())
+                )
+                kept = {k: getattr(prev, k) for k in keep if k not in stated}
                 if kept.get("price_spot") is not None and _older(prev.fetched_at, row.fetched_at):
                     kept["fetched_at"] = prev.fetched_at  # its prices are as old as the oldest
                 row = row.model_copy(update=kept) if kept else row
