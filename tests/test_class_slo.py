@@ -357,3 +357,20 @@ def test_observe_reads_no_capacity_at_a_limit_no_class_has(plans: dict[str, Path
     obs, text = observed(same)
     assert e2e_limit(same)[0] == 25_500 and obs.capacity.rps_per_replica is not None
     assert obs.slo.hours_above == 24 and "not judged: the classes' end-to-end" not in text
+
+
+def test_a_missing_top_level_slo_says_that_every_class_may_hold_its_own() -> None:
+    """With every class's targets under the class, the top-level slo is still required (its
+    percentile, the classes' default); leaving it out said only "latency objective the plan
+    must hold", not that `slo: {}` will do (UX trial 27)."""
+    top = "slo: {ttft_ms: 500, tpot_ms: 50}\n"
+    assert top in TEXT
+    chat = "share: 0.8, input_tokens: 600, output_tokens: 250}"
+    assert chat in TEXT
+    own = TEXT.replace(chat, chat[:-1] + ", slo: {ttft_ms: 500, tpot_ms: 50}}")
+    with pytest.raises(SpecError) as err:
+        parse_spec_text(own.replace(top, ""), "spec.yaml")
+    (p,) = err.value.problems
+    assert p.where == "slo" and "without one of their own (else slo: {})" in p.hint, p
+    spec = parse_spec_text(own.replace(top, "slo: {}\n"), "spec.yaml")
+    assert (spec.slo_of("chat").ttft_ms, spec.slo_of("summarize").ttft_ms) == (500, 5000)
