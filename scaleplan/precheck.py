@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from scaleplan.catalog.files import SHIPPED
-from scaleplan.catalog.model import Catalog
+from scaleplan.catalog.model import ZONE_SEPARATOR, Catalog
 from scaleplan.errors import Problem
 from scaleplan.names import (
     INSTANCE_STYLES,
@@ -47,6 +47,15 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
     ours = {reg for p in pl.providers for reg in by_provider.get(p, ())}
     for i, region in enumerate(pl.regions):
         if region in ours:
+            continue
+        if zone_of := _zone_of(region, {p: by_provider.get(p, set()) for p in pl.providers}):
+            problems.append(Problem(
+                f"placement.regions[{i}]",
+                f"unknown region {region!r} for providers {', '.join(pl.providers)}",
+                hint=f"{region!r} is a zone of {zone_of}: placement.regions takes regions "
+                f"({zone_of}); the cluster's zones go in placement.zones (with redundancy: zone)",
+                line=at(("placement", "regions", i)),
+            ))
             continue
         listed = sorted(p for p, regs in by_provider.items() if region in regs)
         elsewhere = listed or _region_style(region, pl.providers)
@@ -303,3 +312,19 @@ def _exclude_problems(spec: Spec, catalog: Catalog, at: Callable[[PathKey], int 
             hint = f"it is {article(other[0])} instance type name; placement.providers is [{ours}]"
         out.append(Problem(f"placement.exclude[{i}]", f"unknown instance type, family or accelerator {pattern!r}", hint=hint, line=at(("placement", "exclude", i))))
     return out
+
+
+def _zone_of(name: str, regions: dict[str, set[str]]) -> str | None:
+    """The region of ours that ``name`` is a zone of (``us-central1-a``: us-central1;
+    ``us-east-1a``: us-east-1), by the cloud's zone form (catalog.model.ZONE_SEPARATOR), else
+    None (UX trial 27: a GKE user listed the cluster's two zones as regions and was asked only
+    "did you mean 'us-central1'?")."""
+    for provider, known in regions.items():
+        sep = ZONE_SEPARATOR.get(provider)
+        if sep is None:
+            continue
+        for region in known:
+            rest = name[len(region) + len(sep):]
+            if name.startswith(region + sep) and 0 < len(rest) <= 8 and rest.isalnum():
+                return region
+    return None

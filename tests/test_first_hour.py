@@ -206,6 +206,9 @@ def test_catalog_show_did_you_mean(cli) -> None:
         ("  accelerators: [Z99]", "placement.accelerators[0]", "catalog accelerators"),
         ("  regions: [us-east1]", "placement.regions[0]", "'us-east-1'"),
         ("  regions: [us-central1]", "placement.regions[0]", "the form of a gcp region name"),
+        ("  regions: [us-east-1a]", "placement.regions[0]",  # UX trial 27: a zone
+         "'us-east-1a' is a zone of us-east-1: placement.regions takes regions (us-east-1); "
+         "the cluster's zones go in placement.zones"),
         ("  exclude: [g6.xlarg]", "placement.exclude[0]", "'g6.xlarge'"),
         ("  providers: [onprem]", "placement.providers[0]", "add a catalog"),
         ("  quotas: [{provider: aws, region: us-east-1, family: g4dnx, max_gpus: 1}]", "placement.quotas[0].family", "did you mean 'g4dn'"),
