@@ -233,3 +233,60 @@ def test_an_accelerator_one_point_of_which_holds_the_slo_is_not_said_to_hold_non
     assert "CPU is left out: none of its profile points" not in res.stderr
     plan = Plan.model_validate(yaml.safe_load(Path("o/plan.yaml").read_text(encoding="utf-8")))
     assert all(a.accelerator != "CPU" for a in plan.allocations)
+
+
+FLAGGED = """\
+apiVersion: scaleplan/v1
+kind: InferenceService
+metadata:
+  name: moe
+model:
+  architecture: mixtral-8x7b
+  engine: vllm
+  source: {uri: mistralai/Mixtral-8x7B-Instruct-v0.1, secret: hf-token}
+traffic:
+  peak_rps: 10
+  classes:
+    - {name: chat, share: 0.75, input_tokens: 700, output_tokens: 250}
+    - {name: docs, share: 0.25, input_tokens: 6000, output_tokens: 500, slo: {ttft_ms: 4000}}
+slo:
+  ttft_ms: 600
+  tpot_ms: 45
+placement:
+  regions: [us-central1]
+  accelerators: [L4, H100]
+  redundancy: zone
+INCLUDE
+kubernetes:
+  namespace: llm
+  image: vllm/vllm-openai:v0.11.0
+  port: 8000
+  flavor: gke
+"""
+
+
+def test_a_plan_out_of_proportion_for_flagged_rows_says_what_they_would_cost(
+    tmp_path: Path,
+) -> None:
+    """UX trial 27 F6: every H100 row of gcp us-central1 is flagged (suspect-price), so the
+    plan took 8 x L4 nodes by the hundred at ~17x the cost, and only the flag warnings, far
+    from the cost, said why. The out-of-proportion warning now says what the flagged rows would
+    cost (solved), and that plan is the one optimize writes with include_flagged."""
+    opts = SolveOptions(alternatives=False, time_limit=30, spec_dir=str(tmp_path))
+
+    def plan(include: str) -> Plan:
+        path = tmp_path / f"s{len(include)}.yaml"
+        path.write_text(FLAGGED.replace("INCLUDE\n", include), encoding="utf-8")
+        inp = load_inputs(str(path))
+        return solve(inp.spec, inp.profile, inp.catalog, options=opts).plan
+
+    l4 = plan("")
+    (w,) = [w for w in l4.warnings if w.startswith("out of proportion")]
+    m = re.search(r"include_flagged: true\) it is ([\d,]+) replicas, \$([\d,.]+)/h \((-\d+)%\)", w)
+    assert m is not None, w
+    h100 = plan("  include_flagged: true\n")
+    assert {a.accelerator for a in h100.allocations} == {"H100"}
+    assert int(m[1].replace(",", "")) == _reps(h100)
+    assert float(m[2].replace(",", "")) == pytest.approx(h100.cost_per_hour, abs=0.01)
+    assert h100.cost_per_hour < 0.2 * l4.cost_per_hour
+    assert not any("include_flagged: true) it is" in w for w in h100.warnings)

@@ -266,6 +266,7 @@ def sanity_warning(
         return None
     reps = sum(a.replicas for a in allocs)
     head = f"out of proportion: {reps:,} replicas, ${cost:,.2f}/h: " + "; ".join(found)
+    head += _with_flagged(spec, profile, catalog, rps, options, cost)
     value = {
         "ttft": spec.slo.ttft_ms,
         "tpot": spec.slo.tpot_ms,
@@ -279,6 +280,38 @@ def sanity_warning(
         top = nice_up(FACTORS[-1] * value)
         return f"{head}. Relax {FIELDS[metric]} (no plan found up to {top:g} ms in the time)"
     return f"{head}. Relax {FIELDS[metric]} (solved): {ladder_text(probes)}"
+
+
+def _with_flagged(
+    spec: Spec,
+    profile: Profile | None,
+    catalog: Catalog,
+    rps: Sequence[float],
+    options: SolveOptions,
+    cost: float,
+) -> str:
+    """What the plan costs with the catalog rows the placement leaves out for their flags
+    (solved, :func:`probe`), where that is less: UX trial 27 F6, a GKE Mixtral spec planned
+    904 L4s at $685.23/h because every A100-80GB and H100 row of us-central1 is flagged, and
+    only the flag warnings, far from the cost, said why. '' when none is left out or the
+    flagged rows do not make it cheaper."""
+    from scaleplan.solve.placement import flagged_rows
+
+    if spec.placement.include_flagged or not flagged_rows(spec, catalog):
+        return ""
+    opts = replace(options, alternatives=False)
+    with_flags = spec.model_copy(
+        update={"placement": spec.placement.model_copy(update={"include_flagged": True})}
+    )
+    deadline = time.perf_counter() + min(LADDER_SECONDS, options.time_limit)
+    p = probe(with_flags, profile, catalog, rps, opts, deadline)
+    if p is None or p.cost >= cost * 0.99:
+        return ""
+    return (
+        f"; with the rows left out for their flags (placement.include_flagged: true) it is "
+        f"{p.replicas:,} replicas, ${p.cost:,.2f}/h ({p.cost / cost - 1:+.0%}): check their "
+        "prices against your bill first (docs/catalog.md), or give your own in a catalog"
+    )
 
 
 def relax_costs(
