@@ -9,6 +9,7 @@ from dataclasses import replace
 from solve_helpers import candidate
 
 from scaleplan.llm.epp import PoolMember, split
+from scaleplan.solve.llm_candidates import pool_known
 from scaleplan.solve.milp import WindowProblem, solve_windows
 from scaleplan.solve.milp.pool import pool_ok, pool_split
 
@@ -78,3 +79,30 @@ def test_spot_max_fraction_holds_at_every_demand_up_to_the_pools_capacity() -> N
     assert max(_spot_shares(p, [2, 2])) > 0.74
     assert ps.spot_over([2, 2], [False, True], 0.5) == (0.0, 0.75)
     assert not pool_ok(p, ps, [2, 2], p.demand, [2, 2])
+
+
+def test_a_shape_the_split_is_unknown_for_is_left_out_with_a_warning() -> None:
+    """r1 review 38 item 3: one candidate without a pool member (no KV cache or rates) made
+    the whole pool fall back, silently, to sizing in proportion to capacity, which pods of
+    several shapes do not get from the picker. Now that shape is left out, and said."""
+    known = [
+        replace(candidate("od", 5.0, 10.0), pool=LINEAR),
+        replace(candidate("sp", 1.0, 9.0, spot=True), pool=CONCAVE, accelerator="L40S"),
+    ]
+    blind = replace(candidate("a10", 2.0, 6.0), accelerator="A10G")
+    warnings: list[str] = []
+    assert pool_known([*known, blind], warnings) == known
+    assert len(warnings) == 1 and "A10G x1 is left out" in warnings[0], warnings
+    # a pool whose every shape is known, and one of a shape none knows: as they were, and
+    # without a word
+    assert pool_known(known, warnings) == known and len(warnings) == 1
+    assert pool_known([blind], warnings) == [blind] and len(warnings) == 1
+
+
+def test_a_candidate_that_serves_no_class_of_the_mix_needs_no_member() -> None:
+    """pool_split asked a member of every candidate, also of one that serves none of the
+    window's classes (it carries nothing in the pool rows): without one the pool fell back."""
+    p = _spot_problem()
+    idle = replace(candidate("idle", 0.5, 4.0, cls="other"), accelerator="A10G")
+    ps = pool_split(replace(p, candidates=[*p.candidates, idle]))
+    assert ps is not None and ps.group == (0, 1, None), ps

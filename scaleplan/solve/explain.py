@@ -357,7 +357,9 @@ def routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome, rps: Seq
     return _even_routing_line(pb, o, rps)
 
 
-def _pool_routing_line(where: str, allocs: Sequence[Allocation], o: Outcome) -> str:
+def _pool_routing_line(
+    where: str, allocs: Sequence[Allocation], o: Outcome, arch: bool = False
+) -> str:
     """routing: inference-pool: what the endpoint picker does and the split the pool is sized
     for: one shape, in proportion to capacity; several, the picker's KV-cache split
     (:mod:`scaleplan.llm.epp`) where the candidates carry it (``model.architecture``)."""
@@ -382,10 +384,16 @@ def _pool_routing_line(where: str, allocs: Sequence[Allocation], o: Outcome) -> 
             "shape stays within its capacity at that split with the headroom (its routing is "
             "that split; docs/llm.md, Endpoint picker)."
         )
+    why = (
+        "without model.architecture the picker's KV-cache split is not modelled"
+        if not arch
+        else "the picker's KV-cache split is not known for these shapes (no KV cache or "
+        "rates; the plan's warnings say so)"
+    )
     return (
         f"{head} Its pods are of {len(shapes)} shapes, sized here for a split in proportion "
-        "to capacity; without model.architecture the picker's KV-cache split is not modelled "
-        "(check the pool with scaleplan simulate at peak x (1 + headroom))."
+        f"to capacity; {why} (check the pool with scaleplan simulate at peak x (1 + "
+        "headroom))."
     )
 
 
@@ -395,7 +403,7 @@ def _weighted_routing_line(
     gw = pb.spec.kubernetes.gateway
     where = f"{gw.namespace + '/' if gw and gw.namespace else ''}{gw.name if gw else '?'}"
     if pb.spec.kubernetes.routing == "inference-pool":
-        return _pool_routing_line(where, allocs, o)
+        return _pool_routing_line(where, allocs, o, pb.spec.model.architecture is not None)
     gateway = pb.spec.kubernetes.routing == "gateway-api"
     shared = [g for g in group_allocations(allocs) if len(g) > 1] if gateway else []
     if not shared:

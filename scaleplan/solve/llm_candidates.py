@@ -132,6 +132,7 @@ def build_llm_candidates(
     diag.warnings.extend(_proxy_warnings(catalog, sized))
     reasons = {acc: r.message for acc, (_, r) in why_not.items()}
     diag.warnings.extend(left_out(spec, {c.accelerator for c in out}, reasons, missed))
+    out = pool_known(out, diag.warnings, spec.kubernetes.routing == "inference-pool")
     return finish_candidates(spec, out, classes, diag, best_mem)
 
 
@@ -142,6 +143,44 @@ def _in_pool(spec: Spec, res: LlmShapePoints, made: list[Candidate]) -> list[Can
         return made
     member = _pool_member(spec, res)
     return [replace(c, pool=member) for c in made]
+
+
+def pool_known(
+    cands: list[Candidate], warnings: list[str], in_pool: bool = True
+) -> list[Candidate]:
+    """Under routing: inference-pool, ``cands`` without the shapes whose pod the endpoint
+    picker's split cannot be worked out for (:attr:`Candidate.pool` None: no KV cache or no
+    positive rate, :func:`scaleplan.llm.epp.pool_member`) while other shapes' can, with a warning
+    naming them; a pool is then sized for the picker's split over the shapes it knows. Until
+    2026-12-06 one such candidate made the whole pool fall back, silently, to sizing in
+    proportion to capacity, which a pool of several shapes does not get (r1 review 38 item 3).
+    Where no shape's split is known and there are several, every candidate is kept, with a
+    warning that the pool is sized in proportion to capacity. Unchanged otherwise (every
+    shape known, one shape, or not ``in_pool``: another routing)."""
+    if not in_pool:
+        return cands
+    known = [c for c in cands if c.pool is not None]
+    unknown = sorted({(c.accelerator, c.gpus_per_replica) for c in cands if c.pool is None})
+    if not known or not unknown:
+        shapes = {(c.accelerator, c.gpus_per_replica) for c in cands}
+        if not known and cands and cands[0].llm is not None and len(shapes) > 1:
+            warnings.append(
+                "routing: inference-pool: the endpoint picker's KV-cache split is not known for "
+                f"any of the {len(shapes)} pod shapes (no KV cache or rates), so the pool is "
+                "sized in proportion to capacity, which the picker does not give pods of "
+                "different shapes; check the plan with scaleplan simulate at peak x "
+                "(1 + headroom)"
+            )
+        return cands
+    named = ", ".join(f"{acc} x{g}" for acc, g in unknown)
+    they = "its pods" if len(unknown) == 1 else "their pods"
+    warnings.append(
+        f"routing: inference-pool: {named} {'is' if len(unknown) == 1 else 'are'} left out: "
+        f"the endpoint picker's KV-cache split over {they} cannot be worked out (no KV cache "
+        "or rates), so a pool with them could not be sized for it (docs/llm.md, Endpoint "
+        "picker)"
+    )
+    return known
 
 
 def _pool_member(spec: Spec, res: LlmShapePoints) -> PoolMember | None:

@@ -139,16 +139,17 @@ class PoolSplit:
 def pool_split(p: WindowProblem) -> PoolSplit | None:
     """The candidates' pool shapes (:attr:`Candidate.pool`, set under routing:
     inference-pool), grouped by pod and capacity at the peak's class mix; None unless every
-    candidate serving the mix has one and there are at least two."""
+    candidate serving the mix has one (a candidate that serves none needs none) and there are
+    at least two (a candidate without one is left out of the pool before, with a warning:
+    ``scaleplan.solve.llm_candidates.pool_known``)."""
     cands = p.candidates
-    if not cands or any(c.pool is None for c in cands):
-        return None
     caps = mixed_capacities(p, p.demand)
+    if not cands or any(c.pool is None for c, m in zip(cands, caps, strict=True) if m > 0):
+        return None
     keys: dict[tuple[PoolMember, float], int] = {}
     group: list[int | None] = []
     for c, m in zip(cands, caps, strict=True):
-        assert c.pool is not None
-        group.append(keys.setdefault((c.pool, m), len(keys)) if m > 0 else None)
+        group.append(keys.setdefault((c.pool, m), len(keys)) if m > 0 and c.pool else None)
     if len(keys) < 2:
         return None
     members = tuple(m for m, _ in keys)
