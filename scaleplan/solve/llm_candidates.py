@@ -187,8 +187,12 @@ def _pool_member(spec: Spec, res: LlmShapePoints) -> PoolMember | None:
     """The shape's pod as an inference pool's endpoint picker sees it
     (:func:`scaleplan.llm.epp.pool_member`): its KV cache, and per class it serves its share
     of the traffic (1 for a spec without classes), tokens, TTFT and TPOT predicted at its
-    ``max_num_seqs`` and its rates with 1, 2, ... sequences in flight."""
+    ``max_num_seqs`` and its rates with 1, 2, ... sequences in flight, scaled as the queue
+    derating scales them (:func:`scaleplan.solve.llm_capacity.band_rates`: the low end of the
+    rate's band under placement.conservative), so the split is on the basis the pods'
+    capacities are (until 2026-12-06 the central rates: r1 review 38 item 4)."""
     from scaleplan.llm.epp import pool_member
+    from scaleplan.solve.llm_capacity import band_rates
 
     share = {c.name: c.share for c in spec.traffic.classes}
     rates = dict(res.rates)
@@ -199,7 +203,7 @@ def _pool_member(spec: Spec, res: LlmShapePoints) -> PoolMember | None:
             continue
         toks = (m.input_tokens, m.output_tokens)
         secs = (p.ttft_ms / 1000, p.tpot_ms / 1000)
-        rows.append((share.get(name, 1.0), *toks, *secs, rates.get(name, ())))
+        rows.append((share.get(name, 1.0), *toks, *secs, band_rates(spec, m, rates.get(name, ()))))
     return pool_member(res.serving.kv_cache_tokens, rows)
 
 

@@ -344,6 +344,19 @@ def _slo_prompt(p: ClassPerf, pct: int) -> dict[str, float | int]:
     return {} if at is None else {"slo_input_tokens": at[0], "slo_ttft_ms": round(at[1], 3)}
 
 
+def band_rates(spec: Spec, m: Measurement, rates: Sequence[float]) -> list[float]:
+    """``rates`` (a class's requests/s with 1, 2, ... sequences in flight, at point ``m``) as
+    capacity reads them: scaled by the low end of ``m``'s rate band over its central rate
+    under placement.conservative, else as they are; zeros for a point with no rate.
+    :func:`queue_derating` derates on them, and the pod the endpoint picker sees
+    (``scaleplan.solve.llm_candidates._pool_member``) is made of them, so that a pool's split
+    and its pods' capacities are on one basis."""
+    if m.throughput_rps <= 0:
+        return [0.0] * len(rates)
+    base = m.throughput_low_rps() if spec.placement.conservative else m.throughput_rps
+    return [t * base / m.throughput_rps for t in rates]
+
+
 def queue_derating(spec: Spec, res: LlmShapePoints) -> dict[str, float]:
     """Per class, how busy (of its predicted throughput) one replica may run so that the
     p-th percentile wait for a slot fits the room the SLO leaves: one queue for the spec's
@@ -363,7 +376,10 @@ def queue_derating(spec: Spec, res: LlmShapePoints) -> dict[str, float]:
     each class alone bounds it too. Until 2026-12-06 each class was derated alone as M/D/c
     slots at its open-loop rate: chat-aks's replica, planned at 5.40 req/s, attained
     93.0-95.8 % of its p95 in ``simulate`` (four seeds, 15,000 requests a class);
-    docs/optimizer.md."""
+    docs/optimizer.md. A class with no positive rate with every slot busy (or no rate at
+    all) is left out, as one the shape has no point for (the shape then does not serve it);
+    a class at rate 0 at some count makes the mix's rate 0 there (the limit of 1 / sum
+    share / rate), so no rate of 0 divides (before 2026-12-06: ZeroDivisionError)."""
     from scaleplan.solve.oppoints import slo_room
     from scaleplan.solve.queueing import max_rate_slots
     from scaleplan.solve.worstmix import worst_mix_utilization
@@ -371,22 +387,21 @@ def queue_derating(spec: Spec, res: LlmShapePoints) -> dict[str, float]:
     shares = {c.name: c.share for c in spec.traffic.classes}
     rooms = {c: slo_room(spec, m) for c, m in res.points}
     by_class = dict(res.rates)
-    kept = [(c, m) for c, m in res.points if rooms[c] >= 0 and c in by_class]
+    # the low end of a point's rate (placement.conservative) scales its rates alike
+    scaled = {c: band_rates(spec, m, by_class.get(c, ())) for c, m in res.points}
+    kept = [(c, m) for c, m in res.points if rooms[c] >= 0 and scaled[c] and scaled[c][-1] > 0]
     if not kept:
         return {}
-    # the low end of a point's rate (placement.conservative) scales its rates alike
-    rates = {
-        c: [
-            t * (m.throughput_low_rps() if spec.placement.conservative else m.throughput_rps)
-            / m.throughput_rps
-            for t in by_class[c]
-        ]
-        for c, m in kept
-    }
+    rates = {c: scaled[c] for c, _ in kept}
     weight = {c: shares.get(c, 1.0) for c, _ in kept}
     whole = sum(weight.values())
-    slots = len(rates[kept[0][0]])
-    mix = [whole / sum(weight[c] / rates[c][k] for c, _ in kept) for k in range(slots)]
+    slots = min(len(rates[c]) for c, _ in kept)
+    mix = [
+        0.0
+        if any(rates[c][k] <= 0 for c, _ in kept)
+        else whole / sum(weight[c] / rates[c][k] for c, _ in kept)
+        for k in range(slots)
+    ]
     # a slot's holding time per class (its sequences' cycle at the slots), spread over the mix
     hold = {c: slots / rates[c][-1] for c, _ in kept}
     mean = sum(weight[c] * hold[c] for c, _ in kept) / whole
