@@ -6,20 +6,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from solve_helpers import candidate
 
 from scaleplan.llm.epp import PoolMember, split
 from scaleplan.solve.llm_candidates import pool_known
 from scaleplan.solve.milp import WindowProblem, solve_windows
-from scaleplan.solve.milp.pool import pool_ok, pool_split
+from scaleplan.solve.milp.pool import pool_ok, pool_split, replicas_left
 
 # one sequence holds 10 of a pod's 100 KV tokens: KV utilisation n / 10 at n in flight
 LINEAR = PoolMember(
     kv_tokens=100.0, tokens_per_seq=10.0, rates=tuple(float(n) for n in range(1, 11))
 )
-# a pod whose rate saturates early: 3 rps with one sequence in flight, 9 (its capacity) at 9
+# a pod whose rate saturates early: 3 rps with one sequence in flight, 9 (its capacity) at 9,
+# past it at 10
 CONCAVE = PoolMember(
-    kv_tokens=100.0, tokens_per_seq=10.0, rates=(3.0, 5.0, 6.5, 7.5, 8.2, 8.6, 8.8, 8.9, 9.0, 9.0)
+    kv_tokens=100.0, tokens_per_seq=10.0, rates=(3.0, 5.0, 6.5, 7.5, 8.2, 8.6, 8.8, 8.9, 9.0, 9.3)
 )
 
 
@@ -106,3 +108,43 @@ def test_a_candidate_that_serves_no_class_of_the_mix_needs_no_member() -> None:
     idle = replace(candidate("idle", 0.5, 4.0, cls="other"), accelerator="A10G")
     ps = pool_split(replace(p, candidates=[*p.candidates, idle]))
     assert ps is not None and ps.group == (0, 1, None), ps
+
+
+@pytest.mark.parametrize(
+    ("redundancy", "demand", "plan", "cost"),
+    [("n+1", 28.0, [0, 5], 15.0), ("zone", 37.0, [0, 8], 24.0)],
+)
+def test_the_loss_rows_bind_where_a_loss_leaves_pods_past_capacity(
+    redundancy: str, demand: float, plan: list[int], cost: float
+) -> None:
+    """r1 review 38 item 6: no test had a plan the pool's loss rows (``build_loss_rows``)
+    change. Linear pods (capacity 10, $4/h) beside concave ones (9 at the KV-cache
+    utilisation where the linear pods run 9, $3/h): without the loss rows the MILP mixes
+    them (2 + 2 pods, $14/h, for 28 rps under n+1; 3 + 3, $21/h, for 37 rps under zone), as
+    capacity alone allows after a loss (10 + 2 x 9 = 28), but the picker holds the pods left
+    at one utilisation, where the linear pod carries 9, not 10: 27 rps before a pod passes
+    its capacity. With them the concave pods alone ($15/h, $24/h)."""
+    od = replace(candidate("od", 4.0, 10.0), pool=LINEAR)
+    other = replace(candidate("sh", 3.0, 9.0), pool=CONCAVE)
+    p = WindowProblem(
+        candidates=[od, other],
+        classes=("default",),
+        demand=(demand,),
+        headroom=0.0,
+        redundancy=redundancy,
+        spot_max_fraction=None,
+    )
+    sol = solve_windows(p, [p.demand], tie_break=False)[p.demand]
+    assert sol.status == "optimal", sol
+    assert sol.replicas == plan and abs(sol.cost - cost) < 1e-6, sol
+    ps = pool_split(p)
+    assert ps is not None and pool_ok(p, ps, sol.replicas, p.demand, sol.nodes)
+    # every loss leaves pods that carry the demand within their capacity under the split
+    for left in replicas_left(p, sol.replicas, sol.nodes):
+        per_pod = split(ps.members, left, demand)
+        assert all(v <= c * (1 + 1e-9) for v, c in zip(per_pod, ps.caps, strict=True)), left
+    # the mix the rows turn down leaves pods past theirs after a loss
+    mix = [2, 2] if redundancy == "n+1" else [3, 3]
+    assert not pool_ok(p, ps, mix, p.demand, mix)
+    over = [split(ps.members, left, demand) for left in replicas_left(p, mix, mix)]
+    assert any(v > c * 1.01 for s in over for v, c in zip(s, ps.caps, strict=True)), over
