@@ -147,6 +147,24 @@ def test_a_mixed_pool_keeps_every_pod_within_capacity_under_the_pickers_split(
     assert any("KV-cache utilisation" in e for e in plan.explanation)
 
 
+def test_the_routing_line_claims_the_split_only_where_it_is_the_routing(
+    mixed: tuple[Plan, list],
+) -> None:
+    """r1 review 38 item 5: the line said 'its routing is that split' also where the split
+    failed a rule and the optimizer's own routing was kept (WindowSolution.split False)."""
+    from scaleplan.solve.explain import _pool_routing_line
+    from scaleplan.solve.search import Outcome
+
+    plan, cands = mixed
+    gw = "gateway-system/inference-gateway"  # the spec's gateway
+    o = Outcome(cands=cands, sols=[], status="optimal", cost=0.0, bound=0.0)
+    said = _pool_routing_line(gw, plan.allocations, o, True, True)
+    assert "its routing is that split" in said and said in plan.explanation
+    kept = _pool_routing_line(gw, plan.allocations, o, True, False)
+    assert "its routing is that split" not in kept
+    assert "optimizer's own per-class routing, not what the picker gives" in kept
+
+
 def test_the_simulated_epp_split_is_the_planned_one_and_the_plan_holds(
     mixed: tuple[Plan, list],
 ) -> None:

@@ -148,3 +148,27 @@ def test_the_loss_rows_bind_where_a_loss_leaves_pods_past_capacity(
     assert not pool_ok(p, ps, mix, p.demand, mix)
     over = [split(ps.members, left, demand) for left in replicas_left(p, mix, mix)]
     assert any(v > c * 1.01 for s in over for v, c in zip(s, ps.caps, strict=True)), over
+
+
+def test_a_window_says_whether_its_routing_is_the_pickers_split() -> None:
+    """r1 review 38 item 5: where the split failed a rule (or the MILP's counts failed
+    pool_ok, and solve_windows kept the MILP's own routing), the plan's explanation still
+    said 'its routing is that split'. A window's solution now records which it is."""
+    from scaleplan.solve.milp import WindowModel
+    from scaleplan.solve.milp.window import WindowSolution
+
+    p = _spot_problem()
+    sol = solve_windows(p, [p.demand], tie_break=False)[p.demand]
+    assert sol.split and [round(r, 4) for r in sol.routing[0]] == [0.75, 0.25], sol
+    model = WindowModel(p, tie_break=False)
+    raw = model.solve(p.demand)
+    assert not raw.split  # the MILP's own routing, before reroute
+    assert model.reroute(raw, p.demand) is not None
+    assert model.reroute(raw, p.demand).split  # type: ignore[union-attr]
+    # counts the rules refuse are not rerouted: solve_windows keeps such a MILP solution
+    # with its own routing, and split False
+    bad = WindowSolution(status="optimal", nodes=[2, 2], replicas=[2, 2], cost=12.0)
+    assert model.reroute(bad, p.demand) is None
+    # one shape: no split to claim
+    one = replace(p, candidates=[p.candidates[0]], spot_max_fraction=None)
+    assert not solve_windows(one, [one.demand], tie_break=False)[one.demand].split

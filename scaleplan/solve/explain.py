@@ -358,11 +358,15 @@ def routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome, rps: Seq
 
 
 def _pool_routing_line(
-    where: str, allocs: Sequence[Allocation], o: Outcome, arch: bool = False
+    where: str, allocs: Sequence[Allocation], o: Outcome, arch: bool = False,
+    split: bool = True,
 ) -> str:
     """routing: inference-pool: what the endpoint picker does and the split the pool is sized
     for: one shape, in proportion to capacity; several, the picker's KV-cache split
-    (:mod:`scaleplan.llm.epp`) where the candidates carry it (``model.architecture``)."""
+    (:mod:`scaleplan.llm.epp`) where the candidates carry it (``model.architecture``), the
+    plan's routing that split where the peak window's is (``split``,
+    :attr:`WindowSolution.split`), and said otherwise (until 2026-12-06 it was claimed
+    either way: r1 review 38 item 5)."""
     head = (
         f"Routing: inference-pool: an InferencePool on Gateway {where} over every "
         "allocation's pods; its endpoint picker (the EPP's default profile) sends each request "
@@ -376,13 +380,22 @@ def _pool_routing_line(
     }
     if len(shapes) < 2:
         return f"{head} Its pods are of one shape, so they take equal shares of the requests."
+    picker = (
+        f"{head} Its pods are of {len(shapes)} shapes: with no queue the picker holds "
+        "every pod at one KV-cache utilisation, so a shape with more KV cache per unit of "
+        "compute takes more than its share of capacity; "
+    )
+    if all(c.pool is not None for c in o.cands) and split:
+        return (
+            f"{picker}the plan is sized so that each shape stays within its capacity at that "
+            "split with the headroom (its routing is that split; docs/llm.md, Endpoint picker)."
+        )
     if all(c.pool is not None for c in o.cands):
         return (
-            f"{head} Its pods are of {len(shapes)} shapes: with no queue the picker holds "
-            "every pod at one KV-cache utilisation, so a shape with more KV cache per unit of "
-            "compute takes more than its share of capacity; the plan is sized so that each "
-            "shape stays within its capacity at that split with the headroom (its routing is "
-            "that split; docs/llm.md, Endpoint picker)."
+            f"{picker}the plan was sized for that split, but at the peak its counts or that "
+            "split failed a check of the plan's rules, so its routing is the optimizer's own "
+            "per-class routing, not what the picker gives (check the pool with scaleplan "
+            "simulate at peak x (1 + headroom))."
         )
     why = (
         "without model.architecture the picker's KV-cache split is not modelled"
@@ -403,7 +416,11 @@ def _weighted_routing_line(
     gw = pb.spec.kubernetes.gateway
     where = f"{gw.namespace + '/' if gw and gw.namespace else ''}{gw.name if gw else '?'}"
     if pb.spec.kubernetes.routing == "inference-pool":
-        return _pool_routing_line(where, allocs, o, pb.spec.model.architecture is not None)
+        peak = o.sols[peak_window(rps)] if o.sols else None
+        return _pool_routing_line(
+            where, allocs, o, pb.spec.model.architecture is not None,
+            peak is None or peak.split,
+        )
     gateway = pb.spec.kubernetes.routing == "gateway-api"
     shared = [g for g in group_allocations(allocs) if len(g) > 1] if gateway else []
     if not shared:

@@ -460,6 +460,7 @@ class WindowModel(Formulation):
         t0 = time.perf_counter()
         p = self.p
         routing: list[list[float]] | None
+        split = False
         if p.even:
             if not even_feasible(p, sol.nodes, sol.replicas, demand, self.needs(demand)):
                 return None
@@ -469,10 +470,11 @@ class WindowModel(Formulation):
                 return None
             if self.pool is not None and not pool_ok(p, self.pool, sol.replicas, demand, sol.nodes):
                 return None
-            routing = balanced_routing(self, sol, demand, solver=self.solver_name, stats=self.stats)
-            if routing is None:
+            routed = balanced_routing(self, sol, demand, solver=self.solver_name, stats=self.stats)
+            if routed is None:
                 return None
-        return WindowSolution(status=sol.status, nodes=list(sol.nodes), replicas=list(sol.replicas), routing=routing, cost=sol.cost, bound=sol.bound, seconds=time.perf_counter() - t0, reused=reused, demand=tuple(demand))
+            routing, split = routed
+        return WindowSolution(status=sol.status, nodes=list(sol.nodes), replicas=list(sol.replicas), routing=routing, cost=sol.cost, bound=sol.bound, seconds=time.perf_counter() - t0, reused=reused, demand=tuple(demand), split=split)
 
 
 def kept_start(start: WindowSolution, bound: float | None = None) -> WindowSolution:

@@ -392,8 +392,9 @@ def balanced_routing(
     *,
     solver: SolverName,
     stats: list[SolveStat],
-) -> list[list[float]] | None:
-    """The most balanced routing [class][candidate] of ``sol``'s counts for ``demand``, or None.
+) -> tuple[list[list[float]], bool] | None:
+    """The most balanced routing [class][candidate] of ``sol``'s counts for ``demand``, and
+    whether it is a pool's picker split (:attr:`WindowSolution.split`); or None.
 
     A small LP over the routing of the candidates in use (PuLP + the same solver): minimise
     the largest utilisation t of any allocation in use (with headroom); None when no routing
@@ -409,7 +410,7 @@ def balanced_routing(
     if shares is not None:  # pods of several shapes in a pool: the endpoint picker's split
         fixed = _balanced(fm, sol, demand, solver, stats, shares)
         if fixed is not None:
-            return fixed
+            return fixed, True
     elif not fm.single and not fm.p.even and not fm.p.backend_groups:
         caps = mixed_capacities(fm.p, demand)
         total = sum(caps[k] * sol.replicas[k] for k in range(fm.K))
@@ -417,8 +418,9 @@ def balanced_routing(
             share = [caps[k] * sol.replicas[k] / total for k in range(fm.K)]
             fixed = _balanced(fm, sol, demand, solver, stats, share)
             if fixed is not None:
-                return fixed
-    return _balanced(fm, sol, demand, solver, stats, None)
+                return fixed, False
+    free = _balanced(fm, sol, demand, solver, stats, None)
+    return None if free is None else (free, False)
 
 
 def _balanced(

@@ -106,6 +106,11 @@ class WindowSolution:
     # the optimum over a few candidates (``WindowModel.pool_start``): a start close to the
     # whole MILP's optimum, so HiGHS skips the sub-MIPs that search near the start
     pooled: bool = False
+    # routing: inference-pool over pods of several shapes: True where ``routing`` is the
+    # endpoint picker's split (``pool.pool_shares``), False where it is the free per-class LP's
+    # (the split failed a rule at these counts) or the MILP's own (its counts failed
+    # ``pool.pool_ok``); the explanation says which (``explain._pool_routing_line``)
+    split: bool = False
 
 
 def group_members(groups: Sequence[int], ks: Iterable[int]) -> dict[int, list[int]]:
