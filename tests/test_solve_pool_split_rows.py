@@ -172,3 +172,40 @@ def test_a_window_says_whether_its_routing_is_the_pickers_split() -> None:
     # one shape: no split to claim
     one = replace(p, candidates=[p.candidates[0]], spot_max_fraction=None)
     assert not solve_windows(one, [one.demand], tie_break=False)[one.demand].split
+
+
+def test_a_kinks_spot_row_is_added_when_a_plan_breaks_it_and_the_optimum_holds_all() -> None:
+    """The MILP starts with the spot rows at no load and at the capacity points and adds a
+    kink's row when its plan breaks it (pool.spot_cuts: every kink was 5,925 rows on a spec
+    of every accelerator). A spot shape whose rate rises slowly, then fast (1, 4, 6.5 rps at
+    1, 2, 3 sequences) takes its largest share between those points: the rows added there
+    leave the same optimum as every row, found here by enumerating the counts."""
+    from scaleplan.solve.milp import WindowModel
+
+    rising = PoolMember(
+        kv_tokens=100.0,
+        tokens_per_seq=10.0,
+        rates=(1.0, 4.0, 6.5, 7.5, 8.2, 8.6, 8.8, 8.9, 9.0, 9.3),
+    )
+    p = replace(
+        _spot_problem(),
+        candidates=[
+            replace(candidate("od", 5.0, 10.0), pool=LINEAR),
+            replace(candidate("sp", 1.0, 9.0, spot=True), pool=rising),
+        ],
+    )
+    model = WindowModel(p, tie_break=False)
+    first = set(model.pool_spot)
+    sol = model.solve(p.demand)
+    assert sol.status == "optimal", sol
+    assert model.pool_spot - first, sorted(model.pool_spot)  # kinks' rows were added
+    ps = pool_split(p)
+    assert ps is not None
+    best = min(
+        (5.0 * a + 1.0 * b, [a, b])
+        for a in range(9)
+        for b in range(9)
+        if a + b and pool_ok(p, ps, [a, b], p.demand, [a, b])
+    )
+    assert (sol.cost, sol.replicas) == best, (sol, best)
+    assert max(_spot_shares(p, sol.replicas)) <= 0.5 + 1e-6

@@ -104,6 +104,10 @@ class Formulation:
         self.pool_loss_v: list[tuple[Any, int, str, tuple[int, ...]]] = []
         self.pool_loss_rows: list[Any] = []
         self.pool_big = 0.0
+        # its spot rows (``pool.spot_row``) by point of ``PoolSplit.spot_points``: those at no
+        # load and at each shape's capacity point from the start, the others as a solution
+        # breaks them (``pool.spot_cuts``)
+        self.pool_spot: set[int] = set()
 
     def add(self, expr: list[tuple[Any, float]], sense: int, name: str) -> Any:
         """Add the row ``expr sense 0`` (set ``.constant`` for a right-hand side); return it."""

@@ -8,11 +8,24 @@ indices once (:func:`indices`) and for the rows' right-hand sides.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from scaleplan.solve.milp.model import WindowModel
     from scaleplan.solve.milp.window import WindowSolution
+
+
+def add_rows(h: Any, rows: Sequence[Sequence[tuple[Any, float]]]) -> None:
+    """Add rows sum coef x var <= 0 (PuLP variables of the model ``h`` was built from) to
+    the highspy model ``h`` after it was built (``pool.spot_cuts``)."""
+    import highspy
+    import numpy as np
+
+    for row in rows:
+        idx = np.array([v.index for v, _ in row], dtype=np.int32)
+        val = np.array([c for _, c in row], dtype=np.float64)
+        h.addRow(-highspy.kHighsInf, 0.0, len(row), idx, val)
 
 
 def push(m: WindowModel) -> None:

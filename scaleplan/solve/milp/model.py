@@ -24,7 +24,7 @@ import numpy as np
 from scaleplan.solve.milp.even import build_even, even_feasible, even_routing, spot_pods_ok
 from scaleplan.solve.milp.formulation import Formulation, node_charges
 from scaleplan.solve.milp.highs import give_start, indices, push
-from scaleplan.solve.milp.pool import pool_ok, set_pool_rows
+from scaleplan.solve.milp.pool import pool_ok, run_with_cuts, set_pool_rows
 from scaleplan.solve.milp.solver import (
     COST_TOL,
     MIN_RUN_SECONDS,
@@ -280,7 +280,7 @@ class WindowModel(Formulation):
         t0 = time.perf_counter()
         p, cands, K = self.p, self.p.candidates, self.K
         self._set(demand, cutoff)
-        status = self._run(time_limit, start)
+        status = run_with_cuts(self, time_limit, start)  # pool.spot_cuts: rows a plan breaks
         if status == "unknown":  # out of time without a plan: what HiGHS proved of the cost
             bound = self._bound(status, math.inf)
             proved = bound if bound is not None and math.isfinite(bound) else None

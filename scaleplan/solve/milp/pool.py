@@ -22,7 +22,11 @@ linear-fractional between kinks and its largest value is at a kink, at phi*, or 
 of no load (there each pod serves in proportion to rates[0] K / tau). One row per such point
 (:attr:`PoolSplit.spot_points`), relaxed where a shape in use reaches its capacity below it
 (no demand the pool is sized for gets there; before, the rows at the other shapes' capacity
-points held there too, a conservative extra that bound none of the test plans).
+points held there too, a conservative extra that bound none of the test plans). Every kink is
+many rows (5,925 for 36 shapes on a spec of every accelerator: its solve ran out of time at
+$118/h where $7.68/h is optimal), so the MILP starts with the rows at no load and at each
+shape's capacity point and adds a kink's row only when a solution breaks it
+(:func:`spot_cuts`, ``WindowModel.solve``): the optimum it ends with holds every row.
 Until 2026-12-06 the share was held only at each shape's capacity point: a concave spot shape
 beside a linear on-demand one took 75 % of a quiet hour's requests under a 50 % rule (the
 review's 0.838 at capacity, 0.909 at low load). The plan's routing is the picker's split at
@@ -49,6 +53,8 @@ from scaleplan.solve.milp.window import WindowProblem, mixed_capacities
 
 if TYPE_CHECKING:
     from scaleplan.solve.milp.formulation import Formulation
+    from scaleplan.solve.milp.model import WindowModel
+    from scaleplan.solve.milp.window import WindowSolution
 
 TOL = 1e-6
 
@@ -101,19 +107,19 @@ class PoolSplit:
             for g, r in zip(self.group, replicas, strict=True)
         ]
 
-    def spot_over(
+    def spot_broken(
         self, replicas: Sequence[int], spot: Sequence[bool], f: float | None
-    ) -> tuple[float, float] | None:
-        """spot.max_fraction ``f`` under the picker's split: the first point of
+    ) -> list[tuple[int, float]]:
+        """spot.max_fraction ``f`` under the picker's split: the points of
         :attr:`spot_points` up to the pool's capacity (the least of its shapes' ``phis``)
         at which the spot pods (``spot``, per candidate) carry more than ``f`` of the pool's
-        load, as (KV-cache utilisation, 0 for no load; that share); None when none does (or
-        no rule, ``f`` None or >= 1)."""
+        load, as (index, that share); none without a rule (``f`` None or >= 1)."""
         used = self.used(replicas)
         if f is None or f >= 1 or not used:
-            return None
+            return []
         top = min(self.phis[b] for b in used)
-        for phi, per_pod in self.spot_points:
+        out = []
+        for j, (phi, per_pod) in enumerate(self.spot_points):
             if phi > top * (1 + TOL):
                 break
             load = [
@@ -123,8 +129,16 @@ class PoolSplit:
             whole = sum(load)
             on_spot = sum(v for v, s in zip(load, spot, strict=True) if s)
             if whole > 0 and on_spot > f * whole + TOL * max(1.0, whole):
-                return phi, on_spot / whole
-        return None
+                out.append((j, on_spot / whole))
+        return out
+
+    def spot_over(
+        self, replicas: Sequence[int], spot: Sequence[bool], f: float | None
+    ) -> tuple[float, float] | None:
+        """The first of :meth:`spot_broken`'s points as (KV-cache utilisation, 0 for no
+        load; the spot share there); None when none."""
+        broken = self.spot_broken(replicas, spot, f)
+        return (self.spot_points[broken[0][0]][0], broken[0][1]) if broken else None
 
     def per_pod(self, replicas: Sequence[int], rps: float) -> list[float]:
         """Requests/s one pod of each shape takes when the pool serves ``rps``
@@ -299,33 +313,91 @@ def build_pool_rows(fm: Formulation) -> None:
 
 
 def _add_spot_rows(fm: Formulation, ps: PoolSplit) -> None:
-    """spot.max_fraction f on the picker's split up to the pool's capacity: per point
-    (phi, L) of :attr:`PoolSplit.spot_points`, sum_k r_k L[g(k)] (spot_k - f) <= big x
-    sum_{b: phi_b < phi} v_b (relaxed past the capacity point of a shape in use; big: every
-    spot pod at its load there)."""
+    """spot.max_fraction's first rows (:func:`spot_row`): at no load and at each shape's
+    capacity point; the other kinks' as :func:`spot_cuts` finds them broken."""
+    f = fm.p.spot_max_fraction
+    if f is None or f >= 1 or not any(c.capacity_type == "spot" for c in fm.p.candidates):
+        return
+    tops = set(ps.phis)
+    for j, (phi, _) in enumerate(ps.spot_points):
+        if j == 0 or phi in tops:
+            spot_row(fm, ps, j)
+
+
+def spot_row(fm: Formulation, ps: PoolSplit, j: int) -> list[tuple[Any, float]] | None:
+    """Point ``j`` (phi, L) of :attr:`PoolSplit.spot_points` as a row of ``fm``:
+    sum_k r_k L[g(k)] (spot_k - f) <= big x sum_{b: phi_b < phi} v_b (relaxed past the
+    capacity point of a shape in use; big: every spot pod at its load there), recorded in
+    ``fm.pool_spot`` and added to ``fm.prob``; its (variable, coefficient) terms, None when
+    it has none."""
     import pulp
 
     p = fm.p
     f = p.spot_max_fraction
+    assert f is not None
+    fm.pool_spot.add(j)
+    phi, per_pod = ps.spot_points[j]
     spot = [c.capacity_type == "spot" for c in p.candidates]
-    if f is None or f >= 1 or not any(spot):
-        return
-    for j, (phi, per_pod) in enumerate(ps.spot_points):
-        coef = [
-            (k, per_pod[g] * ((1.0 if spot[k] else 0.0) - f))
-            for k, g in enumerate(ps.group)
-            if g is not None
-        ]
-        big = sum(
-            float(fm.peak_ub[k] * p.candidates[k].replicas_per_node) * c
-            for k, c in coef
-            if c > 0
-        )
-        past = [b for b, top in enumerate(ps.phis) if top < phi * (1 - TOL)]
-        row = [(fm.r[k], c) for k, c in coef if c != 0]
-        if row and big > 0:
-            relax = [(fm.pool_v[b], -big) for b in past]
-            fm.add([*row, *relax], pulp.LpConstraintLE, f"poolspot{j}")
+    coef = [
+        (k, per_pod[g] * ((1.0 if spot[k] else 0.0) - f))
+        for k, g in enumerate(ps.group)
+        if g is not None
+    ]
+    big = sum(
+        float(fm.peak_ub[k] * p.candidates[k].replicas_per_node) * c for k, c in coef if c > 0
+    )
+    if big <= 0 or not any(c for _, c in coef):
+        return None
+    past = [b for b, top in enumerate(ps.phis) if top < phi * (1 - TOL)]
+    row = [(fm.r[k], c) for k, c in coef if c != 0] + [(fm.pool_v[b], -big) for b in past]
+    fm.add(row, pulp.LpConstraintLE, f"poolspot{j}")
+    return row
+
+
+def run_with_cuts(model: WindowModel, time_limit: float, start: WindowSolution | None) -> str:
+    """``model``'s solve (``WindowModel._run``), again after each plan that breaks spot rows
+    it does not have yet (:func:`spot_cuts`, added to the built HiGHS model too), until one
+    breaks none; its status. Without a pool, one run."""
+    from scaleplan.solve.milp.highs import add_rows, indices
+    from scaleplan.solve.milp.solver import int_value
+
+    status = model._run(time_limit, start)
+    p = model.p
+    while model.pool is not None and status in ("optimal", "feasible"):
+        if model._highs is not None:  # HiGHS's values as _read_highs left them
+            vals, ix = model._values, indices(model)
+            nodes = [round(vals[i]) for i in ix["n"]]
+            reps = [round(vals[i]) for i in ix["r"]]
+        else:
+            nodes = [int_value(v) for v in model.n]
+            reps = [int_value(v) for v in model.r]
+        if p.max_replicas is None:  # as WindowModel.solve reads them
+            reps = [n * c.replicas_per_node for n, c in zip(nodes, p.candidates, strict=True)]
+        cuts = spot_cuts(model, reps)
+        if not cuts:
+            break
+        if model._highs is not None:
+            add_rows(model._highs, cuts)
+        status = model._run(time_limit, start)
+    return status
+
+
+def spot_cuts(fm: Formulation, replicas: Sequence[int]) -> list[list[tuple[Any, float]]]:
+    """The rows (:func:`spot_row`) of the points at which ``replicas`` break spot.max_fraction
+    under the picker's split and that ``fm`` does not have yet, added to ``fm`` (each as
+    (variable, coefficient) terms, for a solver model built before them); [] when none."""
+    ps = fm.pool
+    if ps is None:
+        return []
+    spot = [c.capacity_type == "spot" for c in fm.p.candidates]
+    out = []
+    for j, _ in ps.spot_broken(replicas, spot, fm.p.spot_max_fraction):
+        if j in fm.pool_spot:
+            continue
+        row = spot_row(fm, ps, j)
+        if row is not None:
+            out.append(row)
+    return out
 
 
 def build_loss_rows(fm: Formulation) -> None:
