@@ -374,3 +374,41 @@ def test_a_missing_top_level_slo_says_that_every_class_may_hold_its_own() -> Non
     assert p.where == "slo" and "without one of their own (else slo: {})" in p.hint, p
     spec = parse_spec_text(own.replace(top, "slo: {}\n"), "spec.yaml")
     assert (spec.slo_of("chat").ttft_ms, spec.slo_of("summarize").ttft_ms) == (500, 5000)
+
+
+def test_a_batch_holds_each_class_by_its_time_in_the_shared_steps() -> None:
+    """Little's law: a class's share of a replica's running sequences is its share of the
+    arrivals times how long each of its sequences holds a slot *in the co-batched steps*
+    (TTFT plus its remaining tokens at the one blended step), a fixed point. Until 2026-12-06
+    each class's slot time was its own alone at n (share / its own throughput): the summaries'
+    500 tokens at their own 53.9 ms steps, which made them 46 % of a 2 x A100-80GB batch at 9
+    sequences, not 34 %, and the blended step 43.0 ms, not 40.8 (the plan ~8 % too big)."""
+    from scaleplan.inputs import load_inputs
+    from scaleplan.llm.cobatch import batch_shares, cobatched, prompt_in
+    from scaleplan.llm.serving import TokenClass, predict, setup_from_spec, size
+
+    inp = load_inputs(str(SPEC))
+    s = setup_from_spec(inp.spec.model)
+    acc = inp.catalog.accelerator("A100-80GB")
+    assert acc is not None
+    classes = [TokenClass("chat", 600, 250), TokenClass("summarize", 12000, 500)]
+    shape = size(s, acc, 2, classes)
+    mix, n = [0.8, 0.2], 9
+    own = [predict(shape, c, n) for c in classes]
+    w = batch_shares(shape, classes, n, mix)
+    step = sum(x * p.tpot_ms for x, p in zip(w, own, strict=True))
+    first = [
+        w[0] * own[0].ttft_ms + w[1] * prompt_in(shape, classes[1], n, 600),
+        w[0] * prompt_in(shape, classes[0], n, 12000) + w[1] * own[1].ttft_ms,
+    ]
+    held = [m * (f + (c.output_tokens - 1) * step)
+            for m, f, c in zip(mix, first, classes, strict=True)]
+    assert w[0] / w[1] == pytest.approx(held[0] / held[1], rel=1e-6)
+    assert w == pytest.approx([0.656, 0.344], abs=2e-3)
+    got = cobatched(shape, classes, n, 95, mix)
+    assert got["chat"].tpot_ms == pytest.approx(step, rel=1e-9)
+    assert got["chat"].tpot_ms == pytest.approx(40.84, abs=0.05)  # 43.0 by the old weights
+    # by the old weights (each alone): the summaries' slot time at their own steps
+    alone = [m / p.throughput_rps for m, p in zip(mix, own, strict=True)]
+    old = sum(a / sum(alone) * p.tpot_ms for a, p in zip(alone, own, strict=True))
+    assert old > got["chat"].tpot_ms * 1.04, (old, got["chat"].tpot_ms)

@@ -27,8 +27,8 @@ def cobatched(
     ``mix``: the classes' shares of the requests the replica is sent (in ``classes``' order),
     where routing sends every replica the spec's mix (routing: service, gateway-api without
     class_header). The batch then holds each class in proportion to its share times how long
-    its sequences hold a slot (share / its throughput at ``n``), and its step time is that
-    blend of the classes' steps: a class's TPOT is the blend of every class's TPOT at ``n``,
+    its sequences hold a slot in the shared steps (:func:`batch_shares`), and its step time is
+    that blend of the classes' steps: a class's TPOT is the blend of every class's TPOT at ``n``,
     its TTFT the blend of its own prompt (its p-th percentile prompt with a length spread)
     priced in each class's steps (:func:`scaleplan.llm.perf.serve_class` ``prompts``).
     ``mix`` None (routing decides a replica's mix: class_header): any mix, so the largest of
@@ -47,11 +47,7 @@ def cobatched(
     own = {c.name: predict(shape, c, n) for c in classes}
     if n <= 1 or len(classes) < 2:
         return own
-    if mix is None:
-        weight = None
-    else:
-        held = [m / own[c.name].throughput_rps for c, m in zip(classes, mix, strict=True)]
-        weight = [h / sum(held) for h in held]
+    weight = None if mix is None else batch_shares(shape, classes, n, mix, own)
 
     def pool(values: Sequence[float]) -> float:
         if weight is None:
@@ -65,11 +61,7 @@ def cobatched(
         prompt = c.input_at(pct)
         mine = p.ttft_at(pct) if p.tail else p.ttft_ms
         first = pool([
-            mine if k.name == c.name else serve_class(
-                shape.deployment, k.input_tokens, k.output_tokens, n, open_loop=True,
-                prompts=(prompt,),
-            ).prompt_ttft[0][1]
-            for k in classes
+            mine if k.name == c.name else prompt_in(shape, k, n, prompt) for k in classes
         ])
         ft = first / mine if mine > 0 else 1.0
         fo = step / p.tpot_ms if p.tpot_ms > 0 else 1.0
@@ -85,6 +77,53 @@ def cobatched(
             joint=tuple((q, t * ft, e * max(ft, fo)) for q, t, e in p.joint),
         )
     return out
+
+
+def prompt_in(shape: Shape, k: TokenClass, n: int, prompt: int) -> float:
+    """Mean TTFT of a ``prompt``-token prompt in the steps of ``n`` sequences of class ``k``."""
+    return serve_class(
+        shape.deployment, k.input_tokens, k.output_tokens, n, open_loop=True, prompts=(prompt,),
+    ).prompt_ttft[0][1]
+
+
+def batch_shares(
+    shape: Shape, classes: Sequence[TokenClass], n: int, mix: Sequence[float],
+    own: dict[str, ClassPerf] | None = None,
+) -> list[float]:
+    """Each class's share of the ``n`` sequences in a batch whose requests arrive in the
+    proportions ``mix``: by Little's law, its share of the arrivals times how long each of its
+    sequences holds a slot (its TTFT plus its remaining tokens' TPOT) *in the co-batched
+    steps*, where every class decodes at the one blended step. The steps depend on the shares,
+    so this is their fixed point (a contraction: a few iterations).
+
+    Until 2026-12-06 each class's slot time was its own, alone at ``n`` (share / its own
+    throughput): a summary's 600 tokens at its own 54.5 ms steps beside chat's 300 at 27.6 ms,
+    which made the summaries 63 % of a 70B H100 TP2 batch at 29 sequences (blended step 44.5
+    ms) where they are 46.5 % (40.1 ms; ``simulate`` of the plan kept full: p50 39.6 ms), and
+    sized class-SLO plans about 10 % too big."""
+    own = own or {c.name: predict(shape, c, n) for c in classes}
+    tpot = [own[c.name].tpot_ms for c in classes]
+    # TTFT of each class's mean prompt in each class's steps (row: the prompt's class)
+    first = [
+        [own[c.name].ttft_ms if k.name == c.name else prompt_in(shape, k, n, c.input_tokens)
+         for k in classes]
+        for c in classes
+    ]
+    total = sum(mix)
+    weight = [m / total for m in mix]
+    for _ in range(100):
+        step = sum(w * t for w, t in zip(weight, tpot, strict=True))
+        held = [
+            m * (sum(w * f for w, f in zip(weight, row, strict=True))
+                 + (max(c.output_tokens, 1) - 1) * step)
+            for c, m, row in zip(classes, mix, first, strict=True)
+        ]
+        new = [h / sum(held) for h in held]
+        done = max(abs(a - b) for a, b in zip(new, weight, strict=True)) < 1e-9
+        weight = new
+        if done:
+            break
+    return weight
 
 
 def routed_mix(spec: Spec, classes: Sequence[TokenClass]) -> tuple[float, ...] | None:
