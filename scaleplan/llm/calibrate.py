@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -163,15 +163,8 @@ def _errors(obs: Observed, cal: Calibration) -> list[float]:
     return errs
 
 
-def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRIOR) -> tuple[Calibration, tuple[str, ...]]:
-    """Fitted scales and notes (lower bounds left out, and whether the fit still respects them);
-    ``prior`` weighs the pull towards the documented factors (:data:`PRIOR`)."""
-    def values(p: Observed) -> bool:  # anything left to fit once a bound's rate and a queue's TTFT are out
-        tpot = p.tpot_ms and p.output_tokens > 1 and p.kind != "static"
-        return bool((p.ttft_ms and not p.queued) or tpot or (p.output_tokens_per_s and not p.lower_bound))
-
-    usable = [p for p in points if values(p)]
-    bounds = [p for p in points if p.lower_bound]
+def _bound_notes(bounds: Sequence[Observed], usable: Sequence[Observed]) -> list[str]:
+    """What :func:`calibrate` says of the lower-bound points (which of their values join)."""
     notes: list[str] = []
     if bounds:
         timed = [p for p in bounds if p in usable]
@@ -188,6 +181,19 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
             f" the capacity for most of the run (a drain tail, docs/llm.md): {'a lower bound' if len(bounds) == 1 else 'lower bounds'} on"
             f" throughput, not the capacity{kept}"
         )
+    return notes
+
+
+def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRIOR) -> tuple[Calibration, tuple[str, ...]]:
+    """Fitted scales and notes (lower bounds left out, and whether the fit still respects them);
+    ``prior`` weighs the pull towards the documented factors (:data:`PRIOR`)."""
+    def values(p: Observed) -> bool:  # anything left to fit once a bound's rate and a queue's TTFT are out
+        tpot = p.tpot_ms and p.output_tokens > 1 and p.kind != "static"
+        return bool((p.ttft_ms and not p.queued) or tpot or (p.output_tokens_per_s and not p.lower_bound))
+
+    usable = [p for p in points if values(p)]
+    bounds = [p for p in points if p.lower_bound]
+    notes = _bound_notes(bounds, usable)
     if not usable:
         if bounds:
             notes.append(
@@ -198,13 +204,15 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
             )
         return Calibration(), tuple(notes)
 
-    def cost(c: float, m: float, o: float) -> float:
+    def sse(c: float, m: float, o: float) -> float:
         cal = Calibration(compute=c, memory=m, overhead=o)
         # squared log error, capped per value (x4.5 off) so that one queueing-dominated point
         # cannot drag the fit
-        sse = sum(min(e * e, CAP) for p in usable for e in _errors(p, cal))
+        return sum(min(e * e, CAP) for p in usable for e in _errors(p, cal))
+
+    def cost(c: float, m: float, o: float) -> float:
         # the prior's pull towards 1 (the documented factors); PRIOR above
-        return sse + prior * (math.log(c) ** 2 + math.log(m) ** 2 + math.log(o) ** 2)
+        return sse(c, m, o) + prior * (math.log(c) ** 2 + math.log(m) ** 2 + math.log(o) ** 2)
 
     # coarse grid, then a finer one around the coarse optimum (deterministic, no RNG)
     best: tuple[float, Calibration] | None = None
@@ -220,7 +228,7 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
         if v < best[0] - 1e-12:
             best = (v, Calibration(compute=c, memory=m, overhead=o))
     assert best is not None
-    fitted = best[1]
+    fitted, held = _held_at_one(best[1], sse)
     what = basis or measured_basis(usable)
     cal = Calibration(compute=fitted.compute, memory=fitted.memory, overhead=fitted.overhead, basis=what, points=len(usable), band=BAND_CALIBRATED, ttft_band=TTFT_BAND_CALIBRATED)
     for p in bounds:
@@ -229,10 +237,53 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
             if pred < p.output_tokens_per_s:
                 notes.append(f"{p.label or p.deployment.hw.name}: the calibrated capacity {pred:.0f} tok/s is below the lower bound {p.output_tokens_per_s:.0f} tok/s measured")
     notes.append(f"calibration: compute x{cal.compute:.2f}, memory x{cal.memory:.2f}, step overhead x{cal.overhead:.2f} from {what}")
+    if held:
+        notes.append(held_note(held, usable))
     clustered = clustered_ttft(usable, cal)
     if clustered:
         notes.append(clustered)
     return cal, tuple(notes)
+
+
+SCALES = ("compute", "memory", "overhead")
+
+
+def _held_at_one(fitted: Calibration, sse: Callable[[float, float, float], float]) -> tuple[Calibration, tuple[str, ...]]:
+    """The fit with each scale the points cannot tell from 1 put at 1 (the prior's own value),
+    and those scales. A scale is held when setting it to 1 leaves every point's prediction
+    where it was (the squared error unchanged): the documented factor it multiplies sits at
+    its physical limit on the points' GPUs (Hopper x vLLM's decode bandwidth is 54.7 % of the
+    peak against the 55 % floor: any memory scale below 1 gives 55 %). The grid holds no 1.0
+    (0.35 x 1.25^k), so such a scale used to land on whichever grid value the prior liked best,
+    memory x0.93 beside compute x0.68 (UX trial 26 F10), and carried it to GPUs where it does
+    act (one GPU type calibrates the others)."""
+    held: list[str] = []
+    base = sse(fitted.compute, fitted.memory, fitted.overhead)
+    for name in SCALES:
+        if getattr(fitted, name) == 1.0:
+            continue
+        trial = Calibration(
+            compute=1.0 if name == "compute" else fitted.compute,
+            memory=1.0 if name == "memory" else fitted.memory,
+            overhead=1.0 if name == "overhead" else fitted.overhead,
+        )
+        if sse(trial.compute, trial.memory, trial.overhead) <= base * (1 + 1e-12) + 1e-15:
+            fitted = trial
+            held.append(name)
+    return fitted, tuple(held)
+
+
+def held_note(held: Sequence[str], points: Sequence[Observed]) -> str:
+    """What the calibration's notes say of the scales :func:`_held_at_one` held."""
+    names = {"compute": "compute", "memory": "memory", "overhead": "step overhead"}
+    what = " and ".join(names[h] for h in held)
+    accs = ", ".join(sorted({p.deployment.hw.name for p in points}))
+    them, sits = ("them", "factors sit at their") if len(held) > 1 else ("it", "factor sits at its")
+    return (
+        f"calibration: {what} held at x1.00: no measured point tells {them} from 1 (on {accs} "
+        f"the documented {sits} physical limit: docs/llm.md, Efficiency factors), so "
+        "the other scales carry what the points say"
+    )
 
 
 def measured_basis(points: Sequence[Observed]) -> str:
