@@ -327,21 +327,7 @@ def risks(observed: Observed) -> list[str]:
     elif s.hours_above:
         out.append(f"{e2e} in {s.hours_above} of {s.hours_seen} hours")
     out += observed.warnings  # hours the histogram cannot place against the SLO
-    c = observed.capacity
-    rated = [(a.instance_type, a.planned_rps_per_replica, a.rps_per_replica, a.ratio) for a in c.allocations if a.ratio is not None and a.rps_per_replica]
-    if not rated and c.ratio is not None and c.rps_per_replica:
-        rated = [(", ".join(c.instance_types) or "the running instance types", c.planned_rps_per_replica, c.rps_per_replica, c.ratio)]
-    source = "the LLM model" if observed.running_plan.spec.model.architecture is not None else "the profile"
-    for where, planned_cap, seen, ratio in rated:
-        assert seen is not None and ratio is not None
-        if ratio < 1 - CAPACITY_TOLERANCE:
-            out.append(f"{source} over-states capacity by {planned_cap / seen - 1:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
-        elif ratio > 1 + CAPACITY_TOLERANCE:
-            out.append(f"{source} under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
-    if c.ratio is None and not rated:
-        _, why = e2e_limit(observed.running_plan)  # class SLOs: no one limit to read it at
-        near = f"read ({why})" if why else "observed near the latency limit"
-        out.append(f"capacity was not {near} (at most {c.max_rps_per_replica:g} rps per replica): the profile's capacity is unverified")
+    out += _capacity_risks(observed)
     pct = observed.running_plan.spec.slo.percentile
     for what, target, above, n_hours, top in token_slo_hours(observed):
         if above:
@@ -354,6 +340,44 @@ def risks(observed: Observed) -> list[str]:
     few = min(observed.demand.days_seen)
     if few < 7:
         out.append(f"the curve rests on as few as {counted(few, 'day')} per hour; observe longer (--since 14d) before trusting it")
+    return out
+
+
+def _capacity_risks(observed: Observed) -> list[str]:
+    """What the observed capacity says of the running plan's (:func:`risks`)."""
+    out: list[str] = []
+    s = observed.slo
+    c = observed.capacity
+    rated = [(a.instance_type, a.planned_rps_per_replica, a.rps_per_replica, a.ratio) for a in c.allocations if a.ratio is not None and a.rps_per_replica]
+    if not rated and c.ratio is not None and c.rps_per_replica:
+        rated = [(", ".join(c.instance_types) or "the running instance types", c.planned_rps_per_replica, c.rps_per_replica, c.ratio)]
+    llm = observed.running_plan.spec.model.architecture is not None
+    source = "the LLM model" if llm else "the profile"
+    derived = observed.running_plan.spec.slo.tested_latency_ms is None
+    hours = observed.llm is not None and bool(observed.llm.hours)
+    then = "this plan's capacity is the LLM model's, calibrated on the observed hours" if hours else (
+        "no observed hour calibrates the LLM model: this plan keeps its capacity"
+    )
+    for where, planned_cap, seen, ratio in rated:
+        assert seen is not None and ratio is not None
+        if derived and abs(ratio - 1) >= CAPACITY_TOLERANCE:
+            # no capacity error: the plan sized at the TTFT/TPOT SLOs (report.derived_capacity_note)
+            out.append(
+                f"at the derived end-to-end p{s.percentile} {s.latency_ms:g} ms (not an SLO) a replica on {where} "
+                f"served {seen:g} rps; the running plan's {planned_cap:g} is at the TTFT/TPOT SLOs, not at that "
+                f"figure ({then})"
+            )
+        elif ratio < 1 - CAPACITY_TOLERANCE:
+            out.append(f"{source} over-states capacity by {planned_cap / seen - 1:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
+        elif ratio > 1 + CAPACITY_TOLERANCE:
+            out.append(f"{source} under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
+    if c.ratio is None and not rated:
+        _, why = e2e_limit(observed.running_plan)  # class SLOs: no one limit to read it at
+        near = f"read ({why})" if why else "observed near the latency limit"
+        unverified = "the profile's capacity is unverified"
+        if llm:  # the observed hours calibrate the LLM model's capacity (or say why they cannot)
+            unverified = "the LLM model's capacity rests on its calibration with the observed hours (the 'calibration:' warnings)"
+        out.append(f"capacity was not {near} (at most {c.max_rps_per_replica:g} rps per replica): {unverified}")
     return out
 
 
