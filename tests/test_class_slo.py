@@ -321,6 +321,7 @@ def test_observe_reads_no_capacity_at_a_limit_no_class_has(plans: dict[str, Path
     from tables_helpers import shipped_tables
 
     from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.model import LlmHour
     from scaleplan.observe.queries import build_queries
     from scaleplan.observe.replan import risks
     from scaleplan.observe.report import observed_lines
@@ -347,6 +348,16 @@ def test_observe_reads_no_capacity_at_a_limit_no_class_has(plans: dict[str, Path
     assert "at p95 25500" not in text and "above in 24" not in text, text
     assert "latency limits differ (chat 25500 ms derived, summarize 55000 ms derived)" in text
     assert "capacity was not read (the classes' end-to-end latency limits differ" in text
+    # an LLM plan's capacity is the model's, not a profile's (UX trial 26 F9); the hours here
+    # have no requests running, so none calibrates it; with one that does, it rests on them
+    assert "the profile's capacity is unverified" not in text, text
+    assert "the LLM model's capacity is unverified (no observed hour calibrates it)" in text, text
+    assert obs.llm is not None and not obs.llm.hours
+    hour = LlmHour(hour=9, replicas=2, rps_per_replica=2.0, concurrency_per_replica=12.0,
+                   ttft_ms=200.0, tpot_ms=45.0)
+    with_hours = obs.model_copy(update={"llm": obs.llm.model_copy(update={"hours": (hour,)})})
+    assert ("the LLM model's capacity rests on its calibration with the observed hours (the "
+            "'calibration:' warnings)") in " ".join(risks(with_hours))
     assert "capacity: not measured (the classes' end-to-end limits differ;" in text
     # every class with one stated limit: judged at it, the class's, not the top-level's
     text2 = TEXT.replace(OWN, "      slo: {ttft_ms: 5000, tpot_ms: 100, latency_ms: 25500}\n")

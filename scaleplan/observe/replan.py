@@ -376,7 +376,10 @@ def _capacity_risks(observed: Observed) -> list[str]:
         near = f"read ({why})" if why else "observed near the latency limit"
         unverified = "the profile's capacity is unverified"
         if llm:  # the observed hours calibrate the LLM model's capacity (or say why they cannot)
-            unverified = "the LLM model's capacity rests on its calibration with the observed hours (the 'calibration:' warnings)"
+            unverified = (
+                "the LLM model's capacity rests on its calibration with the observed hours (the 'calibration:' warnings)"
+                if hours else "the LLM model's capacity is unverified (no observed hour calibrates it)"
+            )
         out.append(f"capacity was not {near} (at most {c.max_rps_per_replica:g} rps per replica): {unverified}")
     return out
 
