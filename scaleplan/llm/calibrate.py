@@ -248,7 +248,9 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
 SCALES = ("compute", "memory", "overhead")
 
 
-def _held_at_one(fitted: Calibration, sse: Callable[[float, float, float], float]) -> tuple[Calibration, tuple[str, ...]]:
+def _held_at_one(
+    fitted: Calibration, sse: Callable[[float, float, float], float]
+) -> tuple[Calibration, tuple[str, ...]]:
     """The fit with each scale the points cannot tell from 1 put at 1 (the prior's own value),
     and those scales. A scale is held when setting it to 1 leaves every point's prediction
     where it was (the squared error unchanged): the documented factor it multiplies sits at

@@ -355,17 +355,18 @@ def _capacity_risks(observed: Observed) -> list[str]:
     source = "the LLM model" if llm else "the profile"
     derived = observed.running_plan.spec.slo.tested_latency_ms is None
     hours = observed.llm is not None and bool(observed.llm.hours)
-    then = "this plan's capacity is the LLM model's, calibrated on the observed hours" if hours else (
-        "no observed hour calibrates the LLM model: this plan keeps its capacity"
+    then = (
+        "this plan's capacity is the LLM model's, calibrated on the observed hours" if hours
+        else "no observed hour calibrates the LLM model: this plan keeps its capacity"
     )
     for where, planned_cap, seen, ratio in rated:
         assert seen is not None and ratio is not None
         if derived and abs(ratio - 1) >= CAPACITY_TOLERANCE:
             # no capacity error: the plan sized at the TTFT/TPOT SLOs (report.derived_capacity_note)
             out.append(
-                f"at the derived end-to-end p{s.percentile} {s.latency_ms:g} ms (not an SLO) a replica on {where} "
-                f"served {seen:g} rps; the running plan's {planned_cap:g} is at the TTFT/TPOT SLOs, not at that "
-                f"figure ({then})"
+                f"at the derived end-to-end p{s.percentile} {s.latency_ms:g} ms (not an SLO) a "
+                f"replica on {where} served {seen:g} rps; the running plan's {planned_cap:g} is at "
+                f"the TTFT/TPOT SLOs, not at that figure ({then})"
             )
         elif ratio < 1 - CAPACITY_TOLERANCE:
             out.append(f"{source} over-states capacity by {planned_cap / seen - 1:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
@@ -377,8 +378,9 @@ def _capacity_risks(observed: Observed) -> list[str]:
         unverified = "the profile's capacity is unverified"
         if llm:  # the observed hours calibrate the LLM model's capacity (or say why they cannot)
             unverified = (
-                "the LLM model's capacity rests on its calibration with the observed hours (the 'calibration:' warnings)"
-                if hours else "the LLM model's capacity is unverified (no observed hour calibrates it)"
+                "the LLM model's capacity rests on its calibration with the observed hours "
+                "(the 'calibration:' warnings)" if hours
+                else "the LLM model's capacity is unverified (no observed hour calibrates it)"
             )
         out.append(f"capacity was not {near} (at most {c.max_rps_per_replica:g} rps per replica): {unverified}")
     return out

@@ -72,7 +72,10 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
         lines.append(f"capacity: {c.rps_per_replica:g} rps per replica at {at}")
         lines.append(f"  ({c.method}, {c.points_near_limit} points near the limit)")
         if derived:  # the plan's capacity is at its TTFT/TPOT SLOs, not at this figure
-            lines += textwrap.wrap(derived_capacity_note(c.planned_rps_per_replica, bool(obs.llm and obs.llm.hours)), 80, initial_indent="  ", subsequent_indent="  ", break_long_words=False)
+            note = derived_capacity_note(c.planned_rps_per_replica, bool(obs.llm and obs.llm.hours))
+            lines += textwrap.wrap(
+                note, 80, initial_indent="  ", subsequent_indent="  ", break_long_words=False
+            )
         else:
             lines.append(
                 f"  the plan assumed {c.planned_rps_per_replica:g} ({(c.ratio or 0) - 1:+.0%})"
