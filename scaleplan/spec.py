@@ -317,6 +317,7 @@ class Placement(_Omitting):
         "zone loss is planned over; empty: the catalog row's, else three assumed per region."
     ))
     quotas: tuple[Quota, ...] = Field(default=(), description="GPU and node quotas per provider, region and family: the plan stays within each.")
+    max_instance_types: int | None = Field(default=None, ge=1, le=1000, description="Most instance types the plan uses over the whole day (a type's on-demand and spot nodes, in any region, count as one); unset: no cap.")
     max_gpus_per_replica: int = Field(default=8, ge=1, le=64, description="Largest tensor-parallel group to consider.")
     min_replicas: int = Field(default=1, ge=0, le=100_000, description="Fewest replicas at any hour.")
     max_replicas: int | None = Field(default=None, ge=1, le=100_000, description="Most replicas at any hour.")
@@ -330,7 +331,7 @@ class Placement(_Omitting):
     def _catalog_paths(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_file_ref(x) for x in v)
 
-    OMITTED: ClassVar[tuple[str, ...]] = ("zones",)  # see OMITTED_WHILE_DEFAULT
+    OMITTED: ClassVar[tuple[str, ...]] = ("zones", "max_instance_types")  # OMITTED_WHILE_DEFAULT
 
     @model_validator(mode="after")
     def _minmax(self) -> Placement:

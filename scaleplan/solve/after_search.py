@@ -26,6 +26,7 @@ from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.solve.split import Split
 from scaleplan.solve.spot_rounding import hold_rounded_spot
 from scaleplan.solve.static import best_static
+from scaleplan.solve.typecap import hold_type_cap
 
 
 def solve_plan(
@@ -58,9 +59,16 @@ def after_search(
     :func:`hold_rounded_spot` then :func:`scaleplan.solve.delivered.hold_delivered_loss`;
     InfeasibleError as they raise it. ``kubernetes.class_header`` over a curve:
     :func:`scaleplan.solve.rulecurve.class_rules_day`. Then the rendered autoscaler's replica
-    floor over the day (:func:`scaleplan.solve.floors.hold_floors`)."""
+    floor over the day (:func:`scaleplan.solve.floors.hold_floors`). Last, the day's
+    placement.max_instance_types (:func:`scaleplan.solve.typecap.hold_type_cap`: each set of
+    that many types planned by :func:`solve_plan`, when the windows' own plans use more)."""
     done = _after(pb, o, rps, deadline, tie_break)
-    return hold_floors(pb, done, rps, deadline, cands=o.cands, tie_break=tie_break)
+    held = hold_floors(pb, done, rps, deadline, cands=o.cands, tie_break=tie_break)
+
+    def plan_over(pb: Problem, cands: list[Candidate], rps: Sequence[float], end: float) -> Outcome:
+        return solve_plan(pb, cands, rps, deadline=end, tie_break=tie_break)
+
+    return hold_type_cap(pb, held, o.cands, rps, deadline, plan_over)
 
 
 def _after(

@@ -33,6 +33,7 @@ from scaleplan.solve.oppoints import OpPoint, floor4
 from scaleplan.solve.placement import assumed_zones, flagged_in_use
 from scaleplan.solve.problem import Classes, Problem, quota_scopes
 from scaleplan.solve.search import Outcome, outcome_gap
+from scaleplan.solve.typecap import cap_binding
 from scaleplan.spec import Spec
 from scaleplan.wording import counted
 
@@ -305,6 +306,9 @@ def binding(pb: Problem, o: Outcome, rps: Sequence[float]) -> list[str]:
         out.append("redundancy n+1: capacity after losing any one node still covers demand")
     elif pl.redundancy == "zone":
         out.append("redundancy zone: capacity after losing any one zone still covers demand")
+    cap = cap_binding(pb, o)
+    if cap is not None:
+        out.append(cap)
     if pl.budget_per_hour is not None and o.cost >= 0.98 * pl.budget_per_hour:
         out.append(f"placement.budget_per_hour = {pl.budget_per_hour:g}: the plan costs {o.cost:.2f}")
     return out

@@ -19,7 +19,7 @@ from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.plan import Alternative, Baseline, Plan, SpotLoss
 from scaleplan.profile.model import Profile
-from scaleplan.solve.after_search import after_search
+from scaleplan.solve.after_search import after_search, solve_plan
 from scaleplan.solve.assemble import (
     allocated_candidates,
     allocations,
@@ -43,6 +43,7 @@ from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
 from scaleplan.solve.prune import quota_members
 from scaleplan.solve.sanity import relax_costs, sanity_warning
 from scaleplan.solve.search import Outcome, search_windows
+from scaleplan.solve.typecap import with_uncapped
 from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
 
 
@@ -352,6 +353,11 @@ def _finish(
     explanation, warnings (``diag``: its candidates' diagnostics)."""
     pb, cands, best = searched.pb, searched.cands, searched.best
     spec, options = pb.spec, pb.options
+
+    def plan_over(pb: Problem, cands: list[Candidate], rps: Sequence[float], end: float) -> Outcome:
+        return solve_plan(pb, cands, rps, deadline=end)
+
+    best = with_uncapped(pb, best, cands, rps, deadline, plan_over)
     allocs, models = allocations(pb, best, rps)
     comparison: tuple[list[Alternative], list[Baseline]] = ([], [])
     lost: SpotLoss | None = None

@@ -17,6 +17,7 @@ from scaleplan.solve.candidates import Candidate, Diagnostics
 from scaleplan.solve.placement import CPU
 from scaleplan.solve.problem import Problem, quota_scopes
 from scaleplan.solve.search import Outcome, describe, search_windows
+from scaleplan.solve.typecap import cap_reason, uncapped
 from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
 from scaleplan.wording import counted
 
@@ -340,7 +341,14 @@ def diagnose_milp(
 ) -> list[InfeasibleReason]:
     """Why the MILP has no plan: spot.survive_loss, the quotas, max_replicas, spot, zones, or
     all together. survive_loss is named when the peak has a plan without it (with the quota
-    or max_replicas reasons that also fix it, if any)."""
+    or max_replicas reasons that also fix it, if any). placement.max_instance_types first: the
+    only reason when the search without it has a plan; else the others without it."""
+    if pb.spec.placement.max_instance_types is not None:
+        free = uncapped(pb)
+        relaxed = search_windows(free, cands, rps, deadline=deadline)
+        if relaxed.solved:
+            return [cap_reason(pb, relaxed)]
+        pb = free
     survive = _survive_loss_reason(pb, cands, rps, deadline)
     reasons = _rule_reasons(pb, cands, rps, deadline)
     if survive is None:

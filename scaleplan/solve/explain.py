@@ -186,6 +186,10 @@ _LEFT_OUT = {
         "use in every hour; the bound is the per-window optimum, which may idle an allocation at "
         "0 replicas)"
     ),
+    Left.TYPE_SETS: (
+        "placement.max_instance_types over the whole day (the bound lets each window choose its "
+        "own types; the plan is the cheapest over the sets of types searched, not every set)"
+    ),
 }
 
 

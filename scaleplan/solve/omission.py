@@ -27,6 +27,7 @@ class Left(Enum):
     WEIGHTS_SPOT_LOSS = "weights_spot_loss"  # survive_loss at the route's fixed weights
     INTEGER_WEIGHTS = "integer_weights"  # one window: the route's weights rounded, rules rechecked
     REPLICA_FLOOR = "replica_floor"  # an HPA's minReplicas held in every hour (solve.floors)
+    TYPE_SETS = "type_sets"  # placement.max_instance_types over the day (solve.typecap)
 
 
 @dataclass(frozen=True)

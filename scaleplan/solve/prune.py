@@ -32,6 +32,7 @@ def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
         shape_scoped=losses_per_backend(spec),
         spot_capped=spot_capped(spec),
         classes=tuple(c.name for c in spec.traffic.classes) or ("default",),
+        type_scoped=spec.placement.max_instance_types is not None,
     )
 
 
@@ -122,6 +123,10 @@ class PruneRules:
     # the spec's request classes: where several classes share a class-blind route only the
     # candidates serving all of them are searched (``diagnose.serving_candidates``)
     classes: tuple[str, ...] = ()
+    # placement.max_instance_types set: a candidate only stands in for one of its own instance
+    # type (on-demand and spot, any region: ``milp.window.type_key``); one of another type may
+    # be one type too many. Whole serving shapes are then not pruned across each other
+    type_scoped: bool = False
 
 
 def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candidate]:
@@ -154,6 +159,8 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
             key += (k.row.provider, k.row.region)
         if rules.shape_scoped:
             key += (k.serving_shape,)
+        if rules.type_scoped:
+            key += (k.row.provider, k.row.instance_type)
         groups.setdefault(key, []).append(k)
     kept: list[Candidate] = []
     for gkey, members in groups.items():
@@ -162,12 +169,46 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
             if not any(_replaces(j, k, rules, bool(gkey[0])) for j in chosen):
                 chosen.append(k)
         kept.extend(chosen)
-    if rules.shape_scoped:
+    if rules.type_scoped:
+        kept = _prune_types(kept, rules)
+    if rules.shape_scoped and not rules.type_scoped:
         kept = prune_shapes(kept, rules)
     elif rules.spot_capped:  # pruned candidate by candidate: shapes of cands come back whole
         full = sorted(_by_shape(cands).values(), key=_shape_rank)
         kept = [c for g in _two_shapes(list(_by_shape(kept).values()), full, rules) for c in g]
     return sorted(kept, key=lambda c: c.sort_key)
+
+
+def _prune_types(cands: list[Candidate], rules: PruneRules) -> list[Candidate]:
+    """placement.max_instance_types: drop a whole instance type when an earlier kept one (by
+    cheapest node, then name) dominates it: each of its candidates has one of that type, in
+    the same quotas (region and serving shape where :func:`prune` groups by them), that
+    replaces it as :func:`prune` asks. A plan using the dropped type then moves all of it to
+    the other at no higher cost and with no more types, so some optimal plan within the cap
+    avoids it."""
+    by_type: dict[tuple[str, str], list[Candidate]] = {}
+    for c in sorted(cands, key=lambda c: (c.price, c.sort_key)):
+        by_type.setdefault((c.row.provider, c.row.instance_type), []).append(c)
+
+    def scope(c: Candidate) -> tuple[object, ...]:
+        key: tuple[object, ...] = (rules.quota_of.get(c.row.key, ()),)
+        if rules.region_scoped:
+            key += (c.row.provider, c.row.region)
+        if rules.shape_scoped:
+            key += (c.serving_shape,)
+        return key
+
+    def covers(h: list[Candidate], g: list[Candidate]) -> bool:
+        return all(
+            any(scope(j) == scope(k) and _replaces(j, k, rules, bool(scope(k)[0])) for j in h)
+            for k in g
+        )
+
+    kept: list[list[Candidate]] = []
+    for g in by_type.values():
+        if not any(covers(h, g) for h in kept):
+            kept.append(g)
+    return [c for g in kept for c in g]
 
 
 def _by_shape(cands: Sequence[Candidate]) -> dict[tuple[object, ...], list[Candidate]]:

@@ -46,6 +46,12 @@ class Outcome:
     # what the lower bound ``bound`` leaves out, as the heuristic step that measured the plan
     # against it records it (scaleplan.solve.omission); () for the MILP's own plan
     omits: tuple[Omission, ...] = ()
+    # placement.max_instance_types (scaleplan.solve.typecap): the sets of that many types
+    # searched for the day's plan, of how many; (0, 0) when no set had to be searched
+    type_sets: tuple[int, int] = (0, 0)
+    # the plan without placement.max_instance_types, its cost and type count (typecap.
+    # with_uncapped); None without the field
+    uncapped: tuple[float, int] | None = None
 
     @property
     def solved(self) -> bool:
@@ -157,6 +163,7 @@ def window_problem(
         or pb.spec.kubernetes.routing == "inference-pool",
         delivered_util=delivered,
         floors=_floors(pb, cands),
+        max_types=pl.max_instance_types,
     ), demands
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp.solver import TIE_EPS
-from scaleplan.solve.milp.window import WindowProblem, node_bounds
+from scaleplan.solve.milp.window import WindowProblem, node_bounds, type_key
 
 if TYPE_CHECKING:
     from scaleplan.solve.milp.pool import PoolSplit
@@ -108,6 +108,10 @@ class Formulation:
         # load and at each shape's capacity point from the start, the others as a solution
         # breaks them (``pool.spot_cuts``)
         self.pool_spot: set[int] = set()
+        # placement.max_instance_types: a binary per instance type (``type_key``), 1 when any
+        # of its candidates has nodes in this window
+        self.tv: list[Any] = []
+        self._add_type_cap()
 
     def add(self, expr: list[tuple[Any, float]], sense: int, name: str) -> Any:
         """Add the row ``expr sense 0`` (set ``.constant`` for a right-hand side); return it."""
@@ -134,3 +138,31 @@ class Formulation:
             add([(v, 1.0) for v in self.r], LE, "max_replicas").constant = -float(p.max_replicas)
         for qi, q in enumerate(p.quotas):
             add([(self.n[k], float(q.per_node(cands[k]))) for k in q.members], LE, f"quota{qi}").constant = -float(q.limit)
+
+    def _add_type_cap(self) -> None:
+        """placement.max_instance_types in this window: t_T binary per instance type T,
+        n_k <= M_k t_T for each candidate k of T (M_k: its node bound at the peak, which no
+        window's exceeds: the bounds grow with demand) and sum_T t_T <= the cap. Only when the
+        candidates hold more types than the cap (else the rows cut nothing)."""
+        import pulp
+
+        cap, cands = self.p.max_types, self.p.candidates
+        keys = list(dict.fromkeys(type_key(c) for c in cands))
+        if cap is None or len(keys) <= cap:
+            return
+        at = {t: i for i, t in enumerate(keys)}
+        LE = pulp.LpConstraintLE
+        self.tv = [
+            self.prob.add_variable(f"t{i}", lowBound=0, upBound=1, cat="Integer")
+            for i in range(len(keys))
+        ]
+        for k, c in enumerate(cands):
+            t = self.tv[at[type_key(c)]]
+            self.add([(self.n[k], 1.0), (t, -float(max(1, self.peak_ub[k])))], LE, f"type{k}")
+        self.add([(t, 1.0) for t in self.tv], LE, "max_types").constant = -float(cap)
+
+    def type_values(self, nodes: Sequence[int]) -> list[float]:
+        """The type binaries' values for ``nodes`` (a start's): 1 for a type with nodes."""
+        keys = list(dict.fromkeys(type_key(c) for c in self.p.candidates))
+        used = {type_key(c) for c, n in zip(self.p.candidates, nodes, strict=True) if n}
+        return [float(t in used) for t in keys] if self.tv else []

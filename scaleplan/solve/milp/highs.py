@@ -91,7 +91,7 @@ def indices(m: WindowModel) -> dict[str, Any]:
         ix["coef_ks"] = [*range(len(ix["used"])), *ix["need_keys"]]
         ix["n"] = [v.index for v in m.n]
         ix["r"] = [v.index for v in m.r]
-        cols = (*m.n, *m.r, *m.u, *m.m, *m.pool_v, *(w for w, *_ in m.pool_loss_v))
+        cols = (*m.n, *m.r, *m.u, *m.m, *m.pool_v, *(w for w, *_ in m.pool_loss_v), *m.tv)
         ix["start"] = np.array([v.index for v in cols], dtype=np.int32)
         ix["zones"] = np.array([c.zones for c in m.p.candidates], dtype=np.float64)
         # routing: service (the even model): theta and the loss column (n+1 or zone) are its
@@ -146,6 +146,8 @@ def start_vector(m: WindowModel, start: WindowSolution) -> tuple[Any, Any]:
         vals.append(np.array([float(b in used_shapes) for b in range(len(m.pool_v))]))
     if m.pool is not None and m.pool_loss_v:  # a shape has pods left after a loss
         vals.append(np.array(_left_after(m, m.pool, start, used, per_zone)))
+    if m.tv:  # placement.max_instance_types: a type is in use when any of its nodes is
+        vals.append(np.array(m.type_values(start.nodes), dtype=np.float64))
     cols = ix["start"]
     if ix["cont"] is not None:
         theta = max([-c for k, c in m._need.items() if nodes[k] > 0], default=0.0)

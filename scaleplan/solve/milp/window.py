@@ -85,6 +85,9 @@ class WindowProblem:
     # the rendered autoscaler's floor (an HPA's minReplicas >= 1) for an allocation the plan
     # uses in some window (``scaleplan.solve.floors``)
     floors: tuple[int, ...] = ()
+    # placement.max_instance_types: the most instance types (:func:`type_key`) with nodes in
+    # this window (None: no cap); the day's cap over every window is ``scaleplan.solve.typecap``
+    max_types: int | None = None
 
     def floor_nodes(self, k: int) -> int:
         """The nodes candidate ``k``'s replica floor needs (0 without one)."""
@@ -111,6 +114,12 @@ class WindowSolution:
     # (the split failed a rule at these counts) or the MILP's own (its counts failed
     # ``pool.pool_ok``); the explanation says which (``explain._pool_routing_line``)
     split: bool = False
+
+
+def type_key(c: Candidate) -> tuple[str, str]:
+    """What placement.max_instance_types counts as one instance type: the provider's type
+    name, whatever its capacity type (on-demand and spot) and region (one node family)."""
+    return (c.row.provider, c.row.instance_type)
 
 
 def group_members(groups: Sequence[int], ks: Iterable[int]) -> dict[int, list[int]]:

@@ -1,0 +1,132 @@
+"""placement.max_instance_types: the plan uses at most that many instance types over the day
+(ux25 F15), with the real solver."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from solve_helpers import catalog, point, profile, row, spec
+
+from scaleplan.errors import ExitCode, InfeasibleError
+from scaleplan.inputs import load_inputs, solve_inputs
+from scaleplan.plan import Plan
+from scaleplan.solve import solve
+from scaleplan.solve.problem import SolveOptions
+from scaleplan.spec import Spec
+
+ROOT = Path(__file__).resolve().parents[1]
+EMBEDDING = ROOT / "examples" / "embedding-cpu-gpu" / "spec.yaml"
+
+
+def _capped(s: Spec, cap: int | None) -> Spec:
+    return s.model_copy(
+        update={"placement": s.placement.model_copy(update={"max_instance_types": cap})}
+    )
+
+
+def _types(plan: Plan) -> set[str]:
+    return {a.instance_type for a in plan.allocations}
+
+
+@pytest.fixture(scope="module")
+def embedding() -> dict[int | None, Plan]:
+    """The embedding example (24 hourly windows, n+1, CPU and GPU types) uncapped and capped at
+    1 and 2 types."""
+    inp = load_inputs(str(EMBEDDING))
+    opts = SolveOptions(relax=False)
+    return {
+        cap: solve_inputs(replace(inp, spec=_capped(inp.spec, cap)), opts).plan
+        for cap in (None, 1, 2)
+    }
+
+
+def test_embedding_uses_at_most_the_cap_over_the_day(embedding: dict[int | None, Plan]) -> None:
+    """Uncapped, the example runs 3 types; each window's own capped optimum stays within 2 but
+    the windows together use 3, so the cap of 2 holds only over the day (the sets searched)."""
+    free, one, two = embedding[None], embedding[1], embedding[2]
+    assert len(_types(free)) == 3, _types(free)
+    assert len(_types(one)) == 1 and len(_types(two)) == 2, (_types(one), _types(two))
+    single = next(b for b in free.baselines if b.name == "cheapest-single-type").cost_per_hour
+    assert one.cost_per_hour == pytest.approx(single)
+    assert free.cost_per_hour < two.cost_per_hour < one.cost_per_hour
+    assert one.status == two.status == "optimal" and two.gap == 0
+
+
+def test_embedding_cap_named_among_binding_constraints(embedding: dict[int | None, Plan]) -> None:
+    two, free = embedding[2], embedding[None]
+    line = next(b for b in two.binding_constraints if b.startswith("placement.max_instance_types"))
+    assert "= 2: the plan uses 2 instance types" in line, line
+    assert "the cheapest of 45 of the 45 sets of 2" in line, line
+    assert f"${free.cost_per_hour:.4f}/h" in line, line
+    assert not any("max_instance_types" in b for b in free.binding_constraints)
+    assert "max_instance_types" in two.spec.placement.model_dump()
+    assert "max_instance_types" not in free.spec.placement.model_dump()
+
+
+def test_a_cap_no_plan_holds_names_the_field() -> None:
+    """Two types of one node each (a max_nodes 1 quota per family) carry 100 rps only
+    together: a cap of 1 is infeasible (exit 4, the field named, its fix), 2 plans both."""
+    s = spec(
+        traffic={"peak_rps": 100, "headroom": 0.0},
+        placement={
+            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 0,
+            "quotas": [
+                {"provider": "aws", "family": "a", "max_nodes": 1},
+                {"provider": "aws", "family": "b", "max_nodes": 1},
+            ],
+        },
+    )
+    prof = profile(point("L4", 1, 10.0, 60.0))
+    cat = catalog(row("a.x", "L4", 1, 1.0), row("b.x", "L4", 1, 1.2))
+    opts = SolveOptions(max_utilization=1.0, alternatives=False, relax=False)
+    plan = solve(_capped(s, 2), prof, cat, options=opts).plan
+    assert _types(plan) == {"a.x", "b.x"}
+    with pytest.raises(InfeasibleError) as err:
+        solve(_capped(s, 1), prof, cat, options=opts)
+    assert err.value.exit_code == ExitCode.INFEASIBLE == 4
+    first = err.value.reasons[0]
+    assert first.where == "placement.max_instance_types", first
+    assert "raise placement.max_instance_types to 2" in first.fix, first.fix
+
+
+def test_spot_and_on_demand_of_a_type_count_as_one() -> None:
+    """A type's spot and on-demand nodes are one instance type: a cap of 1 keeps both."""
+    s = spec(
+        traffic={"peak_rps": 100, "headroom": 0.0},
+        placement={
+            "providers": ["aws"], "regions": ["us-east-1"], "min_replicas": 0,
+            "spot": {"allowed": True, "max_fraction": 0.5},
+            "max_instance_types": 1,
+        },
+    )
+    prof = profile(point("L4", 1, 10.0, 60.0))
+    cat = catalog(row("a.x", "L4", 1, 1.0, spot=0.4), row("b.x", "L4", 1, 1.1, spot=0.3))
+    opts = SolveOptions(max_utilization=1.0, alternatives=False, relax=False)
+    plan = solve(s, prof, cat, options=opts).plan
+    assert len(_types(plan)) == 1, _types(plan)
+    assert {a.capacity_type for a in plan.allocations} == {"on-demand", "spot"}
+
+
+@pytest.mark.parametrize(
+    ("example", "hourly"),
+    [("llm-chat", False), ("llm-chat-pool", True)],
+    ids=["gateway-api", "inference-pool-hourly"],
+)
+def test_llm_routings_hold_the_cap(example: str, hourly: bool) -> None:
+    """LLM specs (three request classes, spot, n+1) under gateway-api (one window) and
+    inference-pool over a 24-hour curve: uncapped they run two instance types, capped at 1
+    one (its on-demand and spot allocations), named among the binding constraints."""
+    inp = load_inputs(str(ROOT / "examples" / example / "spec.yaml"))
+    s = inp.spec
+    if hourly:
+        curve = (1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 6, 6, 5, 5, 4, 3, 3, 2, 2, 1, 1)
+        s = s.model_copy(update={"traffic": s.traffic.model_copy(
+            update={"peak_rps": None, "hourly_rps": curve}
+        )})
+    opts = SolveOptions(alternatives=False, relax=False)
+    plan = solve_inputs(replace(inp, spec=_capped(s, 1)), opts).plan
+    assert len(_types(plan)) == 1, _types(plan)
+    line = next(b for b in plan.binding_constraints if "max_instance_types" in b)
+    assert "= 1: the plan uses 1 instance type" in line and "uses 2 for" in line, line
