@@ -209,3 +209,43 @@ def test_a_kinks_spot_row_is_added_when_a_plan_breaks_it_and_the_optimum_holds_a
     )
     assert (sol.cost, sol.replicas) == best, (sol, best)
     assert max(_spot_shares(p, sol.replicas)) <= 0.5 + 1e-6
+
+
+def _rising_problem() -> WindowProblem:
+    rising = PoolMember(
+        kv_tokens=100.0,
+        tokens_per_seq=10.0,
+        rates=(1.0, 4.0, 6.5, 7.5, 8.2, 8.6, 8.8, 8.9, 9.0, 9.3),
+    )
+    return replace(
+        _spot_problem(),
+        candidates=[
+            replace(candidate("od", 5.0, 10.0), pool=LINEAR),
+            replace(candidate("sp", 1.0, 9.0, spot=True), pool=rising),
+        ],
+    )
+
+
+def test_spot_cut_rounds_share_one_time_limit_and_a_plan_past_it_breaking_a_kink_is_none() -> None:
+    """r2 review 39 item 4: run_with_cuts re-solved each round with the whole time limit
+    again and no cap on rounds (up to one per kink), so k rounds could take k x the seconds
+    left. The rounds now share one end: with the limit spent after the first round, whose
+    plan breaks a kink's spot row, no round follows and the window is ``unknown`` (out of
+    time), not that plan. With time, the same rounds run to the optimum, each counted in
+    the stats (``cut_round``)."""
+    from scaleplan.solve.milp import WindowModel
+
+    p = _rising_problem()
+    full = WindowModel(p, tie_break=False)
+    sol = full.solve(p.demand)
+    assert sol.status == "optimal", sol
+    rounds = [s.cut_round for s in full.stats if s.kind == "milp"]
+    assert rounds == list(range(len(rounds))) and len(rounds) > 1, rounds
+
+    spent = WindowModel(p, tie_break=False)
+    first = set(spent.pool_spot)
+    out = spent.solve(p.demand, time_limit=0.0)
+    assert [s.cut_round for s in spent.stats if s.kind == "milp"] == [0], spent.stats
+    assert out.status == "unknown" and out.nodes == [], out
+    # the first round's plan did break a kink's row: the rows it found were added
+    assert spent.pool_spot - first, sorted(spent.pool_spot)

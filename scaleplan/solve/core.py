@@ -66,6 +66,7 @@ class SolveResult:
                 "kind": r.kind, "rows": r.rows, "columns": r.columns, "integers": r.integers,
                 "nonzeros": r.nonzeros, "seconds": round(r.seconds, 4),
                 "cpu_seconds": round(r.cpu_seconds, 4), "status": r.status,
+                "cut_round": r.cut_round,
             }
             for r in self.stats
         ]

@@ -43,7 +43,9 @@ counts). The free per-class loss routing stays beside these rows.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -357,12 +359,22 @@ def spot_row(fm: Formulation, ps: PoolSplit, j: int) -> list[tuple[Any, float]] 
 def run_with_cuts(model: WindowModel, time_limit: float, start: WindowSolution | None) -> str:
     """``model``'s solve (``WindowModel._run``), again after each plan that breaks spot rows
     it does not have yet (:func:`spot_cuts`, added to the built HiGHS model too), until one
-    breaks none; its status. Without a pool, one run."""
-    from scaleplan.solve.milp.highs import add_rows, indices
-    from scaleplan.solve.milp.solver import int_value
+    breaks none; its status. Without a pool, one run.
 
+    ``time_limit`` is the whole loop's: each round gets the seconds left before the end it
+    sets (at least ``MIN_RUN_SECONDS``), and no round starts past it. Until r2 review 39 each
+    round had the whole limit again, and the rounds had no cap (up to one per kink), so k
+    rounds could take k x the seconds left. A plan past the end that breaks a kink's row
+    meets no rule the loop may claim: the status is then ``unknown`` (out of time without a
+    plan; solve_windows keeps the window's start where it has one). Each round is one
+    ``milp`` run in ``model.stats``, its ``cut_round`` its place in the loop (0 the first)."""
+    from scaleplan.solve.milp.highs import add_rows, indices
+    from scaleplan.solve.milp.solver import MIN_RUN_SECONDS, int_value
+
+    end = time.perf_counter() + max(0.0, float(time_limit))
     status = model._run(time_limit, start)
     p = model.p
+    rounds = 0
     while model.pool is not None and status in ("optimal", "feasible"):
         if model._highs is not None:  # HiGHS's values as _read_highs left them
             vals, ix = model._values, indices(model)
@@ -376,9 +388,15 @@ def run_with_cuts(model: WindowModel, time_limit: float, start: WindowSolution |
         cuts = spot_cuts(model, reps)
         if not cuts:
             break
+        left = end - time.perf_counter()
+        if left <= 0:  # the plan breaks a kink's spot row and no time is left to mend it
+            return "unknown"
         if model._highs is not None:
             add_rows(model._highs, cuts)
-        status = model._run(time_limit, start)
+        rounds += 1
+        status = model._run(max(MIN_RUN_SECONDS, left), start)
+        if model.stats:
+            model.stats[-1] = dataclasses.replace(model.stats[-1], cut_round=rounds)
     return status
 
 

@@ -31,6 +31,8 @@ class SolveStat:
     seconds: float
     status: str
     cpu_seconds: float = 0.0  # CPU time of this process meanwhile (HiGHS runs in it; CBC does not)
+    # milp: its place in the window's spot-cut loop (pool.run_with_cuts; 0 the first)
+    cut_round: int = 0
 
 
 def pulp_stat(kind: str, prob: Any, seconds: float, status: str, cpu: float) -> SolveStat:
