@@ -12,6 +12,7 @@ inputs (``profile llm``, ``simulate``'s TTFT/TPOT points) are :mod:`scaleplan.ll
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -226,7 +227,7 @@ def users_catalogs(plan: Plan) -> dict[str, str]:
 
 
 def spec_catalogs_found(plan: Plan, plan_file: str, catalogs: Sequence[str]) -> list[str]:
-    """``catalogs`` and, after them, each catalog of the plan's spec (``placement.catalogs``,
+    """``catalogs`` and, before them, each catalog of the plan's spec (``placement.catalogs``,
     recorded as ``spec/<path>`` with its sha256) that none of them gives and that is found at
     its path from the plan's folder's parent (``optimize`` writes ``out/plan.yaml`` next to
     the spec), the plan's folder or the working folder, with the recorded content: ``render``
@@ -234,8 +235,9 @@ def spec_catalogs_found(plan: Plan, plan_file: str, catalogs: Sequence[str]) -> 
     there with other content is not taken (the warning asks for ``--catalog``)."""
     from scaleplan.yamlio import sha256_file
 
-    given = {sha256_file(c) for c in catalogs}
-    folder = Path(plan_file).parent
+    # a --catalog that is missing or no file is load_tables' to report (exit 3), not hashed here
+    given = {sha256_file(c) for c in catalogs if Path(c).is_file()}
+    folder = Path(os.path.abspath(plan_file)).parent  # 'plan.yaml' run from out/: its parent
     found = []
     for key, digest in plan.metadata.inputs.catalogs.items():
         if not key.startswith("spec/") or digest in given:
@@ -247,7 +249,7 @@ def spec_catalogs_found(plan: Plan, plan_file: str, catalogs: Sequence[str]) -> 
                 found.append(str(path))
                 given.add(digest)
                 break
-    return [*catalogs, *found]
+    return [*found, *catalogs]  # as optimize merges them: the spec's, then --catalog's (wins)
 
 
 def gate_tables(
@@ -280,7 +282,7 @@ def catalogs_not_given(
     the committed selector as drift, UX trial 22); None when every one is given."""
     from scaleplan.yamlio import sha256_file
 
-    given = {sha256_file(c) for c in catalogs}
+    given = {sha256_file(c) for c in catalogs if Path(c).is_file()}
     missing = [k for k, digest in users_catalogs(plan).items() if digest not in given]
     if not missing:
         return None
