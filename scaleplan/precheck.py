@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from scaleplan.catalog.files import SHIPPED
-from scaleplan.catalog.model import ZONE_SEPARATOR, Catalog
+from scaleplan.catalog.model import Catalog, zone_of_region
 from scaleplan.errors import Problem
 from scaleplan.names import (
     INSTANCE_STYLES,
@@ -86,7 +86,7 @@ def _zone_problems(
     """A ``placement.zones`` entry that is a zone of no region the placement takes: a misspelt
     zone, or another region's, would otherwise plan a cluster without it (fewer zones, each
     loss a larger share) without a word."""
-    from scaleplan.solve.placement import in_region
+    from scaleplan.solve.placement import listed_zones
 
     pl = spec.placement
     if pl.zones and pl.redundancy != "zone":
@@ -109,9 +109,10 @@ def _zone_problems(
         (r.provider, r.region) for r in catalog.rows
         if r.provider in pl.providers and (not pl.regions or r.region in pl.regions)
     })
+    listed = listed_zones(catalog)
     out = []
     for i, z in enumerate(pl.zones):
-        if any(in_region(p, reg, z) for p, reg in regions):
+        if any(zone_of_region(p, reg, z, listed.get((p, reg), ())) for p, reg in regions):
             continue
         names = ", ".join(f"{p}/{reg}" for p, reg in regions[:6]) or "none"
         more = f" and {len(regions) - 6} more" if len(regions) > 6 else ""
@@ -120,15 +121,16 @@ def _zone_problems(
             f"{z!r} is a zone of none of the regions the placement takes ({names}{more})",
             hint="list zones as their nodes' topology.kubernetes.io/zone label reads (AWS "
             "us-east-1a, GCP us-central1-a, Azure eastus-1), in the regions of "
-            "placement.regions",
+            "placement.regions; a provider of your own's zones are those its catalog rows list",
             line=at(("placement", "zones", i)),
         ))
     per_region = {
-        (p, reg): [z for z in pl.zones if in_region(p, reg, z)] for p, reg in regions
+        (p, reg): [z for z in pl.zones if zone_of_region(p, reg, z, listed.get((p, reg), ()))]
+        for p, reg in regions
     }
-    listed = {k: v for k, v in per_region.items() if v}
-    if listed and all(len(v) < 2 for v in listed.values()):
-        where = ", ".join(f"{v[0]} of {p}/{reg}" for (p, reg), v in sorted(listed.items()))
+    used = {k: v for k, v in per_region.items() if v}
+    if used and all(len(v) < 2 for v in used.values()):
+        where = ", ".join(f"{v[0]} of {p}/{reg}" for (p, reg), v in sorted(used.items()))
         out.append(Problem(
             "placement.zones",
             f"no region has two of the zones listed ({where}): losing a region's one zone "
@@ -320,11 +322,7 @@ def _zone_of(name: str, regions: dict[str, set[str]]) -> str | None:
     None (UX trial 27: a GKE user listed the cluster's two zones as regions and was asked only
     "did you mean 'us-central1'?")."""
     for provider, known in regions.items():
-        sep = ZONE_SEPARATOR.get(provider)
-        if sep is None:
-            continue
         for region in known:
-            rest = name[len(region) + len(sep):]
-            if name.startswith(region + sep) and 0 < len(rest) <= 8 and rest.isalnum():
+            if zone_of_region(provider, region, name):
                 return region
     return None

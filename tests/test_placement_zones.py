@@ -5,6 +5,7 @@ zone loss took a third of each allocation, not half)."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES
 
-from scaleplan.plan import read_plan
+from scaleplan.catalog.model import zone_of_region
+from scaleplan.plan import Plan, read_plan
 
 SRC = EXAMPLES / "vision-daily"
 pytestmark = pytest.mark.skipif(not SRC.is_dir(), reason="examples/vision-daily not there")
@@ -51,11 +53,61 @@ def test_two_listed_zones_plan_for_losing_half(cli: Any, tmp_path: Path) -> None
     # losing one of two zones loses half of each allocation's nodes, not a third: more spare
     before = read_plan(tmp_path / "three" / "plan.yaml")
     assert plan.cost_per_hour > before.cost_per_hour * 1.05, (plan, before.cost_per_hour)
-    for a in plan.allocations:  # at the peak the nodes left after the worse zone's loss hold
-        assert a.nodes >= 2
+    # at the peak, what is left after losing the worse of two zones carries the demand; the
+    # three-zone plan, deployed on a two-zone cluster, would not
+    assert left_after_a_zone(plan, 2) >= max(plan.demand.rps)
+    assert left_after_a_zone(before, 2) < max(plan.demand.rps)
     # a spec without zones writes none into the plan's copy (its hash is the same as before)
     text = (tmp_path / "three" / "plan.yaml").read_text(encoding="utf-8")
     assert "zones:" not in text.split("placement:")[1].split("kubernetes:")[0]
+
+
+def left_after_a_zone(plan: Plan, zones: int) -> float:
+    """The peak window's capacity (rps) after losing the zone with most nodes (round-robin:
+    ceil(n / zones) of an allocation's n nodes), every allocation at its own rate."""
+    w = max(range(len(plan.demand.rps)), key=lambda i: plan.demand.rps[i])
+    left = 0.0
+    for a in plan.allocations:
+        reps, nodes = a.replicas_per_window[w], a.nodes_per_window[w]
+        lost = min(reps, a.replicas_per_node * math.ceil(nodes / zones))
+        left += (reps - lost) * a.capacity_rps_per_replica
+    return left
+
+
+def test_a_provider_of_your_own_names_its_zones_in_its_catalog_rows(
+    cli: Any, tmp_path: Path
+) -> None:
+    """r2 review 39 item 3: the on-prem inventory's dc1 rows list zones rack-a and rack-b (no
+    region prefix): placement.zones takes them; one no row lists is refused."""
+    onprem = EXAMPLES.parent / "tests" / "data" / "onprem"
+    for f in ("inventory.yaml", "chat-70b.yaml"):
+        shutil.copy(onprem / f, tmp_path / f)
+    spec = tmp_path / "chat-70b.yaml"
+    text = spec.read_text(encoding="utf-8")
+    assert "  redundancy: n+1\n" in text
+    spec.write_text(
+        text.replace("  redundancy: n+1\n", "  redundancy: zone\n  zones: [rack-a, rack-b]\n")
+    )
+    cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--no-alternatives"])
+    plan = read_plan(tmp_path / "o" / "plan.yaml")
+    assert {a.zones for a in plan.allocations} == {("rack-a", "rack-b")}
+    spec.write_text(spec.read_text(encoding="utf-8").replace("rack-b]", "rack-z]"))
+    r = cli(["validate", str(spec)], exit_code=3)
+    assert "'rack-z' is a zone of none of the regions the placement takes (onprem/dc1)" in (
+        " ".join(r.stderr.split())
+    )
+
+
+def test_zone_of_region() -> None:
+    assert zone_of_region("aws", "us-east-1", "us-east-1a")
+    assert zone_of_region("aws", "us-east-1", "us-east-1-lax-1a")  # a Local Zone
+    assert not zone_of_region("aws", "us-east-1", "us-east-10a")
+    assert not zone_of_region("aws", "us-east-1", "us-east-1")
+    assert zone_of_region("gcp", "us-central1", "us-central1-f")
+    assert not zone_of_region("gcp", "us-central1", "us-central1f")
+    assert zone_of_region("azure", "eastus", "eastus-2")
+    assert zone_of_region("onprem", "dc1", "rack-a", {"rack-a", "rack-b"})
+    assert not zone_of_region("onprem", "dc1", "dc1-a")
 
 
 def test_regions_without_listed_zones_are_left_out(cli: Any, tmp_path: Path) -> None:

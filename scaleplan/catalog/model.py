@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -88,6 +89,21 @@ ZONE_SEPARATOR = {"aws": "", "gcp": "-", "azure": "-"}
 ZONE_EXAMPLE = {"aws": "{region}a", "gcp": "{region}-a", "azure": "{region}-1"}
 
 
+def zone_of_region(provider: str, region: str, zone: str, listed: Collection[str] = ()) -> bool:
+    """Whether ``zone`` is a zone of ``provider``'s ``region``: a cloud's by its label form
+    (``region``, :data:`ZONE_SEPARATOR`, the zone's own part; AWS's starts with a letter or a
+    dash: us-east-1a and us-east-1-lax-1a, not us-east-10a); a provider of your own names its
+    zones as it likes, so there one of ``listed``, the zones its catalog rows of the region
+    list. The one rule for catalog rows, ``placement.zones`` and zones written as regions."""
+    sep = ZONE_SEPARATOR.get(provider)
+    if sep is None:
+        return zone in listed
+    if not zone.startswith(region + sep):
+        return False
+    rest = zone[len(region) + len(sep):]
+    return bool(rest) and (sep != "" or not rest[0].isdigit())
+
+
 class InstanceRow(_Model):
     provider: str = Field(
         pattern=PROVIDER_NAME,
@@ -138,9 +154,8 @@ class InstanceRow(_Model):
         sep = ZONE_SEPARATOR.get(self.provider)
         if sep is None:  # a provider of your own names its zones as it likes
             return self
-        prefix = self.region + sep
         for z in self.zones:
-            if not z.startswith(prefix) or len(z) == len(prefix):
+            if not zone_of_region(self.provider, self.region, z):
                 example = ZONE_EXAMPLE[self.provider].format(region=self.region)
                 raise ValueError(fix(
                     f"{z!r} is not a zone of {self.provider} region {self.region}",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Sequence
 
-from scaleplan.catalog.model import ZONE_SEPARATOR, Catalog, InstanceRow
+from scaleplan.catalog.model import Catalog, InstanceRow, zone_of_region
 from scaleplan.errors import Problem, SpecError
 from scaleplan.kube.zones import DEFAULT_ZONES
 from scaleplan.spec import Spec
@@ -76,21 +76,25 @@ def _placed(spec: Spec, r: InstanceRow, allowed: set[str] | None, excluded: set[
     return not _excluded(r, pl.exclude, excluded)
 
 
-def in_region(provider: str, region: str, zone: str) -> bool:
-    """Whether ``zone`` names a zone of ``region`` (the clouds' label formats: AWS
-    ``us-east-1a``, GCP ``us-central1-a``, Azure ``eastus-1``; another provider's zones start
-    with its region's name)."""
-    prefix = region + ZONE_SEPARATOR.get(provider, "")
-    return zone.startswith(prefix) and len(zone) > len(prefix)
+def listed_zones(catalog: Catalog) -> dict[tuple[str, str], frozenset[str]]:
+    """The zones the catalog's rows list, by (provider, region): a provider of your own's
+    zones are its rows' (:func:`scaleplan.catalog.model.zone_of_region`)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for r in catalog.rows:
+        out.setdefault((r.provider, r.region), set()).update(r.zones)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
-def _zoned(spec: Spec, r: InstanceRow) -> InstanceRow | None:
+def _zoned(
+    spec: Spec, r: InstanceRow, listed: dict[tuple[str, str], frozenset[str]]
+) -> InstanceRow | None:
     """``r`` with the zones ``placement.zones`` lists in its region (and in the row's own list,
     where it has one); None when that leaves none (the cluster has no nodes there)."""
     zones = spec.placement.zones
     if not zones:
         return r
-    mine = [z for z in zones if in_region(r.provider, r.region, z)]
+    here = listed.get((r.provider, r.region), frozenset())
+    mine = [z for z in zones if zone_of_region(r.provider, r.region, z, here)]
     if r.zones:
         mine = [z for z in mine if z in r.zones]
     return r.model_copy(update={"zones": tuple(mine)}) if mine else None
@@ -105,7 +109,8 @@ def placement_rows(spec: Spec, catalog: Catalog) -> list[InstanceRow]:
         r for r in catalog.rows
         if (flagged_ok or not r.flags) and _placed(spec, r, allowed, excluded)
     ]
-    return [z for z in (_zoned(spec, r) for r in placed) if z is not None]
+    listed = listed_zones(catalog) if spec.placement.zones else {}
+    return [z for z in (_zoned(spec, r, listed) for r in placed) if z is not None]
 
 
 def flagged_rows(spec: Spec, catalog: Catalog) -> list[InstanceRow]:
@@ -113,7 +118,9 @@ def flagged_rows(spec: Spec, catalog: Catalog) -> list[InstanceRow]:
     if spec.placement.include_flagged:
         return []
     allowed, excluded = resolve_allow(spec, catalog)
-    return [r for r in catalog.rows if r.flags and _placed(spec, r, allowed, excluded)]
+    listed = listed_zones(catalog) if spec.placement.zones else {}
+    flagged = [r for r in catalog.rows if r.flags and _placed(spec, r, allowed, excluded)]
+    return [z for z in (_zoned(spec, r, listed) for r in flagged) if z is not None]
 
 
 def flagged_only(spec: Spec, catalog: Catalog) -> list[str]:
