@@ -488,7 +488,7 @@ class Spec(_Model):
     metadata: Metadata = Field(description="Name, labels and annotations of the service.")
     model: ModelSpec = Field(description="The model: its profile and memory needs.")
     traffic: Traffic = Field(description="Demand: peak or hourly request rates, request classes, headroom.")
-    slo: Slo = Field(description="SLO of the classes without one of their own (else slo: {}).")
+    slo: Slo = Field(description="Latency objective; slo: {} where every class has its own slo.")
     placement: Placement = Field(default_factory=Placement, description="Where and on what the service may run, and limits.")
     kubernetes: Kubernetes = Field(description="How the service is deployed: image, port, flavour, autoscaler.")
 

@@ -382,7 +382,7 @@ def test_a_missing_top_level_slo_says_that_every_class_may_hold_its_own() -> Non
     with pytest.raises(SpecError) as err:
         parse_spec_text(own.replace(top, ""), "spec.yaml")
     (p,) = err.value.problems
-    assert p.where == "slo" and "without one of their own (else slo: {})" in p.hint, p
+    assert p.where == "slo" and "slo: {} where every class has its own slo" in p.hint, p
     spec = parse_spec_text(own.replace(top, "slo: {}\n"), "spec.yaml")
     assert (spec.slo_of("chat").ttft_ms, spec.slo_of("summarize").ttft_ms) == (500, 5000)
 
