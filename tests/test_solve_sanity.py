@@ -290,3 +290,6 @@ def test_a_plan_out_of_proportion_for_flagged_rows_says_what_they_would_cost(
     assert float(m[2].replace(",", "")) == pytest.approx(h100.cost_per_hour, abs=0.01)
     assert h100.cost_per_hour < 0.2 * l4.cost_per_hour
     assert not any("include_flagged: true) it is" in w for w in h100.warnings)
+    opts = SolveOptions(alternatives=False, time_limit=30, spec_dir=str(tmp_path), relax=False)
+    (w,) = [w for w in plan("").warnings if w.startswith("out of proportion")]
+    assert "include_flagged: true) it is" not in w  # no extra solves without relax

@@ -293,11 +293,12 @@ def _with_flagged(
     """What the plan costs with the catalog rows the placement leaves out for their flags
     (solved, :func:`probe`), where that is less: UX trial 27 F6, a GKE Mixtral spec planned
     904 L4s at $685.23/h because every A100-80GB and H100 row of us-central1 is flagged, and
-    only the flag warnings, far from the cost, said why. '' when none is left out or the
+    only the flag warnings, far from the cost, said why. '' without SolveOptions.relax (no
+    extra solves), when none is left out or the
     flagged rows do not make it cheaper."""
     from scaleplan.solve.placement import flagged_rows
 
-    if spec.placement.include_flagged or not flagged_rows(spec, catalog):
+    if not options.relax or spec.placement.include_flagged or not flagged_rows(spec, catalog):
         return ""
     opts = replace(options, alternatives=False)
     with_flags = spec.model_copy(
