@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +15,12 @@ from scaleplan.errors import ExitCode, InfeasibleError
 from scaleplan.inputs import load_inputs, solve_inputs
 from scaleplan.plan import Plan
 from scaleplan.solve import solve
-from scaleplan.solve.problem import SolveOptions
+from scaleplan.solve.after_search import solve_plan
+from scaleplan.solve.candidates import Candidate, build_candidates
+from scaleplan.solve.diagnose import serving_candidates
+from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
+from scaleplan.solve.search import Outcome, search_windows
+from scaleplan.solve.typecap import day_types, hold_type_cap
 from scaleplan.spec import Spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,3 +137,34 @@ def test_llm_routings_hold_the_cap(example: str, hourly: bool) -> None:
     assert len(_types(plan)) == 1, _types(plan)
     line = next(b for b in plan.binding_constraints if "max_instance_types" in b)
     assert "= 1: the plan uses 1 instance type" in line and "uses 2 for" in line, line
+
+
+def test_a_cap_past_the_time_limit_reports_the_time_limit() -> None:
+    """The embedding example's windows, each within a cap of 2, use 3 types over the day, so
+    the day's sets of 2 types must be searched; with the deadline already past (0.0) none is,
+    and the reason is the time limit (no claim that the cap leaves no plan, no "raise
+    placement.max_instance_types"). Before, the sets ran on past the deadline until one had
+    a plan, and none at all read as the cap's infeasibility."""
+    inp = load_inputs(str(EMBEDDING))
+    s = _capped(inp.spec, 2)
+    pb = Problem.of(s, SolveOptions(relax=False))
+    rps, _ = demand_windows(s)
+    cands, _ = build_candidates(s, inp.profile, inp.catalog)
+    cands = serving_candidates(pb, cands, rps)
+    o = search_windows(pb, cands, rps, deadline=math.inf)
+    assert o.solved and len(day_types(o)) == 3, day_types(o)
+
+    def plan_over(pb: Problem, cs: list[Candidate], rps: Sequence[float], end: float) -> Outcome:
+        return solve_plan(pb, cs, rps, deadline=end)
+
+    with pytest.raises(InfeasibleError) as err:
+        hold_type_cap(pb, o, cands, rps, 0.0, plan_over)
+    assert err.value.exit_code == ExitCode.INFEASIBLE
+    (reason,) = err.value.reasons
+    assert reason.code == "time-limit", reason
+    assert "no plan was found within the time limit" in reason.message, reason.message
+    assert "(0 of the 45 sets of 2 searched)" in reason.message, reason.message
+    assert "max_instance_types" not in reason.fix and "raise --time-limit" in reason.fix
+    # with time, the same sets give the day's plan within the cap
+    held = hold_type_cap(pb, o, cands, rps, math.inf, plan_over)
+    assert len(day_types(held)) == 2 and held.status == "optimal"

@@ -73,8 +73,10 @@ def hold_type_cap(
 ) -> Outcome:
     """``o`` (the per-window plan over ``cands``, after its routing's step) when it uses at
     most placement.max_instance_types types over the day; else the cheapest day's plan over
-    one set of that many types (module doc). InfeasibleError naming the field when no set
-    searched holds a plan."""
+    one set of that many types (module doc). The time limit stops the sets searched, a plan
+    found or not. InfeasibleError naming the field when no set searched holds a plan and
+    every search finished; the time limit's reason when a set ended unknown or was left
+    unsearched (the cap is then not shown to be why)."""
     cap = pb.spec.placement.max_instance_types
     if cap is None or not o.solved or len(day_types(o)) <= cap:
         return o
@@ -82,17 +84,23 @@ def hold_type_cap(
     ranked = _ranked(o, cands)
     total = math.comb(len(ranked), cap)
     best: Outcome | None = None
-    tried, proven = 0, True
+    tried, proven, unknown = 0, True, False
     for chosen in itertools.islice(itertools.combinations(ranked, cap), MAX_SETS):
-        if best is not None and time.perf_counter() >= deadline:
+        # the deadline stops the sets whether or not one has a plan yet: each set past it
+        # would still run its first window's MILP (FIRST_WINDOW_SECONDS) and its steps
+        if time.perf_counter() >= deadline:
+            unknown = True  # sets left unsearched: the time limit, not the cap, is why
             break
         keep = set(chosen)
         t = plan_over(pb, [c for c in cands if type_key(c) in keep], rps, deadline)
         tried += 1
+        unknown = unknown or t.status == "unknown"
         if t.status == "unknown" or (t.solved and t.status != "optimal"):
             proven = False
         if t.solved and (best is None or t.cost < best.cost - COST_TOL):
             best = t
+    if best is None and unknown:
+        raise InfeasibleError([_out_of_time(pb, o, cands, rps, cap, tried, total)])
     if best is None:
         raise InfeasibleError([_no_set(pb, o, cap, tried, total)])
     exact = proven and tried == total
@@ -101,6 +109,30 @@ def hold_type_cap(
     return replace(
         best, status="feasible", bound=min(lower, best.cost), proven=proven,
         omits=(*best.omits, Omission(Left.TYPE_SETS)), type_sets=(tried, total),
+    )
+
+
+def _out_of_time(
+    pb: Problem, o: Outcome, cands: list[Candidate], rps: Sequence[float], cap: int,
+    tried: int, total: int,
+) -> InfeasibleReason:
+    """No set of ``cap`` types had a plan, but the time limit, not the cap, stopped the
+    search (a set ended unknown or was never searched): the time limit's own reason
+    (:func:`scaleplan.solve.diagnose.time_limit_reason`), the cap's search in its message."""
+    from scaleplan.solve.diagnose import time_limit_reason  # diagnose imports this module
+
+    base = time_limit_reason(pb, cands, rps)
+    used = len(day_types(o))
+    return replace(
+        base,
+        message=(
+            f"{base.message}; each window alone holds placement.max_instance_types = {cap}, "
+            f"but together they use {used} types, and no plan over the whole day within "
+            f"{counted(cap, 'instance type')} was found before the time limit ({tried} of the "
+            f"{total} sets of {cap} searched)"
+        ),
+        details={**base.details, "max_instance_types": cap, "types_used": used,
+                 "type_sets_searched": tried, "type_sets": total},
     )
 
 
