@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from solve_helpers import catalog, point, profile, row, spec
+from solve_helpers import LAT, catalog, point, profile, row, spec
 
 from scaleplan.errors import ExitCode, InfeasibleError
 from scaleplan.inputs import load_inputs, solve_inputs
@@ -18,6 +18,10 @@ from scaleplan.solve import solve
 from scaleplan.solve.after_search import solve_plan
 from scaleplan.solve.candidates import Candidate, build_candidates
 from scaleplan.solve.diagnose import serving_candidates
+from scaleplan.solve.milp import WindowProblem, solve_window
+from scaleplan.solve.milp.model import WindowModel
+from scaleplan.solve.milp.solver import SolverName
+from scaleplan.solve.oppoints import OpPoint
 from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.solve.typecap import day_types, hold_type_cap
@@ -168,3 +172,40 @@ def test_a_cap_past_the_time_limit_reports_the_time_limit() -> None:
     # with time, the same sets give the day's plan within the cap
     held = hold_type_cap(pb, o, cands, rps, math.inf, plan_over)
     assert len(day_types(held)) == 2 and held.status == "optimal"
+
+
+def _two_class(name: str, price: float, caps: tuple[float, float]) -> Candidate:
+    pts = tuple(
+        (c, OpPoint(batch_size=1, latency=LAT, throughput_rps=cap, max_utilization=1.0,
+                    capacity_rps=cap, source="measured", service_ms=10.0, request_class=None,
+                    estimated=False, latency_at_slo=10.0))
+        for c, cap in zip(("a", "b"), caps, strict=True)
+    )
+    return Candidate(
+        row=row(f"{name}.x", "L4", 1, price), capacity_type="on-demand", price=price,
+        accelerator="L4", gpus_per_replica=1, threads=0, replicas_per_node=1,
+        cpu_per_replica=1.0, memory_gib_per_replica=1.0, points=pts, zones=3,
+    )
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_a_window_whose_mix_needs_more_nodes_of_a_type_than_the_peak_keeps_them(
+    solver: SolverName,
+) -> None:
+    """The type row n_k <= M_k t_T takes the window's node bound, not the peak's: the peak
+    (100 rps of class a, 1 of b) bounds the cheap type c at 6 nodes (2 x ceil(1.1) + 2), a
+    later window's 90 rps of class b needs 9 of them (bound 20). With M fixed at the peak's 6
+    the cap of 1 type left only the dear type (9 nodes at $5 = $45 against $9). HiGHS gets
+    the second window's M through highs.push, CBC through _write_pulp."""
+    cands = [_two_class("c", 1.0, (100.0, 10.0)), _two_class("d", 5.0, (10.0, 10.0))]
+    base = WindowProblem(
+        candidates=cands, classes=("a", "b"), demand=(100.0, 1.0), headroom=0.0,
+        redundancy="none", spot_max_fraction=None, max_types=1,
+    )
+    model = WindowModel(base, solver=solver)
+    assert model.solve((100.0, 1.0)).nodes == [2, 0]
+    got = model.solve((0.0, 90.0))
+    fresh = solve_window(replace(base, demand=(0.0, 90.0)), solver=solver)
+    assert fresh.nodes == [9, 0] and fresh.cost == pytest.approx(9.0)
+    assert got.status == "optimal" and got.nodes == [9, 0], got
+    assert got.cost == pytest.approx(fresh.cost)

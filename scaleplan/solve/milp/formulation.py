@@ -111,6 +111,8 @@ class Formulation:
         # placement.max_instance_types: a binary per instance type (``type_key``), 1 when any
         # of its candidates has nodes in this window
         self.tv: list[Any] = []
+        # and per candidate k its row n_k <= M_k t_T and t_T, M_k set per window (``_set``)
+        self.type_rows: list[tuple[Any, Any]] = []
         self._add_type_cap()
 
     def add(self, expr: list[tuple[Any, float]], sense: int, name: str) -> Any:
@@ -141,9 +143,12 @@ class Formulation:
 
     def _add_type_cap(self) -> None:
         """placement.max_instance_types in this window: t_T binary per instance type T,
-        n_k <= M_k t_T for each candidate k of T (M_k: its node bound at the peak, which no
-        window's exceeds: the bounds grow with demand) and sum_T t_T <= the cap. Only when the
-        candidates hold more types than the cap (else the rows cut nothing)."""
+        n_k <= M_k t_T for each candidate k of T and sum_T t_T <= the cap. Only when the
+        candidates hold more types than the cap (else the rows cut nothing). M_k is built as
+        k's node bound at the peak and rewritten per window to that window's bound, as u_k's
+        big-M is (``WindowModel._write_pulp``, ``highs.push``): a window whose class mix needs
+        more of k than the peak's does has a larger bound (``node_bounds`` sums each class's
+        demand over k's capacity for it), and the peak's M_k would cut its plans."""
         import pulp
 
         cap, cands = self.p.max_types, self.p.candidates
@@ -158,8 +163,15 @@ class Formulation:
         ]
         for k, c in enumerate(cands):
             t = self.tv[at[type_key(c)]]
-            self.add([(self.n[k], 1.0), (t, -float(max(1, self.peak_ub[k])))], LE, f"type{k}")
+            row = self.add([(self.n[k], 1.0), (t, -float(max(1, self.peak_ub[k])))], LE, f"type{k}")
+            self.type_rows.append((row, t))
         self.add([(t, 1.0) for t in self.tv], LE, "max_types").constant = -float(cap)
+
+    def write_type_bounds(self, ub: Sequence[int]) -> None:
+        """The type rows' M_k in PuLP's rows: ``ub``, a window's node bounds (at least 1, as
+        built; HiGHS, once built, gets them from ``highs.push``)."""
+        for (row, t), b in zip(self.type_rows, ub if self.type_rows else [], strict=True):
+            row.expr[t] = -float(max(1, b))
 
     def type_values(self, nodes: Sequence[int]) -> list[float]:
         """The type binaries' values for ``nodes`` (a start's): 1 for a type with nodes."""

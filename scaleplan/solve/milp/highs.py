@@ -30,8 +30,9 @@ def add_rows(h: Any, rows: Sequence[Sequence[tuple[Any, float]]]) -> None:
 
 def push(m: WindowModel) -> None:
     """Copy what ``m._set`` pointed the model at into the highspy model PuLP built: every
-    row's bounds, the columns' bounds (``m._cols``) and u_k's big-M and need coefficients
-    where they changed since the last push."""
+    row's bounds, the columns' bounds (``m._cols``), u_k's big-M and need coefficients and
+    the type rows' M_k (t_T's coefficient, the node bound) where they changed since the last
+    push."""
     import highspy
     import numpy as np
 
@@ -56,21 +57,22 @@ def push(m: WindowModel) -> None:
     h.changeColsBounds(len(cols), cols, np.array(lows, dtype=f64), np.array(highs, dtype=f64))
     # the big-M and need coefficients of u_k, only where they changed since the last push
     # (a window MILP of the zone case had 240 of them, most the same as the window before),
-    # in a fixed order: the used rows by candidate, then the need rows; compared as arrays
-    # (NaN: never pushed; a need row this window leaves out keeps its coefficient)
-    rows, ks = ix["coef_rows"], ix["coef_ks"]
+    # in a fixed order: the used rows by candidate, the need rows, then the type rows by
+    # candidate; compared as arrays (NaN: never pushed; a need row this window leaves out
+    # keeps its coefficient)
+    rows, cols_of = ix["coef_rows"], ix["coef_cols"]
     if not len(rows):
         return
     used = -np.asarray(top, dtype=f64) if len(ix["used"]) else np.zeros(0)
     need = np.array([m._need.get(k, np.nan) for k in ix["need_keys"]], dtype=f64)
-    vals = np.concatenate([used, need])
+    types = -np.maximum(np.asarray(top, dtype=f64), 1.0) if m.type_rows else np.zeros(0)
+    vals = np.concatenate([used, need, types])
     pushed = m._coeffs
     if pushed is None:
         pushed = m._coeffs = np.full(len(vals), np.nan)
-    u = ix["u"]
     for i in np.flatnonzero(~np.isnan(vals) & (vals != pushed)).tolist():
         v = float(vals[i])
-        h.changeCoeff(rows[i], u[ks[i]], v)
+        h.changeCoeff(rows[i], cols_of[i], v)
         pushed[i] = v
 
 
@@ -86,9 +88,16 @@ def indices(m: WindowModel) -> dict[str, Any]:
         ix["used"] = [con.index for con in m.used]
         ix["need"] = {k: con.index for k, con in m.need_rows.items()}
         ix["need_keys"] = list(m.need_rows)
-        # every coefficient of u_k push may change: (row, candidate), used rows then need rows
-        ix["coef_rows"] = [*ix["used"], *(ix["need"][k] for k in ix["need_keys"])]
-        ix["coef_ks"] = [*range(len(ix["used"])), *ix["need_keys"]]
+        # every coefficient push may change: (row, column), the used rows and need rows (u_k)
+        # then the type rows (t_T)
+        ix["coef_rows"] = [
+            *ix["used"], *(ix["need"][k] for k in ix["need_keys"]),
+            *(row.index for row, _ in m.type_rows),
+        ]
+        ix["coef_cols"] = [
+            *(ix["u"][k] for k in range(len(ix["used"]))),
+            *(ix["u"][k] for k in ix["need_keys"]), *(t.index for _, t in m.type_rows),
+        ]
         ix["n"] = [v.index for v in m.n]
         ix["r"] = [v.index for v in m.r]
         cols = (*m.n, *m.r, *m.u, *m.m, *m.pool_v, *(w for w, *_ in m.pool_loss_v), *m.tv)

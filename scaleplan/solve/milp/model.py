@@ -160,7 +160,7 @@ class WindowModel(Formulation):
         return ub
 
     def _write_pulp(self) -> None:
-        """:attr:`_cols` and :attr:`_need` into PuLP's columns and u_k's coefficients."""
+        """:attr:`_cols` and :attr:`_need` into PuLP's columns and the u_k and t_T big-Ms."""
         lo, ub = self._cols
         for k, coef in self._need.items():
             self.need_rows[k].expr[self.u[k]] = coef
@@ -172,6 +172,7 @@ class WindowModel(Formulation):
                 self.m[k].upBound = ub[k]
             if self.used:
                 self.used[k].expr[self.u[k]] = -float(ub[k])
+        self.write_type_bounds(ub)
 
     def _floor_bounds(self, ub: list[int]) -> tuple[list[tuple[int, int]], list[int]]:
         """The lower bounds of (n_k, r_k) (``p.floors``, :attr:`held`; 0 when :attr:`barred`)
