@@ -171,6 +171,11 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
         kept.extend(chosen)
     if rules.type_scoped:
         kept = _prune_types(kept, rules)
+    # placement.max_instance_types skips prune_shapes on purpose: it moves a whole shape onto
+    # another's members, of other types, which may be one type too many under the cap. A
+    # shape-scoped model then takes the spot_capped branch, a no-op there: every shape keeps
+    # its first member (its group's) and _prune_types only replaces within the same shape,
+    # so _two_shapes finds every shape of ``cands`` already kept
     if rules.shape_scoped and not rules.type_scoped:
         kept = prune_shapes(kept, rules)
     elif rules.spot_capped:  # pruned candidate by candidate: shapes of cands come back whole
