@@ -218,16 +218,9 @@ def test_simulate_runs_the_model_a_class_slo_plan_was_planned_on(
 def test_routing_that_picks_a_replicas_mix_holds_any_mix() -> None:
     """Where routing decides what a replica gets (class_header), a batch may be all summaries:
     the co-batched chat step is then the heaviest class's, above the blend."""
-    from scaleplan.inputs import load_inputs
     from scaleplan.llm.cobatch import cobatched
-    from scaleplan.llm.serving import TokenClass, setup_from_spec, size
 
-    inp = load_inputs(str(SPEC))
-    s = setup_from_spec(inp.spec.model)
-    acc = inp.catalog.accelerator("A100-80GB")
-    assert acc is not None
-    classes = [TokenClass("chat", 600, 250), TokenClass("summarize", 12000, 500)]
-    shape = size(s, acc, 2, classes)
+    shape, classes = _a100_tp2()
     blend = cobatched(shape, classes, 12, 95, [0.8, 0.2])
     anymix = cobatched(shape, classes, 12, 95, None)
     assert anymix["chat"].tpot_ms == pytest.approx(anymix["summarize"].tpot_ms)
@@ -394,16 +387,10 @@ def test_a_batch_holds_each_class_by_its_time_in_the_shared_steps() -> None:
     each class's slot time was its own alone at n (share / its own throughput): the summaries'
     500 tokens at their own 53.9 ms steps, which made them 46 % of a 2 x A100-80GB batch at 9
     sequences, not 34 %, and the blended step 43.0 ms, not 40.8 (the plan ~8 % too big)."""
-    from scaleplan.inputs import load_inputs
     from scaleplan.llm.cobatch import batch_shares, cobatched, prompt_in
-    from scaleplan.llm.serving import TokenClass, predict, setup_from_spec, size
+    from scaleplan.llm.serving import predict
 
-    inp = load_inputs(str(SPEC))
-    s = setup_from_spec(inp.spec.model)
-    acc = inp.catalog.accelerator("A100-80GB")
-    assert acc is not None
-    classes = [TokenClass("chat", 600, 250), TokenClass("summarize", 12000, 500)]
-    shape = size(s, acc, 2, classes)
+    shape, classes = _a100_tp2()
     mix, n = [0.8, 0.2], 9
     own = [predict(shape, c, n) for c in classes]
     w = batch_shares(shape, classes, n, mix)
@@ -423,3 +410,16 @@ def test_a_batch_holds_each_class_by_its_time_in_the_shared_steps() -> None:
     alone = [m / p.throughput_rps for m, p in zip(mix, own, strict=True)]
     old = sum(a / sum(alone) * p.tpot_ms for a, p in zip(alone, own, strict=True))
     assert old > got["chat"].tpot_ms * 1.04, (old, got["chat"].tpot_ms)
+
+
+def _a100_tp2() -> tuple[Any, list[Any]]:
+    """The spec's model on an A100-80GB TP2 replica sized for chat 600/250 and summarize
+    12000/500 (the shape both co-batching tests read)."""
+    from scaleplan.inputs import load_inputs
+    from scaleplan.llm.serving import TokenClass, setup_from_spec, size
+
+    inp = load_inputs(str(SPEC))
+    acc = inp.catalog.accelerator("A100-80GB")
+    assert acc is not None
+    classes = [TokenClass("chat", 600, 250), TokenClass("summarize", 12000, 500)]
+    return size(setup_from_spec(inp.spec.model), acc, 2, classes), classes
