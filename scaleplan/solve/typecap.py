@@ -86,9 +86,11 @@ def hold_type_cap(
     best: Outcome | None = None
     tried, proven, unknown = 0, True, False
     for chosen in itertools.islice(itertools.combinations(ranked, cap), MAX_SETS):
-        # the deadline stops the sets whether or not one has a plan yet: each set past it
-        # would still run its first window's MILP (FIRST_WINDOW_SECONDS) and its steps
-        if time.perf_counter() >= deadline:
+        # the deadline stops the sets after the first (the top-ranked set is searched
+        # whatever the time, as the first window's MILP runs FIRST_WINDOW_SECONDS past it:
+        # a search that used the whole limit still gets a plan within the cap when that set
+        # has one); each set past it would run its first window's MILP and its steps
+        if tried and time.perf_counter() >= deadline:
             unknown = True  # sets left unsearched: the time limit, not the cap, is why
             break
         keep = set(chosen)
