@@ -143,14 +143,13 @@ def _no_set(pb: Problem, o: Outcome, cap: int, tried: int, total: int) -> Infeas
     own types cost (``o``) and how many types that uses."""
     used = day_types(o)
     searched = "every set" if tried == total else f"{tried} of the {total} sets"
-    return InfeasibleReason(
-        "max-instance-types",
-        f"placement.max_instance_types = {cap}: no plan over the whole day with at most "
-        f"{counted(cap, 'instance type')} was found ({searched} of {cap} searched); each "
-        f"window alone holds the cap, but together they use {len(used)} ({describe(o)})",
-        f"raise placement.max_instance_types to {len(used)} or remove it",
-        {"max_instance_types": cap, "types_used": len(used)},
-        where="placement.max_instance_types",
+    return _cap_reason(
+        cap,
+        f"no plan over the whole day with at most {counted(cap, 'instance type')} was found "
+        f"({searched} of {cap} searched); each window alone holds the cap, but together they "
+        f"use {len(used)} ({describe(o)})",
+        len(used),
+        {"types_used": len(used)},
     )
 
 
@@ -159,13 +158,26 @@ def cap_reason(pb: Problem, relaxed: Outcome) -> InfeasibleReason:
     the cap, has one."""
     cap = pb.spec.placement.max_instance_types
     n = len(day_types(relaxed))
+    return _cap_reason(
+        cap,
+        f"no plan holds the SLO with at most {counted(cap or 0, 'instance type')} in a "
+        f"window; without the cap the cheapest plan uses {counted(n, 'instance type')}: "
+        f"{describe(relaxed)}",
+        n,
+        {"without_cap": describe(relaxed)},
+    )
+
+
+def _cap_reason(
+    cap: int | None, why: str, needed: int, details: dict[str, object]
+) -> InfeasibleReason:
+    """The cap named as the reason for no plan: ``why``, and the fix to raise it to
+    ``needed`` types."""
     return InfeasibleReason(
         "max-instance-types",
-        f"placement.max_instance_types = {cap}: no plan holds the SLO with at most "
-        f"{counted(cap or 0, 'instance type')} in a window; without the cap the cheapest plan "
-        f"uses {counted(n, 'instance type')}: {describe(relaxed)}",
-        f"raise placement.max_instance_types to {n} or remove it",
-        {"max_instance_types": cap, "without_cap": describe(relaxed)},
+        f"placement.max_instance_types = {cap}: {why}",
+        f"raise placement.max_instance_types to {needed} or remove it",
+        {"max_instance_types": cap, **details},
         where="placement.max_instance_types",
     )
 
