@@ -89,7 +89,9 @@ def _zone_problems(
     from scaleplan.solve.placement import listed_zones
 
     pl = spec.placement
-    if pl.zones and pl.redundancy != "zone":
+    if not pl.zones:  # every spec reaches here: no rows read without zones
+        return []
+    if pl.redundancy != "zone":
         return [Problem(
             "placement.zones",
             f"zones are listed but redundancy is {pl.redundancy!r}",
