@@ -293,3 +293,18 @@ def test_a_plan_out_of_proportion_for_flagged_rows_says_what_they_would_cost(
     opts = SolveOptions(alternatives=False, time_limit=30, spec_dir=str(tmp_path), relax=False)
     (w,) = [w for w in plan("").warnings if w.startswith("out of proportion")]
     assert "include_flagged: true) it is" not in w  # no extra solves without relax
+
+
+def test_the_flagged_rows_probe_keeps_to_the_commands_time_limit(tmp_path: Path) -> None:
+    """r2 review 39 item 8: the include_flagged probe (and the relax ladder) started a fresh
+    min(5 s, --time-limit) after the main search's shared deadline, up to about 10 s past
+    --time-limit. With the limit spent by the search they now start no solve and say so."""
+    path = tmp_path / "s.yaml"
+    path.write_text(FLAGGED.replace("INCLUDE\n", ""), encoding="utf-8")
+    inp = load_inputs(str(path))
+    # the quietest window's MILP runs FIRST_WINDOW_SECONDS past the limit: the limit is spent
+    opts = SolveOptions(alternatives=False, time_limit=0.001, spec_dir=str(tmp_path))
+    plan = solve(inp.spec, inp.profile, inp.catalog, options=opts).plan
+    (w,) = [w for w in plan.warnings if w.startswith("out of proportion")]
+    assert "include_flagged: true) it is" not in w, w
+    assert "the rows left out for their flags were not tried (--time-limit was spent)" in w, w

@@ -378,7 +378,9 @@ def _finish(
         lost = spot_loss(pb, best, rps, on) if on is not None else None
     without_survive = spot_loss_cost(pb, cands, rps, deadline)
     used = allocated_candidates(best)
-    sanity = sanity_warning(spec, allocs, used, best.cost, profile, catalog, rps, options)
+    sanity = sanity_warning(
+        spec, allocs, used, best.cost, profile, catalog, rps, options, deadline
+    )
     alt_seconds = time.perf_counter() - t_alt
     util = utilization(pb, best, rps)
     explanation = explain(

@@ -207,11 +207,13 @@ def relax_ladder(
     start: float,
     factors: Sequence[float] = FACTORS,
     base: dict[str, float] | None = None,
+    deadline: float = math.inf,
 ) -> list[Probe]:
     """The cheapest plan at ``start`` x each factor (two significant figures up) of the SLO
     field ``metric`` (``base``: other fields set with it), until the cost flattens (a sane
-    plan, then one that saves less than a quarter more) or LADDER_SECONDS pass."""
-    t_end = time.perf_counter() + min(LADDER_SECONDS, options.time_limit)
+    plan, then one that saves less than a quarter more), LADDER_SECONDS pass or the command's
+    ``deadline`` (:func:`time.perf_counter`; --time-limit) comes."""
+    t_end = min(time.perf_counter() + min(LADDER_SECONDS, options.time_limit), deadline)
     opts = replace(options, alternatives=False)
     out: list[Probe] = []
     seen: set[float] = set()
@@ -258,15 +260,19 @@ def sanity_warning(
     catalog: Catalog,
     rps: Sequence[float],
     options: SolveOptions,
+    deadline: float = math.inf,
 ) -> str | None:
     """One loud warning when the plan is out of proportion (:func:`findings`): what drives
-    its cost and what relaxing the SLO field behind it costs (solved, :func:`relax_ladder`)."""
+    its cost and what relaxing the SLO field behind it costs (solved, :func:`relax_ladder`),
+    both solved by the command's ``deadline`` (:func:`time.perf_counter`; --time-limit, which
+    the main search shares: until 2026-12-06 each started a fresh 5 s after it, up to about
+    10 s past the limit)."""
     found, metric = findings(spec, allocs, used)
     if not found:
         return None
     reps = sum(a.replicas for a in allocs)
     head = f"out of proportion: {reps:,} replicas, ${cost:,.2f}/h: " + "; ".join(found)
-    head += _with_flagged(spec, profile, catalog, rps, options, cost)
+    head += _with_flagged(spec, profile, catalog, rps, options, cost, deadline)
     value = {
         "ttft": spec.slo.ttft_ms,
         "tpot": spec.slo.tpot_ms,
@@ -275,7 +281,9 @@ def sanity_warning(
     # the ladder relaxes the top-level slo, which a class with its own targets does not follow
     if metric is None or value is None or not options.relax or spec.has_class_slos:
         return head
-    probes = relax_ladder(spec, profile, catalog, rps, options, metric, value, FACTORS[1:])
+    probes = relax_ladder(
+        spec, profile, catalog, rps, options, metric, value, FACTORS[1:], deadline=deadline
+    )
     if not probes:
         top = nice_up(FACTORS[-1] * value)
         return f"{head}. Relax {FIELDS[metric]} (no plan found up to {top:g} ms in the time)"
@@ -289,23 +297,31 @@ def _with_flagged(
     rps: Sequence[float],
     options: SolveOptions,
     cost: float,
+    deadline: float = math.inf,
 ) -> str:
     """What the plan costs with the catalog rows the placement leaves out for their flags
-    (solved, :func:`probe`), where that is less: UX trial 27 F6, a GKE Mixtral spec planned
-    904 L4s at $685.23/h because every A100-80GB and H100 row of us-central1 is flagged, and
-    only the flag warnings, far from the cost, said why. '' without SolveOptions.relax (no
-    extra solves), when none is left out or the
-    flagged rows do not make it cheaper."""
+    (solved, :func:`probe`, by the command's ``deadline`` and in LADDER_SECONDS at most), where
+    that is less: UX trial 27 F6, a GKE Mixtral spec planned 904 L4s at $685.23/h because
+    every A100-80GB and H100 row of us-central1 is flagged, and only the flag warnings, far
+    from the cost, said why. '' without SolveOptions.relax (no extra solves), when none is
+    left out or the flagged rows do not make it cheaper; with the deadline already past, that
+    they were not tried."""
     from scaleplan.solve.placement import flagged_rows
 
     if not options.relax or spec.placement.include_flagged or not flagged_rows(spec, catalog):
         return ""
+    now = time.perf_counter()
+    if now >= deadline:
+        return (
+            "; the rows left out for their flags were not tried (--time-limit was spent): "
+            "placement.include_flagged: true plans with them"
+        )
     opts = replace(options, alternatives=False)
     with_flags = spec.model_copy(
         update={"placement": spec.placement.model_copy(update={"include_flagged": True})}
     )
-    deadline = time.perf_counter() + min(LADDER_SECONDS, options.time_limit)
-    p = probe(with_flags, profile, catalog, rps, opts, deadline)
+    end = min(now + min(LADDER_SECONDS, options.time_limit), deadline)
+    p = probe(with_flags, profile, catalog, rps, opts, end)
     if p is None or p.cost >= cost * 0.99:
         return ""
     return (
