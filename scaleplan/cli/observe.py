@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_lines, warn
-from scaleplan.cli.options import number_option
+from scaleplan.cli.options import args_of, number_option
 
 
 def observe(
@@ -33,10 +33,7 @@ def observe(
     with handle_errors(json_out):
         from scaleplan.observe.command import ObserveArgs, check_outputs, observe_plan, plan_queries
 
-        args = ObserveArgs(
-            prometheus=prometheus, plan=plan, since=since, step=step, end=end, quantile=quantile, queries=queries, token_file=token_file,
-            ca_file=ca_file, insecure=insecure, timeout=timeout, deadline=deadline, max_mib=max_mib,
-        )
+        args = args_of(ObserveArgs, locals())
         planned = plan_queries(args)
         check_outputs(print_queries=show_queries, out=out)
         from scaleplan.observe import report

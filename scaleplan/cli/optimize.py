@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_lines, print_text, quiet_fd1, warn
 from scaleplan.cli.options import number_option
 from scaleplan.startup import command_imports
-
-
-class SolverChoice(StrEnum):
-    highs = "highs"
-    cbc = "cbc"
 
 
 def optimize(
@@ -25,7 +19,7 @@ def optimize(
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object on stdout (plan.yaml and manifests are written as without it).")] = False,
     time_limit: Annotated[float, number_option("--time-limit", what="a number of seconds", example="60", min=1.0, max=86400.0, help="Seconds the solver may run in total; past it the best plan found is returned with status 'feasible' (a search past it still solves each window with no plan to keep, its quietest among them, 1 s each at most; docs/optimizer.md).")] = 60.0,
     max_utilization: Annotated[float | None, number_option("--max-utilization", what="a fraction", example="0.8", min=0.01, max=1.0, help="Run each replica at most this busy instead of the queueing model's value; 1.0 turns derating off.")] = None,
-    solver: Annotated[SolverChoice, typer.Option("--solver", help="MILP solver: highs (default) or cbc.")] = SolverChoice.highs,
+    solver: Annotated[Literal["highs", "cbc"], typer.Option("--solver", help="MILP solver: highs (default) or cbc.")] = "highs",
     alternatives: Annotated[bool, typer.Option("--alternatives/--no-alternatives", help="Also compute alternative plans and baselines (extra solves).")] = True,
     manifests: Annotated[bool, typer.Option("--manifests/--no-manifests", help="Also render Kubernetes manifests into OUT/manifests/.")] = True,
     wide: Annotated[bool, typer.Option("--wide", "-w", help="All columns in the summary table (allocation names, nodes, capacity); the default fits 80 columns.")] = False,
@@ -41,7 +35,7 @@ def optimize(
             from scaleplan.plan_report import plan_json, summary_lines, summary_table
             from scaleplan.solve import SolveOptions
 
-        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver.value, alternatives=alternatives)
+        opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver, alternatives=alternatives)
         plan, result, wrote, obs = optimize_file(
             spec, melange, catalog or [], opts, observed=observed, out=out, force=force,
             manifests=manifests, warn=warn, quiet=quiet_fd1)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import typer.core
 
+from scaleplan.cli import options as opt
 from scaleplan.cli._common import (
     emit_json,
     handle_errors,
@@ -140,18 +141,7 @@ def run(
         from scaleplan.profile.command import RunArgs, run_target
         from scaleplan.profile.report import RichProgress
 
-        args = RunArgs(
-            out=out, device=device, batch_sizes=batch_sizes, max_batch=max_batch,
-            time_budget=time_budget, window_ms=window_ms, stable_windows=stable_windows,
-            stability=stability, target_ci=target_ci, min_samples=min_samples, min_span=min_span,
-            interleave=interleave, input_shape=input_shape, dtype=dtype, threads=threads,
-            slo_ms=slo_ms, slo_percentile=slo_percentile, stop_at_plateau=stop_at_plateau,
-            name=name, payload=payload, concurrency=concurrency, rate=rate, requests=requests,
-            timeout=timeout, max_error_rate=max_error_rate, openai=openai, model_name=model_name,
-            max_tokens=max_tokens, headers=header or [], accelerator=accelerator, gpus=gpus,
-            seed=seed, follow_redirects=follow_redirects, emit_jobs=emit_jobs,
-            accelerators=accelerators, image=image, namespace=namespace, catalogs=catalog or (),
-        )
+        args = opt.args_of(RunArgs, locals(), headers=header or [], catalogs=catalog or ())
         done = run_target(
             target, args, argv(ctx), write=partial(_write_profile, json_out=json_out), warn=warn,
             log=lambda line: stderr_console().print(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import emit_json, handle_errors, print_renderables
-from scaleplan.cli.options import JsonResult, number_option
+from scaleplan.cli.options import JsonResult, args_of, number_option
 from scaleplan.errors import TargetMissed
 
 
@@ -39,11 +39,7 @@ def simulate(
     with handle_errors(json_out):
         from scaleplan.simulate.command import SimulateArgs, simulate_file
 
-        args = SimulateArgs(
-            arrivals=arrivals, trace=trace, duration=duration, windows=windows, seed=seed, fail=fail, fail_at=fail_at, policy=policy,
-            batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, replicas=replicas, profile=profile, lengths=lengths,
-            length_sigma=length_sigma, min_requests=min_requests, replace_after=replace_after, picker=picker, steps=steps, png=png,
-        )
+        args = args_of(SimulateArgs, locals())
         res = simulate_file(plan_file, args)  # the PNG written first; exit 1 below target
         if json_out:
             emit_json(res.to_dict())
