@@ -65,3 +65,23 @@ def test_a_scale_the_points_do_move_is_fitted_not_held() -> None:
     cal, notes = calibrate(_slower("A100-80GB"))
     assert cal.memory < 0.95 and cal.compute == 1.0, cal
     assert [n.split(":")[1] for n in notes if "held at" in n] == [" compute held at x1.00"], notes
+
+
+def test_a_scale_the_points_fit_better_at_one_is_not_said_to_be_unseen() -> None:
+    """r2 review 39 item 14: a scale was 'held' whenever 1 fitted no worse than the grid's
+    value, which includes fitting strictly better: L40S hours at the model's own figures fit
+    compute and memory best at 1 (the grid's nearest, x0.98, misses it), and the note said 'no
+    measured point tells them from 1 (... physical limit)', which is false of a scale the
+    points move. Taking 1 stays; the note says why."""
+    points = _slower("L40S", 1.0)
+    # the points do move both scales: not at a physical limit on L40S
+    for scale in ("compute", "memory"):
+        moved = Calibration(**{scale: 0.9})
+        assert any(predicted(p, moved) != predicted(p, Calibration()) for p in points), scale
+    cal, notes = calibrate(points)
+    assert (cal.compute, cal.memory, cal.overhead) == (1.0, 1.0, 1.0), cal
+    assert not [n for n in notes if "held at" in n or "tells" in n], notes
+    assert (
+        "calibration: compute and memory at x1.00: the measured points fit them better there "
+        "than at the fit's grid values (compute x0.98, memory x0.98; the grid holds no 1.0)"
+    ) in notes, notes

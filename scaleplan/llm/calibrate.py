@@ -228,7 +228,7 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
         if v < best[0] - 1e-12:
             best = (v, Calibration(compute=c, memory=m, overhead=o))
     assert best is not None
-    fitted, held = _held_at_one(best[1], sse)
+    fitted, held, better = _held_at_one(best[1], sse)
     what = basis or measured_basis(usable)
     cal = Calibration(compute=fitted.compute, memory=fitted.memory, overhead=fitted.overhead, basis=what, points=len(usable), band=BAND_CALIBRATED, ttft_band=TTFT_BAND_CALIBRATED)
     for p in bounds:
@@ -237,8 +237,8 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
             if pred < p.output_tokens_per_s:
                 notes.append(f"{p.label or p.deployment.hw.name}: the calibrated capacity {pred:.0f} tok/s is below the lower bound {p.output_tokens_per_s:.0f} tok/s measured")
     notes.append(f"calibration: compute x{cal.compute:.2f}, memory x{cal.memory:.2f}, step overhead x{cal.overhead:.2f} from {what}")
-    if held:
-        notes.append(held_note(held, usable))
+    notes += [held_note(held, usable)] if held else []
+    notes += [better_note(better)] if better else []
     clustered = clustered_ttft(usable, cal)
     if clustered:
         notes.append(clustered)
@@ -250,41 +250,67 @@ SCALES = ("compute", "memory", "overhead")
 
 def _held_at_one(
     fitted: Calibration, sse: Callable[[float, float, float], float]
-) -> tuple[Calibration, tuple[str, ...]]:
+) -> tuple[Calibration, tuple[str, ...], tuple[tuple[str, float], ...]]:
     """The fit with each scale the points cannot tell from 1 put at 1 (the prior's own value),
-    and those scales. A scale is held when setting it to 1 leaves every point's prediction
-    where it was (the squared error unchanged): the documented factor it multiplies sits at
+    and those scales; and each scale the points fit strictly better at 1 than at its fitted
+    grid value, also put at 1, with that value (the points do tell it from 1, so the held
+    note would be false of it: r2 review 39 item 14). A scale is held when setting it to 1
+    leaves every point's prediction where it was (the squared error unchanged within
+    ``SSE_TOL``): the documented factor it multiplies sits at
     its physical limit on the points' GPUs (Hopper x vLLM's decode bandwidth is 54.7 % of the
     peak against the 55 % floor: any memory scale below 1 gives 55 %). The grid holds no 1.0
     (0.35 x 1.25^k), so such a scale used to land on whichever grid value the prior liked best,
     memory x0.93 beside compute x0.68 (UX trial 26 F10), and carried it to GPUs where it does
     act (one GPU type calibrates the others)."""
     held: list[str] = []
+    better: list[tuple[str, float]] = []
     base = sse(fitted.compute, fitted.memory, fitted.overhead)
+    tol = base * SSE_TOL + 1e-15
     for name in SCALES:
-        if getattr(fitted, name) == 1.0:
+        was = getattr(fitted, name)
+        if was == 1.0:
             continue
         trial = Calibration(
             compute=1.0 if name == "compute" else fitted.compute,
             memory=1.0 if name == "memory" else fitted.memory,
             overhead=1.0 if name == "overhead" else fitted.overhead,
         )
-        if sse(trial.compute, trial.memory, trial.overhead) <= base * (1 + 1e-12) + 1e-15:
+        at_one = sse(trial.compute, trial.memory, trial.overhead)
+        if at_one <= base + tol:
             fitted = trial
-            held.append(name)
-    return fitted, tuple(held)
+            if at_one < base - tol:
+                better.append((name, was))
+            else:
+                held.append(name)
+    return fitted, tuple(held), tuple(better)
+
+
+# relative change of the squared error within which a scale at 1 leaves every point where it was
+SSE_TOL = 1e-12
+_NAMES = {"compute": "compute", "memory": "memory", "overhead": "step overhead"}
 
 
 def held_note(held: Sequence[str], points: Sequence[Observed]) -> str:
     """What the calibration's notes say of the scales :func:`_held_at_one` held."""
-    names = {"compute": "compute", "memory": "memory", "overhead": "step overhead"}
-    what = " and ".join(names[h] for h in held)
+    what = " and ".join(_NAMES[h] for h in held)
     accs = ", ".join(sorted({p.deployment.hw.name for p in points}))
     them, sits = ("them", "factors sit at their") if len(held) > 1 else ("it", "factor sits at its")
     return (
         f"calibration: {what} held at x1.00: no measured point tells {them} from 1 (on {accs} "
         f"the documented {sits} physical limit: docs/llm.md, Efficiency factors), so "
         "the other scales carry what the points say"
+    )
+
+
+def better_note(better: Sequence[tuple[str, float]]) -> str:
+    """What the calibration's notes say of the scales :func:`_held_at_one` put at 1 because
+    the points fit them better there than at the grid value the fit found."""
+    what = " and ".join(_NAMES[n] for n, _ in better)
+    was = ", ".join(f"{_NAMES[n]} x{v:.2f}" for n, v in better)
+    them, values = ("them", "values") if len(better) > 1 else ("it", "value")
+    return (
+        f"calibration: {what} at x1.00: the measured points fit {them} better there than at "
+        f"the fit's grid {values} ({was}; the grid holds no 1.0)"
     )
 
 
