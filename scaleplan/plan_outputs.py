@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from scaleplan.errors import InputError, OptionError, PlanError, Problem, SpecError
 from scaleplan.inputs import noisy_plan_points, optimize_inputs, solve_inputs
+from scaleplan.table import Report
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -172,6 +173,21 @@ class Rendered(NamedTuple):
         from scaleplan.render import SINGLE_FILE
 
         return self.result.files[SINGLE_FILE] if self.out is None else None
+
+    def report(self, as_json: bool, wide: bool, width: Callable[[], int | None]) -> Report:
+        """``render``'s output: its warnings, then the one YAML stream (``--out -``), the
+        ``--json`` summary, or the objects table (``wide``: every column; else at most
+        ``width()``, the terminal's, as records if need be)."""
+        from scaleplan.render import objects_table, render_summary
+
+        warnings, out = self.result.warnings, str(self.out)
+        if self.stream is not None:
+            return Report(text=self.stream, warnings=warnings)
+        if as_json:
+            doc = render_summary(self.plan, self.result, out, self.layout)
+            return Report(doc=doc, warnings=warnings)
+        table = objects_table(self.result, out, wide=wide, width=None if wide else width())
+        return Report(text=table, warnings=warnings)
 
 
 def render_plan_file(

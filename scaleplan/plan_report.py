@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaleplan.plan import GAP_FROM_BOUND, GAP_FROM_SEARCH, HOURS_PER_MONTH, SAME_COST_PER_HOUR
 from scaleplan.spec_class_slo import class_slo_text
-from scaleplan.table import Column, Line, table_text
+from scaleplan.table import Column, Line, Report, table_text
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
@@ -297,3 +297,20 @@ def _share(frac: float, sign: str = "") -> str:
     """A percentage, whole, with one decimal under 1 % (0.4 % is not 0 %, "+0%" next to a
     baseline that "saves 0.4%")."""
     return f"{frac:{sign}.1%}" if abs(frac) < 0.01 else f"{frac:{sign}.0%}"
+
+
+def optimize_report(
+    plan: Plan, result: SolveResult, wrote: PlanOutputs, obs: ObservedInputs | None,
+    as_json: bool, wide: bool,
+) -> Report:
+    """``optimize``: :func:`plan_json`, or the :func:`summary_table` and :func:`summary_lines`,
+    then (``--observed``) the change against the running plan (long risk lines wrap)."""
+    if as_json:
+        return Report(doc=plan_json(plan, result, wrote, obs))
+    lines: list[Line | str] = []
+    lines += summary_lines(plan, wrote.written, wrote.changes, str(wrote.plan_file))
+    if obs is not None:
+        from scaleplan.observe.report import replan_lines
+
+        lines += replan_lines(obs.observed, plan)
+    return Report(text=summary_table(plan, wide=wide), lines=lines)

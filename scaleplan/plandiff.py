@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from scaleplan.plan import HOURS_PER_MONTH, Allocation, Plan
 from scaleplan.spec import OMITTED_WHILE_DEFAULT
+from scaleplan.table import Report
 
 Action = Literal["add", "remove", "resize", "change"]
 SYMBOL: dict[Action, str] = {"add": "+", "remove": "-", "resize": "~", "change": "~"}
@@ -361,3 +362,13 @@ def diff_lines(
         lines.append(f"status: {diff.status_before} -> {diff.status_after}")
     lines.append(f"Plan: {diff.count('add')} to add, {diff.count('resize', 'change')} to change, {diff.count('remove')} to remove.")
     return lines
+
+
+def diff_report(before: str, after: str, diff: PlanDiff, edited: list[str], as_json: bool) -> Report:
+    """``scaleplan diff``: its ``--json`` document (the two files and the changes), or the two
+    files and :func:`diff_lines` with their causes, printed whole; ``edited`` (a plan changed
+    after optimize wrote it) as warnings."""
+    if as_json:
+        return Report(doc={"before": before, "after": after, **diff.to_dict()}, warnings=edited)
+    lines = [f"{before} -> {after}", *diff_lines(diff, causes=True)]
+    return Report(lines=lines, whole=True, warnings=edited)

@@ -68,6 +68,20 @@ class Line(NamedTuple):
         return "\n".join(lines)
 
 
+class Report(NamedTuple):
+    """A command's output as its report module built it, for the command line to print: the
+    ``--json`` document (``doc``), or ``text`` printed as it is (tables) followed by ``lines``
+    (:class:`Line`s; plain strings printed whole when ``whole``); ``warnings`` and ``notes``
+    go to stderr before either."""
+
+    doc: object = None
+    text: str = ""
+    lines: Sequence[Line | str] = ()
+    whole: bool = False
+    warnings: Sequence[str] = ()
+    notes: Sequence[str] = ()
+
+
 def table_lines(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False
 ) -> list[str]:

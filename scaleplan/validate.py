@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from scaleplan.errors import Problem, SpecError
 from scaleplan.inputs import gather_inputs
 from scaleplan.spec_checks import spec_warnings
+from scaleplan.table import Report
 
 if TYPE_CHECKING:
     from scaleplan.inputs import Gathered
@@ -216,3 +217,11 @@ def _check_classes(spec: Spec, profile: Profile, line: int) -> list[Problem]:
         )
         for name in missing
     ]
+
+
+def validate_report(spec: str, result: dict[str, Any], as_json: bool) -> Report:
+    """``scaleplan validate`` of a valid spec: its warnings (on stderr with ``--json`` too, as
+    optimize prints them), then ``result`` as JSON, or the spec and :func:`ok_line`."""
+    if as_json:
+        return Report(doc=result, warnings=result["warnings"])
+    return Report(lines=[f"{spec}: {ok_line(result)}"], warnings=result["warnings"])

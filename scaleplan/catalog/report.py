@@ -9,8 +9,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from scaleplan.catalog.model import Accelerator, InstanceRow
-from scaleplan.catalog.query import describe_instance, view
-from scaleplan.table import Column, Line, table_lines, table_text
+from scaleplan.catalog.query import (
+    accelerators_json,
+    describe_instance,
+    instance_json,
+    instances_json,
+    view,
+)
+from scaleplan.table import Column, Line, Report, table_lines, table_text, wide_flag
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
@@ -181,3 +187,41 @@ def _diff_tables(diff: CatalogDiff) -> list[tuple[str, list[str]]]:
         ]
         out.append(("Price changes", table_lines(cols, cells)))
     return out
+
+
+def instances_report(
+    rows: Sequence[InstanceRow], as_json: bool, output: str | None, wide: bool
+) -> Report:
+    """``catalog list``: its ``--json`` document, or its table (``--wide`` / ``-o wide``)."""
+    if as_json:
+        return Report(doc=instances_json(rows))
+    return Report(text=instances_table(rows, wide=wide_flag(output, wide)))
+
+
+def instance_report(
+    instance_type: str, found: tuple[list[InstanceRow], Accelerator | None], as_json: bool,
+    output: str | None, wide: bool,
+) -> Report:
+    """``catalog show``: its ``--json`` document, or its table, of the rows and accelerator
+    ``found`` (:func:`scaleplan.catalog.query.show_instance`)."""
+    rows, acc = found
+    if as_json:
+        return Report(doc=instance_json(instance_type, rows, acc))
+    return Report(text=instance_table(rows, acc, wide=wide_flag(output, wide)))
+
+
+def accelerators_report(
+    accs: Sequence[Accelerator], as_json: bool, output: str | None, wide: bool
+) -> Report:
+    """``catalog accelerators``: its ``--json`` document, or its table."""
+    if as_json:
+        return Report(doc=accelerators_json(accs))
+    return Report(text=accelerators_table(accs, wide=wide_flag(output, wide)))
+
+
+def refresh_report(outcome: RefreshOutcome, as_json: bool) -> Report:
+    """``catalog refresh``: its ``--json`` document (its warnings inside), or its warnings and
+    :func:`refresh_lines`."""
+    if as_json:
+        return Report(doc=outcome.to_dict())
+    return Report(lines=refresh_lines(outcome), warnings=outcome.warnings)

@@ -31,7 +31,7 @@ from scaleplan.interrupts import watch_sigint
 from scaleplan.option_values import json_requested
 from scaleplan.safetext import printable, printed_as_is
 from scaleplan.stdout_last import json_document, last_words
-from scaleplan.table import Line
+from scaleplan.table import Line, Report
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -203,6 +203,19 @@ def print_lines(lines: Iterable[Line | str], *, whole: bool = False) -> None:
         text = text if keep or pipe else Line(text).wrapped(con.width)  # a hanging indent
         con.print(text, markup=False, soft_wrap=keep or pipe)
     print_text("")  # flush
+
+
+def print_report(report: Report) -> None:
+    """A command's :class:`~scaleplan.table.Report`: its warnings and notes on stderr, then its
+    JSON document, or its text and lines, on stdout."""
+    warn(report.warnings)
+    warn(report.notes, "note")
+    if report.doc is not None:
+        return emit_json(report.doc)
+    if report.text:
+        print_text(report.text)
+    if report.lines:
+        print_lines(report.lines, whole=report.whole)
 
 
 def print_renderables(items: Iterable[RenderableType]) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_lines, warn
+from scaleplan.cli._common import emit_json, handle_errors, print_report
 from scaleplan.cli.options import JsonResult
 from scaleplan.errors import invalid_json
 
@@ -30,11 +30,7 @@ def validate(
 ) -> None:
     """Check a spec, the files it references and its names against the catalogs; report every problem at once (exit 3 if any). Runs every check optimize runs before solving."""
     with handle_errors(json_out, partial(invalid_json, spec)):
-        from scaleplan.validate import ok_line, validate_spec_file
+        from scaleplan.validate import validate_report, validate_spec_file
 
         result = validate_spec_file(spec, list(catalog or []))
-        warn(result["warnings"])  # on stderr with --json too, as optimize prints them
-        if json_out:
-            emit_json(result)
-        else:
-            print_lines([f"{spec}: {ok_line(result)}"])
+        print_report(validate_report(spec, result, json_out))

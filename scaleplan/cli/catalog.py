@@ -10,17 +10,9 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import (
-    emit_json,
-    handle_errors,
-    print_lines,
-    print_text,
-    stderr_console,
-    warn,
-)
+from scaleplan.cli._common import handle_errors, print_report, stderr_console
 from scaleplan.cli.options import CatalogFiles, JsonTable, OutputWide, Wide, number_option
 from scaleplan.option_values import split_values
-from scaleplan.table import wide_flag  # the plain-text tables' module, loaded with _common
 
 app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azure and your own catalogs).", no_args_is_help=True)
 
@@ -42,19 +34,15 @@ def list_(
 ) -> None:
     """Table of instance types: accelerator x count, GPU memory, vCPU, RAM, on-demand and spot $/h, $/GPU-hour."""
     with handle_errors(json_out):
-        from scaleplan.catalog.query import instances_json, list_instances
+        from scaleplan.catalog.query import list_instances
+        from scaleplan.catalog.report import instances_report
 
         rows = list_instances(
             split_values(catalog), providers=split_values(provider), regions=split_values(region),
             accelerators=split_values(accelerator), min_gpu_memory=min_gpu_memory,
             max_price=max_price, spot=spot, include_cpu=not gpu_only, sort=sort,
         )
-        if json_out:
-            emit_json(instances_json(rows))
-            return
-        from scaleplan.catalog.report import instances_table
-
-        print_text(instances_table(rows, wide=wide_flag(output, wide)))
+        print_report(instances_report(rows, json_out, output, wide))
 
 
 @app.command("show")
@@ -67,15 +55,11 @@ def show(
 ) -> None:
     """Specs and prices of one instance type in every region."""
     with handle_errors(json_out):
-        from scaleplan.catalog.query import instance_json, show_instance
+        from scaleplan.catalog.query import show_instance
+        from scaleplan.catalog.report import instance_report
 
-        rows, acc = show_instance(split_values(catalog), instance_type)
-        if json_out:
-            emit_json(instance_json(instance_type, rows, acc))
-            return
-        from scaleplan.catalog.report import instance_table
-
-        print_text(instance_table(rows, acc, wide=wide_flag(output, wide)))
+        found = show_instance(split_values(catalog), instance_type)
+        print_report(instance_report(instance_type, found, json_out, output, wide))
 
 
 @app.command("accelerators")
@@ -83,15 +67,9 @@ def accelerators(json_out: JsonTable = False, wide: Wide = False, output: Output
     """Accelerator models with memory, bandwidth and TFLOPS."""
     with handle_errors(json_out):
         from scaleplan.catalog.files import load_accelerators
-        from scaleplan.catalog.query import accelerators_json
+        from scaleplan.catalog.report import accelerators_report
 
-        accs = load_accelerators()
-        if json_out:
-            emit_json(accelerators_json(accs))
-            return
-        from scaleplan.catalog.report import accelerators_table
-
-        print_text(accelerators_table(accs, wide=wide_flag(output, wide)))
+        print_report(accelerators_report(load_accelerators(), json_out, output, wide))
 
 
 @app.command("refresh")
@@ -108,18 +86,13 @@ def refresh(
     """Rebuild AWS catalog rows (types, zones, on-demand and spot prices) from the AWS APIs."""
     with handle_errors(json_out):
         from scaleplan.catalog.refresh import refresh_command
+        from scaleplan.catalog.report import refresh_report
 
         outcome = refresh_command(
             provider, regions, out, profile=aws_profile, endpoint_url=endpoint_url,
             dry_run=dry_run, max_attempts=max_attempts, progress=_progress,
         )
-        if json_out:
-            emit_json(outcome.to_dict())
-            return
-        from scaleplan.catalog.report import refresh_lines
-
-        warn(outcome.warnings)
-        print_lines(refresh_lines(outcome))
+        print_report(refresh_report(outcome, json_out))
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_lines, warn
+from scaleplan.cli._common import handle_errors, print_report
 
 
 def diff(
@@ -16,11 +16,7 @@ def diff(
 ) -> None:
     """Allocations added, removed and resized, the cost change, and the inputs and warnings that changed, from PLAN_A to PLAN_B (exit 0 either way)."""
     with handle_errors(json_out):
-        from scaleplan.plandiff import diff_files, diff_lines
+        from scaleplan.plandiff import diff_files, diff_report
 
         d, edited = diff_files(before, after)
-        warn(edited)
-        if json_out:
-            emit_json({"before": before, "after": after, **d.to_dict()})
-            return
-        print_lines([f"{before} -> {after}", *diff_lines(d, causes=True)], whole=True)
+        print_report(diff_report(before, after, d, edited, json_out))

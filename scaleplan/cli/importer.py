@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_lines
+from scaleplan.cli._common import handle_errors, print_report
 from scaleplan.cli.options import JsonSummary, number_option
 
 app = typer.Typer(help="Convert other tools' inputs into scaleplan files.", no_args_is_help=True)
@@ -23,10 +23,7 @@ def melange(
 ) -> None:
     """State a Mélange problem for scaleplan: no headroom, no redundancy, no derating."""
     with handle_errors(json_out):
-        from scaleplan.importers.melange import import_lines, import_melange, import_summary
+        from scaleplan.importers.melange import import_melange, import_report
 
         res, written = import_melange(files, out, rate=rate, name=name, force=force)
-        if json_out:
-            emit_json(import_summary(res, written))
-            return
-        print_lines(import_lines(res, written, out))
+        print_report(import_report(res, written, out, json_out))

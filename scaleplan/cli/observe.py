@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_lines, warn
+from scaleplan.cli._common import handle_errors, print_report
 from scaleplan.cli.options import args_of, number_option
 
 
@@ -39,16 +39,6 @@ def observe(
         from scaleplan.observe import report
 
         if show_queries:
-            if json_out:
-                emit_json(report.queries_json(planned.queries))
-            else:
-                print_lines(report.queries_lines(planned.queries), whole=True)
-            return
+            return print_report(report.queries_report(planned.queries, json_out))
         obs = observe_plan(planned, args, out, os.environ)
-        warn(report.observed_notes(obs), "note")
-        if json_out:
-            from scaleplan.observe.model import observed_to_dict
-
-            emit_json(observed_to_dict(obs))
-            return
-        print_lines(report.observed_lines(obs, out), whole=True)
+        print_report(report.observed_report(obs, out, json_out))

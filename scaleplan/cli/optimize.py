@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_lines, print_text, quiet_fd1, warn
+from scaleplan.cli._common import handle_errors, print_report, quiet_fd1, warn
 from scaleplan.cli.options import number_option
 from scaleplan.startup import command_imports
 
@@ -32,19 +32,12 @@ def optimize(
             import pulp  # noqa: F401
 
             from scaleplan.plan_outputs import optimize_file
-            from scaleplan.plan_report import plan_json, summary_lines, summary_table
+            from scaleplan.plan_report import optimize_report
             from scaleplan.solve import SolveOptions
 
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver, alternatives=alternatives)
         plan, result, wrote, obs = optimize_file(
             spec, melange, catalog or [], opts, observed=observed, out=out, force=force,
             manifests=manifests, warn=warn, quiet=quiet_fd1)
-        if json_out:
-            emit_json(plan_json(plan, result, wrote, obs))
-            return
-        print_text(summary_table(plan, wide=wide))
-        print_lines(summary_lines(plan, wrote.written, wrote.changes, str(wrote.plan_file)))
-        if obs is not None:
-            from scaleplan.observe.report import replan_lines
-            print_lines(replan_lines(obs.observed, plan))  # long risk lines wrap at the width
+        print_report(optimize_report(plan, result, wrote, obs, json_out, wide))
 

@@ -14,16 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import typer.core
 
-from scaleplan.cli import options as opt
-from scaleplan.cli._common import (
-    emit_json,
-    handle_errors,
-    print_lines,
-    print_text,
-    stderr_console,
-    warn,
+from scaleplan.cli._common import emit_json, handle_errors, print_report, stderr_console, warn
+from scaleplan.cli.options import (
+    AcceleratorCatalogs,
+    CatalogFiles,
+    JsonOnStdout,
+    args_of,
+    number_option,
 )
-from scaleplan.cli.options import AcceleratorCatalogs, CatalogFiles, JsonOnStdout, number_option
 
 if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
@@ -79,14 +77,10 @@ def _write_profile(profile: Profile, out: str, json_out: bool) -> None:
 
 
 def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, object] | None = None) -> None:
-    if out == "-":
-        return
-    from scaleplan.profile.report import profile_summary, profile_table
+    from scaleplan.profile.report import summary_report
 
-    if json_out:
-        return emit_json(profile_summary(profile, out, verdict))
-    print_text(profile_table(profile))
-    print_lines([f"wrote {out}"], whole=True)  # a path is never wrapped or cut
+    if out != "-":  # '-': the profile itself was the output
+        print_report(summary_report(profile, out, json_out, verdict))
 
 
 @app.command("run")
@@ -141,7 +135,7 @@ def run(
         from scaleplan.profile.command import RunArgs, run_target
         from scaleplan.profile.report import RichProgress
 
-        args = opt.args_of(RunArgs, locals(), headers=header or [], catalogs=catalog or ())
+        args = args_of(RunArgs, locals(), headers=header or [], catalogs=catalog or ())
         done = run_target(
             target, args, argv(ctx), write=partial(_write_profile, json_out=json_out), warn=warn,
             log=lambda line: stderr_console().print(
@@ -149,12 +143,9 @@ def run(
             progress=lambda: RichProgress(stderr_console()),
         )
         if emit_jobs is not None and done.jobs is not None:
-            from scaleplan.profile.jobs import jobs_line, jobs_summary
+            from scaleplan.profile.jobs import jobs_report
 
-            warn(done.jobs.notes, "note")  # on stderr in every mode
-            if json_out:
-                return emit_json(jobs_summary(emit_jobs, done.jobs))
-            return print_lines([jobs_line(emit_jobs, done.jobs)])
+            return print_report(jobs_report(emit_jobs, done.jobs, json_out))
         assert done.profile is not None
         verdict = done.verdict  # a model's: the profile's summary holds it too
         _summary(done.profile, out, json_out, verdict.to_json() if verdict else None)
@@ -255,27 +246,14 @@ def profile_llm(
 ) -> None:
     """Estimate TTFT, TPOT, throughput and KV-cache capacity from a model's architecture (source: estimated, or calibrated with --calibrate)."""
     with handle_errors(json_out):
-        from scaleplan.llm.arch import preset_list
         from scaleplan.profile.build import command_line
         from scaleplan.profile.llm import llm_profile_file
-        from scaleplan.profile.report import llm_profile_table, preset_table
+        from scaleplan.profile.report import llm_report, presets_report
 
         if list_presets:
-            rows = preset_list()
-            if json_out:
-                emit_json(rows)
-            else:
-                print_text(preset_table([r["name"] for r in rows]))
-            return
+            return print_report(presets_report(json_out))
         prof, notes, text = llm_profile_file(
             model, spec, input_tokens=input_tokens, output_tokens=output_tokens, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
             accelerators=accelerators, gpus=gpus, concurrency=concurrency, calibrate=calibrate, catalogs=catalog, out=out, command=command_line(argv(ctx)),
         )
-        warn(notes, "note")  # on stderr in every mode: --json and --out - said nothing
-        if json_out:
-            emit_json(prof.model_dump(mode="json", exclude_none=True))
-            return
-        if out == "-":
-            typer.echo(text, nl=False)
-            return
-        print_text(llm_profile_table(prof, out))
+        print_report(llm_report(prof, notes, text, out, json_out))

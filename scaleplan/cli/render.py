@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_text, stdout_console, warn
+from scaleplan.cli._common import handle_errors, print_report, stdout_console
 from scaleplan.cli.options import JsonSummary
 
 
@@ -21,15 +21,7 @@ def render(
     """Write Kubernetes manifests (Deployments, Service, HPA or KEDA, PDBs, node pools) and a kustomization.yaml."""
     with handle_errors(json_out):
         from scaleplan.plan_outputs import render_plan_file
-        from scaleplan.render import objects_table, render_summary
 
         done = render_plan_file(plan, out_arg, layout, catalog or [], json_out=json_out)
-        warn(done.result.warnings)
-        if done.stream is not None:  # --out -: the objects on stdout, nothing written
-            return print_text(done.stream)
-        if json_out:
-            emit_json(render_summary(done.plan, done.result, str(done.out), done.layout))
-            return
         # --wide, or a pipe without COLUMNS: the table; else at most the width (records if need be)
-        width = None if wide else stdout_console().width
-        print_text(objects_table(done.result, str(done.out), wide=wide, width=width))
+        print_report(done.report(json_out, wide, width=lambda: stdout_console().width))

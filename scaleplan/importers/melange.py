@@ -37,6 +37,7 @@ from scaleplan.errors import InputError, OptionError, Problem, option_error
 from scaleplan.names import unknown_hint
 from scaleplan.profile.model import Profile
 from scaleplan.spec import Spec
+from scaleplan.table import Report
 
 # Mélange's router sends each request-size bucket to the GPU types chosen for it: the imported
 # spec says every request names its bucket (the class) in this header, so the HTTPRoute routes
@@ -367,3 +368,10 @@ def import_lines(res: Imported, written: list[str], out: str) -> list[str]:
 
     lines = [f"note: {n}" for n in res.notes] + [f"wrote {w}" for w in written]
     return [*lines, f"next: scaleplan optimize {Path(out) / 'spec.yaml'}"]
+
+
+def import_report(res: Imported, written: list[str], out: str, as_json: bool) -> Report:
+    """``import melange``: its ``--json`` summary, or :func:`import_lines`."""
+    if as_json:
+        return Report(doc=import_summary(res, written))
+    return Report(lines=import_lines(res, written, out))

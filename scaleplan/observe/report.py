@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from scaleplan.observe.model import Observed
 from scaleplan.observe.slo import e2e_limit, latency_limit, token_slo_hours, unjudged
 from scaleplan.plan import Plan
+from scaleplan.table import Report
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
@@ -195,3 +196,20 @@ def replan_lines(observed: Observed, plan: Plan) -> list[str]:
         for r in found:  # wrapped between words, continuation lines indented under the text
             lines += textwrap.wrap(r, 80, initial_indent="  - ", subsequent_indent="    ", break_long_words=False)
     return lines
+
+
+def queries_report(queries: QuerySet, as_json: bool) -> Report:
+    """``observe --print-queries``: the queries as JSON, or :func:`queries_lines`, whole."""
+    if as_json:
+        return Report(doc=queries_json(queries))
+    return Report(lines=queries_lines(queries), whole=True)
+
+
+def observed_report(obs: Observed, out: str | None, as_json: bool) -> Report:
+    """``observe``: its notes, then the Observed document as JSON, or :func:`observed_lines`."""
+    notes = observed_notes(obs)
+    if as_json:
+        from scaleplan.observe.model import observed_to_dict
+
+        return Report(doc=observed_to_dict(obs), notes=notes)
+    return Report(lines=observed_lines(obs, out), whole=True, notes=notes)

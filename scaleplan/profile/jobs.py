@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from scaleplan.catalog.model import Catalog, with_row_labels
 from scaleplan.errors import InputError, OptionError, Problem, option_error
 from scaleplan.kube.safety import RUN_AS, container_security_context, pod_security_context
+from scaleplan.table import Report
 from scaleplan.wording import counted
 from scaleplan.yamlio import dump_yaml
 
@@ -330,3 +331,11 @@ def jobs_summary(out_dir: str, jobs: EmittedJobs) -> dict[str, object]:
 def jobs_line(out_dir: str, jobs: EmittedJobs) -> str:
     """``--emit-jobs``: the one line saying what was written where."""
     return f"wrote {counted(len(jobs.files), 'file')} to {out_dir}: {', '.join(sorted(jobs.files))}"
+
+
+def jobs_report(out_dir: str, jobs: EmittedJobs, as_json: bool) -> Report:
+    """``--emit-jobs``: the Jobs' notes (on stderr in every mode), then :func:`jobs_summary` as
+    JSON, or :func:`jobs_line`."""
+    if as_json:
+        return Report(doc=jobs_summary(out_dir, jobs), notes=jobs.notes)
+    return Report(lines=[jobs_line(out_dir, jobs)], notes=jobs.notes)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaleplan.profile.model import Profile
 from scaleplan.profile.stats import figure
-from scaleplan.table import Column, table_text
+from scaleplan.table import Column, Report, table_text
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
@@ -183,3 +183,34 @@ class RichProgress:
         task = self.tasks[device]
         total = self.progress.tasks[task].total
         self.progress.update(task, description=self.labels[device], completed=total)
+
+
+def summary_report(
+    profile: Profile, out: str, as_json: bool, verdict: dict[str, object] | None = None
+) -> Report:
+    """A profile written to ``out``: :func:`profile_summary` as JSON, or its table and the file
+    written (a path is never wrapped or cut)."""
+    if as_json:
+        return Report(doc=profile_summary(profile, out, verdict))
+    return Report(text=profile_table(profile), lines=[f"wrote {out}"], whole=True)
+
+
+def presets_report(as_json: bool) -> Report:
+    """``profile llm --list``: the shipped architecture presets, as JSON or a table."""
+    from scaleplan.llm.arch import preset_list
+
+    rows = preset_list()
+    if as_json:
+        return Report(doc=rows)
+    return Report(text=preset_table([r["name"] for r in rows]))
+
+
+def llm_report(
+    profile: Profile, notes: Sequence[str], text: str, out: str, as_json: bool
+) -> Report:
+    """``profile llm``: its notes (on stderr in every mode: ``--json`` and ``--out -`` say
+    nothing else there), then the profile as JSON, its YAML ``text`` (``--out -``), or its
+    table and the file written."""
+    if as_json:
+        return Report(doc=profile.model_dump(mode="json", exclude_none=True), notes=notes)
+    return Report(text=text if out == "-" else llm_profile_table(profile, out), notes=notes)
