@@ -226,17 +226,38 @@ def users_catalogs(plan: Plan) -> dict[str, str]:
     }
 
 
-def spec_catalogs_found(plan: Plan, plan_file: str, catalogs: Sequence[str]) -> list[str]:
+@dataclass(frozen=True)
+class GivenCatalogs:
+    """The catalog files ``render`` and ``check --plan`` read for a plan
+    (:func:`spec_catalogs_found`), with the sha256 of each, hashed once: the catalogs of the
+    user's the plan names are matched against these (:func:`catalogs_not_given`,
+    :func:`types_in_no_catalog`). Until 2026-12-06 each of those hashed every file again."""
+
+    files: tuple[str, ...]
+    digests: frozenset[str]
+
+
+def _digests(catalogs: Sequence[str | Path] | GivenCatalogs) -> frozenset[str]:
+    """The sha256 of each file of ``catalogs`` (hashed here unless already: GivenCatalogs); a
+    --catalog that is missing or no file is load_tables' to report (exit 3), not hashed."""
+    if isinstance(catalogs, GivenCatalogs):
+        return catalogs.digests
+    from scaleplan.yamlio import sha256_file
+
+    return frozenset(sha256_file(c) for c in catalogs if Path(c).is_file())
+
+
+def spec_catalogs_found(plan: Plan, plan_file: str, catalogs: Sequence[str]) -> GivenCatalogs:
     """``catalogs`` and, before them, each catalog of the plan's spec (``placement.catalogs``,
     recorded as ``spec/<path>`` with its sha256) that none of them gives and that is found at
     its path from the plan's folder's parent (``optimize`` writes ``out/plan.yaml`` next to
     the spec), the plan's folder or the working folder, with the recorded content: ``render``
     and ``check --plan`` then read its rows without a ``--catalog`` (UX trial 25 F16). A file
-    there with other content is not taken (the warning asks for ``--catalog``)."""
+    there with other content is not taken (the warning asks for ``--catalog``). With the
+    digests of all of them, so that nothing hashes them again."""
     from scaleplan.yamlio import sha256_file
 
-    # a --catalog that is missing or no file is load_tables' to report (exit 3), not hashed here
-    given = {sha256_file(c) for c in catalogs if Path(c).is_file()}
+    given = set(_digests(catalogs))
     folder = Path(os.path.abspath(plan_file)).parent  # 'plan.yaml' run from out/: its parent
     found = []
     for key, digest in plan.metadata.inputs.catalogs.items():
@@ -249,30 +270,31 @@ def spec_catalogs_found(plan: Plan, plan_file: str, catalogs: Sequence[str]) -> 
                 found.append(str(path))
                 given.add(digest)
                 break
-    return [*found, *catalogs]  # as optimize merges them: the spec's, then --catalog's (wins)
+    # as optimize merges them: the spec's, then --catalog's (wins)
+    return GivenCatalogs((*found, *catalogs), frozenset(given))
 
 
 def gate_tables(
     plan_file: str | None, catalogs: Sequence[str]
-) -> tuple[Callable[[], list[str]], Callable[[], Catalog]]:
+) -> tuple[Callable[[], GivenCatalogs], Callable[[], Catalog]]:
     """``check``'s catalog files (``catalogs`` and, with ``--plan``, the plan's spec catalogs
     found beside it: :func:`spec_catalogs_found`) and its tables, each read once, when first
     needed (the gate reads the plan, and refuses a bad one, before either is)."""
     from functools import cache
 
     @cache
-    def files() -> list[str]:
+    def files() -> GivenCatalogs:
         if plan_file is None:
-            return list(catalogs)
+            return GivenCatalogs(tuple(catalogs), _digests(catalogs))
         from scaleplan.plan import read_plan
 
         return spec_catalogs_found(read_plan(plan_file), plan_file, catalogs)
 
-    return files, cache(lambda: load_tables(files()))
+    return files, cache(lambda: load_tables(list(files().files)))
 
 
 def catalogs_not_given(
-    plan: Plan, catalogs: Sequence[str | Path], into: str = "the manifests"
+    plan: Plan, catalogs: Sequence[str | Path] | GivenCatalogs, into: str = "the manifests"
 ) -> str | None:
     """A warning when ``plan`` was optimized with catalogs of the user's (the spec's
     ``placement.catalogs`` or ``optimize --catalog``: ``metadata.inputs.catalogs`` other than
@@ -280,9 +302,7 @@ def catalogs_not_given(
     content: their rows' node_labels, gpu_product, extended resource and memory are then left
     out of what is rendered (an owned node's pool label dropped, and ``check --plan`` reporting
     the committed selector as drift, UX trial 22); None when every one is given."""
-    from scaleplan.yamlio import sha256_file
-
-    given = {sha256_file(c) for c in catalogs if Path(c).is_file()}
+    given = _digests(catalogs)
     missing = [k for k, digest in users_catalogs(plan).items() if digest not in given]
     if not missing:
         return None
@@ -297,7 +317,9 @@ def catalogs_not_given(
 
 
 def types_in_no_catalog(
-    plan: Plan, catalog: Catalog | Callable[[], Catalog], catalogs: Sequence[str | Path] = ()
+    plan: Plan,
+    catalog: Catalog | Callable[[], Catalog],
+    catalogs: Sequence[str | Path] | GivenCatalogs = (),
 ) -> list[str]:
     """A warning when an allocation's instance type is in no row of ``catalog`` (the shipped
     catalogs and the ``--catalog`` files), said only where the plan names no catalog of the
@@ -329,7 +351,7 @@ def types_in_no_catalog(
 
 def plan_warnings(
     plan: Plan | None,
-    catalogs: Sequence[str],
+    catalogs: Sequence[str] | GivenCatalogs,
     plan_file: str | None,
     tables: Callable[[], Catalog],
 ) -> list[str]:

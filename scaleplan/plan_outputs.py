@@ -219,15 +219,15 @@ def render_plan_file(
     if out_dir is None:  # one stream on stdout, whatever --layout says
         chosen = "single"
     plan = read_plan(plan_file)
-    catalogs = spec_catalogs_found(plan, plan_file, catalogs)
+    given = spec_catalogs_found(plan, plan_file, catalogs)  # each file hashed once, here
     providers = sorted({a.provider for a in plan.allocations})
-    tables = load_tables(list(catalogs), providers=providers)
+    tables = load_tables(list(given.files), providers=providers)
     result = render_report(plan, tables, layout=chosen, source=plan_file)
-    missing = catalogs_not_given(plan, catalogs)  # said, not refused: a row may not matter
+    missing = catalogs_not_given(plan, given)  # said, not refused: a row may not matter
     if missing is not None:
         result = replace(result, warnings=(missing, *result.warnings))
     edited = edited_warning(plan, plan_file)  # said, not refused: render caps what it must
-    edited += types_in_no_catalog(plan, tables, list(catalogs))
+    edited += types_in_no_catalog(plan, tables, given)
     result = replace(result, warnings=(*edited, *result.warnings))
     if out_dir is not None:
         replaced = others_replaced(out_dir, plan.spec.metadata.name, len(result.files))

@@ -78,3 +78,35 @@ def test_a_bad_catalog_option_is_its_own_error(cli: Any, planned: Path, bad: str
     ):
         r = cli(args, exit_code=3)
         assert "internal error" not in r.stderr and bad.strip(".") in r.stderr, r.stderr
+
+
+def test_render_and_check_take_each_catalog_digest_once(
+    cli: Any, planned: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """r2 review 39 (render): the spec catalogs found beside the plan and the --catalog files
+    were hashed by spec_catalogs_found, then each again by catalogs_not_given and once more by
+    types_in_no_catalog's own call of it. The digests now come back with the files found
+    (inputs.GivenCatalogs). sha256_file remembers a file's digest, so this saved stat calls,
+    not reads; the count is what the test can see (a spy: the real function runs). The
+    parsed-file cache's key (scaleplan.cache, load_tables) is its own and not counted."""
+    import sys
+
+    import scaleplan.yamlio as yamlio
+
+    real, calls = yamlio.sha256_file, []
+
+    def spy(path: str | Path) -> str:
+        if sys._getframe(1).f_globals["__name__"] == "scaleplan.inputs":
+            calls.append(Path(path).resolve())
+        return real(path)
+
+    monkeypatch.setattr(yamlio, "sha256_file", spy)
+    out, a, b = planned / "out", (planned / "a.yaml").resolve(), planned / "b.yaml"
+    for args in (
+        ["render", str(out / "plan.yaml"), "--out", str(planned / "r"), "--catalog", str(b)],
+        ["check", str(out / "manifests"), "--plan", str(out / "plan.yaml"), "--catalog", str(b)],
+    ):
+        calls.clear()
+        r = cli(args)
+        assert "which no --catalog gives" not in r.stderr, r.stderr  # a.yaml found beside
+        assert (calls.count(a), calls.count(b.resolve())) == (1, 1), (args[0], calls)
