@@ -8,6 +8,7 @@ tests/data/specs/class-slo.yaml: Mixtral-8x7B on AKS, chat held to p95 TTFT 500 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -423,3 +424,63 @@ def _a100_tp2() -> tuple[Any, list[Any]]:
     assert acc is not None
     classes = [TokenClass("chat", 600, 250), TokenClass("summarize", 12000, 500)]
     return size(setup_from_spec(inp.spec.model), acc, 2, classes), classes
+
+
+def test_a_plan_from_an_earlier_cobatching_blend_is_told_to_re_optimize(
+    cli: Any, plans: dict[str, Path], tmp_path: Path
+) -> None:
+    """r2 review 39 item 15: a class-SLO plan written before the blend's fixed point (weights
+    share / own throughput at n: the blended step a few % slower) is simulated on a model
+    calibrated to its record, and the step-times line said only 'calibrated to the plan's
+    predictions' of a plan planned without a measured point. It now says why and what to do.
+    The plan records no model version, so the line says 'another version' (e.g. the blend)."""
+    from scaleplan.inputs import load_inputs
+    from scaleplan.llm.serving import predict, setup_from_spec, size, token_classes_of
+    from scaleplan.plan import content_hash, dump_plan
+    from scaleplan.simulate.llm_replicas import model_deployment
+
+    plan = read_plan(plans["own"])
+    inp = load_inputs(str(SPEC))
+    s = setup_from_spec(plan.spec.model)
+    toks = token_classes_of(plan.spec.traffic.classes)
+    shares = {c.name: c.share for c in plan.spec.traffic.classes}
+    allocs = []
+    for a in plan.allocations:
+        assert a.llm is not None and a.operating_point.source == "estimated"
+        acc = inp.catalog.accelerator(a.accelerator)
+        assert acc is not None
+        shape = size(s, acc, a.gpus_per_replica, toks)
+        own = {t.name: predict(shape, t, a.llm.max_num_seqs) for t in toks}
+        held = {c: shares[c] / p.throughput_rps for c, p in own.items()}  # the old weights
+        step = sum(held[c] * own[c].tpot_ms for c in own) / sum(held.values())
+        classes = {c: p.model_copy(update={"tpot_ms": round(step, 4)})
+                   for c, p in a.llm.classes.items()}
+        allocs.append(a.model_copy(
+            update={"llm": a.llm.model_copy(update={"classes": classes})}
+        ))
+    old = plan.model_copy(update={"allocations": tuple(allocs)})
+    old = old.model_copy(update={"metadata": old.metadata.model_copy(
+        update={"plan_hash": content_hash(old)})})
+    for a in old.allocations:
+        d, why = model_deployment(old, a)
+        assert d is not None and d.calibration.calibrated, why
+        assert re.fullmatch(
+            r"LLM model \(.+\), calibrated to the plan's predictions, which another version's "
+            r"model made \(\d+\.\d% off this one's\): re-optimize", why
+        ), why
+    # edited by hand (the hash no longer matches): its own warning says so, this line does not
+    edited = old.model_copy(update={"metadata": plan.metadata})
+    _, why = model_deployment(edited, edited.allocations[0])
+    assert why.endswith("calibrated to the plan's predictions"), why
+    path = tmp_path / "old-plan.yaml"
+    path.write_text(dump_plan(old), encoding="utf-8")
+    out = json.loads(cli(["simulate", str(path), "--windows", "peak", "--json"],
+                         exit_code=None).stdout)
+    (note,) = [n for n in out["notes"] if "another version of scaleplan wrote it" in n]
+    assert "before the co-batching blend's fixed point of 2026-12-06" in note, note
+    assert note.endswith("re-optimize (scaleplan optimize) to plan and simulate on this "
+                         "version's model"), note
+    # a plan this version wrote: neither
+    fresh = json.loads(cli(["simulate", str(plans["own"]), "--windows", "peak", "--json"],
+                           exit_code=None).stdout)
+    assert not [n for n in fresh["notes"] if "another version" in n], fresh["notes"]

@@ -49,6 +49,7 @@ from scaleplan.simulate.llm_replicas import (
     ModelStep,
     Point,
     StepSource,
+    another_version_note,
     replica_config,
     steps_for_plan,
 )
@@ -135,7 +136,7 @@ def simulate_llm(
         lengths=opts.lengths, sigma=opts.length_sigma, rate_scale=opts.rate_scale,
         arrivals=opts.arrivals,
     )
-    notes: list[str] = [*hpa_floor_note(plan), *wl.notes]
+    notes: list[str] = [*another_version_note(plan, sources), *hpa_floor_note(plan), *wl.notes]
     topo = topology(plan, opts.replica_delta)
     floored = any(w in topo.floored for _, _, w in wl.segments)
     if floored:

@@ -266,7 +266,11 @@ def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, 
             obs.append(Observed(d, t.input_tokens, t.output_tokens, n, ttft_ms=ttft, tpot_ms=tpot, kind="open_loop", label=cname))
         if obs and off > math.log(1.02):
             cal, _ = calibrate(obs, basis="the plan's per-class predictions", prior=LIGHT_PRIOR)
-            return d.with_calibration(cal), f"LLM model ({shape.hw.name} TP{shape.tp}), calibrated to the plan's predictions"
+            model = f"LLM model ({shape.hw.name} TP{shape.tp})"
+            why = f"{model}, calibrated to the plan's predictions"
+            if _another_version(plan, a):
+                why += f", {ANOTHER_VERSION} ({math.expm1(off):.1%} off this one's): re-optimize"
+            return d.with_calibration(cal), why
         if obs and a.operating_point.source == "calibrated":
             # a calibration that moved this shape's predictions by 2 % or less: the model as it
             # is runs the plan's predictions, which were calibrated; "uncalibrated" read as if
@@ -274,6 +278,44 @@ def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, 
             within = "within 2 % of the plan's calibrated predictions"
             return d, f"LLM model ({shape.hw.name} TP{shape.tp}), {within}"
     return d, f"LLM model ({shape.hw.name} TP{shape.tp}, {d.calibration.basis or 'uncalibrated'})"
+
+
+# the step source of an allocation whose record another version of the model made
+ANOTHER_VERSION = "which another version's model made"
+
+
+def _another_version(plan: Plan, a: Allocation) -> bool:
+    """Whether a plan whose record the uncalibrated model does not reproduce was planned
+    without measured points (the operating point ``estimated``) and not edited since (its
+    content hashes to ``metadata.plan_hash``): then another version of the model wrote it,
+    and a calibration to its record is no measurement's (r2 review 39 item 15: class-SLO
+    plans written before the co-batching blend's fixed point, 2026-12-06, simulate slower).
+    Which change it was, the plan cannot say: it records no model version. A calibrated plan
+    is calibrated; an edited one has its own warning."""
+    from scaleplan.plan import content_hash
+
+    estimated = a.operating_point.source == "estimated"
+    return estimated and content_hash(plan) == plan.metadata.plan_hash
+
+
+def another_version_note(plan: Plan, sources: Sequence[str]) -> list[str]:
+    """Once for the run, why allocations' step sources say :data:`ANOTHER_VERSION`, and what
+    to do."""
+    pairs = zip(plan.allocations, sources, strict=True)
+    names = [a.name for a, s in pairs if ANOTHER_VERSION in s]
+    if not names:
+        return []
+    blend = (
+        " (with class SLOs, e.g. one written before the co-batching blend's fixed point of "
+        "2026-12-06, whose blended step is slower)" if plan.spec.has_class_slos else ""
+    )
+    return [
+        f"{', '.join(names)}: the plan was planned without measured points, yet this "
+        "version's LLM model does not reproduce its per-class predictions, so another "
+        f"version of scaleplan wrote it{blend}; it is simulated on a model calibrated to its "
+        "record, which no measurement supports: re-optimize (scaleplan optimize) to plan and "
+        "simulate on this version's model"
+    ]
 
 
 def steps_for_plan(
