@@ -33,7 +33,7 @@ class Unreplayable(ValueError):
     """An autoscaler whose count at a planned rate cannot be known from the plan."""
 
 
-def _quantity(q: object) -> float:
+def quantity(q: object) -> float:
     s = str(q)
     return float(s[:-1]) / 1000 if s.endswith("m") else float(s)
 
@@ -48,7 +48,7 @@ def formula_count(formula: str, metrics: Mapping[str, float]) -> int:
         raise Unreplayable(f"a ScaledObject's scalingModifiers: {exc}") from None
 
 
-def _cron_active(md: Mapping[str, str], minute: int) -> bool:
+def cron_active(md: Mapping[str, str], minute: int) -> bool:
     """A daily cron trigger (``m h * * *`` start and end, UTC) at ``minute`` of the day."""
     s_m, s_h = (int(x) for x in md["start"].split()[:2])
     e_m, e_h = (int(x) for x in md["end"].split()[:2])
@@ -56,15 +56,16 @@ def _cron_active(md: Mapping[str, str], minute: int) -> bool:
     return s <= minute < e if s < e else (minute >= s or minute < e)
 
 
-def _trigger_metric(plan: Plan, trig: Obj, w: int) -> float:
-    """A request-rate trigger's value at window ``w``'s planned rate (0 outside its gate)."""
+def trigger_metric(plan: Plan, trig: Obj, w: int, rate: float | None = None) -> float:
+    """A request-rate trigger's value at window ``w``'s planned rate, or at ``rate`` (the
+    Service's rate a surge's autoscaler reads), 0 outside its gate."""
     name = str(trig.get("name", ""))
     if name in ("in-flight", "kv-cache"):
         raise Unreplayable(
             "a ScaledObject on the LLM engine's requests in flight and KV-cache use: those come "
             "from the pods' load, not the planned rate"
         )
-    rate = plan.demand.rps[w]
+    rate = plan.demand.rps[w] if rate is None else rate
     if name == PLANNED_HOURS_TRIGGER or name.startswith(f"{PLANNED_HOURS_TRIGGER}-"):
         try:
             runs = gate_runs(str(trig["metadata"].get("query", "")))
@@ -84,7 +85,7 @@ def _scaled_object_count(plan: Plan, so: Obj, w: int) -> int:
         kind = trig["type"]
         if kind == "cron":
             md = trig["metadata"]
-            on = _cron_active(md, round(w * plan.demand.window_hours * 60))
+            on = cron_active(md, round(w * plan.demand.window_hours * 60))
             asks.append(int(md["desiredReplicas"]) if on else 0)
             continue
         if kind != "prometheus":
@@ -97,7 +98,7 @@ def _scaled_object_count(plan: Plan, so: Obj, w: int) -> int:
                 "a ScaledObject on a gateway-api backend Service's rate: it follows the route's "
                 "weights over every backend's pods"
             )
-        value = _trigger_metric(plan, trig, w)
+        value = trigger_metric(plan, trig, w)
         metrics[str(trig["name"])] = value
         if mods is None:
             asks.append(math.ceil(value / float(trig["metadata"]["threshold"]) - 1e-9))
@@ -133,7 +134,7 @@ def _hpa_count(
             "an rps HPA beside other autoscaled allocations (or, under gateway-api, beside any "
             "other): each pod's rate depends on every allocation's count"
         )
-    target = _quantity(metric["pods"]["target"]["averageValue"])
+    target = quantity(metric["pods"]["target"]["averageValue"])
     want = burst_pods(routing, plan.demand.rps[w], target, a, fixed, scaled)
     return max(int(spec.get("minReplicas", 1)), min(int(spec["maxReplicas"]), want))
 

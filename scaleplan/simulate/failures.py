@@ -201,6 +201,13 @@ def _accel_memory_gib(plan: Plan, a: Allocation) -> float | None:
     return acc.memory_gib if acc is not None else None
 
 
+def pod_start(plan: Plan, a: Allocation) -> tuple[float, str]:
+    """Seconds from asking for a new pod of ``a`` until it serves, and how that was reckoned:
+    :func:`~scaleplan.render.serving.new_pod_serving_after`, the one rule behind a lost
+    replica's replacement (:func:`recovery`) and a surge's scaled-up pods (``--surge``)."""
+    return replacement_delay(plan, a, _accel_memory_gib(plan, a))
+
+
 def recovery(
     plan: Plan, topo: Topology, event: FailureEvent, replace_after_s: float | None
 ) -> Recovery:
@@ -218,7 +225,7 @@ def recovery(
     # windows only come up with them); all the lost ones when none was running
     struck = event.struck(topo) or sorted(event.lost)
     allocs = [plan.allocations[i] for i in sorted({int(topo.alloc_of[g]) for g in struck})]
-    delays = [replacement_delay(plan, a, _accel_memory_gib(plan, a)) for a in allocs]
+    delays = [pod_start(plan, a) for a in allocs]
     if not delays:
         return Recovery(0.0, "nothing lost")
     delay, basis = max(delays, key=lambda d: d[0])

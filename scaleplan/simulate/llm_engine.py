@@ -188,6 +188,9 @@ class ReplicaView:
         return (r.cap - r.kv_used()) / r.cap if r.cap > 0 else 0.0
 
 
+Control = Callable[[float, ReplicaView], tuple[frozenset[int], float]]
+
+
 class _Engine:
     """The changing state of one :func:`run`: the replicas, every request's progress and
     outcome, the event heap and the sampled series. One method per job: a request's arrival
@@ -196,10 +199,10 @@ class _Engine:
     finish, prompts that join decoding), a replica's failure, the samples and the result."""
 
     __slots__ = (
-        "base", "closed_loop", "configs", "djoin", "down", "events", "fe", "gen", "idle", "inl",
-        "n", "next_sample", "now", "outages", "outcome", "outl", "planned", "ready", "rep_of",
-        "reps", "s_kv", "s_pre", "s_run", "s_wait", "samples", "serving", "si", "t_done",
-        "t_first", "tl", "ver", "view",
+        "base", "closed_loop", "configs", "control", "djoin", "down", "events", "fe", "gen",
+        "idle", "inl", "n", "next_sample", "now", "outages", "outcome", "outl", "planned",
+        "ready", "rep_of", "reps", "s_kv", "s_pre", "s_run", "s_wait", "samples", "serving",
+        "si", "t_done", "t_first", "tl", "ver", "view",
     )
 
     def __init__(
@@ -234,7 +237,7 @@ class _Engine:
         self.t_first = [math.nan] * n
         self.t_done = [math.nan] * n
         self.events: list[tuple[float, int, int, int]] = []  # (time, kind, replica/index, token)
-        # kinds: 0 serving-set change, 1 outage down, 2 outage up, 3 step end (ordered on ties)
+        # kinds: 0 serving set, 1 outage down, 2 outage up, 3 step end, 4 control (ties: in order)
         for k, (t0, _) in enumerate(serving):
             heapq.heappush(self.events, (t0, 0, k, 0))
         for k, o in enumerate(outages):
@@ -244,6 +247,7 @@ class _Engine:
         self.outages = outages
         self.down = [False] * nrep
         self.planned: frozenset[int] = frozenset()
+        self.control: Control | None = None  # run's ``control`` (kind 4 events)
         self.now = 0.0
         self.samples: list[float] = sample_t.tolist() if sample_t is not None else []
         self.si = 0
@@ -300,6 +304,10 @@ class _Engine:
         down = self.down
         if kind == 0:
             self.planned = self.serving[k][1]
+        elif kind == 4:  # the autoscaler: who serves from now on, and when it acts next
+            self.planned, nxt = self.control(self.now, self.view)  # type: ignore[misc]
+            if nxt < math.inf:
+                heapq.heappush(self.events, (nxt, 4, 0, 0))
         elif kind == 1:
             for g in self.outages[k].replicas:
                 if not down[g]:
@@ -537,6 +545,7 @@ def run(
     sample_t: F64 | None = None,
     closed_loop: int = 0,
     frontend_s: float = 0.0,
+    control: Control | None = None,
 ) -> EngineResult:
     """Simulate requests (sorted ``times``, token counts ``inp``/``out``) on replicas.
 
@@ -551,16 +560,16 @@ def run(
     ``frontend_s`` is the time from a request being sent (its arrival; in a closed loop the end
     of the earlier request) to its replica's scheduler seeing it: the HTTP server, tokenization
     and the scheduler's receive loop. Arrivals stay the send times, so TTFT includes it (0: the
-    scheduler sees a request when it is sent).
+    scheduler sees a request when it is sent). ``control`` (an autoscaler, ``simulate --surge``)
+    is called at 0 and then when it asks: it gives the serving set from then on and its next time.
     """
     check_frontend(frontend_s)
-    e = _Engine(
-        times, inp, out, configs, alloc_of, serving, outages, sample_t, closed_loop, frontend_s
-    )
-    events = e.events
-    tl = e.tl
-    reps = e.reps
-    view = e.view
+    e = _Engine(times, inp, out, configs, alloc_of, serving, outages, sample_t, closed_loop,
+                frontend_s)
+    e.control = control
+    if control is not None:  # first called at 0
+        heapq.heappush(e.events, (0.0, 4, 0, 0))
+    events, tl, reps, view = e.events, e.tl, e.reps, e.view
     pop = heapq.heappop
     inf = math.inf
     i = 0
