@@ -80,6 +80,8 @@ EXIT_CODES: dict[tuple[str, str], tuple[int, str]] = {
     (R, "scaleplan validate missing.yaml --json"): (3, '"invalid-input", exit 3'),
     (OBS, "scaleplan observe --prometheus http://127.0.0.1:9 "): (5, "Every failure exits **5**"),
     (SIM, "scaleplan simulate plan.yaml --lengths lognormal"): (1, "so it FAILS (exit 1)"),
+    (SIM, "scaleplan simulate surge/plan.yaml --windows 3 --surge 4x@600+1500"): (
+        1, "FAILS (exit 1): the new pod serves 1,110 s after KEDA asks"),
     (SPEC, "scaleplan validate broken.yaml"): (3, "exit code 3 if there is any"),
 }
 
@@ -200,6 +202,10 @@ CLAIMS: dict[tuple[str, str], tuple[str, ...]] = {
     (REND, "scaleplan check deploy/chat"): ("passed: 0 errors, 0 warnings", "drift checked"),
     (REND, "scaleplan check out/pool/manifests"): ("passed: 0 errors, 0 warnings",),
     (SIM, "scaleplan simulate examples/llm-chat/plan.yaml"): ("LLM plan: simulated token",),
+    (SIM, "scaleplan simulate surge/plan.yaml --surge 1.3x@600+900"): (
+        "no pod added: the 3 replicas running, redundancy n+1 absorbed it",),
+    (SIM, "scaleplan simulate surge/plan.yaml --windows 3 --surge 4x@600+1500"): (
+        "the first serving at 1,755 s", "-> FAILS"),
 }
 
 # (doc file, command prefix) -> the repository file it writes, which it must reproduce byte

@@ -24,7 +24,8 @@ def simulate(
     batch_timeout_ms: Annotated[float, number_option("--batch-timeout-ms", what="a number of milliseconds", example="5", help="Dynamic batching: longest wait for a batch to fill (0 = launch at once).")] = 0.0,
     fixed_fraction: Annotated[float, number_option("--fixed-fraction", what="a fraction", example="0.5", help="Share of a full batch's service time that does not shrink with smaller batches.")] = 0.5,
     replica_delta: Annotated[int, typer.Option("--replica-delta", help="Add (or, negative, remove) replicas in every window, e.g. -1 to see the margin.")] = 0,
-    replicas: Annotated[str, typer.Option("--replicas", help="Replicas per window: plan (the plan's counts) or autoscaler (what the rendered HPAs / ScaledObjects run at each window's planned rate).")] = "plan",
+    replicas: Annotated[str | None, typer.Option("--replicas", help="Replicas per window: plan (the plan's counts; the default) or autoscaler (what the rendered HPAs / ScaledObjects run at each window's planned rate; under --surge, the default, their reaction to it).")] = None,
+    surge: Annotated[str | None, typer.Option("--surge", metavar="FACTORx@START+DURATION", help="LLM plans: a traffic spike in one window (default: the peak), e.g. 1.8x@600+300 = 1.8x the window's rate from 600 s for 300 s of simulated time; the replicas follow the rendered autoscalers, new pods serving after node start + image pull + start-up (docs/simulate.md, Surges).")] = None,
     png: Annotated[str | None, typer.Option("--png", metavar="FILE", help="Also write latency percentiles and replicas over the day as a PNG (needs matplotlib).")] = None,
     profile: Annotated[str | None, typer.Option("--profile", metavar="FILE", help="LLM plans: TTFT/TPOT points for allocations without llm.classes (default: the spec's profile next to the plan, if there).")] = None,
     lengths: Annotated[str, typer.Option("--lengths", help="LLM plans: token lengths per class: spec (as the spec's classes state), fixed (their means) or lognormal (mean = the spec's).")] = "spec",
@@ -39,8 +40,7 @@ def simulate(
     with handle_errors(json_out):
         from scaleplan.simulate.command import SimulateArgs, simulate_file
 
-        args = args_of(SimulateArgs, locals())
-        res = simulate_file(plan_file, args)  # the PNG written first; exit 1 below target
+        res = simulate_file(plan_file, args_of(SimulateArgs, locals()))  # the PNG written first
         if json_out:
             emit_json(res.to_dict())
         else:

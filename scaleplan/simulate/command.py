@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from scaleplan.simulate.llm_results import LlmSimResult
     from scaleplan.simulate.options import Choices, LlmChoices
     from scaleplan.simulate.results import SimResult
+    from scaleplan.simulate.surge import Surge
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,9 @@ class SimulateArgs:
     batch_timeout_ms: float = 0.0
     fixed_fraction: float = 0.5
     replica_delta: int = 0
-    replicas: str = "plan"  # plan, or autoscaler: what the rendered autoscalers run (replay)
+    # plan, or autoscaler: what the rendered autoscalers run (replay; under --surge their
+    # reaction); None: plan, or autoscaler under --surge
+    replicas: str | None = None
     profile: str | None = None
     lengths: str = "spec"
     length_sigma: float = 0.5
@@ -43,6 +46,7 @@ class SimulateArgs:
     picker: str = "epp"
     steps: str = "auto"
     png: str | None = None  # checked before simulating (matplotlib, a writable path)
+    surge: str | None = None  # FACTORx@START+DURATION (scaleplan.simulate.surge)
 
 
 def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
@@ -61,10 +65,12 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
         from scaleplan.simulate.report import check_png
 
         check_png(a.png)
-    if a.replicas not in ("plan", "autoscaler"):
+    replicas = a.replicas or ("autoscaler" if a.surge is not None else "plan")
+    if replicas not in ("plan", "autoscaler"):
         from scaleplan.errors import OptionError
 
-        raise OptionError(f"must be plan or autoscaler; got {a.replicas!r}", option="--replicas")
+        raise OptionError(f"must be plan or autoscaler; got {replicas!r}", option="--replicas")
+    surge = _surge_checked(a)
     plan = read_plan(plan_file)
     edited = edited_warning(plan, plan_file)
     check_simulatable(plan, plan_file)
@@ -72,12 +78,16 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
         from scaleplan.simulate.failures import check_zones_listed
 
         check_zones_listed(plan, plan_file)
-    replayed = _autoscaled(plan, plan_file) if a.replicas == "autoscaler" else None
+    replayed = None
+    if replicas == "autoscaler" and surge is None:
+        replayed = _autoscaled(plan, plan_file)
     if replayed is not None:
         plan, note = replayed
         check_simulatable(plan, plan_file)
     sel = select_windows(a.windows, plan.demand.windows, plan.demand.rps)
-    res = _run(plan, plan_file, a, chosen, sel)
+    if surge is not None:
+        sel = _surge_window(plan, plan_file, a.windows, sel)
+    res = _run(plan, plan_file, a, chosen, sel, (surge, replicas == "autoscaler"))
     if replayed is not None:
         import dataclasses
 
@@ -91,6 +101,49 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
 
         write_png(a.png, res)
     return res
+
+
+def _surge_checked(a: SimulateArgs) -> Surge | None:
+    """``--surge`` read, and the options it does not combine with (exit 2)."""
+    if a.surge is None:
+        return None
+    from scaleplan.errors import OptionError
+    from scaleplan.simulate.surge import parse_surge
+
+    surge = parse_surge(a.surge)
+    clash = [
+        o for o, on in (("--fail", a.fail is not None), ("--trace", a.trace is not None),
+                        ("--replica-delta", a.replica_delta != 0)) if on
+    ]
+    if clash:
+        message = (f"does not combine with {', '.join(clash)}: one scenario at a time (a trace "
+                   "brings its own rates); drop one")
+        raise OptionError(message, option="--surge")
+    return surge
+
+
+def _surge_window(
+    plan: Plan, plan_file: str, text: str, sel: tuple[int, ...] | None
+) -> tuple[int, ...] | None:
+    """A surge runs in one window: the peak by default (``--windows all``), else the one given;
+    several are a usage error. An LLM plan only (exit 3 at the plan, as the other LLM options)."""
+    from scaleplan.errors import OptionError
+    from scaleplan.simulate.llm import is_llm_plan
+    from scaleplan.simulate.options import select_windows
+
+    if not is_llm_plan(plan):
+        raise input_error(
+            plan_file, "", "--surge applies to LLM plans only (the token-level simulator, whose "
+            "replicas follow the rendered autoscalers)", "drop --surge: this plan is simulated by "
+            "request; --arrivals bursty or a --trace gives it a spike at the plan's counts",
+        )
+    if sel is None:
+        return select_windows("peak", plan.demand.windows, plan.demand.rps)
+    if len(sel) != 1:
+        message = (f"a surge runs in one window; {text!r} selects {len(sel)} (give --windows "
+                   "peak or one window number)")
+        raise OptionError(message, option="--windows")
+    return sel
 
 
 def _autoscaled(plan: Plan, plan_file: str) -> tuple[Plan, str]:
@@ -117,7 +170,8 @@ def _autoscaled(plan: Plan, plan_file: str) -> tuple[Plan, str]:
 
 
 def _run(
-    plan: Plan, plan_file: str, a: SimulateArgs, chosen: Choices, sel: tuple[int, ...] | None
+    plan: Plan, plan_file: str, a: SimulateArgs, chosen: Choices, sel: tuple[int, ...] | None,
+    surge: tuple[Surge | None, bool] = (None, False),
 ) -> SimResult | LlmSimResult:
     """The simulator the plan's kind needs, with the options checked."""
     from scaleplan.simulate import read_trace
@@ -132,7 +186,7 @@ def _run(
             picker=a.picker, steps=a.steps, length_sigma=a.length_sigma,
             min_requests=a.min_requests, replace_after=a.replace_after,
         )
-        return _simulate_llm(plan, plan_file, llm, a, windows=sel, fail=chosen.fail)
+        return _simulate_llm(plan, plan_file, llm, a, windows=sel, fail=chosen.fail, surge=surge)
     check_request_level(
         plan_file, profile=a.profile, lengths=a.lengths, replace_after=a.replace_after,
         picker=a.picker, steps=a.steps,
@@ -153,9 +207,11 @@ def _run(
 def _simulate_llm(
     plan: Plan, plan_file: str, llm: LlmChoices, a: SimulateArgs, *,
     windows: tuple[int, ...] | None, fail: Failure | None,
+    surge: tuple[Surge | None, bool] = (None, False),
 ) -> LlmSimResult:
     """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
     from scaleplan.llm_inputs import llm_profile_points
+    from scaleplan.render.replay import Unreplayable
     from scaleplan.simulate.llm import simulate_llm
     from scaleplan.simulate.llm_trace import read_llm_trace
 
@@ -168,7 +224,14 @@ def _simulate_llm(
             length_sigma=a.length_sigma, failure=fail, fail_at_s=a.fail_at,
             replace_after_s=a.replace_after, picker=llm.picker, profile_pts=pts,
             steps_source=llm.steps, arrivals=llm.arrivals, replica_delta=a.replica_delta,
+            surge=surge[0], autoscale=surge[1],
         )
+    except Unreplayable as exc:
+        raise input_error(
+            plan_file, "spec.kubernetes.autoscaler", f"--surge cannot simulate {exc}",
+            "simulate the surge on the plan's counts (--replicas plan), or render a request-rate "
+            "or LLM-engine autoscaler",
+        ) from None
     except ValueError as exc:
         raise input_error(plan_file, "", str(exc), "adjust the simulation options") from None
     if notes:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -77,7 +78,12 @@ from scaleplan.simulate.llm_workload import (
     from_trace,
     generate,
 )
+from scaleplan.simulate.surge import Surge
 from scaleplan.wording import counted
+
+if TYPE_CHECKING:
+    from scaleplan.simulate.autoscale import Autoscalers
+    from scaleplan.simulate.llm_results import SurgeStats
 
 
 def is_llm_plan(plan: Plan) -> bool:
@@ -119,10 +125,14 @@ def simulate_llm(
     steps_source: StepSource = "auto",
     arrivals: ArrivalProcess = "poisson",
     replica_delta: int = 0,
+    surge: Surge | None = None,
+    autoscale: bool = True,
 ) -> LlmSimResult:
     """Simulate an LLM plan token by token; see the module docstring and docs/simulate.md.
     ``replica_delta`` adds (removes) replicas in every window as the request-level simulator
-    does (:func:`~scaleplan.simulate.layout.topology`), routed as rendered for the plan."""
+    does (:func:`~scaleplan.simulate.layout.topology`), routed as rendered for the plan. A
+    ``surge`` (one window) runs its factor x the rate, the replicas following the rendered
+    autoscalers (``autoscale``; else the plan's counts): :mod:`~scaleplan.simulate.autoscale`."""
     name = name or plan.metadata.name
     check_simulatable(plan, name)
     opts = _options(
@@ -134,7 +144,7 @@ def simulate_llm(
     wl = from_trace(plan, trace, rng, *drawn, windows=windows) if trace is not None else generate(
         plan, name, rng=rng, windows=windows, duration_s=duration_s, min_per_class=min_requests,
         lengths=opts.lengths, sigma=opts.length_sigma, rate_scale=opts.rate_scale,
-        arrivals=opts.arrivals,
+        arrivals=opts.arrivals, surge=surge,
     )
     notes: list[str] = [*another_version_note(plan, sources), *hpa_floor_note(plan), *wl.notes]
     topo = topology(plan, opts.replica_delta)
@@ -152,16 +162,62 @@ def simulate_llm(
     alloc_of = [int(x) for x in topo.alloc_of]
     segs = wl.segments
     serving = [(t0, frozenset(topo.serving(w))) for t0, _, w in segs]
+    ctl = None
+    if surge is not None and autoscale:
+        from scaleplan.simulate.autoscale import autoscalers
+
+        ctl = autoscalers(plan, segs[0][2], wl.times, segs[0][1], replace_after_s)
+        alloc_of, serving = ctl.alloc_of, [(0.0, ctl.serving())]
+        notes.extend(_fixed_note(plan, ctl))
     replacement = _failure(plan, topo, segs, failure, fail_at_s, replace_after_s, notes) if failure is not None else None
     outages = [eng.Outage(replacement.lost_ids, replacement.at_s, replacement.at_s + replacement.delay_s)] if replacement is not None else []
     route, routing_desc = route_as_rendered(plan, opts.picker, rng.random(len(wl.times)), alloc_of, notes, [wl.names[c] for c in wl.cls])
     frontend_s = _request_path_s(steps, notes)
     res = eng.run(
         wl.times, wl.inp, wl.out, [cfgs[ai] for ai in alloc_of], alloc_of, serving, route,
-        outages=outages, sample_t=sample_times(segs), frontend_s=frontend_s,
+        outages=outages, sample_t=sample_times(segs), frontend_s=frontend_s, control=ctl,
     )
     out = _report(plan, name, seed, opts, trace is None, wl, res, serving, alloc_of, cfgs, sources, replacement, routing_desc, notes)
+    if surge is not None:
+        out = replace(out, surge=_surged(plan, surge, wl, res, ctl, replace_after_s))
     return replace(out, replica_floor=True) if floored else out
+
+
+def _fixed_note(plan: Plan, ctl: Autoscalers) -> list[str]:
+    """Under a surge: the allocations no autoscaler scales (render fixes their replicas)."""
+    scaled = {s.alloc for s in ctl.scalers}
+    held = [a.name for k, a in enumerate(plan.allocations) if k not in scaled]
+    if not held:
+        return []
+    return [f"--surge: no autoscaler is rendered for {', '.join(held)} (its Deployment has fixed"
+            " replicas, e.g. a plan of one demand window), so it runs at that count throughout"]
+
+
+def _surged(
+    plan: Plan, surge: Surge, wl: Workload, res: eng.EngineResult, ctl: Autoscalers | None,
+    replace_after_s: float | None,
+) -> SurgeStats:
+    """The surge's report: its requests, and the pods the autoscalers added (none: fixed)."""
+    from scaleplan.simulate.failures import pod_start
+    from scaleplan.simulate.llm_summary import outcomes
+    from scaleplan.simulate.surge import surge_stats
+
+    w = wl.segments[0][2]
+    asked, bases = [], []
+    for s in ctl.scalers if ctl is not None else []:
+        asked += [(t, t + s.start_s, s.name) for t, d in s.changes for _ in range(max(d, 0))]
+        a = plan.allocations[s.alloc]
+        bases.append(f"{a.name}: {pod_start(plan, a)[1]}" if replace_after_s is None else "")
+    basis = "given (--replace-after)" if replace_after_s is not None else "; ".join(bases)
+    timeline = tuple(ctl.timeline) if ctl is not None else ()
+    running = sum(a.replicas_per_window[w] for a in plan.allocations)
+    if ctl is not None:  # the fixed ones, and each Deployment's serving pods at the surge's start
+        last = {c.allocation: c.serving for c in timeline if c.t_s <= surge.start_s}
+        running = len(ctl.fixed) + sum(last.values())
+    return surge_stats(
+        surge, w, plan.demand.rps[w], wl.times, wl.cls, wl.names, outcomes(plan, wl, res),
+        timeline, asked, basis, running, plan.spec.placement.redundancy, ctl is not None,
+    )
 
 
 def _options(

@@ -94,6 +94,62 @@ class LlmFailureStats(FailureVerdict):
 
 
 @dataclass(frozen=True)
+class ReplicaChange:
+    """An autoscaled Deployment at ``t_s``: ``replicas`` asked, ``serving`` of them serve."""
+
+    t_s: float
+    allocation: str
+    replicas: int
+    serving: int
+
+
+@dataclass(frozen=True)
+class SurgeClass:
+    """One class's requests that arrived during the surge, beside all of the class's."""
+
+    name: str
+    requests: int
+    attainment_ttft: float | None
+    attainment_tpot: float | None
+    attainment: float | None
+    attainment_overall: float | None
+    holds: bool
+
+
+@dataclass(frozen=True)
+class SurgeStats:
+    """``simulate --surge`` (docs/simulate.md, "Surges"): the surge, the replicas the rendered
+    autoscalers ran (``replicas``: each change), when the first pod asked for from the surge's
+    start served, and the attainment of the requests arriving during the surge (before and
+    after that pod served) beside the whole run's. ``holds``: every class's surge requests
+    reach the target (part of the verdict)."""
+
+    factor: float
+    start_s: float
+    end_s: float
+    window: int
+    base_rps: float
+    surge_rps: float
+    requests: int
+    attainment: float | None
+    attainment_overall: float | None
+    scaled_at_s: float | None
+    new_serving_at_s: float | None
+    pods_added: dict[str, int]
+    pod_start_basis: str
+    requests_before_new: int
+    attainment_before_new: float | None
+    requests_after_new: int
+    attainment_after_new: float | None
+    classes: tuple[SurgeClass, ...]
+    replicas: tuple[ReplicaChange, ...]
+    holds: bool
+    running_at_start: int  # replicas serving when the surge began, every allocation's
+    redundancy: str  # the spec's placement.redundancy (an n+1 spare may absorb a surge)
+    replicas_from: str  # autoscaler (the rendered ones react) or plan (--replicas plan)
+
+
+@dataclass(frozen=True)
 class LlmSimResult:
     """What ``simulate_llm`` reports; ``ok``: the SLO holds per class, no window saturates, and
     the failure scenario (if any) holds."""
@@ -135,13 +191,19 @@ class LlmSimResult:
     replica_floor: bool = False
     # slo_e2e_ms is the derived slo.latency_ms (Slo.tested_latency_ms None): reported, not judged
     slo_e2e_derived: bool = False
+    surge: SurgeStats | None = None  # --surge: None (left out of the JSON) without one
 
     @property
     def ok(self) -> bool:
-        return self.meets_slo and not self.saturated and (self.failure is None or self.failure.holds)
+        failure = self.failure is None or self.failure.holds
+        return self.meets_slo and not self.saturated and failure and (
+            self.surge is None or self.surge.holds
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out = {"ok": self.ok, **jsonable(with_failure(dataclasses.asdict(self), self.failure))}
+        if out.get("surge") is None:
+            out.pop("surge", None)  # no --surge: the JSON as before the option
         for c in out.get("classes", ()):
             if c.get("slo") is None:
                 c.pop("slo", None)  # a class held to the top-level slo: as before the field

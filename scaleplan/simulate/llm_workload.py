@@ -22,6 +22,7 @@ from scaleplan.simulate.arrivals import bursty, poisson
 from scaleplan.simulate.layout import Segment, trace_segments
 from scaleplan.simulate.llm_replicas import class_tokens
 from scaleplan.simulate.llm_trace import LlmTrace
+from scaleplan.simulate.surge import Surge, check_within, pieces, surge_default_s
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -101,11 +102,13 @@ def generate(
     sigma: float,
     rate_scale: float = 1.0,
     arrivals: ArrivalProcess = "poisson",
+    surge: Surge | None = None,
 ) -> Workload:
     """Poisson (or bursty: :func:`scaleplan.simulate.arrivals.bursty`, the request-level
     simulator's MMPP) arrivals per window of a compressed day; each window lasts ``duration_s``
     or, by default, long enough for ``min_per_class`` requests of the rarest class (at least
-    60 s, at most the real window)."""
+    60 s, at most the real window; a ``surge``'s window also as long again after the surge as
+    it lasts). The ``surge`` runs its factor x the rate (:mod:`scaleplan.simulate.surge`)."""
     names, shares = _class_mix(plan, name)
     nwin = plan.demand.windows
     sel = tuple(range(nwin)) if windows is None else windows
@@ -121,13 +124,18 @@ def generate(
             d = min(max(DEFAULT_DURATION_S, min_per_class / (rate * float(shares.min()))), wsec)
         else:
             d = DEFAULT_DURATION_S
+        if surge is not None and duration_s is None:
+            d = min(max(d, surge_default_s(surge)), wsec)
         segs.append((t, t + d, w))
         expected += rate * d
         t += d
     if expected > MAX_REQUESTS:
         raise ValueError(f"about {expected:.3g} requests; the limit is {MAX_REQUESTS:.0e}: lower --duration, --min-requests or select fewer windows")
+    if surge is not None:  # one window (the command's check): the surge within it
+        check_within(surge, segs[-1][1], segs[-1][2])
     process = bursty if arrivals == "bursty" else poisson
-    rates = [(t0, t1, plan.demand.rps[w] * rate_scale) for t0, t1, w in segs]
+    scaled = [(t0, t1, plan.demand.rps[w] * rate_scale) for t0, t1, w in segs]
+    rates = [p for t0, t1, r in scaled for p in pieces(t0, t1, r, surge)]
     parts_t = [process(rng, t0, t1, rate) for t0, t1, rate in rates if rate > 0]
     times = np.concatenate(parts_t) if parts_t else np.empty(0)
     sigmas, label, notes = class_sigmas(plan, lengths, sigma)

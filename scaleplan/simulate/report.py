@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from scaleplan.extras import missing
 from scaleplan.simulate.failures import claim_said
-from scaleplan.simulate.llm_results import LlmSimResult
+from scaleplan.simulate.llm_results import LlmSimResult, SurgeStats
 from scaleplan.simulate.results import FailureVerdict, SimResult
 from scaleplan.wording import counted
 
@@ -379,9 +379,63 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
             f"{counted(f.failed_requests, 'request')} lost; {_outage(f)}"
             f" -> {'holds' if f.holds else 'FAILS'}; {claim}"
         ))
+    if res.surge is not None:
+        out.extend(surge_renderables(res.surge, ppct))
     for note in res.notes:
         out.append(Text(f"note: {note}"))
     return out
+
+
+def _replicas_said(g: SurgeStats) -> str:
+    """Each autoscaled allocation's Deployment over the run: ``t s asked/serving``."""
+    names = list(dict.fromkeys(c.allocation for c in g.replicas))
+    if g.replicas_from == "plan":
+        return "the plan's counts throughout (--replicas plan: no autoscaler reacts)"
+    if not names:
+        return ("no allocation is autoscaled (render fixes their replicas): the plan's counts "
+                "throughout")
+    return "; ".join(
+        f"{nm}: " + ", ".join(
+            f"{c.t_s:,.0f} s {c.replicas}/{c.serving}" for c in g.replicas if c.allocation == nm
+        ) for nm in names
+    )
+
+
+def surge_renderables(g: SurgeStats, ppct: str) -> list[RenderableType]:
+    """``--surge``: the surge, the replicas over time, and its requests per class."""
+    from rich.text import Text
+
+    added = ", ".join(f"{nm} +{n}" for nm, n in g.pods_added.items())
+    if g.scaled_at_s is None:
+        spare = f", redundancy {g.redundancy}" if g.redundancy != "none" else ""
+        scaled = (f"no pod added: the {g.running_at_start} replicas running{spare} "
+                  f"{'absorbed it' if g.holds else 'carried it alone'}")
+    else:
+        served = "never" if g.new_serving_at_s is None else f"at {g.new_serving_at_s:,.0f} s"
+        scaled = (f"pods asked from {g.scaled_at_s:,.0f} s ({added}), the first serving {served}"
+                  f" ({g.pod_start_basis})")
+    phases = ""
+    if g.new_serving_at_s is not None:
+        phases = (f" (before the first new pod served {_pct(g.attainment_before_new)} of "
+                  f"{g.requests_before_new}, after {_pct(g.attainment_after_new)} of "
+                  f"{g.requests_after_new})")
+    head = Text(
+        f"surge {g.factor:g}x from {g.start_s:,.0f} s to {g.end_s:,.0f} s (window {g.window}: "
+        f"{g.base_rps:g} -> {g.surge_rps:.3g} rps): {scaled}; during the surge "
+        f"{_pct(g.attainment)} of {g.requests} requests{phases}, overall "
+        f"{_pct(g.attainment_overall)} -> {'holds' if g.holds else 'FAILS'}"
+    )
+    cols: list[tuple[str, Cell]] = [
+        ("class", "whole"),
+        *((c, "number") for c in ("reqs", "TTFT", "TPOT", "attain", "overall", "SLO")),
+    ]
+    title = f"During the surge, per class (share of requests within the SLO at {ppct})"
+    table = FittedTable(title, cols, [
+        (c.name, str(c.requests), _pc(c.attainment_ttft), _pc(c.attainment_tpot), _pc(c.attainment),
+         _pc(c.attainment_overall), "holds" if c.holds else "FAILS")
+        for c in g.classes
+    ])
+    return [head, table, Text(f"replicas (time asked/serving): {_replicas_said(g)}")]
 
 
 def llm_png_bytes(res: LlmSimResult) -> bytes:
@@ -415,5 +469,7 @@ def llm_png_bytes(res: LlmSimResult) -> bytes:
     ax3r.set_ylim(0, 100)
     if res.failure is not None:
         ax3.axvline(res.failure.at_s, color="grey", linestyle="--", linewidth=1)
+    if res.surge is not None:  # --surge: its span behind the queue
+        ax3.axvspan(res.surge.start_s, res.surge.end_s, color="orange", alpha=0.15, label="surge")
     ax3.legend(loc="upper left", fontsize=8)
     return _png(plt, fig)

@@ -1,0 +1,301 @@
+"""The rendered autoscalers reacting to a simulated run's load (``simulate --surge``,
+docs/simulate.md "Surges"). Each allocation's HorizontalPodAutoscaler or KEDA ScaledObject is
+read from the objects render writes for the plan (:func:`scaleplan.render.render_report`: its
+bounds, triggers, thresholds, formula, polling interval and ``behavior`` are render's, not a
+second copy) and polled during the run: KEDA every ``pollingInterval``, an HPA every sync period
+(15 s, Kubernetes' default). The metrics come from the simulation: the Service's request rate
+over the query's range (``[2m]``), the engine's requests in flight and KV-cache use of the
+allocation's serving pods (vLLM's ``num_requests_running + num_requests_waiting`` and
+``kv_cache_usage_perc``), cron and hour-gated triggers at the simulated window's time of day
+(:mod:`scaleplan.render.replay`'s readers). The HPA's algorithm sets the Deployment's replicas:
+each metric's ``ceil(value / target)`` (within the 10 % tolerance: no change), the largest
+wins, stabilized over the rendered windows and limited by the rendered scale-up and scale-down
+policies, within the object's bounds. A new pod serves after
+:func:`~scaleplan.simulate.failures.pod_start` (node start + image pull + the rendered start-up
+window: the replacement rule) or ``--replace-after``; a removed pod stops taking requests and
+finishes what it holds, the newest first (pods not yet serving before those that serve).
+
+Metrics are read without a scrape delay (at most one scrape interval early: optimistic). CPU or
+GPU utilization HPAs, Kafka and RabbitMQ triggers, and a gateway-api backend Service's rate are
+not simulated (:class:`~scaleplan.render.replay.Unreplayable`). Pure.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scaleplan.plan import Plan
+from scaleplan.render.replay import (
+    Unreplayable,
+    cron_active,
+    formula_count,
+    quantity,
+    trigger_metric,
+)
+from scaleplan.simulate import llm_engine as eng
+from scaleplan.simulate.llm_results import ReplicaChange
+
+Obj = Mapping[str, Any]
+HPA_SYNC_S = 15.0  # kube-controller-manager --horizontal-pod-autoscaler-sync-period
+TOLERANCE = 0.1  # --horizontal-pod-autoscaler-tolerance
+DEFAULT_RANGE_S = 120.0  # a rate query without a [range]: the [2m] render writes
+_RANGE = re.compile(r"\[(\d+)([smh])\]")
+_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass
+class Scaler:
+    """One allocation's rendered autoscaler (``obj``) and its Deployment in the run."""
+
+    alloc: int
+    name: str
+    obj: Obj
+    lo: int
+    hi: int
+    period_s: float
+    start_s: float  # from asking for a pod until it serves
+    ids: list[int]  # the global replica ids the allocation may run
+    replicas: int  # the Deployment's spec.replicas
+    serving: list[int]
+    pending: list[tuple[float, int]] = field(default_factory=list)  # (serves at, id)
+    recs: list[tuple[float, int]] = field(default_factory=list)  # (t, recommendation)
+    changes: list[tuple[float, int]] = field(default_factory=list)  # (t, replicas added)
+    next_poll: float = 0.0
+
+
+class Autoscalers:
+    """The run's control (:func:`scaleplan.simulate.llm_engine.run`): who serves when."""
+
+    def __init__(
+        self, plan: Plan, window: int, times: NDArray[np.float64], horizon_s: float,
+        scalers: list[Scaler], fixed: list[int], alloc_of: list[int],
+    ) -> None:
+        self.plan = plan
+        self.window = window
+        self.times = times
+        self.horizon_s = horizon_s
+        self.scalers = scalers
+        self.fixed = fixed
+        self.alloc_of = alloc_of
+        self.base_rps = plan.demand.rps[window]
+        self.timeline: list[ReplicaChange] = [
+            ReplicaChange(0.0, s.name, s.replicas, len(s.serving)) for s in scalers
+        ]
+        for s in scalers:  # held at the plan's count until the run: its windows remember it
+            s.next_poll, s.recs = s.period_s, [(0.0, s.replicas)]
+
+    def serving(self) -> frozenset[int]:
+        return frozenset(self.fixed + [g for s in self.scalers for g in s.serving])
+
+    def __call__(self, t: float, view: eng.ReplicaView) -> tuple[frozenset[int], float]:
+        nxt = math.inf
+        for s in self.scalers:
+            ready = [g for at, g in s.pending if at <= t]
+            if ready:
+                s.pending = [(at, g) for at, g in s.pending if at > t]
+                s.serving.extend(ready)
+                self._said(t, s)
+            if s.next_poll <= t < self.horizon_s:
+                self._poll(s, t, view)
+                s.next_poll += s.period_s
+            if s.next_poll < self.horizon_s:
+                nxt = min(nxt, s.next_poll)
+            nxt = min([nxt, *(at for at, _ in s.pending)])
+        return self.serving(), nxt
+
+    def _said(self, t: float, s: Scaler) -> None:
+        self.timeline.append(ReplicaChange(t, s.name, s.replicas, len(s.serving)))
+
+    def rate(self, t: float, range_s: float) -> float:
+        """Requests/s sent to the Service over (t - range_s, t]; before the run, the window's
+        rate (the run starts in its steady state)."""
+        ts = self.times
+        n = np.searchsorted(ts, t, "right") - np.searchsorted(ts, t - range_s, "right")
+        return (float(n) + self.base_rps * max(0.0, range_s - t)) / range_s
+
+    def _asks(self, s: Scaler, t: float, view: eng.ReplicaView) -> list[tuple[float, float]]:
+        """(metric value, target per pod) of each of ``s``'s metrics at ``t``."""
+        spec = s.obj["spec"]
+        if s.obj["kind"] == "HorizontalPodAutoscaler":  # an rps HPA: its pods' share
+            (m,) = spec["metrics"]
+            everyone = max(len(view.serving_ids), 1)
+            total = self.rate(t, DEFAULT_RANGE_S) * len(s.serving) / everyone
+            return [(total, quantity(m["pods"]["target"]["averageValue"]))]
+        metrics: dict[str, float] = {}
+        asks: list[tuple[float, float]] = []
+        minute = round(self.window * self.plan.demand.window_hours * 60)
+        for trig in spec["triggers"]:
+            md, name = trig["metadata"], str(trig.get("name", ""))
+            if trig["type"] == "cron":
+                on = cron_active(md, minute)
+                asks.append((float(md["desiredReplicas"]) if on else 0.0, 1.0))
+                continue
+            if name == "in-flight":
+                value = float(sum(view.queue(g) for g in s.serving))
+            elif name == "kv-cache":
+                value = sum(1.0 - view.free_kv(g) for g in s.serving)
+            else:
+                found = _RANGE.search(str(md.get("query", "")))
+                range_s = float(found[1]) * _UNIT[found[2]] if found else DEFAULT_RANGE_S
+                value = trigger_metric(self.plan, trig, self.window, self.rate(t, range_s))
+            metrics[name] = value
+            asks.append((value, float(md["threshold"])))
+        mods = spec.get("advanced", {}).get("scalingModifiers")
+        if mods is not None:  # the formula replaces the triggers it reads (crons stay)
+            kinds = [trig["type"] for trig in spec["triggers"]]
+            crons = [a for a, k in zip(asks, kinds, strict=True) if k == "cron"]
+            asks = [*crons, (float(formula_count(str(mods["formula"]), metrics)), 1.0)]
+        return asks
+
+    def _poll(self, s: Scaler, t: float, view: eng.ReplicaView) -> None:
+        """One HPA sync: the metrics' proposal, stabilized and limited (Kubernetes' order)."""
+        cur = s.replicas
+        props = []
+        for value, target in self._asks(s, t, view):
+            if target <= 0:
+                continue
+            if cur > 0 and abs(value / (target * cur) - 1.0) <= TOLERANCE:
+                props.append(cur)
+            else:
+                props.append(math.ceil(value / target - 1e-9))
+        want = max(props, default=0)
+        want = s.lo if want <= 0 else max(s.lo, 1, min(s.hi, want))
+        behavior = _behavior(s.obj)
+        s.recs.append((t, want))
+        up_w = float(behavior.get("scaleUp", {}).get("stabilizationWindowSeconds", 0))
+        down_w = float(behavior.get("scaleDown", {}).get("stabilizationWindowSeconds", 300))
+        up = min(r for at, r in s.recs if at >= t - up_w)
+        down = max(r for at, r in s.recs if at >= t - down_w)
+        s.recs = [(at, r) for at, r in s.recs if at >= t - max(up_w, down_w)]
+        new = up if cur < up else (down if cur > down else cur)
+        if new > cur:
+            new = min(new, _limit(behavior.get("scaleUp", {}), s, t, cur, up=True))
+        elif new < cur:
+            new = max(new, _limit(behavior.get("scaleDown", {}), s, t, cur, up=False))
+        new = max(s.lo, min(s.hi, new))
+        if new != cur:
+            self._scale(s, t, new)
+
+    def _scale(self, s: Scaler, t: float, new: int) -> None:
+        """The Deployment at ``new`` replicas: pods asked for serve after their start; removed
+        ones the newest first, those not yet serving before those that serve."""
+        delta = new - s.replicas
+        s.changes.append((t, delta))
+        s.replicas = new
+        if delta > 0:
+            used = set(s.serving) | {g for _, g in s.pending}
+            free = [g for g in s.ids if g not in used][:delta]
+            s.pending.extend((t + s.start_s, g) for g in free)
+        for _ in range(-delta):
+            if s.pending:
+                s.pending.pop()
+            elif s.serving:
+                s.serving.pop()
+        self._said(t, s)
+
+
+def _behavior(obj: Obj) -> Obj:
+    spec = obj["spec"]
+    if obj["kind"] == "HorizontalPodAutoscaler":
+        return spec.get("behavior", {})  # type: ignore[no-any-return]
+    config = spec.get("advanced", {}).get("horizontalPodAutoscalerConfig", {})
+    return config.get("behavior", {})  # type: ignore[no-any-return]
+
+
+def _limit(rules: Obj, s: Scaler, t: float, cur: int, *, up: bool) -> int:
+    """The most (``up``) or fewest replicas the rendered policies allow now: each policy from
+    the replicas at the start of its period (the changes within it undone), ``selectPolicy``
+    Max the largest change, Min the smallest, Disabled none (Kubernetes' rule)."""
+    select = rules.get("selectPolicy", "Max")
+    if select == "Disabled":
+        return cur
+    limits = []
+    for p in rules.get("policies", ()):
+        period = float(p["periodSeconds"])
+        moved = sum(d for at, d in s.changes if at > t - period)
+        start = cur - moved
+        v = float(p["value"])
+        if p["type"] == "Percent":
+            lim = math.ceil(start * (1 + v / 100)) if up else int(start * (1 - v / 100))
+        else:
+            lim = int(start + v) if up else int(start - v)
+        limits.append(lim)
+    if not limits:
+        return s.hi if up else s.lo
+    pick = max if (select == "Max") == up else min
+    return int(pick(limits))
+
+
+def autoscalers(
+    plan: Plan, window: int, times: NDArray[np.float64], horizon_s: float,
+    start_after_s: float | None,
+) -> Autoscalers:
+    """The plan's rendered autoscalers at the start of ``window`` (each Deployment at the plan's
+    count there; one render holds fixed, at its rendered replicas); :class:`Unreplayable` for
+    one whose metric is not simulated."""
+    from scaleplan.inputs import load_tables
+    from scaleplan.kube.safety import sanitize_dns_label
+    from scaleplan.render import render_report
+    from scaleplan.simulate.failures import pod_start
+
+    tables = load_tables([], providers=sorted({a.provider for a in plan.allocations}))
+    objs = list(render_report(plan, tables).objects)
+    by_name = {
+        str(o.obj["spec"]["scaleTargetRef"]["name"]): o.obj
+        for o in objs if o.kind in ("HorizontalPodAutoscaler", "ScaledObject")
+    }
+    fixed_count = {o.name: o.obj["spec"].get("replicas") for o in objs if o.kind == "Deployment"}
+    scalers: list[Scaler] = []
+    fixed: list[int] = []
+    alloc_of: list[int] = []
+    for ai, a in enumerate(plan.allocations):
+        nm = sanitize_dns_label(a.name)
+        obj = by_name.get(nm)
+        count = a.replicas_per_window[window]
+        if obj is None:
+            n = count if fixed_count.get(nm) is None else int(fixed_count[nm])
+            fixed.extend(range(len(alloc_of), len(alloc_of) + n))
+            alloc_of.extend([ai] * n)
+            continue
+        _check(plan, obj)
+        spec = obj["spec"]
+        keda = obj["kind"] == "ScaledObject"
+        lo = int(spec.get("minReplicaCount", 0) if keda else spec.get("minReplicas", 1))
+        hi = int(spec.get("maxReplicaCount", 100) if keda else spec["maxReplicas"])
+        ids = list(range(len(alloc_of), len(alloc_of) + max(hi, count)))
+        alloc_of.extend([ai] * len(ids))
+        start = pod_start(plan, a)[0] if start_after_s is None else start_after_s
+        period = float(spec.get("pollingInterval", HPA_SYNC_S)) if keda else HPA_SYNC_S
+        scalers.append(Scaler(ai, a.name, obj, lo, hi, period, start, ids, count, ids[:count]))
+    return Autoscalers(plan, window, times, horizon_s, scalers, fixed, alloc_of)
+
+
+def _check(plan: Plan, obj: Obj) -> None:
+    """:class:`Unreplayable` for what the run cannot read from the simulation."""
+    if obj["kind"] == "HorizontalPodAutoscaler":
+        (m,) = obj["spec"]["metrics"]
+        if m["type"] != "Pods" or plan.spec.kubernetes.autoscaler.hpa.metric != "rps":
+            raise Unreplayable(
+                f"an HPA on {plan.spec.kubernetes.autoscaler.hpa.metric} utilization: the "
+                "simulation has no CPU or GPU use to read"
+            )
+        if plan.spec.kubernetes.routing == "gateway-api" and len(plan.allocations) > 1:
+            raise Unreplayable("an rps HPA under gateway-api beside other allocations")
+        return
+    for trig in obj["spec"]["triggers"]:
+        if trig["type"] not in ("prometheus", "cron"):
+            raise Unreplayable(f"a ScaledObject on {trig['type']}: the simulation has no queue")
+        k8s = plan.spec.kubernetes
+        rate = trig["type"] == "prometheus" and trig["name"] not in ("in-flight", "kv-cache")
+        if rate and k8s.routing == "gateway-api" and k8s.autoscaler.prometheus.query is None:
+            raise Unreplayable(
+                "a ScaledObject on a gateway-api backend Service's rate: it follows the "
+                "route's weights over every backend's pods"
+            )

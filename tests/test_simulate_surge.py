@@ -1,0 +1,153 @@
+"""`scaleplan simulate PLAN --surge FACTORx@START+DURATION` (docs/simulate.md, "Surges"): a
+traffic spike in one window of an LLM plan, the replicas following the autoscalers render writes
+for the plan, new pods serving after the replacement rule's start-up
+(:func:`scaleplan.simulate.failures.pod_start`). Real parts: plans the optimizer writes from
+tests/data/surge/spec.yaml (llm-chat's model on an hourly curve) and examples/llm-chat, the
+rendered ScaledObjects, the token-level simulator."""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llm_sim_helpers import optimized
+
+from scaleplan.plan import read_plan
+from scaleplan.simulate.failures import pod_start
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "tests" / "data" / "surge" / "spec.yaml"
+QUERY = "      query: 'sum(rate(http_requests_total{namespace=\"llm\",service=\"chat\"}[2m]))'\n"
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The rate-triggered plan (KEDA on the Service's rate, the n+1 formula) and the same spec
+    on the engine's own triggers (no query: requests in flight and KV use)."""
+    text = SPEC.read_text(encoding="utf-8")
+    assert QUERY in text
+    d = tmp_path_factory.mktemp("surge")
+    (d / "rate").mkdir()
+    (d / "engine").mkdir()
+    return {
+        "rate": optimized(d / "rate", "spec", text),
+        "engine": optimized(d / "engine", "spec", text.replace(QUERY, "")),
+    }
+
+
+def _surge(cli: Any, plan: Path, *args: str, code: int) -> dict[str, Any]:
+    res = cli(["simulate", str(plan), *args, "--json"], exit_code=code)
+    data: dict[str, Any] = json.loads(res.stdout)
+    assert data["ok"] is (code == 0)
+    return data
+
+
+def test_the_n1_spare_absorbs_a_surge_at_the_peak(cli: Any, plans: dict[str, Path]) -> None:
+    """At the peak (6 rps) the plan runs 3 replicas, its n+1 spare among them: 1.3x (7.8 rps)
+    for 900 s is absorbed, no pod asked for; the same surge in the text output says so."""
+    data = _surge(cli, plans["rate"], "--surge", "1.3x@600+900", code=0)
+    s = data["surge"]
+    assert (s["window"], s["base_rps"], s["factor"]) == (9, 6.0, 1.3)
+    assert s["holds"] is True and s["scaled_at_s"] is None and s["new_serving_at_s"] is None
+    assert s["running_at_start"] == 3 and s["redundancy"] == "n+1"
+    assert s["requests"] > 6000 and s["attainment"] >= 0.95
+    assert [(c["t_s"], c["replicas"], c["serving"]) for c in s["replicas"]] == [(0.0, 3, 3)]
+    text = cli(["simulate", str(plans["rate"]), "--surge", "1.3x@600+900"]).stdout
+    assert "surge 1.3x from 600 s to 1,500 s (window 9: 6 -> 7.8 rps)" in text
+    assert "no pod added: the 3 replicas running, redundancy n+1 absorbed it" in text
+
+
+def test_an_example_without_an_autoscaler_runs_its_fixed_count(cli: Any) -> None:
+    """examples/llm-chat has one demand window: render fixes its replicas (no ScaledObject), so
+    the surge runs on its 3 replicas (n+1), which absorb 1.4x, and a note says why none scaled."""
+    plan = ROOT / "examples" / "llm-chat" / "plan.yaml"
+    data = _surge(cli, plan, "--surge", "1.4x@600+600", code=0)
+    s = data["surge"]
+    assert s["running_at_start"] == 3 and s["replicas"] == [] and s["holds"] is True
+    assert any("no autoscaler is rendered for" in n for n in data["notes"])
+
+
+def test_a_big_surge_with_slow_start_up_fails_then_recovers(
+    cli: Any, plans: dict[str, Path]
+) -> None:
+    """Hour 3 (2 rps, 2 replicas): 4x for 1,500 s. KEDA asks for the third pod (its maximum)
+    within a minute, but it serves only after node start + image pull + the rendered 900 s
+    start-up window: the surge's requests before it miss the target, those after it meet it, and
+    the verdict (exit 1) counts the surge. With a 30 s start the same surge holds."""
+    plan = read_plan(plans["rate"])
+    (alloc,) = plan.allocations
+    start_s = pod_start(plan, alloc)[0]
+    assert start_s == 90 + 120 + 900
+    s = _surge(cli, plans["rate"], "--windows", "3", "--surge", "4x@600+1500", code=1)["surge"]
+    assert s["holds"] is False and s["attainment"] < 0.95
+    asked = s["scaled_at_s"]
+    assert 600 < asked <= 600 + 120 and s["new_serving_at_s"] == asked + start_s
+    assert s["pods_added"] == {alloc.name: 1}
+    assert s["attainment_before_new"] < 0.95 <= s["attainment_after_new"]
+    steps = [(c["t_s"], c["replicas"], c["serving"]) for c in s["replicas"]]
+    assert steps[:3] == [(0.0, 2, 2), (asked, 3, 2), (asked + start_s, 3, 3)]
+    assert any(not c["holds"] for c in s["classes"])
+    fast = _surge(cli, plans["rate"], "--windows", "3", "--surge", "4x@600+1500",
+                  "--replace-after", "30", code=0)["surge"]
+    assert fast["holds"] is True and fast["new_serving_at_s"] == fast["scaled_at_s"] + 30
+
+
+def test_engine_triggers_read_the_simulated_pods(cli: Any, plans: dict[str, Path]) -> None:
+    """Without a query, the ScaledObject scales on the engine's requests in flight (threshold
+    max_num_seqs) and KV use, read from the simulated pods: the surge makes KEDA ask for a pod;
+    once it serves, the in-flight count per pod falls below max_num_seqs and KEDA takes a pod
+    away while the surge lasts (after the 300 s scale-down window), then asks again."""
+    s = _surge(cli, plans["engine"], "--windows", "3", "--surge", "4x@600+2400", code=1)["surge"]
+    asked = [c for c in s["replicas"] if c["t_s"] > 0]
+    assert asked and asked[0]["replicas"] == 3 and asked[0]["serving"] == 2
+    steps = s["replicas"]
+    downs = [b for a, b in pairwise(steps) if b["replicas"] < a["replicas"]]
+    assert downs and downs[0]["t_s"] < s["end_s"]
+
+
+@pytest.mark.parametrize("value", ["abc", "0x@600+300", "-1.5x@600+300", "1.8x@600", "2x@600+0"])
+def test_malformed_surges_are_usage_errors(cli: Any, value: str) -> None:
+    plan = ROOT / "examples" / "llm-chat" / "plan.yaml"
+    res = cli(["simulate", str(plan), "--surge", value], exit_code=2)
+    assert "--surge" in res.stderr and "FACTORx@START+DURATION" in res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+
+
+def test_surges_outside_the_window_or_beside_other_scenarios(
+    cli: Any, plans: dict[str, Path]
+) -> None:
+    plan = str(plans["rate"])
+    out = cli(["simulate", plan, "--surge", "2x@4000+100"], exit_code=2).stderr
+    assert "starts at 4000 s, outside the simulated window 9 (0 to 3600 s)" in out
+    out = cli(["simulate", plan, "--surge", "2x@3000+900"], exit_code=2).stderr
+    assert "ends at 3900 s, after the simulated window 9" in out
+    out = cli(["simulate", plan, "--surge", "2x@100+100", "--fail", "node"], exit_code=2).stderr
+    assert "--surge" in out and "--fail" in out
+    out = cli(["simulate", plan, "--surge", "2x@100+100", "--windows", "2-3"], exit_code=2).stderr
+    assert "a surge runs in one window" in out
+    batch = ROOT / "examples" / "vision-daily" / "plan.yaml"
+    out = cli(["simulate", str(batch), "--surge", "2x@100+100"], exit_code=3).stderr
+    assert "--surge applies to LLM plans only" in out
+
+
+def test_the_rendered_policies_limit_each_step(plans: dict[str, Path]) -> None:
+    """The rendered ScaledObject's behavior, as Kubernetes applies it: scale up by +100 % or +4
+    pods a minute (the larger), counted from the replicas at the period's start; scale down by
+    at most 50 % a minute."""
+    import numpy as np
+
+    from scaleplan.simulate.autoscale import _behavior, _limit, autoscalers
+
+    plan = read_plan(plans["rate"])
+    ctl = autoscalers(plan, 3, np.zeros(0), 3600.0, None)
+    (s,) = ctl.scalers
+    assert (s.lo, s.hi, s.period_s, s.replicas, s.start_s) == (2, 3, 15.0, 2, 1110.0)
+    up, down = _behavior(s.obj)["scaleUp"], _behavior(s.obj)["scaleDown"]
+    assert _limit(up, s, 100.0, 2, up=True) == 6  # max(2 x 2, 2 + 4)
+    s.changes.append((70.0, 4))
+    assert _limit(up, s, 100.0, 6, up=True) == 6  # the minute's +4 already used
+    assert _limit(up, s, 131.0, 6, up=True) == 12  # a minute later: from 6
+    assert _limit(down, s, 200.0, 6, up=False) == 3
