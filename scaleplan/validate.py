@@ -124,7 +124,8 @@ def _placement_notes(g: Gathered) -> list[str]:
     if g.spec is None or g.catalog is None:
         return []
     rows, diag = placement_diagnostics(g.spec, g.catalog)
-    out = list(diag.warnings)
+    precision = _precision_notes(g, diag)  # first: it rewrites a flagged one's warning
+    out = list(diag.warnings) + precision
     stopped = _stopped_at_candidates(g) if rows else diag
     if stopped is not None:
         out += [
@@ -132,6 +133,28 @@ def _placement_notes(g: Gathered) -> list[str]:
             for r in diagnose_candidates(g.spec, stopped)
         ]
     return out
+
+
+def _precision_notes(g: Gathered, diag: Diagnostics) -> list[str]:
+    """An LLM spec's allowed accelerators that cannot run its precision, as ``optimize`` warns
+    of them (UX trial 28: an fp8 70B spec allowing A100-80GB was ok here, silently, and
+    optimize said "A100-80GB is left out: ... has no FP8 tensor cores"); a flagged one's
+    warning loses its include_flagged fix (``diag.warnings`` is rewritten in place)."""
+    from scaleplan.errors import InputError
+    from scaleplan.llm.serving import setup_from_spec
+    from scaleplan.solve.llm_candidates import flagged_precision, precision_refusals
+
+    assert g.spec is not None and g.catalog is not None
+    if g.spec.model.architecture is None:
+        return []
+    try:
+        setup = setup_from_spec(g.spec.model, Path(g.file).parent)
+    except InputError:  # _check_model reported it
+        return []
+    flagged = set(diag.flagged_only)
+    flagged_precision(g.spec, g.catalog, setup, diag)
+    refused = precision_refusals(g.spec, g.catalog, setup)
+    return [why for name, why in refused.items() if name not in flagged]
 
 
 def _stopped_at_candidates(g: Gathered) -> Diagnostics | None:

@@ -225,3 +225,56 @@ def test_validate_says_optimize_will_find_no_plan_when_no_candidate_can_serve(
     assert "optimize will find no plan (exit 4): no accelerator meets p95 TTFT <= 400 ms" in err
     Path("fine.yaml").write_text(_spec_text("L4"), encoding="utf-8")
     assert "will find no plan" not in cli(["validate", "fine.yaml"]).stderr
+
+
+def test_a_flagged_accelerator_that_cannot_run_the_dtype_is_no_way_out(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 28: an fp8 spec allowing L4 and A100-80GB in us-central1 (every A100-80GB row
+    there flagged) whose TTFT no L4 shape holds was told "plan on A100-80GB (allowed, but
+    every catalog row of it here is flagged ...), or set placement.include_flagged: true";
+    with it, the same exit 4 and no word of the A100, which has no FP8 tensor cores. The hint
+    now leaves it out and validate says why, as optimize does of an unflagged A100."""
+    monkeypatch.chdir(tmp_path)
+    text = _spec_text("L4, A100-80GB").replace("input_tokens: 512", "input_tokens: 6000")
+    text = text.replace("ttft_ms: 2000", "ttft_ms: 400")
+    text = text.replace("engine: vllm}", "engine: vllm, dtype: fp8}")
+    Path("s.yaml").write_text(text, encoding="utf-8")
+    res = cli(["optimize", "s.yaml", "--out", "o"], exit_code=4)
+    hint = next(t for t in res.stderr.splitlines() if t.startswith("hint:"))
+    assert "A100-80GB" not in hint and "include_flagged" not in hint, hint
+    assert "allow faster accelerators (placement.accelerators)" in hint
+    err = cli(["validate", "s.yaml"]).stderr
+    assert (
+        "warning: A100-80GB is left out: llama-3.1-8b in fp8: A100-80GB (Ampere) has no FP8 "
+        "tensor cores; FP8 needs Ada, Hopper or Blackwell (its catalog rows here are also "
+        "flagged)"
+    ) in err
+    assert "A100-80GB is left out in gcp us-central1" not in err  # include_flagged: no way out
+    assert "include_flagged" not in err
+    # bf16: the A100 runs it, so its flags are the way out, as before
+    Path("b.yaml").write_text(text.replace(", dtype: fp8", ""), encoding="utf-8")
+    res = cli(["optimize", "b.yaml", "--out", "o2"], exit_code=4)
+    assert "plan on A100-80GB (allowed, but every catalog row of it here is flagged" in res.stderr
+
+
+def test_validate_says_an_unflagged_accelerator_cannot_run_the_dtype(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 28: an fp8 spec on AKS allowing A100-80GB and H100-NVL was 'ok' at validate,
+    with no word, and optimize warned "A100-80GB is left out: ... has no FP8 tensor cores";
+    validate now says it too (validate runs every check optimize runs before solving)."""
+    monkeypatch.chdir(tmp_path)
+    text = SPEC.replace("ACCS", "A100-80GB, H100-NVL").replace("[gcp]", "[azure]")
+    text = text.replace("us-central1", "eastus").replace("flavor: gke", "flavor: aks")
+    fp8 = text.replace("engine: vllm}", "engine: vllm, dtype: fp8}")
+    Path("a.yaml").write_text(fp8, encoding="utf-8")
+    said = (
+        "warning: A100-80GB is left out: llama-3.1-8b in fp8: A100-80GB (Ampere) has no FP8 "
+        "tensor cores; FP8 needs Ada, Hopper or Blackwell\n"
+    )
+    res = cli(["validate", "a.yaml"])
+    assert "a.yaml: ok" in res.stdout and said in res.stderr
+    assert said in cli(["optimize", "a.yaml", "--out", "o"]).stderr  # what it foretold
+    Path("b.yaml").write_text(text, encoding="utf-8")  # bf16: both run it
+    assert "left out" not in cli(["validate", "b.yaml"]).stderr

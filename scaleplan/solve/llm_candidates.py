@@ -27,6 +27,7 @@ from scaleplan.spec import Spec
 if TYPE_CHECKING:
     from scaleplan.llm.epp import PoolMember
     from scaleplan.llm.perf import ClassPerf
+    from scaleplan.llm.serving import LlmSetup
     from scaleplan.solve.llm_capacity import LlmMisses, LlmShapePoints
 
 
@@ -55,6 +56,7 @@ def build_llm_candidates(
     if ctx.calibration is None and profile is not None:  # model.profile's points, not hours
         diag.llm_points_unused = len(own_points(profile.measurements))  # --observed added
     diag.warnings.extend(ctx.notes)
+    flagged_precision(spec, catalog, ctx.setup, diag)
     classes = [c for c, _ in classes_of(spec)]
     modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}
     diag.profile_accelerators = modelled
@@ -254,3 +256,41 @@ def _proxy_warnings(catalog: Catalog, sized: set[str]) -> list[str]:
 
     hws = [hardware(a) for a in catalog.accelerators if a.name in sized]
     return [w for w in (proxy_warning(h) for h in hws if h is not None) if w]
+
+
+def precision_refusals(spec: Spec, catalog: Catalog, setup: LlmSetup) -> dict[str, str]:
+    """Each accelerator ``placement.accelerators`` names (by its catalog name) that the LLM
+    model cannot run at the spec's precision, with optimize's warning of it (``llm_capacity
+    .left_out``: "A100-80GB is left out: llama-3.3-70b-instruct in fp8: A100-80GB (Ampere) has
+    no FP8 tensor cores; ...")."""
+    from scaleplan.llm.hardware import UnsupportedDtype, hardware
+
+    out: dict[str, str] = {}
+    for named in spec.placement.accelerators or ():
+        name = catalog.resolve(named)
+        acc = catalog.accelerator(name) if name is not None else None
+        hw = hardware(acc) if acc is not None else None
+        if name is None or hw is None:
+            continue
+        try:
+            hw.compute_peak_tflops(setup.dtype)
+            hw.check_kv_dtype(setup.kv_dtype)
+        except UnsupportedDtype as exc:
+            out[name] = f"{name} is left out: {setup.arch.name} in {setup.dtype}: {exc}"
+    return out
+
+
+def flagged_precision(spec: Spec, catalog: Catalog, setup: LlmSetup, diag: Diagnostics) -> None:
+    """Allowed accelerators left out for their flags that could not run the model's precision
+    anyway (A100-80GB under ``model.dtype: fp8``) are no way out: UX trial 28 was told "plan on
+    A100-80GB (allowed, but every catalog row of it here is flagged ...), or set
+    placement.include_flagged: true", and with it got the same exit 4 and no word of the A100.
+    They leave ``diag.flagged_only`` (the exit-4 fix, the fastest-accelerator baseline), and
+    their flags warning (whose fix is include_flagged) gives way to the precision's reason."""
+    for name, why in precision_refusals(spec, catalog, setup).items():
+        if name not in diag.flagged_only:
+            continue
+        diag.flagged_only = tuple(a for a in diag.flagged_only if a != name)
+        flags = f"{name} is left out in "  # placement.flagged_out's warning of it
+        diag.warnings[:] = [w for w in diag.warnings if not w.startswith(flags)]
+        diag.warnings.append(f"{why} (its catalog rows here are also flagged)")
