@@ -912,3 +912,22 @@ def test_the_undecided_warning_names_the_bound_below_the_slo(tables: Catalog, ru
     assert (obs.slo.hours_above, obs.slo.hours_undecided) == (2, 2), obs.slo
     (warning,) = obs.warnings
     assert f"bucket, {low * 1000:g} ms, below the SLO" in warning, warning
+
+
+def test_the_planned_capacity_is_the_demand_peaks_not_the_most_replicas() -> None:
+    """UX trial 28: observe of a plan that changes shapes by hour read "the plan assumed 2.367"
+    beside 4.6 rps per replica seen: 2.367 was the 1-GPU replicas' capacity at hour 9, the
+    window of the most replicas, while the peak (hours 11-12) ran 2-GPU replicas at 5.842.
+    examples/embedding-cpu-gpu read 42.3 (hour 7's 15 CPU replicas) for a peak on g4dn at
+    2,266. The planned capacity is now that of the window of the most demand."""
+    from scaleplan.observe.analyze import planned_capacity
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(Path(__file__).parent.parent / "examples/embedding-cpu-gpu/plan.yaml")
+    peak = max(range(24), key=lambda i: plan.demand.rps[i])
+    (gpu,) = [a for a in plan.allocations if a.replicas_per_window[peak]]
+    assert gpu.instance_type == "g4dn.xlarge"
+    assert planned_capacity(plan) == pytest.approx(gpu.capacity_rps_per_replica)
+    # a flat plan of one shape: the same figure whatever window is read
+    flat = read_plan(Path(__file__).parent.parent / "examples/llm-chat/plan.yaml")
+    assert planned_capacity(flat) == pytest.approx(flat.allocations[0].capacity_rps_per_replica)
