@@ -64,7 +64,8 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
             close = did_you_mean(region, ours)
             # a catalog lists it, or it only has that cloud's form (us-central-1 is no aws region)
             known = "it is" if listed else "it has the form of"
-            hint = f"{known} {article('/'.join(elsewhere))} region name; placement.providers is [{', '.join(pl.providers)}]" + (f"; {close}" if close else "")
+            ours_said = _providers_said(spec, elsewhere, lines)
+            hint = f"{known} {article('/'.join(elsewhere))} region name; {ours_said}" + (f"; {close}" if close else "")
         else:
             close = did_you_mean(region, ours)
             hint += _uncovered_region(region, pl.providers, after_question=bool(close))
@@ -290,6 +291,24 @@ def _uncovered_region(region: str, providers: tuple[str, ...], *, after_question
         "docs/catalog.md)"
     )
     return f" I{said}" if after_question else f"; i{said}"
+
+
+def _providers_said(spec: Spec, elsewhere: list[str], lines: LineMap | None) -> str:
+    """How the hint names the spec's providers beside another cloud's region: as written, or,
+    where the spec gives none, as defaulted from the flavor, with the flavor of that cloud (UX
+    trial 28: 'placement.providers is [gcp]' of a gke spec that names no providers and a
+    westus2 meant for aks)."""
+    pl, flavor = spec.placement, spec.kubernetes.flavor
+    ours = f"[{', '.join(pl.providers)}]"
+    written = lines is None or ("placement", "providers") in lines.lines
+    if written or flavor not in PROVIDER_OF_FLAVOR or len(elsewhere) != 1:
+        return f"placement.providers is {ours}"
+    theirs = [f for f, cloud in PROVIDER_OF_FLAVOR.items() if cloud == elsewhere[0]]
+    return (
+        f"placement.providers defaults to {ours} from kubernetes.flavor: {flavor} (give "
+        f"{article(pl.providers[0])} region, or set kubernetes.flavor to {or_list(theirs)} for "
+        f"a cluster on {elsewhere[0]})"
+    )
 
 
 def _region_style(region: str, providers: tuple[str, ...]) -> list[str]:

@@ -4,6 +4,8 @@ there is one, never their whole list); a preset name's hint before the preset li
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from solve_helpers import spec
 
@@ -110,3 +112,39 @@ def test_a_region_of_another_clouds_form_only_is_not_called_that_clouds(
     )
     assert p.hint.startswith("it has the form of an aws region name"), p.hint
     assert p.hint.endswith("did you mean 'us-central1'?"), p.hint
+
+
+def test_another_clouds_region_under_a_defaulted_provider_names_the_flavor(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 28: a gke spec naming no providers with `regions: [westus2]` read
+    "placement.providers is [gcp]", a line the user never wrote; the providers come from the
+    flavor, and the other fix is that cloud's flavor. Written providers keep the plain words."""
+    monkeypatch.chdir(tmp_path)
+    text = (
+        "apiVersion: scaleplan/v1\nkind: InferenceService\nmetadata: {name: chat}\n"
+        "model: {architecture: llama-3.1-8b, engine: vllm}\n"
+        "traffic:\n  peak_rps: 4\n"
+        "  classes: [{name: chat, share: 1.0, input_tokens: 512, output_tokens: 128}]\n"
+        "slo: {ttft_ms: 2000, tpot_ms: 60}\n"
+        "placement:\n  regions: [westus2]\n"
+        "kubernetes: {image: vllm/vllm-openai:v0.11.0, flavor: gke}\n"
+    )
+    Path("g.yaml").write_text(text, encoding="utf-8")
+    err = " ".join(cli(["validate", "g.yaml"], exit_code=3).stderr.split())
+    assert (
+        "g.yaml:10: placement.regions[0]: unknown region 'westus2' for providers gcp (it has "
+        "the form of an azure region name; placement.providers defaults to [gcp] from "
+        "kubernetes.flavor: gke (give a gcp region, or set kubernetes.flavor to aks for a "
+        "cluster on azure))"
+    ) in err, err
+    Path("e.yaml").write_text(text.replace("flavor: gke", "flavor: eks"), encoding="utf-8")
+    err = " ".join(cli(["validate", "e.yaml"], exit_code=3).stderr.split())
+    assert (
+        "defaults to [aws] from kubernetes.flavor: eks (give an aws region, or set "
+        "kubernetes.flavor to aks for a cluster on azure); did you mean 'us-west-2'?"
+    ) in err, err
+    written = text.replace("  regions:", "  providers: [gcp]\n  regions:")
+    Path("w.yaml").write_text(written, encoding="utf-8")
+    err = " ".join(cli(["validate", "w.yaml"], exit_code=3).stderr.split())
+    assert "an azure region name; placement.providers is [gcp])" in err, err
