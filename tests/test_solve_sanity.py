@@ -308,3 +308,16 @@ def test_the_flagged_rows_probe_keeps_to_the_commands_time_limit(tmp_path: Path)
     (w,) = [w for w in plan.warnings if w.startswith("out of proportion")]
     assert "include_flagged: true) it is" not in w, w
     assert "the rows left out for their flags were not tried (--time-limit was spent)" in w, w
+
+
+def test_the_relax_ladder_with_the_time_limit_spent_says_it_was_not_tried(folder: Path) -> None:
+    """r2 review 40: with --time-limit spent by the search, the ladder starts no solve; the
+    warning said 'no plan found up to 750 ms in the time', as if 140 to 750 ms had been tried."""
+    path = folder / "spent.yaml"
+    path.write_text(SPEC.replace("TTFT", "93").replace("QUOTAS\n", ""), encoding="utf-8")
+    inp = load_inputs(str(path))
+    opts = SolveOptions(alternatives=False, time_limit=0.001, spec_dir=str(folder))
+    plan = solve(inp.spec, inp.profile, inp.catalog, options=opts).plan
+    (w,) = [w for w in plan.warnings if w.startswith("out of proportion")]
+    assert w.endswith("Relax slo.ttft_ms (not tried: --time-limit was spent)"), w
+    assert "no plan found" not in w

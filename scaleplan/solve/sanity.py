@@ -281,6 +281,8 @@ def sanity_warning(
     # the ladder relaxes the top-level slo, which a class with its own targets does not follow
     if metric is None or value is None or not options.relax or spec.has_class_slos:
         return head
+    if time.perf_counter() >= deadline:  # nothing would be tried: not 'no plan found'
+        return f"{head}. Relax {FIELDS[metric]} (not tried: --time-limit was spent)"
     probes = relax_ladder(
         spec, profile, catalog, rps, options, metric, value, FACTORS[1:], deadline=deadline
     )
