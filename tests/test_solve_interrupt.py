@@ -101,6 +101,7 @@ def test_a_model_s_stop_check_goes_with_the_model() -> None:
         assert not hasattr(h, "_scaleplan_stop") and h in solver._CHECKS
         return len(solver._CHECKS)
 
+    gc.collect()  # earlier tests' models left in reference cycles would go in the count below
     before = len(solver._CHECKS)
     assert solved() == before + 1
     gc.collect()
