@@ -151,3 +151,26 @@ def test_the_rendered_policies_limit_each_step(plans: dict[str, Path]) -> None:
     assert _limit(up, s, 100.0, 6, up=True) == 6  # the minute's +4 already used
     assert _limit(up, s, 131.0, 6, up=True) == 12  # a minute later: from 6
     assert _limit(down, s, 200.0, 6, up=False) == 3
+
+
+def test_the_request_limit_counts_the_surges_requests(plans: dict[str, Path]) -> None:
+    """r2 review 40: the limit on generated requests (5e6) counted each window at its planned
+    rate, so a 100x surge over a long --duration drew 100 times the limit's estimate (6e6
+    requests here, 6e4 counted) instead of being refused before drawing any."""
+    import numpy as np
+
+    from scaleplan.simulate.llm_workload import generate
+    from scaleplan.simulate.surge import parse_surge
+
+    plan = read_plan(str(plans["rate"]))
+
+    def draw(surge: str) -> int:
+        wl = generate(
+            plan, "p", rng=np.random.default_rng(0), windows=(9,), duration_s=10_000,
+            min_per_class=0, lengths="spec", sigma=0.5, surge=parse_surge(surge),
+        )
+        return len(wl.times)
+
+    assert 5.5e4 < draw("2x@0+100") < 6.5e4  # 6 rps for 10,000 s, 1,200 more in the surge
+    with pytest.raises(ValueError, match=r"about 6e\+06 requests.*a smaller --surge"):
+        draw("100x@0+10000")

@@ -127,10 +127,11 @@ def generate(
         if surge is not None and duration_s is None:
             d = min(max(d, surge_default_s(surge)), wsec)
         segs.append((t, t + d, w))
-        expected += rate * d
+        expected += sum((b - a) * r for a, b, r in pieces(t, t + d, rate, surge))  # surge's too
         t += d
     if expected > MAX_REQUESTS:
-        raise ValueError(f"about {expected:.3g} requests; the limit is {MAX_REQUESTS:.0e}: lower --duration, --min-requests or select fewer windows")
+        smaller = ", a smaller --surge" if surge is not None else ""
+        raise ValueError(f"about {expected:.3g} requests; the limit is {MAX_REQUESTS:.0e}: lower --duration, --min-requests{smaller} or select fewer windows")
     if surge is not None:  # one window (the command's check): the surge within it
         check_within(surge, segs[-1][1], segs[-1][2])
     process = bursty if arrivals == "bursty" else poisson
