@@ -95,8 +95,8 @@ def solve_inputs(inp: Inputs, options: SolveOptions) -> SolveResult:
 def noisy_plan_points(inp: Inputs, plan: Plan) -> list[str]:
     """``optimize``'s warning when the plan's capacity rests on profile points measured
     contended or unstable (:func:`scaleplan.profile.verdict.noisy_plan_points`)."""
-    if inp.profile is None:
-        return []
+    if inp.profile is None or all(m.source != "measured" for m in inp.profile.measurements):
+        return []  # only measured points have a verdict (and its module three dataclasses)
     from scaleplan.profile.verdict import noisy_plan_points as noisy
 
     used = (
