@@ -6,7 +6,8 @@ dates, so identical inputs give a byte-identical file (``solve_seconds`` only ap
 ``--json`` output of ``optimize``).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: pydantic would compile every field's annotation
+# string (typing.ForwardRef) at each start-up (issue 20); forward references are quoted.
 
 import math
 from collections.abc import Sequence
@@ -283,7 +284,7 @@ class Plan(StrictModel):
         )
 
     @model_validator(mode="after")
-    def _windows_agree(self) -> Plan:
+    def _windows_agree(self) -> "Plan":
         """Every per-window list has one entry per window: ``demand.rps`` and each
         allocation's ``replicas_per_window``. Render, check and simulate index them by window;
         a hand-edited plan with a short list would otherwise be read as something it never
@@ -306,7 +307,7 @@ class Plan(StrictModel):
         return self
 
     @model_validator(mode="after")
-    def _every_class_routed(self) -> Plan:
+    def _every_class_routed(self) -> "Plan":
         """With ``kubernetes.class_header`` each request class has its own HTTPRoute rule, whose
         weights are the allocations' ``routing`` shares of that class: a class with demand that
         no live allocation takes would get a rule of zero weights, which a Gateway answers with

@@ -6,7 +6,8 @@ rest of the pipeline can rely on validated, immutable input; their JSON Schema i
 ``scaleplan schema spec`` prints.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: pydantic would compile every field's annotation
+# string (typing.ForwardRef) at each start-up (issue 20); forward references are quoted.
 
 import math
 import re
@@ -175,7 +176,7 @@ class ModelSpec(_Model):
         return None if v is None else _file_ref(v)
 
     @model_validator(mode="after")
-    def _profile_or_architecture(self) -> ModelSpec:
+    def _profile_or_architecture(self) -> "ModelSpec":
         """Capacity comes from a profile's points or from an LLM architecture: one is needed."""
         if self.profile is None and self.architecture is None:
             raise ValueError(fix(
@@ -212,7 +213,7 @@ class RequestClass(_Omitting):
     slo: ClassSlo | None = Field(default=None, description="This class's own SLO targets (ttft_ms, tpot_ms, latency_ms), each overriding the top-level slo for this class; the percentile stays the spec's. Needs model.architecture; not with routing: inference-pool (docs/spec.md, Per-class SLOs).")
 
     @model_validator(mode="after")
-    def _lengths(self) -> RequestClass:
+    def _lengths(self) -> "RequestClass":
         check_lengths(self)
         return self
 
@@ -241,7 +242,7 @@ class Traffic(_Model):
         return v
 
     @model_validator(mode="after")
-    def _one_of(self) -> Traffic:
+    def _one_of(self) -> "Traffic":
         if (self.peak_rps is None) == (self.hourly_rps is None):
             raise ValueError(fix("give exactly one of peak_rps or hourly_rps", "use peak_rps for a flat load, hourly_rps for a daily curve", at="peak_rps"))
         if self.classes:
@@ -334,7 +335,7 @@ class Placement(_Omitting):
     OMITTED: ClassVar[tuple[str, ...]] = ("zones", "max_instance_types")  # OMITTED_WHILE_DEFAULT
 
     @model_validator(mode="after")
-    def _minmax(self) -> Placement:
+    def _minmax(self) -> "Placement":
         if self.max_replicas is not None and self.max_replicas < self.min_replicas:
             raise ValueError(fix(f"max_replicas {self.max_replicas} is below min_replicas {self.min_replicas}", "raise max_replicas or lower min_replicas", at="max_replicas"))
         return self
@@ -389,7 +390,7 @@ class Autoscaler(_Model):
         return {"type": v} if isinstance(v, str) else v
 
     @model_validator(mode="after")
-    def _settings(self) -> Autoscaler:
+    def _settings(self) -> "Autoscaler":
         if self.type == "keda-kafka" and self.kafka is None:
             raise ValueError(fix("autoscaler type keda-kafka needs a 'kafka' section", "add kafka: {bootstrap_servers, topic, consumer_group}", at="type"))
         if self.type == "keda-rabbitmq" and self.rabbitmq is None:
@@ -472,7 +473,7 @@ class Kubernetes(_Model):
         return v
 
     @model_validator(mode="after")
-    def _gateway(self) -> Kubernetes:
+    def _gateway(self) -> "Kubernetes":
         if self.routing in ("gateway-api", "inference-pool") and self.gateway is None:
             raise ValueError(fix(f"routing: {self.routing} needs a 'gateway' section", "add gateway: {name: <your Gateway>, namespace: <its namespace>}", at="gateway"))
         if self.class_header is not None and self.routing != "gateway-api":
@@ -509,7 +510,7 @@ class Spec(_Model):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _llm_latency_default(cls, data: Any, handler: ModelWrapValidatorHandler[Spec]) -> Spec:
+    def _llm_latency_default(cls, data: Any, handler: "ModelWrapValidatorHandler[Spec]") -> "Spec":
         """``slo.latency_ms`` of an LLM spec defaults from its TTFT/TPOT targets
         (:func:`llm_latency_default`), marked derived (Slo.tested_latency_ms); else stated."""
         default = None
@@ -524,7 +525,7 @@ class Spec(_Model):
         return spec
 
     @model_validator(mode="after")
-    def _class_slos(self) -> Spec:
+    def _class_slos(self) -> "Spec":
         check_class_slos(self)  # needs model.architecture; not under inference-pool
         return self
 
@@ -538,7 +539,7 @@ class Spec(_Model):
         return slo_of(self, name)
 
     @model_validator(mode="after")
-    def _class_header(self) -> Spec:
+    def _class_header(self) -> "Spec":
         """kubernetes.class_header: one HTTPRoute header match per class (Gateway API allows
         :data:`HTTPROUTE_MAX_MATCHES`, one is the header-less rule's), class names usable as
         header values."""

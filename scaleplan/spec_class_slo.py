@@ -3,7 +3,8 @@
 class is held to (:func:`slo_of`), and the targets a class-blind signal can be held to
 (:func:`class_blind_slo`: render's alerts, observe)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: pydantic would compile every field's annotation
+# string (typing.ForwardRef) at each start-up (issue 20); forward references are quoted.
 
 from typing import TYPE_CHECKING, ClassVar
 
@@ -45,7 +46,7 @@ class ClassSlo(SpecModel):
     )
 
     @model_validator(mode="after")
-    def _some(self) -> ClassSlo:
+    def _some(self) -> "ClassSlo":
         if all(getattr(self, k) is None for k in CLASS_SLO_KEYS):
             raise ValueError(fix(
                 "states no target",
@@ -55,7 +56,7 @@ class ClassSlo(SpecModel):
         return self
 
 
-def check_class_slos(spec: Spec) -> None:
+def check_class_slos(spec: "Spec") -> None:
     """ValueError (with the fix) for a class slo the plan cannot hold as written: without
     ``model.architecture`` (a profile's points are judged against one SLO) or under
     ``routing: inference-pool`` (its picker is class-blind: every class on a pod shares one
@@ -91,7 +92,7 @@ def check_class_slos(spec: Spec) -> None:
         ))
 
 
-def slo_of(spec: Spec, name: str | None) -> Slo:
+def slo_of(spec: "Spec", name: str | None) -> "Slo":
     """The SLO class ``name`` is held to: the top-level ``slo`` with the class's own targets
     over it (the top-level one itself for a class without, or no class). A derived top-level
     latency_ms stays derived, at the class's own TTFT + TPOT x its output tokens (at the
@@ -111,7 +112,7 @@ def slo_of(spec: Spec, name: str | None) -> Slo:
     return s
 
 
-def class_slo_text(spec: Spec) -> str:
+def class_slo_text(spec: "Spec") -> str:
     """``summarize: TTFT 5000 ms, TPOT 100 ms`` for each class with targets of its own
     (``; `` between classes); empty without any."""
     out = []
@@ -124,14 +125,14 @@ def class_slo_text(spec: Spec) -> str:
     return "; ".join(out)
 
 
-def tightest_tpot_ms(spec: Spec) -> float | None:
+def tightest_tpot_ms(spec: "Spec") -> float | None:
     """The tightest TPOT target of any class: a replica runs one batch for the classes it
     serves, so with per-class SLOs its steps hold this for every sequence (docs/spec.md)."""
     v = [t for c in spec.traffic.classes if (t := slo_of(spec, c.name).tpot_ms) is not None]
     return min(v) if v else spec.slo.tpot_ms
 
 
-def class_blind_slo(spec: Spec) -> tuple[dict[str, float | None], list[str]]:
+def class_blind_slo(spec: "Spec") -> tuple[dict[str, float | None], list[str]]:
     """The targets a class-blind signal (an engine histogram without a class label: render's
     burn-rate alerts, observe's hours) is held to: ``ttft``, ``tpot`` and ``latency`` (stated
     only) in ms, None where there is none; and, per metric left out, why. Without class SLOs

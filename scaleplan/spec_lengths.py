@@ -2,7 +2,8 @@
 ``input_tokens`` / ``output_tokens``, which are then the class's means (docs/spec.md,
 docs/llm.md "Length spread"). The arithmetic is the LLM room's (:mod:`scaleplan.llm.lengths`)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: pydantic would compile every field's annotation
+# string (typing.ForwardRef) at each start-up (issue 20); forward references are quoted.
 
 from typing import TYPE_CHECKING, Any
 
@@ -95,7 +96,7 @@ class ClassLengths(SpecModel):
         return v
 
     @model_validator(mode="after")
-    def _one_shape(self) -> ClassLengths:
+    def _one_shape(self) -> "ClassLengths":
         p99s = (self.input_tokens_p99, self.output_tokens_p99)
         if self.sigma is not None and any(p is not None for p in p99s):
             raise ValueError(fix(
@@ -133,7 +134,7 @@ def side_sigma(sigma: float | None, p99: int | None, mean: int) -> float | None:
     return None if p99 is None else sigma_from_quantile(mean, p99, P99)
 
 
-def check_lengths(c: RequestClass) -> None:
+def check_lengths(c: "RequestClass") -> None:
     """A class's ``lengths`` against its means: they need ``input_tokens`` and
     ``output_tokens``, and a p99 lies between the mean and what a lognormal of that mean
     reaches (:func:`scaleplan.llm.lengths.max_quantile_ratio`). ValueError with the fix."""

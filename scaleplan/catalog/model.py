@@ -6,7 +6,8 @@ header. Users add files with ``--catalog PATH``: later rows override earlier one
 (provider, region, instance_type); ``price_multiplier`` models negotiated discounts.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: pydantic would compile every field's annotation
+# string (typing.ForwardRef) at each start-up (issue 20); forward references are quoted.
 
 import functools
 import re
@@ -148,7 +149,7 @@ class InstanceRow(_Model):
     fetched_at: str | None = None
 
     @model_validator(mode="after")
-    def _zones_of_the_region(self) -> InstanceRow:
+    def _zones_of_the_region(self) -> "InstanceRow":
         """A cloud's zone names start with their region's (UX review 10: a misspelt zone, or
         another region's, was taken, and the plan spread over zones that do not exist)."""
         sep = ZONE_SEPARATOR.get(self.provider)
@@ -166,7 +167,7 @@ class InstanceRow(_Model):
         return self
 
     @model_validator(mode="after")
-    def _consistent(self) -> InstanceRow:
+    def _consistent(self) -> "InstanceRow":
         if (self.accelerator is None) != (self.accelerator_count == 0):
             raise ValueError(fix("accelerator and accelerator_count disagree", "give both (GPU types) or neither (CPU-only types)"))
         if self.price_ondemand is None and self.price_spot is None:
@@ -198,7 +199,7 @@ class CatalogFile(_Model):
     instances: tuple[InstanceRow, ...] = ()
 
     @model_validator(mode="after")
-    def _unique(self) -> CatalogFile:
+    def _unique(self) -> "CatalogFile":
         seen: set[tuple[str, str, str]] = set()
         for r in self.instances:
             if r.key in seen:

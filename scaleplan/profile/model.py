@@ -7,7 +7,8 @@ tensor-parallel replica; ``request_class`` ties a point to a spec traffic class 
 mixes). Keep field names stable: other tools read these files.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: pydantic would compile every field's annotation
+# string (typing.ForwardRef) at each start-up (issue 20); forward references are quoted.
 
 from pathlib import Path
 from typing import Any, Literal
@@ -45,7 +46,7 @@ class Percentiles(StrictModel):
     mean: float | None = Field(default=None, ge=0, le=MAX_MS)
 
     @model_validator(mode="after")
-    def _ordered(self) -> Percentiles:
+    def _ordered(self) -> "Percentiles":
         if not (self.p50 <= self.p90 + 1e-9 and self.p90 <= self.p95 + 1e-9 and self.p95 <= self.p99 + 1e-9):
             raise ValueError(fix(f"percentiles must not decrease (p50 {self.p50} <= p90 {self.p90} <= p95 {self.p95} <= p99 {self.p99})", "check the measurement"))
         return self
