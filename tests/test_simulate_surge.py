@@ -151,6 +151,10 @@ def test_the_rendered_policies_limit_each_step(plans: dict[str, Path]) -> None:
     assert _limit(up, s, 100.0, 6, up=True) == 6  # the minute's +4 already used
     assert _limit(up, s, 131.0, 6, up=True) == 12  # a minute later: from 6
     assert _limit(down, s, 200.0, 6, up=False) == 3
+    # r2 review 40: 10 -> 5 at 1,000 s, 5 -> 20 at 1,030 s (from 10 at that minute's start);
+    # at 1,070 s the minute starts at 5 (+100 %: 10): Kubernetes holds 20, not scale down to 10
+    s.changes = [(1000.0, -5), (1030.0, 15)]
+    assert _limit(up, s, 1070.0, 20, up=True) == 20
 
 
 def test_the_request_limit_counts_the_surges_requests(plans: dict[str, Path]) -> None:

@@ -212,7 +212,9 @@ def _behavior(obj: Obj) -> Obj:
 def _limit(rules: Obj, s: Scaler, t: float, cur: int, *, up: bool) -> int:
     """The most (``up``) or fewest replicas the rendered policies allow now: each policy from
     the replicas at the start of its period (the changes within it undone), ``selectPolicy``
-    Max the largest change, Min the smallest, Disabled none (Kubernetes' rule)."""
+    Max the largest change, Min the smallest, Disabled none (Kubernetes' rule); never past the
+    current count the other way (a limit from a period that began lower holds it, as
+    Kubernetes does: it does not turn a scale-up into a scale-down)."""
     select = rules.get("selectPolicy", "Max")
     if select == "Disabled":
         return cur
@@ -230,7 +232,7 @@ def _limit(rules: Obj, s: Scaler, t: float, cur: int, *, up: bool) -> int:
     if not limits:
         return s.hi if up else s.lo
     pick = max if (select == "Max") == up else min
-    return int(pick(limits))
+    return max(cur, int(pick(limits))) if up else min(cur, int(pick(limits)))
 
 
 def autoscalers(
