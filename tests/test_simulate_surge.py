@@ -126,6 +126,7 @@ def test_surges_outside_the_window_or_beside_other_scenarios(
     assert "ends at 3900 s, after the simulated window 9" in out
     out = cli(["simulate", plan, "--surge", "2x@100+100", "--fail", "node"], exit_code=2).stderr
     assert "--surge" in out and "--fail" in out
+    assert "trace" not in out  # r2 review 40: a trace's reason, said of --fail
     out = cli(["simulate", plan, "--surge", "2x@100+100", "--windows", "2-3"], exit_code=2).stderr
     assert "a surge runs in one window" in out
     batch = ROOT / "examples" / "vision-daily" / "plan.yaml"

@@ -116,8 +116,8 @@ def _surge_checked(a: SimulateArgs) -> Surge | None:
                         ("--replica-delta", a.replica_delta != 0)) if on
     ]
     if clash:
-        message = (f"does not combine with {', '.join(clash)}: one scenario at a time (a trace "
-                   "brings its own rates); drop one")
+        why = " (a trace brings its own rates)" if a.trace is not None else ""
+        message = f"does not combine with {', '.join(clash)}: one scenario at a time{why}; drop one"
         raise OptionError(message, option="--surge")
     return surge
 
