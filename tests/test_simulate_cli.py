@@ -188,3 +188,20 @@ def test_a_zone_loss_on_a_plan_without_zones_names_the_plan_file(cli) -> None:
     err = json.loads(r.stdout)["error"]
     assert err["file"] == plan and err["problems"][0]["file"] == plan, err
     assert f"error: {plan}: allocations[].zones" in " ".join(r.stderr.split()), r.stderr
+
+
+def test_replica_types_not_running_in_the_windows_fold_into_one_line(cli) -> None:
+    """The request-level view, like the LLM one (UX trial 28, F8): at 10h the embedding example
+    runs only g4dn; the CPU types are one line, not rows of 0 requests. The JSON keeps them."""
+    plan = str(Path(__file__).resolve().parents[1] / "examples" / "embedding-cpu-gpu" / "plan.yaml")
+    out = cli(["simulate", plan, "--windows", "10", "--duration", "5"]).stdout
+    table = out[out.index("Per replica type"):out.index("Over the day")]
+    assert "embedder-g4dn-xlarge-od" in table
+    said = "not running in window 10 (no replica serves there): "
+    assert said + "embedder-c7i-large-od, embedder-c7i-xlarge-od" in table
+    assert "embedder-c7i-large-od   " not in table
+    args = ["simulate", plan, "--windows", "10", "--duration", "5", "--json"]
+    data = json.loads(cli(args).stdout)
+    names = [x["name"] for x in data["allocations"]]
+    assert names == ["embedder-c7i-large-od", "embedder-c7i-xlarge-od", "embedder-g4dn-xlarge-od"]
+    assert "not running in" not in cli(["simulate", plan, "--duration", "2"]).stdout

@@ -961,3 +961,29 @@ def _day_plan(replicas: int) -> Plan:
         update={"windows": 24, "window_hours": 1.0, "rps": (2.0,) * 24}
     )
     return base.model_copy(update={"allocations": (a,), "demand": demand})
+
+
+def test_allocations_running_no_replica_in_the_windows_fold_into_one_line(cli, tmp_path) -> None:
+    """`simulate --windows peak` listed, in "Per allocation" and "step times:", every allocation
+    of the plan, four of six running no replica there (`reqs 0, batch 0.0`; UX trial 28, F8).
+    The text folds them into one line; the JSON keeps all of them (busy null)."""
+    plan = llm_plan(rps=1.0, replicas=1, allocations=3)
+    a = list(plan.allocations)
+    for k in (1, 2):
+        none = {"replicas": 0, "nodes": 0, "replicas_per_window": (0,), "nodes_per_window": (0,)}
+        a[k] = a[k].model_copy(update=none)
+    p = tmp_path / "plan.yaml"
+    p.write_text(dump_plan(plan.model_copy(update={"allocations": tuple(a)})))
+    out = cli(["simulate", str(p), "--duration", "60"]).stdout
+    rows = out[out.index("Per allocation"):out.index("step times:")]
+    assert "llm-0" in rows and "llm-1 " not in rows and "llm-2 " not in rows
+    assert "not running in window 0 (no replica serves there): llm-1, llm-2" in rows
+    step = next(ln for ln in out.splitlines() if ln.startswith("step times: "))
+    assert "llm-0: " in step and "llm-1" not in step and "llm-2" not in step
+    data = json.loads(cli(["simulate", str(p), "--duration", "60", "--json"]).stdout)
+    idle = [(x["name"], x["busy"] is None) for x in data["allocations"]]
+    assert idle == [("llm-0", False), ("llm-1", True), ("llm-2", True)]
+    # every allocation running: no such line
+    one = llm_plan(rps=1.0, replicas=1, allocations=2)
+    p.write_text(dump_plan(one))
+    assert "not running in" not in cli(["simulate", str(p), "--duration", "60"]).stdout

@@ -190,8 +190,9 @@ def renderables(res: SimResult) -> list[RenderableType]:
             a.name, a.capacity_type, str(a.batch_size), str(a.requests), _pct(a.attainment),
             _ms(a.latency_ms.p99), _pct(a.utilization), "-" if a.mean_batch is None else f"{a.mean_batch:.2f}",
         )
-        for a in res.allocations
+        for a in res.allocations if a.utilization is not None
     ])
+    idle = _not_running([a.name for a in res.allocations if a.utilization is None], res.windows_simulated)
     p99 = [w.latency_ms.p99 for w in res.windows]
     reps: list[float | None] = [float(sum(w.replicas.values())) for w in res.windows]
     rps: list[float | None] = [w.rps for w in res.windows]
@@ -203,7 +204,7 @@ def renderables(res: SimResult) -> list[RenderableType]:
         ("below target", "".join("✗" if (w.attainment is not None and w.attainment < res.target) else "·" for w in res.windows)),
         ("queue max", sparkline([float(w.queue_max) for w in res.windows])),
     ], show_header=False)
-    out: list[RenderableType] = [head, head2, wt, at, spark]
+    out: list[RenderableType] = [head, head2, wt, at, *([Text(idle)] if idle else []), spark]
     if res.failure is not None:
         f = res.failure
         lost = ", ".join(f"{k} x{v}" for k, v in f.lost.items()) or "nothing"
@@ -303,6 +304,15 @@ def _p(x: float | None) -> str:
 OWN_TARGETS = (("ttft_ms", "TTFT"), ("tpot_ms", "TPOT"), ("latency_ms", "e2e"))  # classes[].slo
 
 
+def _not_running(names: Sequence[str], windows: Sequence[int]) -> str:
+    """The one line for the allocations that run no replica in the simulated windows (left out
+    of the per-allocation rows; the JSON lists them)."""
+    if not names:
+        return ""
+    where = f"window {windows[0]}" if len(windows) == 1 else "these windows"
+    return f"not running in {where} (no replica serves there): {', '.join(names)}"
+
+
 def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     """Terminal view of an LLM simulation: per class against the SLO, per window, per allocation,
     queue / KV / preemptions over time."""
@@ -350,12 +360,18 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
         )
         for w in res.windows
     ]))
+    # an allocation no replica of which serves in the simulated windows (busy None: no running
+    # time) is folded into one line; the JSON keeps every allocation
+    running = [a for a in res.allocations if a.busy is not None]
     alloc_cols: list[tuple[str, Cell]] = [("allocation", "whole"), *((c, "number") for c in ("seqs", "KV tok", "budget", "reqs", "batch", "preempt"))]
     out.append(FittedTable("Per allocation", alloc_cols, [
         (a.name, str(a.max_num_seqs), str(a.kv_cache_tokens or "-"), str(a.token_budget), str(a.requests), "-" if a.mean_batch is None else f"{a.mean_batch:.1f}", str(a.preemptions))
-        for a in res.allocations
+        for a in running
     ]))
-    out.append(Text("step times: " + "; ".join(f"{a.name}: {a.step_source}" for a in res.allocations)))
+    idle = _not_running([a.name for a in res.allocations if a.busy is None], res.windows_simulated)
+    if idle:
+        out.append(Text(idle))
+    out.append(Text("step times: " + "; ".join(f"{a.name}: {a.step_source}" for a in running)))
     n = max(1, len(res.series_t_s))
     stride = max(1, -(-n // 48))
     waiting: list[float | None] = [float(x) for x in res.series_waiting[::stride]]
