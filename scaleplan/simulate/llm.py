@@ -189,8 +189,10 @@ def _fixed_note(plan: Plan, ctl: Autoscalers) -> list[str]:
     held = [a.name for k, a in enumerate(plan.allocations) if k not in scaled]
     if not held:
         return []
-    return [f"--surge: no autoscaler is rendered for {', '.join(held)} (its Deployment has fixed"
-            " replicas, e.g. a plan of one demand window), so it runs at that count throughout"]
+    whose, it = ("its Deployment has", "it runs at that count") if len(held) == 1 else (
+        "their Deployments have", "each runs at its count")
+    return [f"--surge: no autoscaler is rendered for {', '.join(held)} ({whose} fixed replicas,"
+            f" e.g. a plan of one demand window), so {it} throughout"]
 
 
 def _surged(
