@@ -58,6 +58,9 @@ def test_the_n1_spare_absorbs_a_surge_at_the_peak(cli: Any, plans: dict[str, Pat
     text = cli(["simulate", str(plans["rate"]), "--surge", "1.3x@600+900"]).stdout
     assert "surge 1.3x from 600 s to 1,500 s (window 9: 6 -> 7.8 rps)" in text
     assert "no pod added: the 3 replicas running, redundancy n+1 absorbed it" in text
+    # r2 review 40: the title fits the table's width (it wrapped after 'within')
+    (title,) = [line for line in text.splitlines() if line.startswith("During the surge")]
+    assert title == "During the surge, per class (within the SLO at p95)"
 
 
 def test_an_example_without_an_autoscaler_runs_its_fixed_count(cli: Any) -> None:

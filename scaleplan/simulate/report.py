@@ -445,7 +445,7 @@ def surge_renderables(g: SurgeStats, ppct: str) -> list[RenderableType]:
         ("class", "whole"),
         *((c, "number") for c in ("reqs", "TTFT", "TPOT", "attain", "overall", "SLO")),
     ]
-    title = f"During the surge, per class (share of requests within the SLO at {ppct})"
+    title = f"During the surge, per class (within the SLO at {ppct})"  # within the table
     table = FittedTable(title, cols, [
         (c.name, str(c.requests), _pc(c.attainment_ttft), _pc(c.attainment_tpot), _pc(c.attainment),
          _pc(c.attainment_overall), "holds" if c.holds else "FAILS")
