@@ -175,6 +175,23 @@ def test_manifests_of_another_plan_say_so_first(tables: Catalog, tmp_path: Path)
     assert any(f.file == label for f in named.findings[1:])
 
 
+def test_manifests_of_another_service_say_so_first(cli, tmp_path: Path) -> None:
+    """The chat service's manifests checked against the embedder's plan: the first line named
+    only the two plan hashes (UX trial 28, F9); it now names both services and the fix, before
+    the per-object findings. The exit code is drift's, as before."""
+    ex = ROOT / "examples"
+    _render(ex / "llm-chat" / "plan.yaml", tmp_path / "out")
+    other = ex / "embedding-cpu-gpu" / "plan.yaml"
+    r = cli(["check", str(tmp_path / "out"), "--plan", str(other)], exit_code=1)
+    lines = r.stdout.splitlines()
+    first = lines[0]
+    assert "the checked manifests are of service 'chat' (their app.kubernetes.io/name), " in first
+    assert "the plan of service 'embedder'" in first and "scaleplan.dev/plan-hash" in first
+    assert "(fix: pass the plan the manifests were rendered from" in first, first
+    assert "rendered from another plan" not in r.stdout
+    assert any("the plan renders Deployment/embedder-" in ln for ln in lines[1:])
+
+
 @pytest.mark.skipif("llm-chat-pool" not in EXAMPLES, reason="examples/llm-chat-pool not there")
 @pytest.mark.parametrize(
     "name", ["inferencepool-chat.yaml", "ec2nodeclass-chat-g6e-on-demand.yaml"]

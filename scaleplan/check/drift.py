@@ -518,13 +518,32 @@ def _other_plan(objects: Sequence[K8sObject], plan: Plan, rule: Rule) -> list[Fi
     if not stamped or any(h == mine for _, h in stamped):
         return []
     o, theirs = stamped[0]
+    hashes = f"{ANN_PLAN_HASH} {theirs[:12]}, this plan's {mine[:12]}"
+    services = _services(objects)
+    svc = plan.spec.metadata.name
+    if services and svc not in services:  # another service's manifests (UX trial 28, F9)
+        theirs_svc = ", ".join(f"'{n}'" for n in services)
+        return [
+            dataclasses.replace(
+                o.finding(
+                    rule,
+                    f"the checked manifests are of service {theirs_svc} (their "
+                    f"app.kubernetes.io/name), the plan of service '{svc}' ({hashes}): the "
+                    "differences below are against another service's plan",
+                    path,
+                    hint=f"pass the plan the manifests were rendered from (scaleplan check DIR "
+                    f"--plan {services[0]}'s plan.yaml), or check {svc}'s manifests against "
+                    "this plan",
+                ),
+                headline=True,
+            )
+        ]
     return [
         dataclasses.replace(
             o.finding(
                 rule,
-                f"the checked manifests were rendered from another plan ({ANN_PLAN_HASH} "
-                f"{theirs[:12]}, this plan's {mine[:12]}): the differences below are against a "
-                "plan they did not come from",
+                f"the checked manifests were rendered from another plan ({hashes}): the "
+                "differences below are against a plan they did not come from",
                 path,
                 hint="re-render them from this plan (scaleplan render PLAN --out DIR), or check "
                 "them against the plan they were rendered from",
@@ -532,6 +551,19 @@ def _other_plan(objects: Sequence[K8sObject], plan: Plan, rule: Rule) -> list[Fi
             headline=True,
         )
     ]
+
+
+def _services(objects: Sequence[K8sObject]) -> list[str]:
+    """The services (``app.kubernetes.io/name``) of the objects scaleplan rendered, sorted."""
+    from scaleplan.render.metadata import MANAGED_BY
+
+    names: set[str] = set()
+    for o in objects:
+        lab = get(o.data, ("metadata", "labels")) or {}
+        ours = isinstance(lab, dict) and lab.get("app.kubernetes.io/managed-by") == MANAGED_BY
+        if ours and (name := lab.get("app.kubernetes.io/name")):
+            names.add(str(name))
+    return sorted(names)
 
 
 __all__ = ["compare", "drift_findings", "facts_of", "format_path", "rendered_objects"]
