@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from scaleplan.plan import Allocation, Alternative, Baseline, Plan, SpotLoss
     from scaleplan.plan_outputs import PlanOutputs
     from scaleplan.plandiff import PlanDiff
+    from scaleplan.simulate.failures import StartupCost
     from scaleplan.solve import SolveResult
 
 
@@ -39,6 +40,7 @@ def plan_json(
     doc["price_warnings"] = list(wrote.price_warnings)  # date-based: never in plan.yaml
     # null when --out held no plan: the key is there on every run, for a dashboard's reader
     doc["changes"] = None if wrote.changes is None else wrote.changes.to_dict()
+    doc["startup_cost"] = startup_cost_doc(plan)  # not in plan.yaml: derived from it
     if obs is not None:  # scaleplan.observe is imported only for --observed
         from scaleplan.observe.replan import replan_report
 
@@ -172,6 +174,7 @@ def summary_lines(
         ]
     if any(a.capacity_type == "spot" for a in plan.allocations):  # docs/catalog.md, caveats
         lines.append(Line("  spot at the cheapest zone's price in the catalog; it changes hourly"))
+    lines += startup_lines(plan)
     # a plan out of proportion (scaleplan.solve.sanity) is said again under its cost
     lines += [Line(f"WARNING: {w}") for w in plan.warnings if w.startswith("out of proportion:")]
     said = ("Average utilization", "one region:")  # a one-cluster flavor's region (solve.core)
@@ -201,6 +204,58 @@ def summary_lines(
         lines += [Line(t, whole=True) for t in diff_lines(changes)]
     lines += [Line(f"wrote {w}") for w in written]
     return lines
+
+
+def startup_cost_doc(plan: Plan) -> dict[str, Any]:
+    """``--json``'s ``startup_cost``: the new nodes' start-ups the cost leaves out
+    (:func:`scaleplan.simulate.failures.startup_cost`) and the :func:`swap_warning`."""
+    from scaleplan.simulate.failures import startup_cost
+
+    c = startup_cost(plan)
+    return {
+        "per_hour": round(c.per_hour, 4),
+        "per_day": round(c.per_day, 2),
+        "swaps_per_hour": round(c.swaps_per_hour, 4),
+        "warning": swap_warning(plan, c),
+    }
+
+
+def startup_lines(plan: Plan) -> list[Line]:
+    """One line under the cost with what new nodes cost while their pods start (only when
+    that is not $0), and the :func:`swap_warning`."""
+    from scaleplan.simulate.failures import startup_cost
+
+    c = startup_cost(plan)
+    if round(c.per_hour, 4) == 0:
+        return []
+    lines = [Line(f"  + start-ups, not in the cost: ${c.per_hour:.4f}/h (${c.per_day:,.2f}/day)")]
+    warning = swap_warning(plan, c)
+    return lines + ([Line(f"WARNING: {warning}")] if warning else [])
+
+
+def swap_warning(plan: Plan, c: StartupCost) -> str | None:
+    """A plan of more than one instance type whose start-ups in swaps (a window in which one
+    allocation adds nodes while another sheds some) cost more per hour than it saves against
+    the cheapest single type: a plan that swaps less may cost less. The baseline's own
+    start-ups are not known here (plan.yaml keeps no baseline's nodes per window), so not
+    counted, and the warning says so."""
+    if len({a.instance_type for a in plan.allocations}) < 2:
+        return None
+    single = next((b for b in plan.baselines if b.name == "cheapest-single-type"), None)
+    if single is None or single.cost_per_hour is None:
+        return None
+    saving = single.cost_per_hour - plan.cost_per_hour
+    if c.swaps_per_hour <= saving:
+        return None
+    return (
+        f"swaps of shapes between hours: the new nodes' start-ups in them (an allocation"
+        f" grows while another shrinks) cost ${c.swaps_per_hour:.4f}/h, more than the"
+        f" ${saving:.4f}/h this plan saves against the cheapest single type"
+        f" (${single.cost_per_hour:.4f}/h, whose own start-ups are not counted), so a plan"
+        " that swaps less may cost less: set placement.max_instance_types: 1 (one instance"
+        " type; its shapes may still swap) or narrow placement.accelerators or"
+        " placement.exclude to fewer shapes, and compare"
+    )
 
 
 # an alternative over this many times the plan's cost more is no choice a user takes: UX trial

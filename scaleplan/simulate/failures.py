@@ -208,6 +208,43 @@ def pod_start(plan: Plan, a: Allocation) -> tuple[float, str]:
     return replacement_delay(plan, a, _accel_memory_gib(plan, a))
 
 
+@dataclass(frozen=True)
+class StartupCost:
+    """What the plan's new nodes cost while their pods start, which ``optimize``'s cost does
+    not price: USD per hour of the plan's day (``per_hour``) and per day (``per_day``), and
+    the part of ``per_hour`` paid in swaps (``swaps_per_hour``: a change of windows in which
+    one allocation adds nodes while another sheds some)."""
+
+    per_hour: float
+    per_day: float
+    swaps_per_hour: float
+
+
+def startup_cost(plan: Plan) -> StartupCost:
+    """Every rise of an allocation's nodes from one window to the next, the windows taken
+    cyclically (the day repeats), priced at its node price for :func:`pod_start`'s seconds
+    (the one new-pod start-up rule: render's cron triggers start the new pods that much
+    before the hour, while the nodes they replace still run), summed over the plan's day."""
+    allocs = plan.allocations
+    seconds = [pod_start(plan, a)[0] for a in allocs]
+    total = swaps = 0.0
+    n = plan.demand.windows
+    for w in range(n):
+        step = [
+            a.nodes_per_window[w] - a.nodes_per_window[w - 1] if len(a.nodes_per_window) == n else 0
+            for a in allocs
+        ]
+        cost = sum(
+            up * a.price_per_node_hour * s / 3600
+            for up, a, s in zip(step, allocs, seconds, strict=True) if up > 0
+        )
+        total += cost
+        if any(up < 0 for up in step):
+            swaps += cost
+    hours = n * plan.demand.window_hours
+    return StartupCost(total / hours, total / hours * 24, swaps / hours)
+
+
 def recovery(
     plan: Plan, topo: Topology, event: FailureEvent, replace_after_s: float | None
 ) -> Recovery:

@@ -1,0 +1,81 @@
+"""The plan's start-up cost (UX trial 28, F3): what new nodes cost while their pods start,
+which ``optimize``'s cost leaves out (:func:`scaleplan.simulate.failures.startup_cost`), and
+the warning when the start-ups of a plan's swaps between shapes cost more than the plan saves
+against the cheapest single type. Real solver, real catalogs, hand arithmetic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scaleplan.plan import read_plan
+from scaleplan.simulate.failures import pod_start, startup_cost
+
+ROOT = Path(__file__).resolve().parents[1]
+SWAPS = ROOT / "tests" / "data" / "specs" / "swap-startups" / "spec.yaml"
+EMB = ROOT / "examples" / "embedding-cpu-gpu"
+C7I_LARGE, C7I_XLARGE, G4DN = 0.08925, 0.1785, 0.526  # us-east-1 on-demand $/node-hour
+
+
+def test_the_example_plan_by_hand() -> None:
+    """Every rise of nodes, the day taken cyclically (hour 0 follows hour 23), at the node's
+    price for 90 + 120 + 120 s (node start, image pull, the spec's startup window)."""
+    plan = read_plan(EMB / "plan.yaml")
+    assert [pod_start(plan, a)[0] for a in plan.allocations] == [330.0] * 3
+    # c7i.large 3 2 2 2 2 3 0 ... 1 0 1 0 3: +1 at 5, +1 at 19, +1 at 21, +3 at 23 (0 at 0)
+    # c7i.xlarge 0 ... 3 5 0 ... 4 3 2 2 0: +3 at 6, +2 at 7, +4 at 19; g4dn +2 at 8
+    per_day = (6 * C7I_LARGE + 9 * C7I_XLARGE + 2 * G4DN) * 330 / 3600
+    c = startup_cost(plan)
+    assert c.per_day == pytest.approx(per_day) and c.per_hour == pytest.approx(per_day / 24)
+    # swaps: the changes of hour in which one allocation grows while another shrinks: 6
+    # (xlarge +3, large 3 -> 0), 8 (g4dn +2), 19 (large +1, xlarge +4, g4dn 2 -> 0), 21
+    # (large +1, xlarge 4 -> 3 -> 2), 23 (large +3); not 5 nor 7, where nothing shrinks
+    swaps = (5 * C7I_LARGE + 7 * C7I_XLARGE + 2 * G4DN) * 330 / 3600
+    assert c.swaps_per_hour == pytest.approx(swaps / 24)
+
+
+def _optimize(cli, spec: Path, out: Path, *extra: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    res = cli(["optimize", str(spec), "--out", str(out), "--json", "--no-manifests", *extra])
+    return json.loads(res.stdout)  # type: ignore[no-any-return]
+
+
+def test_swaps_that_cost_more_than_they_save_are_warned(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doc = _optimize(cli, SWAPS, tmp_path)
+    nodes = {a["instance_type"]: a["nodes_per_window"] for a in doc["allocations"]}
+    quiet = [0] * 4 + [2] + [0] * 19
+    assert nodes == {"c7i.large": quiet, "g4dn.xlarge": [2 - n for n in quiet]}
+    # 2 c7i.large nodes start at 04:00, 2 g4dn at 05:00, each 90 + 120 + 3000 s early
+    per_day = (2 * C7I_LARGE + 2 * G4DN) * 3210 / 3600
+    got = doc["startup_cost"]
+    assert got["per_day"] == round(per_day, 2) == 1.10
+    assert got["per_hour"] == got["swaps_per_hour"] == round(per_day / 24, 4) == 0.0457
+    single = next(b for b in doc["baselines"] if b["name"] == "cheapest-single-type")
+    saving = single["cost_per_hour"] - doc["cost_per_hour"]
+    assert single["cost_per_hour"] == 2 * G4DN and 0 < saving < per_day / 24
+    warning = got["warning"]
+    assert f"cost $0.0457/h, more than the ${saving:.4f}/h this plan saves" in warning
+    assert "placement.max_instance_types: 1" in warning and "not counted" in warning
+    res = cli(["optimize", str(SWAPS), "--out", str(tmp_path), "--no-manifests"])
+    assert "  + start-ups, not in the cost: $0.0457/h ($1.10/day)" in res.stdout
+    assert "WARNING: swaps of shapes between hours: the new nodes' start-ups" in res.stdout
+    # the fix the warning names: one type all day, no swap, no warning
+    one = tmp_path / "one.yaml"
+    one.write_text(
+        SWAPS.read_text().replace("redundancy: n+1", "redundancy: n+1\n  max_instance_types: 1")
+        .replace("profile: profile.yaml", f"profile: {SWAPS.parent / 'profile.yaml'}")
+    )
+    doc = _optimize(cli, one, tmp_path / "one")
+    assert [a["instance_type"] for a in doc["allocations"]] == ["g4dn.xlarge"]
+    none = {"per_hour": 0.0, "per_day": 0.0, "swaps_per_hour": 0.0, "warning": None}
+    assert doc["startup_cost"] == none
+
+
+def test_swaps_that_save_more_are_not_warned(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doc = _optimize(cli, EMB / "spec.yaml", tmp_path)
+    got = doc["startup_cost"]
+    assert got["per_hour"] == 0.0122 and got["warning"] is None  # saves $0.36/h
+    res = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path), "--no-manifests"])
+    assert "  + start-ups, not in the cost: $0.0122/h ($0.29/day)" in res.stdout
+    assert "WARNING: swaps" not in res.stdout
