@@ -60,7 +60,7 @@ def test_a_derived_latency_is_reported_as_derived_not_as_the_slo() -> None:
     assert obs.slo.latency_ms == 48_580.0 and obs.slo.hours_above == 24
     text = _text(obs)
     assert "SLO p95 48580 ms" not in text, text
-    assert "e2e p95 48580 ms (derived, not an SLO): above in 24 of 24 hours" in text, text
+    assert "e2e p95 48580 ms (derived, not an SLO): above in 24 of 24 observed hours" in text, text
     assert "capacity: 3 rps per replica at p95 48580 ms (derived)" in text, text
     # UX trial 26 F9: not "the plan assumed 3.62 (-17%)" beside a re-plan's other figure: the
     # plan sized at TTFT/TPOT, and no hour here calibrates the model, so the re-plan keeps it
@@ -93,7 +93,7 @@ def test_a_stated_latency_is_still_the_slo(beyond: float) -> None:
     if beyond:
         assert "below the SLO (48580 ms)" in obs.warnings[0], obs.warnings
         return
-    assert "SLO p95 48580 ms: above in 24 of 24 hours" in text, text
+    assert "SLO p95 48580 ms: above in 24 of 24 observed hours" in text, text
     assert "capacity: 3 rps per replica at p95 48580 ms (" in text, text
     assert "(derived)" not in text
     assert "the plan assumed 3.62 (-17%)" in text, text  # an e2e SLO the plan sized at

@@ -325,7 +325,7 @@ def risks(observed: Observed) -> list[str]:
             worst = f">= {worst}, beyond the histogram's largest bucket"
         out.append(f"{e2e} in {s.peak_hours_above} of {s.peak_hours_seen} peak hours (worst {worst})")
     elif s.hours_above:
-        out.append(f"{e2e} in {s.hours_above} of {s.hours_seen} hours")
+        out.append(f"{e2e} in {s.hours_above} of {s.hours_seen} observed hours")
     out += observed.warnings  # hours the histogram cannot place against the SLO
     out += _capacity_risks(observed)
     pct = observed.running_plan.spec.slo.percentile

@@ -105,7 +105,7 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     if derived:  # no SLO: TTFT's and TPOT's follow
         slo = f"e2e p{s.percentile} {s.latency_ms:g} ms (derived, not an SLO)"
     if e2e_limit(obs.running_plan)[0] is not None:  # else unjudged() below says why
-        lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} hours,")
+        lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} observed hours,")
         lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
     for what, target, above, n_hours, top in token_slo_hours(obs):  # LLM plans
         slo_at = f"{what} p{s.percentile} {target:g} ms"
