@@ -487,3 +487,39 @@ def test_the_rejected_requests_note_agrees_with_its_count() -> None:
     assert rejected_note(1964).startswith("1,964 requests longer than") and "were rejected" in (
         rejected_note(1964)
     )
+
+
+def test_simulate_verdict_names_requests_refused_for_length(cli, plans: dict[str, Path]) -> None:
+    """A plan for fixed lengths (max_model_len set for them) simulated with --lengths
+    lognormal: a share of the drawn requests exceeds max_model_len and is rejected. The run
+    FAILS (exit 1, docs/simulate.md), and the verdict line says why: the share refused and the
+    max_model_len, and that the others hold, not a capacity miss (UX trial 28 F7: 29 % refused
+    read '70.9 % ... FAILS' with any number of replicas)."""
+    from scaleplan.plan import read_plan
+
+    limit = read_plan(plans["loose0"]).allocations[0].llm.max_model_len  # type: ignore[union-attr]
+    args = ["simulate", str(plans["loose0"]), "--windows", "peak", "--min-requests", "600",
+            "--lengths", "lognormal"]
+    got = json.loads(cli([*args, "--json"], exit_code=1).stdout)
+    assert got["rejected"] > 0.05 * got["requests"] and not got["ok"]
+    share = 100.0 * got["rejected"] / got["requests"]
+    why = (f"{got['rejected']:,} of {got['requests']:,} requests ({share:.1f} %) rejected as "
+           f"longer than max_model_len {limit:,} (or the KV cache); the others hold the SLO: "
+           "the lengths fail the plan, not its capacity")
+    assert got["rejected_why"] == why
+    line = cli(args, exit_code=1).stdout.splitlines()[1]
+    assert line.endswith(f"-> FAILS: {why}"), line
+    assert any("fix: raise model.engine_config.max_model_len" in n for n in got["notes"])
+    # four times the load on the same replicas: the others miss too, and it says so instead
+    from scaleplan.kube.weights import peak_window
+    from scaleplan.simulate.llm import simulate_llm
+
+    plan = read_plan(plans["loose0"])
+    over = simulate_llm(plan, windows=(peak_window(plan.demand.rps),), min_requests=600,
+                        lengths="lognormal", rate_scale=4.0)
+    assert over.rejected > 0 and not over.ok and over.rejected_why is not None
+    assert over.rejected_why.startswith(f"{over.rejected:,} of {over.requests:,} requests")
+    assert "not its capacity" not in over.rejected_why and "others attain" in over.rejected_why
+    # nothing refused: no such words, and the JSON as before
+    fixed = json.loads(cli([*args[:-2], "--json"], exit_code=None).stdout)
+    assert fixed["rejected"] == 0 and "rejected_why" not in fixed

@@ -57,6 +57,7 @@ from scaleplan.simulate.llm_replicas import (
 from scaleplan.simulate.llm_results import LlmSimResult
 from scaleplan.simulate.llm_routing import PICKERS, Picker, route_as_rendered
 from scaleplan.simulate.llm_summary import (
+    Outcomes,
     Replacement,
     alloc_stats,
     class_stats,
@@ -180,6 +181,8 @@ def simulate_llm(
     out = _report(plan, name, seed, opts, trace is None, wl, res, serving, alloc_of, cfgs, sources, replacement, routing_desc, notes)
     if surge is not None:
         out = replace(out, surge=_surged(plan, surge, wl, res, ctl, replace_after_s))
+        if out.surge is not None and not out.surge.holds and out.rejected_why:  # capacity fails too
+            out = replace(out, rejected_why=out.rejected_why.removesuffix(NOT_CAPACITY))
     return replace(out, replica_floor=True) if floored else out
 
 
@@ -305,8 +308,11 @@ def _report(
     astats = alloc_stats(plan, segs, serving, alloc_of, cfgs, sources, res)
     fstats = failure_stats(plan, wl, res, o, replacement) if replacement is not None else None
     rejected = int((res.outcome == eng.REJECTED).sum())
+    why = None
     if rejected:
-        notes.append(rejected_note(rejected))
+        notes.append(rejected_note(rejected) + "; " + REJECTED_FIX)
+        rest_ok = not any(w.saturated for w in wstats) and (fstats is None or fstats.holds)
+        why = rejected_why(wl, res, o, rejected, cfgs, rest_ok)
     slo = plan.spec.slo
     n = len(wl.times)
     return LlmSimResult(
@@ -320,7 +326,47 @@ def _report(
         series_running=tuple(res.sample_running.tolist()), series_kv_used=tuple(res.sample_kv_used.tolist()),
         series_preemptions=tuple(res.sample_preempted.tolist()), notes=tuple(notes),
         replica_delta=opts.replica_delta, slo_e2e_derived=slo.tested_latency_ms is None,
+        rejected_why=why,
     )
+
+
+REJECTED_FIX = (
+    "fix: raise model.engine_config.max_model_len in the spec to cover them, or state the "
+    "classes' spread (traffic.classes[].lengths: max_model_len then defaults to its p99.9), and "
+    "re-optimize; simulate --lengths fixed checks the capacity alone"
+)
+
+
+NOT_CAPACITY = "; the others hold the SLO: the lengths fail the plan, not its capacity"
+
+
+def rejected_why(
+    wl: Workload, res: eng.EngineResult, o: Outcomes, rejected: int,
+    cfgs: list[eng.ReplicaConfig], rest_ok: bool,
+) -> str:
+    """What the verdict line says of refused requests: their share, the max_model_len they
+    exceed, and whether the requests not refused hold the SLO on their own (then, where no
+    window saturates and the failure scenario holds, ``rest_ok``, the lengths, not the
+    capacity, fail the plan; UX trial 28 F7: 29 % rejected read as a capacity miss)."""
+    n = len(wl.times)
+    lens = sorted({c.max_model_len for c in cfgs})
+    limit = "max_model_len " + " / ".join(f"{v:,}" for v in lens) if lens else "max_model_len"
+    kept = res.outcome != eng.REJECTED
+    others = int(kept.sum())
+    share = 100.0 * rejected / n
+    head = (f"{rejected:,} of {n:,} requests ({share:.1f} %) rejected as longer than "
+            f"{limit} (or the KV cache)")
+    if others == 0:
+        return head
+    hold = rest_ok and all(
+        float(g[m].mean()) >= o.target
+        for ci in range(len(wl.names))
+        if (m := kept & (wl.cls == ci)).any()
+        for g in (o.good_ttft, o.good_tpot, o.good_e2e)
+    )
+    if hold:
+        return f"{head}{NOT_CAPACITY}"
+    return f"{head}; the {others:,} others attain {100.0 * float(o.good[kept].mean()):.2f} %"
 
 
 def rejected_note(rejected: int) -> str:

@@ -192,6 +192,9 @@ class LlmSimResult:
     # slo_e2e_ms is the derived slo.latency_ms (Slo.tested_latency_ms None): reported, not judged
     slo_e2e_derived: bool = False
     surge: SurgeStats | None = None  # --surge: None (left out of the JSON) without one
+    # requests refused for length: their share, the max_model_len and whether the others hold
+    # (the verdict line's words); None (left out of the JSON) when none was refused
+    rejected_why: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -204,6 +207,8 @@ class LlmSimResult:
         out = {"ok": self.ok, **jsonable(with_failure(dataclasses.asdict(self), self.failure))}
         if out.get("surge") is None:
             out.pop("surge", None)  # no --surge: the JSON as before the option
+        if out.get("rejected_why") is None:
+            out.pop("rejected_why", None)  # nothing refused: the JSON as before the field
         for c in out.get("classes", ()):
             if c.get("slo") is None:
                 c.pop("slo", None)  # a class held to the top-level slo: as before the field

@@ -337,6 +337,7 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
             f"{_delta(res.replica_delta, res.replica_floor)}; "
             f"SLO p{pct}: {slo}; attainment {_pct(res.attainment)} (target {_pct(res.target)}), goodput {res.goodput_rps:.3g} req/s -> "
             f"{'holds' if res.ok else 'FAILS'}"
+            + (f": {res.rejected_why}" if res.rejected_why and not res.ok else "")
         ),
     ]
     ppct = f"p{pct}"
