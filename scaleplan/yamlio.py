@@ -257,6 +257,23 @@ def _documents(text: str, name: str, what: str) -> Iterator[Document]:
         loader.dispose()
 
 
+# the page that documents each kind of file, for the "is empty" error (ux25 F18: it said "see
+# docs/"); a ``what`` not listed names docs/cli.md, which lists every command's files
+DOC_PAGES = {
+    "spec": "docs/spec.md",
+    "plan": 'docs/optimizer.md, "The plan"',
+    "catalog": 'docs/catalog.md, "File format"',
+    "accelerator specs": 'docs/catalog.md, "File format"',
+    "fix-up table": 'docs/catalog.md, "Shipped data and provenance"',
+    "profile": "docs/profile.md",
+    "observed": 'docs/observe.md, "The Observed file"',
+    "queries file": 'docs/observe.md, "The queries"',
+    "LLM presets": "docs/llm.md",
+}
+# files a command writes, not a person: the fix is that command
+WRITTEN_BY = {"plan": "scaleplan optimize", "observed": "scaleplan observe"}
+
+
 def parse_yaml_documents(text: str, name: str, *, what: str = "file") -> list[Document]:
     """Parse a (possibly multi-document) YAML stream; empty documents are skipped."""
     return [d for d in _documents(text, name, what) if d.data is not None]
@@ -267,7 +284,13 @@ def parse_yaml(text: str, name: str, *, what: str = "file", expect_mapping: bool
     docs = list(_documents(text, name, what))
     docs = [d for d in docs if d.data is not None]
     if not docs:
-        raise InputError(name, [Problem("", f"{what} is empty", hint=f"write the {what} as a YAML mapping; see docs/")])
+        page = DOC_PAGES.get(what, "docs/cli.md")
+        made_by = WRITTEN_BY.get(what)
+        how = f"write the {what} as a YAML mapping"
+        if made_by:
+            how = f"{made_by} writes it: run it again"
+        hint = f"{how}; see {page}"
+        raise InputError(name, [Problem("", f"{what} is empty", hint=hint)])
     if len(docs) > 1:
         raise InputError(name, [Problem("", f"{what} holds {len(docs)} YAML documents, expected one", hint="remove the extra '---' documents", line=docs[1].lines.start_line)])
     doc = docs[0]

@@ -245,3 +245,23 @@ def test_atomic_write_through_a_symlink_writes_its_target(tmp_path: Path) -> Non
     atomic_write(dangling, "made\n")
     assert dangling.is_symlink() and (tmp_path / "real" / "later.yaml").read_text() == "made\n"
     assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["later.yaml", "profile.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("what", "said"),
+    [
+        ("spec", "write the spec as a YAML mapping; see docs/spec.md"),
+        ("plan", 'scaleplan optimize writes it: run it again; see docs/optimizer.md, "The plan"'),
+        ("catalog", 'write the catalog as a YAML mapping; see docs/catalog.md, "File format"'),
+        ("profile", "write the profile as a YAML mapping; see docs/profile.md"),
+        ("observed", 'scaleplan observe writes it: run it again; see docs/observe.md, "The'),
+        ("queries file", 'see docs/observe.md, "The queries"'),
+    ],
+)
+def test_an_empty_file_names_the_page_that_documents_it(what: str, said: str) -> None:
+    """An empty file's error ended 'see docs/' without naming the page (UX trial 25, F18)."""
+    with pytest.raises(InputError) as exc:
+        parse_yaml("# only a comment\n", "x.yaml", what=what)
+    text = str(exc.value)
+    assert f"{what} is empty" in text and said in text, text
+    assert "see docs/)" not in text and "see docs/;" not in text
