@@ -79,3 +79,26 @@ def test_swaps_that_save_more_are_not_warned(cli, tmp_path: Path) -> None:  # ty
     res = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path), "--no-manifests"])
     assert "  + start-ups, not in the cost: $0.0122/h ($0.29/day)" in res.stdout
     assert "WARNING: swaps" not in res.stdout
+
+
+def test_the_report_s_start_up_rule_does_not_load_the_simulator() -> None:
+    """optimize's report reads startup_cost from scaleplan.simulate.failures on every run;
+    importing it ran the package's __init__, which loaded the whole simulator (~40 ms on each
+    optimize, issue 20). The package now imports its names on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scaleplan.simulate.failures as f; "
+        "from scaleplan.simulate import simulate, FAILURES; "
+        "print('scaleplan.simulate.core' in sys.modules, callable(simulate), bool(FAILURES))"
+    )
+    before = (
+        "import sys, scaleplan.simulate.failures; "
+        "print('scaleplan.simulate.core' in sys.modules)"
+    )
+    run = {"capture_output": True, "text": True, "check": True}
+    lone = subprocess.run([sys.executable, "-c", before], **run)
+    assert lone.stdout.split() == ["False"], lone.stdout
+    both = subprocess.run([sys.executable, "-c", code], **run)
+    assert both.stdout.split() == ["True", "True", "True"], both.stdout
