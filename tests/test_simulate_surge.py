@@ -145,10 +145,13 @@ def test_the_rendered_policies_limit_each_step(plans: dict[str, Path]) -> None:
     at most 50 % a minute."""
     import numpy as np
 
+    from scaleplan.inputs import load_tables
+    from scaleplan.render.replay import rendered_scalers
     from scaleplan.simulate.autoscale import _behavior, _limit, autoscalers
 
     plan = read_plan(plans["rate"])
-    ctl = autoscalers(plan, 3, np.zeros(0), 3600.0, None)
+    rendered = rendered_scalers(plan, load_tables([], providers=["aws", "azure", "gcp"]))
+    ctl = autoscalers(plan, 3, np.zeros(0), 3600.0, None, rendered)
     (s,) = ctl.scalers
     assert (s.lo, s.hi, s.period_s, s.replicas, s.start_s) == (2, 3, 15.0, 2, 1110.0)
     up, down = _behavior(s.obj)["scaleUp"], _behavior(s.obj)["scaleDown"]
@@ -184,3 +187,46 @@ def test_the_request_limit_counts_the_surges_requests(plans: dict[str, Path]) ->
     assert 5.5e4 < draw("2x@0+100") < 6.5e4  # 6 rps for 10,000 s, 1,200 more in the surge
     with pytest.raises(ValueError, match=r"about 6e\+06 requests.*a smaller --surge"):
         draw("100x@0+10000")
+
+
+def test_replay_and_a_surge_read_the_scaled_object_alike(plans: dict[str, Path]) -> None:
+    """r2 review 40 item 4: the steady-state replay (``--replicas autoscaler``) and a surge's
+    polls read the rendered ScaledObject through one reader, so a surge's first poll at a
+    window's planned rate asks for what the replay runs there, in every window (the n+1
+    formula, crons kept beside it)."""
+    import math
+
+    import numpy as np
+
+    from scaleplan.inputs import load_tables
+    from scaleplan.render.replay import autoscaled_counts, rendered_scalers
+    from scaleplan.simulate.autoscale import autoscalers
+
+    plan = read_plan(plans["rate"])
+    tables = load_tables([], providers=["aws"])
+    rendered = rendered_scalers(plan, tables)
+    replayed = autoscaled_counts(plan, tables)
+    (name,) = replayed
+    asked = []
+    for w in range(plan.demand.windows):
+        ctl = autoscalers(plan, w, np.zeros(0), 3600.0, None, rendered)
+        (s,) = ctl.scalers
+        asks = ctl._asks(s, 0.0, None)  # type: ignore[arg-type]  # rate triggers: no view read
+        want = max(math.ceil(v / t - 1e-9) for v, t in asks)
+        asked.append(max(s.lo, 1, min(s.hi, want)))
+    assert asked == list(replayed[name])
+    assert len(set(asked)) > 1  # the curve moves the count: not a constant compared
+
+
+def test_a_surge_judges_only_the_targets_a_class_has(
+    cli: Any, tmp_path: Path,
+) -> None:
+    """r2 review 40 item 7: a surge's classes are judged by the verdict's one rule
+    (llm_summary.class_attainment): a class without a TTFT target reads no TTFT attainment in
+    the surge's table, as in the main report (it read 100 %, judged against no target)."""
+    text = SPEC.read_text(encoding="utf-8").replace("  ttft_ms: 2500\n", "")
+    plan = optimized(tmp_path, "spec", text)
+    data = _surge(cli, plan, "--surge", "1.3x@600+900", code=0)
+    for main, surged in zip(data["classes"], data["surge"]["classes"], strict=True):
+        assert main["attainment_ttft"] is None and surged["attainment_ttft"] is None
+        assert surged["attainment_tpot"] is not None and surged["holds"] is True

@@ -13,8 +13,8 @@ steady state there (:func:`~scaleplan.render.burst.burst_pods`). Pure.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.plan import Allocation, Plan
@@ -75,39 +75,100 @@ def trigger_metric(plan: Plan, trig: Obj, w: int, rate: float | None = None) -> 
     return rate
 
 
-def _scaled_object_count(plan: Plan, so: Obj, w: int) -> int:
-    spec = so["spec"]
-    lo, hi = int(spec.get("minReplicaCount", 0)), int(spec.get("maxReplicaCount", 100))
-    mods = spec.get("advanced", {}).get("scalingModifiers")
-    metrics: dict[str, float] = {}
-    asks: list[int] = []
-    for trig in spec["triggers"]:
-        kind = trig["type"]
-        if kind == "cron":
-            md = trig["metadata"]
-            on = cron_active(md, round(w * plan.demand.window_hours * 60))
-            asks.append(int(md["desiredReplicas"]) if on else 0)
-            continue
-        if kind != "prometheus":
+class Rendered(NamedTuple):
+    """What render writes for a plan's autoscaling: Deployment name -> its HorizontalPodAutoscaler
+    or ScaledObject, and Deployment name -> its ``spec.replicas`` (None: an autoscaler sets it)."""
+
+    scalers: dict[str, Obj]
+    replicas: dict[str, Any]
+
+
+def rendered_scalers(plan: Plan, catalog: Catalog) -> Rendered:
+    """The plan rendered (:func:`scaleplan.render.render_report`), its autoscalers and counts."""
+    from scaleplan.render import render_report
+
+    objs = list(render_report(plan, catalog).objects)
+    return Rendered(
+        {
+            str(o.obj["spec"]["scaleTargetRef"]["name"]): o.obj
+            for o in objs if o.kind in ("HorizontalPodAutoscaler", "ScaledObject")
+        },
+        {o.name: o.obj["spec"].get("replicas") for o in objs if o.kind == "Deployment"},
+    )
+
+
+def is_rate_trigger(trig: Obj) -> bool:
+    """A prometheus trigger on the request rate (not the LLM engine's in flight or KV use)."""
+    return trig["type"] == "prometheus" and trig.get("name") not in ("in-flight", "kv-cache")
+
+
+def check_scaled_object(plan: Plan, so: Obj) -> None:
+    """:class:`Unreplayable` for a trigger neither a replay nor a simulation can read: a queue's
+    (Kafka, RabbitMQ), or a gateway-api backend Service's rate."""
+    k8s = plan.spec.kubernetes
+    for trig in so["spec"]["triggers"]:
+        if trig["type"] not in ("prometheus", "cron"):
             raise Unreplayable(
-                f"a ScaledObject on {kind}: a queue's length is not a function of the planned rate"
+                f"a ScaledObject on {trig['type']}: a queue's length is neither a function of "
+                "the planned rate nor simulated"
             )
-        k8s = plan.spec.kubernetes
-        if k8s.routing == "gateway-api" and k8s.autoscaler.prometheus.query is None:
+        if is_rate_trigger(trig) and k8s.routing == "gateway-api" and (
+            k8s.autoscaler.prometheus.query is None
+        ):
             raise Unreplayable(
                 "a ScaledObject on a gateway-api backend Service's rate: it follows the route's "
                 "weights over every backend's pods"
             )
-        value = trigger_metric(plan, trig, w)
-        metrics[str(trig["name"])] = value
+
+
+def scaled_object_asks(
+    plan: Plan, so: Obj, w: int, metric_of: Callable[[Obj], float],
+) -> list[tuple[float, float]]:
+    """What each of a ScaledObject's triggers asks for in window ``w``, as (value, target per
+    pod): a daily cron its ``desiredReplicas`` while active (else 0) at target 1, a prometheus
+    trigger ``metric_of(trigger)`` against its threshold; a ``scalingModifiers`` formula replaces
+    the prometheus triggers by its count (the crons kept). The one reading of a ScaledObject that
+    the steady-state replay (``metric_of``: the planned rate) and a surge's polls (the
+    simulation's metrics) share; :func:`check_scaled_object` first."""
+    spec = so["spec"]
+    mods = spec.get("advanced", {}).get("scalingModifiers")
+    minute = round(w * plan.demand.window_hours * 60)
+    metrics: dict[str, float] = {}
+    asks: list[tuple[float, float]] = []
+    for trig in spec["triggers"]:
+        md = trig["metadata"]
+        if trig["type"] == "cron":
+            asks.append((float(md["desiredReplicas"]) if cron_active(md, minute) else 0.0, 1.0))
+            continue
+        value = metric_of(trig)
+        metrics[str(trig.get("name", ""))] = value
         if mods is None:
-            asks.append(math.ceil(value / float(trig["metadata"]["threshold"]) - 1e-9))
+            asks.append((value, float(md["threshold"])))
     if mods is not None:
-        asks.append(formula_count(str(mods["formula"]), metrics))
-    want = max(asks, default=0)
+        asks.append((float(formula_count(str(mods["formula"]), metrics)), 1.0))
+    return asks
+
+
+def _scaled_object_count(plan: Plan, so: Obj, w: int) -> int:
+    spec = so["spec"]
+    lo, hi = int(spec.get("minReplicaCount", 0)), int(spec.get("maxReplicaCount", 100))
+    check_scaled_object(plan, so)
+    asks = scaled_object_asks(plan, so, w, lambda trig: trigger_metric(plan, trig, w))
+    want = max((math.ceil(v / t - 1e-9) for v, t in asks), default=0)
     if want <= 0:  # no trigger active: KEDA holds minReplicaCount
         return lo
     return max(lo, 1, min(hi, want))
+
+
+def check_hpa(plan: Plan, hpa: Obj) -> None:
+    """:class:`Unreplayable` for an HPA on CPU or GPU utilization: the pods' use is neither a
+    function of the planned rate nor simulated (an rps HPA is both)."""
+    (metric,) = hpa["spec"]["metrics"]
+    if metric["type"] != "Pods" or plan.spec.kubernetes.autoscaler.hpa.metric != "rps":
+        raise Unreplayable(
+            f"an HPA on {plan.spec.kubernetes.autoscaler.hpa.metric} utilization: the pods' use "
+            "is neither a function of the planned rate nor simulated"
+        )
 
 
 def _hpa_count(
@@ -121,12 +182,8 @@ def _hpa_count(
     from scaleplan.render.burst import burst_pods
 
     spec = hpa["spec"]
+    check_hpa(plan, hpa)
     (metric,) = spec["metrics"]
-    if metric["type"] != "Pods" or plan.spec.kubernetes.autoscaler.hpa.metric != "rps":
-        raise Unreplayable(
-            f"an HPA on {plan.spec.kubernetes.autoscaler.hpa.metric} utilization: it comes from "
-            "the pods' load, not the planned rate"
-        )
     routing = plan.spec.kubernetes.routing
     others = len(scaled) > 1 or (routing == "gateway-api" and any(n for n, _ in fixed))
     if others:
@@ -143,14 +200,8 @@ def autoscaled_counts(plan: Plan, catalog: Catalog) -> dict[str, tuple[int, ...]
     """Allocation name -> the replicas its rendered autoscaler (or fixed count) runs in each
     window at the planned rate. Raises :class:`Unreplayable`."""
     from scaleplan.kube.safety import sanitize_dns_label
-    from scaleplan.render import render_report
 
-    objs = list(render_report(plan, catalog).objects)
-    scalers = {
-        str(o.obj["spec"]["scaleTargetRef"]["name"]): o.obj
-        for o in objs if o.kind in ("HorizontalPodAutoscaler", "ScaledObject")
-    }
-    fixed = {o.name: o.obj["spec"].get("replicas") for o in objs if o.kind == "Deployment"}
+    scalers, fixed = rendered_scalers(plan, catalog)
     live = [a for a in plan.allocations if any(a.replicas_per_window)]
     held = [
         (int(fixed[nm]), a.capacity_rps_per_replica) for a in live
@@ -185,7 +236,7 @@ def with_counts(plan: Plan, counts: Mapping[str, Sequence[int]]) -> Plan:
             "replicas_per_window": c, "nodes_per_window": nodes,
             "replicas": max(c, default=0), "nodes": max(nodes, default=0),
         }))
-    return plan.model_copy(update={"allocations": allocs})
+    return plan.model_copy(update={"allocations": tuple(allocs)})
 
 
 def replay_note(plan: Plan, counts: Mapping[str, Sequence[int]]) -> str:

@@ -1,8 +1,10 @@
 """The rendered autoscalers reacting to a simulated run's load (``simulate --surge``,
 docs/simulate.md "Surges"). Each allocation's HorizontalPodAutoscaler or KEDA ScaledObject is
-read from the objects render writes for the plan (:func:`scaleplan.render.render_report`: its
-bounds, triggers, thresholds, formula, polling interval and ``behavior`` are render's, not a
-second copy) and polled during the run: KEDA every ``pollingInterval``, an HPA every sync period
+read from the objects render writes for the plan (given by the caller:
+:func:`scaleplan.render.replay.rendered_scalers`; its bounds, triggers, thresholds, formula,
+polling interval and ``behavior`` are render's, and a ScaledObject's triggers are read by the
+one reader the steady-state replay uses, :func:`~scaleplan.render.replay.scaled_object_asks`)
+and polled during the run: KEDA every ``pollingInterval``, an HPA every sync period
 (15 s, Kubernetes' default). The metrics come from the simulation: the Service's request rate
 over the query's range (``[2m]``), the engine's requests in flight and KV-cache use of the
 allocation's serving pods (vLLM's ``num_requests_running + num_requests_waiting`` and
@@ -33,10 +35,12 @@ from numpy.typing import NDArray
 
 from scaleplan.plan import Plan
 from scaleplan.render.replay import (
+    Rendered,
     Unreplayable,
-    cron_active,
-    formula_count,
+    check_hpa,
+    check_scaled_object,
     quantity,
+    scaled_object_asks,
     trigger_metric,
 )
 from scaleplan.simulate import llm_engine as eng
@@ -128,31 +132,18 @@ class Autoscalers:
             everyone = max(len(view.serving_ids), 1)
             total = self.rate(t, DEFAULT_RANGE_S) * len(s.serving) / everyone
             return [(total, quantity(m["pods"]["target"]["averageValue"]))]
-        metrics: dict[str, float] = {}
-        asks: list[tuple[float, float]] = []
-        minute = round(self.window * self.plan.demand.window_hours * 60)
-        for trig in spec["triggers"]:
-            md, name = trig["metadata"], str(trig.get("name", ""))
-            if trig["type"] == "cron":
-                on = cron_active(md, minute)
-                asks.append((float(md["desiredReplicas"]) if on else 0.0, 1.0))
-                continue
+
+        def metric(trig: Obj) -> float:
+            name = str(trig.get("name", ""))
             if name == "in-flight":
-                value = float(sum(view.queue(g) for g in s.serving))
-            elif name == "kv-cache":
-                value = sum(1.0 - view.free_kv(g) for g in s.serving)
-            else:
-                found = _RANGE.search(str(md.get("query", "")))
-                range_s = float(found[1]) * _UNIT[found[2]] if found else DEFAULT_RANGE_S
-                value = trigger_metric(self.plan, trig, self.window, self.rate(t, range_s))
-            metrics[name] = value
-            asks.append((value, float(md["threshold"])))
-        mods = spec.get("advanced", {}).get("scalingModifiers")
-        if mods is not None:  # the formula replaces the triggers it reads (crons stay)
-            kinds = [trig["type"] for trig in spec["triggers"]]
-            crons = [a for a, k in zip(asks, kinds, strict=True) if k == "cron"]
-            asks = [*crons, (float(formula_count(str(mods["formula"]), metrics)), 1.0)]
-        return asks
+                return float(sum(view.queue(g) for g in s.serving))
+            if name == "kv-cache":
+                return sum(1.0 - view.free_kv(g) for g in s.serving)
+            found = _RANGE.search(str(trig["metadata"].get("query", "")))
+            range_s = float(found[1]) * _UNIT[found[2]] if found else DEFAULT_RANGE_S
+            return trigger_metric(self.plan, trig, self.window, self.rate(t, range_s))
+
+        return scaled_object_asks(self.plan, s.obj, self.window, metric)
 
     def _poll(self, s: Scaler, t: float, view: eng.ReplicaView) -> None:
         """One HPA sync: the metrics' proposal, stabilized and limited (Kubernetes' order)."""
@@ -237,23 +228,15 @@ def _limit(rules: Obj, s: Scaler, t: float, cur: int, *, up: bool) -> int:
 
 def autoscalers(
     plan: Plan, window: int, times: NDArray[np.float64], horizon_s: float,
-    start_after_s: float | None,
+    start_after_s: float | None, rendered: Rendered,
 ) -> Autoscalers:
-    """The plan's rendered autoscalers at the start of ``window`` (each Deployment at the plan's
-    count there; one render holds fixed, at its rendered replicas); :class:`Unreplayable` for
-    one whose metric is not simulated."""
-    from scaleplan.inputs import load_tables
+    """The plan's ``rendered`` autoscalers (:func:`scaleplan.render.replay.rendered_scalers`) at
+    the start of ``window``, each Deployment at the plan's count there (one render holds fixed,
+    at its rendered replicas); :class:`Unreplayable` for one whose metric is not simulated."""
     from scaleplan.kube.safety import sanitize_dns_label
-    from scaleplan.render import render_report
     from scaleplan.simulate.failures import pod_start
 
-    tables = load_tables([], providers=sorted({a.provider for a in plan.allocations}))
-    objs = list(render_report(plan, tables).objects)
-    by_name = {
-        str(o.obj["spec"]["scaleTargetRef"]["name"]): o.obj
-        for o in objs if o.kind in ("HorizontalPodAutoscaler", "ScaledObject")
-    }
-    fixed_count = {o.name: o.obj["spec"].get("replicas") for o in objs if o.kind == "Deployment"}
+    by_name, fixed_count = rendered
     scalers: list[Scaler] = []
     fixed: list[int] = []
     alloc_of: list[int] = []
@@ -282,22 +265,8 @@ def autoscalers(
 def _check(plan: Plan, obj: Obj) -> None:
     """:class:`Unreplayable` for what the run cannot read from the simulation."""
     if obj["kind"] == "HorizontalPodAutoscaler":
-        (m,) = obj["spec"]["metrics"]
-        if m["type"] != "Pods" or plan.spec.kubernetes.autoscaler.hpa.metric != "rps":
-            raise Unreplayable(
-                f"an HPA on {plan.spec.kubernetes.autoscaler.hpa.metric} utilization: the "
-                "simulation has no CPU or GPU use to read"
-            )
+        check_hpa(plan, obj)
         if plan.spec.kubernetes.routing == "gateway-api" and len(plan.allocations) > 1:
             raise Unreplayable("an rps HPA under gateway-api beside other allocations")
         return
-    for trig in obj["spec"]["triggers"]:
-        if trig["type"] not in ("prometheus", "cron"):
-            raise Unreplayable(f"a ScaledObject on {trig['type']}: the simulation has no queue")
-        k8s = plan.spec.kubernetes
-        rate = trig["type"] == "prometheus" and trig["name"] not in ("in-flight", "kv-cache")
-        if rate and k8s.routing == "gateway-api" and k8s.autoscaler.prometheus.query is None:
-            raise Unreplayable(
-                "a ScaledObject on a gateway-api backend Service's rate: it follows the "
-                "route's weights over every backend's pods"
-            )
+    check_scaled_object(plan, obj)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from scaleplan.errors import input_error
 
 if TYPE_CHECKING:
+    from scaleplan.catalog.model import Catalog
     from scaleplan.plan import Plan
     from scaleplan.simulate.failures import Failure
     from scaleplan.simulate.llm_results import LlmSimResult
@@ -149,7 +150,6 @@ def _surge_window(
 def _autoscaled(plan: Plan, plan_file: str) -> tuple[Plan, str]:
     """``--replicas autoscaler``: the plan with the counts its rendered autoscalers run at each
     window's planned rate (:mod:`scaleplan.render.replay`), and the note that says so."""
-    from scaleplan.inputs import load_tables
     from scaleplan.render.replay import (
         Unreplayable,
         autoscaled_counts,
@@ -157,9 +157,8 @@ def _autoscaled(plan: Plan, plan_file: str) -> tuple[Plan, str]:
         with_counts,
     )
 
-    tables = load_tables([], providers=sorted({a.provider for a in plan.allocations}))
     try:
-        counts = autoscaled_counts(plan, tables)
+        counts = autoscaled_counts(plan, _tables(plan))
     except Unreplayable as exc:
         raise input_error(
             plan_file, "spec.kubernetes.autoscaler",
@@ -167,6 +166,13 @@ def _autoscaled(plan: Plan, plan_file: str) -> tuple[Plan, str]:
             "simulate the plan's counts (--replicas plan), or render a request-rate autoscaler",
         ) from None
     return with_counts(plan, counts), replay_note(plan, counts)
+
+
+def _tables(plan: Plan) -> Catalog:
+    """The shipped catalogs of the plan's providers: what render needs to write its objects."""
+    from scaleplan.inputs import load_tables
+
+    return load_tables([], providers=sorted({a.provider for a in plan.allocations}))
 
 
 def _run(
@@ -211,20 +217,22 @@ def _simulate_llm(
 ) -> LlmSimResult:
     """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
     from scaleplan.llm_inputs import llm_profile_points
-    from scaleplan.render.replay import Unreplayable
+    from scaleplan.render.replay import Unreplayable, rendered_scalers
     from scaleplan.simulate.llm import simulate_llm
     from scaleplan.simulate.llm_trace import read_llm_trace
 
     pts, notes = llm_profile_points(plan, plan_file, a.profile)
     llm_trace = read_llm_trace(a.trace) if a.trace is not None else None
     try:
+        autoscaled = surge[0] is not None and surge[1]
+        scalers = rendered_scalers(plan, _tables(plan)) if autoscaled else None
         res = simulate_llm(
             plan, name=plan_file, trace=llm_trace, duration_s=a.duration,
             min_requests=a.min_requests, windows=windows, seed=a.seed, lengths=llm.lengths,
             length_sigma=a.length_sigma, failure=fail, fail_at_s=a.fail_at,
             replace_after_s=a.replace_after, picker=llm.picker, profile_pts=pts,
             steps_source=llm.steps, arrivals=llm.arrivals, replica_delta=a.replica_delta,
-            surge=surge[0], autoscale=surge[1],
+            surge=surge[0], scalers=scalers,
         )
     except Unreplayable as exc:
         raise input_error(

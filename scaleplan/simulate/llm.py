@@ -83,6 +83,7 @@ from scaleplan.simulate.surge import Surge
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
+    from scaleplan.render.replay import Rendered
     from scaleplan.simulate.autoscale import Autoscalers
     from scaleplan.simulate.llm_results import SurgeStats
 
@@ -127,13 +128,14 @@ def simulate_llm(
     arrivals: ArrivalProcess = "poisson",
     replica_delta: int = 0,
     surge: Surge | None = None,
-    autoscale: bool = True,
+    scalers: Rendered | None = None,
 ) -> LlmSimResult:
     """Simulate an LLM plan token by token; see the module docstring and docs/simulate.md.
     ``replica_delta`` adds (removes) replicas in every window as the request-level simulator
     does (:func:`~scaleplan.simulate.layout.topology`), routed as rendered for the plan. A
-    ``surge`` (one window) runs its factor x the rate, the replicas following the rendered
-    autoscalers (``autoscale``; else the plan's counts): :mod:`~scaleplan.simulate.autoscale`."""
+    ``surge`` (one window) runs its factor x the rate, the replicas following the plan's rendered
+    autoscalers (``scalers``, :func:`~scaleplan.render.replay.rendered_scalers`; None: the
+    plan's counts): :mod:`~scaleplan.simulate.autoscale`."""
     name = name or plan.metadata.name
     check_simulatable(plan, name)
     opts = _options(
@@ -164,10 +166,10 @@ def simulate_llm(
     segs = wl.segments
     serving = [(t0, frozenset(topo.serving(w))) for t0, _, w in segs]
     ctl = None
-    if surge is not None and autoscale:
+    if surge is not None and scalers is not None:
         from scaleplan.simulate.autoscale import autoscalers
 
-        ctl = autoscalers(plan, segs[0][2], wl.times, segs[0][1], replace_after_s)
+        ctl = autoscalers(plan, segs[0][2], wl.times, segs[0][1], replace_after_s, scalers)
         alloc_of, serving = ctl.alloc_of, [(0.0, ctl.serving())]
         notes.extend(_fixed_note(plan, ctl))
     replacement = _failure(plan, topo, segs, failure, fail_at_s, replace_after_s, notes) if failure is not None else None
@@ -220,8 +222,8 @@ def _surged(
         last = {c.allocation: c.serving for c in timeline if c.t_s <= surge.start_s}
         running = len(ctl.fixed) + sum(last.values())
     return surge_stats(
-        surge, w, plan.demand.rps[w], wl.times, wl.cls, wl.names, outcomes(plan, wl, res),
-        timeline, asked, basis, running, plan.spec.placement.redundancy, ctl is not None,
+        plan, surge, w, wl.times, wl.cls, wl.names, outcomes(plan, wl, res), timeline, asked,
+        basis, running, ctl is not None,
     )
 
 

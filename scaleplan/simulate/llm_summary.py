@@ -118,19 +118,32 @@ def span_rate(total_s: float) -> Rate:
     return lambda mask: float(mask.sum()) / total_s if total_s > 0 else 0.0
 
 
+def class_attainment(
+    plan: Plan, cname: str, o: Outcomes, m: np.ndarray,
+) -> tuple[float | None, float | None, float | None, bool]:
+    """Class ``cname``'s requests in mask ``m``: the share that met each of the class's own
+    targets (TTFT, TPOT, end-to-end; None where it has no such target, TTFT and TPOT also None
+    without requests) and whether the class holds (each at least ``o.target``; no requests:
+    holds). The one rule the verdict and a surge's classes judge by."""
+    slo = plan.spec.slo_of(cname)  # the class's own targets where it has them
+    cnt = bool(m.any())
+    att_t = float(o.good_ttft[m].mean()) if cnt and slo.ttft_ms is not None else None
+    att_p = float(o.good_tpot[m].mean()) if cnt and slo.tpot_ms is not None else None
+    e2e_slo = slo.tested_latency_ms is not None  # a derived one is not an SLO (outcomes)
+    att_e = (float(o.good_e2e[m].mean()) if cnt else 1.0) if e2e_slo else None
+    return att_t, att_p, att_e, not cnt or all(
+        x is None or x >= o.target for x in (att_t, att_p, att_e)
+    )
+
+
 def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, rate: Rate) -> list[LlmClassStats]:
     stats: list[LlmClassStats] = []
     for k, cname in enumerate(wl.names):
-        slo = plan.spec.slo_of(cname)  # the class's own targets where it has them
         m = wl.cls == k
         cnt = int(m.sum())
         mo = m & o.ok
-        att_t = float(o.good_ttft[m].mean()) if cnt and slo.ttft_ms is not None else None
-        att_p = float(o.good_tpot[m].mean()) if cnt and slo.tpot_ms is not None else None
-        e2e_slo = slo.tested_latency_ms is not None  # a derived one is not an SLO (outcomes)
-        att_e = (float(o.good_e2e[m].mean()) if cnt else 1.0) if e2e_slo else None
+        att_t, att_p, att_e, holds = class_attainment(plan, cname, o, m)
         att = float(o.good[m].mean()) if cnt else 1.0
-        holds = cnt == 0 or all(x is None or x >= o.target for x in (att_t, att_p, att_e))
         stats.append(LlmClassStats(
             name=cname, input_tokens=float(wl.inp[m].mean()) if cnt else 0.0, output_tokens=float(wl.out[m].mean()) if cnt else 0.0,
             requests=cnt, completed=int(mo.sum()), failed=int((m & (res.outcome == eng.FAILED)).sum()),

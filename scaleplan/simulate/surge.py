@@ -19,6 +19,7 @@ from scaleplan.errors import OptionError
 from scaleplan.simulate.llm_results import ReplicaChange, SurgeClass, SurgeStats
 
 if TYPE_CHECKING:
+    from scaleplan.plan import Plan
     from scaleplan.simulate.llm_summary import Outcomes
 
 SYNTAX = (
@@ -109,24 +110,23 @@ def _first_served(timeline: tuple[ReplicaChange, ...], after_s: float) -> float:
 
 
 def surge_stats(
-    surge: Surge, window: int, base_rps: float, times: np.ndarray, cls: np.ndarray,
+    plan: Plan, surge: Surge, window: int, times: np.ndarray, cls: np.ndarray,
     names: tuple[str, ...], o: Outcomes, timeline: tuple[ReplicaChange, ...],
-    asked: list[tuple[float, float, str]], basis: str, running: int, redundancy: str,
-    autoscaled: bool,
+    asked: list[tuple[float, float, str]], basis: str, running: int, autoscaled: bool,
 ) -> SurgeStats:
     """What the requests arriving during the surge met (``o``: the run's
     :class:`~scaleplan.simulate.llm_summary.Outcomes`), per class and all, beside the whole run;
     ``asked``: (asked at, serves at, allocation) of each pod added from the surge's start."""
-    good, good_t, good_p, target = o.good, o.good_ttft, o.good_tpot, o.target
+    from scaleplan.simulate.llm_summary import class_attainment
+
+    good, base_rps = o.good, plan.demand.rps[window]
     during = (times >= surge.start_s) & (times < surge.end_s)
     classes = []
     for k, name in enumerate(names):
         m = cls == k
         md = m & during
-        att_t, att_p, att = _att(good_t, md), _att(good_p, md), _att(good, md)
-        holds = not md.any() or all(
-            x is None or x >= target for x in (att_t, att_p, _att(o.good_e2e, md))
-        )
+        att_t, att_p, _, holds = class_attainment(plan, name, o, md)
+        att = _att(good, md)
         classes.append(SurgeClass(
             name=name, requests=int(md.sum()), attainment_ttft=att_t, attainment_tpot=att_p,
             attainment=att, attainment_overall=_att(good, m), holds=holds,
@@ -145,6 +145,7 @@ def surge_stats(
         pod_start_basis=basis, requests_before_new=int(before.sum()),
         attainment_before_new=_att(good, before), requests_after_new=int(after.sum()),
         attainment_after_new=_att(good, after), classes=tuple(classes), replicas=timeline,
-        holds=all(c.holds for c in classes), running_at_start=running, redundancy=redundancy,
+        holds=all(c.holds for c in classes), running_at_start=running,
+        redundancy=plan.spec.placement.redundancy,
         replicas_from="autoscaler" if autoscaled else "plan",
     )
