@@ -11,6 +11,7 @@ both values. :func:`fixed_replicas` says whether an allocation gets an autoscale
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -79,6 +80,7 @@ class Alloc:
     shared_backend: bool = False  # gateway-api: its Service is shared with allocations of its shape
     backend_share: float = 1.0  # its share of its backend's capacity (1 with a Service of its own)
     node_labels: tuple[tuple[str, str], ...] = ()  # its catalog row's node_labels (nodeSelector)
+    most_replicas: int = 0  # its autoscaler's bound: max_replicas x max_replicas_factor
 
 
 def accelerator_table(accelerators: Sequence[Accelerator]) -> dict[str, Accelerator]:
@@ -187,7 +189,30 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
         lo = a.replicas
     nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
     svc = backends.allocation_service(a.name)
-    return Alloc(a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc, cpu_quantity(max(cpu, MIN_CPU)), memory_quantity(max(mem, MIN_MEMORY_GIB)), nodepool)
+    return Alloc(
+        a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc,
+        cpu_quantity(max(cpu, MIN_CPU)), memory_quantity(max(mem, MIN_MEMORY_GIB)), nodepool,
+        most_replicas=most_replicas(plan, a),
+    )
+
+
+def most_replicas(plan: Plan, a: Allocation) -> int:
+    """The most replicas ``a``'s autoscaler may run: its planned peak times
+    ``kubernetes.autoscaler.max_replicas_factor``, rounded up; an allocation priced $0/h (owned
+    nodes: its peak is what is owned) or on a burst plan's rate curve (:mod:`~scaleplan.render.
+    burst`: the curve is the plan's) stays at its peak."""
+    factor = plan.spec.kubernetes.autoscaler.max_replicas_factor
+    if factor <= 1.0 or a.price_per_node_hour <= 0 or burst_priced(plan):
+        return a.replicas
+    return max(a.replicas, math.ceil(a.replicas * factor - 1e-9))
+
+
+def burst_priced(plan: Plan) -> bool:
+    """A plan whose priced allocations scale beside allocations held at their peak (priced
+    $0/h) behind one Service: their autoscalers follow the plan's own curve of counts."""
+    return plan.spec.kubernetes.routing != "gateway-api" and any(
+        owned_at_peak(plan, b) for b in plan.allocations
+    )
 
 
 def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list[Problem]]:
@@ -334,7 +359,7 @@ def fixed_replicas(plan: Plan, al: Alloc) -> bool:
     if kind == "none":
         return True
     low = max(HPA_MIN_REPLICAS, al.min_replicas) if kind == "hpa" else al.min_replicas
-    return low >= al.max_replicas
+    return low >= al.most_replicas
 
 
 def _source_example(architecture: str | None) -> str:

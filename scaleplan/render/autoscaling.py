@@ -149,7 +149,7 @@ def _hpa(plan: Plan, al: Alloc, warnings: list[str], allocs: Sequence[Alloc]) ->
     spec: Obj = {
         "scaleTargetRef": _target_ref(al),
         "minReplicas": max(HPA_MIN_REPLICAS, al.min_replicas),
-        "maxReplicas": max(1, al.max_replicas, al.min_replicas),
+        "maxReplicas": max(1, al.most_replicas, al.min_replicas),
         "metrics": [m],
         "behavior": _behavior(plan),
     }
@@ -485,7 +485,7 @@ def _scaled_object(
         "pollingInterval": 15,
         "cooldownPeriod": 300,
         "minReplicaCount": al.min_replicas,
-        "maxReplicaCount": max(1, al.max_replicas, al.min_replicas),
+        "maxReplicaCount": max(1, al.most_replicas, al.min_replicas),
         "fallback": {"failureThreshold": 3, "replicas": max(1, al.max_replicas)},
         "advanced": advanced,
         "triggers": triggers,

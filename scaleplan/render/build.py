@@ -16,6 +16,7 @@ Pure: the accelerator table and the AWS rows for the interchangeable spot types 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -27,6 +28,7 @@ from scaleplan.render.allocations import (
     Alloc,
     accelerator_table,
     derive_allocations,
+    fixed_replicas,
     owned_at_peak,
 )
 from scaleplan.render.autoscaling import autoscaler_objects
@@ -79,6 +81,7 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
     built.objects += deployments
     built.objects += [("PodDisruptionBudget", al.name, pdb(plan, al)) for al in allocs]
     built.objects += autoscaler_objects(plan, allocs, w)
+    w += _burst_room(plan, allocs)
     if k8s.routing == "gateway-api":
         built.objects.append(("HTTPRoute", plan.spec.metadata.name, http_route(plan, allocs, w, src)))
     if k8s.routing == "inference-pool":
@@ -201,6 +204,34 @@ def _floor_cost(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> 
         "optimize: plans hold that floor; or use kubernetes.autoscaler.type: keda-prometheus, "
         "which scales to 0)"
     )
+
+
+def _burst_room(plan: Plan, allocs: Sequence[Alloc]) -> list[str]:
+    """``kubernetes.autoscaler.max_replicas_factor``: what the autoscalers may run above the
+    plan's peak, and what that costs at full burst (the plan's cost leaves it out)."""
+    factor = plan.spec.kubernetes.autoscaler.max_replicas_factor
+    if factor <= 1.0:
+        return []
+    room = [
+        al for al in allocs if al.most_replicas > al.max_replicas and not fixed_replicas(plan, al)
+    ]
+    if not room:
+        return [
+            f"kubernetes.autoscaler.max_replicas_factor {factor:g}: no autoscaled allocation "
+            "may scale above its peak (those priced $0/h and a burst plan's stay there)"
+        ]
+    extra = sum(
+        max(0, math.ceil(al.most_replicas / al.a.replicas_per_node) - al.a.nodes)
+        * al.a.price_per_node_hour
+        for al in room
+    )
+    peak = sum(al.a.nodes * al.a.price_per_node_hour for al in allocs)
+    names = ", ".join(f"{al.name} {al.max_replicas} -> {al.most_replicas}" for al in room)
+    return [
+        f"kubernetes.autoscaler.max_replicas_factor {factor:g}: the autoscalers may run more "
+        f"replicas than the plan's peak ({names}); a full burst costs up to ${extra:,.2f}/h "
+        f"above the peak's ${peak:,.2f}/h, which the plan's cost leaves out"
+    ]
 
 
 def _node_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> list[Entry]:

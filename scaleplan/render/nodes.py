@@ -219,9 +219,10 @@ def _peak_nodes(redundancy: str, m: Alloc) -> int:
     """The plan's peak nodes, or more where the enforced zone spread needs more (its pods spread
     evenly over the zones fill their nodes less than round-robin nodes do; render warns)."""
     zones = spread_zones(redundancy, m.a.zones)
+    most = max(m.a.nodes, math.ceil(m.most_replicas / m.a.replicas_per_node))  # its autoscaler's
     if not zones:
-        return m.a.nodes
-    return max(m.a.nodes, spread_nodes(m.max_replicas, m.a.replicas_per_node, len(zones)))
+        return most
+    return max(most, spread_nodes(m.most_replicas, m.a.replicas_per_node, len(zones)))
 
 
 def _node_pool(plan: Plan, name: str, members: Sequence[Alloc], pool_name: str, capacity: str, weight: int | None) -> Obj:

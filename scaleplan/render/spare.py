@@ -66,7 +66,7 @@ def steps(plan: Plan, al: Alloc, t_h: float, t_0: float) -> list[tuple[float, in
     count is and holds above the last bound. The first pair is (0, 0). Past MAX_STEPS bounds
     the chain ends on maxReplicaCount (more than the rule there, never fewer)."""
     q = al.a.replicas_per_node
-    top = max(1, al.max_replicas, al.min_replicas)
+    top = max(1, al.most_replicas, al.min_replicas)
     bounds = sorted({k * q * t for t in (t_h, t_0) for k in range(1, top // q + 2)})
     out: list[tuple[float, int]] = [(0.0, 0)]
     for b in bounds[:MAX_STEPS]:
