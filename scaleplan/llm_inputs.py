@@ -223,7 +223,29 @@ def spec_config_notes(spec: Spec, spec_file: str) -> tuple[str, ...]:
     from scaleplan.llm.arch import config_notes
 
     ref = spec.model.architecture
-    return config_notes(ref, Path(spec_file).parent, spec.model.dtype) if ref is not None else ()
+    if ref is None:
+        return ()
+    return (*config_notes(ref, Path(spec_file).parent, spec.model.dtype), *_source_note(spec))
+
+
+def _source_note(spec: Spec) -> tuple[str, ...]:
+    """A Hugging Face ``model.source`` that is the checkpoint of another preset than the
+    ``model.architecture`` planned (UX trial 29 F6: a copied spec whose architecture alone was
+    changed plans Qwen3-32B while render serves Mixtral's weights with Qwen's settings)."""
+    from scaleplan.llm.arch import is_config_path, resolve_preset
+
+    src, ref = spec.model.source, spec.model.architecture
+    if src is None or ref is None or is_config_path(ref) or "://" in src.uri.removeprefix("hf://"):
+        return ()
+    served, planned = resolve_preset(src.uri.removeprefix("hf://")), resolve_preset(ref)
+    if served is None or planned is None or served == planned:
+        return ()
+    return (
+        f"model.source {src.uri!r} is a checkpoint of {served!r}, not of the "
+        f"model.architecture planned, {planned!r}: the plan sizes {planned} while the rendered "
+        f"server loads {served}'s weights (set model.architecture: {served}, or point "
+        f"model.source at {planned}'s checkpoint)",
+    )
 
 
 def runnable(

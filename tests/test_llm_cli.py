@@ -639,3 +639,29 @@ def test_an_empty_config_json_is_said_to_be_empty(cli, tmp_path: Path) -> None:
     err = " ".join(cli(["profile", "llm", str(cfg)], exit_code=3).stderr.split())
     assert "config.json is empty (give the model's Hugging Face config.json)" in err
     assert "not valid JSON" not in err
+
+
+def test_a_source_of_another_preset_than_the_architecture_is_said(cli, tmp_path: Path) -> None:
+    """UX trial 29 F6: a copied spec whose model.architecture alone was changed planned
+    Qwen3-32B while render served Mixtral's weights with Qwen's settings, silently. validate
+    and optimize now warn with both presets and the two fixes; a matching source (an
+    -Instruct checkpoint of the planned preset) and a bucket source say nothing."""
+    text = (ROOT / "tests" / "data" / "surge" / "spec.yaml").read_text(encoding="utf-8")
+    src = "  source: {uri: meta-llama/Llama-3.1-8B-Instruct, secret: hf-token}\n"
+    assert "  architecture: llama-3.1-8b\n" in text and src in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("llama-3.1-8b\n", "qwen3-32b\n", 1), encoding="utf-8")
+    said = " ".join(cli(["validate", str(bad)]).stderr.split())
+    assert (
+        "model.source 'meta-llama/Llama-3.1-8B-Instruct' is a checkpoint of 'llama-3.1-8b', "
+        "not of the model.architecture planned, 'qwen3-32b'" in said
+    )
+    assert "set model.architecture: llama-3.1-8b, or point model.source at qwen3-32b's" in said
+    good = tmp_path / "good.yaml"
+    good.write_text(text, encoding="utf-8")
+    bucket = tmp_path / "bucket.yaml"
+    bucket.write_text(text.replace(
+        "llama-3.1-8b\n", "qwen3-32b\n", 1).replace(src, "  source: s3://weights/qwen\n"),
+        encoding="utf-8")
+    for f in (good, bucket):
+        assert "model.source" not in cli(["validate", str(f)]).stderr
