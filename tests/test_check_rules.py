@@ -578,3 +578,22 @@ def test_a_variable_reference_in_args_or_env_is_no_literal_secret(tables: Catalo
 
     report = check_text(mutated(fn), "ref.yaml", catalog=tables)
     assert [f.rule for f in report.findings] == []
+
+
+def test_api_rejects_a_lifecycle_sleep_below_its_default_on_version(tables: Catalog) -> None:
+    """UX trial 29 F13: `lifecycle.preStop.sleep` (render writes it) is in 1.29's schema while
+    its feature gate is off there, so a 1.29 API server drops it and rejects the Deployment;
+    check --kube-version 1.29 passed. Now api-rejects says so below 1.30, not at 1.30."""
+
+    def edit(d: Docs) -> None:
+        container(d)["lifecycle"] = {"preStop": {"sleep": {"seconds": 5}}}
+
+    text = mutated(edit)
+    for version, flagged in (("1.29", True), ("1.30", False), ("1.33", False)):
+        report = check_text(text, "sleep.yaml", kube_version=version, catalog=tables)
+        found = [f for f in report.findings if f.rule == "api-rejects"]
+        assert bool(found) is flagged, (version, found)
+        if flagged:
+            (f,) = found
+            assert "lifecycle.preStop.sleep needs Kubernetes 1.30 or later" in f.message
+            assert f.path.endswith("lifecycle.preStop.sleep")

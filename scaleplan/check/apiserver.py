@@ -1,6 +1,7 @@
 """``api-rejects``: values the API server rejects although the OpenAPI schema allows them (object
 names, namespaces and labels that are not valid Kubernetes names; int32 fields out of range;
-container resource names that are neither standard nor a domain-qualified extended resource).
+container resource names that are neither standard nor a domain-qualified extended resource;
+container fields behind a feature gate that is off by default at the chosen version).
 """
 
 from __future__ import annotations
@@ -85,6 +86,33 @@ def _resource_names(o: K8sObject, rule: Rule) -> Iterator[Finding]:
                     )
 
 
+# container fields the schema of a version lists while their feature gate is off by default
+# there: the API server drops the field, and the object then fails its own validation
+_GATED = (
+    (("lifecycle", "preStop", "sleep"), (1, 30), "PodLifecycleSleepAction", "a handler type"),
+    (("lifecycle", "postStart", "sleep"), (1, 30), "PodLifecycleSleepAction", "a handler type"),
+)
+
+
+def _gated_fields(o: K8sObject, rule: Rule, kube_version: str) -> Iterator[Finding]:
+    major, minor = (int(x) for x in kube_version.split(".")[:2])
+    for c in containers(o, init=True):
+        for path, since, gate, missing in _GATED:
+            node: Any = c.data
+            for key in path:
+                node = as_map(node).get(key) if isinstance(node, Mapping) else None
+            if node is None or (major, minor) >= since:
+                continue
+            yield o.finding(
+                rule,
+                f"{c.label()} {'.'.join(path)} needs Kubernetes {since[0]}.{since[1]} or later: "
+                f"below it the {gate} feature gate is off by default, so the API server drops "
+                f"the field and rejects the object (it must specify {missing}); render writes "
+                f"it for clusters at {since[0]}.{since[1]} or later",
+                (*c.path, *path),
+            )
+
+
 @impl("api-rejects")
 def _api_rejects(ctx: Context, rule: Rule) -> Iterator[Finding]:
     for o in ctx.objects:
@@ -116,6 +144,7 @@ def _api_rejects(ctx: Context, rule: Rule) -> Iterator[Finding]:
                         ("metadata", "labels", str(k)),
                     )
         yield from _resource_names(o, rule)
+        yield from _gated_fields(o, rule, ctx.kube_version)
         for path, v in _walk_ints(o.data, ()):
             if not -(2**31) <= v <= names.INT32_MAX:
                 yield o.finding(
