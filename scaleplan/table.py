@@ -72,7 +72,8 @@ class Report(NamedTuple):
     """A command's output as its report module built it, for the command line to print: the
     ``--json`` document (``doc``), or ``text`` printed as it is (tables) followed by ``lines``
     (:class:`Line`s; plain strings printed whole when ``whole``); ``warnings`` and ``notes``
-    go to stderr before either."""
+    go to stderr before either; ``failure``, if any, is raised once all of it is printed (the
+    command's exit code: ``validate --strict``)."""
 
     doc: object = None
     text: str = ""
@@ -80,6 +81,7 @@ class Report(NamedTuple):
     whole: bool = False
     warnings: Sequence[str] = ()
     notes: Sequence[str] = ()
+    failure: Exception | None = None
 
 
 def table_lines(

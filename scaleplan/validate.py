@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scaleplan.errors import Problem, SpecError
+from scaleplan.errors import InfeasibleError, InfeasibleReason, Problem, SpecError
 from scaleplan.inputs import gather_inputs
 from scaleplan.spec_checks import spec_warnings
 from scaleplan.table import Report
@@ -50,6 +50,7 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
     # a valid spec names a profile, or an architecture (ModelSpec)
     assert g.spec is not None and (g.profile is None) == (g.profile_path is None)
     calibration, calibrates = _calibration_notes(g)
+    placed, no_plan = _placement_notes(g)
     out: dict[str, Any] = {
         "file": g.file,
         "valid": True,
@@ -62,8 +63,10 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
         "warnings": [
             *(g.catalog.price_notes if g.catalog is not None else ()),
             *spec_warnings(g.spec), *spec_config_notes(g.spec, g.file), *calibration,
-            *_placement_notes(g),
+            *placed,
         ],
+        # why optimize will find no plan, known before any solve (empty: only a solve can say)
+        "no_plan": [{"code": r.code, "message": r.message, "fix": r.fix} for r in no_plan],
     }
     if calibrates is not None:  # an LLM spec's measured points: whether any calibrates
         out["calibrates"] = calibrates
@@ -111,7 +114,7 @@ def _calibration_notes(g: Gathered) -> tuple[list[str], bool | None]:
     return list(ctx.notes), (ctx.calibration is not None) if measured else None
 
 
-def _placement_notes(g: Gathered) -> list[str]:
+def _placement_notes(g: Gathered) -> tuple[list[str], list[InfeasibleReason]]:
     """The placement warnings ``optimize`` prints before solving (rows left out for their
     flags, accelerators no catalog row of the providers and regions has) and, when the
     placement leaves no row at all or no candidate of them can serve, that optimize will find
@@ -122,17 +125,14 @@ def _placement_notes(g: Gathered) -> list[str]:
     from scaleplan.solve.diagnose import diagnose_candidates
 
     if g.spec is None or g.catalog is None:
-        return []
+        return [], []
     rows, diag = placement_diagnostics(g.spec, g.catalog)
     precision = _precision_notes(g, diag)  # first: it rewrites a flagged one's warning
     out = list(diag.warnings) + precision
     stopped = _stopped_at_candidates(g) if rows else diag
-    if stopped is not None:
-        out += [
-            f"optimize will find no plan (exit 4): {r.message}; hint: {r.fix}"
-            for r in diagnose_candidates(g.spec, stopped)
-        ]
-    return out
+    reasons = diagnose_candidates(g.spec, stopped) if stopped is not None else []
+    out += [f"optimize will find no plan (exit 4): {r.message}; hint: {r.fix}" for r in reasons]
+    return out, reasons
 
 
 def _precision_notes(g: Gathered, diag: Diagnostics) -> list[str]:
@@ -242,9 +242,20 @@ def _check_classes(spec: Spec, profile: Profile, line: int) -> list[Problem]:
     ]
 
 
-def validate_report(spec: str, result: dict[str, Any], as_json: bool) -> Report:
+def validate_report(
+    spec: str, result: dict[str, Any], as_json: bool, strict: bool = False,
+) -> Report:
     """``scaleplan validate`` of a valid spec: its warnings (on stderr with ``--json`` too, as
-    optimize prints them), then ``result`` as JSON, or the spec and :func:`ok_line`."""
+    optimize prints them), then ``result`` as JSON, or the spec and :func:`ok_line`. Under
+    ``strict``, a spec optimize will find no plan for, as the warnings say, is optimize's own
+    :class:`~scaleplan.errors.InfeasibleError` (exit 4; UX trial 29 F12: a CI pre-check passed
+    a spec with its TTFT in seconds), after its other warnings."""
+    if strict and result["no_plan"]:
+        reasons = [InfeasibleReason(r["code"], r["message"], r["fix"]) for r in result["no_plan"]]
+        return Report(
+            warnings=[w for w in result["warnings"] if "will find no plan" not in w],
+            failure=InfeasibleError(reasons, name=result["name"], file=spec),
+        )
     if as_json:
         return Report(doc=result, warnings=result["warnings"])
     return Report(lines=[f"{spec}: {ok_line(result)}"], warnings=result["warnings"])

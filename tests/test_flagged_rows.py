@@ -5,6 +5,7 @@ A100s at 4x the cost, and an H100-only spec was told no catalog row matches its 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,27 @@ def test_validate_says_an_unflagged_accelerator_cannot_run_the_dtype(
     assert said in cli(["optimize", "a.yaml", "--out", "o"]).stderr  # what it foretold
     Path("b.yaml").write_text(text, encoding="utf-8")  # bf16: both run it
     assert "left out" not in cli(["validate", "b.yaml"]).stderr
+
+
+def test_validate_strict_exits_where_optimize_would(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 29 F12: a spec whose TTFT was written in seconds validated with exit 0 (the
+    warning foretold optimize's exit 4), so a CI pre-check passed it. ``--strict`` exits 4 with
+    optimize's own error (and its JSON object under --json); the JSON summary lists the
+    reasons (``no_plan``) without it; a servable spec passes --strict."""
+    monkeypatch.chdir(tmp_path)
+    slow = _spec_text("L4").replace("input_tokens: 512", "input_tokens: 6000")
+    Path("slow.yaml").write_text(slow.replace("ttft_ms: 2000", "ttft_ms: 400"), encoding="utf-8")
+    res = cli(["validate", "slow.yaml", "--strict"], exit_code=4)
+    assert res.stdout == ""
+    assert "error: no plan meets the spec: no accelerator meets p95 TTFT <= 400 ms" in res.stderr
+    assert "will find no plan" not in res.stderr  # said once, as the error
+    doc = json.loads(cli(["validate", "slow.yaml", "--strict", "--json"], exit_code=4).stdout)
+    assert doc["status"] == "infeasible" and doc["error"]["exit_code"] == 4
+    assert doc["reasons"][0]["code"] == "slo-unreachable"
+    summary = json.loads(cli(["validate", "slow.yaml", "--json"]).stdout)
+    assert [r["code"] for r in summary["no_plan"]] == ["slo-unreachable"]
+    Path("fine.yaml").write_text(_spec_text("L4"), encoding="utf-8")
+    assert "fine.yaml: ok" in cli(["validate", "fine.yaml", "--strict"]).stdout
+    assert json.loads(cli(["validate", "fine.yaml", "--json"]).stdout)["no_plan"] == []

@@ -207,15 +207,17 @@ def print_lines(lines: Iterable[Line | str], *, whole: bool = False) -> None:
 
 def print_report(report: Report) -> None:
     """A command's :class:`~scaleplan.table.Report`: its warnings and notes on stderr, then its
-    JSON document, or its text and lines, on stdout."""
+    JSON document, or its text and lines, on stdout; then its failure, raised."""
     warn(report.warnings)
     warn(report.notes, "note")
     if report.doc is not None:
-        return emit_json(report.doc)
-    if report.text:
+        emit_json(report.doc)
+    if report.text and report.doc is None:
         print_text(report.text)
-    if report.lines:
+    if report.lines and report.doc is None:
         print_lines(report.lines, whole=report.whole)
+    if report.failure is not None:
+        raise report.failure
 
 
 def print_renderables(items: Iterable[RenderableType]) -> None:

@@ -27,10 +27,13 @@ def validate(
     spec: Annotated[str, typer.Argument(metavar="SPEC", help="Spec file (YAML).", show_default=False)],
     catalog: Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help="Extra catalog file (repeatable), as given to optimize.")] = None,
     json_out: JsonResult = False,
+    strict: Annotated[bool, typer.Option("--strict", help=(
+        "Exit 4 where optimize will find no plan (known before solving), not 0 with a warning."
+    ))] = False,
 ) -> None:
     """Check a spec, the files it references and its names against the catalogs; report every problem at once (exit 3 if any). Runs every check optimize runs before solving."""
     with handle_errors(json_out, partial(invalid_json, spec)):
         from scaleplan.validate import validate_report, validate_spec_file
 
         result = validate_spec_file(spec, list(catalog or []))
-        print_report(validate_report(spec, result, json_out))
+        print_report(validate_report(spec, result, json_out, strict))
