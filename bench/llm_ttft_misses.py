@@ -15,7 +15,11 @@ only. Prints (docs/benchmarks.md, issue 15, "Why the TTFT misses miss"):
 * for the closed-loop rows, the arrival-clustering term (``perf.CLUSTERING``) taken apart:
   every row predicted with the clustering weight at 0 and at 1 (TTFT is linear in it), so
   that the best single weight per engine and per (engine, client, DeepSeek or not) group can
-  be counted without running the model again, and the weight each row would need.
+  be counted without running the model again, and the weight each row would need;
+* that wait in physical units, per (client, engine, DeepSeek or not, clients): the lone
+  prefills of its own prompt each row's measured TTFT holds beyond the model without
+  clustering (``excess_prefills``), against the model's, the sqrt(N) cohort's (sqrt(N) - 1) / 2
+  and a whole closed loop served one prompt after another, (N - 1) / 2.
 
 Nothing is fitted into the model; the script only counts.
 """
@@ -111,6 +115,13 @@ def collect(data: Path) -> list[dict]:
             "source": r["source_id"],
         }
         if c.mode == "online_fixed_concurrency":
+            d, mem = V.deployment(c)
+            cap = perf.saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
+            # the clustering term's unit: cohort_wait lone prefills per unit of weight
+            rec["cohort"] = perf.cohort_wait(
+                min(c.n, cap), c.i, d.settings.max_num_batched_tokens, c.engine
+            )
+            rec["held"] = c.n <= cap  # every client runs (no wait for a slot in the cache)
             try:
                 for k in perf.CLUSTERING:
                     perf.CLUSTERING[k] = 0.0
@@ -122,6 +133,15 @@ def collect(data: Path) -> list[dict]:
                 perf.CLUSTERING.update(weights)
         rows.append(rec)
     return rows
+
+
+def excess_prefills(r: dict) -> float | None:
+    """Lone prefills of its own prompt that a closed-loop row's measured TTFT holds beyond the
+    model without clustering: (measured - p0) / (one lone prefill), where p1 - p0 is the
+    clustering term at weight 1, ``cohort`` lone prefills. None where the term is 0."""
+    if r.get("cohort", 0.0) <= 0.0 or r["p1"] - r["p0"] <= 1e-9:
+        return None
+    return float((r["meas"] - r["p0"]) / (r["p1"] - r["p0"]) * r["cohort"])
 
 
 def off_linear(rows: list[dict]) -> list[dict]:
@@ -219,6 +239,32 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"    {key!s:30s} rows {len(v):4d}  median {v[len(v) // 2]:6.2f}  quartiles "
             f"{v[len(v) // 4]:6.2f} .. {v[(3 * len(v)) // 4]:6.2f}"
+        )
+    print(
+        "  the excess in lone prefills (excess_prefills), every client running (the KV cache "
+        "holds them): median [quartiles] against the model's and two forms"
+    )
+    ex: dict[tuple[str, str, str, int], list[tuple[float, float]]] = defaultdict(list)
+    for r in closed:
+        e = excess_prefills(r)
+        if e is not None and r["held"]:
+            key = (
+                "InferenceX" if r["ix"] else "fixed lengths",
+                r["c"].engine,
+                "DeepSeek" if r["c"].preset.startswith("deepseek") else "others",
+                r["c"].n,
+            )
+            ex[key].append((e, weights[r["c"].engine] * r["cohort"]))
+    for key in sorted(ex):
+        es = sorted(e for e, _ in ex[key])
+        now = sorted(m for _, m in ex[key])
+        n, k = len(es), key[3]
+        if n < 3:
+            continue
+        print(
+            f"    {key!s:48s} rows {n:4d}  excess {es[n // 2]:6.2f} [{es[n // 4]:6.2f} .. "
+            f"{es[(3 * n) // 4]:6.2f}]  model {now[n // 2]:5.2f}  (sqrt(N)-1)/2 "
+            f"{(k**0.5 - 1) / 2:5.2f}  (N-1)/2 {(k - 1) / 2:6.1f}"
         )
     # DeepSeek at few clients: the measured TTFT against the model with no clustering at all
     few = [

@@ -37,3 +37,29 @@ def test_the_training_rows_only_and_linear_in_the_clustering_weight(
     assert len(closed) > 100 and all(r["p1"] >= r["p0"] for r in closed)
     # the per-weight counts interpolate between weight 0 and 1: they hold on every row
     assert bench.off_linear(rows) == []
+
+
+def test_excess_prefills_reads_the_wait_in_lone_prefills(bench: ModuleType) -> None:
+    # the clustering term at weight 1 is 50 ms = 0.5 lone prefills, so one prefill is 100 ms:
+    # a measured 250 ms against 100 ms without clustering holds 1.5 prefills of wait
+    row = {"p0": 100.0, "p1": 150.0, "meas": 250.0, "cohort": 0.5}
+    assert bench.excess_prefills(row) == pytest.approx(1.5)
+    assert bench.excess_prefills({**row, "meas": 80.0}) == pytest.approx(-0.2)  # under p0
+    assert bench.excess_prefills({**row, "cohort": 0.0}) is None  # one client: no cohort
+    assert bench.excess_prefills({**row, "p1": 100.0}) is None
+
+
+def test_every_closed_loop_row_has_its_cohort_unit(bench: ModuleType, shared_dir: Path) -> None:
+    rows = bench.collect(shared_dir / "data" / "llm")
+    closed = [r for r in rows if "p0" in r]
+    assert all(r["cohort"] >= 0.0 and isinstance(r["held"], bool) for r in closed)
+    # the aiconfigurator fixed-length TensorRT-LLM rows at 8 clients (docs/benchmarks.md, issue
+    # 15, session 41): their excess is about (8 - 1) / 2 lone prefills, twice the model's term
+    fixed8 = [
+        bench.excess_prefills(r)
+        for r in closed
+        if not r["ix"] and r["c"].engine == "trtllm" and r["c"].n == 8 and r["held"]
+    ]
+    assert len(fixed8) >= 10
+    fixed8.sort()
+    assert 3.0 < fixed8[len(fixed8) // 2] < 4.0
