@@ -102,6 +102,13 @@ class PlanDiff:
     input_changes: tuple[FieldChange, ...] = ()
     warnings_added: tuple[str, ...] = ()
     warnings_removed: tuple[str, ...] = ()
+    # what the cost leaves out and what a cheaper plan may buy with it (UX trial 29 F8): the
+    # new nodes' start-ups ($/h, simulate.failures.startup_cost), and the share of the peak's
+    # demand the on-demand replicas carry alone once every spot replica is lost (None: no spot,
+    # or the plan did not price it: plan.spot_loss), and each as the text says it
+    startups: tuple[float, float] = (0.0, 0.0)
+    spot_left: tuple[float | None, float | None] = (None, None)
+    spot_said: tuple[str, str] = ("no spot", "no spot")
 
     @property
     def empty(self) -> bool:
@@ -132,6 +139,13 @@ class PlanDiff:
             "inputs": [c.to_dict() for c in self.input_changes],
             "warnings": {
                 "added": list(self.warnings_added), "removed": list(self.warnings_removed),
+            },
+            "startup_cost_per_hour": {
+                "before": round(self.startups[0], 4), "after": round(self.startups[1], 4),
+                "delta": round(self.startups[1] - self.startups[0], 4),
+            },
+            "spot_loss_on_demand_share": {
+                "before": self.spot_left[0], "after": self.spot_left[1],
             },
         }
 
@@ -247,7 +261,25 @@ def diff_plans(before: Plan, after: Plan) -> PlanDiff:
         _input_changes(before, after),
         tuple(w for w in after.warnings if w not in before.warnings),
         tuple(w for w in before.warnings if w not in after.warnings),
+        (_startups(before), _startups(after)), (_spot_left(before)[0], _spot_left(after)[0]),
+        (_spot_left(before)[1], _spot_left(after)[1]),
     )
+
+
+def _startups(plan: Plan) -> float:
+    from scaleplan.simulate.failures import startup_cost
+
+    return startup_cost(plan).per_hour
+
+
+def _spot_left(plan: Plan) -> tuple[float | None, str]:
+    if plan.spot_loss is not None:
+        return plan.spot_loss.on_demand_share, f"{plan.spot_loss.on_demand_share:.0%} of demand"
+    if not any(a.capacity_type == "spot" and a.replicas for a in plan.allocations):
+        return None, "no spot"
+    if plan.spec.placement.spot.survive_loss:  # sized to survive it
+        return 1.0, "100% of demand (survive_loss)"
+    return None, "not priced (optimize --no-alternatives)"  # plan.spot_loss left out
 
 
 def _shape(a: Allocation) -> str:
@@ -358,10 +390,27 @@ def diff_lines(
             f"monthly: ${diff.month_before:,.2f} -> ${diff.month_after:,.2f} "
             f"({'+' if month >= 0 else '-'}${abs(month):,.2f}/month, {HOURS_PER_MONTH:g} h)"
         )
+    lines += _risk_lines(diff, width)
     if diff.status_before != diff.status_after:
         lines.append(f"status: {diff.status_before} -> {diff.status_after}")
     lines.append(f"Plan: {diff.count('add')} to add, {diff.count('resize', 'change')} to change, {diff.count('remove')} to remove.")
     return lines
+
+
+def _risk_lines(diff: PlanDiff, width: int) -> list[str]:
+    """What a cost change buys beside the cost (UX trial 29 F8: a spot-only plan read -36.7 %
+    and nothing of the capacity left when spot goes): the start-ups the cost leaves out, and
+    the peak's demand the on-demand replicas serve alone once spot is lost, where they move."""
+    out = []
+    (s0, s1), (l0, l1) = diff.startups, diff.spot_said
+    if abs(s1 - s0) >= 5e-5:
+        out.append(
+            f"start-ups, not in the cost: ${s0:.4f}/h -> ${s1:.4f}/h "
+            f"({'+' if s1 >= s0 else '-'}${abs(s1 - s0):.4f}/h)"
+        )
+    if l0 != l1:
+        out += _wrapped(f"spot lost at the peak, capacity left: {l0} -> {l1}", width, "")
+    return out
 
 
 def diff_report(before: str, after: str, diff: PlanDiff, edited: list[str], as_json: bool) -> Report:
