@@ -232,13 +232,24 @@ def _source_note(spec: Spec) -> tuple[str, ...]:
     """A Hugging Face ``model.source`` that is the checkpoint of another preset than the
     ``model.architecture`` planned (UX trial 29 F6: a copied spec whose architecture alone was
     changed plans Qwen3-32B while render serves Mixtral's weights with Qwen's settings)."""
-    from scaleplan.llm.arch import is_config_path, resolve_preset
+    import dataclasses
+
+    from scaleplan.llm.arch import Architecture, is_config_path, preset, resolve_preset
 
     src, ref = spec.model.source, spec.model.architecture
     if src is None or ref is None or is_config_path(ref) or "://" in src.uri.removeprefix("hf://"):
         return ()
     served, planned = resolve_preset(src.uri.removeprefix("hf://")), resolve_preset(ref)
     if served is None or planned is None or served == planned:
+        return ()
+    # presets of one architecture size alike (Llama 3.1 and 3.3 70B; DeepSeek V3 and R1): what
+    # sizes a model is its facts, not its name, source, or the dtype its checkpoint ships in
+    def facts(name: str) -> Architecture:
+        return dataclasses.replace(
+            preset(name), name="", source="", native_dtype="", stated_params_b=None
+        )
+
+    if facts(served) == facts(planned):
         return ()
     return (
         f"model.source {src.uri!r} is a checkpoint of {served!r}, not of the "

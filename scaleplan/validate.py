@@ -66,7 +66,10 @@ def validate_spec_file(path: str | Path, catalogs: Sequence[str] = ()) -> dict[s
             *placed,
         ],
         # why optimize will find no plan, known before any solve (empty: only a solve can say)
-        "no_plan": [{"code": r.code, "message": r.message, "fix": r.fix} for r in no_plan],
+        "no_plan": [
+            {"code": r.code, "message": r.message, "fix": r.fix, "details": r.details}
+            for r in no_plan
+        ],
     }
     if calibrates is not None:  # an LLM spec's measured points: whether any calibrates
         out["calibrates"] = calibrates
@@ -251,7 +254,10 @@ def validate_report(
     :class:`~scaleplan.errors.InfeasibleError` (exit 4; UX trial 29 F12: a CI pre-check passed
     a spec with its TTFT in seconds), after its other warnings."""
     if strict and result["no_plan"]:
-        reasons = [InfeasibleReason(r["code"], r["message"], r["fix"]) for r in result["no_plan"]]
+        reasons = [
+            InfeasibleReason(r["code"], r["message"], r["fix"], r["details"])
+            for r in result["no_plan"]
+        ]
         return Report(
             warnings=[w for w in result["warnings"] if "will find no plan" not in w],
             failure=InfeasibleError(reasons, name=result["name"], file=spec),

@@ -663,5 +663,9 @@ def test_a_source_of_another_preset_than_the_architecture_is_said(cli, tmp_path:
     bucket.write_text(text.replace(
         "llama-3.1-8b\n", "qwen3-32b\n", 1).replace(src, "  source: s3://weights/qwen\n"),
         encoding="utf-8")
-    for f in (good, bucket):
+    # presets of one architecture size alike (r2 review 41: Llama 3.3 served, 3.1 planned)
+    same = tmp_path / "same.yaml"
+    same.write_text(text.replace("llama-3.1-8b\n", "llama-3.1-70b\n", 1).replace(
+        "Llama-3.1-8B-Instruct", "Llama-3.3-70B-Instruct"), encoding="utf-8")
+    for f in (good, bucket, same):
         assert "model.source" not in cli(["validate", str(f)]).stderr

@@ -13,8 +13,8 @@ import yaml
 from llm_sim_helpers import optimized
 
 from scaleplan.plan import read_plan
-from scaleplan.render.allocations import most_replicas
 from scaleplan.render.replay import formula_count
+from scaleplan.render.room import bounds
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "tests" / "data" / "surge" / "spec.yaml"
@@ -74,6 +74,9 @@ def test_the_factor_raises_the_autoscalers_bound_and_the_node_limits(
     assert "max_replicas_factor 2: the autoscalers may run more replicas than the plan's peak " \
         "(chat-g6e-xlarge-od 3 -> 6); a full burst costs up to $5.58/h above the peak's " \
         "$5.58/h" in x2_err.replace("\n", " ")
+    # the raised bound is what the plan renders: no drift (r2 review 41 item 9)
+    cli(["check", str(tmp_path / "x2"), "--plan", str(plans["x2"])])
+    cli(["check", str(tmp_path / "base"), "--plan", str(plans["x2"])], exit_code=1)
     p_base, p_x2 = read_plan(plans["base"]), read_plan(plans["x2"])
     assert p_base.allocations == p_x2.allocations
     assert "max_replicas_factor" not in plans["base"].read_text(encoding="utf-8")
@@ -99,12 +102,30 @@ def test_a_surge_past_the_peak_scales_out_with_room(cli: Any, plans: dict[str, P
     assert max(c["replicas"] for c in got["x2"]["replicas"]) == 6
 
 
-def test_owned_allocations_keep_their_peak(plans: dict[str, Path]) -> None:
-    """An allocation priced $0/h runs the nodes that are owned: no room above them."""
+def test_owned_allocations_and_the_specs_caps_bound_the_room(plans: dict[str, Path]) -> None:
+    """An allocation priced $0/h runs the nodes that are owned: no room above them. The spec's
+    caps hold with every allocation at its bound (r2 review 41 item 1: max_replicas 3, a
+    4-GPU quota and factor 3 rendered maxReplicaCount 9 and a 10-GPU NodePool limit)."""
+    from scaleplan.spec import Quota
+
     plan = read_plan(plans["x2"])
     (a,) = plan.allocations
-    assert most_replicas(plan, a) == 6
-    assert most_replicas(plan, a.model_copy(update={"price_per_node_hour": 0.0})) == a.replicas
+    never = lambda _: False  # noqa: E731
+    assert bounds(plan, never) == ({a.name: 6}, [])
+    free = a.model_copy(update={"price_per_node_hour": 0.0})
+    owned = plan.model_copy(update={"allocations": (free,)})
+    assert bounds(owned, never)[0] == {a.name: a.replicas}
+
+    def with_placement(**kw: Any) -> Any:
+        pl = plan.spec.placement.model_copy(update=kw)
+        return plan.model_copy(update={"spec": plan.spec.model_copy(update={"placement": pl})})
+
+    got, notes = bounds(with_placement(max_replicas=4), never)
+    assert got == {a.name: 4} and "stops at placement.max_replicas 4" in notes[0]
+    quota = Quota(provider="aws", max_gpus=5)
+    got, notes = bounds(with_placement(quotas=(quota,)), never)
+    assert got == {a.name: 5} and "stops at quota" in notes[0] and "(5 GPUs)" in notes[0]
+    assert bounds(with_placement(max_replicas=2), never)[0] == {a.name: 3}  # peaks reach it
 
 
 @pytest.mark.parametrize(

@@ -87,28 +87,29 @@ def _resource_names(o: K8sObject, rule: Rule) -> Iterator[Finding]:
 
 
 # container fields the schema of a version lists while their feature gate is off by default
-# there: the API server drops the field, and the object then fails its own validation
+# there (from, default-on): the API server drops the field, and the object then fails its own
+# validation; before ``from`` the schema rule reports the field itself
 _GATED = (
-    (("lifecycle", "preStop", "sleep"), (1, 30), "PodLifecycleSleepAction", "a handler type"),
-    (("lifecycle", "postStart", "sleep"), (1, 30), "PodLifecycleSleepAction", "a handler type"),
+    (("lifecycle", "preStop", "sleep"), (1, 29), (1, 30), "PodLifecycleSleepAction"),
+    (("lifecycle", "postStart", "sleep"), (1, 29), (1, 30), "PodLifecycleSleepAction"),
 )
 
 
 def _gated_fields(o: K8sObject, rule: Rule, kube_version: str) -> Iterator[Finding]:
     major, minor = (int(x) for x in kube_version.split(".")[:2])
     for c in containers(o, init=True):
-        for path, since, gate, missing in _GATED:
+        for path, listed, since, gate in _GATED:
             node: Any = c.data
             for key in path:
                 node = as_map(node).get(key) if isinstance(node, Mapping) else None
-            if node is None or (major, minor) >= since:
+            if node is None or not listed <= (major, minor) < since:
                 continue
             yield o.finding(
                 rule,
                 f"{c.label()} {'.'.join(path)} needs Kubernetes {since[0]}.{since[1]} or later: "
-                f"below it the {gate} feature gate is off by default, so the API server drops "
-                f"the field and rejects the object (it must specify {missing}); render writes "
-                f"it for clusters at {since[0]}.{since[1]} or later",
+                f"at {major}.{minor} the {gate} feature gate is off by default, so the API "
+                "server drops the field and rejects the object (it must specify a handler "
+                f"type); render writes it, for clusters at {since[0]}.{since[1]} or later",
                 (*c.path, *path),
             )
 

@@ -31,7 +31,7 @@ def validate(
         "Exit 4 where optimize will find no plan (known before solving), not 0 with a warning."
     ))] = False,
 ) -> None:
-    """Check a spec, the files it references and its names against the catalogs; report every problem at once (exit 3 if any). Runs every check optimize runs before solving."""
+    """Check a spec, the files it references and its names against the catalogs; report every problem at once (exit 3 if any; --strict: exit 4 where optimize will find no plan). Runs every check optimize runs before solving."""
     with handle_errors(json_out, partial(invalid_json, spec)):
         from scaleplan.validate import validate_report, validate_spec_file
 

@@ -11,7 +11,6 @@ both values. :func:`fixed_replicas` says whether an allocation gets an autoscale
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -67,7 +66,8 @@ class Alloc:
     accel: Accelerator | None  # None for CPU-only
     resource: str | None  # extended resource name (nvidia.com/gpu, aws.amazon.com/neuron)
     min_replicas: int
-    max_replicas: int
+    max_replicas: int  # its planned peak
+    most_replicas: int  # its autoscaler's bound: the peak, or more (render.room)
     share: float  # share of the plan's peak capacity
     service: str  # its backend Service (routing: gateway-api): its own, or one shared by its shape
     cpu: str
@@ -80,7 +80,6 @@ class Alloc:
     shared_backend: bool = False  # gateway-api: its Service is shared with allocations of its shape
     backend_share: float = 1.0  # its share of its backend's capacity (1 with a Service of its own)
     node_labels: tuple[tuple[str, str], ...] = ()  # its catalog row's node_labels (nodeSelector)
-    most_replicas: int = 0  # its autoscaler's bound: max_replicas x max_replicas_factor
 
 
 def accelerator_table(accelerators: Sequence[Accelerator]) -> dict[str, Accelerator]:
@@ -97,7 +96,11 @@ def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accel
     """The facts of each allocation with replicas (``live``: index in the plan, allocation),
     sorted by Deployment name, with server args and storage; PlanError for clashing names or
     server flags that contradict the plan."""
+    from scaleplan.render.room import bounds
+
     total_cap = sum(a.replicas * a.capacity_rps_per_replica for _, a in live)
+    most, capped = bounds(plan, lambda a: owned_at_peak(plan, a))
+    warnings += capped
     allocs: list[Alloc] = []
     seen: dict[str, str] = {}
     for i, a in live:
@@ -108,7 +111,7 @@ def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accel
             raise PlanError(source, [Problem(f"allocations[{i}].name", f"allocations {seen[name]!r} and {a.name!r} both give the name {name!r}", hint="give allocations distinct names")])
         seen[name] = a.name
         share = (a.replicas * a.capacity_rps_per_replica / total_cap) if total_cap > 0 else 1.0
-        allocs.append(_derive(plan, i, a, name, share, accelerators, warnings))
+        allocs.append(_derive(plan, i, a, name, share, accelerators, warnings, most[a.name]))
     allocs.sort(key=lambda x: x.name)
     if plan.spec.kubernetes.routing == "gateway-api":
         allocs = _with_backends(plan, allocs)
@@ -154,7 +157,7 @@ def _with_backends(plan: Plan, allocs: Sequence[Alloc]) -> list[Alloc]:
     return out
 
 
-def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelerators: Mapping[str, Accelerator], warnings: list[str]) -> Alloc:
+def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelerators: Mapping[str, Accelerator], warnings: list[str], most: int) -> Alloc:
     spec = plan.spec
     k8s = spec.kubernetes
     want = PROVIDER_OF_FLAVOR.get(k8s.flavor)
@@ -190,28 +193,8 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
     nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
     svc = backends.allocation_service(a.name)
     return Alloc(
-        a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, share, svc,
+        a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, most, share, svc,
         cpu_quantity(max(cpu, MIN_CPU)), memory_quantity(max(mem, MIN_MEMORY_GIB)), nodepool,
-        most_replicas=most_replicas(plan, a),
-    )
-
-
-def most_replicas(plan: Plan, a: Allocation) -> int:
-    """The most replicas ``a``'s autoscaler may run: its planned peak times
-    ``kubernetes.autoscaler.max_replicas_factor``, rounded up; an allocation priced $0/h (owned
-    nodes: its peak is what is owned) or on a burst plan's rate curve (:mod:`~scaleplan.render.
-    burst`: the curve is the plan's) stays at its peak."""
-    factor = plan.spec.kubernetes.autoscaler.max_replicas_factor
-    if factor <= 1.0 or a.price_per_node_hour <= 0 or burst_priced(plan):
-        return a.replicas
-    return max(a.replicas, math.ceil(a.replicas * factor - 1e-9))
-
-
-def burst_priced(plan: Plan) -> bool:
-    """A plan whose priced allocations scale beside allocations held at their peak (priced
-    $0/h) behind one Service: their autoscalers follow the plan's own curve of counts."""
-    return plan.spec.kubernetes.routing != "gateway-api" and any(
-        owned_at_peak(plan, b) for b in plan.allocations
     )
 
 

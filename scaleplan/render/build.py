@@ -16,7 +16,6 @@ Pure: the accelerator table and the AWS rows for the interchangeable spot types 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -208,8 +207,13 @@ def _floor_cost(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> 
 
 def _burst_room(plan: Plan, allocs: Sequence[Alloc]) -> list[str]:
     """``kubernetes.autoscaler.max_replicas_factor``: what the autoscalers may run above the
-    plan's peak, and what that costs at full burst (the plan's cost leaves it out)."""
-    factor = plan.spec.kubernetes.autoscaler.max_replicas_factor
+    plan's peak, and what that costs at full burst (the plan's cost leaves it out): each bound's
+    nodes as the NodePool limits count them (the zone spread's included), at the allocation's
+    price (a spot burst may land on the on-demand fallback pool, dearer)."""
+    from scaleplan.render.room import bound_nodes
+
+    k8s = plan.spec.kubernetes
+    factor = k8s.autoscaler.max_replicas_factor
     if factor <= 1.0:
         return []
     room = [
@@ -218,20 +222,31 @@ def _burst_room(plan: Plan, allocs: Sequence[Alloc]) -> list[str]:
     if not room:
         return [
             f"kubernetes.autoscaler.max_replicas_factor {factor:g}: no autoscaled allocation "
-            "may scale above its peak (those priced $0/h and a burst plan's stay there)"
+            "may scale above its peak (those priced $0/h, a burst plan's, and any the spec's "
+            "caps leave no room stay there)"
         ]
-    extra = sum(
-        max(0, math.ceil(al.most_replicas / al.a.replicas_per_node) - al.a.nodes)
-        * al.a.price_per_node_hour
-        for al in room
-    )
+    more = {al.name: bound_nodes(plan, al.a, al.most_replicas) - al.a.nodes for al in room}
+    extra = sum(more[al.name] * al.a.price_per_node_hour for al in room)
     peak = sum(al.a.nodes * al.a.price_per_node_hour for al in allocs)
     names = ", ".join(f"{al.name} {al.max_replicas} -> {al.most_replicas}" for al in room)
-    return [
+    said = (
         f"kubernetes.autoscaler.max_replicas_factor {factor:g}: the autoscalers may run more "
         f"replicas than the plan's peak ({names}); a full burst costs up to ${extra:,.2f}/h "
         f"above the peak's ${peak:,.2f}/h, which the plan's cost leaves out"
-    ]
+    )
+    if any(al.a.capacity_type == "spot" for al in room):
+        said += " (spot priced as spot; where spot runs out the on-demand fallback costs more)"
+    if k8s.flavor != "eks-karpenter":
+        said += (
+            f"; the cluster's node groups must allow {sum(more.values())} more nodes at full "
+            "burst (render writes no node limits for this flavor)"
+        )
+    if k8s.routing == "gateway-api" and any(al.a.price_per_node_hour <= 0 for al in allocs):
+        said += (
+            "; the HTTPRoute's weights do not move, so the owned backends' share of a spike "
+            "gets no room"
+        )
+    return [said]
 
 
 def _node_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> list[Entry]:

@@ -19,11 +19,12 @@ from scaleplan.catalog.model import InstanceRow
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube import safety
 from scaleplan.kube.capacity import spot_falls_back_on_demand
-from scaleplan.kube.zones import ZONE_KEY, spread_nodes, spread_zones
+from scaleplan.kube.zones import ZONE_KEY, spread_zones
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render import serving
 from scaleplan.render.allocations import Alloc
 from scaleplan.render.metadata import MANAGED_BY, Entry, Obj, machine_type, meta
+from scaleplan.render.room import bound_nodes
 from scaleplan.spec import Flavor
 
 DEDICATED_TAINT = "scaleplan.dev/service"
@@ -202,27 +203,20 @@ def _karpenter_group(plan: Plan, name: str, members: Sequence[Alloc], cluster: s
     return out
 
 
-def _limits(redundancy: str, members: Sequence[Alloc], nodes_extra: int) -> Obj:
+def _limits(plan: Plan, members: Sequence[Alloc], nodes_extra: int) -> Obj:
     """The group's peak nodes' CPU, memory and accelerators, plus ``nodes_extra`` of its biggest node."""
     gpu_res = members[0].resource
     biggest = max(members, key=lambda m: (m.a.vcpus_per_node, m.a.memory_gib_per_node)).a
-    nodes = [(_peak_nodes(redundancy, m), m.a) for m in members] + [(nodes_extra, biggest)]
+    # each allocation's nodes at its autoscaler's bound (the peak's, or more: render.room),
+    # spread over its zones as the pods' spread needs
+    nodes = [(bound_nodes(plan, m.a, m.most_replicas), m.a) for m in members]
+    nodes.append((nodes_extra, biggest))
     cpu = sum(n * a.vcpus_per_node for n, a in nodes)
     mem = sum(n * a.memory_gib_per_node for n, a in nodes)
     lim: Obj = {"cpu": str(cpu), "memory": f"{math.ceil(mem)}Gi"}
     if gpu_res is not None:
         lim[gpu_res] = str(sum(n * a.accelerators_per_node for n, a in nodes))
     return lim
-
-
-def _peak_nodes(redundancy: str, m: Alloc) -> int:
-    """The plan's peak nodes, or more where the enforced zone spread needs more (its pods spread
-    evenly over the zones fill their nodes less than round-robin nodes do; render warns)."""
-    zones = spread_zones(redundancy, m.a.zones)
-    most = max(m.a.nodes, math.ceil(m.most_replicas / m.a.replicas_per_node))  # its autoscaler's
-    if not zones:
-        return most
-    return max(most, spread_nodes(m.most_replicas, m.a.replicas_per_node, len(zones)))
 
 
 def _node_pool(plan: Plan, name: str, members: Sequence[Alloc], pool_name: str, capacity: str, weight: int | None) -> Obj:
@@ -254,7 +248,7 @@ def _node_pool(plan: Plan, name: str, members: Sequence[Alloc], pool_name: str, 
             },
         },
         "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m", "budgets": [{"nodes": "10%"}]},
-        "limits": _limits(plan.spec.placement.redundancy, members, 1),
+        "limits": _limits(plan, members, 1),
     }
     if weight is not None:
         pspec["weight"] = weight
