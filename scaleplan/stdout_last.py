@@ -6,6 +6,9 @@ failed"), stdout may be on that device. If the command printed nothing on stdout
 write was not stdout's, so stdout may still take the object: :func:`last_words` writes it
 whole or takes back what part of it reached a regular file (truncated to where it began), and
 then sends stdout to /dev/null, so nothing more is tried there.
+
+The other two ways stdout's file descriptor is redirected live here too: :func:`discard_stdout`
+when stdout's reader went away, :func:`quiet_fd1` around C libraries that print there.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 _SET_ASIDE: list[Any] = []
@@ -32,6 +36,32 @@ def last_words(text: str | None) -> None:
     _SET_ASIDE.append(sys.stdout)  # not closed when dropped: its close would write again
     with contextlib.suppress(Exception):
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+
+
+def discard_stdout() -> None:
+    """stdout's reader went away (``| head -1``): the rest of the output goes to /dev/null and
+    the command finishes with its own exit code (a closed pipe changes no verdict)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def quiet_fd1() -> Iterator[None]:
+    """Silence file descriptor 1 (C libraries such as HiGHS print banners there)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _whole(text: str) -> None:

@@ -30,7 +30,7 @@ from scaleplan.errors import (
 from scaleplan.interrupts import watch_sigint
 from scaleplan.option_values import json_requested
 from scaleplan.safetext import printable, printed_as_is
-from scaleplan.stdout_last import json_document, last_words
+from scaleplan.stdout_last import discard_stdout, json_document, last_words
 from scaleplan.table import Line, Report
 
 if TYPE_CHECKING:
@@ -58,16 +58,6 @@ def stdout_console() -> Console:
             discard_stdout()
 
     return _Stdout(width=width, highlight=False, soft_wrap=False)
-
-
-def discard_stdout() -> None:
-    """stdout's reader went away (``| head -1``): the rest of the output goes to /dev/null and
-    the command finishes with its own exit code (a closed pipe changes no verdict)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    finally:
-        os.close(devnull)
 
 
 def stderr_console() -> Console:
@@ -156,22 +146,6 @@ def json_usage(argv: list[str]) -> Iterator[None]:
 def emit_json(obj: Any) -> None:
     """Print one JSON document on stdout and nothing else."""
     print_text(json_document(obj))
-
-
-@contextlib.contextmanager
-def quiet_fd1() -> Iterator[None]:
-    """Silence file descriptor 1 (C libraries such as HiGHS print banners there)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
 
 
 def print_text(text: str) -> None:

@@ -6,9 +6,10 @@ from typing import Annotated, Literal
 
 import typer
 
-from scaleplan.cli._common import handle_errors, print_report, quiet_fd1, warn
+from scaleplan.cli._common import handle_errors, print_report, warn
 from scaleplan.cli.options import number_option
 from scaleplan.startup import command_imports
+from scaleplan.stdout_last import quiet_fd1
 
 
 def optimize(
