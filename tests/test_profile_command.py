@@ -9,8 +9,8 @@ import pytest
 
 from scaleplan.errors import OptionError
 from scaleplan.profile.build import make_profile
-from scaleplan.profile.command import estimate_file, merge_files
-from scaleplan.profile.model import Measurement, Percentiles, dump_profile
+from scaleplan.profile.command import estimate_file, merge_files, profile_output, write_profile
+from scaleplan.profile.model import Measurement, Percentiles, dump_profile, read_profile
 from scaleplan.profile.run_options import endpoint_options
 
 
@@ -153,3 +153,21 @@ def test_merge_keeps_each_points_precision(tmp_path: Path) -> None:
     t2 = with_dtype(_profile(tmp_path, "t2.yaml", [("L4", 2, 3.0)]), "float16")
     merged, warnings = merge_files([t1, t2], name=None)
     assert merged.metadata.dtype is None and any("different dtypes" in w for w in warnings)
+
+
+def test_profile_output_writes_a_file_or_prints_the_profile(tmp_path: Path) -> None:
+    """A file: written, and its summary to print (the table and 'wrote FILE', or the JSON
+    summary); '-': the profile itself (YAML, or its JSON document) and no summary."""
+    prof = read_profile(_profile(tmp_path, "a.yaml", [("H100", 1, 2.0), ("H100", 8, 4.0)]))
+    out = tmp_path / "out.yaml"
+    shown = profile_output(prof, str(out), as_json=False)
+    assert read_profile(str(out)).measurements == prof.measurements
+    assert shown.lines == [f"wrote {out}"] and "H100" in shown.text and shown.doc is None
+    assert profile_output(prof, str(tmp_path / "b.yaml"), as_json=True).doc is not None
+    yaml_out = profile_output(prof, "-", as_json=False)
+    assert yaml_out.text == dump_profile(prof) and not yaml_out.lines
+    as_json = profile_output(prof, "-", as_json=True)
+    assert as_json.doc == prof.model_dump(mode="json", exclude_none=True) and not as_json.text
+    assert write_profile(prof, str(tmp_path / "c.yaml"), as_json=True) == write_profile(
+        prof, str(tmp_path / "d.yaml"), as_json=False)  # a file: nothing to print either way
+    assert (tmp_path / "c.yaml").read_text(encoding="utf-8") == dump_profile(prof)

@@ -8,13 +8,12 @@ subcommand name to ``run``.
 from __future__ import annotations
 
 from difflib import get_close_matches
-from functools import partial
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 import typer.core
 
-from scaleplan.cli._common import emit_json, handle_errors, print_report, stderr_console, warn
+from scaleplan.cli._common import handle_errors, print_report, stderr_console, warn
 from scaleplan.cli.options import (
     AcceleratorCatalogs,
     CatalogFiles,
@@ -22,9 +21,6 @@ from scaleplan.cli.options import (
     args_of,
     number_option,
 )
-
-if TYPE_CHECKING:
-    from scaleplan.profile.model import Profile
 
 ARGV_KEY = "scaleplan.profile.argv"
 
@@ -61,26 +57,6 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-
-def _write_profile(profile: Profile, out: str, json_out: bool) -> None:
-    """A profile into ``out``, or ('-') on stdout: YAML, or JSON with ``--json``."""
-    from scaleplan.profile.model import dump_profile
-    from scaleplan.profile.run import write_profile_file
-
-    if out != "-":
-        write_profile_file(profile, out)
-    elif json_out:
-        emit_json(profile.model_dump(mode="json", exclude_none=True))
-    else:
-        typer.echo(dump_profile(profile), nl=False)
-
-
-def _summary(profile: Profile, out: str, json_out: bool, verdict: dict[str, object] | None = None) -> None:
-    from scaleplan.profile.report import summary_report
-
-    if out != "-":  # '-': the profile itself was the output
-        print_report(summary_report(profile, out, json_out, verdict))
 
 
 @app.command("run")
@@ -132,12 +108,13 @@ def run(
 ) -> None:
     """Measure TARGET: latency percentiles, throughput and peak memory per device and batch size (or per concurrency for endpoints)."""
     with handle_errors(json_out):
-        from scaleplan.profile.command import RunArgs, run_target
-        from scaleplan.profile.report import RichProgress
+        from scaleplan.profile.command import RunArgs, run_target, write_profile
+        from scaleplan.profile.report import RichProgress, summary_report
 
         args = args_of(RunArgs, locals(), headers=header or [], catalogs=catalog or ())
         done = run_target(
-            target, args, argv(ctx), write=partial(_write_profile, json_out=json_out), warn=warn,
+            target, args, argv(ctx), warn=warn,
+            write=lambda found, path: print_report(write_profile(found, path, json_out)),
             log=lambda line: stderr_console().print(
                 line, markup=False, highlight=False, soft_wrap=True),
             progress=lambda: RichProgress(stderr_console()),
@@ -148,7 +125,8 @@ def run(
             return print_report(jobs_report(emit_jobs, done.jobs, json_out))
         assert done.profile is not None
         verdict = done.verdict  # a model's: the profile's summary holds it too
-        _summary(done.profile, out, json_out, verdict.to_json() if verdict else None)
+        verdict_json = verdict.to_json() if verdict else None
+        print_report(summary_report(done.profile, out, json_out, verdict_json))
         for line in verdict.lines() if verdict else ():
             stderr_console().print(line, markup=False, highlight=False)
         if strict and verdict and not verdict.ok:
@@ -173,7 +151,7 @@ def estimate(
 ) -> None:
     """Roofline transfer of measured points to accelerators you do not have (source: estimated, with an uncertainty band)."""
     with handle_errors(json_out):
-        from scaleplan.profile.command import estimate_file
+        from scaleplan.profile.command import estimate_file, profile_output
 
         prof, warnings = estimate_file(
             profile_path, accelerators, catalog, flops_per_sample=flops_per_sample,
@@ -182,8 +160,7 @@ def estimate(
             memory_efficiency=memory_efficiency, gpu_dtype=gpu_dtype,
         )
         warn(warnings)
-        _write_profile(prof, out, json_out)
-        _summary(prof, out, json_out)
+        print_report(profile_output(prof, out, json_out))
 
 
 @app.command("merge")
@@ -195,12 +172,11 @@ def merge(
 ) -> None:
     """Merge profiles: measurements of all files (a later file's point replaces an earlier identical one)."""
     with handle_errors(json_out):
-        from scaleplan.profile.command import merge_files
+        from scaleplan.profile.command import merge_files, profile_output
 
         merged, warnings = merge_files(files, name=name)
         warn(warnings)
-        _write_profile(merged, out, json_out)
-        _summary(merged, out, json_out)
+        print_report(profile_output(merged, out, json_out))
 
 
 @app.command("import")
@@ -219,10 +195,11 @@ def import_(
     """Turn vLLM bench serve / benchmark_serving, AIPerf / GenAI-Perf (and Mélange / AIBrix) results into profile points."""
     with handle_errors(json_out):
         from scaleplan.importers.benchmarks import import_files
+        from scaleplan.profile.command import profile_output
+
         prof, warnings = import_files(files, fmt=format, accelerator=accelerator, gpus=gpus, name=name, dtype=dtype, kv_cache_dtype=kv_cache_dtype, catalogs=catalog or ())
         warn(warnings)
-        _write_profile(prof, out, json_out)
-        _summary(prof, out, json_out)
+        print_report(profile_output(prof, out, json_out))
 
 
 @app.command("llm")

@@ -3,7 +3,8 @@ to what they make (with its warnings). ``run``: its options checked against TARG
 the Kubernetes Jobs written (``--emit-jobs``), an endpoint swept or a model swept and judged
 (:func:`run_target`). ``estimate`` and ``merge``: the profiles read, the catalogs loaded, the
 transfer's assumptions assembled, then :func:`scaleplan.profile.estimate.estimate_profile` or
-:func:`scaleplan.profile.merge.merge_profiles`. The command line writes and prints the result.
+:func:`scaleplan.profile.merge.merge_profiles`. What they made is written (or, to '-', printed)
+as :func:`profile_output` says; the command line prints it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
     from scaleplan.profile.run import Write
     from scaleplan.profile.verdict import Verdict
+    from scaleplan.table import Report
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,3 +192,28 @@ def merge_files(files: Sequence[str], *, name: str | None) -> tuple[Profile, lis
     from scaleplan.profile.model import read_profile
 
     return merge_profiles([(f, read_profile(f)) for f in files], name=name)
+
+
+def write_profile(profile: Profile, out: str, as_json: bool) -> Report:
+    """``profile`` written to the file ``out`` (nothing to print), or for ``out`` '-' what
+    prints it on stdout: its JSON document with ``as_json``, else its file text (YAML)."""
+    from scaleplan.profile.model import dump_profile
+    from scaleplan.profile.run import write_profile_file
+    from scaleplan.table import Report
+
+    if out != "-":
+        write_profile_file(profile, out)
+        return Report()
+    if as_json:
+        return Report(doc=profile.model_dump(mode="json", exclude_none=True))
+    return Report(text=dump_profile(profile))
+
+
+def profile_output(profile: Profile, out: str, as_json: bool) -> Report:
+    """``profile estimate``, ``merge`` and ``import``: the profile made written
+    (:func:`write_profile`), and what to print: on '-' the profile itself, else its summary
+    (:func:`scaleplan.profile.report.summary_report`)."""
+    from scaleplan.profile.report import summary_report
+
+    written = write_profile(profile, out, as_json)
+    return written if out == "-" else summary_report(profile, out, as_json)

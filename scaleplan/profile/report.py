@@ -189,7 +189,10 @@ def summary_report(
     profile: Profile, out: str, as_json: bool, verdict: dict[str, object] | None = None
 ) -> Report:
     """A profile written to ``out``: :func:`profile_summary` as JSON, or its table and the file
-    written (a path is never wrapped or cut)."""
+    written (a path is never wrapped or cut); nothing for '-', where the profile itself was
+    the output."""
+    if out == "-":
+        return Report()
     if as_json:
         return Report(doc=profile_summary(profile, out, verdict))
     return Report(text=profile_table(profile), lines=[f"wrote {out}"], whole=True)
