@@ -3,13 +3,20 @@ options assembled into one call (scaleplan.profile.command, run_options.endpoint
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from scaleplan.errors import OptionError
 from scaleplan.profile.build import make_profile
-from scaleplan.profile.command import estimate_file, merge_files, profile_output, write_profile
+from scaleplan.profile.command import (
+    EstimateArgs,
+    estimate_file,
+    merge_files,
+    profile_output,
+    write_profile,
+)
 from scaleplan.profile.model import Measurement, Percentiles, dump_profile, read_profile
 from scaleplan.profile.run_options import endpoint_options
 
@@ -26,15 +33,15 @@ def _profile(tmp_path: Path, name: str, points: list[tuple[str, int, float]]) ->
     return str(path)
 
 
-ESTIMATE = {
-    "flops_per_sample": None, "weights_gib": None, "overhead_ms": None, "host_ms_per_sample": 0.0,
-    "input_bytes": None, "compute_efficiency": 0.5, "memory_efficiency": 0.75, "gpu_dtype": None,
-}
+ESTIMATE = EstimateArgs(
+    flops_per_sample=None, weights_gib=None, overhead_ms=None, host_ms_per_sample=0.0,
+    input_bytes=None, compute_efficiency=0.5, memory_efficiency=0.75, gpu_dtype=None,
+)
 
 
 def test_estimate_file_adds_points_for_each_accelerator(tmp_path: Path) -> None:
     src = _profile(tmp_path, "a.yaml", [("H100", 1, 2.0), ("H100", 8, 4.0)])
-    prof, _ = estimate_file(src, "L4,nvidia-tesla-t4", None, **ESTIMATE)  # type: ignore[arg-type]
+    prof, _ = estimate_file(src, "L4,nvidia-tesla-t4", None, ESTIMATE)
     est = {(m.accelerator, m.batch_size) for m in prof.measurements if m.source == "estimated"}
     assert est == {("L4", 1), ("L4", 8), ("T4", 1), ("T4", 8)}
 
@@ -42,10 +49,10 @@ def test_estimate_file_adds_points_for_each_accelerator(tmp_path: Path) -> None:
 def test_estimate_file_passes_the_transfer_options_on(tmp_path: Path) -> None:
     src = _profile(tmp_path, "a.yaml", [("H100", 1, 2.0)])
     with pytest.raises(OptionError) as err:
-        estimate_file(src, "L4", [], **{**ESTIMATE, "gpu_dtype": "float3"})  # type: ignore[arg-type]
+        estimate_file(src, "L4", [], replace(ESTIMATE, gpu_dtype="float3"))
     assert err.value.option == "--gpu-dtype"
     with pytest.raises(OptionError) as err:
-        estimate_file(src, "L4", [], **{**ESTIMATE, "memory_efficiency": 1.5})  # type: ignore[arg-type]
+        estimate_file(src, "L4", [], replace(ESTIMATE, memory_efficiency=1.5))
     assert err.value.option == "--memory-efficiency"
 
 

@@ -151,14 +151,10 @@ def estimate(
 ) -> None:
     """Roofline transfer of measured points to accelerators you do not have (source: estimated, with an uncertainty band)."""
     with handle_errors(json_out):
-        from scaleplan.profile.command import estimate_file, profile_output
+        from scaleplan.profile.command import EstimateArgs, estimate_file, profile_output
 
-        prof, warnings = estimate_file(
-            profile_path, accelerators, catalog, flops_per_sample=flops_per_sample,
-            weights_gib=weights_gib, overhead_ms=overhead_ms, host_ms_per_sample=host_ms_per_sample,
-            input_bytes=input_bytes, compute_efficiency=compute_efficiency,
-            memory_efficiency=memory_efficiency, gpu_dtype=gpu_dtype,
-        )
+        args = args_of(EstimateArgs, locals())
+        prof, warnings = estimate_file(profile_path, accelerators, catalog, args)
         warn(warnings)
         print_report(profile_output(prof, out, json_out))
 

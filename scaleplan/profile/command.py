@@ -155,11 +155,23 @@ def _measure_model(
     return RunDone(profile=profile, verdict=profile_verdict(profile, opts.target_ci))
 
 
+@dataclass(frozen=True, kw_only=True)
+class EstimateArgs:
+    """``profile estimate``'s transfer options as given (``scaleplan profile estimate --help``
+    says what each does)."""
+
+    flops_per_sample: float | None
+    weights_gib: float | None
+    overhead_ms: float | None
+    host_ms_per_sample: float
+    input_bytes: float | None
+    compute_efficiency: float
+    memory_efficiency: float
+    gpu_dtype: str | None
+
+
 def estimate_file(
-    profile_path: str, accelerators: str, catalogs: Sequence[str] | None, *,
-    flops_per_sample: float | None, weights_gib: float | None, overhead_ms: float | None,
-    host_ms_per_sample: float, input_bytes: float | None, compute_efficiency: float,
-    memory_efficiency: float, gpu_dtype: str | None,
+    profile_path: str, accelerators: str, catalogs: Sequence[str] | None, args: EstimateArgs
 ) -> tuple[Profile, list[str]]:
     """The profile at ``profile_path`` plus estimated points for ``accelerators`` (a comma
     list), with the accelerator specs of the shipped catalogs and ``catalogs``."""
@@ -169,19 +181,18 @@ def estimate_file(
     from scaleplan.profile.estimate import TransferOptions, estimate_profile
     from scaleplan.profile.model import read_profile
 
-    if flops_per_sample is not None and flops_per_sample <= 0:  # it read as "none given"
-        raise OptionError(f"must be > 0; got {flops_per_sample:g}", option="--flops-per-sample")
+    flops = args.flops_per_sample
+    if flops is not None and flops <= 0:  # it read as "none given"
+        raise OptionError(f"must be > 0; got {flops:g}", option="--flops-per-sample")
     prof = read_profile(profile_path)
     cat = load_catalog(split_values(list(catalogs or [])))
     opts = TransferOptions(
-        overhead_ms=overhead_ms, compute_efficiency=compute_efficiency,
-        memory_efficiency=memory_efficiency, weights_gib=weights_gib,
-        input_bytes_per_sample=input_bytes, host_ms_per_sample=host_ms_per_sample,
-        gpu_dtype=gpu_dtype,
+        overhead_ms=args.overhead_ms, compute_efficiency=args.compute_efficiency,
+        memory_efficiency=args.memory_efficiency, weights_gib=args.weights_gib,
+        input_bytes_per_sample=args.input_bytes, host_ms_per_sample=args.host_ms_per_sample,
+        gpu_dtype=args.gpu_dtype,
     )
-    result = estimate_profile(
-        prof, names(accelerators), cat, flops_per_sample=flops_per_sample, options=opts
-    )
+    result = estimate_profile(prof, names(accelerators), cat, flops_per_sample=flops, options=opts)
     return result.profile, result.warnings
 
 
