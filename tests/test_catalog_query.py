@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from scaleplan.catalog.query import instance_json, list_instances, show_instance
+from scaleplan.catalog.query import ListArgs, instance_json, list_instances, show_instance
 from scaleplan.errors import OptionError
 
-LIST = {
-    "providers": ["aws"], "regions": [], "accelerators": ["L4"], "min_gpu_memory": None,
-    "max_price": None, "spot": False, "include_cpu": True, "sort": "price",
-}
+LIST = ListArgs(
+    provider=["aws"], region=None, accelerator=["L4"], min_gpu_memory=None, max_price=None,
+    spot=False, gpu_only=False, sort="price", catalog=None,
+)
 
 
 def test_list_instances_filters_and_sorts() -> None:
-    rows = list_instances([], **LIST)  # type: ignore[arg-type]
+    rows = list_instances(LIST)
     assert rows and {r.provider for r in rows} == {"aws"}
     assert {r.accelerator for r in rows} == {"L4"}
     prices = [r.price_ondemand if r.price_ondemand is not None else float("inf") for r in rows]
@@ -27,7 +28,7 @@ def test_list_instances_checks_sort_before_reading_a_catalog(tmp_path: Path) -> 
     broken = tmp_path / "broken.yaml"
     broken.write_text("rows: [", encoding="utf-8")
     with pytest.raises(OptionError) as err:
-        list_instances([str(broken)], **{**LIST, "sort": "size"})  # type: ignore[arg-type]
+        list_instances(replace(LIST, catalog=[str(broken)], sort="size"))
     assert err.value.option == "--sort"
 
 

@@ -117,26 +117,34 @@ def check_sort(key: str) -> None:
         raise OptionError(f"must be one of {', '.join(SORT_KEYS)}; got {key!r}", option="--sort")
 
 
-def list_instances(
-    catalog_files: Sequence[str],
-    *,
-    providers: Sequence[str],
-    regions: Sequence[str],
-    accelerators: Sequence[str],
-    min_gpu_memory: float | None,
-    max_price: float | None,
-    spot: bool,
-    include_cpu: bool,
-    sort: str,
-) -> list[InstanceRow]:
-    """``catalog list`` from its options: ``--sort`` checked before any catalog is read, the
-    shipped catalogs and ``catalog_files`` loaded, then the rows that pass the filters, sorted.
-    A provider, region or accelerator that no row has is a usage error naming the first such
-    option."""
-    from scaleplan.catalog.files import load_catalog
+@dataclass(frozen=True, kw_only=True)
+class ListArgs:
+    """``catalog list``'s options as given (``scaleplan catalog list --help`` says what each
+    does); the repeatable ones may also be comma-separated (``-p aws,gcp``)."""
 
-    check_sort(sort)
-    catalog = load_catalog(catalog_files)
+    provider: list[str] | None
+    region: list[str] | None
+    accelerator: list[str] | None
+    min_gpu_memory: float | None
+    max_price: float | None
+    spot: bool
+    gpu_only: bool
+    sort: str
+    catalog: list[str] | None
+
+
+def list_instances(args: ListArgs) -> list[InstanceRow]:
+    """``catalog list`` from its options: ``--sort`` checked before any catalog is read, the
+    shipped catalogs and ``--catalog``'s files loaded, then the rows that pass the filters,
+    sorted. A provider, region or accelerator that no row has is a usage error naming the
+    first such option."""
+    from scaleplan.catalog.files import load_catalog
+    from scaleplan.option_values import split_values
+
+    check_sort(args.sort)
+    catalog = load_catalog(split_values(args.catalog))
+    providers, regions = split_values(args.provider), split_values(args.region)
+    accelerators = split_values(args.accelerator)
     problems = filter_problems(
         catalog, providers=providers, regions=regions, accelerators=accelerators
     )
@@ -144,9 +152,10 @@ def list_instances(
         raise option_error(problems)
     rows = filter_rows(
         catalog, providers=providers, regions=regions, accelerators=accelerators,
-        min_gpu_memory=min_gpu_memory, max_price=max_price, spot=spot, include_cpu=include_cpu,
+        min_gpu_memory=args.min_gpu_memory, max_price=args.max_price, spot=args.spot,
+        include_cpu=not args.gpu_only,
     )
-    return sort_rows(rows, sort, spot=spot)
+    return sort_rows(rows, args.sort, spot=args.spot)
 
 
 def show_instance(

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import handle_errors, print_report, stderr_console
-from scaleplan.cli.options import CatalogFiles, JsonTable, OutputWide, Wide, number_option
+from scaleplan.cli.options import CatalogFiles, JsonTable, OutputWide, Wide, args_of, number_option
 from scaleplan.option_values import split_values
 
 app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azure and your own catalogs).", no_args_is_help=True)
@@ -34,14 +34,10 @@ def list_(
 ) -> None:
     """Table of instance types: accelerator x count, GPU memory, vCPU, RAM, on-demand and spot $/h, $/GPU-hour."""
     with handle_errors(json_out):
-        from scaleplan.catalog.query import list_instances
+        from scaleplan.catalog.query import ListArgs, list_instances
         from scaleplan.catalog.report import instances_report
 
-        rows = list_instances(
-            split_values(catalog), providers=split_values(provider), regions=split_values(region),
-            accelerators=split_values(accelerator), min_gpu_memory=min_gpu_memory,
-            max_price=max_price, spot=spot, include_cpu=not gpu_only, sort=sort,
-        )
+        rows = list_instances(args_of(ListArgs, locals()))
         print_report(instances_report(rows, json_out, output, wide))
 
 
