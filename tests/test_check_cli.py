@@ -318,3 +318,15 @@ def test_a_kustomize_overlay_folder_says_to_build_it(cli, tmp_path: Path) -> Non
     assert "no *.yaml" not in said
     assert "holds only kustomization.yaml, which check does not build" in said
     assert f"kubectl kustomize {overlay} | scaleplan check -" in said
+
+
+
+def test_rules_report_is_the_list_rules_output() -> None:
+    """``check --list-rules``: the rules as JSON, or as a table (wide: every column)."""
+    from scaleplan.check.gate import rules_report
+
+    rules = rules_report("json", wide=False).doc
+    assert isinstance(rules, dict) and rules["rules"]
+    table, narrow = rules_report("text", wide=True), rules_report("text", wide=False)
+    assert table.doc is None and table.text.splitlines()[0].split()[0] == "RULE"
+    assert len(table.text.splitlines()[0]) > len(narrow.text.splitlines()[0])

@@ -15,7 +15,7 @@ from scaleplan.wording import counted
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
     from scaleplan.check.model import CheckReport, Severity
-    from scaleplan.table import Line
+    from scaleplan.table import Line, Report
 
 
 def _refuse_plan_rules(enabled: set[str]) -> None:
@@ -222,6 +222,15 @@ def list_rules_wide(
         "(the rules go to stdout: redirect them to a file)"
     )
     raise OptionError(message, option="-o/--out")
+
+
+def rules_report(fmt: str, wide: bool) -> Report:
+    """``check --list-rules``: the rules as JSON with ``--format json`` (or ``--json``), else
+    their table (``wide``: every column, :func:`list_rules_wide`)."""
+    from scaleplan.check.formats import rules_json, rules_table
+    from scaleplan.table import Report
+
+    return Report(doc=rules_json()) if fmt == "json" else Report(text=rules_table(wide=wide))
 
 
 def report_text(report: CheckReport, fmt: str, threshold: Severity) -> str:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_lines, print_text, warn
+from scaleplan.cli._common import handle_errors, print_lines, print_report, print_text, warn
 from scaleplan.option_values import split_values, typed_options
 
 
@@ -50,32 +50,30 @@ def check(
     annotation scaleplan.dev/ignore: "rule-a,rule-b".
     """
     with handle_errors(json_out or fmt == "json"):
-        from scaleplan.check.gate import format_option, list_rules_wide, report_threshold
+        from scaleplan.check import gate
 
-        fmt = format_option(fmt, json_out, typed_options(ctx))
-        threshold = report_threshold(fmt, fail_on)
+        fmt = gate.format_option(fmt, json_out, typed_options(ctx))
+        threshold = gate.report_threshold(fmt, fail_on)
         if list_rules:
-            from scaleplan.check.formats import rules_json, rules_table
-
-            wide_rules = list_rules_wide(output, wide, paths, typed_options(ctx), fmt)
-            if fmt == "json":
-                return emit_json(rules_json())
-            return print_text(rules_table(wide=wide_rules))
-        from scaleplan.check.gate import gate_failure, gate_report, one_plan, report_text, tty_lines
+            wide_rules = gate.list_rules_wide(output, wide, paths, typed_options(ctx), fmt)
+            return print_report(gate.rules_report(fmt, wide_rules))
         from scaleplan.inputs import gate_tables, plan_warnings
-        plan_file = one_plan(plan)
+
+        plan_file = gate.one_plan(plan)
         files, tables = gate_tables(plan_file, catalog or [])  # read once, when first needed
-        report = gate_report(paths or [], plan_file=plan_file, kube_version=kube_version, disabled=split_values(disable), enabled=split_values(enable), only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
+        report = gate.gate_report(
+            paths or [], plan_file=plan_file, kube_version=kube_version,
+            disabled=split_values(disable), enabled=split_values(enable),
+            only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
         warn(plan_warnings(report.plan, files(), plan_file, tables))
-        text = report_text(report, fmt, threshold)
+        text = gate.report_text(report, fmt, threshold)
         if output in (None, "-"):  # '-': standard output, as for every command's files
-            print_lines(tty_lines(text)) if fmt == "text" else print_text(text)
+            print_lines(gate.tty_lines(text)) if fmt == "text" else print_text(text)
         else:  # atomically, as every command's output file; its summary line on stderr
-            from scaleplan.check.gate import report_file_args, summary_line
             from scaleplan.outputs import write_output_file
 
-            write_output_file(output, text, **report_file_args(fmt, paths, plan_file))
-            typer.echo(summary_line(report, threshold), err=True)
-        failure = gate_failure(report, threshold)
+            write_output_file(output, text, **gate.report_file_args(fmt, paths, plan_file))
+            typer.echo(gate.summary_line(report, threshold), err=True)
+        failure = gate.gate_failure(report, threshold)
         if failure is not None:
             raise failure
