@@ -242,10 +242,17 @@ def test_spot_cut_rounds_share_one_time_limit_and_a_plan_past_it_breaking_a_kink
     rounds = [s.cut_round for s in full.stats if s.kind == "milp"]
     assert rounds == list(range(len(rounds))) and len(rounds) > 1, rounds
 
-    spent = WindowModel(p, tie_break=False)
-    first = set(spent.pool_spot)
-    out = spent.solve(p.demand, time_limit=0.0)
-    assert [s.cut_round for s in spent.stats if s.kind == "milp"] == [0], spent.stats
-    assert out.status == "unknown" and out.nodes == [], out
-    # the first round's plan did break a kink's row: the rows it found were added
-    assert spent.pool_spot - first, sorted(spent.pool_spot)
+    # the first round runs at least MIN_RUN_SECONDS (10 ms); on a loaded host HiGHS may find
+    # no plan in that (h4, session 41: failed once at load 8), and then no kink's row is
+    # broken: each try must still end unknown after one round, and one of a few must show the
+    # case the test is for (the first round's plan broke a kink's row: its rows were added)
+    for _ in range(10):
+        spent = WindowModel(p, tie_break=False)
+        first = set(spent.pool_spot)
+        out = spent.solve(p.demand, time_limit=0.0)
+        assert [s.cut_round for s in spent.stats if s.kind == "milp"] == [0], spent.stats
+        assert out.status == "unknown" and out.nodes == [], out
+        if spent.pool_spot - first:
+            break
+    else:
+        pytest.fail("in 10 tries the first round never found its plan in its 10 ms")
