@@ -17,7 +17,8 @@ LIST = ListArgs(
 
 
 def test_list_instances_filters_and_sorts() -> None:
-    rows = list_instances(LIST)
+    rows, notes = list_instances(LIST)
+    assert notes == []
     assert rows and {r.provider for r in rows} == {"aws"}
     assert {r.accelerator for r in rows} == {"L4"}
     prices = [r.price_ondemand if r.price_ondemand is not None else float("inf") for r in rows]
@@ -40,3 +41,20 @@ def test_show_instance_rows_accelerator_and_json() -> None:
     assert doc["accelerator"]["name"] == "L4" and len(doc["regions"]) == len(rows)  # type: ignore[index]
     with pytest.raises(OptionError):
         show_instance([], "g6.nosuch")
+
+
+def test_an_empty_list_says_where_the_accelerator_is_offered(cli) -> None:
+    """UX trial 29 F14: `--provider gcp --accelerator L40S --region us-central1` printed
+    '0 instance types' and an empty table. A note now says where L40S is offered; when the
+    place and accelerator have rows and the price filters leave none, it says that instead."""
+    res = cli(["catalog", "list", "--provider", "gcp", "--accelerator", "L40S",
+               "--region", "us-central1"])
+    assert res.stdout.startswith("0 instance types")
+    said = " ".join(res.stderr.split())
+    assert "note: no L40S row in gcp, us-central1: L40S is offered by aws in" in said
+    res = cli(["catalog", "list", "--provider", "aws", "--accelerator", "L4",
+               "--max-price", "0.01"])
+    said = " ".join(res.stderr.split())
+    assert "rows of these providers, regions and accelerators; the price, GPU memory" in said
+    assert "is offered by" not in said
+    assert cli(["catalog", "list", "--provider", "aws", "--accelerator", "L4"]).stderr == ""

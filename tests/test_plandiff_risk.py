@@ -66,3 +66,12 @@ def test_a_plan_without_spot_or_without_its_price_is_said_as_such(
     )
     doc = json.loads(cli(["diff", str(plans["od"]), str(plans["unpriced"]), "--json"]).stdout)
     assert doc["spot_loss_on_demand_share"] == {"before": None, "after": None}
+
+
+def test_all_spot_allowed_is_no_binding_constraint(plans: dict[str, Path]) -> None:
+    """UX trial 29 F14: a plan allowed 100 % spot listed 'spot.max_fraction = 1: on-demand
+    replicas carry exactly 0% of demand' among its binding constraints; it binds nothing."""
+    from scaleplan.plan import read_plan
+
+    binding = read_plan(plans["spot100"]).binding_constraints
+    assert binding and not [b for b in binding if "spot.max_fraction" in b], binding

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator, Catalog, InstanceRow
 from scaleplan.errors import OptionError, Problem, option_error
-from scaleplan.wording import article
+from scaleplan.wording import article, counted
 
 SORT_KEYS = ("price", "gpu-price", "gpu-memory", "name", "region")
 
@@ -133,11 +133,12 @@ class ListArgs:
     catalog: list[str] | None
 
 
-def list_instances(args: ListArgs) -> list[InstanceRow]:
+def list_instances(args: ListArgs) -> tuple[list[InstanceRow], list[str]]:
     """``catalog list`` from its options: ``--sort`` checked before any catalog is read, the
     shipped catalogs and ``--catalog``'s files loaded, then the rows that pass the filters,
-    sorted. A provider, region or accelerator that no row has is a usage error naming the
-    first such option."""
+    sorted, and, when none does, a note on where the accelerators asked for are offered. A
+    provider, region or accelerator that no row has is a usage error naming the first such
+    option."""
     from scaleplan.catalog.files import load_catalog
     from scaleplan.option_values import split_values
 
@@ -155,7 +156,39 @@ def list_instances(args: ListArgs) -> list[InstanceRow]:
         min_gpu_memory=args.min_gpu_memory, max_price=args.max_price, spot=args.spot,
         include_cpu=not args.gpu_only,
     )
-    return sort_rows(rows, args.sort, spot=args.spot)
+    notes = [] if rows else _offered(catalog, accelerators, providers, regions)
+    return sort_rows(rows, args.sort, spot=args.spot), notes
+
+
+def _offered(
+    catalog: Catalog, accelerators: Sequence[str], providers: Sequence[str],
+    regions: Sequence[str],
+) -> list[str]:
+    """No row passed the filters: where each accelerator asked for is offered, whatever the
+    provider and region filters (UX trial 29 F14: 'L40S' in gcp us-central1 listed '0 instance
+    types' and an empty table, not that gcp has no L40S while aws and azure do)."""
+    placed = filter_rows(catalog, providers=providers, regions=regions, accelerators=accelerators)
+    if placed:
+        return [
+            f"{counted(len(placed), 'row')} of these providers, regions and accelerators; the "
+            "price, GPU memory, spot or --gpu-only filters leave none"
+        ]
+    out = []
+    for name in accelerators:
+        acc = catalog.resolve(name) or name
+        where: dict[str, set[str]] = {}
+        for r in catalog.rows:
+            if r.accelerator == acc:
+                where.setdefault(r.provider, set()).add(r.region)
+        asked = ", ".join([*providers, *regions]) or "these filters"
+        offered = "; ".join(
+            f"{p} in {counted(len(rs), 'region')}"
+            + (f" ({', '.join(sorted(rs))})" if len(rs) <= 3 else "")
+            for p, rs in sorted(where.items())
+        )
+        said = f"no {acc} row in {asked}: {acc} is offered by {offered}"
+        out.append(said if offered else f"no catalog row has {acc}")
+    return out
 
 
 def show_instance(

@@ -190,12 +190,14 @@ def _diff_tables(diff: CatalogDiff) -> list[tuple[str, list[str]]]:
 
 
 def instances_report(
-    rows: Sequence[InstanceRow], as_json: bool, output: str | None, wide: bool
+    rows: Sequence[InstanceRow], as_json: bool, output: str | None, wide: bool,
+    notes: Sequence[str] = (),
 ) -> Report:
-    """``catalog list``: its ``--json`` document, or its table (``--wide`` / ``-o wide``)."""
+    """``catalog list``: its ``--json`` document, or its table (``--wide`` / ``-o wide``);
+    ``notes`` (where an accelerator no row had is offered) on stderr."""
     if as_json:
-        return Report(doc=instances_json(rows))
-    return Report(text=instances_table(rows, wide=wide_flag(output, wide)))
+        return Report(doc=instances_json(rows), notes=notes)
+    return Report(text=instances_table(rows, wide=wide_flag(output, wide)), notes=notes)
 
 
 def instance_report(

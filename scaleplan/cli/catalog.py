@@ -37,8 +37,8 @@ def list_(
         from scaleplan.catalog.query import ListArgs, list_instances
         from scaleplan.catalog.report import instances_report
 
-        rows = list_instances(args_of(ListArgs, locals()))
-        print_report(instances_report(rows, json_out, output, wide))
+        rows, notes = list_instances(args_of(ListArgs, locals()))
+        print_report(instances_report(rows, json_out, output, wide, notes))
 
 
 @app.command("show")

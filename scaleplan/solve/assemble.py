@@ -243,6 +243,8 @@ def utilization(pb: Problem, o: Outcome, rps: Sequence[float]) -> float:
 
 def _spot_binding(pb: Problem, o: Outcome, rps: Sequence[float]) -> str | None:
     pl = pb.spec.placement
+    if pl.spot.max_fraction >= 1:  # all spot allowed: 0 % on demand is no limit (UX trial 29)
+        return None
     for w, s in enumerate(o.sols):
         if not rps[w]:
             continue
