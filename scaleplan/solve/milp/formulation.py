@@ -93,6 +93,8 @@ class Formulation:
         # routing: service: the replicas lost with the largest node (n+1, q_lost) or the worst
         # zone of a region (zone, zone_lost); None otherwise
         self.lost: Any = None
+        # routing: service, zone: the integer columns between theta and R (``even.build_even``)
+        self.whole: list[Any] = []
         # routing: inference-pool over several pod shapes (``pool.build_pool_rows``): the
         # shapes, a binary per shape in use, the rows whose right-hand side is set per window
         # and their big-M

@@ -103,9 +103,12 @@ def indices(m: WindowModel) -> dict[str, Any]:
         cols = (*m.n, *m.r, *m.u, *m.m, *m.pool_v, *(w for w, *_ in m.pool_loss_v), *m.tv)
         ix["start"] = np.array([v.index for v in cols], dtype=np.int32)
         ix["zones"] = np.array([c.zones for c in m.p.candidates], dtype=np.float64)
+        od = [c.capacity_type == "on-demand" for c in m.p.candidates]
+        ix["od"] = np.array(od, dtype=np.float64)
         # routing: service (the even model): theta and the loss column (n+1 or zone) are its
-        # only continuous columns, so a start can give every column (:func:`give_start`)
-        cont = [v for v in (m.theta, m.lost) if v is not None]
+        # only continuous columns (and zone's W columns the only integer ones a start does not
+        # hold), so a start can give every column (:func:`give_start`)
+        cont = [v for v in (m.theta, m.lost, *m.whole) if v is not None]
         ncol = m._highs.getNumCol()
         full = m.p.even and m.theta is not None and len(ix["start"]) + len(cont) == ncol
         ix["cont"] = np.array([v.index for v in cont], dtype=np.int32) if full else None
@@ -167,6 +170,10 @@ def start_vector(m: WindowModel, start: WindowSolution) -> tuple[Any, Any]:
             else:  # n+1: the largest node in use
                 lost = float((ix["rpn"] * used).max(initial=0.0))
             cont.append(float(lost))
+            if m.whole:  # zone: W_0 = R, W_1 = R - L, W_2 = R_on-demand (even.build_even)
+                reps = np.array(start.replicas, dtype=np.float64)
+                whole = [reps.sum(), reps.sum() - lost, float(reps @ ix["od"])]
+                cont += whole[: len(m.whole)]
         vals.append(np.array(cont, dtype=np.float64))
         cols = np.concatenate([cols, ix["cont"]])
     return cols, np.concatenate(vals)

@@ -213,7 +213,7 @@ class WindowModel(Formulation):
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if self._highs is not None:
             h = self._highs
-            ints = len(self.n) + len(self.r) + len(self.u) + len(self.m) + len(self.tv)
+            ints = sum(map(len, (self.n, self.r, self.u, self.m, self.tv, self.whole)))
             self.stats.append(SolveStat("milp", h.getNumRow(), h.getNumCol(), ints, h.getNumNz(), seconds, status, cpu))
         else:
             self.stats.append(pulp_stat("milp", self.prob, seconds, status, cpu))
