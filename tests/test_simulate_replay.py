@@ -126,3 +126,35 @@ def test_simulate_replays_the_autoscalers_counts(  # type: ignore[no-untyped-def
         (res.stdout + res.stderr).split())
     cli(["simulate", str(kafka), "--replicas", "hpa"], exit_code=2)
     assert yaml.safe_load(path.read_text())["allocations"][0]["replicas_per_window"][12] == 5
+
+
+def test_rps_hpas_beside_each_other_settle_where_kubernetes_would() -> None:
+    """UX trial 29 F3: rps HPAs beside other autoscaled allocations were refused ("each pod's
+    rate depends on every allocation's count") while a surge runs them. The replay now runs
+    the HPAs' syncs from the plan's counts until none moves: behind one Service every pod
+    sees rate / N, so at each window every HPA asks for the count it has (within its 10 %
+    tolerance, ceil(n x rate / N / target), or a bound).
+    On embedding-cpu-gpu that shows what such a render does: the CPU pods, whose target is
+    low, scale to their maximum and the GPU pods, which see far less than theirs, fall to
+    their floor of 1 where the plan runs 2 (docs/simulate.md)."""
+    from scaleplan.render.replay import HPA_TOLERANCE, quantity, rendered_scalers
+
+    plan = _with(
+        read_plan(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"),
+        type="hpa", hpa={"metric": "rps", "target": None},
+    )
+    counts = autoscaled_counts(plan, shipped_tables())
+    scalers, _ = rendered_scalers(plan, shipped_tables())
+    hpas = {a.name: scalers[a.name]["spec"] for a in plan.allocations}
+    for w, rate in enumerate(plan.demand.rps):
+        per_pod = rate / sum(c[w] for c in counts.values())
+        for name, spec in hpas.items():
+            n = counts[name][w]
+            target = quantity(spec["metrics"][0]["pods"]["target"]["averageValue"])
+            ratio = per_pod / target  # Kubernetes' rule: the count it asks for at this sync
+            asks = n if abs(ratio - 1) <= HPA_TOLERANCE else math.ceil(n * ratio - 1e-9)
+            assert max(spec["minReplicas"], min(spec["maxReplicas"], asks)) == n, (w, name, n)
+    gpu = "embedder-g4dn-xlarge-od"
+    peak = plan.demand.rps.index(max(plan.demand.rps))
+    planned = next(a for a in plan.allocations if a.name == gpu).replicas_per_window[peak]
+    assert (planned, counts[gpu][peak]) == (2, 1)

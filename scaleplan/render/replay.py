@@ -29,6 +29,10 @@ from scaleplan.render.formula import (
 Obj = Mapping[str, Any]
 
 
+HPA_TOLERANCE = 0.1  # kube-controller-manager --horizontal-pod-autoscaler-tolerance
+SETTLE_SYNCS = 100  # rps HPAs beside each other: the syncs replayed before giving up
+
+
 class Unreplayable(ValueError):
     """An autoscaler whose count at a planned rate cannot be known from the plan."""
 
@@ -185,11 +189,10 @@ def _hpa_count(
     check_hpa(plan, hpa)
     (metric,) = spec["metrics"]
     routing = plan.spec.kubernetes.routing
-    others = len(scaled) > 1 or (routing == "gateway-api" and any(n for n, _ in fixed))
-    if others:
+    if routing == "gateway-api" and (len(scaled) > 1 or any(n for n, _ in fixed)):
         raise Unreplayable(
-            "an rps HPA beside other autoscaled allocations (or, under gateway-api, beside any "
-            "other): each pod's rate depends on every allocation's count"
+            "an rps HPA under gateway-api beside other allocations: each backend's rate follows "
+            "the route's weights over every backend's pods"
         )
     target = quantity(metric["pods"]["target"]["averageValue"])
     want = burst_pods(routing, plan.demand.rps[w], target, a, fixed, scaled)
@@ -208,6 +211,11 @@ def autoscaled_counts(plan: Plan, catalog: Catalog) -> dict[str, tuple[int, ...]
         if (nm := sanitize_dns_label(a.name)) not in scalers and fixed.get(nm) is not None
     ]
     scaled = [a for a in live if sanitize_dns_label(a.name) in scalers]
+    hpas = {
+        a.name: (a, scalers[sanitize_dns_label(a.name)]) for a in scaled
+        if scalers[sanitize_dns_label(a.name)]["kind"] == "HorizontalPodAutoscaler"
+    }
+    beside = len(hpas) > 1 or (hpas and len(scaled) > 1)  # each pod's rate: every count's
     out: dict[str, tuple[int, ...]] = {}
     for a in plan.allocations:
         name = sanitize_dns_label(a.name)
@@ -216,14 +224,56 @@ def autoscaled_counts(plan: Plan, catalog: Catalog) -> dict[str, tuple[int, ...]
             count = fixed.get(name)
             n = len(a.replicas_per_window)
             out[a.name] = a.replicas_per_window if count is None else (int(count),) * n
-            continue
-        out[a.name] = tuple(
-            _hpa_count(plan, scaler, w, a, held, scaled)
-            if scaler["kind"] == "HorizontalPodAutoscaler"
-            else _scaled_object_count(plan, scaler, w)
-            for w in range(plan.demand.windows)
-        )
-    return out
+        elif scaler["kind"] != "HorizontalPodAutoscaler":
+            out[a.name] = tuple(
+                _scaled_object_count(plan, scaler, w) for w in range(plan.demand.windows)
+            )
+        elif not beside:
+            out[a.name] = tuple(
+                _hpa_count(plan, scaler, w, a, held, scaled) for w in range(plan.demand.windows)
+            )
+    if beside:
+        for w in range(plan.demand.windows):
+            others = sum(c[w] for nm, c in out.items() if nm not in hpas)
+            for nm, n in _settled(plan, hpas, others, w).items():
+                out[nm] = (*out.get(nm, ()), n)
+    return {a.name: out[a.name] for a in plan.allocations}
+
+
+def _settled(
+    plan: Plan, hpas: Mapping[str, tuple[Allocation, Obj]], others: int, w: int,
+) -> dict[str, int]:
+    """rps HPAs beside other autoscaled allocations behind one Service or InferencePool (UX
+    trial 29 F3: refused here, while a surge runs them): at window ``w``'s planned rate every
+    pod sees the rate over all the pods (``others``: the rest's, as a surge's polls read it),
+    and each HPA in turn, from the plan's counts, asks for ``ceil(n x rate / N / target)``
+    outside the 10 % tolerance, within its bounds, until none moves (Kubernetes' syncs).
+    :class:`Unreplayable` if they have not settled after :data:`SETTLE_SYNCS` rounds."""
+    rate = plan.demand.rps[w]
+    bounds = {
+        nm: (int(h["spec"].get("minReplicas", 1)), int(h["spec"]["maxReplicas"]))
+        for nm, (_, h) in hpas.items()
+    }
+    n = {
+        nm: max(bounds[nm][0], min(bounds[nm][1], a.replicas_per_window[w]))
+        for nm, (a, _) in hpas.items()
+    }
+    for _ in range(SETTLE_SYNCS):
+        moved = False
+        for nm, (_, h) in sorted(hpas.items()):
+            check_hpa(plan, h)
+            target = quantity(h["spec"]["metrics"][0]["pods"]["target"]["averageValue"])
+            per_pod = rate / max(1, sum(n.values()) + others)
+            ratio = per_pod / target
+            want = n[nm] if abs(ratio - 1.0) <= HPA_TOLERANCE else math.ceil(n[nm] * ratio - 1e-9)
+            want = max(bounds[nm][0], min(bounds[nm][1], want))
+            moved, n[nm] = moved or want != n[nm], want
+        if not moved:
+            return n
+    raise Unreplayable(
+        f"rps HPAs beside each other that do not settle at window {w}'s rate within "
+        f"{SETTLE_SYNCS} syncs"
+    )
 
 
 def with_counts(plan: Plan, counts: Mapping[str, Sequence[int]]) -> Plan:

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from scaleplan.plan import Plan
 from scaleplan.render.replay import (
+    HPA_TOLERANCE,
     Rendered,
     Unreplayable,
     check_hpa,
@@ -48,7 +49,7 @@ from scaleplan.simulate.llm_results import ReplicaChange
 
 Obj = Mapping[str, Any]
 HPA_SYNC_S = 15.0  # kube-controller-manager --horizontal-pod-autoscaler-sync-period
-TOLERANCE = 0.1  # --horizontal-pod-autoscaler-tolerance
+TOLERANCE = HPA_TOLERANCE  # --horizontal-pod-autoscaler-tolerance (render.replay's)
 DEFAULT_RANGE_S = 120.0  # a rate query without a [range]: the [2m] render writes
 _RANGE = re.compile(r"\[(\d+)([smh])\]")
 _UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0}
