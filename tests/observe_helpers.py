@@ -25,14 +25,20 @@ from observe_demo import (  # the generator the docs' recipe runs
     BASE,
     DAY_FACTORS,
     SCRAPE_S,
+    SIGMA_TPOT,
+    VLLM_TPOT_BUCKETS,
     Truth,
+    _lognormal_cdf,
     _mu,
     history,
     history_llm,
     pod_rates,
 )
 
-__all__ = ["BASE", "DAY_FACTORS", "SCRAPE_S", "Truth", "_mu", "history", "history_llm", "pod_rates"]
+__all__ = [
+    "BASE", "DAY_FACTORS", "SCRAPE_S", "SIGMA_TPOT", "VLLM_TPOT_BUCKETS", "Truth",
+    "_lognormal_cdf", "_mu", "history", "history_llm", "pod_rates",
+]
 
 
 def binaries() -> tuple[str, str] | None:

@@ -265,9 +265,10 @@ def test_alerts_and_observe_hold_class_blind_series_to_what_every_class_shares(
     (w,) = [w for w in warnings if "do not tell request classes apart" in w]
     assert "TTFT targets differ (chat 500 ms, summarize 5000 ms)" in w
     assert "give every class the same target, or plan each class as a spec of its own" in w
-    note, e2e = unjudged(plan)
+    # the end-to-end limits differ too, but both are derived (no SLO): not a target left
+    # unjudged; observe reads the capacity at the TPOT SLO instead (UX trial 29 F7)
+    (note,) = unjudged(plan)
     assert note.startswith("not judged: the classes' TTFT targets differ")
-    assert e2e.startswith("not judged: the classes' end-to-end latency limits differ")
     strict = read_plan(plans["strict"])
     assert unjudged(strict) == [] and class_blind_slo(strict.spec)[0]["ttft"] == 500
 
@@ -353,6 +354,15 @@ def test_observe_reads_no_capacity_at_a_limit_no_class_has(plans: dict[str, Path
     assert ("the LLM model's capacity rests on its calibration with the observed hours (the "
             "'calibration:' warnings)") in " ".join(risks(with_hours))
     assert "capacity: not measured (the classes' end-to-end limits differ;" in text
+    # with the TPOT percentile per step (tpot_latency) it is read at the TPOT SLO the classes
+    # share (the tightest, chat's 50 ms): the derived limits are no SLO (UX trial 29 F7)
+    series["tpot_latency"] = [(t, 0.050 * (0.7 + 0.3 * d / 2.5)) for t, d in steps]
+    obs, text = observed(plan)
+    assert obs.capacity.at_slos == {"tpot": 50.0}, obs.capacity
+    assert obs.capacity.rps_per_replica == pytest.approx(2.5, rel=0.01)
+    assert "capacity: 2.5 rps per replica at TPOT p95 50 ms" in text, text
+    assert "limits differ" not in text and obs.slo.hours_above == 0, text
+    del series["tpot_latency"]
     # every class with one stated limit: judged at it, the class's, not the top-level's
     text2 = TEXT.replace(OWN, "      slo: {ttft_ms: 5000, tpot_ms: 100, latency_ms: 25500}\n")
     text2 = text2.replace(

@@ -35,7 +35,7 @@ from scaleplan.observe.model import (
     ObservedSlo,
 )
 from scaleplan.observe.queries import BEYOND_TOP_BUCKET, QuerySet
-from scaleplan.observe.slo import e2e_limit, latency_limit
+from scaleplan.observe.slo import e2e_limit, latency_limit, token_capacity_targets
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
@@ -192,19 +192,46 @@ def _per_allocation(fetched: Fetched, plan: Plan, queries: QuerySet) -> tuple[Al
     return tuple(out)
 
 
+def _token_latency(fetched: Fetched, targets: Mapping[str, float]) -> tuple[Points, float] | None:
+    """Where capacity is read at the TTFT/TPOT SLOs
+    (:func:`~scaleplan.observe.slo.token_capacity_targets`): per step the binding one's percentile as a share of its target, as a latency series in ms
+    of the first target (so :func:`_estimate` reads it at that target), and that target; None
+    when a judged metric has no data. A step counts only where every judged metric has a value."""
+    per = []
+    for key, target in targets.items():
+        seen = fetched.series.get(f"{key}_latency", ())
+        pts = {t: v * 1000.0 / target for t, v in seen if math.isfinite(v) and v > 0}
+        if not pts:
+            return None
+        per.append(pts)
+    ref = next(iter(targets.values()))
+    steps = sorted(set.intersection(*(set(p) for p in per)))
+    return [(t, max(p[t] for p in per) * ref / 1000.0) for t in steps], ref
+
+
 def _capacity(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedCapacity:
     slo, _ = e2e_limit(plan)
-    e = _estimate(fetched.series["demand"], fetched.series["replicas"], fetched.series["latency"], slo)
+    latency = fetched.series["latency"]
+    targets = token_capacity_targets(plan)
+    at: dict[str, float] = {}
+    if slo is None and targets and (got := _token_latency(fetched, targets)) is not None:
+        latency, slo = got  # the binding TTFT/TPOT percentile, in ms of the first target
+        at = dict(targets)
+    e = _estimate(fetched.series["demand"], fetched.series["replicas"], latency, slo)
     planned = planned_capacity(plan)
     live = [a for a in plan.allocations if a.replicas > 0]
     return ObservedCapacity(
         rps_per_replica=_sig(e.cap) if e.cap is not None else None,
-        at_latency_ms=_sig(slo) if e.cap is not None and slo is not None else None,
+        at_latency_ms=_sig(slo) if e.cap is not None and slo is not None and not at else None,
+        at_slos=at or None,
         points_near_limit=e.near,
         band=BAND,
         method=e.method,
         max_rps_per_replica=_sig(e.top),
-        latency_at_max_ms=_sig(e.top_latency) if e.top_latency is not None else None,
+        latency_at_max_ms=_sig(e.top_latency) if e.top_latency is not None and not at else None,
+        share_of_slo_at_max=(
+            _r(e.top_latency / slo) if e.top_latency is not None and at and slo else None
+        ),
         planned_rps_per_replica=_sig(planned),
         ratio=_r(e.cap / planned) if e.cap is not None else None,
         accelerators=tuple(sorted({a.accelerator for a in live})),
@@ -343,7 +370,18 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
     demand, notes = _demand(fetched, quantile_q, plan, queries)
     capacity = _capacity(fetched, plan, queries)
     limit, why = e2e_limit(plan)
-    if limit is None:
+    if capacity.at_slos:  # read at the TTFT/TPOT SLOs instead (the e2e limits are derived)
+        if capacity.rps_per_replica is None:
+            at = capacity.read_at(plan.spec.slo.percentile)
+            how = "ran above" if capacity.ran_above_limit(0.0) else "never ran near"
+            if capacity.points_near_limit:  # in the band, in too thin a sliver to read it at
+                how = f"spanned too little over its {capacity.points_near_limit} points near"
+            notes.append(
+                f"the service {how} {at} (within {BAND[0]:g}-{BAND[1]:g} x): no capacity "
+                f"estimate; the highest load seen was {capacity.max_rps_per_replica:g} rps per "
+                "replica"
+            )
+    elif limit is None:
         notes.append(
             f"no capacity estimate and no end-to-end hour judged: {why}, and the server's "
             "latency histogram does not tell classes apart; the highest load seen was "
@@ -358,7 +396,9 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
         pts = [(t, v) for t, v in fetched.series.get(q.name, ()) if math.isfinite(v)]
         if q.allocation is not None and not pts:
             missing.append(q.name)
-        if q.required or q.allocation is not None:
+        if q.required or q.allocation is not None or not q.hourly:
+            if not q.required and not pts and q.allocation is None:
+                missing.append(q.name)
             continue
         if not pts:
             missing.append(q.name)

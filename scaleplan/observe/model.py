@@ -68,15 +68,37 @@ class ObservedCapacity(StrictModel):
     method: Literal["regression", "median", "none"] = Field(description="regression: requests/s per replica regressed on latency, read at the SLO; median: too few points to regress, median of the band; none: no points near the limit.")
     max_rps_per_replica: float = Field(ge=0, description="The highest requests/s per replica seen (any latency).")
     latency_at_max_ms: float | None = None
+    at_slos: dict[str, float] | None = Field(
+        default=None,
+        description="Where the classes' end-to-end limits differ: the TTFT / TPOT SLOs (ttft, "
+        "tpot: ms at the percentile) the capacity was read at instead, each step at the one "
+        "nearest its target (at_latency_ms and latency_at_max_ms are then None); None: read "
+        "at the end-to-end latency.",
+    )
+    share_of_slo_at_max: float | None = Field(
+        default=None,
+        description="With at_slos: the binding TTFT / TPOT percentile at the most load seen, "
+        "as a share of its target (above 1: above it).",
+    )
     planned_rps_per_replica: float = Field(gt=0, description="What the running plan assumed (replica-weighted over its allocations at peak).")
     ratio: float | None = Field(default=None, description="Observed / planned capacity per replica; < 1: the profile over-states capacity.")
     accelerators: tuple[str, ...] = ()
     instance_types: tuple[str, ...] = ()
     allocations: tuple[AllocationCapacity, ...] = Field(default=(), description="Per allocation, when the plan has several and their pods' series were found.")
 
+    def read_at(self, percentile: int) -> str:
+        """What the capacity was read at: "TPOT p95 60 ms" (``at_slos``, several joined by
+        " and "), else "p95 25500 ms" (the end-to-end latency; "" without one)."""
+        if self.at_slos:
+            slos = self.at_slos.items()
+            return " and ".join(f"{k.upper()} p{percentile} {v:g} ms" for k, v in slos)
+        return f"p{percentile} {self.at_latency_ms:g} ms" if self.at_latency_ms is not None else ""
+
     def ran_above_limit(self, slo_ms: float) -> bool:
         """Whether the latency at the most load seen was above the SLO's ``slo_ms``: a service
         with no capacity estimate then ran past its limit, not below it all along."""
+        if self.at_slos:  # the binding TTFT / TPOT percentile's share of its target
+            return self.share_of_slo_at_max is not None and self.share_of_slo_at_max > 1
         return self.latency_at_max_ms is not None and self.latency_at_max_ms > slo_ms
 
     def not_near_limit(self, slo_ms: float) -> str:

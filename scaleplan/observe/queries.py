@@ -160,14 +160,16 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
             out.append(Query(f"latency@{alloc}", _latency_quantile(q, em.latency, psel), "latency", False, unit="s", source=f"{em.latency} of {dep}'s pods", allocation=alloc))
     pods = "|".join(sorted(deployments.values()))
     if any(a.gpus_per_replica > 0 for a in plan.allocations):
-        out.append(Query("gpu_utilization", f'avg(avg_over_time({GPU_UTIL}{{namespace="{ns}",pod=~"({pods})-.*"}}[1h]))', "gauge", False, hourly=True, unit="%", source="DCGM exporter"))
+        out.append(Query("gpu_utilization", _hourly_gauge(GPU_UTIL, f'namespace="{ns}",pod=~"({pods})-.*"', hour_range, step, "avg"), "gauge", False, hourly=True, unit="%", source="DCGM exporter"))
     for name, metric, old, kind, unit in (("ttft", em.ttft, None, "latency", "s"), ("tpot", em.tpot, em.tpot_old, "latency", "s")):
         if metric is not None and engine is not None:
             inc = _either(metric, old, "_bucket", selector)
             out.append(Query(name, f"histogram_quantile({q:g}, sum by (le) ({inc}))", kind, False, hourly=True, unit=unit, source=f"{engine} {_names(metric, old)}"))  # type: ignore[arg-type]
+    if engine is not None:  # capacity at the TTFT/TPOT SLOs where the e2e limits differ
+        out += _token_latency_queries(plan, em, selector, engine, q)
     for name, metric, agg in (("concurrency", em.running, "sum"), ("queue", em.waiting, "sum"), ("kv_cache", em.kv_cache, "avg")):
         if metric is not None and engine is not None:
-            out.append(Query(name, _hourly_gauge(metric, selector, agg), "gauge", False, hourly=True, unit="", source=f"{engine} {metric}"))
+            out.append(Query(name, _hourly_gauge(metric, selector, hour_range, step, agg), "gauge", False, hourly=True, unit="", source=f"{engine} {metric}"))
     if engine is not None:
         out += _llm_queries(em, selector, engine, step, hour_range)
         if len(deployments) > 1:  # per allocation: the LLM model's calibration points per shape
@@ -175,6 +177,25 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
                 psel = f'{selector},pod=~"{pods_of(dep)}"'
                 out += _llm_queries(em, psel, engine, step, hour_range, alloc=alloc, dep=dep)
     return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step, hour_range=hour_range), engine, selector, spec.kubernetes.service_monitor)
+
+
+def _token_latency_queries(
+    plan: Plan, em: EngineMetrics, selector: str, engine: str, q: float
+) -> list[Query]:
+    """``ttft_latency`` / ``tpot_latency``: the TTFT / TPOT percentile per step (over
+    :data:`LATENCY_WINDOW`), for plans whose classes' end-to-end limits differ: observe reads
+    their capacity at those SLOs (:func:`scaleplan.observe.slo.token_capacity_targets`)."""
+    from scaleplan.observe.slo import token_capacity_targets
+
+    out = []
+    for key in token_capacity_targets(plan):
+        metric, old = (em.ttft, None) if key == "ttft" else (em.tpot, em.tpot_old)
+        if metric is not None:
+            rate = _either(metric, old, "_bucket", selector, LATENCY_WINDOW, "rate")
+            promql = f"histogram_quantile({q:g}, sum by (le) ({rate}))"
+            source = f"{engine} {_names(metric, old)}"
+            out.append(Query(f"{key}_latency", promql, "latency", False, unit="s", source=source))
+    return out
 
 
 def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_range: str, *, alloc: str | None = None, dep: str | None = None) -> list[Query]:
@@ -187,11 +208,11 @@ def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_
     out = [Query(f"replicas_hourly{at}", _hour_mean(_pods_up(selector), hour_range, step), "gauge", False, hourly=True, unit="pods", source=f"up of the ServiceMonitor's targets{whose}", allocation=alloc)]
     if em.waiting is not None:  # the queue ahead of admission, which a TTFT holds
         source = f"{engine} {em.waiting}{whose}"
-        out.append(Query(f"waiting_hourly{at}", _hourly_gauge(em.waiting, selector), "gauge", False, hourly=True, source=source, allocation=alloc))
+        out.append(Query(f"waiting_hourly{at}", _hourly_gauge(em.waiting, selector, hour_range, step), "gauge", False, hourly=True, source=source, allocation=alloc))
     if alloc is not None:
         out.append(Query(f"demand_hourly{at}", _hour_mean(_request_rate(em.requests, selector), hour_range, step), "rate", False, hourly=True, unit="rps", source=f"{em.requests}{whose}", allocation=alloc))
         if em.running is not None:
-            out.append(Query(f"concurrency{at}", _hourly_gauge(em.running, selector), "gauge", False, hourly=True, source=f"{engine} {em.running}{whose}", allocation=alloc))
+            out.append(Query(f"concurrency{at}", _hourly_gauge(em.running, selector, hour_range, step), "gauge", False, hourly=True, source=f"{engine} {em.running}{whose}", allocation=alloc))
     for name, metric, old, unit in (("prompt_tokens", em.prompt_tokens, None, "tokens"), ("output_tokens", em.output_tokens, None, "tokens"), ("ttft_mean", em.ttft, None, "s"), ("tpot_mean", em.tpot, em.tpot_old, "s")):
         if metric is not None:
             mean = f"sum({_either(metric, old, '_sum', selector)}) / sum({_either(metric, old, '_count', selector)})"
@@ -199,15 +220,19 @@ def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_
     return out
 
 
-def _either(metric: str, old: str | None, suffix: str, selector: str) -> str:
+def _either(
+    metric: str, old: str | None, suffix: str, selector: str, window: str = "1h",
+    fn: str = "increase",
+) -> str:
     """The hour's increase of histogram series ``metric<suffix>``, or, for a series (label set)
     it lacks, of ``old<suffix>``: the name the engine's older releases export (PromQL ``or``,
     one query: fetch runs each query once and a second query tried on no data would need a
     fallback step of its own; ``or`` also falls back per pod, in a fleet half upgraded).
     ``increase`` drops the metric name, so where a server exports both names (vLLM v0.11) the
-    two series match and only ``metric``'s is counted, never both."""
-    new = f"increase({metric}{suffix}{{{selector}}}[1h])"
-    return new if old is None else f"{new} or increase({old}{suffix}{{{selector}}}[1h])"
+    two series match and only ``metric``'s is counted, never both. ``fn`` over ``window``: the
+    step-wise ``ttft_latency`` / ``tpot_latency`` read ``rate`` over the latency window."""
+    new = f"{fn}({metric}{suffix}{{{selector}}}[{window}])"
+    return new if old is None else f"{new} or {fn}({old}{suffix}{{{selector}}}[{window}])"
 
 
 def _names(metric: str, old: str | None) -> str:
@@ -239,12 +264,18 @@ def _latency_quantile(q: float, metric: str, selector: str) -> str:
     return f"histogram_quantile({q:g}, sum by (le) ({rate}))"
 
 
-def _hourly_gauge(metric: str, selector: str, agg: str = "sum") -> str:
-    """An engine gauge's mean over each hour, summed (``agg``) over the pods ``selector``
-    picks: the PromQL of ``concurrency``, ``queue`` and ``kv_cache`` and of the LLM
-    calibration's ``waiting_hourly`` (the same series as ``queue``; fetch asks for it once)
-    and per-allocation ``concurrency@``."""
-    return f"{agg}(avg_over_time({metric}{{{selector}}}[1h]))"
+def _hourly_gauge(metric: str, selector: str, hour_range: str, step: str, agg: str = "sum") -> str:
+    """An engine gauge's mean over each hour of its ``agg`` (sum) over the pods ``selector``
+    picks, at each step: the PromQL of ``concurrency``, ``queue`` and ``kv_cache`` and of the
+    LLM calibration's ``waiting_hourly`` (the same series as ``queue``; fetch asks for it once)
+    and per-allocation ``concurrency@``. Aggregated first, then averaged over the hour's steps,
+    as ``replicas_hourly`` counts the pods up: a pod up for 5 minutes of the hour weighs 5
+    minutes in both. Until 2026-12-07 it was ``sum(avg_over_time(gauge[1h]))``, each pod's
+    own mean summed, so a pod scaled in at the hour's start (one sample in the hour) counted
+    its whole running as if it had served the hour: concurrency per replica read up to 50 %
+    high in the hours after a scale-in and the LLM calibration took the server for slower
+    than it was (UX trial 29 F2)."""
+    return _hour_mean(f"{agg}({metric}{{{selector}}})", hour_range, step)
 
 
 BEYOND_TOP_BUCKET = "latency_beyond_top_bucket"

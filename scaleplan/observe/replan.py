@@ -239,7 +239,7 @@ def calibration_factors(observed: Observed) -> tuple[dict[str, float], str]:
         basis = "; ".join(f"{a.rps_per_replica:g} rps per replica at p{p} {observed.slo.latency_ms:g} ms on {a.instance_type}, planned {a.planned_rps_per_replica:g}" for a in cap.allocations if a.ratio is not None)
     elif cap.ratio is not None and cap.accelerators:
         factors = dict.fromkeys(cap.accelerators, cap.ratio)
-        basis = f"{cap.rps_per_replica:g} rps per replica at p{p} {cap.at_latency_ms:g} ms on {', '.join(cap.instance_types)}; the running plan assumed {cap.planned_rps_per_replica:g}"
+        basis = f"{cap.rps_per_replica:g} rps per replica at {cap.read_at(p)} on {', '.join(cap.instance_types)}; the running plan assumed {cap.planned_rps_per_replica:g}"
     else:
         return {}, ""
     return {acc: f for acc, f in factors.items() if abs(f - 1) >= CAPACITY_TOLERANCE}, basis
@@ -353,7 +353,8 @@ def _capacity_risks(observed: Observed) -> list[str]:
         rated = [(", ".join(c.instance_types) or "the running instance types", c.planned_rps_per_replica, c.rps_per_replica, c.ratio)]
     llm = observed.running_plan.spec.model.architecture is not None
     source = "the LLM model" if llm else "the profile"
-    derived = observed.running_plan.spec.slo.tested_latency_ms is None
+    # read at a derived end-to-end latency: no capacity error (at the TTFT/TPOT SLOs it is one)
+    derived = observed.running_plan.spec.slo.tested_latency_ms is None and not c.at_slos
     hours = observed.llm is not None and bool(observed.llm.hours)
     then = (
         "this plan's capacity is the LLM model's, calibrated on the observed hours" if hours
@@ -375,6 +376,8 @@ def _capacity_risks(observed: Observed) -> list[str]:
     if c.ratio is None and not rated:
         _, why = e2e_limit(observed.running_plan)  # class SLOs: no one limit to read it at
         near = f"read ({why})" if why else "observed near the latency limit"
+        if c.at_slos:  # read at the TTFT/TPOT SLOs: the service never ran near them
+            near = f"observed near {c.read_at(s.percentile)}"
         unverified = "the profile's capacity is unverified"
         if llm:  # the observed hours calibrate the LLM model's capacity (or say why they cannot)
             unverified = (

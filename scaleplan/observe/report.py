@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from scaleplan.observe.model import Observed
+from scaleplan.observe.model import Observed, ObservedCapacity
 from scaleplan.observe.slo import e2e_limit, latency_limit, token_slo_hours, unjudged
 from scaleplan.plan import Plan
 from scaleplan.table import Report
@@ -68,7 +68,9 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
         lines.append(
             "  " + "  ".join(f"{h:02d}h {d.hourly_rps[h]:>9.4g}" for h in range(row, row + 4))
         )
-    if c.rps_per_replica is not None:
+    if c.at_slos:  # the classes' e2e limits differ: read at the TTFT/TPOT SLOs they share
+        lines += _token_capacity_lines(c, s.percentile)
+    elif c.rps_per_replica is not None:
         at = f"p{s.percentile} {c.at_latency_ms:g} ms{derived}"
         lines.append(f"capacity: {c.rps_per_replica:g} rps per replica at {at}")
         lines.append(f"  ({c.method}, {c.points_near_limit} points near the limit)")
@@ -121,6 +123,30 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     if out is not None:
         lines.append(f"wrote {out}")
     return lines
+
+
+def _token_capacity_lines(c: ObservedCapacity, percentile: int) -> list[str]:
+    """The capacity lines where it was read at the TTFT/TPOT SLOs (``at_slos``): the plan
+    sized its replicas at them, so its capacity compares."""
+    at = c.read_at(percentile)
+    assumed = f"the plan assumed {c.planned_rps_per_replica:g}"
+    if c.rps_per_replica is not None:
+        return [
+            f"capacity: {c.rps_per_replica:g} rps per replica at {at}",
+            f"  ({c.method}, {c.points_near_limit} points near the limit)",
+            f"  {assumed} ({(c.ratio or 0) - 1:+.0%})",
+        ]
+    seen = f"at most {c.max_rps_per_replica:g} rps per replica seen"
+    if c.points_near_limit:
+        why = f"near {at} over {c.points_near_limit} points, spanning too little to read it there"
+    elif c.ran_above_limit(0.0):
+        why = f"the service ran above {at}, never near it"
+    else:
+        why = f"the service never ran near {at}"
+    if c.share_of_slo_at_max is not None:
+        seen += f", at {c.share_of_slo_at_max:.0%} of the SLO"
+    text = f"capacity: not measured ({why}; {seen}); {assumed}"
+    return textwrap.wrap(text, 80, subsequent_indent="  ", break_long_words=False)
 
 
 def derived_capacity_note(planned: float, calibrated: bool) -> str:

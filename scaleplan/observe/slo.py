@@ -41,6 +41,30 @@ def e2e_limit(plan: Plan) -> tuple[float | None, str]:
     return None, f"the classes' end-to-end latency limits differ ({got})"
 
 
+def token_capacity_targets(plan: Plan) -> dict[str, float]:
+    """The SLOs observe reads capacity at where the classes' end-to-end limits differ
+    (:func:`e2e_limit` None): the class-blind TTFT and TPOT targets, ``{"ttft": ms, "tpot":
+    ms}``, those the classes share (:func:`scaleplan.spec_class_slo.class_blind_slo`: TPOT the
+    tightest class's, TTFT only where every class has the same), empty where there is none or
+    the limits agree. The derived end-to-end limits are no SLO (validate says so); until
+    2026-12-07 a spec of a chat class and a long-prompt class with a looser TTFT (the
+    commonest LLM shape) never had its capacity measured: "the classes' end-to-end limits
+    differ (chat 24800 ms derived, rag 28000 ms derived)" (UX trial 29 F7)."""
+    if e2e_limit(plan)[0] is not None:
+        return {}
+    blind, _ = class_blind_slo(plan.spec)
+    return {k: v for k in ("ttft", "tpot") if (v := blind[k]) is not None}
+
+
+def stated_e2e_differ(plan: Plan) -> bool:
+    """Whether a class states an end-to-end latency SLO of its own (``latency_ms``) and the
+    classes' limits differ: a target observe cannot judge (derived limits are no SLO)."""
+    spec = plan.spec
+    if e2e_limit(plan)[0] is not None:
+        return False
+    return any(slo_of(spec, c.name).tested_latency_ms is not None for c in spec.traffic.classes)
+
+
 def token_slo_hours(observed: Observed) -> list[tuple[str, float, int, int, float]]:
     """LLM plans: TTFT and TPOT (each UTC hour's median across days of the SLO percentile)
     against the spec's ``ttft_ms`` / ``tpot_ms``: (what, target ms, hours above, hours seen,
@@ -60,10 +84,12 @@ def token_slo_hours(observed: Observed) -> list[tuple[str, float, int, int, floa
 def unjudged(plan: Plan) -> list[str]:
     """The per-class targets observe cannot judge from class-blind histograms (the classes'
     TTFT or end-to-end targets differ: :func:`scaleplan.spec_class_slo.class_blind_slo`; their
-    end-to-end limits, stated or derived, differ: :func:`e2e_limit`)."""
+    end-to-end limits differ and a class states its own: :func:`stated_e2e_differ`)."""
     _, differ = class_blind_slo(plan.spec)
-    limit, why = e2e_limit(plan)  # derived limits too: observe reads capacity at them
-    if limit is None and not any("end-to-end" in d for d in differ):
+    _, why = e2e_limit(plan)
+    # derived limits are no SLO: capacity is read at the TTFT/TPOT SLOs then
+    # (token_capacity_targets); a class's stated one is a target left unjudged
+    if stated_e2e_differ(plan) and not any("end-to-end" in d for d in differ):
         differ = [*differ, why]
     return [f"not judged: {d}, and the server's histograms do not tell classes apart "
             "(scaleplan simulate judges each class against its own)" for d in differ]
