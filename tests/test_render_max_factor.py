@@ -94,10 +94,16 @@ def test_a_surge_past_the_peak_scales_out_with_room(cli: Any, plans: dict[str, P
     room KEDA adds 3 and the surge holds."""
     args = ["--surge", "2.5x@600+1500", "--replace-after", "60", "--json"]
     got = {}
+    notes = {}
     for name in ("base", "x2"):
         res = cli(["simulate", str(plans[name]), *args], exit_code=None)
         got[name] = json.loads(res.stdout)["surge"]
+        notes[name] = " ".join(json.loads(res.stdout)["notes"])
     assert got["base"]["holds"] is False and got["base"]["pods_added"] == {}
+    # the failed surge says why no pod came, and which field gives room (UX trial 29 F4)
+    assert "autoscaler was at its bound of 3 replicas from 600 s; kubernetes.autoscaler." \
+        "max_replicas_factor gives room above the plan's peak" in notes["base"]
+    assert "at its bound" not in notes["x2"]
     assert got["x2"]["holds"] is True
     assert max(c["replicas"] for c in got["x2"]["replicas"]) == 6
 

@@ -73,6 +73,7 @@ class Scaler:
     recs: list[tuple[float, int]] = field(default_factory=list)  # (t, recommendation)
     changes: list[tuple[float, int]] = field(default_factory=list)  # (t, replicas added)
     next_poll: float = 0.0
+    at_bound: list[float] = field(default_factory=list)  # polls that left it at ``hi``
 
 
 class Autoscalers:
@@ -174,6 +175,8 @@ class Autoscalers:
         new = max(s.lo, min(s.hi, new))
         if new != cur:
             self._scale(s, t, new)
+        if new >= s.hi:
+            s.at_bound.append(t)
 
     def _scale(self, s: Scaler, t: float, new: int) -> None:
         """The Deployment at ``new`` replicas: pods asked for serve after their start; removed

@@ -185,6 +185,8 @@ def simulate_llm(
         out = replace(out, surge=_surged(plan, surge, wl, res, ctl, replace_after_s))
         if out.surge is not None and not out.surge.holds and out.rejected_why:  # capacity fails too
             out = replace(out, rejected_why=out.rejected_why.removesuffix(NOT_CAPACITY))
+        if out.surge is not None and not out.surge.holds and ctl is not None:
+            out = replace(out, notes=(*out.notes, *_bound_notes(plan, ctl, surge)))
     return replace(out, replica_floor=True) if floored else out
 
 
@@ -198,6 +200,25 @@ def _fixed_note(plan: Plan, ctl: Autoscalers) -> list[str]:
         "their Deployments have", "each runs at its count")
     return [f"--surge: no autoscaler is rendered for {', '.join(held)} ({whose} fixed replicas,"
             f" e.g. a plan of one demand window), so {it} throughout"]
+
+
+def _bound_notes(plan: Plan, ctl: Autoscalers, surge: Surge) -> list[str]:
+    """A surge that fails: each autoscaler its polls held at its bound during the surge (UX
+    trial 29 F4: a surge past the peak's capacity added no pod and the report did not say why),
+    and the spec field that gives room above the plan's peak."""
+    factor = plan.spec.kubernetes.autoscaler.max_replicas_factor
+    how = (
+        "kubernetes.autoscaler.max_replicas_factor gives room above the plan's peak"
+        if factor <= 1.0 else f"a kubernetes.autoscaler.max_replicas_factor above {factor:g}"
+        " gives more"
+    )
+    return [
+        f"--surge: {s.name}'s autoscaler was at its bound of {s.hi} replicas from "
+        f"{at:,.0f} s; {how} (docs/render.md, \"Room above the peak\")"
+        for s in ctl.scalers
+        if (at := next((t for t in s.at_bound if surge.start_s <= t < surge.end_s), None))
+        is not None
+    ]
 
 
 def _surged(
