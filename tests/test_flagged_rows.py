@@ -84,6 +84,9 @@ def test_catalog_list_and_show_mark_flagged_rows_in_80_columns(cli) -> None:  # 
     line = next(t for t in shown.splitlines() if t.startswith("us-central1"))
     assert line.startswith("us-central1 !") and "5.3833" in line
     assert "! flagged (suspect-price)" in shown
+    # what the flag says of the row, not only its name (UX trial 29 F10)
+    said = " ".join(shown.split())
+    assert "suspect-price: the source's GPU prices for these rows are internally" in said
 
 
 def test_a_named_accelerator_the_providers_do_not_offer_is_said() -> None:

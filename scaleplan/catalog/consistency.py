@@ -22,6 +22,18 @@ from scaleplan.catalog.model import Accelerator, InstanceRow
 
 PRICE_INVERSION = "price-inversion"
 
+# what each catalog flag says of a row, as ``catalog list`` / ``show`` print it under a table
+# (docs/catalog.md has the table with the rows each applies to)
+FLAG_MEANINGS = {
+    "suspect-price": (
+        "the source's GPU prices for these rows are internally inconsistent (GCP A3: "
+        "a3-highgpu-8g $43.07/h in us-central1, $111.82/h in europe-west4)"
+    ),
+    "price-inversion": (
+        "priced on demand below a row of the same provider and region that it contains"
+    ),
+}
+
 # the figures one GPU must match or beat for a row to contain another (those the other states)
 SPEC_FIELDS = (
     "memory_gib", "memory_bandwidth_gbs", "fp16_tflops", "bf16_tflops", "fp8_tflops", "int8_tops",

@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from scaleplan.catalog.consistency import FLAG_MEANINGS
 from scaleplan.catalog.model import Accelerator, InstanceRow
 from scaleplan.catalog.query import (
     accelerators_json,
@@ -43,7 +44,12 @@ def _flag_note(rows: Sequence[InstanceRow]) -> str:
         f"! flagged ({', '.join(flags)}): optimize leaves these rows out unless"
         " placement.include_flagged: true (docs/catalog.md)"
     )
-    return textwrap.fill(note, width=80, subsequent_indent="  ", break_on_hyphens=False) + "\n"
+    # what each flag says of a row (UX trial 29 F10: the reason was only in docs/catalog.md)
+    why = [f"{f}: {FLAG_MEANINGS[f]}" for f in flags if f in FLAG_MEANINGS]
+    return "".join(
+        textwrap.fill(t, width=80, subsequent_indent="  ", break_on_hyphens=False) + "\n"
+        for t in (note, *why)
+    )
 
 
 def _marked(name: str, r: InstanceRow) -> str:
