@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from scaleplan.catalog.model import CapacityType
 from scaleplan.errors import PlanError, Problem
@@ -88,6 +88,20 @@ class LlmServing(StrictModel):
     kv_cache_tokens: int = Field(ge=0, description="Tokens of KV cache one replica holds.")
     weights_gib_per_gpu: float = Field(ge=0, description="Model weights on each GPU.")
     classes: dict[str, LlmClassPrediction] = Field(default_factory=dict, description="Request class -> prediction at the planned concurrency.")
+    # what binds max_num_seqs (scaleplan.llm.seqbound.SeqBound), set by the optimizer that
+    # sized it: optimize's summary and --json say it; not a field, so plan.yaml never holds it
+    _bound: Any = PrivateAttr(default=None)
+
+    @property
+    def bound(self) -> Any:
+        """The optimizer's :class:`~scaleplan.llm.seqbound.SeqBound` for ``max_num_seqs``; None
+        for a plan read from a file."""
+        return self._bound
+
+    def with_bound(self, bound: Any) -> "LlmServing":
+        """This serving with ``bound`` attached (the model is frozen: set once, when sized)."""
+        self._bound = bound
+        return self
 
 
 class Allocation(StrictModel):

@@ -29,6 +29,11 @@ def plan_json(
     from scaleplan.plan import plan_to_dict
 
     doc = plan_to_dict(plan)
+    # what binds each LLM allocation's max_num_seqs (not in plan.yaml: the optimizer's run)
+    for a, out in zip(plan.allocations, doc.get("allocations", []), strict=True):
+        if a.llm is not None and isinstance(out.get("llm"), dict):
+            b = a.llm.bound
+            out["llm"]["max_num_seqs_bound"] = None if b is None else b.to_dict()
     doc["solve_seconds"] = round(result.solve_seconds, 4)
     doc["solve_stats"] = result.stats_dict()
     # a one-cluster flavor's region and each region's cost (null: the spec named the regions,
@@ -117,6 +122,8 @@ def llm_lines(plan: Plan) -> list[Line]:
         )
         shape = f"{a.accelerator} x{a.gpus_per_replica}, {x.max_num_seqs} seqs"
         shapes[f"  - {shape}: {per}"] = None
+        if x.bound is not None:  # what binds max_num_seqs (optimize's own run; UX trial 29 F5)
+            shapes[f"    {x.bound.text()}"] = None
     if not shapes:
         return []
     targets = (("TTFT", slo.ttft_ms), ("TPOT", slo.tpot_ms))

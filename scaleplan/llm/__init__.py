@@ -12,6 +12,8 @@ Public API:
   :func:`~scaleplan.llm.serving.best_concurrency` (what the optimizer plans on);
 * :func:`~scaleplan.llm.cobatch.cobatched` (classes that share one replica's batch, each at
   the batch's step: per-class SLOs);
+* :func:`~scaleplan.llm.seqbound.alone_bound`, :func:`~scaleplan.llm.seqbound.cobatched_bound`
+  (what binds a replica's ``max_num_seqs``: the class and limit one more sequence breaks);
 * :func:`~scaleplan.llm.closed_loop.closed_loop` and :func:`~scaleplan.llm.burst.burst`
   (benchmarks replayed through the engine's scheduler: N clients in a closed loop, N requests
   sent at once);

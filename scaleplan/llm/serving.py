@@ -495,6 +495,22 @@ def _joint_at(perf: ClassPerf, percentile: int) -> tuple[float, float] | None:
     return next(((t, e) for p, t, e in perf.joint if p == percentile), None)
 
 
+def values_as_tested(
+    perf: ClassPerf, *, percentile: int, conservative: bool = False
+) -> dict[str, float]:
+    """TTFT, TPOT and end-to-end latency (``"ttft"``, ``"tpot"``, ``"latency"``, ms) of a
+    prediction at ``percentile`` as :func:`slo_verdict` tests them (with ``conservative``, at
+    the upper ends of the bands)."""
+    t, o = at_percentile(perf, percentile)
+    if conservative:
+        t, o = t * perf.ttft_band[1], o * perf.band[1]
+    joint = _joint_at(perf, percentile)
+    e2e = t + o * (perf.output_tokens - 1)
+    if joint is not None:  # a length spread: the joint percentile, scaled by the larger band
+        e2e = joint[1] * (max(perf.ttft_band[1], perf.band[1]) if conservative else 1.0)
+    return {"ttft": t, "tpot": o, "latency": e2e}
+
+
 def slo_verdict(
     perf: ClassPerf,
     *,
@@ -509,13 +525,8 @@ def slo_verdict(
     meets them all. Values are at ``percentile``; with ``conservative``
     (``placement.conservative``) TTFT is first inflated by the upper end of its own band and
     TPOT by the upper end of the model's band, and the end-to-end latency is built from those."""
-    t, o = at_percentile(perf, percentile)
-    if conservative:
-        t, o = t * perf.ttft_band[1], o * perf.band[1]
-    joint = _joint_at(perf, percentile)
-    e2e = t + o * (perf.output_tokens - 1)
-    if joint is not None:  # a length spread: the joint percentile, scaled by the larger band
-        e2e = joint[1] * (max(perf.ttft_band[1], perf.band[1]) if conservative else 1.0)
+    v = values_as_tested(perf, percentile=percentile, conservative=conservative)
+    t, o, e2e = v["ttft"], v["tpot"], v["latency"]
     if ttft_ms is not None and t > ttft_ms:
         return "ttft", t
     if tpot_ms is not None and o > tpot_ms:

@@ -26,6 +26,7 @@ from scaleplan.llm.cobatch import cobatched, routed_mix
 from scaleplan.llm.estimate import calibration_from, class_measurement
 from scaleplan.llm.memory import Refusal, ShapeRefusal
 from scaleplan.llm.perf import Calibration, ClassPerf
+from scaleplan.llm.seqbound import SeqBound, alone_bound, cobatched_bound
 from scaleplan.llm.serving import (
     LlmSetup,
     Shape,
@@ -278,15 +279,27 @@ def _class_shape_points(
                 missed = mid
             else:
                 held, kept = mid, at
-    return _points_at(ctx, shape, served, held, kept, pct, misses)
+    # what binds: the co-batched predictions one above, else the class whose bound alone is
+    # the least (at the targets that bound was searched at)
+    used = {c.name: (mine[c.name] if share is not None or mine[c.name][1] == tightest
+                     else (mine[c.name][0], tightest, mine[c.name][2])) for c in served}
+    why: SeqBound | None = None
+    if held < min(bound):
+        why = cobatched_bound(shape, served, held, mine, pct, served_mix, conservative)
+    if why is None:
+        first = served[bound.index(min(bound))]
+        why = alone_bound(shape, ctx.setup, first, held, used[first.name], pct, conservative)
+    return _points_at(ctx, shape, served, held, kept, pct, misses, why)
 
 
 def _points_at(
     ctx: LlmContext, shape: Shape, served: Sequence[TokenClass], n: int,
     perf: Mapping[str, ClassPerf], pct: int, misses: Mapping[str, ClassPerf],
+    bound: SeqBound | None = None,
 ) -> LlmShapePoints:
     """The shape's points, serving and rates at ``n`` sequences, from the predictions ``perf``
-    of the classes it serves (``misses``: those it cannot, with their concurrency-1 ones)."""
+    of the classes it serves (``misses``: those it cannot, with their concurrency-1 ones;
+    ``bound``: what binds ``n``, attached to the serving, not written to plan.yaml)."""
     points, rates = [], []
     preds: dict[str, LlmClassPrediction] = {}
     for cls in served:
@@ -311,7 +324,7 @@ def _points_at(
         kv_cache_tokens=mem.kv_cache_tokens,
         weights_gib_per_gpu=round(mem.weights_gib_per_gpu, 3),
         classes=preds,
-    )
+    ).with_bound(bound)
     return LlmShapePoints(
         points=tuple(points), serving=serving, misses=tuple(misses.items()), rates=tuple(rates)
     )
@@ -335,7 +348,9 @@ def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, laten
         return misses
     n = min(p.concurrency for p in best.values())
     served = [c for c in ctx.classes if c.name in best]
-    return _points_at(ctx, shape, served, n, {c.name: predict(shape, c, n) for c in served}, pct, misses)
+    first = next(c for c in served if best[c.name].concurrency == n)  # the class that binds
+    why = alone_bound(shape, ctx.setup, first, n, (ttft, tpot, latency), pct, conservative)
+    return _points_at(ctx, shape, served, n, {c.name: predict(shape, c, n) for c in served}, pct, misses, why)
 
 
 def _slo_prompt(p: ClassPerf, pct: int) -> dict[str, float | int]:
