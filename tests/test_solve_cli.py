@@ -53,7 +53,11 @@ def test_llm_summary_says_the_predicted_ttft_and_tpot(cli, tmp_path: Path) -> No
         shape = f"{a['accelerator']} x{a['gpus_per_replica']}, {llm['max_num_seqs']} seqs"
         assert f"{shape}: short TTFT {short['ttft_ms']:.0f} ms" in shown
     shapes = {(a["accelerator"], a["gpus_per_replica"]) for a in plan["allocations"]}
-    assert len(shown.strip().splitlines()) == len(shapes)
+    lines = [t for t in shown.splitlines() if t.strip()]
+    assert len([t for t in lines if t.startswith("  - ")]) == len(shapes)
+    # under each shape, what binds its max_num_seqs (UX trial 29 F5): one line each
+    said = [t.strip() for t in lines if not t.startswith("  - ")]
+    assert len(said) == len(shapes) and all(t.startswith("max_num_seqs ") for t in said), said
     first = plan["explanation"][0]
     assert first.startswith("The cheapest plan that holds p95 TTFT <= 2500 ms, TPOT <= 90 ms and")
 
