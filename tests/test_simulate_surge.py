@@ -98,6 +98,12 @@ def test_a_big_surge_with_slow_start_up_fails_then_recovers(
     fast = _surge(cli, plans["rate"], "--windows", "3", "--surge", "4x@600+1500",
                   "--replace-after", "30", code=0)["surge"]
     assert fast["holds"] is True and fast["new_serving_at_s"] == fast["scaled_at_s"] + 30
+    # the text's per-window row: 2 serving at the start, 3 once the new pod serves (r2 review
+    # 40 item 8: it read 2)
+    text = cli(["simulate", str(plans["rate"]), "--windows", "3", "--surge", "4x@600+1500"],
+               exit_code=1).stdout
+    row = next(t.split() for t in text.splitlines() if t.split()[:2] == ["3", "2"])
+    assert row[2] == "2-3", row
 
 
 def test_engine_triggers_read_the_simulated_pods(cli: Any, plans: dict[str, Path]) -> None:

@@ -4,8 +4,9 @@ read from the objects render writes for the plan (given by the caller:
 :func:`scaleplan.render.replay.rendered_scalers`; its bounds, triggers, thresholds, formula,
 polling interval and ``behavior`` are render's, and a ScaledObject's triggers are read by the
 one reader the steady-state replay uses, :func:`~scaleplan.render.replay.scaled_object_asks`)
-and polled during the run: KEDA every ``pollingInterval``, an HPA every sync period
-(15 s, Kubernetes' default). The metrics come from the simulation: the Service's request rate
+and polled during the run every HPA sync period (15 s, Kubernetes' default): an HPA, and the
+HPA KEDA creates for a ScaledObject (KEDA's own ``pollingInterval`` paces only its activation
+from 0 replicas). The metrics come from the simulation: the Service's request rate
 over the query's range (``[2m]``), the engine's requests in flight and KV-cache use of the
 allocation's serving pods (vLLM's ``num_requests_running + num_requests_waiting`` and
 ``kv_cache_usage_perc``), cron and hour-gated triggers at the simulated window's time of day
@@ -64,7 +65,8 @@ class Scaler:
     obj: Obj
     lo: int
     hi: int
-    period_s: float
+    period_s: float  # the HPA's sync: KEDA's 1 <-> N scaling runs through it too
+    activation_s: float  # from 0 replicas: KEDA's pollingInterval (an HPA never is at 0)
     start_s: float  # from asking for a pod until it serves
     ids: list[int]  # the global replica ids the allocation may run
     replicas: int  # the Deployment's spec.replicas
@@ -110,7 +112,7 @@ class Autoscalers:
                 self._said(t, s)
             if s.next_poll <= t < self.horizon_s:
                 self._poll(s, t, view)
-                s.next_poll += s.period_s
+                s.next_poll += s.period_s if s.replicas > 0 else s.activation_s
             if s.next_poll < self.horizon_s:
                 nxt = min(nxt, s.next_poll)
             nxt = min([nxt, *(at for at, _ in s.pending)])
@@ -261,8 +263,12 @@ def autoscalers(
         ids = list(range(len(alloc_of), len(alloc_of) + max(hi, count)))
         alloc_of.extend([ai] * len(ids))
         start = pod_start(plan, a)[0] if start_after_s is None else start_after_s
-        period = float(spec.get("pollingInterval", HPA_SYNC_S)) if keda else HPA_SYNC_S
-        scalers.append(Scaler(ai, a.name, obj, lo, hi, period, start, ids, count, ids[:count]))
+        # KEDA's own loop (pollingInterval) only activates from 0; 1 <-> N is the HPA KEDA
+        # creates, polling KEDA's metrics server every sync (r2 review 40 item 5)
+        activation = float(spec.get("pollingInterval", HPA_SYNC_S)) if keda else HPA_SYNC_S
+        scalers.append(Scaler(
+            ai, a.name, obj, lo, hi, HPA_SYNC_S, activation, start, ids, count, ids[:count]
+        ))
     return Autoscalers(plan, window, times, horizon_s, scalers, fixed, alloc_of)
 
 

@@ -354,7 +354,7 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     kv_known = any(a.kv_cache_tokens for a in res.allocations)
     out.append(FittedTable("Per window", [(c, "number") for c in ("win", "rps", "repl", "reqs", "attain", f"TTFT {ppct}", f"TPOT {ppct}", "q max", "KV max", "preempt")], [
         (
-            f"{w.window}{'!' if w.saturated else ''}", f"{w.rps:.3g}", str(w.replicas), str(w.requests), _pc(w.attainment),
+            f"{w.window}{'!' if w.saturated else ''}", f"{w.rps:.3g}", _repl(w.replicas, res.surge), str(w.requests), _pc(w.attainment),
             _p(getattr(w.ttft_ms, ppct, None) if pct in (50, 90, 95, 99) else w.ttft_ms.p99),
             _p(getattr(w.tpot_ms, ppct, None) if pct in (50, 90, 95, 99) else w.tpot_ms.p99),
             str(w.waiting_max), f"{100 * w.kv_used_max:.0f}%" if kv_known else "-", str(w.preemptions),
@@ -416,6 +416,23 @@ def _replicas_said(g: SurgeStats) -> str:
             f"{c.t_s:,.0f} s {c.replicas}/{c.serving}" for c in g.replicas if c.allocation == nm
         ) for nm in names
     )
+
+
+def _repl(fewest: int, g: SurgeStats | None) -> str:
+    """The per-window ``repl`` cell: the fewest replicas serving through the window, and under a
+    surge whose autoscalers added pods, the most that served too (``2-3``; r2 review 40 item 8:
+    it read 2 although 3 served from 1,755 s)."""
+    if g is None or not g.replicas:
+        return str(fewest)
+    fixed = g.running_at_start - sum(
+        {c.allocation: c.serving for c in g.replicas if c.t_s <= g.start_s}.values()
+    )
+    serving: dict[str, int] = {}
+    most = fewest
+    for c in g.replicas:
+        serving[c.allocation] = c.serving
+        most = max(most, fixed + sum(serving.values()))
+    return f"{fewest}-{most}" if most > fewest else str(fewest)
 
 
 def surge_renderables(g: SurgeStats, ppct: str) -> list[RenderableType]:
