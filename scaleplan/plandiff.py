@@ -279,7 +279,7 @@ def _spot_left(plan: Plan) -> tuple[float | None, str]:
         return None, "no spot"
     if plan.spec.placement.spot.survive_loss:  # sized to survive it
         return 1.0, "100% of demand (survive_loss)"
-    return None, "not priced (optimize --no-alternatives)"  # plan.spot_loss left out
+    return None, "not in the plan"  # no spot_loss: --no-alternatives, or an older plan
 
 
 def _shape(a: Allocation) -> str:

@@ -61,7 +61,7 @@ def test_a_plan_without_spot_or_without_its_price_is_said_as_such(
     text = cli(["diff", str(plans["od"]), str(plans["spot100"])]).stdout
     assert "spot lost at the peak, capacity left: no spot -> 0% of demand" in text
     text = cli(["diff", str(plans["od"]), str(plans["unpriced"])]).stdout
-    assert "capacity left: no spot -> not priced (optimize --no-alternatives)" in " ".join(
+    assert "capacity left: no spot -> not in the plan" in " ".join(
         text.split()
     )
     doc = json.loads(cli(["diff", str(plans["od"]), str(plans["unpriced"]), "--json"]).stdout)

@@ -137,7 +137,7 @@ def test_rps_hpas_beside_each_other_settle_where_kubernetes_would() -> None:
     On embedding-cpu-gpu that shows what such a render does: the CPU pods, whose target is
     low, scale to their maximum and the GPU pods, which see far less than theirs, fall to
     their floor of 1 where the plan runs 2 (docs/simulate.md)."""
-    from scaleplan.render.replay import HPA_TOLERANCE, quantity, rendered_scalers
+    from scaleplan.render.replay import hpa_proposal, quantity, rendered_scalers
 
     plan = _with(
         read_plan(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml"),
@@ -151,10 +151,13 @@ def test_rps_hpas_beside_each_other_settle_where_kubernetes_would() -> None:
         for name, spec in hpas.items():
             n = counts[name][w]
             target = quantity(spec["metrics"][0]["pods"]["target"]["averageValue"])
-            ratio = per_pod / target  # Kubernetes' rule: the count it asks for at this sync
-            asks = n if abs(ratio - 1) <= HPA_TOLERANCE else math.ceil(n * ratio - 1e-9)
+            asks = hpa_proposal(n, n * per_pod, target)  # what it asks for at the next sync
             assert max(spec["minReplicas"], min(spec["maxReplicas"], asks)) == n, (w, name, n)
     gpu = "embedder-g4dn-xlarge-od"
     peak = plan.demand.rps.index(max(plan.demand.rps))
     planned = next(a for a in plan.allocations if a.name == gpu).replicas_per_window[peak]
     assert (planned, counts[gpu][peak]) == (2, 1)
+    # by hand at the peak: 3 + 15 + 1 pods behind one Service; each CPU HPA sees rate / 19 a
+    # pod over its target and is at its maximum, the GPU HPA far under its target at its floor
+    assert [counts[n][peak] for n in sorted(counts)] == [3, 15, 1]
+    assert all(counts[n][peak] == hpas[n]["maxReplicas"] for n in sorted(counts)[:2])

@@ -33,6 +33,16 @@ HPA_TOLERANCE = 0.1  # kube-controller-manager --horizontal-pod-autoscaler-toler
 SETTLE_SYNCS = 100  # rps HPAs beside each other: the syncs replayed before giving up
 
 
+def hpa_proposal(cur: int, value: float, target: float) -> int:
+    """Kubernetes' HPA rule for one metric (``value``: the metric summed over the current
+    ``cur`` pods, ``target`` a pod's): ``cur`` while value / (target x cur) is within the 10 %
+    tolerance, else ceil(value / target). The replay's settling HPAs and a surge's polls both
+    ask through it."""
+    if cur > 0 and abs(value / (target * cur) - 1.0) <= HPA_TOLERANCE:
+        return cur
+    return math.ceil(value / target - 1e-9)
+
+
 class Unreplayable(ValueError):
     """An autoscaler whose count at a planned rate cannot be known from the plan."""
 
@@ -216,6 +226,11 @@ def autoscaled_counts(plan: Plan, catalog: Catalog) -> dict[str, tuple[int, ...]
         if scalers[sanitize_dns_label(a.name)]["kind"] == "HorizontalPodAutoscaler"
     }
     beside = len(hpas) > 1 or (hpas and len(scaled) > 1)  # each pod's rate: every count's
+    if beside and plan.spec.kubernetes.routing == "gateway-api":
+        raise Unreplayable(
+            "an rps HPA under gateway-api beside other allocations: each backend's rate follows "
+            "the route's weights over every backend's pods"
+        )
     out: dict[str, tuple[int, ...]] = {}
     for a in plan.allocations:
         name = sanitize_dns_label(a.name)
@@ -233,23 +248,36 @@ def autoscaled_counts(plan: Plan, catalog: Catalog) -> dict[str, tuple[int, ...]
                 _hpa_count(plan, scaler, w, a, held, scaled) for w in range(plan.demand.windows)
             )
     if beside:
+        weight = _pod_weight(plan)
         for w in range(plan.demand.windows):
-            others = sum(c[w] for nm, c in out.items() if nm not in hpas)
+            others = sum(
+                c[w] * weight(a) for a in plan.allocations
+                if a.name not in hpas and (c := out[a.name])
+            )
             for nm, n in _settled(plan, hpas, others, w).items():
                 out[nm] = (*out.get(nm, ()), n)
     return {a.name: out[a.name] for a in plan.allocations}
 
 
+def _pod_weight(plan: Plan) -> Callable[[Allocation], float]:
+    """A pod's share of the rate, relative to the others': equal behind a Service (kube-proxy
+    spreads evenly), its capacity behind an InferencePool (the picker's load balancing, as
+    :func:`~scaleplan.render.burst.burst_pods` takes it)."""
+    if plan.spec.kubernetes.routing == "inference-pool":
+        return lambda a: a.capacity_rps_per_replica
+    return lambda a: 1.0
+
+
 def _settled(
-    plan: Plan, hpas: Mapping[str, tuple[Allocation, Obj]], others: int, w: int,
+    plan: Plan, hpas: Mapping[str, tuple[Allocation, Obj]], others: float, w: int,
 ) -> dict[str, int]:
     """rps HPAs beside other autoscaled allocations behind one Service or InferencePool (UX
-    trial 29 F3: refused here, while a surge runs them): at window ``w``'s planned rate every
-    pod sees the rate over all the pods (``others``: the rest's, as a surge's polls read it),
-    and each HPA in turn, from the plan's counts, asks for ``ceil(n x rate / N / target)``
-    outside the 10 % tolerance, within its bounds, until none moves (Kubernetes' syncs).
-    :class:`Unreplayable` if they have not settled after :data:`SETTLE_SYNCS` rounds."""
-    rate = plan.demand.rps[w]
+    trial 29 F3: refused here, while a surge runs them): at window ``w``'s planned rate each
+    pod sees its share of the rate (:func:`_pod_weight`; ``others``: the other pods' weight),
+    and each HPA in turn, from the plan's counts, asks for what :func:`hpa_proposal` says,
+    within its bounds, until none moves (Kubernetes' syncs). :class:`Unreplayable` if they have
+    not settled after :data:`SETTLE_SYNCS` rounds."""
+    rate, weight = plan.demand.rps[w], _pod_weight(plan)
     bounds = {
         nm: (int(h["spec"].get("minReplicas", 1)), int(h["spec"]["maxReplicas"]))
         for nm, (_, h) in hpas.items()
@@ -260,13 +288,12 @@ def _settled(
     }
     for _ in range(SETTLE_SYNCS):
         moved = False
-        for nm, (_, h) in sorted(hpas.items()):
+        for nm, (a, h) in sorted(hpas.items()):
             check_hpa(plan, h)
             target = quantity(h["spec"]["metrics"][0]["pods"]["target"]["averageValue"])
-            per_pod = rate / max(1, sum(n.values()) + others)
-            ratio = per_pod / target
-            want = n[nm] if abs(ratio - 1.0) <= HPA_TOLERANCE else math.ceil(n[nm] * ratio - 1e-9)
-            want = max(bounds[nm][0], min(bounds[nm][1], want))
+            total = others + sum(n[b] * weight(x) for b, (x, _) in hpas.items())
+            value = n[nm] * rate * weight(a) / total if total > 0 else 0.0  # its pods' rate
+            want = max(bounds[nm][0], min(bounds[nm][1], hpa_proposal(n[nm], value, target)))
             moved, n[nm] = moved or want != n[nm], want
         if not moved:
             return n

@@ -36,11 +36,11 @@ from numpy.typing import NDArray
 
 from scaleplan.plan import Plan
 from scaleplan.render.replay import (
-    HPA_TOLERANCE,
     Rendered,
     Unreplayable,
     check_hpa,
     check_scaled_object,
+    hpa_proposal,
     quantity,
     scaled_object_asks,
     trigger_metric,
@@ -50,7 +50,6 @@ from scaleplan.simulate.llm_results import ReplicaChange
 
 Obj = Mapping[str, Any]
 HPA_SYNC_S = 15.0  # kube-controller-manager --horizontal-pod-autoscaler-sync-period
-TOLERANCE = HPA_TOLERANCE  # --horizontal-pod-autoscaler-tolerance (render.replay's)
 DEFAULT_RANGE_S = 120.0  # a rate query without a [range]: the [2m] render writes
 _RANGE = re.compile(r"\[(\d+)([smh])\]")
 _UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -75,7 +74,8 @@ class Scaler:
     recs: list[tuple[float, int]] = field(default_factory=list)  # (t, recommendation)
     changes: list[tuple[float, int]] = field(default_factory=list)  # (t, replicas added)
     next_poll: float = 0.0
-    at_bound: list[float] = field(default_factory=list)  # polls that left it at ``hi``
+    at_bound: list[float] = field(default_factory=list)  # polls that asked for more than hi
+    raw_ask: int = 0  # a formula's rate triggers on their own, at the last poll
 
 
 class Autoscalers:
@@ -137,6 +137,8 @@ class Autoscalers:
             total = self.rate(t, DEFAULT_RANGE_S) * len(s.serving) / everyone
             return [(total, quantity(m["pods"]["target"]["averageValue"]))]
 
+        raw: list[int] = []  # what the triggers ask on their own (a formula replaces them)
+
         def metric(trig: Obj) -> float:
             name = str(trig.get("name", ""))
             if name == "in-flight":
@@ -145,22 +147,24 @@ class Autoscalers:
                 return sum(1.0 - view.free_kv(g) for g in s.serving)
             found = _RANGE.search(str(trig["metadata"].get("query", "")))
             range_s = float(found[1]) * _UNIT[found[2]] if found else DEFAULT_RANGE_S
-            return trigger_metric(self.plan, trig, self.window, self.rate(t, range_s))
+            value = trigger_metric(self.plan, trig, self.window, self.rate(t, range_s))
+            raw.append(math.ceil(value / float(trig["metadata"]["threshold"]) - 1e-9))
+            return value
 
-        return scaled_object_asks(self.plan, s.obj, self.window, metric)
+        asks = scaled_object_asks(self.plan, s.obj, self.window, metric)
+        s.raw_ask = max(raw, default=0)
+        return asks
 
     def _poll(self, s: Scaler, t: float, view: eng.ReplicaView) -> None:
         """One HPA sync: the metrics' proposal, stabilized and limited (Kubernetes' order)."""
         cur = s.replicas
         props = []
         for value, target in self._asks(s, t, view):
-            if target <= 0:
-                continue
-            if cur > 0 and abs(value / (target * cur) - 1.0) <= TOLERANCE:
-                props.append(cur)
-            else:
-                props.append(math.ceil(value / target - 1e-9))
+            if target > 0:
+                props.append(hpa_proposal(cur, value, target))
         want = max(props, default=0)
+        if max(want, s.raw_ask) > s.hi:  # more than the bound allows (a formula stops at it)
+            s.at_bound.append(t)
         want = s.lo if want <= 0 else max(s.lo, 1, min(s.hi, want))
         behavior = _behavior(s.obj)
         s.recs.append((t, want))
@@ -177,8 +181,6 @@ class Autoscalers:
         new = max(s.lo, min(s.hi, new))
         if new != cur:
             self._scale(s, t, new)
-        if new >= s.hi:
-            s.at_bound.append(t)
 
     def _scale(self, s: Scaler, t: float, new: int) -> None:
         """The Deployment at ``new`` replicas: pods asked for serve after their start; removed

@@ -213,7 +213,7 @@ def _bound_notes(plan: Plan, ctl: Autoscalers, surge: Surge) -> list[str]:
         " gives more"
     )
     return [
-        f"--surge: {s.name}'s autoscaler was at its bound of {s.hi} replicas from "
+        f"--surge: {s.name}'s autoscaler asked for more than its bound of {s.hi} replicas from "
         f"{at:,.0f} s; {how} (docs/render.md, \"Room above the peak\")"
         for s in ctl.scalers
         if (at := next((t for t in s.at_bound if surge.start_s <= t < surge.end_s), None))
