@@ -53,6 +53,7 @@ def _container(plan: Plan, al: Alloc) -> Obj:
     ]
     # the spec's own value wins
     env += [e for e in st.env if e["name"] not in k8s.env and e["name"] not in from_secrets]
+    env += [e for e in cpu_threads_env(al) if e["name"] not in k8s.env]
     if env:
         c["env"] = env
     c["ports"] = [{"name": PORT_NAME, "containerPort": k8s.port, "protocol": "TCP"}]
@@ -69,6 +70,22 @@ def _container(plan: Plan, al: Alloc) -> Obj:
     mounts += st.mounts
     c["volumeMounts"] = mounts
     return c
+
+
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def cpu_threads_env(al: Alloc) -> list[Obj]:
+    """A CPU-only replica's math-library threads at its CPU limit (UX trial 30 F16): PyTorch,
+    ONNX Runtime and NumPy's BLAS start one thread per core of the node, not of the pod's
+    limit, so a 1-CPU pod on an 8-core node runs 8 threads that the CFS quota throttles, far
+    below the rate the plan measured (``profile`` measures at the threads it is given, as many
+    as the CPUs the plan requests). GPU replicas: none (their servers set their own)."""
+    if al.a.gpus_per_replica > 0:
+        return []
+    limit = float(al.cpu[:-1]) / 1000 if al.cpu.endswith("m") else float(al.cpu)  # as rendered
+    n = str(max(1, math.floor(limit + 1e-9)))
+    return [{"name": v, "value": n} for v in THREAD_VARS]
 
 
 def _shm_size(al: Alloc) -> str:
