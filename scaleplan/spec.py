@@ -334,6 +334,14 @@ class Placement(_Omitting):
         return tuple(_file_ref(x) for x in v)
 
     OMITTED: ClassVar[tuple[str, ...]] = ("zones", "max_instance_types")  # OMITTED_WHILE_DEFAULT
+    # a budget per month or day (UX trial 30 F5: only "did you mean 'budget_per_hour'?")
+    UNKNOWN_KEY_HINTS: ClassVar[dict[str, str]] = {
+        f"budget_per_{unit}": (
+            f"the budget is per hour, averaged over the day: budget_per_hour = your {adj} "
+            f"figure / {hours}" + (", the hours of cost_per_month" if hours == 730 else "")
+        )
+        for unit, adj, hours in (("month", "monthly", 730), ("day", "daily", 24))
+    }
 
     @model_validator(mode="after")
     def _minmax(self) -> "Placement":

@@ -306,3 +306,20 @@ def test_validate_strict_exits_where_optimize_would(
     Path("fine.yaml").write_text(_spec_text("L4"), encoding="utf-8")
     assert "fine.yaml: ok" in cli(["validate", "fine.yaml", "--strict"]).stdout
     assert json.loads(cli(["validate", "fine.yaml", "--json"]).stdout)["no_plan"] == []
+
+
+@pytest.mark.parametrize(("key", "said"), [
+    ("budget_per_month", "budget_per_hour = your monthly figure / 730, the hours of cost_per"),
+    ("budget_per_day", "budget_per_hour = your daily figure / 24"),
+])
+def test_a_budget_per_month_or_day_says_how_to_give_it(
+    cli, tmp_path: Path, key: str, said: str
+) -> None:
+    """UX trial 30 F5: `budget_per_month: 3000` got only "did you mean 'budget_per_hour'?", and
+    3000 put there is accepted as $3,000/h: the hint now says how to convert."""
+    spec = tmp_path / "b.yaml"
+    spec.write_text(_spec_text("L4").replace("placement:\n", f"placement:\n  {key}: 3000\n"),
+                    encoding="utf-8")
+    res = cli(["validate", str(spec)], exit_code=3)
+    assert f"placement.{key}: unknown key" in res.stderr
+    assert said in " ".join(res.stderr.split())
