@@ -490,7 +490,9 @@ def optimize_inputs(
     from scaleplan.llm_inputs import spec_config_notes
     from scaleplan.spec_checks import spec_warnings
 
-    stale = stale_warning(inp.catalog, datetime.now(UTC), providers=inp.spec.placement.providers)
+    pl = inp.spec.placement
+    now = datetime.now(UTC)
+    stale = stale_warning(inp.catalog, now, providers=pl.providers, regions=pl.regions)
     assumed = spec_config_notes(inp.spec, inp.source) if spec is not None else ()
     prices = inp.catalog.price_notes
     return inp, obs, (*((stale,) if stale else ()), *prices, *spec_warnings(inp.spec), *assumed)

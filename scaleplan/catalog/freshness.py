@@ -67,10 +67,19 @@ def refresh_hint(providers: Iterable[str]) -> str:
     return "; or ".join(hints)
 
 
-def stale_warning(catalog: Catalog, now: datetime, *, providers: Iterable[str] | None = None, max_days: float = STALE_AFTER_DAYS) -> str | None:
-    """A warning line when the catalog's oldest prices are older than ``max_days``."""
+def stale_warning(
+    catalog: Catalog, now: datetime, *, providers: Iterable[str] | None = None,
+    regions: Iterable[str] = (), max_days: float = STALE_AFTER_DAYS,
+) -> str | None:
+    """A warning line when the oldest prices of the rows a plan may use (``providers``, and
+    ``regions`` where given) are older than ``max_days`` (UX trial 30 F2: a spec of westeurope
+    rows from a fresh catalog of its own was warned of the shipped eastus rows' age)."""
     wanted = set(providers) if providers is not None else None
-    rows = [r for r in catalog.rows if wanted is None or r.provider in wanted]
+    where = set(regions)
+    rows = [
+        r for r in catalog.rows
+        if (wanted is None or r.provider in wanted) and (not where or r.region in where)
+    ]
     age = rows_age_days(rows, now)
     if age is None or age <= max_days:
         return None
