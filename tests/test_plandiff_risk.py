@@ -75,3 +75,25 @@ def test_all_spot_allowed_is_no_binding_constraint(plans: dict[str, Path]) -> No
 
     binding = read_plan(plans["spot100"]).binding_constraints
     assert binding and not [b for b in binding if "spot.max_fraction" in b], binding
+
+
+def test_a_one_replica_plan_warns_of_its_outages(cli: Any, tmp_path: Path) -> None:
+    """UX trial 30 F4: the cheapest plan for a flat 0.5 rps was one replica and nothing said a
+    node drain stops all serving; optimize now warns and names n+1. The n+1 plans of the
+    fixture (3 replicas at the peak) say nothing."""
+    text = SPEC.read_text(encoding="utf-8")
+    for old, new in (("  redundancy: n+1\n", "  redundancy: none\n"),
+                     ("  min_replicas: 2\n", "  min_replicas: 1\n")):
+        assert old in text
+        text = text.replace(old, new)
+    text = "\n".join(
+        "  peak_rps: 0.5" if t.startswith("  hourly_rps:") else t for t in text.splitlines()
+    ) + "\n"
+    spec = tmp_path / "one.yaml"
+    spec.write_text(text, encoding="utf-8")
+    out = cli(["optimize", str(spec), "--out", str(tmp_path / "o"), "--no-alternatives"]).stdout
+    assert "WARNING: one replica at the busiest hour: a node drain, spot reclaim or failure" \
+        in " ".join(out.split())
+    assert "placement.redundancy: n+1 keeps a spare" in " ".join(out.split())
+    two = cli(["optimize", str(SPEC), "--out", str(tmp_path / "t"), "--no-alternatives"]).stdout
+    assert "one replica at the busiest hour" not in " ".join(two.split())
