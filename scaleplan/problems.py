@@ -104,6 +104,9 @@ def shown(value: Any) -> str:
     return text
 
 
+_CLOUD_FLAVORS = {"azure": "aks", "gcp": "gke", "google": "gke", "aws": "eks-karpenter"}
+
+
 def supported_percentile(value: Any, supported: tuple[int, ...]) -> int:
     """``value`` as one of the ``supported`` percentiles, else a ValueError with its fix: a
     fraction whose percent is supported (``0.95``) is a percentile typed as a share, so the fix
@@ -115,6 +118,10 @@ def supported_percentile(value: Any, supported: tuple[int, ...]) -> int:
     if number and 0 < value < 1 and round(value * 100, 9) in supported:
         percent = round(value * 100, 9)
         hint = f"did you mean {percent:g}? slo.percentile is in percent, not a fraction"
+    # 'p99', as dashboards write it (UX trial 30 F9)
+    digits = str(value).strip().lower().removeprefix("p") if isinstance(value, str) else ""
+    if digits.isdigit() and int(digits) in supported:
+        hint = f"write {int(digits)}: slo.percentile is a number of percent"
     listed = ", ".join(str(p) for p in supported)
     raise ValueError(fix(f"must be one of {listed}; got {shown(value)}", hint))
 
@@ -271,6 +278,13 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
         close = difflib.get_close_matches(str(inp), vals, n=1, cutoff=0.5) if isinstance(inp, str) else []
         # a prefix of several values ('keda'): each of them, not the shortest close one
         starts = [v for v in vals if isinstance(inp, str) and inp and v.startswith(inp)]
+        # another case ('AKS') or a cloud's name for its Kubernetes ('azure'; UX trial 30 F9)
+        said = inp.strip().lower() if isinstance(inp, str) else ""
+        same = [v for v in vals if v.lower() == said] or [
+            v for v in vals if v == _CLOUD_FLAVORS.get(said)
+        ]
+        if same:
+            close = same
         if len(vals) == 1 and loc:
             hint = f"write '{loc[-1]}: {vals[0]}'"
         elif len(starts) > 1:

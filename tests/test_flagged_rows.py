@@ -323,3 +323,20 @@ def test_a_budget_per_month_or_day_says_how_to_give_it(
     res = cli(["validate", str(spec)], exit_code=3)
     assert f"placement.{key}: unknown key" in res.stderr
     assert said in " ".join(res.stderr.split())
+
+
+@pytest.mark.parametrize(("field", "old", "new", "said"), [
+    ("kubernetes.flavor", "flavor: gke", "flavor: GKE", "did you mean 'gke'?"),
+    ("kubernetes.flavor", "flavor: gke", "flavor: azure", "did you mean 'aks'?"),
+    ("slo.percentile", "tpot_ms: 60}", "tpot_ms: 60, percentile: p99}", "write 99: slo.perc"),
+])
+def test_enum_values_in_another_case_or_a_clouds_name_get_a_did_you_mean(
+    cli, tmp_path: Path, field: str, old: str, new: str, said: str
+) -> None:
+    """UX trial 30 F9: `flavor: AKS` or `azure` and `percentile: p99` got no did-you-mean."""
+    text = _spec_text("L4")
+    assert old in text
+    spec = tmp_path / "e.yaml"
+    spec.write_text(text.replace(old, new), encoding="utf-8")
+    err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
+    assert field in err and said in err, err
