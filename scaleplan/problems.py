@@ -107,6 +107,15 @@ def shown(value: Any) -> str:
 _CLOUD_FLAVORS = {"azure": "aks", "gcp": "gke", "google": "gke", "aws": "eks-karpenter"}
 
 
+def _same_value(inp: Any, vals: list[str]) -> list[str]:
+    """The allowed value ``inp`` means in another case ('AKS'), or a cloud's name for its
+    Kubernetes flavor ('azure'; UX trial 30 F9)."""
+    said = inp.strip().lower() if isinstance(inp, str) else ""
+    return [v for v in vals if v.lower() == said] or [
+        v for v in vals if v == _CLOUD_FLAVORS.get(said)
+    ]
+
+
 def supported_percentile(value: Any, supported: tuple[int, ...]) -> int:
     """``value`` as one of the ``supported`` percentiles, else a ValueError with its fix: a
     fraction whose percent is supported (``0.95``) is a percentile typed as a share, so the fix
@@ -278,13 +287,7 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
         close = difflib.get_close_matches(str(inp), vals, n=1, cutoff=0.5) if isinstance(inp, str) else []
         # a prefix of several values ('keda'): each of them, not the shortest close one
         starts = [v for v in vals if isinstance(inp, str) and inp and v.startswith(inp)]
-        # another case ('AKS') or a cloud's name for its Kubernetes ('azure'; UX trial 30 F9)
-        said = inp.strip().lower() if isinstance(inp, str) else ""
-        same = [v for v in vals if v.lower() == said] or [
-            v for v in vals if v == _CLOUD_FLAVORS.get(said)
-        ]
-        if same:
-            close = same
+        close = _same_value(inp, vals) or close
         if len(vals) == 1 and loc:
             hint = f"write '{loc[-1]}: {vals[0]}'"
         elif len(starts) > 1:
