@@ -255,14 +255,14 @@ def diff_plans(before: Plan, after: Plan) -> PlanDiff:
                 changes.append(AllocationChange("resize", name, a, b, size))
             else:
                 unchanged.append(name)
+    left0, left1 = _spot_left(before), _spot_left(after)  # each once: (share, as said)
     return PlanDiff(
         tuple(changes), before.cost_per_hour, after.cost_per_hour, before.status, after.status,
         tuple(unchanged), _spec_changes(before, after), before.cost_per_month, after.cost_per_month,
         _input_changes(before, after),
         tuple(w for w in after.warnings if w not in before.warnings),
         tuple(w for w in before.warnings if w not in after.warnings),
-        (_startups(before), _startups(after)), (_spot_left(before)[0], _spot_left(after)[0]),
-        (_spot_left(before)[1], _spot_left(after)[1]),
+        (_startups(before), _startups(after)), (left0[0], left1[0]), (left0[1], left1[1]),
     )
 
 

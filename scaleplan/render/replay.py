@@ -278,8 +278,14 @@ def _settled(
     within its bounds, until none moves (Kubernetes' syncs). :class:`Unreplayable` if they have
     not settled after :data:`SETTLE_SYNCS` rounds."""
     rate, weight = plan.demand.rps[w], _pod_weight(plan)
+    for _, h in hpas.values():
+        check_hpa(plan, h)
     bounds = {
         nm: (int(h["spec"].get("minReplicas", 1)), int(h["spec"]["maxReplicas"]))
+        for nm, (_, h) in hpas.items()
+    }
+    targets = {
+        nm: quantity(h["spec"]["metrics"][0]["pods"]["target"]["averageValue"])
         for nm, (_, h) in hpas.items()
     }
     n = {
@@ -288,9 +294,8 @@ def _settled(
     }
     for _ in range(SETTLE_SYNCS):
         moved = False
-        for nm, (a, h) in sorted(hpas.items()):
-            check_hpa(plan, h)
-            target = quantity(h["spec"]["metrics"][0]["pods"]["target"]["averageValue"])
+        for nm, (a, _) in sorted(hpas.items()):
+            target = targets[nm]
             total = others + sum(n[b] * weight(x) for b, (x, _) in hpas.items())
             value = n[nm] * rate * weight(a) / total if total > 0 else 0.0  # its pods' rate
             want = max(bounds[nm][0], min(bounds[nm][1], hpa_proposal(n[nm], value, target)))
