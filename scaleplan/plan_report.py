@@ -46,6 +46,7 @@ def plan_json(
     # null when --out held no plan: the key is there on every run, for a dashboard's reader
     doc["changes"] = None if wrote.changes is None else wrote.changes.to_dict()
     doc["startup_cost"] = startup_cost_doc(plan)  # not in plan.yaml: derived from it
+    doc["redundancy_warning"] = single_replica_warning(plan)  # null unless one replica at peak
     if obs is not None:  # scaleplan.observe is imported only for --observed
         from scaleplan.observe.replan import replan_report
 
@@ -215,24 +216,30 @@ def summary_lines(
 
 
 def single_replica_lines(plan: Plan) -> list[Line]:
+    """The :func:`single_replica_warning` under the cost, when there is one."""
+    warning = single_replica_warning(plan)
+    return [Line(f"WARNING: {warning}")] if warning else []
+
+
+def single_replica_warning(plan: Plan) -> str | None:
     """A plan that runs one replica in its busiest window, without redundancy (UX trial 30 F4:
     the cheapest chat plan was one replica, and only simulate --fail node showed 0 % served for
     ~16 minutes): every node drain, spot reclaim or failure is then an outage until a new pod
-    serves; say so, and what keeps a spare."""
+    serves; say so, and what keeps a spare. ``--json``: ``redundancy_warning``."""
     if plan.spec.placement.redundancy != "none" or not plan.allocations:
-        return []
+        return None
     windows = len(plan.demand.rps)
     peak = max(
         sum(a.replicas_per_window[w] for a in plan.allocations if a.replicas_per_window)
         for w in range(windows)
     ) if windows else 0
     if peak != 1:
-        return []
-    return [Line(
-        "WARNING: one replica at the busiest hour: a node drain, spot reclaim or failure stops "
+        return None
+    return (
+        "one replica at the busiest hour: a node drain, spot reclaim or failure stops "
         "all serving until a new pod serves (`simulate --fail node` shows how long); "
         "placement.redundancy: n+1 keeps a spare"
-    )]
+    )
 
 
 def startup_cost_doc(plan: Plan) -> dict[str, Any]:

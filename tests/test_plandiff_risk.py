@@ -97,3 +97,10 @@ def test_a_one_replica_plan_warns_of_its_outages(cli: Any, tmp_path: Path) -> No
     assert "placement.redundancy: n+1 keeps a spare" in " ".join(out.split())
     two = cli(["optimize", str(SPEC), "--out", str(tmp_path / "t"), "--no-alternatives"]).stdout
     assert "one replica at the busiest hour" not in " ".join(two.split())
+    # --json carries the same warning (a pipeline reading only JSON saw none), null otherwise
+    one_json = json.loads(cli(["optimize", str(spec), "--out", str(tmp_path / "j"),
+                               "--no-alternatives", "--json"]).stdout)
+    assert one_json["redundancy_warning"].startswith("one replica at the busiest hour")
+    two_json = json.loads(cli(["optimize", str(SPEC), "--out", str(tmp_path / "k"),
+                               "--no-alternatives", "--json"]).stdout)
+    assert two_json["redundancy_warning"] is None
