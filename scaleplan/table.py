@@ -72,8 +72,9 @@ class Report(NamedTuple):
     """A command's output as its report module built it, for the command line to print: the
     ``--json`` document (``doc``), or ``text`` printed as it is (tables) followed by ``lines``
     (:class:`Line`s; plain strings printed whole when ``whole``); ``warnings`` and ``notes``
-    go to stderr before either; ``failure``, if any, is raised once all of it is printed (the
-    command's exit code: ``validate --strict``)."""
+    go to stderr before either, ``stderr`` lines as they are after it (``check --output``'s
+    summary line); ``failure``, if any, is raised once all of it is printed (the command's exit
+    code: ``validate --strict``)."""
 
     doc: object = None
     text: str = ""
@@ -82,6 +83,7 @@ class Report(NamedTuple):
     warnings: Sequence[str] = ()
     notes: Sequence[str] = ()
     failure: Exception | None = None
+    stderr: Sequence[str] = ()
 
 
 def table_lines(

@@ -174,6 +174,10 @@ def test_output_file_atomic(cli, tmp_path: Path) -> None:  # type: ignore[no-unt
     r = cli(["check", str(p), "--format", "sarif", "--output", str(out)], exit_code=1)
     assert r.stdout == ""
     assert json.loads(out.read_text())["version"] == "2.1.0"
+    # the report went to the file; its summary line (the text report's last) to stderr, whole
+    summary = next(t for t in r.stderr.splitlines() if "objects from 1 file (Kubernetes" in t)
+    assert summary.startswith("FAILED: 1 error")
+    assert "error: 1 finding" in r.stderr.split(summary)[1]
 
 
 def test_directory_recursion_and_stdin(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

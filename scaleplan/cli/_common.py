@@ -181,7 +181,8 @@ def print_lines(lines: Iterable[Line | str], *, whole: bool = False) -> None:
 
 def print_report(report: Report) -> None:
     """A command's :class:`~scaleplan.table.Report`: its warnings and notes on stderr, then its
-    JSON document, or its text and lines, on stdout; then its failure, raised."""
+    JSON document, or its text and lines, on stdout, and its ``stderr`` lines; then its
+    failure, raised."""
     warn(report.warnings)
     warn(report.notes, "note")
     if report.doc is not None:
@@ -190,6 +191,8 @@ def print_report(report: Report) -> None:
         print_text(report.text)
     if report.lines and report.doc is None:
         print_lines(report.lines, whole=report.whole)
+    for line in report.stderr:
+        typer.echo(line, err=True)
     if report.failure is not None:
         raise report.failure
 

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import handle_errors, print_lines, print_report, print_text, warn
-from scaleplan.option_values import split_values, typed_options
+from scaleplan.cli._common import handle_errors, print_report, warn
+from scaleplan.cli.options import args_of
+from scaleplan.option_values import typed_options
 
 
 def check(
@@ -50,30 +51,6 @@ def check(
     annotation scaleplan.dev/ignore: "rule-a,rule-b".
     """
     with handle_errors(json_out or fmt == "json"):
-        from scaleplan.check import gate
+        from scaleplan.check_command import CheckArgs, check_command
 
-        fmt = gate.format_option(fmt, json_out, typed_options(ctx))
-        threshold = gate.report_threshold(fmt, fail_on)
-        if list_rules:
-            wide_rules = gate.list_rules_wide(output, wide, paths, typed_options(ctx), fmt)
-            return print_report(gate.rules_report(fmt, wide_rules))
-        from scaleplan.inputs import gate_tables, plan_warnings
-
-        plan_file = gate.one_plan(plan)
-        files, tables = gate_tables(plan_file, catalog or [])  # read once, when first needed
-        report = gate.gate_report(
-            paths or [], plan_file=plan_file, kube_version=kube_version,
-            disabled=split_values(disable), enabled=split_values(enable),
-            only_manifests=only_manifests, catalog=tables, pod_security=pod_security)
-        warn(plan_warnings(report.plan, files(), plan_file, tables))
-        text = gate.report_text(report, fmt, threshold)
-        if output in (None, "-"):  # '-': standard output, as for every command's files
-            print_lines(gate.tty_lines(text)) if fmt == "text" else print_text(text)
-        else:  # atomically, as every command's output file; its summary line on stderr
-            from scaleplan.outputs import write_output_file
-
-            write_output_file(output, text, **gate.report_file_args(fmt, paths, plan_file))
-            typer.echo(gate.summary_line(report, threshold), err=True)
-        failure = gate.gate_failure(report, threshold)
-        if failure is not None:
-            raise failure
+        print_report(check_command(args_of(CheckArgs, locals(), typed=typed_options(ctx)), warn))
