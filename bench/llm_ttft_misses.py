@@ -21,6 +21,16 @@ only. Prints (docs/benchmarks.md, issue 15, "Why the TTFT misses miss"):
   clustering (``excess_prefills``), against the model's, the sqrt(N) cohort's (sqrt(N) - 1) / 2
   and a whole closed loop served one prompt after another, (N - 1) / 2.
 
+* (``--calibrated JSON``: the per-row output of ``bench/llm_validation.py --json``) the same
+  groups for the **calibrated-from-one-other-GPU** TTFT, issue 15's must-show figure, training
+  rows only (held-out rows in the file are skipped unread);
+* for both: the misses by what else the row says (2026-12-07): whether its TPOT is within
+  +-30 % too (a TTFT miss with a right TPOT is the prefill or the wait, one with a TPOT as far
+  off is the whole engine step), GPU generation, architecture family (dense / MoE / MLA), the
+  row's TTFT statistic, whether the KV cache holds every client (else TTFT includes a wait
+  for a slot), and the model's own TTFT taken apart (all-reduce share of the lone prefill,
+  clustering wait share of the TTFT) for the misses of each direction.
+
 Nothing is fitted into the model; the script only counts.
 """
 
@@ -28,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from collections import defaultdict
 from collections.abc import Callable
@@ -113,6 +124,9 @@ def collect(data: Path) -> list[dict]:
             "pred": pred,
             "ix": bool(V.INFERENCEX.search(r["notes"])),
             "source": r["source_id"],
+            "stat": statistic(r),
+            "tpot": (V.predict(c).get("tpot"), c.meas.get("tpot")),
+            **composition(c),
         }
         if c.mode == "online_fixed_concurrency":
             d, mem = V.deployment(c)
@@ -133,6 +147,79 @@ def collect(data: Path) -> list[dict]:
                 perf.CLUSTERING.update(weights)
         rows.append(rec)
     return rows
+
+
+def statistic(r: dict[str, str]) -> str:
+    """The TTFT statistic the bench compares (its order: mean, else median, else unstated)."""
+    return next(
+        (name for col, name in (("ttft_ms_mean", "mean"), ("ttft_ms_p50", "median"))
+         if V.num(r[col])),
+        "not stated",
+    )
+
+
+def family(c: V.Case) -> str:
+    arch = V.preset(c.preset)
+    return "MLA + MoE" if arch.is_mla else "MoE" if arch.is_moe else "dense"
+
+
+def composition(c: V.Case) -> dict[str, object]:
+    """The model's TTFT of the row taken apart: the all-reduce share of its lone prefill's
+    first step (the prompt, or its first budget-sized chunk), the GPU's generation, and
+    whether the KV cache holds every client (``held``; else TTFT includes a wait for a slot)."""
+    d, mem = V.deployment(c)
+    chunk = min(c.i, max(d.settings.max_num_batched_tokens, 1))
+    st = perf.step_time_ms(d, prefill_tokens=chunk, prefill_pairs=chunk * chunk / 2.0)
+    cap = perf.saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
+    return {"ar_share": st.allreduce_ms / st.ms, "gen": d.hw.generation, "held": c.n <= cap}
+
+
+def verdict(pred: float | None, meas: float | None) -> str:
+    if not pred or not meas:
+        return "no TPOT"
+    return "TPOT within" if within(pred, meas) else "TPOT under" if pred < meas else "TPOT over"
+
+
+def direction(r: dict) -> str:
+    if within(r["pred"], r["meas"]):
+        return "within"
+    return "under" if r["pred"] < r["meas"] else "over"
+
+
+def what_else(rows: list[dict], title: str) -> None:
+    """The misses of ``rows`` by what else the row says (module docstring)."""
+    print(f"{title}: TTFT by TPOT verdict, generation, family, statistic, slot wait")
+    group(rows, lambda r: (direction(r), verdict(*r["tpot"])), "  TTFT verdict, TPOT verdict")
+    group(rows, lambda r: r["gen"], "  by GPU generation")
+    group(rows, lambda r: family(r["c"]), "  by architecture family")
+    group(rows, lambda r: (r["c"].mode, r["stat"]), "  by mode and TTFT statistic")
+    group(rows, lambda r: "every client in the KV cache" if r["held"] else "clients wait for a "
+          "slot", "  by KV cache")
+    print("  the model's TTFT taken apart, misses with the TPOT within: median shares")
+    for way in ("under", "over"):
+        ms = [r for r in rows if direction(r) == way and verdict(*r["tpot"]) == "TPOT within"]
+        ar = sorted(r["ar_share"] for r in ms)
+        cl = sorted(1.0 - r["p0"] / r["pred"] for r in ms if "p0" in r)
+        if ar:
+            print(f"    TTFT {way:5s} rows {len(ms):4d}  all-reduce share of the lone prefill "
+                  f"{ar[len(ar) // 2]:.2f}  clustering share of the TTFT "
+                  f"{cl[len(cl) // 2] if cl else 0.0:.2f}")
+
+
+def calibrated(rows: list[dict], path: Path) -> list[dict]:
+    """``rows`` with ``pred`` and ``tpot`` from the calibrated-from-one-other-GPU predictions of
+    ``bench/llm_validation.py --json`` (training rows only; rows it did not calibrate leave)."""
+    cases = json.loads(path.read_text())["cases"]
+    cal = {x["row_id"]: x for x in cases if x["split"] == "train" and "calibrated" in x}
+    out = []
+    for r in rows:
+        x = cal.get(r["c"].row["row_id"])
+        if x is None or "ttft" not in x["calibrated"]:
+            continue
+        pred = x["calibrated"]
+        out.append({**r, "pred": pred["ttft"], "tpot": (pred.get("tpot"), r["tpot"][1]),
+                    "source_gpu": x["calibrated_from"]})
+    return out
 
 
 def excess_prefills(r: dict) -> float | None:
@@ -160,8 +247,22 @@ def off_linear(rows: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "llm")
+    ap.add_argument("--calibrated", type=Path, help="bench/llm_validation.py --json output: "
+                    "also group the calibrated-from-one-other-GPU TTFT misses (training rows)")
     a = ap.parse_args(argv)
     rows = collect(a.data)
+    if a.calibrated:
+        cal = calibrated(rows, a.calibrated)
+        k = sum(within(r["pred"], r["meas"]) for r in cal)
+        print(f"calibrated from one other GPU: training TTFT rows {len(cal)}, within "
+              f"+-{TOL:.0%}: {k} ({k / len(cal):.1%})")
+        group(cal, lambda r: (r["c"].engine, r["c"].preset, r["c"].dtype),
+              "  by engine, model, precision")
+        group(cal, lambda r: (r["c"].engine, r["c"].acc, r["source_gpu"]),
+              "  by engine, GPU, calibrated from")
+        group(cal, lambda r: (r["c"].tp, prompt_band(r["c"].i)), "  by TP and prompt tokens")
+        what_else(cal, "calibrated")
+    what_else(rows, "architecture only")
     weights = dict(perf.CLUSTERING)
     n_in = sum(within(r["pred"], r["meas"]) for r in rows)
     print(

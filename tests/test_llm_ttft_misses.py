@@ -3,6 +3,7 @@ issue 15, "Why the TTFT misses miss")."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import ModuleType
 
@@ -63,3 +64,43 @@ def test_every_closed_loop_row_has_its_cohort_unit(bench: ModuleType, shared_dir
     assert len(fixed8) >= 10
     fixed8.sort()
     assert 3.0 < fixed8[len(fixed8) // 2] < 4.0
+
+
+def test_verdicts_read_the_tpot_beside_the_ttft(bench: ModuleType) -> None:
+    assert bench.verdict(100.0, 129.0) == "TPOT within"  # 100 / 129 - 1 = -22.5 %
+    assert bench.verdict(100.0, 150.0) == "TPOT under"
+    assert bench.verdict(140.0, 100.0) == "TPOT over"
+    assert bench.verdict(None, 100.0) == "no TPOT"
+    assert bench.direction({"pred": 60.0, "meas": 100.0}) == "under"
+    assert bench.direction({"pred": 131.0, "meas": 100.0}) == "over"
+    assert bench.direction({"pred": 129.0, "meas": 100.0}) == "within"
+
+
+def test_calibrated_reads_training_rows_only(
+    bench: ModuleType, shared_dir: Path, tmp_path: Path
+) -> None:
+    rows = bench.collect(shared_dir / "data" / "llm")[:3]
+    ids = [r["c"].row["row_id"] for r in rows]
+    cases = [
+        {"row_id": ids[0], "split": "train", "calibrated_from": "H200",
+         "calibrated": {"ttft": 123.0, "tpot": 4.5}},
+        {"row_id": ids[1], "split": "held_out", "calibrated_from": "H200",
+         "calibrated": {"ttft": 1.0}},  # a held-out record is never read
+        {"row_id": ids[2], "split": "train"},  # no other GPU to calibrate from
+    ]
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps({"cases": cases}))
+    out = bench.calibrated(rows, path)
+    assert [r["c"].row["row_id"] for r in out] == ids[:1]
+    assert out[0]["pred"] == 123.0 and out[0]["tpot"][0] == 4.5
+    assert out[0]["source_gpu"] == "H200" and out[0]["meas"] == rows[0]["meas"]
+
+
+def test_every_row_says_its_statistic_and_all_reduce_share(
+    bench: ModuleType, shared_dir: Path
+) -> None:
+    rows = bench.collect(shared_dir / "data" / "llm")
+    assert {r["stat"] for r in rows} <= {"mean", "median", "not stated"}
+    assert all(0.0 <= r["ar_share"] < 1.0 for r in rows)
+    assert all(r["ar_share"] == 0.0 for r in rows if r["c"].tp == 1)  # no all-reduce at TP 1
+    assert any(r["ar_share"] > 0.3 for r in rows if r["c"].tp == 8)
