@@ -143,3 +143,26 @@ def test_a_co_batched_miss_is_named_where_the_mix_binds_below_each_class_alone()
     assert (b.cls, b.batch, b.limit) == ("chat", "co-batched", "tpot")
     assert b.at_n <= 25.0 < b.above
     assert "chat co-batched in the routed class mix" in b.text()
+
+
+def test_a_class_held_to_another_classs_tpot_names_whose_target_it_is() -> None:
+    # r2 review 41b M1: where routing decides each replica's mix (class_header), every class is
+    # held to the tightest TPOT of the classes served, since a batch's steps are shared; the
+    # summaries' bound then said "over its 25 ms target" though their own target is 100 ms
+    from scaleplan.solve.llm_capacity import LlmContext, _class_shape_points
+
+    su = setup("mixtral-8x7b")
+    chat, summ = TokenClass("chat", 800, 300), TokenClass("summarize", 12000, 400)
+    ctx = LlmContext(setup=su, classes=(chat, summ), calibration=None, notes=())
+    targets = ((800.0, 25.0, None), (5000.0, 100.0, None))
+    got = _class_shape_points(ctx, targets, 95, _a100(), 8, None, False, None)
+    b = got.serving.bound  # type: ignore[union-attr]
+    assert b is not None and (b.cls, b.limit, b.batch) == ("summarize", "tpot", "alone"), b
+    assert (b.target, b.target_of) == (25.0, "chat")
+    assert "over chat's 25 ms target" in b.text() and "over its" not in b.text()
+    assert "the tightest TPOT of the classes sharing its steps" in b.text()
+    assert b.to_dict()["target_class"] == "chat"
+    # a class bound at its own target still says "its", and names itself in --json
+    own = alone_bound(size(su, _a100(), 8, [summ]), su, summ, 5, (5000.0, 100.0, None), 95)
+    assert own.target_of is None
+    assert own.to_dict()["target_class"] == (None if own.target is None else "summarize")

@@ -41,7 +41,9 @@ class SeqBound:
     in req/s). ``batch``: ``"alone"`` where a batch of ``cls`` alone bounds it (the optimizer
     bounds each class alone first), ``"co-batched"`` where the classes batched together in the
     shares routing sends every replica do, ``"any mix"`` where routing decides a replica's mix
-    (the heaviest class's steps for every class)."""
+    (the heaviest class's steps for every class). ``target_of``: the class whose target
+    ``target`` is where it is not ``cls``'s own (routing may put ``cls`` in the steps of a class
+    with a tighter TPOT, so ``cls`` alone was held to that class's target)."""
 
     n: int
     cls: str
@@ -52,6 +54,7 @@ class SeqBound:
     at_n: float | None = None
     above: float | None = None
     tokens: int | None = None
+    target_of: str | None = None
 
     def text(self) -> str:
         """``max_num_seqs 33: at 34, a batch of rag alone reaches p95 TPOT 60.4 ms, over its
@@ -69,15 +72,19 @@ class SeqBound:
         if self.limit == "throughput":
             return (f"{head}: {who} holds the SLO at {self.n + 1} but serves fewer requests/s "
                     f"({self.above:.3g} against {self.at_n:.3g} at {self.n})")
+        whose = "its" if self.target_of is None else f"{self.target_of}'s"
+        why = "" if self.target_of is None else (
+            f", the tightest {_NAMES[self.limit]} of the classes sharing its steps")
         return (f"{head}: at {self.n + 1}, {who} reaches p{self.percentile} "
-                f"{_NAMES[self.limit]} {_ms(self.above, self.target)} ms, over its "
-                f"{self.target:g} ms target ({_ms(self.at_n, self.target)} ms at {self.n})")
+                f"{_NAMES[self.limit]} {_ms(self.above, self.target)} ms, over {whose} "
+                f"{self.target:g} ms target ({_ms(self.at_n, self.target)} ms at {self.n}{why})")
 
     def to_dict(self) -> dict[str, Any]:
         """``optimize --json``'s ``allocations[].llm.max_num_seqs_bound``."""
         return {
             "max_num_seqs": self.n, "class": self.cls, "limit": self.limit, "batch": self.batch,
             "percentile": self.percentile, "target_ms": self.target,
+            "target_class": self.target_of or (None if self.target is None else self.cls),
             "at_max_num_seqs": None if self.at_n is None else round(self.at_n, 4),
             "at_one_more": None if self.above is None else round(self.above, 4),
             "tokens_per_sequence": self.tokens, "text": self.text(),
@@ -97,11 +104,12 @@ def _limit(targets: Targets) -> dict[str, float | None]:
 
 def alone_bound(
     shape: Shape, s: LlmSetup, cls: TokenClass, n: int, targets: Targets, pct: int,
-    conservative: bool = False,
+    conservative: bool = False, tpot_of: str | None = None,
 ) -> SeqBound:
     """Why ``cls`` alone stops at ``n`` sequences (:func:`scaleplan.llm.serving.best_concurrency`
     found ``n``): the KV cache at full length, the engine's cap, the SLO metric its prediction
-    misses at ``n + 1``, or else a lower throughput there."""
+    misses at ``n + 1``, or else a lower throughput there. ``tpot_of``: the class whose TPOT
+    target ``targets`` holds, where it is not ``cls``'s own."""
     held = shape.memory.max_sequences(cls.tokens, s.arch, s.kv_dtype)
     if n >= held:
         return SeqBound(n, cls.name, "kv_cache", "alone", pct, tokens=cls.tokens)
@@ -115,7 +123,9 @@ def alone_bound(
         return SeqBound(n, cls.name, "throughput", "alone", pct, at_n=now.throughput_rps,
                         above=more.throughput_rps)
     was = values_as_tested(now, percentile=pct, conservative=conservative)[miss]
-    return SeqBound(n, cls.name, miss, "alone", pct, _limit(targets)[miss], was, value)
+    of = tpot_of if miss == "tpot" else None
+    return SeqBound(n, cls.name, miss, "alone", pct, _limit(targets)[miss], was, value,
+                    target_of=of)
 
 
 def cobatched_bound(

@@ -288,7 +288,10 @@ def _class_shape_points(
         why = cobatched_bound(shape, served, held, mine, pct, served_mix, conservative)
     if why is None:
         first = served[bound.index(min(bound))]
-        why = alone_bound(shape, ctx.setup, first, held, used[first.name], pct, conservative)
+        of = None if used[first.name][1] == mine[first.name][1] else next(
+            c.name for c in served if mine[c.name][1] == tightest)  # another class's TPOT
+        why = alone_bound(shape, ctx.setup, first, held, used[first.name], pct, conservative,
+                          tpot_of=of)
     return _points_at(ctx, shape, served, held, kept, pct, misses, why)
 
 
