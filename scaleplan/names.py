@@ -35,16 +35,16 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def close_matches(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+def close_matches(name: str, known: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
     """Known names closest to ``name`` (case and punctuation ignored), best first."""
     names = sorted(set(known))
     by_key: dict[str, str] = {}
     for k in names:
         by_key.setdefault(_key(k), k)
-    hits = difflib.get_close_matches(_key(name), list(by_key), n=n, cutoff=0.6)
+    hits = difflib.get_close_matches(_key(name), list(by_key), n=n, cutoff=cutoff)
     out = [by_key[h] for h in hits]
     if not out:
-        out = difflib.get_close_matches(name, names, n=n, cutoff=0.6)
+        out = difflib.get_close_matches(name, names, n=n, cutoff=cutoff)
     return out
 
 

@@ -381,3 +381,46 @@ def test_a_slipped_decimal_in_a_re_priced_row_is_said(  # type: ignore[no-untype
     spec = ROOT / "examples" / "embedding-cpu-gpu" / "spec.yaml"
     r = cli(["validate", str(spec), "--catalog", str(slip)])
     assert "slipped decimal" in " ".join(r.stderr.split()), r.stderr
+
+
+def test_a_misspelt_instance_type_of_a_shipped_cloud_is_said(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """UX trial 31 F1: negotiated prices for `Standard_NC40ad_H100_v5` (for
+    `Standard_NC40ads_H100_v5`) were planned and rendered as a node selector no AKS node
+    carries, and validate, optimize and check said nothing. A close name of the same GPUs, the
+    same name in another case, or a GPU type's name on a row of no accelerator is said once
+    a file; a real type the shipped catalog lacks, of other hardware (p5e: H200, beside p5:
+    H100), and a provider of your own are not."""
+    nvl = {"provider": "azure", "region": "eastus", "family": "NCads_H100_v5", "acc": "H100-NVL"}
+    typo = user_file(tmp_path, [
+        {**nvl, "itype": "Standard_NC40ad_H100_v5", "price": 5.5},
+        {**nvl, "region": "westus2", "itype": "Standard_NC40ad_H100_v5", "price": 5.5},
+    ], name="ea.yaml")
+    (note,) = load_catalog([typo]).price_notes
+    assert "ea.yaml: azure instance type 'Standard_NC40ad_H100_v5'" in note, note
+    assert "did you mean 'Standard_NC40ads_H100_v5'?" in note, note
+    case = tmp_path / "case.yaml"
+    case.write_text(USER.format(extra="", rows=(
+        "  - {provider: azure, region: eastus, instance_type: Standard_NC40ads_H100_V5, "
+        "family: NCads_H100_v5, vcpus: 40, memory_gib: 320, price_ondemand: 5.5}\n"
+    )))
+    (note,) = load_catalog([case]).price_notes
+    assert "'Standard_NC40ads_H100_V5'" in note and "'Standard_NC40ads_H100_v5'" in note, note
+    other = user_file(tmp_path, [
+        {"provider": "aws", "region": "us-east-1", "itype": "p4e.24xlarge", "family": "p4e",
+         "acc": "H100", "count": 8, "price": 40.0},  # named like p4d/p4de, other GPUs
+        {"itype": "Standard_NC40ad_H100_v5", "acc": "H100-NVL", "price": 5.5},  # onprem
+    ], name="other.yaml")
+    assert load_catalog([other]).price_notes == ()
+    p5e = {"provider": "aws", "region": "us-east-1", "itype": "p5e.48xlarge", "family": "p5e",
+           "acc": "H200", "count": 8, "price": 40.0}  # real, named like p5en (H200 x 8)
+    (note,) = load_catalog([user_file(tmp_path, [p5e])]).price_notes
+    assert "did you mean 'p5en.48xlarge'?" in note  # by hand: asked, it may be a typo
+    refreshed = user_file(
+        tmp_path, [p5e], extra="  builder: scaleplan 0.1.0 catalog refresh\n", name="refreshed.yaml"
+    )  # the cloud's API named it
+    assert load_catalog([refreshed]).price_notes == ()
+    spec = ROOT / "tests" / "data" / "specs" / "class-slo.yaml"  # aks: the azure rows
+    r = cli(["validate", str(spec), "--catalog", str(typo)])
+    assert "did you mean 'Standard_NC40ads_H100_v5'?" in " ".join(r.stderr.split()), r.stderr

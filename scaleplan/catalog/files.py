@@ -19,6 +19,7 @@ from scaleplan.cache import load_model
 from scaleplan.catalog.freshness import parse_fetched_at
 from scaleplan.catalog.model import Accelerator, AcceleratorFile, Catalog, CatalogFile, InstanceRow
 from scaleplan.errors import CatalogError, InputError, Problem
+from scaleplan.names import close_matches
 from scaleplan.problems import validate_document
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
@@ -114,6 +115,7 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
     probe = Catalog(accelerators=acc_tuple, rows=())
     rows: dict[tuple[str, str, str], InstanceRow] = {}
     notes: list[str] = []
+    shipped = shipped_types(files)
     for name, f in files:
         problems: list[Problem] = []
         for i, r in enumerate(f.instances):
@@ -140,6 +142,8 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
                     kept["fetched_at"] = prev.fetched_at  # its prices are as old as the oldest
                 row = row.model_copy(update=kept) if kept else row
             notes += price_notes(name, prev, row, spot_stated="price_spot" in r.model_fields_set)
+            if prev is None and row.provider in shipped and _typed_by_hand(name, f):
+                notes += type_notes(name, row, shipped[row.provider], notes)
             rows[r.key] = row
         if problems:
             raise CatalogError(name, problems)
@@ -149,6 +153,60 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
         accelerators=acc_tuple, rows=ordered, sources=tuple(n for n, _ in files),
         oldest_fetch=dates[0] if dates else None, price_notes=tuple(notes),
     )
+
+
+@functools.cache
+def _shipped_names() -> frozenset[str]:
+    return frozenset(str(p) for p in shipped_paths())
+
+
+def _typed_by_hand(name: str, f: CatalogFile) -> bool:
+    """A user file whose instance types a person wrote: not a shipped one, nor one `catalog
+    refresh` wrote from the cloud's own API (p5e.48xlarge is real, and named like p5en)."""
+    return name not in _shipped_names() and "catalog refresh" not in (f.provenance.builder or "")
+
+
+def shipped_types(files: Sequence[tuple[str, CatalogFile]]) -> dict[str, dict[str, InstanceRow]]:
+    """provider -> instance type -> a row of it, from the shipped files among ``files``."""
+    out: dict[str, dict[str, InstanceRow]] = {}
+    for name, f in files:
+        if name in _shipped_names():
+            for r in f.instances:
+                out.setdefault(r.provider, {}).setdefault(r.instance_type, r)
+    return out
+
+
+def type_notes(
+    file: str, row: InstanceRow, known: dict[str, InstanceRow], said: Sequence[str] = ()
+) -> list[str]:
+    """A user row of a shipped cloud whose instance type that cloud's shipped catalog does
+    not list, named like one it lists (UX trial 31: `Standard_NC40ad_H100_v5` for
+    `Standard_NC40ads_H100_v5` was planned and rendered as a node selector no AKS node
+    carries, and check passed): the same name but for case, or a close name of the same
+    GPUs, or a row stating no accelerator named like a GPU type (a CPU-only row then). A real
+    type the catalogs lack (a refreshed catalog's) has other hardware and is not said."""
+    if row.instance_type in known:
+        return []
+    close = [known[m] for m in close_matches(row.instance_type, known, n=3, cutoff=0.85)]
+    gpus = (row.accelerator, row.accelerator_count)
+    like = [
+        c for c in close
+        if c.instance_type.lower() == row.instance_type.lower()
+        or (row.accelerator is not None and (c.accelerator, c.accelerator_count) == gpus)
+        or (row.accelerator is None and c.accelerator is not None)
+    ]
+    like = [c for c in like if c.instance_type.lower() == row.instance_type.lower()] or like
+    head = f"{file}: {row.provider} instance type {row.instance_type!r}"
+    if not like or any(n.startswith(head) for n in said):  # once a file, not once a region
+        return []
+    names = " or ".join(repr(c.instance_type) for c in like)
+    cpu = " as a CPU-only type (the row states no accelerator)" if row.accelerator is None else ""
+    return [
+        f"{head} is not in the shipped {row.provider} catalog: did you mean {names}? "
+        f"It is planned as written{cpu}, and render selects nodes by "
+        "node.kubernetes.io/instance-type, which no node of a misspelt type carries; "
+        f"check the name (`scaleplan catalog list --provider {row.provider}`)"
+    ]
 
 
 REPRICE_FACTOR = 4.0  # past any discount program (3-year savings plans reach ~72 %)

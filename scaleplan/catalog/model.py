@@ -231,7 +231,8 @@ class Catalog(_Model):
     sources: tuple[str, ...] = ()
     oldest_fetch: str | None = None
     # a row of a later file that re-prices an earlier one by x4 or more, or states a spot
-    # price above its on-demand one: said by validate and optimize (catalog.files.merge)
+    # price above its on-demand one, or names a shipped cloud's instance type misspelt: said
+    # by validate and optimize (catalog.files.merge)
     price_notes: tuple[str, ...] = ()
 
     def accelerator(self, name: str) -> Accelerator | None:
