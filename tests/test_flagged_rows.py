@@ -87,6 +87,24 @@ def test_catalog_list_and_show_mark_flagged_rows_in_80_columns(cli) -> None:  # 
     # what the flag says of the row, not only its name (UX trial 29 F10)
     said = " ".join(shown.split())
     assert "suspect-price: the source's GPU prices for these rows are internally" in said
+    assert "(GCP A3: a3-highgpu-8g $43.07/h in us-central1" in said  # the shipped case
+
+
+def test_a_user_rows_flag_is_explained_without_gcps_a3(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """r2 review 41b L1: a row of the user's own catalog flagged suspect-price was explained
+    with the shipped GCP A3 example, which says nothing of the user's row."""
+    own = tmp_path / "onprem.yaml"
+    own.write_text(
+        "apiVersion: scaleplan/v1\nkind: Catalog\n"
+        "provenance: {source: our racks, build_date: '2026-11-30'}\ninstances:\n"
+        "- {provider: onprem, region: dc1, instance_type: rack-l40s, family: rack,\n"
+        "   accelerator: L40S,\n"
+        "   accelerator_count: 4, vcpus: 64, memory_gib: 512, price_ondemand: 2.0,\n"
+        "   flags: [suspect-price]}\n", encoding="utf-8")
+    out = cli(["catalog", "list", "--catalog", str(own), "--provider", "onprem"]).stdout
+    said = " ".join(out.split())
+    assert "rack-l40s !" in out and "suspect-price: the source's GPU prices" in said, out
+    assert "GCP A3" not in said and "a3-highgpu" not in said
 
 
 def test_a_named_accelerator_the_providers_do_not_offer_is_said() -> None:

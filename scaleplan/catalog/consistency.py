@@ -25,14 +25,14 @@ PRICE_INVERSION = "price-inversion"
 # what each catalog flag says of a row, as ``catalog list`` / ``show`` print it under a table
 # (docs/catalog.md has the table with the rows each applies to)
 FLAG_MEANINGS = {
-    "suspect-price": (
-        "the source's GPU prices for these rows are internally inconsistent (GCP A3: "
-        "a3-highgpu-8g $43.07/h in us-central1, $111.82/h in europe-west4)"
-    ),
+    "suspect-price": "the source's GPU prices for these rows are internally inconsistent",
     "price-inversion": (
         "priced on demand below a row of the same provider and region that it contains"
     ),
 }
+
+# the shipped rows that carry ``suspect-price``, and why (said only where a table shows one)
+A3_EXAMPLE = "GCP A3: a3-highgpu-8g $43.07/h in us-central1, $111.82/h in europe-west4"
 
 # the figures one GPU must match or beat for a row to contain another (those the other states)
 SPEC_FIELDS = (
