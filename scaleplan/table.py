@@ -71,7 +71,8 @@ class Line(NamedTuple):
 class Report(NamedTuple):
     """A command's output as its report module built it, for the command line to print: the
     ``--json`` document (``doc``), or ``text`` printed as it is (tables) followed by ``lines``
-    (:class:`Line`s; plain strings printed whole when ``whole``); ``warnings`` and ``notes``
+    (:class:`Line`s; plain strings printed whole when ``whole``), or rich ``renderables``
+    (from the report modules that draw with rich: ``simulate``'s tables); ``warnings`` and ``notes``
     go to stderr before either, ``stderr`` lines as they are after it (``check --output``'s
     summary line); ``failure``, if any, is raised once all of it is printed (the command's exit
     code: ``validate --strict``)."""
@@ -84,6 +85,7 @@ class Report(NamedTuple):
     notes: Sequence[str] = ()
     failure: Exception | None = None
     stderr: Sequence[str] = ()
+    renderables: Sequence[object] = ()
 
 
 def table_lines(

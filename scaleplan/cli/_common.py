@@ -191,6 +191,8 @@ def print_report(report: Report) -> None:
         print_text(report.text)
     if report.lines and report.doc is None:
         print_lines(report.lines, whole=report.whole)
+    if report.renderables and report.doc is None:
+        print_renderables(report.renderables)  # type: ignore[arg-type]
     for line in report.stderr:
         typer.echo(line, err=True)
     if report.failure is not None:

@@ -31,14 +31,7 @@ def observe(
 ) -> None:
     """Query Prometheus for the service a plan deployed; write what it really did (exit 5 if a query fails)."""
     with handle_errors(json_out):
-        from scaleplan.observe.command import ObserveArgs, check_outputs, observe_plan, plan_queries
+        from scaleplan.observe.command import ObserveArgs, observe_command
 
         args = args_of(ObserveArgs, locals())
-        planned = plan_queries(args)
-        check_outputs(print_queries=show_queries, out=out)
-        from scaleplan.observe import report
-
-        if show_queries:
-            return print_report(report.queries_report(planned.queries, json_out))
-        obs = observe_plan(planned, args, out, os.environ)
-        print_report(report.observed_report(obs, out, json_out))
+        print_report(observe_command(args, out, show_queries, json_out, os.environ))

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from scaleplan.cli._common import emit_json, handle_errors, print_renderables
+from scaleplan.cli._common import handle_errors, print_report
 from scaleplan.cli.options import JsonResult, args_of, number_option
-from scaleplan.errors import TargetMissed
 
 
 def simulate(
@@ -39,13 +38,7 @@ def simulate(
     """Simulate a plan's replicas over its demand curve; report SLO attainment (exit 1 if below target)."""
     with handle_errors(json_out):
         from scaleplan.simulate.command import SimulateArgs, simulate_file
+        from scaleplan.simulate.report import simulate_report
 
         res = simulate_file(plan_file, args_of(SimulateArgs, locals()))  # the PNG written first
-        if json_out:
-            emit_json(res.to_dict())
-        else:
-            from scaleplan.simulate.report import report_renderables
-
-            print_renderables(report_renderables(res))
-        if not res.ok:
-            raise TargetMissed()
+        print_report(simulate_report(res, json_out))

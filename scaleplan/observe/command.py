@@ -1,6 +1,7 @@
 """``scaleplan observe`` from a plan file to an Observed document: the queries the plan
 implies (:mod:`scaleplan.observe.queries`), then the client, the fetch and the analysis, and
-the file written. The command line prints the queries, the notes and the result.
+the file written (:func:`observe_command`, the command's report). The command line prints the
+queries, the notes and the result.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from scaleplan.observe.model import Observed
     from scaleplan.observe.queries import QuerySet
     from scaleplan.plan import Plan
+    from scaleplan.table import Report
 
 
 @dataclass(frozen=True)
@@ -106,3 +108,18 @@ def observe_plan(
     if out is not None:
         atomic_write(out, dump_observed(obs))
     return obs
+
+
+def observe_command(
+    a: ObserveArgs, out: str | None, print_queries: bool, as_json: bool, env: Mapping[str, str]
+) -> Report:
+    """``scaleplan observe``'s :class:`~scaleplan.table.Report`: the queries built (and the
+    outputs checked); with ``print_queries`` only they, as lines or JSON (nothing is sent);
+    else the Observed document (:func:`observe_plan`, written to ``out`` when given)."""
+    from scaleplan.observe import report
+
+    planned = plan_queries(a)
+    check_outputs(print_queries=print_queries, out=out)
+    if print_queries:
+        return report.queries_report(planned.queries, as_json)
+    return report.observed_report(observe_plan(planned, a, out, env), out, as_json)

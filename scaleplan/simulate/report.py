@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType
     from rich.table import Table
 
+    from scaleplan.table import Report
+
 BARS = " ▁▂▃▄▅▆▇█"
 Cell = Literal["whole", "number", "fold"]
 
@@ -144,6 +146,18 @@ def _ms(x: float | None) -> str:
 def report_renderables(res: SimResult | LlmSimResult) -> list[RenderableType]:
     """The terminal report of either simulator's result."""
     return llm_renderables(res) if isinstance(res, LlmSimResult) else renderables(res)
+
+
+def simulate_report(res: SimResult | LlmSimResult, as_json: bool) -> Report:
+    """``simulate``'s :class:`~scaleplan.table.Report`: the result as JSON, or its tables; and
+    TargetMissed (exit 1) when an SLO's attainment is below its target."""
+    from scaleplan.errors import TargetMissed
+    from scaleplan.table import Report
+
+    failure = None if res.ok else TargetMissed()
+    if as_json:
+        return Report(doc=res.to_dict(), failure=failure)
+    return Report(renderables=report_renderables(res), failure=failure)
 
 
 def report_png(res: SimResult | LlmSimResult) -> bytes:
