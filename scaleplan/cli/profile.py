@@ -109,7 +109,7 @@ def run(
     """Measure TARGET: latency percentiles, throughput and peak memory per device and batch size (or per concurrency for endpoints)."""
     with handle_errors(json_out):
         from scaleplan.profile.command import RunArgs, run_target, write_profile
-        from scaleplan.profile.report import RichProgress, summary_report
+        from scaleplan.profile.report import RichProgress
 
         args = args_of(RunArgs, locals(), headers=header or [], catalogs=catalog or ())
         done = run_target(
@@ -119,14 +119,8 @@ def run(
                 line, markup=False, highlight=False, soft_wrap=True),
             progress=lambda: RichProgress(stderr_console()),
         )
-        if emit_jobs is not None and done.jobs is not None:
-            from scaleplan.profile.jobs import jobs_report
-
-            return print_report(jobs_report(emit_jobs, done.jobs, json_out))
-        assert done.profile is not None
+        print_report(done.report(args, json_out))
         verdict = done.verdict  # a model's: the profile's summary holds it too
-        verdict_json = verdict.to_json() if verdict else None
-        print_report(summary_report(done.profile, out, json_out, verdict_json))
         for line in verdict.lines() if verdict else ():
             stderr_console().print(line, markup=False, highlight=False)
         if strict and verdict and not verdict.ok:
@@ -220,13 +214,7 @@ def profile_llm(
     """Estimate TTFT, TPOT, throughput and KV-cache capacity from a model's architecture (source: estimated, or calibrated with --calibrate)."""
     with handle_errors(json_out):
         from scaleplan.profile.build import command_line
-        from scaleplan.profile.llm import llm_profile_file
-        from scaleplan.profile.report import llm_report, presets_report
+        from scaleplan.profile.llm import LlmArgs, llm_command
 
-        if list_presets:
-            return print_report(presets_report(json_out))
-        prof, notes, text = llm_profile_file(
-            model, spec, input_tokens=input_tokens, output_tokens=output_tokens, dtype=dtype, kv_cache_dtype=kv_cache_dtype, engine=engine,
-            accelerators=accelerators, gpus=gpus, concurrency=concurrency, calibrate=calibrate, catalogs=catalog, out=out, command=command_line(argv(ctx)),
-        )
-        print_report(llm_report(prof, notes, text, out, json_out))
+        args = args_of(LlmArgs, locals(), catalogs=catalog)
+        print_report(llm_command(args, command_line(argv(ctx))))

@@ -79,6 +79,19 @@ class RunDone(NamedTuple):
     profile: Profile | None = None
     verdict: Verdict | None = None
 
+    def report(self, args: RunArgs, as_json: bool) -> Report:
+        """What ``profile TARGET`` prints: the Jobs written (``--emit-jobs``), or the profile's
+        summary (:func:`scaleplan.profile.report.summary_report`; a model's verdict in it)."""
+        if self.jobs is not None and args.emit_jobs is not None:
+            from scaleplan.profile.jobs import jobs_report
+
+            return jobs_report(args.emit_jobs, self.jobs, as_json)
+        from scaleplan.profile.report import summary_report
+
+        assert self.profile is not None
+        verdict = self.verdict.to_json() if self.verdict else None
+        return summary_report(self.profile, args.out, as_json, verdict)
+
 
 def run_target(
     target: str, args: RunArgs, argv: Sequence[str], *, write: Write,

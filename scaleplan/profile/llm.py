@@ -1,18 +1,21 @@
 """``scaleplan profile llm``: a profile predicted from a model's architecture (docs/llm.md),
 from the command's options to the profile file: the inputs assembled
 (:func:`scaleplan.llm_inputs.llm_profile_inputs`), the profile to calibrate on read, the LLM
-model's prediction (:func:`scaleplan.llm.estimate.llm_profile`) and the file written. The
-command line prints the result.
+model's prediction (:func:`scaleplan.llm.estimate.llm_profile`) and the file written; or, with
+``--list``, the shipped presets (:func:`llm_command`, the command's report). The command line
+prints the result.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, get_args
 
 from scaleplan.errors import OptionError
 
 if TYPE_CHECKING:
     from scaleplan.profile.model import Profile
+    from scaleplan.table import Report
 
 
 class LlmProfileResult(NamedTuple):
@@ -113,3 +116,42 @@ def llm_profile_file(
     if out != "-":
         atomic_write(out, text, example="profile.yaml")
     return LlmProfileResult(prof, notes, text)
+
+
+@dataclass(frozen=True)
+class LlmArgs:
+    """``profile llm``'s options as given (``scaleplan profile llm --help`` says what each
+    does; :func:`llm_profile_file` checks them)."""
+
+    model: str | None
+    spec: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    dtype: str | None
+    kv_cache_dtype: str | None
+    engine: str | None
+    accelerators: str | None
+    gpus: str
+    concurrency: str
+    calibrate: str | None
+    catalogs: list[str] | None
+    out: str
+    list_presets: bool
+    json_out: bool
+
+
+def llm_command(a: LlmArgs, command: str) -> Report:
+    """``profile llm``'s :class:`~scaleplan.table.Report`: the shipped presets (``--list``),
+    else the profile made and written (:func:`llm_profile_file`; ``command``: the command line
+    it records), with its notes."""
+    from scaleplan.profile.report import llm_report, presets_report
+
+    if a.list_presets:
+        return presets_report(a.json_out)
+    prof, notes, text = llm_profile_file(
+        a.model, a.spec, input_tokens=a.input_tokens, output_tokens=a.output_tokens,
+        dtype=a.dtype, kv_cache_dtype=a.kv_cache_dtype, engine=a.engine,
+        accelerators=a.accelerators, gpus=a.gpus, concurrency=a.concurrency,
+        calibrate=a.calibrate, catalogs=a.catalogs, out=a.out, command=command,
+    )
+    return llm_report(prof, notes, text, a.out, a.json_out)
