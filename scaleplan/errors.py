@@ -241,8 +241,8 @@ class CheckFailed(ScaleplanError):
 
 
 class TargetMissed(ScaleplanError):
-    """A report already printed says the target is missed (``simulate`` below its SLO): exit 1,
-    nothing more is printed."""
+    """A report already printed says the target is missed (``simulate`` below its SLO; ``diff
+    --exit-code``: the plans differ): exit 1, nothing more is printed."""
 
     exit_code = ExitCode.FINDINGS
 

@@ -231,7 +231,21 @@ def diff_files(before: str, after: str) -> tuple[PlanDiff, list[str]]:
     from scaleplan.plan import edited_warning, read_plan
 
     a, b = read_plan(before), read_plan(after)
-    return diff_plans(a, b), [*edited_warning(a, before), *edited_warning(b, after)]
+    return diff_plans(a, b), [
+        *_other_service(a, before, b, after), *edited_warning(a, before), *edited_warning(b, after)
+    ]
+
+
+def _other_service(a: Plan, before: str, b: Plan, after: str) -> list[str]:
+    """A warning when the two plans are of different services (UX trial 31: a diff of two
+    services' plans read as "1 to add, 2 to remove", -64.6 %, the names only under ``~ spec``)."""
+    if a.metadata.name == b.metadata.name:
+        return []
+    return [
+        f"the plans are of different services: {before} plans {a.metadata.name!r}, {after} "
+        f"plans {b.metadata.name!r}, so every allocation reads as removed and added; diff "
+        "compares a service's plan with its re-plan: check the paths"
+    ]
 
 
 def diff_plans(before: Plan, after: Plan) -> PlanDiff:
@@ -413,11 +427,25 @@ def _risk_lines(diff: PlanDiff, width: int) -> list[str]:
     return out
 
 
-def diff_report(before: str, after: str, diff: PlanDiff, edited: list[str], as_json: bool) -> Report:
+def diff_report(
+    before: str, after: str, diff: PlanDiff, edited: list[str], as_json: bool,
+    exit_code: bool = False,
+) -> Report:
     """``scaleplan diff``: its ``--json`` document (the two files and the changes), or the two
     files and :func:`diff_lines` with their causes, printed whole; ``edited`` (a plan changed
-    after optimize wrote it) as warnings."""
+    after optimize wrote it, plans of two services) as warnings; ``exit_code``
+    (``--exit-code``): exit 1 when the plans differ, as ``git diff --exit-code``."""
+    from scaleplan.errors import TargetMissed
+
+    failure = TargetMissed() if exit_code and not diff.empty else None
     if as_json:
-        return Report(doc={"before": before, "after": after, **diff.to_dict()}, warnings=edited)
+        doc = {"before": before, "after": after, **diff.to_dict()}
+        return Report(doc=doc, warnings=edited, failure=failure)
     lines = [f"{before} -> {after}", *diff_lines(diff, causes=True)]
-    return Report(lines=lines, whole=True, warnings=edited)
+    return Report(lines=lines, whole=True, warnings=edited, failure=failure)
+
+
+def diff_command(before: str, after: str, as_json: bool, exit_code: bool) -> Report:
+    """``scaleplan diff``'s report, from the two plan files."""
+    d, edited = diff_files(before, after)
+    return diff_report(before, after, d, edited, as_json, exit_code)

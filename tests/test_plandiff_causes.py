@@ -108,3 +108,25 @@ def test_diff_names_a_changed_profile_and_same_plan_inputs(cli, running, tmp_pat
     # the same plan against itself: nothing at all
     same = cli(["diff", str(running), str(running)]).stdout.splitlines()
     assert same[1:] == ["No changes: the plan is the same as before."]
+
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def test_diff_of_two_services_says_so_and_exit_code_fails_on_a_change(cli) -> None:
+    """UX trial 31 F2: a diff of llama70b's plan against qwen-moe's read "1 to add, 2 to
+    remove", -64.6 %, the names only under `~ spec`; and CI had no exit code for "changed"
+    (exit 0 either way). Now a warning names both services, and --exit-code exits 1 on a
+    change (JSON still on stdout), 0 on none."""
+    dirs = ("llm-chat", "llm-chat-pool", "llm-moe")
+    chat, pool, moe = (str(EXAMPLES / d / "plan.yaml") for d in dirs)
+    r = cli(["diff", chat, moe])
+    said = " ".join(r.stderr.split())
+    assert "the plans are of different services" in said
+    assert "'chat'" in said and "'moe-chat'" in said
+    assert "different services" not in cli(["diff", chat, pool]).stderr  # one service, re-planned
+    assert "different services" in cli(["diff", chat, moe, "--json"]).stderr
+    cli(["diff", chat, chat, "--exit-code"], exit_code=0)
+    cli(["diff", chat, pool, "--exit-code"], exit_code=1)
+    j = json.loads(cli(["diff", chat, pool, "--exit-code", "--json"], exit_code=1).stdout)
+    assert j["changed"] is True and "error" not in j
