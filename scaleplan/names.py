@@ -58,9 +58,11 @@ def close_options(typed: str, params: Iterable[object]) -> list[str]:
     return [bare[m] for m in close_matches(typed[2:], bare)] if typed.startswith("--") else []
 
 
-# options a user tries that are spec fields (UX trial 21 F7: `render --flavor aks`)
+# options a user tries that are spec fields (UX trial 21 F7: `render --flavor aks`; UX trial
+# 31: `render --target aks`)
 _SPEC_FIELD_OPTIONS = {
-    "--flavor": "kubernetes.flavor", "--namespace": "kubernetes.namespace",
+    "--flavor": "kubernetes.flavor", "--target": "kubernetes.flavor",
+    "--namespace": "kubernetes.namespace",
     "--image": "kubernetes.image", "--routing": "kubernetes.routing",
     "--autoscaler": "kubernetes.autoscaler", "--region": "placement.regions",
     "--regions": "placement.regions", "--redundancy": "placement.redundancy",

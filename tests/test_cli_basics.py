@@ -318,15 +318,17 @@ def test_an_unknown_option_suggests_only_close_options(cli, command: str) -> Non
     assert "(Possible options: --json)" in cli([command, "--JSON"], exit_code=2).stderr
 
 
-def test_an_option_that_is_a_spec_field_says_where_it_is_set(cli) -> None:
+@pytest.mark.parametrize("option", ["--flavor", "--target"])
+def test_an_option_that_is_a_spec_field_says_where_it_is_set(cli, option: str) -> None:
     """UX trial 21 F7: `scaleplan render plan.yaml --out m --flavor aks` said only "No such
-    option: --flavor"; the flavor is the spec's kubernetes.flavor, which the plan keeps."""
+    option: --flavor"; the flavor is the spec's kubernetes.flavor, which the plan keeps. UX
+    trial 31: `--target aks`, the same."""
     plan = str(ROOT / "examples" / "llm-chat" / "plan.yaml")
-    res = cli(["render", plan, "--out", "-", "--flavor", "aks"], exit_code=2)
+    res = cli(["render", plan, "--out", "-", option, "aks"], exit_code=2)
     said = " ".join(res.stderr.split())
-    first = "No such option: --flavor (kubernetes.flavor is set in the spec, not on the command"
+    first = f"No such option: {option} (kubernetes.flavor is set in the spec, not on the command"
     assert first in said and "render, check and simulate read it from the plan)" in said, said
-    args = ["render", plan, "--out", "-", "--flavor", "aks", "--json"]
+    args = ["render", plan, "--out", "-", option, "aks", "--json"]
     obj = json.loads(cli(args, exit_code=2).stdout)
     assert "kubernetes.flavor is set in the spec" in obj["error"]["message"], obj
 
