@@ -280,6 +280,10 @@ class Plan(StrictModel):
         ),
     )
 
+    def replicas_at(self, w: int) -> int:
+        """Replicas the plan's allocations run in window ``w``, all of them together."""
+        return sum(a.replicas_per_window[w] for a in self.allocations)
+
     def capacity_rps_at(self, w: int) -> float:
         """Requests/s the plan's allocations serve in window ``w`` (replicas x capacity each)."""
         return sum(a.replicas_per_window[w] * a.capacity_rps_per_replica for a in self.allocations)

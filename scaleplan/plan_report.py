@@ -229,10 +229,7 @@ def single_replica_warning(plan: Plan) -> str | None:
     if plan.spec.placement.redundancy != "none" or not plan.allocations:
         return None
     windows = len(plan.demand.rps)
-    peak = max(
-        sum(a.replicas_per_window[w] for a in plan.allocations if a.replicas_per_window)
-        for w in range(windows)
-    ) if windows else 0
+    peak = max(plan.replicas_at(w) for w in range(windows)) if windows else 0
     if peak != 1:
         return None
     return (

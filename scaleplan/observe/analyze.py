@@ -101,11 +101,8 @@ def planned_capacity(plan: Plan) -> float:
     trial 28's chat plan read "the plan assumed 2.367" (hour 9, 10 x 1-GPU replicas) where its
     peak ran 6 x 2-GPU replicas at 5.842 each; examples/embedding-cpu-gpu 42.3 (hour 7's CPU
     replicas) where its peak runs on g4dn at 2,266."""
-    def reps_at(i: int) -> int:
-        return sum(a.replicas_per_window[i] for a in plan.allocations)
-
-    w = max(range(plan.demand.windows), key=lambda i: (plan.demand.rps[i], reps_at(i)))
-    reps = reps_at(w)
+    w = max(range(plan.demand.windows), key=lambda i: (plan.demand.rps[i], plan.replicas_at(i)))
+    reps = plan.replicas_at(w)
     if reps <= 0:
         return max(a.capacity_rps_per_replica for a in plan.allocations)
     return plan.capacity_rps_at(w) / reps

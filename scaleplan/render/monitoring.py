@@ -173,7 +173,7 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
         )
     allocs = plan.allocations
     capacity = _hourly(plan, plan.capacity_rps_at)
-    replicas = _hourly(plan, lambda w: float(sum(a.replicas_per_window[w] for a in allocs)))
+    replicas = _hourly(plan, lambda w: float(plan.replicas_at(w)))
     cost = _hourly(plan, lambda w: sum(a.nodes_per_window[w] * a.price_per_node_hour for a in allocs))
     demand = _hourly(plan, lambda w: plan.demand.rps[w])
     plan_rules: list[Obj] = [

@@ -69,7 +69,7 @@ class UnevenMix:
     def message(self, plan: Plan) -> str:
         w = self.window
         where = f"in window {w} " if plan.demand.windows > 1 else ""
-        pods = sum(a.replicas_per_window[w] for a in plan.allocations)
+        pods = plan.replicas_at(w)
         planned = plan.capacity_rps_at(w)
         even_cap = pods * self.slow_rps
         need = plan.demand.rps[w] * (1 + plan.demand.headroom)
@@ -104,7 +104,7 @@ def uneven_mix(plan: Plan, ratio: float = MIX_RATIO) -> UnevenMix | None:
         if len(live) < 2:
             continue
         slow, fast = live[0], live[-1]
-        pods = sum(a.replicas_per_window[w] for a in plan.allocations)
+        pods = plan.replicas_at(w)
         need = plan.demand.rps[w] * (1 + plan.demand.headroom)
         carried = need <= pods * slow.capacity_rps_per_replica * (1 + 1e-9)
         if fast.capacity_rps_per_replica > ratio * slow.capacity_rps_per_replica and not carried:

@@ -238,7 +238,7 @@ def _surged(
         bases.append(f"{a.name}: {pod_start(plan, a)[1]}" if replace_after_s is None else "")
     basis = "given (--replace-after)" if replace_after_s is not None else "; ".join(bases)
     timeline = tuple(ctl.timeline) if ctl is not None else ()
-    running = sum(a.replicas_per_window[w] for a in plan.allocations)
+    running = plan.replicas_at(w)
     if ctl is not None:  # the fixed ones, and each Deployment's serving pods at the surge's start
         last = {c.allocation: c.serving for c in timeline if c.t_s <= surge.start_s}
         running = len(ctl.fixed) + sum(last.values())
