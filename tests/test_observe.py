@@ -745,6 +745,55 @@ def test_capacity_is_not_extrapolated_from_a_light_load_floor(tables: Catalog, r
     assert cap.method == "regression" and cap.rps_per_replica == pytest.approx(40, rel=0.05), cap
 
 
+@needs_prometheus
+def test_a_sharp_knee_is_read_from_the_bracket_and_the_replan_adds_capacity(cli, tmp_path) -> None:
+    """UX trial 32 F1: a replica at ~2,000 rps against a 250 ms p95 (a GPU batch server) goes
+    from holding the SLO to far past it within a few rps, so the steps near the limit all sit
+    at one latency and the regression is refused: observe said `capacity: not measured` and
+    `optimize --observed` kept the profile's capacity, 25 % above the truth, though every step
+    up to one load held the SLO and every step from 1 % above it missed it. The bracket reads
+    the most load held (a real Prometheus, the real solver)."""
+    d = tmp_path / "svc"
+    d.mkdir()
+    spec = (DATA / "spec.yaml").read_text().replace("peak_rps: 400", "peak_rps: 8000")
+    (d / "spec.yaml").write_text(spec)
+    prof = yaml.safe_load((DATA / "profile.yaml").read_text())
+    for m in prof["measurements"]:
+        m["throughput_rps"] *= 20
+    (d / "profile.yaml").write_text(yaml.safe_dump(prof))
+    cli(["optimize", str(d / "spec.yaml"), "--out", str(d / "run"), "--no-alternatives"])
+    plan = yaml.safe_load((d / "run" / "plan.yaml").read_text())
+    (alloc,) = plan["allocations"]
+    planned, replicas = alloc["capacity_rps_per_replica"], alloc["replicas"]
+    truth = 0.8 * planned  # the replicas are 20 % slower than profiled
+    scale = 1.05 * truth * replicas / 400  # the busiest hours run a little past the truth
+    history(tmp_path / "om", namespace="search", service="ranker", replicas=[replicas] * 24,
+            capacity=truth, slo_s=0.25, scale=scale, days=4)
+    create_blocks(tmp_path / "om", tmp_path / "tsdb")
+    obs_file = tmp_path / "observed.yaml"
+    with prometheus_server(tmp_path / "tsdb", tmp_path) as url:
+        r = cli(["observe", "--prometheus", url, "--plan", str(d / "run" / "plan.yaml"),
+                 "--since", "4d", "--end", "2026-01-05T00:00:00Z", "--out", str(obs_file)])
+    cap = yaml.safe_load(obs_file.read_text())["capacity"]
+    assert cap["method"] == "bracket", cap
+    held, missed = cap["rps_per_replica"], cap["above_slo_from_rps_per_replica"]
+    assert 0.97 * truth <= held <= truth < missed <= 1.03 * truth, (cap, truth)
+    assert "  the plan assumed" in r.stdout and "(-2" in r.stdout, r.stdout
+    assert "(bracket: every step up to" in r.stdout, r.stdout
+    lines = r.stdout.splitlines()
+    assert [line for line in lines if len(line) > 80 and not line.startswith("wrote ")] == []
+    r = cli(["optimize", str(d / "spec.yaml"), "--observed", str(obs_file),
+             "--out", str(d / "new"), "--no-alternatives"])
+    said = " ".join(r.stderr.split())
+    assert "capacity: profile throughput L4 x0.79" in said or "L4 x0.80" in said, said
+    new = yaml.safe_load((d / "new" / "plan.yaml").read_text())
+    peak = max(sum(a["replicas_per_window"][h] for a in new["allocations"]) for h in range(24))
+    # the observed peak (1.05 x truth per replica on the running replicas) and the spec's 20 %
+    # headroom at the true capacity need more replicas than ran
+    assert peak > replicas, (peak, replicas)
+    assert "over-states capacity by 2" in r.stdout, r.stdout
+
+
 def test_since_under_a_day_is_a_usage_error(cli, running) -> None:  # type: ignore[no-untyped-def]
     """UX review 6, #9: observe.md offered `--since 12h`, which ran every query and then
     failed (exit 5, "no data for UTC hour(s) ..."): a curve needs every UTC hour. Refused as an

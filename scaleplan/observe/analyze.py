@@ -7,7 +7,11 @@
   requests/s per replica is regressed on latency over them and read at the SLO (the median of
   the band when there are too few points to regress). With no point near the limit, or points
   whose latencies span less than their distance to the SLO (the regression would read the SLO
-  off far outside them), there is no capacity estimate, only the highest load seen: never an
+  off far outside them), the capacity is read from a bracket where the steps give one: every
+  step up to a load held the SLO and every step from a load at most ``BRACKET_WIDTH`` above it
+  was clearly above it (over the band), and at least ``MIN_REGRESSION_POINTS`` were; the
+  capacity is then the most load held (a sharp knee: a batch server at a high rate and a
+  tight SLO). Otherwise there is no capacity estimate, only the highest load seen: never an
   extrapolation.
 - SLO: the hourly latency percentile per (day, hour), counted against the target overall and
   in the peak hours (demand at or above 80 % of the curve's peak).
@@ -42,6 +46,9 @@ from scaleplan.wording import counted
 Points = Sequence[tuple[float, float]]
 BAND = (0.8, 1.25)
 MIN_REGRESSION_POINTS = 8
+# a bracket estimate (above): the lowest load clearly above the SLO at most this much above
+# the most load that held it
+BRACKET_WIDTH = 0.1
 PEAK_FRACTION = 0.8
 
 
@@ -137,10 +144,26 @@ def _join(a: Points, b: Points, c: Points) -> list[tuple[float, float, float]]:
 @dataclass(frozen=True)
 class _Estimate:
     cap: float | None
-    method: Literal["regression", "median", "none"]
+    method: Literal["regression", "median", "bracket", "none"]
     near: int
     top: float
     top_latency: float | None
+    above_from: float | None = None  # method bracket: the lowest load clearly above the SLO
+
+
+def _bracket(
+    rows: Sequence[tuple[float, float]], slo: float, near: int, top: tuple[float, float | None]
+) -> _Estimate:
+    """The most load per replica that held the SLO, where every step from at most
+    :data:`BRACKET_WIDTH` above it (and at least :data:`MIN_REGRESSION_POINTS` steps) was over
+    the band, and none below it was; else no estimate."""
+    held = [x for x, lat in rows if lat <= slo]
+    above = [x for x, lat in rows if lat > BAND[1] * slo]
+    if held and len(above) >= MIN_REGRESSION_POINTS:
+        lo, hi = max(held), min(above)
+        if 0 < lo < hi <= lo * (1 + BRACKET_WIDTH):
+            return _Estimate(lo, "bracket", near, top[0], top[1], above_from=hi)
+    return _Estimate(None, "none", near, top[0], top[1])
 
 
 def _estimate(demand: Points, replicas: Points, latency: Points, slo: float | None) -> _Estimate:
@@ -160,7 +183,7 @@ def _estimate(demand: Points, replicas: Points, latency: Points, slo: float | No
         if slo > max(xs) + reach or slo < min(xs) - reach:
             # the points crowd a sliver of the band (e.g. a light-load floor at 0.8x the SLO, then
             # saturation): the line read at the SLO would extrapolate farther than they span
-            return _Estimate(None, "none", len(near), top_x, top_lat)
+            return _bracket(rows, slo, len(near), (top_x, top_lat))
         mx, my = statistics.fmean(xs), statistics.fmean(ys)
         sxx = sum((a - mx) ** 2 for a in xs)
         slope = sum((a - mx) * (b - my) for a, b in zip(xs, ys, strict=True)) / sxx
@@ -171,7 +194,7 @@ def _estimate(demand: Points, replicas: Points, latency: Points, slo: float | No
         return _Estimate(statistics.median(ys), "median", len(near), top_x, top_lat)
     if near:
         return _Estimate(statistics.median([x for x, _ in near]), "median", len(near), top_x, top_lat)
-    return _Estimate(None, "none", 0, top_x, top_lat)
+    return _bracket(rows, slo, 0, (top_x, top_lat))
 
 
 def _per_allocation(fetched: Fetched, plan: Plan, queries: QuerySet) -> tuple[AllocationCapacity, ...]:
@@ -185,7 +208,7 @@ def _per_allocation(fetched: Fetched, plan: Plan, queries: QuerySet) -> tuple[Al
             continue
         e = _estimate(series[0], series[1], series[2], slo)
         ratio = _r(e.cap / a.capacity_rps_per_replica) if e.cap is not None else None
-        out.append(AllocationCapacity(allocation=name, instance_type=a.instance_type, accelerator=a.accelerator, rps_per_replica=_sig(e.cap) if e.cap is not None else None, method=e.method, points_near_limit=e.near, max_rps_per_replica=_sig(e.top), planned_rps_per_replica=_sig(a.capacity_rps_per_replica), ratio=ratio))
+        out.append(AllocationCapacity(allocation=name, instance_type=a.instance_type, accelerator=a.accelerator, rps_per_replica=_sig(e.cap) if e.cap is not None else None, method=e.method, points_near_limit=e.near, max_rps_per_replica=_sig(e.top), above_slo_from_rps_per_replica=_sig(e.above_from) if e.above_from is not None else None, planned_rps_per_replica=_sig(a.capacity_rps_per_replica), ratio=ratio))
     return tuple(out)
 
 
@@ -225,6 +248,7 @@ def _capacity(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedCapaci
         band=BAND,
         method=e.method,
         max_rps_per_replica=_sig(e.top),
+        above_slo_from_rps_per_replica=_sig(e.above_from) if e.above_from is not None else None,
         latency_at_max_ms=_sig(e.top_latency) if e.top_latency is not None and not at else None,
         share_of_slo_at_max=(
             _r(e.top_latency / slo) if e.top_latency is not None and at and slo else None

@@ -73,7 +73,7 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     elif c.rps_per_replica is not None:
         at = f"p{s.percentile} {c.at_latency_ms:g} ms{derived}"
         lines.append(f"capacity: {c.rps_per_replica:g} rps per replica at {at}")
-        lines.append(f"  ({c.method}, {c.points_near_limit} points near the limit)")
+        lines += _method_lines(c)
         if derived:  # the plan's capacity is at its TTFT/TPOT SLOs, not at this figure
             note = derived_capacity_note(c.planned_rps_per_replica, bool(obs.llm and obs.llm.hours))
             lines += textwrap.wrap(
@@ -125,6 +125,21 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     return lines
 
 
+def _method_lines(c: ObservedCapacity) -> list[str]:
+    """How the capacity was read: the method and the points near the limit; a bracket also
+    says between which loads (the band's points alone could not place it)."""
+    if c.method != "bracket" or c.above_slo_from_rps_per_replica is None:
+        return [f"  ({c.method}, {c.points_near_limit} points near the limit)"]
+    text = (
+        f"(bracket: every step up to {c.rps_per_replica:g} rps per replica held the SLO, "
+        f"every step from {c.above_slo_from_rps_per_replica:g} was above {c.band[1]:g} x it; "
+        f"{c.points_near_limit} points near the limit, too few or too alike to regress)"
+    )
+    return textwrap.wrap(
+        text, 80, initial_indent="  ", subsequent_indent="  ", break_long_words=False
+    )
+
+
 def _token_capacity_lines(c: ObservedCapacity, percentile: int) -> list[str]:
     """The capacity lines where it was read at the TTFT/TPOT SLOs (``at_slos``): the plan
     sized its replicas at them, so its capacity compares."""
@@ -133,7 +148,7 @@ def _token_capacity_lines(c: ObservedCapacity, percentile: int) -> list[str]:
     if c.rps_per_replica is not None:
         return [
             f"capacity: {c.rps_per_replica:g} rps per replica at {at}",
-            f"  ({c.method}, {c.points_near_limit} points near the limit)",
+            *_method_lines(c),
             f"  {assumed} ({(c.ratio or 0) - 1:+.0%})",
         ]
     seen = f"at most {c.max_rps_per_replica:g} rps per replica seen"
