@@ -1,7 +1,8 @@
 """Property: on small random instances, exhaustive enumeration and the MILP agree on the optimum.
 
 The enumerator is written independently of the MILP, from the definitions in docs/optimizer.md:
-it tries every node-count vector, places rpn replicas per node, and checks each constraint
+it tries every node-count vector, places rpn replicas per node (under zone the most that the
+rendered even zone spread fits on them, :func:`spread_pods`), and checks each constraint
 directly (coverage with headroom, spot share on on-demand capacity, quotas, min/max replicas,
 n+1 after losing any node, zone after losing the biggest share ceil(n/Z) of every candidate in
 the region, and spot.survive_loss: after losing every spot replica at once the on-demand ones
@@ -30,6 +31,7 @@ the same rules on node counts next to the optimum.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import replace
@@ -130,6 +132,25 @@ def instances(draw: st.DrawFn, routing: str, loss: bool) -> tuple[WindowProblem,
     return prob, max(ub, prob.min_replicas + 2)
 
 
+def spread_pods(p: WindowProblem, ns: Sequence[int]) -> list[int]:
+    """The replicas node counts ``ns`` run: rpn per node, but under zone the most that a
+    maxSkew-1 spread over the zones fits on them when a node holds only its own zone's pods
+    (tried one count at a time: R pods are R // Z in every zone and one more in R mod Z)."""
+    pairs = zip(ns, p.candidates, strict=True)
+    if p.redundancy != "zone":
+        return [n * c.replicas_per_node for n, c in pairs]
+    return [_spread_fit(n, c.replicas_per_node, c.zones) for n, c in pairs]
+
+
+@functools.cache
+def _spread_fit(n: int, q: int, z: int) -> int:
+    fits = [
+        r for r in range(n * q + 1)
+        if sum(-(-(r // z + (i < r % z)) // q) for i in range(z)) <= n
+    ]
+    return max(fits)
+
+
 def even_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
     """routing: service, by brute force: every replica gets an even share of each class.
 
@@ -153,7 +174,7 @@ def even_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
     def fits(survivors: int, scale: float) -> bool:
         return survivors > 0 and scale * theta <= survivors * (1 + EPS)
 
-    reps = [n * c.replicas_per_node for n, c in zip(ns, cands, strict=True)]
+    reps = spread_pods(p, ns)
     R = sum(reps)
     od = sum(r for r, c in zip(reps, cands, strict=True) if c.capacity_type == "on-demand")
     f = p.spot_max_fraction
@@ -177,14 +198,16 @@ def group_limit(p: WindowProblem, ns: Sequence[int], ks: Sequence[int]) -> tuple
     """The most load (rps) candidates ``ks`` can be routed when their share stays among them
     after a loss, and the most of it their on-demand replicas can take with headroom."""
     cands, cls = p.candidates, p.classes[0]
-    cap = {k: ns[k] * cands[k].replicas_per_node * (cands[k].cap(cls) or 0.0) for k in ks}
+    pods = spread_pods(p, ns)
+    cap = {k: pods[k] * (cands[k].cap(cls) or 0.0) for k in ks}
     total = sum(cap.values())
     od = sum(cap[k] for k in ks if cands[k].capacity_type == "on-demand")
     limits = [total / (1 + p.headroom)]  # coverage with headroom
     if p.redundancy == "n+1":  # any one node of the group lost, no headroom
         limits += [total - cap[k] / ns[k] for k in ks if ns[k]]
     if p.redundancy == "zone":  # the worst zone holds ceil(n/Z) nodes of every member
-        worst = [math.ceil(ns[k] / cands[k].zones) * cap[k] / ns[k] for k in ks if ns[k]]
+        node = {k: cands[k].replicas_per_node * (cands[k].cap(cls) or 0.0) for k in ks}
+        worst = [math.ceil(ns[k] / cands[k].zones) * node[k] for k in ks if ns[k]]
         limits.append(total - sum(worst))
     if p.survive_spot_loss:  # all spot lost: the on-demand members carry the load
         limits.append(od)
@@ -208,7 +231,7 @@ def delivered_rows_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
     lo, hi, margin = p.delivered_util
     cands, d = p.candidates, p.demand[0]
     node = [c.replicas_per_node * (c.cap(p.classes[0]) or 0.0) for c in cands]
-    cap = [n * a for n, a in zip(ns, node, strict=True)]
+    cap = [r * (c.cap(p.classes[0]) or 0.0) for r, c in zip(spread_pods(p, ns), cands, strict=True)]
     if hi * sum(cap) < d - EPS:
         return False
     for g in set(p.backend_groups):
@@ -244,8 +267,8 @@ def weighted_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
         return False
     f = p.spot_max_fraction
     if f is not None and p.spot_by_capacity:  # as the route delivers it: by capacity, per pod
-        per = zip(ns, p.candidates, strict=True)
-        caps = [n * c.replicas_per_node * (c.cap(p.classes[0]) or 0.0) for n, c in per]
+        per = zip(spread_pods(p, ns), p.candidates, strict=True)
+        caps = [r * (c.cap(p.classes[0]) or 0.0) for r, c in per]
         spot = sum(a for a, c in zip(caps, p.candidates, strict=True) if c.capacity_type == "spot")
         if spot > f * sum(caps) + EPS:
             return False
@@ -259,7 +282,7 @@ def routing_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
 
 def feasible(p: WindowProblem, ns: Sequence[int]) -> bool:
     cands = p.candidates
-    R = sum(n * c.replicas_per_node for n, c in zip(ns, cands, strict=True))
+    R = sum(spread_pods(p, ns))
     if not p.min_replicas <= R <= (p.max_replicas if p.max_replicas is not None else R):
         return False
     if any(sum(cands[i].gpus_per_node * ns[i] for i in q.members) > q.limit for q in p.quotas):
@@ -299,7 +322,7 @@ def test_enumeration_agrees_with_solver(routing: str, loss: bool, data: st.DataO
         assert feasible(prob, got.nodes), got.nodes  # the solver's plan meets every rule
     base = want[1] if want is not None else (ub // 2,) * len(prob.candidates)
     near = [max(0, n + data.draw(st.integers(-1, 1))) for n in base]
-    reps = [n * c.replicas_per_node for n, c in zip(near, prob.candidates, strict=True)]
+    reps = spread_pods(prob, near)
     if sum(reps) >= prob.min_replicas:  # replica bounds and quotas are the caller's
         fixed = WindowSolution(status="optimal", nodes=near, replicas=reps)
         assert (model.reroute(fixed, prob.demand) is not None) == routing_ok(prob, near), near

@@ -31,3 +31,15 @@ def spread_nodes(replicas: int, replicas_per_node: int, zones: int) -> int:
     across zones. More than ceil(R/q) when q > 1 and the zones' shares are not whole nodes."""
     base, extra = divmod(replicas, max(zones, 1))
     return sum(math.ceil((base + (z < extra)) / replicas_per_node) for z in range(max(zones, 1)))
+
+
+def spread_replicas(nodes: int, replicas_per_node: int, zones: int) -> int:
+    """The most replicas ``nodes`` nodes hold under that spread (the inverse of
+    :func:`spread_nodes`: the largest R with spread_nodes(R) <= nodes). Z zones of a = nodes // Z
+    nodes hold q a replicas each; the b = nodes mod Z zones with a node more may hold one
+    replica more than the others (maxSkew 1), so each of those b nodes holds one:
+    q Z a + b. Equal to q n when q = 1 or Z divides n (4 nodes of 3 replicas over 3 zones
+    hold 10, not 12: 4/3/3 replicas on 2/1/1 nodes). The optimizer counts nodes so under
+    ``redundancy: zone`` (``solve.milp.formulation``), render and the plan agree."""
+    z = max(zones, 1)
+    return replicas_per_node * z * (nodes // z) + nodes % z

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from scaleplan.solve.milp import WindowModel, WindowSolution
 from scaleplan.solve.milp.model import run_seconds
 from scaleplan.solve.milp.solver import TIE_EPS, SolveStat
+from scaleplan.solve.milp.window import nodes_for
 from scaleplan.solve.symmetry import region_orbits
 
 Demand = tuple[float, ...]
@@ -80,7 +81,7 @@ def branch_floors(
     mult = Counter(demands)
     obj = model.objective
     cands = model.p.candidates
-    need = {k: (math.ceil(floor / c.replicas_per_node), floor) for k, c in enumerate(cands)}
+    need = {k: (nodes_for(c, floor, model.p.redundancy), floor) for k, c in enumerate(cands)}
 
     def lb(s: WindowSolution) -> float:
         if s.status != "optimal":
@@ -232,7 +233,7 @@ def _first_start(
     set. Until 2026-12-06 that window's MILP started from nothing: 18 of the zone case's
     75 window MILPs, ~30 % of the branch and bound's time; a start changes where HiGHS's
     search begins and its cutoff (the start's objective), not the optimum or its proof."""
-    p, cands = model.p, model.p.candidates
+    p = model.p
     if p.max_replicas is not None:
         return None
     base = [0 if k in node.barred else n for k, n in enumerate(parent.nodes)]
@@ -240,8 +241,7 @@ def _first_start(
         nodes = [math.ceil(n * lam - 1e-9) for n in base]
         for k in node.held:
             nodes[k] = max(nodes[k], need[k][0])
-        reps = [n * c.replicas_per_node for n, c in zip(nodes, cands, strict=True)]
-        got = model.checked(nodes, reps, d)
+        got = model.checked(nodes, p.full_replicas(nodes), d)
         if got is not None:
             return got
     return None

@@ -10,12 +10,12 @@ weights they imply are stable (:func:`_stable_peak`), then every window sized at
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 from scaleplan.errors import InfeasibleReason
 from scaleplan.kube.weights import peak_window
 from scaleplan.solve.milp import WindowSolution
+from scaleplan.solve.milp.window import nodes_for
 from scaleplan.solve.mixbound import per_type_spares
 from scaleplan.solve.omission import INTEGER_WEIGHTS, Left, Omission
 from scaleplan.solve.problem import Problem, quota_scopes
@@ -110,7 +110,7 @@ def _stable_peak(split: Split, r_peak: list[int], peak: float) -> list[int] | In
     def stable(v: list[int]) -> bool:
         return any(v) and _peak_step(split, v[:], peak, spot_rule) is False
 
-    return trim_nodes(cands, r_peak, stable)
+    return trim_nodes(cands, r_peak, stable, pl.redundancy)
 
 
 def _window_reps(
@@ -144,7 +144,7 @@ def window_solution(
     pb, cands = split.pb, split.cands
     K = len(cands)
     pl = pb.spec.placement
-    nodes = [math.ceil(reps[k] / cands[k].replicas_per_node) for k in range(K)]
+    nodes = [nodes_for(cands[k], reps[k], pl.redundancy) for k in range(K)]
     if pl.max_replicas is not None and sum(reps) > pl.max_replicas:
         return reason(
             f"window {w} then needs {sum(reps)} replicas, more than "

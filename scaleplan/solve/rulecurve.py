@@ -202,7 +202,10 @@ def _size(
         return None
     if not trim:
         return reps
-    return trim_nodes(split.cands, reps, lambda v: _holds(split, share, weights, v, d))
+    return trim_nodes(
+        split.cands, reps, lambda v: _holds(split, share, weights, v, d),
+        split.pb.spec.placement.redundancy,
+    )
 
 
 def _provable(split: RuleSplit, sols: Sequence[WindowSolution]) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from scaleplan.kube.weights import largest_remainder
 from scaleplan.solve.candidates import Candidate
-from scaleplan.solve.milp.window import group_members
+from scaleplan.solve.milp.window import group_members, nodes_for, replicas_on
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import shape_groups
 
@@ -103,7 +103,7 @@ class Split:
         elif pl.redundancy == "zone":
             if c.zones < 2:  # it would loop for ever: losing its one zone loses every pod
                 raise ValueError(f"{c.row.instance_type} runs in one zone: no share holds zone")
-            while (r - q * math.ceil(math.ceil(r / q) / c.zones)) * m < load - 1e-9:
+            while (r - q * math.ceil(nodes_for(c, r, "zone") / c.zones)) * m < load - 1e-9:
                 r += 1
         return r
 
@@ -163,8 +163,8 @@ def group_carries(split: Split, ks: Sequence[int], reps: Sequence[int], load: fl
         spare = max(cands[k].replicas_per_node for k in live)
     elif pl.redundancy == "zone":
         for k in live:
-            q = cands[k].replicas_per_node
-            spare += q * math.ceil(math.ceil(reps[k] / q) / cands[k].zones)
+            c = cands[k]
+            spare += c.replicas_per_node * math.ceil(nodes_for(c, reps[k], "zone") / c.zones)
     headroom = 1 + split.pb.spec.traffic.headroom
     return pods * m >= load * headroom - 1e-9 and (pods - spare) * m >= load - 1e-9
 
@@ -226,7 +226,7 @@ def hold_spot_share(
         def ok(v: list[int]) -> bool:
             return window_ok(split, weights, v, d) and all(any(v[k] for k in ks) for ks in live)
 
-        reps[:] = trim_nodes(split.cands, reps, ok)
+        reps[:] = trim_nodes(split.cands, reps, ok, split.pb.spec.placement.redundancy)
     return True
 
 
@@ -267,14 +267,17 @@ def short_backend(
 
 
 def trim_nodes(
-    cands: Sequence[Candidate], reps: list[int], ok: Callable[[list[int]], bool]
+    cands: Sequence[Candidate], reps: list[int], ok: Callable[[list[int]], bool],
+    redundancy: str,
 ) -> list[int]:
-    """Drop the dearest node of ``reps`` while ``ok`` holds for what is left, one at a time."""
+    """Drop the dearest node of ``reps`` while ``ok`` holds for what is left, one at a time
+    (a node: as ``redundancy``'s zone spread counts them, ``window.nodes_for``)."""
     order = sorted(range(len(cands)), key=lambda k: (-cands[k].price, k))
     while True:
         for k in (k for k in order if reps[k] > 0):
-            q = cands[k].replicas_per_node
-            v = [q * (math.ceil(r / q) - 1) if j == k else r for j, r in enumerate(reps)]
+            c = cands[k]
+            less = replicas_on(c, nodes_for(c, reps[k], redundancy) - 1, redundancy)
+            v = [less if j == k else r for j, r in enumerate(reps)]
             if ok(v):
                 reps = v
                 break

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp.solver import TIE_EPS
-from scaleplan.solve.milp.window import WindowProblem, node_bounds, type_key
+from scaleplan.solve.milp.window import WindowProblem, node_bounds, type_key, zone_spread
 
 if TYPE_CHECKING:
     from scaleplan.solve.milp.pool import PoolSplit
@@ -64,6 +64,9 @@ class Formulation:
         self.cost_expr = pulp.LpAffineExpression([(self.n[k], cands[k].price) for k in range(K)])
         charges = node_charges(cands, tie_break)
         prob.setObjective(pulp.LpAffineExpression([(self.n[k], charges[k]) for k in range(K)]))
+        # redundancy: zone, q > 1: per candidate (a_k, b_k), its nodes in every zone and the
+        # zones with one more (``_add_spread``)
+        self.spread: dict[int, tuple[Any, Any]] = {}
         self._add_bounds()
         self.route: dict[int, Any] = {}
         self.spot: dict[int, Any] = {}
@@ -135,6 +138,9 @@ class Formulation:
         # hurt: every row is monotone in r), so r = q n exactly and presolve substitutes r out
         pack = LE if p.max_replicas is not None else pulp.LpConstraintEQ
         for k in range(self.K):
+            if zone_spread(cands[k], p.redundancy):
+                self._add_spread(k, pack)
+                continue
             add([(self.r[k], 1.0), (self.n[k], -float(cands[k].replicas_per_node))], pack, f"pack{k}")
         if p.min_replicas > 0:
             add([(v, 1.0) for v in self.r], GE, "min_replicas").constant = -float(p.min_replicas)
@@ -142,6 +148,25 @@ class Formulation:
             add([(v, 1.0) for v in self.r], LE, "max_replicas").constant = -float(p.max_replicas)
         for qi, q in enumerate(p.quotas):
             add([(self.n[k], float(q.per_node(cands[k]))) for k in q.members], LE, f"quota{qi}").constant = -float(q.limit)
+
+    def _add_spread(self, k: int, pack: int) -> None:
+        """Packing under the enforced zone spread (``window.replicas_on``): candidate k's
+        replicas go evenly over its Z zones (maxSkew 1), and nodes hold only their own zone's,
+        so n_k = Z a_k + b_k nodes (a_k in every zone, one more in b_k <= Z - 1 of them) run
+        r_k <= q Z a_k + b_k replicas: a zone with a node more than the others holds at most
+        one replica more, one on that node. The fewest nodes for r replicas, sum over zones of
+        ceil(r_z / q), is then exactly what the rendered spread needs (before 2026-12-07 the
+        rows were r_k <= q n_k, so 6 replicas of 3 a node were 2 nodes in the plan but 3 over
+        3 zones in the cluster). Only for q > 1: with one replica a node both agree."""
+        import pulp
+
+        c = self.p.candidates[k]
+        z, q = c.zones, c.replicas_per_node
+        a = self.prob.add_variable(f"za{k}", lowBound=0, cat="Integer")
+        b = self.prob.add_variable(f"zb{k}", lowBound=0, upBound=z - 1, cat="Integer")
+        self.spread[k] = (a, b)
+        self.add([(self.n[k], 1.0), (a, -float(z)), (b, -1.0)], pulp.LpConstraintEQ, f"znodes{k}")
+        self.add([(self.r[k], 1.0), (a, -float(q * z)), (b, -1.0)], pack, f"pack{k}")
 
     def _add_type_cap(self) -> None:
         """placement.max_instance_types in this window: t_T binary per instance type T,

@@ -100,7 +100,8 @@ def indices(m: WindowModel) -> dict[str, Any]:
         ]
         ix["n"] = [v.index for v in m.n]
         ix["r"] = [v.index for v in m.r]
-        cols = (*m.n, *m.r, *m.u, *m.m, *m.pool_v, *(w for w, *_ in m.pool_loss_v), *m.tv)
+        spread = [v for ab in m.spread.values() for v in ab]  # (a_k, b_k) by candidate
+        cols = (*m.n, *m.r, *m.u, *m.m, *m.pool_v, *(w for w, *_ in m.pool_loss_v), *m.tv, *spread)
         ix["start"] = np.array([v.index for v in cols], dtype=np.int32)
         ix["zones"] = np.array([c.zones for c in m.p.candidates], dtype=np.float64)
         od = [c.capacity_type == "on-demand" for c in m.p.candidates]
@@ -160,6 +161,10 @@ def start_vector(m: WindowModel, start: WindowSolution) -> tuple[Any, Any]:
         vals.append(np.array(_left_after(m, m.pool, start, used, per_zone)))
     if m.tv:  # placement.max_instance_types: a type is in use when any of its nodes is
         vals.append(np.array(m.type_values(start.nodes), dtype=np.float64))
+    if m.spread:  # zone spread: a_k = n_k // Z_k nodes in every zone, b_k = n_k mod Z_k
+        cands = m.p.candidates
+        ab = [float(v) for k in m.spread for v in divmod(int(start.nodes[k]), cands[k].zones)]
+        vals.append(np.array(ab, dtype=np.float64))
     cols = ix["start"]
     if ix["cont"] is not None:
         theta = max([-c for k, c in m._need.items() if nodes[k] > 0], default=0.0)

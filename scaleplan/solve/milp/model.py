@@ -213,7 +213,8 @@ class WindowModel(Formulation):
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if self._highs is not None:
             h = self._highs
-            ints = sum(map(len, (self.n, self.r, self.u, self.m, self.tv, self.whole)))
+            cols = (self.n, self.r, self.u, self.m, self.tv, self.whole, *self.spread.values())
+            ints = sum(map(len, cols))
             self.stats.append(SolveStat("milp", h.getNumRow(), h.getNumCol(), ints, h.getNumNz(), seconds, status, cpu))
         else:
             self.stats.append(pulp_stat("milp", self.prob, seconds, status, cpu))
@@ -299,7 +300,7 @@ class WindowModel(Formulation):
         best = sum((cands[k].price * nodes[k] for k in range(K) if nodes[k]), 0.0)
         bound = self._bound(status, best)
         if p.max_replicas is None:
-            reps = [nodes[k] * cands[k].replicas_per_node for k in range(K)]
+            reps = p.full_replicas(nodes)
         routing = [[0.0] * K for _ in p.classes]
         for (ci, k), var in self.y.items():
             d = demand[ci]
@@ -388,13 +389,13 @@ class WindowModel(Formulation):
         Every node count is multiplied by the demand ratio and rounded up; the result is
         checked (quotas, replica bounds, then :meth:`reroute`). Its cost is a valid cutoff.
         """
-        p, cands = self.p, self.p.candidates
+        p = self.p
         before, after = float(sum(sol.demand)), float(sum(demand))
         if sol.status not in ("optimal", "feasible") or before <= 0 or after <= before:
             return None
         lam = after / before
         nodes = [math.ceil(n * lam - 1e-9) for n in sol.nodes]
-        reps = [nodes[k] * cands[k].replicas_per_node for k in range(self.K)]
+        reps = p.full_replicas(nodes)
         if p.max_replicas is not None:
             reps = [min(reps[k], math.ceil(sol.replicas[k] * lam - 1e-9)) for k in range(self.K)]
         return self.checked(nodes, reps, demand)
@@ -439,7 +440,7 @@ class WindowModel(Formulation):
         add = math.ceil(math.ceil(spot * (1 - f) / f - od - 1e-9) / cands[k].replicas_per_node)
         nodes, reps = list(nodes), list(reps)
         nodes[k] += add
-        reps[k] += add * cands[k].replicas_per_node
+        reps[k] += p.replicas_on(k, nodes[k]) - p.replicas_on(k, nodes[k] - add)
         return nodes, reps
 
     def reroute(self, sol: WindowSolution, demand: Sequence[float], *, reused: bool = True) -> WindowSolution | None:

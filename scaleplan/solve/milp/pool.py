@@ -384,7 +384,7 @@ def run_with_cuts(model: WindowModel, time_limit: float, start: WindowSolution |
             nodes = [int_value(v) for v in model.n]
             reps = [int_value(v) for v in model.r]
         if p.max_replicas is None:  # as WindowModel.solve reads them
-            reps = [n * c.replicas_per_node for n, c in zip(nodes, p.candidates, strict=True)]
+            reps = p.full_replicas(nodes)
         cuts = spot_cuts(model, reps)
         if not cuts:
             break

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from scaleplan.kube.zones import spread_nodes, spread_replicas
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.oppoints import floor4
 from scaleplan.wording import counted
@@ -92,7 +93,40 @@ class WindowProblem:
     def floor_nodes(self, k: int) -> int:
         """The nodes candidate ``k``'s replica floor needs (0 without one)."""
         f = self.floors[k] if self.floors else 0
-        return math.ceil(f / self.candidates[k].replicas_per_node) if f else 0
+        return nodes_for(self.candidates[k], f, self.redundancy) if f else 0
+
+    def replicas_on(self, k: int, nodes: int) -> int:
+        """The replicas ``nodes`` nodes of candidate ``k`` run (:func:`replicas_on`)."""
+        return replicas_on(self.candidates[k], nodes, self.redundancy)
+
+    def full_replicas(self, nodes: Sequence[int]) -> list[int]:
+        """:meth:`replicas_on` of every candidate: a plan's replicas for its ``nodes`` without
+        max_replicas (more replicas never hurt)."""
+        return [self.replicas_on(k, n) for k, n in enumerate(nodes)]
+
+
+def zone_spread(c: Candidate, redundancy: str) -> bool:
+    """Does the enforced zone spread (``redundancy: zone``, maxSkew 1 over c's zones) hold
+    ``c``'s nodes to fewer replicas than q each (q > 1 and two zones or more)?"""
+    return redundancy == "zone" and c.replicas_per_node > 1 and c.zones > 1
+
+
+def replicas_on(c: Candidate, nodes: int, redundancy: str) -> int:
+    """The most replicas ``nodes`` nodes of ``c`` run as rendered: q each, and under
+    ``redundancy: zone`` what the even zone spread lets them hold
+    (:func:`scaleplan.kube.zones.spread_replicas`). The one figure behind the plan's nodes,
+    cost and the rendered node limits (the window MILP's spread rows,
+    ``formulation.Formulation._add_spread``)."""
+    if zone_spread(c, redundancy):
+        return spread_replicas(nodes, c.replicas_per_node, c.zones)
+    return nodes * c.replicas_per_node
+
+
+def nodes_for(c: Candidate, replicas: int, redundancy: str) -> int:
+    """The fewest nodes of ``c`` that run ``replicas`` (the inverse of :func:`replicas_on`)."""
+    if zone_spread(c, redundancy):
+        return spread_nodes(replicas, c.replicas_per_node, c.zones)
+    return math.ceil(replicas / c.replicas_per_node)
 
 
 @dataclass
@@ -226,6 +260,8 @@ def node_bounds(
     slowest usable type's need (twice, plus two of the largest node's replicas for n+1/zone).
     ``needs``: :func:`even_need` of ``demand`` when the caller has it.
     """
+    # the zone spread may need up to Z - 1 nodes more than ceil(replicas / q) (replicas_on)
+    more = [k.zones - 1 if zone_spread(k, p.redundancy) else 0 for k in p.candidates]
     if p.even:
         needs = even_need(p, demand) if needs is None else needs
         usable = [v for v in needs if v is not None]
@@ -233,8 +269,9 @@ def node_bounds(
             return [0] * len(needs)
         top = max(usable) * (1 + p.headroom)
         qmax = max(k.replicas_per_node for k, v in zip(p.candidates, needs, strict=True) if v is not None)
-        return [0 if v is None else math.ceil((2 * top + 2 * qmax + p.min_replicas) / k.replicas_per_node - 1e-9) + 1 for k, v in zip(p.candidates, needs, strict=True)]
-    ub = []
+        return [0 if v is None else math.ceil((2 * top + 2 * qmax + p.min_replicas) / k.replicas_per_node - 1e-9) + 1 + z
+                for k, v, z in zip(p.candidates, needs, more, strict=True)]
+    ub: list[int] = []
     for k in p.candidates:
         need = 0.0
         for c, d in zip(p.classes, demand, strict=True):
@@ -242,7 +279,8 @@ def node_bounds(
             if cap and d > 0:
                 need += d * (1 + p.headroom) / cap
         rpn = k.replicas_per_node
-        ub.append(2 * math.ceil(need / rpn - 1e-9) + 2 + math.ceil(p.min_replicas / rpn))
+        alone = 2 * math.ceil(need / rpn - 1e-9) + 2 + math.ceil(p.min_replicas / rpn)
+        ub.append(alone + more[len(ub)])
     return ub
 
 
