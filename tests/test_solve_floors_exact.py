@@ -118,8 +118,10 @@ def _random_case(seed: int) -> tuple[Problem, list[Candidate], list[float]]:
 
 # seeds whose per-window plan idles an allocation somewhere (the branch and bound runs); 1095
 # replaced 1009, whose quietest-but-one window now gets the tie-break's first plan among two of
-# one cost (p4de.24xlarge at 4 replicas per node, not 8), which holds the floor all day
-SEEDS = (1001, 1002, 1004, 1005, 1095, 1017, 1021, 1035, 1051, 1059, 1067, 1077, 1084, 1087)
+# one cost (p4de.24xlarge at 4 replicas per node, not 8), which holds the floor all day; 1101
+# replaced 1001 (zone), whose per-window plan idles nothing since zone plans count the nodes
+# their zone spread needs (2026-12-07)
+SEEDS = (1101, 1002, 1004, 1005, 1095, 1017, 1021, 1035, 1051, 1059, 1067, 1077, 1084, 1087)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

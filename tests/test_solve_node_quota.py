@@ -138,7 +138,9 @@ def test_owned_nodes_at_zero_cost_over_a_curve_with_alternatives_do_not_crash() 
     """UX review 18: reserved nodes re-priced at $0/h under a node quota, a daily curve, zone
     redundancy and the HPA's replica floor: pricing the alternatives (no tie-break) divided
     a $0 price by a $0 charge (floors.hold_jointly's bound), exit 70. A $0 node adds nothing
-    to cost or objective, so it is left out of that ratio."""
+    to cost or objective, so it is left out of that ratio. Three owned nodes, one per zone:
+    two would hold only one replica each under the zone spread (2026-12-07), which the zone
+    rows, counting 8 lost with a node, never use."""
     zones = ("us-east-1a", "us-east-1b", "us-east-1c")
     curve = [1.0] * 6 + [20, 40] + [60] * 7 + [50, 40, 30, 20, 10, 5, 3, 2, 1]
     cat = catalog(
@@ -148,7 +150,7 @@ def test_owned_nodes_at_zero_cost_over_a_curve_with_alternatives_do_not_crash() 
     sp = spec(
         traffic={"peak_rps": None, "hourly_rps": curve},
         placement={"redundancy": "zone", "quotas": [
-            {"provider": "aws", "region": "us-east-1", "family": "own", "max_nodes": 2}]},
+            {"provider": "aws", "region": "us-east-1", "family": "own", "max_nodes": 3}]},
     )
     plan = solve(sp, profile(point("L4", 1, 40, 30)), cat, options=SolveOptions()).plan
     assert {a.instance_type for a in plan.allocations} >= {"own.8x"}
