@@ -186,7 +186,9 @@ def summary_lines(
     lines += single_replica_lines(plan)
     # a plan out of proportion (scaleplan.solve.sanity) is said again under its cost
     lines += [Line(f"WARNING: {w}") for w in plan.warnings if w.startswith("out of proportion:")]
-    said = ("Average utilization", "one region:")  # a one-cluster flavor's region (solve.core)
+    # a one-cluster flavor's region (solve.core); why a plan that may use spot runs none (UX
+    # trial 31: an Azure H100 plan, spot allowed, said it only in plan.yaml's explanation)
+    said = ("Average utilization", "one region:", "Spot: allowed, but")
     lines += [Line(t) for t in plan.explanation if t.startswith(said)]
     lines += llm_lines(plan)
     if plan.binding_constraints:

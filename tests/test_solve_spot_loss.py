@@ -567,6 +567,11 @@ def test_a_plan_without_spot_says_why_when_its_types_have_no_spot_price() -> Non
         "found cheaper."
     )
     assert line in plan.explanation, plan.explanation
+    # and optimize's summary says it (UX trial 31: only plan.yaml's explanation did)
+    from scaleplan.plan_report import summary_lines
+
+    assert line in [ln.text for ln in summary_lines(plan, [])]
     with_spot = solve(_spec("service", False), PROFILE, ONE_SHAPE, options=FAST).plan
     assert any(a.capacity_type == "spot" for a in with_spot.allocations)
     assert "Spot: on-demand replicas alone serve at least 50% of each class's demand." in with_spot.explanation
+    assert not any(ln.text.startswith("Spot:") for ln in summary_lines(with_spot, []))
