@@ -737,6 +737,17 @@ def test_capacity_is_not_extrapolated_from_a_light_load_floor(tables: Catalog, r
     assert not any("never ran near" in line for line in lines), lines
     assert "  over its 192 points to read it at the SLO)" in lines, lines
     assert max(len(line) for line in lines) <= 80
+    # the note on stderr, optimize --observed's label and its risk say the same (UX trial 32
+    # F2: they said "ran above its latency limit, never near it" beside those 192 points)
+    from scaleplan.observe.replan import apply_observed, risks
+    from scaleplan.profile.model import read_profile
+
+    labels = apply_observed(plan.spec, read_profile(DATA / "profile.yaml"), obs, source="o").labels
+    label = [x for x in labels if x.startswith("capacity:")]
+    for said in (obs.notes, label, risks(obs)):
+        text = " ".join(said)
+        assert "never near it" not in text and "not observed near" not in text, said
+        assert "192 points near" in text and "too alike in latency" in text, said
     # the same light points spread up to the SLO still give the regression's reading
     spread = [(t, slo_s * (0.8 + 0.05 * (k % 8))) for k, (t, _) in enumerate(steps)]
     load = [(t, 2 * (20.0 + 5 * (k % 8))) for k, (t, _) in enumerate(steps)]

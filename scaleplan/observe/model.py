@@ -115,6 +115,11 @@ class ObservedCapacity(StrictModel):
         """How a service with no capacity estimate ran against its latency limit, as the notes,
         the report and ``optimize --observed`` say it ("never ran near it" of a service that
         ran above it read as a contradiction, ux7)."""
+        if self.points_near_limit:  # near it, in too thin a latency sliver (the report's words)
+            return (
+                f"had {self.points_near_limit} points near its latency limit, too alike in "
+                "latency to read it at the SLO"
+            )
         if self.ran_above_limit(slo_ms):
             return "ran above its latency limit, never near it"
         return "never ran near its latency limit"

@@ -376,6 +376,11 @@ def _capacity_risks(observed: Observed) -> list[str]:
     if c.ratio is None and not rated:
         _, why = e2e_limit(observed.running_plan)  # class SLOs: no one limit to read it at
         near = f"read ({why})" if why else "observed near the latency limit"
+        if c.points_near_limit and not why:  # near it, in too thin a sliver (the report's words)
+            near = (
+                f"read from its {c.points_near_limit} points near the latency limit, too alike "
+                "in latency to read it at the SLO"
+            )
         if c.at_slos:  # read at the TTFT/TPOT SLOs: the service never ran near them
             near = f"observed near {c.read_at(s.percentile)}"
         unverified = "the profile's capacity is unverified"
