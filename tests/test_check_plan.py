@@ -532,3 +532,26 @@ def test_drift_flags_a_scaled_object_that_lost_the_spare(
     if edit == "drop":
         said = "scalingModifiers.formula is (unset), the plan renders 'float(lag <= 0 ? 0"
         assert said in drift[0].message
+
+
+def test_drift_a_replicas_field_added_to_an_autoscaled_deployment(
+    tables: Catalog, tmp_path: Path
+) -> None:
+    """UX trial 32 F3: `replicas: 1` added by hand to a Deployment KEDA scales (the plan renders
+    no replicas field there, 0-15 replicas by hour) passed `check --plan`; every `kubectl
+    apply` would reset the count to 1 until the autoscaler scaled it back."""
+    import re
+
+    def add_replicas(text: str) -> str:
+        if "kind: Deployment" not in text:
+            return text
+        return re.sub(r"^spec:\n", "spec:\n  replicas: 1\n", text, count=1, flags=re.M)
+
+    report, msgs = _overlaid(tables, tmp_path, add_replicas)
+    hit = [f for f in report.findings if f.rule == "drift" and f.kind == "Deployment"]
+    said = "replicas is 1, the plan renders none: its autoscaler"
+    assert hit and all(f.message.startswith(said) for f in hit), msgs
+    assert len(hit) == sum(1 for a in report.findings if a.kind == "Deployment"), msgs
+    assert report.failed("error")
+    for f in hit:  # on the replicas line, not the file's top
+        assert Path(f.file).read_text().splitlines()[f.line - 1] == "  replicas: 1", f

@@ -446,6 +446,13 @@ def compare(
             ):
                 hp, hv = have[label]
                 out.append(act.finding(rule, f"{label} is {_show(hv)}, the plan renders none", hp))
+            elif label == "replicas" and exp.kind in POD_SPEC_PATHS:  # the autoscaler's count
+                hp, hv = have[label]
+                said = (
+                    f"replicas is {_show(hv)}, the plan renders none: its autoscaler sets the "
+                    f"count, and a replicas field resets it to {_show(hv)} at every apply"
+                )
+                out.append(act.finding(rule, said, hp))
     out.extend(_unplanned_autoscalers(index, expected, rendered, rule))
     return out
 
