@@ -67,7 +67,6 @@ from typing import Any
 
 import numpy as np
 
-from scaleplan.llm.calibrate import FINE, OVERHEAD_GRID
 from scaleplan.llm.closed_loop import SCHEDULER
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -93,9 +92,14 @@ FIT_TOLERANCE = 0.01
 MIN_OVERHEAD_SCALE = 0.02
 CALIBRATION_ROWS = ("lowest", "median", "upper-median")  # calibration_index
 STEADY = "steady state"  # Row.client of a group replayed in its steady state (lockstep_too_slow)
-# the largest step-overhead scale the product's own calibration can reach (its coarse grid's top
-# times its largest refinement step, scaleplan.llm.calibrate): beyond it TPOT is fitted by memory
-MAX_OVERHEAD_SCALE = max(OVERHEAD_GRID) * max(FINE)
+# The fit's step-overhead scale moves the step's fixed cost only: the per-sequence host time
+# stays at the tables' (Calibration.per_sequence = 1). One row at a few sequences cannot tell
+# the two apart; with both on one scale a slow low-load TPOT (x4.76 and more) multiplied the
+# host time of every sequence of a 128-256 sequence batch too, so the overhead had been bounded
+# at x4.76 (the product calibration's grid top) and the rest of such a TPOT given to memory
+# efficiency, which scales with the batch and is clamped at 55 % of HBM bandwidth (the fit's
+# memory x0.01-0.6 then left those calibration rows 25-41 % under their TPOT). Since
+# 2026-12-07 (fourteenth round, docs/simulate.md) the fixed cost is unbounded.
 GPU = {"H100": "H100", "H200": "H200", "B200": "B200", "B300": "B300", "L40S": "L40S", "A10G": "A10G"}
 
 # vLLM V1's OpenAI API server picks its batch defaults by GPU (vllm/engine/arg_utils.py,
@@ -605,7 +609,8 @@ class Fit:
 
 
 def calibrate_on(r: Row, d: Any, kv: int, seqs: int, budget: int) -> Fit:
-    """Fit the row's TPOT by the per-step overhead scale and its TTFT by the compute efficiency
+    """Fit the row's TPOT by the per-step overhead scale (the step's fixed cost, unbounded; the
+    per-sequence host time stays at the tables') and its TTFT by the compute efficiency
     scale within the model's physical range and no lower than :data:`MIN_COMPUTE_SCALE` of the
     tables', the rest by a front-end latency per request; on the simulated row, until both are
     within 1 %. When the TPOT asks for less than no overhead, a compute scale the TTFT fit
@@ -621,16 +626,19 @@ def calibrate_on(r: Row, d: Any, kv: int, seqs: int, budget: int) -> Fit:
     k = 0
     dd = d
     for k in range(1, FIT_ITERATIONS + 1):
-        cal = Calibration(compute=c, memory=m, overhead=o, basis=f"row {r.row_id}", points=1)
+        cal = Calibration(
+            compute=c, memory=m, overhead=o, basis=f"row {r.row_id}", points=1, per_sequence=1.0
+        )
         dd = d.with_calibration(cal)
         tt, tp = simulate_row(r, dd, kv, seqs, budget, frontend_s=fe)
         et = tt / r.ttft if r.ttft else 1.0
         ep = tp / r.tpot if r.tpot and not math.isnan(tp) else 1.0
         if (abs(et - 1) < FIT_TOLERANCE and abs(ep - 1) < FIT_TOLERANCE) or k == FIT_ITERATIONS:
             break
-        # TPOT: each decode step carries the overhead once, so TPOT moves by about the overhead
-        # of one step per unit of its scale (Newton step on a near-linear function)
-        unit = step_time_ms(dd, decode_seqs=1.0, context_tokens_total=r.isl).overhead_ms / o
+        # TPOT: each decode step carries the fixed overhead once, so TPOT moves by about one
+        # step's fixed overhead per unit of its scale (Newton step on a near-linear function)
+        one = step_time_ms(dd, decode_seqs=1.0, context_tokens_total=r.isl).overhead_ms
+        unit = (one - dd.efficiency.per_sequence_ms) / o
         if r.tpot and not math.isnan(tp) and unit > 0:
             o_new = o + (r.tpot - tp) / unit
             if o_new < MIN_OVERHEAD_SCALE:
@@ -642,9 +650,6 @@ def calibrate_on(r: Row, d: Any, kv: int, seqs: int, budget: int) -> Fit:
                     floor = c = min(c * ep, 1.0)
                 else:
                     m *= ep  # no overhead left to remove: the memory-bound part must be faster
-            elif o_new > MAX_OVERHEAD_SCALE:
-                o_new = MAX_OVERHEAD_SCALE
-                m *= ep  # no more overhead than the product's calibration allows: slower memory
             o = o_new
         # TTFT: compute efficiency within [MIN_COMPUTE, MAX_COMPUTE] (a small prompt's prefill
         # runs below the large-batch efficiency the model's tables come from); what the slowest

@@ -189,6 +189,21 @@ def test_calibration_recovers_a_known_scale() -> None:
     assert got.output_tokens_per_s == pytest.approx(want.output_tokens_per_s, rel=0.05)
 
 
+def test_per_sequence_host_time_follows_its_own_scale() -> None:
+    # by default one scale moves the step's fixed overhead and the per-sequence host time (what
+    # calibrate fits); a fit that sets per_sequence keeps the host time of a large batch apart
+    d = size(setup("llama-3.1-8b"), ACCS["H100"], 1, [TokenClass("c", 1024, 256)]).deployment
+    base = step_time_ms(d, decode_seqs=128, context_tokens_total=128 * 1024)
+    tied = step_time_ms(d.with_calibration(Calibration(overhead=5.0)), decode_seqs=128,
+                        context_tokens_total=128 * 1024)
+    apart = step_time_ms(d.with_calibration(Calibration(overhead=5.0, per_sequence=1.0)),
+                         decode_seqs=128, context_tokens_total=128 * 1024)
+    host = d.efficiency.per_sequence_ms * 128
+    assert host > 0
+    assert tied.overhead_ms == pytest.approx(5.0 * base.overhead_ms)
+    assert apart.overhead_ms == pytest.approx(5.0 * (base.overhead_ms - host) + host)
+
+
 def test_unsaturated_points_are_lower_bounds_not_fitted() -> None:
     s = setup("llama-3.1-8b")
     cls = TokenClass("c", 1024, 256)

@@ -64,9 +64,9 @@ ENGINE_EFFICIENCY: dict[str, tuple[float, float, float]] = {
     "tgi": (0.9, 0.95, 2.0),
     "trtllm": (1.05, 1.05, 0.6),
 }
-# Per engine: host time per sequence in a step, in µs (scheduling, sampling, detokenizing and
-# streaming one token per running sequence; it grows with the batch, unlike the fixed
-# overhead above). Scaled by the same fitted / calibrated overhead factor.
+# Per engine: host time per sequence in a step, µs (scheduling, sampling, detokenizing and
+# streaming a token; grows with the batch), x the fitted overhead factor and the calibration's
+# per_sequence scale (None: its overhead scale, one scale for both as calibrate fits them).
 PER_SEQUENCE_US: dict[str, float] = {"vllm": 20.0, "sglang": 20.0, "tgi": 20.0, "trtllm": 20.0}
 # Scales per (generation, engine) on the two tables above, fitted by
 # `python bench/llm_validation.py --fit` on the TRAINING two thirds of shared/data/llm only
@@ -154,6 +154,7 @@ class Calibration:
     points: int = 0
     band: tuple[float, float] = BAND_ARCHITECTURE
     ttft_band: tuple[float, float] = TTFT_BAND_ARCHITECTURE
+    per_sequence: float | None = None  # on PER_SEQUENCE_US (its comment)
 
     @property
     def calibrated(self) -> bool:
@@ -170,14 +171,13 @@ def efficiency(hw: Hardware, engine: str, dtype: str, cal: Calibration = NO_CALI
     # physical limits: decode kernels reach 55-92 % of HBM peak, GEMMs 10-90 % of tensor peak
     c = min(MAX_COMPUTE, max(MIN_COMPUTE, gc * ec * fc * DTYPE_COMPUTE_SCALE.get(dtype, 1.0) * cal.compute))
     m = min(MAX_MEMORY, max(MIN_MEMORY, gm * em * fm * cal.memory))
-    eo *= fo
     basis = f"{hw.generation} x {engine} efficiency"
     if hw.peak_proxy:
         basis += f"; {hw.peak_proxy}"
     if cal.calibrated:
         basis += f", calibrated on {cal.basis}"
-    per_seq = PER_SEQUENCE_US[engine] / 1000.0 * fo * cal.overhead
-    return Efficiency(compute=c, memory=m, overhead_ms=eo * cal.overhead, basis=basis, per_sequence_ms=per_seq)
+    per_seq = PER_SEQUENCE_US[engine] / 1000.0 * fo * (cal.per_sequence or cal.overhead)
+    return Efficiency(compute=c, memory=m, overhead_ms=eo * fo * cal.overhead, basis=basis, per_sequence_ms=per_seq)
 
 
 @dataclass(frozen=True)
