@@ -166,3 +166,13 @@ def test_a_class_held_to_another_classs_tpot_names_whose_target_it_is() -> None:
     own = alone_bound(size(su, _a100(), 8, [summ]), su, summ, 5, (5000.0, 100.0, None), 95)
     assert own.target_of is None
     assert own.to_dict()["target_class"] == (None if own.target is None else "summarize")
+
+
+def test_one_sequence_is_said_in_the_singular() -> None:
+    # UX trial 31 F14: "the KV cache holds 1 sequences of 9,000 tokens"
+    from scaleplan.llm.seqbound import SeqBound
+
+    one = SeqBound(1, "rag", "kv_cache", "alone", 95, tokens=9000).text()
+    assert "the KV cache holds 1 sequence of rag at full length (9,000 tokens each)" in one
+    two = SeqBound(2, "rag", "kv_cache", "alone", 95, tokens=9000).text()
+    assert "holds 2 sequences of rag" in two

@@ -170,7 +170,8 @@ def _cap_reason(shape: Shape, s: LlmSetup, cls: TokenClass, cap: int) -> str:
             f"the engine's max_num_seqs is {cap} (model.engine_config.max_num_seqs); the KV "
             f"cache ({mem.kv_cache_tokens:,} tokens) would hold more"
         )
-    held = f"{cap} sequences of {cls.tokens:,} tokens ({mem.kv_cache_tokens:,} tokens)"
+    seqs = "sequence" if cap == 1 else "sequences"
+    held = f"{cap} {seqs} of {cls.tokens:,} tokens ({mem.kv_cache_tokens:,} tokens)"
     return f"the KV cache holds {held}"
 
 

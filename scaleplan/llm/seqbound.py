@@ -65,7 +65,8 @@ class SeqBound:
                "any mix": f"{self.cls} in any class mix (routing decides each replica's)",
                }[self.batch]
         if self.limit == "kv_cache":
-            return (f"{head}: the KV cache holds {self.n} sequences of {self.cls} at full length "
+            seqs = "sequence" if self.n == 1 else "sequences"
+            return (f"{head}: the KV cache holds {self.n} {seqs} of {self.cls} at full length "
                     f"({self.tokens:,} tokens each); {self.n + 1} do not fit")
         if self.limit == "max_num_seqs":
             return f"{head}: the engine's own cap (model.engine_config.max_num_seqs or its default)"
