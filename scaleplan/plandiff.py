@@ -24,6 +24,7 @@ from typing import Any, Literal
 from scaleplan.plan import HOURS_PER_MONTH, Allocation, Plan
 from scaleplan.spec import OMITTED_WHILE_DEFAULT
 from scaleplan.table import Report
+from scaleplan.wording import sig4
 
 Action = Literal["add", "remove", "resize", "change"]
 SYMBOL: dict[Action, str] = {"add": "+", "remove": "-", "resize": "~", "change": "~"}
@@ -313,7 +314,7 @@ def _value(v: Any) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k}: {_value(x)}" for k, x in v.items()) + "}"
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return sig4(v)
     return str(v)
 
 

@@ -6,6 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+def sig4(v: float) -> str:
+    """A number at 4 significant digits, never in exponent form from 10,000 up (10650, not
+    1.065e+04: observe's demand table and diff's lists printed that, UX trial 32 F4)."""
+    return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
+
+
 def counted(n: int, noun: str, nouns: str | None = None) -> str:
     """``n`` (thousands separated) and ``noun``, plural (``nouns``, else ``noun`` + 's')
     unless ``n`` is 1: '1 GPU', '2 GPUs', '1,324 replicas'."""

@@ -991,3 +991,26 @@ def test_the_planned_capacity_is_the_demand_peaks_not_the_most_replicas() -> Non
     # a flat plan of one shape: the same figure whatever window is read
     flat = read_plan(Path(__file__).parent.parent / "examples/llm-chat/plan.yaml")
     assert planned_capacity(flat) == pytest.approx(flat.allocations[0].capacity_rps_per_replica)
+
+
+def test_rates_of_10000_and_more_are_not_printed_in_exponent_form(tables: Catalog, running) -> None:
+    """UX trial 32 F4: a vision service peaking at 10,650 rps read `11h 1.065e+04` in observe's
+    demand table and `[..., 1.012e+04, 1.065e+04, ...]` in optimize --observed's diff."""
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.observe.report import observed_lines
+    from scaleplan.plan import read_plan
+    from scaleplan.plandiff import _value
+
+    plan = read_plan(running)
+    t0 = 1767225600.0
+    hours = [(t0 + 3600 * (h + 1), 10650.0 if h == 11 else 500.0 + h) for h in range(24)]
+    steps = [(t0 + 300 * k, 50.0) for k in range(288)]
+    series = {"demand_hourly": hours, "latency_hourly": [(t, 0.1) for t, _ in hours],
+              "demand": steps, "replicas": [(t, 2.0) for t, _ in steps],
+              "latency": [(t, 0.05) for t, _ in steps]}
+    obs = analyze(plan, build_queries(plan, tables), Fetched(series, t0, t0 + 86400, 300.0, "x"))
+    lines = observed_lines(obs, None)
+    assert not any("e+" in line for line in lines), lines
+    assert any("11h     10650" in line for line in lines), lines
+    assert _value([9052.0, 10120.0, 10650.0, 98.5]) == "[9052, 10120, 10650, 98.5]"

@@ -12,7 +12,7 @@ from scaleplan.observe.model import Observed, ObservedCapacity
 from scaleplan.observe.slo import e2e_limit, latency_limit, token_slo_hours, unjudged
 from scaleplan.plan import Plan
 from scaleplan.table import Report
-from scaleplan.wording import counted
+from scaleplan.wording import counted, sig4
 
 if TYPE_CHECKING:
     from scaleplan.observe.queries import QuerySet
@@ -66,7 +66,7 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     ]
     for row in range(0, 24, 4):
         lines.append(
-            "  " + "  ".join(f"{h:02d}h {d.hourly_rps[h]:>9.4g}" for h in range(row, row + 4))
+            "  " + "  ".join(f"{h:02d}h {sig4(d.hourly_rps[h]):>9}" for h in range(row, row + 4))
         )
     if c.at_slos:  # the classes' e2e limits differ: read at the TTFT/TPOT SLOs they share
         lines += _token_capacity_lines(c, s.percentile)
