@@ -174,13 +174,15 @@ def test_a_scaled_up_start_tops_up_on_demand_to_keep_the_spot_share() -> None:
     spot = label["aws/us-west-2/g7e.12xlarge spot (1 GPU/replica)"]
     assert cands[spot].replicas_per_node == 2 and cands[od].replicas_per_node == 1
     nodes = [0] * len(cands)
-    nodes[od], nodes[spot] = 12, 6  # 12 on-demand pods, 12 spot pods: 50 % on spot
-    reps = [n * c.replicas_per_node for n, c in zip(nodes, cands, strict=True)]
+    nodes[od], nodes[spot] = 11, 6  # 11 on-demand pods, 12 spot pods
+    reps = base.full_replicas(nodes)
     prev = WindowSolution(status="optimal", nodes=nodes, replicas=reps, demand=(80.0,))
-    up = model.scale_up(prev, (85.0,))  # x 1.0625: 13 on-demand nodes, 7 spot nodes (14 pods)
+    # x 1.0625: 12 on-demand nodes, 7 spot nodes; under the zone spread 7 nodes of 2 pods
+    # over 3 zones hold 13 (5/4/4 on 3/2/2 nodes, window.replicas_on): 13 of 25 on spot
+    up = model.scale_up(prev, (85.0,))
     assert up is not None, "the scaled-up plan was refused"
     pods = up.replicas
-    assert pods[spot] == 14 and pods[od] == 14  # one on-demand node more: 14 of 28 on spot
+    assert pods[spot] == 13 and pods[od] == 13  # one on-demand node more: 13 of 26 on spot
     on_spot = sum(n for n, c in zip(pods, cands, strict=True) if c.capacity_type == "spot")
     assert on_spot <= 0.5 * sum(pods)
 
