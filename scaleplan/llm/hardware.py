@@ -37,6 +37,11 @@ _GENERATION_OF = {
 }
 # PCIe per-direction bandwidth (GB/s) by generation (x16 link, protocol overhead included)
 _PCIE_GBS = {3: 12.0, 4: 25.0, 5: 50.0}
+# An NVLink bridge joins the GPUs of a pair (H100 NVL, A100 PCIe): 600 GB/s both directions
+# (NVIDIA's H100 NVL product brief; Azure's NC80adis_H100_v5 pair is bridged: NCCL finds the
+# NVLink, azhpc-images issue 332); GPUs of different pairs talk over PCIe
+_BRIDGE_GBS = 600.0
+NVLINK_LATENCY_US = 16.0  # per all-reduce call over NVLink (docs/llm.md)
 
 
 class UnsupportedDtype(Exception):
@@ -59,6 +64,14 @@ class Hardware:
     link_kind: str  # "nvlink" or "pcie"
     link_latency_us: float  # per all-reduce call
     peak_proxy: str | None = None  # the proxy note when the 16-bit peak is a stand-in
+    pair_link_gbs: float | None = None  # per direction, within an NVLink-bridged pair
+
+    def link(self, gpus: int) -> tuple[float, float]:
+        """(per-direction GB/s, latency µs per all-reduce) among ``gpus`` GPUs of one replica:
+        an NVLink-bridged pair talks over its bridge, more GPUs over :attr:`link_gbs`."""
+        if gpus == 2 and self.pair_link_gbs is not None:
+            return self.pair_link_gbs, NVLINK_LATENCY_US
+        return self.link_gbs, self.link_latency_us
 
     def compute_peak_tflops(self, dtype: str) -> float:
         """Dense tensor peak the dtype's matrix multiplies run at (weight-only int4/int8
@@ -116,7 +129,7 @@ def _link(interconnect: str | None) -> tuple[float, str, float]:
     if "nvlink" in text and "bridge" not in text:
         m = re.search(r"([\d.]+)\s*(tb|gb)/s", text)
         total = float(m.group(1)) * (1000 if m.group(2) == "tb" else 1) if m else 300.0
-        return total / 2, "nvlink", 16.0
+        return total / 2, "nvlink", NVLINK_LATENCY_US
     m = re.search(r"gen\s*(\d)", text)
     gen = int(m.group(1)) if m else 4
     return _PCIE_GBS.get(gen, 25.0), "pcie", 25.0
@@ -136,6 +149,7 @@ def hardware(acc: Accelerator) -> Hardware | None:
         fp8 = 2 * (acc.bf16_tflops or fp16)
     fp4 = 4 * (acc.bf16_tflops or fp16) if gen == "blackwell" else None  # the table has no FP4 column
     link_gbs, kind, lat = _link(acc.interconnect)
+    bridged = "nvlink bridge" in (acc.interconnect or "").lower()
     return Hardware(
         name=acc.name,
         generation=gen,
@@ -149,6 +163,7 @@ def hardware(acc: Accelerator) -> Hardware | None:
         link_kind=kind,
         link_latency_us=lat,
         peak_proxy=proxy,
+        pair_link_gbs=_BRIDGE_GBS / 2 if bridged else None,
     )
 
 

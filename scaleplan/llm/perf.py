@@ -351,12 +351,12 @@ def _serial_step(
     attn_m = d.kv_bytes_per_token * (decode_pairs + p) / bw
     compute_s = gemm_c + attn_c
     memory_s = gemm_m + attn_m
-    ar_s = 0.0
+    ar_s, (link_gbs, link_us) = 0.0, hw.link(gpus)  # a bridged pair over its bridge
     if d.tp > 1:
         payload = tokens * arch.hidden_size * ACT_BYTES
-        ar_s = 2 * arch.num_layers * (2.0 * (d.tp - 1) / d.tp * payload / (hw.link_gbs * 1e9 * ALLREDUCE_EFFICIENCY) + hw.link_latency_us * 1e-6)
+        ar_s = 2 * arch.num_layers * (2.0 * (d.tp - 1) / d.tp * payload / (link_gbs * 1e9 * ALLREDUCE_EFFICIENCY) + link_us * 1e-6)
     if d.pp > 1:
-        ar_s += (d.pp - 1) * (tokens * arch.hidden_size * ACT_BYTES / (hw.link_gbs * 1e9) + hw.link_latency_us * 1e-6)
+        ar_s += (d.pp - 1) * (tokens * arch.hidden_size * ACT_BYTES / (link_gbs * 1e9) + link_us * 1e-6)
     # fixed cost per step: scheduling, sampling and the kernels' minimum durations, which grow
     # with the layers (an MoE layer runs more kernels)
     overhead = eff.overhead_ms * arch.num_layers / REFERENCE_LAYERS * (MOE_KERNELS if arch.is_moe else 1.0)
