@@ -294,7 +294,7 @@ def binding(pb: Problem, o: Outcome, rps: Sequence[float]) -> list[str]:
     if pl.spot.allowed and pl.spot.survive_loss and od < sum(peak_reps):  # binds beside spot only
         out.append(
             f"spot.survive_loss: on-demand replicas alone carry the peak ({od} of "
-            f"{sum(peak_reps)} replicas are on-demand)"
+            f"{sum(peak_reps)} replicas on-demand)"
         )
     h = pb.spec.traffic.headroom
     need = _load(pb, o, peak_w, rps, 1 + h)
