@@ -42,7 +42,7 @@ from scaleplan.spec_autoscaler import Autoscaler, _autoscaler_schema
 from scaleplan.spec_base import OmittingModel as _Omitting
 from scaleplan.spec_base import SpecModel as _Model
 from scaleplan.spec_class_slo import ClassSlo, check_class_slos, slo_of
-from scaleplan.spec_defaults import llm_latency_default
+from scaleplan.spec_defaults import MAX_LATENCY_MS, derived_over_limit, llm_latency_default
 from scaleplan.spec_lengths import CLASS_SLO_HINTS, LENGTHS_DOC, ClassLengths, check_lengths
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
@@ -469,11 +469,13 @@ class Spec(_Model):
         if isinstance(data, dict) and isinstance(slo := data.get("slo"), dict):
             if "latency_ms" not in slo:
                 default = llm_latency_default(data)
-            if default is not None:
-                data = {**data, "slo": {**slo, "latency_ms": default}}
+            if default is not None:  # over the limit: refused below, at what made it so
+                data = {**data, "slo": {**slo, "latency_ms": min(default, MAX_LATENCY_MS)}}
         spec = handler(data)
         if default is not None:
             spec.slo._latency_derived = True
+            if default > MAX_LATENCY_MS:
+                raise ValueError(derived_over_limit(data, default))
         return spec
 
     @model_validator(mode="after")

@@ -67,6 +67,40 @@ def llm_latency_default(data: dict[str, Any]) -> float | None:
     return round(ttft + tpot * max(outs, default=1), 3)
 
 
+MAX_LATENCY_MS = 3_600_000  # slo.latency_ms's limit (one hour)
+
+
+def derived_over_limit(data: dict[str, Any], derived: float) -> str:
+    """The problem (a :func:`scaleplan.problems.fix` message) when the derived
+    ``slo.latency_ms`` is over :data:`MAX_LATENCY_MS`, at the target that makes it so: a unit
+    slip (UX trial 31: ``tpot_ms: 5000`` for 50 was refused as ``slo.latency_ms: must be at
+    most 3.6e+06; got 5000800.0``, a field the spec does not state, with its schema text)."""
+    from scaleplan.problems import fix
+
+    slo = data["slo"]
+    ttft, tpot = _number(slo.get("ttft_ms")), _number(slo.get("tpot_ms"))
+    limit = f"over its limit of {MAX_LATENCY_MS:,} ms (one hour)"
+    hint = (
+        "ttft_ms is in milliseconds and tpot_ms in milliseconds per output token (50 is 20 "
+        "tokens/s): check the units, or state slo.latency_ms"
+    )
+    if ttft is None or tpot is None:  # from the classes' own targets
+        return fix(
+            f"slo.latency_ms is left out, so it is derived from the classes' targets: "
+            f"{derived:,.0f} ms, {limit}", hint, at="slo",
+        )
+    n = round((derived - ttft) / tpot)
+    at = "slo.ttft_ms" if ttft >= derived / 2 else "slo.tpot_ms"
+    return fix(
+        f"slo.latency_ms is left out, so it is ttft_ms + tpot_ms x the longest completion: "
+        f"{_ms(ttft)} + {_ms(tpot)} x {n:,} = {derived:,.0f} ms, {limit}", hint, at=at,
+    )
+
+
+def _ms(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,g}"
+
+
 def _from_classes(
     classes: list[Any] | tuple[Any, ...], ttft: float | None, tpot: float | None, pct: int
 ) -> float | None:

@@ -67,3 +67,29 @@ def test_diff_says_which_side_of_a_latency_change_was_derived() -> None:
         assert (c.before, c.after) == (old, new), c
     same = [c for c in diff_plans(derived, derived).spec_changes if "latency" in c.field]
     assert not same
+
+
+def test_a_unit_slip_that_derives_a_latency_over_an_hour_is_refused_at_its_target(
+    cli, tmp_path: Path
+) -> None:
+    """UX trial 31 F5: `tpot_ms: 5000` (for 50) was refused as `slo.latency_ms: must be at most
+    3.6e+06; got 5000800.0` at the `slo:` line, a field the spec does not state, with its
+    schema text for a hint. The problem is now at the target that makes it so, with the
+    arithmetic and the units."""
+    spec = tmp_path / "spec.yaml"
+    for slo, line, where, sum_ in (
+        ("\n  ttft_ms: 800\n  tpot_ms: 5000", 8, "slo.tpot_ms", "800 + 5,000 x 1,000 = 5,000,800"),
+        ("\n  ttft_ms: 8000000\n  tpot_ms: 50", 7, "slo.ttft_ms", "8,000,000 + 50 x 1,000"),
+    ):
+        spec.write_text(
+            "apiVersion: scaleplan/v1\nkind: InferenceService\nmetadata: {name: chat}\n"
+            "model: {architecture: llama-3.1-8b}\n"
+            "traffic: {peak_rps: 1, classes: [{name: rag, share: 1, input_tokens: 8000, "
+            "output_tokens: 1000}]}\n"
+            f"slo: {slo}\n"
+            "kubernetes: {image: vllm/vllm-openai:v0.11.0}\n"
+        )
+        (p,) = json.loads(cli(["validate", str(spec), "--json"], exit_code=3).stdout)["problems"]
+        assert (p["line"], p["where"]) == (line, where), p
+        assert sum_ in p["message"] and "over its limit of 3,600,000 ms" in p["message"], p
+        assert "tpot_ms in milliseconds per output token" in p["hint"], p
