@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -44,13 +45,16 @@ def test_inferencex_rows_replay_its_client(bench: ModuleType, shared_dir: Path) 
     assert bench.requests_of(other) == max(4 * other.concurrency, 32)
 
 
-def test_calibration_reproduces_its_own_row(bench: ModuleType, shared_dir: Path) -> None:
+def _fit_first_row(bench: ModuleType, shared_dir: Path, row_id: str) -> tuple[Any, Any]:
+    """(the row, the bench's one-row fit on it), the group's calibration row being ``row_id``."""
     rows = bench.read_rows(shared_dir / "data")
-    gs = bench.groups(rows)
-    group = next(rs for rs in gs.values() if rs[0].row_id == "1153")
-    base = group[0]
+    base = next(rs for rs in bench.groups(rows).values() if rs[0].row_id == row_id)[0]
     d, kv, seqs, budget, _ = bench.deployment(base)
-    fit = bench.calibrate_on(base, d, kv, seqs, budget)
+    return base, bench.calibrate_on(base, d, kv, seqs, budget)
+
+
+def test_calibration_reproduces_its_own_row(bench: ModuleType, shared_dir: Path) -> None:
+    base, fit = _fit_first_row(bench, shared_dir, "1153")
     # the row measured 388 ms / 9.09 ms; the compute-and-memory fit gave 130 ms / 14.4 ms
     assert fit.ttft == pytest.approx(base.ttft, rel=0.02)
     assert fit.tpot == pytest.approx(base.tpot, rel=0.02)
@@ -219,11 +223,7 @@ def test_tpot_without_overhead_left_undoes_the_ttft_fits_slow_compute(
     # collection): 272 ms / 18.7 ms. Slowing compute to the floor for the TTFT made the loop's
     # prefill steps alone take most of the TPOT: the fit ran the overhead to its floor and sped
     # memory up to x1.25 instead (compute x0.5). The TPOT says prefill is faster than that.
-    rows = bench.read_rows(shared_dir / "data")
-    group = next(rs for rs in bench.groups(rows).values() if rs[0].row_id == "2855")
-    base = group[0]
-    d, kv, seqs, budget, _ = bench.deployment(base)
-    fit = bench.calibrate_on(base, d, kv, seqs, budget)
+    base, fit = _fit_first_row(bench, shared_dir, "2855")
     cal = fit.deployment.calibration
     assert cal.overhead == pytest.approx(bench.MIN_OVERHEAD_SCALE)
     assert cal.compute > 1.5 * bench.MIN_COMPUTE_SCALE
@@ -330,11 +330,7 @@ def test_a_slow_low_load_tpot_is_fitted_by_the_steps_fixed_cost(
     # 4.38 ms. The fit had bounded the step overhead at x4.76 and slowed memory to its clamp,
     # which left the row at 3.04 ms (-31 %); the fixed cost alone reproduces it, and the
     # per-sequence host time stays at the tables' (not x10 for each sequence of a large batch)
-    rows = bench.read_rows(shared_dir / "data")
-    group = next(rs for rs in bench.groups(rows).values() if rs[0].row_id == "3382")
-    base = group[0]
-    d, kv, seqs, budget, _ = bench.deployment(base)
-    fit = bench.calibrate_on(base, d, kv, seqs, budget)
+    base, fit = _fit_first_row(bench, shared_dir, "3382")
     cal = fit.deployment.calibration
     assert fit.tpot == pytest.approx(base.tpot, rel=0.02)
     assert fit.ttft == pytest.approx(base.ttft, rel=0.02)
