@@ -269,7 +269,7 @@ class Traffic(_Model):
 
 
 class Slo(_Model):
-    latency_ms: float = Field(gt=0, le=3_600_000, description="End-to-end latency target in milliseconds at `percentile`. Required, except for an LLM spec (model.architecture) that sets ttft_ms and tpot_ms and each class's output_tokens: there it defaults to ttft_ms + tpot_ms x the longest class's output_tokens (at `percentile` of a length spread), and the LLM room does not test it: TTFT and TPOT are the targets (docs/llm.md).")
+    latency_ms: float = Field(gt=0, le=MAX_LATENCY_MS, description="End-to-end latency target in milliseconds at `percentile`. Required, except for an LLM spec (model.architecture) that sets ttft_ms and tpot_ms and each class's output_tokens: there it defaults to ttft_ms + tpot_ms x the longest class's output_tokens (at `percentile` of a length spread), and the LLM room does not test it: TTFT and TPOT are the targets (docs/llm.md).")
     _latency_derived: bool = PrivateAttr(default=False)  # the LLM default; left out of dumps
     percentile: int = Field(default=95, description="Percentile the target applies to: 50, 90, 95 or 99.", json_schema_extra={"enum": list(PERCENTILES)})
     ttft_ms: float | None = Field(default=None, gt=0, description="LLM: time-to-first-token target (ms) at `percentile`.")

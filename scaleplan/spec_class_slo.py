@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from scaleplan.problems import fix
 from scaleplan.spec_base import SpecModel
+from scaleplan.spec_defaults import MAX_LATENCY_MS
 
 if TYPE_CHECKING:
     from scaleplan.spec import Slo, Spec
@@ -39,7 +40,7 @@ class ClassSlo(SpecModel):
         "serves, so it holds the tightest TPOT of its classes for all of them.",
     )
     latency_ms: float | None = Field(
-        default=None, gt=0, le=3_600_000,
+        default=None, gt=0, le=MAX_LATENCY_MS,
         description="This class's end-to-end latency target (ms) at the spec's slo.percentile; "
         "default: slo.latency_ms as stated, or, where that was derived, this class's own "
         "ttft_ms + tpot_ms x its output_tokens (not tested).",
