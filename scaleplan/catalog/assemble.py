@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scaleplan.catalog.instance_types import TypeSpec
-from scaleplan.catalog.model import CatalogFile, InstanceRow, Provenance
+from scaleplan.catalog.model import REFRESH_BUILDER, CatalogFile, InstanceRow, Provenance
 from scaleplan.catalog.prices import SpotStats
 
 SOURCE = "aws-api"
@@ -115,7 +115,7 @@ def build_catalog_file(current: CatalogFile | None, rows: Sequence[InstanceRow],
             source=source,
             commits=commits,
             build_date=now.astimezone(UTC).strftime("%Y-%m-%d"),
-            builder=f"scaleplan {version} catalog refresh",
+            builder=f"scaleplan {version} {REFRESH_BUILDER}",
             caveats=tuple(caveats),
         ),
         price_multiplier=current.price_multiplier if current is not None else 1.0,

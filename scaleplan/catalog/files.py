@@ -163,7 +163,7 @@ def _shipped_names() -> frozenset[str]:
 def _typed_by_hand(name: str, f: CatalogFile) -> bool:
     """A user file whose instance types a person wrote: not a shipped one, nor one `catalog
     refresh` wrote from the cloud's own API (p5e.48xlarge is real, and named like p5en)."""
-    return name not in _shipped_names() and "catalog refresh" not in (f.provenance.builder or "")
+    return name not in _shipped_names() and not f.provenance.refreshed
 
 
 def shipped_types(files: Sequence[tuple[str, CatalogFile]]) -> dict[str, dict[str, InstanceRow]]:

@@ -62,6 +62,10 @@ class Accelerator(_Model):
     source: str | None = None
 
 
+# the words `catalog refresh` puts in a file's provenance.builder ("scaleplan 1.2 catalog refresh")
+REFRESH_BUILDER = "catalog refresh"
+
+
 class Provenance(_Model):
     source: str
     commits: dict[str, str] = Field(default_factory=dict)
@@ -83,6 +87,11 @@ class Provenance(_Model):
         """The date a row without its own ``fetched_at`` is priced at: ``prices_as_of`` where
         the file states it, else its ``build_date``."""
         return self.prices_as_of or self.build_date
+
+    @property
+    def refreshed(self) -> bool:
+        """Whether `catalog refresh` wrote the file from the cloud's own API (its builder)."""
+        return REFRESH_BUILDER in (self.builder or "")
 
 
 # a zone of region R is R, this separator and the zone's own part (topology.kubernetes.io/zone)
