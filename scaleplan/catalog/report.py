@@ -45,12 +45,12 @@ def _flag_note(rows: Sequence[InstanceRow]) -> str:
         " placement.include_flagged: true (docs/catalog.md)"
     )
     # what each flag says of a row (UX trial 29 F10: the reason was only in docs/catalog.md)
-    why = [f"{f}: {FLAG_MEANINGS[f]}" for f in flags if f in FLAG_MEANINGS]
     # the shipped catalog's own case, only where one of its A3 rows is in the table (a user
     # catalog's suspect row is not GCP's A3: r2 review 41b L1)
     a3 = any(r.provider == "gcp" and r.instance_type.startswith("a3-") and "suspect-price"
              in r.flags for r in rows)
-    why = [f"{w} ({A3_EXAMPLE})" if a3 and w.startswith("suspect-price:") else w for w in why]
+    example = {"suspect-price": f" ({A3_EXAMPLE})"} if a3 else {}
+    why = [f"{f}: {FLAG_MEANINGS[f]}{example.get(f, '')}" for f in flags if f in FLAG_MEANINGS]
     return "".join(
         textwrap.fill(t, width=80, subsequent_indent="  ", break_on_hyphens=False) + "\n"
         for t in (note, *why)
