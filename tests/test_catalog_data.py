@@ -424,3 +424,30 @@ def test_a_misspelt_instance_type_of_a_shipped_cloud_is_said(  # type: ignore[no
     spec = ROOT / "tests" / "data" / "specs" / "class-slo.yaml"  # aks: the azure rows
     r = cli(["validate", str(spec), "--catalog", str(typo)])
     assert "did you mean 'Standard_NC40ads_H100_v5'?" in " ".join(r.stderr.split()), r.stderr
+
+
+def test_a_slipped_decimal_in_a_new_row_is_said(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, catalog: Catalog
+) -> None:
+    """UX trial 31 F1: a row of a key no earlier row has (a type the catalogs lack, or a
+    region they do not price) has nothing to re-price, so a slipped decimal on it was not
+    said. Its price per GPU-hour is held against the shipped rows of its accelerator: x4 or
+    more off their median and outside their range is said, with the figures; a fair price, a
+    CPU row and an $0 owned node are not."""
+    new = {"provider": "onprem", "region": "dc1", "itype": "h100x8", "family": "dgx",
+           "acc": "H100", "count": 8}
+    fair = user_file(tmp_path, [{**new, "price": 8 * 7.0}], name="fair.yaml")
+    assert load_catalog([fair]).price_notes == ()
+    slip = user_file(tmp_path, [{**new, "price": 8 * 0.7}], name="dc.yaml")
+    (note,) = load_catalog([slip]).price_notes
+    said = "dc.yaml: onprem/dc1 h100x8: price_ondemand $5.6/h is $0.7 per H100 GPU-hour (8 GPUs), "
+    assert said in note, note
+    assert "x below the shipped catalogs' median of $" in note and "slipped decimal" in note
+    high = user_file(tmp_path, [{**new, "price": 8 * 70.0}], name="high.yaml")
+    (note,) = load_catalog([high]).price_notes
+    assert "$70 per H100 GPU-hour (8 GPUs), " in note and "x above the shipped" in note, note
+    owned = user_file(tmp_path, [{**new, "price": 0.0}], name="owned.yaml")
+    assert load_catalog([owned]).price_notes == ()
+    spec = ROOT / "examples" / "embedding-cpu-gpu" / "spec.yaml"
+    r = cli(["validate", str(spec), "--catalog", str(slip)])
+    assert "$0.7 per H100 GPU-hour" in " ".join(r.stderr.split()), r.stderr

@@ -10,6 +10,7 @@ scales its own rows. Every row's accelerator must resolve to an accelerator with
 from __future__ import annotations
 
 import functools
+import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 from importlib import resources
@@ -21,6 +22,7 @@ from scaleplan.catalog.model import Accelerator, AcceleratorFile, Catalog, Catal
 from scaleplan.errors import CatalogError, InputError, Problem
 from scaleplan.names import close_matches
 from scaleplan.problems import validate_document
+from scaleplan.wording import counted
 from scaleplan.yamlio import Document, load_yaml, parse_yaml
 
 SHIPPED = ("aws", "gcp", "azure")
@@ -116,6 +118,7 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
     rows: dict[tuple[str, str, str], InstanceRow] = {}
     notes: list[str] = []
     shipped = shipped_types(files)
+    per_gpu: dict[str, tuple[float, ...]] | None = None
     for name, f in files:
         problems: list[Problem] = []
         for i, r in enumerate(f.instances):
@@ -141,8 +144,14 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
                 if kept.get("price_spot") is not None and _older(prev.fetched_at, row.fetched_at):
                     kept["fetched_at"] = prev.fetched_at  # its prices are as old as the oldest
                 row = row.model_copy(update=kept) if kept else row
-            notes += price_notes(name, prev, row, spot_stated="price_spot" in r.model_fields_set)
-            if prev is None and row.provider in shipped and _typed_by_hand(name, f):
+            by_hand = prev is None and _typed_by_hand(name, f)
+            if by_hand and per_gpu is None:  # the shipped rows' prices, once a merge
+                per_gpu = shipped_gpu_prices(files)
+            notes += price_notes(
+                name, prev, row, spot_stated="price_spot" in r.model_fields_set,
+                shipped=(per_gpu or {}).get(row.accelerator or "", ()) if by_hand else (),
+            )
+            if by_hand and row.provider in shipped:
                 notes += type_notes(name, row, shipped[row.provider], notes)
             rows[r.key] = row
         if problems:
@@ -174,6 +183,18 @@ def shipped_types(files: Sequence[tuple[str, CatalogFile]]) -> dict[str, dict[st
             for r in f.instances:
                 out.setdefault(r.provider, {}).setdefault(r.instance_type, r)
     return out
+
+
+def shipped_gpu_prices(files: Sequence[tuple[str, CatalogFile]]) -> dict[str, tuple[float, ...]]:
+    """accelerator -> the on-demand prices per GPU-hour of the shipped rows of it among
+    ``files``, sorted: what a new row's price is held against (:func:`price_notes`)."""
+    out: dict[str, list[float]] = {}
+    for name, f in files:
+        if name in _shipped_names():
+            for r in f.instances:
+                if r.accelerator and r.accelerator_count and r.price_ondemand:
+                    out.setdefault(r.accelerator, []).append(r.price_ondemand / r.accelerator_count)
+    return {a: tuple(sorted(v)) for a, v in out.items()}
 
 
 def type_notes(
@@ -213,21 +234,41 @@ REPRICE_FACTOR = 4.0  # past any discount program (3-year savings plans reach ~7
 
 
 def price_notes(
-    file: str, prev: InstanceRow | None, row: InstanceRow, *, spot_stated: bool
+    file: str, prev: InstanceRow | None, row: InstanceRow, *, spot_stated: bool,
+    shipped: Sequence[float] = (),
 ) -> list[str]:
     """What looks like a slipped decimal in ``file``'s ``row`` (UX trial 24: a g4dn.xlarge at
     0.04208 instead of 0.4208 planned at $61/month, "saves 94 %", without a word): an
     on-demand price x4 or more off the row it re-prices, or a spot price it states above its
-    on-demand price. Said, not refused: an owned node at a chargeback rate may be either."""
+    on-demand price. A new row (no earlier one of its key) of an accelerator: its price per
+    GPU-hour x4 or more off the median of ``shipped`` (the shipped rows' prices per GPU-hour
+    of that accelerator, sorted) and outside their range (UX trial 31 F1: a new key has no
+    earlier row to re-price). Said, not refused: an owned node at a chargeback rate may be
+    any of these."""
     where = f"{file}: {row.provider}/{row.region} {row.instance_type}"
+    check = (
+        "check it for a slipped decimal: it is the whole node's price per hour, after any "
+        "price_multiplier"
+    )
     out: list[str] = []
     old, new = (prev.price_ondemand if prev else None), row.price_ondemand
     if old and new and max(old / new, new / old) >= REPRICE_FACTOR:
         out.append(
             f"{where}: price_ondemand ${new:g}/h re-prices the earlier row's ${old:g}/h "
-            f"(x{new / old:.3g}); check it for a slipped decimal: it is the whole node's "
-            "price per hour, after any price_multiplier"
+            f"(x{new / old:.3g}); {check}"
         )
+    gpus = row.accelerator_count or 0
+    if prev is None and shipped and new and gpus:
+        mid, each = statistics.median(shipped), new / gpus
+        if max(mid / each, each / mid) >= REPRICE_FACTOR and not shipped[0] <= each <= shipped[-1]:
+            per = f"${each:.3g} per {row.accelerator} GPU-hour"
+            per += f" ({gpus} GPUs)" if gpus > 1 else ""
+            off = f"{each / mid:.3g}x above" if each > mid else f"{mid / each:.3g}x below"
+            span = f", ${shipped[0]:.3g} to ${shipped[-1]:.3g}" if shipped[0] < shipped[-1] else ""
+            out.append(
+                f"{where}: price_ondemand ${new:g}/h is {per}, {off} the shipped catalogs' "
+                f"median of ${mid:.3g} ({counted(len(shipped), 'row')}{span}); {check}"
+            )
     if spot_stated and row.price_spot and new and row.price_spot > new:
         out.append(
             f"{where}: price_spot ${row.price_spot:g}/h is above its price_ondemand "
