@@ -130,6 +130,8 @@ def spec_warnings(spec: Spec) -> list[str]:
                 f"{field} is {v:g} ms, at most 1 ms, which no engine reaches; the field is in "
                 f"milliseconds: did you mean {v * 1000:g} ms?"
             )
+        elif v is not None and (said := _slow_target(field, v)):
+            out.append(said)
     h = spec.traffic.headroom
     if h > 1:  # a percentage typed into a fraction (UX trial 25: headroom 5 planned 6x demand)
         # a percentage is guessed only where one is plausible: 1.5 is not 1.5 % (r1 review 38)
@@ -139,6 +141,30 @@ def spec_warnings(spec: Spec) -> list[str]:
             f"({h * 100:g} % extra){guess}"
         )
     return out + _spread_warnings(spec)
+
+
+SLOW_TTFT_MS = 60_000.0  # a minute to the first token: no interactive service waits so long
+SLOW_TPOT_MS = 1_000.0  # a second a token: slower than anyone reads
+
+
+def _slow_target(field: str, v: float) -> str | None:
+    """A TTFT or TPOT target too long to be meant (UX trial 31 F5: ``ttft_ms: 800000``, 13
+    minutes, was taken silently), with the arithmetic and the units; said, not refused, as a
+    target of at most 1 ms is (a batch job may mean it). An end-to-end latency of minutes is
+    a long completion's, and its limit is the schema's (one hour)."""
+    if field.endswith("ttft_ms") and v >= SLOW_TTFT_MS:
+        return (
+            f"{field} is {v:,.0f} ms = {v / 60_000:.3g} minutes to the first token, over "
+            f"{SLOW_TTFT_MS / 60_000:g} minute; the field is in milliseconds: did you mean "
+            f"{v / 1000:,g} ms?"
+        )
+    if field.endswith("tpot_ms") and v >= SLOW_TPOT_MS:
+        return (
+            f"{field} is {v:,.0f} ms per output token = {1000 / v:.3g} tokens/s, a second or "
+            "more a token; the field is in milliseconds per output token (50 ms is 20 "
+            "tokens/s): check the units"
+        )
+    return None
 
 
 def _spread_warnings(spec: Spec) -> list[str]:

@@ -93,3 +93,34 @@ def test_a_unit_slip_that_derives_a_latency_over_an_hour_is_refused_at_its_targe
         assert (p["line"], p["where"]) == (line, where), p
         assert sum_ in p["message"] and "over its limit of 3,600,000 ms" in p["message"], p
         assert "tpot_ms in milliseconds per output token" in p["hint"], p
+
+
+def test_a_target_too_long_to_be_meant_is_warned(cli, tmp_path: Path) -> None:
+    """UX trial 31 F5: `ttft_ms: 800000` (13 minutes, under the derived latency's one-hour
+    limit) was taken without a word. A TTFT of a minute or more and a TPOT of a second or more
+    a token, the spec's or a class's own, are warned with the arithmetic and the units (as a
+    target of at most 1 ms is); 60 s of e2e latency and a 20 s TTFT are not."""
+    spec = tmp_path / "spec.yaml"
+
+    def warned(slo: str, cls: str = "") -> list[str]:
+        spec.write_text(
+            "apiVersion: scaleplan/v1\nkind: InferenceService\nmetadata: {name: chat}\n"
+            "model: {architecture: llama-3.1-8b}\n"
+            "traffic: {peak_rps: 1, classes: [{name: rag, share: 1, input_tokens: 8000, "
+            f"output_tokens: 1000{cls}}}]}}\n"
+            f"slo: {slo}\n"
+            "kubernetes: {image: vllm/vllm-openai:v0.11.0}\n"
+        )
+        doc = json.loads(cli(["validate", str(spec), "--json"]).stdout)
+        return [w for w in doc["warnings"] if "minute" in w or "tokens/s" in w]
+
+    (w,) = warned("{ttft_ms: 800000, tpot_ms: 50}")
+    assert w == (
+        "slo.ttft_ms is 800,000 ms = 13.3 minutes to the first token, over 1 minute; the field "
+        "is in milliseconds: did you mean 800 ms?"
+    ), w
+    (w,) = warned("{ttft_ms: 800, tpot_ms: 2500}")
+    assert w.startswith("slo.tpot_ms is 2,500 ms per output token = 0.4 tokens/s"), w
+    (w,) = warned("{ttft_ms: 800, tpot_ms: 50}", ", slo: {ttft_ms: 90000}")
+    assert w.startswith("traffic.classes[0].slo.ttft_ms is 90,000 ms = 1.5 minutes"), w
+    assert warned("{ttft_ms: 20000, tpot_ms: 500, latency_ms: 600000}") == []
