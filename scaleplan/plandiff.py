@@ -24,7 +24,7 @@ from typing import Any, Literal
 from scaleplan.plan import HOURS_PER_MONTH, Allocation, Plan
 from scaleplan.spec import OMITTED_WHILE_DEFAULT
 from scaleplan.table import Report
-from scaleplan.wording import sig4
+from scaleplan.wording import counted, sig4
 
 Action = Literal["add", "remove", "resize", "change"]
 SYMBOL: dict[Action, str] = {"add": "+", "remove": "-", "resize": "~", "change": "~"}
@@ -298,8 +298,15 @@ def _spot_left(plan: Plan) -> tuple[float | None, str]:
 
 
 def _shape(a: Allocation) -> str:
+    """'aws/us-east-1 g6.xlarge on-demand, 1 x L4, 0-12 replicas, $6.9800/h mean': a count
+    that varies over the day is its range and the cost its day's mean, as optimize's table
+    words them (UX trial 31 F7: "12 replicas, $6.9800/h" put the peak's count beside the
+    mean's cost; 12 replicas cost $83.76/h)."""
     per = f"{a.gpus_per_replica} x {a.accelerator}" if a.gpus_per_replica else f"{a.cpu_per_replica:g} vCPU"
-    return f"{a.provider}/{a.region} {a.instance_type} {a.capacity_type}, {per}, {a.replicas} replica{'' if a.replicas == 1 else 's'}, ${a.cost_per_hour:.4f}/h"
+    reps, cost = counted(a.replicas, "replica"), f"${a.cost_per_hour:.4f}/h"
+    if len(set(a.replicas_per_window)) > 1:
+        reps, cost = f"{min(a.replicas_per_window)}-{a.replicas} replicas", f"{cost} mean"
+    return f"{a.provider}/{a.region} {a.instance_type} {a.capacity_type}, {per}, {reps}, {cost}"
 
 
 def _value(v: Any) -> str:
