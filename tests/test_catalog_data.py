@@ -451,3 +451,30 @@ def test_a_slipped_decimal_in_a_new_row_is_said(  # type: ignore[no-untyped-def]
     spec = ROOT / "examples" / "embedding-cpu-gpu" / "spec.yaml"
     r = cli(["validate", str(spec), "--catalog", str(slip)])
     assert "$0.7 per H100 GPU-hour" in " ".join(r.stderr.split()), r.stderr
+
+
+def test_the_reserved_price_recipe_of_the_docs_is_what_loads(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """UX trial 31 F11: docs/catalog.md said a reserved price is "one row with the same key and
+    a lower price_ondemand", and such a row is refused. The doc's recipe (the key, family, vcpus,
+    memory_gib and the price) loads and keeps the type's GPUs; the key and a price alone are
+    refused, naming each field the doc says to state."""
+    base = next(r for r in catalog.rows if r.provider == "azure" and r.accelerator == "H100-NVL")
+    key = (f"  - {{provider: azure, region: {base.region}, instance_type: {base.instance_type}, "
+           f"price_ondemand: {base.price_ondemand * 0.6:.4f}")
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(USER.format(extra="", rows=key + "}\n"))
+    with pytest.raises(CatalogError) as info:
+        load_catalog([bare])
+    assert sorted(p.where.split(".")[-1] for p in info.value.problems) == [
+        "family", "memory_gib", "vcpus"
+    ]
+    full = tmp_path / "full.yaml"
+    full.write_text(USER.format(extra="", rows=(
+        f"{key}, family: {base.family}, vcpus: {base.vcpus}, memory_gib: {base.memory_gib}}}\n"
+    )))
+    (row,) = [r for r in load_catalog([full]).rows if r.key == base.key]
+    assert row.price_ondemand < base.price_ondemand and row.accelerator == "H100-NVL"
+    doc = " ".join((ROOT / "docs" / "catalog.md").read_text(encoding="utf-8").split())
+    assert "states `family`, `vcpus` and `memory_gib`" in doc
