@@ -358,3 +358,27 @@ def test_enum_values_in_another_case_or_a_clouds_name_get_a_did_you_mean(
     spec.write_text(text.replace(old, new), encoding="utf-8")
     err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
     assert field in err and said in err, err
+
+
+def test_the_budget_hint_names_allowed_accelerators_left_out_for_their_flags(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 33: a GKE Mixtral spec allowing L4, A100-80GB and H100 in us-central1 (every
+    A100-80GB and H100 row there flagged) with an $80/h budget was told only "raise
+    placement.budget_per_hour to at least 302.81" (47 nodes of 8 x L4), though with the
+    flagged rows it planned $43.51/h: the budget hint now names the accelerators never tried,
+    on the one-region path (no placement.regions) too."""
+    monkeypatch.chdir(tmp_path)
+    text = _spec_text("L4, H100", "budget_per_hour: 0.5")
+    one = text.replace("  regions: [us-central1]\n", "")  # the one-region path
+    for name, body in (("r.yaml", text), ("one.yaml", one)):
+        Path(name).write_text(body, encoding="utf-8")
+        res = cli(["optimize", name, "--out", "o"], exit_code=4)
+        hint = next(t for t in res.stderr.splitlines() if t.startswith("hint:"))
+        assert hint.startswith("hint: raise placement.budget_per_hour to at least "), hint
+        assert "or plan on H100 (allowed, but every catalog row of it here is flagged" in hint
+        assert "placement.include_flagged: true" in hint
+    # an allow list without a flagged accelerator: the plain hint
+    Path("l.yaml").write_text(_spec_text("L4", "budget_per_hour: 0.5"), encoding="utf-8")
+    res = cli(["optimize", "l.yaml", "--out", "o2"], exit_code=4)
+    assert "flagged" not in res.stderr and "raise placement.budget_per_hour" in res.stderr

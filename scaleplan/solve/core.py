@@ -36,6 +36,7 @@ from scaleplan.solve.diagnose import (
     diagnose_milp,
     serving_candidates,
     time_limit_reason,
+    untried_flagged,
 )
 from scaleplan.solve.explain import explain
 from scaleplan.solve.milp import SolveStat
@@ -89,11 +90,11 @@ def solve(spec: Spec, profile: Profile | None, catalog: Catalog, *, options: Sol
 
 
 def _cheapest(
-    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float, *, budget: bool
+    pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
 ) -> tuple[Outcome, tuple[SolveStat, ...]]:
     """The cheapest plan over every window (static weights re-planned), or InfeasibleError;
-    with the solver runs of the search (a static re-plan keeps the search's runs). ``budget``:
-    check placement.budget_per_hour on it (:func:`_one_region` ranks regions without it)."""
+    with the solver runs of the search (a static re-plan keeps the search's runs); the budget
+    is the caller's to check (:func:`_within_budget`)."""
     options = pb.options
     best = search_windows(pb, cands, rps, deadline=deadline)
     runs = best.stats
@@ -102,17 +103,15 @@ def _cheapest(
     if best.status == "infeasible":
         raise InfeasibleError(diagnose_milp(pb, cands, rps, deadline + options.time_limit))
     best = after_search(pb, best, rps, deadline)
-    if budget:
-        _within_budget(pb, best)
     return best, runs
 
 
-def _within_budget(pb: Problem, best: Outcome) -> None:
+def _within_budget(pb: Problem, best: Outcome, diag: Diagnostics) -> None:
     """InfeasibleError when the plan costs more than placement.budget_per_hour (its reason
-    names that cost)."""
+    names that cost, and the allowed accelerators never tried for their flags)."""
     limit = pb.spec.placement.budget_per_hour
     if limit is not None and best.cost > limit + 1e-9:
-        raise InfeasibleError([budget_reason(limit, best)])
+        raise InfeasibleError([budget_reason(limit, best, untried_flagged(pb.spec, diag))])
 
 
 def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float], window_hours: float, *, options: SolveOptions) -> SolveResult:
@@ -233,7 +232,7 @@ def _one_region(
             continue
         try:
             cands = serving_candidates(pb, cands, rps)
-            best, runs = _cheapest(pb, cands, rps, share, budget=False)
+            best, runs = _cheapest(pb, cands, rps, share)
         except InfeasibleError as exc:
             reasons[r] = exc
             continue
@@ -258,12 +257,12 @@ def _one_region(
         raise InfeasibleError([note, *first.reasons])
     chosen = held[0][1]
     searched = found[chosen]
-    _within_budget(searched.pb, searched.best)
     # the plan's warnings are the chosen region's own (flagged, unoffered, left out there)
     _, diag = build_candidates(
         searched.pb.spec, profile, catalog, max_util=options.max_utilization,
         spec_dir=options.spec_dir,
     )
+    _within_budget(searched.pb, searched.best, diag)
     # alternatives and baselines get what the limit leaves after the regions' searches
     res = _finish(searched, diag, rps, window_hours, profile, catalog, end)
     others = []
@@ -341,7 +340,8 @@ def _solve_demand(
     if not cands or diag.unserved_classes:
         raise _no_candidates(pb, diag, profile, catalog, rps)
     cands = serving_candidates(pb, cands, rps)
-    best, runs = _cheapest(pb, cands, rps, deadline, budget=True)
+    best, runs = _cheapest(pb, cands, rps, deadline)
+    _within_budget(pb, best, diag)
     searched = _Searched(pb, cands, best, runs, time.perf_counter() - t0)
     return _finish(searched, diag, rps, window_hours, profile, catalog, deadline)
 
@@ -368,10 +368,7 @@ def _finish(
         # command's limit, not one per solve); what does not fit in it is left out
         # accelerators left out for their flags that could have served: profiled ones (an
         # LLM spec's capacity model serves any)
-        flagged = [
-            a for a in diag.flagged_only
-            if spec.model.architecture is not None or a in diag.profile_accelerators
-        ]
+        flagged = untried_flagged(spec, diag)
         comparison = compare(pb, cands, diag.unpruned, rps, best, deadline, flagged)
         # spot without survive_loss: what the rule would cost, one more solve in the limit
         on = survive_loss_solve(pb, diag.unpruned, rps, best, deadline)

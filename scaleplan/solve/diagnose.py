@@ -134,10 +134,7 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
     # allowed accelerators whose every row here is flagged: never tried (UX trial 25: a GKE
     # Qwen2.5-32B spec allowing A100-80GB and H100 in us-central1 was told "allow faster
     # accelerators" of an allow list that had them); an LLM spec's capacity model serves any
-    flagged = [
-        a for a in diag.flagged_only
-        if spec.model.architecture is not None or a in diag.profile_accelerators
-    ]
+    flagged = untried_flagged(spec, diag)
     for cls in classes:
         for b in _bests(diag, cls):
             need[b[1]] = max(need.get(b[1], 0), math.ceil(b[2]))
@@ -320,17 +317,37 @@ def time_limit_reason(
     )
 
 
-def budget_reason(budget: float, best: Outcome) -> InfeasibleReason:
+def untried_flagged(spec: Spec, diag: Diagnostics) -> list[str]:
+    """Allowed accelerators whose every row here is flagged, so never tried, that could have
+    served: profiled ones (an LLM spec's capacity model serves any)."""
+    return [
+        a for a in diag.flagged_only
+        if spec.model.architecture is not None or a in diag.profile_accelerators
+    ]
+
+
+def budget_reason(budget: float, best: Outcome, flagged: Sequence[str] = ()) -> InfeasibleReason:
     """The cheapest plan costs more than placement.budget_per_hour: both in $/h (the plan's
-    cost averaged over the day, as the budget is) and the budget that holds it, in cents up."""
+    cost averaged over the day, as the budget is) and the budget that holds it, in cents up.
+    ``flagged``: allowed accelerators never tried for their rows' flags, which may cost less
+    (UX trial 33: a GKE Mixtral spec allowing A100-80GB and H100 was told to raise its $80/h
+    budget to $302.81/h for 47 L4 nodes; with the flagged rows it planned $43.51/h)."""
     need = math.ceil(round(best.cost * 100, 6)) / 100
     have = f"{budget:.2f}" if abs(budget - round(budget, 2)) < 1e-9 else f"{budget:g}"
+    untried = ""
+    if flagged:
+        untried = (
+            f", or plan on {', '.join(flagged)} (allowed, but every catalog row of "
+            f"{'it' if len(flagged) == 1 else 'theirs'} here is flagged, so never tried: give "
+            "the prices you pay in a catalog of your own, --catalog or placement.catalogs, or "
+            "set placement.include_flagged: true)"
+        )
     return InfeasibleReason(
         "budget",
         f"placement.budget_per_hour is ${have}/h, the cheapest plan costs ${best.cost:.2f}/h "
         f"averaged over the day ({describe(best)})",
-        f"raise placement.budget_per_hour to at least {need:.2f} (${need:.2f}/h), or relax "
-        "the SLO, headroom or redundancy",
+        f"raise placement.budget_per_hour to at least {need:.2f} (${need:.2f}/h){untried}, or "
+        "relax the SLO, headroom or redundancy",
         {"budget": budget, "cost": best.cost},
         where="placement.budget_per_hour",
     )
