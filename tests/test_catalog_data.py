@@ -478,3 +478,45 @@ def test_the_reserved_price_recipe_of_the_docs_is_what_loads(
     assert row.price_ondemand < base.price_ondemand and row.accelerator == "H100-NVL"
     doc = " ".join((ROOT / "docs" / "catalog.md").read_text(encoding="utf-8").split())
     assert "states `family`, `vcpus` and `memory_gib`" in doc
+
+
+def test_a_row_whose_gpu_memory_is_not_its_accelerators_is_refused(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """UX trial 33: an owned pool of A100 80 GB nodes written `accelerator: A100` (the 40 GB
+    part) with `accelerator_memory_gib: 80` validated, was sized at 40 GiB (7 nodes where 6
+    do) and rendered `nvidia.com/gpu.product: NVIDIA-A100-SXM4-40GB`, a label no node of the
+    pool carries (Pending pods), and check passed. The two facts contradict: exit 3 at the
+    row's field, naming the part of that memory; GB written for GiB (74.5 for 80) is fine."""
+    row = (
+        "  - {provider: onprem, region: dc1, instance_type: a100-node, family: a100, "
+        "accelerator: ACC, accelerator_count: 4, accelerator_memory_gib: MEM, vcpus: 64, "
+        "memory_gib: 512, price_ondemand: 0}\n"
+    )
+
+    def inventory(acc: str, mem: str) -> Path:
+        path = tmp_path / "inventory.yaml"
+        path.write_text(USER.format(extra="", rows=row.replace("ACC", acc).replace("MEM", mem)))
+        return path
+
+    with pytest.raises(CatalogError) as ei:
+        load_catalog([inventory("A100", "80")])
+    (problem,) = ei.value.problems
+    assert problem.where == "instances[0].accelerator_memory_gib"
+    assert "80 GiB per GPU, but A100 has 40 GiB" in problem.message
+    assert "did you mean accelerator: A100-80GB?" in (problem.hint or "")
+    for acc, mem in (("A100-80GB", "80"), ("A100-80GB", "74.5"), ("A100", "40")):
+        assert load_catalog([inventory(acc, mem)]).rows[-1].accelerator == acc
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "apiVersion: scaleplan/v1\nkind: InferenceService\nmetadata: {name: chat}\n"
+        "model: {architecture: llama-3.1-8b, engine: vllm}\n"
+        "traffic: {peak_rps: 2, classes: [{name: c, share: 1, input_tokens: 512, "
+        "output_tokens: 128}]}\nslo: {ttft_ms: 2000, tpot_ms: 60}\n"
+        "placement: {providers: [onprem], regions: [dc1], catalogs: [inventory.yaml]}\n"
+        "kubernetes: {image: vllm/vllm-openai:v0.11.0}\n"
+    )
+    inventory("A100", "80")
+    err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
+    assert "inventory.yaml:" in err and "instances[0].accelerator_memory_gib: 80 GiB per GPU" in err
+    assert "Traceback" not in err

@@ -100,6 +100,38 @@ INHERITED_LABELS = ("gke_accelerator", "gpu_product", "node_labels")
 INHERITED_HARDWARE = ("accelerator", "accelerator_count", "accelerator_memory_gib")
 
 
+MEMORY_TOLERANCE = 0.1  # GB written for GiB (80 GB = 74.5 GiB) stays inside it
+
+
+def memory_problem(probe: Catalog, row: InstanceRow, i: int) -> Problem | None:
+    """A row whose ``accelerator_memory_gib`` is not its accelerator's memory (UX trial 33: an
+    owned node pool of A100 80 GB written ``accelerator: A100``, the 40 GB part, with
+    ``accelerator_memory_gib: 80`` was sized at 40 GiB and rendered the 40 GB part's
+    nvidia.com/gpu.product label, which no node of the pool carries: its pods stay Pending,
+    and check passed). The accelerator decides the sizing and the labels, so the two must
+    agree; the hint names the parts of that generation with the stated memory."""
+    acc = probe.accelerator(row.accelerator or "")
+    stated = row.accelerator_memory_gib
+    if acc is None or stated is None or abs(stated / acc.memory_gib - 1) <= MEMORY_TOLERANCE:
+        return None
+    like = [
+        a.name for a in probe.accelerators
+        if a.vendor == acc.vendor and a.generation == acc.generation and a.name != acc.name
+        and abs(stated / a.memory_gib - 1) <= MEMORY_TOLERANCE
+    ]
+    fix = f"did you mean accelerator: {' or '.join(like)}? Else " if like else ""
+    return Problem(
+        f"instances[{i}].accelerator_memory_gib",
+        f"{stated:g} GiB per GPU, but {acc.name} has {acc.memory_gib:g} GiB; the plan sizes the "
+        f"model with {acc.name}'s memory and render selects nodes by its GPU label",
+        hint=(
+            f"{fix}state {acc.memory_gib:g}, or name your part's specs under 'accelerators:' "
+            "in this file (`scaleplan catalog accelerators` lists the known ones)"
+        ),
+        path=("instances", i, "accelerator_memory_gib"),
+    )
+
+
 def _older(a: str | None, b: str | None) -> bool:
     """Whether date ``a`` is before ``b`` (a row's ``fetched_at``; False when either is
     missing or unreadable)."""
@@ -129,6 +161,10 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
                     continue
                 if canonical != r.accelerator:
                     r = r.model_copy(update={"accelerator": canonical})
+                wrong = memory_problem(probe, r, i)
+                if wrong is not None:
+                    problems.append(wrong)
+                    continue
             dated = f.provenance.prices_dated
             row = _scaled(r, f.price_multiplier, dated)
             prev = rows.get(r.key)
