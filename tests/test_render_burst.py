@@ -256,3 +256,7 @@ def test_owned_shapes_that_share_nodes_by_the_hour_keep_their_autoscalers(
     said = [w for w in res.warnings if "moves the same nodes between them by the hour" in w]
     nodes = "onprem/dc1/a100 (12 nodes at their peaks together, the plan uses at most 6)"
     assert said and nodes in said[0]
+    # the fix names a spec field that exists (UX trial 33: it offered
+    # model.engine_config.tensor_parallel, which validate refuses as an unknown key)
+    assert "set placement.max_gpus_per_replica to the fewest GPUs" in said[0]
+    assert "tensor_parallel" not in said[0]

@@ -70,8 +70,8 @@ def shared_note(plan: Plan, shared: Sequence[Alloc]) -> str:
         "allocations priced $0/h whose plan moves the same nodes between them by the hour keep "
         f"their {ks.type} objects, as each at its peak would not fit: {'; '.join(parts)}; "
         "priced allocations beside them may scale up before these are full (docs/render.md, "
-        "\"Burst plans\"); to hold them fixed, plan one serving shape per node type (e.g. "
-        "placement.max_gpus_per_replica, or model.engine_config.tensor_parallel)"
+        "\"Burst plans\"); to hold them fixed, plan one serving shape per node type (set "
+        "placement.max_gpus_per_replica to the fewest GPUs one replica serves on)"
     )
 
 
