@@ -105,11 +105,16 @@ def shown(value: Any) -> str:
 
 
 _CLOUD_FLAVORS = {"azure": "aks", "gcp": "gke", "google": "gke", "aws": "eks-karpenter"}
+# what a cluster of no cloud is called in words (the README's "plain clusters"; UX trial 33:
+# `flavor: plain` got the list of flavors and no hint)
+_CLOUD_FLAVORS.update(dict.fromkeys(
+    ("plain", "vanilla", "kubernetes", "k8s", "onprem", "on-prem", "bare-metal", "baremetal",
+     "self-managed", "kubeadm", "k3s", "rke2", "openshift"), "generic"))
 
 
 def _same_value(inp: Any, vals: list[str]) -> list[str]:
     """The allowed value ``inp`` means in another case ('AKS'), or a cloud's name for its
-    Kubernetes flavor ('azure'; UX trial 30 F9)."""
+    Kubernetes flavor ('azure'; UX trial 30 F9), or a cluster of none ('plain': generic)."""
     said = inp.strip().lower() if isinstance(inp, str) else ""
     return [v for v in vals if v.lower() == said] or [
         v for v in vals if v == _CLOUD_FLAVORS.get(said)

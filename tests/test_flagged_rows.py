@@ -346,6 +346,9 @@ def test_a_budget_per_month_or_day_says_how_to_give_it(
 @pytest.mark.parametrize(("field", "old", "new", "said"), [
     ("kubernetes.flavor", "flavor: gke", "flavor: GKE", "did you mean 'gke'?"),
     ("kubernetes.flavor", "flavor: gke", "flavor: azure", "did you mean 'aks'?"),
+    # UX trial 33: the README's "plain clusters" typed as a flavor
+    ("kubernetes.flavor", "flavor: gke", "flavor: plain", "did you mean 'generic'?"),
+    ("kubernetes.flavor", "flavor: gke", "flavor: on-prem", "did you mean 'generic'?"),
     ("slo.percentile", "tpot_ms: 60}", "tpot_ms: 60, percentile: p99}", "write 99: slo.perc"),
 ])
 def test_enum_values_in_another_case_or_a_clouds_name_get_a_did_you_mean(
