@@ -64,3 +64,22 @@ def test_a_headroom_over_one_is_said_to_look_like_a_percentage() -> None:
         same = text.replace("peak_rps: 1", f"peak_rps: 1\n  headroom: {ok}")
         spec = parse_spec_text(same, "s.yaml")
         assert spec_warnings(spec) == []
+
+
+def test_a_daily_curve_in_requests_per_hour_is_said() -> None:
+    """UX trial 33: `hourly_rps: [7200, ..., 43200]` (requests per hour, 2 to 12 req/s meant)
+    planned 26,204 H100s for a Mixtral service without a word on the unit. Every value a
+    multiple of 3,600 is said, with the curve divided; a curve of other values is not."""
+    text = SPEC.replace("{SLO}", "{ttft_ms: 800, tpot_ms: 35}")
+    per_hour = [7200, 7200, 10800] + [43200] * 21
+    said = spec_warnings(parse_spec_text(
+        text.replace("peak_rps: 1", f"hourly_rps: {per_hour}"), "s.yaml"
+    ))
+    assert said == [
+        "traffic.hourly_rps is each hour's rate in requests per second, and every value is a "
+        "multiple of 3,600 (peak 43,200 req/s): if they are requests per hour, divide each by "
+        "3,600 (peak 12 req/s)"
+    ]
+    for curve in ([2, 2, 3] + [12] * 21, [0, 3600] + [3601] * 22):
+        quiet = text.replace("peak_rps: 1", f"hourly_rps: {curve}")
+        assert spec_warnings(parse_spec_text(quiet, "s.yaml")) == []
