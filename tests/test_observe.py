@@ -252,6 +252,13 @@ def test_print_queries_and_bad_flags(cli, running, tmp_path) -> None:
     r = cli(["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(running), "--print-queries", "--json"])
     qs = json.loads(r.stdout)
     assert qs["replicas"] == 'count(up{namespace="search",service="ranker"} == 1)'
+    # UX trial 33: --print-queries sends nothing, so it needs no --prometheus (it was exit 2,
+    # "Missing option '--prometheus'"); a run that queries still does, before reading the plan
+    r = cli(["observe", "--plan", str(running), "--print-queries", "--json"])
+    assert json.loads(r.stdout) == qs
+    r = cli(["observe", "--plan", str(tmp_path / "none.yaml"), "--json"], exit_code=2)
+    err = json.loads(r.stdout)["error"]
+    assert err["option"] == "--prometheus" and "only --print-queries runs without one" in err["message"]
     # --out beside --print-queries was ignored (exit 0, no file): two options that cannot be combined
     r = cli(["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(running), "--print-queries", "--out", str(tmp_path / "o.yaml")], exit_code=2)
     assert "--print-queries writes no file" in r.stderr and not (tmp_path / "o.yaml").exists()

@@ -12,8 +12,8 @@ from scaleplan.cli.options import args_of, number_option
 
 
 def observe(
-    prometheus: Annotated[str, typer.Option("--prometheus", help="Prometheus base URL (credentials: SCALEPLAN_PROMETHEUS_TOKEN[_FILE] or SCALEPLAN_PROMETHEUS_USER + _PASSWORD[_FILE]).", show_default=False)],
     plan: Annotated[str, typer.Option("--plan", metavar="FILE", help="The running plan (plan.yaml).", show_default=False)],
+    prometheus: Annotated[str | None, typer.Option("--prometheus", help="Prometheus base URL (credentials: SCALEPLAN_PROMETHEUS_TOKEN[_FILE] or SCALEPLAN_PROMETHEUS_USER + _PASSWORD[_FILE]); required unless --print-queries.", show_default=False)] = None,
     out: Annotated[str | None, typer.Option("--out", "-o", metavar="FILE", help="Write the Observed file here (YAML).")] = None,
     since: Annotated[str, typer.Option("--since", help="How far back to look (30m, 12h, 14d, 2w).")] = "14d",
     step: Annotated[str, typer.Option("--step", help="Resolution of the range queries.")] = "5m",

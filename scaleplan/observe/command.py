@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class ObserveArgs:
     """The options of ``scaleplan observe`` as given (read by the functions below)."""
 
-    prometheus: str
+    prometheus: str | None  # None: --print-queries alone sends nothing (UX trial 33)
     plan: str
     since: str = "14d"
     step: str = "5m"
@@ -91,6 +91,7 @@ def observe_plan(
     from scaleplan.outputs import check_out_file, refuse_input_as_output
     from scaleplan.yamlio import atomic_write, check_writable
 
+    assert a.prometheus is not None  # observe_command refused a run without it
     if out is not None:  # before the queries run: a path that cannot be written fails now, exit 3
         check_writable(check_out_file(out, example="observed.yaml"), example="observed.yaml")
         inputs = [a.plan, *([a.queries] if a.queries is not None else [])]
@@ -116,8 +117,15 @@ def observe_command(
     """``scaleplan observe``'s :class:`~scaleplan.table.Report`: the queries built (and the
     outputs checked); with ``print_queries`` only they, as lines or JSON (nothing is sent);
     else the Observed document (:func:`observe_plan`, written to ``out`` when given)."""
+    from scaleplan.errors import OptionError
     from scaleplan.observe import report
 
+    if a.prometheus is None and not print_queries:  # the command line first, as the parser
+        raise OptionError(  # would (UX trial 33: --print-queries sends nothing, needs no URL)
+            "not given: observe queries the Prometheus at this base URL, e.g. "
+            "http://prometheus.monitoring.svc:9090 (only --print-queries runs without one)",
+            option="--prometheus",
+        )
     planned = plan_queries(a)
     check_outputs(print_queries=print_queries, out=out)
     if print_queries:
