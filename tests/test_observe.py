@@ -258,7 +258,8 @@ def test_print_queries_and_bad_flags(cli, running, tmp_path) -> None:
     assert json.loads(r.stdout) == qs
     r = cli(["observe", "--plan", str(tmp_path / "none.yaml"), "--json"], exit_code=2)
     err = json.loads(r.stdout)["error"]
-    assert err["option"] == "--prometheus" and "only --print-queries runs without one" in err["message"]
+    assert err["option"] == "--prometheus"
+    assert "only --print-queries runs without one" in err["message"]
     # --out beside --print-queries was ignored (exit 0, no file): two options that cannot be combined
     r = cli(["observe", "--prometheus", "http://127.0.0.1:9", "--plan", str(running), "--print-queries", "--out", str(tmp_path / "o.yaml")], exit_code=2)
     assert "--print-queries writes no file" in r.stderr and not (tmp_path / "o.yaml").exists()
