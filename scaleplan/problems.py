@@ -324,6 +324,9 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
             owner = _model_at(model, loc)
             if owner is not None:
                 hint = "expected keys: " + ", ".join(_field_names(owner))
+                switch = [k for k in ("allowed", "enabled") if k in owner.model_fields]
+                if isinstance(inp, bool) and switch and loc:  # `spot: true` (UX trial 33)
+                    hint = f"write '{loc[-1]}: {{{switch[0]}: {str(inp).lower()}}}'; {hint}"
             else:
                 hint = "write it as 'key: value' lines indented under this key"
         elif _TYPE_OF[typ] in {"list", "tuple", "set"}:

@@ -385,3 +385,18 @@ def test_the_budget_hint_names_allowed_accelerators_left_out_for_their_flags(
     Path("l.yaml").write_text(_spec_text("L4", "budget_per_hour: 0.5"), encoding="utf-8")
     res = cli(["optimize", "l.yaml", "--out", "o2"], exit_code=4)
     assert "flagged" not in res.stderr and "raise placement.budget_per_hour" in res.stderr
+
+
+def test_a_switch_section_given_as_a_boolean_gets_the_mapping_to_write(
+    cli, tmp_path: Path
+) -> None:
+    """UX trial 33: `spot: true` got "must be a mapping (key: value); got True (expected keys:
+    allowed, max_fraction, survive_loss)"; the hint now writes the mapping meant first."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        _spec_text("L4").replace("  providers: [gcp]\n", "  providers: [gcp]\n  spot: true\n"),
+        encoding="utf-8",
+    )
+    err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
+    assert "placement.spot: must be a mapping" in err
+    assert "(write 'spot: {allowed: true}'; expected keys: allowed," in err, err
