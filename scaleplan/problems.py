@@ -216,6 +216,16 @@ def _field_names(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
+def _keys_hint(owner: type[BaseModel], inp: Any, loc: tuple[Any, ...]) -> str:
+    """The keys a mapping field takes; given a boolean where its section has an on/off key
+    (`spot: true`), the mapping meant first (UX trial 33)."""
+    hint = "expected keys: " + ", ".join(_field_names(owner))
+    switch = [k for k in ("allowed", "enabled") if k in owner.model_fields]
+    if isinstance(inp, bool) and switch and loc:
+        hint = f"write '{loc[-1]}: {{{switch[0]}: {str(inp).lower()}}}'; {hint}"
+    return hint
+
+
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[PathKey, bool]:
     """Drop pydantic's union / validator markers from a location; say whether any were there.
 
@@ -323,10 +333,7 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
         elif _TYPE_OF[typ] in {"model", "dict"}:
             owner = _model_at(model, loc)
             if owner is not None:
-                hint = "expected keys: " + ", ".join(_field_names(owner))
-                switch = [k for k in ("allowed", "enabled") if k in owner.model_fields]
-                if isinstance(inp, bool) and switch and loc:  # `spot: true` (UX trial 33)
-                    hint = f"write '{loc[-1]}: {{{switch[0]}: {str(inp).lower()}}}'; {hint}"
+                hint = _keys_hint(owner, inp, loc)
             else:
                 hint = "write it as 'key: value' lines indented under this key"
         elif _TYPE_OF[typ] in {"list", "tuple", "set"}:
