@@ -9,7 +9,6 @@ dates, so identical inputs give a byte-identical file (``solve_seconds`` only ap
 # No `from __future__ import annotations`: pydantic would compile every field's annotation
 # string (typing.ForwardRef) at each start-up (issue 20); forward references are quoted.
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +18,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from scaleplan.catalog.model import CapacityType
 from scaleplan.errors import PlanError, Problem
 from scaleplan.kube.weights import class_routed
+from scaleplan.kube.zones import spread_nodes, spread_zones
 from scaleplan.problems import (
     StrictModel,
     fix,
@@ -144,21 +144,27 @@ class Allocation(StrictModel):
         counts against a quota's ``max_gpus`` (``solve.milp.window.QuotaScope``)."""
         return self.accelerators_per_node
 
-    def floor_cost(self, floor: int) -> float:
-        """What holding ``floor`` replicas in every window adds per hour (:func:`floor_cost`)."""
+    def floor_cost(self, floor: int, redundancy: str) -> float:
+        """What holding ``floor`` replicas in every window adds per hour (:func:`floor_cost`;
+        ``redundancy``: the plan's placement.redundancy, whose zone spread decides the nodes)."""
         return floor_cost(
-            floor, self.replicas_per_node, self.nodes_per_window, self.price_per_node_hour
+            floor, self.replicas_per_node, self.nodes_per_window, self.price_per_node_hour,
+            len(spread_zones(redundancy, self.zones)),
         )
 
 
 def floor_cost(
-    floor: int, replicas_per_node: int, nodes_per_window: Sequence[int], price: float
+    floor: int, replicas_per_node: int, nodes_per_window: Sequence[int], price: float,
+    zones: int = 0,
 ) -> float:
     """What a replica floor adds per hour, averaged over the windows: the nodes ``floor``
-    replicas need beyond each window's own, at ``price`` per node-hour (0 without windows)."""
+    replicas need beyond each window's own, at ``price`` per node-hour (0 without windows).
+    ``zones``: the zones the pods are spread over (redundancy: zone; 0: none), as render
+    spreads them: a node holds only its own zone's pods (``kube.zones.spread_nodes``: 3 pods
+    of 8 a node over 3 zones take 3 nodes, not 1)."""
     if not nodes_per_window:
         return 0.0
-    need = math.ceil(floor / replicas_per_node)
+    need = spread_nodes(floor, replicas_per_node, zones)
     return sum(max(0, need - n) for n in nodes_per_window) * price / len(nodes_per_window)
 
 

@@ -75,12 +75,12 @@ def test_spot_max_fraction_holds_at_every_demand_up_to_the_pools_capacity() -> N
     assert max(shares) <= 0.5 + 1e-6, (max(shares), shares.index(max(shares)))
     ps = pool_split(p)
     assert ps is not None
-    assert pool_ok(p, ps, sol.replicas, p.demand, sol.nodes)
+    assert pool_ok(p, ps, sol.replicas, p.demand)
     # the check of a plan the MILP did not solve for (a quieter window's) holds the same
     # points: the old plan passes the capacity point (50 %) and fails at no load (75 %)
     assert max(_spot_shares(p, [2, 2])) > 0.74
     assert ps.spot_over([2, 2], [False, True], 0.5) == (0.0, 0.75)
-    assert not pool_ok(p, ps, [2, 2], p.demand, [2, 2])
+    assert not pool_ok(p, ps, [2, 2], p.demand)
 
 
 def test_a_shape_the_split_is_unknown_for_is_left_out_with_a_warning() -> None:
@@ -138,15 +138,15 @@ def test_the_loss_rows_bind_where_a_loss_leaves_pods_past_capacity(
     assert sol.status == "optimal", sol
     assert sol.replicas == plan and abs(sol.cost - cost) < 1e-6, sol
     ps = pool_split(p)
-    assert ps is not None and pool_ok(p, ps, sol.replicas, p.demand, sol.nodes)
+    assert ps is not None and pool_ok(p, ps, sol.replicas, p.demand)
     # every loss leaves pods that carry the demand within their capacity under the split
-    for left in replicas_left(p, sol.replicas, sol.nodes):
+    for left in replicas_left(p, sol.replicas):
         per_pod = split(ps.members, left, demand)
         assert all(v <= c * (1 + 1e-9) for v, c in zip(per_pod, ps.caps, strict=True)), left
     # the mix the rows turn down leaves pods past theirs after a loss
     mix = [2, 2] if redundancy == "n+1" else [3, 3]
-    assert not pool_ok(p, ps, mix, p.demand, mix)
-    over = [split(ps.members, left, demand) for left in replicas_left(p, mix, mix)]
+    assert not pool_ok(p, ps, mix, p.demand)
+    over = [split(ps.members, left, demand) for left in replicas_left(p, mix)]
     assert any(v > c * 1.01 for s in over for v, c in zip(s, ps.caps, strict=True)), over
 
 
@@ -205,7 +205,7 @@ def test_a_kinks_spot_row_is_added_when_a_plan_breaks_it_and_the_optimum_holds_a
         (5.0 * a + 1.0 * b, [a, b])
         for a in range(9)
         for b in range(9)
-        if a + b and pool_ok(p, ps, [a, b], p.demand, [a, b])
+        if a + b and pool_ok(p, ps, [a, b], p.demand)
     )
     assert (sol.cost, sol.replicas) == best, (sol, best)
     assert max(_spot_shares(p, sol.replicas)) <= 0.5 + 1e-6

@@ -4,9 +4,9 @@ The enumerator is written independently of the MILP, from the definitions in doc
 it tries every node-count vector, places rpn replicas per node (under zone the most that the
 rendered even zone spread fits on them, :func:`spread_pods`), and checks each constraint
 directly (coverage with headroom, spot share on on-demand capacity, quotas, min/max replicas,
-n+1 after losing any node, zone after losing the biggest share ceil(n/Z) of every candidate in
-the region, and spot.survive_loss: after losing every spot replica at once the on-demand ones
-carry the demand without headroom).
+n+1 after losing any node, zone after losing the fullest zone of the even pod spread of every
+candidate in the region (:func:`worst_zone`), and spot.survive_loss: after losing every spot
+replica at once the on-demand ones carry the demand without headroom).
 
 All three routings, as WindowProblem expresses them:
 * service (even): one Service gives every replica D(1+h)/R with the traffic's class mix, so
@@ -142,6 +142,12 @@ def spread_pods(p: WindowProblem, ns: Sequence[int]) -> list[int]:
     return [_spread_fit(n, c.replicas_per_node, c.zones) for n, c in pairs]
 
 
+def worst_zone(r: int, z: int) -> int:
+    """The pods the fullest of ``z`` zones holds when ``r`` pods are spread with maxSkew 1
+    (r // z in every zone, one more in r mod z of them): what losing a zone takes."""
+    return max(r // z + (i < r % z) for i in range(z))
+
+
 @functools.cache
 def _spread_fit(n: int, q: int, z: int) -> int:
     fits = [
@@ -188,8 +194,7 @@ def even_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
     if p.redundancy == "n+1":
         checks += [fits(R - cands[i].replicas_per_node, 1.0) for i in used]
     if p.redundancy == "zone":
-        per = zip(ns, cands, strict=True)
-        lost = sum(math.ceil(n / c.zones) * c.replicas_per_node for n, c in per)
+        lost = sum(worst_zone(r, c.zones) for r, c in zip(reps, cands, strict=True))
         checks.append(fits(R - lost, 1.0))
     return all(checks)
 
@@ -205,9 +210,8 @@ def group_limit(p: WindowProblem, ns: Sequence[int], ks: Sequence[int]) -> tuple
     limits = [total / (1 + p.headroom)]  # coverage with headroom
     if p.redundancy == "n+1":  # any one node of the group lost, no headroom
         limits += [total - cap[k] / ns[k] for k in ks if ns[k]]
-    if p.redundancy == "zone":  # the worst zone holds ceil(n/Z) nodes of every member
-        node = {k: cands[k].replicas_per_node * (cands[k].cap(cls) or 0.0) for k in ks}
-        worst = [math.ceil(ns[k] / cands[k].zones) * node[k] for k in ks if ns[k]]
+    if p.redundancy == "zone":  # the fullest zone of every member's pod spread
+        worst = [worst_zone(pods[k], cands[k].zones) * (cands[k].cap(cls) or 0.0) for k in ks]
         limits.append(total - sum(worst))
     if p.survive_spot_loss:  # all spot lost: the on-demand members carry the load
         limits.append(od)
@@ -224,14 +228,15 @@ def delivered_rows_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
     """The delivered_util rows by hand: capacity x hi >= D, and per backend group what is left
     of (1 - lo) of its capacity, less margin x D when in use (always when margin < 0, where
     the solver may take it), at least each loss: a node of any member in use (n+1), the worst
-    zone's ceil(n/Z) nodes of every member (zone), its spot capacity (survive_loss); a group
-    without those rules has none."""
+    zone's pods of every member (zone, :func:`worst_zone`), its spot capacity (survive_loss);
+    a group without those rules has none."""
     if p.delivered_util is None:
         return True
     lo, hi, margin = p.delivered_util
     cands, d = p.candidates, p.demand[0]
     node = [c.replicas_per_node * (c.cap(p.classes[0]) or 0.0) for c in cands]
-    cap = [r * (c.cap(p.classes[0]) or 0.0) for r, c in zip(spread_pods(p, ns), cands, strict=True)]
+    pods = spread_pods(p, ns)
+    cap = [r * (c.cap(p.classes[0]) or 0.0) for r, c in zip(pods, cands, strict=True)]
     if hi * sum(cap) < d - EPS:
         return False
     for g in set(p.backend_groups):
@@ -242,7 +247,8 @@ def delivered_rows_ok(p: WindowProblem, ns: Sequence[int]) -> bool:
         if p.redundancy == "n+1":
             lost += [0.0, *(node[k] for k in ks if ns[k])]
         if p.redundancy == "zone":
-            lost.append(sum(node[k] * math.ceil(ns[k] / cands[k].zones) for k in ks))
+            one = [c.cap(p.classes[0]) or 0.0 for c in cands]
+            lost.append(sum(worst_zone(pods[k], cands[k].zones) * one[k] for k in ks))
         spot = [k for k in ks if cands[k].capacity_type == "spot"]
         if p.survive_spot_loss and spot:
             lost.append(sum(cap[k] for k in spot))

@@ -192,7 +192,7 @@ def _floor_above_plan(ctx: Context, rule: Rule) -> Iterator[Finding]:
         if not isinstance(value, int) or isinstance(value, bool) or not low < value <= a.replicas:
             continue
         hours = sum(1 for r in a.replicas_per_window if r < value)
-        extra = a.floor_cost(value)
+        extra = a.floor_cost(value, plan.spec.placement.redundancy)
         yield obj.finding(
             rule,
             f"{path[-1]} {value} keeps {counted(value, 'replica')} of {a.name} in every hour, "

@@ -1,9 +1,9 @@
 """The zone spread a plan relies on: render enforces it, check flags manifests that do not.
 
 Under ``placement.redundancy: zone`` the optimizer sizes each allocation's spare for losing the
-worst of its ``zones`` (node i in zone i mod Z, at most ceil(n/Z) nodes in any zone) and
-``simulate --fail zone`` takes one down; a pod spread of ``maxSkew: 1`` over those zones loses at
-most ceil(R/Z) replicas, no more than that. So the spread must be a hard constraint there
+worst of its ``zones`` and ``simulate --fail zone`` takes one down: a pod spread of
+``maxSkew: 1`` over those zones loses ceil(R/Z) of R replicas with a zone (:func:`spread_loss`,
+the loss every zone-loss row and check counts). So the spread must be a hard constraint there
 (``whenUnsatisfiable: DoNotSchedule``, ``minDomains`` = Z, the pods held to those zones). Under
 ``none`` and ``n+1`` no zone loss is planned for: the spread stays best effort, so that a
 scarce GPU in a zone that already has its share is used rather than left idle.
@@ -25,6 +25,13 @@ def spread_zones(redundancy: str, zones: Sequence[str]) -> tuple[str, ...]:
     return tuple(zones) if redundancy == "zone" else ()
 
 
+def holds_fewer(redundancy: str, replicas_per_node: int, zones: int) -> bool:
+    """Does the enforced spread hold nodes of ``replicas_per_node`` replicas over ``zones``
+    zones to fewer than that each (``redundancy: zone``, q > 1 and two zones or more): their
+    nodes then follow :func:`spread_nodes`, not ceil(R/q)."""
+    return redundancy == "zone" and replicas_per_node > 1 and zones > 1
+
+
 def spread_nodes(replicas: int, replicas_per_node: int, zones: int) -> int:
     """Nodes ``replicas`` take when spread with maxSkew 1 over ``zones`` zones (as even as they
     go: R mod Z zones hold one more), ``replicas_per_node`` to a node and nodes never shared
@@ -43,3 +50,14 @@ def spread_replicas(nodes: int, replicas_per_node: int, zones: int) -> int:
     ``redundancy: zone`` (``solve.milp.formulation``), render and the plan agree."""
     z = max(zones, 1)
     return replicas_per_node * z * (nodes // z) + nodes % z
+
+
+def spread_loss(replicas: int, zones: int) -> int:
+    """The most of ``replicas`` one zone holds under that spread, so what losing the worst of
+    ``zones`` zones takes: ceil(R/Z) (all of them in one zone). The one count of a zone loss:
+    the window MILP's rows (Z m >= r, ``solve.milp.formulation``), the fixed-count checks,
+    the split, the starts and ``simulate --fail zone``'s layout (pod i in zone i mod Z). Until
+    2026-12-07 they counted q·ceil(n/Z), a whole node's q replicas for each node in the worst
+    zone, where the spread puts one pod on each of the n mod Z extra nodes (2 owned 8-GPU nodes
+    over 3 zones: 1 pod each, 1 lost with a zone, counted 8)."""
+    return -(-replicas // max(zones, 1))

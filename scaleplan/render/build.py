@@ -193,7 +193,7 @@ def _floor_cost(plan: Plan, live: Sequence[Allocation], warnings: list[str]) -> 
     idle = [a for a in live if a.name in names_idle and not owned_at_peak(plan, a)]
     if not idle:
         return
-    extra = sum(a.floor_cost(HPA_MIN_REPLICAS) for a in idle)
+    extra = sum(a.floor_cost(HPA_MIN_REPLICAS, plan.spec.placement.redundancy) for a in idle)
     planned = sum(a.cost_per_hour for a in live)
     names = ", ".join(a.name for a in idle)
     warnings.append(

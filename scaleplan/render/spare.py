@@ -9,14 +9,18 @@ the headroom and ``m = ceil(x_0 / q)``::
 
 ``spare(m)`` is 1 node under n+1 and ``ceil(m / (Z - 1))`` nodes under zone over Z zones (the
 fewest ``n`` with ``n - ceil(n / Z) >= m``: the nodes left after the worst zone carry the
-demand). A threshold alone asks for ``ceil(x_h)`` pods and so drops that spare wherever the
-headroom does not cover it, and an HPA cannot add a constant. KEDA's formula can: it is
-written here as the plan's count itself, a step function of the trigger's metric (a chain of
-``metric <= bound ? count : ...``; comparisons and ternaries are in KEDA's formula language in
-every release with scalingModifiers, 2.12 on, where ``ceil`` is not), and the HPA under it,
-at target 1 AverageValue, asks for ``ceil(count) = count`` pods. The count being a whole number
-also keeps the HPA's 10 % tolerance from holding a pod too few below 11 pods (a fractional
-``x + 1`` at 3.2 from 3 pods is within it). Pure; docs/render.md, "Autoscaling".
+demand). Where the zone spread holds nodes of q > 1 replicas to fewer (``kube.zones``) the zone
+loss is ceil(R/Z) replicas, not nodes: the fewest R = m + ceil(m / (Z - 1)) with ``m =
+ceil(x_0)``, at least ``ceil(x_h)``, on the nodes the spread needs, each running what it holds
+(``spread_nodes`` / ``spread_replicas``), as the optimizer counts it. A threshold alone asks for
+``ceil(x_h)`` pods and so drops that spare wherever the headroom does not cover it, and an HPA
+cannot add a constant. KEDA's formula can: it is written here as the plan's count itself, a step
+function of the trigger's metric (a chain of ``metric <= bound ? count : ...``; comparisons and
+ternaries are in KEDA's formula language in every release with scalingModifiers, 2.12 on, where
+``ceil`` is not), and the HPA under it, at target 1 AverageValue, asks for ``ceil(count) =
+count`` pods. The count being a whole number also keeps the HPA's 10 % tolerance from holding a
+pod too few below 11 pods (a fractional ``x + 1`` at 3.2 from 3 pods is within it). Pure;
+docs/render.md, "Autoscaling".
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from scaleplan.kube.zones import DEFAULT_ZONES
+from scaleplan.kube.zones import DEFAULT_ZONES, holds_fewer, spread_nodes, spread_replicas
 from scaleplan.plan import Plan
 from scaleplan.render.allocations import Alloc
 from scaleplan.render.formula import step_formula
@@ -53,9 +57,13 @@ def spare_nodes(redundancy: str, m: int, zones: int) -> int:
 def planned_count(plan: Plan, al: Alloc, x_h: float, x_0: float) -> int:
     """The replicas the plan's rule runs for ``al`` at a load of ``x_h`` replicas with the
     headroom and ``x_0`` without: whole nodes, the headroom's or the demand's plus a loss."""
-    q = al.a.replicas_per_node
+    q, z, redundancy = al.a.replicas_per_node, zones_of(al), plan.spec.placement.redundancy
+    if holds_fewer(redundancy, q, z):  # the zone spread: a zone loss in replicas
+        m = max(0, math.ceil(x_0 - EPS))
+        r = max(math.ceil(x_h - EPS), m + spare_nodes(redundancy, m, z), 0)
+        return spread_replicas(spread_nodes(r, q, z), q, z)
     m = max(0, math.ceil(x_0 / q - EPS))
-    spare = spare_nodes(plan.spec.placement.redundancy, m, zones_of(al))
+    spare = spare_nodes(redundancy, m, z)
     return q * max(math.ceil(x_h / q - EPS), m + spare, 0)
 
 
@@ -66,6 +74,8 @@ def steps(plan: Plan, al: Alloc, t_h: float, t_0: float) -> list[tuple[float, in
     count is and holds above the last bound. The first pair is (0, 0). Past MAX_STEPS bounds
     the chain ends on maxReplicaCount (more than the rule there, never fewer)."""
     q = al.a.replicas_per_node
+    if holds_fewer(plan.spec.placement.redundancy, q, zones_of(al)):
+        q = 1  # the count changes with every replica the demand needs (planned_count)
     top = max(1, al.most_replicas, al.min_replicas)
     bounds = sorted({k * q * t for t in (t_h, t_0) for k in range(1, top // q + 2)})
     out: list[tuple[float, int]] = [(0.0, 0)]

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason, PlanError, Problem
+from scaleplan.kube.zones import spread_zones
 from scaleplan.plan import Plan
 
 F64 = NDArray[np.float64]
@@ -94,20 +95,28 @@ def _adjust(counts: list[list[int]], windows: int, delta: int) -> frozenset[int]
 
 
 def topology(plan: Plan, delta: int) -> Topology:
-    """The plan's replicas, ``delta`` more (fewer) per window; nodes fill zones in turn."""
+    """The plan's replicas, ``delta`` more (fewer) per window. Their zones: under the zone
+    spread the plan relies on (``redundancy: zone``, ``kube.zones.spread_zones``) replica i of
+    an allocation sits in zone i mod Z, so the first R of any window are spread as render's
+    maxSkew 1 spreads them and a zone holds ceil(R/Z) (``kube.zones.spread_loss``, what the
+    optimizer counts lost); else nodes of q replicas fill zones in turn. (Until 2026-12-07 the
+    nodes filled zones in turn under zone too: 2 nodes of 8 pods over 3 zones put 8 pods in
+    one zone where the spread puts 1.)"""
     windows = plan.demand.windows
     counts = [list(a.replicas_per_window) for a in plan.allocations]
     floored = _adjust(counts, windows, delta)
     offsets: list[int] = []
     alloc_of: list[int] = []
     zone_of: list[str] = []
+    redundancy = plan.spec.placement.redundancy
     for ai, a in enumerate(plan.allocations):
         offsets.append(len(alloc_of))
         top = max(counts[ai]) if counts[ai] else 0
+        spread = bool(spread_zones(redundancy, a.zones))
         for k in range(top):
-            node = k // a.replicas_per_node
+            at = k if spread else k // a.replicas_per_node  # a pod's zone, else its node's
             alloc_of.append(ai)
-            zone_of.append(a.zones[node % len(a.zones)] if a.zones else a.region)
+            zone_of.append(a.zones[at % len(a.zones)] if a.zones else a.region)
     return Topology(
         names=tuple(a.name for a in plan.allocations),
         counts=tuple(tuple(c) for c in counts),

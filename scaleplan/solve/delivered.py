@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from scaleplan.kube.weights import peak_window
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import WindowSolution
+from scaleplan.solve.milp.window import zone_lost
 from scaleplan.solve.omission import INTEGER_WEIGHTS
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, search_windows
@@ -72,15 +73,14 @@ class Short:
     unit: float
 
 
-def _lost(c: Candidate, reps: int, nodes: int, rule: str) -> int:
-    """Pods of one candidate a loss takes: its largest node (n+1), what its nodes, spread over
-    its zones in turn from the first, put in the first zone (zone, as the simulator lays them
-    out), all of them when spot (survive_loss)."""
-    q = c.replicas_per_node
+def _lost(c: Candidate, reps: int, rule: str) -> int:
+    """Pods of one candidate a loss takes: its largest node (n+1), its worst zone's share of
+    the even spread (zone, ``window.zone_lost``, as the simulator lays them out: pod i in zone
+    i mod Z), all of them when spot (survive_loss)."""
     if rule == "n+1":
-        return min(q, reps)
+        return min(c.replicas_per_node, reps)
     if rule == "zone":
-        return sum(min(q, reps - j * q) for j in range(0, max(nodes, 0), max(c.zones, 1)))
+        return zone_lost(c, reps)
     return reps if c.capacity_type == "spot" else 0
 
 
@@ -99,7 +99,7 @@ def _kept(pb: Problem, c: Sequence[Candidate], x: WindowSolution, ks: Sequence[i
     headroom) for headroom, else what a loss leaves (:func:`_lost`)."""
     if rule == "headroom":
         return 1 / (1 + pb.spec.traffic.headroom)
-    lost = [_lost(c[k], x.replicas[k], x.nodes[k], rule) for k in ks if x.replicas[k]]
+    lost = [_lost(c[k], x.replicas[k], rule) for k in ks if x.replicas[k]]
     return 1 - (max(lost) if rule == "n+1" else sum(lost)) / pods
 
 

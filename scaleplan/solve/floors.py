@@ -288,8 +288,9 @@ def _unheld(pb: Problem, o: Outcome, rps: Sequence[float], short: list[Candidate
     """No plan holds the floor: what the rendered floor costs above the plan."""
     f = pb.replica_floor(rps)
     ids = {id(c) for c in short}
+    zone = pb.spec.placement.redundancy == "zone"  # the spread's zones (kube.zones.spread_zones)
     extra = sum(
-        floor_cost(f, c.replicas_per_node, [s.nodes[k] for s in o.sols], c.price)
+        floor_cost(f, c.replicas_per_node, [s.nodes[k] for s in o.sols], c.price, c.zones * zone)
         for k, c in enumerate(o.cands)
         if id(c) in ids
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from scaleplan.catalog.model import InstanceRow
+from scaleplan.kube.zones import holds_fewer
 from scaleplan.quotas import quota_covers
 from scaleplan.spec import Quota, Spec
 
@@ -33,6 +34,7 @@ def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
         spot_capped=spot_capped(spec),
         classes=tuple(c.name for c in spec.traffic.classes) or ("default",),
         type_scoped=spec.placement.max_instance_types is not None,
+        spread=spec.placement.redundancy == "zone",
     )
 
 
@@ -127,6 +129,10 @@ class PruneRules:
     # type (on-demand and spot, any region: ``milp.window.type_key``); one of another type may
     # be one type too many. Whole serving shapes are then not pruned across each other
     type_scoped: bool = False
+    # redundancy: zone: the enforced zone spread holds a node of q > 1 replicas to fewer over
+    # more zones (``kube.zones.spread_replicas``), so such a j only stands in for a k of its own
+    # zone count
+    spread: bool = False
 
 
 def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candidate]:
@@ -135,7 +141,8 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
     j dominates k when c = ceil(q_k / q_j) nodes of j (one node when j has at least k's
     replicas per node q) cost no more than one node of k (less by more than the MILP's
     tie-break charges when c > 1), j is on-demand or k is spot, j has at least k's per-replica
-    capacity for every class k serves and at least as many zones, both are in the same quotas
+    capacity for every class k serves and at least as many zones (as many where j's nodes run
+    q > 1 replicas under the zone spread, ``PruneRules.spread``), both are in the same quotas
     (and then c nodes of j hold no more GPUs than one of k), and, where zone losses are counted
     per region (:func:`zone_losses_per_region`), both are in the same region (where losses
     are absorbed per backend group, :func:`losses_per_backend`, the same serving shape; whole
@@ -248,15 +255,17 @@ def prune_shapes(cands: list[Candidate], rules: PruneRules) -> list[Candidate]:
     same per-replica capacity a_g, so with one class (or the class mix, a monotone function of
     the per-class capacities) group g's n+1 row is a_g (R_g - Q_g) >= Y_g (R_g: its replicas,
     Q_g the most replicas of one node in use in it, Y_g its load), its zone row
-    a_g (R_g - sum_k q_k m_k) >= Y_g (m_k >= n_k / Z_k). The image g' of g has
+    a_g (R_g - sum_k m_k) >= Y_g (m_k >= r_k / Z_k, the spread's fullest zone). The image g'
+    of g has
     R_g' - R_g = sum_k (c_k q_j - q_k) n_k >= 0, and its largest node q_j* <= Q_g + (c q_j* -
     q_k*) <= Q_g + (R_g' - R_g) (c q_j >= q_k, and q_j <= q_k when c > 1), so
-    R_g' - Q_g' >= R_g - Q_g; for zone, with Z_j >= Z_k, m_j grows by at most
-    c_k ceil(n_k / Z_k) per k, and R_g' - R_g >= sum_k (c_k q_j - q_k) ceil(n_k / Z_k), so
-    R_g' minus its zone loss does not fall either; a_h >= a_g. g' then merges with what the
+    R_g' - Q_g' >= R_g - Q_g; for zone, j's nodes run at least k's r_k replicas (under the
+    spread with Z_j = Z_k where q_j > 1, ``PruneRules.spread``), ceil(r / Z) is subadditive and
+    r - ceil(r / Z) grows with r and Z (Z_j >= Z_k), so R_g' minus its zone loss does not fall
+    either; a_h >= a_g. g' then merges with what the
     plan already ran of h, and merging two groups never breaks a group row: h's and g''s rows
     add up, and the merged group's largest node is at most the sum of their largest nodes
-    (ceil((n + n') / Z) <= ceil(n / Z) + ceil(n' / Z) for zone). The spot-loss row of the
+    (ceil((r + r') / Z) <= ceil(r / Z) + ceil(r' / Z) for zone). The spot-loss row of the
     merged group is the sum of both (a group without a spot member has only on-demand pods,
     which carry its load). Spot capacity capped as delivered (spot_by_capacity: spot
     capacity <= f x capacity): on-demand j only add capacity, and a spot k goes only to a
@@ -342,6 +351,8 @@ def _replaces(j: Candidate, k: Candidate, rules: PruneRules, quotas: bool) -> bo
     the same classes)."""
     nodes = bool(rules.node_quotas.intersection(rules.quota_of.get(k.row.key, ())))
     if not _dominates(j, k, rules.exact_only, quotas, nodes):
+        return False
+    if rules.spread and j.zones != k.zones and holds_fewer("zone", j.replicas_per_node, j.zones):
         return False
     if rules.spot_capped and k.capacity_type == "spot" and j.capacity_type == "spot":
         c = -(-k.replicas_per_node // j.replicas_per_node)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from scaleplan.kube.weights import largest_remainder
 from scaleplan.solve.candidates import Candidate
-from scaleplan.solve.milp.window import group_members, nodes_for, replicas_on
+from scaleplan.solve.milp.window import group_members, nodes_for, replicas_on, zone_lost
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import shape_groups
 
@@ -103,7 +103,7 @@ class Split:
         elif pl.redundancy == "zone":
             if c.zones < 2:  # it would loop for ever: losing its one zone loses every pod
                 raise ValueError(f"{c.row.instance_type} runs in one zone: no share holds zone")
-            while (r - q * math.ceil(nodes_for(c, r, "zone") / c.zones)) * m < load - 1e-9:
+            while (r - zone_lost(c, r)) * m < load - 1e-9:
                 r += 1
         return r
 
@@ -150,8 +150,9 @@ def group_weights(split: Split, peak_reps: Sequence[int]) -> dict[int, float]:
 def group_carries(split: Split, ks: Sequence[int], reps: Sequence[int], load: float) -> bool:
     """Backend group ``ks`` (pods of one shape) after a spot pod became an on-demand one: its
     pods still carry ``load`` with headroom and, under n+1, after losing its largest node, under
-    zone after losing every member's largest zone share at once (the Service spreads the load
-    over whatever pods are left; the members' round-robin zones may stack)."""
+    zone after losing every member's largest zone share at once (``window.zone_lost``; the
+    Service spreads the load over whatever pods are left; the members' fullest zones may be
+    the same one)."""
     pl, cands = split.pb.spec.placement, split.cands
     live = [k for k in ks if reps[k] > 0]
     if not live:
@@ -162,9 +163,7 @@ def group_carries(split: Split, ks: Sequence[int], reps: Sequence[int], load: fl
     if pl.redundancy == "n+1":
         spare = max(cands[k].replicas_per_node for k in live)
     elif pl.redundancy == "zone":
-        for k in live:
-            c = cands[k]
-            spare += c.replicas_per_node * math.ceil(nodes_for(c, reps[k], "zone") / c.zones)
+        spare = sum(zone_lost(cands[k], reps[k]) for k in live)
     headroom = 1 + split.pb.spec.traffic.headroom
     return pods * m >= load * headroom - 1e-9 and (pods - spare) * m >= load - 1e-9
 

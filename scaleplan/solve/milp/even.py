@@ -9,13 +9,18 @@ gives their routing.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from scaleplan.solve.milp.formulation import Formulation
 from scaleplan.solve.milp.solver import FEAS_TOL
-from scaleplan.solve.milp.window import WindowProblem, even_need, mixed_capacities, on_demand_factor
+from scaleplan.solve.milp.window import (
+    WindowProblem,
+    even_need,
+    mixed_capacities,
+    on_demand_factor,
+    zone_lost,
+)
 
 Terms = list[tuple[Any, float]]
 
@@ -28,7 +33,7 @@ def build_even(fm: Formulation) -> None:
     survive_spot_loss (:func:`on_demand_factor`), and spot.max_fraction as delivered:
     R_spot <= f R (:func:`spot_pods_ok`); n+1: theta <= R - Q with
     Q >= q_k u_k (the largest node in use); zone: theta <= R - L with L >= the replicas one
-    zone of a region holds (sum of q_k m_k, Z_k m_k >= n_k). theta only appears where it
+    zone of a region holds (sum of m_k, Z_k m_k >= r_k: the even spread's ceil(r_k/Z_k)). theta only appears where it
     hurts, so it equals the max at the optimum: exact, and only K coefficients change.
 
     Zone: R, R - L and R_on-demand are whole numbers, so the cover, zone and spot rows go
@@ -76,12 +81,10 @@ def build_even(fm: Formulation) -> None:
         add([(theta, 1.0), *R, (q, 1.0)], LE, "nplus1")
         fm.lost = q
     elif zone:
-        fm.m = [fm.prob.add_variable(f"m{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
-        for k in range(K):
-            add([(fm.m[k], float(cands[k].zones)), (fm.n[k], -1.0)], GE, f"zonemax{k}")
+        fm.add_zone_columns()
         lz = fm.prob.add_variable("zone_lost", lowBound=0)
         for ri, reg in enumerate(sorted({(c.row.provider, c.row.region) for c in cands})):
-            lost = [(fm.m[k], -float(cands[k].replicas_per_node)) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
+            lost = [(fm.m[k], -1.0) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
             add([(lz, 1.0), *lost], GE, f"lostzone{ri}")
         _whole_le(fm, [(theta, 1.0)], [*R, (lz, 1.0)], "zone")
         fm.lost = lz
@@ -117,9 +120,10 @@ def even_cuts(fm: Formulation) -> None:
     demand): each replica of a type in use can take the even share. Summing over replicas:
     sum_k mcap_k r_k >= (1+h) D from (1+h) theta <= R, and the same over on-demand replicas
     for spot. With replicas = replicas_per_node x nodes (no max_replicas, so more replicas
-    never hurt and the plan's replicas are exactly that) and m_k the fewest nodes of k in
-    one zone, the survivors of a lost node or zone give: sum_j mcap_j q_j n_j - mcap_k q_k u_k
-    >= D (n+1) and sum_j mcap_j q_j n_j - sum_{k in region} mcap_k q_k m_k >= D (zone).
+    never hurt and the plan's replicas are at most that) and m_k the most of k's replicas in
+    one zone, the survivors of a lost node or zone give: sum_j mcap_j q_j n_j -
+    mcap_k q_k u_k >= D (n+1) and sum_j mcap_j q_j n_j - sum_{k in region} mcap_k m_k >= D
+    (zone; q_j n_j >= r_j under the zone spread too, so the cut stays valid).
     No plan is cut off (the n, costs and tie-break of every plan stay), only the relaxation
     tightens, so B&B stops far sooner.
     """
@@ -145,7 +149,7 @@ def even_cuts(fm: Formulation) -> None:
                 fm.cap_rows.append((add([*caps, (fm.u[k], -mc[k] * cands[k].replicas_per_node)], GE, f"capnode{k}"), 1.0))
     elif p.redundancy == "zone":
         for ri, reg in enumerate(sorted({(c.row.provider, c.row.region) for c in cands})):
-            lost = [(fm.m[k], -mc[k] * cands[k].replicas_per_node) for k in range(K) if mc[k] > 0 and (cands[k].row.provider, cands[k].row.region) == reg]
+            lost = [(fm.m[k], -mc[k]) for k in range(K) if mc[k] > 0 and (cands[k].row.provider, cands[k].row.region) == reg]
             fm.cap_rows.append((add([*caps, *lost], GE, f"capzone{ri}"), 1.0))
 
 
@@ -174,8 +178,8 @@ def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int
     The same rules as the even model: with theta = the largest need_k (replicas type k alone
     would need) over the types in use, (1+h) theta <= R; spot: F theta <= R on on-demand
     (:func:`on_demand_factor`); n+1: theta <= R - (the largest node's replicas); zone:
-    theta <= R - (the most replicas one zone of one region holds, ceil(n_k/Z_k) nodes of each
-    type there). Quotas and replica bounds are the caller's. ``needs``: :func:`even_need` of
+    theta <= R - (the most replicas one zone of one region holds, ceil(r_k/Z_k) of each type
+    there: ``window.zone_lost``). Quotas and replica bounds are the caller's. ``needs``: :func:`even_need` of
     ``demand`` when the caller has it (``WindowModel.needs``).
     """
     cands = p.candidates
@@ -202,7 +206,7 @@ def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int
         lost: dict[tuple[str, str], int] = {}
         for k in used:
             key = (cands[k].row.provider, cands[k].row.region)
-            lost[key] = lost.get(key, 0) + cands[k].replicas_per_node * math.ceil(nodes[k] / cands[k].zones)
+            lost[key] = lost.get(key, 0) + zone_lost(cands[k], replicas[k])
         if theta > R - max(lost.values()) + tol:
             return False
     return True

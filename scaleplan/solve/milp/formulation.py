@@ -168,6 +168,27 @@ class Formulation:
         self.add([(self.n[k], 1.0), (a, -float(z)), (b, -1.0)], pulp.LpConstraintEQ, f"znodes{k}")
         self.add([(self.r[k], 1.0), (a, -float(q * z)), (b, -1.0)], pack, f"pack{k}")
 
+    def add_zone_columns(self) -> None:
+        """redundancy: zone: per candidate k an integer m_k >= r_k / Z_k, the replicas its
+        worst zone holds (``window.zone_lost``: the spread puts ceil(r_k/Z_k) in one zone;
+        m_k only appears where it hurts, so it is that at the optimum). Its bound is r_k's.
+        Until 2026-12-07 m_k counted nodes (Z_k m_k >= n_k) and the rows lost q_k m_k
+        replicas, a whole node's for each of the n mod Z nodes the spread gives one pod."""
+        import pulp
+
+        cands = self.p.candidates
+        self.m = [
+            self.prob.add_variable(f"m{k}", lowBound=0, upBound=b, cat="Integer")
+            for k, b in enumerate(self.zone_bounds(self.peak_ub))
+        ]
+        GE = pulp.LpConstraintGE
+        for k, c in enumerate(cands):
+            self.add([(self.m[k], float(c.zones)), (self.r[k], -1.0)], GE, f"zonemax{k}")
+
+    def zone_bounds(self, ub: Sequence[int]) -> list[int]:
+        """The m_k bounds (:meth:`add_zone_columns`) at node bounds ``ub``: r_k's, q_k ub_k."""
+        return [u * c.replicas_per_node for u, c in zip(ub, self.p.candidates, strict=True)]
+
     def _add_type_cap(self) -> None:
         """placement.max_instance_types in this window: t_T binary per instance type T,
         n_k <= M_k t_T for each candidate k of T and sum_T t_T <= the cap. Only when the

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from scaleplan.solve.milp.window import zone_lost
+
 if TYPE_CHECKING:
     from scaleplan.solve.milp.model import WindowModel
     from scaleplan.solve.milp.window import WindowSolution
@@ -52,7 +54,8 @@ def push(m: WindowModel) -> None:
     ix = indices(m)
     lo, top = m._cols
     lows = [n for n, _ in lo] + [r for _, r in lo] + [0] * len(m.m)
-    highs = top + [t * q for t, q in zip(top, m._rpn, strict=True)] + (top if m.m else [])
+    highs = top + [t * q for t, q in zip(top, m._rpn, strict=True)]
+    highs += m.zone_bounds(top) if m.m else []
     cols, f64 = ix["cols"], np.float64
     h.changeColsBounds(len(cols), cols, np.array(lows, dtype=f64), np.array(highs, dtype=f64))
     # the big-M and need coefficients of u_k, only where they changed since the last push
@@ -78,7 +81,7 @@ def push(m: WindowModel) -> None:
 
 def indices(m: WindowModel) -> dict[str, Any]:
     """HiGHS's indices of the columns and rows :func:`push` and :func:`give_start` change
-    (fixed once PuLP has built HiGHS's model), and the candidates' zones."""
+    (fixed once PuLP has built HiGHS's model)."""
     import numpy as np
 
     ix = m._index
@@ -103,7 +106,6 @@ def indices(m: WindowModel) -> dict[str, Any]:
         spread = [v for ab in m.spread.values() for v in ab]  # (a_k, b_k) by candidate
         cols = (*m.n, *m.r, *m.u, *m.m, *m.pool_v, *(w for w, *_ in m.pool_loss_v), *m.tv, *spread)
         ix["start"] = np.array([v.index for v in cols], dtype=np.int32)
-        ix["zones"] = np.array([c.zones for c in m.p.candidates], dtype=np.float64)
         od = [c.capacity_type == "on-demand" for c in m.p.candidates]
         ix["od"] = np.array(od, dtype=np.float64)
         # routing: service (the even model): theta and the loss column (n+1 or zone) are its
@@ -123,18 +125,18 @@ def indices(m: WindowModel) -> dict[str, Any]:
 def give_start(m: WindowModel, start: WindowSolution) -> None:
     """Hand HiGHS a feasible plan (its integer columns) as the incumbent to start from.
 
-    The even model (routing: service) gets every column: theta, the largest need of a type
-    in use (the need rows' coefficients of this window, ``m._need``), and the replicas lost
-    with the largest node in use (n+1) or with the worst zone of a region (zone: ceil(n_k/Z_k)
-    nodes of each type there), the least values its rows allow, so HiGHS only checks the plan
-    (until 2026-12-06 it presolved and solved an LP to complete those two columns, ~0.3-1.6
-    ms a run; the zone case of ``bench/solve_bench.py`` hands ~90 starts). Elsewhere HiGHS
-    completes the continuous columns (losses, routing) itself. Either way a plan it finds
-    infeasible is ignored (a full start that misses a row by more than HiGHS's tolerance goes
-    through that completion first). A start changes where the search begins, not the model,
-    so the optimum and its proof are the same (with the cutoff, dearer node types are
-    already fixed to 0; the start lets HiGHS fix more by reduced cost at the root and skip
-    the search for a first plan).
+    The even model (routing: service) gets every column: theta, the largest need of a type in
+    use (the need rows' coefficients of this window, ``m._need``), and the replicas lost with
+    the largest node in use (n+1) or with the worst zone of a region (zone: ceil(r_k/Z_k)
+    replicas of each type there, ``window.zone_lost``), the least values its rows allow, so
+    HiGHS only checks the plan (until 2026-12-06 it presolved and solved an LP to complete those
+    two columns, ~0.3-1.6 ms a run; the zone case of ``bench/solve_bench.py`` hands ~90 starts).
+    Elsewhere HiGHS completes the continuous columns (losses, routing) itself. Either way a plan
+    it finds infeasible is ignored (a full start that misses a row by more than HiGHS's
+    tolerance goes through that completion first). A start changes where the search begins, not
+    the model, so the optimum and its proof are the same (with the cutoff, dearer node types are
+    already fixed to 0; the start lets HiGHS fix more by reduced cost at the root and skip the
+    search for a first plan).
     """
     cols, vals = start_vector(m, start)
     m._highs.setSolution(len(cols), cols, vals)
@@ -151,7 +153,10 @@ def start_vector(m: WindowModel, start: WindowSolution) -> tuple[Any, Any]:
     used = (nodes > 0).astype(np.float64)
     if m.u:
         vals.append(used)
-    per_zone = np.ceil(nodes / ix["zones"])
+    reps = np.array(start.replicas, dtype=np.float64)
+    # m_k: the replicas of k its worst zone holds (window.zone_lost)
+    lost_z = [float(zone_lost(c, r)) for c, r in zip(m.p.candidates, start.replicas, strict=True)]
+    per_zone = np.array(lost_z if m.m else [0.0] * len(nodes), dtype=np.float64)
     if m.m:
         vals.append(per_zone)
     if m.pool is not None and m.pool_v:  # a pool shape is in use when any of its pods is
@@ -171,12 +176,11 @@ def start_vector(m: WindowModel, start: WindowSolution) -> tuple[Any, Any]:
         cont = [max(0.0, theta)]
         if m.lost is not None:
             if m.m:  # zone: the region whose worst zone holds the most replicas
-                lost = np.bincount(ix["region"], weights=ix["rpn"] * per_zone).max()
+                lost = np.bincount(ix["region"], weights=per_zone).max()
             else:  # n+1: the largest node in use
                 lost = float((ix["rpn"] * used).max(initial=0.0))
             cont.append(float(lost))
             if m.whole:  # zone: W_0 = R, W_1 = R - L, W_2 = R_on-demand (even.build_even)
-                reps = np.array(start.replicas, dtype=np.float64)
                 whole = [reps.sum(), reps.sum() - lost, float(reps @ ix["od"])]
                 cont += whole[: len(m.whole)]
         vals.append(np.array(cont, dtype=np.float64))
@@ -198,8 +202,8 @@ def _left_after(
                 continue
             r = float(start.replicas[k])
             if k in ks:
-                lost = used[k] if kind == "nplus1" else per_zone[k]
-                r = 0.0 if kind == "spot" else r - rpn[k] * lost
+                lost = used[k] * rpn[k] if kind == "nplus1" else per_zone[k]
+                r = 0.0 if kind == "spot" else r - lost
             left = max(left, r)
         out.append(float(left > 0))
     return out

@@ -169,7 +169,7 @@ class WindowModel(Formulation):
             self.n[k].upBound = ub[k]
             self.r[k].upBound = ub[k] * self._rpn[k]
             if self.m:
-                self.m[k].upBound = ub[k]
+                self.m[k].upBound = self.r[k].upBound  # m_k's is r_k's (zone_bounds)
             if self.used:
                 self.used[k].expr[self.u[k]] = -float(ub[k])
         self.write_type_bounds(ub)
@@ -470,7 +470,7 @@ class WindowModel(Formulation):
         else:
             if not spot_by_capacity_ok(p, sol.replicas) or not delivered_ok(p, sol, demand):
                 return None
-            if self.pool is not None and not pool_ok(p, self.pool, sol.replicas, demand, sol.nodes):
+            if self.pool is not None and not pool_ok(p, self.pool, sol.replicas, demand):
                 return None
             routed = balanced_routing(self, sol, demand, solver=self.solver_name, stats=self.stats)
             if routed is None:

@@ -44,14 +44,13 @@ counts). The free per-class loss routing stays beside these rows.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.llm.epp import PoolMember, capped, split
-from scaleplan.solve.milp.window import WindowProblem, mixed_capacities
+from scaleplan.solve.milp.window import WindowProblem, lost_unit, mixed_capacities, zone_lost
 
 if TYPE_CHECKING:
     from scaleplan.solve.milp.formulation import Formulation
@@ -208,9 +207,8 @@ def pool_ok(
     ps: PoolSplit,
     replicas: Sequence[int],
     demand: Sequence[float],
-    nodes: Sequence[int] | None = None,
 ) -> bool:
-    """Whether ``replicas`` (on ``nodes``) hold the module's rules for ``demand``, after
+    """Whether ``replicas`` hold the module's rules for ``demand``, after
     every loss too (the check of a plan the MILP did not solve for this window: a quieter
     window's, scaled up or reused)."""
     total = float(sum(demand))
@@ -220,7 +218,7 @@ def pool_ok(
     if ps.spot_over(replicas, spot, p.spot_max_fraction) is not None:
         return False
     return all(
-        ps.short(left, total, 0.0) is None for left in replicas_left(p, replicas, nodes)
+        ps.short(left, total, 0.0) is None for left in replicas_left(p, replicas)
     )
 
 
@@ -244,12 +242,10 @@ def loss_scenarios(p: WindowProblem) -> list[tuple[str, list[int]]]:
     return out
 
 
-def replicas_left(
-    p: WindowProblem, replicas: Sequence[int], nodes: Sequence[int] | None
-) -> list[list[int]]:
+def replicas_left(p: WindowProblem, replicas: Sequence[int]) -> list[list[int]]:
     """Per loss (:func:`loss_scenarios`) that takes pods of a candidate in use, the replicas
-    left: less one node's (n+1), ceil(n_k / Z_k) nodes' (zone; ``nodes`` needed), or all of
-    them (spot)."""
+    left: less one node's (n+1), the worst zone's ceil(r_k / Z_k) (zone, ``window.zone_lost``),
+    or all of them (spot)."""
     cands = p.candidates
     out = []
     for kind, ks in loss_scenarios(p):
@@ -262,8 +258,7 @@ def replicas_left(
             elif kind == "nplus1":
                 left[k] -= cands[k].replicas_per_node if replicas[k] > 0 else 0
             else:
-                assert nodes is not None
-                left[k] -= cands[k].replicas_per_node * math.ceil(nodes[k] / cands[k].zones)
+                left[k] -= zone_lost(cands[k], replicas[k])
         out.append(left)
     return out
 
@@ -422,9 +417,10 @@ def build_loss_rows(fm: Formulation) -> None:
     """The module's rule after each loss (:func:`loss_scenarios`), without headroom: per
     loss s and shape b, sum_k s_k c_b[g(k)] - M w >= D - M (``fm.pool_loss_rows``, the
     right-hand side set per window), s_k = r_k - q_k u_k (n+1, k the candidate lost), r_k -
-    q_k m_k (zone, k in the region), 0 (spot, k spot), r_k otherwise; w = v_b where the loss
-    takes no pod of b, else a binary with s_k <= R_k w for b's candidates (b has pods left;
-    ``fm.pool_loss_v`` with what each is, for the start vector)."""
+    m_k (zone, k in the region: m_k its replicas in the worst zone), 0 (spot, k spot), r_k
+    otherwise; w = v_b where the loss takes no pod of b, else a binary with s_k <= R_k w for
+    b's candidates (b has pods left; ``fm.pool_loss_v`` with what each is, for the start
+    vector)."""
     import pulp
 
     ps, p = fm.pool, fm.p
@@ -440,8 +436,8 @@ def build_loss_rows(fm: Formulation) -> None:
             if k not in ks:
                 left[k] = [(fm.r[k], 1.0)]
             elif kind != "spot":
-                q = float(p.candidates[k].replicas_per_node)
-                left[k] = [(fm.r[k], 1.0), (lost_var[kind][k], -q)]
+                unit = lost_unit(p.candidates[k], kind)
+                left[k] = [(fm.r[k], 1.0), (lost_var[kind][k], -unit)]
         for b in range(len(ps.members)):
             mine = [k for k, g in enumerate(ps.group) if g == b]
             if not any(k in ks for k in mine):

@@ -12,7 +12,6 @@ largest utilisation (every window's routing goes through it).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -31,8 +30,10 @@ from scaleplan.solve.milp.window import (
     WindowProblem,
     WindowSolution,
     group_members,
+    lost_unit,
     mixed_capacities,
     route_caps,
+    zone_lost,
 )
 
 
@@ -75,21 +76,19 @@ def build_weighted(fm: Formulation) -> None:
         else:
             _add_class_spares(fm, fm.u, "nplus1")
     elif p.redundancy == "zone" and fm.active:
-        fm.m = [prob.add_variable(f"m{k}", lowBound=0, upBound=peak_ub[k], cat="Integer") for k in range(K)]
-        for k in range(K):
-            add([(fm.m[k], float(cands[k].zones)), (fm.n[k], -1.0)], GE, f"zonemax{k}")
+        fm.add_zone_columns()
         if fm.single and p.backend_groups:
             cls = p.classes[fm.active[0]]
             for g, ks, load in _group_scopes(fm):
                 capsum = [(fm.r[j], cands[j].cap(cls) or 0.0) for j in ks]
-                lost = [(fm.m[k], -(cands[k].cap(cls) or 0.0) * cands[k].replicas_per_node) for k in ks]
+                lost = [(fm.m[k], -(cands[k].cap(cls) or 0.0)) for k in ks]
                 add([*capsum, *load, *lost], GE, f"zone_g{g}")
         elif fm.single:
             cls = p.classes[fm.active[0]]
             capsum = [(fm.r[j], cands[j].cap(cls) or 0.0) for j in range(K)]
             regions = sorted({(c.row.provider, c.row.region) for c in cands})
             for ri, reg in enumerate(regions):
-                lost = [(fm.m[k], -(cands[k].cap(cls) or 0.0) * cands[k].replicas_per_node) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
+                lost = [(fm.m[k], -(cands[k].cap(cls) or 0.0)) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
                 fm.total_rows.append(add([*capsum, *lost], GE, f"zone_{ri}"))
         else:
             _add_class_spares(fm, fm.m, "zone")
@@ -98,9 +97,10 @@ def build_weighted(fm: Formulation) -> None:
 
 
 def _add_class_spares(fm: Formulation, lost: list[Any], name: str) -> None:
-    """n+1 (``lost`` = u, a node of k) or zone (``lost`` = m, k's nodes in the worst zone)
-    with several classes. gateway-api: every type keeps ``lost`` nodes of spare replicas for
-    its own routed load, sum_c y_ck / a_ck <= r_k - q_k lost_k (the static route keeps a
+    """n+1 (``lost`` = u, a node of k) or zone (``lost`` = m, k's replicas in the worst zone)
+    with several classes. gateway-api: every type keeps what ``lost`` takes as spare replicas
+    for its own routed load, sum_c y_ck / a_ck <= r_k - l_k lost_k (l_k: ``lost_unit``, q_k
+    for a node, 1 for m_k's replicas; the static route keeps a
     type's share on it). inference-pool (no backend groups): the endpoint picker moves a lost
     pod's load to any pod left, so the exact rows are :func:`_add_pool_losses`."""
     import pulp
@@ -111,12 +111,12 @@ def _add_class_spares(fm: Formulation, lost: list[Any], name: str) -> None:
         return
     for k in range(fm.K):
         terms = [(fm.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active if (ci, k) in fm.y]
-        fm.add([*terms, (fm.r[k], -1.0), (lost[k], float(cands[k].replicas_per_node))], pulp.LpConstraintLE, f"{name}_{k}")
+        fm.add([*terms, (fm.r[k], -1.0), (lost[k], lost_unit(cands[k], name))], pulp.LpConstraintLE, f"{name}_{k}")
 
 
 def loss_scenarios(p: WindowProblem, name: str) -> list[list[int]]:
     """The candidates one loss takes nodes of: each candidate alone (``nplus1``), or every
-    candidate of one provider/region (``zone``: its worst zone, m_k nodes of each)."""
+    candidate of one provider/region (``zone``: its worst zone, m_k replicas of each)."""
     if name == "nplus1":
         return [[k] for k in range(len(p.candidates))]
     regions: dict[tuple[str, str], list[int]] = {}
@@ -129,7 +129,7 @@ def _add_pool_losses(fm: Formulation, lost: list[Any], name: str) -> None:
     """inference-pool, several classes, n+1 / zone exactly: per loss scenario s
     (:func:`loss_scenarios`) a routing z^s_cj of the whole demand over what is left, without
     headroom: sum_j z^s_cj = D_c (per window, ``fm.class_rows``) and
-    sum_c z^s_cj / a_cj <= r_j - q_j lost_j [j in s]. Before, the gateway-api rows (a spare
+    sum_c z^s_cj / a_cj <= r_j - l_j lost_j [j in s] (``lost_unit``). Before, the gateway-api rows (a spare
     node per type in use) stood here too: a plan that mixes types paid a spare node per type
     (llm-chat-pool: 2 spot + 2 on-demand L40S, $5.40/h, where 1 + 2, $4.56/h, holds)."""
     import pulp
@@ -144,7 +144,7 @@ def _add_pool_losses(fm: Formulation, lost: list[Any], name: str) -> None:
         for k in range(fm.K):
             terms = by_k.get(k, [])
             if k in ks:
-                terms = [*terms, (lost[k], float(cands[k].replicas_per_node))]
+                terms = [*terms, (lost[k], lost_unit(cands[k], name))]
             if terms:
                 fm.add([*terms, (fm.r[k], -1.0)], LE, f"{name}cap{s}_{k}")
 
@@ -155,7 +155,7 @@ def _add_delivered_loss(fm: Formulation) -> None:
     least lo of its capacity plus margin x D (either sign) when g is in use (binary v_g), in
     capacity (w_k = :func:`route_caps`, one per group):
     (1 - lo) sum_{j in g} w_j r_j - margin D v_g >= w_k q_k u_k per member k (n+1),
-    >= sum_{k in g} w_k q_k m_k (zone), >= sum_{k in g spot} w_k r_k (survive_loss),
+    >= sum_{k in g} w_k m_k (zone), >= sum_{k in g spot} w_k r_k (survive_loss),
     >= h / (1 + h) sum_{j in g} w_j r_j (traffic.headroom, :func:`_headroom_slack`).
     With margin >= what rounding adds to a share, a plan in the interval survives them at the
     route's integer weights (every pod loaded at u <= hi); with margin <= minus what it takes,
@@ -180,12 +180,12 @@ def _add_delivered_loss(fm: Formulation) -> None:
         kept = [*[(fm.r[j], (1 - lo) * caps[j]) for j in ks if caps[j]], *used]
         if slack := _headroom_slack(p):  # else implied: lo <= 1 / (1 + h), margin <= 0
             fm.add([*[(fm.r[j], slack * caps[j]) for j in ks if caps[j]], *used], GE, f"dlv_h_g{g}")
-        q = [caps[k] * cands[k].replicas_per_node for k in ks]
         if fm.u:
-            for k, qk in zip(ks, q, strict=True):
+            for k in ks:
+                qk = caps[k] * cands[k].replicas_per_node
                 fm.add([*kept, (fm.u[k], -qk)], GE, f"dlv_n1_g{g}_{k}")
         if fm.m:
-            zone = [(fm.m[k], -qk) for k, qk in zip(ks, q, strict=True)]
+            zone = [(fm.m[k], -caps[k]) for k in ks]
             fm.add([*kept, *zone], GE, f"dlv_zone_g{g}")
         if p.survive_spot_loss and any(cands[k].capacity_type == "spot" for k in ks):
             # one term per variable (PuLP keeps the last of repeated ones): spot pods count
@@ -346,7 +346,7 @@ def _add_lp_losses(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], sol:
 def _add_lp_pool_losses(fm: Formulation, lp: Any, sol: WindowSolution, demand: Sequence[float], used: Sequence[int]) -> None:
     """The rows of :func:`_add_pool_losses` with ``sol``'s counts fixed, in the routing LP:
     per loss scenario that takes nodes of a candidate in use, a routing of ``demand`` over the
-    replicas left (a node of k under n+1, ceil(n_k / Z_k) nodes of each in the region under
+    replicas left (a node of k under n+1, ceil(r_k / Z_k) replicas of each in the region under
     zone)."""
     p = fm.p
     name = "nplus1" if p.redundancy == "n+1" else "zone"
@@ -362,9 +362,9 @@ def _add_lp_pool_losses(fm: Formulation, lp: Any, sol: WindowSolution, demand: S
 
 def _lost_replicas(p: WindowProblem, sol: WindowSolution, k: int) -> int:
     """The replicas of candidate ``k`` one loss takes with ``sol``'s counts: a node under n+1,
-    its nodes in the worst zone (ceil(n_k / Z_k)) under zone."""
+    its replicas in the worst zone (``window.zone_lost``: ceil(r_k / Z_k)) under zone."""
     c = p.candidates[k]
-    return c.replicas_per_node * (1 if p.redundancy == "n+1" else math.ceil(sol.nodes[k] / c.zones))
+    return c.replicas_per_node if p.redundancy == "n+1" else zone_lost(c, sol.replicas[k])
 
 
 def _left_after_loss(fm: Formulation, sol: WindowSolution, ks: Sequence[int]) -> float:
@@ -380,7 +380,7 @@ def _left_after_loss(fm: Formulation, sol: WindowSolution, ks: Sequence[int]) ->
         lost: dict[tuple[str, str], float] = {}
         for k in ks:
             reg = (cands[k].row.provider, cands[k].row.region)
-            lost[reg] = lost.get(reg, 0.0) + (cands[k].cap(single_cls) or 0.0) * cands[k].replicas_per_node * math.ceil(sol.nodes[k] / cands[k].zones)
+            lost[reg] = lost.get(reg, 0.0) + (cands[k].cap(single_cls) or 0.0) * zone_lost(cands[k], sol.replicas[k])
         return capsum - max(lost.values(), default=0.0)
     return capsum
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from scaleplan.kube.zones import spread_nodes, spread_replicas
+from scaleplan.kube.zones import holds_fewer, spread_loss, spread_nodes, spread_replicas
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.oppoints import floor4
 from scaleplan.wording import counted
@@ -108,7 +108,7 @@ class WindowProblem:
 def zone_spread(c: Candidate, redundancy: str) -> bool:
     """Does the enforced zone spread (``redundancy: zone``, maxSkew 1 over c's zones) hold
     ``c``'s nodes to fewer replicas than q each (q > 1 and two zones or more)?"""
-    return redundancy == "zone" and c.replicas_per_node > 1 and c.zones > 1
+    return holds_fewer(redundancy, c.replicas_per_node, c.zones)
 
 
 def replicas_on(c: Candidate, nodes: int, redundancy: str) -> int:
@@ -127,6 +127,20 @@ def nodes_for(c: Candidate, replicas: int, redundancy: str) -> int:
     if zone_spread(c, redundancy):
         return spread_nodes(replicas, c.replicas_per_node, c.zones)
     return math.ceil(replicas / c.replicas_per_node)
+
+
+def zone_lost(c: Candidate, replicas: int) -> int:
+    """The replicas of ``c`` a zone loss takes (``redundancy: zone``): its worst zone's share of
+    ``replicas`` under the enforced even spread, ceil(r/Z)
+    (:func:`scaleplan.kube.zones.spread_loss`). Every zone-loss row and check counts this: the
+    MILP's m_k (Z_k m_k >= r_k), the fixed-count checks, the split, the HiGHS starts."""
+    return spread_loss(replicas, c.zones)
+
+
+def lost_unit(c: Candidate, kind: str) -> float:
+    """The replicas of ``c`` one unit of a loss column takes: u_k (``nplus1``) a node's q_k,
+    m_k (``zone``) counts replicas (:func:`zone_lost`), 1."""
+    return 1.0 if kind == "zone" else float(c.replicas_per_node)
 
 
 @dataclass
@@ -210,7 +224,7 @@ def delivered_ok(p: WindowProblem, sol: WindowSolution, demand: Sequence[float])
         if p.redundancy == "n+1":
             lost += [0.0, *(node[k] for k in ks if sol.nodes[k])]
         elif p.redundancy == "zone":
-            lost.append(sum(node[k] * math.ceil(sol.nodes[k] / cands[k].zones) for k in ks))
+            lost.append(sum(caps[k] * zone_lost(cands[k], sol.replicas[k]) for k in ks))
         spot = [k for k in ks if cands[k].capacity_type == "spot"]
         if p.survive_spot_loss and spot:
             lost.append(sum(sol.replicas[k] * caps[k] for k in spot))
