@@ -96,7 +96,10 @@ def test_pool_losses_milp_is_the_cheapest_plan_the_routing_lp_passes(
     best = math.inf
     for ns in itertools.product(range(4), repeat=len(cands)):
         cost = sum(c.price * n for c, n in zip(cands, ns, strict=True))
-        reps = [n * c.replicas_per_node for c, n in zip(cands, ns, strict=True)]
+        # what the nodes run: q each, under zone what the enforced spread lets them hold (a
+        # node of a zone with one more holds one: with the loss counted as ceil(r/Z) since
+        # 2026-12-07, q n replicas on 1 node of 2 over 2 zones would keep 1 after a zone loss)
+        reps = base.full_replicas(ns)
         if not any(ns) or cost >= best - 1e-9 or sum(reps) < base.min_replicas:
             continue
         trial = WindowSolution(status="feasible", nodes=list(ns), replicas=reps, cost=cost)
