@@ -242,6 +242,9 @@ class PlanMeta(StrictModel):
 # (scaleplan.solve.explain.gap_line), which the text report's headline reads
 GAP_FROM_SEARCH = "a longer --time-limit may close it"
 GAP_FROM_BOUND = "not unfinished search"
+# how an LLM plan's warning begins when model.profile holds estimates only
+# (scaleplan.solve.llm_capacity.estimates_only), which the footnote of its table reads
+ESTIMATES_ONLY = "model.profile holds no measured point"
 
 
 class Plan(StrictModel):

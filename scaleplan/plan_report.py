@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from scaleplan.plan import GAP_FROM_BOUND, GAP_FROM_SEARCH, HOURS_PER_MONTH, SAME_COST_PER_HOUR
+from scaleplan.plan import (
+    ESTIMATES_ONLY,
+    GAP_FROM_BOUND,
+    GAP_FROM_SEARCH,
+    HOURS_PER_MONTH,
+    SAME_COST_PER_HOUR,
+)
 from scaleplan.spec_class_slo import class_slo_text
 from scaleplan.table import Column, Line, Report, table_text
 from scaleplan.wording import counted
@@ -148,6 +154,8 @@ def _capacity_source(plan: Plan, estimated: Sequence[Allocation]) -> str:
         return "the LLM model's predictions, calibrated on measured points"
     if plan.spec.model.profile is None:  # an LLM planned from its architecture alone
         return "the LLM model's estimates (no profile: uncalibrated)"
+    if any(w.startswith(ESTIMATES_ONLY) for w in plan.warnings):  # UX trial 31 F3
+        return "the LLM model's estimates (no measured profile: uncalibrated)"
     if any("architecture-only estimates" in w for w in plan.warnings):
         # a profile none of whose measured points calibrates the model (UX trial 23)
         return "the LLM model's estimates (the profile's points left out: uncalibrated)"

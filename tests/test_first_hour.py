@@ -690,7 +690,10 @@ def test_baselines_say_the_same_cost_and_small_savings_to_a_tenth() -> None:
     [
         ("llm-70b-tp",
          "* capacity from the LLM model's predictions, calibrated on measured points"),
-        ("llm-chat", "* capacity from estimated profile points"),  # architecture-only points
+        # architecture-only points, which calibrate nothing (UX trial 31 F3)
+        ("llm-chat",
+         "* capacity from the LLM model's estimates (no measured profile: "
+         "uncalibrated)"),
     ],
 )
 def test_the_footnote_says_a_calibrated_capacity_is_calibrated(example: str, said: str) -> None:

@@ -167,11 +167,14 @@ def test_no_profile_plans_as_the_architecture_only_profile_does(tmp_path: Path) 
     for d in (got, want):
         d.pop("metadata")
         d["spec"]["model"].pop("profile", None)
-    # the one difference: the warning says why the estimates are uncalibrated
-    old = "capacity on L40S rests on estimated or scaled profile points, not measurements"
+    # the one difference: the warning says why the estimates are uncalibrated (the profile's
+    # are estimates, which calibrate nothing: UX trial 31 F3; there is no profile)
+    old = "model.profile holds no measured point, only estimates (104 points), which calibrate"
     new = "capacity on L40S rests on the LLM model's architecture-only estimates, not measurements"
-    assert old in want["warnings"] and old not in got["warnings"]
-    got["warnings"] = [old if w.startswith(new) else w for w in got["warnings"]]
+    assert any(w.startswith(old) for w in want["warnings"])
+    assert not any(w.startswith(old) for w in got["warnings"])
+    got["warnings"] = [w for w in got["warnings"] if not w.startswith(new)]
+    want["warnings"] = [w for w in want["warnings"] if not w.startswith(old)]
     assert got == want
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from scaleplan._version import __version__
 from scaleplan.kube.weights import peak_window
 from scaleplan.plan import (
+    ESTIMATES_ONLY,
     HOURS_PER_MONTH,
     Allocation,
     Alternative,
@@ -370,7 +371,10 @@ def _warnings(
             f"estimates, not measurements: {none} (the 'calibration:' warnings say why; "
             "docs/llm.md, Calibration)"
         )
-    elif est:
+    elif est and not any(w.startswith(ESTIMATES_ONLY) for w in warnings):
+        # an LLM model's plan on a profile of estimates only: its own warning says what the
+        # plan rests on (llm_capacity.estimates_only; this said "estimated profile points",
+        # which the plan ignores: UX trial 31 F3)
         warnings.append(
             f"capacity on {', '.join(est)} rests on estimated or scaled profile points, "
             "not measurements"

@@ -34,6 +34,7 @@ from scaleplan.solve.diagnose import (
     budget_reason,
     diagnose_candidates,
     diagnose_milp,
+    foreign_calibration,
     serving_candidates,
     time_limit_reason,
     untried_flagged,
@@ -117,7 +118,21 @@ def _within_budget(pb: Problem, best: Outcome, diag: Diagnostics) -> None:
 def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float], window_hours: float, *, options: SolveOptions) -> SolveResult:
     """Like :func:`solve` with an explicit demand curve (any number of windows). A flavor that
     renders for one cluster (eks, eks-karpenter, gke, aks) with no ``placement.regions`` plans
-    one region: :func:`_one_region`."""
+    one region: :func:`_one_region`. No plan: with the reason, when it applies, that the
+    LLM model was calibrated on another model's points (:func:`foreign_calibration`)."""
+    try:
+        return _planned(spec, profile, catalog, rps, window_hours, options)
+    except InfeasibleError as exc:
+        why = foreign_calibration(spec, profile, catalog, options.spec_dir)
+        if why is None:
+            raise
+        raise InfeasibleError([*exc.reasons, why]) from None
+
+
+def _planned(
+    spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float],
+    window_hours: float, options: SolveOptions,
+) -> SolveResult:
     built: tuple[list[Candidate], Diagnostics] | None = None
     if spec.kubernetes.flavor in PROVIDER_OF_FLAVOR and not spec.placement.regions:
         built = build_candidates(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.solve.candidates import Candidate, Diagnostics
@@ -20,6 +22,10 @@ from scaleplan.solve.search import Outcome, describe, search_windows
 from scaleplan.solve.typecap import cap_reason, uncapped
 from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
 from scaleplan.wording import counted
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Catalog
+    from scaleplan.profile.model import Profile
 
 
 def _fmt_ms(v: float) -> str:
@@ -350,6 +356,41 @@ def budget_reason(budget: float, best: Outcome, flagged: Sequence[str] = ()) -> 
         "relax the SLO, headroom or redundancy",
         {"budget": budget, "cost": best.cost},
         where="placement.budget_per_hour",
+    )
+
+
+def foreign_calibration(
+    spec: Spec, profile: Profile | None, catalog: Catalog, spec_dir: str | None
+) -> InfeasibleReason | None:
+    """Beside the reasons of an LLM spec that has no plan: its model was calibrated on
+    model.profile's measured points of another model (UX trial 31 F3: Llama-3.1-70B's points
+    put Qwen3-30B-A3B's step overhead at x2.38, and exit 4 said only "raise
+    placement.budget_per_hour"). A reason, not a refusal: a fine-tune's measurements calibrate
+    its base architecture rightly. None when no such calibration was made."""
+    from scaleplan.llm.arch import another_model
+    from scaleplan.llm.serving import served_names
+    from scaleplan.llm_inputs import own_points
+    from scaleplan.solve.llm_capacity import llm_context
+
+    if profile is None or spec.model.architecture is None or not own_points(profile.measurements):
+        return None
+    base = Path(spec_dir) if spec_dir else None
+    ctx = llm_context(spec, profile, catalog.accelerators, base, catalog.node_gpus())
+    cal = ctx.calibration if ctx is not None else None
+    if ctx is None or cal is None or not cal.calibrated:
+        return None
+    measured, arch = profile.metadata.model, ctx.setup.arch
+    if another_model(measured, arch, served_names(spec.model)) is None:
+        return None
+    return InfeasibleReason(
+        "calibration",
+        f"the LLM model of {arch.name!r} is calibrated on model.profile's measured points "
+        f"of {measured!r} (compute x{cal.compute:.2f}, memory x{cal.memory:.2f}, step "
+        f"overhead x{cal.overhead:.2f}), another model's by its name",
+        f"if those points are not of {arch.name} (or a fine-tune of it), drop model.profile "
+        "or give this model's measurements",
+        {"measured_model": measured, "planned_model": arch.name},
+        where="model.profile",
     )
 
 

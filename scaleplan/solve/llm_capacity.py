@@ -40,12 +40,13 @@ from scaleplan.llm.serving import (
     slo_verdict,
     token_classes_of,
 )
-from scaleplan.plan import Allocation, LlmClassPrediction, LlmServing
+from scaleplan.plan import ESTIMATES_ONLY, Allocation, LlmClassPrediction, LlmServing
 from scaleplan.profile.model import Measurement, Profile
 from scaleplan.spec import Slo, Spec
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
+    from scaleplan.llm.arch import Architecture
     from scaleplan.solve.candidates import Diagnostics
 
 
@@ -138,9 +139,36 @@ def llm_context(
     if profile is not None and any(m.device != "observed" for m in measured):
         other = another_model(profile.metadata.model, s.arch, served_names(spec.model))
     default_len = s.default_len_note(classes)  # the server refuses longer requests
-    notes = [*([other] if other else []), *precision, *notes]
+    unused = estimates_only(profile, s.arch, served_names(spec.model))
+    notes = [*([other] if other else []), *([unused] if unused else []), *precision, *notes]
     notes += [default_len] if default_len else []
     return LlmContext(setup=s, classes=classes, calibration=cal, notes=tuple(notes))
+
+
+def estimates_only(
+    profile: Profile | None, arch: Architecture, served: Sequence[str]
+) -> str | None:
+    """A note when ``model.profile`` holds no measured point, only estimates (``profile llm``
+    output): the LLM model sizes the plan from model.architecture and nothing calibrates it,
+    whichever model the estimates were of (UX trial 31 F3: another model's 74 estimated points
+    read "ok (74 profile points ...)" and the plan said "capacity from estimated profile
+    points", which it ignored). None when the profile has a measured point or no point."""
+    from scaleplan.llm_inputs import own_points
+
+    if profile is None or own_points(profile.measurements):
+        return None
+    est = [m for m in profile.measurements if m.device != "observed"]
+    if not est:
+        return None
+    of = profile.metadata.architecture or profile.metadata.model
+    other = another_model(of, arch, served)
+    whose = f" of {of!r}, not of the model planned ({arch.name!r})" if other else ""
+    return (
+        f"{ESTIMATES_ONLY}, only estimates ({counted(len(est), 'point')}"
+        f"{whose}), which calibrate nothing: the LLM model sizes the plan from "
+        "model.architecture alone, as with no profile (give measured points, `scaleplan "
+        "profile import`, to calibrate it; docs/llm.md, Calibration)"
+    )
 
 
 @dataclass(frozen=True)
