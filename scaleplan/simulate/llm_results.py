@@ -69,6 +69,11 @@ class LlmWindowStats:
     kv_used_max: float
     preemptions: int
     saturated: bool
+    # where classes are held to targets of their own (traffic.classes[].slo): per metric
+    # ("ttft", "tpot") the class whose SLO percentile in the window is the largest share of
+    # its own target, {"class", "ms", "target_ms"}; None otherwise, and left out of the JSON
+    # (the window's ttft_ms mixes the classes: UX trial 31 F8)
+    worst: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,9 @@ class LlmSimResult:
         for c in out.get("classes", ()):
             if c.get("slo") is None:
                 c.pop("slo", None)  # a class held to the top-level slo: as before the field
+        for w in out.get("windows", ()):
+            if w.get("worst") is None:
+                w.pop("worst", None)  # one target for every class: as before the field
         return out
 
 
