@@ -92,11 +92,29 @@ def test_one_cluster_flavor_plans_the_cheapest_single_region(cli, tmp_path: Path
     assert "renders for one cluster" not in res.stdout + res.stderr
 
 
-def test_named_regions_and_generic_flavor_are_not_narrowed(cli, tmp_path: Path) -> None:
-    spec = _write(tmp_path, _with(regions=["us-east-1", "us-west-2"]))
+def test_named_regions_whose_plan_would_mix_them_are_narrowed(cli, tmp_path: Path) -> None:
+    """UX trial 32 F6: placement.regions [us-east-1, us-west-2] under eks-karpenter wrote a
+    plan across both (exit 0; render warned it could not deploy). Where the cheapest plan of
+    the named regions mixes them, the plan is the cheapest single region's, as without
+    placement.regions; a generic flavor (clusters of any span) is not narrowed."""
+    named = {"regions": ["us-east-1", "us-west-2"]}
+    spec = _write(tmp_path, _with(**named))
     doc = json.loads(cli(["optimize", spec, "--out", str(tmp_path / "out"), "--json"]).stdout)
+    plan = read_plan(tmp_path / "out" / "plan.yaml")
+    assert len({a.region for a in plan.allocations if a.replicas > 0}) == 1
+    choice = doc["region_choice"]
+    assert set(choice["cost_per_hour"]) == {"us-east-1", "us-west-2"}
+    assert plan.cost_per_hour == min(c for c in choice["cost_per_hour"].values() if c)
+    assert plan.explanation[0].startswith("one region: flavor eks-karpenter renders for one")
+    assert plan.spec.placement.regions == ("us-east-1", "us-west-2")  # the spec as written
+    generic = yaml.safe_load(_with(**named))
+    generic["kubernetes"]["flavor"] = "generic"
+    spec = _write(tmp_path, yaml.safe_dump(generic, sort_keys=False), "generic.yaml")
+    doc = json.loads(cli(["optimize", spec, "--out", str(tmp_path / "g"), "--json"]).stdout)
     assert doc["region_choice"] is None
     assert not any(t.startswith("one region:") for t in doc["explanation"])
+    mixed = read_plan(tmp_path / "g" / "plan.yaml")
+    assert len({a.region for a in mixed.allocations if a.replicas > 0}) == 2  # what it was
 
 
 def test_a_budget_names_the_cheapest_region_s_cost(cli, tmp_path: Path) -> None:

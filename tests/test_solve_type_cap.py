@@ -136,6 +136,12 @@ def test_llm_routings_hold_the_cap(example: str, hourly: bool) -> None:
         s = s.model_copy(update={"traffic": s.traffic.model_copy(
             update={"peak_rps": None, "hourly_rps": curve}
         )})
+    # the cluster's region, where the uncapped plan runs: capped, the example's two regions
+    # gave g6e.xlarge on-demand in us-east-1 beside its spot in us-west-2, a plan no one
+    # eks-karpenter cluster runs, which is now planned in us-west-2 alone, where the cap does
+    # not bind (UX trial 32 F6)
+    east = s.placement.model_copy(update={"regions": ("us-east-1",)})
+    s = s.model_copy(update={"placement": east})
     opts = SolveOptions(alternatives=False, relax=False)
     plan = solve_inputs(replace(inp, spec=_capped(s, 1)), opts).plan
     assert len(_types(plan)) == 1, _types(plan)

@@ -117,8 +117,9 @@ def _within_budget(pb: Problem, best: Outcome, diag: Diagnostics) -> None:
 
 def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float], window_hours: float, *, options: SolveOptions) -> SolveResult:
     """Like :func:`solve` with an explicit demand curve (any number of windows). A flavor that
-    renders for one cluster (eks, eks-karpenter, gke, aks) with no ``placement.regions`` plans
-    one region: :func:`_one_region`. No plan: with the reason, when it applies, that the
+    renders for one cluster (eks, eks-karpenter, gke, aks) plans one region: with no
+    ``placement.regions``, or where its cheapest plan mixes those listed (:func:`_one_region`).
+    No plan: with the reason, when it applies, that the
     LLM model was calibrated on another model's points (:func:`foreign_calibration`)."""
     try:
         return _planned(spec, profile, catalog, rps, window_hours, options)
@@ -133,21 +134,29 @@ def _planned(
     spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float],
     window_hours: float, options: SolveOptions,
 ) -> SolveResult:
-    built: tuple[list[Candidate], Diagnostics] | None = None
-    if spec.kubernetes.flavor in PROVIDER_OF_FLAVOR and not spec.placement.regions:
-        built = build_candidates(
-            spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir
+    if spec.kubernetes.flavor not in PROVIDER_OF_FLAVOR:
+        return _solve_demand(spec, profile, catalog, rps, window_hours, options=options)
+    built = build_candidates(
+        spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir
+    )
+    # every region the search may need (_one_region_candidates), and those of the
+    # candidates pruned across regions: where that is one, the plan is the spec's own
+    regions = sorted(
+        {*_one_region_candidates(spec, built[1].unpruned), *(c.row.region for c in built[0])}
+    )
+    if len(regions) > 1 and not spec.placement.regions:
+        return _one_region(
+            spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions
         )
-        # every region the search may need (_one_region_candidates), and those of the
-        # candidates pruned across regions: where that is one, the plan is the spec's own
-        regions = sorted(
-            {*_one_region_candidates(spec, built[1].unpruned), *(c.row.region for c in built[0])}
+    res = _solve_demand(spec, profile, catalog, rps, window_hours, options=options, built=built)
+    # placement.regions lists several and the cheapest plan mixes them: a one-cluster
+    # flavor's cluster runs in one, as without placement.regions (UX trial 32 F6: the plan
+    # put c7a spot in us-west-2 beside c7i in us-east-1, and render only warned)
+    if len({a.region for a in res.plan.allocations if a.replicas > 0}) > 1:
+        return _one_region(
+            spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions
         )
-        if len(regions) > 1:
-            return _one_region(
-                spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions
-            )
-    return _solve_demand(spec, profile, catalog, rps, window_hours, options=options, built=built)
+    return res
 
 
 _PRICES = ("price_ondemand", "price_spot", "price_spot_median")
