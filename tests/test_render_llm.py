@@ -981,3 +981,14 @@ def test_cron_triggers_start_a_70b_plan_early_by_its_start_up_time(
         "cron triggers and request-rate triggers gated to the plan's hours start each run")]
     assert len(said) == 1, report.warnings
     assert "so that the pods serve at the hour" in said[0]
+    # the window the lead mostly is, when the spec sets none, is said to be the default (UX
+    # trial 32 F7: "14 min (810 s)", 600 s of it the default window, not named as such)
+    set_ = "kubernetes.probes.startup_seconds sets the window"
+    assert set_ in said[0] and "the default" not in said[0], said[0]  # the plan's 1800, or 900
+    unset = with_spec(plan, **{"kubernetes.probes.startup_seconds": None})
+    (note,) = [w for w in render_report(unset, tables).warnings if w.startswith(said[0][:60])]
+    assert note.endswith(
+        "the startup window is the default, as kubernetes.probes.startup_seconds is not set: "
+        "600 s of engine start-up, plus the weights' download and load where the plan knows "
+        "them; set it to how long your server takes to serve"
+    ), note

@@ -102,7 +102,7 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
     if started:
         warnings.append(_started_from_zero(started))
     if leads:
-        warnings.append(lead_note(leads))
+        warnings.append(lead_note(leads, plan.spec.kubernetes.probes.startup_seconds is not None))
     warnings.extend(engine_spare_dropped(plan, scaled))
     for name in sorted(auths):
         out.append(("TriggerAuthentication", name, auths[name]))

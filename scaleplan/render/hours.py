@@ -109,12 +109,19 @@ def cron_triggers(plan: Plan, al: Alloc, warnings: list[str], leads: Leads) -> l
     return out
 
 
-def lead_note(leads: Leads) -> str:
+def lead_note(leads: Leads, startup_set: bool = True) -> str:
     """One line for every allocation whose cron triggers or request-rate triggers gated to the
-    plan's hours start before the plan's hours."""
+    plan's hours start before the plan's hours; ``startup_set``: whether the spec sets
+    kubernetes.probes.startup_seconds (else the window is its default, which is said: UX trial
+    32 F7, "14 min (810 s)" of which 600 s was the default window, not named as such)."""
     each = "; ".join(
         f"{name} {lead} min ({number_text(round(after))} s)"
         for name, (lead, after) in leads.items()
+    )
+    window = "kubernetes.probes.startup_seconds sets the window" if startup_set else (
+        "the startup window is the default, as kubernetes.probes.startup_seconds is not set:"
+        f" {serving.STARTUP_S} s of engine start-up, plus the weights' download and load where"
+        " the plan knows them; set it to how long your server takes to serve"
     )
     return (
         "cron triggers and request-rate triggers gated to the plan's hours start each run of"
@@ -122,7 +129,7 @@ def lead_note(leads: Leads) -> str:
         f" start {serving.NODE_START_S:g} s + image pull {serving.IMAGE_PULL_S:g} s + the"
         " rendered pod's weight copy and startup window, as simulate replaces lost replicas),"
         f" rounded up to whole minutes, so that the pods serve at the hour: {each}; they end at"
-        " the hour (scale-downs unchanged); kubernetes.probes.startup_seconds sets the window"
+        f" the hour (scale-downs unchanged); {window}"
     )
 
 
