@@ -520,3 +520,33 @@ def test_a_row_whose_gpu_memory_is_not_its_accelerators_is_refused(  # type: ign
     err = " ".join(cli(["validate", str(spec)], exit_code=3).stderr.split())
     assert "inventory.yaml:" in err and "instances[0].accelerator_memory_gib: 80 GiB per GPU" in err
     assert "Traceback" not in err
+
+
+def test_a_gpu_memory_mismatch_offers_only_a_variant_of_the_part(tmp_path: Path) -> None:
+    """r2 review of 91fa0418: the did-you-mean of a row whose accelerator_memory_gib is not its
+    accelerator's named any part of the same generation with that memory, so a GH200 node of
+    the 144 GB part was offered H200 (a discrete GPU whose gpu.product label no GH200 node
+    carries: the Pending pods the check exists to prevent). It names a variant of the same
+    part only (A100-80GB of A100, H100-NVL of H100); and a node's total memory written in the
+    per-GPU field is said to be that."""
+    def hint(acc: str, count: int, mem: float) -> str:
+        path = tmp_path / "inventory.yaml"
+        path.write_text(USER.format(extra="", rows=(
+            f"  - {{provider: onprem, region: dc1, instance_type: node, family: f, "
+            f"accelerator: {acc}, accelerator_count: {count}, accelerator_memory_gib: {mem}, "
+            "vcpus: 64, memory_gib: 512, price_ondemand: 0}\n"
+        )))
+        with pytest.raises(CatalogError) as ei:
+            load_catalog([path])
+        (problem,) = ei.value.problems
+        assert problem.where == "instances[0].accelerator_memory_gib", problem
+        return problem.hint or ""
+
+    gh = hint("GH200", 1, 144)
+    assert "did you mean" not in gh and "H200" not in gh.replace("GH200", ""), gh
+    assert "under 'accelerators:'" in gh
+    assert "did you mean accelerator: H100-NVL? " in hint("H100", 8, 94)
+    assert "did you mean accelerator: A100-80GB? " in hint("A100", 4, 80)
+    total = hint("H100", 8, 640)
+    assert total.startswith("the field is per GPU, and 640 is the node's 8 GPUs together: "
+                            "state 80"), total

@@ -109,7 +109,9 @@ def memory_problem(probe: Catalog, row: InstanceRow, i: int) -> Problem | None:
     ``accelerator_memory_gib: 80`` was sized at 40 GiB and rendered the 40 GB part's
     nvidia.com/gpu.product label, which no node of the pool carries: its pods stay Pending,
     and check passed). The accelerator decides the sizing and the labels, so the two must
-    agree; the hint names the parts of that generation with the stated memory."""
+    agree; the hint names the variants of that part with the stated memory (A100-80GB of
+    A100: not another part of its generation, r2 review: GH200 144 GB was offered H200, whose
+    label no GH200 node carries), or says the field is per GPU where it is the node's total."""
     acc = probe.accelerator(row.accelerator or "")
     stated = row.accelerator_memory_gib
     if acc is None or stated is None or abs(stated / acc.memory_gib - 1) <= MEMORY_TOLERANCE:
@@ -117,9 +119,13 @@ def memory_problem(probe: Catalog, row: InstanceRow, i: int) -> Problem | None:
     like = [
         a.name for a in probe.accelerators
         if a.vendor == acc.vendor and a.generation == acc.generation and a.name != acc.name
+        and (a.name.startswith(acc.name) or acc.name.startswith(a.name))
         and abs(stated / a.memory_gib - 1) <= MEMORY_TOLERANCE
     ]
     fix = f"did you mean accelerator: {' or '.join(like)}? Else " if like else ""
+    n = row.accelerator_count
+    if n > 1 and abs(stated / (n * acc.memory_gib) - 1) <= MEMORY_TOLERANCE:
+        fix = f"the field is per GPU, and {stated:g} is the node's {n} GPUs together: "
     return Problem(
         f"instances[{i}].accelerator_memory_gib",
         f"{stated:g} GiB per GPU, but {acc.name} has {acc.memory_gib:g} GiB; the plan sizes the "
