@@ -433,20 +433,28 @@ def test_a_slipped_decimal_in_a_new_row_is_said(  # type: ignore[no-untyped-def]
     region they do not price) has nothing to re-price, so a slipped decimal on it was not
     said. Its price per GPU-hour is held against the shipped rows of its accelerator: x4 or
     more off their median and outside their range is said, with the figures; a fair price, a
-    CPU row and an $0 owned node are not."""
-    new = {"provider": "onprem", "region": "dc1", "itype": "h100x8", "family": "dgx",
+    CPU row, an $0 owned node and an owned node below the clouds' prices are not."""
+    # a region the shipped aws catalog does not price p5.48xlarge in: a new key
+    new = {"provider": "aws", "region": "eu-west-1", "itype": "p5.48xlarge", "family": "p5",
            "acc": "H100", "count": 8}
     fair = user_file(tmp_path, [{**new, "price": 8 * 7.0}], name="fair.yaml")
     assert load_catalog([fair]).price_notes == ()
     slip = user_file(tmp_path, [{**new, "price": 8 * 0.7}], name="dc.yaml")
     (note,) = load_catalog([slip]).price_notes
-    said = "dc.yaml: onprem/dc1 h100x8: price_ondemand $5.6/h is $0.7 per H100 GPU-hour (8 GPUs), "
+    said = ("dc.yaml: aws/eu-west-1 p5.48xlarge: price_ondemand $5.6/h is $0.7 per H100 "
+            "GPU-hour (8 GPUs), ")
     assert said in note, note
     assert "x below the shipped catalogs' median of $" in note and "slipped decimal" in note
-    high = user_file(tmp_path, [{**new, "price": 8 * 70.0}], name="high.yaml")
+    # a node of your own (or reserved at a neocloud) rightly costs less than the clouds' list
+    # prices: an 8 x H100 node at a $5.6/h chargeback is not said (r2 review: it was told to
+    # check for a slipped decimal); one far above them is
+    dc = {**new, "provider": "onprem", "region": "dc1", "itype": "h100x8", "family": "dgx"}
+    cheap = user_file(tmp_path, [{**dc, "price": 8 * 0.7}], name="cheap.yaml")
+    assert load_catalog([cheap]).price_notes == ()
+    high = user_file(tmp_path, [{**dc, "price": 8 * 70.0}], name="high.yaml")
     (note,) = load_catalog([high]).price_notes
     assert "$70 per H100 GPU-hour (8 GPUs), " in note and "x above the shipped" in note, note
-    owned = user_file(tmp_path, [{**new, "price": 0.0}], name="owned.yaml")
+    owned = user_file(tmp_path, [{**dc, "price": 0.0}], name="owned.yaml")
     assert load_catalog([owned]).price_notes == ()
     spec = ROOT / "examples" / "embedding-cpu-gpu" / "spec.yaml"
     r = cli(["validate", str(spec), "--catalog", str(slip)])

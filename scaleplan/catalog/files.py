@@ -285,8 +285,11 @@ def price_notes(
     on-demand price. A new row (no earlier one of its key) of an accelerator: its price per
     GPU-hour x4 or more off the median of ``shipped`` (the shipped rows' prices per GPU-hour
     of that accelerator, sorted) and outside their range (UX trial 31 F1: a new key has no
-    earlier row to re-price). Said, not refused: an owned node at a chargeback rate may be
-    any of these."""
+    earlier row to re-price); below them only on a row of a cloud the shipped catalogs price,
+    as a node you own or reserve at a neocloud costs rightly less than the clouds' list prices
+    per GPU-hour (r2 review: an 8 x A100-80GB node at a $6/h chargeback was told to check for
+    a slipped decimal). Said, not refused: an owned node at a chargeback rate may be any of
+    these."""
     where = f"{file}: {row.provider}/{row.region} {row.instance_type}"
     check = (
         "check it for a slipped decimal: it is the whole node's price per hour, after any "
@@ -302,7 +305,9 @@ def price_notes(
     gpus = row.accelerator_count or 0
     if prev is None and shipped and new and gpus:
         mid, each = statistics.median(shipped), new / gpus
-        if max(mid / each, each / mid) >= REPRICE_FACTOR and not shipped[0] <= each <= shipped[-1]:
+        far = max(mid / each, each / mid) >= REPRICE_FACTOR
+        owned = each < mid and row.provider not in SHIPPED  # an owned node's rate: not said
+        if far and not owned and not shipped[0] <= each <= shipped[-1]:
             per = f"${each:.3g} per {row.accelerator} GPU-hour"
             per += f" ({gpus} GPUs)" if gpus > 1 else ""
             off = f"{each / mid:.3g}x above" if each > mid else f"{mid / each:.3g}x below"
