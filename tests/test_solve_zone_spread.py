@@ -105,3 +105,11 @@ def test_zone_plan_of_one_gpu_pods_on_two_gpu_nodes_counts_its_spread(
     _check(plan, warned)
     assert plan.cost_per_hour == pytest.approx(5.085443, abs=1e-6)
     assert sorted(set(a.nodes_per_window)) == [2, 3]
+    # the explanation says what render enforces for q > 1 (it said "nodes are spread
+    # round-robin over the zones (node i in zone i mod 3 ...)", true for one pod a node only)
+    (line,) = [x for x in plan.explanation if x.startswith("Redundancy zone:")]
+    assert "round-robin" not in line and "maxSkew 1" in line and "ceil(R/Z)" in line
+    zones = ", ".join(a.zones)
+    lost = -(-a.replicas // 3)
+    said = f"{a.name}: {a.replicas} pods on {a.nodes} nodes over {zones}, a zone loss takes {lost}"
+    assert said in line

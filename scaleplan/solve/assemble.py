@@ -72,7 +72,7 @@ def _names(spec: Spec, used: list[Candidate]) -> list[str]:
 
 
 def _zones(spec: Spec, c: Candidate) -> tuple[str, ...]:
-    """The zones a zone-redundant allocation spreads its nodes over (node i in zone i mod Z)."""
+    """The zones a zone-redundant allocation spreads its pods over (maxSkew 1, kube.zones)."""
     if spec.placement.redundancy != "zone":
         return ()
     if c.row.zones:

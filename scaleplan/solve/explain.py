@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from scaleplan.kube.backends import group_allocations
 from scaleplan.kube.weights import peak_window
+from scaleplan.kube.zones import spread_loss
 from scaleplan.plan import (
     GAP_FROM_BOUND,
     GAP_FROM_SEARCH,
@@ -270,14 +271,18 @@ def _rule_lines(
         )
     elif pl.redundancy == "zone":
         spread = "; ".join(
-            f"{a.name}: {counted(a.nodes, 'node')} over {', '.join(a.zones)}"
+            f"{a.name}: {counted(a.replicas, 'pod')} on {counted(a.nodes, 'node')} over "
+            f"{', '.join(a.zones)}, a zone loss takes {spread_loss(a.replicas, len(a.zones))}"
             for a in allocs
             if a.zones
         )
         lines.append(
-            "Redundancy zone: nodes are spread round-robin over the zones (node i in zone i mod 3, "
-            "unless the catalog lists the zones) so that losing any one zone leaves enough "
-            f"capacity ({spread}); the manifests spread replicas with topology spread constraints."
+            "Redundancy zone: the manifests spread each allocation's pods over its zones (the "
+            "catalog's, else 3 assumed a region) with topology spread constraints, maxSkew 1: "
+            "zone shares differ by at most one pod and a node holds only its own zone's pods; "
+            "the plan counts the nodes that spread needs, and losing any one zone, which takes "
+            "at most ceil(R/Z) of an allocation's R pods, leaves enough capacity (at peak, "
+            f"{spread})."
         )
     if pl.spot.allowed and any(a.capacity_type == "spot" for a in allocs):
         lines.append(
