@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from scaleplan.errors import InputError, OptionError, PlanError, Problem, SpecError
 from scaleplan.inputs import noisy_plan_points, optimize_inputs, solve_inputs
-from scaleplan.table import Report
+from scaleplan.table import Report, titled
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -187,7 +187,7 @@ class Rendered(NamedTuple):
             doc = render_summary(self.plan, self.result, out, self.layout)
             return Report(doc=doc, warnings=warnings)
         table = objects_table(self.result, out, wide=wide, width=None if wide else width())
-        return Report(text=table, warnings=warnings)
+        return Report(lines=titled(table), warnings=warnings)
 
 
 def render_plan_file(

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from scaleplan.plan import HOURS_PER_MONTH, Allocation, Plan
 from scaleplan.spec import OMITTED_WHILE_DEFAULT
-from scaleplan.table import Report
+from scaleplan.table import Line, Report
 from scaleplan.wording import counted, sig4
 
 Action = Literal["add", "remove", "resize", "change"]
@@ -449,7 +449,7 @@ def diff_report(
     if as_json:
         doc = {"before": before, "after": after, **diff.to_dict()}
         return Report(doc=doc, warnings=edited, failure=failure)
-    lines = [f"{before} -> {after}", *diff_lines(diff, causes=True)]
+    lines: list[Line | str] = [Line(f"{before} -> {after}", hang=2), *diff_lines(diff, causes=True)]
     return Report(lines=lines, whole=True, warnings=edited, failure=failure)
 
 

@@ -13,6 +13,9 @@ Reports are built here as text and printed by the command line (``scaleplan.cli`
 
 from __future__ import annotations
 
+import os
+import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -35,20 +38,29 @@ class Line(NamedTuple):
 
     text: str
     whole: bool = False
+    hang: int | None = None  # continuation indent, where not the item's own (a query's name)
+    breaks: str = ""  # characters a line may also break after, outside quotes (PromQL's ",({")
 
     def wrapped(self, width: int) -> str:
-        """The text wrapped at ``width`` between words, continuation lines indented under the
-        item's text (a ``  - `` list item's continuation starts under its first word, not at
-        column 0, where the terminal's own wrap left an LLM plan's 'ms' of its last class)."""
+        """The text wrapped at ``width`` between words (and after ``breaks``), continuation
+        lines indented under the item's text (a ``  - `` list item's continuation starts under
+        its first word, not at column 0, where the terminal's own wrap left an LLM plan's 'ms'
+        of its last class), or by ``hang`` spaces where it is set. A word longer than the width
+        stays whole."""
         import textwrap
 
         lead = len(self.text) - len(self.text.lstrip(" "))
         indent = lead + (2 if self.text[lead:].startswith("- ") else 0)
-        lines = textwrap.wrap(
-            self.text, max(width, indent + 20), subsequent_indent=" " * indent,
-            break_long_words=False, break_on_hyphens=False,
+        indent = indent if self.hang is None else self.hang
+        wrapper = textwrap.TextWrapper(
+            max(width, indent + 20), subsequent_indent=" " * indent,
+            break_long_words=False, break_on_hyphens=bool(self.breaks),
         )
-        return "\n".join(lines) or self.text
+        if self.breaks:  # textwrap's word pattern, used with break_on_hyphens: quotes whole
+            after = "".join(f"\\{c}" for c in self.breaks)
+            word = rf"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s{after}"'])+"""
+            wrapper.wordsep_re = re.compile(rf"(\s+|(?:{word})?[{after}]+|{word})")
+        return "\n".join(wrapper.wrap(self.text)) or self.text
 
     def hanging(self, width: int | None) -> str:
         """The text wrapped at ``width`` between words, continuation lines indented by two
@@ -66,6 +78,22 @@ class Line(NamedTuple):
         first, *rest = self.text.split("\n")
         lines = [Line(first).hanging(width), *(Line(r).wrapped(width) for r in rest)]
         return "\n".join(lines)
+
+
+def stdout_is_terminal() -> bool:
+    """stdout is a terminal as rich decides it for colour, so that lines wrap exactly where
+    tables and stderr's warnings are drawn for one: ``TTY_COMPATIBLE=1`` / ``FORCE_COLOR`` (a
+    terminal behind a pipe, <https://force-color.org>) say so, ``TTY_COMPATIBLE=0`` says not;
+    otherwise whether stdout is a tty."""
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    if "FORCE_COLOR" in os.environ:
+        return os.environ["FORCE_COLOR"] != ""
+    try:
+        return sys.stdout.isatty()
+    except ValueError:  # closed
+        return False
 
 
 class Report(NamedTuple):
@@ -86,6 +114,13 @@ class Report(NamedTuple):
     failure: Exception | None = None
     stderr: Sequence[str] = ()
     renderables: Sequence[object] = ()
+
+
+def titled(text: str) -> list[Line]:
+    """A titled table's text as report lines: the title (which may name a path) wrapped on a
+    terminal between words, continuations indented by two; the table's lines whole."""
+    title, *table = text.rstrip("\n").split("\n")
+    return [Line(title, hang=2), *(Line(t, whole=True) for t in table)]
 
 
 def table_lines(

@@ -31,7 +31,7 @@ from scaleplan.interrupts import watch_sigint
 from scaleplan.option_values import json_requested
 from scaleplan.safetext import printable, printed_as_is
 from scaleplan.stdout_last import discard_stdout, json_document, last_words
-from scaleplan.table import Line, Report
+from scaleplan.table import Line, Report, stdout_is_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -161,21 +161,21 @@ def print_text(text: str) -> None:
 def piped() -> bool:
     """stdout is not a terminal (``| cat``, a file, a CI log): prose lines are printed whole,
     never wrapped, so ids, names and paths stay whole; tables still fit COLUMNS."""
-    return not sys.stdout.isatty()
+    return not stdout_is_terminal()
 
 
 def print_lines(lines: Iterable[Line | str], *, whole: bool = False) -> None:
     """Report lines on stdout, each wrapped at the terminal's width unless printed whole (a
     :class:`~scaleplan.table.Line` says which; a plain string follows ``whole``); in a pipe
     every line is printed whole."""
-    items = [(line, whole) if isinstance(line, str) else (line.text, line.whole) for line in lines]
+    items = [Line(line, whole) if isinstance(line, str) else line for line in lines]
     utf8 = str(getattr(sys.stdout, "encoding", "")).lower() in ("utf-8", "utf8")
-    if utf8 and piped() and all(printed_as_is(t) for t, _ in items):
-        return print_text("".join(f"{text}\n" for text, _ in items))  # rich's bytes, without rich
+    if utf8 and piped() and all(printed_as_is(t.text) for t in items):
+        return print_text("".join(f"{t.text}\n" for t in items))  # rich's bytes, without rich
     con, pipe = stdout_console(), piped()
-    for text, keep in items:
-        text = text if keep or pipe else Line(text).wrapped(con.width)  # a hanging indent
-        con.print(text, markup=False, soft_wrap=keep or pipe)
+    for line in items:
+        text = line.text if line.whole or pipe else line.wrapped(con.width)  # a hanging indent
+        con.print(text, markup=False, soft_wrap=True)  # a word over the width: whole, not cut
     print_text("")  # flush
 
 

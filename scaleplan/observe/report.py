@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from scaleplan.observe.model import Observed, ObservedCapacity
 from scaleplan.observe.slo import e2e_limit, latency_limit, token_slo_hours, unjudged
 from scaleplan.plan import Plan
-from scaleplan.table import Report
+from scaleplan.table import Line, Report
 from scaleplan.wording import counted, sig4
 
 if TYPE_CHECKING:
@@ -23,9 +23,11 @@ def queries_json(queries: QuerySet) -> dict[str, str]:
     return {q.name: q.promql for q in queries.queries}
 
 
-def queries_lines(queries: QuerySet) -> list[str]:
-    """``observe --print-queries``: ``name: PromQL``, one line per query (printed whole)."""
-    return [f"{q.name}: {q.promql}" for q in queries.queries]
+def queries_lines(queries: QuerySet) -> list[Line]:
+    """``observe --print-queries``: ``name: PromQL``, one line per query; whole in a pipe, on
+    a terminal wrapped between words and after ``,``, ``(`` and ``{`` outside quoted strings
+    (PromQL takes the line breaks there), continuations indented by two spaces."""
+    return [Line(f"{q.name}: {q.promql}", hang=2, breaks=",({") for q in queries.queries]
 
 
 def observed_notes(obs: Observed) -> list[str]:
@@ -240,10 +242,10 @@ def replan_lines(observed: Observed, plan: Plan) -> list[str]:
 
 
 def queries_report(queries: QuerySet, as_json: bool) -> Report:
-    """``observe --print-queries``: the queries as JSON, or :func:`queries_lines`, whole."""
+    """``observe --print-queries``: the queries as JSON, or :func:`queries_lines`."""
     if as_json:
         return Report(doc=queries_json(queries))
-    return Report(lines=queries_lines(queries), whole=True)
+    return Report(lines=queries_lines(queries))
 
 
 def observed_report(obs: Observed, out: str | None, as_json: bool) -> Report:

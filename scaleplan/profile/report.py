@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaleplan.profile.model import Profile
 from scaleplan.profile.stats import figure
-from scaleplan.table import Column, Report, table_text
+from scaleplan.table import Column, Line, Report, table_text, titled
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def summary_report(
         return Report()
     if as_json:
         return Report(doc=profile_summary(profile, out, verdict))
-    return Report(text=profile_table(profile), lines=[f"wrote {out}"], whole=True)
+    return Report(text=profile_table(profile), lines=[Line(f"wrote {out}", hang=2)])
 
 
 def presets_report(as_json: bool) -> Report:
@@ -216,4 +216,6 @@ def llm_report(
     table and the file written."""
     if as_json:
         return Report(doc=profile.model_dump(mode="json", exclude_none=True), notes=notes)
-    return Report(text=text if out == "-" else llm_profile_table(profile, out), notes=notes)
+    if out == "-":
+        return Report(text=text, notes=notes)
+    return Report(lines=titled(llm_profile_table(profile, out)), notes=notes)
