@@ -19,6 +19,7 @@ from scaleplan.profile.command import (
 )
 from scaleplan.profile.model import Measurement, Percentiles, dump_profile, read_profile
 from scaleplan.profile.run_options import endpoint_options
+from scaleplan.table import Line
 
 
 def _profile(tmp_path: Path, name: str, points: list[tuple[str, int, float]]) -> str:
@@ -169,7 +170,8 @@ def test_profile_output_writes_a_file_or_prints_the_profile(tmp_path: Path) -> N
     out = tmp_path / "out.yaml"
     shown = profile_output(prof, str(out), as_json=False)
     assert read_profile(str(out)).measurements == prof.measurements
-    assert shown.lines == [f"wrote {out}"] and "H100" in shown.text and shown.doc is None
+    wrote = [Line(f"wrote {out}", hang=2)]  # wrapped on a terminal, the path whole
+    assert shown.lines == wrote and "H100" in shown.text and shown.doc is None
     assert profile_output(prof, str(tmp_path / "b.yaml"), as_json=True).doc is not None
     yaml_out = profile_output(prof, "-", as_json=False)
     assert yaml_out.text == dump_profile(prof) and not yaml_out.lines
