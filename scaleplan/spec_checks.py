@@ -151,13 +151,14 @@ SLOW_TPOT_MS = 1_000.0  # a second a token: slower than anyone reads
 def _slow_target(field: str, v: float) -> str | None:
     """A TTFT or TPOT target too long to be meant (UX trial 31 F5: ``ttft_ms: 800000``, 13
     minutes, was taken silently), with the arithmetic and the units; said, not refused, as a
-    target of at most 1 ms is (a batch job may mean it). An end-to-end latency of minutes is
-    a long completion's, and its limit is the schema's (one hour)."""
+    target of at most 1 ms is (a batch job may mean it, and the TTFT warning says so: r2
+    review, a 2-minute batch target read "did you mean 120 ms?" alone). An end-to-end latency
+    of minutes is a long completion's, and its limit is the schema's (one hour)."""
     if field.endswith("ttft_ms") and v >= SLOW_TTFT_MS:
         return (
             f"{field} is {v:,.0f} ms = {v / 60_000:.3g} minutes to the first token, over "
             f"{SLOW_TTFT_MS / 60_000:g} minute; the field is in milliseconds: did you mean "
-            f"{v / 1000:,g} ms?"
+            f"{v / 1000:,g} ms? (a batch class that may wait so long: nothing to change)"
         )
     if field.endswith("tpot_ms") and v >= SLOW_TPOT_MS:
         return (
