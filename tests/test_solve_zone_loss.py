@@ -20,6 +20,7 @@ from test_render_keda_spare import _asks, _scaled_objects, _with
 from scaleplan.kube.zones import spread_loss, spread_nodes, spread_replicas
 from scaleplan.plan import floor_cost, read_plan
 from scaleplan.simulate.core import simulate
+from scaleplan.simulate.failures import lost_replicas
 from scaleplan.simulate.layout import topology
 from scaleplan.solve import SolveOptions, SolveResult, solve
 from scaleplan.solve.milp.even import even_feasible
@@ -182,3 +183,26 @@ def test_the_floor_cost_counts_the_nodes_the_spread_needs() -> None:
     assert floor_cost(3, 8, [1, 1], 1.0) == 0.0
     assert floor_cost(3, 8, [1, 1], 1.0, zones=3) == 2.0
     assert floor_cost(3, 1, [1, 1], 1.0, zones=3) == floor_cost(3, 1, [1, 1], 1.0) == 2.0
+
+
+def test_simulate_fail_node_takes_one_node_of_the_spread() -> None:
+    """simulate --fail node under zone takes the pods one node holds under the spread: q pods
+    of one zone (pod i in zone i mod Z, a node holds only its own zone's), here 2 of 5 pods of
+    4 a node over 3 zones (pods 0 and 3, us-east-1a's node). It took pods 0..q-1, 4 pods in
+    three zones that no node holds together."""
+    plan = make_plan(
+        [allocation(replicas=(5, 2), replicas_per_node=4, zones=ZONES)], rps=(40.0, 10.0),
+        redundancy="zone",
+    )
+    topo = topology(plan, 0)
+    lost, _ = lost_replicas(plan, topo, "node", 0)
+    assert sorted(lost) == [0, 3] and {topo.zone_of[g] for g in lost} == {ZONES[0]}
+    out = simulate(plan, duration_s=10, seed=1, failure="node", fail_at_s=1.0)
+    assert out.failure is not None and out.failure.lost == {"svc-g6-xlarge-od": 2}
+    # in the quiet window (2 pods, one a zone) the node holds pod 0 only; pod 3 is down too
+    assert sorted(lost_replicas(plan, topo, "node", 1)[0]) == [0, 3]
+    # without the zone rule nodes of 4 fill in order: the first holds pods 0..3
+    packed = make_plan(
+        [allocation(replicas=(5, 2), replicas_per_node=4, zones=ZONES)], rps=(40.0, 10.0),
+    )
+    assert sorted(lost_replicas(packed, topology(packed, 0), "node", 0)[0]) == [0, 1, 2, 3]

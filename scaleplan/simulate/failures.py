@@ -86,8 +86,9 @@ def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tup
         return lost, notes
     if mode == "node":
         best: tuple[float, int] | None = None
+        redundancy = plan.spec.placement.redundancy
         for ai, a in enumerate(allocs):
-            n_here = min(a.replicas_per_node, topo.counts[ai][window])
+            n_here = sum(k < topo.counts[ai][window] for k in fullest_node(a, redundancy))
             if n_here <= 0:
                 continue
             cap = n_here * a.capacity_rps_per_replica
@@ -97,8 +98,8 @@ def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tup
             notes.append("no replicas run at the failure time: the node failure takes nothing down")
             return set(), notes
         ai = best[1]
-        rpn = allocs[ai].replicas_per_node
-        return {topo.offsets[ai] + k for k in range(min(rpn, max(topo.counts[ai])))}, notes
+        top, first = max(topo.counts[ai]), topo.offsets[ai]
+        return {first + k for k in fullest_node(allocs[ai], redundancy) if k < top}, notes
     # zone: the zone holding the most capacity at the failure time
     check_zones_listed(plan, plan.metadata.name)
     cap_by_zone: dict[str, float] = {}
@@ -114,6 +115,17 @@ def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tup
         notes.append("allocations without zones are taken to sit in one zone named after their region")
     notes.append(f"zone lost: {zone}")
     return {g for g in range(topo.n_replicas) if topo.zone_of[g] == zone}, notes
+
+
+def fullest_node(a: Allocation, redundancy: str) -> list[int]:
+    """The allocation's replicas (its own indices, 0-based) on its fullest node as
+    :func:`~scaleplan.simulate.layout.topology` lays them out: under the zone spread
+    (``kube.zones.spread_zones``) replica i sits in zone i mod Z and a node holds q of its own
+    zone's, so the first node of the first zone holds 0, Z, ..., (q-1) Z; else nodes of q
+    fill in order, 0..q-1. (Until 2026-12-07 it was 0..q-1 under zone too: q pods in
+    different zones, no node's.)"""
+    step = max(len(spread_zones(redundancy, a.zones)), 1)
+    return [k * step for k in range(a.replicas_per_node)]
 
 
 def lost_by_allocation(topo: Topology, event: FailureEvent) -> dict[str, int]:
