@@ -414,9 +414,15 @@ TIE_NOTE = (
 
 def _less_than_plan(plan: Plan, cost: float, what: str = "") -> str:
     """A baseline or alternative that costs less than the plan (at the 4 decimals shown): by
-    how much, ``what`` it is, and why."""
+    how much, ``what`` it is, and why: the tie-break for an optimal plan; a feasible plan's
+    gap (unfinished search or a heuristic step's bound, its Gap line says which), which the
+    tie-break does not explain (r2 review)."""
     less = round(plan.cost_per_hour, 4) - round(cost, 4)
-    return f"${less:.4f}/h less than the plan{what}: {TIE_NOTE}"
+    why = TIE_NOTE
+    if plan.status != "optimal":
+        gap = f", gap {plan.gap:.2%}" if plan.gap is not None else ""
+        why = f"the plan is not proven optimal (status {plan.status}{gap}: its Gap line says why)"
+    return f"${less:.4f}/h less than the plan{what}: {why}"
 
 
 def _share(frac: float, sign: str = "") -> str:

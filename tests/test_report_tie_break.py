@@ -65,3 +65,17 @@ def test_the_swap_warning_does_not_call_a_dearer_plan_a_saving() -> None:
         "more than nothing: this plan costs $0.0050/h more than the cheapest single type"
         " ($1000.0000/h" in warning
     )
+
+
+def test_a_cheaper_baseline_of_a_feasible_plan_names_its_gap_not_the_tie_break() -> None:
+    """r2 review of 0a440945: a plan the search left at its time limit (status feasible) can
+    cost more than a baseline by far more than the tie-break's charges; saying the tie-break
+    was the reason would be untrue there."""
+    plan = _plan().model_copy(update={"status": "feasible", "gap": 0.012})
+    text = "\n".join(line.text for line in summary_lines(plan, []))
+    assert "tie-break" not in text, text
+    assert (
+        "$0.0050/h less than the plan (cheapest single instance type that meets the SLO: 1000 x"
+        " b.x): the plan is not proven optimal (status feasible, gap 1.20%: its Gap line says"
+        " why)"
+    ) in text, text
