@@ -169,3 +169,40 @@ def test_the_time_limit_is_the_whole_solve_s_across_regions(monkeypatch) -> None
     assert second == later <= limit + took, (first, second, later)
     # the first region gets about half the limit, not all of it
     assert first < second - 0.4 * limit, (first, second)
+
+
+def test_named_regions_narrowed_share_the_one_time_limit(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """r2 review of 05dfe2a3: named regions whose cheapest plan mixes them were solved whole
+    (the search, then its alternatives, baselines and loss solves), that plan thrown away, and
+    the one-region search run with the whole --time-limit again (about 2x the limit, and the
+    mixed plan's later steps for nothing). Now the mixed search is not finished, and every
+    search after it runs before the first search's deadline (the real search runs; the
+    deadlines it is given and the plans finished are recorded)."""
+
+    from scaleplan.catalog.files import load_catalog
+    from scaleplan.solve import SolveOptions, core, solve
+    from scaleplan.spec import parse_spec_text
+
+    real = core.search_windows
+    deadlines: list[float] = []
+    finished: list[float] = []
+
+    def recorded(*args, deadline: float, **kwargs):  # type: ignore[no-untyped-def]
+        deadlines.append(deadline)
+        return real(*args, deadline=deadline, **kwargs)
+
+    real_finish = core._finish
+
+    def finish(*args):  # type: ignore[no-untyped-def]
+        finished.append(args[-1])
+        return real_finish(*args)
+
+    monkeypatch.setattr(core, "search_windows", recorded)
+    monkeypatch.setattr(core, "_finish", finish)
+    limit = 30.0
+    spec = parse_spec_text(_with(regions=["us-east-1", "us-west-2"]), "spec.yaml")
+    res = solve(spec, None, load_catalog(providers=["aws"]), options=SolveOptions(time_limit=limit))
+    assert res.region_choice is not None  # the named regions' plan mixed them: narrowed
+    assert len(finished) == 1  # the chosen region's plan only, not the mixed one too
+    assert len(deadlines) == 3  # the named regions' search, then each region's
+    assert max(deadlines) == deadlines[0] == finished[0], (deadlines, finished)

@@ -148,15 +148,27 @@ def _planned(
         return _one_region(
             spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions
         )
-    res = _solve_demand(spec, profile, catalog, rps, window_hours, options=options, built=built)
+    searched, diag, deadline = _search_demand(
+        spec, profile, catalog, rps, options=options, built=built
+    )
     # placement.regions lists several and the cheapest plan mixes them: a one-cluster
     # flavor's cluster runs in one, as without placement.regions (UX trial 32 F6: the plan
-    # put c7a spot in us-west-2 beside c7i in us-east-1, and render only warned)
-    if len({a.region for a in res.plan.allocations if a.replicas > 0}) > 1:
+    # put c7a spot in us-west-2 beside c7i in us-east-1, and render only warned); the mixed
+    # plan is not finished (no alternatives or baselines of it), and the regions' searches
+    # get what is left of the one --time-limit (r2 review: each had the whole limit again)
+    if len(_regions_used(searched.best)) > 1:
         return _one_region(
-            spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions
+            spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions,
+            end=deadline,
         )
-    return res
+    return _finish(searched, diag, rps, window_hours, profile, catalog, deadline)
+
+
+def _regions_used(o: Outcome) -> set[str]:
+    """The regions of the candidates with nodes in some window of ``o``."""
+    return {
+        c.row.region for k, c in enumerate(o.cands) if any(s.nodes and s.nodes[k] for s in o.sols)
+    }
 
 
 _PRICES = ("price_ondemand", "price_spot", "price_spot_median")
@@ -229,7 +241,7 @@ class _Searched:
 def _one_region(
     spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float],
     window_hours: float, options: SolveOptions, unpruned: Sequence[Candidate],
-    regions: Sequence[str],
+    regions: Sequence[str], end: float | None = None,
 ) -> SolveResult:
     """One cluster runs in one region (render's manifests select none): search the plan alone
     in each candidate region, take the cheapest (ties: the region's name), then make that
@@ -239,9 +251,11 @@ def _one_region(
     ``unpruned``: the spec's candidates before pruning, built once: a region's are its share,
     pruned on their own (``candidates.pruned``), as a spec placed in that region builds them.
     Regions are ranked without placement.budget_per_hour; the chosen region's plan is checked
-    against it (its reason names that cost)."""
+    against it (its reason names that cost). ``end``: the deadline of a solve begun before
+    (the named regions' mixed search), else --time-limit from now."""
     t0 = time.perf_counter()
-    end = t0 + options.time_limit  # the limit is the whole solve's, every region's search in it
+    if end is None:  # the limit is the whole solve's, every region's search in it
+        end = t0 + options.time_limit
     classes = [c for c, _ in classes_of(spec)]
     costs: dict[str, float | None] = {}
     found: dict[str, _Searched] = {}
@@ -355,6 +369,18 @@ def _solve_demand(
     built: tuple[list[Candidate], Diagnostics] | None = None,
 ) -> SolveResult:
     """One solve over the spec's placement as written; ``built``: its candidates, if built."""
+    searched, diag, deadline = _search_demand(
+        spec, profile, catalog, rps, options=options, built=built
+    )
+    return _finish(searched, diag, rps, window_hours, profile, catalog, deadline)
+
+
+def _search_demand(
+    spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float], *,
+    options: SolveOptions, built: tuple[list[Candidate], Diagnostics] | None = None,
+) -> tuple[_Searched, Diagnostics, float]:
+    """The search of :func:`_solve_demand`: its cheapest plan (checked against the budget),
+    the candidates' diagnostics and the deadline the plan's later steps share."""
     t0 = time.perf_counter()
     deadline = t0 + options.time_limit
     pb = Problem.of(spec, options)
@@ -366,8 +392,7 @@ def _solve_demand(
     cands = serving_candidates(pb, cands, rps)
     best, runs = _cheapest(pb, cands, rps, deadline)
     _within_budget(pb, best, diag)
-    searched = _Searched(pb, cands, best, runs, time.perf_counter() - t0)
-    return _finish(searched, diag, rps, window_hours, profile, catalog, deadline)
+    return _Searched(pb, cands, best, runs, time.perf_counter() - t0), diag, deadline
 
 
 def _finish(
