@@ -456,6 +456,11 @@ def test_a_slipped_decimal_in_a_new_row_is_said(  # type: ignore[no-untyped-def]
     assert "$70 per H100 GPU-hour (8 GPUs), " in note and "x above the shipped" in note, note
     owned = user_file(tmp_path, [{**dc, "price": 0.0}], name="owned.yaml")
     assert load_catalog([owned]).price_notes == ()
+    # 4.6x the T4 median ($0.978) but inside the shipped rows' range (up to $4.85): not said
+    t4 = {"provider": "aws", "region": "ap-south-1", "itype": "g4dn.xlarge", "family": "g4dn",
+          "acc": "T4", "count": 1}
+    inside = user_file(tmp_path, [{**t4, "price": 4.5}], name="t4.yaml")
+    assert load_catalog([inside]).price_notes == ()
     spec = ROOT / "examples" / "embedding-cpu-gpu" / "spec.yaml"
     r = cli(["validate", str(spec), "--catalog", str(slip)])
     assert "$0.7 per H100 GPU-hour" in " ".join(r.stderr.split()), r.stderr
