@@ -206,3 +206,36 @@ def test_named_regions_narrowed_share_the_one_time_limit(monkeypatch) -> None:  
     assert len(finished) == 1  # the chosen region's plan only, not the mixed one too
     assert len(deadlines) == 3  # the named regions' search, then each region's
     assert max(deadlines) == deadlines[0] == finished[0], (deadlines, finished)
+
+
+
+def test_a_budget_of_named_regions_names_the_narrowed_plan_s_cost() -> None:
+    """r2 review: the budget was checked on the named regions' mixed plan before the narrowing,
+    so its reason named a cost no one-region plan reaches. Here mixing is strictly cheaper:
+    us-east-1 has the on-demand price, us-west-2 the spot one (a generic flavor's plan mixes
+    them: us-east-1's on-demand nodes beside us-west-2's spot ones)."""
+    import pytest
+    from solve_helpers import catalog, point, profile, row, spec
+
+    from scaleplan.errors import InfeasibleError
+    from scaleplan.solve import SolveOptions, solve
+
+    cat = catalog(row("g.x", "L4", 1, 1.0), row("g.x", "L4", 1, 2.0, spot=0.3, region="us-west-2"))
+    prof = profile(point("L4", 1, 20.0, 100.0))
+    spot = {"allowed": True, "max_fraction": 0.5}
+    placement = {"regions": ["us-east-1", "us-west-2"], "spot": spot}
+    s = spec(traffic={"peak_rps": 400}, placement=placement, kubernetes={"flavor": "eks-karpenter"})
+    opts = SolveOptions(alternatives=False, relax=False)
+    free = solve(s, prof, cat, options=opts)
+    assert free.region_choice is not None
+    mixed = solve(s.model_copy(update={"kubernetes": s.kubernetes.model_copy(
+        update={"flavor": "generic"})}), prof, cat, options=opts).plan
+    assert len({a.region for a in mixed.allocations}) == 2
+    assert mixed.cost_per_hour < free.plan.cost_per_hour - 1
+    over = spec(traffic={"peak_rps": 400}, placement={**placement, "budget_per_hour": 1.0},
+                kubernetes={"flavor": "eks-karpenter"})
+    with pytest.raises(InfeasibleError) as err:
+        solve(over, prof, cat, options=opts)
+    (reason,) = err.value.reasons
+    assert reason.code == "budget", reason
+    assert reason.details["cost"] == pytest.approx(free.plan.cost_per_hour), reason
