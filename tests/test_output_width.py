@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tty_helpers import on_terminal
 
 from scaleplan.table import Line
 
@@ -286,30 +287,6 @@ def test_profile_llm_table_writes_long_times_in_whole_ms(tmp_path: Path) -> None
     assert "e+" not in text, text
     slow = [line.split() for line in text.splitlines() if line.endswith("estimated") and " 4 " in line]
     assert slow and "," in slow[0][4], text  # TTFT ms, e.g. 10,845
-
-
-def on_terminal(*args: str, cwd: Path | None = None) -> str:
-    """Run ``scaleplan ARGS`` with stdout on a pseudo-terminal 80 columns wide (as a user's
-    terminal), colour off; its stdout as text."""
-    import pty
-
-    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
-    env.pop("_TYPER_FORCE_DISABLE_TERMINAL", None)
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "scaleplan", *args], stdout=follower, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    assert proc.wait(timeout=600) == 0
-    return b"".join(chunks).decode().replace("\r\n", "\n")
 
 
 def test_optimize_on_a_terminal_wraps_llm_classes_under_their_shape(tmp_path: Path) -> None:

@@ -12,14 +12,12 @@ never cut. A pipe keeps its documented whole lines (tests/test_output_width.py).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tty_helpers import on_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -164,42 +162,18 @@ def test_wrapped_lines_lose_no_word(term: Terminal) -> None:
         assert drawn.split() == whole.split(), args
 
 
-def _pty(*args: str) -> str:
-    """stdout of ``scaleplan ARGS`` on a pseudo-terminal 80 columns wide."""
-    import pty
-
-    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
-    for name in ("_TYPER_FORCE_DISABLE_TERMINAL", "TTY_COMPATIBLE", "FORCE_COLOR"):
-        env.pop(name, None)
-    leader, follower = pty.openpty()
-    cmd = [sys.executable, "-m", "scaleplan", *args]
-    proc = subprocess.Popen(cmd, stdout=follower, stderr=subprocess.DEVNULL, env=env)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    assert proc.wait(timeout=600) == 0
-    return ANSI.sub("", b"".join(chunks).decode().replace("\r\n", "\n"))
-
-
 def test_a_real_terminal_wraps_queries_and_the_diff_header(term: Terminal) -> None:
     """On a tty, observe --print-queries printed each query on one line (up to 500 columns) and
     diff its 'BEFORE -> AFTER' header whole; both now wrap between words, the continuation
     indented by two spaces, each file whole."""
     plan = term.plan("long-name")
-    text = _pty("observe", "--prometheus", PROMETHEUS, "--plan", str(plan), "--print-queries")
+    args = ("--prometheus", PROMETHEUS, "--plan", str(plan), "--print-queries")
+    text = on_terminal("observe", *args)
     assert not over_80(text), text
     names = [s.split(":")[0] for s in text.splitlines() if not s.startswith(" ")]
     assert "demand" in names and all(re.fullmatch(r"[\w@-]+", n) for n in names), names
     before, after = (EXAMPLES / ex / "plan.yaml" for ex in ("vision-daily", "embedding-cpu-gpu"))
-    lines = _pty("diff", str(before), str(after)).splitlines()
+    lines = on_terminal("diff", str(before), str(after)).splitlines()
     assert lines[:2] == [f"{before} ->", f"  {after}"], lines[:3]
 
 
