@@ -199,6 +199,9 @@ def test_pruned_and_unpruned_reach_the_same_optimum(
 
 def test_tie_margin_is_the_milp_tie_break() -> None:
     assert TIE_MARGIN == TIE_EPS
+    from scaleplan.plan_report import TIE_MAX, TIE_NOTE
+
+    assert TIE_MAX == 2 * TIE_EPS and "$0.00002/h a node" in TIE_NOTE
 
 
 def test_several_small_nodes_replace_a_dearer_large_one() -> None:
