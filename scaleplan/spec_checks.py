@@ -130,6 +130,12 @@ def spec_warnings(spec: Spec) -> list[str]:
                 f"{field} is {v:g} ms, at most 1 ms, which no engine reaches; the field is in "
                 f"milliseconds: did you mean {v * 1000:g} ms?"
             )
+        elif v is not None and field.endswith("ttft_ms") and v < FAST_TTFT_MS:
+            out.append(  # UX trial 33 F7: `ttft_ms: 1.5` (seconds) got only "relax to 45 ms"
+                f"{field} is {v:g} ms, under {FAST_TTFT_MS:g} ms, which no engine's first token "
+                "reaches (a prefill and a scheduler step take longer); the field is in "
+                f"milliseconds: did you mean {v * 1000:g} ms?"
+            )
         elif v is not None and (said := _slow_target(field, v)):
             out.append(said)
     out += _per_hour_warnings(spec)
@@ -144,6 +150,7 @@ def spec_warnings(spec: Spec) -> list[str]:
     return out + _spread_warnings(spec)
 
 
+FAST_TTFT_MS = 10.0  # no engine's first token comes this fast: seconds typed in
 SLOW_TTFT_MS = 60_000.0  # a minute to the first token: no interactive service waits so long
 SLOW_TPOT_MS = 1_000.0  # a second a token: slower than anyone reads
 

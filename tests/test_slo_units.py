@@ -41,7 +41,25 @@ def test_a_latency_or_a_one_ms_ttft_is_said_to_look_like_seconds_too() -> None:
     assert len(said) == 2, said
     assert said[0].startswith("slo.latency_ms is 0.06 ms") and "did you mean 60 ms?" in said[0]
     assert said[1].startswith("slo.ttft_ms is 1 ms") and "did you mean 1000 ms?" in said[1]
-    assert _warnings("{latency_ms: 2000, ttft_ms: 2, tpot_ms: 30}") == []
+    assert _warnings("{latency_ms: 2000, ttft_ms: 10, tpot_ms: 2}") == []
+
+
+def test_a_ttft_under_ten_ms_is_said_to_look_like_seconds() -> None:
+    """UX trial 33 F7: `ttft_ms: 1.5` (1.5 s) drew only optimize's "relax slo.ttft_ms to at
+    least 45 ms"; no engine's first token comes in under 10 ms, so a TTFT (the spec's or a
+    class's) below that is said like one of at most 1 ms. A TPOT of 2 ms is a small model's
+    on a fast part and draws nothing."""
+    said = _warnings("{ttft_ms: 1.5, tpot_ms: 30}")
+    assert said == [
+        "slo.ttft_ms is 1.5 ms, under 10 ms, which no engine's first token reaches (a prefill "
+        "and a scheduler step take longer); the field is in milliseconds: did you mean 1500 ms?"
+    ]
+    text = SPEC.replace("{SLO}", "{ttft_ms: 800, tpot_ms: 35}").replace(
+        "output_tokens: 100}", "output_tokens: 100, slo: {ttft_ms: 9.5}}"
+    )
+    said = spec_warnings(parse_spec_text(text, "s.yaml"))
+    assert len(said) == 1 and said[0].startswith("traffic.classes[0].slo.ttft_ms is 9.5 ms")
+    assert _warnings("{ttft_ms: 10, tpot_ms: 2}") == []
 
 
 def test_a_headroom_over_one_is_said_to_look_like_a_percentage() -> None:
