@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.observe.model import LlmHour, Observed
-from scaleplan.observe.slo import e2e_limit, token_slo_hours
+from scaleplan.observe.slo import e2e_limit, interpolated_capacity, token_slo_hours
 from scaleplan.plan import Allocation, Plan
 from scaleplan.profile.model import Measurement, Percentiles, Profile, ProfileMeta
 from scaleplan.spec import Spec
@@ -329,9 +329,11 @@ def risks(observed: Observed) -> list[str]:
     out += observed.warnings  # hours the histogram cannot place against the SLO
     out += _capacity_risks(observed)
     pct = observed.running_plan.spec.slo.percentile
-    for what, target, above, n_hours, top in token_slo_hours(observed):
-        if above:
-            out.append(f"{what} p{pct} (median across days) was above the SLO ({target:g} ms) in {above} of {n_hours} hours of the day (worst {top:g} ms)")
+    for t in token_slo_hours(observed):
+        if t.above:
+            out.append(f"{t.what} p{pct} (median across days) was above the SLO ({t.target:g} ms) in {t.above} of {t.hours} hours of the day (worst {t.worst:g} ms)")
+        if note := t.inside_note(pct):
+            out.append(note)
     planned = observed.demand.planned_rps
     if planned:
         over = [h for h in range(24) if observed.demand.hourly_rps[h] > planned[h] * 1.0001]
@@ -373,6 +375,8 @@ def _capacity_risks(observed: Observed) -> list[str]:
             out.append(f"{source} over-states capacity by {planned_cap / seen - 1:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
         elif ratio > 1 + CAPACITY_TOLERANCE:
             out.append(f"{source} under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
+    if rated and (note := interpolated_capacity(observed)):  # an SLO inside a bucket
+        out.append(note)
     if c.ratio is None and not rated:
         _, why = e2e_limit(observed.running_plan)  # class SLOs: no one limit to read it at
         near = f"read ({why})" if why else "observed near the latency limit"

@@ -9,7 +9,13 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from scaleplan.observe.model import Observed, ObservedCapacity
-from scaleplan.observe.slo import e2e_limit, latency_limit, token_slo_hours, unjudged
+from scaleplan.observe.slo import (
+    e2e_limit,
+    interpolated_capacity,
+    latency_limit,
+    token_slo_hours,
+    unjudged,
+)
 from scaleplan.plan import Plan
 from scaleplan.table import Line, Report
 from scaleplan.wording import counted, sig4
@@ -72,6 +78,7 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
         )
     if c.at_slos:  # the classes' e2e limits differ: read at the TTFT/TPOT SLOs they share
         lines += _token_capacity_lines(c, s.percentile)
+        lines += _wrap_indented(interpolated_capacity(obs))  # an SLO inside a bucket
     elif c.rps_per_replica is not None:
         at = f"p{s.percentile} {c.at_latency_ms:g} ms{derived}"
         lines.append(f"capacity: {c.rps_per_replica:g} rps per replica at {at}")
@@ -111,10 +118,7 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     if e2e_limit(obs.running_plan)[0] is not None:  # else unjudged() below says why
         lines.append(f"{slo}: above in {s.hours_above} of {s.hours_seen} observed hours,")
         lines.append(f"  {s.peak_hours_above} of {s.peak_hours_seen} peak hours")
-    for what, target, above, n_hours, top in token_slo_hours(obs):  # LLM plans
-        slo_at = f"{what} p{s.percentile} {target:g} ms"
-        lines.append(f"{slo_at}: above in {above} of {n_hours} hours of the day")
-        lines.append(f"  (median across days), worst {top:g} ms")
+    lines += _token_slo_lines(obs)  # LLM plans
     for note in unjudged(obs.running_plan):  # per-class targets a class-blind series cannot
         lines += textwrap.wrap(note, 80, subsequent_indent="  ", break_long_words=False)
     for w in obs.warnings:  # what the observation cannot tell, on stdout beside the figures
@@ -124,6 +128,27 @@ def observed_lines(obs: Observed, out: str | None) -> list[str]:
     lines += _llm_lines(obs)
     if out is not None:
         lines.append(f"wrote {out}")
+    return lines
+
+
+def _wrap_indented(text: str) -> list[str]:
+    """``text`` in 80 columns, indented under the line it qualifies (nothing for '')."""
+    return textwrap.wrap(
+        text, 80, initial_indent="  ", subsequent_indent="  ", break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _token_slo_lines(obs: Observed) -> list[str]:
+    """LLM plans: TTFT and TPOT against their SLOs over the hours of the day, and the hours
+    the histogram cannot tell (the SLO inside a bucket: :func:`token_slo_hours`)."""
+    pct = obs.slo.percentile
+    lines: list[str] = []
+    for t in token_slo_hours(obs):
+        slo_at = f"{t.what} p{pct} {t.target:g} ms"
+        lines.append(f"{slo_at}: above in {t.above} of {t.hours} hours of the day")
+        lines.append(f"  (median across days), worst {t.worst:g} ms")
+        lines += _wrap_indented(t.inside_note(pct))
     return lines
 
 

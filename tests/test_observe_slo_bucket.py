@@ -1,0 +1,92 @@
+"""observe and optimize --observed of an LLM plan whose TPOT SLO lies inside one of vLLM's
+histogram buckets (UX trial 34 F1).
+
+vLLM's per-token buckets around a 40 ms TPOT SLO are 25 and 50 ms; ``histogram_quantile``
+interpolates linearly inside a bucket, so a service whose p95 was 27 ms read 40.7 ms there and
+observe said "above in 24 of 24 hours" of a service that held its SLO in every hour. An hour
+read inside the bucket that holds the SLO is now neither above nor within: the report and the
+risks say how many, and count as above only the hours read beyond that bucket.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scaleplan.catalog.model import Catalog
+
+LLM_CHAT = Path(__file__).parent.parent / "examples" / "llm-chat" / "plan.yaml"
+HOUR0 = 1767229200.0
+
+
+def _observed(tables: Catalog, tpot_s: list[float]):  # type: ignore[no-untyped-def]
+    from scaleplan.observe.analyze import Fetched, analyze
+    from scaleplan.observe.queries import build_queries
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(LLM_CHAT)
+    assert plan.spec.model.engine == "vllm" and plan.spec.slo.tpot_ms == 90  # inside 75-100 ms
+    qs = build_queries(plan, tables)
+    hours = [(HOUR0 + 3600 * h, 2.0) for h in range(24)]
+    steps = [(HOUR0 - 3600 + 300 * k, 2.0) for k in range(288)]
+    fetched = Fetched(
+        {
+            "demand_hourly": hours, "latency_hourly": [(t, 10.0) for t, _ in hours],
+            "demand": steps, "replicas": [(t, 1.0) for t, _ in steps],
+            "latency": [(t, 10.0) for t, _ in steps],
+            "tpot": [(t, v) for (t, _), v in zip(hours, tpot_s, strict=True)],
+        },
+        HOUR0 - 3600, HOUR0 + 23 * 3600, 300.0, "http://x",
+    )
+    return analyze(plan, qs, fetched)
+
+
+def test_hours_read_inside_the_slos_bucket_are_not_above(tables: Catalog) -> None:
+    from scaleplan.observe.replan import risks
+    from scaleplan.observe.report import observed_lines
+
+    # 8 hours read 80 ms and 8 read 95 ms (both inside vLLM's 75-100 ms bucket, which holds the
+    # 90 ms SLO), 8 read 120 ms (beyond it: above whatever the spread inside the bucket)
+    obs = _observed(tables, [0.08] * 8 + [0.095] * 8 + [0.12] * 8)
+    lines = observed_lines(obs, None)
+    i = lines.index("TPOT p95 90 ms: above in 8 of 24 hours of the day")  # it said 16
+    assert lines[i + 1] == "  (median across days), worst 120 ms"
+    note = " ".join(x.strip() for x in lines[i + 2:i + 5])
+    assert note.startswith(
+        "TPOT p95: 16 of 24 hours of the day read inside the histogram's 75-100 ms bucket, "
+        "which holds the SLO (90 ms): histogram_quantile interpolates linearly there, so "
+        "whether they met it cannot be told"
+    ), lines
+    assert all(len(x) <= 80 for x in lines)
+    said = risks(obs)
+    assert (
+        "TPOT p95 (median across days) was above the SLO (90 ms) in 8 of 24 hours of the day "
+        "(worst 120 ms)"
+    ) in said
+    assert any(r.startswith("TPOT p95: 16 of 24 hours of the day read inside") for r in said), said
+
+
+def test_hours_below_the_slos_bucket_are_within_and_say_nothing_more(tables: Catalog) -> None:
+    from scaleplan.observe.replan import risks
+    from scaleplan.observe.report import observed_lines
+
+    obs = _observed(tables, [0.06] * 24)  # in the 50-75 ms bucket: below the SLO's
+    lines = observed_lines(obs, None)
+    i = lines.index("TPOT p95 90 ms: above in 0 of 24 hours of the day")
+    assert not lines[i + 2].startswith("  TPOT p95:")
+    assert not [r for r in risks(obs) if r.startswith("TPOT")]
+
+
+def test_the_bucket_that_holds_an_slo() -> None:
+    from scaleplan.observe.slo import slo_bucket
+    from scaleplan.plan import read_plan
+
+    plan = read_plan(LLM_CHAT)
+    assert slo_bucket(plan, "tpot", 90.0) == (75.0, 100.0)
+    assert slo_bucket(plan, "tpot", 40.0) == (25.0, 50.0)
+    assert slo_bucket(plan, "tpot", 5.0) == (0.0, 10.0)  # below the smallest bucket
+    assert slo_bucket(plan, "tpot", 100.0) is None  # a bound: the histogram tells it exactly
+    assert slo_bucket(plan, "ttft", 2500.0) is None
+    assert slo_bucket(plan, "tpot", 90_000.0) is None  # beyond the largest finite bucket
+    model = plan.spec.model.model_copy(update={"engine": "tgi"})
+    tgi = plan.spec.model_copy(update={"model": model})
+    assert slo_bucket(plan.model_copy(update={"spec": tgi}), "tpot", 90.0) is None  # unknown
