@@ -480,13 +480,19 @@ def queue_fed_rates(shape: Shape, cls: TokenClass, concurrency: int) -> tuple[fl
     return tuple(out)
 
 
+def tails_at(ttft_ms: float, tpot_ms: float, percentile: int) -> tuple[float, float]:
+    """(TTFT, TPOT) at a percentile from mean TTFT and TPOT, by the tail factors alone
+    (:data:`TTFT_TAIL`, :data:`TPOT_TAIL`; no length spread)."""
+    return ttft_ms * TTFT_TAIL[percentile], tpot_ms * TPOT_TAIL[percentile]
+
+
 def at_percentile(perf: ClassPerf, percentile: int) -> tuple[float, float]:
     """(TTFT, TPOT) at a percentile, from the mean prediction and the tail factors; with a
     length spread, the TTFT at the joint percentile of the prompt's length and the tail
     (:func:`joint_percentiles`; docs/llm.md, "Length spread")."""
-    o = perf.tpot_ms * TPOT_TAIL[percentile]
+    t, o = tails_at(perf.ttft_ms, perf.tpot_ms, percentile)
     joint = _joint_at(perf, percentile)
-    return (perf.ttft_ms * TTFT_TAIL[percentile] if joint is None else joint[0]), o
+    return (t if joint is None else joint[0]), o
 
 
 def _joint_at(perf: ClassPerf, percentile: int) -> tuple[float, float] | None:

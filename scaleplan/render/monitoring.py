@@ -16,9 +16,12 @@ An LLM plan whose spec sets ``slo.ttft_ms`` / ``slo.tpot_ms`` gets the same burn
 the engine's TTFT and inter-token latency histograms (:data:`TOKEN_HISTOGRAMS`). Where the
 engine's buckets are known and the SLO is not one of them (vLLM's inter-token buckets have
 0.075 and 0.1, no 0.09), the SLI counts against the largest bucket at or below the SLO: the
-observations between that bucket and the SLO count as slow, so the alert fires early, never
-late; the rule's annotations and a render warning say so. Never a bucket above the SLO: an
-SLO below every known bucket has none, and the warning says its burn-rate alerts cannot fire.
+observations between that bucket and the SLO count as slow, so the alert fires early; the
+rule's annotations and a render warning say so. Except where the plan's own prediction at the
+SLO percentile is above that bucket (an alert that fires at the planned load, all day, while
+the SLO holds): then the smallest bucket above the SLO, so it fires late, said the same way
+(:func:`planned_tail`). An SLO below every known bucket has none, and the warning says its
+burn-rate alerts cannot fire.
 
 An LLM spec with TTFT/TPOT SLOs and no ``slo.latency_ms`` has its end-to-end latency derived
 (``Slo.tested_latency_ms`` None), not an SLO: no end-to-end SLI or alert (it could page while
@@ -301,6 +304,78 @@ def slo_bucket(slo_s: float, buckets: Buckets) -> tuple[float, str]:
     return (max(below), "below") if below else (slo_s, "none")
 
 
+def planned_tail(plan: Plan, key: str) -> tuple[float, str, str] | None:
+    """The plan's own largest predicted ``key`` ("ttft" / "tpot", ms) at its SLO percentile
+    over its LLM allocations and classes (the mean predictions by the LLM room's tail factors,
+    :func:`scaleplan.llm.serving.tails_at`; a length spread's TTFT from its SLO prompt's mean),
+    with the instance type and class; None for a plan without LLM predictions."""
+    from scaleplan.llm.serving import tails_at
+
+    pct, best = plan.spec.slo.percentile, None
+    for a in plan.allocations:
+        for name, c in sorted((a.llm.classes if a.llm else {}).items()):
+            t, o = tails_at(c.slo_ttft_ms or c.ttft_ms, c.tpot_ms, pct)
+            v = t if key == "ttft" else o
+            if best is None or v > best[0]:
+                best = (v, a.instance_type, name)
+    return best
+
+
+def _counted_against(
+    burn: _Burn, key: str, ms: float, hist: str, buckets: Buckets
+) -> tuple[float, str, str, str | None]:
+    """The bucket bound (s) a TTFT/TPOT SLO of ``ms`` counts against, the rule's wording of it
+    (``counted``, ``slower``) and render's warning (None: nothing to say). Not a bucket: the
+    largest bucket below it (the alert fires early), unless the plan's own prediction at the
+    SLO percentile is above that bucket, where counting from it would fire at the planned load
+    while the SLO holds (UX trial 34 F2): then the smallest bucket above it (late, said)."""
+    plan, what = burn.plan, key.upper()
+    le_s, how = slo_bucket(ms / 1000.0, buckets)
+    if how == "at":
+        return le_s, f"counted against the bucket le={_num(le_s)} s, the {what} SLO", \
+            f"the {what} SLO ({ms:g} ms)", None
+    if how == "none":  # below the smallest bucket: none counts it (the missing-bucket alert fires)
+        least = min(buckets or ())
+        return le_s, (
+            f"no bucket of {hist} at or below the {what} SLO ({ms:g} ms; the smallest is "
+            f"le={_num(least)} s): the SLI reads le={_num(le_s)} s, which the server does "
+            "not export, so the alert cannot fire"
+        ), f"the {what} SLO ({ms:g} ms)", (
+            f"monitoring: the {what} SLO {ms:g} ms is below every bucket of {hist} (the "
+            f"smallest is {_num(least * 1000)} ms): the {what} burn-rate alerts cannot "
+            f"fire, and {burn.pascal}{key.capitalize()}SloBucketMissing does"
+        )
+    below, above = _num(le_s * 1000), [b for b in buckets or () if b > ms / 1000.0]
+    planned = planned_tail(plan, key)
+    if planned is None or planned[0] <= le_s * 1000 or not above:
+        return le_s, (
+            f"counted against the bucket le={_num(le_s)} s, the largest of {hist} at or "
+            f"below the {what} SLO ({ms:g} ms, not a bucket): observations between "
+            f"{below} and {ms:g} ms count as slow, so the alert fires early"
+        ), f"{below} ms (the bucket below the {what} SLO, {ms:g} ms)", (
+            f"monitoring: the {what} SLO {ms:g} ms is not a bucket of {hist}; the {what} "
+            f"burn-rate alerts count observations slower than {below} ms (the "
+            "largest bucket at or below the SLO) as slow, so they fire early, not late"
+        )
+    up, (v, itype, cls) = min(above), planned
+    pct = f"p{plan.spec.slo.percentile}"
+    return up, (
+        f"counted against the bucket le={_num(up)} s, the smallest of {hist} above the "
+        f"{what} SLO ({ms:g} ms, not a bucket): the plan's own {what} {pct} ({v:.3g} ms, "
+        f"class {cls} on {itype}) is over the bucket below ({below} ms), which would count "
+        f"the planned load as slow; observations between {ms:g} and {_num(up * 1000)} ms do "
+        "not count as slow, so the alert fires late"
+    ), f"{_num(up * 1000)} ms (the bucket above the {what} SLO, {ms:g} ms)", (
+        f"monitoring: the {what} SLO {ms:g} ms is not a bucket of {hist}, and the plan's own "
+        f"{what} {pct} ({v:.3g} ms: class {cls} on {itype}) is over the bucket below it "
+        f"({below} ms): alerts counted from there would fire at the planned load while the "
+        f"SLO holds. The {what} burn-rate alerts count observations slower than "
+        f"{_num(up * 1000)} ms (the bucket above the SLO) as slow: they fire late, not for "
+        f"{what}s between {ms:g} and {_num(up * 1000)} ms; a {what} SLO at a bucket bound "
+        f"({below} or {_num(up * 1000)} ms) alerts at the SLO itself"
+    )
+
+
 def _token_slos(blind: Mapping[str, float | None]) -> list[tuple[str, float]]:
     """The spec's TTFT and TPOT SLOs set: ("ttft" / "tpot", ms), from its class-blind targets
     ``blind`` (:func:`scaleplan.spec_class_slo.class_blind_slo`: with per-class SLOs, the ones
@@ -349,37 +424,10 @@ def _token_slo_rules(
     for key, ms in wanted:
         hist, buckets = TOKEN_HISTOGRAMS[engine][key]
         what = key.upper()
-        le_s, how = slo_bucket(ms / 1000.0, buckets)
+        le_s, counted, slower, said_why = _counted_against(burn, key, ms, hist, buckets)
         at = le_matcher(le_s)
-        if how == "below":
-            counted = (
-                f"counted against the bucket le={_num(le_s)} s, the largest of {hist} at or "
-                f"below the {what} SLO ({ms:g} ms, not a bucket): observations between "
-                f"{_num(le_s * 1000)} and {ms:g} ms count as slow, so the alert fires early"
-            )
-            warnings.append(
-                f"monitoring: the {what} SLO {ms:g} ms is not a bucket of {hist}; the {what} "
-                f"burn-rate alerts count observations slower than {_num(le_s * 1000)} ms (the "
-                "largest bucket at or below the SLO) as slow, so they fire early, not late"
-            )
-        elif how == "none":
-            # below the smallest bucket: none counts it (the missing-bucket alert fires)
-            least = min(buckets or ())
-            counted = (
-                f"no bucket of {hist} at or below the {what} SLO ({ms:g} ms; the smallest is "
-                f"le={_num(least)} s): the SLI reads le={_num(le_s)} s, which the server does "
-                "not export, so the alert cannot fire"
-            )
-            warnings.append(
-                f"monitoring: the {what} SLO {ms:g} ms is below every bucket of {hist} (the "
-                f"smallest is {_num(least * 1000)} ms): the {what} burn-rate alerts cannot "
-                f"fire, and {burn.pascal}{key.capitalize()}SloBucketMissing does"
-            )
-        else:
-            counted = f"counted against the bucket le={_num(le_s)} s, the {what} SLO"
-        slower = f"the {what} SLO ({ms:g} ms)" if how != "below" else (
-            f"{_num(le_s * 1000)} ms (the bucket below the {what} SLO, {ms:g} ms)"
-        )
+        if said_why:
+            warnings.append(said_why)
         k_sli, k_alerts = burn.rules(
             key, hist, at, f"{hist} observations", slower, counted, None if said else warnings,
         )
