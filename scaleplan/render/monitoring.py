@@ -304,20 +304,29 @@ def slo_bucket(slo_s: float, buckets: Buckets) -> tuple[float, str]:
     return (max(below), "below") if below else (slo_s, "none")
 
 
-def planned_tail(plan: Plan, key: str) -> tuple[float, str, str] | None:
+def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
     """The plan's own largest predicted ``key`` ("ttft" / "tpot", ms) at its SLO percentile
-    over its LLM allocations and classes (the mean predictions by the LLM room's tail factors,
-    :func:`scaleplan.llm.serving.tails_at`; a length spread's TTFT from its SLO prompt's mean),
-    with the instance type and class; None for a plan without LLM predictions."""
+    over its LLM allocations, with the instance type and ``max_num_seqs``; None for a plan
+    without LLM predictions. Per allocation, the mean over its class mix at ``max_num_seqs``
+    (TPOT weighted by each class's share of the tokens, TTFT by its share of the requests: a
+    class-blind histogram mixes them; h4's weighting, UX trial 34 F2) at the percentile by the
+    LLM room's tail factors (:func:`scaleplan.llm.serving.tails_at`)."""
     from scaleplan.llm.serving import tails_at
 
-    pct, best = plan.spec.slo.percentile, None
+    shares = {c.name: c for c in plan.spec.traffic.classes}
+    best: tuple[float, str, int] | None = None
     for a in plan.allocations:
-        for name, c in sorted((a.llm.classes if a.llm else {}).items()):
-            t, o = tails_at(c.slo_ttft_ms or c.ttft_ms, c.tpot_ms, pct)
-            v = t if key == "ttft" else o
-            if best is None or v > best[0]:
-                best = (v, a.instance_type, name)
+        if a.llm is None or not a.llm.classes:
+            continue
+        total = mean = 0.0
+        for name, p in sorted(a.llm.classes.items()):
+            c = shares.get(name)
+            w = (c.share if c else 1.0) * ((c.output_tokens or 1) if c and key == "tpot" else 1)
+            total, mean = total + w, mean + w * (p.tpot_ms if key == "tpot" else p.ttft_ms)
+        t, o = tails_at(mean / total, mean / total, plan.spec.slo.percentile)
+        v = o if key == "tpot" else t
+        if best is None or v > best[0]:
+            best = (v, a.instance_type, a.llm.max_num_seqs)
     return best
 
 
@@ -357,19 +366,19 @@ def _counted_against(
             f"burn-rate alerts count observations slower than {below} ms (the "
             "largest bucket at or below the SLO) as slow, so they fire early, not late"
         )
-    up, (v, itype, cls) = min(above), planned
+    up, (v, itype, n) = min(above), planned
     pct = f"p{plan.spec.slo.percentile}"
     return up, (
         f"counted against the bucket le={_num(up)} s, the smallest of {hist} above the "
-        f"{what} SLO ({ms:g} ms, not a bucket): the plan's own {what} {pct} ({v:.3g} ms, "
-        f"class {cls} on {itype}) is over the bucket below ({below} ms), which would count "
-        f"the planned load as slow; observations between {ms:g} and {_num(up * 1000)} ms do "
-        "not count as slow, so the alert fires late"
+        f"{what} SLO ({ms:g} ms, not a bucket): the plan's own {what} {pct} over its class "
+        f"mix ({v:.3g} ms on {itype} at {n} sequences) is over the bucket below ({below} ms), "
+        "which would count the planned load as slow; observations between "
+        f"{ms:g} and {_num(up * 1000)} ms do not count as slow, so the alert fires late"
     ), f"{_num(up * 1000)} ms (the bucket above the {what} SLO, {ms:g} ms)", (
         f"monitoring: the {what} SLO {ms:g} ms is not a bucket of {hist}, and the plan's own "
-        f"{what} {pct} ({v:.3g} ms: class {cls} on {itype}) is over the bucket below it "
-        f"({below} ms): alerts counted from there would fire at the planned load while the "
-        f"SLO holds. The {what} burn-rate alerts count observations slower than "
+        f"{what} {pct} over its class mix ({v:.3g} ms on {itype} at {n} sequences) is over the "
+        f"bucket below it ({below} ms): alerts counted from there would fire at the planned "
+        f"load while the SLO holds. The {what} burn-rate alerts count observations slower than "
         f"{_num(up * 1000)} ms (the bucket above the SLO) as slow: they fire late, not for "
         f"{what}s between {ms:g} and {_num(up * 1000)} ms; a {what} SLO at a bucket bound "
         f"({below} or {_num(up * 1000)} ms) alerts at the SLO itself"
