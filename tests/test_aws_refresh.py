@@ -315,16 +315,15 @@ def test_refresh_command_checks_options_before_needing_boto3(
         raise AssertionError("boto3 required before the options were checked")
 
     monkeypatch.setattr("scaleplan.extras.require", no_boto3)
-    kw: dict[str, Any] = {
-        "profile": None, "endpoint_url": None, "dry_run": True, "max_attempts": 1,
-        "progress": None,
-    }
     for provider, regions, endpoint, option in (
         ("gcp", "us-east-1", None, "--provider"),
         ("aws", "", None, "--regions"),
         ("aws", "us-east-1", "ftp://x", "--endpoint-url"),
     ):
-        out = tmp_path / "aws.yaml"
+        args = rf.RefreshArgs(
+            provider=provider, regions=regions, out=tmp_path / "aws.yaml", aws_profile=None,
+            endpoint_url=endpoint, dry_run=True, max_attempts=1,
+        )
         with pytest.raises(OptionError) as err:
-            rf.refresh_command(provider, regions, out, **{**kw, "endpoint_url": endpoint})
+            rf.refresh_command(args, progress=None)  # type: ignore[arg-type]
         assert err.value.option == option

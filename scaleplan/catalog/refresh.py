@@ -218,27 +218,31 @@ def refresh_catalog(
     )
 
 
-def refresh_command(
-    provider: str,
-    regions: str,
-    out: Path | None,
-    *,
-    profile: str | None,
-    endpoint_url: str | None,
-    dry_run: bool,
-    max_attempts: int,
-    progress: Progress,
-) -> RefreshOutcome:
+@dataclass(frozen=True, kw_only=True)
+class RefreshArgs:
+    """``catalog refresh``'s options as given (``scaleplan catalog refresh --help`` says what
+    each does), checked by :func:`refresh_command`."""
+
+    provider: str
+    regions: str
+    out: Path | None
+    aws_profile: str | None
+    endpoint_url: str | None
+    dry_run: bool
+    max_attempts: int
+
+
+def refresh_command(args: RefreshArgs, *, progress: Progress) -> RefreshOutcome:
     """``catalog refresh`` from its options: the provider, the regions, the endpoint and the
     file to update checked (usage errors before boto3 is needed), then :func:`refresh_catalog`."""
     from scaleplan.extras import require
 
-    check_provider(provider)
-    region_list = parse_regions(regions)
-    check_endpoint_url(endpoint_url)
-    target = resolve_out(out, dry_run)
+    check_provider(args.provider)
+    region_list = parse_regions(args.regions)
+    check_endpoint_url(args.endpoint_url)
+    target = resolve_out(args.out, args.dry_run)
     require("boto3", "catalog refresh")
     return refresh_catalog(
-        region_list, target, profile=profile, endpoint_url=endpoint_url, dry_run=dry_run,
-        max_attempts=max_attempts, progress=progress,
+        region_list, target, profile=args.aws_profile, endpoint_url=args.endpoint_url,
+        dry_run=args.dry_run, max_attempts=args.max_attempts, progress=progress,
     )

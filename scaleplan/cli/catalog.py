@@ -81,13 +81,10 @@ def refresh(
 ) -> None:
     """Rebuild AWS catalog rows (types, zones, on-demand and spot prices) from the AWS APIs."""
     with handle_errors(json_out):
-        from scaleplan.catalog.refresh import refresh_command
+        from scaleplan.catalog.refresh import RefreshArgs, refresh_command
         from scaleplan.catalog.report import refresh_report
 
-        outcome = refresh_command(
-            provider, regions, out, profile=aws_profile, endpoint_url=endpoint_url,
-            dry_run=dry_run, max_attempts=max_attempts, progress=_progress,
-        )
+        outcome = refresh_command(args_of(RefreshArgs, locals()), progress=_progress)
         print_report(refresh_report(outcome, json_out))
 
 
