@@ -273,6 +273,13 @@ class Optimized(NamedTuple):
     wrote: PlanOutputs
     observed: ObservedInputs | None
 
+    def report(self, as_json: bool, wide: bool) -> Report:
+        """``optimize``'s output (:func:`scaleplan.plan_report.optimize_report`): the ``--json``
+        document, or the summary table (``wide``: every column) and lines."""
+        from scaleplan.plan_report import optimize_report
+
+        return optimize_report(self.plan, self.result, self.wrote, self.observed, as_json, wide)
+
 
 def optimize_file(
     spec: str | None,

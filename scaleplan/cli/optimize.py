@@ -33,12 +33,11 @@ def optimize(
             import pulp  # noqa: F401
 
             from scaleplan.plan_outputs import optimize_file
-            from scaleplan.plan_report import optimize_report
             from scaleplan.solve import SolveOptions
 
         opts = SolveOptions(time_limit=time_limit, max_utilization=max_utilization, solver=solver, alternatives=alternatives)
-        plan, result, wrote, obs = optimize_file(
+        done = optimize_file(
             spec, melange, catalog or [], opts, observed=observed, out=out, force=force,
             manifests=manifests, warn=warn, quiet=quiet_fd1)
-        print_report(optimize_report(plan, result, wrote, obs, json_out, wide))
+        print_report(done.report(json_out, wide))
 
