@@ -111,9 +111,8 @@ def handle_errors(json_out: bool = False, doc: Callable[[Any], Any] | None = Non
         if os.environ.get("SCALEPLAN_DEBUG") and err.message and not isinstance(err, Interrupted):
             traceback.print_exc()
         fail(err, json_out, doc(err) if doc else None)
-    except BrokenPipeError:
-        with contextlib.suppress(Exception):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    except BrokenPipeError:  # stdout's reader went away: the rest of stdout to /dev/null
+        last_words(None)
         raise typer.Exit(0) from None
     except (KeyboardInterrupt, Exception) as exc:  # the one place they get their exit code
         failure = failure_of(exc)
