@@ -138,7 +138,6 @@ def spec_warnings(spec: Spec) -> list[str]:
             )
         elif v is not None and (said := _slow_target(field, v)):
             out.append(said)
-    out += _per_hour_warnings(spec)
     h = spec.traffic.headroom
     if h > 1:  # a percentage typed into a fraction (UX trial 25: headroom 5 planned 6x demand)
         # a percentage is guessed only where one is plausible: 1.5 is not 1.5 % (r1 review 38)
@@ -174,22 +173,6 @@ def _slow_target(field: str, v: float) -> str | None:
             "tokens/s): check the units"
         )
     return None
-
-
-def _per_hour_warnings(spec: Spec) -> list[str]:
-    """A daily curve in requests per hour typed into ``hourly_rps`` (requests per second): every
-    value a multiple of 3,600 (UX trial 33: 7,200 to 43,200 for 2 to 12 req/s planned 26,204
-    H100s, and nothing named the unit)."""
-    curve: list[float] = list(spec.traffic.hourly_rps or [])
-    busy = [v for v in curve if v > 0]
-    if not busy or max(busy) < 3600 or any(v % 3600 for v in busy):
-        return []
-    peak = max(busy)
-    return [
-        f"traffic.hourly_rps is each hour's rate in requests per second, and every value is a "
-        f"multiple of 3,600 (peak {peak:,.0f} req/s): if they are requests per hour, divide "
-        f"each by 3,600 (peak {peak / 3600:g} req/s)"
-    ]
 
 
 def _spread_warnings(spec: Spec) -> list[str]:

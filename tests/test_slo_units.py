@@ -84,20 +84,11 @@ def test_a_headroom_over_one_is_said_to_look_like_a_percentage() -> None:
         assert spec_warnings(spec) == []
 
 
-def test_a_daily_curve_in_requests_per_hour_is_said() -> None:
-    """UX trial 33: `hourly_rps: [7200, ..., 43200]` (requests per hour, 2 to 12 req/s meant)
-    planned 26,204 H100s for a Mixtral service without a word on the unit. Every value a
-    multiple of 3,600 is said, with the curve divided; a curve of other values is not."""
+def test_validate_does_not_guess_the_demand_unit_from_its_digits() -> None:
+    """r2 review (MED 4): every value a multiple of 3,600 was warned of as requests per hour;
+    counts from logs never are, and a flat [3600] * 24 req/s drew it falsely. The unit is now
+    said from the plan's size (tests/test_per_hour_demand.py), not by validate."""
     text = SPEC.replace("{SLO}", "{ttft_ms: 800, tpot_ms: 35}")
-    per_hour = [7200, 7200, 10800] + [43200] * 21
-    said = spec_warnings(parse_spec_text(
-        text.replace("peak_rps: 1", f"hourly_rps: {per_hour}"), "s.yaml"
-    ))
-    assert said == [
-        "traffic.hourly_rps is each hour's rate in requests per second, and every value is a "
-        "multiple of 3,600 (peak 43,200 req/s): if they are requests per hour, divide each by "
-        "3,600 (peak 12 req/s)"
-    ]
-    for curve in ([2, 2, 3] + [12] * 21, [0, 3600] + [3601] * 22):
+    for curve in ([7200, 7200, 10800] + [43200] * 21, [3600] * 24):
         quiet = text.replace("peak_rps: 1", f"hourly_rps: {curve}")
         assert spec_warnings(parse_spec_text(quiet, "s.yaml")) == []

@@ -112,7 +112,9 @@ def _within_budget(pb: Problem, best: Outcome, diag: Diagnostics) -> None:
     names that cost, and the allowed accelerators never tried for their flags)."""
     limit = pb.spec.placement.budget_per_hour
     if limit is not None and best.cost > limit + 1e-9:
-        raise InfeasibleError([budget_reason(limit, best, untried_flagged(pb.spec, diag))])
+        raise InfeasibleError(
+            [budget_reason(limit, best, untried_flagged(pb.spec, diag), pb.spec)]
+        )
 
 
 def solve_demand(spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float], window_hours: float, *, options: SolveOptions) -> SolveResult:

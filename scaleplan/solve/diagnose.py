@@ -332,12 +332,33 @@ def untried_flagged(spec: Spec, diag: Diagnostics) -> list[str]:
     ]
 
 
-def budget_reason(budget: float, best: Outcome, flagged: Sequence[str] = ()) -> InfeasibleReason:
+def _most_gpus(o: Outcome) -> int:
+    """The most GPUs of one accelerator in one provider/region in any window of ``o``."""
+    most = 0
+    for s in o.sols:
+        per: dict[tuple[str, str, str], int] = {}
+        for k, c in enumerate(o.cands):
+            if s.nodes[k] and c.row.accelerator:
+                key = (c.row.provider, c.row.region, c.row.accelerator)
+                per[key] = per.get(key, 0) + s.nodes[k] * c.row.accelerator_count
+        most = max(most, *per.values(), 0)
+    return most
+
+
+def budget_reason(
+    budget: float, best: Outcome, flagged: Sequence[str] = (), spec: Spec | None = None
+) -> InfeasibleReason:
     """The cheapest plan costs more than placement.budget_per_hour: both in $/h (the plan's
     cost averaged over the day, as the budget is) and the budget that holds it, in cents up.
     ``flagged``: allowed accelerators never tried for their rows' flags, which may cost less
     (UX trial 33: a GKE Mixtral spec allowing A100-80GB and H100 was told to raise its $80/h
-    budget to $302.81/h for 47 L4 nodes; with the flagged rows it planned $43.51/h)."""
+    budget to $302.81/h for 47 L4 nodes; with the flagged rows it planned $43.51/h). With
+    ``spec``, a plan of more GPUs than a region holds says that the demand may be requests per
+    hour (:func:`scaleplan.solve.sanity.per_hour_hint`; UX trial 33 was told only to raise its
+    budget to $75,431/h)."""
+    from scaleplan.solve.sanity import per_hour_hint
+
+    hint = per_hour_hint(spec, _most_gpus(best)) if spec is not None else ""
     need = math.ceil(round(best.cost * 100, 6)) / 100
     have = f"{budget:.2f}" if abs(budget - round(budget, 2)) < 1e-9 else f"{budget:g}"
     untried = ""
@@ -351,7 +372,7 @@ def budget_reason(budget: float, best: Outcome, flagged: Sequence[str] = ()) -> 
     return InfeasibleReason(
         "budget",
         f"placement.budget_per_hour is ${have}/h, the cheapest plan costs ${best.cost:.2f}/h "
-        f"averaged over the day ({describe(best)})",
+        f"averaged over the day ({describe(best)}){hint}",
         f"raise placement.budget_per_hour to at least {need:.2f} (${need:.2f}/h){untried}, or "
         "relax the SLO, headroom or redundancy",
         {"budget": budget, "cost": best.cost},

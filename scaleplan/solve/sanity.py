@@ -36,6 +36,11 @@ BATCH_ROOM = 8
 # holds without a reservation (cloud defaults are single or double digits); placement.quotas
 # covering the region says what the project holds and silences it
 REGION_GPUS = 512
+# a demand of at least this many req/s (1 req/s as requests per hour) whose plan needs more than
+# REGION_GPUS GPUs of one accelerator in one region is said to be plausible as requests per
+# hour typed into a req/s field (UX trial 33; r2 review: keyed on the plan's size, not on
+# every value being a multiple of 3,600, which counts from logs never are)
+PER_HOUR = 3600.0
 # what a relax ladder tries: the value times these, two significant figures up; it stops once
 # the cost has flattened, or at LADDER_SECONDS
 FACTORS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
@@ -76,9 +81,26 @@ def _kv_sequences(spec: Spec, a: Allocation) -> int | None:
     return a.llm.kv_cache_tokens // longest
 
 
-def _region_gpus(spec: Spec, allocs: Sequence[Allocation]) -> list[tuple[str, str, str, int]]:
-    """(provider, region, accelerator, GPUs at the busiest window) over REGION_GPUS, where no
-    placement.quotas entry covers the region."""
+def per_hour_hint(spec: Spec, gpus: int) -> str:
+    """'' or the hint that the demand may be requests per hour (:data:`PER_HOUR`): ``gpus``, the
+    most GPUs of one accelerator the plan needs in one region, over REGION_GPUS, and a peak
+    that is a plausible service as requests per hour (UX trial 33: a Mixtral curve of 7,200 to
+    43,200 requests per hour planned 26,204 H100s)."""
+    t = spec.traffic
+    if gpus <= REGION_GPUS or t.peak < PER_HOUR:
+        return ""
+    field = "traffic.hourly_rps" if t.hourly_rps is not None else "traffic.peak_rps"
+    each = "each value " if t.hourly_rps is not None else ""
+    per_s = t.peak / PER_HOUR
+    shown = f"{per_s:,.0f}" if per_s >= 100 else f"{per_s:.3g}"  # 1,234, not 1.23e+03
+    return (
+        f"; {field} is requests per second (peak {t.peak:,.0f} req/s): if it is requests per "
+        f"hour, divide {each}by 3,600 (peak {shown} req/s)"
+    )
+
+
+def _per_region(allocs: Sequence[Allocation]) -> dict[tuple[str, str, str], int]:
+    """GPUs at the busiest window per (provider, region, accelerator)."""
     per: dict[tuple[str, str, str], list[int]] = {}
     for a in allocs:
         if a.accelerators_per_node <= 0:
@@ -87,13 +109,19 @@ def _region_gpus(spec: Spec, allocs: Sequence[Allocation]) -> list[tuple[str, st
         w = per.setdefault(key, [0] * len(a.nodes_per_window))
         for i, n in enumerate(a.nodes_per_window):
             w[i] += n * a.accelerators_per_node
+    return {k: max(gpus, default=0) for k, gpus in sorted(per.items())}
+
+
+def _region_gpus(spec: Spec, allocs: Sequence[Allocation]) -> list[tuple[str, str, str, int]]:
+    """(provider, region, accelerator, GPUs at the busiest window) over REGION_GPUS, where no
+    placement.quotas entry covers the region."""
     out = []
-    for (prov, region, acc), gpus in sorted(per.items()):
+    for (prov, region, acc), gpus in _per_region(allocs).items():
         covered = any(
             q.provider == prov and q.region in (None, region) for q in spec.placement.quotas
         )
-        if max(gpus, default=0) > REGION_GPUS and not covered:
-            out.append((prov, region, acc, max(gpus)))
+        if gpus > REGION_GPUS and not covered:
+            out.append((prov, region, acc, gpus))
     return out
 
 
@@ -272,6 +300,7 @@ def sanity_warning(
         return None
     reps = sum(a.replicas for a in allocs)
     head = f"out of proportion: {reps:,} replicas, ${cost:,.2f}/h: " + "; ".join(found)
+    head += per_hour_hint(spec, max(_per_region(allocs).values(), default=0))
     head += _with_flagged(spec, profile, catalog, rps, options, cost, deadline)
     value = {
         "ttft": spec.slo.ttft_ms,
