@@ -242,9 +242,9 @@ class PlanMeta(StrictModel):
 # (scaleplan.solve.explain.gap_line), which the text report's headline reads
 GAP_FROM_SEARCH = "a longer --time-limit may close it"
 GAP_FROM_BOUND = "not unfinished search"
-# how an LLM plan's warning begins when model.profile holds estimates only
-# (scaleplan.solve.llm_capacity.estimates_only), which the footnote of its table reads
-ESTIMATES_ONLY = "model.profile holds no measured point"
+# why model.profile calibrates nothing in an LLM plan sized from model.architecture (Plan's
+# profile_unused, which the footnote of its table reads)
+ProfileUnused = Literal["estimates-only", "points-left-out"]
 
 
 class Plan(StrictModel):
@@ -288,6 +288,13 @@ class Plan(StrictModel):
             "the file nor the spec's folder. Absent for a preset, which the spec names."
         ),
     )
+    profile_unused: ProfileUnused | None = Field(default=None, description=(
+        "An LLM plan sized from model.architecture alone although the spec names "
+        "model.profile: why the profile calibrates nothing. estimates-only: it holds no "
+        "measured point (`scaleplan profile llm` output); points-left-out: each of its "
+        "measured points was left out (the 'calibration:' warnings say why). Absent otherwise "
+        "(no profile, a calibrated model, or capacity from the profile's points)."
+    ))
 
     def replicas_at(self, w: int) -> int:
         """Replicas the plan's allocations run in window ``w``, all of them together."""

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.plan import (
-    ESTIMATES_ONLY,
     GAP_FROM_BOUND,
     GAP_FROM_SEARCH,
     HOURS_PER_MONTH,
@@ -154,9 +153,10 @@ def _capacity_source(plan: Plan, estimated: Sequence[Allocation]) -> str:
         return "the LLM model's predictions, calibrated on measured points"
     if plan.spec.model.profile is None:  # an LLM planned from its architecture alone
         return "the LLM model's estimates (no profile: uncalibrated)"
-    if any(w.startswith(ESTIMATES_ONLY) for w in plan.warnings):  # UX trial 31 F3
+    # typed (Plan.profile_unused), not read off the warnings' words (until 2026-12-07)
+    if plan.profile_unused == "estimates-only":  # UX trial 31 F3
         return "the LLM model's estimates (no measured profile: uncalibrated)"
-    if any("architecture-only estimates" in w for w in plan.warnings):
+    if plan.profile_unused == "points-left-out":
         # a profile none of whose measured points calibrates the model (UX trial 23)
         return "the LLM model's estimates (the profile's points left out: uncalibrated)"
     return "estimated profile points"

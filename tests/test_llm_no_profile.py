@@ -167,8 +167,10 @@ def test_no_profile_plans_as_the_architecture_only_profile_does(tmp_path: Path) 
     for d in (got, want):
         d.pop("metadata")
         d["spec"]["model"].pop("profile", None)
-    # the one difference: the warning says why the estimates are uncalibrated (the profile's
-    # are estimates, which calibrate nothing: UX trial 31 F3; there is no profile)
+    # the one difference: the warning (and profile_unused) says why the estimates are
+    # uncalibrated (the profile's are estimates, which calibrate nothing: UX trial 31 F3;
+    # there is no profile)
+    assert want.pop("profile_unused") == "estimates-only" and "profile_unused" not in got
     old = "model.profile holds no measured point, only estimates (104 points), which calibrate"
     new = "capacity on L40S rests on the LLM model's architecture-only estimates, not measurements"
     assert any(w.startswith(old) for w in want["warnings"])

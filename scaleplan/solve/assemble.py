@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from scaleplan._version import __version__
 from scaleplan.kube.weights import peak_window
 from scaleplan.plan import (
-    ESTIMATES_ONLY,
     HOURS_PER_MONTH,
     Allocation,
     Alternative,
@@ -26,6 +25,7 @@ from scaleplan.plan import (
     OperatingPoint,
     Plan,
     PlanMeta,
+    ProfileUnused,
     SpotLoss,
     content_hash,
 )
@@ -339,6 +339,7 @@ def _warnings(
     no_profile: bool = False,
     calibration: str | None = None,
     points_unused: int = 0,
+    profile_unused: ProfileUnused | None = None,
 ) -> list[str]:
     warnings = sorted(set(candidate_warnings))
     used = allocated_candidates(best)
@@ -371,7 +372,7 @@ def _warnings(
             f"estimates, not measurements: {none} (the 'calibration:' warnings say why; "
             "docs/llm.md, Calibration)"
         )
-    elif est and not any(w.startswith(ESTIMATES_ONLY) for w in warnings):
+    elif est and profile_unused != "estimates-only":
         # an LLM model's plan on a profile of estimates only: its own warning says what the
         # plan rests on (llm_capacity.estimates_only; this said "estimated profile points",
         # which the plan ignores: UX trial 31 F3)
@@ -454,6 +455,7 @@ def assemble_plan(
     calibration: str | None = None,
     spot_loss: SpotLoss | None = None,
     points_unused: int = 0,
+    profile_unused: ProfileUnused | None = None,
 ) -> Plan:
     """The hashed plan: costs, demand, allocations, binding constraints, comparison, warnings
     (and a config.json architecture's facts: ``llm_capacity.architecture_record``); ``sanity``:
@@ -473,8 +475,11 @@ def assemble_plan(
         classes=dict(pb.classes) if spec.traffic.classes else {},
     )
     per_million = rounded(best.cost / (mean_rps * 3600) * 1e6, 4) if mean_rps > 0 else None
+    llm_est = any(a.estimated and a.llm is not None for a in allocs) and not calibration
+    unused = profile_unused if llm_est and spec.model.profile is not None else None
     warned = _warnings(
-        best, allocs, candidate_warnings, gap, spec.model.profile is None, calibration, points_unused
+        best, allocs, candidate_warnings, gap, spec.model.profile is None, calibration,
+        points_unused, unused,
     )
     plan = Plan(
         metadata=meta,
@@ -494,6 +499,7 @@ def assemble_plan(
         spot_loss=spot_loss,
         spec=spec,
         architecture=architecture,
+        profile_unused=unused,
     )
     spot_warning = _spot_loss_warning(plan)
     if spot_warning is not None:

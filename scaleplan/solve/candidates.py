@@ -34,7 +34,7 @@ from scaleplan.wording import counted
 if TYPE_CHECKING:
     from scaleplan.llm.epp import PoolMember
     from scaleplan.llm.memory import ShapeRefusal
-    from scaleplan.plan import LlmServing
+    from scaleplan.plan import LlmServing, ProfileUnused
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,8 @@ class Diagnostics:
     llm_calibration: str | None = None  # what the LLM model was calibrated on (Calibration.basis)
     # measured points of the spec's profile, none of which calibrated the LLM model (all left out)
     llm_points_unused: int = 0
+    # why the spec's profile calibrates nothing in an LLM plan (Plan.profile_unused)
+    llm_profile_unused: ProfileUnused | None = None
 
 
 def classes_of(spec: Spec) -> tuple[tuple[str, float], ...]:

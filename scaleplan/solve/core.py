@@ -447,6 +447,7 @@ def _finish(
         pb, best, rps, window_hours, allocs, comparison, diag.warnings, explanation,
         architecture=diag.architecture, sanity=sanity, calibration=diag.llm_calibration,
         spot_loss=lost, points_unused=diag.llm_points_unused,
+        profile_unused=diag.llm_profile_unused,
     )
     return SolveResult(
         plan=plan,

@@ -55,6 +55,7 @@ def build_llm_candidates(
     diag.llm_calibration = ctx.calibration.basis if ctx.calibration else None
     if ctx.calibration is None and profile is not None:  # model.profile's points, not hours
         diag.llm_points_unused = len(own_points(profile.measurements))  # --observed added
+        diag.llm_profile_unused = "points-left-out" if diag.llm_points_unused else "estimates-only"
     diag.warnings.extend(ctx.notes)
     flagged_precision(spec, catalog, ctx.setup, diag)
     classes = [c for c, _ in classes_of(spec)]

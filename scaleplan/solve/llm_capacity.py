@@ -40,7 +40,7 @@ from scaleplan.llm.serving import (
     slo_verdict,
     token_classes_of,
 )
-from scaleplan.plan import ESTIMATES_ONLY, Allocation, LlmClassPrediction, LlmServing
+from scaleplan.plan import Allocation, LlmClassPrediction, LlmServing
 from scaleplan.profile.model import Measurement, Profile
 from scaleplan.spec import Slo, Spec
 from scaleplan.wording import counted
@@ -143,6 +143,10 @@ def llm_context(
     notes = [*([other] if other else []), *([unused] if unused else []), *precision, *notes]
     notes += [default_len] if default_len else []
     return LlmContext(setup=s, classes=classes, calibration=cal, notes=tuple(notes))
+
+
+# how the warning of an LLM plan begins when model.profile holds estimates only
+ESTIMATES_ONLY = "model.profile holds no measured point"
 
 
 def estimates_only(
