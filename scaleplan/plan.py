@@ -17,13 +17,13 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from scaleplan.catalog.model import CapacityType
 from scaleplan.errors import PlanError, Problem
+from scaleplan.file_kinds import refuse_other_kind
 from scaleplan.kube.weights import class_routed
 from scaleplan.kube.zones import spread_nodes, spread_zones
 from scaleplan.problems import (
     StrictModel,
     fix,
     format_json_schema,
-    refuse_other_kind,
     validate_document,
 )
 from scaleplan.profile.model import Percentiles

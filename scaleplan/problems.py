@@ -544,29 +544,6 @@ def format_json_schema(model: type[BaseModel], name: str | None = None, title: s
 _M = TypeVar("_M", bound=BaseModel)
 
 
-# The scaleplan file kinds: what each is called and which command reads it, so a file of
-# another kind given to a command is named in one line instead of its field problems.
-FILE_KINDS: dict[str, tuple[str, str]] = {
-    "InferenceService": ("a spec", "`scaleplan validate` and `scaleplan optimize` read specs"),
-    "Plan": ("a plan", "`scaleplan simulate`, `render`, `diff`, `observe --plan` and `check --plan` read plans (`scaleplan optimize` writes OUT/plan.yaml)"),
-    "Profile": ("a profile", "a spec names it in model.profile; `scaleplan profile estimate` and `profile merge` read profiles"),
-    "Catalog": ("a catalog", "a spec lists it in placement.catalogs, or pass it with --catalog"),
-    "AcceleratorSpecs": ("an accelerator table", "scaleplan reads it with the shipped catalogs"),
-    "Observed": ("an observed file", "`scaleplan optimize SPEC --observed FILE` reads it (`scaleplan observe` writes it)"),
-}
-
-
-def refuse_other_kind(doc: Document, expected: str, error: type[InputError], hint: str | None = None) -> None:
-    """Raise ``error`` with one problem when ``doc`` is a scaleplan file of another kind than
-    ``expected`` (a plan given to ``validate``, a spec to ``profile estimate``): which kind it
-    is and which command takes it. Unknown kinds are left to the field checks."""
-    kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
-    if not isinstance(kind, str) or kind == expected or kind not in FILE_KINDS:
-        return
-    what, reader = FILE_KINDS[kind]
-    raise error(doc.file, [Problem("kind", f"this is {what} (kind: {kind}), not {FILE_KINDS[expected][0]}", hint=hint or reader, line=doc.lines.line_of(("kind",)))])
-
-
 def validate_document(model: type[_M], doc: Document, error: type[InputError], file: str | None = None) -> _M:
     """``doc`` as a ``model`` (a file format), or ``error`` (the format's InputError) listing
     every problem with its YAML path and line."""

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from scaleplan.errors import Problem, SpecError
+from scaleplan.file_kinds import refuse_other_kind
 from scaleplan.kube import names
 from scaleplan.kube.weights import HTTPROUTE_MAX_MATCHES
 from scaleplan.names import PROVIDER_NAME
@@ -34,7 +35,6 @@ from scaleplan.problems import (
     fix,
     format_json_schema,
     problems_from_validation,
-    refuse_other_kind,
     shown,
     supported_percentile,
 )

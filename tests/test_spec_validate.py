@@ -258,7 +258,12 @@ def test_referenced_catalogs_are_checked(cli, tmp_path: Path) -> None:
     result = cli(["validate", str(tmp_path / "spec.yaml")], exit_code=3)
     assert "placement.catalogs[0]" not in result.stderr
     assert "placement.catalogs[1]: catalog file 'missing.yaml' not found" in result.stderr
-    assert "placement.catalogs[2]: invalid catalog: profile.yaml:3: kind: must be 'Catalog'" in result.stderr
+    # a profile listed as a catalog is said to be one (since 2026-12-07; before: "kind: must be
+    # 'Catalog'" with the profile's fields)
+    assert (
+        "placement.catalogs[2]: invalid catalog: profile.yaml:3: kind: this is a profile (kind: "
+        "Profile), not a catalog (pass a catalog, a file of instances: rows; a profile: "
+    ) in result.stderr
 
 
 def test_validate_refuses_a_literal_token_as_optimize_does(cli, tmp_path: Path) -> None:

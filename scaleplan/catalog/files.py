@@ -20,6 +20,7 @@ from scaleplan.cache import load_model
 from scaleplan.catalog.freshness import parse_fetched_at
 from scaleplan.catalog.model import Accelerator, AcceleratorFile, Catalog, CatalogFile, InstanceRow
 from scaleplan.errors import CatalogError, InputError, Problem
+from scaleplan.file_kinds import refuse_other_kind
 from scaleplan.names import close_matches
 from scaleplan.problems import validate_document
 from scaleplan.wording import counted
@@ -38,6 +39,7 @@ def shipped_paths() -> tuple[Path, ...]:
 
 
 def parse_catalog_file(doc: Document) -> CatalogFile:
+    refuse_other_kind(doc, "Catalog", CatalogError)
     return validate_document(CatalogFile, doc, CatalogError)
 
 

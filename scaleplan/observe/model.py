@@ -14,11 +14,11 @@ from typing import Any, Literal
 from pydantic import Field
 
 from scaleplan.errors import InputError
+from scaleplan.file_kinds import refuse_other_kind
 from scaleplan.plan import Plan
 from scaleplan.problems import (
     StrictModel,
     format_json_schema,
-    refuse_other_kind,
     validate_document,
 )
 from scaleplan.yamlio import Document, dump_yaml, load_yaml

@@ -17,11 +17,11 @@ from pydantic import Field, model_validator
 
 from scaleplan.cache import load_model
 from scaleplan.errors import Problem, ProfileError
+from scaleplan.file_kinds import refuse_other_kind
 from scaleplan.problems import (
     StrictModel,
     fix,
     format_json_schema,
-    refuse_other_kind,
     validate_document,
 )
 from scaleplan.yamlio import Document, dump_yaml, load_yaml, parse_yaml
