@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from scaleplan.errors import OptionError
 
@@ -80,20 +80,21 @@ class Line(NamedTuple):
         return "\n".join(lines)
 
 
-def stdout_is_terminal() -> bool:
-    """stdout is a terminal as rich decides it for colour, so that lines wrap exactly where
-    tables and stderr's warnings are drawn for one: ``TTY_COMPATIBLE=1`` / ``FORCE_COLOR`` (a
-    terminal behind a pipe, <https://force-color.org>) say so, ``TTY_COMPATIBLE=0`` says not;
-    otherwise whether stdout is a tty."""
-    compatible = os.environ.get("TTY_COMPATIBLE", "")
-    if compatible in ("0", "1"):
-        return compatible == "1"
-    if "FORCE_COLOR" in os.environ:
-        return os.environ["FORCE_COLOR"] != ""
-    try:
-        return sys.stdout.isatty()
-    except ValueError:  # closed
-        return False
+def stdout_is_terminal(console: Callable[[], Any]) -> bool:
+    """stdout is a terminal as rich decides it (``console()``: the stdout Console, whose
+    ``is_terminal`` honours ``TTY_COMPATIBLE`` and ``FORCE_COLOR``, <https://force-color.org>,
+    as the installed rich does), so that lines wrap exactly where tables and stderr's warnings
+    are drawn for one. Until 2026-12-07 this was a copy of rich 14's rule, which rich 13.x
+    (allowed by pyproject) does not follow: FORCE_COLOR="" and TTY_COMPATIBLE (r2 review 14).
+    Without either variable, a stdout that is no tty is no terminal in every rich: said without
+    importing rich (the pipe path prints without it, issue 20)."""
+    if "TTY_COMPATIBLE" not in os.environ and "FORCE_COLOR" not in os.environ:
+        try:
+            if not sys.stdout.isatty():
+                return False
+        except ValueError:  # closed
+            return False
+    return bool(console().is_terminal)
 
 
 class Report(NamedTuple):

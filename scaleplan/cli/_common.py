@@ -160,7 +160,7 @@ def print_text(text: str) -> None:
 def piped() -> bool:
     """stdout is not a terminal (``| cat``, a file, a CI log): prose lines are printed whole,
     never wrapped, so ids, names and paths stay whole; tables still fit COLUMNS."""
-    return not stdout_is_terminal()
+    return not stdout_is_terminal(stdout_console)
 
 
 def print_lines(lines: Iterable[Line | str], *, whole: bool = False) -> None:
