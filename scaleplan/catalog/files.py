@@ -18,7 +18,14 @@ from pathlib import Path
 
 from scaleplan.cache import load_model
 from scaleplan.catalog.freshness import parse_fetched_at
-from scaleplan.catalog.model import Accelerator, AcceleratorFile, Catalog, CatalogFile, InstanceRow
+from scaleplan.catalog.model import (
+    Accelerator,
+    AcceleratorFile,
+    Catalog,
+    CatalogFile,
+    InstanceRow,
+    same_memory,
+)
 from scaleplan.errors import CatalogError, InputError, Problem
 from scaleplan.file_kinds import refuse_other_kind
 from scaleplan.names import close_matches
@@ -102,9 +109,6 @@ INHERITED_LABELS = ("gke_accelerator", "gpu_product", "node_labels")
 INHERITED_HARDWARE = ("accelerator", "accelerator_count", "accelerator_memory_gib")
 
 
-MEMORY_TOLERANCE = 0.1  # GB written for GiB (80 GB = 74.5 GiB) stays inside it
-
-
 def memory_problem(probe: Catalog, row: InstanceRow, i: int) -> Problem | None:
     """A row whose ``accelerator_memory_gib`` is not its accelerator's memory (UX trial 33: an
     owned node pool of A100 80 GB written ``accelerator: A100``, the 40 GB part, with
@@ -116,17 +120,17 @@ def memory_problem(probe: Catalog, row: InstanceRow, i: int) -> Problem | None:
     label no GH200 node carries), or says the field is per GPU where it is the node's total."""
     acc = probe.accelerator(row.accelerator or "")
     stated = row.accelerator_memory_gib
-    if acc is None or stated is None or abs(stated / acc.memory_gib - 1) <= MEMORY_TOLERANCE:
+    if acc is None or stated is None or same_memory(stated, acc.memory_gib):
         return None
     like = [
         a.name for a in probe.accelerators
         if a.vendor == acc.vendor and a.generation == acc.generation and a.name != acc.name
         and (a.name.startswith(acc.name) or acc.name.startswith(a.name))
-        and abs(stated / a.memory_gib - 1) <= MEMORY_TOLERANCE
+        and same_memory(stated, a.memory_gib)
     ]
     fix = f"did you mean accelerator: {' or '.join(like)}? Else " if like else ""
     n = row.accelerator_count
-    if n > 1 and abs(stated / (n * acc.memory_gib) - 1) <= MEMORY_TOLERANCE:
+    if n > 1 and same_memory(stated, n * acc.memory_gib):
         fix = f"the field is per GPU, and {stated:g} is the node's {n} GPUs together: "
     return Problem(
         f"instances[{i}].accelerator_memory_gib",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
-from scaleplan.catalog.model import Catalog
+from scaleplan.catalog.model import Catalog, same_memory
 from scaleplan.errors import InputError, Problem
 
 # --------------------------------------------------------------------------------------------
@@ -37,7 +37,6 @@ class Fixups:
     families: Mapping[str, str]
     names: Mapping[str, str]
     memory_variants: tuple[MemoryVariant, ...]
-    memory_tolerance: float
 
     def server_filter_patterns(self) -> list[str]:
         return [*self.accelerator_patterns, *(f"{f}.*" for f in self.cpu_families)]
@@ -52,7 +51,6 @@ def parse_fixups(data: Mapping[str, Any], name: str = "aws_fixups.yaml") -> Fixu
             families={str(k): str(v) for k, v in (data.get("families") or {}).items()},
             names={str(k): str(v) for k, v in (data.get("names") or {}).items()},
             memory_variants=tuple(MemoryVariant(str(m["accelerator"]), float(m["min_memory_gib"]), str(m["use"])) for m in data.get("memory_variants") or ()),
-            memory_tolerance=float(data.get("memory_tolerance", 1.3)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(name, [Problem("", f"invalid fix-up table: {exc}", hint="restore scaleplan/data/aws_fixups.yaml")]) from None
@@ -122,10 +120,9 @@ def resolve_accelerator(family: str, api_name: str, memory_gib: float | None, ca
         if canonical == v.accelerator and memory_gib is not None and memory_gib >= v.min_memory_gib:
             canonical = v.use
     spec = catalog.accelerator(canonical)
-    if spec is not None and memory_gib is not None:
-        ratio = memory_gib / spec.memory_gib
-        if not (1 / fix.memory_tolerance <= ratio <= fix.memory_tolerance):
-            return None, f"accelerator {api_name!r} reports {memory_gib:.0f} GiB per device but {canonical} has {spec.memory_gib:.0f} GiB (a different part?)"
+    # the loader's own rule (catalog.model.same_memory): a row refresh writes, load accepts
+    if spec is not None and memory_gib is not None and not same_memory(memory_gib, spec.memory_gib):
+        return None, f"accelerator {api_name!r} reports {memory_gib:.0f} GiB per device but {canonical} has {spec.memory_gib:.0f} GiB (a different part?)"
     return canonical, ""
 
 

@@ -32,6 +32,22 @@ class _Model(StrictModel):
         return refuse_control_chars(refuse_bool_numbers(cls, data))
 
 
+# How far a GPU memory figure (a catalog row's accelerator_memory_gib, a cloud API's reported
+# device memory in `catalog refresh`) may be from its accelerator's and still be that part,
+# either way: GB written for GiB (80 GB = 74.5 GiB, -6.9 %) and the usable memory AWS reports
+# (L4 22.35 of 24, L40S 44.7 of 48, B300 ~268 of 288 GiB: all within 7 %) are inside; another
+# part (Trainium2's 96 GiB for Trainium's 32, A100-80GB's 80 for A100's 40) is not. One figure
+# for both: until 2026-12-07 refresh accepted 30 % (aws_fixups memory_tolerance 1.3) and the
+# loader 10 %, so a refreshed row could be refused by the loader it was written for.
+MEMORY_TOLERANCE = 0.1
+
+
+def same_memory(stated: float, nominal: float) -> bool:
+    """Whether ``stated`` GiB is the memory ``nominal`` GiB within :data:`MEMORY_TOLERANCE`
+    (88 of 80 is inside, though 88 / 80 - 1 is 0.1000...09 in floating point)."""
+    return abs(stated / nominal - 1) <= MEMORY_TOLERANCE + 1e-9
+
+
 class Accelerator(_Model):
     name: str = Field(description="Canonical name (L4, A10G, H100, ...).")
     vendor: str = "nvidia"
