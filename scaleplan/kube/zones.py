@@ -61,3 +61,12 @@ def spread_loss(replicas: int, zones: int) -> int:
     zone, where the spread puts one pod on each of the n mod Z extra nodes (2 owned 8-GPU nodes
     over 3 zones: 1 pod each, 1 lost with a zone, counted 8)."""
     return -(-replicas // max(zones, 1))
+
+
+def spread_keep(kept: int, zones: int) -> int:
+    """The fewest replicas (or nodes) whose spread over ``zones`` >= 2 zones keeps ``kept``
+    after the worst zone's loss: the least r with r - :func:`spread_loss` (r, Z) >= kept, the
+    inverse of that one count, which is kept + ceil(kept / (Z - 1)) (tests/test_zone_keep.py
+    checks it against spread_loss by brute force). Render's rule sizes a zone-redundant
+    allocation with it (``render.spare``); until 2026-12-07 it wrote the formula itself."""
+    return kept + -(-kept // (zones - 1)) if kept > 0 else 0

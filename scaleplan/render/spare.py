@@ -28,7 +28,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from scaleplan.kube.zones import DEFAULT_ZONES, holds_fewer, spread_nodes, spread_replicas
+from scaleplan.kube.zones import (
+    DEFAULT_ZONES,
+    holds_fewer,
+    spread_keep,
+    spread_nodes,
+    spread_replicas,
+)
 from scaleplan.plan import Plan
 from scaleplan.render.allocations import Alloc
 from scaleplan.render.formula import step_formula
@@ -50,7 +56,7 @@ def spare_nodes(redundancy: str, m: int, zones: int) -> int:
     if m <= 0 or redundancy == "none":
         return 0
     if redundancy == "zone" and zones >= 2:
-        return math.ceil(m / (zones - 1))
+        return spread_keep(m, zones) - m
     return 1
 
 
@@ -60,7 +66,7 @@ def planned_count(plan: Plan, al: Alloc, x_h: float, x_0: float) -> int:
     q, z, redundancy = al.a.replicas_per_node, zones_of(al), plan.spec.placement.redundancy
     if holds_fewer(redundancy, q, z):  # the zone spread: a zone loss in replicas
         m = max(0, math.ceil(x_0 - EPS))
-        r = max(math.ceil(x_h - EPS), m + spare_nodes(redundancy, m, z), 0)
+        r = max(math.ceil(x_h - EPS), spread_keep(m, z), 0)
         return spread_replicas(spread_nodes(r, q, z), q, z)
     m = max(0, math.ceil(x_0 / q - EPS))
     spare = spare_nodes(redundancy, m, z)
