@@ -22,11 +22,13 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import itertools
 import json
 import math
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -42,7 +44,16 @@ from scaleplan.catalog.files import load_accelerators  # noqa: E402
 from scaleplan.catalog.peaks import proxy_band  # noqa: E402
 from scaleplan.llm.arch import preset  # noqa: E402
 from scaleplan.llm.burst import burst, kv_tokens  # noqa: E402
-from scaleplan.llm.calibrate import LIGHT_PRIOR, Observed, calibrate  # noqa: E402
+from scaleplan.llm.calibrate import (  # noqa: E402
+    CAP,
+    FINE,
+    GRID,
+    LIGHT_PRIOR,
+    OVERHEAD_GRID,
+    Observed,
+    _errors,
+    calibrate,
+)
 from scaleplan.llm.closed_loop import closed_loop  # noqa: E402
 from scaleplan.llm.memory import EngineSettings, Refusal, memory_plan  # noqa: E402
 from scaleplan.llm.perf import (  # noqa: E402
@@ -500,10 +511,74 @@ def score(results: list[tuple[Case, dict[str, float], Bands]]) -> dict[str, dict
 MIN_FIT_ROWS = 10
 
 
+# The refit keeps each (generation, engine, scale) at the table's current value unless the
+# training rows exclude that value: a 95 % profile-likelihood interval. The fit's cost is a
+# (capped) sum of squared log errors over n values, so with the residual variance
+# s2 = cost_min / (n - 3), a scale's current value v is excluded when the cost with that scale
+# held at v and the other two refitted exceeds cost_min + CHI2_95 x s2 (Wilks: twice the
+# log-likelihood ratio of one parameter is chi-square with one degree of freedom). Scales
+# excluded are refitted with the kept ones at their current values. The values of one row are
+# not independent (one model error moves its TTFT, TPOT and tok/s together), so the interval is
+# if anything too narrow: it errs towards moving a scale. Decided 2026-12-07 before scoring.
+CHI2_95 = 3.841
+
+
+def _cost(points: list[Observed]) -> Callable[[float, float, float], float]:
+    """The fit's objective (calibrate's: capped squared log errors + the light prior), cached."""
+    seen: dict[tuple[float, float, float], float] = {}
+
+    def cost(c: float, m: float, o: float) -> float:
+        if (c, m, o) not in seen:
+            cal = Calibration(compute=c, memory=m, overhead=o)
+            sse = sum(min(e * e, CAP) for p in points for e in _errors(p, cal))
+            seen[c, m, o] = sse + LIGHT_PRIOR * sum(math.log(x) ** 2 for x in (c, m, o))
+        return seen[c, m, o]
+
+    return cost
+
+
+def _search(cost: Callable[[float, float, float], float], fixed: dict[int, float]) -> tuple[float, tuple[float, float, float]]:
+    """calibrate's coarse-then-fine grid search over the scales not in ``fixed`` (index: value)."""
+    axes = [(fixed[i],) if i in fixed else (OVERHEAD_GRID if i == 2 else GRID) for i in range(3)]
+    best = min(((cost(*x), x) for x in itertools.product(*axes)), key=lambda t: t[0])
+    fine = [(1.0,) if i in fixed else FINE for i in range(3)]
+    for f in itertools.product(*fine):
+        x = (round(best[1][0] * f[0], 4), round(best[1][1] * f[1], 4), round(best[1][2] * f[2], 4))
+        v = cost(*x)
+        if v < best[0] - 1e-12:
+            best = (v, x)
+    return best
+
+
+def refit(points: list[Observed], current: tuple[float, float, float]) -> tuple[tuple[float, float, float], str]:
+    """The pair's scales under the rule above, and what it decided (for the printed table)."""
+    cost = _cost(points)
+    cal, _ = calibrate(points, prior=LIGHT_PRIOR)
+    free = (cal.compute, cal.memory, cal.overhead)
+    profiles = [_search(cost, {i: current[i]}) for i in range(3)]
+    low = min([cost(*free)] + [v for v, _ in profiles])
+    n = sum(len(_errors(p, Calibration())) for p in points)
+    s2 = low / max(1, n - 3)
+    kept = {i: current[i] for i in range(3) if profiles[i][0] - low <= CHI2_95 * s2}
+    if len(kept) == 3:
+        scales = current
+    elif not kept:
+        scales = free
+    else:
+        scales = _search(cost, kept)[1]
+    why = ", ".join(
+        f"{name} {'kept' if i in kept else f'{current[i]:.3f} out'} (+{(profiles[i][0] - low) / s2:.1f} s2)"
+        for i, name in enumerate(("compute", "memory", "overhead"))
+    )
+    return scales, f"{n} values; free fit ({free[0]:.3f}, {free[1]:.3f}, {free[2]:.3f}); {why}"
+
+
 def fit_factors(train: list[Case]) -> int:
-    """Fit (compute, memory, overhead) scales per (generation, engine) on training rows only."""
+    """Refit (compute, memory, overhead) scales per (generation, engine) on training rows only,
+    each scale kept at its current table value unless the rows exclude it (:func:`refit`)."""
     from scaleplan.llm import perf
 
+    current = dict(perf.FITTED_SCALES)
     perf.FITTED_SCALES.clear()
     groups: dict[tuple[str, str], list[Case]] = defaultdict(list)
     for c in train:
@@ -515,8 +590,9 @@ def fit_factors(train: list[Case]) -> int:
             print(f"    # {key!r}: not fitted, {len(cs)} training rows (< {MIN_FIT_ROWS})")
             continue
         step = max(1, len(cs) // 120)
-        cal, _ = calibrate([observed(x) for x in cs[::step][:120]], prior=LIGHT_PRIOR)
-        print(f"    {key!r}: ({cal.compute:.3f}, {cal.memory:.3f}, {cal.overhead:.3f}),  # {len(cs)} training rows")
+        (c, m, o), why = refit([observed(x) for x in cs[::step][:120]], current.get(key, (1.0, 1.0, 1.0)))
+        print(f"    {key!r}: ({c:.3f}, {m:.3f}, {o:.3f}),  # {len(cs)} training rows")
+        print(f"    #   {why}", flush=True)
     print("}")
     return 0
 

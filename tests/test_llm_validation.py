@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from conftest import load_script
 
+from scaleplan.catalog.files import load_accelerators
+from scaleplan.llm import preset
+from scaleplan.llm.memory import EngineSettings
+from scaleplan.llm.perf import Deployment
+from scaleplan.llm.serving import hardware_for
+
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "llm_validation.py"
+ACCS = {a.name: a for a in load_accelerators()}
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +152,45 @@ def test_one_measurement_listed_twice_is_counted_once(
     assert bench.classify(rows["1754"]) == (
         "the same measurement as an earlier row (listed twice by its source)")
     assert not isinstance(bench.classify(rows["1369"]), str)
+
+
+def _points(truth: tuple[float, float, float]) -> list[Any]:
+    """Measured points of Llama-3.1-8B on one H100 (vLLM) as a server with ``truth``'s scales
+    serves them, each value off by a fixed +-6 % (measurement noise, deterministic)."""
+    from scaleplan.llm.calibrate import Observed
+    from scaleplan.llm.perf import Calibration, serve_class
+
+    h100 = hardware_for(ACCS["H100"])
+    d = Deployment(preset("llama-3.1-8b"), h100, "bf16", "bf16", EngineSettings.of("vllm"))
+    served = d.with_calibration(Calibration(compute=truth[0], memory=truth[1], overhead=truth[2]))
+    out = []
+    for k, (i, o, n) in enumerate(itertools.product((256, 2048, 8192), (128, 512), (1, 8, 64))):
+        p = serve_class(served, i, o, n)
+        f = (1.06, 0.94, 1.0)
+        meas = (p.ttft_ms * f[k % 3], p.tpot_ms * f[(k + 1) % 3])
+        meas += (p.output_tokens_per_s * f[(k + 2) % 3],)
+        out.append(Observed(d, i, o, n, *meas))
+    return out
+
+
+def test_the_refit_keeps_a_scale_its_rows_cannot_tell_from_the_tables(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scaleplan.llm import perf
+
+    # scales on the documented factors alone (as --fit fits them), away from the clamps; the
+    # server's truth sits on the fit's grid (compute 0.35 x 1.25^5, memory 0.35 x 1.25^4)
+    monkeypatch.setattr(perf, "FITTED_SCALES", {})
+    truth = (1.0681, 0.8545, 1.0)
+    points = _points(truth)
+    # a table at the truth stays as it is
+    assert bench.refit(points, truth)[0] == truth
+    # a compute scale half the truth is excluded by the rows and refitted to the truth; the
+    # memory 3 % off, which the noise hides, stays where the table had it (a free fit moves it)
+    table = (0.534, 0.88, 1.0)
+    free = bench.calibrate(points, prior=bench.LIGHT_PRIOR)[0]
+    scales, why = bench.refit(points, table)
+    assert scales[0] == pytest.approx(truth[0], rel=0.1), why
+    assert scales[1:] == table[1:], why
+    assert "compute 0.534 out" in why and "memory kept" in why, why
+    assert free.memory != table[1]
