@@ -231,13 +231,16 @@ def test_routing_that_picks_a_replicas_mix_holds_any_mix() -> None:
 
 
 def test_simulate_judges_each_class_against_its_own_slo(cli: Any, plans: dict[str, Path]) -> None:
-    """The summaries' p95 TTFT is far over chat's 500 ms and within their own 5 s: they hold;
-    chat holds its 500 ms / 50 ms in the same replicas."""
+    """The summaries' p95 TTFT is several times chat's and within their own 5 s: they hold;
+    chat holds its 500 ms / 50 ms in the same replicas. (Until 2026-12-07 the summaries' p95
+    was also over chat's 500 ms target; the all-reduce at NCCL's rate brought their 12,000-token
+    prefills on the H100-NVL pair to ~496 ms.)"""
     res = cli(["simulate", str(plans["own"]), "--windows", "peak", "--json"], exit_code=None)
     out = json.loads(res.stdout)
     by = {c["name"]: c for c in out["classes"]}
     summ, chat = by["summarize"], by["chat"]
-    assert summ["ttft_at_slo_pct_ms"] > 500 and summ["attainment_ttft"] >= 0.95, summ
+    assert summ["ttft_at_slo_pct_ms"] > 3 * chat["ttft_at_slo_pct_ms"], (summ, chat)
+    assert summ["attainment_ttft"] >= 0.95, summ
     assert summ["slo"] == {"ttft_ms": 5000.0, "tpot_ms": 100.0} and "slo" not in chat
     assert (
         chat["holds"] and chat["tpot_at_slo_pct_ms"] <= 50 and chat["ttft_at_slo_pct_ms"] <= 500
@@ -440,7 +443,9 @@ def test_a_batch_holds_each_class_by_its_time_in_the_shared_steps() -> None:
     assert w == pytest.approx([0.656, 0.344], abs=2e-3)
     got = cobatched(shape, classes, n, 95, mix)
     assert got["chat"].tpot_ms == pytest.approx(step, rel=1e-9)
-    assert got["chat"].tpot_ms == pytest.approx(40.84, abs=0.05)  # 43.0 by the old weights
+    # 43.0 by the old weights; 40.84 until 2026-12-07, when the pair's all-reduce moved to
+    # NCCL's two-step ring (faster at TP2 at every size: docs/llm.md, all-reduce)
+    assert got["chat"].tpot_ms == pytest.approx(40.66, abs=0.05)
     # by the old weights (each alone): the summaries' slot time at their own steps
     alone = [m / p.throughput_rps for m, p in zip(mix, own, strict=True)]
     old = sum(a / sum(alone) * p.tpot_ms for a, p in zip(alone, own, strict=True))

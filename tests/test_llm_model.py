@@ -608,3 +608,31 @@ def test_an_nvlink_bridged_pair_all_reduces_over_its_bridge() -> None:
     one, two = (predict(size(s, ACCS["H100-NVL"], g, [rag]), rag, 1) for g in (1, 2))
     assert two.ttft_ms < 0.75 * one.ttft_ms, (one.ttft_ms, two.ttft_ms)
     assert two.tpot_ms < 0.65 * one.tpot_ms, (one.tpot_ms, two.tpot_ms)
+
+
+def test_the_tp_all_reduce_by_hand() -> None:
+    # Llama-3.1-70B at TP8 on H200 (NVLink 4: 450 GB/s per direction), one 7,372-token prefill
+    # chunk: each all-reduce carries 7,372 x 8,192 x 2 B = 120.8 MB. NCCL's ring / Simple path
+    # (docs/llm.md, "All-reduce"): each rank sends 2 x 7/8 of it at 0.82 x 450 GB/s (NCCL's
+    # bus bandwidth: topo.h's 20.6 GB/s x 18 NVLinks), after 8.4 + 14 x 3.4 us of latency.
+    # Until 2026-12-07 every message ran at 0.5 x 450 GB/s + 16 us: 955 us, not 629.
+    hw = hardware_for(ACCS["H200"])
+    payload = 7372 * 8192 * 2
+    nccl_s = 2 * 7 / 8 * payload / (0.82 * 450e9) + (8.4 + 14 * 3.4) * 1e-6
+    # the step prices two all-reduces a layer at that cost: 80 layers x 2 x 629 us = 101 ms
+    d = Deployment(preset("llama-3.1-70b"), hw, "fp8", "fp8", EngineSettings.of("vllm"), tp=8)
+    step = step_time_ms(d, prefill_tokens=7372)
+    assert step.allreduce_ms == pytest.approx(2 * 80 * nccl_s * 1000, rel=1e-9)
+    assert hw.allreduce_s(8, 8, payload) == pytest.approx(nccl_s, rel=1e-9)
+    assert hw.allreduce_s(8, 8, payload) * 1e6 == pytest.approx(629.0, abs=1.0)
+    # a decode step of 64 sequences (1 MB) keeps the engine's own kernel: 0.5 of the link + 16 us
+    small = 64 * 8192 * 2
+    own = 2 * 7 / 8 * small / (0.5 * 450e9) + 16e-6
+    assert hw.allreduce_s(8, 8, small) == pytest.approx(own, rel=1e-9)
+    # TP2: NCCL's two-step ring (8.4 + 2 x 3.4 us) beats the own kernel at every size
+    assert hw.allreduce_s(2, 2, small) == pytest.approx(small / (0.82 * 450e9) + 15.2e-6, rel=1e-9)
+    # PCIe (L40S, Gen4 25 GB/s): the own kernel's price, the rings' CPU links not stated
+    pcie = hardware_for(ACCS["L40S"])
+    over_pcie = 2 * 7 / 8 * payload / (0.5 * 25e9) + 25e-6
+    assert pcie.allreduce_s(8, 8, payload) == pytest.approx(over_pcie, rel=1e-9)
+    assert hw.allreduce_s(1, 1, payload) == 0.0

@@ -119,7 +119,7 @@ def test_worst_mix_is_a_bound_within_its_tolerance() -> None:
     room = min(slo_room(spec, m) for _, m in res.points)
     mixes = _grid(2, 200) + [[1 - p, p] for p in np.linspace(0.0, 0.06, 121)]
     brute = min(_u(two, room, w) for w in mixes)
-    assert brute == pytest.approx(0.8921, abs=1e-4)
+    assert brute == pytest.approx(0.8911, abs=1e-4)  # 0.8921 before 2026-12-07's table refit
     assert brute - TOLERANCE - 2e-4 <= worst_mix_utilization(two, room, 95) <= brute
     # llm-chat-pool's L40S shape (41 sequences), three classes: least at 45/55 medium/long
     # (0.8455), not at the spec's 60/30/10 (0.8549) nor at a class alone (0.8460 long)

@@ -133,11 +133,11 @@ def test_owned_pods_are_fixed_at_their_peak_and_the_rented_hpa_grows_only_after_
         # never below the demand with its headroom beyond the HPA's tolerance
         assert rate * c_o / (fixed + n * c_r) <= owned_target * 1.1 + 1e-9, (w, rate, n)
         prev = n
-    # it first grows in hour 11 (12 rps), with the 6 owned pods past their target; the HPA's
-    # ceil holds its 2 pods down to 7 rps (from 2 pods a ratio above 0.5 still asks for 2)
+    # it first grows in hour 11 (13.23 rps), with the 6 owned pods past their target; the HPA's
+    # ceil holds its 2 pods down to 7.72 rps (from 2 pods a ratio above 0.5 still asks for 2)
     assert [n for (n,) in day] == [1] * 11 + [2] * 8 + [1] * 5
     # before: an HPA per allocation, the owned one at the plan's 2..6, all on their own pods'
-    # load under the same utilisation: the rented one grew in hour 7 (6 rps) with 3 of the 6
+    # load under the same utilisation: the rented one grew in hour 7 (6.61 rps) with 3 of the 6
     # owned pods running, and ran 40 pod-hours where this runs 32 (the plan: 29)
     old = _day(plan, 0.0, [(c_o, owned_target, min(owned.replicas_per_window), 6),
                            (c_r, target, 1, rented.replicas)])

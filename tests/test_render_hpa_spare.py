@@ -25,7 +25,7 @@ model:
   engine: vllm
   source: {uri: mistralai/Mistral-7B-Instruct-v0.2, secret: hf-token}
 traffic:
-  hourly_rps: [3,2,2,2,2,2,2,4,7,11,14,16,16,15,14,14,13,12,10,9,7,6,5,4]
+  hourly_rps: [3,2,2,2,2,2,2,4,6,9,11,13,13,12,11,11,11,10,8,7,6,5,4,3]
   classes:
     - {name: chat, share: 0.8, input_tokens: 700, output_tokens: 300}
     - {name: summarize, share: 0.2, input_tokens: 3500, output_tokens: 150}
@@ -60,23 +60,25 @@ def _milli(q: str) -> float:
 def test_an_rps_hpa_keeps_the_plans_headroom_at_the_peak(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """At the 16 rps peak the plan runs 3 pods (16 x 1.2 / 8.31 = 2.3); the HPA's target is
-    8.31 / 1.2, so the HPA asks for ceil(16 / 6.93) = 3, not ceil(16 / 8.31) = 2 (the old
-    target, the capacity itself); nothing to warn about. (The day peaked at 20 rps, 10.75 rps
-    a pod, until a decode step carried whole prompts: docs/llm.md; 8.74 rps a pod until the
-    replica was derated as one queue for its class mix, tests/test_llm_queue_slots.py.)"""
+    """At the 13 rps peak the plan runs 3 pods (13 x 1.2 / 6.894 = 2.3); the HPA's target is
+    6.894 / 1.2, so the HPA asks for ceil(13 / 5.745) = 3, not ceil(13 / 6.894) = 2 (the old
+    target, the capacity itself); nothing to warn about. (The day peaked at 16 rps at 8.31 rps
+    a pod until 2026-12-07's table refit raised H100 x vLLM's step overhead, and its rates
+    were scaled by 0.83 with the capacity; at 20 rps, 10.75 rps a pod, until a decode step
+    carried whole prompts: docs/llm.md; 8.74 rps a pod until the replica was derated as one
+    queue for its class mix, tests/test_llm_queue_slots.py.)"""
     monkeypatch.chdir(tmp_path)
     a, hpa, out = _optimize(cli, SPEC, "o")
     peak = max(a["replicas_per_window"])
     cap = a["capacity_rps_per_replica"]
-    assert peak == 3 and math.ceil(16 / cap) == 2  # what the old target (the capacity) gave
+    assert peak == 3 and math.ceil(13 / cap) == 2  # what the old target (the capacity) gave
     (metric,) = hpa["spec"]["metrics"]
     target = metric["pods"]["target"]["averageValue"]
     assert target == number_quantity(cap / 1.2)
     # in every hour the HPA asks for the pods demand x (1 + headroom) needs, never more than
     # the plan runs; where that is the plan's count (the peak among them) it asks for the
-    # plan's count; below it only where n+1 needs a spare the headroom does not cover (14 rps:
-    # 16.8 rps fits 2 pods, n+1 needs 3)
+    # plan's count; below it only where n+1 needs a spare the headroom does not cover (11 rps:
+    # 13.2 rps fits 2 pods, n+1 needs 3)
     held = []
     for w, n in enumerate(a["replicas_per_window"]):
         rps = yaml.safe_load(SPEC)["traffic"]["hourly_rps"][w]
@@ -86,7 +88,7 @@ def test_an_rps_hpa_keeps_the_plans_headroom_at_the_peak(
             assert math.ceil(rps / cap) + 1 == n, (w, rps, asks, n)  # the n+1 spare
         held.append(asks == n)
     rates = yaml.safe_load(SPEC)["traffic"]["hourly_rps"]
-    assert held[rates.index(16)] and held[rates.index(15)], held
+    assert held[rates.index(13)] and held[rates.index(12)], held
     assert "its HPA targets" not in out
     # an explicit target still wins
     given = SPEC.replace("{type: hpa}", "{type: hpa, hpa: {target: 9.5}}")
@@ -97,16 +99,16 @@ def test_an_rps_hpa_keeps_the_plans_headroom_at_the_peak(
 def test_an_rps_hpa_that_drops_an_n1_spare_the_headroom_does_not_cover_is_warned(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """At a 20 rps peak the headroom needs 3 pods (24 / 8.31) and n+1 4 (2 carry 16.6 < 20):
-    the HPA, at 8.31 / 1.2 a pod, settles at 3 and render says so, naming the n+1 spare."""
+    """At a 16 rps peak the headroom needs 3 pods (19.2 / 6.894) and n+1 4 (2 carry 13.8 < 16):
+    the HPA, at 6.894 / 1.2 a pod, settles at 3 and render says so, naming the n+1 spare."""
     monkeypatch.chdir(tmp_path)
-    spec = SPEC.replace("16,16,15", "20,16,15")
+    spec = SPEC.replace("13,13,12", "16,13,12")
     a, _, out = _optimize(cli, spec, "o")
     peak = max(a["replicas_per_window"])
     cap = a["capacity_rps_per_replica"]
-    assert math.ceil(20 * 1.2 / cap) == 3 and peak == 4
+    assert math.ceil(16 * 1.2 / cap) == 3 and peak == 4
     said = re.search(r"warning: allocation mistral-p5-4xlarge-od: its HPA targets ([\d.]+) rps "
-                     r"a pod \(the SLO-safe capacity over the 20% headroom\), so at the peak's 20 "
+                     r"a pod \(the SLO-safe capacity over the 20% headroom\), so at the peak's 16 "
                      r"rps it settles at (\d+) pods? where the plan runs (\d+) \(the n\+1 spare\)"
                      r".*hpa.target: ([\d.]+)", out)
     assert said, out
@@ -117,7 +119,7 @@ def test_an_rps_hpa_that_drops_an_n1_spare_the_headroom_does_not_cover_is_warned
     # formula adds it (a vLLM plan's KEDA default scales on the engine's metrics, which do not)
     assert ("or use KEDA (kubernetes.autoscaler.type: keda-prometheus with "
             "autoscaler.prometheus.query: the Service's request rate)") in " ".join(out.split())
-    assert math.ceil(20 / target) == peak  # the suggested target holds the plan's peak count
+    assert math.ceil(16 / target) == peak  # the suggested target holds the plan's peak count
     given = spec.replace("{type: hpa}", f"{{type: hpa, hpa: {{target: {target}}}}}")
     _, _, out2 = _optimize(cli, given, "o2")
     assert "its HPA targets" not in out2

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from solve_helpers import (
     GATEWAY,
+    PEAK_20,
     delivered_utilization,
     profiled_spec,
     two_class_llm_chat,
@@ -122,8 +123,12 @@ def test_llm_two_classes_simulated_as_rendered(
     simulated. From eab4e44 (whole-prompt decode steps) the case ran at 20 rps, where both
     plans came out L40S + H100 and the L4's share was small; since each replica is derated as
     one queue for the class mix (tests/test_llm_queue_slots.py) 12 rps separates them again:
-    at 20 rps both are 6 H100 ($41.28/h)."""
-    spec_path = profiled_spec(cli, tmp_path, two_class_llm_chat())
+    at 20 rps both were 6 H100 ($41.28/h). Since 2026-12-07's table refit raised H100 x vLLM's
+    step overhead, 12 rps is all H100 either way and 20 rps separates them: the per-class plan
+    1 L4 + 1 L40S + 6 H100 ($43.95/h; the L4 gets long requests, 97.5 % in simulate), the mix
+    plan 3 L40S + 6 H100 ($46.86/h; its status "feasible", 4 % gap, from the delivered-
+    utilisation re-solve, so the test pins its cost and shape, not the status)."""
+    spec_path = profiled_spec(cli, tmp_path, two_class_llm_chat(PEAK_20))
     sp, _ = read_spec(spec_path)
     prof = read_profile(tmp_path / "profile.yaml")
     cands, _ = build_candidates(sp, prof, load_catalog([]), spec_dir=str(tmp_path))
@@ -147,8 +152,11 @@ def test_llm_two_classes_simulated_as_rendered(
     new = read_plan(tmp_path / "new" / "plan.yaml")
     assert max(delivered_utilization(new, cands).values()) <= 1 + 1e-9
     assert new.cost_per_hour > old.cost_per_hour  # the old one was under-provisioned
-    assert new.status == "optimal" and new.cost_per_hour == pytest.approx(27.52)
-    assert [(a.instance_type, a.replicas) for a in new.allocations] == [("p5.4xlarge", 4)]
+    assert new.cost_per_hour == pytest.approx(46.863)
+    assert [(a.instance_type, a.replicas) for a in new.allocations] == [
+        ("g6e.xlarge", 3),
+        ("p5.4xlarge", 6),
+    ]
     sim_new = simulate_llm(new)
     assert sim_new.ok, sim_new.attainment
 

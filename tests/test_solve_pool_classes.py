@@ -52,11 +52,12 @@ def _spec(routing: str) -> Spec:
 def test_a_class_blind_pool_holds_only_shapes_that_serve_every_class(routing: str) -> None:
     """Before: the pool plan ($40.41/h) held 1 x a2-highgpu-1g and 2 x a2-highgpu-2g at one
     A100-40GB per replica, each predicted for chat alone (rag's p95 prompt misses the TTFT on
-    one GPU). Now every allocation serves chat and rag (2 x A100 per replica, $51.43/h), as
-    under gateway-api without a class header."""
+    one GPU). Now every allocation serves chat and rag (4 x A100 per replica, $44.08/h, since
+    2026-12-07's all-reduce at NCCL's rate made TP4 the cheaper shape; 2 x A100, $51.43/h,
+    before), as under gateway-api without a class header."""
     plan = solve(_spec(routing), None, load_catalog(providers=["gcp"]), options=FAST).plan
     served = {a.name: sorted(a.llm.classes) for a in plan.allocations if a.llm is not None}
     assert len(served) == len(plan.allocations), served
     assert all(cs == ["chat", "rag"] for cs in served.values()), served
-    assert {a.gpus_per_replica for a in plan.allocations} == {2}
+    assert {a.gpus_per_replica for a in plan.allocations} == {4}
 

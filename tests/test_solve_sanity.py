@@ -94,27 +94,29 @@ def test_a_plan_out_of_proportion_warns_with_the_solved_cost_of_relaxing(folder:
     plan = _solve(folder, 93)
     # the review's plan: $31,644.83/h until a decode step carried whole prompts (docs/llm.md),
     # $31,629.40/h (1,323 replicas) until each LLM replica was derated as one queue on its own
-    # rates (a slot's queue drains as Poisson departures, not M/D/1's rhythm; docs/optimizer.md)
-    assert plan.cost_per_hour == pytest.approx(32486.334, abs=0.01)
+    # rates (a slot's queue drains as Poisson departures, not M/D/1's rhythm; docs/optimizer.md),
+    # $32,486.33/h (1,359 replicas) until 2026-12-07's all-reduce at NCCL's rate (A100 TP8)
+    assert plan.cost_per_hour == pytest.approx(32289.86, abs=0.01)
     w = plan.warnings[0]  # first, loud
-    assert w.startswith("out of proportion: 1,359 replicas, $32,486.33/h")
+    assert w.startswith("out of proportion: 1,351 replicas, $32,289.86/h")
     assert "at most 5% busy (p95 TTFT 93 ms" in w
     assert "runs 1 sequence at a time where its KV cache holds 671" in w
-    assert f"10,872 A100 GPUs in gcp/us-central1, more than the {REGION_GPUS}" in w
+    assert f"10,808 A100 GPUs in gcp/us-central1, more than the {REGION_GPUS}" in w
     # the relaxed values' figures are the solver's: solve them again and compare
     ladder = re.findall(
         r"at (\d+) ms: ([\d,]+) replicas, \$([\d,]+)/h", w.split("Relax slo.ttft_ms (solved): ")[1]
     )
-    # 140 only: at 190 ms the plan costs $51.79/h, more than 3/4 of $66/h, so the ladder stops
-    # (it went on to 280 ms, $33/h, before a decode step carried whole prompts: docs/llm.md)
+    # 140 only: the ladder stops there (it went on to 280 ms, $33/h, before a decode step carried
+    # whole prompts: docs/llm.md); at 140 ms 4 replicas, $52/h (5, $66/h, until 2026-12-07)
     assert [v for v, _, _ in ladder] == ["140"]
     for v, reps, cost in ladder:
         again = _solve(folder, float(v), relax=False)
         assert _reps(again) == int(reps.replace(",", ""))
         assert round(again.cost_per_hour) == int(cost.replace(",", ""))
-    # sane: 20 A100s; 51 TP8 replicas at 190 ms ($1,224/h) while the optimizer planned Poisson
-    # traffic with the closed-loop clustering wait (UX review 5, #11)
-    assert _reps(_solve(folder, 140, relax=False)) == 5
+    # sane: 4 replicas (5, 20 A100s, until 2026-12-07); 51 TP8 replicas at 190 ms ($1,224/h)
+    # while the optimizer planned Poisson traffic with the closed-loop clustering wait (UX
+    # review 5, #11)
+    assert _reps(_solve(folder, 140, relax=False)) == 4
 
 
 def test_a_plan_in_proportion_has_no_such_warning(folder: Path) -> None:
@@ -130,7 +132,7 @@ def test_a_plan_in_proportion_has_no_such_warning(folder: Path) -> None:
 def test_a_declared_quota_silences_the_region_finding_only(folder: Path) -> None:
     quotas = "  quotas:\n    - {provider: gcp, region: us-central1, max_gpus: 20000}\n"
     w = _solve(folder, 93, quotas, relax=False).warnings[0]
-    assert w.startswith("out of proportion: 1,359 replicas")
+    assert w.startswith("out of proportion: 1,351 replicas")
     assert "at most 5% busy" in w and "A100 GPUs in gcp/us-central1" not in w
     assert "Relax" not in w  # relax=False: no ladder
 
@@ -139,14 +141,15 @@ def test_the_infeasible_hint_says_what_the_value_it_names_costs(folder: Path) ->
     with pytest.raises(InfeasibleError) as ei:
         _solve(folder, 20)
     fix = ei.value.reasons[0].fix
-    # it named 93 ms alone, where the plan is 1,359 replicas at $32,486/h
+    # it named 87 ms alone, where the plan is 1,359 replicas at $32,486/h (93 ms, with 5 replicas
+    # at 140 ms for $66/h, until 2026-12-07's all-reduce at NCCL's rate)
     assert fix.startswith(
-        "relax slo.ttft_ms to at least 93 ms (at 93 ms: 1,359 replicas, $32,486/h, each replica "
-        "at most 5% busy; at 140 ms: 5 replicas, $66/h), or "
+        "relax slo.ttft_ms to at least 87 ms (at 87 ms: 1,359 replicas, $32,486/h, each replica "
+        "at most 5% busy; at 140 ms: 4 replicas, $52/h), or "
     )
     with pytest.raises(InfeasibleError) as plain:
         _solve(folder, 20, relax=False)
-    assert plain.value.reasons[0].fix.startswith("relax slo.ttft_ms to at least 93 ms, or ")
+    assert plain.value.reasons[0].fix.startswith("relax slo.ttft_ms to at least 87 ms, or ")
 
 
 def test_nice_up() -> None:

@@ -48,7 +48,8 @@ def test_too_few_owned_nodes_hint_names_renting_elsewhere(cli: Any, tmp_path: Pa
         shutil.copy(ONPREM / f, tmp_path / f)
     res = cli(["optimize", str(tmp_path / "chat-70b-launch.yaml"), "--out", str(tmp_path / "o")],
               exit_code=4)
-    assert ("hint: raise the quota onprem/dc1/a100 to 8 nodes, or allow other regions or "
+    # 8 nodes until 2026-12-07's all-reduce at NCCL's rate (docs/catalog.md)
+    assert ("hint: raise the quota onprem/dc1/a100 to 7 nodes, or allow other regions or "
             "families, or other providers (placement.providers)") in res.stderr, res.stderr
 
 

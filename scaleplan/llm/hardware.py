@@ -42,6 +42,23 @@ _PCIE_GBS = {3: 12.0, 4: 25.0, 5: 50.0}
 # NVLink, azhpc-images issue 332); GPUs of different pairs talk over PCIe
 _BRIDGE_GBS = 600.0
 NVLINK_LATENCY_US = 16.0  # per all-reduce call over NVLink (docs/llm.md)
+# The TP all-reduce of one step's activations (docs/llm.md, Performance): every engine has two
+# paths and a message takes the faster. Its own one-/two-shot kernel (vLLM's custom
+# all-reduce, TensorRT-LLM's AllReduce plugin) for small messages: :data:`CUSTOM_AR_EFFICIENCY`
+# of the link's per-direction bandwidth plus the link's latency per call (both chosen on the
+# training rows, docs/llm.md). NCCL's ring with its Simple protocol for large ones (prefill
+# chunks: 100+ MB), priced by NCCL's own tuning model over NVLink (src/graph/tuning.cc,
+# ring/Simple: 8.4 µs + 3.4 µs per each of the 2 (n - 1) steps; src/graph/topo.h: 20.6 GB/s
+# per NVLink x 18 links = 371 of H100's 450 GB/s per direction, SM100 40.1 x 18 = 722 of 900,
+# SM80 20 x 12 = 240 of 300; nccl-tests' all_reduce_perf reaches ~370 GB/s bus bandwidth on
+# 8 x H100, NVIDIA/nccl-tests#212). Bus bandwidth is the rate of the 2 (n - 1)/n x S bytes
+# each rank sends, so S bytes take lat + 2 (n - 1)/n x S / (fraction x link). Over PCIe NCCL's
+# rings cross the CPUs' links (topo.h's QPI / Infinity Fabric rates), which the table does
+# not state: the custom path's price stands there.
+CUSTOM_AR_EFFICIENCY = 0.5
+NCCL_NVLINK_BUS_FRACTION = 0.82
+NCCL_RING_SIMPLE_BASE_US = 8.4
+NCCL_RING_SIMPLE_NVLINK_STEP_US = 3.4
 
 
 class UnsupportedDtype(Exception):
@@ -72,6 +89,25 @@ class Hardware:
         if gpus == 2 and self.pair_link_gbs is not None:
             return self.pair_link_gbs, NVLINK_LATENCY_US
         return self.link_gbs, self.link_latency_us
+
+    def allreduce_s(self, tp: int, gpus: int, nbytes: float) -> float:
+        """Seconds of one all-reduce of ``nbytes`` among ``tp`` ranks of a replica of ``gpus``
+        GPUs: the faster of the engine's own kernel and NCCL's ring/Simple over NVLink
+        (:data:`NCCL_NVLINK_BUS_FRACTION`; docs/llm.md, Performance)."""
+        if tp <= 1:
+            return 0.0
+        link_gbs, link_us = self.link(gpus)
+        sent = 2.0 * (tp - 1) / tp * nbytes  # bytes each rank sends (reduce-scatter + all-gather)
+        custom = sent / (link_gbs * 1e9 * CUSTOM_AR_EFFICIENCY) + link_us * 1e-6
+        if self.link_kind != "nvlink" and not (gpus == 2 and self.pair_link_gbs is not None):
+            return custom  # PCIe: rings across the CPUs' links, which the table does not state
+        lat_us = NCCL_RING_SIMPLE_BASE_US + 2 * (tp - 1) * NCCL_RING_SIMPLE_NVLINK_STEP_US
+        return min(custom, sent / (link_gbs * 1e9 * NCCL_NVLINK_BUS_FRACTION) + lat_us * 1e-6)
+
+    def send_s(self, gpus: int, nbytes: float) -> float:
+        """Seconds of one point-to-point hop of ``nbytes`` (a PP stage boundary)."""
+        link_gbs, link_us = self.link(gpus)
+        return nbytes / (link_gbs * 1e9) + link_us * 1e-6
 
     def compute_peak_tflops(self, dtype: str) -> float:
         """Dense tensor peak the dtype's matrix multiplies run at (weight-only int4/int8
