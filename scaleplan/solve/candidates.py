@@ -25,6 +25,7 @@ from scaleplan.solve.placement import (
     flagged_rows,
     placement_rows,
     unoffered,
+    unoffered_accelerators,
 )
 from scaleplan.solve.prune import prune, prune_rules
 from scaleplan.solve.shapes import Shape, cpu_shapes, gpu_room, gpu_shapes, roomiest
@@ -128,6 +129,8 @@ class Diagnostics:
     # LLM specs: the class's other SLO metrics that no shape meets either, alike
     slo_more: dict[str, list[tuple[str, str, float, int]]] = field(default_factory=dict)
     unserved_classes: tuple[str, ...] = ()
+    # placement.accelerators named that no catalog row of the providers and regions has
+    unoffered: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
     unpruned: list[Candidate] = field(default_factory=list)  # every candidate, before pruning
     llm_refusals: list[ShapeRefusal] = field(default_factory=list)  # LLM shapes that cannot serve, with the arithmetic
@@ -235,6 +238,7 @@ def placement_diagnostics(spec: Spec, catalog: Catalog) -> tuple[list[InstanceRo
     diag.flagged_only = tuple(flagged_only(spec, catalog))
     diag.warnings.extend(flagged_out(spec, catalog))
     diag.warnings.extend(unoffered(spec, catalog))
+    diag.unoffered = tuple(acc for _, acc in unoffered_accelerators(spec, catalog))
     diag.placement_accelerators = {r.accelerator or CPU for r in rows}
     return rows, diag
 

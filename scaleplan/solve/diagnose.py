@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.solve.candidates import Candidate, Diagnostics
-from scaleplan.solve.placement import CPU
+from scaleplan.solve.placement import CPU, placement_where
 from scaleplan.solve.problem import Problem, quota_scopes
 from scaleplan.solve.search import Outcome, describe, search_windows
 from scaleplan.solve.typecap import cap_reason, uncapped
@@ -82,6 +82,14 @@ def diagnose_candidates(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]
                 "set model.dtype to a precision these accelerators run, or allow in "
                 "placement.accelerators one that runs this one (the reason says which)"
             )
+            if diag.unoffered:  # named, but not offered where the placement looks (UX trial 34)
+                them, their = ("it", "its") if len(diag.unoffered) == 1 else ("them", "their")
+                fix += (
+                    f"; placement.accelerators also names {', '.join(diag.unoffered)}, which no "
+                    f"catalog row in {placement_where(spec)} offers: plan a region that has "
+                    f"{them} (placement.regions; `scaleplan catalog list --accelerator "
+                    f"{diag.unoffered[0]}`), or give {their} rows in a catalog of your own"
+                )
         return [InfeasibleReason("memory", f"no allowed shape can serve the model: {shown}", fix)]
     common = diag.placement_accelerators & diag.profile_accelerators
     if not common:

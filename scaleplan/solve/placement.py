@@ -185,22 +185,35 @@ def flagged_in_use(rows: Sequence[InstanceRow]) -> str | None:
     )
 
 
-def unoffered(spec: Spec, catalog: Catalog) -> list[str]:
-    """A warning per accelerator named in ``placement.accelerators`` that no catalog row of the
-    spec's providers and regions has, flagged rows included (UX review 10: L4 allowed on azure,
-    which has none, was left out without a word; an empty placement is an error already)."""
+def placement_where(spec: Spec) -> str:
+    """The providers and regions a placement takes, as the warnings name them ("aws eu-west-1")."""
+    pl = spec.placement
+    return " ".join([", ".join(pl.providers), *([", ".join(pl.regions)] if pl.regions else [])])
+
+
+def unoffered_accelerators(spec: Spec, catalog: Catalog) -> list[tuple[int, str]]:
+    """(index in ``placement.accelerators``, accelerator) of each one named there that no
+    catalog row of the spec's providers and regions has, flagged rows included."""
     pl = spec.placement
     offered = {
         r.accelerator or CPU for r in catalog.rows
         if r.provider in pl.providers and (not pl.regions or r.region in pl.regions)
     }
-    where = " ".join([", ".join(pl.providers), *([", ".join(pl.regions)] if pl.regions else [])])
     out = []
     for i, name in enumerate(pl.accelerators):
         acc = catalog.resolve(name)
-        if acc is None or acc in offered:
-            continue
-        shown = "cpu" if acc == CPU else acc
+        if acc is not None and acc not in offered:
+            out.append((i, "cpu" if acc == CPU else acc))
+    return out
+
+
+def unoffered(spec: Spec, catalog: Catalog) -> list[str]:
+    """A warning per accelerator named in ``placement.accelerators`` that no catalog row of the
+    spec's providers and regions has, flagged rows included (UX review 10: L4 allowed on azure,
+    which has none, was left out without a word; an empty placement is an error already)."""
+    where = placement_where(spec)
+    out = []
+    for i, shown in unoffered_accelerators(spec, catalog):
         out.append(
             f"placement.accelerators[{i}]: {shown} has no catalog row in {where}, so the plan "
             f"leaves it out (`scaleplan catalog list --accelerator {shown}` shows where it is "
