@@ -306,13 +306,19 @@ def llm_profile_points(
 ) -> tuple[dict[str, list[Point]] | None, tuple[str, ...]]:
     """``simulate`` of LLM plans: TTFT/TPOT points for the allocations without ``llm.classes``,
     from the ``--profile`` file, else the spec's profile next to the plan when it is there
-    (with a note saying so); None when no allocation needs them or there is no profile."""
+    (with a note saying so); None when no allocation needs them or there is no profile. A
+    ``--profile`` no allocation needs is not read, and a note says so (UX trial 34 F4: another
+    model's profile was taken without a word)."""
     from scaleplan.profile.model import read_profile
     from scaleplan.simulate.llm_replicas import profile_points
 
     needs = [a for a in plan.allocations if a.llm is None or not a.llm.classes]
     if not needs:
-        return None, ()
+        unread = (
+            f"--profile {given} is not read: every allocation of the plan records its LLM "
+            "predictions (llm.classes), which the step times follow (docs/simulate.md)",
+        )
+        return None, unread if given is not None else ()
     notes: tuple[str, ...] = ()
     if given is not None:
         prof = read_profile(given)
