@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.errors import InputError, Problem, ProfileError, option_error
+from scaleplan.importers.kinds import refuse_scaleplan_file
 from scaleplan.profile.model import Measurement, Percentiles, Profile
 from scaleplan.profile.stats import percentile, round_sig
 
@@ -42,6 +43,7 @@ def _load_json(path: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
+        refuse_scaleplan_file(path, text)
         raise InputError(path, [Problem("", f"not valid JSON: {exc.msg}", hint="pass the result JSON the benchmark wrote", line=exc.lineno)]) from None
 
 
