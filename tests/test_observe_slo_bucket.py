@@ -90,3 +90,16 @@ def test_the_bucket_that_holds_an_slo() -> None:
     model = plan.spec.model.model_copy(update={"engine": "tgi"})
     tgi = plan.spec.model_copy(update={"model": model})
     assert slo_bucket(plan.model_copy(update={"spec": tgi}), "tpot", 90.0) is None  # unknown
+
+
+def test_a_query_of_another_histogram_is_judged_as_read(tables: Catalog) -> None:
+    """``--queries`` replacing ``tpot`` with another histogram: its buckets are not vLLM's, so
+    every hour is judged on its reading, as before."""
+    from scaleplan.observe.report import observed_lines
+
+    obs = _observed(tables, [0.08] * 8 + [0.095] * 8 + [0.12] * 8)
+    mine = "histogram_quantile(0.95, sum by (le) (increase(my_tpot_seconds_bucket[1h])))"
+    obs = obs.model_copy(update={"queries": {**obs.queries, "tpot": mine}})
+    lines = observed_lines(obs, None)
+    i = lines.index("TPOT p95 90 ms: above in 16 of 24 hours of the day")
+    assert not lines[i + 2].startswith("  TPOT p95:")

@@ -90,15 +90,18 @@ class TokenHours(NamedTuple):
         )
 
 
-def slo_bucket(plan: Plan, key: str, target_ms: float) -> tuple[float, float] | None:
+def slo_bucket(
+    plan: Plan, key: str, target_ms: float, query: str | None = None
+) -> tuple[float, float] | None:
     """The bounds (ms) of the bucket of the engine's ``key`` ("ttft" / "tpot") histogram that
     holds ``target_ms`` strictly inside, where scaleplan knows the buckets (vLLM's); None where
-    the target is a bound, lies beyond the largest one, or the buckets are unknown. A
-    percentile read in such a bucket is ``histogram_quantile``'s linear interpolation: vLLM's
-    per-token buckets around a 40 ms TPOT SLO are 25 and 50 ms, and a service whose p95 is
-    27 ms read 40.7 ms there (UX trial 34 F1)."""
+    the target is a bound, lies beyond the largest one, or the buckets are unknown, also where
+    ``query`` (the PromQL observe sent) reads another histogram (``--queries``: its buckets
+    are not known). A percentile read in such a bucket is ``histogram_quantile``'s linear
+    interpolation: vLLM's per-token buckets around a 40 ms TPOT SLO are 25 and 50 ms, and a
+    service whose p95 is 27 ms read 40.7 ms there (UX trial 34 F1)."""
     known = TOKEN_HISTOGRAMS.get(plan.spec.model.engine or "", {}).get(key)
-    if known is None or known[1] is None:
+    if known is None or known[1] is None or (query is not None and known[0] not in query):
         return None
     bounds = sorted(round(b * 1000.0, 9) for b in known[1])
     if any(abs(b - target_ms) < 1e-9 for b in bounds) or target_ms > bounds[-1]:
@@ -117,10 +120,11 @@ def interpolated_capacity(observed: Observed) -> str:
     if not c.at_slos or c.rps_per_replica is None:
         return ""
     pct = observed.running_plan.spec.slo.percentile
+    plan, sent = observed.running_plan, observed.queries
     inside = [
         f"{k.upper()} p{pct} {ms:g} ms inside the histogram's {b[0]:g}-{b[1]:g} ms bucket"
         for k, ms in c.at_slos.items()
-        if (b := slo_bucket(observed.running_plan, k, ms)) is not None
+        if (b := slo_bucket(plan, k, ms, sent.get(f"{k}_latency"))) is not None
     ]
     if not inside:
         return ""
@@ -148,7 +152,7 @@ def token_slo_hours(observed: Observed) -> list[TokenHours]:
         hours = [v for v in extra.hourly if v is not None] if extra is not None else []
         if target is None or not hours:
             continue
-        bucket = slo_bucket(plan, key, target)
+        bucket = slo_bucket(plan, key, target, observed.queries.get(key))
         lo, hi = bucket if bucket is not None else (target, target)
         inside = sum(1 for v in hours if lo < v <= hi) if bucket is not None else 0
         above = sum(1 for v in hours if v > hi)
