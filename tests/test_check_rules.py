@@ -515,6 +515,34 @@ def test_api_rejects_container_resource_names_the_server_refuses(tables: Catalog
     assert not [f for f in clean.findings if f.rule == "api-rejects"]
 
 
+def test_api_rejects_a_request_above_its_limit(tables: Catalog) -> None:
+    """UX trial 35: a hand edit raised requests.memory to 64Gi over a 23183Mi limit (and a pod
+    asked cpu 4 under a limit of 2); check passed both, exit 0, and kubectl apply refuses them
+    ('must be less than or equal to memory limit'). Quantities compare exactly across units."""
+
+    def edit(d: Docs) -> None:
+        res = container(d)["resources"]
+        res["limits"]["memory"], res["requests"]["memory"] = "23183Mi", "64Gi"
+        res["limits"]["cpu"], res["requests"]["cpu"] = "2", 4
+
+    report = check_text(mutated(edit), "res.yaml", catalog=tables)
+    found = sorted((f for f in report.findings if f.rule == "api-rejects"), key=lambda f: f.path)
+    assert [f.path.rsplit(".", 1)[-1] for f in found] == ["cpu", "memory"], found
+    assert "resources.requests.memory 64Gi is above its limit 23183Mi" in found[1].message
+    assert report.failed("error")
+
+    def equal_across_units(d: Docs) -> None:
+        res = container(d)["resources"]
+        res["limits"]["memory"], res["requests"]["memory"] = "1Gi", "1024Mi"
+        res["limits"]["cpu"], res["requests"]["cpu"] = "1", "1000m"
+        # an exponent past what a Decimal holds is unreadable here, not a crash
+        storage = "ephemeral-storage"
+        res["limits"][storage], res["requests"][storage] = "1Gi", "1e99999999"
+
+    report = check_text(mutated(equal_across_units), "res.yaml", catalog=tables)
+    assert not [f for f in report.findings if f.rule == "api-rejects"]
+
+
 def test_env_from_secrets_and_token_counts_are_not_literal_secrets(tables: Catalog) -> None:
     """Only a literal value is a leak: a secretKeyRef, an empty value, cache paths, the path of a
     mounted key file (render's gs:// loader sets one) and the engines' token-count flags

@@ -1,12 +1,15 @@
 """``api-rejects``: values the API server rejects although the OpenAPI schema allows them (object
 names, namespaces and labels that are not valid Kubernetes names; int32 fields out of range;
 container resource names that are neither standard nor a domain-qualified extended resource;
-container fields behind a feature gate that is off by default at the chosen version).
+a container's request above its limit; container fields behind a feature gate that is off by
+default at the chosen version).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.check.context import Context, RuleFn, registrar
@@ -86,6 +89,56 @@ def _resource_names(o: K8sObject, rule: Rule) -> Iterator[Finding]:
                     )
 
 
+# resource.Quantity: a signed decimal number, then a binary (Ki..Ei) or decimal (n..E) suffix or
+# a decimal exponent (1e3); what the API server parses, exactly (Decimal, not float)
+_QUANTITY = re.compile(
+    r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d{1,3})?$"
+)
+_SUFFIX = {
+    **{s: Decimal(1024) ** (i + 1) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{
+        s: Decimal(10) ** e
+        for s, e in zip("numkMGTPE", (-9, -6, -3, 3, 6, 9, 12, 15, 18), strict=True)
+    },
+}
+
+
+def quantity(v: Any) -> Decimal | None:
+    """A Kubernetes quantity ('23183Mi', '3220m', 4, '1e3') as a Decimal; None when unreadable."""
+    if isinstance(v, bool) or v is None:
+        return None
+    m = _QUANTITY.match(str(v).strip())
+    if not m:
+        return None
+    unit = m.group(2) or ""
+    scale = (
+        Decimal(10) ** int(unit[1:])
+        if unit[:1] in ("e", "E") and unit != "E"
+        else _SUFFIX.get(unit, Decimal(1))
+    )
+    return Decimal(m.group(1)) * scale
+
+
+def _request_above_limit(o: K8sObject, rule: Rule) -> Iterator[Finding]:
+    """The API server refuses a container whose request of a resource exceeds its limit
+    (ValidateResourceRequirements: 'must be less than or equal to ... limit')."""
+    for c in containers(o, init=True):
+        res = as_map(c.data.get("resources"))
+        limits = as_map(res.get("limits"))
+        for key, req in as_map(res.get("requests")).items():
+            if "/" in str(key):  # extended: request == limit (gpu-limit-request-mismatch)
+                continue
+            want, cap = quantity(req), quantity(limits.get(key))
+            if want is None or cap is None or want <= cap:
+                continue
+            yield o.finding(
+                rule,
+                f"{c.label()} resources.requests.{key} {req} is above its limit "
+                f"{limits.get(key)}: the API server rejects a request above the limit",
+                (*c.path, "resources", "requests", str(key)),
+            )
+
+
 # container fields the schema of a version lists while their feature gate is off by default
 # there (from, default-on): the API server drops the field, and the object then fails its own
 # validation; before ``from`` the schema rule reports the field itself
@@ -145,6 +198,7 @@ def _api_rejects(ctx: Context, rule: Rule) -> Iterator[Finding]:
                         ("metadata", "labels", str(k)),
                     )
         yield from _resource_names(o, rule)
+        yield from _request_above_limit(o, rule)
         yield from _gated_fields(o, rule, ctx.kube_version)
         for path, v in _walk_ints(o.data, ()):
             if not -(2**31) <= v <= names.INT32_MAX:
