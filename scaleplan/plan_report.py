@@ -403,25 +403,26 @@ def _saves(plan: Plan, bl: Baseline) -> str:
 
 # UX trial 33 (F6): an "optimal, gap 0.00%" plan of 3,275 a3-highgpu-8g cost $0.0173/h more
 # than its baseline of 6,551 a3-highgpu-4g (an 8g is $0.00001/h dearer than two 4g), and the
-# report read "saves 0.0%" and "next best: ..., +0.0%". Baselines and alternatives are plans
-# of the same problem over fewer candidates, so only the tie-break (or the solver's gap) makes
-# the plan dearer than one of them: say so, in dollars
-# the MILP's largest tie-break charge, $/h per node (milp.solver.TIE_EPS x 2; a test keeps
-# them equal: the report does not import the solver)
-TIE_MAX = 2e-5
-TIE_NOTE = (
-    "the optimizer's tie-break prefers fewer nodes, then earlier names, where plans differ"
-    f" by under ${TIE_MAX:.5f}/h a node (docs/optimizer.md)"
+# report read "saves 0.0%" and "next best: ..., +0.0%". The cause, the MILP's tie-break charge
+# per node, is gone (since 2026-12-07 the tie-break is a second solve with the cost held,
+# milp.tiebreak); baselines and alternatives are plans of the same problem over fewer
+# candidates, so what is left to make an optimal plan dearer than one of them is the solver's
+# gap: each hour's plan is proven within MIP_GAP of its least cost. Say so, in dollars
+# (milp.solver.MIP_REL_GAP; a test keeps them equal: the report does not import the solver)
+MIP_GAP = 1e-7
+GAP_NOTE = (
+    f"the solver proves each hour's plan optimal to within {MIP_GAP:.5%} of its cost"
+    " (its relative gap, docs/optimizer.md)"
 )
 
 
 def _less_than_plan(plan: Plan, cost: float, what: str = "") -> str:
     """A baseline or alternative that costs less than the plan (at the 4 decimals shown): by
-    how much, ``what`` it is, and why: the tie-break for an optimal plan; a feasible plan's
-    gap (unfinished search or a heuristic step's bound, its Gap line says which), which the
-    tie-break does not explain (r2 review)."""
+    how much, ``what`` it is, and why: the solver's relative gap for an optimal plan; a
+    feasible plan's gap (unfinished search or a heuristic step's bound, its Gap line says
+    which), which the relative gap does not explain (r2 review)."""
     less = round(plan.cost_per_hour, 4) - round(cost, 4)
-    why = TIE_NOTE
+    why = GAP_NOTE
     if plan.status != "optimal":
         gap = f", gap {plan.gap:.2%}" if plan.gap is not None else ""
         why = f"the plan is not proven optimal (status {plan.status}{gap}: its Gap line says why)"

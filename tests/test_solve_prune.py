@@ -14,7 +14,8 @@ from solve_helpers import LAT, catalog, point, profile, row, spec
 from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import QuotaScope, WindowProblem, solve_window
-from scaleplan.solve.milp.solver import TIE_EPS
+from scaleplan.solve.milp.solver import MIP_REL_GAP
+from scaleplan.solve.milp.tiebreak import TIE_TOL
 from scaleplan.solve.oppoints import OpPoint
 from scaleplan.solve.prune import (
     TIE_MARGIN,
@@ -198,10 +199,10 @@ def test_pruned_and_unpruned_reach_the_same_optimum(
 
 
 def test_tie_margin_is_the_milp_tie_break() -> None:
-    assert TIE_MARGIN == TIE_EPS
-    from scaleplan.plan_report import TIE_MAX, TIE_NOTE
+    assert TIE_MARGIN == TIE_TOL
+    from scaleplan.plan_report import GAP_NOTE, MIP_GAP
 
-    assert TIE_MAX == 2 * TIE_EPS and "$0.00002/h a node" in TIE_NOTE
+    assert MIP_GAP == MIP_REL_GAP and "within 0.00001% of its cost" in GAP_NOTE
 
 
 def test_several_small_nodes_replace_a_dearer_large_one() -> None:
@@ -211,6 +212,12 @@ def test_several_small_nodes_replace_a_dearer_large_one() -> None:
     # at exactly 4x the price the large node stays: the tie-break prefers fewer nodes
     same = _cand("g.4x", "us-east-1", 4.0, (10.0, 0.0), 4, False)
     assert prune([small, same]) == [same, small]  # name order
+    # GCP's 5-decimal prices: an a3-highgpu-8g is $0.00001/h dearer than two 4g, more than the
+    # cost the tie-break may add (until 2026-12-07 it paid up to 2 x 2e-5 $/h a node for fewer
+    # nodes, and the 8g was kept, and planned: UX trial 33)
+    g4 = _cand("a3-highgpu-4g", "us-east-1", 21.53307, (10.0, 0.0), 1, False)
+    g8 = _cand("a3-highgpu-8g", "us-east-1", 43.06615, (10.0, 0.0), 2, False)
+    assert prune([g4, g8]) == [g4]
     # with max_replicas only identical shapes replace each other
     assert prune([small, big], PruneRules(exact_only=True)) == [big, small]
     # a quota counts GPUs: four 1-GPU nodes hold as many as one 4-GPU node, so it still prunes

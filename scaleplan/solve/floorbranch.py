@@ -12,18 +12,19 @@ use at the floor in every window is a floor-holding plan, optimal for the node: 
 when cheaper. Otherwise it branches on a candidate used below the floor in some window: held,
 or barred. A child re-solves only the windows whose plan breaks its new rule, each with a
 cutoff (the incumbent less every other window's bound), so a child that cannot beat the
-incumbent is cut at its first window that cannot. Everything is in the MILP's objective (cost
-plus the tie-break's charges, so the plan is the one the tie-break ranks first), each window
-proven within HiGHS's gap; the tree exhausted, the incumbent is optimal.
+incumbent is cut at its first window that cannot. Everything is in cost (the MILP's objective;
+each window's plan is the one the tie-break ranks first among its least-cost plans, and of two
+floor-holding plans of the same cost the first found is kept), each window proven within
+HiGHS's gap; the tree exhausted, the incumbent is optimal.
 
 Interchangeable regions (:func:`scaleplan.solve.symmetry.region_orbits`) make a plan and its
 mirror in another region cost the same: at a node whose held and barred sets are unions of
 whole orbits, the barred child bars k's whole orbit (orbital branching). A plan of that node
 using another member j of the orbit but not k has a mirror (regions of j and k traded) that
 uses k, keeps the node's rules and costs the same: the held child holds it. The mirror's
-tie-break charges are not the plan's (they grow with the candidate's rank), so with such
+tie-break weights are not the plan's (they grow with the candidate's rank), so with such
 regions the plan is one of least cost, possibly the mirror of the one the tie-break ranks
-first, and ``bound`` holds up to those charges (under TIE_EPS per node).
+first.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 
 from scaleplan.solve.milp import WindowModel, WindowSolution
 from scaleplan.solve.milp.model import run_seconds
-from scaleplan.solve.milp.solver import TIE_EPS, SolveStat
+from scaleplan.solve.milp.solver import COST_TOL, SolveStat
+from scaleplan.solve.milp.tiebreak import retie
 from scaleplan.solve.milp.window import nodes_for
 from scaleplan.solve.symmetry import region_orbits
 
@@ -87,7 +89,7 @@ def branch_floors(
         if s.status != "optimal":
             return s.bound if s.bound is not None else -math.inf
         v = obj(s)
-        return v - max(TIE_EPS / 10, 1e-7 * v)
+        return v - max(COST_TOL, 1e-7 * v)
 
     def total(sols: dict[Demand, WindowSolution]) -> float:
         return sum(lb(sols[d]) * mult[d] for d in mult)
@@ -99,7 +101,7 @@ def branch_floors(
     leaf_lb = math.inf  # the least bound of the floor-holding nodes found with such a window
     while stack:
         node = stack.pop()
-        tol = max(TIE_EPS / 10, 1e-7 * abs(inc_obj)) if inc is not None else 0.0
+        tol = max(COST_TOL, 1e-7 * abs(inc_obj)) if inc is not None else 0.0
         if _left(deadline) <= 0:
             open_lb = min([total(node.sols), *(total(n.sols) for n in stack)])
             break
@@ -126,12 +128,35 @@ def branch_floors(
         bar = orbits.get(k, (k,)) if _invariant(node, orbits) else (k,)
         stack.append(_Node(node.held, node.barred | set(bar), node.sols, False))
         stack.append(_Node(node.held | {k}, node.barred, node.sols, False))
-    proven = inc is None or leaf_lb >= inc_obj - max(TIE_EPS / 10, 1e-7 * abs(inc_obj))
+    proven = inc is None or leaf_lb >= inc_obj - max(COST_TOL, 1e-7 * abs(inc_obj))
     status = "optimal" if not stack and open_lb == math.inf and proven else "feasible"
     bound = inc_obj if status == "optimal" else min(open_lb, inc_obj, leaf_lb)
-    if inc is not None:  # the windows' balanced routing, as solve_windows gives it
+    if inc is not None:  # the tie-break of the windows the search re-solved (by cost alone),
+        # under the kept node's rules; then the balanced routing, as solve_windows gives them
+        inc = _tied(model, inc, need, root, deadline)
         inc = {d: model.reroute(s, d, reused=False) or s for d, s in inc.items()}
     return Branched(status, inc, bound, tuple(model.stats))
+
+
+def _tied(
+    model: WindowModel,
+    inc: dict[Demand, WindowSolution],
+    need: dict[int, tuple[int, int]],
+    root: dict[Demand, WindowSolution],
+    deadline: float,
+) -> dict[Demand, WindowSolution]:
+    """The incumbent's windows with the tie-break (``tiebreak.retie``) run on those the search
+    re-solved (the root's came from solve_windows, tie-broken there, and a plan ranked first
+    over every plan is first among those that keep a node's rules), with the candidates the
+    incumbent uses held at the floor and every other barred: a plan that used another in one
+    window would break the floor in the others."""
+    used = {k for s in inc.values() for k, n in enumerate(s.nodes) if n}
+    model.held = {k: need[k] for k in used}
+    model.barred = frozenset(range(model.K)) - used
+    end = time.perf_counter() + _left(deadline)
+    out = {d: s if s is root.get(d) else retie(model, s, d, end) for d, s in inc.items()}
+    model.held, model.barred = {}, frozenset()
+    return out
 
 
 def _invariant(node: _Node, orbits: Mapping[int, tuple[int, ...]]) -> bool:
@@ -262,8 +287,7 @@ def _solve(
     pool: set[int],
     first: WindowSolution | None = None,
 ) -> WindowSolution:
-    """Window ``d``'s optimum under the model's rules and the cost cutoff ``room`` (the cutoff
-    row is on cost, at most the objective: the tie-break's charges are >= 0); from a quieter
+    """Window ``d``'s optimum under the model's rules and the cost cutoff ``room``; from a quieter
     window's plan scaled up (``WindowModel.scale_up``: it keeps every held and barred rule), as
     HiGHS's start and a tighter cutoff when it is within ``room``, as in solve_windows; and, as
     there, from the plan over the candidates ``pool`` (those the node's plans use so far) when
@@ -271,8 +295,6 @@ def _solve(
     first window (no ``prev``) starts from ``first`` instead (:func:`_first_start`)."""
     cutoff = room if room < math.inf else None
     up = model.scale_up(prev, d) if prev is not None else first
-    # a plan's cost is at most its objective, so one as good as ``up`` costs at most up's
-    # objective (its cost: the tie-break could then miss a plan ranked before it)
     top = model.objective(up) if up is not None else 0.0
     if up is not None and pool and (cutoff is None or top <= cutoff):
         # a node that bars a workhorse re-plans the busy windows around candidates its parent
@@ -282,8 +304,8 @@ def _solve(
         if better is not None and model.objective(better) < top:
             up, top = better, model.objective(better)
     if up is not None and (cutoff is None or top <= cutoff):
-        s = model.solve(d, time_limit=_left(deadline), cutoff=top, start=up)
+        s = model.solve(d, time_limit=_left(deadline), cutoff=top, start=up, tie=False)
         if s.status != "infeasible":
             return s
         # numerically at the cutoff: solved again under ``room`` alone
-    return model.solve(d, time_limit=_left(deadline), cutoff=cutoff)
+    return model.solve(d, time_limit=_left(deadline), cutoff=cutoff, tie=False)

@@ -30,7 +30,6 @@ from dataclasses import replace
 from scaleplan.plan import floor_cost
 from scaleplan.solve.candidates import Candidate
 from scaleplan.solve.milp import WindowModel
-from scaleplan.solve.milp.formulation import node_charges
 from scaleplan.solve.milp.solver import SolveStat
 from scaleplan.solve.omission import Left, Omission
 from scaleplan.solve.problem import Problem
@@ -149,13 +148,9 @@ def hold_jointly(
         return None
     t = replace(o, sols=[got.sols[d] for d in demands])
     cost = sum(s.cost for s in t.sols) / len(t.sols)
-    # the bound is on the objective (cost + the tie-break's charges): a plan's cost is at
-    # least min(price / charge) of it; a $0 node without a tie-break (charge 0) adds to
-    # neither, so it is left out (it divided 0 by 0: owned nodes' alternatives, UX review 18)
-    charges = node_charges(o.cands, tie_break)
-    pairs = zip(o.cands, charges, strict=True)
-    ratio = min((c.price / ch for c, ch in pairs if ch > 0), default=0.0)
-    dual = got.bound / len(rps) * max(0.0, ratio)
+    # the bound is on the cost summed over the windows (the MILP's objective; until 2026-12-07
+    # it held the tie-break's charges too, and was scaled down by min(price / charge))
+    dual = got.bound / len(rps)
     bound = cost if got.status == "optimal" else max(o.floor, min(dual, cost))
     return _held(pb, o, rps, t, got.status, bound, got.stats)
 

@@ -18,8 +18,9 @@ from scaleplan.spec import Quota, Spec
 if TYPE_CHECKING:
     from scaleplan.solve.candidates import Candidate
 
-# $/h per node: the MILP's tie-break charge (milp.solver.TIE_EPS; a test keeps them equal)
-TIE_MARGIN = 1e-5
+# $/h: how much dearer than the least cost a plan the MILP's tie-break keeps may be
+# (milp.tiebreak.TIE_TOL; a test keeps them equal)
+TIE_MARGIN = 1e-7
 
 
 def prune_rules(spec: Spec, cands: Sequence[Candidate]) -> PruneRules:
@@ -139,10 +140,11 @@ def prune(cands: list[Candidate], rules: PruneRules | None = None) -> list[Candi
     """Drop candidates that a cheaper (or equally cheap, earlier-named) candidate dominates.
 
     j dominates k when c = ceil(q_k / q_j) nodes of j (one node when j has at least k's
-    replicas per node q) cost no more than one node of k (less by more than the MILP's
-    tie-break charges when c > 1), j is on-demand or k is spot, j has at least k's per-replica
-    capacity for every class k serves and at least as many zones (as many where j's nodes run
-    q > 1 replicas under the zone spread, ``PruneRules.spread``), both are in the same quotas
+    replicas per node q) cost no more than one node of k (less by more than the cost the
+    MILP's tie-break may add, TIE_MARGIN, when c > 1), j is on-demand or k is spot, j has at
+    least k's per-replica capacity for every class k serves and at least as many zones (as
+    many where j's nodes run q > 1 replicas under the zone spread, ``PruneRules.spread``),
+    both are in the same quotas
     (and then c nodes of j hold no more GPUs than one of k), and, where zone losses are counted
     per region (:func:`zone_losses_per_region`), both are in the same region (where losses
     are absorbed per backend group, :func:`losses_per_backend`, the same serving shape; whole
@@ -238,7 +240,7 @@ def prune_shapes(cands: list[Candidate], rules: PruneRules) -> list[Candidate]:
 
     Shape h dominates shape g when every member k of g has a member j of h that dominates it
     as :func:`prune` asks within a shape (c = ceil(q_k / q_j) nodes of j cost no more than one
-    of k, strictly less by the tie-break's charges when c > 1; j on-demand or k spot; j at
+    of k, strictly less by more than TIE_MARGIN when c > 1; j on-demand or k spot; j at
     least k's per-replica capacity for every class k serves and at least as many zones; the
     same quotas, c nodes of j holding no more GPUs than one of k; with ``exact_only``
     identical replicas per node and capacities), and, where spot capacity is capped as the
@@ -386,9 +388,9 @@ def _dominates(
     c = -(-k.replicas_per_node // j.replicas_per_node)
     if c == 1 and j.price > k.price:
         return False
-    # several smaller nodes for one large one: strictly cheaper, by more than the tie-break's
-    # charges (under TIE_EPS x 2 per node), so that the tie-break never preferred k either
-    if c > 1 and c * j.price + 2 * c * TIE_MARGIN >= k.price:
+    # several smaller nodes for one large one: strictly cheaper, by more than the cost the
+    # tie-break may add (it prefers one large node to several small ones of the same cost)
+    if c > 1 and c * j.price + TIE_MARGIN >= k.price:
         return False
     if (quotas and c * j.gpus_per_node > k.gpus_per_node) or (nodes and c > 1):
         return False

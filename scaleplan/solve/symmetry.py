@@ -11,8 +11,8 @@ rows. A plan and its mirror (the same counts in the other region) then cost the 
 every window and keep the same rules. :func:`region_orbits` finds the candidates that such
 trades move into each other (an orbit); :mod:`scaleplan.solve.floorbranch` uses them to bar
 a whole orbit where it bars one candidate (``branch_floors``: orbital branching). Only the
-tie-break's charges (a tiny per-node charge growing with the candidate's rank in name order)
-differ between mirrors. Weighted routing (gateway-api, inference-pool) groups backends and
+tie-break (its weight per node grows with the candidate's rank in name order) tells mirrors
+apart. Weighted routing (gateway-api, inference-pool) groups backends and
 routes per class, so it is left out.
 """
 

@@ -1,9 +1,9 @@
 """The window MILP's shared formulation: variables, objective and the routing-free rows.
 
 :class:`Formulation` builds, for one candidate list, the node and replica variables
-(n_k, r_k), the routing variables y_ck (weighted routing only), the objective (cost with a
-deterministic tie-break), packing, replica bounds and quotas, and holds the handles of every
-row whose right-hand side or coefficients change per window. The routing rules come from
+(n_k, r_k), the routing variables y_ck (weighted routing only), the objective (the cost;
+the tie-break is ``tiebreak.break_tie``'s second MILP), packing, replica bounds and quotas,
+and holds the handles of every row whose right-hand side or coefficients change per window. The routing rules come from
 ``even.build_even`` (routing: service) or ``weighted.build_weighted`` (routing: gateway-api).
 """
 
@@ -12,21 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from scaleplan.solve.candidates import Candidate
-from scaleplan.solve.milp.solver import TIE_EPS
 from scaleplan.solve.milp.window import WindowProblem, node_bounds, type_key, zone_spread
 
 if TYPE_CHECKING:
     from scaleplan.solve.milp.pool import PoolSplit
-
-
-def node_charges(cands: Sequence[Candidate], tie_break: bool) -> list[float]:
-    """The objective's charge per node of each candidate: its price and, with ``tie_break``,
-    a deterministic tie-break inside one solve: a tiny per-node charge, growing with the
-    candidate's rank in name order, prefers fewer nodes and then earlier names among plans
-    whose cost differs by less than TIE_EPS per node."""
-    K = len(cands)
-    return [c.price + (TIE_EPS * (1 + (k + 1) / (K + 1)) if tie_break else 0.0) for k, c in enumerate(cands)]
 
 
 class Formulation:
@@ -62,8 +51,8 @@ class Formulation:
                 if cands[k].cap(cls):
                     self.y[ci, k] = prob.add_variable(f"y{ci}_{k}", lowBound=0)
         self.cost_expr = pulp.LpAffineExpression([(self.n[k], cands[k].price) for k in range(K)])
-        charges = node_charges(cands, tie_break)
-        prob.setObjective(pulp.LpAffineExpression([(self.n[k], charges[k]) for k in range(K)]))
+        # the cost alone: the tie-break is a second MILP with the cost held (tiebreak.break_tie)
+        prob.setObjective(self.cost_expr)
         # redundancy: zone, q > 1: per candidate (a_k, b_k), its nodes in every zone and the
         # zones with one more (``_add_spread``)
         self.spread: dict[int, tuple[Any, Any]] = {}
@@ -119,6 +108,10 @@ class Formulation:
         # and per candidate k its row n_k <= M_k t_T and t_T, M_k set per window (``_set``)
         self.type_rows: list[tuple[Any, Any]] = []
         self._add_type_cap()
+        # the tie-break's second MILP (``tiebreak.break_tie``, HiGHS): the least cost the first
+        # proved, a lower bound on the cutoff row (valid for every plan: it only helps HiGHS's
+        # bound); None otherwise
+        self.cost_floor: float | None = None
 
     def add(self, expr: list[tuple[Any, float]], sense: int, name: str) -> Any:
         """Add the row ``expr sense 0`` (set ``.constant`` for a right-hand side); return it."""

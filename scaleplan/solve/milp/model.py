@@ -22,20 +22,19 @@ from typing import Any
 import numpy as np
 
 from scaleplan.solve.milp.even import build_even, even_feasible, even_routing, spot_pods_ok
-from scaleplan.solve.milp.formulation import Formulation, node_charges
-from scaleplan.solve.milp.highs import give_start, indices, push
+from scaleplan.solve.milp.formulation import Formulation
+from scaleplan.solve.milp.highs import give_start, push
 from scaleplan.solve.milp.pool import pool_ok, run_with_cuts, set_pool_rows
 from scaleplan.solve.milp.solver import (
     COST_TOL,
     MIN_RUN_SECONDS,
-    TIE_EPS,
     SolverName,
     SolveStat,
-    int_value,
     make_solver,
     pulp_stat,
     run_interruptible,
 )
+from scaleplan.solve.milp.tiebreak import break_tie, counts
 from scaleplan.solve.milp.weighted import balanced_routing, build_weighted
 from scaleplan.solve.milp.window import (
     WindowProblem,
@@ -90,7 +89,6 @@ class WindowModel(Formulation):
         # candidates kept at 0 (``scaleplan.solve.floorbranch`` branches on both)
         self.held: dict[int, tuple[int, int]] = {}
         self.barred: frozenset[int] = frozenset()
-        self.charges = node_charges(p.candidates, tie_break)
         self._needs: dict[tuple[float, ...], list[float | None]] = {}
         self._bounds: dict[tuple[float, ...], list[int]] = {}  # node_bounds per demand vector
         # u_k's coefficients in HiGHS, as highs.push last wrote them (None: not yet)
@@ -225,15 +223,14 @@ class WindowModel(Formulation):
 
         prob = self.prob
         if self.solver_name != "highs":
-            prob.solve(make_solver(self.solver_name, time_limit, gap_abs=TIE_EPS / 10 if self.tie_break else None))
+            prob.solve(make_solver(self.solver_name, time_limit, gap_abs=COST_TOL))
         else:
             if self._highs is None:
                 # zone models solve faster without HiGHS's restarts and reliability branching, the
                 # others with them (solver.py)
-                gap = TIE_EPS / 10 if self.tie_break else None
                 other = self.p.redundancy != "zone"
                 solver = make_solver(
-                    "highs", time_limit, gap_abs=gap, restart=other, reliable=other
+                    "highs", time_limit, gap_abs=COST_TOL, restart=other, reliable=other
                 )
                 solver.createAndConfigureSolver(prob)
                 solver.buildSolverModel(prob)
@@ -273,8 +270,10 @@ class WindowModel(Formulation):
         time_limit: float = 60.0,
         cutoff: float | None = None,
         start: WindowSolution | None = None,
+        tie: bool = True,
     ) -> WindowSolution:
-        """Cheapest node counts for ``demand``; then (tie_break) fewest nodes, then earliest names.
+        """Cheapest node counts for ``demand``; then (tie_break and ``tie``) among the plans of
+        that cost, fewest nodes, then earliest names (``tiebreak.break_tie``: a second MILP).
 
         ``cutoff``: a known upper bound on the cost (e.g. a feasible plan for a busier window).
         ``start``: a plan feasible for ``demand`` that HiGHS starts from (CBC: unused).
@@ -289,18 +288,17 @@ class WindowModel(Formulation):
             return WindowSolution(status=status, bound=proved, seconds=time.perf_counter() - t0)
         if status == "infeasible":
             return WindowSolution(status=status, seconds=time.perf_counter() - t0)
-        if self._highs is not None:  # HiGHS's values as _read_highs left them
-            ix, vals = indices(self), self._values
-            nodes = [round(vals[i]) for i in ix["n"]]
-            reps = [round(vals[i]) for i in ix["r"]]
-        else:
-            nodes = [int_value(v) for v in self.n]
-            reps = [int_value(v) for v in self.r]
+        nodes, reps = counts(self)
         # the zero terms left out: the same sum, bit for bit
         best = sum((cands[k].price * nodes[k] for k in range(K) if nodes[k]), 0.0)
         bound = self._bound(status, best)
-        if p.max_replicas is None:
-            reps = p.full_replicas(nodes)
+        if self.tie_break and tie:
+            first = WindowSolution(status=status, nodes=nodes, replicas=reps, cost=best)
+            tied = break_tie(self, first, t0 + max(0.0, time_limit))
+            if tied is not None:
+                nodes, reps = tied
+                best = sum((cands[k].price * nodes[k] for k in range(K) if nodes[k]), 0.0)
+                bound = min(bound, best) if bound is not None else None
         routing = [[0.0] * K for _ in p.classes]
         for (ci, k), var in self.y.items():
             d = demand[ci]
@@ -345,10 +343,11 @@ class WindowModel(Formulation):
         return None
 
     def objective(self, sol: WindowSolution) -> float:
-        """``sol``'s value in the MILP's objective: its cost plus the tie-break's charges
-        (``node_charges``), at least its cost."""
+        """``sol``'s value in the MILP's objective, its cost (the tie-break is a second MILP
+        with the cost held, ``tiebreak.break_tie``; until 2026-12-07 it was charges per node
+        in this objective, and starts and cutoffs were compared by cost plus those charges)."""
         # the zero terms left out: the same sum, bit for bit
-        return sum((c * n for c, n in zip(self.charges, sol.nodes, strict=True) if n), 0.0)
+        return sum((c.price * n for c, n in zip(self.p.candidates, sol.nodes, strict=True) if n), 0.0)
 
     def pool_start(
         self,
@@ -373,7 +372,7 @@ class WindowModel(Formulation):
             return None
         self.barred = keep | out
         try:
-            s = self.solve(demand, time_limit=time_limit, cutoff=cutoff, start=start)
+            s = self.solve(demand, time_limit=time_limit, cutoff=cutoff, start=start, tie=False)
         finally:
             self.barred = keep
         if s.status not in ("optimal", "feasible"):
@@ -560,9 +559,8 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
                 # when cheaper
                 pool = {k for v in out.values() for k, n in enumerate(v.nodes) if n}
                 better = model.pool_start(demand, pool, time_limit=left, cutoff=cutoff, start=start)
-                if better is not None and model.objective(better) < model.objective(start):
-                    # its objective, not its cost: the tie-break's first plan may cost a hair more
-                    start, cutoff = better, model.objective(better)
+                if better is not None and better.cost < start.cost:
+                    start, cutoff = better, better.cost
             if start is None:  # no plan to keep (the quietest window, or no fit): at least 1 s
                 if prev is None and left > 0:  # the quietest: from seed_pool's plan, if any
                     start = _seeded(model, demand, left)

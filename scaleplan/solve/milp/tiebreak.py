@@ -1,0 +1,173 @@
+"""The window MILP's tie-break: a second solve with the cost held at the first's (lexicographic).
+
+The window MILP minimises cost alone; among the plans within :data:`TIE_TOL` of the cost it
+found, :func:`break_tie` then keeps the one with the least :func:`tie_weights` sum: fewer
+nodes, then earlier names (candidate k's node weighs K + 2 + k, proportional to the per-node
+charge of the single objective before). Until 2026-12-07 that charge (1e-5 to 2e-5 $/h a
+node) was added to the cost in one objective, so it could pay for fewer nodes with a real
+price difference: GCP's a3-highgpu-8g, $0.00001/h dearer than two a3-highgpu-4g (5-decimal
+prices), was bought by an "optimal, gap 0.00%" plan that cost $0.0173/h more than its own
+single-type baseline (UX trial 33). A smaller charge is below what HiGHS tells apart; with
+the cost held by a row instead, the tie-break is the whole objective, in whole numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from scaleplan.solve.milp.solver import COST_TOL, MIN_RUN_SECONDS, MIP_REL_GAP, int_value
+from scaleplan.solve.milp.window import WindowSolution
+
+if TYPE_CHECKING:
+    from scaleplan.solve.candidates import Candidate
+    from scaleplan.solve.milp.model import WindowModel
+
+# $/h: how much more than the cost step's plan a plan the tie-break keeps may cost (summed
+# over the window's nodes). Far under a catalog's least price step ($0.00001/h, 5 decimals),
+# far over the float error of a sum of prices; HiGHS's feasibility tolerance (1e-6) may let
+# its plan past the row by a hair, so the cost is checked again here, exactly
+TIE_TOL = 1e-7
+
+
+def tie_weights(n: int) -> list[float]:
+    """The tie-break's weight of a node of each of ``n`` candidates: K + 2 + k for the k-th."""
+    return [float(n + 2 + k) for k in range(n)]
+
+
+def tie_value(nodes: Sequence[int]) -> float:
+    """``nodes``' value in the tie-break's objective (:func:`tie_weights`)."""
+    return sum((w * n for w, n in zip(tie_weights(len(nodes)), nodes, strict=True) if n), 0.0)
+
+
+def break_tie(
+    model: WindowModel, first: WindowSolution, end: float
+) -> tuple[list[int], list[int]] | None:
+    """The (nodes, replicas) of the plan ranked first by :func:`tie_weights` among those that
+    cost at most ``first.cost`` + :data:`TIE_TOL` (``first``: the cost step's plan, already at
+    ``model``'s demand), or None when that is ``first``'s (or no better one was found before
+    ``end``, a ``perf_counter`` time). ``first`` is the start, so the search only looks for a
+    lower weight; the model's objective and cutoff are given back as they were."""
+    from scaleplan.solve.milp.pool import run_with_cuts
+
+    left = end - time.perf_counter()
+    if not any(first.nodes) or left < MIN_RUN_SECONDS:
+        return None
+    pool = tie_pool(model.p.candidates, first.nodes)
+    if pool is None:
+        return None
+    cut, cols = model.cutoff_row.constant, model._cols
+    saved = (list(model._values), [v.varValue for v in model.y.values()])
+    lo, top = cols
+    model._cols = (lo, [t if k in pool else lo[k][0] for k, t in enumerate(top)])
+    _objective(model, tie_weights(model.K))
+    model.cutoff_row.constant = -(first.cost + TIE_TOL)
+    if first.status == "optimal":  # every plan costs at least what the cost step proved
+        model.cost_floor = first.cost - COST_TOL - MIP_REL_GAP * abs(first.cost)
+    try:
+        status = run_with_cuts(model, left, first)
+    finally:
+        _objective(model, None)
+        model.cutoff_row.constant, model._cols = cut, cols
+        model.cost_floor = None
+    if status in ("optimal", "feasible"):
+        nodes, reps = counts(model)
+        cost = sum((c.price * n for c, n in zip(model.p.candidates, nodes, strict=True) if n), 0.0)
+        if cost <= first.cost + TIE_TOL and tie_value(nodes) < tie_value(first.nodes):
+            return nodes, reps
+    model._values = saved[0]  # the cost step's values, as WindowModel.solve reads them
+    for v, val in zip(model.y.values(), saved[1], strict=True):
+        v.varValue = val
+    return None
+
+
+# a twin trades c of its nodes for one of the other's, or one for c, at the same price
+TWIN_TRADES = range(1, 9)
+
+
+def tie_pool(cands: Sequence[Candidate], nodes: Sequence[int]) -> set[int] | None:
+    """The candidates the tie-break's MILP may use: those ``nodes`` uses and their twins, of
+    the same capacity type at 1 to 8 times or a 1/8th to the same price a node (the same
+    node in another region or with another shape, a node of twice the GPUs at twice the
+    price, a $0 node of one's own); the others are held at their lower bound. None when that
+    cannot rank another plan first: one candidate in use, priced (fewer of its nodes would
+    cost less than the least cost) and without twins.
+
+    A plan of the same cost over other candidates takes a coincidence of prices; looking for
+    it is a search of the whole model again (the zone case of ``bench/solve_bench.py``:
+    1.5-2x its time), where over the pool it is ~10 ms a window."""
+    used = [k for k, n in enumerate(nodes) if n]
+    prices = {(cands[k].capacity_type, cands[k].price) for k in used}
+
+    def twin(c: Candidate) -> bool:
+        return any(
+            t == c.capacity_type and min(abs(c.price - m * p), abs(m * c.price - p)) <= TIE_TOL
+            for t, p in prices
+            for m in TWIN_TRADES
+        )
+
+    pool = set(used) | {k for k, c in enumerate(cands) if twin(c)}
+    if len(pool) == 1 and cands[used[0]].price > TIE_TOL:
+        return None
+    return pool
+
+
+def retie(
+    model: WindowModel, sol: WindowSolution, demand: Sequence[float], end: float
+) -> WindowSolution:
+    """``sol``, a plan the cost step alone found for ``demand`` (``WindowModel.solve(...,
+    tie=False)``), ranked by the tie-break as ``WindowModel.solve`` would have: the plan
+    :func:`break_tie` keeps under the model's rules as they are now (its held and barred
+    candidates), or ``sol``. The floors' branch and bound solves its nodes' windows by cost
+    alone and breaks the ties of the plan it keeps only (the others' second MILPs were most
+    of its time)."""
+    import dataclasses
+
+    if not model.tie_break or sol.status != "optimal":
+        return sol
+    model._set(demand, None)
+    got = break_tie(model, sol, end)
+    if got is None:
+        return sol
+    nodes, reps = got
+    cost = sum((c.price * n for c, n in zip(model.p.candidates, nodes, strict=True) if n), 0.0)
+    bound = min(sol.bound, cost) if sol.bound is not None else None
+    return dataclasses.replace(sol, nodes=nodes, replicas=reps, cost=cost, bound=bound)
+
+
+def _objective(model: WindowModel, weights: list[float] | None) -> None:
+    """Point ``model``'s objective at the tie-break's ``weights`` per node, or (None) back at
+    the cost."""
+    import numpy as np
+    import pulp
+
+    from scaleplan.solve.milp.highs import indices
+
+    if model._highs is None:  # CBC: PuLP's model is solved anew each time
+        if weights is None:
+            model.prob.setObjective(model.cost_expr)
+        else:
+            terms = list(zip(model.n, weights, strict=True))
+            model.prob.setObjective(pulp.LpAffineExpression(terms))
+        return
+    coef = model._price if weights is None else np.asarray(weights, dtype=np.float64)
+    cols = np.asarray(indices(model)["n"], dtype=np.int32)
+    model._highs.changeColsCost(len(cols), cols, np.asarray(coef, dtype=np.float64))
+
+
+def counts(model: WindowModel) -> tuple[list[int], list[int]]:
+    """The node and replica counts of the model's last run, as ``WindowModel.solve`` reads them."""
+    from scaleplan.solve.milp.highs import indices
+
+    if model._highs is not None:
+        ix, vals = indices(model), model._values
+        nodes = [round(vals[i]) for i in ix["n"]]
+        reps = [round(vals[i]) for i in ix["r"]]
+    else:
+        nodes = [int_value(v) for v in model.n]
+        reps = [int_value(v) for v in model.r]
+    if model.p.max_replicas is None:
+        reps = model.p.full_replicas(nodes)
+    return nodes, reps
+
