@@ -48,7 +48,7 @@ def test_a_window_out_of_time_keeps_its_feasible_start(monkeypatch: pytest.Monke
     real = milp_model.WindowModel.solve
     timed_out: list[float] = []
 
-    def out_of_time(self, demand, *, time_limit=60.0, cutoff=None, start=None):  # type: ignore[no-untyped-def]
+    def out_of_time(self, demand, *, time_limit=60.0, cutoff=None, start=None, **_):  # type: ignore[no-untyped-def]
         """HiGHS stopped by its time limit before beating the cutoff: no plan of its own."""
         if start is not None:
             timed_out.append(sum(demand))
@@ -112,7 +112,7 @@ def test_no_plan_in_time_says_how_big_the_search_was_and_what_to_narrow(
     spec = parse_spec_text(MULTI, "s.yaml")
     catalog = load_catalog()
 
-    def never(self, demand, *, time_limit=60.0, cutoff=None, start=None):  # type: ignore[no-untyped-def]
+    def never(self, demand, *, time_limit=60.0, cutoff=None, start=None, **_):  # type: ignore[no-untyped-def]
         return WindowSolution(status="unknown", demand=tuple(demand))
 
     monkeypatch.setattr(milp_model.WindowModel, "solve", never)
@@ -211,7 +211,7 @@ def test_a_kept_start_takes_no_bound_from_a_window_it_does_not_contain(
     )
     real = milp_model.WindowModel.solve
 
-    def out_of_time(self, demand, *, time_limit=60.0, cutoff=None, start=None):  # type: ignore[no-untyped-def]
+    def out_of_time(self, demand, *, time_limit=60.0, cutoff=None, start=None, **_):  # type: ignore[no-untyped-def]
         if start is not None:
             return WindowSolution(status="unknown", demand=tuple(demand))
         return real(self, demand, time_limit=time_limit, cutoff=cutoff, start=start)

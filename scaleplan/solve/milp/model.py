@@ -271,9 +271,10 @@ class WindowModel(Formulation):
         cutoff: float | None = None,
         start: WindowSolution | None = None,
         tie: bool = True,
+        tie_end: float = math.inf,
     ) -> WindowSolution:
         """Cheapest node counts for ``demand``; then (tie_break and ``tie``) among the plans of
-        that cost, fewest nodes, then earliest names (``tiebreak.break_tie``: a second MILP).
+        that cost, fewest nodes, then earliest names (``tiebreak.break_tie``, before tie_end).
 
         ``cutoff``: a known upper bound on the cost (e.g. a feasible plan for a busier window).
         ``start``: a plan feasible for ``demand`` that HiGHS starts from (CBC: unused).
@@ -294,7 +295,7 @@ class WindowModel(Formulation):
         bound = self._bound(status, best)
         if self.tie_break and tie:
             first = WindowSolution(status=status, nodes=nodes, replicas=reps, cost=best)
-            tied = break_tie(self, first, t0 + max(0.0, time_limit))
+            tied = break_tie(self, first, min(t0 + max(0.0, time_limit), tie_end))
             if tied is not None:
                 nodes, reps = tied
                 best = sum((cands[k].price * nodes[k] for k in range(K) if nodes[k]), 0.0)
@@ -565,11 +566,11 @@ def solve_windows(base: WindowProblem, demands: Sequence[tuple[float, ...]], *, 
                 if prev is None and left > 0:  # the quietest: from seed_pool's plan, if any
                     start = _seeded(model, demand, left)
                     cutoff = model.objective(start) if start is not None else None
-                first = max(FIRST_WINDOW_SECONDS, run_seconds(end))
-                sol = model.solve(demand, time_limit=first, cutoff=cutoff, start=start)
+                first = max(FIRST_WINDOW_SECONDS, run_seconds(end))  # the tie-break: to end
+                sol = model.solve(demand, time_limit=first, cutoff=cutoff, start=start, tie_end=end)
                 if sol.status == "infeasible" and start is not None:  # numerically at the cutoff
                     first = max(FIRST_WINDOW_SECONDS, run_seconds(end))
-                    sol = model.solve(demand, time_limit=first)
+                    sol = model.solve(demand, time_limit=first, tie_end=end)
             else:  # each MILP gets the time left when it starts; past the limit, none runs and
                 # the window keeps its start (below)
                 sol = _in_time(model, demand, end, cutoff=cutoff, start=start)

@@ -82,17 +82,17 @@ def break_tie(
     return None
 
 
-# a twin trades c of its nodes for one of the other's, or one for c, at the same price
+# a twin trades a of its nodes for b of the other's at the same price, a and b up to 8
 TWIN_TRADES = range(1, 9)
 
 
 def tie_pool(cands: Sequence[Candidate], nodes: Sequence[int]) -> set[int] | None:
     """The candidates the tie-break's MILP may use: those ``nodes`` uses and their twins, of
-    the same capacity type at 1 to 8 times or a 1/8th to the same price a node (the same
-    node in another region or with another shape, a node of twice the GPUs at twice the
-    price, a $0 node of one's own); the others are held at their lower bound. None when that
-    cannot rank another plan first: one candidate in use, priced (fewer of its nodes would
-    cost less than the least cost) and without twins.
+    the same capacity type, a of whose nodes cost what b of the other's do (a, b <= 8): the
+    same node in another region or with another shape, a node of twice the GPUs at twice the
+    price, 3 nodes at $0.50/h for 5 at $0.30/h, $0 nodes of one's own; the others are held at
+    their lower bound. None when that cannot rank another plan first: one candidate in use,
+    priced (fewer of its nodes would cost less than the least cost) and without twins.
 
     A plan of the same cost over other candidates takes a coincidence of prices; looking for
     it is a search of the whole model again (the zone case of ``bench/solve_bench.py``:
@@ -102,9 +102,10 @@ def tie_pool(cands: Sequence[Candidate], nodes: Sequence[int]) -> set[int] | Non
 
     def twin(c: Candidate) -> bool:
         return any(
-            t == c.capacity_type and min(abs(c.price - m * p), abs(m * c.price - p)) <= TIE_TOL
+            t == c.capacity_type and abs(a * c.price - b * p) <= TIE_TOL
             for t, p in prices
-            for m in TWIN_TRADES
+            for a in TWIN_TRADES
+            for b in TWIN_TRADES
         )
 
     pool = set(used) | {k for k, c in enumerate(cands) if twin(c)}
