@@ -103,3 +103,33 @@ def test_a_query_of_another_histogram_is_judged_as_read(tables: Catalog) -> None
     lines = observed_lines(obs, None)
     i = lines.index("TPOT p95 90 ms: above in 16 of 24 hours of the day")
     assert not lines[i + 2].startswith("  TPOT p95:")
+
+
+def _read_at_tpot(obs, rps: float):  # type: ignore[no-untyped-def]
+    """``obs`` with its capacity read at the 90 ms TPOT SLO (inside vLLM's 75-100 ms bucket)."""
+    c = obs.capacity
+    cap = c.model_copy(update={
+        "at_slos": {"tpot": 90.0}, "rps_per_replica": rps, "method": "regression",
+        "ratio": rps / c.planned_rps_per_replica,
+    })
+    return obs.model_copy(update={"capacity": cap})
+
+
+def test_the_interpolated_capacity_note_sits_beside_a_capacity_risk_only(tables: Catalog) -> None:
+    """optimize --observed's risks: the capacity read inside the SLO's bucket reads low, said
+    right after the capacity risk it qualifies; a capacity within tolerance says no risk, so no
+    note either (r2 L3: it was appended whenever a capacity was rated, and untested)."""
+    from scaleplan.observe.replan import risks
+
+    obs = _observed(tables, [0.06] * 24)
+    low = risks(_read_at_tpot(obs, 2.0))  # 3.62 planned
+    i = low.index(
+        "the LLM model over-states capacity by 81% on g6e.2xlarge, g6e.xlarge (3.62 planned, "
+        "2 observed rps per replica)"
+    )
+    assert low[i + 1].startswith(
+        "the capacity was read at TPOT p95 90 ms inside the histogram's 75-100 ms bucket: "
+        "histogram_quantile interpolates linearly there"
+    ), low
+    right = risks(_read_at_tpot(obs, 3.62))
+    assert not [r for r in right if "capacity" in r], right

@@ -375,7 +375,7 @@ def _capacity_risks(observed: Observed) -> list[str]:
             out.append(f"{source} over-states capacity by {planned_cap / seen - 1:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
         elif ratio > 1 + CAPACITY_TOLERANCE:
             out.append(f"{source} under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
-    if rated and (note := interpolated_capacity(observed)):  # an SLO inside a bucket
+    if out and (note := interpolated_capacity(observed)):  # beside the risk it qualifies
         out.append(note)
     if c.ratio is None and not rated:
         _, why = e2e_limit(observed.running_plan)  # class SLOs: no one limit to read it at
