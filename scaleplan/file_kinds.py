@@ -50,9 +50,21 @@ KIND_KEYS: tuple[tuple[str, str], ...] = (
 )  # not an accelerator table's accelerators:, which a catalog may hold alone
 
 
-def _kind_of(data: dict[Any, Any]) -> tuple[str, str] | None:
-    """(kind, its key) of a document that has no ``kind:``, by its top-level keys."""
-    return next(((k, key) for k, key in KIND_KEYS if key in data), None)
+def kind_of(data: Any) -> tuple[str, str, str] | None:
+    """(kind, how it was told, the top-level key that told it) of a scaleplan document: its
+    ``kind:`` where that names one of :data:`FILE_KINDS`; without ``kind:``, a top-level key
+    only that kind has (:data:`KIND_KEYS`: a catalog may leave its kind out); else None. The
+    one rule every reader of another kind's file goes by (:func:`refuse_other_kind`,
+    ``profile import``'s :func:`scaleplan.importers.kinds.refuse_scaleplan_file`)."""
+    if not isinstance(data, dict):
+        return None
+    kind = data.get("kind")
+    if kind is None:
+        guess = next(((k, key) for k, key in KIND_KEYS if key in data), None)
+        return None if guess is None else (guess[0], f"it has {guess[1]}: and no kind:", guess[1])
+    if isinstance(kind, str) and kind in FILE_KINDS:
+        return kind, f"kind: {kind}", "kind"
+    return None
 
 
 def refuse_other_kind(
@@ -61,18 +73,16 @@ def refuse_other_kind(
     """Raise ``error`` with one problem when ``doc`` is a scaleplan file of another kind than
     ``expected`` (a plan given to ``validate``, a spec to ``profile estimate``; without
     ``kind:``, by its top-level keys: a catalog given to ``diff``): which kind it is, what to
-    pass instead and which command takes it. Unknown kinds are left to the field checks."""
-    data = doc.data if isinstance(doc.data, dict) else {}
-    kind = data.get("kind")
-    said = f"kind: {kind}"
-    if kind is None and (guess := _kind_of(data)) is not None:
-        kind, key = guess
-        said = f"it has {key}: and no kind:"
-    if not isinstance(kind, str) or kind == expected or kind not in FILE_KINDS:
+    pass instead and which command takes it (:func:`kind_of`). Unknown kinds are left to the
+    field checks."""
+    found = kind_of(doc.data)
+    if found is None or found[0] == expected:
         return
+    kind, said, key = found
     what, reader = FILE_KINDS[kind]
-    line = doc.lines.line_of(("kind",) if "kind" in data else (key,))
     text = f"this is {what} ({said}), not {FILE_KINDS[expected][0]}"
-    where = "kind" if "kind" in data else ""
-    problem = Problem(where, text, hint=hint or f"{WANTED[expected]}; {what}: {reader}", line=line)
+    problem = Problem(
+        "kind" if key == "kind" else "", text,
+        hint=hint or f"{WANTED[expected]}; {what}: {reader}", line=doc.lines.line_of((key,)),
+    )
     raise error(doc.file, [problem])

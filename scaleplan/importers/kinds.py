@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-import re
-
 from scaleplan.errors import InputError, Problem
-from scaleplan.file_kinds import FILE_KINDS
-
-_KIND = re.compile(r"(?m)^kind:[ \t]*([A-Za-z]+)[ \t]*$")
+from scaleplan.file_kinds import FILE_KINDS, kind_of
 
 
 def refuse_scaleplan_file(path: str, text: str) -> None:
     """Raise when ``text`` (which is no JSON) is a scaleplan YAML file (a plan, spec, profile,
-    ...): it is said as what it is and which command reads it (UX trial 34 F6: a plan given
-    to ``profile import`` read 'not valid JSON: Expecting value')."""
-    m = _KIND.search(text)
-    head = text.lstrip().startswith(("apiVersion", "kind"))
-    if m is None or m.group(1) not in FILE_KINDS or not head:
+    a catalog without ``kind:`` ...), told by the rule every command uses
+    (:func:`scaleplan.file_kinds.kind_of`): it is said as what it is and which command reads
+    it (UX trial 34 F6: a plan given to ``profile import`` read 'not valid JSON: Expecting
+    value'). Text that is no YAML mapping, or none of scaleplan's, is left to the JSON error."""
+    from scaleplan.yamlio import MAX_BYTES, parse_yaml
+
+    if len(text) > MAX_BYTES:  # larger than any scaleplan file: not parsed twice
         return
-    kind = m.group(1)
+    try:
+        doc = parse_yaml(text, path)
+    except InputError:
+        return
+    found = kind_of(doc.data)
+    if found is None:
+        return
+    kind, said, key = found
     what, reader = FILE_KINDS[kind]
     raise InputError(path, [Problem(
-        "kind", f"this is {what} (kind: {kind}), not a benchmark result",
-        hint=f"pass the result JSON the benchmark wrote; {reader}",
-        line=text.count("\n", 0, m.start()) + 1,
+        "kind" if key == "kind" else "", f"this is {what} ({said}), not a benchmark result",
+        hint=f"pass the result JSON the benchmark wrote; {reader}", line=doc.lines.line_of((key,)),
     )])
