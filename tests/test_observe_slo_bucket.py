@@ -77,7 +77,7 @@ def test_hours_below_the_slos_bucket_are_within_and_say_nothing_more(tables: Cat
 
 
 def test_the_bucket_that_holds_an_slo() -> None:
-    from scaleplan.observe.slo import slo_bucket
+    from scaleplan.observe.slo import slo_bracket as slo_bucket
     from scaleplan.plan import read_plan
 
     plan = read_plan(LLM_CHAT)
@@ -90,6 +90,28 @@ def test_the_bucket_that_holds_an_slo() -> None:
     model = plan.spec.model.model_copy(update={"engine": "tgi"})
     tgi = plan.spec.model_copy(update={"model": model})
     assert slo_bucket(plan.model_copy(update={"spec": tgi}), "tpot", 90.0) is None  # unknown
+
+
+def test_the_bracket_and_the_alerts_bucket_agree_on_what_a_bound_is() -> None:
+    """observe's bracket (the bucket holding the SLO: its reading is interpolated) and
+    monitoring's slo_bucket (the bound an alert's SLI counts against) are one test of "the SLO
+    is a bucket bound": a bracket exactly where the alert counts against the bucket below
+    (r2 L2: two functions named slo_bucket, each with its own bound test)."""
+    from scaleplan.observe.slo import slo_bracket
+    from scaleplan.plan import read_plan
+    from scaleplan.render.monitoring import TOKEN_HISTOGRAMS, slo_bucket
+
+    plan = read_plan(LLM_CHAT)
+    for key in ("ttft", "tpot"):
+        buckets = TOKEN_HISTOGRAMS["vllm"][key][1]
+        assert buckets is not None
+        for b in buckets[:-1]:
+            for slo_s in (b, b * 1.1, b * 0.999):
+                bound, how = slo_bucket(slo_s, buckets)
+                got = slo_bracket(plan, key, slo_s * 1000.0)
+                assert (got is None) == (how == "at"), (key, slo_s, got, how)
+                if how == "below":
+                    assert got is not None and got[0] == round(bound * 1000.0, 9)
 
 
 def test_a_query_of_another_histogram_is_judged_as_read(tables: Catalog) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from scaleplan.render.monitoring import TOKEN_HISTOGRAMS
+from scaleplan.render.monitoring import TOKEN_HISTOGRAMS, slo_bucket
 from scaleplan.spec_class_slo import class_blind_slo, slo_of
 
 if TYPE_CHECKING:
@@ -90,29 +90,32 @@ class TokenHours(NamedTuple):
         )
 
 
-def slo_bucket(
+def slo_bracket(
     plan: Plan, key: str, target_ms: float, query: str | None = None
 ) -> tuple[float, float] | None:
     """The bounds (ms) of the bucket of the engine's ``key`` ("ttft" / "tpot") histogram that
     holds ``target_ms`` strictly inside, where scaleplan knows the buckets (vLLM's); None where
-    the target is a bound, lies beyond the largest one, or the buckets are unknown, also where
-    ``query`` (the PromQL observe sent) reads another histogram (``--queries``: its buckets
-    are not known). A percentile read in such a bucket is ``histogram_quantile``'s linear
-    interpolation: vLLM's per-token buckets around a 40 ms TPOT SLO are 25 and 50 ms, and a
-    service whose p95 is 27 ms read 40.7 ms there (UX trial 34 F1)."""
+    the target is a bound (the test of :func:`scaleplan.render.monitoring.slo_bucket`, the
+    bound an alert's SLI counts against), lies beyond the largest one, or the buckets are
+    unknown, also where ``query`` (the PromQL observe sent) reads another histogram
+    (``--queries``: its buckets are not known). A percentile read in such a bucket is
+    ``histogram_quantile``'s linear interpolation: vLLM's per-token buckets around a 40 ms TPOT
+    SLO are 25 and 50 ms, and a service whose p95 is 27 ms read 40.7 ms there (UX trial 34
+    F1). (Named slo_bucket until 2026-12-07, beside monitoring's function of that name.)"""
     known = TOKEN_HISTOGRAMS.get(plan.spec.model.engine or "", {}).get(key)
     if known is None or known[1] is None or (query is not None and known[0] not in query):
         return None
-    bounds = sorted(round(b * 1000.0, 9) for b in known[1])
-    if any(abs(b - target_ms) < 1e-9 for b in bounds) or target_ms > bounds[-1]:
+    buckets, slo_s = known[1], target_ms / 1000.0
+    bound, how = slo_bucket(slo_s, buckets)
+    if how == "at" or slo_s > max(buckets):
         return None
-    lo = max((b for b in bounds if b < target_ms), default=0.0)
-    return lo, min(b for b in bounds if b > target_ms)
+    lo = bound if how == "below" else 0.0
+    return round(lo * 1000.0, 9), round(min(b for b in buckets if b > slo_s) * 1000.0, 9)
 
 
 def interpolated_capacity(observed: Observed) -> str:
     """Where the capacity was read at a TTFT/TPOT SLO that lies inside a bucket
-    (:func:`slo_bucket`): what that reading is ('' otherwise). The percentile per step is
+    (:func:`slo_bracket`): what that reading is ('' otherwise). The percentile per step is
     ``histogram_quantile``'s linear interpolation inside the bucket, which reads a right-skewed
     spread high (docs/observe.md), so the capacity where it crosses the SLO reads low: UX
     trial 34's service, 1.2 x slower than planned, read -35 % at a 40 ms TPOT SLO."""
@@ -124,7 +127,7 @@ def interpolated_capacity(observed: Observed) -> str:
     inside = [
         f"{k.upper()} p{pct} {ms:g} ms inside the histogram's {b[0]:g}-{b[1]:g} ms bucket"
         for k, ms in c.at_slos.items()
-        if (b := slo_bucket(plan, k, ms, sent.get(f"{k}_latency"))) is not None
+        if (b := slo_bracket(plan, k, ms, sent.get(f"{k}_latency"))) is not None
     ]
     if not inside:
         return ""
@@ -141,7 +144,7 @@ def token_slo_hours(observed: Observed) -> list[TokenHours]:
     against the spec's ``ttft_ms`` / ``tpot_ms``, for each with a target and data. The
     histograms have no class label: with per-class SLOs, the class-blind targets
     (:func:`scaleplan.spec_class_slo.class_blind_slo`; :func:`unjudged` says what is left
-    out). Where the SLO lies inside a bucket (:func:`slo_bucket`) an hour read in that bucket
+    out). Where the SLO lies inside a bucket (:func:`slo_bracket`) an hour read in that bucket
     is ``inside``, not above: until 2026-12-07 a service whose TPOT p95 was 27-33 ms read
     "above in 24 of 24 hours" of a 40 ms SLO (UX trial 34 F1)."""
     plan = observed.running_plan
@@ -152,7 +155,7 @@ def token_slo_hours(observed: Observed) -> list[TokenHours]:
         hours = [v for v in extra.hourly if v is not None] if extra is not None else []
         if target is None or not hours:
             continue
-        bucket = slo_bucket(plan, key, target, observed.queries.get(key))
+        bucket = slo_bracket(plan, key, target, observed.queries.get(key))
         lo, hi = bucket if bucket is not None else (target, target)
         inside = sum(1 for v in hours if lo < v <= hi) if bucket is not None else 0
         above = sum(1 for v in hours if v > hi)
