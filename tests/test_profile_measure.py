@@ -348,7 +348,8 @@ def test_default_sweep_stops_at_slo(tmp_path: Path, cli) -> None:
     cli(["profile", f"{tmp_path / 'm.py'}:slow", *FAST, "--max-batch", "8", "--slo-ms", "10", "--out", str(out)])
     data = yaml.safe_load(out.read_text())
     assert [m["batch_size"] for m in data["measurements"]] == [1]  # 50 ms > 10 ms SLO: stop
-    assert any("exceeds the SLO" in n for n in data["metadata"]["notes"])
+    # UX trial 35: the note's p99 is the first window's, the table's pools all windows
+    assert any("ms in its first window exceeds the SLO" in n for n in data["metadata"]["notes"])
 
 
 def test_profile_to_stdout_is_yaml(tmp_path: Path, cli) -> None:
