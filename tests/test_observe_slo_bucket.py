@@ -18,19 +18,28 @@ LLM_CHAT = Path(__file__).parent.parent / "examples" / "llm-chat" / "plan.yaml"
 HOUR0 = 1767229200.0
 
 
-def _observed(tables: Catalog, tpot_s: list[float]):  # type: ignore[no-untyped-def]
+def _observed(  # type: ignore[no-untyped-def]
+    tables: Catalog, tpot_s: list[float], e2e_s: list[float] | None = None,
+    latency_ms: float | None = None, queries: dict[str, str] | None = None,
+):
     from scaleplan.observe.analyze import Fetched, analyze
     from scaleplan.observe.queries import build_queries
     from scaleplan.plan import read_plan
 
     plan = read_plan(LLM_CHAT)
     assert plan.spec.model.engine == "vllm" and plan.spec.slo.tpot_ms == 90  # inside 75-100 ms
-    qs = build_queries(plan, tables)
+    if latency_ms is not None:  # a stated end-to-end SLO
+        slo = plan.spec.slo.model_copy(update={"latency_ms": latency_ms})
+        plan = plan.model_copy(update={"spec": plan.spec.model_copy(update={"slo": slo})})
+        assert plan.spec.slo.tested_latency_ms == latency_ms
+    qs = build_queries(plan, tables, queries or {})
     hours = [(HOUR0 + 3600 * h, 2.0) for h in range(24)]
     steps = [(HOUR0 - 3600 + 300 * k, 2.0) for k in range(288)]
+    e2e = e2e_s or [10.0] * 24
     fetched = Fetched(
         {
-            "demand_hourly": hours, "latency_hourly": [(t, 10.0) for t, _ in hours],
+            "demand_hourly": hours,
+            "latency_hourly": [(t, v) for (t, _), v in zip(hours, e2e, strict=True)],
             "demand": steps, "replicas": [(t, 1.0) for t, _ in steps],
             "latency": [(t, 10.0) for t, _ in steps],
             "tpot": [(t, v) for (t, _), v in zip(hours, tpot_s, strict=True)],
@@ -155,3 +164,43 @@ def test_the_interpolated_capacity_note_sits_beside_a_capacity_risk_only(tables:
     ), low
     right = risks(_read_at_tpot(obs, 3.62))
     assert not [r for r in right if "capacity" in r], right
+
+
+def test_e2e_hours_read_inside_the_slos_bucket_are_not_above(tables: Catalog) -> None:
+    """The end-to-end SLO on vLLM's e2e_request_latency_seconds: a 4 s SLO lies inside its
+    2.5-5 s bucket, so an hour read at 4.5 s there is interpolated, neither above nor within
+    (r2 L1: only TTFT/TPOT were judged so; the e2e line counted it above)."""
+    from scaleplan.observe.replan import risks
+    from scaleplan.observe.report import observed_lines
+
+    e2e = [2.0] * 8 + [4.5] * 8 + [6.0] * 8  # within, inside 2.5-5 s, above
+    obs = _observed(tables, [0.06] * 24, e2e, latency_ms=4000.0)
+    s = obs.slo
+    assert (s.hours_above, s.hours_seen, s.hours_inside, s.peak_hours_inside) == (8, 24, 8, 8)
+    assert s.slo_bucket_ms == (2500.0, 5000.0)
+    warning = (
+        "p95 read inside the latency histogram's 2500-5000 ms bucket, which holds the SLO "
+        "(4000 ms), in 8 of 24 hours (8 of 24 peak hours): histogram_quantile interpolates "
+        "linearly there, so whether those hours met the SLO cannot be told (not counted above)"
+    )
+    assert obs.warnings == (warning,)
+    lines = observed_lines(obs, None)
+    assert "SLO p95 4000 ms: above in 8 of 24 observed hours," in lines, lines
+    assert any(x.startswith("warning: p95 read inside the latency histogram's") for x in lines)
+    said = risks(obs)
+    assert "p95 was above the SLO (4000 ms) in 8 of 24 peak hours (worst 6000 ms)" in said, said
+    assert warning in said
+    # at a bucket bound (5 s) the histogram tells each hour: 4.5 s is within, nothing inside
+    at = _observed(tables, [0.06] * 24, e2e, latency_ms=5000.0).slo
+    assert (at.hours_above, at.hours_inside, at.slo_bucket_ms) == (8, None, None)
+
+
+def test_e2e_hours_of_another_histogram_are_judged_as_read(tables: Catalog) -> None:
+    """``--queries`` reading the users' own latency histogram: its buckets are not known, so
+    every hour is judged on its reading, as before."""
+    mine = "histogram_quantile(0.95, sum by (le) (increase(my_latency_seconds_bucket[1h])))"
+    e2e = [2.0] * 8 + [4.5] * 8 + [6.0] * 8
+    obs = _observed(tables, [0.06] * 24, e2e, 4000.0, {"latency_hourly": mine})
+    assert obs.queries["latency_hourly"] == mine
+    s = obs.slo
+    assert (s.hours_above, s.hours_inside, s.slo_bucket_ms, obs.warnings) == (16, None, None, ())

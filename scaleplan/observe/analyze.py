@@ -39,7 +39,7 @@ from scaleplan.observe.model import (
     ObservedSlo,
 )
 from scaleplan.observe.queries import BEYOND_TOP_BUCKET, QuerySet
-from scaleplan.observe.slo import e2e_limit, latency_limit, token_capacity_targets
+from scaleplan.observe.slo import e2e_limit, latency_limit, slo_bracket, token_capacity_targets
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
@@ -261,7 +261,9 @@ def _capacity(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedCapaci
     )
 
 
-def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
+def _slo(
+    fetched: Fetched, plan: Plan, curve: Sequence[float], query: str | None = None
+) -> ObservedSlo:
     slo = plan.spec.slo
     cells = {k: v * 1000.0 for k, v in _cells(fetched.series["latency_hourly"]).items()}
     hours = _by_hour(cells)
@@ -275,10 +277,16 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
     tail = 1 - slo.percentile / 100 + 1e-9
     clamped = {k for k in cells if beyond.get(k, 0.0) > tail}
     target, _ = e2e_limit(plan)  # None: the classes' limits differ, no hour judged (unjudged)
-    above, undecided = [], []
+    above, undecided, inside = [], [], []
+    # the engine's own histogram (vLLM's): an hour read inside the bucket holding the target
+    # is histogram_quantile's interpolation, neither above nor within (UX trial 34 F1, r2 L1)
+    bucket = slo_bracket(plan, "e2e", target, query) if target is not None else None
     if target is not None:
-        above = [k for k, v in cells.items() if v > target or (k in clamped and v >= target)]
+        hi = bucket[1] if bucket is not None else target
+        above = [k for k, v in cells.items() if v > hi or (k in clamped and v >= target)]
         undecided = [k for k in clamped if cells[k] < target]
+        if bucket is not None:
+            inside = [k for k, v in cells.items() if bucket[0] < v <= hi and k not in clamped]
     worst = max(cells.values()) if cells else None
     return ObservedSlo(
         percentile=slo.percentile,
@@ -295,6 +303,9 @@ def _slo(fetched: Fetched, plan: Plan, curve: Sequence[float]) -> ObservedSlo:
         top_bucket_ms=_sig(max(cells[k] for k in undecided or clamped)) if clamped else None,
         hours_undecided=len(undecided),
         peak_hours_undecided=sum(1 for (_, h) in undecided if h in peak),
+        slo_bucket_ms=bucket,
+        hours_inside=len(inside) if bucket is not None else None,
+        peak_hours_inside=sum(1 for (_, h) in inside if h in peak) if bucket is not None else None,
     )
 
 
@@ -313,6 +324,23 @@ def undecided_warning(s: ObservedSlo, limit: str = "the SLO") -> list[str]:
         f"below {limit} ({target}), in {s.hours_undecided} of {s.hours_seen} hours{peak}: "
         f"histogram_quantile reads {top} there, so whether those hours met {limit} cannot be "
         f'told; add buckets at {target} and above (le="{s.latency_ms / 1000:g}", ...)'
+    ]
+
+
+def inside_warning(s: ObservedSlo, limit: str = "the SLO") -> list[str]:
+    """The warning of hours whose percentile read inside the latency histogram's bucket that
+    holds the target (``slo_bucket_ms``: vLLM's buckets): interpolated, so not judged."""
+    if not s.hours_inside or s.slo_bucket_ms is None:
+        return []
+    peak = ""
+    if s.peak_hours_inside:
+        peak = f" ({s.peak_hours_inside} of {s.peak_hours_seen} peak hours)"
+    lo, hi = s.slo_bucket_ms
+    return [
+        f"p{s.percentile} read inside the latency histogram's {lo:g}-{hi:g} ms bucket, which "
+        f"holds {limit} ({s.latency_ms:g} ms), in {s.hours_inside} of {s.hours_seen} hours"
+        f"{peak}: histogram_quantile interpolates linearly there, so whether those hours met "
+        f"{limit} cannot be told (not counted above)"
     ]
 
 
@@ -429,7 +457,9 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
         hours = _by_hour(cells)
         vals = list(cells.values())
         extras[q.name] = ObservedExtra(unit="ms" if q.unit == "s" else q.unit, hourly=tuple(_sig(statistics.median(v)) if v else None for v in hours), mean=_sig(statistics.fmean(vals)), max=_sig(max(vals)))
-    slo = _slo(fetched, plan, demand.hourly_rps)
+    hourly = queries.by_name().get("latency_hourly")  # "": no histogram's buckets are known
+    slo = _slo(fetched, plan, demand.hourly_rps, hourly.promql if hourly else "")
+    named = latency_limit(plan)
     meta = ObservedMeta(
         service=plan.spec.metadata.name,
         namespace=plan.spec.kubernetes.namespace,
@@ -450,6 +480,6 @@ def analyze(plan: Plan, queries: QuerySet, fetched: Fetched, *, quantile_q: floa
         llm=_llm(fetched, plan, queries),
         missing=tuple(missing),
         notes=tuple(notes),
-        warnings=tuple(undecided_warning(slo, latency_limit(plan))),
+        warnings=(*undecided_warning(slo, named), *inside_warning(slo, named)),
         running_plan=plan,
     )

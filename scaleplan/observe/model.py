@@ -153,6 +153,19 @@ class ObservedSlo(StrictModel):
         "they met the target cannot be told (not counted in hours_above).",
     )
     peak_hours_undecided: int = Field(default=0, ge=0)
+    slo_bucket_ms: tuple[float, float] | None = Field(
+        default=None,
+        description="The bounds of the latency histogram's bucket that holds the target "
+        "strictly inside, where its buckets are known (vLLM's e2e_request_latency_seconds); "
+        "absent otherwise.",
+    )
+    hours_inside: int | None = Field(
+        default=None, ge=0,
+        description="With slo_bucket_ms: cells whose percentile read inside that bucket. "
+        "histogram_quantile interpolates linearly there, so whether they met the target cannot "
+        "be told (not counted in hours_above).",
+    )
+    peak_hours_inside: int | None = Field(default=None, ge=0)
 
 
 class ObservedExtra(StrictModel):

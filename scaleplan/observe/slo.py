@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from scaleplan.render.monitoring import TOKEN_HISTOGRAMS, slo_bucket
+from scaleplan.render.monitoring import E2E_HISTOGRAMS, TOKEN_HISTOGRAMS, slo_bucket
 from scaleplan.spec_class_slo import class_blind_slo, slo_of
 
 if TYPE_CHECKING:
@@ -93,16 +93,20 @@ class TokenHours(NamedTuple):
 def slo_bracket(
     plan: Plan, key: str, target_ms: float, query: str | None = None
 ) -> tuple[float, float] | None:
-    """The bounds (ms) of the bucket of the engine's ``key`` ("ttft" / "tpot") histogram that
-    holds ``target_ms`` strictly inside, where scaleplan knows the buckets (vLLM's); None where
-    the target is a bound (the test of :func:`scaleplan.render.monitoring.slo_bucket`, the
-    bound an alert's SLI counts against), lies beyond the largest one, or the buckets are
-    unknown, also where ``query`` (the PromQL observe sent) reads another histogram
-    (``--queries``: its buckets are not known). A percentile read in such a bucket is
-    ``histogram_quantile``'s linear interpolation: vLLM's per-token buckets around a 40 ms TPOT
-    SLO are 25 and 50 ms, and a service whose p95 is 27 ms read 40.7 ms there (UX trial 34
-    F1). (Named slo_bucket until 2026-12-07, beside monitoring's function of that name.)"""
-    known = TOKEN_HISTOGRAMS.get(plan.spec.model.engine or "", {}).get(key)
+    """The bounds (ms) of the bucket of the engine's ``key`` ("ttft" / "tpot" / "e2e")
+    histogram that holds ``target_ms`` strictly inside, where scaleplan knows the buckets
+    (vLLM's); None where the target is a bound (the test of
+    :func:`scaleplan.render.monitoring.slo_bucket`, the bound an alert's SLI counts against),
+    lies beyond the largest one, or the buckets are unknown, also where ``query`` (the PromQL
+    observe sent) reads another histogram (``--queries``: its buckets are not known). A
+    percentile read in such a bucket is ``histogram_quantile``'s linear interpolation: vLLM's
+    per-token buckets around a 40 ms TPOT SLO are 25 and 50 ms, and a service whose p95 is
+    27 ms read 40.7 ms there (UX trial 34 F1); its e2e buckets around a 4 s SLO are 2.5 and
+    5 s. (Named slo_bucket until 2026-12-07, beside monitoring's function of that name.)"""
+    engine = plan.spec.model.engine or ""
+    known = (
+        E2E_HISTOGRAMS.get(engine) if key == "e2e" else TOKEN_HISTOGRAMS.get(engine, {}).get(key)
+    )
     if known is None or known[1] is None or (query is not None and known[0] not in query):
         return None
     buckets, slo_s = known[1], target_ms / 1000.0

@@ -84,6 +84,18 @@ TOKEN_HISTOGRAMS: dict[str, dict[str, tuple[str, Buckets]]] = {
 }
 
 
+# vLLM's e2e_request_latency_seconds buckets (vllm/v1/metrics/loggers.py,
+# request_latency_buckets; v0's stopped at 60 s): observe judges the end-to-end SLO by them
+_VLLM_E2E_BUCKETS = (
+    0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0,
+    240.0, 480.0, 960.0, 1920.0, 7680.0,
+)
+E2E_HISTOGRAMS: dict[str, tuple[str, Buckets]] = {
+    "vllm": (METRICS["vllm"].latency, _VLLM_E2E_BUCKETS),
+    "sglang": (METRICS["sglang"].latency, None),
+}
+
+
 def _num(x: float) -> str:
     return f"{x:.6g}"
 
