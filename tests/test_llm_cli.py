@@ -193,9 +193,14 @@ def test_profile_llm_model_options_ignore_case(cli) -> None:
         # UX trial 25: close names that are other sizes, and no word of the way that works
         (
             "Qwen/Qwen2.5-32B-Instruct",
-            "did you mean 'qwen2.5-72b-instruct' or 'qwen2.5-7b-instruct' or "
-            "'meta-llama-3-8b-instruct'? If it is another model, download its config.json and "
-            "give its path;",
+            "did you mean 'qwen2.5-72b-instruct' or 'qwen2.5-7b-instruct' or 'qwen3-32b'? If it "
+            "is another model, download its config.json and give its path;",
+        ),  # until 2026-12-07 the third was 'meta-llama-3-8b-instruct'
+        # UX trial 34 F7: the same family's presets only, where there are some (it offered
+        # 'meta-llama-3-8b-instruct' or 'llama-3.3-70b-instruct' besides)
+        (
+            "mistralai/Mistral-7B-Instruct-v0.3",
+            "did you mean 'mistral-7b-instruct-v0.2'? If it is another model,",
         ),
     ],
 )

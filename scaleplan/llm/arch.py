@@ -414,6 +414,21 @@ def preset_note(ref: str) -> str | None:
     )
 
 
+def _family(key: str) -> str:
+    """A preset name's model family: its leading letters ("mistral", "llama", "qwen")."""
+    m = re.match(r"[a-z]+", key.removeprefix("meta-"))
+    return m.group(0) if m else key
+
+
+def _close_presets(key: str, names: Sequence[str]) -> list[str]:
+    """Up to 3 preset names close to ``key``, only those of its family where there are some:
+    Mistral-7B-Instruct-v0.3 (no preset) got 'mistral-7b-instruct-v0.2' or
+    'meta-llama-3-8b-instruct' or 'llama-3.3-70b-instruct', two other models (UX trial 34 F7)."""
+    close = difflib.get_close_matches(key, names, n=len(names), cutoff=0.5)
+    same = [c for c in close if _family(c) == _family(key)]
+    return (same or close)[:3]
+
+
 def _preset_hint(name: str, otherwise: str, another: str) -> str:
     """The fix for a name that is no preset: the preset of the same model with or without its
     variant suffix (an -Instruct or -chat model has its base model's architecture), else the
@@ -429,7 +444,7 @@ def _preset_hint(name: str, otherwise: str, another: str) -> str:
             f"did you mean {same[0]!r}? An instruct or chat variant has its base model's "
             "architecture; "
         )
-    elif close := difflib.get_close_matches(key, names, n=3, cutoff=0.5):  # a question first
+    elif close := _close_presets(key, names):  # a question first
         # and the way for a model that has no preset: close names are often other sizes
         # (UX trial 25: Qwen2.5-32B got 'qwen3-32b' or 'qwen2.5-72b-instruct' and nothing else)
         maybe = " or ".join(repr(c) for c in close)
