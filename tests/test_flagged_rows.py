@@ -139,8 +139,20 @@ def test_an_accelerator_that_keeps_rows_of_its_own_is_not_called_left_out(tmp_pa
     own.write_text(OWN_PRICES, encoding="utf-8")
     (said,) = flagged_out(_spec("H100"), load_catalog([own]))
     assert said.startswith("H100 catalog rows left out in gcp us-central1: a3-highgpu-1g, "), said
-    assert "a3-highgpu-8g are flagged" not in said and "other rows (a3-highgpu-8g)" in said
+    assert "a3-highgpu-8g are flagged" not in said
+    assert "other rows (a3-highgpu-8g in gcp us-central1)" in said
     assert "is left out" not in said
+
+
+def test_the_rows_the_plan_may_use_name_their_region() -> None:
+    """UX trial 35: A100-80GB over us-central1 and europe-west4 said 'rows left out in gcp
+    us-central1: a2-ultragpu-1g, ... ; the plan may use its other rows (a2-ultragpu-1g, ...)':
+    the same names, as the rows it may use are europe-west4's, which it did not say."""
+    spec = _spec_text("A100-80GB").replace("[us-central1]", "[us-central1, europe-west4]")
+    (said,) = flagged_out(parse_spec_text(spec, "s.yaml"), load_catalog())
+    assert said.startswith("A100-80GB catalog rows left out in gcp us-central1: a2-ultra"), said
+    others = said.split("the plan may use its other rows (", 1)[1].split(")", 1)[0]
+    assert others.endswith(" in gcp europe-west4") and "us-central1" not in others, said
 
 
 def test_a_plan_on_flagged_rows_says_so_and_the_empty_placement_offers_own_prices(

@@ -139,9 +139,10 @@ def flagged_out(spec: Spec, catalog: Catalog) -> list[str]:
     for r in flagged_rows(spec, catalog):
         if (r.accelerator or CPU) in named:
             by_acc.setdefault(r.accelerator or CPU, []).append(r)
-    kept: dict[str, set[str]] = {}
+    kept: dict[str, dict[str, set[str]]] = {}  # accelerator -> "provider region" -> types
     for r in placement_rows(spec, catalog):
-        kept.setdefault(r.accelerator or CPU, set()).add(r.instance_type)
+        at = kept.setdefault(r.accelerator or CPU, {})
+        at.setdefault(f"{r.provider} {r.region}", set()).add(r.instance_type)
     out = []
     for acc in sorted(by_acc):
         rows = by_acc[acc]
@@ -149,7 +150,12 @@ def flagged_out(spec: Spec, catalog: Catalog) -> list[str]:
         types = ", ".join(sorted({r.instance_type for r in rows}))
         flags = ", ".join(sorted({f for r in rows for f in r.flags}))
         if acc in kept:  # only some of its rows: the accelerator itself is planned (UX trial 23)
-            others = ", ".join(sorted(kept[acc]))
+            # each with its region: the same types in another region read as the rows left out
+            # (UX trial 35: "left out in gcp us-central1: a2-ultragpu-1g ...; the plan may use
+            # its other rows (a2-ultragpu-1g ...)", which were europe-west4's)
+            others = "; ".join(
+                f"{', '.join(sorted(t))} in {w}" for w, t in sorted(kept[acc].items())
+            )
             out.append(
                 f"{acc} catalog rows left out in {where}: {types} are flagged {flags} "
                 f"(docs/catalog.md); the plan may use its other rows ({others}); set "
