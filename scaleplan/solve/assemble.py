@@ -392,6 +392,8 @@ def _warnings(
         )
     if best.note:  # a repair after the search (its own words), not the time limit
         warnings.append(best.note)
+    if best.tie_cut:  # a plan of the least cost, maybe not the one the tie-break ranks first
+        warnings.append(_tie_cut_warning(best.tie_cut, len(best.sols)))
     if best.shares is None and not best.note:  # the MILP's own plan
         if best.status != "optimal":
             warnings.append(f"stopped by the time limit: the plan is feasible, within {gap:.2%} of optimal")
@@ -401,6 +403,17 @@ def _warnings(
             f"against did not finish; the gap ({gap:.2%}) is that and the bound's looseness"
         )
     return warnings
+
+
+def _tie_cut_warning(cut: int, windows: int) -> str:
+    """The windows whose tie-break among plans of the least cost the deadline cut
+    (``tiebreak.break_tie``): their cost is proven, which plan of it is not."""
+    return (
+        f"--time-limit cut the tie-break between plans of equal cost in {cut} of {windows} "
+        f"window{'s' if windows > 1 else ''}: the cost is optimal, but the plan may not be the "
+        "one of that cost with the fewest nodes (then the earliest names), so a rerun with a "
+        "longer limit may pick another plan of the same cost; raise --time-limit to rank them"
+    )
 
 
 def _spot_loss_warning(plan: Plan) -> str | None:

@@ -59,10 +59,12 @@ class SolveResult:
     alternatives_seconds: float = 0.0  # alternatives and baselines (extra solves)
     candidates_unpruned: int = 0  # candidates before pruning (``candidates``: after)
     region_choice: RegionChoice | None = None  # a one-cluster flavor's region (solve_demand)
+    tie_cut: int = 0  # windows whose tie-break the deadline cut (search.Outcome.tie_cut)
 
     def stats_dict(self) -> dict[str, Any]:
         """``optimize --json``'s ``solve_stats``: each solver run behind the plan (model size,
-        seconds) and the time around them."""
+        seconds), the time around them, and how many windows' tie-break the deadline cut
+        (``tie_break_cut``, 0 most often; the plan's warnings say so when it is not)."""
         runs = [
             {
                 "kind": r.kind, "rows": r.rows, "columns": r.columns, "integers": r.integers,
@@ -80,6 +82,7 @@ class SolveResult:
             "solver_cpu_seconds": round(sum(r.cpu_seconds for r in self.stats), 4),
             "plan_seconds": round(self.solve_seconds, 4),
             "alternatives_seconds": round(self.alternatives_seconds, 4),
+            "tie_break_cut": self.tie_cut,
             "runs": runs,
         }
 
@@ -457,4 +460,5 @@ def _finish(
         stats=searched.runs,
         alternatives_seconds=alt_seconds,
         candidates_unpruned=len(diag.unpruned),
+        tie_cut=best.tie_cut,
     )

@@ -58,6 +58,12 @@ class Outcome:
         return self.status in ("optimal", "feasible")
 
     @property
+    def tie_cut(self) -> int:
+        """How many of the windows' plans had their tie-break cut by the deadline
+        (:attr:`WindowSolution.tie_cut`): the plan's warnings and ``solve_stats`` say it."""
+        return sum(1 for s in self.sols if s.tie_cut)
+
+    @property
     def floor(self) -> float:
         """A lower bound on every plan over its candidates: its cost when optimal, else the
         solver's ``bound``."""

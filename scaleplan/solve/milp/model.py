@@ -292,10 +292,10 @@ class WindowModel(Formulation):
         nodes, reps = counts(self)
         # the zero terms left out: the same sum, bit for bit
         best = sum((cands[k].price * nodes[k] for k in range(K) if nodes[k]), 0.0)
-        bound = self._bound(status, best)
-        if self.tie_break and tie:
+        bound, cut = self._bound(status, best), False
+        if self.tie_break and tie:  # cut: only a proved cost's tie-break (else the gap says)
             first = WindowSolution(status=status, nodes=nodes, replicas=reps, cost=best)
-            tied = break_tie(self, first, min(t0 + max(0.0, time_limit), tie_end))
+            tied, cut = break_tie(self, first, min(t0 + max(0.0, time_limit), tie_end))
             if tied is not None:
                 nodes, reps = tied
                 best = sum((cands[k].price * nodes[k] for k in range(K) if nodes[k]), 0.0)
@@ -306,7 +306,7 @@ class WindowModel(Formulation):
             routing[ci][k] = max(0.0, float(var.value() or 0.0)) / d if d > 0 else 0.0
         if p.even:
             routing = even_routing(p, reps, demand)
-        return WindowSolution(status=status, nodes=nodes, replicas=reps, routing=routing, cost=best, bound=bound, seconds=time.perf_counter() - t0, demand=tuple(demand))
+        return WindowSolution(status=status, nodes=nodes, replicas=reps, routing=routing, cost=best, bound=bound, seconds=time.perf_counter() - t0, demand=tuple(demand), tie_cut=cut and status == "optimal")
 
     def _read_highs(self) -> str:
         """The run's status, as PuLP's ``findSolutionValues`` maps HiGHS's model status, and the
@@ -476,7 +476,7 @@ class WindowModel(Formulation):
             if routed is None:
                 return None
             routing, split = routed
-        return WindowSolution(status=sol.status, nodes=list(sol.nodes), replicas=list(sol.replicas), routing=routing, cost=sol.cost, bound=sol.bound, seconds=time.perf_counter() - t0, reused=reused, demand=tuple(demand), split=split)
+        return WindowSolution(status=sol.status, nodes=list(sol.nodes), replicas=list(sol.replicas), routing=routing, cost=sol.cost, bound=sol.bound, seconds=time.perf_counter() - t0, reused=reused, demand=tuple(demand), split=split, tie_cut=sol.tie_cut)
 
 
 def kept_start(start: WindowSolution, bound: float | None = None) -> WindowSolution:

@@ -43,20 +43,25 @@ def tie_value(nodes: Sequence[int]) -> float:
 
 def break_tie(
     model: WindowModel, first: WindowSolution, end: float
-) -> tuple[list[int], list[int]] | None:
+) -> tuple[tuple[list[int], list[int]] | None, bool]:
     """The (nodes, replicas) of the plan ranked first by :func:`tie_weights` among those that
     cost at most ``first.cost`` + :data:`TIE_TOL` (``first``: the cost step's plan, already at
     ``model``'s demand), or None when that is ``first``'s (or no better one was found before
-    ``end``, a ``perf_counter`` time). ``first`` is the start, so the search only looks for a
+    ``end``, a ``perf_counter`` time); and whether the search was cut: no time left before
+    ``end`` for a plan that may have a tie, or its MILP stopped short of optimal (the plan
+    is then one of the least cost, maybe not the one ranked first; the plan's warnings count
+    these windows, ``assemble``). ``first`` is the start, so the search only looks for a
     lower weight; the model's objective and cutoff are given back as they were."""
     from scaleplan.solve.milp.pool import run_with_cuts
 
-    left = end - time.perf_counter()
-    if not any(first.nodes) or left < MIN_RUN_SECONDS:
-        return None
+    if not any(first.nodes):
+        return None, False
     pool = tie_pool(model.p.candidates, first.nodes)
-    if pool is None:
-        return None
+    if pool is None:  # no other plan can rank first: nothing to cut
+        return None, False
+    left = end - time.perf_counter()
+    if left < MIN_RUN_SECONDS:
+        return None, True
     cut, cols = model.cutoff_row.constant, model._cols
     saved = (list(model._values), [v.varValue for v in model.y.values()])
     lo, top = cols
@@ -71,15 +76,16 @@ def break_tie(
         _objective(model, None)
         model.cutoff_row.constant, model._cols = cut, cols
         model.cost_floor = None
+    cut = status != "optimal"
     if status in ("optimal", "feasible"):
         nodes, reps = counts(model)
         cost = sum((c.price * n for c, n in zip(model.p.candidates, nodes, strict=True) if n), 0.0)
         if cost <= first.cost + TIE_TOL and tie_value(nodes) < tie_value(first.nodes):
-            return nodes, reps
+            return (nodes, reps), cut
     model._values = saved[0]  # the cost step's values, as WindowModel.solve reads them
     for v, val in zip(model.y.values(), saved[1], strict=True):
         v.varValue = val
-    return None
+    return None, cut
 
 
 # a twin trades a of its nodes for b of the other's at the same price, a and b up to 8
@@ -128,13 +134,15 @@ def retie(
     if not model.tie_break or sol.status != "optimal":
         return sol
     model._set(demand, None)
-    got = break_tie(model, sol, end)
+    got, cut = break_tie(model, sol, end)
     if got is None:
-        return sol
+        return dataclasses.replace(sol, tie_cut=cut) if cut else sol
     nodes, reps = got
     cost = sum((c.price * n for c, n in zip(model.p.candidates, nodes, strict=True) if n), 0.0)
     bound = min(sol.bound, cost) if sol.bound is not None else None
-    return dataclasses.replace(sol, nodes=nodes, replicas=reps, cost=cost, bound=bound)
+    return dataclasses.replace(
+        sol, nodes=nodes, replicas=reps, cost=cost, bound=bound, tie_cut=cut
+    )
 
 
 def _objective(model: WindowModel, weights: list[float] | None) -> None:

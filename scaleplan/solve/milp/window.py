@@ -162,6 +162,10 @@ class WindowSolution:
     # (the split failed a rule at these counts) or the MILP's own (its counts failed
     # ``pool.pool_ok``); the explanation says which (``explain._pool_routing_line``)
     split: bool = False
+    # the cost step proved this cost, and the tie-break among the plans of it did not finish
+    # (``tiebreak.break_tie``: the command's deadline came first, or its MILP stopped short of
+    # optimal): the plan is one of that cost, maybe not the one ranked first; the plan says so
+    tie_cut: bool = False
 
 
 def type_key(c: Candidate) -> tuple[str, str]:
