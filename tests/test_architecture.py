@@ -298,6 +298,15 @@ def test_render_and_check_do_not_import_the_solver() -> None:
     assert direct_imports_of(ROOT / "scaleplan", rooms, "scaleplan.solve") == []
 
 
+def test_observe_judges_slos_without_render() -> None:
+    """The engines' histogram buckets and the bucket an SLO counts against are engine facts
+    (llm/engine_metrics.py): observe's SLO judgement and analysis read them there, not from
+    render's monitoring (where they lived until 2026-12-07); only the queries, which read the
+    rendered manifests, import render."""
+    rooms = tuple(f"scaleplan.observe.{m}" for m in ("slo", "analyze", "replan", "report"))
+    assert direct_imports_of(ROOT / "scaleplan", rooms, "scaleplan.render") == []
+
+
 def test_direct_import_check_fails_on_a_violation(tmp_path: Path) -> None:
     package = fake_package(tmp_path, {
         "solve/placement.py": "X = 1\n",

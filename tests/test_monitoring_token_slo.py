@@ -145,7 +145,7 @@ def test_an_slo_below_every_known_bucket_is_said_at_render() -> None:
 
 
 def test_slo_bucket_is_the_slo_the_bucket_below_it_or_none() -> None:
-    from scaleplan.render.monitoring import slo_bucket
+    from scaleplan.llm.engine_metrics import slo_bucket
 
     assert slo_bucket(0.09, None) == (0.09, "at")  # buckets unknown: the SLO itself
     assert slo_bucket(0.1, ITL_BUCKETS) == (0.1, "at")

@@ -106,9 +106,9 @@ def test_the_bracket_and_the_alerts_bucket_agree_on_what_a_bound_is() -> None:
     monitoring's slo_bucket (the bound an alert's SLI counts against) are one test of "the SLO
     is a bucket bound": a bracket exactly where the alert counts against the bucket below
     (r2 L2: two functions named slo_bucket, each with its own bound test)."""
+    from scaleplan.llm.engine_metrics import TOKEN_HISTOGRAMS, slo_bucket
     from scaleplan.observe.slo import slo_bracket
     from scaleplan.plan import read_plan
-    from scaleplan.render.monitoring import TOKEN_HISTOGRAMS, slo_bucket
 
     plan = read_plan(LLM_CHAT)
     for key in ("ttft", "tpot"):

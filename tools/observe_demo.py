@@ -154,13 +154,13 @@ def history_llm(outdir: Path, *, namespace: str, service: str, pods: Sequence[st
     pod in hour ``h`` (``vllm:num_requests_waiting``; not written when None). ``up[h]``: how
     many of ``pods`` (the first ones) run in hour ``h`` (all when None); a pod that does not
     run has no samples then (no scrape target), its counters resume where they stopped. Files:
-    ``<prefix>dayNN.om``. ``engine``: whose metric names (``scaleplan.render.engine.METRICS``,
+    ``<prefix>dayNN.om``. ``engine``: whose metric names (``scaleplan.llm.engine_metrics.METRICS``,
     the table render and observe use); a metric the engine does not export is not written
     (TGI: no TTFT histogram, so its TTFT column is ignored). The TPOT histogram goes under every
     name the engine exports it as (vLLM v0.11: ``vllm:inter_token_latency_seconds`` and the
     deprecated ``vllm:time_per_output_token_seconds``, the same histogram); ``tpot_names``: under
     these instead (e.g. only the old name, as vLLM before v0.11, or only the new, v0.13 on)."""
-    from scaleplan.render.engine import METRICS
+    from scaleplan.llm.engine_metrics import METRICS
 
     em = METRICS[engine]
     tpots = tpot_names if tpot_names is not None else (em.tpot, em.tpot_old)

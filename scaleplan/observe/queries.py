@@ -7,7 +7,7 @@ Every query can be replaced from a file (``--queries``); templates may use ``{se
 ``{quantile}``, ``{window}`` (the latency rate window) and ``{step}``.
 
 Engine metric names (LLM plans; the server's own ``/metrics``; the table is
-:data:`scaleplan.render.engine.METRICS`, which render's monitoring queries too):
+:data:`scaleplan.llm.engine_metrics.METRICS`, which render's monitoring queries too):
 
 - vLLM (docs.vllm.ai "Production Metrics", design/metrics.md): ``vllm:request_success_total``,
   ``vllm:e2e_request_latency_seconds``, ``vllm:time_to_first_token_seconds``,
@@ -40,8 +40,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from scaleplan.errors import InputError, Problem
+from scaleplan.llm.engine_metrics import EngineMetrics, metrics_of
 from scaleplan.plan import Plan
-from scaleplan.render.engine import REQUEST_RATE_TRIGGER, EngineMetrics, metrics_of, pods_of
+from scaleplan.render.engine import REQUEST_RATE_TRIGGER, pods_of
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog

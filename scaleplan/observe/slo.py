@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from scaleplan.render.monitoring import E2E_HISTOGRAMS, TOKEN_HISTOGRAMS, slo_bucket
+from scaleplan.llm.engine_metrics import E2E_HISTOGRAMS, TOKEN_HISTOGRAMS, slo_bucket
 from scaleplan.spec_class_slo import class_blind_slo, slo_of
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def slo_bracket(
     """The bounds (ms) of the bucket of the engine's ``key`` ("ttft" / "tpot" / "e2e")
     histogram that holds ``target_ms`` strictly inside, where scaleplan knows the buckets
     (vLLM's); None where the target is a bound (the test of
-    :func:`scaleplan.render.monitoring.slo_bucket`, the bound an alert's SLI counts against),
+    :func:`scaleplan.llm.engine_metrics.slo_bucket`, the bound an alert's SLI counts against),
     lies beyond the largest one, or the buckets are unknown, also where ``query`` (the PromQL
     observe sent) reads another histogram (``--queries``: its buckets are not known). A
     percentile read in such a bucket is ``histogram_quantile``'s linear interpolation: vLLM's

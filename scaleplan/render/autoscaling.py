@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from scaleplan.llm.engine_metrics import METRICS
 from scaleplan.plan import HPA_MIN_REPLICAS, Plan
 from scaleplan.render.allocations import Alloc, fixed_replicas, owned_at_peak, owned_shared
 from scaleplan.render.burst import (
@@ -32,7 +33,7 @@ from scaleplan.render.burst import (
     queue_burst_note,
     shared_note,
 )
-from scaleplan.render.engine import METRICS, REQUEST_RATE_TRIGGER, pods_of
+from scaleplan.render.engine import REQUEST_RATE_TRIGGER, pods_of
 from scaleplan.render.hours import (
     Leads,
     cron_lead_minutes,

@@ -17,8 +17,6 @@ engine facts in :mod:`scaleplan.llm.engine_flags`, below both (the spec checks u
 * :func:`kv_conflict`: a KV-cache dtype flag that contradicts the plan's
   (``model.kv_cache_dtype``); :func:`precision_notes` says where the server's precision is the
   checkpoint's to decide.
-* :data:`METRICS`: each engine's Prometheus metric names (render's monitoring and ``observe``
-  query them);
 * :func:`merge_args`: the user's ``kubernetes.args`` merged with the planned flags, behind the
   engine's launcher (``python3 -m sglang.launch_server``; ``trtllm-serve <model>``, which takes
   the model positionally) where the args do not start the server themselves; a user flag (or
@@ -63,9 +61,6 @@ if TYPE_CHECKING:
     from scaleplan.llm.arch import Architecture
 
 __all__ = [
-    "HTTP_METRICS",
-    "METRICS",
-    "EngineMetrics",
     "ServerSettings",
     "engine_flags",
     "expert_parallel_note",
@@ -73,44 +68,11 @@ __all__ = [
     "kv_conflict",
     "kv_planned_text",
     "merge_args",
-    "metrics_of",
     "named_precision",
     "native_precision",
     "precision_notes",
     "server_settings",
 ]
-
-
-@dataclass(frozen=True)
-class EngineMetrics:
-    """An engine's own Prometheus metric names (sources in :mod:`scaleplan.observe.queries`)."""
-
-    requests: str  # counter of completed requests
-    latency: str  # end-to-end latency histogram (seconds), without _bucket
-    ttft: str | None = None
-    tpot: str | None = None
-    running: str | None = None
-    waiting: str | None = None
-    kv_cache: str | None = None
-    prompt_tokens: str | None = None  # histogram of prompt tokens per request (without _sum/_count)
-    output_tokens: str | None = None  # histogram of generated tokens per request
-    # the TPOT histogram's name in older releases of the engine, which observe falls back to
-    # where a series of ``tpot`` is missing (render reads only ``tpot``)
-    tpot_old: str | None = None
-
-
-# any other server: the names of prometheus-fastapi-instrumentator and most HTTP middleware
-HTTP_METRICS = EngineMetrics(requests="http_requests_total", latency="http_request_duration_seconds")
-METRICS: dict[str, EngineMetrics] = {
-    # vLLM's per-token histogram is vllm:inter_token_latency_seconds; v0.11 exports it also as
-    # the deprecated vllm:time_per_output_token_seconds (hidden in v0.12, removed in v0.13,
-    # vLLM PRs #24110, #32661), the only name before v0.11
-    "vllm": EngineMetrics("vllm:request_success_total", "vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds", "vllm:inter_token_latency_seconds", "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:request_prompt_tokens", "vllm:request_generation_tokens", tpot_old="vllm:time_per_output_token_seconds"),
-    "sglang": EngineMetrics("sglang:num_requests_total", "sglang:e2e_request_latency_seconds", "sglang:time_to_first_token_seconds", "sglang:inter_token_latency_seconds", "sglang:num_running_reqs", "sglang:num_queue_reqs", "sglang:token_usage"),
-    # SGLang has no per-request token histograms (sglang:prompt_tokens_total counts the prefill
-    # tokens processed, labelled per TP rank): observe asks it for no token lengths
-    "tgi": EngineMetrics("tgi_request_count", "tgi_request_duration", None, "tgi_request_mean_time_per_token_duration", "tgi_batch_current_size", "tgi_queue_size", None, "tgi_request_input_length", "tgi_request_generated_tokens"),
-}
 
 
 # the name of the KEDA Prometheus trigger render writes on a request rate (observe reads those
@@ -122,11 +84,6 @@ def pods_of(deployment: str) -> str:
     """A PromQL regex for the pods of one Deployment: ``<deployment>-<ReplicaSet hash>-<suffix>``
     (render's KEDA triggers and observe's per-allocation queries select them so)."""
     return f"{deployment}-[a-z0-9]+-[a-z0-9]+"
-
-
-def metrics_of(engine: str | None) -> EngineMetrics:
-    """The engine's metric names; the generic HTTP ones for any other server (or none)."""
-    return METRICS.get(engine or "", HTTP_METRICS)
 
 
 # the order of the planned flags on the server's command line

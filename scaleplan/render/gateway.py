@@ -25,10 +25,10 @@ from scaleplan.kube.weights import (
     HTTPROUTE_MAX_RULES,
     class_routed,
 )
+from scaleplan.llm.engine_metrics import METRICS
 from scaleplan.plan import Plan
 from scaleplan.render import routing
 from scaleplan.render.allocations import Alloc
-from scaleplan.render.engine import METRICS
 from scaleplan.render.metadata import COMPONENT, Entry, Obj, labels, meta
 from scaleplan.render.workloads import backend_service
 from scaleplan.spec import Gateway, Kubernetes

@@ -2,7 +2,8 @@
 PrometheusRule with the plan as recording rules and multi-window burn-rate alerts on the
 latency SLO, and a Grafana dashboard (demand vs planned capacity, latency vs SLO, replicas,
 burn rate, cost) in a ConfigMap for the Grafana sidecar (``kubernetes.service_monitor: true``).
-The engines' metric names are :data:`scaleplan.render.engine.METRICS`. Pure: plan and the
+The engines' metric names and histogram buckets are engine facts, in
+:mod:`scaleplan.llm.engine_metrics`. Pure: plan and the
 already-built objects in, dicts out.
 
 The latency SLI is the share of requests slower than the SLO: ``1 - rate(bucket{le=SLO}) /
@@ -35,8 +36,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from scaleplan.llm.engine_metrics import TOKEN_HISTOGRAMS, Buckets, metrics_of, slo_bucket
 from scaleplan.plan import HOURS_PER_MONTH, Plan
-from scaleplan.render.engine import METRICS, metrics_of
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Entry, Obj, meta
 from scaleplan.spec_class_slo import class_blind_slo
 
@@ -44,56 +45,6 @@ WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # (long window, short window, burn-rate factor, for, severity)
 BURN = (("1h", "5m", 14.4, "2m", "critical"), ("6h", "30m", 6.0, "15m", "critical"), ("1d", "2h", 3.0, "1h", "warning"), ("3d", "6h", 1.0, "3h", "warning"))
 DASHBOARD_LABEL = "grafana_dashboard"
-
-
-# The engines' TTFT and per-token histograms (name without _bucket, from METRICS; bucket
-# bounds in seconds where scaleplan knows them, else None: the SLO itself is the bound, and the
-# ...SloBucketMissing alert says when the server has no such bucket). vLLM: the buckets of
-# vllm/v1/metrics/loggers.py in v0.11.0, the version the examples render; its per-token
-# histogram is vllm:inter_token_latency_seconds (v0.11 exports the same histogram under the
-# deprecated vllm:time_per_output_token_seconds too, hidden in v0.12, removed in v0.13).
-# SGLang: sglang:time_to_first_token_seconds and sglang:inter_token_latency_seconds, whose
-# buckets changed across releases (and can be configured): the SLO itself.
-_VLLM_TTFT_BUCKETS = (
-    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-    20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
-)
-_VLLM_ITL_BUCKETS = (
-    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-    20.0, 40.0, 80.0,
-)
-Buckets = tuple[float, ...] | None
-
-
-def _token_histogram(engine: str, key: str) -> str:
-    """The name of ``engine``'s ``ttft`` or ``tpot`` histogram in :data:`METRICS`."""
-    name = getattr(METRICS[engine], key)
-    assert isinstance(name, str), (engine, key)
-    return name
-
-
-TOKEN_HISTOGRAMS: dict[str, dict[str, tuple[str, Buckets]]] = {
-    "vllm": {
-        "ttft": (_token_histogram("vllm", "ttft"), _VLLM_TTFT_BUCKETS),
-        "tpot": (_token_histogram("vllm", "tpot"), _VLLM_ITL_BUCKETS),
-    },
-    "sglang": {
-        "ttft": (_token_histogram("sglang", "ttft"), None),
-        "tpot": (_token_histogram("sglang", "tpot"), None),
-    },
-}
-
-
-# vLLM's e2e_request_latency_seconds buckets (vllm/v1/metrics/loggers.py,
-# request_latency_buckets; v0's stopped at 60 s): observe judges the end-to-end SLO by them
-_VLLM_E2E_BUCKETS = (
-    0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0,
-    240.0, 480.0, 960.0, 1920.0, 7680.0,
-)
-E2E_HISTOGRAMS: dict[str, tuple[str, Buckets]] = {
-    "vllm": (METRICS["vllm"].latency, _VLLM_E2E_BUCKETS),
-    "sglang": (METRICS["sglang"].latency, None),
-}
 
 
 def _num(x: float) -> str:
@@ -303,17 +254,6 @@ class _Burn:
                 "annotations": annotations,
             })
         return sli, alerts
-
-
-def slo_bucket(slo_s: float, buckets: Buckets) -> tuple[float, str]:
-    """The bucket bound the SLI counts against and how it was found: the SLO itself where the
-    buckets are unknown or have it (``"at"``), else the largest bucket at or below it
-    (``"below"``), else the SLO itself (``"none"``: the server then has no bucket to read, and
-    the ...SloBucketMissing alert says so)."""
-    if buckets is None or any(abs(b - slo_s) < 1e-12 for b in buckets):
-        return slo_s, "at"
-    below = [b for b in buckets if b < slo_s]
-    return (max(below), "below") if below else (slo_s, "none")
 
 
 def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
