@@ -271,3 +271,74 @@ def test_sglang_reads_its_own_histograms_at_the_slo_and_tgi_gets_none(tmp_path) 
     names = [str(r.get("record") or r.get("alert")) for r in rules]
     assert not [n for n in names if "ttft" in n.lower() or "tpot" in n.lower()]
     assert any(w.startswith("monitoring: no TTFT/TPOT SLO alerts") for w in warnings), warnings
+
+
+# vllm/v1/metrics/loggers.py (v0.11.0): request_latency_buckets, the e2e histogram's
+E2E_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0,
+               60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0)
+E2E = "vllm:e2e_request_latency_seconds"
+
+
+def test_an_e2e_slo_between_buckets_counts_against_one_vllm_exports() -> None:
+    """Until 2026-12-07 the latency SLI read the SLO itself, ``le="4"`` for a 4000 ms SLO: vLLM's
+    e2e histogram has 2.5 and 5 s, no 4, so the burn-rate alerts could never fire (only
+    LatencySloBucketMissing did). It now goes through the TTFT/TPOT rule: llm-chat's plan
+    predicts 3969 ms at p95, over the 2.5 s bucket below, so 4000 ms counts from 5 s (late,
+    said); 12000 ms from the 10 s below it (early, said); 60000 ms is a bucket (as before)."""
+    groups, warnings, sel = _render(latency_ms=4000)
+    rules = {str(r.get("record") or r.get("alert")) + r.get("labels", {}).get("long_window", ""):
+             r for g in groups for r in g["rules"]}
+    sli = rules["scaleplan:slo_latency_bad_ratio:rate5m"]["expr"]
+    assert f'{E2E}_bucket{{{sel},le=~"5(\\\\.0)?"}}' in sli and 'le=~"4' not in sli, sli
+    assert 'le=~"5(\\\\.0)?"' in rules["ChatLatencySloBucketMissing"]["expr"]
+    bucket = rules["ChatLatencyBudgetBurn1h"]["annotations"]["bucket"]
+    assert bucket.startswith("counted against the bucket le=5 s, the smallest of " + E2E +
+                             " above the latency SLO (4000 ms, not a bucket): the plan's own "
+                             "latency p95 at its operating point (3969 ms on g6e.2xlarge at 41 "
+                             "sequences) is over the bucket below (2500 ms)"), bucket
+    assert [w for w in warnings if "latency SLO 4000 ms" in w] == [
+        "monitoring: the latency SLO 4000 ms is not a bucket of " + E2E + ", and the plan's "
+        "own latency p95 at its operating point (3969 ms on g6e.2xlarge at 41 sequences) is "
+        "over the bucket below it (2500 ms): alerts counted from there would fire at the "
+        "planned load while the SLO holds. The latency burn-rate alerts count observations "
+        "slower than 5000 ms (the bucket above the SLO) as slow: they fire late, not for "
+        "latencies between 4000 and 5000 ms; a latency SLO at a bucket bound (2500 or 5000 ms) "
+        "alerts at the SLO itself"
+    ], warnings
+    groups, warnings, sel = _render(latency_ms=12000)
+    rules = {str(r.get("record") or r.get("alert")): r for g in groups for r in g["rules"]}
+    assert 'le=~"10(\\\\.0)?"' in rules["scaleplan:slo_latency_bad_ratio:rate5m"]["expr"]
+    assert "fires early" in rules["ChatLatencyBudgetBurn"]["annotations"]["bucket"]
+    assert any(w.startswith("monitoring: the latency SLO 12000 ms is not a bucket of " + E2E)
+               for w in warnings), warnings
+    groups, warnings, sel = _render()  # 60000 ms: a bucket, the rule as it was
+    rules = {str(r.get("record") or r.get("alert")): r for g in groups for r in g["rules"]}
+    assert 'le=~"60(\\\\.0)?"' in rules["scaleplan:slo_latency_bad_ratio:rate5m"]["expr"]
+    assert "bucket" not in rules["ChatLatencyBudgetBurn"]["annotations"]
+    assert not any("latency SLO" in w for w in warnings), warnings
+
+
+def _e2e_case(sel: str, at: float, firing: int | None) -> dict:
+    """Requests of ``at`` seconds end to end (tokens within their SLOs): whether the latency
+    burn-rate alert fires."""
+    case = _case(sel, 0.5, 0.05, [(_firing("ChatLatencyBudgetBurn", "1h"), firing)])
+    case["input_series"] += _hist(E2E, E2E_BUCKETS, sel, 60, at)
+    return case
+
+
+@needs_prometheus
+def test_an_e2e_slo_between_buckets_fires_in_promtool(tmp_path) -> None:
+    """The 4000 ms SLO above in promtool: requests of 6 s fire the latency alert (the SLI read
+    le="4", which vLLM does not export, and never fired); requests of 3.9 s, the plan's own
+    p95, do not (counted from the 2.5 s bucket they would, all day). At 12000 ms, requests
+    of 11 s (within the SLO, over the 10 s bucket) fire early, as the annotation says."""
+    for slo_ms, cases in ((4000, ((6.0, 1), (3.9, None))), (12000, ((11.0, 1), (9.0, None)))):
+        groups, _, sel = _render(latency_ms=slo_ms)
+        for g in groups:
+            g["interval"] = "1m"
+        (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}), "utf-8")
+        doc = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m",
+               "tests": [_e2e_case(sel, at, firing) for at, firing in cases]}
+        (tmp_path / "test.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+        r = _promtool("test", "rules", "test.yaml", cwd=tmp_path)
+        assert r.returncode == 0, (slo_ms, r.stdout + r.stderr)

@@ -8,10 +8,13 @@ already-built objects in, dicts out.
 
 The latency SLI is the share of requests slower than the SLO: ``1 - rate(bucket{le=SLO}) /
 rate(count)`` of the server's latency histogram, so the histogram needs a bucket at exactly the
-SLO (an alert says so when it has none). With a p95 target the error budget is 5 % of
-requests; the burn-rate pairs (1h & 5m at 14.4, 6h & 30m at 6, 1d & 2h at 3, 3d & 6h at 1) are
-those of Google's SRE workbook, chapter "Alerting on SLOs". A pair whose threshold reaches 100 %
-of requests can never fire and is left out (low percentiles, e.g. p50, have a large budget).
+SLO (an alert says so when it has none); on an engine whose end-to-end buckets are known
+(:data:`~scaleplan.llm.engine_metrics.E2E_HISTOGRAMS`, vLLM's) an SLO between two of them
+counts against one of them by the TTFT/TPOT rule below (:func:`_counted_against`). With a
+p95 target the error budget is 5 % of requests; the burn-rate pairs (1h & 5m at 14.4, 6h & 30m
+at 6, 1d & 2h at 3, 3d & 6h at 1) are those of Google's SRE workbook, chapter "Alerting on
+SLOs". A pair whose threshold reaches 100 % of requests can never fire and is left out (low
+percentiles, e.g. p50, have a large budget).
 
 An LLM plan whose spec sets ``slo.ttft_ms`` / ``slo.tpot_ms`` gets the same burn-rate pairs on
 the engine's TTFT and inter-token latency histograms (:data:`TOKEN_HISTOGRAMS`). Where the
@@ -36,7 +39,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from scaleplan.llm.engine_metrics import TOKEN_HISTOGRAMS, Buckets, metrics_of, slo_bucket
+from scaleplan.llm.engine_metrics import (
+    E2E_HISTOGRAMS,
+    TOKEN_HISTOGRAMS,
+    Buckets,
+    metrics_of,
+    slo_bucket,
+)
 from scaleplan.plan import HOURS_PER_MONTH, Plan
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Entry, Obj, meta
 from scaleplan.spec_class_slo import class_blind_slo
@@ -120,8 +129,6 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     hist = _histogram(plan)
     blind, differ = class_blind_slo(spec)  # the histograms have no class label
     lat_ms = blind["latency"] or spec.slo.latency_ms
-    le = _num(lat_ms / 1000.0)
-    at_slo = le_matcher(lat_ms / 1000.0)
     budget = 1 - spec.slo.percentile / 100
     # a derived latency is no SLO: no alert; nor are classes' differing ones (class_blind_slo)
     stated = blind["latency"] is not None
@@ -154,8 +161,17 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
     on = f'{{service="{name}",namespace="{spec.kubernetes.namespace}"}}'
     pascal = "".join(p.capitalize() for p in name.replace("_", "-").split("-") if p) or "Service"
     burn = _Burn(plan, sel, labels, on, pascal, budget)
+    # the bucket the SLI counts against: vLLM's e2e histogram has 2.5 and 5 s, no 4
+    e2e = E2E_HISTOGRAMS.get(spec.model.engine or "", (hist, None))[1]
+    le_s, counted, slower, said_why = _counted_against(burn, "latency", lat_ms, hist, e2e)
+    at_slo = le_matcher(le_s)
+    if said_why and stated:
+        warnings.append(said_why)
+    inside = abs(le_s * 1000.0 - lat_ms) > 1e-9  # another bound than the SLO's
+    said = slo_bucket(lat_ms / 1000.0, e2e)[1] != "at"  # the annotation says which, and why
     sli, alerts = burn.rules(
-        "latency", hist, at_slo, "requests", f"{lat_ms:g} ms", None, warnings,
+        "latency", hist, at_slo, "requests", slower if said else f"{lat_ms:g} ms",
+        counted if said else None, warnings,
     ) if stated else ([], [])
     alerts.append(
         {
@@ -176,8 +192,12 @@ def _rules(plan: Plan, objects: Sequence[Entry], warnings: list[str]) -> list[Ob
             "for": "1h",
             "labels": {"severity": "warning", "service": name},
             "annotations": {
-                "summary": f"{name}: no latency histogram bucket at the SLO ({le} s)",
-                "description": f"The burn-rate alerts read {hist}_bucket{{{at_slo}}}; add a bucket at the SLO to the server's histogram, or the alerts cannot fire.",
+                "summary": f"{name}: no latency histogram bucket at "
+                + (f"le={_num(le_s)} s" if inside else f"the SLO ({_num(le_s)} s)"),
+                "description": f"The burn-rate alerts read {hist}_bucket{{{at_slo}}}; "
+                + ("a server without that histogram or bucket (another engine version) leaves "
+                   "them unable to fire." if inside else "add a bucket at the SLO to the "
+                   "server's histogram, or the alerts cannot fire."),
             },
         }
     ] if stated else []
@@ -257,14 +277,23 @@ class _Burn:
 
 
 def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
-    """The plan's own largest predicted ``key`` ("ttft" / "tpot", ms) at its SLO percentile
-    over its LLM allocations, with the instance type and ``max_num_seqs``; None for a plan
-    without LLM predictions. Per allocation, the mean over its class mix at ``max_num_seqs``
-    (TPOT weighted by each class's share of the tokens, TTFT by its share of the requests: a
-    class-blind histogram mixes them; h4's weighting, UX trial 34 F2) at the percentile by the
-    LLM room's tail factors (:func:`scaleplan.llm.serving.tails_at`)."""
+    """The plan's own largest predicted ``key`` ("ttft" / "tpot" / "latency", ms) at its SLO
+    percentile over its allocations, with the instance type and ``max_num_seqs`` (the batch
+    size without an ``llm`` section); None for TTFT/TPOT of a plan without LLM predictions.
+    The end-to-end latency: each allocation's operating point's at the percentile. TTFT/TPOT:
+    per LLM allocation, the mean over its class mix at ``max_num_seqs`` (TPOT weighted by each
+    class's share of the tokens, TTFT by its share of the requests: a class-blind histogram
+    mixes them; h4's weighting, UX trial 34 F2) at the percentile by the LLM room's tail
+    factors (:func:`scaleplan.llm.serving.tails_at`)."""
     from scaleplan.llm.serving import tails_at
 
+    pct = plan.spec.slo.percentile
+    if key == "latency":
+        return max((
+            (a.operating_point.latency_ms.at(pct), a.instance_type,
+             a.llm.max_num_seqs if a.llm else a.operating_point.batch_size)
+            for a in plan.allocations
+        ), key=lambda t: t[0], default=None)
     shares = {c.name: c for c in plan.spec.traffic.classes}
     best: tuple[float, str, int] | None = None
     for a in plan.allocations:
@@ -275,7 +304,7 @@ def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
             c = shares.get(name)
             w = (c.share if c else 1.0) * ((c.output_tokens or 1) if c and key == "tpot" else 1)
             total, mean = total + w, mean + w * (p.tpot_ms if key == "tpot" else p.ttft_ms)
-        t, o = tails_at(mean / total, mean / total, plan.spec.slo.percentile)
+        t, o = tails_at(mean / total, mean / total, pct)
         v = o if key == "tpot" else t
         if best is None or v > best[0]:
             best = (v, a.instance_type, a.llm.max_num_seqs)
@@ -285,12 +314,16 @@ def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
 def _counted_against(
     burn: _Burn, key: str, ms: float, hist: str, buckets: Buckets
 ) -> tuple[float, str, str, str | None]:
-    """The bucket bound (s) a TTFT/TPOT SLO of ``ms`` counts against, the rule's wording of it
-    (``counted``, ``slower``) and render's warning (None: nothing to say). Not a bucket: the
-    largest bucket below it (the alert fires early), unless the plan's own prediction at the
-    SLO percentile is above that bucket, where counting from it would fire at the planned load
-    while the SLO holds (UX trial 34 F2): then the smallest bucket above it (late, said)."""
-    plan, what = burn.plan, key.upper()
+    """The bucket bound (s) an SLO of ``ms`` on ``key`` ("latency" / "ttft" / "tpot")
+    counts against, the rule's wording of it (``counted``, ``slower``) and render's warning
+    (None: nothing to say). Not a bucket: the largest bucket below it (the alert fires early),
+    unless the plan's own prediction at the SLO percentile is above that bucket, where
+    counting from it would fire at the planned load while the SLO holds (UX trial 34 F2): then
+    the smallest bucket above it (late, said). Until 2026-12-07 the end-to-end latency counted
+    against the SLO itself: ``le="4"`` for a 4000 ms SLO, a bucket vLLM does not export."""
+    plan, what = burn.plan, "latency" if key == "latency" else key.upper()
+    whats = "latencies" if key == "latency" else f"{what}s"
+    mix = "at its operating point" if key == "latency" else "over its class mix"
     le_s, how = slo_bucket(ms / 1000.0, buckets)
     if how == "at":
         return le_s, f"counted against the bucket le={_num(le_s)} s, the {what} SLO", \
@@ -320,19 +353,20 @@ def _counted_against(
         )
     up, (v, itype, n) = min(above), planned
     pct = f"p{plan.spec.slo.percentile}"
+    own = f"{v:.3g}" if v < 1000 else f"{v:.0f}"  # 3969 ms, not 3.97e+03
     return up, (
         f"counted against the bucket le={_num(up)} s, the smallest of {hist} above the "
-        f"{what} SLO ({ms:g} ms, not a bucket): the plan's own {what} {pct} over its class "
-        f"mix ({v:.3g} ms on {itype} at {n} sequences) is over the bucket below ({below} ms), "
+        f"{what} SLO ({ms:g} ms, not a bucket): the plan's own {what} {pct} {mix} "
+        f"({own} ms on {itype} at {n} sequences) is over the bucket below ({below} ms), "
         "which would count the planned load as slow; observations between "
         f"{ms:g} and {_num(up * 1000)} ms do not count as slow, so the alert fires late"
     ), f"{_num(up * 1000)} ms (the bucket above the {what} SLO, {ms:g} ms)", (
         f"monitoring: the {what} SLO {ms:g} ms is not a bucket of {hist}, and the plan's own "
-        f"{what} {pct} over its class mix ({v:.3g} ms on {itype} at {n} sequences) is over the "
+        f"{what} {pct} {mix} ({own} ms on {itype} at {n} sequences) is over the "
         f"bucket below it ({below} ms): alerts counted from there would fire at the planned "
         f"load while the SLO holds. The {what} burn-rate alerts count observations slower than "
         f"{_num(up * 1000)} ms (the bucket above the SLO) as slow: they fire late, not for "
-        f"{what}s between {ms:g} and {_num(up * 1000)} ms; a {what} SLO at a bucket bound "
+        f"{whats} between {ms:g} and {_num(up * 1000)} ms; a {what} SLO at a bucket bound "
         f"({below} or {_num(up * 1000)} ms) alerts at the SLO itself"
     )
 
