@@ -1,4 +1,5 @@
-"""LLM plans for the simulator's tests and benchmark, built from the llm-chat example plan."""
+"""LLM plans for the simulator's tests and benchmark, built from the estimates-only fixture's plan
+(tests/data/llm-estimates: examples/llm-chat's spec naming its architecture-only profile)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from scaleplan.plan import Allocation, LlmClassPrediction, LlmServing, Plan, rea
 from scaleplan.spec import RequestClass
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE_PLAN = ROOT / "examples" / "llm-chat" / "plan.yaml"
+BASE_PLAN = ROOT / "tests" / "data" / "llm-estimates" / "plan.yaml"
 
 
 def optimized(d: Path, name: str, spec_text: str) -> Path:

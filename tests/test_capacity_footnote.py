@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from llm_estimates import PLAN as ESTIMATES_PLAN
 
 from scaleplan.plan import Plan, ProfileUnused, dump_plan, read_plan
 from scaleplan.plan_report import summary_lines
@@ -32,7 +33,7 @@ def _footnote(plan: Plan) -> str:
 def test_the_footnote_is_read_from_the_typed_field_not_the_warnings(
     unused: ProfileUnused | None, said: str
 ) -> None:
-    plan = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    plan = read_plan(ESTIMATES_PLAN)
     assert plan.profile_unused == "estimates-only"  # a profile of `profile llm` estimates
     # the warnings' words no longer decide it: none of them, or all of them, the same footnote
     for warnings in ((), (*plan.warnings, "capacity on X rests on architecture-only estimates")):
@@ -45,5 +46,5 @@ def test_the_field_is_left_out_of_a_plan_while_unset() -> None:
     plan = read_plan(ROOT / "examples" / "llm-70b-tp" / "plan.yaml")
     assert plan.profile_unused is None
     assert "profile_unused" not in dump_plan(plan)
-    llm = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
+    llm = read_plan(ESTIMATES_PLAN)
     assert dump_plan(llm).endswith("profile_unused: estimates-only\n")

@@ -688,12 +688,15 @@ def test_baselines_say_the_same_cost_and_small_savings_to_a_tenth() -> None:
 @pytest.mark.parametrize(
     ("example", "said"),
     [
-        ("llm-70b-tp",
+        ("examples/llm-70b-tp",
          "* capacity from the LLM model's predictions, calibrated on measured points"),
         # architecture-only points, which calibrate nothing (UX trial 31 F3)
-        ("llm-chat",
+        ("tests/data/llm-estimates",
          "* capacity from the LLM model's estimates (no measured profile: "
          "uncalibrated)"),
+        # no profile (the example since 2026-12-07)
+        ("examples/llm-chat",
+         "* capacity from the LLM model's estimates (no profile: uncalibrated)"),
     ],
 )
 def test_the_footnote_says_a_calibrated_capacity_is_calibrated(example: str, said: str) -> None:
@@ -702,7 +705,7 @@ def test_the_footnote_says_a_calibrated_capacity_is_calibrated(example: str, sai
     from scaleplan.plan import read_plan
     from scaleplan.plan_report import summary_lines
 
-    plan = read_plan(ROOT / "examples" / example / "plan.yaml")
+    plan = read_plan(ROOT / example / "plan.yaml")
     text = [line.text for line in summary_lines(plan, [])]
     assert said in text, text
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from llm_estimates import ESTIMATES
 from observe_helpers import (
     BASE,
     binaries,
@@ -28,7 +29,9 @@ from observe_helpers import (
 
 from scaleplan.catalog.model import Catalog
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "llm-chat"
+# the estimates-only fixture: examples/llm-chat with its architecture-only profile named, the
+# profile these tests calibrate around (tests/llm_estimates.py)
+EXAMPLE = ESTIMATES
 PROMPT, OUTPUT = 1500, 200  # the spec's class mix plans 870.4 / 204.8 tokens per request
 TRUE = (0.6, 0.6, 1.0)  # compute, memory, step overhead scales of the synthetic service
 PODS = ("chat-g6e-xlarge-od-5c7b9d8f4-x0001", "chat-g6e-xlarge-od-5c7b9d8f4-x0002")
@@ -500,7 +503,7 @@ def test_the_demo_splits_each_hour_as_the_plans_routing_does(example: str) -> No
     the demo's stand-in for its KV-cache split over several); under a Service, even. Each hour's pods serve the hour's demand x --scale."""
     from scaleplan.plan import read_plan
 
-    plan = read_plan(EXAMPLE.parent / example / "plan.yaml")
+    plan = read_plan(Path(__file__).resolve().parents[1] / "examples" / example / "plan.yaml")
     a, b = plan.allocations
     assert a.capacity_rps_per_replica == b.capacity_rps_per_replica
     slow = b.model_copy(update={"capacity_rps_per_replica": a.capacity_rps_per_replica / 2})

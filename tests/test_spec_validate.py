@@ -397,11 +397,11 @@ def test_survive_loss_without_spot_warns_in_validate_and_optimize(cli, tmp_path:
 def test_validate_lists_problems_in_line_order(cli, tmp_path: Path) -> None:
     """Problems found in different passes (the spec's fields, then the files it references,
     then names against the catalogs) are listed by line, as docs/cli.md shows them; a missing
-    profile (line 22) came after a provider the flavor cannot run (line 41)."""
+    profile (line 24) came after a provider the flavor cannot run (line 43)."""
     text = (ROOT / "examples" / "llm-chat" / "spec.yaml").read_text(encoding="utf-8")
-    assert "  providers: [aws]\n" in text and "  profile: profile.yaml\n" in text
+    assert "  providers: [aws]\n" in text and "\nmodel:\n" in text
     bad = text.replace("  providers: [aws]\n", "  providers: [aws, gcp]\n")
-    (tmp_path / "spec.yaml").write_text(bad.replace("profile: profile.yaml", "profile: gone.yaml"))
+    (tmp_path / "spec.yaml").write_text(bad.replace("\nmodel:\n", "\nmodel:\n  profile: gone.yaml\n"))
     err = cli(["validate", str(tmp_path / "spec.yaml")], exit_code=3).stderr
     lines = [int(n) for n in re.findall(r"^  - line (\d+):", err, re.M)]
     assert len(lines) == 2 and lines == sorted(lines), err
@@ -409,8 +409,8 @@ def test_validate_lists_problems_in_line_order(cli, tmp_path: Path) -> None:
 
 def test_validate_lists_model_problems_in_line_order(cli, tmp_path: Path) -> None:
     """The model check validate runs after gathering (a class longer than the architecture's
-    context, traffic.classes at line 31) is listed by line with the others: it came after an
-    unknown accelerator in placement.accelerators (line 43)."""
+    context, traffic.classes at line 29) is listed by line with the others: it came after an
+    unknown accelerator in placement.accelerators (line 44)."""
     text = (ROOT / "examples" / "llm-chat" / "spec.yaml").read_text(encoding="utf-8")
     long = "    - {name: long, share: 0.1, input_tokens: 4096, output_tokens: 512}\n"
     accs = "  accelerators: [L4, A10G, L40S, A100-80GB, H100]\n"
@@ -418,7 +418,6 @@ def test_validate_lists_model_problems_in_line_order(cli, tmp_path: Path) -> Non
     bad = text.replace(accs, accs.replace("H100]", "H100, Z9000]"))
     bad = bad.replace(long, long.replace("4096", "200000"))
     bad = bad.replace("{max_model_len: 8192}", "{}")
-    bad = bad.replace("profile: profile.yaml", f"profile: {ROOT / 'examples/llm-chat/profile.yaml'}")
     (tmp_path / "spec.yaml").write_text(bad)
     err = cli(["validate", str(tmp_path / "spec.yaml")], exit_code=3).stderr
     lines = [int(n) for n in re.findall(r"^  - line (\d+):", err, re.M)]

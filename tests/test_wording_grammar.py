@@ -8,6 +8,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from llm_estimates import SPEC as ESTIMATES_SPEC
+
 from scaleplan.wording import article, counted
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +39,7 @@ def test_one_gpu_weights_one_window_one_point(cli, tmp_path: Path) -> None:
     args = ["profile", "llm", "llama-3.1-8b", "--accelerators", "L40S", "--gpus", "1"]
     cli([*args, "--concurrency", "1", "--out", str(prof)])
     spec = tmp_path / "spec.yaml"
-    spec.write_text((ROOT / "examples/llm-chat/spec.yaml").read_text())
+    spec.write_text(ESTIMATES_SPEC.read_text())  # llm-chat's spec, naming profile.yaml
     res = cli(["validate", str(spec)])
     # an estimated point, which calibrates nothing, is said to (UX trial 31 F3)
     said = "ok (chat: 1 profile point on 1 accelerator, which does not calibrate the model"
