@@ -18,11 +18,15 @@ from scaleplan.plan import (
     GAP_FROM_BOUND,
     GAP_FROM_SEARCH,
     HOURS_PER_MONTH,
-    SAME_COST_PER_HOUR,
     Allocation,
     Alternative,
     Baseline,
     SpotLoss,
+)
+from scaleplan.solve.explain_spot import (
+    no_spot_line,
+    spot_loss_exposure_line,
+    survive_loss_cost_line,
 )
 from scaleplan.solve.omission import Left
 from scaleplan.solve.problem import Problem
@@ -98,7 +102,7 @@ def explain(
     lines.append(routing_line(pb, allocs, o, rps))
     lines.extend(_rule_lines(pb, allocs, spot_rows))
     if spec.placement.spot.allowed and spec.placement.spot.survive_loss:
-        lines.append(_survive_loss_cost_line(pb, o, spot_loss_base))
+        lines.append(survive_loss_cost_line(pb, o, spot_loss_base))
     if spot_loss is not None:
         lines.append(spot_loss_exposure_line(spot_loss, o.cost))
     for b in baselines:
@@ -290,68 +294,8 @@ def _rule_lines(
             "each class's demand."
         )
     elif pl.spot.allowed:
-        lines.append(_no_spot_line(pl.spot.max_fraction, allocs, spot_rows))
+        lines.append(no_spot_line(pl.spot.max_fraction, allocs, spot_rows, pb.even_split))
     return lines
-
-
-def _no_spot_line(
-    max_fraction: float, allocs: Sequence[Allocation], spot_rows: frozenset[tuple[str, str, str]]
-) -> str:
-    """Why a plan that may use spot runs none (UX trial 21 F5: an H100-only Azure plan said
-    "on-demand replicas alone serve at least 40% ..." as if it ran spot): the types it runs
-    have no spot price, or no plan with spot within max_fraction was found cheaper."""
-    used = {(a.provider, a.region, a.instance_type) for a in allocs}
-    limit = f"spot.max_fraction {max_fraction:g}" if max_fraction < 1 else "spot allowed"
-    why = f"no plan with spot replicas ({limit}) was found cheaper"
-    if used and not used & spot_rows:
-        types = ", ".join(f"{t} ({p} {r})" for p, r, t in sorted(used, key=lambda u: u[2]))
-        why = f"the catalogs give no spot price for {types}, and {why}"
-    return f"Spot: allowed, but the plan runs no spot replica: {why}."
-
-
-def _survive_loss_cost_line(pb: Problem, o: Outcome, base: float | None) -> str:
-    """placement.spot.survive_loss: what the rule guarantees and what it costs."""
-    per = (
-        " (each Service's on-demand replicas its share, so a serving shape without on-demand "
-        "replicas gets no traffic)"
-        if pb.spec.kubernetes.routing == "gateway-api"
-        else ""
-    )
-    if base is None:
-        cost = "its cost was not priced (no plan without it was found within the time limit)"
-    elif o.cost > base + SAME_COST_PER_HOUR:
-        cost = f"${o.cost - base:.2f}/h more than without (${base:.2f}/h)"
-    else:
-        cost = "no more than without it here"
-    return (
-        "Spot loss (placement.spot.survive_loss): when every spot replica is lost at once, the "
-        f"on-demand replicas alone carry the demand of every window at the SLO{per}; {cost}."
-    )
-
-
-def spot_loss_exposure_line(s: SpotLoss, cost: float) -> str:
-    """Spot without placement.spot.survive_loss: what a loss of all spot at the peak leaves
-    and what the rule costs (:func:`scaleplan.solve.compare.spot_loss`); ``cost``: the
-    plan's cost per hour."""
-    on = s.survive_loss_cost_per_hour
-    if on is None:
-        price = f"survive_loss: true was not priced ({s.not_priced})"
-    elif on <= cost + SAME_COST_PER_HOUR:
-        price = (
-            "placement.spot.survive_loss: true holds the SLO through it at no extra cost "
-            f"(${on:.2f}/h)"
-        )
-    else:
-        price = (
-            f"placement.spot.survive_loss: true holds the SLO through it for "
-            f"+${on - cost:.2f}/h ({s.extra_cost_fraction or 0.0:+.1%}, ${on:.2f}/h)"
-        )
-    return (
-        "Spot loss (placement.spot.survive_loss is off): losing every spot replica at the peak "
-        f"leaves {s.on_demand_replicas} of {counted(s.replicas, 'replica')} (the on-demand "
-        f"ones), whose capacity at the SLO is {s.on_demand_share:.0%} of its demand (without "
-        f"headroom); {price}."
-    )
 
 
 def _type_label(o: Outcome, k: int) -> str:
