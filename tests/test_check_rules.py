@@ -626,3 +626,55 @@ def test_api_rejects_a_lifecycle_sleep_below_its_default_on_version(tables: Cata
             (f,) = found
             assert "lifecycle.preStop.sleep needs Kubernetes 1.30 or later" in f.message
             assert f.path.endswith("lifecycle.preStop.sleep")
+
+
+def test_api_rejects_gives_each_case_its_own_fix(tables: Catalog) -> None:
+    """UX trial 35 LOW-9: every api-rejects finding carried the rule's whole hint, so a request
+    above its limit was told `fix: use a DNS-1123 name ... and int32 numbers; spell resources
+    ...`. Each case now has its own fix, naming the values where the message does; the rule's
+    hint (check --list-rules, SARIF's rule help) still lists them all."""
+    (rule,) = [r for r in RULES if r.id == "api-rejects"]
+
+    def fix(edit: Callable[[Docs], None], kube_version: str = "1.31") -> str:
+        report = check_text(mutated(edit), "x.yaml", kube_version=kube_version, catalog=tables)
+        (f,) = [f for f in report.findings if f.rule == "api-rejects"]
+        assert f.hint != rule.hint, f
+        return f.hint
+
+    def above(d: Docs) -> None:
+        res = container(d)["resources"]
+        res["limits"]["memory"], res["requests"]["memory"] = "23183Mi", "64Gi"
+
+    def typo(d: Docs) -> None:
+        res = container(d)["resources"]
+        res["requests"]["cpux"] = res["requests"].pop("cpu")
+
+    def sleep(d: Docs) -> None:
+        container(d)["lifecycle"] = {"preStop": {"sleep": {"seconds": 5}}}
+
+    hints = {
+        "request": fix(above),
+        "resource": fix(typo),
+        "name": fix(_set("metadata.name", "Chat_Server")),
+        "service": fix(_set("metadata.name", "chat.server", kind="Service")),
+        "namespace": fix(_set("metadata.namespace", "LLM")),
+        "label": fix(_set("metadata.labels.team", "llm\n")),
+        "int32": fix(_set("spec.revisionHistoryLimit", 2**31)),
+        "gated": fix(sleep, "1.29"),
+    }
+    assert hints["request"] == (
+        "lower resources.requests.memory to at most 23183Mi, or raise "
+        "resources.limits.memory to at least 64Gi"
+    )
+    assert hints["resource"].startswith("spell the resource cpu, memory"), hints
+    assert "253" in hints["name"] and "subdomain" in hints["name"], hints
+    assert "63" in hints["service"] and "label" in hints["service"], hints
+    assert hints["namespace"] == hints["service"]
+    assert "label key" in hints["label"] and "whitespace" in hints["label"], hints
+    assert hints["int32"] == "set revisionHistoryLimit between -2147483648 and 2147483647"
+    assert "1.30" in hints["gated"] and "lifecycle.preStop.sleep" in hints["gated"], hints
+    # no fix speaks of another case
+    for case, text in hints.items():
+        assert ("int32" in text or "2147483647" in text) == (case == "int32"), (case, text)
+        assert ("DNS-1123" in text) == (case in ("name", "service", "namespace")), (case, text)
+        assert ("limit" in text) == (case == "request"), (case, text)

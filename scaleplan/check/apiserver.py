@@ -39,6 +39,26 @@ _INT32_KEYS = frozenset(
 # Kinds whose names must be DNS-1123 labels (63 characters) rather than subdomains.
 _LABEL_NAMED = frozenset({"Service", "Namespace"})
 
+# Each case's own fix (the rule's hint lists them all: --list-rules, SARIF; UX trial 35 LOW-9:
+# a request above its limit was told about DNS names and int32)
+_DNS_LABEL_FIX = (
+    "use a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending "
+    "with a letter or digit"
+)
+_DNS_SUBDOMAIN_FIX = (
+    "use a DNS-1123 subdomain: at most 253 lower-case letters, digits, '-' and '.', each "
+    "dot-separated part starting and ending with a letter or digit"
+)
+_LABEL_FIX = (
+    "use a label key of an optional DNS subdomain prefix and '/' and a name, and a value (or "
+    "none) of at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter "
+    "or digit, without whitespace"
+)
+_RESOURCE_FIX = (
+    "spell the resource cpu, memory, ephemeral-storage or hugepages-<size>, or as an extended "
+    "resource domain/name (nvidia.com/gpu)"
+)
+
 
 def _walk_ints(node: Any, path: PathKey) -> Iterator[tuple[PathKey, int]]:
     if isinstance(node, Mapping):
@@ -86,6 +106,7 @@ def _resource_names(o: K8sObject, rule: Rule) -> Iterator[Finding]:
                         rule,
                         f"{c.label()} resources.{section} {str(key)!r} {problem}",
                         (*c.path, "resources", section, str(key)),
+                        hint=_RESOURCE_FIX,
                     )
 
 
@@ -136,6 +157,10 @@ def _request_above_limit(o: K8sObject, rule: Rule) -> Iterator[Finding]:
                 f"{c.label()} resources.requests.{key} {req} is above its limit "
                 f"{limits.get(key)}: the API server rejects a request above the limit",
                 (*c.path, "resources", "requests", str(key)),
+                hint=(
+                    f"lower resources.requests.{key} to at most {limits.get(key)}, or raise "
+                    f"resources.limits.{key} to at least {req}"
+                ),
             )
 
 
@@ -164,6 +189,11 @@ def _gated_fields(o: K8sObject, rule: Rule, kube_version: str) -> Iterator[Findi
                 "server drops the field and rejects the object (it must specify a handler "
                 f"type); render writes it, for clusters at {since[0]}.{since[1]} or later",
                 (*c.path, *path),
+                hint=(
+                    f"if the cluster runs {since[0]}.{since[1]} or later, check with "
+                    f"--kube-version set to its version; else use an exec handler in place of "
+                    f"{'.'.join(path)}"
+                ),
             )
 
 
@@ -182,11 +212,15 @@ def _api_rejects(ctx: Context, rule: Rule) -> Iterator[Finding]:
                     rule,
                     f"name {str(raw_name)!r} is not a valid Kubernetes object name",
                     ("metadata", "name"),
+                    hint=_DNS_LABEL_FIX if o.kind in _LABEL_NAMED else _DNS_SUBDOMAIN_FIX,
                 )
         ns = o.metadata.get("namespace")
         if ns is not None and not names.is_dns_label(ns):
             yield o.finding(
-                rule, f"namespace {str(ns)!r} is not a DNS-1123 label", ("metadata", "namespace")
+                rule,
+                f"namespace {str(ns)!r} is not a DNS-1123 label",
+                ("metadata", "namespace"),
+                hint=_DNS_LABEL_FIX,
             )
         labels = o.metadata.get("labels")
         if isinstance(labels, Mapping):
@@ -196,6 +230,7 @@ def _api_rejects(ctx: Context, rule: Rule) -> Iterator[Finding]:
                         rule,
                         f"label {str(k)!r}: {str(v)!r} is not a valid Kubernetes label",
                         ("metadata", "labels", str(k)),
+                        hint=_LABEL_FIX,
                     )
         yield from _resource_names(o, rule)
         yield from _request_above_limit(o, rule)
@@ -203,5 +238,8 @@ def _api_rejects(ctx: Context, rule: Rule) -> Iterator[Finding]:
         for path, v in _walk_ints(o.data, ()):
             if not -(2**31) <= v <= names.INT32_MAX:
                 yield o.finding(
-                    rule, f"{path[-1]} {v} is beyond int32 (at most {names.INT32_MAX})", path
+                    rule,
+                    f"{path[-1]} {v} is beyond int32 (at most {names.INT32_MAX})",
+                    path,
+                    hint=f"set {path[-1]} between {-(2**31)} and {names.INT32_MAX}",
                 )
