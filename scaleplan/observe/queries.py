@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Literal
 from scaleplan.errors import InputError, Problem
 from scaleplan.llm.engine_metrics import EngineMetrics, metrics_of
 from scaleplan.plan import Plan
-from scaleplan.render.engine import REQUEST_RATE_TRIGGER, pods_of
+from scaleplan.render.engine import pods_of, request_rate_queries
 
 if TYPE_CHECKING:
     from scaleplan.catalog.model import Catalog
@@ -87,16 +87,9 @@ def _rendered(plan: Plan, catalog: Catalog) -> tuple[list[str], list[str], dict[
     from scaleplan.render import render_report
 
     report = render_report(plan, catalog)
-    rates: list[str] = []
     names = {sanitize_dns_label(a.name): a.name for a in plan.allocations}
     deployments = {names[o.name]: o.name for o in report.objects if o.kind == "Deployment" and o.name in names}
-    for o in report.objects:
-        if o.kind == "ScaledObject":
-            for trig in o.obj.get("spec", {}).get("triggers", []):
-                if trig.get("type") == "prometheus" and trig.get("name") == REQUEST_RATE_TRIGGER:
-                    query = str(trig["metadata"]["query"])
-                    if query not in rates:  # once: allocations behind one Service share its rate
-                        rates.append(query)
+    rates = request_rate_queries((o.kind, o.obj) for o in report.objects)
     return rates, model_services(report.objects, names), deployments
 
 

@@ -27,7 +27,7 @@ engine facts in :mod:`scaleplan.llm.engine_flags`, below both (the spec checks u
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,6 +78,24 @@ __all__ = [
 # the name of the KEDA Prometheus trigger render writes on a request rate (observe reads those
 # triggers' queries as the demand; the engine triggers, in flight and KV use, are not rates)
 REQUEST_RATE_TRIGGER = "requests"
+
+
+def request_rate_queries(objects: Iterable[tuple[str, Mapping[str, object]]]) -> list[str]:
+    """The queries of the rendered KEDA Prometheus request-rate triggers among ``objects``
+    ((kind, object) pairs), each once (allocations behind one Service share its rate), in
+    order: the demand observe reads and the PrometheusRule records. The engine triggers
+    (requests in flight, KV-cache use) are not rates, and an hour-gated rate reads nothing
+    outside its hours: neither is taken (until 2026-12-07 the PrometheusRule summed them all,
+    UX trial 36)."""
+    out: list[str] = []
+    for kind, obj in objects:
+        spec = obj.get("spec") if kind == "ScaledObject" else None
+        for trig in spec.get("triggers", []) if isinstance(spec, Mapping) else []:
+            if trig.get("type") == "prometheus" and trig.get("name") == REQUEST_RATE_TRIGGER:
+                query = str(trig["metadata"]["query"])
+                if query not in out:
+                    out.append(query)
+    return out
 
 
 def pods_of(deployment: str) -> str:

@@ -47,6 +47,7 @@ from scaleplan.llm.engine_metrics import (
     slo_bucket,
 )
 from scaleplan.plan import HOURS_PER_MONTH, Plan
+from scaleplan.render.engine import request_rate_queries
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Entry, Obj, meta
 from scaleplan.spec_class_slo import class_blind_slo
 
@@ -102,16 +103,9 @@ def _selector(plan: Plan, objects: Sequence[Entry]) -> str:
 
 
 def _demand_expr(plan: Plan, objects: Sequence[Entry], sel: str) -> str:
-    """The request rate the autoscaler scales on (the rendered KEDA queries), else the counter's rate."""
-    # each query once: allocations behind one Service scale on that Service's one rate
-    queries = (
-        str(t["metadata"]["query"])
-        for kind, _, o in objects
-        if kind == "ScaledObject"
-        for t in o["spec"]["triggers"]
-        if t.get("type") == "prometheus"
-    )
-    rates = list(dict.fromkeys(queries))
+    """The request rate the autoscaler scales on (the rendered KEDA request-rate triggers),
+    else the counter's rate: the demand observe reads (:func:`request_rate_queries`)."""
+    rates = request_rate_queries((kind, o) for kind, _, o in objects)
     if rates and plan.spec.kubernetes.autoscaler.type == "keda-prometheus":
         return " + ".join(f"({r})" for r in rates) if len(rates) > 1 else rates[0]
     return f"sum(rate({metrics_of(plan.spec.model.engine).requests}{{{sel}}}[2m]))"
