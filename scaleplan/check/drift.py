@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from scaleplan.check.drift_monitoring import MORE_FACTS, differs, no_facts
 from scaleplan.check.model import Finding, K8sObject, Rule
 from scaleplan.check.workloads import (
     NODE_SELECTOR_TERMS_PATH,
@@ -50,6 +51,7 @@ DRIFT_KINDS = frozenset(
         "EC2NodeClass",
         "InferencePool",
         "Service",
+        "PrometheusRule",
     }
 )
 NODE_REQUIREMENT_KEYS = frozenset(
@@ -143,6 +145,7 @@ def facts_of(kind: str, data: Mapping[str, Any]) -> Facts:
     elif kind == "PodDisruptionBudget":
         _put(facts, data, "minAvailable", ("spec", "minAvailable"), always=True)
         _put(facts, data, "maxUnavailable", ("spec", "maxUnavailable"), always=True)
+    MORE_FACTS.get(kind, no_facts)(facts, data)
     return facts
 
 
@@ -422,7 +425,7 @@ def compare(
             if label not in have and pod_spec_path(act) is not None and "[" in label:
                 hp = _nearest(act, want[label][0])
             out.append(
-                act.finding(rule, f"{label} is {_show(hv)}, the plan renders {_show(wv)}", hp)
+                act.finding(rule, differs(label, hv, wv, _show), hp)
             )
         for label in sorted(set(have) - set(want)):
             if (

@@ -1,0 +1,47 @@
+"""Drift facts of the monitoring the plan renders (``kubernetes.service_monitor``): the
+PrometheusRule's recording rules and alerts, which decide when the plan's SLO alerts page
+(UX trial 36: an SLO alert loosened by hand passed ``check --plan``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from scaleplan.check.workloads import as_list, as_map, get
+from scaleplan.yamlio import PathKey
+
+Facts = dict[str, tuple[PathKey, Any]]
+
+
+def prometheus_rule_facts(facts: Facts, data: Mapping[str, Any]) -> None:
+    """Each rule's expression (whitespace-insensitive) and ``for``, keyed by its name (a
+    burn-rate alert's with its long window: the four pairs share one alert name)."""
+    for gi, group in enumerate(as_list(get(data, ("spec", "groups")))):
+        for ri, rm in enumerate(map(as_map, as_list(as_map(group).get("rules")))):
+            window = as_map(rm.get("labels")).get("long_window")
+            name = f"rules[{rm.get('record') or rm.get('alert')}{f'/{window}' if window else ''}]"
+            base = ("spec", "groups", gi, "rules", ri)
+            facts[f"{name}.expr"] = ((*base, "expr"), " ".join(str(rm.get("expr")).split()))
+            if rm.get("for") is not None:
+                facts[f"{name}.for"] = ((*base, "for"), rm.get("for"))
+
+
+def no_facts(facts: Facts, data: Mapping[str, Any]) -> None:
+    """A kind with no facts here."""
+
+
+# kind -> the function adding its facts (drift.facts_of's other kinds are its own branches)
+MORE_FACTS: dict[str, Callable[[Facts, Mapping[str, Any]], None]] = {
+    "PrometheusRule": prometheus_rule_facts,
+}
+
+
+def differs(label: str, have: Any, want: Any, show: Callable[[Any], str]) -> str:
+    """A drift message for one differing fact; a rule's expression (often hundreds of
+    characters) is quoted around its first difference, 30 characters either side."""
+    if label.startswith("rules[") and label.endswith(".expr"):
+        a, b = str(have or ""), str(want or "")
+        i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                 min(len(a), len(b)))
+        have, want = (f"...{s[max(0, i - 30):i + 30]}..." if s else None for s in (a, b))
+    return f"{label} is {show(have)}, the plan renders {show(want)}"

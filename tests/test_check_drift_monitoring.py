@@ -1,0 +1,83 @@
+"""`check --plan` compares the rendered PrometheusRule with the plan (UX trial 36, finding 2).
+
+An SLO alert loosened by hand (the TTFT bucket counted against moved from the SLO to 10x it,
+a burn-rate threshold raised, a ``for`` lengthened, an alert deleted) passed ``check --plan``:
+the drift check compared workloads, autoscalers, nodes and routing, not what pages the team.
+Each recording rule's and alert's expression (whitespace aside) and ``for`` is now compared by
+name; a rule of the user's own added beside them is not drift."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from tables_helpers import shipped_tables
+
+from scaleplan.check import check_paths
+from scaleplan.plan import read_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "examples" / "llm-moe" / "plan.yaml"  # keda-prometheus, service_monitor: true
+
+
+def _rendered(tmp_path: Path) -> Path:
+    from scaleplan.plan_outputs import write_manifests
+    from scaleplan.render import render
+
+    write_manifests(tmp_path / "out", render(read_plan(PLAN), shipped_tables()))
+    (rule,) = (tmp_path / "out").glob("prometheusrule-*.yaml")
+    return rule
+
+
+def _drift(tmp_path: Path) -> list[tuple[int | None, str]]:
+    report = check_paths([tmp_path / "out"], plan=read_plan(PLAN), plan_file=str(PLAN),
+                         catalog=shipped_tables())
+    return [(f.line, f.message) for f in report.findings if f.rule == "drift"]
+
+
+def test_an_untouched_prometheus_rule_is_no_drift(tmp_path: Path) -> None:
+    _rendered(tmp_path)
+    assert _drift(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "repl", "label"),
+    [
+        # the TTFT SLI's bucket: the SLO counted at 10x its value
+        (r'(slo_ttft_bad_ratio:rate5m\n\s+expr: .*?le=~?)"([\d.]+)"', r'\1"30"',
+         "rules[scaleplan:slo_ttft_bad_ratio:rate5m].expr"),
+        # the fast burn-rate alert's threshold
+        (r"(:rate1h\{[^}]*\} > )[\d.]+", r"\g<1>0.99", "BudgetBurn/1h].expr"),
+        (r"(for: )15m", r"\g<1>6h", "BudgetBurn/6h].for"),
+    ],
+    ids=["ttft-bucket", "burn-threshold", "alert-for"],
+)
+def test_a_hand_edited_slo_alert_is_drift_at_its_line(
+    tmp_path: Path, pattern: str, repl: str, label: str
+) -> None:
+    rule = _rendered(tmp_path)
+    text = rule.read_text(encoding="utf-8")
+    m = re.search(pattern, text)
+    assert m is not None, pattern
+    rule.write_text(re.sub(pattern, repl, text, count=1), encoding="utf-8")
+    line = text[: m.end(1)].count("\n") + 1
+    hits = [(ln, msg) for ln, msg in _drift(tmp_path) if label in msg]
+    assert len(hits) == 1 and hits[0][0] == line, (_drift(tmp_path), line)
+    assert "the plan renders" in hits[0][1] and len(hits[0][1]) < 300, hits
+
+
+def test_a_deleted_alert_is_drift_and_a_rule_of_ones_own_is_not(tmp_path: Path) -> None:
+    rule = _rendered(tmp_path)
+    doc = yaml.safe_load(rule.read_text(encoding="utf-8"))
+    alerts = next(g for g in doc["spec"]["groups"] if g["name"].endswith(".alerts"))
+    gone = alerts["rules"].pop(0)
+    alerts["rules"].append({"alert": "MyOwnAlert", "expr": "vector(1)", "for": "5m"})
+    rule.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    name = gone["alert"] + (f"/{gone['labels']['long_window']}"
+                            if "long_window" in gone.get("labels", {}) else "")
+    msgs = [msg for _, msg in _drift(tmp_path)]
+    assert [m for m in msgs if "MyOwnAlert" in m] == []
+    assert any(m.startswith(f"rules[{name}].expr is (unset), the plan renders '...")
+               for m in msgs), msgs
