@@ -10,8 +10,8 @@ from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
 from scaleplan.llm.calibrate import Observed, OpenLoopReading, calibrate, open_loop_reading
 from scaleplan.llm.hardware import UnsupportedDtype, proxy_warning
-from scaleplan.llm.memory import GIB, Refusal, weight_bytes
-from scaleplan.llm.perf import Calibration, ClassPerf
+from scaleplan.llm.memory import BYTES_PER_PARAM, GIB, Refusal, weight_bytes
+from scaleplan.llm.perf import Calibration, ClassPerf, Deployment
 from scaleplan.llm.serving import (
     TPOT_TAIL,
     TTFT_TAIL,
@@ -252,6 +252,10 @@ def observed_from_profile(
             continue
         ttft = (m.ttft_ms.mean or m.ttft_ms.p50) if m.ttft_ms else None
         tpot = (m.tpot_ms.mean or m.tpot_ms.p50) if m.tpot_ms else None
+        too_fast = faster_than_the_weights(shape.deployment, tpot)
+        if too_fast:
+            skipped.append(f"{label} is left out: {too_fast}")
+            continue
         run = point_reading(m)
         obs.append(
             Observed(
@@ -272,6 +276,26 @@ def observed_from_profile(
             )
         )
     return obs, skipped
+
+
+def faster_than_the_weights(d: Deployment, tpot_ms: float | None) -> str | None:
+    """Why a measured TPOT cannot be of ``d``'s model on its GPUs, or None. Each decode step
+    reads at least the weights one token passes through (embeddings aside; an MoE's active
+    experts), split over the GPUs, at no more than the GPU's datasheet bandwidth: a mean TPOT
+    below that is a run of another (smaller) model, on more GPUs than recorded, or with
+    speculative decoding (UX trial 36: an opt-125m run calibrated a 70B plan)."""
+    a, bpp = d.arch, BYTES_PER_PARAM[d.dtype]
+    read = a.attention_params * (2.0 if d.dtype == "mxfp4" else bpp) + a.active_ffn_params * bpp
+    floor_ms = read / d.gpus / (d.hw.bandwidth_gbs * 1e9) * 1e3
+    if tpot_ms is None or tpot_ms >= floor_ms:
+        return None
+    return (
+        f"its TPOT {tpot_ms:.3g} ms is below {floor_ms:.3g} ms, the time {d.gpus} x {d.hw.name} "
+        f"take to read {a.name}'s {d.dtype} weights once ({read / d.gpus / 1e9:.1f} GB per GPU "
+        f"at {d.hw.bandwidth_gbs:,.0f} GB/s, the datasheet peak): no decode step of this model "
+        "is that fast there, so the run was of a smaller model, on more GPUs than the profile "
+        "records (profile import --gpus), or with speculative decoding"
+    )
 
 
 def calibration_from(
