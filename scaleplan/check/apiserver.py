@@ -7,15 +7,14 @@ default at the chosen version).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from scaleplan.check.context import Context, RuleFn, registrar
 from scaleplan.check.model import Finding, K8sObject, Rule
 from scaleplan.check.workloads import as_map, containers
 from scaleplan.kube import names
+from scaleplan.kube.quantity import quantity
 
 if TYPE_CHECKING:
     from scaleplan.yamlio import PathKey
@@ -108,36 +107,6 @@ def _resource_names(o: K8sObject, rule: Rule) -> Iterator[Finding]:
                         (*c.path, "resources", section, str(key)),
                         hint=_RESOURCE_FIX,
                     )
-
-
-# resource.Quantity: a signed decimal number, then a binary (Ki..Ei) or decimal (n..E) suffix or
-# a decimal exponent (1e3); what the API server parses, exactly (Decimal, not float)
-_QUANTITY = re.compile(
-    r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d{1,3})?$"
-)
-_SUFFIX = {
-    **{s: Decimal(1024) ** (i + 1) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
-    **{
-        s: Decimal(10) ** e
-        for s, e in zip("numkMGTPE", (-9, -6, -3, 3, 6, 9, 12, 15, 18), strict=True)
-    },
-}
-
-
-def quantity(v: Any) -> Decimal | None:
-    """A Kubernetes quantity ('23183Mi', '3220m', 4, '1e3') as a Decimal; None when unreadable."""
-    if isinstance(v, bool) or v is None:
-        return None
-    m = _QUANTITY.match(str(v).strip())
-    if not m:
-        return None
-    unit = m.group(2) or ""
-    scale = (
-        Decimal(10) ** int(unit[1:])
-        if unit[:1] in ("e", "E") and unit != "E"
-        else _SUFFIX.get(unit, Decimal(1))
-    )
-    return Decimal(m.group(1)) * scale
 
 
 def _request_above_limit(o: K8sObject, rule: Rule) -> Iterator[Finding]:

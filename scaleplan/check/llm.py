@@ -7,7 +7,6 @@ from, so a manifest rendered from the plan passes and an edited one names what c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -25,6 +24,7 @@ from scaleplan.check.workloads import (
     selector_matches,
     str_map,
 )
+from scaleplan.kube.quantity import GIB, quantity
 from scaleplan.llm.engine_flags import (
     AT_LEAST_ABOVE,
     DERIVED_SETTINGS,
@@ -54,16 +54,12 @@ from scaleplan.wording import counted
 IMPLS: dict[str, RuleFn] = {}
 impl = registrar(IMPLS)
 
-_QTY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
-_UNIT_GIB = {None: 2**-30, "Ki": 2**-20, "Mi": 2**-10, "Gi": 1, "Ti": 2**10, "Pi": 2**20, "k": 1e3 / 2**30, "M": 1e6 / 2**30, "G": 1e9 / 2**30, "T": 1e12 / 2**30, "P": 1e15 / 2**30}
-
 
 def quantity_gib(v: Any) -> float | None:
-    """A storage quantity ('147Gi', '500G', 1073741824) in GiB; None when unreadable."""
-    m = _QTY.match(str(v).strip()) if v is not None else None
-    if not m:
-        return None
-    return float(m.group(1)) * _UNIT_GIB[m.group(2)]
+    """A storage quantity ('147Gi', '500G', 1073741824) in GiB; None when unreadable
+    (:func:`scaleplan.kube.quantity.quantity`, the API server's reading)."""
+    q = quantity(v)
+    return None if q is None else float(q / GIB)
 
 
 def _argv(c: Container) -> list[str]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from scaleplan.catalog.model import Catalog
+from scaleplan.kube.quantity import quantity as read_quantity
 from scaleplan.plan import Allocation, Plan
 from scaleplan.render.formula import (
     PLANNED_HOURS_TRIGGER,
@@ -48,8 +49,12 @@ class Unreplayable(ValueError):
 
 
 def quantity(q: object) -> float:
-    s = str(q)
-    return float(s[:-1]) / 1000 if s.endswith("m") else float(s)
+    """A Kubernetes quantity render wrote (an HPA's ``averageValue``: ``1500m``, ``2``) as a
+    float (:func:`scaleplan.kube.quantity.quantity`); ValueError when it is none."""
+    v = read_quantity(q)
+    if v is None:
+        raise ValueError(f"not a Kubernetes quantity: {q!r}")
+    return float(v)
 
 
 def formula_count(formula: str, metrics: Mapping[str, float]) -> int:
