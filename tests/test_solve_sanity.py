@@ -324,3 +324,23 @@ def test_the_relax_ladder_with_the_time_limit_spent_says_it_was_not_tried(folder
     (w,) = [w for w in plan.warnings if w.startswith("out of proportion")]
     assert w.endswith("Relax slo.ttft_ms (not tried: --time-limit was spent)"), w
     assert "no plan found" not in w
+
+
+def test_busiest_gpus_sums_each_region_window_by_window() -> None:
+    """One count of a region's GPUs at its busiest window, for the out-of-proportion warning
+    (a plan's allocations) and the budget refusal (a solve's candidates): two types of one
+    accelerator in one region peaking in different windows count at the busiest window's sum
+    (8 + 2 x 8 = 24), not the sum of their peaks (32); other regions and accelerators apart."""
+    from scaleplan.solve.sanity import busiest_gpus
+
+    east, west = ("aws", "us-east-1", "H100"), ("aws", "us-west-2", "H100")
+    rows = [
+        (east, [2, 1, 0], 8),  # 16, 8, 0
+        (east, [0, 2, 2], 8),  # 0, 16, 16
+        (west, [1, 1, 1], 4),
+        (("aws", "us-east-1", "L4"), [3, 0, 0], 1),
+    ]
+    assert busiest_gpus(rows) == {
+        ("aws", "us-east-1", "H100"): 24, ("aws", "us-east-1", "L4"): 3, west: 4,
+    }
+    assert busiest_gpus([]) == {} and busiest_gpus([(east, [], 8)]) == {east: 0}

@@ -341,16 +341,16 @@ def untried_flagged(spec: Spec, diag: Diagnostics) -> list[str]:
 
 
 def _most_gpus(o: Outcome) -> int:
-    """The most GPUs of one accelerator in one provider/region in any window of ``o``."""
-    most = 0
-    for s in o.sols:
-        per: dict[tuple[str, str, str], int] = {}
-        for k, c in enumerate(o.cands):
-            if s.nodes[k] and c.row.accelerator:
-                key = (c.row.provider, c.row.region, c.row.accelerator)
-                per[key] = per.get(key, 0) + s.nodes[k] * c.row.accelerator_count
-        most = max(most, *per.values(), 0)
-    return most
+    """The most GPUs of one accelerator in one provider/region in any window of ``o``
+    (:func:`scaleplan.solve.sanity.busiest_gpus`, as a plan's are counted)."""
+    from scaleplan.solve.sanity import busiest_gpus
+
+    per = busiest_gpus(
+        ((c.row.provider, c.row.region, c.row.accelerator), [s.nodes[k] for s in o.sols],
+         c.row.accelerator_count)
+        for k, c in enumerate(o.cands) if c.row.accelerator
+    )
+    return max(per.values(), default=0)
 
 
 def budget_reason(

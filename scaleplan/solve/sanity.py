@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from scaleplan.catalog.model import Catalog
@@ -99,17 +99,31 @@ def per_hour_hint(spec: Spec, gpus: int) -> str:
     )
 
 
-def _per_region(allocs: Sequence[Allocation]) -> dict[tuple[str, str, str], int]:
-    """GPUs at the busiest window per (provider, region, accelerator)."""
-    per: dict[tuple[str, str, str], list[int]] = {}
-    for a in allocs:
-        if a.accelerators_per_node <= 0:
-            continue
-        key = (a.provider, a.region, a.accelerator)
-        w = per.setdefault(key, [0] * len(a.nodes_per_window))
-        for i, n in enumerate(a.nodes_per_window):
-            w[i] += n * a.accelerators_per_node
+RegionGpus = tuple[str, str, str]  # (provider, region, accelerator)
+
+
+def busiest_gpus(
+    rows: Iterable[tuple[RegionGpus, Sequence[int], int]],
+) -> dict[RegionGpus, int]:
+    """GPUs of one accelerator in one provider/region at its busiest window, per (provider,
+    region, accelerator): ``rows`` of (that key, nodes per window, GPUs per node), summed per
+    key window by window. A plan's allocations (:func:`_per_region`) and a solve's candidates
+    (:func:`scaleplan.solve.diagnose.budget_reason`, the budget that a plan over a region's
+    GPUs fails) are counted by it alike."""
+    per: dict[RegionGpus, list[int]] = {}
+    for key, nodes, gpus_per_node in rows:
+        w = per.setdefault(key, [0] * len(nodes))
+        for i, n in enumerate(nodes):
+            w[i] += n * gpus_per_node
     return {k: max(gpus, default=0) for k, gpus in sorted(per.items())}
+
+
+def _per_region(allocs: Sequence[Allocation]) -> dict[RegionGpus, int]:
+    """GPUs at the busiest window per (provider, region, accelerator) of a plan."""
+    return busiest_gpus(
+        ((a.provider, a.region, a.accelerator), a.nodes_per_window, a.accelerators_per_node)
+        for a in allocs if a.accelerators_per_node > 0
+    )
 
 
 def _region_gpus(spec: Spec, allocs: Sequence[Allocation]) -> list[tuple[str, str, str, int]]:
