@@ -204,3 +204,19 @@ def test_e2e_hours_of_another_histogram_are_judged_as_read(tables: Catalog) -> N
     assert obs.queries["latency_hourly"] == mine
     s = obs.slo
     assert (s.hours_above, s.hours_inside, s.slo_bucket_ms, obs.warnings) == (16, None, None, ())
+
+
+def test_hours_against_one_rule_for_token_and_end_to_end_hours() -> None:
+    """The hours above the SLO and inside its bucket (lo < v <= hi inside, v > hi above), one
+    function for TTFT/TPOT (slo.token_slo_hours) and the end-to-end latency
+    (analyze._slo, whose clamped hours, beyond the largest finite bucket, are above where that
+    bound reaches the target and never inside)."""
+    from scaleplan.observe.slo import hours_against
+
+    cells = {0: 20.0, 1: 25.0, 2: 30.0, 3: 50.0, 4: 50.5, 5: 40.0}
+    assert hours_against(cells, 40.0, (25.0, 50.0)) == ([4], [2, 3, 5])
+    assert hours_against(cells, 40.0, None) == ([3, 4], [])
+    # clamped: read at the largest finite bound; 60 >= 40 is above, 30 < 40 is neither
+    clamped_cells = {"a": 60.0, "b": 30.0, "c": 45.0}
+    assert hours_against(clamped_cells, 40.0, (25.0, 50.0), {"a", "b"}) == (["a"], ["c"])
+    assert hours_against(clamped_cells, 40.0, None, {"a", "b"}) == (["a", "c"], [])

@@ -39,7 +39,13 @@ from scaleplan.observe.model import (
     ObservedSlo,
 )
 from scaleplan.observe.queries import BEYOND_TOP_BUCKET, QuerySet
-from scaleplan.observe.slo import e2e_limit, latency_limit, slo_bracket, token_capacity_targets
+from scaleplan.observe.slo import (
+    e2e_limit,
+    hours_against,
+    latency_limit,
+    slo_bracket,
+    token_capacity_targets,
+)
 from scaleplan.plan import Plan
 from scaleplan.wording import counted
 
@@ -277,16 +283,15 @@ def _slo(
     tail = 1 - slo.percentile / 100 + 1e-9
     clamped = {k for k in cells if beyond.get(k, 0.0) > tail}
     target, _ = e2e_limit(plan)  # None: the classes' limits differ, no hour judged (unjudged)
-    above, undecided, inside = [], [], []
+    above: list[tuple[int, int]] = []
+    undecided: list[tuple[int, int]] = []
+    inside: list[tuple[int, int]] = []
     # the engine's own histogram (vLLM's): an hour read inside the bucket holding the target
     # is histogram_quantile's interpolation, neither above nor within (UX trial 34 F1, r2 L1)
     bucket = slo_bracket(plan, "e2e", target, query) if target is not None else None
     if target is not None:
-        hi = bucket[1] if bucket is not None else target
-        above = [k for k, v in cells.items() if v > hi or (k in clamped and v >= target)]
+        above, inside = hours_against(cells, target, bucket, clamped)
         undecided = [k for k in clamped if cells[k] < target]
-        if bucket is not None:
-            inside = [k for k, v in cells.items() if bucket[0] < v <= hi and k not in clamped]
     worst = max(cells.values()) if cells else None
     return ObservedSlo(
         percentile=slo.percentile,

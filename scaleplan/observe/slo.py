@@ -4,7 +4,8 @@ report (:mod:`scaleplan.observe.report`), the analysis and the risks
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from scaleplan.llm.engine_metrics import E2E_HISTOGRAMS, TOKEN_HISTOGRAMS, slo_bucket
 from scaleplan.spec_class_slo import class_blind_slo, slo_of
@@ -117,6 +118,32 @@ def slo_bracket(
     return round(lo * 1000.0, 9), round(min(b for b in buckets if b > slo_s) * 1000.0, 9)
 
 
+K = TypeVar("K")
+
+
+def hours_against(
+    cells: Mapping[K, float],
+    target: float,
+    bucket: tuple[float, float] | None,
+    clamped: Collection[K] = (),
+) -> tuple[list[K], list[K]]:
+    """The hours (keys of ``cells``, ms) above ``target`` and those read inside ``bucket``,
+    the histogram's bucket that holds the target (:func:`slo_bracket`; None: the target is a
+    bound or the buckets are unknown, and no hour is inside). Above: over the bucket's upper
+    bound (over the target without one); inside: over its lower bound, up to its upper one,
+    where ``histogram_quantile`` interpolates, so neither above nor within. ``clamped``: hours
+    whose percentile fell beyond the largest finite bucket, read as that bound: above where
+    that bound is at or over the target, never inside (the end-to-end latency's,
+    :mod:`scaleplan.observe.analyze`)."""
+    hi = bucket[1] if bucket is not None else target
+    above = [k for k, v in cells.items() if v > hi or (k in clamped and v >= target)]
+    inside = [
+        k for k, v in cells.items()
+        if bucket is not None and bucket[0] < v <= hi and k not in clamped
+    ]
+    return above, inside
+
+
 def interpolated_capacity(observed: Observed) -> str:
     """Where the capacity was read at a TTFT/TPOT SLO that lies inside a bucket
     (:func:`slo_bracket`): what that reading is ('' otherwise). The percentile per step is
@@ -160,10 +187,10 @@ def token_slo_hours(observed: Observed) -> list[TokenHours]:
         if target is None or not hours:
             continue
         bucket = slo_bracket(plan, key, target, observed.queries.get(key))
-        lo, hi = bucket if bucket is not None else (target, target)
-        inside = sum(1 for v in hours if lo < v <= hi) if bucket is not None else 0
-        above = sum(1 for v in hours if v > hi)
-        out.append(TokenHours(what, target, above, len(hours), max(hours), inside, bucket))
+        above, inside = hours_against(dict(enumerate(hours)), target, bucket)
+        out.append(
+            TokenHours(what, target, len(above), len(hours), max(hours), len(inside), bucket)
+        )
     return out
 
 
