@@ -23,3 +23,14 @@ def test_renders_spare_is_that_inverse() -> None:
             assert spare_nodes("zone", m, zones) == spread_keep(m, zones) - m
     assert spare_nodes("zone", 5, 1) == 1  # one zone: a node's loss, n+1
     assert spare_nodes("n+1", 7, 3) == 1 and spare_nodes("none", 7, 3) == 0
+
+
+@pytest.mark.parametrize("zones", [1, 0])
+def test_spread_keep_under_two_zones_has_no_count(zones: int) -> None:
+    """One zone (or none): its loss takes every replica, so no count keeps any; it divided by
+    zero at one zone and answered 0 at none (r2 review)."""
+    assert spread_keep(0, zones) == 0  # nothing to keep
+    for m in (1, 5):
+        assert all(r - spread_loss(r, zones) < m for r in range(0, 100))  # none keeps m
+        with pytest.raises(ValueError, match="keeps no replica"):
+            spread_keep(m, zones)

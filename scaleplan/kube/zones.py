@@ -68,5 +68,11 @@ def spread_keep(kept: int, zones: int) -> int:
     after the worst zone's loss: the least r with r - :func:`spread_loss` (r, Z) >= kept, the
     inverse of that one count, which is kept + ceil(kept / (Z - 1)) (tests/test_zone_keep.py
     checks it against spread_loss by brute force). Render's rule sizes a zone-redundant
-    allocation with it (``render.spare``); until 2026-12-07 it wrote the formula itself."""
-    return kept + -(-kept // (zones - 1)) if kept > 0 else 0
+    allocation with it (``render.spare``); until 2026-12-07 it wrote the formula itself.
+    Under 2 zones no count keeps any replica (the one zone's loss takes them all): a
+    ValueError, where it divided by zero (r2 review); render plans one zone as n+1."""
+    if kept <= 0:
+        return 0
+    if zones < 2:
+        raise ValueError(f"spread_keep: {zones} zone(s): a zone's loss keeps no replica")
+    return kept + -(-kept // (zones - 1))
