@@ -278,8 +278,9 @@ def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
     per LLM allocation, the mean over its class mix at ``max_num_seqs`` (TPOT weighted by each
     class's share of the tokens, TTFT by its share of the requests: a class-blind histogram
     mixes them; h4's weighting, UX trial 34 F2) at the percentile by the LLM room's tail
-    factors (:func:`scaleplan.llm.serving.tails_at`)."""
-    from scaleplan.llm.serving import tails_at
+    factor of ``key`` (:data:`scaleplan.llm.serving.TTFT_TAIL` /
+    :data:`~scaleplan.llm.serving.TPOT_TAIL`, as ``tails_at`` applies them)."""
+    from scaleplan.llm.serving import TPOT_TAIL, TTFT_TAIL
 
     pct = plan.spec.slo.percentile
     if key == "latency":
@@ -298,8 +299,7 @@ def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
             c = shares.get(name)
             w = (c.share if c else 1.0) * ((c.output_tokens or 1) if c and key == "tpot" else 1)
             total, mean = total + w, mean + w * (p.tpot_ms if key == "tpot" else p.ttft_ms)
-        t, o = tails_at(mean / total, mean / total, pct)
-        v = o if key == "tpot" else t
+        v = mean / total * (TPOT_TAIL if key == "tpot" else TTFT_TAIL)[pct]
         if best is None or v > best[0]:
             best = (v, a.instance_type, a.llm.max_num_seqs)
     return best
