@@ -13,9 +13,10 @@ the cost held by a row instead, the tie-break is the whole objective, in whole n
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scaleplan.solve.milp.solver import COST_TOL, MIN_RUN_SECONDS, MIP_REL_GAP, int_value
 from scaleplan.solve.milp.window import WindowSolution
@@ -62,6 +63,9 @@ def break_tie(
     left = end - time.perf_counter()
     if left < MIN_RUN_SECONDS:
         return None, True
+    if first.status == "optimal" and alone_at_cost(model, pool, first):
+        # no other node counts cost the same: the MILP could find nothing, nor stop short
+        return None, False
     cut, cols = model.cutoff_row.constant, model._cols
     saved = (list(model._values), [v.varValue for v in model.y.values()])
     lo, top = cols
@@ -88,6 +92,56 @@ def break_tie(
     return None, cut
 
 
+# $/h: the costs around the cost step's c that :func:`alone_at_cost` looks in, [c - BELOW,
+# c + ABOVE]: wider than any the tie-break's MILP keeps ([c - COST_TOL - MIP_REL_GAP c, c +
+# TIE_TOL], with HiGHS's feasibility tolerance, 1e-6, on that row), far wider than the float
+# error of a sum of prices
+ALONE_BELOW = 1e-5
+ALONE_ABOVE = 1e-6
+# the most partial sums one half of :func:`alone_at_cost`'s search holds (else the MILP runs)
+ALONE_CAP = 200_000
+
+
+def alone_at_cost(model: WindowModel, pool: set[int], first: WindowSolution) -> bool:
+    """Whether ``first``'s node counts are the only ones over ``pool`` (every other candidate
+    where the tie-break's MILP holds it, at its lower bound: 0 unless ``first`` uses it, and
+    then it is in ``pool``), within the model's column bounds as they are now, whose cost is
+    within [c - ALONE_BELOW, c + ALONE_ABOVE] of ``first``'s cost c. Then the tie-break's
+    MILP (cost held in a narrower band) has no other plan to rank, and :func:`break_tie`
+    skips it: its answer would be None. Cost alone, a relaxation of that MILP (it drops every
+    other row), so True only where the MILP has nothing to find. False where a candidate of
+    the pool is priced at $0 (any count of it costs the same) or the search would be large.
+    Counted by meeting in the middle: the sums of each half of the pool's counts, then pairs
+    in the band. In the zone case of ``bench/solve_bench.py`` the floors' plan holds four
+    candidates in four regions, no two of which trade at one cost: each of its windows ran
+    that MILP for nothing."""
+    import numpy as np
+
+    cands = model.p.candidates
+    lo, top = model._cols
+    c = first.cost
+    ks = sorted(pool)
+    halves: list[Any] = [np.zeros(1), np.zeros(1)]
+    for i, k in enumerate(ks):
+        p = cands[k].price
+        if p <= TIE_TOL:
+            return False
+        a, b = lo[k][0], min(top[k], math.floor((c + ALONE_ABOVE) / p))
+        if not a <= first.nodes[k] <= b:
+            return False
+        h = halves[i % 2]
+        h = (h[:, None] + p * np.arange(a, b + 1, dtype=np.float64)[None, :]).ravel()
+        h = h[h <= c + ALONE_ABOVE]
+        if h.size > ALONE_CAP:
+            return False
+        halves[i % 2] = h
+    left, right = halves[0], np.sort(halves[1])
+    inside = np.searchsorted(right, c + ALONE_ABOVE - left, side="right") - np.searchsorted(
+        right, c - ALONE_BELOW - left, side="left"
+    )
+    return int(inside.sum()) == 1  # first's own counts
+
+
 # a twin trades a of its nodes for b of the other's at the same price, a and b up to 8
 TWIN_TRADES = range(1, 9)
 
@@ -104,20 +158,30 @@ def tie_pool(cands: Sequence[Candidate], nodes: Sequence[int]) -> set[int] | Non
     it is a search of the whole model again (the zone case of ``bench/solve_bench.py``:
     1.5-2x its time), where over the pool it is ~10 ms a window."""
     used = [k for k, n in enumerate(nodes) if n]
-    prices = {(cands[k].capacity_type, cands[k].price) for k in used}
-
-    def twin(c: Candidate) -> bool:
-        return any(
-            t == c.capacity_type and abs(a * c.price - b * p) <= TIE_TOL
-            for t, p in prices
-            for a in TWIN_TRADES
-            for b in TWIN_TRADES
-        )
-
-    pool = set(used) | {k for k, c in enumerate(cands) if twin(c)}
+    pool = set(used) | set(twins(cands, used))
     if len(pool) == 1 and cands[used[0]].price > TIE_TOL:
         return None
     return pool
+
+
+def twins(cands: Sequence[Candidate], used: Sequence[int]) -> list[int]:
+    """The candidates of :func:`tie_pool`'s trades: k such that a x k's price is within
+    :data:`TIE_TOL` of b x the price of one of ``used`` of k's capacity type (a, b in
+    :data:`TWIN_TRADES`). The same products, differences and comparison as a Python loop
+    over every k, a, b and price (IEEE doubles either way), as arrays: that loop was ~5 % of
+    the zone case of ``bench/solve_bench.py`` (31 calls x 119 candidates x 64 trades)."""
+    import numpy as np
+
+    trades = np.asarray(TWIN_TRADES, dtype=np.float64)
+    price = np.array([c.price for c in cands], dtype=np.float64)
+    kind = [c.capacity_type for c in cands]
+    hit = np.zeros(len(cands), dtype=bool)
+    for t, p in {(kind[k], cands[k].price) for k in used}:
+        of_type = np.array([x == t for x in kind], dtype=bool)
+        # |a x price_k - b x p| for every a (first axis), b (second) and candidate k (third)
+        gap = np.abs(trades[:, None, None] * price[None, None, :] - (trades * p)[None, :, None])
+        hit |= of_type & (gap <= TIE_TOL).any(axis=(0, 1))
+    return np.flatnonzero(hit).tolist()
 
 
 def retie(
