@@ -292,7 +292,8 @@ def _solve(
     HiGHS's start and a tighter cutoff when it is within ``room``, as in solve_windows; and, as
     there, from the plan over the candidates ``pool`` (those the node's plans use so far) when
     it is cheaper still (``WindowModel.pool_start``: its plan keeps every rule too). A node's
-    first window (no ``prev``) starts from ``first`` instead (:func:`_first_start`)."""
+    first window (no ``prev``) starts from ``first`` instead (:func:`_first_start`); where
+    neither gives a start, from :func:`_seed_start`'s."""
     cutoff = room if room < math.inf else None
     up = model.scale_up(prev, d) if prev is not None else first
     top = model.objective(up) if up is not None else 0.0
@@ -303,9 +304,32 @@ def _solve(
         better = model.pool_start(d, keep, time_limit=_left(deadline), cutoff=top, start=up)
         if better is not None and model.objective(better) < top:
             up, top = better, model.objective(better)
+    if up is None:
+        up = _seed_start(model, d, cutoff, pool, deadline)
+        top = model.objective(up) if up is not None else 0.0
     if up is not None and (cutoff is None or top <= cutoff):
         s = model.solve(d, time_limit=_left(deadline), cutoff=top, start=up, tie=False)
         if s.status != "infeasible":
             return s
         # numerically at the cutoff: solved again under ``room`` alone
     return model.solve(d, time_limit=_left(deadline), cutoff=cutoff, tie=False)
+
+
+def _seed_start(
+    model: WindowModel, d: Demand, cutoff: float | None, pool: set[int], deadline: float
+) -> WindowSolution | None:
+    """Zone redundancy, a window with no start (a node's first, whose parent's plan does not
+    scale into one, as when it barred the types that plan used): the plan over the node's
+    held candidates, those its plans use so far and ``seed_pool``'s few (the cheapest
+    request/s of each provider, region and capacity type), none it bars, under ``cutoff``
+    (``WindowModel.pool_start``: its plan keeps every rule of the whole list), as
+    ``solve_windows`` seeds its quietest window. None elsewhere, or without one. Until
+    2026-12-07 such a window's MILP searched from nothing, ~0.1-0.16 s each (four in the
+    zone case of ``bench/solve_bench.py``, a seventh of its branch and bound); a start
+    changes where HiGHS's search begins and its cutoff, not the optimum or its proof."""
+    from scaleplan.solve.milp.window import seed_pool
+
+    if model.p.redundancy != "zone":
+        return None
+    keep = (pool | set(model.held) | seed_pool(model.p, d, model.needs(d))) - model.barred
+    return model.pool_start(d, keep, time_limit=_left(deadline), cutoff=cutoff)
