@@ -92,10 +92,11 @@ def break_tie(
     return None, cut
 
 
-# $/h: the costs around the cost step's c that :func:`alone_at_cost` looks in, [c - BELOW,
-# c + ABOVE]: wider than any the tie-break's MILP keeps ([c - COST_TOL - MIP_REL_GAP c, c +
-# TIE_TOL], with HiGHS's feasibility tolerance, 1e-6, on that row), far wider than the float
-# error of a sum of prices
+# $/h: the costs around the cost step's c that :func:`alone_at_cost` looks in, [c - BELOW
+# - COST_TOL - MIP_REL_GAP c, c + ABOVE]: wider than any the tie-break's MILP keeps ([c -
+# COST_TOL - MIP_REL_GAP c, c + TIE_TOL], with HiGHS's feasibility tolerance, 1e-6, on that
+# row), far wider than the float error of a sum of prices. The relative part matters: at
+# $2,000/h the MILP keeps plans 2e-4 below c (r2 review: a fixed 1e-5 missed them)
 ALONE_BELOW = 1e-5
 ALONE_ABOVE = 1e-6
 # the most partial sums one half of :func:`alone_at_cost`'s search holds (else the MILP runs)
@@ -106,7 +107,8 @@ def alone_at_cost(model: WindowModel, pool: set[int], first: WindowSolution) -> 
     """Whether ``first``'s node counts are the only ones over ``pool`` (every other candidate
     where the tie-break's MILP holds it, at its lower bound: 0 unless ``first`` uses it, and
     then it is in ``pool``), within the model's column bounds as they are now, whose cost is
-    within [c - ALONE_BELOW, c + ALONE_ABOVE] of ``first``'s cost c. Then the tie-break's
+    within [c - ALONE_BELOW - COST_TOL - MIP_REL_GAP c, c + ALONE_ABOVE] of ``first``'s cost
+    c (the MILP's floor, relative to c, and more). Then the tie-break's
     MILP (cost held in a narrower band) has no other plan to rank, and :func:`break_tie`
     skips it: its answer would be None. Cost alone, a relaxation of that MILP (it drops every
     other row), so True only where the MILP has nothing to find. False where a candidate of
@@ -136,8 +138,9 @@ def alone_at_cost(model: WindowModel, pool: set[int], first: WindowSolution) -> 
             return False
         halves[i % 2] = h
     left, right = halves[0], np.sort(halves[1])
+    low = c - ALONE_BELOW - COST_TOL - MIP_REL_GAP * abs(c)  # the MILP's floor, and more
     inside = np.searchsorted(right, c + ALONE_ABOVE - left, side="right") - np.searchsorted(
-        right, c - ALONE_BELOW - left, side="left"
+        right, low - left, side="left"
     )
     return int(inside.sum()) == 1  # first's own counts
 
