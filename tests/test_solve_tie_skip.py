@@ -188,3 +188,23 @@ def test_alone_at_cost_looks_as_far_below_as_the_milp_keeps() -> None:
     model._set((60.0,), None)
     assert not alone_at_cost(model, {0, 1}, first)
     assert break_tie(model, first, float("inf")) == (([0, 2], [0, 2]), False)
+
+
+def test_a_plan_alone_at_its_cost_is_not_counted_cut_by_the_deadline() -> None:
+    """1 node at $1/h (10 rps) and 1 at $2.30/h (25 rps) for 35 rps: no other counts cost
+    $3.30/h, so there is nothing to rank and nothing a deadline could cut: the plan must not
+    warn that --time-limit cut its tie-break (r2 review: the clock was read before
+    alone_at_cost, so a passed deadline counted it)."""
+    import time
+
+    from solve_helpers import candidate
+
+    from scaleplan.solve.milp import WindowProblem, solve_windows
+
+    cands = [candidate("a", 1.0, 10.0), candidate("b", 2.3, 25.0)]
+    p = WindowProblem(
+        candidates=cands, classes=("default",), demand=(35.0,), headroom=0.0,
+        redundancy="none", spot_max_fraction=None,
+    )
+    sol = solve_windows(p, [(35.0,)], deadline=time.perf_counter() - 1.0)[(35.0,)]
+    assert (sol.status, sol.nodes, sol.tie_cut) == ("optimal", [1, 1], False)

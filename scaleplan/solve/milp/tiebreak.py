@@ -60,12 +60,13 @@ def break_tie(
     pool = tie_pool(model.p.candidates, first.nodes)
     if pool is None:  # no other plan can rank first: nothing to cut
         return None, False
+    if first.status == "optimal" and alone_at_cost(model, pool, first):
+        # no other node counts cost the same: the MILP could find nothing, nor stop short;
+        # before the clock, as a pool of one: nothing to rank, so nothing the deadline cut
+        return None, False
     left = end - time.perf_counter()
     if left < MIN_RUN_SECONDS:
         return None, True
-    if first.status == "optimal" and alone_at_cost(model, pool, first):
-        # no other node counts cost the same: the MILP could find nothing, nor stop short
-        return None, False
     cut, cols = model.cutoff_row.constant, model._cols
     saved = (list(model._values), [v.varValue for v in model.y.values()])
     lo, top = cols
