@@ -100,7 +100,8 @@ def break_tie(
 # $2,000/h the MILP keeps plans 2e-4 below c (r2 review: a fixed 1e-5 missed them)
 ALONE_BELOW = 1e-5
 ALONE_ABOVE = 1e-6
-# the most partial sums one half of :func:`alone_at_cost`'s search holds (else the MILP runs)
+# the most partial sums one half of :func:`alone_at_cost`'s search holds, and a quarter of the
+# most it builds before filtering them (else the MILP runs)
 ALONE_CAP = 200_000
 
 
@@ -133,6 +134,8 @@ def alone_at_cost(model: WindowModel, pool: set[int], first: WindowSolution) -> 
         if not a <= first.nodes[k] <= b:
             return False
         h = halves[i % 2]
+        if h.size * (b - a + 1) > 4 * ALONE_CAP:  # the sums before the filter, in memory
+            return False
         h = (h[:, None] + p * np.arange(a, b + 1, dtype=np.float64)[None, :]).ravel()
         h = h[h <= c + ALONE_ABOVE]
         if h.size > ALONE_CAP:
