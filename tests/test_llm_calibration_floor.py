@@ -39,7 +39,7 @@ def test_a_point_faster_than_reading_the_weights_is_left_out(cli, tmp_path, shar
     assert obs == []
     assert skipped == [
         "measurements[0] (H100 x1, concurrency 2) is left out: its TPOT 11.3 ms is below 20.4 ms, "
-        "the time 1 x H100 take to read llama-3.1-70b's fp8 weights once (68.5 GB per GPU at "
+        "the time to read llama-3.1-70b's fp8 weights once on 1 x H100 (68.5 GB per GPU at "
         "3,350 GB/s, the datasheet peak): no decode step of this model is that fast there, so "
         "the run was of a smaller model, on more GPUs than the profile records (profile import "
         "--gpus), or with speculative decoding"

@@ -290,8 +290,8 @@ def faster_than_the_weights(d: Deployment, tpot_ms: float | None) -> str | None:
     if tpot_ms is None or tpot_ms >= floor_ms:
         return None
     return (
-        f"its TPOT {tpot_ms:.3g} ms is below {floor_ms:.3g} ms, the time {d.gpus} x {d.hw.name} "
-        f"take to read {a.name}'s {d.dtype} weights once ({read / d.gpus / 1e9:.1f} GB per GPU "
+        f"its TPOT {tpot_ms:.3g} ms is below {floor_ms:.3g} ms, the time to read {a.name}'s "
+        f"{d.dtype} weights once on {d.gpus} x {d.hw.name} ({read / d.gpus / 1e9:.1f} GB per GPU "
         f"at {d.hw.bandwidth_gbs:,.0f} GB/s, the datasheet peak): no decode step of this model "
         "is that fast there, so the run was of a smaller model, on more GPUs than the profile "
         "records (profile import --gpus), or with speculative decoding"
