@@ -189,6 +189,23 @@ def test_a_window_the_search_did_not_prove_is_not_proven_by_the_floor(seed: int)
     assert not kept or (held.status == "feasible" and held.bound < held.cost - 1e-6)
 
 
+def assert_same_floor_plan(
+    pb: Any, o: Any, rps: Any, monkeypatch: pytest.MonkeyPatch, where: tuple[Any, str], hook: Any
+) -> None:
+    """The floors' branch and bound with ``where``'s attribute (a start for HiGHS) replaced by
+    ``hook``, and by one that gives no start: the same plan, status and bound."""
+    owner, name = where
+    with monkeypatch.context() as m:
+        m.setattr(owner, name, hook)
+        got = hold_jointly(pb, o, rps, time.perf_counter() + 60)
+    with monkeypatch.context() as m:
+        m.setattr(owner, name, lambda *a, **k: None)
+        old = hold_jointly(pb, o, rps, time.perf_counter() + 60)
+    assert got is not None and old is not None
+    assert (got.status, got.cost, got.bound) == (old.status, old.cost, old.bound)
+    assert [s.nodes for s in got.sols] == [s.nodes for s in old.sols]
+
+
 def test_pool_starts_change_no_floor_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     """A node's window MILPs start from the plan over the candidates its plans use so far
     (``WindowModel.pool_start``) when cheaper than the scaled-up one: only HiGHS's start and
@@ -207,15 +224,7 @@ def test_pool_starts_change_no_floor_plan(monkeypatch: pytest.MonkeyPatch) -> No
         pb, cands, rps = _random_case(seed)
         o = search_windows(pb, cands, rps, deadline=time.perf_counter() + 60)
         calls.clear()
-        with monkeypatch.context() as m:
-            m.setattr(WindowModel, "pool_start", counting)
-            got = hold_jointly(pb, o, rps, time.perf_counter() + 60)
-        with monkeypatch.context() as m:
-            m.setattr(WindowModel, "pool_start", lambda *a, **k: None)
-            old = hold_jointly(pb, o, rps, time.perf_counter() + 60)
-        assert got is not None and old is not None
-        assert (got.status, got.cost, got.bound) == (old.status, old.cost, old.bound)
-        assert [s.nodes for s in got.sols] == [s.nodes for s in old.sols]
+        assert_same_floor_plan(pb, o, rps, monkeypatch, (WindowModel, "pool_start"), counting)
         exercised += bool(calls)
     assert exercised >= len(SEEDS) // 2  # the branch and bound's nodes took such starts
 

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_solve_floors_exact import SEEDS, _random_case
+from test_solve_floors_exact import SEEDS, _random_case, assert_same_floor_plan
 
 from scaleplan.solve import floorbranch
-from scaleplan.solve.floors import hold_jointly
 from scaleplan.solve.search import search_windows
 
 
@@ -39,15 +38,7 @@ def test_seed_starts_change_no_floor_plan_on_random_cases(monkeypatch: pytest.Mo
     for seed in SEEDS:
         pb, cands, rps = _random_case(seed)
         o = search_windows(pb, cands, rps, deadline=time.perf_counter() + 60)
-        with monkeypatch.context() as m:
-            m.setattr(floorbranch, "_seed_start", _counting([]))
-            got = hold_jointly(pb, o, rps, time.perf_counter() + 60)
-        with monkeypatch.context() as m:
-            m.setattr(floorbranch, "_seed_start", lambda *a, **k: None)
-            old = hold_jointly(pb, o, rps, time.perf_counter() + 60)
-        assert got is not None and old is not None
-        assert (got.status, got.cost, got.bound) == (old.status, old.cost, old.bound)
-        assert [s.nodes for s in got.sols] == [s.nodes for s in old.sols]
+        assert_same_floor_plan(pb, o, rps, monkeypatch, (floorbranch, "_seed_start"), _counting([]))
 
 
 @pytest.mark.parametrize("windows", [24, 7])
