@@ -188,7 +188,10 @@ class Alternative(StrictModel):
 class Baseline(StrictModel):
     name: str = Field(description="cheapest-single-type, fastest-accelerator, all-on-demand.")
     description: str
-    cost_per_hour: float | None = Field(description="None when the baseline is infeasible.")
+    cost_per_hour: float | None = Field(default=None, description=(
+        "Absent (None) when the baseline has no plan or the time limit left it unsolved "
+        "(its description says which)."
+    ))
     savings_fraction: float | None = None
 
 

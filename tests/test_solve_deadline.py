@@ -49,3 +49,24 @@ def test_baselines_with_time_are_solved_or_infeasible() -> None:
     assert alts  # single-type plans exist for this example
     assert by_name["cheapest-single-type"].cost_per_hour is not None
     assert "time limit" not in " ".join(b.description for b in baselines)
+
+
+def test_a_plan_with_an_unsolved_baseline_reads_back(tmp_path: Path) -> None:
+    """UX trial 37 F1: a baseline the time limit cut (or one with no plan) has no cost, which
+    the written plan leaves out (None is not written); optimize exited 0 with that plan.yaml
+    and render, check, simulate and diff then refused it, exit 3 'baselines[2].cost_per_hour:
+    required field is missing'. The plan optimize writes must read back."""
+    from simulate_helpers import allocation, make_plan
+
+    from scaleplan.plan import dump_plan, read_plan
+
+    _, baselines = _compare_with_deadline(0.0)
+    assert any(b.cost_per_hour is None for b in baselines)
+    plan = make_plan([allocation()]).model_copy(update={"baselines": tuple(baselines)})
+    f = tmp_path / "plan.yaml"
+    f.write_text(dump_plan(plan), encoding="utf-8")
+    written = f.read_text(encoding="utf-8").split("baselines:")[1].split("warnings:")[0]
+    assert "cost_per_hour" not in written
+    back = read_plan(f)
+    assert [b.name for b in back.baselines] == [b.name for b in baselines]
+    assert [b.cost_per_hour for b in back.baselines] == [None] * len(baselines)
