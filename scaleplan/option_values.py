@@ -1,5 +1,7 @@
 """Command-line option values parsed and checked in one place: repeatable and comma-separated
-lists, numbers lists, durations and single numbers (finite, in range).
+lists, numbers lists, durations and single numbers (finite, in range); a command's options
+handed on as its core's typed arguments (:func:`args_of`); and the plain words ``--help``
+names a value with (:func:`value_label`, :func:`argument_label`).
 
 A value that cannot be read raises :class:`~scaleplan.errors.OptionError` (exit 2): the
 command line prints it as a usage error naming the option, as its parser does for its own.
@@ -10,11 +12,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from typing import Any, TypeVar
 
 from scaleplan.errors import OptionError
 
 T = TypeVar("T", int, float)
+Args = TypeVar("Args")
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d|w)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -183,3 +187,41 @@ def json_requested(argv: Sequence[str]) -> bool:
         w in ("--format=json", "-fjson") or (w in ("--format", "-f") and value[i] == "json")
         for i, w in enumerate(words)
     )
+
+
+def args_of(cls: type[Args], given: dict[str, Any], **handed: Any) -> Args:
+    """A command's options as its core's typed arguments ``cls`` (a dataclass whose fields are
+    named as the command's parameters): each field from ``given`` (the command's ``locals()``),
+    or from ``handed`` where the command passes it on otherwise. A field that names no
+    parameter is a KeyError when the command runs (the tests run every command), not a default
+    taken in silence."""
+    given = {**given, **handed}
+    return cls(**{f.name: given[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+
+
+# --help names values in plain words (``--plan TEXT``, ``--time-limit NUMBER``), never in
+# Python types (``<list[str]>``, ``<float range>``); the command line puts these in place of
+# typer's own labels
+_VALUE_WORDS = {
+    "str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "file": "FILE",
+    "directory": "DIR", "bool": "BOOLEAN",
+}
+
+
+def value_label(label: str) -> str:
+    """An option value's type label as typer prints it (``<list[str]>``, ``<float range>``,
+    ``<path>``) in a plain word: ``TEXT``, ``NUMBER``, ``PATH``; a choice (``a|b``) as it is."""
+    label = label.strip("<>")
+    if label.startswith("list[") and label.endswith("]"):
+        label = label[5:-1]
+    label = label.removesuffix(" range")
+    return _VALUE_WORDS.get(label, label if "|" in label else label.upper())
+
+
+def argument_label(name: str, nargs: int, required: bool) -> str:
+    """An argument in a usage line: SPEC, [SPEC], FILES... (typer writes {SPEC}, {target},
+    {FILES...}...)."""
+    name = name.upper()
+    if nargs != 1 and not name.endswith("..."):
+        name += "..."
+    return name if required else f"[{name}]"

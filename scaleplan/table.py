@@ -97,6 +97,19 @@ def stdout_is_terminal(console: Callable[[], Any]) -> bool:
     return bool(console().is_terminal)
 
 
+_PIPE_WIDTH = 10_000
+
+
+def stdout_width() -> int | None:
+    """The width stdout's console draws to: COLUMNS when set; else a terminal's own width
+    (None: the console measures it), and for a pipe or file no width limit, so that a table
+    keeps every cell whole (ids, names, paths) instead of cutting it to 80 columns (rich's
+    default off a terminal). Identifier columns are never cut either way."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    return None if sys.stdout.isatty() else _PIPE_WIDTH
+
+
 class Report(NamedTuple):
     """A command's output as its report module built it, for the command line to print: the
     ``--json`` document (``doc``), or ``text`` printed as it is (tables) followed by ``lines``

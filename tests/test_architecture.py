@@ -352,11 +352,12 @@ def test_check_writes_no_file(tmp_path: Path) -> None:
 # Issue 12 asks for scaleplan/cli/ under 1,000 lines. Moving the work that is not the command
 # line's (inputs, orchestration, progress, Ctrl-C bookkeeping, then the remaining flows and
 # option checks, then the profile written or printed, the stdout redirections, estimate's and
-# catalog list's options) into its packages took it from 1,672 to the figure below; what is
-# left is option declarations (each one line of --help), typer set-up, the error handler and
-# the printing (docs/architecture.md, "Known debts"). The limit only goes down: lower it when
+# catalog list's options, then args_of, the --help value words and stdout's width) into its
+# packages took it from 1,672 to the figure below; what is left is option declarations (each
+# one line of --help), typer set-up, the error handler and the printing (docs/architecture.md,
+# "Known debts"). The limit only goes down: lower it when
 # cli/ shrinks, never raise it.
-MAX_CLI_LINES = 1032
+MAX_CLI_LINES = 997
 
 
 def cli_lines(folder: Path) -> int:

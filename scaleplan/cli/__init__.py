@@ -15,7 +15,7 @@ from typer._click.exceptions import BadOptionUsage
 
 from scaleplan._version import __version__
 from scaleplan.cli._common import emit_json, json_usage
-from scaleplan.option_values import JSON_AFTER_COMMAND, json_requested
+from scaleplan.option_values import JSON_AFTER_COMMAND, argument_label, json_requested, value_label
 from scaleplan.startup import command_modules, resolve_annotations, resume_gc
 
 
@@ -92,30 +92,22 @@ def _plain_metavars() -> None:
     Python types (``<list[str]>``, ``<float range>``); an argument's own name says what it is.
 
     Typer prints its type labels from one method of its parameter class; this rewrites them
-    once, here, for every command.
+    once, here, for every command, in the words of ``option_values.value_label`` (arguments in
+    usage lines: ``argument_label``).
     """
     from typer import core
     from typer._click._textwrap import TextWrapper as W  # help: never `--time-` / `budget`
 
-    words = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "file": "FILE", "directory": "DIR", "bool": "BOOLEAN"}
     param = getattr(core, "_TyperParameter", None)
     if param is None or not hasattr(param, "display_type"):  # another typer: its own labels
         return
     original = param.display_type
 
     def display_type(self: Any, ctx: Any) -> str:
-        label = str(original(self, ctx)).strip("<>")
-        if label.startswith("list[") and label.endswith("]"):
-            label = label[5:-1]
-        label = label.removesuffix(" range")
-        return words.get(label, label if "|" in label else label.upper())
+        return value_label(str(original(self, ctx)))
 
     def usage_name(self: Any) -> str:
-        # usage lines: SPEC, [SPEC], FILES... (typer writes {SPEC}, {target}, {FILES...}...)
-        name = str(self.display_name_raw).upper()
-        if self.nargs != 1 and not name.endswith("..."):
-            name += "..."
-        return name if self.required else f"[{name}]"
+        return argument_label(str(self.display_name_raw), self.nargs, self.required)
 
     param.display_type = display_type
     W.__init__ = functools.partialmethod(W.__init__, break_on_hyphens=False)  # type: ignore[method-assign, assignment]

@@ -31,33 +31,24 @@ from scaleplan.interrupts import watch_sigint
 from scaleplan.option_values import json_requested
 from scaleplan.safetext import printable, printed_as_is
 from scaleplan.stdout_last import discard_stdout, json_document, last_words
-from scaleplan.table import Line, Report, stdout_is_terminal
+from scaleplan.table import Line, Report, stdout_is_terminal, stdout_width
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
 
-_PIPE_WIDTH = 10_000
 _STDOUT = {"written": False}  # this run printed on stdout: a failure adds no JSON object
 
 
 def stdout_console() -> Console:
     from rich.console import Console
 
-    # COLUMNS when set; else a terminal's own width, and for a pipe or file no width limit, so
-    # that a table keeps every cell whole (ids, names, paths) instead of cutting it to 80
-    # columns (rich's default off a terminal). Identifier columns are never cut either way.
-    if os.environ.get("COLUMNS", "").isdigit():
-        width: int | None = int(os.environ["COLUMNS"])
-    else:
-        width = None if sys.stdout.isatty() else _PIPE_WIDTH
-
     class _Stdout(Console):
         def on_broken_pipe(self) -> None:  # rich's default exits 1, the code of a failed verdict
             self.quiet = True
             discard_stdout()
 
-    return _Stdout(width=width, highlight=False, soft_wrap=False)
+    return _Stdout(width=stdout_width(), highlight=False, soft_wrap=False)
 
 
 def stderr_console() -> Console:

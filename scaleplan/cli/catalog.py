@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import handle_errors, print_report, stderr_console
-from scaleplan.cli.options import CatalogFiles, JsonTable, OutputWide, Wide, args_of, number_option
-from scaleplan.option_values import split_values
+from scaleplan.cli.options import CatalogFiles, JsonTable, OutputWide, Wide, number_option
+from scaleplan.option_values import args_of, split_values
 
 app = typer.Typer(help="Browse GPU/CPU instance types and prices (AWS, GCP, Azure and your own catalogs).", no_args_is_help=True)
 

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import handle_errors, print_report, warn
-from scaleplan.cli.options import args_of
-from scaleplan.option_values import typed_options
+from scaleplan.option_values import args_of, typed_options
 
 
 def check(

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import handle_errors, print_report
-from scaleplan.cli.options import args_of, number_option
+from scaleplan.cli.options import number_option
+from scaleplan.option_values import args_of
 
 
 def observe(

@@ -4,8 +4,7 @@ that command's signature."""
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -30,19 +29,6 @@ AcceleratorCatalogs = Annotated[list[str] | None, typer.Option(
 # validate and simulate; render and import melange
 JsonResult = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 JsonSummary = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
-
-Args = TypeVar("Args")
-
-
-def args_of(cls: type[Args], given: dict[str, Any], **handed: Any) -> Args:
-    """A command's options as its core's typed arguments ``cls`` (a dataclass whose fields are
-    named as the command's parameters): each field from ``given`` (the command's ``locals()``),
-    or from ``handed`` where the command passes it on otherwise. A field that names no
-    parameter is a KeyError when the command runs (the tests run every command), not a default
-    taken in silence."""
-    given = {**given, **handed}
-    return cls(**{f.name: given[f.name] for f in fields(cls)})  # type: ignore[arg-type]
-
 
 def number_option(
     *decls: str,

@@ -14,13 +14,8 @@ import typer
 import typer.core
 
 from scaleplan.cli._common import handle_errors, print_report, stderr_console, warn
-from scaleplan.cli.options import (
-    AcceleratorCatalogs,
-    CatalogFiles,
-    JsonOnStdout,
-    args_of,
-    number_option,
-)
+from scaleplan.cli.options import AcceleratorCatalogs, CatalogFiles, JsonOnStdout, number_option
+from scaleplan.option_values import args_of
 
 ARGV_KEY = "scaleplan.profile.argv"
 

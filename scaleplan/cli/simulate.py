@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import handle_errors, print_report
-from scaleplan.cli.options import JsonResult, args_of, number_option
+from scaleplan.cli.options import JsonResult, number_option
+from scaleplan.option_values import args_of
 
 
 def simulate(
