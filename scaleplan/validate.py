@@ -223,6 +223,11 @@ def _check_model(spec: Spec, file: str, lines: LineMap) -> list[Problem]:
     try:
         s = setup_from_spec(spec.model, Path(file).parent)
     except InputError as exc:
+        if exc.file is not None:  # the config.json's fields, named by that file (UX trial 37 F2)
+            return with_lines([
+                Problem("model.architecture", f"{exc.file}: {p.where}: {p.message}", hint=p.hint)
+                for p in exc.problems
+            ], lines)
         return with_lines(exc.problems, lines)
     classes = token_classes_of(spec.traffic.classes)
     too_long = s.context_problem(classes, spec.traffic.classes, spec.slo.percentile)

@@ -4,6 +4,7 @@ message said 'relative paths are resolved from the current folder' and named no 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,31 @@ def test_a_missing_config_json_names_the_path_from_the_spec_folder(
         assert "specs/s.yaml:4: model.architecture:" in out
         assert f"config.json not found: {Path('specs/nope/config.json')}" in out
         assert "resolved from the spec's folder" in out and "current folder" not in out
+
+
+def test_a_config_json_missing_a_field_is_named_by_its_file_and_field(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UX trial 37 F2: a config.json without num_hidden_layers was reported by validate at the
+    spec's `model:` line as 'model.num_hidden_layers' (no such spec field), naming neither the
+    config.json nor model.architecture's line; optimize named the file but the same wrong
+    'model.' path. validate now points at model.architecture and names the file and field;
+    optimize and profile llm --spec name the file and its field."""
+    monkeypatch.chdir(tmp_path)
+    Path("specs/cfg").mkdir(parents=True)
+    cfg = {"model_type": "qwen2", "hidden_size": 5120, "num_attention_heads": 40,
+           "num_key_value_heads": 8, "intermediate_size": 13824, "vocab_size": 152064,
+           "torch_dtype": "bfloat16"}
+    Path("specs/cfg/config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    spec = SPEC.replace("./nope/config.json", "cfg/config.json")
+    Path("specs/s.yaml").write_text(spec, encoding="utf-8")
+    said = cli(["validate", "specs/s.yaml"], exit_code=3).stderr
+    shown = Path("specs/cfg/config.json")
+    assert f"specs/s.yaml:4: model.architecture: {shown}: num_hidden_layers: missing" in said, said
+    assert "model.num_hidden_layers" not in said
+    profile_llm = ["profile", "llm", "--spec", "specs/s.yaml"]
+    for cmd in (["optimize", "specs/s.yaml", "--out", "o"], profile_llm):
+        said = cli(cmd, exit_code=3).stderr
+        assert f"{shown}: num_hidden_layers: missing" in said, said
+        assert "model.num_hidden_layers" not in said
+    assert not Path("o").exists()

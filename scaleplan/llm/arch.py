@@ -197,7 +197,8 @@ def architecture_from_config(cfg: Mapping[str, Any], name: str, *, file: str | N
     kind = cfg.get("model_type")
     where = "the model's Hugging Face config.json"
     if isinstance(kind, str):
-        where += f" (left out there: the default of transformers' configuration class for model_type {kind!r})"
+        where += (f" (a config.json may leave out a value equal to the default of transformers' "
+                  f"configuration class for model_type {kind!r}; scaleplan does not assume one here)")
 
     def need(*keys: str) -> int:
         v = _int(cfg, *keys)

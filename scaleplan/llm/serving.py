@@ -320,6 +320,8 @@ def setup_from_spec(
             pipeline_parallel=ec.pipeline_parallel,
         )
     except InputError as exc:
+        if exc.file is not None:  # the config.json's own fields (UX trial 37 F2: not model.X)
+            raise
         raise InputError(exc.file, [Problem(f"model.{p.where}" if p.where else "model.architecture", p.message, hint=p.hint) for p in exc.problems]) from None
 
 
