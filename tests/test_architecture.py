@@ -67,6 +67,19 @@ def test_library_allowed_in_its_room(path: str, source: str) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_print_outside_cli_fails() -> None:
+    """Only the command line prints (docs/architecture.md): ruff's T20 (print, pprint) is on for
+    the package, off in ``scaleplan/cli/`` (and tests, bench, tools), in the project's own
+    selection; the report modules that draw with rich print nothing either."""
+    for path in ("scaleplan/render/bad.py", "scaleplan/profile/report.py", "scaleplan/errors.py"):
+        out = _ruff(path, "def f() -> None:\n    print('x')\n", None)
+        assert out.returncode == 1 and "T201" in out.stdout, out.stdout + out.stderr
+    out = _ruff("scaleplan/solve/bad.py", "from pprint import pprint\n\npprint({})\n", None)
+    assert out.returncode == 1 and "T203" in out.stdout, out.stdout + out.stderr
+    out = _ruff("scaleplan/cli/ok.py", "def f() -> None:\n    print('x')\n", None)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
 def _branchy(n: int) -> str:
     """A function with ``n`` ifs: McCabe complexity n + 1."""
     body = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(n))
@@ -184,6 +197,51 @@ def test_the_offender_list_is_exact() -> None:
     mod = load_script(ROOT / "tools" / "ruff_offenders.py")
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert mod.current(text) == mod.block(), "run: python tools/ruff_offenders.py --write"
+
+
+EXITS = {"sys.exit", "os._exit", "exit", "quit", "SystemExit"}
+
+
+def exits_outside_cli(package: Path) -> list[str]:
+    """``file:line name`` for each way out of the process (``sys.exit``, ``os._exit``, the
+    ``exit()`` and ``quit()`` builtins, ``SystemExit``) named in a module of ``package``
+    outside its ``cli/``: only the command line exits; below it a failure is a typed error
+    (errors.py) that the one handler in cli/_common.py maps to its exit code. Checked on the
+    syntax tree, as ruff's banned-api cannot name builtins and is off as a whole in the rooms
+    that may import rich or pulp."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        where = path.relative_to(package.parent)
+        if where.parts[1] == "cli":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Name):
+                names = [node.id]
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                names = [f"{node.value.id}.{node.attr}"]
+            elif isinstance(node, ast.ImportFrom) and node.module in ("sys", "os"):
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            found += [f"{where}:{node.lineno} {n}" for n in names if n in EXITS]
+    return found
+
+
+def test_only_the_cli_exits(tmp_path: Path) -> None:
+    assert exits_outside_cli(ROOT / "scaleplan") == []
+    package = fake_package(tmp_path, {
+        "cli/_common.py": "import sys\n\n\ndef fail() -> None:\n    sys.exit(3)\n",
+        "solve/core.py": "import sys\n\n\ndef f() -> None:\n    sys.exit(4)\n",
+        "render/build.py": "def f() -> None:\n    raise SystemExit(2)\n",
+        "kube/names.py": "from os import _exit\n",
+        "llm/perf.py": "def f() -> None:\n    quit()\n",
+        "errors.py": "exit_code = 3\n",  # a name that says exit is no exit
+    })
+    assert exits_outside_cli(package) == [
+        "scaleplan/kube/names.py:1 os._exit",
+        "scaleplan/llm/perf.py:2 quit",
+        "scaleplan/render/build.py:2 SystemExit",
+        "scaleplan/solve/core.py:5 sys.exit",
+    ]
 
 
 # Rooms below render: what they import, directly or through other modules, inside functions
