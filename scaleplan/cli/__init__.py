@@ -68,7 +68,7 @@ def _root(
 # Command modules, in help order: the commands each holds (its functions of those names), or
 # the name of the command group it holds (its ``app``).
 COMMAND_MODULES: dict[str, tuple[str, ...] | str] = {
-    "basic": ("schema", "validate"), "catalog": "catalog", "profile": "profile",
+    "schema_validate": ("schema", "validate"), "catalog": "catalog", "profile": "profile",
     "optimize": ("optimize",), "render": ("render",), "check": ("check",),
     "simulate": ("simulate",), "diff": ("diff",), "importer": "import", "observe": ("observe",),
 }
