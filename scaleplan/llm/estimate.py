@@ -13,8 +13,6 @@ from scaleplan.llm.hardware import UnsupportedDtype, proxy_warning
 from scaleplan.llm.memory import BYTES_PER_PARAM, GIB, Refusal, weight_bytes
 from scaleplan.llm.perf import Calibration, ClassPerf, Deployment
 from scaleplan.llm.serving import (
-    TPOT_TAIL,
-    TTFT_TAIL,
     LlmSetup,
     Shape,
     TokenClass,
@@ -22,6 +20,7 @@ from scaleplan.llm.serving import (
     max_concurrency,
     predict,
     size,
+    tail_at,
 )
 from scaleplan.llm.shards import FP8_BLOCK, fp8_checkpoint_split
 from scaleplan.profile.build import make_profile
@@ -46,10 +45,10 @@ def class_measurement(
     def r(x: float, digits: int = 4) -> float:
         return round(x, digits) if rounded else x
 
-    def pct(mean: float, tail: dict[int, float]) -> Percentiles:
-        return Percentiles(p50=r(mean * tail[50]), p90=r(mean * tail[90]), p95=r(mean * tail[95]), p99=r(mean * tail[99]), mean=r(mean))
+    def pct(key: str, mean: float) -> Percentiles:
+        return Percentiles(**{f"p{q}": r(tail_at(key, mean, q)) for q in (50, 90, 95, 99)}, mean=r(mean))
 
-    ttft, tpot = pct(p.ttft_ms, TTFT_TAIL), pct(p.tpot_ms, TPOT_TAIL)
+    ttft, tpot = pct("ttft", p.ttft_ms), pct("tpot", p.tpot_ms)
     n = cls.output_tokens - 1
     lat = Percentiles(p50=r(ttft.p50 + tpot.p50 * n), p90=r(ttft.p90 + tpot.p90 * n), p95=r(ttft.p95 + tpot.p95 * n), p99=r(ttft.p99 + tpot.p99 * n), mean=r(p.ttft_ms + p.tpot_ms * n))
     if p.joint:  # a length spread: the joint percentiles of prompt, completion and

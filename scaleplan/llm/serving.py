@@ -482,10 +482,16 @@ def queue_fed_rates(shape: Shape, cls: TokenClass, concurrency: int) -> tuple[fl
     return tuple(out)
 
 
+def tail_at(key: str, mean_ms: float, percentile: int) -> float:
+    """``key``'s ("ttft" / "tpot") value at a percentile from its mean by its tail factor
+    (:data:`TTFT_TAIL` / :data:`TPOT_TAIL`): the one place the tables scale a mean."""
+    return mean_ms * (TPOT_TAIL if key == "tpot" else TTFT_TAIL)[percentile]
+
+
 def tails_at(ttft_ms: float, tpot_ms: float, percentile: int) -> tuple[float, float]:
     """(TTFT, TPOT) at a percentile from mean TTFT and TPOT, by the tail factors alone
-    (:data:`TTFT_TAIL`, :data:`TPOT_TAIL`; no length spread)."""
-    return ttft_ms * TTFT_TAIL[percentile], tpot_ms * TPOT_TAIL[percentile]
+    (:func:`tail_at`; no length spread)."""
+    return tail_at("ttft", ttft_ms, percentile), tail_at("tpot", tpot_ms, percentile)
 
 
 def at_percentile(perf: ClassPerf, percentile: int) -> tuple[float, float]:

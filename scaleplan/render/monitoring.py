@@ -278,9 +278,8 @@ def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
     per LLM allocation, the mean over its class mix at ``max_num_seqs`` (TPOT weighted by each
     class's share of the tokens, TTFT by its share of the requests: a class-blind histogram
     mixes them; h4's weighting, UX trial 34 F2) at the percentile by the LLM room's tail
-    factor of ``key`` (:data:`scaleplan.llm.serving.TTFT_TAIL` /
-    :data:`~scaleplan.llm.serving.TPOT_TAIL`, as ``tails_at`` applies them)."""
-    from scaleplan.llm.serving import TPOT_TAIL, TTFT_TAIL
+    factor of ``key`` (:func:`scaleplan.llm.serving.tail_at`)."""
+    from scaleplan.llm.serving import tail_at
 
     pct = plan.spec.slo.percentile
     if key == "latency":
@@ -299,7 +298,7 @@ def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
             c = shares.get(name)
             w = (c.share if c else 1.0) * ((c.output_tokens or 1) if c and key == "tpot" else 1)
             total, mean = total + w, mean + w * (p.tpot_ms if key == "tpot" else p.ttft_ms)
-        v = mean / total * (TPOT_TAIL if key == "tpot" else TTFT_TAIL)[pct]
+        v = tail_at(key, mean / total, pct)
         if best is None or v > best[0]:
             best = (v, a.instance_type, a.llm.max_num_seqs)
     return best
