@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scaleplan.llm.engine_metrics import E2E_HISTOGRAMS, TOKEN_HISTOGRAMS
+
 START = 1767225600  # 2026-01-01T00:00:00Z
 SCRAPE_S = 60
 BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
@@ -109,11 +111,17 @@ def history(outdir: Path, *, namespace: str, service: str, replicas: Sequence[in
 
 
 
-# vLLM's own bucket edges (v0.11 vllm/v1/metrics/loggers.py, seconds): e2e request latency,
-# TTFT, and inter-token latency / time per output token (one histogram, two names)
-VLLM_LATENCY_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0)
-VLLM_TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
-VLLM_TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0)
+def _known(buckets: tuple[float, ...] | None) -> tuple[float, ...]:
+    assert buckets is not None
+    return buckets
+
+
+# vLLM's own bucket edges (seconds), as render and observe know them
+# (scaleplan.llm.engine_metrics): e2e request latency, TTFT, and inter-token latency / time
+# per output token (one histogram, two names)
+VLLM_LATENCY_BUCKETS = _known(E2E_HISTOGRAMS["vllm"][1])
+VLLM_TTFT_BUCKETS = _known(TOKEN_HISTOGRAMS["vllm"]["ttft"][1])
+VLLM_TPOT_BUCKETS = _known(TOKEN_HISTOGRAMS["vllm"]["tpot"][1])
 VLLM_LENGTH_BUCKETS = (64.0, 256.0, 1024.0, 4096.0)
 # Per-request spread (lognormal, log-space sigma, around the hour's mean): a request's TPOT is
 # the mean of its many decode steps at about the same batch, so it is tight (sigma 0.15: p95 =
