@@ -162,23 +162,30 @@ def gather_inputs(path: str | Path, catalogs: Sequence[str] = ()) -> Gathered:
 
     file = str(path)
     doc = load_yaml(path, what="spec")
+    from scaleplan.catalog.files import load_catalog
+    from scaleplan.precheck import placement_alone, placement_name_problems, placement_problems
+
     problems: list[Problem] = []
     spec: Spec | None = None
+    alone = None
     try:
         spec = parse_spec(doc)
     except SpecError as exc:
         problems += exc.problems
+        alone = placement_alone(doc, exc.problems)  # its names are checked all the same
     profile, profile_path, more = referenced_profile(file, doc)
     problems += more
     cat_problems = referenced_catalogs(file, doc)
     problems += cat_problems
     catalog = None
     spec_catalogs: tuple[Path, ...] = ()
+    if alone is not None and not cat_problems:
+        pl, flavor = alone
+        found = [str(Path(file).parent / c) for c in pl.catalogs]
+        mine = load_catalog([*found, *catalogs], providers=pl.providers)
+        problems += placement_name_problems(pl, flavor, mine, doc.lines)
     if spec is not None and not cat_problems:
         spec_catalogs = tuple(Path(file).parent / c for c in spec.placement.catalogs)
-        from scaleplan.catalog.files import load_catalog
-        from scaleplan.precheck import placement_problems
-
         # the spec's providers' shipped files, then the spec's own catalogs, then --catalog
         catalog = load_catalog(
             [*map(str, spec_catalogs), *catalogs], providers=spec.placement.providers

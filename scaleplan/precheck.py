@@ -8,7 +8,10 @@ by ``optimize`` for a name it cannot find. Every name is matched exactly (see
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
 
 from scaleplan.catalog.files import SHIPPED
 from scaleplan.catalog.model import Catalog, zone_of_region
@@ -20,20 +23,49 @@ from scaleplan.names import (
     unknown_accelerator_hint,
     unknown_hint,
 )
-from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
+from scaleplan.spec import PROVIDER_OF_FLAVOR, Kubernetes, Placement, Spec, providers_from_flavor
 from scaleplan.wording import article, or_list
-from scaleplan.yamlio import LineMap, PathKey
+from scaleplan.yamlio import Document, LineMap, PathKey
 
 _GLOB = "*?["
 
 
 def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = None) -> list[Problem]:
     """Every placement name the catalogs do not know, each with its path, line and a fix."""
+    at = _at(lines)
+    return [
+        *placement_name_problems(spec.placement, spec.kubernetes.flavor, catalog, lines),
+        *_pipeline_problems(spec, catalog, at),
+    ]
 
-    def at(path: PathKey) -> int | None:
-        return lines.line_of(path) if lines is not None else None
 
-    pl = spec.placement
+def placement_alone(doc: Document, problems: Sequence[Problem]) -> tuple[Placement, str] | None:
+    """The placement section and the cluster's flavor of a spec that failed the schema
+    (``problems``), each validated alone, as :class:`Spec` would read them (providers
+    defaulted from the flavor): what :func:`placement_name_problems` needs, so that validate
+    says an unknown region beside a typo elsewhere (UX trial 36). None where a problem is in
+    either section or the whole document (then the names cannot be known)."""
+    if any(re.split(r"[.\[]", p.where)[0] in ("", "placement", "kubernetes") for p in problems):
+        return None
+    data = providers_from_flavor(doc.data)
+    try:
+        k8s = Kubernetes.model_validate(data["kubernetes"])
+        return Placement.model_validate(data.get("placement", {})), k8s.flavor
+    except (ValidationError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _at(lines: LineMap | None) -> Callable[[PathKey], int | None]:
+    return lambda path: lines.line_of(path) if lines is not None else None
+
+
+def placement_name_problems(
+    pl: Placement, flavor: str, catalog: Catalog, lines: LineMap | None = None
+) -> list[Problem]:
+    """:func:`placement_problems` but the pipeline's: what the placement section and the
+    cluster's flavor alone decide (validate runs it too where other sections fail the
+    schema, :func:`placement_alone`)."""
+    at = _at(lines)
     problems: list[Problem] = []
     by_provider: dict[str, set[str]] = {}
     for r in catalog.rows:
@@ -64,7 +96,7 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
             close = did_you_mean(region, ours)
             # a catalog lists it, or it only has that cloud's form (us-central-1 is no aws region)
             known = "it is" if listed else "it has the form of"
-            ours_said = _providers_said(spec, elsewhere, lines)
+            ours_said = _providers_said(pl, flavor, elsewhere, lines)
             hint = f"{known} {article('/'.join(elsewhere))} region name; {ours_said}" + (f"; {close}" if close else "")
         else:
             close = did_you_mean(region, ours)
@@ -74,22 +106,20 @@ def placement_problems(spec: Spec, catalog: Catalog, lines: LineMap | None = Non
     for i, name in enumerate(pl.accelerators):
         if catalog.resolve(name) is None:
             problems.append(Problem(f"placement.accelerators[{i}]", f"unknown accelerator {name!r}", hint=unknown_accelerator_hint(name, names, ", and name that file in placement.catalogs"), line=at(("placement", "accelerators", i))))
-    problems += _exclude_problems(spec, catalog, at)
-    problems += _zone_problems(spec, catalog, at)
-    problems += _quota_problems(spec, catalog, by_provider, at)
-    problems += _pipeline_problems(spec, catalog, at)
+    problems += _exclude_problems(pl, catalog, at)
+    problems += _zone_problems(pl, catalog, at)
+    problems += _quota_problems(pl, flavor, catalog, by_provider, at)
     return problems
 
 
 def _zone_problems(
-    spec: Spec, catalog: Catalog, at: Callable[[PathKey], int | None]
+    pl: Placement, catalog: Catalog, at: Callable[[PathKey], int | None]
 ) -> list[Problem]:
     """A ``placement.zones`` entry that is a zone of no region the placement takes: a misspelt
     zone, or another region's, would otherwise plan a cluster without it (fewer zones, each
     loss a larger share) without a word."""
     from scaleplan.solve.placement import listed_zones
 
-    pl = spec.placement
     if not pl.zones:  # every spec reaches here: no rows read without zones
         return []
     if pl.redundancy != "zone":
@@ -197,10 +227,9 @@ def _pipeline_fix(pp: int, fits: list[int], nodes: list[int], maxg: int) -> str:
     return f"leave it out (a replica of one GPU has no stages to split), or {' and '.join(steps)}"
 
 
-def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str]], at: Callable[[PathKey], int | None]) -> list[Problem]:
+def _quota_problems(pl: Placement, flavor: str, catalog: Catalog, by_provider: dict[str, set[str]], at: Callable[[PathKey], int | None]) -> list[Problem]:
     """A quota's provider, region and family, matched like the other names: a quota that names
     nothing in the plan's catalogs would limit nothing, silently."""
-    pl = spec.placement
     out: list[Problem] = []
     for i, q in enumerate(pl.quotas):
         where = f"placement.quotas[{i}]"
@@ -214,7 +243,7 @@ def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str
                 f"quota for provider {q.provider!r}, which the plan does not use "
                 f"(placement.providers is [{used}]), so it would limit nothing"
             )
-            fix = _quota_provider_fix(spec, q.provider, by_provider)
+            fix = _quota_provider_fix(flavor, q.provider, by_provider)
             line = at(("placement", "quotas", i, "provider"))
             out.append(Problem(f"{where}.provider", msg, hint=fix, line=line))
             continue
@@ -252,12 +281,11 @@ def _quota_problems(spec: Spec, catalog: Catalog, by_provider: dict[str, set[str
     return out
 
 
-def _quota_provider_fix(spec: Spec, provider: str, by_provider: dict[str, set[str]]) -> str:
+def _quota_provider_fix(flavor: str, provider: str, by_provider: dict[str, set[str]]) -> str:
     """How to fix a quota of a provider the plan does not use. Adding it to
     placement.providers is a fix only where the flavor can run its nodes (generic) and a
     catalog has it: on gke ``provider: google`` was told to add 'google' to the providers,
     which is refused (UX review 19)."""
-    flavor = spec.kubernetes.flavor
     cloud = PROVIDER_OF_FLAVOR.get(flavor)
     if cloud is not None:
         return (
@@ -293,12 +321,13 @@ def _uncovered_region(region: str, providers: tuple[str, ...], *, after_question
     return f" I{said}" if after_question else f"; i{said}"
 
 
-def _providers_said(spec: Spec, elsewhere: list[str], lines: LineMap | None) -> str:
+def _providers_said(
+    pl: Placement, flavor: str, elsewhere: list[str], lines: LineMap | None
+) -> str:
     """How the hint names the spec's providers beside another cloud's region: as written, or,
     where the spec gives none, as defaulted from the flavor, with the flavor of that cloud (UX
     trial 28: 'placement.providers is [gcp]' of a gke spec that names no providers and a
     westus2 meant for aks)."""
-    pl, flavor = spec.placement, spec.kubernetes.flavor
     ours = f"[{', '.join(pl.providers)}]"
     written = lines is None or ("placement", "providers") in lines.lines
     if written or flavor not in PROVIDER_OF_FLAVOR or len(elsewhere) != 1:
@@ -319,19 +348,19 @@ def _region_style(region: str, providers: tuple[str, ...]) -> list[str]:
     return hits if len(hits) == 1 and hits[0] not in providers else []
 
 
-def _exclude_problems(spec: Spec, catalog: Catalog, at: Callable[[PathKey], int | None]) -> list[Problem]:
+def _exclude_problems(pl: Placement, catalog: Catalog, at: Callable[[PathKey], int | None]) -> list[Problem]:
     known = {r.instance_type for r in catalog.rows} | {r.family for r in catalog.rows} | set(catalog.accelerator_names())
     lower = {k.lower() for k in known}
     out = []
-    for i, pattern in enumerate(spec.placement.exclude):
+    for i, pattern in enumerate(pl.exclude):
         if any(ch in pattern for ch in _GLOB):
             continue  # a pattern may well match nothing in today's catalogs (a family to keep out)
         if pattern.lower() in lower or catalog.resolve(pattern) is not None:
             continue
         hint = unknown_hint(pattern, known, "names", "see `scaleplan catalog list`")
         other = [p for p, rx in INSTANCE_STYLES if rx.fullmatch(pattern)]
-        if len(other) == 1 and other[0] not in spec.placement.providers:  # as for regions
-            ours = ", ".join(spec.placement.providers)
+        if len(other) == 1 and other[0] not in pl.providers:  # as for regions
+            ours = ", ".join(pl.providers)
             hint = f"it is {article(other[0])} instance type name; placement.providers is [{ours}]"
         out.append(Problem(f"placement.exclude[{i}]", f"unknown instance type, family or accelerator {pattern!r}", hint=hint, line=at(("placement", "exclude", i))))
     return out

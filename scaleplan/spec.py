@@ -433,6 +433,21 @@ class Kubernetes(_Model):
         return self
 
 
+def providers_from_flavor(data: Any) -> Any:
+    """A spec's data with ``placement.providers`` defaulted to the flavor's cloud (all clouds
+    for generic), as :class:`Spec` reads it."""
+    if not isinstance(data, dict):
+        return data
+    placement = data.get("placement", {})
+    k8s = data.get("kubernetes")
+    if not isinstance(placement, dict) or "providers" in placement or not isinstance(k8s, dict):
+        return data
+    cloud = PROVIDER_OF_FLAVOR.get(str(k8s.get("flavor", "generic")))
+    if cloud is None:
+        return data
+    return {**data, "placement": {**placement, "providers": [cloud]}}
+
+
 class Spec(_Model):
     """A scaleplan deployment spec (``kind: InferenceService``)."""
 
@@ -448,17 +463,7 @@ class Spec(_Model):
     @model_validator(mode="before")
     @classmethod
     def _providers_from_flavor(cls, data: Any) -> Any:
-        """``placement.providers`` defaults to the flavor's cloud (all clouds for generic)."""
-        if not isinstance(data, dict):
-            return data
-        placement = data.get("placement", {})
-        k8s = data.get("kubernetes")
-        if not isinstance(placement, dict) or "providers" in placement or not isinstance(k8s, dict):
-            return data
-        cloud = PROVIDER_OF_FLAVOR.get(str(k8s.get("flavor", "generic")))
-        if cloud is None:
-            return data
-        return {**data, "placement": {**placement, "providers": [cloud]}}
+        return providers_from_flavor(data)
 
     @model_validator(mode="wrap")
     @classmethod
