@@ -13,7 +13,8 @@ only. Prints (docs/benchmarks.md, issue 15, "Why the TTFT misses miss"):
   its rows, those within, under (predicted < 0.7 x measured) and over (> 1.3 x), and its
   median predicted / measured;
 * for the closed-loop rows, the arrival-clustering term (``perf.CLUSTERING``) taken apart:
-  every row predicted with the clustering weight at 0 and at 1 (TTFT is linear in it), so
+  every row predicted with the clustering weight at 0 and at 1 (TTFT is linear in it; a row
+  whose client drew its lengths runs at ``perf.DRAWN_CLUSTERING`` x its engine's weight), so
   that the best single weight per engine and per (engine, client, DeepSeek or not) group can
   be counted without running the model again, and the weight each row would need;
 * that wait in physical units, per (client, engine, DeepSeek or not, clients): the lone
@@ -136,7 +137,12 @@ def collect(data: Path) -> list[dict]:
                 min(c.n, cap), c.i, d.settings.max_num_batched_tokens, c.engine
             )
             rec["held"] = c.n <= cap  # every client runs (no wait for a slot in the cache)
+            # the weight a row runs at: its engine's, x DRAWN_CLUSTERING where the client drew
+            # each request's lengths; p0 / p1 are at weight 0 / 1 whatever the client
+            drawn = perf.DRAWN_CLUSTERING
+            rec["weight"] = weights[c.engine] * (drawn if V.drawn_lengths(c) else 1.0)
             try:
+                perf.DRAWN_CLUSTERING = 1.0
                 for k in perf.CLUSTERING:
                     perf.CLUSTERING[k] = 0.0
                 rec["p0"] = V.predict(c)["ttft"]
@@ -145,6 +151,7 @@ def collect(data: Path) -> list[dict]:
                 rec["p1"] = V.predict(c)["ttft"]
             finally:
                 perf.CLUSTERING.update(weights)
+                perf.DRAWN_CLUSTERING = drawn
         rows.append(rec)
     return rows
 
@@ -239,7 +246,7 @@ def off_linear(rows: list[dict]) -> list[dict]:
         r
         for r in rows
         if "p0" in r
-        and abs((r["p0"] + perf.CLUSTERING[r["c"].engine] * (r["p1"] - r["p0"])) / r["pred"] - 1.0)
+        and abs((r["p0"] + r["weight"] * (r["p1"] - r["p0"])) / r["pred"] - 1.0)
         > 0.01
     ]
 
@@ -300,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         now = sum(within(r["pred"], r["meas"]) for r in cs)
         k, w = best_weight(cs)
         print(
-            f"  {eng:7s} rows {len(cs):4d}  within now (weight {weights[eng]}) {now:4d}  "
+            f"  {eng:7s} rows {len(cs):4d}  within now (weight {weights[eng]}, drawn lengths x"
+            f"{perf.DRAWN_CLUSTERING}) {now:4d}  "
             f"best single weight {w:.2f}: {k}"
         )
     print("  by engine, client, DeepSeek or not: best single weight")
@@ -355,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
                 "DeepSeek" if r["c"].preset.startswith("deepseek") else "others",
                 r["c"].n,
             )
-            ex[key].append((e, weights[r["c"].engine] * r["cohort"]))
+            ex[key].append((e, r["weight"] * r["cohort"]))
     for key in sorted(ex):
         es = sorted(e for e, _ in ex[key])
         now = sorted(m for _, m in ex[key])

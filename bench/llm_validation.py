@@ -275,6 +275,15 @@ def attention_dp_moe(r: dict[str, str], model: str, gpus: int) -> bool:
     return gpus > 1 and "enable_attention_dp" in r["notes"] and preset(model).is_moe
 
 
+def drawn_lengths(c: Case) -> bool:
+    """Whether the row's client drew each request's lengths (InferenceX's uniform draw, a
+    ShareGPT sample) rather than sending the row's fixed ones: its closed loop's cohorts do not
+    come back whole (perf.DRAWN_CLUSTERING)."""
+    r = c.row
+    inferencex = r["source_id"] == "aiconfigurator_silicon_sample" and INFERENCEX.search(r["notes"])
+    return bool(inferencex) or "sharegpt" in r["dataset"].lower()
+
+
 def mean_drawn(nominal: float) -> float:
     """Mean of the uniform integers in [int(L x ratio), L] that InferenceX's client draws."""
     return (int(nominal * INFERENCEX_RANGE_RATIO) + nominal) / 2.0
@@ -353,7 +362,7 @@ def predict(c: Case, cal: Calibration | None = None) -> dict[str, float]:
         # steady state of independent arrivals at min(N, what the KV cache holds); the other
         # clients wait for a slot: about (N - cap) / cap request durations
         cap = saturation_concurrency(d, mem, c.i, c.o)  # type: ignore[arg-type]
-        p = serve_class(d, c.i, c.o, min(c.n, cap))
+        p = serve_class(d, c.i, c.o, min(c.n, cap), drawn=drawn_lengths(c))
         wait = (c.n - cap) / cap * (p.ttft_ms + (c.o - 1) * p.tpot_ms) if c.n > cap else 0.0
         out.update(tok_s=p.output_tokens_per_s, tpot=p.tpot_ms, ttft=p.ttft_ms + wait)
     elif c.mode == "online_poisson_qps":
@@ -444,7 +453,7 @@ def observed(c: Case) -> Observed:
     if c.mode == "online_fixed_concurrency":
         if c.n > cap:  # TTFT includes queueing for a slot, which the steady state does not hold
             common["ttft_ms"] = None
-        return Observed(d, c.i, c.o, min(c.n, cap), **common)  # type: ignore[arg-type]
+        return Observed(d, c.i, c.o, min(c.n, cap), drawn=drawn_lengths(c), **common)  # type: ignore[arg-type]
     n = cap
     if c.mode == "online_poisson_qps" and c.rate is not None:
         tok_s, ttft, tpot = m.get("tok_s"), m.get("ttft"), m.get("tpot")

@@ -636,3 +636,29 @@ def test_the_tp_all_reduce_by_hand() -> None:
     over_pcie = 2 * 7 / 8 * payload / (0.5 * 25e9) + 25e-6
     assert pcie.allreduce_s(8, 8, payload) == pytest.approx(over_pcie, rel=1e-9)
     assert hw.allreduce_s(1, 1, payload) == 0.0
+
+
+def test_a_closed_loop_of_drawn_lengths_keeps_part_of_the_clustering_wait() -> None:
+    from scaleplan.llm.perf import CLUSTERING, DRAWN_CLUSTERING, cohort_wait, step_time_ms
+
+    # 16 vLLM clients of 1,024 / 1,024 tokens on one H100: the cohort of sqrt(16) = 4 prompts
+    # waits (4 - 1) / 2 = 1.5 lone prefills per unit of the engine's weight (1.5) when the
+    # lengths are fixed; a client that draws each request's lengths keeps 0.8 of that weight
+    d = Deployment(preset("llama-3.1-8b"), hardware_for(ACCS["H100"]), "bf16", "bf16",
+                   EngineSettings.of("vllm"))
+    assert (CLUSTERING["vllm"], DRAWN_CLUSTERING) == (1.5, 0.8)
+    assert cohort_wait(16, 1024, d.settings.max_num_batched_tokens, "vllm") == 1.5
+    alone = step_time_ms(d, prefill_tokens=1024, prefill_pairs=1024 * 1024 / 2.0).ms
+    fixed = serve_class(d, 1024, 1024, 16)
+    drawn = serve_class(d, 1024, 1024, 16, drawn=True)
+    # the wait: 1.5 x 1.5 x alone with fixed lengths, 0.8 x that drawn; the difference 0.45 x
+    assert fixed.ttft_ms - drawn.ttft_ms == pytest.approx(0.2 * 1.5 * 1.5 * alone, rel=1e-9)
+    assert drawn.tpot_ms == fixed.tpot_ms  # the steps are the same
+    # open-loop arrivals have no clustering wait: drawn or not, the same
+    assert serve_class(d, 1024, 1024, 16, open_loop=True, drawn=True) == serve_class(
+        d, 1024, 1024, 16, open_loop=True)
+    # a calibration point read as drawn is predicted the drawn way
+    from scaleplan.llm.calibrate import predicted
+
+    point = Observed(d, 1024, 1024, 16, drawn=True)
+    assert predicted(point, Calibration())[0] == pytest.approx(drawn.ttft_ms)

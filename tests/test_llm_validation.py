@@ -14,7 +14,7 @@ from conftest import load_script
 from scaleplan.catalog.files import load_accelerators
 from scaleplan.llm import preset
 from scaleplan.llm.memory import EngineSettings
-from scaleplan.llm.perf import Deployment
+from scaleplan.llm.perf import Deployment, serve_class
 from scaleplan.llm.serving import hardware_for
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "llm_validation.py"
@@ -194,3 +194,22 @@ def test_the_refit_keeps_a_scale_its_rows_cannot_tell_from_the_tables(
     assert scales[1:] == table[1:], why
     assert "compute 0.534 out" in why and "memory kept" in why, why
     assert free.memory != table[1]
+
+
+def test_closed_loops_whose_client_draws_lengths_are_read_as_drawn(
+    bench: ModuleType, rows: dict[str, dict[str, str]]
+) -> None:
+    # InferenceX draws each request's lengths from [0.8 L, L]; gpustack's runs sample ShareGPT;
+    # aiconfigurator's own collection and NVIDIA NIM's synthetic runs send the row's lengths
+    drawn = {rid: bench.drawn_lengths(bench.classify(rows[rid]))
+             for rid in ("1867", "1013", "2753", "959")}
+    assert drawn == {"1867": True, "1013": True, "2753": False, "959": False}
+    # and the row is predicted, and read as a calibration point, that way
+    c = bench.classify(rows["1867"])
+    assert c.mode == "online_fixed_concurrency" and bench.observed(c).drawn
+    assert not bench.observed(bench.classify(rows["2753"])).drawn
+    d, mem = bench.deployment(c)
+    assert c.n <= bench.saturation_concurrency(d, mem, c.i, c.o)  # every client runs
+    drawn_ttft = serve_class(d, c.i, c.o, c.n, drawn=True).ttft_ms
+    assert drawn_ttft < serve_class(d, c.i, c.o, c.n).ttft_ms
+    assert bench.predict(c)["ttft"] == pytest.approx(drawn_ttft)

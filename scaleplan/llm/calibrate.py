@@ -82,6 +82,8 @@ class Observed:
     kind: MeasuredAs = "steady"
     running: int | None = None
     lengths: tuple[tuple[int, int], ...] = ()
+    # a closed loop ("steady") whose client drew each request's lengths (perf.DRAWN_CLUSTERING)
+    drawn: bool = False
 
 
 def predicted(obs: Observed, cal: Calibration) -> tuple[float, float, float]:
@@ -98,7 +100,8 @@ def predicted(obs: Observed, cal: Calibration) -> tuple[float, float, float]:
     if obs.kind == "closed_loop":
         p = closed_loop(d, obs.input_tokens, obs.output_tokens, obs.concurrency, cap=obs.running)
     else:
-        p = serve_class(d, obs.input_tokens, obs.output_tokens, obs.concurrency, open_loop=obs.kind == "open_loop")
+        p = serve_class(d, obs.input_tokens, obs.output_tokens, obs.concurrency,
+                        open_loop=obs.kind == "open_loop", drawn=obs.drawn)
     return p.ttft_ms, p.tpot_ms, p.output_tokens_per_s
 
 

@@ -120,6 +120,8 @@ ROUTING_SKEW = 1.0
 # default), so cohorts that finish together are prefilled together again (cohort_wait: only
 # as many as fit one prefill pass's budget). Chosen on the training rows (docs/llm.md).
 CLUSTERING: dict[str, float] = {"vllm": 1.5, "tgi": 2.0, "trtllm": 2.0, "sglang": 3.0}
+# The share of it kept where the client draws each request's lengths (InferenceX: [0.8 L, L]):
+DRAWN_CLUSTERING = 0.8  # cohorts finish apart (docs/llm.md, "Cohorts with drawn lengths")
 ACT_BYTES = 2  # activations and all-reduce payloads are 16-bit
 
 # Uncertainty band on latency (low, high factors) by basis; docs/benchmarks.md shows what
@@ -429,7 +431,7 @@ def ttft_band(d: Deployment) -> tuple[float, float]:
 
 def serve_class(
     d: Deployment, input_tokens: int, output_tokens: int, concurrency: int, *,
-    open_loop: bool = False, prompts: tuple[int, ...] = (),
+    open_loop: bool = False, prompts: tuple[int, ...] = (), drawn: bool = False,
 ) -> ClassPerf:
     """Steady-state continuous batching of one class at ``concurrency`` sequences in flight
     (independent arrivals: each step carries every running sequence's decode and its share of
@@ -475,7 +477,7 @@ def serve_class(
             # prompt waits for about (sqrt(N) - 1) / 2 others' prefills, weighted by how the
             # engine's scheduler keeps such cohorts together (CLUSTERING; docs/llm.md)
             alone = sum(step_time_ms(d, prefill_tokens=chunk, prefill_pairs=chunk * (c * chunk) + chunk * chunk / 2.0).ms for c in range(chunks))
-            ttft += CLUSTERING[d.settings.engine] * cohort_wait(n, i, budget, d.settings.engine) * alone
+            ttft += CLUSTERING[d.settings.engine] * (DRAWN_CLUSTERING if drawn else 1.0) * cohort_wait(n, i, budget, d.settings.engine) * alone
         return ttft
 
     ttft = first_token(i)
