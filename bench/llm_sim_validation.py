@@ -702,6 +702,7 @@ def run_group(rs: list[Row], rule: str = "lowest") -> list[dict[str, Any]]:
         fit = calibrate_on(base, d, kv, seqs, budget)
     out.append({
         "row": base.row_id, "role": "calibration", "what": what, "fit": fit.describe(),
+        "front_end_ms": fit.frontend_s * 1000.0,
         "sim_ttft": fit.ttft, "sim_tpot": fit.tpot, "iters": fit.iterations, **_meas(base),
     })
     for r in rs[1:]:
@@ -773,6 +774,33 @@ def miss_causes(
         else:
             out["TPOT alone under" if ep is not None and ep < 0 else "TPOT alone over"] += 1
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+FRONT_END_SHARES = ("none", "at most half", "over half")
+
+
+def by_front_end(
+    results: list[dict[str, Any]], group_of: dict[str, tuple[str, ...]]
+) -> dict[str, list[int]]:
+    """[within ±20 % on both, simulated] rows by the share of their calibration row's measured
+    TTFT that the one-row fit gave to the front end (:data:`FRONT_END_SHARES`): the part of the
+    low-load TTFT that the LLM model's steps do not explain even at the slowest compute the fit
+    may use, and that the replay carries to every load as a constant (docs/simulate.md,
+    fifteenth round)."""
+    share = {
+        group_of[x["row"]]: x.get("front_end_ms", 0.0) / x["ttft"]
+        for x in results if x["role"] == "calibration" and x["row"] in group_of and x["ttft"]
+    }
+    out = {k: [0, 0] for k in FRONT_END_SHARES}
+    for x in results:
+        s = share.get(group_of.get(x["row"], ()))
+        if x["role"] != "simulated" or s is None:
+            continue
+        key = FRONT_END_SHARES[0 if s <= 0 else 1 if s <= 0.5 else 2]
+        errs = (_err(x.get("sim_ttft"), x["ttft"]), _err(x.get("sim_tpot"), x["tpot"]))
+        out[key][0] += all(v is not None and abs(v) <= TOL for v in errs)
+        out[key][1] += 1
+    return out
 
 
 def ceiling(rs: list[Row], tol: float = TOL) -> int:
@@ -854,6 +882,9 @@ def markdown(results: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         "its calibration row and never predicts less at a higher load): "
         f"{summary['ceiling']} of {summary['simulated']} "
         f"({summary['ceiling'] / max(summary['simulated'], 1):.1%}).",
+        f"Within ±{TOL:.0%} on both by the share of the calibration row's TTFT the fit gave to the "
+        "front end (`by_front_end`): "
+        + "; ".join(f"{k} {ok} of {n}" for k, (ok, n) in summary["by_front_end"].items()) + ".",
         "",
         "| row | source | model | engine | GPU | TP | ISL/OSL | load | TTFT meas | TTFT sim | err | TPOT meas | TPOT sim | err | role |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -953,6 +984,7 @@ def main() -> None:
         "ttft_pass": len(tt_ok), "tpot_pass": len(tp_ok),
         "pass_share_all": len(both) / max(len(sim) + len(not_sim), 1),
         "ttft_below_calibration": falling, "ceiling": top, "misses": misses,
+        "by_front_end": by_front_end(results, group_of),
         "seconds": time.perf_counter() - t0,
     }
     by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])

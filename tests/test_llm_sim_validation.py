@@ -158,6 +158,34 @@ def test_misses_are_broken_down_by_what_misses_first(bench: ModuleType) -> None:
     }
 
 
+def test_rows_are_counted_by_how_much_of_the_calibration_ttft_is_front_end(
+    bench: ModuleType,
+) -> None:
+    """The summary's ``by_front_end``: simulated rows within ±20 % on both, by the share of their
+    group's calibration TTFT that the one-row fit gave to the front end (none, at most half,
+    over half); rows of a group without a calibration row are not counted."""
+
+    def sim(row: str, ttft: float) -> dict[str, object]:
+        return {"row": row, "role": "simulated", "ttft": 100.0, "tpot": 10.0,
+                "sim_ttft": ttft, "sim_tpot": 10.0}
+
+    results = [
+        {"row": "1", "role": "calibration", "ttft": 100.0, "tpot": 10.0, "front_end_ms": 0.0},
+        sim("2", 100.0), sim("3", 50.0),
+        {"row": "4", "role": "calibration", "ttft": 100.0, "tpot": 10.0, "front_end_ms": 50.0},
+        sim("5", 110.0),
+        {"row": "6", "role": "calibration", "ttft": 100.0, "tpot": 10.0, "front_end_ms": 80.0},
+        sim("7", 60.0), sim("8", 95.0), sim("9", 40.0),
+        sim("10", 100.0),  # its group has no calibration row (not simulated)
+        {"row": "11", "role": "not simulated", "ttft": 100.0, "tpot": 10.0},
+    ]
+    group = {"1": ("a",), "2": ("a",), "3": ("a",), "4": ("b",), "5": ("b",), "6": ("c",),
+             "7": ("c",), "8": ("c",), "9": ("c",), "10": ("d",), "11": ("c",)}
+    assert bench.by_front_end(results, group) == {
+        "none": [1, 2], "at most half": [1, 1], "over half": [1, 3],
+    }
+
+
 def test_tensorrt_rows_of_an_unnamed_client_replay_a_steady_state(
     bench: ModuleType, shared_dir: Path
 ) -> None:
