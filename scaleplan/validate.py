@@ -9,6 +9,7 @@ in :mod:`scaleplan.inputs` and the wording of missing or invalid referenced file
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -224,8 +225,8 @@ def _check_model(spec: Spec, file: str, lines: LineMap) -> list[Problem]:
         s = setup_from_spec(spec.model, Path(file).parent)
     except InputError as exc:
         if exc.file is not None:  # the config.json's fields, named by that file (UX trial 37 F2)
-            return with_lines([
-                Problem("model.architecture", f"{exc.file}: {p.where}: {p.message}", hint=p.hint)
+            return with_lines([  # "cfg/config.json:1: not valid JSON", no empty field ": :"
+                Problem("model.architecture", replace(p, hint="").render(exc.file), hint=p.hint)
                 for p in exc.problems
             ], lines)
         return with_lines(exc.problems, lines)

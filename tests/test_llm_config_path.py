@@ -62,3 +62,27 @@ def test_a_config_json_missing_a_field_is_named_by_its_file_and_field(
         assert f"{shown}: num_hidden_layers: missing" in said, said
         assert "model.num_hidden_layers" not in said
     assert not Path("o").exists()
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("", ": config.json is empty"),
+    ("{not json", ":1: not valid JSON"),
+    ("[1, 2]", ": config.json must be a JSON object"),
+])
+def test_a_config_json_validate_cannot_read_is_named_without_an_empty_field(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, said: str
+) -> None:
+    """A config.json that is empty, not JSON or not an object has no field to name: validate
+    said 'model.architecture: specs/cfg/config.json: : config.json is empty' (an empty field
+    between two colons) and dropped the JSON's line; it names the file (and line) alone, as
+    optimize does."""
+    monkeypatch.chdir(tmp_path)
+    Path("specs/cfg").mkdir(parents=True)
+    Path("specs/cfg/config.json").write_text(text, encoding="utf-8")
+    spec = SPEC.replace("./nope/config.json", "cfg/config.json")
+    Path("specs/s.yaml").write_text(spec, encoding="utf-8")
+    shown = Path("specs/cfg/config.json")
+    out = cli(["validate", "specs/s.yaml"], exit_code=3).stderr
+    assert f"specs/s.yaml:4: model.architecture: {shown}{said}" in out, out
+    assert ": :" not in out, out
+    assert f"{shown}{said}" in cli(["optimize", "specs/s.yaml", "--out", "o"], exit_code=3).stderr
