@@ -59,6 +59,13 @@ def test_providers_defaulted_from_the_flavor(tmp_path: Path) -> None:
     # eks-karpenter: aws; us-east1 has the form of a gcp region
     path = _spec(tmp_path, TYPO, REGION, ("  providers: [aws]\n", ""))
     assert _wheres(path) == ["traffic.headrom", "placement.regions[1]"]
+    with pytest.raises(SpecError) as info:
+        validate_spec_file(path)
+    region = info.value.problems[1]
+    # the flavor's aws, not Placement's own default of every cloud ("for providers aws, gcp,
+    # azure ... did you mean 'eastus'?")
+    assert "for providers aws" in region.message and "gcp" not in region.message, region
+    assert "defaults to [aws] from kubernetes.flavor: eks-karpenter" in region.hint, region
 
 
 @pytest.mark.parametrize(
