@@ -217,6 +217,11 @@ class SpotLoss(StrictModel):
     extra_cost_fraction: float | None = Field(default=None, description=(
         "survive_loss_cost_per_hour over the plan's cost_per_hour, minus 1."
     ))
+    survive_loss_gap: float | None = Field(default=None, ge=0, description=(
+        "Where the search for that plan did not prove it the cheapest (the time limit stopped "
+        "it, or a heuristic step made it): its gap to a lower bound, (cost - bound) / cost. "
+        "survive_loss_cost_per_hour is then what the rule costs at most. Absent when proven."
+    ))
     not_priced: str | None = Field(default=None, description=(
         "Why survive_loss: true was not priced: 'infeasible' (no plan holds it) or 'time "
         "limit' (--time-limit left no time)."

@@ -354,6 +354,8 @@ def spot_loss_lines(s: SpotLoss, cost: float) -> list[Line]:
     else:
         extra = f"{s.extra_cost_fraction or 0.0:+.1%}"
         more = f"+${on - cost:,.2f}/h ({extra})"
+        if s.survive_loss_gap is not None:
+            more = f"at most {more}, not proven the cheapest (gap {s.survive_loss_gap:.1%})"
         second = f"  placement.spot.survive_loss: true holds the SLO for {more}"
     return [Line(first), Line(second)]
 

@@ -630,3 +630,44 @@ def test_an_even_split_too_small_for_max_fraction_says_so_and_how_to_allow_spot(
         "Spot: allowed, but the plan runs no spot replica: no plan with spot replicas "
         "(spot.max_fraction 0.3) was found cheaper." in gw.explanation
     ), gw.explanation
+
+
+def test_a_survive_loss_price_not_proven_cheapest_says_at_most() -> None:
+    """UX trial 37 F3: the survive_loss solve stopped by the time limit priced the rule at
+    +35.7 %, said as what it costs; a longer --time-limit found +14.6 %. A price whose search
+    did not prove it the cheapest (status feasible) now carries its gap and reads 'at most';
+    a proven one (status optimal) reads as before, and the plan round-trips either way."""
+    import math
+
+    from scaleplan.plan import dump_plan, plan_to_dict
+    from scaleplan.plan_report import spot_loss_lines
+    from scaleplan.solve.compare import spot_loss, survive_loss_solve
+    from scaleplan.solve.diagnose import serving_candidates
+    from scaleplan.solve.explain_spot import spot_loss_exposure_line
+    from scaleplan.solve.problem import Problem, demand_windows
+    from scaleplan.solve.search import search_windows
+
+    sp = _spec("service", False)
+    pb = Problem.of(sp, SolveOptions())
+    rps, _ = demand_windows(sp)
+    cands, diag = build_candidates(sp, PROFILE, ONE_SHAPE)
+    best = search_windows(pb, serving_candidates(pb, cands, rps), rps, deadline=math.inf)
+    on = survive_loss_solve(pb, diag.unpruned, rps, best, math.inf)
+    assert not isinstance(on, str) and on is not None and on.status == "optimal"
+    proven = spot_loss(pb, best, rps, on)
+    assert proven.survive_loss_gap is None
+    assert "at most" not in spot_loss_exposure_line(proven, best.cost)
+    cut = spot_loss(pb, best, rps, replace(on, status="feasible", bound=on.cost * 0.8))
+    assert cut.survive_loss_gap == pytest.approx(0.2)
+    assert cut.survive_loss_cost_per_hour == proven.survive_loss_cost_per_hour
+    line = spot_loss_exposure_line(cut, best.cost)
+    assert "holds the SLO through it for at most +$" in line, line
+    assert "not proven the cheapest such plan: gap 20.0% to a lower bound" in line, line
+    second = spot_loss_lines(cut, best.cost)[1].text
+    assert "for at most +$" in second and "not proven the cheapest (gap 20.0%)" in second, second
+    plan = solve(sp, PROFILE, ONE_SHAPE, options=SolveOptions()).plan
+    assert plan.spot_loss is not None and "survive_loss_gap" not in plan_to_dict(plan)["spot_loss"]
+    assert "survive_loss_gap" not in dump_plan(plan)
+    edited = {**plan_to_dict(plan), "spot_loss": cut.model_dump(exclude_none=True)}
+    back = Plan.model_validate(edited)
+    assert back.spot_loss is not None and back.spot_loss.survive_loss_gap == pytest.approx(0.2)

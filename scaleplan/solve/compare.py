@@ -99,9 +99,12 @@ def spot_loss(pb: Problem, best: Outcome, rps: Sequence[float], on: Outcome | st
     if isinstance(on, str):
         return lost.model_copy(update={"not_priced": on})
     extra = (on.cost - best.cost) / best.cost if best.cost > 0 else 0.0
-    return lost.model_copy(update={
+    update: dict[str, float] = {
         "survive_loss_cost_per_hour": rounded(on.cost), "extra_cost_fraction": rounded(extra, 4)
-    })
+    }
+    if on.status != "optimal" and on.cost > 0:  # a plan found, not proven the cheapest
+        update["survive_loss_gap"] = rounded(max(0.0, (on.cost - on.bound) / on.cost), 4)
+    return lost.model_copy(update=update)
 
 
 def alternatives(
