@@ -173,7 +173,10 @@ def summary_lines(
         lines.append(Line(f"* capacity from {_capacity_source(plan, estimated)}"))
     per_m = "n/a"
     if plan.cost_per_million_requests is not None:
-        per_m = f"${plan.cost_per_million_requests:.4f}"
+        # cents where the figure is in the hundreds, grouped as the month's (UX trial 37 F5:
+        # "$1439.1448 per million requests" beside "$23,243.99/month")
+        m = plan.cost_per_million_requests
+        per_m = f"${m:,.2f}" if m >= 100 else f"${m:.4f}"
     # what the figures are, where they are read: the mean of the windows (not the peak
     # hour), a 730-hour month, the nodes' prices and nothing else (docs/optimizer.md)
     month = f"${plan.cost_per_month:,.2f}/month ({HOURS_PER_MONTH:g} h)"
