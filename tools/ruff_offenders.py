@@ -2,7 +2,8 @@
 """The exact C901/E501 offender list of pyproject.toml (issue 12), from ruff itself.
 
     python tools/ruff_offenders.py          # print the block as it should be
-    python tools/ruff_offenders.py --write  # rewrite it in pyproject.toml
+    python tools/ruff_offenders.py --write  # rewrite it in pyproject.toml (lower counts only)
+    python tools/ruff_offenders.py --write --allow-increase  # also a raised count or a new file
 
 ruff runs without the project's per-file ignores (``--isolated`` with the project's limits:
 100-character lines, McCabe complexity 15) over scaleplan, tests, bench and tools; every file
@@ -10,6 +11,10 @@ with an offence gets one line: the codes it may break and, in the comment, its f
 the limit with their complexity and its count of long lines. tests/test_architecture.py fails
 when the block in pyproject.toml differs from this output, so the list stays exact: a file
 comes off once it meets the limits, and a new offence must be listed (or fixed).
+
+The list is a ratchet: ``--write`` refuses (exit 1, naming each) a file added to it, a long-line
+count raised, or a function over the complexity limit added or made more complex, unless
+``--allow-increase`` is given too; lowered counts and files that come off are written freely.
 """
 
 from __future__ import annotations
@@ -72,14 +77,63 @@ def current(text: str) -> str:
     return text[text.index(BEGIN) : text.index(END)]
 
 
-def main() -> int:
-    path = ROOT / "pyproject.toml"
+LISTED = re.compile(r'^"(?P<path>[^"]+)" = \[[^\]]*\]  # (?P<notes>.*)$')
+
+
+def listed(text: str) -> dict[str, dict[str, int]]:
+    """A block's entries: path -> {"E501": its count of long lines, "C901 NAME": complexity}."""
+    found: dict[str, dict[str, int]] = {}
+    for line in text.splitlines():
+        m = LISTED.match(line)
+        if m is None:
+            continue
+        entry = found.setdefault(m["path"], {})
+        for note in m["notes"].split("; "):
+            if note.startswith("E501: "):
+                entry["E501"] = int(note.split()[1])
+            elif note.startswith("C901: "):
+                for func in note[len("C901: "):].split(", "):
+                    name, _, n = func.rpartition(" ")
+                    entry[f"C901 {name}"] = int(n)
+    return found
+
+
+def increases(old: str, new: str) -> list[str]:
+    """What ``new`` lists beyond ``old``: a file added, a long-line count raised, a function
+    over the complexity limit added or more complex."""
+    before, after = listed(old), listed(new)
+    said = []
+    for path, entry in sorted(after.items()):
+        if path not in before:
+            said.append(f"{path}: added to the list")
+            continue
+        for key, n in sorted(entry.items()):
+            was = before[path].get(key)
+            what = "long lines" if key == "E501" else key.removeprefix("C901 ") + "'s complexity"
+            if was is None:
+                said.append(f"{path}: {what} {n}, not listed before")
+            elif n > was:
+                said.append(f"{path}: {what} {was} -> {n}")
+    return said
+
+
+def main(argv: list[str] | None = None, path: Path = ROOT / "pyproject.toml",
+         new: str | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
     text = path.read_text(encoding="utf-8")
-    new = block()
-    if "--write" in sys.argv:
-        path.write_text(text.replace(current(text), new), encoding="utf-8")
-    else:
+    new = block() if new is None else new
+    if "--write" not in args:
         sys.stdout.write(new)
+        return 0
+    raised = increases(current(text), new)
+    if raised and "--allow-increase" not in args:
+        sys.stderr.write(
+            "ruff_offenders: not written: the list only goes down; fix these lines (or give "
+            "--allow-increase to record them, and say why in the commit):\n"
+            + "".join(f"  {r}\n" for r in raised)
+        )
+        return 1
+    path.write_text(text.replace(current(text), new), encoding="utf-8")
     return 0
 
 
