@@ -81,3 +81,30 @@ def test_a_deleted_alert_is_drift_and_a_rule_of_ones_own_is_not(tmp_path: Path) 
     assert [m for m in msgs if "MyOwnAlert" in m] == []
     assert any(m.startswith(f"rules[{name}].expr is (unset), the plan renders '...")
                for m in msgs), msgs
+
+
+def test_a_drifted_expression_is_quoted_as_the_file_has_it(tmp_path: Path) -> None:
+    """The bucket's regex ``le=~"60(\\\\.0)?"`` (two backslashes in the file) is quoted with
+    two, not the four ``repr`` wrote; a control character in an expression is escaped."""
+    rule = _rendered(tmp_path)
+    text = rule.read_text(encoding="utf-8")
+    bucket = 'le=~"60(\\\\.0)?"'  # le=~"60(\\.0)?" as the file has it
+    assert text.count(bucket) > 1, text
+    doc = yaml.safe_load(text)
+    rules = [r for g in doc["spec"]["groups"] for r in g["rules"]]
+    first = next(r for r in rules if bucket in str(r["expr"]))
+    first["expr"] = first["expr"].replace(bucket, bucket.replace('"60', '"600'))
+    other = next(r for r in rules if r is not first and "vllm:" in str(r["expr"]))
+    other["expr"] = "\x1b]0;pwned\x07" + other["expr"]
+    rule.write_text(yaml.safe_dump(doc, sort_keys=False, width=10_000), encoding="utf-8")
+    msgs = [msg for _, msg in _drift(tmp_path)]
+    name = first.get("record") or first["alert"]
+    (moved,) = [m for m in msgs if m.startswith(f"rules[{name}].expr")]
+    assert 'le=~"600(\\\\.0)?"' in moved and "\\\\\\\\" not in moved, moved
+    assert moved == (
+        f"rules[{name}].expr is " r"""'...lm",service="moe-chat",le=~"600(\\.0)?"}[5m])) / """
+        r"""sum(rate(vl...', the plan renders '...lm",service="moe-chat",le=~"60(\\.0)?"}[5m]))"""
+        r""" / sum(rate(vll...'"""
+    ), moved
+    (ctl,) = [m for m in msgs if "pwned" in m]
+    assert "\x1b" not in ctl and "\x07" not in ctl and "'...\\x1b]0;pwned\\x07" in ctl, ctl

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from scaleplan.check.workloads import as_list, as_map, get
+from scaleplan.safetext import printable
 from scaleplan.yamlio import PathKey
 
 Facts = dict[str, tuple[PathKey, Any]]
@@ -36,6 +37,12 @@ MORE_FACTS: dict[str, Callable[[Facts, Mapping[str, Any]], None]] = {
 }
 
 
+def _quoted(text: str | None) -> str:
+    """An expression's excerpt in quotes, its characters as the file has them (``repr``
+    doubled each backslash of a bucket's regex), control characters escaped."""
+    return "(unset)" if text is None else f"'{printable(text)}'"
+
+
 def differs(label: str, have: Any, want: Any, show: Callable[[Any], str]) -> str:
     """A drift message for one differing fact; a rule's expression (often hundreds of
     characters) is quoted around its first difference, 30 characters either side."""
@@ -44,4 +51,5 @@ def differs(label: str, have: Any, want: Any, show: Callable[[Any], str]) -> str
         i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
                  min(len(a), len(b)))
         have, want = (f"...{s[max(0, i - 30):i + 30]}..." if s else None for s in (a, b))
+        show = _quoted
     return f"{label} is {show(have)}, the plan renders {show(want)}"
