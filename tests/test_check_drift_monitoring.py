@@ -108,3 +108,37 @@ def test_a_drifted_expression_is_quoted_as_the_file_has_it(tmp_path: Path) -> No
     ), moved
     (ctl,) = [m for m in msgs if "pwned" in m]
     assert "\x1b" not in ctl and "\x07" not in ctl and "'...\\x1b]0;pwned\\x07" in ctl, ctl
+
+
+def test_a_rule_defined_twice_is_drift(tmp_path: Path) -> None:
+    """Two rules of one key (name, long window): a loosened copy of the TTFT recording rule
+    put before the plan's own. Until 2026-12-07 the last of them was the one compared (the
+    plan's own: no drift) and the copy, which Prometheus evaluates too, went unsaid. Now the
+    first is compared, and each later copy of a rule the plan renders is a finding at its
+    line; a copy of a rule of one's own is not."""
+    from scaleplan.check.drift import facts_of, rendered_objects
+
+    shown = [o for o in rendered_objects(read_plan(PLAN), shipped_tables())
+             if o.kind == "PrometheusRule"]
+    assert shown and not any("#" in k for o in shown for k in facts_of(o.kind, o.data))
+    rule = _rendered(tmp_path)
+    doc = yaml.safe_load(rule.read_text(encoding="utf-8"))
+    rules = next(g for g in doc["spec"]["groups"] if any(
+        r.get("record") == "scaleplan:slo_ttft_bad_ratio:rate5m" for r in g["rules"]))["rules"]
+    at = next(i for i, r in enumerate(rules)
+              if r.get("record") == "scaleplan:slo_ttft_bad_ratio:rate5m")
+    copy = {**rules[at], "expr": "vector(0)"}
+    rules.insert(at, copy)
+    rules += [{"alert": "Mine", "expr": "vector(1)"}, {"alert": "Mine", "expr": "vector(2)"}]
+    rule.write_text(yaml.safe_dump(doc, sort_keys=False, width=10_000), encoding="utf-8")
+    lines = rule.read_text(encoding="utf-8").splitlines()
+    exprs = [n + 1 for n, ln in enumerate(lines) if "slo_ttft_bad_ratio:rate5m" in ln]
+    found = _drift(tmp_path)
+    label = "rules[scaleplan:slo_ttft_bad_ratio:rate5m]"
+    assert [(ln, m) for ln, m in found if label in m] == [
+        (exprs[0] + 1, f"{label}.expr is '...vector(0)...', the plan renders "
+         "'...1 - (sum(rate(vllm:time_to_fir...'"),
+        (exprs[1] + 1, f"{label} is defined again here (copy 2): Prometheus evaluates every "
+         "copy, and only the first is compared with the plan's rule"),
+    ], found
+    assert not [m for _, m in found if "Mine" in m], found

@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from scaleplan.check.drift_monitoring import MORE_FACTS, differs, no_facts
+from scaleplan.check.drift_monitoring import MORE_FACTS, differs, no_facts, repeated
 from scaleplan.check.model import Finding, K8sObject, Rule
 from scaleplan.check.workloads import (
     NODE_SELECTOR_TERMS_PATH,
@@ -449,6 +449,8 @@ def compare(
             ):
                 hp, hv = have[label]
                 out.append(act.finding(rule, f"{label} is {_show(hv)}, the plan renders none", hp))
+            elif (again := repeated(label, want)) is not None:  # a PrometheusRule's rule twice
+                out.append(act.finding(rule, again, have[label][0]))
             elif label == "replicas" and exp.kind in POD_SPEC_PATHS:  # the autoscaler's count
                 hp, hv = have[label]
                 said = (

@@ -4,6 +4,8 @@ PrometheusRule's recording rules and alerts, which decide when the plan's SLO al
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,15 +18,37 @@ Facts = dict[str, tuple[PathKey, Any]]
 
 def prometheus_rule_facts(facts: Facts, data: Mapping[str, Any]) -> None:
     """Each rule's expression (whitespace-insensitive) and ``for``, keyed by its name (a
-    burn-rate alert's with its long window: the four pairs share one alert name)."""
+    burn-rate alert's with its long window: the four pairs share one alert name). A key the
+    file holds again is keyed with its count (``rules[name]#2``, :func:`repeated`): until
+    2026-12-07 the last of them replaced the others' facts, unsaid."""
+    seen: Counter[str] = Counter()
     for gi, group in enumerate(as_list(get(data, ("spec", "groups")))):
         for ri, rm in enumerate(map(as_map, as_list(as_map(group).get("rules")))):
             window = as_map(rm.get("labels")).get("long_window")
             name = f"rules[{rm.get('record') or rm.get('alert')}{f'/{window}' if window else ''}]"
+            seen[name] += 1
+            name += f"#{seen[name]}" if seen[name] > 1 else ""
             base = ("spec", "groups", gi, "rules", ri)
             facts[f"{name}.expr"] = ((*base, "expr"), " ".join(str(rm.get("expr")).split()))
             if rm.get("for") is not None:
                 facts[f"{name}.for"] = ((*base, "for"), rm.get("for"))
+
+
+_REPEAT = re.compile(r"(rules\[.*\])#(\d+)\.expr")
+
+
+def repeated(label: str, want: Facts) -> str | None:
+    """The drift message for ``label``, the expression of a rule whose key (name, long
+    window) an earlier rule of the checked PrometheusRule has, where the plan renders that
+    key; None for any other label. Prometheus evaluates both, and only the first is the
+    one compared with the plan."""
+    m = _REPEAT.fullmatch(label)
+    if m is None or f"{m[1]}.expr" not in want:
+        return None
+    return (
+        f"{m[1]} is defined again here (copy {m[2]}): Prometheus evaluates every copy, and "
+        "only the first is compared with the plan's rule"
+    )
 
 
 def no_facts(facts: Facts, data: Mapping[str, Any]) -> None:
