@@ -193,3 +193,21 @@ def test_a_window_not_proved_optimal_is_not_counted_as_a_cut_tie_break() -> None
     assert break_tie(model, first, float("inf"))[1]  # its tie-break is cut as well
     sol = model.solve((97.0,), time_limit=10.0)
     assert (sol.status, sol.tie_cut) == ("feasible", False)
+
+
+def test_an_infeasible_tie_break_is_not_counted_cut() -> None:
+    """A tie-break MILP HiGHS answers "infeasible" was not cut by the time limit: it ran to an
+    answer. It should not happen (the cost step's plan is feasible at its own cost); here it
+    is made to, by a cost step's cost put 0.5 below what its plan costs, so no plan meets the
+    cost row. The cost step's plan is kept, and the window is not counted cut (until
+    2026-12-07 every status but "optimal" was, and the plan said "raise --time-limit")."""
+    import dataclasses
+
+    model = WindowModel(_twins())
+    first = model.solve((35.0,), time_limit=10.0, tie=False)
+    assert (first.status, first.nodes, first.cost) == ("optimal", [4, 0], 4.0)
+    low = dataclasses.replace(first, cost=3.5)
+    assert break_tie(model, low, float("inf")) == (None, False)
+    assert model.stats[-1].status == "infeasible"  # the case needs HiGHS's answer
+    # the model is as the cost step left it: the tie-break still ranks the 2 large first
+    assert break_tie(model, first, float("inf")) == (([0, 2], [0, 2]), False)

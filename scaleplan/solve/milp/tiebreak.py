@@ -49,10 +49,11 @@ def break_tie(
     cost at most ``first.cost`` + :data:`TIE_TOL` (``first``: the cost step's plan, already at
     ``model``'s demand), or None when that is ``first``'s (or no better one was found before
     ``end``, a ``perf_counter`` time); and whether the search was cut: no time left before
-    ``end`` for a plan that may have a tie, or its MILP stopped short of optimal (the plan
-    is then one of the least cost, maybe not the one ranked first; the plan's warnings count
-    these windows, ``assemble``). ``first`` is the start, so the search only looks for a
-    lower weight; the model's objective and cutoff are given back as they were."""
+    ``end`` for a plan that may have a tie, or its MILP stopped short of optimal with the
+    question open (the plan is then one of the least cost, maybe not the one ranked first;
+    the plan's warnings count these windows, ``assemble``); an "infeasible" answer is not.
+    ``first`` is the start, so the search only looks for a lower weight; the model's
+    objective and cutoff are given back as they were."""
     from scaleplan.solve.milp.pool import run_with_cuts
 
     if not any(first.nodes):
@@ -81,7 +82,11 @@ def break_tie(
         _objective(model, None)
         model.cutoff_row.constant, model._cols = cut, cols
         model.cost_floor = None
-    cut = status != "optimal"
+    # cut: stopped with the question open, a plan not proved first or none yet ("feasible" /
+    # "unknown": HiGHS's time limit, or a stop of the same kind). "infeasible" is an answer,
+    # not a cut: the cost step's plan is feasible here, so only a numerical failure can say
+    # it; the cost step's plan is kept, and "raise --time-limit" would not help (h5, 2026-12-07)
+    cut = status in ("feasible", "unknown")
     if status in ("optimal", "feasible"):
         nodes, reps = counts(model)
         cost = sum((c.price * n for c, n in zip(model.p.candidates, nodes, strict=True) if n), 0.0)
