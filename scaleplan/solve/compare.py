@@ -23,7 +23,7 @@ from scaleplan.solve.diagnose import serving_candidates
 from scaleplan.solve.placement import CPU
 from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, capacity_bound
 from scaleplan.solve.prune import prune, prune_rules
-from scaleplan.solve.search import Outcome, describe
+from scaleplan.solve.search import Outcome, describe, outcome_gap
 
 
 def compare(
@@ -103,7 +103,7 @@ def spot_loss(pb: Problem, best: Outcome, rps: Sequence[float], on: Outcome | st
         "survive_loss_cost_per_hour": rounded(on.cost), "extra_cost_fraction": rounded(extra, 4)
     }
     if on.status != "optimal" and on.cost > 0:  # a plan found, not proven the cheapest
-        update["survive_loss_gap"] = rounded(max(0.0, (on.cost - on.bound) / on.cost), 4)
+        update["survive_loss_gap"] = rounded(outcome_gap(on), 4)
     return lost.model_copy(update=update)
 
 
