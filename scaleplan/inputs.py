@@ -28,7 +28,7 @@ from scaleplan.errors import (
 from scaleplan.referenced_files import referenced_catalogs, referenced_profile
 
 if TYPE_CHECKING:
-    from scaleplan.catalog.model import Catalog
+    from scaleplan.catalog.model import Accelerator, Catalog
     from scaleplan.observe.model import Observed
     from scaleplan.plan import InputHashes, Plan
     from scaleplan.profile.model import Profile
@@ -219,6 +219,14 @@ def load_tables(
     from scaleplan.catalog.files import load_catalog
 
     return load_catalog(list(catalogs), providers=providers)
+
+
+def shipped_accelerators() -> tuple[Accelerator, ...]:
+    """The shipped accelerator table: what a caller that reads no catalog of the user's
+    (``diff``, a library call of the simulators without ``accelerators``) sizes by."""
+    from scaleplan.catalog.files import load_accelerators
+
+    return tuple(load_accelerators())
 
 
 def users_catalogs(plan: Plan) -> dict[str, str]:

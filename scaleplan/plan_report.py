@@ -255,9 +255,10 @@ def single_replica_warning(plan: Plan) -> str | None:
 def startup_cost_doc(plan: Plan) -> dict[str, Any]:
     """``--json``'s ``startup_cost``: the new nodes' start-ups the cost leaves out
     (:func:`scaleplan.simulate.failures.startup_cost`) and the :func:`swap_warning`."""
+    from scaleplan.inputs import shipped_accelerators
     from scaleplan.simulate.failures import startup_cost
 
-    c = startup_cost(plan)
+    c = startup_cost(plan, shipped_accelerators())
     return {
         "per_hour": round(c.per_hour, 4),
         "per_day": round(c.per_day, 2),
@@ -269,9 +270,10 @@ def startup_cost_doc(plan: Plan) -> dict[str, Any]:
 def startup_lines(plan: Plan) -> list[Line]:
     """One line under the cost with what new nodes cost while their pods start (only when
     that is not $0), and the :func:`swap_warning`."""
+    from scaleplan.inputs import shipped_accelerators
     from scaleplan.simulate.failures import startup_cost
 
-    c = startup_cost(plan)
+    c = startup_cost(plan, shipped_accelerators())
     if round(c.per_hour, 4) == 0:
         return []
     lines = [Line(f"  + start-ups, not in the cost: ${c.per_hour:.4f}/h (${c.per_day:,.2f}/day)")]

@@ -282,9 +282,10 @@ def diff_plans(before: Plan, after: Plan) -> PlanDiff:
 
 
 def _startups(plan: Plan) -> float:
+    from scaleplan.inputs import shipped_accelerators
     from scaleplan.simulate.failures import startup_cost
 
-    return startup_cost(plan).per_hour
+    return startup_cost(plan, shipped_accelerators()).per_hour
 
 
 def _spot_left(plan: Plan) -> tuple[float | None, str]:

@@ -365,6 +365,18 @@ def test_observe_judges_slos_without_render() -> None:
     assert direct_imports_of(ROOT / "scaleplan", rooms, "scaleplan.render") == []
 
 
+def test_the_layers_below_the_edge_read_no_catalog() -> None:
+    """The catalogs are read at a command's edge (scaleplan/inputs.py, the command modules)
+    and passed down: render, check, solve, kube, observe and simulate take the accelerator
+    table and rows given, never reading catalogs/ themselves (issue 12; simulate/ read the
+    shipped accelerator table until 2026-12-07, so a user catalog's accelerator was unknown
+    there while render took it from the catalog passed in)."""
+    rooms = tuple(
+        f"scaleplan.{r}" for r in ("render", "check", "solve", "kube", "observe", "simulate")
+    )
+    assert direct_imports_of(ROOT / "scaleplan", rooms, "scaleplan.catalog.files") == []
+
+
 def test_direct_import_check_fails_on_a_violation(tmp_path: Path) -> None:
     package = fake_package(tmp_path, {
         "solve/placement.py": "X = 1\n",

@@ -17,9 +17,12 @@ import yaml
 from llm_sim_helpers import optimized
 
 from scaleplan.errors import SpecError
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import Plan, read_plan
 from scaleplan.spec import parse_spec_text
 from scaleplan.spec_class_slo import class_blind_slo, tightest_tpot_ms
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "tests" / "data" / "specs" / "class-slo.yaml"
@@ -197,7 +200,7 @@ def test_simulate_runs_the_model_a_class_slo_plan_was_planned_on(
 
     plan = read_plan(plans["own"])
     for a in plan.allocations:
-        d, why = model_deployment(plan, a)
+        d, why = model_deployment(plan, a, ACCS)
         assert d is not None and not d.calibration.calibrated, (a.name, why)
         assert why.endswith(", uncalibrated)"), why
     from scaleplan.llm.cobatch import as_planned
@@ -504,7 +507,7 @@ def test_a_plan_from_an_earlier_cobatching_blend_is_told_to_re_optimize(
     old = old.model_copy(update={"metadata": old.metadata.model_copy(
         update={"plan_hash": content_hash(old)})})
     for a in old.allocations:
-        d, why = model_deployment(old, a)
+        d, why = model_deployment(old, a, ACCS)
         assert d is not None and d.calibration.calibrated, why
         assert re.fullmatch(
             r"LLM model \(.+\), calibrated to the plan's predictions, which another version's "
@@ -512,7 +515,7 @@ def test_a_plan_from_an_earlier_cobatching_blend_is_told_to_re_optimize(
         ), why
     # edited by hand (the hash no longer matches): its own warning says so, this line does not
     edited = old.model_copy(update={"metadata": plan.metadata})
-    _, why = model_deployment(edited, edited.allocations[0])
+    _, why = model_deployment(edited, edited.allocations[0], ACCS)
     assert why.endswith("calibrated to the plan's predictions"), why
     path = tmp_path / "old-plan.yaml"
     path.write_text(dump_plan(old), encoding="utf-8")

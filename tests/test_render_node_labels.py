@@ -202,13 +202,13 @@ def test_identical_selectors_of_two_instance_types_are_warned(cli, tmp_path: Pat
     assert not any("same node selector" in w for w in json.loads(res.stdout)["warnings"])
 
 
-def test_simulate_names_the_catalog_that_may_define_the_accelerator(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """An accelerator defined in a user's catalog (its ``accelerators:``) is not in the shipped
-    table simulate's LLM model reads, so simulate replays the plan's predictions instead; it
-    said "not in the accelerator table" without naming the catalog the plan was optimized with
-    (render and check name it, UX trial 22 F1). Catalog rows alone change nothing simulate or
-    observe compute (their names, selectors and autoscalers are the rows' own), so no warning
-    there."""
+def test_simulate_sizes_a_user_catalogs_accelerator(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An accelerator defined in a user's catalog (its ``accelerators:``): simulate takes the
+    accelerator table from the catalogs it reads at its edge, as render does (the shipped
+    one, then the spec's placement.catalogs found beside the plan), and passes it down; the
+    simulator reads none itself (issue 12). Until 2026-12-07 simulate/ read the shipped
+    table alone, so the LLM model could not size X48 and replayed the plan's points. Where
+    the catalog is not found beside the plan, the reason names it (UX trial 22 F1)."""
     shipped = yaml.safe_load((ROOT / "catalogs" / "accelerators.yaml").read_text())
     l40s = next(a for a in shipped["accelerators"] if a["name"] == "L40S")
     acme = {k: v for k, v in l40s.items() if not k.endswith("_source") and k != "cuda_memory_gib"}
@@ -223,7 +223,12 @@ def test_simulate_names_the_catalog_that_may_define_the_accelerator(cli, tmp_pat
     cli(["optimize", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "out")])
     res = cli(["simulate", str(tmp_path / "out" / "plan.yaml"), "--duration", "60"])
     said = " ".join((res.stdout + res.stderr).split())
+    assert "LLM model (X48 TP" in said and "not in the shipped accelerator table" not in said, said
+    # the catalog moved away: not found beside the plan, so not read, and said
+    (tmp_path / "inventory.yaml").rename(tmp_path / "elsewhere.yaml")
+    res = cli(["simulate", str(tmp_path / "out" / "plan.yaml"), "--duration", "60"])
+    said = " ".join((res.stdout + res.stderr).split())
     assert (
         "accelerator X48 is not in the shipped accelerator table; the plan was optimized with "
-        "inventory.yaml, whose accelerators simulate does not read" in said
+        "inventory.yaml, which simulate did not find beside the plan" in said
     ), said

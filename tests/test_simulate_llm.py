@@ -11,11 +11,14 @@ import pytest
 from llm_sim_helpers import llm_plan
 
 from scaleplan.errors import InputError, PlanError
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import Plan, dump_plan
 from scaleplan.simulate import llm_engine as eng
 from scaleplan.simulate.llm import simulate_llm
 from scaleplan.simulate.llm_replicas import Point, step_from_points
 from scaleplan.simulate.llm_trace import parse_llm_trace
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 FORMATS = Path("/work/shared/data/formats")
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +47,7 @@ def test_single_request_matches_the_llm_performance_model() -> None:
     from scaleplan.simulate.llm_replicas import model_deployment
 
     plan = llm_plan(rps=0.02, architecture="llama-3.1-8b", predictions=False, classes=(("a", 0.5, 1000, 300, 1.0, 1.0, 1), ("b", 0.5, 4000, 200, 1.0, 1.0, 1)), budget=8192, accelerator="H100")
-    d, why = model_deployment(plan, plan.allocations[0])
+    d, why = model_deployment(plan, plan.allocations[0], ACCS)
     assert d is not None and why.startswith("LLM model (H100 TP1")
     res = simulate_llm(plan, duration_s=12_000.0, seed=2)
     assert res.allocations[0].step_source.startswith("LLM model")
@@ -67,13 +70,13 @@ def test_a_plans_open_loop_predictions_run_the_model_uncalibrated() -> None:
     from scaleplan.simulate.llm_replicas import model_deployment
 
     bare = llm_plan(architecture="llama-3.1-8b", predictions=False, budget=8192, accelerator="H100")
-    d, _ = model_deployment(bare, bare.allocations[0])
+    d, _ = model_deployment(bare, bare.allocations[0], ACCS)
     assert d is not None
     p = serve_class(d, 1000, 300, 16, open_loop=True)
     assert p.ttft_ms < 0.9 * serve_class(d, 1000, 300, 16).ttft_ms  # a closed-loop wait to skip
     cls = (("chat", 1.0, 1000, 300, p.ttft_ms, p.tpot_ms, 16),)
     plan = llm_plan(architecture="llama-3.1-8b", classes=cls, budget=8192, accelerator="H100")
-    _, why = model_deployment(plan, plan.allocations[0])
+    _, why = model_deployment(plan, plan.allocations[0], ACCS)
     assert why.startswith("LLM model (H100 TP1") and "calibrated to the plan" not in why
 
 
@@ -86,17 +89,17 @@ def test_a_calibrated_plan_the_bare_model_reproduces_is_not_called_uncalibrated(
     from scaleplan.simulate.llm_replicas import model_deployment
 
     bare = llm_plan(architecture="llama-3.1-8b", predictions=False, budget=8192, accelerator="H100")
-    d, _ = model_deployment(bare, bare.allocations[0])
+    d, _ = model_deployment(bare, bare.allocations[0], ACCS)
     assert d is not None
     p = serve_class(d, 1000, 300, 16, open_loop=True)
     cls = (("chat", 1.0, 1000, 300, p.ttft_ms, p.tpot_ms, 16),)
     plan = llm_plan(architecture="llama-3.1-8b", classes=cls, budget=8192, accelerator="H100")
-    _, why = model_deployment(plan, plan.allocations[0])
+    _, why = model_deployment(plan, plan.allocations[0], ACCS)
     assert why == "LLM model (H100 TP1, uncalibrated)", why  # planned on the bare model
     doc = plan.model_dump(mode="json", exclude_none=True)
     doc["allocations"][0]["operating_point"]["source"] = "calibrated"
     calibrated = Plan.model_validate(doc)
-    d2, why = model_deployment(calibrated, calibrated.allocations[0])
+    d2, why = model_deployment(calibrated, calibrated.allocations[0], ACCS)
     said = "LLM model (H100 TP1), within 2 % of the plan's calibrated predictions"
     assert why == said, why
     assert d2 is not None and not d2.calibration.calibrated  # the bare model runs, as before
@@ -701,7 +704,7 @@ def test_a_failure_counts_only_the_replicas_running_when_it_strikes() -> None:
     ev1 = FailureEvent("spot", 1.0, 1, 1, frozenset(lost), ())
     assert lost_by_allocation(topo, ev0) == {"llm-1": 2}
     assert lost_by_allocation(topo, ev1) == {"llm-0": 2, "llm-1": 2}
-    at0, at1 = recovery(plan, topo, ev0, None), recovery(plan, topo, ev1, None)
+    at0, at1 = recovery(plan, topo, ev0, None, ACCS), recovery(plan, topo, ev1, None, ACCS)
     # node start + image pull + the startup probe's window: engine start 600 s + download
     # (100 MiB/s: the Hugging Face source) + load (1 GiB/s), to 10 s
     assert at0.delay_s == pytest.approx(90 + 120 + 770) and "15 GiB" in at0.basis
@@ -710,13 +713,13 @@ def test_a_failure_counts_only_the_replicas_running_when_it_strikes() -> None:
     data = plan.model_dump(mode="json", exclude_none=True)
     data["spec"]["model"]["source"] = {"uri": "pvc://weights/llm"}
     pvc = type(plan).model_validate(data)
-    assert recovery(pvc, topo, ev0, None).delay_s == pytest.approx(90 + 120 + 620)
+    assert recovery(pvc, topo, ev0, None, ACCS).delay_s == pytest.approx(90 + 120 + 620)
     # no model.source under model.engine: the engine downloads the model it is named itself
     # (render sizes its startup probe with that download), so a new node downloads it too
     del data["spec"]["model"]["source"]
     named = type(plan).model_validate(data)
     assert named.spec.model.engine is not None
-    assert recovery(named, topo, ev0, None).delay_s == pytest.approx(90 + 120 + 770)
+    assert recovery(named, topo, ev0, None, ACCS).delay_s == pytest.approx(90 + 120 + 770)
 
 
 def test_reserving_the_completion_admits_fewer_and_never_preempts() -> None:
@@ -775,7 +778,7 @@ def test_points_at_one_load_are_said_to_be_pessimistic() -> None:
     from scaleplan.simulate.llm_replicas import Point, _one_load, steps_for_plan
 
     plan = read_plan(Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml")
-    _, sources = steps_for_plan(plan, "plan.yaml", source="points")
+    _, sources = steps_for_plan(plan, "plan.yaml", accelerators=ACCS, source="points")
     assert sources and all(
         s.startswith("plan predictions (llm.classes) (all at concurrency ")
         and s.endswith(": pessimistic, the prompt cost is read from a TTFT under load)")

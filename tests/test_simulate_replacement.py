@@ -15,10 +15,13 @@ from typing import Any
 import pytest
 from tables_helpers import shipped_tables
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import Plan, read_plan
 from scaleplan.render import render_report
 from scaleplan.simulate.failures import FailureEvent, lost_replicas, recovery
 from scaleplan.simulate.layout import topology
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = ROOT / "examples" / "llm-chat" / "plan.yaml"
@@ -68,7 +71,7 @@ def test_the_default_replacement_delay_is_the_rendered_pods_start(case: str) -> 
     w = max(range(plan.demand.windows), key=lambda k: plan.demand.rps[k])
     lost, _ = lost_replicas(plan, topo, "node", w)
     event = FailureEvent("node", 1.0, 0, w, frozenset(lost), ())
-    back = recovery(plan, topo, event, None)
+    back = recovery(plan, topo, event, None, ACCS)
     (alloc,) = {plan.allocations[int(topo.alloc_of[g])].name for g in event.struck(topo)}
     window, copy = _rendered_start(plan, alloc)
     assert back.delay_s == NODE_START + IMAGE_PULL + copy + window, (case, back.basis)
@@ -79,7 +82,7 @@ def test_the_default_replacement_delay_is_the_rendered_pods_start(case: str) -> 
     if "startup" not in edit:
         assert window in (900, 600)
     # the request-level and token-level runs report the same
-    assert recovery(plan, topo, event, 42.0).delay_s == 42.0
+    assert recovery(plan, topo, event, 42.0, ACCS).delay_s == 42.0
 
 
 def test_the_report_states_the_engine_start_up() -> None:
@@ -96,7 +99,7 @@ def test_the_report_states_the_engine_start_up() -> None:
     chat = _edited(CHAT, startup=None)
     topo = topology(chat, 0)
     lost, _ = lost_replicas(chat, topo, "node", 0)
-    back = recovery(chat, topo, FailureEvent("node", 1.0, 0, 0, frozenset(lost), ()), None)
+    back = recovery(chat, topo, FailureEvent("node", 1.0, 0, 0, frozenset(lost), ()), None, ACCS)
     assert back.basis == (
         "node start 90 s + image pull 120 s + the rendered startup probe's window 770 s "
         "(engine start-up 600 s + download 15 GiB at 0.1 GiB/s + weight load 15 GiB at "
@@ -124,13 +127,13 @@ def test_a_lost_zone_is_not_replaced_while_the_rendered_spread_holds_it_down() -
     topo = topology(plan, 0)
     lost, _ = lost_replicas(plan, topo, "zone", 0)
     event = FailureEvent("zone", 1.0, 0, 0, frozenset(lost), ())
-    back = recovery(plan, topo, event, None)
+    back = recovery(plan, topo, event, None, ACCS)
     assert back.delay_s == math.inf, back
     assert "zone spread" in back.basis and "--replace-after" in back.basis, back.basis
-    assert recovery(plan, topo, event, 42.0).delay_s == 42.0
+    assert recovery(plan, topo, event, 42.0, ACCS).delay_s == 42.0
     res = simulate(plan, duration_s=10, failure="zone", fail_at_s=1.0)
     assert res.failure is not None and res.failure.back_at_s == math.inf  # JSON: null
     # a node loss is replaced as before: the spread lets a pod into its own zone
     nlost, _ = lost_replicas(plan, topo, "node", 0)
     node = FailureEvent("node", 1.0, 0, 0, frozenset(nlost), ())
-    assert recovery(plan, topo, node, None).delay_s < math.inf
+    assert recovery(plan, topo, node, None, ACCS).delay_s < math.inf

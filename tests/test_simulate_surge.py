@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 from llm_sim_helpers import optimized
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import read_plan
 from scaleplan.simulate.failures import pod_start
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "tests" / "data" / "surge" / "spec.yaml"
@@ -84,7 +87,7 @@ def test_a_big_surge_with_slow_start_up_fails_then_recovers(
     the verdict (exit 1) counts the surge. With a 30 s start the same surge holds."""
     plan = read_plan(plans["rate"])
     (alloc,) = plan.allocations
-    start_s = pod_start(plan, alloc)[0]
+    start_s = pod_start(plan, alloc, ACCS)[0]
     assert start_s == 90 + 120 + 900
     s = _surge(cli, plans["rate"], "--windows", "3", "--surge", "4x@600+1500", code=1)["surge"]
     assert s["holds"] is False and s["attainment"] < 0.95
@@ -157,7 +160,7 @@ def test_the_rendered_policies_limit_each_step(plans: dict[str, Path]) -> None:
 
     plan = read_plan(plans["rate"])
     rendered = rendered_scalers(plan, load_tables([], providers=["aws", "azure", "gcp"]))
-    ctl = autoscalers(plan, 3, np.zeros(0), 3600.0, None, rendered)
+    ctl = autoscalers(plan, 3, np.zeros(0), 3600.0, None, rendered, ACCS)
     (s,) = ctl.scalers
     assert (s.lo, s.hi, s.period_s, s.replicas, s.start_s) == (2, 3, 15.0, 2, 1110.0)
     up, down = _behavior(s.obj)["scaleUp"], _behavior(s.obj)["scaleDown"]
@@ -215,7 +218,7 @@ def test_replay_and_a_surge_read_the_scaled_object_alike(plans: dict[str, Path])
     (name,) = replayed
     asked = []
     for w in range(plan.demand.windows):
-        ctl = autoscalers(plan, w, np.zeros(0), 3600.0, None, rendered)
+        ctl = autoscalers(plan, w, np.zeros(0), 3600.0, None, rendered, ACCS)
         (s,) = ctl.scalers
         asks = ctl._asks(s, 0.0, None)  # type: ignore[arg-type]  # rate triggers: no view read
         want = max(math.ceil(v / t - 1e-9) for v, t in asks)

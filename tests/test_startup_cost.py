@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import read_plan
 from scaleplan.simulate.failures import pod_start, startup_cost
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 ROOT = Path(__file__).resolve().parents[1]
 SWAPS = ROOT / "tests" / "data" / "specs" / "swap-startups" / "spec.yaml"
@@ -23,11 +26,11 @@ def test_the_example_plan_by_hand() -> None:
     """Every rise of nodes, the day taken cyclically (hour 0 follows hour 23), at the node's
     price for 90 + 120 + 120 s (node start, image pull, the spec's startup window)."""
     plan = read_plan(EMB / "plan.yaml")
-    assert [pod_start(plan, a)[0] for a in plan.allocations] == [330.0] * 3
+    assert [pod_start(plan, a, ACCS)[0] for a in plan.allocations] == [330.0] * 3
     # c7i.large 3 2 2 2 2 3 0 ... 1 0 1 0 3: +1 at 5, +1 at 19, +1 at 21, +3 at 23 (0 at 0)
     # c7i.xlarge 0 ... 3 5 0 ... 4 3 2 2 0: +3 at 6, +2 at 7, +4 at 19; g4dn +2 at 8
     per_day = (6 * C7I_LARGE + 9 * C7I_XLARGE + 2 * G4DN) * 330 / 3600
-    c = startup_cost(plan)
+    c = startup_cost(plan, ACCS)
     assert c.per_day == pytest.approx(per_day) and c.per_hour == pytest.approx(per_day / 24)
     # swaps: the changes of hour in which one allocation grows while another shrinks: 6
     # (xlarge +3, large 3 -> 0), 8 (g4dn +2), 19 (large +1, xlarge +4, g4dn 2 -> 0), 21

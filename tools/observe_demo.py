@@ -316,7 +316,7 @@ def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: f
     was) for the class mix at the pods' concurrency that hour x ``slowdown``, requests running
     by Little's law; tokens per request the spec's class mix. Returns the number of pods
     written (the most at once)."""
-    from scaleplan.inputs import load_tables
+    from scaleplan.inputs import load_tables, shipped_accelerators
     from scaleplan.kube.safety import sanitize_dns_label
     from scaleplan.observe.queries import model_services
     from scaleplan.plan import read_plan
@@ -341,7 +341,7 @@ def llm_demo(plan_file: Path, out: Path, *, days: int, scale: float, slowdown: f
     rates = pod_rates(plan, scale)
     arch = plan_architecture(plan, str(plan_file))
     for i, a in enumerate(llms):
-        d, why = model_deployment(plan, a, arch)
+        d, why = model_deployment(plan, a, shipped_accelerators(), arch)
         if d is None:
             raise SystemExit(f"observe_demo: {a.name}: {why}")
         per = a.llm.classes  # type: ignore[union-attr]

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +47,9 @@ from scaleplan.render.replay import (
 )
 from scaleplan.simulate import llm_engine as eng
 from scaleplan.simulate.llm_results import ReplicaChange
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Accelerator
 
 Obj = Mapping[str, Any]
 HPA_SYNC_S = 15.0  # kube-controller-manager --horizontal-pod-autoscaler-sync-period
@@ -236,7 +239,7 @@ def _limit(rules: Obj, s: Scaler, t: float, cur: int, *, up: bool) -> int:
 
 def autoscalers(
     plan: Plan, window: int, times: NDArray[np.float64], horizon_s: float,
-    start_after_s: float | None, rendered: Rendered,
+    start_after_s: float | None, rendered: Rendered, accelerators: Sequence[Accelerator],
 ) -> Autoscalers:
     """The plan's ``rendered`` autoscalers (:func:`scaleplan.render.replay.rendered_scalers`) at
     the start of ``window``, each Deployment at the plan's count there (one render holds fixed,
@@ -264,7 +267,7 @@ def autoscalers(
         hi = int(spec.get("maxReplicaCount", 100) if keda else spec["maxReplicas"])
         ids = list(range(len(alloc_of), len(alloc_of) + max(hi, count)))
         alloc_of.extend([ai] * len(ids))
-        start = pod_start(plan, a)[0] if start_after_s is None else start_after_s
+        start = pod_start(plan, a, accelerators)[0] if start_after_s is None else start_after_s
         # KEDA's own loop (pollingInterval) only activates from 0; 1 <-> N is the HPA KEDA
         # creates, polling KEDA's metrics server every sync (r2 review 40 item 5)
         activation = float(spec.get("pollingInterval", HPA_SYNC_S)) if keda else HPA_SYNC_S

@@ -79,16 +79,17 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
         from scaleplan.simulate.failures import check_zones_listed
 
         check_zones_listed(plan, plan_file)
+    tables = _tables(plan, plan_file)
     replayed = None
     if replicas == "autoscaler" and surge is None:
-        replayed = _autoscaled(plan, plan_file)
+        replayed = _autoscaled(plan, plan_file, tables)
     if replayed is not None:
         plan, note = replayed
         check_simulatable(plan, plan_file)
     sel = select_windows(a.windows, plan.demand.windows, plan.demand.rps)
     if surge is not None:
         sel = _surge_window(plan, plan_file, a.windows, sel)
-    res = _run(plan, plan_file, a, chosen, sel, (surge, replicas == "autoscaler"))
+    res = _run(plan, plan_file, a, chosen, sel, (surge, replicas == "autoscaler"), tables)
     if replayed is not None:
         import dataclasses
 
@@ -147,7 +148,7 @@ def _surge_window(
     return sel
 
 
-def _autoscaled(plan: Plan, plan_file: str) -> tuple[Plan, str]:
+def _autoscaled(plan: Plan, plan_file: str, tables: Catalog) -> tuple[Plan, str]:
     """``--replicas autoscaler``: the plan with the counts its rendered autoscalers run at each
     window's planned rate (:mod:`scaleplan.render.replay`), and the note that says so."""
     from scaleplan.render.replay import (
@@ -158,7 +159,7 @@ def _autoscaled(plan: Plan, plan_file: str) -> tuple[Plan, str]:
     )
 
     try:
-        counts = autoscaled_counts(plan, _tables(plan))
+        counts = autoscaled_counts(plan, tables)
     except Unreplayable as exc:
         raise input_error(
             plan_file, "spec.kubernetes.autoscaler",
@@ -168,16 +169,21 @@ def _autoscaled(plan: Plan, plan_file: str) -> tuple[Plan, str]:
     return with_counts(plan, counts), replay_note(plan, counts)
 
 
-def _tables(plan: Plan) -> Catalog:
-    """The shipped catalogs of the plan's providers: what render needs to write its objects."""
-    from scaleplan.inputs import load_tables
+def _tables(plan: Plan, plan_file: str) -> Catalog:
+    """The catalogs render would read for the plan without a ``--catalog``: the shipped ones
+    of its providers, then its spec's catalogs found beside it with the recorded content
+    (:func:`scaleplan.inputs.spec_catalogs_found`). Read here, at the command's edge, and
+    passed down: the simulators take the accelerator table from it (an accelerator a catalog
+    of the user's defines is sized as render sizes it) and read no catalog themselves."""
+    from scaleplan.inputs import load_tables, spec_catalogs_found
 
-    return load_tables([], providers=sorted({a.provider for a in plan.allocations}))
+    found = spec_catalogs_found(plan, plan_file, []).files
+    return load_tables(found, providers=sorted({a.provider for a in plan.allocations}))
 
 
 def _run(
     plan: Plan, plan_file: str, a: SimulateArgs, chosen: Choices, sel: tuple[int, ...] | None,
-    surge: tuple[Surge | None, bool] = (None, False),
+    surge: tuple[Surge | None, bool], tables: Catalog,
 ) -> SimResult | LlmSimResult:
     """The simulator the plan's kind needs, with the options checked."""
     from scaleplan.simulate import read_trace
@@ -192,7 +198,9 @@ def _run(
             picker=a.picker, steps=a.steps, length_sigma=a.length_sigma,
             min_requests=a.min_requests, replace_after=a.replace_after,
         )
-        return _simulate_llm(plan, plan_file, llm, a, windows=sel, fail=chosen.fail, surge=surge)
+        return _simulate_llm(
+            plan, plan_file, llm, a, windows=sel, fail=chosen.fail, surge=surge, tables=tables
+        )
     check_request_level(
         plan_file, profile=a.profile, lengths=a.lengths, replace_after=a.replace_after,
         picker=a.picker, steps=a.steps,
@@ -204,7 +212,7 @@ def _run(
             seed=a.seed, failure=chosen.fail, fail_at_s=a.fail_at, replace_after_s=a.replace_after,
             policy=chosen.policy,
             batch_timeout_ms=a.batch_timeout_ms, fixed_fraction=a.fixed_fraction,
-            replica_delta=a.replica_delta, windows=sel,
+            replica_delta=a.replica_delta, windows=sel, accelerators=tables.accelerators,
         )
     except ValueError as exc:
         raise input_error(plan_file, "", str(exc), "adjust the simulation options") from None
@@ -213,7 +221,7 @@ def _run(
 def _simulate_llm(
     plan: Plan, plan_file: str, llm: LlmChoices, a: SimulateArgs, *,
     windows: tuple[int, ...] | None, fail: Failure | None,
-    surge: tuple[Surge | None, bool] = (None, False),
+    surge: tuple[Surge | None, bool], tables: Catalog,
 ) -> LlmSimResult:
     """LLM plans: token-level continuous-batching simulation (docs/simulate.md, "LLM plans")."""
     from scaleplan.llm_inputs import llm_profile_points
@@ -225,14 +233,14 @@ def _simulate_llm(
     llm_trace = read_llm_trace(a.trace) if a.trace is not None else None
     try:
         autoscaled = surge[0] is not None and surge[1]
-        scalers = rendered_scalers(plan, _tables(plan)) if autoscaled else None
+        scalers = rendered_scalers(plan, tables) if autoscaled else None
         res = simulate_llm(
             plan, name=plan_file, trace=llm_trace, duration_s=a.duration,
             min_requests=a.min_requests, windows=windows, seed=a.seed, lengths=llm.lengths,
             length_sigma=a.length_sigma, failure=fail, fail_at_s=a.fail_at,
             replace_after_s=a.replace_after, picker=llm.picker, profile_pts=pts,
             steps_source=llm.steps, arrivals=llm.arrivals, replica_delta=a.replica_delta,
-            surge=surge[0], scalers=scalers,
+            surge=surge[0], scalers=scalers, accelerators=tables.accelerators,
         )
     except Unreplayable as exc:
         raise input_error(

@@ -12,7 +12,9 @@ printing. See docs/simulate.md for the model and its limits.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +29,7 @@ from scaleplan.simulate.failures import (
     Recovery,
     claim_tested,
     lost_by_allocation,
+    or_shipped,
     outage_attainment,
     place_failure,
     recovery,
@@ -67,6 +70,9 @@ from scaleplan.simulate.serving import (
 
 MAX_REQUESTS = 30_000_000
 QUEUE_SAMPLES_PER_WINDOW = 12
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Accelerator
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
@@ -105,6 +111,7 @@ def simulate(
     replica_delta: int = 0,
     windows: tuple[int, ...] | None = None,
     service: ServiceDist = "lognormal",
+    accelerators: Sequence[Accelerator] | None = None,
 ) -> SimResult:
     """Simulate ``plan`` and report SLO attainment, latency, utilization and queues.
 
@@ -114,6 +121,9 @@ def simulate(
     (``window_hours`` long) and ``duration_s``/``windows`` are ignored. Lost replicas serve
     again when :func:`~scaleplan.simulate.failures.recovery` says (``replace_after_s``, or as
     the rendered manifests bring them back), as in the token-level simulator.
+    ``accelerators``: the accelerator table new pods' start-ups load weights by (``simulate``
+    passes the shipped one and the spec's catalogs found beside the plan); None: the shipped
+    one.
     """
     check_simulatable(plan, plan.metadata.name)
     opts = _options(
@@ -126,7 +136,8 @@ def simulate(
     fitted = _service_models(plan, opts, notes)
     segments, times, kind = _arrivals(plan, opts, rng)
     event = place_failure(plan, topo, segments, opts.failure, opts.fail_at_s) if opts.failure is not None else None
-    back = recovery(plan, topo, event, opts.replace_after_s) if event is not None else None
+    accs = or_shipped(accelerators)
+    back = recovery(plan, topo, event, opts.replace_after_s, accs) if event is not None else None
     if event is not None:
         notes.extend(event.notes)
     outage = _Outage.of(event, back)

@@ -10,8 +10,9 @@ Pure: everything here depends only on the plan and the arguments.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from scaleplan.plan import Allocation, Plan
 from scaleplan.render.serving import new_pod_serving_after as replacement_delay
 from scaleplan.render.serving import serves_model
 from scaleplan.simulate.layout import Segment, Topology, segment_of
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Accelerator
 
 Failure = Literal["node", "zone", "spot"]
 FAILURES: tuple[Failure, ...] = ("node", "zone", "spot")
@@ -202,22 +206,36 @@ class Recovery:
     basis: str
 
 
-def _accel_memory_gib(plan: Plan, a: Allocation) -> float | None:
-    """The shipped accelerator table's memory of ``a``'s accelerator, where render would size
-    the weights by it (a served model, no LLM section, no ``model.memory_gib``); else None."""
+def _accel_memory_gib(
+    plan: Plan, a: Allocation, accelerators: Sequence[Accelerator]
+) -> float | None:
+    """The memory of ``a``'s accelerator in ``accelerators`` (the table the caller read: the
+    shipped one and the user's catalogs, as render takes it), where render would size the
+    weights by it (a served model, no LLM section, no ``model.memory_gib``); else None."""
     if a.llm is not None or plan.spec.model.memory_gib is not None or not serves_model(plan):
         return None
-    from scaleplan.catalog.files import load_accelerators
-
-    acc = next((x for x in load_accelerators() if x.name == a.accelerator), None)
+    acc = next((x for x in accelerators if x.name == a.accelerator), None)
     return acc.memory_gib if acc is not None else None
 
 
-def pod_start(plan: Plan, a: Allocation) -> tuple[float, str]:
+def or_shipped(accelerators: Sequence[Accelerator] | None) -> Sequence[Accelerator]:
+    """``accelerators``, or for a library caller that gives none the shipped table, read at
+    the one edge that reads catalogs (:func:`scaleplan.inputs.shipped_accelerators`)."""
+    if accelerators is not None:
+        return accelerators
+    from scaleplan.inputs import shipped_accelerators
+
+    return shipped_accelerators()
+
+
+def pod_start(
+    plan: Plan, a: Allocation, accelerators: Sequence[Accelerator]
+) -> tuple[float, str]:
     """Seconds from asking for a new pod of ``a`` until it serves, and how that was reckoned:
     :func:`~scaleplan.render.serving.new_pod_serving_after`, the one rule behind a lost
-    replica's replacement (:func:`recovery`) and a surge's scaled-up pods (``--surge``)."""
-    return replacement_delay(plan, a, _accel_memory_gib(plan, a))
+    replica's replacement (:func:`recovery`) and a surge's scaled-up pods (``--surge``).
+    ``accelerators``: the accelerator table, passed in (simulate reads no catalog)."""
+    return replacement_delay(plan, a, _accel_memory_gib(plan, a, accelerators))
 
 
 @dataclass(frozen=True)
@@ -232,13 +250,13 @@ class StartupCost:
     swaps_per_hour: float
 
 
-def startup_cost(plan: Plan) -> StartupCost:
+def startup_cost(plan: Plan, accelerators: Sequence[Accelerator]) -> StartupCost:
     """Every rise of an allocation's nodes from one window to the next, the windows taken
     cyclically (the day repeats), priced at its node price for :func:`pod_start`'s seconds
     (the one new-pod start-up rule: render's cron triggers start the new pods that much
     before the hour, while the nodes they replace still run), summed over the plan's day."""
     allocs = plan.allocations
-    seconds = [pod_start(plan, a)[0] for a in allocs]
+    seconds = [pod_start(plan, a, accelerators)[0] for a in allocs]
     total = swaps = 0.0
     n = plan.demand.windows
     for w in range(n):
@@ -258,7 +276,8 @@ def startup_cost(plan: Plan) -> StartupCost:
 
 
 def recovery(
-    plan: Plan, topo: Topology, event: FailureEvent, replace_after_s: float | None
+    plan: Plan, topo: Topology, event: FailureEvent, replace_after_s: float | None,
+    accelerators: Sequence[Accelerator],
 ) -> Recovery:
     """When the capacity ``event`` took comes back, for both simulators: ``replace_after_s``
     when given; otherwise as the rendered manifests make it: Kubernetes reschedules the lost
@@ -274,7 +293,7 @@ def recovery(
     # windows only come up with them); all the lost ones when none was running
     struck = event.struck(topo) or sorted(event.lost)
     allocs = [plan.allocations[i] for i in sorted({int(topo.alloc_of[g]) for g in struck})]
-    delays = [pod_start(plan, a) for a in allocs]
+    delays = [pod_start(plan, a, accelerators) for a in allocs]
     if not delays:
         return Recovery(0.0, "nothing lost")
     delay, basis = max(delays, key=lambda d: d[0])

@@ -23,7 +23,7 @@ Pure: the result depends only on the inputs and the seed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ from scaleplan.simulate.failures import (
     FAILURES,
     Failure,
     lost_by_allocation,
+    or_shipped,
     place_failure,
     recovery,
 )
@@ -83,6 +84,7 @@ from scaleplan.simulate.surge import Surge
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
+    from scaleplan.catalog.model import Accelerator
     from scaleplan.render.replay import Rendered
     from scaleplan.simulate.autoscale import Autoscalers
     from scaleplan.simulate.llm_results import SurgeStats
@@ -129,19 +131,23 @@ def simulate_llm(
     replica_delta: int = 0,
     surge: Surge | None = None,
     scalers: Rendered | None = None,
+    accelerators: Sequence[Accelerator] | None = None,
 ) -> LlmSimResult:
     """Simulate an LLM plan token by token; see the module docstring and docs/simulate.md.
     ``replica_delta`` adds (removes) replicas in every window as the request-level simulator
     does (:func:`~scaleplan.simulate.layout.topology`), routed as rendered for the plan. A
     ``surge`` (one window) runs its factor x the rate, the replicas following the plan's rendered
     autoscalers (``scalers``, :func:`~scaleplan.render.replay.rendered_scalers`; None: the
-    plan's counts): :mod:`~scaleplan.simulate.autoscale`."""
+    plan's counts): :mod:`~scaleplan.simulate.autoscale`. ``accelerators``: the accelerator
+    table the model sizes by and new pods' start-ups load weights by (``simulate`` passes the
+    shipped one and the spec's catalogs found beside the plan); None: the shipped one."""
     name = name or plan.metadata.name
+    accs = or_shipped(accelerators)
     check_simulatable(plan, name)
     opts = _options(
         lengths, length_sigma, picker, rate_scale, steps_source, arrivals, replica_delta
     )
-    steps, sources = steps_for_plan(plan, name, profile_pts=profile_pts, step_override=step_override, source=opts.steps_source)
+    steps, sources = steps_for_plan(plan, name, accelerators=accs, profile_pts=profile_pts, step_override=step_override, source=opts.steps_source)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     drawn = (opts.lengths, opts.length_sigma)
     wl = from_trace(plan, trace, rng, *drawn, windows=windows) if trace is not None else generate(
@@ -169,10 +175,10 @@ def simulate_llm(
     if surge is not None and scalers is not None:
         from scaleplan.simulate.autoscale import autoscalers
 
-        ctl = autoscalers(plan, segs[0][2], wl.times, segs[0][1], replace_after_s, scalers)
+        ctl = autoscalers(plan, segs[0][2], wl.times, segs[0][1], replace_after_s, scalers, accs)
         alloc_of, serving = ctl.alloc_of, [(0.0, ctl.serving())]
         notes.extend(_fixed_note(plan, ctl))
-    replacement = _failure(plan, topo, segs, failure, fail_at_s, replace_after_s, notes) if failure is not None else None
+    replacement = _failure(plan, topo, segs, failure, (fail_at_s, replace_after_s), notes, accs) if failure is not None else None
     outages = [eng.Outage(replacement.lost_ids, replacement.at_s, replacement.at_s + replacement.delay_s)] if replacement is not None else []
     route, routing_desc = route_as_rendered(plan, opts.picker, rng.random(len(wl.times)), alloc_of, notes, [wl.names[c] for c in wl.cls])
     frontend_s = _request_path_s(steps, notes)
@@ -182,7 +188,7 @@ def simulate_llm(
     )
     out = _report(plan, name, seed, opts, trace is None, wl, res, serving, alloc_of, cfgs, sources, replacement, routing_desc, notes)
     if surge is not None:
-        out = replace(out, surge=_surged(plan, surge, wl, res, ctl, replace_after_s))
+        out = replace(out, surge=_surged(plan, surge, wl, res, ctl, replace_after_s, accs))
         if out.surge is not None and not out.surge.holds and out.rejected_why:  # capacity fails too
             out = replace(out, rejected_why=out.rejected_why.removesuffix(NOT_CAPACITY))
         if out.surge is not None and not out.surge.holds and ctl is not None:
@@ -223,7 +229,7 @@ def _bound_notes(plan: Plan, ctl: Autoscalers, surge: Surge) -> list[str]:
 
 def _surged(
     plan: Plan, surge: Surge, wl: Workload, res: eng.EngineResult, ctl: Autoscalers | None,
-    replace_after_s: float | None,
+    replace_after_s: float | None, accelerators: Sequence[Accelerator],
 ) -> SurgeStats:
     """The surge's report: its requests, and the pods the autoscalers added (none: fixed)."""
     from scaleplan.simulate.failures import pod_start
@@ -235,7 +241,8 @@ def _surged(
     for s in ctl.scalers if ctl is not None else []:
         asked += [(t, t + s.start_s, s.name) for t, d in s.changes for _ in range(max(d, 0))]
         a = plan.allocations[s.alloc]
-        bases.append(f"{a.name}: {pod_start(plan, a)[1]}" if replace_after_s is None else "")
+        said = pod_start(plan, a, accelerators)[1]
+        bases.append(f"{a.name}: {said}" if replace_after_s is None else "")
     basis = "given (--replace-after)" if replace_after_s is not None else "; ".join(bases)
     timeline = tuple(ctl.timeline) if ctl is not None else ()
     running = plan.replicas_at(w)
@@ -289,16 +296,19 @@ def _request_path_s(steps: list[eng.StepTime], notes: list[str]) -> float:
 
 
 def _failure(
-    plan: Plan, topo: Topology, segs: tuple[Segment, ...], failure: str, fail_at_s: float | None, replace_after_s: float | None, notes: list[str],
+    plan: Plan, topo: Topology, segs: tuple[Segment, ...], failure: str,
+    at: tuple[float | None, float | None], notes: list[str], accelerators: Sequence[Accelerator],
 ) -> Replacement:
     """The failure placed and when replacements serve, as in the request-level simulator
     (:func:`~scaleplan.simulate.failures.place_failure`,
-    :func:`~scaleplan.simulate.failures.recovery`)."""
+    :func:`~scaleplan.simulate.failures.recovery`); ``at``: ``--fail-at`` and
+    ``--replace-after``."""
+    fail_at_s, replace_after_s = at
     if failure not in FAILURES:
         raise ValueError(f"failure must be node, zone or spot; got {failure!r}")
     event = place_failure(plan, topo, segs, failure, fail_at_s)
     notes.extend(event.notes)
-    back = recovery(plan, topo, event, replace_after_s)
+    back = recovery(plan, topo, event, replace_after_s, accelerators)
     lost = lost_by_allocation(topo, event)
     return Replacement(
         failure, event.at_s, event.window, event.lost, lost, back.delay_s, back.basis

@@ -11,13 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from scaleplan.errors import PlanError, Problem
 from scaleplan.plan import Allocation, Plan
 from scaleplan.simulate import llm_engine as eng
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Accelerator
 
 DEFAULT_TOKEN_BUDGET = 8192  # vLLM's max_num_batched_tokens default for online serving
 StepSource = Literal["auto", "model", "points"]
@@ -190,17 +193,21 @@ class ModelStep:
 
 
 def _not_shipped(plan: Plan, accelerator: str) -> str:
-    """Why the LLM model cannot size ``accelerator``: not in the shipped accelerator table. A
-    catalog of the user's that the plan was optimized with may define it (docs/catalog.md),
-    and simulate reads none: said, rather than leaving the user to guess (review: simulate did
-    not name the catalogs as render and check do)."""
+    """Why the LLM model cannot size ``accelerator``: not in the accelerator table given (the
+    shipped one and, from ``simulate``, the spec's catalogs found beside the plan). A catalog
+    of the user's that the plan was optimized with and that was not found may define it
+    (docs/catalog.md): said, rather than leaving the user to guess (review: simulate did not
+    name the catalogs as render and check do)."""
     from scaleplan.inputs import users_catalogs
 
     why = f"accelerator {accelerator} is not in the shipped accelerator table"
     own = ", ".join(users_catalogs(plan))
     if not own:
         return why
-    return f"{why}; the plan was optimized with {own}, whose accelerators simulate does not read"
+    return (
+        f"{why}; the plan was optimized with {own}, which simulate did not find beside the "
+        "plan with the recorded content (it reads the spec's placement.catalogs from there)"
+    )
 
 
 def plan_architecture(plan: Plan, name: str | None = None) -> Any:
@@ -219,25 +226,27 @@ def plan_architecture(plan: Plan, name: str | None = None) -> Any:
         raise PlanError(name, [Problem("architecture", said, hint=hint)]) from None
 
 
-def model_deployment(plan: Plan, a: Allocation, arch: Any = None) -> tuple[Any, str]:
+def model_deployment(
+    plan: Plan, a: Allocation, accelerators: Sequence[Accelerator], arch: Any = None
+) -> tuple[Any, str]:
     """The LLM model's deployment of one allocation (spec model + accelerator + TP), or (None,
     why not). Calibration: when the plan's per-class predictions differ from the uncalibrated
     model's as the optimizer makes them (:func:`scaleplan.llm.cobatch.as_planned`: co-batched
     where the classes have SLOs of their own) by more than 2 %, the model is calibrated to them
     (:func:`scaleplan.llm.calibrate.calibrate`, each class's record less the co-batching's
     factor: what the class alone shows on the same model) so the simulation runs the model the
-    optimizer planned on. ``arch``: the plan's recorded architecture
-    (:func:`plan_architecture`), else the spec's reference is resolved."""
+    optimizer planned on. ``accelerators``: the accelerator table, passed in (simulate reads no
+    catalog). ``arch``: the plan's recorded architecture (:func:`plan_architecture`), else the
+    spec's reference is resolved."""
     if plan.spec.model.architecture is None:
         return None, "the spec has no model.architecture"
-    from scaleplan.catalog.files import load_accelerators
     from scaleplan.errors import ScaleplanError
     from scaleplan.llm.calibrate import LIGHT_PRIOR, Observed, calibrate
     from scaleplan.llm.cobatch import as_planned
     from scaleplan.llm.memory import Refusal
     from scaleplan.llm.serving import predict, setup_from_spec, size, token_classes_of
 
-    acc = next((x for x in load_accelerators() if x.name == a.accelerator), None)
+    acc = next((x for x in accelerators if x.name == a.accelerator), None)
     if acc is None:
         return None, _not_shipped(plan, a.accelerator)
     toks = token_classes_of(plan.spec.traffic.classes)
@@ -322,6 +331,7 @@ def steps_for_plan(
     plan: Plan,
     name: str,
     *,
+    accelerators: Sequence[Accelerator],
     profile_pts: dict[str, list[Point]] | None = None,
     step_override: Callable[[Allocation], eng.StepTime | None] | None = None,
     source: StepSource = "auto",
@@ -342,7 +352,7 @@ def steps_for_plan(
                 continue
         unsized = ""
         if source in ("auto", "model"):
-            d, why = model_deployment(plan, a, arch)
+            d, why = model_deployment(plan, a, accelerators, arch)
             if d is not None:
                 steps.append(ModelStep(d))
                 sources.append(why)
