@@ -375,6 +375,32 @@ def test_the_layers_below_the_edge_read_no_catalog() -> None:
         f"scaleplan.{r}" for r in ("render", "check", "solve", "kube", "observe", "simulate")
     )
     assert direct_imports_of(ROOT / "scaleplan", rooms, "scaleplan.catalog.files") == []
+def calls_of(package: Path, name: str) -> list[str]:
+    """``file function`` for each call of ``name`` in a module of ``package``."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                called = isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                if called and node.func.id == name:  # type: ignore[attr-defined]
+                    found.append(f"{path.relative_to(package).as_posix()} {fn.name}")
+    return sorted(set(found))
+
+
+def test_request_classes_derived_once_per_solve() -> None:
+    """Issue 12: the spec's request classes are derived once (``Problem.of``) and passed on.
+    Left, each its own layer's call: ``build_candidates`` (validate and the sanity check call
+    it without a Problem; it hands them to ``build_llm_candidates``), ``mixed_capacity``'s
+    fallback for a caller with none, and the one-region ranking in ``core._one_region``."""
+    assert calls_of(ROOT / "scaleplan", "classes_of") == [
+        "solve/candidates.py build_candidates",
+        "solve/core.py _one_region",
+        "solve/problem.py mixed_capacity",
+        "solve/problem.py of",
+    ]
 
 
 def test_direct_import_check_fails_on_a_violation(tmp_path: Path) -> None:

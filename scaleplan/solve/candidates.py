@@ -254,7 +254,8 @@ def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, m
     if spec.model.architecture is not None:
         from scaleplan.solve.llm_candidates import build_llm_candidates  # it uses this module
 
-        return build_llm_candidates(spec, profile, catalog, rows, diag, max_util, Path(spec_dir) if spec_dir is not None else None)
+        where = Path(spec_dir) if spec_dir is not None else None
+        return build_llm_candidates(spec, profile, catalog, rows, classes, diag, max_util, where)
     if profile is None:  # the spec refuses it (ModelSpec); a library caller may not
         from scaleplan.errors import Problem, SpecError
 

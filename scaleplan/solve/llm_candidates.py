@@ -16,7 +16,6 @@ from scaleplan.solve.candidates import (
     Candidate,
     Diagnostics,
     capacity_types,
-    classes_of,
     finish_candidates,
     priced,
 )
@@ -33,9 +32,11 @@ if TYPE_CHECKING:
 
 def build_llm_candidates(
     spec: Spec, profile: Profile | None, catalog: Catalog, rows: list[InstanceRow],
-    diag: Diagnostics, max_util: float | None, spec_dir: Path | None,
+    classes: list[str], diag: Diagnostics, max_util: float | None, spec_dir: Path | None,
 ) -> tuple[list[Candidate], Diagnostics]:
-    """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency."""
+    """Candidates of an LLM spec: every GPU shape the LLM room sizes, at its SLO concurrency.
+    ``rows``: the catalog rows placement allows; ``classes``: the spec's request classes, as
+    :func:`~scaleplan.solve.candidates.build_candidates` derived them (once)."""
     from scaleplan.llm.hardware import hardware, missing_facts
     from scaleplan.llm.memory import ShapeRefusal
     from scaleplan.llm_inputs import own_points
@@ -58,7 +59,6 @@ def build_llm_candidates(
         diag.llm_profile_unused = "points-left-out" if diag.llm_points_unused else "estimates-only"
     diag.warnings.extend(ctx.notes)
     flagged_precision(spec, catalog, ctx.setup, diag)
-    classes = [c for c, _ in classes_of(spec)]
     modelled = {a.name for a in catalog.accelerators if hardware(a) is not None}
     diag.profile_accelerators = modelled
     # said for the accelerators placement names, as any other left out (llm_capacity.left_out);
