@@ -25,6 +25,11 @@ uses k, keeps the node's rules and costs the same: the held child holds it. The 
 tie-break weights are not the plan's (they grow with the candidate's rank), so with such
 regions the plan is one of least cost, possibly the mirror of the one the tie-break ranks
 first.
+
+Region exchanges (:mod:`scaleplan.solve.regionswap`, zone redundancy under one Service): a
+node's window plan whose candidates in two regions all have earlier, no dearer twins in the
+other is beaten by the plan with the two regions' counts traded, so it is cut by a row that
+holds in the tree's window MILPs from then on, and the window solved again.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from scaleplan.solve.milp.model import run_seconds
 from scaleplan.solve.milp.solver import COST_TOL, SolveStat
 from scaleplan.solve.milp.tiebreak import retie
 from scaleplan.solve.milp.window import nodes_for
+from scaleplan.solve.regionswap import RegionSwaps, add_row
 from scaleplan.solve.symmetry import region_orbits
 
 Demand = tuple[float, ...]
@@ -94,9 +100,45 @@ def branch_floors(
     def total(sols: dict[Demand, WindowSolution]) -> float:
         return sum(lb(sols[d]) * mult[d] for d in mult)
 
+    stack = [_Node(frozenset(), frozenset(), dict(root), True)]
+    # the region exchange rows (``regionswap``) hold in the tree's window MILPs only
+    model.swaps = RegionSwaps(model.p, highs=model.solver_name == "highs")
+    model.swaps_on = True
+    try:
+        inc, inc_obj, open_lb, leaf_lb, lost = _search(
+            model, stack, need, mult, lb, total, orbits, deadline
+        )
+    finally:
+        model.swaps_on = False
+    if lost:
+        return Branched("unknown", None, -math.inf, tuple(model.stats))
+    proven = inc is None or leaf_lb >= inc_obj - max(COST_TOL, 1e-7 * abs(inc_obj))
+    status = "optimal" if not stack and open_lb == math.inf and proven else "feasible"
+    bound = inc_obj if status == "optimal" else min(open_lb, inc_obj, leaf_lb)
+    if inc is not None:  # the tie-break of the windows the search re-solved (by cost alone),
+        # under the kept node's rules; then the balanced routing, as solve_windows gives them
+        inc = _tied(model, inc, need, root, deadline)
+        inc = {d: model.reroute(s, d, reused=False) or s for d, s in inc.items()}
+    return Branched(status, inc, bound, tuple(model.stats))
+
+
+def _search(
+    model: WindowModel,
+    stack: list[_Node],
+    need: dict[int, tuple[int, int]],
+    mult: Counter[Demand],
+    lb: Callable[[WindowSolution], float],
+    total: Callable[[dict[Demand, WindowSolution]], float],
+    orbits: Mapping[int, tuple[int, ...]],
+    deadline: float,
+) -> tuple[dict[Demand, WindowSolution] | None, float, float, float, bool]:
+    """:func:`branch_floors`' tree from ``stack``'s root: the incumbent and its objective,
+    the least bound of the nodes left open by the time limit and of the leaves that keep an
+    unproven root window, and whether a window MILP stopped with no incumbent (unknown)."""
+    obj = model.objective
+    cands = model.p.candidates
     inc: dict[Demand, WindowSolution] | None = None
     inc_obj = math.inf
-    stack = [_Node(frozenset(), frozenset(), dict(root), True)]
     open_lb = math.inf  # the least bound of the nodes left when the time limit stops it
     leaf_lb = math.inf  # the least bound of the floor-holding nodes found with such a window
     while stack:
@@ -111,7 +153,7 @@ def branch_floors(
                 continue
             if isinstance(got, str):  # a window MILP that did not finish (the time limit)
                 if inc is None:
-                    return Branched("unknown", None, -math.inf, tuple(model.stats))
+                    return None, inc_obj, open_lb, leaf_lb, True
                 # the incumbent stands, against this node's parent's bound and the open nodes'
                 open_lb = min([total(node.sols), *(total(n.sols) for n in stack)])
                 break
@@ -128,14 +170,7 @@ def branch_floors(
         bar = orbits.get(k, (k,)) if _invariant(node, orbits) else (k,)
         stack.append(_Node(node.held, node.barred | set(bar), node.sols, False))
         stack.append(_Node(node.held | {k}, node.barred, node.sols, False))
-    proven = inc is None or leaf_lb >= inc_obj - max(COST_TOL, 1e-7 * abs(inc_obj))
-    status = "optimal" if not stack and open_lb == math.inf and proven else "feasible"
-    bound = inc_obj if status == "optimal" else min(open_lb, inc_obj, leaf_lb)
-    if inc is not None:  # the tie-break of the windows the search re-solved (by cost alone),
-        # under the kept node's rules; then the balanced routing, as solve_windows gives them
-        inc = _tied(model, inc, need, root, deadline)
-        inc = {d: model.reroute(s, d, reused=False) or s for d, s in inc.items()}
-    return Branched(status, inc, bound, tuple(model.stats))
+    return inc, inc_obj, open_lb, leaf_lb, False
 
 
 def _tied(
@@ -226,6 +261,10 @@ def _evaluate(
         if s is None:
             first = _first_start(model, node, need, d, sols[d]) if prev is None else None
             s = _solve(model, d, room, prev, deadline, pool, first)
+            while s.status == "optimal" and (row := model.swaps.broken(s.nodes)) is not None:
+                # a plan another region's twins beat (``regionswap``): cut, solved again
+                add_row(model, row)
+                s = _solve(model, d, room, prev, deadline, pool)
         if s.status == "infeasible":
             return None
         if s.status != "optimal":

@@ -87,6 +87,12 @@ class Formulation:
         self.lost: Any = None
         # routing: service, zone: the integer columns between theta and R (``even.build_even``)
         self.whole: list[Any] = []
+        # the floors' branch and bound's region exchange rows (``scaleplan.solve.regionswap``,
+        # HiGHS only): its twins, HiGHS's (row, upper bound) of each row added, and whether
+        # they hold now (``highs.push``)
+        self.swaps: Any = None
+        self.swap_rows: list[tuple[int, float]] = []
+        self.swaps_on = False
         # routing: inference-pool over several pod shapes (``pool.build_pool_rows``): the
         # shapes, a binary per shape in use, the rows whose right-hand side is set per window
         # and their big-M

@@ -51,6 +51,8 @@ def push(m: WindowModel) -> None:
         lb = -inf if lb is None or lb <= -1e29 else lb
         ub = inf if ub is None or ub >= 1e29 else ub
         h.changeRowBounds(con.index, lb, ub)
+    for row, ub in m.swap_rows:  # active in the floors' branch and bound's window MILPs
+        h.changeRowBounds(row, -inf, ub if m.swaps_on else inf)
     if m.cost_floor is not None:  # the tie-break's solve: the cost held from below too
         h.changeRowBounds(m.cutoff_row.index, m.cost_floor, -m.cutoff_row.constant)
     ix = indices(m)
