@@ -35,10 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from scaleplan.errors import InfeasibleError
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.kube.backends import backend_class_weights, backends
 from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.candidates import Candidate, build_candidates
 from scaleplan.spec import Spec
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 FAST = SolveOptions(alternatives=False, time_limit=20)
 HDR = "X-Request-Class"
@@ -181,7 +184,7 @@ def _simulated(plan: Any) -> tuple[bool, float]:
 
     rps = plan.demand.rps
     low = min(range(len(rps)), key=lambda h: (rps[h], h))
-    res = simulate(plan, windows=(peak_window(rps), low))
+    res = simulate(plan, windows=(peak_window(rps), low), accelerators=ACCS)
     return res.meets_slo, res.attainment
 
 

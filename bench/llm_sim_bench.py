@@ -16,7 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from llm_sim_helpers import llm_plan
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.simulate.llm import simulate_llm
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 
 def main() -> None:
@@ -39,7 +42,7 @@ def main() -> None:
         predictions=args.steps == "points",
     )
     t0 = time.perf_counter()
-    res = simulate_llm(plan, duration_s=duration, steps_source=args.steps)
+    res = simulate_llm(plan, duration_s=duration, steps_source=args.steps, accelerators=ACCS)
     wall = time.perf_counter() - t0
     rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     steps = sum(a.steps for a in res.allocations)

@@ -229,6 +229,17 @@ def shipped_accelerators() -> tuple[Accelerator, ...]:
     return tuple(load_accelerators())
 
 
+def plans_accelerators(plans: Sequence[tuple[Plan, str]]) -> tuple[Accelerator, ...]:
+    """The accelerator table for plans read from their files without a ``--catalog``
+    (``diff``): the shipped one, then the accelerators of each plan's spec catalogs found
+    beside it with the recorded content (:func:`spec_catalogs_found`), a later plan's
+    winning; no provider's instance rows are read."""
+    from scaleplan.catalog.files import load_catalog
+
+    found = [f for plan, file in plans for f in spec_catalogs_found(plan, file, []).files]
+    return load_catalog(found, shipped=False).accelerators
+
+
 def users_catalogs(plan: Plan) -> dict[str, str]:
     """The catalogs of the user's that ``plan`` was optimized with (the spec's
     ``placement.catalogs`` or ``optimize --catalog``), name -> sha256: the plan's

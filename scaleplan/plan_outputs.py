@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from contextlib import AbstractContextManager
 
-    from scaleplan.catalog.model import Catalog
+    from scaleplan.catalog.model import Accelerator, Catalog
     from scaleplan.inputs import Inputs, ObservedInputs
     from scaleplan.plan import Plan
     from scaleplan.plandiff import PlanDiff
@@ -103,7 +103,7 @@ def write_plan_outputs(
     if out_dir.exists() and not out_dir.is_dir():
         raise file_not_folder(out_dir)
     plan_file = out_dir / "plan.yaml"
-    changes, unreadable = _changes(plan_file, plan)
+    changes, unreadable = _changes(plan_file, plan, catalog)
     render_warnings: tuple[str, ...] = ()
     trees: dict[str, dict[str, str]] = {}
     if manifests:
@@ -266,19 +266,24 @@ def others_replaced(out: Path, service: str, count: int) -> tuple[str, ...]:
 
 class Optimized(NamedTuple):
     """What ``optimize`` made: the plan as written, the solve's result (statistics, alternatives,
-    baselines), what was written, and the Observed inputs it re-planned from (``--observed``)."""
+    baselines), what was written, the Observed inputs it re-planned from (``--observed``), and
+    the accelerator table of the catalog it solved with (the report prices start-ups by it)."""
 
     plan: Plan
     result: SolveResult
     wrote: PlanOutputs
     observed: ObservedInputs | None
+    accelerators: tuple[Accelerator, ...]
 
     def report(self, as_json: bool, wide: bool) -> Report:
         """``optimize``'s output (:func:`scaleplan.plan_report.optimize_report`): the ``--json``
         document, or the summary table (``wide``: every column) and lines."""
         from scaleplan.plan_report import optimize_report
 
-        return optimize_report(self.plan, self.result, self.wrote, self.observed, as_json, wide)
+        return optimize_report(
+            self.plan, self.result, self.wrote, self.observed, self.accelerators,
+            as_json=as_json, wide=wide,
+        )
 
 
 def optimize_file(
@@ -304,7 +309,7 @@ def optimize_file(
         result = solve_inputs(inp, options)
     plan, wrote = write_solved(result.plan, inp, obs, out, manifests=manifests, spec_file=spec)
     warn([*wrote.warnings, *noisy_plan_points(inp, plan)])
-    return Optimized(plan, result, wrote, obs)
+    return Optimized(plan, result, wrote, obs, inp.catalog.accelerators)
 
 
 def write_solved(
@@ -373,9 +378,12 @@ def _render(
         raise SpecError(spec_file, problems) from None
 
 
-def _changes(plan_file: Path, plan: Plan) -> tuple[PlanDiff | None, tuple[str, ...]]:
+def _changes(
+    plan_file: Path, plan: Plan, catalog: Catalog
+) -> tuple[PlanDiff | None, tuple[str, ...]]:
     """The diff against the plan already in the output folder (None when there is none, or a
-    warning when it cannot be read)."""
+    warning when it cannot be read); both plans' start-ups priced by ``catalog``'s
+    accelerators, the catalog optimize solved with."""
     if not plan_file.is_file():
         return None, ()
     from scaleplan.plan import read_plan
@@ -388,4 +396,4 @@ def _changes(plan_file: Path, plan: Plan) -> tuple[PlanDiff | None, tuple[str, .
         return None, (
             f"the plan already in {plan_file} cannot be read, so its changes are not shown ({why})",
         )
-    return diff_plans(old, plan), ()
+    return diff_plans(old, plan, catalog.accelerators), ()

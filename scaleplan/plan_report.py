@@ -18,6 +18,7 @@ from scaleplan.table import Column, Line, Report, table_text
 from scaleplan.wording import counted
 
 if TYPE_CHECKING:
+    from scaleplan.catalog.model import Accelerator
     from scaleplan.inputs import ObservedInputs
     from scaleplan.plan import Allocation, Alternative, Baseline, Plan, SpotLoss
     from scaleplan.plan_outputs import PlanOutputs
@@ -27,10 +28,12 @@ if TYPE_CHECKING:
 
 
 def plan_json(
-    plan: Plan, result: SolveResult, wrote: PlanOutputs, obs: ObservedInputs | None
+    plan: Plan, result: SolveResult, wrote: PlanOutputs, obs: ObservedInputs | None,
+    accelerators: Sequence[Accelerator],
 ) -> dict[str, Any]:
     """``optimize --json``: the plan, how it was solved, the files written, the changes against
-    the previous plan and (``--observed``) against the running one."""
+    the previous plan and (``--observed``) against the running one. ``accelerators``: the
+    table of the catalog optimize solved with, which prices the start-ups."""
     from scaleplan.plan import plan_to_dict
 
     doc = plan_to_dict(plan)
@@ -50,12 +53,12 @@ def plan_json(
     doc["price_warnings"] = list(wrote.price_warnings)  # date-based: never in plan.yaml
     # null when --out held no plan: the key is there on every run, for a dashboard's reader
     doc["changes"] = None if wrote.changes is None else wrote.changes.to_dict()
-    doc["startup_cost"] = startup_cost_doc(plan)  # not in plan.yaml: derived from it
+    doc["startup_cost"] = startup_cost_doc(plan, accelerators)  # not in plan.yaml: derived
     doc["redundancy_warning"] = single_replica_warning(plan)  # null unless one replica at peak
     if obs is not None:  # scaleplan.observe is imported only for --observed
         from scaleplan.observe.replan import replan_report
 
-        doc["observed"] = replan_report(obs.source, obs.observed, obs.labels, plan)
+        doc["observed"] = replan_report(obs.source, obs.observed, obs.labels, plan, accelerators)
     return doc
 
 
@@ -163,10 +166,12 @@ def _capacity_source(plan: Plan, estimated: Sequence[Allocation]) -> str:
 
 
 def summary_lines(
-    plan: Plan, written: Sequence[str], changes: PlanDiff | None = None, plan_file: str = ""
+    plan: Plan, written: Sequence[str], changes: PlanDiff | None = None, plan_file: str = "",
+    *, accelerators: Sequence[Accelerator],
 ) -> list[Line]:
     """What follows the table: cost, utilization, binding constraints, savings against the
-    baselines, the next-best plans, the changes against the previous plan, the files written."""
+    baselines, the next-best plans, the changes against the previous plan, the files written.
+    ``accelerators``: the table of the catalog optimize solved with (the start-ups' price)."""
     lines: list[Line] = []
     estimated = [a for a in plan.allocations if a.estimated]
     if estimated:
@@ -193,7 +198,7 @@ def summary_lines(
         ]
     if any(a.capacity_type == "spot" for a in plan.allocations):  # docs/catalog.md, caveats
         lines.append(Line("  spot at the cheapest zone's price in the catalog; it changes hourly"))
-    lines += startup_lines(plan)
+    lines += startup_lines(plan, accelerators)
     lines += single_replica_lines(plan)
     # a plan out of proportion (scaleplan.solve.sanity) is said again under its cost
     lines += [Line(f"WARNING: {w}") for w in plan.warnings if w.startswith("out of proportion:")]
@@ -252,13 +257,13 @@ def single_replica_warning(plan: Plan) -> str | None:
     )
 
 
-def startup_cost_doc(plan: Plan) -> dict[str, Any]:
+def startup_cost_doc(plan: Plan, accelerators: Sequence[Accelerator]) -> dict[str, Any]:
     """``--json``'s ``startup_cost``: the new nodes' start-ups the cost leaves out
-    (:func:`scaleplan.simulate.failures.startup_cost`) and the :func:`swap_warning`."""
-    from scaleplan.inputs import shipped_accelerators
+    (:func:`scaleplan.simulate.failures.startup_cost`, by the ``accelerators`` of the catalog
+    optimize solved with) and the :func:`swap_warning`."""
     from scaleplan.simulate.failures import startup_cost
 
-    c = startup_cost(plan, shipped_accelerators())
+    c = startup_cost(plan, accelerators)
     return {
         "per_hour": round(c.per_hour, 4),
         "per_day": round(c.per_day, 2),
@@ -267,13 +272,13 @@ def startup_cost_doc(plan: Plan) -> dict[str, Any]:
     }
 
 
-def startup_lines(plan: Plan) -> list[Line]:
+def startup_lines(plan: Plan, accelerators: Sequence[Accelerator]) -> list[Line]:
     """One line under the cost with what new nodes cost while their pods start (only when
-    that is not $0), and the :func:`swap_warning`."""
-    from scaleplan.inputs import shipped_accelerators
+    that is not $0; by the ``accelerators`` of the catalog optimize solved with), and the
+    :func:`swap_warning`."""
     from scaleplan.simulate.failures import startup_cost
 
-    c = startup_cost(plan, shipped_accelerators())
+    c = startup_cost(plan, accelerators)
     if round(c.per_hour, 4) == 0:
         return []
     lines = [Line(f"  + start-ups, not in the cost: ${c.per_hour:.4f}/h (${c.per_day:,.2f}/day)")]
@@ -444,16 +449,19 @@ def _share(frac: float, sign: str = "") -> str:
 
 def optimize_report(
     plan: Plan, result: SolveResult, wrote: PlanOutputs, obs: ObservedInputs | None,
-    as_json: bool, wide: bool,
+    accelerators: Sequence[Accelerator], *, as_json: bool, wide: bool,
 ) -> Report:
     """``optimize``: :func:`plan_json`, or the :func:`summary_table` and :func:`summary_lines`,
-    then (``--observed``) the change against the running plan (long risk lines wrap)."""
+    then (``--observed``) the change against the running plan (long risk lines wrap).
+    ``accelerators``: the table of the catalog optimize solved with."""
     if as_json:
-        return Report(doc=plan_json(plan, result, wrote, obs))
+        return Report(doc=plan_json(plan, result, wrote, obs, accelerators))
     lines: list[Line | str] = []
-    lines += summary_lines(plan, wrote.written, wrote.changes, str(wrote.plan_file))
+    lines += summary_lines(
+        plan, wrote.written, wrote.changes, str(wrote.plan_file), accelerators=accelerators
+    )
     if obs is not None:
         from scaleplan.observe.report import replan_lines
 
-        lines += replan_lines(obs.observed, plan)
+        lines += replan_lines(obs.observed, plan, accelerators)
     return Report(text=summary_table(plan, wide=wide), lines=lines)

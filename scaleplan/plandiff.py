@@ -18,13 +18,17 @@ count as a change of the plan (``changed`` / ``empty`` read allocations, spec, c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from scaleplan.plan import HOURS_PER_MONTH, Allocation, Plan
 from scaleplan.spec import OMITTED_WHILE_DEFAULT
 from scaleplan.table import Line, Report
 from scaleplan.wording import counted, sig4
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Accelerator
 
 Action = Literal["add", "remove", "resize", "change"]
 SYMBOL: dict[Action, str] = {"add": "+", "remove": "-", "resize": "~", "change": "~"}
@@ -228,11 +232,13 @@ def _input_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
 def diff_files(before: str, after: str) -> tuple[PlanDiff, list[str]]:
     """The diff of the plan files ``before`` and ``after``, and a warning for each that was
     edited after optimize wrote it (UX trial 24: a hand-raised replica count diffed at
-    "+$0.0000/h" without a word)."""
+    "+$0.0000/h" without a word). The start-ups are priced by the accelerator table of the
+    plans' spec catalogs found beside them (:func:`scaleplan.inputs.plans_accelerators`)."""
+    from scaleplan.inputs import plans_accelerators
     from scaleplan.plan import edited_warning, read_plan
 
     a, b = read_plan(before), read_plan(after)
-    return diff_plans(a, b), [
+    return diff_plans(a, b, plans_accelerators([(a, before), (b, after)])), [
         *_other_service(a, before, b, after), *edited_warning(a, before), *edited_warning(b, after)
     ]
 
@@ -249,8 +255,12 @@ def _other_service(a: Plan, before: str, b: Plan, after: str) -> list[str]:
     ]
 
 
-def diff_plans(before: Plan, after: Plan) -> PlanDiff:
-    """Allocations added, removed, resized and changed from ``before`` to ``after``, by name."""
+def diff_plans(before: Plan, after: Plan, accelerators: Sequence[Accelerator]) -> PlanDiff:
+    """Allocations added, removed, resized and changed from ``before`` to ``after``, by name.
+    ``accelerators``: the accelerator table both plans' start-ups are priced by
+    (:func:`scaleplan.simulate.failures.startup_cost`), passed in: ``optimize``'s catalog, or
+    for two plan files the tables their spec catalogs give
+    (:func:`scaleplan.inputs.plans_accelerators`)."""
     old = {a.name: a for a in before.allocations}
     new = {a.name: a for a in after.allocations}
     changes: list[AllocationChange] = []
@@ -271,21 +281,21 @@ def diff_plans(before: Plan, after: Plan) -> PlanDiff:
             else:
                 unchanged.append(name)
     left0, left1 = _spot_left(before), _spot_left(after)  # each once: (share, as said)
+    starts = (_startups(before, accelerators), _startups(after, accelerators))
     return PlanDiff(
         tuple(changes), before.cost_per_hour, after.cost_per_hour, before.status, after.status,
         tuple(unchanged), _spec_changes(before, after), before.cost_per_month, after.cost_per_month,
         _input_changes(before, after),
         tuple(w for w in after.warnings if w not in before.warnings),
         tuple(w for w in before.warnings if w not in after.warnings),
-        (_startups(before), _startups(after)), (left0[0], left1[0]), (left0[1], left1[1]),
+        starts, (left0[0], left1[0]), (left0[1], left1[1]),
     )
 
 
-def _startups(plan: Plan) -> float:
-    from scaleplan.inputs import shipped_accelerators
+def _startups(plan: Plan, accelerators: Sequence[Accelerator]) -> float:
     from scaleplan.simulate.failures import startup_cost
 
-    return startup_cost(plan, shipped_accelerators()).per_hour
+    return startup_cost(plan, accelerators).per_hour
 
 
 def _spot_left(plan: Plan) -> tuple[float | None, str]:

@@ -375,6 +375,65 @@ def test_the_layers_below_the_edge_read_no_catalog() -> None:
         f"scaleplan.{r}" for r in ("render", "check", "solve", "kube", "observe", "simulate")
     )
     assert direct_imports_of(ROOT / "scaleplan", rooms, "scaleplan.catalog.files") == []
+
+
+# The calls outside catalog/ that read catalog files, each at a command's edge: the inputs
+# layer (inputs.py; llm_inputs.py for optimize/validate of an LLM spec; referenced_files.py,
+# the spec's named files), the command modules that take --catalog themselves (observe,
+# simulate, render via plan_outputs, catalog accelerators) and the profile and import
+# commands' cores (profile/, importers/: a device or benchmark name resolved against the
+# accelerator table, the nodes' GPU counts, a Job per catalog row).
+CATALOG_READS = [
+    "cli/catalog.py accelerators load_accelerators",
+    "importers/benchmarks.py _accelerator_table accelerator_catalog",
+    "importers/benchmarks.py _accelerator_table load_catalog",
+    "importers/benchmarks.py _melange accelerator_catalog",
+    "importers/benchmarks.py _spans_nodes load_catalog",
+    "importers/melange.py import_melange load_catalog",
+    "inputs.py gate_tables load_tables",
+    "inputs.py gather_inputs load_catalog",
+    "inputs.py load_inputs shipped_paths",
+    "inputs.py load_tables load_catalog",
+    "inputs.py melange_inputs load_catalog",
+    "inputs.py plans_accelerators load_catalog",
+    "inputs.py shipped_accelerators load_accelerators",
+    "llm_inputs.py llm_profile_inputs load_accelerators",
+    "llm_inputs.py llm_profile_inputs load_catalog",
+    "observe/command.py plan_queries load_tables",
+    "plan_outputs.py render_plan_file load_tables",
+    "profile/command.py estimate_file load_catalog",
+    "profile/devices.py normalize_accelerator accelerator_catalog",
+    "profile/jobs.py job_catalog accelerator_catalog",
+    "profile/jobs.py job_catalog load_catalog",
+    "profile/llm.py _node_gpus load_catalog",
+    "referenced_files.py referenced_catalogs read_catalog_file",
+    "simulate/command.py _tables load_tables",
+]
+
+
+def test_catalogs_are_read_at_the_edges() -> None:
+    """Issue 12, the accelerator table passed in: every call outside catalog/ that reads a
+    catalog file is one of :data:`CATALOG_READS` (a new one must be added there, at an edge,
+    or the table passed in). simulate's library entries take the table as a required argument
+    (until 2026-12-07 they fell back to the shipped one), and optimize's report and diff price
+    start-ups with the table given (they read the shipped one)."""
+    import inspect
+
+    from scaleplan.simulate.core import simulate
+    from scaleplan.simulate.llm import simulate_llm
+
+    readers = ("load_catalog", "load_accelerators", "accelerator_catalog", "read_catalog_file",
+               "shipped_paths", "load_tables", "shipped_accelerators")
+    found = sorted(
+        f"{where} {name}" for name in readers for where in calls_of(ROOT / "scaleplan", name)
+        if not where.startswith("catalog/")
+    )
+    assert found == CATALOG_READS
+    for entry in (simulate, simulate_llm):
+        param = inspect.signature(entry).parameters["accelerators"]
+        assert param.default is inspect.Parameter.empty, entry
+
+
 def calls_of(package: Path, name: str) -> list[str]:
     """``file function`` for each call of ``name`` in a module of ``package``."""
     found = []

@@ -10,14 +10,18 @@ from pathlib import Path
 import pytest
 from llm_estimates import PLAN as ESTIMATES_PLAN
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import Plan, ProfileUnused, dump_plan, read_plan
 from scaleplan.plan_report import summary_lines
+
+ACCS = shipped_accelerators()  # the accelerator table the report prices start-ups by
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _footnote(plan: Plan) -> str:
-    (line,) = [t.text for t in summary_lines(plan, []) if t.text.startswith("* capacity from")]
+    said = summary_lines(plan, [], accelerators=ACCS)
+    (line,) = [t.text for t in said if t.text.startswith("* capacity from")]
     return line
 
 

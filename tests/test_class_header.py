@@ -26,6 +26,7 @@ from solve_helpers import (
 )
 
 from scaleplan.check.schema_cache import validate_object
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.kube.backends import backend_class_weights, backends
 from scaleplan.plan import Plan
 from scaleplan.plan_outputs import write_manifests
@@ -34,6 +35,8 @@ from scaleplan.simulate import simulate
 from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.candidates import build_candidates
 from scaleplan.yamlio import parse_yaml_documents
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 FAST = SolveOptions(alternatives=False)
 GW = GATEWAY
@@ -148,12 +151,12 @@ def test_check_catches_a_hand_edited_class_weight(tmp_path: Path) -> None:
 def test_simulate_routes_each_class_by_its_rule(tmp_path: Path) -> None:
     sp, prof, cat = _two_class()
     plan = solve(sp, prof, cat, options=FAST).plan
-    res = simulate(plan)
+    res = simulate(plan, accelerators=ACCS)
     assert res.policy == "static-weights"
     assert res.meets_slo, res.attainment
     # the same plan replayed through a class-blind route overloads the L4 with long requests
     blind = plan.model_copy(update={"spec": _two_class(None)[0]})
-    assert not simulate(blind).meets_slo
+    assert not simulate(blind, accelerators=ACCS).meets_slo
 
 
 @pytest.mark.parametrize(
@@ -196,7 +199,7 @@ def test_llm_per_class_plan_simulated_by_class_rules(cli: Any, tmp_path: Path) -
     assert l4 and all(a.routing.get("long", 0.0) == 0.0 for a in l4)
     route = (tmp_path / "p" / "manifests").glob("httproute-*.yaml")
     assert "value: long" in next(route).read_text(encoding="utf-8")
-    sim = simulate_llm(plan)
+    sim = simulate_llm(plan, accelerators=ACCS)
     assert sim.ok, sim.attainment
     assert any(f"HTTPRoute rule {HDR}: long" in n for n in sim.notes)
 

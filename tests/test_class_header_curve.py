@@ -19,6 +19,7 @@ import pytest
 import yaml
 from solve_helpers import two_class_toy
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.kube.backends import backend_class_weights
 from scaleplan.plan import Plan
 from scaleplan.plan_outputs import write_manifests
@@ -28,6 +29,8 @@ from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.candidates import build_candidates
 from scaleplan.spec import Spec
 from scaleplan.yamlio import parse_yaml_documents
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 FAST = SolveOptions(alternatives=False)
 HDR = "X-Request-Class"
@@ -98,7 +101,7 @@ def test_curve_plan_holds_every_hour_at_its_fixed_class_rules() -> None:
 def test_a_missized_hour_fails_the_oracle_and_simulate() -> None:
     plan = _plan()
     for h in (PEAK, 0, LOW):  # the peak and two quieter steps hold the SLO as simulated
-        res = simulate(plan, windows=(h,))
+        res = simulate(plan, windows=(h,), accelerators=ACCS)
         assert res.meets_slo, (h, res.attainment)
     allocs = list(plan.allocations)
     i = next(i for i, a in enumerate(allocs) if a.instance_type == "g5.xlarge")
@@ -107,8 +110,9 @@ def test_a_missized_hour_fails_the_oracle_and_simulate() -> None:
     allocs[i] = allocs[i].model_copy(update={"replicas_per_window": tuple(reps)})
     short = plan.model_copy(update={"allocations": tuple(allocs)})
     assert _worst(short)[0] > 1
-    assert not simulate(short, windows=(0,)).meets_slo
-    assert simulate(short, windows=(PEAK,)).meets_slo  # the other hours are untouched
+    assert not simulate(short, windows=(0,), accelerators=ACCS).meets_slo
+    at_peak = simulate(short, windows=(PEAK,), accelerators=ACCS)
+    assert at_peak.meets_slo  # the other hours are untouched
 
 
 def test_rendered_rules_and_check_with_the_plan(tmp_path: Path) -> None:
@@ -193,7 +197,7 @@ def test_llm_curve_plan_renders_without_shortfalls_and_simulates(cli: Any, tmp_p
     assert plan.status == "feasible" and plan.gap is not None and plan.gap > 0
     assert any(len(set(a.replicas_per_window)) > 1 for a in plan.allocations)
     for hour in (11, 0):
-        sim = simulate_llm(plan, windows=(hour,))
+        sim = simulate_llm(plan, windows=(hour,), accelerators=ACCS)
         assert sim.ok, (hour, sim.attainment)
     out = tmp_path / "p"
     res = cli(["check", str(out / "manifests"), "--plan", str(out / "plan.yaml")])
@@ -231,7 +235,7 @@ def test_a_quieter_hours_routing_can_hold_the_day() -> None:
     assert _sweep().hourly_delivered(blind, blind_cands)[0] <= 1 + 1e-9
     rps = plan.demand.rps
     low = min(range(24), key=lambda h: rps[h])
-    assert simulate(plan, windows=(peak_window(rps), low)).meets_slo
+    assert simulate(plan, windows=(peak_window(rps), low), accelerators=ACCS).meets_slo
 
 
 def test_the_day_holds_at_the_rules_its_own_allocations_render() -> None:

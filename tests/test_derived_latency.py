@@ -9,9 +9,12 @@ from pathlib import Path
 
 from llm_spread_specs import b1_spec
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import dump_plan, parse_plan_text, read_plan
 from scaleplan.plandiff import diff_plans
 from scaleplan.spec import Spec, parse_spec_text
+
+ACCS = shipped_accelerators()  # the accelerator table the report prices start-ups by
 
 
 def test_the_spec_dump_leaves_a_derived_latency_out() -> None:
@@ -50,7 +53,7 @@ def test_a_derived_latency_survives_the_plan_and_is_no_slo_in_simulate(
     old = dump_plan(plan).replace("  slo:\n", "  slo:\n    latency_ms: 4950.0\n", 1)
     before = parse_plan_text(old)
     assert before.spec.slo.tested_latency_ms == 4950.0
-    changes = diff_plans(before, plan)
+    changes = diff_plans(before, plan, ACCS)
     assert not [c for c in changes.spec_changes if "latency" in c.field], changes.spec_changes
 
 
@@ -63,9 +66,10 @@ def test_diff_says_which_side_of_a_latency_change_was_derived() -> None:
     derived = parse_plan_text(text.replace("    latency_ms: 60000.0\n", "", 1))
     for before, after, old, new in ((stated, derived, 60000.0, "48580 (derived)"),
                                     (derived, stated, "48580 (derived)", 60000.0)):
-        (c,) = [c for c in diff_plans(before, after).spec_changes if c.field == "slo.latency_ms"]
+        changes = diff_plans(before, after, ACCS).spec_changes
+        (c,) = [c for c in changes if c.field == "slo.latency_ms"]
         assert (c.before, c.after) == (old, new), c
-    same = [c for c in diff_plans(derived, derived).spec_changes if "latency" in c.field]
+    same = [c for c in diff_plans(derived, derived, ACCS).spec_changes if "latency" in c.field]
     assert not same
 
 

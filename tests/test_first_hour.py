@@ -15,6 +15,9 @@ import pytest
 import yaml
 
 from scaleplan.catalog.model import Catalog
+from scaleplan.inputs import shipped_accelerators
+
+ACCS = shipped_accelerators()  # the accelerator table the report prices start-ups by
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "examples" / "embedding-cpu-gpu" / "profile.yaml"
@@ -286,17 +289,18 @@ def test_plandiff_is_pure_and_exact() -> None:
     from scaleplan.plandiff import diff_lines, diff_plans
 
     plan = read_plan(ROOT / "examples" / "embedding-cpu-gpu" / "plan.yaml")
-    assert diff_plans(plan, plan).empty
-    assert diff_lines(diff_plans(plan, plan)) == ["No changes: the plan is the same as before."]
+    assert diff_plans(plan, plan, ACCS).empty
+    same = diff_lines(diff_plans(plan, plan, ACCS))
+    assert same == ["No changes: the plan is the same as before."]
     a0 = plan.allocations[0]
     bigger = a0.model_copy(update={"replicas": a0.replicas + 2, "cost_per_hour": a0.cost_per_hour + 1.0})
     gone = plan.model_copy(update={"allocations": (bigger,), "cost_per_hour": plan.cost_per_hour + 1.0})
-    d = diff_plans(plan, gone)
+    d = diff_plans(plan, gone, ACCS)
     actions = {c.name: c.action for c in d.changes}
     assert actions[a0.name] == "resize"
     assert all(actions[a.name] == "remove" for a in plan.allocations[1:])
     assert d.cost_delta == pytest.approx(1.0)
-    back = diff_plans(gone, plan)
+    back = diff_plans(gone, plan, ACCS)
     assert {c.action for c in back.changes} >= {"add", "resize"}
     assert d.to_dict()["summary"] == {"add": 0, "change": 1, "remove": len(plan.allocations) - 1}
 
@@ -309,7 +313,7 @@ def test_plandiff_shows_spec_and_engine_changes() -> None:
 
     gw = read_plan(ROOT / "examples" / "llm-chat" / "plan.yaml")
     pool = read_plan(ROOT / "examples" / "llm-chat-pool" / "plan.yaml")
-    d = diff_plans(gw, pool)
+    d = diff_plans(gw, pool, ACCS)
     assert not d.empty
     routing = [c for c in d.spec_changes if c.field == "kubernetes.routing"]
     assert routing and (routing[0].before, routing[0].after) == ("gateway-api", "inference-pool")
@@ -320,7 +324,7 @@ def test_plandiff_shows_spec_and_engine_changes() -> None:
     a0 = big.allocations[0]
     assert a0.llm is not None
     tp4 = a0.model_copy(update={"llm": a0.llm.model_copy(update={"tensor_parallel": a0.llm.tensor_parallel * 2})})
-    d2 = diff_plans(big, big.model_copy(update={"allocations": (tp4, *big.allocations[1:])}))
+    d2 = diff_plans(big, big.model_copy(update={"allocations": (tp4, *big.allocations[1:])}), ACCS)
     (change,) = d2.changes
     assert change.action == "change" and [f.field for f in change.fields] == ["llm.tensor_parallel"]
 
@@ -591,7 +595,7 @@ def test_plandiff_wraps_an_added_or_removed_allocation_at_80_columns() -> None:
         "replicas": 12, "cost_per_hour": 123.4567,
     })
     other = plan.model_copy(update={"allocations": (a, *plan.allocations[1:])})
-    lines = diff_lines(diff_plans(plan, other))
+    lines = diff_lines(diff_plans(plan, other, ACCS))
     assert all(len(line) <= 80 for line in lines), "\n".join(lines)
     text = "\n".join(lines)
     assert "azure/southeastasia standard_nc80adis_h100_v5 " in text and "$123.4567/h" in text, text
@@ -606,7 +610,7 @@ def test_plandiff_writes_spec_values_as_the_spec_does() -> None:
     plan = read_plan(ROOT / "examples" / "llm-70b-tp" / "plan.yaml")
     placement = plan.spec.placement.model_copy(update={"include_flagged": not plan.spec.placement.include_flagged})
     after = plan.model_copy(update={"spec": plan.spec.model_copy(update={"placement": placement})})
-    lines = diff_lines(diff_plans(plan, after))
+    lines = diff_lines(diff_plans(plan, after, ACCS))
     assert "      placement.include_flagged: false -> true" in lines, lines
 
 
@@ -640,10 +644,10 @@ def test_plandiff_writes_a_list_of_mappings_as_the_spec_does() -> None:
     classes = (chat.model_copy(update={"share": 0.7}), summ.model_copy(update={"share": 0.3}))
     traffic = plan.spec.traffic.model_copy(update={"classes": classes})
     after = plan.model_copy(update={"spec": plan.spec.model_copy(update={"traffic": traffic})})
-    text = " ".join(" ".join(diff_lines(diff_plans(plan, after), width=400)).split())
+    text = " ".join(" ".join(diff_lines(diff_plans(plan, after, ACCS), width=400)).split())
     assert "traffic.classes: [{name: chat, share: 0.8, input_tokens: 1024," in text, text
     assert "'" not in text.split("traffic.classes:")[1].split("Plan:")[0], text
-    diff = diff_plans(plan, plan)
+    diff = diff_plans(plan, plan, ACCS)
     change = FieldChange("x", ({"on": True, "at": None, "hours": [1, 2]},), ())
     diff = diff.__class__(**{**diff.__dict__, "spec_changes": (change,)})
     assert "      x: [{on: true, at: null, hours: [1, 2]}] -> []" in diff_lines(diff, width=400)
@@ -660,7 +664,8 @@ def test_optimize_observed_and_diff_state_one_monthly_delta() -> None:
     plan = read_plan(ROOT / "examples" / "llm-70b-tp" / "plan.yaml")
     before = plan.model_copy(update={"cost_per_hour": 0.13698, "cost_per_month": 100.0})
     after = plan.model_copy(update={"cost_per_hour": 0.273978, "cost_per_month": 200.0})
-    delta = diff_plans(before, after).to_dict()["cost_per_month"]["delta"]  # type: ignore[index]
+    doc = diff_plans(before, after, ACCS).to_dict()
+    delta = doc["cost_per_month"]["delta"]  # type: ignore[index]
     assert delta == 100.0 and round(monthly_delta(before, after), 2) == delta
 
 
@@ -677,7 +682,7 @@ def test_baselines_say_the_same_cost_and_small_savings_to_a_tenth() -> None:
 
     same = baseline(1.0, 0.0)
     shown = plan.model_copy(update={"baselines": (same, baseline(1.004, 0.004), baseline(2, 0.5))})
-    text = [line.text for line in summary_lines(shown, [])]
+    text = [line.text for line in summary_lines(shown, [], accelerators=ACCS)]
     name = plan.baselines[0].name
     cost = f"${plan.cost_per_hour:.4f}/h"
     assert f"  - {name}: {cost}, the same cost as the plan ({same.description})" in text, text
@@ -706,7 +711,7 @@ def test_the_footnote_says_a_calibrated_capacity_is_calibrated(example: str, sai
     from scaleplan.plan_report import summary_lines
 
     plan = read_plan(ROOT / example / "plan.yaml")
-    text = [line.text for line in summary_lines(plan, [])]
+    text = [line.text for line in summary_lines(plan, [], accelerators=ACCS)]
     assert said in text, text
 
 
@@ -723,7 +728,7 @@ def test_diff_says_survive_loss_was_false_not_null() -> None:
     survive = spot.model_copy(update={"survive_loss": True})
     pl = plan.spec.placement.model_copy(update={"spot": survive})
     after = plan.model_copy(update={"spec": plan.spec.model_copy(update={"placement": pl})})
-    changes = diff_plans(plan, after).to_dict()["spec"]
+    changes = diff_plans(plan, after, ACCS).to_dict()["spec"]
     assert changes == [
         {"field": "placement.spot.survive_loss", "before": False, "after": True}
     ], changes

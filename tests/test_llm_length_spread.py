@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from llm_spread_specs import SPEC, b1_spec
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.llm.lengths import (
     Spread,
     quantile,
@@ -22,6 +23,8 @@ from scaleplan.llm.lengths import (
     sigma_from_quantile,
     tokens_at,
 )
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 SPREAD = "      lengths: {distribution: lognormal, sigma: 0.5}\n"
 Z95 = 1.6448536269514722  # the standard normal's 0.95 quantile (tables)
@@ -516,7 +519,7 @@ def test_simulate_verdict_names_requests_refused_for_length(cli, plans: dict[str
 
     plan = read_plan(plans["loose0"])
     over = simulate_llm(plan, windows=(peak_window(plan.demand.rps),), min_requests=600,
-                        lengths="lognormal", rate_scale=4.0)
+                        lengths="lognormal", rate_scale=4.0, accelerators=ACCS)
     assert over.rejected > 0 and not over.ok and over.rejected_why is not None
     assert over.rejected_why.startswith(f"{over.rejected:,} of {over.requests:,} requests")
     assert "not its capacity" not in over.rejected_why and "others attain" in over.rejected_why

@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 from tty_helpers import on_terminal
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.table import Line
+
+ACCS = shipped_accelerators()  # the accelerator table the report prices start-ups by
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -357,7 +360,7 @@ def test_optimize_summary_fits_a_terminal_and_pipes_whole(
     from scaleplan.plan_report import summary_lines
 
     plan = read_plan(EXAMPLES / example / "plan.yaml")
-    lines = summary_lines(plan, [])
+    lines = summary_lines(plan, [], accelerators=ACCS)
     items = [f"  - {b}" for b in plan.binding_constraints]
     names = tuple(f"  - {b.name}: " for b in plan.baselines)
     items += [ln.text for ln in lines if ln.text.startswith(names)]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import read_plan
 from scaleplan.plan_report import summary_lines
+
+ACCS = shipped_accelerators()  # the accelerator table the report prices start-ups by
 
 PLAN = Path(__file__).resolve().parents[1] / "examples" / "llm-chat" / "plan.yaml"
 
 
 def _text(cost_per_million: float) -> str:
     plan = read_plan(PLAN).model_copy(update={"cost_per_million_requests": cost_per_million})
-    return "\n".join(line.text for line in summary_lines(plan, []))
+    return "\n".join(line.text for line in summary_lines(plan, [], accelerators=ACCS))
 
 
 def test_a_cost_per_million_requests_in_the_hundreds_reads_as_dollars_and_cents() -> None:

@@ -17,10 +17,13 @@ from __future__ import annotations
 import pytest
 from solve_helpers import catalog, point, profile, row, spec
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import Plan
 from scaleplan.plan_report import summary_lines, swap_warning
 from scaleplan.simulate.failures import StartupCost
 from scaleplan.solve import SolveOptions, solve
+
+ACCS = shipped_accelerators()  # the accelerator table the report prices start-ups by
 
 
 def _plan() -> Plan:
@@ -41,7 +44,7 @@ def _plan() -> Plan:
 def test_a_cheaper_baseline_is_said_in_dollars_with_the_solvers_gap() -> None:
     plan = _plan()
     assert plan.status == "optimal" and plan.gap == 0.0
-    text = "\n".join(line.text for line in summary_lines(plan, []))
+    text = "\n".join(line.text for line in summary_lines(plan, [], accelerators=ACCS))
     assert "saves 0.0%" not in text
     assert (
         "  - cheapest-single-type: $1000.0000/h, $0.0050/h less than the plan (cheapest single"
@@ -75,7 +78,7 @@ def test_a_cheaper_baseline_of_a_feasible_plan_names_its_gap_not_the_tie_break()
     cost more than a baseline by far more than the tie-break's charges; saying the tie-break
     was the reason would be untrue there."""
     plan = _plan().model_copy(update={"status": "feasible", "gap": 0.012})
-    text = "\n".join(line.text for line in summary_lines(plan, []))
+    text = "\n".join(line.text for line in summary_lines(plan, [], accelerators=ACCS))
     assert "tie-break" not in text, text
     assert (
         "$0.0050/h less than the plan (cheapest single instance type that meets the SLO: 1000 x"

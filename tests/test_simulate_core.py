@@ -11,10 +11,13 @@ from simulate_helpers import allocation, make_plan
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError, PlanError
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import Plan
 from scaleplan.simulate import parse_trace, service_model, simulate
 from scaleplan.simulate.engine import ReplicaModel, fifo_batches, least_outstanding
 from scaleplan.spec import Gateway
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 RHO = 0.7
 
@@ -27,7 +30,9 @@ def _mean_wait(service: str, policy: str, n_target: int) -> float:
     from scaleplan.simulate import core
 
     # mean waiting time = mean latency - mean service (1 request per batch, mean service 10 ms)
-    res = core.simulate(plan, duration_s=res_dur, seed=7, service=service, policy=policy)
+    res = core.simulate(
+        plan, duration_s=res_dur, seed=7, service=service, policy=policy, accelerators=ACCS,
+    )
     assert res.latency_ms.mean is not None
     return res.latency_ms.mean / 1000.0 - 0.010
 
@@ -95,17 +100,23 @@ def test_service_model_fit() -> None:
 def test_same_seed_same_json_and_other_seed_differs() -> None:
     plan = make_plan([allocation(replicas=(2, 3), batch=4, service_ms=20.0, p50=18.0, p99=40.0), allocation("spot", replicas=(1, 1), capacity_type="spot")], rps=(100.0, 200.0))
     for policy in ("weighted", "round-robin", "least-outstanding"):
-        one = json.dumps(simulate(plan, duration_s=30, seed=4, policy=policy, failure="node").to_dict(), sort_keys=True)
-        two = json.dumps(simulate(plan, duration_s=30, seed=4, policy=policy, failure="node").to_dict(), sort_keys=True)
+        one = json.dumps(simulate(
+            plan, duration_s=30, seed=4, policy=policy, failure="node", accelerators=ACCS,
+        ).to_dict(), sort_keys=True)
+        two = json.dumps(simulate(
+            plan, duration_s=30, seed=4, policy=policy, failure="node", accelerators=ACCS,
+        ).to_dict(), sort_keys=True)
         assert one == two
-        three = json.dumps(simulate(plan, duration_s=30, seed=5, policy=policy, failure="node").to_dict(), sort_keys=True)
+        three = json.dumps(simulate(
+            plan, duration_s=30, seed=5, policy=policy, failure="node", accelerators=ACCS,
+        ).to_dict(), sort_keys=True)
         assert three != one
 
 
 def test_overloaded_plan_misses_slo_and_window_is_named() -> None:
     # 2 replicas of 100 rps capacity facing 150 rps in window 0 and 250 rps in window 1
     plan = make_plan([allocation(replicas=(2, 2), batch=1, service_ms=10.0)], rps=(150.0, 250.0), slo_ms=50.0)
-    res = simulate(plan, duration_s=20, seed=1)
+    res = simulate(plan, duration_s=20, seed=1, accelerators=ACCS)
     assert not res.meets_slo and not res.ok
     assert res.worst_window == 1
     assert res.windows[1].attainment is not None and res.windows[1].attainment < 0.5
@@ -114,12 +125,12 @@ def test_overloaded_plan_misses_slo_and_window_is_named() -> None:
 
 def test_node_failure_breaks_a_tight_n_plus_1_plan_but_not_a_redundant_one() -> None:
     tight = make_plan([allocation(replicas=(2,), batch=1, service_ms=10.0)], rps=(150.0,), slo_ms=60.0)
-    res = simulate(tight, duration_s=30, seed=2, failure="node", fail_at_s=3.0)
+    res = simulate(tight, duration_s=30, seed=2, failure="node", fail_at_s=3.0, accelerators=ACCS)
     assert res.failure is not None
     assert res.failure.lost == {"svc-g6-xlarge-od": 1}
     assert res.failure.claim_tested and not res.failure.holds
     roomy = make_plan([allocation(replicas=(3,), batch=1, service_ms=10.0)], rps=(150.0,), slo_ms=60.0)
-    ok = simulate(roomy, duration_s=30, seed=2, failure="node", fail_at_s=3.0)
+    ok = simulate(roomy, duration_s=30, seed=2, failure="node", fail_at_s=3.0, accelerators=ACCS)
     assert ok.failure is not None and ok.failure.holds and ok.ok
 
 
@@ -157,7 +168,7 @@ def test_failure_stats_build_on_the_shared_verdict_and_keep_their_json_keys() ->
     assert issubclass(FailureStats, FailureVerdict)
     alloc = allocation(replicas=(3,), batch=1, service_ms=10.0)
     plan = make_plan([alloc], rps=(150.0,), slo_ms=60.0)
-    res = simulate(plan, duration_s=10, seed=2, failure="node", fail_at_s=3.0)
+    res = simulate(plan, duration_s=10, seed=2, failure="node", fail_at_s=3.0, accelerators=ACCS)
     failure = json.loads(json.dumps(res.to_dict()))["failure"]
     assert list(failure) == REQUEST_FAILURE_KEYS
     assert list(failure["latency_after_ms"]) == ["p50", "p95", "p99", "mean", "max"]
@@ -171,9 +182,9 @@ def test_spot_and_zone_failures_take_the_right_replicas() -> None:
         ],
         rps=(50.0,), redundancy="zone",
     )
-    spot = simulate(plan, duration_s=10, failure="spot", fail_at_s=1.0)
+    spot = simulate(plan, duration_s=10, failure="spot", fail_at_s=1.0, accelerators=ACCS)
     assert spot.failure is not None and spot.failure.lost == {"sp": 3}
-    zone = simulate(plan, duration_s=10, failure="zone", fail_at_s=1.0)
+    zone = simulate(plan, duration_s=10, failure="zone", fail_at_s=1.0, accelerators=ACCS)
     assert zone.failure is not None and zone.failure.lost == {"od": 1, "sp": 3}
     assert any("z-b" in n for n in zone.notes)
     # after the failure only "od" replica 0 serves
@@ -188,11 +199,11 @@ def test_weighted_routing_follows_capacity_and_classes() -> None:
         ],
         rps=(100.0,), classes={"long": 0.25, "short": 0.75},
     )
-    res = simulate(plan, duration_s=60, seed=3, policy="weighted")
+    res = simulate(plan, duration_s=60, seed=3, policy="weighted", accelerators=ACCS)
     big = res.allocations[0]
     assert big.requests / res.requests == pytest.approx(0.25, abs=0.02)
     unclassed = make_plan([allocation("big", replicas=(1,), capacity=300.0, service_ms=2.0), allocation("small", replicas=(1,), capacity=100.0, service_ms=5.0)], rps=(100.0,))
-    res2 = simulate(unclassed, duration_s=60, seed=3, policy="weighted")
+    res2 = simulate(unclassed, duration_s=60, seed=3, policy="weighted", accelerators=ACCS)
     assert res2.allocations[0].requests / res2.requests == pytest.approx(0.75, abs=0.02)
 
 
@@ -201,20 +212,20 @@ def test_auto_policy_follows_the_rendered_routing() -> None:
     allocs = [allocation("big", replicas=(1,), capacity=300.0, service_ms=2.0), allocation("small", replicas=(1,), capacity=100.0, service_ms=5.0)]
     plan = make_plan(allocs, rps=(100.0,))
     assert plan.spec.kubernetes.routing == "service"
-    even = simulate(plan, duration_s=60, seed=3)
+    even = simulate(plan, duration_s=60, seed=3, accelerators=ACCS)
     assert even.policy == "round-robin"
     assert even.allocations[0].requests / even.requests == pytest.approx(0.5, abs=0.02)
     k8s = plan.spec.kubernetes.model_copy(update={"routing": "gateway-api", "gateway": Gateway(name="gw")})
     gw = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
-    weighted = simulate(gw, duration_s=60, seed=3)
+    weighted = simulate(gw, duration_s=60, seed=3, accelerators=ACCS)
     assert weighted.policy == "static-weights"  # the HTTPRoute's weights as rendered
     assert weighted.allocations[0].requests / weighted.requests == pytest.approx(0.75, abs=0.02)
 
 
 def test_least_outstanding_beats_round_robin_on_mixed_speeds() -> None:
     plan = make_plan([allocation("fast", replicas=(1,), service_ms=4.0), allocation("slow", replicas=(1,), service_ms=16.0)], rps=(150.0,), slo_ms=40.0)
-    rr = simulate(plan, duration_s=60, seed=1, policy="round-robin")
-    lor = simulate(plan, duration_s=60, seed=1, policy="least-outstanding")
+    rr = simulate(plan, duration_s=60, seed=1, policy="round-robin", accelerators=ACCS)
+    lor = simulate(plan, duration_s=60, seed=1, policy="least-outstanding", accelerators=ACCS)
     assert lor.latency_ms.p99 is not None and rr.latency_ms.p99 is not None
     assert lor.latency_ms.p99 < rr.latency_ms.p99
     assert lor.allocations[0].requests > lor.allocations[1].requests
@@ -222,17 +233,17 @@ def test_least_outstanding_beats_round_robin_on_mixed_speeds() -> None:
 
 def test_replica_delta_and_replicas_follow_windows() -> None:
     plan = make_plan([allocation(replicas=(1, 4, 2), batch=1, service_ms=10.0)], rps=(50.0, 250.0, 120.0))
-    res = simulate(plan, duration_s=20, seed=1)
+    res = simulate(plan, duration_s=20, seed=1, accelerators=ACCS)
     assert [sum(w.replicas.values()) for w in res.windows] == [1, 4, 2]
-    fewer = simulate(plan, duration_s=20, seed=1, replica_delta=-1)
+    fewer = simulate(plan, duration_s=20, seed=1, replica_delta=-1, accelerators=ACCS)
     assert [sum(w.replicas.values()) for w in fewer.windows] == [1, 3, 1]  # never below one
     assert fewer.attainment < res.attainment
 
 
 def test_bursty_has_same_mean_rate_and_more_variance() -> None:
     plan = make_plan([allocation(replicas=(2,), batch=1, service_ms=10.0)], rps=(100.0,))
-    po = simulate(plan, duration_s=600, seed=1, arrivals="poisson")
-    bu = simulate(plan, duration_s=600, seed=1, arrivals="bursty")
+    po = simulate(plan, duration_s=600, seed=1, arrivals="poisson", accelerators=ACCS)
+    bu = simulate(plan, duration_s=600, seed=1, arrivals="bursty", accelerators=ACCS)
     assert bu.requests == pytest.approx(po.requests, rel=0.05)
     assert bu.latency_ms.p99 is not None and po.latency_ms.p99 is not None
     assert bu.latency_ms.p99 > po.latency_ms.p99
@@ -242,7 +253,7 @@ def test_trace_arrivals_use_real_windows() -> None:
     plan = make_plan([allocation(replicas=(1, 2), batch=1, service_ms=10.0)], rps=(10.0, 20.0), window_hours=1.0)
     times = "\n".join(f"{t:.3f}" for t in [*np.arange(0, 60, 0.1), *np.arange(3600, 3660, 0.05)])
     tr = parse_trace("time_s\n" + times + "\n# end\n", "t.csv")
-    res = simulate(plan, arrivals=tr)
+    res = simulate(plan, arrivals=tr, accelerators=ACCS)
     assert res.arrivals == "trace:t.csv"
     assert [w.window for w in res.windows] == [0, 1]
     assert [w.requests for w in res.windows] == [600, 1200]
@@ -250,11 +261,11 @@ def test_trace_arrivals_use_real_windows() -> None:
 
 def test_unsimulatable_plans() -> None:
     with pytest.raises(InfeasibleError):
-        simulate(make_plan([allocation()], status="infeasible"))
+        simulate(make_plan([allocation()], status="infeasible"), accelerators=ACCS)
     with pytest.raises(PlanError, match="no allocations"):
-        simulate(make_plan([]))
+        simulate(make_plan([]), accelerators=ACCS)
     with pytest.raises(PlanError, match="0 replicas"):
-        simulate(make_plan([allocation(replicas=(0,))]))
+        simulate(make_plan([allocation(replicas=(0,))]), accelerators=ACCS)
     # a per-window list of the wrong length no longer reaches simulate: the plan model
     # refuses it (tests/test_hardening_files.py, through the CLI with its line)
     with pytest.raises(ValueError, match=r"2 replicas_per_window values but demand\.windows is 1"):
@@ -275,7 +286,7 @@ def test_bad_traces() -> None:
 
 def test_no_replica_running_counts_as_failed() -> None:
     plan = make_plan([allocation(replicas=(1, 0))], rps=(10.0, 10.0))
-    res = simulate(plan, duration_s=20, seed=1)
+    res = simulate(plan, duration_s=20, seed=1, accelerators=ACCS)
     assert res.windows[1].failed == res.windows[1].requests > 0
     assert any("no replica" in n for n in res.notes)
 
@@ -283,7 +294,7 @@ def test_no_replica_running_counts_as_failed() -> None:
 def test_zone_failure_needs_zones() -> None:
     plan = make_plan([allocation(replicas=(2,), zones=())], rps=(50.0,), redundancy="zone")
     with pytest.raises(PlanError, match="zone loss cannot be placed"):
-        simulate(plan, duration_s=5, failure="zone")
+        simulate(plan, duration_s=5, failure="zone", accelerators=ACCS)
 
 
 def _gateway_od_and_spot(spot_accelerator: str = "A10G", **kubernetes: object) -> Plan:
@@ -314,17 +325,20 @@ def test_static_weights_replay_the_rendered_route_and_a_lost_share_fails(tables:
     rendered = next(o.obj for o in render_report(gw, tables).objects if o.kind == "HTTPRoute")
     weights = {r["name"]: r["weight"] for r in rendered["spec"]["rules"][0]["backendRefs"]}
     assert weights == route_weights(gw) == {"gw-od": 60, "gw-spot": 40}
-    calm = simulate(gw, duration_s=60, seed=5)
+    calm = simulate(gw, duration_s=60, seed=5, accelerators=ACCS)
     assert calm.policy == "static-weights"
     assert calm.allocations[1].requests / calm.requests == pytest.approx(0.40, abs=0.02)
-    res = simulate(gw, duration_s=60, seed=5, failure="spot", fail_at_s=20.0)
+    res = simulate(gw, duration_s=60, seed=5, failure="spot", fail_at_s=20.0, accelerators=ACCS)
     f = res.failure
     assert f is not None and f.lost == {"gw-spot": 2}
     # about 40 % of the requests after the loss fail: the static share, not a re-weighted split
     assert f.static_weight_failures == pytest.approx(0.40 * f.requests_after, rel=0.08)
     assert not f.holds and any("static weights" in n for n in res.notes)
     # the old, re-weighting policy hides it
-    reweighted = simulate(gw, duration_s=60, seed=5, failure="spot", fail_at_s=20.0, policy="weighted")
+    reweighted = simulate(
+        gw, duration_s=60, seed=5, failure="spot", fail_at_s=20.0, policy="weighted",
+        accelerators=ACCS,
+    )
     assert reweighted.failure is not None and reweighted.failure.static_weight_failures == 0
 
 
@@ -339,10 +353,10 @@ def test_a_backend_shared_with_on_demand_keeps_serving_through_a_spot_loss(table
     rendered = next(o.obj for o in render_report(gw, tables).objects if o.kind == "HTTPRoute")
     weights = {r["name"]: r["weight"] for r in rendered["spec"]["rules"][0]["backendRefs"]}
     assert weights == backend_weights(gw) == {f"{gw.spec.metadata.name}-l4-x1": 100}
-    calm = simulate(gw, duration_s=60, seed=5)
+    calm = simulate(gw, duration_s=60, seed=5, accelerators=ACCS)
     # the Service spreads over its 5 pods: the spot allocation serves 2 of 5 requests
     assert calm.allocations[1].requests / calm.requests == pytest.approx(0.40, abs=0.02)
-    res = simulate(gw, duration_s=60, seed=5, failure="spot", fail_at_s=20.0)
+    res = simulate(gw, duration_s=60, seed=5, failure="spot", fail_at_s=20.0, accelerators=ACCS)
     f = res.failure
     assert f is not None and f.lost == {"gw-spot": 2}
     assert f.static_weight_failures == 0 and f.holds
@@ -370,7 +384,7 @@ def test_a_spot_loss_comes_back_where_render_falls_back_on_demand() -> None:
     gw = _gateway_od_and_spot(flavor="eks-karpenter")
     delay, _ = replacement_delay(gw, gw.allocations[1])
     assert delay == 90 + 120 + 600
-    res = simulate(gw, duration_s=DAY, seed=5, failure="spot", fail_at_s=100.0)
+    res = simulate(gw, duration_s=DAY, seed=5, failure="spot", fail_at_s=100.0, accelerators=ACCS)
     f = res.failure
     assert f is not None and f.lost == {"gw-spot": 2}
     assert f.back_at_s == pytest.approx(100.0 + delay)
@@ -383,7 +397,8 @@ def test_a_spot_loss_comes_back_where_render_falls_back_on_demand() -> None:
     # pinned to spot nodes (eks, gke, aks): the share fails for the rest of the run
     for flavor in ("eks", "gke"):
         pinned = simulate(
-            _with_flavor(gw, flavor), duration_s=DAY, seed=5, failure="spot", fail_at_s=100.0
+            _with_flavor(gw, flavor), duration_s=DAY, seed=5, failure="spot", fail_at_s=100.0,
+            accelerators=ACCS
         )
         p = pinned.failure
         assert p is not None and p.back_at_s == math.inf
@@ -392,7 +407,7 @@ def test_a_spot_loss_comes_back_where_render_falls_back_on_demand() -> None:
     # --replace-after overrides the story, in both directions
     given = simulate(
         _with_flavor(gw, "gke"), duration_s=DAY, seed=5, failure="spot", fail_at_s=100.0,
-        replace_after_s=50.0,
+        replace_after_s=50.0, accelerators=ACCS,
     )
     assert given.failure is not None and given.failure.back_at_s == pytest.approx(150.0)
 
@@ -409,8 +424,12 @@ def test_both_simulators_bring_a_loss_back_at_the_same_time() -> None:
     plan = plan.model_copy(update={"allocations": (plan.allocations[0], a1)})
     for flavor, mode in (("eks-karpenter", "spot"), ("eks", "spot"), ("eks", "node")):
         p = _with_flavor(plan, flavor)
-        req = simulate(p, duration_s=500.0, failure=mode, fail_at_s=100.0).failure
-        tok = simulate_llm(p, duration_s=500.0, failure=mode, fail_at_s=100.0).failure
+        req = simulate(
+            p, duration_s=500.0, failure=mode, fail_at_s=100.0, accelerators=ACCS,
+        ).failure
+        tok = simulate_llm(
+            p, duration_s=500.0, failure=mode, fail_at_s=100.0, accelerators=ACCS,
+        ).failure
         assert req is not None and tok is not None
         assert (req.lost, req.at_s, req.replacement_s, req.back_at_s, req.replacement_basis) == (
             tok.lost, tok.at_s, tok.replacement_s, tok.back_at_s, tok.replacement_basis,
@@ -428,7 +447,7 @@ def test_no_window_or_allocation_reads_more_than_fully_busy() -> None:
     from scaleplan.plan import read_plan
 
     plan = read_plan(Path(__file__).parent.parent / "examples" / "vision-daily" / "plan.yaml")
-    res = simulate(plan, duration_s=20.0, seed=1)
+    res = simulate(plan, duration_s=20.0, seed=1, accelerators=ACCS)
     utils = [w.utilization for w in res.windows if w.utilization is not None]
     assert len(utils) == 24 and max(utils) <= 1.0 + 1e-12, max(utils)
     assert max(utils) > 0.99  # the busy windows are still read as (nearly) fully busy

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import read_plan
 from scaleplan.simulate import simulate
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PLANS = sorted(EXAMPLES.glob("*/plan.yaml"))
@@ -31,8 +34,8 @@ def test_example_plan_holds_its_slo(plan_path: Path) -> None:
     if plan.status == "infeasible" or not plan.allocations:
         pytest.fail(f"{plan_path}: example plan is {plan.status} with {len(plan.allocations)} allocations")
     dur = sim_duration(plan.demand.rps)
-    res = simulate(plan, duration_s=dur, seed=0)
-    fewer = simulate(plan, duration_s=dur, seed=0, replica_delta=-1)
+    res = simulate(plan, duration_s=dur, seed=0, accelerators=ACCS)
+    fewer = simulate(plan, duration_s=dur, seed=0, replica_delta=-1, accelerators=ACCS)
     msg = (
         f"{plan_path.parent.name}: attainment {res.attainment:.4%} vs target {res.target:.0%} "
         f"(worst window {res.worst_window}: {res.worst_window_attainment}); one replica fewer: {fewer.attainment:.4%}"

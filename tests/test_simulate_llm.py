@@ -49,7 +49,7 @@ def test_single_request_matches_the_llm_performance_model() -> None:
     plan = llm_plan(rps=0.02, architecture="llama-3.1-8b", predictions=False, classes=(("a", 0.5, 1000, 300, 1.0, 1.0, 1), ("b", 0.5, 4000, 200, 1.0, 1.0, 1)), budget=8192, accelerator="H100")
     d, why = model_deployment(plan, plan.allocations[0], ACCS)
     assert d is not None and why.startswith("LLM model (H100 TP1")
-    res = simulate_llm(plan, duration_s=12_000.0, seed=2)
+    res = simulate_llm(plan, duration_s=12_000.0, seed=2, accelerators=ACCS)
     assert res.allocations[0].step_source.startswith("LLM model")
     for c, (i, o) in zip(res.classes, ((1000, 300), (4000, 200)), strict=True):
         want = serve_class(d, i, o, 1)
@@ -113,7 +113,7 @@ def test_chunked_prefill_splits_a_long_prompt_into_budget_steps() -> None:
 
 def test_low_load_plan_reproduces_the_prediction() -> None:
     plan = llm_plan(rps=0.05, classes=(("chat", 1.0, 1000, 300, 150.0, 20.0, 1),))
-    res = simulate_llm(plan, duration_s=2000.0, seed=1)
+    res = simulate_llm(plan, duration_s=2000.0, seed=1, accelerators=ACCS)
     c = res.classes[0]
     assert c.requests > 50
     assert c.ttft_ms.p50 == pytest.approx(150.0, rel=0.02)
@@ -124,7 +124,7 @@ def test_low_load_plan_reproduces_the_prediction() -> None:
 def test_saturation_is_reported() -> None:
     # one replica serves ~3 req/s (64 seqs x 1/20 ms / 300 tokens, minus prefill); offer 10
     plan = llm_plan(rps=10.0, max_num_seqs=64)
-    res = simulate_llm(plan, duration_s=300.0)
+    res = simulate_llm(plan, duration_s=300.0, accelerators=ACCS)
     assert res.saturated and not res.ok
     w = res.windows[0]
     assert w.saturated and w.completed_in_window < 0.6 * w.requests
@@ -136,7 +136,7 @@ def test_saturation_is_reported() -> None:
 
 def test_kv_pressure_preempts_and_everything_finishes() -> None:
     plan = llm_plan(rps=2.0, max_num_seqs=64, kv_cache_tokens=20_000, classes=(("chat", 1.0, 1000, 1500, 150.0, 20.0, 1),), max_model_len=4096)
-    res = simulate_llm(plan, duration_s=200.0)
+    res = simulate_llm(plan, duration_s=200.0, accelerators=ACCS)
     assert sum(a.preemptions for a in res.allocations) > 0
     assert res.completed == res.requests
     assert max(res.series_kv_used) <= 1.0
@@ -144,7 +144,7 @@ def test_kv_pressure_preempts_and_everything_finishes() -> None:
 
 def test_rejects_requests_longer_than_max_model_len() -> None:
     plan = llm_plan(rps=1.0, classes=(("chat", 1.0, 3000, 300, 150.0, 20.0, 1),), max_model_len=2048)
-    res = simulate_llm(plan, duration_s=100.0)
+    res = simulate_llm(plan, duration_s=100.0, accelerators=ACCS)
     assert res.rejected == res.requests > 0 and not res.ok
 
 
@@ -154,7 +154,7 @@ def test_llm_failure_stats_build_on_the_shared_verdict_and_keep_their_json_keys(
 
     assert issubclass(LlmFailureStats, FailureVerdict)
     plan = llm_plan(rps=2.0, replicas=2)
-    res = simulate_llm(plan, duration_s=60.0, failure="node", fail_at_s=10.0)
+    res = simulate_llm(plan, duration_s=60.0, failure="node", fail_at_s=10.0, accelerators=ACCS)
     failure = json.loads(json.dumps(res.to_dict()))["failure"]
     assert list(failure) == [
         "mode", "at_s", "window", "lost", "replacement_s", "replacement_basis", "back_at_s",
@@ -170,7 +170,7 @@ def test_httproute_weights_are_replayed_and_a_lost_allocation_errors() -> None:
     from scaleplan.kube.weights import route_weights
 
     w = route_weights(plan)
-    res = simulate_llm(plan, duration_s=500.0)
+    res = simulate_llm(plan, duration_s=500.0, accelerators=ACCS)
     share = res.allocations[1].requests / res.requests
     assert share == pytest.approx(w["llm-1"] / 100, abs=0.03)
     # eks-karpenter renders an on-demand fallback NodePool beside each spot pool: the lost
@@ -178,7 +178,7 @@ def test_httproute_weights_are_replayed_and_a_lost_allocation_errors() -> None:
     # spec's 900 s), and the route's share errors only until then
     assert plan.spec.kubernetes.flavor == "eks-karpenter"
     assert plan.spec.kubernetes.probes.startup_seconds == 900
-    res = simulate_llm(plan, duration_s=1600.0, failure="spot", fail_at_s=100.0)
+    res = simulate_llm(plan, duration_s=1600.0, failure="spot", fail_at_s=100.0, accelerators=ACCS)
     assert res.failure is not None
     assert res.failure.replacement_s == pytest.approx(90 + 120 + 900)
     assert "fallback NodePool" in res.failure.replacement_basis
@@ -192,7 +192,7 @@ def test_httproute_weights_are_replayed_and_a_lost_allocation_errors() -> None:
     # other flavors pin spot pods to spot nodes: nothing comes back
     k8s = plan.spec.kubernetes.model_copy(update={"flavor": "eks"})
     pinned = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
-    res = simulate_llm(pinned, duration_s=500.0, failure="spot", fail_at_s=100.0)
+    res = simulate_llm(pinned, duration_s=500.0, failure="spot", fail_at_s=100.0, accelerators=ACCS)
     assert res.failure is not None and res.failure.replacement_s == float("inf")
     assert "eks pins spot pods to spot nodes" in res.failure.replacement_basis
     assert res.failure.failed_requests > 0.6 * res.failure.requests_after
@@ -208,9 +208,9 @@ def test_a_spot_loss_behind_a_shared_backend_loses_only_what_was_in_flight() -> 
     plan = plan.model_copy(update={"allocations": (plan.allocations[0], a1)})
     (b,) = backends(plan)
     assert b.members == ("llm-0", "llm-1") and backend_weights(plan) == {b.service: 100}
-    calm = simulate_llm(plan, duration_s=500.0)
+    calm = simulate_llm(plan, duration_s=500.0, accelerators=ACCS)
     assert calm.allocations[1].requests / calm.requests == pytest.approx(0.5, abs=0.03)
-    res = simulate_llm(plan, duration_s=500.0, failure="spot", fail_at_s=100.0)
+    res = simulate_llm(plan, duration_s=500.0, failure="spot", fail_at_s=100.0, accelerators=ACCS)
     assert res.failure is not None and res.failure.lost == {"llm-1": 2}
     # only the requests running on the lost replicas fail; the survivors take the rest
     assert res.failure.failed_requests < 0.02 * res.failure.requests_after
@@ -225,15 +225,17 @@ def test_inference_pool_adapts_where_an_even_split_overloads() -> None:
     assert a1.llm is not None
     slow = a1.model_copy(update={"llm": a1.llm.model_copy(update={"classes": {"chat": a1.llm.classes["chat"].model_copy(update={"ttft_ms": 400.0, "tpot_ms": 60.0})}})})
     allocs = (base.allocations[0], slow)
-    even = simulate_llm(base.model_copy(update={"allocations": allocs}), duration_s=400.0)
+    even = simulate_llm(
+        base.model_copy(update={"allocations": allocs}), duration_s=400.0, accelerators=ACCS,
+    )
     pool_plan = base.model_copy(update={"allocations": allocs, "spec": base.spec.model_copy(update={"kubernetes": base.spec.kubernetes.model_copy(update={"routing": "inference-pool"})})})
-    pool = simulate_llm(pool_plan, duration_s=400.0)
+    pool = simulate_llm(pool_plan, duration_s=400.0, accelerators=ACCS)
     assert pool.routing == "inference-pool (EPP default scorers: waiting queue x2, KV cache x2)"
     assert even.saturated and not pool.saturated
     assert pool.allocations[0].requests > 1.3 * pool.allocations[1].requests
-    queue = simulate_llm(pool_plan, duration_s=400.0, picker="queue")
+    queue = simulate_llm(pool_plan, duration_s=400.0, picker="queue", accelerators=ACCS)
     assert queue.routing.startswith("inference-pool (shortest queue") and not queue.saturated
-    kv = simulate_llm(pool_plan, duration_s=400.0, picker="kv")
+    kv = simulate_llm(pool_plan, duration_s=400.0, picker="kv", accelerators=ACCS)
     assert kv.routing.endswith("most free KV)") and not kv.saturated
 
 
@@ -244,7 +246,7 @@ def test_the_epp_picker_breaks_ties_at_random_and_favours_free_kv() -> None:
     plan = llm_plan(rps=1.0, replicas=1, allocations=2)
     k8s = plan.spec.kubernetes.model_copy(update={"routing": "inference-pool"})
     pool = plan.model_copy(update={"spec": plan.spec.model_copy(update={"kubernetes": k8s})})
-    epp = simulate_llm(pool, duration_s=400.0)
+    epp = simulate_llm(pool, duration_s=400.0, accelerators=ACCS)
     share0 = epp.allocations[0].requests / epp.requests
     assert share0 == pytest.approx(0.5, abs=0.05), share0
     a1 = pool.allocations[1]
@@ -252,30 +254,37 @@ def test_the_epp_picker_breaks_ties_at_random_and_favours_free_kv() -> None:
     kv4 = a1.llm.model_copy(update={"kv_cache_tokens": 4 * a1.llm.kv_cache_tokens})
     big = a1.model_copy(update={"llm": kv4})
     both = pool.model_copy(update={"allocations": (pool.allocations[0], big)})
-    bigger = simulate_llm(both, duration_s=400.0)
+    bigger = simulate_llm(both, duration_s=400.0, accelerators=ACCS)
     assert bigger.allocations[1].requests / bigger.requests > 0.6
 
 
 def test_node_failure_is_replaced_after_the_stated_delay() -> None:
     plan = llm_plan(rps=4.0, replicas=3)
-    res = simulate_llm(plan, duration_s=600.0, failure="node", fail_at_s=100.0)
+    res = simulate_llm(plan, duration_s=600.0, failure="node", fail_at_s=100.0, accelerators=ACCS)
     f = res.failure
     assert f is not None and "image pull" in f.replacement_basis
     assert f.back_at_s == pytest.approx(100.0 + f.replacement_s)
-    fast = simulate_llm(plan, duration_s=600.0, failure="node", fail_at_s=100.0, replace_after_s=5.0)
+    fast = simulate_llm(
+        plan, duration_s=600.0, failure="node", fail_at_s=100.0, replace_after_s=5.0,
+        accelerators=ACCS,
+    )
     assert fast.failure is not None and fast.failure.back_at_s == 105.0
 
 
 def test_deterministic(tmp_path: Path) -> None:
     plan = llm_plan(rps=3.0, replicas=2)
-    a = simulate_llm(plan, duration_s=200.0, seed=4, lengths="lognormal").to_dict()
-    b = simulate_llm(plan, duration_s=200.0, seed=4, lengths="lognormal").to_dict()
+    a = simulate_llm(
+        plan, duration_s=200.0, seed=4, lengths="lognormal", accelerators=ACCS,
+    ).to_dict()
+    b = simulate_llm(
+        plan, duration_s=200.0, seed=4, lengths="lognormal", accelerators=ACCS,
+    ).to_dict()
     assert json.dumps(a) == json.dumps(b)
 
 
 def test_default_duration_gives_1000_requests_per_class() -> None:
     plan = llm_plan(rps=2.0, classes=(("a", 0.9, 500, 100, 100.0, 20.0, 1), ("b", 0.1, 2000, 200, 300.0, 20.0, 1)))
-    res = simulate_llm(plan)
+    res = simulate_llm(plan, accelerators=ACCS)
     assert min(c.requests for c in res.classes) >= 900  # Poisson around 1000
     assert res.window_seconds[0] == pytest.approx(1000 / (2.0 * 0.1))
 
@@ -283,7 +292,7 @@ def test_default_duration_gives_1000_requests_per_class() -> None:
 def test_trace_csv_and_vllm_result() -> None:
     tr = parse_llm_trace("timestamp,input_tokens,output_tokens,class\n0.5,1000,300,chat\n0.1,200,50,\n", "t.csv")
     assert tr.times.tolist() == [0.1, 0.5] and tr.input_tokens.tolist() == [200, 1000]
-    res = simulate_llm(llm_plan(), trace=tr)
+    res = simulate_llm(llm_plan(), trace=tr, accelerators=ACCS)
     assert res.completed == 2
     # goodput over the time the trace ran (0.1 s to the last completion), not over the 24 h
     # window its times fall in (it read 2 / 86,400 s)
@@ -295,7 +304,7 @@ def test_trace_csv_and_vllm_result() -> None:
     if vllm.exists():
         tr2 = parse_llm_trace(vllm.read_text(), str(vllm))
         assert tr2.rate == 16.0 and len(tr2.input_tokens) == 200
-        res = simulate_llm(llm_plan(replicas=4, max_model_len=16384), trace=tr2)
+        res = simulate_llm(llm_plan(replicas=4, max_model_len=16384), trace=tr2, accelerators=ACCS)
         assert res.requests == 200 and "Poisson" in res.notes[0]
 
 
@@ -341,7 +350,7 @@ def test_plan_without_ttft_tpot_data() -> None:
     a = plan.allocations[0]
     plan = plan.model_copy(update={"allocations": (a.model_copy(update={"llm": a.llm.model_copy(update={"classes": {}}) if a.llm else None}),)})
     with pytest.raises(PlanError) as err:
-        simulate_llm(plan)
+        simulate_llm(plan, accelerators=ACCS)
     assert "no TTFT/TPOT data" in str(err.value.problems[0].message)
 
 
@@ -594,9 +603,9 @@ def test_replica_delta_shows_an_llm_plans_margin(cli, tmp_path: Path) -> None:
     trial, 2026-12-05): a plan of 3 replicas that holds fails with 2 fewer, and the window
     table and the first line say how many ran."""
     plan = llm_plan(rps=4.0, replicas=3)
-    base = simulate_llm(plan, duration_s=200.0)
-    fewer = simulate_llm(plan, duration_s=200.0, replica_delta=-2)
-    more = simulate_llm(plan, duration_s=200.0, replica_delta=1)
+    base = simulate_llm(plan, duration_s=200.0, accelerators=ACCS)
+    fewer = simulate_llm(plan, duration_s=200.0, replica_delta=-2, accelerators=ACCS)
+    more = simulate_llm(plan, duration_s=200.0, replica_delta=1, accelerators=ACCS)
     assert base.ok and not fewer.ok and more.ok
     assert [w.replicas for w in base.windows] == [3] and [w.replicas for w in fewer.windows] == [1]
     assert [w.replicas for w in more.windows] == [4]
@@ -612,7 +621,7 @@ def test_replica_delta_shows_an_llm_plans_margin(cli, tmp_path: Path) -> None:
     res = cli(["simulate", str(p), "--duration", "200"])
     assert "fewer per window" not in res.stdout
     # more than the plan has: one keeps running, and a note says the delta was not all taken
-    floor = simulate_llm(plan, duration_s=60.0, replica_delta=-10)
+    floor = simulate_llm(plan, duration_s=60.0, replica_delta=-10, accelerators=ACCS)
     assert [w.replicas for w in floor.windows] == [1]
     assert any(n.startswith("--replica-delta -10: a window with no more") for n in floor.notes)
     assert not any("--replica-delta" in n for n in fewer.notes)
@@ -643,8 +652,8 @@ def test_bursty_arrivals_for_llm_plans(cli, tmp_path: Path) -> None:
     time) for LLM plans: same mean rate, counts per 5 s that spread more than Poisson's, and
     a plan sized near its limit does worse than under Poisson arrivals."""
     plan = llm_plan(rps=4.0, replicas=2)
-    poisson = simulate_llm(plan, duration_s=2000.0, seed=3)
-    bursty = simulate_llm(plan, duration_s=2000.0, seed=3, arrivals="bursty")
+    poisson = simulate_llm(plan, duration_s=2000.0, seed=3, accelerators=ACCS)
+    bursty = simulate_llm(plan, duration_s=2000.0, seed=3, arrivals="bursty", accelerators=ACCS)
     assert bursty.arrivals == "bursty" and poisson.arrivals == "poisson"
     assert bursty.requests == pytest.approx(poisson.requests, rel=0.1)
     assert bursty.classes[0].ttft_ms.p99 > poisson.classes[0].ttft_ms.p99
@@ -839,7 +848,7 @@ def test_goodput_over_a_curve_is_the_days_rate_not_the_quiet_hours() -> None:
     )
     demand = base.demand.model_copy(update={"windows": 2, "window_hours": 12.0, "rps": (2.0, 0.2)})
     plan = base.model_copy(update={"allocations": (a,), "demand": demand})
-    res = simulate_llm(plan, min_requests=400, seed=3)
+    res = simulate_llm(plan, min_requests=400, seed=3, accelerators=ACCS)
     assert res.windows_simulated == (0, 1) and res.attainment > 0.99, res.attainment
     busy, quiet = res.window_seconds
     assert quiet > 5 * busy  # the quiet window ran far longer simulated time
@@ -859,7 +868,7 @@ def test_an_epoch_trace_keeps_its_utc_hour() -> None:
     said = " ".join(tr.notes)
     assert "13:00:05 UTC on 2025-12-06" in said, said
     plan = _day_plan(replicas=1)
-    res = simulate_llm(plan, trace=tr)
+    res = simulate_llm(plan, trace=tr, accelerators=ACCS)
     assert res.windows_simulated == (13, 14, 15), res.windows_simulated
 
 
@@ -931,7 +940,7 @@ def test_the_outage_line_counts_its_lost_requests(lost: int, said: str) -> None:
     from scaleplan.simulate.report import llm_renderables
 
     plan = llm_plan(rps=2.0, replicas=2)
-    res = simulate_llm(plan, duration_s=60.0, failure="node", fail_at_s=10.0)
+    res = simulate_llm(plan, duration_s=60.0, failure="node", fail_at_s=10.0, accelerators=ACCS)
     assert res.failure is not None
     res = dataclasses.replace(
         res, failure=dataclasses.replace(res.failure, failed_requests=lost)
@@ -948,7 +957,7 @@ def test_a_trace_window_rate_is_the_trace_rate_over_its_span() -> None:
     rows = "".join(f"{start + i * 0.5},200,50\n" for i in range(600))  # 2 rps for 299.5 s
     tr = parse_llm_trace("timestamp,input_tokens,output_tokens\n" + rows, "t.csv")
     plan = _day_plan(replicas=2)
-    res = simulate_llm(plan, trace=tr)
+    res = simulate_llm(plan, trace=tr, accelerators=ACCS)
     (w,) = res.windows
     assert w.window == 11 and w.requests == 600
     assert w.rps == pytest.approx(600 / 299.5, rel=1e-6), w.rps

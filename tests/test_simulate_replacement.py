@@ -89,7 +89,7 @@ def test_the_report_states_the_engine_start_up() -> None:
     """The failure line says where the delay comes from, engine start-up included."""
     from scaleplan.simulate import simulate
 
-    res = simulate(read_plan(VISION), duration_s=60.0, seed=0, failure="node")
+    res = simulate(read_plan(VISION), duration_s=60.0, seed=0, failure="node", accelerators=ACCS)
     f = res.failure
     assert f is not None and f.replacement_s == NODE_START + IMAGE_PULL + 600
     assert f.replacement_basis == (
@@ -131,7 +131,7 @@ def test_a_lost_zone_is_not_replaced_while_the_rendered_spread_holds_it_down() -
     assert back.delay_s == math.inf, back
     assert "zone spread" in back.basis and "--replace-after" in back.basis, back.basis
     assert recovery(plan, topo, event, 42.0, ACCS).delay_s == 42.0
-    res = simulate(plan, duration_s=10, failure="zone", fail_at_s=1.0)
+    res = simulate(plan, duration_s=10, failure="zone", fail_at_s=1.0, accelerators=ACCS)
     assert res.failure is not None and res.failure.back_at_s == math.inf  # JSON: null
     # a node loss is replaced as before: the spread lets a pod into its own zone
     nlost, _ = lost_replicas(plan, topo, "node", 0)

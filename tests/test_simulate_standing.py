@@ -9,9 +9,12 @@ from pathlib import Path
 
 from llm_sim_helpers import llm_plan
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import read_plan
 from scaleplan.simulate import simulate
 from scaleplan.simulate.llm import simulate_llm
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 VISION = Path(__file__).resolve().parents[1] / "examples" / "vision-daily" / "plan.yaml"
 
@@ -23,11 +26,12 @@ def test_request_level_windows_count_the_replicas_still_serving() -> None:
     after = peak + 1 if peak + 1 < len(rps) else peak - 1
     wins = (peak, after)
     planned = [sum(a.replicas_per_window[w] for a in plan.allocations) for w in wins]
-    base = simulate(plan, windows=wins, duration_s=60.0)
+    base = simulate(plan, windows=wins, duration_s=60.0, accelerators=ACCS)
     assert [sum(w.replicas.values()) for w in base.windows] == planned
     # lost 10 s into the first window, never back within the run: both windows run without them
     res = simulate(
-        plan, windows=wins, duration_s=60.0, failure="node", fail_at_s=10.0, replace_after_s=1e4
+        plan, windows=wins, duration_s=60.0, failure="node", fail_at_s=10.0, replace_after_s=1e4,
+        accelerators=ACCS
     )
     assert res.failure is not None
     lost = sum(res.failure.lost.values())
@@ -41,7 +45,8 @@ def test_request_level_windows_count_the_replicas_still_serving() -> None:
             assert n <= a.replicas_per_window[w.window]
     # back 20 s later, inside the first window: the second window runs the plan's count
     res = simulate(
-        plan, windows=wins, duration_s=60.0, failure="node", fail_at_s=10.0, replace_after_s=20.0
+        plan, windows=wins, duration_s=60.0, failure="node", fail_at_s=10.0, replace_after_s=20.0,
+        accelerators=ACCS
     )
     assert [sum(w.replicas.values()) for w in res.windows] == [planned[0] - lost, planned[1]]
 
@@ -52,8 +57,8 @@ def test_llm_windows_count_the_replicas_still_serving_after_a_spot_loss() -> Non
     k8s = plan.spec.kubernetes.model_copy(update={"flavor": "eks"})  # spot pods pinned: never back
     spec = plan.spec.model_copy(update={"kubernetes": k8s})
     plan = plan.model_copy(update={"allocations": (plan.allocations[0], a1), "spec": spec})
-    assert simulate_llm(plan, duration_s=300.0).windows[0].replicas == 4
-    res = simulate_llm(plan, duration_s=300.0, failure="spot", fail_at_s=100.0)
+    assert simulate_llm(plan, duration_s=300.0, accelerators=ACCS).windows[0].replicas == 4
+    res = simulate_llm(plan, duration_s=300.0, failure="spot", fail_at_s=100.0, accelerators=ACCS)
     assert res.failure is not None and res.failure.lost == {a1.name: 2}
     assert res.windows[0].replicas == 2
     assert res.to_dict()["windows"][0]["replicas"] == 2

@@ -25,6 +25,7 @@ from solve_helpers import (
 )
 
 from scaleplan.catalog.files import load_catalog
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import read_plan
 from scaleplan.profile.model import read_profile
 from scaleplan.simulate import simulate
@@ -35,6 +36,8 @@ from scaleplan.solve.candidates import build_candidates
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import search_windows
 from scaleplan.spec import Spec, read_spec
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = SolveOptions(alternatives=False)
@@ -88,7 +91,7 @@ def test_per_class_plan_overloads_a_backend_the_mixed_stream_plan_holds(
     # the simulator replays the route and serves each request at its class's operating point
     # (class_points): the L4 saturates on long requests (15 % within the SLO); 3 A10G hold
     assert set(old.allocations[1].class_points or {}) == {"short", "long"}
-    sim_old, sim_new = simulate(old), simulate(new)
+    sim_old, sim_new = simulate(old, accelerators=ACCS), simulate(new, accelerators=ACCS)
     assert sim_old.policy == "static-weights" and not sim_old.meets_slo
     assert sim_old.attainment < 0.5
     assert sim_new.meets_slo, sim_new.attainment
@@ -143,7 +146,7 @@ def test_llm_two_classes_simulated_as_rendered(
         "p5.4xlarge",
     ]
     assert max(delivered_utilization(old, cands).values()) == float("inf")  # L4 gets long ones
-    sim_old = simulate_llm(old)
+    sim_old = simulate_llm(old, accelerators=ACCS)
     # the route gives the L4 long requests: 95.4 % within the SLO (it failed in minutes before
     # a decode step carried whole prompts, docs/llm.md)
     l4 = next(a for a in sim_old.allocations if a.name.startswith("chat-g6-"))
@@ -157,7 +160,7 @@ def test_llm_two_classes_simulated_as_rendered(
         ("g6e.xlarge", 3),
         ("p5.4xlarge", 6),
     ]
-    sim_new = simulate_llm(new)
+    sim_new = simulate_llm(new, accelerators=ACCS)
     assert sim_new.ok, sim_new.attainment
 
 

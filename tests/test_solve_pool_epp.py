@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaleplan.inputs import load_inputs
+from scaleplan.inputs import load_inputs, shipped_accelerators
 from scaleplan.llm.epp import PoolMember, capped, pool_member, split
 from scaleplan.plan import Plan
 from scaleplan.solve import SolveOptions, solve
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = SolveOptions(alternatives=False)
@@ -174,7 +176,7 @@ def test_the_simulated_epp_split_is_the_planned_one_and_the_plan_holds(
     from scaleplan.simulate.llm import simulate_llm
 
     plan, _ = mixed
-    res = simulate_llm(plan, picker="epp", rate_scale=1.0)
+    res = simulate_llm(plan, picker="epp", rate_scale=1.0, accelerators=ACCS)
     total = sum(a.requests for a in res.allocations)
     planned = {a.name: a.routing["short"] for a in plan.allocations}
     for a in res.allocations:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import pytest
 from simulate_helpers import allocation, make_plan
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.profile.model import Measurement, Percentiles
 from scaleplan.simulate import simulate
 from scaleplan.solve.oppoints import server_model
 from scaleplan.solve.queueing import discrete_latency_ms, max_utilization, max_utilization_discrete
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 # (batch, full-batch mean service ms = p50, p99 ms, SLO ms, percentile)
 POINTS = [
@@ -31,7 +34,7 @@ def _attainment(batch: int, service_ms: float, p99: float, slo: float, pct: int,
     lam = rho * tput
     alloc = allocation(batch=batch, service_ms=service_ms, throughput_rps=tput, p50=service_ms, p99=p99, capacity=lam, replicas=(1,), zones=("a",))
     plan = make_plan([alloc], rps=(lam,), slo_ms=slo, percentile=pct, redundancy="none")
-    att = simulate(plan, duration_s=REQUESTS / lam, seed=0).attainment
+    att = simulate(plan, duration_s=REQUESTS / lam, seed=0, accelerators=ACCS).attainment
     assert att is not None
     return att
 

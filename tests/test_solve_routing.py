@@ -12,6 +12,7 @@ from solve_helpers import candidate, catalog, point, profile, row, spec
 from scaleplan.catalog.files import load_catalog
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.kube.backends import backend_weights, backends
 from scaleplan.plan import Plan, read_plan
 from scaleplan.profile.model import Profile, read_profile
@@ -22,6 +23,8 @@ from scaleplan.solve.candidates import build_candidates
 from scaleplan.solve.milp import WindowProblem, even_feasible, solve_window
 from scaleplan.solve.problem import mixed_capacity
 from scaleplan.spec import Spec, read_spec
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = SolveOptions(alternatives=False, time_limit=30)
@@ -209,7 +212,7 @@ def test_gateway_hourly_llm_chat_plans_with_static_weights(cli, tmp_path: Path) 
     # the gap as the headline states it, (cost - bound) / cost, not a second figure
     assert f"gap {plan.gap:.2%} to the per-window optimum" in line and "more than" not in line
     assert "HTTPRoute weights are fixed at the peak mix" not in line
-    res = simulate(plan)
+    res = simulate(plan, accelerators=ACCS)
     assert res.policy == "static-weights"
     assert res.meets_slo, res.attainment
 

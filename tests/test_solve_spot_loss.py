@@ -13,6 +13,7 @@ import pytest
 from solve_helpers import candidate, catalog, delivered_utilization, point, profile, row, spec
 
 from scaleplan.errors import InfeasibleError
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.kube.backends import backend_weights, backends, losable, spot_loss_share
 from scaleplan.plan import Plan, read_plan
 from scaleplan.simulate import simulate
@@ -20,6 +21,8 @@ from scaleplan.solve import SolveOptions, solve
 from scaleplan.solve.candidates import build_candidates
 from scaleplan.solve.milp import WindowProblem, even_feasible, solve_window
 from scaleplan.spec import Spec
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 FAST = SolveOptions(alternatives=False)
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,8 +81,8 @@ def test_survive_loss_sizes_on_demand_for_the_whole_demand(routing: str) -> None
 def test_simulated_spot_loss_holds_only_with_survive_loss(routing: str) -> None:
     without = solve(_spec(routing, False), PROFILE, ONE_SHAPE, options=FAST).plan
     with_ = solve(_spec(routing, True), PROFILE, ONE_SHAPE, options=FAST).plan
-    lost = simulate(without, duration_s=20, seed=3, failure="spot").failure
-    kept = simulate(with_, duration_s=20, seed=3, failure="spot").failure
+    lost = simulate(without, duration_s=20, seed=3, failure="spot", accelerators=ACCS).failure
+    kept = simulate(with_, duration_s=20, seed=3, failure="spot", accelerators=ACCS).failure
     assert lost is not None and kept is not None
     assert not lost.holds and lost.attainment_during is not None and lost.attainment_during < 0.5
     assert kept.holds and kept.attainment_during is not None and kept.attainment_during > 0.99
@@ -128,7 +131,7 @@ def test_gateway_hourly_static_weights_survive_every_window() -> None:
     assert spot_loss_share(plan) == 0.0
     for w, d in enumerate(plan.demand.rps):
         assert _on_demand_rps(plan, w) >= d  # one backend: its on-demand members carry all of it
-    f = simulate(plan, duration_s=20, seed=3, failure="spot").failure
+    f = simulate(plan, duration_s=20, seed=3, failure="spot", accelerators=ACCS).failure
     assert f is not None and f.holds
 
 
@@ -177,12 +180,12 @@ def test_gateway_single_class_n_plus_1_is_absorbed_per_backend() -> None:
         return solve(sp, PROFILE, cat, options=FAST).plan
 
     gw, pool = plan("gateway-api"), plan("inference-pool")
-    f = simulate(gw, duration_s=20, seed=3, failure="node").failure
+    f = simulate(gw, duration_s=20, seed=3, failure="node", accelerators=ACCS).failure
     assert f is not None and f.holds and f.attainment_during is not None and f.attainment_during > 0.99
     # the endpoint picker moves a lost node's load anywhere: the pool keeps the cheaper mix
     assert pool.cost_per_hour == pytest.approx(3 * 1.2 + 1.0) and len(pool.allocations) == 2
     assert gw.cost_per_hour == pytest.approx(4 * 1.2)
-    fp = simulate(pool, duration_s=20, seed=3, failure="node").failure
+    fp = simulate(pool, duration_s=20, seed=3, failure="node", accelerators=ACCS).failure
     assert fp is not None and fp.holds
 
 
@@ -494,7 +497,7 @@ def test_gateway_min_replicas_pod_joins_a_service_that_survives(mode: str) -> No
     assert plan.status == "optimal" and plan.gap == 0.0
     assert len(backends(plan)) == 1 and spot_loss_share(plan) == 0.0
     assert _delivered_loss_breaks(plan) == set()
-    f = simulate(plan, duration_s=20, seed=3, failure=mode).failure
+    f = simulate(plan, duration_s=20, seed=3, failure=mode, accelerators=ACCS).failure
     assert f is not None and f.holds and f.attainment_during is not None
     assert f.attainment_during > 0.99
 
@@ -542,7 +545,7 @@ def test_spot_without_survive_loss_says_what_a_loss_leaves_and_what_the_rule_cos
     line = next(x for x in without.explanation if x.startswith("Spot loss"))
     assert f"leaves {od} of {sum(peak)} replicas" in line, line
     assert f"+${with_.cost_per_hour - without.cost_per_hour:.2f}/h ({extra:+.1%}" in line, line
-    text = [ln.text for ln in summary_lines(without, [])]
+    text = [ln.text for ln in summary_lines(without, [], accelerators=ACCS)]
     said = next(t for t in text if t.startswith("spot loss at peak:"))
     assert f"{od} of {sum(peak)} replicas" in said, text
     assert any(f"({extra:+.1%})" in t and "survive_loss: true" in t for t in text), text
@@ -570,11 +573,12 @@ def test_a_plan_without_spot_says_why_when_its_types_have_no_spot_price() -> Non
     # and optimize's summary says it (UX trial 31: only plan.yaml's explanation did)
     from scaleplan.plan_report import summary_lines
 
-    assert line in [ln.text for ln in summary_lines(plan, [])]
+    assert line in [ln.text for ln in summary_lines(plan, [], accelerators=ACCS)]
     with_spot = solve(_spec("service", False), PROFILE, ONE_SHAPE, options=FAST).plan
     assert any(a.capacity_type == "spot" for a in with_spot.allocations)
     assert "Spot: on-demand replicas alone serve at least 50% of each class's demand." in with_spot.explanation
-    assert not any(ln.text.startswith("Spot:") for ln in summary_lines(with_spot, []))
+    said = summary_lines(with_spot, [], accelerators=ACCS)
+    assert not any(ln.text.startswith("Spot:") for ln in said)
 
 
 
@@ -609,7 +613,7 @@ def test_an_even_split_too_small_for_max_fraction_says_so_and_how_to_allow_spot(
         "found cheaper; set placement.spot.max_fraction: 0.5 to let one of 2 run on spot."
     )
     assert line in plan.explanation, plan.explanation
-    assert line in [ln.text for ln in summary_lines(plan, [])]
+    assert line in [ln.text for ln in summary_lines(plan, [], accelerators=ACCS)]
     half = solve(_split_spec(0.5), PROFILE, ONE_SHAPE, options=FAST).plan
     got = sorted((a.capacity_type, a.replicas) for a in half.allocations)
     assert got == [("on-demand", 1), ("spot", 1)] and half.cost_per_hour < plan.cost_per_hour

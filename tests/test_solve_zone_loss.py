@@ -17,6 +17,7 @@ from simulate_helpers import allocation, make_plan
 from solve_helpers import candidate, catalog, point, profile, row, spec
 from test_render_keda_spare import _asks, _scaled_objects, _with
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.kube.zones import spread_loss, spread_nodes, spread_replicas
 from scaleplan.plan import floor_cost, read_plan
 from scaleplan.simulate.core import simulate
@@ -26,6 +27,8 @@ from scaleplan.solve import SolveOptions, SolveResult, solve
 from scaleplan.solve.milp.even import even_feasible
 from scaleplan.solve.milp.window import WindowProblem, zone_lost
 from scaleplan.solve.prune import PruneRules, prune
+
+ACCS = shipped_accelerators()  # the table simulate is given (it reads no catalog)
 
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -72,7 +75,7 @@ def test_two_owned_nodes_over_three_zones_serve_and_survive_a_zone_loss() -> Non
     assert spread_nodes(own.replicas, own.replicas_per_node, 3) == own.nodes
     assert plan.cost_per_hour == 0.0
     assert not [a for a in plan.allocations if a.instance_type == "g6.xlarge" and a.nodes]
-    out = simulate(plan, duration_s=60, seed=3, failure="zone", fail_at_s=10.0)
+    out = simulate(plan, duration_s=60, seed=3, failure="zone", fail_at_s=10.0, accelerators=ACCS)
     assert out.failure is not None
     assert out.failure.lost == {own.name: 1}  # one pod a zone, as the spread places them
     assert out.failure.claim_tested and out.failure.holds
@@ -87,7 +90,7 @@ def test_owned_nodes_and_bought_ones_lose_one_zone_each() -> None:
     assert round(plan.cost_per_hour, 6) == 1.6
     assert {a.instance_type: a.replicas for a in plan.allocations if a.replicas} == {
         "own.8x": 2, "g6.xlarge": 2}
-    out = simulate(plan, duration_s=60, seed=3, failure="zone", fail_at_s=10.0)
+    out = simulate(plan, duration_s=60, seed=3, failure="zone", fail_at_s=10.0, accelerators=ACCS)
     assert out.failure is not None and sum(out.failure.lost.values()) == 2
     assert out.failure.holds
 
@@ -103,7 +106,7 @@ def test_simulate_places_the_pods_of_a_spread_allocation_zone_by_zone() -> None:
     )
     topo = topology(spread, 0)
     assert list(topo.zone_of) == [zones[i % 3] for i in range(5)]
-    out = simulate(spread, duration_s=10, seed=1, failure="zone", fail_at_s=1.0)
+    out = simulate(spread, duration_s=10, seed=1, failure="zone", fail_at_s=1.0, accelerators=ACCS)
     assert out.failure is not None and out.failure.lost == {"svc-g6-xlarge-od": 2}
     # without the zone rule nothing enforces the spread: nodes of 4 fill the zones in turn
     packed = make_plan(
@@ -197,7 +200,7 @@ def test_simulate_fail_node_takes_one_node_of_the_spread() -> None:
     topo = topology(plan, 0)
     lost, _ = lost_replicas(plan, topo, "node", 0)
     assert sorted(lost) == [0, 3] and {topo.zone_of[g] for g in lost} == {ZONES[0]}
-    out = simulate(plan, duration_s=10, seed=1, failure="node", fail_at_s=1.0)
+    out = simulate(plan, duration_s=10, seed=1, failure="node", fail_at_s=1.0, accelerators=ACCS)
     assert out.failure is not None and out.failure.lost == {"svc-g6-xlarge-od": 2}
     # in the quiet window (2 pods, one a zone) the node holds pod 0 only; pod 3 is down too
     assert sorted(lost_replicas(plan, topo, "node", 1)[0]) == [0, 3]

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import read_plan
@@ -82,6 +83,75 @@ def test_swaps_that_save_more_are_not_warned(cli, tmp_path: Path) -> None:  # ty
     res = cli(["optimize", str(EMB / "spec.yaml"), "--out", str(tmp_path), "--no-manifests"])
     assert "  + start-ups, not in the cost: $0.0122/h ($0.29/day)" in res.stdout
     assert "WARNING: swaps" not in res.stdout
+
+
+def _acme_inputs(tmp: Path) -> tuple[Path, Path]:
+    """The swap spec on X48, a GPU of the user's own catalog (``accelerators:`` and one
+    us-east-1 row priced as g4dn.xlarge), with the model's weights copied from s3:// and no
+    ``model.memory_gib``: render sizes the copy by the GPU's memory (48 GiB: 480 s at
+    0.1 GiB/s), which only the user's catalog knows."""
+    shipped = yaml.safe_load((ROOT / "catalogs" / "accelerators.yaml").read_text())
+    t4 = next(a for a in shipped["accelerators"] if a["name"] == "T4")
+    x48 = {k: v for k, v in t4.items() if not k.endswith("_source") and k != "cuda_memory_gib"}
+    x48.update(name="X48", aliases=["x48"], memory_gib=48, gpu_product="ACME-X48",
+               gke_accelerator="acme-x48", karpenter_gpu_name="x48")
+    row = {
+        "provider": "aws", "region": "us-east-1", "instance_type": "acme.x48", "family": "acme",
+        "accelerator": "X48", "accelerator_count": 1, "accelerator_memory_gib": 48, "vcpus": 4,
+        "memory_gib": 16, "cpu_arch": "x86_64", "price_ondemand": G4DN,
+    }
+    catalog = tmp / "acme.yaml"
+    prov = {"source": "acme price list, 2026-12", "build_date": "2026-12-01"}
+    doc = {"provenance": prov, "accelerators": [x48], "instances": [row]}
+    catalog.write_text(yaml.safe_dump(doc))
+    prof = yaml.safe_load((SWAPS.parent / "profile.yaml").read_text())
+    t4_points = [m for m in prof["measurements"] if m["accelerator"] == "T4"]
+    prof["measurements"] += [{**m, "accelerator": "X48"} for m in t4_points]
+    (tmp / "profile.yaml").write_text(yaml.safe_dump(prof, sort_keys=False))
+    spec = yaml.safe_load(SWAPS.read_text())
+    del spec["model"]["memory_gib"]
+    spec["model"]["source"] = "s3://models/embedder"
+    spec["placement"]["accelerators"] = ["cpu", "X48"]
+    (tmp / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return tmp / "spec.yaml", catalog
+
+
+def test_a_users_catalog_prices_the_start_ups(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """optimize --catalog: the report's start-up cost (the line under the cost and --json's
+    ``startup_cost``) and the changes against the previous plan are priced by the catalog
+    optimize solved with. Until 2026-12-07 they read the shipped accelerator table, which
+    has no X48: a new X48 pod was sized as a 112 GiB copy (the unknown weights' 100 GiB
+    cache), 1,120 s instead of 480 s, and the line said $0.0617/h, not $0.0539/h."""
+    spec, catalog = _acme_inputs(tmp_path)
+    doc = _optimize(cli, spec, tmp_path / "out", "--catalog", str(catalog))
+    nodes = {a["instance_type"]: a["nodes_per_window"] for a in doc["allocations"]}
+    quiet = [0] * 4 + [2] + [0] * 19
+    assert nodes == {"c7i.large": quiet, "acme.x48": [2 - n for n in quiet]}
+    # new pods: node 90 s + image 120 s + the copy (CPU: 112 GiB, unknown weights; X48:
+    # 48 GiB) at 0.1 GiB/s + the spec's 3000 s startup window
+    per_day = (2 * C7I_LARGE * (210 + 1120 + 3000) + 2 * G4DN * (210 + 480 + 3000)) / 3600
+    assert doc["startup_cost"]["per_hour"] == round(per_day / 24, 4) == 0.0539
+    res = cli([
+        "optimize", str(spec), "--out", str(tmp_path / "out"), "--no-manifests",
+        "--catalog", str(catalog),
+    ])
+    assert f"  + start-ups, not in the cost: $0.0539/h (${per_day:,.2f}/day)" in res.stdout
+    # the previous plan in the folder (the same one): both priced by the user's catalog
+    doc = _optimize(cli, spec, tmp_path / "out", "--catalog", str(catalog))
+    assert doc["changes"]["startup_cost_per_hour"]["before"] == 0.0539
+
+
+def test_diff_prices_start_ups_by_the_spec_s_catalogs(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """scaleplan diff: each plan's start-ups priced by the accelerator table of its spec's
+    catalogs found beside it (as render and simulate read them without a --catalog)."""
+    spec, catalog = _acme_inputs(tmp_path)
+    doc = yaml.safe_load(spec.read_text())
+    doc["placement"]["catalogs"] = [catalog.name]
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    _optimize(cli, spec, tmp_path / "out")
+    plan = str(tmp_path / "out" / "plan.yaml")
+    got = json.loads(cli(["diff", plan, plan, "--json"]).stdout)["startup_cost_per_hour"]
+    assert got == {"before": 0.0539, "after": 0.0539, "delta": 0.0}
 
 
 def test_the_report_s_start_up_rule_does_not_load_the_simulator() -> None:

@@ -14,7 +14,9 @@ points: there the observed hours join the profile as measured points and calibra
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scaleplan.errors import InputError, Problem
 from scaleplan.observe.model import LlmHour, Observed
@@ -23,6 +25,9 @@ from scaleplan.plan import Allocation, Plan
 from scaleplan.profile.model import Measurement, Percentiles, Profile, ProfileMeta
 from scaleplan.spec import Spec
 from scaleplan.wording import counted
+
+if TYPE_CHECKING:
+    from scaleplan.catalog.model import Accelerator
 
 CAPACITY_TOLERANCE = 0.05  # |ratio - 1| below this: the profile is right, nothing to calibrate
 TOKEN_TOLERANCE = 0.2  # |observed / spec mix - 1| above this: the spec's token lengths are off
@@ -405,14 +410,18 @@ def label_plan(plan: Plan, labels: tuple[str, ...]) -> Plan:
     return hash_plan(plan.model_copy(update={"warnings": (*plan.warnings, *labels)}))
 
 
-def replan_report(source: str, observed: Observed, labels: tuple[str, ...], plan: Plan) -> dict[str, object]:
-    """``optimize --observed --json``: the change against the running plan, as JSON."""
+def replan_report(
+    source: str, observed: Observed, labels: tuple[str, ...], plan: Plan,
+    accelerators: Sequence[Accelerator],
+) -> dict[str, object]:
+    """``optimize --observed --json``: the change against the running plan, as JSON (the
+    start-ups priced by ``accelerators``, the table of the catalog optimize solved with)."""
     from scaleplan.plandiff import diff_plans
 
     running = observed.running_plan
     return {
         "source": source,
-        "diff": diff_plans(running, plan).to_dict(),
+        "diff": diff_plans(running, plan, accelerators).to_dict(),
         "running_plan_hash": running.metadata.plan_hash,
         "calibration": list(labels),
         "replicas_per_hour": [{"pool": c.key, "before": list(c.before), "after": list(c.after)} for c in hourly_changes(running, plan)],

@@ -21,6 +21,9 @@ from scaleplan.table import Line, Report
 from scaleplan.wording import counted, sig4
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from scaleplan.catalog.model import Accelerator
     from scaleplan.observe.queries import QuerySet
 
 
@@ -230,15 +233,18 @@ def _llm_lines(obs: Observed) -> list[str]:
     return lines
 
 
-def replan_lines(observed: Observed, plan: Plan) -> list[str]:
+def replan_lines(
+    observed: Observed, plan: Plan, accelerators: Sequence[Accelerator]
+) -> list[str]:
     """``optimize --observed``: the change against the running plan, hour by hour, the monthly
-    cost and the risks seen in the running service."""
+    cost and the risks seen in the running service (start-ups priced by ``accelerators``, the
+    table of the catalog optimize solved with)."""
     from scaleplan.observe.replan import hourly_changes, monthly_delta, risks
     from scaleplan.plandiff import diff_lines, diff_plans
 
     running = observed.running_plan
     lines = [f"change against the running plan ({running.metadata.plan_hash[:12]}):"]
-    lines += diff_lines(diff_plans(running, plan), monthly=False)  # said below
+    lines += diff_lines(diff_plans(running, plan, accelerators), monthly=False)  # said below
     lines.append("replicas per UTC hour, running -> new:")
     for c in hourly_changes(running, plan):
         lines.append(f"  {c.key}")

@@ -29,7 +29,6 @@ from scaleplan.simulate.failures import (
     Recovery,
     claim_tested,
     lost_by_allocation,
-    or_shipped,
     outage_attainment,
     place_failure,
     recovery,
@@ -111,7 +110,7 @@ def simulate(
     replica_delta: int = 0,
     windows: tuple[int, ...] | None = None,
     service: ServiceDist = "lognormal",
-    accelerators: Sequence[Accelerator] | None = None,
+    accelerators: Sequence[Accelerator],
 ) -> SimResult:
     """Simulate ``plan`` and report SLO attainment, latency, utilization and queues.
 
@@ -121,9 +120,9 @@ def simulate(
     (``window_hours`` long) and ``duration_s``/``windows`` are ignored. Lost replicas serve
     again when :func:`~scaleplan.simulate.failures.recovery` says (``replace_after_s``, or as
     the rendered manifests bring them back), as in the token-level simulator.
-    ``accelerators``: the accelerator table new pods' start-ups load weights by (``simulate``
-    passes the shipped one and the spec's catalogs found beside the plan); None: the shipped
-    one.
+    ``accelerators``: the accelerator table new pods' start-ups load weights by, passed in
+    (the ``simulate`` command reads the shipped one and the spec's catalogs found beside the
+    plan; a library caller, :func:`scaleplan.inputs.shipped_accelerators`).
     """
     check_simulatable(plan, plan.metadata.name)
     opts = _options(
@@ -136,8 +135,9 @@ def simulate(
     fitted = _service_models(plan, opts, notes)
     segments, times, kind = _arrivals(plan, opts, rng)
     event = place_failure(plan, topo, segments, opts.failure, opts.fail_at_s) if opts.failure is not None else None
-    accs = or_shipped(accelerators)
-    back = recovery(plan, topo, event, opts.replace_after_s, accs) if event is not None else None
+    back = None
+    if event is not None:
+        back = recovery(plan, topo, event, opts.replace_after_s, accelerators)
     if event is not None:
         notes.extend(event.notes)
     outage = _Outage.of(event, back)

@@ -218,16 +218,6 @@ def _accel_memory_gib(
     return acc.memory_gib if acc is not None else None
 
 
-def or_shipped(accelerators: Sequence[Accelerator] | None) -> Sequence[Accelerator]:
-    """``accelerators``, or for a library caller that gives none the shipped table, read at
-    the one edge that reads catalogs (:func:`scaleplan.inputs.shipped_accelerators`)."""
-    if accelerators is not None:
-        return accelerators
-    from scaleplan.inputs import shipped_accelerators
-
-    return shipped_accelerators()
-
-
 def pod_start(
     plan: Plan, a: Allocation, accelerators: Sequence[Accelerator]
 ) -> tuple[float, str]:

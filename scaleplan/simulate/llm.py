@@ -35,7 +35,6 @@ from scaleplan.simulate.failures import (
     FAILURES,
     Failure,
     lost_by_allocation,
-    or_shipped,
     place_failure,
     recovery,
 )
@@ -131,7 +130,7 @@ def simulate_llm(
     replica_delta: int = 0,
     surge: Surge | None = None,
     scalers: Rendered | None = None,
-    accelerators: Sequence[Accelerator] | None = None,
+    accelerators: Sequence[Accelerator],
 ) -> LlmSimResult:
     """Simulate an LLM plan token by token; see the module docstring and docs/simulate.md.
     ``replica_delta`` adds (removes) replicas in every window as the request-level simulator
@@ -139,15 +138,18 @@ def simulate_llm(
     ``surge`` (one window) runs its factor x the rate, the replicas following the plan's rendered
     autoscalers (``scalers``, :func:`~scaleplan.render.replay.rendered_scalers`; None: the
     plan's counts): :mod:`~scaleplan.simulate.autoscale`. ``accelerators``: the accelerator
-    table the model sizes by and new pods' start-ups load weights by (``simulate`` passes the
-    shipped one and the spec's catalogs found beside the plan); None: the shipped one."""
+    table the model sizes by and new pods' start-ups load weights by, passed in (the ``simulate``
+    command reads the shipped one and the spec's catalogs found beside the plan; a library
+    caller, :func:`scaleplan.inputs.shipped_accelerators`)."""
     name = name or plan.metadata.name
-    accs = or_shipped(accelerators)
     check_simulatable(plan, name)
     opts = _options(
         lengths, length_sigma, picker, rate_scale, steps_source, arrivals, replica_delta
     )
-    steps, sources = steps_for_plan(plan, name, accelerators=accs, profile_pts=profile_pts, step_override=step_override, source=opts.steps_source)
+    steps, sources = steps_for_plan(
+        plan, name, accelerators=accelerators, profile_pts=profile_pts,
+        step_override=step_override, source=opts.steps_source,
+    )
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     drawn = (opts.lengths, opts.length_sigma)
     wl = from_trace(plan, trace, rng, *drawn, windows=windows) if trace is not None else generate(
@@ -175,10 +177,15 @@ def simulate_llm(
     if surge is not None and scalers is not None:
         from scaleplan.simulate.autoscale import autoscalers
 
-        ctl = autoscalers(plan, segs[0][2], wl.times, segs[0][1], replace_after_s, scalers, accs)
+        ctl = autoscalers(
+            plan, segs[0][2], wl.times, segs[0][1], replace_after_s, scalers, accelerators
+        )
         alloc_of, serving = ctl.alloc_of, [(0.0, ctl.serving())]
         notes.extend(_fixed_note(plan, ctl))
-    replacement = _failure(plan, topo, segs, failure, (fail_at_s, replace_after_s), notes, accs) if failure is not None else None
+    replacement = None
+    if failure is not None:
+        at = (fail_at_s, replace_after_s)
+        replacement = _failure(plan, topo, segs, failure, at, notes, accelerators)
     outages = [eng.Outage(replacement.lost_ids, replacement.at_s, replacement.at_s + replacement.delay_s)] if replacement is not None else []
     route, routing_desc = route_as_rendered(plan, opts.picker, rng.random(len(wl.times)), alloc_of, notes, [wl.names[c] for c in wl.cls])
     frontend_s = _request_path_s(steps, notes)
@@ -188,7 +195,7 @@ def simulate_llm(
     )
     out = _report(plan, name, seed, opts, trace is None, wl, res, serving, alloc_of, cfgs, sources, replacement, routing_desc, notes)
     if surge is not None:
-        out = replace(out, surge=_surged(plan, surge, wl, res, ctl, replace_after_s, accs))
+        out = replace(out, surge=_surged(plan, surge, wl, res, ctl, replace_after_s, accelerators))
         if out.surge is not None and not out.surge.holds and out.rejected_why:  # capacity fails too
             out = replace(out, rejected_why=out.rejected_why.removesuffix(NOT_CAPACITY))
         if out.surge is not None and not out.surge.holds and ctl is not None:
