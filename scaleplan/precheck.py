@@ -251,7 +251,10 @@ def _quota_problems(pl: Placement, flavor: str, catalog: Catalog, by_provider: d
         if not regions:
             continue  # placement.providers[...] already says no catalog has rows for it
         if q.region is not None and q.region not in regions:
-            out.append(Problem(f"{where}.region", f"unknown region {q.region!r} for provider {q.provider}", hint=unknown_hint(q.region, regions, "regions", f"see `scaleplan catalog list --provider {q.provider}`"), line=at(("placement", "quotas", i, "region"))))
+            out.append(Problem(f"{where}.region", f"unknown region {q.region!r} for provider "
+                f"{q.provider}", hint=unknown_hint(q.region, regions, "regions",
+                f"see `scaleplan catalog list --provider {q.provider}`"),
+                line=at(("placement", "quotas", i, "region"))))
             continue
         if q.region is not None and pl.regions and q.region not in pl.regions:
             used = ", ".join(pl.regions)
@@ -268,7 +271,10 @@ def _quota_problems(pl: Placement, flavor: str, catalog: Catalog, by_provider: d
         rows = [r for r in catalog.rows if r.provider == q.provider and r.family.lower() == fam]
         if not rows:
             families = {r.family for r in catalog.rows if r.provider == q.provider}
-            out.append(Problem(f"{where}.family", f"unknown instance family {q.family!r} for provider {q.provider}", hint=unknown_hint(q.family, families, "families", f"see `scaleplan catalog list --provider {q.provider}`"), line=at(("placement", "quotas", i, "family"))))
+            out.append(Problem(f"{where}.family", f"unknown instance family {q.family!r} for "
+                f"provider {q.provider}", hint=unknown_hint(q.family, families, "families",
+                f"see `scaleplan catalog list --provider {q.provider}`"),
+                line=at(("placement", "quotas", i, "family"))))
         elif q.region is not None and all(r.region != q.region for r in rows):
             has = ", ".join(sorted({r.region for r in rows}))
             out.append(_inert(

@@ -128,7 +128,9 @@ class ModelSource(_Model):
     uri: str = Field(description="A Hugging Face repo id (org/name, or hf://org/name), an s3://bucket/prefix or gs://bucket/prefix URI, or pvc://claim[/path] for an existing PersistentVolumeClaim that holds the weights.")
     revision: str | None = Field(default=None, pattern=names.HF_REVISION, description="Hugging Face revision (branch, tag or commit); default: main.")
     secret: str | None = Field(default=None, pattern=_SUBDOMAIN, max_length=253, description="Name of a Kubernetes Secret holding the credentials: key HF_TOKEN (Hugging Face), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (s3://), or key.json (gs://, a service-account key). Omit for public models or workload identity (IRSA / GKE Workload Identity).")
-    storage_class: str | None = Field(default=None, pattern=_SUBDOMAIN, max_length=253, description="StorageClass of the per-pod model cache volume (default: the cluster's default class); unused where the cache is node-local NVMe or the source is a PVC.")
+    storage_class: str | None = Field(default=None, pattern=_SUBDOMAIN, max_length=253,
+        description="StorageClass of the per-pod model cache volume (default: the cluster's "
+        "default class); unused where the cache is node-local NVMe or the source is a PVC.")
     loader_image: str | None = Field(default=None, description="Image of the init container that copies s3:// or gs:// weights into the cache (default: the AWS or Google Cloud CLI image named in docs/render.md).")
 
     @model_validator(mode="before")
@@ -164,12 +166,21 @@ class ModelSpec(_Model):
     profile: str | None = Field(default=None, description="Path to the profile file (scaleplan profile output), relative to the spec file. Required unless model.architecture is set: an LLM planned from its architecture needs no profile (its measured points, when given, calibrate the model; estimated ones are not read).")
     memory_gib: float | None = Field(default=None, gt=0, le=4096, description="Accelerator memory one replica needs (weights + KV cache + activations). Default: the profile's peak memory.")
     name: str | None = Field(default=None, description="Model name for labels and reports; default: the profile's.")
-    architecture: str | None = Field(default=None, description="LLM architecture: a shipped preset name (e.g. llama-3.1-8b; `scaleplan profile llm --list`) or a path to a Hugging Face config.json, relative to the spec file. Makes capacity and memory follow token lengths and the KV cache.")
-    dtype: LlmDtype | None = Field(default=None, description="LLM weight precision / quantization: bf16, fp16, fp8, int8 (weight-only), int4-awq, int4-gptq. Default: the architecture's own dtype. The checkpoint in model.source must hold it: the engines load the precision its config.json states.")
+    architecture: str | None = Field(default=None, description="LLM architecture: a shipped preset "
+        "name (e.g. llama-3.1-8b; `scaleplan profile llm --list`) or a path to a Hugging Face "
+        "config.json, relative to the spec file. Makes capacity and memory follow token lengths "
+        "and the KV cache.")
+    dtype: LlmDtype | None = Field(default=None, description="LLM weight precision / quantization: "
+        "bf16, fp16, fp8, int8 (weight-only), int4-awq, int4-gptq. Default: the architecture's own "
+        "dtype. The checkpoint in model.source must hold it: the engines load the precision its "
+        "config.json states.")
     kv_cache_dtype: KvCacheDtype | None = Field(default=None, description="KV-cache precision; default (auto) = the activation dtype (bf16/fp16). fp8 halves the KV bytes per token; render writes the engine's flag for it.")
     engine: Engine | None = Field(default=None, description="LLM serving engine: vllm, sglang, tgi or trtllm; sets memory defaults and the flags render writes.")
     engine_config: EngineConfig | None = Field(default=None, description="Overrides of the engine's memory and scheduling defaults (None = all defaults).")
-    source: ModelSource | None = Field(default=None, description="Where the server loads the weights from: a Hugging Face repo id, s3://, gs:// or pvc://claim (a mapping, or just the URI). render adds the engine's model flag, a model cache sized from the weights and the credentials from a Secret.")
+    source: ModelSource | None = Field(default=None, description="Where the server loads the "
+        "weights from: a Hugging Face repo id, s3://, gs:// or pvc://claim (a mapping, or just the "
+        "URI). render adds the engine's model flag, a model cache sized from the weights and the "
+        "credentials from a Secret.")
 
     @field_validator("profile")
     @classmethod
@@ -211,7 +222,10 @@ class RequestClass(_Omitting):
     input_tokens: int | None = Field(default=None, ge=1, description="Prompt length in tokens of the class's requests (their mean where lengths gives a spread). With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")
     output_tokens: int | None = Field(default=None, ge=1, description="Completion length in tokens of the class's requests (their mean where lengths gives a spread). With model.architecture the LLM model sizes and predicts the class from it (required there); simulate of an LLM plan draws the class's requests at it.")
     lengths: ClassLengths | None = Field(default=None, description=LENGTHS_DOC)
-    slo: ClassSlo | None = Field(default=None, description="This class's own SLO targets (ttft_ms, tpot_ms, latency_ms), each overriding the top-level slo for this class; the percentile stays the spec's. Needs model.architecture; not with routing: inference-pool (docs/spec.md, Per-class SLOs).")
+    slo: ClassSlo | None = Field(default=None, description="This class's own SLO targets (ttft_ms, "
+        "tpot_ms, latency_ms), each overriding the top-level slo for this class; the percentile "
+        "stays the spec's. Needs model.architecture; not with routing: inference-pool "
+        "(docs/spec.md, Per-class SLOs).")
 
     @model_validator(mode="after")
     def _lengths(self) -> "RequestClass":
@@ -294,7 +308,10 @@ class Slo(_Model):
 class Spot(_Omitting):
     allowed: bool = Field(default=False, description="Whether spot/preemptible capacity may be used.")
     max_fraction: float = Field(default=0.5, ge=0, le=1, description="At most this share of demand may rest on spot; on-demand covers the rest.")
-    survive_loss: bool = Field(default=False, description="Size every window so that losing all spot capacity at once leaves the on-demand replicas alone carrying the demand at the SLO (without headroom); routing: gateway-api sends no traffic to a serving shape without on-demand replicas.")
+    survive_loss: bool = Field(default=False, description="Size every window so that losing all "
+        "spot capacity at once leaves the on-demand replicas alone carrying the demand at the SLO "
+        "(without headroom); routing: gateway-api sends no traffic to a serving shape without "
+        "on-demand replicas.")
 
     OMITTED: ClassVar[tuple[str, ...]] = ("survive_loss",)  # see OMITTED_WHILE_DEFAULT
 
@@ -507,7 +524,10 @@ class Spec(_Model):
         hdr = self.kubernetes.class_header
         for i, c in enumerate(self.traffic.classes):
             if not HEADER_VALUE.fullmatch(c.name):
-                raise ValueError(fix(f"kubernetes.class_header: class name {shown(c.name)} is sent as the {hdr} header's value, which must be printable ASCII without leading or trailing spaces (at most 4096 characters)", "rename the class", at=f"traffic.classes[{i}].name"))
+                raise ValueError(fix(f"kubernetes.class_header: class name {shown(c.name)} is sent "
+                    f"as the {hdr} header's value, which must be printable ASCII without leading "
+                    "or trailing spaces (at most 4096 characters)", "rename the class",
+                    at=f"traffic.classes[{i}].name"))
         if len(self.traffic.classes) > MAX_CLASS_MATCHES:
             raise ValueError(fix(f"kubernetes.class_header: {len(self.traffic.classes)} request classes need {len(self.traffic.classes)} header matches in the HTTPRoute beside its header-less rule, and Gateway API allows {HTTPROUTE_MAX_MATCHES} matches in all", f"merge classes down to {MAX_CLASS_MATCHES}", at="kubernetes.class_header"))
         return self

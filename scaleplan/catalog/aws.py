@@ -98,7 +98,10 @@ def translate_error(exc: Exception, where: str) -> ExternalError:
             detail = "" if code == "SignatureDoesNotMatch" else f": {msg}"
             return ExternalError(f"{where}: AWS rejected the credentials ({code}: missing, expired or invalid){detail}", hint=CRED_HINT)
         if code in _ACCESS:
-            return ExternalError(f"{where}: access denied ({code}): {msg}", hint="the credentials need ec2:DescribeInstanceTypes, ec2:DescribeInstanceTypeOfferings, ec2:DescribeSpotPriceHistory and pricing:GetProducts; the existing catalog was left untouched")
+            return ExternalError(f"{where}: access denied ({code}): {msg}",
+                hint="the credentials need ec2:DescribeInstanceTypes, "
+                "ec2:DescribeInstanceTypeOfferings, ec2:DescribeSpotPriceHistory and "
+                "pricing:GetProducts; the existing catalog was left untouched")
         return ExternalError(f"{where}: AWS returned {code} (HTTP {status}): {msg}", hint="the existing catalog was left untouched")
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError | bx.CredentialRetrievalError | bx.NoAuthTokenError):
         return ExternalError(f"{where}: no usable AWS credentials ({type(exc).__name__})", hint=CRED_HINT)
@@ -138,7 +141,10 @@ def _pages(client: Any, op: str, ctx: _Call, label: str, **kwargs: Any) -> Itera
     except (bx.BotoCoreError, bx.ClientError) as exc:
         raise translate_error(exc, ctx.where(label, page_no + 1)) from None
     except (ResponseParserError, UnicodeError, SyntaxError, ValueError, TypeError, KeyError) as exc:  # non-XML / non-UTF-8 replies, bad credential_process output
-        raise ExternalError(f"{ctx.where(label, page_no + 1)}: AWS sent a reply scaleplan cannot read ({type(exc).__name__}: {redact(str(exc))[:200]})", hint="check --endpoint-url and the credentials' source (credential_process output); the existing catalog was left untouched") from None
+        raise ExternalError(f"{ctx.where(label, page_no + 1)}: AWS sent a reply scaleplan cannot "
+            f"read ({type(exc).__name__}: {redact(str(exc))[:200]})",
+            hint="check --endpoint-url and the credentials' source (credential_process output); "
+            "the existing catalog was left untouched") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,7 +310,10 @@ def _fetch_types(ec2: Any, ctx: _Call, data: RegionData, catalog: Catalog, fixup
             try:
                 spec = type_spec(it, catalog, fixups)
             except (KeyError, TypeError, ValueError) as exc:
-                raise ExternalError(f"EC2 DescribeInstanceTypes ({region}): unexpected entry {str(it.get('InstanceType', '?'))!r}: {type(exc).__name__}: {exc}", hint="the existing catalog was left untouched; report this with SCALEPLAN_DEBUG=1") from None
+                raise ExternalError(f"EC2 DescribeInstanceTypes ({region}): unexpected entry "
+                    f"{str(it.get('InstanceType', '?'))!r}: {type(exc).__name__}: {exc}",
+                    hint="the existing catalog was left untouched; report this with "
+                    "SCALEPLAN_DEBUG=1") from None
             if isinstance(spec, TypeSpec):
                 data.specs[spec.instance_type] = spec
             elif isinstance(spec, str):
@@ -333,7 +342,10 @@ def _fetch_ondemand(pricing: Any, ctx: _Call, data: RegionData) -> None:
             try:
                 pi = parse_price_item(text)
             except MalformedPrice as exc:
-                raise ExternalError(f"Pricing GetProducts ({region}, page {page_no}, item {i + 1}): malformed PriceList entry: {exc}", hint="the Price List API returned data scaleplan cannot read; retry later; the existing catalog was left untouched") from None
+                raise ExternalError(f"Pricing GetProducts ({region}, page {page_no}, item "
+                    f"{i + 1}): malformed PriceList entry: {exc}",
+                    hint="the Price List API returned data scaleplan cannot read; retry later; the "
+                    "existing catalog was left untouched") from None
             if pi is not None and pi.region in (None, region):
                 items.append(pi)
     data.ondemand, warns = ondemand_prices(items, set(data.zones))

@@ -169,7 +169,10 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
             if r.accelerator is not None:
                 canonical = probe.resolve(r.accelerator)
                 if canonical is None or canonical == "CPU":
-                    problems.append(Problem(f"instances[{i}].accelerator", f"unknown accelerator {r.accelerator!r}", hint="use a name from `scaleplan catalog accelerators` or add its specs under 'accelerators:' in this file", path=("instances", i, "accelerator")))
+                    problems.append(Problem(f"instances[{i}].accelerator",
+                        f"unknown accelerator {r.accelerator!r}",
+                        hint="use a name from `scaleplan catalog accelerators` or add its specs "
+                        "under 'accelerators:' in this file", path=("instances", i, "accelerator")))
                     continue
                 if canonical != r.accelerator:
                     r = r.model_copy(update={"accelerator": canonical})

@@ -377,7 +377,11 @@ def _weights_volume(ctx: Context, rule: Rule) -> Iterator[Finding]:
                     root = _root_volume_gib(ctx, w)
                     need = weights * a.replicas_per_node
                     if root is not None and need > root:
-                        yield w.finding(rule, f"{c.label()} downloads {weights:.0f} GiB of weights into {where}, an emptyDir on the node's {root:.0f} GiB root volume, and {counted(a.replicas_per_node, 'replica')} per node {'needs' if a.replicas_per_node == 1 else 'need'} {need:.0f} GiB", (*c.path, "volumeMounts"))
+                        yield w.finding(rule, f"{c.label()} downloads {weights:.0f} GiB of weights "
+                            f"into {where}, an emptyDir on the node's {root:.0f} GiB root volume, "
+                            f"and {counted(a.replicas_per_node, 'replica')} per node "
+                            f"{'needs' if a.replicas_per_node == 1 else 'need'} {need:.0f} GiB",
+                            (*c.path, "volumeMounts"))
                 elif size is not None and size < weights:
                     yield w.finding(rule, f"{c.label()} keeps {weights:.1f} GiB of weights in {where}, which holds {size:.1f} GiB", (*c.path, "volumeMounts"))
                 break
@@ -414,4 +418,7 @@ def _route_to_losable(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 if ws and all(w.name in spot and spot_only(ctx, w) for w in ws):
                     total = sum(int(as_map(x).get("weight", 1)) for x in as_list(as_map(rl).get("backendRefs")) if isinstance(as_map(x).get("weight", 1), int))
                     share = weight / total if total > 0 else 1.0
-                    yield route.finding(rule, f"backendRef {svc.name!r} (weight {weight}, {share:.0%} of requests) selects only spot pods with no fallback ({', '.join(sorted(w.name for w in ws))}); losing the spot capacity fails that share", ("spec", "rules", i, "backendRefs", j, "weight"))
+                    yield route.finding(rule, f"backendRef {svc.name!r} (weight {weight}, "
+                        f"{share:.0%} of requests) selects only spot pods with no fallback "
+                        f"({', '.join(sorted(w.name for w in ws))}); losing the spot capacity "
+                        "fails that share", ("spec", "rules", i, "backendRefs", j, "weight"))

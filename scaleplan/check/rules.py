@@ -35,8 +35,18 @@ RULES: tuple[Rule, ...] = (
         "api-rejects",
         "error",
         "schema",
-        "A value the API server rejects although the OpenAPI schema allows it: an object name, namespace, label key or value that is not a valid Kubernetes name (a trailing newline included), an int32 field (replicas, ports, probe timings) beyond 2147483647, a container resource name that is neither cpu, memory, ephemeral-storage or hugepages-<size> nor domain-qualified (a typo such as 'cpux' or 'gpu'), a container's request above its limit (a hand edit that raised requests.memory past limits.memory), or a container field behind a feature gate that is off by default at the chosen version (lifecycle sleep before 1.30).",
-        "use a DNS-1123 name (lower-case letters, digits, '-' and '.'; at most 253 characters, 63 for labels) and int32 numbers; spell resources cpu, memory or vendor.com/name (nvidia.com/gpu); keep each request at most its limit; for a gated field, a newer cluster (--kube-version) or an exec handler instead",
+        "A value the API server rejects although the OpenAPI schema allows it: an object name, "
+            "namespace, label key or value that is not a valid Kubernetes name (a trailing newline "
+            "included), an int32 field (replicas, ports, probe timings) beyond 2147483647, a "
+            "container resource name that is neither cpu, memory, ephemeral-storage or "
+            "hugepages-<size> nor domain-qualified (a typo such as 'cpux' or 'gpu'), a container's "
+            "request above its limit (a hand edit that raised requests.memory past limits.memory), "
+            "or a container field behind a feature gate that is off by default at the chosen "
+            "version (lifecycle sleep before 1.30).",
+        "use a DNS-1123 name (lower-case letters, digits, '-' and '.'; at most 253 characters, 63 "
+            "for labels) and int32 numbers; spell resources cpu, memory or vendor.com/name "
+            "(nvidia.com/gpu); keep each request at most its limit; for a gated field, a newer "
+            "cluster (--kube-version) or an exec handler instead",
     ),
     # resources
     R(
@@ -389,7 +399,10 @@ RULES: tuple[Rule, ...] = (
         "engine-image-mismatch",
         "error",
         "gpu",
-        "The container's image is a known image of another serving engine than the one its command and args start (or than the plan's model.engine): the vLLM and TGI images' entrypoints read the args as their own flags and the SGLang and TensorRT-LLM images run them as a command, so the server cannot start and the pod crash-loops.",
+        "The container's image is a known image of another serving engine than the one its command "
+            "and args start (or than the plan's model.engine): the vLLM and TGI images' "
+            "entrypoints read the args as their own flags and the SGLang and TensorRT-LLM images "
+            "run them as a command, so the server cannot start and the pod crash-loops.",
         f"use the engine's image ({', '.join(repos[0] for repos in IMAGES.values())}), or set model.engine to the image's engine and re-render",
     ),
     R(

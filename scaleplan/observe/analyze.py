@@ -214,7 +214,11 @@ def _per_allocation(fetched: Fetched, plan: Plan, queries: QuerySet) -> tuple[Al
             continue
         e = _estimate(series[0], series[1], series[2], slo)
         ratio = _r(e.cap / a.capacity_rps_per_replica) if e.cap is not None else None
-        out.append(AllocationCapacity(allocation=name, instance_type=a.instance_type, accelerator=a.accelerator, rps_per_replica=_sig(e.cap) if e.cap is not None else None, method=e.method, points_near_limit=e.near, max_rps_per_replica=_sig(e.top), above_slo_from_rps_per_replica=_sig(e.above_from) if e.above_from is not None else None, planned_rps_per_replica=_sig(a.capacity_rps_per_replica), ratio=ratio))
+        out.append(AllocationCapacity(allocation=name, instance_type=a.instance_type,
+            accelerator=a.accelerator, rps_per_replica=_sig(e.cap) if e.cap is not None else None,
+            method=e.method, points_near_limit=e.near, max_rps_per_replica=_sig(e.top),
+            above_slo_from_rps_per_replica=_sig(e.above_from) if e.above_from is not None else None,
+            planned_rps_per_replica=_sig(a.capacity_rps_per_replica), ratio=ratio))
     return tuple(out)
 
 

@@ -70,7 +70,12 @@ class ObservedCapacity(StrictModel):
     at_latency_ms: float | None = Field(default=None, description="Latency (at the SLO percentile) the capacity refers to.")
     points_near_limit: int = Field(ge=0, description="Samples within the band around the SLO the estimate used.")
     band: tuple[float, float] = Field(description="Latency band (fraction of the SLO) counted as near the limit.")
-    method: Literal["regression", "median", "bracket", "none"] = Field(description="regression: requests/s per replica regressed on latency, read at the SLO; median: too few points to regress, median of the band; bracket: the band's points too few or in too thin a sliver, but every step up to rps_per_replica held the SLO and every step from above_slo_from_rps_per_replica (at most 10 % more) was above the band: the most load held; none: no estimate.")
+    method: Literal["regression", "median", "bracket", "none"] = Field(description="regression: "
+        "requests/s per replica regressed on latency, read at the SLO; median: too few points to "
+        "regress, median of the band; bracket: the band's points too few or in too thin a sliver, "
+        "but every step up to rps_per_replica held the SLO and every step from "
+        "above_slo_from_rps_per_replica (at most 10 % more) was above the band: the most load "
+        "held; none: no estimate.")
     max_rps_per_replica: float = Field(ge=0, description="The highest requests/s per replica seen (any latency).")
     above_slo_from_rps_per_replica: float | None = Field(
         default=None,

@@ -204,7 +204,10 @@ def llm_calibration(
     if not points:
         cap = observed.capacity
         seen = f"; observed {cap.rps_per_replica:g} rps per replica against the plan's {cap.planned_rps_per_replica:g} (see the risks)" if cap.rps_per_replica is not None else ""
-        return profile, [f"capacity: not calibrated: an LLM plan's capacity comes from the LLM model (docs/llm.md), not from the profile's throughput, and observe calibrates it only with hourly mean TTFT/TPOT and requests running on one serving shape; {how}{seen}"]
+        return profile, ["capacity: not calibrated: an LLM plan's capacity comes from the LLM "
+            "model (docs/llm.md), not from the profile's throughput, and observe calibrates it "
+            "only with hourly mean TTFT/TPOT and requests running on one serving shape; "
+            f"{how}{seen}"]
     shapes = ", ".join(sorted({f"{m.accelerator} x{m.gpus}" for m in points}))
     only = tpot_only(observed)
     means = f"mean {'TPOT' if only else 'TTFT/TPOT'} at the mean requests running per replica, {how}"

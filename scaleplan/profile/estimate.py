@@ -386,7 +386,10 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
     if not gpu_groups and not cpu_pts:
         raise ProfileError(None, message="the profile has no measured point on a known accelerator or the CPU to estimate from", hint="profile the model on a GPU or the CPU first (scaleplan profile TARGET)")
     if not gpu_groups and flops is None:
-        raise ProfileError(None, message="the profile has only CPU points and no FLOPs per sample: a CPU-to-GPU transfer needs the model's FLOPs", hint="profile on a GPU (one GPU point calibrates the roofline), profile a torch model (FLOPs are counted), or pass --flops-per-sample")
+        raise ProfileError(None, message="the profile has only CPU points and no FLOPs per sample: "
+            "a CPU-to-GPU transfer needs the model's FLOPs", hint="profile on a GPU (one GPU point "
+            "calibrates the roofline), profile a torch model (FLOPs are counted), or pass "
+            "--flops-per-sample")
     weights = opts.weights_gib if opts.weights_gib is not None else profile.metadata.weights_gib
     in_bytes = opts.input_bytes_per_sample if opts.input_bytes_per_sample is not None else input_bytes(profile.metadata.input_shape, profile.metadata.dtype)
     cpu_opts = TransferOptions(

@@ -85,19 +85,34 @@ class Measurement(StrictModel):
     samples: int | None = Field(default=None, ge=1, description="Timed iterations behind the percentiles.")
     ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% CI of the median latency.")
     throughput_quiet_rps: float | None = Field(default=None, gt=0, le=MAX_RPS, description="Batch / the fast calls' time (0.1th percentile): what the model costs when nothing interferes. Not planned on.")
-    throughput_ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% interval of the sustained throughput_rps: the t-interval of the mean over measurement windows; on a contended point the prediction interval of one window (where another run beside the same load can land).")
+    throughput_ci_rel: float | None = Field(default=None, ge=0,
+        description="Relative half-width of the 95% interval of the sustained throughput_rps: the "
+        "t-interval of the mean over measurement windows; on a contended point the prediction "
+        "interval of one window (where another run beside the same load can land).")
     windows: int | None = Field(default=None, ge=1, description="Measurement windows behind throughput_rps.")
     stable: bool | None = Field(default=None, description="The windows agreed within the stability threshold before the budget ran out.")
     median_over_fast: float | None = Field(default=None, gt=0, description="Median call time / fast call time (1.0 on a quiet host).")
-    contended: bool | None = Field(default=None, description="Measured under contention: the median call, or the mean (sustained rate vs quiet rate), far above the fast calls, or other processes kept more than a quarter of the CPUs the point leaves free busy meanwhile (others_cpus).")
-    others_cpus: float | None = Field(default=None, ge=0, description="CPUs the rest of the host kept busy on average while the point was measured (Linux /proc/stat busy time, steal included, less this process's CPU time); None where it cannot be read.")
+    contended: bool | None = Field(default=None, description="Measured under contention: the "
+        "median call, or the mean (sustained rate vs quiet rate), far above the fast calls, or "
+        "other processes kept more than a quarter of the CPUs the point leaves free busy meanwhile "
+        "(others_cpus).")
+    others_cpus: float | None = Field(default=None, ge=0, description="CPUs the rest of the host "
+        "kept busy on average while the point was measured (Linux /proc/stat busy time, steal "
+        "included, less this process's CPU time); None where it cannot be read.")
     estimate: Estimate | None = None
     pipeline_parallel: int | None = Field(default=None, ge=1, le=64, description="LLM: pipeline-parallel degree of the replica (gpus = tensor x pipeline parallel); None = 1.")
     input_tokens: int | None = Field(default=None, ge=1, description="LLM: prompt tokens per request at this point.")
     output_tokens: int | None = Field(default=None, ge=1, description="LLM: completion tokens per request at this point.")
-    lower_bound: bool | None = Field(default=None, description="True when the point's rate is a lower bound on capacity, never the capacity (an open-loop run that served less than it offered without a queue for most of it: its drain tail; docs/llm.md, Calibration).")
-    dtype: str | None = Field(default=None, description="LLM: precision the point's weights and compute ran in (bf16, fp8, ...; `profile import --dtype`); None: the profile's metadata.dtype. An LLM calibration fits only points of the plan's precision.")
-    kv_cache_dtype: str | None = Field(default=None, description="LLM: precision of the KV cache the point ran with (auto, bf16, fp16, fp8; `profile import --kv-cache-dtype`); None: not recorded. An LLM calibration leaves out a point whose KV cache is of another size than the plan's.")
+    lower_bound: bool | None = Field(default=None, description="True when the point's rate is a "
+        "lower bound on capacity, never the capacity (an open-loop run that served less than it "
+        "offered without a queue for most of it: its drain tail; docs/llm.md, Calibration).")
+    dtype: str | None = Field(default=None, description="LLM: precision the point's weights and "
+        "compute ran in (bf16, fp8, ...; `profile import --dtype`); None: the profile's "
+        "metadata.dtype. An LLM calibration fits only points of the plan's precision.")
+    kv_cache_dtype: str | None = Field(default=None, description="LLM: precision of the KV cache "
+        "the point ran with (auto, bf16, fp16, fp8; `profile import --kv-cache-dtype`); None: not "
+        "recorded. An LLM calibration leaves out a point whose KV cache is of another size than "
+        "the plan's.")
 
 
     def throughput_low_rps(self) -> float:

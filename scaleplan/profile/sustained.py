@@ -246,7 +246,17 @@ def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: f
         others = f"; other processes kept {busy:.2f} CPUs busy meanwhile" if busy is not None else ""
         if sweep_others is not None:
             others += f" ({sweep_others:.2f} over the sweep)"
-        notes.append(f"{device}: batch {p.batch_size}: contended: the median call is {p.median_over_fast():.3g}x the fast calls and the quiet rate {p.quiet_throughput() / p.throughput():.3g}x the sustained one{others} (other work on the host, or bimodal timings); throughput_rps is the rate sustained here, under that load, and its interval ({_interval(p.interval_rel(True), len(p.windows))}: a contended point measures for its whole budget) the spread of one window, where another run beside the same load can land; throughput_quiet_rps what the model costs when nothing interferes")
+        notes.append(f"{device}: batch {p.batch_size}: contended: the median call is "
+            f"{p.median_over_fast():.3g}x the fast calls and the quiet rate "
+            f"{p.quiet_throughput() / p.throughput():.3g}x the sustained one{others} (other work "
+            "on the host, or bimodal timings); throughput_rps is the rate sustained here, under "
+            f"that load, and its interval ({_interval(p.interval_rel(True), len(p.windows))}: a "
+            "contended point measures for its whole budget) the spread of one window, where "
+            "another run beside the same load can land; throughput_quiet_rps what the model costs "
+            "when nothing interferes")
     if not p.settled:
-        notes.append(f"{device}: batch {p.batch_size}: unstable: the budget ({rule.time_budget_s:g} s) ran out before {rule.stable_windows} windows agreed within +-{rule.stability:.0%} with a CI within +-{rule.target_ci:.0%} over at least {rule.min_span_s:g} s ({_interval(p.throughput_ci_rel(), len(p.windows), 'CI ')})")
+        notes.append(f"{device}: batch {p.batch_size}: unstable: the budget "
+            f"({rule.time_budget_s:g} s) ran out before {rule.stable_windows} windows agreed "
+            f"within +-{rule.stability:.0%} with a CI within +-{rule.target_ci:.0%} over at least "
+            f"{rule.min_span_s:g} s ({_interval(p.throughput_ci_rel(), len(p.windows), 'CI ')})")
     return notes

@@ -419,7 +419,10 @@ def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str 
         try:
             sess = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
         except Exception as exc:
-            raise ProfileError(str(path), message=f"{path}: onnxruntime cannot load it: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", hint="check that the file is a valid ONNX model (python -c 'import onnx; onnx.checker.check_model(\"FILE\")')") from None
+            raise ProfileError(str(path), message=f"{path}: onnxruntime cannot load it: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                hint="check that the file is a valid ONNX model (python -c 'import onnx; "
+                "onnx.checker.check_model(\"FILE\")')") from None
         sessions[device] = sess
         return sess
 

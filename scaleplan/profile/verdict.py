@@ -114,7 +114,10 @@ class Verdict:
         return {
             "ok": self.ok,
             "target_ci": self.target_ci,
-            "points": [{"device": p.device, "batch_size": p.batch_size, "throughput_rps": p.throughput_rps, "throughput_ci_rel": p.ci_rel, "status": p.status, "median_over_fast": p.median_over_fast, "slowdown": round(p.slowdown, 3), "others_cpus": p.others_cpus} for p in self.points],
+            "points": [{"device": p.device, "batch_size": p.batch_size,
+                "throughput_rps": p.throughput_rps, "throughput_ci_rel": p.ci_rel,
+                "status": p.status, "median_over_fast": p.median_over_fast,
+                "slowdown": round(p.slowdown, 3), "others_cpus": p.others_cpus} for p in self.points],
             "falling": [{"device": f.device, "from_batch": f.small, "to_batch": f.large, "from_rps": f.small_rps, "to_rps": f.large_rps} for f in self.falling],
         }
 

@@ -186,7 +186,10 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
     if mem < a.memory_gib_per_replica * 0.999:
         capped.append(f"memory {a.memory_gib_per_replica:g}Gi -> {memory_quantity(max(mem, MIN_MEMORY_GIB))}")
     if capped and not own:
-        warnings.append(f"allocation {name}: requests capped so that {counted(a.replicas_per_node, 'replica')} {'fits' if a.replicas_per_node == 1 else 'fit'} next to system-reserved resources and DaemonSets on {a.instance_type}: {', '.join(capped)}")
+        warnings.append(f"allocation {name}: requests capped so that "
+            f"{counted(a.replicas_per_node, 'replica')} "
+            f"{'fits' if a.replicas_per_node == 1 else 'fit'} next to system-reserved resources "
+            f"and DaemonSets on {a.instance_type}: {', '.join(capped)}")
     lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
     if owned_at_peak(plan, a):  # its idle replicas cost nothing: fixed at the peak
         lo = a.replicas
@@ -214,10 +217,17 @@ def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list
             warnings.append(f"allocation {al.name}: model.source is set but model.engine is not, so no model flag is written; point your server at {storage.model_arg}")
         return replace(al, args=tuple(user), storage=storage), _user_parallelism_problems(a, user)
     if server.engine == "tgi" and server.pipeline_parallel > 1:
-        return al, [Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism {server.pipeline_parallel}, which TGI does not support", hint="use engine vllm, sglang or trtllm, or plan with model.engine_config.pipeline_parallel: 1", path=("spec", "model", "engine"))]
+        return al, [Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism "
+            f"{server.pipeline_parallel}, which TGI does not support",
+            hint="use engine vllm, sglang or trtllm, or plan with "
+            "model.engine_config.pipeline_parallel: 1", path=("spec", "model", "engine"))]
     model_arg = storage.model_arg
     if model_arg is None and not model_named(server.engine, user):
-        warnings.append(f"allocation {al.name}: neither model.source nor {model_words(server.engine)} in spec.kubernetes.args names the model, so {server.engine} {'does not start' if server.engine in POSITIONAL_MODEL else 'starts with its default model'}; set model.source{_source_example(spec.model.architecture)}")
+        warnings.append(f"allocation {al.name}: neither model.source nor "
+            f"{model_words(server.engine)} in spec.kubernetes.args names the model, so "
+            f"{server.engine} "
+            f"{'does not start' if server.engine in POSITIONAL_MODEL else 'starts with its default model'}; "
+            f"set model.source{_source_example(spec.model.architecture)}")
     if storage.revision is not None and not engine_has(server.engine, "revision"):
         warnings.append(
             f"allocation {al.name}: model.source.revision {storage.revision} is not written: "
@@ -243,7 +253,11 @@ def _user_parallelism_problems(a: Allocation, user: Sequence[str]) -> list[Probl
     if tp is None or (tpv is not None and ppv is not None and tpv * ppv == a.gpus_per_replica):
         return []
     shown_pp = f" x {pp.flag} {pp.value}" if pp else ""
-    return [Problem(f"spec.kubernetes.args[{tp.index}]", f"{tp.flag} {tp.value}{shown_pp} contradicts the plan: allocation {a.name} runs {counted(a.gpus_per_replica, 'GPU')} per replica ({a.instance_type}), so the server would not start or would leave GPUs idle", hint=f"remove {tp.flag} from spec.kubernetes.args and set model.engine, so that render writes it from the plan (here {a.gpus_per_replica})", path=(*_ARGS, tp.index))]
+    return [Problem(f"spec.kubernetes.args[{tp.index}]", f"{tp.flag} {tp.value}{shown_pp} "
+        f"contradicts the plan: allocation {a.name} runs {counted(a.gpus_per_replica, 'GPU')} per "
+        f"replica ({a.instance_type}), so the server would not start or would leave GPUs idle",
+        hint=f"remove {tp.flag} from spec.kubernetes.args and set model.engine, so that render "
+        f"writes it from the plan (here {a.gpus_per_replica})", path=(*_ARGS, tp.index))]
 
 
 def _derived_problem(a: Allocation, server: engines.ServerSettings, c: Conflict) -> Problem:
@@ -278,9 +292,15 @@ def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: Conflict
     fld = _SETTING_FIELD.get(c.setting)
     bad = bad_value(c.setting, c.user_value) if fld is not None else None
     if bad is not None:
-        return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value}: {bad}, so {server.engine} would not start; allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=f"remove {c.flag} from spec.kubernetes.args: render writes it from {why}", path=(*_ARGS, c.index))
+        return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value}: {bad}, so "
+            f"{server.engine} would not start; allocation {a.name} needs {c.planned_flag} "
+            f"{c.planned_value}", hint=f"remove {c.flag} from spec.kubernetes.args: render writes "
+            f"it from {why}", path=(*_ARGS, c.index))
     if c.setting == "model" and not c.flag.startswith("-"):  # a positional model (trtllm-serve M)
-        return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts model.source: allocation {a.name} was sized for the model at {c.planned_value}", hint=f"remove {c.user_value} from spec.kubernetes.args (render writes the model model.source names after {c.flag}), or change model.source", path=(*_ARGS, c.index))
+        return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts "
+            f"model.source: allocation {a.name} was sized for the model at {c.planned_value}",
+            hint=f"remove {c.user_value} from spec.kubernetes.args (render writes the model "
+            f"model.source names after {c.flag}), or change model.source", path=(*_ARGS, c.index))
     if c.setting == "tensor_parallel":
         per = counted(a.gpus_per_replica, "GPU")
         fix_hint = f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan ({per} per replica)"

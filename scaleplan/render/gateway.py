@@ -130,7 +130,10 @@ def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source:
         elif k8s.flavor in ("eks", "gke", "aks") and all(
             x.a.capacity_type == "spot" for x in members
         ):
-            warnings.append(f"{who} runs on spot nodes only: when the spot capacity is reclaimed, its HTTPRoute weight still sends {share:.0%} of requests to a Service without pods, and they fail; use flavor eks-karpenter (an on-demand fallback NodePool) or routing: inference-pool")
+            warnings.append(f"{who} runs on spot nodes only: when the spot capacity is reclaimed, "
+                f"its HTTPRoute weight still sends {share:.0%} of requests to a Service without "
+                "pods, and they fail; use flavor eks-karpenter (an on-demand fallback NodePool) "
+                "or routing: inference-pool")
     port = k8s.port
     refs = [
         {"kind": "Service", "name": al.service, "port": port, "weight": weights.get(al.service, 0)}

@@ -463,7 +463,10 @@ def dashboard(plan: Plan) -> Obj:
     burn: Obj | None
     if lat_ms is not None:
         latency = _panel(2, f"Latency p{p} vs SLO", "s", [(f"scaleplan:latency_p{p}_seconds:rate5m{on}", f"p{p}"), (f"vector({_num(lat_ms / 1000)})", "SLO")], 12, 0)
-        burn = _panel(4, "Latency error budget burn rate", "short", [(f"scaleplan:slo_latency_bad_ratio:rate1h{on} / {_num(budget)}", "1h"), (f"scaleplan:slo_latency_bad_ratio:rate6h{on} / {_num(budget)}", "6h"), (f"scaleplan:slo_latency_bad_ratio:rate3d{on} / {_num(budget)}", "3d")], 12, 8)
+        burn = _panel(4, "Latency error budget burn rate", "short",
+            [(f"scaleplan:slo_latency_bad_ratio:rate1h{on} / {_num(budget)}", "1h"),
+            (f"scaleplan:slo_latency_bad_ratio:rate6h{on} / {_num(budget)}", "6h"),
+            (f"scaleplan:slo_latency_bad_ratio:rate3d{on} / {_num(budget)}", "3d")], 12, 8)
     else:  # derived from TTFT/TPOT: shown as such, the burn rates those SLOs' (_token_slo_rules)
         derived = "derived from TTFT and TPOT, not an SLO"
         if spec.slo.tested_latency_ms is not None:  # classes with end-to-end targets that differ
@@ -482,7 +485,9 @@ def dashboard(plan: Plan) -> Obj:
         targets = ", ".join(f"{k.upper()} {ms:g} ms" for k, ms in tokens)
         slo = f"SLO p{p}: {targets} (end-to-end {spec.slo.latency_ms:g} ms derived, not an SLO)"
     panels = [
-        _panel(1, "Demand vs planned capacity (per UTC hour of the plan)", "reqps", [(f"scaleplan:demand_rps{on}", "demand"), (f"scaleplan:planned_capacity_rps{on}", "planned capacity"), (f"scaleplan:planned_demand_rps{on}", "planned demand")], 0, 0),
+        _panel(1, "Demand vs planned capacity (per UTC hour of the plan)", "reqps",
+            [(f"scaleplan:demand_rps{on}", "demand"), (f"scaleplan:planned_capacity_rps{on}",
+            "planned capacity"), (f"scaleplan:planned_demand_rps{on}", "planned demand")], 0, 0),
         latency,
         _panel(3, "Replicas: up vs planned", "short", [(f"scaleplan:replicas_up{on}", "up"), (f"scaleplan:planned_replicas{on}", "planned")], 0, 8),
         *([burn] if burn is not None else []),

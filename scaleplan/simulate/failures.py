@@ -76,7 +76,11 @@ def check_zones_listed(plan: Plan, name: str) -> None:
     """PlanError (exit 3) naming ``name`` (the plan file, for the command) when no allocation
     lists its zones: a zone loss cannot be placed."""
     if all(not a.zones for a in plan.allocations):
-        raise PlanError(name, [Problem("allocations[].zones", "no allocation lists its zones, so a zone loss cannot be placed", hint="simulate --fail node instead, or re-plan with placement.redundancy: zone (optimize lists each allocation's zones only then: the catalog row's, else three assumed)")])
+        raise PlanError(name, [Problem("allocations[].zones",
+            "no allocation lists its zones, so a zone loss cannot be placed",
+            hint="simulate --fail node instead, or re-plan with placement.redundancy: zone "
+            "(optimize lists each allocation's zones only then: the catalog row's, else three "
+            "assumed)")])
 
 
 def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tuple[set[int], list[str]]:

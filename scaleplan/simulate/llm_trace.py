@@ -146,7 +146,10 @@ def _refuse_aggregate(name: str, d: dict[str, Any]) -> None:
 
     fmt = detect(d)
     if fmt in _AGGREGATES:
-        raise _bad(name, f"this is {_AGGREGATES[fmt]} aggregate export, not a trace: it holds no request's arrival or lengths", "give a CSV trace with timestamp,input_tokens,output_tokens, or a vLLM result saved with --save-detailed; `scaleplan profile import` reads aggregate exports")
+        raise _bad(name, f"this is {_AGGREGATES[fmt]} aggregate export, not a trace: it holds no "
+            "request's arrival or lengths", "give a CSV trace with "
+            "timestamp,input_tokens,output_tokens, or a vLLM result saved with --save-detailed; "
+            "`scaleplan profile import` reads aggregate exports")
 
 
 def _vllm_result(name: str, d: dict[str, Any]) -> LlmTrace:

@@ -149,10 +149,16 @@ def _class_mix(plan: Plan, name: str) -> tuple[tuple[str, ...], F64]:
     classes = plan.spec.traffic.classes
     toks = class_tokens(plan)
     if not classes:
-        raise PlanError(name, [Problem("spec.traffic.classes", "an LLM plan needs request classes with input_tokens and output_tokens to simulate tokens", hint="add traffic.classes with input_tokens/output_tokens to the spec and re-run 'scaleplan optimize', or simulate with --trace FILE")])
+        raise PlanError(name, [Problem("spec.traffic.classes",
+            "an LLM plan needs request classes with input_tokens and output_tokens to simulate "
+            "tokens", hint="add traffic.classes with input_tokens/output_tokens to the spec and "
+            "re-run 'scaleplan optimize', or simulate with --trace FILE")])
     bad = [c for c, (i, o) in toks.items() if i is None or o is None]
     if bad:
-        raise PlanError(name, [Problem("spec.traffic.classes", f"{'class' if len(bad) == 1 else 'classes'} {', '.join(bad)} {'has' if len(bad) == 1 else 'have'} no input_tokens/output_tokens", hint="give every class input_tokens and output_tokens (or simulate with --trace FILE)")])
+        raise PlanError(name, [Problem("spec.traffic.classes",
+            f"{'class' if len(bad) == 1 else 'classes'} {', '.join(bad)} "
+            f"{'has' if len(bad) == 1 else 'have'} no input_tokens/output_tokens",
+            hint="give every class input_tokens and output_tokens (or simulate with --trace FILE)")])
     shares = np.array([c.share for c in classes], dtype=np.float64)
     return tuple(c.name for c in classes), shares / shares.sum()
 
