@@ -55,6 +55,7 @@ from scaleplan.llm.calibrate import (  # noqa: E402
     calibrate,
 )
 from scaleplan.llm.closed_loop import closed_loop  # noqa: E402
+from scaleplan.llm.estimate import beyond_the_peak  # noqa: E402
 from scaleplan.llm.memory import EngineSettings, Refusal, memory_plan  # noqa: E402
 from scaleplan.llm.perf import (  # noqa: E402
     BAND_ARCHITECTURE,
@@ -265,6 +266,36 @@ def classify(r: dict[str, str]) -> Case | str:
     if not meas:
         return "no usable metric for its mode"
     return Case(r, m, acc, d, kv, eng, tp, pp, mode, int(i), int(o), n, rate, meas, held_out(r["row_id"]))
+
+
+# a row whose own figures need more linear-layer FLOP/s than its GPUs' dense peak
+# (scaleplan.llm.estimate.beyond_the_peak, which leaves such a user point out of a calibration)
+BEYOND_PEAK = "served rate needs more FLOP/s than the GPUs' dense peak (prompts not all computed)"
+
+
+def served_rps(c: Case) -> float | None:
+    """Requests/s the row served: its output tokens/s over its output length, else a closed
+    loop's clients over one request's measured duration (Little's law), else None."""
+    m = c.meas
+    if "tok_s" in m:
+        return m["tok_s"] / c.o
+    if c.mode == "online_fixed_concurrency" and "ttft" in m and "tpot" in m:
+        return c.n / ((m["ttft"] + (c.o - 1) * m["tpot"]) / 1000.0)
+    return None
+
+
+def model_reason(c: Case) -> str | None:
+    """Why the model cannot use a classified row, or None: its prediction fails (it does not
+    fit, a dtype the GPU cannot run), or its own figures are beyond its GPUs' peak."""
+    try:
+        predict(c)
+    except Refusal:
+        return "does not fit in the memory model (weights or one sequence)"
+    except Exception as exc:  # a dtype the GPU cannot run, etc.
+        return f"not modelled: {type(exc).__name__}: {str(exc)[:60]}"
+    if beyond_the_peak(deployment(c)[0], c.i, c.o, served_rps(c)):
+        return BEYOND_PEAK
+    return None
 
 
 def attention_dp_moe(r: dict[str, str], model: str, gpus: int) -> bool:
@@ -644,13 +675,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(c, str):
             unusable[c] += 1
             continue
-        try:
-            predict(c)
-        except Refusal:
-            unusable["does not fit in the memory model (weights or one sequence)"] += 1
-            continue
-        except Exception as exc:  # a dtype the GPU cannot run, etc.
-            unusable[f"not modelled: {type(exc).__name__}: {str(exc)[:60]}"] += 1
+        if why := model_reason(c):
+            unusable[why] += 1
             continue
         cases.append(c)
     train, test = split_cases(cases, a.split)

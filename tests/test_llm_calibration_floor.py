@@ -61,3 +61,26 @@ def test_the_floor_is_per_gpu_and_keeps_real_points(cli, tmp_path, shared_dir) -
         setup("llama-3.1-70b", dtype="fp8", kv_cache_dtype="fp8"), example.measurements, accs,
         [TokenClass("chat", 1024, 1024)])
     assert len(obs) == 3 and skipped == []
+
+
+def test_a_rate_beyond_the_gpus_peak_is_left_out() -> None:
+    """A point serving more prompt and output tokens than the GPUs can multiply through the
+    linear layers at their dense peak is left out with that arithmetic (aiconfigurator's
+    Qwen3-32B NVFP4 runs at 416-448 clients of 15,000-token prompts on two B200 need 3 x the
+    peak: a prefix cache, or another concurrency). The llm-70b-tp example's H100 TP8 point at
+    8 clients (0.83 requests/s of 1,024 + 1,024 tokens, 1.5 % of the peak) is kept; the same
+    point at 60 requests/s (61,440 output tokens/s) is not."""
+    accs = {a.name: a for a in load_accelerators()}
+    s = setup("llama-3.1-70b", dtype="fp8", kv_cache_dtype="fp8")
+    example = read_profile(str(ROOT / "examples" / "llm-70b-tp" / "profile.yaml"))
+    fast = example.measurements[0].model_copy(update={"throughput_rps": 60.0})
+    chat = [TokenClass("chat", 1024, 1024)]
+    obs, skipped = observed_from_profile(s, [fast, *example.measurements[1:]], accs, chat)
+    assert len(obs) == 2
+    assert skipped == [
+        "measurements[0] (H100 x8, concurrency 8) is left out: its 60 requests/s of 1,024 + "
+        "1,024 tokens need at least 16.8 PFLOP/s in llama-3.1-70b's linear layers (2 FLOPs x "
+        "68.5 B weights a token), above the 15.8 PFLOP/s fp8 dense peak of 8 x H100: its "
+        "prompts were not all computed (a prefix cache reused repeated prompts), or the run was "
+        "of a smaller model or on more GPUs than the profile records (profile import --gpus)"
+    ], skipped

@@ -251,7 +251,8 @@ def observed_from_profile(
             continue
         ttft = (m.ttft_ms.mean or m.ttft_ms.p50) if m.ttft_ms else None
         tpot = (m.tpot_ms.mean or m.tpot_ms.p50) if m.tpot_ms else None
-        too_fast = faster_than_the_weights(shape.deployment, tpot)
+        too_fast = faster_than_the_weights(shape.deployment, tpot) or beyond_the_peak(
+            shape.deployment, cls.input_tokens, cls.output_tokens, m.throughput_rps)
         if too_fast:
             skipped.append(f"{label} is left out: {too_fast}")
             continue
@@ -294,6 +295,32 @@ def faster_than_the_weights(d: Deployment, tpot_ms: float | None) -> str | None:
         f"at {d.hw.bandwidth_gbs:,.0f} GB/s, the datasheet peak): no decode step of this model "
         "is that fast there, so the run was of a smaller model, on more GPUs than the profile "
         "records (profile import --gpus), or with speculative decoding"
+    )
+
+
+def beyond_the_peak(
+    d: Deployment, input_tokens: int, output_tokens: int, rps: float | None
+) -> str | None:
+    """Why a measured rate cannot be of ``d``'s model on its GPUs, or None. Every prompt and
+    generated token passes through the linear layers (an MoE's active experts; embeddings and
+    attention aside), 2 FLOPs a weight, and no GPU multiplies faster than its dense tensor peak
+    at the precision: a served rate needing more is a run whose prompts were not all computed
+    (a prefix cache reusing repeated prompts), of a smaller model, or on more GPUs than
+    recorded. aiconfigurator's Qwen3-32B NVFP4 runs of 15,000-token prompts at 416-448 clients
+    on two B200 / GB200 (TTFT 0.7-1.0 s, TPOT 13-14 ms) need 3.0-3.1 x the peak."""
+    a = d.arch
+    linear = a.attention_params + a.active_ffn_params
+    need = 2.0 * linear * (input_tokens + output_tokens) * (rps or 0.0)
+    peak = d.hw.compute_peak_tflops(d.dtype) * 1e12 * d.gpus
+    if need <= peak:
+        return None
+    return (
+        f"its {rps:.3g} requests/s of {input_tokens:,} + {output_tokens:,} tokens need at least "
+        f"{need / 1e15:.3g} PFLOP/s in {a.name}'s linear layers (2 FLOPs x {linear / 1e9:.1f} B "
+        f"weights a token), above the {peak / 1e15:.3g} PFLOP/s {d.dtype} dense peak of "
+        f"{d.gpus} x {d.hw.name}: its prompts were not all computed (a prefix cache reused "
+        "repeated prompts), or the run was of a smaller model or on more GPUs than the profile "
+        "records (profile import --gpus)"
     )
 
 
