@@ -67,6 +67,77 @@ def test_library_allowed_in_its_room(path: str, source: str) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+# Each library's room, checked per library on the syntax tree: ruff's banned-api is one list
+# for all files, switched off per file wholesale (TID251), so a room that allows one library
+# allowed them all (until 2026-12-07 ruff passed `import pulp` or `import boto3` in cli/,
+# `import typer` in solve/milp/model.py, `import rich` in catalog/aws.py, and yaml.load in
+# any of them).
+ROOMS: dict[str, tuple[str, ...]] = {
+    "typer": ("scaleplan.cli",),
+    "rich": ("scaleplan.cli", "scaleplan.simulate.report", "scaleplan.profile.report"),
+    "pulp": tuple(
+        f"scaleplan.solve.milp.{m}"
+        for m in ("solver", "formulation", "even", "weighted", "model", "tiebreak", "pool")
+    ),
+    "boto3": ("scaleplan.catalog.aws",),
+    "botocore": ("scaleplan.catalog.aws",),
+}
+# a command's start-up import, not a use: optimize loads pulp (and highspy, numpy) inside
+# startup.command_imports(blas=False), so numpy comes up without OpenBLAS's spinning thread
+PRELOADS = {"scaleplan.cli.optimize: pulp"}
+
+
+def libraries_outside_their_rooms(package: Path) -> list[str]:
+    """``module: what`` for each import of a library of :data:`ROOMS` outside its room
+    (anywhere in the file, inside functions included) and each ``yaml.load`` or
+    ``yaml.unsafe_load`` anywhere."""
+    found = set()
+    for path in sorted(package.rglob("*.py")):
+        mod = _module_name(path, package.parent)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+                if node.module == "yaml":
+                    names += [f"yaml.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                names = [f"{node.value.id}.{node.attr}"] if node.value.id == "yaml" else []
+            for name in names:
+                if name in ("yaml.load", "yaml.unsafe_load"):
+                    found.add(f"{mod}: {name}")
+                rooms = ROOMS.get(name.split(".")[0])
+                inside = rooms is None or any(mod == r or mod.startswith(f"{r}.") for r in rooms)
+                if not inside:
+                    found.add(f"{mod}: {name.split('.')[0]}")
+    return sorted(found)
+
+
+def test_each_library_stays_in_its_room(tmp_path: Path) -> None:
+    """typer, rich, pulp and boto3 each only in its own room, whatever another room allows;
+    the check fails on a package that imports them across rooms and passes each in its own."""
+    assert libraries_outside_their_rooms(ROOT / "scaleplan") == sorted(PRELOADS)
+    package = fake_package(tmp_path, {
+        "cli/ok.py": "import typer\nfrom rich.table import Table\n",
+        "solve/milp/model.py": "import pulp\n",
+        "catalog/aws.py": "import boto3\nfrom botocore import exceptions\n",
+        "simulate/report.py": "from rich.console import Console\n",
+    })
+    assert libraries_outside_their_rooms(package) == []
+    (package / "cli" / "bad.py").write_text("import pulp\nimport yaml\n\nyaml.load('x')\n")
+    (package / "solve" / "milp" / "model.py").write_text("def f() -> None:\n    import typer\n")
+    (package / "catalog" / "aws.py").write_text("import boto3\nfrom rich import print\n")
+    (package / "simulate" / "report.py").write_text("import botocore.session\n")
+    assert libraries_outside_their_rooms(package) == [
+        "scaleplan.catalog.aws: rich",
+        "scaleplan.cli.bad: pulp",
+        "scaleplan.cli.bad: yaml.load",
+        "scaleplan.simulate.report: botocore",
+        "scaleplan.solve.milp.model: typer",
+    ]
+
+
 def test_print_outside_cli_fails() -> None:
     """Only the command line prints (docs/architecture.md): ruff's T20 (print, pprint) is on for
     the package, off in ``scaleplan/cli/`` (and tests, bench, tools), in the project's own
