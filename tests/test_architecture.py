@@ -521,13 +521,12 @@ def calls_of(package: Path, name: str) -> list[str]:
 
 
 def test_request_classes_derived_once_per_solve() -> None:
-    """Issue 12: the spec's request classes are derived once (``Problem.of``) and passed on.
-    Left, each its own layer's call: ``build_candidates`` (validate and the sanity check call
-    it without a Problem; it hands them to ``build_llm_candidates``), ``mixed_capacity``'s
-    fallback for a caller with none, and the one-region ranking in ``core._one_region``."""
+    """Issue 12: the spec's request classes are derived once (``Problem.of``) and passed on
+    (tests/test_solve_core.py counts one per solve). Left, each a fallback for a caller with
+    none: ``build_candidates`` (validate and the sanity probe call it without a Problem; it
+    hands them to ``build_llm_candidates``) and ``mixed_capacity``."""
     assert calls_of(ROOT / "scaleplan", "classes_of") == [
         "solve/candidates.py build_candidates",
-        "solve/core.py _one_region",
         "solve/problem.py mixed_capacity",
         "solve/problem.py of",
     ]

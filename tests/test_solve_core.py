@@ -276,3 +276,32 @@ def test_fastest_accelerator_baseline_names_a_profiled_accelerator_left_out_for_
     assert fastest.description.startswith(
         "only the fastest accelerator (A10G; not compared: H100, whose rows are flagged):"
     ), fastest.description
+
+
+@pytest.mark.parametrize("regions", [True, False])
+def test_request_classes_are_derived_once_per_solve(
+    monkeypatch: pytest.MonkeyPatch, regions: bool
+) -> None:
+    """Issue 12: a solve derives the spec's request classes once (``Problem.of``) and passes
+    them on: to build_candidates and, for a one-cluster flavor whose candidates span regions
+    (``regions`` False: placement.regions left out), to each region's Problem and build.
+    The real classes_of, counted; until 2026-12-07 build_candidates and Problem.of each
+    derived them (2 per solve, 3+ with the regions' ranking)."""
+    from scaleplan.inputs import load_inputs
+    from scaleplan.solve import candidates, problem
+
+    calls: list[int] = []
+    real = candidates.classes_of
+
+    def counted(s):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(s)
+
+    monkeypatch.setattr(candidates, "classes_of", counted)
+    monkeypatch.setattr(problem, "classes_of", counted)
+    inp = load_inputs("examples/embedding-cpu-gpu/spec.yaml")
+    s = inp.spec
+    if not regions:
+        s = s.model_copy(update={"placement": s.placement.model_copy(update={"regions": ()})})
+    res = solve(s, inp.profile, inp.catalog, options=SolveOptions(alternatives=False))
+    assert res.plan.allocations and len(calls) == 1, len(calls)

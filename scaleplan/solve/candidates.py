@@ -243,19 +243,25 @@ def placement_diagnostics(spec: Spec, catalog: Catalog) -> tuple[list[InstanceRo
     return rows, diag
 
 
-def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, max_util: float | None = None, spec_dir: str | Path | None = None) -> tuple[list[Candidate], Diagnostics]:
+def build_candidates(
+    spec: Spec, profile: Profile | None, catalog: Catalog, *, max_util: float | None = None,
+    spec_dir: str | Path | None = None, classes: Sequence[tuple[str, float]] | None = None,
+) -> tuple[list[Candidate], Diagnostics]:
     """All candidates (sorted, with exact-duplicate dominated ones removed) and diagnostics.
+    ``classes``: the spec's request classes when the solve has them (``Problem.classes``),
+    else derived here (validate and the sanity probe call it without a Problem).
 
     With ``model.architecture`` set, GPU capacity comes from the LLM room
     (:mod:`scaleplan.solve.llm_capacity`); ``spec_dir`` resolves a config.json path.
     """
     rows, diag = placement_diagnostics(spec, catalog)
-    classes = [c for c, _ in classes_of(spec)]
+    mix = classes if classes is not None else classes_of(spec)
+    names = [c for c, _ in mix]
     if spec.model.architecture is not None:
         from scaleplan.solve.llm_candidates import build_llm_candidates  # it uses this module
 
         where = Path(spec_dir) if spec_dir is not None else None
-        return build_llm_candidates(spec, profile, catalog, rows, classes, diag, max_util, where)
+        return build_llm_candidates(spec, profile, catalog, rows, names, diag, max_util, where)
     if profile is None:  # the spec refuses it (ModelSpec); a library caller may not
         from scaleplan.errors import Problem, SpecError
 
@@ -266,7 +272,7 @@ def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, m
     if mem_req is None:
         mem_req = profile.peak_memory_gib()
     diag.memory_required = mem_req
-    points = BestPoints(spec, profile, catalog, classes, by_acc, mem_req, max_util, diag)
+    points = BestPoints(spec, profile, catalog, names, by_acc, mem_req, max_util, diag)
     cpu_ms = by_acc.get(CPU, [])
     cpu_threads = sorted({m.threads or 1 for m in cpu_ms})
     own = spec.model.memory_gib or 0.0
@@ -289,10 +295,10 @@ def build_candidates(spec: Spec, profile: Profile | None, catalog: Catalog, *, m
             gmem, maxg = gpu_room(spec, r, catalog.accelerator(acc))
             best_mem = roomiest(best_mem, acc, gmem, maxg)
             shapes = gpu_shapes(r, acc, gmem, maxg, mem_req, k8s, points, diag)
-        out.extend(priced(r, caps, acc, shapes, classes))
+        out.extend(priced(r, caps, acc, shapes, names))
     held = {acc for acc, ms in by_acc.items() if any(holds_slo(spec, m) for m in ms)}
     diag.warnings.extend(_left_out_by_slo(spec, catalog, out, diag, held))
-    return finish_candidates(spec, out, classes, diag, best_mem)
+    return finish_candidates(spec, out, names, diag, best_mem)
 
 
 def _left_out_by_slo(

@@ -28,7 +28,7 @@ from scaleplan.solve.assemble import (
     rounded,
     utilization,
 )
-from scaleplan.solve.candidates import Candidate, Diagnostics, build_candidates, classes_of, pruned
+from scaleplan.solve.candidates import Candidate, Diagnostics, build_candidates, pruned
 from scaleplan.solve.compare import compare, spot_loss, spot_loss_cost, survive_loss_solve
 from scaleplan.solve.diagnose import (
     budget_reason,
@@ -41,7 +41,7 @@ from scaleplan.solve.diagnose import (
 )
 from scaleplan.solve.explain import explain
 from scaleplan.solve.milp import SolveStat
-from scaleplan.solve.problem import Problem, SolveOptions, demand_windows
+from scaleplan.solve.problem import Classes, Problem, SolveOptions, demand_windows
 from scaleplan.solve.prune import quota_members
 from scaleplan.solve.sanity import relax_costs, sanity_warning
 from scaleplan.solve.search import Outcome, search_windows
@@ -141,8 +141,10 @@ def _planned(
 ) -> SolveResult:
     if spec.kubernetes.flavor not in PROVIDER_OF_FLAVOR:
         return _solve_demand(spec, profile, catalog, rps, window_hours, options=options)
+    pb = Problem.of(spec, options)  # the request classes, derived once for the whole solve
     built = build_candidates(
-        spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir
+        spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir,
+        classes=pb.classes,
     )
     # every region the search may need (_one_region_candidates), and those of the
     # candidates pruned across regions: where that is one, the plan is the spec's own
@@ -151,10 +153,11 @@ def _planned(
     )
     if len(regions) > 1 and not spec.placement.regions:
         return _one_region(
-            spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions
+            spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions,
+            classes=pb.classes,
         )
     searched, diag, deadline = _search_demand(
-        spec, profile, catalog, rps, options=options, built=built, budget=False
+        spec, profile, catalog, rps, options=options, built=built, budget=False, pb=pb
     )
     # placement.regions lists several and the cheapest plan mixes them: a one-cluster
     # flavor's cluster runs in one, as without placement.regions (UX trial 32 F6: the plan
@@ -164,7 +167,7 @@ def _planned(
     if len(_regions_used(searched.best)) > 1:
         return _one_region(
             spec, profile, catalog, rps, window_hours, options, built[1].unpruned, regions,
-            end=deadline,
+            classes=pb.classes, end=deadline,
         )
     # the budget after the narrowing: a mixed plan's cost is no one-region plan's (r2 review)
     _within_budget(searched.pb, searched.best, diag)
@@ -248,7 +251,7 @@ class _Searched:
 def _one_region(
     spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float],
     window_hours: float, options: SolveOptions, unpruned: Sequence[Candidate],
-    regions: Sequence[str], end: float | None = None,
+    regions: Sequence[str], *, classes: Classes, end: float | None = None,
 ) -> SolveResult:
     """One cluster runs in one region (render's manifests select none): search the plan alone
     in each candidate region, take the cheapest (ties: the region's name), then make that
@@ -259,19 +262,20 @@ def _one_region(
     pruned on their own (``candidates.pruned``), as a spec placed in that region builds them.
     Regions are ranked without placement.budget_per_hour; the chosen region's plan is checked
     against it (its reason names that cost). ``end``: the deadline of a solve begun before
-    (the named regions' mixed search), else --time-limit from now."""
+    (the named regions' mixed search), else --time-limit from now. ``classes``: the spec's
+    request classes (a region changes the placement only)."""
     t0 = time.perf_counter()
     if end is None:  # the limit is the whole solve's, every region's search in it
         end = t0 + options.time_limit
-    classes = [c for c, _ in classes_of(spec)]
+    names = [c for c, _ in classes]
     costs: dict[str, float | None] = {}
     found: dict[str, _Searched] = {}
     reasons: dict[str, InfeasibleError] = {}  # the search's; none: a class no candidate serves
     for i, r in enumerate(regions):
         t = time.perf_counter()
         share = t + max(0.0, end - t) / (len(regions) - i)  # an even share of what is left
-        pb = Problem.of(_in_region(spec, r), options)
-        cands, unserved = pruned(pb.spec, [c for c in unpruned if c.row.region == r], classes)
+        pb = Problem.of(_in_region(spec, r), options, classes)
+        cands, unserved = pruned(pb.spec, [c for c in unpruned if c.row.region == r], names)
         costs[r] = None
         if unserved:
             continue
@@ -305,7 +309,7 @@ def _one_region(
     # the plan's warnings are the chosen region's own (flagged, unoffered, left out there)
     _, diag = build_candidates(
         searched.pb.spec, profile, catalog, max_util=options.max_utilization,
-        spec_dir=options.spec_dir,
+        spec_dir=options.spec_dir, classes=classes,
     )
     _within_budget(searched.pb, searched.best, diag)
     # alternatives and baselines get what the limit leaves after the regions' searches
@@ -340,7 +344,7 @@ def _unserved(
     """Why ``pb``'s spec has a class no candidate serves, from its own build's diagnostics."""
     _, diag = build_candidates(
         pb.spec, profile, catalog, max_util=pb.options.max_utilization,
-        spec_dir=pb.options.spec_dir,
+        spec_dir=pb.options.spec_dir, classes=pb.classes,
     )
     return _no_candidates(pb, diag, profile, catalog, rps)
 
@@ -385,16 +389,18 @@ def _solve_demand(
 def _search_demand(
     spec: Spec, profile: Profile | None, catalog: Catalog, rps: Sequence[float], *,
     options: SolveOptions, built: tuple[list[Candidate], Diagnostics] | None = None,
-    budget: bool = True,
+    budget: bool = True, pb: Problem | None = None,
 ) -> tuple[_Searched, Diagnostics, float]:
     """The search of :func:`_solve_demand`: its cheapest plan (checked against the budget
     unless ``budget`` is False: the caller checks it), the candidates' diagnostics and the
-    deadline the plan's later steps share."""
+    deadline the plan's later steps share. ``pb``: the spec's Problem, when the caller made
+    it (its request classes are derived once per solve)."""
     t0 = time.perf_counter()
     deadline = t0 + options.time_limit
-    pb = Problem.of(spec, options)
+    pb = pb if pb is not None else Problem.of(spec, options)
     cands, diag = built or build_candidates(
-        spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir
+        spec, profile, catalog, max_util=options.max_utilization, spec_dir=options.spec_dir,
+        classes=pb.classes,
     )
     if not cands or diag.unserved_classes:
         raise _no_candidates(pb, diag, profile, catalog, rps)

@@ -51,8 +51,11 @@ class Problem:
     floored: frozenset[tuple[int, int]] = frozenset()
 
     @classmethod
-    def of(cls, spec: Spec, options: SolveOptions) -> Problem:
-        return cls(spec=spec, options=options, classes=classes_of(spec))
+    def of(cls, spec: Spec, options: SolveOptions, classes: Classes | None = None) -> Problem:
+        """The Problem of ``spec``; ``classes``: its request classes when the caller has
+        them (a region's spec of the same traffic), else derived here."""
+        mix = classes if classes is not None else classes_of(spec)
+        return cls(spec=spec, options=options, classes=mix)
 
     def replica_floor(self, rps: Sequence[float]) -> int:
         """The replicas an allocation in use keeps in every window as rendered: 1 under
