@@ -95,7 +95,9 @@ class Metadata(_Model):
         return v
 
 
-LlmDtype = Literal["bf16", "fp16", "fp8", "int8", "int4-awq", "int4-gptq"]
+# mxfp4 / nvfp4: the precision of checkpoints shipped so (gpt-oss, ModelOpt NVFP4), which the LLM
+# model prices and names as their own; until 2026-12-07 a spec could not state them (UX trial 38)
+LlmDtype = Literal["bf16", "fp16", "fp8", "int8", "int4-awq", "int4-gptq", "mxfp4", "nvfp4"]
 KvCacheDtype = Literal["auto", "bf16", "fp16", "fp8"]
 Engine = Literal["vllm", "sglang", "tgi", "trtllm"]
 
@@ -171,9 +173,9 @@ class ModelSpec(_Model):
         "config.json, relative to the spec file. Makes capacity and memory follow token lengths "
         "and the KV cache.")
     dtype: LlmDtype | None = Field(default=None, description="LLM weight precision / quantization: "
-        "bf16, fp16, fp8, int8 (weight-only), int4-awq, int4-gptq. Default: the architecture's own "
-        "dtype. The checkpoint in model.source must hold it: the engines load the precision its "
-        "config.json states.")
+        "bf16, fp16, fp8, int8 (weight-only), int4-awq, int4-gptq, mxfp4 (gpt-oss's own), nvfp4 "
+        "(Blackwell). Default: the architecture's own dtype. The checkpoint in model.source must "
+        "hold it: the engines load the precision its config.json states.")
     kv_cache_dtype: KvCacheDtype | None = Field(default=None, description="KV-cache precision; default (auto) = the activation dtype (bf16/fp16). fp8 halves the KV bytes per token; render writes the engine's flag for it.")
     engine: Engine | None = Field(default=None, description="LLM serving engine: vllm, sglang, tgi or trtllm; sets memory defaults and the flags render writes.")
     engine_config: EngineConfig | None = Field(default=None, description="Overrides of the engine's memory and scheduling defaults (None = all defaults).")

@@ -160,7 +160,7 @@ def test_validate_reads_the_architecture_as_optimize_does(cli, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["--dtype", "fp4"], "--dtype: 'fp4' is not one of bf16, fp16, fp8, int8, int4-awq, int4-gptq"),
+        (["--dtype", "fp4"], "--dtype: 'fp4' is not one of bf16, fp16, fp8, int8, int4-awq, int4-gptq, mxfp4, nvfp4"),
         (["--kv-cache-dtype", "fp4"], "--kv-cache-dtype: 'fp4' is not one of auto, bf16, fp16, fp8"),
         (["--engine", "vllmm"], "--engine: 'vllmm' is not one of vllm, sglang, tgi, trtllm (did you mean 'vllm'?)"),
     ],
@@ -537,10 +537,10 @@ def test_the_dtype_fix_lists_only_the_dtypes_the_part_runs(cli) -> None:
     args = ["profile", "llm", "llama-3.1-8b", "--gpus", "1", "--out", "-"]
     t4 = " ".join(cli([*args, "--accelerators", "L4,A10G,T4"], exit_code=3).stderr.split())
     assert "T4 (Turing) has no BF16 tensor cores" in t4
-    assert "pick a dtype it runs with --dtype (fp16, int8, int4-awq, int4-gptq))" in t4, t4
+    assert "pick a dtype it runs with --dtype (fp16, int8, int4-awq, int4-gptq, mxfp4))" in t4, t4
     a100 = cli([*args, "--accelerators", "A100", "--dtype", "fp8"], exit_code=2).stderr
     a100 = " ".join(a100.split())
-    assert "pick a dtype it runs (bf16, fp16, int8, int4-awq, int4-gptq))" in a100, a100
+    assert "pick a dtype it runs (bf16, fp16, int8, int4-awq, int4-gptq, mxfp4))" in a100, a100
 
 
 def test_the_preset_count_is_what_list_shows_and_a_broken_preset_says_so(cli) -> None:

@@ -306,6 +306,7 @@ _AGREES = {
     "fp8": frozenset({"fp8"}),
     "int8": frozenset({"int8"}), "int4-awq": frozenset({"int4-awq", "int4"}),
     "int4-gptq": frozenset({"int4-gptq", "int4"}),
+    "mxfp4": frozenset({"mxfp4", "fp4"}), "nvfp4": frozenset({"nvfp4", "fp4"}),
 }
 
 
@@ -321,7 +322,8 @@ def named_precision(uri: str) -> str | None:
 
 # a quantized model.dtype -> the checkpoint to point model.source.uri at
 _QUANTIZED_CHECKPOINT = {
-    "fp8": "an FP8", "int8": "an INT8 (W8A16)", "int4-awq": "an AWQ", "int4-gptq": "a GPTQ"
+    "fp8": "an FP8", "int8": "an INT8 (W8A16)", "int4-awq": "an AWQ", "int4-gptq": "a GPTQ",
+    "mxfp4": "an MXFP4", "nvfp4": "an NVFP4",
 }
 
 
