@@ -244,7 +244,7 @@ def _capacity(fetched: Fetched, plan: Plan, queries: QuerySet) -> ObservedCapaci
     latency = fetched.series["latency"]
     targets = token_capacity_targets(plan)
     at: dict[str, float] = {}
-    if slo is None and targets and (got := _token_latency(fetched, targets)) is not None:
+    if targets and (got := _token_latency(fetched, targets)) is not None:
         latency, slo = got  # the binding TTFT/TPOT percentile, in ms of the first target
         at = dict(targets)
     e = _estimate(fetched.series["demand"], fetched.series["replicas"], latency, slo)

@@ -44,17 +44,20 @@ def e2e_limit(plan: Plan) -> tuple[float | None, str]:
 
 
 def token_capacity_targets(plan: Plan) -> dict[str, float]:
-    """The SLOs observe reads capacity at where the classes' end-to-end limits differ
-    (:func:`e2e_limit` None): the class-blind TTFT and TPOT targets, ``{"ttft": ms, "tpot":
-    ms}``, those the classes share (:func:`scaleplan.spec_class_slo.class_blind_slo`: TPOT the
-    tightest class's, TTFT only where every class has the same), empty where there is none or
-    the limits agree. The derived end-to-end limits are no SLO (validate says so); until
+    """The SLOs observe reads capacity at where no end-to-end SLO is stated (the classes'
+    limits differ, :func:`e2e_limit` None, or the one limit is derived from TTFT and TPOT):
+    the class-blind TTFT and TPOT targets, ``{"ttft": ms, "tpot": ms}``, those the classes
+    share (:func:`scaleplan.spec_class_slo.class_blind_slo`: TPOT the tightest class's, TTFT
+    only where every class has the same), empty where there is none or a stated limit holds.
+    Until 2026-12-07 evening a one-SLO LLM spec had its capacity read at the derived figure
+    (58,130 ms for a 30 ms TPOT: 'the service never ran near its limit' while its TPOT ran
+    at its SLO, UX trial 38 F3). The derived end-to-end limits are no SLO (validate says so); until
     2026-12-07 a spec of a chat class and a long-prompt class with a looser TTFT (the
     commonest LLM shape) never had its capacity measured: "the classes' end-to-end limits
     differ (chat 24800 ms derived, rag 28000 ms derived)" (UX trial 29 F7)."""
-    if e2e_limit(plan)[0] is not None:
-        return {}
     blind, _ = class_blind_slo(plan.spec)
+    if e2e_limit(plan)[0] is not None and blind["latency"] is not None:
+        return {}  # a stated end-to-end SLO: capacity is read at it
     return {k: v for k in ("ttft", "tpot") if (v := blind[k]) is not None}
 
 
