@@ -195,6 +195,30 @@ class Baseline(StrictModel):
     savings_fraction: float | None = None
 
 
+class UnusedAccelerator(StrictModel):
+    """An accelerator ``placement.accelerators`` names that the plan runs on nowhere, and why
+    (UX trial 37 F8): the cheapest plan on it alone, or why it has none."""
+
+    accelerator: str
+    cost_per_hour: float | None = Field(default=None, description=(
+        "USD per hour (the mean over the day) of the cheapest plan on this accelerator alone "
+        "(one more solve within --time-limit); absent when it has none (see reason)."
+    ))
+    extra_cost_fraction: float | None = Field(default=None, description=(
+        "cost_per_hour over the plan's, minus 1; absent when the plan costs $0/h."
+    ))
+    description: str | None = Field(default=None, description="That plan's nodes at peak.")
+    gap: float | None = Field(default=None, ge=0, description=(
+        "Where the search did not prove that plan the cheapest: its gap to a lower bound; "
+        "cost_per_hour is then what it costs at most. Absent when proven."
+    ))
+    reason: str | None = Field(default=None, description=(
+        "Why it has no price: no catalog row, flagged rows, left out (memory, precision, the "
+        "SLO: the warnings say more), a class it serves no request of, no plan within the "
+        "placement's rules, or not priced within the time limit."
+    ))
+
+
 # Two costs per hour closer than this are the same in every $x.xx/h the reports print: the
 # spot-loss lines say 'no extra cost' (solve/explain.py, plan_report.py).
 SAME_COST_PER_HOUR = 0.005
@@ -286,6 +310,10 @@ class Plan(StrictModel):
     spot_loss: SpotLoss | None = Field(default=None, description=(
         "With spot replicas and placement.spot.survive_loss off, when optimize ran the "
         "alternatives: what losing all spot at the peak leaves and what survive_loss costs."
+    ))
+    unused_accelerators: tuple[UnusedAccelerator, ...] | None = Field(default=None, description=(
+        "One entry per accelerator placement.accelerators names that the plan does not run "
+        "on, when optimize ran the alternatives; absent when there is none."
     ))
     spec: Spec = Field(description="The normalised spec this plan answers.")
     architecture: dict[str, int | float | str | bool | None] | None = Field(

@@ -222,6 +222,7 @@ def summary_lines(
                 lines.append(Line(f"  - {bl.name}: ${bl.cost_per_hour:.4f}/h, {saves}"))
     alternatives = [a for a in plan.alternatives if not (free and a.cost_per_hour == 0)]
     lines += _alternative_lines(plan, alternatives)
+    lines += unused_lines(plan)
     if plan.spot_loss is not None:
         lines += spot_loss_lines(plan.spot_loss, plan.cost_per_hour)
     if changes is not None:
@@ -346,6 +347,28 @@ def _alternative_lines(plan: Plan, alternatives: Sequence[Alternative]) -> list[
     elif more:
         types = counted(more, "more single instance type")
         lines.append(Line(f"  {types} at over twice this plan's cost: plan.yaml's alternatives"))
+    return lines
+
+
+def unused_lines(plan: Plan) -> list[Line]:
+    """One line per accelerator placement.accelerators names that the plan does not run on:
+    what the cheapest plan on it alone costs, or why it has none (UX trial 37 F8)."""
+    if not plan.unused_accelerators:
+        return []
+    lines = [Line("allowed accelerators the plan does not use:")]
+    for u in plan.unused_accelerators:
+        if u.cost_per_hour is None:
+            lines.append(Line(f"  - {u.accelerator}: {u.reason}"))
+            continue
+        most = "at most " if u.gap is not None else ""
+        if u.extra_cost_fraction is None:  # over a $0/h plan: the dollars, not "+0%"
+            cost = f"+${u.cost_per_hour - plan.cost_per_hour:.4f}/h"
+        elif round(u.cost_per_hour, 4) < round(plan.cost_per_hour, 4):  # neither proven
+            cost = f"{most}${u.cost_per_hour:.4f}/h, {_less_than_plan(plan, u.cost_per_hour)}"
+        else:
+            cost = f"{_share(u.extra_cost_fraction, '+')} ({most}${u.cost_per_hour:.4f}/h)"
+        unproven = f", not proven the cheapest (gap {u.gap:.1%})" if u.gap is not None else ""
+        lines.append(Line(f"  - {u.accelerator} alone: {u.description}, {cost}{unproven}"))
     return lines
 
 

@@ -408,7 +408,11 @@ def test_alternatives_over_twice_the_cost_are_counted_not_listed(cli, tmp_path: 
     assert lines[i + 1] == (
         "  2 more single instance types at over twice this plan's cost: plan.yaml's alternatives"
     ), out
-    assert "then:" not in out and "g6e" not in out.split("next best:")[1], out
+    # the far single types are not listed (L40S alone is, under the allowed accelerators the
+    # plan does not use: one line per accelerator the spec names, whatever its cost)
+    alts = out.split("next best:")[1].split("allowed accelerators the plan does not use:")[0]
+    assert "then:" not in out and "g6e" not in alts, out
+    assert "  - L40S alone: 58 x g6e.12xlarge, +453% ($608.5731/h)" in lines, out
     plan = read_plan(tmp_path / "plan.yaml")
     assert [a.extra_cost_fraction for a in plan.alternatives] == [0.15, 4.5285, 6.9379]
     far = plan.model_copy(update={"alternatives": plan.alternatives[1:]})

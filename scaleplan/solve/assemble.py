@@ -27,6 +27,7 @@ from scaleplan.plan import (
     PlanMeta,
     ProfileUnused,
     SpotLoss,
+    UnusedAccelerator,
     content_hash,
 )
 from scaleplan.solve.candidates import Candidate
@@ -469,6 +470,7 @@ def assemble_plan(
     spot_loss: SpotLoss | None = None,
     points_unused: int = 0,
     profile_unused: ProfileUnused | None = None,
+    unused_accelerators: tuple[UnusedAccelerator, ...] | None = None,
 ) -> Plan:
     """The hashed plan: costs, demand, allocations, binding constraints, comparison, warnings
     (and a config.json architecture's facts: ``llm_capacity.architecture_record``); ``sanity``:
@@ -510,6 +512,7 @@ def assemble_plan(
         warnings=(*([sanity] if sanity else []), *warned),
         explanation=tuple(explanation),
         spot_loss=spot_loss,
+        unused_accelerators=unused_accelerators,
         spec=spec,
         architecture=architecture,
         profile_unused=unused,

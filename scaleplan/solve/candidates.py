@@ -131,6 +131,9 @@ class Diagnostics:
     unserved_classes: tuple[str, ...] = ()
     # placement.accelerators named that no catalog row of the providers and regions has
     unoffered: tuple[str, ...] = ()
+    # accelerator -> why the candidate stage left out every shape of it, in a few words (the
+    # warnings say the arithmetic): the plan's unused_accelerators (scaleplan.solve.unused)
+    left_out: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     unpruned: list[Candidate] = field(default_factory=list)  # every candidate, before pruning
     llm_refusals: list[ShapeRefusal] = field(default_factory=list)  # LLM shapes that cannot serve, with the arithmetic
@@ -318,6 +321,7 @@ def _left_out_by_slo(
         acc = catalog.resolve(name) or name
         if acc in used or acc in held or acc not in diag.acc_miss:
             continue
+        diag.left_out[acc] = "left out: none of its profile points holds the SLO"
         _, cls, metric, val, target, batch, n = diag.acc_miss[acc]
         label = {"ttft": "TTFT", "tpot": "TPOT"}.get(metric, "latency")
         where = f"{counted(n, 'thread')}" if acc == CPU else f"{counted(n, 'GPU')}"

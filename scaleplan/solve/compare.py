@@ -34,11 +34,35 @@ def compare(
     best: Outcome,
     deadline: float,
     flagged: Sequence[str] = (),
+    solved: dict[str, Outcome] | None = None,
 ) -> tuple[list[Alternative], list[Baseline]]:
     """The plan's alternatives and baselines (extra solves until ``deadline``); ``flagged``:
-    the accelerators left out for their catalog flags, which the baselines did not compare."""
+    the accelerators left out for their catalog flags, which the baselines did not compare;
+    ``solved`` gets the fastest accelerator's plan alone (:func:`only_accelerator`)."""
     alts, singles, cut = alternatives(pb, unpruned, rps, best, deadline)
-    return alts, baselines(pb, cands, unpruned, rps, best, singles if singles or not cut else None, deadline, flagged)
+    return alts, baselines(pb, cands, unpruned, rps, best, singles if singles or not cut else None, deadline, flagged, solved)
+
+
+def only_accelerator(
+    pb: Problem, unpruned: list[Candidate], acc: str, rps: Sequence[float], deadline: float,
+    solved: dict[str, Outcome],
+) -> Outcome | Skipped | None:
+    """The cheapest plan on accelerator ``acc`` alone: its candidates of every instance type,
+    pruned among themselves (pruning may have dropped them for a cheaper, at least as fast
+    one). None when it has no candidate; :class:`Skipped` when ``deadline`` has passed.
+    ``solved`` keeps each solve, so that the fastest-accelerator baseline and the plan's
+    unused accelerators (:mod:`scaleplan.solve.unused`) solve it once."""
+    if acc in solved:
+        return solved[acc]
+    only = [c for c in unpruned if c.accelerator == acc]
+    if not only:
+        return None
+    if time.perf_counter() >= deadline:
+        return Skipped()
+    solved[acc] = solve_plan(
+        pb, prune(only, prune_rules(pb.spec, only)), rps, deadline=deadline, tie_break=False
+    )
+    return solved[acc]
 
 
 def spot_loss_cost(
@@ -184,7 +208,7 @@ def single_type_bound(pb: Problem, gs: Sequence[Candidate], rps: Sequence[float]
     return max(lb, total / len(rps))
 
 
-class _Skipped:
+class Skipped:
     """A baseline the time limit left no time to solve."""
 
 
@@ -197,6 +221,7 @@ def baselines(
     singles: list[Outcome] | None,
     deadline: float,
     flagged: Sequence[str] = (),
+    solved: dict[str, Outcome] | None = None,
 ) -> list[Baseline]:
     """The cheapest single type, only the fastest accelerator, all on-demand (left out when
     it is the plan: spot not allowed, or the plan holds no spot and costs the same). The
@@ -208,8 +233,8 @@ def baselines(
     baselines that have no plan.
     """
 
-    def mk(name: str, desc: str, o: Outcome | _Skipped | None) -> Baseline:
-        if isinstance(o, _Skipped) or (o is not None and o.status == "unknown"):
+    def mk(name: str, desc: str, o: Outcome | Skipped | None) -> Baseline:
+        if isinstance(o, Skipped) or (o is not None and o.status == "unknown"):
             return Baseline(name=name, description=desc + " (not solved: time limit reached)", cost_per_hour=None)
         if o is None or not o.solved:
             return Baseline(name=name, description=desc + " (infeasible)", cost_per_hour=None)
@@ -221,14 +246,14 @@ def baselines(
             savings_fraction=rounded(sav, 4),
         )
 
-    def solve_in_time(only: list[Candidate]) -> Outcome | _Skipped | None:
+    def solve_in_time(only: list[Candidate]) -> Outcome | Skipped | None:
         if not only:
             return None
         if time.perf_counter() >= deadline:
-            return _Skipped()
+            return Skipped()
         return solve_plan(pb, only, rps, deadline=deadline, tie_break=False)
 
-    single: Outcome | _Skipped | None = _Skipped() if singles is None else (singles[0] if singles else None)
+    single: Outcome | Skipped | None = Skipped() if singles is None else (singles[0] if singles else None)
     out = [mk("cheapest-single-type", "cheapest single instance type that meets the SLO", single)]
     # the fastest accelerator is chosen among all candidates (pruning may have dropped it in
     # favour of a cheaper, at least as fast one), then re-pruned among its own instance types
@@ -241,8 +266,7 @@ def baselines(
             return (cap or 0.0) / max(1, c.gpus_per_replica)
 
         fastest = sorted(gpu, key=lambda c: (-speed(c), c.accelerator))[0].accelerator
-        only = [c for c in unpruned if c.accelerator == fastest]
-        o = solve_in_time(prune(only, prune_rules(pb.spec, only)))
+        o = only_accelerator(pb, unpruned, fastest, rps, deadline, {} if solved is None else solved)
         left = [a for a in flagged if a != CPU]
         note = f"; not compared: {', '.join(left)}, whose rows are flagged" if left else ""
         out.append(mk("fastest-accelerator", f"only the fastest accelerator ({fastest}{note})", o))
@@ -260,7 +284,7 @@ def baselines(
     return out
 
 
-def _is_the_plan(o: Outcome | _Skipped | None, best: Outcome) -> bool:
+def _is_the_plan(o: Outcome | Skipped | None, best: Outcome) -> bool:
     """Whether a baseline's solve found the plan itself: the same nodes at peak, same cost."""
     if not isinstance(o, Outcome) or not o.solved:
         return False

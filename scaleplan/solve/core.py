@@ -17,7 +17,7 @@ from typing import Any
 
 from scaleplan.catalog.model import Catalog
 from scaleplan.errors import InfeasibleError, InfeasibleReason
-from scaleplan.plan import Alternative, Baseline, Plan, SpotLoss
+from scaleplan.plan import Alternative, Baseline, Plan, SpotLoss, UnusedAccelerator
 from scaleplan.profile.model import Profile
 from scaleplan.solve.after_search import after_search, solve_plan
 from scaleplan.solve.assemble import (
@@ -46,6 +46,7 @@ from scaleplan.solve.prune import quota_members
 from scaleplan.solve.sanity import relax_costs, sanity_warning
 from scaleplan.solve.search import Outcome, search_windows
 from scaleplan.solve.typecap import with_uncapped
+from scaleplan.solve.unused import unused_accelerators
 from scaleplan.spec import PROVIDER_OF_FLAVOR, Spec
 
 
@@ -427,6 +428,7 @@ def _finish(
     allocs, models = allocations(pb, best, rps)
     comparison: tuple[list[Alternative], list[Baseline]] = ([], [])
     lost: SpotLoss | None = None
+    unused: tuple[UnusedAccelerator, ...] | None = None
     t_alt = time.perf_counter()
     if options.alternatives:
         # alternatives and baselines share --time-limit with the main solve (it is the
@@ -434,10 +436,14 @@ def _finish(
         # accelerators left out for their flags that could have served: profiled ones (an
         # LLM spec's capacity model serves any)
         flagged = untried_flagged(spec, diag)
-        comparison = compare(pb, cands, diag.unpruned, rps, best, deadline, flagged)
+        solved: dict[str, Outcome] = {}  # plans on one accelerator alone, by accelerator
+        comparison = compare(pb, cands, diag.unpruned, rps, best, deadline, flagged, solved)
         # spot without survive_loss: what the rule would cost, one more solve in the limit
         on = survive_loss_solve(pb, diag.unpruned, rps, best, deadline)
         lost = spot_loss(pb, best, rps, on) if on is not None else None
+        # why the plan runs on none of an accelerator the spec allows (UX trial 37 F8)
+        named = [catalog.resolve(n) or n for n in spec.placement.accelerators]
+        unused = unused_accelerators(pb, diag, named, rps, best, deadline, solved)
     without_survive = spot_loss_cost(pb, cands, rps, deadline)
     used = allocated_candidates(best)
     sanity = sanity_warning(
@@ -456,7 +462,7 @@ def _finish(
         pb, best, rps, window_hours, allocs, comparison, diag.warnings, explanation,
         architecture=diag.architecture, sanity=sanity, calibration=diag.llm_calibration,
         spot_loss=lost, points_unused=diag.llm_points_unused,
-        profile_unused=diag.llm_profile_unused,
+        profile_unused=diag.llm_profile_unused, unused_accelerators=unused,
     )
     return SolveResult(
         plan=plan,

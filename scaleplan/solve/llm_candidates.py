@@ -25,6 +25,7 @@ from scaleplan.spec import Spec
 
 if TYPE_CHECKING:
     from scaleplan.llm.epp import PoolMember
+    from scaleplan.llm.memory import ShapeRefusal
     from scaleplan.llm.perf import ClassPerf
     from scaleplan.llm.serving import LlmSetup
     from scaleplan.solve.llm_capacity import LlmMisses, LlmShapePoints
@@ -72,6 +73,7 @@ def build_llm_candidates(
             f"{name} is left out: the accelerator table lacks {lacks}, which the LLM model "
             "needs (add them with --catalog)"
         )
+        diag.left_out[name] = "left out: the accelerator table lacks its specs"
     caps = capacity_types(spec)
     out: list[Candidate] = []
     best_mem: tuple[str, float, int] | None = None
@@ -134,9 +136,24 @@ def build_llm_candidates(
     misses.diagnose(diag)
     diag.warnings.extend(_proxy_warnings(catalog, sized))
     reasons = {acc: r.message for acc, (_, r) in why_not.items()}
+    _left_out_reasons(diag, why_not, missed)
     diag.warnings.extend(left_out(spec, {c.accelerator for c in out}, reasons, missed))
     out = pool_known(out, diag.warnings, spec.kubernetes.routing == "inference-pool")
     return finish_candidates(spec, out, classes, diag, best_mem)
+
+
+def _left_out_reasons(
+    diag: Diagnostics, why_not: dict[str, tuple[int, ShapeRefusal]], missed: Iterable[str]
+) -> None:
+    """Diagnostics.left_out of the accelerators some shape of which was refused or missed the
+    SLO, in a few words, as llm_capacity.left_out says them (the SLO first)."""
+    for acc, (_, ref) in why_not.items():
+        diag.left_out[acc] = (
+            "left out: no shape fits in its memory" if ref.memory or ref.weights
+            else "left out: it lacks the model's precision" if ref.dtype
+            else "left out: no shape of it fits"
+        )
+    diag.left_out.update(dict.fromkeys(missed, "left out: no shape holds the SLO even alone"))
 
 
 def _in_pool(spec: Spec, res: LlmShapePoints, made: list[Candidate]) -> list[Candidate]:

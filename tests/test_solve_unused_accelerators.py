@@ -1,0 +1,111 @@
+"""The plan's ``unused_accelerators`` (UX trial 37 F8): each accelerator placement.accelerators
+names that the plan does not run on, with the cheapest plan on it alone or why it has none,
+in plan.yaml and in optimize's summary; absent where there is none (old plans unchanged)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from solve_helpers import catalog, point, profile, row, spec, two_class_spec
+
+from scaleplan.plan import dump_plan
+from scaleplan.plan_report import summary_lines
+from scaleplan.solve import SolveOptions, solve
+
+OPTS = SolveOptions(max_utilization=1.0)
+# 100 rps: L4 serves 30 a replica at $0.80 (4 nodes, $3.20/h), A10G 45 at $1.20 (3, $3.60/h)
+CAT = catalog(row("g6.xlarge", "L4", 1, 0.8), row("g5.xlarge", "A10G", 1, 1.2))
+PROF = profile(point("L4", 4, 40, 30), point("A10G", 4, 30, 45))
+
+
+def _named(*accs: str) -> object:
+    return spec(placement={"accelerators": list(accs)})
+
+
+def test_an_unused_accelerator_is_priced_alone_against_the_plan() -> None:
+    plan = solve(_named("L4", "A10G"), PROF, CAT, options=OPTS).plan
+    assert [a.accelerator for a in plan.allocations] == ["L4"]
+    assert plan.cost_per_hour == pytest.approx(3.2)
+    (u,) = plan.unused_accelerators or ()
+    assert (u.accelerator, u.description, u.reason, u.gap) == ("A10G", "3 x g5.xlarge", None, None)
+    assert u.cost_per_hour == pytest.approx(3.6)
+    assert u.extra_cost_fraction == pytest.approx(0.125)
+    lines = [ln.text for ln in summary_lines(plan, [], None, "plan.yaml")]
+    i = lines.index("allowed accelerators the plan does not use:")
+    assert lines[i + 1] == "  - A10G alone: 3 x g5.xlarge, +12% ($3.6000/h)"
+    assert "unused_accelerators:\n- accelerator: A10G\n  cost_per_hour: 3.6\n" in dump_plan(plan)
+
+
+def test_the_fastest_accelerators_line_is_its_baselines_plan() -> None:
+    """The fastest-accelerator baseline's solve is the unused A10G's (shared, solved once)."""
+    plan = solve(_named("L4", "A10G"), PROF, CAT, options=OPTS).plan
+    fastest = next(b for b in plan.baselines if b.name == "fastest-accelerator")
+    (u,) = plan.unused_accelerators or ()
+    assert fastest.description.endswith(f"(A10G): {u.description}")
+    assert fastest.cost_per_hour == u.cost_per_hour
+
+
+def test_why_an_accelerator_has_no_plan_alone() -> None:
+    """No catalog row in the placement; left out by the candidate stage (no profile point,
+    none holding the SLO); a request class none of its shapes serves."""
+    cat = catalog(
+        row("g6.xlarge", "L4", 1, 0.8), row("g5.xlarge", "A10G", 1, 1.2),
+        row("g4dn.xlarge", "T4", 1, 0.5), row("p3.2xlarge", "V100", 1, 3.0),
+    )
+    prof = profile(point("L4", 4, 40, 30), point("A10G", 4, 80, 45), point("T4", 4, 40, 10))
+    sp = _named("L4", "A10G", "T4", "V100", "H100")
+    plan = solve(sp, prof, cat, options=OPTS).plan
+    reasons = {u.accelerator: u.reason for u in plan.unused_accelerators or ()}
+    assert reasons == {
+        "A10G": "left out: none of its profile points holds the SLO",
+        "T4": None,  # priced: 10 x g4dn.xlarge
+        "V100": "left out: the profile has no point on it",
+        "H100": "no catalog row in the placement's providers and regions",
+    }
+    lines = [ln.text for ln in summary_lines(plan, [], None, "plan.yaml")]
+    assert "  - H100: no catalog row in the placement's providers and regions" in lines
+    # two classes: T4 serves only short, so no plan on T4 alone serves long
+    two = two_class_spec(accelerators=["L4", "A10G", "T4"])
+    prof2 = profile(
+        point("L4", 1, 10, 100, request_class="short"),
+        point("L4", 1, 100, 10, request_class="long"),
+        point("A10G", 1, 50, 20, request_class="short"),
+        point("A10G", 1, 16.7, 60, request_class="long"),
+        point("T4", 1, 20, 50, request_class="short"),
+    )
+    cat2 = catalog(
+        row("g6.xlarge", "L4", 1, 0.8048), row("g5.xlarge", "A10G", 1, 1.006),
+        row("g4dn.xlarge", "T4", 1, 0.3),
+    )
+    plan2 = solve(two, prof2, cat2, options=OPTS).plan
+    t4 = next(u for u in plan2.unused_accelerators or () if u.accelerator == "T4")
+    assert t4.reason == "no shape of it serves class long within the SLO"
+    assert t4.cost_per_hour is None
+
+
+def test_absent_when_every_named_accelerator_runs_or_none_is_named() -> None:
+    for sp in (spec(), _named("L4")):
+        plan = solve(sp, PROF, CAT, options=OPTS).plan
+        assert plan.unused_accelerators is None
+        assert "unused_accelerators" not in dump_plan(plan)
+    off = solve(_named("L4", "A10G"), PROF, CAT, options=SolveOptions(alternatives=False)).plan
+    assert off.unused_accelerators is None
+
+
+def test_not_priced_when_the_time_limit_is_spent() -> None:
+    """Its solve starts only before the command's deadline; past it the entry says so."""
+    from scaleplan.solve.after_search import solve_plan
+    from scaleplan.solve.candidates import build_candidates
+    from scaleplan.solve.problem import Problem
+    from scaleplan.solve.unused import TIME_LIMIT, unused_accelerators
+
+    sp = _named("L4", "A10G")
+    pb = Problem.of(sp, OPTS)
+    cands, diag = build_candidates(sp, PROF, CAT, max_util=1.0)
+    l4 = [c for c in cands if c.accelerator == "L4"]
+    best = solve_plan(pb, l4, [100.0], deadline=math.inf)
+    (u,) = unused_accelerators(pb, diag, ["L4", "A10G"], [100.0], best, 0.0, {}) or ()
+    assert (u.accelerator, u.reason, u.cost_per_hour) == ("A10G", TIME_LIMIT, None)
+    (v,) = unused_accelerators(pb, diag, ["L4", "A10G"], [100.0], best, math.inf, {}) or ()
+    assert v.cost_per_hour == pytest.approx(3.6)
