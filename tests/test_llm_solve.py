@@ -224,6 +224,26 @@ def test_an_unreachable_ttft_suggests_more_gpus_only_where_a_node_has_more() -> 
     assert "more GPUs per replica (placement.max_gpus_per_replica)" in fix(2)
 
 
+def test_more_gpus_per_replica_only_where_a_shape_past_the_cap_splits_the_model() -> None:
+    """UX trial 37 F11: an unreachable TTFT on A100 x16 nodes at the default cap of 8 said
+    'or more GPUs per replica', but TP16 cannot split a model of 40 attention heads; 64
+    heads (Llama-3.1-70B) split over 16, and the clause stays."""
+    cat = catalog(row("a2-megagpu-16g", "A100", 16, 55.0, vcpus=96, mem=1360))
+
+    def fix(arch: str) -> str:
+        s = llm_spec(
+            arch, [{"name": "c", "share": 1.0, "input_tokens": 24_000, "output_tokens": 300}],
+            accs=["A100"], rps=1.0, ttft=60, tpot=100,
+        )
+        with pytest.raises(InfeasibleError) as e:
+            solve(s, estimated_profile(), cat, options=OPTS)
+        assert e.value.reasons[0].code == "slo-unreachable"
+        return e.value.reasons[0].fix
+
+    assert "max_gpus_per_replica" not in fix("qwen3-14b")  # 40 heads
+    assert "more GPUs per replica (placement.max_gpus_per_replica)" in fix("llama-3.1-70b")
+
+
 def test_a_dtype_no_allowed_accelerator_runs_gets_the_dtype_fix() -> None:
     """fp8 on A100s only: the diagnosis said 'allow larger accelerators or more GPUs per
     replica, shorten max_model_len, or use a smaller dtype / an fp8 KV cache', none of which

@@ -366,6 +366,14 @@ class Shape:
         return self.deployment.gpus
 
 
+def splits(s: LlmSetup, gpus: int) -> bool:
+    """Whether a replica of ``gpus`` GPUs can hold the model as :func:`size` splits it: a
+    multiple of its pipeline_parallel, its attention heads over the TP (gpus / PP)."""
+    pp = s.pipeline_parallel
+    tp = gpus // pp
+    return gpus % pp == 0 and (tp == 1 or s.arch.num_heads % tp == 0)
+
+
 def size(s: LlmSetup, acc: Accelerator, gpus: int, classes: Sequence[TokenClass], *, gpu_memory_gib: float | None = None, calibration: Calibration | None = None) -> Shape:
     """Size one replica of ``gpus`` accelerators (TP = gpus / PP); raises :class:`Refusal` when
     the dtype cannot run there, the weights do not fit or one full-length sequence does not."""
