@@ -336,10 +336,35 @@ def _value(v: Any) -> str:
     return str(v)
 
 
+# a list of more items than this whose length did not change shows only the items that did
+# (UX trial 37 F9: all 24 hourly values before and after, 3 wrapped lines, for 4 changed hours)
+_WHOLE_LIST = 8
+
+
 def _field_lines(f: FieldChange, width: int) -> list[str]:
     """``field: before -> after`` in ``width`` columns; a long list (an hourly curve) wraps
-    between its items, never inside a number."""
-    return _wrapped(f"{f.field}: {_value(f.before)} -> {_value(f.after)}", width)
+    between its items, never inside a number. Two lists of one length over
+    :data:`_WHOLE_LIST` items show the changed items only, with their positions
+    (``traffic.hourly_rps: hours 10-13: [12, 12, 12, 11] -> [16, 16, 16, 14]``); ``--json``
+    keeps both lists whole."""
+    a, b = f.before, f.after
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b) > _WHOLE_LIST:
+        at = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        what = "hours" if f.field.endswith("hourly_rps") else "items"
+        text = f"{what} {_runs(at)}: {_value([a[i] for i in at])} -> {_value([b[i] for i in at])}"
+        return _wrapped(f"{f.field}: {text}", width)
+    return _wrapped(f"{f.field}: {_value(a)} -> {_value(b)}", width)
+
+
+def _runs(at: list[int]) -> str:
+    """Positions as runs: ``2, 10-13``."""
+    runs: list[list[int]] = []
+    for i in at:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ", ".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in runs)
 
 
 def _wrapped(text: str, width: int, first: str = " " * 6) -> list[str]:
