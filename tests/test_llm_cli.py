@@ -630,10 +630,14 @@ def test_a_quantization_the_model_does_not_price_is_said(cli, tmp_path: Path) ->
 
 def test_a_preset_name_with_close_matches_also_says_how_to_plan_another_model(cli) -> None:
     """UX trial 25: 'qwen2.5-32b' (no preset) got 'did you mean qwen3-32b or qwen2.5-72b-instruct
-    or qwen3-8b?', other models all, and not that a config.json path plans any model."""
+    or qwen3-8b?', other models all, and not that a config.json path plans any model. UX trial
+    37 F6: its own generation's presets first ('qwen2.5-14b' got three qwen3 presets, another
+    architecture, until 2026-12-07; this test asserted 'qwen3-32b' first)."""
     err = " ".join(cli(["profile", "llm", "qwen2.5-32b"], exit_code=3).stderr.split())
-    assert "did you mean 'qwen3-32b'" in err
+    assert "did you mean 'qwen2.5-72b-instruct' or 'qwen2.5-7b-instruct' or 'qwen3-32b'?" in err
     assert "If it is another model, give the path to its Hugging Face config.json" in err
+    err = " ".join(cli(["profile", "llm", "qwen2.5-14b"], exit_code=3).stderr.split())
+    assert "did you mean 'qwen2.5-7b-instruct' or 'qwen2.5-72b-instruct' or 'qwen3-14b'?" in err
 
 
 def test_an_empty_config_json_is_said_to_be_empty(cli, tmp_path: Path) -> None:

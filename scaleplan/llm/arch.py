@@ -427,7 +427,15 @@ def _close_presets(key: str, names: Sequence[str]) -> list[str]:
     'meta-llama-3-8b-instruct' or 'llama-3.3-70b-instruct', two other models (UX trial 34 F7)."""
     close = difflib.get_close_matches(key, names, n=len(names), cutoff=0.5)
     same = [c for c in close if _family(c) == _family(key)]
-    return (same or close)[:3]
+    # its generation's first (UX trial 37 F6: 'qwen2.5-14b' got 'qwen3-14b' or 'qwen3-8b' or
+    # 'qwen3-32b', another architecture, and no qwen2.5 preset), each kept in difflib's order
+    return sorted(same or close, key=lambda c: _generation(c) != _generation(key))[:3]
+
+
+def _generation(key: str) -> str:
+    """A preset name's family and version, hyphens aside ("qwen2.5", "llama3.1", "llama3")."""
+    m = re.match(r"([a-z]+)-?(\d+(?:\.\d+)?)", key.removeprefix("meta-"))
+    return f"{m[1]}{m[2]}" if m else _family(key)
 
 
 def _preset_hint(name: str, otherwise: str, another: str) -> str:
