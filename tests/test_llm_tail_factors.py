@@ -54,3 +54,10 @@ def test_tail_at_is_the_mean_times_the_factor(pct: int) -> None:
     assert tail_at("ttft", 40.0, pct) == 40.0 * TTFT_TAIL[pct]
     assert tail_at("tpot", 12.5, pct) == 12.5 * TPOT_TAIL[pct]
     assert tails_at(40.0, 12.5, pct) == (tail_at("ttft", 40.0, pct), tail_at("tpot", 12.5, pct))
+
+
+@pytest.mark.parametrize("key", ["TPOT", "latency", "e2e", ""])
+def test_tail_at_refuses_a_key_without_a_table(key: str) -> None:
+    """r2 review: any key but "tpot" read TTFT's factors ("TPOT" and "latency" too)."""
+    with pytest.raises(ValueError, match="no tail table for"):
+        tail_at(key, 10.0, 95)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from scaleplan.llm.perf import Calibration, ClassPerf, Deployment
 from scaleplan.llm.serving import (
     LlmSetup,
     Shape,
+    TailKey,
     TokenClass,
     hardware_for,
     max_concurrency,
@@ -45,7 +46,7 @@ def class_measurement(
     def r(x: float, digits: int = 4) -> float:
         return round(x, digits) if rounded else x
 
-    def pct(key: str, mean: float) -> Percentiles:
+    def pct(key: TailKey, mean: float) -> Percentiles:
         return Percentiles(**{f"p{q}": r(tail_at(key, mean, q)) for q in (50, 90, 95, 99)}, mean=r(mean))
 
     ttft, tpot = pct("ttft", p.ttft_ms), pct("tpot", p.tpot_ms)

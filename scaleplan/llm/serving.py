@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
@@ -490,9 +491,16 @@ def queue_fed_rates(shape: Shape, cls: TokenClass, concurrency: int) -> tuple[fl
     return tuple(out)
 
 
-def tail_at(key: str, mean_ms: float, percentile: int) -> float:
+# the metrics with a tail table (tail_at's key)
+TailKey = Literal["ttft", "tpot"]
+
+
+def tail_at(key: TailKey, mean_ms: float, percentile: int) -> float:
     """``key``'s ("ttft" / "tpot") value at a percentile from its mean by its tail factor
-    (:data:`TTFT_TAIL` / :data:`TPOT_TAIL`): the one place the tables scale a mean."""
+    (:data:`TTFT_TAIL` / :data:`TPOT_TAIL`): the one place the tables scale a mean. Any other
+    key raises ValueError (it read every key but "tpot" as TTFT: r2 review, 2026-12-07)."""
+    if key not in ("ttft", "tpot"):
+        raise ValueError(f"tail_at: no tail table for {key!r} (only 'ttft' and 'tpot')")
     return mean_ms * (TPOT_TAIL if key == "tpot" else TTFT_TAIL)[percentile]
 
 

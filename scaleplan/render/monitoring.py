@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from scaleplan.llm.engine_metrics import (
     E2E_HISTOGRAMS,
@@ -50,6 +51,12 @@ from scaleplan.plan import HOURS_PER_MONTH, Plan
 from scaleplan.render.engine import request_rate_queries
 from scaleplan.render.metadata import COMPONENT, PORT_NAME, Entry, Obj, meta
 from scaleplan.spec_class_slo import class_blind_slo
+
+if TYPE_CHECKING:
+    from scaleplan.llm.serving import TailKey
+
+# the SLOs a burn-rate rule holds: the end-to-end latency, and an LLM's TTFT and TPOT
+SloKey = Literal["latency", "ttft", "tpot"]
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 # (long window, short window, burn-rate factor, for, severity)
@@ -270,7 +277,7 @@ class _Burn:
         return sli, alerts
 
 
-def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
+def planned_tail(plan: Plan, key: SloKey) -> tuple[float, str, int] | None:
     """The plan's own largest predicted ``key`` ("ttft" / "tpot" / "latency", ms) at its SLO
     percentile over its allocations, with the instance type and ``max_num_seqs`` (the batch
     size without an ``llm`` section); None for TTFT/TPOT of a plan without LLM predictions.
@@ -305,7 +312,7 @@ def planned_tail(plan: Plan, key: str) -> tuple[float, str, int] | None:
 
 
 def _counted_against(
-    burn: _Burn, key: str, ms: float, hist: str, buckets: Buckets
+    burn: _Burn, key: SloKey, ms: float, hist: str, buckets: Buckets
 ) -> tuple[float, str, str, str | None]:
     """The bucket bound (s) an SLO of ``ms`` on ``key`` ("latency" / "ttft" / "tpot")
     counts against, the rule's wording of it (``counted``, ``slower``) and render's warning
@@ -364,11 +371,12 @@ def _counted_against(
     )
 
 
-def _token_slos(blind: Mapping[str, float | None]) -> list[tuple[str, float]]:
+def _token_slos(blind: Mapping[str, float | None]) -> list[tuple[TailKey, float]]:
     """The spec's TTFT and TPOT SLOs set: ("ttft" / "tpot", ms), from its class-blind targets
     ``blind`` (:func:`scaleplan.spec_class_slo.class_blind_slo`: with per-class SLOs, the ones
     a histogram without a class label can be held to)."""
-    return [(k, ms) for k in ("ttft", "tpot") if (ms := blind[k])]
+    keys: tuple[TailKey, ...] = ("ttft", "tpot")
+    return [(k, ms) for k in keys if (ms := blind[k])]
 
 
 def _token_slo_rules(
