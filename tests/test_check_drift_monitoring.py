@@ -142,3 +142,29 @@ def test_a_rule_defined_twice_is_drift(tmp_path: Path) -> None:
          "copy, and only the first is compared with the plan's rule"),
     ], found
     assert not [m for _, m in found if "Mine" in m], found
+
+
+def test_a_copy_is_known_by_its_fact_not_by_its_label() -> None:
+    """r2 review: repeated() parsed the copy's count back out of its own '#N' label suffix.
+    The count is a fact now (Repeat): the second rule of a key says which copy it is and which
+    rule it repeats, and a label that merely ends in '#2.expr' is no copy."""
+    from scaleplan.check.drift_monitoring import Repeat, prometheus_rule_facts, repeated
+
+    doc = {"spec": {"groups": [{"rules": [
+        {"record": "r", "expr": "vector(1)"}, {"record": "r", "expr": "vector( 2 )"},
+        {"alert": "A", "expr": "up == 0", "labels": {"long_window": "1h"}},
+    ]}]}}
+    facts: dict = {}
+    prometheus_rule_facts(facts, doc)
+    assert facts["rules[r].expr"][1] == "vector(1)"
+    assert facts["rules[r]#2.expr"] == (
+        ("spec", "groups", 0, "rules", 1, "expr"), Repeat("rules[r].expr", 2, "vector( 2 )")
+    )
+    assert facts["rules[A/1h].expr"][1] == "up == 0"
+    want = {"rules[r].expr": facts["rules[r].expr"]}
+    assert repeated("rules[r]#2.expr", facts, want) == (
+        "rules[r] is defined again here (copy 2): Prometheus evaluates every copy, and only "
+        "the first is compared with the plan's rule"
+    )
+    plain = {"rules[r]#2.expr": (("spec",), "vector(2)")}  # the suffix alone: no copy
+    assert repeated("rules[r]#2.expr", plain, want) is None

@@ -4,9 +4,9 @@ PrometheusRule's recording rules and alerts, which decide when the plan's SLO al
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from scaleplan.check.workloads import as_list, as_map, get
@@ -16,38 +16,51 @@ from scaleplan.yamlio import PathKey
 Facts = dict[str, tuple[PathKey, Any]]
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """The expression fact of a rule whose key (name, long window) an earlier rule of the same
+    PrometheusRule has: the first one's fact label (``rules[name].expr``), which copy this is
+    (2 for the second) and its expression. Kept as a fact, so that :func:`repeated` reads the
+    count instead of parsing it back out of the label (r2 review, 2026-12-07)."""
+
+    first: str
+    copy: int
+    expr: str
+
+
 def prometheus_rule_facts(facts: Facts, data: Mapping[str, Any]) -> None:
     """Each rule's expression (whitespace-insensitive) and ``for``, keyed by its name (a
     burn-rate alert's with its long window: the four pairs share one alert name). A key the
-    file holds again is keyed with its count (``rules[name]#2``, :func:`repeated`): until
-    2026-12-07 the last of them replaced the others' facts, unsaid."""
+    file holds again is keyed with its count (``rules[name]#2``), its expression a
+    :class:`Repeat` (:func:`repeated`): until 2026-12-07 the last of them replaced the others'
+    facts, unsaid."""
     seen: Counter[str] = Counter()
     for gi, group in enumerate(as_list(get(data, ("spec", "groups")))):
         for ri, rm in enumerate(map(as_map, as_list(as_map(group).get("rules")))):
             window = as_map(rm.get("labels")).get("long_window")
             name = f"rules[{rm.get('record') or rm.get('alert')}{f'/{window}' if window else ''}]"
             seen[name] += 1
-            name += f"#{seen[name]}" if seen[name] > 1 else ""
+            n = seen[name]
+            key = f"{name}#{n}" if n > 1 else name
             base = ("spec", "groups", gi, "rules", ri)
-            facts[f"{name}.expr"] = ((*base, "expr"), " ".join(str(rm.get("expr")).split()))
+            expr = " ".join(str(rm.get("expr")).split())
+            fact = Repeat(f"{name}.expr", n, expr) if n > 1 else expr
+            facts[f"{key}.expr"] = ((*base, "expr"), fact)
             if rm.get("for") is not None:
-                facts[f"{name}.for"] = ((*base, "for"), rm.get("for"))
+                facts[f"{key}.for"] = ((*base, "for"), rm.get("for"))
 
 
-_REPEAT = re.compile(r"(rules\[.*\])#(\d+)\.expr")
-
-
-def repeated(label: str, want: Facts) -> str | None:
-    """The drift message for ``label``, the expression of a rule whose key (name, long
-    window) an earlier rule of the checked PrometheusRule has, where the plan renders that
-    key; None for any other label. Prometheus evaluates both, and only the first is the
-    one compared with the plan."""
-    m = _REPEAT.fullmatch(label)
-    if m is None or f"{m[1]}.expr" not in want:
+def repeated(label: str, have: Facts, want: Facts) -> str | None:
+    """The drift message for ``label`` of the checked objects' facts ``have``, the expression
+    of a rule whose key an earlier rule of the checked PrometheusRule has (a :class:`Repeat`),
+    where the plan renders that key; None for any other label. Prometheus evaluates both,
+    and only the first is the one compared with the plan."""
+    fact = have[label][1] if label in have else None
+    if not isinstance(fact, Repeat) or fact.first not in want:
         return None
     return (
-        f"{m[1]} is defined again here (copy {m[2]}): Prometheus evaluates every copy, and "
-        "only the first is compared with the plan's rule"
+        f"{fact.first.removesuffix('.expr')} is defined again here (copy {fact.copy}): "
+        "Prometheus evaluates every copy, and only the first is compared with the plan's rule"
     )
 
 
@@ -71,7 +84,7 @@ def differs(label: str, have: Any, want: Any, show: Callable[[Any], str]) -> str
     """A drift message for one differing fact; a rule's expression (often hundreds of
     characters) is quoted around its first difference, 30 characters either side."""
     if label.startswith("rules[") and label.endswith(".expr"):
-        a, b = str(have or ""), str(want or "")
+        a, b = (x.expr if isinstance(x, Repeat) else str(x or "") for x in (have, want))
         i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
                  min(len(a), len(b)))
         have, want = (f"...{s[max(0, i - 30):i + 30]}..." if s else None for s in (a, b))
