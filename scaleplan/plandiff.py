@@ -348,7 +348,8 @@ def _field_lines(f: FieldChange, width: int) -> list[str]:
     (``traffic.hourly_rps: hours 10-13: [12, 12, 12, 11] -> [16, 16, 16, 14]``); ``--json``
     keeps both lists whole."""
     a, b = f.before, f.after
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b) > _WHOLE_LIST:
+    lists = isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))
+    if lists and len(a) == len(b) > _WHOLE_LIST:
         at = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
         what = "hours" if f.field.endswith("hourly_rps") else "items"
         text = f"{what} {_runs(at)}: {_value([a[i] for i in at])} -> {_value([b[i] for i in at])}"

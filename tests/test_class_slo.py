@@ -166,7 +166,8 @@ def test_every_replica_holds_the_tightest_tpot_for_the_batch_it_shares(
     2026-12-06 the summaries were recorded at their own batch's 53.9-59.5 ms beside chat's 43-44
     in the same replica."""
     from scaleplan.inputs import load_inputs
-    from scaleplan.llm.serving import TPOT_TAIL, TokenClass, predict, setup_from_spec, size
+    from scaleplan.llm.serving import TokenClass, predict, setup_from_spec, size
+    from scaleplan.llm.tails import TPOT_TAIL
 
     plan = read_plan(plans["own"])
     inp = load_inputs(str(SPEC))

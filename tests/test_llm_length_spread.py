@@ -371,7 +371,7 @@ def test_joint_quantile_against_a_monte_carlo(q: float) -> None:
     above a Monte Carlo of the same assumptions (never optimistic), within 6 % of it, and between
     the mean lengths' price and the compounded one (each factor at its own percentile)."""
     from scaleplan.llm.lengths import OUTPUT_STEP, PROMPT_STEP, cells, joint_quantiles, tail_atoms
-    from scaleplan.llm.serving import TPOT_TAIL, TTFT_TAIL
+    from scaleplan.llm.tails import TPOT_TAIL, TTFT_TAIL
 
     def ttft(prompt: np.ndarray) -> np.ndarray:  # rising and convex, like prefill
         return 40.0 + 0.05 * prompt + 4e-6 * prompt * prompt

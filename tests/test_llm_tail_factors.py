@@ -1,7 +1,8 @@
-"""The tail factors (llm.serving TTFT_TAIL / TPOT_TAIL) scale a mean in one place,
-:func:`scaleplan.llm.serving.tail_at`: the LLM room owns that arithmetic; llm/estimate's
-percentiles, render's planned tails (monitoring) and everything else go through it. Until
-2026-12-07 render/monitoring.py and llm/estimate.py indexed the tables themselves."""
+"""The tail factors (llm.tails TTFT_TAIL / TPOT_TAIL, in llm.serving until 2026-12-07) scale
+a mean in one place, :func:`scaleplan.llm.tails.tail_at`: the LLM room owns that arithmetic;
+llm/estimate's percentiles, render's planned tails (monitoring) and everything else go
+through it. Until 2026-12-07 render/monitoring.py and llm/estimate.py indexed the tables
+themselves."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scaleplan.llm.serving import TPOT_TAIL, TTFT_TAIL, tail_at, tails_at
+from scaleplan.llm.tails import TPOT_TAIL, TTFT_TAIL, tail_at, tails_at
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = {"TTFT_TAIL", "TPOT_TAIL"}
@@ -37,10 +38,10 @@ def test_the_tables_are_indexed_only_in_tail_at() -> None:
             lines = _places(path.read_text(encoding="utf-8"))
             if lines:
                 found[str(path.relative_to(ROOT))] = lines
-    src = (ROOT / "scaleplan/llm/serving.py").read_text(encoding="utf-8")
+    src = (ROOT / "scaleplan/llm/tails.py").read_text(encoding="utf-8")
     fn = next(n for n in ast.walk(ast.parse(src))
               if isinstance(n, ast.FunctionDef) and n.name == "tail_at")
-    assert found == {"scaleplan/llm/serving.py": [fn.body[-1].lineno]}, found
+    assert found == {"scaleplan/llm/tails.py": [fn.body[-1].lineno]}, found
 
 
 def test_the_check_sees_a_second_copy() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import read_plan
 from scaleplan.plandiff import diff_lines, diff_plans
 
@@ -20,7 +21,7 @@ def test_a_curve_changed_in_a_few_hours_shows_those_hours() -> None:
     new[10:14] = [5000.0, 5100.0, 5200.0, 4900.0]
     traffic = a.spec.traffic.model_copy(update={"hourly_rps": tuple(new)})
     b = a.model_copy(update={"spec": a.spec.model_copy(update={"traffic": traffic})})
-    diff = diff_plans(a, b)
+    diff = diff_plans(a, b, shipped_accelerators())
     lines = diff_lines(diff)
     i = next(k for k, ln in enumerate(lines) if "traffic.hourly_rps:" in ln)
     more = [ln.strip() for ln in lines[i + 1:i + 4] if ln.startswith(" " * 8)]

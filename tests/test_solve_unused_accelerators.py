@@ -9,11 +9,13 @@ import math
 import pytest
 from solve_helpers import catalog, point, profile, row, spec, two_class_spec
 
+from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import dump_plan
 from scaleplan.plan_report import summary_lines
 from scaleplan.solve import SolveOptions, solve
 
 OPTS = SolveOptions(max_utilization=1.0)
+ACCS = shipped_accelerators()  # the table the report prices start-ups by
 # 100 rps: L4 serves 30 a replica at $0.80 (4 nodes, $3.20/h), A10G 45 at $1.20 (3, $3.60/h)
 CAT = catalog(row("g6.xlarge", "L4", 1, 0.8), row("g5.xlarge", "A10G", 1, 1.2))
 PROF = profile(point("L4", 4, 40, 30), point("A10G", 4, 30, 45))
@@ -31,7 +33,7 @@ def test_an_unused_accelerator_is_priced_alone_against_the_plan() -> None:
     assert (u.accelerator, u.description, u.reason, u.gap) == ("A10G", "3 x g5.xlarge", None, None)
     assert u.cost_per_hour == pytest.approx(3.6)
     assert u.extra_cost_fraction == pytest.approx(0.125)
-    lines = [ln.text for ln in summary_lines(plan, [], None, "plan.yaml")]
+    lines = [ln.text for ln in summary_lines(plan, [], None, "plan.yaml", accelerators=ACCS)]
     i = lines.index("allowed accelerators the plan does not use:")
     assert lines[i + 1] == "  - A10G alone: 3 x g5.xlarge, +12% ($3.6000/h)"
     assert "unused_accelerators:\n- accelerator: A10G\n  cost_per_hour: 3.6\n" in dump_plan(plan)
@@ -63,7 +65,7 @@ def test_why_an_accelerator_has_no_plan_alone() -> None:
         "V100": "left out: the profile has no point on it",
         "H100": "no catalog row in the placement's providers and regions",
     }
-    lines = [ln.text for ln in summary_lines(plan, [], None, "plan.yaml")]
+    lines = [ln.text for ln in summary_lines(plan, [], None, "plan.yaml", accelerators=ACCS)]
     assert "  - H100: no catalog row in the placement's providers and regions" in lines
     # two classes: T4 serves only short, so no plan on T4 alone serves long
     two = two_class_spec(accelerators=["L4", "A10G", "T4"])

@@ -15,15 +15,14 @@ from scaleplan.llm.perf import Calibration, ClassPerf, Deployment
 from scaleplan.llm.serving import (
     LlmSetup,
     Shape,
-    TailKey,
     TokenClass,
     hardware_for,
     max_concurrency,
     predict,
     size,
-    tail_at,
 )
 from scaleplan.llm.shards import FP8_BLOCK, fp8_checkpoint_split
+from scaleplan.llm.tails import TailKey, tail_at
 from scaleplan.profile.build import make_profile
 from scaleplan.profile.model import Estimate, Measurement, Percentiles, Profile
 

@@ -123,7 +123,7 @@ def refused_share(input_mean: int, output_mean: int, spread: Spread | None, limi
 # A class with a spread is priced at the q-quantile of TTFT = T(L_in) * X and of the
 # end-to-end latency T(L_in) * X + TPOT * Y * (L_out - 1): L_in and L_out independent
 # lognormals (the spec's), T the model's mean TTFT of a prompt (rising with its length), X and
-# Y the interference tails (llm.serving TTFT_TAIL / TPOT_TAIL), one draw per request (X and Y
+# Y the interference tails (llm.tails TTFT_TAIL / TPOT_TAIL), one draw per request (X and Y
 # move together) independent of the lengths. Every variable is replaced by one at least as
 # large (its value at the upper end of each cell), so each quantile is at or above the one of
 # the assumptions: never optimistic.

@@ -184,6 +184,14 @@ class ShapeRefusal:
         return cls(str(exc), exc.dtype, exc.memory, exc.weights)
 
 
+def splits(arch: Architecture, pp: int, gpus: int) -> bool:
+    """Whether a replica of ``gpus`` GPUs splits the model at pipeline_parallel ``pp``: a
+    multiple of it, the attention heads over the TP (gpus / pp). llm.serving.size refuses
+    the others; the solver asks it of shapes past placement.max_gpus_per_replica."""
+    tp = gpus // pp
+    return gpus % pp == 0 and (tp == 1 or arch.num_heads % tp == 0)
+
+
 def weight_bytes(arch: Architecture, dtype: str) -> float:
     """Bytes of all weights. Linear layers take the dtype; embeddings and LM head stay 16-bit
     (AWQ, GPTQ, FP8 and MXFP4 checkpoints keep them so); MXFP4 quantizes experts only."""

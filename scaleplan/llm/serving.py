@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
@@ -37,6 +36,7 @@ from scaleplan.llm.memory import (
     Refusal,
     default_max_model_len,
     memory_plan,
+    splits,
 )
 from scaleplan.llm.perf import (
     NO_CALIBRATION,
@@ -46,13 +46,10 @@ from scaleplan.llm.perf import (
     max_in_flight,
     serve_class,
 )
+from scaleplan.llm.tails import TPOT_TAIL, TTFT_TAIL, tails_at
 from scaleplan.spec import EngineConfig, ModelSpec, RequestClass
 from scaleplan.wording import counted
 
-# Tail factors: the model predicts means; p90/p95/p99 add the spread continuous batching shows
-# (prompts of other requests landing in the same steps). docs/llm.md.
-TTFT_TAIL = {50: 1.0, 90: 1.25, 95: 1.4, 99: 1.8}
-TPOT_TAIL = {50: 1.0, 90: 1.08, 95: 1.12, 99: 1.25}
 CONCURRENCY_LADDER = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 
 
@@ -367,14 +364,6 @@ class Shape:
         return self.deployment.gpus
 
 
-def splits(s: LlmSetup, gpus: int) -> bool:
-    """Whether a replica of ``gpus`` GPUs can hold the model as :func:`size` splits it: a
-    multiple of its pipeline_parallel, its attention heads over the TP (gpus / PP)."""
-    pp = s.pipeline_parallel
-    tp = gpus // pp
-    return gpus % pp == 0 and (tp == 1 or s.arch.num_heads % tp == 0)
-
-
 def size(s: LlmSetup, acc: Accelerator, gpus: int, classes: Sequence[TokenClass], *, gpu_memory_gib: float | None = None, calibration: Calibration | None = None) -> Shape:
     """Size one replica of ``gpus`` accelerators (TP = gpus / PP); raises :class:`Refusal` when
     the dtype cannot run there, the weights do not fit or one full-length sequence does not."""
@@ -391,7 +380,7 @@ def size(s: LlmSetup, acc: Accelerator, gpus: int, classes: Sequence[TokenClass]
         hw.check_kv_dtype(s.kv_dtype)
     except UnsupportedDtype as exc:
         raise Refusal(f"{s.arch.name} in {s.dtype}: {exc}") from None
-    if s.arch.num_heads % tp and tp > 1:
+    if not splits(s.arch, pp, gpus):  # the heads over the TP (gpus % pp is refused above)
         raise Refusal(f"TP{tp}: {s.arch.name}'s {s.arch.num_heads} attention heads do not split over {tp} GPUs")
     mem = memory_plan(
         s.arch,
@@ -489,25 +478,6 @@ def queue_fed_rates(shape: Shape, cls: TokenClass, concurrency: int) -> tuple[fl
         out.extend(t0 + (t1 - t0) * (k - k0) / (k1 - k0) for k in range(k0, k1))
     out.append(known[-1])
     return tuple(out)
-
-
-# the metrics with a tail table (tail_at's key)
-TailKey = Literal["ttft", "tpot"]
-
-
-def tail_at(key: TailKey, mean_ms: float, percentile: int) -> float:
-    """``key``'s ("ttft" / "tpot") value at a percentile from its mean by its tail factor
-    (:data:`TTFT_TAIL` / :data:`TPOT_TAIL`): the one place the tables scale a mean. Any other
-    key raises ValueError (it read every key but "tpot" as TTFT: r2 review, 2026-12-07)."""
-    if key not in ("ttft", "tpot"):
-        raise ValueError(f"tail_at: no tail table for {key!r} (only 'ttft' and 'tpot')")
-    return mean_ms * (TPOT_TAIL if key == "tpot" else TTFT_TAIL)[percentile]
-
-
-def tails_at(ttft_ms: float, tpot_ms: float, percentile: int) -> tuple[float, float]:
-    """(TTFT, TPOT) at a percentile from mean TTFT and TPOT, by the tail factors alone
-    (:func:`tail_at`; no length spread)."""
-    return tail_at("ttft", ttft_ms, percentile), tail_at("tpot", tpot_ms, percentile)
 
 
 def at_percentile(perf: ClassPerf, percentile: int) -> tuple[float, float]:

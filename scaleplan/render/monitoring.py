@@ -53,7 +53,7 @@ from scaleplan.render.metadata import COMPONENT, PORT_NAME, Entry, Obj, meta
 from scaleplan.spec_class_slo import class_blind_slo
 
 if TYPE_CHECKING:
-    from scaleplan.llm.serving import TailKey
+    from scaleplan.llm.tails import TailKey
 
 # the SLOs a burn-rate rule holds: the end-to-end latency, and an LLM's TTFT and TPOT
 SloKey = Literal["latency", "ttft", "tpot"]
@@ -285,8 +285,8 @@ def planned_tail(plan: Plan, key: SloKey) -> tuple[float, str, int] | None:
     per LLM allocation, the mean over its class mix at ``max_num_seqs`` (TPOT weighted by each
     class's share of the tokens, TTFT by its share of the requests: a class-blind histogram
     mixes them; h4's weighting, UX trial 34 F2) at the percentile by the LLM room's tail
-    factor of ``key`` (:func:`scaleplan.llm.serving.tail_at`)."""
-    from scaleplan.llm.serving import tail_at
+    factor of ``key`` (:func:`scaleplan.llm.tails.tail_at`)."""
+    from scaleplan.llm.tails import tail_at
 
     pct = plan.spec.slo.percentile
     if key == "latency":

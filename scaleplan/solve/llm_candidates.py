@@ -39,8 +39,7 @@ def build_llm_candidates(
     ``rows``: the catalog rows placement allows; ``classes``: the spec's request classes, as
     :func:`~scaleplan.solve.candidates.build_candidates` derived them (once)."""
     from scaleplan.llm.hardware import hardware, missing_facts
-    from scaleplan.llm.memory import ShapeRefusal
-    from scaleplan.llm.serving import splits
+    from scaleplan.llm.memory import ShapeRefusal, splits
     from scaleplan.llm_inputs import own_points
     from scaleplan.solve.llm_capacity import (
         LlmMisses,
@@ -99,7 +98,8 @@ def build_llm_candidates(
         # more GPUs per replica is a fix only where a node holds a shape past the cap that
         # splits the model (UX trial 37 F11: A100 x16 nodes, 40 heads, TP16 cannot)
         diag.gpus_capped |= any(
-            splits(ctx.setup, g) for g in gpu_counts(r, r.accelerator_count) if g > maxg
+            splits(ctx.setup.arch, ctx.setup.pipeline_parallel, g)
+            for g in gpu_counts(r, r.accelerator_count) if g > maxg
         )
         for g in gpu_counts(r, maxg):
             res = shape_points(ctx, spec, accel, g, gmem)
